@@ -1,0 +1,131 @@
+//! File types, mode bits and the x86_64 `struct stat` / `struct statx` layouts.
+#![allow(missing_docs)]
+
+pub const S_IFMT: u32 = 0o170000;
+pub const S_IFSOCK: u32 = 0o140000;
+pub const S_IFLNK: u32 = 0o120000;
+pub const S_IFREG: u32 = 0o100000;
+pub const S_IFBLK: u32 = 0o060000;
+pub const S_IFDIR: u32 = 0o040000;
+pub const S_IFCHR: u32 = 0o020000;
+pub const S_IFIFO: u32 = 0o010000;
+pub const S_ISUID: u32 = 0o4000;
+pub const S_ISGID: u32 = 0o2000;
+pub const S_ISVTX: u32 = 0o1000;
+
+/// `d_type` values of `getdents64`.
+pub const DT_UNKNOWN: u8 = 0;
+pub const DT_FIFO: u8 = 1;
+pub const DT_CHR: u8 = 2;
+pub const DT_DIR: u8 = 4;
+pub const DT_BLK: u8 = 6;
+pub const DT_REG: u8 = 8;
+pub const DT_LNK: u8 = 10;
+pub const DT_SOCK: u8 = 12;
+
+/// `d_type` for a mode's file type.
+pub fn dtype_of_mode(mode: u32) -> u8 {
+    ((mode & S_IFMT) >> 12) as u8
+}
+
+/// A timestamp as the kernel keeps it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timespec {
+    pub sec: i64,
+    pub nsec: i64,
+}
+
+/// Everything `stat` and `statx` report, independent of the user-space layout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub nlink: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: u64,
+    pub blksize: u64,
+    pub blocks: u64,
+    pub atime: Timespec,
+    pub mtime: Timespec,
+    pub ctime: Timespec,
+    pub btime: Timespec,
+}
+
+/// Size of x86_64 `struct stat`.
+pub const STAT_SIZE: usize = 144;
+/// Size of `struct statx`.
+pub const STATX_SIZE: usize = 256;
+
+pub const STATX_TYPE: u32 = 0x1;
+pub const STATX_MODE: u32 = 0x2;
+pub const STATX_NLINK: u32 = 0x4;
+pub const STATX_UID: u32 = 0x8;
+pub const STATX_GID: u32 = 0x10;
+pub const STATX_ATIME: u32 = 0x20;
+pub const STATX_MTIME: u32 = 0x40;
+pub const STATX_CTIME: u32 = 0x80;
+pub const STATX_INO: u32 = 0x100;
+pub const STATX_SIZE_MASK: u32 = 0x200;
+pub const STATX_BLOCKS: u32 = 0x400;
+pub const STATX_BASIC_STATS: u32 = 0x7ff;
+pub const STATX_BTIME: u32 = 0x800;
+
+fn put(buf: &mut [u8], off: usize, bytes: &[u8]) {
+    buf[off..off + bytes.len()].copy_from_slice(bytes);
+}
+
+impl Stat {
+    /// The x86_64 `struct stat` bytes.
+    pub fn to_stat_bytes(&self) -> [u8; STAT_SIZE] {
+        let mut b = [0u8; STAT_SIZE];
+        put(&mut b, 0, &self.dev.to_le_bytes());
+        put(&mut b, 8, &self.ino.to_le_bytes());
+        put(&mut b, 16, &self.nlink.to_le_bytes());
+        put(&mut b, 24, &self.mode.to_le_bytes());
+        put(&mut b, 28, &self.uid.to_le_bytes());
+        put(&mut b, 32, &self.gid.to_le_bytes());
+        put(&mut b, 40, &self.rdev.to_le_bytes());
+        put(&mut b, 48, &self.size.to_le_bytes());
+        put(&mut b, 56, &self.blksize.to_le_bytes());
+        put(&mut b, 64, &self.blocks.to_le_bytes());
+        put(&mut b, 72, &self.atime.sec.to_le_bytes());
+        put(&mut b, 80, &self.atime.nsec.to_le_bytes());
+        put(&mut b, 88, &self.mtime.sec.to_le_bytes());
+        put(&mut b, 96, &self.mtime.nsec.to_le_bytes());
+        put(&mut b, 104, &self.ctime.sec.to_le_bytes());
+        put(&mut b, 112, &self.ctime.nsec.to_le_bytes());
+        b
+    }
+
+    /// The `struct statx` bytes; Lintel always fills every basic field and the birth time.
+    pub fn to_statx_bytes(&self) -> [u8; STATX_SIZE] {
+        let mut b = [0u8; STATX_SIZE];
+        put(&mut b, 0, &(STATX_BASIC_STATS | STATX_BTIME).to_le_bytes());
+        put(&mut b, 4, &(self.blksize as u32).to_le_bytes());
+        // stx_attributes (8) stays 0.
+        put(&mut b, 16, &(self.nlink as u32).to_le_bytes());
+        put(&mut b, 20, &self.uid.to_le_bytes());
+        put(&mut b, 24, &self.gid.to_le_bytes());
+        put(&mut b, 28, &(self.mode as u16).to_le_bytes());
+        put(&mut b, 32, &self.ino.to_le_bytes());
+        put(&mut b, 40, &self.size.to_le_bytes());
+        put(&mut b, 48, &self.blocks.to_le_bytes());
+        // stx_attributes_mask (56) stays 0.
+        let ts = |b: &mut [u8], off: usize, t: Timespec| {
+            put(b, off, &t.sec.to_le_bytes());
+            put(b, off + 8, &(t.nsec as u32).to_le_bytes());
+        };
+        ts(&mut b, 64, self.atime);
+        ts(&mut b, 80, self.btime);
+        ts(&mut b, 96, self.ctime);
+        ts(&mut b, 112, self.mtime);
+        put(&mut b, 128, &((self.rdev >> 8) as u32 & 0xfff).to_le_bytes());
+        put(&mut b, 132, &((self.rdev & 0xff) as u32).to_le_bytes());
+        put(&mut b, 136, &((self.dev >> 8) as u32 & 0xfff).to_le_bytes());
+        put(&mut b, 140, &((self.dev & 0xff) as u32).to_le_bytes());
+        b
+    }
+}
