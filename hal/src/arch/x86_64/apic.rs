@@ -1,0 +1,134 @@
+//! Local APIC timer (the scheduler tick), TSC calibration against the PIT, and the CMOS clock.
+
+use super::cpu::{self, inb, outb};
+use crate::mm::phys_to_virt;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+pub const TIMER_VECTOR: u8 = 32;
+pub const SPURIOUS_VECTOR: u8 = 0xff;
+/// Scheduler ticks per second.
+pub const HZ: u64 = 100;
+
+static TSC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
+static TSC_BOOT: AtomicU64 = AtomicU64::new(0);
+static TICKS: AtomicU64 = AtomicU64::new(0);
+static LAPIC_BASE: AtomicU64 = AtomicU64::new(0);
+
+fn lapic_write(reg: usize, v: u32) {
+    let base = LAPIC_BASE.load(Ordering::Relaxed) as usize;
+    // SAFETY: the LAPIC MMIO page is inside the direct map (below 4 GiB) and reg is a valid
+    // register offset.
+    unsafe { core::ptr::write_volatile((base + reg) as *mut u32, v) }
+}
+
+fn lapic_read(reg: usize) -> u32 {
+    let base = LAPIC_BASE.load(Ordering::Relaxed) as usize;
+    // SAFETY: as for lapic_write.
+    unsafe { core::ptr::read_volatile((base + reg) as *const u32) }
+}
+
+/// Busy-waits `ms` milliseconds on PIT channel 2 (used only for calibration at boot).
+fn pit_wait_ms(ms: u32) {
+    let count = (1_193_182u32 * ms / 1000) as u16;
+    outb(0x61, (inb(0x61) & !0x02) | 0x01);
+    outb(0x43, 0xb0);
+    outb(0x42, count as u8);
+    outb(0x42, (count >> 8) as u8);
+    // Restart the count by toggling the gate.
+    let v = inb(0x61) & !0x01;
+    outb(0x61, v);
+    outb(0x61, v | 0x01);
+    let mut guard = 0u64;
+    while inb(0x61) & 0x20 == 0 {
+        guard += 1;
+        if guard > 50_000_000 {
+            break;
+        }
+    }
+}
+
+pub fn init() {
+    // Mask the legacy PICs: every interrupt comes through the LAPIC.
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
+    let base = cpu::rdmsr(0x1b) & 0xffff_f000;
+    LAPIC_BASE.store(phys_to_virt(base as usize) as u64, Ordering::Relaxed);
+    lapic_write(0xf0, 0x100 | SPURIOUS_VECTOR as u32);
+
+    // Calibrate the TSC and the LAPIC timer together over 10 ms.
+    lapic_write(0x3e0, 0x3); // divide by 16
+    lapic_write(0x320, 1 << 16); // masked one-shot
+    lapic_write(0x380, u32::MAX);
+    let t0 = cpu::rdtsc();
+    pit_wait_ms(10);
+    let t1 = cpu::rdtsc();
+    let lapic_ticks = u32::MAX - lapic_read(0x390);
+    let tsc_hz = (t1 - t0).max(1) * 100;
+    TSC_HZ.store(tsc_hz, Ordering::Relaxed);
+    TSC_BOOT.store(t0, Ordering::Relaxed);
+    let per_tick = ((lapic_ticks as u64) * 100 / HZ).max(1000) as u32;
+    lapic_write(0x320, TIMER_VECTOR as u32 | (1 << 17)); // periodic
+    lapic_write(0x380, per_tick);
+}
+
+pub fn handle_interrupt(vector: u8) {
+    if vector == TIMER_VECTOR {
+        TICKS.fetch_add(1, Ordering::Relaxed);
+    }
+    if vector != SPURIOUS_VECTOR {
+        lapic_write(0xb0, 0);
+    }
+}
+
+/// Timer ticks since boot.
+pub fn ticks() -> u64 {
+    TICKS.load(Ordering::Relaxed)
+}
+
+/// Nanoseconds since boot from the TSC.
+pub fn monotonic_ns() -> u64 {
+    let d = cpu::rdtsc().wrapping_sub(TSC_BOOT.load(Ordering::Relaxed));
+    let hz = TSC_HZ.load(Ordering::Relaxed);
+    ((d as u128 * 1_000_000_000u128) / hz as u128) as u64
+}
+
+pub fn tsc_hz() -> u64 {
+    TSC_HZ.load(Ordering::Relaxed)
+}
+
+fn cmos(reg: u8) -> u8 {
+    outb(0x70, reg);
+    inb(0x71)
+}
+
+/// Wall-clock seconds since the epoch, read from the CMOS RTC.
+pub fn rtc_epoch_seconds() -> u64 {
+    let mut guard = 0;
+    while cmos(0x0a) & 0x80 != 0 && guard < 1_000_000 {
+        guard += 1;
+    }
+    let b = cmos(0x0b);
+    let bcd = |v: u8| if b & 0x04 == 0 { (v & 0x0f) + (v >> 4) * 10 } else { v };
+    let sec = bcd(cmos(0x00)) as u64;
+    let min = bcd(cmos(0x02)) as u64;
+    let hour_raw = cmos(0x04);
+    let mut hour = bcd(hour_raw & 0x7f) as u64;
+    if b & 0x02 == 0 && hour_raw & 0x80 != 0 {
+        hour = (hour + 12) % 24;
+    }
+    let day = bcd(cmos(0x07)) as u64;
+    let month = bcd(cmos(0x08)) as u64;
+    let year = 2000 + bcd(cmos(0x09)) as u64;
+    days_from_civil(year as i64, month as i64, day as i64) as u64 * 86400 + hour * 3600 + min * 60 + sec
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}

@@ -1,0 +1,269 @@
+//! IDT, the `syscall` MSRs, the per-CPU block, `UserContext` (user registers and the way into
+//! user mode) and the handler for traps taken in kernel mode.
+
+use super::{apic, cpu, gdt};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+core::arch::global_asm!(include_str!("entry.S"));
+
+extern "C" {
+    fn lintel_enter_user(ctx: *mut UserContext) -> u64;
+    fn lintel_syscall_entry();
+    static lintel_trap_stubs: u8;
+    static __ex_table_start: u8;
+    static __ex_table_end: u8;
+}
+
+/// User-mode registers of one thread, saved on every entry to the kernel.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UserContext {
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub rsp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rip: u64,
+    pub rflags: u64,
+    pub fs_base: u64,
+    pub gs_base: u64,
+    vector: u64,
+    error: u64,
+    cr2: u64,
+    /// Non-zero when the context was saved by `syscall` and may return through `sysret`.
+    sysret: u64,
+}
+
+/// Why user code stopped running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReturnReason {
+    /// The thread made a system call: number in `rax`, arguments in the usual registers.
+    Syscall,
+    /// A CPU exception: vector, error code, and the faulting address for page faults.
+    Exception { vector: u8, error: u64, addr: u64 },
+    /// A device interrupt (already acknowledged); the timer is `apic::TIMER_VECTOR`.
+    Interrupt(u8),
+}
+
+const USER_TOP: u64 = 0x0000_8000_0000_0000;
+const RFLAGS_USER_MASK: u64 = 0xcd5 | (1 << 10) | (1 << 18) | (1 << 21); // CF PF AF ZF SF TF DF OF AC ID
+
+impl PerCpu {
+    pub const fn new(cpu_id: u64) -> PerCpu {
+        PerCpu { self_ptr: 0, kernel_rsp: 0, user_ctx: 0, user_rsp: 0, cpu_id }
+    }
+}
+
+impl UserContext {
+    /// A context that starts at `rip` with stack `rsp`, all other registers zero.
+    pub fn new_user(rip: u64, rsp: u64) -> Self {
+        UserContext { rip, rsp, rflags: 0x202, ..Default::default() }
+    }
+
+    /// Syscall number and six arguments.
+    pub fn syscall_args(&self) -> (usize, [usize; 6]) {
+        (
+            self.rax as usize,
+            [self.rdi as usize, self.rsi as usize, self.rdx as usize, self.r10 as usize, self.r8 as usize, self.r9 as usize],
+        )
+    }
+
+    pub fn set_syscall_return(&mut self, v: usize) {
+        self.rax = v as u64;
+    }
+
+    /// After the kernel rewrites the whole context (signal return, exec), every register must
+    /// be restored, so the return goes through `iretq`.
+    pub fn force_full_restore(&mut self) {
+        self.sysret = 0;
+    }
+
+    /// Runs user code until it enters the kernel again.
+    pub fn run(&mut self) -> ReturnReason {
+        let canonical = self.rip < USER_TOP;
+        if !canonical {
+            return ReturnReason::Exception { vector: 13, error: 0, addr: 0 };
+        }
+        self.rflags = (self.rflags & RFLAGS_USER_MASK) | 0x202;
+        set_fs_base(self.fs_base);
+        // SAFETY: the per-CPU block is initialized, the context is a valid UserContext that
+        // lives across the call (it is borrowed mutably), the current address space maps the
+        // kernel half, and rip is canonical so neither iretq nor sysretq fault in ring 0.
+        let kind = unsafe { lintel_enter_user(self) };
+        if kind == 0 {
+            return ReturnReason::Syscall;
+        }
+        let vector = self.vector as u8;
+        if vector >= 32 {
+            apic::handle_interrupt(vector);
+            return ReturnReason::Interrupt(vector);
+        }
+        ReturnReason::Exception { vector, error: self.error, addr: self.cr2 }
+    }
+}
+
+static CURRENT_FS_BASE: AtomicU64 = AtomicU64::new(0);
+
+fn set_fs_base(v: u64) {
+    if CURRENT_FS_BASE.load(Ordering::Relaxed) != v {
+        CURRENT_FS_BASE.store(v, Ordering::Relaxed);
+        // SAFETY: FS base is a user-mode TLS pointer; the kernel never uses FS.
+        unsafe { cpu::wrmsr(0xc000_0100, v) };
+    }
+}
+
+/// Registers saved by a trap taken in kernel mode (matches the push order in entry.S).
+#[repr(C)]
+#[derive(Debug)]
+pub struct KernelTrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    pub vector: u64,
+    pub error: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+/// Resolves a page fault on a user address taken inside the user-copy routine (demand paging,
+/// copy-on-write). Returns true when the access can be retried.
+pub type UserFaultHandler = fn(addr: usize, write: bool) -> bool;
+
+static USER_FAULT_HANDLER: spin::Once<UserFaultHandler> = spin::Once::new();
+
+/// Installs the kernel's handler for faults on user memory taken while copying.
+pub fn set_user_fault_handler(f: UserFaultHandler) {
+    USER_FAULT_HANDLER.call_once(|| f);
+}
+
+pub(crate) fn user_fault(addr: usize, write: bool) -> bool {
+    match USER_FAULT_HANDLER.get() {
+        Some(f) => f(addr, write),
+        None => false,
+    }
+}
+
+fn fixup_for(rip: u64) -> Option<u64> {
+    // SAFETY: the linker script places the exception table (pairs of u64) between these symbols.
+    let (start, end) = unsafe { (&__ex_table_start as *const u8 as usize, &__ex_table_end as *const u8 as usize) };
+    let n = (end - start) / 16;
+    for i in 0..n {
+        // SAFETY: i < n entries, each 16 bytes, 8-aligned (see entry.S).
+        let (insn, fix) = unsafe {
+            let p = (start + i * 16) as *const u64;
+            (p.read(), p.add(1).read())
+        };
+        if insn == rip {
+            return Some(fix);
+        }
+    }
+    None
+}
+
+#[no_mangle]
+extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
+    let vector = frame.vector as u8;
+    if vector >= 32 {
+        apic::handle_interrupt(vector);
+        return;
+    }
+    if vector == 14 {
+        let addr = cpu::read_cr2();
+        if let Some(fix) = fixup_for(frame.rip) {
+            if addr < USER_TOP && user_fault(addr as usize, frame.error & 2 != 0) {
+                return;
+            }
+            frame.rip = fix;
+            return;
+        }
+        panic!("kernel page fault at {:#x} (error {:#x})\n{:#x?}", addr, frame.error, frame);
+    }
+    panic!("kernel exception {} (error {:#x})\n{:#x?}", vector, frame.error, frame);
+}
+
+#[repr(C, align(16))]
+struct Idt([u64; 512]);
+static mut IDT: Idt = Idt([0; 512]);
+
+/// Per-CPU block reached through GS (layout fixed by entry.S).
+#[repr(C)]
+pub struct PerCpu {
+    self_ptr: u64,
+    kernel_rsp: u64,
+    user_ctx: u64,
+    user_rsp: u64,
+    pub cpu_id: u64,
+}
+
+pub fn init_idt() {
+    // SAFETY: called once on the boot CPU before interrupts are enabled; the IDT is static.
+    unsafe {
+        let base = &lintel_trap_stubs as *const u8 as u64;
+        let idt = &mut *core::ptr::addr_of_mut!(IDT);
+        for v in 0..256usize {
+            let handler = base + (v as u64) * 16;
+            let ist = if v == 8 { 1u64 } else { 0 };
+            let dpl = if v == 3 { 3u64 } else { 0 };
+            idt.0[v * 2] = (handler & 0xffff)
+                | ((gdt::KERNEL_CS as u64) << 16)
+                | (ist << 32)
+                | ((0x8e | (dpl << 5)) << 40)
+                | (((handler >> 16) & 0xffff) << 48);
+            idt.0[v * 2 + 1] = handler >> 32;
+        }
+    }
+    load_idt();
+}
+
+pub fn load_idt() {
+    #[repr(C, packed)]
+    struct Ptr {
+        limit: u16,
+        base: u64,
+    }
+    let p = Ptr { limit: 4095, base: core::ptr::addr_of!(IDT) as u64 };
+    // SAFETY: the IDT is static and fully initialized by init_idt.
+    unsafe { core::arch::asm!("lidt [{}]", in(reg) &p, options(nostack)) };
+}
+
+/// Sets up GS for this CPU and the `syscall` MSRs.
+pub fn init_cpu(percpu: &'static mut PerCpu) {
+    percpu.self_ptr = percpu as *mut PerCpu as u64;
+    let addr = percpu.self_ptr;
+    // SAFETY: GS base points at a static per-CPU block; KERNEL_GS_BASE starts as zero (user GS);
+    // STAR/LSTAR/FMASK install the syscall entry with the selectors of gdt.rs, and FMASK clears
+    // IF, TF, DF and AC on entry.
+    unsafe {
+        cpu::wrmsr(0xc000_0101, addr); // GS_BASE
+        cpu::wrmsr(0xc000_0102, 0); // KERNEL_GS_BASE (user's while in the kernel)
+        cpu::wrmsr(0xc000_0081, ((0x10u64 | 3) << 48) | ((gdt::KERNEL_CS as u64) << 32)); // STAR
+        cpu::wrmsr(0xc000_0082, lintel_syscall_entry as *const () as u64); // LSTAR
+        cpu::wrmsr(0xc000_0084, 0x4_7700); // FMASK: TF IF DF AC NT IOPL
+    }
+}

@@ -1,0 +1,62 @@
+//! The serial console: kernel messages and the user-visible terminal.
+
+use core::fmt::Write;
+use spin::Mutex;
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+pub fn write_bytes(b: &[u8]) {
+    let _g = LOCK.lock();
+    for &c in b {
+        if c == b'\n' {
+            crate::x86::serial::write_byte(b'\r');
+        }
+        crate::x86::serial::write_byte(c);
+    }
+}
+
+/// Writes bytes exactly as given (the tty layer does its own newline translation).
+pub fn write_raw(b: &[u8]) {
+    let _g = LOCK.lock();
+    for &c in b {
+        crate::x86::serial::write_byte(c);
+    }
+}
+
+pub fn write_str(s: &str) {
+    write_bytes(s.as_bytes())
+}
+
+/// A byte typed on the console, if any.
+pub fn read_byte() -> Option<u8> {
+    crate::x86::serial::read_byte()
+}
+
+pub(crate) fn force_unlock() {
+    // SAFETY: called only from the panic handler with interrupts off, when the holder of the
+    // lock will never run again.
+    unsafe { LOCK.force_unlock() }
+}
+
+struct Writer;
+impl Write for Writer {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        write_bytes(s.as_bytes());
+        Ok(())
+    }
+}
+
+pub fn write_fmt(args: core::fmt::Arguments) {
+    let _ = Writer.write_fmt(args);
+}
+
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::console::write_fmt(format_args!($($arg)*)) };
+}
+
+#[macro_export]
+macro_rules! println {
+    () => { $crate::print!("\n") };
+    ($($arg:tt)*) => { $crate::print!("{}\n", format_args!($($arg)*)) };
+}

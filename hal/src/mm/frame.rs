@@ -1,0 +1,139 @@
+//! Page frames. Each frame has a reference count in a boot-time array (like Linux's `struct
+//! page`), so page tables and the kernel's memory objects can share a frame and the last
+//! reference frees it.
+
+use super::phys_to_virt;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use spin::Mutex;
+
+const PAGE: usize = 4096;
+
+struct FrameTable {
+    free: Vec<u32>,
+}
+
+static FREE: Mutex<FrameTable> = Mutex::new(FrameTable { free: Vec::new() });
+static REFS: spin::Once<Vec<AtomicU32>> = spin::Once::new();
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
+
+/// Hands the frames of `regions` (physical, page-aligned) to the allocator.
+pub(crate) fn init(regions: &[(usize, usize)]) {
+    let max_pfn = regions.iter().map(|&(_, e)| e / PAGE).max().unwrap_or(0);
+    REFS.call_once(|| (0..max_pfn).map(|_| AtomicU32::new(0)).collect());
+    let mut t = FREE.lock();
+    for &(s, e) in regions {
+        for pfn in (s / PAGE..e / PAGE).rev() {
+            t.free.push(pfn as u32);
+        }
+    }
+    TOTAL.store(t.free.len(), Ordering::Relaxed);
+}
+
+pub fn free_frames() -> usize {
+    FREE.lock().free.len()
+}
+
+pub fn total_frames() -> usize {
+    TOTAL.load(Ordering::Relaxed)
+}
+
+fn refs(pfn: usize) -> &'static AtomicU32 {
+    &REFS.get().expect("frame allocator not initialized")[pfn]
+}
+
+/// One reference to a 4 KiB physical page. Cloning takes another reference; dropping the last
+/// one frees the page. Contents are accessed through copies, never through Rust references,
+/// because user space may change them at any time.
+pub struct Frame {
+    pfn: usize,
+}
+
+impl Frame {
+    /// A zero-filled frame, or None when memory is exhausted.
+    pub fn alloc() -> Option<Frame> {
+        let f = Self::alloc_uninit()?;
+        f.fill(0, PAGE, 0);
+        Some(f)
+    }
+
+    fn alloc_uninit() -> Option<Frame> {
+        let pfn = FREE.lock().free.pop()? as usize;
+        refs(pfn).store(1, Ordering::Relaxed);
+        Some(Frame { pfn })
+    }
+
+    /// A new frame with the same contents (copy-on-write break).
+    pub fn duplicate(&self) -> Option<Frame> {
+        let f = Self::alloc_uninit()?;
+        // SAFETY: both frames are whole, distinct pages in the direct map.
+        unsafe { core::ptr::copy_nonoverlapping(self.ptr(), f.ptr(), PAGE) };
+        Some(f)
+    }
+
+    pub fn phys(&self) -> usize {
+        self.pfn * PAGE
+    }
+
+    pub fn ref_count(&self) -> u32 {
+        refs(self.pfn).load(Ordering::Acquire)
+    }
+
+    fn ptr(&self) -> *mut u8 {
+        phys_to_virt(self.phys()) as *mut u8
+    }
+
+    /// Copies `buf.len()` bytes from offset `off` (panics if the range leaves the page: a kernel
+    /// bug, never user input).
+    pub fn read(&self, off: usize, buf: &mut [u8]) {
+        assert!(off <= PAGE && buf.len() <= PAGE - off);
+        // SAFETY: the range is inside this page of the direct map and `buf` is a distinct
+        // kernel buffer.
+        unsafe { core::ptr::copy_nonoverlapping(self.ptr().add(off), buf.as_mut_ptr(), buf.len()) }
+    }
+
+    pub fn write(&self, off: usize, buf: &[u8]) {
+        assert!(off <= PAGE && buf.len() <= PAGE - off);
+        // SAFETY: as for `read`.
+        unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), self.ptr().add(off), buf.len()) }
+    }
+
+    pub fn fill(&self, off: usize, len: usize, byte: u8) {
+        assert!(off <= PAGE && len <= PAGE - off);
+        // SAFETY: as for `read`.
+        unsafe { core::ptr::write_bytes(self.ptr().add(off), byte, len) }
+    }
+
+    /// Takes ownership of one reference held in a page-table entry.
+    pub(crate) fn from_phys(pa: usize) -> Frame {
+        Frame { pfn: pa / PAGE }
+    }
+
+    /// Gives up this handle without dropping the reference (it moves into a page-table entry).
+    pub(crate) fn into_phys(self) -> usize {
+        let pa = self.phys();
+        core::mem::forget(self);
+        pa
+    }
+}
+
+impl Clone for Frame {
+    fn clone(&self) -> Frame {
+        refs(self.pfn).fetch_add(1, Ordering::Relaxed);
+        Frame { pfn: self.pfn }
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        if refs(self.pfn).fetch_sub(1, Ordering::AcqRel) == 1 {
+            FREE.lock().free.push(self.pfn as u32);
+        }
+    }
+}
+
+impl core::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        write!(f, "Frame({:#x})", self.phys())
+    }
+}

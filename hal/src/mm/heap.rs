@@ -1,0 +1,11 @@
+//! The kernel heap: a buddy allocator over one region of the direct map.
+
+use buddy_system_allocator::LockedHeap;
+
+#[global_allocator]
+static HEAP: LockedHeap<32> = LockedHeap::empty();
+
+pub(crate) fn init(start_va: usize, size: usize) {
+    // SAFETY: the region is RAM reserved for the heap by boot code and used for nothing else.
+    unsafe { HEAP.lock().init(start_va, size) }
+}
