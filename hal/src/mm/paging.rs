@@ -23,7 +23,8 @@ pub struct Prot {
 
 impl Prot {
     fn pte_bits(self) -> u64 {
-        let mut b = P | U;
+        // PROT_NONE keeps the page (and its contents) but denies user access: present, not U.
+        let mut b = if self.read || self.write || self.exec { P | U } else { P };
         if self.write {
             b |= W;
         }
@@ -34,7 +35,8 @@ impl Prot {
     }
 
     fn from_pte(e: u64) -> Prot {
-        Prot { read: true, write: e & W != 0, exec: e & NX == 0 }
+        let user = e & U != 0;
+        Prot { read: user, write: user && e & W != 0, exec: user && e & NX == 0 }
     }
 }
 

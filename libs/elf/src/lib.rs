@@ -1,1 +1,352 @@
+//! ELF64 executables: header and program-header validation (every field checked, errors as
+//! Linux's execve reports them), and the initial user stack exactly as Linux lays it out.
 #![no_std]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use lintel_abi::auxv::*;
+use lintel_abi::{Errno, KResult};
+
+pub const EM_X86_64: u16 = 62;
+pub const EM_AARCH64: u16 = 183;
+pub const EM_RISCV: u16 = 243;
+
+const PT_LOAD: u32 = 1;
+const PT_INTERP: u32 = 3;
+const PT_PHDR: u32 = 6;
+const PT_GNU_STACK: u32 = 0x6474_e551;
+const PF_X: u32 = 1;
+const PF_W: u32 = 2;
+const PF_R: u32 = 4;
+/// Linux limits program headers to 64 KiB (ELF_MIN_ALIGN-independent check in load_elf_phdrs).
+const MAX_PHDRS_SIZE: usize = 65536;
+const USER_LIMIT: u64 = 0x0000_8000_0000_0000;
+const PAGE: u64 = 4096;
+/// PATH_MAX, the longest interpreter path Linux accepts.
+const PATH_MAX: u64 = 4096;
+/// MAX_ARG_STRLEN: one argument or environment string at most 32 pages.
+const MAX_ARG_STRLEN: usize = 32 * 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElfKind {
+    Exec,
+    Dyn,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ElfHeader {
+    pub kind: ElfKind,
+    pub entry: u64,
+    pub phoff: u64,
+    pub phentsize: u16,
+    pub phnum: u16,
+}
+
+fn u16_at(b: &[u8], o: usize) -> u16 {
+    u16::from_le_bytes([b[o], b[o + 1]])
+}
+fn u32_at(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+}
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[o..o + 8]);
+    u64::from_le_bytes(a)
+}
+
+impl ElfHeader {
+    /// Validates the 64-byte ELF header at the start of `bytes`.
+    pub fn parse(bytes: &[u8], machine: u16) -> KResult<ElfHeader> {
+        if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" {
+            return Err(Errno::ENOEXEC);
+        }
+        // EI_CLASS 64-bit, EI_DATA little-endian, EI_VERSION current.
+        if bytes[4] != 2 || bytes[5] != 1 || bytes[6] != 1 {
+            return Err(Errno::ENOEXEC);
+        }
+        let kind = match u16_at(bytes, 16) {
+            2 => ElfKind::Exec,
+            3 => ElfKind::Dyn,
+            _ => return Err(Errno::ENOEXEC),
+        };
+        if u16_at(bytes, 18) != machine || u32_at(bytes, 20) != 1 {
+            return Err(Errno::ENOEXEC);
+        }
+        let phentsize = u16_at(bytes, 54);
+        let phnum = u16_at(bytes, 56);
+        if phentsize != 56 || phnum == 0 || phnum as usize * 56 > MAX_PHDRS_SIZE {
+            return Err(Errno::ENOEXEC);
+        }
+        Ok(ElfHeader { kind, entry: u64_at(bytes, 24), phoff: u64_at(bytes, 32), phentsize, phnum })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadSegment {
+    pub vaddr: u64,
+    pub memsz: u64,
+    pub offset: u64,
+    pub filesz: u64,
+    pub readable: bool,
+    pub writable: bool,
+    pub executable: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ElfInfo {
+    pub header: ElfHeader,
+    pub segments: Vec<LoadSegment>,
+    /// File offset and size (including the NUL) of the interpreter path.
+    pub interp: Option<(u64, u64)>,
+    /// Where the program headers are in memory (before any load bias).
+    pub phdr_vaddr: Option<u64>,
+    pub exec_stack: bool,
+    pub min_vaddr: u64,
+    pub max_vaddr: u64,
+}
+
+impl ElfInfo {
+    /// Validates the program headers (`phdrs` = the phnum*56 bytes at phoff).
+    pub fn parse(header: ElfHeader, phdrs: &[u8], file_size: u64) -> KResult<ElfInfo> {
+        let size = header.phnum as usize * 56;
+        if phdrs.len() < size || header.phoff.checked_add(size as u64).is_none_or(|e| e > file_size) {
+            return Err(Errno::ENOEXEC);
+        }
+        let mut segments = Vec::new();
+        let mut interp = None;
+        let mut phdr_vaddr = None;
+        let mut exec_stack = false;
+        for i in 0..header.phnum as usize {
+            let p = &phdrs[i * 56..i * 56 + 56];
+            let ptype = u32_at(p, 0);
+            let flags = u32_at(p, 4);
+            let offset = u64_at(p, 8);
+            let vaddr = u64_at(p, 16);
+            let filesz = u64_at(p, 32);
+            let memsz = u64_at(p, 40);
+            match ptype {
+                PT_LOAD => {
+                    if memsz == 0 {
+                        continue;
+                    }
+                    if filesz > memsz {
+                        return Err(Errno::EINVAL);
+                    }
+                    let fend = offset.checked_add(filesz).ok_or(Errno::EINVAL)?;
+                    if fend > file_size {
+                        return Err(Errno::EINVAL);
+                    }
+                    let vend = vaddr.checked_add(memsz).ok_or(Errno::EINVAL)?;
+                    if vend > USER_LIMIT {
+                        return Err(Errno::EINVAL);
+                    }
+                    if vaddr % PAGE != offset % PAGE {
+                        return Err(Errno::EINVAL);
+                    }
+                    if let Some(prev) = segments.last() {
+                        let prev: &LoadSegment = prev;
+                        if vaddr < prev.vaddr {
+                            return Err(Errno::ENOEXEC);
+                        }
+                    }
+                    segments.push(LoadSegment {
+                        vaddr,
+                        memsz,
+                        offset,
+                        filesz,
+                        readable: flags & PF_R != 0,
+                        writable: flags & PF_W != 0,
+                        executable: flags & PF_X != 0,
+                    });
+                }
+                PT_INTERP => {
+                    if interp.is_some() || filesz < 2 || filesz > PATH_MAX {
+                        return Err(Errno::ENOEXEC);
+                    }
+                    if offset.checked_add(filesz).is_none_or(|e| e > file_size) {
+                        return Err(Errno::ENOEXEC);
+                    }
+                    interp = Some((offset, filesz));
+                }
+                PT_PHDR => phdr_vaddr = Some(vaddr),
+                PT_GNU_STACK => exec_stack = flags & PF_X != 0,
+                _ => {}
+            }
+        }
+        if segments.is_empty() {
+            return Err(Errno::ENOEXEC);
+        }
+        let min_vaddr = segments[0].vaddr & !(PAGE - 1);
+        let max_vaddr = segments
+            .iter()
+            .map(|s| (s.vaddr + s.memsz).div_ceil(PAGE) * PAGE)
+            .max()
+            .unwrap_or(0);
+        if phdr_vaddr.is_none() {
+            // The headers are in memory if a load segment covers their file range.
+            phdr_vaddr = segments
+                .iter()
+                .find(|s| header.phoff >= s.offset && header.phoff + size as u64 <= s.offset + s.filesz)
+                .map(|s| s.vaddr + (header.phoff - s.offset));
+        }
+        Ok(ElfInfo { header, segments, interp, phdr_vaddr, exec_stack, min_vaddr, max_vaddr })
+    }
+
+    pub fn is_pie(&self) -> bool {
+        self.header.kind == ElfKind::Dyn
+    }
+}
+
+/// Values for the auxiliary vector that do not point into the stack image.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AuxInfo {
+    pub phdr: u64,
+    pub phent: u64,
+    pub phnum: u64,
+    pub base: u64,
+    pub entry: u64,
+    pub uid: u32,
+    pub euid: u32,
+    pub gid: u32,
+    pub egid: u32,
+    pub secure: bool,
+    pub hwcap: u64,
+    pub hwcap2: u64,
+    pub clktck: u64,
+    pub sysinfo_ehdr: Option<u64>,
+    pub minsigstksz: u64,
+    pub flags: u64,
+}
+
+/// The bytes of a new process's stack, ending at `stack_top`.
+#[derive(Clone, Debug)]
+pub struct StackImage {
+    pub bytes: Vec<u8>,
+    /// User rsp at entry (points at argc, 16-byte aligned).
+    pub sp: u64,
+    pub argv_ptr: u64,
+    pub envp_ptr: u64,
+}
+
+/// Builds the initial stack as Linux's `copy_strings` and `create_elf_tables` do.
+#[allow(clippy::too_many_arguments)]
+pub fn build_initial_stack(
+    stack_top: u64,
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+    execfn: &[u8],
+    platform: &[u8],
+    random: [u8; 16],
+    aux: &AuxInfo,
+    max_size: usize,
+) -> KResult<StackImage> {
+    // Strings, from low to high address: argv strings (argv[0] lowest), env strings, execfn,
+    // then the 8-byte end marker at the very top.
+    let mut strings: Vec<u8> = Vec::new();
+    let add = |s: &[u8], strings: &mut Vec<u8>| -> KResult<usize> {
+        if s.len() + 1 > MAX_ARG_STRLEN {
+            return Err(Errno::E2BIG);
+        }
+        let pos = strings.len();
+        strings.extend_from_slice(s);
+        strings.push(0);
+        Ok(pos)
+    };
+    let mut arg_pos = Vec::with_capacity(argv.len());
+    for a in argv {
+        arg_pos.push(add(a, &mut strings)?);
+        if strings.len() > max_size {
+            return Err(Errno::E2BIG);
+        }
+    }
+    let mut env_pos = Vec::with_capacity(envp.len());
+    for e in envp {
+        env_pos.push(add(e, &mut strings)?);
+        if strings.len() > max_size {
+            return Err(Errno::E2BIG);
+        }
+    }
+    let execfn_pos = add(execfn, &mut strings)?;
+    strings.extend_from_slice(&[0u8; 8]);
+    let strings_start = stack_top - strings.len() as u64;
+    let addr_of = |pos: usize| strings_start + pos as u64;
+
+    let mut sp = stack_top - strings.len() as u64;
+    let platform_addr = if platform.is_empty() {
+        0
+    } else {
+        sp -= platform.len() as u64 + 1;
+        sp
+    };
+    sp &= !15;
+    sp -= 16;
+    let random_addr = sp;
+
+    let mut auxv: Vec<(u64, u64)> = Vec::new();
+    if let Some(v) = aux.sysinfo_ehdr {
+        auxv.push((AT_SYSINFO_EHDR, v));
+    }
+    auxv.push((AT_MINSIGSTKSZ, aux.minsigstksz));
+    auxv.push((AT_HWCAP, aux.hwcap));
+    auxv.push((AT_PAGESZ, PAGE));
+    auxv.push((AT_CLKTCK, aux.clktck));
+    auxv.push((AT_PHDR, aux.phdr));
+    auxv.push((AT_PHENT, aux.phent));
+    auxv.push((AT_PHNUM, aux.phnum));
+    auxv.push((AT_BASE, aux.base));
+    auxv.push((AT_FLAGS, aux.flags));
+    auxv.push((AT_ENTRY, aux.entry));
+    auxv.push((AT_UID, aux.uid as u64));
+    auxv.push((AT_EUID, aux.euid as u64));
+    auxv.push((AT_GID, aux.gid as u64));
+    auxv.push((AT_EGID, aux.egid as u64));
+    auxv.push((AT_SECURE, aux.secure as u64));
+    auxv.push((AT_RANDOM, random_addr));
+    auxv.push((AT_HWCAP2, aux.hwcap2));
+    auxv.push((AT_EXECFN, addr_of(execfn_pos)));
+    if platform_addr != 0 {
+        auxv.push((AT_PLATFORM, platform_addr));
+    }
+    auxv.push((AT_NULL, 0));
+
+    let words = 1 + argv.len() + 1 + envp.len() + 1 + auxv.len() * 2;
+    let table_bytes = words as u64 * 8;
+    sp = (sp - table_bytes) & !15;
+    let total = (stack_top - sp) as usize;
+    if total > max_size {
+        return Err(Errno::E2BIG);
+    }
+
+    let mut bytes = alloc::vec![0u8; total];
+    let base = sp;
+    let mut put = |addr: u64, data: &[u8]| {
+        let o = (addr - base) as usize;
+        bytes[o..o + data.len()].copy_from_slice(data);
+    };
+    put(strings_start, &strings);
+    if platform_addr != 0 {
+        put(platform_addr, platform);
+    }
+    put(random_addr, &random);
+    let mut table: Vec<u64> = Vec::with_capacity(words);
+    table.push(argv.len() as u64);
+    table.extend(arg_pos.iter().map(|&p| addr_of(p)));
+    table.push(0);
+    table.extend(env_pos.iter().map(|&p| addr_of(p)));
+    table.push(0);
+    for (k, v) in auxv {
+        table.push(k);
+        table.push(v);
+    }
+    for (i, w) in table.iter().enumerate() {
+        put(sp + 8 * i as u64, &w.to_le_bytes());
+    }
+    let argv_ptr = sp + 8;
+    let envp_ptr = sp + 8 * (2 + argv.len() as u64);
+    Ok(StackImage { bytes, sp, argv_ptr, envp_ptr })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,241 @@
+//! Lintel's file-system object model: the `Inode` trait every file system implements, dentries
+//! (names with parents, so `..` and getcwd work), the mount table, Linux path resolution and
+//! permission checks, and tmpfs.
 #![no_std]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+mod path;
+mod tmpfs;
+
+pub use path::{path_of, permission, resolve, resolve_parent, Cred, WalkCtx};
+pub use tmpfs::new_tmpfs;
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use lintel_abi::stat::*;
+use lintel_abi::{Errno, KResult};
+use spin::Mutex;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileType {
+    Regular,
+    Directory,
+    Symlink,
+    CharDevice,
+    BlockDevice,
+    Fifo,
+    Socket,
+}
+
+/// The S_IF* bits of a file type.
+pub fn mode_of(kind: FileType) -> u32 {
+    match kind {
+        FileType::Regular => S_IFREG,
+        FileType::Directory => S_IFDIR,
+        FileType::Symlink => S_IFLNK,
+        FileType::CharDevice => S_IFCHR,
+        FileType::BlockDevice => S_IFBLK,
+        FileType::Fifo => S_IFIFO,
+        FileType::Socket => S_IFSOCK,
+    }
+}
+
+pub fn type_of_mode(mode: u32) -> Option<FileType> {
+    Some(match mode & S_IFMT {
+        S_IFREG => FileType::Regular,
+        S_IFDIR => FileType::Directory,
+        S_IFLNK => FileType::Symlink,
+        S_IFCHR => FileType::CharDevice,
+        S_IFBLK => FileType::BlockDevice,
+        S_IFIFO => FileType::Fifo,
+        S_IFSOCK => FileType::Socket,
+        _ => return None,
+    })
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    pub ino: u64,
+    pub kind: FileType,
+    pub name: Vec<u8>,
+}
+
+/// Source of timestamps (the crate cannot read a clock itself).
+pub type Clock = Arc<dyn Fn() -> Timespec + Send + Sync>;
+
+pub const RENAME_NOREPLACE: u32 = 1;
+pub const RENAME_EXCHANGE: u32 = 2;
+
+/// A file-system object. Directory operations take names (single components, never "." or
+/// ".."; the path walker handles those).
+pub trait Inode: Send + Sync {
+    fn stat(&self) -> Stat;
+    fn file_type(&self) -> FileType;
+    /// Identity of the file system instance (st_dev).
+    fn fs_id(&self) -> u64;
+
+    fn read_at(&self, _offset: u64, _buf: &mut [u8]) -> KResult<usize> {
+        Err(if self.file_type() == FileType::Directory { Errno::EISDIR } else { Errno::EINVAL })
+    }
+    fn write_at(&self, _offset: u64, _buf: &[u8]) -> KResult<usize> {
+        Err(if self.file_type() == FileType::Directory { Errno::EISDIR } else { Errno::EINVAL })
+    }
+    fn truncate(&self, _size: u64) -> KResult<()> {
+        Err(Errno::EINVAL)
+    }
+    fn lookup(&self, _name: &[u8]) -> KResult<Arc<dyn Inode>> {
+        Err(Errno::ENOTDIR)
+    }
+    fn create(&self, _name: &[u8], _kind: FileType, _mode: u32, _uid: u32, _gid: u32, _rdev: u64) -> KResult<Arc<dyn Inode>> {
+        Err(self.not_dir_or_perm())
+    }
+    fn symlink(&self, _name: &[u8], _target: &[u8], _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
+        Err(self.not_dir_or_perm())
+    }
+    fn link(&self, _name: &[u8], _target: &Arc<dyn Inode>) -> KResult<()> {
+        Err(self.not_dir_or_perm())
+    }
+    fn unlink(&self, _name: &[u8]) -> KResult<()> {
+        Err(self.not_dir_or_perm())
+    }
+    fn rmdir(&self, _name: &[u8]) -> KResult<()> {
+        Err(self.not_dir_or_perm())
+    }
+    fn rename(&self, _old: &[u8], _new_dir: &Arc<dyn Inode>, _new: &[u8], _flags: u32) -> KResult<()> {
+        Err(self.not_dir_or_perm())
+    }
+    /// Directory entries by cookie, "." and ".." first; cookies stay valid across changes.
+    fn readdir(&self, _cookie: u64) -> KResult<Option<(DirEntry, u64)>> {
+        Err(Errno::ENOTDIR)
+    }
+    fn readlink(&self) -> KResult<Vec<u8>> {
+        Err(Errno::EINVAL)
+    }
+    fn set_mode(&self, _mode: u32) -> KResult<()> {
+        Err(Errno::EPERM)
+    }
+    fn set_owner(&self, _uid: Option<u32>, _gid: Option<u32>) -> KResult<()> {
+        Err(Errno::EPERM)
+    }
+    fn set_times(&self, _atime: Option<Timespec>, _mtime: Option<Timespec>) -> KResult<()> {
+        Err(Errno::EPERM)
+    }
+    /// The directory's parent inode within this file system (None at the fs root).
+    fn parent(&self) -> Option<Arc<dyn Inode>> {
+        None
+    }
+    fn as_any(&self) -> &dyn core::any::Any;
+
+    #[doc(hidden)]
+    fn not_dir_or_perm(&self) -> Errno {
+        if self.file_type() == FileType::Directory {
+            Errno::EPERM
+        } else {
+            Errno::ENOTDIR
+        }
+    }
+}
+
+/// (fs, inode number): what identifies a file across the system.
+pub fn identity(i: &Arc<dyn Inode>) -> (u64, u64) {
+    (i.fs_id(), i.stat().ino)
+}
+
+/// A name in the tree: the inode it resolved to and the dentry of its parent directory.
+pub struct Dentry {
+    pub name: Vec<u8>,
+    pub inode: Arc<dyn Inode>,
+    pub parent: Option<Arc<Dentry>>,
+}
+
+impl Dentry {
+    pub fn new_root(inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        Arc::new(Dentry { name: b"/".to_vec(), inode, parent: None })
+    }
+
+    pub fn child(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        Arc::new(Dentry { name: name.to_vec(), inode, parent: Some(parent.clone()) })
+    }
+}
+
+struct Mount {
+    /// The covered directory.
+    point: (u64, u64),
+    root: Arc<dyn Inode>,
+}
+
+/// Mounted file systems, keyed by the directory they cover.
+pub struct MountTable {
+    mounts: Mutex<Vec<Mount>>,
+}
+
+impl Default for MountTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MountTable {
+    pub fn new() -> MountTable {
+        MountTable { mounts: Mutex::new(Vec::new()) }
+    }
+
+    /// Mounts `root` over the directory `at`.
+    pub fn mount(&self, at: &Arc<Dentry>, root: Arc<dyn Inode>) -> KResult<()> {
+        if at.inode.file_type() != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        let point = identity(&at.inode);
+        let mut m = self.mounts.lock();
+        if m.iter().any(|x| identity(&x.root) == identity(&root)) {
+            return Err(Errno::EBUSY);
+        }
+        m.push(Mount { point, root });
+        Ok(())
+    }
+
+    /// Unmounts the file system whose root is `root`.
+    pub fn umount(&self, root: &Arc<dyn Inode>) -> KResult<()> {
+        let id = identity(root);
+        let mut m = self.mounts.lock();
+        let i = m.iter().position(|x| identity(&x.root) == id).ok_or(Errno::EINVAL)?;
+        if m.iter().any(|x| x.point.0 == id.0) {
+            return Err(Errno::EBUSY);
+        }
+        m.remove(i);
+        Ok(())
+    }
+
+    /// What is mounted on `inode`, following stacked mounts to the top.
+    pub fn covering(&self, inode: &Arc<dyn Inode>) -> Option<Arc<dyn Inode>> {
+        let m = self.mounts.lock();
+        let mut id = identity(inode);
+        let mut found = None;
+        for _ in 0..16 {
+            match m.iter().rev().find(|x| x.point == id) {
+                Some(x) => {
+                    id = identity(&x.root);
+                    found = Some(x.root.clone());
+                }
+                None => break,
+            }
+        }
+        found
+    }
+
+    pub fn is_mountpoint(&self, inode: &Arc<dyn Inode>) -> bool {
+        let id = identity(inode);
+        self.mounts.lock().iter().any(|x| x.point == id)
+    }
+
+    /// Whether `inode` is the root of a mounted file system.
+    pub fn is_mount_root(&self, inode: &Arc<dyn Inode>) -> bool {
+        let id = identity(inode);
+        self.mounts.lock().iter().any(|x| identity(&x.root) == id)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,265 @@
+//! execve: load an ELF program (static, static-pie, or dynamic with its interpreter) or a `#!`
+//! script into a fresh address space. Everything that can fail happens before the point of no
+//! return, so a failed exec leaves the caller untouched.
+
+use crate::fs;
+use crate::mm::{self, page_down, page_up, Backing, Mm, Vma};
+use crate::proc::{signal, Thread};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use lintel_abi::{Errno, KResult};
+use lintel_elf::{AuxInfo, ElfHeader, ElfInfo, ElfKind};
+use lintel_hal::mm::Prot;
+use lintel_hal::UserContext;
+use lintel_vfs::{FileType, Inode};
+
+const EM_X86_64: u16 = 62;
+/// Where a PIE executable goes (ELF_ET_DYN_BASE without randomization).
+const PIE_BASE: usize = 0x5555_5555_4000;
+/// Linux's limit on nested interpreters (`#!` scripts and binfmt handlers).
+const MAX_NESTING: usize = 4;
+/// ARG_MAX: a quarter of the stack limit.
+const ARG_MAX: usize = 2 << 20;
+
+struct Loaded {
+    entry: usize,
+    bias: usize,
+    info: ElfInfo,
+}
+
+fn read_exact_at(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        let n = inode.read_at(off + done as u64, &mut buf[done..])?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    Ok(done)
+}
+
+fn parse_elf(inode: &Arc<dyn Inode>) -> KResult<ElfInfo> {
+    let mut head = [0u8; 64];
+    let n = read_exact_at(inode, 0, &mut head)?;
+    let hdr = ElfHeader::parse(&head[..n], EM_X86_64)?;
+    let size = hdr.phentsize as usize * hdr.phnum as usize;
+    let mut ph = alloc::vec![0u8; size];
+    if read_exact_at(inode, hdr.phoff, &mut ph)? != size {
+        return Err(Errno::ENOEXEC);
+    }
+    ElfInfo::parse(hdr, &ph, inode.stat().size)
+}
+
+fn map_elf(mm: &mut mm::MmInner, inode: &Arc<dyn Inode>, info: &ElfInfo, bias: usize) -> KResult<usize> {
+    let mut end = 0;
+    for s in &info.segments {
+        let vaddr = (s.vaddr as usize).checked_add(bias).ok_or(Errno::ENOMEM)?;
+        let start = page_down(vaddr);
+        let stop = page_up(vaddr + s.memsz as usize).ok_or(Errno::ENOMEM)?;
+        if stop > mm::USER_END || start < mm::MMAP_MIN {
+            return Err(Errno::ENOMEM);
+        }
+        let lead = (vaddr - start) as u64;
+        mm.map(Vma {
+            start,
+            end: stop,
+            prot: Prot { read: s.readable, write: s.writable, exec: s.executable },
+            shared: false,
+            backing: Backing::File { inode: inode.clone(), offset: s.offset - lead, file_bytes: s.filesz + lead },
+        });
+        end = end.max(stop);
+    }
+    Ok(end)
+}
+
+fn resolve_exec(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KResult<Arc<dyn Inode>> {
+    let d = fs::lookup_at(thread, dirfd, path, follow)?;
+    let inode = d.inode.clone();
+    let st = inode.stat();
+    if inode.file_type() != FileType::Regular {
+        return Err(Errno::EACCES);
+    }
+    let cred = thread.proc_ref().cred.lock().vfs();
+    if cred.uid == 0 {
+        if st.mode & 0o111 == 0 {
+            return Err(Errno::EACCES);
+        }
+    } else {
+        lintel_vfs::permission(&st, &cred, 1)?;
+    }
+    Ok(inode)
+}
+
+/// Parses a `#!` line: interpreter and optional single argument.
+fn parse_shebang(head: &[u8]) -> KResult<(Vec<u8>, Option<Vec<u8>>)> {
+    let line_end = head.iter().position(|&c| c == b'\n').unwrap_or(head.len());
+    let line = &head[2..line_end];
+    let is_ws = |c: &u8| *c == b' ' || *c == b'\t';
+    let start = line.iter().position(|c| !is_ws(c)).ok_or(Errno::ENOEXEC)?;
+    let line = &line[start..];
+    let line = &line[..line.len() - line.iter().rev().take_while(|c| is_ws(c) || **c == 0).count()];
+    let iend = line.iter().position(is_ws).unwrap_or(line.len());
+    let interp = line[..iend].to_vec();
+    let rest = &line[iend..];
+    let arg = rest.iter().position(|c| !is_ws(c)).map(|p| rest[p..].to_vec());
+    if interp.is_empty() {
+        return Err(Errno::ENOEXEC);
+    }
+    Ok((interp, arg))
+}
+
+/// Executes `path` in the calling process. On success the context is the new program's.
+pub fn execve(
+    thread: &Arc<Thread>,
+    ctx: &mut UserContext,
+    dirfd: i32,
+    path: Vec<u8>,
+    mut argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+    follow: bool,
+) -> KResult<()> {
+    let total: usize = argv.iter().chain(envp.iter()).map(|s| s.len() + 1 + 8).sum();
+    if total > ARG_MAX {
+        return Err(Errno::E2BIG);
+    }
+    let mut path = path;
+    let execfn = path.clone();
+    let mut inode = resolve_exec(thread, dirfd, &path, follow)?;
+    let mut depth = 0;
+    let info = loop {
+        let mut head = [0u8; 256];
+        let n = read_exact_at(&inode, 0, &mut head)?;
+        if n >= 2 && head[0] == b'#' && head[1] == b'!' {
+            depth += 1;
+            if depth > MAX_NESTING {
+                return Err(Errno::ELOOP);
+            }
+            let (interp, arg) = parse_shebang(&head[..n])?;
+            let mut new_argv = alloc::vec![interp.clone()];
+            new_argv.extend(arg);
+            new_argv.push(path.clone());
+            new_argv.extend(argv.into_iter().skip(1));
+            argv = new_argv;
+            inode = resolve_exec(thread, libc_at_fdcwd(), &interp, true)?;
+            path = interp;
+            continue;
+        }
+        break parse_elf(&inode)?;
+    };
+
+    // Build the new address space.
+    let new_mm = Mm::new()?;
+    let (entry, phdr, interp_base, brk) = {
+        let mut m = new_mm.inner.lock();
+        let bias = if info.header.kind == ElfKind::Dyn { PIE_BASE - info.min_vaddr as usize } else { 0 };
+        let end = map_elf(&mut m, &inode, &info, bias)?;
+        let mut entry = info.header.entry as usize + bias;
+        let mut interp_base = 0;
+        if let Some((off, len)) = info.interp {
+            let mut name = alloc::vec![0u8; len as usize];
+            if read_exact_at(&inode, off, &mut name)? != name.len() {
+                return Err(Errno::ENOEXEC);
+            }
+            while name.last() == Some(&0) {
+                name.pop();
+            }
+            let interp = resolve_exec(thread, libc_at_fdcwd(), &name, true).map_err(|e| match e {
+                Errno::EACCES => Errno::EACCES,
+                e => e,
+            })?;
+            let ii = parse_elf(&interp)?;
+            let span = (ii.max_vaddr - ii.min_vaddr) as usize;
+            let base = m.find_free(span, mm::MMAP_TOP).ok_or(Errno::ENOMEM)?;
+            let ibias = base - ii.min_vaddr as usize;
+            map_elf(&mut m, &interp, &ii, ibias)?;
+            entry = ii.header.entry as usize + ibias;
+            interp_base = base;
+        }
+        let phdr = info.phdr_vaddr.map(|p| p as usize + bias).unwrap_or(0);
+        let _ = Loaded { entry, bias, info: info.clone() };
+        (entry, phdr, interp_base, end)
+    };
+    let main_entry = info.header.entry as usize
+        + if info.header.kind == ElfKind::Dyn { PIE_BASE - info.min_vaddr as usize } else { 0 };
+
+    let cred = thread.proc_ref().cred.lock().clone();
+    let (_, _, _, edx) = lintel_hal::x86::cpu::cpuid(1, 0);
+    let aux = AuxInfo {
+        phdr: phdr as u64,
+        phent: 56,
+        phnum: info.header.phnum as u64,
+        base: interp_base as u64,
+        entry: main_entry as u64,
+        uid: cred.uid,
+        euid: cred.euid,
+        gid: cred.gid,
+        egid: cred.egid,
+        secure: false,
+        hwcap: edx as u64,
+        hwcap2: 0,
+        clktck: 100,
+        sysinfo_ehdr: None,
+        minsigstksz: 2048,
+        flags: 0,
+    };
+    let mut random = [0u8; 16];
+    crate::random::fill(&mut random);
+    let argv_refs: Vec<&[u8]> = argv.iter().map(|s| s.as_slice()).collect();
+    let envp_refs: Vec<&[u8]> = envp.iter().map(|s| s.as_slice()).collect();
+    let stack_limit = (thread.proc_ref().rlimit(crate::proc::RLIMIT_STACK).cur as usize).clamp(128 << 10, mm::STACK_SIZE);
+    let image = lintel_elf::build_initial_stack(
+        mm::STACK_TOP as u64,
+        &argv_refs,
+        &envp_refs,
+        &execfn,
+        b"x86_64",
+        random,
+        &aux,
+        stack_limit / 4,
+    )?;
+    {
+        let mut m = new_mm.inner.lock();
+        m.map(Vma {
+            start: mm::STACK_TOP - mm::STACK_SIZE,
+            end: mm::STACK_TOP,
+            prot: Prot { read: true, write: true, exec: info.exec_stack },
+            shared: false,
+            backing: Backing::Anon,
+        });
+        let base = mm::STACK_TOP - image.bytes.len();
+        m.write_bytes(base, &image.bytes)?;
+        m.brk_start = brk;
+        m.brk = brk;
+    }
+
+    // Point of no return.
+    let p = thread.process();
+    lintel_hal::mm::activate_kernel();
+    let old = p.set_mm(new_mm);
+    p.activate_mm();
+    drop(old);
+    p.files.lock().close_on_exec();
+    for a in p.sigactions.lock().iter_mut() {
+        if a.handler != signal::SIG_IGN {
+            *a = signal::SigAction::default();
+        }
+    }
+    *p.exe.lock() = fs::absolute_path(thread, &execfn);
+    let mut cmdline = Vec::new();
+    for a in &argv {
+        cmdline.extend_from_slice(a);
+        cmdline.push(0);
+    }
+    *p.cmdline.lock() = cmdline;
+    *thread.robust_list.lock() = (0, 0);
+    *thread.clear_child_tid.lock() = 0;
+    *ctx = UserContext::new_user(entry as u64, image.sp);
+    lintel_hal::task::reset_fpu();
+    crate::proc::release_vfork(&p);
+    Ok(())
+}
+
+fn libc_at_fdcwd() -> i32 {
+    lintel_abi::fcntl::AT_FDCWD
+}

@@ -1,0 +1,82 @@
+//! Character devices: the memory devices (null, zero, full, random, urandom) and the console.
+
+use super::file::{FileOps, OpenFile};
+use alloc::sync::Arc;
+use lintel_abi::{Errno, KResult};
+
+pub const fn makedev(major: u64, minor: u64) -> u64 {
+    ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & !0xff) << 12)
+}
+
+pub fn major(dev: u64) -> u64 {
+    (dev >> 8) & 0xfff
+}
+
+pub fn minor(dev: u64) -> u64 {
+    (dev & 0xff) | ((dev >> 12) & !0xff)
+}
+
+pub struct Null;
+pub struct Zero;
+pub struct Full;
+pub struct Random;
+
+impl FileOps for Null {
+    fn read(&self, _: &OpenFile, _: &mut [u8], _: u64) -> KResult<usize> {
+        Ok(0)
+    }
+    fn write(&self, _: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
+        Ok(buf.len())
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+}
+
+impl FileOps for Zero {
+    fn read(&self, _: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
+        buf.fill(0);
+        Ok(buf.len())
+    }
+    fn write(&self, _: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
+        Ok(buf.len())
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+}
+
+impl FileOps for Full {
+    fn read(&self, _: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
+        buf.fill(0);
+        Ok(buf.len())
+    }
+    fn write(&self, _: &OpenFile, _: &[u8], _: u64) -> KResult<usize> {
+        Err(Errno::ENOSPC)
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+}
+
+impl FileOps for Random {
+    fn read(&self, _: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
+        crate::random::fill(buf);
+        Ok(buf.len())
+    }
+    fn write(&self, _: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
+        Ok(buf.len())
+    }
+}
+
+/// The driver behind a device number, if Lintel has one.
+pub fn open_chardev(rdev: u64) -> KResult<Arc<dyn FileOps>> {
+    Ok(match (major(rdev), minor(rdev)) {
+        (1, 3) => Arc::new(Null),
+        (1, 5) => Arc::new(Zero),
+        (1, 7) => Arc::new(Full),
+        (1, 8) | (1, 9) => Arc::new(Random),
+        (5, 0) | (5, 1) | (4, _) => super::tty::console(),
+        _ => return Err(Errno::ENXIO),
+    })
+}

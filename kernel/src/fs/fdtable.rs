@@ -1,0 +1,88 @@
+//! A process's file descriptor table.
+
+use super::file::OpenFile;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use lintel_abi::{Errno, KResult};
+
+#[derive(Clone)]
+pub struct FdEntry {
+    pub file: Arc<OpenFile>,
+    pub cloexec: bool,
+}
+
+#[derive(Clone, Default)]
+pub struct FdTable {
+    fds: Vec<Option<FdEntry>>,
+}
+
+impl FdTable {
+    pub fn get(&self, fd: i32) -> KResult<Arc<OpenFile>> {
+        self.entry(fd).map(|e| e.file.clone())
+    }
+
+    pub fn entry(&self, fd: i32) -> KResult<&FdEntry> {
+        if fd < 0 {
+            return Err(Errno::EBADF);
+        }
+        self.fds.get(fd as usize).and_then(|e| e.as_ref()).ok_or(Errno::EBADF)
+    }
+
+    pub fn entry_mut(&mut self, fd: i32) -> KResult<&mut FdEntry> {
+        if fd < 0 {
+            return Err(Errno::EBADF);
+        }
+        self.fds.get_mut(fd as usize).and_then(|e| e.as_mut()).ok_or(Errno::EBADF)
+    }
+
+    /// Lowest free fd >= `min` below `limit` (RLIMIT_NOFILE), else EMFILE.
+    pub fn alloc(&mut self, file: Arc<OpenFile>, cloexec: bool, min: usize, limit: usize) -> KResult<i32> {
+        let start = min.min(self.fds.len());
+        let slot = (start..self.fds.len()).find(|&i| i >= min && self.fds[i].is_none());
+        let fd = match slot {
+            Some(i) => i,
+            None => self.fds.len().max(min),
+        };
+        if fd >= limit {
+            return Err(Errno::EMFILE);
+        }
+        self.install(fd, file, cloexec);
+        Ok(fd as i32)
+    }
+
+    /// Puts `file` at `fd`, returning what was there.
+    pub fn install(&mut self, fd: usize, file: Arc<OpenFile>, cloexec: bool) -> Option<FdEntry> {
+        if self.fds.len() <= fd {
+            self.fds.resize(fd + 1, None);
+        }
+        self.fds[fd].replace(FdEntry { file, cloexec })
+    }
+
+    pub fn close(&mut self, fd: i32) -> KResult<FdEntry> {
+        if fd < 0 {
+            return Err(Errno::EBADF);
+        }
+        let e = self.fds.get_mut(fd as usize).and_then(|e| e.take()).ok_or(Errno::EBADF)?;
+        while self.fds.last().is_some_and(|e| e.is_none()) {
+            self.fds.pop();
+        }
+        Ok(e)
+    }
+
+    pub fn close_on_exec(&mut self) {
+        for e in self.fds.iter_mut() {
+            if e.as_ref().is_some_and(|x| x.cloexec) {
+                *e = None;
+            }
+        }
+    }
+
+    /// Open fds in ascending order.
+    pub fn fds(&self) -> impl Iterator<Item = (i32, &FdEntry)> {
+        self.fds.iter().enumerate().filter_map(|(i, e)| e.as_ref().map(|e| (i as i32, e)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.fds.len()
+    }
+}

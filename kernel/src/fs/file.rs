@@ -1,0 +1,178 @@
+//! Open file descriptions: what an fd refers to. Shared between dup'ed fds and across fork,
+//! with one offset and one set of status flags.
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU32, Ordering};
+use lintel_abi::fcntl::*;
+use lintel_abi::stat::Stat;
+use lintel_abi::{Errno, KResult};
+use lintel_vfs::{Dentry, FileType, Inode};
+use spin::Mutex;
+
+/// Behaviour of one kind of open file. Stream files (ttys, pipes, devices) ignore `off`.
+pub trait FileOps: Send + Sync {
+    fn read(&self, file: &OpenFile, buf: &mut [u8], off: u64) -> KResult<usize>;
+    fn write(&self, file: &OpenFile, buf: &[u8], off: u64) -> KResult<usize>;
+    /// Whether lseek/pread/pwrite apply (else ESPIPE).
+    fn seekable(&self) -> bool {
+        false
+    }
+    fn ioctl(&self, _file: &OpenFile, _cmd: u32, _arg: usize) -> KResult<usize> {
+        Err(Errno::ENOTTY)
+    }
+    /// Metadata for files that have no inode (pipes, sockets).
+    fn stat(&self) -> Stat {
+        Stat::default()
+    }
+}
+
+pub struct OpenFile {
+    pub ops: Arc<dyn FileOps>,
+    pub inode: Option<Arc<dyn Inode>>,
+    pub dentry: Option<Arc<Dentry>>,
+    /// O_ACCMODE bits and status flags (O_APPEND, O_NONBLOCK, O_PATH...).
+    pub flags: AtomicU32,
+    pub pos: Mutex<u64>,
+}
+
+impl OpenFile {
+    pub fn new(ops: Arc<dyn FileOps>, inode: Option<Arc<dyn Inode>>, dentry: Option<Arc<Dentry>>, flags: u32) -> Arc<OpenFile> {
+        Arc::new(OpenFile { ops, inode, dentry, flags: AtomicU32::new(flags), pos: Mutex::new(0) })
+    }
+
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    pub fn readable(&self) -> bool {
+        let f = self.flags();
+        f & O_PATH == 0 && f & O_ACCMODE != O_WRONLY
+    }
+
+    pub fn writable(&self) -> bool {
+        let f = self.flags();
+        f & O_PATH == 0 && matches!(f & O_ACCMODE, O_WRONLY | O_RDWR)
+    }
+
+    pub fn nonblocking(&self) -> bool {
+        self.flags() & O_NONBLOCK != 0
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.inode.as_ref().is_some_and(|i| i.file_type() == FileType::Directory)
+    }
+
+    pub fn stat(&self) -> Stat {
+        match &self.inode {
+            Some(i) => i.stat(),
+            None => self.ops.stat(),
+        }
+    }
+
+    /// read(2): uses and advances the shared offset.
+    pub fn read(&self, buf: &mut [u8]) -> KResult<usize> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        if !self.ops.seekable() {
+            return self.ops.read(self, buf, 0);
+        }
+        let mut pos = self.pos.lock();
+        let n = self.ops.read(self, buf, *pos)?;
+        *pos += n as u64;
+        Ok(n)
+    }
+
+    /// write(2): O_APPEND writes at the end.
+    pub fn write(&self, buf: &[u8]) -> KResult<usize> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        if !self.ops.seekable() {
+            return self.ops.write(self, buf, 0);
+        }
+        let mut pos = self.pos.lock();
+        if self.flags() & O_APPEND != 0 {
+            *pos = self.stat().size;
+        }
+        let n = self.ops.write(self, buf, *pos)?;
+        *pos += n as u64;
+        Ok(n)
+    }
+
+    pub fn pread(&self, buf: &mut [u8], off: u64) -> KResult<usize> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        if !self.ops.seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        self.ops.read(self, buf, off)
+    }
+
+    pub fn pwrite(&self, buf: &[u8], off: u64) -> KResult<usize> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        if !self.ops.seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        // Linux quirk: pwrite on an O_APPEND file appends.
+        let off = if self.flags() & O_APPEND != 0 { self.stat().size } else { off };
+        self.ops.write(self, buf, off)
+    }
+
+    pub fn lseek(&self, off: i64, whence: u32) -> KResult<u64> {
+        if self.flags() & O_PATH != 0 {
+            return Err(Errno::EBADF);
+        }
+        if !self.ops.seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        let mut pos = self.pos.lock();
+        let size = self.stat().size as i64;
+        let base = match whence {
+            SEEK_SET => 0,
+            SEEK_CUR => *pos as i64,
+            SEEK_END => size,
+            SEEK_DATA | SEEK_HOLE => {
+                if off < 0 || off >= size {
+                    return Err(Errno::ENXIO);
+                }
+                let r = if whence == SEEK_DATA { off } else { size };
+                *pos = r as u64;
+                return Ok(r as u64);
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = base.checked_add(off).ok_or(Errno::EOVERFLOW)?;
+        if new < 0 {
+            return Err(Errno::EINVAL);
+        }
+        *pos = new as u64;
+        Ok(new as u64)
+    }
+}
+
+/// Regular files and directories of any file system: read and write go to the inode.
+pub struct InodeFile;
+
+impl FileOps for InodeFile {
+    fn read(&self, file: &OpenFile, buf: &mut [u8], off: u64) -> KResult<usize> {
+        let inode = file.inode.as_ref().ok_or(Errno::EBADF)?;
+        if inode.file_type() == FileType::Directory {
+            return Err(Errno::EISDIR);
+        }
+        inode.read_at(off, buf)
+    }
+
+    fn write(&self, file: &OpenFile, buf: &[u8], off: u64) -> KResult<usize> {
+        let inode = file.inode.as_ref().ok_or(Errno::EBADF)?;
+        off.checked_add(buf.len() as u64).filter(|&e| e <= i64::MAX as u64).ok_or(Errno::EFBIG)?;
+        inode.write_at(off, buf)
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+}

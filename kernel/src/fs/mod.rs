@@ -1,0 +1,151 @@
+//! The kernel's file side on top of `lintel-vfs`: the mount table and root, path lookup for the
+//! `*at` syscalls, opening files of every kind, and the boot-time root file system.
+
+pub mod dev;
+pub mod fdtable;
+pub mod file;
+pub mod initramfs;
+pub mod pipe;
+pub mod procfs;
+pub mod tty;
+
+use crate::proc::Thread;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use file::{InodeFile, OpenFile};
+use lintel_abi::fcntl::*;
+use lintel_abi::{Errno, KResult};
+use lintel_vfs::{Dentry, FileType, Inode, MountTable, WalkCtx};
+
+static MOUNTS: spin::Once<MountTable> = spin::Once::new();
+static ROOT: spin::Once<Arc<Dentry>> = spin::Once::new();
+
+pub fn mounts() -> &'static MountTable {
+    MOUNTS.get().expect("vfs not initialized")
+}
+
+pub fn root() -> Arc<Dentry> {
+    ROOT.get().expect("vfs not initialized").clone()
+}
+
+fn clock() -> lintel_abi::stat::Timespec {
+    crate::time::now()
+}
+
+/// Builds the root file system: a tmpfs filled from the initramfs, devtmpfs-like /dev and /proc.
+pub fn init(initrd: Option<&[u8]>) -> KResult<()> {
+    let rootfs = lintel_vfs::new_tmpfs(Arc::new(clock), 1);
+    MOUNTS.call_once(MountTable::new);
+    let root = Dentry::new_root(rootfs);
+    ROOT.call_once(|| root.clone());
+    if let Some(data) = initrd {
+        initramfs::unpack(&root, data)?;
+    }
+    let walk = |p: &[u8]| -> KResult<Arc<Dentry>> {
+        let cred = lintel_vfs::Cred { uid: 0, gid: 0, groups: Vec::new() };
+        let ctx = WalkCtx { root: &root, start: &root, mounts: mounts(), cred: &cred };
+        lintel_vfs::resolve(&ctx, p, true)
+    };
+    for d in [&b"dev"[..], b"proc", b"tmp", b"sys"] {
+        let _ = root.inode.create(d, FileType::Directory, 0o755, 0, 0, 0);
+    }
+    let devfs = lintel_vfs::new_tmpfs(Arc::new(clock), 2);
+    for (name, major, minor, mode) in [
+        (&b"null"[..], 1, 3, 0o666),
+        (b"zero", 1, 5, 0o666),
+        (b"full", 1, 7, 0o666),
+        (b"random", 1, 8, 0o666),
+        (b"urandom", 1, 9, 0o666),
+        (b"tty", 5, 0, 0o666),
+        (b"console", 5, 1, 0o600),
+        (b"tty0", 4, 0, 0o620),
+        (b"ttyS0", 4, 64, 0o660),
+    ] {
+        devfs.create(name, FileType::CharDevice, mode, 0, 0, dev::makedev(major, minor))?;
+    }
+    devfs.symlink(b"fd", b"/proc/self/fd", 0, 0)?;
+    devfs.symlink(b"stdin", b"/proc/self/fd/0", 0, 0)?;
+    devfs.symlink(b"stdout", b"/proc/self/fd/1", 0, 0)?;
+    devfs.symlink(b"stderr", b"/proc/self/fd/2", 0, 0)?;
+    devfs.create(b"shm", FileType::Directory, 0o1777, 0, 0, 0)?;
+    devfs.create(b"pts", FileType::Directory, 0o755, 0, 0, 0)?;
+    mounts().mount(&walk(b"/dev")?, devfs)?;
+    mounts().mount(&walk(b"/proc")?, procfs::new_root())?;
+    Ok(())
+}
+
+/// The walk context of a thread, starting at `dirfd` (or the cwd for AT_FDCWD).
+fn start_dir(thread: &Thread, dirfd: i32, path: &[u8]) -> KResult<Arc<Dentry>> {
+    let p = thread.proc_ref();
+    if path.first() == Some(&b'/') || dirfd == AT_FDCWD {
+        return Ok(p.fs.lock().cwd.clone());
+    }
+    let f = p.files.lock().get(dirfd)?;
+    let d = f.dentry.clone().ok_or(Errno::ENOTDIR)?;
+    if d.inode.file_type() != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(d)
+}
+
+pub fn with_walk<T>(thread: &Thread, dirfd: i32, path: &[u8], f: impl FnOnce(&WalkCtx) -> KResult<T>) -> KResult<T> {
+    let start = start_dir(thread, dirfd, path)?;
+    let p = thread.proc_ref();
+    let root = p.fs.lock().root.clone();
+    let cred = p.cred.lock().vfs();
+    let ctx = WalkCtx { root: &root, start: &start, mounts: mounts(), cred: &cred };
+    f(&ctx)
+}
+
+/// Resolves `path` relative to `dirfd`.
+pub fn lookup_at(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KResult<Arc<Dentry>> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    with_walk(thread, dirfd, path, |ctx| lintel_vfs::resolve(ctx, path, follow))
+}
+
+/// The dentry for `*at` calls that accept AT_EMPTY_PATH (the fd itself).
+pub fn lookup_at_flags(thread: &Thread, dirfd: i32, path: &[u8], flags: u32) -> KResult<Arc<Dentry>> {
+    if path.is_empty() {
+        if flags & AT_EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if dirfd == AT_FDCWD {
+            return Ok(thread.proc_ref().fs.lock().cwd.clone());
+        }
+        let f = thread.proc_ref().files.lock().get(dirfd)?;
+        return f.dentry.clone().ok_or(Errno::EBADF);
+    }
+    lookup_at(thread, dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0)
+}
+
+/// An absolute path for `path` as seen by `thread` (for /proc/PID/exe).
+pub fn absolute_path(thread: &Thread, path: &[u8]) -> Vec<u8> {
+    match lookup_at(thread, AT_FDCWD, path, true) {
+        Ok(d) => {
+            let root = thread.proc_ref().fs.lock().root.clone();
+            lintel_vfs::path_of(&d, &root)
+        }
+        Err(_) => path.to_vec(),
+    }
+}
+
+/// Opens an inode found by a path walk, giving it the right file operations.
+pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
+    let inode: Arc<dyn Inode> = d.inode.clone();
+    if flags & O_PATH != 0 {
+        return Ok(OpenFile::new(Arc::new(InodeFile), Some(inode), Some(d), flags & (O_PATH | O_ACCMODE | O_NOFOLLOW | O_DIRECTORY)));
+    }
+    let ops: Arc<dyn file::FileOps> = match inode.file_type() {
+        FileType::CharDevice => dev::open_chardev(inode.stat().rdev)?,
+        FileType::Fifo => pipe::open_fifo(&inode, flags)?,
+        FileType::Socket => return Err(Errno::ENXIO),
+        FileType::BlockDevice => return Err(Errno::ENXIO),
+        _ => match procfs::special_ops(&inode) {
+            Some(ops) => ops,
+            None => Arc::new(InodeFile),
+        },
+    };
+    Ok(OpenFile::new(ops, Some(inode), Some(d), flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)))
+}

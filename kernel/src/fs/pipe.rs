@@ -1,0 +1,211 @@
+//! Pipes and FIFOs: a bounded byte buffer with blocking readers and writers.
+
+use super::file::{FileOps, OpenFile};
+use crate::sched::WaitQueue;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::{Arc, Weak};
+use lintel_abi::fcntl::*;
+use lintel_abi::stat::{Stat, S_IFIFO};
+use lintel_abi::{Errno, KResult};
+use lintel_vfs::Inode;
+use spin::Mutex;
+
+pub const PIPE_BUF: usize = 4096;
+const DEFAULT_CAPACITY: usize = 65536;
+
+struct PipeState {
+    buf: VecDeque<u8>,
+    capacity: usize,
+    readers: usize,
+    writers: usize,
+}
+
+pub struct Pipe {
+    state: Mutex<PipeState>,
+    read_wait: WaitQueue,
+    write_wait: WaitQueue,
+    ino: u64,
+}
+
+static NEXT_INO: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+
+impl Pipe {
+    fn new() -> Arc<Pipe> {
+        Arc::new(Pipe {
+            state: Mutex::new(PipeState { buf: VecDeque::new(), capacity: DEFAULT_CAPACITY, readers: 0, writers: 0 }),
+            read_wait: WaitQueue::new(),
+            write_wait: WaitQueue::new(),
+            ino: NEXT_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
+        })
+    }
+}
+
+pub struct PipeEnd {
+    pipe: Arc<Pipe>,
+    write: bool,
+}
+
+impl PipeEnd {
+    fn new(pipe: Arc<Pipe>, write: bool) -> Arc<PipeEnd> {
+        {
+            let mut s = pipe.state.lock();
+            if write {
+                s.writers += 1;
+            } else {
+                s.readers += 1;
+            }
+        }
+        Arc::new(PipeEnd { pipe, write })
+    }
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        let mut s = self.pipe.state.lock();
+        if self.write {
+            s.writers -= 1;
+        } else {
+            s.readers -= 1;
+        }
+        drop(s);
+        self.pipe.read_wait.wake_all();
+        self.pipe.write_wait.wake_all();
+    }
+}
+
+/// A new pipe: (read end, write end).
+pub fn new_pipe(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
+    let p = Pipe::new();
+    let st = flags & O_NONBLOCK;
+    let r = OpenFile::new(PipeEnd::new(p.clone(), false), None, None, O_RDONLY | st);
+    let w = OpenFile::new(PipeEnd::new(p, true), None, None, O_WRONLY | st);
+    (r, w)
+}
+
+static FIFOS: Mutex<BTreeMap<(u64, u64), Weak<Pipe>>> = Mutex::new(BTreeMap::new());
+
+/// Opens a FIFO inode: every opener of the same inode shares one pipe.
+pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>> {
+    let key = (inode.fs_id(), inode.stat().ino);
+    let pipe = {
+        let mut m = FIFOS.lock();
+        match m.get(&key).and_then(|w| w.upgrade()) {
+            Some(p) => p,
+            None => {
+                let p = Pipe::new();
+                m.insert(key, Arc::downgrade(&p));
+                p
+            }
+        }
+    };
+    let write = flags & O_ACCMODE != O_RDONLY;
+    if write && flags & O_NONBLOCK != 0 && pipe.state.lock().readers == 0 {
+        return Err(Errno::ENXIO);
+    }
+    Ok(PipeEnd::new(pipe, write))
+}
+
+fn raise_sigpipe() {
+    if let Some(t) = crate::sched::try_current() {
+        let p = t.process();
+        let act = p.sigactions.lock()[crate::proc::signal::SIGPIPE as usize - 1];
+        if act.handler == crate::proc::signal::SIG_DFL {
+            p.begin_exit(crate::proc::signal::killed_status(crate::proc::signal::SIGPIPE));
+        }
+    }
+}
+
+impl FileOps for PipeEnd {
+    fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
+        if self.write {
+            return Err(Errno::EBADF);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let nonblock = file.nonblocking();
+        let r = self.pipe.read_wait.wait_until(|| {
+            let mut s = self.pipe.state.lock();
+            if !s.buf.is_empty() {
+                let n = buf.len().min(s.buf.len());
+                for (i, b) in s.buf.drain(..n).enumerate() {
+                    buf[i] = b;
+                }
+                return Some(Ok(n));
+            }
+            if s.writers == 0 {
+                return Some(Ok(0));
+            }
+            if nonblock {
+                return Some(Err(Errno::EAGAIN));
+            }
+            if crate::sched::try_current().is_some_and(|t| t.proc_ref().is_exiting()) {
+                return Some(Err(Errno::EINTR));
+            }
+            None
+        });
+        self.pipe.write_wait.wake_all();
+        r
+    }
+
+    fn write(&self, file: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
+        if !self.write {
+            return Err(Errno::EBADF);
+        }
+        let nonblock = file.nonblocking();
+        let mut done = 0;
+        while done < buf.len() || buf.is_empty() {
+            let r = self.pipe.write_wait.wait_until(|| {
+                let mut s = self.pipe.state.lock();
+                if s.readers == 0 {
+                    return Some(Err(Errno::EPIPE));
+                }
+                let room = s.capacity - s.buf.len();
+                let left = buf.len() - done;
+                // Writes of at most PIPE_BUF bytes are atomic.
+                let need = if left <= PIPE_BUF { left } else { 1 };
+                if room >= need {
+                    let n = room.min(left);
+                    s.buf.extend(&buf[done..done + n]);
+                    return Some(Ok(n));
+                }
+                if nonblock {
+                    return Some(Err(Errno::EAGAIN));
+                }
+                if crate::sched::try_current().is_some_and(|t| t.proc_ref().is_exiting()) {
+                    return Some(Err(Errno::EINTR));
+                }
+                None
+            });
+            match r {
+                Ok(n) => {
+                    done += n;
+                    self.pipe.read_wait.wake_all();
+                    if buf.is_empty() {
+                        break;
+                    }
+                }
+                Err(Errno::EPIPE) => {
+                    raise_sigpipe();
+                    return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
+                }
+                Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
+            }
+        }
+        Ok(done)
+    }
+
+    fn ioctl(&self, _: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
+        const FIONREAD: u32 = 0x541b;
+        if cmd == FIONREAD {
+            let n = self.pipe.state.lock().buf.len();
+            crate::uaccess::write_i32(arg, n as i32)?;
+            return Ok(0);
+        }
+        Err(Errno::ENOTTY)
+    }
+
+    fn stat(&self) -> Stat {
+        Stat { dev: 12, ino: self.pipe.ino, nlink: 1, mode: S_IFIFO | 0o600, blksize: 4096, ..Default::default() }
+    }
+}

@@ -1,0 +1,388 @@
+//! procfs: process and system information generated when read.
+
+use super::file::FileOps;
+use crate::proc::{self, Process};
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+use lintel_abi::stat::*;
+use lintel_abi::{Errno, KResult};
+use lintel_vfs::{DirEntry, FileType, Inode};
+
+const PROC_DEV: u64 = 3;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Node {
+    Root,
+    SelfLink,
+    Sys(SysFile),
+    Pid(i32),
+    PidFile(i32, PidFile),
+    FdDir(i32),
+    Fd(i32, i32),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SysFile {
+    Meminfo,
+    Uptime,
+    Version,
+    Cpuinfo,
+    Mounts,
+    Filesystems,
+    Loadavg,
+    Stat,
+}
+
+const SYS_FILES: &[(&[u8], SysFile)] = &[
+    (b"meminfo", SysFile::Meminfo),
+    (b"uptime", SysFile::Uptime),
+    (b"version", SysFile::Version),
+    (b"cpuinfo", SysFile::Cpuinfo),
+    (b"mounts", SysFile::Mounts),
+    (b"filesystems", SysFile::Filesystems),
+    (b"loadavg", SysFile::Loadavg),
+    (b"stat", SysFile::Stat),
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum PidFile {
+    Exe,
+    Cwd,
+    Root,
+    Cmdline,
+    Stat,
+    Statm,
+    Status,
+    Maps,
+    Mounts,
+    Comm,
+}
+
+const PID_FILES: &[(&[u8], PidFile)] = &[
+    (b"exe", PidFile::Exe),
+    (b"cwd", PidFile::Cwd),
+    (b"root", PidFile::Root),
+    (b"cmdline", PidFile::Cmdline),
+    (b"stat", PidFile::Stat),
+    (b"statm", PidFile::Statm),
+    (b"status", PidFile::Status),
+    (b"maps", PidFile::Maps),
+    (b"mounts", PidFile::Mounts),
+    (b"comm", PidFile::Comm),
+];
+
+pub struct ProcInode {
+    node: Node,
+}
+
+pub fn new_root() -> Arc<dyn Inode> {
+    Arc::new(ProcInode { node: Node::Root })
+}
+
+/// procfs files need no special open behaviour: reads go through `read_at`.
+pub fn special_ops(_inode: &Arc<dyn Inode>) -> Option<Arc<dyn FileOps>> {
+    None
+}
+
+fn current_pid() -> i32 {
+    crate::sched::try_current().map(|t| t.proc_ref().pid).unwrap_or(1)
+}
+
+fn process(pid: i32) -> KResult<Arc<Process>> {
+    proc::find_process(pid).ok_or(Errno::ENOENT)
+}
+
+fn parse_num(name: &[u8]) -> Option<i32> {
+    if name.is_empty() || name.len() > 9 || !name.iter().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    name.iter().try_fold(0i32, |a, &c| a.checked_mul(10)?.checked_add((c - b'0') as i32))
+}
+
+fn comm(p: &Process) -> String {
+    let exe = p.exe.lock().clone();
+    let base = exe.rsplit(|&c| c == b'/').next().unwrap_or(&exe);
+    String::from_utf8_lossy(&base[..base.len().min(15)]).into_owned()
+}
+
+fn fd_target(pid: i32, fd: i32) -> KResult<Vec<u8>> {
+    let p = process(pid)?;
+    let f = p.files.lock().get(fd).map_err(|_| Errno::ENOENT)?;
+    Ok(match &f.dentry {
+        Some(d) => {
+            let root = p.fs.lock().root.clone();
+            lintel_vfs::path_of(d, &root)
+        }
+        None => format!("pipe:[{}]", f.stat().ino).into_bytes(),
+    })
+}
+
+impl ProcInode {
+    fn ino(&self) -> u64 {
+        match self.node {
+            Node::Root => 1,
+            Node::SelfLink => 2,
+            Node::Sys(s) => 16 + s as u64,
+            Node::Pid(p) => (p as u64) << 16,
+            Node::PidFile(p, f) => ((p as u64) << 16) | (1 + f as u64),
+            Node::FdDir(p) => ((p as u64) << 16) | 0x100,
+            Node::Fd(p, fd) => ((p as u64) << 16) | 0x1000 | fd as u64 & 0xfff,
+        }
+    }
+
+    fn kind(&self) -> FileType {
+        match self.node {
+            Node::Root | Node::Pid(_) | Node::FdDir(_) => FileType::Directory,
+            Node::SelfLink | Node::Fd(..) => FileType::Symlink,
+            Node::PidFile(_, PidFile::Exe | PidFile::Cwd | PidFile::Root) => FileType::Symlink,
+            _ => FileType::Regular,
+        }
+    }
+
+    fn content(&self) -> KResult<Vec<u8>> {
+        let s = match self.node {
+            Node::Sys(f) => sys_content(f),
+            Node::PidFile(pid, f) => return pid_content(pid, f),
+            _ => return Err(Errno::EISDIR),
+        };
+        Ok(s.into_bytes())
+    }
+
+    fn entries(&self) -> KResult<Vec<DirEntry>> {
+        let mut v = Vec::new();
+        let e = |name: &[u8], node: Node| {
+            let i = ProcInode { node };
+            DirEntry { ino: i.ino(), kind: i.kind(), name: name.to_vec() }
+        };
+        v.push(DirEntry { ino: self.ino(), kind: FileType::Directory, name: b".".to_vec() });
+        v.push(DirEntry { ino: 1, kind: FileType::Directory, name: b"..".to_vec() });
+        match self.node {
+            Node::Root => {
+                v.push(e(b"self", Node::SelfLink));
+                for (n, f) in SYS_FILES {
+                    v.push(e(n, Node::Sys(*f)));
+                }
+                for pid in proc::all_pids() {
+                    v.push(e(format!("{}", pid).as_bytes(), Node::Pid(pid)));
+                }
+            }
+            Node::Pid(pid) => {
+                process(pid)?;
+                for (n, f) in PID_FILES {
+                    v.push(e(n, Node::PidFile(pid, *f)));
+                }
+                v.push(e(b"fd", Node::FdDir(pid)));
+            }
+            Node::FdDir(pid) => {
+                let p = process(pid)?;
+                let fds: Vec<i32> = p.files.lock().fds().map(|(fd, _)| fd).collect();
+                for fd in fds {
+                    v.push(e(format!("{}", fd).as_bytes(), Node::Fd(pid, fd)));
+                }
+            }
+            _ => return Err(Errno::ENOTDIR),
+        }
+        Ok(v)
+    }
+}
+
+fn sys_content(f: SysFile) -> String {
+    let up = crate::time::uptime_ns();
+    match f {
+        SysFile::Meminfo => {
+            let total = lintel_hal::mm::total_frames() * 4;
+            let free = lintel_hal::mm::free_frames() * 4;
+            format!(
+                "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\n",
+                total, free, free
+            )
+        }
+        SysFile::Uptime => format!("{}.{:02} {}.{:02}\n", up / 1_000_000_000, (up / 10_000_000) % 100, up / 1_000_000_000, (up / 10_000_000) % 100),
+        SysFile::Version => String::from("Linux version 6.1.0-lintel (lintel@lintel) (rustc) #1 SMP Lintel\n"),
+        SysFile::Cpuinfo => format!(
+            "processor\t: 0\nvendor_id\t: Lintel\ncpu family\t: 6\nmodel\t\t: 0\nmodel name\t: Lintel virtual CPU\ncpu MHz\t\t: {}.000\nflags\t\t: fpu tsc msr pae cx8 apic sep cmov pat clflush mmx fxsr sse sse2 syscall nx lm\n\n",
+            lintel_hal::x86::apic::tsc_hz() / 1_000_000
+        ),
+        SysFile::Mounts => String::from("rootfs / tmpfs rw 0 0\ndevtmpfs /dev devtmpfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\n"),
+        SysFile::Filesystems => String::from("nodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\n"),
+        SysFile::Loadavg => {
+            let pids = proc::all_pids();
+            format!("0.00 0.00 0.00 1/{} {}\n", pids.len(), pids.last().copied().unwrap_or(1))
+        }
+        SysFile::Stat => format!(
+            "cpu  0 0 0 {} 0 0 0 0 0 0\ncpu0 0 0 0 {} 0 0 0 0 0 0\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
+            up / 10_000_000,
+            up / 10_000_000,
+            (crate::time::realtime_ns() - up as i64) / 1_000_000_000,
+            proc::all_pids().last().copied().unwrap_or(1)
+        ),
+    }
+}
+
+fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
+    let p = process(pid)?;
+    let state = if p.exit_status.lock().is_some() { 'Z' } else { 'R' };
+    let cr = p.cred.lock().clone();
+    Ok(match f {
+        PidFile::Cmdline => p.cmdline.lock().clone(),
+        PidFile::Comm => format!("{}\n", comm(&p)).into_bytes(),
+        PidFile::Stat => format!(
+            "{} ({}) {} {} {} {} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 0 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+            pid,
+            comm(&p),
+            state,
+            p.ppid(),
+            p.pgid.load(Ordering::Relaxed),
+            p.sid.load(Ordering::Relaxed)
+        )
+        .into_bytes(),
+        PidFile::Statm => b"0 0 0 0 0 0 0\n".to_vec(),
+        PidFile::Status => format!(
+            "Name:\t{}\nUmask:\t{:04o}\nState:\t{} (running)\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nThreads:\t{}\nSigQ:\t0/4096\n",
+            comm(&p),
+            p.fs.lock().umask,
+            state,
+            pid,
+            pid,
+            p.ppid(),
+            cr.uid,
+            cr.euid,
+            cr.suid,
+            cr.fsuid,
+            cr.gid,
+            cr.egid,
+            cr.sgid,
+            cr.fsgid,
+            p.threads.lock().len().max(1)
+        )
+        .into_bytes(),
+        PidFile::Maps => {
+            let mm = p.mm();
+            let m = mm.inner.lock();
+            let mut s = String::new();
+            for v in m.vmas.values() {
+                let (off, name) = match &v.backing {
+                    crate::mm::Backing::File { offset, .. } => (*offset, String::new()),
+                    crate::mm::Backing::Anon if v.end == crate::mm::STACK_TOP => (0, String::from("[stack]")),
+                    crate::mm::Backing::Anon => (0, String::new()),
+                };
+                s += &format!(
+                    "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0 {}\n",
+                    v.start,
+                    v.end,
+                    if v.prot.read { 'r' } else { '-' },
+                    if v.prot.write { 'w' } else { '-' },
+                    if v.prot.exec { 'x' } else { '-' },
+                    if v.shared { 's' } else { 'p' },
+                    off,
+                    name
+                );
+            }
+            s.into_bytes()
+        }
+        PidFile::Mounts => sys_content(SysFile::Mounts).into_bytes(),
+        PidFile::Exe | PidFile::Cwd | PidFile::Root => return Err(Errno::EINVAL),
+    })
+}
+
+impl Inode for ProcInode {
+    fn stat(&self) -> Stat {
+        let kind = self.kind();
+        let mode = match kind {
+            FileType::Directory => S_IFDIR | 0o555,
+            FileType::Symlink => S_IFLNK | 0o777,
+            _ => S_IFREG | 0o444,
+        };
+        let now = crate::time::now();
+        Stat {
+            dev: PROC_DEV,
+            ino: self.ino(),
+            nlink: if kind == FileType::Directory { 2 } else { 1 },
+            mode,
+            blksize: 1024,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            btime: now,
+            ..Default::default()
+        }
+    }
+
+    fn file_type(&self) -> FileType {
+        self.kind()
+    }
+
+    fn fs_id(&self) -> u64 {
+        PROC_DEV
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
+        let c = self.content()?;
+        let off = (offset as usize).min(c.len());
+        let n = buf.len().min(c.len() - off);
+        buf[..n].copy_from_slice(&c[off..off + n]);
+        Ok(n)
+    }
+
+    fn write_at(&self, _offset: u64, _buf: &[u8]) -> KResult<usize> {
+        Err(Errno::EACCES)
+    }
+
+    fn lookup(&self, name: &[u8]) -> KResult<Arc<dyn Inode>> {
+        let node = match self.node {
+            Node::Root => {
+                if name == b"self" {
+                    Node::SelfLink
+                } else if let Some((_, f)) = SYS_FILES.iter().find(|(n, _)| *n == name) {
+                    Node::Sys(*f)
+                } else {
+                    let pid = parse_num(name).ok_or(Errno::ENOENT)?;
+                    process(pid)?;
+                    Node::Pid(pid)
+                }
+            }
+            Node::Pid(pid) => {
+                if name == b"fd" {
+                    Node::FdDir(pid)
+                } else {
+                    let (_, f) = PID_FILES.iter().find(|(n, _)| *n == name).ok_or(Errno::ENOENT)?;
+                    Node::PidFile(pid, *f)
+                }
+            }
+            Node::FdDir(pid) => {
+                let fd = parse_num(name).ok_or(Errno::ENOENT)?;
+                fd_target(pid, fd)?;
+                Node::Fd(pid, fd)
+            }
+            _ => return Err(Errno::ENOTDIR),
+        };
+        Ok(Arc::new(ProcInode { node }))
+    }
+
+    fn readdir(&self, cookie: u64) -> KResult<Option<(DirEntry, u64)>> {
+        let v = self.entries()?;
+        Ok(v.into_iter().nth(cookie as usize).map(|e| (e, cookie + 1)))
+    }
+
+    fn readlink(&self) -> KResult<Vec<u8>> {
+        match self.node {
+            Node::SelfLink => Ok(format!("{}", current_pid()).into_bytes()),
+            Node::PidFile(pid, PidFile::Exe) => Ok(process(pid)?.exe.lock().clone()),
+            Node::PidFile(pid, PidFile::Cwd) => {
+                let p = process(pid)?;
+                let f = p.fs.lock();
+                Ok(lintel_vfs::path_of(&f.cwd, &f.root))
+            }
+            Node::PidFile(_, PidFile::Root) => Ok(b"/".to_vec()),
+            Node::Fd(pid, fd) => fd_target(pid, fd),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}

@@ -1,0 +1,289 @@
+//! Process address spaces: VMAs over the hal's page tables, demand paging, copy-on-write,
+//! brk and the mmap family's region logic.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use lintel_abi::{Errno, KResult};
+use lintel_hal::mm::{AddressSpace, Frame, Prot};
+use lintel_vfs::Inode;
+use spin::Mutex;
+
+pub const PAGE: usize = 4096;
+/// Top of the initial stack (as Linux without randomization: just below the last user page).
+pub const STACK_TOP: usize = 0x7fff_ffff_f000;
+/// Size reserved for the main stack (RLIMIT_STACK default).
+pub const STACK_SIZE: usize = 8 << 20;
+/// mmap allocates top-down from here (below the stack and its guard gap).
+pub const MMAP_TOP: usize = STACK_TOP - STACK_SIZE - (128 << 20);
+/// Lowest address mmap hands out without MAP_FIXED (vm.mmap_min_addr).
+pub const MMAP_MIN: usize = 0x10000;
+pub const USER_END: usize = lintel_hal::usercopy::USER_END;
+
+pub fn page_down(a: usize) -> usize {
+    a & !(PAGE - 1)
+}
+
+pub fn page_up(a: usize) -> Option<usize> {
+    a.checked_add(PAGE - 1).map(|v| v & !(PAGE - 1))
+}
+
+#[derive(Clone)]
+pub enum Backing {
+    Anon,
+    /// Pages come from `inode` at `offset` (for the VMA start); bytes at or beyond `file_bytes`
+    /// from the VMA start read as zero (the .bss tail of an ELF segment).
+    File { inode: Arc<dyn Inode>, offset: u64, file_bytes: u64 },
+}
+
+#[derive(Clone)]
+pub struct Vma {
+    pub start: usize,
+    pub end: usize,
+    pub prot: Prot,
+    pub shared: bool,
+    pub backing: Backing,
+}
+
+impl Vma {
+    /// The part of this VMA in [s, e), with the file offset adjusted.
+    fn slice(&self, s: usize, e: usize) -> Vma {
+        let mut v = self.clone();
+        let delta = (s - self.start) as u64;
+        v.start = s;
+        v.end = e;
+        if let Backing::File { offset, file_bytes, .. } = &mut v.backing {
+            *offset += delta;
+            *file_bytes = file_bytes.saturating_sub(delta);
+        }
+        v
+    }
+}
+
+/// Why a fault could not be resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultError {
+    /// No mapping at the address (SEGV_MAPERR).
+    MapErr,
+    /// The mapping forbids the access (SEGV_ACCERR).
+    AccErr,
+    /// Out of memory.
+    NoMem,
+    /// File mapping beyond the end of the file (SIGBUS).
+    Bus,
+}
+
+pub struct MmInner {
+    pub aspace: AddressSpace,
+    pub vmas: BTreeMap<usize, Vma>,
+    pub brk_start: usize,
+    pub brk: usize,
+}
+
+pub struct Mm {
+    pub inner: Mutex<MmInner>,
+}
+
+impl Mm {
+    pub fn new() -> KResult<Arc<Mm>> {
+        let aspace = AddressSpace::new().ok_or(Errno::ENOMEM)?;
+        Ok(Arc::new(Mm { inner: Mutex::new(MmInner { aspace, vmas: BTreeMap::new(), brk_start: 0, brk: 0 }) }))
+    }
+
+    pub fn activate(&self) {
+        self.inner.lock().aspace.activate();
+    }
+
+    /// Copy-on-write duplicate for fork.
+    pub fn fork(&self) -> KResult<Arc<Mm>> {
+        let child = Mm::new()?;
+        {
+            let mut p = self.inner.lock();
+            let mut c = child.inner.lock();
+            c.brk_start = p.brk_start;
+            c.brk = p.brk;
+            c.vmas = p.vmas.clone();
+            let vmas: alloc::vec::Vec<Vma> = p.vmas.values().cloned().collect();
+            for v in vmas {
+                let mut pages = alloc::vec::Vec::new();
+                p.aspace.for_each_mapped(v.start, v.end, |va, prot| pages.push((va, prot)));
+                for (va, prot) in pages {
+                    let Some((frame, _)) = p.aspace.lookup(va) else { continue };
+                    let child_prot = if v.shared || !prot.write {
+                        prot
+                    } else {
+                        let ro = Prot { write: false, ..prot };
+                        p.aspace.protect(va, ro);
+                        ro
+                    };
+                    c.aspace.map(va, frame, child_prot).map_err(|_| Errno::ENOMEM)?;
+                }
+            }
+        }
+        Ok(child)
+    }
+}
+
+impl MmInner {
+    pub fn find(&self, addr: usize) -> Option<&Vma> {
+        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| addr < v.end)
+    }
+
+    /// Resolves a fault at `addr`.
+    pub fn handle_fault(&mut self, addr: usize, write: bool, exec: bool) -> Result<(), FaultError> {
+        let vma = self.find(addr).ok_or(FaultError::MapErr)?.clone();
+        let p = vma.prot;
+        if (write && !p.write) || (exec && !p.exec) || (!write && !exec && !p.read && !p.write && !p.exec) {
+            return Err(FaultError::AccErr);
+        }
+        let page = page_down(addr);
+        if let Some((frame, cur)) = self.aspace.lookup(page) {
+            if !write || cur.write {
+                return Ok(()); // already resolved (spurious)
+            }
+            // Copy-on-write: our lookup holds one reference, the page table another.
+            if frame.ref_count() <= 2 {
+                drop(frame);
+                self.aspace.protect(page, p);
+            } else {
+                let copy = frame.duplicate().ok_or(FaultError::NoMem)?;
+                drop(frame);
+                self.aspace.map(page, copy, p).map_err(|_| FaultError::NoMem)?;
+            }
+            return Ok(());
+        }
+        let frame = Frame::alloc().ok_or(FaultError::NoMem)?;
+        if let Backing::File { inode, offset, file_bytes } = &vma.backing {
+            let rel = (page - vma.start) as u64;
+            if rel < *file_bytes {
+                let n = (*file_bytes - rel).min(PAGE as u64) as usize;
+                let mut buf = [0u8; PAGE];
+                let got = inode.read_at(offset + rel, &mut buf[..n]).map_err(|_| FaultError::Bus)?;
+                frame.write(0, &buf[..got]);
+            }
+        }
+        self.aspace.map(page, frame, p).map_err(|_| FaultError::NoMem)?;
+        Ok(())
+    }
+
+    /// Writes bytes into this (possibly inactive) address space, faulting pages in as needed.
+    pub fn write_bytes(&mut self, addr: usize, data: &[u8]) -> KResult<()> {
+        let mut done = 0;
+        while done < data.len() {
+            let a = addr + done;
+            let page = page_down(a);
+            let off = a - page;
+            let n = (PAGE - off).min(data.len() - done);
+            self.handle_fault(a, true, false).map_err(|_| Errno::EFAULT)?;
+            let (frame, _) = self.aspace.lookup(page).ok_or(Errno::EFAULT)?;
+            frame.write(off, &data[done..done + n]);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Splits VMAs so that `at` is a boundary.
+    fn split_at(&mut self, at: usize) {
+        let Some(v) = self.find(at).cloned() else { return };
+        if v.start == at {
+            return;
+        }
+        self.vmas.insert(v.start, v.slice(v.start, at));
+        self.vmas.insert(at, v.slice(at, v.end));
+    }
+
+    /// Removes every mapping in [start, end).
+    pub fn unmap(&mut self, start: usize, end: usize) {
+        self.split_at(start);
+        self.split_at(end);
+        let keys: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
+        for k in keys {
+            self.vmas.remove(&k);
+        }
+        self.aspace.unmap_range(start, end);
+    }
+
+    /// Inserts a VMA, replacing whatever was mapped there (MAP_FIXED semantics).
+    pub fn map(&mut self, vma: Vma) {
+        self.unmap(vma.start, vma.end);
+        self.vmas.insert(vma.start, vma);
+    }
+
+    pub fn is_free(&self, start: usize, end: usize) -> bool {
+        if self.vmas.range(start..end).next().is_some() {
+            return false;
+        }
+        self.find(start).is_none()
+    }
+
+    /// Highest free range of `len` bytes below `top`.
+    pub fn find_free(&self, len: usize, top: usize) -> Option<usize> {
+        let mut end = top;
+        for (_, v) in self.vmas.range(..top).rev() {
+            if v.end <= end && end - v.end >= len {
+                return Some(end - len);
+            }
+            end = end.min(v.start);
+        }
+        if end >= MMAP_MIN + len {
+            Some(end - len)
+        } else {
+            None
+        }
+    }
+
+    /// mprotect: every page of [start, end) must be mapped (else ENOMEM).
+    pub fn protect(&mut self, start: usize, end: usize, prot: Prot) -> KResult<()> {
+        let mut a = start;
+        while a < end {
+            let v = self.find(a).ok_or(Errno::ENOMEM)?;
+            a = v.end;
+        }
+        self.split_at(start);
+        self.split_at(end);
+        let keys: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
+        for k in keys {
+            let shared = match self.vmas.get_mut(&k) {
+                Some(v) => {
+                    v.prot = prot;
+                    v.shared
+                }
+                None => continue,
+            };
+            let end_k = self.vmas.get(&k).map(|v| v.end).unwrap_or(k);
+            let mut pages = alloc::vec::Vec::new();
+            self.aspace.for_each_mapped(k, end_k, |va, _| pages.push(va));
+            for va in pages {
+                let mut p = prot;
+                if p.write && !shared {
+                    if let Some((f, _)) = self.aspace.lookup(va) {
+                        if f.ref_count() > 2 {
+                            p.write = false; // still copy-on-write
+                        }
+                    }
+                }
+                self.aspace.protect(va, p);
+            }
+        }
+        Ok(())
+    }
+
+    /// Faults in every page of [start, end) (MAP_POPULATE, shared anonymous memory).
+    pub fn populate(&mut self, start: usize, end: usize) -> KResult<()> {
+        let mut a = start;
+        while a < end {
+            if let Err(FaultError::NoMem) = self.handle_fault(a, false, false) {
+                return Err(Errno::ENOMEM);
+            }
+            a += PAGE;
+        }
+        Ok(())
+    }
+}
+
+/// The hal calls this for faults on user addresses inside user-copy routines.
+pub fn usercopy_fault(addr: usize, write: bool) -> bool {
+    let Some(t) = crate::sched::try_current() else { return false };
+    let mm = t.process().mm();
+    let r = mm.inner.lock().handle_fault(addr, write, false);
+    r.is_ok()
+}

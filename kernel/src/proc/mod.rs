@@ -1,0 +1,341 @@
+//! Processes and threads: identity, the resources a process holds, creation (fork), exit and
+//! reaping (wait4).
+
+mod run;
+pub mod signal;
+
+pub use run::start_thread;
+
+use crate::fs::fdtable::FdTable;
+use crate::mm::Mm;
+use crate::sched::WaitQueue;
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use lintel_abi::{Errno, KResult};
+use lintel_hal::task::Task;
+use lintel_vfs::Dentry;
+use signal::{SigAction, SigSet};
+use spin::Mutex;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ThreadState {
+    Runnable,
+    Blocked,
+    Dead,
+}
+
+/// Credentials (real, effective, saved, filesystem ids).
+#[derive(Clone, Debug, Default)]
+pub struct Cred {
+    pub uid: u32,
+    pub euid: u32,
+    pub suid: u32,
+    pub fsuid: u32,
+    pub gid: u32,
+    pub egid: u32,
+    pub sgid: u32,
+    pub fsgid: u32,
+    pub groups: Vec<u32>,
+}
+
+impl Cred {
+    pub fn vfs(&self) -> lintel_vfs::Cred {
+        lintel_vfs::Cred { uid: self.fsuid, gid: self.fsgid, groups: self.groups.clone() }
+    }
+}
+
+/// Root, working directory and umask.
+#[derive(Clone)]
+pub struct FsContext {
+    pub root: Arc<Dentry>,
+    pub cwd: Arc<Dentry>,
+    pub umask: u32,
+}
+
+pub const RLIM_INFINITY: u64 = u64::MAX;
+pub const RLIMIT_STACK: usize = 3;
+pub const RLIMIT_NPROC: usize = 6;
+pub const RLIMIT_NOFILE: usize = 7;
+pub const RLIM_NLIMITS: usize = 16;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Rlimit {
+    pub cur: u64,
+    pub max: u64,
+}
+
+fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
+    let inf = Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY };
+    let mut r = [inf; RLIM_NLIMITS];
+    r[RLIMIT_STACK] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY };
+    r[RLIMIT_NPROC] = Rlimit { cur: 4096, max: 4096 };
+    r[RLIMIT_NOFILE] = Rlimit { cur: 1024, max: 1024 * 1024 };
+    r[4] = Rlimit { cur: 0, max: RLIM_INFINITY }; // RLIMIT_CORE
+    r[8] = Rlimit { cur: 8 << 20, max: 8 << 20 }; // RLIMIT_MEMLOCK
+    r[11] = Rlimit { cur: 4096, max: 4096 }; // RLIMIT_SIGPENDING
+    r[12] = Rlimit { cur: 819200, max: 819200 }; // RLIMIT_MSGQUEUE
+    r
+}
+
+pub struct Process {
+    pub pid: i32,
+    pub ppid: AtomicI32,
+    pub pgid: AtomicI32,
+    pub sid: AtomicI32,
+    pub parent: Mutex<Weak<Process>>,
+    pub children: Mutex<Vec<Arc<Process>>>,
+    pub threads: Mutex<Vec<Weak<Thread>>>,
+    mm: Mutex<Arc<Mm>>,
+    pub files: Mutex<FdTable>,
+    pub fs: Mutex<FsContext>,
+    pub sigactions: Mutex<[SigAction; 64]>,
+    pub cred: Mutex<Cred>,
+    pub rlimits: Mutex<[Rlimit; RLIM_NLIMITS]>,
+    /// Path of the running executable (/proc/PID/exe) and its argv (/proc/PID/cmdline).
+    pub exe: Mutex<Vec<u8>>,
+    pub cmdline: Mutex<Vec<u8>>,
+    /// Wait status once the process has exited (a zombie until reaped).
+    pub exit_status: Mutex<Option<i32>>,
+    /// Set by exit_group or a fatal signal: every thread exits at its next kernel exit.
+    pub exiting: Mutex<Option<i32>>,
+    /// Wakes a parent in wait4 when a child changes state.
+    pub child_event: WaitQueue,
+    /// Wakes a vfork parent when the child execs or exits.
+    pub vfork_done: WaitQueue,
+    pub vfork_released: Mutex<bool>,
+}
+
+pub struct Thread {
+    pub tid: i32,
+    process: Arc<Process>,
+    ktask: Mutex<Option<Arc<Task>>>,
+    pub state: Mutex<ThreadState>,
+    pub clear_child_tid: Mutex<usize>,
+    pub sigmask: Mutex<SigSet>,
+    pub robust_list: Mutex<(usize, usize)>,
+    /// Registered rseq area: (address, length, signature).
+    pub rseq: Mutex<(usize, u32, u32)>,
+}
+
+impl Thread {
+    pub fn process(&self) -> Arc<Process> {
+        self.process.clone()
+    }
+
+    pub fn proc_ref(&self) -> &Arc<Process> {
+        &self.process
+    }
+
+    pub fn ktask(&self) -> Arc<Task> {
+        self.ktask.lock().clone().expect("thread without task")
+    }
+}
+
+static NEXT_PID: AtomicI32 = AtomicI32::new(1);
+static PROCS: Mutex<BTreeMap<i32, Arc<Process>>> = Mutex::new(BTreeMap::new());
+static NPROCS: AtomicU32 = AtomicU32::new(0);
+
+/// Upper bound on live processes (the kernel-wide threads-max).
+const MAX_PROCS: u32 = 8192;
+
+pub fn alloc_pid() -> i32 {
+    NEXT_PID.fetch_add(1, Ordering::Relaxed)
+}
+
+pub fn find_process(pid: i32) -> Option<Arc<Process>> {
+    PROCS.lock().get(&pid).cloned()
+}
+
+pub fn all_pids() -> Vec<i32> {
+    PROCS.lock().keys().copied().collect()
+}
+
+impl Process {
+    pub fn mm(&self) -> Arc<Mm> {
+        self.mm.lock().clone()
+    }
+
+    pub fn set_mm(&self, mm: Arc<Mm>) -> Arc<Mm> {
+        core::mem::replace(&mut *self.mm.lock(), mm)
+    }
+
+    pub fn activate_mm(&self) {
+        self.mm().activate();
+    }
+
+    pub fn ppid(&self) -> i32 {
+        self.ppid.load(Ordering::Relaxed)
+    }
+
+    pub fn is_exiting(&self) -> bool {
+        self.exiting.lock().is_some()
+    }
+
+    /// Starts exiting the whole thread group with `status` (first caller wins).
+    pub fn begin_exit(&self, status: i32) {
+        let mut e = self.exiting.lock();
+        if e.is_none() {
+            *e = Some(status);
+        }
+    }
+
+    pub fn rlimit(&self, r: usize) -> Rlimit {
+        self.rlimits.lock()[r]
+    }
+}
+
+/// Creates the first process (pid 1) with an empty address space; exec fills it.
+pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
+    let pid = alloc_pid();
+    let p = Arc::new(Process {
+        pid,
+        ppid: AtomicI32::new(0),
+        pgid: AtomicI32::new(pid),
+        sid: AtomicI32::new(pid),
+        parent: Mutex::new(Weak::new()),
+        children: Mutex::new(Vec::new()),
+        threads: Mutex::new(Vec::new()),
+        mm: Mutex::new(Mm::new()?),
+        files: Mutex::new(files),
+        fs: Mutex::new(fs),
+        sigactions: Mutex::new([SigAction::default(); 64]),
+        cred: Mutex::new(Cred::default()),
+        rlimits: Mutex::new(default_rlimits()),
+        exe: Mutex::new(Vec::new()),
+        cmdline: Mutex::new(Vec::new()),
+        exit_status: Mutex::new(None),
+        exiting: Mutex::new(None),
+        child_event: WaitQueue::new(),
+        vfork_done: WaitQueue::new(),
+        vfork_released: Mutex::new(true),
+    });
+    PROCS.lock().insert(pid, p.clone());
+    NPROCS.fetch_add(1, Ordering::Relaxed);
+    Ok(new_thread(p, pid))
+}
+
+fn new_thread(p: Arc<Process>, tid: i32) -> Arc<Thread> {
+    let t = Arc::new(Thread {
+        tid,
+        process: p.clone(),
+        ktask: Mutex::new(None),
+        state: Mutex::new(ThreadState::Blocked),
+        clear_child_tid: Mutex::new(0),
+        sigmask: Mutex::new(SigSet::default()),
+        robust_list: Mutex::new((0, 0)),
+        rseq: Mutex::new((0, 0, 0)),
+    });
+    p.threads.lock().push(Arc::downgrade(&t));
+    t
+}
+
+pub fn attach_task(t: &Arc<Thread>, task: Arc<Task>) {
+    *t.ktask.lock() = Some(task);
+}
+
+/// fork/vfork: a new process with a copy-on-write copy of the caller's memory.
+pub fn fork(parent_thread: &Arc<Thread>, vfork: bool) -> KResult<Arc<Thread>> {
+    let parent = parent_thread.process();
+    let limit = parent.rlimit(RLIMIT_NPROC).cur;
+    let n = NPROCS.load(Ordering::Relaxed);
+    if n >= MAX_PROCS || (n as u64 >= limit && parent.cred.lock().euid != 0) {
+        return Err(Errno::EAGAIN);
+    }
+    let mm = parent.mm().fork()?;
+    let pid = alloc_pid();
+    let p = Arc::new(Process {
+        pid,
+        ppid: AtomicI32::new(parent.pid),
+        pgid: AtomicI32::new(parent.pgid.load(Ordering::Relaxed)),
+        sid: AtomicI32::new(parent.sid.load(Ordering::Relaxed)),
+        parent: Mutex::new(Arc::downgrade(&parent)),
+        children: Mutex::new(Vec::new()),
+        threads: Mutex::new(Vec::new()),
+        mm: Mutex::new(mm),
+        files: Mutex::new(parent.files.lock().clone()),
+        fs: Mutex::new(parent.fs.lock().clone()),
+        sigactions: Mutex::new(*parent.sigactions.lock()),
+        cred: Mutex::new(parent.cred.lock().clone()),
+        rlimits: Mutex::new(*parent.rlimits.lock()),
+        exe: Mutex::new(parent.exe.lock().clone()),
+        cmdline: Mutex::new(parent.cmdline.lock().clone()),
+        exit_status: Mutex::new(None),
+        exiting: Mutex::new(None),
+        child_event: WaitQueue::new(),
+        vfork_done: WaitQueue::new(),
+        vfork_released: Mutex::new(!vfork),
+    });
+    PROCS.lock().insert(pid, p.clone());
+    NPROCS.fetch_add(1, Ordering::Relaxed);
+    parent.children.lock().push(p.clone());
+    let t = new_thread(p, pid);
+    *t.sigmask.lock() = *parent_thread.sigmask.lock();
+    Ok(t)
+}
+
+/// Releases a vfork parent (the child called execve or exited).
+pub fn release_vfork(p: &Process) {
+    let mut r = p.vfork_released.lock();
+    if !*r {
+        *r = true;
+        drop(r);
+        p.vfork_done.wake_all();
+    }
+}
+
+/// Called by each thread as it leaves; the last one turns the process into a zombie.
+pub fn thread_exit(t: &Arc<Thread>) {
+    let p = t.process();
+    let ctid = core::mem::take(&mut *t.clear_child_tid.lock());
+    if ctid != 0 {
+        let _ = crate::uaccess::write_u32(ctid, 0);
+    }
+    let last = {
+        let mut th = p.threads.lock();
+        th.retain(|w| w.upgrade().is_some_and(|x| !Arc::ptr_eq(&x, t)));
+        th.is_empty()
+    };
+    if !last {
+        return;
+    }
+    let status = p.exiting.lock().unwrap_or(0);
+    release_vfork(&p);
+    // Release resources now; the zombie keeps only its status.
+    let files = core::mem::take(&mut *p.files.lock());
+    drop(files);
+    lintel_hal::mm::activate_kernel();
+    if let Ok(empty) = Mm::new() {
+        drop(p.set_mm(empty));
+    }
+    if p.pid == 1 {
+        let code = if status & 0x7f != 0 { 128 + (status & 0x7f) } else { (status >> 8) & 0xff };
+        crate::info!("init exited with status {:#x}", status);
+        lintel_hal::power_off(&alloc::format!("exit {}", code));
+    }
+    // Reparent children to init.
+    let orphans = core::mem::take(&mut *p.children.lock());
+    if !orphans.is_empty() {
+        if let Some(init) = find_process(1) {
+            for c in &orphans {
+                c.ppid.store(1, Ordering::Relaxed);
+                *c.parent.lock() = Arc::downgrade(&init);
+            }
+            init.children.lock().extend(orphans);
+            init.child_event.wake_all();
+        }
+    }
+    *p.exit_status.lock() = Some(status);
+    NPROCS.fetch_sub(1, Ordering::Relaxed);
+    let parent = p.parent.lock().upgrade();
+    if let Some(parent) = parent {
+        parent.child_event.wake_all();
+    }
+}
+
+/// Reaps a zombie child: removes it from the tables.
+pub fn reap(parent: &Process, child: &Arc<Process>) {
+    parent.children.lock().retain(|c| !Arc::ptr_eq(c, child));
+    PROCS.lock().remove(&child.pid);
+}

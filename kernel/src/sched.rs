@@ -1,0 +1,184 @@
+//! The scheduler: one run queue of runnable threads, timed sleeps, and wait queues. The kernel
+//! is not preemptible: a thread leaves the CPU only when it blocks, yields, exits, or when the
+//! timer interrupts it in user mode and its time slice is over.
+
+use crate::proc::{Thread, ThreadState};
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use spin::Mutex;
+
+struct Sched {
+    queue: VecDeque<Arc<Thread>>,
+    sleepers: Vec<(u64, Arc<Thread>)>,
+    current: Option<Arc<Thread>>,
+    idle: Option<Arc<lintel_hal::task::Task>>,
+    slice_start: u64,
+}
+
+static SCHED: Mutex<Sched> =
+    Mutex::new(Sched { queue: VecDeque::new(), sleepers: Vec::new(), current: None, idle: None, slice_start: 0 });
+
+/// Ticks a thread may run before the timer preempts it.
+const SLICE_TICKS: u64 = 2;
+
+pub fn current() -> Arc<Thread> {
+    SCHED.lock().current.clone().expect("no current thread")
+}
+
+pub fn try_current() -> Option<Arc<Thread>> {
+    SCHED.lock().current.clone()
+}
+
+/// Makes a new or woken thread runnable.
+pub fn enqueue(t: Arc<Thread>) {
+    *t.state.lock() = ThreadState::Runnable;
+    SCHED.lock().queue.push_back(t);
+}
+
+/// Wakes a blocked thread; no effect on a thread that is not blocked.
+pub fn wake(t: &Arc<Thread>) {
+    let mut st = t.state.lock();
+    if *st == ThreadState::Blocked {
+        *st = ThreadState::Runnable;
+        drop(st);
+        SCHED.lock().queue.push_back(t.clone());
+    }
+}
+
+/// Gives the CPU away. The current thread must already be marked Blocked (and registered
+/// somewhere that will wake it), Dead, or Runnable (then it is requeued).
+fn switch_away() {
+    let next_task = {
+        let mut s = SCHED.lock();
+        let cur = s.current.take();
+        if let Some(c) = &cur {
+            if *c.state.lock() == ThreadState::Runnable {
+                s.queue.push_back(c.clone());
+            }
+        }
+        let next = s.queue.pop_front();
+        if let (Some(c), Some(n)) = (&cur, &next) {
+            if Arc::ptr_eq(c, n) {
+                s.current = cur.clone();
+                return;
+            }
+        }
+        s.slice_start = lintel_hal::x86::apic::ticks();
+        match next {
+            Some(n) => {
+                let task = n.ktask();
+                s.current = Some(n);
+                task
+            }
+            None => s.idle.clone().expect("no idle task"),
+        }
+    };
+    lintel_hal::task::switch_to(next_task);
+    // Running again: make our address space current.
+    if let Some(t) = try_current() {
+        t.process().activate_mm();
+    }
+}
+
+pub fn block_current() {
+    *current().state.lock() = ThreadState::Blocked;
+    switch_away();
+}
+
+pub fn yield_now() {
+    switch_away();
+}
+
+/// Leaves the CPU for good. The caller has dropped every reference it held.
+pub fn exit_current() -> ! {
+    *current().state.lock() = ThreadState::Dead;
+    switch_away();
+    unreachable!("dead thread scheduled");
+}
+
+/// Sleeps until the monotonic clock reaches `deadline_ns` or the thread is woken earlier.
+pub fn sleep_until(deadline_ns: u64) {
+    let t = current();
+    SCHED.lock().sleepers.push((deadline_ns, t.clone()));
+    *t.state.lock() = ThreadState::Blocked;
+    drop(t);
+    switch_away();
+}
+
+/// Timer work: wake expired sleepers, poll devices. Returns true if the current thread's time
+/// slice is over.
+pub fn tick() -> bool {
+    let now = crate::time::uptime_ns();
+    let expired: Vec<Arc<Thread>> = {
+        let mut s = SCHED.lock();
+        let mut out = Vec::new();
+        s.sleepers.retain(|(d, t)| {
+            if *d <= now {
+                out.push(t.clone());
+                false
+            } else {
+                true
+            }
+        });
+        out
+    };
+    for t in expired {
+        wake(&t);
+    }
+    crate::fs::tty::poll_input();
+    let s = SCHED.lock();
+    lintel_hal::x86::apic::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS && !s.queue.is_empty()
+}
+
+/// Removes a thread from the sleep list (it was woken for another reason).
+pub fn cancel_sleep(t: &Arc<Thread>) {
+    SCHED.lock().sleepers.retain(|(_, s)| !Arc::ptr_eq(s, t));
+}
+
+/// The boot task becomes the idle task: it runs whenever no thread is runnable.
+pub fn idle_loop() -> ! {
+    SCHED.lock().idle = Some(lintel_hal::task::current());
+    loop {
+        tick();
+        let has_work = !SCHED.lock().queue.is_empty();
+        if has_work {
+            switch_away();
+            lintel_hal::mm::activate_kernel();
+        } else {
+            lintel_hal::idle_wait();
+        }
+    }
+}
+
+/// Threads waiting for an event.
+#[derive(Default)]
+pub struct WaitQueue {
+    waiters: Mutex<Vec<Arc<Thread>>>,
+}
+
+impl WaitQueue {
+    pub const fn new() -> Self {
+        WaitQueue { waiters: Mutex::new(Vec::new()) }
+    }
+
+    /// Blocks until `cond` returns Some.
+    pub fn wait_until<T>(&self, mut cond: impl FnMut() -> Option<T>) -> T {
+        loop {
+            if let Some(v) = cond() {
+                return v;
+            }
+            let t = current();
+            *t.state.lock() = ThreadState::Blocked;
+            self.waiters.lock().push(t);
+            switch_away();
+        }
+    }
+
+    pub fn wake_all(&self) {
+        let w = core::mem::take(&mut *self.waiters.lock());
+        for t in w {
+            wake(&t);
+        }
+    }
+}

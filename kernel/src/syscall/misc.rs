@@ -1,0 +1,223 @@
+//! Time, sleeping, system information, randomness and resource limits.
+
+use super::{ok, Call, SysResult};
+use crate::proc::{Rlimit, RLIMIT_NOFILE, RLIM_NLIMITS};
+use crate::{sched, time, uaccess};
+use lintel_abi::Errno;
+
+fn put_timespec(addr: usize, ns: i64) -> Result<(), Errno> {
+    let t = time::ns_to_timespec(ns);
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&t.sec.to_le_bytes());
+    b[8..].copy_from_slice(&t.nsec.to_le_bytes());
+    uaccess::write_bytes(addr, &b)
+}
+
+/// Reads a `struct timespec`, EINVAL unless 0 <= nsec < 1e9 and sec >= 0.
+fn get_timespec(addr: usize) -> Result<i64, Errno> {
+    let mut b = [0u8; 16];
+    uaccess::read_bytes(addr, &mut b)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
+    let nsec = i64::from_le_bytes(b[8..].try_into().unwrap_or([0; 8]));
+    if !(0..1_000_000_000).contains(&nsec) || sec < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(sec.saturating_mul(1_000_000_000).saturating_add(nsec))
+}
+
+const CLOCK_REALTIME: usize = 0;
+const CLOCK_MONOTONIC: usize = 1;
+const CLOCK_PROCESS_CPUTIME_ID: usize = 2;
+const CLOCK_THREAD_CPUTIME_ID: usize = 3;
+const CLOCK_MONOTONIC_RAW: usize = 4;
+const CLOCK_REALTIME_COARSE: usize = 5;
+const CLOCK_MONOTONIC_COARSE: usize = 6;
+const CLOCK_BOOTTIME: usize = 7;
+const CLOCK_REALTIME_ALARM: usize = 8;
+const CLOCK_BOOTTIME_ALARM: usize = 9;
+const CLOCK_TAI: usize = 11;
+
+fn clock_now(id: usize) -> Result<i64, Errno> {
+    Ok(match id {
+        CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_REALTIME_ALARM => time::realtime_ns(),
+        CLOCK_TAI => time::realtime_ns() + 37_000_000_000,
+        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME | CLOCK_BOOTTIME_ALARM => {
+            time::uptime_ns() as i64
+        }
+        // CPU-time accounting is not kept yet; uptime is a monotonic upper bound.
+        CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => time::uptime_ns() as i64,
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+pub fn clock_gettime(c: &mut Call) -> SysResult {
+    let ns = clock_now(c.a[0])?;
+    put_timespec(c.a[1], ns)?;
+    ok(0)
+}
+
+pub fn clock_getres(c: &mut Call) -> SysResult {
+    clock_now(c.a[0])?;
+    if c.a[1] != 0 {
+        let res = if matches!(c.a[0], CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE) { 4_000_000 } else { 1 };
+        put_timespec(c.a[1], res)?;
+    }
+    ok(0)
+}
+
+pub fn gettimeofday(c: &mut Call) -> SysResult {
+    if c.a[0] != 0 {
+        let t = time::ns_to_timespec(time::realtime_ns());
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&t.sec.to_le_bytes());
+        b[8..].copy_from_slice(&(t.nsec / 1000).to_le_bytes());
+        uaccess::write_bytes(c.a[0], &b)?;
+    }
+    if c.a[1] != 0 {
+        uaccess::write_bytes(c.a[1], &[0u8; 8])?;
+    }
+    ok(0)
+}
+
+pub fn time(c: &mut Call) -> SysResult {
+    let s = time::realtime_ns().div_euclid(1_000_000_000);
+    if c.a[0] != 0 {
+        uaccess::write_u64(c.a[0], s as u64)?;
+    }
+    ok(s as usize)
+}
+
+fn sleep_ns(ns: i64) {
+    let deadline = time::uptime_ns().saturating_add(ns.max(0) as u64);
+    while time::uptime_ns() < deadline {
+        sched::sleep_until(deadline);
+    }
+}
+
+pub fn nanosleep(c: &mut Call) -> SysResult {
+    let ns = get_timespec(c.a[0])?;
+    sleep_ns(ns);
+    ok(0)
+}
+
+pub fn clock_nanosleep(c: &mut Call) -> SysResult {
+    let [id, flags, req, _rem, _, _] = c.a;
+    if matches!(id, CLOCK_THREAD_CPUTIME_ID) {
+        return Err(Errno::EINVAL);
+    }
+    let now = clock_now(id)?;
+    let t = get_timespec(req)?;
+    let ns = if flags & 1 != 0 { t - now } else { t };
+    sleep_ns(ns);
+    ok(0)
+}
+
+pub fn uname(c: &mut Call) -> SysResult {
+    let mut b = [0u8; 65 * 6];
+    let fields: [&[u8]; 6] = [b"Linux", b"lintel", b"6.1.0-lintel", b"#1 SMP Lintel", b"x86_64", b"(none)"];
+    for (i, f) in fields.iter().enumerate() {
+        b[i * 65..i * 65 + f.len()].copy_from_slice(f);
+    }
+    uaccess::write_bytes(c.a[0], &b)?;
+    ok(0)
+}
+
+pub fn getrandom(c: &mut Call) -> SysResult {
+    let [buf, len, flags, ..] = c.a;
+    if flags & !0x7 != 0 || flags & 0x5 == 0x5 {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.min(32 << 20);
+    let mut tmp = [0u8; 256];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(tmp.len());
+        crate::random::fill(&mut tmp[..n]);
+        if let Err(e) = uaccess::write_bytes(buf + done, &tmp[..n]) {
+            if done == 0 {
+                return Err(e);
+            }
+            break;
+        }
+        done += n;
+    }
+    ok(done)
+}
+
+fn rlimit_bytes(r: Rlimit) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&r.cur.to_le_bytes());
+    b[8..].copy_from_slice(&r.max.to_le_bytes());
+    b
+}
+
+fn do_prlimit(c: &mut Call, pid: i32, res: usize, new: usize, old: usize) -> SysResult {
+    if res >= RLIM_NLIMITS {
+        return Err(Errno::EINVAL);
+    }
+    let p = if pid == 0 { c.thread.process() } else { crate::proc::find_process(pid).ok_or(Errno::ESRCH)? };
+    let newv = if new != 0 {
+        let mut b = [0u8; 16];
+        uaccess::read_bytes(new, &mut b)?;
+        let r = Rlimit {
+            cur: u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8])),
+            max: u64::from_le_bytes(b[8..].try_into().unwrap_or([0; 8])),
+        };
+        if r.cur > r.max {
+            return Err(Errno::EINVAL);
+        }
+        let cur = p.rlimit(res);
+        if r.max > cur.max && p.cred.lock().euid != 0 {
+            return Err(Errno::EPERM);
+        }
+        if res == RLIMIT_NOFILE && r.max > 1024 * 1024 {
+            return Err(Errno::EPERM);
+        }
+        Some(r)
+    } else {
+        None
+    };
+    if old != 0 {
+        uaccess::write_bytes(old, &rlimit_bytes(p.rlimit(res)))?;
+    }
+    if let Some(r) = newv {
+        p.rlimits.lock()[res] = r;
+    }
+    ok(0)
+}
+
+pub fn prlimit64(c: &mut Call) -> SysResult {
+    let [pid, res, new, old, ..] = c.a;
+    do_prlimit(c, pid as i32, res, new, old)
+}
+
+pub fn getrlimit(c: &mut Call) -> SysResult {
+    let [res, old, ..] = c.a;
+    do_prlimit(c, 0, res, 0, old)
+}
+
+pub fn setrlimit(c: &mut Call) -> SysResult {
+    let [res, new, ..] = c.a;
+    do_prlimit(c, 0, res, new, 0)
+}
+
+pub fn sysinfo(c: &mut Call) -> SysResult {
+    let mut b = [0u8; 112];
+    let up = time::uptime_ns() / 1_000_000_000;
+    b[0..8].copy_from_slice(&up.to_le_bytes());
+    let total = lintel_hal::mm::total_frames() as u64 * 4096;
+    let free = lintel_hal::mm::free_frames() as u64 * 4096;
+    b[32..40].copy_from_slice(&total.to_le_bytes());
+    b[40..48].copy_from_slice(&free.to_le_bytes());
+    b[80..82].copy_from_slice(&(crate::proc::all_pids().len() as u16).to_le_bytes());
+    b[104..108].copy_from_slice(&1u32.to_le_bytes()); // mem_unit
+    uaccess::write_bytes(c.a[0], &b)?;
+    ok(0)
+}
+
+pub fn times(c: &mut Call) -> SysResult {
+    if c.a[0] != 0 {
+        uaccess::write_bytes(c.a[0], &[0u8; 32])?;
+    }
+    ok((time::uptime_ns() / 10_000_000) as usize)
+}

@@ -1,0 +1,34 @@
+//! Clocks: monotonic time from the TSC, wall-clock time from the RTC read at boot.
+
+use core::sync::atomic::{AtomicI64, Ordering};
+use lintel_abi::stat::Timespec;
+use lintel_hal::x86::apic;
+
+/// Wall-clock nanoseconds at boot (monotonic zero). Changed by clock_settime.
+static REALTIME_OFFSET_NS: AtomicI64 = AtomicI64::new(0);
+
+pub fn init() {
+    let secs = apic::rtc_epoch_seconds() as i64;
+    let now = apic::monotonic_ns() as i64;
+    REALTIME_OFFSET_NS.store(secs * 1_000_000_000 - now, Ordering::Relaxed);
+}
+
+pub fn uptime_ns() -> u64 {
+    apic::monotonic_ns()
+}
+
+pub fn realtime_ns() -> i64 {
+    REALTIME_OFFSET_NS.load(Ordering::Relaxed) + uptime_ns() as i64
+}
+
+pub fn set_realtime_ns(ns: i64) {
+    REALTIME_OFFSET_NS.store(ns - uptime_ns() as i64, Ordering::Relaxed);
+}
+
+pub fn ns_to_timespec(ns: i64) -> Timespec {
+    Timespec { sec: ns.div_euclid(1_000_000_000), nsec: ns.rem_euclid(1_000_000_000) }
+}
+
+pub fn now() -> Timespec {
+    ns_to_timespec(realtime_ns())
+}

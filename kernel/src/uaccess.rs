@@ -1,0 +1,122 @@
+//! Typed access to user memory on top of the hal's fault-safe copies. Every failure is EFAULT.
+
+use alloc::vec::Vec;
+use lintel_abi::{Errno, KResult};
+use lintel_hal::usercopy;
+
+pub fn read_bytes(addr: usize, buf: &mut [u8]) -> KResult<()> {
+    usercopy::copy_from_user(buf, addr).map_err(|_| Errno::EFAULT)
+}
+
+pub fn write_bytes(addr: usize, buf: &[u8]) -> KResult<()> {
+    usercopy::copy_to_user(addr, buf).map_err(|_| Errno::EFAULT)
+}
+
+pub fn read_vec(addr: usize, len: usize) -> KResult<Vec<u8>> {
+    let mut v = alloc::vec![0u8; len];
+    read_bytes(addr, &mut v)?;
+    Ok(v)
+}
+
+pub fn read_u64(addr: usize) -> KResult<u64> {
+    let mut b = [0u8; 8];
+    read_bytes(addr, &mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+pub fn read_u32(addr: usize) -> KResult<u32> {
+    let mut b = [0u8; 4];
+    read_bytes(addr, &mut b)?;
+    Ok(u32::from_le_bytes(b))
+}
+
+pub fn read_i32(addr: usize) -> KResult<i32> {
+    Ok(read_u32(addr)? as i32)
+}
+
+pub fn write_u64(addr: usize, v: u64) -> KResult<()> {
+    write_bytes(addr, &v.to_le_bytes())
+}
+
+pub fn write_u32(addr: usize, v: u32) -> KResult<()> {
+    write_bytes(addr, &v.to_le_bytes())
+}
+
+pub fn write_i32(addr: usize, v: i32) -> KResult<()> {
+    write_bytes(addr, &v.to_le_bytes())
+}
+
+/// Reads a NUL-terminated string of at most `max` bytes (without the NUL). Longer strings give
+/// `too_long` (ENAMETOOLONG for paths, E2BIG for exec arguments).
+pub fn read_cstr(addr: usize, max: usize, too_long: Errno) -> KResult<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut a = addr;
+    loop {
+        // Read up to the end of the page so a string near the end of a mapping still works.
+        let chunk = 4096 - (a % 4096);
+        let mut buf = [0u8; 4096];
+        read_bytes(a, &mut buf[..chunk])?;
+        if let Some(p) = buf[..chunk].iter().position(|&b| b == 0) {
+            out.extend_from_slice(&buf[..p]);
+            if out.len() > max {
+                return Err(too_long);
+            }
+            return Ok(out);
+        }
+        out.extend_from_slice(&buf[..chunk]);
+        if out.len() > max {
+            return Err(too_long);
+        }
+        a += chunk;
+    }
+}
+
+/// Reads a path argument (PATH_MAX 4096 including the NUL).
+pub fn read_path(addr: usize) -> KResult<Vec<u8>> {
+    read_cstr(addr, 4095, Errno::ENAMETOOLONG)
+}
+
+/// Reads a NULL-terminated array of string pointers (argv/envp). A NULL array is empty.
+pub fn read_str_array(addr: usize, max_total: usize) -> KResult<Vec<Vec<u8>>> {
+    let mut v = Vec::new();
+    if addr == 0 {
+        return Ok(v);
+    }
+    let mut total = 0usize;
+    for i in 0.. {
+        let p = read_u64(addr + i * 8)? as usize;
+        if p == 0 {
+            break;
+        }
+        let s = read_cstr(p, 32 * 4096, Errno::E2BIG)?;
+        total += s.len() + 1 + 8;
+        if total > max_total {
+            return Err(Errno::E2BIG);
+        }
+        v.push(s);
+    }
+    Ok(v)
+}
+
+/// A `struct iovec` array.
+pub fn read_iovecs(addr: usize, count: usize) -> KResult<Vec<(usize, usize)>> {
+    if count > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let raw = read_vec(addr, count * 16)?;
+    let mut v = Vec::with_capacity(count);
+    let mut total: usize = 0;
+    for c in raw.chunks_exact(16) {
+        let base = u64::from_le_bytes(c[0..8].try_into().unwrap_or([0; 8])) as usize;
+        let len = u64::from_le_bytes(c[8..16].try_into().unwrap_or([0; 8])) as usize;
+        if len > isize::MAX as usize {
+            return Err(Errno::EINVAL);
+        }
+        total = total.checked_add(len).ok_or(Errno::EINVAL)?;
+        if total > isize::MAX as usize {
+            return Err(Errno::EINVAL);
+        }
+        v.push((base, len));
+    }
+    Ok(v)
+}
