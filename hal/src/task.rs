@@ -101,8 +101,9 @@ impl Task {
         let mut stack: Box<[u128]> = alloc::vec![0u128; words].into_boxed_slice();
         let top = stack.as_mut_ptr() as usize + STACK_SIZE;
         // Initial frame popped by lintel_switch: six callee-saved registers, then the return
-        // address. After `ret` rsp = top - 8, so the trampoline's `call` sees an aligned stack.
-        let frame = top - 8 - 7 * 8;
+        // address. After `ret` rsp = top - 16 (16-aligned), so after the trampoline's `call` the
+        // callee sees rsp = 8 mod 16, as the ABI requires.
+        let frame = top - 16 - 7 * 8;
         // SAFETY: the frame lies inside the freshly allocated stack.
         unsafe {
             let p = frame as *mut usize;
