@@ -1,1 +1,148 @@
-fn main() {}
+//! `cargo xtask`: builds Lintel, its initramfs and test programs, boots QEMU, and runs the test
+//! suite. Everything a fresh machine needs is installed on first use.
+
+mod build;
+mod docs;
+mod qemu;
+mod setup;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  cargo xtask run [--kvm] [--smp N] [--mem SIZE] [--log LEVEL] [--machine q35|microvm]
+                  [--timeout SECONDS] [--add HOST[=GUEST]]... [-- PROGRAM ARGS...]
+  cargo xtask test [--filter SUBSTR] [--kvm]
+  cargo xtask build
+  cargo xtask docs";
+
+/// Options shared by `run` and `test`.
+#[derive(Clone, Debug)]
+pub struct RunOpts {
+    pub kvm: bool,
+    pub smp: u32,
+    pub mem: String,
+    pub log: String,
+    pub machine: String,
+    pub timeout: Option<u64>,
+    pub adds: Vec<(PathBuf, String)>,
+    pub argv: Vec<String>,
+}
+
+impl Default for RunOpts {
+    fn default() -> Self {
+        RunOpts {
+            kvm: false,
+            smp: 1,
+            mem: "512M".into(),
+            log: "warn".into(),
+            machine: "q35".into(),
+            timeout: None,
+            adds: Vec::new(),
+            argv: Vec::new(),
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+pub fn build_dir() -> PathBuf {
+    root().join("build")
+}
+
+fn parse_add(s: &str) -> (PathBuf, String) {
+    match s.split_once('=') {
+        Some((h, g)) => (PathBuf::from(h), g.to_string()),
+        None => {
+            let p = PathBuf::from(s);
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            (p, format!("/{name}"))
+        }
+    }
+}
+
+fn parse_run(args: &[String]) -> Result<RunOpts, String> {
+    let mut o = RunOpts::default();
+    let mut i = 0;
+    let val = |i: &mut usize| -> Result<String, String> {
+        *i += 1;
+        args.get(*i).cloned().ok_or_else(|| format!("{} needs a value", args[*i - 1]))
+    };
+    while i < args.len() {
+        match args[i].as_str() {
+            "--kvm" => o.kvm = true,
+            "--smp" => o.smp = val(&mut i)?.parse().map_err(|_| "--smp takes a number")?,
+            "--mem" => o.mem = val(&mut i)?,
+            "--log" => o.log = val(&mut i)?,
+            "--machine" => o.machine = val(&mut i)?,
+            "--timeout" => o.timeout = Some(val(&mut i)?.parse().map_err(|_| "--timeout takes seconds")?),
+            "--add" => o.adds.push(parse_add(&val(&mut i)?)),
+            "--" => {
+                o.argv = args[i + 1..].to_vec();
+                break;
+            }
+            a => return Err(format!("unknown option {a}")),
+        }
+        i += 1;
+    }
+    if !["q35", "microvm"].contains(&o.machine.as_str()) {
+        return Err("--machine is q35 or microvm".into());
+    }
+    Ok(o)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest = &args[1..];
+    let result = match cmd.as_str() {
+        "run" => parse_run(rest).and_then(|o| {
+            setup::ensure()?;
+            qemu::run_interactive(&o)
+        }),
+        "test" => {
+            let mut filter = None;
+            let mut kvm = false;
+            let mut i = 0;
+            while i < rest.len() {
+                match rest[i].as_str() {
+                    "--filter" => {
+                        i += 1;
+                        filter = rest.get(i).cloned();
+                    }
+                    "--kvm" => kvm = true,
+                    a => {
+                        eprintln!("xtask: unknown option {a}\n{USAGE}");
+                        return ExitCode::from(2);
+                    }
+                }
+                i += 1;
+            }
+            setup::ensure().and_then(|_| test::run(filter.as_deref(), kvm))
+        }
+        "build" => setup::ensure().and_then(|_| build::kernel().map(|p| {
+            println!("{}", p.display());
+            0
+        })),
+        "docs" => docs::generate().map(|_| 0),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(0)
+        }
+        c => Err(format!("unknown command {c}\n{USAGE}")),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Building the kernel, initramfs images and C test programs.
+
+use crate::{build_dir, root};
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Builds the kernel and returns the path of its ELF image.
+pub fn kernel() -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let ok = Command::new(cargo)
+        .current_dir(root())
+        .args(["build", "--quiet", "-p", "lintel-kernel", "--release", "--target", "x86_64-unknown-none"])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?
+        .success();
+    if !ok {
+        return Err("kernel build failed".into());
+    }
+    Ok(root().join("target/x86_64-unknown-none/release/lintel"))
+}
+
+enum Node {
+    Dir(u32),
+    File { mode: u32, data: Vec<u8>, mtime: u32 },
+    Symlink(String),
+}
+
+/// An in-memory tree written out as a newc cpio archive.
+pub struct Image {
+    nodes: BTreeMap<String, Node>,
+}
+
+fn norm(p: &str) -> String {
+    let parts: Vec<&str> = p.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    parts.join("/")
+}
+
+impl Image {
+    pub fn new() -> Image {
+        Image { nodes: BTreeMap::new() }
+    }
+
+    pub fn dir(&mut self, path: &str, mode: u32) {
+        let p = norm(path);
+        let mut acc = String::new();
+        for c in p.split('/').filter(|c| !c.is_empty()) {
+            if !acc.is_empty() {
+                acc.push('/');
+            }
+            acc.push_str(c);
+            self.nodes.entry(acc.clone()).or_insert(Node::Dir(0o755));
+        }
+        if !p.is_empty() {
+            self.nodes.insert(p, Node::Dir(mode));
+        }
+    }
+
+    fn parent_dirs(&mut self, path: &str) {
+        if let Some((parent, _)) = norm(path).rsplit_once('/') {
+            if !matches!(self.nodes.get(parent), Some(Node::Dir(_))) {
+                self.dir(parent, 0o755);
+            }
+        }
+    }
+
+    pub fn file(&mut self, path: &str, mode: u32, data: Vec<u8>) {
+        self.parent_dirs(path);
+        self.nodes.insert(norm(path), Node::File { mode, data, mtime: 0 });
+    }
+
+    pub fn symlink(&mut self, path: &str, target: &str) {
+        self.parent_dirs(path);
+        self.nodes.insert(norm(path), Node::Symlink(target.to_string()));
+    }
+
+    /// Copies a host file or folder (recursively, symlinks kept) to `guest`.
+    pub fn add_host(&mut self, host: &Path, guest: &str) -> Result<(), String> {
+        let md = std::fs::symlink_metadata(host).map_err(|e| format!("{}: {e}", host.display()))?;
+        if md.file_type().is_symlink() {
+            let t = std::fs::read_link(host).map_err(|e| e.to_string())?;
+            self.symlink(guest, &t.to_string_lossy());
+        } else if md.is_dir() {
+            self.dir(guest, md.permissions().mode() & 0o7777);
+            let mut entries: Vec<_> = std::fs::read_dir(host).map_err(|e| e.to_string())?.flatten().collect();
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries {
+                let name = e.file_name().to_string_lossy().into_owned();
+                self.add_host(&e.path(), &format!("{}/{}", guest.trim_end_matches('/'), name))?;
+            }
+        } else {
+            let data = std::fs::read(host).map_err(|e| format!("{}: {e}", host.display()))?;
+            self.parent_dirs(guest);
+            self.nodes.insert(
+                norm(guest),
+                Node::File { mode: md.permissions().mode() & 0o7777, data, mtime: md.mtime().max(0) as u32 },
+            );
+        }
+        Ok(())
+    }
+
+    pub fn write(&self, out: &Path) -> Result<(), String> {
+        let mut v = Vec::new();
+        lintel_cpio::write_entry(&mut v, b".", 0o40755, 1, 2, 0, (0, 0), &[]);
+        for (ino, (path, node)) in self.nodes.iter().enumerate() {
+            let ino = ino as u32 + 2;
+            match node {
+                Node::Dir(m) => lintel_cpio::write_entry(&mut v, path.as_bytes(), 0o40000 | m, ino, 2, 0, (0, 0), &[]),
+                Node::File { mode, data, mtime } => {
+                    lintel_cpio::write_entry(&mut v, path.as_bytes(), 0o100000 | mode, ino, 1, *mtime, (0, 0), data)
+                }
+                Node::Symlink(t) => lintel_cpio::write_entry(&mut v, path.as_bytes(), 0o120777, ino, 1, 0, (0, 0), t.as_bytes()),
+            }
+        }
+        lintel_cpio::write_trailer(&mut v);
+        std::fs::write(out, v).map_err(|e| format!("{}: {e}", out.display()))
+    }
+}
+
+/// The base root file system: busybox with its applet links and a minimal /etc.
+pub fn base_image() -> Result<Image, String> {
+    let mut img = Image::new();
+    for d in ["bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "dev", "proc", "sys", "lintel", "tests"] {
+        img.dir(d, 0o755);
+    }
+    img.dir("tmp", 0o1777);
+    img.add_host(Path::new("/bin/busybox"), "/bin/busybox")?;
+    let list = Command::new("/bin/busybox").arg("--list-full").output().map_err(|e| format!("busybox: {e}"))?;
+    for line in String::from_utf8_lossy(&list.stdout).lines() {
+        let path = format!("/{}", line.trim());
+        if path == "/bin/busybox" || line.trim().is_empty() {
+            continue;
+        }
+        img.symlink(&path, "/bin/busybox");
+    }
+    img.file("etc/passwd", 0o644, b"root:x:0:0:root:/root:/bin/sh\n".to_vec());
+    img.file("etc/group", 0o644, b"root:x:0:\n".to_vec());
+    img.file("etc/hostname", 0o644, b"lintel\n".to_vec());
+    img.file("etc/hosts", 0o644, b"127.0.0.1\tlocalhost\n::1\tlocalhost\n".to_vec());
+    Ok(img)
+}
+
+/// Adds the launch files the kernel reads: argv and envp, NUL-terminated strings.
+pub fn set_launch(img: &mut Image, argv: &[String]) {
+    let argv: Vec<String> = if argv.is_empty() { vec!["/bin/sh".into()] } else { argv.to_vec() };
+    let mut a = Vec::new();
+    for s in &argv {
+        a.extend_from_slice(s.as_bytes());
+        a.push(0);
+    }
+    img.file("lintel/argv", 0o644, a);
+    let term = std::env::var("TERM").unwrap_or_else(|_| "linux".into());
+    let mut e = Vec::new();
+    for s in ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(), "HOME=/root".into(), format!("TERM={term}")] {
+        e.extend_from_slice(s.as_bytes());
+        e.push(0);
+    }
+    img.file("lintel/envp", 0o644, e);
+}
+
+/// How a C test program is compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    Musl,
+    MuslPie,
+    Glibc,
+    GlibcDyn,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 4] = [Variant::Musl, Variant::MuslPie, Variant::Glibc, Variant::GlibcDyn];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Musl => "musl",
+            Variant::MuslPie => "musl-pie",
+            Variant::Glibc => "glibc",
+            Variant::GlibcDyn => "glibc-dyn",
+        }
+    }
+
+    /// The compiler and the arguments that go before and after the source file.
+    fn command(self) -> (&'static str, Vec<String>, Vec<String>) {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        match self {
+            Variant::Musl => ("musl-gcc", v(&["-static", "-O2"]), vec![]),
+            // Debian's musl-gcc specs link static-pie programs with Scrt1.o and an interpreter;
+            // a real static-pie needs musl's self-relocating rcrt1.o, so link it by hand.
+            Variant::MuslPie => {
+                let m = "/usr/lib/x86_64-linux-musl";
+                let gcc_file = |f: &str| {
+                    Command::new("gcc")
+                        .arg(format!("-print-file-name={f}"))
+                        .output()
+                        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                        .unwrap_or_else(|_| f.to_string())
+                };
+                let libgcc = Command::new("gcc")
+                    .arg("-print-libgcc-file-name")
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                    .unwrap_or_else(|_| "-lgcc".into());
+                let pre = vec![
+                    "-static-pie".into(),
+                    "-fPIE".into(),
+                    "-O2".into(),
+                    "-nostdinc".into(),
+                    "-isystem".into(),
+                    "/usr/include/x86_64-linux-musl".into(),
+                    "-isystem".into(),
+                    gcc_file("include"),
+                    "-nostdlib".into(),
+                    "-nostartfiles".into(),
+                    format!("{m}/rcrt1.o"),
+                    format!("{m}/crti.o"),
+                    gcc_file("crtbeginS.o"),
+                ];
+                let post = vec![format!("-L{m}"), "-lc".into(), libgcc, gcc_file("crtendS.o"), format!("{m}/crtn.o")];
+                ("gcc", pre, post)
+            }
+            Variant::Glibc => ("gcc", v(&["-static", "-O2"]), vec![]),
+            Variant::GlibcDyn => ("gcc", v(&["-O2"]), vec![]),
+        }
+    }
+}
+
+/// Compiles `src` into `out`; extra flags (libraries) come from a sibling `.flags` file.
+pub fn compile_c(src: &Path, variant: Variant, out: &Path) -> Result<(), String> {
+    let (cc, pre, post) = variant.command();
+    let extra = std::fs::read_to_string(src.with_extension("flags")).unwrap_or_default();
+    if let Some(p) = out.parent() {
+        std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
+    }
+    let o = Command::new(cc)
+        .args(&pre)
+        .arg("-Wall")
+        .arg("-I")
+        .arg(src.parent().unwrap_or(Path::new(".")))
+        .arg("-o")
+        .arg(out)
+        .arg(src)
+        .args(extra.split_whitespace())
+        .args(&post)
+        .output()
+        .map_err(|e| format!("{cc}: {e}"))?;
+    if !o.status.success() {
+        return Err(String::from_utf8_lossy(&o.stderr).lines().take(5).collect::<Vec<_>>().join(" | "));
+    }
+    Ok(())
+}
+
+pub fn ensure_build_dir() -> Result<PathBuf, String> {
+    let d = build_dir();
+    std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+    Ok(d)
+}

@@ -1,0 +1,131 @@
+//! Booting Lintel in QEMU and reading its power-off report.
+
+use crate::build::{self, Image};
+use crate::RunOpts;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How a boot ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The workload finished; the code xtask exits with (128+N when killed by signal N).
+    Exit(u8),
+    Panic,
+    Timeout(u64),
+    NoReport(Option<i32>),
+}
+
+fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Command {
+    let mut c = Command::new("qemu-system-x86_64");
+    c.args(["-machine", &o.machine]);
+    if o.kvm {
+        c.args(["-accel", "kvm", "-cpu", "host"]);
+    } else {
+        c.args(["-accel", "tcg", "-cpu", "max"]);
+    }
+    c.args(["-m", &o.mem, "-smp", &o.smp.to_string(), "-nodefaults", "-display", "none", "-no-reboot"]);
+    c.args(["-serial", "stdio"]);
+    c.arg("-kernel").arg(kernel).arg("-initrd").arg(initrd);
+    c.args(["-append", &format!("log={}", o.log)]);
+    c.arg("-debugcon").arg(format!("file:{}", ctl.display()));
+    c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+    c
+}
+
+fn read_report(ctl: &Path, status: Option<i32>) -> Outcome {
+    let text = std::fs::read_to_string(ctl).unwrap_or_default();
+    for line in text.lines() {
+        if line == "panic" {
+            return Outcome::Panic;
+        }
+        if let Some(n) = line.strip_prefix("exit ") {
+            if let Ok(n) = n.trim().parse::<u32>() {
+                return Outcome::Exit(n.min(255) as u8);
+            }
+        }
+    }
+    Outcome::NoReport(status)
+}
+
+pub fn describe(o: &Outcome) -> String {
+    match o {
+        Outcome::Exit(n) => format!("exit {n}"),
+        Outcome::Panic => "kernel panic".into(),
+        Outcome::Timeout(s) => format!("timed out after {s} s"),
+        Outcome::NoReport(s) => format!(
+            "QEMU exited with status {} without a power-off report",
+            s.map(|v| v.to_string()).unwrap_or_else(|| "?".into())
+        ),
+    }
+}
+
+fn ctl_path(tag: &str) -> Result<PathBuf, String> {
+    let d = build::ensure_build_dir()?;
+    let p = d.join(format!("ctl-{}-{}.txt", std::process::id(), tag));
+    let _ = std::fs::remove_file(&p);
+    Ok(p)
+}
+
+/// Boots with `image`; stdout is captured when `capture`, else inherited (the terminal).
+pub fn boot(o: &RunOpts, kernel: &Path, image: &Image, tag: &str, capture: bool) -> Result<(Outcome, String), String> {
+    let dir = build::ensure_build_dir()?;
+    let initrd = dir.join(format!("initramfs-{}-{tag}.cpio", std::process::id()));
+    image.write(&initrd)?;
+    let ctl = ctl_path(tag)?;
+    let mut cmd = qemu_command(o, kernel, &initrd, &ctl);
+    if capture {
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped());
+    }
+    let mut child = cmd.spawn().map_err(|e| format!("cannot start QEMU: {e}"))?;
+    let reader = child.stdout.take().map(|mut out| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = out.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    });
+    let start = Instant::now();
+    let outcome = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break read_report(&ctl, st.code()),
+            Ok(None) => {}
+            Err(e) => return Err(format!("waiting for QEMU: {e}")),
+        }
+        if let Some(t) = o.timeout {
+            if start.elapsed() > Duration::from_secs(t) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Outcome::Timeout(t);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = reader.map(|r| r.join().unwrap_or_default()).unwrap_or_default();
+    let _ = std::fs::remove_file(&ctl);
+    let _ = std::fs::remove_file(&initrd);
+    Ok((outcome, output))
+}
+
+/// `cargo xtask run`: the console is this terminal; exits with the workload's status.
+pub fn run_interactive(o: &RunOpts) -> Result<u8, String> {
+    let kernel = build::kernel()?;
+    let mut img = build::base_image()?;
+    for (host, guest) in &o.adds {
+        img.add_host(host, guest)?;
+    }
+    build::set_launch(&mut img, &o.argv);
+    let (outcome, _) = boot(o, &kernel, &img, "run", false)?;
+    match outcome {
+        Outcome::Exit(n) => Ok(n),
+        Outcome::Timeout(_) => {
+            eprintln!("xtask: {}", describe(&outcome));
+            Ok(124)
+        }
+        _ => {
+            eprintln!("xtask: {}", describe(&outcome));
+            Ok(125)
+        }
+    }
+}

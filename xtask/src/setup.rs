@@ -1,0 +1,62 @@
+//! Installs what the build and the tests need on a fresh machine.
+
+use std::path::Path;
+use std::process::Command;
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh").args(["-c", &format!("command -v {cmd}")]).output().is_ok_and(|o| o.status.success())
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Missing Debian packages are installed with apt-get (as root), the Rust target with rustup.
+pub fn ensure() -> Result<(), String> {
+    let mut missing = Vec::new();
+    if !have("qemu-system-x86_64") {
+        missing.push("qemu-system-x86");
+    }
+    if !have("musl-gcc") {
+        missing.push("musl-tools");
+    }
+    if !Path::new("/bin/busybox").exists() {
+        missing.push("busybox-static");
+    }
+    if !have("cpio") {
+        missing.push("cpio");
+    }
+    if !have("mke2fs") {
+        missing.push("e2fsprogs");
+    }
+    if !have("gcc") {
+        missing.push("gcc");
+    }
+    if !Path::new("/usr/lib/x86_64-linux-gnu/libc.a").exists() {
+        missing.push("libc6-dev");
+    }
+    if !missing.is_empty() {
+        let list = missing.join(" ");
+        if !is_root() {
+            return Err(format!("missing packages; run: sudo apt-get install -y {list}"));
+        }
+        eprintln!("xtask: installing {list}");
+        let ok = Command::new("sh")
+            .args(["-c", &format!("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {list} >/dev/null")])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return Err(format!("apt-get install {list} failed"));
+        }
+    }
+    let targets = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    if let Ok(t) = targets {
+        if !String::from_utf8_lossy(&t.stdout).contains("x86_64-unknown-none") {
+            let ok = Command::new("rustup").args(["target", "add", "x86_64-unknown-none"]).status().is_ok_and(|s| s.success());
+            if !ok {
+                return Err("rustup target add x86_64-unknown-none failed".into());
+            }
+        }
+    }
+    Ok(())
+}

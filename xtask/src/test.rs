@@ -1,0 +1,367 @@
+//! `cargo xtask test`: host unit tests, conformance tests (natively and in Lintel) and boot
+//! tests. Every check prints one line; the run ends with `N passed, N failed`.
+
+use crate::build::{self, Image, Variant};
+use crate::qemu::{self, Outcome};
+use crate::{root, RunOpts};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Per-test limit for native runs; the guest runner has its own.
+const NATIVE_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+struct Tally {
+    passed: u32,
+    failed: u32,
+}
+
+impl Tally {
+    fn pass(&mut self, id: &str) {
+        println!("PASS  {id}");
+        self.passed += 1;
+    }
+    fn fail(&mut self, id: &str, why: &str) {
+        println!("FAIL  {id}: {why}");
+        self.failed += 1;
+    }
+}
+
+/// Expected failures: `pattern reason...` where pattern is `name.variant`, `name.*` or
+/// `*.variant`.
+struct Xfail(Vec<(String, String)>);
+
+impl Xfail {
+    fn load(path: &Path) -> Xfail {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut v = Vec::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (pat, reason) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            v.push((pat.to_string(), reason.trim().to_string()));
+        }
+        Xfail(v)
+    }
+
+    fn reason(&self, name: &str, variant: &str) -> Option<&str> {
+        self.0.iter().find_map(|(pat, reason)| {
+            let (pn, pv) = pat.rsplit_once('.').unwrap_or((pat, "*"));
+            let ok = (pn == "*" || pn == name) && (pv == "*" || pv == variant);
+            ok.then_some(reason.as_str())
+        })
+    }
+}
+
+/// Runs `cargo test` on the host crates and counts each unit test.
+fn host_tests(t: &mut Tally) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo).current_dir(root()).args(["test", "--quiet"]).stderr(Stdio::inherit()).output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => return t.fail("host", &format!("cannot run cargo test: {e}")),
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (mut passed, mut failed) = (0u32, 0u32);
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            for part in rest.split(';') {
+                let words: Vec<&str> = part.split_whitespace().collect();
+                let n: u32 = words.iter().find_map(|x| x.parse().ok()).unwrap_or(0);
+                match words.last() {
+                    Some(&"passed") => passed += n,
+                    Some(&"failed") => failed += n,
+                    _ => {}
+                }
+            }
+        }
+        if line.starts_with("test ") && line.ends_with("FAILED") {
+            println!("FAIL  host {}", line.trim_start_matches("test ").trim_end_matches(" ... FAILED"));
+        }
+    }
+    if !out.status.success() && failed == 0 {
+        t.fail("host", "cargo test failed to build or run");
+        print!("{text}");
+        return;
+    }
+    println!("PASS  host: {passed} unit tests");
+    t.passed += passed;
+    t.failed += failed;
+    if failed > 0 {
+        println!("FAIL  host: {failed} unit tests failed");
+    }
+}
+
+/// Runs a host program with a time limit, stdin from /dev/null, in `cwd`.
+fn run_native(exe: &Path, cwd: &Path) -> Result<(i32, String), String> {
+    let mut child = Command::new(exe)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+            break s;
+        }
+        if start.elapsed() > NATIVE_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("timed out".into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    use std::os::unix::process::ExitStatusExt;
+    let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    Ok((code, text))
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let v: Vec<&str> = text.lines().collect();
+    v[v.len().saturating_sub(lines)..].join(" | ")
+}
+
+/// The guest test runner, built once as a static musl program.
+fn runner(dir: &Path) -> Result<PathBuf, String> {
+    let out = dir.join("runner");
+    build::compile_c(&root().join("tests/runner/runner.c"), Variant::Musl, &out)?;
+    Ok(out)
+}
+
+/// Host files the dynamic glibc programs need inside the guest.
+fn add_glibc_runtime(img: &mut Image) -> Result<(), String> {
+    for lib in ["ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6"] {
+        let host = Path::new("/lib/x86_64-linux-gnu").join(lib);
+        let real = std::fs::canonicalize(&host).map_err(|e| format!("{}: {e}", host.display()))?;
+        img.add_host(&real, &format!("/lib/x86_64-linux-gnu/{lib}"))?;
+    }
+    img.symlink("/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
+    Ok(())
+}
+
+/// One guest boot's results: id -> Ok(()) or Err(reason); plus the id that was running when
+/// the boot ended, if any.
+fn guest_round(
+    opts: &RunOpts,
+    kernel: &Path,
+    runner: &Path,
+    tests: &[(String, PathBuf)],
+    round: usize,
+) -> Result<(BTreeMap<String, Result<(), String>>, Option<String>, Outcome, String), String> {
+    let mut img = build::base_image()?;
+    add_glibc_runtime(&mut img)?;
+    img.add_host(runner, "/tests/runner")?;
+    let mut list = String::new();
+    for (id, exe) in tests {
+        img.add_host(exe, &format!("/tests/bin/{id}"))?;
+        list.push_str(&format!("/tests/bin/{id}\n"));
+    }
+    img.file("tests/list", 0o644, list.into_bytes());
+    build::set_launch(&mut img, &["/tests/runner".into(), "/tests/list".into()]);
+    let (outcome, out) = qemu::boot(opts, kernel, &img, &format!("test{round}"), true)?;
+    let mut results = BTreeMap::new();
+    let mut running = None;
+    let mut done = false;
+    for line in out.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some(id) = line.strip_prefix("RUN ") {
+            running = Some(id.trim().to_string());
+        } else if let Some(rest) = line.strip_prefix("TEST ") {
+            let mut w = rest.splitn(3, ' ');
+            let id = w.next().unwrap_or("").to_string();
+            let verdict = w.next().unwrap_or("");
+            let why = w.next().unwrap_or("").to_string();
+            results.insert(id, if verdict == "PASS" { Ok(()) } else { Err(why) });
+            running = None;
+        } else if line == "RUNNER DONE" {
+            done = true;
+        }
+    }
+    if done {
+        running = None;
+    }
+    Ok((results, running, outcome, out))
+}
+
+fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
+    let dir = root().join("tests/conformance");
+    let xfail = Xfail::load(&dir.join("xfail.txt"));
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "c"))
+        .collect();
+    sources.sort();
+    let bin = build::ensure_build_dir()?.join("tests");
+    let cwd = bin.join(format!("cwd-{}", std::process::id()));
+
+    // Build and run natively; what passes on Linux goes to the guest.
+    let mut guest: Vec<(String, PathBuf)> = Vec::new();
+    let mut native_failed: BTreeMap<String, String> = BTreeMap::new();
+    for src in &sources {
+        let name = src.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        for v in Variant::ALL {
+            let id = format!("{name}.{}", v.name());
+            if filter.is_some_and(|f| !id.contains(f)) {
+                continue;
+            }
+            let exe = bin.join(v.name()).join(&name);
+            if let Err(e) = build::compile_c(src, v, &exe) {
+                native_failed.insert(id, format!("does not compile: {e}"));
+                continue;
+            }
+            let _ = std::fs::remove_dir_all(&cwd);
+            std::fs::create_dir_all(&cwd).map_err(|e| e.to_string())?;
+            match run_native(&exe, &cwd) {
+                Ok((0, _)) => guest.push((id, exe)),
+                Ok((code, text)) => {
+                    native_failed.insert(id, format!("fails natively on Linux (status {code}): {}", tail(&text, 3)));
+                }
+                Err(e) => {
+                    native_failed.insert(id, format!("fails natively on Linux: {e}"));
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&cwd);
+    for (id, why) in &native_failed {
+        t.fail(id, why);
+    }
+    if guest.is_empty() {
+        return Ok(());
+    }
+
+    // Boot until every test has a result; a test that takes the kernel down is failed and the
+    // rest run in a fresh boot.
+    let kernel = build::kernel()?;
+    let runner = runner(&bin)?;
+    let opts = RunOpts { kvm, mem: "1G".into(), timeout: Some(900), ..RunOpts::default() };
+    let mut results: BTreeMap<String, Result<(), String>> = BTreeMap::new();
+    let mut pending = guest.clone();
+    let mut round = 0;
+    while !pending.is_empty() {
+        round += 1;
+        let (got, running, outcome, out) = guest_round(&opts, &kernel, &runner, &pending, round)?;
+        let progressed = !got.is_empty();
+        results.extend(got);
+        let culprit = running.or_else(|| pending.iter().find(|(id, _)| !results.contains_key(id)).map(|(id, _)| id.clone()));
+        if let Some(c) = &culprit {
+            if !results.contains_key(c) {
+                let why = format!("the boot ended while it ran: {}; console: {}", qemu::describe(&outcome), tail(&out, 4));
+                results.insert(c.clone(), Err(why));
+            }
+        }
+        pending.retain(|(id, _)| !results.contains_key(id));
+        if !progressed && culprit.is_none() {
+            for (id, _) in &pending {
+                results.insert(id.clone(), Err(format!("no result: {}", qemu::describe(&outcome))));
+            }
+            break;
+        }
+    }
+    for (id, _) in &guest {
+        let (name, variant) = id.rsplit_once('.').unwrap_or((id, ""));
+        let expected = xfail.reason(name, variant);
+        match (results.get(id), expected) {
+            (Some(Ok(())), None) => t.pass(id),
+            (Some(Ok(())), Some(r)) => t.fail(id, &format!("XPASS: passes now; remove it from xfail.txt ({r})")),
+            (Some(Err(_)), Some(r)) => {
+                println!("XFAIL {id}: waits for {r}");
+                t.passed += 1;
+            }
+            (Some(Err(why)), None) => t.fail(id, &format!("in Lintel: {why}")),
+            (None, _) => t.fail(id, "no result"),
+        }
+    }
+    Ok(())
+}
+
+/// Whole-boot checks of `cargo xtask run`'s contract: output, exit status, failures.
+fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
+    struct Case {
+        id: String,
+        argv: Vec<String>,
+        add: Option<(PathBuf, String)>,
+        status: u8,
+        output: Vec<String>,
+    }
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let mut cases = vec![
+        Case { id: "boot.echo".into(), argv: s(&["/bin/busybox", "echo", "hi"]), add: None, status: 0, output: s(&["hi"]) },
+        Case { id: "boot.exit-status".into(), argv: s(&["/bin/sh", "-c", "exit 7"]), add: None, status: 7, output: vec![] },
+        Case {
+            id: "boot.killed".into(),
+            argv: s(&["/bin/sh", "-c", "kill -9 $$"]),
+            add: None,
+            status: 128 + 9,
+            output: vec![],
+        },
+        Case {
+            id: "boot.missing-program".into(),
+            argv: s(&["/no/such/program"]),
+            add: None,
+            status: 127,
+            output: s(&["lintel: cannot execute /no/such/program: No such file or directory (ENOENT)"]),
+        },
+    ];
+    let bin = build::ensure_build_dir()?.join("tests/boot");
+    for v in [Variant::Musl, Variant::MuslPie, Variant::Glibc] {
+        let exe = bin.join(format!("args.{}", v.name()));
+        build::compile_c(&root().join("tests/boot/args.c"), v, &exe)?;
+        cases.push(Case {
+            id: format!("boot.args.{}", v.name()),
+            argv: s(&["/args", "a", "b c"]),
+            add: Some((exe, "/args".into())),
+            status: 3,
+            output: s(&["argc=3", "argv[0]=/args", "argv[1]=a", "argv[2]=b c"]),
+        });
+    }
+    let kernel = build::kernel()?;
+    for (n, c) in cases.iter().enumerate() {
+        if filter.is_some_and(|f| !c.id.contains(f)) {
+            continue;
+        }
+        let mut img = build::base_image()?;
+        if let Some((h, g)) = &c.add {
+            img.add_host(h, g)?;
+        }
+        build::set_launch(&mut img, &c.argv);
+        let opts = RunOpts { kvm, timeout: Some(120), ..RunOpts::default() };
+        let (outcome, out) = qemu::boot(&opts, &kernel, &img, &format!("boot{n}"), true)?;
+        let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
+        let missing: Vec<&String> = c.output.iter().filter(|want| !lines.contains(&want.as_str())).collect();
+        if outcome != Outcome::Exit(c.status) {
+            t.fail(&c.id, &format!("expected exit {}, got {}; console: {}", c.status, qemu::describe(&outcome), tail(&out, 4)));
+        } else if !missing.is_empty() {
+            t.fail(&c.id, &format!("missing output line {:?}; console: {}", missing[0], tail(&out, 4)));
+        } else {
+            t.pass(&c.id);
+        }
+    }
+    Ok(())
+}
+
+pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
+    let mut t = Tally::default();
+    if filter.is_none() {
+        host_tests(&mut t);
+    }
+    if let Err(e) = conformance(&mut t, filter, kvm) {
+        t.fail("conformance", &e);
+    }
+    if let Err(e) = boot_tests(&mut t, filter, kvm) {
+        t.fail("boot", &e);
+    }
+    println!("{} passed, {} failed", t.passed, t.failed);
+    Ok(if t.failed == 0 { 0 } else { 1 })
+}
