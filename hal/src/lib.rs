@@ -78,8 +78,7 @@ extern "C" {
 }
 
 static mut CPU0_TABLES: arch::x86_64::gdt::CpuTables = arch::x86_64::gdt::CpuTables::new();
-static mut CPU0: arch::x86_64::trap::PerCpu =
-    arch::x86_64::trap::PerCpu::new(0);
+static mut CPU0: arch::x86_64::trap::PerCpu = arch::x86_64::trap::PerCpu::new(0);
 #[repr(C, align(16))]
 struct Stack([u8; 16384]);
 static mut TRAP_STACK: Stack = Stack([0; 16384]);
@@ -130,10 +129,16 @@ extern "C" fn boot_main(start_info_pa: u64) -> ! {
     // Usable RAM: memmap type 1 below the direct-map limit, minus low memory, the kernel, the
     // initrd and the start info page.
     let mut regions: alloc_free::Regions = alloc_free::Regions::new();
-    let entries = if si.version >= 1 { si.memmap_entries as usize } else { 0 };
+    let entries = if si.version >= 1 {
+        si.memmap_entries as usize
+    } else {
+        0
+    };
     for i in 0..entries.min(128) {
         // SAFETY: the memmap array has memmap_entries entries (bounded to 128) in low RAM.
-        let e = unsafe { &*((mm::phys_to_virt(si.memmap_paddr as usize) as *const MemmapEntry).add(i)) };
+        let e = unsafe {
+            &*((mm::phys_to_virt(si.memmap_paddr as usize) as *const MemmapEntry).add(i))
+        };
         if e.kind == 1 {
             let s = (e.addr as usize).max(0x10_0000);
             let end = ((e.addr + e.size) as usize).min(mm::DIRECT_MAP_LIMIT);
@@ -144,7 +149,10 @@ extern "C" fn boot_main(start_info_pa: u64) -> ! {
     if let Some((a, n)) = initrd {
         regions.remove(a, a + n);
     }
-    regions.remove(start_info_pa as usize & !0xfff, (start_info_pa as usize & !0xfff) + 0x1000);
+    regions.remove(
+        start_info_pa as usize & !0xfff,
+        (start_info_pa as usize & !0xfff) + 0x1000,
+    );
     regions.align();
     let memory = regions.total();
     // Heap: a quarter of RAM (at least 16 MiB), taken from the largest region.
@@ -173,7 +181,11 @@ extern "C" fn boot_main(start_info_pa: u64) -> ! {
         // direct map; nothing writes to it.
         unsafe { core::slice::from_raw_parts(mm::phys_to_virt(a) as *const u8, n) }
     });
-    let info = BootInfo { cmdline, initrd, memory };
+    let info = BootInfo {
+        cmdline,
+        initrd,
+        memory,
+    };
     // SAFETY: the kernel crate defines __lintel_main through `entry_point!`.
     unsafe { __lintel_main(info) }
 }
@@ -186,7 +198,10 @@ mod alloc_free {
     }
     impl Regions {
         pub fn new() -> Self {
-            Regions { r: [(0, 0); 64], n: 0 }
+            Regions {
+                r: [(0, 0); 64],
+                n: 0,
+            }
         }
         pub fn add(&mut self, s: usize, e: usize) {
             if s < e && self.n < 64 {

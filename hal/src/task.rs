@@ -80,7 +80,10 @@ struct CpuSlots {
     prev: Option<Arc<Task>>,
 }
 
-static SLOTS: Mutex<CpuSlots> = Mutex::new(CpuSlots { current: None, prev: None });
+static SLOTS: Mutex<CpuSlots> = Mutex::new(CpuSlots {
+    current: None,
+    prev: None,
+});
 
 /// Makes the code running now (the boot stack) the first task.
 pub(crate) fn init_boot_task() {

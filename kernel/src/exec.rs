@@ -21,12 +21,6 @@ const MAX_NESTING: usize = 4;
 /// ARG_MAX: a quarter of the stack limit.
 const ARG_MAX: usize = 2 << 20;
 
-struct Loaded {
-    entry: usize,
-    bias: usize,
-    info: ElfInfo,
-}
-
 fn read_exact_at(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> {
     let mut done = 0;
     while done < buf.len() {
@@ -51,7 +45,12 @@ fn parse_elf(inode: &Arc<dyn Inode>) -> KResult<ElfInfo> {
     ElfInfo::parse(hdr, &ph, inode.stat().size)
 }
 
-fn map_elf(mm: &mut mm::MmInner, inode: &Arc<dyn Inode>, info: &ElfInfo, bias: usize) -> KResult<usize> {
+fn map_elf(
+    mm: &mut mm::MmInner,
+    inode: &Arc<dyn Inode>,
+    info: &ElfInfo,
+    bias: usize,
+) -> KResult<usize> {
     let mut end = 0;
     for s in &info.segments {
         let vaddr = (s.vaddr as usize).checked_add(bias).ok_or(Errno::ENOMEM)?;
@@ -64,9 +63,17 @@ fn map_elf(mm: &mut mm::MmInner, inode: &Arc<dyn Inode>, info: &ElfInfo, bias: u
         mm.map(Vma {
             start,
             end: stop,
-            prot: Prot { read: s.readable, write: s.writable, exec: s.executable },
+            prot: Prot {
+                read: s.readable,
+                write: s.writable,
+                exec: s.executable,
+            },
             shared: false,
-            backing: Backing::File { inode: inode.clone(), offset: s.offset - lead, file_bytes: s.filesz + lead },
+            backing: Backing::File {
+                inode: inode.clone(),
+                offset: s.offset - lead,
+                file_bytes: s.filesz + lead,
+            },
         });
         end = end.max(stop);
     }
@@ -98,11 +105,19 @@ fn parse_shebang(head: &[u8]) -> KResult<(Vec<u8>, Option<Vec<u8>>)> {
     let is_ws = |c: &u8| *c == b' ' || *c == b'\t';
     let start = line.iter().position(|c| !is_ws(c)).ok_or(Errno::ENOEXEC)?;
     let line = &line[start..];
-    let line = &line[..line.len() - line.iter().rev().take_while(|c| is_ws(c) || **c == 0).count()];
+    let line = &line[..line.len()
+        - line
+            .iter()
+            .rev()
+            .take_while(|c| is_ws(c) || **c == 0)
+            .count()];
     let iend = line.iter().position(is_ws).unwrap_or(line.len());
     let interp = line[..iend].to_vec();
     let rest = &line[iend..];
-    let arg = rest.iter().position(|c| !is_ws(c)).map(|p| rest[p..].to_vec());
+    let arg = rest
+        .iter()
+        .position(|c| !is_ws(c))
+        .map(|p| rest[p..].to_vec());
     if interp.is_empty() {
         return Err(Errno::ENOEXEC);
     }
@@ -119,7 +134,11 @@ pub fn execve(
     envp: Vec<Vec<u8>>,
     follow: bool,
 ) -> KResult<()> {
-    let total: usize = argv.iter().chain(envp.iter()).map(|s| s.len() + 1 + 8).sum();
+    let total: usize = argv
+        .iter()
+        .chain(envp.iter())
+        .map(|s| s.len() + 1 + 8)
+        .sum();
     if total > ARG_MAX {
         return Err(Errno::E2BIG);
     }
@@ -152,7 +171,11 @@ pub fn execve(
     let new_mm = Mm::new()?;
     let (entry, phdr, interp_base, brk) = {
         let mut m = new_mm.inner.lock();
-        let bias = if info.header.kind == ElfKind::Dyn { PIE_BASE - info.min_vaddr as usize } else { 0 };
+        let bias = if info.header.kind == ElfKind::Dyn {
+            PIE_BASE - info.min_vaddr as usize
+        } else {
+            0
+        };
         let end = map_elf(&mut m, &inode, &info, bias)?;
         let mut entry = info.header.entry as usize + bias;
         let mut interp_base = 0;
@@ -164,10 +187,11 @@ pub fn execve(
             while name.last() == Some(&0) {
                 name.pop();
             }
-            let interp = resolve_exec(thread, libc_at_fdcwd(), &name, true).map_err(|e| match e {
-                Errno::EACCES => Errno::EACCES,
-                e => e,
-            })?;
+            let interp =
+                resolve_exec(thread, libc_at_fdcwd(), &name, true).map_err(|e| match e {
+                    Errno::EACCES => Errno::EACCES,
+                    e => e,
+                })?;
             let ii = parse_elf(&interp)?;
             let span = (ii.max_vaddr - ii.min_vaddr) as usize;
             let base = m.find_free(span, mm::MMAP_TOP).ok_or(Errno::ENOMEM)?;
@@ -177,11 +201,14 @@ pub fn execve(
             interp_base = base;
         }
         let phdr = info.phdr_vaddr.map(|p| p as usize + bias).unwrap_or(0);
-        let _ = Loaded { entry, bias, info: info.clone() };
         (entry, phdr, interp_base, end)
     };
     let main_entry = info.header.entry as usize
-        + if info.header.kind == ElfKind::Dyn { PIE_BASE - info.min_vaddr as usize } else { 0 };
+        + if info.header.kind == ElfKind::Dyn {
+            PIE_BASE - info.min_vaddr as usize
+        } else {
+            0
+        };
 
     let cred = thread.proc_ref().cred.lock().clone();
     let (_, _, _, edx) = lintel_hal::x86::cpu::cpuid(1, 0);
@@ -207,7 +234,8 @@ pub fn execve(
     crate::random::fill(&mut random);
     let argv_refs: Vec<&[u8]> = argv.iter().map(|s| s.as_slice()).collect();
     let envp_refs: Vec<&[u8]> = envp.iter().map(|s| s.as_slice()).collect();
-    let stack_limit = (thread.proc_ref().rlimit(crate::proc::RLIMIT_STACK).cur as usize).clamp(128 << 10, mm::STACK_SIZE);
+    let stack_limit = (thread.proc_ref().rlimit(crate::proc::RLIMIT_STACK).cur as usize)
+        .clamp(128 << 10, mm::STACK_SIZE);
     let image = lintel_elf::build_initial_stack(
         mm::STACK_TOP as u64,
         &argv_refs,
@@ -223,7 +251,11 @@ pub fn execve(
         m.map(Vma {
             start: mm::STACK_TOP - mm::STACK_SIZE,
             end: mm::STACK_TOP,
-            prot: Prot { read: true, write: true, exec: info.exec_stack },
+            prot: Prot {
+                read: true,
+                write: true,
+                exec: info.exec_stack,
+            },
             shared: false,
             backing: Backing::Anon,
         });

@@ -25,36 +25,65 @@ use lintel_hal::{println, BootInfo};
 
 lintel_hal::entry_point!(kernel_main);
 
-const DEFAULT_ENV: &[&[u8]] =
-    &[b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", b"HOME=/root", b"TERM=linux"];
+const DEFAULT_ENV: &[&[u8]] = &[
+    b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    b"HOME=/root",
+    b"TERM=linux",
+];
 
 /// Reads a NUL-separated list from a file of the initramfs (`/lintel/argv`, `/lintel/envp`).
 fn read_list(path: &[u8]) -> Option<Vec<Vec<u8>>> {
     let root = fs::root();
-    let cred = lintel_vfs::Cred { uid: 0, gid: 0, groups: Vec::new() };
-    let ctx = lintel_vfs::WalkCtx { root: &root, start: &root, mounts: fs::mounts(), cred: &cred };
+    let cred = lintel_vfs::Cred {
+        uid: 0,
+        gid: 0,
+        groups: Vec::new(),
+    };
+    let ctx = lintel_vfs::WalkCtx {
+        root: &root,
+        start: &root,
+        mounts: fs::mounts(),
+        cred: &cred,
+    };
     let d = lintel_vfs::resolve(&ctx, path, true).ok()?;
     let size = d.inode.stat().size as usize;
     let mut buf = alloc::vec![0u8; size];
     let n = d.inode.read_at(0, &mut buf).ok()?;
     buf.truncate(n);
-    Some(buf.split(|&c| c == 0).filter(|s| !s.is_empty()).map(|s| s.to_vec()).collect())
+    Some(
+        buf.split(|&c| c == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.to_vec())
+            .collect(),
+    )
 }
 
 fn kernel_main(info: BootInfo) -> ! {
     log::set_from_cmdline(info.cmdline);
     time::init();
     lintel_hal::set_user_fault_handler(mm::usercopy_fault);
-    info!("lintel {} booting, {} MiB of memory, cmdline '{}'", env!("CARGO_PKG_VERSION"), info.memory >> 20, info.cmdline);
+    info!(
+        "lintel {} booting, {} MiB of memory, cmdline '{}'",
+        env!("CARGO_PKG_VERSION"),
+        info.memory >> 20,
+        info.cmdline
+    );
     if let Err(e) = fs::init(info.initrd) {
         println!("lintel: cannot build the root file system: {}", e.name());
         lintel_hal::power_off("exit 125");
     }
-    let argv = read_list(b"/lintel/argv").filter(|a| !a.is_empty()).unwrap_or_else(|| alloc::vec![b"/bin/sh".to_vec()]);
-    let envp = read_list(b"/lintel/envp").unwrap_or_else(|| DEFAULT_ENV.iter().map(|s| s.to_vec()).collect());
+    let argv = read_list(b"/lintel/argv")
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| alloc::vec![b"/bin/sh".to_vec()]);
+    let envp = read_list(b"/lintel/envp")
+        .unwrap_or_else(|| DEFAULT_ENV.iter().map(|s| s.to_vec()).collect());
 
     let root = fs::root();
-    let fsctx = proc::FsContext { root: root.clone(), cwd: root, umask: 0o022 };
+    let fsctx = proc::FsContext {
+        root: root.clone(),
+        cwd: root,
+        umask: 0o022,
+    };
     let mut files = fs::fdtable::FdTable::default();
     let console = fs::file::OpenFile::new(fs::tty::console(), None, None, O_RDWR);
     for fd in 0..3 {
@@ -70,7 +99,11 @@ fn kernel_main(info: BootInfo) -> ! {
     let mut ctx = lintel_hal::UserContext::default();
     let path = argv[0].clone();
     if let Err(e) = exec::execve(&thread, &mut ctx, AT_FDCWD, path.clone(), argv, envp, true) {
-        println!("lintel: cannot execute {}: {}", alloc::string::String::from_utf8_lossy(&path), describe(e));
+        println!(
+            "lintel: cannot execute {}: {}",
+            alloc::string::String::from_utf8_lossy(&path),
+            describe(e)
+        );
         let code = if e == Errno::ENOENT { 127 } else { 126 };
         lintel_hal::power_off(&alloc::format!("exit {}", code));
     }

@@ -16,8 +16,13 @@ struct Sched {
     slice_start: u64,
 }
 
-static SCHED: Mutex<Sched> =
-    Mutex::new(Sched { queue: VecDeque::new(), sleepers: Vec::new(), current: None, idle: None, slice_start: 0 });
+static SCHED: Mutex<Sched> = Mutex::new(Sched {
+    queue: VecDeque::new(),
+    sleepers: Vec::new(),
+    current: None,
+    idle: None,
+    slice_start: 0,
+});
 
 /// Ticks a thread may run before the timer preempts it.
 const SLICE_TICKS: u64 = 2;
@@ -81,11 +86,6 @@ fn switch_away() {
     }
 }
 
-pub fn block_current() {
-    *current().state.lock() = ThreadState::Blocked;
-    switch_away();
-}
-
 pub fn yield_now() {
     switch_away();
 }
@@ -128,7 +128,8 @@ pub fn tick() -> bool {
     }
     crate::fs::tty::poll_input();
     let s = SCHED.lock();
-    lintel_hal::x86::apic::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS && !s.queue.is_empty()
+    lintel_hal::x86::apic::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS
+        && !s.queue.is_empty()
 }
 
 /// Removes a thread from the sleep list (it was woken for another reason).
@@ -159,7 +160,9 @@ pub struct WaitQueue {
 
 impl WaitQueue {
     pub const fn new() -> Self {
-        WaitQueue { waiters: Mutex::new(Vec::new()) }
+        WaitQueue {
+            waiters: Mutex::new(Vec::new()),
+        }
     }
 
     /// Blocks until `cond` returns Some.
@@ -173,6 +176,23 @@ impl WaitQueue {
             self.waiters.lock().push(t);
             switch_away();
         }
+    }
+
+    /// Blocks once until woken through this queue or until `deadline_ns` (monotonic) passes;
+    /// the caller rechecks its condition. Safe against lost wake-ups because the kernel is not
+    /// preempted between the caller's check and this call.
+    pub fn wait_once(&self, deadline_ns: Option<u64>) {
+        let t = current();
+        *t.state.lock() = ThreadState::Blocked;
+        self.waiters.lock().push(t.clone());
+        if let Some(d) = deadline_ns {
+            SCHED.lock().sleepers.push((d, t.clone()));
+        }
+        switch_away();
+        if deadline_ns.is_some() {
+            cancel_sleep(&t);
+        }
+        self.waiters.lock().retain(|w| !Arc::ptr_eq(w, &t));
     }
 
     pub fn wake_all(&self) {

@@ -21,12 +21,11 @@ pub fn realtime_ns() -> i64 {
     REALTIME_OFFSET_NS.load(Ordering::Relaxed) + uptime_ns() as i64
 }
 
-pub fn set_realtime_ns(ns: i64) {
-    REALTIME_OFFSET_NS.store(ns - uptime_ns() as i64, Ordering::Relaxed);
-}
-
 pub fn ns_to_timespec(ns: i64) -> Timespec {
-    Timespec { sec: ns.div_euclid(1_000_000_000), nsec: ns.rem_euclid(1_000_000_000) }
+    Timespec {
+        sec: ns.div_euclid(1_000_000_000),
+        nsec: ns.rem_euclid(1_000_000_000),
+    }
 }
 
 pub fn now() -> Timespec {

@@ -11,7 +11,15 @@ pub fn kernel() -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let ok = Command::new(cargo)
         .current_dir(root())
-        .args(["build", "--quiet", "-p", "lintel-kernel", "--release", "--target", "x86_64-unknown-none"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "lintel-kernel",
+            "--release",
+            "--target",
+            "x86_64-unknown-none",
+        ])
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?
         .success();
@@ -23,7 +31,11 @@ pub fn kernel() -> Result<PathBuf, String> {
 
 enum Node {
     Dir(u32),
-    File { mode: u32, data: Vec<u8>, mtime: u32 },
+    File {
+        mode: u32,
+        data: Vec<u8>,
+        mtime: u32,
+    },
     Symlink(String),
 }
 
@@ -33,13 +45,18 @@ pub struct Image {
 }
 
 fn norm(p: &str) -> String {
-    let parts: Vec<&str> = p.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    let parts: Vec<&str> = p
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
     parts.join("/")
 }
 
 impl Image {
     pub fn new() -> Image {
-        Image { nodes: BTreeMap::new() }
+        Image {
+            nodes: BTreeMap::new(),
+        }
     }
 
     pub fn dir(&mut self, path: &str, mode: u32) {
@@ -67,12 +84,20 @@ impl Image {
 
     pub fn file(&mut self, path: &str, mode: u32, data: Vec<u8>) {
         self.parent_dirs(path);
-        self.nodes.insert(norm(path), Node::File { mode, data, mtime: 0 });
+        self.nodes.insert(
+            norm(path),
+            Node::File {
+                mode,
+                data,
+                mtime: 0,
+            },
+        );
     }
 
     pub fn symlink(&mut self, path: &str, target: &str) {
         self.parent_dirs(path);
-        self.nodes.insert(norm(path), Node::Symlink(target.to_string()));
+        self.nodes
+            .insert(norm(path), Node::Symlink(target.to_string()));
     }
 
     /// Copies a host file or folder (recursively, symlinks kept) to `guest`.
@@ -83,18 +108,28 @@ impl Image {
             self.symlink(guest, &t.to_string_lossy());
         } else if md.is_dir() {
             self.dir(guest, md.permissions().mode() & 0o7777);
-            let mut entries: Vec<_> = std::fs::read_dir(host).map_err(|e| e.to_string())?.flatten().collect();
+            let mut entries: Vec<_> = std::fs::read_dir(host)
+                .map_err(|e| e.to_string())?
+                .flatten()
+                .collect();
             entries.sort_by_key(|e| e.file_name());
             for e in entries {
                 let name = e.file_name().to_string_lossy().into_owned();
-                self.add_host(&e.path(), &format!("{}/{}", guest.trim_end_matches('/'), name))?;
+                self.add_host(
+                    &e.path(),
+                    &format!("{}/{}", guest.trim_end_matches('/'), name),
+                )?;
             }
         } else {
             let data = std::fs::read(host).map_err(|e| format!("{}: {e}", host.display()))?;
             self.parent_dirs(guest);
             self.nodes.insert(
                 norm(guest),
-                Node::File { mode: md.permissions().mode() & 0o7777, data, mtime: md.mtime().max(0) as u32 },
+                Node::File {
+                    mode: md.permissions().mode() & 0o7777,
+                    data,
+                    mtime: md.mtime().max(0) as u32,
+                },
             );
         }
         Ok(())
@@ -106,11 +141,36 @@ impl Image {
         for (ino, (path, node)) in self.nodes.iter().enumerate() {
             let ino = ino as u32 + 2;
             match node {
-                Node::Dir(m) => lintel_cpio::write_entry(&mut v, path.as_bytes(), 0o40000 | m, ino, 2, 0, (0, 0), &[]),
-                Node::File { mode, data, mtime } => {
-                    lintel_cpio::write_entry(&mut v, path.as_bytes(), 0o100000 | mode, ino, 1, *mtime, (0, 0), data)
-                }
-                Node::Symlink(t) => lintel_cpio::write_entry(&mut v, path.as_bytes(), 0o120777, ino, 1, 0, (0, 0), t.as_bytes()),
+                Node::Dir(m) => lintel_cpio::write_entry(
+                    &mut v,
+                    path.as_bytes(),
+                    0o40000 | m,
+                    ino,
+                    2,
+                    0,
+                    (0, 0),
+                    &[],
+                ),
+                Node::File { mode, data, mtime } => lintel_cpio::write_entry(
+                    &mut v,
+                    path.as_bytes(),
+                    0o100000 | mode,
+                    ino,
+                    1,
+                    *mtime,
+                    (0, 0),
+                    data,
+                ),
+                Node::Symlink(t) => lintel_cpio::write_entry(
+                    &mut v,
+                    path.as_bytes(),
+                    0o120777,
+                    ino,
+                    1,
+                    0,
+                    (0, 0),
+                    t.as_bytes(),
+                ),
             }
         }
         lintel_cpio::write_trailer(&mut v);
@@ -121,12 +181,18 @@ impl Image {
 /// The base root file system: busybox with its applet links and a minimal /etc.
 pub fn base_image() -> Result<Image, String> {
     let mut img = Image::new();
-    for d in ["bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "dev", "proc", "sys", "lintel", "tests"] {
+    for d in [
+        "bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "dev", "proc", "sys", "lintel",
+        "tests",
+    ] {
         img.dir(d, 0o755);
     }
     img.dir("tmp", 0o1777);
     img.add_host(Path::new("/bin/busybox"), "/bin/busybox")?;
-    let list = Command::new("/bin/busybox").arg("--list-full").output().map_err(|e| format!("busybox: {e}"))?;
+    let list = Command::new("/bin/busybox")
+        .arg("--list-full")
+        .output()
+        .map_err(|e| format!("busybox: {e}"))?;
     for line in String::from_utf8_lossy(&list.stdout).lines() {
         let path = format!("/{}", line.trim());
         if path == "/bin/busybox" || line.trim().is_empty() {
@@ -134,16 +200,28 @@ pub fn base_image() -> Result<Image, String> {
         }
         img.symlink(&path, "/bin/busybox");
     }
-    img.file("etc/passwd", 0o644, b"root:x:0:0:root:/root:/bin/sh\n".to_vec());
+    img.file(
+        "etc/passwd",
+        0o644,
+        b"root:x:0:0:root:/root:/bin/sh\n".to_vec(),
+    );
     img.file("etc/group", 0o644, b"root:x:0:\n".to_vec());
     img.file("etc/hostname", 0o644, b"lintel\n".to_vec());
-    img.file("etc/hosts", 0o644, b"127.0.0.1\tlocalhost\n::1\tlocalhost\n".to_vec());
+    img.file(
+        "etc/hosts",
+        0o644,
+        b"127.0.0.1\tlocalhost\n::1\tlocalhost\n".to_vec(),
+    );
     Ok(img)
 }
 
 /// Adds the launch files the kernel reads: argv and envp, NUL-terminated strings.
 pub fn set_launch(img: &mut Image, argv: &[String]) {
-    let argv: Vec<String> = if argv.is_empty() { vec!["/bin/sh".into()] } else { argv.to_vec() };
+    let argv: Vec<String> = if argv.is_empty() {
+        vec!["/bin/sh".into()]
+    } else {
+        argv.to_vec()
+    };
     let mut a = Vec::new();
     for s in &argv {
         a.extend_from_slice(s.as_bytes());
@@ -152,7 +230,11 @@ pub fn set_launch(img: &mut Image, argv: &[String]) {
     img.file("lintel/argv", 0o644, a);
     let term = std::env::var("TERM").unwrap_or_else(|_| "linux".into());
     let mut e = Vec::new();
-    for s in ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(), "HOME=/root".into(), format!("TERM={term}")] {
+    for s in [
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+        "HOME=/root".into(),
+        format!("TERM={term}"),
+    ] {
         e.extend_from_slice(s.as_bytes());
         e.push(0);
     }
@@ -169,7 +251,12 @@ pub enum Variant {
 }
 
 impl Variant {
-    pub const ALL: [Variant; 4] = [Variant::Musl, Variant::MuslPie, Variant::Glibc, Variant::GlibcDyn];
+    pub const ALL: [Variant; 4] = [
+        Variant::Musl,
+        Variant::MuslPie,
+        Variant::Glibc,
+        Variant::GlibcDyn,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -216,7 +303,13 @@ impl Variant {
                     format!("{m}/crti.o"),
                     gcc_file("crtbeginS.o"),
                 ];
-                let post = vec![format!("-L{m}"), "-lc".into(), libgcc, gcc_file("crtendS.o"), format!("{m}/crtn.o")];
+                let post = vec![
+                    format!("-L{m}"),
+                    "-lc".into(),
+                    libgcc,
+                    gcc_file("crtendS.o"),
+                    format!("{m}/crtn.o"),
+                ];
                 ("gcc", pre, post)
             }
             Variant::Glibc => ("gcc", v(&["-static", "-O2"]), vec![]),
@@ -245,7 +338,11 @@ pub fn compile_c(src: &Path, variant: Variant, out: &Path) -> Result<(), String>
         .output()
         .map_err(|e| format!("{cc}: {e}"))?;
     if !o.status.success() {
-        return Err(String::from_utf8_lossy(&o.stderr).lines().take(5).collect::<Vec<_>>().join(" | "));
+        return Err(String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join(" | "));
     }
     Ok(())
 }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 /// Parses the `("name", "status", "note"),` lines of the coverage table.
 fn coverage(src: &str) -> Vec<(String, String, String)> {
     let mut rows = Vec::new();
-    let Some(start) = src.find("pub const COVERAGE") else { return rows };
+    let Some(start) = src.find("pub const COVERAGE") else {
+        return rows;
+    };
     for line in src[start..].lines().skip(1) {
         let line = line.trim();
         if line.starts_with("];") {
@@ -14,7 +16,11 @@ fn coverage(src: &str) -> Vec<(String, String, String)> {
         }
         let fields: Vec<&str> = line.split('"').collect();
         if fields.len() >= 6 {
-            rows.push((fields[1].to_string(), fields[3].to_string(), fields[5].to_string()));
+            rows.push((
+                fields[1].to_string(),
+                fields[3].to_string(),
+                fields[5].to_string(),
+            ));
         }
     }
     rows
@@ -29,9 +35,12 @@ fn tests_for(name: &str, tests: &[(String, String)]) -> Vec<String> {
         .filter(|(_, text)| {
             text.contains(&sys)
                 || text.lines().any(|l| {
-                    (l.trim_start().starts_with("// covers:") && l.split_whitespace().any(|w| w.trim_matches(',') == name))
+                    (l.trim_start().starts_with("// covers:")
+                        && l.split_whitespace().any(|w| w.trim_matches(',') == name))
                         || l.match_indices(&call).any(|(i, _)| {
-                            i == 0 || !l.as_bytes()[i - 1].is_ascii_alphanumeric() && l.as_bytes()[i - 1] != b'_'
+                            i == 0
+                                || !l.as_bytes()[i - 1].is_ascii_alphanumeric()
+                                    && l.as_bytes()[i - 1] != b'_'
                         })
                 })
         })
@@ -40,15 +49,24 @@ fn tests_for(name: &str, tests: &[(String, String)]) -> Vec<String> {
 }
 
 pub fn generate() -> Result<(), String> {
-    let src = std::fs::read_to_string(root().join("kernel/src/syscall/mod.rs")).map_err(|e| e.to_string())?;
+    let src = std::fs::read_to_string(root().join("kernel/src/syscall/mod.rs"))
+        .map_err(|e| e.to_string())?;
     let rows = coverage(&src);
     let dir = root().join("tests/conformance");
     let mut tests: Vec<(String, String)> = Vec::new();
     if let Ok(rd) = std::fs::read_dir(&dir) {
-        let mut paths: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "c")).collect();
+        let mut paths: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "c"))
+            .collect();
         paths.sort();
         for p in paths {
-            let name = p.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            let name = p
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             tests.push((name, std::fs::read_to_string(&p).unwrap_or_default()));
         }
     }
@@ -69,7 +87,10 @@ pub fn generate() -> Result<(), String> {
             partial += 1;
         }
         let t = tests_for(name, &tests);
-        out.push_str(&format!("| `{name}` | {status} | {note} | {} |\n", t.join(", ")));
+        out.push_str(&format!(
+            "| `{name}` | {status} | {note} | {} |\n",
+            t.join(", ")
+        ));
     }
     out.push_str(&format!("\n{full} implemented, {partial} partial.\n"));
     let path = root().join("docs/syscalls.md");

@@ -47,7 +47,10 @@ impl Default for RunOpts {
 
 /// The workspace root (the parent of this crate).
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 pub fn build_dir() -> PathBuf {
@@ -59,7 +62,10 @@ fn parse_add(s: &str) -> (PathBuf, String) {
         Some((h, g)) => (PathBuf::from(h), g.to_string()),
         None => {
             let p = PathBuf::from(s);
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             (p, format!("/{name}"))
         }
     }
@@ -70,7 +76,9 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
     let mut i = 0;
     let val = |i: &mut usize| -> Result<String, String> {
         *i += 1;
-        args.get(*i).cloned().ok_or_else(|| format!("{} needs a value", args[*i - 1]))
+        args.get(*i)
+            .cloned()
+            .ok_or_else(|| format!("{} needs a value", args[*i - 1]))
     };
     while i < args.len() {
         match args[i].as_str() {
@@ -79,7 +87,13 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
             "--mem" => o.mem = val(&mut i)?,
             "--log" => o.log = val(&mut i)?,
             "--machine" => o.machine = val(&mut i)?,
-            "--timeout" => o.timeout = Some(val(&mut i)?.parse().map_err(|_| "--timeout takes seconds")?),
+            "--timeout" => {
+                o.timeout = Some(
+                    val(&mut i)?
+                        .parse()
+                        .map_err(|_| "--timeout takes seconds")?,
+                )
+            }
             "--add" => o.adds.push(parse_add(&val(&mut i)?)),
             "--" => {
                 o.argv = args[i + 1..].to_vec();
@@ -127,10 +141,12 @@ fn main() -> ExitCode {
             }
             setup::ensure().and_then(|_| test::run(filter.as_deref(), kvm))
         }
-        "build" => setup::ensure().and_then(|_| build::kernel().map(|p| {
-            println!("{}", p.display());
-            0
-        })),
+        "build" => setup::ensure().and_then(|_| {
+            build::kernel().map(|p| {
+                println!("{}", p.display());
+                0
+            })
+        }),
         "docs" => docs::generate().map(|_| 0),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

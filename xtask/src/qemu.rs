@@ -25,7 +25,16 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
     } else {
         c.args(["-accel", "tcg", "-cpu", "max"]);
     }
-    c.args(["-m", &o.mem, "-smp", &o.smp.to_string(), "-nodefaults", "-display", "none", "-no-reboot"]);
+    c.args([
+        "-m",
+        &o.mem,
+        "-smp",
+        &o.smp.to_string(),
+        "-nodefaults",
+        "-display",
+        "none",
+        "-no-reboot",
+    ]);
     c.args(["-serial", "stdio"]);
     c.arg("-kernel").arg(kernel).arg("-initrd").arg(initrd);
     c.args(["-append", &format!("log={}", o.log)]);
@@ -69,7 +78,13 @@ fn ctl_path(tag: &str) -> Result<PathBuf, String> {
 }
 
 /// Boots with `image`; stdout is captured when `capture`, else inherited (the terminal).
-pub fn boot(o: &RunOpts, kernel: &Path, image: &Image, tag: &str, capture: bool) -> Result<(Outcome, String), String> {
+pub fn boot(
+    o: &RunOpts,
+    kernel: &Path,
+    image: &Image,
+    tag: &str,
+    capture: bool,
+) -> Result<(Outcome, String), String> {
     let dir = build::ensure_build_dir()?;
     let initrd = dir.join(format!("initramfs-{}-{tag}.cpio", std::process::id()));
     image.write(&initrd)?;
@@ -102,7 +117,9 @@ pub fn boot(o: &RunOpts, kernel: &Path, image: &Image, tag: &str, capture: bool)
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let output = reader.map(|r| r.join().unwrap_or_default()).unwrap_or_default();
+    let output = reader
+        .map(|r| r.join().unwrap_or_default())
+        .unwrap_or_default();
     let _ = std::fs::remove_file(&ctl);
     let _ = std::fs::remove_file(&initrd);
     Ok((outcome, output))

@@ -4,11 +4,17 @@ use std::path::Path;
 use std::process::Command;
 
 fn have(cmd: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {cmd}")]).output().is_ok_and(|o| o.status.success())
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// Missing Debian packages are installed with apt-get (as root), the Rust target with rustup.
@@ -38,7 +44,9 @@ pub fn ensure() -> Result<(), String> {
     if !missing.is_empty() {
         let list = missing.join(" ");
         if !is_root() {
-            return Err(format!("missing packages; run: sudo apt-get install -y {list}"));
+            return Err(format!(
+                "missing packages; run: sudo apt-get install -y {list}"
+            ));
         }
         eprintln!("xtask: installing {list}");
         let ok = Command::new("sh")
@@ -49,10 +57,15 @@ pub fn ensure() -> Result<(), String> {
             return Err(format!("apt-get install {list} failed"));
         }
     }
-    let targets = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    let targets = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
     if let Ok(t) = targets {
         if !String::from_utf8_lossy(&t.stdout).contains("x86_64-unknown-none") {
-            let ok = Command::new("rustup").args(["target", "add", "x86_64-unknown-none"]).status().is_ok_and(|s| s.success());
+            let ok = Command::new("rustup")
+                .args(["target", "add", "x86_64-unknown-none"])
+                .status()
+                .is_ok_and(|s| s.success());
             if !ok {
                 return Err("rustup target add x86_64-unknown-none failed".into());
             }

@@ -60,7 +60,11 @@ impl Xfail {
 /// Runs `cargo test` on the host crates and counts each unit test.
 fn host_tests(t: &mut Tally) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo).current_dir(root()).args(["test", "--quiet"]).stderr(Stdio::inherit()).output();
+    let out = Command::new(cargo)
+        .current_dir(root())
+        .args(["test", "--quiet"])
+        .stderr(Stdio::inherit())
+        .output();
     let out = match out {
         Ok(o) => o,
         Err(e) => return t.fail("host", &format!("cannot run cargo test: {e}")),
@@ -80,7 +84,11 @@ fn host_tests(t: &mut Tally) {
             }
         }
         if line.starts_with("test ") && line.ends_with("FAILED") {
-            println!("FAIL  host {}", line.trim_start_matches("test ").trim_end_matches(" ... FAILED"));
+            println!(
+                "FAIL  host {}",
+                line.trim_start_matches("test ")
+                    .trim_end_matches(" ... FAILED")
+            );
         }
     }
     if !out.status.success() && failed == 0 {
@@ -121,7 +129,9 @@ fn run_native(exe: &Path, cwd: &Path) -> Result<(i32, String), String> {
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     use std::os::unix::process::ExitStatusExt;
-    let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    let code = status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok((code, text))
 }
 
@@ -144,34 +154,29 @@ fn add_glibc_runtime(img: &mut Image) -> Result<(), String> {
         let real = std::fs::canonicalize(&host).map_err(|e| format!("{}: {e}", host.display()))?;
         img.add_host(&real, &format!("/lib/x86_64-linux-gnu/{lib}"))?;
     }
-    img.symlink("/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
+    img.symlink(
+        "/lib64/ld-linux-x86-64.so.2",
+        "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+    );
     Ok(())
 }
 
-/// One guest boot's results: id -> Ok(()) or Err(reason); plus the id that was running when
-/// the boot ended, if any.
-fn guest_round(
-    opts: &RunOpts,
-    kernel: &Path,
-    runner: &Path,
-    tests: &[(String, PathBuf)],
-    round: usize,
-) -> Result<(BTreeMap<String, Result<(), String>>, Option<String>, Outcome, String), String> {
-    let mut img = build::base_image()?;
-    add_glibc_runtime(&mut img)?;
-    img.add_host(runner, "/tests/runner")?;
-    let mut list = String::new();
-    for (id, exe) in tests {
-        img.add_host(exe, &format!("/tests/bin/{id}"))?;
-        list.push_str(&format!("/tests/bin/{id}\n"));
-    }
-    img.file("tests/list", 0o644, list.into_bytes());
-    build::set_launch(&mut img, &["/tests/runner".into(), "/tests/list".into()]);
-    let (outcome, out) = qemu::boot(opts, kernel, &img, &format!("test{round}"), true)?;
+/// What one guest boot reported.
+struct Round {
+    /// Test id -> Ok, or Err(why it failed).
+    results: BTreeMap<String, Result<(), String>>,
+    /// The test that was running when the boot ended, if the runner did not finish.
+    running: Option<String>,
+    outcome: Outcome,
+    console: String,
+}
+
+/// Reads the runner's `RUN`, `TEST` and `RUNNER DONE` lines.
+fn parse_console(console: &str) -> (BTreeMap<String, Result<(), String>>, Option<String>) {
     let mut results = BTreeMap::new();
     let mut running = None;
     let mut done = false;
-    for line in out.lines() {
+    for line in console.lines() {
         let line = line.trim_end_matches('\r');
         if let Some(id) = line.strip_prefix("RUN ") {
             running = Some(id.trim().to_string());
@@ -186,10 +191,34 @@ fn guest_round(
             done = true;
         }
     }
-    if done {
-        running = None;
+    (results, if done { None } else { running })
+}
+
+fn guest_round(
+    opts: &RunOpts,
+    kernel: &Path,
+    runner: &Path,
+    tests: &[(String, PathBuf)],
+    round: usize,
+) -> Result<Round, String> {
+    let mut img = build::base_image()?;
+    add_glibc_runtime(&mut img)?;
+    img.add_host(runner, "/tests/runner")?;
+    let mut list = String::new();
+    for (id, exe) in tests {
+        img.add_host(exe, &format!("/tests/bin/{id}"))?;
+        list.push_str(&format!("/tests/bin/{id}\n"));
     }
-    Ok((results, running, outcome, out))
+    img.file("tests/list", 0o644, list.into_bytes());
+    build::set_launch(&mut img, &["/tests/runner".into(), "/tests/list".into()]);
+    let (outcome, console) = qemu::boot(opts, kernel, &img, &format!("test{round}"), true)?;
+    let (results, running) = parse_console(&console);
+    Ok(Round {
+        results,
+        running,
+        outcome,
+        console,
+    })
 }
 
 fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
@@ -209,7 +238,11 @@ fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Str
     let mut guest: Vec<(String, PathBuf)> = Vec::new();
     let mut native_failed: BTreeMap<String, String> = BTreeMap::new();
     for src in &sources {
-        let name = src.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let name = src
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         for v in Variant::ALL {
             let id = format!("{name}.{}", v.name());
             if filter.is_some_and(|f| !id.contains(f)) {
@@ -225,7 +258,13 @@ fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Str
             match run_native(&exe, &cwd) {
                 Ok((0, _)) => guest.push((id, exe)),
                 Ok((code, text)) => {
-                    native_failed.insert(id, format!("fails natively on Linux (status {code}): {}", tail(&text, 3)));
+                    native_failed.insert(
+                        id,
+                        format!(
+                            "fails natively on Linux (status {code}): {}",
+                            tail(&text, 3)
+                        ),
+                    );
                 }
                 Err(e) => {
                     native_failed.insert(id, format!("fails natively on Linux: {e}"));
@@ -245,26 +284,48 @@ fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Str
     // rest run in a fresh boot.
     let kernel = build::kernel()?;
     let runner = runner(&bin)?;
-    let opts = RunOpts { kvm, mem: "1G".into(), timeout: Some(900), ..RunOpts::default() };
+    let opts = RunOpts {
+        kvm,
+        mem: "1G".into(),
+        timeout: Some(900),
+        ..RunOpts::default()
+    };
     let mut results: BTreeMap<String, Result<(), String>> = BTreeMap::new();
     let mut pending = guest.clone();
     let mut round = 0;
     while !pending.is_empty() {
         round += 1;
-        let (got, running, outcome, out) = guest_round(&opts, &kernel, &runner, &pending, round)?;
+        let Round {
+            results: got,
+            running,
+            outcome,
+            console: out,
+        } = guest_round(&opts, &kernel, &runner, &pending, round)?;
         let progressed = !got.is_empty();
         results.extend(got);
-        let culprit = running.or_else(|| pending.iter().find(|(id, _)| !results.contains_key(id)).map(|(id, _)| id.clone()));
+        let culprit = running.or_else(|| {
+            pending
+                .iter()
+                .find(|(id, _)| !results.contains_key(id))
+                .map(|(id, _)| id.clone())
+        });
         if let Some(c) = &culprit {
             if !results.contains_key(c) {
-                let why = format!("the boot ended while it ran: {}; console: {}", qemu::describe(&outcome), tail(&out, 4));
+                let why = format!(
+                    "the boot ended while it ran: {}; console: {}",
+                    qemu::describe(&outcome),
+                    tail(&out, 4)
+                );
                 results.insert(c.clone(), Err(why));
             }
         }
         pending.retain(|(id, _)| !results.contains_key(id));
         if !progressed && culprit.is_none() {
             for (id, _) in &pending {
-                results.insert(id.clone(), Err(format!("no result: {}", qemu::describe(&outcome))));
+                results.insert(
+                    id.clone(),
+                    Err(format!("no result: {}", qemu::describe(&outcome))),
+                );
             }
             break;
         }
@@ -274,7 +335,10 @@ fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Str
         let expected = xfail.reason(name, variant);
         match (results.get(id), expected) {
             (Some(Ok(())), None) => t.pass(id),
-            (Some(Ok(())), Some(r)) => t.fail(id, &format!("XPASS: passes now; remove it from xfail.txt ({r})")),
+            (Some(Ok(())), Some(r)) => t.fail(
+                id,
+                &format!("XPASS: passes now; remove it from xfail.txt ({r})"),
+            ),
             (Some(Err(_)), Some(r)) => {
                 println!("XFAIL {id}: waits for {r}");
                 t.passed += 1;
@@ -297,8 +361,20 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
     }
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let mut cases = vec![
-        Case { id: "boot.echo".into(), argv: s(&["/bin/busybox", "echo", "hi"]), add: None, status: 0, output: s(&["hi"]) },
-        Case { id: "boot.exit-status".into(), argv: s(&["/bin/sh", "-c", "exit 7"]), add: None, status: 7, output: vec![] },
+        Case {
+            id: "boot.echo".into(),
+            argv: s(&["/bin/busybox", "echo", "hi"]),
+            add: None,
+            status: 0,
+            output: s(&["hi"]),
+        },
+        Case {
+            id: "boot.exit-status".into(),
+            argv: s(&["/bin/sh", "-c", "exit 7"]),
+            add: None,
+            status: 7,
+            output: vec![],
+        },
         Case {
             id: "boot.killed".into(),
             argv: s(&["/bin/sh", "-c", "kill -9 $$"]),
@@ -311,7 +387,9 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             argv: s(&["/no/such/program"]),
             add: None,
             status: 127,
-            output: s(&["lintel: cannot execute /no/such/program: No such file or directory (ENOENT)"]),
+            output: s(&[
+                "lintel: cannot execute /no/such/program: No such file or directory (ENOENT)",
+            ]),
         },
     ];
     let bin = build::ensure_build_dir()?.join("tests/boot");
@@ -336,14 +414,37 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             img.add_host(h, g)?;
         }
         build::set_launch(&mut img, &c.argv);
-        let opts = RunOpts { kvm, timeout: Some(120), ..RunOpts::default() };
+        let opts = RunOpts {
+            kvm,
+            timeout: Some(120),
+            ..RunOpts::default()
+        };
         let (outcome, out) = qemu::boot(&opts, &kernel, &img, &format!("boot{n}"), true)?;
         let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
-        let missing: Vec<&String> = c.output.iter().filter(|want| !lines.contains(&want.as_str())).collect();
+        let missing: Vec<&String> = c
+            .output
+            .iter()
+            .filter(|want| !lines.contains(&want.as_str()))
+            .collect();
         if outcome != Outcome::Exit(c.status) {
-            t.fail(&c.id, &format!("expected exit {}, got {}; console: {}", c.status, qemu::describe(&outcome), tail(&out, 4)));
+            t.fail(
+                &c.id,
+                &format!(
+                    "expected exit {}, got {}; console: {}",
+                    c.status,
+                    qemu::describe(&outcome),
+                    tail(&out, 4)
+                ),
+            );
         } else if !missing.is_empty() {
-            t.fail(&c.id, &format!("missing output line {:?}; console: {}", missing[0], tail(&out, 4)));
+            t.fail(
+                &c.id,
+                &format!(
+                    "missing output line {:?}; console: {}",
+                    missing[0],
+                    tail(&out, 4)
+                ),
+            );
         } else {
             t.pass(&c.id);
         }
@@ -364,4 +465,33 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
     }
     println!("{} passed, {} failed", t.passed, t.failed);
     Ok(if t.failed == 0 { 0 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xfail_patterns() {
+        let x = Xfail(vec![
+            ("a.musl".into(), "r1".into()),
+            ("b.*".into(), "r2".into()),
+            ("*.glibc-dyn".into(), "r3".into()),
+        ]);
+        assert_eq!(x.reason("a", "musl"), Some("r1"));
+        assert_eq!(x.reason("a", "glibc"), None);
+        assert_eq!(x.reason("b", "glibc"), Some("r2"));
+        assert_eq!(x.reason("c", "glibc-dyn"), Some("r3"));
+        assert_eq!(x.reason("c", "musl"), None);
+    }
+
+    #[test]
+    fn console_parsing() {
+        let (r, running) = parse_console("RUN a.musl\r\nTEST a.musl PASS\nRUN b.musl\nnoise\nTEST b.musl FAIL exit=1: x | y\nRUN c.musl\n");
+        assert_eq!(r.get("a.musl"), Some(&Ok(())));
+        assert_eq!(r.get("b.musl"), Some(&Err("exit=1: x | y".to_string())));
+        assert_eq!(running.as_deref(), Some("c.musl"));
+        let (_, running) = parse_console("RUN a\nTEST a PASS\nRUNNER DONE\n");
+        assert_eq!(running, None);
+    }
 }

@@ -5,10 +5,10 @@ mod frame;
 mod heap;
 mod paging;
 
-pub use frame::{free_frames, total_frames, Frame};
-pub use paging::{AddressSpace, Prot};
 pub(crate) use frame::init as init_frames;
+pub use frame::{free_frames, total_frames, Frame};
 pub(crate) use heap::init as init_heap;
+pub use paging::{AddressSpace, Prot};
 
 /// All physical memory below 4 GiB is mapped here (set up by boot.S).
 pub const PHYS_OFFSET: usize = 0xffff_8000_0000_0000;

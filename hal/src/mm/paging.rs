@@ -24,7 +24,11 @@ pub struct Prot {
 impl Prot {
     fn pte_bits(self) -> u64 {
         // PROT_NONE keeps the page (and its contents) but denies user access: present, not U.
-        let mut b = if self.read || self.write || self.exec { P | U } else { P };
+        let mut b = if self.read || self.write || self.exec {
+            P | U
+        } else {
+            P
+        };
         if self.write {
             b |= W;
         }
@@ -36,7 +40,11 @@ impl Prot {
 
     fn from_pte(e: u64) -> Prot {
         let user = e & U != 0;
-        Prot { read: user, write: user && e & W != 0, exec: user && e & NX == 0 }
+        Prot {
+            read: user,
+            write: user && e & W != 0,
+            exec: user && e & NX == 0,
+        }
     }
 }
 
@@ -60,6 +68,10 @@ fn index(va: usize, level: u32) -> usize {
 }
 
 /// A user address space: a PML4 whose upper half is the kernel's.
+/// No frame was left for a page table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfMemory;
+
 pub struct AddressSpace {
     root: u64,
 }
@@ -136,9 +148,14 @@ impl AddressSpace {
 
     /// Maps the page at `va` to `frame`, returning the frame it replaces. Err when a page table
     /// cannot be allocated (the frame is dropped).
-    pub fn map(&mut self, va: usize, frame: Frame, prot: Prot) -> Result<Option<Frame>, ()> {
-        assert!(va < USER_TOP && va % 4096 == 0);
-        let t = self.leaf_table(va, true).ok_or(())?;
+    pub fn map(
+        &mut self,
+        va: usize,
+        frame: Frame,
+        prot: Prot,
+    ) -> Result<Option<Frame>, OutOfMemory> {
+        assert!(va < USER_TOP && va.is_multiple_of(4096));
+        let t = self.leaf_table(va, true).ok_or(OutOfMemory)?;
         let i = index(va, 0);
         let old = entry(t, i);
         set_entry(t, i, frame.into_phys() as u64 | prot.pte_bits());
@@ -175,7 +192,9 @@ impl AddressSpace {
     }
 
     pub fn protect(&mut self, va: usize, prot: Prot) -> bool {
-        let Some(t) = self.leaf_table(va, false) else { return false };
+        let Some(t) = self.leaf_table(va, false) else {
+            return false;
+        };
         let i = index(va, 0);
         let e = entry(t, i);
         if e & P == 0 {
@@ -188,10 +207,20 @@ impl AddressSpace {
 
     /// Calls `f` for every mapped page in [start, end), skipping empty tables quickly.
     pub fn for_each_mapped(&self, start: usize, end: usize, mut f: impl FnMut(usize, Prot)) {
-        self.walk(self.root, 3, 0, start, end.min(USER_TOP), &mut |va, e| f(va, Prot::from_pte(e)));
+        self.walk(self.root, 3, 0, start, end.min(USER_TOP), &mut |va, e| {
+            f(va, Prot::from_pte(e))
+        });
     }
 
-    fn walk(&self, t: u64, level: u32, base: usize, start: usize, end: usize, f: &mut dyn FnMut(usize, u64)) {
+    fn walk(
+        &self,
+        t: u64,
+        level: u32,
+        base: usize,
+        start: usize,
+        end: usize,
+        f: &mut dyn FnMut(usize, u64),
+    ) {
         let span = 1usize << (12 + 9 * level);
         for i in 0..512 {
             let va = base + i * span;

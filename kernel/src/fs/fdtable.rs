@@ -25,18 +25,30 @@ impl FdTable {
         if fd < 0 {
             return Err(Errno::EBADF);
         }
-        self.fds.get(fd as usize).and_then(|e| e.as_ref()).ok_or(Errno::EBADF)
+        self.fds
+            .get(fd as usize)
+            .and_then(|e| e.as_ref())
+            .ok_or(Errno::EBADF)
     }
 
     pub fn entry_mut(&mut self, fd: i32) -> KResult<&mut FdEntry> {
         if fd < 0 {
             return Err(Errno::EBADF);
         }
-        self.fds.get_mut(fd as usize).and_then(|e| e.as_mut()).ok_or(Errno::EBADF)
+        self.fds
+            .get_mut(fd as usize)
+            .and_then(|e| e.as_mut())
+            .ok_or(Errno::EBADF)
     }
 
     /// Lowest free fd >= `min` below `limit` (RLIMIT_NOFILE), else EMFILE.
-    pub fn alloc(&mut self, file: Arc<OpenFile>, cloexec: bool, min: usize, limit: usize) -> KResult<i32> {
+    pub fn alloc(
+        &mut self,
+        file: Arc<OpenFile>,
+        cloexec: bool,
+        min: usize,
+        limit: usize,
+    ) -> KResult<i32> {
         let start = min.min(self.fds.len());
         let slot = (start..self.fds.len()).find(|&i| i >= min && self.fds[i].is_none());
         let fd = match slot {
@@ -62,7 +74,11 @@ impl FdTable {
         if fd < 0 {
             return Err(Errno::EBADF);
         }
-        let e = self.fds.get_mut(fd as usize).and_then(|e| e.take()).ok_or(Errno::EBADF)?;
+        let e = self
+            .fds
+            .get_mut(fd as usize)
+            .and_then(|e| e.take())
+            .ok_or(Errno::EBADF)?;
         while self.fds.last().is_some_and(|e| e.is_none()) {
             self.fds.pop();
         }
@@ -79,10 +95,9 @@ impl FdTable {
 
     /// Open fds in ascending order.
     pub fn fds(&self) -> impl Iterator<Item = (i32, &FdEntry)> {
-        self.fds.iter().enumerate().filter_map(|(i, e)| e.as_ref().map(|e| (i as i32, e)))
-    }
-
-    pub fn len(&self) -> usize {
-        self.fds.len()
+        self.fds
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (i as i32, e)))
     }
 }

@@ -20,10 +20,32 @@ pub trait FileOps: Send + Sync {
     fn ioctl(&self, _file: &OpenFile, _cmd: u32, _arg: usize) -> KResult<usize> {
         Err(Errno::ENOTTY)
     }
+    /// Readiness for poll/select: a mask of `POLL*` bits. Files that never block are always
+    /// readable and writable.
+    fn poll(&self, _file: &OpenFile) -> u32 {
+        POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
+    }
     /// Metadata for files that have no inode (pipes, sockets).
     fn stat(&self) -> Stat {
         Stat::default()
     }
+}
+
+pub const POLLIN: u32 = 0x1;
+pub const POLLPRI: u32 = 0x2;
+pub const POLLOUT: u32 = 0x4;
+pub const POLLERR: u32 = 0x8;
+pub const POLLHUP: u32 = 0x10;
+pub const POLLNVAL: u32 = 0x20;
+pub const POLLRDNORM: u32 = 0x40;
+pub const POLLWRNORM: u32 = 0x100;
+
+/// Pollers sleep here; anything whose readiness changes (pipe data, tty input, a closed end)
+/// calls [`poll_notify`] and they recheck.
+pub static POLL_WAIT: crate::sched::WaitQueue = crate::sched::WaitQueue::new();
+
+pub fn poll_notify() {
+    POLL_WAIT.wake_all();
 }
 
 pub struct OpenFile {
@@ -36,8 +58,19 @@ pub struct OpenFile {
 }
 
 impl OpenFile {
-    pub fn new(ops: Arc<dyn FileOps>, inode: Option<Arc<dyn Inode>>, dentry: Option<Arc<Dentry>>, flags: u32) -> Arc<OpenFile> {
-        Arc::new(OpenFile { ops, inode, dentry, flags: AtomicU32::new(flags), pos: Mutex::new(0) })
+    pub fn new(
+        ops: Arc<dyn FileOps>,
+        inode: Option<Arc<dyn Inode>>,
+        dentry: Option<Arc<Dentry>>,
+        flags: u32,
+    ) -> Arc<OpenFile> {
+        Arc::new(OpenFile {
+            ops,
+            inode,
+            dentry,
+            flags: AtomicU32::new(flags),
+            pos: Mutex::new(0),
+        })
     }
 
     pub fn flags(&self) -> u32 {
@@ -59,7 +92,9 @@ impl OpenFile {
     }
 
     pub fn is_dir(&self) -> bool {
-        self.inode.as_ref().is_some_and(|i| i.file_type() == FileType::Directory)
+        self.inode
+            .as_ref()
+            .is_some_and(|i| i.file_type() == FileType::Directory)
     }
 
     pub fn stat(&self) -> Stat {
@@ -118,7 +153,11 @@ impl OpenFile {
             return Err(Errno::ESPIPE);
         }
         // Linux quirk: pwrite on an O_APPEND file appends.
-        let off = if self.flags() & O_APPEND != 0 { self.stat().size } else { off };
+        let off = if self.flags() & O_APPEND != 0 {
+            self.stat().size
+        } else {
+            off
+        };
         self.ops.write(self, buf, off)
     }
 
@@ -168,7 +207,9 @@ impl FileOps for InodeFile {
 
     fn write(&self, file: &OpenFile, buf: &[u8], off: u64) -> KResult<usize> {
         let inode = file.inode.as_ref().ok_or(Errno::EBADF)?;
-        off.checked_add(buf.len() as u64).filter(|&e| e <= i64::MAX as u64).ok_or(Errno::EFBIG)?;
+        off.checked_add(buf.len() as u64)
+            .filter(|&e| e <= i64::MAX as u64)
+            .ok_or(Errno::EFBIG)?;
         inode.write_at(off, buf)
     }
 

@@ -28,8 +28,14 @@ pub fn unpack(root: &Arc<Dentry>, data: &[u8]) -> KResult<()> {
         if e.name == b"." || e.name.is_empty() {
             continue;
         }
-        let comps: alloc::vec::Vec<&[u8]> = e.name.split(|&c| c == b'/').filter(|c| !c.is_empty()).collect();
-        let Some((last, dirs)) = comps.split_last() else { continue };
+        let comps: alloc::vec::Vec<&[u8]> = e
+            .name
+            .split(|&c| c == b'/')
+            .filter(|c| !c.is_empty())
+            .collect();
+        let Some((last, dirs)) = comps.split_last() else {
+            continue;
+        };
         let parent = walk_create_dirs(&root.inode, dirs)?;
         let perm = e.mode & 0o7777;
         let made = match e.mode & S_IFMT {
@@ -63,7 +69,10 @@ pub fn unpack(root: &Arc<Dentry>, data: &[u8]) -> KResult<()> {
             _ => continue,
         };
         if let Ok(i) = made {
-            let t = Timespec { sec: e.mtime as i64, nsec: 0 };
+            let t = Timespec {
+                sec: e.mtime as i64,
+                nsec: 0,
+            };
             let _ = i.set_times(Some(t), Some(t));
         }
     }

@@ -42,8 +42,17 @@ pub fn init(initrd: Option<&[u8]>) -> KResult<()> {
         initramfs::unpack(&root, data)?;
     }
     let walk = |p: &[u8]| -> KResult<Arc<Dentry>> {
-        let cred = lintel_vfs::Cred { uid: 0, gid: 0, groups: Vec::new() };
-        let ctx = WalkCtx { root: &root, start: &root, mounts: mounts(), cred: &cred };
+        let cred = lintel_vfs::Cred {
+            uid: 0,
+            gid: 0,
+            groups: Vec::new(),
+        };
+        let ctx = WalkCtx {
+            root: &root,
+            start: &root,
+            mounts: mounts(),
+            cred: &cred,
+        };
         lintel_vfs::resolve(&ctx, p, true)
     };
     for d in [&b"dev"[..], b"proc", b"tmp", b"sys"] {
@@ -61,7 +70,14 @@ pub fn init(initrd: Option<&[u8]>) -> KResult<()> {
         (b"tty0", 4, 0, 0o620),
         (b"ttyS0", 4, 64, 0o660),
     ] {
-        devfs.create(name, FileType::CharDevice, mode, 0, 0, dev::makedev(major, minor))?;
+        devfs.create(
+            name,
+            FileType::CharDevice,
+            mode,
+            0,
+            0,
+            dev::makedev(major, minor),
+        )?;
     }
     devfs.symlink(b"fd", b"/proc/self/fd", 0, 0)?;
     devfs.symlink(b"stdin", b"/proc/self/fd/0", 0, 0)?;
@@ -88,12 +104,22 @@ fn start_dir(thread: &Thread, dirfd: i32, path: &[u8]) -> KResult<Arc<Dentry>> {
     Ok(d)
 }
 
-pub fn with_walk<T>(thread: &Thread, dirfd: i32, path: &[u8], f: impl FnOnce(&WalkCtx) -> KResult<T>) -> KResult<T> {
+pub fn with_walk<T>(
+    thread: &Thread,
+    dirfd: i32,
+    path: &[u8],
+    f: impl FnOnce(&WalkCtx) -> KResult<T>,
+) -> KResult<T> {
     let start = start_dir(thread, dirfd, path)?;
     let p = thread.proc_ref();
     let root = p.fs.lock().root.clone();
     let cred = p.cred.lock().vfs();
-    let ctx = WalkCtx { root: &root, start: &start, mounts: mounts(), cred: &cred };
+    let ctx = WalkCtx {
+        root: &root,
+        start: &start,
+        mounts: mounts(),
+        cred: &cred,
+    };
     f(&ctx)
 }
 
@@ -102,11 +128,18 @@ pub fn lookup_at(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KRes
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    with_walk(thread, dirfd, path, |ctx| lintel_vfs::resolve(ctx, path, follow))
+    with_walk(thread, dirfd, path, |ctx| {
+        lintel_vfs::resolve(ctx, path, follow)
+    })
 }
 
 /// The dentry for `*at` calls that accept AT_EMPTY_PATH (the fd itself).
-pub fn lookup_at_flags(thread: &Thread, dirfd: i32, path: &[u8], flags: u32) -> KResult<Arc<Dentry>> {
+pub fn lookup_at_flags(
+    thread: &Thread,
+    dirfd: i32,
+    path: &[u8],
+    flags: u32,
+) -> KResult<Arc<Dentry>> {
     if path.is_empty() {
         if flags & AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
@@ -135,7 +168,12 @@ pub fn absolute_path(thread: &Thread, path: &[u8]) -> Vec<u8> {
 pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
     let inode: Arc<dyn Inode> = d.inode.clone();
     if flags & O_PATH != 0 {
-        return Ok(OpenFile::new(Arc::new(InodeFile), Some(inode), Some(d), flags & (O_PATH | O_ACCMODE | O_NOFOLLOW | O_DIRECTORY)));
+        return Ok(OpenFile::new(
+            Arc::new(InodeFile),
+            Some(inode),
+            Some(d),
+            flags & (O_PATH | O_ACCMODE | O_NOFOLLOW | O_DIRECTORY),
+        ));
     }
     let ops: Arc<dyn file::FileOps> = match inode.file_type() {
         FileType::CharDevice => dev::open_chardev(inode.stat().rdev)?,
@@ -147,5 +185,10 @@ pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
             None => Arc::new(InodeFile),
         },
     };
-    Ok(OpenFile::new(ops, Some(inode), Some(d), flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)))
+    Ok(OpenFile::new(
+        ops,
+        Some(inode),
+        Some(d),
+        flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC),
+    ))
 }

@@ -32,7 +32,12 @@ static NEXT_INO: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::
 impl Pipe {
     fn new() -> Arc<Pipe> {
         Arc::new(Pipe {
-            state: Mutex::new(PipeState { buf: VecDeque::new(), capacity: DEFAULT_CAPACITY, readers: 0, writers: 0 }),
+            state: Mutex::new(PipeState {
+                buf: VecDeque::new(),
+                capacity: DEFAULT_CAPACITY,
+                readers: 0,
+                writers: 0,
+            }),
             read_wait: WaitQueue::new(),
             write_wait: WaitQueue::new(),
             ino: NEXT_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
@@ -70,6 +75,7 @@ impl Drop for PipeEnd {
         drop(s);
         self.pipe.read_wait.wake_all();
         self.pipe.write_wait.wake_all();
+        super::file::poll_notify();
     }
 }
 
@@ -110,7 +116,9 @@ fn raise_sigpipe() {
         let p = t.process();
         let act = p.sigactions.lock()[crate::proc::signal::SIGPIPE as usize - 1];
         if act.handler == crate::proc::signal::SIG_DFL {
-            p.begin_exit(crate::proc::signal::killed_status(crate::proc::signal::SIGPIPE));
+            p.begin_exit(crate::proc::signal::killed_status(
+                crate::proc::signal::SIGPIPE,
+            ));
         }
     }
 }
@@ -145,6 +153,7 @@ impl FileOps for PipeEnd {
             None
         });
         self.pipe.write_wait.wake_all();
+        super::file::poll_notify();
         r
     }
 
@@ -181,18 +190,47 @@ impl FileOps for PipeEnd {
                 Ok(n) => {
                     done += n;
                     self.pipe.read_wait.wake_all();
+                    super::file::poll_notify();
                     if buf.is_empty() {
                         break;
                     }
                 }
                 Err(Errno::EPIPE) => {
                     raise_sigpipe();
-                    return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
+                    return if done > 0 {
+                        Ok(done)
+                    } else {
+                        Err(Errno::EPIPE)
+                    };
                 }
                 Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
             }
         }
         Ok(done)
+    }
+
+    fn poll(&self, _: &OpenFile) -> u32 {
+        use super::file::*;
+        let s = self.pipe.state.lock();
+        if self.write {
+            let mut m = 0;
+            if s.capacity - s.buf.len() >= PIPE_BUF.min(s.capacity) {
+                m |= POLLOUT | POLLWRNORM;
+            }
+            if s.readers == 0 {
+                m |= POLLERR;
+            }
+            m
+        } else {
+            let mut m = 0;
+            if !s.buf.is_empty() {
+                m |= POLLIN | POLLRDNORM;
+            }
+            if s.writers == 0 {
+                m |= POLLHUP;
+            }
+            m
+        }
     }
 
     fn ioctl(&self, _: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
@@ -206,6 +244,13 @@ impl FileOps for PipeEnd {
     }
 
     fn stat(&self) -> Stat {
-        Stat { dev: 12, ino: self.pipe.ino, nlink: 1, mode: S_IFIFO | 0o600, blksize: 4096, ..Default::default() }
+        Stat {
+            dev: 12,
+            ino: self.pipe.ino,
+            nlink: 1,
+            mode: S_IFIFO | 0o600,
+            blksize: 4096,
+            ..Default::default()
+        }
     }
 }

@@ -88,7 +88,9 @@ pub fn special_ops(_inode: &Arc<dyn Inode>) -> Option<Arc<dyn FileOps>> {
 }
 
 fn current_pid() -> i32 {
-    crate::sched::try_current().map(|t| t.proc_ref().pid).unwrap_or(1)
+    crate::sched::try_current()
+        .map(|t| t.proc_ref().pid)
+        .unwrap_or(1)
 }
 
 fn process(pid: i32) -> KResult<Arc<Process>> {
@@ -99,7 +101,9 @@ fn parse_num(name: &[u8]) -> Option<i32> {
     if name.is_empty() || name.len() > 9 || !name.iter().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    name.iter().try_fold(0i32, |a, &c| a.checked_mul(10)?.checked_add((c - b'0') as i32))
+    name.iter().try_fold(0i32, |a, &c| {
+        a.checked_mul(10)?.checked_add((c - b'0') as i32)
+    })
 }
 
 fn comm(p: &Process) -> String {
@@ -155,10 +159,22 @@ impl ProcInode {
         let mut v = Vec::new();
         let e = |name: &[u8], node: Node| {
             let i = ProcInode { node };
-            DirEntry { ino: i.ino(), kind: i.kind(), name: name.to_vec() }
+            DirEntry {
+                ino: i.ino(),
+                kind: i.kind(),
+                name: name.to_vec(),
+            }
         };
-        v.push(DirEntry { ino: self.ino(), kind: FileType::Directory, name: b".".to_vec() });
-        v.push(DirEntry { ino: 1, kind: FileType::Directory, name: b"..".to_vec() });
+        v.push(DirEntry {
+            ino: self.ino(),
+            kind: FileType::Directory,
+            name: b".".to_vec(),
+        });
+        v.push(DirEntry {
+            ino: 1,
+            kind: FileType::Directory,
+            name: b"..".to_vec(),
+        });
         match self.node {
             Node::Root => {
                 v.push(e(b"self", Node::SelfLink));
@@ -224,7 +240,11 @@ fn sys_content(f: SysFile) -> String {
 
 fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
     let p = process(pid)?;
-    let state = if p.exit_status.lock().is_some() { 'Z' } else { 'R' };
+    let state = if p.exit_status.lock().is_some() {
+        'Z'
+    } else {
+        'R'
+    };
     let cr = p.cred.lock().clone();
     Ok(match f {
         PidFile::Cmdline => p.cmdline.lock().clone(),
@@ -348,7 +368,10 @@ impl Inode for ProcInode {
                 if name == b"fd" {
                     Node::FdDir(pid)
                 } else {
-                    let (_, f) = PID_FILES.iter().find(|(n, _)| *n == name).ok_or(Errno::ENOENT)?;
+                    let (_, f) = PID_FILES
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .ok_or(Errno::ENOENT)?;
                     Node::PidFile(pid, *f)
                 }
             }

@@ -38,7 +38,14 @@ impl Termios {
     fn default() -> Termios {
         let mut cc = [0u8; 19];
         cc[..17].copy_from_slice(&[3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0]);
-        Termios { iflag: 0o2400 | ICRNL, oflag: OPOST | ONLCR, cflag: 0o277, lflag: 0o105073, line: 0, cc }
+        Termios {
+            iflag: 0o2400 | ICRNL,
+            oflag: OPOST | ONLCR,
+            cflag: 0o277,
+            lflag: 0o105073,
+            line: 0,
+            cc,
+        }
     }
     fn to_bytes(self) -> [u8; 36] {
         let mut b = [0u8; 36];
@@ -54,7 +61,14 @@ impl Termios {
         let w = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         let mut cc = [0u8; 19];
         cc.copy_from_slice(&b[17..36]);
-        Termios { iflag: w(0), oflag: w(4), cflag: w(8), lflag: w(12), line: b[16], cc }
+        Termios {
+            iflag: w(0),
+            oflag: w(4),
+            cflag: w(8),
+            lflag: w(12),
+            line: b[16],
+            cc,
+        }
     }
 }
 
@@ -168,6 +182,7 @@ pub fn poll_input() {
     drop(s);
     if got {
         tty.readers.wake_all();
+        super::file::poll_notify();
     }
 }
 
@@ -202,6 +217,17 @@ impl FileOps for Tty {
             }
             Some(Ok(n))
         })
+    }
+
+    fn poll(&self, _: &OpenFile) -> u32 {
+        use super::file::*;
+        poll_input();
+        let s = self.state.lock();
+        let mut m = POLLOUT | POLLWRNORM;
+        if !s.ready.is_empty() || s.eof > 0 {
+            m |= POLLIN | POLLRDNORM;
+        }
+        m
     }
 
     fn write(&self, _: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {

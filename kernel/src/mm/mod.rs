@@ -32,7 +32,11 @@ pub enum Backing {
     Anon,
     /// Pages come from `inode` at `offset` (for the VMA start); bytes at or beyond `file_bytes`
     /// from the VMA start read as zero (the .bss tail of an ELF segment).
-    File { inode: Arc<dyn Inode>, offset: u64, file_bytes: u64 },
+    File {
+        inode: Arc<dyn Inode>,
+        offset: u64,
+        file_bytes: u64,
+    },
 }
 
 #[derive(Clone)]
@@ -51,7 +55,10 @@ impl Vma {
         let delta = (s - self.start) as u64;
         v.start = s;
         v.end = e;
-        if let Backing::File { offset, file_bytes, .. } = &mut v.backing {
+        if let Backing::File {
+            offset, file_bytes, ..
+        } = &mut v.backing
+        {
             *offset += delta;
             *file_bytes = file_bytes.saturating_sub(delta);
         }
@@ -86,7 +93,14 @@ pub struct Mm {
 impl Mm {
     pub fn new() -> KResult<Arc<Mm>> {
         let aspace = AddressSpace::new().ok_or(Errno::ENOMEM)?;
-        Ok(Arc::new(Mm { inner: Mutex::new(MmInner { aspace, vmas: BTreeMap::new(), brk_start: 0, brk: 0 }) }))
+        Ok(Arc::new(Mm {
+            inner: Mutex::new(MmInner {
+                aspace,
+                vmas: BTreeMap::new(),
+                brk_start: 0,
+                brk: 0,
+            }),
+        }))
     }
 
     pub fn activate(&self) {
@@ -105,17 +119,25 @@ impl Mm {
             let vmas: alloc::vec::Vec<Vma> = p.vmas.values().cloned().collect();
             for v in vmas {
                 let mut pages = alloc::vec::Vec::new();
-                p.aspace.for_each_mapped(v.start, v.end, |va, prot| pages.push((va, prot)));
+                p.aspace
+                    .for_each_mapped(v.start, v.end, |va, prot| pages.push((va, prot)));
                 for (va, prot) in pages {
-                    let Some((frame, _)) = p.aspace.lookup(va) else { continue };
+                    let Some((frame, _)) = p.aspace.lookup(va) else {
+                        continue;
+                    };
                     let child_prot = if v.shared || !prot.write {
                         prot
                     } else {
-                        let ro = Prot { write: false, ..prot };
+                        let ro = Prot {
+                            write: false,
+                            ..prot
+                        };
                         p.aspace.protect(va, ro);
                         ro
                     };
-                    c.aspace.map(va, frame, child_prot).map_err(|_| Errno::ENOMEM)?;
+                    c.aspace
+                        .map(va, frame, child_prot)
+                        .map_err(|_| Errno::ENOMEM)?;
                 }
             }
         }
@@ -125,14 +147,21 @@ impl Mm {
 
 impl MmInner {
     pub fn find(&self, addr: usize) -> Option<&Vma> {
-        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| addr < v.end)
+        self.vmas
+            .range(..=addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| addr < v.end)
     }
 
     /// Resolves a fault at `addr`.
     pub fn handle_fault(&mut self, addr: usize, write: bool, exec: bool) -> Result<(), FaultError> {
         let vma = self.find(addr).ok_or(FaultError::MapErr)?.clone();
         let p = vma.prot;
-        if (write && !p.write) || (exec && !p.exec) || (!write && !exec && !p.read && !p.write && !p.exec) {
+        if (write && !p.write)
+            || (exec && !p.exec)
+            || (!write && !exec && !p.read && !p.write && !p.exec)
+        {
             return Err(FaultError::AccErr);
         }
         let page = page_down(addr);
@@ -147,21 +176,32 @@ impl MmInner {
             } else {
                 let copy = frame.duplicate().ok_or(FaultError::NoMem)?;
                 drop(frame);
-                self.aspace.map(page, copy, p).map_err(|_| FaultError::NoMem)?;
+                self.aspace
+                    .map(page, copy, p)
+                    .map_err(|_| FaultError::NoMem)?;
             }
             return Ok(());
         }
         let frame = Frame::alloc().ok_or(FaultError::NoMem)?;
-        if let Backing::File { inode, offset, file_bytes } = &vma.backing {
+        if let Backing::File {
+            inode,
+            offset,
+            file_bytes,
+        } = &vma.backing
+        {
             let rel = (page - vma.start) as u64;
             if rel < *file_bytes {
                 let n = (*file_bytes - rel).min(PAGE as u64) as usize;
                 let mut buf = [0u8; PAGE];
-                let got = inode.read_at(offset + rel, &mut buf[..n]).map_err(|_| FaultError::Bus)?;
+                let got = inode
+                    .read_at(offset + rel, &mut buf[..n])
+                    .map_err(|_| FaultError::Bus)?;
                 frame.write(0, &buf[..got]);
             }
         }
-        self.aspace.map(page, frame, p).map_err(|_| FaultError::NoMem)?;
+        self.aspace
+            .map(page, frame, p)
+            .map_err(|_| FaultError::NoMem)?;
         Ok(())
     }
 
@@ -173,7 +213,8 @@ impl MmInner {
             let page = page_down(a);
             let off = a - page;
             let n = (PAGE - off).min(data.len() - done);
-            self.handle_fault(a, true, false).map_err(|_| Errno::EFAULT)?;
+            self.handle_fault(a, true, false)
+                .map_err(|_| Errno::EFAULT)?;
             let (frame, _) = self.aspace.lookup(page).ok_or(Errno::EFAULT)?;
             frame.write(off, &data[done..done + n]);
             done += n;
@@ -183,7 +224,9 @@ impl MmInner {
 
     /// Splits VMAs so that `at` is a boundary.
     fn split_at(&mut self, at: usize) {
-        let Some(v) = self.find(at).cloned() else { return };
+        let Some(v) = self.find(at).cloned() else {
+            return;
+        };
         if v.start == at {
             return;
         }
@@ -251,7 +294,8 @@ impl MmInner {
             };
             let end_k = self.vmas.get(&k).map(|v| v.end).unwrap_or(k);
             let mut pages = alloc::vec::Vec::new();
-            self.aspace.for_each_mapped(k, end_k, |va, _| pages.push(va));
+            self.aspace
+                .for_each_mapped(k, end_k, |va, _| pages.push(va));
             for va in pages {
                 let mut p = prot;
                 if p.write && !shared {
@@ -282,7 +326,9 @@ impl MmInner {
 
 /// The hal calls this for faults on user addresses inside user-copy routines.
 pub fn usercopy_fault(addr: usize, write: bool) -> bool {
-    let Some(t) = crate::sched::try_current() else { return false };
+    let Some(t) = crate::sched::try_current() else {
+        return false;
+    };
     let mm = t.process().mm();
     let r = mm.inner.lock().handle_fault(addr, write, false);
     r.is_ok()

@@ -42,7 +42,11 @@ pub struct Cred {
 
 impl Cred {
     pub fn vfs(&self) -> lintel_vfs::Cred {
-        lintel_vfs::Cred { uid: self.fsuid, gid: self.fsgid, groups: self.groups.clone() }
+        lintel_vfs::Cred {
+            uid: self.fsuid,
+            gid: self.fsgid,
+            groups: self.groups.clone(),
+        }
     }
 }
 
@@ -67,15 +71,39 @@ pub struct Rlimit {
 }
 
 fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
-    let inf = Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY };
+    let inf = Rlimit {
+        cur: RLIM_INFINITY,
+        max: RLIM_INFINITY,
+    };
     let mut r = [inf; RLIM_NLIMITS];
-    r[RLIMIT_STACK] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY };
-    r[RLIMIT_NPROC] = Rlimit { cur: 4096, max: 4096 };
-    r[RLIMIT_NOFILE] = Rlimit { cur: 1024, max: 1024 * 1024 };
-    r[4] = Rlimit { cur: 0, max: RLIM_INFINITY }; // RLIMIT_CORE
-    r[8] = Rlimit { cur: 8 << 20, max: 8 << 20 }; // RLIMIT_MEMLOCK
-    r[11] = Rlimit { cur: 4096, max: 4096 }; // RLIMIT_SIGPENDING
-    r[12] = Rlimit { cur: 819200, max: 819200 }; // RLIMIT_MSGQUEUE
+    r[RLIMIT_STACK] = Rlimit {
+        cur: 8 << 20,
+        max: RLIM_INFINITY,
+    };
+    r[RLIMIT_NPROC] = Rlimit {
+        cur: 4096,
+        max: 4096,
+    };
+    r[RLIMIT_NOFILE] = Rlimit {
+        cur: 1024,
+        max: 1024 * 1024,
+    };
+    r[4] = Rlimit {
+        cur: 0,
+        max: RLIM_INFINITY,
+    }; // RLIMIT_CORE
+    r[8] = Rlimit {
+        cur: 8 << 20,
+        max: 8 << 20,
+    }; // RLIMIT_MEMLOCK
+    r[11] = Rlimit {
+        cur: 4096,
+        max: 4096,
+    }; // RLIMIT_SIGPENDING
+    r[12] = Rlimit {
+        cur: 819200,
+        max: 819200,
+    }; // RLIMIT_MSGQUEUE
     r
 }
 
@@ -310,7 +338,11 @@ pub fn thread_exit(t: &Arc<Thread>) {
         drop(p.set_mm(empty));
     }
     if p.pid == 1 {
-        let code = if status & 0x7f != 0 { 128 + (status & 0x7f) } else { (status >> 8) & 0xff };
+        let code = if status & 0x7f != 0 {
+            128 + (status & 0x7f)
+        } else {
+            (status >> 8) & 0xff
+        };
         crate::info!("init exited with status {:#x}", status);
         lintel_hal::power_off(&alloc::format!("exit {}", code));
     }

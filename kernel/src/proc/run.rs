@@ -31,9 +31,16 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
     loop {
         match ctx.run() {
             ReturnReason::Syscall => crate::syscall::dispatch(&thread, &mut ctx),
-            ReturnReason::Exception { vector: 14, error, addr } => {
+            ReturnReason::Exception {
+                vector: 14,
+                error,
+                addr,
+            } => {
                 let mm = thread.proc_ref().mm();
-                let r = mm.inner.lock().handle_fault(addr as usize, error & 2 != 0, error & 0x10 != 0);
+                let r =
+                    mm.inner
+                        .lock()
+                        .handle_fault(addr as usize, error & 2 != 0, error & 0x10 != 0);
                 drop(mm);
                 match r {
                     Ok(()) => {}
@@ -42,7 +49,9 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                     Err(_) => force_fatal(&thread, signal::SIGSEGV, addr),
                 }
             }
-            ReturnReason::Exception { vector, addr, .. } => force_fatal(&thread, fault_signal(vector), addr),
+            ReturnReason::Exception { vector, addr, .. } => {
+                force_fatal(&thread, fault_signal(vector), addr)
+            }
             ReturnReason::Interrupt(_) => {
                 if sched::tick() {
                     sched::yield_now();
@@ -60,6 +69,11 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
 
 /// A synchronous fault with no handler: the process dies of the signal.
 fn force_fatal(thread: &Arc<Thread>, sig: u32, addr: u64) {
-    crate::info!("pid {} killed by signal {} at {:#x}", thread.proc_ref().pid, sig, addr);
+    crate::info!(
+        "pid {} killed by signal {} at {:#x}",
+        thread.proc_ref().pid,
+        sig,
+        addr
+    );
     thread.proc_ref().begin_exit(signal::killed_status(sig));
 }

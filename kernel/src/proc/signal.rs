@@ -1,6 +1,9 @@
 //! Signal numbers, dispositions and masks. Delivery to handlers comes with the signals issue;
 //! until then a fatal signal terminates the process as its default action would.
 
+// Linux's whole signal table; the signals issue uses every entry.
+#![allow(dead_code)]
+
 pub const SIGHUP: u32 = 1;
 pub const SIGINT: u32 = 2;
 pub const SIGQUIT: u32 = 3;
@@ -42,10 +45,15 @@ pub struct SigAction {
 impl SigAction {
     pub fn from_bytes(b: &[u8; 32]) -> SigAction {
         let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
-        SigAction { handler: w(0), flags: w(1), restorer: w(2), mask: SigSet(w(3)).sanitized() }
+        SigAction {
+            handler: w(0),
+            flags: w(1),
+            restorer: w(2),
+            mask: SigSet(w(3)).sanitized(),
+        }
     }
 
-    pub fn to_bytes(&self) -> [u8; 32] {
+    pub fn to_bytes(self) -> [u8; 32] {
         let mut b = [0u8; 32];
         b[0..8].copy_from_slice(&self.handler.to_le_bytes());
         b[8..16].copy_from_slice(&self.flags.to_le_bytes());
@@ -57,7 +65,10 @@ impl SigAction {
 
 /// Whether the default action of `sig` dumps core (sets the 0x80 bit of the wait status).
 pub fn dumps_core(sig: u32) -> bool {
-    matches!(sig, SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | 24 | 25 | 31)
+    matches!(
+        sig,
+        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | 24 | 25 | 31
+    )
 }
 
 /// Wait status of a process killed by `sig`.

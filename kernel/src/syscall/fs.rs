@@ -24,7 +24,11 @@ fn nofile_limit(c: &Call) -> usize {
 
 fn install(c: &Call, f: Arc<OpenFile>, cloexec: bool) -> KResult<usize> {
     let limit = nofile_limit(c);
-    Ok(c.thread.proc_ref().files.lock().alloc(f, cloexec, 0, limit)? as usize)
+    Ok(c.thread
+        .proc_ref()
+        .files
+        .lock()
+        .alloc(f, cloexec, 0, limit)? as usize)
 }
 
 /// Reads from `f` into user memory at `buf`, using and advancing the file offset only by what
@@ -210,7 +214,14 @@ pub fn ioctl(c: &mut Call) -> SysResult {
         FIONBIO => {
             let on = uaccess::read_i32(c.a[2])? != 0;
             let fl = f.flags();
-            f.flags.store(if on { fl | O_NONBLOCK } else { fl & !O_NONBLOCK }, core::sync::atomic::Ordering::Relaxed);
+            f.flags.store(
+                if on {
+                    fl | O_NONBLOCK
+                } else {
+                    fl & !O_NONBLOCK
+                },
+                core::sync::atomic::Ordering::Relaxed,
+            );
             ok(0)
         }
         _ => ok(f.ops.ioctl(&f, cmd, c.a[2])?),
@@ -233,7 +244,9 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
     let cred = p.cred.lock().vfs();
     let umask = p.fs.lock().umask;
     let d: Arc<Dentry> = if flags & O_CREAT != 0 && flags & O_PATH == 0 {
-        let (parent, name, trailing) = fs::with_walk(c.thread, dirfd, path, |ctx| lintel_vfs::resolve_parent(ctx, path))?;
+        let (parent, name, trailing) = fs::with_walk(c.thread, dirfd, path, |ctx| {
+            lintel_vfs::resolve_parent(ctx, path)
+        })?;
         if trailing || name.is_empty() || name == b"." || name == b".." {
             return Err(Errno::EISDIR);
         }
@@ -250,7 +263,14 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
             Err(Errno::ENOENT) => {
                 // A dangling symlink is followed and its target created (unless O_EXCL).
                 lintel_vfs::permission(&parent.inode.stat(), &cred, 3)?;
-                let inode = parent.inode.create(&name, FileType::Regular, mode & 0o7777 & !umask, cred.uid, cred.gid, 0)?;
+                let inode = parent.inode.create(
+                    &name,
+                    FileType::Regular,
+                    mode & 0o7777 & !umask,
+                    cred.uid,
+                    cred.gid,
+                    0,
+                )?;
                 Dentry::child(&parent, &name, inode)
             }
             Err(e) => return Err(e),
@@ -268,7 +288,9 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
         return Err(Errno::ENOTDIR);
     }
     if flags & O_PATH == 0 {
-        if kind == FileType::Directory && (acc != O_RDONLY || flags & O_TRUNC != 0 && flags & O_CREAT != 0) {
+        if kind == FileType::Directory
+            && (acc != O_RDONLY || flags & O_TRUNC != 0 && flags & O_CREAT != 0)
+        {
             return Err(Errno::EISDIR);
         }
         let mut want = 0;
@@ -325,7 +347,9 @@ pub fn newfstatat(c: &mut Call) -> SysResult {
     let st = if path.is_empty() && flags & AT_EMPTY_PATH != 0 && c.fd(0) != AT_FDCWD {
         file(c, c.fd(0))?.stat()
     } else {
-        fs::lookup_at_flags(c.thread, c.fd(0), &path, flags)?.inode.stat()
+        fs::lookup_at_flags(c.thread, c.fd(0), &path, flags)?
+            .inode
+            .stat()
     };
     stat_out(c.a[2], &st)
 }
@@ -339,11 +363,17 @@ pub fn statx(c: &mut Call) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
-    let path = if pathp == 0 { Vec::new() } else { uaccess::read_path(pathp)? };
+    let path = if pathp == 0 {
+        Vec::new()
+    } else {
+        uaccess::read_path(pathp)?
+    };
     let st = if path.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 != AT_FDCWD {
         file(c, dirfd as i32)?.stat()
     } else {
-        fs::lookup_at_flags(c.thread, dirfd as i32, &path, flags)?.inode.stat()
+        fs::lookup_at_flags(c.thread, dirfd as i32, &path, flags)?
+            .inode
+            .stat()
     };
     uaccess::write_bytes(buf, &st.to_statx_bytes())?;
     ok(0)
@@ -396,8 +426,16 @@ fn access_check(c: &mut Call, dirfd: i32, pathp: usize, mode: u32, flags: u32) -
         return ok(0);
     }
     let cr = c.thread.proc_ref().cred.lock().clone();
-    let (uid, gid) = if flags & AT_EACCESS != 0 { (cr.euid, cr.egid) } else { (cr.uid, cr.gid) };
-    let vc = lintel_vfs::Cred { uid, gid, groups: cr.groups.clone() };
+    let (uid, gid) = if flags & AT_EACCESS != 0 {
+        (cr.euid, cr.egid)
+    } else {
+        (cr.uid, cr.gid)
+    };
+    let vc = lintel_vfs::Cred {
+        uid,
+        gid,
+        groups: cr.groups.clone(),
+    };
     lintel_vfs::permission(&d.inode.stat(), &vc, mode)?;
     ok(0)
 }
@@ -452,7 +490,12 @@ fn dup_to(c: &mut Call, old: i32, new: i32, cloexec: bool) -> SysResult {
     if new < 0 || new as usize >= nofile_limit(c) {
         return Err(Errno::EBADF);
     }
-    let prev = c.thread.proc_ref().files.lock().install(new as usize, f, cloexec);
+    let prev = c
+        .thread
+        .proc_ref()
+        .files
+        .lock()
+        .install(new as usize, f, cloexec);
     drop(prev);
     ok(new as usize)
 }
@@ -485,7 +528,12 @@ pub fn fcntl(c: &mut Call) -> SysResult {
             if arg >= limit {
                 return Err(Errno::EINVAL);
             }
-            let fd = c.thread.proc_ref().files.lock().alloc(f, cmd == F_DUPFD_CLOEXEC, arg, limit)?;
+            let fd =
+                c.thread
+                    .proc_ref()
+                    .files
+                    .lock()
+                    .alloc(f, cmd == F_DUPFD_CLOEXEC, arg, limit)?;
             ok(fd as usize)
         }
         F_GETFD => ok(c.thread.proc_ref().files.lock().entry(fd)?.cloexec as usize),
@@ -545,7 +593,9 @@ fn parent_of(c: &Call, dirfd: i32, path: &[u8]) -> KResult<(Arc<Dentry>, Vec<u8>
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    fs::with_walk(c.thread, dirfd, path, |ctx| lintel_vfs::resolve_parent(ctx, path))
+    fs::with_walk(c.thread, dirfd, path, |ctx| {
+        lintel_vfs::resolve_parent(ctx, path)
+    })
 }
 
 fn may_write_dir(c: &Call, dir: &Dentry) -> KResult<()> {
@@ -562,7 +612,14 @@ fn do_mkdir(c: &mut Call, dirfd: i32, pathp: usize, mode: u32) -> SysResult {
     may_write_dir(c, &parent)?;
     let umask = c.thread.proc_ref().fs.lock().umask;
     let cred = c.thread.proc_ref().cred.lock().clone();
-    parent.inode.create(&name, FileType::Directory, mode & 0o1777 & !umask, cred.fsuid, cred.fsgid, 0)?;
+    parent.inode.create(
+        &name,
+        FileType::Directory,
+        mode & 0o1777 & !umask,
+        cred.fsuid,
+        cred.fsgid,
+        0,
+    )?;
     ok(0)
 }
 
@@ -592,7 +649,11 @@ fn do_unlink(c: &mut Call, dirfd: i32, pathp: usize, rmdir: bool) -> SysResult {
     }
     let victim = parent.inode.lookup(&name)?;
     if !rmdir && trailing {
-        return Err(if victim.file_type() == FileType::Directory { Errno::EISDIR } else { Errno::ENOTDIR });
+        return Err(if victim.file_type() == FileType::Directory {
+            Errno::EISDIR
+        } else {
+            Errno::ENOTDIR
+        });
     }
     may_write_dir(c, &parent)?;
     if fs::mounts().is_mountpoint(&victim) {
@@ -675,7 +736,9 @@ fn do_symlink(c: &mut Call, tp: usize, dirfd: i32, lp: usize) -> SysResult {
     }
     may_write_dir(c, &parent)?;
     let cred = c.thread.proc_ref().cred.lock().clone();
-    parent.inode.symlink(&name, &target, cred.fsuid, cred.fsgid)?;
+    parent
+        .inode
+        .symlink(&name, &target, cred.fsuid, cred.fsgid)?;
     ok(0)
 }
 

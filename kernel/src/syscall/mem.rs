@@ -8,7 +8,6 @@ use lintel_hal::mm::Prot;
 const PROT_READ: usize = 1;
 const PROT_WRITE: usize = 2;
 const PROT_EXEC: usize = 4;
-const MAP_SHARED: usize = 1;
 const MAP_PRIVATE: usize = 2;
 const MAP_SHARED_VALIDATE: usize = 3;
 const MAP_FIXED: usize = 0x10;
@@ -20,7 +19,11 @@ fn prot_of(p: usize) -> Result<Prot, Errno> {
     if p & !(PROT_READ | PROT_WRITE | PROT_EXEC | 0x0100_0000 | 0x0200_0000) != 0 {
         return Err(Errno::EINVAL);
     }
-    Ok(Prot { read: p & PROT_READ != 0, write: p & PROT_WRITE != 0, exec: p & PROT_EXEC != 0 })
+    Ok(Prot {
+        read: p & PROT_READ != 0,
+        write: p & PROT_WRITE != 0,
+        exec: p & PROT_EXEC != 0,
+    })
 }
 
 pub fn brk(c: &mut Call) -> SysResult {
@@ -30,13 +33,25 @@ pub fn brk(c: &mut Call) -> SysResult {
     if want < m.brk_start {
         return ok(m.brk);
     }
-    let (Some(old_end), Some(new_end)) = (page_up(m.brk), page_up(want)) else { return ok(m.brk) };
+    let (Some(old_end), Some(new_end)) = (page_up(m.brk), page_up(want)) else {
+        return ok(m.brk);
+    };
     if new_end > old_end {
         if new_end > MMAP_TOP || !m.is_free(old_end, new_end) {
             return ok(m.brk);
         }
-        let rw = Prot { read: true, write: true, exec: false };
-        m.map(Vma { start: old_end, end: new_end, prot: rw, shared: false, backing: Backing::Anon });
+        let rw = Prot {
+            read: true,
+            write: true,
+            exec: false,
+        };
+        m.map(Vma {
+            start: old_end,
+            end: new_end,
+            prot: rw,
+            shared: false,
+            backing: Backing::Anon,
+        });
     } else if new_end < old_end {
         m.unmap(new_end, old_end);
     }
@@ -50,7 +65,9 @@ pub fn mmap(c: &mut Call) -> SysResult {
     if len == 0 || off % PAGE != 0 {
         return Err(Errno::EINVAL);
     }
-    let len = page_up(len).filter(|&l| l <= USER_END).ok_or(Errno::ENOMEM)?;
+    let len = page_up(len)
+        .filter(|&l| l <= USER_END)
+        .ok_or(Errno::ENOMEM)?;
     let kind = flags & 3;
     if kind == 0 || (kind == MAP_SHARED_VALIDATE && flags & !0x1fffff != 0) {
         return Err(Errno::EINVAL);
@@ -79,12 +96,19 @@ pub fn mmap(c: &mut Call) -> SysResult {
             crate::warn!("MAP_SHARED file mapping not supported yet");
             return Err(Errno::ENODEV);
         }
-        Backing::File { inode, offset: off as u64, file_bytes: u64::MAX }
+        Backing::File {
+            inode,
+            offset: off as u64,
+            file_bytes: u64::MAX,
+        }
     };
     let mm = c.thread.proc_ref().mm();
     let mut m = mm.inner.lock();
     let start = if fixed {
-        let end = addr.checked_add(len).filter(|&e| e <= USER_END).ok_or(Errno::ENOMEM)?;
+        let end = addr
+            .checked_add(len)
+            .filter(|&e| e <= USER_END)
+            .ok_or(Errno::ENOMEM)?;
         if flags & MAP_FIXED_NOREPLACE != 0 && flags & MAP_FIXED == 0 && !m.is_free(addr, end) {
             return Err(Errno::EEXIST);
         }
@@ -96,7 +120,13 @@ pub fn mmap(c: &mut Call) -> SysResult {
             _ => m.find_free(len, MMAP_TOP).ok_or(Errno::ENOMEM)?,
         }
     };
-    m.map(Vma { start, end: start + len, prot, shared, backing });
+    m.map(Vma {
+        start,
+        end: start + len,
+        prot,
+        shared,
+        backing,
+    });
     if flags & MAP_POPULATE != 0 || (shared && flags & MAP_ANONYMOUS != 0) {
         // Shared anonymous pages must exist before fork so both sides map the same frames.
         m.populate(start, start + len)?;
@@ -109,7 +139,10 @@ pub fn munmap(c: &mut Call) -> SysResult {
     if addr % PAGE != 0 || len == 0 {
         return Err(Errno::EINVAL);
     }
-    let end = page_up(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= USER_END).ok_or(Errno::EINVAL)?;
+    let end = page_up(len)
+        .and_then(|l| addr.checked_add(l))
+        .filter(|&e| e <= USER_END)
+        .ok_or(Errno::EINVAL)?;
     let mm = c.thread.proc_ref().mm();
     mm.inner.lock().unmap(addr, end);
     ok(0)
@@ -124,7 +157,9 @@ pub fn mprotect(c: &mut Call) -> SysResult {
     if len == 0 {
         return ok(0);
     }
-    let end = page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;
+    let end = page_up(len)
+        .and_then(|l| addr.checked_add(l))
+        .ok_or(Errno::ENOMEM)?;
     if end > USER_END {
         return Err(Errno::ENOMEM);
     }
@@ -139,7 +174,9 @@ pub fn madvise(c: &mut Call) -> SysResult {
     if addr % PAGE != 0 {
         return Err(Errno::EINVAL);
     }
-    let end = page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::EINVAL)?;
+    let end = page_up(len)
+        .and_then(|l| addr.checked_add(l))
+        .ok_or(Errno::EINVAL)?;
     if advice == MADV_DONTNEED {
         let mm = c.thread.proc_ref().mm();
         let mut m = mm.inner.lock();

@@ -5,7 +5,7 @@ use crate::proc::{Rlimit, RLIMIT_NOFILE, RLIM_NLIMITS};
 use crate::{sched, time, uaccess};
 use lintel_abi::Errno;
 
-fn put_timespec(addr: usize, ns: i64) -> Result<(), Errno> {
+pub fn put_timespec(addr: usize, ns: i64) -> Result<(), Errno> {
     let t = time::ns_to_timespec(ns);
     let mut b = [0u8; 16];
     b[..8].copy_from_slice(&t.sec.to_le_bytes());
@@ -14,7 +14,7 @@ fn put_timespec(addr: usize, ns: i64) -> Result<(), Errno> {
 }
 
 /// Reads a `struct timespec`, EINVAL unless 0 <= nsec < 1e9 and sec >= 0.
-fn get_timespec(addr: usize) -> Result<i64, Errno> {
+pub fn get_timespec(addr: usize) -> Result<i64, Errno> {
     let mut b = [0u8; 16];
     uaccess::read_bytes(addr, &mut b)?;
     let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
@@ -41,9 +41,11 @@ fn clock_now(id: usize) -> Result<i64, Errno> {
     Ok(match id {
         CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_REALTIME_ALARM => time::realtime_ns(),
         CLOCK_TAI => time::realtime_ns() + 37_000_000_000,
-        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME | CLOCK_BOOTTIME_ALARM => {
-            time::uptime_ns() as i64
-        }
+        CLOCK_MONOTONIC
+        | CLOCK_MONOTONIC_RAW
+        | CLOCK_MONOTONIC_COARSE
+        | CLOCK_BOOTTIME
+        | CLOCK_BOOTTIME_ALARM => time::uptime_ns() as i64,
         // CPU-time accounting is not kept yet; uptime is a monotonic upper bound.
         CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => time::uptime_ns() as i64,
         _ => return Err(Errno::EINVAL),
@@ -59,7 +61,11 @@ pub fn clock_gettime(c: &mut Call) -> SysResult {
 pub fn clock_getres(c: &mut Call) -> SysResult {
     clock_now(c.a[0])?;
     if c.a[1] != 0 {
-        let res = if matches!(c.a[0], CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE) { 4_000_000 } else { 1 };
+        let res = if matches!(c.a[0], CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE) {
+            4_000_000
+        } else {
+            1
+        };
         put_timespec(c.a[1], res)?;
     }
     ok(0)
@@ -89,7 +95,7 @@ pub fn time(c: &mut Call) -> SysResult {
 
 fn sleep_ns(ns: i64) {
     let deadline = time::uptime_ns().saturating_add(ns.max(0) as u64);
-    while time::uptime_ns() < deadline {
+    while time::uptime_ns() < deadline && !sched::current().proc_ref().is_exiting() {
         sched::sleep_until(deadline);
     }
 }
@@ -114,7 +120,14 @@ pub fn clock_nanosleep(c: &mut Call) -> SysResult {
 
 pub fn uname(c: &mut Call) -> SysResult {
     let mut b = [0u8; 65 * 6];
-    let fields: [&[u8]; 6] = [b"Linux", b"lintel", b"6.1.0-lintel", b"#1 SMP Lintel", b"x86_64", b"(none)"];
+    let fields: [&[u8]; 6] = [
+        b"Linux",
+        b"lintel",
+        b"6.1.0-lintel",
+        b"#1 SMP Lintel",
+        b"x86_64",
+        b"(none)",
+    ];
     for (i, f) in fields.iter().enumerate() {
         b[i * 65..i * 65 + f.len()].copy_from_slice(f);
     }
@@ -155,7 +168,11 @@ fn do_prlimit(c: &mut Call, pid: i32, res: usize, new: usize, old: usize) -> Sys
     if res >= RLIM_NLIMITS {
         return Err(Errno::EINVAL);
     }
-    let p = if pid == 0 { c.thread.process() } else { crate::proc::find_process(pid).ok_or(Errno::ESRCH)? };
+    let p = if pid == 0 {
+        c.thread.process()
+    } else {
+        crate::proc::find_process(pid).ok_or(Errno::ESRCH)?
+    };
     let newv = if new != 0 {
         let mut b = [0u8; 16];
         uaccess::read_bytes(new, &mut b)?;

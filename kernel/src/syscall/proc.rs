@@ -50,7 +50,14 @@ const CLONE_CHILD_CLEARTID: usize = 0x200000;
 const CLONE_CHILD_SETTID: usize = 0x1000000;
 
 pub fn fork(c: &mut Call, vfork: bool) -> SysResult {
-    do_clone(c, if vfork { CLONE_VM | CLONE_VFORK } else { 0 } | signal::SIGCHLD as usize, 0, 0, 0, 0)
+    do_clone(
+        c,
+        if vfork { CLONE_VM | CLONE_VFORK } else { 0 } | signal::SIGCHLD as usize,
+        0,
+        0,
+        0,
+        0,
+    )
 }
 
 pub fn clone(c: &mut Call) -> SysResult {
@@ -58,14 +65,23 @@ pub fn clone(c: &mut Call) -> SysResult {
     do_clone(c, flags, stack, ptid, ctid, tls)
 }
 
-fn do_clone(c: &mut Call, flags: usize, stack: usize, ptid: usize, ctid: usize, tls: usize) -> SysResult {
+fn do_clone(
+    c: &mut Call,
+    flags: usize,
+    stack: usize,
+    ptid: usize,
+    ctid: usize,
+    tls: usize,
+) -> SysResult {
     if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
     if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & (CLONE_THREAD | CLONE_PARENT) != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
+    if flags & (CLONE_THREAD | CLONE_PARENT) != 0
+        || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0)
+    {
         // Threads sharing one address space arrive with the process issue.
         crate::warn!("clone flags {:#x} not supported yet", flags);
         return Err(Errno::ENOSYS);
@@ -95,7 +111,13 @@ fn do_clone(c: &mut Call, flags: usize, stack: usize, ptid: usize, ctid: usize, 
     let pid = cp.pid;
     process::start_thread(child, ctx, FpuState::save_current());
     if vfork {
-        cp.vfork_done.wait_until(|| if *cp.vfork_released.lock() { Some(()) } else { None });
+        cp.vfork_done.wait_until(|| {
+            if *cp.vfork_released.lock() {
+                Some(())
+            } else {
+                None
+            }
+        });
     }
     ok(pid as usize)
 }
@@ -122,12 +144,16 @@ pub fn execve(c: &mut Call, at: bool) -> SysResult {
 
 pub fn exit(c: &mut Call) -> SysResult {
     // Until threads exist, a thread's exit ends its (single-threaded) process.
-    c.thread.proc_ref().begin_exit(((c.a[0] & 0xff) << 8) as i32);
+    c.thread
+        .proc_ref()
+        .begin_exit(((c.a[0] & 0xff) << 8) as i32);
     ok(0)
 }
 
 pub fn exit_group(c: &mut Call) -> SysResult {
-    c.thread.proc_ref().begin_exit(((c.a[0] & 0xff) << 8) as i32);
+    c.thread
+        .proc_ref()
+        .begin_exit(((c.a[0] & 0xff) << 8) as i32);
     ok(0)
 }
 
@@ -212,7 +238,10 @@ pub fn kill(c: &mut Call) -> SysResult {
             .filter(|x| x.pgid.load(Ordering::Relaxed) == -p)
             .collect(),
     };
-    let targets: alloc::vec::Vec<_> = targets.into_iter().filter(|p| p.exit_status.lock().is_none()).collect();
+    let targets: alloc::vec::Vec<_> = targets
+        .into_iter()
+        .filter(|p| p.exit_status.lock().is_none())
+        .collect();
     if targets.is_empty() {
         return Err(Errno::ESRCH);
     }
@@ -374,7 +403,11 @@ pub fn rseq(c: &mut Call) -> SysResult {
 
 pub fn setpgid(c: &mut Call) -> SysResult {
     let me = c.thread.process();
-    let pid = if c.a[0] as i32 == 0 { me.pid } else { c.a[0] as i32 };
+    let pid = if c.a[0] as i32 == 0 {
+        me.pid
+    } else {
+        c.a[0] as i32
+    };
     let pgid = c.a[1] as i32;
     if pgid < 0 {
         return Err(Errno::EINVAL);
@@ -400,13 +433,21 @@ pub fn setpgid(c: &mut Call) -> SysResult {
 }
 
 pub fn getpgid_of(c: &mut Call, pid: i32) -> SysResult {
-    let p = if pid == 0 { c.thread.process() } else { process::find_process(pid).ok_or(Errno::ESRCH)? };
+    let p = if pid == 0 {
+        c.thread.process()
+    } else {
+        process::find_process(pid).ok_or(Errno::ESRCH)?
+    };
     ok(p.pgid.load(Ordering::Relaxed) as usize)
 }
 
 pub fn getsid(c: &mut Call) -> SysResult {
     let pid = c.a[0] as i32;
-    let p = if pid == 0 { c.thread.process() } else { process::find_process(pid).ok_or(Errno::ESRCH)? };
+    let p = if pid == 0 {
+        c.thread.process()
+    } else {
+        process::find_process(pid).ok_or(Errno::ESRCH)?
+    };
     ok(p.sid.load(Ordering::Relaxed) as usize)
 }
 

@@ -122,7 +122,11 @@ impl Stat {
         ts(&mut b, 80, self.btime);
         ts(&mut b, 96, self.ctime);
         ts(&mut b, 112, self.mtime);
-        put(&mut b, 128, &((self.rdev >> 8) as u32 & 0xfff).to_le_bytes());
+        put(
+            &mut b,
+            128,
+            &((self.rdev >> 8) as u32 & 0xfff).to_le_bytes(),
+        );
         put(&mut b, 132, &((self.rdev & 0xff) as u32).to_le_bytes());
         put(&mut b, 136, &((self.dev >> 8) as u32 & 0xfff).to_le_bytes());
         put(&mut b, 140, &((self.dev & 0xff) as u32).to_le_bytes());

@@ -42,7 +42,11 @@ pub struct Entries<'a> {
 }
 
 pub fn entries(archive: &[u8]) -> Entries<'_> {
-    Entries { data: archive, pos: 0, done: false }
+    Entries {
+        data: archive,
+        pos: 0,
+        done: false,
+    }
 }
 
 fn hex(field: &[u8]) -> Result<u32, CpioError> {
@@ -61,22 +65,30 @@ fn align4(n: usize) -> Option<usize> {
 impl<'a> Entries<'a> {
     fn parse(&mut self) -> Result<Option<Entry<'a>>, CpioError> {
         let d = self.data;
-        let h = d.get(self.pos..self.pos.checked_add(HEADER).ok_or(CpioError::Truncated)?).ok_or(CpioError::Truncated)?;
+        let h = d
+            .get(self.pos..self.pos.checked_add(HEADER).ok_or(CpioError::Truncated)?)
+            .ok_or(CpioError::Truncated)?;
         if &h[..6] != b"070701" && &h[..6] != b"070702" {
             return Err(CpioError::BadMagic);
         }
         let f = |i: usize| hex(&h[6 + i * 8..14 + i * 8]);
-        let (ino, mode, uid, gid, nlink, mtime, filesize) = (f(0)?, f(1)?, f(2)?, f(3)?, f(4)?, f(5)?, f(6)?);
-        let (dev_major, dev_minor, rdev_major, rdev_minor, namesize) = (f(7)?, f(8)?, f(9)?, f(10)?, f(11)?);
+        let (ino, mode, uid, gid, nlink, mtime, filesize) =
+            (f(0)?, f(1)?, f(2)?, f(3)?, f(4)?, f(5)?, f(6)?);
+        let (dev_major, dev_minor, rdev_major, rdev_minor, namesize) =
+            (f(7)?, f(8)?, f(9)?, f(10)?, f(11)?);
         let name_start = self.pos + HEADER;
-        let name_end = name_start.checked_add(namesize as usize).ok_or(CpioError::Truncated)?;
+        let name_end = name_start
+            .checked_add(namesize as usize)
+            .ok_or(CpioError::Truncated)?;
         let raw = d.get(name_start..name_end).ok_or(CpioError::Truncated)?;
         if namesize == 0 || raw[raw.len() - 1] != 0 {
             return Err(CpioError::BadName);
         }
         let mut name = &raw[..raw.len() - 1];
         let data_start = align4(name_end).ok_or(CpioError::Truncated)?;
-        let data_end = data_start.checked_add(filesize as usize).ok_or(CpioError::Truncated)?;
+        let data_end = data_start
+            .checked_add(filesize as usize)
+            .ok_or(CpioError::Truncated)?;
         let data = d.get(data_start..data_end).ok_or(CpioError::Truncated)?;
         self.pos = align4(data_end).ok_or(CpioError::Truncated)?;
         if name == b"TRAILER!!!" {
@@ -88,7 +100,20 @@ impl<'a> Entries<'a> {
         if name.is_empty() {
             name = b".";
         }
-        Ok(Some(Entry { name, ino, mode, uid, gid, nlink, mtime, dev_major, dev_minor, rdev_major, rdev_minor, data }))
+        Ok(Some(Entry {
+            name,
+            ino,
+            mode,
+            uid,
+            gid,
+            nlink,
+            mtime,
+            dev_major,
+            dev_minor,
+            rdev_major,
+            rdev_minor,
+            data,
+        }))
     }
 }
 
@@ -114,15 +139,38 @@ impl<'a> Iterator for Entries<'a> {
 }
 
 fn pad4(out: &mut Vec<u8>) {
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
 
 /// Appends one member. `out` must start 4-byte aligned (as every previous call leaves it).
 #[allow(clippy::too_many_arguments)]
-pub fn write_entry(out: &mut Vec<u8>, name: &[u8], mode: u32, ino: u32, nlink: u32, mtime: u32, rdev: (u32, u32), data: &[u8]) {
-    let fields = [ino, mode, 0, 0, nlink, mtime, data.len() as u32, 0, 0, rdev.0, rdev.1, name.len() as u32 + 1, 0];
+pub fn write_entry(
+    out: &mut Vec<u8>,
+    name: &[u8],
+    mode: u32,
+    ino: u32,
+    nlink: u32,
+    mtime: u32,
+    rdev: (u32, u32),
+    data: &[u8],
+) {
+    let fields = [
+        ino,
+        mode,
+        0,
+        0,
+        nlink,
+        mtime,
+        data.len() as u32,
+        0,
+        0,
+        rdev.0,
+        rdev.1,
+        name.len() as u32 + 1,
+        0,
+    ];
     out.extend_from_slice(b"070701");
     for f in fields {
         let s = alloc::format!("{:08x}", f);
@@ -148,7 +196,16 @@ mod tests {
         let mut v = Vec::new();
         write_entry(&mut v, b".", 0o40755, 1, 2, 0, (0, 0), &[]);
         write_entry(&mut v, b"./bin", 0o40755, 2, 2, 5, (0, 0), &[]);
-        write_entry(&mut v, b"bin/hello", 0o100755, 3, 1, 7, (0, 0), b"hello world");
+        write_entry(
+            &mut v,
+            b"bin/hello",
+            0o100755,
+            3,
+            1,
+            7,
+            (0, 0),
+            b"hello world",
+        );
         write_entry(&mut v, b"dev/null", 0o20666, 4, 1, 0, (1, 3), &[]);
         write_trailer(&mut v);
         v
@@ -198,8 +255,8 @@ mod tests {
 
     #[test]
     fn host_cpio_archive() {
-        use std::process::{Command, Stdio};
         use std::io::Write;
+        use std::process::{Command, Stdio};
         extern crate std;
         let dir = std::env::temp_dir().join(alloc::format!("lintel-cpio-{}", std::process::id()));
         let _ = std::fs::create_dir_all(dir.join("sub"));
@@ -212,7 +269,12 @@ mod tests {
             .stderr(Stdio::null())
             .spawn();
         let Ok(mut child) = child else { return };
-        child.stdin.take().unwrap().write_all(b"sub\nsub/file\n").unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"sub\nsub/file\n")
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         let e: Vec<_> = entries(&out.stdout).collect::<Result<_, _>>().unwrap();
         assert_eq!(e.len(), 2);

@@ -79,7 +79,13 @@ impl ElfHeader {
         if phentsize != 56 || phnum == 0 || phnum as usize * 56 > MAX_PHDRS_SIZE {
             return Err(Errno::ENOEXEC);
         }
-        Ok(ElfHeader { kind, entry: u64_at(bytes, 24), phoff: u64_at(bytes, 32), phentsize, phnum })
+        Ok(ElfHeader {
+            kind,
+            entry: u64_at(bytes, 24),
+            phoff: u64_at(bytes, 32),
+            phentsize,
+            phnum,
+        })
     }
 }
 
@@ -111,7 +117,12 @@ impl ElfInfo {
     /// Validates the program headers (`phdrs` = the phnum*56 bytes at phoff).
     pub fn parse(header: ElfHeader, phdrs: &[u8], file_size: u64) -> KResult<ElfInfo> {
         let size = header.phnum as usize * 56;
-        if phdrs.len() < size || header.phoff.checked_add(size as u64).is_none_or(|e| e > file_size) {
+        if phdrs.len() < size
+            || header
+                .phoff
+                .checked_add(size as u64)
+                .is_none_or(|e| e > file_size)
+        {
             return Err(Errno::ENOEXEC);
         }
         let mut segments = Vec::new();
@@ -162,7 +173,7 @@ impl ElfInfo {
                     });
                 }
                 PT_INTERP => {
-                    if interp.is_some() || filesz < 2 || filesz > PATH_MAX {
+                    if interp.is_some() || !(2..=PATH_MAX).contains(&filesz) {
                         return Err(Errno::ENOEXEC);
                     }
                     if offset.checked_add(filesz).is_none_or(|e| e > file_size) {
@@ -188,10 +199,20 @@ impl ElfInfo {
             // The headers are in memory if a load segment covers their file range.
             phdr_vaddr = segments
                 .iter()
-                .find(|s| header.phoff >= s.offset && header.phoff + size as u64 <= s.offset + s.filesz)
+                .find(|s| {
+                    header.phoff >= s.offset && header.phoff + size as u64 <= s.offset + s.filesz
+                })
                 .map(|s| s.vaddr + (header.phoff - s.offset));
         }
-        Ok(ElfInfo { header, segments, interp, phdr_vaddr, exec_stack, min_vaddr, max_vaddr })
+        Ok(ElfInfo {
+            header,
+            segments,
+            interp,
+            phdr_vaddr,
+            exec_stack,
+            min_vaddr,
+            max_vaddr,
+        })
     }
 
     pub fn is_pie(&self) -> bool {
@@ -345,7 +366,12 @@ pub fn build_initial_stack(
     }
     let argv_ptr = sp + 8;
     let envp_ptr = sp + 8 * (2 + argv.len() as u64);
-    Ok(StackImage { bytes, sp, argv_ptr, envp_ptr })
+    Ok(StackImage {
+        bytes,
+        sp,
+        argv_ptr,
+        envp_ptr,
+    })
 }
 
 #[cfg(test)]

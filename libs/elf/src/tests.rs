@@ -78,7 +78,10 @@ fn header_errors() {
     let mut b = good.clone();
     b[54] = 32;
     assert_eq!(parse_all(&b), Err(Errno::ENOEXEC));
-    assert_eq!(ElfHeader::parse(&good[..63], EM_X86_64), Err(Errno::ENOEXEC));
+    assert_eq!(
+        ElfHeader::parse(&good[..63], EM_X86_64),
+        Err(Errno::ENOEXEC)
+    );
 }
 
 #[test]
@@ -96,13 +99,34 @@ fn segment_errors() {
         f.resize(0x3000, 0);
         parse_all(&f)
     };
-    assert_eq!(mk(phdr(PT_LOAD, PF_R, 0, 0x400000, 0x2000, 0x1000)), Err(Errno::EINVAL));
-    assert_eq!(mk(phdr(PT_LOAD, PF_R, 0, 0x400000, 0x5000, 0x5000)), Err(Errno::EINVAL));
-    assert_eq!(mk(phdr(PT_LOAD, PF_R, 0x10, 0x400000, 0x10, 0x10)), Err(Errno::EINVAL));
-    assert_eq!(mk(phdr(PT_LOAD, PF_R, 0, u64::MAX - 5, 0, 0x10)), Err(Errno::EINVAL));
-    assert_eq!(mk(phdr(PT_LOAD, PF_R, 0, 0x7fff_ffff_f000, 0, 0x2000)), Err(Errno::EINVAL));
-    assert_eq!(mk(phdr(PT_NOTE_TEST, PF_R, 0, 0x400000, 0, 0x10)), Err(Errno::ENOEXEC));
-    assert_eq!(mk(phdr(PT_INTERP, PF_R, 0x100, 0, 1, 1)), Err(Errno::ENOEXEC));
+    assert_eq!(
+        mk(phdr(PT_LOAD, PF_R, 0, 0x400000, 0x2000, 0x1000)),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        mk(phdr(PT_LOAD, PF_R, 0, 0x400000, 0x5000, 0x5000)),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        mk(phdr(PT_LOAD, PF_R, 0x10, 0x400000, 0x10, 0x10)),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        mk(phdr(PT_LOAD, PF_R, 0, u64::MAX - 5, 0, 0x10)),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        mk(phdr(PT_LOAD, PF_R, 0, 0x7fff_ffff_f000, 0, 0x2000)),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        mk(phdr(PT_NOTE_TEST, PF_R, 0, 0x400000, 0, 0x10)),
+        Err(Errno::ENOEXEC)
+    );
+    assert_eq!(
+        mk(phdr(PT_INTERP, PF_R, 0x100, 0, 1, 1)),
+        Err(Errno::ENOEXEC)
+    );
 }
 
 const PT_NOTE_TEST: u32 = 4;
@@ -160,10 +184,27 @@ fn rd_str(img: &StackImage, top: u64, addr: u64) -> Vec<u8> {
 #[test]
 fn stack_layout() {
     let top = 0x7fff_ffff_f000u64;
-    let aux = AuxInfo { phdr: 0x400040, phent: 56, phnum: 2, entry: 0x401000, clktck: 100, ..Default::default() };
+    let aux = AuxInfo {
+        phdr: 0x400040,
+        phent: 56,
+        phnum: 2,
+        entry: 0x401000,
+        clktck: 100,
+        ..Default::default()
+    };
     let argv: [&[u8]; 3] = [b"/bin/prog", b"a", b"bc"];
     let envp: [&[u8]; 2] = [b"HOME=/", b"X=1"];
-    let img = build_initial_stack(top, &argv, &envp, b"/bin/prog", b"x86_64", [7; 16], &aux, 1 << 20).unwrap();
+    let img = build_initial_stack(
+        top,
+        &argv,
+        &envp,
+        b"/bin/prog",
+        b"x86_64",
+        [7; 16],
+        &aux,
+        1 << 20,
+    )
+    .unwrap();
     assert_eq!(img.sp % 16, 0);
     assert_eq!(img.sp, top - img.bytes.len() as u64);
     assert_eq!(rd(&img, top, img.sp), 3);
@@ -197,7 +238,10 @@ fn stack_layout() {
     assert_eq!(rd_str(&img, top, seen[&AT_PLATFORM]), b"x86_64");
     let r = seen[&AT_RANDOM];
     let base = top - img.bytes.len() as u64;
-    assert_eq!(&img.bytes[(r - base) as usize..(r - base) as usize + 16], &[7u8; 16]);
+    assert_eq!(
+        &img.bytes[(r - base) as usize..(r - base) as usize + 16],
+        &[7u8; 16]
+    );
     assert_eq!(order[0], AT_MINSIGSTKSZ);
     assert_eq!(*order.last().unwrap(), AT_NULL);
     // The top 8 bytes are the end marker.
@@ -210,13 +254,33 @@ fn stack_e2big() {
     let big = vec![b'x'; 40 * 4096];
     let argv: [&[u8]; 1] = [&big];
     assert_eq!(
-        build_initial_stack(0x7fff_0000_0000, &argv, &[], b"p", b"x86_64", [0; 16], &aux, 1 << 20).err(),
+        build_initial_stack(
+            0x7fff_0000_0000,
+            &argv,
+            &[],
+            b"p",
+            b"x86_64",
+            [0; 16],
+            &aux,
+            1 << 20
+        )
+        .err(),
         Some(Errno::E2BIG)
     );
     let s = vec![b'y'; 4000];
     let many: Vec<&[u8]> = (0..100).map(|_| s.as_slice()).collect();
     assert_eq!(
-        build_initial_stack(0x7fff_0000_0000, &many, &[], b"p", b"x86_64", [0; 16], &aux, 64 * 1024).err(),
+        build_initial_stack(
+            0x7fff_0000_0000,
+            &many,
+            &[],
+            b"p",
+            b"x86_64",
+            [0; 16],
+            &aux,
+            64 * 1024
+        )
+        .err(),
         Some(Errno::E2BIG)
     );
 }

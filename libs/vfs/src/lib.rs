@@ -77,10 +77,18 @@ pub trait Inode: Send + Sync {
     fn fs_id(&self) -> u64;
 
     fn read_at(&self, _offset: u64, _buf: &mut [u8]) -> KResult<usize> {
-        Err(if self.file_type() == FileType::Directory { Errno::EISDIR } else { Errno::EINVAL })
+        Err(if self.file_type() == FileType::Directory {
+            Errno::EISDIR
+        } else {
+            Errno::EINVAL
+        })
     }
     fn write_at(&self, _offset: u64, _buf: &[u8]) -> KResult<usize> {
-        Err(if self.file_type() == FileType::Directory { Errno::EISDIR } else { Errno::EINVAL })
+        Err(if self.file_type() == FileType::Directory {
+            Errno::EISDIR
+        } else {
+            Errno::EINVAL
+        })
     }
     fn truncate(&self, _size: u64) -> KResult<()> {
         Err(Errno::EINVAL)
@@ -88,10 +96,24 @@ pub trait Inode: Send + Sync {
     fn lookup(&self, _name: &[u8]) -> KResult<Arc<dyn Inode>> {
         Err(Errno::ENOTDIR)
     }
-    fn create(&self, _name: &[u8], _kind: FileType, _mode: u32, _uid: u32, _gid: u32, _rdev: u64) -> KResult<Arc<dyn Inode>> {
+    fn create(
+        &self,
+        _name: &[u8],
+        _kind: FileType,
+        _mode: u32,
+        _uid: u32,
+        _gid: u32,
+        _rdev: u64,
+    ) -> KResult<Arc<dyn Inode>> {
         Err(self.not_dir_or_perm())
     }
-    fn symlink(&self, _name: &[u8], _target: &[u8], _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
+    fn symlink(
+        &self,
+        _name: &[u8],
+        _target: &[u8],
+        _uid: u32,
+        _gid: u32,
+    ) -> KResult<Arc<dyn Inode>> {
         Err(self.not_dir_or_perm())
     }
     fn link(&self, _name: &[u8], _target: &Arc<dyn Inode>) -> KResult<()> {
@@ -103,7 +125,13 @@ pub trait Inode: Send + Sync {
     fn rmdir(&self, _name: &[u8]) -> KResult<()> {
         Err(self.not_dir_or_perm())
     }
-    fn rename(&self, _old: &[u8], _new_dir: &Arc<dyn Inode>, _new: &[u8], _flags: u32) -> KResult<()> {
+    fn rename(
+        &self,
+        _old: &[u8],
+        _new_dir: &Arc<dyn Inode>,
+        _new: &[u8],
+        _flags: u32,
+    ) -> KResult<()> {
         Err(self.not_dir_or_perm())
     }
     /// Directory entries by cookie, "." and ".." first; cookies stay valid across changes.
@@ -152,11 +180,19 @@ pub struct Dentry {
 
 impl Dentry {
     pub fn new_root(inode: Arc<dyn Inode>) -> Arc<Dentry> {
-        Arc::new(Dentry { name: b"/".to_vec(), inode, parent: None })
+        Arc::new(Dentry {
+            name: b"/".to_vec(),
+            inode,
+            parent: None,
+        })
     }
 
     pub fn child(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
-        Arc::new(Dentry { name: name.to_vec(), inode, parent: Some(parent.clone()) })
+        Arc::new(Dentry {
+            name: name.to_vec(),
+            inode,
+            parent: Some(parent.clone()),
+        })
     }
 }
 
@@ -179,7 +215,9 @@ impl Default for MountTable {
 
 impl MountTable {
     pub fn new() -> MountTable {
-        MountTable { mounts: Mutex::new(Vec::new()) }
+        MountTable {
+            mounts: Mutex::new(Vec::new()),
+        }
     }
 
     /// Mounts `root` over the directory `at`.
@@ -200,7 +238,10 @@ impl MountTable {
     pub fn umount(&self, root: &Arc<dyn Inode>) -> KResult<()> {
         let id = identity(root);
         let mut m = self.mounts.lock();
-        let i = m.iter().position(|x| identity(&x.root) == id).ok_or(Errno::EINVAL)?;
+        let i = m
+            .iter()
+            .position(|x| identity(&x.root) == id)
+            .ok_or(Errno::EINVAL)?;
         if m.iter().any(|x| x.point.0 == id.0) {
             return Err(Errno::EBUSY);
         }

@@ -65,7 +65,9 @@ fn dotdot(ctx: &WalkCtx, cur: &Arc<Dentry>) -> Arc<Dentry> {
 }
 
 fn components(path: &[u8]) -> Vec<&[u8]> {
-    path.split(|&c| c == b'/').filter(|c| !c.is_empty()).collect()
+    path.split(|&c| c == b'/')
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 fn search_ok(ctx: &WalkCtx, d: &Arc<Dentry>) -> KResult<()> {
@@ -85,14 +87,24 @@ fn step(ctx: &WalkCtx, dir: &Arc<Dentry>, name: &[u8]) -> KResult<Arc<Dentry>> {
     Ok(Dentry::child(dir, name, inode))
 }
 
-fn walk(ctx: &WalkCtx, start: &Arc<Dentry>, path: &[u8], follow_last: bool, budget: &mut u32) -> KResult<Arc<Dentry>> {
+fn walk(
+    ctx: &WalkCtx,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    follow_last: bool,
+    budget: &mut u32,
+) -> KResult<Arc<Dentry>> {
     if path.len() >= PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let mut cur = if path[0] == b'/' { ctx.root.clone() } else { start.clone() };
+    let mut cur = if path[0] == b'/' {
+        ctx.root.clone()
+    } else {
+        start.clone()
+    };
     let trailing = path.len() > 1 && path.last() == Some(&b'/');
     let comps = components(path);
     for (i, comp) in comps.iter().enumerate() {

@@ -4,23 +4,42 @@ use alloc::vec;
 use lintel_abi::stat::Timespec;
 
 fn fs() -> (Arc<Dentry>, MountTable) {
-    let clock: Clock = Arc::new(|| Timespec { sec: 1_700_000_000, nsec: 0 });
+    let clock: Clock = Arc::new(|| Timespec {
+        sec: 1_700_000_000,
+        nsec: 0,
+    });
     (Dentry::new_root(new_tmpfs(clock, 1)), MountTable::new())
 }
 
 fn root_cred() -> Cred {
-    Cred { uid: 0, gid: 0, groups: vec![] }
+    Cred {
+        uid: 0,
+        gid: 0,
+        groups: vec![],
+    }
 }
 
 fn res(root: &Arc<Dentry>, m: &MountTable, p: &[u8], follow: bool) -> KResult<Arc<Dentry>> {
     let c = root_cred();
-    resolve(&WalkCtx { root, start: root, mounts: m, cred: &c }, p, follow)
+    resolve(
+        &WalkCtx {
+            root,
+            start: root,
+            mounts: m,
+            cred: &c,
+        },
+        p,
+        follow,
+    )
 }
 
 #[test]
 fn create_and_resolve() {
     let (r, m) = fs();
-    let a = r.inode.create(b"a", FileType::Directory, 0o755, 0, 0, 0).unwrap();
+    let a = r
+        .inode
+        .create(b"a", FileType::Directory, 0o755, 0, 0, 0)
+        .unwrap();
     a.create(b"f", FileType::Regular, 0o644, 0, 0, 0).unwrap();
     assert!(res(&r, &m, b"/a/f", true).is_ok());
     assert!(res(&r, &m, b"a//f", true).is_ok());
@@ -28,7 +47,10 @@ fn create_and_resolve() {
     assert_eq!(res(&r, &m, b"/a/f/x", true).err(), Some(Errno::ENOTDIR));
     assert_eq!(res(&r, &m, b"/a/f/", true).err(), Some(Errno::ENOTDIR));
     assert!(res(&r, &m, b"/a/", true).is_ok());
-    assert_eq!(path_of(&res(&r, &m, b"/a/../a/./f", true).unwrap(), &r), b"/a/f");
+    assert_eq!(
+        path_of(&res(&r, &m, b"/a/../a/./f", true).unwrap(), &r),
+        b"/a/f"
+    );
     assert_eq!(path_of(&res(&r, &m, b"/../..", true).unwrap(), &r), b"/");
     assert_eq!(r.inode.stat().nlink, 3);
 }
@@ -36,15 +58,30 @@ fn create_and_resolve() {
 #[test]
 fn symlinks() {
     let (r, m) = fs();
-    let a = r.inode.create(b"a", FileType::Directory, 0o755, 0, 0, 0).unwrap();
+    let a = r
+        .inode
+        .create(b"a", FileType::Directory, 0o755, 0, 0, 0)
+        .unwrap();
     a.create(b"f", FileType::Regular, 0o644, 0, 0, 0).unwrap();
     r.inode.symlink(b"l", b"a/f", 0, 0).unwrap();
     r.inode.symlink(b"d", b"/a", 0, 0).unwrap();
     r.inode.symlink(b"loop", b"loop", 0, 0).unwrap();
-    assert_eq!(res(&r, &m, b"/l", true).unwrap().inode.file_type(), FileType::Regular);
-    assert_eq!(res(&r, &m, b"/l", false).unwrap().inode.file_type(), FileType::Symlink);
-    assert_eq!(res(&r, &m, b"/d/f", false).unwrap().inode.file_type(), FileType::Regular);
-    assert_eq!(res(&r, &m, b"/d/", false).unwrap().inode.file_type(), FileType::Directory);
+    assert_eq!(
+        res(&r, &m, b"/l", true).unwrap().inode.file_type(),
+        FileType::Regular
+    );
+    assert_eq!(
+        res(&r, &m, b"/l", false).unwrap().inode.file_type(),
+        FileType::Symlink
+    );
+    assert_eq!(
+        res(&r, &m, b"/d/f", false).unwrap().inode.file_type(),
+        FileType::Regular
+    );
+    assert_eq!(
+        res(&r, &m, b"/d/", false).unwrap().inode.file_type(),
+        FileType::Directory
+    );
     assert_eq!(res(&r, &m, b"/loop", true).err(), Some(Errno::ELOOP));
     assert!(res(&r, &m, b"/loop", false).is_ok());
     assert_eq!(path_of(&res(&r, &m, b"/d/..", true).unwrap(), &r), b"/");
@@ -62,10 +99,22 @@ fn names_too_long() {
 #[test]
 fn permissions() {
     let (r, m) = fs();
-    let a = r.inode.create(b"a", FileType::Directory, 0o700, 0, 0, 0).unwrap();
+    let a = r
+        .inode
+        .create(b"a", FileType::Directory, 0o700, 0, 0, 0)
+        .unwrap();
     a.create(b"f", FileType::Regular, 0o644, 0, 0, 0).unwrap();
-    let user = Cred { uid: 1000, gid: 1000, groups: vec![] };
-    let ctx = WalkCtx { root: &r, start: &r, mounts: &m, cred: &user };
+    let user = Cred {
+        uid: 1000,
+        gid: 1000,
+        groups: vec![],
+    };
+    let ctx = WalkCtx {
+        root: &r,
+        start: &r,
+        mounts: &m,
+        cred: &user,
+    };
     assert_eq!(resolve(&ctx, b"/a/f", true).err(), Some(Errno::EACCES));
     let st = a.lookup(b"f").unwrap().stat();
     assert!(permission(&st, &user, 4).is_ok());
@@ -77,11 +126,16 @@ fn permissions() {
 #[test]
 fn mounts_and_dotdot() {
     let (r, m) = fs();
-    r.inode.create(b"mnt", FileType::Directory, 0o755, 0, 0, 0).unwrap();
-    let clock: Clock = Arc::new(|| Timespec::default());
+    r.inode
+        .create(b"mnt", FileType::Directory, 0o755, 0, 0, 0)
+        .unwrap();
+    let clock: Clock = Arc::new(Timespec::default);
     let other = new_tmpfs(clock, 2);
-    other.create(b"inner", FileType::Regular, 0o644, 0, 0, 0).unwrap();
-    m.mount(&res(&r, &m, b"/mnt", true).unwrap(), other).unwrap();
+    other
+        .create(b"inner", FileType::Regular, 0o644, 0, 0, 0)
+        .unwrap();
+    m.mount(&res(&r, &m, b"/mnt", true).unwrap(), other)
+        .unwrap();
     let d = res(&r, &m, b"/mnt/inner", true).unwrap();
     assert_eq!(d.inode.fs_id(), 2);
     assert_eq!(res(&r, &m, b"/mnt/..", true).unwrap().inode.fs_id(), 1);
@@ -91,15 +145,33 @@ fn mounts_and_dotdot() {
 #[test]
 fn rename_rules() {
     let (r, _m) = fs();
-    let a = r.inode.create(b"a", FileType::Directory, 0o755, 0, 0, 0).unwrap();
+    let a = r
+        .inode
+        .create(b"a", FileType::Directory, 0o755, 0, 0, 0)
+        .unwrap();
     let b = a.create(b"b", FileType::Directory, 0o755, 0, 0, 0).unwrap();
-    r.inode.create(b"f", FileType::Regular, 0o644, 0, 0, 0).unwrap();
+    r.inode
+        .create(b"f", FileType::Regular, 0o644, 0, 0, 0)
+        .unwrap();
     assert_eq!(r.inode.rename(b"a", &b, b"x", 0).err(), Some(Errno::EINVAL));
-    assert_eq!(r.inode.rename(b"f", &r.inode, b"a", 0).err(), Some(Errno::EISDIR));
-    assert_eq!(r.inode.rename(b"a", &r.inode, b"f", 0).err(), Some(Errno::ENOTDIR));
-    r.inode.create(b"g", FileType::Regular, 0o644, 0, 0, 0).unwrap();
-    assert_eq!(r.inode.rename(b"f", &r.inode, b"g", RENAME_NOREPLACE).err(), Some(Errno::EEXIST));
-    r.inode.rename(b"f", &r.inode, b"g", RENAME_EXCHANGE).unwrap();
+    assert_eq!(
+        r.inode.rename(b"f", &r.inode, b"a", 0).err(),
+        Some(Errno::EISDIR)
+    );
+    assert_eq!(
+        r.inode.rename(b"a", &r.inode, b"f", 0).err(),
+        Some(Errno::ENOTDIR)
+    );
+    r.inode
+        .create(b"g", FileType::Regular, 0o644, 0, 0, 0)
+        .unwrap();
+    assert_eq!(
+        r.inode.rename(b"f", &r.inode, b"g", RENAME_NOREPLACE).err(),
+        Some(Errno::EEXIST)
+    );
+    r.inode
+        .rename(b"f", &r.inode, b"g", RENAME_EXCHANGE)
+        .unwrap();
     r.inode.rename(b"f", &b, b"moved", 0).unwrap();
     assert!(b.lookup(b"moved").is_ok());
     assert_eq!(r.inode.lookup(b"f").err(), Some(Errno::ENOENT));
@@ -116,7 +188,9 @@ fn rename_rules() {
 fn readdir_stable_while_deleting() {
     let (r, _m) = fs();
     for i in 0..20u8 {
-        r.inode.create(&[b'a' + i], FileType::Regular, 0o644, 0, 0, 0).unwrap();
+        r.inode
+            .create(&[b'a' + i], FileType::Regular, 0o644, 0, 0, 0)
+            .unwrap();
     }
     let mut cookie = 0;
     let mut seen = vec![];
@@ -134,7 +208,10 @@ fn readdir_stable_while_deleting() {
 #[test]
 fn links_and_truncate() {
     let (r, _m) = fs();
-    let f = r.inode.create(b"f", FileType::Regular, 0o644, 0, 0, 0).unwrap();
+    let f = r
+        .inode
+        .create(b"f", FileType::Regular, 0o644, 0, 0, 0)
+        .unwrap();
     r.inode.link(b"g", &f).unwrap();
     assert_eq!(f.stat().nlink, 2);
     r.inode.unlink(b"f").unwrap();
@@ -147,7 +224,10 @@ fn links_and_truncate() {
     assert_eq!(&b[..8], b"hello\0\0\0");
     assert_eq!(f.write_at(20, b"x").unwrap(), 1);
     assert_eq!(f.stat().size, 21);
-    let d = r.inode.create(b"d", FileType::Directory, 0o755, 0, 0, 0).unwrap();
+    let d = r
+        .inode
+        .create(b"d", FileType::Directory, 0o755, 0, 0, 0)
+        .unwrap();
     d.create(b"x", FileType::Regular, 0o644, 0, 0, 0).unwrap();
     assert_eq!(r.inode.rmdir(b"d").err(), Some(Errno::ENOTEMPTY));
     assert_eq!(r.inode.unlink(b"d").err(), Some(Errno::EISDIR));
@@ -158,11 +238,21 @@ fn links_and_truncate() {
 #[test]
 fn parent_resolution() {
     let (r, m) = fs();
-    r.inode.create(b"a", FileType::Directory, 0o755, 0, 0, 0).unwrap();
+    r.inode
+        .create(b"a", FileType::Directory, 0o755, 0, 0, 0)
+        .unwrap();
     let c = root_cred();
-    let ctx = WalkCtx { root: &r, start: &r, mounts: &m, cred: &c };
+    let ctx = WalkCtx {
+        root: &r,
+        start: &r,
+        mounts: &m,
+        cred: &c,
+    };
     let (p, n, t) = resolve_parent(&ctx, b"/a/new/").unwrap();
-    assert_eq!((path_of(&p, &r), n, t), (b"/a".to_vec(), b"new".to_vec(), true));
+    assert_eq!(
+        (path_of(&p, &r), n, t),
+        (b"/a".to_vec(), b"new".to_vec(), true)
+    );
     let (p, n, _) = resolve_parent(&ctx, b"x").unwrap();
     assert_eq!((path_of(&p, &r), n), (b"/".to_vec(), b"x".to_vec()));
     let (_, n, _) = resolve_parent(&ctx, b"/").unwrap();

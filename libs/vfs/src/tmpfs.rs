@@ -58,20 +58,45 @@ pub struct TmpInode {
 
 /// A new, empty tmpfs; returns its root directory (mode 1777, owned by root).
 pub fn new_tmpfs(clock: Clock, fs_id: u64) -> Arc<dyn Inode> {
-    let fs = Arc::new(Fs { id: fs_id, next_ino: AtomicU64::new(1), clock });
-    let root = TmpInode::new(&fs, FileType::Directory, 0o1777, 0, 0, 0, Weak::new(), Vec::new());
-    root
+    let fs = Arc::new(Fs {
+        id: fs_id,
+        next_ino: AtomicU64::new(1),
+        clock,
+    });
+
+    (TmpInode::new(
+        &fs,
+        FileType::Directory,
+        0o1777,
+        0,
+        0,
+        0,
+        Weak::new(),
+        Vec::new(),
+    )) as _
 }
 
 impl TmpInode {
     #[allow(clippy::too_many_arguments)]
-    fn new(fs: &Arc<Fs>, kind: FileType, mode: u32, uid: u32, gid: u32, rdev: u64, parent: Weak<TmpInode>, target: Vec<u8>) -> Arc<TmpInode> {
+    fn new(
+        fs: &Arc<Fs>,
+        kind: FileType,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        rdev: u64,
+        parent: Weak<TmpInode>,
+        target: Vec<u8>,
+    ) -> Arc<TmpInode> {
         let now = (fs.clock)();
         let data = match kind {
             FileType::Regular => Data::File(Vec::new()),
-            FileType::Directory => {
-                Data::Dir(Dir { entries: BTreeMap::new(), by_name: BTreeMap::new(), next_cookie: 2, parent })
-            }
+            FileType::Directory => Data::Dir(Dir {
+                entries: BTreeMap::new(),
+                by_name: BTreeMap::new(),
+                next_cookie: 2,
+                parent,
+            }),
             FileType::Symlink => Data::Symlink(target),
             _ => Data::Special,
         };
@@ -182,7 +207,9 @@ impl TmpInode {
     }
 
     fn downcast(i: &Arc<dyn Inode>) -> Option<Arc<TmpInode>> {
-        i.as_any().downcast_ref::<TmpInode>().and_then(|t| t.me.upgrade())
+        i.as_any()
+            .downcast_ref::<TmpInode>()
+            .and_then(|t| t.me.upgrade())
     }
 
     /// Whether `self` is `ancestor` or lies below it.
@@ -312,12 +339,29 @@ impl Inode for TmpInode {
         Ok(self.get(name)?)
     }
 
-    fn create(&self, name: &[u8], kind: FileType, mode: u32, uid: u32, gid: u32, rdev: u64) -> KResult<Arc<dyn Inode>> {
+    fn create(
+        &self,
+        name: &[u8],
+        kind: FileType,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        rdev: u64,
+    ) -> KResult<Arc<dyn Inode>> {
         if kind == FileType::Symlink {
             return Err(Errno::EINVAL);
         }
         let me = self.this();
-        let child = TmpInode::new(&self.fs, kind, mode, uid, gid, rdev, Arc::downgrade(&me), Vec::new());
+        let child = TmpInode::new(
+            &self.fs,
+            kind,
+            mode,
+            uid,
+            gid,
+            rdev,
+            Arc::downgrade(&me),
+            Vec::new(),
+        );
         self.insert(name, child.clone())?;
         if kind == FileType::Directory {
             self.add_nlink(1);
@@ -326,7 +370,16 @@ impl Inode for TmpInode {
     }
 
     fn symlink(&self, name: &[u8], target: &[u8], uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
-        let child = TmpInode::new(&self.fs, FileType::Symlink, 0o777, uid, gid, 0, Weak::new(), target.to_vec());
+        let child = TmpInode::new(
+            &self.fs,
+            FileType::Symlink,
+            0o777,
+            uid,
+            gid,
+            0,
+            Weak::new(),
+            target.to_vec(),
+        );
         self.insert(name, child.clone())?;
         Ok(child)
     }
@@ -419,7 +472,10 @@ impl Inode for TmpInode {
             if Arc::ptr_eq(d, &src) {
                 return Ok(());
             }
-            match (src.kind == FileType::Directory, d.kind == FileType::Directory) {
+            match (
+                src.kind == FileType::Directory,
+                d.kind == FileType::Directory,
+            ) {
                 (true, false) => return Err(Errno::ENOTDIR),
                 (false, true) => return Err(Errno::EISDIR),
                 (true, true) if !d.is_empty_dir() => return Err(Errno::ENOTEMPTY),
@@ -450,18 +506,40 @@ impl Inode for TmpInode {
             return Err(Errno::ENOTDIR);
         }
         match cookie {
-            0 => return Ok(Some((DirEntry { ino: self.ino, kind: FileType::Directory, name: b".".to_vec() }, 1))),
+            0 => {
+                return Ok(Some((
+                    DirEntry {
+                        ino: self.ino,
+                        kind: FileType::Directory,
+                        name: b".".to_vec(),
+                    },
+                    1,
+                )))
+            }
             1 => {
                 let p = self.parent_dir().map(|p| p.ino).unwrap_or(self.ino);
-                return Ok(Some((DirEntry { ino: p, kind: FileType::Directory, name: b"..".to_vec() }, 2)));
+                return Ok(Some((
+                    DirEntry {
+                        ino: p,
+                        kind: FileType::Directory,
+                        name: b"..".to_vec(),
+                    },
+                    2,
+                )));
             }
             _ => {}
         }
         self.with_dir(|d| {
-            Ok(d.entries
-                .range(cookie..)
-                .next()
-                .map(|(c, (name, i))| (DirEntry { ino: i.ino, kind: i.kind, name: name.clone() }, c + 1)))
+            Ok(d.entries.range(cookie..).next().map(|(c, (name, i))| {
+                (
+                    DirEntry {
+                        ino: i.ino,
+                        kind: i.kind,
+                        name: name.clone(),
+                    },
+                    c + 1,
+                )
+            }))
         })
     }
 

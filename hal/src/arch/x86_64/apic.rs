@@ -108,7 +108,13 @@ pub fn rtc_epoch_seconds() -> u64 {
         guard += 1;
     }
     let b = cmos(0x0b);
-    let bcd = |v: u8| if b & 0x04 == 0 { (v & 0x0f) + (v >> 4) * 10 } else { v };
+    let bcd = |v: u8| {
+        if b & 0x04 == 0 {
+            (v & 0x0f) + (v >> 4) * 10
+        } else {
+            v
+        }
+    };
     let sec = bcd(cmos(0x00)) as u64;
     let min = bcd(cmos(0x02)) as u64;
     let hour_raw = cmos(0x04);
@@ -119,7 +125,10 @@ pub fn rtc_epoch_seconds() -> u64 {
     let day = bcd(cmos(0x07)) as u64;
     let month = bcd(cmos(0x08)) as u64;
     let year = 2000 + bcd(cmos(0x09)) as u64;
-    days_from_civil(year as i64, month as i64, day as i64) as u64 * 86400 + hour * 3600 + min * 60 + sec
+    days_from_civil(year as i64, month as i64, day as i64) as u64 * 86400
+        + hour * 3600
+        + min * 60
+        + sec
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.

@@ -28,6 +28,12 @@ pub struct CpuTables {
     pub tss: Tss,
 }
 
+impl Default for CpuTables {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl CpuTables {
     pub const fn new() -> Self {
         CpuTables {
@@ -72,7 +78,10 @@ pub fn load(tables: &'static mut CpuTables, trap_stack_top: u64, df_stack_top: u
             | (((tss_addr >> 24) & 0xff) << 56),
         tss_addr >> 32,
     ];
-    let ptr = Pointer { limit: (size_of::<[u64; 7]>() - 1) as u16, base: tables.gdt.as_ptr() as u64 };
+    let ptr = Pointer {
+        limit: (size_of::<[u64; 7]>() - 1) as u16,
+        base: tables.gdt.as_ptr() as u64,
+    };
     // SAFETY: the GDT is static and its selectors match the ones used by every entry path; the
     // data segment registers are reloaded and CS is reloaded with a far return.
     unsafe {

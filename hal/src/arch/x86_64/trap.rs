@@ -61,21 +61,39 @@ const RFLAGS_USER_MASK: u64 = 0xcd5 | (1 << 10) | (1 << 18) | (1 << 21); // CF P
 
 impl PerCpu {
     pub const fn new(cpu_id: u64) -> PerCpu {
-        PerCpu { self_ptr: 0, kernel_rsp: 0, user_ctx: 0, user_rsp: 0, cpu_id }
+        PerCpu {
+            self_ptr: 0,
+            kernel_rsp: 0,
+            user_ctx: 0,
+            user_rsp: 0,
+            cpu_id,
+        }
     }
 }
 
 impl UserContext {
     /// A context that starts at `rip` with stack `rsp`, all other registers zero.
     pub fn new_user(rip: u64, rsp: u64) -> Self {
-        UserContext { rip, rsp, rflags: 0x202, ..Default::default() }
+        UserContext {
+            rip,
+            rsp,
+            rflags: 0x202,
+            ..Default::default()
+        }
     }
 
     /// Syscall number and six arguments.
     pub fn syscall_args(&self) -> (usize, [usize; 6]) {
         (
             self.rax as usize,
-            [self.rdi as usize, self.rsi as usize, self.rdx as usize, self.r10 as usize, self.r8 as usize, self.r9 as usize],
+            [
+                self.rdi as usize,
+                self.rsi as usize,
+                self.rdx as usize,
+                self.r10 as usize,
+                self.r8 as usize,
+                self.r9 as usize,
+            ],
         )
     }
 
@@ -93,7 +111,11 @@ impl UserContext {
     pub fn run(&mut self) -> ReturnReason {
         let canonical = self.rip < USER_TOP;
         if !canonical {
-            return ReturnReason::Exception { vector: 13, error: 0, addr: 0 };
+            return ReturnReason::Exception {
+                vector: 13,
+                error: 0,
+                addr: 0,
+            };
         }
         self.rflags = (self.rflags & RFLAGS_USER_MASK) | 0x202;
         set_fs_base(self.fs_base);
@@ -109,7 +131,11 @@ impl UserContext {
             apic::handle_interrupt(vector);
             return ReturnReason::Interrupt(vector);
         }
-        ReturnReason::Exception { vector, error: self.error, addr: self.cr2 }
+        ReturnReason::Exception {
+            vector,
+            error: self.error,
+            addr: self.cr2,
+        }
     }
 }
 
@@ -171,7 +197,12 @@ pub(crate) fn user_fault(addr: usize, write: bool) -> bool {
 
 fn fixup_for(rip: u64) -> Option<u64> {
     // SAFETY: the linker script places the exception table (pairs of u64) between these symbols.
-    let (start, end) = unsafe { (&__ex_table_start as *const u8 as usize, &__ex_table_end as *const u8 as usize) };
+    let (start, end) = unsafe {
+        (
+            &__ex_table_start as *const u8 as usize,
+            &__ex_table_end as *const u8 as usize,
+        )
+    };
     let n = (end - start) / 16;
     for i in 0..n {
         // SAFETY: i < n entries, each 16 bytes, 8-aligned (see entry.S).
@@ -202,9 +233,15 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
             frame.rip = fix;
             return;
         }
-        panic!("kernel page fault at {:#x} (error {:#x})\n{:#x?}", addr, frame.error, frame);
+        panic!(
+            "kernel page fault at {:#x} (error {:#x})\n{:#x?}",
+            addr, frame.error, frame
+        );
     }
-    panic!("kernel exception {} (error {:#x})\n{:#x?}", vector, frame.error, frame);
+    panic!(
+        "kernel exception {} (error {:#x})\n{:#x?}",
+        vector, frame.error, frame
+    );
 }
 
 #[repr(C, align(16))]
@@ -247,7 +284,10 @@ pub fn load_idt() {
         limit: u16,
         base: u64,
     }
-    let p = Ptr { limit: 4095, base: core::ptr::addr_of!(IDT) as u64 };
+    let p = Ptr {
+        limit: 4095,
+        base: core::ptr::addr_of!(IDT) as u64,
+    };
     // SAFETY: the IDT is static and fully initialized by init_idt.
     unsafe { core::arch::asm!("lidt [{}]", in(reg) &p, options(nostack)) };
 }
@@ -262,7 +302,10 @@ pub fn init_cpu(percpu: &'static mut PerCpu) {
     unsafe {
         cpu::wrmsr(0xc000_0101, addr); // GS_BASE
         cpu::wrmsr(0xc000_0102, 0); // KERNEL_GS_BASE (user's while in the kernel)
-        cpu::wrmsr(0xc000_0081, ((0x10u64 | 3) << 48) | ((gdt::KERNEL_CS as u64) << 32)); // STAR
+        cpu::wrmsr(
+            0xc000_0081,
+            ((0x10u64 | 3) << 48) | ((gdt::KERNEL_CS as u64) << 32),
+        ); // STAR
         cpu::wrmsr(0xc000_0082, lintel_syscall_entry as *const () as u64); // LSTAR
         cpu::wrmsr(0xc000_0084, 0x4_7700); // FMASK: TF IF DF AC NT IOPL
     }
