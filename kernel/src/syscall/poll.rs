@@ -223,13 +223,13 @@ pub fn select(c: &mut Call) -> SysResult {
     let deadline = if tvp != 0 {
         let sec = uaccess::read_u64(tvp)? as i64;
         let usec = uaccess::read_u64(tvp + 8)? as i64;
-        if sec < 0 || !(0..1_000_000).contains(&usec) {
+        // Like Linux, only negative values are refused; usec over a second is carried.
+        if sec < 0 || usec < 0 {
             return Err(Errno::EINVAL);
         }
-        deadline_after(Some(
-            sec.saturating_mul(1_000_000_000)
-                .saturating_add(usec * 1000),
-        ))
+        let sec = sec.saturating_add(usec / 1_000_000);
+        let ns = sec.saturating_mul(1_000_000_000).saturating_add(usec % 1_000_000 * 1000);
+        deadline_after(Some(ns))
     } else {
         None
     };
