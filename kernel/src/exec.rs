@@ -267,6 +267,7 @@ pub fn execve(
 
     // Point of no return.
     let p = thread.process();
+    kill_other_threads(thread);
     lintel_hal::mm::activate_kernel();
     let old = p.set_mm(new_mm);
     p.activate_mm();
@@ -290,6 +291,22 @@ pub fn execve(
     lintel_hal::task::reset_fpu();
     crate::proc::release_vfork(&p);
     Ok(())
+}
+
+/// execve in a multi-threaded process: every other thread exits first (Linux's de_thread).
+/// The caller keeps its own tid; Linux would also hand it the leader's pid when it is not the
+/// leader, which needs tids that can change (noted in the process issue).
+fn kill_other_threads(me: &Arc<Thread>) {
+    let p = me.process();
+    for t in p.live_threads() {
+        if !Arc::ptr_eq(&t, me) {
+            t.request_exit(0);
+        }
+    }
+    p.thread_gone.wait_until(|| {
+        let others = p.live_threads().iter().any(|t| !Arc::ptr_eq(t, me));
+        (!others).then_some(())
+    });
 }
 
 fn libc_at_fdcwd() -> i32 {

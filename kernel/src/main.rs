@@ -8,6 +8,7 @@ extern crate alloc;
 
 mod exec;
 mod fs;
+mod futex;
 #[macro_use]
 mod log;
 mod mm;

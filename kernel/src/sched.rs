@@ -97,6 +97,20 @@ pub fn exit_current() -> ! {
     unreachable!("dead thread scheduled");
 }
 
+/// Blocks the current thread until something wakes it or `deadline_ns` (monotonic) passes.
+/// The caller has registered the thread where its waker will find it.
+pub fn block_until(deadline_ns: Option<u64>) {
+    let t = current();
+    *t.state.lock() = ThreadState::Blocked;
+    if let Some(d) = deadline_ns {
+        SCHED.lock().sleepers.push((d, t.clone()));
+    }
+    switch_away();
+    if deadline_ns.is_some() {
+        cancel_sleep(&t);
+    }
+}
+
 /// Sleeps until the monotonic clock reaches `deadline_ns` or the thread is woken earlier.
 pub fn sleep_until(deadline_ns: u64) {
     let t = current();

@@ -116,7 +116,7 @@ fn raise_sigpipe() {
         let p = t.process();
         let act = p.sigactions.lock()[crate::proc::signal::SIGPIPE as usize - 1];
         if act.handler == crate::proc::signal::SIG_DFL {
-            p.begin_exit(crate::proc::signal::killed_status(
+            p.kill_all_threads(crate::proc::signal::killed_status(
                 crate::proc::signal::SIGPIPE,
             ));
         }
@@ -147,7 +147,7 @@ impl FileOps for PipeEnd {
             if nonblock {
                 return Some(Err(Errno::EAGAIN));
             }
-            if crate::sched::try_current().is_some_and(|t| t.proc_ref().is_exiting()) {
+            if crate::sched::try_current().is_some_and(|t| t.must_exit()) {
                 return Some(Err(Errno::EINTR));
             }
             None
@@ -181,7 +181,7 @@ impl FileOps for PipeEnd {
                 if nonblock {
                     return Some(Err(Errno::EAGAIN));
                 }
-                if crate::sched::try_current().is_some_and(|t| t.proc_ref().is_exiting()) {
+                if crate::sched::try_current().is_some_and(|t| t.must_exit()) {
                     return Some(Err(Errno::EINTR));
                 }
                 None

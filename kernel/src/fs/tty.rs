@@ -204,6 +204,9 @@ impl FileOps for Tty {
                 if !canon && s.termios.cc[VMIN] == 0 || nonblock {
                     return Some(if nonblock { Err(Errno::EAGAIN) } else { Ok(0) });
                 }
+                if crate::sched::try_current().is_some_and(|t| t.must_exit()) {
+                    return Some(Err(Errno::EINTR));
+                }
                 return None;
             }
             let mut n = 0;

@@ -133,6 +133,8 @@ pub struct Process {
     /// Wakes a vfork parent when the child execs or exits.
     pub vfork_done: WaitQueue,
     pub vfork_released: Mutex<bool>,
+    /// Wakes an execve waiting for the other threads to leave.
+    pub thread_gone: WaitQueue,
 }
 
 pub struct Thread {
@@ -145,6 +147,9 @@ pub struct Thread {
     pub robust_list: Mutex<(usize, usize)>,
     /// Registered rseq area: (address, length, signature).
     pub rseq: Mutex<(usize, u32, u32)>,
+    /// Set when this thread alone must leave (exit(2), or another thread's execve): the wait
+    /// status it leaves with.
+    pub exit_code: Mutex<Option<i32>>,
 }
 
 impl Thread {
@@ -159,6 +164,25 @@ impl Thread {
     pub fn ktask(&self) -> Arc<Task> {
         self.ktask.lock().clone().expect("thread without task")
     }
+
+    /// Whether the thread should stop what it is doing and exit: its process is exiting or
+    /// the thread was told to leave alone. Blocking waits check this after every wake-up.
+    pub fn must_exit(&self) -> bool {
+        self.exit_code.lock().is_some() || self.process.is_exiting()
+    }
+
+    /// Makes this thread leave with `status` and wakes it if it sleeps.
+    pub fn request_exit(self: &Arc<Self>, status: i32) {
+        self.exit_code.lock().get_or_insert(status);
+        crate::sched::wake(self);
+    }
+}
+
+/// Every live thread by tid (futex and tkill targets, /proc/PID/task).
+static THREADS: Mutex<BTreeMap<i32, Weak<Thread>>> = Mutex::new(BTreeMap::new());
+
+pub fn find_thread(tid: i32) -> Option<Arc<Thread>> {
+    THREADS.lock().get(&tid).and_then(|w| w.upgrade())
 }
 
 static NEXT_PID: AtomicI32 = AtomicI32::new(1);
@@ -212,6 +236,20 @@ impl Process {
     pub fn rlimit(&self, r: usize) -> Rlimit {
         self.rlimits.lock()[r]
     }
+
+    pub fn live_threads(&self) -> Vec<Arc<Thread>> {
+        self.threads.lock().iter().filter_map(|w| w.upgrade()).collect()
+    }
+
+    /// exit_group and fatal signals: the whole thread group exits with `status`; sleeping
+    /// threads are woken so they notice.
+    pub fn kill_all_threads(&self, status: i32) {
+        self.begin_exit(status);
+        for t in self.live_threads() {
+            crate::sched::wake(&t);
+        }
+        self.child_event.wake_all();
+    }
 }
 
 /// Creates the first process (pid 1) with an empty address space; exec fills it.
@@ -238,6 +276,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         child_event: WaitQueue::new(),
         vfork_done: WaitQueue::new(),
         vfork_released: Mutex::new(true),
+        thread_gone: WaitQueue::new(),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
@@ -254,24 +293,46 @@ fn new_thread(p: Arc<Process>, tid: i32) -> Arc<Thread> {
         sigmask: Mutex::new(SigSet::default()),
         robust_list: Mutex::new((0, 0)),
         rseq: Mutex::new((0, 0, 0)),
+        exit_code: Mutex::new(None),
     });
     p.threads.lock().push(Arc::downgrade(&t));
+    THREADS.lock().insert(tid, Arc::downgrade(&t));
     t
+}
+
+/// Checks the process limits before a new task (process or thread) is created.
+fn check_task_limit(p: &Process) -> KResult<()> {
+    let limit = p.rlimit(RLIMIT_NPROC).cur;
+    let n = NPROCS.load(Ordering::Relaxed);
+    if n >= MAX_PROCS || (n as u64 >= limit && p.cred.lock().euid != 0) {
+        return Err(Errno::EAGAIN);
+    }
+    Ok(())
+}
+
+/// clone(CLONE_THREAD): a new thread in the caller's process.
+pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
+    let p = parent_thread.process();
+    check_task_limit(&p)?;
+    if p.is_exiting() {
+        return Err(Errno::EAGAIN);
+    }
+    NPROCS.fetch_add(1, Ordering::Relaxed);
+    let t = new_thread(p, alloc_pid());
+    *t.sigmask.lock() = *parent_thread.sigmask.lock();
+    Ok(t)
 }
 
 pub fn attach_task(t: &Arc<Thread>, task: Arc<Task>) {
     *t.ktask.lock() = Some(task);
 }
 
-/// fork/vfork: a new process with a copy-on-write copy of the caller's memory.
-pub fn fork(parent_thread: &Arc<Thread>, vfork: bool) -> KResult<Arc<Thread>> {
+/// fork/vfork/clone without CLONE_THREAD: a new process with a copy-on-write copy of the
+/// caller's memory, or the same memory when `share_vm` (CLONE_VM).
+pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult<Arc<Thread>> {
     let parent = parent_thread.process();
-    let limit = parent.rlimit(RLIMIT_NPROC).cur;
-    let n = NPROCS.load(Ordering::Relaxed);
-    if n >= MAX_PROCS || (n as u64 >= limit && parent.cred.lock().euid != 0) {
-        return Err(Errno::EAGAIN);
-    }
-    let mm = parent.mm().fork()?;
+    check_task_limit(&parent)?;
+    let mm = if share_vm { parent.mm() } else { parent.mm().fork()? };
     let pid = alloc_pid();
     let p = Arc::new(Process {
         pid,
@@ -294,6 +355,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool) -> KResult<Arc<Thread>> {
         child_event: WaitQueue::new(),
         vfork_done: WaitQueue::new(),
         vfork_released: Mutex::new(!vfork),
+        thread_gone: WaitQueue::new(),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
@@ -316,19 +378,32 @@ pub fn release_vfork(p: &Process) {
 /// Called by each thread as it leaves; the last one turns the process into a zombie.
 pub fn thread_exit(t: &Arc<Thread>) {
     let p = t.process();
-    let ctid = core::mem::take(&mut *t.clear_child_tid.lock());
-    if ctid != 0 {
-        let _ = crate::uaccess::write_u32(ctid, 0);
+    let (robust, _) = core::mem::take(&mut *t.robust_list.lock());
+    if robust != 0 {
+        crate::futex::exit_robust_list(t, robust);
     }
+    // CLONE_CHILD_CLEARTID: zero the tid word and wake one waiter (pthread_join).
+    let ctid = core::mem::take(&mut *t.clear_child_tid.lock());
+    if ctid != 0 && crate::uaccess::write_u32(ctid, 0).is_ok() {
+        for private in [true, false] {
+            if let Ok(k) = crate::futex::key_of(t, ctid, private) {
+                let _ = crate::futex::wake(k, 1, crate::futex::FUTEX_BITSET_MATCH_ANY);
+            }
+        }
+    }
+    THREADS.lock().remove(&t.tid);
     let last = {
         let mut th = p.threads.lock();
         th.retain(|w| w.upgrade().is_some_and(|x| !Arc::ptr_eq(&x, t)));
         th.is_empty()
     };
+    p.thread_gone.wake_all();
     if !last {
+        NPROCS.fetch_sub(1, Ordering::Relaxed);
         return;
     }
-    let status = p.exiting.lock().unwrap_or(0);
+    let own = *t.exit_code.lock();
+    let status = p.exiting.lock().or(own).unwrap_or(0);
     release_vfork(&p);
     // Release resources now; the zombie keeps only its status.
     let files = core::mem::take(&mut *p.files.lock());

@@ -95,7 +95,7 @@ pub fn time(c: &mut Call) -> SysResult {
 
 fn sleep_ns(ns: i64) {
     let deadline = time::uptime_ns().saturating_add(ns.max(0) as u64);
-    while time::uptime_ns() < deadline && !sched::current().proc_ref().is_exiting() {
+    while time::uptime_ns() < deadline && !sched::current().must_exit() {
         sched::sleep_until(deadline);
     }
 }

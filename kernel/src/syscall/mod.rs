@@ -2,6 +2,7 @@
 //! ENOSYS and is logged once by name.
 
 mod fs;
+mod futex;
 mod mem;
 mod misc;
 mod poll;
@@ -90,6 +91,10 @@ fn handle(n: usize, c: &mut Call) -> SysResult {
     match n {
         nr::READ => fs::read(c),
         nr::POLL => poll::poll(c),
+        nr::FUTEX => futex::futex(c),
+        nr::CLONE3 => proc::clone3(c),
+        nr::TKILL => proc::tgkill(c, false),
+        nr::TGKILL => proc::tgkill(c, true),
         nr::PPOLL => poll::ppoll(c),
         nr::SELECT => poll::select(c),
         nr::PSELECT6 => poll::pselect6(c),
@@ -328,6 +333,10 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("fdatasync", "implemented", "tmpfs: nothing to flush"),
     ("sync", "implemented", "tmpfs: nothing to flush"),
     ("poll", "implemented", ""),
+    ("futex", "partial", "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, bitsets, private and shared; PI futexes pending"),
+    ("clone3", "partial", "as clone; set_tid, cgroup and CLONE_PIDFD pending"),
+    ("tkill", "partial", "default signal actions on the thread's process; delivery pending"),
+    ("tgkill", "partial", "default signal actions on the thread's process; delivery pending"),
     (
         "ppoll",
         "partial",

@@ -30,7 +30,7 @@ fn wait_for<T>(
         if deadline.is_some_and(|d| time::uptime_ns() >= d) {
             return Ok(on_timeout);
         }
-        if sched::current().proc_ref().is_exiting() {
+        if sched::current().must_exit() {
             return Err(Errno::EINTR);
         }
         file::POLL_WAIT.wait_once(deadline);

@@ -37,89 +37,158 @@ pub fn sched_yield(_c: &mut Call) -> SysResult {
     ok(0)
 }
 
+const CSIGNAL: usize = 0xff;
 const CLONE_VM: usize = 0x100;
 const CLONE_FS: usize = 0x200;
 const CLONE_FILES: usize = 0x400;
 const CLONE_SIGHAND: usize = 0x800;
+const CLONE_PIDFD: usize = 0x1000;
+const CLONE_PTRACE: usize = 0x2000;
 const CLONE_VFORK: usize = 0x4000;
 const CLONE_PARENT: usize = 0x8000;
 const CLONE_THREAD: usize = 0x10000;
+const CLONE_NEWNS: usize = 0x20000;
+const CLONE_SYSVSEM: usize = 0x40000;
 const CLONE_SETTLS: usize = 0x80000;
 const CLONE_PARENT_SETTID: usize = 0x100000;
 const CLONE_CHILD_CLEARTID: usize = 0x200000;
+const CLONE_DETACHED: usize = 0x400000;
+const CLONE_UNTRACED: usize = 0x800000;
 const CLONE_CHILD_SETTID: usize = 0x1000000;
+const CLONE_NEWCGROUP: usize = 0x0200_0000;
+const CLONE_NEWUTS: usize = 0x0400_0000;
+const CLONE_NEWIPC: usize = 0x0800_0000;
+const CLONE_NEWUSER: usize = 0x1000_0000;
+const CLONE_NEWPID: usize = 0x2000_0000;
+const CLONE_NEWNET: usize = 0x4000_0000;
+const CLONE_IO: usize = 0x8000_0000;
+const CLONE_NAMESPACES: usize =
+    CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
 
 pub fn fork(c: &mut Call, vfork: bool) -> SysResult {
-    do_clone(
-        c,
-        if vfork { CLONE_VM | CLONE_VFORK } else { 0 } | signal::SIGCHLD as usize,
-        0,
-        0,
-        0,
-        0,
-    )
+    let flags = if vfork { CLONE_VM | CLONE_VFORK } else { 0 } | signal::SIGCHLD as usize;
+    do_clone(c, CloneArgs { flags, ..CloneArgs::default() })
 }
 
-pub fn clone(c: &mut Call) -> SysResult {
-    let [flags, stack, ptid, ctid, tls, _] = c.a;
-    do_clone(c, flags, stack, ptid, ctid, tls)
-}
-
-fn do_clone(
-    c: &mut Call,
+#[derive(Default)]
+struct CloneArgs {
     flags: usize,
+    exit_signal: usize,
     stack: usize,
     ptid: usize,
     ctid: usize,
     tls: usize,
-) -> SysResult {
+}
+
+pub fn clone(c: &mut Call) -> SysResult {
+    // x86_64 argument order: flags, stack, parent_tid, child_tid, tls.
+    let [flags, stack, ptid, ctid, tls, _] = c.a;
+    if flags & CLONE_PIDFD != 0 {
+        crate::warn!("clone: CLONE_PIDFD not supported yet");
+        return Err(Errno::EINVAL);
+    }
+    do_clone(c, CloneArgs { flags: flags & !CSIGNAL, exit_signal: flags & CSIGNAL, stack, ptid, ctid, tls })
+}
+
+pub fn clone3(c: &mut Call) -> SysResult {
+    let [argp, size, ..] = c.a;
+    // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+    // tls (VER0, 64 bytes), set_tid, set_tid_size (VER1), cgroup (VER2).
+    if !(64..=4096).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let raw = uaccess::read_vec(argp, size)?;
+    if raw[88.min(size)..].iter().any(|&b| b != 0) {
+        // set_tid, cgroup and unknown extensions are not supported: Linux gives E2BIG for
+        // unknown non-zero tails and EINVAL/EPERM for the others.
+        return Err(if size > 88 && raw[88..].iter().any(|&b| b != 0) { Errno::E2BIG } else { Errno::EINVAL });
+    }
+    let f = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8])) as usize;
+    let (flags, _pidfd, ctid, ptid, exit_signal, stack, stack_size, tls) = (f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7));
+    if flags & CSIGNAL != 0 || exit_signal > signal::NSIG as usize || flags & CLONE_PIDFD != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    let stack = if stack != 0 { stack.checked_add(stack_size).ok_or(Errno::EINVAL)? } else { 0 };
+    do_clone(c, CloneArgs { flags, exit_signal, stack, ptid, ctid, tls })
+}
+
+fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
+    let flags = a.flags;
+    if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS {
+        return Err(Errno::EINVAL);
+    }
     if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
     if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & (CLONE_THREAD | CLONE_PARENT) != 0
-        || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0)
-    {
-        // Threads sharing one address space arrive with the process issue.
-        crate::warn!("clone flags {:#x} not supported yet", flags);
-        return Err(Errno::ENOSYS);
+    if flags & CLONE_PARENT != 0 && c.thread.proc_ref().pid == 1 {
+        return Err(Errno::EINVAL);
     }
-    let _ = (CLONE_FS, CLONE_FILES);
+    if flags & CLONE_NAMESPACES != 0 {
+        crate::warn!("clone: namespaces are not supported (flags {:#x})", flags);
+        return Err(Errno::EPERM);
+    }
+    let _ = (CLONE_PTRACE, CLONE_SYSVSEM, CLONE_DETACHED, CLONE_UNTRACED, CLONE_IO, a.exit_signal);
+    let thread = flags & CLONE_THREAD != 0;
+    if !thread && flags & (CLONE_FILES | CLONE_FS | CLONE_SIGHAND) != 0 {
+        // Sharing these tables between two processes needs them reference-counted apart
+        // from the process; threads share them through their process.
+        crate::warn!("clone: CLONE_FILES/CLONE_FS/CLONE_SIGHAND without CLONE_THREAD not supported yet");
+        return Err(Errno::EINVAL);
+    }
+    if thread && flags & (CLONE_FILES | CLONE_FS) != CLONE_FILES | CLONE_FS {
+        crate::warn!("clone: a thread with its own files or fs context is not supported yet");
+        return Err(Errno::EINVAL);
+    }
     let vfork = flags & CLONE_VFORK != 0;
-    let child = process::fork(c.thread, vfork)?;
+    let child = if thread {
+        process::clone_thread(c.thread)?
+    } else {
+        process::fork(c.thread, vfork, flags & CLONE_VM != 0)?
+    };
     let cp = child.process();
+    if flags & CLONE_PARENT != 0 && !thread {
+        let me = c.thread.process();
+        let gp = me.parent.lock().upgrade();
+        if let Some(gp) = gp {
+            me.children.lock().retain(|x| !Arc::ptr_eq(x, &cp));
+            cp.ppid.store(gp.pid, Ordering::Relaxed);
+            *cp.parent.lock() = Arc::downgrade(&gp);
+            gp.children.lock().push(cp.clone());
+        }
+    }
+    let id = child.tid;
     let mut ctx = *c.ctx;
     ctx.rax = 0;
-    if stack != 0 {
-        ctx.rsp = stack as u64;
+    if a.stack != 0 {
+        ctx.rsp = a.stack as u64;
     }
     if flags & CLONE_SETTLS != 0 {
-        ctx.fs_base = tls as u64;
+        if a.tls >= lintel_hal::usercopy::USER_END {
+            return Err(Errno::EPERM);
+        }
+        ctx.fs_base = a.tls as u64;
     }
     if flags & CLONE_PARENT_SETTID != 0 {
-        uaccess::write_i32(ptid, cp.pid)?;
+        uaccess::write_i32(a.ptid, id)?;
     }
     if flags & CLONE_CHILD_SETTID != 0 {
         let mm = cp.mm();
-        mm.inner.lock().write_bytes(ctid, &cp.pid.to_le_bytes())?;
+        mm.inner.lock().write_bytes(a.ctid, &id.to_le_bytes())?;
     }
     if flags & CLONE_CHILD_CLEARTID != 0 {
-        *child.clear_child_tid.lock() = ctid;
+        *child.clear_child_tid.lock() = a.ctid;
     }
-    let pid = cp.pid;
     process::start_thread(child, ctx, FpuState::save_current());
     if vfork {
-        cp.vfork_done.wait_until(|| {
-            if *cp.vfork_released.lock() {
-                Some(())
-            } else {
-                None
-            }
-        });
+        cp.vfork_done.wait_until(|| (*cp.vfork_released.lock() || c.thread.must_exit()).then_some(()));
     }
-    ok(pid as usize)
+    ok(id as usize)
 }
 
 pub fn execve(c: &mut Call, at: bool) -> SysResult {
@@ -142,18 +211,14 @@ pub fn execve(c: &mut Call, at: bool) -> SysResult {
     Ok(Ret::NoReturn)
 }
 
+/// exit(2) ends only the calling thread; the process ends with its last thread.
 pub fn exit(c: &mut Call) -> SysResult {
-    // Until threads exist, a thread's exit ends its (single-threaded) process.
-    c.thread
-        .proc_ref()
-        .begin_exit(((c.a[0] & 0xff) << 8) as i32);
+    c.thread.request_exit(((c.a[0] & 0xff) << 8) as i32);
     ok(0)
 }
 
 pub fn exit_group(c: &mut Call) -> SysResult {
-    c.thread
-        .proc_ref()
-        .begin_exit(((c.a[0] & 0xff) << 8) as i32);
+    c.thread.proc_ref().kill_all_threads(((c.a[0] & 0xff) << 8) as i32);
     ok(0)
 }
 
@@ -174,6 +239,7 @@ fn matches(child: &Process, pid: i32, caller_pgid: i32) -> bool {
 }
 
 pub fn wait4(c: &mut Call) -> SysResult {
+    let th = c.thread.clone();
     let [pid, status_p, options, rusage_p, _, _] = c.a;
     let pid = pid as i32;
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE | WNOTHREAD) != 0 {
@@ -199,7 +265,7 @@ pub fn wait4(c: &mut Call) -> SysResult {
         if options & WNOHANG != 0 {
             return Some(Ok(None));
         }
-        if me.is_exiting() {
+        if th.must_exit() {
             return Some(Err(Errno::EINTR));
         }
         None
@@ -249,20 +315,8 @@ pub fn kill(c: &mut Call) -> SysResult {
         return ok(0);
     }
     for t in targets {
-        let act = t.sigactions.lock()[sig as usize - 1];
-        let default_ignored = matches!(sig, 17 | 18 | 23 | 28);
-        if act.handler == signal::SIG_IGN && sig != signal::SIGKILL {
-            continue;
-        }
-        if act.handler == signal::SIG_DFL && default_ignored {
-            continue;
-        }
         // Handlers and stop/continue arrive with the signals issue; everything else terminates.
-        t.begin_exit(signal::killed_status(sig));
-        t.child_event.wake_all();
-        for th in t.threads.lock().iter().filter_map(|w| w.upgrade()) {
-            sched::wake(&th);
-        }
+        deliver_default(&t, sig);
     }
     ok(0)
 }
@@ -464,4 +518,36 @@ pub fn setsid(c: &mut Call) -> SysResult {
     me.sid.store(pid, Ordering::Relaxed);
     me.pgid.store(pid, Ordering::Relaxed);
     ok(pid as usize)
+}
+
+/// tkill/tgkill: until signal delivery lands, a signal to a thread acts on its process as
+/// kill(2) does (default actions only).
+pub fn tgkill(c: &mut Call, with_tgid: bool) -> SysResult {
+    let (tgid, tid, sig) = if with_tgid { (c.a[0] as i32, c.a[1] as i32, c.a[2] as u32) } else { (-1, c.a[0] as i32, c.a[1] as u32) };
+    if tid <= 0 || (with_tgid && tgid <= 0) || sig > signal::NSIG {
+        return Err(Errno::EINVAL);
+    }
+    let t = process::find_thread(tid).ok_or(Errno::ESRCH)?;
+    let p = t.process();
+    if with_tgid && p.pid != tgid {
+        return Err(Errno::ESRCH);
+    }
+    if sig == 0 {
+        return ok(0);
+    }
+    deliver_default(&p, sig);
+    ok(0)
+}
+
+/// The default action of `sig` on `p` (until handlers are delivered).
+fn deliver_default(p: &Process, sig: u32) {
+    let act = p.sigactions.lock()[sig as usize - 1];
+    let default_ignored = matches!(sig, 17 | 18 | 23 | 28);
+    if act.handler == signal::SIG_IGN && sig != signal::SIGKILL {
+        return;
+    }
+    if act.handler == signal::SIG_DFL && default_ignored {
+        return;
+    }
+    p.kill_all_threads(signal::killed_status(sig));
 }

@@ -1,0 +1,242 @@
+//! Futexes: threads sleeping on a user-space word, keyed by address.
+//!
+//! A private futex is keyed by (address space, virtual address); a shared one by the physical
+//! address of the word, so processes mapping the same page meet on the same key. Waiters are
+//! kept in FIFO order per key; requeue moves them to another key without waking them.
+
+use crate::proc::Thread;
+use crate::{sched, time, uaccess};
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+use lintel_abi::{Errno, KResult};
+use spin::Mutex;
+
+/// (space, address): space is the address space's identity for private futexes and
+/// `SHARED_SPACE` for shared ones (then address is physical).
+pub type Key = (usize, usize);
+const SHARED_SPACE: usize = usize::MAX;
+
+pub const FUTEX_BITSET_MATCH_ANY: u32 = u32::MAX;
+
+struct Waiter {
+    thread: Arc<Thread>,
+    bitset: u32,
+    woken: AtomicBool,
+}
+
+static TABLE: Mutex<BTreeMap<Key, Vec<Arc<Waiter>>>> = Mutex::new(BTreeMap::new());
+
+/// The key of the futex word at `uaddr` for the calling thread.
+pub fn key_of(thread: &Thread, uaddr: usize, private: bool) -> KResult<Key> {
+    if uaddr % 4 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mm = thread.proc_ref().mm();
+    if private {
+        return Ok((Arc::as_ptr(&mm) as usize, uaddr));
+    }
+    // Fault the page in (readable) so it has a frame, then use the frame's address.
+    uaccess::read_u32(uaddr)?;
+    let phys = mm.inner.lock().aspace.lookup(uaddr & !0xfff).map(|(f, _)| f.phys());
+    match phys {
+        Some(p) => Ok((SHARED_SPACE, p + (uaddr & 0xfff))),
+        None => Err(Errno::EFAULT),
+    }
+}
+
+/// FUTEX_WAIT(_BITSET): sleeps while `*uaddr == val` until woken, `deadline` (monotonic ns)
+/// passes (ETIMEDOUT), or the thread must exit (EINTR).
+pub fn wait(thread: &Arc<Thread>, key: Key, uaddr: usize, val: u32, bitset: u32, deadline: Option<u64>) -> KResult<usize> {
+    if bitset == 0 {
+        return Err(Errno::EINVAL);
+    }
+    // The kernel is not preempted between this check and blocking, so no wake is lost.
+    if uaccess::read_u32(uaddr)? != val {
+        return Err(Errno::EAGAIN);
+    }
+    if deadline.is_some_and(|d| time::uptime_ns() >= d) {
+        return Err(Errno::ETIMEDOUT);
+    }
+    let w = Arc::new(Waiter { thread: thread.clone(), bitset, woken: AtomicBool::new(false) });
+    TABLE.lock().entry(key).or_default().push(w.clone());
+    loop {
+        sched::block_until(deadline);
+        if w.woken.load(Ordering::Acquire) {
+            return Ok(0);
+        }
+        let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
+        if timed_out || thread.must_exit() {
+            if remove(&w) {
+                return Err(if timed_out { Errno::ETIMEDOUT } else { Errno::EINTR });
+            }
+            // Woken concurrently with the timeout: the wake counts.
+            return Ok(0);
+        }
+    }
+}
+
+/// Removes a waiter wherever requeue may have moved it; false if it was already woken.
+fn remove(w: &Arc<Waiter>) -> bool {
+    let mut t = TABLE.lock();
+    let mut found = false;
+    t.retain(|_, v| {
+        let before = v.len();
+        v.retain(|x| !Arc::ptr_eq(x, w));
+        found |= v.len() != before;
+        !v.is_empty()
+    });
+    found
+}
+
+/// Wakes up to `n` waiters on `key` whose bitset intersects `bitset`.
+pub fn wake(key: Key, n: usize, bitset: u32) -> KResult<usize> {
+    if bitset == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut woken = Vec::new();
+    {
+        let mut t = TABLE.lock();
+        if let Some(v) = t.get_mut(&key) {
+            let mut i = 0;
+            while i < v.len() && woken.len() < n {
+                if v[i].bitset & bitset != 0 {
+                    woken.push(v.remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+            if v.is_empty() {
+                t.remove(&key);
+            }
+        }
+    }
+    for w in &woken {
+        w.woken.store(true, Ordering::Release);
+        sched::wake(&w.thread);
+    }
+    Ok(woken.len())
+}
+
+/// FUTEX_(CMP_)REQUEUE: wakes `nwake` waiters of `from` and moves up to `nmove` of the rest to
+/// `to`. Returns how many were woken plus moved.
+pub fn requeue(from: Key, to: Key, nwake: usize, nmove: usize, check: Option<(usize, u32)>) -> KResult<usize> {
+    if let Some((uaddr, val)) = check {
+        if uaccess::read_u32(uaddr)? != val {
+            return Err(Errno::EAGAIN);
+        }
+    }
+    let woken = wake(from, nwake, FUTEX_BITSET_MATCH_ANY)?;
+    if from == to {
+        return Ok(woken);
+    }
+    let mut t = TABLE.lock();
+    let moved: Vec<Arc<Waiter>> = match t.get_mut(&from) {
+        Some(v) => {
+            let k = nmove.min(v.len());
+            v.drain(..k).collect()
+        }
+        None => Vec::new(),
+    };
+    if t.get(&from).is_some_and(|v| v.is_empty()) {
+        t.remove(&from);
+    }
+    let n = moved.len();
+    if n > 0 {
+        t.entry(to).or_default().extend(moved);
+    }
+    Ok(woken + n)
+}
+
+/// FUTEX_WAKE_OP's operation on the second word, and its comparison on the old value.
+pub fn wake_op_apply(old: u32, encoded: u32) -> (u32, bool) {
+    let op = (encoded >> 28) & 7;
+    let shift = encoded & (8 << 28) != 0;
+    let cmp = (encoded >> 24) & 15;
+    let mut oparg = (((encoded >> 12) & 0xfff) as i32) << 20 >> 20;
+    let cmparg = ((encoded & 0xfff) as i32) << 20 >> 20;
+    if shift {
+        oparg = 1i32.checked_shl(oparg as u32 & 31).unwrap_or(0);
+    }
+    let oparg = oparg as u32;
+    let new = match op {
+        0 => oparg,
+        1 => old.wrapping_add(oparg),
+        2 => old | oparg,
+        3 => old & !oparg,
+        _ => old ^ oparg,
+    };
+    let o = old as i32;
+    let hit = match cmp {
+        0 => o == cmparg,
+        1 => o != cmparg,
+        2 => o < cmparg,
+        3 => o <= cmparg,
+        4 => o > cmparg,
+        _ => o >= cmparg,
+    };
+    (new, hit)
+}
+
+/// Converts a wait timeout to a monotonic deadline: relative for FUTEX_WAIT, absolute (on the
+/// monotonic or realtime clock) for the bitset waits.
+pub fn deadline(timeout_ns: Option<i64>, absolute: bool, realtime: bool) -> Option<u64> {
+    let t = timeout_ns?;
+    let now = time::uptime_ns();
+    Some(if !absolute {
+        now.saturating_add(t.max(0) as u64)
+    } else if realtime {
+        let rel = t.saturating_sub(time::realtime_ns());
+        now.saturating_add(rel.max(0) as u64)
+    } else {
+        t.max(0) as u64
+    })
+}
+
+/// Robust futex cleanup at thread exit (see Linux's Documentation/locking/robust-futexes):
+/// every lock on the thread's list still owned by it gets FUTEX_OWNER_DIED and one waiter
+/// is woken.
+pub fn exit_robust_list(thread: &Arc<Thread>, head: usize) {
+    const FUTEX_WAITERS: u32 = 0x8000_0000;
+    const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+    const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+    const ROBUST_LIST_LIMIT: usize = 2048;
+    let Ok(first) = uaccess::read_u64(head) else { return };
+    let Ok(offset) = uaccess::read_u64(head + 8) else { return };
+    let Ok(pending) = uaccess::read_u64(head + 16) else { return };
+    let offset = offset as i64;
+    let tid = thread.tid as u32;
+    let handle = |entry: usize| {
+        let uaddr = (entry as i64).wrapping_add(offset) as usize;
+        let Ok(val) = uaccess::read_u32(uaddr) else { return };
+        if val & FUTEX_TID_MASK != tid {
+            return;
+        }
+        let new = (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+        if uaccess::write_u32(uaddr, new).is_err() {
+            return;
+        }
+        if val & FUTEX_WAITERS != 0 {
+            for private in [true, false] {
+                if let Ok(k) = key_of(thread, uaddr, private) {
+                    let _ = wake(k, 1, FUTEX_BITSET_MATCH_ANY);
+                }
+            }
+        }
+    };
+    let mut entry = first as usize & !1;
+    let mut n = 0;
+    while entry != head && entry != 0 && n < ROBUST_LIST_LIMIT {
+        let next = uaccess::read_u64(entry).map(|v| v as usize & !1);
+        if entry != pending as usize & !1 {
+            handle(entry);
+        }
+        let Ok(next) = next else { break };
+        entry = next;
+        n += 1;
+    }
+    if pending != 0 {
+        handle(pending as usize & !1);
+    }
+}
