@@ -30,7 +30,7 @@ static TABLE: Mutex<BTreeMap<Key, Vec<Arc<Waiter>>>> = Mutex::new(BTreeMap::new(
 
 /// The key of the futex word at `uaddr` for the calling thread.
 pub fn key_of(thread: &Thread, uaddr: usize, private: bool) -> KResult<Key> {
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let mm = thread.proc_ref().mm();
@@ -39,7 +39,12 @@ pub fn key_of(thread: &Thread, uaddr: usize, private: bool) -> KResult<Key> {
     }
     // Fault the page in (readable) so it has a frame, then use the frame's address.
     uaccess::read_u32(uaddr)?;
-    let phys = mm.inner.lock().aspace.lookup(uaddr & !0xfff).map(|(f, _)| f.phys());
+    let phys = mm
+        .inner
+        .lock()
+        .aspace
+        .lookup(uaddr & !0xfff)
+        .map(|(f, _)| f.phys());
     match phys {
         Some(p) => Ok((SHARED_SPACE, p + (uaddr & 0xfff))),
         None => Err(Errno::EFAULT),
@@ -48,7 +53,14 @@ pub fn key_of(thread: &Thread, uaddr: usize, private: bool) -> KResult<Key> {
 
 /// FUTEX_WAIT(_BITSET): sleeps while `*uaddr == val` until woken, `deadline` (monotonic ns)
 /// passes (ETIMEDOUT), or the thread must exit (EINTR).
-pub fn wait(thread: &Arc<Thread>, key: Key, uaddr: usize, val: u32, bitset: u32, deadline: Option<u64>) -> KResult<usize> {
+pub fn wait(
+    thread: &Arc<Thread>,
+    key: Key,
+    uaddr: usize,
+    val: u32,
+    bitset: u32,
+    deadline: Option<u64>,
+) -> KResult<usize> {
     if bitset == 0 {
         return Err(Errno::EINVAL);
     }
@@ -59,7 +71,11 @@ pub fn wait(thread: &Arc<Thread>, key: Key, uaddr: usize, val: u32, bitset: u32,
     if deadline.is_some_and(|d| time::uptime_ns() >= d) {
         return Err(Errno::ETIMEDOUT);
     }
-    let w = Arc::new(Waiter { thread: thread.clone(), bitset, woken: AtomicBool::new(false) });
+    let w = Arc::new(Waiter {
+        thread: thread.clone(),
+        bitset,
+        woken: AtomicBool::new(false),
+    });
     TABLE.lock().entry(key).or_default().push(w.clone());
     loop {
         sched::block_until(deadline);
@@ -69,7 +85,11 @@ pub fn wait(thread: &Arc<Thread>, key: Key, uaddr: usize, val: u32, bitset: u32,
         let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
         if timed_out || thread.must_exit() {
             if remove(&w) {
-                return Err(if timed_out { Errno::ETIMEDOUT } else { Errno::EINTR });
+                return Err(if timed_out {
+                    Errno::ETIMEDOUT
+                } else {
+                    Errno::EINTR
+                });
             }
             // Woken concurrently with the timeout: the wake counts.
             return Ok(0);
@@ -121,7 +141,13 @@ pub fn wake(key: Key, n: usize, bitset: u32) -> KResult<usize> {
 
 /// FUTEX_(CMP_)REQUEUE: wakes `nwake` waiters of `from` and moves up to `nmove` of the rest to
 /// `to`. Returns how many were woken plus moved.
-pub fn requeue(from: Key, to: Key, nwake: usize, nmove: usize, check: Option<(usize, u32)>) -> KResult<usize> {
+pub fn requeue(
+    from: Key,
+    to: Key,
+    nwake: usize,
+    nmove: usize,
+    check: Option<(usize, u32)>,
+) -> KResult<usize> {
     if let Some((uaddr, val)) = check {
         if uaccess::read_u32(uaddr)? != val {
             return Err(Errno::EAGAIN);
@@ -202,14 +228,22 @@ pub fn exit_robust_list(thread: &Arc<Thread>, head: usize) {
     const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
     const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
     const ROBUST_LIST_LIMIT: usize = 2048;
-    let Ok(first) = uaccess::read_u64(head) else { return };
-    let Ok(offset) = uaccess::read_u64(head + 8) else { return };
-    let Ok(pending) = uaccess::read_u64(head + 16) else { return };
+    let Ok(first) = uaccess::read_u64(head) else {
+        return;
+    };
+    let Ok(offset) = uaccess::read_u64(head + 8) else {
+        return;
+    };
+    let Ok(pending) = uaccess::read_u64(head + 16) else {
+        return;
+    };
     let offset = offset as i64;
     let tid = thread.tid as u32;
     let handle = |entry: usize| {
         let uaddr = (entry as i64).wrapping_add(offset) as usize;
-        let Ok(val) = uaccess::read_u32(uaddr) else { return };
+        let Ok(val) = uaccess::read_u32(uaddr) else {
+            return;
+        };
         if val & FUTEX_TID_MASK != tid {
             return;
         }

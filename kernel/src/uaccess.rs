@@ -112,11 +112,62 @@ pub fn read_iovecs(addr: usize, count: usize) -> KResult<Vec<(usize, usize)>> {
         if len > isize::MAX as usize {
             return Err(Errno::EINVAL);
         }
+        // Like Linux's access_ok: a segment reaching outside user space fails the whole call
+        // before anything is copied.
+        if len > 0
+            && base
+                .checked_add(len)
+                .is_none_or(|e| e > lintel_hal::usercopy::USER_END)
+        {
+            return Err(Errno::EFAULT);
+        }
         total = total.checked_add(len).ok_or(Errno::EINVAL)?;
         if total > isize::MAX as usize {
             return Err(Errno::EINVAL);
         }
         v.push((base, len));
+    }
+    Ok(v)
+}
+
+/// Copies `data` to user memory up to the first inaccessible page: Ok(bytes copied), or
+/// EFAULT when not even the first byte could be written (Linux's short-copy semantics).
+pub fn write_bytes_partial(addr: usize, data: &[u8]) -> KResult<usize> {
+    if write_bytes(addr, data).is_ok() {
+        return Ok(data.len());
+    }
+    let mut done = 0;
+    while done < data.len() {
+        let page_left = 4096 - ((addr + done) & 4095);
+        let n = page_left.min(data.len() - done);
+        if write_bytes(addr + done, &data[done..done + n]).is_err() {
+            break;
+        }
+        done += n;
+    }
+    if done == 0 {
+        return Err(Errno::EFAULT);
+    }
+    Ok(done)
+}
+
+/// Reads up to `len` bytes of user memory, stopping at the first inaccessible page; EFAULT
+/// when nothing is readable.
+pub fn read_vec_partial(addr: usize, len: usize) -> KResult<Vec<u8>> {
+    if let Ok(v) = read_vec(addr, len) {
+        return Ok(v);
+    }
+    let mut v = Vec::new();
+    while v.len() < len {
+        let a = addr + v.len();
+        let n = (4096 - (a & 4095)).min(len - v.len());
+        match read_vec(a, n) {
+            Ok(part) => v.extend_from_slice(&part),
+            Err(_) => break,
+        }
+    }
+    if v.is_empty() {
+        return Err(Errno::EFAULT);
     }
     Ok(v)
 }

@@ -31,6 +31,10 @@ impl FileOps for Null {
     fn seekable(&self) -> bool {
         true
     }
+
+    fn fixed_offset(&self) -> bool {
+        true
+    }
 }
 
 impl FileOps for Zero {
@@ -44,6 +48,10 @@ impl FileOps for Zero {
     fn seekable(&self) -> bool {
         true
     }
+
+    fn fixed_offset(&self) -> bool {
+        true
+    }
 }
 
 impl FileOps for Full {
@@ -55,6 +63,10 @@ impl FileOps for Full {
         Err(Errno::ENOSPC)
     }
     fn seekable(&self) -> bool {
+        true
+    }
+
+    fn fixed_offset(&self) -> bool {
         true
     }
 }

@@ -17,6 +17,11 @@ pub trait FileOps: Send + Sync {
     fn seekable(&self) -> bool {
         false
     }
+    /// Devices whose position is always 0 (Linux's null_lseek): lseek succeeds and moves
+    /// nothing.
+    fn fixed_offset(&self) -> bool {
+        false
+    }
     fn ioctl(&self, _file: &OpenFile, _cmd: u32, _arg: usize) -> KResult<usize> {
         Err(Errno::ENOTTY)
     }
@@ -167,6 +172,9 @@ impl OpenFile {
         }
         if !self.ops.seekable() {
             return Err(Errno::ESPIPE);
+        }
+        if self.ops.fixed_offset() {
+            return Ok(0);
         }
         let mut pos = self.pos.lock();
         let size = self.stat().size as i64;

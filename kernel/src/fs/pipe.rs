@@ -113,13 +113,7 @@ pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>
 
 fn raise_sigpipe() {
     if let Some(t) = crate::sched::try_current() {
-        let p = t.process();
-        let act = p.sigactions.lock()[crate::proc::signal::SIGPIPE as usize - 1];
-        if act.handler == crate::proc::signal::SIG_DFL {
-            p.kill_all_threads(crate::proc::signal::killed_status(
-                crate::proc::signal::SIGPIPE,
-            ));
-        }
+        crate::proc::send_signal(&t.process(), Some(&t), crate::proc::signal::SIGPIPE);
     }
 }
 

@@ -287,6 +287,13 @@ fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                 let (off, name) = match &v.backing {
                     crate::mm::Backing::File { offset, .. } => (*offset, String::new()),
                     crate::mm::Backing::Anon if v.end == crate::mm::STACK_TOP => (0, String::from("[stack]")),
+                    crate::mm::Backing::Anon
+                        if m.brk > m.brk_start
+                            && crate::mm::page_up(m.brk_start)
+                                .is_some_and(|h| v.start <= h && h < v.end) =>
+                    {
+                        (0, String::from("[heap]"))
+                    }
                     crate::mm::Backing::Anon => (0, String::new()),
                 };
                 s += &format!(

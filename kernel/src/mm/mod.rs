@@ -248,7 +248,43 @@ impl MmInner {
     /// Inserts a VMA, replacing whatever was mapped there (MAP_FIXED semantics).
     pub fn map(&mut self, vma: Vma) {
         self.unmap(vma.start, vma.end);
-        self.vmas.insert(vma.start, vma);
+        let (start, end) = (vma.start, vma.end);
+        self.vmas.insert(start, vma);
+        self.merge_around(start, end);
+    }
+
+    /// Merges private anonymous neighbours with equal protection into one VMA, as Linux does
+    /// (a growing heap stays one `[heap]` mapping).
+    fn merge_around(&mut self, start: usize, end: usize) {
+        let mergeable = |a: &Vma, b: &Vma| {
+            matches!(a.backing, Backing::Anon)
+                && matches!(b.backing, Backing::Anon)
+                && !a.shared
+                && !b.shared
+                && a.prot.read == b.prot.read
+                && a.prot.write == b.prot.write
+                && a.prot.exec == b.prot.exec
+        };
+        let mut start = start;
+        if let Some((&ps, prev)) = self.vmas.range(..start).next_back() {
+            if prev.end == start && mergeable(prev, &self.vmas[&start]) {
+                if let Some(cur) = self.vmas.remove(&start) {
+                    if let Some(p) = self.vmas.get_mut(&ps) {
+                        p.end = cur.end;
+                    }
+                    start = ps;
+                }
+            }
+        }
+        if let Some(next) = self.vmas.get(&end) {
+            if mergeable(&self.vmas[&start], next) {
+                if let Some(n) = self.vmas.remove(&end) {
+                    if let Some(c) = self.vmas.get_mut(&start) {
+                        c.end = n.end;
+                    }
+                }
+            }
+        }
     }
 
     pub fn is_free(&self, start: usize, end: usize) -> bool {

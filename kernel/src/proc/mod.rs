@@ -135,6 +135,8 @@ pub struct Process {
     pub vfork_released: Mutex<bool>,
     /// Wakes an execve waiting for the other threads to leave.
     pub thread_gone: WaitQueue,
+    /// Signals sent to the process (kill) and not yet taken by any thread.
+    pub shared_pending: Mutex<SigSet>,
 }
 
 pub struct Thread {
@@ -150,6 +152,10 @@ pub struct Thread {
     /// Set when this thread alone must leave (exit(2), or another thread's execve): the wait
     /// status it leaves with.
     pub exit_code: Mutex<Option<i32>>,
+    /// Signals sent to this thread alone (tgkill) and not yet taken.
+    pub pending: Mutex<SigSet>,
+    /// sigaltstack: (ss_sp, ss_size); size 0 means disabled.
+    pub altstack: Mutex<(u64, u64)>,
 }
 
 impl Thread {
@@ -238,7 +244,11 @@ impl Process {
     }
 
     pub fn live_threads(&self) -> Vec<Arc<Thread>> {
-        self.threads.lock().iter().filter_map(|w| w.upgrade()).collect()
+        self.threads
+            .lock()
+            .iter()
+            .filter_map(|w| w.upgrade())
+            .collect()
     }
 
     /// exit_group and fatal signals: the whole thread group exits with `status`; sleeping
@@ -277,6 +287,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         vfork_done: WaitQueue::new(),
         vfork_released: Mutex::new(true),
         thread_gone: WaitQueue::new(),
+        shared_pending: Mutex::new(SigSet::default()),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
@@ -294,6 +305,8 @@ fn new_thread(p: Arc<Process>, tid: i32) -> Arc<Thread> {
         robust_list: Mutex::new((0, 0)),
         rseq: Mutex::new((0, 0, 0)),
         exit_code: Mutex::new(None),
+        pending: Mutex::new(SigSet::default()),
+        altstack: Mutex::new((0, 0)),
     });
     p.threads.lock().push(Arc::downgrade(&t));
     THREADS.lock().insert(tid, Arc::downgrade(&t));
@@ -332,7 +345,11 @@ pub fn attach_task(t: &Arc<Thread>, task: Arc<Task>) {
 pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult<Arc<Thread>> {
     let parent = parent_thread.process();
     check_task_limit(&parent)?;
-    let mm = if share_vm { parent.mm() } else { parent.mm().fork()? };
+    let mm = if share_vm {
+        parent.mm()
+    } else {
+        parent.mm().fork()?
+    };
     let pid = alloc_pid();
     let p = Arc::new(Process {
         pid,
@@ -356,12 +373,17 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         vfork_done: WaitQueue::new(),
         vfork_released: Mutex::new(!vfork),
         thread_gone: WaitQueue::new(),
+        shared_pending: Mutex::new(SigSet::default()),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
     parent.children.lock().push(p.clone());
     let t = new_thread(p, pid);
     *t.sigmask.lock() = *parent_thread.sigmask.lock();
+    // fork keeps the alternate signal stack (the memory is copied); a CLONE_VM child does not.
+    if !share_vm || vfork {
+        *t.altstack.lock() = *parent_thread.altstack.lock();
+    }
     Ok(t)
 }
 
@@ -445,4 +467,77 @@ pub fn thread_exit(t: &Arc<Thread>) {
 pub fn reap(parent: &Process, child: &Arc<Process>) {
     parent.children.lock().retain(|c| !Arc::ptr_eq(c, child));
     PROCS.lock().remove(&child.pid);
+}
+
+/// Generates `sig` for process `p`, or for one of its threads when `target` is given (tgkill).
+/// Ignored signals are discarded unless blocked; everything else becomes pending and is acted
+/// on at once where a thread can take it.
+pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, sig: u32) {
+    use signal::*;
+    if sig == SIGKILL {
+        p.kill_all_threads(killed_status(SIGKILL));
+        return;
+    }
+    let act = p.sigactions.lock()[sig as usize - 1];
+    let threads = match target {
+        Some(t) => alloc::vec![t.clone()],
+        None => p.live_threads(),
+    };
+    let blocked = threads.iter().all(|t| t.sigmask.lock().has(sig));
+    if is_ignored(&act, sig) && !blocked {
+        return;
+    }
+    match target {
+        Some(t) => t.pending.lock().0 |= bit(sig),
+        None => p.shared_pending.lock().0 |= bit(sig),
+    }
+    for t in threads {
+        act_on_pending(&t);
+    }
+}
+
+/// Takes the pending signals `t` does not block: ignored ones are dropped, fatal default
+/// actions end the process. Signals with a handler stay pending until delivery exists.
+pub fn act_on_pending(t: &Arc<Thread>) {
+    use signal::*;
+    let p = t.proc_ref();
+    let mask = t.sigmask.lock().0;
+    let ready = (t.pending.lock().0 | p.shared_pending.lock().0) & !mask;
+    if ready == 0 {
+        return;
+    }
+    for sig in 1..=NSIG {
+        if ready & bit(sig) == 0 {
+            continue;
+        }
+        let act = p.sigactions.lock()[sig as usize - 1];
+        let take = |t: &Thread| {
+            t.pending.lock().0 &= !bit(sig);
+            p.shared_pending.lock().0 &= !bit(sig);
+        };
+        if is_ignored(&act, sig) {
+            take(t);
+        } else if act.handler == SIG_DFL {
+            take(t);
+            if default_stops(sig) {
+                crate::warn!(
+                    "pid {}: stop signal {} ignored: job control is not implemented yet",
+                    p.pid,
+                    sig
+                );
+            } else {
+                p.kill_all_threads(killed_status(sig));
+                return;
+            }
+        }
+    }
+}
+
+/// rt_sigaction to an ignoring disposition discards the signal wherever it is pending.
+pub fn flush_pending(p: &Process, sig: u32) {
+    let b = signal::bit(sig);
+    p.shared_pending.lock().0 &= !b;
+    for t in p.live_threads() {
+        t.pending.lock().0 &= !b;
+    }
 }

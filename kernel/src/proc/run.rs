@@ -58,6 +58,7 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                 }
             }
         }
+        super::act_on_pending(&thread);
         if thread.must_exit() {
             break;
         }
@@ -75,5 +76,7 @@ fn force_fatal(thread: &Arc<Thread>, sig: u32, addr: u64) {
         sig,
         addr
     );
-    thread.proc_ref().kill_all_threads(signal::killed_status(sig));
+    thread
+        .proc_ref()
+        .kill_all_threads(signal::killed_status(sig));
 }

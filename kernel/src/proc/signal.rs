@@ -1,5 +1,7 @@
-//! Signal numbers, dispositions and masks. Delivery to handlers comes with the signals issue;
-//! until then a fatal signal terminates the process as its default action would.
+//! Signal numbers, dispositions, masks and pending sets. Delivery to user handlers comes with
+//! the signals issue; until then a signal whose default action is fatal terminates the
+//! process, ignored signals are discarded, and a signal that is blocked or has a handler stays
+//! pending (visible to rt_sigpending), exactly where delivery will pick it up.
 
 // Linux's whole signal table; the signals issue uses every entry.
 #![allow(dead_code)]
@@ -16,7 +18,13 @@ pub const SIGKILL: u32 = 9;
 pub const SIGSEGV: u32 = 11;
 pub const SIGPIPE: u32 = 13;
 pub const SIGCHLD: u32 = 17;
+pub const SIGCONT: u32 = 18;
 pub const SIGSTOP: u32 = 19;
+pub const SIGTSTP: u32 = 20;
+pub const SIGTTIN: u32 = 21;
+pub const SIGTTOU: u32 = 22;
+pub const SIGURG: u32 = 23;
+pub const SIGWINCH: u32 = 28;
 pub const NSIG: u32 = 64;
 
 pub const SIG_DFL: u64 = 0;
@@ -71,7 +79,39 @@ pub fn dumps_core(sig: u32) -> bool {
     )
 }
 
-/// Wait status of a process killed by `sig`.
+/// Wait status of a process killed by `sig`. Lintel writes no core files, so the core-dump
+/// bit (0x80) is never set, as on Linux with RLIMIT_CORE at 0.
 pub fn killed_status(sig: u32) -> i32 {
-    sig as i32 | if dumps_core(sig) { 0x80 } else { 0 }
+    sig as i32
+}
+
+/// sa_flags bits Linux knows on x86_64; others are cleared so programs can probe for support.
+pub const SA_KNOWN_FLAGS: u64 =
+    0x1 | 0x2 | 0x4 | 0x800 | 0x0400_0000 | 0x0800_0000 | 0x1000_0000 | 0x4000_0000 | 0x8000_0000;
+
+pub fn bit(sig: u32) -> u64 {
+    1u64 << (sig - 1)
+}
+
+/// Signals whose default action is to do nothing.
+pub fn default_ignored(sig: u32) -> bool {
+    matches!(sig, SIGCHLD | SIGCONT | SIGURG | SIGWINCH)
+}
+
+/// Signals whose default action stops the process (job control, with the signals issue).
+pub fn default_stops(sig: u32) -> bool {
+    matches!(sig, SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU)
+}
+
+/// Whether `act` discards `sig` outright.
+pub fn is_ignored(act: &SigAction, sig: u32) -> bool {
+    sig != SIGKILL
+        && sig != SIGSTOP
+        && (act.handler == SIG_IGN || (act.handler == SIG_DFL && default_ignored(sig)))
+}
+
+impl SigSet {
+    pub fn has(self, sig: u32) -> bool {
+        self.0 & bit(sig) != 0
+    }
 }

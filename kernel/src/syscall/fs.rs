@@ -49,23 +49,27 @@ fn read_into(f: &OpenFile, buf: usize, count: usize, at: Option<u64>) -> KResult
                     return Err(Errno::EBADF);
                 }
                 let n = f.ops.read(f, &mut k, *pos)?;
-                if let Err(e) = uaccess::write_bytes(buf + total, &k[..n]) {
-                    return if total > 0 { Ok(total) } else { Err(e) };
-                }
-                *pos += n as u64;
-                total += n;
-                if n < want || total >= count {
+                // A buffer that runs into an unmapped page takes what fits; the position
+                // moves by what was delivered.
+                let m = match uaccess::write_bytes_partial(buf + total, &k[..n]) {
+                    Ok(m) => m,
+                    Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
+                };
+                *pos += m as u64;
+                total += m;
+                if m < want || total >= count {
                     return Ok(total);
                 }
                 continue;
             }
             None => f.read(&mut k)?,
         };
-        if let Err(e) = uaccess::write_bytes(buf + total, &k[..n]) {
-            return if total > 0 { Ok(total) } else { Err(e) };
-        }
-        total += n;
-        if n < want || total >= count || !f.ops.seekable() {
+        let m = match uaccess::write_bytes_partial(buf + total, &k[..n]) {
+            Ok(m) => m,
+            Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
+        };
+        total += m;
+        if m < want || total >= count || !f.ops.seekable() {
             return Ok(total);
         }
     }
@@ -78,7 +82,7 @@ fn write_from(f: &OpenFile, buf: usize, count: usize, at: Option<u64>) -> KResul
     let mut total = 0;
     while total < count || count == 0 {
         let want = (count - total).min(CHUNK);
-        let k = match uaccess::read_vec(buf + total, want) {
+        let k = match uaccess::read_vec_partial(buf + total, want) {
             Ok(k) => k,
             Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
         };
@@ -91,7 +95,7 @@ fn write_from(f: &OpenFile, buf: usize, count: usize, at: Option<u64>) -> KResul
             Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
         };
         total += n;
-        if n < want || count == 0 {
+        if n < want || k.len() < want || count == 0 {
             break;
         }
     }
@@ -144,15 +148,20 @@ pub fn pwrite64(c: &mut Call) -> SysResult {
     ok(write_from(&f, c.a[1], n, Some(off))?)
 }
 
-pub fn readv(c: &mut Call) -> SysResult {
-    let f = file(c, c.fd(0))?;
-    let iov = uaccess::read_iovecs(c.a[1], c.a[2])?;
+/// readv/preadv: fills the segments in order, stopping at a short read; `at` is the file
+/// offset for the positioned variants.
+fn do_readv(c: &mut Call, fd: i32, iovp: usize, cnt: usize, at: Option<u64>) -> SysResult {
+    let f = file(c, fd)?;
+    if at.is_some() && !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let iov = uaccess::read_iovecs(iovp, cnt)?;
     let mut total = 0;
     for (base, len) in iov {
         if len == 0 {
             continue;
         }
-        let n = match read_into(&f, base, len, None) {
+        let n = match read_into(&f, base, len, at.map(|o| o + total as u64)) {
             Ok(n) => n,
             Err(e) => return if total > 0 { ok(total) } else { Err(e) },
         };
@@ -164,13 +173,17 @@ pub fn readv(c: &mut Call) -> SysResult {
     ok(total)
 }
 
-pub fn writev(c: &mut Call) -> SysResult {
-    let f = file(c, c.fd(0))?;
-    let iov = uaccess::read_iovecs(c.a[1], c.a[2])?;
+/// writev/pwritev: gathers the segments so one call is one write (pipes and terminals see it
+/// whole); a fault in a later segment writes what came before it.
+fn do_writev(c: &mut Call, fd: i32, iovp: usize, cnt: usize, at: Option<u64>) -> SysResult {
+    let f = file(c, fd)?;
+    if at.is_some() && !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let iov = uaccess::read_iovecs(iovp, cnt)?;
     if !f.writable() {
         return Err(Errno::EBADF);
     }
-    // Gather first so one writev is one write (pipes and terminals see it whole).
     let mut data = Vec::new();
     for (base, len) in iov {
         if data.len() + len > CHUNK * 4 {
@@ -186,7 +199,57 @@ pub fn writev(c: &mut Call) -> SysResult {
             }
         }
     }
-    ok(f.write(&data)?)
+    match at {
+        Some(off) => ok(f.pwrite(&data, off)?),
+        None => ok(f.write(&data)?),
+    }
+}
+
+pub fn readv(c: &mut Call) -> SysResult {
+    do_readv(c, c.fd(0), c.a[1], c.a[2], None)
+}
+
+pub fn writev(c: &mut Call) -> SysResult {
+    do_writev(c, c.fd(0), c.a[1], c.a[2], None)
+}
+
+pub fn preadv(c: &mut Call) -> SysResult {
+    let off = offset_arg(c.a[3])?;
+    do_readv(c, c.fd(0), c.a[1], c.a[2], Some(off))
+}
+
+pub fn pwritev(c: &mut Call) -> SysResult {
+    let off = offset_arg(c.a[3])?;
+    do_writev(c, c.fd(0), c.a[1], c.a[2], Some(off))
+}
+
+/// RWF_HIPRI, RWF_DSYNC and RWF_SYNC: hints with nothing to do on memory-backed files.
+fn rwf_flags(flags: usize) -> KResult<()> {
+    if flags & !0x7 != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    Ok(())
+}
+
+/// preadv2/pwritev2: an offset of -1 means the current file position.
+pub fn preadv2(c: &mut Call) -> SysResult {
+    rwf_flags(c.a[5])?;
+    let off = if c.a[3] as i64 == -1 {
+        None
+    } else {
+        Some(offset_arg(c.a[3])?)
+    };
+    do_readv(c, c.fd(0), c.a[1], c.a[2], off)
+}
+
+pub fn pwritev2(c: &mut Call) -> SysResult {
+    rwf_flags(c.a[5])?;
+    let off = if c.a[3] as i64 == -1 {
+        None
+    } else {
+        Some(offset_arg(c.a[3])?)
+    };
+    do_writev(c, c.fd(0), c.a[1], c.a[2], off)
 }
 
 pub fn lseek(c: &mut Call) -> SysResult {
@@ -697,11 +760,18 @@ fn do_rename(c: &mut Call, odir: i32, op: usize, ndir: i32, np: usize, flags: u3
     }
     let old = uaccess::read_path(op)?;
     let new = uaccess::read_path(np)?;
-    let (op_d, on, _) = parent_of(c, odir, &old)?;
-    let (np_d, nn, _) = parent_of(c, ndir, &new)?;
+    let (op_d, on, o_slash) = parent_of(c, odir, &old)?;
+    let (np_d, nn, n_slash) = parent_of(c, ndir, &new)?;
     let bad = |n: &[u8]| n.is_empty() || n == b"." || n == b"..";
     if bad(&on) || bad(&nn) {
         return Err(Errno::EBUSY);
+    }
+    // A trailing slash on either name is only allowed when a directory is being moved.
+    if o_slash || n_slash {
+        let src = op_d.inode.lookup(&on)?;
+        if src.file_type() != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
     }
     if op_d.inode.fs_id() != np_d.inode.fs_id() {
         return Err(Errno::EXDEV);
@@ -742,6 +812,47 @@ fn do_symlink(c: &mut Call, tp: usize, dirfd: i32, lp: usize) -> SysResult {
     ok(0)
 }
 
+fn do_link(
+    c: &mut Call,
+    olddir: i32,
+    oldp: usize,
+    newdir: i32,
+    newp: usize,
+    flags: u32,
+) -> SysResult {
+    if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old = uaccess::read_path(oldp)?;
+    let new = uaccess::read_path(newp)?;
+    let src = if old.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        fs::lookup_at_flags(c.thread, olddir, &old, AT_EMPTY_PATH)?
+    } else {
+        fs::lookup_at(c.thread, olddir, &old, flags & AT_SYMLINK_FOLLOW != 0)?
+    };
+    if src.inode.file_type() == FileType::Directory {
+        return Err(Errno::EPERM);
+    }
+    let (parent, name, _) = parent_of(c, newdir, &new)?;
+    if name.is_empty() || name == b"." || name == b".." {
+        return Err(Errno::EEXIST);
+    }
+    may_write_dir(c, &parent)?;
+    if parent.inode.fs_id() != src.inode.fs_id() {
+        return Err(Errno::EXDEV);
+    }
+    parent.inode.link(&name, &src.inode)?;
+    ok(0)
+}
+
+pub fn link(c: &mut Call) -> SysResult {
+    do_link(c, AT_FDCWD, c.a[0], AT_FDCWD, c.a[1], 0)
+}
+
+pub fn linkat(c: &mut Call) -> SysResult {
+    do_link(c, c.fd(0), c.a[1], c.fd(2), c.a[3], c.a[4] as u32)
+}
+
 pub fn symlink(c: &mut Call) -> SysResult {
     do_symlink(c, c.a[0], AT_FDCWD, c.a[1])
 }
@@ -755,9 +866,18 @@ fn do_readlink(c: &mut Call, dirfd: i32, pathp: usize, buf: usize, size: usize) 
         return Err(Errno::EINVAL);
     }
     let path = uaccess::read_path(pathp)?;
+    // An empty path names the fd itself (an O_PATH|O_NOFOLLOW symlink); anything else there
+    // is ENOENT, as is an empty path relative to the working directory.
+    if path.is_empty() && dirfd == AT_FDCWD {
+        return Err(Errno::ENOENT);
+    }
     let d = fs::lookup_at_flags(c.thread, dirfd, &path, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)?;
     if d.inode.file_type() != FileType::Symlink {
-        return Err(Errno::EINVAL);
+        return Err(if path.is_empty() {
+            Errno::ENOENT
+        } else {
+            Errno::EINVAL
+        });
     }
     let target = d.inode.readlink()?;
     let n = target.len().min(size);

@@ -31,14 +31,28 @@ pub fn futex(c: &mut Call) -> SysResult {
     let n = (val as u32 as i32).max(0) as usize;
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            let bitset = if cmd == FUTEX_WAIT { FUTEX_BITSET_MATCH_ANY } else { val3 as u32 };
-            let t = if timeout != 0 { Some(get_timespec(timeout)?) } else { None };
+            let bitset = if cmd == FUTEX_WAIT {
+                FUTEX_BITSET_MATCH_ANY
+            } else {
+                val3 as u32
+            };
+            let t = if timeout != 0 {
+                Some(get_timespec(timeout)?)
+            } else {
+                None
+            };
             let deadline = futex::deadline(t, cmd == FUTEX_WAIT_BITSET, realtime);
             let k = key(uaddr)?;
-            ok(futex::wait(&thread, k, uaddr, val as u32, bitset, deadline)?)
+            ok(futex::wait(
+                &thread, k, uaddr, val as u32, bitset, deadline,
+            )?)
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
-            let bitset = if cmd == FUTEX_WAKE { FUTEX_BITSET_MATCH_ANY } else { val3 as u32 };
+            let bitset = if cmd == FUTEX_WAKE {
+                FUTEX_BITSET_MATCH_ANY
+            } else {
+                val3 as u32
+            };
             ok(futex::wake(key(uaddr)?, n, bitset)?)
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
@@ -51,7 +65,7 @@ pub fn futex(c: &mut Call) -> SysResult {
         FUTEX_WAKE_OP => {
             let k1 = key(uaddr)?;
             let k2 = key(uaddr2)?;
-            if uaddr2 % 4 != 0 {
+            if !uaddr2.is_multiple_of(4) {
                 return Err(Errno::EINVAL);
             }
             // Kernel code is not preempted, so read-modify-write is atomic for user space.

@@ -72,6 +72,10 @@ pub fn mmap(c: &mut Call) -> SysResult {
     if kind == 0 || (kind == MAP_SHARED_VALIDATE && flags & !0x1fffff != 0) {
         return Err(Errno::EINVAL);
     }
+    // MAP_SHARED_VALIDATE is only meaningful for files; Linux refuses it for anonymous memory.
+    if kind == MAP_SHARED_VALIDATE && flags & MAP_ANONYMOUS != 0 {
+        return Err(Errno::EINVAL);
+    }
     let shared = kind != MAP_PRIVATE;
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
     if fixed && addr % PAGE != 0 {

@@ -228,7 +228,9 @@ pub fn select(c: &mut Call) -> SysResult {
             return Err(Errno::EINVAL);
         }
         let sec = sec.saturating_add(usec / 1_000_000);
-        let ns = sec.saturating_mul(1_000_000_000).saturating_add(usec % 1_000_000 * 1000);
+        let ns = sec
+            .saturating_mul(1_000_000_000)
+            .saturating_add(usec % 1_000_000 * 1000);
         deadline_after(Some(ns))
     } else {
         None

@@ -62,12 +62,23 @@ const CLONE_NEWUSER: usize = 0x1000_0000;
 const CLONE_NEWPID: usize = 0x2000_0000;
 const CLONE_NEWNET: usize = 0x4000_0000;
 const CLONE_IO: usize = 0x8000_0000;
-const CLONE_NAMESPACES: usize =
-    CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
+const CLONE_NAMESPACES: usize = CLONE_NEWNS
+    | CLONE_NEWCGROUP
+    | CLONE_NEWUTS
+    | CLONE_NEWIPC
+    | CLONE_NEWUSER
+    | CLONE_NEWPID
+    | CLONE_NEWNET;
 
 pub fn fork(c: &mut Call, vfork: bool) -> SysResult {
     let flags = if vfork { CLONE_VM | CLONE_VFORK } else { 0 } | signal::SIGCHLD as usize;
-    do_clone(c, CloneArgs { flags, ..CloneArgs::default() })
+    do_clone(
+        c,
+        CloneArgs {
+            flags,
+            ..CloneArgs::default()
+        },
+    )
 }
 
 #[derive(Default)]
@@ -87,7 +98,17 @@ pub fn clone(c: &mut Call) -> SysResult {
         crate::warn!("clone: CLONE_PIDFD not supported yet");
         return Err(Errno::EINVAL);
     }
-    do_clone(c, CloneArgs { flags: flags & !CSIGNAL, exit_signal: flags & CSIGNAL, stack, ptid, ctid, tls })
+    do_clone(
+        c,
+        CloneArgs {
+            flags: flags & !CSIGNAL,
+            exit_signal: flags & CSIGNAL,
+            stack,
+            ptid,
+            ctid,
+            tls,
+        },
+    )
 }
 
 pub fn clone3(c: &mut Call) -> SysResult {
@@ -101,18 +122,38 @@ pub fn clone3(c: &mut Call) -> SysResult {
     if raw[88.min(size)..].iter().any(|&b| b != 0) {
         // set_tid, cgroup and unknown extensions are not supported: Linux gives E2BIG for
         // unknown non-zero tails and EINVAL/EPERM for the others.
-        return Err(if size > 88 && raw[88..].iter().any(|&b| b != 0) { Errno::E2BIG } else { Errno::EINVAL });
+        return Err(if size > 88 && raw[88..].iter().any(|&b| b != 0) {
+            Errno::E2BIG
+        } else {
+            Errno::EINVAL
+        });
     }
-    let f = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8])) as usize;
-    let (flags, _pidfd, ctid, ptid, exit_signal, stack, stack_size, tls) = (f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7));
+    let f =
+        |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8])) as usize;
+    let (flags, _pidfd, ctid, ptid, exit_signal, stack, stack_size, tls) =
+        (f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7));
     if flags & CSIGNAL != 0 || exit_signal > signal::NSIG as usize || flags & CLONE_PIDFD != 0 {
         return Err(Errno::EINVAL);
     }
     if (stack == 0) != (stack_size == 0) {
         return Err(Errno::EINVAL);
     }
-    let stack = if stack != 0 { stack.checked_add(stack_size).ok_or(Errno::EINVAL)? } else { 0 };
-    do_clone(c, CloneArgs { flags, exit_signal, stack, ptid, ctid, tls })
+    let stack = if stack != 0 {
+        stack.checked_add(stack_size).ok_or(Errno::EINVAL)?
+    } else {
+        0
+    };
+    do_clone(
+        c,
+        CloneArgs {
+            flags,
+            exit_signal,
+            stack,
+            ptid,
+            ctid,
+            tls,
+        },
+    )
 }
 
 fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
@@ -133,12 +174,21 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
         crate::warn!("clone: namespaces are not supported (flags {:#x})", flags);
         return Err(Errno::EPERM);
     }
-    let _ = (CLONE_PTRACE, CLONE_SYSVSEM, CLONE_DETACHED, CLONE_UNTRACED, CLONE_IO, a.exit_signal);
+    let _ = (
+        CLONE_PTRACE,
+        CLONE_SYSVSEM,
+        CLONE_DETACHED,
+        CLONE_UNTRACED,
+        CLONE_IO,
+        a.exit_signal,
+    );
     let thread = flags & CLONE_THREAD != 0;
     if !thread && flags & (CLONE_FILES | CLONE_FS | CLONE_SIGHAND) != 0 {
         // Sharing these tables between two processes needs them reference-counted apart
         // from the process; threads share them through their process.
-        crate::warn!("clone: CLONE_FILES/CLONE_FS/CLONE_SIGHAND without CLONE_THREAD not supported yet");
+        crate::warn!(
+            "clone: CLONE_FILES/CLONE_FS/CLONE_SIGHAND without CLONE_THREAD not supported yet"
+        );
         return Err(Errno::EINVAL);
     }
     if thread && flags & (CLONE_FILES | CLONE_FS) != CLONE_FILES | CLONE_FS {
@@ -186,7 +236,8 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     }
     process::start_thread(child, ctx, FpuState::save_current());
     if vfork {
-        cp.vfork_done.wait_until(|| (*cp.vfork_released.lock() || c.thread.must_exit()).then_some(()));
+        cp.vfork_done
+            .wait_until(|| (*cp.vfork_released.lock() || c.thread.must_exit()).then_some(()));
     }
     ok(id as usize)
 }
@@ -218,7 +269,9 @@ pub fn exit(c: &mut Call) -> SysResult {
 }
 
 pub fn exit_group(c: &mut Call) -> SysResult {
-    c.thread.proc_ref().kill_all_threads(((c.a[0] & 0xff) << 8) as i32);
+    c.thread
+        .proc_ref()
+        .kill_all_threads(((c.a[0] & 0xff) << 8) as i32);
     ok(0)
 }
 
@@ -315,8 +368,7 @@ pub fn kill(c: &mut Call) -> SysResult {
         return ok(0);
     }
     for t in targets {
-        // Handlers and stop/continue arrive with the signals issue; everything else terminates.
-        deliver_default(&t, sig);
+        process::send_signal(&t, None, sig);
     }
     ok(0)
 }
@@ -341,8 +393,12 @@ pub fn rt_sigaction(c: &mut Call) -> SysResult {
     if oact != 0 {
         uaccess::write_bytes(oact, &old.to_bytes())?;
     }
-    if let Some(n) = new {
+    if let Some(mut n) = new {
+        n.flags &= signal::SA_KNOWN_FLAGS;
         p.sigactions.lock()[sig - 1] = n;
+        if signal::is_ignored(&n, sig as u32) {
+            process::flush_pending(&p, sig as u32);
+        }
     }
     ok(0)
 }
@@ -520,10 +576,13 @@ pub fn setsid(c: &mut Call) -> SysResult {
     ok(pid as usize)
 }
 
-/// tkill/tgkill: until signal delivery lands, a signal to a thread acts on its process as
-/// kill(2) does (default actions only).
+/// tkill/tgkill: a signal for one thread.
 pub fn tgkill(c: &mut Call, with_tgid: bool) -> SysResult {
-    let (tgid, tid, sig) = if with_tgid { (c.a[0] as i32, c.a[1] as i32, c.a[2] as u32) } else { (-1, c.a[0] as i32, c.a[1] as u32) };
+    let (tgid, tid, sig) = if with_tgid {
+        (c.a[0] as i32, c.a[1] as i32, c.a[2] as u32)
+    } else {
+        (-1, c.a[0] as i32, c.a[1] as u32)
+    };
     if tid <= 0 || (with_tgid && tgid <= 0) || sig > signal::NSIG {
         return Err(Errno::EINVAL);
     }
@@ -535,19 +594,57 @@ pub fn tgkill(c: &mut Call, with_tgid: bool) -> SysResult {
     if sig == 0 {
         return ok(0);
     }
-    deliver_default(&p, sig);
+    process::send_signal(&p, Some(&t), sig);
     ok(0)
 }
 
-/// The default action of `sig` on `p` (until handlers are delivered).
-fn deliver_default(p: &Process, sig: u32) {
-    let act = p.sigactions.lock()[sig as usize - 1];
-    let default_ignored = matches!(sig, 17 | 18 | 23 | 28);
-    if act.handler == signal::SIG_IGN && sig != signal::SIGKILL {
-        return;
+pub fn rt_sigpending(c: &mut Call) -> SysResult {
+    if c.a[1] != 8 {
+        return Err(Errno::EINVAL);
     }
-    if act.handler == signal::SIG_DFL && default_ignored {
-        return;
+    let t = c.thread;
+    let pending = t.pending.lock().0 | t.proc_ref().shared_pending.lock().0;
+    uaccess::write_u64(c.a[0], pending & t.sigmask.lock().0)?;
+    ok(0)
+}
+
+pub fn sigaltstack(c: &mut Call) -> SysResult {
+    const SS_ONSTACK: u32 = 1;
+    const SS_DISABLE: u32 = 2;
+    const SS_AUTODISARM: u32 = 1 << 31;
+    const MINSIGSTKSZ: u64 = 2048;
+    let [ss, oss, ..] = c.a;
+    let cur = *c.thread.altstack.lock();
+    let new = if ss != 0 {
+        let b = uaccess::read_vec(ss, 24)?;
+        let sp = u64::from_le_bytes(b[0..8].try_into().unwrap_or([0; 8]));
+        let flags = u32::from_le_bytes(b[8..12].try_into().unwrap_or([0; 4]));
+        let size = u64::from_le_bytes(b[16..24].try_into().unwrap_or([0; 8]));
+        let mode = flags & !SS_AUTODISARM;
+        if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
+            return Err(Errno::EINVAL);
+        }
+        if mode == SS_DISABLE {
+            Some((0, 0))
+        } else {
+            if size < MINSIGSTKSZ {
+                return Err(Errno::ENOMEM);
+            }
+            Some((sp, size))
+        }
+    } else {
+        None
+    };
+    if oss != 0 {
+        let mut b = [0u8; 24];
+        b[0..8].copy_from_slice(&cur.0.to_le_bytes());
+        let flags = if cur.1 == 0 { SS_DISABLE } else { 0 };
+        b[8..12].copy_from_slice(&flags.to_le_bytes());
+        b[16..24].copy_from_slice(&cur.1.to_le_bytes());
+        uaccess::write_bytes(oss, &b)?;
     }
-    p.kill_all_threads(signal::killed_status(sig));
+    if let Some(n) = new {
+        *c.thread.altstack.lock() = n;
+    }
+    ok(0)
 }

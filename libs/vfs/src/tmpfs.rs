@@ -161,6 +161,10 @@ impl TmpInode {
         if name.len() > 255 {
             return Err(Errno::ENAMETOOLONG);
         }
+        // A removed directory (still open somewhere) accepts no new entries.
+        if self.meta.lock().nlink == 0 {
+            return Err(Errno::ENOENT);
+        }
         self.with_dir(|d| {
             if d.by_name.contains_key(name) {
                 return Err(Errno::EEXIST);
@@ -430,6 +434,9 @@ impl Inode for TmpInode {
         }
         if nd.kind != FileType::Directory {
             return Err(Errno::ENOTDIR);
+        }
+        if nd.meta.lock().nlink == 0 {
+            return Err(Errno::ENOENT);
         }
         let me = self.this();
         let src = self.get(old)?;
