@@ -286,6 +286,9 @@ pub fn execve(
     }
     *p.cmdline.lock() = cmdline;
     *thread.robust_list.lock() = (0, 0);
+    *thread.altstack.lock() = (0, 0);
+    let base = execfn.rsplit(|&b| b == b'/').next().unwrap_or(&execfn);
+    thread.set_comm(base);
     *thread.clear_child_tid.lock() = 0;
     *ctx = UserContext::new_user(entry as u64, image.sp);
     lintel_hal::task::reset_fpu();

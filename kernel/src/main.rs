@@ -9,6 +9,7 @@ extern crate alloc;
 mod exec;
 mod fs;
 mod futex;
+mod itimer;
 #[macro_use]
 mod log;
 mod mm;

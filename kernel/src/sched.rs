@@ -69,6 +69,20 @@ fn switch_away() {
                 return;
             }
         }
+        // CPU-time accounting: the outgoing thread's stint ends, the incoming one's begins.
+        let now = crate::time::uptime_ns();
+        if let Some(c) = &cur {
+            let mut t = c.cpu.lock();
+            if t.running {
+                t.total_ns += now.saturating_sub(t.since);
+                t.running = false;
+            }
+        }
+        if let Some(n) = &next {
+            let mut t = n.cpu.lock();
+            t.since = now;
+            t.running = true;
+        }
         s.slice_start = lintel_hal::x86::apic::ticks();
         match next {
             Some(n) => {
@@ -141,6 +155,7 @@ pub fn tick() -> bool {
         wake(&t);
     }
     crate::fs::tty::poll_input();
+    crate::itimer::tick();
     let s = SCHED.lock();
     lintel_hal::x86::apic::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS
         && !s.queue.is_empty()

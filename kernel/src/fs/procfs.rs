@@ -107,6 +107,12 @@ fn parse_num(name: &[u8]) -> Option<i32> {
 }
 
 fn comm(p: &Process) -> String {
+    if let Some(t) = p.live_threads().first() {
+        let c = t.comm_bytes();
+        if !c.is_empty() {
+            return String::from_utf8_lossy(&c).into_owned();
+        }
+    }
     let exe = p.exe.lock().clone();
     let base = exe.rsplit(|&c| c == b'/').next().unwrap_or(&exe);
     String::from_utf8_lossy(&base[..base.len().min(15)]).into_owned()

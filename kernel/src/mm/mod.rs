@@ -234,6 +234,96 @@ impl MmInner {
         self.vmas.insert(at, v.slice(at, v.end));
     }
 
+    /// Bytes of address space mapped (for RLIMIT_AS).
+    pub fn total_vm(&self) -> usize {
+        self.vmas.values().map(|v| v.end - v.start).sum()
+    }
+
+    /// mremap: resizes the mapping at [old, old+old_len) to `new_len`, in place when it can,
+    /// else (with `may_move`) somewhere free or at `fixed`, carrying its pages along.
+    /// Lengths are page-aligned and non-zero; returns the new address.
+    pub fn remap(
+        &mut self,
+        old: usize,
+        old_len: usize,
+        new_len: usize,
+        may_move: bool,
+        fixed: Option<usize>,
+    ) -> KResult<usize> {
+        let vma = self.find(old).cloned().ok_or(Errno::EFAULT)?;
+        let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
+        if old_end > vma.end {
+            return Err(Errno::EFAULT);
+        }
+        if let Some(dest) = fixed {
+            let dest_end = dest
+                .checked_add(new_len)
+                .filter(|&e| e <= USER_END)
+                .ok_or(Errno::EINVAL)?;
+            if dest < old_end && old < dest_end {
+                return Err(Errno::EINVAL);
+            }
+            self.unmap(dest, dest_end);
+            let moved = old_len.min(new_len);
+            return self.move_range(&vma, old, moved, old_len, dest, new_len);
+        }
+        if new_len <= old_len {
+            if new_len < old_len {
+                self.unmap(old + new_len, old_end);
+            }
+            return Ok(old);
+        }
+        let new_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
+        if old_end == vma.end && new_end <= MMAP_TOP && self.is_free(old_end, new_end) {
+            if let Some(v) = self.vmas.get_mut(&vma.start) {
+                v.end = new_end;
+            }
+            if vma.shared && matches!(vma.backing, Backing::Anon) {
+                self.populate(old_end, new_end)?;
+            }
+            return Ok(old);
+        }
+        if !may_move {
+            return Err(Errno::ENOMEM);
+        }
+        let dest = self.find_free(new_len, MMAP_TOP).ok_or(Errno::ENOMEM)?;
+        self.move_range(&vma, old, old_len, old_len, dest, new_len)
+    }
+
+    /// Moves the first `moved` bytes' pages of [old, old+old_len) to `dest`, drops the old
+    /// range, and maps [dest, dest+new_len) with `vma`'s properties.
+    fn move_range(
+        &mut self,
+        vma: &Vma,
+        old: usize,
+        moved: usize,
+        old_len: usize,
+        dest: usize,
+        new_len: usize,
+    ) -> KResult<usize> {
+        let mut nv = vma.slice(old, vma.end);
+        nv.start = dest;
+        nv.end = dest + new_len;
+        let mut pages = alloc::vec::Vec::new();
+        self.aspace
+            .for_each_mapped(old, old + moved, |va, prot| pages.push((va, prot)));
+        for (va, prot) in pages {
+            if let Some(f) = self.aspace.unmap(va) {
+                self.aspace
+                    .map(dest + (va - old), f, prot)
+                    .map_err(|_| Errno::ENOMEM)?;
+            }
+        }
+        self.unmap(old, old + old_len);
+        let shared_anon = nv.shared && matches!(nv.backing, Backing::Anon);
+        self.vmas.insert(dest, nv);
+        self.merge_around(dest, dest + new_len);
+        if shared_anon {
+            self.populate(dest, dest + new_len)?;
+        }
+        Ok(dest)
+    }
+
     /// Removes every mapping in [start, end).
     pub fn unmap(&mut self, start: usize, end: usize) {
         self.split_at(start);

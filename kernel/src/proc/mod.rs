@@ -59,7 +59,9 @@ pub struct FsContext {
 }
 
 pub const RLIM_INFINITY: u64 = u64::MAX;
+pub const RLIMIT_DATA: usize = 2;
 pub const RLIMIT_STACK: usize = 3;
+pub const RLIMIT_AS: usize = 9;
 pub const RLIMIT_NPROC: usize = 6;
 pub const RLIMIT_NOFILE: usize = 7;
 pub const RLIM_NLIMITS: usize = 16;
@@ -137,6 +139,20 @@ pub struct Process {
     pub thread_gone: WaitQueue,
     /// Signals sent to the process (kill) and not yet taken by any thread.
     pub shared_pending: Mutex<SigSet>,
+    /// (user, system) ns of this process's exited threads, and of its reaped children
+    /// (with their own reaped children), for getrusage, times and wait4.
+    pub dead_time: Mutex<(u64, u64)>,
+    pub children_time: Mutex<(u64, u64)>,
+    /// Nice value (-20..=19) and scheduling policy/priority as set by the sched_* calls.
+    pub nice: AtomicI32,
+    pub sched_policy: Mutex<(u32, u32)>,
+    /// Interval timers (ITIMER_REAL, VIRTUAL, PROF): (next expiry ns, interval ns); 0 = off.
+    /// REAL counts on the monotonic clock, the others on the process's CPU time.
+    pub itimers: Mutex<[(u64, u64); 3]>,
+    /// prctl state: PR_SET_DUMPABLE, PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS.
+    pub dumpable: AtomicU32,
+    pub pdeath_signal: AtomicU32,
+    pub no_new_privs: AtomicU32,
 }
 
 pub struct Thread {
@@ -156,9 +172,51 @@ pub struct Thread {
     pub pending: Mutex<SigSet>,
     /// sigaltstack: (ss_sp, ss_size); size 0 means disabled.
     pub altstack: Mutex<(u64, u64)>,
+    pub cpu: Mutex<CpuTime>,
+    /// The thread's name (comm): the executable's base name, or set by prctl(PR_SET_NAME).
+    pub comm: Mutex<[u8; 16]>,
+    /// sched_setaffinity mask (bit N = CPU N).
+    pub affinity: Mutex<u64>,
+}
+
+/// CPU time a thread has used. `total_ns` counts time on the CPU (kernel and user); `user_ns`
+/// the part spent in user mode; `since` is when the thread last got the CPU.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct CpuTime {
+    pub total_ns: u64,
+    pub user_ns: u64,
+    pub since: u64,
+    pub running: bool,
+}
+
+impl CpuTime {
+    /// (user, system) nanoseconds, counting the current stint if the thread is running.
+    pub fn user_sys(&self, now: u64) -> (u64, u64) {
+        let total = self.total_ns
+            + if self.running {
+                now.saturating_sub(self.since)
+            } else {
+                0
+            };
+        let user = self.user_ns.min(total);
+        (user, total - user)
+    }
 }
 
 impl Thread {
+    pub fn comm_bytes(&self) -> Vec<u8> {
+        let c = *self.comm.lock();
+        let n = c.iter().position(|&b| b == 0).unwrap_or(16);
+        c[..n].to_vec()
+    }
+
+    pub fn set_comm(&self, name: &[u8]) {
+        let mut c = [0u8; 16];
+        let n = name.len().min(15);
+        c[..n].copy_from_slice(&name[..n]);
+        *self.comm.lock() = c;
+    }
+
     pub fn process(&self) -> Arc<Process> {
         self.process.clone()
     }
@@ -243,6 +301,18 @@ impl Process {
         self.rlimits.lock()[r]
     }
 
+    /// (user, system) ns used by all of this process's threads, living and exited.
+    pub fn cpu_times(&self) -> (u64, u64) {
+        let now = crate::time::uptime_ns();
+        let (mut u, mut s) = *self.dead_time.lock();
+        for t in self.live_threads() {
+            let (tu, ts) = t.cpu.lock().user_sys(now);
+            u += tu;
+            s += ts;
+        }
+        (u, s)
+    }
+
     pub fn live_threads(&self) -> Vec<Arc<Thread>> {
         self.threads
             .lock()
@@ -288,6 +358,14 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         vfork_released: Mutex::new(true),
         thread_gone: WaitQueue::new(),
         shared_pending: Mutex::new(SigSet::default()),
+        dead_time: Mutex::new((0, 0)),
+        children_time: Mutex::new((0, 0)),
+        nice: AtomicI32::new(0),
+        sched_policy: Mutex::new((0, 0)),
+        itimers: Mutex::new([(0, 0); 3]),
+        dumpable: AtomicU32::new(1),
+        pdeath_signal: AtomicU32::new(0),
+        no_new_privs: AtomicU32::new(0),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
@@ -307,6 +385,9 @@ fn new_thread(p: Arc<Process>, tid: i32) -> Arc<Thread> {
         exit_code: Mutex::new(None),
         pending: Mutex::new(SigSet::default()),
         altstack: Mutex::new((0, 0)),
+        cpu: Mutex::new(CpuTime::default()),
+        comm: Mutex::new([0; 16]),
+        affinity: Mutex::new(1),
     });
     p.threads.lock().push(Arc::downgrade(&t));
     THREADS.lock().insert(tid, Arc::downgrade(&t));
@@ -333,6 +414,8 @@ pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     NPROCS.fetch_add(1, Ordering::Relaxed);
     let t = new_thread(p, alloc_pid());
     *t.sigmask.lock() = *parent_thread.sigmask.lock();
+    *t.comm.lock() = *parent_thread.comm.lock();
+    *t.affinity.lock() = *parent_thread.affinity.lock();
     Ok(t)
 }
 
@@ -374,12 +457,22 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         vfork_released: Mutex::new(!vfork),
         thread_gone: WaitQueue::new(),
         shared_pending: Mutex::new(SigSet::default()),
+        dead_time: Mutex::new((0, 0)),
+        children_time: Mutex::new((0, 0)),
+        nice: AtomicI32::new(parent.nice.load(Ordering::Relaxed)),
+        sched_policy: Mutex::new((0, 0)),
+        itimers: Mutex::new([(0, 0); 3]),
+        dumpable: AtomicU32::new(parent.dumpable.load(Ordering::Relaxed)),
+        pdeath_signal: AtomicU32::new(0),
+        no_new_privs: AtomicU32::new(parent.no_new_privs.load(Ordering::Relaxed)),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
     parent.children.lock().push(p.clone());
     let t = new_thread(p, pid);
     *t.sigmask.lock() = *parent_thread.sigmask.lock();
+    *t.comm.lock() = *parent_thread.comm.lock();
+    *t.affinity.lock() = *parent_thread.affinity.lock();
     // fork keeps the alternate signal stack (the memory is copied); a CLONE_VM child does not.
     if !share_vm || vfork {
         *t.altstack.lock() = *parent_thread.altstack.lock();
@@ -414,6 +507,12 @@ pub fn thread_exit(t: &Arc<Thread>) {
         }
     }
     THREADS.lock().remove(&t.tid);
+    {
+        let (u, s) = t.cpu.lock().user_sys(crate::time::uptime_ns());
+        let mut d = p.dead_time.lock();
+        d.0 += u;
+        d.1 += s;
+    }
     let last = {
         let mut th = p.threads.lock();
         th.retain(|w| w.upgrade().is_some_and(|x| !Arc::ptr_eq(&x, t)));
@@ -465,6 +564,13 @@ pub fn thread_exit(t: &Arc<Thread>) {
 
 /// Reaps a zombie child: removes it from the tables.
 pub fn reap(parent: &Process, child: &Arc<Process>) {
+    let (u, s) = child.cpu_times();
+    let (cu, cs) = *child.children_time.lock();
+    {
+        let mut t = parent.children_time.lock();
+        t.0 += u + cu;
+        t.1 += s + cs;
+    }
     parent.children.lock().retain(|c| !Arc::ptr_eq(c, child));
     PROCS.lock().remove(&child.pid);
 }

@@ -29,7 +29,10 @@ fn fault_signal(vector: u8) -> u32 {
 pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
     thread.process().activate_mm();
     loop {
-        match ctx.run() {
+        let entered = crate::time::uptime_ns();
+        let why = ctx.run();
+        thread.cpu.lock().user_ns += crate::time::uptime_ns().saturating_sub(entered);
+        match why {
             ReturnReason::Syscall => crate::syscall::dispatch(&thread, &mut ctx),
             ReturnReason::Exception {
                 vector: 14,

@@ -2,7 +2,9 @@
 
 use super::{ok, Call, SysResult};
 use crate::mm::{page_down, page_up, Backing, Vma, MMAP_MIN, MMAP_TOP, PAGE, USER_END};
-use lintel_abi::Errno;
+use crate::proc::RLIMIT_AS;
+use crate::uaccess;
+use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::Prot;
 
 const PROT_READ: usize = 1;
@@ -37,7 +39,14 @@ pub fn brk(c: &mut Call) -> SysResult {
         return ok(m.brk);
     };
     if new_end > old_end {
-        if new_end > MMAP_TOP || !m.is_free(old_end, new_end) {
+        if new_end > MMAP_TOP
+            || !m.is_free(old_end, new_end)
+            || check_as(c, &m, new_end - old_end).is_err()
+        {
+            return ok(m.brk);
+        }
+        let data_limit = c.thread.proc_ref().rlimit(crate::proc::RLIMIT_DATA).cur;
+        if (new_end - page_up(m.brk_start).unwrap_or(new_end)) as u64 > data_limit {
             return ok(m.brk);
         }
         let rw = Prot {
@@ -124,6 +133,7 @@ pub fn mmap(c: &mut Call) -> SysResult {
             _ => m.find_free(len, MMAP_TOP).ok_or(Errno::ENOMEM)?,
         }
     };
+    check_as(c, &m, len)?;
     m.map(Vma {
         start,
         end: start + len,
@@ -181,16 +191,97 @@ pub fn madvise(c: &mut Call) -> SysResult {
     let end = page_up(len)
         .and_then(|l| addr.checked_add(l))
         .ok_or(Errno::EINVAL)?;
-    if advice == MADV_DONTNEED {
+    const MADV_FREE: usize = 8;
+    if !matches!(advice, 0..=4 | 8..=23 | 100 | 101) {
+        return Err(Errno::EINVAL);
+    }
+    let mm = c.thread.proc_ref().mm();
+    let mut m = mm.inner.lock();
+    let mut a = addr;
+    let mut private = alloc::vec::Vec::new();
+    while a < end {
+        let v = m.find(a).ok_or(Errno::ENOMEM)?;
+        if !v.shared {
+            private.push((a.max(v.start), v.end.min(end)));
+        }
+        a = v.end;
+    }
+    if advice == MADV_DONTNEED || advice == MADV_FREE {
+        // Private pages are dropped: the next touch reads zeros (or the file) again. Shared
+        // pages keep their contents (they live in the shared object).
+        for (s, e) in private {
+            m.aspace.unmap_range(s, e);
+        }
+    }
+    ok(0)
+}
+
+/// RLIMIT_AS: the address space may not grow past the limit.
+fn check_as(c: &Call, m: &crate::mm::MmInner, grow: usize) -> KResult<()> {
+    let limit = c.thread.proc_ref().rlimit(RLIMIT_AS).cur;
+    if (m.total_vm() as u64).saturating_add(grow as u64) > limit {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
+}
+
+pub fn mremap(c: &mut Call) -> SysResult {
+    const MREMAP_MAYMOVE: usize = 1;
+    const MREMAP_FIXED: usize = 2;
+    const MREMAP_DONTUNMAP: usize = 4;
+    let [old, old_len, new_len, flags, new_addr, _] = c.a;
+    if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 || old % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_DONTUNMAP != 0 {
+        crate::warn!("mremap: MREMAP_DONTUNMAP not supported yet");
+        return Err(Errno::EINVAL);
+    }
+    let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
+    let new_len = page_up(new_len).filter(|&l| l != 0).ok_or(Errno::EINVAL)?;
+    if old_len == 0 {
+        // Duplicating a shared mapping (old_size 0) needs shared file mappings.
+        return Err(Errno::EINVAL);
+    }
+    let fixed = if flags & MREMAP_FIXED != 0 {
+        if new_addr % PAGE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        Some(new_addr)
+    } else {
+        None
+    };
+    let mm = c.thread.proc_ref().mm();
+    let mut m = mm.inner.lock();
+    if new_len > old_len {
+        check_as(c, &m, new_len - old_len)?;
+    }
+    ok(m.remap(old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed)?)
+}
+
+pub fn mincore(c: &mut Call) -> SysResult {
+    let [addr, len, vec, ..] = c.a;
+    if addr % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = page_up(len)
+        .and_then(|l| addr.checked_add(l))
+        .filter(|&e| e <= USER_END)
+        .ok_or(Errno::ENOMEM)?;
+    let mut out = alloc::vec::Vec::with_capacity((end - addr) / PAGE);
+    {
         let mm = c.thread.proc_ref().mm();
-        let mut m = mm.inner.lock();
+        let m = mm.inner.lock();
         let mut a = addr;
         while a < end {
-            let v = m.find(a).ok_or(Errno::ENOMEM)?;
-            a = v.end;
+            m.find(a).ok_or(Errno::ENOMEM)?;
+            out.push(m.aspace.lookup(a).is_some() as u8);
+            a += PAGE;
         }
-        // Private pages are dropped: the next touch reads zeros (or the file) again.
-        m.aspace.unmap_range(addr, end);
     }
+    uaccess::write_bytes(vec, &out)?;
     ok(0)
 }

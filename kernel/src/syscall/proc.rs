@@ -277,36 +277,39 @@ pub fn exit_group(c: &mut Call) -> SysResult {
 
 const WNOHANG: usize = 1;
 const WUNTRACED: usize = 2;
+const WSTOPPED: usize = 2;
+const WEXITED: usize = 4;
 const WCONTINUED: usize = 8;
+const WNOWAIT: usize = 0x0100_0000;
+const WNOTHREAD: usize = 0x2000_0000;
 const WALL: usize = 0x4000_0000;
 const WCLONE: usize = 0x8000_0000;
-const WNOTHREAD: usize = 0x2000_0000;
 
-fn matches(child: &Process, pid: i32, caller_pgid: i32) -> bool {
-    match pid {
-        -1 => true,
-        0 => child.pgid.load(Ordering::Relaxed) == caller_pgid,
-        p if p < 0 => child.pgid.load(Ordering::Relaxed) == -p,
-        p => child.pid == p,
+/// Which children a wait call is for.
+#[derive(Clone, Copy)]
+enum Which {
+    Any,
+    Pid(i32),
+    Pgid(i32),
+}
+
+fn matches(child: &Process, which: Which) -> bool {
+    match which {
+        Which::Any => true,
+        Which::Pid(p) => child.pid == p,
+        Which::Pgid(g) => child.pgid.load(Ordering::Relaxed) == g,
     }
 }
 
-pub fn wait4(c: &mut Call) -> SysResult {
-    let th = c.thread.clone();
-    let [pid, status_p, options, rusage_p, _, _] = c.a;
-    let pid = pid as i32;
-    if options & !(WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE | WNOTHREAD) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if pid == i32::MIN {
-        return Err(Errno::ESRCH);
-    }
+/// Waits for a child matching `which` to have exited. Ok(None) with WNOHANG when none has.
+/// Stopped and continued children arrive with job control (the signals issue).
+fn wait_exited(c: &mut Call, which: Which, options: usize) -> KResult<Option<(Arc<Process>, i32)>> {
     let me = c.thread.process();
-    let pgid = me.pgid.load(Ordering::Relaxed);
-    let r: KResult<Option<(Arc<Process>, i32)>> = me.child_event.wait_until(|| {
-        let kids = me.children.lock();
+    let th = c.thread.clone();
+    me.child_event.wait_until(|| {
+        let kids = me.children.lock().clone();
         let mut any = false;
-        for k in kids.iter().filter(|k| matches(k, pid, pgid)) {
+        for k in kids.iter().filter(|k| matches(k, which)) {
             any = true;
             if let Some(st) = *k.exit_status.lock() {
                 return Some(Ok(Some((k.clone(), st))));
@@ -322,16 +325,150 @@ pub fn wait4(c: &mut Call) -> SysResult {
             return Some(Err(Errno::EINTR));
         }
         None
-    });
-    let Some((child, st)) = r? else { return ok(0) };
+    })
+}
+
+/// `struct rusage` (144 bytes) with the user and system times filled in.
+fn rusage_bytes(user_ns: u64, sys_ns: u64) -> [u8; 144] {
+    let mut b = [0u8; 144];
+    let tv = |ns: u64| {
+        (
+            (ns / 1_000_000_000) as i64,
+            ((ns % 1_000_000_000) / 1000) as i64,
+        )
+    };
+    let (us, uu) = tv(user_ns);
+    let (ss, su) = tv(sys_ns);
+    b[0..8].copy_from_slice(&us.to_le_bytes());
+    b[8..16].copy_from_slice(&uu.to_le_bytes());
+    b[16..24].copy_from_slice(&ss.to_le_bytes());
+    b[24..32].copy_from_slice(&su.to_le_bytes());
+    b
+}
+
+/// A reaped child's resource usage: its own and that of the children it reaped.
+fn child_rusage(child: &Process) -> [u8; 144] {
+    let (u, s) = child.cpu_times();
+    let (cu, cs) = *child.children_time.lock();
+    rusage_bytes(u + cu, s + cs)
+}
+
+pub fn wait4(c: &mut Call) -> SysResult {
+    let [pid, status_p, options, rusage_p, _, _] = c.a;
+    let pid = pid as i32;
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE | WNOTHREAD) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let which = match pid {
+        -1 => Which::Any,
+        0 => Which::Pgid(c.thread.proc_ref().pgid.load(Ordering::Relaxed)),
+        p if p < 0 => Which::Pgid(p.checked_neg().ok_or(Errno::ESRCH)?),
+        p => Which::Pid(p),
+    };
+    let Some((child, st)) = wait_exited(c, which, options)? else {
+        return ok(0);
+    };
     if status_p != 0 {
         uaccess::write_i32(status_p, st)?;
     }
     if rusage_p != 0 {
-        uaccess::write_bytes(rusage_p, &[0u8; 144])?;
+        uaccess::write_bytes(rusage_p, &child_rusage(&child))?;
     }
-    process::reap(&me, &child);
+    process::reap(&c.thread.process(), &child);
     ok(child.pid as usize)
+}
+
+pub fn waitid(c: &mut Call) -> SysResult {
+    const P_ALL: usize = 0;
+    const P_PID: usize = 1;
+    const P_PGID: usize = 2;
+    const CLD_EXITED: i32 = 1;
+    const CLD_KILLED: i32 = 2;
+    let [idtype, id, infop, options, rusage_p, _] = c.a;
+    if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WALL | WCLONE | WNOTHREAD)
+        != 0
+        || options & (WEXITED | WSTOPPED | WCONTINUED) == 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let id = id as i32;
+    let which = match idtype {
+        P_ALL => Which::Any,
+        P_PID if id > 0 => Which::Pid(id),
+        P_PGID if id > 0 => Which::Pgid(id),
+        P_PGID if id == 0 => Which::Pgid(c.thread.proc_ref().pgid.load(Ordering::Relaxed)),
+        _ => return Err(Errno::EINVAL),
+    };
+    if options & WEXITED == 0 {
+        // Only stop/continue events were asked for; they need job control.
+        if options & WNOHANG != 0 {
+            if infop != 0 {
+                uaccess::write_bytes(infop, &[0u8; 128])?;
+            }
+            return ok(0);
+        }
+        return Err(Errno::ECHILD);
+    }
+    let found = wait_exited(c, which, options)?;
+    let mut info = [0u8; 128];
+    if let Some((child, st)) = &found {
+        let (code, status) = if st & 0x7f == 0 {
+            (CLD_EXITED, (st >> 8) & 0xff)
+        } else {
+            (CLD_KILLED, st & 0x7f)
+        };
+        let uid = child.cred.lock().uid;
+        info[0..4].copy_from_slice(&(signal::SIGCHLD as i32).to_le_bytes());
+        info[8..12].copy_from_slice(&code.to_le_bytes());
+        info[16..20].copy_from_slice(&child.pid.to_le_bytes());
+        info[20..24].copy_from_slice(&uid.to_le_bytes());
+        info[24..28].copy_from_slice(&status.to_le_bytes());
+        let (u, s) = child.cpu_times();
+        info[32..40].copy_from_slice(&(u / 10_000_000).to_le_bytes());
+        info[40..48].copy_from_slice(&(s / 10_000_000).to_le_bytes());
+    }
+    if infop != 0 {
+        uaccess::write_bytes(infop, &info)?;
+    }
+    if let Some((child, _)) = found {
+        if rusage_p != 0 {
+            uaccess::write_bytes(rusage_p, &child_rusage(&child))?;
+        }
+        if options & WNOWAIT == 0 {
+            process::reap(&c.thread.process(), &child);
+        }
+    }
+    ok(0)
+}
+
+pub fn getrusage(c: &mut Call) -> SysResult {
+    const RUSAGE_SELF: i32 = 0;
+    const RUSAGE_CHILDREN: i32 = -1;
+    const RUSAGE_THREAD: i32 = 1;
+    let p = c.thread.proc_ref();
+    let (u, s) = match c.a[0] as i32 {
+        RUSAGE_SELF => p.cpu_times(),
+        RUSAGE_CHILDREN => *p.children_time.lock(),
+        RUSAGE_THREAD => c.thread.cpu.lock().user_sys(crate::time::uptime_ns()),
+        _ => return Err(Errno::EINVAL),
+    };
+    uaccess::write_bytes(c.a[1], &rusage_bytes(u, s))?;
+    ok(0)
+}
+
+pub fn times(c: &mut Call) -> SysResult {
+    let p = c.thread.proc_ref();
+    if c.a[0] != 0 {
+        let (u, s) = p.cpu_times();
+        let (cu, cs) = *p.children_time.lock();
+        let mut b = [0u8; 32];
+        for (i, ns) in [u, s, cu, cs].iter().enumerate() {
+            b[i * 8..i * 8 + 8].copy_from_slice(&(ns / 10_000_000).to_le_bytes());
+        }
+        uaccess::write_bytes(c.a[0], &b)?;
+    }
+    // Clock ticks since an arbitrary point (Linux starts near -300 s worth of jiffies).
+    ok((crate::time::uptime_ns() / 10_000_000) as usize)
 }
 
 pub fn kill(c: &mut Call) -> SysResult {
