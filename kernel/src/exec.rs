@@ -33,7 +33,35 @@ fn read_exact_at(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<us
     Ok(done)
 }
 
+/// Identity of an executable's contents: file system, inode, size and change times. Any write
+/// changes mtime/ctime, so a stale entry is never used.
+type ElfKey = (u64, u64, u64, i64, i64, i64, i64);
+
+/// Parsed headers of recently executed files, most recent first (shells exec the same few
+/// programs over and over).
+static ELF_CACHE: spin::Mutex<Vec<(ElfKey, ElfInfo)>> = spin::Mutex::new(Vec::new());
+const ELF_CACHE_SIZE: usize = 16;
+
 fn parse_elf(inode: &Arc<dyn Inode>) -> KResult<ElfInfo> {
+    let st = inode.stat();
+    let key: ElfKey = (inode.fs_id(), st.ino, st.size, st.mtime.sec, st.mtime.nsec, st.ctime.sec, st.ctime.nsec);
+    {
+        let mut cache = ELF_CACHE.lock();
+        if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
+            let hit = cache.remove(i);
+            let info = hit.1.clone();
+            cache.insert(0, hit);
+            return Ok(info);
+        }
+    }
+    let info = parse_elf_uncached(inode)?;
+    let mut cache = ELF_CACHE.lock();
+    cache.insert(0, (key, info.clone()));
+    cache.truncate(ELF_CACHE_SIZE);
+    Ok(info)
+}
+
+fn parse_elf_uncached(inode: &Arc<dyn Inode>) -> KResult<ElfInfo> {
     let mut head = [0u8; 64];
     let n = read_exact_at(inode, 0, &mut head)?;
     let hdr = ElfHeader::parse(&head[..n], EM_X86_64)?;
@@ -297,8 +325,7 @@ pub fn execve(
 }
 
 /// execve in a multi-threaded process: every other thread exits first (Linux's de_thread).
-/// The caller keeps its own tid; Linux would also hand it the leader's pid when it is not the
-/// leader, which needs tids that can change (noted in the process issue).
+/// A non-leader caller then takes the leader's id, as on Linux.
 fn kill_other_threads(me: &Arc<Thread>) {
     let p = me.process();
     for t in p.live_threads() {
@@ -310,6 +337,7 @@ fn kill_other_threads(me: &Arc<Thread>) {
         let others = p.live_threads().iter().any(|t| !Arc::ptr_eq(t, me));
         (!others).then_some(())
     });
+    me.become_leader();
 }
 
 fn libc_at_fdcwd() -> i32 {

@@ -176,7 +176,9 @@ pub fn requeue(
 }
 
 /// FUTEX_WAKE_OP's operation on the second word, and its comparison on the old value.
-pub fn wake_op_apply(old: u32, encoded: u32) -> (u32, bool) {
+/// Unknown operations and comparisons give ENOSYS, as on Linux (the operation is validated
+/// before the word is touched, the comparison after).
+pub fn wake_op_apply(old: u32, encoded: u32) -> (Option<u32>, Option<bool>) {
     let op = (encoded >> 28) & 7;
     let shift = encoded & (8 << 28) != 0;
     let cmp = (encoded >> 24) & 15;
@@ -191,18 +193,20 @@ pub fn wake_op_apply(old: u32, encoded: u32) -> (u32, bool) {
         1 => old.wrapping_add(oparg),
         2 => old | oparg,
         3 => old & !oparg,
-        _ => old ^ oparg,
+        4 => old ^ oparg,
+        _ => return (None, None),
     };
     let o = old as i32;
     let hit = match cmp {
-        0 => o == cmparg,
-        1 => o != cmparg,
-        2 => o < cmparg,
-        3 => o <= cmparg,
-        4 => o > cmparg,
-        _ => o >= cmparg,
+        0 => Some(o == cmparg),
+        1 => Some(o != cmparg),
+        2 => Some(o < cmparg),
+        3 => Some(o <= cmparg),
+        4 => Some(o > cmparg),
+        5 => Some(o >= cmparg),
+        _ => None,
     };
-    (new, hit)
+    (Some(new), hit)
 }
 
 /// Converts a wait timeout to a monotonic deadline: relative for FUTEX_WAIT, absolute (on the
@@ -238,7 +242,7 @@ pub fn exit_robust_list(thread: &Arc<Thread>, head: usize) {
         return;
     };
     let offset = offset as i64;
-    let tid = thread.tid as u32;
+    let tid = thread.tid() as u32;
     let handle = |entry: usize| {
         let uaddr = (entry as i64).wrapping_add(offset) as usize;
         let Ok(val) = uaccess::read_u32(uaddr) else {

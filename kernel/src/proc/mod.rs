@@ -156,7 +156,8 @@ pub struct Process {
 }
 
 pub struct Thread {
-    pub tid: i32,
+    /// Changes only when a non-leader thread execs and takes the leader's id.
+    tid: AtomicI32,
     process: Arc<Process>,
     ktask: Mutex<Option<Arc<Task>>>,
     pub state: Mutex<ThreadState>,
@@ -204,6 +205,22 @@ impl CpuTime {
 }
 
 impl Thread {
+    pub fn tid(&self) -> i32 {
+        self.tid.load(Ordering::Relaxed)
+    }
+
+    /// execve from a non-leader thread: once the others are gone, the caller becomes the
+    /// thread-group leader and takes the process id as its thread id.
+    pub fn become_leader(self: &Arc<Self>) {
+        let pid = self.process.pid;
+        let old = self.tid.swap(pid, Ordering::Relaxed);
+        if old != pid {
+            let mut t = THREADS.lock();
+            t.remove(&old);
+            t.insert(pid, Arc::downgrade(self));
+        }
+    }
+
     pub fn comm_bytes(&self) -> Vec<u8> {
         let c = *self.comm.lock();
         let n = c.iter().position(|&b| b == 0).unwrap_or(16);
@@ -374,7 +391,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
 
 fn new_thread(p: Arc<Process>, tid: i32) -> Arc<Thread> {
     let t = Arc::new(Thread {
-        tid,
+        tid: AtomicI32::new(tid),
         process: p.clone(),
         ktask: Mutex::new(None),
         state: Mutex::new(ThreadState::Blocked),
@@ -506,7 +523,7 @@ pub fn thread_exit(t: &Arc<Thread>) {
             }
         }
     }
-    THREADS.lock().remove(&t.tid);
+    THREADS.lock().remove(&t.tid());
     {
         let (u, s) = t.cpu.lock().user_sys(crate::time::uptime_ns());
         let mut d = p.dead_time.lock();

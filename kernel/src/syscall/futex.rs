@@ -71,7 +71,8 @@ pub fn futex(c: &mut Call) -> SysResult {
             // Kernel code is not preempted, so read-modify-write is atomic for user space.
             let old = uaccess::read_u32(uaddr2)?;
             let (new, hit) = futex::wake_op_apply(old, val3 as u32);
-            uaccess::write_u32(uaddr2, new)?;
+            uaccess::write_u32(uaddr2, new.ok_or(Errno::ENOSYS)?)?;
+            let hit = hit.ok_or(Errno::ENOSYS)?;
             let mut woken = futex::wake(k1, n, FUTEX_BITSET_MATCH_ANY)?;
             if hit {
                 woken += futex::wake(k2, count2, FUTEX_BITSET_MATCH_ANY)?;

@@ -51,7 +51,7 @@ pub fn dispatch(thread: &Arc<Thread>, ctx: &mut UserContext) {
     if crate::log::enabled(crate::log::Level::Trace) {
         crate::trace!(
             "pid {} {}({:#x}, {:#x}, {:#x}) = {:?}",
-            thread.tid,
+            thread.tid(),
             nr::name(n).unwrap_or("?"),
             a[0],
             a[1],

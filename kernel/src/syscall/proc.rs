@@ -14,7 +14,7 @@ pub fn getpid(c: &mut Call) -> SysResult {
 }
 
 pub fn gettid(c: &mut Call) -> SysResult {
-    ok(c.thread.tid as usize)
+    ok(c.thread.tid() as usize)
 }
 
 pub fn getppid(c: &mut Call) -> SysResult {
@@ -212,7 +212,7 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
             gp.children.lock().push(cp.clone());
         }
     }
-    let id = child.tid;
+    let id = child.tid();
     let mut ctx = *c.ctx;
     ctx.rax = 0;
     if a.stack != 0 {
@@ -596,7 +596,7 @@ pub fn arch_prctl(c: &mut Call) -> SysResult {
 
 pub fn set_tid_address(c: &mut Call) -> SysResult {
     *c.thread.clear_child_tid.lock() = c.a[0];
-    ok(c.thread.tid as usize)
+    ok(c.thread.tid() as usize)
 }
 
 pub fn set_robust_list(c: &mut Call) -> SysResult {
