@@ -44,7 +44,15 @@ const ELF_CACHE_SIZE: usize = 16;
 
 fn parse_elf(inode: &Arc<dyn Inode>) -> KResult<ElfInfo> {
     let st = inode.stat();
-    let key: ElfKey = (inode.fs_id(), st.ino, st.size, st.mtime.sec, st.mtime.nsec, st.ctime.sec, st.ctime.nsec);
+    let key: ElfKey = (
+        inode.fs_id(),
+        st.ino,
+        st.size,
+        st.mtime.sec,
+        st.mtime.nsec,
+        st.ctime.sec,
+        st.ctime.nsec,
+    );
     {
         let mut cache = ELF_CACHE.lock();
         if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
@@ -314,7 +322,8 @@ pub fn execve(
     }
     *p.cmdline.lock() = cmdline;
     *thread.robust_list.lock() = (0, 0);
-    *thread.altstack.lock() = (0, 0);
+    *thread.altstack.lock() = (0, 0, 0);
+    *thread.saved_sigmask.lock() = None;
     let base = execfn.rsplit(|&b| b == b'/').next().unwrap_or(&execfn);
     thread.set_comm(base);
     *thread.clear_child_tid.lock() = 0;

@@ -83,12 +83,13 @@ pub fn wait(
             return Ok(0);
         }
         let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
-        if timed_out || thread.must_exit() {
+        let intr = crate::proc::interrupted(thread, Errno::ERESTARTSYS);
+        if timed_out || intr.is_some() {
             if remove(&w) {
                 return Err(if timed_out {
                     Errno::ETIMEDOUT
                 } else {
-                    Errno::EINTR
+                    intr.unwrap_or(Errno::EINTR)
                 });
             }
             // Woken concurrently with the timeout: the wake counts.

@@ -83,7 +83,7 @@ pub fn tick() {
                     0
                 };
                 p.itimers.lock()[which].0 = next;
-                proc::send_signal(&p, None, sig);
+                proc::send_simple(&p, None, sig, proc::signal::SI_KERNEL, None);
                 any |= next != 0;
             } else {
                 any = true;

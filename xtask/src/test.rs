@@ -149,7 +149,15 @@ fn runner(dir: &Path) -> Result<PathBuf, String> {
 
 /// Host files the dynamic glibc programs need inside the guest.
 fn add_glibc_runtime(img: &mut Image) -> Result<(), String> {
-    for lib in ["ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6"] {
+    for lib in [
+        "ld-linux-x86-64.so.2",
+        "libc.so.6",
+        "libm.so.6",
+        "libgcc_s.so.1",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "librt.so.1",
+    ] {
         let host = Path::new("/lib/x86_64-linux-gnu").join(lib);
         let real = std::fs::canonicalize(&host).map_err(|e| format!("{}: {e}", host.display()))?;
         img.add_host(&real, &format!("/lib/x86_64-linux-gnu/{lib}"))?;

@@ -113,7 +113,13 @@ pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>
 
 fn raise_sigpipe() {
     if let Some(t) = crate::sched::try_current() {
-        crate::proc::send_signal(&t.process(), Some(&t), crate::proc::signal::SIGPIPE);
+        crate::proc::send_simple(
+            &t.process(),
+            Some(&t),
+            crate::proc::signal::SIGPIPE,
+            crate::proc::signal::SI_USER,
+            Some(t.proc_ref()),
+        );
     }
 }
 
@@ -141,8 +147,10 @@ impl FileOps for PipeEnd {
             if nonblock {
                 return Some(Err(Errno::EAGAIN));
             }
-            if crate::sched::try_current().is_some_and(|t| t.must_exit()) {
-                return Some(Err(Errno::EINTR));
+            if let Some(e) = crate::sched::try_current()
+                .and_then(|t| crate::proc::interrupted(&t, Errno::ERESTARTSYS))
+            {
+                return Some(Err(e));
             }
             None
         });
@@ -175,8 +183,10 @@ impl FileOps for PipeEnd {
                 if nonblock {
                     return Some(Err(Errno::EAGAIN));
                 }
-                if crate::sched::try_current().is_some_and(|t| t.must_exit()) {
-                    return Some(Err(Errno::EINTR));
+                if let Some(e) = crate::sched::try_current()
+                    .and_then(|t| crate::proc::interrupted(&t, Errno::ERESTARTSYS))
+                {
+                    return Some(Err(e));
                 }
                 None
             });

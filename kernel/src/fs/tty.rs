@@ -204,8 +204,10 @@ impl FileOps for Tty {
                 if !canon && s.termios.cc[VMIN] == 0 || nonblock {
                     return Some(if nonblock { Err(Errno::EAGAIN) } else { Ok(0) });
                 }
-                if crate::sched::try_current().is_some_and(|t| t.must_exit()) {
-                    return Some(Err(Errno::EINTR));
+                if let Some(e) = crate::sched::try_current()
+                    .and_then(|t| crate::proc::interrupted(&t, Errno::ERESTARTSYS))
+                {
+                    return Some(Err(e));
                 }
                 return None;
             }

@@ -1,9 +1,13 @@
 //! Processes and threads: identity, the resources a process holds, creation (fork), exit and
 //! reaping (wait4).
 
+mod deliver;
 mod run;
 pub mod signal;
 
+pub use deliver::{
+    dequeue_from, flush_pending, interrupted, notify_parent, send_signal, send_simple, sigreturn,
+};
 pub use run::start_thread;
 
 use crate::fs::fdtable::FdTable;
@@ -16,7 +20,22 @@ use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::task::Task;
 use lintel_vfs::Dentry;
-use signal::{SigAction, SigSet};
+use signal::{SigAction, SigPending, SigSet};
+
+/// Job-control state of a process.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct StopState {
+    /// Stopped by this signal.
+    pub stopped: Option<u32>,
+    /// A stop or continue the parent's wait (WUNTRACED/WCONTINUED) has not consumed yet.
+    pub report: Option<StopReport>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReport {
+    Stopped(u32),
+    Continued,
+}
 use spin::Mutex;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -138,7 +157,13 @@ pub struct Process {
     /// Wakes an execve waiting for the other threads to leave.
     pub thread_gone: WaitQueue,
     /// Signals sent to the process (kill) and not yet taken by any thread.
-    pub shared_pending: Mutex<SigSet>,
+    pub shared_pending: Mutex<SigPending>,
+    /// Group stop (SIGSTOP and friends) and what the parent has yet to see of it.
+    pub stop: Mutex<StopState>,
+    /// Stopped threads sleep here until SIGCONT or SIGKILL.
+    pub cont_wait: WaitQueue,
+    /// The signal the parent gets when this process ends (clone's exit signal; 0 for none).
+    pub exit_signal: AtomicU32,
     /// (user, system) ns of this process's exited threads, and of its reaped children
     /// (with their own reaped children), for getrusage, times and wait4.
     pub dead_time: Mutex<(u64, u64)>,
@@ -170,9 +195,16 @@ pub struct Thread {
     /// status it leaves with.
     pub exit_code: Mutex<Option<i32>>,
     /// Signals sent to this thread alone (tgkill) and not yet taken.
-    pub pending: Mutex<SigSet>,
-    /// sigaltstack: (ss_sp, ss_size); size 0 means disabled.
-    pub altstack: Mutex<(u64, u64)>,
+    pub pending: Mutex<SigPending>,
+    /// sigaltstack: (ss_sp, ss_size, SS_AUTODISARM flag); size 0 means disabled.
+    pub altstack: Mutex<(u64, u64, u32)>,
+    /// The mask to restore after the handler that ends rt_sigsuspend/ppoll/pselect.
+    pub saved_sigmask: Mutex<Option<SigSet>>,
+    /// For restart_syscall after an interrupted nanosleep: the monotonic deadline and where
+    /// the remaining time goes.
+    pub restart_sleep: Mutex<Option<(u64, usize)>>,
+    /// Error code, trap number and address of the fault being delivered (for sigcontext).
+    pub last_fault: Mutex<Option<(u64, u64, u64)>>,
     pub cpu: Mutex<CpuTime>,
     /// The thread's name (comm): the executable's base name, or set by prctl(PR_SET_NAME).
     pub comm: Mutex<[u8; 16]>,
@@ -374,7 +406,10 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         vfork_done: WaitQueue::new(),
         vfork_released: Mutex::new(true),
         thread_gone: WaitQueue::new(),
-        shared_pending: Mutex::new(SigSet::default()),
+        shared_pending: Mutex::new(SigPending::default()),
+        stop: Mutex::new(StopState::default()),
+        cont_wait: WaitQueue::new(),
+        exit_signal: AtomicU32::new(signal::SIGCHLD),
         dead_time: Mutex::new((0, 0)),
         children_time: Mutex::new((0, 0)),
         nice: AtomicI32::new(0),
@@ -400,8 +435,11 @@ fn new_thread(p: Arc<Process>, tid: i32) -> Arc<Thread> {
         robust_list: Mutex::new((0, 0)),
         rseq: Mutex::new((0, 0, 0)),
         exit_code: Mutex::new(None),
-        pending: Mutex::new(SigSet::default()),
-        altstack: Mutex::new((0, 0)),
+        pending: Mutex::new(SigPending::default()),
+        altstack: Mutex::new((0, 0, 0)),
+        saved_sigmask: Mutex::new(None),
+        restart_sleep: Mutex::new(None),
+        last_fault: Mutex::new(None),
         cpu: Mutex::new(CpuTime::default()),
         comm: Mutex::new([0; 16]),
         affinity: Mutex::new(1),
@@ -473,7 +511,10 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         vfork_done: WaitQueue::new(),
         vfork_released: Mutex::new(!vfork),
         thread_gone: WaitQueue::new(),
-        shared_pending: Mutex::new(SigSet::default()),
+        shared_pending: Mutex::new(SigPending::default()),
+        stop: Mutex::new(StopState::default()),
+        cont_wait: WaitQueue::new(),
+        exit_signal: AtomicU32::new(signal::SIGCHLD),
         dead_time: Mutex::new((0, 0)),
         children_time: Mutex::new((0, 0)),
         nice: AtomicI32::new(parent.nice.load(Ordering::Relaxed)),
@@ -573,9 +614,17 @@ pub fn thread_exit(t: &Arc<Thread>) {
     }
     *p.exit_status.lock() = Some(status);
     NPROCS.fetch_sub(1, Ordering::Relaxed);
-    let parent = p.parent.lock().upgrade();
-    if let Some(parent) = parent {
-        parent.child_event.wake_all();
+    let (code, st) = if status & 0x7f == 0 {
+        (signal::CLD_EXITED, (status >> 8) & 0xff)
+    } else {
+        (signal::CLD_KILLED, status & 0x7f)
+    };
+    let autoreap = deliver::parent_autoreaps(&p);
+    notify_parent(&p, code, st);
+    if autoreap {
+        if let Some(parent) = p.parent.lock().upgrade() {
+            reap(&parent, &p);
+        }
     }
 }
 
@@ -590,77 +639,4 @@ pub fn reap(parent: &Process, child: &Arc<Process>) {
     }
     parent.children.lock().retain(|c| !Arc::ptr_eq(c, child));
     PROCS.lock().remove(&child.pid);
-}
-
-/// Generates `sig` for process `p`, or for one of its threads when `target` is given (tgkill).
-/// Ignored signals are discarded unless blocked; everything else becomes pending and is acted
-/// on at once where a thread can take it.
-pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, sig: u32) {
-    use signal::*;
-    if sig == SIGKILL {
-        p.kill_all_threads(killed_status(SIGKILL));
-        return;
-    }
-    let act = p.sigactions.lock()[sig as usize - 1];
-    let threads = match target {
-        Some(t) => alloc::vec![t.clone()],
-        None => p.live_threads(),
-    };
-    let blocked = threads.iter().all(|t| t.sigmask.lock().has(sig));
-    if is_ignored(&act, sig) && !blocked {
-        return;
-    }
-    match target {
-        Some(t) => t.pending.lock().0 |= bit(sig),
-        None => p.shared_pending.lock().0 |= bit(sig),
-    }
-    for t in threads {
-        act_on_pending(&t);
-    }
-}
-
-/// Takes the pending signals `t` does not block: ignored ones are dropped, fatal default
-/// actions end the process. Signals with a handler stay pending until delivery exists.
-pub fn act_on_pending(t: &Arc<Thread>) {
-    use signal::*;
-    let p = t.proc_ref();
-    let mask = t.sigmask.lock().0;
-    let ready = (t.pending.lock().0 | p.shared_pending.lock().0) & !mask;
-    if ready == 0 {
-        return;
-    }
-    for sig in 1..=NSIG {
-        if ready & bit(sig) == 0 {
-            continue;
-        }
-        let act = p.sigactions.lock()[sig as usize - 1];
-        let take = |t: &Thread| {
-            t.pending.lock().0 &= !bit(sig);
-            p.shared_pending.lock().0 &= !bit(sig);
-        };
-        if is_ignored(&act, sig) {
-            take(t);
-        } else if act.handler == SIG_DFL {
-            take(t);
-            if default_stops(sig) {
-                crate::warn!(
-                    "pid {}: stop signal {} ignored: job control is not implemented yet",
-                    p.pid,
-                    sig
-                );
-            } else {
-                p.kill_all_threads(killed_status(sig));
-                return;
-            }
-        }
-    }
-}
-
-/// rt_sigaction to an ignoring disposition discards the signal wherever it is pending.
-pub fn flush_pending(p: &Process, sig: u32) {
-    let b = signal::bit(sig);
-    p.shared_pending.lock().0 &= !b;
-    for t in p.live_threads() {
-        t.pending.lock().0 &= !b;
-    }
 }

@@ -1,7 +1,8 @@
 //! The life of a user thread on its kernel task: run user code, handle what brought it back
 //! into the kernel, repeat until the thread exits.
 
-use super::{signal, Thread};
+use super::signal::{self, SigInfo};
+use super::Thread;
 use crate::mm::FaultError;
 use crate::sched;
 use alloc::sync::Arc;
@@ -16,24 +17,31 @@ pub fn start_thread(thread: Arc<Thread>, ctx: UserContext, fpu: FpuState) {
     sched::enqueue(thread);
 }
 
-fn fault_signal(vector: u8) -> u32 {
+/// The signal and si_code Linux raises for a CPU exception, and whether si_addr is the
+/// faulting instruction.
+fn exception_signal(vector: u8) -> (u32, i32, bool) {
+    use signal::*;
     match vector {
-        0 | 16 | 19 => signal::SIGFPE,
-        1 | 3 => signal::SIGTRAP,
-        6 => signal::SIGILL,
-        17 => signal::SIGBUS,
-        _ => signal::SIGSEGV,
+        0 => (SIGFPE, 1, true),   // FPE_INTDIV
+        1 => (SIGTRAP, 2, false), // TRAP_TRACE
+        3 => (SIGTRAP, SI_KERNEL, false),
+        6 => (SIGILL, 2, true), // ILL_ILLOPN
+        11 | 12 => (SIGBUS, SI_KERNEL, false),
+        16 | 19 => (SIGFPE, 7, true), // FPE_FLTINV
+        17 => (SIGBUS, 1, false),     // BUS_ADRALN
+        _ => (SIGSEGV, SI_KERNEL, false),
     }
 }
 
 pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
     thread.process().activate_mm();
+    let mut restart: Option<u64> = None;
     loop {
         let entered = crate::time::uptime_ns();
         let why = ctx.run();
         thread.cpu.lock().user_ns += crate::time::uptime_ns().saturating_sub(entered);
         match why {
-            ReturnReason::Syscall => crate::syscall::dispatch(&thread, &mut ctx),
+            ReturnReason::Syscall => restart = crate::syscall::dispatch(&thread, &mut ctx),
             ReturnReason::Exception {
                 vector: 14,
                 error,
@@ -45,15 +53,34 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                         .lock()
                         .handle_fault(addr as usize, error & 2 != 0, error & 0x10 != 0);
                 drop(mm);
+                *thread.last_fault.lock() = Some((error, 14, addr));
                 match r {
                     Ok(()) => {}
-                    Err(FaultError::Bus) => force_fatal(&thread, signal::SIGBUS, addr),
-                    Err(FaultError::NoMem) => force_fatal(&thread, signal::SIGKILL, addr),
-                    Err(_) => force_fatal(&thread, signal::SIGSEGV, addr),
+                    Err(FaultError::Bus) => fault(&thread, SigInfo::fault(signal::SIGBUS, 2, addr)),
+                    Err(FaultError::NoMem) => {
+                        crate::warn!("pid {}: out of memory, killed", thread.proc_ref().pid);
+                        thread
+                            .proc_ref()
+                            .kill_all_threads(signal::killed_status(signal::SIGKILL));
+                    }
+                    Err(FaultError::AccErr) => {
+                        fault(&thread, SigInfo::fault(signal::SIGSEGV, 2, addr))
+                    }
+                    Err(FaultError::MapErr) => {
+                        fault(&thread, SigInfo::fault(signal::SIGSEGV, 1, addr))
+                    }
                 }
             }
-            ReturnReason::Exception { vector, addr, .. } => {
-                force_fatal(&thread, fault_signal(vector), addr)
+            ReturnReason::Exception { vector, error, .. } => {
+                let (sig, code, at_ip) = exception_signal(vector);
+                *thread.last_fault.lock() = Some((error, vector as u64, 0));
+                let addr = if at_ip { ctx.rip } else { 0 };
+                let info = if code == signal::SI_KERNEL {
+                    SigInfo::kernel(sig)
+                } else {
+                    SigInfo::fault(sig, code, addr)
+                };
+                fault(&thread, info);
             }
             ReturnReason::Interrupt(_) => {
                 if sched::tick() {
@@ -61,7 +88,7 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                 }
             }
         }
-        super::act_on_pending(&thread);
+        super::deliver::do_signal(&thread, &mut ctx, restart.take());
         if thread.must_exit() {
             break;
         }
@@ -71,15 +98,13 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
     sched::exit_current()
 }
 
-/// A synchronous fault with no handler: the process dies of the signal.
-fn force_fatal(thread: &Arc<Thread>, sig: u32, addr: u64) {
-    crate::info!(
-        "pid {} killed by signal {} at {:#x}",
+/// A synchronous fault becomes a signal the thread cannot block or ignore.
+fn fault(thread: &Arc<Thread>, info: SigInfo) {
+    crate::debug!(
+        "pid {} fault: signal {} code {}",
         thread.proc_ref().pid,
-        sig,
-        addr
+        info.signo(),
+        info.code()
     );
-    thread
-        .proc_ref()
-        .kill_all_threads(signal::killed_status(sig));
+    super::deliver::force_fault(thread, info);
 }

@@ -44,7 +44,9 @@ fn log_enosys(n: usize) {
     }
 }
 
-pub fn dispatch(thread: &Arc<Thread>, ctx: &mut UserContext) {
+/// Runs one syscall. Returns its number when it ended with a kernel-internal restart code,
+/// which signal delivery turns into EINTR or a restart.
+pub fn dispatch(thread: &Arc<Thread>, ctx: &mut UserContext) -> Option<u64> {
     let (n, a) = ctx.syscall_args();
     let mut c = Call { thread, ctx, a };
     let r = handle(n, &mut c);
@@ -61,9 +63,15 @@ pub fn dispatch(thread: &Arc<Thread>, ctx: &mut UserContext) {
     }
     match r {
         Ok(Ret::Value(v)) => ctx.set_syscall_return(v),
-        Ok(Ret::NoReturn) => {}
-        Err(e) => ctx.set_syscall_return((-(e.0 as isize)) as usize),
+        Ok(Ret::NoReturn) => return None,
+        Err(e) => {
+            ctx.set_syscall_return((-(e.0 as isize)) as usize);
+            if matches!(e.0, 512 | 513 | 514 | 516) {
+                return Some(n as u64);
+            }
+        }
     }
+    None
 }
 
 /// What a syscall hands back: a value for rax, or nothing when it replaced the whole context
@@ -94,6 +102,13 @@ fn handle(n: usize, c: &mut Call) -> SysResult {
         nr::POLL => poll::poll(c),
         nr::FUTEX => futex::futex(c),
         nr::LINK => fs::link(c),
+        nr::RT_SIGRETURN => proc::rt_sigreturn(c),
+        nr::PAUSE => proc::pause(c),
+        nr::RT_SIGSUSPEND => proc::rt_sigsuspend(c),
+        nr::RT_SIGTIMEDWAIT => proc::rt_sigtimedwait(c),
+        nr::RT_SIGQUEUEINFO => proc::rt_sigqueueinfo(c, false),
+        nr::RT_TGSIGQUEUEINFO => proc::rt_sigqueueinfo(c, true),
+        nr::RESTART_SYSCALL => misc::restart_syscall(c),
         nr::MREMAP => mem::mremap(c),
         nr::MINCORE => mem::mincore(c),
         nr::GETITIMER => misc::getitimer(c),
@@ -363,6 +378,13 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("sync", "implemented", "tmpfs: nothing to flush"),
     ("poll", "implemented", ""),
     ("link", "implemented", ""),
+    ("rt_sigreturn", "implemented", ""),
+    ("pause", "implemented", ""),
+    ("rt_sigsuspend", "implemented", ""),
+    ("rt_sigtimedwait", "implemented", ""),
+    ("rt_sigqueueinfo", "implemented", ""),
+    ("rt_tgsigqueueinfo", "implemented", ""),
+    ("restart_syscall", "implemented", "nanosleep and clock_nanosleep"),
     ("mremap", "partial", "grow, shrink, move, MREMAP_FIXED; MREMAP_DONTUNMAP and old_size 0 pending"),
     ("mincore", "implemented", ""),
     ("getitimer", "implemented", ""),

@@ -30,8 +30,8 @@ fn wait_for<T>(
         if deadline.is_some_and(|d| time::uptime_ns() >= d) {
             return Ok(on_timeout);
         }
-        if sched::current().must_exit() {
-            return Err(Errno::EINTR);
+        if let Some(e) = crate::proc::interrupted(&sched::current(), Errno::ERESTARTNOHAND) {
+            return Err(e);
         }
         file::POLL_WAIT.wait_once(deadline);
     }

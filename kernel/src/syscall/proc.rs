@@ -301,9 +301,34 @@ fn matches(child: &Process, which: Which) -> bool {
     }
 }
 
-/// Waits for a child matching `which` to have exited. Ok(None) with WNOHANG when none has.
-/// Stopped and continued children arrive with job control (the signals issue).
-fn wait_exited(c: &mut Call, which: Which, options: usize) -> KResult<Option<(Arc<Process>, i32)>> {
+/// A state change a wait call reports.
+#[derive(Clone, Copy)]
+enum Event {
+    Exited(i32),
+    Stopped(u32),
+    Continued,
+}
+
+impl Event {
+    /// The wait4 status word.
+    fn status(self) -> i32 {
+        match self {
+            Event::Exited(st) => st,
+            Event::Stopped(sig) => ((sig as i32) << 8) | 0x7f,
+            Event::Continued => 0xffff,
+        }
+    }
+}
+
+/// Waits for a child matching `which` to exit (if `exited`), stop (WSTOPPED/WUNTRACED) or
+/// continue (WCONTINUED). Ok(None) with WNOHANG when nothing has happened. Stop and continue
+/// reports are consumed unless WNOWAIT.
+fn wait_event(
+    c: &mut Call,
+    which: Which,
+    options: usize,
+    exited: bool,
+) -> KResult<Option<(Arc<Process>, Event)>> {
     let me = c.thread.process();
     let th = c.thread.clone();
     me.child_event.wait_until(|| {
@@ -312,7 +337,26 @@ fn wait_exited(c: &mut Call, which: Which, options: usize) -> KResult<Option<(Ar
         for k in kids.iter().filter(|k| matches(k, which)) {
             any = true;
             if let Some(st) = *k.exit_status.lock() {
-                return Some(Ok(Some((k.clone(), st))));
+                if exited {
+                    return Some(Ok(Some((k.clone(), Event::Exited(st)))));
+                }
+                continue;
+            }
+            let mut stop = k.stop.lock();
+            let ev = match stop.report {
+                Some(process::StopReport::Stopped(sig)) if options & WSTOPPED != 0 => {
+                    Some(Event::Stopped(sig))
+                }
+                Some(process::StopReport::Continued) if options & WCONTINUED != 0 => {
+                    Some(Event::Continued)
+                }
+                _ => None,
+            };
+            if let Some(ev) = ev {
+                if options & WNOWAIT == 0 {
+                    stop.report = None;
+                }
+                return Some(Ok(Some((k.clone(), ev))));
             }
         }
         if !any {
@@ -321,8 +365,8 @@ fn wait_exited(c: &mut Call, which: Which, options: usize) -> KResult<Option<(Ar
         if options & WNOHANG != 0 {
             return Some(Ok(None));
         }
-        if th.must_exit() {
-            return Some(Err(Errno::EINTR));
+        if let Some(e) = process::interrupted(&th, Errno::ERESTARTSYS) {
+            return Some(Err(e));
         }
         None
     })
@@ -365,16 +409,18 @@ pub fn wait4(c: &mut Call) -> SysResult {
         p if p < 0 => Which::Pgid(p.checked_neg().ok_or(Errno::ESRCH)?),
         p => Which::Pid(p),
     };
-    let Some((child, st)) = wait_exited(c, which, options)? else {
+    let Some((child, ev)) = wait_event(c, which, options, true)? else {
         return ok(0);
     };
     if status_p != 0 {
-        uaccess::write_i32(status_p, st)?;
+        uaccess::write_i32(status_p, ev.status())?;
     }
     if rusage_p != 0 {
         uaccess::write_bytes(rusage_p, &child_rusage(&child))?;
     }
-    process::reap(&c.thread.process(), &child);
+    if let Event::Exited(_) = ev {
+        process::reap(&c.thread.process(), &child);
+    }
     ok(child.pid as usize)
 }
 
@@ -399,23 +445,14 @@ pub fn waitid(c: &mut Call) -> SysResult {
         P_PGID if id == 0 => Which::Pgid(c.thread.proc_ref().pgid.load(Ordering::Relaxed)),
         _ => return Err(Errno::EINVAL),
     };
-    if options & WEXITED == 0 {
-        // Only stop/continue events were asked for; they need job control.
-        if options & WNOHANG != 0 {
-            if infop != 0 {
-                uaccess::write_bytes(infop, &[0u8; 128])?;
-            }
-            return ok(0);
-        }
-        return Err(Errno::ECHILD);
-    }
-    let found = wait_exited(c, which, options)?;
+    let found = wait_event(c, which, options, options & WEXITED != 0)?;
     let mut info = [0u8; 128];
-    if let Some((child, st)) = &found {
-        let (code, status) = if st & 0x7f == 0 {
-            (CLD_EXITED, (st >> 8) & 0xff)
-        } else {
-            (CLD_KILLED, st & 0x7f)
+    if let Some((child, ev)) = &found {
+        let (code, status) = match *ev {
+            Event::Exited(st) if st & 0x7f == 0 => (CLD_EXITED, (st >> 8) & 0xff),
+            Event::Exited(st) => (CLD_KILLED, st & 0x7f),
+            Event::Stopped(sig) => (signal::CLD_STOPPED, sig as i32),
+            Event::Continued => (signal::CLD_CONTINUED, signal::SIGCONT as i32),
         };
         let uid = child.cred.lock().uid;
         info[0..4].copy_from_slice(&(signal::SIGCHLD as i32).to_le_bytes());
@@ -430,11 +467,11 @@ pub fn waitid(c: &mut Call) -> SysResult {
     if infop != 0 {
         uaccess::write_bytes(infop, &info)?;
     }
-    if let Some((child, _)) = found {
+    if let Some((child, ev)) = found {
         if rusage_p != 0 {
             uaccess::write_bytes(rusage_p, &child_rusage(&child))?;
         }
-        if options & WNOWAIT == 0 {
+        if matches!(ev, Event::Exited(_)) && options & WNOWAIT == 0 {
             process::reap(&c.thread.process(), &child);
         }
     }
@@ -505,7 +542,7 @@ pub fn kill(c: &mut Call) -> SysResult {
         return ok(0);
     }
     for t in targets {
-        process::send_signal(&t, None, sig);
+        process::send_simple(&t, None, sig, signal::SI_USER, Some(&me));
     }
     ok(0)
 }
@@ -731,7 +768,13 @@ pub fn tgkill(c: &mut Call, with_tgid: bool) -> SysResult {
     if sig == 0 {
         return ok(0);
     }
-    process::send_signal(&p, Some(&t), sig);
+    process::send_simple(
+        &p,
+        Some(&t),
+        sig,
+        signal::SI_TKILL,
+        Some(c.thread.proc_ref()),
+    );
     ok(0)
 }
 
@@ -740,7 +783,7 @@ pub fn rt_sigpending(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let t = c.thread;
-    let pending = t.pending.lock().0 | t.proc_ref().shared_pending.lock().0;
+    let pending = t.pending.lock().set.0 | t.proc_ref().shared_pending.lock().set.0;
     uaccess::write_u64(c.a[0], pending & t.sigmask.lock().0)?;
     ok(0)
 }
@@ -752,22 +795,27 @@ pub fn sigaltstack(c: &mut Call) -> SysResult {
     const MINSIGSTKSZ: u64 = 2048;
     let [ss, oss, ..] = c.a;
     let cur = *c.thread.altstack.lock();
+    let sp_now = c.ctx.rsp;
+    let on_alt = cur.1 != 0 && sp_now > cur.0 && sp_now - cur.0 <= cur.1;
     let new = if ss != 0 {
         let b = uaccess::read_vec(ss, 24)?;
         let sp = u64::from_le_bytes(b[0..8].try_into().unwrap_or([0; 8]));
         let flags = u32::from_le_bytes(b[8..12].try_into().unwrap_or([0; 4]));
         let size = u64::from_le_bytes(b[16..24].try_into().unwrap_or([0; 8]));
+        if on_alt {
+            return Err(Errno::EPERM);
+        }
         let mode = flags & !SS_AUTODISARM;
         if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
             return Err(Errno::EINVAL);
         }
         if mode == SS_DISABLE {
-            Some((0, 0))
+            Some((0, 0, 0))
         } else {
             if size < MINSIGSTKSZ {
                 return Err(Errno::ENOMEM);
             }
-            Some((sp, size))
+            Some((sp, size, flags & SS_AUTODISARM))
         }
     } else {
         None
@@ -775,13 +823,127 @@ pub fn sigaltstack(c: &mut Call) -> SysResult {
     if oss != 0 {
         let mut b = [0u8; 24];
         b[0..8].copy_from_slice(&cur.0.to_le_bytes());
-        let flags = if cur.1 == 0 { SS_DISABLE } else { 0 };
+        let flags = if on_alt {
+            SS_ONSTACK
+        } else if cur.1 == 0 {
+            SS_DISABLE
+        } else {
+            0
+        } | cur.2;
         b[8..12].copy_from_slice(&flags.to_le_bytes());
         b[16..24].copy_from_slice(&cur.1.to_le_bytes());
         uaccess::write_bytes(oss, &b)?;
     }
     if let Some(n) = new {
         *c.thread.altstack.lock() = n;
+    }
+    ok(0)
+}
+
+pub fn rt_sigreturn(c: &mut Call) -> SysResult {
+    if process::sigreturn(c.thread, c.ctx).is_err() {
+        // A corrupt frame: the process dies of SIGSEGV, as on Linux.
+        c.thread
+            .proc_ref()
+            .kill_all_threads(signal::killed_status(signal::SIGSEGV));
+    }
+    Ok(Ret::NoReturn)
+}
+
+/// Sleeps until a signal is delivered; the restart code keeps it from restarting after a
+/// handler ran.
+fn sleep_for_signal(c: &Call) -> Errno {
+    let t = c.thread.clone();
+    loop {
+        if let Some(e) = process::interrupted(&t, Errno::ERESTARTNOHAND) {
+            return e;
+        }
+        sched::block_until(None);
+    }
+}
+
+pub fn pause(c: &mut Call) -> SysResult {
+    Err(sleep_for_signal(c))
+}
+
+pub fn rt_sigsuspend(c: &mut Call) -> SysResult {
+    if c.a[1] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mask = SigSet(uaccess::read_u64(c.a[0])?).sanitized();
+    let old = core::mem::replace(&mut *c.thread.sigmask.lock(), mask);
+    *c.thread.saved_sigmask.lock() = Some(old);
+    Err(sleep_for_signal(c))
+}
+
+pub fn rt_sigtimedwait(c: &mut Call) -> SysResult {
+    let [setp, infop, tsp, size, ..] = c.a;
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let set = SigSet(uaccess::read_u64(setp)?).sanitized().0;
+    let deadline = if tsp != 0 {
+        let ns = super::misc::get_timespec(tsp)?;
+        Some(crate::time::uptime_ns().saturating_add(ns as u64))
+    } else {
+        None
+    };
+    let t = c.thread.clone();
+    loop {
+        if let Some(info) = process::dequeue_from(&t, set) {
+            if infop != 0 {
+                uaccess::write_bytes(infop, &info.0)?;
+            }
+            return ok(info.signo() as usize);
+        }
+        if deadline.is_some_and(|d| crate::time::uptime_ns() >= d) {
+            return Err(Errno::EAGAIN);
+        }
+        // Signals outside the set that are deliverable interrupt the wait.
+        let mask = t.sigmask.lock().0;
+        let others =
+            (t.pending.lock().set.0 | t.proc_ref().shared_pending.lock().set.0) & !mask & !set;
+        if t.must_exit() || others != 0 || t.proc_ref().stop.lock().stopped.is_some() {
+            return Err(Errno::EINTR);
+        }
+        sched::block_until(deadline);
+    }
+}
+
+/// rt_sigqueueinfo / rt_tgsigqueueinfo: a signal with caller-supplied siginfo. Only the
+/// process itself may claim kernel or kill() origins (si_code >= 0, or SI_TKILL).
+pub fn rt_sigqueueinfo(c: &mut Call, thread: bool) -> SysResult {
+    let (tgid, tid, sig, infop) = if thread {
+        (c.a[0] as i32, c.a[1] as i32, c.a[2] as u32, c.a[3])
+    } else {
+        (c.a[0] as i32, 0, c.a[1] as u32, c.a[2])
+    };
+    if sig == 0 || sig > signal::NSIG || (thread && (tid <= 0 || tgid <= 0)) {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = [0u8; 128];
+    uaccess::read_bytes(infop, &mut raw)?;
+    let info = signal::SigInfo::from_user(sig, raw);
+    let (p, target) = if thread {
+        let t = process::find_thread(tid).ok_or(Errno::ESRCH)?;
+        if t.proc_ref().pid != tgid {
+            return Err(Errno::ESRCH);
+        }
+        (t.process(), Some(t))
+    } else {
+        (
+            process::find_process(tgid)
+                .filter(|p| p.exit_status.lock().is_none())
+                .ok_or(Errno::ESRCH)?,
+            None,
+        )
+    };
+    let me = c.thread.proc_ref();
+    if (info.code() >= 0 || info.code() == signal::SI_TKILL) && p.pid != me.pid {
+        return Err(Errno::EPERM);
+    }
+    if !process::send_signal(&p, target.as_ref(), info) {
+        return Err(Errno::EAGAIN);
     }
     ok(0)
 }

@@ -271,6 +271,8 @@ impl Errno {
     pub const ERESTARTSYS: Errno = Errno(512);
     /// Kernel-internal: always restart the syscall.
     pub const ERESTARTNOINTR: Errno = Errno(513);
+    /// Kernel-internal: restart only if no handler ran (poll, pause, sigsuspend).
+    pub const ERESTARTNOHAND: Errno = Errno(514);
     /// Kernel-internal: restart with a restart block (nanosleep).
     pub const ERESTART_RESTARTBLOCK: Errno = Errno(516);
 
