@@ -309,6 +309,7 @@ pub fn execve(
     p.activate_mm();
     drop(old);
     p.files.lock().close_on_exec();
+    p.timers.lock().clear();
     for a in p.sigactions.lock().iter_mut() {
         if a.handler != signal::SIG_IGN {
             *a = signal::SigAction::default();

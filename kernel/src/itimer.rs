@@ -1,6 +1,6 @@
-//! Interval timers (setitimer/alarm): ITIMER_REAL on the monotonic clock, ITIMER_VIRTUAL on
-//! user CPU time, ITIMER_PROF on user+system CPU time. Checked from the timer tick; expiry sends
-//! SIGALRM, SIGVTALRM or SIGPROF to the process.
+//! Timers that send signals: the interval timers of setitimer/alarm (ITIMER_REAL on the
+//! monotonic clock, ITIMER_VIRTUAL on user CPU time, ITIMER_PROF on user+system CPU time) and
+//! POSIX timers (timer_create). Checked from the timer tick.
 
 use crate::proc::{self, Process};
 use alloc::collections::BTreeMap;
@@ -56,6 +56,113 @@ pub fn set(p: &Arc<Process>, which: usize, value: u64, interval: u64) -> (u64, u
     old
 }
 
+/// The clock a POSIX timer counts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerClock {
+    Realtime,
+    Monotonic,
+    ProcessCpu,
+    ThreadCpu(i32),
+}
+
+/// How a POSIX timer notifies: a signal to the process or to one thread, or nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct PosixTimer {
+    pub clock: TimerClock,
+    pub signo: u32,
+    pub value: u64,
+    /// Some(tid) for SIGEV_THREAD_ID; None with signo 0 for SIGEV_NONE.
+    pub thread: Option<i32>,
+    pub notify: bool,
+    /// Next expiry on the timer's clock in ns (0 = disarmed) and the reload interval.
+    pub expiry: u64,
+    pub interval: u64,
+    pub overrun: i32,
+}
+
+fn timer_clock_now(p: &Process, c: TimerClock) -> u64 {
+    match c {
+        TimerClock::Monotonic => crate::time::uptime_ns(),
+        TimerClock::Realtime => crate::time::realtime_ns().max(0) as u64,
+        TimerClock::ProcessCpu => {
+            let (u, s) = p.cpu_times();
+            u + s
+        }
+        TimerClock::ThreadCpu(tid) => proc::find_thread(tid)
+            .map(|t| {
+                let (u, s) = t.cpu.lock().user_sys(crate::time::uptime_ns());
+                u + s
+            })
+            .unwrap_or(0),
+    }
+}
+
+/// Remaining time and interval of a POSIX timer.
+pub fn timer_get(p: &Process, t: &PosixTimer) -> (u64, u64) {
+    if t.expiry == 0 {
+        return (0, t.interval);
+    }
+    (
+        t.expiry.saturating_sub(timer_clock_now(p, t.clock)).max(1),
+        t.interval,
+    )
+}
+
+/// Arms a POSIX timer: `value` is relative unless `absolute`.
+pub fn timer_arm(p: &Arc<Process>, t: &mut PosixTimer, value: u64, interval: u64, absolute: bool) {
+    t.interval = interval;
+    t.overrun = 0;
+    t.expiry = if value == 0 {
+        0
+    } else if absolute {
+        value.max(1)
+    } else {
+        timer_clock_now(p, t.clock).saturating_add(value)
+    };
+    if t.expiry != 0 {
+        ARMED.lock().insert(p.pid, Arc::downgrade(p));
+    }
+}
+
+/// Fires the expired POSIX timers of `p`; true if any stays armed.
+fn posix_tick(p: &Arc<Process>) -> bool {
+    let mut fire = Vec::new();
+    let mut any = false;
+    {
+        let mut timers = p.timers.lock();
+        for (id, t) in timers.iter_mut() {
+            if t.expiry == 0 {
+                continue;
+            }
+            let now = timer_clock_now(p, t.clock);
+            if now < t.expiry {
+                any = true;
+                continue;
+            }
+            if let Some(missed) = (now - t.expiry).checked_div(t.interval) {
+                // Expiries missed since the last one count as overruns.
+                t.overrun = t.overrun.saturating_add(missed.min(i32::MAX as u64) as i32);
+                t.expiry += (missed + 1) * t.interval;
+                any = true;
+            } else {
+                t.expiry = 0;
+            }
+            if t.notify {
+                fire.push((*id, *t));
+            }
+        }
+    }
+    for (id, t) in fire {
+        let info = proc::signal::SigInfo::timer(t.signo, id, t.overrun, t.value);
+        let target = t.thread.and_then(proc::find_thread);
+        proc::send_signal(p, target.as_ref(), info);
+        if let Some(x) = p.timers.lock().get_mut(&id) {
+            x.overrun = 0;
+        }
+    }
+    any
+}
+
 /// Timer-tick work: fires expired timers.
 pub fn tick() {
     let armed: Vec<(i32, Weak<Process>)> =
@@ -88,6 +195,9 @@ pub fn tick() {
             } else {
                 any = true;
             }
+        }
+        if posix_tick(&p) {
+            any = true;
         }
         if !any {
             ARMED.lock().remove(&pid);

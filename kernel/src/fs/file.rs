@@ -60,6 +60,8 @@ pub struct OpenFile {
     /// O_ACCMODE bits and status flags (O_APPEND, O_NONBLOCK, O_PATH...).
     pub flags: AtomicU32,
     pub pos: Mutex<u64>,
+    /// Set for signalfd files, so signalfd4 can change the mask of an existing one.
+    pub signalfd: Option<Arc<super::signalfd::SignalFd>>,
 }
 
 impl OpenFile {
@@ -75,6 +77,7 @@ impl OpenFile {
             dentry,
             flags: AtomicU32::new(flags),
             pos: Mutex::new(0),
+            signalfd: None,
         })
     }
 

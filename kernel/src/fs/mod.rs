@@ -7,6 +7,7 @@ pub mod file;
 pub mod initramfs;
 pub mod pipe;
 pub mod procfs;
+pub mod signalfd;
 pub mod tty;
 
 use crate::proc::Thread;

@@ -67,6 +67,7 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
     if !queued {
         return false;
     }
+    crate::fs::signalfd::signal_queued();
     // A fatal default action that nobody blocks ends the process at once (Linux's
     // complete_signal), even threads asleep in uninterruptible waits.
     if act.handler == SIG_DFL && !default_stops(sig) && !default_ignored(sig) && !blocked_by_all {

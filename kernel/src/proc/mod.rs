@@ -174,6 +174,8 @@ pub struct Process {
     /// Interval timers (ITIMER_REAL, VIRTUAL, PROF): (next expiry ns, interval ns); 0 = off.
     /// REAL counts on the monotonic clock, the others on the process's CPU time.
     pub itimers: Mutex<[(u64, u64); 3]>,
+    /// POSIX timers (timer_create) by id.
+    pub timers: Mutex<BTreeMap<i32, crate::itimer::PosixTimer>>,
     /// prctl state: PR_SET_DUMPABLE, PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS.
     pub dumpable: AtomicU32,
     pub pdeath_signal: AtomicU32,
@@ -415,6 +417,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         nice: AtomicI32::new(0),
         sched_policy: Mutex::new((0, 0)),
         itimers: Mutex::new([(0, 0); 3]),
+        timers: Mutex::new(BTreeMap::new()),
         dumpable: AtomicU32::new(1),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(0),
@@ -520,6 +523,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         nice: AtomicI32::new(parent.nice.load(Ordering::Relaxed)),
         sched_policy: Mutex::new((0, 0)),
         itimers: Mutex::new([(0, 0); 3]),
+        timers: Mutex::new(BTreeMap::new()),
         dumpable: AtomicU32::new(parent.dumpable.load(Ordering::Relaxed)),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(parent.no_new_privs.load(Ordering::Relaxed)),
