@@ -246,45 +246,109 @@ fn sys_content(f: SysFile) -> String {
 
 fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
     let p = process(pid)?;
-    let state = if p.exit_status.lock().is_some() {
+    let zombie = p.exit_status.lock().is_some();
+    let threads = p.live_threads();
+    let state = if zombie {
         'Z'
-    } else {
+    } else if p.stop.lock().stopped.is_some() {
+        'T'
+    } else if threads
+        .iter()
+        .any(|t| *t.state.lock() == crate::proc::ThreadState::Runnable)
+    {
         'R'
+    } else {
+        'S'
+    };
+    let state_name = match state {
+        'Z' => "zombie",
+        'T' => "stopped",
+        'R' => "running",
+        _ => "sleeping",
     };
     let cr = p.cred.lock().clone();
+    let tick = |ns: u64| ns / 10_000_000;
+    let (vsize, rss_pages) = if zombie {
+        (0, 0)
+    } else {
+        let mm = p.mm();
+        let m = mm.inner.lock();
+        let mut rss = 0u64;
+        for v in m.vmas.values() {
+            m.aspace.for_each_mapped(v.start, v.end, |_, _| rss += 1);
+        }
+        (m.total_vm() as u64, rss)
+    };
     Ok(match f {
         PidFile::Cmdline => p.cmdline.lock().clone(),
         PidFile::Comm => format!("{}\n", comm(&p)).into_bytes(),
-        PidFile::Stat => format!(
-            "{} ({}) {} {} {} {} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 0 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-            pid,
-            comm(&p),
-            state,
-            p.ppid(),
-            p.pgid.load(Ordering::Relaxed),
-            p.sid.load(Ordering::Relaxed)
-        )
-        .into_bytes(),
-        PidFile::Statm => b"0 0 0 0 0 0 0\n".to_vec(),
-        PidFile::Status => format!(
-            "Name:\t{}\nUmask:\t{:04o}\nState:\t{} (running)\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nThreads:\t{}\nSigQ:\t0/4096\n",
-            comm(&p),
-            p.fs.lock().umask,
-            state,
-            pid,
-            pid,
-            p.ppid(),
-            cr.uid,
-            cr.euid,
-            cr.suid,
-            cr.fsuid,
-            cr.gid,
-            cr.egid,
-            cr.sgid,
-            cr.fsgid,
-            p.threads.lock().len().max(1)
-        )
-        .into_bytes(),
+        PidFile::Stat => {
+            let (u, sy) = p.cpu_times();
+            let (cu, cs) = *p.children_time.lock();
+            let nice = p.nice.load(Ordering::Relaxed);
+            format!(
+                "{} ({}) {} {} {} {} 0 -1 4194304 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                pid,
+                comm(&p),
+                state,
+                p.ppid(),
+                p.pgid.load(Ordering::Relaxed),
+                p.sid.load(Ordering::Relaxed),
+                tick(u),
+                tick(sy),
+                tick(cu),
+                tick(cs),
+                20 + nice,
+                nice,
+                threads.len().max(1),
+                tick(p.start_ns),
+                vsize,
+                rss_pages
+            )
+            .into_bytes()
+        }
+        PidFile::Statm => format!("{} {} 0 0 0 0 0\n", vsize / 4096, rss_pages).into_bytes(),
+        PidFile::Status => {
+            let leader = threads.first();
+            let blocked = leader.map(|t| t.sigmask.lock().0).unwrap_or(0);
+            let pnd = leader.map(|t| t.pending.lock().set.0).unwrap_or(0);
+            let shd = p.shared_pending.lock().set.0;
+            let (mut ign, mut cgt) = (0u64, 0u64);
+            for (i, a) in p.sigactions.lock().iter().enumerate() {
+                if a.handler == crate::proc::signal::SIG_IGN {
+                    ign |= 1 << i;
+                } else if a.handler != crate::proc::signal::SIG_DFL {
+                    cgt |= 1 << i;
+                }
+            }
+            format!(
+                "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\nSigQ:\t0/4096\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+                comm(&p),
+                p.fs.lock().umask,
+                state,
+                state_name,
+                pid,
+                pid,
+                p.ppid(),
+                cr.uid,
+                cr.euid,
+                cr.suid,
+                cr.fsuid,
+                cr.gid,
+                cr.egid,
+                cr.sgid,
+                cr.fsgid,
+                vsize / 1024,
+                rss_pages * 4,
+                threads.len().max(1),
+                pnd,
+                shd,
+                blocked,
+                ign,
+                cgt
+            )
+            .into_bytes()
+        }
         PidFile::Maps => {
             let mm = p.mm();
             let m = mm.inner.lock();
@@ -292,7 +356,9 @@ fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
             for v in m.vmas.values() {
                 let (off, name) = match &v.backing {
                     crate::mm::Backing::File { offset, .. } => (*offset, String::new()),
-                    crate::mm::Backing::Anon if v.end == crate::mm::STACK_TOP => (0, String::from("[stack]")),
+                    crate::mm::Backing::Anon if v.end == crate::mm::STACK_TOP => {
+                        (0, String::from("[stack]"))
+                    }
                     crate::mm::Backing::Anon
                         if m.brk > m.brk_start
                             && crate::mm::page_up(m.brk_start)

@@ -176,6 +176,8 @@ pub struct Process {
     pub itimers: Mutex<[(u64, u64); 3]>,
     /// POSIX timers (timer_create) by id.
     pub timers: Mutex<BTreeMap<i32, crate::itimer::PosixTimer>>,
+    /// When the process was created (monotonic ns), for /proc/PID/stat.
+    pub start_ns: u64,
     /// prctl state: PR_SET_DUMPABLE, PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS.
     pub dumpable: AtomicU32,
     pub pdeath_signal: AtomicU32,
@@ -418,6 +420,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         sched_policy: Mutex::new((0, 0)),
         itimers: Mutex::new([(0, 0); 3]),
         timers: Mutex::new(BTreeMap::new()),
+        start_ns: crate::time::uptime_ns(),
         dumpable: AtomicU32::new(1),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(0),
@@ -524,6 +527,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         sched_policy: Mutex::new((0, 0)),
         itimers: Mutex::new([(0, 0); 3]),
         timers: Mutex::new(BTreeMap::new()),
+        start_ns: crate::time::uptime_ns(),
         dumpable: AtomicU32::new(parent.dumpable.load(Ordering::Relaxed)),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(parent.no_new_privs.load(Ordering::Relaxed)),
