@@ -87,7 +87,12 @@ fn kernel_main(info: BootInfo) -> ! {
         umask: 0o022,
     };
     let mut files = fs::fdtable::FdTable::default();
-    let console = fs::file::OpenFile::new(fs::tty::console(), None, None, O_RDWR);
+    let console = fs::file::OpenFile::new(
+        fs::tty::TtyFile::open(fs::tty::console_tty(), lintel_abi::fcntl::O_NOCTTY),
+        None,
+        None,
+        O_RDWR,
+    );
     for fd in 0..3 {
         files.install(fd, console.clone(), false);
     }
@@ -98,6 +103,7 @@ fn kernel_main(info: BootInfo) -> ! {
             lintel_hal::power_off("exit 125");
         }
     };
+    fs::tty::attach_console(thread.proc_ref());
     let mut ctx = lintel_hal::UserContext::default();
     let path = argv[0].clone();
     if let Err(e) = exec::execve(&thread, &mut ctx, AT_FDCWD, path.clone(), argv, envp, true) {

@@ -82,13 +82,16 @@ impl FileOps for Random {
 }
 
 /// The driver behind a device number, if Lintel has one.
-pub fn open_chardev(rdev: u64) -> KResult<Arc<dyn FileOps>> {
+pub fn open_chardev(rdev: u64, flags: u32) -> KResult<Arc<dyn FileOps>> {
     Ok(match (major(rdev), minor(rdev)) {
+        (5, 0) => super::tty::open_controlling(flags)?,
+        (5, 1) | (4, _) => super::tty::TtyFile::open(super::tty::console_tty(), flags),
+        (5, 2) => super::tty::open_ptmx()?,
+        (136, n) => super::tty::open_pts(n as u32, flags)?,
         (1, 3) => Arc::new(Null),
         (1, 5) => Arc::new(Zero),
         (1, 7) => Arc::new(Full),
         (1, 8) | (1, 9) => Arc::new(Random),
-        (5, 0) | (5, 1) | (4, _) => super::tty::console(),
         _ => return Err(Errno::ENXIO),
     })
 }

@@ -33,6 +33,31 @@ fn clock() -> lintel_abi::stat::Timespec {
     crate::time::now()
 }
 
+/// /dev/pts, where pseudo-terminal slaves appear.
+static PTS_DIR: spin::Once<Arc<dyn Inode>> = spin::Once::new();
+
+/// A new pty slave node /dev/pts/N.
+pub fn devpts_add(n: u32) {
+    if let Some(d) = PTS_DIR.get() {
+        let name = alloc::format!("{n}");
+        let _ = d.unlink(name.as_bytes());
+        let _ = d.create(
+            name.as_bytes(),
+            FileType::CharDevice,
+            0o620,
+            0,
+            5,
+            dev::makedev(136, n as u64),
+        );
+    }
+}
+
+pub fn devpts_remove(n: u32) {
+    if let Some(d) = PTS_DIR.get() {
+        let _ = d.unlink(alloc::format!("{n}").as_bytes());
+    }
+}
+
 /// Builds the root file system: a tmpfs filled from the initramfs, devtmpfs-like /dev and /proc.
 pub fn init(initrd: Option<&[u8]>) -> KResult<()> {
     let rootfs = lintel_vfs::new_tmpfs(Arc::new(clock), 1);
@@ -70,6 +95,7 @@ pub fn init(initrd: Option<&[u8]>) -> KResult<()> {
         (b"console", 5, 1, 0o600),
         (b"tty0", 4, 0, 0o620),
         (b"ttyS0", 4, 64, 0o660),
+        (b"ptmx", 5, 2, 0o666),
     ] {
         devfs.create(
             name,
@@ -85,7 +111,9 @@ pub fn init(initrd: Option<&[u8]>) -> KResult<()> {
     devfs.symlink(b"stdout", b"/proc/self/fd/1", 0, 0)?;
     devfs.symlink(b"stderr", b"/proc/self/fd/2", 0, 0)?;
     devfs.create(b"shm", FileType::Directory, 0o1777, 0, 0, 0)?;
-    devfs.create(b"pts", FileType::Directory, 0o755, 0, 0, 0)?;
+    let pts = devfs.create(b"pts", FileType::Directory, 0o755, 0, 0, 0)?;
+    pts.symlink(b"ptmx", b"../ptmx", 0, 0)?;
+    PTS_DIR.call_once(|| pts);
     mounts().mount(&walk(b"/dev")?, devfs)?;
     mounts().mount(&walk(b"/proc")?, procfs::new_root())?;
     Ok(())
@@ -177,7 +205,7 @@ pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
         ));
     }
     let ops: Arc<dyn file::FileOps> = match inode.file_type() {
-        FileType::CharDevice => dev::open_chardev(inode.stat().rdev)?,
+        FileType::CharDevice => dev::open_chardev(inode.stat().rdev, flags)?,
         FileType::Fifo => pipe::open_fifo(&inode, flags)?,
         FileType::Socket => return Err(Errno::ENXIO),
         FileType::BlockDevice => return Err(Errno::ENXIO),

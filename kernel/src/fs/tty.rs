@@ -1,322 +1,732 @@
-//! The console terminal: termios state and a small line discipline over the serial port
-//! (canonical mode with echo, erase and kill; raw mode; output newline translation).
+//! Terminals: the serial console and pseudo-terminals (/dev/ptmx and /dev/pts/N) over the
+//! shared line discipline (`lintel_tty`), with foreground process groups, controlling
+//! terminals, job-control signals (SIGINT/SIGQUIT/SIGTSTP from the keyboard, SIGTTIN/SIGTTOU
+//! for background access) and window sizes.
 
-use super::file::{FileOps, OpenFile};
-use crate::sched::WaitQueue;
+use super::file::{
+    poll_notify, FileOps, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
+};
+use crate::proc::{self as process, signal, Process};
+use crate::sched::{self, WaitQueue};
 use crate::uaccess;
-use alloc::collections::VecDeque;
-use alloc::sync::Arc;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use lintel_abi::stat::Stat;
 use lintel_abi::{Errno, KResult};
+use lintel_tty::{Ldisc, Read, Signal, Termios, TOSTOP, VMIN, VTIME};
 use spin::Mutex;
 
-const ICRNL: u32 = 0o400;
-const OPOST: u32 = 1;
-const ONLCR: u32 = 4;
-const ISIG: u32 = 1;
-const ICANON: u32 = 2;
-const ECHO: u32 = 0o10;
-const ECHOE: u32 = 0o20;
-const ECHOK: u32 = 0o40;
-const VINTR: usize = 0;
-const VERASE: usize = 2;
-const VKILL: usize = 3;
-const VEOF: usize = 4;
-const VMIN: usize = 6;
+const TCGETS: u32 = 0x5401;
+const TCSETS: u32 = 0x5402;
+const TCSETSW: u32 = 0x5403;
+const TCSETSF: u32 = 0x5404;
+const TCSBRK: u32 = 0x5409;
+const TCXONC: u32 = 0x540a;
+const TCFLSH: u32 = 0x540b;
+const TIOCSCTTY: u32 = 0x540e;
+const TIOCGPGRP: u32 = 0x540f;
+const TIOCSPGRP: u32 = 0x5410;
+const TIOCOUTQ: u32 = 0x5411;
+const TIOCGWINSZ: u32 = 0x5413;
+const TIOCSWINSZ: u32 = 0x5414;
+const FIONREAD: u32 = 0x541b;
+const TIOCNOTTY: u32 = 0x5422;
+const TIOCGSID: u32 = 0x5429;
+const TIOCGPTN: u32 = 0x8004_5430;
+const TIOCSPTLCK: u32 = 0x4004_5431;
+const TIOCGPTLCK: u32 = 0x8004_5439;
+const TIOCGPTPEER: u32 = 0x5441;
+const FIONBIO: u32 = 0x5421;
 
-/// `struct termios` (kernel layout, 36 bytes for TCGETS).
-#[derive(Clone, Copy)]
-struct Termios {
-    iflag: u32,
-    oflag: u32,
-    cflag: u32,
-    lflag: u32,
-    line: u8,
-    cc: [u8; 19],
-}
-
-impl Termios {
-    fn default() -> Termios {
-        let mut cc = [0u8; 19];
-        cc[..17].copy_from_slice(&[3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0]);
-        Termios {
-            iflag: 0o2400 | ICRNL,
-            oflag: OPOST | ONLCR,
-            cflag: 0o277,
-            lflag: 0o105073,
-            line: 0,
-            cc,
-        }
-    }
-    fn to_bytes(self) -> [u8; 36] {
-        let mut b = [0u8; 36];
-        b[0..4].copy_from_slice(&self.iflag.to_le_bytes());
-        b[4..8].copy_from_slice(&self.oflag.to_le_bytes());
-        b[8..12].copy_from_slice(&self.cflag.to_le_bytes());
-        b[12..16].copy_from_slice(&self.lflag.to_le_bytes());
-        b[16] = self.line;
-        b[17..36].copy_from_slice(&self.cc);
-        b
-    }
-    fn from_bytes(b: &[u8; 36]) -> Termios {
-        let w = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let mut cc = [0u8; 19];
-        cc.copy_from_slice(&b[17..36]);
-        Termios {
-            iflag: w(0),
-            oflag: w(4),
-            cflag: w(8),
-            lflag: w(12),
-            line: b[16],
-            cc,
-        }
-    }
-}
-
-struct TtyState {
-    termios: Termios,
-    /// Bytes ready for read().
-    ready: VecDeque<u8>,
-    /// The line being edited in canonical mode.
-    line: alloc::vec::Vec<u8>,
-    /// Pending end-of-file (^D on an empty line).
-    eof: usize,
-    winsize: [u16; 4],
-    pgrp: i32,
+/// Where a terminal's output goes.
+enum Sink {
+    /// The serial console.
+    Console,
+    /// The master side of a pseudo-terminal.
+    Pty(Weak<PtyMaster>),
 }
 
 pub struct Tty {
-    state: Mutex<TtyState>,
+    ld: Mutex<Ldisc>,
+    winsize: Mutex<[u16; 4]>,
+    /// Foreground process group and owning session (0 = none).
+    pgrp: AtomicI32,
+    session: AtomicI32,
+    sink: Sink,
+    /// /dev/pts index, or u32::MAX for the console.
+    index: u32,
     readers: WaitQueue,
+}
+
+impl Tty {
+    fn new(sink: Sink, index: u32) -> Arc<Tty> {
+        Arc::new(Tty {
+            ld: Mutex::new(Ldisc::new()),
+            winsize: Mutex::new([24, 80, 0, 0]),
+            pgrp: AtomicI32::new(0),
+            session: AtomicI32::new(0),
+            sink,
+            index,
+            readers: WaitQueue::new(),
+        })
+    }
+
+    fn emit(&self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        match &self.sink {
+            Sink::Console => lintel_hal::console::write_raw(bytes),
+            Sink::Pty(m) => {
+                if let Some(m) = m.upgrade() {
+                    m.out.lock().extend(bytes.iter().copied());
+                    m.readers.wake_all();
+                    poll_notify();
+                }
+            }
+        }
+    }
+
+    /// Feeds typed bytes through the line discipline: echo, wake-ups and keyboard signals.
+    fn receive(&self, bytes: &[u8]) {
+        let mut echo = Vec::new();
+        let mut sigs = Vec::new();
+        {
+            let mut ld = self.ld.lock();
+            for &c in bytes {
+                if let Some(s) = ld.input(c, &mut echo) {
+                    sigs.push(s);
+                }
+            }
+        }
+        self.emit(&echo);
+        for s in sigs {
+            let sig = match s {
+                Signal::Interrupt => signal::SIGINT,
+                Signal::Quit => signal::SIGQUIT,
+                Signal::Suspend => signal::SIGTSTP,
+            };
+            signal_group(self.pgrp.load(Ordering::Relaxed), sig);
+        }
+        self.readers.wake_all();
+        poll_notify();
+    }
+
+    fn is_ctty_of(self: &Arc<Self>, p: &Process) -> bool {
+        p.ctty.lock().as_ref().is_some_and(|t| Arc::ptr_eq(t, self))
+    }
+
+    /// Job control for a read (SIGTTIN) or a write/ioctl that changes the terminal (SIGTTOU)
+    /// from a background process group of the terminal's session. Ok when access is allowed.
+    fn job_check(self: &Arc<Self>, sig: u32) -> KResult<()> {
+        let Some(t) = sched::try_current() else {
+            return Ok(());
+        };
+        let p = t.process();
+        if !self.is_ctty_of(&p) {
+            return Ok(());
+        }
+        let fg = self.pgrp.load(Ordering::Relaxed);
+        let pg = p.pgid.load(Ordering::Relaxed);
+        if fg == 0 || pg == fg {
+            return Ok(());
+        }
+        let act = p.sigactions.lock()[sig as usize - 1];
+        let blocked_or_ignored = t.sigmask.lock().has(sig) || act.handler == signal::SIG_IGN;
+        if sig == signal::SIGTTOU && blocked_or_ignored {
+            return Ok(());
+        }
+        if blocked_or_ignored {
+            return Err(Errno::EIO);
+        }
+        signal_group(pg, sig);
+        Err(Errno::ERESTARTSYS)
+    }
+}
+
+/// Sends `sig` to every process in group `pgrp`.
+fn signal_group(pgrp: i32, sig: u32) {
+    if pgrp <= 0 {
+        return;
+    }
+    for pid in process::all_pids() {
+        if let Some(p) = process::find_process(pid) {
+            if p.pgid.load(Ordering::Relaxed) == pgrp && p.exit_status.lock().is_none() {
+                process::send_simple(&p, None, sig, signal::SI_KERNEL, None);
+            }
+        }
+    }
 }
 
 static CONSOLE: spin::Once<Arc<Tty>> = spin::Once::new();
 
 pub fn console_tty() -> Arc<Tty> {
     CONSOLE
-        .call_once(|| {
-            Arc::new(Tty {
-                state: Mutex::new(TtyState {
-                    termios: Termios::default(),
-                    ready: VecDeque::new(),
-                    line: alloc::vec::Vec::new(),
-                    eof: 0,
-                    winsize: [24, 80, 0, 0],
-                    pgrp: 1,
-                }),
-                readers: WaitQueue::new(),
-            })
-        })
+        .call_once(|| Tty::new(Sink::Console, u32::MAX))
         .clone()
 }
 
-pub fn console() -> Arc<dyn FileOps> {
-    console_tty()
+/// Makes the console the controlling terminal of the first process (its session leader).
+pub fn attach_console(p: &Arc<Process>) {
+    let c = console_tty();
+    c.session
+        .store(p.sid.load(Ordering::Relaxed), Ordering::Relaxed);
+    c.pgrp
+        .store(p.pgid.load(Ordering::Relaxed), Ordering::Relaxed);
+    *p.ctty.lock() = Some(c);
 }
 
-fn output(t: &Termios, buf: &[u8]) {
-    if t.oflag & OPOST != 0 && t.oflag & ONLCR != 0 {
-        lintel_hal::console::write_bytes(buf);
-    } else {
-        lintel_hal::console::write_raw(buf);
-    }
-}
-
-/// Moves typed bytes from the UART into the line discipline (called on timer ticks and idle).
+/// Moves typed bytes from the UART into the console (called on timer ticks and idle).
 pub fn poll_input() {
     let Some(tty) = CONSOLE.get() else { return };
-    let mut got = false;
-    let mut s = tty.state.lock();
-    while let Some(mut c) = lintel_hal::console::read_byte() {
-        got = true;
-        let t = s.termios;
-        if c == b'\r' && t.iflag & ICRNL != 0 {
-            c = b'\n';
-        }
-        if t.lflag & ICANON == 0 {
-            s.ready.push_back(c);
-            if t.lflag & ECHO != 0 {
-                output(&t, &[c]);
-            }
-            continue;
-        }
-        if t.lflag & ISIG != 0 && c == t.cc[VINTR] {
-            // Signal delivery to the foreground group arrives with the signals issue.
-            s.line.clear();
-            output(&t, b"^C\n");
-            continue;
-        }
-        if c == t.cc[VERASE] || c == 8 {
-            if s.line.pop().is_some() && t.lflag & ECHOE != 0 {
-                output(&t, b"\x08 \x08");
-            }
-            continue;
-        }
-        if c == t.cc[VKILL] {
-            let n = s.line.len();
-            s.line.clear();
-            if t.lflag & ECHOK != 0 {
-                for _ in 0..n {
-                    output(&t, b"\x08 \x08");
-                }
-            }
-            continue;
-        }
-        if c == t.cc[VEOF] {
-            if s.line.is_empty() {
-                s.eof += 1;
-            } else {
-                let l = core::mem::take(&mut s.line);
-                s.ready.extend(l);
-            }
-            continue;
-        }
-        if t.lflag & ECHO != 0 {
-            output(&t, &[c]);
-        }
-        s.line.push(c);
-        if c == b'\n' {
-            let l = core::mem::take(&mut s.line);
-            s.ready.extend(l);
+    let mut bytes = Vec::new();
+    while let Some(c) = lintel_hal::console::read_byte() {
+        bytes.push(c);
+        if bytes.len() >= 256 {
+            break;
         }
     }
-    drop(s);
-    if got {
-        tty.readers.wake_all();
-        super::file::poll_notify();
+    if !bytes.is_empty() {
+        tty.receive(&bytes);
     }
 }
 
-impl FileOps for Tty {
+/// The file operations of a terminal's slave side (the console is one).
+pub struct TtyFile(pub Arc<Tty>);
+
+impl TtyFile {
+    /// Opening a terminal: a session leader without one acquires it as its controlling
+    /// terminal (unless O_NOCTTY).
+    pub fn open(tty: Arc<Tty>, flags: u32) -> Arc<dyn FileOps> {
+        if flags & lintel_abi::fcntl::O_NOCTTY == 0 {
+            if let Some(t) = sched::try_current() {
+                let p = t.process();
+                let leader = p.sid.load(Ordering::Relaxed) == p.pid;
+                if leader && p.ctty.lock().is_none() && tty.session.load(Ordering::Relaxed) == 0 {
+                    tty.session.store(p.pid, Ordering::Relaxed);
+                    tty.pgrp
+                        .store(p.pgid.load(Ordering::Relaxed), Ordering::Relaxed);
+                    *p.ctty.lock() = Some(tty.clone());
+                }
+            }
+        }
+        if let Sink::Pty(m) = &tty.sink {
+            if let Some(m) = m.upgrade() {
+                m.slave_opens.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Arc::new(TtyFile(tty))
+    }
+}
+
+impl Drop for TtyFile {
+    fn drop(&mut self) {
+        if let Sink::Pty(m) = &self.0.sink {
+            if let Some(m) = m.upgrade() {
+                m.slave_opens.fetch_sub(1, Ordering::Relaxed);
+                m.readers.wake_all();
+                poll_notify();
+            }
+        }
+    }
+}
+
+/// /dev/tty: the caller's controlling terminal.
+pub fn open_controlling(flags: u32) -> KResult<Arc<dyn FileOps>> {
+    let t = sched::try_current().ok_or(Errno::ENXIO)?;
+    let tty = t.proc_ref().ctty.lock().clone().ok_or(Errno::ENXIO)?;
+    Ok(TtyFile::open(tty, flags | lintel_abi::fcntl::O_NOCTTY))
+}
+
+fn pty_hung_up(tty: &Tty) -> bool {
+    match &tty.sink {
+        Sink::Console => false,
+        Sink::Pty(m) => m
+            .upgrade()
+            .is_none_or(|m| !m.master_open.load(Ordering::Relaxed)),
+    }
+}
+
+impl FileOps for TtyFile {
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
+        let tty = &self.0;
+        tty.job_check(signal::SIGTTIN)?;
         if buf.is_empty() {
             return Ok(0);
         }
         let nonblock = file.nonblocking();
-        self.readers.wait_until(|| {
-            poll_input();
-            let mut s = self.state.lock();
-            let canon = s.termios.lflag & ICANON != 0;
-            if s.ready.is_empty() {
-                if s.eof > 0 {
-                    s.eof -= 1;
-                    return Some(Ok(0));
-                }
-                if !canon && s.termios.cc[VMIN] == 0 || nonblock {
-                    return Some(if nonblock { Err(Errno::EAGAIN) } else { Ok(0) });
-                }
-                if let Some(e) = crate::sched::try_current()
-                    .and_then(|t| crate::proc::interrupted(&t, Errno::ERESTARTSYS))
-                {
-                    return Some(Err(e));
-                }
-                return None;
+        let (vmin, vtime) = {
+            let ld = tty.ld.lock();
+            (ld.termios.cc[VMIN] as usize, ld.termios.cc[VTIME] as u64)
+        };
+        let canon = tty.ld.lock().termios.canonical();
+        let mut deadline = (!canon && vmin == 0 && vtime > 0)
+            .then(|| crate::time::uptime_ns() + vtime * 100_000_000);
+        loop {
+            if matches!(tty.sink, Sink::Console) {
+                poll_input();
             }
-            let mut n = 0;
-            while n < buf.len() {
-                let Some(c) = s.ready.pop_front() else { break };
-                buf[n] = c;
-                n += 1;
-                if canon && c == b'\n' {
-                    break;
+            {
+                let mut ld = tty.ld.lock();
+                let want = if canon { 1 } else { vmin.min(buf.len()).max(1) };
+                let timed_out = deadline.is_some_and(|d| crate::time::uptime_ns() >= d);
+                if ld.readable(want) || (!canon && ld.available() > 0 && (timed_out || nonblock)) {
+                    return match ld.read(buf) {
+                        Read::Data(n) => Ok(n),
+                        Read::Eof | Read::Empty => Ok(0),
+                    };
+                }
+                if !canon && vmin == 0 && (vtime == 0 || timed_out) {
+                    return Ok(0);
+                }
+                if !canon && vmin > 0 && vtime > 0 && ld.available() > 0 && deadline.is_none() {
+                    // Inter-byte timer: starts with the first byte.
+                    deadline = Some(crate::time::uptime_ns() + vtime * 100_000_000);
                 }
             }
-            Some(Ok(n))
-        })
+            if pty_hung_up(tty) {
+                return Ok(0);
+            }
+            if nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            if let Some(e) =
+                sched::try_current().and_then(|t| process::interrupted(&t, Errno::ERESTARTSYS))
+            {
+                return Err(e);
+            }
+            // The console is polled: wake at the next tick at the latest.
+            let tick = crate::time::uptime_ns() + 10_000_000;
+            let d = match (&tty.sink, deadline) {
+                (Sink::Console, Some(x)) => Some(x.min(tick)),
+                (Sink::Console, None) => Some(tick),
+                (_, d) => d,
+            };
+            tty.readers.wait_once(d);
+        }
+    }
+
+    fn write(&self, _: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
+        let tty = &self.0;
+        if tty.ld.lock().termios.lflag & TOSTOP != 0 {
+            tty.job_check(signal::SIGTTOU)?;
+        }
+        if pty_hung_up(tty) {
+            return Err(Errno::EIO);
+        }
+        let mut out = Vec::with_capacity(buf.len() + 16);
+        tty.ld.lock().output(buf, &mut out);
+        tty.emit(&out);
+        Ok(buf.len())
     }
 
     fn poll(&self, _: &OpenFile) -> u32 {
-        use super::file::*;
-        poll_input();
-        let s = self.state.lock();
+        let tty = &self.0;
+        if matches!(tty.sink, Sink::Console) {
+            poll_input();
+        }
         let mut m = POLLOUT | POLLWRNORM;
-        if !s.ready.is_empty() || s.eof > 0 {
+        let ld = tty.ld.lock();
+        let min = if ld.termios.canonical() {
+            1
+        } else {
+            (ld.termios.cc[VMIN] as usize).max(1)
+        };
+        if ld.readable(min) || ld.available() > 0 {
             m |= POLLIN | POLLRDNORM;
+        }
+        if pty_hung_up(tty) {
+            m |= POLLHUP;
         }
         m
     }
 
+    fn ioctl(&self, file: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
+        tty_ioctl(&self.0, file, cmd, arg)
+    }
+
+    fn stat(&self) -> Stat {
+        Stat {
+            mode: lintel_abi::stat::S_IFCHR | 0o620,
+            rdev: super::dev::makedev(136, self.0.index as u64),
+            ..Stat::default()
+        }
+    }
+}
+
+fn write_winsize(arg: usize, w: [u16; 4]) -> KResult<()> {
+    let mut b = [0u8; 8];
+    for i in 0..4 {
+        b[i * 2..i * 2 + 2].copy_from_slice(&w[i].to_le_bytes());
+    }
+    uaccess::write_bytes(arg, &b)
+}
+
+/// Terminal ioctls shared by the console, pty slaves and (for termios and window size) pty
+/// masters.
+fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
+    match cmd {
+        TCGETS => {
+            let t = tty.ld.lock().termios;
+            uaccess::write_bytes(arg, &t.to_bytes())?;
+            Ok(0)
+        }
+        TCSETS | TCSETSW | TCSETSF => {
+            let mut b = [0u8; 36];
+            uaccess::read_bytes(arg, &mut b)?;
+            tty.job_check(signal::SIGTTOU)?;
+            let mut ld = tty.ld.lock();
+            if cmd == TCSETSF {
+                ld.flush_input();
+            }
+            ld.set_termios(Termios::from_bytes(&b));
+            drop(ld);
+            tty.readers.wake_all();
+            Ok(0)
+        }
+        TCFLSH => {
+            if arg > 2 {
+                return Err(Errno::EINVAL);
+            }
+            if arg != 1 {
+                tty.ld.lock().flush_input();
+            }
+            Ok(0)
+        }
+        TCSBRK | TCXONC => Ok(0),
+        TIOCGWINSZ => {
+            let w = *tty.winsize.lock();
+            write_winsize(arg, w)?;
+            Ok(0)
+        }
+        TIOCSWINSZ => {
+            let mut b = [0u8; 8];
+            uaccess::read_bytes(arg, &mut b)?;
+            let mut w = [0u16; 4];
+            for (i, x) in w.iter_mut().enumerate() {
+                *x = u16::from_le_bytes([b[i * 2], b[i * 2 + 1]]);
+            }
+            let changed = core::mem::replace(&mut *tty.winsize.lock(), w) != w;
+            if changed {
+                signal_group(tty.pgrp.load(Ordering::Relaxed), signal::SIGWINCH);
+            }
+            Ok(0)
+        }
+        TIOCGPGRP => {
+            let t = sched::current();
+            if !tty.is_ctty_of(t.proc_ref()) {
+                return Err(Errno::ENOTTY);
+            }
+            uaccess::write_i32(arg, tty.pgrp.load(Ordering::Relaxed))?;
+            Ok(0)
+        }
+        TIOCSPGRP => {
+            let t = sched::current();
+            let p = t.process();
+            if !tty.is_ctty_of(&p)
+                || tty.session.load(Ordering::Relaxed) != p.sid.load(Ordering::Relaxed)
+            {
+                return Err(Errno::ENOTTY);
+            }
+            let pg = uaccess::read_i32(arg)?;
+            if pg < 0 {
+                return Err(Errno::EINVAL);
+            }
+            tty.job_check(signal::SIGTTOU)?;
+            let sid = p.sid.load(Ordering::Relaxed);
+            let exists = process::all_pids()
+                .into_iter()
+                .filter_map(process::find_process)
+                .any(|q| {
+                    q.pgid.load(Ordering::Relaxed) == pg
+                        && q.sid.load(Ordering::Relaxed) == sid
+                        && q.exit_status.lock().is_none()
+                });
+            if !exists {
+                return Err(Errno::EPERM);
+            }
+            tty.pgrp.store(pg, Ordering::Relaxed);
+            Ok(0)
+        }
+        TIOCGSID => {
+            let t = sched::current();
+            if !tty.is_ctty_of(t.proc_ref()) {
+                return Err(Errno::ENOTTY);
+            }
+            uaccess::write_i32(arg, tty.session.load(Ordering::Relaxed))?;
+            Ok(0)
+        }
+        TIOCSCTTY => {
+            let t = sched::current();
+            let p = t.process();
+            if p.sid.load(Ordering::Relaxed) != p.pid {
+                return Err(Errno::EPERM);
+            }
+            if tty.is_ctty_of(&p) {
+                return Ok(0);
+            }
+            if p.ctty.lock().is_some() {
+                return Err(Errno::EPERM);
+            }
+            let owner = tty.session.load(Ordering::Relaxed);
+            if owner != 0 && owner != p.pid {
+                // Stealing needs arg == 1 and CAP_SYS_ADMIN.
+                if arg != 1 || p.cred.lock().euid != 0 {
+                    return Err(Errno::EPERM);
+                }
+                for q in process::all_pids()
+                    .into_iter()
+                    .filter_map(process::find_process)
+                {
+                    if q.sid.load(Ordering::Relaxed) == owner {
+                        *q.ctty.lock() = None;
+                    }
+                }
+            }
+            tty.session.store(p.pid, Ordering::Relaxed);
+            tty.pgrp
+                .store(p.pgid.load(Ordering::Relaxed), Ordering::Relaxed);
+            *p.ctty.lock() = Some(tty.clone());
+            Ok(0)
+        }
+        TIOCNOTTY => {
+            let t = sched::current();
+            let p = t.process();
+            if !tty.is_ctty_of(&p) {
+                return Err(Errno::ENOTTY);
+            }
+            if p.sid.load(Ordering::Relaxed) == p.pid {
+                // The session leader gives it up for the whole session.
+                let sid = p.pid;
+                for q in process::all_pids()
+                    .into_iter()
+                    .filter_map(process::find_process)
+                {
+                    if q.sid.load(Ordering::Relaxed) == sid {
+                        *q.ctty.lock() = None;
+                    }
+                }
+                tty.session.store(0, Ordering::Relaxed);
+                tty.pgrp.store(0, Ordering::Relaxed);
+            } else {
+                *p.ctty.lock() = None;
+            }
+            Ok(0)
+        }
+        FIONREAD => {
+            let n = tty.ld.lock().available();
+            uaccess::write_i32(arg, n as i32)?;
+            Ok(0)
+        }
+        TIOCOUTQ => {
+            uaccess::write_i32(arg, 0)?;
+            Ok(0)
+        }
+        FIONBIO => {
+            let on = uaccess::read_i32(arg)? != 0;
+            let f = file.flags();
+            let nb = lintel_abi::fcntl::O_NONBLOCK;
+            file.flags
+                .store(if on { f | nb } else { f & !nb }, Ordering::Relaxed);
+            Ok(0)
+        }
+        _ => Err(Errno::ENOTTY),
+    }
+}
+
+/// Called when a session leader exits: its terminal loses its session.
+pub fn session_ended(p: &Process) {
+    let Some(tty) = p.ctty.lock().take() else {
+        return;
+    };
+    if tty.session.load(Ordering::Relaxed) == p.pid {
+        let fg = tty.pgrp.load(Ordering::Relaxed);
+        signal_group(fg, signal::SIGHUP);
+        signal_group(fg, signal::SIGCONT);
+        tty.session.store(0, Ordering::Relaxed);
+        tty.pgrp.store(0, Ordering::Relaxed);
+    }
+}
+
+/// The master side of a pseudo-terminal.
+pub struct PtyMaster {
+    index: u32,
+    slave: Mutex<Option<Arc<Tty>>>,
+    /// Output of the slave, read by the master.
+    out: Mutex<VecDeque<u8>>,
+    readers: WaitQueue,
+    locked: AtomicBool,
+    master_open: AtomicBool,
+    slave_opens: AtomicU32,
+}
+
+static PTYS: Mutex<BTreeMap<u32, Weak<PtyMaster>>> = Mutex::new(BTreeMap::new());
+
+/// /dev/ptmx: a new pseudo-terminal pair; its slave appears as /dev/pts/N.
+pub fn open_ptmx() -> KResult<Arc<dyn FileOps>> {
+    let index = {
+        let t = PTYS.lock();
+        (0..4096u32)
+            .find(|i| t.get(i).is_none_or(|w| w.upgrade().is_none()))
+            .ok_or(Errno::ENOSPC)?
+    };
+    let m = Arc::new(PtyMaster {
+        index,
+        slave: Mutex::new(None),
+        out: Mutex::new(VecDeque::new()),
+        readers: WaitQueue::new(),
+        locked: AtomicBool::new(true),
+        master_open: AtomicBool::new(true),
+        slave_opens: AtomicU32::new(0),
+    });
+    let slave = Tty::new(Sink::Pty(Arc::downgrade(&m)), index);
+    *m.slave.lock() = Some(slave);
+    PTYS.lock().insert(index, Arc::downgrade(&m));
+    super::devpts_add(index);
+    Ok(Arc::new(PtyMasterFile(m)))
+}
+
+/// /dev/pts/N: the slave side (EIO while locked or after the master closed).
+pub fn open_pts(index: u32, flags: u32) -> KResult<Arc<dyn FileOps>> {
+    let m = PTYS
+        .lock()
+        .get(&index)
+        .and_then(|w| w.upgrade())
+        .ok_or(Errno::EIO)?;
+    if m.locked.load(Ordering::Relaxed) || !m.master_open.load(Ordering::Relaxed) {
+        return Err(Errno::EIO);
+    }
+    let slave = m.slave.lock().clone().ok_or(Errno::EIO)?;
+    Ok(TtyFile::open(slave, flags))
+}
+
+pub struct PtyMasterFile(Arc<PtyMaster>);
+
+impl Drop for PtyMasterFile {
+    fn drop(&mut self) {
+        let m = &self.0;
+        m.master_open.store(false, Ordering::Relaxed);
+        if let Some(s) = m.slave.lock().take() {
+            // Hang up the slave side.
+            signal_group(s.pgrp.load(Ordering::Relaxed), signal::SIGHUP);
+            s.readers.wake_all();
+        }
+        super::devpts_remove(m.index);
+        poll_notify();
+    }
+}
+
+impl PtyMasterFile {
+    fn slave(&self) -> KResult<Arc<Tty>> {
+        self.0.slave.lock().clone().ok_or(Errno::EIO)
+    }
+}
+
+impl FileOps for PtyMasterFile {
+    fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
+        let m = &self.0;
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            {
+                let mut out = m.out.lock();
+                if !out.is_empty() {
+                    let n = buf.len().min(out.len());
+                    for (i, b) in out.drain(..n).enumerate() {
+                        buf[i] = b;
+                    }
+                    return Ok(n);
+                }
+            }
+            // Everything written by the slave has been read and no slave is open: EIO, as
+            // Linux reports a hung-up pty.
+            if m.slave_opens.load(Ordering::Relaxed) == 0 && !m.locked.load(Ordering::Relaxed) {
+                return Err(Errno::EIO);
+            }
+            if file.nonblocking() {
+                return Err(Errno::EAGAIN);
+            }
+            if let Some(e) =
+                sched::try_current().and_then(|t| process::interrupted(&t, Errno::ERESTARTSYS))
+            {
+                return Err(e);
+            }
+            m.readers.wait_once(None);
+        }
+    }
+
     fn write(&self, _: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
-        let t = self.state.lock().termios;
-        output(&t, buf);
+        let s = self.slave()?;
+        s.receive(buf);
         Ok(buf.len())
     }
 
-    fn ioctl(&self, _: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
-        const TCGETS: u32 = 0x5401;
-        const TCSETS: u32 = 0x5402;
-        const TCSETSW: u32 = 0x5403;
-        const TCSETSF: u32 = 0x5404;
-        const TIOCGPGRP: u32 = 0x540f;
-        const TIOCSPGRP: u32 = 0x5410;
-        const TIOCGWINSZ: u32 = 0x5413;
-        const TIOCSWINSZ: u32 = 0x5414;
-        const FIONREAD: u32 = 0x541b;
-        const TIOCSCTTY: u32 = 0x540e;
-        const TIOCGSID: u32 = 0x5429;
+    fn poll(&self, _: &OpenFile) -> u32 {
+        let m = &self.0;
+        let mut r = POLLOUT | POLLWRNORM;
+        if !m.out.lock().is_empty() {
+            r |= POLLIN | POLLRDNORM;
+        } else if m.slave_opens.load(Ordering::Relaxed) == 0 && !m.locked.load(Ordering::Relaxed) {
+            r |= POLLHUP;
+        }
+        if m.slave.lock().is_none() {
+            r |= POLLERR;
+        }
+        r
+    }
+
+    fn ioctl(&self, file: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
+        let m = &self.0;
         match cmd {
-            TCGETS => {
-                let t = self.state.lock().termios;
-                uaccess::write_bytes(arg, &t.to_bytes())?;
+            TIOCGPTN => {
+                uaccess::write_u32(arg, m.index)?;
                 Ok(0)
             }
-            TCSETS | TCSETSW | TCSETSF => {
-                let mut b = [0u8; 36];
-                uaccess::read_bytes(arg, &mut b)?;
-                let mut s = self.state.lock();
-                let was_canon = s.termios.lflag & ICANON != 0;
-                s.termios = Termios::from_bytes(&b);
-                if cmd == TCSETSF {
-                    s.ready.clear();
-                    s.line.clear();
-                }
-                if was_canon && s.termios.lflag & ICANON == 0 {
-                    let l = core::mem::take(&mut s.line);
-                    s.ready.extend(l);
-                }
+            TIOCSPTLCK => {
+                let lock = uaccess::read_i32(arg)? != 0;
+                m.locked.store(lock, Ordering::Relaxed);
                 Ok(0)
             }
-            TIOCGWINSZ => {
-                let w = self.state.lock().winsize;
-                let mut b = [0u8; 8];
-                for i in 0..4 {
-                    b[i * 2..i * 2 + 2].copy_from_slice(&w[i].to_le_bytes());
-                }
-                uaccess::write_bytes(arg, &b)?;
+            TIOCGPTLCK => {
+                uaccess::write_i32(arg, m.locked.load(Ordering::Relaxed) as i32)?;
                 Ok(0)
             }
-            TIOCSWINSZ => {
-                let mut b = [0u8; 8];
-                uaccess::read_bytes(arg, &mut b)?;
-                let mut s = self.state.lock();
-                for i in 0..4 {
-                    s.winsize[i] = u16::from_le_bytes([b[i * 2], b[i * 2 + 1]]);
-                }
-                Ok(0)
+            TIOCGPTPEER => {
+                let flags = arg as u32;
+                let ops = open_pts(m.index, flags | lintel_abi::fcntl::O_NOCTTY)?;
+                let t = sched::current();
+                let of = OpenFile::new(
+                    ops,
+                    None,
+                    None,
+                    (flags & !lintel_abi::fcntl::O_CLOEXEC) | lintel_abi::fcntl::O_RDWR,
+                );
+                let limit = t.proc_ref().rlimit(crate::proc::RLIMIT_NOFILE).cur;
+                let fd = t.proc_ref().files.lock().alloc(
+                    of,
+                    flags & lintel_abi::fcntl::O_CLOEXEC != 0,
+                    0,
+                    limit as usize,
+                )?;
+                Ok(fd as usize)
             }
-            TIOCGPGRP => {
-                let pg = self.state.lock().pgrp;
-                uaccess::write_i32(arg, pg)?;
-                Ok(0)
-            }
-            TIOCSPGRP => {
-                let pg = uaccess::read_i32(arg)?;
-                if pg < 0 {
-                    return Err(Errno::EINVAL);
-                }
-                self.state.lock().pgrp = pg;
-                Ok(0)
-            }
-            TIOCGSID => {
-                uaccess::write_i32(arg, 1)?;
-                Ok(0)
-            }
-            TIOCSCTTY => Ok(0),
+            TIOCSCTTY | TIOCNOTTY | TIOCGPGRP | TIOCSPGRP | TIOCGSID => Err(Errno::ENOTTY),
             FIONREAD => {
-                let n = self.state.lock().ready.len();
-                uaccess::write_i32(arg, n as i32)?;
+                uaccess::write_i32(arg, m.out.lock().len() as i32)?;
                 Ok(0)
             }
-            _ => Err(Errno::ENOTTY),
+            _ => tty_ioctl(&self.slave()?, file, cmd, arg),
+        }
+    }
+
+    fn stat(&self) -> Stat {
+        Stat {
+            mode: lintel_abi::stat::S_IFCHR | 0o666,
+            rdev: super::dev::makedev(5, 2),
+            ..Stat::default()
         }
     }
 }

@@ -176,6 +176,8 @@ pub struct Process {
     pub itimers: Mutex<[(u64, u64); 3]>,
     /// POSIX timers (timer_create) by id.
     pub timers: Mutex<BTreeMap<i32, crate::itimer::PosixTimer>>,
+    /// The controlling terminal.
+    pub ctty: Mutex<Option<Arc<crate::fs::tty::Tty>>>,
     /// When the process was created (monotonic ns), for /proc/PID/stat.
     pub start_ns: u64,
     /// prctl state: PR_SET_DUMPABLE, PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS.
@@ -421,6 +423,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         itimers: Mutex::new([(0, 0); 3]),
         timers: Mutex::new(BTreeMap::new()),
         start_ns: crate::time::uptime_ns(),
+        ctty: Mutex::new(None),
         dumpable: AtomicU32::new(1),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(0),
@@ -528,6 +531,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         itimers: Mutex::new([(0, 0); 3]),
         timers: Mutex::new(BTreeMap::new()),
         start_ns: crate::time::uptime_ns(),
+        ctty: Mutex::new(parent.ctty.lock().clone()),
         dumpable: AtomicU32::new(parent.dumpable.load(Ordering::Relaxed)),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(parent.no_new_privs.load(Ordering::Relaxed)),
@@ -598,6 +602,9 @@ pub fn thread_exit(t: &Arc<Thread>) {
     lintel_hal::mm::activate_kernel();
     if let Ok(empty) = Mm::new() {
         drop(p.set_mm(empty));
+    }
+    if p.sid.load(Ordering::Relaxed) == p.pid {
+        crate::fs::tty::session_ended(&p);
     }
     if p.pid == 1 {
         let code = if status & 0x7f != 0 {

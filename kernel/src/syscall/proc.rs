@@ -747,6 +747,7 @@ pub fn setsid(c: &mut Call) -> SysResult {
     }
     me.sid.store(pid, Ordering::Relaxed);
     me.pgid.store(pid, Ordering::Relaxed);
+    *me.ctty.lock() = None;
     ok(pid as usize)
 }
 
