@@ -156,6 +156,7 @@ pub fn tick() -> bool {
     }
     crate::fs::tty::poll_input();
     crate::itimer::tick();
+    crate::fs::timerfd::tick();
     let s = SCHED.lock();
     lintel_hal::x86::apic::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS
         && !s.queue.is_empty()

@@ -30,6 +30,16 @@ pub trait FileOps: Send + Sync {
     fn poll(&self, _file: &OpenFile) -> u32 {
         POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
     }
+    /// Whether epoll may watch this file (Linux refuses files without a poll method, such as
+    /// regular files, with EPERM).
+    fn pollable(&self) -> bool {
+        true
+    }
+    /// A counter that moves on every readiness-relevant event (new data, a peer closing), so
+    /// edge-triggered epoll reports each new event even when the ready bits look the same.
+    fn generation(&self) -> u64 {
+        POLL_GEN.load(Ordering::Relaxed)
+    }
     /// Metadata for files that have no inode (pipes, sockets).
     fn stat(&self) -> Stat {
         Stat::default()
@@ -49,7 +59,11 @@ pub const POLLWRNORM: u32 = 0x100;
 /// calls [`poll_notify`] and they recheck.
 pub static POLL_WAIT: crate::sched::WaitQueue = crate::sched::WaitQueue::new();
 
+/// Counts readiness changes anywhere (see `FileOps::generation`).
+pub static POLL_GEN: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
 pub fn poll_notify() {
+    POLL_GEN.fetch_add(1, Ordering::Relaxed);
     POLL_WAIT.wake_all();
 }
 
@@ -62,6 +76,9 @@ pub struct OpenFile {
     pub pos: Mutex<u64>,
     /// Set for signalfd files, so signalfd4 can change the mask of an existing one.
     pub signalfd: Option<Arc<super::signalfd::SignalFd>>,
+    /// Set for epoll instances (epoll_ctl and epoll_wait find the instance through it).
+    pub epoll: Option<Arc<super::epoll::Epoll>>,
+    pub timerfd: Option<Arc<super::timerfd::TimerFd>>,
 }
 
 impl OpenFile {
@@ -78,6 +95,8 @@ impl OpenFile {
             flags: AtomicU32::new(flags),
             pos: Mutex::new(0),
             signalfd: None,
+            epoll: None,
+            timerfd: None,
         })
     }
 
@@ -208,6 +227,10 @@ impl OpenFile {
 pub struct InodeFile;
 
 impl FileOps for InodeFile {
+    fn pollable(&self) -> bool {
+        false
+    }
+
     fn read(&self, file: &OpenFile, buf: &mut [u8], off: u64) -> KResult<usize> {
         let inode = file.inode.as_ref().ok_or(Errno::EBADF)?;
         if inode.file_type() == FileType::Directory {

@@ -2,12 +2,15 @@
 //! `*at` syscalls, opening files of every kind, and the boot-time root file system.
 
 pub mod dev;
+pub mod epoll;
+pub mod eventfd;
 pub mod fdtable;
 pub mod file;
 pub mod initramfs;
 pub mod pipe;
 pub mod procfs;
 pub mod signalfd;
+pub mod timerfd;
 pub mod tty;
 
 use crate::proc::Thread;

@@ -1,6 +1,7 @@
 //! System call dispatch. Every syscall returns a value or a Linux errno; an unknown one returns
 //! ENOSYS and is logged once by name.
 
+mod event;
 mod fs;
 mod futex;
 mod mem;
@@ -102,6 +103,17 @@ fn handle(n: usize, c: &mut Call) -> SysResult {
         nr::POLL => poll::poll(c),
         nr::FUTEX => futex::futex(c),
         nr::LINK => fs::link(c),
+        nr::EPOLL_CREATE => event::epoll_create(c),
+        nr::EPOLL_CREATE1 => event::epoll_create1(c),
+        nr::EPOLL_CTL => event::epoll_ctl(c),
+        nr::EPOLL_WAIT => event::epoll_wait(c),
+        nr::EPOLL_PWAIT => event::epoll_pwait(c),
+        nr::EPOLL_PWAIT2 => event::epoll_pwait2(c),
+        nr::EVENTFD => event::eventfd2(c, true),
+        nr::EVENTFD2 => event::eventfd2(c, false),
+        nr::TIMERFD_CREATE => event::timerfd_create(c),
+        nr::TIMERFD_SETTIME => event::timerfd_settime(c),
+        nr::TIMERFD_GETTIME => event::timerfd_gettime(c),
         nr::SIGNALFD => fs::signalfd4(c, true),
         nr::SIGNALFD4 => fs::signalfd4(c, false),
         nr::TIMER_CREATE => misc::timer_create(c),
@@ -385,6 +397,17 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("sync", "implemented", "tmpfs: nothing to flush"),
     ("poll", "implemented", ""),
     ("link", "implemented", ""),
+    ("epoll_create", "implemented", ""),
+    ("epoll_create1", "implemented", ""),
+    ("epoll_ctl", "implemented", "edge triggering may report extra events (never fewer)"),
+    ("epoll_wait", "implemented", ""),
+    ("epoll_pwait", "implemented", ""),
+    ("epoll_pwait2", "implemented", ""),
+    ("eventfd", "implemented", ""),
+    ("eventfd2", "implemented", ""),
+    ("timerfd_create", "implemented", "TFD_TIMER_CANCEL_ON_SET accepted, clock changes never cancel"),
+    ("timerfd_settime", "implemented", ""),
+    ("timerfd_gettime", "implemented", ""),
     ("signalfd", "implemented", ""),
     ("signalfd4", "implemented", ""),
     ("timer_create", "implemented", "SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE; REALTIME, MONOTONIC, BOOTTIME and CPU clocks"),

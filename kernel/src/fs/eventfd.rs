@@ -1,0 +1,104 @@
+//! eventfd: a 64-bit counter as a file, for wake-ups between threads and processes.
+
+use super::file::{
+    poll_notify, FileOps, OpenFile, POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, POLL_WAIT,
+};
+use alloc::sync::Arc;
+use lintel_abi::stat::{Stat, S_IFREG};
+use lintel_abi::{Errno, KResult};
+use spin::Mutex;
+
+pub const EFD_SEMAPHORE: u32 = 1;
+const MAX: u64 = u64::MAX - 1;
+
+pub struct EventFd {
+    count: Mutex<u64>,
+    semaphore: bool,
+}
+
+impl EventFd {
+    pub fn new(init: u64, semaphore: bool) -> Arc<EventFd> {
+        Arc::new(EventFd {
+            count: Mutex::new(init),
+            semaphore,
+        })
+    }
+}
+
+fn wait(file: &OpenFile) -> KResult<()> {
+    if file.nonblocking() {
+        return Err(Errno::EAGAIN);
+    }
+    let t = crate::sched::current();
+    if let Some(e) = crate::proc::interrupted(&t, Errno::ERESTARTSYS) {
+        return Err(e);
+    }
+    POLL_WAIT.wait_once(None);
+    Ok(())
+}
+
+impl FileOps for EventFd {
+    fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
+        if buf.len() < 8 {
+            return Err(Errno::EINVAL);
+        }
+        loop {
+            {
+                let mut c = self.count.lock();
+                if *c > 0 {
+                    let v = if self.semaphore { 1 } else { *c };
+                    *c -= v;
+                    drop(c);
+                    buf[..8].copy_from_slice(&v.to_le_bytes());
+                    poll_notify();
+                    return Ok(8);
+                }
+            }
+            wait(file)?;
+        }
+    }
+
+    fn write(&self, file: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
+        if buf.len() < 8 {
+            return Err(Errno::EINVAL);
+        }
+        let v = u64::from_le_bytes(buf[..8].try_into().map_err(|_| Errno::EINVAL)?);
+        if v == u64::MAX {
+            return Err(Errno::EINVAL);
+        }
+        loop {
+            {
+                let mut c = self.count.lock();
+                if MAX - *c >= v {
+                    *c += v;
+                    drop(c);
+                    poll_notify();
+                    return Ok(8);
+                }
+            }
+            wait(file)?;
+        }
+    }
+
+    fn poll(&self, _: &OpenFile) -> u32 {
+        let c = *self.count.lock();
+        let mut m = 0;
+        if c > 0 {
+            m |= POLLIN | POLLRDNORM;
+        }
+        if c < MAX {
+            m |= POLLOUT | POLLWRNORM;
+        }
+        if c == u64::MAX {
+            m |= POLLERR;
+        }
+        m
+    }
+
+    fn stat(&self) -> Stat {
+        Stat {
+            mode: S_IFREG | 0o600,
+            ..Stat::default()
+        }
+    }
+}
