@@ -310,6 +310,8 @@ pub fn execve(
     drop(old);
     p.files.lock().close_on_exec();
     p.timers.lock().clear();
+    p.did_exec
+        .store(true, core::sync::atomic::Ordering::Relaxed);
     for a in p.sigactions.lock().iter_mut() {
         if a.handler != signal::SIG_IGN {
             *a = signal::SigAction::default();

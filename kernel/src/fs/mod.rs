@@ -32,8 +32,32 @@ pub fn root() -> Arc<Dentry> {
     ROOT.get().expect("vfs not initialized").clone()
 }
 
-fn clock() -> lintel_abi::stat::Timespec {
+pub fn clock() -> lintel_abi::stat::Timespec {
     crate::time::now()
+}
+
+/// The hidden tmpfs memfd_create files live in (unlinked at once).
+static MEMFD_ROOT: spin::Once<Arc<Dentry>> = spin::Once::new();
+
+/// memfd_create: an anonymous regular file, shown as "/memfd:NAME (deleted)".
+pub fn memfd(name: &[u8]) -> KResult<Arc<OpenFile>> {
+    static NEXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+    let root = MEMFD_ROOT.call_once(|| Dentry::new_root(lintel_vfs::new_tmpfs(Arc::new(clock), 4)));
+    let id = NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    let tmp = alloc::format!("{id}");
+    let inode = root
+        .inode
+        .create(tmp.as_bytes(), FileType::Regular, 0o777, 0, 0, 0)?;
+    root.inode.unlink(tmp.as_bytes())?;
+    let mut shown = b"memfd:".to_vec();
+    shown.extend_from_slice(name);
+    let d = Dentry::child(root, &shown, inode.clone());
+    Ok(OpenFile::new(
+        Arc::new(InodeFile),
+        Some(inode),
+        Some(d),
+        O_RDWR | O_LARGEFILE,
+    ))
 }
 
 /// /dev/pts, where pseudo-terminal slaves appear.

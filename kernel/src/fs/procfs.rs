@@ -11,7 +11,7 @@ use lintel_abi::stat::*;
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::{DirEntry, FileType, Inode};
 
-const PROC_DEV: u64 = 3;
+pub const PROC_DEV: u64 = 3;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Node {
@@ -228,7 +228,7 @@ fn sys_content(f: SysFile) -> String {
             "processor\t: 0\nvendor_id\t: Lintel\ncpu family\t: 6\nmodel\t\t: 0\nmodel name\t: Lintel virtual CPU\ncpu MHz\t\t: {}.000\nflags\t\t: fpu tsc msr pae cx8 apic sep cmov pat clflush mmx fxsr sse sse2 syscall nx lm\n\n",
             lintel_hal::x86::apic::tsc_hz() / 1_000_000
         ),
-        SysFile::Mounts => String::from("rootfs / tmpfs rw 0 0\ndevtmpfs /dev devtmpfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\n"),
+        SysFile::Mounts => String::from("tmpfs / tmpfs rw,relatime 0 0\ndevtmpfs /dev devtmpfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n"),
         SysFile::Filesystems => String::from("nodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\n"),
         SysFile::Loadavg => {
             let pids = proc::all_pids();

@@ -176,6 +176,10 @@ pub struct Process {
     pub itimers: Mutex<[(u64, u64); 3]>,
     /// POSIX timers (timer_create) by id.
     pub timers: Mutex<BTreeMap<i32, crate::itimer::PosixTimer>>,
+    /// PR_SET_CHILD_SUBREAPER: orphaned descendants are reparented here instead of to init.
+    pub child_subreaper: core::sync::atomic::AtomicBool,
+    /// Set once the process has called execve (setpgid on it then fails with EACCES).
+    pub did_exec: core::sync::atomic::AtomicBool,
     /// The controlling terminal.
     pub ctty: Mutex<Option<Arc<crate::fs::tty::Tty>>>,
     /// When the process was created (monotonic ns), for /proc/PID/stat.
@@ -424,6 +428,8 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         timers: Mutex::new(BTreeMap::new()),
         start_ns: crate::time::uptime_ns(),
         ctty: Mutex::new(None),
+        did_exec: core::sync::atomic::AtomicBool::new(false),
+        child_subreaper: core::sync::atomic::AtomicBool::new(false),
         dumpable: AtomicU32::new(1),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(0),
@@ -532,6 +538,8 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         timers: Mutex::new(BTreeMap::new()),
         start_ns: crate::time::uptime_ns(),
         ctty: Mutex::new(parent.ctty.lock().clone()),
+        did_exec: core::sync::atomic::AtomicBool::new(false),
+        child_subreaper: core::sync::atomic::AtomicBool::new(false),
         dumpable: AtomicU32::new(parent.dumpable.load(Ordering::Relaxed)),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(parent.no_new_privs.load(Ordering::Relaxed)),
@@ -615,16 +623,24 @@ pub fn thread_exit(t: &Arc<Thread>) {
         crate::info!("init exited with status {:#x}", status);
         lintel_hal::power_off(&alloc::format!("exit {}", code));
     }
-    // Reparent children to init.
+    // Orphans go to the nearest living ancestor marked as child subreaper, else to init.
     let orphans = core::mem::take(&mut *p.children.lock());
     if !orphans.is_empty() {
-        if let Some(init) = find_process(1) {
-            for c in &orphans {
-                c.ppid.store(1, Ordering::Relaxed);
-                *c.parent.lock() = Arc::downgrade(&init);
+        let mut reaper = p.parent.lock().upgrade();
+        while let Some(r) = reaper.clone() {
+            if r.child_subreaper.load(Ordering::Relaxed) && r.exit_status.lock().is_none() {
+                break;
             }
-            init.children.lock().extend(orphans);
-            init.child_event.wake_all();
+            reaper = r.parent.lock().upgrade();
+        }
+        if let Some(r) = reaper.or_else(|| find_process(1)) {
+            for c in &orphans {
+                c.ppid.store(r.pid, Ordering::Relaxed);
+                *c.parent.lock() = Arc::downgrade(&r);
+            }
+            // Zombies among them can now be reaped by the new parent.
+            r.children.lock().extend(orphans);
+            r.child_event.wake_all();
         }
     }
     *p.exit_status.lock() = Some(status);

@@ -14,15 +14,15 @@ use lintel_vfs::{Dentry, FileType};
 /// Largest single transfer staged through a kernel buffer.
 const CHUNK: usize = 256 * 1024;
 
-fn file(c: &Call, fd: i32) -> KResult<Arc<OpenFile>> {
+pub(super) fn file(c: &Call, fd: i32) -> KResult<Arc<OpenFile>> {
     c.thread.proc_ref().files.lock().get(fd)
 }
 
-fn nofile_limit(c: &Call) -> usize {
+pub(super) fn nofile_limit(c: &Call) -> usize {
     c.thread.proc_ref().rlimit(RLIMIT_NOFILE).cur.min(1 << 20) as usize
 }
 
-fn install(c: &Call, f: Arc<OpenFile>, cloexec: bool) -> KResult<usize> {
+pub(super) fn install(c: &Call, f: Arc<OpenFile>, cloexec: bool) -> KResult<usize> {
     let limit = nofile_limit(c);
     Ok(c.thread
         .proc_ref()
@@ -33,7 +33,7 @@ fn install(c: &Call, f: Arc<OpenFile>, cloexec: bool) -> KResult<usize> {
 
 /// Reads from `f` into user memory at `buf`, using and advancing the file offset only by what
 /// reached user space.
-fn read_into(f: &OpenFile, buf: usize, count: usize, at: Option<u64>) -> KResult<usize> {
+pub(super) fn read_into(f: &OpenFile, buf: usize, count: usize, at: Option<u64>) -> KResult<usize> {
     if f.is_dir() && f.readable() {
         return Err(Errno::EISDIR);
     }
@@ -682,7 +682,11 @@ pub fn fchdir(c: &mut Call) -> SysResult {
     set_cwd(c, d)
 }
 
-fn parent_of(c: &Call, dirfd: i32, path: &[u8]) -> KResult<(Arc<Dentry>, Vec<u8>, bool)> {
+pub(super) fn parent_of(
+    c: &Call,
+    dirfd: i32,
+    path: &[u8],
+) -> KResult<(Arc<Dentry>, Vec<u8>, bool)> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -691,7 +695,7 @@ fn parent_of(c: &Call, dirfd: i32, path: &[u8]) -> KResult<(Arc<Dentry>, Vec<u8>
     })
 }
 
-fn may_write_dir(c: &Call, dir: &Dentry) -> KResult<()> {
+pub(super) fn may_write_dir(c: &Call, dir: &Dentry) -> KResult<()> {
     let cred = c.thread.proc_ref().cred.lock().vfs();
     lintel_vfs::permission(&dir.inode.stat(), &cred, 3)
 }

@@ -531,10 +531,7 @@ pub fn kill(c: &mut Call) -> SysResult {
             .filter(|x| x.pgid.load(Ordering::Relaxed) == -p)
             .collect(),
     };
-    let targets: alloc::vec::Vec<_> = targets
-        .into_iter()
-        .filter(|p| p.exit_status.lock().is_none())
-        .collect();
+    // Zombies still exist for kill (the signal is simply dropped), as on Linux.
     if targets.is_empty() {
         return Err(Errno::ESRCH);
     }
@@ -706,12 +703,30 @@ pub fn setpgid(c: &mut Call) -> SysResult {
         if t.sid.load(Ordering::Relaxed) != me.sid.load(Ordering::Relaxed) {
             return Err(Errno::EPERM);
         }
+        if t.did_exec.load(Ordering::Relaxed) {
+            return Err(Errno::EACCES);
+        }
         t
     };
     if target.sid.load(Ordering::Relaxed) == target.pid {
         return Err(Errno::EPERM);
     }
     let pgid = if pgid == 0 { target.pid } else { pgid };
+    if pgid != target.pid {
+        // Joining a group needs a member in the same session.
+        let sid = target.sid.load(Ordering::Relaxed);
+        let exists = process::all_pids()
+            .into_iter()
+            .filter_map(process::find_process)
+            .any(|q| {
+                q.pgid.load(Ordering::Relaxed) == pgid
+                    && q.sid.load(Ordering::Relaxed) == sid
+                    && q.exit_status.lock().is_none()
+            });
+        if !exists {
+            return Err(Errno::EPERM);
+        }
+    }
     target.pgid.store(pgid, Ordering::Relaxed);
     ok(0)
 }

@@ -248,6 +248,8 @@ pub fn prctl(c: &mut Call) -> SysResult {
     const PR_GET_NO_NEW_PRIVS: usize = 39;
     const PR_SET_NO_NEW_PRIVS: usize = 38;
     const PR_GET_TIMERSLACK: usize = 30;
+    const PR_SET_CHILD_SUBREAPER: usize = 36;
+    const PR_GET_CHILD_SUBREAPER: usize = 37;
     const CAP_LAST_CAP: usize = 40;
     let [opt, arg2, arg3, arg4, arg5, _] = c.a;
     let p = c.thread.proc_ref();
@@ -313,6 +315,14 @@ pub fn prctl(c: &mut Call) -> SysResult {
             ok(1)
         }
         PR_GET_TIMERSLACK => ok(50_000),
+        PR_SET_CHILD_SUBREAPER => {
+            p.child_subreaper.store(arg2 != 0, Ordering::Relaxed);
+            ok(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            uaccess::write_i32(arg2, p.child_subreaper.load(Ordering::Relaxed) as i32)?;
+            ok(0)
+        }
         _ => {
             crate::warn!("prctl option {} not supported", opt);
             Err(Errno::EINVAL)
