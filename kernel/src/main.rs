@@ -13,6 +13,7 @@ mod itimer;
 #[macro_use]
 mod log;
 mod mm;
+mod net;
 mod proc;
 mod random;
 mod sched;

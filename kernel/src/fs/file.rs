@@ -79,6 +79,7 @@ pub struct OpenFile {
     /// Set for epoll instances (epoll_ctl and epoll_wait find the instance through it).
     pub epoll: Option<Arc<super::epoll::Epoll>>,
     pub timerfd: Option<Arc<super::timerfd::TimerFd>>,
+    pub socket: Option<Arc<crate::net::unix::UnixSocket>>,
 }
 
 impl OpenFile {
@@ -97,6 +98,7 @@ impl OpenFile {
             signalfd: None,
             epoll: None,
             timerfd: None,
+            socket: None,
         })
     }
 
