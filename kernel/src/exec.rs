@@ -308,7 +308,11 @@ pub fn execve(
     let old = p.set_mm(new_mm);
     p.activate_mm();
     drop(old);
-    p.files.lock().close_on_exec();
+    let closed = p.files.lock().close_on_exec();
+    for e in &closed {
+        crate::fs::locks::on_close(p.pid, &e.file);
+    }
+    drop(closed);
     p.timers.lock().clear();
     p.did_exec
         .store(true, core::sync::atomic::Ordering::Relaxed);

@@ -85,12 +85,17 @@ impl FdTable {
         Ok(e)
     }
 
-    pub fn close_on_exec(&mut self) {
+    /// Closes the close-on-exec fds, returning them (their locks are released by the caller).
+    pub fn close_on_exec(&mut self) -> alloc::vec::Vec<FdEntry> {
+        let mut out = alloc::vec::Vec::new();
         for e in self.fds.iter_mut() {
             if e.as_ref().is_some_and(|x| x.cloexec) {
-                *e = None;
+                if let Some(x) = e.take() {
+                    out.push(x);
+                }
             }
         }
+        out
     }
 
     /// Open fds in ascending order.

@@ -30,6 +30,10 @@ pub trait FileOps: Send + Sync {
     fn poll(&self, _file: &OpenFile) -> u32 {
         POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
     }
+    /// F_GETPIPE_SZ / F_SETPIPE_SZ: the pipe's capacity (EBADF for other files).
+    fn pipe_capacity(&self, _set: Option<usize>) -> KResult<usize> {
+        Err(Errno::EBADF)
+    }
     /// Whether epoll may watch this file (Linux refuses files without a poll method, such as
     /// regular files, with EPERM).
     fn pollable(&self) -> bool {
@@ -80,6 +84,12 @@ pub struct OpenFile {
     pub epoll: Option<Arc<super::epoll::Epoll>>,
     pub timerfd: Option<Arc<super::timerfd::TimerFd>>,
     pub socket: Option<Arc<crate::net::unix::UnixSocket>>,
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        super::locks::on_release(self);
+    }
 }
 
 impl OpenFile {

@@ -7,6 +7,7 @@ pub mod eventfd;
 pub mod fdtable;
 pub mod file;
 pub mod initramfs;
+pub mod locks;
 pub mod pipe;
 pub mod procfs;
 pub mod signalfd;

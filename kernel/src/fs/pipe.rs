@@ -12,6 +12,8 @@ use spin::Mutex;
 
 pub const PIPE_BUF: usize = 4096;
 const DEFAULT_CAPACITY: usize = 65536;
+/// /proc/sys/fs/pipe-max-size: the most an unprivileged process may ask for.
+const MAX_CAPACITY: usize = 1 << 20;
 
 struct PipeState {
     buf: VecDeque<u8>,
@@ -237,6 +239,31 @@ impl FileOps for PipeEnd {
         }
     }
 
+    fn pipe_capacity(&self, set: Option<usize>) -> KResult<usize> {
+        let mut s = self.pipe.state.lock();
+        if let Some(want) = set {
+            let size = want
+                .max(4096)
+                .checked_next_power_of_two()
+                .ok_or(Errno::EINVAL)?;
+            if size > MAX_CAPACITY {
+                let root =
+                    crate::sched::try_current().is_some_and(|t| t.proc_ref().cred.lock().euid == 0);
+                if !root || size > (1 << 30) {
+                    return Err(Errno::EPERM);
+                }
+            }
+            if size < s.buf.len() {
+                return Err(Errno::EBUSY);
+            }
+            s.capacity = size;
+            drop(s);
+            self.pipe.write_wait.wake_all();
+            return Ok(size);
+        }
+        Ok(s.capacity)
+    }
+
     fn ioctl(&self, _: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
         const FIONREAD: u32 = 0x541b;
         if cmd == FIONREAD {
@@ -257,4 +284,9 @@ impl FileOps for PipeEnd {
             ..Default::default()
         }
     }
+}
+
+/// fcntl F_GETPIPE_SZ / F_SETPIPE_SZ.
+pub fn pipe_size(f: &OpenFile, set: bool, arg: usize) -> KResult<usize> {
+    f.ops.pipe_capacity(set.then_some(arg as u32 as usize))
 }

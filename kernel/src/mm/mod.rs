@@ -182,6 +182,20 @@ impl MmInner {
             }
             return Ok(());
         }
+        // A page of a file mapping (mmap, not an ELF segment) that lies wholly beyond the
+        // end of the file raises SIGBUS, as on Linux.
+        if let Backing::File {
+            inode,
+            offset,
+            file_bytes: u64::MAX,
+        } = &vma.backing
+        {
+            let size = inode.stat().size;
+            let pos = offset + (page - vma.start) as u64;
+            if pos >= size.div_ceil(PAGE as u64) * PAGE as u64 {
+                return Err(FaultError::Bus);
+            }
+        }
         let frame = Frame::alloc().ok_or(FaultError::NoMem)?;
         if let Backing::File {
             inode,

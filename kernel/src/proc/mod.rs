@@ -606,6 +606,7 @@ pub fn thread_exit(t: &Arc<Thread>) {
     release_vfork(&p);
     // Release resources now; the zombie keeps only its status.
     let files = core::mem::take(&mut *p.files.lock());
+    crate::fs::locks::on_exit(p.pid);
     drop(files);
     lintel_hal::mm::activate_kernel();
     if let Ok(empty) = Mm::new() {

@@ -259,6 +259,7 @@ pub fn lseek(c: &mut Call) -> SysResult {
 
 pub fn close(c: &mut Call) -> SysResult {
     let e = c.thread.proc_ref().files.lock().close(c.fd(0))?;
+    crate::fs::locks::on_close(c.thread.proc_ref().pid, &e.file);
     drop(e);
     ok(0)
 }
@@ -589,6 +590,9 @@ fn dup_to(c: &mut Call, old: i32, new: i32, cloexec: bool) -> SysResult {
         .files
         .lock()
         .install(new as usize, f, cloexec);
+    if let Some(p) = &prev {
+        crate::fs::locks::on_close(c.thread.proc_ref().pid, &p.file);
+    }
     drop(prev);
     ok(new as usize)
 }
@@ -635,6 +639,15 @@ pub fn fcntl(c: &mut Call) -> SysResult {
             ok(0)
         }
         F_GETFL => ok((f.flags() | O_LARGEFILE) as usize),
+        crate::fs::locks::F_GETLK
+        | crate::fs::locks::F_SETLK
+        | crate::fs::locks::F_SETLKW
+        | crate::fs::locks::F_OFD_GETLK
+        | crate::fs::locks::F_OFD_SETLK
+        | crate::fs::locks::F_OFD_SETLKW => ok(crate::fs::locks::fcntl_lock(&f, cmd, arg)?),
+        F_GETPIPE_SZ | F_SETPIPE_SZ => {
+            ok(crate::fs::pipe::pipe_size(&f, cmd == F_SETPIPE_SZ, arg)?)
+        }
         F_SETFL => {
             let changeable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
             let new = (f.flags() & !changeable) | (arg as u32 & changeable);
@@ -643,6 +656,14 @@ pub fn fcntl(c: &mut Call) -> SysResult {
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+pub fn flock(c: &mut Call) -> SysResult {
+    let f = file(c, c.fd(0))?;
+    if f.flags() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    ok(crate::fs::locks::flock(&f, c.a[1] as u32)?)
 }
 
 pub fn getcwd(c: &mut Call) -> SysResult {

@@ -296,6 +296,7 @@ pub fn close_range(c: &mut Call) -> SysResult {
                 e.cloexec = true;
             }
         } else if let Ok(e) = t.close(fd) {
+            crate::fs::locks::on_close(p.pid, &e.file);
             closed.push(e);
         }
     }

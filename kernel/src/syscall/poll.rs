@@ -130,7 +130,16 @@ fn with_sigmask<T>(
         crate::proc::signal::SigSet(mask).sanitized(),
     );
     let r = f(c);
-    *t.sigmask.lock() = old;
+    if matches!(
+        r,
+        Err(Errno::EINTR | Errno::ERESTARTNOHAND | Errno::ERESTARTSYS)
+    ) {
+        // Interrupted: the signal is delivered under the temporary mask and the old one
+        // returns after its handler, as with sigsuspend.
+        *t.saved_sigmask.lock() = Some(old);
+    } else {
+        *t.sigmask.lock() = old;
+    }
     r
 }
 
@@ -141,11 +150,11 @@ pub fn ppoll(c: &mut Call) -> SysResult {
     } else {
         None
     });
-    let n = with_sigmask(c, mask, size, |c| do_poll(c, fds, nfds, deadline))?;
+    let r = with_sigmask(c, mask, size, |c| do_poll(c, fds, nfds, deadline));
     if tsp != 0 {
         put_timespec(tsp, remaining(deadline))?;
     }
-    ok(n)
+    ok(r?)
 }
 
 /// The three fd_set bitmaps of select, each `nfds` bits rounded up to whole longs.
@@ -235,13 +244,14 @@ pub fn select(c: &mut Call) -> SysResult {
     } else {
         None
     };
-    let n = do_select(c, nfds as i32 as usize, [r, w, e], deadline)?;
+    let r = do_select(c, nfds as i32 as usize, [r, w, e], deadline);
+    // The time left is written back even when a signal interrupted the wait.
     if tvp != 0 {
         let rem = remaining(deadline);
         uaccess::write_u64(tvp, (rem / 1_000_000_000) as u64)?;
         uaccess::write_u64(tvp + 8, ((rem % 1_000_000_000) / 1000) as u64)?;
     }
-    ok(n)
+    ok(r?)
 }
 
 pub fn pselect6(c: &mut Call) -> SysResult {
@@ -260,11 +270,11 @@ pub fn pselect6(c: &mut Call) -> SysResult {
     } else {
         (0, 0)
     };
-    let n = with_sigmask(c, mask, size, |c| {
+    let res = with_sigmask(c, mask, size, |c| {
         do_select(c, nfds as i32 as usize, [r, w, e], deadline)
-    })?;
+    });
     if tsp != 0 {
         put_timespec(tsp, remaining(deadline))?;
     }
-    ok(n)
+    ok(res?)
 }

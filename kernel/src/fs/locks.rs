@@ -1,0 +1,295 @@
+//! File locks: POSIX record locks and open-file-description locks (fcntl), and flock. The
+//! range logic is `lintel_vfs::locks`; this module keeps the tables, waits and releases.
+
+use super::file::OpenFile;
+use crate::proc;
+use crate::sched::{self, WaitQueue};
+use crate::uaccess;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, Ordering};
+use lintel_abi::{Errno, KResult};
+use lintel_vfs::locks::{Kind, Lock, LockTable, Owner};
+use spin::Mutex;
+
+type Key = (u64, u64);
+
+/// fcntl locks (POSIX and OFD locks conflict with each other) and flock locks, per inode.
+static RECORD: Mutex<BTreeMap<Key, LockTable>> = Mutex::new(BTreeMap::new());
+static FLOCK: Mutex<BTreeMap<Key, LockTable>> = Mutex::new(BTreeMap::new());
+/// What each blocked POSIX locker waits for (deadlock detection).
+static WAITING: Mutex<BTreeMap<i32, (Key, Lock)>> = Mutex::new(BTreeMap::new());
+static WAIT: WaitQueue = WaitQueue::new();
+/// Set once any lock was taken, so closes skip the tables until then.
+static USED: AtomicBool = AtomicBool::new(false);
+
+const F_RDLCK: i16 = 0;
+const F_WRLCK: i16 = 1;
+const F_UNLCK: i16 = 2;
+pub const F_GETLK: u32 = 5;
+pub const F_SETLK: u32 = 6;
+pub const F_SETLKW: u32 = 7;
+pub const F_OFD_GETLK: u32 = 36;
+pub const F_OFD_SETLK: u32 = 37;
+pub const F_OFD_SETLKW: u32 = 38;
+
+fn key_of(f: &OpenFile) -> KResult<Key> {
+    let i = f.inode.as_ref().ok_or(Errno::EBADF)?;
+    Ok((i.fs_id(), i.stat().ino))
+}
+
+fn file_id(f: &OpenFile) -> usize {
+    f as *const OpenFile as usize
+}
+
+/// Whether `owner` waiting for `blocker` would close a cycle of waiting processes.
+fn deadlock(me: i32, blocker: &Lock) -> bool {
+    let waiting = WAITING.lock();
+    let table = RECORD.lock();
+    let mut cur = blocker.owner;
+    for _ in 0..64 {
+        let Owner::Process(pid) = cur else {
+            return false;
+        };
+        if pid == me {
+            return true;
+        }
+        let Some((k, want)) = waiting.get(&pid) else {
+            return false;
+        };
+        let Some(next) = table.get(k).and_then(|t| t.conflict(want)) else {
+            return false;
+        };
+        cur = next.owner;
+    }
+    false
+}
+
+/// fcntl F_GETLK/F_SETLK/F_SETLKW and the OFD variants; `arg` points at a `struct flock`.
+pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize) -> KResult<usize> {
+    let b = uaccess::read_vec(arg, 32)?;
+    let l_type = i16::from_le_bytes([b[0], b[1]]);
+    let whence = i16::from_le_bytes([b[2], b[3]]);
+    let l_start = i64::from_le_bytes(b[8..16].try_into().unwrap_or([0; 8]));
+    let l_len = i64::from_le_bytes(b[16..24].try_into().unwrap_or([0; 8]));
+    let l_pid = i32::from_le_bytes(b[24..28].try_into().unwrap_or([0; 4]));
+    let ofd = matches!(cmd, F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW);
+    if ofd && l_pid != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let base: i64 = match whence {
+        0 => 0,
+        1 => *f.pos.lock() as i64,
+        2 => f.stat().size as i64,
+        _ => return Err(Errno::EINVAL),
+    };
+    let start = base.checked_add(l_start).ok_or(Errno::EOVERFLOW)?;
+    // A negative length locks the bytes before start.
+    let (start, end): (i64, u64) = if l_len > 0 {
+        (
+            start,
+            start.checked_add(l_len).map_or(u64::MAX, |e| e as u64),
+        )
+    } else if l_len == 0 {
+        (start, u64::MAX)
+    } else {
+        (start + l_len, start as u64)
+    };
+    if start < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let start = start as u64;
+    let key = key_of(f)?;
+    let t = sched::current();
+    let pid = t.proc_ref().pid;
+    let owner = if ofd {
+        Owner::File(file_id(f))
+    } else {
+        Owner::Process(pid)
+    };
+    let kind = match l_type {
+        F_RDLCK => Some(Kind::Read),
+        F_WRLCK => Some(Kind::Write),
+        F_UNLCK => None,
+        _ => return Err(Errno::EINVAL),
+    };
+    let lock = |k: Kind| Lock {
+        owner,
+        kind: k,
+        start,
+        end,
+        pid: if ofd { -1 } else { pid },
+    };
+    match cmd {
+        F_GETLK | F_OFD_GETLK => {
+            let Some(k) = kind else {
+                return Err(Errno::EINVAL);
+            };
+            let found = RECORD.lock().get(&key).and_then(|tb| tb.conflict(&lock(k)));
+            let mut out = b.clone();
+            match found {
+                None => out[0..2].copy_from_slice(&F_UNLCK.to_le_bytes()),
+                Some(c) => {
+                    let ty = if c.kind == Kind::Write {
+                        F_WRLCK
+                    } else {
+                        F_RDLCK
+                    };
+                    out[0..2].copy_from_slice(&ty.to_le_bytes());
+                    out[2..4].copy_from_slice(&0i16.to_le_bytes());
+                    out[8..16].copy_from_slice(&(c.start as i64).to_le_bytes());
+                    let len = if c.end == u64::MAX {
+                        0
+                    } else {
+                        (c.end - c.start) as i64
+                    };
+                    out[16..24].copy_from_slice(&len.to_le_bytes());
+                    out[24..28].copy_from_slice(&c.pid.to_le_bytes());
+                }
+            }
+            uaccess::write_bytes(arg, &out)?;
+            Ok(0)
+        }
+        _ => {
+            let wait = matches!(cmd, F_SETLKW | F_OFD_SETLKW);
+            let Some(k) = kind else {
+                if let Some(tb) = RECORD.lock().get_mut(&key) {
+                    tb.unlock(owner, start, end);
+                }
+                WAIT.wake_all();
+                return Ok(0);
+            };
+            if (k == Kind::Read && !f.readable()) || (k == Kind::Write && !f.writable()) {
+                return Err(Errno::EBADF);
+            }
+            USED.store(true, Ordering::Relaxed);
+            loop {
+                let blocker = {
+                    let mut tables = RECORD.lock();
+                    let tb = tables.entry(key).or_default();
+                    match tb.conflict(&lock(k)) {
+                        None => {
+                            tb.set(lock(k));
+                            WAITING.lock().remove(&pid);
+                            return Ok(0);
+                        }
+                        Some(c) => c,
+                    }
+                };
+                if !wait {
+                    return Err(Errno::EAGAIN);
+                }
+                if !ofd && deadlock(pid, &blocker) {
+                    WAITING.lock().remove(&pid);
+                    return Err(Errno::EDEADLK);
+                }
+                WAITING.lock().insert(pid, (key, lock(k)));
+                if let Some(e) = proc::interrupted(&t, Errno::ERESTARTSYS) {
+                    WAITING.lock().remove(&pid);
+                    return Err(e);
+                }
+                WAIT.wait_once(None);
+            }
+        }
+    }
+}
+
+/// flock(2): whole-file shared/exclusive locks owned by the open file description.
+pub fn flock(f: &Arc<OpenFile>, op: u32) -> KResult<usize> {
+    const LOCK_SH: u32 = 1;
+    const LOCK_EX: u32 = 2;
+    const LOCK_NB: u32 = 4;
+    const LOCK_UN: u32 = 8;
+    let key = key_of(f)?;
+    let owner = Owner::File(file_id(f));
+    let kind = match op & !LOCK_NB {
+        LOCK_SH => Kind::Read,
+        LOCK_EX => Kind::Write,
+        LOCK_UN => {
+            if let Some(tb) = FLOCK.lock().get_mut(&key) {
+                tb.remove_owner(owner);
+            }
+            WAIT.wake_all();
+            return Ok(0);
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    USED.store(true, Ordering::Relaxed);
+    let req = Lock {
+        owner,
+        kind,
+        start: 0,
+        end: u64::MAX,
+        pid: sched::current().proc_ref().pid,
+    };
+    let t = sched::current();
+    loop {
+        {
+            let mut tables = FLOCK.lock();
+            let tb = tables.entry(key).or_default();
+            if tb.conflict(&req).is_none() {
+                tb.set(req);
+                return Ok(0);
+            }
+        }
+        if op & LOCK_NB != 0 {
+            return Err(Errno::EAGAIN);
+        }
+        if let Some(e) = proc::interrupted(&t, Errno::ERESTARTSYS) {
+            return Err(e);
+        }
+        WAIT.wait_once(None);
+    }
+}
+
+/// A process closed one of its fds for `f`: its POSIX locks on that file go (all of them,
+/// as POSIX requires, whatever fd they were taken through).
+pub fn on_close(pid: i32, f: &OpenFile) {
+    if !USED.load(Ordering::Relaxed) {
+        return;
+    }
+    let Ok(key) = key_of(f) else { return };
+    let mut tables = RECORD.lock();
+    if let Some(tb) = tables.get_mut(&key) {
+        tb.remove_owner(Owner::Process(pid));
+        if tb.is_empty() {
+            tables.remove(&key);
+        }
+    }
+    drop(tables);
+    WAIT.wake_all();
+}
+
+/// The last reference to an open file description went: its OFD and flock locks go.
+pub fn on_release(f: &OpenFile) {
+    if !USED.load(Ordering::Relaxed) {
+        return;
+    }
+    let Ok(key) = key_of(f) else { return };
+    let owner = Owner::File(file_id(f));
+    for table in [&RECORD, &FLOCK] {
+        let mut tables = table.lock();
+        if let Some(tb) = tables.get_mut(&key) {
+            tb.remove_owner(owner);
+            if tb.is_empty() {
+                tables.remove(&key);
+            }
+        }
+    }
+    WAIT.wake_all();
+}
+
+/// A process ended: all its POSIX locks go.
+pub fn on_exit(pid: i32) {
+    if !USED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut tables = RECORD.lock();
+    for tb in tables.values_mut() {
+        tb.remove_owner(Owner::Process(pid));
+    }
+    tables.retain(|_, tb| !tb.is_empty());
+    drop(tables);
+    WAITING.lock().remove(&pid);
+    WAIT.wake_all();
+}
