@@ -328,6 +328,12 @@ pub fn execve(
         cmdline.push(0);
     }
     *p.cmdline.lock() = cmdline;
+    let mut environ = Vec::new();
+    for e in &envp {
+        environ.extend_from_slice(e);
+        environ.push(0);
+    }
+    *p.environ.lock() = environ;
     *thread.robust_list.lock() = (0, 0);
     *thread.altstack.lock() = (0, 0, 0);
     *thread.saved_sigmask.lock() = None;

@@ -38,6 +38,10 @@ fn wait(file: &OpenFile) -> KResult<()> {
 }
 
 impl FileOps for EventFd {
+    fn anon_name(&self) -> Option<&'static str> {
+        Some("eventfd")
+    }
+
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);

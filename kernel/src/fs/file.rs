@@ -34,6 +34,10 @@ pub trait FileOps: Send + Sync {
     fn pipe_capacity(&self, _set: Option<usize>) -> KResult<usize> {
         Err(Errno::EBADF)
     }
+    /// The name /proc/PID/fd shows for inode-less files ("anon_inode:[NAME]").
+    fn anon_name(&self) -> Option<&'static str> {
+        None
+    }
     /// Whether epoll may watch this file (Linux refuses files without a poll method, such as
     /// regular files, with EPERM).
     fn pollable(&self) -> bool {

@@ -22,6 +22,88 @@ enum Node {
     PidFile(i32, PidFile),
     FdDir(i32),
     Fd(i32, i32),
+    FdInfoDir(i32),
+    FdInfo(i32, i32),
+    /// An entry of /proc/sys: index into SYSCTL.
+    Sysctl(u16),
+}
+
+/// /proc/sys: directories (no content) and read-only files.
+/// A /proc/sys entry: its path under /proc, and the generator of its text (None for a
+/// directory).
+type SysctlEntry = (&'static str, Option<fn() -> String>);
+
+const SYSCTL: &[SysctlEntry] = &[
+    ("sys", None),
+    ("sys/kernel", None),
+    ("sys/kernel/ostype", Some(|| String::from("Linux\n"))),
+    (
+        "sys/kernel/osrelease",
+        Some(|| String::from("6.1.0-lintel\n")),
+    ),
+    (
+        "sys/kernel/version",
+        Some(|| String::from("#1 SMP Lintel\n")),
+    ),
+    ("sys/kernel/hostname", Some(|| String::from("lintel\n"))),
+    ("sys/kernel/domainname", Some(|| String::from("(none)\n"))),
+    ("sys/kernel/pid_max", Some(|| String::from("4194304\n"))),
+    ("sys/kernel/threads-max", Some(|| String::from("8192\n"))),
+    ("sys/kernel/ngroups_max", Some(|| String::from("65536\n"))),
+    ("sys/kernel/cap_last_cap", Some(|| String::from("40\n"))),
+    ("sys/kernel/random", None),
+    ("sys/kernel/random/boot_id", Some(boot_id)),
+    ("sys/kernel/random/uuid", Some(new_uuid)),
+    (
+        "sys/kernel/random/entropy_avail",
+        Some(|| String::from("256\n")),
+    ),
+    ("sys/fs", None),
+    ("sys/fs/pipe-max-size", Some(|| String::from("1048576\n"))),
+    ("sys/fs/nr_open", Some(|| String::from("1048576\n"))),
+    (
+        "sys/fs/file-max",
+        Some(|| String::from("9223372036854775807\n")),
+    ),
+    ("sys/vm", None),
+    ("sys/vm/overcommit_memory", Some(|| String::from("0\n"))),
+    ("sys/vm/max_map_count", Some(|| String::from("65530\n"))),
+    ("sys/net", None),
+    ("sys/net/core", None),
+    ("sys/net/core/somaxconn", Some(|| String::from("4096\n"))),
+];
+
+fn uuid_text(b: [u8; 16]) -> String {
+    let mut b = b;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: Vec<String> = b.iter().map(|x| format!("{:02x}", x)).collect();
+    format!(
+        "{}-{}-{}-{}-{}\n",
+        h[0..4].concat(),
+        h[4..6].concat(),
+        h[6..8].concat(),
+        h[8..10].concat(),
+        h[10..16].concat()
+    )
+}
+
+fn new_uuid() -> String {
+    let mut b = [0u8; 16];
+    crate::random::fill(&mut b);
+    uuid_text(b)
+}
+
+fn boot_id() -> String {
+    static ID: spin::Once<String> = spin::Once::new();
+    ID.call_once(new_uuid).clone()
+}
+
+fn sysctl_index(path: &str) -> Option<u16> {
+    SYSCTL
+        .iter()
+        .position(|(p, _)| *p == path)
+        .map(|i| i as u16)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -59,6 +141,7 @@ enum PidFile {
     Maps,
     Mounts,
     Comm,
+    Environ,
 }
 
 const PID_FILES: &[(&[u8], PidFile)] = &[
@@ -72,6 +155,7 @@ const PID_FILES: &[(&[u8], PidFile)] = &[
     (b"maps", PidFile::Maps),
     (b"mounts", PidFile::Mounts),
     (b"comm", PidFile::Comm),
+    (b"environ", PidFile::Environ),
 ];
 
 pub struct ProcInode {
@@ -124,9 +208,22 @@ fn fd_target(pid: i32, fd: i32) -> KResult<Vec<u8>> {
     Ok(match &f.dentry {
         Some(d) => {
             let root = p.fs.lock().root.clone();
-            lintel_vfs::path_of(d, &root)
+            let mut path = lintel_vfs::path_of(d, &root);
+            let st = d.inode.stat();
+            if st.nlink == 0 && d.inode.file_type() != FileType::Directory {
+                path.extend_from_slice(b" (deleted)");
+            }
+            path
         }
-        None => format!("pipe:[{}]", f.stat().ino).into_bytes(),
+        None => {
+            if let Some(n) = f.ops.anon_name() {
+                format!("anon_inode:[{}]", n).into_bytes()
+            } else if f.socket.is_some() {
+                format!("socket:[{}]", alloc::sync::Arc::as_ptr(&f) as usize as u32).into_bytes()
+            } else {
+                format!("pipe:[{}]", f.stat().ino).into_bytes()
+            }
+        }
     })
 }
 
@@ -140,12 +237,16 @@ impl ProcInode {
             Node::PidFile(p, f) => ((p as u64) << 16) | (1 + f as u64),
             Node::FdDir(p) => ((p as u64) << 16) | 0x100,
             Node::Fd(p, fd) => ((p as u64) << 16) | 0x1000 | fd as u64 & 0xfff,
+            Node::FdInfoDir(p) => ((p as u64) << 16) | 0x200,
+            Node::FdInfo(p, fd) => ((p as u64) << 16) | 0x2000 | fd as u64 & 0xfff,
+            Node::Sysctl(i) => 64 + i as u64,
         }
     }
 
     fn kind(&self) -> FileType {
         match self.node {
-            Node::Root | Node::Pid(_) | Node::FdDir(_) => FileType::Directory,
+            Node::Root | Node::Pid(_) | Node::FdDir(_) | Node::FdInfoDir(_) => FileType::Directory,
+            Node::Sysctl(i) if SYSCTL[i as usize].1.is_none() => FileType::Directory,
             Node::SelfLink | Node::Fd(..) => FileType::Symlink,
             Node::PidFile(_, PidFile::Exe | PidFile::Cwd | PidFile::Root) => FileType::Symlink,
             _ => FileType::Regular,
@@ -156,6 +257,29 @@ impl ProcInode {
         let s = match self.node {
             Node::Sys(f) => sys_content(f),
             Node::PidFile(pid, f) => return pid_content(pid, f),
+            Node::Sysctl(i) => match SYSCTL[i as usize].1 {
+                Some(f) => f(),
+                None => return Err(Errno::EISDIR),
+            },
+            Node::FdInfo(pid, fd) => {
+                let p = process(pid)?;
+                let f = p.files.lock().get(fd).map_err(|_| Errno::ENOENT)?;
+                let cloexec = p.files.lock().entry(fd).map(|e| e.cloexec).unwrap_or(false);
+                let flags = f.flags()
+                    | if cloexec {
+                        lintel_abi::fcntl::O_CLOEXEC
+                    } else {
+                        0
+                    };
+                let pos = *f.pos.lock();
+                format!(
+                    "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n",
+                    pos,
+                    flags,
+                    f.stat().dev,
+                    f.stat().ino
+                )
+            }
             _ => return Err(Errno::EISDIR),
         };
         Ok(s.into_bytes())
@@ -184,6 +308,7 @@ impl ProcInode {
         match self.node {
             Node::Root => {
                 v.push(e(b"self", Node::SelfLink));
+                v.push(e(b"sys", Node::Sysctl(0)));
                 for (n, f) in SYS_FILES {
                     v.push(e(n, Node::Sys(*f)));
                 }
@@ -197,6 +322,24 @@ impl ProcInode {
                     v.push(e(n, Node::PidFile(pid, *f)));
                 }
                 v.push(e(b"fd", Node::FdDir(pid)));
+                v.push(e(b"fdinfo", Node::FdInfoDir(pid)));
+            }
+            Node::FdInfoDir(pid) => {
+                let p = process(pid)?;
+                let fds: Vec<i32> = p.files.lock().fds().map(|(fd, _)| fd).collect();
+                for fd in fds {
+                    v.push(e(format!("{}", fd).as_bytes(), Node::FdInfo(pid, fd)));
+                }
+            }
+            Node::Sysctl(i) => {
+                let dir = SYSCTL[i as usize].0;
+                for (j, (path, _)) in SYSCTL.iter().enumerate() {
+                    if let Some(rest) = path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) {
+                        if !rest.contains('/') {
+                            v.push(e(rest.as_bytes(), Node::Sysctl(j as u16)));
+                        }
+                    }
+                }
             }
             Node::FdDir(pid) => {
                 let p = process(pid)?;
@@ -281,6 +424,7 @@ fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
     };
     Ok(match f {
         PidFile::Cmdline => p.cmdline.lock().clone(),
+        PidFile::Environ => p.environ.lock().clone(),
         PidFile::Comm => format!("{}\n", comm(&p)).into_bytes(),
         PidFile::Stat => {
             let (u, sy) = p.cpu_times();
@@ -435,6 +579,8 @@ impl Inode for ProcInode {
             Node::Root => {
                 if name == b"self" {
                     Node::SelfLink
+                } else if name == b"sys" {
+                    Node::Sysctl(0)
                 } else if let Some((_, f)) = SYS_FILES.iter().find(|(n, _)| *n == name) {
                     Node::Sys(*f)
                 } else {
@@ -446,6 +592,8 @@ impl Inode for ProcInode {
             Node::Pid(pid) => {
                 if name == b"fd" {
                     Node::FdDir(pid)
+                } else if name == b"fdinfo" {
+                    Node::FdInfoDir(pid)
                 } else {
                     let (_, f) = PID_FILES
                         .iter()
@@ -458,6 +606,16 @@ impl Inode for ProcInode {
                 let fd = parse_num(name).ok_or(Errno::ENOENT)?;
                 fd_target(pid, fd)?;
                 Node::Fd(pid, fd)
+            }
+            Node::FdInfoDir(pid) => {
+                let fd = parse_num(name).ok_or(Errno::ENOENT)?;
+                fd_target(pid, fd)?;
+                Node::FdInfo(pid, fd)
+            }
+            Node::Sysctl(i) if SYSCTL[i as usize].1.is_none() => {
+                let name = core::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+                let path = format!("{}/{}", SYSCTL[i as usize].0, name);
+                Node::Sysctl(sysctl_index(&path).ok_or(Errno::ENOENT)?)
             }
             _ => return Err(Errno::ENOTDIR),
         };

@@ -111,6 +111,10 @@ pub fn tick() {
 }
 
 impl FileOps for TimerFd {
+    fn anon_name(&self) -> Option<&'static str> {
+        Some("timerfd")
+    }
+
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);

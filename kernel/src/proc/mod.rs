@@ -145,6 +145,8 @@ pub struct Process {
     /// Path of the running executable (/proc/PID/exe) and its argv (/proc/PID/cmdline).
     pub exe: Mutex<Vec<u8>>,
     pub cmdline: Mutex<Vec<u8>>,
+    /// The environment execve passed (/proc/PID/environ).
+    pub environ: Mutex<Vec<u8>>,
     /// Wait status once the process has exited (a zombie until reaped).
     pub exit_status: Mutex<Option<i32>>,
     /// Set by exit_group or a fatal signal: every thread exits at its next kernel exit.
@@ -410,6 +412,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         rlimits: Mutex::new(default_rlimits()),
         exe: Mutex::new(Vec::new()),
         cmdline: Mutex::new(Vec::new()),
+        environ: Mutex::new(Vec::new()),
         exit_status: Mutex::new(None),
         exiting: Mutex::new(None),
         child_event: WaitQueue::new(),
@@ -520,6 +523,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         rlimits: Mutex::new(*parent.rlimits.lock()),
         exe: Mutex::new(parent.exe.lock().clone()),
         cmdline: Mutex::new(parent.cmdline.lock().clone()),
+        environ: Mutex::new(parent.environ.lock().clone()),
         exit_status: Mutex::new(None),
         exiting: Mutex::new(None),
         child_event: WaitQueue::new(),

@@ -297,10 +297,10 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    if flags & O_TMPFILE == O_TMPFILE {
-        return Err(Errno::EOPNOTSUPP);
-    }
     let acc = flags & O_ACCMODE;
+    if flags & O_TMPFILE == O_TMPFILE {
+        return open_tmpfile(c, dirfd, path, flags, mode);
+    }
     if acc == 3 && flags & O_PATH == 0 {
         return Err(Errno::EINVAL);
     }
@@ -373,6 +373,41 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
         }
     }
     let f = fs::open_dentry(d, flags)?;
+    ok(install(c, f, flags & O_CLOEXEC != 0)?)
+}
+
+/// O_TMPFILE: an unnamed regular file in the directory at `path`, which linkat may name later.
+fn open_tmpfile(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResult {
+    static NEXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+    let acc = flags & O_ACCMODE;
+    if acc != O_WRONLY && acc != O_RDWR {
+        return Err(Errno::EINVAL);
+    }
+    let dir = fs::lookup_at(c.thread, dirfd, path, true)?;
+    if dir.inode.file_type() != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    let p = c.thread.process();
+    let cred = p.cred.lock().vfs();
+    let umask = p.fs.lock().umask;
+    lintel_vfs::permission(&dir.inode.stat(), &cred, 3)?;
+    // Created under a private name and unlinked at once: nothing else can run in between.
+    let tmp = alloc::format!(
+        ".#lintel-tmpfile-{}",
+        NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+    );
+    let inode = dir.inode.create(
+        tmp.as_bytes(),
+        FileType::Regular,
+        mode & 0o7777 & !umask,
+        cred.uid,
+        cred.gid,
+        0,
+    )?;
+    dir.inode.unlink(tmp.as_bytes())?;
+    let name = alloc::format!("#{}", inode.stat().ino);
+    let d = Dentry::child(&dir, name.as_bytes(), inode);
+    let f = fs::open_dentry(d, flags & !(O_TMPFILE & !O_DIRECTORY) & !O_DIRECTORY)?;
     ok(install(c, f, flags & O_CLOEXEC != 0)?)
 }
 
