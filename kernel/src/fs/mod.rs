@@ -61,6 +61,109 @@ pub fn memfd(name: &[u8]) -> KResult<Arc<OpenFile>> {
     ))
 }
 
+/// What /proc/mounts lists, in mount order.
+pub struct MountInfo {
+    pub source: Vec<u8>,
+    pub path: Vec<u8>,
+    pub fstype: &'static str,
+    pub root: Arc<dyn Inode>,
+}
+
+pub static MOUNT_INFO: spin::Mutex<Vec<MountInfo>> = spin::Mutex::new(Vec::new());
+
+/// The /proc/mounts text.
+pub fn mounts_text() -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in MOUNT_INFO.lock().iter() {
+        let opts = match m.fstype {
+            "proc" | "sysfs" => "rw,nosuid,nodev,noexec,relatime",
+            _ => "rw,relatime",
+        };
+        out.extend_from_slice(&m.source);
+        out.push(b' ');
+        out.extend_from_slice(&m.path);
+        out.extend_from_slice(alloc::format!(" {} {} 0 0\n", m.fstype, opts).as_bytes());
+    }
+    out
+}
+
+/// A small sysfs: the CPU topology files C libraries read for the processor count.
+fn new_sysfs() -> KResult<Arc<dyn Inode>> {
+    let fs = lintel_vfs::new_tmpfs(Arc::new(clock), 5);
+    let mkdir = |d: &Arc<dyn Inode>, n: &[u8]| d.create(n, FileType::Directory, 0o755, 0, 0, 0);
+    let file = |d: &Arc<dyn Inode>, n: &[u8], text: &[u8]| -> KResult<()> {
+        let f = d.create(n, FileType::Regular, 0o444, 0, 0, 0)?;
+        f.write_at(0, text)?;
+        Ok(())
+    };
+    let devices = mkdir(&fs, b"devices")?;
+    let system = mkdir(&devices, b"system")?;
+    let cpu = mkdir(&system, b"cpu")?;
+    for n in [&b"online"[..], b"possible", b"present"] {
+        file(&cpu, n, b"0\n")?;
+    }
+    mkdir(&cpu, b"cpu0")?;
+    for d in [
+        &b"class"[..],
+        b"bus",
+        b"block",
+        b"dev",
+        b"firmware",
+        b"fs",
+        b"kernel",
+        b"module",
+        b"power",
+    ] {
+        mkdir(&fs, d)?;
+    }
+    Ok(fs)
+}
+
+static NEXT_FS_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(16);
+
+/// mount(2) for the file systems Lintel can create: tmpfs, proc, sysfs.
+pub fn mount(thread: &Thread, source: &[u8], target: &[u8], fstype: &[u8]) -> KResult<()> {
+    let at = lookup_at(thread, AT_FDCWD, target, true)?;
+    if at.inode.file_type() != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    let (root, name): (Arc<dyn Inode>, &'static str) = match fstype {
+        b"tmpfs" => {
+            let id = NEXT_FS_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+            (lintel_vfs::new_tmpfs(Arc::new(clock), id), "tmpfs")
+        }
+        b"proc" => (procfs::new_root(), "proc"),
+        b"sysfs" => (new_sysfs()?, "sysfs"),
+        _ => return Err(Errno::ENODEV),
+    };
+    mounts().mount(&at, root.clone())?;
+    let path = absolute_path(thread, target);
+    MOUNT_INFO.lock().push(MountInfo {
+        source: source.to_vec(),
+        path,
+        fstype: name,
+        root,
+    });
+    Ok(())
+}
+
+/// umount2(2): the file system mounted at `target` goes away.
+pub fn umount(thread: &Thread, target: &[u8]) -> KResult<()> {
+    let d = lookup_at(thread, AT_FDCWD, target, true)?;
+    if !mounts().is_mount_root(&d.inode) {
+        return Err(Errno::EINVAL);
+    }
+    if Arc::ptr_eq(&d, &root()) {
+        return Err(Errno::EBUSY);
+    }
+    mounts().umount(&d.inode)?;
+    let id = lintel_vfs::identity(&d.inode);
+    MOUNT_INFO
+        .lock()
+        .retain(|m| lintel_vfs::identity(&m.root) != id);
+    Ok(())
+}
+
 /// /dev/pts, where pseudo-terminal slaves appear.
 static PTS_DIR: spin::Once<Arc<dyn Inode>> = spin::Once::new();
 
@@ -142,8 +245,36 @@ pub fn init(initrd: Option<&[u8]>) -> KResult<()> {
     let pts = devfs.create(b"pts", FileType::Directory, 0o755, 0, 0, 0)?;
     pts.symlink(b"ptmx", b"../ptmx", 0, 0)?;
     PTS_DIR.call_once(|| pts);
-    mounts().mount(&walk(b"/dev")?, devfs)?;
-    mounts().mount(&walk(b"/proc")?, procfs::new_root())?;
+    mounts().mount(&walk(b"/dev")?, devfs.clone())?;
+    let proc_root = procfs::new_root();
+    mounts().mount(&walk(b"/proc")?, proc_root.clone())?;
+    let sysfs = new_sysfs()?;
+    mounts().mount(&walk(b"/sys")?, sysfs.clone())?;
+    let mut info = MOUNT_INFO.lock();
+    info.push(MountInfo {
+        source: b"tmpfs".to_vec(),
+        path: b"/".to_vec(),
+        fstype: "tmpfs",
+        root: root.inode.clone(),
+    });
+    info.push(MountInfo {
+        source: b"devtmpfs".to_vec(),
+        path: b"/dev".to_vec(),
+        fstype: "devtmpfs",
+        root: devfs,
+    });
+    info.push(MountInfo {
+        source: b"proc".to_vec(),
+        path: b"/proc".to_vec(),
+        fstype: "proc",
+        root: proc_root,
+    });
+    info.push(MountInfo {
+        source: b"sysfs".to_vec(),
+        path: b"/sys".to_vec(),
+        fstype: "sysfs",
+        root: sysfs,
+    });
     Ok(())
 }
 

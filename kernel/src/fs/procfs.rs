@@ -371,7 +371,7 @@ fn sys_content(f: SysFile) -> String {
             "processor\t: 0\nvendor_id\t: Lintel\ncpu family\t: 6\nmodel\t\t: 0\nmodel name\t: Lintel virtual CPU\ncpu MHz\t\t: {}.000\nflags\t\t: fpu tsc msr pae cx8 apic sep cmov pat clflush mmx fxsr sse sse2 syscall nx lm\n\n",
             lintel_hal::x86::apic::tsc_hz() / 1_000_000
         ),
-        SysFile::Mounts => String::from("tmpfs / tmpfs rw,relatime 0 0\ndevtmpfs /dev devtmpfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n"),
+        SysFile::Mounts => String::from_utf8_lossy(&super::mounts_text()).into_owned(),
         SysFile::Filesystems => String::from("nodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\n"),
         SysFile::Loadavg => {
             let pids = proc::all_pids();
