@@ -85,15 +85,48 @@ pub fn boot(
     tag: &str,
     capture: bool,
 ) -> Result<(Outcome, String), String> {
+    boot_typed(o, kernel, image, tag, capture, None)
+}
+
+/// Keys typed on the console: (milliseconds to wait first, bytes).
+pub type Keys = Vec<(u64, Vec<u8>)>;
+
+/// Like `boot`, typing `keys` on the serial console (which then must be captured).
+pub fn boot_typed(
+    o: &RunOpts,
+    kernel: &Path,
+    image: &Image,
+    tag: &str,
+    capture: bool,
+    keys: Option<Keys>,
+) -> Result<(Outcome, String), String> {
     let dir = build::ensure_build_dir()?;
     let initrd = dir.join(format!("initramfs-{}-{tag}.cpio", std::process::id()));
     image.write(&initrd)?;
     let ctl = ctl_path(tag)?;
     let mut cmd = qemu_command(o, kernel, &initrd, &ctl);
     if capture {
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped());
+        let input = if keys.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
+        cmd.stdin(input).stdout(Stdio::piped());
     }
     let mut child = cmd.spawn().map_err(|e| format!("cannot start QEMU: {e}"))?;
+    if let (Some(keys), Some(mut stdin)) = (keys, child.stdin.take()) {
+        std::thread::spawn(move || {
+            use std::io::Write;
+            for (wait, bytes) in keys {
+                std::thread::sleep(Duration::from_millis(wait));
+                if stdin.write_all(&bytes).and_then(|_| stdin.flush()).is_err() {
+                    break;
+                }
+            }
+            // Keep the console open until QEMU exits.
+            std::thread::sleep(Duration::from_secs(600));
+        });
+    }
     let reader = child.stdout.take().map(|mut out| {
         std::thread::spawn(move || {
             let mut buf = Vec::new();

@@ -366,6 +366,9 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
         add: Option<(PathBuf, String)>,
         status: u8,
         output: Vec<String>,
+        /// Keys typed on the console, and substrings its output must contain.
+        keys: Option<qemu::Keys>,
+        contains: Vec<String>,
     }
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let mut cases = vec![
@@ -375,6 +378,8 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             add: None,
             status: 0,
             output: s(&["hi"]),
+            keys: None,
+            contains: vec![],
         },
         Case {
             id: "boot.exit-status".into(),
@@ -382,6 +387,8 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             add: None,
             status: 7,
             output: vec![],
+            keys: None,
+            contains: vec![],
         },
         Case {
             id: "boot.killed".into(),
@@ -389,6 +396,8 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             add: None,
             status: 128 + 9,
             output: vec![],
+            keys: None,
+            contains: vec![],
         },
         Case {
             id: "boot.missing-program".into(),
@@ -398,6 +407,8 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             output: s(&[
                 "lintel: cannot execute /no/such/program: No such file or directory (ENOENT)",
             ]),
+            keys: None,
+            contains: vec![],
         },
     ];
     let bin = build::ensure_build_dir()?.join("tests/boot");
@@ -410,8 +421,50 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             add: Some((exe, "/args".into())),
             status: 3,
             output: s(&["argc=3", "argv[0]=/args", "argv[1]=a", "argv[2]=b c"]),
+            keys: None,
+            contains: vec![],
         });
     }
+    // The interactive shell on the console: line editing, ^C, job control (^Z, fg, bg, jobs,
+    // kill %1) and vi, typed as a user would.
+    let k = |wait: u64, text: &str| (wait, text.as_bytes().to_vec());
+    cases.push(Case {
+        id: "boot.console".into(),
+        argv: vec![],
+        add: None,
+        status: 3,
+        output: vec![],
+        keys: Some(vec![
+            k(2500, "echo $((6*7))\n"),
+            k(400, "echo abcX\x7fd\n"),
+            k(400, "sleep 100\n"),
+            k(800, "\x03"),
+            k(400, "echo after-intr\n"),
+            k(400, "sleep 100 &\n"),
+            k(400, "jobs\n"),
+            k(400, "kill %1; wait\n"),
+            k(600, "sleep 30\n"),
+            k(800, "\x1a"),
+            k(500, "bg; jobs\n"),
+            k(500, "fg\n"),
+            k(800, "\x03"),
+            k(400, "vi /tmp/v.txt\n"),
+            k(1500, "ihello from vi"),
+            k(300, "\x1b"),
+            k(800, ":wq\r"),
+            k(1000, "cat /tmp/v.txt\n"),
+            k(500, "exit 3\n"),
+        ]),
+        contains: s(&[
+            "42",
+            "abcd",
+            "^C",
+            "after-intr",
+            "Running",
+            "Stopped",
+            "hello from vi",
+        ]),
+    });
     let kernel = build::kernel()?;
     for (n, c) in cases.iter().enumerate() {
         if filter.is_some_and(|f| !c.id.contains(f)) {
@@ -427,7 +480,19 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             timeout: Some(120),
             ..RunOpts::default()
         };
-        let (outcome, out) = qemu::boot(&opts, &kernel, &img, &format!("boot{n}"), true)?;
+        let (outcome, out) = qemu::boot_typed(
+            &opts,
+            &kernel,
+            &img,
+            &format!("boot{n}"),
+            true,
+            c.keys.clone(),
+        )?;
+        let absent: Vec<&String> = c
+            .contains
+            .iter()
+            .filter(|w| !out.contains(w.as_str()))
+            .collect();
         let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
         let missing: Vec<&String> = c
             .output
@@ -443,6 +508,11 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
                     qemu::describe(&outcome),
                     tail(&out, 4)
                 ),
+            );
+        } else if let Some(w) = absent.first() {
+            t.fail(
+                &c.id,
+                &format!("console output lacks {:?}; console: {}", w, tail(&out, 6)),
             );
         } else if !missing.is_empty() {
             t.fail(
