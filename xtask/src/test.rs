@@ -451,7 +451,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             k(400, "vi /tmp/v.txt\n"),
             k(1500, "ihello from vi"),
             k(300, "\x1b"),
-            k(800, ":wq\r"),
+            k(1200, ":wq\r"),
             k(1000, "cat /tmp/v.txt\n"),
             k(500, "exit 3\n"),
         ]),
