@@ -39,7 +39,9 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
         return true;
     }
     if sig == SIGKILL {
-        continue_process(p);
+        // Stopped threads wake to die; that is no "continued" event for the parent.
+        p.stop.lock().stopped = None;
+        p.cont_wait.wake_all();
         p.kill_all_threads(killed_status(SIGKILL));
         return true;
     }
@@ -70,7 +72,14 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
     crate::fs::signalfd::signal_queued();
     // A fatal default action that nobody blocks ends the process at once (Linux's
     // complete_signal), even threads asleep in uninterruptible waits.
-    if act.handler == SIG_DFL && !default_stops(sig) && !default_ignored(sig) && !blocked_by_all {
+    // A stopped process takes nothing but SIGKILL and SIGCONT until it is continued.
+    let stopped = p.stop.lock().stopped.is_some();
+    if act.handler == SIG_DFL
+        && !default_stops(sig)
+        && !default_ignored(sig)
+        && !blocked_by_all
+        && !stopped
+    {
         let mut p2 = p.shared_pending.lock();
         p2.discard(sig);
         drop(p2);
