@@ -86,6 +86,7 @@ fn map_elf(
     inode: &Arc<dyn Inode>,
     info: &ElfInfo,
     bias: usize,
+    path: &Arc<Vec<u8>>,
 ) -> KResult<usize> {
     let mut end = 0;
     for s in &info.segments {
@@ -109,6 +110,7 @@ fn map_elf(
                 inode: inode.clone(),
                 offset: s.offset - lead,
                 file_bytes: s.filesz + lead,
+                path: path.clone(),
             },
         });
         end = end.max(stop);
@@ -212,7 +214,8 @@ pub fn execve(
         } else {
             0
         };
-        let end = map_elf(&mut m, &inode, &info, bias)?;
+        let main_path = Arc::new(fs::absolute_path(thread, &path));
+        let end = map_elf(&mut m, &inode, &info, bias, &main_path)?;
         let mut entry = info.header.entry as usize + bias;
         let mut interp_base = 0;
         if let Some((off, len)) = info.interp {
@@ -232,7 +235,8 @@ pub fn execve(
             let span = (ii.max_vaddr - ii.min_vaddr) as usize;
             let base = m.find_free(span, mm::MMAP_TOP).ok_or(Errno::ENOMEM)?;
             let ibias = base - ii.min_vaddr as usize;
-            map_elf(&mut m, &interp, &ii, ibias)?;
+            let ipath = Arc::new(fs::absolute_path(thread, &name));
+            map_elf(&mut m, &interp, &ii, ibias, &ipath)?;
             entry = ii.header.entry as usize + ibias;
             interp_base = base;
         }

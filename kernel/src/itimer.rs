@@ -78,6 +78,8 @@ pub struct PosixTimer {
     pub expiry: u64,
     pub interval: u64,
     pub overrun: i32,
+    /// The overrun count of the last expiry signalled (timer_getoverrun).
+    pub last_overrun: i32,
 }
 
 fn timer_clock_now(p: &Process, c: TimerClock) -> u64 {
@@ -153,11 +155,27 @@ fn posix_tick(p: &Arc<Process>) -> bool {
         }
     }
     for (id, t) in fire {
-        let info = proc::signal::SigInfo::timer(t.signo, id, t.overrun, t.value);
         let target = t.thread.and_then(proc::find_thread);
-        proc::send_signal(p, target.as_ref(), info);
+        // While the previous expiry's signal is still queued, later expiries only count as
+        // overruns of it (Linux queues one signal per timer).
+        let queued = match &target {
+            Some(th) => th.pending.lock().bump_timer(t.signo, id, t.overrun + 1),
+            None => p
+                .shared_pending
+                .lock()
+                .bump_timer(t.signo, id, t.overrun + 1),
+        };
+        let reported = match queued {
+            Some(total) => total,
+            None => {
+                let info = proc::signal::SigInfo::timer(t.signo, id, t.overrun, t.value);
+                proc::send_signal(p, target.as_ref(), info);
+                t.overrun
+            }
+        };
         if let Some(x) = p.timers.lock().get_mut(&id) {
             x.overrun = 0;
+            x.last_overrun = reported;
         }
     }
     any
@@ -184,7 +202,14 @@ pub fn tick() {
             }
             let now = clock(&p, which);
             if now >= expiry {
-                let next = if interval > 0 {
+                // Linux re-arms a periodic timer when its signal is dequeued; a signal that is
+                // ignored (and not blocked) is discarded at once, so the timer stops.
+                let ignored = {
+                    let act = p.sigactions.lock()[sig as usize - 1];
+                    proc::signal::is_ignored(&act, sig)
+                        && p.live_threads().iter().all(|t| !t.sigmask.lock().has(sig))
+                };
+                let next = if interval > 0 && !ignored {
                     now.saturating_add(interval)
                 } else {
                     0

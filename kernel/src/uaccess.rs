@@ -4,11 +4,37 @@ use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
 use lintel_hal::usercopy;
 
+/// Checks that [addr, addr+len) lies in mappings that allow the access. The page tables
+/// alone cannot say: a PROT_NONE page stays mapped for the kernel (only user access is
+/// revoked), so without this check the kernel would read it where Linux gives EFAULT.
+fn check_access(addr: usize, len: usize, write: bool) -> KResult<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    let Some(t) = crate::sched::try_current() else {
+        return Ok(());
+    };
+    let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
+    let mm = t.proc_ref().mm();
+    let m = mm.inner.lock();
+    let mut a = addr;
+    while a < end {
+        let v = m.find(a).ok_or(Errno::EFAULT)?;
+        if !v.prot.read && !v.prot.write && !v.prot.exec || (write && !v.prot.write) {
+            return Err(Errno::EFAULT);
+        }
+        a = v.end;
+    }
+    Ok(())
+}
+
 pub fn read_bytes(addr: usize, buf: &mut [u8]) -> KResult<()> {
+    check_access(addr, buf.len(), false)?;
     usercopy::copy_from_user(buf, addr).map_err(|_| Errno::EFAULT)
 }
 
 pub fn write_bytes(addr: usize, buf: &[u8]) -> KResult<()> {
+    check_access(addr, buf.len(), true)?;
     usercopy::copy_to_user(addr, buf).map_err(|_| Errno::EFAULT)
 }
 

@@ -61,6 +61,19 @@ pub fn memfd(name: &[u8]) -> KResult<Arc<OpenFile>> {
     ))
 }
 
+/// O_TMPFILE files (without O_EXCL) that linkat may still give a name, by inode identity.
+static LINKABLE: spin::Mutex<alloc::collections::BTreeSet<(u64, u64)>> =
+    spin::Mutex::new(alloc::collections::BTreeSet::new());
+
+pub fn mark_linkable(i: &Arc<dyn Inode>) {
+    LINKABLE.lock().insert(lintel_vfs::identity(i));
+}
+
+/// Whether an unlinked inode may be linked again (only O_TMPFILE files, once).
+pub fn take_linkable(i: &Arc<dyn Inode>) -> bool {
+    LINKABLE.lock().remove(&lintel_vfs::identity(i))
+}
+
 /// What /proc/mounts lists, in mount order.
 pub struct MountInfo {
     pub source: Vec<u8>,

@@ -84,6 +84,12 @@ impl Drop for PipeEnd {
 /// A new pipe: (read end, write end).
 pub fn new_pipe(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
     let p = Pipe::new();
+    // Reachable again through /proc/PID/fd/N, like a FIFO.
+    {
+        let mut m = FIFOS.lock();
+        m.retain(|_, w| w.strong_count() > 0);
+        m.insert((PIPE_FS, p.ino), Arc::downgrade(&p));
+    }
     let st = flags & O_NONBLOCK;
     let r = OpenFile::new(PipeEnd::new(p.clone(), false), None, None, O_RDONLY | st);
     let w = OpenFile::new(PipeEnd::new(p, true), None, None, O_WRONLY | st);
@@ -91,6 +97,34 @@ pub fn new_pipe(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
 }
 
 static FIFOS: Mutex<BTreeMap<(u64, u64), Weak<Pipe>>> = Mutex::new(BTreeMap::new());
+
+/// The device number anonymous pipes report (pipefs).
+pub const PIPE_FS: u64 = 12;
+
+/// The inode of an anonymous pipe, for opening it again through /proc/PID/fd/N.
+pub struct AnonPipeInode(pub u64);
+
+impl Inode for AnonPipeInode {
+    fn stat(&self) -> Stat {
+        Stat {
+            dev: PIPE_FS,
+            ino: self.0,
+            nlink: 1,
+            mode: S_IFIFO | 0o600,
+            blksize: 4096,
+            ..Default::default()
+        }
+    }
+    fn file_type(&self) -> lintel_vfs::FileType {
+        lintel_vfs::FileType::Fifo
+    }
+    fn fs_id(&self) -> u64 {
+        PIPE_FS
+    }
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
 
 /// Opens a FIFO inode: every opener of the same inode shares one pipe.
 pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>> {
@@ -276,7 +310,7 @@ impl FileOps for PipeEnd {
 
     fn stat(&self) -> Stat {
         Stat {
-            dev: 12,
+            dev: PIPE_FS,
             ino: self.pipe.ino,
             nlink: 1,
             mode: S_IFIFO | 0o600,

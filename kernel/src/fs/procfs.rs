@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use lintel_abi::stat::*;
 use lintel_abi::{Errno, KResult};
-use lintel_vfs::{DirEntry, FileType, Inode};
+use lintel_vfs::{Dentry, DirEntry, FileType, Inode};
 
 pub const PROC_DEV: u64 = 3;
 
@@ -24,6 +24,9 @@ enum Node {
     Fd(i32, i32),
     FdInfoDir(i32),
     FdInfo(i32, i32),
+    /// /proc/PID/task and /proc/PID/task/TID (whose files show the process's).
+    TaskDir(i32),
+    Task(i32, i32),
     /// An entry of /proc/sys: index into SYSCTL.
     Sysctl(u16),
 }
@@ -219,7 +222,7 @@ fn fd_target(pid: i32, fd: i32) -> KResult<Vec<u8>> {
             if let Some(n) = f.ops.anon_name() {
                 format!("anon_inode:[{}]", n).into_bytes()
             } else if f.socket.is_some() {
-                format!("socket:[{}]", alloc::sync::Arc::as_ptr(&f) as usize as u32).into_bytes()
+                format!("socket:[{}]", f.stat().ino).into_bytes()
             } else {
                 format!("pipe:[{}]", f.stat().ino).into_bytes()
             }
@@ -238,6 +241,8 @@ impl ProcInode {
             Node::FdDir(p) => ((p as u64) << 16) | 0x100,
             Node::Fd(p, fd) => ((p as u64) << 16) | 0x1000 | fd as u64 & 0xfff,
             Node::FdInfoDir(p) => ((p as u64) << 16) | 0x200,
+            Node::TaskDir(p) => ((p as u64) << 16) | 0x300,
+            Node::Task(p, t) => ((p as u64) << 16) | 0x4000 | (t as u64 & 0x3fff),
             Node::FdInfo(p, fd) => ((p as u64) << 16) | 0x2000 | fd as u64 & 0xfff,
             Node::Sysctl(i) => 64 + i as u64,
         }
@@ -245,7 +250,12 @@ impl ProcInode {
 
     fn kind(&self) -> FileType {
         match self.node {
-            Node::Root | Node::Pid(_) | Node::FdDir(_) | Node::FdInfoDir(_) => FileType::Directory,
+            Node::Root
+            | Node::Pid(_)
+            | Node::FdDir(_)
+            | Node::FdInfoDir(_)
+            | Node::TaskDir(_)
+            | Node::Task(..) => FileType::Directory,
             Node::Sysctl(i) if SYSCTL[i as usize].1.is_none() => FileType::Directory,
             Node::SelfLink | Node::Fd(..) => FileType::Symlink,
             Node::PidFile(_, PidFile::Exe | PidFile::Cwd | PidFile::Root) => FileType::Symlink,
@@ -323,6 +333,21 @@ impl ProcInode {
                 }
                 v.push(e(b"fd", Node::FdDir(pid)));
                 v.push(e(b"fdinfo", Node::FdInfoDir(pid)));
+                v.push(e(b"task", Node::TaskDir(pid)));
+            }
+            Node::TaskDir(pid) => {
+                let p = process(pid)?;
+                for t in p.live_threads() {
+                    v.push(e(
+                        format!("{}", t.tid()).as_bytes(),
+                        Node::Task(pid, t.tid()),
+                    ));
+                }
+            }
+            Node::Task(pid, _) => {
+                for (n, f) in PID_FILES {
+                    v.push(e(n, Node::PidFile(pid, *f)));
+                }
             }
             Node::FdInfoDir(pid) => {
                 let p = process(pid)?;
@@ -498,22 +523,36 @@ fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
             let m = mm.inner.lock();
             let mut s = String::new();
             for v in m.vmas.values() {
-                let (off, name) = match &v.backing {
-                    crate::mm::Backing::File { offset, .. } => (*offset, String::new()),
+                // (offset, dev, inode, name) in Linux's format.
+                let (off, dev, ino, name) = match &v.backing {
+                    crate::mm::Backing::File {
+                        offset,
+                        path,
+                        inode,
+                        ..
+                    } => {
+                        let st = inode.stat();
+                        (
+                            *offset,
+                            st.dev,
+                            st.ino,
+                            String::from_utf8_lossy(path).into_owned(),
+                        )
+                    }
                     crate::mm::Backing::Anon if v.end == crate::mm::STACK_TOP => {
-                        (0, String::from("[stack]"))
+                        (0, 0, 0, String::from("[stack]"))
                     }
                     crate::mm::Backing::Anon
                         if m.brk > m.brk_start
                             && crate::mm::page_up(m.brk_start)
                                 .is_some_and(|h| v.start <= h && h < v.end) =>
                     {
-                        (0, String::from("[heap]"))
+                        (0, 0, 0, String::from("[heap]"))
                     }
-                    crate::mm::Backing::Anon => (0, String::new()),
+                    crate::mm::Backing::Anon => (0, 0, 0, String::new()),
                 };
-                s += &format!(
-                    "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0 {}\n",
+                let head = format!(
+                    "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
                     v.start,
                     v.end,
                     if v.prot.read { 'r' } else { '-' },
@@ -521,8 +560,19 @@ fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                     if v.prot.exec { 'x' } else { '-' },
                     if v.shared { 's' } else { 'p' },
                     off,
-                    name
+                    (dev >> 8) & 0xfff,
+                    dev & 0xff,
+                    ino
                 );
+                s += &head;
+                if !name.is_empty() {
+                    // The path starts at column 73, as Linux pads it.
+                    for _ in head.len()..73 {
+                        s.push(' ');
+                    }
+                    s += &name;
+                }
+                s.push('\n');
             }
             s.into_bytes()
         }
@@ -537,6 +587,7 @@ impl Inode for ProcInode {
         let mode = match kind {
             FileType::Directory => S_IFDIR | 0o555,
             FileType::Symlink => S_IFLNK | 0o777,
+            _ if matches!(self.node, Node::PidFile(_, PidFile::Comm)) => S_IFREG | 0o644,
             _ => S_IFREG | 0o444,
         };
         let now = crate::time::now();
@@ -570,8 +621,29 @@ impl Inode for ProcInode {
         Ok(n)
     }
 
-    fn write_at(&self, _offset: u64, _buf: &[u8]) -> KResult<usize> {
-        Err(Errno::EACCES)
+    fn truncate(&self, _size: u64) -> KResult<()> {
+        match self.node {
+            Node::PidFile(_, PidFile::Comm) => Ok(()),
+            _ => Err(Errno::EACCES),
+        }
+    }
+
+    fn write_at(&self, _offset: u64, buf: &[u8]) -> KResult<usize> {
+        match self.node {
+            // Renaming a thread: only within the writer's own thread group.
+            Node::PidFile(pid, PidFile::Comm) => {
+                let p = process(pid)?;
+                if current_pid() != p.pid {
+                    return Err(Errno::EINVAL);
+                }
+                let name = buf.strip_suffix(b"\n").unwrap_or(buf);
+                if let Some(t) = p.live_threads().first() {
+                    t.set_comm(name);
+                }
+                Ok(buf.len())
+            }
+            _ => Err(Errno::EACCES),
+        }
     }
 
     fn lookup(&self, name: &[u8]) -> KResult<Arc<dyn Inode>> {
@@ -594,6 +666,8 @@ impl Inode for ProcInode {
                     Node::FdDir(pid)
                 } else if name == b"fdinfo" {
                     Node::FdInfoDir(pid)
+                } else if name == b"task" {
+                    Node::TaskDir(pid)
                 } else {
                     let (_, f) = PID_FILES
                         .iter()
@@ -606,6 +680,20 @@ impl Inode for ProcInode {
                 let fd = parse_num(name).ok_or(Errno::ENOENT)?;
                 fd_target(pid, fd)?;
                 Node::Fd(pid, fd)
+            }
+            Node::TaskDir(pid) => {
+                let tid = parse_num(name).ok_or(Errno::ENOENT)?;
+                if !process(pid)?.live_threads().iter().any(|t| t.tid() == tid) {
+                    return Err(Errno::ENOENT);
+                }
+                Node::Task(pid, tid)
+            }
+            Node::Task(pid, _) => {
+                let (_, f) = PID_FILES
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .ok_or(Errno::ENOENT)?;
+                Node::PidFile(pid, *f)
             }
             Node::FdInfoDir(pid) => {
                 let fd = parse_num(name).ok_or(Errno::ENOENT)?;
@@ -644,5 +732,34 @@ impl Inode for ProcInode {
 
     fn as_any(&self) -> &dyn core::any::Any {
         self
+    }
+
+    fn magic_link(&self) -> Option<KResult<Arc<Dentry>>> {
+        match self.node {
+            Node::Fd(pid, fd) => {
+                let f = match process(pid)
+                    .and_then(|p| p.files.lock().get(fd).map_err(|_| Errno::ENOENT))
+                {
+                    Ok(f) => f,
+                    Err(e) => return Some(Err(e)),
+                };
+                match &f.dentry {
+                    Some(d) => Some(Ok(d.clone())),
+                    None if f.stat().mode & lintel_abi::stat::S_IFMT
+                        == lintel_abi::stat::S_IFIFO =>
+                    {
+                        Some(Ok(Dentry::new_root(Arc::new(super::pipe::AnonPipeInode(
+                            f.stat().ino,
+                        )))))
+                    }
+                    None => Some(Err(Errno::ENXIO)),
+                }
+            }
+            Node::PidFile(pid, PidFile::Cwd) => Some(process(pid).map(|p| p.fs.lock().cwd.clone())),
+            Node::PidFile(pid, PidFile::Root) => {
+                Some(process(pid).map(|p| p.fs.lock().root.clone()))
+            }
+            _ => None,
+        }
     }
 }

@@ -329,12 +329,14 @@ impl FileOps for TtyFile {
         }
         let mut m = POLLOUT | POLLWRNORM;
         let ld = tty.ld.lock();
-        let min = if ld.termios.canonical() {
-            1
+        // Like Linux's n_tty poll: raw mode with VTIME 0 waits for VMIN bytes.
+        let t = ld.termios;
+        let min = if !t.canonical() && t.cc[VTIME] == 0 && t.cc[VMIN] > 0 {
+            t.cc[VMIN] as usize
         } else {
-            (ld.termios.cc[VMIN] as usize).max(1)
+            1
         };
-        if ld.readable(min) || ld.available() > 0 {
+        if ld.readable(min) {
             m |= POLLIN | POLLRDNORM;
         }
         if pty_hung_up(tty) {

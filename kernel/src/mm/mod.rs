@@ -36,6 +36,8 @@ pub enum Backing {
         inode: Arc<dyn Inode>,
         offset: u64,
         file_bytes: u64,
+        /// The path /proc/PID/maps shows.
+        path: Arc<alloc::vec::Vec<u8>>,
     },
 }
 
@@ -188,6 +190,7 @@ impl MmInner {
             inode,
             offset,
             file_bytes: u64::MAX,
+            ..
         } = &vma.backing
         {
             let size = inode.stat().size;
@@ -201,6 +204,7 @@ impl MmInner {
             inode,
             offset,
             file_bytes,
+            ..
         } = &vma.backing
         {
             let rel = (page - vma.start) as u64;
@@ -246,6 +250,15 @@ impl MmInner {
         }
         self.vmas.insert(v.start, v.slice(v.start, at));
         self.vmas.insert(at, v.slice(at, v.end));
+    }
+
+    /// Pages present in the page tables (resident set size).
+    pub fn resident_pages(&self) -> usize {
+        let mut n = 0;
+        for v in self.vmas.values() {
+            self.aspace.for_each_mapped(v.start, v.end, |_, _| n += 1);
+        }
+        n
     }
 
     /// Bytes of address space mapped (for RLIMIT_AS).
@@ -302,6 +315,81 @@ impl MmInner {
         }
         let dest = self.find_free(new_len, MMAP_TOP).ok_or(Errno::ENOMEM)?;
         self.move_range(&vma, old, old_len, old_len, dest, new_len)
+    }
+
+    /// mremap(old_size 0): maps the pages of the shared mapping at `old` a second time.
+    pub fn duplicate_shared(
+        &mut self,
+        old: usize,
+        len: usize,
+        fixed: Option<usize>,
+    ) -> KResult<usize> {
+        let vma = self.find(old).cloned().ok_or(Errno::EFAULT)?;
+        if !vma.shared {
+            return Err(Errno::EINVAL);
+        }
+        let end = old
+            .checked_add(len)
+            .filter(|&e| e <= vma.end)
+            .ok_or(Errno::EFAULT)?;
+        let dest = match fixed {
+            Some(d) => {
+                self.unmap(d, d.checked_add(len).ok_or(Errno::EINVAL)?);
+                d
+            }
+            None => self.find_free(len, MMAP_TOP).ok_or(Errno::ENOMEM)?,
+        };
+        self.populate(old, end)?;
+        let mut nv = vma.slice(old, end);
+        nv.start = dest;
+        nv.end = dest + len;
+        let mut pages = alloc::vec::Vec::new();
+        self.aspace
+            .for_each_mapped(old, end, |va, prot| pages.push((va, prot)));
+        self.vmas.insert(dest, nv);
+        for (va, prot) in pages {
+            if let Some((f, _)) = self.aspace.lookup(va) {
+                self.aspace
+                    .map(dest + (va - old), f, prot)
+                    .map_err(|_| Errno::ENOMEM)?;
+            }
+        }
+        Ok(dest)
+    }
+
+    /// MREMAP_DONTUNMAP: moves the pages to a new place and leaves the old range mapped but
+    /// empty (private anonymous memory reads zeros there again).
+    pub fn move_keep(&mut self, old: usize, len: usize, fixed: Option<usize>) -> KResult<usize> {
+        let vma = self.find(old).cloned().ok_or(Errno::EFAULT)?;
+        let end = old
+            .checked_add(len)
+            .filter(|&e| e <= vma.end)
+            .ok_or(Errno::EFAULT)?;
+        if vma.shared || !matches!(vma.backing, Backing::Anon) {
+            return Err(Errno::EINVAL);
+        }
+        let dest = match fixed {
+            Some(d) => {
+                self.unmap(d, d.checked_add(len).ok_or(Errno::EINVAL)?);
+                d
+            }
+            None => self.find_free(len, MMAP_TOP).ok_or(Errno::ENOMEM)?,
+        };
+        let mut nv = vma.slice(old, end);
+        nv.start = dest;
+        nv.end = dest + len;
+        let mut pages = alloc::vec::Vec::new();
+        self.aspace
+            .for_each_mapped(old, end, |va, prot| pages.push((va, prot)));
+        self.vmas.insert(dest, nv);
+        for (va, prot) in pages {
+            if let Some(f) = self.aspace.unmap(va) {
+                self.aspace
+                    .map(dest + (va - old), f, prot)
+                    .map_err(|_| Errno::ENOMEM)?;
+            }
+        }
+        Ok(dest)
     }
 
     /// Moves the first `moved` bytes' pages of [old, old+old_len) to `dest`, drops the old

@@ -2,8 +2,8 @@
 //! passing file descriptors (SCM_RIGHTS) and credentials (SCM_CREDENTIALS).
 
 use crate::fs::file::{
-    poll_notify, FileOps, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
-    POLL_WAIT,
+    poll_notify, FileOps, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM,
+    POLLWRNORM, POLL_WAIT,
 };
 use crate::sched;
 use alloc::collections::{BTreeMap, VecDeque};
@@ -73,6 +73,8 @@ struct State {
 
 pub struct UnixSocket {
     pub kind: u32,
+    /// The inode number fstat and /proc/PID/fd show ("socket:[N]").
+    pub ino: u64,
     state: Mutex<State>,
 }
 
@@ -97,8 +99,11 @@ fn my_cred() -> Cred {
 
 impl UnixSocket {
     pub fn new(kind: u32) -> Arc<UnixSocket> {
+        static NEXT_INO: core::sync::atomic::AtomicU64 =
+            core::sync::atomic::AtomicU64::new(100_000);
         Arc::new(UnixSocket {
             kind,
+            ino: NEXT_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
             state: Mutex::new(State {
                 phase: Phase::Unconnected,
                 name: None,
@@ -204,8 +209,9 @@ impl UnixSocket {
         let mut s = self.state.lock();
         match &mut s.phase {
             Phase::Unconnected => {
+                // No listening on an unbound socket.
                 if s.name.is_none() {
-                    // Linux autobinds an abstract name; keep it unnamed but listening.
+                    return Err(Errno::EINVAL);
                 }
                 s.phase = Phase::Listening {
                     backlog: backlog.clamp(1, 4096),
@@ -328,11 +334,7 @@ impl UnixSocket {
                             Errno::ECONNREFUSED
                         });
                     }
-                    return Err(if self.connection_oriented() {
-                        Errno::ENOTCONN
-                    } else {
-                        Errno::EDESTADDRREQ
-                    });
+                    return Err(Errno::ENOTCONN);
                 }
             },
         };
@@ -345,7 +347,8 @@ impl UnixSocket {
         loop {
             {
                 let mut d = dest.state.lock();
-                if d.shut_rd || (self.connection_oriented() && self.state.lock().peer_gone) {
+                // The receiver no longer reads (or our own writing side is shut).
+                if d.shut_rd {
                     return if sent > 0 {
                         Ok(sent)
                     } else {
@@ -358,7 +361,7 @@ impl UnixSocket {
                         let n = room.min(total - sent);
                         let chunk: Vec<u8> = msg.data[sent..sent + n].to_vec();
                         let files = core::mem::take(&mut msg.files);
-                        let cred = msg.cred.take();
+                        let cred = msg.cred;
                         d.rx_bytes += n;
                         d.rx.push_back(Msg {
                             data: chunk,
@@ -439,14 +442,21 @@ impl UnixSocket {
                     }
                 } else {
                     let mut i = 0;
+                    let mut cred_key: Option<(i32, u32, u32)> = None;
                     while got < buf.len() {
                         let Some(m) = (if peek { s.rx.get(i) } else { s.rx.front() }) else {
                             break;
                         };
-                        // Ancillary data stops a read at its boundary (it belongs to the
-                        // first byte of its stretch).
-                        if got > 0 && (!m.files.is_empty() || m.cred.is_some()) {
+                        // Passed files, or a different sender, stop a read at their boundary
+                        // (ancillary data belongs to the first byte of its stretch).
+                        if got > 0
+                            && (!m.files.is_empty()
+                                || m.cred.map(|c| (c.pid, c.uid, c.gid)) != cred_key)
+                        {
                             break;
+                        }
+                        if got == 0 {
+                            cred_key = m.cred.map(|c| (c.pid, c.uid, c.gid));
                         }
                         let n = (buf.len() - got).min(m.data.len());
                         buf[got..got + n].copy_from_slice(&m.data[..n]);
@@ -548,11 +558,18 @@ impl UnixSocket {
                 return m;
             }
             Phase::Connected(w) => {
-                let gone = w.strong_count() == 0 || s.peer_gone;
-                if !s.rx.is_empty() || gone || s.shut_rd {
+                // Receiving ends when we shut it or the peer stopped writing; the connection
+                // is hung up when both directions are shut or the peer is gone.
+                let dead = w.strong_count() == 0;
+                let rcv_shut = s.shut_rd || s.peer_gone || dead;
+                let snd_shut = s.shut_wr || dead;
+                if !s.rx.is_empty() || rcv_shut {
                     m |= POLLIN | POLLRDNORM;
                 }
-                if gone && self.connection_oriented() {
+                if rcv_shut && self.connection_oriented() {
+                    m |= POLLRDHUP;
+                }
+                if rcv_shut && snd_shut && self.connection_oriented() {
                     m |= POLLHUP;
                 }
                 if let Some(p) = w.upgrade() {
@@ -657,6 +674,10 @@ impl FileOps for SocketFile {
     fn stat(&self) -> Stat {
         Stat {
             mode: S_IFSOCK | 0o777,
+            ino: self.0.ino,
+            dev: 8,
+            nlink: 1,
+            blksize: 4096,
             ..Stat::default()
         }
     }

@@ -89,9 +89,15 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
         p.kill_all_threads(killed_status(sig));
         return true;
     }
-    // Wake a thread that can take it, so a blocking call returns to deliver it.
+    // Wake a thread that can take it, so a blocking call returns to deliver it, and any
+    // thread waiting for it in sigwait/sigtimedwait.
     if let Some(t) = threads.iter().find(|t| !t.sigmask.lock().has(sig)) {
         sched::wake(t);
+    }
+    for t in &threads {
+        if t.sigwait.load(Ordering::Relaxed) & bit(sig) != 0 {
+            sched::wake(t);
+        }
     }
     true
 }
@@ -261,6 +267,30 @@ fn group_stop(t: &Arc<Thread>, sig: u32) {
         .wait_until(|| (p.stop.lock().stopped.is_none() || t.must_exit()).then_some(()));
 }
 
+/// Whether `p`'s process group is orphaned: no member has a parent in another group of the
+/// same session.
+fn orphaned_pgrp(p: &Process) -> bool {
+    let pg = p.pgid.load(Ordering::Relaxed);
+    let sid = p.sid.load(Ordering::Relaxed);
+    for pid in super::all_pids() {
+        let Some(q) = super::find_process(pid) else {
+            continue;
+        };
+        if q.pgid.load(Ordering::Relaxed) != pg || q.exit_status.lock().is_some() {
+            continue;
+        }
+        let parent = q.parent.lock().upgrade();
+        if let Some(parent) = parent {
+            if parent.pgid.load(Ordering::Relaxed) != pg
+                && parent.sid.load(Ordering::Relaxed) == sid
+            {
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// What a syscall left in rax, if it asks to be restarted.
 pub fn restart_code(rax: u64) -> Option<Errno> {
     let e = -(rax as i64);
@@ -291,7 +321,11 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
         }
         if act.handler == SIG_DFL {
             if default_stops(sig) {
-                group_stop(t, sig);
+                // Keyboard and terminal stops are dropped for an orphaned process group:
+                // nobody is left to continue it.
+                if sig == SIGSTOP || !orphaned_pgrp(&p) {
+                    group_stop(t, sig);
+                }
                 continue;
             }
             p.kill_all_threads(killed_status(sig));

@@ -190,6 +190,9 @@ pub struct Process {
     pub dumpable: AtomicU32,
     pub pdeath_signal: AtomicU32,
     pub no_new_privs: AtomicU32,
+    pub keepcaps: AtomicU32,
+    /// PR_SET_TIMERSLACK, in ns (Linux's default is 50 us).
+    pub timerslack: core::sync::atomic::AtomicU64,
 }
 
 pub struct Thread {
@@ -215,6 +218,8 @@ pub struct Thread {
     /// For restart_syscall after an interrupted nanosleep: the monotonic deadline and where
     /// the remaining time goes.
     pub restart_sleep: Mutex<Option<(u64, usize)>>,
+    /// The set a sigwait/sigtimedwait is waiting for (0 when not waiting).
+    pub sigwait: core::sync::atomic::AtomicU64,
     /// Error code, trap number and address of the fault being delivered (for sigcontext).
     pub last_fault: Mutex<Option<(u64, u64, u64)>>,
     pub cpu: Mutex<CpuTime>,
@@ -436,6 +441,8 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         dumpable: AtomicU32::new(1),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(0),
+        keepcaps: AtomicU32::new(0),
+        timerslack: core::sync::atomic::AtomicU64::new(50_000),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
@@ -458,6 +465,7 @@ fn new_thread(p: Arc<Process>, tid: i32) -> Arc<Thread> {
         saved_sigmask: Mutex::new(None),
         restart_sleep: Mutex::new(None),
         last_fault: Mutex::new(None),
+        sigwait: core::sync::atomic::AtomicU64::new(0),
         cpu: Mutex::new(CpuTime::default()),
         comm: Mutex::new([0; 16]),
         affinity: Mutex::new(1),
@@ -547,6 +555,8 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         dumpable: AtomicU32::new(parent.dumpable.load(Ordering::Relaxed)),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(parent.no_new_privs.load(Ordering::Relaxed)),
+        keepcaps: AtomicU32::new(0),
+        timerslack: core::sync::atomic::AtomicU64::new(parent.timerslack.load(Ordering::Relaxed)),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);

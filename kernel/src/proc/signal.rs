@@ -224,6 +224,38 @@ impl SigPending {
         Some(info.unwrap_or_else(|| SigInfo::user(sig, SI_USER, 0, 0)))
     }
 
+    /// Adds `more` overruns to the queued expiry signal of timer `id`, if one is queued;
+    /// returns the new overrun count.
+    pub fn bump_timer(&mut self, sig: u32, id: i32, more: i32) -> Option<i32> {
+        let e = self.queue.iter_mut().find(|i| {
+            i.signo() == sig
+                && i.code() == SI_TIMER
+                && i32::from_le_bytes([i.0[16], i.0[17], i.0[18], i.0[19]]) == id
+        })?;
+        let n = i32::from_le_bytes([e.0[20], e.0[21], e.0[22], e.0[23]]).saturating_add(more);
+        e.0[20..24].copy_from_slice(&n.to_le_bytes());
+        Some(n)
+    }
+
+    /// Drops the queued expiries of timer `id` (timer_delete).
+    pub fn remove_timer(&mut self, id: i32) {
+        let is_timer = |i: &SigInfo| {
+            i.code() == SI_TIMER && i32::from_le_bytes([i.0[16], i.0[17], i.0[18], i.0[19]]) == id
+        };
+        let sigs: alloc::vec::Vec<u32> = self
+            .queue
+            .iter()
+            .filter(|i| is_timer(i))
+            .map(|i| i.signo())
+            .collect();
+        self.queue.retain(|i| !is_timer(i));
+        for s in sigs {
+            if !self.queue.iter().any(|i| i.signo() == s) {
+                self.set.0 &= !bit(s);
+            }
+        }
+    }
+
     /// Drops every instance of `sig`.
     pub fn discard(&mut self, sig: u32) {
         self.set.0 &= !bit(sig);

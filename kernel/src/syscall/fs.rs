@@ -405,6 +405,9 @@ fn open_tmpfile(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) ->
         0,
     )?;
     dir.inode.unlink(tmp.as_bytes())?;
+    if flags & O_EXCL == 0 {
+        fs::mark_linkable(&inode);
+    }
     let name = alloc::format!("#{}", inode.stat().ino);
     let d = Dentry::child(&dir, name.as_bytes(), inode);
     let f = fs::open_dentry(d, flags & !(O_TMPFILE & !O_DIRECTORY) & !O_DIRECTORY)?;
@@ -922,6 +925,10 @@ fn do_link(
     };
     if src.inode.file_type() == FileType::Directory {
         return Err(Errno::EPERM);
+    }
+    // A deleted file cannot get a name again, except an O_TMPFILE file.
+    if src.inode.stat().nlink == 0 && !fs::take_linkable(&src.inode) {
+        return Err(Errno::ENOENT);
     }
     let (parent, name, _) = parent_of(c, newdir, &new)?;
     if name.is_empty() || name == b"." || name == b".." {

@@ -459,7 +459,16 @@ pub fn splice(c: &mut Call) -> SysResult {
     if pi && po && Arc::ptr_eq(&inp, &out) {
         return Err(Errno::EINVAL);
     }
-    let _ = SPLICE_F_NONBLOCK;
+    // SPLICE_F_NONBLOCK makes the pipe ends non-blocking for this call.
+    if flags & SPLICE_F_NONBLOCK != 0 {
+        use crate::fs::file::{POLLHUP, POLLIN, POLLOUT};
+        if pi && inp.ops.poll(&inp) & (POLLIN | POLLHUP) == 0 {
+            return Err(Errno::EAGAIN);
+        }
+        if po && out.ops.poll(&out) & POLLOUT == 0 {
+            return Err(Errno::EAGAIN);
+        }
+    }
     let oi = read_off(off_in)?;
     let oo = read_off(off_out)?;
     let (n, ni, no) = copy_between(&inp, oi, &out, oo, len.min(64 * 1024))?;

@@ -109,10 +109,17 @@ pub fn mmap(c: &mut Call) -> SysResult {
             crate::warn!("MAP_SHARED file mapping not supported yet");
             return Err(Errno::ENODEV);
         }
+        let root = c.thread.proc_ref().fs.lock().root.clone();
+        let path = file
+            .dentry
+            .as_ref()
+            .map(|d| lintel_vfs::path_of(d, &root))
+            .unwrap_or_default();
         Backing::File {
             inode,
             offset: off as u64,
             file_bytes: u64::MAX,
+            path: alloc::sync::Arc::new(path),
         }
     };
     let mm = c.thread.proc_ref().mm();
@@ -134,6 +141,9 @@ pub fn mmap(c: &mut Call) -> SysResult {
         }
     };
     check_as(c, &m, len)?;
+    if !shared && prot.write {
+        check_data(c, &m, len)?;
+    }
     m.map(Vma {
         start,
         end: start + len,
@@ -225,6 +235,24 @@ fn check_as(c: &Call, m: &crate::mm::MmInner, grow: usize) -> KResult<()> {
     Ok(())
 }
 
+/// RLIMIT_DATA: private writable memory (heap, data, private mappings, not the stack).
+fn check_data(c: &Call, m: &crate::mm::MmInner, grow: usize) -> KResult<()> {
+    let limit = c.thread.proc_ref().rlimit(crate::proc::RLIMIT_DATA).cur;
+    if limit == u64::MAX {
+        return Ok(());
+    }
+    let data: usize = m
+        .vmas
+        .values()
+        .filter(|v| !v.shared && v.prot.write && v.end != crate::mm::STACK_TOP)
+        .map(|v| v.end - v.start)
+        .sum();
+    if (data as u64).saturating_add(grow as u64) > limit {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
+}
+
 pub fn mremap(c: &mut Call) -> SysResult {
     const MREMAP_MAYMOVE: usize = 1;
     const MREMAP_FIXED: usize = 2;
@@ -236,14 +264,14 @@ pub fn mremap(c: &mut Call) -> SysResult {
     if flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & MREMAP_DONTUNMAP != 0 {
-        crate::warn!("mremap: MREMAP_DONTUNMAP not supported yet");
+    if flags & MREMAP_DONTUNMAP != 0
+        && (flags & MREMAP_MAYMOVE == 0 || page_up(c.a[1]) != page_up(c.a[2]))
+    {
         return Err(Errno::EINVAL);
     }
     let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
     let new_len = page_up(new_len).filter(|&l| l != 0).ok_or(Errno::EINVAL)?;
-    if old_len == 0 {
-        // Duplicating a shared mapping (old_size 0) needs shared file mappings.
+    if old_len == 0 && flags & MREMAP_MAYMOVE == 0 {
         return Err(Errno::EINVAL);
     }
     let fixed = if flags & MREMAP_FIXED != 0 {
@@ -258,6 +286,13 @@ pub fn mremap(c: &mut Call) -> SysResult {
     let mut m = mm.inner.lock();
     if new_len > old_len {
         check_as(c, &m, new_len - old_len)?;
+    }
+    if old_len == 0 {
+        // A second mapping of the same shared pages.
+        return ok(m.duplicate_shared(old, new_len, fixed)?);
+    }
+    if flags & MREMAP_DONTUNMAP != 0 {
+        return ok(m.move_keep(old, old_len, fixed)?);
     }
     ok(m.remap(old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed)?)
 }

@@ -37,7 +37,55 @@ const CLOCK_REALTIME_ALARM: usize = 8;
 const CLOCK_BOOTTIME_ALARM: usize = 9;
 const CLOCK_TAI: usize = 11;
 
+/// A CPU-time clock id as glibc encodes it (clock_getcpuclockid, pthread_getcpuclockid, and
+/// CLOCK_*_CPUTIME_ID): `(~pid << 3) | (thread ? 4 : 0) | type`, pid 0 meaning the caller.
+/// Returns (process, thread) to measure; only the SCHED type (2) and PROF (0) are valid.
+fn decode_cpu_clock(
+    id: usize,
+) -> Result<
+    (
+        alloc::sync::Arc<crate::proc::Process>,
+        Option<alloc::sync::Arc<crate::proc::Thread>>,
+    ),
+    Errno,
+> {
+    let id = id as i32;
+    if id & 3 == 3 {
+        return Err(Errno::EINVAL);
+    }
+    let pid = !(id >> 3);
+    let me = sched::current();
+    if id & 4 != 0 {
+        let t = if pid == 0 {
+            me
+        } else {
+            crate::proc::find_thread(pid).ok_or(Errno::EINVAL)?
+        };
+        Ok((t.process(), Some(t)))
+    } else {
+        let p = if pid == 0 {
+            me.process()
+        } else {
+            crate::proc::find_process(pid).ok_or(Errno::EINVAL)?
+        };
+        Ok((p, None))
+    }
+}
+
+fn cpu_clock_now(id: usize) -> Result<i64, Errno> {
+    let (p, t) = decode_cpu_clock(id)?;
+    let (u, s) = match t {
+        Some(t) => t.cpu.lock().user_sys(time::uptime_ns()),
+        None => p.cpu_times(),
+    };
+    // CPUCLOCK_VIRT (1) counts user time only.
+    Ok(if id as i32 & 3 == 1 { u } else { u + s } as i64)
+}
+
 fn clock_now(id: usize) -> Result<i64, Errno> {
+    if (id as i32) < 0 {
+        return cpu_clock_now(id);
+    }
     Ok(match id {
         CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_REALTIME_ALARM => time::realtime_ns(),
         CLOCK_TAI => time::realtime_ns() + 37_000_000_000,
@@ -128,8 +176,9 @@ pub fn nanosleep(c: &mut Call) -> SysResult {
 
 pub fn clock_nanosleep(c: &mut Call) -> SysResult {
     let [id, flags, req, rem, _, _] = c.a;
-    if matches!(id, CLOCK_THREAD_CPUTIME_ID) {
-        return Err(Errno::EINVAL);
+    // There is no sleeping on a thread's CPU clock (libc turns this into EINVAL).
+    if id == CLOCK_THREAD_CPUTIME_ID || (id as i32) < 0 && id as i32 & 4 != 0 {
+        return Err(Errno::EOPNOTSUPP);
     }
     if flags & !1 != 0 {
         return Err(Errno::EINVAL);
@@ -261,7 +310,8 @@ pub fn setrlimit(c: &mut Call) -> SysResult {
 
 pub fn sysinfo(c: &mut Call) -> SysResult {
     let mut b = [0u8; 112];
-    let up = time::uptime_ns() / 1_000_000_000;
+    // Whole seconds, rounded up as Linux does (never 0).
+    let up = time::uptime_ns().div_ceil(1_000_000_000);
     b[0..8].copy_from_slice(&up.to_le_bytes());
     let total = lintel_hal::mm::total_frames() as u64 * 4096;
     let free = lintel_hal::mm::free_frames() as u64 * 4096;
@@ -347,6 +397,13 @@ pub fn alarm(c: &mut Call) -> SysResult {
 
 fn timer_clock(c: &Call, clockid: usize) -> Result<crate::itimer::TimerClock, Errno> {
     use crate::itimer::TimerClock;
+    if (clockid as i32) < 0 {
+        let (_, t) = decode_cpu_clock(clockid)?;
+        return Ok(match t {
+            Some(t) => TimerClock::ThreadCpu(t.tid()),
+            None => TimerClock::ProcessCpu,
+        });
+    }
     Ok(match clockid {
         CLOCK_REALTIME | CLOCK_REALTIME_ALARM => TimerClock::Realtime,
         CLOCK_MONOTONIC | CLOCK_BOOTTIME | CLOCK_BOOTTIME_ALARM => TimerClock::Monotonic,
@@ -404,6 +461,7 @@ pub fn timer_create(c: &mut Call) -> SysResult {
             expiry: 0,
             interval: 0,
             overrun: 0,
+            last_overrun: 0,
         },
     );
     ok(0)
@@ -443,14 +501,17 @@ pub fn timer_gettime(c: &mut Call) -> SysResult {
 pub fn timer_getoverrun(c: &mut Call) -> SysResult {
     let p = c.thread.process();
     let t = *p.timers.lock().get(&(c.a[0] as i32)).ok_or(Errno::EINVAL)?;
-    ok(t.overrun.max(0) as usize)
+    ok(t.last_overrun.max(0) as usize)
 }
 
 pub fn timer_delete(c: &mut Call) -> SysResult {
     let p = c.thread.process();
-    p.timers
-        .lock()
-        .remove(&(c.a[0] as i32))
-        .ok_or(Errno::EINVAL)?;
+    let id = c.a[0] as i32;
+    p.timers.lock().remove(&id).ok_or(Errno::EINVAL)?;
+    // Expiries not yet delivered go with the timer.
+    p.shared_pending.lock().remove_timer(id);
+    for t in p.live_threads() {
+        t.pending.lock().remove_timer(id);
+    }
     ok(0)
 }

@@ -353,9 +353,9 @@ fn do_send(
         Some(a) => Some(resolve(c, a)?),
         None => None,
     };
-    // A receiver that asked for credentials gets the sender's even without SCM_CREDENTIALS.
-    let wants_cred = dest.as_ref().map(|d| d.passcred()).unwrap_or(false);
-    let cred = cred.or_else(|| wants_cred.then(|| my_cred(c)));
+    // Every message carries its sender's credentials; a receiver with SO_PASSCRED sees them
+    // (or those given with SCM_CREDENTIALS).
+    let cred = cred.or_else(|| Some(my_cred(c)));
     let msg = Msg {
         data,
         from: None,

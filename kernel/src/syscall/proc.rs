@@ -71,11 +71,12 @@ const CLONE_NAMESPACES: usize = CLONE_NEWNS
     | CLONE_NEWNET;
 
 pub fn fork(c: &mut Call, vfork: bool) -> SysResult {
-    let flags = if vfork { CLONE_VM | CLONE_VFORK } else { 0 } | signal::SIGCHLD as usize;
+    let flags = if vfork { CLONE_VM | CLONE_VFORK } else { 0 };
     do_clone(
         c,
         CloneArgs {
             flags,
+            exit_signal: signal::SIGCHLD as usize,
             ..CloneArgs::default()
         },
     )
@@ -202,6 +203,10 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
         process::fork(c.thread, vfork, flags & CLONE_VM != 0)?
     };
     let cp = child.process();
+    if !thread {
+        cp.exit_signal
+            .store(a.exit_signal as u32, Ordering::Relaxed);
+    }
     if flags & CLONE_PARENT != 0 && !thread {
         let me = c.thread.process();
         let gp = me.parent.lock().upgrade();
@@ -334,7 +339,13 @@ fn wait_event(
     me.child_event.wait_until(|| {
         let kids = me.children.lock().clone();
         let mut any = false;
-        for k in kids.iter().filter(|k| matches(k, which)) {
+        // A "clone" child reports to its parent with a signal other than SIGCHLD: __WCLONE
+        // waits only for those, __WALL for all, and neither only for ordinary children.
+        let kind_ok = |k: &Process| {
+            let clone_child = k.exit_signal.load(Ordering::Relaxed) != signal::SIGCHLD;
+            options & WALL != 0 || (options & WCLONE != 0) == clone_child
+        };
+        for k in kids.iter().filter(|k| matches(k, which) && kind_ok(k)) {
             any = true;
             if let Some(st) = *k.exit_status.lock() {
                 if exited {
@@ -399,6 +410,8 @@ fn child_rusage(child: &Process) -> [u8; 144] {
 
 pub fn wait4(c: &mut Call) -> SysResult {
     let [pid, status_p, options, rusage_p, _, _] = c.a;
+    // The options are an int: only the low 32 bits count.
+    let options = options as u32 as usize;
     let pid = pid as i32;
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE | WNOTHREAD) != 0 {
         return Err(Errno::EINVAL);
@@ -431,6 +444,7 @@ pub fn waitid(c: &mut Call) -> SysResult {
     const CLD_EXITED: i32 = 1;
     const CLD_KILLED: i32 = 2;
     let [idtype, id, infop, options, rusage_p, _] = c.a;
+    let options = options as u32 as usize;
     if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WALL | WCLONE | WNOTHREAD)
         != 0
         || options & (WEXITED | WSTOPPED | WCONTINUED) == 0
@@ -489,7 +503,13 @@ pub fn getrusage(c: &mut Call) -> SysResult {
         RUSAGE_THREAD => c.thread.cpu.lock().user_sys(crate::time::uptime_ns()),
         _ => return Err(Errno::EINVAL),
     };
-    uaccess::write_bytes(c.a[1], &rusage_bytes(u, s))?;
+    let mut b = rusage_bytes(u, s);
+    if c.a[0] as i32 != RUSAGE_CHILDREN {
+        // ru_maxrss in KiB: the resident size now (Lintel does not track the peak yet).
+        let rss = p.mm().inner.lock().resident_pages() as u64 * 4;
+        b[32..40].copy_from_slice(&rss.to_le_bytes());
+    }
+    uaccess::write_bytes(c.a[1], &b)?;
     ok(0)
 }
 
@@ -535,10 +555,26 @@ pub fn kill(c: &mut Call) -> SysResult {
     if targets.is_empty() {
         return Err(Errno::ESRCH);
     }
+    // An unprivileged sender needs its real or effective uid to match the target's real or
+    // saved uid; a group send succeeds if any member may be signalled.
+    let may = |t: &Process| {
+        let me_c = me.cred.lock().clone();
+        if me_c.euid == 0 {
+            return true;
+        }
+        let tc = t.cred.lock().clone();
+        [me_c.uid, me_c.euid]
+            .iter()
+            .any(|u| *u == tc.uid || *u == tc.suid)
+    };
+    let allowed: alloc::vec::Vec<_> = targets.into_iter().filter(|t| may(t)).collect();
+    if allowed.is_empty() {
+        return Err(Errno::EPERM);
+    }
     if sig == 0 {
         return ok(0);
     }
-    for t in targets {
+    for t in allowed {
         process::send_simple(&t, None, sig, signal::SI_USER, Some(&me));
     }
     ok(0)
@@ -905,8 +941,20 @@ pub fn rt_sigtimedwait(c: &mut Call) -> SysResult {
         None
     };
     let t = c.thread.clone();
+    t.sigwait.store(set, Ordering::Relaxed);
+    let r = sigtimedwait_loop(&t, set, infop, deadline);
+    t.sigwait.store(0, Ordering::Relaxed);
+    r
+}
+
+fn sigtimedwait_loop(
+    t: &Arc<process::Thread>,
+    set: u64,
+    infop: usize,
+    deadline: Option<u64>,
+) -> SysResult {
     loop {
-        if let Some(info) = process::dequeue_from(&t, set) {
+        if let Some(info) = process::dequeue_from(t, set) {
             if infop != 0 {
                 uaccess::write_bytes(infop, &info.0)?;
             }

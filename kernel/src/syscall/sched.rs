@@ -248,6 +248,10 @@ pub fn prctl(c: &mut Call) -> SysResult {
     const PR_GET_NO_NEW_PRIVS: usize = 39;
     const PR_SET_NO_NEW_PRIVS: usize = 38;
     const PR_GET_TIMERSLACK: usize = 30;
+    const PR_SET_TIMERSLACK: usize = 29;
+    const PR_GET_KEEPCAPS: usize = 7;
+    const PR_SET_KEEPCAPS: usize = 8;
+    const PR_GET_SECCOMP: usize = 21;
     const PR_SET_CHILD_SUBREAPER: usize = 36;
     const PR_GET_CHILD_SUBREAPER: usize = 37;
     const CAP_LAST_CAP: usize = 40;
@@ -314,7 +318,25 @@ pub fn prctl(c: &mut Call) -> SysResult {
             }
             ok(1)
         }
-        PR_GET_TIMERSLACK => ok(50_000),
+        PR_GET_TIMERSLACK => ok(p.timerslack.load(Ordering::Relaxed) as usize),
+        PR_SET_TIMERSLACK => {
+            // 0 restores the default.
+            p.timerslack.store(
+                if arg2 == 0 { 50_000 } else { arg2 as u64 },
+                Ordering::Relaxed,
+            );
+            ok(0)
+        }
+        PR_GET_KEEPCAPS => ok(p.keepcaps.load(Ordering::Relaxed) as usize),
+        PR_SET_KEEPCAPS => {
+            if arg2 > 1 {
+                return Err(Errno::EINVAL);
+            }
+            p.keepcaps.store(arg2 as u32, Ordering::Relaxed);
+            ok(0)
+        }
+        // No seccomp filters exist: mode 0 (disabled).
+        PR_GET_SECCOMP => ok(0),
         PR_SET_CHILD_SUBREAPER => {
             p.child_subreaper.store(arg2 != 0, Ordering::Relaxed);
             ok(0)
@@ -328,4 +350,53 @@ pub fn prctl(c: &mut Call) -> SysResult {
             Err(Errno::EINVAL)
         }
     }
+}
+
+/// sched_getattr: `struct sched_attr` (48 bytes in its first version).
+pub fn sched_getattr(c: &mut Call) -> SysResult {
+    let [pid, attr, size, flags, ..] = c.a;
+    if flags != 0 || attr == 0 || !(48..=4096).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let p = proc_of(c, pid as i32)?;
+    let (policy, prio) = *p.sched_policy.lock();
+    let mut b = [0u8; 48];
+    b[0..4].copy_from_slice(&48u32.to_le_bytes());
+    b[4..8].copy_from_slice(&policy.to_le_bytes());
+    b[16..20].copy_from_slice(&p.nice.load(Ordering::Relaxed).to_le_bytes());
+    b[20..24].copy_from_slice(&prio.to_le_bytes());
+    uaccess::write_bytes(attr, &b)?;
+    ok(0)
+}
+
+pub fn sched_setattr(c: &mut Call) -> SysResult {
+    let [pid, attr, flags, ..] = c.a;
+    if flags != 0 || attr == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let size = uaccess::read_u32(attr)? as usize;
+    let size = if size == 0 { 48 } else { size };
+    if !(48..=4096).contains(&size) {
+        // Linux writes its own size back on E2BIG.
+        uaccess::write_u32(attr, 48)?;
+        return Err(Errno::E2BIG);
+    }
+    let b = uaccess::read_vec(attr, 48)?;
+    let policy = u32::from_le_bytes(b[4..8].try_into().unwrap_or([0; 4])) as usize;
+    let nice = i32::from_le_bytes(b[16..20].try_into().unwrap_or([0; 4]));
+    let prio = u32::from_le_bytes(b[20..24].try_into().unwrap_or([0; 4])) as i32;
+    if !valid_policy(policy) {
+        return Err(Errno::EINVAL);
+    }
+    check_param(policy, prio)?;
+    let p = proc_of(c, pid as i32)?;
+    let root = c.thread.proc_ref().cred.lock().euid == 0;
+    if !root && (matches!(policy, SCHED_FIFO | SCHED_RR) || nice < p.nice.load(Ordering::Relaxed)) {
+        return Err(Errno::EPERM);
+    }
+    *p.sched_policy.lock() = (policy as u32, prio as u32);
+    if matches!(policy, SCHED_OTHER | SCHED_BATCH | SCHED_IDLE) {
+        p.nice.store(nice.clamp(-20, 19), Ordering::Relaxed);
+    }
+    ok(0)
 }

@@ -156,6 +156,11 @@ pub trait Inode: Send + Sync {
         None
     }
     fn as_any(&self) -> &dyn core::any::Any;
+    /// A "magic" symlink (Linux's /proc/PID/fd/N, cwd, root) resolves to this dentry directly
+    /// instead of through its text.
+    fn magic_link(&self) -> Option<KResult<Arc<Dentry>>> {
+        None
+    }
 
     #[doc(hidden)]
     fn not_dir_or_perm(&self) -> Errno {

@@ -123,8 +123,12 @@ fn walk(
                 return Err(Errno::ELOOP);
             }
             *budget -= 1;
-            let target = child.inode.readlink()?;
-            cur = walk(ctx, &cur, &target, true, budget)?;
+            if let Some(d) = child.inode.magic_link() {
+                cur = d?;
+            } else {
+                let target = child.inode.readlink()?;
+                cur = walk(ctx, &cur, &target, true, budget)?;
+            }
         } else {
             cur = child;
         }
