@@ -534,6 +534,22 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
     let mut t = Tally::default();
     if filter.is_none() {
         host_tests(&mut t);
+        // The syscall coverage table must match the kernel's table and the tests.
+        match crate::docs::render() {
+            Ok(text)
+                if std::fs::read_to_string(root().join("docs/syscalls.md"))
+                    .ok()
+                    .as_deref()
+                    == Some(text.as_str()) =>
+            {
+                t.pass("docs.syscalls")
+            }
+            Ok(_) => t.fail(
+                "docs.syscalls",
+                "docs/syscalls.md is stale: run cargo xtask docs",
+            ),
+            Err(e) => t.fail("docs.syscalls", &e),
+        }
     }
     if let Err(e) = conformance(&mut t, filter, kvm) {
         t.fail("conformance", &e);
