@@ -46,4 +46,66 @@ static int lt_failures;
 
 #define DONE() return lt_failures ? 1 : 0
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Milliseconds on the monotonic clock. */
+static inline long lt_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static inline void lt_sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Runs fn in a forked child with a time limit, so one broken part fails alone instead of
+ * hanging or killing the whole test. The child's failed checks print themselves and make it
+ * exit 1; a timeout, a signal or a non-zero status counts as one failure here. */
+static inline void lt_sub(const char *name, void (*fn)(void), long limit_ms) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        printf("%s: fork failed: %s\n", name, strerror(errno));
+        lt_failures++;
+        return;
+    }
+    if (pid == 0) {
+        lt_failures = 0;
+        fn();
+        _exit(lt_failures ? 1 : 0);
+    }
+    long start = lt_now_ms();
+    int st = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) break;
+        if (r < 0 && errno != EINTR) {
+            printf("%s: waitpid: %s\n", name, strerror(errno));
+            lt_failures++;
+            return;
+        }
+        if (lt_now_ms() - start > limit_ms) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            printf("%s: timed out\n", name);
+            lt_failures++;
+            return;
+        }
+        lt_sleep_ms(2);
+    }
+    if (WIFSIGNALED(st)) {
+        printf("%s: killed by signal %d\n", name, WTERMSIG(st));
+        lt_failures++;
+    } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        printf("%s: failed (status 0x%x)\n", name, st);
+        lt_failures++;
+    }
+}
+
 #endif

@@ -26,46 +26,7 @@ static long now_us(void) {
 }
 
 /* Runs fn in a child; the child's failed checks print themselves and make it exit 1. */
-static void sub(const char *name, void (*fn)(void)) {
-    pid_t pid = fork();
-    if (pid < 0) {
-        printf("%s: fork failed: %s\n", name, strerror(errno));
-        lt_failures++;
-        return;
-    }
-    if (pid == 0) {
-        lt_failures = 0;
-        fn();
-        _exit(lt_failures ? 1 : 0);
-    }
-    long start = now_us();
-    int st = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) break;
-        if (r < 0 && errno != EINTR) {
-            printf("%s: waitpid: %s\n", name, strerror(errno));
-            lt_failures++;
-            return;
-        }
-        if (now_us() - start > 5000000) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            printf("%s: timed out\n", name);
-            lt_failures++;
-            return;
-        }
-        struct timespec ts = {0, 2000000};
-        nanosleep(&ts, NULL);
-    }
-    if (WIFSIGNALED(st)) {
-        printf("%s: killed by signal %d\n", name, WTERMSIG(st));
-        lt_failures++;
-    } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        printf("%s: failed (status 0x%x)\n", name, st);
-        lt_failures++;
-    }
-}
+#define sub(name, fn) lt_sub(name, fn, 5000)
 
 static volatile int alarms;
 static void on_alarm(int sig) {

@@ -19,11 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+#define now_ms lt_now_ms
 
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -34,45 +30,7 @@ static void sleep_ms(long ms) {
 static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
 
 /* Runs fn in a child; the child's failed checks print themselves and make it exit 1. */
-static void sub(const char *name, void (*fn)(void)) {
-    pid_t pid = fork();
-    if (pid < 0) {
-        printf("%s: fork failed: %s\n", name, strerror(errno));
-        lt_failures++;
-        return;
-    }
-    if (pid == 0) {
-        lt_failures = 0;
-        fn();
-        _exit(lt_failures ? 1 : 0);
-    }
-    long start = now_ms();
-    int st = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) break;
-        if (r < 0 && errno != EINTR) {
-            printf("%s: waitpid: %s\n", name, strerror(errno));
-            lt_failures++;
-            return;
-        }
-        if (now_ms() - start > 5000) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            printf("%s: timed out\n", name);
-            lt_failures++;
-            return;
-        }
-        sleep_ms(2);
-    }
-    if (WIFSIGNALED(st)) {
-        printf("%s: killed by signal %d\n", name, WTERMSIG(st));
-        lt_failures++;
-    } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        printf("%s: failed (status 0x%x)\n", name, st);
-        lt_failures++;
-    }
-}
+#define sub(name, fn) lt_sub(name, fn, 5000)
 
 /* Reaps pid within 3 s (killing it otherwise) and returns the status, or -1. */
 static int reap(pid_t pid) {

@@ -30,11 +30,7 @@
 
 #define MS 1000000L
 
-static long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+#define now_ms lt_now_ms
 
 static int64_t clock_ns(clockid_t c) {
     struct timespec ts;
@@ -60,47 +56,7 @@ static void sleep_ms(long ms) {
 static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
 
 /* Runs fn in a child; the child's failed checks print themselves and make it exit 1. */
-static void sub(const char *name, void (*fn)(void)) {
-    long t_start = now_ms();
-    pid_t pid = fork();
-    if (pid < 0) {
-        printf("%s: fork failed: %s\n", name, strerror(errno));
-        lt_failures++;
-        return;
-    }
-    if (pid == 0) {
-        lt_failures = 0;
-        fn();
-        _exit(lt_failures ? 1 : 0);
-    }
-    long start = now_ms();
-    int st = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) break;
-        if (r < 0 && errno != EINTR) {
-            printf("%s: waitpid: %s\n", name, strerror(errno));
-            lt_failures++;
-            return;
-        }
-        if (now_ms() - start > 5000) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            printf("%s: timed out\n", name);
-            lt_failures++;
-            return;
-        }
-        sleep_ms(2);
-    }
-    if (getenv("LT_TIMING")) printf("%s: %ld ms\n", name, now_ms() - t_start);
-    if (WIFSIGNALED(st)) {
-        printf("%s: killed by signal %d\n", name, WTERMSIG(st));
-        lt_failures++;
-    } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        printf("%s: failed (status 0x%x)\n", name, st);
-        lt_failures++;
-    }
-}
+#define sub(name, fn) lt_sub(name, fn, 5000)
 
 static void block(int sig) {
     sigset_t s;
