@@ -37,6 +37,7 @@ enum Node {
         mtime: u32,
     },
     Symlink(String),
+    CharDev(u32, u32),
 }
 
 /// An in-memory tree written out as a newc cpio archive.
@@ -92,6 +93,12 @@ impl Image {
                 mtime: 0,
             },
         );
+    }
+
+    /// A character device node (for an initramfs that another kernel boots).
+    pub fn chardev(&mut self, path: &str, major: u32, minor: u32) {
+        self.parent_dirs(path);
+        self.nodes.insert(norm(path), Node::CharDev(major, minor));
     }
 
     pub fn symlink(&mut self, path: &str, target: &str) {
@@ -170,6 +177,16 @@ impl Image {
                     0,
                     (0, 0),
                     t.as_bytes(),
+                ),
+                Node::CharDev(ma, mi) => lintel_cpio::write_entry(
+                    &mut v,
+                    path.as_bytes(),
+                    0o20600,
+                    ino,
+                    1,
+                    0,
+                    (*ma, *mi),
+                    &[],
                 ),
             }
         }

@@ -1,6 +1,7 @@
 //! `cargo xtask`: builds Lintel, its initramfs and test programs, boots QEMU, and runs the test
 //! suite. Everything a fresh machine needs is installed on first use.
 
+mod bench;
 mod build;
 mod docs;
 mod qemu;
@@ -14,6 +15,7 @@ const USAGE: &str = "usage:
   cargo xtask run [--kvm] [--smp N] [--mem SIZE] [--log LEVEL] [--machine q35|microvm]
                   [--timeout SECONDS] [--add HOST[=GUEST]]... [-- PROGRAM ARGS...]
   cargo xtask test [--filter SUBSTR] [--kvm]
+  cargo xtask bench [--quick] [--kvm] [--json PATH]
   cargo xtask build
   cargo xtask docs";
 
@@ -28,6 +30,8 @@ pub struct RunOpts {
     pub timeout: Option<u64>,
     pub adds: Vec<(PathBuf, String)>,
     pub argv: Vec<String>,
+    /// A kernel command line instead of Lintel's (to boot Linux for comparison).
+    pub append: Option<String>,
 }
 
 impl Default for RunOpts {
@@ -41,6 +45,7 @@ impl Default for RunOpts {
             timeout: None,
             adds: Vec::new(),
             argv: Vec::new(),
+            append: None,
         }
     }
 }
@@ -148,6 +153,16 @@ fn main() -> ExitCode {
             })
         }),
         "docs" => docs::generate().map(|_| 0),
+        "bench" => {
+            let quick = rest.iter().any(|a| a == "--quick");
+            let kvm = rest.iter().any(|a| a == "--kvm");
+            let json = rest
+                .iter()
+                .position(|a| a == "--json")
+                .and_then(|i| rest.get(i + 1))
+                .map(PathBuf::from);
+            setup::ensure().and_then(|_| bench::run(quick, kvm, json.as_deref()))
+        }
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(0)

@@ -37,7 +37,8 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
     ]);
     c.args(["-serial", "stdio"]);
     c.arg("-kernel").arg(kernel).arg("-initrd").arg(initrd);
-    c.args(["-append", &format!("log={}", o.log)]);
+    let append = o.append.clone().unwrap_or_else(|| format!("log={}", o.log));
+    c.args(["-append", &append]);
     c.arg("-debugcon").arg(format!("file:{}", ctl.display()));
     c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     c

@@ -557,6 +557,12 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
     if let Err(e) = boot_tests(&mut t, filter, kvm) {
         t.fail("boot", &e);
     }
+    if filter.is_none_or(|f| "bench.quick".contains(f)) {
+        match crate::bench::quick_check(kvm) {
+            Ok(_) => t.pass("bench.quick"),
+            Err(e) => t.fail("bench.quick", &e),
+        }
+    }
     println!("{} passed, {} failed", t.passed, t.failed);
     Ok(if t.failed == 0 { 0 } else { 1 })
 }

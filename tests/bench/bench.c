@@ -1,0 +1,366 @@
+/* Lintel's benchmark set, in the spirit of lmbench. Runs the same on Lintel and on Linux (as
+ * the first process of an initramfs) and prints one line per benchmark:
+ *   BENCH <name> <value> <unit>      or      BENCH <name> n/a <reason>
+ * Each benchmark sizes its iteration count to run about TARGET_NS, and reports the median of
+ * ROUNDS rounds. With the argument "quick" every benchmark runs a handful of iterations (for
+ * the test suite, which checks that the command works, never the timings). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int quick;
+static long long target_ns = 200000000; /* per round */
+#define ROUNDS 5
+
+static long long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+typedef int (*bench_fn)(long iters); /* returns 0, or -1 when it cannot run */
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nanoseconds per iteration: calibrate, then the median of ROUNDS rounds. */
+static double measure(bench_fn fn, long *iters_out) {
+    long iters = 1;
+    if (!quick) {
+        for (;;) {
+            long long t0 = now_ns();
+            if (fn(iters) != 0) return -1;
+            long long dt = now_ns() - t0;
+            if (dt > target_ns / 4 || iters > (1L << 28)) {
+                iters = (long)((double)iters * target_ns / (dt > 0 ? dt : 1));
+                if (iters < 1) iters = 1;
+                break;
+            }
+            iters *= 4;
+        }
+    } else {
+        iters = 3;
+    }
+    double r[ROUNDS];
+    int rounds = quick ? 1 : ROUNDS;
+    for (int i = 0; i < rounds; i++) {
+        long long t0 = now_ns();
+        if (fn(iters) != 0) return -1;
+        r[i] = (double)(now_ns() - t0) / iters;
+    }
+    qsort(r, rounds, sizeof r[0], cmp_double);
+    *iters_out = iters;
+    return r[rounds / 2];
+}
+
+static void report(const char *name, bench_fn fn, const char *unit, double scale) {
+    long iters = 0;
+    double ns = measure(fn, &iters);
+    if (ns < 0) {
+        printf("BENCH %s n/a %s\n", name, strerror(errno));
+    } else {
+        printf("BENCH %s %.3f %s\n", name, ns * scale, unit);
+    }
+    fflush(stdout);
+}
+
+static int devnull = -1;
+
+static int b_getppid(long n) {
+    for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    return 0;
+}
+static int b_read_null(long n) {
+    char c;
+    for (long i = 0; i < n; i++)
+        if (read(devnull, &c, 1) < 0) return -1;
+    return 0;
+}
+static int b_write_null(long n) {
+    char c = 0;
+    for (long i = 0; i < n; i++)
+        if (write(devnull, &c, 1) != 1) return -1;
+    return 0;
+}
+static int b_open_close(long n) {
+    for (long i = 0; i < n; i++) {
+        int fd = open("/tmp/bench.file", O_RDONLY);
+        if (fd < 0) return -1;
+        close(fd);
+    }
+    return 0;
+}
+static int b_stat(long n) {
+    struct stat st;
+    for (long i = 0; i < n; i++)
+        if (stat("/tmp/bench.file", &st) != 0) return -1;
+    return 0;
+}
+static int b_fork_exit(long n) {
+    for (long i = 0; i < n; i++) {
+        pid_t p = fork();
+        if (p < 0) return -1;
+        if (p == 0) _exit(0);
+        waitpid(p, NULL, 0);
+    }
+    return 0;
+}
+static char self[256];
+static int b_fork_exec(long n) {
+    for (long i = 0; i < n; i++) {
+        pid_t p = fork();
+        if (p < 0) return -1;
+        if (p == 0) {
+            char *argv[] = {self, "exit", NULL};
+            execve(self, argv, environ);
+            _exit(127);
+        }
+        int st;
+        waitpid(p, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
+    }
+    return 0;
+}
+static int b_spawn(long n) {
+    for (long i = 0; i < n; i++) {
+        pid_t p;
+        char *argv[] = {self, "exit", NULL};
+        if (posix_spawn(&p, self, NULL, NULL, argv, environ) != 0) return -1;
+        waitpid(p, NULL, 0);
+    }
+    return 0;
+}
+static int b_pipe_pingpong(long n) {
+    int a[2], b[2];
+    if (pipe(a) || pipe(b)) return -1;
+    pid_t p = fork();
+    if (p == 0) {
+        char c;
+        close(a[1]);
+        close(b[0]);
+        while (read(a[0], &c, 1) == 1) write(b[1], &c, 1);
+        _exit(0);
+    }
+    close(a[0]);
+    close(b[1]);
+    char c = 'x';
+    for (long i = 0; i < n; i++) {
+        write(a[1], &c, 1);
+        read(b[0], &c, 1);
+    }
+    close(a[1]);
+    waitpid(p, NULL, 0);
+    close(b[0]);
+    return 0;
+}
+#define CHUNK 65536
+static char buf[CHUNK];
+/* Moves n chunks through a pipe or socket pair to a child that drains them. */
+static int stream_bw(long n, int sock) {
+    int fd[2];
+    if (sock ? socketpair(AF_UNIX, SOCK_STREAM, 0, fd) : pipe(fd)) return -1;
+    pid_t p = fork();
+    if (p == 0) {
+        close(fd[1]);
+        while (read(fd[0], buf, CHUNK) > 0) {
+        }
+        _exit(0);
+    }
+    close(fd[0]);
+    for (long i = 0; i < n; i++) {
+        size_t off = 0;
+        while (off < CHUNK) {
+            ssize_t w = write(fd[1], buf + off, CHUNK - off);
+            if (w <= 0) return -1;
+            off += w;
+        }
+    }
+    close(fd[1]);
+    waitpid(p, NULL, 0);
+    return 0;
+}
+static int b_pipe_bw(long n) { return stream_bw(n, 0); }
+static int b_unix_bw(long n) { return stream_bw(n, 1); }
+static int b_page_fault(long n) {
+    size_t len = (size_t)n * 4096;
+    char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return -1;
+    for (long i = 0; i < n; i++) m[i * 4096] = 1;
+    munmap(m, len);
+    return 0;
+}
+static int b_mmap(long n) {
+    for (long i = 0; i < n; i++) {
+        void *m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) return -1;
+        munmap(m, 1 << 20);
+    }
+    return 0;
+}
+static int b_create_delete(long n) {
+    for (long i = 0; i < n; i++) {
+        int fd = open("/tmp/bench.tmp", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+        if (fd < 0) return -1;
+        close(fd);
+        unlink("/tmp/bench.tmp");
+    }
+    return 0;
+}
+static int b_file_write(long n) {
+    int fd = open("/tmp/bench.big", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    if (fd < 0) return -1;
+    for (long i = 0; i < n; i++)
+        if (write(fd, buf, CHUNK) != CHUNK) return -1;
+    close(fd);
+    return 0;
+}
+static int b_file_read(long n) {
+    int fd = open("/tmp/bench.big", O_RDONLY);
+    if (fd < 0) return -1;
+    long done = 0;
+    while (done < n) {
+        ssize_t r = read(fd, buf, CHUNK);
+        if (r < 0) return -1;
+        if (r == 0) lseek(fd, 0, SEEK_SET);
+        else done++;
+    }
+    close(fd);
+    return 0;
+}
+static volatile sig_atomic_t got;
+static void on_usr1(int s) { (void)s; got++; }
+static int b_signal(long n) {
+    signal(SIGUSR1, on_usr1);
+    for (long i = 0; i < n; i++) kill(getpid(), SIGUSR1);
+    return 0;
+}
+static void *nothing(void *p) { return p; }
+static int b_thread(long n) {
+    for (long i = 0; i < n; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, nothing, NULL) != 0) return -1;
+        pthread_join(t, NULL);
+    }
+    return 0;
+}
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static long turn, total;
+static void *ponger(void *p) {
+    (void)p;
+    pthread_mutex_lock(&mu);
+    for (long i = 0; i < total; i++) {
+        while (turn != 1) pthread_cond_wait(&cv, &mu);
+        turn = 0;
+        pthread_cond_signal(&cv);
+    }
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
+static int b_futex_pingpong(long n) {
+    pthread_t t;
+    turn = 0;
+    total = n;
+    if (pthread_create(&t, NULL, ponger, NULL) != 0) return -1;
+    pthread_mutex_lock(&mu);
+    for (long i = 0; i < n; i++) {
+        turn = 1;
+        pthread_cond_signal(&cv);
+        while (turn != 0) pthread_cond_wait(&cv, &mu);
+    }
+    pthread_mutex_unlock(&mu);
+    pthread_join(t, NULL);
+    return 0;
+}
+
+/* As the first process on Linux: mount what the benchmarks need; power off at the end. */
+static void init_setup(void) {
+    mkdir("/dev", 0755);
+    mkdir("/proc", 0755);
+    mkdir("/tmp", 01777);
+    mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+    mount("proc", "/proc", "proc", 0, NULL);
+    mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "exit") == 0) return 0;
+    quick = argc > 1 && strcmp(argv[1], "quick") == 0;
+    if (getpid() == 1) init_setup();
+    struct timespec boot;
+    clock_gettime(CLOCK_BOOTTIME, &boot);
+    printf("BENCH boot_to_user %.3f ms\n", boot.tv_sec * 1e3 + boot.tv_nsec / 1e6);
+    FILE *mi = fopen("/proc/meminfo", "r");
+    long total_kb = -1, avail_kb = -1;
+    char line[256];
+    while (mi && fgets(line, sizeof line, mi)) {
+        sscanf(line, "MemTotal: %ld kB", &total_kb);
+        sscanf(line, "MemAvailable: %ld kB", &avail_kb);
+    }
+    if (mi) fclose(mi);
+    if (total_kb > 0 && avail_kb >= 0)
+        printf("BENCH memory_in_use %.1f MiB\n", (total_kb - avail_kb) / 1024.0);
+    else
+        printf("BENCH memory_in_use n/a no MemAvailable in /proc/meminfo\n");
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (sl <= 0) strcpy(self, argv[0]);
+    devnull = open("/dev/null", O_RDWR);
+    int fd = open("/tmp/bench.file", O_CREAT | O_WRONLY, 0644);
+    close(fd);
+    memset(buf, 'b', sizeof buf);
+    report("null_syscall", b_getppid, "ns", 1);
+    report("read_devnull", b_read_null, "ns", 1);
+    report("write_devnull", b_write_null, "ns", 1);
+    report("open_close", b_open_close, "ns", 1);
+    report("stat", b_stat, "ns", 1);
+    report("fork_exit_wait", b_fork_exit, "us", 1e-3);
+    report("fork_exec_wait", b_fork_exec, "us", 1e-3);
+    report("posix_spawn_wait", b_spawn, "us", 1e-3);
+    report("pipe_pingpong", b_pipe_pingpong, "us", 1e-3);
+    /* Bandwidth: MiB/s from ns per 64 KiB chunk. */
+    long it;
+    double ns = measure(b_pipe_bw, &it);
+    if (ns > 0) printf("BENCH pipe_bandwidth %.1f MiB/s\n", (CHUNK / 1048576.0) / (ns / 1e9));
+    else printf("BENCH pipe_bandwidth n/a %s\n", strerror(errno));
+    ns = measure(b_unix_bw, &it);
+    if (ns > 0) printf("BENCH unix_bandwidth %.1f MiB/s\n", (CHUNK / 1048576.0) / (ns / 1e9));
+    else printf("BENCH unix_bandwidth n/a %s\n", strerror(errno));
+    report("page_fault", b_page_fault, "ns", 1);
+    report("mmap_munmap_1m", b_mmap, "us", 1e-3);
+    report("file_create_delete", b_create_delete, "us", 1e-3);
+    ns = measure(b_file_write, &it);
+    if (ns > 0) printf("BENCH tmpfs_write %.1f MiB/s\n", (CHUNK / 1048576.0) / (ns / 1e9));
+    ns = measure(b_file_read, &it);
+    if (ns > 0) printf("BENCH tmpfs_read %.1f MiB/s\n", (CHUNK / 1048576.0) / (ns / 1e9));
+    printf("BENCH ext4_write n/a no block device or ext4 yet (issue 6)\n");
+    printf("BENCH ext4_read n/a no block device or ext4 yet (issue 6)\n");
+    report("signal_roundtrip", b_signal, "ns", 1);
+    report("thread_create_join", b_thread, "us", 1e-3);
+    report("futex_pingpong", b_futex_pingpong, "us", 1e-3);
+    printf("BENCH done\n");
+    fflush(stdout);
+    if (getpid() == 1) {
+        sync();
+        reboot(RB_POWER_OFF);
+    }
+    return 0;
+}

@@ -1,0 +1,288 @@
+//! `cargo xtask bench`: the benchmark set of tests/bench on Lintel and on Debian's Linux kernel
+//! in the same QEMU configuration, as a table of ratios (Lintel / Linux, lower is better).
+
+use crate::build::{self, Image, Variant};
+use crate::qemu::{self, Outcome};
+use crate::{build_dir, root, RunOpts};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One benchmark's figure, or why it could not run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Figure {
+    Value(f64, String),
+    NotAvailable(String),
+}
+
+/// Parses the `BENCH name value unit` / `BENCH name n/a reason` lines of a console log, in
+/// order.
+pub fn parse(console: &str) -> Vec<(String, Figure)> {
+    let mut out = Vec::new();
+    for line in console.lines() {
+        let Some(rest) = line.trim_end_matches('\r').strip_prefix("BENCH ") else {
+            continue;
+        };
+        let mut w = rest.splitn(3, ' ');
+        let (Some(name), Some(val)) = (w.next(), w.next()) else {
+            continue;
+        };
+        let tail = w.next().unwrap_or("").to_string();
+        if name == "done" {
+            continue;
+        }
+        let fig = if val == "n/a" {
+            Figure::NotAvailable(tail)
+        } else {
+            match val.parse::<f64>() {
+                Ok(v) => Figure::Value(v, tail),
+                Err(_) => Figure::NotAvailable(format!("unreadable figure {val:?}")),
+            }
+        };
+        out.push((name.to_string(), fig));
+    }
+    out
+}
+
+/// Larger is better for bandwidths (MiB/s); smaller for times and memory.
+fn higher_is_better(unit: &str) -> bool {
+    unit.ends_with("/s")
+}
+
+/// Debian's kernel: downloaded with apt-get and unpacked into build/linux, not installed.
+fn linux_kernel() -> Result<PathBuf, String> {
+    let dir = build_dir().join("linux");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let find = |d: &Path| -> Option<PathBuf> {
+        let boot = d.join("extracted/boot");
+        std::fs::read_dir(boot)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+            })
+    };
+    if let Some(k) = find(&dir) {
+        return Ok(k);
+    }
+    let deps = Command::new("apt-cache")
+        .args(["depends", "linux-image-amd64"])
+        .output()
+        .map_err(|e| format!("apt-cache: {e}"))?;
+    let text = String::from_utf8_lossy(&deps.stdout);
+    let pkg = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Depends: "))
+        .map(|s| s.trim().to_string())
+        .ok_or(
+            "cannot find the linux-image package linux-image-amd64 depends on (apt-get update?)",
+        )?;
+    let ok = Command::new("apt-get")
+        .current_dir(&dir)
+        .args(["download", "-qq", &pkg])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return Err(format!("apt-get download {pkg} failed"));
+    }
+    let deb = std::fs::read_dir(&dir)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .ok_or("the downloaded .deb is missing")?;
+    let ok = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&deb)
+        .arg(dir.join("extracted"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return Err("dpkg-deb -x failed".into());
+    }
+    find(&dir).ok_or_else(|| "no vmlinuz in the linux-image package".into())
+}
+
+fn bench_binary() -> Result<PathBuf, String> {
+    let out = build_dir().join("bench/bench");
+    build::compile_c(&root().join("tests/bench/bench.c"), Variant::Musl, &out)?;
+    Ok(out)
+}
+
+/// Boots one kernel with the benchmark set and returns its figures.
+fn run_on(
+    kernel: &Path,
+    linux: bool,
+    quick: bool,
+    kvm: bool,
+    bench: &Path,
+) -> Result<Vec<(String, Figure)>, String> {
+    let mut img = if linux {
+        Image::new()
+    } else {
+        build::base_image()?
+    };
+    img.add_host(bench, "/bench")?;
+    let mut argv = vec!["/bench".to_string()];
+    if quick {
+        argv.push("quick".into());
+    }
+    let mut opts = RunOpts {
+        kvm,
+        mem: "1G".into(),
+        timeout: Some(900),
+        ..RunOpts::default()
+    };
+    if linux {
+        img.chardev("/dev/console", 5, 1);
+        img.chardev("/dev/null", 1, 3);
+        img.dir("/tmp", 0o1777);
+        img.dir("/proc", 0o755);
+        let args = if quick { " -- quick" } else { "" };
+        opts.append = Some(format!("console=ttyS0 quiet panic=-1 rdinit=/bench{args}"));
+    } else {
+        build::set_launch(&mut img, &argv);
+    }
+    let tag = if linux { "bench-linux" } else { "bench-lintel" };
+    let (outcome, console) = qemu::boot(&opts, kernel, &img, tag, true)?;
+    let figures = parse(&console);
+    let finished = console
+        .lines()
+        .any(|l| l.trim_end_matches('\r') == "BENCH done");
+    let ok_exit = match outcome {
+        Outcome::Exit(0) => true,
+        Outcome::NoReport(_) => linux, // Linux powers off through ACPI, not our debug port
+        _ => false,
+    };
+    if !finished || !ok_exit {
+        let last: Vec<&str> = console.lines().rev().take(5).collect();
+        return Err(format!(
+            "{} did not finish the benchmarks ({}); last output: {}",
+            if linux { "Linux" } else { "Lintel" },
+            qemu::describe(&outcome),
+            last.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        ));
+    }
+    Ok(figures)
+}
+
+fn show(f: Option<&Figure>) -> String {
+    match f {
+        Some(Figure::Value(v, unit)) => format!("{v:.2} {unit}"),
+        Some(Figure::NotAvailable(why)) => format!("n/a ({why})"),
+        None => "n/a (missing)".into(),
+    }
+}
+
+/// For the test suite: the benchmark set runs to the end on Lintel in quick mode and prints a
+/// figure (or a reason) for every benchmark. No timing is checked.
+pub fn quick_check(kvm: bool) -> Result<usize, String> {
+    let bench = bench_binary()?;
+    let lintel = build::kernel()?;
+    let figs = run_on(&lintel, false, true, kvm, &bench)?;
+    if figs.len() < 20 {
+        return Err(format!("only {} benchmark lines", figs.len()));
+    }
+    Ok(figs.len())
+}
+
+pub fn run(quick: bool, kvm: bool, json: Option<&Path>) -> Result<u8, String> {
+    let bench = bench_binary()?;
+    let lintel = build::kernel()?;
+    eprintln!("xtask: running the benchmarks on Lintel");
+    let ours = run_on(&lintel, false, quick, kvm, &bench)?;
+    let theirs = if quick {
+        Vec::new()
+    } else {
+        eprintln!("xtask: running the benchmarks on Linux");
+        run_on(&linux_kernel()?, true, quick, kvm, &bench)?
+    };
+    let theirs: BTreeMap<String, Figure> = theirs.into_iter().collect();
+    println!(
+        "{:<22} {:>28} {:>28} {:>8}",
+        "benchmark", "Lintel", "Linux", "ratio"
+    );
+    let mut logs = Vec::new();
+    let mut rows = Vec::new();
+    for (name, fig) in &ours {
+        let other = theirs.get(name);
+        let ratio = match (fig, other) {
+            (Figure::Value(a, unit), Some(Figure::Value(b, _))) if *a > 0.0 && *b > 0.0 => {
+                // Always "Lintel cost / Linux cost": invert bandwidths.
+                Some(if higher_is_better(unit) { b / a } else { a / b })
+            }
+            _ => None,
+        };
+        if let Some(r) = ratio {
+            logs.push(r.ln());
+        }
+        let rtext = ratio
+            .map(|r| format!("{r:.2}"))
+            .unwrap_or_else(|| "n/a".into());
+        println!(
+            "{:<22} {:>28} {:>28} {:>8}",
+            name,
+            show(Some(fig)),
+            show(other),
+            rtext
+        );
+        rows.push((name.clone(), show(Some(fig)), show(other), ratio));
+    }
+    let geo = (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp());
+    let geo_text = geo
+        .map(|g| format!("{g:.2}"))
+        .unwrap_or_else(|| "n/a".into());
+    println!(
+        "{:<22} {:>28} {:>28} {:>8}",
+        "geometric mean", "", "", geo_text
+    );
+    if let Some(path) = json {
+        let mut j = String::from("{\n  \"benchmarks\": [\n");
+        for (i, (n, a, b, r)) in rows.iter().enumerate() {
+            let r = r
+                .map(|x| format!("{x:.4}"))
+                .unwrap_or_else(|| "null".into());
+            j += &format!(
+                "    {{\"name\": \"{n}\", \"lintel\": \"{a}\", \"linux\": \"{b}\", \"ratio\": {r}}}{}\n",
+                if i + 1 < rows.len() { "," } else { "" }
+            );
+        }
+        j += &format!(
+            "  ],\n  \"geometric_mean\": {}\n}}\n",
+            geo.map(|g| format!("{g:.4}"))
+                .unwrap_or_else(|| "null".into())
+        );
+        std::fs::write(path, j).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_figures_and_gaps() {
+        let f = parse(
+            "noise\nBENCH null_syscall 123.5 ns\r\nBENCH ext4_read n/a no disk yet\nBENCH done\n",
+        );
+        assert_eq!(f.len(), 2);
+        assert_eq!(
+            f[0],
+            (
+                "null_syscall".to_string(),
+                Figure::Value(123.5, "ns".into())
+            )
+        );
+        assert_eq!(
+            f[1],
+            (
+                "ext4_read".to_string(),
+                Figure::NotAvailable("no disk yet".into())
+            )
+        );
+        assert!(higher_is_better("MiB/s") && !higher_is_better("us"));
+    }
+}
