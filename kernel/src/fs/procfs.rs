@@ -383,8 +383,10 @@ fn sys_content(f: SysFile) -> String {
     let up = crate::time::uptime_ns();
     match f {
         SysFile::Meminfo => {
-            let total = lintel_hal::mm::total_frames() * 4;
-            let free = lintel_hal::mm::free_frames() * 4;
+            // Page frames plus the kernel heap, which is RAM too.
+            let (heap_total, heap_used) = lintel_hal::mm::heap_stats();
+            let total = lintel_hal::mm::total_frames() * 4 + heap_total / 1024;
+            let free = lintel_hal::mm::free_frames() * 4 + (heap_total - heap_used) / 1024;
             format!(
                 "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\n",
                 total, free, free
