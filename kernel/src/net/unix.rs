@@ -69,6 +69,9 @@ struct State {
     peer_cred: Option<Cred>,
     passcred: bool,
     pending_error: Option<Errno>,
+    /// SO_RCVTIMEO / SO_SNDTIMEO in ns (0: wait forever).
+    rcvtimeo: u64,
+    sndtimeo: u64,
 }
 
 pub struct UnixSocket {
@@ -116,6 +119,8 @@ impl UnixSocket {
                 peer_cred: None,
                 passcred: false,
                 pending_error: None,
+                rcvtimeo: 0,
+                sndtimeo: 0,
             }),
         })
     }
@@ -168,6 +173,31 @@ impl UnixSocket {
 
     pub fn passcred(&self) -> bool {
         self.state.lock().passcred
+    }
+
+    /// Sets SO_RCVTIMEO (`recv`) or SO_SNDTIMEO in ns; 0 waits forever.
+    pub fn set_timeout(&self, recv: bool, ns: u64) {
+        let mut s = self.state.lock();
+        if recv {
+            s.rcvtimeo = ns;
+        } else {
+            s.sndtimeo = ns;
+        }
+    }
+
+    pub fn timeout(&self, recv: bool) -> u64 {
+        let s = self.state.lock();
+        if recv {
+            s.rcvtimeo
+        } else {
+            s.sndtimeo
+        }
+    }
+
+    /// The monotonic deadline a blocking call of this kind gets from the socket's timeout.
+    fn deadline(&self, recv: bool) -> Option<u64> {
+        let t = self.timeout(recv);
+        (t > 0).then(|| crate::time::uptime_ns().saturating_add(t))
     }
 
     pub fn take_error(&self) -> Option<Errno> {
@@ -229,6 +259,7 @@ impl UnixSocket {
 
     /// connect: to a listening socket (stream/seqpacket) or a default destination (dgram).
     pub fn connect(self: &Arc<Self>, target: Arc<UnixSocket>, nonblock: bool) -> KResult<()> {
+        let deadline = self.deadline(false);
         if target.kind != self.kind {
             return Err(Errno::EPROTOTYPE);
         }
@@ -273,18 +304,20 @@ impl UnixSocket {
                     _ => return Err(Errno::ECONNREFUSED),
                 }
             }
-            if nonblock {
+            let timed_out = deadline.is_some_and(|d| crate::time::uptime_ns() >= d);
+            if nonblock || timed_out {
                 return Err(Errno::EAGAIN);
             }
             let th = sched::current();
             if let Some(e) = crate::proc::interrupted(&th, Errno::ERESTARTSYS) {
                 return Err(e);
             }
-            POLL_WAIT.wait_once(None);
+            POLL_WAIT.wait_once(deadline);
         }
     }
 
     pub fn accept(&self, nonblock: bool) -> KResult<Arc<UnixSocket>> {
+        let deadline = self.deadline(true);
         loop {
             {
                 let mut s = self.state.lock();
@@ -299,14 +332,15 @@ impl UnixSocket {
                     _ => return Err(Errno::EINVAL),
                 }
             }
-            if nonblock {
+            let timed_out = deadline.is_some_and(|d| crate::time::uptime_ns() >= d);
+            if nonblock || timed_out {
                 return Err(Errno::EAGAIN);
             }
             let th = sched::current();
             if let Some(e) = crate::proc::interrupted(&th, Errno::ERESTARTSYS) {
                 return Err(e);
             }
-            POLL_WAIT.wait_once(None);
+            POLL_WAIT.wait_once(deadline);
         }
     }
 
@@ -317,6 +351,7 @@ impl UnixSocket {
         to: Option<Arc<UnixSocket>>,
         nonblock: bool,
     ) -> KResult<usize> {
+        let deadline = self.deadline(false);
         if self.state.lock().shut_wr {
             return Err(Errno::EPIPE);
         }
@@ -375,7 +410,8 @@ impl UnixSocket {
                         if sent == total {
                             return Ok(total);
                         }
-                        if nonblock {
+                        let timed_out = deadline.is_some_and(|d| crate::time::uptime_ns() >= d);
+                        if nonblock || timed_out {
                             return Ok(sent);
                         }
                         continue;
@@ -388,7 +424,8 @@ impl UnixSocket {
                     return Ok(total);
                 }
             }
-            if nonblock {
+            let timed_out = deadline.is_some_and(|d| crate::time::uptime_ns() >= d);
+            if nonblock || timed_out {
                 return if sent > 0 {
                     Ok(sent)
                 } else {
@@ -399,7 +436,7 @@ impl UnixSocket {
             if let Some(e) = crate::proc::interrupted(&th, Errno::ERESTARTSYS) {
                 return if sent > 0 { Ok(sent) } else { Err(e) };
             }
-            POLL_WAIT.wait_once(None);
+            POLL_WAIT.wait_once(deadline);
         }
     }
 
@@ -414,6 +451,7 @@ impl UnixSocket {
         nonblock: bool,
         waitall: bool,
     ) -> KResult<(usize, usize, Option<Addr>, Vec<Arc<OpenFile>>, Option<Cred>)> {
+        let deadline = self.deadline(true);
         let mut got = 0;
         let mut files = Vec::new();
         let mut cred = None;
@@ -501,7 +539,8 @@ impl UnixSocket {
                     return Err(Errno::EINVAL);
                 }
             }
-            if nonblock {
+            let timed_out = deadline.is_some_and(|d| crate::time::uptime_ns() >= d);
+            if nonblock || timed_out {
                 return if got > 0 {
                     Ok((got, got, None, files, cred))
                 } else {
@@ -516,7 +555,7 @@ impl UnixSocket {
                     Err(e)
                 };
             }
-            POLL_WAIT.wait_once(None);
+            POLL_WAIT.wait_once(deadline);
         }
     }
 

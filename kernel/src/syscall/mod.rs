@@ -450,7 +450,7 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("recvmsg", "implemented", "SCM_RIGHTS and SCM_CREDENTIALS"),
     ("shutdown", "implemented", ""),
     ("getsockopt", "partial", "SOL_SOCKET basics and SO_PEERCRED"),
-    ("setsockopt", "partial", "SO_PASSCRED; SO_REUSEADDR/KEEPALIVE/buffer sizes accepted without effect; timeouts pending"),
+    ("setsockopt", "partial", "SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO; SO_REUSEADDR/KEEPALIVE/buffer sizes accepted without effect"),
     ("setuid", "implemented", ""),
     ("setgid", "implemented", ""),
     ("setreuid", "implemented", ""),

@@ -592,6 +592,8 @@ pub fn getsockopt(c: &mut Call) -> SysResult {
     const SO_ACCEPTCONN: usize = 30;
     const SO_PROTOCOL: usize = 38;
     const SO_DOMAIN: usize = 39;
+    const SO_RCVTIMEO_GET: usize = 20;
+    const SO_SNDTIMEO_GET: usize = 21;
     let [fd, level, name, valp, lenp, _] = c.a;
     let (_, s) = socket_of(c, fd as i32)?;
     if level != SOL_SOCKET {
@@ -609,6 +611,13 @@ pub fn getsockopt(c: &mut Call) -> SysResult {
         SO_ACCEPTCONN => (s.listening() as i32).to_le_bytes().to_vec(),
         SO_PROTOCOL => 0i32.to_le_bytes().to_vec(),
         SO_DOMAIN => (AF_UNIX as i32).to_le_bytes().to_vec(),
+        SO_RCVTIMEO_GET | SO_SNDTIMEO_GET => {
+            let ns = s.timeout(name == SO_RCVTIMEO_GET);
+            let mut v = Vec::new();
+            v.extend_from_slice(&((ns / 1_000_000_000) as i64).to_le_bytes());
+            v.extend_from_slice(&(((ns % 1_000_000_000) / 1000) as i64).to_le_bytes());
+            v
+        }
         SO_PEERCRED => {
             let cr = s.peer_cred().unwrap_or(Cred {
                 pid: 0,
@@ -658,8 +667,24 @@ pub fn setsockopt(c: &mut Call) -> SysResult {
             ok(0)
         }
         SO_RCVTIMEO | SO_SNDTIMEO => {
-            crate::debug!("socket timeouts are not supported yet");
-            Err(Errno::ENOPROTOOPT)
+            // struct timeval; zero means no timeout.
+            if len < 16 {
+                return Err(Errno::EINVAL);
+            }
+            let sec = uaccess::read_u64(valp)? as i64;
+            let usec = uaccess::read_u64(valp + 8)? as i64;
+            if !(0..1_000_000).contains(&usec) {
+                return Err(Errno::EDOM);
+            }
+            let ns = if sec < 0 {
+                0
+            } else {
+                (sec as u64)
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(usec as u64 * 1000)
+            };
+            s.set_timeout(name == SO_RCVTIMEO, ns);
+            ok(0)
         }
         _ => Err(Errno::ENOPROTOOPT),
     }
