@@ -30,6 +30,11 @@ pub trait FileOps: Send + Sync {
     fn poll(&self, _file: &OpenFile) -> u32 {
         POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
     }
+    /// tee(2): up to `max` bytes of a pipe's read end without consuming them. Ok(None) when
+    /// the pipe is empty but still has writers; EINVAL for files that are not pipe read ends.
+    fn pipe_peek(&self, _max: usize) -> KResult<Option<alloc::vec::Vec<u8>>> {
+        Err(Errno::EINVAL)
+    }
     /// F_GETPIPE_SZ / F_SETPIPE_SZ: the pipe's capacity (EBADF for other files).
     fn pipe_capacity(&self, _set: Option<usize>) -> KResult<usize> {
         Err(Errno::EBADF)

@@ -273,6 +273,21 @@ impl FileOps for PipeEnd {
         }
     }
 
+    fn pipe_peek(&self, max: usize) -> KResult<Option<alloc::vec::Vec<u8>>> {
+        if self.write {
+            return Err(Errno::EINVAL);
+        }
+        let s = self.pipe.state.lock();
+        if s.buf.is_empty() {
+            return Ok(if s.writers == 0 {
+                Some(alloc::vec::Vec::new())
+            } else {
+                None
+            });
+        }
+        Ok(Some(s.buf.iter().take(max).copied().collect()))
+    }
+
     fn pipe_capacity(&self, set: Option<usize>) -> KResult<usize> {
         let mut s = self.pipe.state.lock();
         if let Some(want) = set {

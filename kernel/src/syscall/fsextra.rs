@@ -605,3 +605,38 @@ pub fn umount2(c: &mut Call) -> SysResult {
     fs::umount(c.thread, &target)?;
     ok(0)
 }
+
+/// tee(2): copies up to `len` bytes from one pipe to another without consuming them.
+pub fn tee(c: &mut Call) -> SysResult {
+    const SPLICE_F_NONBLOCK: usize = 2;
+    let [fd_in, fd_out, len, flags, ..] = c.a;
+    if flags & !0xf != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let inp = file(c, fd_in as i32)?;
+    let out = file(c, fd_out as i32)?;
+    if !inp.readable() || !out.writable() {
+        return Err(Errno::EBADF);
+    }
+    if Arc::ptr_eq(&inp, &out) || !is_pipe(&out) {
+        return Err(Errno::EINVAL);
+    }
+    let nonblock = flags & SPLICE_F_NONBLOCK != 0 || inp.nonblocking();
+    let t = c.thread.clone();
+    let data = loop {
+        if let Some(d) = inp.ops.pipe_peek(len.min(65536))? {
+            break d;
+        }
+        if nonblock {
+            return Err(Errno::EAGAIN);
+        }
+        if let Some(e) = crate::proc::interrupted(&t, Errno::ERESTARTSYS) {
+            return Err(e);
+        }
+        crate::fs::file::POLL_WAIT.wait_once(None);
+    };
+    if data.is_empty() {
+        return ok(0);
+    }
+    ok(out.write(&data)?)
+}
