@@ -119,6 +119,7 @@ impl UserContext {
         }
         self.rflags = (self.rflags & RFLAGS_USER_MASK) | 0x202;
         set_fs_base(self.fs_base);
+        set_user_gs_base(self.gs_base);
         // SAFETY: the per-CPU block is initialized, the context is a valid UserContext that
         // lives across the call (it is borrowed mutably), the current address space maps the
         // kernel half, and rip is canonical so neither iretq nor sysretq fault in ring 0.
@@ -140,6 +141,18 @@ impl UserContext {
 }
 
 static CURRENT_FS_BASE: AtomicU64 = AtomicU64::new(0);
+static CURRENT_USER_GS_BASE: AtomicU64 = AtomicU64::new(0);
+
+/// The user's GS base (arch_prctl ARCH_SET_GS). While the kernel runs, the user's value sits in
+/// KERNEL_GS_BASE and `swapgs` on the way out makes it the live GS base.
+fn set_user_gs_base(v: u64) {
+    if CURRENT_USER_GS_BASE.load(Ordering::Relaxed) != v {
+        CURRENT_USER_GS_BASE.store(v, Ordering::Relaxed);
+        // SAFETY: KERNEL_GS_BASE holds the user's GS base while in the kernel (entry code
+        // swaps it in on return); the kernel's own GS base is untouched.
+        unsafe { cpu::wrmsr(0xc000_0102, v) };
+    }
+}
 
 fn set_fs_base(v: u64) {
     if CURRENT_FS_BASE.load(Ordering::Relaxed) != v {
