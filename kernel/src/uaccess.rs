@@ -6,7 +6,9 @@ use lintel_hal::usercopy;
 
 /// Checks that [addr, addr+len) lies in mappings that allow the access. The page tables
 /// alone cannot say: a PROT_NONE page stays mapped for the kernel (only user access is
-/// revoked), so without this check the kernel would read it where Linux gives EFAULT.
+/// revoked), so without this check the kernel would read it where Linux gives EFAULT. Other
+/// cases (unmapped, read-only) fault in the copy itself, so address spaces that never had a
+/// PROT_NONE mapping skip the walk.
 fn check_access(addr: usize, len: usize, write: bool) -> KResult<()> {
     if len == 0 {
         return Ok(());
@@ -17,6 +19,9 @@ fn check_access(addr: usize, len: usize, write: bool) -> KResult<()> {
     let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
     let mm = t.proc_ref().mm();
     let m = mm.inner.lock();
+    if !m.has_protnone {
+        return Ok(());
+    }
     let mut a = addr;
     while a < end {
         let v = m.find(a).ok_or(Errno::EFAULT)?;

@@ -86,6 +86,9 @@ pub struct MmInner {
     pub vmas: BTreeMap<usize, Vma>,
     pub brk_start: usize,
     pub brk: usize,
+    /// Set once any mapping has had no access at all (PROT_NONE). Such pages stay mapped for
+    /// the kernel, so user copies must check the VMAs; without any, the page tables suffice.
+    pub has_protnone: bool,
 }
 
 pub struct Mm {
@@ -100,6 +103,7 @@ impl Mm {
                 aspace,
                 vmas: BTreeMap::new(),
                 brk_start: 0,
+                has_protnone: false,
                 brk: 0,
             }),
         }))
@@ -117,6 +121,7 @@ impl Mm {
             let mut c = child.inner.lock();
             c.brk_start = p.brk_start;
             c.brk = p.brk;
+            c.has_protnone = p.has_protnone;
             c.vmas = p.vmas.clone();
             let vmas: alloc::vec::Vec<Vma> = p.vmas.values().cloned().collect();
             for v in vmas {
@@ -439,6 +444,7 @@ impl MmInner {
 
     /// Inserts a VMA, replacing whatever was mapped there (MAP_FIXED semantics).
     pub fn map(&mut self, vma: Vma) {
+        self.has_protnone |= !vma.prot.read && !vma.prot.write && !vma.prot.exec;
         self.unmap(vma.start, vma.end);
         let (start, end) = (vma.start, vma.end);
         self.vmas.insert(start, vma);
@@ -504,6 +510,7 @@ impl MmInner {
 
     /// mprotect: every page of [start, end) must be mapped (else ENOMEM).
     pub fn protect(&mut self, start: usize, end: usize, prot: Prot) -> KResult<()> {
+        self.has_protnone |= !prot.read && !prot.write && !prot.exec;
         let mut a = start;
         while a < end {
             let v = self.find(a).ok_or(Errno::ENOMEM)?;
