@@ -25,6 +25,20 @@ const MSG_DONTWAIT: u32 = 0x40;
 const MSG_WAITALL: u32 = 0x100;
 const MSG_NOSIGNAL: u32 = 0x4000;
 const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
+// SOL_SOCKET options.
+const SO_REUSEADDR: usize = 2;
+const SO_TYPE: usize = 3;
+const SO_ERROR: usize = 4;
+const SO_SNDBUF: usize = 7;
+const SO_RCVBUF: usize = 8;
+const SO_KEEPALIVE: usize = 9;
+const SO_PASSCRED: usize = 16;
+const SO_PEERCRED: usize = 17;
+const SO_RCVTIMEO: usize = 20;
+const SO_SNDTIMEO: usize = 21;
+const SO_ACCEPTCONN: usize = 30;
+const SO_PROTOCOL: usize = 38;
+const SO_DOMAIN: usize = 39;
 /// Most file descriptors one SCM_RIGHTS message may carry (Linux's SCM_MAX_FD).
 const SCM_MAX_FD: usize = 253;
 
@@ -582,23 +596,18 @@ pub fn recvmsg(c: &mut Call) -> SysResult {
     })
 }
 
-pub fn getsockopt(c: &mut Call) -> SysResult {
-    const SO_TYPE: usize = 3;
-    const SO_ERROR: usize = 4;
-    const SO_SNDBUF: usize = 7;
-    const SO_RCVBUF: usize = 8;
-    const SO_PASSCRED: usize = 16;
-    const SO_PEERCRED: usize = 17;
-    const SO_ACCEPTCONN: usize = 30;
-    const SO_PROTOCOL: usize = 38;
-    const SO_DOMAIN: usize = 39;
-    const SO_RCVTIMEO_GET: usize = 20;
-    const SO_SNDTIMEO_GET: usize = 21;
-    let [fd, level, name, valp, lenp, _] = c.a;
+/// The socket behind `fd` for a socket-option call; Unix sockets have only SOL_SOCKET options.
+fn sol_socket(c: &Call, fd: usize, level: usize) -> KResult<Arc<UnixSocket>> {
     let (_, s) = socket_of(c, fd as i32)?;
     if level != SOL_SOCKET {
         return Err(Errno::ENOPROTOOPT);
     }
+    Ok(s)
+}
+
+pub fn getsockopt(c: &mut Call) -> SysResult {
+    let [fd, level, name, valp, lenp, _] = c.a;
+    let s = sol_socket(c, fd, level)?;
     let cap = uaccess::read_i32(lenp)?;
     if cap < 0 {
         return Err(Errno::EINVAL);
@@ -611,8 +620,8 @@ pub fn getsockopt(c: &mut Call) -> SysResult {
         SO_ACCEPTCONN => (s.listening() as i32).to_le_bytes().to_vec(),
         SO_PROTOCOL => 0i32.to_le_bytes().to_vec(),
         SO_DOMAIN => (AF_UNIX as i32).to_le_bytes().to_vec(),
-        SO_RCVTIMEO_GET | SO_SNDTIMEO_GET => {
-            let ns = s.timeout(name == SO_RCVTIMEO_GET);
+        SO_RCVTIMEO | SO_SNDTIMEO => {
+            let ns = s.timeout(name == SO_RCVTIMEO);
             let mut v = Vec::new();
             v.extend_from_slice(&((ns / 1_000_000_000) as i64).to_le_bytes());
             v.extend_from_slice(&(((ns % 1_000_000_000) / 1000) as i64).to_le_bytes());
@@ -639,18 +648,8 @@ pub fn getsockopt(c: &mut Call) -> SysResult {
 }
 
 pub fn setsockopt(c: &mut Call) -> SysResult {
-    const SO_REUSEADDR: usize = 2;
-    const SO_KEEPALIVE: usize = 9;
-    const SO_SNDBUF: usize = 7;
-    const SO_RCVBUF: usize = 8;
-    const SO_PASSCRED: usize = 16;
-    const SO_RCVTIMEO: usize = 20;
-    const SO_SNDTIMEO: usize = 21;
     let [fd, level, name, valp, len, _] = c.a;
-    let (_, s) = socket_of(c, fd as i32)?;
-    if level != SOL_SOCKET {
-        return Err(Errno::ENOPROTOOPT);
-    }
+    let s = sol_socket(c, fd, level)?;
     match name {
         SO_PASSCRED => {
             if len < 4 {
