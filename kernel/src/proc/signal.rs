@@ -73,14 +73,6 @@ impl SigAction {
     }
 }
 
-/// Whether the default action of `sig` dumps core (sets the 0x80 bit of the wait status).
-pub fn dumps_core(sig: u32) -> bool {
-    matches!(
-        sig,
-        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | 24 | 25 | 31
-    )
-}
-
 /// Signals taken before others when several are pending (faults first, as Linux does).
 pub const SYNCHRONOUS: u64 = (1 << (SIGSEGV - 1))
     | (1 << (SIGBUS - 1))
