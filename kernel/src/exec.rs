@@ -119,7 +119,10 @@ fn map_elf(
 }
 
 fn resolve_exec(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KResult<Arc<dyn Inode>> {
-    let d = fs::lookup_at(thread, dirfd, path, follow)?;
+    // An empty path (execveat with AT_EMPTY_PATH, checked by the caller) runs the fd itself.
+    use lintel_abi::fcntl::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
+    let flags = AT_EMPTY_PATH | if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
+    let d = fs::lookup_at_flags(thread, dirfd, path, flags)?;
     let inode = d.inode.clone();
     let st = inode.stat();
     if inode.file_type() != FileType::Regular {
