@@ -111,6 +111,7 @@ fn map_elf(
                 offset: s.offset - lead,
                 file_bytes: s.filesz + lead,
                 path: path.clone(),
+                may_write: false,
             },
         });
         end = end.max(stop);

@@ -16,6 +16,13 @@ struct FrameTable {
 static FREE: Mutex<FrameTable> = Mutex::new(FrameTable { free: Vec::new() });
 static REFS: spin::Once<Vec<AtomicU32>> = spin::Once::new();
 static TOTAL: AtomicUsize = AtomicUsize::new(0);
+static RECLAIM: spin::Once<fn() -> bool> = spin::Once::new();
+
+/// Registers what frees cached frames when the allocator runs dry (the page cache's shrinker).
+/// It must not wait for locks: the failing allocation may hold some.
+pub fn set_reclaim_hook(f: fn() -> bool) {
+    RECLAIM.call_once(|| f);
+}
 
 /// Hands the frames of `regions` (physical, page-aligned) to the allocator.
 pub(crate) fn init(regions: &[(usize, usize)]) {
@@ -58,7 +65,18 @@ impl Frame {
     }
 
     fn alloc_uninit() -> Option<Frame> {
-        let pfn = FREE.lock().free.pop()? as usize;
+        let popped = FREE.lock().free.pop();
+        let pfn = match popped {
+            Some(p) => p,
+            // Out of frames: let the kernel drop what it caches, then try once more.
+            None => {
+                let hook = RECLAIM.get()?;
+                if !hook() {
+                    return None;
+                }
+                FREE.lock().free.pop()?
+            }
+        } as usize;
         refs(pfn).store(1, Ordering::Relaxed);
         Some(Frame { pfn })
     }

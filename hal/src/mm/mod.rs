@@ -6,7 +6,7 @@ mod heap;
 mod paging;
 
 pub(crate) use frame::init as init_frames;
-pub use frame::{free_frames, total_frames, Frame};
+pub use frame::{free_frames, set_reclaim_hook, total_frames, Frame};
 pub use heap::heap_stats;
 pub(crate) use heap::init as init_heap;
 pub use paging::{AddressSpace, Prot};

@@ -258,7 +258,7 @@ impl FileOps for InodeFile {
         if inode.file_type() == FileType::Directory {
             return Err(Errno::EISDIR);
         }
-        inode.read_at(off, buf)
+        crate::mm::pagecache::read(inode, off, buf)
     }
 
     fn write(&self, file: &OpenFile, buf: &[u8], off: u64) -> KResult<usize> {
@@ -266,7 +266,7 @@ impl FileOps for InodeFile {
         off.checked_add(buf.len() as u64)
             .filter(|&e| e <= i64::MAX as u64)
             .ok_or(Errno::EFBIG)?;
-        inode.write_at(off, buf)
+        crate::mm::pagecache::write(inode, off, buf)
     }
 
     fn seekable(&self) -> bool {

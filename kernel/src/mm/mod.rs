@@ -8,6 +8,8 @@ use lintel_hal::mm::{AddressSpace, Frame, Prot};
 use lintel_vfs::Inode;
 use spin::Mutex;
 
+pub mod pagecache;
+
 pub const PAGE: usize = 4096;
 /// Top of the initial stack (as Linux without randomization: just below the last user page).
 pub const STACK_TOP: usize = 0x7fff_ffff_f000;
@@ -38,6 +40,8 @@ pub enum Backing {
         file_bytes: u64,
         /// The path /proc/PID/maps shows.
         path: Arc<alloc::vec::Vec<u8>>,
+        /// The file was open for writing: a shared mapping may become writable.
+        may_write: bool,
     },
 }
 
@@ -51,6 +55,23 @@ pub struct Vma {
 }
 
 impl Vma {
+    /// A shared file mapping going away: what it stored reaches the file.
+    fn write_back(&self) {
+        if let (
+            true,
+            Backing::File {
+                inode,
+                may_write: true,
+                ..
+            },
+        ) = (self.shared, &self.backing)
+        {
+            if let Err(e) = pagecache::writeback(inode) {
+                crate::warn!("writeback at unmap failed: {}", e.name());
+            }
+        }
+    }
+
     /// The part of this VMA in [s, e), with the file offset adjusted.
     fn slice(&self, s: usize, e: usize) -> Vma {
         let mut v = self.clone();
@@ -152,6 +173,14 @@ impl Mm {
     }
 }
 
+impl Drop for MmInner {
+    fn drop(&mut self) {
+        for v in self.vmas.values() {
+            v.write_back();
+        }
+    }
+}
+
 impl MmInner {
     pub fn find(&self, addr: usize) -> Option<&Vma> {
         self.vmas
@@ -194,14 +223,41 @@ impl MmInner {
         if let Backing::File {
             inode,
             offset,
-            file_bytes: u64::MAX,
+            file_bytes,
             ..
         } = &vma.backing
         {
-            let size = inode.stat().size;
-            let pos = offset + (page - vma.start) as u64;
-            if pos >= size.div_ceil(PAGE as u64) * PAGE as u64 {
-                return Err(FaultError::Bus);
+            let rel = (page - vma.start) as u64;
+            let pos = offset + rel;
+            if *file_bytes == u64::MAX {
+                let size = inode.stat().size;
+                if pos >= size.div_ceil(PAGE as u64) * PAGE as u64 {
+                    return Err(FaultError::Bus);
+                }
+            }
+            // Whole file pages come from the page cache: shared mappings map the cached
+            // frame itself, private ones map it read-only until the first store copies it.
+            if pos.is_multiple_of(PAGE as u64) && rel + PAGE as u64 <= *file_bytes {
+                let m = pagecache::get(inode);
+                let idx = pos / PAGE as u64;
+                let frame = m.page(inode, idx).map_err(|e| match e {
+                    Errno::ENOMEM => FaultError::NoMem,
+                    _ => FaultError::Bus,
+                })?;
+                let (frame, prot) = if vma.shared {
+                    if p.write {
+                        m.mark_dirty(idx);
+                    }
+                    (frame, p)
+                } else if write {
+                    (frame.duplicate().ok_or(FaultError::NoMem)?, p)
+                } else {
+                    (frame, Prot { write: false, ..p })
+                };
+                self.aspace
+                    .map(page, frame, prot)
+                    .map_err(|_| FaultError::NoMem)?;
+                return Ok(());
             }
         }
         let frame = Frame::alloc().ok_or(FaultError::NoMem)?;
@@ -437,9 +493,41 @@ impl MmInner {
         self.split_at(end);
         let keys: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
         for k in keys {
-            self.vmas.remove(&k);
+            if let Some(v) = self.vmas.remove(&k) {
+                v.write_back();
+            }
         }
         self.aspace.unmap_range(start, end);
+    }
+
+    /// The file behind shared mappings shrank to `size`: its pages past the end leave the
+    /// page tables (private copies too, as Linux's truncate does), so touching them faults.
+    pub fn unmap_file_pages(&mut self, inode: &Arc<dyn Inode>, size: u64) {
+        let keep = size.div_ceil(PAGE as u64) * PAGE as u64;
+        let mut ranges = alloc::vec::Vec::new();
+        for v in self.vmas.values() {
+            if let Backing::File {
+                inode: i, offset, ..
+            } = &v.backing
+            {
+                if !Arc::ptr_eq(i, inode) {
+                    continue;
+                }
+                let vend = offset + (v.end - v.start) as u64;
+                if vend <= keep {
+                    continue;
+                }
+                let from = if *offset >= keep {
+                    v.start
+                } else {
+                    v.start + (keep - offset) as usize
+                };
+                ranges.push((from, v.end));
+            }
+        }
+        for (s, e) in ranges {
+            self.aspace.unmap_range(s, e);
+        }
     }
 
     /// Inserts a VMA, replacing whatever was mapped there (MAP_FIXED semantics).
@@ -510,12 +598,21 @@ impl MmInner {
 
     /// mprotect: every page of [start, end) must be mapped (else ENOMEM).
     pub fn protect(&mut self, start: usize, end: usize, prot: Prot) -> KResult<()> {
-        self.has_protnone |= !prot.read && !prot.write && !prot.exec;
         let mut a = start;
         while a < end {
             let v = self.find(a).ok_or(Errno::ENOMEM)?;
+            // A shared mapping of a file not open for writing (or sealed) cannot gain write.
+            if let Backing::File {
+                inode, may_write, ..
+            } = &v.backing
+            {
+                if v.shared && prot.write && (!may_write || pagecache::write_sealed(inode)) {
+                    return Err(Errno::EACCES);
+                }
+            }
             a = v.end;
         }
+        self.has_protnone |= !prot.read && !prot.write && !prot.exec;
         self.split_at(start);
         self.split_at(end);
         let keys: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
@@ -531,6 +628,21 @@ impl MmInner {
             let mut pages = alloc::vec::Vec::new();
             self.aspace
                 .for_each_mapped(k, end_k, |va, _| pages.push(va));
+            // Stores through a shared file mapping made writable must be written back.
+            if let Some(Vma {
+                start: vs,
+                backing: Backing::File { inode, offset, .. },
+                shared: true,
+                ..
+            }) = self.vmas.get(&k)
+            {
+                if prot.write {
+                    let m = pagecache::get(inode);
+                    for &va in &pages {
+                        m.mark_dirty((offset + (va - vs) as u64) / PAGE as u64);
+                    }
+                }
+            }
             for va in pages {
                 let mut p = prot;
                 if p.write && !shared {

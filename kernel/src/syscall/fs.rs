@@ -369,7 +369,7 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
         }
         lintel_vfs::permission(&d.inode.stat(), &cred, want)?;
         if flags & O_TRUNC != 0 && kind == FileType::Regular && acc != O_RDONLY {
-            d.inode.truncate(0)?;
+            crate::mm::pagecache::truncate(&d.inode, 0)?;
         }
     }
     let f = fs::open_dentry(d, flags)?;
@@ -686,6 +686,19 @@ pub fn fcntl(c: &mut Call) -> SysResult {
         F_GETPIPE_SZ | F_SETPIPE_SZ => {
             ok(crate::fs::pipe::pipe_size(&f, cmd == F_SETPIPE_SZ, arg)?)
         }
+        F_ADD_SEALS => {
+            let inode = f.inode.clone().ok_or(Errno::EINVAL)?;
+            if !f.writable() {
+                return Err(Errno::EPERM);
+            }
+            let mapped = writably_mapped(&inode);
+            crate::mm::pagecache::add_seals(&inode, arg as u32, mapped)?;
+            ok(0)
+        }
+        F_GET_SEALS => {
+            let inode = f.inode.clone().ok_or(Errno::EINVAL)?;
+            ok(crate::mm::pagecache::get_seals(&inode)? as usize)
+        }
         F_SETFL => {
             let changeable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
             let new = (f.flags() & !changeable) | (arg as u32 & changeable);
@@ -694,6 +707,22 @@ pub fn fcntl(c: &mut Call) -> SysResult {
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+const F_ADD_SEALS: u32 = 1033;
+const F_GET_SEALS: u32 = 1034;
+
+/// Whether some address space maps `inode` shared and writable (F_SEAL_WRITE is then EBUSY).
+fn writably_mapped(inode: &Arc<dyn lintel_vfs::Inode>) -> bool {
+    let mut found = false;
+    crate::proc::for_each_mm(|mm| {
+        found |= mm.inner.lock().vmas.values().any(|v| {
+            v.shared
+                && v.prot.write
+                && matches!(&v.backing, crate::mm::Backing::File { inode: i, .. } if Arc::ptr_eq(i, inode))
+        });
+    });
+    found
 }
 
 pub fn flock(c: &mut Call) -> SysResult {
@@ -1035,7 +1064,7 @@ fn do_truncate(inode: &Arc<dyn lintel_vfs::Inode>, len: usize) -> SysResult {
     match inode.file_type() {
         FileType::Directory => Err(Errno::EISDIR),
         FileType::Regular => {
-            inode.truncate(len as u64)?;
+            crate::mm::pagecache::truncate(inode, len as u64)?;
             ok(0)
         }
         _ => Err(Errno::EINVAL),
@@ -1060,6 +1089,15 @@ pub fn ftruncate(c: &mut Call) -> SysResult {
 }
 
 pub fn fsync(c: &mut Call) -> SysResult {
-    file(c, c.fd(0))?;
+    let f = file(c, c.fd(0))?;
+    if let Some(inode) = &f.inode {
+        crate::mm::pagecache::writeback(inode)?;
+    }
+    ok(0)
+}
+
+/// sync(2): everything stored through shared mappings reaches its file.
+pub fn sync(_c: &mut Call) -> SysResult {
+    crate::mm::pagecache::writeback_all();
     ok(0)
 }

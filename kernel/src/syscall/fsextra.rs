@@ -492,6 +492,53 @@ pub fn fadvise64(c: &mut Call) -> SysResult {
     ok(0)
 }
 
+/// fallocate: space is never reserved ahead on Lintel's file systems, so mode 0 only grows
+/// the size; FALLOC_FL_PUNCH_HOLE writes zeros over the range (reads are what Linux gives).
+pub fn fallocate(c: &mut Call) -> SysResult {
+    const KEEP_SIZE: usize = 1;
+    const PUNCH_HOLE: usize = 2;
+    let f = file(c, c.fd(0))?;
+    let [_, mode, off, len, ..] = c.a;
+    let (off, len) = (off as i64, len as i64);
+    if off < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if mode & !(KEEP_SIZE | PUNCH_HOLE) != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if mode & PUNCH_HOLE != 0 && mode & KEEP_SIZE == 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    if is_pipe(&f) {
+        return Err(Errno::ESPIPE);
+    }
+    let inode = f.inode.clone().ok_or(Errno::ENODEV)?;
+    match inode.file_type() {
+        lintel_vfs::FileType::Regular => {}
+        lintel_vfs::FileType::Directory => return Err(Errno::EISDIR),
+        lintel_vfs::FileType::Fifo => return Err(Errno::ESPIPE),
+        _ => return Err(Errno::ENODEV),
+    }
+    let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    let size = inode.stat().size;
+    if mode & PUNCH_HOLE != 0 {
+        let stop = end.min(size);
+        let zeros = alloc::vec![0u8; 65536];
+        let mut pos = off as u64;
+        while pos < stop {
+            let n = (stop - pos).min(zeros.len() as u64) as usize;
+            crate::mm::pagecache::write(&inode, pos, &zeros[..n])?;
+            pos += n as u64;
+        }
+    } else if mode & KEEP_SIZE == 0 && end > size {
+        crate::mm::pagecache::truncate(&inode, end)?;
+    }
+    ok(0)
+}
+
 pub fn readahead(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     if !f.readable() {
@@ -534,8 +581,25 @@ pub fn msync(c: &mut Call) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
-    // No shared file mappings exist yet, so there is nothing to write back.
     mapped_range(c, addr, len, false)?;
+    // Shared file mappings in the range write back what was stored through them.
+    let end = addr + crate::mm::page_up(len).unwrap_or(0);
+    let mut files: alloc::vec::Vec<alloc::sync::Arc<dyn lintel_vfs::Inode>> =
+        alloc::vec::Vec::new();
+    {
+        let mm = c.thread.proc_ref().mm();
+        let m = mm.inner.lock();
+        for v in m.vmas.range(..end).map(|(_, v)| v).filter(|v| v.end > addr) {
+            if let (true, crate::mm::Backing::File { inode, .. }) = (v.shared, &v.backing) {
+                files.push(inode.clone());
+            }
+        }
+    }
+    if flags & MS_ASYNC == 0 {
+        for inode in &files {
+            crate::mm::pagecache::writeback(inode)?;
+        }
+    }
     ok(0)
 }
 
@@ -564,6 +628,9 @@ pub fn memfd_create(c: &mut Call) -> SysResult {
     }
     let name = uaccess::read_cstr(c.a[0], 250, Errno::EINVAL)?;
     let f = fs::memfd(&name)?;
+    if let Some(inode) = &f.inode {
+        crate::mm::pagecache::make_sealable(inode, flags & MFD_ALLOW_SEALING != 0);
+    }
     let n = install(c, f, flags & MFD_CLOEXEC != 0)?;
     ok(n)
 }

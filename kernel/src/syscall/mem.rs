@@ -104,10 +104,13 @@ pub fn mmap(c: &mut Call) -> SysResult {
         if inode.file_type() != lintel_vfs::FileType::Regular {
             return Err(Errno::ENODEV);
         }
-        if shared {
-            // Shared file mappings need the page cache (the disk issue).
-            crate::warn!("MAP_SHARED file mapping not supported yet");
-            return Err(Errno::ENODEV);
+        if shared && prot.write {
+            if file.flags() & lintel_abi::fcntl::O_APPEND != 0 {
+                return Err(Errno::EACCES);
+            }
+            if crate::mm::pagecache::write_sealed(&inode) {
+                return Err(Errno::EPERM);
+            }
         }
         let root = c.thread.proc_ref().fs.lock().root.clone();
         let path = file
@@ -120,6 +123,7 @@ pub fn mmap(c: &mut Call) -> SysResult {
             offset: off as u64,
             file_bytes: u64::MAX,
             path: alloc::sync::Arc::new(path),
+            may_write: file.writable(),
         }
     };
     let mm = c.thread.proc_ref().mm();

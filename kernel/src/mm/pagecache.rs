@@ -1,0 +1,330 @@
+//! The page cache: a file's pages that are mapped into address spaces, shared by `mmap`,
+//! `read` and `write` so that all three see the same bytes (Linux's `address_space`).
+//!
+//! A file gets a `Mapping` the first time one of its pages is mapped. From then on `read`
+//! copies from cached pages where it has them and `write` updates them after writing through
+//! to the inode, so the inode always holds everything written by `write`; only stores through
+//! shared mappings make a cached page newer than the inode (it is then in the dirty set until
+//! written back by msync, fsync, sync, munmap or the end of the address space).
+//!
+//! Mappings are keyed by the address of the inode object and hold a `Weak` to it: the address
+//! cannot be reused while the `Weak` lives, and a dead `Weak` means no one can reach the file
+//! any more, so its pages are dropped.
+
+use super::PAGE;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+use lintel_abi::{Errno, KResult};
+use lintel_hal::mm::Frame;
+use lintel_vfs::Inode;
+use spin::Mutex;
+
+pub const F_SEAL_SEAL: u32 = 1;
+pub const F_SEAL_SHRINK: u32 = 2;
+pub const F_SEAL_GROW: u32 = 4;
+pub const F_SEAL_WRITE: u32 = 8;
+pub const F_SEAL_FUTURE_WRITE: u32 = 16;
+/// Not a Linux seal: marks a file that supports seals at all (memfd).
+const SEALABLE: u32 = 1 << 31;
+
+pub struct Mapping {
+    inode: Weak<dyn Inode>,
+    pages: Mutex<BTreeMap<u64, Frame>>,
+    /// Pages that may be newer than the inode (stored to through a shared mapping).
+    dirty: Mutex<BTreeSet<u64>>,
+    seals: AtomicU32,
+}
+
+static MAPPINGS: Mutex<BTreeMap<usize, Arc<Mapping>>> = Mutex::new(BTreeMap::new());
+
+fn key(inode: &Arc<dyn Inode>) -> usize {
+    Arc::as_ptr(inode) as *const u8 as usize
+}
+
+/// The file's mapping, if it has one.
+pub fn find(inode: &Arc<dyn Inode>) -> Option<Arc<Mapping>> {
+    let m = MAPPINGS.lock();
+    if m.is_empty() {
+        return None;
+    }
+    m.get(&key(inode)).cloned()
+}
+
+/// The file's mapping, made on first use.
+pub fn get(inode: &Arc<dyn Inode>) -> Arc<Mapping> {
+    let k = key(inode);
+    let mut all = MAPPINGS.lock();
+    if let Some(m) = all.get(&k) {
+        return m.clone();
+    }
+    // Files no one can reach any more have nothing worth keeping.
+    all.retain(|_, m| m.inode.strong_count() > 0);
+    let m = Arc::new(Mapping {
+        inode: Arc::downgrade(inode),
+        pages: Mutex::new(BTreeMap::new()),
+        dirty: Mutex::new(BTreeSet::new()),
+        seals: AtomicU32::new(0),
+    });
+    all.insert(k, m.clone());
+    m
+}
+
+/// Every live mapping (for sync).
+fn all() -> Vec<(Arc<dyn Inode>, Arc<Mapping>)> {
+    MAPPINGS
+        .lock()
+        .values()
+        .filter_map(|m| Some((m.inode.upgrade()?, m.clone())))
+        .collect()
+}
+
+impl Mapping {
+    /// The cached page `idx`, read from the inode on a miss. The caller checked that the page
+    /// starts before the end of the file.
+    pub fn page(&self, inode: &Arc<dyn Inode>, idx: u64) -> KResult<Frame> {
+        if let Some(f) = self.pages.lock().get(&idx) {
+            return Ok(f.clone());
+        }
+        let frame = Frame::alloc().ok_or(Errno::ENOMEM)?;
+        let mut buf = alloc::vec![0u8; PAGE];
+        let mut got = 0;
+        while got < PAGE {
+            let n = inode.read_at(idx * PAGE as u64 + got as u64, &mut buf[got..])?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        frame.write(0, &buf[..got]);
+        Ok(self.pages.lock().entry(idx).or_insert(frame).clone())
+    }
+
+    pub fn mark_dirty(&self, idx: u64) {
+        self.dirty.lock().insert(idx);
+    }
+
+    /// `read` through the cache: cached pages are copied, the rest comes from the inode.
+    pub fn read(&self, inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> {
+        let size = inode.stat().size;
+        if off >= size {
+            return Ok(0);
+        }
+        let want = (buf.len() as u64).min(size - off) as usize;
+        let mut done = 0;
+        while done < want {
+            let pos = off + done as u64;
+            let idx = pos / PAGE as u64;
+            let in_page = (pos % PAGE as u64) as usize;
+            let n = (PAGE - in_page).min(want - done);
+            let cached = self.pages.lock().get(&idx).cloned();
+            match cached {
+                Some(f) => f.read(in_page, &mut buf[done..done + n]),
+                None => {
+                    let got = inode.read_at(pos, &mut buf[done..done + n])?;
+                    if got < n {
+                        return Ok(done + got);
+                    }
+                }
+            }
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// After `write` put `data` into the inode at `off`: the cached pages follow.
+    pub fn written(&self, off: u64, data: &[u8]) {
+        let pages = self.pages.lock();
+        if pages.is_empty() {
+            return;
+        }
+        let mut done = 0;
+        while done < data.len() {
+            let pos = off + done as u64;
+            let idx = pos / PAGE as u64;
+            let in_page = (pos % PAGE as u64) as usize;
+            let n = (PAGE - in_page).min(data.len() - done);
+            if let Some(f) = pages.get(&idx) {
+                f.write(in_page, &data[done..done + n]);
+            }
+            done += n;
+        }
+    }
+
+    /// Writes dirty pages back to the inode. A page stays dirty while some page table still
+    /// maps it (it may be stored to again without a fault).
+    pub fn writeback(&self, inode: &Arc<dyn Inode>) -> KResult<()> {
+        let dirty: Vec<u64> = self.dirty.lock().iter().copied().collect();
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        let size = inode.stat().size;
+        let mut buf = alloc::vec![0u8; PAGE];
+        for idx in dirty {
+            let frame = self.pages.lock().get(&idx).cloned();
+            let pos = idx * PAGE as u64;
+            let Some(frame) = frame.filter(|_| pos < size) else {
+                self.dirty.lock().remove(&idx);
+                continue;
+            };
+            let n = (size - pos).min(PAGE as u64) as usize;
+            frame.read(0, &mut buf[..n]);
+            inode.write_at(pos, &buf[..n])?;
+            // Ours and the cache's references only: no page table can dirty it again.
+            if frame.ref_count() <= 2 {
+                self.dirty.lock().remove(&idx);
+            }
+        }
+        Ok(())
+    }
+
+    /// The file shrank or grew to `size`: pages past it go, the tail of the last one reads
+    /// zeros.
+    fn truncated(&self, size: u64) {
+        let first_gone = size.div_ceil(PAGE as u64);
+        let mut pages = self.pages.lock();
+        let _ = pages.split_off(&first_gone);
+        if !size.is_multiple_of(PAGE as u64) {
+            if let Some(f) = pages.get(&(size / PAGE as u64)) {
+                let at = (size % PAGE as u64) as usize;
+                f.fill(at, PAGE - at, 0);
+            }
+        }
+        drop(pages);
+        let _ = self.dirty.lock().split_off(&first_gone);
+    }
+
+    pub fn seals(&self) -> u32 {
+        self.seals.load(Ordering::Relaxed) & !SEALABLE
+    }
+}
+
+/// memfd_create: a file that supports seals, sealed against sealing unless `allow`.
+pub fn make_sealable(inode: &Arc<dyn Inode>, allow: bool) {
+    let m = get(inode);
+    let initial = if allow { 0 } else { F_SEAL_SEAL };
+    m.seals.store(SEALABLE | initial, Ordering::Relaxed);
+}
+
+/// F_GET_SEALS: EINVAL for files that do not support seals.
+pub fn get_seals(inode: &Arc<dyn Inode>) -> KResult<u32> {
+    let m = find(inode).ok_or(Errno::EINVAL)?;
+    let s = m.seals.load(Ordering::Relaxed);
+    if s & SEALABLE == 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(s & !SEALABLE)
+}
+
+/// F_ADD_SEALS. `writably_mapped` tells whether a shared writable mapping exists (F_SEAL_WRITE
+/// is then refused with EBUSY).
+pub fn add_seals(inode: &Arc<dyn Inode>, add: u32, writably_mapped: bool) -> KResult<()> {
+    let all = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+    if add & !all != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let m = find(inode).ok_or(Errno::EINVAL)?;
+    let s = m.seals.load(Ordering::Relaxed);
+    if s & SEALABLE == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if s & F_SEAL_SEAL != 0 {
+        return Err(Errno::EPERM);
+    }
+    if add & F_SEAL_WRITE != 0 && s & F_SEAL_WRITE == 0 && writably_mapped {
+        return Err(Errno::EBUSY);
+    }
+    m.seals.store(s | add, Ordering::Relaxed);
+    Ok(())
+}
+
+fn seals_of(inode: &Arc<dyn Inode>) -> u32 {
+    find(inode).map(|m| m.seals()).unwrap_or(0)
+}
+
+/// Whether a new shared writable mapping is refused by a seal (EPERM).
+pub fn write_sealed(inode: &Arc<dyn Inode>) -> bool {
+    seals_of(inode) & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0
+}
+
+/// `read` on a regular file.
+pub fn read(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> {
+    match find(inode) {
+        Some(m) => m.read(inode, off, buf),
+        None => inode.read_at(off, buf),
+    }
+}
+
+/// `write` on a regular file: seals, then the inode, then the cached pages.
+pub fn write(inode: &Arc<dyn Inode>, off: u64, buf: &[u8]) -> KResult<usize> {
+    let Some(m) = find(inode) else {
+        return inode.write_at(off, buf);
+    };
+    let seals = m.seals();
+    if seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
+        return Err(Errno::EPERM);
+    }
+    if seals & F_SEAL_GROW != 0 && off + buf.len() as u64 > inode.stat().size {
+        return Err(Errno::EPERM);
+    }
+    let n = inode.write_at(off, buf)?;
+    m.written(off, &buf[..n]);
+    Ok(n)
+}
+
+/// truncate/ftruncate/O_TRUNC/fallocate growth: seals, the inode, the cache, and the pages
+/// past the new end vanish from every address space (touching them then raises SIGBUS).
+pub fn truncate(inode: &Arc<dyn Inode>, size: u64) -> KResult<()> {
+    let m = find(inode);
+    if let Some(m) = &m {
+        let seals = m.seals();
+        let old = inode.stat().size;
+        if (size < old && seals & F_SEAL_SHRINK != 0) || (size > old && seals & F_SEAL_GROW != 0) {
+            return Err(Errno::EPERM);
+        }
+    }
+    inode.truncate(size)?;
+    if let Some(m) = m {
+        m.truncated(size);
+        crate::proc::for_each_mm(|mm| mm.inner.lock().unmap_file_pages(inode, size));
+    }
+    Ok(())
+}
+
+/// Writes back what shared mappings stored into this file.
+pub fn writeback(inode: &Arc<dyn Inode>) -> KResult<()> {
+    match find(inode) {
+        Some(m) => m.writeback(inode),
+        None => Ok(()),
+    }
+}
+
+/// sync(2): every file's dirty pages.
+pub fn writeback_all() {
+    for (inode, m) in all() {
+        if let Err(e) = m.writeback(&inode) {
+            crate::warn!("writeback failed: {}", e.name());
+        }
+    }
+}
+
+/// Memory is short: drops cached pages that nothing maps and nothing needs written back.
+/// Never waits for a lock (the allocation that ran dry may hold one).
+pub fn reclaim() -> bool {
+    let Some(mut all) = MAPPINGS.try_lock() else {
+        return false;
+    };
+    let before = all.len();
+    all.retain(|_, m| m.inode.strong_count() > 0);
+    let mut freed = all.len() < before;
+    for m in all.values() {
+        let (Some(mut pages), Some(dirty)) = (m.pages.try_lock(), m.dirty.try_lock()) else {
+            continue;
+        };
+        let n = pages.len();
+        pages.retain(|idx, f| f.ref_count() > 1 || dirty.contains(idx));
+        freed |= pages.len() < n;
+    }
+    freed
+}
