@@ -12,6 +12,24 @@ const PROT_WRITE: usize = 2;
 const PROT_EXEC: usize = 4;
 const MAP_PRIVATE: usize = 2;
 const MAP_SHARED_VALIDATE: usize = 3;
+/// Linux's LEGACY_MAP_MASK plus MAP_FIXED_NOREPLACE: what MAP_SHARED_VALIDATE accepts.
+const VALIDATED_FLAGS: usize = 0x3
+    | 0x10 // MAP_FIXED
+    | 0x20 // MAP_ANONYMOUS
+    | 0x40 // MAP_32BIT
+    | 0x100 // MAP_GROWSDOWN
+    | 0x800 // MAP_DENYWRITE
+    | 0x1000 // MAP_EXECUTABLE
+    | 0x2000 // MAP_LOCKED
+    | 0x4000 // MAP_NORESERVE
+    | 0x8000 // MAP_POPULATE
+    | 0x10000 // MAP_NONBLOCK
+    | 0x20000 // MAP_STACK
+    | 0x40000 // MAP_HUGETLB
+    | 0x100000 // MAP_FIXED_NOREPLACE
+    | 0x400_0000 // MAP_UNINITIALIZED
+    | (21 << 26) // MAP_HUGE_2MB
+    | (30 << 26); // MAP_HUGE_1GB
 const MAP_FIXED: usize = 0x10;
 const MAP_ANONYMOUS: usize = 0x20;
 const MAP_POPULATE: usize = 0x8000;
@@ -78,7 +96,7 @@ pub fn mmap(c: &mut Call) -> SysResult {
         .filter(|&l| l <= USER_END)
         .ok_or(Errno::ENOMEM)?;
     let kind = flags & 3;
-    if kind == 0 || (kind == MAP_SHARED_VALIDATE && flags & !0x1fffff != 0) {
+    if kind == 0 {
         return Err(Errno::EINVAL);
     }
     // MAP_SHARED_VALIDATE is only meaningful for files; Linux refuses it for anonymous memory.
@@ -94,6 +112,14 @@ pub fn mmap(c: &mut Call) -> SysResult {
         Backing::Anon
     } else {
         let file = c.thread.proc_ref().files.lock().get(fd as i32)?;
+        if file.flags() & lintel_abi::fcntl::O_PATH != 0 {
+            return Err(Errno::EBADF);
+        }
+        // MAP_SHARED_VALIDATE refuses flags Linux does not know for files (and MAP_SYNC,
+        // which needs DAX storage).
+        if kind == MAP_SHARED_VALIDATE && flags & !VALIDATED_FLAGS != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
         if !file.readable() {
             return Err(Errno::EACCES);
         }
