@@ -1060,6 +1060,7 @@ pub fn ftruncate(c: &mut Call) -> SysResult {
 }
 
 pub fn fsync(c: &mut Call) -> SysResult {
-    file(c, c.fd(0))?;
+    let f = file(c, c.fd(0))?;
+    f.ops.fsync()?;
     ok(0)
 }

@@ -320,7 +320,10 @@ fn handle(n: usize, c: &mut Call) -> SysResult {
         nr::FTRUNCATE => fs::ftruncate(c),
         nr::TRUNCATE => fs::truncate(c),
         nr::FSYNC | nr::FDATASYNC => fs::fsync(c),
-        nr::SYNC => ok(0),
+        nr::SYNC => {
+            crate::drivers::blk::sync_all();
+            ok(0)
+        }
         _ => {
             log_enosys(n);
             Err(Errno::ENOSYS)
@@ -347,7 +350,7 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("brk", "implemented", ""),
     ("rt_sigaction", "implemented", ""),
     ("rt_sigprocmask", "implemented", ""),
-    ("ioctl", "partial", "terminal, pty, FIONREAD and FIONBIO ioctls"),
+    ("ioctl", "partial", "terminal, pty, FIONREAD, FIONBIO and block-device size ioctls"),
     ("pread64", "implemented", ""),
     ("pwrite64", "implemented", ""),
     ("readv", "implemented", ""),
@@ -426,9 +429,9 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("getdents64", "implemented", ""),
     ("ftruncate", "implemented", ""),
     ("truncate", "implemented", ""),
-    ("fsync", "implemented", "tmpfs: nothing to flush"),
-    ("fdatasync", "implemented", "tmpfs: nothing to flush"),
-    ("sync", "implemented", "tmpfs: nothing to flush"),
+    ("fsync", "implemented", "tmpfs: nothing to flush; block devices flush the disk's write cache"),
+    ("fdatasync", "implemented", "as fsync"),
+    ("sync", "implemented", "flushes every disk's write cache"),
     ("poll", "implemented", ""),
     ("link", "implemented", ""),
     ("sched_getattr", "implemented", ""),
