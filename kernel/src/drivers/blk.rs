@@ -118,8 +118,11 @@ pub fn shutdown() {
                 while crate::time::uptime_ns() < deadline {
                     d.collect(true);
                     if let Some(r) = d.done.lock().remove(&t) {
-                        if r == Err(IoError::Io) {
-                            crate::warn!("{}: flush failed at power-off", disk_name(d.index));
+                        match r {
+                            Ok(()) => crate::debug!("{}: flushed at power-off", disk_name(d.index)),
+                            Err(_) => {
+                                crate::warn!("{}: flush failed at power-off", disk_name(d.index))
+                            }
                         }
                         break;
                     }
