@@ -27,7 +27,7 @@ impl Mmio {
     /// The window [pa, pa+len), or None when it is not entirely inside the direct map.
     pub(crate) fn new(pa: u64, len: usize) -> Option<Mmio> {
         let end = pa.checked_add(len as u64)?;
-        if pa == 0 || end > DIRECT_MAP_LIMIT as u64 {
+        if pa == 0 || !pa.is_multiple_of(4) || end > DIRECT_MAP_LIMIT as u64 {
             return None;
         }
         Some(Mmio {
@@ -36,14 +36,24 @@ impl Mmio {
         })
     }
 
-    /// The part [off, off+len) of this window, if inside it.
+    /// The part [off, off+len) of this window, if inside it and `off` is 2-byte aligned.
     pub fn sub(&self, off: usize, len: usize) -> Option<Mmio> {
-        (off.checked_add(len)? <= self.len).then_some(Mmio {
+        (off.checked_add(len)? <= self.len && off.is_multiple_of(2)).then_some(Mmio {
             va: self.va + off,
             len,
         })
     }
 
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Panics on an access outside the window: callers check lengths the device reports, so
+    /// this is a driver bug.
     fn check(&self, off: usize, size: usize) -> usize {
         assert!(
             off.checked_add(size).is_some_and(|e| e <= self.len) && off.is_multiple_of(size),

@@ -242,7 +242,8 @@ fn find_caps(f: &PciFunction) -> Result<Caps, &'static str> {
                 let offset = f.read32(off + 8) as u64;
                 let len = f.read32(off + 12) as usize;
                 let Some(b) = f.bar(bar) else { continue };
-                let win = || Mmio::new(b.base + offset, len).ok_or("a BAR is above 4 GiB");
+                let win =
+                    || Mmio::new(b.base + offset, len).ok_or("a BAR is above 4 GiB or misaligned");
                 match kind {
                     1 if common.is_none() => common = Some(win()?),
                     2 if notify.is_none() => {
@@ -260,7 +261,7 @@ fn find_caps(f: &PciFunction) -> Result<Caps, &'static str> {
                     continue;
                 };
                 let w = Mmio::new(b.base + (table & !7) as u64, 16 * n)
-                    .ok_or("the MSI-X table is above 4 GiB")?;
+                    .ok_or("the MSI-X table is above 4 GiB or misaligned")?;
                 msix = Some((off, w));
             }
             _ => {}
@@ -270,7 +271,11 @@ fn find_caps(f: &PciFunction) -> Result<Caps, &'static str> {
     let (nbase, nlen, mult) = notify.ok_or("no virtio notify capability")?;
     let device = device.ok_or("no virtio device configuration")?;
     // The queue's notify address is resolved later; keep the whole window.
-    let notify = Mmio::new(nbase, nlen).ok_or("a BAR is above 4 GiB")?;
+    let notify = Mmio::new(nbase, nlen).ok_or("a BAR is above 4 GiB or misaligned")?;
+    // Everything the driver touches must be inside the windows the device describes.
+    if common.len() < 56 || device.len() < 16 {
+        return Err("a virtio configuration window is too small");
+    }
     Ok(Caps {
         common,
         notify,
@@ -411,7 +416,7 @@ impl BlkDevice {
     }
 
     pub fn capacity_bytes(&self) -> u64 {
-        self.sectors * SECTOR
+        self.sectors.saturating_mul(SECTOR)
     }
 
     /// Data frames one request may carry.
