@@ -9,8 +9,10 @@ extern crate alloc;
 pub mod arch;
 pub mod console;
 pub mod mm;
+pub mod pci;
 pub mod task;
 pub mod usercopy;
+pub mod virtio_blk;
 
 pub use arch::x86_64 as x86;
 pub use arch::x86_64::trap::{set_user_fault_handler, ReturnReason, UserContext};
@@ -111,6 +113,7 @@ extern "C" fn boot_main(start_info_pa: u64) -> ! {
         arch::x86_64::cpu::halt_forever();
     }
     let cmdline = cstr_at(si.cmdline_paddr);
+    pci::set_rsdp(si.rsdp_paddr);
     let mut initrd = None;
     if si.nr_modules > 0 && si.modlist_paddr != 0 {
         // SAFETY: as for the start info.

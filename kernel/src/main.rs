@@ -6,6 +6,7 @@
 
 extern crate alloc;
 
+mod drivers;
 mod exec;
 mod fs;
 mod futex;
@@ -72,9 +73,10 @@ fn kernel_main(info: BootInfo) -> ! {
         info.memory >> 20,
         info.cmdline
     );
+    drivers::blk::init();
     if let Err(e) = fs::init(info.initrd) {
         println!("lintel: cannot build the root file system: {}", e.name());
-        lintel_hal::power_off("exit 125");
+        power_off("exit 125");
     }
     let argv = read_list(b"/lintel/argv")
         .filter(|a| !a.is_empty())
@@ -102,7 +104,7 @@ fn kernel_main(info: BootInfo) -> ! {
         Ok(t) => t,
         Err(e) => {
             println!("lintel: cannot create init: {}", e.name());
-            lintel_hal::power_off("exit 125");
+            power_off("exit 125");
         }
     };
     fs::tty::attach_console(thread.proc_ref());
@@ -115,10 +117,16 @@ fn kernel_main(info: BootInfo) -> ! {
             describe(e)
         );
         let code = if e == Errno::ENOENT { 127 } else { 126 };
-        lintel_hal::power_off(&alloc::format!("exit {}", code));
+        power_off(&alloc::format!("exit {}", code));
     }
     proc::start_thread(thread, ctx, lintel_hal::task::FpuState::initial());
     sched::idle_loop()
+}
+
+/// Flushes the disks, then powers the machine off reporting `line` to the host.
+pub fn power_off(line: &str) -> ! {
+    drivers::blk::shutdown();
+    lintel_hal::power_off(line)
 }
 
 fn describe(e: Errno) -> &'static str {

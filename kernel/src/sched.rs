@@ -155,6 +155,7 @@ pub fn tick() -> bool {
         wake(&t);
     }
     crate::fs::tty::poll_input();
+    crate::drivers::blk::poll();
     crate::itimer::tick();
     crate::fs::timerfd::tick();
     let s = SCHED.lock();

@@ -13,7 +13,10 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   cargo xtask run [--kvm] [--smp N] [--mem SIZE] [--log LEVEL] [--machine q35|microvm]
-                  [--timeout SECONDS] [--add HOST[=GUEST]]... [-- PROGRAM ARGS...]
+                  [--timeout SECONDS] [--add HOST[=GUEST]]... [--disk PATH]
+                  [-- PROGRAM ARGS...]
+      --disk PATH  attach PATH as a raw virtio-blk disk (/dev/vda in the guest; q35 only);
+                   a missing PATH is created as a 64 MiB zero-filled image
   cargo xtask test [--filter SUBSTR] [--kvm]
   cargo xtask bench [--quick] [--kvm] [--json PATH]
   cargo xtask build
@@ -29,6 +32,8 @@ pub struct RunOpts {
     pub machine: String,
     pub timeout: Option<u64>,
     pub adds: Vec<(PathBuf, String)>,
+    /// A raw disk image attached as a virtio-blk-pci device.
+    pub disk: Option<PathBuf>,
     pub argv: Vec<String>,
     /// A kernel command line instead of Lintel's (to boot Linux for comparison).
     pub append: Option<String>,
@@ -44,6 +49,7 @@ impl Default for RunOpts {
             machine: "q35".into(),
             timeout: None,
             adds: Vec::new(),
+            disk: None,
             argv: Vec::new(),
             append: None,
         }
@@ -100,6 +106,7 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
                 )
             }
             "--add" => o.adds.push(parse_add(&val(&mut i)?)),
+            "--disk" => o.disk = Some(PathBuf::from(val(&mut i)?)),
             "--" => {
                 o.argv = args[i + 1..].to_vec();
                 break;
@@ -110,6 +117,9 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
     }
     if !["q35", "microvm"].contains(&o.machine.as_str()) {
         return Err("--machine is q35 or microvm".into());
+    }
+    if o.disk.is_some() && o.machine != "q35" {
+        return Err("--disk needs --machine q35 (the disk is a PCI device)".into());
     }
     Ok(o)
 }

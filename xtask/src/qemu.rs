@@ -41,7 +41,33 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
     c.args(["-append", &append]);
     c.arg("-debugcon").arg(format!("file:{}", ctl.display()));
     c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+    if let Some(disk) = &o.disk {
+        c.arg("-drive").arg(format!(
+            "file={},if=none,id=disk0,format=raw",
+            disk.display().to_string().replace(',', ",,")
+        ));
+        c.args(["-device", "virtio-blk-pci,drive=disk0"]);
+    }
     c
+}
+
+/// Size of the image `--disk` creates when its file does not exist.
+pub const NEW_DISK_SIZE: u64 = 64 << 20;
+
+/// Makes sure `path` exists, creating a zero-filled (sparse) image of `NEW_DISK_SIZE` if not.
+pub fn ensure_disk(path: &Path) -> Result<(), String> {
+    if path.exists() {
+        return Ok(());
+    }
+    let f = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.set_len(NEW_DISK_SIZE)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!(
+        "xtask: created {} ({} MiB of zeros)",
+        path.display(),
+        NEW_DISK_SIZE >> 20
+    );
+    Ok(())
 }
 
 fn read_report(ctl: &Path, status: Option<i32>) -> Outcome {
@@ -161,6 +187,9 @@ pub fn boot_typed(
 
 /// `cargo xtask run`: the console is this terminal; exits with the workload's status.
 pub fn run_interactive(o: &RunOpts) -> Result<u8, String> {
+    if let Some(d) = &o.disk {
+        ensure_disk(d)?;
+    }
     let kernel = build::kernel()?;
     let mut img = build::base_image()?;
     for (host, guest) in &o.adds {

@@ -369,6 +369,9 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
         /// Keys typed on the console, and substrings its output must contain.
         keys: Option<qemu::Keys>,
         contains: Vec<String>,
+        /// A disk image: made by the first function before the boot, checked by the second
+        /// after QEMU exits.
+        disk: Option<(DiskFn, DiskFn)>,
     }
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let mut cases = vec![
@@ -380,6 +383,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             output: s(&["hi"]),
             keys: None,
             contains: vec![],
+            disk: None,
         },
         Case {
             id: "boot.exit-status".into(),
@@ -389,6 +393,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             output: vec![],
             keys: None,
             contains: vec![],
+            disk: None,
         },
         Case {
             id: "boot.killed".into(),
@@ -398,6 +403,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             output: vec![],
             keys: None,
             contains: vec![],
+            disk: None,
         },
         Case {
             id: "boot.missing-program".into(),
@@ -409,6 +415,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             ]),
             keys: None,
             contains: vec![],
+            disk: None,
         },
     ];
     let bin = build::ensure_build_dir()?.join("tests/boot");
@@ -423,6 +430,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             output: s(&["argc=3", "argv[0]=/args", "argv[1]=a", "argv[2]=b c"]),
             keys: None,
             contains: vec![],
+            disk: None,
         });
     }
     // The interactive shell on the console: line editing, ^C, job control (^Z, fg, bg, jobs,
@@ -464,6 +472,24 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             "Stopped",
             "hello from vi",
         ]),
+        disk: None,
+    });
+    cases.push(Case {
+        id: "boot.disk".into(),
+        argv: s(&["/bin/sh", "-c", DISK_SCRIPT]),
+        add: None,
+        status: 0,
+        output: s(&[
+            "size=8388608",
+            "first=LINTEL-FIRST-SECTOR",
+            "last=LINTEL-LAST-SECTOR",
+            "tail=LINTEL-LAST-SECTOR",
+            "back=WRITTEN-BY-GUEST",
+            "big=262144",
+        ]),
+        keys: None,
+        contains: vec![],
+        disk: Some((disk_setup, disk_verify)),
     });
     let kernel = build::kernel()?;
     for (n, c) in cases.iter().enumerate() {
@@ -475,9 +501,19 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             img.add_host(h, g)?;
         }
         build::set_launch(&mut img, &c.argv);
+        let disk = match &c.disk {
+            Some((setup, _)) => {
+                let p = build::ensure_build_dir()?
+                    .join(format!("disk-{}-boot{n}.img", std::process::id()));
+                setup(&p)?;
+                Some(p)
+            }
+            None => None,
+        };
         let opts = RunOpts {
             kvm,
             timeout: Some(120),
+            disk: disk.clone(),
             ..RunOpts::default()
         };
         let (outcome, out) = qemu::boot_typed(
@@ -488,6 +524,14 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             true,
             c.keys.clone(),
         )?;
+        let disk_check = match (&c.disk, &disk) {
+            (Some((_, verify)), Some(p)) => {
+                let r = verify(p);
+                let _ = std::fs::remove_file(p);
+                r
+            }
+            _ => Ok(()),
+        };
         let absent: Vec<&String> = c
             .contains
             .iter()
@@ -523,9 +567,67 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
                     tail(&out, 4)
                 ),
             );
+        } else if let Err(e) = disk_check {
+            t.fail(&c.id, &format!("disk image after power-off: {e}"));
         } else {
             t.pass(&c.id);
         }
+    }
+    Ok(())
+}
+
+type DiskFn = fn(&Path) -> Result<(), String>;
+
+/// boot.disk's guest side: reads the known first and last sectors, writes an unaligned string
+/// (a read-modify-write inside a sector of 'z's) and 2 MiB of 'Q's, and reads them back.
+const DISK_SCRIPT: &str = "set -e
+echo size=$(blockdev --getsize64 /dev/vda)
+echo first=$(head -c 19 /dev/vda)
+echo last=$(dd if=/dev/vda bs=512 skip=16383 count=1 2>/dev/null | tail -c 18)
+echo tail=$(tail -c 18 /dev/vda)
+printf WRITTEN-BY-GUEST | dd of=/dev/vda bs=1 seek=1000000 conv=notrunc,fsync 2>/dev/null
+yes QQQQQQQ | head -c 2097152 > /tmp/q
+dd if=/tmp/q of=/dev/vda bs=1M seek=2 2>/dev/null
+echo back=$(dd if=/dev/vda bs=1 skip=1000000 count=16 2>/dev/null)
+echo big=$(dd if=/dev/vda bs=64k skip=32 count=32 2>/dev/null | grep -c QQQQQQQ)";
+
+const DISK_SIZE: usize = 8 << 20;
+const DISK_UNALIGNED: usize = 1_000_000;
+
+fn disk_setup(p: &Path) -> Result<(), String> {
+    let mut img = vec![0u8; DISK_SIZE];
+    img[..19].copy_from_slice(b"LINTEL-FIRST-SECTOR");
+    img[DISK_SIZE - 18..].copy_from_slice(b"LINTEL-LAST-SECTOR");
+    // The sectors around the unaligned write hold 'z's, which must survive it.
+    img[DISK_UNALIGNED - 1000..DISK_UNALIGNED + 1000].fill(b'z');
+    std::fs::write(p, img).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+fn disk_verify(p: &Path) -> Result<(), String> {
+    let img = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    if img.len() != DISK_SIZE {
+        return Err(format!("size changed to {}", img.len()));
+    }
+    let w = DISK_UNALIGNED;
+    if &img[w..w + 16] != b"WRITTEN-BY-GUEST" {
+        return Err(format!(
+            "bytes at {w} are {:?}",
+            String::from_utf8_lossy(&img[w..w + 16])
+        ));
+    }
+    if img[w - 1000..w]
+        .iter()
+        .chain(&img[w + 16..w + 1000])
+        .any(|&b| b != b'z')
+    {
+        return Err("the bytes around the unaligned write changed".into());
+    }
+    let q = &img[2 << 20..4 << 20];
+    if q.chunks(8).any(|c| c != b"QQQQQQQ\n") {
+        return Err("the 2 MiB written at 2 MiB is not all QQQQQQQ lines".into());
+    }
+    if &img[..19] != b"LINTEL-FIRST-SECTOR" || &img[DISK_SIZE - 18..] != b"LINTEL-LAST-SECTOR" {
+        return Err("the first or last sector changed".into());
     }
     Ok(())
 }

@@ -57,6 +57,14 @@ pub trait FileOps: Send + Sync {
     fn stat(&self) -> Stat {
         Stat::default()
     }
+    /// The size SEEK_END and O_APPEND use when it is not the inode's (block devices).
+    fn size(&self) -> Option<u64> {
+        None
+    }
+    /// fsync/fdatasync: makes written data durable.
+    fn fsync(&self) -> KResult<()> {
+        Ok(())
+    }
 }
 
 pub const POLLIN: u32 = 0x1;
@@ -153,6 +161,11 @@ impl OpenFile {
         }
     }
 
+    /// The file's size: the device's for block devices, else the inode's.
+    pub fn size(&self) -> u64 {
+        self.ops.size().unwrap_or_else(|| self.stat().size)
+    }
+
     /// read(2): uses and advances the shared offset.
     pub fn read(&self, buf: &mut [u8]) -> KResult<usize> {
         if !self.readable() {
@@ -177,7 +190,7 @@ impl OpenFile {
         }
         let mut pos = self.pos.lock();
         if self.flags() & O_APPEND != 0 {
-            *pos = self.stat().size;
+            *pos = self.size();
         }
         let n = self.ops.write(self, buf, *pos)?;
         *pos += n as u64;
@@ -203,7 +216,7 @@ impl OpenFile {
         }
         // Linux quirk: pwrite on an O_APPEND file appends.
         let off = if self.flags() & O_APPEND != 0 {
-            self.stat().size
+            self.size()
         } else {
             off
         };
@@ -221,7 +234,7 @@ impl OpenFile {
             return Ok(0);
         }
         let mut pos = self.pos.lock();
-        let size = self.stat().size as i64;
+        let size = self.size() as i64;
         let base = match whence {
             SEEK_SET => 0,
             SEEK_CUR => *pos as i64,

@@ -250,6 +250,16 @@ pub fn init(initrd: Option<&[u8]>) -> KResult<()> {
             dev::makedev(major, minor),
         )?;
     }
+    for d in crate::drivers::blk::disks() {
+        devfs.create(
+            crate::drivers::blk::disk_name(d.index()).as_bytes(),
+            FileType::BlockDevice,
+            0o660,
+            0,
+            6,
+            dev::makedev(dev::VIRTIO_BLK_MAJOR, 16 * d.index() as u64),
+        )?;
+    }
     devfs.symlink(b"fd", b"/proc/self/fd", 0, 0)?;
     devfs.symlink(b"stdin", b"/proc/self/fd/0", 0, 0)?;
     devfs.symlink(b"stdout", b"/proc/self/fd/1", 0, 0)?;
@@ -380,7 +390,7 @@ pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
         FileType::CharDevice => dev::open_chardev(inode.stat().rdev, flags)?,
         FileType::Fifo => pipe::open_fifo(&inode, flags)?,
         FileType::Socket => return Err(Errno::ENXIO),
-        FileType::BlockDevice => return Err(Errno::ENXIO),
+        FileType::BlockDevice => dev::open_blockdev(inode.stat().rdev, flags)?,
         _ => match procfs::special_ops(&inode) {
             Some(ops) => ops,
             None => Arc::new(InodeFile),

@@ -649,7 +649,7 @@ pub fn thread_exit(t: &Arc<Thread>) {
             (status >> 8) & 0xff
         };
         crate::info!("init exited with status {:#x}", status);
-        lintel_hal::power_off(&alloc::format!("exit {}", code));
+        crate::power_off(&alloc::format!("exit {}", code));
     }
     // Orphans go to the nearest living ancestor marked as child subreaper, else to init.
     let orphans = core::mem::take(&mut *p.children.lock());

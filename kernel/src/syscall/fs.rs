@@ -1093,11 +1093,13 @@ pub fn fsync(c: &mut Call) -> SysResult {
     if let Some(inode) = &f.inode {
         crate::mm::pagecache::writeback(inode)?;
     }
+    f.ops.fsync()?;
     ok(0)
 }
 
-/// sync(2): everything stored through shared mappings reaches its file.
+/// sync(2): everything stored through shared mappings reaches its file, then every disk.
 pub fn sync(_c: &mut Call) -> SysResult {
     crate::mm::pagecache::writeback_all();
+    crate::drivers::blk::sync_all();
     ok(0)
 }

@@ -6,6 +6,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 pub const TIMER_VECTOR: u8 = 32;
 pub const SPURIOUS_VECTOR: u8 = 0xff;
+/// The vector MSI-X messages of block devices are routed to.
+pub const BLOCK_VECTOR: u8 = 0x40;
 /// Scheduler ticks per second.
 pub const HZ: u64 = 100;
 
@@ -13,6 +15,7 @@ static TSC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
 static TSC_BOOT: AtomicU64 = AtomicU64::new(0);
 static TICKS: AtomicU64 = AtomicU64::new(0);
 static LAPIC_BASE: AtomicU64 = AtomicU64::new(0);
+static BLOCK_IRQS: AtomicU64 = AtomicU64::new(0);
 
 fn lapic_write(reg: usize, v: u32) {
     let base = LAPIC_BASE.load(Ordering::Relaxed) as usize;
@@ -74,10 +77,23 @@ pub fn init() {
 pub fn handle_interrupt(vector: u8) {
     if vector == TIMER_VECTOR {
         TICKS.fetch_add(1, Ordering::Relaxed);
+    } else if vector == BLOCK_VECTOR {
+        BLOCK_IRQS.fetch_add(1, Ordering::Release);
     }
     if vector != SPURIOUS_VECTOR {
         lapic_write(0xb0, 0);
     }
+}
+
+/// Interrupts on `BLOCK_VECTOR` since boot: a driver that saw an older count has completions
+/// to look at.
+pub fn block_irqs() -> u64 {
+    BLOCK_IRQS.load(Ordering::Acquire)
+}
+
+/// This CPU's local APIC id (the destination of MSI messages).
+pub fn lapic_id() -> u32 {
+    lapic_read(0x20) >> 24
 }
 
 /// Timer ticks since boot.

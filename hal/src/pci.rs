@@ -1,0 +1,306 @@
+//! PCI Express configuration space through ECAM (the memory-mapped configuration window), found
+//! in the ACPI MCFG table, and bounds-checked access to the MMIO ranges of device BARs.
+
+use crate::mm::{phys_to_virt, DIRECT_MAP_LIMIT};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// q35's ECAM window when ACPI does not say otherwise: 256 buses at 0xB000_0000.
+const Q35_ECAM: (u64, u8, u8) = (0xb000_0000, 0, 255);
+
+/// Physical address of the ACPI RSDP, from the PVH start info (0 if none).
+static RSDP: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn set_rsdp(pa: u64) {
+    RSDP.store(pa, Ordering::Relaxed);
+}
+
+/// A window of device memory inside the direct map. Every access is checked against the
+/// window's length, so safe code cannot reach outside it.
+#[derive(Clone, Copy, Debug)]
+pub struct Mmio {
+    va: usize,
+    len: usize,
+}
+
+impl Mmio {
+    /// The window [pa, pa+len), or None when it is not entirely inside the direct map.
+    pub(crate) fn new(pa: u64, len: usize) -> Option<Mmio> {
+        let end = pa.checked_add(len as u64)?;
+        if pa == 0 || !pa.is_multiple_of(4) || end > DIRECT_MAP_LIMIT as u64 {
+            return None;
+        }
+        Some(Mmio {
+            va: phys_to_virt(pa as usize),
+            len,
+        })
+    }
+
+    /// The part [off, off+len) of this window, if inside it and `off` is 2-byte aligned.
+    pub fn sub(&self, off: usize, len: usize) -> Option<Mmio> {
+        (off.checked_add(len)? <= self.len && off.is_multiple_of(2)).then_some(Mmio {
+            va: self.va + off,
+            len,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Panics on an access outside the window: callers check lengths the device reports, so
+    /// this is a driver bug.
+    fn check(&self, off: usize, size: usize) -> usize {
+        assert!(
+            off.checked_add(size).is_some_and(|e| e <= self.len) && off.is_multiple_of(size),
+            "MMIO access out of range"
+        );
+        self.va + off
+    }
+
+    pub fn read8(&self, off: usize) -> u8 {
+        let a = self.check(off, 1);
+        // SAFETY: `a` is inside a device window of the direct map (checked), naturally aligned.
+        unsafe { core::ptr::read_volatile(a as *const u8) }
+    }
+    pub fn read16(&self, off: usize) -> u16 {
+        let a = self.check(off, 2);
+        // SAFETY: as for read8.
+        unsafe { core::ptr::read_volatile(a as *const u16) }
+    }
+    pub fn read32(&self, off: usize) -> u32 {
+        let a = self.check(off, 4);
+        // SAFETY: as for read8.
+        unsafe { core::ptr::read_volatile(a as *const u32) }
+    }
+    pub fn write8(&self, off: usize, v: u8) {
+        let a = self.check(off, 1);
+        // SAFETY: as for read8; device registers have no Rust-visible aliasing.
+        unsafe { core::ptr::write_volatile(a as *mut u8, v) }
+    }
+    pub fn write16(&self, off: usize, v: u16) {
+        let a = self.check(off, 2);
+        // SAFETY: as for write8.
+        unsafe { core::ptr::write_volatile(a as *mut u16, v) }
+    }
+    pub fn write32(&self, off: usize, v: u32) {
+        let a = self.check(off, 4);
+        // SAFETY: as for write8.
+        unsafe { core::ptr::write_volatile(a as *mut u32, v) }
+    }
+    /// A 64-bit register written as two 32-bit halves, low first (as virtio allows).
+    pub fn write64(&self, off: usize, v: u64) {
+        self.write32(off, v as u32);
+        self.write32(off + 4, (v >> 32) as u32);
+    }
+    pub fn read64(&self, off: usize) -> u64 {
+        // Two halves; callers re-read when the device may change the value between them.
+        self.read32(off) as u64 | ((self.read32(off + 4) as u64) << 32)
+    }
+}
+
+/// One PCI function's 4 KiB configuration space.
+pub struct PciFunction {
+    cfg: Mmio,
+    pub bus: u8,
+    pub dev: u8,
+    pub func: u8,
+    pub vendor: u16,
+    pub device: u16,
+}
+
+/// A memory BAR's physical base (I/O BARs are not used).
+#[derive(Clone, Copy, Debug)]
+pub struct Bar {
+    pub base: u64,
+}
+
+impl PciFunction {
+    pub fn read8(&self, off: usize) -> u8 {
+        self.cfg.read8(off)
+    }
+    pub fn read16(&self, off: usize) -> u16 {
+        self.cfg.read16(off)
+    }
+    pub fn read32(&self, off: usize) -> u32 {
+        self.cfg.read32(off)
+    }
+    pub(crate) fn write16(&self, off: usize, v: u16) {
+        self.cfg.write16(off, v)
+    }
+
+    /// Memory BAR `i` (0..6), with its 64-bit upper half when it has one.
+    pub fn bar(&self, i: u8) -> Option<Bar> {
+        if i >= 6 {
+            return None;
+        }
+        let off = 0x10 + 4 * i as usize;
+        let lo = self.read32(off);
+        if lo & 1 != 0 {
+            return None;
+        }
+        let mut base = (lo & !0xf) as u64;
+        if (lo >> 1) & 3 == 2 {
+            if i == 5 {
+                return None;
+            }
+            base |= (self.read32(off + 4) as u64) << 32;
+        }
+        Some(Bar { base })
+    }
+
+    /// (offset, capability id) of each entry in the capability list.
+    pub fn capabilities(&self) -> Vec<(usize, u8)> {
+        let mut out = Vec::new();
+        if self.read16(0x06) & 0x10 == 0 {
+            return out;
+        }
+        let mut p = (self.read8(0x34) & 0xfc) as usize;
+        while p >= 0x40 && out.len() < 48 {
+            out.push((p, self.read8(p)));
+            p = (self.read8(p + 1) & 0xfc) as usize;
+        }
+        out
+    }
+
+    /// Turns on memory decoding and bus mastering (DMA), turns off legacy INTx.
+    pub(crate) fn enable(&self) {
+        let cmd = self.read16(0x04);
+        self.write16(0x04, cmd | 0x2 | 0x4 | 0x400);
+    }
+}
+
+fn checksum_ok(va: usize, len: usize) -> bool {
+    let mut sum = 0u8;
+    for i in 0..len {
+        // SAFETY: ACPI tables live in low RAM inside the direct map; callers bound `len` by
+        // the table's own length field, capped at 64 KiB.
+        sum = sum.wrapping_add(unsafe { core::ptr::read_volatile((va + i) as *const u8) });
+    }
+    sum == 0
+}
+
+fn acpi_read<T: Copy>(pa: u64, off: usize) -> T {
+    // SAFETY: `pa` is the address of an ACPI structure below 4 GiB (callers check), so the read
+    // is inside the direct map; read_unaligned copes with packed layouts.
+    unsafe { core::ptr::read_unaligned((phys_to_virt(pa as usize) + off) as *const T) }
+}
+
+/// A table header at `pa` whose signature is `sig` and whose checksum holds; its length.
+fn acpi_table(pa: u64, sig: &[u8; 4]) -> Option<usize> {
+    if pa == 0 || pa + 36 > DIRECT_MAP_LIMIT as u64 {
+        return None;
+    }
+    let s: [u8; 4] = acpi_read(pa, 0);
+    let len = acpi_read::<u32>(pa, 4) as usize;
+    if &s != sig || !(36..=0x10000).contains(&len) || pa + len as u64 > DIRECT_MAP_LIMIT as u64 {
+        return None;
+    }
+    checksum_ok(phys_to_virt(pa as usize), len).then_some(len)
+}
+
+/// The RSDP: the PVH start info's, else the one in the BIOS area.
+fn find_rsdp() -> Option<u64> {
+    let valid = |pa: u64| -> bool {
+        let s: [u8; 8] = acpi_read(pa, 0);
+        &s == b"RSD PTR " && checksum_ok(phys_to_virt(pa as usize), 20)
+    };
+    let given = RSDP.load(Ordering::Relaxed);
+    if given != 0 && given + 36 <= DIRECT_MAP_LIMIT as u64 && valid(given) {
+        return Some(given);
+    }
+    (0xe0000u64..0x100000).step_by(16).find(|&pa| valid(pa))
+}
+
+/// ECAM windows (base, first bus, last bus) from the MCFG table.
+fn mcfg_windows() -> Option<Vec<(u64, u8, u8)>> {
+    let rsdp = find_rsdp()?;
+    let rev: u8 = acpi_read(rsdp, 15);
+    let (root, entry) = if rev >= 2 && acpi_read::<u64>(rsdp, 24) != 0 {
+        (acpi_read::<u64>(rsdp, 24), 8)
+    } else {
+        (acpi_read::<u32>(rsdp, 16) as u64, 4)
+    };
+    let sig = if entry == 8 { b"XSDT" } else { b"RSDT" };
+    let len = acpi_table(root, sig)?;
+    for i in 0..(len - 36) / entry {
+        let t = if entry == 8 {
+            acpi_read::<u64>(root, 36 + i * 8)
+        } else {
+            acpi_read::<u32>(root, 36 + i * 4) as u64
+        };
+        if let Some(mlen) = acpi_table(t, b"MCFG") {
+            let mut out = Vec::new();
+            let mut off = 44;
+            while off + 16 <= mlen {
+                let base: u64 = acpi_read(t, off);
+                let seg: u16 = acpi_read(t, off + 8);
+                let start: u8 = acpi_read(t, off + 10);
+                let end: u8 = acpi_read(t, off + 11);
+                if seg == 0 && start <= end {
+                    out.push((base, start, end));
+                }
+                off += 16;
+            }
+            return Some(out);
+        }
+    }
+    None
+}
+
+/// Every function present on segment 0, found through ECAM. Warnings go to `log`.
+pub fn enumerate(log: &mut dyn FnMut(alloc::string::String)) -> Vec<PciFunction> {
+    let windows = match mcfg_windows() {
+        Some(w) => w,
+        None => {
+            log("pci: no ACPI MCFG table, using the q35 ECAM window".into());
+            alloc::vec![Q35_ECAM]
+        }
+    };
+    let mut out = Vec::new();
+    for (base, start, end) in windows {
+        for bus in start..=end {
+            let bus_off = ((bus - start) as u64) << 20;
+            let Some(bus_cfg) = Mmio::new(base + bus_off, 1 << 20) else {
+                log(alloc::format!(
+                    "pci: ECAM for bus {bus} at {:#x} is above the direct map",
+                    base + bus_off
+                ));
+                break;
+            };
+            for dev in 0..32u8 {
+                for func in 0..8u8 {
+                    let off = ((dev as usize) << 15) | ((func as usize) << 12);
+                    let Some(cfg) = Mmio::new(base + bus_off + off as u64, 4096) else {
+                        continue;
+                    };
+                    let id = bus_cfg.read32(off);
+                    let vendor = id as u16;
+                    if vendor == 0xffff {
+                        if func == 0 {
+                            break;
+                        }
+                        continue;
+                    }
+                    let multi = cfg.read8(0x0e) & 0x80 != 0;
+                    out.push(PciFunction {
+                        cfg,
+                        bus,
+                        dev,
+                        func,
+                        vendor,
+                        device: (id >> 16) as u16,
+                    });
+                    if func == 0 && !multi {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,334 @@
+//! Disks: synchronous, sector-aligned I/O on the HAL's virtio-blk devices. A caller submits
+//! requests, then halts the CPU until the completion interrupt and collects its completions
+//! (see `Disk::wait` for why it does not switch threads); `sched::tick` also collects them.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use lintel_abi::{Errno, KResult};
+use lintel_hal::mm::Frame;
+use lintel_hal::virtio_blk::{self, BlkDevice, IoError, Op, SubmitError, Token};
+use spin::Mutex;
+
+const PAGE: usize = 4096;
+pub const SECTOR: u64 = virtio_blk::SECTOR;
+/// Requests a single call keeps in flight at most.
+const BATCH: usize = 8;
+/// After this long without a completion, look at the device even without an interrupt.
+const STALL_NS: u64 = 1_000_000_000;
+
+/// One disk.
+pub struct Disk {
+    dev: &'static BlkDevice,
+    index: usize,
+    /// Completions `poll` collected, until their submitter takes them.
+    done: Mutex<BTreeMap<Token, Result<(), IoError>>>,
+}
+
+static DISKS: spin::Once<Vec<Arc<Disk>>> = spin::Once::new();
+
+/// Finds the disks (once, at boot).
+pub fn init() {
+    DISKS.call_once(|| {
+        let n = virtio_blk::probe();
+        for m in virtio_blk::take_probe_log() {
+            crate::warn!("{}", m);
+        }
+        (0..n)
+            .filter_map(|i| virtio_blk::device(i).map(|dev| (i, dev)))
+            .map(|(index, dev)| {
+                crate::info!(
+                    "{}: virtio-blk at {}, {} sectors ({} MiB){}",
+                    disk_name(index),
+                    dev.location(),
+                    dev.capacity_bytes() / SECTOR,
+                    dev.capacity_bytes() >> 20,
+                    if dev.read_only() { ", read-only" } else { "" }
+                );
+                Arc::new(Disk {
+                    dev,
+                    index,
+                    done: Mutex::new(BTreeMap::new()),
+                })
+            })
+            .collect()
+    });
+}
+
+pub fn disks() -> Vec<Arc<Disk>> {
+    DISKS.get().cloned().unwrap_or_default()
+}
+
+pub fn disk(i: usize) -> Option<Arc<Disk>> {
+    DISKS.get()?.get(i).cloned()
+}
+
+/// "vda", "vdb", ... "vdz", "vdaa"...
+pub fn disk_name(i: usize) -> alloc::string::String {
+    let mut s = alloc::vec::Vec::new();
+    let mut n = i;
+    loop {
+        s.push(b'a' + (n % 26) as u8);
+        if n < 26 {
+            break;
+        }
+        n = n / 26 - 1;
+    }
+    s.reverse();
+    alloc::format!("vd{}", core::str::from_utf8(&s).unwrap_or("?"))
+}
+
+/// Collects finished requests of every disk and wakes their submitters (cheap when no device
+/// interrupt arrived).
+pub fn poll() {
+    if let Some(d) = DISKS.get() {
+        for disk in d {
+            disk.collect(false);
+        }
+    }
+}
+
+/// Flushes every disk (sync(2), power-off). Errors are logged, not returned.
+pub fn sync_all() {
+    for d in disks() {
+        if let Err(e) = d.flush() {
+            crate::warn!("{}: flush failed: {}", disk_name(d.index), e.name());
+        }
+    }
+}
+
+/// At power-off: waits (boundedly) for requests still in flight, then flushes every disk
+/// without relying on the scheduler.
+pub fn shutdown() {
+    for d in disks() {
+        let deadline = crate::time::uptime_ns() + 2 * STALL_NS;
+        while d.dev.in_flight() > 0 && crate::time::uptime_ns() < deadline {
+            d.collect(true);
+            lintel_hal::idle_wait();
+        }
+        if !d.dev.has_flush() {
+            continue;
+        }
+        match d.dev.submit(Op::Flush) {
+            Ok(t) => {
+                while crate::time::uptime_ns() < deadline {
+                    d.collect(true);
+                    if let Some(r) = d.done.lock().remove(&t) {
+                        match r {
+                            Ok(()) => crate::debug!("{}: flushed at power-off", disk_name(d.index)),
+                            Err(_) => {
+                                crate::warn!("{}: flush failed at power-off", disk_name(d.index))
+                            }
+                        }
+                        break;
+                    }
+                    lintel_hal::idle_wait();
+                }
+            }
+            Err(e) => crate::warn!("{}: cannot flush at power-off: {:?}", disk_name(d.index), e),
+        }
+    }
+}
+
+fn submit_error(e: SubmitError) -> Errno {
+    match e {
+        SubmitError::ReadOnly => Errno::EROFS,
+        SubmitError::OutOfRange | SubmitError::TooLarge => Errno::EINVAL,
+        SubmitError::Busy | SubmitError::Broken => Errno::EIO,
+    }
+}
+
+impl Disk {
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.dev.read_only()
+    }
+
+    /// Moves the device's completions into `done`; wakes waiters when there were any.
+    fn collect(&self, force: bool) {
+        let c = self.dev.poll(force);
+        if c.is_empty() {
+            return;
+        }
+        let mut done = self.done.lock();
+        for x in c {
+            done.insert(x.token, x.result);
+        }
+    }
+
+    /// Waits until something may have completed: the CPU halts until the next interrupt (the
+    /// disk's completion interrupt, or the timer), without switching threads. Callers hold
+    /// spin locks across I/O (the file position, file-system and address-space locks), and
+    /// the kernel is not preemptible: a thread that spun on one of them while the holder slept
+    /// would never give the CPU back. Sleeping here needs sleeping locks in those places first.
+    fn wait(&self, since: u64) {
+        let stalled = crate::time::uptime_ns().saturating_sub(since) > STALL_NS;
+        lintel_hal::idle_wait();
+        self.collect(stalled);
+    }
+
+    fn submit(&self, op: Op<'_>) -> KResult<Token> {
+        let since = crate::time::uptime_ns();
+        loop {
+            match self.dev.submit(op) {
+                Ok(t) => return Ok(t),
+                Err(SubmitError::Busy) => self.wait(since),
+                Err(e) => return Err(submit_error(e)),
+            }
+        }
+    }
+
+    /// Waits for `tokens`; Ok when every one succeeded.
+    fn wait_all(&self, tokens: &[Token]) -> KResult<()> {
+        let since = crate::time::uptime_ns();
+        let mut left: Vec<Token> = tokens.to_vec();
+        let mut failed = false;
+        loop {
+            {
+                let mut done = self.done.lock();
+                left.retain(|t| match done.remove(t) {
+                    Some(r) => {
+                        failed |= r.is_err();
+                        false
+                    }
+                    None => true,
+                });
+            }
+            if left.is_empty() {
+                return if failed { Err(Errno::EIO) } else { Ok(()) };
+            }
+            self.wait(since);
+        }
+    }
+
+    fn check(&self, offset: u64, len: usize) -> KResult<()> {
+        if !offset.is_multiple_of(SECTOR) || !(len as u64).is_multiple_of(SECTOR) {
+            return Err(Errno::EINVAL);
+        }
+        match offset.checked_add(len as u64) {
+            Some(end) if end <= self.size() => Ok(()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Runs a read or write of `len` bytes at `offset` in batches of requests. `fill` prepares
+    /// the frames of a write, `drain` takes the data of a read out of them.
+    fn transfer(
+        &self,
+        write: bool,
+        offset: u64,
+        len: usize,
+        mut fill: impl FnMut(usize, &[Frame]),
+        mut drain: impl FnMut(usize, &[Frame]),
+    ) -> KResult<()> {
+        self.check(offset, len)?;
+        let per_req = self.dev.max_frames() * PAGE;
+        let mut pos = 0;
+        while pos < len {
+            // Submit up to BATCH requests, then wait for all of them.
+            let mut batch: Vec<(usize, usize, Vec<Frame>, Token)> = Vec::new();
+            let mut err = None;
+            while pos < len && batch.len() < BATCH {
+                let n = (len - pos).min(per_req);
+                let frames: Option<Vec<Frame>> =
+                    (0..n.div_ceil(PAGE)).map(|_| Frame::alloc()).collect();
+                let Some(frames) = frames else {
+                    err = Some(Errno::ENOMEM);
+                    break;
+                };
+                if write {
+                    fill(pos, &frames);
+                }
+                let sector = (offset + pos as u64) / SECTOR;
+                let op = if write {
+                    Op::Write {
+                        sector,
+                        frames: &frames,
+                        bytes: n,
+                    }
+                } else {
+                    Op::Read {
+                        sector,
+                        frames: &frames,
+                        bytes: n,
+                    }
+                };
+                match self.submit(op) {
+                    Ok(t) => batch.push((pos, n, frames, t)),
+                    Err(e) => {
+                        err = Some(e);
+                        break;
+                    }
+                }
+                pos += n;
+            }
+            let tokens: Vec<Token> = batch.iter().map(|b| b.3).collect();
+            let r = self.wait_all(&tokens);
+            if let Some(e) = err {
+                return Err(e);
+            }
+            r?;
+            if !write {
+                for (p, _, frames, _) in &batch {
+                    drain(*p, frames);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `buf.len()` bytes at `offset` (both multiples of 512).
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
+        let len = buf.len();
+        self.transfer(
+            false,
+            offset,
+            len,
+            |_, _| {},
+            |pos, frames| {
+                for (i, f) in frames.iter().enumerate() {
+                    let s = pos + i * PAGE;
+                    let e = (s + PAGE).min(len);
+                    f.read(0, &mut buf[s..e]);
+                }
+            },
+        )
+    }
+
+    /// Writes `buf` at `offset` (both multiples of 512).
+    pub fn write(&self, offset: u64, buf: &[u8]) -> KResult<()> {
+        if self.read_only() {
+            return Err(Errno::EROFS);
+        }
+        self.transfer(
+            true,
+            offset,
+            buf.len(),
+            |pos, frames| {
+                for (i, f) in frames.iter().enumerate() {
+                    let s = pos + i * PAGE;
+                    let e = (s + PAGE).min(buf.len());
+                    f.write(0, &buf[s..e]);
+                }
+            },
+            |_, _| {},
+        )
+    }
+
+    /// Makes completed writes durable.
+    pub fn flush(&self) -> KResult<()> {
+        if !self.dev.has_flush() {
+            return Ok(());
+        }
+        let t = self.submit(Op::Flush)?;
+        self.wait_all(&[t])
+    }
+
+    /// Size in bytes.
+    pub fn size(&self) -> u64 {
+        self.dev.capacity_bytes()
+    }
+}

@@ -1,0 +1,3 @@
+//! Device drivers' kernel side: synchronous interfaces on top of the HAL's devices.
+
+pub mod blk;
