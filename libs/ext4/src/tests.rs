@@ -1,0 +1,440 @@
+//! Host tests against images made by e2fsprogs, checked with `e2fsck -fn`.
+
+use crate::{BlockDevice, Ext4};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use lintel_abi::stat::Timespec;
+use lintel_abi::{Errno, KResult};
+use lintel_vfs::{FileType, Inode};
+use std::format;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::string::String;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+struct FileDev {
+    f: std::fs::File,
+    size: u64,
+}
+
+impl BlockDevice for FileDev {
+    fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
+        assert!(
+            offset.is_multiple_of(512) && buf.len().is_multiple_of(512),
+            "unaligned read"
+        );
+        self.f.read_exact_at(buf, offset).map_err(|_| Errno::EIO)
+    }
+    fn write(&self, offset: u64, buf: &[u8]) -> KResult<()> {
+        assert!(
+            offset.is_multiple_of(512) && buf.len().is_multiple_of(512),
+            "unaligned write"
+        );
+        assert!(offset + buf.len() as u64 <= self.size);
+        self.f.write_all_at(buf, offset).map_err(|_| Errno::EIO)
+    }
+    fn flush(&self) -> KResult<()> {
+        Ok(())
+    }
+    fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn tmp(tag: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("lintel-ext4-{}-{}-{}", tag, std::process::id(), n));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn mkfs(img: &Path, src: Option<&Path>, size: &str, extra: &[&str]) {
+    let mut c = Command::new("mke2fs");
+    c.args(["-q", "-F", "-t", "ext4"]).args(extra);
+    if let Some(s) = src {
+        c.arg("-d").arg(s);
+    }
+    c.arg(img).arg(size);
+    let o = c.output().expect("mke2fs (e2fsprogs) must be installed");
+    assert!(
+        o.status.success(),
+        "mke2fs: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn fsck(img: &Path) {
+    let o = Command::new("e2fsck").arg("-fn").arg(img).output().unwrap();
+    assert!(
+        o.status.success(),
+        "e2fsck failed ({:?}):\n{}\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn debugfs(img: &Path, cmd: &str) {
+    let o = Command::new("debugfs")
+        .args(["-w", "-R", cmd])
+        .arg(img)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+}
+
+fn clock() -> lintel_vfs::Clock {
+    Arc::new(|| {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        Timespec {
+            sec: d.as_secs() as i64,
+            nsec: d.subsec_nanos() as i64,
+        }
+    })
+}
+
+fn dev(img: &Path) -> Arc<dyn BlockDevice> {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(img)
+        .unwrap();
+    let size = f.metadata().unwrap().len();
+    Arc::new(FileDev { f, size })
+}
+
+fn mount(img: &Path, ro: bool) -> Arc<Ext4> {
+    Ext4::mount(dev(img), 7, clock(), ro).expect("mount")
+}
+
+fn walk(root: &Arc<dyn Inode>, path: &str) -> KResult<Arc<dyn Inode>> {
+    let mut cur = root.clone();
+    for c in path.split('/').filter(|c| !c.is_empty()) {
+        cur = cur.lookup(c.as_bytes())?;
+    }
+    Ok(cur)
+}
+
+fn read_all(i: &Arc<dyn Inode>) -> Vec<u8> {
+    let size = i.stat().size as usize;
+    let mut v = vec![0u8; size];
+    let mut off = 0;
+    while off < size {
+        let n = i.read_at(off as u64, &mut v[off..]).unwrap();
+        assert!(n > 0);
+        off += n;
+    }
+    v
+}
+
+fn names(d: &Arc<dyn Inode>) -> Vec<(Vec<u8>, FileType)> {
+    let mut v = Vec::new();
+    let mut c = 0;
+    while let Some((e, next)) = d.readdir(c).unwrap() {
+        v.push((e.name, e.kind));
+        c = next;
+    }
+    v
+}
+
+fn pattern(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as u8
+        })
+        .collect()
+}
+
+fn create(d: &Arc<dyn Inode>, name: &str, kind: FileType) -> Arc<dyn Inode> {
+    d.create(name.as_bytes(), kind, 0o644, 1000, 1000, 0)
+        .unwrap()
+}
+
+fn write_file(d: &Arc<dyn Inode>, name: &str, data: &[u8]) -> Arc<dyn Inode> {
+    let f = create(d, name, FileType::Regular);
+    assert_eq!(f.write_at(0, data).unwrap(), data.len());
+    f
+}
+
+/// A source tree for `mke2fs -d`.
+fn source_tree(d: &Path) {
+    std::fs::write(d.join("hello.txt"), b"hello, ext4\n").unwrap();
+    std::fs::write(d.join("big.bin"), pattern(1, 3 << 20 | 123)).unwrap();
+    {
+        let f = std::fs::File::create(d.join("sparse")).unwrap();
+        f.write_all_at(b"start", 0).unwrap();
+        f.write_all_at(b"middle", 5 << 20).unwrap();
+        f.set_len(9 << 20).unwrap();
+    }
+    std::fs::create_dir(d.join("many")).unwrap();
+    for i in 0..500 {
+        std::fs::write(
+            d.join("many")
+                .join(format!("entry-with-a-longish-name-{i:04}")),
+            format!("{i}"),
+        )
+        .unwrap();
+    }
+    std::fs::create_dir_all(d.join("a/b/c")).unwrap();
+    std::fs::write(d.join("a/b/c/deep"), b"deep").unwrap();
+    std::os::unix::fs::symlink("hello.txt", d.join("short")).unwrap();
+    let long: String = core::iter::repeat_n("x/", 60).collect::<String>() + "end";
+    std::os::unix::fs::symlink(&long, d.join("long")).unwrap();
+    Command::new("mkfifo").arg(d.join("fifo")).status().unwrap();
+}
+
+fn check_tree(root: &Arc<dyn Inode>) {
+    assert_eq!(
+        read_all(&walk(root, "hello.txt").unwrap()),
+        b"hello, ext4\n"
+    );
+    let big = walk(root, "big.bin").unwrap();
+    assert_eq!(read_all(&big), pattern(1, 3 << 20 | 123));
+    // Unaligned reads.
+    let mut b = vec![0u8; 10000];
+    assert_eq!(big.read_at(777, &mut b).unwrap(), 10000);
+    assert_eq!(&b[..], &pattern(1, 3 << 20 | 123)[777..10777]);
+    let sp = walk(root, "sparse").unwrap();
+    let st = sp.stat();
+    assert_eq!(st.size, 9 << 20);
+    assert!(st.blocks < 64, "sparse file has few blocks: {}", st.blocks);
+    let data = read_all(&sp);
+    assert_eq!(&data[..5], b"start");
+    assert_eq!(&data[5 << 20..(5 << 20) + 6], b"middle");
+    assert!(data[5..5 << 20].iter().all(|&x| x == 0));
+    assert!(data[(5 << 20) + 6..].iter().all(|&x| x == 0));
+    let many = walk(root, "many").unwrap();
+    let n = names(&many);
+    assert_eq!(n.len(), 502);
+    assert_eq!(n[0].0, b".");
+    assert_eq!(n[1].0, b"..");
+    for i in [0, 17, 499] {
+        let f = walk(&many, &format!("entry-with-a-longish-name-{i:04}")).unwrap();
+        assert_eq!(read_all(&f), format!("{i}").as_bytes());
+    }
+    assert_eq!(walk(root, "a/b/c/deep").unwrap().stat().size, 4);
+    let c = walk(root, "a/b/c").unwrap();
+    assert_eq!(
+        c.parent().unwrap().stat().ino,
+        walk(root, "a/b").unwrap().stat().ino
+    );
+    assert_eq!(
+        walk(root, "short").unwrap().readlink().unwrap(),
+        b"hello.txt"
+    );
+    let long: String = core::iter::repeat_n("x/", 60).collect::<String>() + "end";
+    assert_eq!(
+        walk(root, "long").unwrap().readlink().unwrap(),
+        long.as_bytes()
+    );
+    assert_eq!(walk(root, "fifo").unwrap().file_type(), FileType::Fifo);
+}
+
+fn image_with_tree(tag: &str, extra: &[&str]) -> (PathBuf, PathBuf) {
+    let d = tmp(tag);
+    let src = d.join("src");
+    std::fs::create_dir(&src).unwrap();
+    source_tree(&src);
+    let img = d.join("img");
+    mkfs(&img, Some(&src), "64M", extra);
+    debugfs(&img, "mknod cdev c 4 5");
+    debugfs(&img, "mknod bdev b 259 300");
+    (d, img)
+}
+
+#[test]
+fn read_mke2fs_image_4k() {
+    let (d, img) = image_with_tree("read4k", &["-b", "4096"]);
+    let fs = mount(&img, true);
+    let root = fs.root();
+    check_tree(&root);
+    let st = walk(&root, "hello.txt").unwrap().stat();
+    assert_eq!(st.dev, 7);
+    assert_eq!(st.blksize, 4096);
+    assert_eq!(st.blocks, 8);
+    assert_eq!(st.nlink, 1);
+    let cdev = walk(&root, "cdev").unwrap();
+    assert_eq!(cdev.file_type(), FileType::CharDevice);
+    assert_eq!(cdev.stat().rdev, (4 << 8) | 5);
+    let bdev = walk(&root, "bdev").unwrap().stat().rdev;
+    let major = ((bdev >> 8) & 0xfff) | ((bdev >> 32) & !0xfff);
+    let minor = (bdev & 0xff) | ((bdev >> 12) & !0xff);
+    assert_eq!((major, minor), (259, 300));
+    assert_eq!(root.stat().nlink, 5); // ., lost+found, many, a, + ..
+    assert!(root.parent().is_none());
+    let s = fs.statfs();
+    assert_eq!(s.block_size, 4096);
+    assert!(s.free_blocks > 0 && s.free_blocks < s.blocks);
+    assert_eq!(
+        walk(&root, "hello.txt").unwrap().write_at(0, b"x"),
+        Err(Errno::EROFS)
+    );
+    drop(root);
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn read_mke2fs_image_1k() {
+    let (d, img) = image_with_tree("read1k", &["-b", "1024"]);
+    let fs = mount(&img, false);
+    check_tree(&fs.root());
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn not_ext4() {
+    let d = tmp("notext4");
+    let img = d.join("img");
+    std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
+    assert_eq!(
+        Ext4::mount(dev(&img), 1, clock(), false).err(),
+        Some(Errno::EINVAL)
+    );
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+fn empty_image(tag: &str, size: &str, extra: &[&str]) -> (PathBuf, PathBuf) {
+    let d = tmp(tag);
+    let img = d.join("img");
+    mkfs(&img, None, size, extra);
+    (d, img)
+}
+
+#[test]
+fn create_write_truncate_unlink() {
+    for bs in ["4096", "1024"] {
+        let (d, img) = empty_image("basic", "32M", &["-b", bs]);
+        let fs = mount(&img, false);
+        let root = fs.root();
+        let free0 = fs.statfs().free_blocks;
+        let data = pattern(2, 100_000);
+        let f = write_file(&root, "f", &data);
+        assert_eq!(read_all(&f), data);
+        // Sparse write far away, then overwrite in the middle.
+        f.write_at(1 << 20, b"far").unwrap();
+        assert_eq!(f.stat().size, (1 << 20) + 3);
+        f.write_at(50_000, b"MID").unwrap();
+        let mut expect = data.clone();
+        expect.resize((1 << 20) + 3, 0);
+        expect[1 << 20..].copy_from_slice(b"far");
+        expect[50_000..50_003].copy_from_slice(b"MID");
+        assert_eq!(read_all(&f), expect);
+        // Shrink into a block, grow again: the tail must read as zeros.
+        f.truncate(1000).unwrap();
+        f.truncate(5000).unwrap();
+        expect.truncate(1000);
+        expect.resize(5000, 0);
+        assert_eq!(read_all(&f), expect);
+        f.write_at(7000, b"z").unwrap();
+        expect.resize(7001, 0);
+        expect[7000] = b'z';
+        assert_eq!(read_all(&f), expect);
+        let dir = create(&root, "dir", FileType::Directory);
+        assert_eq!(root.stat().nlink, 4);
+        create(&dir, "fifo", FileType::Fifo);
+        create(&dir, "sock", FileType::Socket);
+        dir.create(b"cdev", FileType::CharDevice, 0o600, 5, 6, (1 << 8) | 3)
+            .unwrap();
+        let big_rdev = (0x123u64 << 8) | 0x45 | (0x678 << 12) << 8;
+        dir.create(
+            b"bdev",
+            FileType::BlockDevice,
+            0o600,
+            70000,
+            80000,
+            big_rdev,
+        )
+        .unwrap();
+        dir.symlink(b"s1", b"target", 1, 2).unwrap();
+        let long = vec![b'y'; 300];
+        dir.symlink(b"s2", &long, 1, 2).unwrap();
+        assert_eq!(
+            dir.create(b"fifo", FileType::Regular, 0o644, 0, 0, 0).err(),
+            Some(Errno::EEXIST)
+        );
+        fs.sync().unwrap();
+        fsck(&img);
+        drop((f, dir, root));
+        drop(fs);
+
+        let fs = mount(&img, false);
+        let root = fs.root();
+        let f = walk(&root, "f").unwrap();
+        assert_eq!(read_all(&f), expect);
+        let st = f.stat();
+        assert_eq!((st.uid, st.gid, st.mode & 0o7777), (1000, 1000, 0o644));
+        let bdev = walk(&root, "dir/bdev").unwrap().stat();
+        assert_eq!((bdev.rdev, bdev.uid, bdev.gid), (big_rdev, 70000, 80000));
+        assert_eq!(walk(&root, "dir/cdev").unwrap().stat().rdev, (1 << 8) | 3);
+        assert_eq!(
+            walk(&root, "dir/s1").unwrap().readlink().unwrap(),
+            b"target"
+        );
+        assert_eq!(walk(&root, "dir/s2").unwrap().readlink().unwrap(), long);
+        let dir = walk(&root, "dir").unwrap();
+        let n: Vec<Vec<u8>> = names(&dir).into_iter().map(|x| x.0).collect();
+        assert_eq!(n.len(), 8);
+        assert_eq!(dir.rmdir(b"nope").err(), Some(Errno::ENOENT));
+        assert_eq!(root.rmdir(b"dir").err(), Some(Errno::ENOTEMPTY));
+        for x in ["fifo", "sock", "cdev", "bdev", "s1", "s2"] {
+            dir.unlink(x.as_bytes()).unwrap();
+        }
+        drop(dir);
+        root.rmdir(b"dir").unwrap();
+        assert_eq!(root.stat().nlink, 3);
+        root.unlink(b"f").unwrap();
+        drop(f);
+        assert_eq!(fs.statfs().free_blocks, free0);
+        fs.sync().unwrap();
+        fsck(&img);
+        drop(root);
+        drop(fs);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
+fn times_and_attrs() {
+    let (d, img) = empty_image("attrs", "16M", &["-b", "4096"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let f = write_file(&root, "f", b"abc");
+    f.set_mode(0o4755).unwrap();
+    f.set_owner(Some(123456), None).unwrap();
+    let t = Timespec {
+        sec: 5_000_000_000,
+        nsec: 123_456_789,
+    };
+    f.set_times(Some(t), Some(Timespec { sec: -5, nsec: 7 }))
+        .unwrap();
+    drop(f);
+    fs.sync().unwrap();
+    drop(root);
+    drop(fs);
+    fsck(&img);
+    let fs = mount(&img, true);
+    let st = walk(&fs.root(), "f").unwrap().stat();
+    assert_eq!(st.mode & 0o7777, 0o4755);
+    assert_eq!((st.uid, st.gid), (123456, 1000));
+    assert_eq!(st.atime, t);
+    assert_eq!(st.mtime, Timespec { sec: -5, nsec: 7 });
+    assert!(st.ctime.sec > 1_600_000_000);
+    std::fs::remove_dir_all(d).unwrap();
+}
