@@ -1,12 +1,12 @@
 //! Host tests against images made by e2fsprogs, checked with `e2fsck -fn`.
 
-use crate::{BlockDevice, Ext4};
+use crate::{BlockDevice, Ext4, Ext4Inode};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use lintel_abi::stat::Timespec;
 use lintel_abi::{Errno, KResult};
-use lintel_vfs::{FileType, Inode};
+use lintel_vfs::{FileType, Inode, RENAME_EXCHANGE, RENAME_NOREPLACE};
 use std::format;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -437,4 +437,305 @@ fn times_and_attrs() {
     assert_eq!(st.mtime, Timespec { sec: -5, nsec: 7 });
     assert!(st.ctime.sec > 1_600_000_000);
     std::fs::remove_dir_all(d).unwrap();
+}
+
+fn ino(i: &Arc<dyn Inode>) -> u64 {
+    i.stat().ino
+}
+
+#[test]
+fn htree_directory_modification() {
+    let (d, img) = image_with_tree("htree", &["-b", "4096"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let many = walk(&root, "many").unwrap();
+    for i in 0..100 {
+        write_file(&many, &format!("new-{i}"), format!("n{i}").as_bytes());
+    }
+    for i in (0..500).step_by(5) {
+        many.unlink(format!("entry-with-a-longish-name-{i:04}").as_bytes())
+            .unwrap();
+    }
+    many.rename(b"entry-with-a-longish-name-0001", &many, b"renamed", 0)
+        .unwrap();
+    fs.sync().unwrap();
+    fsck(&img);
+    drop((many, root));
+    drop(fs);
+    let fs = mount(&img, true);
+    let many = walk(&fs.root(), "many").unwrap();
+    assert_eq!(names(&many).len(), 2 + 500 + 100 - 100);
+    assert_eq!(read_all(&walk(&many, "new-42").unwrap()), b"n42");
+    assert_eq!(read_all(&walk(&many, "renamed").unwrap()), b"1");
+    assert_eq!(
+        many.lookup(b"entry-with-a-longish-name-0005").err(),
+        Some(Errno::ENOENT)
+    );
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn rename_and_link() {
+    let (d, img) = empty_image("rename", "32M", &["-b", "4096"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let a = create(&root, "a", FileType::Directory);
+    let b = create(&root, "b", FileType::Directory);
+    write_file(&a, "f", b"file f");
+    let g = write_file(&a, "g", b"file g");
+    let sub = create(&a, "sub", FileType::Directory);
+    write_file(&sub, "inner", b"inner");
+    // Same directory.
+    a.rename(b"f", &a, b"f2", 0).unwrap();
+    assert_eq!(read_all(&walk(&a, "f2").unwrap()), b"file f");
+    assert_eq!(a.lookup(b"f").err(), Some(Errno::ENOENT));
+    // Directory across directories: '..' and link counts follow.
+    assert_eq!(a.stat().nlink, 3);
+    a.rename(b"sub", &b, b"sub", 0).unwrap();
+    assert_eq!(a.stat().nlink, 2);
+    assert_eq!(b.stat().nlink, 3);
+    let sub2 = walk(&b, "sub").unwrap();
+    assert_eq!(ino(&sub2.parent().unwrap()), ino(&b));
+    assert_eq!(names(&sub2)[1].0, b"..");
+    // Into its own subtree.
+    assert_eq!(root.rename(b"b", &sub2, b"x", 0).err(), Some(Errno::EINVAL));
+    // Replacing: file over file (target's link dropped, data alive while open).
+    let target = write_file(&b, "t", b"target");
+    a.rename(b"f2", &b, b"t", 0).unwrap();
+    assert_eq!(target.stat().nlink, 0);
+    assert_eq!(read_all(&target), b"target");
+    drop(target);
+    assert_eq!(read_all(&walk(&b, "t").unwrap()), b"file f");
+    // Type rules.
+    let e = create(&root, "empty", FileType::Directory);
+    assert_eq!(
+        b.rename(b"t", &root, b"empty", 0).err(),
+        Some(Errno::EISDIR)
+    );
+    assert_eq!(
+        root.rename(b"empty", &b, b"t", 0).err(),
+        Some(Errno::ENOTDIR)
+    );
+    assert_eq!(
+        root.rename(b"empty", &b, b"sub", 0).err(),
+        Some(Errno::ENOTEMPTY)
+    );
+    assert_eq!(
+        b.rename(b"t", &a, b"g", RENAME_NOREPLACE).err(),
+        Some(Errno::EEXIST)
+    );
+    let e2 = create(&b, "e2", FileType::Directory);
+    let root_links = root.stat().nlink;
+    root.rename(b"empty", &b, b"e2", 0).unwrap();
+    assert_eq!(e2.stat().nlink, 0);
+    assert_eq!(root.stat().nlink, root_links - 1);
+    assert_eq!(ino(&walk(&b, "e2").unwrap()), ino(&e));
+    drop((e, e2));
+    // Exchange a file and a directory across directories.
+    let bl = b.stat().nlink;
+    let al = a.stat().nlink;
+    a.rename(b"g", &b, b"sub", RENAME_EXCHANGE).unwrap();
+    assert_eq!(ino(&walk(&b, "sub").unwrap()), ino(&g));
+    let moved = walk(&a, "g").unwrap();
+    assert_eq!(moved.file_type(), FileType::Directory);
+    assert_eq!(ino(&moved.parent().unwrap()), ino(&a));
+    assert_eq!(read_all(&walk(&a, "g/inner").unwrap()), b"inner");
+    assert_eq!((a.stat().nlink, b.stat().nlink), (al + 1, bl - 1));
+    assert_eq!(
+        a.rename(b"nope", &b, b"zz", RENAME_EXCHANGE).err(),
+        Some(Errno::ENOENT)
+    );
+    // Hard links.
+    b.link(b"hard", &g).unwrap();
+    assert_eq!(g.stat().nlink, 2);
+    assert_eq!(b.rename(b"hard", &b, b"sub", 0), Ok(()));
+    assert!(walk(&b, "hard").is_ok());
+    b.unlink(b"sub").unwrap();
+    assert_eq!(g.stat().nlink, 1);
+    assert_eq!(read_all(&walk(&b, "hard").unwrap()), b"file g");
+    assert_eq!(b.link(b"d", &a).err(), Some(Errno::EPERM));
+    assert_eq!(b.link(b"hard", &g).err(), Some(Errno::EEXIST));
+    assert_eq!(a.unlink(b"g").err(), Some(Errno::EISDIR));
+    assert_eq!(b.rmdir(b"hard").err(), Some(Errno::ENOTDIR));
+    drop((g, moved, sub, sub2));
+    fs.sync().unwrap();
+    fsck(&img);
+    drop((a, b, root));
+    drop(fs);
+    let fs = mount(&img, false);
+    assert_eq!(read_all(&walk(&fs.root(), "a/g/inner").unwrap()), b"inner");
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn readdir_cookies_survive_changes() {
+    let (d, img) = empty_image("cookies", "16M", &["-b", "1024"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let dir = create(&root, "d", FileType::Directory);
+    for i in 0..200 {
+        create(&dir, &format!("f{i}"), FileType::Regular);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut c = 0;
+    let mut k = 0;
+    while let Some((e, next)) = dir.readdir(c).unwrap() {
+        assert!(seen.insert(e.name.clone()), "duplicate {:?}", e.name);
+        c = next;
+        k += 1;
+        if k == 50 {
+            for i in 150..200 {
+                dir.unlink(format!("f{i}").as_bytes()).unwrap();
+            }
+            dir.unlink(b"f0").unwrap();
+        }
+    }
+    for i in 1..150 {
+        assert!(seen.contains(format!("f{i}").as_bytes()), "f{i} missing");
+    }
+    for i in 151..200 {
+        assert!(!seen.contains(format!("f{i}").as_bytes()));
+    }
+    drop((dir, root));
+    fs.sync().unwrap();
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+fn depth_of(i: &Arc<dyn Inode>) -> u16 {
+    let e = i.as_any().downcast_ref::<Ext4Inode>().unwrap();
+    crate::util::le16(&e.st.lock().raw, 0x2E)
+}
+
+#[test]
+fn fragmented_extent_tree() {
+    for (bs, want_depth) in [(4096u64, 1u16), (1024, 2)] {
+        let (d, img) = empty_image("frag", "64M", &["-b", &format!("{bs}")]);
+        let fs = mount(&img, false);
+        let root = fs.root();
+        let f = create(&root, "frag", FileType::Regular);
+        let n = 1000u64;
+        let blk = pattern(9, bs as usize);
+        // Every other block: each one its own extent.
+        for i in 0..n {
+            f.write_at(2 * i * bs, &blk).unwrap();
+        }
+        assert_eq!(depth_of(&f), want_depth);
+        fs.sync().unwrap();
+        fsck(&img);
+        let check = |f: &Arc<dyn Inode>, upto: u64| {
+            let data = read_all(f);
+            for i in 0..upto {
+                let s = (2 * i * bs) as usize;
+                if s >= data.len() {
+                    break;
+                }
+                let e = (s + bs as usize).min(data.len());
+                assert_eq!(&data[s..e], &blk[..e - s], "block {i}");
+                let he = (e + bs as usize).min(data.len());
+                assert!(data[e..he].iter().all(|&x| x == 0));
+            }
+        };
+        check(&f, n);
+        // Shrink: the tree gets shallower.
+        f.truncate(2 * 100 * bs + 10).unwrap();
+        assert!(depth_of(&f) <= 1);
+        check(&f, 101);
+        fs.sync().unwrap();
+        fsck(&img);
+        // Fill the holes: extents merge back.
+        for i in 0..100 {
+            f.write_at((2 * i + 1) * bs, &blk).unwrap();
+        }
+        fs.sync().unwrap();
+        fsck(&img);
+        drop((f, root));
+        drop(fs);
+        let fs = mount(&img, false);
+        let f = walk(&fs.root(), "frag").unwrap();
+        let data = read_all(&f);
+        for i in 0..200 {
+            let s = (i * bs) as usize;
+            assert_eq!(&data[s..s + bs as usize], &blk[..], "block {i}");
+        }
+        fs.root().unlink(b"frag").unwrap();
+        drop(f);
+        fs.sync().unwrap();
+        drop(fs);
+        fsck(&img);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+fn workload(total: usize, img_size: &str) {
+    let (d, img) = empty_image("work", img_size, &["-b", "4096"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let nfiles = 1000;
+    let per = total / nfiles;
+    let mut expect: std::collections::BTreeMap<String, Vec<u8>> = Default::default();
+    for i in 0..10 {
+        let d1 = create(&root, &format!("d{i}"), FileType::Directory);
+        for j in 0..10 {
+            let d2 = create(&d1, &format!("s{j}"), FileType::Directory);
+            for k in 0..10 {
+                let n = i * 100 + j * 10 + k;
+                let len = per / 2 + (n * 7919) % per;
+                let data = pattern(n as u64, len);
+                let f = create(&d2, &format!("f{k}"), FileType::Regular);
+                // Several writes of uneven sizes.
+                let mut off = 0;
+                while off < len {
+                    let c = (len - off).min(65536 + n % 5000);
+                    f.write_at(off as u64, &data[off..off + c]).unwrap();
+                    off += c;
+                }
+                expect.insert(format!("d{i}/s{j}/f{k}"), data);
+            }
+        }
+    }
+    // Renames, truncates, deletes.
+    for i in 0..10 {
+        let d1 = walk(&root, &format!("d{i}")).unwrap();
+        d1.rename(b"s0", &root, format!("moved{i}").as_bytes(), 0)
+            .unwrap();
+        for k in 0..10 {
+            let v = expect.remove(&format!("d{i}/s0/f{k}")).unwrap();
+            expect.insert(format!("moved{i}/f{k}"), v);
+        }
+        let f = walk(&d1, "s1/f1").unwrap();
+        f.truncate(1234).unwrap();
+        expect
+            .get_mut(&format!("d{i}/s1/f1"))
+            .unwrap()
+            .truncate(1234);
+        walk(&d1, "s2").unwrap().unlink(b"f2").unwrap();
+        expect.remove(&format!("d{i}/s2/f2"));
+    }
+    fs.sync().unwrap();
+    fsck(&img);
+    drop(root);
+    drop(fs);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    for (p, v) in &expect {
+        assert_eq!(&read_all(&walk(&root, p).unwrap()), v, "{p}");
+    }
+    drop(root);
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn workload_small() {
+    workload(10 << 20, "64M");
+}
+
+#[test]
+fn workload_100mb() {
+    workload(100 << 20, "256M");
 }
