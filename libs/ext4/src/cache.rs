@@ -28,6 +28,10 @@ impl Cache {
         }
     }
 
+    pub fn set_cap(&mut self, cap: usize) {
+        self.cap = cap.max(16);
+    }
+
     /// The entry for block `blk` (of `bs` bytes), read from the device unless `fresh` (then zeroed).
     pub fn get(
         &mut self,

@@ -129,7 +129,31 @@ impl Ext4Inode {
             return Ok(None);
         };
         let b = self.fs.meta_read(p, |b| b.to_vec())?;
+        let n = b.len();
+        if self.fs.csum && le16(&b, n - 8) == 12 && b[n - 5] == 0xDE && le32(&b, n - 12) == 0 {
+            let seed = self.fs.inode_seed(self.ino, &st.raw);
+            if crc32c(seed, &b[..n - 12]) != le32(&b, n - 4) {
+                return Err(Errno::EIO);
+            }
+        }
         Ok(Some((p, b)))
+    }
+
+    /// Indices of the directory's mapped blocks, in order.
+    fn dir_indices(&self, st: &mut IState) -> KResult<Vec<u32>> {
+        self.fs.load_extents(self.ino, st)?;
+        let n = self.nblocks(st) as u64;
+        let mut v = Vec::new();
+        for e in st.ext.as_ref().ok_or(Errno::EIO)? {
+            if e.uninit {
+                continue;
+            }
+            let end = (e.lblk as u64 + e.len as u64).min(n);
+            for l in e.lblk as u64..end {
+                v.push(l as u32);
+            }
+        }
+        Ok(v)
     }
 
     /// Finds `name`: (physical block, entry).
@@ -137,7 +161,7 @@ impl Ext4Inode {
         if st.broken {
             return Err(Errno::EIO);
         }
-        for idx in 0..self.nblocks(st) {
+        for idx in self.dir_indices(st)? {
             let Some((p, b)) = self.read_dir_block(st, idx)? else {
                 continue;
             };
@@ -158,7 +182,7 @@ impl Ext4Inode {
         let seed = self.fs.inode_seed(self.ino, &st.raw);
         let bs = self.fs.bs as usize;
         let tl = self.tail_len();
-        for idx in 0..self.nblocks(st) {
+        for idx in self.dir_indices(st)? {
             let Some(p) = self.dir_pblk(st, idx)? else {
                 continue;
             };
@@ -198,7 +222,7 @@ impl Ext4Inode {
         let ftype = if fs.filetype { ftype } else { 0 };
         let seed = fs.inode_seed(self.ino, &st.raw);
         let need = rec_of(name.len());
-        for idx in 0..self.nblocks(st) {
+        for idx in self.dir_indices(st)? {
             let Some((p, b)) = self.read_dir_block(st, idx)? else {
                 continue;
             };
@@ -273,7 +297,7 @@ impl Ext4Inode {
     fn dir_remove(&self, st: &mut IState, name: &[u8]) -> KResult<u32> {
         self.unindex(st)?;
         let seed = self.fs.inode_seed(self.ino, &st.raw);
-        for idx in 0..self.nblocks(st) {
+        for idx in self.dir_indices(st)? {
             let Some((p, b)) = self.read_dir_block(st, idx)? else {
                 continue;
             };
@@ -301,7 +325,7 @@ impl Ext4Inode {
         self.unindex(st)?;
         let ftype = if self.fs.filetype { ftype } else { 0 };
         let seed = self.fs.inode_seed(self.ino, &st.raw);
-        for idx in 0..self.nblocks(st) {
+        for idx in self.dir_indices(st)? {
             let Some((p, b)) = self.read_dir_block(st, idx)? else {
                 continue;
             };
@@ -320,7 +344,7 @@ impl Ext4Inode {
     }
 
     fn dir_is_empty(&self, st: &mut IState) -> KResult<bool> {
-        for idx in 0..self.nblocks(st) {
+        for idx in self.dir_indices(st)? {
             let Some((_, b)) = self.read_dir_block(st, idx)? else {
                 continue;
             };
@@ -856,14 +880,13 @@ impl Inode for Ext4Inode {
         let bs = self.fs.bs;
         let pos = cookie - 2;
         let mut st = self.st.lock();
-        let n = self.nblocks(&st) as u64;
-        let mut idx = pos / bs;
-        while idx < n {
-            let from = if idx == pos / bs {
-                (pos % bs) as usize
-            } else {
-                0
-            };
+        let first = pos / bs;
+        for idx in self.dir_indices(&mut st)? {
+            let idx = idx as u64;
+            if idx < first {
+                continue;
+            }
+            let from = if idx == first { (pos % bs) as usize } else { 0 };
             if let Some((_, b)) = self.read_dir_block(&mut st, idx as u32)? {
                 for e in self.parse_block(&b)? {
                     if e.off < from || e.ino == 0 {
@@ -887,7 +910,6 @@ impl Inode for Ext4Inode {
                     return Ok(Some((ent, next)));
                 }
             }
-            idx += 1;
         }
         Ok(None)
     }

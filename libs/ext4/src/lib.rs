@@ -458,6 +458,11 @@ impl Ext4 {
         }
     }
 
+    /// Bounds the metadata cache to `blocks` blocks (default 4096).
+    pub fn set_cache_blocks(&self, blocks: usize) {
+        self.cache.lock().set_cap(blocks);
+    }
+
     pub fn fs_id(&self) -> u64 {
         self.fs_id
     }
