@@ -135,21 +135,51 @@ impl Ext4 {
                 0
             };
             let bb = a.groups[g as usize].block_bitmap;
+            let gs = self.group_start(g);
+            // Bits found clear over fixed metadata (a damaged bitmap) are set, not handed out.
+            let mut fixed = 0u32;
             let found = self.meta_write(bb, |b| {
-                let s = find_zero(b, from, len).or_else(|| find_zero(b, 0, from.min(len)))?;
+                let mut pick = None;
+                for (lo, hi) in [(from, len), (0, from.min(len))] {
+                    let mut i = lo;
+                    while let Some(s) = find_zero(b, i, hi) {
+                        if self.in_sys(gs + s as u64, 1) {
+                            set_bit(b, s, true);
+                            fixed += 1;
+                            i = s + 1;
+                            continue;
+                        }
+                        pick = Some(s);
+                        break;
+                    }
+                    if pick.is_some() {
+                        break;
+                    }
+                }
+                let s = pick?;
                 let mut n = 0usize;
-                while s + n < len && (n as u64) < want && !bit(b, s + n) {
+                while s + n < len
+                    && (n as u64) < want
+                    && !bit(b, s + n)
+                    && !self.in_sys(gs + (s + n) as u64, 1)
+                {
                     set_bit(b, s + n, true);
                     n += 1;
                 }
                 Some((s, n))
             })?;
+            if fixed > 0 {
+                let grp = &mut a.groups[g as usize];
+                grp.free_blocks = grp.free_blocks.saturating_sub(fixed);
+                a.free_blocks = a.free_blocks.saturating_sub(fixed as u64);
+                a.dirty_groups.insert(g);
+            }
             if let Some((s, n)) = found {
                 let grp = &mut a.groups[g as usize];
                 grp.free_blocks = grp.free_blocks.saturating_sub(n as u32);
                 a.free_blocks = a.free_blocks.saturating_sub(n as u64);
                 a.dirty_groups.insert(g);
-                return Ok((self.group_start(g) + s as u64, n as u64));
+                return Ok((gs + s as u64, n as u64));
             }
             // The counter lied; trust the bitmap.
             let grp = &mut a.groups[g as usize];
@@ -165,7 +195,10 @@ impl Ext4 {
         if count == 0 {
             return Ok(());
         }
-        if start <= self.first_data_block || start.saturating_add(count) > self.blocks_count {
+        if start <= self.first_data_block
+            || start.saturating_add(count) > self.blocks_count
+            || self.in_sys(start, count)
+        {
             return Err(Errno::EIO);
         }
         let mut a = self.alloc.lock();

@@ -161,6 +161,18 @@ impl Ext4Inode {
         if st.broken {
             return Err(Errno::EIO);
         }
+        if st.names.is_none() && self.nblocks(st) > 4 {
+            self.build_names(st)?;
+        }
+        if let Some(m) = &st.names {
+            return match m.get(name).copied() {
+                Some((idx, ino, ft)) => {
+                    let p = self.dir_pblk(st, idx)?.ok_or(Errno::EIO)?;
+                    Ok(Some((p, ino, ft)))
+                }
+                None => Ok(None),
+            };
+        }
         for idx in self.dir_indices(st)? {
             let Some((p, b)) = self.read_dir_block(st, idx)? else {
                 continue;
@@ -169,6 +181,51 @@ impl Ext4Inode {
                 if e.ino != 0 && name_of(&b, &e) == name {
                     return Ok(Some((p, e.ino, e.ftype)));
                 }
+            }
+        }
+        Ok(None)
+    }
+
+    fn build_names(&self, st: &mut IState) -> KResult<()> {
+        let mut m = alloc::collections::BTreeMap::new();
+        for idx in self.dir_indices(st)? {
+            let Some((_, b)) = self.read_dir_block(st, idx)? else {
+                continue;
+            };
+            for e in self.parse_block(&b)? {
+                if e.ino != 0 {
+                    m.entry(name_of(&b, &e).to_vec())
+                        .or_insert((idx, e.ino, e.ftype));
+                }
+            }
+        }
+        st.names = Some(m);
+        Ok(())
+    }
+
+    /// The blocks to search for an existing `name`.
+    fn blocks_with(&self, st: &mut IState, name: &[u8]) -> KResult<Vec<u32>> {
+        match &st.names {
+            Some(m) => match m.get(name) {
+                Some(&(idx, _, _)) => Ok(alloc::vec![idx]),
+                None => Ok(Vec::new()),
+            },
+            None => self.dir_indices(st),
+        }
+    }
+
+    /// The first mapped directory block at or after `from`.
+    fn next_block(&self, st: &mut IState, from: u64) -> KResult<Option<u32>> {
+        self.fs.load_extents(self.ino, st)?;
+        let n = self.nblocks(st) as u64;
+        let exts = st.ext.as_ref().ok_or(Errno::EIO)?;
+        let mut l = from;
+        while l < n {
+            match find_ext(exts, l as u32) {
+                Ok(e) if !e.uninit => return Ok(Some(l as u32)),
+                Ok(e) => l = e.lblk as u64 + e.len as u64,
+                Err(Some(next)) => l = next as u64,
+                Err(None) => break,
             }
         }
         Ok(None)
@@ -241,6 +298,9 @@ impl Ext4Inode {
                         }
                         self.set_csum(seed, b);
                     })?;
+                    if let Some(m) = &mut st.names {
+                        m.insert(name.to_vec(), (idx, ino, ftype));
+                    }
                     return Ok(());
                 }
             }
@@ -290,6 +350,9 @@ impl Ext4Inode {
         let size = r_size(&st.raw) + fs.bs;
         r_set_size(&mut st.raw, size);
         fs.add_blocks(st, (fs.bs / 512) as i64);
+        if let Some(m) = &mut st.names {
+            m.insert(name.to_vec(), (n, ino, ftype));
+        }
         self.save(st)
     }
 
@@ -297,7 +360,7 @@ impl Ext4Inode {
     fn dir_remove(&self, st: &mut IState, name: &[u8]) -> KResult<u32> {
         self.unindex(st)?;
         let seed = self.fs.inode_seed(self.ino, &st.raw);
-        for idx in self.dir_indices(st)? {
+        for idx in self.blocks_with(st, name)? {
             let Some((p, b)) = self.read_dir_block(st, idx)? else {
                 continue;
             };
@@ -313,6 +376,9 @@ impl Ext4Inode {
                         }
                         self.set_csum(seed, b);
                     })?;
+                    if let Some(m) = &mut st.names {
+                        m.remove(name);
+                    }
                     return Ok(e.ino);
                 }
             }
@@ -325,7 +391,7 @@ impl Ext4Inode {
         self.unindex(st)?;
         let ftype = if self.fs.filetype { ftype } else { 0 };
         let seed = self.fs.inode_seed(self.ino, &st.raw);
-        for idx in self.dir_indices(st)? {
+        for idx in self.blocks_with(st, name)? {
             let Some((p, b)) = self.read_dir_block(st, idx)? else {
                 continue;
             };
@@ -336,6 +402,9 @@ impl Ext4Inode {
                         b[e.off + 7] = ftype;
                         self.set_csum(seed, b);
                     })?;
+                    if let Some(m) = &mut st.names {
+                        m.insert(name.to_vec(), (idx, ino, ftype));
+                    }
                     return Ok(());
                 }
             }
@@ -503,6 +572,18 @@ impl Ext4Inode {
             }
         }
         let ino = fs.alloc_inode(self.ino, kind == FileType::Directory)?;
+        // A damaged inode bitmap may hand out an inode that is in use: leave it marked.
+        let live = fs
+            .icache
+            .lock()
+            .get(&ino)
+            .is_some_and(|w| w.strong_count() > 0);
+        let on_disk = fs
+            .read_inode(ino)
+            .is_ok_and(|r| r_links(&r) != 0 && le32(&r, 0x14) == 0);
+        if live || on_disk {
+            return Err(Errno::EIO);
+        }
         let raw = Ext4Inode::new_raw(&fs, kind, mode, uid, gid, rdev);
         let child = Ext4Inode::install(&fs, ino, kind, raw);
         let r = (|| {
@@ -881,11 +962,10 @@ impl Inode for Ext4Inode {
         let pos = cookie - 2;
         let mut st = self.st.lock();
         let first = pos / bs;
-        for idx in self.dir_indices(&mut st)? {
+        let mut cur = first;
+        while let Some(idx) = self.next_block(&mut st, cur)? {
             let idx = idx as u64;
-            if idx < first {
-                continue;
-            }
+            cur = idx + 1;
             let from = if idx == first { (pos % bs) as usize } else { 0 };
             if let Some((_, b)) = self.read_dir_block(&mut st, idx as u32)? {
                 for e in self.parse_block(&b)? {

@@ -41,6 +41,8 @@ pub(crate) struct IState {
     pub ext: Option<Vec<Ext>>,
     /// Index and leaf blocks of the extent tree.
     pub tree: Vec<u64>,
+    /// A large directory's names: name -> (block index, inode, file type); built on first use.
+    pub names: Option<alloc::collections::BTreeMap<Vec<u8>, (u32, u32, u8)>>,
     /// Not the registered object for its number (lost a race, or a placeholder): Drop does nothing.
     pub dup: bool,
     pub broken: bool,
@@ -284,6 +286,7 @@ impl Ext4 {
                 raw,
                 ext: None,
                 tree: Vec::new(),
+                names: None,
                 dup: false,
                 broken: false,
             }),
@@ -468,6 +471,7 @@ impl Drop for Ext4Inode {
                 raw: Vec::new(),
                 ext: None,
                 tree: Vec::new(),
+                names: None,
                 dup: true,
                 broken: true,
             },
@@ -553,6 +557,7 @@ impl Ext4 {
                 if len == 0
                     || pblk <= self.first_data_block
                     || pblk.saturating_add(len as u64) > self.blocks_count
+                    || self.in_sys(pblk, len as u64)
                     || lblk as u64 + len as u64 > 1 << 32
                 {
                     return bad;
@@ -569,6 +574,9 @@ impl Ext4 {
             } else {
                 let child = (le16(node, e + 8) as u64) << 32 | le32(node, e + 4) as u64;
                 self.check_block(child)?;
+                if self.in_sys(child, 1) {
+                    return bad;
+                }
                 if tree.contains(&child) || tree.len() > 1 << 20 {
                     return bad;
                 }
@@ -804,6 +812,7 @@ impl Ext4Inode {
                 raw,
                 ext: None,
                 tree: Vec::new(),
+                names: None,
                 dup: true,
                 broken: true,
             }),
@@ -1193,6 +1202,7 @@ impl Ext4Inode {
                 raw,
                 ext,
                 tree: Vec::new(),
+                names: None,
                 dup: false,
                 broken: false,
             }),

@@ -153,6 +153,8 @@ pub struct Ext4 {
     pub(crate) extra_isize: u16,
     pub(crate) itable_blocks: u64,
     overhead: u64,
+    /// Fixed metadata (superblocks, descriptors, bitmaps, inode tables): sorted, merged ranges.
+    sys: Vec<(u64, u64)>,
     sb: Mutex<Vec<u8>>,
     pub(crate) alloc: Mutex<Alloc>,
     cache: Mutex<cache::Cache>,
@@ -326,6 +328,28 @@ impl Ext4 {
             }
             o.min(blocks_count)
         };
+        let sys = {
+            let mut r: Vec<(u64, u64)> = Vec::new();
+            r.push((0, first_data_block + 1 + gdt_blocks + reserved_gdt));
+            for (g, grp) in gs.iter().enumerate() {
+                let start = first_data_block + g as u64 * bpg as u64;
+                if g > 0 && has_super(ro_compat & RO_SPARSE_SUPER != 0, g as u32) {
+                    r.push((start, start + 1 + gdt_blocks + reserved_gdt));
+                }
+                r.push((grp.block_bitmap, grp.block_bitmap + 1));
+                r.push((grp.inode_bitmap, grp.inode_bitmap + 1));
+                r.push((grp.inode_table, grp.inode_table + itable_blocks));
+            }
+            r.sort_unstable();
+            let mut m: Vec<(u64, u64)> = Vec::new();
+            for (a, b) in r {
+                match m.last_mut() {
+                    Some(l) if a <= l.1 => l.1 = l.1.max(b),
+                    _ => m.push((a, b)),
+                }
+            }
+            m
+        };
         let needs_orphans = le32(&sb, 0xE8) != 0;
         let fs = Arc::new_cyclic(|me| Ext4 {
             dev,
@@ -355,6 +379,7 @@ impl Ext4 {
             extra_isize,
             itable_blocks,
             overhead,
+            sys,
             sb: Mutex::new(sb),
             alloc: Mutex::new(Alloc {
                 groups: gs,
@@ -566,6 +591,13 @@ impl Ext4 {
     }
 
     // ---- the block cache ----
+
+    /// Whether [start, start+len) touches fixed metadata.
+    pub(crate) fn in_sys(&self, start: u64, len: u64) -> bool {
+        let end = start.saturating_add(len);
+        let i = self.sys.partition_point(|r| r.1 <= start);
+        self.sys.get(i).is_some_and(|r| r.0 < end)
+    }
 
     pub(crate) fn check_block(&self, blk: u64) -> KResult<()> {
         if blk <= self.first_data_block || blk >= self.blocks_count {

@@ -170,7 +170,7 @@ fn write_file(d: &Arc<dyn Inode>, name: &str, data: &[u8]) -> Arc<dyn Inode> {
 }
 
 /// A source tree for `mke2fs -d`.
-fn source_tree(d: &Path) {
+fn source_tree(d: &Path, huge: bool) {
     std::fs::write(d.join("hello.txt"), b"hello, ext4\n").unwrap();
     std::fs::write(d.join("big.bin"), pattern(1, 3 << 20 | 123)).unwrap();
     {
@@ -185,6 +185,15 @@ fn source_tree(d: &Path) {
             d.join("many")
                 .join(format!("entry-with-a-longish-name-{i:04}")),
             format!("{i}"),
+        )
+        .unwrap();
+    }
+    std::fs::create_dir(d.join("huge")).unwrap();
+    for i in 0..if huge { 3000 } else { 0 } {
+        std::fs::write(
+            d.join("huge")
+                .join(format!("a-rather-long-file-name-to-fill-blocks-{i:05}")),
+            b"",
         )
         .unwrap();
     }
@@ -225,6 +234,12 @@ fn check_tree(root: &Arc<dyn Inode>) {
         let f = walk(&many, &format!("entry-with-a-longish-name-{i:04}")).unwrap();
         assert_eq!(read_all(&f), format!("{i}").as_bytes());
     }
+    assert_eq!(names(&walk(root, "huge").unwrap()).len(), 3002);
+    let huge = walk(root, "huge").unwrap();
+    for i in (0..3000).step_by(7) {
+        let n = format!("a-rather-long-file-name-to-fill-blocks-{i:05}");
+        assert_eq!(huge.lookup(n.as_bytes()).unwrap().stat().size, 0);
+    }
     assert_eq!(walk(root, "a/b/c/deep").unwrap().stat().size, 4);
     let c = walk(root, "a/b/c").unwrap();
     assert_eq!(
@@ -244,14 +259,24 @@ fn check_tree(root: &Arc<dyn Inode>) {
 }
 
 fn image_with_tree(tag: &str, extra: &[&str]) -> (PathBuf, PathBuf) {
+    image_with(tag, extra, true)
+}
+
+fn image_with(tag: &str, extra: &[&str], huge: bool) -> (PathBuf, PathBuf) {
     let d = tmp(tag);
     let src = d.join("src");
     std::fs::create_dir(&src).unwrap();
-    source_tree(&src);
+    source_tree(&src, huge);
     let img = d.join("img");
     mkfs(&img, Some(&src), "64M", extra);
     debugfs(&img, "mknod cdev c 4 5");
     debugfs(&img, "mknod bdev b 259 300");
+    // Index the big directories (mke2fs -d writes them linear).
+    Command::new("e2fsck")
+        .arg("-fyD")
+        .arg(&img)
+        .output()
+        .unwrap();
     (d, img)
 }
 
@@ -273,7 +298,7 @@ fn read_mke2fs_image_4k() {
     let major = ((bdev >> 8) & 0xfff) | ((bdev >> 32) & !0xfff);
     let minor = (bdev & 0xff) | ((bdev >> 12) & !0xff);
     assert_eq!((major, minor), (259, 300));
-    assert_eq!(root.stat().nlink, 5); // ., lost+found, many, a, + ..
+    assert_eq!(root.stat().nlink, 6); // ., lost+found, many, huge, a, + ..
     assert!(root.parent().is_none());
     let s = fs.statfs();
     assert_eq!(s.block_size, 4096);
@@ -445,10 +470,44 @@ fn ino(i: &Arc<dyn Inode>) -> u64 {
 
 #[test]
 fn htree_directory_modification() {
-    let (d, img) = image_with_tree("htree", &["-b", "4096"]);
+    for bs in ["4096", "1024"] {
+        htree_modification(bs);
+    }
+}
+
+fn htree_modification(bs: &str) {
+    let (d, img) = image_with_tree("htree", &["-b", bs]);
     let fs = mount(&img, false);
     let root = fs.root();
     let many = walk(&root, "many").unwrap();
+    let huge = walk(&root, "huge").unwrap();
+    let flags = |i: &Arc<dyn Inode>| {
+        let e = i.as_any().downcast_ref::<Ext4Inode>().unwrap();
+        crate::util::le32(&e.st.lock().raw, 0x20)
+    };
+    assert_ne!(flags(&many) & crate::inode::INDEX_FL, 0);
+    assert_ne!(flags(&huge) & crate::inode::INDEX_FL, 0);
+    if bs == "1024" {
+        // Two levels of index: dx root's indirect_levels.
+        let mut b = [0u8; 1];
+        let e = huge.as_any().downcast_ref::<Ext4Inode>().unwrap();
+        let p = {
+            let mut st = e.st.lock();
+            fs.load_extents(e.ino, &mut st).unwrap();
+            st.ext.as_ref().unwrap()[0].pblk
+        };
+        fs.dev_read_bytes(p * 1024 + 30, &mut b).unwrap();
+        assert_eq!(b[0], 1);
+    }
+    for i in 0..3000 {
+        if i % 3 == 0 {
+            huge.unlink(format!("a-rather-long-file-name-to-fill-blocks-{i:05}").as_bytes())
+                .unwrap();
+        }
+    }
+    write_file(&huge, "added", b"added");
+    assert_eq!(flags(&huge) & crate::inode::INDEX_FL, 0);
+    drop(huge);
     for i in 0..100 {
         write_file(&many, &format!("new-{i}"), format!("n{i}").as_bytes());
     }
@@ -670,8 +729,8 @@ fn fragmented_extent_tree() {
     }
 }
 
-fn workload(total: usize, img_size: &str, bs: &str, cache: usize) {
-    let (d, img) = empty_image("work", img_size, &["-b", bs]);
+fn workload(total: usize, img_size: &str, opts: &[&str], cache: usize) {
+    let (d, img) = empty_image("work", img_size, opts);
     let fs = mount(&img, false);
     fs.set_cache_blocks(cache);
     let root = fs.root();
@@ -733,18 +792,38 @@ fn workload(total: usize, img_size: &str, bs: &str, cache: usize) {
 
 #[test]
 fn workload_small() {
-    workload(10 << 20, "64M", "4096", 4096);
+    workload(10 << 20, "64M", &["-b", "4096"], 4096);
 }
 
 #[test]
 fn workload_1k_blocks_small_cache() {
     // Many block groups (uninit ones get initialized) and constant cache eviction.
-    workload(10 << 20, "64M", "1024", 32);
+    workload(10 << 20, "64M", &["-b", "1024"], 32);
 }
 
 #[test]
 fn workload_100mb() {
-    workload(100 << 20, "256M", "4096", 4096);
+    workload(100 << 20, "256M", &["-b", "4096"], 4096);
+}
+
+#[test]
+fn workload_without_metadata_csum() {
+    workload(
+        4 << 20,
+        "32M",
+        &["-b", "1024", "-O", "^metadata_csum"],
+        4096,
+    );
+}
+
+#[test]
+fn workload_uninit_bg_crc16() {
+    workload(
+        4 << 20,
+        "32M",
+        &["-b", "1024", "-O", "^metadata_csum,uninit_bg"],
+        4096,
+    );
 }
 
 #[test]
@@ -1008,7 +1087,7 @@ fn exercise(dir: &Arc<dyn Inode>, depth: u32, budget: &mut u32) {
 #[test]
 fn corrupted_images_never_panic() {
     for bs in ["4096", "1024"] {
-        let (d, img) = image_with_tree("corrupt", &["-b", bs]);
+        let (d, img) = image_with("corrupt", &["-b", bs], false);
         let pristine = std::fs::read(&img).unwrap();
         let bsz: usize = bs.parse().unwrap();
         let targets = metadata_blocks(&img);
