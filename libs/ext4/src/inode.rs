@@ -512,13 +512,89 @@ impl Ext4 {
                 k,
                 Some(FileType::Regular) | Some(FileType::Directory) | Some(FileType::Symlink)
             );
-            if !fast_link && !special && st.raw[0x28..0x64].iter().any(|&b| b != 0) {
-                // Indirect block maps (ext2/ext3 files) are not supported.
-                return Err(Errno::EIO);
+            if !fast_link && !special {
+                self.load_indirect(&st.raw, &mut out, &mut tree)?;
             }
         }
         st.ext = Some(out);
         st.tree = tree;
+        Ok(())
+    }
+
+    /// Reads an ext2/ext3-style block map as extents (its indirect blocks count as the tree).
+    fn load_indirect(&self, raw: &[u8], out: &mut Vec<Ext>, tree: &mut Vec<u64>) -> KResult<()> {
+        let per = self.bs / 4;
+        for i in 0..12u64 {
+            let p = le32(raw, 0x28 + 4 * i as usize) as u64;
+            if p != 0 {
+                self.map_push(out, i, p)?;
+            }
+        }
+        let mut base = 12u64;
+        let mut span = per;
+        for level in 1..=3u32 {
+            let p = le32(raw, 0x28 + 4 * (11 + level as usize)) as u64;
+            self.walk_indirect(level, p, base, out, tree)?;
+            base += span;
+            span = span.saturating_mul(per);
+        }
+        Ok(())
+    }
+
+    fn walk_indirect(
+        &self,
+        level: u32,
+        blk: u64,
+        base: u64,
+        out: &mut Vec<Ext>,
+        tree: &mut Vec<u64>,
+    ) -> KResult<()> {
+        if blk == 0 {
+            return Ok(());
+        }
+        self.check_block(blk)?;
+        if self.in_sys(blk, 1) || tree.len() > 1 << 22 {
+            return Err(Errno::EIO);
+        }
+        tree.push(blk);
+        let b = self.meta_read(blk, |b| b.to_vec())?;
+        let per = self.bs / 4;
+        let span = per.pow(level - 1);
+        for k in 0..per {
+            let p = le32(&b, 4 * k as usize) as u64;
+            if p == 0 {
+                continue;
+            }
+            let l = base + k * span;
+            if level == 1 {
+                self.map_push(out, l, p)?;
+            } else {
+                self.walk_indirect(level - 1, p, l, out, tree)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn map_push(&self, out: &mut Vec<Ext>, l: u64, p: u64) -> KResult<()> {
+        if l >= u32::MAX as u64
+            || p <= self.first_data_block
+            || p >= self.blocks_count
+            || self.in_sys(p, 1)
+        {
+            return Err(Errno::EIO);
+        }
+        if let Some(last) = out.last_mut() {
+            if last.end() == l && last.pblk + last.len as u64 == p && last.len < EXT_INIT_MAX {
+                last.len += 1;
+                return Ok(());
+            }
+        }
+        out.push(Ext {
+            lblk: l as u32,
+            len: 1,
+            pblk: p,
+            uninit: false,
+        });
         Ok(())
     }
 
@@ -673,6 +749,9 @@ impl Ext4 {
             cur = next;
         }
         let r = &mut st.raw;
+        // (A block-mapped file becomes an extent-mapped one.)
+        let f = r_flags(r) | EXTENTS_FL;
+        r_set_flags(r, f);
         r[0x28..0x64].fill(0);
         put16(r, 0x28, EXT_MAGIC);
         put16(r, 0x2A, cur.len() as u16);

@@ -202,7 +202,8 @@ impl Ext4 {
         let ro = read_only
             || ro_compat & !RO_SUPPORTED != 0
             || incompat & INCOMPAT_RECOVER != 0
-            || compat & COMPAT_SPARSE_SUPER2 != 0;
+            || compat & COMPAT_SPARSE_SUPER2 != 0
+            || incompat & INCOMPAT_EXTENTS == 0;
         let log_bs = le32(&sb, 0x18);
         if log_bs > 6 || le32(&sb, 0x1C) != log_bs {
             return bad();

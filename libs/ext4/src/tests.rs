@@ -55,7 +55,11 @@ fn tmp(tag: &str) -> PathBuf {
 
 fn mkfs(img: &Path, src: Option<&Path>, size: &str, extra: &[&str]) {
     let mut c = Command::new("mke2fs");
-    c.args(["-q", "-F", "-t", "ext4"]).args(extra);
+    c.args(["-q", "-F"]);
+    if !extra.contains(&"-t") {
+        c.args(["-t", "ext4"]);
+    }
+    c.args(extra);
     if let Some(s) = src {
         c.arg("-d").arg(s);
     }
@@ -203,6 +207,9 @@ fn source_tree(d: &Path, huge: bool) {
     let long: String = core::iter::repeat_n("x/", 60).collect::<String>() + "end";
     std::os::unix::fs::symlink(&long, d.join("long")).unwrap();
     Command::new("mkfifo").arg(d.join("fifo")).status().unwrap();
+    // Over 4 GiB, nearly all hole.
+    let f = std::fs::File::create(d.join("huge-sparse")).unwrap();
+    f.write_all_at(b"past 4G", (5 << 30) - 7).unwrap();
 }
 
 fn check_tree(root: &Arc<dyn Inode>) {
@@ -271,6 +278,14 @@ fn image_with(tag: &str, extra: &[&str], huge: bool) -> (PathBuf, PathBuf) {
     mkfs(&img, Some(&src), "64M", extra);
     debugfs(&img, "mknod cdev c 4 5");
     debugfs(&img, "mknod bdev b 259 300");
+    debugfs(&img, "sif hello.txt uid 100000");
+    debugfs(&img, "sif hello.txt gid 200001");
+    // 2^32 + 1000 seconds and 123456789 ns: epoch bits 01.
+    debugfs(&img, "sif hello.txt mtime 1000");
+    debugfs(
+        &img,
+        &format!("sif hello.txt mtime_extra {}", (123_456_789u32 << 2) | 1),
+    );
     // Index the big directories (mke2fs -d writes them linear).
     Command::new("e2fsck")
         .arg("-fyD")
@@ -320,6 +335,49 @@ fn read_mke2fs_image_1k() {
     check_tree(&fs.root());
     drop(fs);
     fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn read_ext3_block_mapped_image() {
+    let (d, img) = image_with_tree("ext3", &["-t", "ext3", "-b", "1024"]);
+    let fs = mount(&img, false);
+    // No extents feature: read-only.
+    assert!(fs.is_read_only());
+    check_tree(&fs.root());
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn large_files() {
+    let (d, img) = empty_image("large", "32M", &["-b", "4096"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let f = create(&root, "f", FileType::Regular);
+    f.write_at(6 << 30, b"six gig").unwrap();
+    f.write_at(1 << 20, b"one meg").unwrap();
+    f.truncate((7 << 30) + 5).unwrap();
+    assert_eq!(f.stat().size, (7 << 30) + 5);
+    assert_eq!(f.stat().blocks, 16);
+    fs.sync().unwrap();
+    fsck(&img);
+    f.truncate((6 << 30) + 3).unwrap();
+    drop((f, root));
+    drop(fs);
+    fsck(&img);
+    let fs = mount(&img, false);
+    let f = walk(&fs.root(), "f").unwrap();
+    assert_eq!(f.stat().size, (6 << 30) + 3);
+    let mut b = [0u8; 7];
+    assert_eq!(f.read_at(6 << 30, &mut b).unwrap(), 3);
+    assert_eq!(&b[..3], b"six");
+    assert_eq!(f.read_at(1 << 20, &mut b).unwrap(), 7);
+    assert_eq!(&b, b"one meg");
+    assert_eq!(f.write_at(u64::MAX - 2, b"abc").err(), Some(Errno::EFBIG));
+    drop(f);
+    drop(fs);
     std::fs::remove_dir_all(d).unwrap();
 }
 
