@@ -37,7 +37,7 @@ const DEFAULT_ENV: &[&[u8]] = &[
 
 /// Reads a NUL-separated list from a file of the initramfs (`/lintel/argv`, `/lintel/envp`).
 fn read_list(path: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let root = fs::root();
+    let root = fs::initramfs_root();
     let cred = lintel_vfs::Cred {
         uid: 0,
         gid: 0,
@@ -74,7 +74,17 @@ fn kernel_main(info: BootInfo) -> ! {
         info.cmdline
     );
     drivers::blk::init();
-    if let Err(e) = fs::init(info.initrd) {
+    let root_disk = match root_option(info.cmdline) {
+        Some(name) => match fs::ext4::disk_of_name(name) {
+            Some(i) => Some((i, info.cmdline.split(' ').any(|w| w == "ro"))),
+            None => {
+                println!("lintel: root={}: no such disk", name);
+                power_off("exit 125");
+            }
+        },
+        None => None,
+    };
+    if let Err(e) = fs::init(info.initrd, root_disk) {
         println!("lintel: cannot build the root file system: {}", e.name());
         power_off("exit 125");
     }
@@ -125,8 +135,15 @@ fn kernel_main(info: BootInfo) -> ! {
 
 /// Flushes the disks, then powers the machine off reporting `line` to the host.
 pub fn power_off(line: &str) -> ! {
+    mm::pagecache::writeback_all();
+    fs::ext4::sync_all();
     drivers::blk::shutdown();
     lintel_hal::power_off(line)
+}
+
+/// The kernel command line's `root=` device, if any.
+fn root_option(cmdline: &str) -> Option<&str> {
+    cmdline.split(' ').find_map(|w| w.strip_prefix("root="))
 }
 
 fn describe(e: Errno) -> &'static str {

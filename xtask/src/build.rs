@@ -142,6 +142,42 @@ impl Image {
         Ok(())
     }
 
+    /// Writes the tree out as a host folder (for `mke2fs -d`). Device nodes are left out: the
+    /// kernel's devfs provides them.
+    pub fn write_tree(&self, dir: &Path) -> Result<(), String> {
+        use std::os::unix::fs::PermissionsExt;
+        let err = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+        std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
+        for (path, node) in &self.nodes {
+            let host = dir.join(path);
+            match node {
+                Node::Dir(_) => std::fs::create_dir_all(&host).map_err(|e| err(&host, e))?,
+                Node::File { data, .. } => {
+                    if let Some(parent) = host.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| err(parent, e))?;
+                    }
+                    std::fs::write(&host, data).map_err(|e| err(&host, e))?
+                }
+                Node::Symlink(t) => {
+                    std::os::unix::fs::symlink(t, &host).map_err(|e| err(&host, e))?
+                }
+                Node::CharDev(..) => {}
+            }
+        }
+        // Modes last, so read-only folders do not stop their own filling.
+        for (path, node) in self.nodes.iter().rev() {
+            let mode = match node {
+                Node::Dir(m) => *m,
+                Node::File { mode, .. } => *mode,
+                _ => continue,
+            };
+            let host = dir.join(path);
+            std::fs::set_permissions(&host, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| err(&host, e))?;
+        }
+        Ok(())
+    }
+
     pub fn write(&self, out: &Path) -> Result<(), String> {
         let mut v = Vec::new();
         lintel_cpio::write_entry(&mut v, b".", 0o40755, 1, 2, 0, (0, 0), &[]);

@@ -2,6 +2,8 @@
 //! suite. Everything a fresh machine needs is installed on first use.
 
 mod bench;
+mod disk;
+
 mod build;
 mod docs;
 mod qemu;
@@ -15,8 +17,10 @@ const USAGE: &str = "usage:
   cargo xtask run [--kvm] [--smp N] [--mem SIZE] [--log LEVEL] [--machine q35|microvm]
                   [--timeout SECONDS] [--add HOST[=GUEST]]... [--disk PATH]
                   [-- PROGRAM ARGS...]
-      --disk PATH  attach PATH as a raw virtio-blk disk (/dev/vda in the guest; q35 only);
-                   a missing PATH is created as a 64 MiB zero-filled image
+      --disk PATH  attach PATH as a virtio-blk disk (/dev/vda in the guest; q35 only). A
+                   missing PATH is created as a 1 GiB ext4 image of the root tree; an image
+                   holding ext4 is the root file system (root=/dev/vda) and keeps its files
+                   between runs; any other image is only attached
   cargo xtask test [--filter SUBSTR] [--kvm]
   cargo xtask bench [--quick] [--kvm] [--json PATH]
   cargo xtask build

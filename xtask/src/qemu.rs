@@ -37,7 +37,10 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
     ]);
     c.args(["-serial", "stdio"]);
     c.arg("-kernel").arg(kernel).arg("-initrd").arg(initrd);
-    let append = o.append.clone().unwrap_or_else(|| format!("log={}", o.log));
+    let mut append = o.append.clone().unwrap_or_else(|| format!("log={}", o.log));
+    if o.disk.as_deref().is_some_and(is_ext4) && !append.contains("root=") {
+        append.push_str(" root=/dev/vda");
+    }
     c.args(["-append", &append]);
     c.arg("-debugcon").arg(format!("file:{}", ctl.display()));
     c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
@@ -51,23 +54,35 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
     c
 }
 
-/// Size of the image `--disk` creates when its file does not exist.
-pub const NEW_DISK_SIZE: u64 = 64 << 20;
+/// Size of the image `--disk` creates when its file does not exist (sparse on the host).
+pub const NEW_DISK_MIB: u64 = 1024;
 
-/// Makes sure `path` exists, creating a zero-filled (sparse) image of `NEW_DISK_SIZE` if not.
-pub fn ensure_disk(path: &Path) -> Result<(), String> {
+/// Makes sure `path` exists: a missing image becomes an ext4 file system holding `tree` (the
+/// root the initramfs would have had), which Lintel then boots from and keeps between runs.
+pub fn ensure_disk(path: &Path, tree: &Image) -> Result<(), String> {
     if path.exists() {
         return Ok(());
     }
-    let f = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    f.set_len(NEW_DISK_SIZE)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::disk::make_ext4(tree, path, NEW_DISK_MIB)?;
     eprintln!(
-        "xtask: created {} ({} MiB of zeros)",
+        "xtask: created {} (ext4, {} MiB, the root file system from now on)",
         path.display(),
-        NEW_DISK_SIZE >> 20
+        NEW_DISK_MIB
     );
     Ok(())
+}
+
+/// Whether the image holds an ext2/3/4 file system (then it is the root: `root=/dev/vda`).
+pub fn is_ext4(path: &Path) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let mut magic = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| {
+            f.seek(SeekFrom::Start(1080))?;
+            f.read_exact(&mut magic)
+        })
+        .is_ok()
+        && magic == [0x53, 0xef]
 }
 
 fn read_report(ctl: &Path, status: Option<i32>) -> Outcome {
@@ -187,13 +202,13 @@ pub fn boot_typed(
 
 /// `cargo xtask run`: the console is this terminal; exits with the workload's status.
 pub fn run_interactive(o: &RunOpts) -> Result<u8, String> {
-    if let Some(d) = &o.disk {
-        ensure_disk(d)?;
-    }
     let kernel = build::kernel()?;
     let mut img = build::base_image()?;
     for (host, guest) in &o.adds {
         img.add_host(host, guest)?;
+    }
+    if let Some(d) = &o.disk {
+        ensure_disk(d, &img)?;
     }
     build::set_launch(&mut img, &o.argv);
     let (outcome, _) = boot(o, &kernel, &img, "run", false)?;

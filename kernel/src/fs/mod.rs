@@ -4,6 +4,7 @@
 pub mod dev;
 pub mod epoll;
 pub mod eventfd;
+pub mod ext4;
 pub mod fdtable;
 pub mod file;
 pub mod initramfs;
@@ -24,6 +25,12 @@ use lintel_vfs::{Dentry, FileType, Inode, MountTable, WalkCtx};
 
 static MOUNTS: spin::Once<MountTable> = spin::Once::new();
 static ROOT: spin::Once<Arc<Dentry>> = spin::Once::new();
+static INITRAMFS: spin::Once<Arc<Dentry>> = spin::Once::new();
+
+/// The unpacked initramfs (the root itself unless the root is on a disk).
+pub fn initramfs_root() -> Arc<Dentry> {
+    INITRAMFS.get().expect("vfs not initialized").clone()
+}
 
 pub fn mounts() -> &'static MountTable {
     MOUNTS.get().expect("vfs not initialized")
@@ -134,16 +141,36 @@ fn new_sysfs() -> KResult<Arc<dyn Inode>> {
 
 static NEXT_FS_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(16);
 
-/// mount(2) for the file systems Lintel can create: tmpfs, proc, sysfs.
-pub fn mount(thread: &Thread, source: &[u8], target: &[u8], fstype: &[u8]) -> KResult<()> {
+/// A new file-system instance's st_dev.
+pub fn next_fs_id() -> u64 {
+    NEXT_FS_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+}
+
+/// mount(2) for the file systems Lintel has: tmpfs, proc, sysfs, and ext4 (ext2/ext3 too)
+/// on a disk.
+pub fn mount(
+    thread: &Thread,
+    source: &[u8],
+    target: &[u8],
+    fstype: &[u8],
+    read_only: bool,
+) -> KResult<()> {
     let at = lookup_at(thread, AT_FDCWD, target, true)?;
     if at.inode.file_type() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
     let (root, name): (Arc<dyn Inode>, &'static str) = match fstype {
-        b"tmpfs" => {
-            let id = NEXT_FS_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-            (lintel_vfs::new_tmpfs(Arc::new(clock), id), "tmpfs")
+        b"tmpfs" => (
+            lintel_vfs::new_tmpfs(Arc::new(clock), next_fs_id()),
+            "tmpfs",
+        ),
+        b"ext4" | b"ext3" | b"ext2" => {
+            let dev = lookup_at(thread, AT_FDCWD, source, true)?;
+            if dev.inode.file_type() != FileType::BlockDevice {
+                return Err(Errno::ENOTBLK);
+            }
+            let index = ext4::disk_of_rdev(dev.inode.stat().rdev)?;
+            (ext4::mount_disk(index, read_only)?, "ext4")
         }
         b"proc" => (procfs::new_root(), "proc"),
         b"sysfs" => (new_sysfs()?, "sysfs"),
@@ -170,6 +197,7 @@ pub fn umount(thread: &Thread, target: &[u8]) -> KResult<()> {
         return Err(Errno::EBUSY);
     }
     mounts().umount(&d.inode)?;
+    ext4::unmounted(&d.inode)?;
     let id = lintel_vfs::identity(&d.inode);
     MOUNT_INFO
         .lock()
@@ -203,14 +231,25 @@ pub fn devpts_remove(n: u32) {
 }
 
 /// Builds the root file system: a tmpfs filled from the initramfs, devtmpfs-like /dev and /proc.
-pub fn init(initrd: Option<&[u8]>) -> KResult<()> {
-    let rootfs = lintel_vfs::new_tmpfs(Arc::new(clock), 1);
+/// Builds the root: the initramfs in a tmpfs, or, when `root_disk` names a disk (the kernel's
+/// `root=` option), the ext4 file system on it (the initramfs then only carries the launch
+/// files, see [`initramfs_root`]).
+pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<()> {
+    let initfs = Dentry::new_root(lintel_vfs::new_tmpfs(Arc::new(clock), 1));
     MOUNTS.call_once(MountTable::new);
-    let root = Dentry::new_root(rootfs);
-    ROOT.call_once(|| root.clone());
     if let Some(data) = initrd {
-        initramfs::unpack(&root, data)?;
+        initramfs::unpack(&initfs, data)?;
     }
+    INITRAMFS.call_once(|| initfs.clone());
+    let (root, source, fstype) = match root_disk {
+        Some((index, read_only)) => {
+            let inode = ext4::mount_disk(index, read_only)?;
+            let name = alloc::format!("/dev/{}", crate::drivers::blk::disk_name(index));
+            (Dentry::new_root(inode), name.into_bytes(), "ext4")
+        }
+        None => (initfs, b"tmpfs".to_vec(), "tmpfs"),
+    };
+    ROOT.call_once(|| root.clone());
     let walk = |p: &[u8]| -> KResult<Arc<Dentry>> {
         let cred = lintel_vfs::Cred {
             uid: 0,
@@ -275,9 +314,9 @@ pub fn init(initrd: Option<&[u8]>) -> KResult<()> {
     mounts().mount(&walk(b"/sys")?, sysfs.clone())?;
     let mut info = MOUNT_INFO.lock();
     info.push(MountInfo {
-        source: b"tmpfs".to_vec(),
+        source,
         path: b"/".to_vec(),
-        fstype: "tmpfs",
+        fstype,
         root: root.inode.clone(),
     });
     info.push(MountInfo {

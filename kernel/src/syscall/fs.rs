@@ -1092,6 +1092,7 @@ pub fn fsync(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     if let Some(inode) = &f.inode {
         crate::mm::pagecache::writeback(inode)?;
+        crate::fs::ext4::fsync(inode)?;
     }
     f.ops.fsync()?;
     ok(0)
@@ -1100,6 +1101,7 @@ pub fn fsync(c: &mut Call) -> SysResult {
 /// sync(2): everything stored through shared mappings reaches its file, then every disk.
 pub fn sync(_c: &mut Call) -> SysResult {
     crate::mm::pagecache::writeback_all();
+    crate::fs::ext4::sync_all();
     crate::drivers::blk::sync_all();
     ok(0)
 }

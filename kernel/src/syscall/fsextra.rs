@@ -179,30 +179,37 @@ pub fn utime(c: &mut Call) -> SysResult {
 fn statfs_of(d: &Dentry) -> [u8; 120] {
     const TMPFS_MAGIC: u64 = 0x0102_1994;
     const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+    const EXT4_SUPER_MAGIC: u64 = 0xef53;
     let fsid = d.inode.fs_id();
-    let magic = if fsid == crate::fs::procfs::PROC_DEV {
-        PROC_SUPER_MAGIC
+    // [type, bsize, blocks, bfree, bavail, files, ffree]
+    let vals: [u64; 7] = if let Some(s) = fs::ext4::statfs(&d.inode) {
+        [
+            EXT4_SUPER_MAGIC,
+            s.block_size,
+            s.blocks,
+            s.free_blocks,
+            s.avail_blocks,
+            s.files,
+            s.free_files,
+        ]
+    } else if fsid == crate::fs::procfs::PROC_DEV {
+        [PROC_SUPER_MAGIC, 4096, 0, 0, 0, 0, 0]
     } else {
-        TMPFS_MAGIC
+        // tmpfs may use half of RAM (Linux's default size); what the system uses counts
+        // against it.
+        let frames = lintel_hal::mm::total_frames() as u64;
+        let used = frames - (lintel_hal::mm::free_frames() as u64).min(frames);
+        let total = frames / 2;
+        let free = total.saturating_sub(used);
+        [TMPFS_MAGIC, 4096, total, free, free, 1 << 20, 1 << 19]
     };
-    // tmpfs may use half of RAM (Linux's default size); what the system uses counts against it.
-    let frames = lintel_hal::mm::total_frames() as u64;
-    let used = frames - (lintel_hal::mm::free_frames() as u64).min(frames);
-    let total = if magic == PROC_SUPER_MAGIC {
-        0
-    } else {
-        frames / 2
-    };
-    let free = total.saturating_sub(used);
-    let files = if total == 0 { 0 } else { 1 << 20 };
     let mut b = [0u8; 120];
-    let vals: [u64; 7] = [magic, 4096, total, free, free, files, files / 2];
     for (i, v) in vals.iter().enumerate() {
         b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
     }
     b[56..60].copy_from_slice(&(fsid as u32).to_le_bytes()); // f_fsid
     b[64..72].copy_from_slice(&255u64.to_le_bytes()); // f_namelen
-    b[72..80].copy_from_slice(&4096u64.to_le_bytes()); // f_frsize
+    b[72..80].copy_from_slice(&vals[1].to_le_bytes()); // f_frsize
     b[80..88].copy_from_slice(&0x20u64.to_le_bytes()); // f_flags: ST_VALID
     b
 }
@@ -649,14 +656,13 @@ pub fn mount(c: &mut Call) -> SysResult {
         crate::warn!("mount: remount, bind and move mounts are not supported yet");
         return Err(Errno::EINVAL);
     }
-    let _ = MS_RDONLY;
     let fstype = uaccess::read_cstr(fstype, 64, Errno::ENODEV)?;
     let source = if src != 0 {
         uaccess::read_cstr(src, 4096, Errno::ENAMETOOLONG)?
     } else {
         fstype.clone()
     };
-    fs::mount(c.thread, &source, &target, &fstype)?;
+    fs::mount(c.thread, &source, &target, &fstype, flags & MS_RDONLY != 0)?;
     ok(0)
 }
 

@@ -322,6 +322,10 @@ fn handle(n: usize, c: &mut Call) -> SysResult {
         nr::TRUNCATE => fs::truncate(c),
         nr::FSYNC | nr::FDATASYNC => fs::fsync(c),
         nr::SYNC => fs::sync(c),
+        nr::SYNCFS => {
+            fs::file(c, c.fd(0))?;
+            fs::sync(c)
+        }
         _ => {
             log_enosys(n);
             Err(Errno::ENOSYS)
@@ -429,6 +433,7 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("truncate", "implemented", ""),
     ("fsync", "implemented", "writes back pages stored through shared mappings; block devices flush the disk's write cache"),
     ("fdatasync", "implemented", "as fsync"),
+    ("syncfs", "implemented", "as sync: every file system and disk"),
     ("sync", "implemented", "writes back shared mappings, flushes every disk"),
     ("poll", "implemented", ""),
     ("link", "implemented", ""),

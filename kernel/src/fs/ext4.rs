@@ -1,0 +1,94 @@
+//! ext4 on the disks: the glue between the `lintel-ext4` crate and the virtio-blk driver, and
+//! the bookkeeping of mounted instances (sync, statfs, unmount).
+
+use crate::drivers::blk::{self, Disk};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use lintel_abi::{Errno, KResult};
+use lintel_ext4::{BlockDevice, Ext4, Ext4Inode};
+use lintel_vfs::Inode;
+use spin::Mutex;
+
+struct DiskDevice(Arc<Disk>);
+
+impl BlockDevice for DiskDevice {
+    fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
+        self.0.read(offset, buf)
+    }
+    fn write(&self, offset: u64, buf: &[u8]) -> KResult<()> {
+        self.0.write(offset, buf)
+    }
+    fn flush(&self) -> KResult<()> {
+        self.0.flush()
+    }
+    fn size(&self) -> u64 {
+        self.0.size()
+    }
+}
+
+/// Mounted instances with the index of their disk.
+static MOUNTED: Mutex<Vec<(usize, Arc<Ext4>)>> = Mutex::new(Vec::new());
+
+/// Mounts the ext4 file system on disk `index`; EBUSY if it is mounted already.
+pub fn mount_disk(index: usize, read_only: bool) -> KResult<Arc<dyn Inode>> {
+    let disk = blk::disk(index).ok_or(Errno::ENXIO)?;
+    if MOUNTED.lock().iter().any(|(i, _)| *i == index) {
+        return Err(Errno::EBUSY);
+    }
+    let ro = read_only || disk.read_only();
+    let id = super::next_fs_id();
+    let fs = Ext4::mount(Arc::new(DiskDevice(disk)), id, Arc::new(super::clock), ro)?;
+    let root = fs.root();
+    MOUNTED.lock().push((index, fs));
+    Ok(root)
+}
+
+/// The disk index behind a block device number (virtio-blk: minor 16 per disk).
+pub fn disk_of_rdev(rdev: u64) -> KResult<usize> {
+    if super::dev::major(rdev) != super::dev::VIRTIO_BLK_MAJOR
+        || !super::dev::minor(rdev).is_multiple_of(16)
+    {
+        return Err(Errno::ENXIO);
+    }
+    Ok((super::dev::minor(rdev) / 16) as usize)
+}
+
+/// The disk index for a kernel command-line name such as `/dev/vda` or `vdb`.
+pub fn disk_of_name(name: &str) -> Option<usize> {
+    let n = name.strip_prefix("/dev/").unwrap_or(name);
+    (0..blk::disks().len()).find(|&i| blk::disk_name(i) == n)
+}
+
+/// The file system is going away: everything reaches the disk first.
+pub fn unmounted(root: &Arc<dyn Inode>) -> KResult<()> {
+    let Some(fs) = lintel_ext4::ext4_of(root.as_ref()) else {
+        return Ok(());
+    };
+    crate::mm::pagecache::writeback_all();
+    fs.sync()?;
+    MOUNTED.lock().retain(|(_, f)| !Arc::ptr_eq(f, &fs));
+    Ok(())
+}
+
+/// sync(2), syncfs(2) and power-off: every mounted instance writes back and flushes.
+pub fn sync_all() {
+    let all: Vec<Arc<Ext4>> = MOUNTED.lock().iter().map(|(_, f)| f.clone()).collect();
+    for fs in all {
+        if let Err(e) = fs.sync() {
+            crate::warn!("ext4: sync failed: {}", e.name());
+        }
+    }
+}
+
+/// fsync(2) on a file of an ext4 instance (a no-op for other file systems).
+pub fn fsync(inode: &Arc<dyn Inode>) -> KResult<()> {
+    match inode.as_any().downcast_ref::<Ext4Inode>() {
+        Some(i) => i.fsync(),
+        None => Ok(()),
+    }
+}
+
+/// statfs figures for an inode on ext4.
+pub fn statfs(inode: &Arc<dyn Inode>) -> Option<lintel_ext4::StatFs> {
+    lintel_ext4::ext4_of(inode.as_ref()).map(|f| f.statfs())
+}
