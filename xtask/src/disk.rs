@@ -29,7 +29,6 @@ pub fn make_ext4(tree: &Image, path: &Path, size_mib: u64) -> Result<(), String>
 }
 
 /// `e2fsck -fn`: Ok when the file system is clean, else its report.
-#[allow(dead_code)] // used by the disk tests
 pub fn fsck(path: &Path) -> Result<(), String> {
     let out = Command::new("e2fsck")
         .arg("-fn")

@@ -2,9 +2,8 @@
 //! suite. Everything a fresh machine needs is installed on first use.
 
 mod bench;
-mod disk;
-
 mod build;
+mod disk;
 mod docs;
 mod qemu;
 mod setup;

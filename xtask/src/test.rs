@@ -177,6 +177,8 @@ struct Round {
     running: Option<String>,
     outcome: Outcome,
     console: String,
+    /// e2fsck's verdict on the disk of an ext4 round.
+    fsck: Option<Result<(), String>>,
 }
 
 /// Reads the runner's `RUN`, `TEST` and `RUNNER DONE` lines.
@@ -208,6 +210,7 @@ fn guest_round(
     runner: &Path,
     tests: &[(String, PathBuf)],
     round: usize,
+    on_ext4: bool,
 ) -> Result<Round, String> {
     let mut img = build::base_image()?;
     add_glibc_runtime(&mut img)?;
@@ -219,13 +222,27 @@ fn guest_round(
     }
     img.file("tests/list", 0o644, list.into_bytes());
     build::set_launch(&mut img, &["/tests/runner".into(), "/tests/list".into()]);
-    let (outcome, console) = qemu::boot(opts, kernel, &img, &format!("test{round}"), true)?;
+    // On ext4 the same tree is the root file system of a disk (tests, their scratch folders
+    // under /tmp and all); the file system must be clean afterwards.
+    let mut opts = opts.clone();
+    if on_ext4 {
+        let p = build::ensure_build_dir()?.join(format!("ext4-{}-{round}.img", std::process::id()));
+        crate::disk::make_ext4(&img, &p, 512)?;
+        opts.disk = Some(p);
+    }
+    let (outcome, console) = qemu::boot(&opts, kernel, &img, &format!("test{round}"), true)?;
     let (results, running) = parse_console(&console);
+    let fsck = opts.disk.as_ref().map(|p| {
+        let r = crate::disk::fsck(p);
+        let _ = std::fs::remove_file(p);
+        r
+    });
     Ok(Round {
         results,
         running,
         outcome,
         console,
+        fsck,
     })
 }
 
@@ -288,6 +305,41 @@ fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Str
         return Ok(());
     }
 
+    guest_pass(t, &guest, kvm, &xfail, false)?;
+    // The file tests again with their scratch folders on an ext4 disk (musl builds only).
+    let on_disk: Vec<(String, PathBuf)> = guest
+        .iter()
+        .filter(|(id, _)| id.ends_with(".musl") && EXT4_PASS.iter().any(|p| id.starts_with(p)))
+        .map(|(id, exe)| (format!("{id}@ext4"), exe.clone()))
+        .collect();
+    if !on_disk.is_empty() {
+        guest_pass(t, &on_disk, kvm, &xfail, true)?;
+    }
+    Ok(())
+}
+
+/// Test-name prefixes that run a second time on ext4.
+const EXT4_PASS: &[&str] = &[
+    "file_",
+    "mem_filemap",
+    "io_",
+    "poll",
+    "net_unix",
+    "proc_exec",
+    "shell_script",
+    "busybox_",
+];
+
+/// Runs `guest` tests in as many boots as it takes (a test that takes the kernel down is
+/// failed and the rest run in a fresh boot), on tmpfs or with the root on an ext4 disk.
+fn guest_pass(
+    t: &mut Tally,
+    guest: &[(String, PathBuf)],
+    kvm: bool,
+    xfail: &Xfail,
+    on_ext4: bool,
+) -> Result<(), String> {
+    let bin = build::ensure_build_dir()?.join("tests");
     // Boot until every test has a result; a test that takes the kernel down is failed and the
     // rest run in a fresh boot.
     let kernel = build::kernel()?;
@@ -299,7 +351,8 @@ fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Str
         ..RunOpts::default()
     };
     let mut results: BTreeMap<String, Result<(), String>> = BTreeMap::new();
-    let mut pending = guest.clone();
+    let mut pending = guest.to_vec();
+    let mut fsck_results: Vec<Result<(), String>> = Vec::new();
     let mut round = 0;
     while !pending.is_empty() {
         round += 1;
@@ -308,7 +361,11 @@ fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Str
             running,
             outcome,
             console: out,
-        } = guest_round(&opts, &kernel, &runner, &pending, round)?;
+            fsck,
+        } = guest_round(&opts, &kernel, &runner, &pending, round, on_ext4)?;
+        if let Some(r) = fsck {
+            fsck_results.push(r);
+        }
         let progressed = !got.is_empty();
         results.extend(got);
         let culprit = running.or_else(|| {
@@ -338,7 +395,13 @@ fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Str
             break;
         }
     }
-    for (id, _) in &guest {
+    if on_ext4 {
+        match fsck_results.into_iter().find(|r| r.is_err()) {
+            Some(Err(e)) => t.fail("ext4.fsck", &e),
+            _ => t.pass("ext4.fsck"),
+        }
+    }
+    for (id, _) in guest {
         let (name, variant) = id.rsplit_once('.').unwrap_or((id, ""));
         let expected = xfail.reason(name, variant);
         match (results.get(id), expected) {
@@ -491,6 +554,31 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
         contains: vec![],
         disk: Some((disk_setup, disk_verify)),
     });
+    cases.push(Case {
+        id: "boot.ext4-workload".into(),
+        argv: s(&["/bin/sh", "-c", EXT4_WORKLOAD]),
+        add: None,
+        status: 0,
+        output: s(&["files=800", "big1=1000000", "workload done"]),
+        keys: None,
+        contains: vec![],
+        disk: Some((ext4_setup_big, ext4_verify_workload)),
+    });
+    cases.push(Case {
+        id: "boot.ext4-enospc".into(),
+        argv: s(&["/bin/sh", "-c", EXT4_ENOSPC]),
+        add: None,
+        status: 0,
+        output: s(&[
+            "fill=ENOSPC",
+            "keep=kept",
+            "busybox intact",
+            "writable again",
+        ]),
+        keys: None,
+        contains: vec![],
+        disk: Some((ext4_setup_small, ext4_verify_fsck)),
+    });
     let kernel = build::kernel()?;
     for (n, c) in cases.iter().enumerate() {
         if filter.is_some_and(|f| !c.id.contains(f)) {
@@ -630,6 +718,87 @@ fn disk_verify(p: &Path) -> Result<(), String> {
         return Err("the first or last sector changed".into());
     }
     Ok(())
+}
+
+/// boot.ext4-workload, first boot on a fresh ext4 root: 1,000 files in nested folders, 100 MB
+/// written, renames, a truncation and deletions, with checksums of what is left for the second
+/// boot to verify.
+const EXT4_WORKLOAD: &str = "set -e
+cd /root
+for a in 0 1 2 3 4 5 6 7 8 9; do for b in 0 1 2 3 4 5 6 7 8 9; do
+  mkdir -p w/$a/$b
+  for c in 0 1 2 3 4 5 6 7 8 9; do echo file-$a$b$c > w/$a/$b/f$c; done
+done; done
+yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 52428800 > big1
+cp big1 big2
+mv w/1 w/renamed
+mv big2 w/renamed/big2
+truncate -s 1000000 big1
+rm -rf w/2 w/3
+rm w/renamed/big2
+echo files=$(find w -type f | wc -l)
+echo big1=$(stat -c %s big1)
+find w -type f | sort | xargs md5sum > sums
+md5sum big1 >> sums
+sync
+echo workload done";
+
+/// The second boot of boot.ext4-workload: everything the first one left is there, intact.
+const EXT4_REREAD: &str = "cd /root && md5sum -c sums > /dev/null && echo reread ok; echo files=$(find w -type f | wc -l)";
+
+/// boot.ext4-enospc: fills a small disk; the write fails with ENOSPC, earlier files are intact,
+/// and space comes back after a delete.
+const EXT4_ENOSPC: &str = "echo kept > /root/keep
+md5sum /bin/busybox > /root/bb.sum
+sync
+err=$(dd if=/dev/zero of=/root/fill bs=1M 2>&1) && echo fill=fit
+case $err in *'No space left'*) echo fill=ENOSPC;; *) echo \"dd: $err\";; esac
+echo keep=$(cat /root/keep)
+md5sum -c /root/bb.sum > /dev/null && echo busybox intact
+rm /root/fill
+dd if=/dev/zero of=/root/again bs=1M count=4 2>/dev/null && echo writable again";
+
+fn ext4_image(p: &Path, mib: u64) -> Result<(), String> {
+    crate::disk::make_ext4(&build::base_image()?, p, mib)
+}
+
+fn ext4_setup_big(p: &Path) -> Result<(), String> {
+    ext4_image(p, 512)
+}
+
+fn ext4_setup_small(p: &Path) -> Result<(), String> {
+    ext4_image(p, 32)
+}
+
+fn ext4_verify_fsck(p: &Path) -> Result<(), String> {
+    crate::disk::fsck(p)
+}
+
+/// After the workload: e2fsck is clean, a second boot from the same disk finds everything,
+/// and e2fsck is still clean.
+fn ext4_verify_workload(p: &Path) -> Result<(), String> {
+    crate::disk::fsck(p)?;
+    let mut img = build::base_image()?;
+    build::set_launch(
+        &mut img,
+        &["/bin/sh".into(), "-c".into(), EXT4_REREAD.into()],
+    );
+    let opts = RunOpts {
+        timeout: Some(120),
+        disk: Some(p.to_path_buf()),
+        ..RunOpts::default()
+    };
+    let (outcome, out) = qemu::boot(&opts, &build::kernel()?, &img, "reread", true)?;
+    let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
+    if outcome != Outcome::Exit(0) || !lines.contains(&"reread ok") || !lines.contains(&"files=800")
+    {
+        return Err(format!(
+            "second boot: {}; console: {}",
+            qemu::describe(&outcome),
+            tail(&out, 4)
+        ));
+    }
+    crate::disk::fsck(p)
 }
 
 pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {

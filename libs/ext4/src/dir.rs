@@ -724,10 +724,9 @@ impl Inode for Ext4Inode {
         self.fs.check_writable()?;
         check_name(name)?;
         let _ns = self.fs.ns.lock();
+        // A file without links gets a name again only as an O_TMPFILE file: the VFS layer
+        // decides that, so here it leaves the orphan chain.
         let n = t.links();
-        if n == 0 {
-            return Err(Errno::ENOENT);
-        }
         if n >= LINK_MAX {
             return Err(Errno::EMLINK);
         }
@@ -743,8 +742,14 @@ impl Inode for Ext4Inode {
             self.touch(&mut st, true);
             self.save(&st)?;
         }
+        if n == 0 {
+            self.fs.remove_orphan(t.ino)?;
+        }
         let mut ts = t.st.lock();
         let n = r_links(&ts.raw) + 1;
+        if n == 1 {
+            put32(&mut ts.raw, 0x14, 0); // orphan-chain link / deletion time
+        }
         r_set_links(&mut ts.raw, n);
         t.touch(&mut ts, false);
         t.save(&ts)
