@@ -1238,3 +1238,63 @@ fn metadata_blocks(img: &Path) -> Vec<u64> {
     v.dedup();
     v
 }
+
+#[test]
+fn concurrent_threads() {
+    let (d, img) = empty_image("threads", "64M", &["-b", "1024"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let shared = create(&root, "shared", FileType::Directory);
+    let other = create(&root, "other", FileType::Directory);
+    let mut hs = Vec::new();
+    for t in 0..4u64 {
+        let (root, shared, other) = (root.clone(), shared.clone(), other.clone());
+        hs.push(std::thread::spawn(move || {
+            let mine = create(&root, &format!("t{t}"), FileType::Directory);
+            for i in 0..150u64 {
+                let name = format!("f{t}-{i}");
+                let data = pattern(t * 1000 + i, 3000 + (i as usize * 37) % 9000);
+                let f = write_file(&mine, &name, &data);
+                f.write_at(data.len() as u64 * 2, &data[..100]).unwrap();
+                assert_eq!(&read_all(&f)[..data.len()], &data[..]);
+                match i % 5 {
+                    0 => mine
+                        .rename(name.as_bytes(), &shared, name.as_bytes(), 0)
+                        .unwrap(),
+                    1 => mine.unlink(name.as_bytes()).unwrap(),
+                    2 => {
+                        let _ = shared.rename(
+                            format!("f{}-{}", (t + 1) % 4, i - 2).as_bytes(),
+                            &other,
+                            name.as_bytes(),
+                            0,
+                        );
+                    }
+                    3 => f.truncate(10).unwrap(),
+                    _ => {
+                        let sub = create(&mine, &format!("d{i}"), FileType::Directory);
+                        drop(sub);
+                        let _ = mine.rename(
+                            format!("d{i}").as_bytes(),
+                            &other,
+                            format!("d{t}-{i}").as_bytes(),
+                            0,
+                        );
+                    }
+                }
+                let mut c = 0;
+                while let Some((_, n)) = shared.readdir(c).unwrap() {
+                    c = n;
+                }
+            }
+        }));
+    }
+    for h in hs {
+        h.join().unwrap();
+    }
+    drop((shared, other, root));
+    fs.sync().unwrap();
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
