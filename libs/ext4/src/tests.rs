@@ -45,6 +45,17 @@ impl BlockDevice for FileDev {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// e2fsprogs lives in /usr/sbin, which a user's PATH may lack.
+fn tool(name: &str) -> Command {
+    for dir in ["/usr/sbin", "/sbin"] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return Command::new(p);
+        }
+    }
+    Command::new(name)
+}
+
 fn tmp(tag: &str) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let d = std::env::temp_dir().join(format!("lintel-ext4-{}-{}-{}", tag, std::process::id(), n));
@@ -54,7 +65,7 @@ fn tmp(tag: &str) -> PathBuf {
 }
 
 fn mkfs(img: &Path, src: Option<&Path>, size: &str, extra: &[&str]) {
-    let mut c = Command::new("mke2fs");
+    let mut c = tool("mke2fs");
     c.args(["-q", "-F"]);
     if !extra.contains(&"-t") {
         c.args(["-t", "ext4"]);
@@ -73,7 +84,7 @@ fn mkfs(img: &Path, src: Option<&Path>, size: &str, extra: &[&str]) {
 }
 
 fn fsck(img: &Path) {
-    let o = Command::new("e2fsck").arg("-fn").arg(img).output().unwrap();
+    let o = tool("e2fsck").arg("-fn").arg(img).output().unwrap();
     assert!(
         o.status.success(),
         "e2fsck failed ({:?}):\n{}\n{}",
@@ -84,7 +95,7 @@ fn fsck(img: &Path) {
 }
 
 fn debugfs(img: &Path, cmd: &str) {
-    let o = Command::new("debugfs")
+    let o = tool("debugfs")
         .args(["-w", "-R", cmd])
         .arg(img)
         .output()
@@ -287,11 +298,7 @@ fn image_with(tag: &str, extra: &[&str], huge: bool) -> (PathBuf, PathBuf) {
         &format!("sif hello.txt mtime_extra {}", (123_456_789u32 << 2) | 1),
     );
     // Index the big directories (mke2fs -d writes them linear).
-    Command::new("e2fsck")
-        .arg("-fyD")
-        .arg(&img)
-        .output()
-        .unwrap();
+    tool("e2fsck").arg("-fyD").arg(&img).output().unwrap();
     (d, img)
 }
 
@@ -1016,11 +1023,7 @@ fn unlink_while_open() {
     fs.sync().unwrap();
     let copy = d.join("copy");
     std::fs::copy(&img, &copy).unwrap();
-    let o = Command::new("e2fsck")
-        .arg("-fy")
-        .arg(&copy)
-        .output()
-        .unwrap();
+    let o = tool("e2fsck").arg("-fy").arg(&copy).output().unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(!out.contains("corrupted orphan"), "{out}");
     assert!(out.contains("Clearing orphaned inode"), "{out}");
@@ -1293,6 +1296,31 @@ fn concurrent_threads() {
         h.join().unwrap();
     }
     drop((shared, other, root));
+    fs.sync().unwrap();
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn unlink_frees_xattr_block() {
+    let (d, img) = empty_image("xattr", "16M", &["-b", "4096"]);
+    let val = d.join("val");
+    std::fs::write(&val, vec![b'v'; 1500]).unwrap();
+    std::fs::write(d.join("content"), b"data").unwrap();
+    debugfs(&img, &format!("write {} f", d.join("content").display()));
+    debugfs(&img, &format!("ea_set -f {} f user.big", val.display()));
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let free0 = fs.statfs().free_blocks;
+    let f = walk(&root, "f").unwrap();
+    assert_eq!(read_all(&f), b"data");
+    assert_eq!(f.stat().blocks, 16);
+    f.write_at(4, b" more").unwrap();
+    drop(f);
+    root.unlink(b"f").unwrap();
+    assert_eq!(fs.statfs().free_blocks, free0 + 2);
+    drop(root);
     fs.sync().unwrap();
     drop(fs);
     fsck(&img);
