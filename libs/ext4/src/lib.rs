@@ -1,15 +1,30 @@
 //! ext4, read-write, over a block device.
 //!
-//! Layout facts follow Linux's Documentation/filesystems/ext4. The journal is never used: the
-//! file system is written in place (a mount is refused read-write when the journal needs
-//! recovery). Metadata goes through a write-back block cache flushed by [`Ext4::sync`]; file
-//! data goes straight to the device.
+//! Layout facts follow Linux's Documentation/filesystems/ext4. Supported: the default feature
+//! set of `mke2fs -t ext4` (64bit, flex_bg, extents, metadata_csum or uninit_bg or neither,
+//! huge_file, dir_nlink, extra_isize, dir_index, sparse_super, large_file, csum_seed,
+//! largedir) at any block size; ext2/ext3 images (block maps) read-only.
+//!
+//! * The journal is never used: the file system is written in place, and a mount asking for
+//!   recovery is made read-only. So are images with unknown RO_COMPAT features or without
+//!   extents; unknown INCOMPAT features are refused (EINVAL).
+//! * Metadata goes through a bounded write-back block cache ([`Ext4::sync`] writes it back;
+//!   eviction writes dirty blocks when over the bound). File data goes straight to the device.
+//! * The extent tree is kept as a list in memory and rewritten (reusing its blocks, as deep as
+//!   needed) when it changes. Holes and uninitialized extents read as zeros; writing into an
+//!   uninitialized extent zeroes and initializes it.
+//! * An htree directory is turned into a linear one (index blocks become empty leaves) the
+//!   first time it is modified; lookups in large directories use an in-memory name index.
+//! * Unlinked inodes still referenced go on the on-disk orphan chain and are freed when their
+//!   last `Arc` drops, or at the next read-write mount after a crash.
+//! * Damaged images give EIO (EUCLEAN/EINVAL at mount), never a panic: every on-disk number is
+//!   checked, and no block of fixed metadata is ever allocated, freed or mapped into a file.
 //!
 //! Lock order (outermost first): `Ext4::ns` (namespace changes: create, link, unlink, rmdir,
 //! rename) → one inode's state lock (never two at once) → `Ext4::alloc` (group descriptors,
 //! bitmaps, counters, orphan list) → `Ext4::cache`. `Ext4::icache` (the inode-number map) is
-//! a leaf taken with nothing else above it but inode/namespace locks, and never around a drop
-//! of an inode.
+//! a leaf taken with nothing else above it but inode/namespace locks, and an inode is never
+//! dropped while `alloc`, `cache` or `icache` is held (its `Drop` takes them).
 #![no_std]
 #![deny(unsafe_code)]
 

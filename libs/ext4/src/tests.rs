@@ -1160,7 +1160,18 @@ fn corrupted_images_never_panic() {
             x ^= x << 17;
             x
         };
-        for round in 0..40 {
+        let rounds: u64 = std::env::var("LINTEL_EXT4_FUZZ_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(40);
+        let salt: u64 = std::env::var("LINTEL_EXT4_FUZZ_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        for _ in 0..salt % 1000 {
+            rnd();
+        }
+        for round in 0..rounds {
             let mut v = pristine.clone();
             let flips = 1 + round % 40;
             for _ in 0..flips {
