@@ -167,7 +167,7 @@ pub struct Ext4 {
     pub(crate) filetype: bool,
     pub(crate) extra_isize: u16,
     pub(crate) itable_blocks: u64,
-    overhead: u64,
+    overhead: core::sync::atomic::AtomicU64,
     /// Fixed metadata (superblocks, descriptors, bitmaps, inode tables): sorted, merged ranges.
     sys: Vec<(u64, u64)>,
     sb: Mutex<Vec<u8>>,
@@ -394,7 +394,7 @@ impl Ext4 {
             filetype: incompat & INCOMPAT_FILETYPE != 0,
             extra_isize,
             itable_blocks,
-            overhead,
+            overhead: core::sync::atomic::AtomicU64::new(overhead),
             sys,
             sb: Mutex::new(sb),
             alloc: Mutex::new(Alloc {
@@ -440,6 +440,30 @@ impl Ext4 {
             return Err(Errno::EUCLEAN);
         }
         drop(root);
+        // Like Linux, statfs leaves out the journal (or what mke2fs recorded as overhead).
+        let (recorded, journal) = {
+            let sb = fs.sb.lock();
+            let j = if compat & 0x4 != 0 {
+                le32(&sb, 0xE0)
+            } else {
+                0
+            };
+            (le32(&sb, 0x248) as u64, j)
+        };
+        let extra = if recorded != 0 {
+            Some(recorded)
+        } else if journal != 0 {
+            fs.iget(journal).ok().map(|j| {
+                fs.blocks512(&j.st.lock().raw) / (bs / 512)
+                    + fs.overhead.load(core::sync::atomic::Ordering::Relaxed)
+            })
+        } else {
+            None
+        };
+        if let Some(o) = extra {
+            fs.overhead
+                .store(o.min(blocks_count), core::sync::atomic::Ordering::Relaxed);
+        }
         Ok(fs)
     }
 
@@ -490,9 +514,14 @@ impl Ext4 {
         let a = self.alloc.lock();
         StatFs {
             block_size: self.bs,
-            blocks: self.blocks_count - self.overhead,
+            blocks: self
+                .blocks_count
+                .saturating_sub(self.overhead.load(core::sync::atomic::Ordering::Relaxed)),
             free_blocks: a.free_blocks,
-            avail_blocks: a.free_blocks.saturating_sub(self.r_blocks),
+            // Linux also holds back 2% (at most 4096 blocks) for metadata.
+            avail_blocks: a
+                .free_blocks
+                .saturating_sub(self.r_blocks + (self.blocks_count / 50).min(4096)),
             files: self.inodes_count as u64,
             free_files: a.free_inodes,
             name_max: 255,
