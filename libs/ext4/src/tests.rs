@@ -1357,3 +1357,114 @@ fn unlink_frees_xattr_block() {
     fsck(&img);
     std::fs::remove_dir_all(d).unwrap();
 }
+
+/// Copies everything in the image at $LINTEL_EXT4_IMG into the directory $LINTEL_EXT4_OUT
+/// (for comparing with what Linux sees: `diff -r`).
+#[test]
+#[ignore]
+fn external_extract() {
+    let img = PathBuf::from(std::env::var("LINTEL_EXT4_IMG").unwrap());
+    let out = PathBuf::from(std::env::var("LINTEL_EXT4_OUT").unwrap());
+    let fs = mount(&img, true);
+    fn copy(dir: &Arc<dyn Inode>, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for (name, kind) in names(dir) {
+            if name == b"." || name == b".." || name == b"lost+found" {
+                continue;
+            }
+            let n = String::from_utf8(name.clone()).unwrap();
+            let i = dir.lookup(&name).unwrap();
+            assert_eq!(i.file_type(), kind);
+            match kind {
+                FileType::Directory => copy(&i, &to.join(&n)),
+                FileType::Regular => std::fs::write(to.join(&n), read_all(&i)).unwrap(),
+                FileType::Symlink => {
+                    let t = String::from_utf8(i.readlink().unwrap()).unwrap();
+                    std::os::unix::fs::symlink(t, to.join(&n)).unwrap();
+                }
+                _ => {
+                    let st = i.stat();
+                    std::println!("{n}: {:?} rdev {:#x} mtime {:?}", kind, st.rdev, st.mtime);
+                }
+            }
+        }
+    }
+    copy(&fs.root(), &out);
+    let st = walk(&fs.root(), "future").unwrap().stat();
+    std::println!("future mtime {:?}", st.mtime);
+}
+
+/// Modifies the image at $LINTEL_EXT4_IMG (made by Linux: see the report) in ways to check
+/// with Linux afterwards.
+#[test]
+#[ignore]
+fn external_modify() {
+    let img = PathBuf::from(std::env::var("LINTEL_EXT4_IMG").unwrap());
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let big = walk(&root, "big").unwrap();
+    for i in (1..=2000).step_by(2) {
+        big.unlink(format!("name-of-file-number-{i}").as_bytes())
+            .unwrap();
+    }
+    for i in 0..300 {
+        write_file(
+            &big,
+            &format!("added-{i}"),
+            format!("added {i}\n").as_bytes(),
+        );
+    }
+    let pre = walk(&root, "prealloc").unwrap();
+    pre.write_at(50 * 4096 + 10, b"into the uninitialized extent")
+        .unwrap();
+    pre.write_at(3000 * 4096, b"past the end").unwrap();
+    let frag = walk(&root, "frag").unwrap();
+    frag.truncate(1000 * 4096 + 5).unwrap();
+    for i in (1..1000).step_by(2) {
+        frag.write_at(i * 4096, &[0xAB; 4096]).unwrap();
+    }
+    root.rename(b"big", &root, b"big2", 0).unwrap();
+    drop((big, pre, frag, root));
+    fs.sync().unwrap();
+}
+
+#[test]
+fn htree_root_with_stale_leaf_tail() {
+    // Linux turns a full linear block 0 into the dx root in place: the old dirent tail's
+    // "0c 00 00 de" survives as dx_tail.dt_reserved. That block must not be taken for a leaf.
+    let (d, img) = image_with_tree("stale", &["-b", "4096"]);
+    let fs = mount(&img, true);
+    let many = walk(&fs.root(), "many").unwrap();
+    let e = many.as_any().downcast_ref::<Ext4Inode>().unwrap();
+    let (p, seed) = {
+        let mut st = e.st.lock();
+        fs.load_extents(e.ino, &mut st).unwrap();
+        (
+            st.ext.as_ref().unwrap()[0].pblk,
+            fs.inode_seed(e.ino, &st.raw),
+        )
+    };
+    drop((many, fs));
+    let mut v = std::fs::read(&img).unwrap();
+    let b = &mut v[p as usize * 4096..(p as usize + 1) * 4096];
+    let limit = crate::util::le16(b, 0x20) as usize;
+    let count = crate::util::le16(b, 0x22) as usize;
+    let t = 0x20 + limit * 8;
+    assert_eq!(t, 4096 - 8);
+    b[t..t + 4].copy_from_slice(&[0x0c, 0, 0, 0xde]);
+    let c = crate::util::crc32c(seed, &b[..0x20 + count * 8]);
+    let c = crate::util::crc32c(c, &b[t..t + 4]);
+    let c = crate::util::crc32c(c, &[0; 4]);
+    crate::util::put32(b, t + 4, c);
+    std::fs::write(&img, &v).unwrap();
+    fsck(&img);
+    let fs = mount(&img, false);
+    let many = walk(&fs.root(), "many").unwrap();
+    assert_eq!(names(&many).len(), 502);
+    write_file(&many, "more", b"x");
+    drop(many);
+    fs.sync().unwrap();
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
