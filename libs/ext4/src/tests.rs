@@ -1468,3 +1468,56 @@ fn htree_root_with_stale_leaf_tail() {
     fsck(&img);
     std::fs::remove_dir_all(d).unwrap();
 }
+
+/// Creates one of everything in the image at $LINTEL_EXT4_IMG (to inspect with Linux).
+#[test]
+#[ignore]
+fn external_populate() {
+    let img = PathBuf::from(std::env::var("LINTEL_EXT4_IMG").unwrap());
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let d = root
+        .create(b"dir", FileType::Directory, 0o750, 1234, 5678, 0)
+        .unwrap();
+    let f = d
+        .create(b"file", FileType::Regular, 0o640, 100000, 200000, 0)
+        .unwrap();
+    f.write_at(0, b"hello from lintel\n").unwrap();
+    f.write_at(1 << 20, b"after a hole\n").unwrap();
+    f.set_times(
+        None,
+        Some(Timespec {
+            sec: 4_102_444_800,
+            nsec: 987_654_321,
+        }),
+    )
+    .unwrap();
+    d.symlink(b"fast", b"file", 0, 0).unwrap();
+    d.symlink(b"slow", &[b'a'; 100], 0, 0).unwrap();
+    d.create(b"chr", FileType::CharDevice, 0o600, 0, 0, (1 << 8) | 3)
+        .unwrap();
+    d.create(
+        b"blk",
+        FileType::BlockDevice,
+        0o600,
+        0,
+        0,
+        (259 << 8) | 0x12 | (0x345 << 12) << 8,
+    )
+    .unwrap();
+    d.create(b"fifo", FileType::Fifo, 0o644, 0, 0, 0).unwrap();
+    d.create(b"sock", FileType::Socket, 0o755, 0, 0, 0).unwrap();
+    d.link(b"hard", &f).unwrap();
+    let sub = d
+        .create(b"sub", FileType::Directory, 0o755, 0, 0, 0)
+        .unwrap();
+    for i in 0..400 {
+        write_file(
+            &sub,
+            &format!("many-files-with-long-names-{i:04}"),
+            &pattern(i, (i as usize * 997) % 20000),
+        );
+    }
+    drop((d, f, sub, root));
+    fs.sync().unwrap();
+}
