@@ -434,6 +434,35 @@ impl Ext4 {
         Ok(())
     }
 
+    /// Drops a deleted inode's reference to its extended-attribute block.
+    fn release_xattr_block(&self, raw: &mut [u8]) -> KResult<()> {
+        let blk = le32(raw, 0x68) as u64 | (le16(raw, 0x76) as u64) << 32;
+        if blk == 0 {
+            return Ok(());
+        }
+        put32(raw, 0x68, 0);
+        put16(raw, 0x76, 0);
+        self.check_block(blk)?;
+        if self.in_sys(blk, 1) || self.meta_read(blk, |b| le32(b, 0))? != 0xEA02_0000 {
+            return Err(Errno::EIO);
+        }
+        let refs = self.meta_read(blk, |b| le32(b, 4))?;
+        if refs <= 1 {
+            return self.free_blocks(blk, 1);
+        }
+        let seed = self.csum_seed;
+        let csum = self.csum;
+        self.meta_write(blk, |b| {
+            put32(b, 4, refs - 1);
+            if csum {
+                put32(b, 0x10, 0);
+                let c = crc32c(seed, &blk.to_le_bytes());
+                let c = crc32c(c, b);
+                put32(b, 0x10, c);
+            }
+        })
+    }
+
     pub(crate) fn max_file_size(&self) -> u64 {
         0xFFFF_FFFFu64 * self.bs
     }
@@ -477,6 +506,7 @@ impl Drop for Ext4Inode {
             },
         );
         let _ = fs.release_blocks(ino, &mut st, 0);
+        let _ = fs.release_xattr_block(&mut st.raw);
         let _ = fs.remove_orphan(ino);
         put32(&mut st.raw, 0x14, fs.now().sec as u32);
         let _ = fs.write_inode(ino, &st.raw);
@@ -795,6 +825,8 @@ impl Ext4 {
     /// Frees every block at logical index >= `keep` (and the tree blocks no longer needed).
     pub(crate) fn release_blocks(&self, ino: u32, st: &mut IState, keep: u32) -> KResult<()> {
         self.load_extents(ino, st)?;
+        let backup = st.ext.clone();
+        let whole_tree = keep == 0 && !st.tree.is_empty();
         let exts = st.ext.as_mut().ok_or(Errno::EIO)?;
         let mut frees: Vec<(u64, u64)> = Vec::new();
         let mut kept = Vec::new();
@@ -809,11 +841,14 @@ impl Ext4 {
                 kept.push(*e);
             }
         }
-        if frees.is_empty() {
+        if frees.is_empty() && !whole_tree {
             return Ok(());
         }
         *exts = kept;
-        self.write_tree(ino, st)?;
+        if let Err(e) = self.write_tree(ino, st) {
+            st.ext = backup;
+            return Err(e);
+        }
         let mut total = 0u64;
         for (b, c) in frees {
             self.free_blocks(b, c)?;

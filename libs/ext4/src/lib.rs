@@ -1,15 +1,30 @@
 //! ext4, read-write, over a block device.
 //!
-//! Layout facts follow Linux's Documentation/filesystems/ext4. The journal is never used: the
-//! file system is written in place (a mount is refused read-write when the journal needs
-//! recovery). Metadata goes through a write-back block cache flushed by [`Ext4::sync`]; file
-//! data goes straight to the device.
+//! Layout facts follow Linux's Documentation/filesystems/ext4. Supported: the default feature
+//! set of `mke2fs -t ext4` (64bit, flex_bg, extents, metadata_csum or uninit_bg or neither,
+//! huge_file, dir_nlink, extra_isize, dir_index, sparse_super, large_file, csum_seed,
+//! largedir) at any block size; ext2/ext3 images (block maps) read-only.
+//!
+//! * The journal is never used: the file system is written in place, and a mount asking for
+//!   recovery is made read-only. So are images with unknown RO_COMPAT features or without
+//!   extents; unknown INCOMPAT features are refused (EINVAL).
+//! * Metadata goes through a bounded write-back block cache ([`Ext4::sync`] writes it back;
+//!   eviction writes dirty blocks when over the bound). File data goes straight to the device.
+//! * The extent tree is kept as a list in memory and rewritten (reusing its blocks, as deep as
+//!   needed) when it changes. Holes and uninitialized extents read as zeros; writing into an
+//!   uninitialized extent zeroes and initializes it.
+//! * An htree directory is turned into a linear one (index blocks become empty leaves) the
+//!   first time it is modified; lookups in large directories use an in-memory name index.
+//! * Unlinked inodes still referenced go on the on-disk orphan chain and are freed when their
+//!   last `Arc` drops, or at the next read-write mount after a crash.
+//! * Damaged images give EIO (EUCLEAN/EINVAL at mount), never a panic: every on-disk number is
+//!   checked, and no block of fixed metadata is ever allocated, freed or mapped into a file.
 //!
 //! Lock order (outermost first): `Ext4::ns` (namespace changes: create, link, unlink, rmdir,
 //! rename) → one inode's state lock (never two at once) → `Ext4::alloc` (group descriptors,
 //! bitmaps, counters, orphan list) → `Ext4::cache`. `Ext4::icache` (the inode-number map) is
-//! a leaf taken with nothing else above it but inode/namespace locks, and never around a drop
-//! of an inode.
+//! a leaf taken with nothing else above it but inode/namespace locks, and an inode is never
+//! dropped while `alloc`, `cache` or `icache` is held (its `Drop` takes them).
 #![no_std]
 #![deny(unsafe_code)]
 
@@ -152,7 +167,7 @@ pub struct Ext4 {
     pub(crate) filetype: bool,
     pub(crate) extra_isize: u16,
     pub(crate) itable_blocks: u64,
-    overhead: u64,
+    overhead: core::sync::atomic::AtomicU64,
     /// Fixed metadata (superblocks, descriptors, bitmaps, inode tables): sorted, merged ranges.
     sys: Vec<(u64, u64)>,
     sb: Mutex<Vec<u8>>,
@@ -379,7 +394,7 @@ impl Ext4 {
             filetype: incompat & INCOMPAT_FILETYPE != 0,
             extra_isize,
             itable_blocks,
-            overhead,
+            overhead: core::sync::atomic::AtomicU64::new(overhead),
             sys,
             sb: Mutex::new(sb),
             alloc: Mutex::new(Alloc {
@@ -425,6 +440,30 @@ impl Ext4 {
             return Err(Errno::EUCLEAN);
         }
         drop(root);
+        // Like Linux, statfs leaves out the journal (or what mke2fs recorded as overhead).
+        let (recorded, journal) = {
+            let sb = fs.sb.lock();
+            let j = if compat & 0x4 != 0 {
+                le32(&sb, 0xE0)
+            } else {
+                0
+            };
+            (le32(&sb, 0x248) as u64, j)
+        };
+        let extra = if recorded != 0 {
+            Some(recorded)
+        } else if journal != 0 {
+            fs.iget(journal).ok().map(|j| {
+                fs.blocks512(&j.st.lock().raw) / (bs / 512)
+                    + fs.overhead.load(core::sync::atomic::Ordering::Relaxed)
+            })
+        } else {
+            None
+        };
+        if let Some(o) = extra {
+            fs.overhead
+                .store(o.min(blocks_count), core::sync::atomic::Ordering::Relaxed);
+        }
         Ok(fs)
     }
 
@@ -475,9 +514,14 @@ impl Ext4 {
         let a = self.alloc.lock();
         StatFs {
             block_size: self.bs,
-            blocks: self.blocks_count - self.overhead,
+            blocks: self
+                .blocks_count
+                .saturating_sub(self.overhead.load(core::sync::atomic::Ordering::Relaxed)),
             free_blocks: a.free_blocks,
-            avail_blocks: a.free_blocks.saturating_sub(self.r_blocks),
+            // Linux also holds back 2% (at most 4096 blocks) for metadata.
+            avail_blocks: a
+                .free_blocks
+                .saturating_sub(self.r_blocks + (self.blocks_count / 50).min(4096)),
             files: self.inodes_count as u64,
             free_files: a.free_inodes,
             name_max: 255,

@@ -45,6 +45,17 @@ impl BlockDevice for FileDev {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// e2fsprogs lives in /usr/sbin, which a user's PATH may lack.
+fn tool(name: &str) -> Command {
+    for dir in ["/usr/sbin", "/sbin"] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return Command::new(p);
+        }
+    }
+    Command::new(name)
+}
+
 fn tmp(tag: &str) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let d = std::env::temp_dir().join(format!("lintel-ext4-{}-{}-{}", tag, std::process::id(), n));
@@ -54,7 +65,7 @@ fn tmp(tag: &str) -> PathBuf {
 }
 
 fn mkfs(img: &Path, src: Option<&Path>, size: &str, extra: &[&str]) {
-    let mut c = Command::new("mke2fs");
+    let mut c = tool("mke2fs");
     c.args(["-q", "-F"]);
     if !extra.contains(&"-t") {
         c.args(["-t", "ext4"]);
@@ -73,7 +84,7 @@ fn mkfs(img: &Path, src: Option<&Path>, size: &str, extra: &[&str]) {
 }
 
 fn fsck(img: &Path) {
-    let o = Command::new("e2fsck").arg("-fn").arg(img).output().unwrap();
+    let o = tool("e2fsck").arg("-fn").arg(img).output().unwrap();
     assert!(
         o.status.success(),
         "e2fsck failed ({:?}):\n{}\n{}",
@@ -84,7 +95,7 @@ fn fsck(img: &Path) {
 }
 
 fn debugfs(img: &Path, cmd: &str) {
-    let o = Command::new("debugfs")
+    let o = tool("debugfs")
         .args(["-w", "-R", cmd])
         .arg(img)
         .output()
@@ -287,11 +298,7 @@ fn image_with(tag: &str, extra: &[&str], huge: bool) -> (PathBuf, PathBuf) {
         &format!("sif hello.txt mtime_extra {}", (123_456_789u32 << 2) | 1),
     );
     // Index the big directories (mke2fs -d writes them linear).
-    Command::new("e2fsck")
-        .arg("-fyD")
-        .arg(&img)
-        .output()
-        .unwrap();
+    tool("e2fsck").arg("-fyD").arg(&img).output().unwrap();
     (d, img)
 }
 
@@ -378,6 +385,26 @@ fn large_files() {
     assert_eq!(f.write_at(u64::MAX - 2, b"abc").err(), Some(Errno::EFBIG));
     drop(f);
     drop(fs);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn statfs_matches_linux() {
+    // Figures Linux 6.1 gives for this image: 14325 total, 14319 free, 13173 available.
+    let (d, img) = empty_image("statfs", "64M", &["-b", "4096"]);
+    let s = mount(&img, true).statfs();
+    assert_eq!(
+        (
+            s.block_size,
+            s.blocks,
+            s.free_blocks,
+            s.avail_blocks,
+            s.name_max
+        ),
+        (4096, 14325, 14319, 13173, 255)
+    );
+    assert_eq!(s.files, 16384);
+    assert_eq!(s.free_files, 16384 - 11);
     std::fs::remove_dir_all(d).unwrap();
 }
 
@@ -1016,11 +1043,7 @@ fn unlink_while_open() {
     fs.sync().unwrap();
     let copy = d.join("copy");
     std::fs::copy(&img, &copy).unwrap();
-    let o = Command::new("e2fsck")
-        .arg("-fy")
-        .arg(&copy)
-        .output()
-        .unwrap();
+    let o = tool("e2fsck").arg("-fy").arg(&copy).output().unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(!out.contains("corrupted orphan"), "{out}");
     assert!(out.contains("Clearing orphaned inode"), "{out}");
@@ -1157,7 +1180,18 @@ fn corrupted_images_never_panic() {
             x ^= x << 17;
             x
         };
-        for round in 0..40 {
+        let rounds: u64 = std::env::var("LINTEL_EXT4_FUZZ_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(40);
+        let salt: u64 = std::env::var("LINTEL_EXT4_FUZZ_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        for _ in 0..salt % 1000 {
+            rnd();
+        }
+        for round in 0..rounds {
             let mut v = pristine.clone();
             let flips = 1 + round % 40;
             for _ in 0..flips {
@@ -1237,4 +1271,253 @@ fn metadata_blocks(img: &Path) -> Vec<u64> {
     v.sort_unstable();
     v.dedup();
     v
+}
+
+#[test]
+fn concurrent_threads() {
+    let (d, img) = empty_image("threads", "64M", &["-b", "1024"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let shared = create(&root, "shared", FileType::Directory);
+    let other = create(&root, "other", FileType::Directory);
+    let mut hs = Vec::new();
+    for t in 0..4u64 {
+        let (root, shared, other) = (root.clone(), shared.clone(), other.clone());
+        hs.push(std::thread::spawn(move || {
+            let mine = create(&root, &format!("t{t}"), FileType::Directory);
+            for i in 0..150u64 {
+                let name = format!("f{t}-{i}");
+                let data = pattern(t * 1000 + i, 3000 + (i as usize * 37) % 9000);
+                let f = write_file(&mine, &name, &data);
+                f.write_at(data.len() as u64 * 2, &data[..100]).unwrap();
+                assert_eq!(&read_all(&f)[..data.len()], &data[..]);
+                match i % 5 {
+                    0 => mine
+                        .rename(name.as_bytes(), &shared, name.as_bytes(), 0)
+                        .unwrap(),
+                    1 => mine.unlink(name.as_bytes()).unwrap(),
+                    2 => {
+                        let _ = shared.rename(
+                            format!("f{}-{}", (t + 1) % 4, i - 2).as_bytes(),
+                            &other,
+                            name.as_bytes(),
+                            0,
+                        );
+                    }
+                    3 => f.truncate(10).unwrap(),
+                    _ => {
+                        let sub = create(&mine, &format!("d{i}"), FileType::Directory);
+                        drop(sub);
+                        let _ = mine.rename(
+                            format!("d{i}").as_bytes(),
+                            &other,
+                            format!("d{t}-{i}").as_bytes(),
+                            0,
+                        );
+                    }
+                }
+                let mut c = 0;
+                while let Some((_, n)) = shared.readdir(c).unwrap() {
+                    c = n;
+                }
+            }
+        }));
+    }
+    for h in hs {
+        h.join().unwrap();
+    }
+    drop((shared, other, root));
+    fs.sync().unwrap();
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn unlink_frees_xattr_block() {
+    let (d, img) = empty_image("xattr", "16M", &["-b", "4096"]);
+    let val = d.join("val");
+    std::fs::write(&val, vec![b'v'; 1500]).unwrap();
+    std::fs::write(d.join("content"), b"data").unwrap();
+    debugfs(&img, &format!("write {} f", d.join("content").display()));
+    debugfs(&img, &format!("ea_set -f {} f user.big", val.display()));
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let free0 = fs.statfs().free_blocks;
+    let f = walk(&root, "f").unwrap();
+    assert_eq!(read_all(&f), b"data");
+    assert_eq!(f.stat().blocks, 16);
+    f.write_at(4, b" more").unwrap();
+    drop(f);
+    root.unlink(b"f").unwrap();
+    assert_eq!(fs.statfs().free_blocks, free0 + 2);
+    drop(root);
+    fs.sync().unwrap();
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+/// Copies everything in the image at $LINTEL_EXT4_IMG into the directory $LINTEL_EXT4_OUT
+/// (for comparing with what Linux sees: `diff -r`).
+#[test]
+#[ignore]
+fn external_extract() {
+    let img = PathBuf::from(std::env::var("LINTEL_EXT4_IMG").unwrap());
+    let out = PathBuf::from(std::env::var("LINTEL_EXT4_OUT").unwrap());
+    let fs = mount(&img, true);
+    fn copy(dir: &Arc<dyn Inode>, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for (name, kind) in names(dir) {
+            if name == b"." || name == b".." || name == b"lost+found" {
+                continue;
+            }
+            let n = String::from_utf8(name.clone()).unwrap();
+            let i = dir.lookup(&name).unwrap();
+            assert_eq!(i.file_type(), kind);
+            match kind {
+                FileType::Directory => copy(&i, &to.join(&n)),
+                FileType::Regular => std::fs::write(to.join(&n), read_all(&i)).unwrap(),
+                FileType::Symlink => {
+                    let t = String::from_utf8(i.readlink().unwrap()).unwrap();
+                    std::os::unix::fs::symlink(t, to.join(&n)).unwrap();
+                }
+                _ => {
+                    let st = i.stat();
+                    std::println!("{n}: {:?} rdev {:#x} mtime {:?}", kind, st.rdev, st.mtime);
+                }
+            }
+        }
+    }
+    copy(&fs.root(), &out);
+    let st = walk(&fs.root(), "future").unwrap().stat();
+    std::println!("future mtime {:?}", st.mtime);
+}
+
+/// Modifies the image at $LINTEL_EXT4_IMG (made by Linux: see the report) in ways to check
+/// with Linux afterwards.
+#[test]
+#[ignore]
+fn external_modify() {
+    let img = PathBuf::from(std::env::var("LINTEL_EXT4_IMG").unwrap());
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let big = walk(&root, "big").unwrap();
+    for i in (1..=2000).step_by(2) {
+        big.unlink(format!("name-of-file-number-{i}").as_bytes())
+            .unwrap();
+    }
+    for i in 0..300 {
+        write_file(
+            &big,
+            &format!("added-{i}"),
+            format!("added {i}\n").as_bytes(),
+        );
+    }
+    let pre = walk(&root, "prealloc").unwrap();
+    pre.write_at(50 * 4096 + 10, b"into the uninitialized extent")
+        .unwrap();
+    pre.write_at(3000 * 4096, b"past the end").unwrap();
+    let frag = walk(&root, "frag").unwrap();
+    frag.truncate(1000 * 4096 + 5).unwrap();
+    for i in (1..1000).step_by(2) {
+        frag.write_at(i * 4096, &[0xAB; 4096]).unwrap();
+    }
+    root.rename(b"big", &root, b"big2", 0).unwrap();
+    drop((big, pre, frag, root));
+    fs.sync().unwrap();
+}
+
+#[test]
+fn htree_root_with_stale_leaf_tail() {
+    // Linux turns a full linear block 0 into the dx root in place: the old dirent tail's
+    // "0c 00 00 de" survives as dx_tail.dt_reserved. That block must not be taken for a leaf.
+    let (d, img) = image_with_tree("stale", &["-b", "4096"]);
+    let fs = mount(&img, true);
+    let many = walk(&fs.root(), "many").unwrap();
+    let e = many.as_any().downcast_ref::<Ext4Inode>().unwrap();
+    let (p, seed) = {
+        let mut st = e.st.lock();
+        fs.load_extents(e.ino, &mut st).unwrap();
+        (
+            st.ext.as_ref().unwrap()[0].pblk,
+            fs.inode_seed(e.ino, &st.raw),
+        )
+    };
+    drop((many, fs));
+    let mut v = std::fs::read(&img).unwrap();
+    let b = &mut v[p as usize * 4096..(p as usize + 1) * 4096];
+    let limit = crate::util::le16(b, 0x20) as usize;
+    let count = crate::util::le16(b, 0x22) as usize;
+    let t = 0x20 + limit * 8;
+    assert_eq!(t, 4096 - 8);
+    b[t..t + 4].copy_from_slice(&[0x0c, 0, 0, 0xde]);
+    let c = crate::util::crc32c(seed, &b[..0x20 + count * 8]);
+    let c = crate::util::crc32c(c, &b[t..t + 4]);
+    let c = crate::util::crc32c(c, &[0; 4]);
+    crate::util::put32(b, t + 4, c);
+    std::fs::write(&img, &v).unwrap();
+    fsck(&img);
+    let fs = mount(&img, false);
+    let many = walk(&fs.root(), "many").unwrap();
+    assert_eq!(names(&many).len(), 502);
+    write_file(&many, "more", b"x");
+    drop(many);
+    fs.sync().unwrap();
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+/// Creates one of everything in the image at $LINTEL_EXT4_IMG (to inspect with Linux).
+#[test]
+#[ignore]
+fn external_populate() {
+    let img = PathBuf::from(std::env::var("LINTEL_EXT4_IMG").unwrap());
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let d = root
+        .create(b"dir", FileType::Directory, 0o750, 1234, 5678, 0)
+        .unwrap();
+    let f = d
+        .create(b"file", FileType::Regular, 0o640, 100000, 200000, 0)
+        .unwrap();
+    f.write_at(0, b"hello from lintel\n").unwrap();
+    f.write_at(1 << 20, b"after a hole\n").unwrap();
+    f.set_times(
+        None,
+        Some(Timespec {
+            sec: 4_102_444_800,
+            nsec: 987_654_321,
+        }),
+    )
+    .unwrap();
+    d.symlink(b"fast", b"file", 0, 0).unwrap();
+    d.symlink(b"slow", &[b'a'; 100], 0, 0).unwrap();
+    d.create(b"chr", FileType::CharDevice, 0o600, 0, 0, (1 << 8) | 3)
+        .unwrap();
+    d.create(
+        b"blk",
+        FileType::BlockDevice,
+        0o600,
+        0,
+        0,
+        (259 << 8) | 0x12 | (0x345 << 12) << 8,
+    )
+    .unwrap();
+    d.create(b"fifo", FileType::Fifo, 0o644, 0, 0, 0).unwrap();
+    d.create(b"sock", FileType::Socket, 0o755, 0, 0, 0).unwrap();
+    d.link(b"hard", &f).unwrap();
+    let sub = d
+        .create(b"sub", FileType::Directory, 0o755, 0, 0, 0)
+        .unwrap();
+    for i in 0..400 {
+        write_file(
+            &sub,
+            &format!("many-files-with-long-names-{i:04}"),
+            &pattern(i, (i as usize * 997) % 20000),
+        );
+    }
+    drop((d, f, sub, root));
+    fs.sync().unwrap();
 }
