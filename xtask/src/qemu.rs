@@ -37,10 +37,12 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
     ]);
     c.args(["-serial", "stdio"]);
     c.arg("-kernel").arg(kernel).arg("-initrd").arg(initrd);
-    let mut append = o.append.clone().unwrap_or_else(|| format!("log={}", o.log));
-    if o.disk.as_deref().is_some_and(is_ext4) && !append.contains("root=") {
-        append.push_str(" root=/dev/vda");
-    }
+    // An ext4 disk is the root unless the caller chose the command line itself.
+    let append = match &o.append {
+        Some(a) => a.clone(),
+        None if o.disk.as_deref().is_some_and(is_ext4) => format!("log={} root=/dev/vda", o.log),
+        None => format!("log={}", o.log),
+    };
     c.args(["-append", &append]);
     c.arg("-debugcon").arg(format!("file:{}", ctl.display()));
     c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);

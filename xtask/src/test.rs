@@ -744,7 +744,13 @@ sync
 echo workload done";
 
 /// The second boot of boot.ext4-workload: everything the first one left is there, intact.
-const EXT4_REREAD: &str = "cd /root && md5sum -c sums > /dev/null && echo reread ok; echo files=$(find w -type f | wc -l)";
+/// It boots from tmpfs and mounts the disk with mount(2), so that path is tested too.
+const EXT4_REREAD: &str = "mkdir -p /mnt && mount -t ext4 /dev/vda /mnt && grep -q '^/dev/vda /mnt ext4' /proc/mounts && echo mounted
+mount -t ext4 /dev/vda /tmp 2>/dev/null || echo busy refused
+cd /mnt/root && md5sum -c sums > /dev/null && echo reread ok
+echo files=$(find w -type f | wc -l)
+df /mnt | grep -q '^/dev/vda' && echo statfs ok
+cd / && umount /mnt && echo umounted";
 
 /// boot.ext4-enospc: fills a small disk; the write fails with ENOSPC, earlier files are intact,
 /// and space comes back after a delete.
@@ -786,12 +792,21 @@ fn ext4_verify_workload(p: &Path) -> Result<(), String> {
     let opts = RunOpts {
         timeout: Some(120),
         disk: Some(p.to_path_buf()),
+        // No root= (the root stays the initramfs): the script mounts the disk itself.
+        append: Some("log=warn".into()),
         ..RunOpts::default()
     };
     let (outcome, out) = qemu::boot(&opts, &build::kernel()?, &img, "reread", true)?;
     let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
-    if outcome != Outcome::Exit(0) || !lines.contains(&"reread ok") || !lines.contains(&"files=800")
-    {
+    let want = [
+        "mounted",
+        "busy refused",
+        "reread ok",
+        "files=800",
+        "statfs ok",
+        "umounted",
+    ];
+    if outcome != Outcome::Exit(0) || want.iter().any(|w| !lines.contains(w)) {
         return Err(format!(
             "second boot: {}; console: {}",
             qemu::describe(&outcome),
