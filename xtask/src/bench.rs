@@ -105,6 +105,48 @@ fn linux_kernel() -> Result<PathBuf, String> {
     find(&dir).ok_or_else(|| "no vmlinuz in the linux-image package".into())
 }
 
+/// Debian's kernel has virtio-blk and ext4 as modules: they go into the initramfs under
+/// /modules with /modules/order, the load order (dependencies first), for bench.c to load.
+fn add_disk_modules(img: &mut Image, kernel: &Path) -> Result<(), String> {
+    const ORDER: &[&str] = &[
+        "drivers/virtio/virtio.ko",
+        "drivers/virtio/virtio_ring.ko",
+        "drivers/virtio/virtio_pci_modern_dev.ko",
+        "drivers/virtio/virtio_pci_legacy_dev.ko",
+        "drivers/virtio/virtio_pci.ko",
+        "drivers/block/virtio_blk.ko",
+        "lib/crc16.ko",
+        "crypto/crc32c_generic.ko",
+        "fs/mbcache.ko",
+        "fs/jbd2/jbd2.ko",
+        "fs/ext4/ext4.ko",
+    ];
+    let version = kernel
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("vmlinuz-"))
+        .ok_or("cannot tell the Linux version from the kernel's file name")?;
+    let base = kernel
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("no module folder")?
+        .join("lib/modules")
+        .join(version)
+        .join("kernel");
+    let mut order = String::new();
+    for m in ORDER {
+        let name = Path::new(m)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(m);
+        img.add_host(&base.join(m), &format!("/modules/{name}"))?;
+        order.push_str(name);
+        order.push('\n');
+    }
+    img.file("/modules/order", 0o644, order.into_bytes());
+    Ok(())
+}
+
 fn bench_binary() -> Result<PathBuf, String> {
     let out = build_dir().join("bench/bench");
     build::compile_c(&root().join("tests/bench/bench.c"), Variant::Musl, &out)?;
@@ -135,7 +177,16 @@ fn run_on(
         timeout: Some(900),
         ..RunOpts::default()
     };
+    // An empty ext4 disk for the ext4 rows, mounted by the benchmark program itself.
+    let disk = build_dir().join(format!(
+        "bench-{}-{}.img",
+        if linux { "linux" } else { "lintel" },
+        std::process::id()
+    ));
+    crate::disk::make_ext4(&Image::new(), &disk, 512)?;
+    opts.disk = Some(disk.clone());
     if linux {
+        add_disk_modules(&mut img, kernel)?;
         img.chardev("/dev/console", 5, 1);
         img.chardev("/dev/null", 1, 3);
         img.dir("/tmp", 0o1777);
@@ -143,10 +194,14 @@ fn run_on(
         let args = if quick { " -- quick" } else { "" };
         opts.append = Some(format!("console=ttyS0 quiet panic=-1 rdinit=/bench{args}"));
     } else {
+        // The root stays the initramfs (no root=): the disk is only for the ext4 rows.
+        opts.append = Some(format!("log={}", opts.log));
         build::set_launch(&mut img, &argv);
     }
     let tag = if linux { "bench-linux" } else { "bench-lintel" };
-    let (outcome, console) = qemu::boot(&opts, kernel, &img, tag, true)?;
+    let booted = qemu::boot(&opts, kernel, &img, tag, true);
+    let _ = std::fs::remove_file(&disk);
+    let (outcome, console) = booted?;
     let figures = parse(&console);
     let finished = console
         .lines()
