@@ -35,6 +35,16 @@ pub struct Mapping {
     /// Pages that may be newer than the inode (stored to through a shared mapping).
     dirty: Mutex<BTreeSet<u64>>,
     seals: AtomicU32,
+    /// Reads fill the cache too (files on disks; tmpfs files already live in memory).
+    cache_reads: bool,
+}
+
+/// Pages read at once when a read misses the cache of a disk file.
+const READAHEAD: u64 = 32;
+
+/// Files whose reads should stay in memory: those of disk file systems.
+fn is_disk_file(inode: &Arc<dyn Inode>) -> bool {
+    inode.as_any().is::<lintel_ext4::Ext4Inode>()
 }
 
 static MAPPINGS: Mutex<BTreeMap<usize, Arc<Mapping>>> = Mutex::new(BTreeMap::new());
@@ -66,6 +76,7 @@ pub fn get(inode: &Arc<dyn Inode>) -> Arc<Mapping> {
         pages: Mutex::new(BTreeMap::new()),
         dirty: Mutex::new(BTreeSet::new()),
         seals: AtomicU32::new(0),
+        cache_reads: is_disk_file(inode),
     });
     all.insert(k, m.clone());
     m
@@ -105,7 +116,40 @@ impl Mapping {
         self.dirty.lock().insert(idx);
     }
 
-    /// `read` through the cache: cached pages are copied, the rest comes from the inode.
+    /// Reads up to `READAHEAD` pages from `idx` on into the cache with one call into the file
+    /// system (pages already cached keep their contents).
+    fn fill(&self, inode: &Arc<dyn Inode>, idx: u64, size: u64) -> KResult<()> {
+        let last = size.div_ceil(PAGE as u64);
+        let count = (last.saturating_sub(idx)).min(READAHEAD) as usize;
+        if count == 0 {
+            return Ok(());
+        }
+        let mut buf = alloc::vec![0u8; count * PAGE];
+        let mut got = 0;
+        while got < buf.len() {
+            let n = inode.read_at(idx * PAGE as u64 + got as u64, &mut buf[got..])?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        let mut pages = self.pages.lock();
+        for i in 0..got.div_ceil(PAGE) {
+            if pages.contains_key(&(idx + i as u64)) {
+                continue;
+            }
+            let Some(frame) = Frame::alloc() else {
+                break; // short of memory: the rest is read directly
+            };
+            let end = ((i + 1) * PAGE).min(got);
+            frame.write(0, &buf[i * PAGE..end]);
+            pages.insert(idx + i as u64, frame);
+        }
+        Ok(())
+    }
+
+    /// `read` through the cache: cached pages are copied, the rest comes from the inode (and,
+    /// for disk files, stays cached).
     pub fn read(&self, inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> {
         let size = inode.stat().size;
         if off >= size {
@@ -118,7 +162,11 @@ impl Mapping {
             let idx = pos / PAGE as u64;
             let in_page = (pos % PAGE as u64) as usize;
             let n = (PAGE - in_page).min(want - done);
-            let cached = self.pages.lock().get(&idx).cloned();
+            let mut cached = self.pages.lock().get(&idx).cloned();
+            if cached.is_none() && self.cache_reads {
+                self.fill(inode, idx, size)?;
+                cached = self.pages.lock().get(&idx).cloned();
+            }
             match cached {
                 Some(f) => f.read(in_page, &mut buf[done..done + n]),
                 None => {
@@ -252,6 +300,7 @@ pub fn write_sealed(inode: &Arc<dyn Inode>) -> bool {
 pub fn read(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> {
     match find(inode) {
         Some(m) => m.read(inode, off, buf),
+        None if is_disk_file(inode) => get(inode).read(inode, off, buf),
         None => inode.read_at(off, buf),
     }
 }
