@@ -142,6 +142,65 @@ impl Image {
         Ok(())
     }
 
+    /// `add_host`, plus, for a dynamically linked program (or a folder holding some), its
+    /// interpreter and the shared libraries it needs, at their host paths (as `ldd` finds
+    /// them), symlinks included.
+    pub fn add_program(&mut self, host: &Path, guest: &str) -> Result<(), String> {
+        self.add_host(host, guest)?;
+        let mut files = Vec::new();
+        collect_files(host, &mut files);
+        let mut libs = std::collections::BTreeSet::new();
+        for f in files {
+            if !is_dynamic_elf(&f) {
+                continue;
+            }
+            let Ok(out) = Command::new("ldd").arg(&f).output() else {
+                continue;
+            };
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or
+                // "/lib64/ld-linux-x86-64.so.2 (0x...)"
+                let path = match line.split_once("=>") {
+                    Some((_, r)) => r.split_whitespace().next(),
+                    None => line.split_whitespace().next(),
+                };
+                if let Some(p) = path.filter(|p| p.starts_with('/')) {
+                    libs.insert(PathBuf::from(p));
+                }
+            }
+        }
+        for lib in libs {
+            self.add_library(&lib)?;
+        }
+        Ok(())
+    }
+
+    /// A shared library at its host path: symlinks in the path are recreated, the file itself
+    /// is copied.
+    fn add_library(&mut self, path: &Path) -> Result<(), String> {
+        let guest = path.to_string_lossy().into_owned();
+        if self.nodes.contains_key(&norm(&guest)) {
+            return Ok(());
+        }
+        let md = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if md.file_type().is_symlink() {
+            let target = std::fs::read_link(path).map_err(|e| e.to_string())?;
+            self.symlink(&guest, &target.to_string_lossy());
+            let real = path.parent().unwrap_or(Path::new("/")).join(&target);
+            return self.add_library(&real);
+        }
+        // A folder on the way may be a symlink too (/lib -> usr/lib on merged-/usr systems).
+        if let Some(parent) = path.parent() {
+            if let Ok(real_parent) = std::fs::canonicalize(parent) {
+                if real_parent != parent {
+                    let name = path.file_name().unwrap_or_default();
+                    return self.add_host(&real_parent.join(name), &guest);
+                }
+            }
+        }
+        self.add_host(path, &guest)
+    }
+
     /// Writes the tree out as a host folder (for `mke2fs -d`). Device nodes are left out: the
     /// kernel's devfs provides them.
     pub fn write_tree(&self, dir: &Path) -> Result<(), String> {
@@ -229,6 +288,37 @@ impl Image {
         lintel_cpio::write_trailer(&mut v);
         std::fs::write(out, v).map_err(|e| format!("{}: {e}", out.display()))
     }
+}
+
+/// Regular files under `p` (or `p` itself).
+fn collect_files(p: &Path, out: &mut Vec<PathBuf>) {
+    match std::fs::symlink_metadata(p) {
+        Ok(md) if md.is_dir() => {
+            for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+                collect_files(&e.path(), out);
+            }
+        }
+        Ok(md) if md.is_file() => out.push(p.to_path_buf()),
+        _ => {}
+    }
+}
+
+/// An ELF file with a PT_INTERP program header.
+fn is_dynamic_elf(p: &Path) -> bool {
+    let Ok(data) = std::fs::read(p) else {
+        return false;
+    };
+    if data.len() < 64 || &data[..4] != b"\x7fELF" || data[4] != 2 {
+        return false;
+    }
+    let rd16 = |o: usize| u16::from_le_bytes([data[o], data[o + 1]]) as usize;
+    let phoff = u64::from_le_bytes(data[32..40].try_into().unwrap_or([0; 8])) as usize;
+    let (phentsize, phnum) = (rd16(54), rd16(56));
+    (0..phnum).any(|i| {
+        let o = phoff + i * phentsize;
+        o + 4 <= data.len()
+            && u32::from_le_bytes([data[o], data[o + 1], data[o + 2], data[o + 3]]) == 3
+    })
 }
 
 /// The base root file system: busybox with its applet links and a minimal /etc.

@@ -207,7 +207,7 @@ pub fn run_interactive(o: &RunOpts) -> Result<u8, String> {
     let kernel = build::kernel()?;
     let mut img = build::base_image()?;
     for (host, guest) in &o.adds {
-        img.add_host(host, guest)?;
+        img.add_program(host, guest)?;
     }
     if let Some(d) = &o.disk {
         ensure_disk(d, &img)?;

@@ -579,6 +579,17 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
         contains: vec![],
         disk: Some((ext4_setup_small, ext4_verify_fsck)),
     });
+    // `--add` of a dynamically linked Debian program brings its interpreter and libraries.
+    cases.push(Case {
+        id: "boot.args.dynamic-ls".into(),
+        argv: s(&["/usr/bin/ls", "-1d", "/tests", "/lintel"]),
+        add: Some((PathBuf::from("/usr/bin/ls"), "/usr/bin/ls".into())),
+        status: 0,
+        output: s(&["/lintel", "/tests"]),
+        keys: None,
+        contains: vec![],
+        disk: None,
+    });
     let kernel = build::kernel()?;
     for (n, c) in cases.iter().enumerate() {
         if filter.is_some_and(|f| !c.id.contains(f)) {
@@ -586,7 +597,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
         }
         let mut img = build::base_image()?;
         if let Some((h, g)) = &c.add {
-            img.add_host(h, g)?;
+            img.add_program(h, g)?;
         }
         build::set_launch(&mut img, &c.argv);
         let disk = match &c.disk {
