@@ -305,9 +305,11 @@ static const char *mount_disk(void) {
     while (order && fscanf(order, "%127s", name) == 1) {
         snprintf(path, sizeof path, "/modules/%s", name);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || syscall(SYS_finit_module, fd, "", 0) != 0) {
+        if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)) {
+            static char why[200];
+            snprintf(why, sizeof why, "cannot load module %s: %s", name, strerror(errno));
             fclose(order);
-            return "cannot load the disk and ext4 modules";
+            return why;
         }
         close(fd);
     }

@@ -109,8 +109,8 @@ fn linux_kernel() -> Result<PathBuf, String> {
 /// /modules with /modules/order, the load order (dependencies first), for bench.c to load.
 fn add_disk_modules(img: &mut Image, kernel: &Path) -> Result<(), String> {
     const ORDER: &[&str] = &[
-        "drivers/virtio/virtio.ko",
         "drivers/virtio/virtio_ring.ko",
+        "drivers/virtio/virtio.ko",
         "drivers/virtio/virtio_pci_modern_dev.ko",
         "drivers/virtio/virtio_pci_legacy_dev.ko",
         "drivers/virtio/virtio_pci.ko",
