@@ -15,7 +15,6 @@ use lintel_vfs::{FileType, Inode};
 
 const EM_X86_64: u16 = 62;
 /// Where a PIE executable goes (ELF_ET_DYN_BASE without randomization).
-const PIE_BASE: usize = 0x5555_5555_4000;
 /// Linux's limit on nested interpreters (`#!` scripts and binfmt handlers).
 const MAX_NESTING: usize = 4;
 /// ARG_MAX: a quarter of the stack limit.
@@ -119,6 +118,19 @@ fn map_elf(
     Ok(end)
 }
 
+/// ASLR: on unless the kernel command line says `norandmaps` or the process's personality
+/// has ADDR_NO_RANDOMIZE (`setarch -R`).
+fn randomize_va(thread: &Thread) -> bool {
+    const ADDR_NO_RANDOMIZE: u32 = 0x0040000;
+    crate::aslr_enabled()
+        && thread
+            .proc_ref()
+            .personality
+            .load(core::sync::atomic::Ordering::Relaxed)
+            & ADDR_NO_RANDOMIZE
+            == 0
+}
+
 fn resolve_exec(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KResult<Arc<dyn Inode>> {
     // An empty path (execveat with AT_EMPTY_PATH, checked by the caller) runs the fd itself.
     use lintel_abi::fcntl::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
@@ -211,13 +223,16 @@ pub fn execve(
 
     // Build the new address space.
     let new_mm = Mm::new()?;
+    let layout = mm::layout(randomize_va(thread));
+    let bias = if info.header.kind == ElfKind::Dyn {
+        layout.pie_base - info.min_vaddr as usize
+    } else {
+        0
+    };
     let (entry, phdr, interp_base, brk) = {
         let mut m = new_mm.inner.lock();
-        let bias = if info.header.kind == ElfKind::Dyn {
-            PIE_BASE - info.min_vaddr as usize
-        } else {
-            0
-        };
+        m.mmap_top = layout.mmap_top;
+        m.stack_top = layout.stack_top;
         let main_path = Arc::new(fs::absolute_path(thread, &path));
         let end = map_elf(&mut m, &inode, &info, bias, &main_path)?;
         let mut entry = info.header.entry as usize + bias;
@@ -237,7 +252,7 @@ pub fn execve(
                 })?;
             let ii = parse_elf(&interp)?;
             let span = (ii.max_vaddr - ii.min_vaddr) as usize;
-            let base = m.find_free(span, mm::MMAP_TOP).ok_or(Errno::ENOMEM)?;
+            let base = m.find_free(span, m.mmap_top).ok_or(Errno::ENOMEM)?;
             let ibias = base - ii.min_vaddr as usize;
             let ipath = Arc::new(fs::absolute_path(thread, &name));
             map_elf(&mut m, &interp, &ii, ibias, &ipath)?;
@@ -247,12 +262,7 @@ pub fn execve(
         let phdr = info.phdr_vaddr.map(|p| p as usize + bias).unwrap_or(0);
         (entry, phdr, interp_base, end)
     };
-    let main_entry = info.header.entry as usize
-        + if info.header.kind == ElfKind::Dyn {
-            PIE_BASE - info.min_vaddr as usize
-        } else {
-            0
-        };
+    let main_entry = info.header.entry as usize + bias;
 
     let cred = thread.proc_ref().cred.lock().clone();
     let (_, _, _, edx) = lintel_hal::x86::cpu::cpuid(1, 0);
@@ -281,7 +291,7 @@ pub fn execve(
     let stack_limit = (thread.proc_ref().rlimit(crate::proc::RLIMIT_STACK).cur as usize)
         .clamp(128 << 10, mm::STACK_SIZE);
     let image = lintel_elf::build_initial_stack(
-        mm::STACK_TOP as u64,
+        layout.stack_top as u64,
         &argv_refs,
         &envp_refs,
         &execfn,
@@ -293,8 +303,8 @@ pub fn execve(
     {
         let mut m = new_mm.inner.lock();
         m.map(Vma {
-            start: mm::STACK_TOP - mm::STACK_SIZE,
-            end: mm::STACK_TOP,
+            start: layout.stack_top - mm::STACK_SIZE,
+            end: layout.stack_top,
             prot: Prot {
                 read: true,
                 write: true,
@@ -303,10 +313,10 @@ pub fn execve(
             shared: false,
             backing: Backing::Anon,
         });
-        let base = mm::STACK_TOP - image.bytes.len();
+        let base = layout.stack_top - image.bytes.len();
         m.write_bytes(base, &image.bytes)?;
-        m.brk_start = brk;
-        m.brk = brk;
+        m.brk_start = brk + layout.brk_shift;
+        m.brk = brk + layout.brk_shift;
     }
 
     // Point of no return.

@@ -74,6 +74,9 @@ fn kernel_main(info: BootInfo) -> ! {
         info.cmdline
     );
     drivers::blk::init();
+    if info.cmdline.split(' ').any(|w| w == "norandmaps") {
+        ASLR.store(false, core::sync::atomic::Ordering::Relaxed);
+    }
     let root_disk = match root_option(info.cmdline) {
         Some(name) => match fs::ext4::disk_of_name(name) {
             Some(i) => Some((i, info.cmdline.split(' ').any(|w| w == "ro"))),
@@ -139,6 +142,13 @@ pub fn power_off(line: &str) -> ! {
     fs::ext4::sync_all();
     drivers::blk::shutdown();
     lintel_hal::power_off(line)
+}
+
+static ASLR: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
+
+/// Address-space layout randomization, on unless the command line says `norandmaps`.
+pub fn aslr_enabled() -> bool {
+    ASLR.load(core::sync::atomic::Ordering::Relaxed)
 }
 
 /// The kernel command line's `root=` device, if any.

@@ -54,6 +54,10 @@ const SYSCTL: &[SysctlEntry] = &[
     ("sys/kernel/threads-max", Some(|| String::from("8192\n"))),
     ("sys/kernel/ngroups_max", Some(|| String::from("65536\n"))),
     ("sys/kernel/cap_last_cap", Some(|| String::from("40\n"))),
+    (
+        "sys/kernel/randomize_va_space",
+        Some(|| String::from(if crate::aslr_enabled() { "2\n" } else { "0\n" })),
+    ),
     ("sys/kernel/random", None),
     ("sys/kernel/random/boot_id", Some(boot_id)),
     ("sys/kernel/random/uuid", Some(new_uuid)),
@@ -541,7 +545,7 @@ fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                             String::from_utf8_lossy(path).into_owned(),
                         )
                     }
-                    crate::mm::Backing::Anon if v.end == crate::mm::STACK_TOP => {
+                    crate::mm::Backing::Anon if v.end == m.stack_top => {
                         (0, 0, 0, String::from("[stack]"))
                     }
                     crate::mm::Backing::Anon

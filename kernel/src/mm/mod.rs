@@ -21,6 +21,40 @@ pub const MMAP_TOP: usize = STACK_TOP - STACK_SIZE - (128 << 20);
 pub const MMAP_MIN: usize = 0x10000;
 pub const USER_END: usize = lintel_hal::usercopy::USER_END;
 
+/// Where a new program's regions go (Linux's `arch_pick_mmap_layout`, `randomize_stack_top`,
+/// `ELF_ET_DYN_BASE` and `arch_randomize_brk`): fixed, or shifted by random page counts with
+/// Linux's x86_64 ranges (28 bits of pages for mmap and PIE, 22 for the stack, 32 MiB for brk).
+pub struct Layout {
+    pub stack_top: usize,
+    pub mmap_top: usize,
+    pub pie_base: usize,
+    pub brk_shift: usize,
+}
+
+pub const PIE_BASE: usize = 0x5555_5555_4000;
+
+pub fn layout(randomize: bool) -> Layout {
+    if !randomize {
+        return Layout {
+            stack_top: STACK_TOP,
+            mmap_top: MMAP_TOP,
+            pie_base: PIE_BASE,
+            brk_shift: 0,
+        };
+    }
+    let mut r = [0u8; 32];
+    crate::random::fill(&mut r);
+    let word = |i: usize| u64::from_le_bytes(r[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    let pages = |v: u64, bits: u32| ((v & ((1 << bits) - 1)) as usize) * PAGE;
+    let stack_top = STACK_TOP - pages(word(0), 22);
+    Layout {
+        stack_top,
+        mmap_top: stack_top - STACK_SIZE - (128 << 20) - pages(word(1), 28),
+        pie_base: PIE_BASE + pages(word(2), 28),
+        brk_shift: pages(word(3), 13),
+    }
+}
+
 pub fn page_down(a: usize) -> usize {
     a & !(PAGE - 1)
 }
@@ -110,6 +144,9 @@ pub struct MmInner {
     /// Set once any mapping has had no access at all (PROT_NONE). Such pages stay mapped for
     /// the kernel, so user copies must check the VMAs; without any, the page tables suffice.
     pub has_protnone: bool,
+    /// mmap allocates top-down from here; the stack ends here (both moved by ASLR).
+    pub mmap_top: usize,
+    pub stack_top: usize,
 }
 
 pub struct Mm {
@@ -126,6 +163,8 @@ impl Mm {
                 brk_start: 0,
                 has_protnone: false,
                 brk: 0,
+                mmap_top: MMAP_TOP,
+                stack_top: STACK_TOP,
             }),
         }))
     }
@@ -143,6 +182,8 @@ impl Mm {
             c.brk_start = p.brk_start;
             c.brk = p.brk;
             c.has_protnone = p.has_protnone;
+            c.mmap_top = p.mmap_top;
+            c.stack_top = p.stack_top;
             c.vmas = p.vmas.clone();
             let vmas: alloc::vec::Vec<Vma> = p.vmas.values().cloned().collect();
             for v in vmas {
@@ -362,7 +403,7 @@ impl MmInner {
             return Ok(old);
         }
         let new_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
-        if old_end == vma.end && new_end <= MMAP_TOP && self.is_free(old_end, new_end) {
+        if old_end == vma.end && new_end <= self.mmap_top && self.is_free(old_end, new_end) {
             if let Some(v) = self.vmas.get_mut(&vma.start) {
                 v.end = new_end;
             }
@@ -374,7 +415,9 @@ impl MmInner {
         if !may_move {
             return Err(Errno::ENOMEM);
         }
-        let dest = self.find_free(new_len, MMAP_TOP).ok_or(Errno::ENOMEM)?;
+        let dest = self
+            .find_free(new_len, self.mmap_top)
+            .ok_or(Errno::ENOMEM)?;
         self.move_range(&vma, old, old_len, old_len, dest, new_len)
     }
 
@@ -398,7 +441,7 @@ impl MmInner {
                 self.unmap(d, d.checked_add(len).ok_or(Errno::EINVAL)?);
                 d
             }
-            None => self.find_free(len, MMAP_TOP).ok_or(Errno::ENOMEM)?,
+            None => self.find_free(len, self.mmap_top).ok_or(Errno::ENOMEM)?,
         };
         self.populate(old, end)?;
         let mut nv = vma.slice(old, end);
@@ -434,7 +477,7 @@ impl MmInner {
                 self.unmap(d, d.checked_add(len).ok_or(Errno::EINVAL)?);
                 d
             }
-            None => self.find_free(len, MMAP_TOP).ok_or(Errno::ENOMEM)?,
+            None => self.find_free(len, self.mmap_top).ok_or(Errno::ENOMEM)?,
         };
         let mut nv = vma.slice(old, end);
         nv.start = dest;

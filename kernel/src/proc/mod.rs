@@ -130,6 +130,8 @@ fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
 
 pub struct Process {
     pub pid: i32,
+    /// personality(2): the execution domain and its flags (ADDR_NO_RANDOMIZE matters).
+    pub personality: AtomicU32,
     pub ppid: AtomicI32,
     pub pgid: AtomicI32,
     pub sid: AtomicI32,
@@ -416,6 +418,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
     let pid = alloc_pid();
     let p = Arc::new(Process {
         pid,
+        personality: AtomicU32::new(0),
         ppid: AtomicI32::new(0),
         pgid: AtomicI32::new(pid),
         sid: AtomicI32::new(pid),
@@ -530,6 +533,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
     let pid = alloc_pid();
     let p = Arc::new(Process {
         pid,
+        personality: AtomicU32::new(parent.personality.load(Ordering::Relaxed)),
         ppid: AtomicI32::new(parent.pid),
         pgid: AtomicI32::new(parent.pgid.load(Ordering::Relaxed)),
         sid: AtomicI32::new(parent.sid.load(Ordering::Relaxed)),

@@ -1,7 +1,7 @@
 //! Memory syscalls: brk, mmap, munmap, mprotect, madvise.
 
 use super::{ok, Call, SysResult};
-use crate::mm::{page_down, page_up, Backing, Vma, MMAP_MIN, MMAP_TOP, PAGE, USER_END};
+use crate::mm::{page_down, page_up, Backing, Vma, MMAP_MIN, PAGE, USER_END};
 use crate::proc::RLIMIT_AS;
 use crate::uaccess;
 use lintel_abi::{Errno, KResult};
@@ -57,7 +57,7 @@ pub fn brk(c: &mut Call) -> SysResult {
         return ok(m.brk);
     };
     if new_end > old_end {
-        if new_end > MMAP_TOP
+        if new_end > m.mmap_top
             || !m.is_free(old_end, new_end)
             || check_as(c, &m, new_end - old_end).is_err()
         {
@@ -166,8 +166,8 @@ pub fn mmap(c: &mut Call) -> SysResult {
     } else {
         let hint = page_down(addr);
         match hint.checked_add(len) {
-            Some(e) if hint >= MMAP_MIN && e <= MMAP_TOP && m.is_free(hint, e) => hint,
-            _ => m.find_free(len, MMAP_TOP).ok_or(Errno::ENOMEM)?,
+            Some(e) if hint >= MMAP_MIN && e <= m.mmap_top && m.is_free(hint, e) => hint,
+            _ => m.find_free(len, m.mmap_top).ok_or(Errno::ENOMEM)?,
         }
     };
     check_as(c, &m, len)?;
@@ -274,7 +274,7 @@ fn check_data(c: &Call, m: &crate::mm::MmInner, grow: usize) -> KResult<()> {
     let data: usize = m
         .vmas
         .values()
-        .filter(|v| !v.shared && v.prot.write && v.end != crate::mm::STACK_TOP)
+        .filter(|v| !v.shared && v.prot.write && v.end != m.stack_top)
         .map(|v| v.end - v.start)
         .sum();
     if (data as u64).saturating_add(grow as u64) > limit {

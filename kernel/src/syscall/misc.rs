@@ -515,3 +515,17 @@ pub fn timer_delete(c: &mut Call) -> SysResult {
     }
     ok(0)
 }
+
+/// personality(2): 0xffffffff queries; any other value is stored and the old one returned.
+/// Only PER_LINUX (0) and its flag bits are accepted as the domain, like a kernel without
+/// other execution domains; ADDR_NO_RANDOMIZE turns ASLR off for the next execve.
+pub fn personality(c: &mut Call) -> SysResult {
+    let p = c.thread.proc_ref();
+    let old = p.personality.load(core::sync::atomic::Ordering::Relaxed);
+    let want = c.a[0] as u32;
+    if want != 0xffff_ffff {
+        p.personality
+            .store(want, core::sync::atomic::Ordering::Relaxed);
+    }
+    ok(old as usize)
+}
