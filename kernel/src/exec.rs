@@ -229,7 +229,7 @@ pub fn execve(
     } else {
         0
     };
-    let (entry, phdr, interp_base, brk) = {
+    let (entry, phdr, interp_base, brk, vdso) = {
         let mut m = new_mm.inner.lock();
         m.mmap_top = layout.mmap_top;
         m.stack_top = layout.stack_top;
@@ -260,7 +260,8 @@ pub fn execve(
             interp_base = base;
         }
         let phdr = info.phdr_vaddr.map(|p| p as usize + bias).unwrap_or(0);
-        (entry, phdr, interp_base, end)
+        let vdso = crate::vdso::map(&mut m)?;
+        (entry, phdr, interp_base, end, vdso)
     };
     let main_entry = info.header.entry as usize + bias;
 
@@ -280,7 +281,7 @@ pub fn execve(
         hwcap: edx as u64,
         hwcap2: 0,
         clktck: 100,
-        sysinfo_ehdr: None,
+        sysinfo_ehdr: Some(vdso as u64),
         minsigstksz: 2048,
         flags: 0,
     };

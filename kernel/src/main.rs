@@ -21,6 +21,7 @@ mod sched;
 mod syscall;
 mod time;
 mod uaccess;
+mod vdso;
 
 use alloc::vec::Vec;
 use lintel_abi::fcntl::{AT_FDCWD, O_RDWR};
@@ -65,6 +66,7 @@ fn read_list(path: &[u8]) -> Option<Vec<Vec<u8>>> {
 fn kernel_main(info: BootInfo) -> ! {
     log::set_from_cmdline(info.cmdline);
     time::init();
+    vdso::init();
     lintel_hal::set_user_fault_handler(mm::usercopy_fault);
     lintel_hal::mm::set_reclaim_hook(mm::pagecache::reclaim);
     info!(

@@ -13,6 +13,11 @@ pub fn init() {
     REALTIME_OFFSET_NS.store(secs * 1_000_000_000 - now, Ordering::Relaxed);
 }
 
+/// Wall-clock nanoseconds at monotonic zero (for the vDSO's data page).
+pub fn realtime_offset_ns() -> i64 {
+    REALTIME_OFFSET_NS.load(Ordering::Relaxed)
+}
+
 pub fn uptime_ns() -> u64 {
     apic::monotonic_ns()
 }

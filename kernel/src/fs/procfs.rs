@@ -556,6 +556,7 @@ fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                         (0, 0, 0, String::from("[heap]"))
                     }
                     crate::mm::Backing::Anon => (0, 0, 0, String::new()),
+                    crate::mm::Backing::Special(name) => (0, 0, 0, String::from(*name)),
                 };
                 let head = format!(
                     "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",

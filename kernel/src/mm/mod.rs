@@ -66,6 +66,8 @@ pub fn page_up(a: usize) -> Option<usize> {
 #[derive(Clone)]
 pub enum Backing {
     Anon,
+    /// Kernel-provided pages ([vdso], [vvar]): faults map them again, never zeros.
+    Special(&'static str),
     /// Pages come from `inode` at `offset` (for the VMA start); bytes at or beyond `file_bytes`
     /// from the VMA start read as zero (the .bss tail of an ELF segment).
     File {
@@ -300,6 +302,13 @@ impl MmInner {
                     .map_err(|_| FaultError::NoMem)?;
                 return Ok(());
             }
+        }
+        if let Backing::Special(name) = &vma.backing {
+            let f = crate::vdso::page(name, (page - vma.start) / PAGE).ok_or(FaultError::Bus)?;
+            self.aspace
+                .map(page, f, Prot { write: false, ..p })
+                .map_err(|_| FaultError::NoMem)?;
+            return Ok(());
         }
         let frame = Frame::alloc().ok_or(FaultError::NoMem)?;
         if let Backing::File {

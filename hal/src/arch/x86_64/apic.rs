@@ -101,11 +101,22 @@ pub fn ticks() -> u64 {
     TICKS.load(Ordering::Relaxed)
 }
 
-/// Nanoseconds since boot from the TSC.
+/// Nanoseconds since boot from the TSC: ticks times `tsc_mult()`, shifted right by 32 (the
+/// vDSO computes the same in user space, so both agree to the nanosecond).
 pub fn monotonic_ns() -> u64 {
     let d = cpu::rdtsc().wrapping_sub(TSC_BOOT.load(Ordering::Relaxed));
-    let hz = TSC_HZ.load(Ordering::Relaxed);
-    ((d as u128 * 1_000_000_000u128) / hz as u128) as u64
+    ((d as u128 * tsc_mult() as u128) >> 32) as u64
+}
+
+/// Nanoseconds per TSC tick in 32.32 fixed point.
+pub fn tsc_mult() -> u64 {
+    let hz = TSC_HZ.load(Ordering::Relaxed).max(1);
+    ((1_000_000_000u128 << 32) / hz as u128) as u64
+}
+
+/// The TSC value at monotonic zero.
+pub fn tsc_boot() -> u64 {
+    TSC_BOOT.load(Ordering::Relaxed)
 }
 
 pub fn tsc_hz() -> u64 {

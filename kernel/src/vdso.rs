@@ -1,0 +1,99 @@
+//! The vDSO: a small shared object (built from kernel/vdso by build.rs) mapped into every
+//! program with a read-only data page (`vvar`) below it, so clock_gettime, gettimeofday, time
+//! and getcpu run without a system call. AT_SYSINFO_EHDR tells the C library where it is.
+
+use crate::mm::{Backing, MmInner, Vma, PAGE};
+use alloc::vec::Vec;
+use lintel_abi::{Errno, KResult};
+use lintel_hal::mm::{Frame, Prot};
+
+static IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so"));
+
+struct Pages {
+    vvar: Frame,
+    text: Vec<Frame>,
+}
+
+static PAGES: spin::Once<Pages> = spin::Once::new();
+
+pub const VVAR_NAME: &str = "[vvar]";
+pub const VDSO_NAME: &str = "[vdso]";
+
+/// Copies the image into frames and fills the data page (after the clocks are set up).
+pub fn init() {
+    PAGES.call_once(|| {
+        let text = IMAGE
+            .chunks(PAGE)
+            .filter_map(|c| {
+                let f = Frame::alloc()?;
+                f.write(0, c);
+                Some(f)
+            })
+            .collect();
+        let vvar = Frame::alloc().expect("no memory for the vDSO data page");
+        Pages { vvar, text }
+    });
+    update();
+}
+
+/// Rewrites the data page: sequence (odd while writing), TSC at boot, ns per tick (32.32),
+/// wall-clock offset.
+pub fn update() {
+    let Some(p) = PAGES.get() else { return };
+    let mut seq = [0u8; 4];
+    p.vvar.read(0, &mut seq);
+    let s = u32::from_le_bytes(seq);
+    p.vvar.write(0, &(s | 1).to_le_bytes());
+    p.vvar
+        .write(8, &lintel_hal::x86::apic::tsc_boot().to_le_bytes());
+    p.vvar
+        .write(16, &lintel_hal::x86::apic::tsc_mult().to_le_bytes());
+    p.vvar
+        .write(24, &crate::time::realtime_offset_ns().to_le_bytes());
+    p.vvar.write(0, &((s | 1) + 1).to_le_bytes());
+}
+
+/// The frame behind page `index` of the named special mapping.
+pub fn page(name: &str, index: usize) -> Option<Frame> {
+    let p = PAGES.get()?;
+    match name {
+        VVAR_NAME if index == 0 => Some(p.vvar.clone()),
+        VDSO_NAME => p.text.get(index).cloned(),
+        _ => None,
+    }
+}
+
+/// Maps the data page and the vDSO below the mmap area; returns the vDSO's address.
+pub fn map(m: &mut MmInner) -> KResult<usize> {
+    let Some(p) = PAGES.get() else {
+        return Err(Errno::ENOMEM);
+    };
+    let len = (1 + p.text.len()) * PAGE;
+    let base = m.find_free(len, m.mmap_top).ok_or(Errno::ENOMEM)?;
+    let ro = Prot {
+        read: true,
+        write: false,
+        exec: false,
+    };
+    let rx = Prot { exec: true, ..ro };
+    for (start, pages, prot, name) in [
+        (base, 1, ro, VVAR_NAME),
+        (base + PAGE, p.text.len(), rx, VDSO_NAME),
+    ] {
+        m.map(Vma {
+            start,
+            end: start + pages * PAGE,
+            prot,
+            shared: false,
+            backing: Backing::Special(name),
+        });
+        for i in 0..pages {
+            if let Some(f) = page(name, i) {
+                m.aspace
+                    .map(start + i * PAGE, f, prot)
+                    .map_err(|_| Errno::ENOMEM)?;
+            }
+        }
+    }
+    Ok(base + PAGE)
+}
