@@ -713,3 +713,32 @@ pub fn tee(c: &mut Call) -> SysResult {
     }
     ok(out.write(&data)?)
 }
+
+/// The extended-attribute calls. Lintel's file systems keep no extended attributes, so they
+/// behave as Linux's do on a file system without xattr support: after the file and the name
+/// are checked, get/set/remove give EOPNOTSUPP and list gives an empty list.
+/// `kind`: 0 get, 1 set, 2 list, 3 remove; `how`: 0 path, 1 lpath (no follow), 2 fd.
+pub fn xattr(c: &mut Call, kind: u32, how: u32) -> SysResult {
+    use lintel_abi::fcntl::AT_SYMLINK_NOFOLLOW;
+    match how {
+        2 => {
+            file(c, c.fd(0))?;
+        }
+        _ => {
+            let flags = if how == 1 { AT_SYMLINK_NOFOLLOW } else { 0 };
+            lookup(c, AT_FDCWD, c.a[0], flags)?;
+        }
+    }
+    if kind == 2 {
+        return ok(0);
+    }
+    // Names are 1..=255 bytes: ERANGE otherwise (EFAULT for a bad pointer).
+    let name = uaccess::read_cstr(c.a[1], 256, Errno::ERANGE)?;
+    if name.is_empty() || name.len() > 255 {
+        return Err(Errno::ERANGE);
+    }
+    if kind == 1 && c.a[4] & !3 != 0 {
+        return Err(Errno::EINVAL); // flags other than XATTR_CREATE/XATTR_REPLACE
+    }
+    Err(Errno::EOPNOTSUPP)
+}
