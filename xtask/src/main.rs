@@ -3,6 +3,7 @@
 
 mod bench;
 mod build;
+mod debian;
 mod disk;
 mod docs;
 mod qemu;
@@ -15,11 +16,15 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   cargo xtask run [--kvm] [--smp N] [--mem SIZE] [--log LEVEL] [--machine q35|microvm]
                   [--timeout SECONDS] [--add HOST[=GUEST]]... [--disk PATH]
-                  [-- PROGRAM ARGS...]
+                  [--rootfs debian [--packages P1,P2...]] [-- PROGRAM ARGS...]
       --disk PATH  attach PATH as a virtio-blk disk (/dev/vda in the guest; q35 only). A
                    missing PATH is created as a 1 GiB ext4 image of the root tree; an image
                    holding ext4 is the root file system (root=/dev/vda) and keeps its files
                    between runs; any other image is only attached
+      --rootfs debian  boot a Debian bookworm root (debootstrap --variant=minbase, cached
+                   in build/debian, plus --packages) from an ext4 disk; bash is the
+                   default program. The disk is a fresh copy each run unless --disk PATH
+                   names one to keep (made from the Debian root when missing)
   cargo xtask test [--filter SUBSTR] [--kvm]
   cargo xtask bench [--quick] [--kvm] [--json PATH]
   cargo xtask build
@@ -38,6 +43,9 @@ pub struct RunOpts {
     /// A raw disk image attached as a virtio-blk-pci device.
     pub disk: Option<PathBuf>,
     pub argv: Vec<String>,
+    /// `--rootfs debian`: boot a Debian bookworm root (with `packages`) from an ext4 disk.
+    pub rootfs: Option<String>,
+    pub packages: Vec<String>,
     /// A kernel command line instead of Lintel's (to boot Linux for comparison).
     pub append: Option<String>,
 }
@@ -54,6 +62,8 @@ impl Default for RunOpts {
             adds: Vec::new(),
             disk: None,
             argv: Vec::new(),
+            rootfs: None,
+            packages: Vec::new(),
             append: None,
         }
     }
@@ -110,6 +120,13 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
             }
             "--add" => o.adds.push(parse_add(&val(&mut i)?)),
             "--disk" => o.disk = Some(PathBuf::from(val(&mut i)?)),
+            "--rootfs" => o.rootfs = Some(val(&mut i)?),
+            "--packages" => o.packages.extend(
+                val(&mut i)?
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string),
+            ),
             "--" => {
                 o.argv = args[i + 1..].to_vec();
                 break;
@@ -121,7 +138,10 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
     if !["q35", "microvm"].contains(&o.machine.as_str()) {
         return Err("--machine is q35 or microvm".into());
     }
-    if o.disk.is_some() && o.machine != "q35" {
+    if o.rootfs.as_deref().is_some_and(|r| r != "debian") {
+        return Err("--rootfs takes debian".into());
+    }
+    if (o.disk.is_some() || o.rootfs.is_some()) && o.machine != "q35" {
         return Err("--disk needs --machine q35 (the disk is a PCI device)".into());
     }
     Ok(o)

@@ -209,11 +209,36 @@ pub fn run_interactive(o: &RunOpts) -> Result<u8, String> {
     for (host, guest) in &o.adds {
         img.add_program(host, guest)?;
     }
-    if let Some(d) = &o.disk {
+    let mut o = o.clone();
+    let mut temp_disk = None;
+    if o.rootfs.is_some() {
+        let disk = match &o.disk {
+            Some(d) if d.exists() => d.clone(),
+            Some(d) => {
+                crate::debian::image(&o.packages, d)?;
+                d.clone()
+            }
+            None => {
+                let d = crate::build_dir().join(format!("debian-run-{}.img", std::process::id()));
+                crate::debian::image(&o.packages, &d)?;
+                temp_disk = Some(d.clone());
+                d
+            }
+        };
+        o.disk = Some(disk);
+        if o.argv.is_empty() {
+            o.argv = vec!["/bin/bash".into()];
+        }
+    } else if let Some(d) = &o.disk {
         ensure_disk(d, &img)?;
     }
+    let o = &o;
     build::set_launch(&mut img, &o.argv);
-    let (outcome, _) = boot(o, &kernel, &img, "run", false)?;
+    let booted = boot(o, &kernel, &img, "run", false);
+    if let Some(d) = temp_disk {
+        let _ = std::fs::remove_file(d);
+    }
+    let (outcome, _) = booted?;
     match outcome {
         Outcome::Exit(n) => Ok(n),
         Outcome::Timeout(_) => {

@@ -419,6 +419,18 @@ pub fn open(c: &mut Call) -> SysResult {
     do_open(c, AT_FDCWD, &path, c.a[1] as u32, c.a[2] as u32)
 }
 
+/// creat(2): open(path, O_CREAT | O_WRONLY | O_TRUNC, mode).
+pub fn creat(c: &mut Call) -> SysResult {
+    let path = uaccess::read_path(c.a[0])?;
+    do_open(
+        c,
+        AT_FDCWD,
+        &path,
+        O_CREAT | O_WRONLY | O_TRUNC,
+        c.a[1] as u32,
+    )
+}
+
 pub fn openat(c: &mut Call) -> SysResult {
     let path = uaccess::read_path(c.a[1])?;
     do_open(c, c.a[0] as i32, &path, c.a[2] as u32, c.a[3] as u32)

@@ -1,0 +1,73 @@
+# Runs inside Lintel on the Debian root and natively on the host; the outputs must match.
+set -e
+T=$(mktemp -d)
+cd "$T"
+f() { local x=$1; echo "f:$((x * 2))"; }
+f 21
+arr=(one two three)
+echo "${#arr[@]} ${arr[2]} ${arr[*]:1}"
+declare -A m=([a]=1 [b]=2)
+echo "assoc ${m[b]} ${#m[@]}"
+cat <<HERE | tr a-z A-Z
+heredoc $((1 + 2))
+HERE
+trap 'echo trapped' USR1
+kill -USR1 $$
+sleep 0.1 &
+wait $!
+echo "bg status $?"
+sleep 5 &
+kill $!
+wait $! || echo "killed job status $?"
+printf '%s\n' c b a | sort | tr '\n' ' '
+echo
+seq 1 100 | wc -l
+echo hello world | cut -d' ' -f2
+echo abc | sed 's/b/B/'
+printf 'x\ny\nx\n' | sort | uniq -c | tr -s ' '
+echo "a b c" | awk '{ print $3, NF }'
+grep -c x <<< $'x\ny\nx'
+mkdir -p t/d
+echo data > t/d/f
+ln -s f t/d/link
+cp -a t t2
+cat t2/d/f
+readlink t2/d/link
+tar czf a.tgz t
+tar tzf a.tgz | sort | tr '\n' ' '
+echo
+gzip -dc a.tgz | wc -c
+find t -type f | sort
+date -u -d @86400 +%F
+stat -c '%s %F %a' t/d/f
+ls -1 t/d
+ls -l t/d/f | cut -d' ' -f1,5
+/usr/bin/python3 - <<'PY'
+import os, json, hashlib, subprocess, threading, sqlite3, unittest
+print(json.dumps({"k": [1, 2]}, sort_keys=True))
+print(hashlib.sha256(b"lintel").hexdigest()[:16])
+print(subprocess.run(["echo", "sub"], capture_output=True, text=True).stdout.strip())
+out = []
+ts = [threading.Thread(target=out.append, args=(i,)) for i in range(4)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+print(sorted(out))
+db = sqlite3.connect("t.db")
+db.execute("create table x(a)")
+db.executemany("insert into x values(?)", [(1,), (2,)])
+db.commit()
+print("sqlite", db.execute("select sum(a) from x").fetchone()[0])
+class T(unittest.TestCase):
+    def test_add(self):
+        self.assertEqual(1 + 1, 2)
+    def test_str(self):
+        self.assertIn("nt", "lintel")
+r = unittest.TextTestRunner(stream=open(os.devnull, "w")).run(
+    unittest.defaultTestLoader.loadTestsFromTestCase(T))
+print("unittest", r.testsRun, len(r.failures), len(r.errors))
+PY
+cd /
+rm -rf "$T"
+echo end

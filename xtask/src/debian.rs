@@ -1,0 +1,109 @@
+//! A Debian bookworm root file system for Lintel: `debootstrap --variant=minbase` (from
+//! Debian's package registry, as root) into a folder cached under build/debian, plus named
+//! extra packages, then an ext4 image of it made with `mke2fs -d`.
+
+use crate::build_dir;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SUITE: &str = "bookworm";
+
+/// The Debian mirror this machine's apt uses (deb.debian.org when it cannot tell).
+fn mirror() -> String {
+    let sources = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources")
+        .or_else(|_| std::fs::read_to_string("/etc/apt/sources.list"))
+        .unwrap_or_default();
+    sources
+        .lines()
+        .find_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("URIs:")
+                .map(|u| u.split_whitespace().next().unwrap_or("").to_string())
+                .or_else(|| {
+                    l.strip_prefix("deb ")
+                        .and_then(|r| r.split_whitespace().find(|w| w.starts_with("http")))
+                        .map(str::to_string)
+                })
+        })
+        .filter(|u| u.contains("debian"))
+        .unwrap_or_else(|| "http://deb.debian.org/debian".into())
+}
+
+/// The root tree with `packages` installed, made once and cached.
+pub fn tree(packages: &[String]) -> Result<PathBuf, String> {
+    let mut pk: Vec<String> = packages.to_vec();
+    pk.sort();
+    pk.dedup();
+    let key = if pk.is_empty() {
+        "base".to_string()
+    } else {
+        pk.join("+")
+    };
+    let dir = build_dir().join("debian").join(key);
+    let root = dir.join("root");
+    let stamp = dir.join("complete");
+    if stamp.exists() {
+        return Ok(root);
+    }
+    if !Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    {
+        return Err("building the Debian root needs root (debootstrap)".into());
+    }
+    if !Path::new("/usr/sbin/debootstrap").exists() {
+        let ok = Command::new("sh")
+            .args([
+                "-c",
+                "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return Err("apt-get install debootstrap failed".into());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    eprintln!("xtask: debootstrap {SUITE} into {} (once)", root.display());
+    let mut c = Command::new("/usr/sbin/debootstrap");
+    c.arg("--variant=minbase");
+    if !pk.is_empty() {
+        c.arg(format!("--include={}", pk.join(",")));
+    }
+    let out = c
+        .arg(SUITE)
+        .arg(&root)
+        .arg(mirror())
+        .output()
+        .map_err(|e| format!("debootstrap: {e}"))?;
+    if !out.status.success() {
+        let text = String::from_utf8_lossy(&out.stdout);
+        let tail: Vec<&str> = text.lines().rev().take(5).collect();
+        return Err(format!(
+            "debootstrap failed: {}",
+            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        ));
+    }
+    std::fs::write(root.join("etc/hostname"), "lintel\n").map_err(|e| e.to_string())?;
+    std::fs::write(&stamp, "").map_err(|e| e.to_string())?;
+    Ok(root)
+}
+
+/// A fresh ext4 image at `out` holding the root tree with `packages`.
+pub fn image(packages: &[String], out: &Path) -> Result<(), String> {
+    let root = tree(packages)?;
+    let _ = std::fs::remove_file(out);
+    let status = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext4", "-d"])
+        .arg(&root)
+        .arg(out)
+        .arg("3G")
+        .status()
+        .map_err(|e| format!("mke2fs: {e}"))?;
+    if !status.success() {
+        return Err("mke2fs of the Debian root failed".into());
+    }
+    Ok(())
+}
