@@ -42,6 +42,13 @@ date -u -d @86400 +%F
 stat -c '%s %F %a' t/d/f
 ls -1 t/d
 ls -l t/d/f | cut -d' ' -f1,5
+du -b t/d/f | cut -f1
+echo "a,b,c" | gawk -F, '{ printf "%s-%d\n", $2, NF }'
+perl -e 'my %h = (a => 1, b => 2); print join(",", map { "$_=$h{$_}" } sort keys %h), "\n"'
+printf 'x1\ny\nx2\n' | perl -ne 'print if /x/'
+sqlite3 db.sqlite "create table t(a text); insert into t values ('lintel'), ('linux');"
+sqlite3 db.sqlite "select count(*), max(a) from t;"
+getent passwd root | cut -d: -f1,3,6
 /usr/bin/python3 - <<'PY'
 import os, json, hashlib, subprocess, threading, sqlite3, unittest
 print(json.dumps({"k": [1, 2]}, sort_keys=True))
@@ -67,6 +74,11 @@ class T(unittest.TestCase):
 r = unittest.TextTestRunner(stream=open(os.devnull, "w")).run(
     unittest.defaultTestLoader.loadTestsFromTestCase(T))
 print("unittest", r.testsRun, len(r.failures), len(r.errors))
+import ctypes, locale
+libc = ctypes.CDLL("libc.so.6")
+print("dlopen", libc.getpid() == os.getpid())
+locale.setlocale(locale.LC_ALL, "C.UTF-8")
+print("locale", locale.getlocale()[1])
 PY
 cd /
 rm -rf "$T"

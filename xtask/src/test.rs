@@ -827,6 +827,10 @@ fn ext4_verify_workload(p: &Path) -> Result<(), String> {
     crate::disk::fsck(p)
 }
 
+/// What debian.userland installs beyond minbase (the host needs them too: setup installs
+/// gawk and sqlite3 there).
+const USERLAND_PACKAGES: &[&str] = &["python3", "gawk", "perl", "sqlite3"];
+
 /// A kernel log line: "[    1.234567] ...".
 fn is_kernel_log(l: &str) -> bool {
     l.strip_prefix('[')
@@ -836,8 +840,8 @@ fn is_kernel_log(l: &str) -> bool {
         })
 }
 
-/// Debian's bash, coreutils, tar, gzip, grep, sed, awk and python3 (os, subprocess,
-/// threading, json, hashlib, sqlite3, unittest) run tests/debian/userland.sh on a Debian
+/// Debian's bash, coreutils, tar, gzip, grep, sed, gawk, perl, sqlite3 and python3 (os,
+/// subprocess, threading, json, hashlib, sqlite3, unittest, ctypes' dlopen, locale) run tests/debian/userland.sh on a Debian
 /// bookworm root (debootstrap, cached in build/debian) booted from ext4; the output must be
 /// what the same script prints on this host.
 fn debian_userland(kvm: bool) -> Result<(), String> {
@@ -858,7 +862,8 @@ fn debian_userland(kvm: bool) -> Result<(), String> {
     }
     let want = String::from_utf8_lossy(&host.stdout).into_owned();
     let disk = build::ensure_build_dir()?.join(format!("debian-test-{}.img", std::process::id()));
-    crate::debian::image(&["python3".to_string()], &disk)?;
+    let packages: Vec<String> = USERLAND_PACKAGES.iter().map(|p| p.to_string()).collect();
+    crate::debian::image(&packages, &disk)?;
     let mut img = build::base_image()?;
     build::set_launch(&mut img, &["/bin/bash".into(), "-c".into(), script]);
     let opts = RunOpts {
