@@ -111,6 +111,10 @@ static int tv_ok(struct timeval tv) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    /* The deaths by signal below need default dispositions, whatever the test was started
+     * with (nohup ignores SIGHUP, and ignored signals survive exec). */
+    int defaults[] = {SIGHUP, SIGPIPE, SIGUSR1, SIGTERM};
+    for (int i = 0; i < 4; i++) signal(defaults[i], SIG_DFL);
     pid_t me = getpid();
     int st;
     siginfo_t si;
