@@ -94,16 +94,5 @@ pub fn tree(packages: &[String]) -> Result<PathBuf, String> {
 /// A fresh ext4 image at `out` holding the root tree with `packages`.
 pub fn image(packages: &[String], out: &Path) -> Result<(), String> {
     let root = tree(packages)?;
-    let _ = std::fs::remove_file(out);
-    let status = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext4", "-d"])
-        .arg(&root)
-        .arg(out)
-        .arg("3G")
-        .status()
-        .map_err(|e| format!("mke2fs: {e}"))?;
-    if !status.success() {
-        return Err("mke2fs of the Debian root failed".into());
-    }
-    Ok(())
+    crate::disk::mke2fs(&root, out, 3 << 10)
 }

@@ -10,15 +10,21 @@ pub fn make_ext4(tree: &Image, path: &Path, size_mib: u64) -> Result<(), String>
     let staging = path.with_extension("tree");
     let _ = std::fs::remove_dir_all(&staging);
     tree.write_tree(&staging)?;
+    let made = mke2fs(&staging, path, size_mib);
+    let _ = std::fs::remove_dir_all(&staging);
+    made
+}
+
+/// `mke2fs -t ext4 -d DIR`: a fresh image at `path` holding the host folder `dir`.
+pub fn mke2fs(dir: &Path, path: &Path, size_mib: u64) -> Result<(), String> {
     let _ = std::fs::remove_file(path);
     let out = Command::new("mke2fs")
         .args(["-q", "-F", "-t", "ext4", "-E", "root_owner=0:0", "-d"])
-        .arg(&staging)
+        .arg(dir)
         .arg(path)
         .arg(format!("{size_mib}M"))
         .output()
         .map_err(|e| format!("mke2fs: {e}"))?;
-    let _ = std::fs::remove_dir_all(&staging);
     if !out.status.success() {
         return Err(format!(
             "mke2fs failed: {}",
