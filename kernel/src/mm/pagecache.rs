@@ -92,38 +92,27 @@ fn all() -> Vec<(Arc<dyn Inode>, Arc<Mapping>)> {
 }
 
 impl Mapping {
-    /// The cached page `idx`, read from the inode on a miss. The caller checked that the page
-    /// starts before the end of the file.
+    /// The cached page `idx`, read from the inode on a miss (with read-ahead for disk
+    /// files). The caller checked that the page starts before the end of the file.
     pub fn page(&self, inode: &Arc<dyn Inode>, idx: u64) -> KResult<Frame> {
         if let Some(f) = self.pages.lock().get(&idx) {
             return Ok(f.clone());
         }
-        let frame = Frame::alloc().ok_or(Errno::ENOMEM)?;
-        let mut buf = alloc::vec![0u8; PAGE];
-        let mut got = 0;
-        while got < PAGE {
-            let n = inode.read_at(idx * PAGE as u64 + got as u64, &mut buf[got..])?;
-            if n == 0 {
-                break;
-            }
-            got += n;
-        }
-        frame.write(0, &buf[..got]);
-        Ok(self.pages.lock().entry(idx).or_insert(frame).clone())
+        let pages = if self.cache_reads { READAHEAD } else { 1 };
+        self.fill(inode, idx, pages, inode.stat().size)?;
+        self.pages.lock().get(&idx).cloned().ok_or(Errno::ENOMEM)
     }
 
     pub fn mark_dirty(&self, idx: u64) {
         self.dirty.lock().insert(idx);
     }
 
-    /// Reads up to `READAHEAD` pages from `idx` on into the cache with one call into the file
-    /// system (pages already cached keep their contents).
-    fn fill(&self, inode: &Arc<dyn Inode>, idx: u64, size: u64) -> KResult<()> {
+    /// Reads up to `pages` pages from `idx` on (not past the end of the file, but at least
+    /// the first) into the cache with one call into the file system; pages already cached
+    /// keep their contents.
+    fn fill(&self, inode: &Arc<dyn Inode>, idx: u64, pages: u64, size: u64) -> KResult<()> {
         let last = size.div_ceil(PAGE as u64);
-        let count = (last.saturating_sub(idx)).min(READAHEAD) as usize;
-        if count == 0 {
-            return Ok(());
-        }
+        let count = last.saturating_sub(idx).clamp(1, pages) as usize;
         let mut buf = alloc::vec![0u8; count * PAGE];
         let mut got = 0;
         while got < buf.len() {
@@ -134,14 +123,15 @@ impl Mapping {
             got += n;
         }
         let mut pages = self.pages.lock();
-        for i in 0..got.div_ceil(PAGE) {
+        // The first page always (zeros where the file ended early), then what was read.
+        for i in 0..got.div_ceil(PAGE).max(1) {
             if pages.contains_key(&(idx + i as u64)) {
                 continue;
             }
             let Some(frame) = Frame::alloc() else {
                 break; // short of memory: the rest is read directly
             };
-            let end = ((i + 1) * PAGE).min(got);
+            let end = ((i + 1) * PAGE).min(got).max(i * PAGE);
             frame.write(0, &buf[i * PAGE..end]);
             pages.insert(idx + i as u64, frame);
         }
@@ -164,7 +154,7 @@ impl Mapping {
             let n = (PAGE - in_page).min(want - done);
             let mut cached = self.pages.lock().get(&idx).cloned();
             if cached.is_none() && self.cache_reads {
-                self.fill(inode, idx, size)?;
+                self.fill(inode, idx, READAHEAD, size)?;
                 cached = self.pages.lock().get(&idx).cloned();
             }
             match cached {
