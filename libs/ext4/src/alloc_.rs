@@ -328,12 +328,18 @@ impl Ext4 {
 
     /// Where inode `ino` lives: (block, byte offset in it).
     pub(crate) fn inode_loc(&self, ino: u32) -> KResult<(u64, usize)> {
+        self.inode_loc_in(&self.alloc.lock().groups, ino)
+    }
+
+    /// Where inode `ino` lives (block, byte offset in it), for callers that already hold the
+    /// allocation lock and pass its group table.
+    pub(crate) fn inode_loc_in(&self, groups: &[crate::Group], ino: u32) -> KResult<(u64, usize)> {
         if ino == 0 || ino > self.inodes_count {
             return Err(Errno::EIO);
         }
         let g = (ino - 1) / self.ipg;
         let i = ((ino - 1) % self.ipg) as u64;
-        let it = self.alloc.lock().groups[g as usize].inode_table;
+        let it = groups.get(g as usize).ok_or(Errno::EIO)?.inode_table;
         let off = i * self.isz as u64;
         Ok((it + off / self.bs, (off % self.bs) as usize))
     }

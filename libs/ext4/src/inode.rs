@@ -203,6 +203,18 @@ impl Ext4 {
         c
     }
 
+    /// Stores the inode checksum in record `r` (lo 16 bits, and hi 16 when the record has
+    /// room for them), when the file system has metadata checksums.
+    fn seal_inode(&self, ino: u32, r: &mut [u8]) {
+        if self.csum {
+            let c = self.inode_csum(ino, r);
+            put16(r, 0x7C, c as u16);
+            if r.len() > 128 && r_extra(r) >= 4 {
+                put16(r, 0x82, (c >> 16) as u16);
+            }
+        }
+    }
+
     /// The checksum seed of an inode's own metadata blocks (extent tree, directory blocks).
     pub(crate) fn inode_seed(&self, ino: u32, r: &[u8]) -> u32 {
         let c = crc32c(self.csum_seed, &ino.to_le_bytes());
@@ -244,20 +256,8 @@ impl Ext4 {
                 put32(&mut r, 0x14, a.orphans.get(i + 1).copied().unwrap_or(0));
             }
         }
-        if ino == 0 || ino > self.inodes_count {
-            return Err(Errno::EIO);
-        }
-        let g = (ino - 1) / self.ipg;
-        let off = ((ino - 1) % self.ipg) as u64 * self.isz as u64;
-        let blk = a.groups[g as usize].inode_table + off / self.bs;
-        let off = (off % self.bs) as usize;
-        if self.csum {
-            let c = self.inode_csum(ino, &r);
-            put16(&mut r, 0x7C, c as u16);
-            if r.len() > 128 && r_extra(&r) >= 4 {
-                put16(&mut r, 0x82, (c >> 16) as u16);
-            }
-        }
+        let (blk, off) = self.inode_loc_in(&a.groups, ino)?;
+        self.seal_inode(ino, &mut r);
         self.meta_write(blk, |b| b[off..off + r.len()].copy_from_slice(&r))
     }
 
@@ -352,20 +352,11 @@ impl Ext4 {
         }
         let prev = a.orphans[i - 1];
         let next = a.orphans.get(i).copied().unwrap_or(0);
-        let g = (prev - 1) / self.ipg;
-        let off = ((prev - 1) % self.ipg) as u64 * self.isz as u64;
-        let blk = a.groups[g as usize].inode_table + off / self.bs;
-        let off = (off % self.bs) as usize;
+        let (blk, off) = self.inode_loc_in(&a.groups, prev)?;
         let isz = self.isz;
         let mut r = self.meta_read(blk, |b| b[off..off + isz].to_vec())?;
         put32(&mut r, 0x14, next);
-        if self.csum {
-            let c = self.inode_csum(prev, &r);
-            put16(&mut r, 0x7C, c as u16);
-            if r.len() > 128 && r_extra(&r) >= 4 {
-                put16(&mut r, 0x82, (c >> 16) as u16);
-            }
-        }
+        self.seal_inode(prev, &mut r);
         self.meta_write(blk, |b| b[off..off + isz].copy_from_slice(&r))
     }
 
