@@ -1,4 +1,4 @@
-/* Opening, reading and writing files: openat flags and errors, read/write/close, readv/writev,
+/* Opening, reading and writing files: openat flags and errors, creat, read/write/close, readv/writev,
  * pread64/pwrite64 and lseek (including holes past end of file). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
@@ -363,11 +363,35 @@ static void test_lseek(void) {
     close(fd);
 }
 
+/* creat(path, mode) is open(path, O_CREAT | O_WRONLY | O_TRUNC, mode). */
+static void test_creat(void) {
+    int fd = syscall(SYS_creat, "creat.f", 0600);
+    CHECK(fd >= 0);
+    CHECK(write(fd, "abcdef", 6) == 6);
+    char c;
+    CHECK_ERR(read(fd, &c, 1), EBADF);
+    CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY);
+    close(fd);
+    struct stat st;
+    CHECK_OK(stat("creat.f", &st));
+    CHECK((st.st_mode & 0777) == (0600 & ~umask(022)) && st.st_size == 6);
+    umask(022);
+    fd = syscall(SYS_creat, "creat.f", 0644); /* an existing file is truncated */
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_OK(stat("creat.f", &st));
+    CHECK(st.st_size == 0 && (st.st_mode & 0777) == 0600);
+    CHECK_ERR(syscall(SYS_creat, "no/such/dir/f", 0644), ENOENT);
+    CHECK_ERR(syscall(SYS_creat, ".", 0644), EISDIR);
+    CHECK_OK(unlink("creat.f"));
+}
+
 int main(void) {
     test_openat();
     test_read_write_close();
     test_vectors();
     test_positional();
     test_lseek();
+    test_creat();
     DONE();
 }
