@@ -140,8 +140,7 @@ fn kernel_main(info: BootInfo) -> ! {
 
 /// Flushes the disks, then powers the machine off reporting `line` to the host.
 pub fn power_off(line: &str) -> ! {
-    mm::pagecache::writeback_all();
-    fs::ext4::sync_all();
+    fs::write_back_all();
     drivers::blk::shutdown();
     lintel_hal::power_off(line)
 }

@@ -141,6 +141,14 @@ fn new_sysfs() -> KResult<Arc<dyn Inode>> {
 
 static NEXT_FS_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(16);
 
+/// What sync(2) and power-off share: pages stored through shared mappings reach their files,
+/// then every ext4 instance writes back its metadata (the disks' own caches are flushed by
+/// the caller).
+pub fn write_back_all() {
+    crate::mm::pagecache::writeback_all();
+    ext4::sync_all();
+}
+
 /// A new file-system instance's st_dev.
 pub fn next_fs_id() -> u64 {
     NEXT_FS_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed)

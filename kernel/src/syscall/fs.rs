@@ -1112,8 +1112,7 @@ pub fn fsync(c: &mut Call) -> SysResult {
 
 /// sync(2): everything stored through shared mappings reaches its file, then every disk.
 pub fn sync(_c: &mut Call) -> SysResult {
-    crate::mm::pagecache::writeback_all();
-    crate::fs::ext4::sync_all();
+    crate::fs::write_back_all();
     crate::drivers::blk::sync_all();
     ok(0)
 }
