@@ -137,10 +137,11 @@ pub fn sleep_until(deadline_ns: u64) {
 
 /// Work the timer tick does for layers above the scheduler (polled devices, interval timers,
 /// timerfds), registered at boot so the scheduler names none of them.
-static TICK_HOOKS: Mutex<[Option<fn()>; 8]> = Mutex::new([None; 8]);
+type TickHook = fn();
+static TICK_HOOKS: Mutex<[Option<TickHook>; 8]> = Mutex::new([None; 8]);
 
 /// Runs `hook` on every timer tick, after expired sleepers are woken.
-pub fn on_tick(hook: fn()) {
+pub fn on_tick(hook: TickHook) {
     let mut hooks = TICK_HOOKS.lock();
     match hooks.iter_mut().find(|h| h.is_none()) {
         Some(slot) => *slot = Some(hook),
