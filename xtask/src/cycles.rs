@@ -360,6 +360,54 @@ pub fn check(src: &Path) -> Result<(), String> {
     Err(msg)
 }
 
+/// Files (under kernel/src) still inside the one known cycle, being taken apart; this list
+/// only shrinks. A file outside it that joins a cycle fails the check, so no new cycle lands.
+pub const KNOWN: &[&str] = &[
+    "fs/dev.rs",
+    "fs/epoll.rs",
+    "fs/fdtable.rs",
+    "fs/file.rs",
+    "fs/locks.rs",
+    "fs/mod.rs",
+    "fs/signalfd.rs",
+    "fs/timerfd.rs",
+    "fs/tty.rs",
+    "futex.rs",
+    "itimer.rs",
+    "mm/mod.rs",
+    "mm/pagecache.rs",
+    "net/unix.rs",
+    "proc/mod.rs",
+    "sched.rs",
+    "uaccess.rs",
+    "vdso.rs",
+];
+
+/// The test-suite check: no file outside `known` is in a cycle. Returns how many files are
+/// still in cycles.
+pub fn ratchet(src: &Path, known: &[&str]) -> Result<usize, String> {
+    let found = cycles(&graph(src));
+    let mut new = Vec::new();
+    let mut n = 0;
+    for c in &found {
+        for f in c {
+            n += 1;
+            let rel = f.strip_prefix(src).unwrap_or(f).display().to_string();
+            if !known.contains(&rel.as_str()) {
+                new.push(rel);
+            }
+        }
+    }
+    if new.is_empty() {
+        Ok(n)
+    } else {
+        Err(format!(
+            "new files in an import cycle: {} (cargo xtask cycles shows the arrows)",
+            new.join(", ")
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
