@@ -76,6 +76,11 @@ fn kernel_main(info: BootInfo) -> ! {
         info.cmdline
     );
     drivers::blk::init();
+    // Polled work of the timer tick: console input, disk completions, interval timers.
+    sched::on_tick(fs::tty::poll_input);
+    sched::on_tick(drivers::blk::poll);
+    sched::on_tick(itimer::tick);
+    sched::on_tick(fs::timerfd::tick);
     if info.cmdline.split(' ').any(|w| w == "norandmaps") {
         ASLR.store(false, core::sync::atomic::Ordering::Relaxed);
     }

@@ -6,6 +6,7 @@ use crate::proc::{Thread, ThreadState};
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use lintel_abi::{Errno, KResult};
 use spin::Mutex;
 
 struct Sched {
@@ -134,6 +135,20 @@ pub fn sleep_until(deadline_ns: u64) {
     switch_away();
 }
 
+/// Work the timer tick does for layers above the scheduler (polled devices, interval timers,
+/// timerfds), registered at boot so the scheduler names none of them.
+type TickHook = fn();
+static TICK_HOOKS: Mutex<[Option<TickHook>; 8]> = Mutex::new([None; 8]);
+
+/// Runs `hook` on every timer tick, after expired sleepers are woken.
+pub fn on_tick(hook: TickHook) {
+    let mut hooks = TICK_HOOKS.lock();
+    match hooks.iter_mut().find(|h| h.is_none()) {
+        Some(slot) => *slot = Some(hook),
+        None => panic!("more than {} tick hooks", hooks.len()),
+    }
+}
+
 /// Timer work: wake expired sleepers, poll devices. Returns true if the current thread's time
 /// slice is over.
 pub fn tick() -> bool {
@@ -154,10 +169,10 @@ pub fn tick() -> bool {
     for t in expired {
         wake(&t);
     }
-    crate::fs::tty::poll_input();
-    crate::drivers::blk::poll();
-    crate::itimer::tick();
-    crate::fs::timerfd::tick();
+    let hooks = *TICK_HOOKS.lock();
+    for hook in hooks.iter().flatten() {
+        hook();
+    }
     let s = SCHED.lock();
     lintel_hal::x86::apic::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS
         && !s.queue.is_empty()
@@ -224,6 +239,32 @@ impl WaitQueue {
             cancel_sleep(&t);
         }
         self.waiters.lock().retain(|w| !Arc::ptr_eq(w, &t));
+    }
+
+    /// The one blocking wait of every interruptible call (reads, writes, accept, locks):
+    /// `cond` is asked first and after every wake-up; `Some(result)` ends the wait. Without a
+    /// result it fails with EAGAIN when `nonblock` is set or `deadline_ns` (monotonic) has
+    /// passed, and with ERESTARTSYS (or what the pending signal turns that into) when a signal
+    /// is pending, as Linux's `wait_event_interruptible` does. Callers that have already
+    /// moved some bytes turn those errors into a short count themselves.
+    pub fn wait_interruptible<T>(
+        &self,
+        deadline_ns: Option<u64>,
+        nonblock: bool,
+        mut cond: impl FnMut() -> Option<KResult<T>>,
+    ) -> KResult<T> {
+        loop {
+            if let Some(r) = cond() {
+                return r;
+            }
+            if nonblock || deadline_ns.is_some_and(|d| crate::time::uptime_ns() >= d) {
+                return Err(Errno::EAGAIN);
+            }
+            if let Some(e) = crate::proc::interrupted(&current(), Errno::ERESTARTSYS) {
+                return Err(e);
+            }
+            self.wait_once(deadline_ns);
+        }
     }
 
     pub fn wake_all(&self) {

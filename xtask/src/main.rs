@@ -3,6 +3,7 @@
 
 mod bench;
 mod build;
+mod cycles;
 mod debian;
 mod disk;
 mod docs;
@@ -28,7 +29,8 @@ const USAGE: &str = "usage:
   cargo xtask test [--filter SUBSTR] [--kvm]
   cargo xtask bench [--quick] [--kvm] [--json PATH]
   cargo xtask build
-  cargo xtask docs";
+  cargo xtask docs
+  cargo xtask cycles      (lists import cycles between the kernel's source files)";
 
 /// Options shared by `run` and `test`.
 #[derive(Clone, Debug)]
@@ -186,6 +188,16 @@ fn main() -> ExitCode {
             })
         }),
         "docs" => docs::generate().map(|_| 0),
+        "cycles" => match cycles::check(&root().join("kernel/src")) {
+            Ok(()) => {
+                println!("no import cycle in kernel/src");
+                Ok(0)
+            }
+            Err(e) => {
+                print!("{e}");
+                Ok(1)
+            }
+        },
         "bench" => {
             let quick = rest.iter().any(|a| a == "--quick");
             let kvm = rest.iter().any(|a| a == "--kvm");

@@ -60,7 +60,8 @@ impl Epoll {
         if !file.ops.pollable() {
             return Err(Errno::EPERM);
         }
-        if let Some(other) = file.epoll.as_ref() {
+        if let Some(other) = file.ops_as::<EpollFile>() {
+            let other = &other.0;
             if Arc::ptr_eq(other, self) {
                 return Err(Errno::EINVAL);
             }
@@ -122,8 +123,8 @@ impl Epoll {
             .values()
             .filter_map(|e| e.file.upgrade())
             .collect();
-        files.iter().any(|f| match &f.epoll {
-            Some(ep) => Arc::ptr_eq(ep, target) || ep.watches(target, depth + 1),
+        files.iter().any(|f| match f.ops_as::<EpollFile>() {
+            Some(ep) => Arc::ptr_eq(&ep.0, target) || ep.0.watches(target, depth + 1),
             None => false,
         })
     }

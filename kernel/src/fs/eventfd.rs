@@ -25,18 +25,6 @@ impl EventFd {
     }
 }
 
-fn wait(file: &OpenFile) -> KResult<()> {
-    if file.nonblocking() {
-        return Err(Errno::EAGAIN);
-    }
-    let t = crate::sched::current();
-    if let Some(e) = crate::proc::interrupted(&t, Errno::ERESTARTSYS) {
-        return Err(e);
-    }
-    POLL_WAIT.wait_once(None);
-    Ok(())
-}
-
 impl FileOps for EventFd {
     fn anon_name(&self) -> Option<&'static str> {
         Some("eventfd")
@@ -46,20 +34,18 @@ impl FileOps for EventFd {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);
         }
-        loop {
-            {
-                let mut c = self.count.lock();
-                if *c > 0 {
-                    let v = if self.semaphore { 1 } else { *c };
-                    *c -= v;
-                    drop(c);
-                    buf[..8].copy_from_slice(&v.to_le_bytes());
-                    poll_notify();
-                    return Ok(8);
-                }
+        POLL_WAIT.wait_interruptible(None, file.nonblocking(), || {
+            let mut c = self.count.lock();
+            if *c == 0 {
+                return None;
             }
-            wait(file)?;
-        }
+            let v = if self.semaphore { 1 } else { *c };
+            *c -= v;
+            drop(c);
+            buf[..8].copy_from_slice(&v.to_le_bytes());
+            poll_notify();
+            Some(Ok(8))
+        })
     }
 
     fn write(&self, file: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
@@ -70,18 +56,16 @@ impl FileOps for EventFd {
         if v == u64::MAX {
             return Err(Errno::EINVAL);
         }
-        loop {
-            {
-                let mut c = self.count.lock();
-                if MAX - *c >= v {
-                    *c += v;
-                    drop(c);
-                    poll_notify();
-                    return Ok(8);
-                }
+        POLL_WAIT.wait_interruptible(None, file.nonblocking(), || {
+            let mut c = self.count.lock();
+            if MAX - *c < v {
+                return None;
             }
-            wait(file)?;
-        }
+            *c += v;
+            drop(c);
+            poll_notify();
+            Some(Ok(8))
+        })
     }
 
     fn poll(&self, _: &OpenFile) -> u32 {

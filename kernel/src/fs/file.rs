@@ -2,6 +2,7 @@
 //! with one offset and one set of status flags.
 
 use alloc::sync::Arc;
+use core::any::Any;
 use core::sync::atomic::{AtomicU32, Ordering};
 use lintel_abi::fcntl::*;
 use lintel_abi::stat::Stat;
@@ -10,7 +11,7 @@ use lintel_vfs::{Dentry, FileType, Inode};
 use spin::Mutex;
 
 /// Behaviour of one kind of open file. Stream files (ttys, pipes, devices) ignore `off`.
-pub trait FileOps: Send + Sync {
+pub trait FileOps: Any + Send + Sync {
     fn read(&self, file: &OpenFile, buf: &mut [u8], off: u64) -> KResult<usize>;
     fn write(&self, file: &OpenFile, buf: &[u8], off: u64) -> KResult<usize>;
     /// Whether lseek/pread/pwrite apply (else ESPIPE).
@@ -96,12 +97,6 @@ pub struct OpenFile {
     /// O_ACCMODE bits and status flags (O_APPEND, O_NONBLOCK, O_PATH...).
     pub flags: AtomicU32,
     pub pos: Mutex<u64>,
-    /// Set for signalfd files, so signalfd4 can change the mask of an existing one.
-    pub signalfd: Option<Arc<super::signalfd::SignalFd>>,
-    /// Set for epoll instances (epoll_ctl and epoll_wait find the instance through it).
-    pub epoll: Option<Arc<super::epoll::Epoll>>,
-    pub timerfd: Option<Arc<super::timerfd::TimerFd>>,
-    pub socket: Option<Arc<crate::net::unix::UnixSocket>>,
 }
 
 impl Drop for OpenFile {
@@ -123,11 +118,15 @@ impl OpenFile {
             dentry,
             flags: AtomicU32::new(flags),
             pos: Mutex::new(0),
-            signalfd: None,
-            epoll: None,
-            timerfd: None,
-            socket: None,
         })
+    }
+
+    /// The file's operations as their concrete type, for the calls that act on one kind of
+    /// file (epoll_ctl on an epoll instance, signalfd4 on a signalfd, socket calls): None
+    /// for any other kind, which the caller turns into its errno (EINVAL, ENOTSOCK...).
+    pub fn ops_as<T: FileOps>(&self) -> Option<Arc<T>> {
+        let any: Arc<dyn Any + Send + Sync> = self.ops.clone();
+        any.downcast::<T>().ok()
     }
 
     pub fn flags(&self) -> u32 {

@@ -2,7 +2,6 @@
 //! range logic is `lintel_vfs::locks`; this module keeps the tables, waits and releases.
 
 use super::file::OpenFile;
-use crate::proc;
 use crate::sched::{self, WaitQueue};
 use crate::uaccess;
 use alloc::collections::BTreeMap;
@@ -163,33 +162,30 @@ pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize) -> KResult<usize> {
                 return Err(Errno::EBADF);
             }
             USED.store(true, Ordering::Relaxed);
-            loop {
+            let r = WAIT.wait_interruptible(None, false, || {
                 let blocker = {
                     let mut tables = RECORD.lock();
                     let tb = tables.entry(key).or_default();
                     match tb.conflict(&lock(k)) {
                         None => {
                             tb.set(lock(k));
-                            WAITING.lock().remove(&pid);
-                            return Ok(0);
+                            return Some(Ok(0));
                         }
                         Some(c) => c,
                     }
                 };
                 if !wait {
-                    return Err(Errno::EAGAIN);
+                    return Some(Err(Errno::EAGAIN));
                 }
                 if !ofd && deadlock(pid, &blocker) {
-                    WAITING.lock().remove(&pid);
-                    return Err(Errno::EDEADLK);
+                    return Some(Err(Errno::EDEADLK));
                 }
                 WAITING.lock().insert(pid, (key, lock(k)));
-                if let Some(e) = proc::interrupted(&t, Errno::ERESTARTSYS) {
-                    WAITING.lock().remove(&pid);
-                    return Err(e);
-                }
-                WAIT.wait_once(None);
-            }
+                None
+            });
+            // Granted, refused or interrupted: no longer waiting (deadlock detection).
+            WAITING.lock().remove(&pid);
+            r
         }
     }
 }
@@ -222,24 +218,14 @@ pub fn flock(f: &Arc<OpenFile>, op: u32) -> KResult<usize> {
         end: u64::MAX,
         pid: sched::current().proc_ref().pid,
     };
-    let t = sched::current();
-    loop {
-        {
-            let mut tables = FLOCK.lock();
-            let tb = tables.entry(key).or_default();
-            if tb.conflict(&req).is_none() {
-                tb.set(req);
-                return Ok(0);
-            }
-        }
-        if op & LOCK_NB != 0 {
-            return Err(Errno::EAGAIN);
-        }
-        if let Some(e) = proc::interrupted(&t, Errno::ERESTARTSYS) {
-            return Err(e);
-        }
-        WAIT.wait_once(None);
-    }
+    WAIT.wait_interruptible(None, op & LOCK_NB != 0, || {
+        let mut tables = FLOCK.lock();
+        let tb = tables.entry(key).or_default();
+        tb.conflict(&req).is_none().then(|| {
+            tb.set(req);
+            Ok(0)
+        })
+    })
 }
 
 /// A process closed one of its fds for `f`: its POSIX locks on that file go (all of them,

@@ -147,18 +147,6 @@ pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>
     Ok(PipeEnd::new(pipe, write))
 }
 
-fn raise_sigpipe() {
-    if let Some(t) = crate::sched::try_current() {
-        crate::proc::send_simple(
-            &t.process(),
-            Some(&t),
-            crate::proc::signal::SIGPIPE,
-            crate::proc::signal::SI_USER,
-            Some(t.proc_ref()),
-        );
-    }
-}
-
 impl FileOps for PipeEnd {
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
         if self.write {
@@ -168,7 +156,7 @@ impl FileOps for PipeEnd {
             return Ok(0);
         }
         let nonblock = file.nonblocking();
-        let r = self.pipe.read_wait.wait_until(|| {
+        let r = self.pipe.read_wait.wait_interruptible(None, nonblock, || {
             let mut s = self.pipe.state.lock();
             if !s.buf.is_empty() {
                 let n = buf.len().min(s.buf.len());
@@ -179,14 +167,6 @@ impl FileOps for PipeEnd {
             }
             if s.writers == 0 {
                 return Some(Ok(0));
-            }
-            if nonblock {
-                return Some(Err(Errno::EAGAIN));
-            }
-            if let Some(e) = crate::sched::try_current()
-                .and_then(|t| crate::proc::interrupted(&t, Errno::ERESTARTSYS))
-            {
-                return Some(Err(e));
             }
             None
         });
@@ -202,7 +182,7 @@ impl FileOps for PipeEnd {
         let nonblock = file.nonblocking();
         let mut done = 0;
         while done < buf.len() || buf.is_empty() {
-            let r = self.pipe.write_wait.wait_until(|| {
+            let r = self.pipe.write_wait.wait_interruptible(None, nonblock, || {
                 let mut s = self.pipe.state.lock();
                 if s.readers == 0 {
                     return Some(Err(Errno::EPIPE));
@@ -216,14 +196,6 @@ impl FileOps for PipeEnd {
                     s.buf.extend(&buf[done..done + n]);
                     return Some(Ok(n));
                 }
-                if nonblock {
-                    return Some(Err(Errno::EAGAIN));
-                }
-                if let Some(e) = crate::sched::try_current()
-                    .and_then(|t| crate::proc::interrupted(&t, Errno::ERESTARTSYS))
-                {
-                    return Some(Err(e));
-                }
                 None
             });
             match r {
@@ -236,7 +208,7 @@ impl FileOps for PipeEnd {
                     }
                 }
                 Err(Errno::EPIPE) => {
-                    raise_sigpipe();
+                    crate::proc::raise_sigpipe();
                     return if done > 0 {
                         Ok(done)
                     } else {

@@ -225,7 +225,7 @@ fn fd_target(pid: i32, fd: i32) -> KResult<Vec<u8>> {
         None => {
             if let Some(n) = f.ops.anon_name() {
                 format!("anon_inode:[{}]", n).into_bytes()
-            } else if f.socket.is_some() {
+            } else if f.stat().mode & S_IFMT == S_IFSOCK {
                 format!("socket:[{}]", f.stat().ino).into_bytes()
             } else {
                 format!("pipe:[{}]", f.stat().ino).into_bytes()

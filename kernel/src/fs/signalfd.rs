@@ -64,7 +64,7 @@ impl FileOps for SignalFd {
             return Err(Errno::EINVAL);
         }
         let t = sched::current();
-        loop {
+        POLL_WAIT.wait_interruptible(None, file.nonblocking(), || {
             let mask = *self.mask.lock();
             let mut n = 0;
             while n + RECORD <= buf.len() {
@@ -74,17 +74,8 @@ impl FileOps for SignalFd {
                 buf[n..n + RECORD].copy_from_slice(&record(&info));
                 n += RECORD;
             }
-            if n > 0 {
-                return Ok(n);
-            }
-            if file.nonblocking() {
-                return Err(Errno::EAGAIN);
-            }
-            if let Some(e) = crate::proc::interrupted(&t, Errno::ERESTARTSYS) {
-                return Err(e);
-            }
-            POLL_WAIT.wait_once(None);
-        }
+            (n > 0).then_some(Ok(n))
+        })
     }
 
     fn write(&self, _: &OpenFile, _: &[u8], _: u64) -> KResult<usize> {

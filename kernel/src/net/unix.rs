@@ -273,75 +273,55 @@ impl UnixSocket {
             Phase::Unconnected => {}
         }
         let me = my_cred();
-        loop {
-            {
-                let mut t = target.state.lock();
-                let listener_cred = t.cred;
-                let listener_name = t.name.clone();
-                match &mut t.phase {
-                    Phase::Listening { backlog, queue } => {
-                        if queue.len() < *backlog {
-                            // The server end, handed out by accept.
-                            let server = UnixSocket::new(self.kind);
-                            {
-                                let mut ss = server.state.lock();
-                                ss.phase = Phase::Connected(Arc::downgrade(self));
-                                ss.name = listener_name;
-                                ss.peer_cred = Some(me);
-                                ss.cred = listener_cred;
-                            }
-                            queue.push_back(server.clone());
-                            drop(t);
-                            let mut s = self.state.lock();
-                            s.phase = Phase::Connected(Arc::downgrade(&server));
-                            s.peer_cred = Some(listener_cred);
-                            drop(s);
-                            // Keep the server end alive while it waits in the queue.
-                            poll_notify();
-                            return Ok(());
+        POLL_WAIT.wait_interruptible(deadline, nonblock, || {
+            let mut t = target.state.lock();
+            let listener_cred = t.cred;
+            let listener_name = t.name.clone();
+            match &mut t.phase {
+                Phase::Listening { backlog, queue } => {
+                    if queue.len() < *backlog {
+                        // The server end, handed out by accept.
+                        let server = UnixSocket::new(self.kind);
+                        {
+                            let mut ss = server.state.lock();
+                            ss.phase = Phase::Connected(Arc::downgrade(self));
+                            ss.name = listener_name;
+                            ss.peer_cred = Some(me);
+                            ss.cred = listener_cred;
                         }
+                        queue.push_back(server.clone());
+                        drop(t);
+                        let mut s = self.state.lock();
+                        s.phase = Phase::Connected(Arc::downgrade(&server));
+                        s.peer_cred = Some(listener_cred);
+                        drop(s);
+                        // Keep the server end alive while it waits in the queue.
+                        poll_notify();
+                        return Some(Ok(()));
                     }
-                    _ => return Err(Errno::ECONNREFUSED),
                 }
+                _ => return Some(Err(Errno::ECONNREFUSED)),
             }
-            let timed_out = deadline.is_some_and(|d| crate::time::uptime_ns() >= d);
-            if nonblock || timed_out {
-                return Err(Errno::EAGAIN);
-            }
-            let th = sched::current();
-            if let Some(e) = crate::proc::interrupted(&th, Errno::ERESTARTSYS) {
-                return Err(e);
-            }
-            POLL_WAIT.wait_once(deadline);
-        }
+            None
+        })
     }
 
     pub fn accept(&self, nonblock: bool) -> KResult<Arc<UnixSocket>> {
         let deadline = self.deadline(true);
-        loop {
-            {
-                let mut s = self.state.lock();
-                match &mut s.phase {
-                    Phase::Listening { queue, .. } => {
-                        if let Some(c) = queue.pop_front() {
-                            drop(s);
-                            poll_notify();
-                            return Ok(c);
-                        }
+        POLL_WAIT.wait_interruptible(deadline, nonblock, || {
+            let mut s = self.state.lock();
+            match &mut s.phase {
+                Phase::Listening { queue, .. } => {
+                    if let Some(c) = queue.pop_front() {
+                        drop(s);
+                        poll_notify();
+                        return Some(Ok(c));
                     }
-                    _ => return Err(Errno::EINVAL),
                 }
+                _ => return Some(Err(Errno::EINVAL)),
             }
-            let timed_out = deadline.is_some_and(|d| crate::time::uptime_ns() >= d);
-            if nonblock || timed_out {
-                return Err(Errno::EAGAIN);
-            }
-            let th = sched::current();
-            if let Some(e) = crate::proc::interrupted(&th, Errno::ERESTARTSYS) {
-                return Err(e);
-            }
-            POLL_WAIT.wait_once(deadline);
-        }
+            None
+        })
     }
 
     /// Sends `msg` to the connected peer or to `to`. Returns the bytes accepted.
@@ -379,65 +359,55 @@ impl UnixSocket {
         msg.from = self.name();
         let total = msg.data.len();
         let mut sent = 0;
-        loop {
-            {
-                let mut d = dest.state.lock();
-                // The receiver no longer reads (or our own writing side is shut).
-                if d.shut_rd {
-                    return if sent > 0 {
-                        Ok(sent)
-                    } else {
-                        Err(Errno::EPIPE)
-                    };
-                }
-                let room = CAPACITY.saturating_sub(d.rx_bytes);
-                if self.kind == SOCK_STREAM {
-                    if room > 0 || total == 0 {
-                        let n = room.min(total - sent);
-                        let chunk: Vec<u8> = msg.data[sent..sent + n].to_vec();
-                        let files = core::mem::take(&mut msg.files);
-                        let cred = msg.cred;
-                        d.rx_bytes += n;
-                        d.rx.push_back(Msg {
-                            data: chunk,
-                            from: None,
-                            files,
-                            cred,
-                        });
-                        sent += n;
-                        drop(d);
-                        poll_notify();
-                        if sent == total {
-                            return Ok(total);
-                        }
-                        let timed_out = deadline.is_some_and(|d| crate::time::uptime_ns() >= d);
-                        if nonblock || timed_out {
-                            return Ok(sent);
-                        }
-                        continue;
-                    }
-                } else if d.rx.len() < MAX_DGRAMS && (room >= total || d.rx.is_empty()) {
-                    d.rx_bytes += total;
-                    d.rx.push_back(msg);
-                    drop(d);
-                    poll_notify();
-                    return Ok(total);
-                }
-            }
-            let timed_out = deadline.is_some_and(|d| crate::time::uptime_ns() >= d);
-            if nonblock || timed_out {
-                return if sent > 0 {
+        let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
+            let mut d = dest.state.lock();
+            // The receiver no longer reads (or our own writing side is shut).
+            if d.shut_rd {
+                return Some(if sent > 0 {
                     Ok(sent)
                 } else {
-                    Err(Errno::EAGAIN)
-                };
+                    Err(Errno::EPIPE)
+                });
             }
-            let th = sched::current();
-            if let Some(e) = crate::proc::interrupted(&th, Errno::ERESTARTSYS) {
-                return if sent > 0 { Ok(sent) } else { Err(e) };
+            let room = CAPACITY.saturating_sub(d.rx_bytes);
+            if self.kind == SOCK_STREAM {
+                if room > 0 || total == 0 {
+                    let n = room.min(total - sent);
+                    let chunk: Vec<u8> = msg.data[sent..sent + n].to_vec();
+                    let files = core::mem::take(&mut msg.files);
+                    let cred = msg.cred;
+                    d.rx_bytes += n;
+                    d.rx.push_back(Msg {
+                        data: chunk,
+                        from: None,
+                        files,
+                        cred,
+                    });
+                    sent += n;
+                    drop(d);
+                    poll_notify();
+                    if sent == total {
+                        return Some(Ok(total));
+                    }
+                    // Part sent: the rest waits for room (a short count if it can't).
+                    return None;
+                }
+            } else if d.rx.len() < MAX_DGRAMS && (room >= total || d.rx.is_empty()) {
+                d.rx_bytes += total;
+                d.rx.push_back(Msg {
+                    data: core::mem::take(&mut msg.data),
+                    from: msg.from.take(),
+                    files: core::mem::take(&mut msg.files),
+                    cred: msg.cred,
+                });
+                drop(d);
+                poll_notify();
+                return Some(Ok(total));
             }
-            POLL_WAIT.wait_once(deadline);
-        }
+            None
+        });
+        // Bytes already queued make a short count instead of EAGAIN or an interruption.
+        r.or_else(|e| if sent > 0 { Ok(sent) } else { Err(e) })
     }
 
     /// Receives into `buf`. Streams may merge stretches that carry no ancillary data;
@@ -455,108 +425,110 @@ impl UnixSocket {
         let mut got = 0;
         let mut files = Vec::new();
         let mut cred = None;
-        loop {
+        let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
+            let mut s = self.state.lock();
+            if self.kind != SOCK_STREAM {
+                if let Some(m) = if peek {
+                    s.rx.front().map(|m| Msg {
+                        data: m.data.clone(),
+                        from: m.from.clone(),
+                        files: Vec::new(),
+                        cred: m.cred,
+                    })
+                } else {
+                    s.rx.pop_front()
+                } {
+                    if !peek {
+                        s.rx_bytes -= m.data.len();
+                    }
+                    drop(s);
+                    let n = buf.len().min(m.data.len());
+                    buf[..n].copy_from_slice(&m.data[..n]);
+                    poll_notify();
+                    return Some(Ok((n, m.data.len(), m.from, m.files, m.cred)));
+                }
+            } else {
+                let mut i = 0;
+                let mut cred_key: Option<(i32, u32, u32)> = None;
+                while got < buf.len() {
+                    let Some(m) = (if peek { s.rx.get(i) } else { s.rx.front() }) else {
+                        break;
+                    };
+                    // Passed files, or a different sender, stop a read at their boundary
+                    // (ancillary data belongs to the first byte of its stretch).
+                    if got > 0
+                        && (!m.files.is_empty()
+                            || m.cred.map(|c| (c.pid, c.uid, c.gid)) != cred_key)
+                    {
+                        break;
+                    }
+                    if got == 0 {
+                        cred_key = m.cred.map(|c| (c.pid, c.uid, c.gid));
+                    }
+                    let n = (buf.len() - got).min(m.data.len());
+                    buf[got..got + n].copy_from_slice(&m.data[..n]);
+                    got += n;
+                    if peek {
+                        i += 1;
+                        continue;
+                    }
+                    let full = n == m.data.len();
+                    if let Some(m) = s.rx.front_mut() {
+                        files.append(&mut m.files);
+                        if cred.is_none() {
+                            cred = m.cred.take();
+                        }
+                        if full {
+                            s.rx.pop_front();
+                        } else {
+                            m.data.drain(..n);
+                        }
+                    }
+                    s.rx_bytes -= n;
+                    if !files.is_empty() {
+                        break;
+                    }
+                }
+                if got > 0 && (!waitall || got == buf.len()) {
+                    drop(s);
+                    poll_notify();
+                    return Some(Ok((
+                        got,
+                        got,
+                        None,
+                        core::mem::take(&mut files),
+                        cred.take(),
+                    )));
+                }
+            }
+            let eof = s.shut_rd
+                || s.peer_gone
+                || (self.connection_oriented()
+                    && matches!(s.phase, Phase::Connected(ref w) if w.strong_count() == 0));
+            if eof {
+                return Some(Ok((
+                    got,
+                    got,
+                    None,
+                    core::mem::take(&mut files),
+                    cred.take(),
+                )));
+            }
+            if self.connection_oriented()
+                && matches!(s.phase, Phase::Unconnected | Phase::Listening { .. })
             {
-                let mut s = self.state.lock();
-                if self.kind != SOCK_STREAM {
-                    if let Some(m) = if peek {
-                        s.rx.front().map(|m| Msg {
-                            data: m.data.clone(),
-                            from: m.from.clone(),
-                            files: Vec::new(),
-                            cred: m.cred,
-                        })
-                    } else {
-                        s.rx.pop_front()
-                    } {
-                        if !peek {
-                            s.rx_bytes -= m.data.len();
-                        }
-                        drop(s);
-                        let n = buf.len().min(m.data.len());
-                        buf[..n].copy_from_slice(&m.data[..n]);
-                        poll_notify();
-                        return Ok((n, m.data.len(), m.from, m.files, m.cred));
-                    }
-                } else {
-                    let mut i = 0;
-                    let mut cred_key: Option<(i32, u32, u32)> = None;
-                    while got < buf.len() {
-                        let Some(m) = (if peek { s.rx.get(i) } else { s.rx.front() }) else {
-                            break;
-                        };
-                        // Passed files, or a different sender, stop a read at their boundary
-                        // (ancillary data belongs to the first byte of its stretch).
-                        if got > 0
-                            && (!m.files.is_empty()
-                                || m.cred.map(|c| (c.pid, c.uid, c.gid)) != cred_key)
-                        {
-                            break;
-                        }
-                        if got == 0 {
-                            cred_key = m.cred.map(|c| (c.pid, c.uid, c.gid));
-                        }
-                        let n = (buf.len() - got).min(m.data.len());
-                        buf[got..got + n].copy_from_slice(&m.data[..n]);
-                        got += n;
-                        if peek {
-                            i += 1;
-                            continue;
-                        }
-                        let full = n == m.data.len();
-                        if let Some(m) = s.rx.front_mut() {
-                            files.append(&mut m.files);
-                            if cred.is_none() {
-                                cred = m.cred.take();
-                            }
-                            if full {
-                                s.rx.pop_front();
-                            } else {
-                                m.data.drain(..n);
-                            }
-                        }
-                        s.rx_bytes -= n;
-                        if !files.is_empty() {
-                            break;
-                        }
-                    }
-                    if got > 0 && (!waitall || got == buf.len()) {
-                        drop(s);
-                        poll_notify();
-                        return Ok((got, got, None, files, cred));
-                    }
-                }
-                let eof = s.shut_rd
-                    || s.peer_gone
-                    || (self.connection_oriented()
-                        && matches!(s.phase, Phase::Connected(ref w) if w.strong_count() == 0));
-                if eof {
-                    return Ok((got, got, None, files, cred));
-                }
-                if self.connection_oriented()
-                    && matches!(s.phase, Phase::Unconnected | Phase::Listening { .. })
-                {
-                    return Err(Errno::EINVAL);
-                }
+                return Some(Err(Errno::EINVAL));
             }
-            let timed_out = deadline.is_some_and(|d| crate::time::uptime_ns() >= d);
-            if nonblock || timed_out {
-                return if got > 0 {
-                    Ok((got, got, None, files, cred))
-                } else {
-                    Err(Errno::EAGAIN)
-                };
+            None
+        });
+        // Bytes already taken make a short read instead of EAGAIN or an interruption.
+        r.or_else(|e| {
+            if got > 0 {
+                Ok((got, got, None, files, cred))
+            } else {
+                Err(e)
             }
-            let th = sched::current();
-            if let Some(e) = crate::proc::interrupted(&th, Errno::ERESTARTSYS) {
-                return if got > 0 {
-                    Ok((got, got, None, files, cred))
-                } else {
-                    Err(e)
-                };
-            }
-            POLL_WAIT.wait_once(deadline);
-        }
+        })
     }
 
     pub fn shutdown(&self, how: u32) -> KResult<()> {
@@ -676,15 +648,7 @@ impl FileOps for SocketFile {
         };
         match self.0.send(msg, None, file.nonblocking()) {
             Err(Errno::EPIPE) => {
-                if let Some(t) = sched::try_current() {
-                    crate::proc::send_simple(
-                        &t.process(),
-                        Some(&t),
-                        crate::proc::signal::SIGPIPE,
-                        crate::proc::signal::SI_USER,
-                        Some(t.proc_ref()),
-                    );
-                }
+                crate::proc::raise_sigpipe();
                 Err(Errno::EPIPE)
             }
             r => r,

@@ -119,6 +119,14 @@ pub fn send_simple(
     send_signal(p, target, info);
 }
 
+/// A write to a pipe or socket with no reader (EPIPE) raises SIGPIPE at the writing thread,
+/// as Linux's `send_sig(SIGPIPE, current)` does; MSG_NOSIGNAL callers skip this.
+pub fn raise_sigpipe() {
+    if let Some(t) = sched::try_current() {
+        send_simple(&t.process(), Some(&t), SIGPIPE, SI_USER, Some(t.proc_ref()));
+    }
+}
+
 fn discard_everywhere(p: &Process, mask: u64) {
     for sig in 1..=NSIG {
         if mask & bit(sig) != 0 {

@@ -6,7 +6,8 @@ mod run;
 pub mod signal;
 
 pub use deliver::{
-    dequeue_from, flush_pending, interrupted, notify_parent, send_signal, send_simple, sigreturn,
+    dequeue_from, flush_pending, interrupted, notify_parent, raise_sigpipe, send_signal,
+    send_simple, sigreturn,
 };
 pub use run::start_thread;
 

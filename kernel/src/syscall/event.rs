@@ -13,16 +13,8 @@ use lintel_abi::fcntl::{O_CLOEXEC, O_NONBLOCK, O_RDWR};
 use lintel_abi::Errno;
 
 /// Installs a new anonymous file (epoll, eventfd, timerfd) as the lowest free fd.
-fn install(
-    c: &Call,
-    ops: Arc<dyn FileOps>,
-    flags: u32,
-    setup: impl FnOnce(&mut OpenFile),
-) -> SysResult {
-    let mut of = OpenFile::new(ops, None, None, O_RDWR | (flags & O_NONBLOCK));
-    if let Some(f) = Arc::get_mut(&mut of) {
-        setup(f);
-    }
+fn install(c: &Call, ops: Arc<dyn FileOps>, flags: u32) -> SysResult {
+    let of = OpenFile::new(ops, None, None, O_RDWR | (flags & O_NONBLOCK));
     let limit = c.thread.proc_ref().rlimit(crate::proc::RLIMIT_NOFILE).cur as usize;
     let fd = c
         .thread
@@ -35,9 +27,7 @@ fn install(
 
 fn new_epoll(c: &Call, flags: u32) -> SysResult {
     let ep = Epoll::new();
-    install(c, Arc::new(EpollFile(ep.clone())), flags, |f| {
-        f.epoll = Some(ep)
-    })
+    install(c, Arc::new(EpollFile(ep)), flags)
 }
 
 pub fn epoll_create(c: &mut Call) -> SysResult {
@@ -57,7 +47,7 @@ pub fn epoll_create1(c: &mut Call) -> SysResult {
 
 fn epoll_of(c: &Call, fd: i32) -> Result<Arc<Epoll>, Errno> {
     let f = c.thread.proc_ref().files.lock().get(fd)?;
-    f.epoll.clone().ok_or(Errno::EINVAL)
+    Ok(f.ops_as::<EpollFile>().ok_or(Errno::EINVAL)?.0.clone())
 }
 
 pub fn epoll_ctl(c: &mut Call) -> SysResult {
@@ -169,12 +159,7 @@ pub fn eventfd2(c: &mut Call, plain: bool) -> SysResult {
     if flags & !(O_CLOEXEC | O_NONBLOCK | EFD_SEMAPHORE) != 0 {
         return Err(Errno::EINVAL);
     }
-    install(
-        c,
-        EventFd::new(init, flags & EFD_SEMAPHORE != 0),
-        flags,
-        |_| {},
-    )
+    install(c, EventFd::new(init, flags & EFD_SEMAPHORE != 0), flags)
 }
 
 pub fn timerfd_create(c: &mut Call) -> SysResult {
@@ -189,12 +174,12 @@ pub fn timerfd_create(c: &mut Call) -> SysResult {
         _ => return Err(Errno::EINVAL),
     };
     let t = TimerFd::new(realtime);
-    install(c, t.clone(), flags, |f| f.timerfd = Some(t))
+    install(c, t, flags)
 }
 
 fn timerfd_of(c: &Call, fd: i32) -> Result<Arc<TimerFd>, Errno> {
     let f = c.thread.proc_ref().files.lock().get(fd)?;
-    f.timerfd.clone().ok_or(Errno::EINVAL)
+    f.ops_as::<TimerFd>().ok_or(Errno::EINVAL)
 }
 
 pub fn timerfd_settime(c: &mut Call) -> SysResult {

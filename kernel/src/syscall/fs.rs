@@ -574,15 +574,12 @@ pub fn signalfd4(c: &mut Call, plain: bool) -> SysResult {
     let fd = fd as i32;
     if fd != -1 {
         let f = file(c, fd)?;
-        let sfd = f.signalfd.clone().ok_or(Errno::EINVAL)?;
+        let sfd = f.ops_as::<fs::signalfd::SignalFd>().ok_or(Errno::EINVAL)?;
         *sfd.mask.lock() = crate::proc::signal::SigSet(mask).sanitized().0;
         return ok(fd as usize);
     }
     let s = fs::signalfd::SignalFd::new(mask);
-    let mut of = OpenFile::new(s.clone(), None, None, O_RDWR | (flags & O_NONBLOCK));
-    if let Some(f) = Arc::get_mut(&mut of) {
-        f.signalfd = Some(s);
-    }
+    let of = OpenFile::new(s, None, None, O_RDWR | (flags & O_NONBLOCK));
     let limit = nofile_limit(c);
     let n = c
         .thread

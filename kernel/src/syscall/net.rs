@@ -44,21 +44,17 @@ const SCM_MAX_FD: usize = 253;
 
 fn socket_of(c: &Call, fd: i32) -> KResult<(Arc<OpenFile>, Arc<UnixSocket>)> {
     let f = file(c, fd)?;
-    let s = f.socket.clone().ok_or(Errno::ENOTSOCK)?;
+    let s = f.ops_as::<SocketFile>().ok_or(Errno::ENOTSOCK)?.0.clone();
     Ok((f, s))
 }
 
 fn new_file(s: Arc<UnixSocket>, flags: u32) -> Arc<OpenFile> {
-    let mut of = OpenFile::new(
-        Arc::new(SocketFile(s.clone())),
+    OpenFile::new(
+        Arc::new(SocketFile(s)),
         None,
         None,
         O_RDWR | (flags & O_NONBLOCK),
-    );
-    if let Some(f) = Arc::get_mut(&mut of) {
-        f.socket = Some(s);
-    }
-    of
+    )
 }
 
 fn parse_type(ty: u32) -> KResult<(u32, u32)> {
