@@ -14,6 +14,7 @@ pub mod procfs;
 pub mod signalfd;
 pub mod timerfd;
 pub mod tty;
+pub mod xattr;
 
 use crate::proc::Thread;
 use alloc::sync::Arc;

@@ -309,7 +309,7 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
     let umask = p.fs.lock().umask;
     let d: Arc<Dentry> = if flags & O_CREAT != 0 && flags & O_PATH == 0 {
         let (parent, name, trailing) = fs::with_walk(c.thread, dirfd, path, |ctx| {
-            lintel_vfs::resolve_parent(ctx, path)
+            lintel_vfs::resolve_create(ctx, path, flags & (O_EXCL | O_NOFOLLOW) == 0)
         })?;
         if trailing || name.is_empty() || name == b"." || name == b".." {
             return Err(Errno::EISDIR);

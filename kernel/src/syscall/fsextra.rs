@@ -740,5 +740,5 @@ pub fn xattr(c: &mut Call, kind: u32, how: u32) -> SysResult {
     if kind == 1 && c.a[4] & !3 != 0 {
         return Err(Errno::EINVAL); // flags other than XATTR_CREATE/XATTR_REPLACE
     }
-    Err(Errno::EOPNOTSUPP)
+    Err(fs::xattr::without_support(c.thread, kind, how, &c.a, &name))
 }

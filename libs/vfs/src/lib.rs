@@ -10,7 +10,7 @@ pub mod locks;
 mod path;
 mod tmpfs;
 
-pub use path::{path_of, permission, resolve, resolve_parent, Cred, WalkCtx};
+pub use path::{path_of, permission, resolve, resolve_create, resolve_parent, Cred, WalkCtx};
 pub use tmpfs::new_tmpfs;
 
 use alloc::sync::Arc;

@@ -149,6 +149,47 @@ pub fn resolve(ctx: &WalkCtx, path: &[u8], follow_last: bool) -> KResult<Arc<Den
 /// Returns the parent directory, the last component (possibly "." or "..", or empty for "/"),
 /// and whether the path had a trailing slash. The parent is searchable (EACCES otherwise).
 pub fn resolve_parent(ctx: &WalkCtx, path: &[u8]) -> KResult<(Arc<Dentry>, Vec<u8>, bool)> {
+    let mut budget = MAX_SYMLINKS;
+    parent_walk(ctx, ctx.start, path, &mut budget)
+}
+
+/// Where `open(O_CREAT)` creates: like [`resolve_parent`], but when `follow` (neither O_EXCL
+/// nor O_NOFOLLOW) and the last component is a symlink, its target is resolved the same way,
+/// relative to the link's directory, so that a dangling link creates its target as Linux does
+/// (ENOENT when the target's directory is missing, ELOOP after MAXSYMLINKS links). The caller
+/// looks the returned name up in the returned parent and creates it when missing. Magic links
+/// (/proc/self/fd/N) name existing files and are left to the caller's lookup.
+pub fn resolve_create(
+    ctx: &WalkCtx,
+    path: &[u8],
+    follow: bool,
+) -> KResult<(Arc<Dentry>, Vec<u8>, bool)> {
+    let mut budget = MAX_SYMLINKS;
+    let (mut parent, mut name, mut trailing) = parent_walk(ctx, ctx.start, path, &mut budget)?;
+    while follow && !trailing && !name.is_empty() && name != b"." && name != b".." {
+        let Ok(child) = step(ctx, &parent, &name) else {
+            break;
+        };
+        if child.inode.file_type() != FileType::Symlink || child.inode.magic_link().is_some() {
+            break;
+        }
+        if budget == 0 {
+            return Err(Errno::ELOOP);
+        }
+        budget -= 1;
+        let target = child.inode.readlink()?;
+        (parent, name, trailing) = parent_walk(ctx, &parent, &target, &mut budget)?;
+    }
+    Ok((parent, name, trailing))
+}
+
+/// `resolve_parent` from `start`, sharing the caller's symlink budget.
+fn parent_walk(
+    ctx: &WalkCtx,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    budget: &mut u32,
+) -> KResult<(Arc<Dentry>, Vec<u8>, bool)> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -171,8 +212,7 @@ pub fn resolve_parent(ctx: &WalkCtx, path: &[u8]) -> KResult<(Arc<Dentry>, Vec<u
     if name.len() > NAME_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
-    let mut budget = MAX_SYMLINKS;
-    let parent = walk(ctx, ctx.start, dir, true, &mut budget)?;
+    let parent = walk(ctx, start, dir, true, budget)?;
     search_ok(ctx, &parent)?;
     Ok((parent, name.to_vec(), trailing))
 }

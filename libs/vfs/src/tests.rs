@@ -259,3 +259,56 @@ fn parent_resolution() {
     assert!(n.is_empty());
     assert_eq!(resolve_parent(&ctx, b"/nope/x").err(), Some(Errno::ENOENT));
 }
+
+#[test]
+fn create_through_symlinks() {
+    let (r, m) = fs();
+    let a = r
+        .inode
+        .create(b"a", FileType::Directory, 0o755, 0, 0, 0)
+        .unwrap();
+    a.create(b"f", FileType::Regular, 0o644, 0, 0, 0).unwrap();
+    a.symlink(b"dangling", b"t", 0, 0).unwrap();
+    r.inode.symlink(b"chain", b"a/dangling", 0, 0).unwrap();
+    r.inode.symlink(b"abs", b"/a/u", 0, 0).unwrap();
+    r.inode.symlink(b"nodir", b"missing/t", 0, 0).unwrap();
+    r.inode.symlink(b"slash", b"newdir/", 0, 0).unwrap();
+    r.inode.symlink(b"existing", b"a/f", 0, 0).unwrap();
+    r.inode.symlink(b"loop", b"loop", 0, 0).unwrap();
+    let c = root_cred();
+    let ctx = WalkCtx {
+        root: &r,
+        start: &r,
+        mounts: &m,
+        cred: &c,
+    };
+    let at = |p: &[u8], follow: bool| {
+        resolve_create(&ctx, p, follow).map(|(d, n, t)| (path_of(&d, &r), n, t))
+    };
+    // A dangling link's target, relative to the link's directory, through a chain of links.
+    let want = (b"/a".to_vec(), b"t".to_vec(), false);
+    assert_eq!(at(b"/a/dangling", true), Ok(want.clone()));
+    assert_eq!(at(b"chain", true), Ok(want));
+    assert_eq!(at(b"abs", true), Ok((b"/a".to_vec(), b"u".to_vec(), false)));
+    // An existing target is returned as itself; the caller opens it.
+    assert_eq!(
+        at(b"existing", true),
+        Ok((b"/a".to_vec(), b"f".to_vec(), false))
+    );
+    // Not following (O_EXCL, O_NOFOLLOW): the link itself.
+    assert_eq!(
+        at(b"chain", false),
+        Ok((b"/".to_vec(), b"chain".to_vec(), false))
+    );
+    assert_eq!(at(b"nodir", true).err(), Some(Errno::ENOENT));
+    assert_eq!(
+        at(b"slash", true),
+        Ok((b"/".to_vec(), b"newdir".to_vec(), true))
+    );
+    assert_eq!(at(b"loop", true).err(), Some(Errno::ELOOP));
+    // A plain missing name is unchanged.
+    assert_eq!(
+        at(b"/a/new", true),
+        Ok((b"/a".to_vec(), b"new".to_vec(), false))
+    );
+}

@@ -1,0 +1,206 @@
+//! Terminal ioctls (termios, window size, process groups, controlling terminal, flow and
+//! queue control, pty locking) shared by the console, pty slaves and pty masters.
+
+use super::*;
+
+pub(super) const TCGETS: u32 = 0x5401;
+pub(super) const TCSETS: u32 = 0x5402;
+pub(super) const TCSETSW: u32 = 0x5403;
+pub(super) const TCSETSF: u32 = 0x5404;
+pub(super) const TCSBRK: u32 = 0x5409;
+pub(super) const TCXONC: u32 = 0x540a;
+pub(super) const TCFLSH: u32 = 0x540b;
+pub(super) const TIOCSCTTY: u32 = 0x540e;
+pub(super) const TIOCGPGRP: u32 = 0x540f;
+pub(super) const TIOCSPGRP: u32 = 0x5410;
+pub(super) const TIOCOUTQ: u32 = 0x5411;
+pub(super) const TIOCGWINSZ: u32 = 0x5413;
+pub(super) const TIOCSWINSZ: u32 = 0x5414;
+pub(super) const FIONREAD: u32 = 0x541b;
+pub(super) const TIOCNOTTY: u32 = 0x5422;
+pub(super) const TIOCGSID: u32 = 0x5429;
+pub(super) const TIOCGPTN: u32 = 0x8004_5430;
+pub(super) const TIOCSPTLCK: u32 = 0x4004_5431;
+pub(super) const TIOCGPTLCK: u32 = 0x8004_5439;
+pub(super) const TIOCGPTPEER: u32 = 0x5441;
+pub(super) const FIONBIO: u32 = 0x5421;
+
+fn write_winsize(arg: usize, w: [u16; 4]) -> KResult<()> {
+    let mut b = [0u8; 8];
+    for i in 0..4 {
+        b[i * 2..i * 2 + 2].copy_from_slice(&w[i].to_le_bytes());
+    }
+    uaccess::write_bytes(arg, &b)
+}
+
+/// Terminal ioctls shared by the console, pty slaves and (for termios and window size) pty
+/// masters.
+pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
+    match cmd {
+        TCGETS => {
+            let t = tty.ld.lock().termios;
+            uaccess::write_bytes(arg, &t.to_bytes())?;
+            Ok(0)
+        }
+        TCSETS | TCSETSW | TCSETSF => {
+            let mut b = [0u8; 36];
+            uaccess::read_bytes(arg, &mut b)?;
+            tty.job_check(signal::SIGTTOU)?;
+            let mut ld = tty.ld.lock();
+            if cmd == TCSETSF {
+                ld.flush_input();
+            }
+            ld.set_termios(Termios::from_bytes(&b));
+            drop(ld);
+            tty.readers.wake_all();
+            Ok(0)
+        }
+        TCFLSH => {
+            if arg > 2 {
+                return Err(Errno::EINVAL);
+            }
+            if arg != 1 {
+                tty.ld.lock().flush_input();
+            }
+            Ok(0)
+        }
+        TCSBRK | TCXONC => Ok(0),
+        TIOCGWINSZ => {
+            let w = *tty.winsize.lock();
+            write_winsize(arg, w)?;
+            Ok(0)
+        }
+        TIOCSWINSZ => {
+            let mut b = [0u8; 8];
+            uaccess::read_bytes(arg, &mut b)?;
+            let mut w = [0u16; 4];
+            for (i, x) in w.iter_mut().enumerate() {
+                *x = u16::from_le_bytes([b[i * 2], b[i * 2 + 1]]);
+            }
+            let changed = core::mem::replace(&mut *tty.winsize.lock(), w) != w;
+            if changed {
+                signal_group(tty.pgrp.load(Ordering::Relaxed), signal::SIGWINCH);
+            }
+            Ok(0)
+        }
+        TIOCGPGRP => {
+            let t = sched::current();
+            if !tty.is_ctty_of(t.proc_ref()) {
+                return Err(Errno::ENOTTY);
+            }
+            uaccess::write_i32(arg, tty.pgrp.load(Ordering::Relaxed))?;
+            Ok(0)
+        }
+        TIOCSPGRP => {
+            let t = sched::current();
+            let p = t.process();
+            if !tty.is_ctty_of(&p)
+                || tty.session.load(Ordering::Relaxed) != p.sid.load(Ordering::Relaxed)
+            {
+                return Err(Errno::ENOTTY);
+            }
+            let pg = uaccess::read_i32(arg)?;
+            if pg < 0 {
+                return Err(Errno::EINVAL);
+            }
+            tty.job_check(signal::SIGTTOU)?;
+            let sid = p.sid.load(Ordering::Relaxed);
+            let exists = process::all_pids()
+                .into_iter()
+                .filter_map(process::find_process)
+                .any(|q| {
+                    q.pgid.load(Ordering::Relaxed) == pg
+                        && q.sid.load(Ordering::Relaxed) == sid
+                        && q.exit_status.lock().is_none()
+                });
+            if !exists {
+                return Err(Errno::EPERM);
+            }
+            tty.pgrp.store(pg, Ordering::Relaxed);
+            Ok(0)
+        }
+        TIOCGSID => {
+            let t = sched::current();
+            if !tty.is_ctty_of(t.proc_ref()) {
+                return Err(Errno::ENOTTY);
+            }
+            uaccess::write_i32(arg, tty.session.load(Ordering::Relaxed))?;
+            Ok(0)
+        }
+        TIOCSCTTY => {
+            let t = sched::current();
+            let p = t.process();
+            if p.sid.load(Ordering::Relaxed) != p.pid {
+                return Err(Errno::EPERM);
+            }
+            if tty.is_ctty_of(&p) {
+                return Ok(0);
+            }
+            if p.ctty.lock().is_some() {
+                return Err(Errno::EPERM);
+            }
+            let owner = tty.session.load(Ordering::Relaxed);
+            if owner != 0 && owner != p.pid {
+                // Stealing needs arg == 1 and CAP_SYS_ADMIN.
+                if arg != 1 || p.cred.lock().euid != 0 {
+                    return Err(Errno::EPERM);
+                }
+                for q in process::all_pids()
+                    .into_iter()
+                    .filter_map(process::find_process)
+                {
+                    if q.sid.load(Ordering::Relaxed) == owner {
+                        *q.ctty.lock() = None;
+                    }
+                }
+            }
+            tty.session.store(p.pid, Ordering::Relaxed);
+            tty.pgrp
+                .store(p.pgid.load(Ordering::Relaxed), Ordering::Relaxed);
+            *p.ctty.lock() = Some(tty.clone());
+            Ok(0)
+        }
+        TIOCNOTTY => {
+            let t = sched::current();
+            let p = t.process();
+            if !tty.is_ctty_of(&p) {
+                return Err(Errno::ENOTTY);
+            }
+            if p.sid.load(Ordering::Relaxed) == p.pid {
+                // The session leader gives it up for the whole session.
+                let sid = p.pid;
+                for q in process::all_pids()
+                    .into_iter()
+                    .filter_map(process::find_process)
+                {
+                    if q.sid.load(Ordering::Relaxed) == sid {
+                        *q.ctty.lock() = None;
+                    }
+                }
+                tty.session.store(0, Ordering::Relaxed);
+                tty.pgrp.store(0, Ordering::Relaxed);
+            } else {
+                *p.ctty.lock() = None;
+            }
+            Ok(0)
+        }
+        FIONREAD => {
+            let n = tty.ld.lock().available();
+            uaccess::write_i32(arg, n as i32)?;
+            Ok(0)
+        }
+        TIOCOUTQ => {
+            uaccess::write_i32(arg, 0)?;
+            Ok(0)
+        }
+        FIONBIO => {
+            let on = uaccess::read_i32(arg)? != 0;
+            let f = file.flags();
+            let nb = lintel_abi::fcntl::O_NONBLOCK;
+            file.flags
+                .store(if on { f | nb } else { f & !nb }, Ordering::Relaxed);
+            Ok(0)
+        }
+        _ => Err(Errno::ENOTTY),
+    }
+}

@@ -1,0 +1,185 @@
+//! Pseudo-terminals: /dev/ptmx opens a master, its slave appears as /dev/pts/N.
+
+use super::ioctl::*;
+use super::*;
+
+/// The master side of a pseudo-terminal.
+pub struct PtyMaster {
+    index: u32,
+    slave: Mutex<Option<Arc<Tty>>>,
+    /// Output of the slave, read by the master.
+    pub(super) out: Mutex<VecDeque<u8>>,
+    pub(super) readers: WaitQueue,
+    locked: AtomicBool,
+    pub(super) master_open: AtomicBool,
+    pub(super) slave_opens: AtomicU32,
+}
+
+static PTYS: Mutex<BTreeMap<u32, Weak<PtyMaster>>> = Mutex::new(BTreeMap::new());
+
+/// /dev/ptmx: a new pseudo-terminal pair; its slave appears as /dev/pts/N.
+pub fn open_ptmx() -> KResult<Arc<dyn FileOps>> {
+    let index = {
+        let t = PTYS.lock();
+        (0..4096u32)
+            .find(|i| t.get(i).is_none_or(|w| w.upgrade().is_none()))
+            .ok_or(Errno::ENOSPC)?
+    };
+    let m = Arc::new(PtyMaster {
+        index,
+        slave: Mutex::new(None),
+        out: Mutex::new(VecDeque::new()),
+        readers: WaitQueue::new(),
+        locked: AtomicBool::new(true),
+        master_open: AtomicBool::new(true),
+        slave_opens: AtomicU32::new(0),
+    });
+    let slave = Tty::new(Sink::Pty(Arc::downgrade(&m)), index);
+    *m.slave.lock() = Some(slave);
+    PTYS.lock().insert(index, Arc::downgrade(&m));
+    crate::fs::devpts_add(index);
+    Ok(Arc::new(PtyMasterFile(m)))
+}
+
+/// /dev/pts/N: the slave side (EIO while locked or after the master closed).
+pub fn open_pts(index: u32, flags: u32) -> KResult<Arc<dyn FileOps>> {
+    let m = PTYS
+        .lock()
+        .get(&index)
+        .and_then(|w| w.upgrade())
+        .ok_or(Errno::EIO)?;
+    if m.locked.load(Ordering::Relaxed) || !m.master_open.load(Ordering::Relaxed) {
+        return Err(Errno::EIO);
+    }
+    let slave = m.slave.lock().clone().ok_or(Errno::EIO)?;
+    Ok(TtyFile::open(slave, flags))
+}
+
+pub struct PtyMasterFile(Arc<PtyMaster>);
+
+impl Drop for PtyMasterFile {
+    fn drop(&mut self) {
+        let m = &self.0;
+        m.master_open.store(false, Ordering::Relaxed);
+        if let Some(s) = m.slave.lock().take() {
+            // Hang up the slave side.
+            signal_group(s.pgrp.load(Ordering::Relaxed), signal::SIGHUP);
+            s.readers.wake_all();
+        }
+        crate::fs::devpts_remove(m.index);
+        poll_notify();
+    }
+}
+
+impl PtyMasterFile {
+    fn slave(&self) -> KResult<Arc<Tty>> {
+        self.0.slave.lock().clone().ok_or(Errno::EIO)
+    }
+}
+
+impl FileOps for PtyMasterFile {
+    fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
+        let m = &self.0;
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            {
+                let mut out = m.out.lock();
+                if !out.is_empty() {
+                    let n = buf.len().min(out.len());
+                    for (i, b) in out.drain(..n).enumerate() {
+                        buf[i] = b;
+                    }
+                    return Ok(n);
+                }
+            }
+            // Everything written by the slave has been read and no slave is open: EIO, as
+            // Linux reports a hung-up pty.
+            if m.slave_opens.load(Ordering::Relaxed) == 0 && !m.locked.load(Ordering::Relaxed) {
+                return Err(Errno::EIO);
+            }
+            if file.nonblocking() {
+                return Err(Errno::EAGAIN);
+            }
+            if let Some(e) =
+                sched::try_current().and_then(|t| process::interrupted(&t, Errno::ERESTARTSYS))
+            {
+                return Err(e);
+            }
+            m.readers.wait_once(None);
+        }
+    }
+
+    fn write(&self, _: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
+        let s = self.slave()?;
+        s.receive(buf);
+        Ok(buf.len())
+    }
+
+    fn poll(&self, _: &OpenFile) -> u32 {
+        let m = &self.0;
+        let mut r = POLLOUT | POLLWRNORM;
+        if !m.out.lock().is_empty() {
+            r |= POLLIN | POLLRDNORM;
+        } else if m.slave_opens.load(Ordering::Relaxed) == 0 && !m.locked.load(Ordering::Relaxed) {
+            r |= POLLHUP;
+        }
+        if m.slave.lock().is_none() {
+            r |= POLLERR;
+        }
+        r
+    }
+
+    fn ioctl(&self, file: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
+        let m = &self.0;
+        match cmd {
+            TIOCGPTN => {
+                uaccess::write_u32(arg, m.index)?;
+                Ok(0)
+            }
+            TIOCSPTLCK => {
+                let lock = uaccess::read_i32(arg)? != 0;
+                m.locked.store(lock, Ordering::Relaxed);
+                Ok(0)
+            }
+            TIOCGPTLCK => {
+                uaccess::write_i32(arg, m.locked.load(Ordering::Relaxed) as i32)?;
+                Ok(0)
+            }
+            TIOCGPTPEER => {
+                let flags = arg as u32;
+                let ops = open_pts(m.index, flags | lintel_abi::fcntl::O_NOCTTY)?;
+                let t = sched::current();
+                let of = OpenFile::new(
+                    ops,
+                    None,
+                    None,
+                    (flags & !lintel_abi::fcntl::O_CLOEXEC) | lintel_abi::fcntl::O_RDWR,
+                );
+                let limit = t.proc_ref().rlimit(crate::proc::RLIMIT_NOFILE).cur;
+                let fd = t.proc_ref().files.lock().alloc(
+                    of,
+                    flags & lintel_abi::fcntl::O_CLOEXEC != 0,
+                    0,
+                    limit as usize,
+                )?;
+                Ok(fd as usize)
+            }
+            TIOCSCTTY | TIOCNOTTY | TIOCGPGRP | TIOCSPGRP | TIOCGSID => Err(Errno::ENOTTY),
+            FIONREAD => {
+                uaccess::write_i32(arg, m.out.lock().len() as i32)?;
+                Ok(0)
+            }
+            _ => tty_ioctl(&self.slave()?, file, cmd, arg),
+        }
+    }
+
+    fn stat(&self) -> Stat {
+        Stat {
+            mode: lintel_abi::stat::S_IFCHR | 0o666,
+            rdev: crate::fs::dev::makedev(5, 2),
+            ..Stat::default()
+        }
+    }
+}

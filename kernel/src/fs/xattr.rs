@@ -1,0 +1,75 @@
+//! Extended attributes. Lintel's file systems keep none, so get, set and remove answer as
+//! Linux's do on a file system without xattr handlers (EOPNOTSUPP), after the checks Linux's
+//! VFS makes before it asks the file system (fs/xattr.c): the size and address of a value to
+//! set, then `xattr_permission`.
+
+use crate::proc::Thread;
+use crate::uaccess;
+use lintel_abi::fcntl::{AT_FDCWD, AT_SYMLINK_NOFOLLOW};
+use lintel_abi::stat::{S_IFDIR, S_IFMT, S_IFREG, S_ISVTX};
+use lintel_abi::{Errno, KResult};
+
+/// Linux's XATTR_SIZE_MAX: the longest value.
+const SIZE_MAX: usize = 65536;
+
+/// The answer of get (`kind` 0), set (1) or remove (3) of the attribute `name` on the file
+/// that the call's first argument names (`how`: 0 a path, 1 a path whose last link is not
+/// followed, 2 a descriptor), once the file, the name and the flags are known to be good.
+/// `a` holds the call's arguments.
+pub fn without_support(thread: &Thread, kind: u32, how: u32, a: &[usize; 6], name: &[u8]) -> Errno {
+    match vfs_checks(thread, kind, how, a, name) {
+        Ok(()) => Errno::EOPNOTSUPP,
+        Err(e) => e,
+    }
+}
+
+fn vfs_checks(thread: &Thread, kind: u32, how: u32, a: &[usize; 6], name: &[u8]) -> KResult<()> {
+    if kind == 1 {
+        let size = a[3];
+        if size > SIZE_MAX {
+            return Err(Errno::E2BIG);
+        }
+        if size > 0 {
+            uaccess::read_vec(a[2], size)?;
+        }
+    }
+    if name.starts_with(b"security.") || name.starts_with(b"system.") {
+        return Ok(()); // left to the file system
+    }
+    let write = kind != 0;
+    let cred = thread.proc_ref().cred.lock().vfs();
+    if name.starts_with(b"trusted.") {
+        return match (cred.uid, write) {
+            (0, _) => Ok(()),
+            (_, true) => Err(Errno::EPERM),
+            (_, false) => Err(Errno::ENODATA),
+        };
+    }
+    let stat = match how {
+        2 => thread.proc_ref().files.lock().get(a[0] as i32)?.stat(),
+        _ => {
+            let path = uaccess::read_path(a[0])?;
+            let flags = if how == 1 { AT_SYMLINK_NOFOLLOW } else { 0 };
+            super::lookup_at_flags(thread, AT_FDCWD, &path, flags)?
+                .inode
+                .stat()
+        }
+    };
+    let kind_bits = stat.mode & S_IFMT;
+    if name.starts_with(b"user.") {
+        // Only regular files and directories carry user attributes; in a sticky directory
+        // only its owner (or root) may change them.
+        if kind_bits != S_IFREG && kind_bits != S_IFDIR {
+            return Err(if write { Errno::EPERM } else { Errno::ENODATA });
+        }
+        if kind_bits == S_IFDIR
+            && stat.mode & S_ISVTX != 0
+            && write
+            && cred.uid != 0
+            && cred.uid != stat.uid
+        {
+            return Err(Errno::EPERM);
+        }
+    }
+    lintel_vfs::permission(&stat, &cred, if write { 2 } else { 4 })
+}

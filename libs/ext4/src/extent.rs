@@ -1,0 +1,402 @@
+//! The extent tree (and ext2/ext3 block maps, read-only): loading, rewriting, freeing.
+
+use crate::inode::*;
+use crate::util::*;
+use crate::Ext4;
+use alloc::vec::Vec;
+use lintel_abi::{Errno, KResult};
+use lintel_vfs::{type_of_mode, FileType};
+
+impl Ext4 {
+    fn ext_capacity(&self) -> usize {
+        (self.bs as usize - 12) / 12
+    }
+
+    /// Loads the extent list (validating the whole tree).
+    pub(crate) fn load_extents(&self, ino: u32, st: &mut IState) -> KResult<()> {
+        if st.ext.is_some() {
+            return Ok(());
+        }
+        if st.broken {
+            return Err(Errno::EIO);
+        }
+        let mut out = Vec::new();
+        let mut tree = Vec::new();
+        if r_flags(&st.raw) & EXTENTS_FL != 0 {
+            let root = st.raw[0x28..0x64].to_vec();
+            let seed = self.inode_seed(ino, &st.raw);
+            self.parse_node(&root, None, seed, &mut out, &mut tree)?;
+        } else {
+            let k = type_of_mode(r_mode(&st.raw) as u32);
+            let fast_link = k == Some(FileType::Symlink) && r_size(&st.raw) < 60;
+            let special = !matches!(
+                k,
+                Some(FileType::Regular) | Some(FileType::Directory) | Some(FileType::Symlink)
+            );
+            if !fast_link && !special {
+                self.load_indirect(&st.raw, &mut out, &mut tree)?;
+            }
+        }
+        st.ext = Some(out);
+        st.tree = tree;
+        Ok(())
+    }
+
+    /// Reads an ext2/ext3-style block map as extents (its indirect blocks count as the tree).
+    fn load_indirect(&self, raw: &[u8], out: &mut Vec<Ext>, tree: &mut Vec<u64>) -> KResult<()> {
+        let per = self.bs / 4;
+        for i in 0..12u64 {
+            let p = le32(raw, 0x28 + 4 * i as usize) as u64;
+            if p != 0 {
+                self.map_push(out, i, p)?;
+            }
+        }
+        let mut base = 12u64;
+        let mut span = per;
+        for level in 1..=3u32 {
+            let p = le32(raw, 0x28 + 4 * (11 + level as usize)) as u64;
+            self.walk_indirect(level, p, base, out, tree)?;
+            base += span;
+            span = span.saturating_mul(per);
+        }
+        Ok(())
+    }
+
+    fn walk_indirect(
+        &self,
+        level: u32,
+        blk: u64,
+        base: u64,
+        out: &mut Vec<Ext>,
+        tree: &mut Vec<u64>,
+    ) -> KResult<()> {
+        if blk == 0 {
+            return Ok(());
+        }
+        self.check_block(blk)?;
+        if self.in_sys(blk, 1) || tree.len() > 1 << 22 {
+            return Err(Errno::EIO);
+        }
+        tree.push(blk);
+        let b = self.meta_read(blk, |b| b.to_vec())?;
+        let per = self.bs / 4;
+        let span = per.pow(level - 1);
+        for k in 0..per {
+            let p = le32(&b, 4 * k as usize) as u64;
+            if p == 0 {
+                continue;
+            }
+            let l = base + k * span;
+            if level == 1 {
+                self.map_push(out, l, p)?;
+            } else {
+                self.walk_indirect(level - 1, p, l, out, tree)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn map_push(&self, out: &mut Vec<Ext>, l: u64, p: u64) -> KResult<()> {
+        if l >= u32::MAX as u64
+            || p <= self.first_data_block
+            || p >= self.blocks_count
+            || self.in_sys(p, 1)
+        {
+            return Err(Errno::EIO);
+        }
+        if let Some(last) = out.last_mut() {
+            if last.end() == l && last.pblk + last.len as u64 == p && last.len < EXT_INIT_MAX {
+                last.len += 1;
+                return Ok(());
+            }
+        }
+        out.push(Ext {
+            lblk: l as u32,
+            len: 1,
+            pblk: p,
+            uninit: false,
+        });
+        Ok(())
+    }
+
+    fn parse_node(
+        &self,
+        node: &[u8],
+        want_depth: Option<u16>,
+        seed: u32,
+        out: &mut Vec<Ext>,
+        tree: &mut Vec<u64>,
+    ) -> KResult<()> {
+        let bad = Err(Errno::EIO);
+        if le16(node, 0) != EXT_MAGIC {
+            return bad;
+        }
+        let entries = le16(node, 2) as usize;
+        let max = le16(node, 4) as usize;
+        let depth = le16(node, 6);
+        if max > (node.len() - 12) / 12 || entries > max || depth > 5 {
+            return bad;
+        }
+        if want_depth.is_some_and(|d| d != depth) {
+            return bad;
+        }
+        for k in 0..entries {
+            let e = 12 + k * 12;
+            let lblk = le32(node, e);
+            if depth == 0 {
+                let raw_len = le16(node, e + 4) as u32;
+                let pblk = (le16(node, e + 6) as u64) << 32 | le32(node, e + 8) as u64;
+                let (uninit, len) = if raw_len > EXT_INIT_MAX {
+                    (true, raw_len - EXT_INIT_MAX)
+                } else {
+                    (false, raw_len)
+                };
+                if len == 0
+                    || pblk <= self.first_data_block
+                    || pblk.saturating_add(len as u64) > self.blocks_count
+                    || self.in_sys(pblk, len as u64)
+                    || lblk as u64 + len as u64 > 1 << 32
+                {
+                    return bad;
+                }
+                if out.last().is_some_and(|l| l.end() > lblk as u64) {
+                    return bad;
+                }
+                out.push(Ext {
+                    lblk,
+                    len,
+                    pblk,
+                    uninit,
+                });
+            } else {
+                let child = (le16(node, e + 8) as u64) << 32 | le32(node, e + 4) as u64;
+                self.check_block(child)?;
+                if self.in_sys(child, 1) {
+                    return bad;
+                }
+                if tree.contains(&child) || tree.len() > 1 << 20 {
+                    return bad;
+                }
+                tree.push(child);
+                let b = self.meta_read(child, |b| b.to_vec())?;
+                if self.csum {
+                    let cmax = le16(&b, 4) as usize;
+                    let t = 12 + cmax * 12;
+                    if t + 4 > b.len() || crc32c(seed, &b[..t]) != le32(&b, t) {
+                        return bad;
+                    }
+                }
+                self.parse_node(&b, Some(depth - 1), seed, out, tree)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rewrites the extent tree from `st.ext`, reusing its blocks; on error nothing changed.
+    pub(crate) fn write_tree(&self, ino: u32, st: &mut IState) -> KResult<()> {
+        let exts = st.ext.as_ref().ok_or(Errno::EIO)?;
+        let per = self.ext_capacity();
+        let mut levels: Vec<usize> = Vec::new();
+        let mut n = exts.len();
+        while n > 4 {
+            let nodes = n.div_ceil(per);
+            levels.push(nodes);
+            n = nodes;
+        }
+        let need: usize = levels.iter().sum();
+        let mut blocks = st.tree.clone();
+        let mut fresh: Vec<(u64, u64)> = Vec::new();
+        while blocks.len() < need {
+            let goal = exts.first().map(|e| e.pblk.saturating_sub(1)).unwrap_or(0);
+            match self.alloc_blocks(goal, (need - blocks.len()) as u64) {
+                Ok((b, c)) => {
+                    fresh.push((b, c));
+                    for x in b..b + c {
+                        blocks.push(x);
+                    }
+                }
+                Err(e) => {
+                    for (b, c) in fresh {
+                        let _ = self.free_blocks(b, c);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let surplus = blocks.split_off(need);
+        let seed = self.inode_seed(ino, &st.raw);
+        // Entries of the level being written: (first logical block, 12-byte entry).
+        let mut cur: Vec<(u32, [u8; 12])> = exts
+            .iter()
+            .map(|e| {
+                let mut x = [0u8; 12];
+                put32(&mut x, 0, e.lblk);
+                put16(
+                    &mut x,
+                    4,
+                    (e.len + if e.uninit { EXT_INIT_MAX } else { 0 }) as u16,
+                );
+                put16(&mut x, 6, (e.pblk >> 32) as u16);
+                put32(&mut x, 8, e.pblk as u32);
+                (e.lblk, x)
+            })
+            .collect();
+        let mut bi = 0usize;
+        for (depth, _) in levels.iter().enumerate() {
+            let mut next = Vec::new();
+            for chunk in cur.chunks(per) {
+                let blk = blocks[bi];
+                bi += 1;
+                self.meta_new(blk, |b| {
+                    put16(b, 0, EXT_MAGIC);
+                    put16(b, 2, chunk.len() as u16);
+                    put16(b, 4, per as u16);
+                    put16(b, 6, depth as u16);
+                    for (k, (_, e)) in chunk.iter().enumerate() {
+                        b[12 + k * 12..24 + k * 12].copy_from_slice(e);
+                    }
+                    if self.csum {
+                        let t = 12 + per * 12;
+                        let c = crc32c(seed, &b[..t]);
+                        put32(b, t, c);
+                    }
+                })?;
+                let mut x = [0u8; 12];
+                put32(&mut x, 0, chunk[0].0);
+                put32(&mut x, 4, blk as u32);
+                put16(&mut x, 8, (blk >> 32) as u16);
+                next.push((chunk[0].0, x));
+            }
+            cur = next;
+        }
+        let r = &mut st.raw;
+        // (A block-mapped file becomes an extent-mapped one.)
+        let f = r_flags(r) | EXTENTS_FL;
+        r_set_flags(r, f);
+        r[0x28..0x64].fill(0);
+        put16(r, 0x28, EXT_MAGIC);
+        put16(r, 0x2A, cur.len() as u16);
+        put16(r, 0x2C, 4);
+        put16(r, 0x2E, levels.len() as u16);
+        for (k, (_, e)) in cur.iter().enumerate() {
+            r[0x34 + k * 12..0x40 + k * 12].copy_from_slice(e);
+        }
+        let old = st.tree.len() as i64;
+        st.tree = blocks;
+        self.add_blocks(st, (need as i64 - old) * (self.bs / 512) as i64);
+        for b in surplus {
+            let _ = self.free_blocks(b, 1);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn blocks512(&self, r: &[u8]) -> u64 {
+        let mut v = le32(r, 0x1C) as u64;
+        if self.huge_file {
+            v |= (le16(r, 0x74) as u64) << 32;
+            if r_flags(r) & HUGE_FILE_FL != 0 {
+                v = v.saturating_mul(self.bs / 512);
+            }
+        }
+        v
+    }
+
+    pub(crate) fn add_blocks(&self, st: &mut IState, delta512: i64) {
+        let r = &mut st.raw;
+        let v = (self.blocks512(r) as i64 + delta512).max(0) as u64;
+        let mut f = r_flags(r);
+        f &= !HUGE_FILE_FL;
+        r_set_flags(r, f);
+        put32(r, 0x1C, v as u32);
+        if self.huge_file {
+            put16(r, 0x74, (v >> 32) as u16);
+        }
+    }
+
+    /// Frees every block at logical index >= `keep` (and the tree blocks no longer needed).
+    pub(crate) fn release_blocks(&self, ino: u32, st: &mut IState, keep: u32) -> KResult<()> {
+        self.load_extents(ino, st)?;
+        let backup = st.ext.clone();
+        let whole_tree = keep == 0 && !st.tree.is_empty();
+        let exts = st.ext.as_mut().ok_or(Errno::EIO)?;
+        let mut frees: Vec<(u64, u64)> = Vec::new();
+        let mut kept = Vec::new();
+        for e in exts.iter() {
+            if e.lblk >= keep {
+                frees.push((e.pblk, e.len as u64));
+            } else if e.end() > keep as u64 {
+                let k = keep - e.lblk;
+                frees.push((e.pblk + k as u64, (e.len - k) as u64));
+                kept.push(Ext { len: k, ..*e });
+            } else {
+                kept.push(*e);
+            }
+        }
+        if frees.is_empty() && !whole_tree {
+            return Ok(());
+        }
+        *exts = kept;
+        if let Err(e) = self.write_tree(ino, st) {
+            st.ext = backup;
+            return Err(e);
+        }
+        let mut total = 0u64;
+        for (b, c) in frees {
+            self.free_blocks(b, c)?;
+            total += c;
+        }
+        self.add_blocks(st, -((total * (self.bs / 512)) as i64));
+        Ok(())
+    }
+}
+
+/// The extent containing `l`, or the start of the next one.
+pub(crate) fn find_ext(exts: &[Ext], l: u32) -> Result<Ext, Option<u32>> {
+    let i = exts.partition_point(|e| e.end() <= l as u64);
+    match exts.get(i) {
+        Some(e) if e.lblk <= l => Ok(*e),
+        Some(e) => Err(Some(e.lblk)),
+        None => Err(None),
+    }
+}
+
+/// Inserts a mapping for a hole, merging with its neighbours.
+pub(crate) fn insert_ext(exts: &mut Vec<Ext>, mut new: Ext) {
+    let i = exts.partition_point(|e| e.lblk < new.lblk);
+    if i > 0 {
+        let p = &mut exts[i - 1];
+        if !p.uninit
+            && p.end() == new.lblk as u64
+            && p.pblk + p.len as u64 == new.pblk
+            && p.len + new.len <= EXT_INIT_MAX
+        {
+            p.len += new.len;
+            new = *p;
+            // Maybe also merge with the next.
+            if let Some(n) = exts.get(i).copied() {
+                if !n.uninit
+                    && new.end() == n.lblk as u64
+                    && new.pblk + new.len as u64 == n.pblk
+                    && new.len + n.len <= EXT_INIT_MAX
+                {
+                    exts[i - 1].len += n.len;
+                    exts.remove(i);
+                }
+            }
+            return;
+        }
+    }
+    if let Some(n) = exts.get_mut(i) {
+        if !n.uninit
+            && new.end() == n.lblk as u64
+            && new.pblk + new.len as u64 == n.pblk
+            && new.len + n.len <= EXT_INIT_MAX
+        {
+            n.lblk = new.lblk;
+            n.pblk = new.pblk;
+            n.len += new.len;
+            return;
+        }
+    }
+    exts.insert(i, new);
+}

@@ -1,0 +1,412 @@
+//! Changing a file system: create, write, truncate, unlink, attributes, htree directories,
+//! rename and link, readdir cookies, extent trees, xattr blocks.
+
+use super::*;
+
+#[test]
+fn create_write_truncate_unlink() {
+    for bs in ["4096", "1024"] {
+        let (d, img) = empty_image("basic", "32M", &["-b", bs]);
+        let fs = mount(&img, false);
+        let root = fs.root();
+        let free0 = fs.statfs().free_blocks;
+        let data = pattern(2, 100_000);
+        let f = write_file(&root, "f", &data);
+        assert_eq!(read_all(&f), data);
+        // Sparse write far away, then overwrite in the middle.
+        f.write_at(1 << 20, b"far").unwrap();
+        assert_eq!(f.stat().size, (1 << 20) + 3);
+        f.write_at(50_000, b"MID").unwrap();
+        let mut expect = data.clone();
+        expect.resize((1 << 20) + 3, 0);
+        expect[1 << 20..].copy_from_slice(b"far");
+        expect[50_000..50_003].copy_from_slice(b"MID");
+        assert_eq!(read_all(&f), expect);
+        // Shrink into a block, grow again: the tail must read as zeros.
+        f.truncate(1000).unwrap();
+        f.truncate(5000).unwrap();
+        expect.truncate(1000);
+        expect.resize(5000, 0);
+        assert_eq!(read_all(&f), expect);
+        f.write_at(7000, b"z").unwrap();
+        expect.resize(7001, 0);
+        expect[7000] = b'z';
+        assert_eq!(read_all(&f), expect);
+        let dir = create(&root, "dir", FileType::Directory);
+        assert_eq!(root.stat().nlink, 4);
+        create(&dir, "fifo", FileType::Fifo);
+        create(&dir, "sock", FileType::Socket);
+        dir.create(b"cdev", FileType::CharDevice, 0o600, 5, 6, (1 << 8) | 3)
+            .unwrap();
+        let big_rdev = (0x123u64 << 8) | 0x45 | (0x678 << 12) << 8;
+        dir.create(
+            b"bdev",
+            FileType::BlockDevice,
+            0o600,
+            70000,
+            80000,
+            big_rdev,
+        )
+        .unwrap();
+        dir.symlink(b"s1", b"target", 1, 2).unwrap();
+        let long = vec![b'y'; 300];
+        dir.symlink(b"s2", &long, 1, 2).unwrap();
+        assert_eq!(
+            dir.create(b"fifo", FileType::Regular, 0o644, 0, 0, 0).err(),
+            Some(Errno::EEXIST)
+        );
+        fs.sync().unwrap();
+        fsck(&img);
+        drop((f, dir, root));
+        drop(fs);
+
+        let fs = mount(&img, false);
+        let root = fs.root();
+        let f = walk(&root, "f").unwrap();
+        assert_eq!(read_all(&f), expect);
+        let st = f.stat();
+        assert_eq!((st.uid, st.gid, st.mode & 0o7777), (1000, 1000, 0o644));
+        let bdev = walk(&root, "dir/bdev").unwrap().stat();
+        assert_eq!((bdev.rdev, bdev.uid, bdev.gid), (big_rdev, 70000, 80000));
+        assert_eq!(walk(&root, "dir/cdev").unwrap().stat().rdev, (1 << 8) | 3);
+        assert_eq!(
+            walk(&root, "dir/s1").unwrap().readlink().unwrap(),
+            b"target"
+        );
+        assert_eq!(walk(&root, "dir/s2").unwrap().readlink().unwrap(), long);
+        let dir = walk(&root, "dir").unwrap();
+        let n: Vec<Vec<u8>> = names(&dir).into_iter().map(|x| x.0).collect();
+        assert_eq!(n.len(), 8);
+        assert_eq!(dir.rmdir(b"nope").err(), Some(Errno::ENOENT));
+        assert_eq!(root.rmdir(b"dir").err(), Some(Errno::ENOTEMPTY));
+        for x in ["fifo", "sock", "cdev", "bdev", "s1", "s2"] {
+            dir.unlink(x.as_bytes()).unwrap();
+        }
+        drop(dir);
+        root.rmdir(b"dir").unwrap();
+        assert_eq!(root.stat().nlink, 3);
+        root.unlink(b"f").unwrap();
+        drop(f);
+        assert_eq!(fs.statfs().free_blocks, free0);
+        fs.sync().unwrap();
+        fsck(&img);
+        drop(root);
+        drop(fs);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
+fn times_and_attrs() {
+    let (d, img) = empty_image("attrs", "16M", &["-b", "4096"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let f = write_file(&root, "f", b"abc");
+    f.set_mode(0o4755).unwrap();
+    f.set_owner(Some(123456), None).unwrap();
+    let t = Timespec {
+        sec: 5_000_000_000,
+        nsec: 123_456_789,
+    };
+    f.set_times(Some(t), Some(Timespec { sec: -5, nsec: 7 }))
+        .unwrap();
+    drop(f);
+    fs.sync().unwrap();
+    drop(root);
+    drop(fs);
+    fsck(&img);
+    let fs = mount(&img, true);
+    let st = walk(&fs.root(), "f").unwrap().stat();
+    assert_eq!(st.mode & 0o7777, 0o4755);
+    assert_eq!((st.uid, st.gid), (123456, 1000));
+    assert_eq!(st.atime, t);
+    assert_eq!(st.mtime, Timespec { sec: -5, nsec: 7 });
+    assert!(st.ctime.sec > 1_600_000_000);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn htree_directory_modification() {
+    for bs in ["4096", "1024"] {
+        htree_modification(bs);
+    }
+}
+
+fn htree_modification(bs: &str) {
+    let (d, img) = image_with_tree("htree", &["-b", bs]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let many = walk(&root, "many").unwrap();
+    let huge = walk(&root, "huge").unwrap();
+    let flags = |i: &Arc<dyn Inode>| {
+        let e = i.as_any().downcast_ref::<Ext4Inode>().unwrap();
+        crate::util::le32(&e.st.lock().raw, 0x20)
+    };
+    assert_ne!(flags(&many) & crate::inode::INDEX_FL, 0);
+    assert_ne!(flags(&huge) & crate::inode::INDEX_FL, 0);
+    if bs == "1024" {
+        // Two levels of index: dx root's indirect_levels.
+        let mut b = [0u8; 1];
+        let e = huge.as_any().downcast_ref::<Ext4Inode>().unwrap();
+        let p = {
+            let mut st = e.st.lock();
+            fs.load_extents(e.ino, &mut st).unwrap();
+            st.ext.as_ref().unwrap()[0].pblk
+        };
+        fs.dev_read_bytes(p * 1024 + 30, &mut b).unwrap();
+        assert_eq!(b[0], 1);
+    }
+    for i in 0..3000 {
+        if i % 3 == 0 {
+            huge.unlink(format!("a-rather-long-file-name-to-fill-blocks-{i:05}").as_bytes())
+                .unwrap();
+        }
+    }
+    write_file(&huge, "added", b"added");
+    assert_eq!(flags(&huge) & crate::inode::INDEX_FL, 0);
+    drop(huge);
+    for i in 0..100 {
+        write_file(&many, &format!("new-{i}"), format!("n{i}").as_bytes());
+    }
+    for i in (0..500).step_by(5) {
+        many.unlink(format!("entry-with-a-longish-name-{i:04}").as_bytes())
+            .unwrap();
+    }
+    many.rename(b"entry-with-a-longish-name-0001", &many, b"renamed", 0)
+        .unwrap();
+    fs.sync().unwrap();
+    fsck(&img);
+    drop((many, root));
+    drop(fs);
+    let fs = mount(&img, true);
+    let many = walk(&fs.root(), "many").unwrap();
+    assert_eq!(names(&many).len(), 2 + 500 + 100 - 100);
+    assert_eq!(read_all(&walk(&many, "new-42").unwrap()), b"n42");
+    assert_eq!(read_all(&walk(&many, "renamed").unwrap()), b"1");
+    assert_eq!(
+        many.lookup(b"entry-with-a-longish-name-0005").err(),
+        Some(Errno::ENOENT)
+    );
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn rename_and_link() {
+    let (d, img) = empty_image("rename", "32M", &["-b", "4096"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let a = create(&root, "a", FileType::Directory);
+    let b = create(&root, "b", FileType::Directory);
+    write_file(&a, "f", b"file f");
+    let g = write_file(&a, "g", b"file g");
+    let sub = create(&a, "sub", FileType::Directory);
+    write_file(&sub, "inner", b"inner");
+    // Same directory.
+    a.rename(b"f", &a, b"f2", 0).unwrap();
+    assert_eq!(read_all(&walk(&a, "f2").unwrap()), b"file f");
+    assert_eq!(a.lookup(b"f").err(), Some(Errno::ENOENT));
+    // Directory across directories: '..' and link counts follow.
+    assert_eq!(a.stat().nlink, 3);
+    a.rename(b"sub", &b, b"sub", 0).unwrap();
+    assert_eq!(a.stat().nlink, 2);
+    assert_eq!(b.stat().nlink, 3);
+    let sub2 = walk(&b, "sub").unwrap();
+    assert_eq!(ino(&sub2.parent().unwrap()), ino(&b));
+    assert_eq!(names(&sub2)[1].0, b"..");
+    // Into its own subtree.
+    assert_eq!(root.rename(b"b", &sub2, b"x", 0).err(), Some(Errno::EINVAL));
+    // Replacing: file over file (target's link dropped, data alive while open).
+    let target = write_file(&b, "t", b"target");
+    a.rename(b"f2", &b, b"t", 0).unwrap();
+    assert_eq!(target.stat().nlink, 0);
+    assert_eq!(read_all(&target), b"target");
+    drop(target);
+    assert_eq!(read_all(&walk(&b, "t").unwrap()), b"file f");
+    // Type rules.
+    let e = create(&root, "empty", FileType::Directory);
+    assert_eq!(
+        b.rename(b"t", &root, b"empty", 0).err(),
+        Some(Errno::EISDIR)
+    );
+    assert_eq!(
+        root.rename(b"empty", &b, b"t", 0).err(),
+        Some(Errno::ENOTDIR)
+    );
+    assert_eq!(
+        root.rename(b"empty", &b, b"sub", 0).err(),
+        Some(Errno::ENOTEMPTY)
+    );
+    assert_eq!(
+        b.rename(b"t", &a, b"g", RENAME_NOREPLACE).err(),
+        Some(Errno::EEXIST)
+    );
+    let e2 = create(&b, "e2", FileType::Directory);
+    let root_links = root.stat().nlink;
+    root.rename(b"empty", &b, b"e2", 0).unwrap();
+    assert_eq!(e2.stat().nlink, 0);
+    assert_eq!(root.stat().nlink, root_links - 1);
+    assert_eq!(ino(&walk(&b, "e2").unwrap()), ino(&e));
+    drop((e, e2));
+    // Exchange a file and a directory across directories.
+    let bl = b.stat().nlink;
+    let al = a.stat().nlink;
+    a.rename(b"g", &b, b"sub", RENAME_EXCHANGE).unwrap();
+    assert_eq!(ino(&walk(&b, "sub").unwrap()), ino(&g));
+    let moved = walk(&a, "g").unwrap();
+    assert_eq!(moved.file_type(), FileType::Directory);
+    assert_eq!(ino(&moved.parent().unwrap()), ino(&a));
+    assert_eq!(read_all(&walk(&a, "g/inner").unwrap()), b"inner");
+    assert_eq!((a.stat().nlink, b.stat().nlink), (al + 1, bl - 1));
+    assert_eq!(
+        a.rename(b"nope", &b, b"zz", RENAME_EXCHANGE).err(),
+        Some(Errno::ENOENT)
+    );
+    // Hard links.
+    b.link(b"hard", &g).unwrap();
+    assert_eq!(g.stat().nlink, 2);
+    assert_eq!(b.rename(b"hard", &b, b"sub", 0), Ok(()));
+    assert!(walk(&b, "hard").is_ok());
+    b.unlink(b"sub").unwrap();
+    assert_eq!(g.stat().nlink, 1);
+    assert_eq!(read_all(&walk(&b, "hard").unwrap()), b"file g");
+    assert_eq!(b.link(b"d", &a).err(), Some(Errno::EPERM));
+    assert_eq!(b.link(b"hard", &g).err(), Some(Errno::EEXIST));
+    assert_eq!(a.unlink(b"g").err(), Some(Errno::EISDIR));
+    assert_eq!(b.rmdir(b"hard").err(), Some(Errno::ENOTDIR));
+    drop((g, moved, sub, sub2));
+    fs.sync().unwrap();
+    fsck(&img);
+    drop((a, b, root));
+    drop(fs);
+    let fs = mount(&img, false);
+    assert_eq!(read_all(&walk(&fs.root(), "a/g/inner").unwrap()), b"inner");
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn readdir_cookies_survive_changes() {
+    let (d, img) = empty_image("cookies", "16M", &["-b", "1024"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let dir = create(&root, "d", FileType::Directory);
+    for i in 0..200 {
+        create(&dir, &format!("f{i}"), FileType::Regular);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut c = 0;
+    let mut k = 0;
+    while let Some((e, next)) = dir.readdir(c).unwrap() {
+        assert!(seen.insert(e.name.clone()), "duplicate {:?}", e.name);
+        c = next;
+        k += 1;
+        if k == 50 {
+            for i in 150..200 {
+                dir.unlink(format!("f{i}").as_bytes()).unwrap();
+            }
+            dir.unlink(b"f0").unwrap();
+        }
+    }
+    for i in 1..150 {
+        assert!(seen.contains(format!("f{i}").as_bytes()), "f{i} missing");
+    }
+    for i in 151..200 {
+        assert!(!seen.contains(format!("f{i}").as_bytes()));
+    }
+    drop((dir, root));
+    fs.sync().unwrap();
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+fn depth_of(i: &Arc<dyn Inode>) -> u16 {
+    let e = i.as_any().downcast_ref::<Ext4Inode>().unwrap();
+    crate::util::le16(&e.st.lock().raw, 0x2E)
+}
+
+#[test]
+fn fragmented_extent_tree() {
+    for (bs, want_depth) in [(4096u64, 1u16), (1024, 2)] {
+        let (d, img) = empty_image("frag", "64M", &["-b", &format!("{bs}")]);
+        let fs = mount(&img, false);
+        let root = fs.root();
+        let f = create(&root, "frag", FileType::Regular);
+        let n = 1000u64;
+        let blk = pattern(9, bs as usize);
+        // Every other block: each one its own extent.
+        for i in 0..n {
+            f.write_at(2 * i * bs, &blk).unwrap();
+        }
+        assert_eq!(depth_of(&f), want_depth);
+        fs.sync().unwrap();
+        fsck(&img);
+        let check = |f: &Arc<dyn Inode>, upto: u64| {
+            let data = read_all(f);
+            for i in 0..upto {
+                let s = (2 * i * bs) as usize;
+                if s >= data.len() {
+                    break;
+                }
+                let e = (s + bs as usize).min(data.len());
+                assert_eq!(&data[s..e], &blk[..e - s], "block {i}");
+                let he = (e + bs as usize).min(data.len());
+                assert!(data[e..he].iter().all(|&x| x == 0));
+            }
+        };
+        check(&f, n);
+        // Shrink: the tree gets shallower.
+        f.truncate(2 * 100 * bs + 10).unwrap();
+        assert!(depth_of(&f) <= 1);
+        check(&f, 101);
+        fs.sync().unwrap();
+        fsck(&img);
+        // Fill the holes: extents merge back.
+        for i in 0..100 {
+            f.write_at((2 * i + 1) * bs, &blk).unwrap();
+        }
+        fs.sync().unwrap();
+        fsck(&img);
+        drop((f, root));
+        drop(fs);
+        let fs = mount(&img, false);
+        let f = walk(&fs.root(), "frag").unwrap();
+        let data = read_all(&f);
+        for i in 0..200 {
+            let s = (i * bs) as usize;
+            assert_eq!(&data[s..s + bs as usize], &blk[..], "block {i}");
+        }
+        fs.root().unlink(b"frag").unwrap();
+        drop(f);
+        fs.sync().unwrap();
+        drop(fs);
+        fsck(&img);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
+fn unlink_frees_xattr_block() {
+    let (d, img) = empty_image("xattr", "16M", &["-b", "4096"]);
+    let val = d.join("val");
+    std::fs::write(&val, vec![b'v'; 1500]).unwrap();
+    std::fs::write(d.join("content"), b"data").unwrap();
+    debugfs(&img, &format!("write {} f", d.join("content").display()));
+    debugfs(&img, &format!("ea_set -f {} f user.big", val.display()));
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let free0 = fs.statfs().free_blocks;
+    let f = walk(&root, "f").unwrap();
+    assert_eq!(read_all(&f), b"data");
+    assert_eq!(f.stat().blocks, 16);
+    f.write_at(4, b" more").unwrap();
+    drop(f);
+    root.unlink(b"f").unwrap();
+    assert_eq!(fs.statfs().free_blocks, free0 + 2);
+    drop(root);
+    fs.sync().unwrap();
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}

@@ -1,0 +1,423 @@
+//! The `Inode` trait of lintel-vfs for ext4 inodes.
+
+use crate::dirblock::*;
+use crate::inode::*;
+use crate::util::*;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use lintel_abi::stat::{Stat, Timespec};
+use lintel_abi::{Errno, KResult};
+use lintel_vfs::{DirEntry, FileType, Inode, RENAME_EXCHANGE, RENAME_NOREPLACE};
+
+impl Inode for Ext4Inode {
+    fn stat(&self) -> Stat {
+        let st = self.st.lock();
+        self.stat_of(&st)
+    }
+
+    fn file_type(&self) -> FileType {
+        self.kind
+    }
+
+    fn fs_id(&self) -> u64 {
+        self.fs.fs_id()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
+        match self.kind {
+            FileType::Regular => {
+                let mut st = self.st.lock();
+                self.read_data(&mut st, offset, buf)
+            }
+            FileType::Directory => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn write_at(&self, offset: u64, buf: &[u8]) -> KResult<usize> {
+        match self.kind {
+            FileType::Regular => {
+                self.fs.check_writable()?;
+                let mut st = self.st.lock();
+                self.write_data(&mut st, offset, buf)
+            }
+            FileType::Directory => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn truncate(&self, size: u64) -> KResult<()> {
+        match self.kind {
+            FileType::Regular => {
+                self.fs.check_writable()?;
+                let mut st = self.st.lock();
+                self.truncate_data(&mut st, size)
+            }
+            FileType::Directory => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn lookup(&self, name: &[u8]) -> KResult<Arc<dyn Inode>> {
+        if name.len() > 255 {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let (ino, _) = self.find(name)?.ok_or(Errno::ENOENT)?;
+        Ok(self.fs.iget(ino)?)
+    }
+
+    fn create(
+        &self,
+        name: &[u8],
+        kind: FileType,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        rdev: u64,
+    ) -> KResult<Arc<dyn Inode>> {
+        if kind == FileType::Symlink {
+            return Err(Errno::EINVAL);
+        }
+        self.make(name, kind, mode, uid, gid, rdev, &[])
+    }
+
+    fn symlink(&self, name: &[u8], target: &[u8], uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
+        if target.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        if target.len() >= self.fs.bs as usize {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        self.make(name, FileType::Symlink, 0o777, uid, gid, 0, target)
+    }
+
+    fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> KResult<()> {
+        if self.kind != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        let t = Ext4Inode::downcast(target).ok_or(Errno::EXDEV)?;
+        if !Arc::ptr_eq(&t.fs, &self.fs) {
+            return Err(Errno::EXDEV);
+        }
+        if t.kind == FileType::Directory {
+            return Err(Errno::EPERM);
+        }
+        self.fs.check_writable()?;
+        check_name(name)?;
+        let _ns = self.fs.ns.lock();
+        // A file without links gets a name again only as an O_TMPFILE file: the VFS layer
+        // decides that, so here it leaves the orphan chain.
+        let n = t.links();
+        if n >= LINK_MAX {
+            return Err(Errno::EMLINK);
+        }
+        {
+            let mut st = self.st.lock();
+            if r_links(&st.raw) == 0 {
+                return Err(Errno::ENOENT);
+            }
+            if self.dir_find(&mut st, name)?.is_some() {
+                return Err(Errno::EEXIST);
+            }
+            self.dir_add(&mut st, name, t.ino, ftype_of(t.kind))?;
+            self.touch(&mut st, true);
+            self.save(&st)?;
+        }
+        if n == 0 {
+            self.fs.remove_orphan(t.ino)?;
+        }
+        let mut ts = t.st.lock();
+        let n = r_links(&ts.raw) + 1;
+        if n == 1 {
+            put32(&mut ts.raw, 0x14, 0); // orphan-chain link / deletion time
+        }
+        r_set_links(&mut ts.raw, n);
+        t.touch(&mut ts, false);
+        t.save(&ts)
+    }
+
+    fn unlink(&self, name: &[u8]) -> KResult<()> {
+        if self.kind != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        self.fs.check_writable()?;
+        let _ns = self.fs.ns.lock();
+        let (ino, _) = self.find(name)?.ok_or(Errno::ENOENT)?;
+        let child = self.fs.iget(ino)?;
+        if child.kind == FileType::Directory {
+            return Err(Errno::EISDIR);
+        }
+        {
+            let mut st = self.st.lock();
+            self.dir_remove(&mut st, name)?;
+            self.touch(&mut st, true);
+            self.save(&st)?;
+        }
+        self.drop_link(&child)?;
+        drop(child);
+        Ok(())
+    }
+
+    fn rmdir(&self, name: &[u8]) -> KResult<()> {
+        if self.kind != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        self.fs.check_writable()?;
+        if name == b"." {
+            return Err(Errno::EINVAL);
+        }
+        if name == b".." {
+            return Err(Errno::ENOTEMPTY);
+        }
+        let _ns = self.fs.ns.lock();
+        let (ino, _) = self.find(name)?.ok_or(Errno::ENOENT)?;
+        let child = self.fs.iget(ino)?;
+        if child.kind != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        {
+            let mut cs = child.st.lock();
+            if !child.dir_is_empty(&mut cs)? {
+                return Err(Errno::ENOTEMPTY);
+            }
+        }
+        {
+            let mut st = self.st.lock();
+            self.dir_remove(&mut st, name)?;
+        }
+        self.adjust_dir_links(-1)?;
+        self.drop_link(&child)?;
+        drop(child);
+        Ok(())
+    }
+
+    fn rename(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8], flags: u32) -> KResult<()> {
+        if self.kind != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        let nd = Ext4Inode::downcast(new_dir).ok_or(Errno::EXDEV)?;
+        if !Arc::ptr_eq(&nd.fs, &self.fs) {
+            return Err(Errno::EXDEV);
+        }
+        if nd.kind != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        if flags & !(RENAME_EXCHANGE | RENAME_NOREPLACE) != 0
+            || flags == RENAME_EXCHANGE | RENAME_NOREPLACE
+        {
+            return Err(Errno::EINVAL);
+        }
+        self.fs.check_writable()?;
+        if old == b"." || old == b".." || new == b"." || new == b".." {
+            return Err(Errno::EBUSY);
+        }
+        check_name(new).map_err(|e| if e == Errno::EEXIST { Errno::EBUSY } else { e })?;
+        let _ns = self.fs.ns.lock();
+        if nd.links() == 0 {
+            return Err(Errno::ENOENT);
+        }
+        let (src_ino, src_ft) = self.find(old)?.ok_or(Errno::ENOENT)?;
+        let src = self.fs.iget(src_ino)?;
+        let dst = nd.find(new)?;
+        let same_dir = self.ino == nd.ino;
+        let src_dir = src.kind == FileType::Directory;
+        if src_dir && !same_dir && self.is_within(nd.ino, src_ino)? {
+            return Err(Errno::EINVAL);
+        }
+        let src_ft = if src_ft == 0 {
+            ftype_of(src.kind)
+        } else {
+            src_ft
+        };
+        if flags & RENAME_EXCHANGE != 0 {
+            let (dst_ino, _) = dst.ok_or(Errno::ENOENT)?;
+            let d = self.fs.iget(dst_ino)?;
+            let dst_dir = d.kind == FileType::Directory;
+            if dst_dir && !same_dir && self.is_within(self.ino, dst_ino)? {
+                return Err(Errno::EINVAL);
+            }
+            if src_ino == dst_ino {
+                return Ok(());
+            }
+            {
+                let mut st = self.st.lock();
+                self.dir_set(&mut st, old, dst_ino, ftype_of(d.kind))?;
+                self.touch(&mut st, true);
+                self.save(&st)?;
+            }
+            {
+                let mut st = nd.st.lock();
+                nd.dir_set(&mut st, new, src_ino, src_ft)?;
+                nd.touch(&mut st, true);
+                nd.save(&st)?;
+            }
+            if !same_dir {
+                if src_dir {
+                    src.set_dotdot(nd.ino)?;
+                }
+                if dst_dir {
+                    d.set_dotdot(self.ino)?;
+                }
+                if src_dir != dst_dir {
+                    let (a, b) = if src_dir { (self, &*nd) } else { (&*nd, self) };
+                    a.adjust_dir_links(-1)?;
+                    b.adjust_dir_links(1)?;
+                }
+            }
+            for n in [&src, &d] {
+                let mut st = n.st.lock();
+                n.touch(&mut st, false);
+                n.save(&st)?;
+            }
+            return Ok(());
+        }
+        if let Some((dst_ino, _)) = dst {
+            if flags & RENAME_NOREPLACE != 0 {
+                return Err(Errno::EEXIST);
+            }
+            if dst_ino == src_ino {
+                return Ok(());
+            }
+            let d = self.fs.iget(dst_ino)?;
+            let dst_dir = d.kind == FileType::Directory;
+            match (src_dir, dst_dir) {
+                (true, false) => return Err(Errno::ENOTDIR),
+                (false, true) => return Err(Errno::EISDIR),
+                (true, true) => {
+                    let mut ds = d.st.lock();
+                    if !d.dir_is_empty(&mut ds)? {
+                        return Err(Errno::ENOTEMPTY);
+                    }
+                }
+                _ => {}
+            }
+            {
+                let mut st = nd.st.lock();
+                nd.dir_set(&mut st, new, src_ino, src_ft)?;
+            }
+            if dst_dir {
+                nd.adjust_dir_links(-1)?;
+            }
+            nd.drop_link(&d)?;
+            drop(d);
+        } else {
+            let mut st = nd.st.lock();
+            nd.dir_add(&mut st, new, src_ino, src_ft)?;
+        }
+        {
+            let mut st = self.st.lock();
+            self.dir_remove(&mut st, old)?;
+        }
+        if src_dir && !same_dir {
+            src.set_dotdot(nd.ino)?;
+            self.adjust_dir_links(-1)?;
+            nd.adjust_dir_links(1)?;
+        }
+        self.touch_dir()?;
+        if !same_dir {
+            nd.touch_dir()?;
+        }
+        let mut st = src.st.lock();
+        src.touch(&mut st, false);
+        src.save(&st)
+    }
+
+    fn readdir(&self, cookie: u64) -> KResult<Option<(DirEntry, u64)>> {
+        if self.kind != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        let dot = |ino: u32, name: &[u8], next: u64| {
+            Ok(Some((
+                DirEntry {
+                    ino: ino as u64,
+                    kind: FileType::Directory,
+                    name: name.to_vec(),
+                },
+                next,
+            )))
+        };
+        match cookie {
+            0 => return dot(self.ino, b".", 1),
+            1 => {
+                let p = self.find(b"..")?.map(|x| x.0).unwrap_or(self.ino);
+                return dot(p, b"..", 2);
+            }
+            _ => {}
+        }
+        let bs = self.fs.bs;
+        let pos = cookie - 2;
+        let mut st = self.st.lock();
+        let first = pos / bs;
+        let mut cur = first;
+        while let Some(idx) = self.next_block(&mut st, cur)? {
+            let idx = idx as u64;
+            cur = idx + 1;
+            let from = if idx == first { (pos % bs) as usize } else { 0 };
+            if let Some((_, b)) = self.read_dir_block(&mut st, idx as u32)? {
+                for e in self.parse_block(&b)? {
+                    if e.off < from || e.ino == 0 {
+                        continue;
+                    }
+                    let name = name_of(&b, &e);
+                    if name == b"." || name == b".." {
+                        continue;
+                    }
+                    let next = 2 + idx * bs + e.off as u64 + 1;
+                    let ent = DirEntry {
+                        ino: e.ino as u64,
+                        kind: kind_of_ftype(e.ftype).unwrap_or(FileType::Regular),
+                        name: name.to_vec(),
+                    };
+                    if kind_of_ftype(e.ftype).is_none() {
+                        drop(st);
+                        let kind = self.fs.iget(e.ino)?.kind;
+                        return Ok(Some((DirEntry { kind, ..ent }, next)));
+                    }
+                    return Ok(Some((ent, next)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn readlink(&self) -> KResult<Vec<u8>> {
+        if self.kind != FileType::Symlink {
+            return Err(Errno::EINVAL);
+        }
+        let mut st = self.st.lock();
+        self.readlink_data(&mut st)
+    }
+
+    fn set_mode(&self, mode: u32) -> KResult<()> {
+        self.fs.check_writable()?;
+        let mut st = self.st.lock();
+        self.set_mode_raw(&mut st, mode);
+        self.save(&st)
+    }
+
+    fn set_owner(&self, uid: Option<u32>, gid: Option<u32>) -> KResult<()> {
+        self.fs.check_writable()?;
+        let mut st = self.st.lock();
+        self.set_owner_raw(&mut st, uid, gid);
+        self.save(&st)
+    }
+
+    fn set_times(&self, atime: Option<Timespec>, mtime: Option<Timespec>) -> KResult<()> {
+        self.fs.check_writable()?;
+        let mut st = self.st.lock();
+        self.set_times_raw(&mut st, atime, mtime);
+        self.save(&st)
+    }
+
+    fn parent(&self) -> Option<Arc<dyn Inode>> {
+        if self.kind != FileType::Directory || self.ino == 2 {
+            return None;
+        }
+        let p = self.dotdot().ok()?;
+        self.fs.iget(p).ok().map(|i| i as Arc<dyn Inode>)
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
