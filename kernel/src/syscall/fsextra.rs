@@ -714,22 +714,45 @@ pub fn tee(c: &mut Call) -> SysResult {
     ok(out.write(&data)?)
 }
 
+/// What an extended-attribute call does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum XattrOp {
+    Get,
+    Set,
+    List,
+    Remove,
+}
+
+/// How an extended-attribute call names its file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum XattrOn {
+    /// A path, following a final symlink (getxattr, setxattr, ...).
+    Path,
+    /// A path, not following a final symlink (lgetxattr, lsetxattr, ...).
+    LPath,
+    /// A file descriptor (fgetxattr, fsetxattr, ...).
+    Fd,
+}
+
 /// The extended-attribute calls. Lintel's file systems keep no extended attributes, so they
 /// behave as Linux's do on a file system without xattr support: after the file and the name
 /// are checked, get/set/remove give EOPNOTSUPP and list gives an empty list.
-/// `kind`: 0 get, 1 set, 2 list, 3 remove; `how`: 0 path, 1 lpath (no follow), 2 fd.
-pub fn xattr(c: &mut Call, kind: u32, how: u32) -> SysResult {
+pub fn xattr(c: &mut Call, op: XattrOp, on: XattrOn) -> SysResult {
     use lintel_abi::fcntl::AT_SYMLINK_NOFOLLOW;
-    match how {
-        2 => {
+    match on {
+        XattrOn::Fd => {
             file(c, c.fd(0))?;
         }
-        _ => {
-            let flags = if how == 1 { AT_SYMLINK_NOFOLLOW } else { 0 };
+        XattrOn::Path | XattrOn::LPath => {
+            let flags = if on == XattrOn::LPath {
+                AT_SYMLINK_NOFOLLOW
+            } else {
+                0
+            };
             lookup(c, AT_FDCWD, c.a[0], flags)?;
         }
     }
-    if kind == 2 {
+    if op == XattrOp::List {
         return ok(0);
     }
     // Names are 1..=255 bytes: ERANGE otherwise (EFAULT for a bad pointer).
@@ -737,7 +760,7 @@ pub fn xattr(c: &mut Call, kind: u32, how: u32) -> SysResult {
     if name.is_empty() || name.len() > 255 {
         return Err(Errno::ERANGE);
     }
-    if kind == 1 && c.a[4] & !3 != 0 {
+    if op == XattrOp::Set && c.a[4] & !3 != 0 {
         return Err(Errno::EINVAL); // flags other than XATTR_CREATE/XATTR_REPLACE
     }
     Err(Errno::EOPNOTSUPP)

@@ -16,6 +16,7 @@ mod sched;
 use crate::proc::Thread;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
+use fsextra::{XattrOn, XattrOp};
 use lintel_abi::syscall_nr as nr;
 use lintel_abi::{Errno, KResult};
 use lintel_hal::UserContext;
@@ -70,7 +71,7 @@ pub fn dispatch(thread: &Arc<Thread>, ctx: &mut UserContext) -> Option<u64> {
         Ok(Ret::NoReturn) => return None,
         Err(e) => {
             ctx.set_syscall_return((-(e.0 as isize)) as usize);
-            if matches!(e.0, 512 | 513 | 514 | 516) {
+            if e.is_restart() {
                 return Some(n as u64);
             }
         }
@@ -168,18 +169,18 @@ fn handle(n: usize, c: &mut Call) -> SysResult {
         nr::MSYNC => fsextra::msync(c),
         nr::FALLOCATE => fsextra::fallocate(c),
         nr::PERSONALITY => misc::personality(c),
-        nr::GETXATTR => fsextra::xattr(c, 0, 0),
-        nr::LGETXATTR => fsextra::xattr(c, 0, 1),
-        nr::FGETXATTR => fsextra::xattr(c, 0, 2),
-        nr::SETXATTR => fsextra::xattr(c, 1, 0),
-        nr::LSETXATTR => fsextra::xattr(c, 1, 1),
-        nr::FSETXATTR => fsextra::xattr(c, 1, 2),
-        nr::LISTXATTR => fsextra::xattr(c, 2, 0),
-        nr::LLISTXATTR => fsextra::xattr(c, 2, 1),
-        nr::FLISTXATTR => fsextra::xattr(c, 2, 2),
-        nr::REMOVEXATTR => fsextra::xattr(c, 3, 0),
-        nr::LREMOVEXATTR => fsextra::xattr(c, 3, 1),
-        nr::FREMOVEXATTR => fsextra::xattr(c, 3, 2),
+        nr::GETXATTR => fsextra::xattr(c, XattrOp::Get, XattrOn::Path),
+        nr::LGETXATTR => fsextra::xattr(c, XattrOp::Get, XattrOn::LPath),
+        nr::FGETXATTR => fsextra::xattr(c, XattrOp::Get, XattrOn::Fd),
+        nr::SETXATTR => fsextra::xattr(c, XattrOp::Set, XattrOn::Path),
+        nr::LSETXATTR => fsextra::xattr(c, XattrOp::Set, XattrOn::LPath),
+        nr::FSETXATTR => fsextra::xattr(c, XattrOp::Set, XattrOn::Fd),
+        nr::LISTXATTR => fsextra::xattr(c, XattrOp::List, XattrOn::Path),
+        nr::LLISTXATTR => fsextra::xattr(c, XattrOp::List, XattrOn::LPath),
+        nr::FLISTXATTR => fsextra::xattr(c, XattrOp::List, XattrOn::Fd),
+        nr::REMOVEXATTR => fsextra::xattr(c, XattrOp::Remove, XattrOn::Path),
+        nr::LREMOVEXATTR => fsextra::xattr(c, XattrOp::Remove, XattrOn::LPath),
+        nr::FREMOVEXATTR => fsextra::xattr(c, XattrOp::Remove, XattrOn::Fd),
         nr::MLOCK => fsextra::mlock(c, true),
         nr::MLOCK2 => fsextra::mlock(c, true),
         nr::MUNLOCK => fsextra::mlock(c, false),
