@@ -1,0 +1,40 @@
+//! mlock, mlock2, munlock, mlockall, munlockall
+
+use crate::syscall::mm::mapped_range;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use lintel_abi::Errno;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented(
+        "mlock",
+        |c| mlock(c, true),
+        "memory is never swapped; pages are faulted in",
+    ),
+    Syscall::implemented("mlock2", |c| mlock(c, true), ""),
+    Syscall::implemented("munlock", |c| mlock(c, false), ""),
+    Syscall::implemented("mlockall", mlockall, ""),
+    Syscall::implemented("munlockall", munlockall, ""),
+];
+
+/// mlock and friends: memory is never swapped, so locking means faulting the pages in.
+pub fn mlock(c: &mut Call, lock: bool) -> SysResult {
+    let addr = c.a[0] & !4095;
+    let len = c.a[1] + (c.a[0] & 4095);
+    mapped_range(c, addr, len, lock)?;
+    ok(0)
+}
+
+pub fn mlockall(c: &mut Call) -> SysResult {
+    let flags = c.a[0];
+    if flags == 0 || flags & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    ok(0)
+}
+
+pub fn munlockall(_c: &mut Call) -> SysResult {
+    ok(0)
+}
