@@ -1,4 +1,5 @@
-//! x86_64 syscall numbers (from asm/unistd_64.h).
+//! x86_64 syscall numbers (from asm/unistd_64.h): a constant per syscall and `NAMES`, the
+//! (number, name) table the kernel builds its dispatch table from.
 
 #![allow(missing_docs)]
 
