@@ -9,12 +9,16 @@ use crate::syscall::Syscall;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::implemented(
+    Syscall::partial(
         "fadvise64",
         fadvise64,
-        "advice accepted; no page cache to act on",
+        "the file and the advice are checked; the advice has no effect on the page cache",
     ),
-    Syscall::implemented("readahead", readahead, "no page cache to fill"),
+    Syscall::partial(
+        "readahead",
+        readahead,
+        "the file is checked; the page cache is not filled ahead (reads do their own read-ahead)",
+    ),
 ];
 
 pub fn fadvise64(c: &mut Call) -> SysResult {

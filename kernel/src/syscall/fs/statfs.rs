@@ -12,7 +12,11 @@ use lintel_abi::fcntl::*;
 use lintel_vfs::Dentry;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::implemented("statfs", statfs, "tmpfs and proc magic numbers"),
+    Syscall::implemented(
+        "statfs",
+        statfs,
+        "ext4 with its block and inode counts, proc; other file systems report tmpfs",
+    ),
     Syscall::implemented("fstatfs", fstatfs, ""),
 ];
 

@@ -11,12 +11,12 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented(
         "mlock",
         |c| mlock(c, true),
-        "memory is never swapped; pages are faulted in",
+        "pages are faulted in; memory is never swapped and mapped pages stay cached",
     ),
     Syscall::implemented("mlock2", |c| mlock(c, true), ""),
     Syscall::implemented("munlock", |c| mlock(c, false), ""),
-    Syscall::implemented("mlockall", mlockall, ""),
-    Syscall::implemented("munlockall", munlockall, ""),
+    Syscall::partial("mlockall", mlockall, "flags are checked, then nothing happens: pages are not faulted in and MCL_FUTURE is not remembered"),
+    Syscall::partial("munlockall", munlockall, "does nothing: memory is never swapped, and mlockall locks nothing"),
 ];
 
 /// mlock and friends: memory is never swapped, so locking means faulting the pages in.

@@ -27,7 +27,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "mmap",
         mmap,
-        "anonymous and private file mappings; shared file mappings need the page cache",
+        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_32BIT, MAP_GROWSDOWN, MAP_LOCKED and MAP_HUGETLB are accepted without effect",
     ),
     Syscall::implemented("munmap", munmap, ""),
 ];

@@ -12,7 +12,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "mount",
         mount,
-        "new tmpfs, proc and sysfs mounts; bind, move and remount pending",
+        "new tmpfs, proc, sysfs and ext4 (virtio disk) mounts; bind, move and remount pending",
     ),
     Syscall::implemented("umount2", umount2, ""),
 ];

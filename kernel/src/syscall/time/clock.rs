@@ -17,7 +17,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented(
         "clock_gettime",
         clock_gettime,
-        "CPU-time clocks report uptime until accounting lands",
+        "CPU-time clocks read the per-thread and per-process CPU-time accounting",
     ),
     Syscall::implemented("clock_getres", clock_getres, ""),
 ];
