@@ -182,6 +182,23 @@ pub fn dispatch(thread: &Arc<Thread>, ctx: &mut UserContext) -> Option<u64> {
     None
 }
 
+/// Whether a call takes a flags argument: the older call of a pair has none (pipe, eventfd,
+/// signalfd, accept, faccessat), its successor has one (pipe2, eventfd2, signalfd4, accept4,
+/// faccessat2).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FlagsArg {
+    Absent,
+    Present,
+}
+
+/// Whether a path call follows a symlink in the final component (stat, chown) or acts on the
+/// link itself (lstat, lchown).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FinalSymlink {
+    Follow,
+    NoFollow,
+}
+
 /// What a syscall hands back: a value for rax, or nothing when it replaced the whole context
 /// (execve, rt_sigreturn).
 pub enum Ret {

@@ -3,6 +3,7 @@
 use crate::fs;
 use crate::syscall::ok;
 use crate::syscall::Call;
+use crate::syscall::FlagsArg;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
@@ -11,8 +12,8 @@ use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("access", access, ""),
-    Syscall::implemented("faccessat", |c| faccessat(c, false), ""),
-    Syscall::implemented("faccessat2", |c| faccessat(c, true), ""),
+    Syscall::implemented("faccessat", |c| faccessat(c, FlagsArg::Absent), ""),
+    Syscall::implemented("faccessat2", |c| faccessat(c, FlagsArg::Present), ""),
 ];
 
 fn access_check(c: &mut Call, dirfd: i32, pathp: usize, mode: u32, flags: u32) -> SysResult {
@@ -46,7 +47,8 @@ pub fn access(c: &mut Call) -> SysResult {
     access_check(c, AT_FDCWD, c.a[0], c.a[1] as u32, 0)
 }
 
-pub fn faccessat(c: &mut Call, with_flags: bool) -> SysResult {
+pub fn faccessat(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
+    let with_flags = flags_arg == FlagsArg::Present;
     let flags = if with_flags { c.a[3] as u32 } else { 0 };
     access_check(c, c.fd(0), c.a[1], c.a[2] as u32, flags)
 }

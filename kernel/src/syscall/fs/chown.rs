@@ -4,6 +4,7 @@ use crate::syscall::fs::file;
 use crate::syscall::fs::lookup;
 use crate::syscall::ok;
 use crate::syscall::Call;
+use crate::syscall::FinalSymlink;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use lintel_abi::fcntl::*;
@@ -12,8 +13,8 @@ use lintel_abi::Errno;
 use lintel_vfs::Dentry;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::implemented("chown", |c| chown(c, false), ""),
-    Syscall::implemented("lchown", |c| chown(c, true), ""),
+    Syscall::implemented("chown", |c| chown(c, FinalSymlink::Follow), ""),
+    Syscall::implemented("lchown", |c| chown(c, FinalSymlink::NoFollow), ""),
     Syscall::implemented("fchown", fchown, ""),
     Syscall::implemented("fchownat", fchownat, ""),
 ];
@@ -51,7 +52,8 @@ fn do_chown(c: &Call, d: &Dentry, uid: u32, gid: u32) -> SysResult {
     ok(0)
 }
 
-pub fn chown(c: &mut Call, nofollow: bool) -> SysResult {
+pub fn chown(c: &mut Call, link: FinalSymlink) -> SysResult {
+    let nofollow = link == FinalSymlink::NoFollow;
     let flags = if nofollow { AT_SYMLINK_NOFOLLOW } else { 0 };
     let d = lookup(c, AT_FDCWD, c.a[0], flags)?;
     do_chown(c, &d, c.a[1] as u32, c.a[2] as u32)

@@ -4,6 +4,7 @@ use crate::fs;
 use crate::syscall::fs::nofile_limit;
 use crate::syscall::ok;
 use crate::syscall::Call;
+use crate::syscall::FlagsArg;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
@@ -11,11 +12,12 @@ use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::implemented("pipe", |c| pipe2(c, true), ""),
-    Syscall::implemented("pipe2", |c| pipe2(c, false), ""),
+    Syscall::implemented("pipe", |c| pipe2(c, FlagsArg::Absent), ""),
+    Syscall::implemented("pipe2", |c| pipe2(c, FlagsArg::Present), ""),
 ];
 
-pub fn pipe2(c: &mut Call, plain: bool) -> SysResult {
+pub fn pipe2(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
+    let plain = flags_arg == FlagsArg::Absent;
     let flags = if plain { 0 } else { c.a[1] as u32 };
     if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT) != 0 {
         return Err(Errno::EINVAL);

@@ -4,6 +4,7 @@ use crate::fs;
 use crate::syscall::fs::file;
 use crate::syscall::ok;
 use crate::syscall::Call;
+use crate::syscall::FinalSymlink;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
@@ -13,9 +14,9 @@ use lintel_abi::stat::*;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::implemented("stat", |c| stat(c, false), ""),
+    Syscall::implemented("stat", |c| stat(c, FinalSymlink::Follow), ""),
     Syscall::implemented("fstat", fstat, ""),
-    Syscall::implemented("lstat", |c| stat(c, true), ""),
+    Syscall::implemented("lstat", |c| stat(c, FinalSymlink::NoFollow), ""),
     Syscall::implemented("newfstatat", newfstatat, ""),
     Syscall::implemented("statx", statx, ""),
 ];
@@ -25,7 +26,8 @@ fn stat_out(addr: usize, st: &Stat) -> SysResult {
     ok(0)
 }
 
-pub fn stat(c: &mut Call, nofollow: bool) -> SysResult {
+pub fn stat(c: &mut Call, link: FinalSymlink) -> SysResult {
+    let nofollow = link == FinalSymlink::NoFollow;
     let path = uaccess::read_path(c.a[0])?;
     let d = fs::lookup_at(c.thread, AT_FDCWD, &path, !nofollow)?;
     stat_out(c.a[1], &d.inode.stat())

@@ -10,17 +10,25 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented(
         "mlock",
-        |c| mlock(c, true),
+        |c| mlock(c, LockOp::Lock),
         "pages are faulted in; memory is never swapped and mapped pages stay cached",
     ),
-    Syscall::implemented("mlock2", |c| mlock(c, true), ""),
-    Syscall::implemented("munlock", |c| mlock(c, false), ""),
+    Syscall::implemented("mlock2", |c| mlock(c, LockOp::Lock), ""),
+    Syscall::implemented("munlock", |c| mlock(c, LockOp::Unlock), ""),
     Syscall::partial("mlockall", mlockall, "flags are checked, then nothing happens: pages are not faulted in and MCL_FUTURE is not remembered"),
     Syscall::partial("munlockall", munlockall, "does nothing: memory is never swapped, and mlockall locks nothing"),
 ];
 
+/// mlock/mlock2 or munlock.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum LockOp {
+    Lock,
+    Unlock,
+}
+
 /// mlock and friends: memory is never swapped, so locking means faulting the pages in.
-pub fn mlock(c: &mut Call, lock: bool) -> SysResult {
+pub fn mlock(c: &mut Call, kind: LockOp) -> SysResult {
+    let lock = kind == LockOp::Lock;
     let addr = c.a[0] & !4095;
     let len = c.a[1] + (c.a[0] & 4095);
     mapped_range(c, addr, len, lock)?;

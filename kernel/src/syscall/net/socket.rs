@@ -15,6 +15,7 @@ use crate::syscall::net::SOCK_CLOEXEC;
 use crate::syscall::net::SOCK_NONBLOCK;
 use crate::syscall::ok;
 use crate::syscall::Call;
+use crate::syscall::FlagsArg;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
@@ -35,11 +36,11 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("socketpair", socketpair, "AF_UNIX"),
     Syscall::implemented("bind", bind, "AF_UNIX path, abstract and autobind names"),
     Syscall::implemented("listen", listen, ""),
-    Syscall::implemented("accept", |c| accept(c, false), ""),
-    Syscall::implemented("accept4", |c| accept(c, true), ""),
+    Syscall::implemented("accept", |c| accept(c, FlagsArg::Absent), ""),
+    Syscall::implemented("accept4", |c| accept(c, FlagsArg::Present), ""),
     Syscall::implemented("connect", connect, ""),
-    Syscall::implemented("getsockname", |c| getsockname(c, false), ""),
-    Syscall::implemented("getpeername", |c| getsockname(c, true), ""),
+    Syscall::implemented("getsockname", |c| getsockname(c, SockName::Own), ""),
+    Syscall::implemented("getpeername", |c| getsockname(c, SockName::Peer), ""),
     Syscall::implemented("shutdown", shutdown, ""),
 ];
 
@@ -186,7 +187,8 @@ pub fn connect(c: &mut Call) -> SysResult {
     ok(0)
 }
 
-pub fn accept(c: &mut Call, with_flags: bool) -> SysResult {
+pub fn accept(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
+    let with_flags = flags_arg == FlagsArg::Present;
     let [fd, addrp, lenp, flags, ..] = c.a;
     let flags = if with_flags { flags as u32 } else { 0 };
     if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
@@ -207,7 +209,15 @@ pub fn accept(c: &mut Call, with_flags: bool) -> SysResult {
     ok(n)
 }
 
-pub fn getsockname(c: &mut Call, peer: bool) -> SysResult {
+/// Which address getsockname/getpeername reports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SockName {
+    Own,
+    Peer,
+}
+
+pub fn getsockname(c: &mut Call, kind: SockName) -> SysResult {
+    let peer = kind == SockName::Peer;
     let [fd, addrp, lenp, ..] = c.a;
     let (_, s) = socket_of(c, fd as i32)?;
     let name = if peer { s.peer_name()? } else { s.name() };

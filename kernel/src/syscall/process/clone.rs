@@ -14,8 +14,8 @@ use lintel_hal::task::FpuState;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND between processes, namespaces and CLONE_PIDFD pending"),
-    Syscall::implemented("fork", |c| fork(c, false), ""),
-    Syscall::implemented("vfork", |c| fork(c, true), ""),
+    Syscall::implemented("fork", |c| fork(c, ForkKind::Fork), ""),
+    Syscall::implemented("vfork", |c| fork(c, ForkKind::Vfork), ""),
     Syscall::partial("clone3", clone3, "as clone; set_tid, cgroup and CLONE_PIDFD pending"),
 ];
 
@@ -77,7 +77,16 @@ const CLONE_NAMESPACES: usize = CLONE_NEWNS
     | CLONE_NEWPID
     | CLONE_NEWNET;
 
-pub fn fork(c: &mut Call, vfork: bool) -> SysResult {
+/// fork or vfork (which shares the memory and suspends the parent until the child execs or
+/// exits).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ForkKind {
+    Fork,
+    Vfork,
+}
+
+pub fn fork(c: &mut Call, kind: ForkKind) -> SysResult {
+    let vfork = kind == ForkKind::Vfork;
     let flags = if vfork { CLONE_VM | CLONE_VFORK } else { 0 };
     do_clone(
         c,

@@ -8,11 +8,19 @@ use crate::uaccess;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::implemented("execve", |c| execve(c, false), ""),
-    Syscall::implemented("execveat", |c| execve(c, true), ""),
+    Syscall::implemented("execve", |c| execve(c, ExecFrom::Path), ""),
+    Syscall::implemented("execveat", |c| execve(c, ExecFrom::DirFd), ""),
 ];
 
-pub fn execve(c: &mut Call, at: bool) -> SysResult {
+/// How the program is named: a path (execve) or a directory fd, path and flags (execveat).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ExecFrom {
+    Path,
+    DirFd,
+}
+
+pub fn execve(c: &mut Call, kind: ExecFrom) -> SysResult {
+    let at = kind == ExecFrom::DirFd;
     let (dirfd, pathp, argvp, envpp, flags) = if at {
         (c.a[0] as i32, c.a[1], c.a[2], c.a[3], c.a[4] as u32)
     } else {

@@ -31,12 +31,12 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     ),
     Syscall::implemented(
         "sched_get_priority_max",
-        |c| sched_get_priority(c, true),
+        |c| sched_get_priority(c, PriorityBound::Max),
         "",
     ),
     Syscall::implemented(
         "sched_get_priority_min",
-        |c| sched_get_priority(c, false),
+        |c| sched_get_priority(c, PriorityBound::Min),
         "",
     ),
     Syscall::implemented("sched_rr_get_interval", sched_rr_get_interval, ""),
@@ -88,7 +88,15 @@ pub fn sched_setparam(c: &mut Call) -> SysResult {
     ok(0)
 }
 
-pub fn sched_get_priority(c: &mut Call, max: bool) -> SysResult {
+/// Which end of a policy's priority range.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum PriorityBound {
+    Max,
+    Min,
+}
+
+pub fn sched_get_priority(c: &mut Call, kind: PriorityBound) -> SysResult {
+    let max = kind == PriorityBound::Max;
     match c.a[0] {
         SCHED_FIFO | SCHED_RR => ok(if max { 99 } else { 1 }),
         SCHED_OTHER | SCHED_BATCH | SCHED_IDLE => ok(0),

@@ -14,10 +14,18 @@ use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("kill", kill, ""),
-    Syscall::implemented("rt_sigqueueinfo", |c| rt_sigqueueinfo(c, false), ""),
-    Syscall::implemented("rt_tgsigqueueinfo", |c| rt_sigqueueinfo(c, true), ""),
-    Syscall::implemented("tkill", |c| tgkill(c, false), ""),
-    Syscall::implemented("tgkill", |c| tgkill(c, true), ""),
+    Syscall::implemented(
+        "rt_sigqueueinfo",
+        |c| rt_sigqueueinfo(c, QueueTo::Process),
+        "",
+    ),
+    Syscall::implemented(
+        "rt_tgsigqueueinfo",
+        |c| rt_sigqueueinfo(c, QueueTo::Thread),
+        "",
+    ),
+    Syscall::implemented("tkill", |c| tgkill(c, ThreadIds::Tid), ""),
+    Syscall::implemented("tgkill", |c| tgkill(c, ThreadIds::TgidTid), ""),
 ];
 
 pub fn kill(c: &mut Call) -> SysResult {
@@ -72,8 +80,17 @@ pub fn kill(c: &mut Call) -> SysResult {
     ok(0)
 }
 
+/// How a thread-directed signal names its thread: a tid alone (tkill) or a tgid and a tid
+/// (tgkill).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ThreadIds {
+    Tid,
+    TgidTid,
+}
+
 /// tkill/tgkill: a signal for one thread.
-pub fn tgkill(c: &mut Call, with_tgid: bool) -> SysResult {
+pub fn tgkill(c: &mut Call, kind: ThreadIds) -> SysResult {
+    let with_tgid = kind == ThreadIds::TgidTid;
     let (tgid, tid, sig) = if with_tgid {
         (c.a[0] as i32, c.a[1] as i32, c.a[2] as u32)
     } else {
@@ -100,9 +117,18 @@ pub fn tgkill(c: &mut Call, with_tgid: bool) -> SysResult {
     ok(0)
 }
 
+/// Where a queued signal goes: a process (rt_sigqueueinfo) or one of its threads
+/// (rt_tgsigqueueinfo).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum QueueTo {
+    Process,
+    Thread,
+}
+
 /// rt_sigqueueinfo / rt_tgsigqueueinfo: a signal with caller-supplied siginfo. Only the
 /// process itself may claim kernel or kill() origins (si_code >= 0, or SI_TKILL).
-pub fn rt_sigqueueinfo(c: &mut Call, thread: bool) -> SysResult {
+pub fn rt_sigqueueinfo(c: &mut Call, kind: QueueTo) -> SysResult {
+    let thread = kind == QueueTo::Thread;
     let (tgid, tid, sig, infop) = if thread {
         (c.a[0] as i32, c.a[1] as i32, c.a[2] as u32, c.a[3])
     } else {

@@ -6,6 +6,7 @@ use crate::syscall::fs::file;
 use crate::syscall::fs::nofile_limit;
 use crate::syscall::ok;
 use crate::syscall::Call;
+use crate::syscall::FlagsArg;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
@@ -14,12 +15,13 @@ use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::implemented("signalfd", |c| signalfd4(c, true), ""),
-    Syscall::implemented("signalfd4", |c| signalfd4(c, false), ""),
+    Syscall::implemented("signalfd", |c| signalfd4(c, FlagsArg::Absent), ""),
+    Syscall::implemented("signalfd4", |c| signalfd4(c, FlagsArg::Present), ""),
 ];
 
 /// signalfd4 (and signalfd, flags 0): a new signal fd, or a new mask for an existing one.
-pub fn signalfd4(c: &mut Call, plain: bool) -> SysResult {
+pub fn signalfd4(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
+    let plain = flags_arg == FlagsArg::Absent;
     let [fd, maskp, size, flags, ..] = c.a;
     let flags = if plain { 0 } else { flags as u32 };
     if size != 8 || flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
