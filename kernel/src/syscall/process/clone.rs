@@ -9,14 +9,14 @@ use crate::syscall::Syscall;
 use crate::uaccess;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
-use lintel_abi::Errno;
+use lintel_abi::{Errno, KResult};
 use lintel_hal::task::FpuState;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND between processes, namespaces and CLONE_PIDFD pending"),
     Syscall::implemented("fork", |c| fork(c, ForkKind::Fork), ""),
     Syscall::implemented("vfork", |c| fork(c, ForkKind::Vfork), ""),
-    Syscall::partial("clone3", clone3, "as clone; set_tid, cgroup and CLONE_PIDFD pending"),
+    Syscall::partial("clone3", clone3, "as clone, with set_tid (one pid namespace); CLONE_INTO_CGROUP and CLONE_PIDFD pending"),
 ];
 
 const CSIGNAL: usize = 0xff;
@@ -106,6 +106,28 @@ struct CloneArgs {
     ptid: usize,
     ctid: usize,
     tls: usize,
+    /// clone3's set_tid: (set_tid_size, the first pid of the array).
+    set_tid: Option<(usize, i32)>,
+}
+
+/// The largest pid plus one, as /proc/sys/kernel/pid_max reports it.
+const PID_MAX: i32 = 4_194_304;
+
+/// Checks clone3's requested pid as Linux does in the root pid namespace (one level, so one
+/// pid), and has the next pid allocation return it.
+fn request_set_tid(c: &Call, set_tid_size: usize, tid: i32) -> KResult<()> {
+    if set_tid_size > 1 || !(1..PID_MAX).contains(&tid) {
+        return Err(Errno::EINVAL);
+    }
+    // CAP_CHECKPOINT_RESTORE/CAP_SYS_ADMIN: an effective uid of 0 stands in.
+    if c.thread.proc_ref().cred.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    if process::pid_taken(tid) {
+        return Err(Errno::EEXIST);
+    }
+    process::request_pid(tid);
+    Ok(())
 }
 
 pub fn clone(c: &mut Call) -> SysResult {
@@ -124,6 +146,7 @@ pub fn clone(c: &mut Call) -> SysResult {
             ptid,
             ctid,
             tls,
+            set_tid: None,
         },
     )
 }
@@ -149,6 +172,21 @@ pub fn clone3(c: &mut Call) -> SysResult {
         |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8])) as usize;
     let (flags, _pidfd, ctid, ptid, exit_signal, stack, stack_size, tls) =
         (f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7));
+    // set_tid and set_tid_size (CLONE_ARGS_SIZE_VER1): both or neither, at most
+    // MAX_PID_NS_LEVEL pids.
+    let (set_tid, set_tid_size) = if size >= 80 { (f(8), f(9)) } else { (0, 0) };
+    if set_tid_size > 32 || (set_tid == 0) != (set_tid_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    let set_tid = if set_tid_size != 0 {
+        let ids = uaccess::read_vec(set_tid, set_tid_size * 4)?;
+        Some((
+            set_tid_size,
+            i32::from_le_bytes([ids[0], ids[1], ids[2], ids[3]]),
+        ))
+    } else {
+        None
+    };
     if flags & CSIGNAL != 0 || exit_signal > signal::NSIG as usize || flags & CLONE_PIDFD != 0 {
         return Err(Errno::EINVAL);
     }
@@ -169,6 +207,7 @@ pub fn clone3(c: &mut Call) -> SysResult {
             ptid,
             ctid,
             tls,
+            set_tid,
         },
     )
 }
@@ -213,11 +252,17 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let vfork = flags & CLONE_VFORK != 0;
+    if let Some((size, tid)) = a.set_tid {
+        request_set_tid(c, size, tid)?;
+    }
     let child = if thread {
-        process::clone_thread(c.thread)?
+        process::clone_thread(c.thread)
     } else {
-        process::fork(c.thread, vfork, flags & CLONE_VM != 0)?
+        process::fork(c.thread, vfork, flags & CLONE_VM != 0)
     };
+    // A fork that failed before taking its pid must not leave the request to the next one.
+    process::request_pid(0);
+    let child = child?;
     let cp = child.process();
     if !thread {
         cp.exit_signal
