@@ -1,4 +1,5 @@
-//! File-system calls: opening and closing, reading and writing, descriptors, metadata, directories and names, extended attributes, in-kernel copies.
+//! File-system calls: opening and closing, reading and writing, descriptors, metadata, directories
+//! and names, extended attributes, in-kernel copies.
 
 mod access;
 mod chdir;

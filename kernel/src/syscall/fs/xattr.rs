@@ -1,4 +1,5 @@
-//! getxattr, lgetxattr, fgetxattr, setxattr, lsetxattr, fsetxattr, listxattr, llistxattr, flistxattr, removexattr, lremovexattr, fremovexattr
+//! getxattr, lgetxattr, fgetxattr, setxattr, lsetxattr, fsetxattr, listxattr, llistxattr,
+//! flistxattr, removexattr, lremovexattr, fremovexattr
 
 use crate::syscall::fs::file;
 use crate::syscall::fs::lookup;

@@ -1,4 +1,5 @@
-//! Memory calls: the address space (brk, mmap, mprotect, mremap...), advice, locking, msync and memfd.
+//! Memory calls: the address space (brk, mmap, mprotect, mremap...), advice, locking, msync and
+//! memfd.
 
 mod brk;
 mod madvise;

@@ -1,4 +1,5 @@
-//! Process calls: pids, fork/clone, execve, exit, wait, process groups and sessions, resource limits and usage, prctl, rseq.
+//! Process calls: pids, fork/clone, execve, exit, wait, process groups and sessions, resource
+//! limits and usage, prctl, rseq.
 
 mod clone;
 mod exec;

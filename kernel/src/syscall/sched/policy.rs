@@ -1,4 +1,5 @@
-//! sched_getscheduler, sched_setscheduler, sched_getparam, sched_setparam, sched_get_priority_max, sched_get_priority_min, sched_rr_get_interval
+//! sched_getscheduler, sched_setscheduler, sched_getparam, sched_setparam, sched_get_priority_max,
+//! sched_get_priority_min, sched_rr_get_interval
 
 use crate::syscall::ok;
 use crate::syscall::sched::check_param;
