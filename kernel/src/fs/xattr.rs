@@ -9,22 +9,54 @@ use lintel_abi::fcntl::{AT_FDCWD, AT_SYMLINK_NOFOLLOW};
 use lintel_abi::stat::{S_IFDIR, S_IFMT, S_IFREG, S_ISVTX};
 use lintel_abi::{Errno, KResult};
 
+/// What an extended-attribute call does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum XattrOp {
+    Get,
+    Set,
+    List,
+    Remove,
+}
+
+/// How an extended-attribute call names its file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum XattrOn {
+    /// A path, following a final symlink (getxattr, setxattr, ...).
+    Path,
+    /// A path, not following a final symlink (lgetxattr, lsetxattr, ...).
+    LPath,
+    /// A file descriptor (fgetxattr, fsetxattr, ...).
+    Fd,
+}
+
 /// Linux's XATTR_SIZE_MAX: the longest value.
 const SIZE_MAX: usize = 65536;
 
-/// The answer of get (`kind` 0), set (1) or remove (3) of the attribute `name` on the file
-/// that the call's first argument names (`how`: 0 a path, 1 a path whose last link is not
-/// followed, 2 a descriptor), once the file, the name and the flags are known to be good.
+/// The answer of get, set or remove (`op`) of the attribute `name` on the file that the
+/// call's first argument names (`on`), once the file, the name and the flags are known to be
+/// good.
 /// `a` holds the call's arguments.
-pub fn without_support(thread: &Thread, kind: u32, how: u32, a: &[usize; 6], name: &[u8]) -> Errno {
-    match vfs_checks(thread, kind, how, a, name) {
+pub fn without_support(
+    thread: &Thread,
+    op: XattrOp,
+    on: XattrOn,
+    a: &[usize; 6],
+    name: &[u8],
+) -> Errno {
+    match vfs_checks(thread, op, on, a, name) {
         Ok(()) => Errno::EOPNOTSUPP,
         Err(e) => e,
     }
 }
 
-fn vfs_checks(thread: &Thread, kind: u32, how: u32, a: &[usize; 6], name: &[u8]) -> KResult<()> {
-    if kind == 1 {
+fn vfs_checks(
+    thread: &Thread,
+    op: XattrOp,
+    on: XattrOn,
+    a: &[usize; 6],
+    name: &[u8],
+) -> KResult<()> {
+    if op == XattrOp::Set {
         let size = a[3];
         if size > SIZE_MAX {
             return Err(Errno::E2BIG);
@@ -36,7 +68,7 @@ fn vfs_checks(thread: &Thread, kind: u32, how: u32, a: &[usize; 6], name: &[u8])
     if name.starts_with(b"security.") || name.starts_with(b"system.") {
         return Ok(()); // left to the file system
     }
-    let write = kind != 0;
+    let write = op != XattrOp::Get;
     let cred = thread.proc_ref().cred.lock().vfs();
     if name.starts_with(b"trusted.") {
         return match (cred.uid, write) {
@@ -45,11 +77,15 @@ fn vfs_checks(thread: &Thread, kind: u32, how: u32, a: &[usize; 6], name: &[u8])
             (_, false) => Err(Errno::ENODATA),
         };
     }
-    let stat = match how {
-        2 => thread.proc_ref().files.lock().get(a[0] as i32)?.stat(),
+    let stat = match on {
+        XattrOn::Fd => thread.proc_ref().files.lock().get(a[0] as i32)?.stat(),
         _ => {
             let path = uaccess::read_path(a[0])?;
-            let flags = if how == 1 { AT_SYMLINK_NOFOLLOW } else { 0 };
+            let flags = if on == XattrOn::LPath {
+                AT_SYMLINK_NOFOLLOW
+            } else {
+                0
+            };
             super::lookup_at_flags(thread, AT_FDCWD, &path, flags)?
                 .inode
                 .stat()

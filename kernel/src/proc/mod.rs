@@ -325,8 +325,36 @@ static NPROCS: AtomicU32 = AtomicU32::new(0);
 /// Upper bound on live processes (the kernel-wide threads-max).
 const MAX_PROCS: u32 = 8192;
 
+/// The pid the next `alloc_pid` hands out instead of a fresh one (clone3's set_tid); 0: none.
+static REQUESTED_PID: AtomicI32 = AtomicI32::new(0);
+
+/// Makes the next `alloc_pid` return `pid` (the caller checked it is free); 0 cancels.
+pub fn request_pid(pid: i32) {
+    REQUESTED_PID.store(pid, Ordering::Relaxed);
+}
+
+/// Whether `pid` names a live process or thread, or is a live process group or session id.
+pub fn pid_taken(pid: i32) -> bool {
+    THREADS.lock().contains_key(&pid)
+        || PROCS.lock().values().any(|p| {
+            p.pid == pid
+                || p.pgid.load(Ordering::Relaxed) == pid
+                || p.sid.load(Ordering::Relaxed) == pid
+        })
+}
+
 pub fn alloc_pid() -> i32 {
-    NEXT_PID.fetch_add(1, Ordering::Relaxed)
+    let requested = REQUESTED_PID.swap(0, Ordering::Relaxed);
+    if requested != 0 {
+        return requested;
+    }
+    // Skip pids that clone3's set_tid gave out ahead of the counter.
+    loop {
+        let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
+        if !THREADS.lock().contains_key(&pid) && !PROCS.lock().contains_key(&pid) {
+            return pid;
+        }
+    }
 }
 
 pub fn find_process(pid: i32) -> Option<Arc<Process>> {

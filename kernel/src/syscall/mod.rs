@@ -1,17 +1,119 @@
 //! System call dispatch. Every syscall returns a value or a Linux errno; an unknown one returns
 //! ENOSYS and is logged once by name.
+//!
+//! # Where a syscall lives
+//!
+//! `sys_X` is in `syscall/<family>/<file>.rs`, where the file is named after X or after the
+//! obvious group X belongs to (`mlock2` in `mm/mlock.rs`, `lgetxattr` in `fs/xattr.rs`, `fork`
+//! in `process/clone.rs`). Each file starts with a `SYSCALLS` list declaring its calls: name,
+//! handler, status and note. The family's `mod.rs` collects its files' lists and holds the
+//! helpers its files share; `table.rs` indexes all of them by this architecture's syscall
+//! numbers (`lintel_abi::syscall_nr`), so dispatch is one array lookup, and prints the table
+//! that `cargo xtask docs` turns into docs/syscalls.md. Calls one architecture alone has
+//! (`arch_prctl`) are in `arch/<arch>.rs`.
+//!
+//! | file | syscalls |
+//! |---|---|
+//! | `arch/x86_64.rs` | arch_prctl |
+//! | `cred/gid.rs` | getgid, getegid, setgid, setregid, setresgid, getresgid, setfsgid |
+//! | `cred/groups.rs` | getgroups, setgroups |
+//! | `cred/uid.rs` | getuid, geteuid, setuid, setreuid, setresuid, getresuid, setfsuid |
+//! | `event/epoll.rs` | epoll_create, epoll_create1, epoll_ctl, epoll_wait, epoll_pwait, epoll_pwait2 |
+//! | `event/eventfd.rs` | eventfd, eventfd2 |
+//! | `event/poll.rs` | poll, ppoll |
+//! | `event/select.rs` | select, pselect6 |
+//! | `event/timerfd.rs` | timerfd_create, timerfd_settime, timerfd_gettime |
+//! | `fs/access.rs` | access, faccessat, faccessat2 |
+//! | `fs/chdir.rs` | getcwd, chdir, fchdir, chroot |
+//! | `fs/chmod.rs` | chmod, fchmod, umask, fchmodat |
+//! | `fs/chown.rs` | chown, lchown, fchown, fchownat |
+//! | `fs/close.rs` | close, close_range |
+//! | `fs/dup.rs` | dup, dup2, dup3 |
+//! | `fs/fadvise.rs` | fadvise64, readahead |
+//! | `fs/fallocate.rs` | fallocate |
+//! | `fs/fcntl.rs` | fcntl |
+//! | `fs/flock.rs` | flock |
+//! | `fs/getdents.rs` | getdents64 |
+//! | `fs/ioctl.rs` | ioctl |
+//! | `fs/link.rs` | link, linkat |
+//! | `fs/lseek.rs` | lseek |
+//! | `fs/mkdir.rs` | mkdir, mkdirat |
+//! | `fs/mknod.rs` | mknod, mknodat |
+//! | `fs/open.rs` | open, openat, creat |
+//! | `fs/pipe.rs` | pipe, pipe2 |
+//! | `fs/read_write.rs` | read, write, pread64, pwrite64, readv, writev, preadv, pwritev, preadv2, pwritev2 |
+//! | `fs/rename.rs` | rename, renameat, renameat2 |
+//! | `fs/sendfile.rs` | sendfile, copy_file_range |
+//! | `fs/splice.rs` | tee, splice |
+//! | `fs/stat.rs` | stat, fstat, lstat, newfstatat, statx |
+//! | `fs/statfs.rs` | statfs, fstatfs |
+//! | `fs/symlink.rs` | symlink, readlink, symlinkat, readlinkat |
+//! | `fs/sync.rs` | fsync, fdatasync, syncfs, sync |
+//! | `fs/truncate.rs` | ftruncate, truncate |
+//! | `fs/unlink.rs` | rmdir, unlink, unlinkat |
+//! | `fs/utime.rs` | utimensat, futimesat, utimes, utime |
+//! | `fs/xattr.rs` | getxattr, lgetxattr, fgetxattr, setxattr, lsetxattr, fsetxattr, listxattr, llistxattr, flistxattr, removexattr, lremovexattr, fremovexattr |
+//! | `futex/futex.rs` | futex |
+//! | `futex/robust_list.rs` | set_robust_list |
+//! | `mm/brk.rs` | brk |
+//! | `mm/madvise.rs` | madvise |
+//! | `mm/memfd.rs` | memfd_create |
+//! | `mm/mincore.rs` | mincore |
+//! | `mm/mlock.rs` | mlock, mlock2, munlock, mlockall, munlockall |
+//! | `mm/mmap.rs` | mmap, munmap |
+//! | `mm/mprotect.rs` | mprotect |
+//! | `mm/mremap.rs` | mremap |
+//! | `mm/msync.rs` | msync |
+//! | `net/recv.rs` | recvfrom, recvmsg |
+//! | `net/send.rs` | sendto, sendmsg |
+//! | `net/socket.rs` | socket, socketpair, bind, listen, accept, accept4, connect, getsockname, getpeername, shutdown |
+//! | `net/sockopt.rs` | getsockopt, setsockopt |
+//! | `process/clone.rs` | clone, fork, vfork, clone3 |
+//! | `process/exec.rs` | execve, execveat |
+//! | `process/exit.rs` | exit, exit_group |
+//! | `process/pgrp.rs` | setpgid, getpgrp, setsid, getpgid, getsid |
+//! | `process/pid.rs` | getpid, getppid, gettid, set_tid_address |
+//! | `process/prctl.rs` | prctl |
+//! | `process/rlimit.rs` | getrlimit, setrlimit, prlimit64 |
+//! | `process/rseq.rs` | rseq |
+//! | `process/rusage.rs` | times, getrusage |
+//! | `process/wait.rs` | wait4, waitid |
+//! | `sched/affinity.rs` | sched_getaffinity, sched_setaffinity, getcpu |
+//! | `sched/attr.rs` | sched_getattr, sched_setattr |
+//! | `sched/policy.rs` | sched_getscheduler, sched_setscheduler, sched_getparam, sched_setparam, sched_get_priority_max, sched_get_priority_min, sched_rr_get_interval |
+//! | `sched/priority.rs` | getpriority, setpriority |
+//! | `sched/sched_yield.rs` | sched_yield |
+//! | `signal/kill.rs` | kill, rt_sigqueueinfo, rt_tgsigqueueinfo, tkill, tgkill |
+//! | `signal/sigaction.rs` | rt_sigaction |
+//! | `signal/sigaltstack.rs` | sigaltstack |
+//! | `signal/signalfd.rs` | signalfd, signalfd4 |
+//! | `signal/sigprocmask.rs` | rt_sigprocmask, rt_sigpending |
+//! | `signal/sigreturn.rs` | rt_sigreturn |
+//! | `signal/sigsuspend.rs` | pause, rt_sigsuspend |
+//! | `signal/sigtimedwait.rs` | rt_sigtimedwait |
+//! | `system/getrandom.rs` | getrandom |
+//! | `system/mount.rs` | mount, umount2 |
+//! | `system/personality.rs` | personality |
+//! | `system/sysinfo.rs` | sysinfo |
+//! | `system/uname.rs` | uname |
+//! | `time/clock.rs` | gettimeofday, time, clock_gettime, clock_getres |
+//! | `time/itimer.rs` | getitimer, setitimer, alarm |
+//! | `time/nanosleep.rs` | nanosleep, clock_nanosleep, restart_syscall |
+//! | `time/timer.rs` | timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete |
 
+mod arch;
 mod cred;
 mod event;
 mod fs;
-mod fsextra;
 mod futex;
-mod mem;
-mod misc;
+mod mm;
 mod net;
-mod poll;
-mod proc;
+mod process;
 mod sched;
+mod signal;
+mod system;
+mod table;
+mod time;
 
 use crate::proc::Thread;
 use alloc::sync::Arc;
@@ -19,6 +121,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_abi::syscall_nr as nr;
 use lintel_abi::{Errno, KResult};
 use lintel_hal::UserContext;
+pub use table::print as print_table;
+use table::Syscall;
 
 /// Arguments of one syscall, with the caller's thread and registers.
 pub struct Call<'a> {
@@ -70,12 +174,29 @@ pub fn dispatch(thread: &Arc<Thread>, ctx: &mut UserContext) -> Option<u64> {
         Ok(Ret::NoReturn) => return None,
         Err(e) => {
             ctx.set_syscall_return((-(e.0 as isize)) as usize);
-            if matches!(e.0, 512 | 513 | 514 | 516) {
+            if e.is_restart() {
                 return Some(n as u64);
             }
         }
     }
     None
+}
+
+/// Whether a call takes a flags argument: the older call of a pair has none (pipe, eventfd,
+/// signalfd, accept, faccessat), its successor has one (pipe2, eventfd2, signalfd4, accept4,
+/// faccessat2).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FlagsArg {
+    Absent,
+    Present,
+}
+
+/// Whether a path call follows a symlink in the final component (stat, chown) or acts on the
+/// link itself (lstat, lchown).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FinalSymlink {
+    Follow,
+    NoFollow,
 }
 
 /// What a syscall hands back: a value for rax, or nothing when it replaced the whole context
@@ -101,488 +222,11 @@ pub fn ok(v: usize) -> SysResult {
 }
 
 fn handle(n: usize, c: &mut Call) -> SysResult {
-    match n {
-        nr::READ => fs::read(c),
-        nr::POLL => poll::poll(c),
-        nr::FUTEX => futex::futex(c),
-        nr::LINK => fs::link(c),
-        nr::TEE => fsextra::tee(c),
-        nr::SCHED_GETATTR => sched::sched_getattr(c),
-        nr::SCHED_SETATTR => sched::sched_setattr(c),
-        nr::MOUNT => fsextra::mount(c),
-        nr::UMOUNT2 => fsextra::umount2(c),
-        nr::FLOCK => fs::flock(c),
-        nr::SOCKET => net::socket(c),
-        nr::SOCKETPAIR => net::socketpair(c),
-        nr::BIND => net::bind(c),
-        nr::LISTEN => net::listen(c),
-        nr::ACCEPT => net::accept(c, false),
-        nr::ACCEPT4 => net::accept(c, true),
-        nr::CONNECT => net::connect(c),
-        nr::GETSOCKNAME => net::getsockname(c, false),
-        nr::GETPEERNAME => net::getsockname(c, true),
-        nr::SENDTO => net::sendto(c),
-        nr::RECVFROM => net::recvfrom(c),
-        nr::SENDMSG => net::sendmsg(c),
-        nr::RECVMSG => net::recvmsg(c),
-        nr::SHUTDOWN => net::shutdown(c),
-        nr::GETSOCKOPT => net::getsockopt(c),
-        nr::SETSOCKOPT => net::setsockopt(c),
-        nr::SETUID => cred::setuid(c),
-        nr::SETGID => cred::setgid(c),
-        nr::SETREUID => cred::setreuid(c),
-        nr::SETREGID => cred::setregid(c),
-        nr::SETRESUID => cred::setresuid(c),
-        nr::SETRESGID => cred::setresgid(c),
-        nr::GETRESUID => cred::getresuid(c),
-        nr::GETRESGID => cred::getresgid(c),
-        nr::SETFSUID => cred::setfsuid(c),
-        nr::SETFSGID => cred::setfsgid(c),
-        nr::GETGROUPS => cred::getgroups(c),
-        nr::SETGROUPS => cred::setgroups(c),
-        nr::CHOWN => fsextra::chown(c, false),
-        nr::LCHOWN => fsextra::chown(c, true),
-        nr::FCHOWN => fsextra::fchown(c),
-        nr::FCHOWNAT => fsextra::fchownat(c),
-        nr::UTIMENSAT => fsextra::utimensat(c),
-        nr::FUTIMESAT => fsextra::futimesat(c, c.a[0] as i32, c.a[1], c.a[2]),
-        nr::UTIMES => fsextra::utimes(c),
-        nr::UTIME => fsextra::utime(c),
-        nr::STATFS => fsextra::statfs(c),
-        nr::FSTATFS => fsextra::fstatfs(c),
-        nr::MKNOD => fsextra::mknodat(
-            c,
-            lintel_abi::fcntl::AT_FDCWD,
-            c.a[0],
-            c.a[1] as u32,
-            c.a[2] as u64,
-        ),
-        nr::MKNODAT => fsextra::mknodat(c, c.a[0] as i32, c.a[1], c.a[2] as u32, c.a[3] as u64),
-        nr::CHROOT => fsextra::chroot(c),
-        nr::CLOSE_RANGE => fsextra::close_range(c),
-        nr::SENDFILE => fsextra::sendfile(c),
-        nr::COPY_FILE_RANGE => fsextra::copy_file_range(c),
-        nr::SPLICE => fsextra::splice(c),
-        nr::FADVISE64 => fsextra::fadvise64(c),
-        nr::READAHEAD => fsextra::readahead(c),
-        nr::MSYNC => fsextra::msync(c),
-        nr::FALLOCATE => fsextra::fallocate(c),
-        nr::PERSONALITY => misc::personality(c),
-        nr::GETXATTR => fsextra::xattr(c, 0, 0),
-        nr::LGETXATTR => fsextra::xattr(c, 0, 1),
-        nr::FGETXATTR => fsextra::xattr(c, 0, 2),
-        nr::SETXATTR => fsextra::xattr(c, 1, 0),
-        nr::LSETXATTR => fsextra::xattr(c, 1, 1),
-        nr::FSETXATTR => fsextra::xattr(c, 1, 2),
-        nr::LISTXATTR => fsextra::xattr(c, 2, 0),
-        nr::LLISTXATTR => fsextra::xattr(c, 2, 1),
-        nr::FLISTXATTR => fsextra::xattr(c, 2, 2),
-        nr::REMOVEXATTR => fsextra::xattr(c, 3, 0),
-        nr::LREMOVEXATTR => fsextra::xattr(c, 3, 1),
-        nr::FREMOVEXATTR => fsextra::xattr(c, 3, 2),
-        nr::MLOCK => fsextra::mlock(c, true),
-        nr::MLOCK2 => fsextra::mlock(c, true),
-        nr::MUNLOCK => fsextra::mlock(c, false),
-        nr::MLOCKALL => fsextra::mlockall(c),
-        nr::MUNLOCKALL => ok(0),
-        nr::MEMFD_CREATE => fsextra::memfd_create(c),
-        nr::EPOLL_CREATE => event::epoll_create(c),
-        nr::EPOLL_CREATE1 => event::epoll_create1(c),
-        nr::EPOLL_CTL => event::epoll_ctl(c),
-        nr::EPOLL_WAIT => event::epoll_wait(c),
-        nr::EPOLL_PWAIT => event::epoll_pwait(c),
-        nr::EPOLL_PWAIT2 => event::epoll_pwait2(c),
-        nr::EVENTFD => event::eventfd2(c, true),
-        nr::EVENTFD2 => event::eventfd2(c, false),
-        nr::TIMERFD_CREATE => event::timerfd_create(c),
-        nr::TIMERFD_SETTIME => event::timerfd_settime(c),
-        nr::TIMERFD_GETTIME => event::timerfd_gettime(c),
-        nr::SIGNALFD => fs::signalfd4(c, true),
-        nr::SIGNALFD4 => fs::signalfd4(c, false),
-        nr::TIMER_CREATE => misc::timer_create(c),
-        nr::TIMER_SETTIME => misc::timer_settime(c),
-        nr::TIMER_GETTIME => misc::timer_gettime(c),
-        nr::TIMER_GETOVERRUN => misc::timer_getoverrun(c),
-        nr::TIMER_DELETE => misc::timer_delete(c),
-        nr::RT_SIGRETURN => proc::rt_sigreturn(c),
-        nr::PAUSE => proc::pause(c),
-        nr::RT_SIGSUSPEND => proc::rt_sigsuspend(c),
-        nr::RT_SIGTIMEDWAIT => proc::rt_sigtimedwait(c),
-        nr::RT_SIGQUEUEINFO => proc::rt_sigqueueinfo(c, false),
-        nr::RT_TGSIGQUEUEINFO => proc::rt_sigqueueinfo(c, true),
-        nr::RESTART_SYSCALL => misc::restart_syscall(c),
-        nr::MREMAP => mem::mremap(c),
-        nr::MINCORE => mem::mincore(c),
-        nr::GETITIMER => misc::getitimer(c),
-        nr::SETITIMER => misc::setitimer(c),
-        nr::ALARM => misc::alarm(c),
-        nr::SCHED_GETAFFINITY => sched::sched_getaffinity(c),
-        nr::SCHED_SETAFFINITY => sched::sched_setaffinity(c),
-        nr::GETCPU => sched::getcpu(c),
-        nr::GETPRIORITY => sched::getpriority(c),
-        nr::SETPRIORITY => sched::setpriority(c),
-        nr::SCHED_GETSCHEDULER => sched::sched_getscheduler(c),
-        nr::SCHED_SETSCHEDULER => sched::sched_setscheduler(c),
-        nr::SCHED_GETPARAM => sched::sched_getparam(c),
-        nr::SCHED_SETPARAM => sched::sched_setparam(c),
-        nr::SCHED_GET_PRIORITY_MAX => sched::sched_get_priority(c, true),
-        nr::SCHED_GET_PRIORITY_MIN => sched::sched_get_priority(c, false),
-        nr::SCHED_RR_GET_INTERVAL => sched::sched_rr_get_interval(c),
-        nr::PRCTL => sched::prctl(c),
-        nr::WAITID => proc::waitid(c),
-        nr::GETRUSAGE => proc::getrusage(c),
-        nr::RT_SIGPENDING => proc::rt_sigpending(c),
-        nr::SIGALTSTACK => proc::sigaltstack(c),
-        nr::PREADV => fs::preadv(c),
-        nr::PWRITEV => fs::pwritev(c),
-        nr::PREADV2 => fs::preadv2(c),
-        nr::PWRITEV2 => fs::pwritev2(c),
-        nr::LINKAT => fs::linkat(c),
-        nr::CLONE3 => proc::clone3(c),
-        nr::TKILL => proc::tgkill(c, false),
-        nr::TGKILL => proc::tgkill(c, true),
-        nr::PPOLL => poll::ppoll(c),
-        nr::SELECT => poll::select(c),
-        nr::PSELECT6 => poll::pselect6(c),
-        nr::WRITE => fs::write(c),
-        nr::OPEN => fs::open(c),
-        nr::CREAT => fs::creat(c),
-        nr::CLOSE => fs::close(c),
-        nr::STAT => fs::stat(c, false),
-        nr::FSTAT => fs::fstat(c),
-        nr::LSTAT => fs::stat(c, true),
-        nr::LSEEK => fs::lseek(c),
-        nr::MMAP => mem::mmap(c),
-        nr::MPROTECT => mem::mprotect(c),
-        nr::MUNMAP => mem::munmap(c),
-        nr::BRK => mem::brk(c),
-        nr::RT_SIGACTION => proc::rt_sigaction(c),
-        nr::RT_SIGPROCMASK => proc::rt_sigprocmask(c),
-        nr::IOCTL => fs::ioctl(c),
-        nr::PREAD64 => fs::pread64(c),
-        nr::PWRITE64 => fs::pwrite64(c),
-        nr::READV => fs::readv(c),
-        nr::WRITEV => fs::writev(c),
-        nr::ACCESS => fs::access(c),
-        nr::PIPE => fs::pipe2(c, true),
-        nr::SCHED_YIELD => proc::sched_yield(c),
-        nr::MADVISE => mem::madvise(c),
-        nr::DUP => fs::dup(c),
-        nr::DUP2 => fs::dup2(c),
-        nr::NANOSLEEP => misc::nanosleep(c),
-        nr::GETPID => proc::getpid(c),
-        nr::CLONE => proc::clone(c),
-        nr::FORK => proc::fork(c, false),
-        nr::VFORK => proc::fork(c, true),
-        nr::EXECVE => proc::execve(c, false),
-        nr::EXIT => proc::exit(c),
-        nr::WAIT4 => proc::wait4(c),
-        nr::KILL => proc::kill(c),
-        nr::UNAME => misc::uname(c),
-        nr::FCNTL => fs::fcntl(c),
-        nr::GETCWD => fs::getcwd(c),
-        nr::CHDIR => fs::chdir(c),
-        nr::FCHDIR => fs::fchdir(c),
-        nr::RENAME => fs::rename(c),
-        nr::MKDIR => fs::mkdir(c),
-        nr::RMDIR => fs::rmdir(c),
-        nr::UNLINK => fs::unlink(c),
-        nr::SYMLINK => fs::symlink(c),
-        nr::READLINK => fs::readlink(c),
-        nr::CHMOD => fs::chmod(c),
-        nr::FCHMOD => fs::fchmod(c),
-        nr::UMASK => fs::umask(c),
-        nr::GETTIMEOFDAY => misc::gettimeofday(c),
-        nr::GETRLIMIT => misc::getrlimit(c),
-        nr::SYSINFO => misc::sysinfo(c),
-        nr::TIMES => proc::times(c),
-        nr::GETUID | nr::GETGID | nr::GETEUID | nr::GETEGID => proc::getids(c, n),
-        nr::SETPGID => proc::setpgid(c),
-        nr::GETPPID => proc::getppid(c),
-        nr::GETPGRP => proc::getpgid_of(c, 0),
-        nr::SETSID => proc::setsid(c),
-        nr::GETPGID => proc::getpgid_of(c, c.a[0] as i32),
-        nr::GETSID => proc::getsid(c),
-        nr::SETRLIMIT => misc::setrlimit(c),
-        nr::ARCH_PRCTL => proc::arch_prctl(c),
-        nr::GETTID => proc::gettid(c),
-        nr::TIME => misc::time(c),
-        nr::SET_TID_ADDRESS => proc::set_tid_address(c),
-        nr::CLOCK_GETTIME => misc::clock_gettime(c),
-        nr::CLOCK_GETRES => misc::clock_getres(c),
-        nr::CLOCK_NANOSLEEP => misc::clock_nanosleep(c),
-        nr::EXIT_GROUP => proc::exit_group(c),
-        nr::OPENAT => fs::openat(c),
-        nr::MKDIRAT => fs::mkdirat(c),
-        nr::NEWFSTATAT => fs::newfstatat(c),
-        nr::UNLINKAT => fs::unlinkat(c),
-        nr::RENAMEAT => fs::renameat(c),
-        nr::RENAMEAT2 => fs::renameat2(c),
-        nr::SYMLINKAT => fs::symlinkat(c),
-        nr::READLINKAT => fs::readlinkat(c),
-        nr::FCHMODAT => fs::fchmodat(c),
-        nr::FACCESSAT => fs::faccessat(c, false),
-        nr::FACCESSAT2 => fs::faccessat(c, true),
-        nr::SET_ROBUST_LIST => proc::set_robust_list(c),
-        nr::DUP3 => fs::dup3(c),
-        nr::PIPE2 => fs::pipe2(c, false),
-        nr::PRLIMIT64 => misc::prlimit64(c),
-        nr::GETRANDOM => misc::getrandom(c),
-        nr::EXECVEAT => proc::execve(c, true),
-        nr::STATX => fs::statx(c),
-        nr::RSEQ => proc::rseq(c),
-        nr::GETDENTS64 => fs::getdents64(c),
-        nr::FTRUNCATE => fs::ftruncate(c),
-        nr::TRUNCATE => fs::truncate(c),
-        nr::FSYNC | nr::FDATASYNC => fs::fsync(c),
-        nr::SYNC => fs::sync(c),
-        nr::SYNCFS => {
-            fs::file(c, c.fd(0))?;
-            fs::sync(c)
-        }
-        _ => {
+    match table::lookup(n) {
+        Some(s) => (s.handler)(c),
+        None => {
             log_enosys(n);
             Err(Errno::ENOSYS)
         }
     }
 }
-
-/// Syscall coverage for docs/syscalls.md: (name, status, note). `xtask` turns this into the
-/// table; keep one entry per line.
-#[allow(dead_code)] // read as text by `cargo xtask docs`
-#[rustfmt::skip]
-pub const COVERAGE: &[(&str, &str, &str)] = &[
-    ("read", "implemented", ""),
-    ("write", "implemented", ""),
-    ("open", "implemented", ""),
-    ("close", "implemented", ""),
-    ("stat", "implemented", ""),
-    ("fstat", "implemented", ""),
-    ("lstat", "implemented", ""),
-    ("lseek", "implemented", "SEEK_DATA/SEEK_HOLE treat files as dense"),
-    ("mmap", "partial", "anonymous and private file mappings; shared file mappings need the page cache"),
-    ("mprotect", "implemented", ""),
-    ("munmap", "implemented", ""),
-    ("brk", "implemented", ""),
-    ("rt_sigaction", "implemented", ""),
-    ("rt_sigprocmask", "implemented", ""),
-    ("ioctl", "partial", "terminal, pty, FIONREAD, FIONBIO and block-device size ioctls"),
-    ("pread64", "implemented", ""),
-    ("pwrite64", "implemented", ""),
-    ("readv", "implemented", ""),
-    ("writev", "implemented", ""),
-    ("access", "implemented", ""),
-    ("pipe", "implemented", ""),
-    ("sched_yield", "implemented", ""),
-    ("madvise", "implemented", "MADV_DONTNEED/FREE drop private pages; other advice accepted"),
-    ("dup", "implemented", ""),
-    ("dup2", "implemented", ""),
-    ("nanosleep", "implemented", ""),
-    ("getpid", "implemented", ""),
-    ("clone", "partial", "processes, vfork and threads; CLONE_FILES/FS/SIGHAND between processes, namespaces and CLONE_PIDFD pending"),
-    ("fork", "implemented", ""),
-    ("vfork", "implemented", ""),
-    ("execve", "implemented", ""),
-    ("exit", "implemented", ""),
-    ("wait4", "implemented", ""),
-    ("kill", "implemented", ""),
-    ("uname", "implemented", ""),
-    ("fcntl", "implemented", "dup, fd and status flags, POSIX and OFD record locks with deadlock detection, pipe sizes"),
-    ("getcwd", "implemented", ""),
-    ("chdir", "implemented", ""),
-    ("fchdir", "implemented", ""),
-    ("rename", "implemented", ""),
-    ("mkdir", "implemented", ""),
-    ("rmdir", "implemented", ""),
-    ("unlink", "implemented", ""),
-    ("symlink", "implemented", ""),
-    ("readlink", "implemented", ""),
-    ("chmod", "implemented", ""),
-    ("fchmod", "implemented", ""),
-    ("umask", "implemented", ""),
-    ("gettimeofday", "implemented", ""),
-    ("getrlimit", "implemented", ""),
-    ("sysinfo", "implemented", ""),
-    ("times", "implemented", ""),
-    ("getuid", "implemented", ""),
-    ("getgid", "implemented", ""),
-    ("geteuid", "implemented", ""),
-    ("getegid", "implemented", ""),
-    ("setpgid", "implemented", ""),
-    ("getppid", "implemented", ""),
-    ("getpgrp", "implemented", ""),
-    ("setsid", "implemented", ""),
-    ("getpgid", "implemented", ""),
-    ("getsid", "implemented", ""),
-    ("setrlimit", "implemented", ""),
-    ("arch_prctl", "implemented", ""),
-    ("gettid", "implemented", ""),
-    ("time", "implemented", ""),
-    ("set_tid_address", "implemented", ""),
-    ("clock_gettime", "implemented", "CPU-time clocks report uptime until accounting lands"),
-    ("clock_getres", "implemented", ""),
-    ("clock_nanosleep", "implemented", ""),
-    ("exit_group", "implemented", ""),
-    ("openat", "implemented", ""),
-    ("mkdirat", "implemented", ""),
-    ("newfstatat", "implemented", ""),
-    ("unlinkat", "implemented", ""),
-    ("renameat", "implemented", ""),
-    ("renameat2", "implemented", ""),
-    ("symlinkat", "implemented", ""),
-    ("readlinkat", "implemented", ""),
-    ("fchmodat", "implemented", ""),
-    ("faccessat", "implemented", ""),
-    ("faccessat2", "implemented", ""),
-    ("set_robust_list", "implemented", "list walked at thread exit"),
-    ("dup3", "implemented", ""),
-    ("pipe2", "implemented", ""),
-    ("prlimit64", "implemented", ""),
-    ("getrandom", "implemented", ""),
-    ("execveat", "implemented", ""),
-    ("statx", "implemented", ""),
-    ("rseq", "implemented", "single CPU: cpu_id written at registration"),
-    ("getdents64", "implemented", ""),
-    ("ftruncate", "implemented", ""),
-    ("truncate", "implemented", ""),
-    ("fsync", "implemented", "writes back pages stored through shared mappings; block devices flush the disk's write cache"),
-    ("fdatasync", "implemented", "as fsync"),
-    ("syncfs", "implemented", "as sync: every file system and disk"),
-    ("sync", "implemented", "writes back shared mappings, flushes every disk"),
-    ("poll", "implemented", ""),
-    ("link", "implemented", ""),
-    ("sched_getattr", "implemented", ""),
-    ("sched_setattr", "partial", "policy, priority and nice stored; deadline scheduling pending"),
-    ("mount", "partial", "new tmpfs, proc and sysfs mounts; bind, move and remount pending"),
-    ("umount2", "implemented", ""),
-    ("flock", "implemented", ""),
-    ("socket", "partial", "AF_UNIX stream, datagram and seqpacket; other families EAFNOSUPPORT"),
-    ("socketpair", "implemented", "AF_UNIX"),
-    ("bind", "implemented", "AF_UNIX path, abstract and autobind names"),
-    ("listen", "implemented", ""),
-    ("accept", "implemented", ""),
-    ("accept4", "implemented", ""),
-    ("connect", "implemented", ""),
-    ("getsockname", "implemented", ""),
-    ("getpeername", "implemented", ""),
-    ("sendto", "implemented", ""),
-    ("recvfrom", "implemented", ""),
-    ("sendmsg", "implemented", "SCM_RIGHTS and SCM_CREDENTIALS"),
-    ("recvmsg", "implemented", "SCM_RIGHTS and SCM_CREDENTIALS"),
-    ("shutdown", "implemented", ""),
-    ("getsockopt", "partial", "SOL_SOCKET basics and SO_PEERCRED"),
-    ("setsockopt", "partial", "SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO; SO_REUSEADDR/KEEPALIVE/buffer sizes accepted without effect"),
-    ("setuid", "implemented", ""),
-    ("setgid", "implemented", ""),
-    ("setreuid", "implemented", ""),
-    ("setregid", "implemented", ""),
-    ("setresuid", "implemented", ""),
-    ("setresgid", "implemented", ""),
-    ("getresuid", "implemented", ""),
-    ("getresgid", "implemented", ""),
-    ("setfsuid", "implemented", ""),
-    ("setfsgid", "implemented", ""),
-    ("getgroups", "implemented", ""),
-    ("setgroups", "implemented", ""),
-    ("chown", "implemented", ""),
-    ("lchown", "implemented", ""),
-    ("fchown", "implemented", ""),
-    ("fchownat", "implemented", ""),
-    ("utimensat", "implemented", ""),
-    ("futimesat", "implemented", ""),
-    ("utimes", "implemented", ""),
-    ("utime", "implemented", ""),
-    ("statfs", "implemented", "tmpfs and proc magic numbers"),
-    ("fstatfs", "implemented", ""),
-    ("mknod", "implemented", ""),
-    ("mknodat", "implemented", ""),
-    ("chroot", "implemented", ""),
-    ("close_range", "implemented", "CLOSE_RANGE_UNSHARE is a no-op: fd tables are not shared between processes"),
-    ("sendfile", "implemented", ""),
-    ("copy_file_range", "implemented", ""),
-    ("tee", "implemented", ""),
-    ("splice", "partial", "copies through a kernel buffer; SPLICE_F_NONBLOCK follows the files' own flags"),
-    ("fadvise64", "implemented", "advice accepted; no page cache to act on"),
-    ("readahead", "implemented", "no page cache to fill"),
-    ("msync", "implemented", "MS_SYNC writes back the shared file mappings in the range"),
-    ("getxattr", "partial", "no file system keeps xattrs: EOPNOTSUPP after the path and name checks, as Linux on such a file system"),
-    ("lgetxattr", "partial", "as getxattr"),
-    ("fgetxattr", "partial", "as getxattr"),
-    ("setxattr", "partial", "as getxattr"),
-    ("lsetxattr", "partial", "as getxattr"),
-    ("fsetxattr", "partial", "as getxattr"),
-    ("listxattr", "partial", "always an empty list"),
-    ("llistxattr", "partial", "always an empty list"),
-    ("flistxattr", "partial", "always an empty list"),
-    ("removexattr", "partial", "as getxattr"),
-    ("lremovexattr", "partial", "as getxattr"),
-    ("fremovexattr", "partial", "as getxattr"),
-    ("creat", "implemented", "open with O_CREAT|O_WRONLY|O_TRUNC"),
-    ("personality", "implemented", "stored and inherited; ADDR_NO_RANDOMIZE turns ASLR off at execve"),
-    ("fallocate", "implemented", "mode 0 grows the size, KEEP_SIZE, PUNCH_HOLE (zeros); space is not reserved ahead"),
-    ("mlock", "implemented", "memory is never swapped; pages are faulted in"),
-    ("mlock2", "implemented", ""),
-    ("munlock", "implemented", ""),
-    ("mlockall", "implemented", ""),
-    ("munlockall", "implemented", ""),
-    ("memfd_create", "implemented", "seals: SEAL, SHRINK, GROW, WRITE, FUTURE_WRITE"),
-    ("epoll_create", "implemented", ""),
-    ("epoll_create1", "implemented", ""),
-    ("epoll_ctl", "implemented", "edge triggering may report extra events (never fewer)"),
-    ("epoll_wait", "implemented", ""),
-    ("epoll_pwait", "implemented", ""),
-    ("epoll_pwait2", "implemented", ""),
-    ("eventfd", "implemented", ""),
-    ("eventfd2", "implemented", ""),
-    ("timerfd_create", "implemented", "TFD_TIMER_CANCEL_ON_SET accepted, clock changes never cancel"),
-    ("timerfd_settime", "implemented", ""),
-    ("timerfd_gettime", "implemented", ""),
-    ("signalfd", "implemented", ""),
-    ("signalfd4", "implemented", ""),
-    ("timer_create", "implemented", "SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE; REALTIME, MONOTONIC, BOOTTIME and CPU clocks"),
-    ("timer_settime", "implemented", ""),
-    ("timer_gettime", "implemented", ""),
-    ("timer_getoverrun", "implemented", ""),
-    ("timer_delete", "implemented", ""),
-    ("rt_sigreturn", "implemented", ""),
-    ("pause", "implemented", ""),
-    ("rt_sigsuspend", "implemented", ""),
-    ("rt_sigtimedwait", "implemented", ""),
-    ("rt_sigqueueinfo", "implemented", ""),
-    ("rt_tgsigqueueinfo", "implemented", ""),
-    ("restart_syscall", "implemented", "nanosleep and clock_nanosleep"),
-    ("mremap", "implemented", ""),
-    ("mincore", "implemented", ""),
-    ("getitimer", "implemented", ""),
-    ("setitimer", "implemented", ""),
-    ("alarm", "implemented", ""),
-    ("sched_getaffinity", "implemented", "one CPU"),
-    ("sched_setaffinity", "implemented", "one CPU"),
-    ("getcpu", "implemented", "one CPU"),
-    ("getpriority", "implemented", ""),
-    ("setpriority", "partial", "nice stored; the scheduler does not weight by it yet"),
-    ("sched_getscheduler", "implemented", ""),
-    ("sched_setscheduler", "partial", "policy stored; real-time policies not honoured by the scheduler yet"),
-    ("sched_getparam", "implemented", ""),
-    ("sched_setparam", "partial", "priority stored; not honoured by the scheduler yet"),
-    ("sched_get_priority_max", "implemented", ""),
-    ("sched_get_priority_min", "implemented", ""),
-    ("sched_rr_get_interval", "implemented", ""),
-    ("prctl", "partial", "NAME, DUMPABLE, PDEATHSIG (stored, not sent yet), NO_NEW_PRIVS, KEEPCAPS, TIMERSLACK, CHILD_SUBREAPER, CAPBSET_READ, GET_SECCOMP"),
-    ("waitid", "implemented", "P_ALL, P_PID, P_PGID; P_PIDFD pending"),
-    ("getrusage", "partial", "user and system times and ru_maxrss (current, not peak); fault and switch counts are 0"),
-    ("rt_sigpending", "implemented", ""),
-    ("sigaltstack", "implemented", ""),
-    ("preadv", "implemented", ""),
-    ("pwritev", "implemented", ""),
-    ("preadv2", "implemented", "RWF_HIPRI/DSYNC/SYNC accepted; RWF_NOWAIT and RWF_APPEND give EOPNOTSUPP"),
-    ("pwritev2", "implemented", "RWF_HIPRI/DSYNC/SYNC accepted; RWF_NOWAIT and RWF_APPEND give EOPNOTSUPP"),
-    ("linkat", "implemented", ""),
-    ("futex", "partial", "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, bitsets, private and shared; PI futexes pending"),
-    ("clone3", "partial", "as clone; set_tid, cgroup and CLONE_PIDFD pending"),
-    ("tkill", "implemented", ""),
-    ("tgkill", "implemented", ""),
-    ("ppoll", "implemented", ""),
-    ("select", "implemented", ""),
-    ("pselect6", "implemented", ""),
-];

@@ -276,6 +276,19 @@ impl Errno {
     /// Kernel-internal: restart with a restart block (nanosleep).
     pub const ERESTART_RESTARTBLOCK: Errno = Errno(516);
 
+    /// Whether this is one of the kernel-internal restart codes (ERESTARTSYS, ERESTARTNOINTR,
+    /// ERESTARTNOHAND, ERESTART_RESTARTBLOCK), which signal delivery turns into EINTR or a
+    /// restart and which never reach user space.
+    pub fn is_restart(self) -> bool {
+        matches!(
+            self,
+            Errno::ERESTARTSYS
+                | Errno::ERESTARTNOINTR
+                | Errno::ERESTARTNOHAND
+                | Errno::ERESTART_RESTARTBLOCK
+        )
+    }
+
     /// The symbolic name, for logs.
     pub fn name(self) -> &'static str {
         match self.0 {

@@ -1,0 +1,40 @@
+//! arch_prctl
+
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use lintel_abi::Errno;
+
+pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented("arch_prctl", arch_prctl, "")];
+
+pub fn arch_prctl(c: &mut Call) -> SysResult {
+    const ARCH_SET_GS: usize = 0x1001;
+    const ARCH_SET_FS: usize = 0x1002;
+    const ARCH_GET_FS: usize = 0x1003;
+    const ARCH_GET_GS: usize = 0x1004;
+    let [code, addr, ..] = c.a;
+    match code {
+        ARCH_SET_FS | ARCH_SET_GS => {
+            if addr >= 0x0000_8000_0000_0000 {
+                return Err(Errno::EPERM);
+            }
+            if code == ARCH_SET_FS {
+                c.ctx.fs_base = addr as u64;
+            } else {
+                c.ctx.gs_base = addr as u64;
+            }
+            ok(0)
+        }
+        ARCH_GET_FS => {
+            uaccess::write_u64(addr, c.ctx.fs_base)?;
+            ok(0)
+        }
+        ARCH_GET_GS => {
+            uaccess::write_u64(addr, c.ctx.gs_base)?;
+            ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}

@@ -1,0 +1,57 @@
+//! chmod, fchmod, umask, fchmodat
+
+use crate::fs;
+use crate::syscall::fs::file;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use lintel_abi::fcntl::*;
+use lintel_abi::Errno;
+use lintel_vfs::Dentry;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented("chmod", chmod, ""),
+    Syscall::implemented("fchmod", fchmod, ""),
+    Syscall::implemented("umask", umask, ""),
+    Syscall::implemented("fchmodat", fchmodat, ""),
+];
+
+fn set_mode(c: &Call, d: &Dentry, mode: u32) -> SysResult {
+    let cr = c.thread.proc_ref().cred.lock().clone();
+    if cr.fsuid != 0 && d.inode.stat().uid != cr.fsuid {
+        return Err(Errno::EPERM);
+    }
+    d.inode.set_mode(mode & 0o7777)?;
+    ok(0)
+}
+
+pub fn chmod(c: &mut Call) -> SysResult {
+    let path = uaccess::read_path(c.a[0])?;
+    let d = fs::lookup_at(c.thread, AT_FDCWD, &path, true)?;
+    set_mode(c, &d, c.a[1] as u32)
+}
+
+pub fn fchmod(c: &mut Call) -> SysResult {
+    let f = file(c, c.fd(0))?;
+    if f.flags() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    let d = f.dentry.clone().ok_or(Errno::EBADF)?;
+    set_mode(c, &d, c.a[1] as u32)
+}
+
+pub fn fchmodat(c: &mut Call) -> SysResult {
+    let path = uaccess::read_path(c.a[1])?;
+    let d = fs::lookup_at(c.thread, c.fd(0), &path, true)?;
+    set_mode(c, &d, c.a[2] as u32)
+}
+
+pub fn umask(c: &mut Call) -> SysResult {
+    let p = c.thread.process();
+    let mut f = p.fs.lock();
+    let old = f.umask;
+    f.umask = c.a[0] as u32 & 0o777;
+    ok(old as usize)
+}

@@ -1,0 +1,78 @@
+//! chown, lchown, fchown, fchownat
+
+use crate::syscall::fs::file;
+use crate::syscall::fs::lookup;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::FinalSymlink;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use lintel_abi::fcntl::*;
+use lintel_abi::stat::*;
+use lintel_abi::Errno;
+use lintel_vfs::Dentry;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented("chown", |c| chown(c, FinalSymlink::Follow), ""),
+    Syscall::implemented("lchown", |c| chown(c, FinalSymlink::NoFollow), ""),
+    Syscall::implemented("fchown", fchown, ""),
+    Syscall::implemented("fchownat", fchownat, ""),
+];
+
+/// chown rules: root changes anything; an owner may only set the group to one of its own.
+/// Changing ownership clears set-user-ID (and set-group-ID when group-executable).
+fn do_chown(c: &Call, d: &Dentry, uid: u32, gid: u32) -> SysResult {
+    let cr = c.thread.proc_ref().cred.lock().clone();
+    let st = d.inode.stat();
+    let new_uid = (uid != u32::MAX).then_some(uid);
+    let new_gid = (gid != u32::MAX).then_some(gid);
+    if cr.fsuid != 0 {
+        if new_uid.is_some_and(|u| u != st.uid)
+            || st.uid != cr.fsuid && (new_uid.is_some() || new_gid.is_some())
+        {
+            return Err(Errno::EPERM);
+        }
+        if let Some(g) = new_gid {
+            if g != st.gid && g != cr.fsgid && !cr.groups.contains(&g) {
+                return Err(Errno::EPERM);
+            }
+        }
+    }
+    d.inode.set_owner(new_uid, new_gid)?;
+    if (new_uid.is_some() || new_gid.is_some()) && st.mode & S_IFMT != S_IFDIR {
+        let mut m = st.mode & 0o7777;
+        m &= !S_ISUID;
+        if m & 0o010 != 0 {
+            m &= !S_ISGID;
+        }
+        if m != st.mode & 0o7777 {
+            d.inode.set_mode(m)?;
+        }
+    }
+    ok(0)
+}
+
+pub fn chown(c: &mut Call, link: FinalSymlink) -> SysResult {
+    let nofollow = link == FinalSymlink::NoFollow;
+    let flags = if nofollow { AT_SYMLINK_NOFOLLOW } else { 0 };
+    let d = lookup(c, AT_FDCWD, c.a[0], flags)?;
+    do_chown(c, &d, c.a[1] as u32, c.a[2] as u32)
+}
+
+pub fn fchown(c: &mut Call) -> SysResult {
+    let f = file(c, c.fd(0))?;
+    if f.flags() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    let d = f.dentry.clone().ok_or(Errno::EBADF)?;
+    do_chown(c, &d, c.a[1] as u32, c.a[2] as u32)
+}
+
+pub fn fchownat(c: &mut Call) -> SysResult {
+    let flags = c.a[4] as u32;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let d = lookup(c, c.fd(0), c.a[1], flags)?;
+    do_chown(c, &d, c.a[2] as u32, c.a[3] as u32)
+}

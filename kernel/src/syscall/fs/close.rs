@@ -1,0 +1,55 @@
+//! close, close_range
+
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use alloc::vec::Vec;
+use lintel_abi::Errno;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented("close", close, ""),
+    Syscall::implemented(
+        "close_range",
+        close_range,
+        "CLOSE_RANGE_UNSHARE is a no-op: fd tables are not shared between processes",
+    ),
+];
+
+pub fn close(c: &mut Call) -> SysResult {
+    let e = c.thread.proc_ref().files.lock().close(c.fd(0))?;
+    crate::fs::locks::on_close(c.thread.proc_ref().pid, &e.file);
+    drop(e);
+    ok(0)
+}
+
+pub fn close_range(c: &mut Call) -> SysResult {
+    const CLOSE_RANGE_UNSHARE: usize = 2;
+    const CLOSE_RANGE_CLOEXEC: usize = 4;
+    let [first, last, flags, ..] = c.a;
+    let (first, last) = (first as u32, last as u32);
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    let p = c.thread.process();
+    let mut t = p.files.lock();
+    let fds: Vec<i32> = t
+        .fds()
+        .map(|(fd, _)| fd)
+        .filter(|&fd| fd as u32 >= first && fd as u32 <= last)
+        .collect();
+    let mut closed = Vec::new();
+    for fd in fds {
+        if flags & CLOSE_RANGE_CLOEXEC != 0 {
+            if let Ok(e) = t.entry_mut(fd) {
+                e.cloexec = true;
+            }
+        } else if let Ok(e) = t.close(fd) {
+            crate::fs::locks::on_close(p.pid, &e.file);
+            closed.push(e);
+        }
+    }
+    drop(t);
+    drop(closed);
+    ok(0)
+}

@@ -1,0 +1,62 @@
+//! fallocate
+
+use crate::syscall::fs::file;
+use crate::syscall::fs::splice::is_pipe;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use lintel_abi::Errno;
+
+pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
+    "fallocate",
+    fallocate,
+    "mode 0 grows the size, KEEP_SIZE, PUNCH_HOLE (zeros); space is not reserved ahead",
+)];
+
+/// fallocate: space is never reserved ahead on Lintel's file systems, so mode 0 only grows
+/// the size; FALLOC_FL_PUNCH_HOLE writes zeros over the range (reads are what Linux gives).
+pub fn fallocate(c: &mut Call) -> SysResult {
+    const KEEP_SIZE: usize = 1;
+    const PUNCH_HOLE: usize = 2;
+    let f = file(c, c.fd(0))?;
+    let [_, mode, off, len, ..] = c.a;
+    let (off, len) = (off as i64, len as i64);
+    if off < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if mode & !(KEEP_SIZE | PUNCH_HOLE) != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if mode & PUNCH_HOLE != 0 && mode & KEEP_SIZE == 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    if is_pipe(&f) {
+        return Err(Errno::ESPIPE);
+    }
+    let inode = f.inode.clone().ok_or(Errno::ENODEV)?;
+    match inode.file_type() {
+        lintel_vfs::FileType::Regular => {}
+        lintel_vfs::FileType::Directory => return Err(Errno::EISDIR),
+        lintel_vfs::FileType::Fifo => return Err(Errno::ESPIPE),
+        _ => return Err(Errno::ENODEV),
+    }
+    let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    let size = inode.stat().size;
+    if mode & PUNCH_HOLE != 0 {
+        let stop = end.min(size);
+        let zeros = alloc::vec![0u8; 65536];
+        let mut pos = off as u64;
+        while pos < stop {
+            let n = (stop - pos).min(zeros.len() as u64) as usize;
+            crate::mm::pagecache::write(&inode, pos, &zeros[..n])?;
+            pos += n as u64;
+        }
+    } else if mode & KEEP_SIZE == 0 && end > size {
+        crate::mm::pagecache::truncate(&inode, end)?;
+    }
+    ok(0)
+}

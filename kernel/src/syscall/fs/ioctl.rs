@@ -1,0 +1,43 @@
+//! ioctl
+
+use crate::syscall::fs::file;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use lintel_abi::fcntl::*;
+
+pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
+    "ioctl",
+    ioctl,
+    "terminal, pty, FIONREAD, FIONBIO and block-device size ioctls",
+)];
+
+pub fn ioctl(c: &mut Call) -> SysResult {
+    let f = file(c, c.fd(0))?;
+    const FIOCLEX: u32 = 0x5451;
+    const FIONCLEX: u32 = 0x5450;
+    const FIONBIO: u32 = 0x5421;
+    let cmd = c.a[1] as u32;
+    match cmd {
+        FIOCLEX | FIONCLEX => {
+            c.thread.proc_ref().files.lock().entry_mut(c.fd(0))?.cloexec = cmd == FIOCLEX;
+            ok(0)
+        }
+        FIONBIO => {
+            let on = uaccess::read_i32(c.a[2])? != 0;
+            let fl = f.flags();
+            f.flags.store(
+                if on {
+                    fl | O_NONBLOCK
+                } else {
+                    fl & !O_NONBLOCK
+                },
+                core::sync::atomic::Ordering::Relaxed,
+            );
+            ok(0)
+        }
+        _ => ok(f.ops.ioctl(&f, cmd, c.a[2])?),
+    }
+}

@@ -1,0 +1,63 @@
+//! link, linkat
+
+use crate::fs;
+use crate::syscall::fs::may_write_dir;
+use crate::syscall::fs::parent_of;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use lintel_abi::fcntl::*;
+use lintel_abi::Errno;
+use lintel_vfs::FileType;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented("link", link, ""),
+    Syscall::implemented("linkat", linkat, ""),
+];
+
+fn do_link(
+    c: &mut Call,
+    olddir: i32,
+    oldp: usize,
+    newdir: i32,
+    newp: usize,
+    flags: u32,
+) -> SysResult {
+    if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old = uaccess::read_path(oldp)?;
+    let new = uaccess::read_path(newp)?;
+    let src = if old.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        fs::lookup_at_flags(c.thread, olddir, &old, AT_EMPTY_PATH)?
+    } else {
+        fs::lookup_at(c.thread, olddir, &old, flags & AT_SYMLINK_FOLLOW != 0)?
+    };
+    if src.inode.file_type() == FileType::Directory {
+        return Err(Errno::EPERM);
+    }
+    // A deleted file cannot get a name again, except an O_TMPFILE file.
+    if src.inode.stat().nlink == 0 && !fs::take_linkable(&src.inode) {
+        return Err(Errno::ENOENT);
+    }
+    let (parent, name, _) = parent_of(c, newdir, &new)?;
+    if name.is_empty() || name == b"." || name == b".." {
+        return Err(Errno::EEXIST);
+    }
+    may_write_dir(c, &parent)?;
+    if parent.inode.fs_id() != src.inode.fs_id() {
+        return Err(Errno::EXDEV);
+    }
+    parent.inode.link(&name, &src.inode)?;
+    ok(0)
+}
+
+pub fn link(c: &mut Call) -> SysResult {
+    do_link(c, AT_FDCWD, c.a[0], AT_FDCWD, c.a[1], 0)
+}
+
+pub fn linkat(c: &mut Call) -> SysResult {
+    do_link(c, c.fd(0), c.a[1], c.fd(2), c.a[3], c.a[4] as u32)
+}

@@ -1,0 +1,45 @@
+//! mkdir, mkdirat
+
+use crate::syscall::fs::may_write_dir;
+use crate::syscall::fs::parent_of;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use lintel_abi::fcntl::*;
+use lintel_abi::Errno;
+use lintel_vfs::FileType;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented("mkdir", mkdir, ""),
+    Syscall::implemented("mkdirat", mkdirat, ""),
+];
+
+fn do_mkdir(c: &mut Call, dirfd: i32, pathp: usize, mode: u32) -> SysResult {
+    let path = uaccess::read_path(pathp)?;
+    let (parent, name, _) = parent_of(c, dirfd, &path)?;
+    if name.is_empty() || name == b"." || name == b".." {
+        return Err(Errno::EEXIST);
+    }
+    may_write_dir(c, &parent)?;
+    let umask = c.thread.proc_ref().fs.lock().umask;
+    let cred = c.thread.proc_ref().cred.lock().clone();
+    parent.inode.create(
+        &name,
+        FileType::Directory,
+        mode & 0o1777 & !umask,
+        cred.fsuid,
+        cred.fsgid,
+        0,
+    )?;
+    ok(0)
+}
+
+pub fn mkdir(c: &mut Call) -> SysResult {
+    do_mkdir(c, AT_FDCWD, c.a[0], c.a[1] as u32)
+}
+
+pub fn mkdirat(c: &mut Call) -> SysResult {
+    do_mkdir(c, c.fd(0), c.a[1], c.a[2] as u32)
+}

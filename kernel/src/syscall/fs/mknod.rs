@@ -1,0 +1,66 @@
+//! mknod, mknodat
+
+use crate::syscall::fs::may_write_dir;
+use crate::syscall::fs::parent_of;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use lintel_abi::fcntl::AT_FDCWD;
+use lintel_abi::stat::*;
+use lintel_abi::Errno;
+use lintel_vfs::FileType;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented(
+        "mknod",
+        |c| mknodat(c, AT_FDCWD, c.a[0], c.a[1] as u32, c.a[2] as u64),
+        "",
+    ),
+    Syscall::implemented(
+        "mknodat",
+        |c| mknodat(c, c.a[0] as i32, c.a[1], c.a[2] as u32, c.a[3] as u64),
+        "",
+    ),
+];
+
+pub fn mknodat(c: &mut Call, dirfd: i32, pathp: usize, mode: u32, dev: u64) -> SysResult {
+    let path = uaccess::read_path(pathp)?;
+    let kind = match mode & S_IFMT {
+        0 | S_IFREG => FileType::Regular,
+        S_IFCHR => FileType::CharDevice,
+        S_IFBLK => FileType::BlockDevice,
+        S_IFIFO => FileType::Fifo,
+        S_IFSOCK => FileType::Socket,
+        S_IFDIR => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
+    };
+    let cred = c.thread.proc_ref().cred.lock().clone();
+    if matches!(kind, FileType::CharDevice | FileType::BlockDevice) && cred.euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let (parent, name, _) = parent_of(c, dirfd, &path)?;
+    if name.is_empty() || name == b"." || name == b".." {
+        return Err(Errno::EEXIST);
+    }
+    may_write_dir(c, &parent)?;
+    let umask = c.thread.proc_ref().fs.lock().umask;
+    let rdev = if matches!(kind, FileType::CharDevice | FileType::BlockDevice) {
+        // The userspace encoding of dev_t.
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+        let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+        crate::fs::dev::makedev(major, minor)
+    } else {
+        0
+    };
+    parent.inode.create(
+        &name,
+        kind,
+        mode & 0o7777 & !umask,
+        cred.fsuid,
+        cred.fsgid,
+        rdev,
+    )?;
+    ok(0)
+}

@@ -1,0 +1,208 @@
+//! File-system calls: opening and closing, reading and writing, descriptors, metadata, directories
+//! and names, extended attributes, in-kernel copies.
+
+mod access;
+mod chdir;
+mod chmod;
+mod chown;
+mod close;
+mod dup;
+mod fadvise;
+mod fallocate;
+mod fcntl;
+mod flock;
+mod getdents;
+mod ioctl;
+mod link;
+mod lseek;
+mod mkdir;
+mod mknod;
+mod open;
+mod pipe;
+mod read_write;
+mod rename;
+mod sendfile;
+mod splice;
+mod stat;
+mod statfs;
+mod symlink;
+mod sync;
+mod truncate;
+mod unlink;
+mod utime;
+mod xattr;
+
+use crate::fs;
+use crate::fs::file::OpenFile;
+use crate::proc::RLIMIT_NOFILE;
+use crate::syscall::Call;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use lintel_abi::Errno;
+use lintel_abi::KResult;
+use lintel_vfs::Dentry;
+
+/// The calls of this family, file by file.
+pub(super) const SYSCALLS: &[&[Syscall]] = &[
+    access::SYSCALLS,
+    chdir::SYSCALLS,
+    chmod::SYSCALLS,
+    chown::SYSCALLS,
+    close::SYSCALLS,
+    dup::SYSCALLS,
+    fadvise::SYSCALLS,
+    fallocate::SYSCALLS,
+    fcntl::SYSCALLS,
+    flock::SYSCALLS,
+    getdents::SYSCALLS,
+    ioctl::SYSCALLS,
+    link::SYSCALLS,
+    lseek::SYSCALLS,
+    mkdir::SYSCALLS,
+    mknod::SYSCALLS,
+    open::SYSCALLS,
+    pipe::SYSCALLS,
+    read_write::SYSCALLS,
+    rename::SYSCALLS,
+    sendfile::SYSCALLS,
+    splice::SYSCALLS,
+    stat::SYSCALLS,
+    statfs::SYSCALLS,
+    symlink::SYSCALLS,
+    sync::SYSCALLS,
+    truncate::SYSCALLS,
+    unlink::SYSCALLS,
+    utime::SYSCALLS,
+    xattr::SYSCALLS,
+];
+
+/// Largest single transfer staged through a kernel buffer.
+pub(in crate::syscall) const CHUNK: usize = 256 * 1024;
+
+pub(in crate::syscall) fn file(c: &Call, fd: i32) -> KResult<Arc<OpenFile>> {
+    c.thread.proc_ref().files.lock().get(fd)
+}
+
+pub(in crate::syscall) fn nofile_limit(c: &Call) -> usize {
+    c.thread.proc_ref().rlimit(RLIMIT_NOFILE).cur.min(1 << 20) as usize
+}
+
+pub(in crate::syscall) fn install(c: &Call, f: Arc<OpenFile>, cloexec: bool) -> KResult<usize> {
+    let limit = nofile_limit(c);
+    Ok(c.thread
+        .proc_ref()
+        .files
+        .lock()
+        .alloc(f, cloexec, 0, limit)? as usize)
+}
+
+/// Reads from `f` into user memory at `buf`, using and advancing the file offset only by what
+/// reached user space.
+pub(in crate::syscall) fn read_into(
+    f: &OpenFile,
+    buf: usize,
+    count: usize,
+    at: Option<u64>,
+) -> KResult<usize> {
+    if f.is_dir() && f.readable() {
+        return Err(Errno::EISDIR);
+    }
+    let mut total = 0;
+    loop {
+        let want = (count - total).min(CHUNK);
+        let mut k = alloc::vec![0u8; want];
+        let n = match at {
+            Some(off) => f.pread(&mut k, off + total as u64)?,
+            None if f.ops.seekable() => {
+                let mut pos = f.pos.lock();
+                if !f.readable() {
+                    return Err(Errno::EBADF);
+                }
+                let n = f.ops.read(f, &mut k, *pos)?;
+                // A buffer that runs into an unmapped page takes what fits; the position
+                // moves by what was delivered.
+                let m = match uaccess::write_bytes_partial(buf + total, &k[..n]) {
+                    Ok(m) => m,
+                    Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
+                };
+                *pos += m as u64;
+                total += m;
+                if m < want || total >= count {
+                    return Ok(total);
+                }
+                continue;
+            }
+            None => f.read(&mut k)?,
+        };
+        let m = match uaccess::write_bytes_partial(buf + total, &k[..n]) {
+            Ok(m) => m,
+            Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
+        };
+        total += m;
+        if m < want || total >= count || !f.ops.seekable() {
+            return Ok(total);
+        }
+    }
+}
+
+pub(in crate::syscall) fn write_from(
+    f: &OpenFile,
+    buf: usize,
+    count: usize,
+    at: Option<u64>,
+) -> KResult<usize> {
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    let mut total = 0;
+    while total < count || count == 0 {
+        let want = (count - total).min(CHUNK);
+        let k = match uaccess::read_vec_partial(buf + total, want) {
+            Ok(k) => k,
+            Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
+        };
+        let r = match at {
+            Some(off) => f.pwrite(&k, off + total as u64),
+            None => f.write(&k),
+        };
+        let n = match r {
+            Ok(n) => n,
+            Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
+        };
+        total += n;
+        if n < want || k.len() < want || count == 0 {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+pub(in crate::syscall) fn parent_of(
+    c: &Call,
+    dirfd: i32,
+    path: &[u8],
+) -> KResult<(Arc<Dentry>, Vec<u8>, bool)> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    fs::with_walk(c.thread, dirfd, path, |ctx| {
+        lintel_vfs::resolve_parent(ctx, path)
+    })
+}
+
+pub(in crate::syscall) fn may_write_dir(c: &Call, dir: &Dentry) -> KResult<()> {
+    let cred = c.thread.proc_ref().cred.lock().vfs();
+    lintel_vfs::permission(&dir.inode.stat(), &cred, 3)
+}
+
+pub(in crate::syscall) fn lookup(
+    c: &Call,
+    dirfd: i32,
+    pathp: usize,
+    flags: u32,
+) -> KResult<Arc<Dentry>> {
+    let path = uaccess::read_path(pathp)?;
+    fs::lookup_at_flags(c.thread, dirfd, &path, flags)
+}

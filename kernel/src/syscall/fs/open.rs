@@ -1,0 +1,164 @@
+//! open, openat, creat
+
+use crate::fs;
+use crate::syscall::fs::install;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use alloc::sync::Arc;
+use lintel_abi::fcntl::*;
+use lintel_abi::Errno;
+use lintel_vfs::Dentry;
+use lintel_vfs::FileType;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented("open", open, ""),
+    Syscall::implemented("openat", openat, ""),
+    Syscall::implemented("creat", creat, "open with O_CREAT|O_WRONLY|O_TRUNC"),
+];
+
+/// openat's core, shared with open and creat.
+pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResult {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let acc = flags & O_ACCMODE;
+    if flags & O_TMPFILE == O_TMPFILE {
+        return open_tmpfile(c, dirfd, path, flags, mode);
+    }
+    if acc == 3 && flags & O_PATH == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = c.thread.process();
+    let cred = p.cred.lock().vfs();
+    let umask = p.fs.lock().umask;
+    let d: Arc<Dentry> = if flags & O_CREAT != 0 && flags & O_PATH == 0 {
+        let (parent, name, trailing) = fs::with_walk(c.thread, dirfd, path, |ctx| {
+            lintel_vfs::resolve_create(ctx, path, flags & (O_EXCL | O_NOFOLLOW) == 0)
+        })?;
+        if trailing || name.is_empty() || name == b"." || name == b".." {
+            return Err(Errno::EISDIR);
+        }
+        match parent.inode.lookup(&name) {
+            Ok(_) if flags & O_EXCL != 0 => return Err(Errno::EEXIST),
+            Ok(_) => {
+                let follow = flags & O_NOFOLLOW == 0;
+                let d = fs::lookup_at(c.thread, dirfd, path, follow)?;
+                if d.inode.file_type() == FileType::Symlink {
+                    return Err(Errno::ELOOP);
+                }
+                d
+            }
+            Err(Errno::ENOENT) => {
+                // A dangling symlink is followed and its target created (unless O_EXCL).
+                lintel_vfs::permission(&parent.inode.stat(), &cred, 3)?;
+                let inode = parent.inode.create(
+                    &name,
+                    FileType::Regular,
+                    mode & 0o7777 & !umask,
+                    cred.uid,
+                    cred.gid,
+                    0,
+                )?;
+                Dentry::child(&parent, &name, inode)
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        let follow = flags & O_NOFOLLOW == 0;
+        let d = fs::lookup_at(c.thread, dirfd, path, follow)?;
+        if d.inode.file_type() == FileType::Symlink && flags & O_PATH == 0 {
+            return Err(Errno::ELOOP);
+        }
+        d
+    };
+    let kind = d.inode.file_type();
+    if flags & O_DIRECTORY != 0 && kind != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    if flags & O_PATH == 0 {
+        if kind == FileType::Directory
+            && (acc != O_RDONLY || flags & O_TRUNC != 0 && flags & O_CREAT != 0)
+        {
+            return Err(Errno::EISDIR);
+        }
+        let mut want = 0;
+        if acc != O_WRONLY {
+            want |= 4;
+        }
+        if acc != O_RDONLY {
+            want |= 2;
+        }
+        if flags & O_TRUNC != 0 {
+            want |= 2;
+        }
+        lintel_vfs::permission(&d.inode.stat(), &cred, want)?;
+        if flags & O_TRUNC != 0 && kind == FileType::Regular && acc != O_RDONLY {
+            crate::mm::pagecache::truncate(&d.inode, 0)?;
+        }
+    }
+    let f = fs::open_dentry(d, flags)?;
+    ok(install(c, f, flags & O_CLOEXEC != 0)?)
+}
+
+/// O_TMPFILE: an unnamed regular file in the directory at `path`, which linkat may name later.
+fn open_tmpfile(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResult {
+    static NEXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+    let acc = flags & O_ACCMODE;
+    if acc != O_WRONLY && acc != O_RDWR {
+        return Err(Errno::EINVAL);
+    }
+    let dir = fs::lookup_at(c.thread, dirfd, path, true)?;
+    if dir.inode.file_type() != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    let p = c.thread.process();
+    let cred = p.cred.lock().vfs();
+    let umask = p.fs.lock().umask;
+    lintel_vfs::permission(&dir.inode.stat(), &cred, 3)?;
+    // Created under a private name and unlinked at once: nothing else can run in between.
+    let tmp = alloc::format!(
+        ".#lintel-tmpfile-{}",
+        NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+    );
+    let inode = dir.inode.create(
+        tmp.as_bytes(),
+        FileType::Regular,
+        mode & 0o7777 & !umask,
+        cred.uid,
+        cred.gid,
+        0,
+    )?;
+    dir.inode.unlink(tmp.as_bytes())?;
+    if flags & O_EXCL == 0 {
+        fs::mark_linkable(&inode);
+    }
+    let name = alloc::format!("#{}", inode.stat().ino);
+    let d = Dentry::child(&dir, name.as_bytes(), inode);
+    let f = fs::open_dentry(d, flags & !(O_TMPFILE & !O_DIRECTORY) & !O_DIRECTORY)?;
+    ok(install(c, f, flags & O_CLOEXEC != 0)?)
+}
+
+pub fn open(c: &mut Call) -> SysResult {
+    let path = uaccess::read_path(c.a[0])?;
+    do_open(c, AT_FDCWD, &path, c.a[1] as u32, c.a[2] as u32)
+}
+
+/// creat(2): open(path, O_CREAT | O_WRONLY | O_TRUNC, mode).
+pub fn creat(c: &mut Call) -> SysResult {
+    let path = uaccess::read_path(c.a[0])?;
+    do_open(
+        c,
+        AT_FDCWD,
+        &path,
+        O_CREAT | O_WRONLY | O_TRUNC,
+        c.a[1] as u32,
+    )
+}
+
+pub fn openat(c: &mut Call) -> SysResult {
+    let path = uaccess::read_path(c.a[1])?;
+    do_open(c, c.a[0] as i32, &path, c.a[2] as u32, c.a[3] as u32)
+}

@@ -1,0 +1,110 @@
+//! tee, splice
+
+use crate::fs::file::OpenFile;
+use crate::syscall::fs::file;
+use crate::syscall::fs::sendfile::copy_between;
+use crate::syscall::fs::sendfile::read_off;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use alloc::sync::Arc;
+use lintel_abi::stat::*;
+use lintel_abi::Errno;
+use lintel_vfs::FileType;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented("tee", tee, ""),
+    Syscall::partial(
+        "splice",
+        splice,
+        "copies through a kernel buffer; SPLICE_F_NONBLOCK follows the files' own flags",
+    ),
+];
+
+pub(in crate::syscall) fn is_pipe(f: &OpenFile) -> bool {
+    f.inode.is_none() && f.stat().mode & S_IFMT == S_IFIFO
+        || f.inode
+            .as_ref()
+            .is_some_and(|i| i.file_type() == FileType::Fifo)
+}
+
+/// splice: moves data between a pipe and another file (through a kernel buffer).
+pub fn splice(c: &mut Call) -> SysResult {
+    const SPLICE_F_NONBLOCK: usize = 2;
+    let [fd_in, off_in, fd_out, off_out, len, flags] = c.a;
+    if flags & !0xf != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let inp = file(c, fd_in as i32)?;
+    let out = file(c, fd_out as i32)?;
+    if !inp.readable() || !out.writable() {
+        return Err(Errno::EBADF);
+    }
+    let (pi, po) = (is_pipe(&inp), is_pipe(&out));
+    if !pi && !po {
+        return Err(Errno::EINVAL);
+    }
+    if (pi && off_in != 0) || (po && off_out != 0) {
+        return Err(Errno::ESPIPE);
+    }
+    if pi && po && Arc::ptr_eq(&inp, &out) {
+        return Err(Errno::EINVAL);
+    }
+    // SPLICE_F_NONBLOCK makes the pipe ends non-blocking for this call.
+    if flags & SPLICE_F_NONBLOCK != 0 {
+        use crate::fs::file::{POLLHUP, POLLIN, POLLOUT};
+        if pi && inp.ops.poll(&inp) & (POLLIN | POLLHUP) == 0 {
+            return Err(Errno::EAGAIN);
+        }
+        if po && out.ops.poll(&out) & POLLOUT == 0 {
+            return Err(Errno::EAGAIN);
+        }
+    }
+    let oi = read_off(off_in)?;
+    let oo = read_off(off_out)?;
+    let (n, ni, no) = copy_between(&inp, oi, &out, oo, len.min(64 * 1024))?;
+    if let Some(o) = ni {
+        uaccess::write_u64(off_in, o)?;
+    }
+    if let Some(o) = no {
+        uaccess::write_u64(off_out, o)?;
+    }
+    ok(n)
+}
+
+/// tee(2): copies up to `len` bytes from one pipe to another without consuming them.
+pub fn tee(c: &mut Call) -> SysResult {
+    const SPLICE_F_NONBLOCK: usize = 2;
+    let [fd_in, fd_out, len, flags, ..] = c.a;
+    if flags & !0xf != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let inp = file(c, fd_in as i32)?;
+    let out = file(c, fd_out as i32)?;
+    if !inp.readable() || !out.writable() {
+        return Err(Errno::EBADF);
+    }
+    if Arc::ptr_eq(&inp, &out) || !is_pipe(&out) {
+        return Err(Errno::EINVAL);
+    }
+    let nonblock = flags & SPLICE_F_NONBLOCK != 0 || inp.nonblocking();
+    let t = c.thread.clone();
+    let data = loop {
+        if let Some(d) = inp.ops.pipe_peek(len.min(65536))? {
+            break d;
+        }
+        if nonblock {
+            return Err(Errno::EAGAIN);
+        }
+        if let Some(e) = crate::proc::interrupted(&t, Errno::ERESTARTSYS) {
+            return Err(e);
+        }
+        crate::fs::file::POLL_WAIT.wait_once(None);
+    };
+    if data.is_empty() {
+        return ok(0);
+    }
+    ok(out.write(&data)?)
+}

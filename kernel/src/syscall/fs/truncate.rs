@@ -1,0 +1,49 @@
+//! ftruncate, truncate
+
+use crate::fs;
+use crate::syscall::fs::file;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use alloc::sync::Arc;
+use lintel_abi::fcntl::*;
+use lintel_abi::Errno;
+use lintel_vfs::FileType;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented("ftruncate", ftruncate, ""),
+    Syscall::implemented("truncate", truncate, ""),
+];
+
+fn do_truncate(inode: &Arc<dyn lintel_vfs::Inode>, len: usize) -> SysResult {
+    if (len as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    match inode.file_type() {
+        FileType::Directory => Err(Errno::EISDIR),
+        FileType::Regular => {
+            crate::mm::pagecache::truncate(inode, len as u64)?;
+            ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn truncate(c: &mut Call) -> SysResult {
+    let path = uaccess::read_path(c.a[0])?;
+    let d = fs::lookup_at(c.thread, AT_FDCWD, &path, true)?;
+    let cred = c.thread.proc_ref().cred.lock().vfs();
+    lintel_vfs::permission(&d.inode.stat(), &cred, 2)?;
+    do_truncate(&d.inode, c.a[1])
+}
+
+pub fn ftruncate(c: &mut Call) -> SysResult {
+    let f = file(c, c.fd(0))?;
+    if !f.writable() {
+        return Err(Errno::EINVAL);
+    }
+    let inode = f.inode.clone().ok_or(Errno::EINVAL)?;
+    do_truncate(&inode, c.a[1])
+}

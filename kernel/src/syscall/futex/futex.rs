@@ -1,0 +1,103 @@
+//! futex
+
+use crate::futex;
+use crate::futex::FUTEX_BITSET_MATCH_ANY;
+use crate::syscall::ok;
+use crate::syscall::time::get_timespec;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use lintel_abi::Errno;
+
+pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
+    "futex",
+    futex,
+    "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, bitsets, private and shared; PI futexes pending",
+)];
+
+const FUTEX_WAIT: usize = 0;
+
+const FUTEX_WAKE: usize = 1;
+
+const FUTEX_REQUEUE: usize = 3;
+
+const FUTEX_CMP_REQUEUE: usize = 4;
+
+const FUTEX_WAKE_OP: usize = 5;
+
+const FUTEX_WAIT_BITSET: usize = 9;
+
+const FUTEX_WAKE_BITSET: usize = 10;
+
+const FUTEX_PRIVATE_FLAG: usize = 128;
+
+const FUTEX_CLOCK_REALTIME: usize = 256;
+
+pub fn futex(c: &mut Call) -> SysResult {
+    let [uaddr, op, val, timeout, uaddr2, val3] = c.a;
+    let private = op & FUTEX_PRIVATE_FLAG != 0;
+    let realtime = op & FUTEX_CLOCK_REALTIME != 0;
+    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    if realtime && !matches!(cmd, FUTEX_WAIT | FUTEX_WAIT_BITSET) {
+        return Err(Errno::ENOSYS);
+    }
+    let thread = c.thread.clone();
+    let key = |addr: usize| futex::key_of(&thread, addr, private);
+    // For the requeue and wake-op commands the "timeout" argument is a count.
+    let count2 = (timeout as u32 as i32).max(0) as usize;
+    let n = (val as u32 as i32).max(0) as usize;
+    match cmd {
+        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+            let bitset = if cmd == FUTEX_WAIT {
+                FUTEX_BITSET_MATCH_ANY
+            } else {
+                val3 as u32
+            };
+            let t = if timeout != 0 {
+                Some(get_timespec(timeout)?)
+            } else {
+                None
+            };
+            let deadline = futex::deadline(t, cmd == FUTEX_WAIT_BITSET, realtime);
+            let k = key(uaddr)?;
+            ok(futex::wait(
+                &thread, k, uaddr, val as u32, bitset, deadline,
+            )?)
+        }
+        FUTEX_WAKE | FUTEX_WAKE_BITSET => {
+            let bitset = if cmd == FUTEX_WAKE {
+                FUTEX_BITSET_MATCH_ANY
+            } else {
+                val3 as u32
+            };
+            ok(futex::wake(key(uaddr)?, n, bitset)?)
+        }
+        FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
+            let check = (cmd == FUTEX_CMP_REQUEUE).then_some((uaddr, val3 as u32));
+            if (val as u32 as i32) < 0 || (timeout as u32 as i32) < 0 {
+                return Err(Errno::EINVAL);
+            }
+            ok(futex::requeue(key(uaddr)?, key(uaddr2)?, n, count2, check)?)
+        }
+        FUTEX_WAKE_OP => {
+            let k1 = key(uaddr)?;
+            let k2 = key(uaddr2)?;
+            if !uaddr2.is_multiple_of(4) {
+                return Err(Errno::EINVAL);
+            }
+            // Kernel code is not preempted, so read-modify-write is atomic for user space.
+            let old = uaccess::read_u32(uaddr2)?;
+            let (new, hit) = futex::wake_op_apply(old, val3 as u32);
+            uaccess::write_u32(uaddr2, new.ok_or(Errno::ENOSYS)?)?;
+            let hit = hit.ok_or(Errno::ENOSYS)?;
+            let mut woken = futex::wake(k1, n, FUTEX_BITSET_MATCH_ANY)?;
+            if hit {
+                woken += futex::wake(k2, count2, FUTEX_BITSET_MATCH_ANY)?;
+            }
+            ok(woken)
+        }
+        // Priority-inheritance futexes need owner tracking; not implemented yet.
+        _ => Err(Errno::ENOSYS),
+    }
+}

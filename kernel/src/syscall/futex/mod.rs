@@ -1,0 +1,10 @@
+//! futex(2) and the robust-futex list; the wait/wake machinery is in `crate::futex`.
+
+#[allow(clippy::module_inception)] // futex(2) lives in futex.rs like every other call
+mod futex;
+mod robust_list;
+
+use crate::syscall::Syscall;
+
+/// The calls of this family, file by file.
+pub(super) const SYSCALLS: &[&[Syscall]] = &[futex::SYSCALLS, robust_list::SYSCALLS];

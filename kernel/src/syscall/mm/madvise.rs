@@ -1,0 +1,49 @@
+//! madvise
+
+use crate::mm::page_up;
+use crate::mm::PAGE;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use lintel_abi::Errno;
+
+pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
+    "madvise",
+    madvise,
+    "MADV_DONTNEED/FREE drop private pages; other advice accepted",
+)];
+
+pub fn madvise(c: &mut Call) -> SysResult {
+    const MADV_DONTNEED: usize = 4;
+    let [addr, len, advice, ..] = c.a;
+    if addr % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = page_up(len)
+        .and_then(|l| addr.checked_add(l))
+        .ok_or(Errno::EINVAL)?;
+    const MADV_FREE: usize = 8;
+    if !matches!(advice, 0..=4 | 8..=23 | 100 | 101) {
+        return Err(Errno::EINVAL);
+    }
+    let mm = c.thread.proc_ref().mm();
+    let mut m = mm.inner.lock();
+    let mut a = addr;
+    let mut private = alloc::vec::Vec::new();
+    while a < end {
+        let v = m.find(a).ok_or(Errno::ENOMEM)?;
+        if !v.shared {
+            private.push((a.max(v.start), v.end.min(end)));
+        }
+        a = v.end;
+    }
+    if advice == MADV_DONTNEED || advice == MADV_FREE {
+        // Private pages are dropped: the next touch reads zeros (or the file) again. Shared
+        // pages keep their contents (they live in the shared object).
+        for (s, e) in private {
+            m.aspace.unmap_range(s, e);
+        }
+    }
+    ok(0)
+}

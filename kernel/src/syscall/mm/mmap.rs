@@ -1,0 +1,149 @@
+//! mmap, munmap
+
+use crate::mm::page_down;
+use crate::mm::page_up;
+use crate::mm::Backing;
+use crate::mm::Vma;
+use crate::mm::MMAP_MIN;
+use crate::mm::PAGE;
+use crate::mm::USER_END;
+use crate::syscall::mm::check_as;
+use crate::syscall::mm::check_data;
+use crate::syscall::mm::prot_of;
+use crate::syscall::mm::MAP_ANONYMOUS;
+use crate::syscall::mm::MAP_FIXED;
+use crate::syscall::mm::MAP_FIXED_NOREPLACE;
+use crate::syscall::mm::MAP_POPULATE;
+use crate::syscall::mm::MAP_PRIVATE;
+use crate::syscall::mm::MAP_SHARED_VALIDATE;
+use crate::syscall::mm::VALIDATED_FLAGS;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use lintel_abi::Errno;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::partial(
+        "mmap",
+        mmap,
+        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_32BIT, MAP_GROWSDOWN, MAP_LOCKED and MAP_HUGETLB are accepted without effect",
+    ),
+    Syscall::implemented("munmap", munmap, ""),
+];
+
+pub fn mmap(c: &mut Call) -> SysResult {
+    let [addr, len, prot, flags, fd, off] = c.a;
+    let prot = prot_of(prot)?;
+    if len == 0 || off % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_up(len)
+        .filter(|&l| l <= USER_END)
+        .ok_or(Errno::ENOMEM)?;
+    let kind = flags & 3;
+    if kind == 0 {
+        return Err(Errno::EINVAL);
+    }
+    // MAP_SHARED_VALIDATE is only meaningful for files; Linux refuses it for anonymous memory.
+    if kind == MAP_SHARED_VALIDATE && flags & MAP_ANONYMOUS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let shared = kind != MAP_PRIVATE;
+    let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+    if fixed && addr % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let backing = if flags & MAP_ANONYMOUS != 0 {
+        Backing::Anon
+    } else {
+        let file = c.thread.proc_ref().files.lock().get(fd as i32)?;
+        if file.flags() & lintel_abi::fcntl::O_PATH != 0 {
+            return Err(Errno::EBADF);
+        }
+        // MAP_SHARED_VALIDATE refuses flags Linux does not know for files (and MAP_SYNC,
+        // which needs DAX storage).
+        if kind == MAP_SHARED_VALIDATE && flags & !VALIDATED_FLAGS != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if !file.readable() {
+            return Err(Errno::EACCES);
+        }
+        if shared && prot.write && !file.writable() {
+            return Err(Errno::EACCES);
+        }
+        let inode = file.inode.clone().ok_or(Errno::ENODEV)?;
+        if inode.file_type() != lintel_vfs::FileType::Regular {
+            return Err(Errno::ENODEV);
+        }
+        if shared && prot.write {
+            if file.flags() & lintel_abi::fcntl::O_APPEND != 0 {
+                return Err(Errno::EACCES);
+            }
+            if crate::mm::pagecache::write_sealed(&inode) {
+                return Err(Errno::EPERM);
+            }
+        }
+        let root = c.thread.proc_ref().fs.lock().root.clone();
+        let path = file
+            .dentry
+            .as_ref()
+            .map(|d| lintel_vfs::path_of(d, &root))
+            .unwrap_or_default();
+        Backing::File {
+            inode,
+            offset: off as u64,
+            file_bytes: u64::MAX,
+            path: alloc::sync::Arc::new(path),
+            may_write: file.writable(),
+        }
+    };
+    let mm = c.thread.proc_ref().mm();
+    let mut m = mm.inner.lock();
+    let start = if fixed {
+        let end = addr
+            .checked_add(len)
+            .filter(|&e| e <= USER_END)
+            .ok_or(Errno::ENOMEM)?;
+        if flags & MAP_FIXED_NOREPLACE != 0 && flags & MAP_FIXED == 0 && !m.is_free(addr, end) {
+            return Err(Errno::EEXIST);
+        }
+        addr
+    } else {
+        let hint = page_down(addr);
+        match hint.checked_add(len) {
+            Some(e) if hint >= MMAP_MIN && e <= m.mmap_top && m.is_free(hint, e) => hint,
+            _ => m.find_free(len, m.mmap_top).ok_or(Errno::ENOMEM)?,
+        }
+    };
+    check_as(c, &m, len)?;
+    if !shared && prot.write {
+        check_data(c, &m, len)?;
+    }
+    m.map(Vma {
+        start,
+        end: start + len,
+        prot,
+        shared,
+        backing,
+    });
+    if flags & MAP_POPULATE != 0 || (shared && flags & MAP_ANONYMOUS != 0) {
+        // Shared anonymous pages must exist before fork so both sides map the same frames.
+        m.populate(start, start + len)?;
+    }
+    ok(start)
+}
+
+pub fn munmap(c: &mut Call) -> SysResult {
+    let [addr, len, ..] = c.a;
+    if addr % PAGE != 0 || len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = page_up(len)
+        .and_then(|l| addr.checked_add(l))
+        .filter(|&e| e <= USER_END)
+        .ok_or(Errno::EINVAL)?;
+    let mm = c.thread.proc_ref().mm();
+    mm.inner.lock().unmap(addr, end);
+    ok(0)
+}

@@ -1,0 +1,133 @@
+//! Memory calls: the address space (brk, mmap, mprotect, mremap...), advice, locking, msync and
+//! memfd.
+
+mod brk;
+mod madvise;
+mod memfd;
+mod mincore;
+mod mlock;
+mod mmap;
+mod mprotect;
+mod mremap;
+mod msync;
+
+use crate::proc::RLIMIT_AS;
+use crate::syscall::Call;
+use crate::syscall::Syscall;
+use lintel_abi::Errno;
+use lintel_abi::KResult;
+use lintel_hal::mm::Prot;
+
+/// The calls of this family, file by file.
+pub(super) const SYSCALLS: &[&[Syscall]] = &[
+    brk::SYSCALLS,
+    madvise::SYSCALLS,
+    memfd::SYSCALLS,
+    mincore::SYSCALLS,
+    mlock::SYSCALLS,
+    mmap::SYSCALLS,
+    mprotect::SYSCALLS,
+    mremap::SYSCALLS,
+    msync::SYSCALLS,
+];
+
+/// Checks that [addr, addr+len) is page-aligned and fully mapped (ENOMEM otherwise).
+pub(in crate::syscall) fn mapped_range(
+    c: &Call,
+    addr: usize,
+    len: usize,
+    populate: bool,
+) -> KResult<()> {
+    if !addr.is_multiple_of(4096) {
+        return Err(Errno::EINVAL);
+    }
+    let end = crate::mm::page_up(len)
+        .and_then(|l| addr.checked_add(l))
+        .ok_or(Errno::ENOMEM)?;
+    let mm = c.thread.proc_ref().mm();
+    let mut m = mm.inner.lock();
+    let mut a = addr;
+    while a < end {
+        let v = m.find(a).ok_or(Errno::ENOMEM)?;
+        a = v.end;
+    }
+    if populate {
+        m.populate(addr, end)?;
+    }
+    Ok(())
+}
+
+const PROT_READ: usize = 1;
+
+const PROT_WRITE: usize = 2;
+
+const PROT_EXEC: usize = 4;
+
+pub(in crate::syscall) const MAP_PRIVATE: usize = 2;
+
+pub(in crate::syscall) const MAP_SHARED_VALIDATE: usize = 3;
+
+/// Linux's LEGACY_MAP_MASK plus MAP_FIXED_NOREPLACE: what MAP_SHARED_VALIDATE accepts.
+pub(in crate::syscall) const VALIDATED_FLAGS: usize = 0x3
+    | 0x10 // MAP_FIXED
+    | 0x20 // MAP_ANONYMOUS
+    | 0x40 // MAP_32BIT
+    | 0x100 // MAP_GROWSDOWN
+    | 0x800 // MAP_DENYWRITE
+    | 0x1000 // MAP_EXECUTABLE
+    | 0x2000 // MAP_LOCKED
+    | 0x4000 // MAP_NORESERVE
+    | 0x8000 // MAP_POPULATE
+    | 0x10000 // MAP_NONBLOCK
+    | 0x20000 // MAP_STACK
+    | 0x40000 // MAP_HUGETLB
+    | 0x100000 // MAP_FIXED_NOREPLACE
+    | 0x400_0000 // MAP_UNINITIALIZED
+    | (21 << 26) // MAP_HUGE_2MB
+    | (30 << 26); // MAP_HUGE_1GB
+
+pub(in crate::syscall) const MAP_FIXED: usize = 0x10;
+
+pub(in crate::syscall) const MAP_ANONYMOUS: usize = 0x20;
+
+pub(in crate::syscall) const MAP_POPULATE: usize = 0x8000;
+
+pub(in crate::syscall) const MAP_FIXED_NOREPLACE: usize = 0x100000;
+
+pub(in crate::syscall) fn prot_of(p: usize) -> Result<Prot, Errno> {
+    if p & !(PROT_READ | PROT_WRITE | PROT_EXEC | 0x0100_0000 | 0x0200_0000) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Prot {
+        read: p & PROT_READ != 0,
+        write: p & PROT_WRITE != 0,
+        exec: p & PROT_EXEC != 0,
+    })
+}
+
+/// RLIMIT_AS: the address space may not grow past the limit.
+pub(in crate::syscall) fn check_as(c: &Call, m: &crate::mm::MmInner, grow: usize) -> KResult<()> {
+    let limit = c.thread.proc_ref().rlimit(RLIMIT_AS).cur;
+    if (m.total_vm() as u64).saturating_add(grow as u64) > limit {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
+}
+
+/// RLIMIT_DATA: private writable memory (heap, data, private mappings, not the stack).
+pub(in crate::syscall) fn check_data(c: &Call, m: &crate::mm::MmInner, grow: usize) -> KResult<()> {
+    let limit = c.thread.proc_ref().rlimit(crate::proc::RLIMIT_DATA).cur;
+    if limit == u64::MAX {
+        return Ok(());
+    }
+    let data: usize = m
+        .vmas
+        .values()
+        .filter(|v| !v.shared && v.prot.write && v.end != m.stack_top)
+        .map(|v| v.end - v.start)
+        .sum();
+    if (data as u64).saturating_add(grow as u64) > limit {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! Socket calls. Unix domain sockets are implemented; other families give EAFNOSUPPORT until
+//! networking lands.
+
+mod recv;
+mod send;
+mod socket;
+mod sockopt;
+
+use crate::fs::file::OpenFile;
+use crate::net::unix::Addr;
+use crate::net::unix::Cred;
+use crate::net::unix::SocketFile;
+use crate::net::unix::UnixSocket;
+use crate::syscall::fs::file;
+use crate::syscall::Call;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use lintel_abi::fcntl::O_NONBLOCK;
+use lintel_abi::fcntl::O_RDWR;
+use lintel_abi::Errno;
+use lintel_abi::KResult;
+
+/// The calls of this family, file by file.
+pub(super) const SYSCALLS: &[&[Syscall]] = &[
+    recv::SYSCALLS,
+    send::SYSCALLS,
+    socket::SYSCALLS,
+    sockopt::SYSCALLS,
+];
+
+pub(in crate::syscall) const AF_UNIX: u32 = 1;
+
+pub(in crate::syscall) const SOCK_NONBLOCK: u32 = 0o4000;
+
+pub(in crate::syscall) const SOCK_CLOEXEC: u32 = 0o2000000;
+
+pub(in crate::syscall) const SOL_SOCKET: usize = 1;
+
+pub(in crate::syscall) const SCM_RIGHTS: i32 = 1;
+
+pub(in crate::syscall) const SCM_CREDENTIALS: i32 = 2;
+
+pub(in crate::syscall) const MSG_PEEK: u32 = 2;
+
+pub(in crate::syscall) const MSG_CTRUNC: u32 = 8;
+
+pub(in crate::syscall) const MSG_TRUNC: u32 = 0x20;
+
+pub(in crate::syscall) const MSG_DONTWAIT: u32 = 0x40;
+
+pub(in crate::syscall) const MSG_WAITALL: u32 = 0x100;
+
+pub(in crate::syscall) const MSG_NOSIGNAL: u32 = 0x4000;
+
+pub(in crate::syscall) const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
+
+// SOL_SOCKET options.
+pub(in crate::syscall) const SO_REUSEADDR: usize = 2;
+
+pub(in crate::syscall) const SO_TYPE: usize = 3;
+
+pub(in crate::syscall) const SO_ERROR: usize = 4;
+
+pub(in crate::syscall) const SO_SNDBUF: usize = 7;
+
+pub(in crate::syscall) const SO_RCVBUF: usize = 8;
+
+pub(in crate::syscall) const SO_KEEPALIVE: usize = 9;
+
+pub(in crate::syscall) const SO_PASSCRED: usize = 16;
+
+pub(in crate::syscall) const SO_PEERCRED: usize = 17;
+
+pub(in crate::syscall) const SO_RCVTIMEO: usize = 20;
+
+pub(in crate::syscall) const SO_SNDTIMEO: usize = 21;
+
+pub(in crate::syscall) const SO_ACCEPTCONN: usize = 30;
+
+pub(in crate::syscall) const SO_PROTOCOL: usize = 38;
+
+pub(in crate::syscall) const SO_DOMAIN: usize = 39;
+
+/// Most file descriptors one SCM_RIGHTS message may carry (Linux's SCM_MAX_FD).
+pub(in crate::syscall) const SCM_MAX_FD: usize = 253;
+
+pub(in crate::syscall) fn socket_of(
+    c: &Call,
+    fd: i32,
+) -> KResult<(Arc<OpenFile>, Arc<UnixSocket>)> {
+    let f = file(c, fd)?;
+    let s = f.ops_as::<SocketFile>().ok_or(Errno::ENOTSOCK)?.0.clone();
+    Ok((f, s))
+}
+
+pub(in crate::syscall) fn new_file(s: Arc<UnixSocket>, flags: u32) -> Arc<OpenFile> {
+    OpenFile::new(
+        Arc::new(SocketFile(s)),
+        None,
+        None,
+        O_RDWR | (flags & O_NONBLOCK),
+    )
+}
+
+/// Parses a `sockaddr_un`; None for an address that is only the family (autobind).
+pub(in crate::syscall) fn read_addr(p: usize, len: usize) -> KResult<Option<Addr>> {
+    if !(2..=110).contains(&len) {
+        return Err(Errno::EINVAL);
+    }
+    let b = uaccess::read_vec(p, len)?;
+    if u16::from_le_bytes([b[0], b[1]]) as u32 != AF_UNIX {
+        return Err(Errno::EINVAL);
+    }
+    let path = &b[2..];
+    if path.is_empty() {
+        return Ok(None);
+    }
+    if path[0] == 0 {
+        return Ok(Some(Addr::Abstract(path[1..].to_vec())));
+    }
+    let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+    Ok(Some(Addr::Path(path[..end].to_vec())))
+}
+
+/// Writes a `sockaddr_un` for `addr` into (p, *lenp), truncating like Linux; *lenp gets the
+/// full length.
+pub(in crate::syscall) fn write_addr(p: usize, lenp: usize, addr: Option<&Addr>) -> KResult<()> {
+    if p == 0 || lenp == 0 {
+        return Ok(());
+    }
+    let cap = uaccess::read_i32(lenp)?;
+    if cap < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = Vec::from(1u16.to_le_bytes());
+    match addr {
+        Some(Addr::Path(x)) => {
+            b.extend_from_slice(x);
+            b.push(0);
+        }
+        Some(Addr::Abstract(x)) => {
+            b.push(0);
+            b.extend_from_slice(x);
+        }
+        None => {}
+    }
+    let n = b.len().min(cap as usize);
+    uaccess::write_bytes(p, &b[..n])?;
+    uaccess::write_i32(lenp, b.len() as i32)?;
+    Ok(())
+}
+
+pub(in crate::syscall) fn my_cred(c: &Call) -> Cred {
+    let p = c.thread.proc_ref();
+    let cr = p.cred.lock();
+    Cred {
+        pid: p.pid,
+        uid: cr.euid,
+        gid: cr.egid,
+    }
+}
+
+pub(in crate::syscall) struct MsgHdr {
+    name: usize,
+    namelen: usize,
+    iov: Vec<(usize, usize)>,
+    control: usize,
+    controllen: usize,
+}
+
+pub(in crate::syscall) fn read_msghdr(p: usize) -> KResult<MsgHdr> {
+    let b = uaccess::read_vec(p, 56)?;
+    let w = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8])) as usize;
+    let namelen = u32::from_le_bytes(b[8..12].try_into().unwrap_or([0; 4])) as usize;
+    let iov = uaccess::read_iovecs(w(16), w(24))?;
+    Ok(MsgHdr {
+        name: w(0),
+        namelen,
+        iov,
+        control: w(32),
+        controllen: w(40),
+    })
+}

@@ -1,0 +1,182 @@
+//! recvfrom, recvmsg
+
+use crate::fs::file::OpenFile;
+use crate::net::unix::Addr;
+use crate::net::unix::Cred;
+use crate::syscall::net::read_msghdr;
+use crate::syscall::net::socket_of;
+use crate::syscall::net::write_addr;
+use crate::syscall::net::MSG_CMSG_CLOEXEC;
+use crate::syscall::net::MSG_CTRUNC;
+use crate::syscall::net::MSG_DONTWAIT;
+use crate::syscall::net::MSG_PEEK;
+use crate::syscall::net::MSG_TRUNC;
+use crate::syscall::net::MSG_WAITALL;
+use crate::syscall::net::SCM_CREDENTIALS;
+use crate::syscall::net::SCM_RIGHTS;
+use crate::syscall::net::SOL_SOCKET;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use lintel_abi::KResult;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented("recvfrom", recvfrom, ""),
+    Syscall::implemented("recvmsg", recvmsg, "SCM_RIGHTS and SCM_CREDENTIALS"),
+];
+
+/// Shared receive path: returns (bytes for the caller, full length, sender, files, cred).
+#[allow(clippy::type_complexity)]
+fn do_recv(
+    c: &Call,
+    fd: i32,
+    len: usize,
+    flags: u32,
+) -> KResult<(
+    Vec<u8>,
+    usize,
+    Option<Addr>,
+    Vec<Arc<OpenFile>>,
+    Option<Cred>,
+)> {
+    let (f, s) = socket_of(c, fd)?;
+    let mut buf = alloc::vec![0u8; len.min(1 << 24)];
+    let nonblock = f.nonblocking() || flags & MSG_DONTWAIT != 0;
+    let (n, full, from, files, cred) = s.recv(
+        &mut buf,
+        flags & MSG_PEEK != 0,
+        nonblock,
+        flags & MSG_WAITALL != 0,
+    )?;
+    buf.truncate(n);
+    Ok((buf, full, from, files, cred))
+}
+
+pub fn recvfrom(c: &mut Call) -> SysResult {
+    let [fd, buf, len, flags, addrp, lenp] = c.a;
+    let flags = flags as u32;
+    let (data, full, from, _files, _) = do_recv(c, fd as i32, len, flags)?;
+    uaccess::write_bytes(buf, &data)?;
+    write_addr(addrp, lenp, from.as_ref())?;
+    ok(if flags & MSG_TRUNC != 0 {
+        full
+    } else {
+        data.len()
+    })
+}
+
+pub fn recvmsg(c: &mut Call) -> SysResult {
+    let [fd, msgp, flags, ..] = c.a;
+    let flags = flags as u32;
+    let h = read_msghdr(msgp)?;
+    let total: usize = h.iov.iter().map(|(_, l)| *l).sum();
+    let (s_passcred, _) = {
+        let (_, s) = socket_of(c, fd as i32)?;
+        (s.passcred(), ())
+    };
+    let (data, full, from, files, cred) = do_recv(c, fd as i32, total, flags)?;
+    // Scatter into the iovecs.
+    let mut off = 0;
+    for (base, len) in &h.iov {
+        if off >= data.len() {
+            break;
+        }
+        let n = (*len).min(data.len() - off);
+        uaccess::write_bytes(*base, &data[off..off + n])?;
+        off += n;
+    }
+    let mut out_flags = 0u32;
+    if full > data.len() {
+        out_flags |= MSG_TRUNC;
+    }
+    // Control messages: credentials first, then file descriptors.
+    let mut ctl = Vec::new();
+    let mut room = h.controllen;
+    if s_passcred {
+        let cr = cred.unwrap_or_default();
+        if room >= 32 {
+            ctl.extend_from_slice(&28u64.to_le_bytes());
+            ctl.extend_from_slice(&(SOL_SOCKET as i32).to_le_bytes());
+            ctl.extend_from_slice(&SCM_CREDENTIALS.to_le_bytes());
+            ctl.extend_from_slice(&cr.pid.to_le_bytes());
+            ctl.extend_from_slice(&cr.uid.to_le_bytes());
+            ctl.extend_from_slice(&cr.gid.to_le_bytes());
+            ctl.extend_from_slice(&[0u8; 4]);
+            room -= 32;
+        } else {
+            out_flags |= MSG_CTRUNC;
+        }
+    }
+    if !files.is_empty() {
+        let fit = if room >= 16 {
+            ((room - 16) / 4).min(files.len())
+        } else {
+            0
+        };
+        if fit < files.len() {
+            out_flags |= MSG_CTRUNC;
+        }
+        if fit > 0 {
+            let cloexec = flags & MSG_CMSG_CLOEXEC != 0;
+            let limit = c.thread.proc_ref().rlimit(crate::proc::RLIMIT_NOFILE).cur as usize;
+            let mut fds = Vec::new();
+            for f in files.iter().take(fit) {
+                match c
+                    .thread
+                    .proc_ref()
+                    .files
+                    .lock()
+                    .alloc(f.clone(), cloexec, 0, limit)
+                {
+                    Ok(n) => fds.push(n),
+                    Err(_) => {
+                        out_flags |= MSG_CTRUNC;
+                        break;
+                    }
+                }
+            }
+            let clen = 16 + fds.len() * 4;
+            ctl.extend_from_slice(&(clen as u64).to_le_bytes());
+            ctl.extend_from_slice(&(SOL_SOCKET as i32).to_le_bytes());
+            ctl.extend_from_slice(&SCM_RIGHTS.to_le_bytes());
+            for fd in fds {
+                ctl.extend_from_slice(&fd.to_le_bytes());
+            }
+            while ctl.len() % 8 != 0 && ctl.len() < h.controllen {
+                ctl.push(0);
+            }
+        }
+    }
+    if !ctl.is_empty() {
+        uaccess::write_bytes(h.control, &ctl)?;
+    }
+    // msg_controllen and msg_flags go back into the caller's msghdr.
+    uaccess::write_u64(msgp + 40, ctl.len() as u64)?;
+    uaccess::write_u32(msgp + 48, out_flags)?;
+    if h.name != 0 {
+        let mut b = Vec::from(1u16.to_le_bytes());
+        match &from {
+            Some(Addr::Path(x)) => {
+                b.extend_from_slice(x);
+                b.push(0);
+            }
+            Some(Addr::Abstract(x)) => {
+                b.push(0);
+                b.extend_from_slice(x);
+            }
+            None => b.clear(),
+        }
+        let n = b.len().min(h.namelen);
+        uaccess::write_bytes(h.name, &b[..n])?;
+        uaccess::write_u32(msgp + 8, b.len() as u32)?;
+    }
+    ok(if flags & MSG_TRUNC != 0 {
+        full
+    } else {
+        data.len()
+    })
+}

@@ -1,0 +1,232 @@
+//! socket, socketpair, bind, listen, accept, accept4, connect, getsockname, getpeername, shutdown
+
+use crate::net::unix;
+use crate::net::unix::Addr;
+use crate::net::unix::UnixSocket;
+use crate::syscall::fs::install;
+use crate::syscall::fs::may_write_dir;
+use crate::syscall::fs::parent_of;
+use crate::syscall::net::new_file;
+use crate::syscall::net::read_addr;
+use crate::syscall::net::socket_of;
+use crate::syscall::net::write_addr;
+use crate::syscall::net::AF_UNIX;
+use crate::syscall::net::SOCK_CLOEXEC;
+use crate::syscall::net::SOCK_NONBLOCK;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::FlagsArg;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use alloc::sync::Arc;
+use lintel_abi::fcntl::AT_FDCWD;
+use lintel_abi::fcntl::O_CLOEXEC;
+use lintel_abi::fcntl::O_NONBLOCK;
+use lintel_abi::Errno;
+use lintel_abi::KResult;
+use lintel_vfs::FileType;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::partial(
+        "socket",
+        socket,
+        "AF_UNIX stream, datagram and seqpacket; other families EAFNOSUPPORT",
+    ),
+    Syscall::implemented("socketpair", socketpair, "AF_UNIX"),
+    Syscall::implemented("bind", bind, "AF_UNIX path, abstract and autobind names"),
+    Syscall::implemented("listen", listen, ""),
+    Syscall::implemented("accept", |c| accept(c, FlagsArg::Absent), ""),
+    Syscall::implemented("accept4", |c| accept(c, FlagsArg::Present), ""),
+    Syscall::implemented("connect", connect, ""),
+    Syscall::implemented("getsockname", |c| getsockname(c, SockName::Own), ""),
+    Syscall::implemented("getpeername", |c| getsockname(c, SockName::Peer), ""),
+    Syscall::implemented("shutdown", shutdown, ""),
+];
+
+fn parse_type(ty: u32) -> KResult<(u32, u32)> {
+    let kind = ty & 0xf;
+    if ty & !(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !matches!(
+        kind,
+        unix::SOCK_STREAM | unix::SOCK_DGRAM | unix::SOCK_SEQPACKET
+    ) {
+        return Err(Errno::ESOCKTNOSUPPORT);
+    }
+    let mut flags = 0;
+    if ty & SOCK_NONBLOCK != 0 {
+        flags |= O_NONBLOCK;
+    }
+    if ty & SOCK_CLOEXEC != 0 {
+        flags |= O_CLOEXEC;
+    }
+    Ok((kind, flags))
+}
+
+fn check_domain(domain: u32, protocol: u32) -> KResult<()> {
+    if domain != AF_UNIX {
+        // Programs probe for IPv4/IPv6 routinely; not worth a warning each time.
+        crate::debug!("socket family {} not supported yet", domain);
+        return Err(Errno::EAFNOSUPPORT);
+    }
+    if protocol != 0 && protocol != AF_UNIX {
+        return Err(Errno::EPROTONOSUPPORT);
+    }
+    Ok(())
+}
+
+pub fn socket(c: &mut Call) -> SysResult {
+    let [domain, ty, protocol, ..] = c.a;
+    check_domain(domain as u32, protocol as u32)?;
+    let (kind, flags) = parse_type(ty as u32)?;
+    let f = new_file(UnixSocket::new(kind), flags);
+    ok(install(c, f, flags & O_CLOEXEC != 0)?)
+}
+
+pub fn socketpair(c: &mut Call) -> SysResult {
+    let [domain, ty, protocol, sv, ..] = c.a;
+    check_domain(domain as u32, protocol as u32)?;
+    let (kind, flags) = parse_type(ty as u32)?;
+    let (a, b) = UnixSocket::pair(kind);
+    let fa = install(c, new_file(a, flags), flags & O_CLOEXEC != 0)?;
+    let fb = match install(c, new_file(b, flags), flags & O_CLOEXEC != 0) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = c.thread.proc_ref().files.lock().close(fa as i32);
+            return Err(e);
+        }
+    };
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&(fa as i32).to_le_bytes());
+    out[4..].copy_from_slice(&(fb as i32).to_le_bytes());
+    if let Err(e) = uaccess::write_bytes(sv, &out) {
+        let mut t = c.thread.proc_ref().files.lock();
+        let _ = t.close(fa as i32);
+        let _ = t.close(fb as i32);
+        return Err(e);
+    }
+    ok(0)
+}
+
+fn autobind_name() -> Addr {
+    static NEXT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    Addr::Abstract(alloc::format!("{:05x}", n & 0xfffff).into_bytes())
+}
+
+pub fn bind(c: &mut Call) -> SysResult {
+    let [fd, addrp, len, ..] = c.a;
+    let (_, s) = socket_of(c, fd as i32)?;
+    let addr = read_addr(addrp, len)?;
+    match addr {
+        None => s.bind(autobind_name(), None)?,
+        Some(Addr::Abstract(n)) => s.bind(Addr::Abstract(n), None)?,
+        Some(Addr::Path(path)) => {
+            if s.name().is_some() {
+                return Err(Errno::EINVAL);
+            }
+            let (parent, name, _) = parent_of(c, AT_FDCWD, &path)?;
+            may_write_dir(c, &parent)?;
+            let umask = c.thread.proc_ref().fs.lock().umask;
+            let cred = c.thread.proc_ref().cred.lock().clone();
+            let inode = parent
+                .inode
+                .create(
+                    &name,
+                    FileType::Socket,
+                    0o777 & !umask,
+                    cred.fsuid,
+                    cred.fsgid,
+                    0,
+                )
+                .map_err(|e| {
+                    if e == Errno::EEXIST {
+                        Errno::EADDRINUSE
+                    } else {
+                        e
+                    }
+                })?;
+            let key = (inode.fs_id(), inode.stat().ino);
+            s.bind(Addr::Path(path), Some(key))?;
+        }
+    }
+    ok(0)
+}
+
+pub fn listen(c: &mut Call) -> SysResult {
+    let (_, s) = socket_of(c, c.fd(0))?;
+    let backlog = (c.a[1] as i32).max(0) as usize;
+    s.listen(backlog)?;
+    ok(0)
+}
+
+/// The socket bound at `addr`.
+pub(in crate::syscall) fn resolve(c: &Call, addr: &Addr) -> KResult<Arc<UnixSocket>> {
+    match addr {
+        Addr::Abstract(n) => unix::lookup_abstract(n).ok_or(Errno::ECONNREFUSED),
+        Addr::Path(p) => {
+            let d = crate::fs::lookup_at(c.thread, AT_FDCWD, p, true)?;
+            if d.inode.file_type() != FileType::Socket {
+                return Err(Errno::ECONNREFUSED);
+            }
+            let cred = c.thread.proc_ref().cred.lock().vfs();
+            lintel_vfs::permission(&d.inode.stat(), &cred, 2)?;
+            unix::lookup_inode((d.inode.fs_id(), d.inode.stat().ino)).ok_or(Errno::ECONNREFUSED)
+        }
+    }
+}
+
+pub fn connect(c: &mut Call) -> SysResult {
+    let [fd, addrp, len, ..] = c.a;
+    let (f, s) = socket_of(c, fd as i32)?;
+    let addr = read_addr(addrp, len)?.ok_or(Errno::EINVAL)?;
+    let target = resolve(c, &addr)?;
+    s.connect(target, f.nonblocking())?;
+    ok(0)
+}
+
+pub fn accept(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
+    let with_flags = flags_arg == FlagsArg::Present;
+    let [fd, addrp, lenp, flags, ..] = c.a;
+    let flags = if with_flags { flags as u32 } else { 0 };
+    if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (f, s) = socket_of(c, fd as i32)?;
+    if s.kind == unix::SOCK_DGRAM {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let conn = s.accept(f.nonblocking())?;
+    let peer = conn.peer_name().ok().flatten();
+    let mut oflags = 0;
+    if flags & SOCK_NONBLOCK != 0 {
+        oflags |= O_NONBLOCK;
+    }
+    write_addr(addrp, lenp, peer.as_ref())?;
+    let n = install(c, new_file(conn, oflags), flags & SOCK_CLOEXEC != 0)?;
+    ok(n)
+}
+
+/// Which address getsockname/getpeername reports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SockName {
+    Own,
+    Peer,
+}
+
+pub fn getsockname(c: &mut Call, kind: SockName) -> SysResult {
+    let peer = kind == SockName::Peer;
+    let [fd, addrp, lenp, ..] = c.a;
+    let (_, s) = socket_of(c, fd as i32)?;
+    let name = if peer { s.peer_name()? } else { s.name() };
+    write_addr(addrp, lenp, name.as_ref())?;
+    ok(0)
+}
+
+pub fn shutdown(c: &mut Call) -> SysResult {
+    let (_, s) = socket_of(c, c.fd(0))?;
+    s.shutdown(c.a[1] as u32)?;
+    ok(0)
+}

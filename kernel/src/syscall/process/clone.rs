@@ -1,0 +1,309 @@
+//! clone, fork, vfork, clone3
+
+use crate::proc as process;
+use crate::proc::signal;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+use lintel_abi::{Errno, KResult};
+use lintel_hal::task::FpuState;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND between processes, namespaces and CLONE_PIDFD pending"),
+    Syscall::implemented("fork", |c| fork(c, ForkKind::Fork), ""),
+    Syscall::implemented("vfork", |c| fork(c, ForkKind::Vfork), ""),
+    Syscall::partial("clone3", clone3, "as clone, with set_tid (one pid namespace); CLONE_INTO_CGROUP and CLONE_PIDFD pending"),
+];
+
+const CSIGNAL: usize = 0xff;
+
+const CLONE_VM: usize = 0x100;
+
+const CLONE_FS: usize = 0x200;
+
+const CLONE_FILES: usize = 0x400;
+
+const CLONE_SIGHAND: usize = 0x800;
+
+const CLONE_PIDFD: usize = 0x1000;
+
+const CLONE_PTRACE: usize = 0x2000;
+
+const CLONE_VFORK: usize = 0x4000;
+
+const CLONE_PARENT: usize = 0x8000;
+
+const CLONE_THREAD: usize = 0x10000;
+
+const CLONE_NEWNS: usize = 0x20000;
+
+const CLONE_SYSVSEM: usize = 0x40000;
+
+const CLONE_SETTLS: usize = 0x80000;
+
+const CLONE_PARENT_SETTID: usize = 0x100000;
+
+const CLONE_CHILD_CLEARTID: usize = 0x200000;
+
+const CLONE_DETACHED: usize = 0x400000;
+
+const CLONE_UNTRACED: usize = 0x800000;
+
+const CLONE_CHILD_SETTID: usize = 0x1000000;
+
+const CLONE_NEWCGROUP: usize = 0x0200_0000;
+
+const CLONE_NEWUTS: usize = 0x0400_0000;
+
+const CLONE_NEWIPC: usize = 0x0800_0000;
+
+const CLONE_NEWUSER: usize = 0x1000_0000;
+
+const CLONE_NEWPID: usize = 0x2000_0000;
+
+const CLONE_NEWNET: usize = 0x4000_0000;
+
+const CLONE_IO: usize = 0x8000_0000;
+
+const CLONE_NAMESPACES: usize = CLONE_NEWNS
+    | CLONE_NEWCGROUP
+    | CLONE_NEWUTS
+    | CLONE_NEWIPC
+    | CLONE_NEWUSER
+    | CLONE_NEWPID
+    | CLONE_NEWNET;
+
+/// fork or vfork (which shares the memory and suspends the parent until the child execs or
+/// exits).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ForkKind {
+    Fork,
+    Vfork,
+}
+
+pub fn fork(c: &mut Call, kind: ForkKind) -> SysResult {
+    let vfork = kind == ForkKind::Vfork;
+    let flags = if vfork { CLONE_VM | CLONE_VFORK } else { 0 };
+    do_clone(
+        c,
+        CloneArgs {
+            flags,
+            exit_signal: signal::SIGCHLD as usize,
+            ..CloneArgs::default()
+        },
+    )
+}
+
+#[derive(Default)]
+struct CloneArgs {
+    flags: usize,
+    exit_signal: usize,
+    stack: usize,
+    ptid: usize,
+    ctid: usize,
+    tls: usize,
+    /// clone3's set_tid: (set_tid_size, the first pid of the array).
+    set_tid: Option<(usize, i32)>,
+}
+
+/// The largest pid plus one, as /proc/sys/kernel/pid_max reports it.
+const PID_MAX: i32 = 4_194_304;
+
+/// Checks clone3's requested pid as Linux does in the root pid namespace (one level, so one
+/// pid), and has the next pid allocation return it.
+fn request_set_tid(c: &Call, set_tid_size: usize, tid: i32) -> KResult<()> {
+    if set_tid_size > 1 || !(1..PID_MAX).contains(&tid) {
+        return Err(Errno::EINVAL);
+    }
+    // CAP_CHECKPOINT_RESTORE/CAP_SYS_ADMIN: an effective uid of 0 stands in.
+    if c.thread.proc_ref().cred.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    if process::pid_taken(tid) {
+        return Err(Errno::EEXIST);
+    }
+    process::request_pid(tid);
+    Ok(())
+}
+
+pub fn clone(c: &mut Call) -> SysResult {
+    // x86_64 argument order: flags, stack, parent_tid, child_tid, tls.
+    let [flags, stack, ptid, ctid, tls, _] = c.a;
+    if flags & CLONE_PIDFD != 0 {
+        crate::warn!("clone: CLONE_PIDFD not supported yet");
+        return Err(Errno::EINVAL);
+    }
+    do_clone(
+        c,
+        CloneArgs {
+            flags: flags & !CSIGNAL,
+            exit_signal: flags & CSIGNAL,
+            stack,
+            ptid,
+            ctid,
+            tls,
+            set_tid: None,
+        },
+    )
+}
+
+pub fn clone3(c: &mut Call) -> SysResult {
+    let [argp, size, ..] = c.a;
+    // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+    // tls (VER0, 64 bytes), set_tid, set_tid_size (VER1), cgroup (VER2).
+    if !(64..=4096).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let raw = uaccess::read_vec(argp, size)?;
+    if raw[88.min(size)..].iter().any(|&b| b != 0) {
+        // set_tid, cgroup and unknown extensions are not supported: Linux gives E2BIG for
+        // unknown non-zero tails and EINVAL/EPERM for the others.
+        return Err(if size > 88 && raw[88..].iter().any(|&b| b != 0) {
+            Errno::E2BIG
+        } else {
+            Errno::EINVAL
+        });
+    }
+    let f =
+        |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8])) as usize;
+    let (flags, _pidfd, ctid, ptid, exit_signal, stack, stack_size, tls) =
+        (f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7));
+    // set_tid and set_tid_size (CLONE_ARGS_SIZE_VER1): both or neither, at most
+    // MAX_PID_NS_LEVEL pids.
+    let (set_tid, set_tid_size) = if size >= 80 { (f(8), f(9)) } else { (0, 0) };
+    if set_tid_size > 32 || (set_tid == 0) != (set_tid_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    let set_tid = if set_tid_size != 0 {
+        let ids = uaccess::read_vec(set_tid, set_tid_size * 4)?;
+        Some((
+            set_tid_size,
+            i32::from_le_bytes([ids[0], ids[1], ids[2], ids[3]]),
+        ))
+    } else {
+        None
+    };
+    if flags & CSIGNAL != 0 || exit_signal > signal::NSIG as usize || flags & CLONE_PIDFD != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    let stack = if stack != 0 {
+        stack.checked_add(stack_size).ok_or(Errno::EINVAL)?
+    } else {
+        0
+    };
+    do_clone(
+        c,
+        CloneArgs {
+            flags,
+            exit_signal,
+            stack,
+            ptid,
+            ctid,
+            tls,
+            set_tid,
+        },
+    )
+}
+
+fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
+    let flags = a.flags;
+    if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_PARENT != 0 && c.thread.proc_ref().pid == 1 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_NAMESPACES != 0 {
+        crate::warn!("clone: namespaces are not supported (flags {:#x})", flags);
+        return Err(Errno::EPERM);
+    }
+    let _ = (
+        CLONE_PTRACE,
+        CLONE_SYSVSEM,
+        CLONE_DETACHED,
+        CLONE_UNTRACED,
+        CLONE_IO,
+        a.exit_signal,
+    );
+    let thread = flags & CLONE_THREAD != 0;
+    if !thread && flags & (CLONE_FILES | CLONE_FS | CLONE_SIGHAND) != 0 {
+        // Sharing these tables between two processes needs them reference-counted apart
+        // from the process; threads share them through their process.
+        crate::warn!(
+            "clone: CLONE_FILES/CLONE_FS/CLONE_SIGHAND without CLONE_THREAD not supported yet"
+        );
+        return Err(Errno::EINVAL);
+    }
+    if thread && flags & (CLONE_FILES | CLONE_FS) != CLONE_FILES | CLONE_FS {
+        crate::warn!("clone: a thread with its own files or fs context is not supported yet");
+        return Err(Errno::EINVAL);
+    }
+    let vfork = flags & CLONE_VFORK != 0;
+    if let Some((size, tid)) = a.set_tid {
+        request_set_tid(c, size, tid)?;
+    }
+    let child = if thread {
+        process::clone_thread(c.thread)
+    } else {
+        process::fork(c.thread, vfork, flags & CLONE_VM != 0)
+    };
+    // A fork that failed before taking its pid must not leave the request to the next one.
+    process::request_pid(0);
+    let child = child?;
+    let cp = child.process();
+    if !thread {
+        cp.exit_signal
+            .store(a.exit_signal as u32, Ordering::Relaxed);
+    }
+    if flags & CLONE_PARENT != 0 && !thread {
+        let me = c.thread.process();
+        let gp = me.parent.lock().upgrade();
+        if let Some(gp) = gp {
+            me.children.lock().retain(|x| !Arc::ptr_eq(x, &cp));
+            cp.ppid.store(gp.pid, Ordering::Relaxed);
+            *cp.parent.lock() = Arc::downgrade(&gp);
+            gp.children.lock().push(cp.clone());
+        }
+    }
+    let id = child.tid();
+    let mut ctx = *c.ctx;
+    ctx.rax = 0;
+    if a.stack != 0 {
+        ctx.rsp = a.stack as u64;
+    }
+    if flags & CLONE_SETTLS != 0 {
+        if a.tls >= lintel_hal::usercopy::USER_END {
+            return Err(Errno::EPERM);
+        }
+        ctx.fs_base = a.tls as u64;
+    }
+    if flags & CLONE_PARENT_SETTID != 0 {
+        uaccess::write_i32(a.ptid, id)?;
+    }
+    if flags & CLONE_CHILD_SETTID != 0 {
+        let mm = cp.mm();
+        mm.inner.lock().write_bytes(a.ctid, &id.to_le_bytes())?;
+    }
+    if flags & CLONE_CHILD_CLEARTID != 0 {
+        *child.clear_child_tid.lock() = a.ctid;
+    }
+    process::start_thread(child, ctx, FpuState::save_current());
+    if vfork {
+        cp.vfork_done
+            .wait_until(|| (*cp.vfork_released.lock() || c.thread.must_exit()).then_some(()));
+    }
+    ok(id as usize)
+}

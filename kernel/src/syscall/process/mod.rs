@@ -1,0 +1,29 @@
+//! Process calls: pids, fork/clone, execve, exit, wait, process groups and sessions, resource
+//! limits and usage, prctl, rseq.
+
+mod clone;
+mod exec;
+mod exit;
+mod pgrp;
+mod pid;
+mod prctl;
+mod rlimit;
+mod rseq;
+mod rusage;
+mod wait;
+
+use crate::syscall::Syscall;
+
+/// The calls of this family, file by file.
+pub(super) const SYSCALLS: &[&[Syscall]] = &[
+    clone::SYSCALLS,
+    exec::SYSCALLS,
+    exit::SYSCALLS,
+    pgrp::SYSCALLS,
+    pid::SYSCALLS,
+    prctl::SYSCALLS,
+    rlimit::SYSCALLS,
+    rseq::SYSCALLS,
+    rusage::SYSCALLS,
+    wait::SYSCALLS,
+];

@@ -1,0 +1,101 @@
+//! setpgid, getpgrp, setsid, getpgid, getsid
+
+use crate::proc as process;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use core::sync::atomic::Ordering;
+use lintel_abi::Errno;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented("setpgid", setpgid, ""),
+    Syscall::implemented("getpgrp", |c| getpgid_of(c, 0), ""),
+    Syscall::implemented("setsid", setsid, ""),
+    Syscall::implemented("getpgid", |c| getpgid_of(c, c.a[0] as i32), ""),
+    Syscall::implemented("getsid", getsid, ""),
+];
+
+pub fn setpgid(c: &mut Call) -> SysResult {
+    let me = c.thread.process();
+    let pid = if c.a[0] as i32 == 0 {
+        me.pid
+    } else {
+        c.a[0] as i32
+    };
+    let pgid = c.a[1] as i32;
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let target = if pid == me.pid {
+        me.clone()
+    } else {
+        let t = process::find_process(pid).ok_or(Errno::ESRCH)?;
+        if t.ppid() != me.pid {
+            return Err(Errno::ESRCH);
+        }
+        if t.sid.load(Ordering::Relaxed) != me.sid.load(Ordering::Relaxed) {
+            return Err(Errno::EPERM);
+        }
+        if t.did_exec.load(Ordering::Relaxed) {
+            return Err(Errno::EACCES);
+        }
+        t
+    };
+    if target.sid.load(Ordering::Relaxed) == target.pid {
+        return Err(Errno::EPERM);
+    }
+    let pgid = if pgid == 0 { target.pid } else { pgid };
+    if pgid != target.pid {
+        // Joining a group needs a member in the same session.
+        let sid = target.sid.load(Ordering::Relaxed);
+        let exists = process::all_pids()
+            .into_iter()
+            .filter_map(process::find_process)
+            .any(|q| {
+                q.pgid.load(Ordering::Relaxed) == pgid
+                    && q.sid.load(Ordering::Relaxed) == sid
+                    && q.exit_status.lock().is_none()
+            });
+        if !exists {
+            return Err(Errno::EPERM);
+        }
+    }
+    target.pgid.store(pgid, Ordering::Relaxed);
+    ok(0)
+}
+
+pub fn getpgid_of(c: &mut Call, pid: i32) -> SysResult {
+    let p = if pid == 0 {
+        c.thread.process()
+    } else {
+        process::find_process(pid).ok_or(Errno::ESRCH)?
+    };
+    ok(p.pgid.load(Ordering::Relaxed) as usize)
+}
+
+pub fn getsid(c: &mut Call) -> SysResult {
+    let pid = c.a[0] as i32;
+    let p = if pid == 0 {
+        c.thread.process()
+    } else {
+        process::find_process(pid).ok_or(Errno::ESRCH)?
+    };
+    ok(p.sid.load(Ordering::Relaxed) as usize)
+}
+
+pub fn setsid(c: &mut Call) -> SysResult {
+    let me = c.thread.process();
+    let pid = me.pid;
+    let leader = process::all_pids()
+        .into_iter()
+        .filter_map(process::find_process)
+        .any(|p| p.pgid.load(Ordering::Relaxed) == pid);
+    if leader {
+        return Err(Errno::EPERM);
+    }
+    me.sid.store(pid, Ordering::Relaxed);
+    me.pgid.store(pid, Ordering::Relaxed);
+    *me.ctty.lock() = None;
+    ok(pid as usize)
+}

@@ -1,0 +1,55 @@
+//! rseq
+
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use lintel_abi::Errno;
+
+pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
+    "rseq",
+    rseq,
+    "single CPU: cpu_id written at registration",
+)];
+
+pub fn rseq(c: &mut Call) -> SysResult {
+    let [addr, len, flags, sig, _, _] = c.a;
+    let (len, sig) = (len as u32, sig as u32);
+    let mut cur = c.thread.rseq.lock();
+    if flags & 1 != 0 {
+        if flags & !1 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if cur.0 != addr || cur.0 == 0 {
+            return Err(Errno::EINVAL);
+        }
+        if cur.1 != len {
+            return Err(Errno::EINVAL);
+        }
+        if cur.2 != sig {
+            return Err(Errno::EPERM);
+        }
+        *cur = (0, 0, 0);
+        return ok(0);
+    }
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if cur.0 != 0 {
+        if cur.0 != addr || cur.1 != len {
+            return Err(Errno::EINVAL);
+        }
+        if cur.2 != sig {
+            return Err(Errno::EPERM);
+        }
+        return Err(Errno::EBUSY);
+    }
+    if addr % 32 != 0 || len < 32 {
+        return Err(Errno::EINVAL);
+    }
+    // cpu_id_start and cpu_id: this kernel runs user code on CPU 0.
+    uaccess::write_bytes(addr, &[0u8; 8])?;
+    *cur = (addr, len, sig);
+    ok(0)
+}

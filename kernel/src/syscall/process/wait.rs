@@ -1,0 +1,215 @@
+//! wait4, waitid
+
+use crate::proc as process;
+use crate::proc::signal;
+use crate::proc::Process;
+use crate::syscall::ok;
+use crate::syscall::process::rusage::child_rusage;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+use lintel_abi::Errno;
+use lintel_abi::KResult;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented("wait4", wait4, ""),
+    Syscall::implemented("waitid", waitid, "P_ALL, P_PID, P_PGID; P_PIDFD pending"),
+];
+
+const WNOHANG: usize = 1;
+
+const WUNTRACED: usize = 2;
+
+const WSTOPPED: usize = 2;
+
+const WEXITED: usize = 4;
+
+const WCONTINUED: usize = 8;
+
+const WNOWAIT: usize = 0x0100_0000;
+
+const WNOTHREAD: usize = 0x2000_0000;
+
+const WALL: usize = 0x4000_0000;
+
+const WCLONE: usize = 0x8000_0000;
+
+/// Which children a wait call is for.
+#[derive(Clone, Copy)]
+pub(in crate::syscall) enum Which {
+    Any,
+    Pid(i32),
+    Pgid(i32),
+}
+
+fn matches(child: &Process, which: Which) -> bool {
+    match which {
+        Which::Any => true,
+        Which::Pid(p) => child.pid == p,
+        Which::Pgid(g) => child.pgid.load(Ordering::Relaxed) == g,
+    }
+}
+
+/// A state change a wait call reports.
+#[derive(Clone, Copy)]
+enum Event {
+    Exited(i32),
+    Stopped(u32),
+    Continued,
+}
+
+impl Event {
+    /// The wait4 status word.
+    fn status(self) -> i32 {
+        match self {
+            Event::Exited(st) => st,
+            Event::Stopped(sig) => ((sig as i32) << 8) | 0x7f,
+            Event::Continued => 0xffff,
+        }
+    }
+}
+
+/// Waits for a child matching `which` to exit (if `exited`), stop (WSTOPPED/WUNTRACED) or
+/// continue (WCONTINUED). Ok(None) with WNOHANG when nothing has happened. Stop and continue
+/// reports are consumed unless WNOWAIT.
+fn wait_event(
+    c: &mut Call,
+    which: Which,
+    options: usize,
+    exited: bool,
+) -> KResult<Option<(Arc<Process>, Event)>> {
+    let me = c.thread.process();
+    let th = c.thread.clone();
+    me.child_event.wait_until(|| {
+        let kids = me.children.lock().clone();
+        let mut any = false;
+        // A "clone" child reports to its parent with a signal other than SIGCHLD: __WCLONE
+        // waits only for those, __WALL for all, and neither only for ordinary children.
+        let kind_ok = |k: &Process| {
+            let clone_child = k.exit_signal.load(Ordering::Relaxed) != signal::SIGCHLD;
+            options & WALL != 0 || (options & WCLONE != 0) == clone_child
+        };
+        for k in kids.iter().filter(|k| matches(k, which) && kind_ok(k)) {
+            any = true;
+            if let Some(st) = *k.exit_status.lock() {
+                if exited {
+                    return Some(Ok(Some((k.clone(), Event::Exited(st)))));
+                }
+                continue;
+            }
+            let mut stop = k.stop.lock();
+            let ev = match stop.report {
+                Some(process::StopReport::Stopped(sig)) if options & WSTOPPED != 0 => {
+                    Some(Event::Stopped(sig))
+                }
+                Some(process::StopReport::Continued) if options & WCONTINUED != 0 => {
+                    Some(Event::Continued)
+                }
+                _ => None,
+            };
+            if let Some(ev) = ev {
+                if options & WNOWAIT == 0 {
+                    stop.report = None;
+                }
+                return Some(Ok(Some((k.clone(), ev))));
+            }
+        }
+        if !any {
+            return Some(Err(Errno::ECHILD));
+        }
+        if options & WNOHANG != 0 {
+            return Some(Ok(None));
+        }
+        if let Some(e) = process::interrupted(&th, Errno::ERESTARTSYS) {
+            return Some(Err(e));
+        }
+        None
+    })
+}
+
+pub fn wait4(c: &mut Call) -> SysResult {
+    let [pid, status_p, options, rusage_p, _, _] = c.a;
+    // The options are an int: only the low 32 bits count.
+    let options = options as u32 as usize;
+    let pid = pid as i32;
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE | WNOTHREAD) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let which = match pid {
+        -1 => Which::Any,
+        0 => Which::Pgid(c.thread.proc_ref().pgid.load(Ordering::Relaxed)),
+        p if p < 0 => Which::Pgid(p.checked_neg().ok_or(Errno::ESRCH)?),
+        p => Which::Pid(p),
+    };
+    let Some((child, ev)) = wait_event(c, which, options, true)? else {
+        return ok(0);
+    };
+    if status_p != 0 {
+        uaccess::write_i32(status_p, ev.status())?;
+    }
+    if rusage_p != 0 {
+        uaccess::write_bytes(rusage_p, &child_rusage(&child))?;
+    }
+    if let Event::Exited(_) = ev {
+        process::reap(&c.thread.process(), &child);
+    }
+    ok(child.pid as usize)
+}
+
+pub fn waitid(c: &mut Call) -> SysResult {
+    const P_ALL: usize = 0;
+    const P_PID: usize = 1;
+    const P_PGID: usize = 2;
+    const CLD_EXITED: i32 = 1;
+    const CLD_KILLED: i32 = 2;
+    let [idtype, id, infop, options, rusage_p, _] = c.a;
+    let options = options as u32 as usize;
+    if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WALL | WCLONE | WNOTHREAD)
+        != 0
+        || options & (WEXITED | WSTOPPED | WCONTINUED) == 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let id = id as i32;
+    let which = match idtype {
+        P_ALL => Which::Any,
+        P_PID if id > 0 => Which::Pid(id),
+        P_PGID if id > 0 => Which::Pgid(id),
+        P_PGID if id == 0 => Which::Pgid(c.thread.proc_ref().pgid.load(Ordering::Relaxed)),
+        _ => return Err(Errno::EINVAL),
+    };
+    let found = wait_event(c, which, options, options & WEXITED != 0)?;
+    let mut info = [0u8; 128];
+    if let Some((child, ev)) = &found {
+        let (code, status) = match *ev {
+            Event::Exited(st) if st & 0x7f == 0 => (CLD_EXITED, (st >> 8) & 0xff),
+            Event::Exited(st) => (CLD_KILLED, st & 0x7f),
+            Event::Stopped(sig) => (signal::CLD_STOPPED, sig as i32),
+            Event::Continued => (signal::CLD_CONTINUED, signal::SIGCONT as i32),
+        };
+        let uid = child.cred.lock().uid;
+        info[0..4].copy_from_slice(&(signal::SIGCHLD as i32).to_le_bytes());
+        info[8..12].copy_from_slice(&code.to_le_bytes());
+        info[16..20].copy_from_slice(&child.pid.to_le_bytes());
+        info[20..24].copy_from_slice(&uid.to_le_bytes());
+        info[24..28].copy_from_slice(&status.to_le_bytes());
+        let (u, s) = child.cpu_times();
+        info[32..40].copy_from_slice(&(u / 10_000_000).to_le_bytes());
+        info[40..48].copy_from_slice(&(s / 10_000_000).to_le_bytes());
+    }
+    if infop != 0 {
+        uaccess::write_bytes(infop, &info)?;
+    }
+    if let Some((child, ev)) = found {
+        if rusage_p != 0 {
+            uaccess::write_bytes(rusage_p, &child_rusage(&child))?;
+        }
+        if matches!(ev, Event::Exited(_)) && options & WNOWAIT == 0 {
+            process::reap(&c.thread.process(), &child);
+        }
+    }
+    ok(0)
+}

@@ -1,0 +1,85 @@
+//! Scheduling calls: yielding, affinity, nice, policies and parameters.
+//!
+//! Lintel runs every thread on CPU 0 with round-robin time slices; these calls keep the state
+//! Linux keeps and validate like Linux, and the scheduler will honour nice and policies when
+//! it grows weights.
+
+mod affinity;
+mod attr;
+mod policy;
+mod priority;
+mod sched_yield;
+
+use crate::proc as process;
+use crate::proc::Process;
+use crate::proc::Thread;
+use crate::syscall::Call;
+use crate::syscall::Syscall;
+use alloc::sync::Arc;
+use lintel_abi::Errno;
+use lintel_abi::KResult;
+
+/// The calls of this family, file by file.
+pub(super) const SYSCALLS: &[&[Syscall]] = &[
+    affinity::SYSCALLS,
+    attr::SYSCALLS,
+    policy::SYSCALLS,
+    priority::SYSCALLS,
+    sched_yield::SYSCALLS,
+];
+
+/// CPUs that exist (bit N = CPU N).
+pub(in crate::syscall) const ONLINE_CPUS: u64 = 1;
+
+pub(in crate::syscall) const SCHED_OTHER: usize = 0;
+
+pub(in crate::syscall) const SCHED_FIFO: usize = 1;
+
+pub(in crate::syscall) const SCHED_RR: usize = 2;
+
+pub(in crate::syscall) const SCHED_BATCH: usize = 3;
+
+pub(in crate::syscall) const SCHED_IDLE: usize = 5;
+
+pub(in crate::syscall) const SCHED_RESET_ON_FORK: usize = 0x4000_0000;
+
+pub(in crate::syscall) fn thread_of(c: &Call, tid: i32) -> KResult<Arc<Thread>> {
+    if tid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if tid == 0 {
+        return Ok(c.thread.clone());
+    }
+    process::find_thread(tid).ok_or(Errno::ESRCH)
+}
+
+pub(in crate::syscall) fn valid_policy(policy: usize) -> bool {
+    matches!(
+        policy,
+        SCHED_OTHER | SCHED_FIFO | SCHED_RR | SCHED_BATCH | SCHED_IDLE
+    )
+}
+
+pub(in crate::syscall) fn check_param(policy: usize, prio: i32) -> KResult<()> {
+    let ok = match policy {
+        SCHED_FIFO | SCHED_RR => (1..=99).contains(&prio),
+        _ => prio == 0,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+pub(in crate::syscall) fn proc_of(c: &Call, pid: i32) -> KResult<Arc<Process>> {
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pid == 0 {
+        return Ok(c.thread.process());
+    }
+    process::find_thread(pid)
+        .map(|t| t.process())
+        .ok_or(Errno::ESRCH)
+}

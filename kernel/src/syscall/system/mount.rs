@@ -1,0 +1,55 @@
+//! mount, umount2
+
+use crate::fs;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use lintel_abi::Errno;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::partial(
+        "mount",
+        mount,
+        "new tmpfs, proc, sysfs and ext4 (virtio disk) mounts; bind, move and remount pending",
+    ),
+    Syscall::implemented("umount2", umount2, ""),
+];
+
+pub fn mount(c: &mut Call) -> SysResult {
+    const MS_RDONLY: usize = 1;
+    const MS_REMOUNT: usize = 32;
+    const MS_BIND: usize = 4096;
+    const MS_MOVE: usize = 8192;
+    let [src, target, fstype, flags, _data, _] = c.a;
+    if c.thread.proc_ref().cred.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let target = uaccess::read_path(target)?;
+    if flags & (MS_REMOUNT | MS_BIND | MS_MOVE) != 0 {
+        crate::warn!("mount: remount, bind and move mounts are not supported yet");
+        return Err(Errno::EINVAL);
+    }
+    let fstype = uaccess::read_cstr(fstype, 64, Errno::ENODEV)?;
+    let source = if src != 0 {
+        uaccess::read_cstr(src, 4096, Errno::ENAMETOOLONG)?
+    } else {
+        fstype.clone()
+    };
+    fs::mount(c.thread, &source, &target, &fstype, flags & MS_RDONLY != 0)?;
+    ok(0)
+}
+
+pub fn umount2(c: &mut Call) -> SysResult {
+    let flags = c.a[1];
+    if flags & !0xf != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if c.thread.proc_ref().cred.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let target = uaccess::read_path(c.a[0])?;
+    fs::umount(c.thread, &target)?;
+    ok(0)
+}

@@ -1,0 +1,110 @@
+/* clone3's set_tid: the child gets the requested pid when it is free; EEXIST when it is taken;
+ * EPERM for a caller without privilege; EINVAL for a set_tid_size the pid namespace depth does
+ * not allow, a size without an array (or the reverse), and pids out of range; EFAULT for an
+ * unreadable array. Must run as root (as the test suite does, natively and in Lintel). */
+#define _GNU_SOURCE
+#include "lintel_test.h"
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* struct clone_args up to CLONE_ARGS_SIZE_VER2 (88 bytes). */
+struct args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    uint64_t set_tid, set_tid_size, cgroup;
+};
+
+/* clone3 as fork with the given set_tid array; the child exits 7 at once. */
+static long clone3_tid(pid_t *tids, uint64_t n) {
+    struct args a;
+    memset(&a, 0, sizeof a);
+    a.exit_signal = SIGCHLD;
+    a.set_tid = (uint64_t)(uintptr_t)tids;
+    a.set_tid_size = n;
+    long r = syscall(SYS_clone3, &a, sizeof a);
+    if (r == 0) _exit(7);
+    return r;
+}
+
+static int wait_status(pid_t pid) {
+    int st = -1;
+    if (waitpid(pid, &st, 0) != pid) return -1;
+    return st;
+}
+
+/* A pid no process or thread has (kill answers ESRCH), near ours and below both pid_max. */
+static pid_t free_pid(void) {
+    for (pid_t p = getpid() + 300; p < getpid() + 2000; p++)
+        if (p < 32000 && kill(p, 0) == -1 && errno == ESRCH) return p;
+    for (pid_t p = 300; p < 32000; p++)
+        if (kill(p, 0) == -1 && errno == ESRCH) return p;
+    return -1;
+}
+
+int main(void) {
+    if (getuid() != 0) {
+        printf("needs root\n");
+        return 1;
+    }
+    /* The requested pid when it is free. */
+    pid_t want = free_pid();
+    CHECK(want > 0);
+    pid_t tids[2] = {want, 0};
+    long r = clone3_tid(tids, 1);
+    CHECK(r == want);
+    if (r > 0) CHECK(wait_status((pid_t)r) == 7 << 8);
+    /* Free again once reaped. */
+    r = clone3_tid(tids, 1);
+    CHECK(r == want);
+    if (r > 0) CHECK(wait_status((pid_t)r) == 7 << 8);
+
+    /* A taken pid: our own, and a live child's. */
+    pid_t mine[1] = {getpid()};
+    CHECK_ERR(clone3_tid(mine, 1), EEXIST);
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    pid_t busy[1] = {child};
+    CHECK_ERR(clone3_tid(busy, 1), EEXIST);
+    kill(child, SIGKILL);
+    CHECK(wait_status(child) != -1);
+
+    /* Bad sizes and pids. */
+    CHECK_ERR(clone3_tid(tids, 2), EINVAL);  /* deeper than the pid namespace */
+    CHECK_ERR(clone3_tid(tids, 33), EINVAL); /* above MAX_PID_NS_LEVEL */
+    CHECK_ERR(clone3_tid(NULL, 1), EINVAL);
+    {
+        struct args a;
+        memset(&a, 0, sizeof a);
+        a.exit_signal = SIGCHLD;
+        a.set_tid = (uint64_t)(uintptr_t)tids;
+        CHECK_ERR(syscall(SYS_clone3, &a, sizeof a), EINVAL); /* array without a size */
+    }
+    pid_t zero[1] = {0}, neg[1] = {-5}, huge[1] = {1 << 30};
+    CHECK_ERR(clone3_tid(zero, 1), EINVAL);
+    CHECK_ERR(clone3_tid(neg, 1), EINVAL);
+    CHECK_ERR(clone3_tid(huge, 1), EINVAL);
+    CHECK_ERR(clone3_tid((pid_t *)8, 1), EFAULT);
+
+    /* Without privilege: EPERM (checked in a child that gave up root). */
+    child = fork();
+    if (child == 0) {
+        if (setuid(65534) != 0) _exit(2);
+        errno = 0;
+        long x = clone3_tid(tids, 1);
+        _exit(x == -1 && errno == EPERM ? 0 : 1);
+    }
+    CHECK(wait_status(child) == 0);
+
+    /* Ordinary forks still work and never hand out a pid someone has. */
+    for (int i = 0; i < 3; i++) {
+        pid_t p = fork();
+        if (p == 0) _exit(0);
+        CHECK(p > 0 && p != getpid());
+        CHECK(wait_status(p) == 0);
+    }
+    DONE();
+}
