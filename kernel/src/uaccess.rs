@@ -43,8 +43,10 @@ pub fn write_bytes(addr: usize, buf: &[u8]) -> KResult<()> {
     usercopy::copy_to_user(addr, buf).map_err(|_| Errno::EFAULT)
 }
 
+/// Copies `len` bytes of user memory into a new buffer (ENOMEM when the kernel heap cannot
+/// hold it: the length comes from user space).
 pub fn read_vec(addr: usize, len: usize) -> KResult<Vec<u8>> {
-    let mut v = alloc::vec![0u8; len];
+    let mut v = crate::mm::kheap::zeroed(len)?;
     read_bytes(addr, &mut v)?;
     Ok(v)
 }

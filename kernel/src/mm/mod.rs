@@ -8,6 +8,7 @@ use lintel_hal::mm::{AddressSpace, Frame, Prot};
 use lintel_vfs::Inode;
 use spin::Mutex;
 
+pub mod kheap;
 pub mod pagecache;
 
 pub const PAGE: usize = 4096;
@@ -175,7 +176,8 @@ impl Mm {
         self.inner.lock().aspace.activate();
     }
 
-    /// Copy-on-write duplicate for fork.
+    /// Copy-on-write duplicate for fork. Fails with ENOMEM when page-table frames or the
+    /// kernel heap run short.
     pub fn fork(&self) -> KResult<Arc<Mm>> {
         let child = Mm::new()?;
         {
@@ -186,10 +188,17 @@ impl Mm {
             c.has_protnone = p.has_protnone;
             c.mmap_top = p.mmap_top;
             c.stack_top = p.stack_top;
+            // The copy of the map costs heap in proportion to what user space mapped.
+            kheap::check(p.vmas.len() * 2 * core::mem::size_of::<(usize, Vma)>())?;
             c.vmas = p.vmas.clone();
             let vmas: alloc::vec::Vec<Vma> = p.vmas.values().cloned().collect();
             for v in vmas {
+                // The list of mapped pages is as long as user space made it: count, then
+                // reserve it fallibly.
+                let mut n = 0;
+                p.aspace.for_each_mapped(v.start, v.end, |_, _| n += 1);
                 let mut pages = alloc::vec::Vec::new();
+                kheap::reserve_in(&mut pages, n)?;
                 p.aspace
                     .for_each_mapped(v.start, v.end, |va, prot| pages.push((va, prot)));
                 for (va, prot) in pages {

@@ -2,6 +2,7 @@
 //! reaping (wait4).
 
 mod deliver;
+pub mod limits;
 mod run;
 pub mod signal;
 
@@ -18,7 +19,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use lintel_abi::{Errno, KResult};
-use lintel_hal::task::Task;
+use lintel_hal::task::{KernelStack, Task};
 use lintel_vfs::Dentry;
 use signal::{SigAction, SigPending, SigSet};
 
@@ -202,6 +203,8 @@ pub struct Thread {
     tid: AtomicI32,
     process: Arc<Process>,
     ktask: Mutex<Option<Arc<Task>>>,
+    /// The kernel stack reserved when the thread was created, until its task starts.
+    kstack: Mutex<Option<KernelStack>>,
     pub state: Mutex<ThreadState>,
     pub clear_child_tid: Mutex<usize>,
     pub sigmask: Mutex<SigSet>,
@@ -317,15 +320,21 @@ pub fn find_thread(tid: i32) -> Option<Arc<Thread>> {
     THREADS.lock().get(&tid).and_then(|w| w.upgrade())
 }
 
-static NEXT_PID: AtomicI32 = AtomicI32::new(1);
 static PROCS: Mutex<BTreeMap<i32, Arc<Process>>> = Mutex::new(BTreeMap::new());
+/// Live tasks (threads of every process; zombies no longer count), against threads-max.
 static NPROCS: AtomicU32 = AtomicU32::new(0);
 
-/// Upper bound on live processes (the kernel-wide threads-max).
-const MAX_PROCS: u32 = 8192;
-
-pub fn alloc_pid() -> i32 {
-    NEXT_PID.fetch_add(1, Ordering::Relaxed)
+/// A new process or thread id (EAGAIN when pid_max ids are all taken). An id stays taken
+/// while it names a task, a process (zombies too), a process group or a session.
+fn alloc_pid() -> KResult<i32> {
+    limits::alloc_pid(|id| {
+        THREADS.lock().contains_key(&id)
+            || PROCS.lock().values().any(|p| {
+                p.pid == id
+                    || p.pgid.load(Ordering::Relaxed) == id
+                    || p.sid.load(Ordering::Relaxed) == id
+            })
+    })
 }
 
 pub fn find_process(pid: i32) -> Option<Arc<Process>> {
@@ -415,7 +424,8 @@ impl Process {
 
 /// Creates the first process (pid 1) with an empty address space; exec fills it.
 pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
-    let pid = alloc_pid();
+    let stack = KernelStack::try_new().ok_or(Errno::ENOMEM)?;
+    let pid = alloc_pid()?;
     let p = Arc::new(Process {
         pid,
         personality: AtomicU32::new(0),
@@ -462,14 +472,15 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
-    Ok(new_thread(p, pid))
+    Ok(new_thread(p, pid, stack))
 }
 
-fn new_thread(p: Arc<Process>, tid: i32) -> Arc<Thread> {
+fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
     let t = Arc::new(Thread {
         tid: AtomicI32::new(tid),
         process: p.clone(),
         ktask: Mutex::new(None),
+        kstack: Mutex::new(Some(stack)),
         state: Mutex::new(ThreadState::Blocked),
         clear_child_tid: Mutex::new(0),
         sigmask: Mutex::new(SigSet::default()),
@@ -491,25 +502,30 @@ fn new_thread(p: Arc<Process>, tid: i32) -> Arc<Thread> {
     t
 }
 
-/// Checks the process limits before a new task (process or thread) is created.
-fn check_task_limit(p: &Process) -> KResult<()> {
+/// Checks the limits before a new task (process or thread) is created, as Linux's
+/// copy_process does: RLIMIT_NPROC (not for root) and threads-max (for everyone) give EAGAIN.
+/// Then reserves the task's kernel stack, with heap headroom for the rest of what the task
+/// takes (ENOMEM, like a failed kernel-stack allocation on Linux).
+fn reserve_task(p: &Process) -> KResult<KernelStack> {
     let limit = p.rlimit(RLIMIT_NPROC).cur;
     let n = NPROCS.load(Ordering::Relaxed);
-    if n >= MAX_PROCS || (n as u64 >= limit && p.cred.lock().euid != 0) {
+    if n >= limits::threads_max() || (n as u64 >= limit && p.cred.lock().euid != 0) {
         return Err(Errno::EAGAIN);
     }
-    Ok(())
+    crate::mm::kheap::check(limits::TASK_HEAP_COST)?;
+    KernelStack::try_new().ok_or(Errno::ENOMEM)
 }
 
 /// clone(CLONE_THREAD): a new thread in the caller's process.
 pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     let p = parent_thread.process();
-    check_task_limit(&p)?;
     if p.is_exiting() {
         return Err(Errno::EAGAIN);
     }
+    let stack = reserve_task(&p)?;
+    let tid = alloc_pid()?;
     NPROCS.fetch_add(1, Ordering::Relaxed);
-    let t = new_thread(p, alloc_pid());
+    let t = new_thread(p, tid, stack);
     *t.sigmask.lock() = *parent_thread.sigmask.lock();
     *t.comm.lock() = *parent_thread.comm.lock();
     *t.affinity.lock() = *parent_thread.affinity.lock();
@@ -520,17 +536,23 @@ pub fn attach_task(t: &Arc<Thread>, task: Arc<Task>) {
     *t.ktask.lock() = Some(task);
 }
 
+/// The kernel stack reserved for `t` when it was created (taken once, to start its task).
+pub fn take_kstack(t: &Thread) -> Option<KernelStack> {
+    t.kstack.lock().take()
+}
+
 /// fork/vfork/clone without CLONE_THREAD: a new process with a copy-on-write copy of the
 /// caller's memory, or the same memory when `share_vm` (CLONE_VM).
 pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult<Arc<Thread>> {
     let parent = parent_thread.process();
-    check_task_limit(&parent)?;
+    let stack = reserve_task(&parent)?;
+    let files = parent.files.lock().try_clone()?;
     let mm = if share_vm {
         parent.mm()
     } else {
         parent.mm().fork()?
     };
-    let pid = alloc_pid();
+    let pid = alloc_pid()?;
     let p = Arc::new(Process {
         pid,
         personality: AtomicU32::new(parent.personality.load(Ordering::Relaxed)),
@@ -541,7 +563,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         children: Mutex::new(Vec::new()),
         threads: Mutex::new(Vec::new()),
         mm: Mutex::new(mm),
-        files: Mutex::new(parent.files.lock().clone()),
+        files: Mutex::new(files),
         fs: Mutex::new(parent.fs.lock().clone()),
         sigactions: Mutex::new(*parent.sigactions.lock()),
         cred: Mutex::new(parent.cred.lock().clone()),
@@ -578,7 +600,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
     parent.children.lock().push(p.clone());
-    let t = new_thread(p, pid);
+    let t = new_thread(p, pid, stack);
     *t.sigmask.lock() = *parent_thread.sigmask.lock();
     *t.comm.lock() = *parent_thread.comm.lock();
     *t.affinity.lock() = *parent_thread.affinity.lock();
