@@ -604,7 +604,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
     });
     // Exhaustion: runaway process creation by root on a small guest ends with fork failing
     // (EAGAIN from threads-max, or ENOMEM), never a kernel panic, and the system works after.
-    let exhaust: [(&str, &str, &[&str]); 4] = [
+    let exhaust: [(&str, &str, &[&str]); 5] = [
         (
             "boot.exhaust.chain",
             EXHAUST_CHAIN,
@@ -635,6 +635,17 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
                 "bounded",
                 "fork-refused",
                 "pid-wrapped",
+                "final-ok",
+            ],
+        ),
+        (
+            "boot.exhaust.memory",
+            EXHAUST_MEMORY,
+            &[
+                "dd-status=137",
+                "tmpfs-full",
+                "1000000",
+                "tmpfs-again",
                 "final-ok",
             ],
         ),
@@ -826,6 +837,19 @@ p=$(sh -c 'echo $$')
 ",
     exhaust_end!()
 );
+
+/// boot.exhaust.memory: a program touching more memory than the guest has is killed
+/// (SIGKILL); files filling tmpfs (whose data is on the kernel heap) get ENOSPC while pipes
+/// and new programs still work; deleting them gives the space back.
+const EXHAUST_MEMORY: &str = "dd if=/dev/zero bs=200M count=1 of=/dev/null 2> /dev/null
+echo dd-status=$?
+i=0
+while [ $i -lt 12 ]; do dd if=/dev/zero of=/tmp/f$i bs=1M count=8 2>> /tmp/err; i=$((i + 1)); done
+grep -q 'No space left' /tmp/err && echo tmpfs-full
+yes | head -c 1000000 | wc -c
+rm /tmp/f*
+dd if=/dev/zero of=/tmp/g bs=1M count=8 2> /dev/null && echo tmpfs-again
+/bin/busybox echo final-ok";
 
 type DiskFn = fn(&Path) -> Result<(), String>;
 

@@ -16,9 +16,15 @@ pub fn reserve() -> usize {
     (heap_stats().0 / 16).max(1 << 20)
 }
 
-/// ENOMEM unless `bytes` more can come from the heap with the reserve left free.
+/// Requests up to this size may dip into the reserve: the small buffers of everyday system
+/// calls keep working while bulk users are refused.
+const SMALL: usize = 4096;
+
+/// ENOMEM unless `bytes` more can come from the heap with the reserve left free (or, for
+/// small requests, at all).
 pub fn check(bytes: usize) -> KResult<()> {
-    if heap_available() < reserve().saturating_add(bytes) {
+    let keep = if bytes <= SMALL { 0 } else { reserve() };
+    if heap_available() < keep.saturating_add(bytes) {
         return Err(Errno::ENOMEM);
     }
     Ok(())
@@ -28,6 +34,20 @@ pub fn check(bytes: usize) -> KResult<()> {
 pub fn reserve_in<T>(v: &mut Vec<T>, n: usize) -> KResult<()> {
     check(n.saturating_mul(core::mem::size_of::<T>()))?;
     v.try_reserve(n).map_err(|_| Errno::ENOMEM)
+}
+
+/// A zero-filled buffer for moving `len` bytes through the kernel in pieces: all of them when
+/// the heap allows, else as many as it allows down to a page (the caller moves less at a
+/// time); ENOMEM when not even that fits.
+pub fn buffer(len: usize) -> KResult<Vec<u8>> {
+    let mut n = len;
+    loop {
+        match zeroed(n) {
+            Ok(v) => return Ok(v),
+            Err(e) if n <= SMALL => return Err(e),
+            Err(_) => n = (n / 2).max(SMALL),
+        }
+    }
 }
 
 /// A zero-filled buffer of `len` bytes, or ENOMEM.

@@ -172,6 +172,17 @@ impl Mm {
         }))
     }
 
+    /// The address space every zombie holds: empty and shared, made once (at the first
+    /// process), so an exiting process can give up its memory even when no frame is free.
+    pub fn zombie() -> KResult<Arc<Mm>> {
+        static ZOMBIE: spin::Once<Arc<Mm>> = spin::Once::new();
+        if let Some(m) = ZOMBIE.get() {
+            return Ok(m.clone());
+        }
+        let m = Mm::new()?;
+        Ok(ZOMBIE.call_once(|| m).clone())
+    }
+
     pub fn activate(&self) {
         self.inner.lock().aspace.activate();
     }
@@ -739,5 +750,9 @@ pub fn usercopy_fault(addr: usize, write: bool) -> bool {
     };
     let mm = t.process().mm();
     let r = mm.inner.lock().handle_fault(addr, write, false);
+    if let Err(FaultError::NoMem) = r {
+        // As for a fault in user mode; the copy fails and the process dies on its way out.
+        crate::proc::out_of_memory(t.proc_ref());
+    }
     r.is_ok()
 }

@@ -422,8 +422,19 @@ impl Process {
     }
 }
 
+/// No page frame for a fault of `p` (in user mode or in a copy from a system call): the
+/// process is killed with SIGKILL, and the kernel says so.
+pub fn out_of_memory(p: &Process) {
+    if p.is_exiting() {
+        return;
+    }
+    crate::warn!("pid {}: out of memory, killed", p.pid);
+    p.kill_all_threads(signal::killed_status(signal::SIGKILL));
+}
+
 /// Creates the first process (pid 1) with an empty address space; exec fills it.
 pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
+    Mm::zombie()?;
     let stack = KernelStack::try_new().ok_or(Errno::ENOMEM)?;
     let pid = alloc_pid()?;
     let p = Arc::new(Process {
@@ -505,14 +516,15 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
 /// Checks the limits before a new task (process or thread) is created, as Linux's
 /// copy_process does: RLIMIT_NPROC (not for root) and threads-max (for everyone) give EAGAIN.
 /// Then reserves the task's kernel stack, with heap headroom for the rest of what the task
-/// takes (ENOMEM, like a failed kernel-stack allocation on Linux).
-fn reserve_task(p: &Process) -> KResult<KernelStack> {
+/// takes, plus `copied` bytes the caller is about to copy (ENOMEM, like a failed kernel-stack
+/// allocation on Linux).
+fn reserve_task(p: &Process, copied: usize) -> KResult<KernelStack> {
     let limit = p.rlimit(RLIMIT_NPROC).cur;
     let n = NPROCS.load(Ordering::Relaxed);
     if n >= limits::threads_max() || (n as u64 >= limit && p.cred.lock().euid != 0) {
         return Err(Errno::EAGAIN);
     }
-    crate::mm::kheap::check(limits::TASK_HEAP_COST)?;
+    crate::mm::kheap::check(limits::TASK_HEAP_COST + copied)?;
     KernelStack::try_new().ok_or(Errno::ENOMEM)
 }
 
@@ -522,7 +534,7 @@ pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     if p.is_exiting() {
         return Err(Errno::EAGAIN);
     }
-    let stack = reserve_task(&p)?;
+    let stack = reserve_task(&p, 0)?;
     let tid = alloc_pid()?;
     NPROCS.fetch_add(1, Ordering::Relaxed);
     let t = new_thread(p, tid, stack);
@@ -545,7 +557,10 @@ pub fn take_kstack(t: &Thread) -> Option<KernelStack> {
 /// caller's memory, or the same memory when `share_vm` (CLONE_VM).
 pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult<Arc<Thread>> {
     let parent = parent_thread.process();
-    let stack = reserve_task(&parent)?;
+    // The child gets its own copies of the argument and environment strings.
+    let strings =
+        parent.exe.lock().len() + parent.cmdline.lock().len() + parent.environ.lock().len();
+    let stack = reserve_task(&parent, strings)?;
     let files = parent.files.lock().try_clone()?;
     let mm = if share_vm {
         parent.mm()
@@ -662,7 +677,7 @@ pub fn thread_exit(t: &Arc<Thread>) {
     crate::fs::locks::on_exit(p.pid);
     drop(files);
     lintel_hal::mm::activate_kernel();
-    if let Ok(empty) = Mm::new() {
+    if let Ok(empty) = Mm::zombie() {
         drop(p.set_mm(empty));
     }
     if p.sid.load(Ordering::Relaxed) == p.pid {

@@ -60,12 +60,7 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                 match r {
                     Ok(()) => {}
                     Err(FaultError::Bus) => fault(&thread, SigInfo::fault(signal::SIGBUS, 2, addr)),
-                    Err(FaultError::NoMem) => {
-                        crate::warn!("pid {}: out of memory, killed", thread.proc_ref().pid);
-                        thread
-                            .proc_ref()
-                            .kill_all_threads(signal::killed_status(signal::SIGKILL));
-                    }
+                    Err(FaultError::NoMem) => super::out_of_memory(thread.proc_ref()),
                     Err(FaultError::AccErr) => {
                         fault(&thread, SigInfo::fault(signal::SIGSEGV, 2, addr))
                     }

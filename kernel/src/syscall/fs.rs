@@ -39,8 +39,8 @@ pub(super) fn read_into(f: &OpenFile, buf: usize, count: usize, at: Option<u64>)
     }
     let mut total = 0;
     loop {
-        let want = (count - total).min(CHUNK);
-        let mut k = alloc::vec![0u8; want];
+        let mut k = crate::mm::kheap::buffer((count - total).min(CHUNK))?;
+        let want = k.len();
         let n = match at {
             Some(off) => f.pread(&mut k, off + total as u64)?,
             None if f.ops.seekable() => {
