@@ -604,7 +604,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
     });
     // Exhaustion: runaway process creation by root on a small guest ends with fork failing
     // (EAGAIN from threads-max, or ENOMEM), never a kernel panic, and the system works after.
-    let exhaust: [(&str, &str, &[&str]); 5] = [
+    let exhaust: [(&str, &str, &[&str]); 6] = [
         (
             "boot.exhaust.chain",
             EXHAUST_CHAIN,
@@ -646,6 +646,16 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
                 "tmpfs-full",
                 "1000000",
                 "tmpfs-again",
+                "final-ok",
+            ],
+        ),
+        (
+            "boot.exhaust.oom-killer",
+            EXHAUST_OOM_KILLER,
+            &[
+                "big-ready",
+                "small-done 50000000",
+                "big-status=137",
                 "final-ok",
             ],
         ),
@@ -849,6 +859,19 @@ grep -q 'No space left' /tmp/err && echo tmpfs-full
 yes | head -c 1000000 | wc -c
 rm /tmp/f*
 dd if=/dev/zero of=/tmp/g bs=1M count=8 2> /dev/null && echo tmpfs-again
+/bin/busybox echo final-ok";
+
+/// boot.exhaust.oom-killer: an idle program holds 50 MB; a second one needing 50 MB more
+/// than the guest has left gets it, because the OOM killer kills the biggest process (the
+/// idle one, SIGKILL), not the one that faulted.
+const EXHAUST_OOM_KILLER: &str = "sh -c 'echo $$ > /tmp/sleeper; exec sleep 1000' | awk 'BEGIN { s = sprintf(\"%50000000s\", \"x\"); getline l; print length(s) }' &
+big=$!
+while [ $(cut -d' ' -f2 /proc/$big/statm) -lt 12000 ]; do sleep 0.2; done
+echo big-ready
+awk 'BEGIN { s = sprintf(\"%50000000s\", \"y\"); print \"small-done\", length(s) }'
+kill $(cat /tmp/sleeper)
+wait $big
+echo big-status=$?
 /bin/busybox echo final-ok";
 
 type DiskFn = fn(&Path) -> Result<(), String>;

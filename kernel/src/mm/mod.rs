@@ -751,8 +751,9 @@ pub fn usercopy_fault(addr: usize, write: bool) -> bool {
     let mm = t.process().mm();
     let r = mm.inner.lock().handle_fault(addr, write, false);
     if let Err(FaultError::NoMem) = r {
-        // As for a fault in user mode; the copy fails and the process dies on its way out.
-        crate::proc::out_of_memory(t.proc_ref());
+        // The copy fails and the process dies on its way out. (Another victim is not chosen
+        // here: the copying system call may hold locks, so it cannot wait for one to exit.)
+        crate::proc::oom::kill(&t.process());
     }
     r.is_ok()
 }

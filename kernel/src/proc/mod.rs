@@ -3,6 +3,7 @@
 
 mod deliver;
 pub mod limits;
+pub mod oom;
 mod run;
 pub mod signal;
 
@@ -420,16 +421,6 @@ impl Process {
         }
         self.child_event.wake_all();
     }
-}
-
-/// No page frame for a fault of `p` (in user mode or in a copy from a system call): the
-/// process is killed with SIGKILL, and the kernel says so.
-pub fn out_of_memory(p: &Process) {
-    if p.is_exiting() {
-        return;
-    }
-    crate::warn!("pid {}: out of memory, killed", p.pid);
-    p.kill_all_threads(signal::killed_status(signal::SIGKILL));
 }
 
 /// Creates the first process (pid 1) with an empty address space; exec fills it.

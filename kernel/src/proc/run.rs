@@ -60,7 +60,7 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                 match r {
                     Ok(()) => {}
                     Err(FaultError::Bus) => fault(&thread, SigInfo::fault(signal::SIGBUS, 2, addr)),
-                    Err(FaultError::NoMem) => super::out_of_memory(thread.proc_ref()),
+                    Err(FaultError::NoMem) => super::oom::on_user_fault(&thread),
                     Err(FaultError::AccErr) => {
                         fault(&thread, SigInfo::fault(signal::SIGSEGV, 2, addr))
                     }
