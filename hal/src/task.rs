@@ -15,7 +15,23 @@ extern "C" {
     fn lintel_task_trampoline();
 }
 
-const STACK_SIZE: usize = 64 * 1024;
+/// Size of each kernel stack (16 KiB on Linux; Lintel's deeper call chains get 64 KiB).
+pub const STACK_SIZE: usize = 64 * 1024;
+
+/// A kernel stack, allocated apart from its task so that fork can reserve it (and fail with
+/// ENOMEM) before it commits to creating anything.
+pub struct KernelStack(Box<[u128]>);
+
+impl KernelStack {
+    /// A zeroed stack, or None when the heap has no free block of `STACK_SIZE` bytes.
+    pub fn try_new() -> Option<KernelStack> {
+        let words = STACK_SIZE / 16;
+        let mut v: alloc::vec::Vec<u128> = alloc::vec::Vec::new();
+        v.try_reserve_exact(words).ok()?;
+        v.resize(words, 0);
+        Some(KernelStack(v.into_boxed_slice()))
+    }
+}
 
 /// FXSAVE image of the x87/SSE state.
 #[repr(C, align(16))]
@@ -65,7 +81,7 @@ type Entry = Box<dyn FnOnce() + Send>;
 pub struct Task {
     rsp: UnsafeCell<usize>,
     fpu: UnsafeCell<FpuState>,
-    _stack: Option<Box<[u128]>>,
+    _stack: Option<KernelStack>,
     entry: Mutex<Option<Entry>>,
 }
 
@@ -97,12 +113,14 @@ pub(crate) fn init_boot_task() {
 }
 
 impl Task {
-    /// A task that will run `entry` on its own stack when first switched to, with `fpu` as its
-    /// user FPU state. `entry` must never return (it ends by switching away for good).
-    pub fn new(entry: impl FnOnce() + Send + 'static, fpu: FpuState) -> Arc<Task> {
-        let words = STACK_SIZE / 16;
-        let mut stack: Box<[u128]> = alloc::vec![0u128; words].into_boxed_slice();
-        let top = stack.as_mut_ptr() as usize + STACK_SIZE;
+    /// A task that will run `entry` on `stack` when first switched to, with `fpu` as its user
+    /// FPU state. `entry` must never return (it ends by switching away for good).
+    pub fn new(
+        mut stack: KernelStack,
+        entry: impl FnOnce() + Send + 'static,
+        fpu: FpuState,
+    ) -> Arc<Task> {
+        let top = stack.0.as_mut_ptr() as usize + STACK_SIZE;
         // Initial frame popped by lintel_switch: six callee-saved registers, then the return
         // address. After `ret` rsp = top - 16 (16-aligned), so after the trampoline's `call` the
         // callee sees rsp = 8 mod 16, as the ABI requires.

@@ -340,7 +340,8 @@ pub fn execve(
             *a = signal::SigAction::default();
         }
     }
-    *p.exe.lock() = fs::absolute_path(thread, &execfn);
+    // For a script, /proc/PID/exe is its interpreter (the file actually run), as on Linux.
+    *p.exe.lock() = fs::absolute_path(thread, &path);
     let mut cmdline = Vec::new();
     for a in &argv {
         cmdline.extend_from_slice(a);

@@ -43,8 +43,10 @@ pub fn write_bytes(addr: usize, buf: &[u8]) -> KResult<()> {
     usercopy::copy_to_user(addr, buf).map_err(|_| Errno::EFAULT)
 }
 
+/// Copies `len` bytes of user memory into a new buffer (ENOMEM when the kernel heap cannot
+/// hold it: the length comes from user space).
 pub fn read_vec(addr: usize, len: usize) -> KResult<Vec<u8>> {
-    let mut v = alloc::vec![0u8; len];
+    let mut v = crate::mm::kheap::zeroed(len)?;
     read_bytes(addr, &mut v)?;
     Ok(v)
 }
@@ -124,6 +126,8 @@ pub fn read_str_array(addr: usize, max_total: usize) -> KResult<Vec<Vec<u8>>> {
         if total > max_total {
             return Err(Errno::E2BIG);
         }
+        // execve keeps these (and a stack image built from them) on the heap for a while.
+        crate::mm::kheap::check(2 * total)?;
         v.push(s);
     }
     Ok(v)
@@ -184,21 +188,25 @@ pub fn write_bytes_partial(addr: usize, data: &[u8]) -> KResult<usize> {
 
 /// Reads up to `len` bytes of user memory, stopping at the first inaccessible page; EFAULT
 /// when nothing is readable.
+/// When the kernel heap is short it reads less (down to a page), so a write moves less at a
+/// time instead of failing.
 pub fn read_vec_partial(addr: usize, len: usize) -> KResult<Vec<u8>> {
-    if let Ok(v) = read_vec(addr, len) {
+    let mut v = crate::mm::kheap::buffer(len)?;
+    if read_bytes(addr, &mut v).is_ok() {
         return Ok(v);
     }
-    let mut v = Vec::new();
-    while v.len() < len {
-        let a = addr + v.len();
-        let n = (4096 - (a & 4095)).min(len - v.len());
-        match read_vec(a, n) {
-            Ok(part) => v.extend_from_slice(&part),
-            Err(_) => break,
+    let mut done = 0;
+    while done < v.len() {
+        let a = addr + done;
+        let n = (4096 - (a & 4095)).min(v.len() - done);
+        if read_bytes(a, &mut v[done..done + n]).is_err() {
+            break;
         }
+        done += n;
     }
-    if v.is_empty() {
+    if done == 0 {
         return Err(Errno::EFAULT);
     }
+    v.truncate(done);
     Ok(v)
 }

@@ -7,12 +7,18 @@
  *    count too); after reaping, both work again.
  * 3. A thread bomb: threads are created until pthread_create fails or a cap is reached, and
  *    all of them are joined.
+ * 4. The kernel-wide bounds that hold for root too: /proc/sys/kernel/threads-max (at least 20)
+ *    and pid_max (above 300) are root-writable numbers, new pids stay below pid_max, and
+ *    writing something that is not a number changes nothing (EINVAL).
  * Children print their own failed checks and exit 1 if any failed. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <pthread.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,6 +88,49 @@ static int thread_works(void) {
     void *ret = NULL;
     if (pthread_create(&th, NULL, nop_thread, (void *)7) != 0) return 0;
     return pthread_join(th, &ret) == 0 && ret == (void *)7;
+}
+
+/* The number in a /proc/sys file, or -1. */
+static long sysctl_read(const char *path) {
+    char buf[64];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0 || buf[n - 1] != '\n') return -1;
+    buf[n] = 0;
+    return strtol(buf, NULL, 10);
+}
+
+/* Writes `text` to a /proc/sys file; returns 0 or the errno. */
+static int sysctl_write(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return errno;
+    ssize_t n = write(fd, text, strlen(text));
+    int err = n < 0 ? errno : 0;
+    close(fd);
+    return err;
+}
+
+static void check_sysctl_bounds(void) {
+    const char *tm = "/proc/sys/kernel/threads-max", *pm = "/proc/sys/kernel/pid_max";
+    long threads = sysctl_read(tm), pid_max = sysctl_read(pm);
+    CHECK(threads >= 20);
+    CHECK(pid_max > 300);
+    struct stat sb;
+    CHECK(stat(tm, &sb) == 0 && (sb.st_mode & 07777) == 0644 && sb.st_uid == 0);
+    CHECK(stat(pm, &sb) == 0 && (sb.st_mode & 07777) == 0644 && sb.st_uid == 0);
+    pid_t c = fork();
+    if (c == 0) _exit(0);
+    CHECK(c > 0 && c < pid_max);
+    if (c > 0) waitpid(c, NULL, 0);
+    if (geteuid() == 0) {
+        /* Not a number: refused before anything changes. */
+        CHECK(sysctl_write(tm, "lots\n") == EINVAL);
+        CHECK(sysctl_write(pm, "lots\n") == EINVAL);
+        CHECK(sysctl_read(tm) == threads);
+        CHECK(sysctl_read(pm) == pid_max);
+    }
 }
 
 #define CHILD_BEGIN() (lt_failures = 0)
@@ -204,6 +253,9 @@ int main(void) {
         close(gate[0]);
         CHECK(thread_works());
     }
+
+    /* ---- 4. threads-max and pid_max ---- */
+    check_sysctl_bounds();
 
     /* Everything still works. */
     CHECK(fork_works());

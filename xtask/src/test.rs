@@ -435,6 +435,8 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
         /// A disk image: made by the first function before the boot, checked by the second
         /// after QEMU exits.
         disk: Option<(DiskFn, DiskFn)>,
+        /// Guest memory (QEMU -m) when not the default.
+        mem: Option<&'static str>,
     }
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let mut cases = vec![
@@ -447,6 +449,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             keys: None,
             contains: vec![],
             disk: None,
+            mem: None,
         },
         Case {
             id: "boot.exit-status".into(),
@@ -457,6 +460,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             keys: None,
             contains: vec![],
             disk: None,
+            mem: None,
         },
         Case {
             id: "boot.killed".into(),
@@ -467,6 +471,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             keys: None,
             contains: vec![],
             disk: None,
+            mem: None,
         },
         Case {
             id: "boot.missing-program".into(),
@@ -479,6 +484,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             keys: None,
             contains: vec![],
             disk: None,
+            mem: None,
         },
     ];
     let bin = build::ensure_build_dir()?.join("tests/boot");
@@ -494,6 +500,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             keys: None,
             contains: vec![],
             disk: None,
+            mem: None,
         });
     }
     // The interactive shell on the console: line editing, ^C, job control (^Z, fg, bg, jobs,
@@ -536,6 +543,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             "hello from vi",
         ]),
         disk: None,
+        mem: None,
     });
     cases.push(Case {
         id: "boot.disk".into(),
@@ -553,6 +561,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
         keys: None,
         contains: vec![],
         disk: Some((disk_setup, disk_verify)),
+        mem: None,
     });
     cases.push(Case {
         id: "boot.ext4-workload".into(),
@@ -563,6 +572,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
         keys: None,
         contains: vec![],
         disk: Some((ext4_setup_big, ext4_verify_workload)),
+        mem: None,
     });
     cases.push(Case {
         id: "boot.ext4-enospc".into(),
@@ -578,6 +588,7 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
         keys: None,
         contains: vec![],
         disk: Some((ext4_setup_small, ext4_verify_fsck)),
+        mem: None,
     });
     // `--add` of a dynamically linked Debian program brings its interpreter and libraries.
     cases.push(Case {
@@ -589,7 +600,79 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
         keys: None,
         contains: vec![],
         disk: None,
+        mem: None,
     });
+    // Exhaustion: runaway process creation by root on a small guest ends with fork failing
+    // (EAGAIN from threads-max, or ENOMEM), never a kernel panic, and the system works after.
+    let exhaust: [(&str, &str, &[&str]); 6] = [
+        (
+            "boot.exhaust.chain",
+            EXHAUST_CHAIN,
+            &["applet-ok", "fork-refused", "final-ok"],
+        ),
+        (
+            "boot.exhaust.forkbomb",
+            EXHAUST_FORKBOMB,
+            &[
+                "bomb-stopped",
+                "bomb-status=137",
+                "fork-refused",
+                "final-ok",
+            ],
+        ),
+        (
+            "boot.exhaust.exec-chain",
+            EXHAUST_EXEC_CHAIN,
+            &["fork-refused", "final-ok"],
+        ),
+        (
+            "boot.exhaust.sysctl",
+            EXHAUST_SYSCTL,
+            &[
+                "pid_max=32768",
+                "now=40",
+                "too-small-refused",
+                "bounded",
+                "fork-refused",
+                "pid-wrapped",
+                "final-ok",
+            ],
+        ),
+        (
+            "boot.exhaust.memory",
+            EXHAUST_MEMORY,
+            &[
+                "dd-status=137",
+                "tmpfs-full",
+                "1000000",
+                "tmpfs-again",
+                "final-ok",
+            ],
+        ),
+        (
+            "boot.exhaust.oom-killer",
+            EXHAUST_OOM_KILLER,
+            &[
+                "big-ready",
+                "small-done 50000000",
+                "big-status=137",
+                "final-ok",
+            ],
+        ),
+    ];
+    for (id, script, expect) in exhaust {
+        cases.push(Case {
+            id: id.into(),
+            argv: s(&["/bin/sh", "-c", script]),
+            add: None,
+            status: 0,
+            output: s(expect),
+            keys: None,
+            contains: vec![],
+            disk: None,
+            mem: Some("128M"),
+        });
+    }
     let kernel = build::kernel()?;
     for (n, c) in cases.iter().enumerate() {
         if filter.is_some_and(|f| !c.id.contains(f)) {
@@ -609,12 +692,15 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
             }
             None => None,
         };
-        let opts = RunOpts {
+        let mut opts = RunOpts {
             kvm,
             timeout: Some(120),
             disk: disk.clone(),
             ..RunOpts::default()
         };
+        if let Some(m) = c.mem {
+            opts.mem = m.into();
+        }
         let (outcome, out) = qemu::boot_typed(
             &opts,
             &kernel,
@@ -674,6 +760,119 @@ fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), Stri
     }
     Ok(())
 }
+
+/// The end of every exhaustion script: whether the runaway's stderr (/tmp/err) shows fork
+/// refused with EAGAIN or ENOMEM, then a new program runs.
+macro_rules! exhaust_end {
+    () => {
+        "grep -q -e 'Resource temporarily unavailable' -e 'Out of memory' /tmp/err && echo fork-refused
+/bin/busybox echo final-ok"
+    };
+}
+
+/// boot.exhaust.chain: a `#!/bin/sh` script is the first program (pid 1). It calls a busybox
+/// applet (`env`, which busybox runs through `/proc/self/exe`), then starts a runaway chain in
+/// which every level runs the script again through `env`, until fork fails.
+const EXHAUST_CHAIN: &str = concat!(
+    "cat > /tmp/chain.sh <<'EOF'
+#!/bin/sh
+echo $1 > /tmp/depth
+env /tmp/chain.sh $(($1 + 1))
+EOF
+cat > /tmp/top.sh <<'EOF'
+#!/bin/sh
+env echo applet-ok
+env /tmp/chain.sh 1 2> /tmp/err
+echo chain-status=$? depth=$(cat /tmp/depth)
+",
+    exhaust_end!(),
+    "
+EOF
+chmod +x /tmp/chain.sh /tmp/top.sh
+exec /tmp/top.sh"
+);
+
+/// boot.exhaust.forkbomb: busybox sh forks background children in a loop until fork fails,
+/// then kills its whole process group.
+const EXHAUST_FORKBOMB: &str = concat!(
+    "cat > /tmp/bomb.sh <<'EOF'
+#!/bin/sh
+( while :; do sleep 1000 & done ) 2> /tmp/err
+echo bomb-stopped
+kill -9 0
+EOF
+chmod +x /tmp/bomb.sh
+setsid /tmp/bomb.sh
+echo bomb-status=$?
+",
+    exhaust_end!()
+);
+
+/// boot.exhaust.exec-chain: every level forks and execs busybox twice (an `echo` feeding a
+/// pipe, and the next level's `sh` reading it), until fork fails.
+const EXHAUST_EXEC_CHAIN: &str = concat!(
+    "cat > /tmp/c3.sh <<'EOF'
+echo $1 > /tmp/depth
+/bin/busybox echo $1 | /bin/busybox sh /tmp/c3.sh $(($1 + 1))
+EOF
+/bin/busybox sh /tmp/c3.sh 1 2> /tmp/err
+echo chain-status=$? depth=$(cat /tmp/depth)
+",
+    exhaust_end!()
+);
+
+/// boot.exhaust.sysctl: root lowers threads-max, which then bounds a fork bomb, and lowers
+/// pid_max, after which new pids wrap around below it.
+const EXHAUST_SYSCTL: &str = concat!(
+    "cat > /tmp/bomb.sh <<'EOF'
+#!/bin/sh
+n=0
+( while :; do sleep 1000 & n=$((n + 1)); echo $n > /tmp/n; done ) 2> /tmp/err
+kill -9 0
+EOF
+chmod +x /tmp/bomb.sh
+echo pid_max=$(cat /proc/sys/kernel/pid_max)
+echo threads-max=$(cat /proc/sys/kernel/threads-max)
+echo 40 > /proc/sys/kernel/threads-max
+echo now=$(cat /proc/sys/kernel/threads-max)
+echo 5 2> /dev/null > /proc/sys/kernel/threads-max || echo too-small-refused
+setsid /tmp/bomb.sh
+n=$(cat /tmp/n)
+[ $n -gt 20 ] && [ $n -lt 40 ] && echo bounded
+echo 400 > /proc/sys/kernel/pid_max
+i=0
+while [ $i -lt 400 ]; do /bin/busybox true; i=$((i + 1)); done
+p=$(sh -c 'echo $$')
+[ $p -ge 300 ] && [ $p -lt 400 ] && echo pid-wrapped
+",
+    exhaust_end!()
+);
+
+/// boot.exhaust.memory: a program touching more memory than the guest has is killed
+/// (SIGKILL); files filling tmpfs (whose data is on the kernel heap) get ENOSPC while pipes
+/// and new programs still work; deleting them gives the space back.
+const EXHAUST_MEMORY: &str = "dd if=/dev/zero bs=200M count=1 of=/dev/null 2> /dev/null
+echo dd-status=$?
+i=0
+while [ $i -lt 12 ]; do dd if=/dev/zero of=/tmp/f$i bs=1M count=8 2>> /tmp/err; i=$((i + 1)); done
+grep -q 'No space left' /tmp/err && echo tmpfs-full
+yes | head -c 1000000 | wc -c
+rm /tmp/f*
+dd if=/dev/zero of=/tmp/g bs=1M count=8 2> /dev/null && echo tmpfs-again
+/bin/busybox echo final-ok";
+
+/// boot.exhaust.oom-killer: an idle program holds 50 MB; a second one needing 50 MB more
+/// than the guest has left gets it, because the OOM killer kills the biggest process (the
+/// idle one, SIGKILL), not the one that faulted.
+const EXHAUST_OOM_KILLER: &str = "sh -c 'echo $$ > /tmp/sleeper; exec sleep 1000' | awk 'BEGIN { s = sprintf(\"%50000000s\", \"x\"); getline l; print length(s) }' &
+big=$!
+while [ $(cut -d' ' -f2 /proc/$big/statm) -lt 12000 ]; do sleep 0.2; done
+echo big-ready
+awk 'BEGIN { s = sprintf(\"%50000000s\", \"y\"); print \"small-done\", length(s) }'
+kill $(cat /tmp/sleeper)
+wait $big
+echo big-status=$?
+/bin/busybox echo final-ok";
 
 type DiskFn = fn(&Path) -> Result<(), String>;
 

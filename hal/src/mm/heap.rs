@@ -1,4 +1,8 @@
 //! The kernel heap: a buddy allocator over one region of the direct map.
+//!
+//! The heap has a fixed size (a quarter of RAM, chosen at boot). A failed allocation through
+//! the global allocator aborts the kernel, so the kernel checks `heap_available` and uses
+//! fallible allocation (`try_reserve`) for everything user space can make it allocate in bulk.
 
 use buddy_system_allocator::LockedHeap;
 
@@ -14,4 +18,10 @@ pub(crate) fn init(start_va: usize, size: usize) {
 pub fn heap_stats() -> (usize, usize) {
     let h = HEAP.lock();
     (h.stats_total_bytes(), h.stats_alloc_actual())
+}
+
+/// Bytes of the kernel heap not allocated (not necessarily in one piece).
+pub fn heap_available() -> usize {
+    let (total, used) = heap_stats();
+    total.saturating_sub(used)
 }

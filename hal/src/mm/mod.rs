@@ -7,8 +7,8 @@ mod paging;
 
 pub(crate) use frame::init as init_frames;
 pub use frame::{free_frames, set_reclaim_hook, total_frames, Frame};
-pub use heap::heap_stats;
 pub(crate) use heap::init as init_heap;
+pub use heap::{heap_available, heap_stats};
 pub use paging::{AddressSpace, Prot};
 
 /// All physical memory below 4 GiB is mapped here (set up by boot.S).

@@ -17,6 +17,15 @@ pub struct FdTable {
 }
 
 impl FdTable {
+    /// A copy for fork, or ENOMEM when the heap cannot hold it (the table is as long as the
+    /// highest fd the process opened).
+    pub fn try_clone(&self) -> KResult<FdTable> {
+        let mut fds = Vec::new();
+        crate::mm::kheap::reserve_in(&mut fds, self.fds.len())?;
+        fds.extend(self.fds.iter().cloned());
+        Ok(FdTable { fds })
+    }
+
     pub fn get(&self, fd: i32) -> KResult<Arc<OpenFile>> {
         self.entry(fd).map(|e| e.file.clone())
     }

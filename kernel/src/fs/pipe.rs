@@ -47,6 +47,17 @@ impl Pipe {
     }
 }
 
+/// Room for `n` more bytes in a pipe's buffer, which lives on the kernel heap: ENOMEM when the
+/// heap cannot take it and keep its reserve (Linux's pipe_write fails the same way when it
+/// cannot get a page).
+fn grow(buf: &mut VecDeque<u8>, n: usize) -> KResult<()> {
+    if buf.capacity() - buf.len() >= n {
+        return Ok(());
+    }
+    crate::mm::kheap::check(buf.len() + n)?;
+    buf.try_reserve(n).map_err(|_| Errno::ENOMEM)
+}
+
 pub struct PipeEnd {
     pipe: Arc<Pipe>,
     write: bool,
@@ -193,6 +204,9 @@ impl FileOps for PipeEnd {
                 let need = if left <= PIPE_BUF { left } else { 1 };
                 if room >= need {
                     let n = room.min(left);
+                    if let Err(e) = grow(&mut s.buf, n) {
+                        return Some(Err(e));
+                    }
                     s.buf.extend(&buf[done..done + n]);
                     return Some(Ok(n));
                 }

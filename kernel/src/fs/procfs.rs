@@ -1,7 +1,7 @@
 //! procfs: process and system information generated when read.
 
 use super::file::FileOps;
-use crate::proc::{self, Process};
+use crate::proc::{self, limits, Process};
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -50,8 +50,14 @@ const SYSCTL: &[SysctlEntry] = &[
     ),
     ("sys/kernel/hostname", Some(|| String::from("lintel\n"))),
     ("sys/kernel/domainname", Some(|| String::from("(none)\n"))),
-    ("sys/kernel/pid_max", Some(|| String::from("4194304\n"))),
-    ("sys/kernel/threads-max", Some(|| String::from("8192\n"))),
+    (
+        "sys/kernel/pid_max",
+        Some(|| format!("{}\n", limits::pid_max())),
+    ),
+    (
+        "sys/kernel/threads-max",
+        Some(|| format!("{}\n", limits::threads_max())),
+    ),
     ("sys/kernel/ngroups_max", Some(|| String::from("65536\n"))),
     ("sys/kernel/cap_last_cap", Some(|| String::from("40\n"))),
     (
@@ -79,6 +85,30 @@ const SYSCTL: &[SysctlEntry] = &[
     ("sys/net/core", None),
     ("sys/net/core/somaxconn", Some(|| String::from("4096\n"))),
 ];
+
+/// What takes a number written to a sysctl file.
+type SysctlSetter = fn(u64) -> KResult<()>;
+
+/// The /proc/sys files root may write (mode 0644), with their setters.
+const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
+    ("sys/kernel/pid_max", limits::set_pid_max),
+    ("sys/kernel/threads-max", limits::set_threads_max),
+];
+
+fn sysctl_setter(i: u16) -> Option<SysctlSetter> {
+    let path = SYSCTL[i as usize].0;
+    SYSCTL_WRITABLE
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|&(_, f)| f)
+}
+
+/// A number written to a sysctl file, with the blanks around it (EINVAL otherwise, as
+/// Linux's proc_dointvec_minmax; a negative number is out of every range here).
+fn sysctl_number(buf: &[u8]) -> KResult<u64> {
+    let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?;
+    text.trim().parse::<u64>().map_err(|_| Errno::EINVAL)
+}
 
 fn uuid_text(b: [u8; 16]) -> String {
     let mut b = b;
@@ -595,6 +625,9 @@ impl Inode for ProcInode {
             FileType::Directory => S_IFDIR | 0o555,
             FileType::Symlink => S_IFLNK | 0o777,
             _ if matches!(self.node, Node::PidFile(_, PidFile::Comm)) => S_IFREG | 0o644,
+            _ if matches!(self.node, Node::Sysctl(i) if sysctl_setter(i).is_some()) => {
+                S_IFREG | 0o644
+            }
             _ => S_IFREG | 0o444,
         };
         let now = crate::time::now();
@@ -631,6 +664,7 @@ impl Inode for ProcInode {
     fn truncate(&self, _size: u64) -> KResult<()> {
         match self.node {
             Node::PidFile(_, PidFile::Comm) => Ok(()),
+            Node::Sysctl(i) if sysctl_setter(i).is_some() => Ok(()),
             _ => Err(Errno::EACCES),
         }
     }
@@ -647,6 +681,11 @@ impl Inode for ProcInode {
                 if let Some(t) = p.live_threads().first() {
                     t.set_comm(name);
                 }
+                Ok(buf.len())
+            }
+            Node::Sysctl(i) => {
+                let set = sysctl_setter(i).ok_or(Errno::EACCES)?;
+                set(sysctl_number(buf)?)?;
                 Ok(buf.len())
             }
             _ => Err(Errno::EACCES),

@@ -8,6 +8,7 @@ use lintel_hal::mm::{AddressSpace, Frame, Prot};
 use lintel_vfs::Inode;
 use spin::Mutex;
 
+pub mod kheap;
 pub mod pagecache;
 
 pub const PAGE: usize = 4096;
@@ -171,11 +172,23 @@ impl Mm {
         }))
     }
 
+    /// The address space every zombie holds: empty and shared, made once (at the first
+    /// process), so an exiting process can give up its memory even when no frame is free.
+    pub fn zombie() -> KResult<Arc<Mm>> {
+        static ZOMBIE: spin::Once<Arc<Mm>> = spin::Once::new();
+        if let Some(m) = ZOMBIE.get() {
+            return Ok(m.clone());
+        }
+        let m = Mm::new()?;
+        Ok(ZOMBIE.call_once(|| m).clone())
+    }
+
     pub fn activate(&self) {
         self.inner.lock().aspace.activate();
     }
 
-    /// Copy-on-write duplicate for fork.
+    /// Copy-on-write duplicate for fork. Fails with ENOMEM when page-table frames or the
+    /// kernel heap run short.
     pub fn fork(&self) -> KResult<Arc<Mm>> {
         let child = Mm::new()?;
         {
@@ -186,10 +199,17 @@ impl Mm {
             c.has_protnone = p.has_protnone;
             c.mmap_top = p.mmap_top;
             c.stack_top = p.stack_top;
+            // The copy of the map costs heap in proportion to what user space mapped.
+            kheap::check(p.vmas.len() * 2 * core::mem::size_of::<(usize, Vma)>())?;
             c.vmas = p.vmas.clone();
             let vmas: alloc::vec::Vec<Vma> = p.vmas.values().cloned().collect();
             for v in vmas {
+                // The list of mapped pages is as long as user space made it: count, then
+                // reserve it fallibly.
+                let mut n = 0;
+                p.aspace.for_each_mapped(v.start, v.end, |_, _| n += 1);
                 let mut pages = alloc::vec::Vec::new();
+                kheap::reserve_in(&mut pages, n)?;
                 p.aspace
                     .for_each_mapped(v.start, v.end, |va, prot| pages.push((va, prot)));
                 for (va, prot) in pages {
@@ -730,5 +750,10 @@ pub fn usercopy_fault(addr: usize, write: bool) -> bool {
     };
     let mm = t.process().mm();
     let r = mm.inner.lock().handle_fault(addr, write, false);
+    if let Err(FaultError::NoMem) = r {
+        // The copy fails and the process dies on its way out. (Another victim is not chosen
+        // here: the copying system call may hold locks, so it cannot wait for one to exit.)
+        crate::proc::oom::kill(&t.process());
+    }
     r.is_ok()
 }

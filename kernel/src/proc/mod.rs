@@ -2,6 +2,8 @@
 //! reaping (wait4).
 
 mod deliver;
+pub mod limits;
+pub mod oom;
 mod run;
 pub mod signal;
 
@@ -19,7 +21,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use lintel_abi::{Errno, KResult};
-use lintel_hal::task::Task;
+use lintel_hal::task::{KernelStack, Task};
 use lintel_vfs::Dentry;
 use signal::{SigAction, SigPending, SigSet};
 
@@ -203,6 +205,8 @@ pub struct Thread {
     tid: AtomicI32,
     process: Arc<Process>,
     ktask: Mutex<Option<Arc<Task>>>,
+    /// The kernel stack reserved when the thread was created, until its task starts.
+    kstack: Mutex<Option<KernelStack>>,
     pub state: Mutex<ThreadState>,
     pub clear_child_tid: Mutex<usize>,
     pub sigmask: Mutex<SigSet>,
@@ -318,12 +322,9 @@ pub fn find_thread(tid: i32) -> Option<Arc<Thread>> {
     THREADS.lock().get(&tid).and_then(|w| w.upgrade())
 }
 
-static NEXT_PID: AtomicI32 = AtomicI32::new(1);
 static PROCS: Mutex<BTreeMap<i32, Arc<Process>>> = Mutex::new(BTreeMap::new());
+/// Live tasks (threads of every process; zombies no longer count), against threads-max.
 static NPROCS: AtomicU32 = AtomicU32::new(0);
-
-/// Upper bound on live processes (the kernel-wide threads-max).
-const MAX_PROCS: u32 = 8192;
 
 /// The pid the next `alloc_pid` hands out instead of a fresh one (clone3's set_tid); 0: none.
 static REQUESTED_PID: AtomicI32 = AtomicI32::new(0);
@@ -333,7 +334,8 @@ pub fn request_pid(pid: i32) {
     REQUESTED_PID.store(pid, Ordering::Relaxed);
 }
 
-/// Whether `pid` names a live process or thread, or is a live process group or session id.
+/// Whether `pid` names a live task, a process (zombies too), or is a live process group or
+/// session id.
 pub fn pid_taken(pid: i32) -> bool {
     THREADS.lock().contains_key(&pid)
         || PROCS.lock().values().any(|p| {
@@ -343,18 +345,15 @@ pub fn pid_taken(pid: i32) -> bool {
         })
 }
 
-pub fn alloc_pid() -> i32 {
+/// A new process or thread id: the one clone3's set_tid asked for, else the next free one
+/// (EAGAIN when pid_max ids are all taken). Taken ids, including ones set_tid gave out ahead
+/// of the counter, are skipped.
+fn alloc_pid() -> KResult<i32> {
     let requested = REQUESTED_PID.swap(0, Ordering::Relaxed);
     if requested != 0 {
-        return requested;
+        return Ok(requested);
     }
-    // Skip pids that clone3's set_tid gave out ahead of the counter.
-    loop {
-        let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
-        if !THREADS.lock().contains_key(&pid) && !PROCS.lock().contains_key(&pid) {
-            return pid;
-        }
-    }
+    limits::alloc_pid(pid_taken)
 }
 
 pub fn find_process(pid: i32) -> Option<Arc<Process>> {
@@ -444,7 +443,9 @@ impl Process {
 
 /// Creates the first process (pid 1) with an empty address space; exec fills it.
 pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
-    let pid = alloc_pid();
+    Mm::zombie()?;
+    let stack = KernelStack::try_new().ok_or(Errno::ENOMEM)?;
+    let pid = alloc_pid()?;
     let p = Arc::new(Process {
         pid,
         personality: AtomicU32::new(0),
@@ -491,14 +492,15 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
-    Ok(new_thread(p, pid))
+    Ok(new_thread(p, pid, stack))
 }
 
-fn new_thread(p: Arc<Process>, tid: i32) -> Arc<Thread> {
+fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
     let t = Arc::new(Thread {
         tid: AtomicI32::new(tid),
         process: p.clone(),
         ktask: Mutex::new(None),
+        kstack: Mutex::new(Some(stack)),
         state: Mutex::new(ThreadState::Blocked),
         clear_child_tid: Mutex::new(0),
         sigmask: Mutex::new(SigSet::default()),
@@ -520,25 +522,31 @@ fn new_thread(p: Arc<Process>, tid: i32) -> Arc<Thread> {
     t
 }
 
-/// Checks the process limits before a new task (process or thread) is created.
-fn check_task_limit(p: &Process) -> KResult<()> {
+/// Checks the limits before a new task (process or thread) is created, as Linux's
+/// copy_process does: RLIMIT_NPROC (not for root) and threads-max (for everyone) give EAGAIN.
+/// Then reserves the task's kernel stack, with heap headroom for the rest of what the task
+/// takes, plus `copied` bytes the caller is about to copy (ENOMEM, like a failed kernel-stack
+/// allocation on Linux).
+fn reserve_task(p: &Process, copied: usize) -> KResult<KernelStack> {
     let limit = p.rlimit(RLIMIT_NPROC).cur;
     let n = NPROCS.load(Ordering::Relaxed);
-    if n >= MAX_PROCS || (n as u64 >= limit && p.cred.lock().euid != 0) {
+    if n >= limits::threads_max() || (n as u64 >= limit && p.cred.lock().euid != 0) {
         return Err(Errno::EAGAIN);
     }
-    Ok(())
+    crate::mm::kheap::check(limits::TASK_HEAP_COST + copied)?;
+    KernelStack::try_new().ok_or(Errno::ENOMEM)
 }
 
 /// clone(CLONE_THREAD): a new thread in the caller's process.
 pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     let p = parent_thread.process();
-    check_task_limit(&p)?;
     if p.is_exiting() {
         return Err(Errno::EAGAIN);
     }
+    let stack = reserve_task(&p, 0)?;
+    let tid = alloc_pid()?;
     NPROCS.fetch_add(1, Ordering::Relaxed);
-    let t = new_thread(p, alloc_pid());
+    let t = new_thread(p, tid, stack);
     *t.sigmask.lock() = *parent_thread.sigmask.lock();
     *t.comm.lock() = *parent_thread.comm.lock();
     *t.affinity.lock() = *parent_thread.affinity.lock();
@@ -549,17 +557,26 @@ pub fn attach_task(t: &Arc<Thread>, task: Arc<Task>) {
     *t.ktask.lock() = Some(task);
 }
 
+/// The kernel stack reserved for `t` when it was created (taken once, to start its task).
+pub fn take_kstack(t: &Thread) -> Option<KernelStack> {
+    t.kstack.lock().take()
+}
+
 /// fork/vfork/clone without CLONE_THREAD: a new process with a copy-on-write copy of the
 /// caller's memory, or the same memory when `share_vm` (CLONE_VM).
 pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult<Arc<Thread>> {
     let parent = parent_thread.process();
-    check_task_limit(&parent)?;
+    // The child gets its own copies of the argument and environment strings.
+    let strings =
+        parent.exe.lock().len() + parent.cmdline.lock().len() + parent.environ.lock().len();
+    let stack = reserve_task(&parent, strings)?;
+    let files = parent.files.lock().try_clone()?;
     let mm = if share_vm {
         parent.mm()
     } else {
         parent.mm().fork()?
     };
-    let pid = alloc_pid();
+    let pid = alloc_pid()?;
     let p = Arc::new(Process {
         pid,
         personality: AtomicU32::new(parent.personality.load(Ordering::Relaxed)),
@@ -570,7 +587,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         children: Mutex::new(Vec::new()),
         threads: Mutex::new(Vec::new()),
         mm: Mutex::new(mm),
-        files: Mutex::new(parent.files.lock().clone()),
+        files: Mutex::new(files),
         fs: Mutex::new(parent.fs.lock().clone()),
         sigactions: Mutex::new(*parent.sigactions.lock()),
         cred: Mutex::new(parent.cred.lock().clone()),
@@ -607,7 +624,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
     parent.children.lock().push(p.clone());
-    let t = new_thread(p, pid);
+    let t = new_thread(p, pid, stack);
     *t.sigmask.lock() = *parent_thread.sigmask.lock();
     *t.comm.lock() = *parent_thread.comm.lock();
     *t.affinity.lock() = *parent_thread.affinity.lock();
@@ -669,7 +686,7 @@ pub fn thread_exit(t: &Arc<Thread>) {
     crate::fs::locks::on_exit(p.pid);
     drop(files);
     lintel_hal::mm::activate_kernel();
-    if let Ok(empty) = Mm::new() {
+    if let Ok(empty) = Mm::zombie() {
         drop(p.set_mm(empty));
     }
     if p.sid.load(Ordering::Relaxed) == p.pid {

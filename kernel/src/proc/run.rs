@@ -10,9 +10,12 @@ use lintel_hal::task::{FpuState, Task};
 use lintel_hal::{ReturnReason, UserContext};
 
 /// Creates the kernel task for `thread`, starting in user mode with `ctx`, and makes it runnable.
+/// It runs on the stack reserved when the thread was created (fork, clone or the first
+/// process), so starting it allocates nothing big and cannot fail.
 pub fn start_thread(thread: Arc<Thread>, ctx: UserContext, fpu: FpuState) {
+    let stack = super::take_kstack(&thread).expect("thread started twice");
     let t2 = thread.clone();
-    let task = Task::new(move || user_main(t2, ctx), fpu);
+    let task = Task::new(stack, move || user_main(t2, ctx), fpu);
     super::attach_task(&thread, task);
     sched::enqueue(thread);
 }
@@ -57,12 +60,7 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                 match r {
                     Ok(()) => {}
                     Err(FaultError::Bus) => fault(&thread, SigInfo::fault(signal::SIGBUS, 2, addr)),
-                    Err(FaultError::NoMem) => {
-                        crate::warn!("pid {}: out of memory, killed", thread.proc_ref().pid);
-                        thread
-                            .proc_ref()
-                            .kill_all_threads(signal::killed_status(signal::SIGKILL));
-                    }
+                    Err(FaultError::NoMem) => super::oom::on_user_fault(&thread),
                     Err(FaultError::AccErr) => {
                         fault(&thread, SigInfo::fault(signal::SIGSEGV, 2, addr))
                     }

@@ -111,8 +111,8 @@ pub(in crate::syscall) fn read_into(
     }
     let mut total = 0;
     loop {
-        let want = (count - total).min(CHUNK);
-        let mut k = alloc::vec![0u8; want];
+        let mut k = crate::mm::kheap::buffer((count - total).min(CHUNK))?;
+        let want = k.len();
         let n = match at {
             Some(off) => f.pread(&mut k, off + total as u64)?,
             None if f.ops.seekable() => {

@@ -110,13 +110,10 @@ struct CloneArgs {
     set_tid: Option<(usize, i32)>,
 }
 
-/// The largest pid plus one, as /proc/sys/kernel/pid_max reports it.
-const PID_MAX: i32 = 4_194_304;
-
 /// Checks clone3's requested pid as Linux does in the root pid namespace (one level, so one
 /// pid), and has the next pid allocation return it.
 fn request_set_tid(c: &Call, set_tid_size: usize, tid: i32) -> KResult<()> {
-    if set_tid_size > 1 || !(1..PID_MAX).contains(&tid) {
+    if set_tid_size > 1 || !(1..crate::proc::limits::pid_max()).contains(&tid) {
         return Err(Errno::EINVAL);
     }
     // CAP_CHECKPOINT_RESTORE/CAP_SYS_ADMIN: an effective uid of 0 stands in.

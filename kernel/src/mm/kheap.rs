@@ -1,0 +1,59 @@
+//! Headroom on the kernel heap.
+//!
+//! The heap is fixed (a quarter of RAM) and the global allocator cannot report failure: an
+//! allocation it cannot serve aborts the kernel. So allocations whose size or number user space
+//! controls (kernel stacks, buffers copied from user memory, argv/env, pipe buffers, the lists
+//! fork builds) go through here: they fail with ENOMEM while a reserve is still free, and they
+//! use `try_reserve`, which returns an error instead of aborting even when the free bytes are
+//! too fragmented. The reserve keeps the kernel's own small, infallible allocations working.
+
+use alloc::vec::Vec;
+use lintel_abi::{Errno, KResult};
+use lintel_hal::mm::{heap_available, heap_stats};
+
+/// Bytes kept free for the kernel itself: 1/16 of the heap, at least 1 MiB.
+pub fn reserve() -> usize {
+    (heap_stats().0 / 16).max(1 << 20)
+}
+
+/// Requests up to this size may dip into the reserve: the small buffers of everyday system
+/// calls keep working while bulk users are refused.
+const SMALL: usize = 4096;
+
+/// ENOMEM unless `bytes` more can come from the heap with the reserve left free (or, for
+/// small requests, at all).
+pub fn check(bytes: usize) -> KResult<()> {
+    let keep = if bytes <= SMALL { 0 } else { reserve() };
+    if heap_available() < keep.saturating_add(bytes) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
+}
+
+/// Room for `n` more elements in `v`, or ENOMEM.
+pub fn reserve_in<T>(v: &mut Vec<T>, n: usize) -> KResult<()> {
+    check(n.saturating_mul(core::mem::size_of::<T>()))?;
+    v.try_reserve(n).map_err(|_| Errno::ENOMEM)
+}
+
+/// A zero-filled buffer for moving `len` bytes through the kernel in pieces: all of them when
+/// the heap allows, else as many as it allows down to a page (the caller moves less at a
+/// time); ENOMEM when not even that fits.
+pub fn buffer(len: usize) -> KResult<Vec<u8>> {
+    let mut n = len;
+    loop {
+        match zeroed(n) {
+            Ok(v) => return Ok(v),
+            Err(e) if n <= SMALL => return Err(e),
+            Err(_) => n = (n / 2).max(SMALL),
+        }
+    }
+}
+
+/// A zero-filled buffer of `len` bytes, or ENOMEM.
+pub fn zeroed(len: usize) -> KResult<Vec<u8>> {
+    let mut v = Vec::new();
+    reserve_in(&mut v, len)?;
+    v.resize(len, 0);
+    Ok(v)
+}
