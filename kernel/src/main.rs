@@ -67,7 +67,7 @@ fn kernel_main(info: BootInfo) -> ! {
     log::set_from_cmdline(info.cmdline);
     time::init();
     vdso::init();
-    lintel_hal::set_user_fault_handler(mm::usercopy_fault);
+    lintel_hal::set_user_fault_handler(proc::usercopy_fault);
     lintel_hal::mm::set_reclaim_hook(mm::pagecache::reclaim);
     info!(
         "lintel {} booting, {} MiB of memory, cmdline '{}'",

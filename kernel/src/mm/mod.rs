@@ -742,18 +742,3 @@ impl MmInner {
         Ok(())
     }
 }
-
-/// The hal calls this for faults on user addresses inside user-copy routines.
-pub fn usercopy_fault(addr: usize, write: bool) -> bool {
-    let Some(t) = crate::sched::try_current() else {
-        return false;
-    };
-    let mm = t.process().mm();
-    let r = mm.inner.lock().handle_fault(addr, write, false);
-    if let Err(FaultError::NoMem) = r {
-        // The copy fails and the process dies on its way out. (Another victim is not chosen
-        // here: the copying system call may hold locks, so it cannot wait for one to exit.)
-        crate::proc::oom::kill(&t.process());
-    }
-    r.is_ok()
-}

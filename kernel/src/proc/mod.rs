@@ -6,12 +6,14 @@ pub mod limits;
 pub mod oom;
 mod run;
 pub mod signal;
+mod usercopy;
 
 pub use deliver::{
     dequeue_from, flush_pending, interrupted, notify_parent, raise_sigpipe, send_signal,
     send_simple, sigreturn,
 };
 pub use run::start_thread;
+pub use usercopy::usercopy_fault;
 
 use crate::fs::fdtable::FdTable;
 use crate::mm::Mm;

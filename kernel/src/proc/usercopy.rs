@@ -1,0 +1,20 @@
+//! Faults inside the kernel's copies to and from user memory: the hal asks, and the current
+//! process's address space answers (demand paging, copy-on-write), as a user-mode fault would.
+
+use crate::mm::FaultError;
+
+/// The hal calls this for faults on user addresses inside user-copy routines. True when the
+/// page is now mapped and the copy may go on.
+pub fn usercopy_fault(addr: usize, write: bool) -> bool {
+    let Some(t) = crate::sched::try_current() else {
+        return false;
+    };
+    let mm = t.process().mm();
+    let r = mm.inner.lock().handle_fault(addr, write, false);
+    if let Err(FaultError::NoMem) = r {
+        // The copy fails and the process dies on its way out. (Another victim is not chosen
+        // here: the copying system call may hold locks, so it cannot wait for one to exit.)
+        super::oom::kill(&t.process());
+    }
+    r.is_ok()
+}
