@@ -3,7 +3,7 @@
 //! the chain header, data frames, status byte. Several requests may be in flight; `poll`
 //! collects the finished ones.
 
-use crate::arch::x86_64::apic;
+use crate::arch::apic;
 use crate::mm::{phys_to_virt, Frame};
 use crate::pci::{Mmio, PciFunction};
 use alloc::string::String;

@@ -45,9 +45,9 @@ pub fn update() {
     let s = u32::from_le_bytes(seq);
     p.vvar.write(0, &(s | 1).to_le_bytes());
     p.vvar
-        .write(8, &lintel_hal::x86::apic::tsc_boot().to_le_bytes());
+        .write(8, &lintel_hal::clock::counter_at_boot().to_le_bytes());
     p.vvar
-        .write(16, &lintel_hal::x86::apic::tsc_mult().to_le_bytes());
+        .write(16, &lintel_hal::clock::counter_mult().to_le_bytes());
     p.vvar
         .write(24, &crate::time::realtime_offset_ns().to_le_bytes());
     p.vvar.write(0, &((s | 1) + 1).to_le_bytes());

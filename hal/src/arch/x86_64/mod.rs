@@ -1,9 +1,34 @@
 //! x86_64: everything the rest of the kernel must not know about the CPU.
 
-pub mod apic;
-pub mod cpu;
-pub mod gdt;
-pub mod serial;
-pub mod trap;
+pub(crate) mod apic;
+mod boot;
+pub(crate) mod cpu;
+mod gdt;
+pub(crate) mod serial;
+pub(crate) mod trap;
 
-core::arch::global_asm!(include_str!("boot.S"), options(att_syntax), boot_main = sym crate::boot_main);
+core::arch::global_asm!(include_str!("boot.S"), options(att_syntax), boot_main = sym boot::boot_main);
+
+static mut CPU0_TABLES: gdt::CpuTables = gdt::CpuTables::new();
+static mut CPU0: trap::PerCpu = trap::PerCpu::new(0);
+#[repr(C, align(16))]
+struct Stack([u8; 16384]);
+static mut TRAP_STACK: Stack = Stack([0; 16384]);
+static mut DF_STACK: Stack = Stack([0; 16384]);
+
+/// Per-CPU setup of the boot CPU: GDT/TSS, IDT, GS base and the `syscall` MSRs.
+pub(crate) fn init_cpu() {
+    // SAFETY: boot CPU, single-threaded, interrupts off: these statics are touched only here.
+    unsafe {
+        let trap_top = core::ptr::addr_of!(TRAP_STACK) as u64 + 16384;
+        let df_top = core::ptr::addr_of!(DF_STACK) as u64 + 16384;
+        gdt::load(&mut *core::ptr::addr_of_mut!(CPU0_TABLES), trap_top, df_top);
+        trap::init_idt();
+        trap::init_cpu(&mut *core::ptr::addr_of_mut!(CPU0));
+    }
+}
+
+/// The periodic tick and the clock: LAPIC timer and TSC, calibrated against the PIT.
+pub(crate) fn init_timer() {
+    apic::init();
+}
