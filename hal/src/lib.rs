@@ -12,15 +12,17 @@ mod arch;
 pub mod boot;
 pub mod clock;
 pub mod console;
+pub mod context;
 pub mod cpu;
 pub mod mm;
 pub mod pci;
+pub mod signal;
 pub mod task;
 pub mod usercopy;
 pub mod virtio_blk;
 
-pub use arch::trap::{set_user_fault_handler, ReturnReason, UserContext};
 pub use boot::BootInfo;
+pub use context::{set_user_fault_handler, ReturnReason, UserContext};
 
 use core::sync::atomic::{AtomicBool, Ordering};
 

@@ -5,6 +5,7 @@ mod boot;
 pub(crate) mod cpu;
 mod gdt;
 pub(crate) mod serial;
+pub(crate) mod signal;
 pub(crate) mod trap;
 
 core::arch::global_asm!(include_str!("boot.S"), options(att_syntax), boot_main = sym boot::boot_main);
