@@ -19,6 +19,7 @@ pub mod pci;
 pub mod signal;
 pub mod task;
 pub mod usercopy;
+pub mod vdso;
 pub mod virtio_blk;
 
 pub use boot::BootInfo;

@@ -7,6 +7,7 @@ mod gdt;
 pub(crate) mod serial;
 pub(crate) mod signal;
 pub(crate) mod trap;
+pub(crate) mod vdso;
 
 core::arch::global_asm!(include_str!("boot.S"), options(att_syntax), boot_main = sym boot::boot_main);
 
