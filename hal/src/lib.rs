@@ -14,6 +14,7 @@ pub mod clock;
 pub mod console;
 pub mod context;
 pub mod cpu;
+mod irq;
 pub mod mm;
 pub mod pci;
 pub mod signal;

@@ -92,8 +92,16 @@ pub(crate) fn block_irqs() -> u64 {
 }
 
 /// This CPU's local APIC id (the destination of MSI messages).
-pub(crate) fn lapic_id() -> u32 {
+fn lapic_id() -> u32 {
     lapic_read(0x20) >> 24
+}
+
+/// The MSI message that raises `BLOCK_VECTOR` on this CPU's LAPIC.
+pub(crate) fn block_msi() -> crate::irq::MsiMessage {
+    crate::irq::MsiMessage {
+        addr: 0xfee0_0000 | ((lapic_id() & 0xff) << 12) as u64,
+        data: BLOCK_VECTOR as u32,
+    }
 }
 
 /// Timer ticks since boot.

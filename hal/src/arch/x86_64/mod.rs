@@ -4,8 +4,10 @@ pub(crate) mod apic;
 mod boot;
 pub(crate) mod cpu;
 mod gdt;
+pub(crate) mod mmu;
 pub(crate) mod serial;
 pub(crate) mod signal;
+pub(crate) mod switch;
 pub(crate) mod trap;
 pub(crate) mod vdso;
 

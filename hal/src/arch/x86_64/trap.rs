@@ -10,6 +10,7 @@ core::arch::global_asm!(include_str!("entry.S"));
 extern "C" {
     fn lintel_enter_user(ctx: *mut UserContext) -> u64;
     fn lintel_syscall_entry();
+    fn lintel_copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
     static lintel_trap_stubs: u8;
     static __ex_table_start: u8;
     static __ex_table_end: u8;
@@ -96,7 +97,6 @@ fn decode(vector: u8, error: u64, cr2: u64) -> (Exception, FaultRecord) {
     (reason, record)
 }
 
-const USER_TOP: u64 = 0x0000_8000_0000_0000;
 const RFLAGS_USER_MASK: u64 = 0xcd5 | (1 << 10) | (1 << 18) | (1 << 21); // CF PF AF ZF SF TF DF OF AC ID
 
 impl PerCpu {
@@ -189,7 +189,7 @@ impl UserContext {
 
     /// Runs user code until it enters the kernel again.
     pub fn run(&mut self) -> ReturnReason {
-        let canonical = self.rip < USER_TOP;
+        let canonical = self.rip < super::mmu::USER_TOP as u64;
         if !canonical {
             let (reason, record) = decode(13, 0, 0);
             return ReturnReason::Exception(reason, record);
@@ -275,6 +275,16 @@ pub fn set_user_fault_handler(f: UserFaultHandler) {
     USER_FAULT_HANDLER.call_once(|| f);
 }
 
+/// Copies `len` bytes between user and kernel memory (`rep movsb` in entry.S); returns the
+/// bytes not copied because of a fault the user-fault handler could not resolve.
+///
+/// # Safety
+/// The user side must lie below `USER_END` and the kernel side must be valid for `len` bytes.
+pub(crate) unsafe fn copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize {
+    // SAFETY: delegated to the caller; faults in the copy go through the exception table.
+    unsafe { lintel_copy_user(dst, src, len) }
+}
+
 pub(crate) fn user_fault(addr: usize, write: bool) -> bool {
     match USER_FAULT_HANDLER.get() {
         Some(f) => f(addr, write),
@@ -314,7 +324,9 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
     if vector == PAGE_FAULT {
         let addr = cpu::read_cr2();
         if let Some(fix) = fixup_for(frame.rip) {
-            if addr < USER_TOP && user_fault(addr as usize, frame.error & PF_WRITE != 0) {
+            if addr < super::mmu::USER_TOP as u64
+                && user_fault(addr as usize, frame.error & PF_WRITE != 0)
+            {
                 return;
             }
             frame.rip = fix;
