@@ -1,6 +1,7 @@
 //! `cargo xtask`: builds Lintel, its initramfs and test programs, boots QEMU, and runs the test
 //! suite. Everything a fresh machine needs is installed on first use.
 
+mod archcheck;
 mod bench;
 mod build;
 mod debian;
