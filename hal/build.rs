@@ -1,11 +1,9 @@
-//! Builds the architecture's vDSO (src/arch/<arch>/vdso) with the host's C compiler; hal
-//! embeds the image (`hal::vdso::IMAGE`).
+//! Builds the target architecture's vDSO (src/arch/<arch>/vdso) with the host's C compiler;
+//! hal embeds the image (`hal::vdso::IMAGE`).
 
 fn main() {
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
-    if arch == "x86_64" {
-        build_vdso("src/arch/x86_64/vdso");
-    }
+    build_vdso(&format!("src/arch/{arch}/vdso"));
 }
 
 /// The vDSO is a tiny C shared object: one PT_LOAD, no relocations, symbols versioned

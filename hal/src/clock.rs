@@ -9,39 +9,39 @@
 use crate::arch;
 
 /// Scheduler ticks per second.
-pub const TICK_HZ: u64 = arch::apic::HZ;
+pub const TICK_HZ: u64 = arch::clock::TICK_HZ;
 
 /// Timer ticks since boot.
 pub fn ticks() -> u64 {
-    arch::apic::ticks()
+    arch::clock::ticks()
 }
 
 /// Nanoseconds since boot (monotonic zero).
 pub fn monotonic_ns() -> u64 {
-    arch::apic::monotonic_ns()
+    arch::clock::monotonic_ns()
 }
 
 /// The raw monotonic counter (not converted; a source of jitter for seeding too).
 pub fn counter() -> u64 {
-    arch::cpu::rdtsc()
+    arch::clock::counter()
 }
 
 /// Counter increments per second.
 pub fn counter_hz() -> u64 {
-    arch::apic::tsc_hz()
+    arch::clock::counter_hz()
 }
 
 /// The counter's value at monotonic zero.
 pub fn counter_at_boot() -> u64 {
-    arch::apic::tsc_boot()
+    arch::clock::counter_at_boot()
 }
 
 /// Nanoseconds per counter increment in 32.32 fixed point.
 pub fn counter_mult() -> u64 {
-    arch::apic::tsc_mult()
+    arch::clock::counter_mult()
 }
 
 /// Wall-clock seconds since the epoch from the machine's real-time clock.
 pub fn rtc_epoch_seconds() -> u64 {
-    arch::apic::rtc_epoch_seconds()
+    arch::clock::rtc_epoch_seconds()
 }

@@ -33,8 +33,5 @@ pub fn idle_wait() {
 
 /// A hardware random 64-bit value when the CPU has one, else a counter-derived value.
 pub fn hw_random() -> u64 {
-    arch::cpu::rdrand().unwrap_or_else(|| {
-        let t = arch::cpu::rdtsc();
-        t.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (t >> 17)
-    })
+    arch::cpu::hw_random()
 }

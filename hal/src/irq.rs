@@ -11,11 +11,11 @@ pub(crate) struct MsiMessage {
 
 /// The message that raises the block-device interrupt on this CPU.
 pub(crate) fn block_msi() -> MsiMessage {
-    arch::apic::block_msi()
+    arch::irq::block_msi()
 }
 
 /// Block-device interrupts since boot: a driver that saw an older count has completions to
 /// look at.
 pub(crate) fn block_irqs() -> u64 {
-    arch::apic::block_irqs()
+    arch::irq::block_irqs()
 }

@@ -33,10 +33,7 @@ static PANICKING: AtomicBool = AtomicBool::new(false);
 /// Powers the machine off, reporting `line` (e.g. `exit 0`) to the host tool on the control
 /// channel first.
 pub fn power_off(line: &str) -> ! {
-    arch::serial::debugcon_write(line.as_bytes());
-    arch::serial::debugcon_write(b"\n");
-    arch::serial::qemu_exit(0x10);
-    arch::cpu::halt_forever()
+    arch::power_off(line)
 }
 
 #[panic_handler]

@@ -95,6 +95,14 @@ pub(crate) fn halt_forever() -> ! {
     }
 }
 
+/// RDRAND when the CPU has it, else a TSC-derived value.
+pub(crate) fn hw_random() -> u64 {
+    rdrand().unwrap_or_else(|| {
+        let t = rdtsc();
+        t.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (t >> 17)
+    })
+}
+
 /// Hardware random number, if the CPU has RDRAND.
 pub(crate) fn rdrand() -> Option<u64> {
     let (_, _, ecx, _) = cpuid(1, 0);

@@ -36,3 +36,25 @@ pub(crate) fn init_cpu() {
 pub(crate) fn init_timer() {
     apic::init();
 }
+
+/// `hal::clock`: the TSC is the monotonic counter, the LAPIC timer the tick, CMOS the RTC.
+pub(crate) mod clock {
+    pub(crate) use super::apic::{
+        monotonic_ns, rtc_epoch_seconds, ticks, tsc_boot as counter_at_boot, tsc_hz as counter_hz,
+        tsc_mult as counter_mult, HZ as TICK_HZ,
+    };
+    pub(crate) use super::cpu::rdtsc as counter;
+}
+
+/// `hal::irq`: block-device MSIs go to the LAPIC.
+pub(crate) mod irq {
+    pub(crate) use super::apic::{block_irqs, block_msi};
+}
+
+/// Reports `line` to the host on QEMU's debugcon port and powers off through isa-debug-exit.
+pub(crate) fn power_off(line: &str) -> ! {
+    serial::debugcon_write(line.as_bytes());
+    serial::debugcon_write(b"\n");
+    serial::qemu_exit(0x10);
+    cpu::halt_forever()
+}
