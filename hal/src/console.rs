@@ -9,9 +9,9 @@ pub fn write_bytes(b: &[u8]) {
     let _g = LOCK.lock();
     for &c in b {
         if c == b'\n' {
-            crate::x86::serial::write_byte(b'\r');
+            crate::arch::serial::write_byte(b'\r');
         }
-        crate::x86::serial::write_byte(c);
+        crate::arch::serial::write_byte(c);
     }
 }
 
@@ -19,7 +19,7 @@ pub fn write_bytes(b: &[u8]) {
 pub fn write_raw(b: &[u8]) {
     let _g = LOCK.lock();
     for &c in b {
-        crate::x86::serial::write_byte(c);
+        crate::arch::serial::write_byte(c);
     }
 }
 
@@ -29,7 +29,7 @@ pub fn write_str(s: &str) {
 
 /// A byte typed on the console, if any.
 pub fn read_byte() -> Option<u8> {
-    crate::x86::serial::read_byte()
+    crate::arch::serial::read_byte()
 }
 
 pub(crate) fn force_unlock() {

@@ -6,13 +6,10 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fault;
 
-/// Lowest address above user space (the last page below the canonical hole is excluded, as on
-/// Linux).
-pub const USER_END: usize = 0x0000_7fff_ffff_f000;
+/// Lowest address above what user copies may touch (the architecture's end of user space).
+pub const USER_END: usize = crate::arch::mmu::USER_END;
 
-extern "C" {
-    fn lintel_copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
-}
+use crate::arch::trap::copy_user;
 
 fn check(addr: usize, len: usize) -> Result<(), Fault> {
     match addr.checked_add(len) {
@@ -29,7 +26,7 @@ pub fn copy_from_user(dst: &mut [u8], src: usize) -> Result<(), Fault> {
     check(src, dst.len())?;
     // SAFETY: the source range is entirely below USER_END, so it cannot alias kernel memory; a
     // fault in the copy is caught by the exception table and reported as bytes left.
-    let left = unsafe { lintel_copy_user(dst.as_mut_ptr(), src as *const u8, dst.len()) };
+    let left = unsafe { copy_user(dst.as_mut_ptr(), src as *const u8, dst.len()) };
     if left == 0 {
         Ok(())
     } else {
@@ -44,7 +41,7 @@ pub fn copy_to_user(dst: usize, src: &[u8]) -> Result<(), Fault> {
     }
     check(dst, src.len())?;
     // SAFETY: as for copy_from_user, with the destination in user space.
-    let left = unsafe { lintel_copy_user(dst as *mut u8, src.as_ptr(), src.len()) };
+    let left = unsafe { copy_user(dst as *mut u8, src.as_ptr(), src.len()) };
     if left == 0 {
         Ok(())
     } else {

@@ -1,9 +1,9 @@
 //! virtio-blk over modern virtio-pci (virtio 1.x): one split virtqueue per device, completions
-//! signalled by MSI-X on `apic::BLOCK_VECTOR`. Data moves in whole 4 KiB frames; a request is
+//! signalled by MSI-X to the block-device interrupt (`irq::block_msi`). Data moves in whole 4 KiB frames; a request is
 //! the chain header, data frames, status byte. Several requests may be in flight; `poll`
 //! collects the finished ones.
 
-use crate::arch::x86_64::apic;
+use crate::irq;
 use crate::mm::{phys_to_virt, Frame};
 use crate::pci::{Mmio, PciFunction};
 use alloc::string::String;
@@ -328,10 +328,11 @@ impl BlkDevice {
             return fail("the device has no queue");
         }
 
-        // MSI-X: entry 0 to this CPU's LAPIC on BLOCK_VECTOR, unmasked; then turn it on.
-        msix_table.write32(0, 0xfee0_0000 | (apic::lapic_id() & 0xff) << 12);
-        msix_table.write32(4, 0);
-        msix_table.write32(8, apic::BLOCK_VECTOR as u32);
+        // MSI-X: entry 0 to this CPU's block-device interrupt, unmasked; then turn it on.
+        let msi = irq::block_msi();
+        msix_table.write32(0, msi.addr as u32);
+        msix_table.write32(4, (msi.addr >> 32) as u32);
+        msix_table.write32(8, msi.data);
         msix_table.write32(12, 0);
         let mc = f.read16(msix_cap + 2);
         f.write16(msix_cap + 2, (mc | 0x8000) & !0x4000);
@@ -541,7 +542,7 @@ impl BlkDevice {
     /// Requests the device finished since the last call. Cheap (no device access) unless an
     /// interrupt arrived since then; `force` looks anyway.
     pub fn poll(&self, force: bool) -> Vec<Completion> {
-        let irqs = apic::block_irqs();
+        let irqs = irq::block_irqs();
         if !force && self.seen_irqs.load(Ordering::Relaxed) == irqs {
             return Vec::new();
         }

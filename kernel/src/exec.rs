@@ -13,7 +13,6 @@ use lintel_hal::mm::Prot;
 use lintel_hal::UserContext;
 use lintel_vfs::{FileType, Inode};
 
-const EM_X86_64: u16 = 62;
 /// Where a PIE executable goes (ELF_ET_DYN_BASE without randomization).
 /// Linux's limit on nested interpreters (`#!` scripts and binfmt handlers).
 const MAX_NESTING: usize = 4;
@@ -71,7 +70,7 @@ fn parse_elf(inode: &Arc<dyn Inode>) -> KResult<ElfInfo> {
 fn parse_elf_uncached(inode: &Arc<dyn Inode>) -> KResult<ElfInfo> {
     let mut head = [0u8; 64];
     let n = read_exact_at(inode, 0, &mut head)?;
-    let hdr = ElfHeader::parse(&head[..n], EM_X86_64)?;
+    let hdr = ElfHeader::parse(&head[..n], lintel_hal::cpu::ELF_MACHINE)?;
     let size = hdr.phentsize as usize * hdr.phnum as usize;
     let mut ph = alloc::vec![0u8; size];
     if read_exact_at(inode, hdr.phoff, &mut ph)? != size {
@@ -266,7 +265,6 @@ pub fn execve(
     let main_entry = info.header.entry as usize + bias;
 
     let cred = thread.proc_ref().cred.lock().clone();
-    let (_, _, _, edx) = lintel_hal::x86::cpu::cpuid(1, 0);
     let aux = AuxInfo {
         phdr: phdr as u64,
         phent: 56,
@@ -278,8 +276,8 @@ pub fn execve(
         gid: cred.gid,
         egid: cred.egid,
         secure: false,
-        hwcap: edx as u64,
-        hwcap2: 0,
+        hwcap: lintel_hal::cpu::hwcap(),
+        hwcap2: lintel_hal::cpu::hwcap2(),
         clktck: 100,
         sysinfo_ehdr: Some(vdso as u64),
         minsigstksz: 2048,
@@ -296,7 +294,7 @@ pub fn execve(
         &argv_refs,
         &envp_refs,
         &execfn,
-        b"x86_64",
+        lintel_hal::cpu::PLATFORM.as_bytes(),
         random,
         &aux,
         stack_limit / 4,

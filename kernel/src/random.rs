@@ -24,7 +24,7 @@ impl ChaCha {
     fn new() -> ChaCha {
         let mut key = [0u32; 8];
         for k in key.chunks_mut(2) {
-            let v = lintel_hal::hw_random() ^ lintel_hal::x86::cpu::rdtsc();
+            let v = lintel_hal::hw_random() ^ lintel_hal::clock::counter();
             k[0] = v as u32;
             k[1] = (v >> 32) as u32;
         }

@@ -84,7 +84,7 @@ fn switch_away() {
             t.since = now;
             t.running = true;
         }
-        s.slice_start = lintel_hal::x86::apic::ticks();
+        s.slice_start = lintel_hal::clock::ticks();
         match next {
             Some(n) => {
                 let task = n.ktask();
@@ -174,8 +174,7 @@ pub fn tick() -> bool {
         hook();
     }
     let s = SCHED.lock();
-    lintel_hal::x86::apic::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS
-        && !s.queue.is_empty()
+    lintel_hal::clock::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS && !s.queue.is_empty()
 }
 
 /// Removes a thread from the sleep list (it was woken for another reason).

@@ -1,15 +1,15 @@
-//! Clocks: monotonic time from the TSC, wall-clock time from the RTC read at boot.
+//! Clocks: monotonic time from the hal clock, wall-clock time from the RTC read at boot.
 
 use core::sync::atomic::{AtomicI64, Ordering};
 use lintel_abi::stat::Timespec;
-use lintel_hal::x86::apic;
+use lintel_hal::clock;
 
 /// Wall-clock nanoseconds at boot (monotonic zero). Changed by clock_settime.
 static REALTIME_OFFSET_NS: AtomicI64 = AtomicI64::new(0);
 
 pub fn init() {
-    let secs = apic::rtc_epoch_seconds() as i64;
-    let now = apic::monotonic_ns() as i64;
+    let secs = clock::rtc_epoch_seconds() as i64;
+    let now = clock::monotonic_ns() as i64;
     REALTIME_OFFSET_NS.store(secs * 1_000_000_000 - now, Ordering::Relaxed);
 }
 
@@ -19,7 +19,7 @@ pub fn realtime_offset_ns() -> i64 {
 }
 
 pub fn uptime_ns() -> u64 {
-    apic::monotonic_ns()
+    clock::monotonic_ns()
 }
 
 pub fn realtime_ns() -> i64 {

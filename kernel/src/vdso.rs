@@ -1,4 +1,4 @@
-//! The vDSO: a small shared object (built from kernel/vdso by build.rs) mapped into every
+//! The vDSO: a small shared object (`lintel_hal::vdso::IMAGE`) mapped into every
 //! program with a read-only data page (`vvar`) below it, so clock_gettime, gettimeofday, time
 //! and getcpu run without a system call. AT_SYSINFO_EHDR tells the C library where it is.
 
@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::{Frame, Prot};
 
-static IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so"));
+use lintel_hal::vdso::{clock_data, CLOCK_OFFSET, IMAGE, SEQ_OFFSET};
 
 struct Pages {
     vvar: Frame,
@@ -36,21 +36,16 @@ pub fn init() {
     update();
 }
 
-/// Rewrites the data page: sequence (odd while writing), TSC at boot, ns per tick (32.32),
-/// wall-clock offset.
+/// Rewrites the data page's clock fields, with the sequence count odd while writing.
 pub fn update() {
     let Some(p) = PAGES.get() else { return };
     let mut seq = [0u8; 4];
-    p.vvar.read(0, &mut seq);
+    p.vvar.read(SEQ_OFFSET, &mut seq);
     let s = u32::from_le_bytes(seq);
-    p.vvar.write(0, &(s | 1).to_le_bytes());
+    p.vvar.write(SEQ_OFFSET, &(s | 1).to_le_bytes());
     p.vvar
-        .write(8, &lintel_hal::x86::apic::tsc_boot().to_le_bytes());
-    p.vvar
-        .write(16, &lintel_hal::x86::apic::tsc_mult().to_le_bytes());
-    p.vvar
-        .write(24, &crate::time::realtime_offset_ns().to_le_bytes());
-    p.vvar.write(0, &((s | 1) + 1).to_le_bytes());
+        .write(CLOCK_OFFSET, &clock_data(crate::time::realtime_offset_ns()));
+    p.vvar.write(SEQ_OFFSET, &((s | 1) + 1).to_le_bytes());
 }
 
 /// The frame behind page `index` of the named special mapping.

@@ -1,6 +1,7 @@
 //! `cargo xtask`: builds Lintel, its initramfs and test programs, boots QEMU, and runs the test
 //! suite. Everything a fresh machine needs is installed on first use.
 
+mod archcheck;
 mod bench;
 mod build;
 mod cycles;
@@ -188,6 +189,13 @@ fn main() -> ExitCode {
             })
         }),
         "docs" => docs::generate().map(|_| 0),
+        "archcheck" => {
+            let v = archcheck::violations(&root());
+            for l in &v {
+                println!("{l}");
+            }
+            Ok(if v.is_empty() { 0 } else { 1 })
+        }
         "cycles" => match cycles::check(&root().join("kernel/src")) {
             Ok(()) => {
                 println!("no import cycle in kernel/src");

@@ -1131,6 +1131,27 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
             Err(e) => t.fail("kernel.import-cycles", &e),
         }
     }
+    // Architecture names stay in hal/src/arch (see xtask/src/archcheck.rs).
+    if filter.is_none_or(|f| "arch.no-x86-names".contains(f)) {
+        let v = crate::archcheck::violations(&root());
+        if v.is_empty() {
+            t.pass("arch.no-x86-names");
+        } else {
+            let shown: Vec<&str> = v.iter().take(20).map(|s| s.as_str()).collect();
+            t.fail(
+                "arch.no-x86-names",
+                &format!(
+                    "{} lines name x86 outside hal:
+{}",
+                    v.len(),
+                    shown.join(
+                        "
+"
+                    )
+                ),
+            );
+        }
+    }
     if let Err(e) = conformance(&mut t, filter, kvm) {
         t.fail("conformance", &e);
     }

@@ -1,3 +1,30 @@
-//! Architecture boundary: a port adds a folder here with the same items.
-pub mod x86_64;
-pub use x86_64::cpu;
+//! The architecture boundary. Each supported architecture is one folder here; the rest of hal
+//! reaches it only through the `arch::` paths below and never names an architecture. Nothing in
+//! here is visible outside hal: the kernel uses hal's arch-neutral modules (see "The arch
+//! boundary" in docs/architecture.md).
+//!
+//! What a folder provides (crate-internal names):
+//! - an entry point that fills a `boot::Firmware` and calls `boot::start`; `init_cpu()`
+//!   (per-CPU tables, trap and syscall entry) and `init_timer()` (clock and periodic tick);
+//!   `power_off(line)`;
+//! - `clock`: `TICK_HZ`, `ticks`, `monotonic_ns`, `counter`, `counter_hz`, `counter_at_boot`,
+//!   `counter_mult`, `rtc_epoch_seconds`;
+//! - `cpu`: `ELF_MACHINE`, `PLATFORM`, `hwcap`, `hwcap2`, `cpuinfo`, `hw_random`, `idle_wait`,
+//!   `halt_forever`, `disable_interrupts`;
+//! - `serial`: `write_byte`, `read_byte` (the console);
+//! - `irq`: `block_msi`, `block_irqs`;
+//! - `trap`: `UserContext` (with the methods of `hal::context`), `FaultRecord`,
+//!   `set_user_fault_handler`, `copy_user` (fault-recovering copy), calling
+//!   `crate::context` types for exception reasons;
+//! - `signal`: `setup_frame`, `restore_frame`;
+//! - `switch`: `FpuState`, `prepare_stack`, `switch`;
+//! - `mmu`: `LEVELS`, `ENTRIES`, `KERNEL_ROOT_FIRST`, `USER_TOP`, `USER_END`, `PHYS_OFFSET`,
+//!   `KERNEL_OFFSET`, `DIRECT_MAP_LIMIT`, entry helpers (`leaf`, `table`, `present`, `huge`,
+//!   `addr`, `prot`), `active_root`, `activate_root`, `flush_page`, and `layout`;
+//! - `vdso`: `IMAGE`, `SEQ_OFFSET`, `CLOCK_OFFSET`, `clock_data` (and a `vdso/` folder with the
+//!   source hal/build.rs compiles), plus `linker.ld` for the kernel image.
+
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86_64::*;

@@ -1,5 +1,5 @@
-//! Physical memory: the direct map, page frames with reference counts, the kernel heap, and
-//! x86_64 page tables.
+//! Physical memory: the direct map, page frames with reference counts, the kernel heap, user
+//! page tables, and the architecture's user address-space layout.
 
 mod frame;
 mod heap;
@@ -11,12 +11,15 @@ pub(crate) use heap::init as init_heap;
 pub use heap::{heap_available, heap_stats};
 pub use paging::{AddressSpace, Prot};
 
-/// All physical memory below 4 GiB is mapped here (set up by boot.S).
-pub const PHYS_OFFSET: usize = 0xffff_8000_0000_0000;
-/// The kernel image's virtual base (physical 0).
-pub const KERNEL_OFFSET: usize = 0xffff_ffff_8000_0000;
-/// Highest physical address the direct map covers.
-pub const DIRECT_MAP_LIMIT: usize = 4 << 30;
+pub use crate::arch::mmu::{DIRECT_MAP_LIMIT, KERNEL_OFFSET, PHYS_OFFSET};
+
+/// Where a new program's regions go without randomization, and how many random bits of pages
+/// each may move by (Linux's values for this architecture).
+pub mod layout {
+    pub use crate::arch::mmu::layout::{
+        BRK_RND_BITS, MMAP_RND_BITS, PIE_BASE, STACK_RND_BITS, STACK_TOP,
+    };
+}
 
 pub fn phys_to_virt(pa: usize) -> usize {
     pa + PHYS_OFFSET

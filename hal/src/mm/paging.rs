@@ -1,17 +1,13 @@
-//! x86_64 four-level page tables for user address spaces. The kernel half (PML4 entries
-//! 256..512) is shared by every address space; the user half is owned by one `AddressSpace`,
-//! whose leaf entries each own one `Frame` reference.
+//! Page tables for user address spaces, walked level by level; the entry format, the number
+//! of levels and the TLB instructions come from the architecture (`arch::mmu`). The kernel half
+//! (root entries from `KERNEL_ROOT_FIRST` on) is shared by every address space; the user half
+//! is owned by one `AddressSpace`, whose leaf entries each own one `Frame` reference.
 
 use super::{phys_to_virt, Frame};
-use crate::arch::cpu;
-
-const P: u64 = 1;
-const W: u64 = 2;
-const U: u64 = 4;
-const PS: u64 = 0x80;
-const NX: u64 = 1 << 63;
-const ADDR: u64 = 0x000f_ffff_ffff_f000;
-const USER_TOP: usize = 0x0000_8000_0000_0000;
+use crate::arch::mmu::{
+    self, activate_root, active_root, addr, flush_page, huge, leaf, present, ENTRIES,
+    KERNEL_ROOT_FIRST, LEVELS, USER_TOP,
+};
 
 /// Access a user mapping allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -21,40 +17,13 @@ pub struct Prot {
     pub exec: bool,
 }
 
-impl Prot {
-    fn pte_bits(self) -> u64 {
-        // PROT_NONE keeps the page (and its contents) but denies user access: present, not U.
-        let mut b = if self.read || self.write || self.exec {
-            P | U
-        } else {
-            P
-        };
-        if self.write {
-            b |= W;
-        }
-        if !self.exec {
-            b |= NX;
-        }
-        b
-    }
-
-    fn from_pte(e: u64) -> Prot {
-        let user = e & U != 0;
-        Prot {
-            read: user,
-            write: user && e & W != 0,
-            exec: user && e & NX == 0,
-        }
-    }
-}
-
 fn table(pa: u64) -> *mut u64 {
-    phys_to_virt((pa & ADDR) as usize) as *mut u64
+    phys_to_virt(addr(pa) as usize) as *mut u64
 }
 
 fn entry(table_pa: u64, idx: usize) -> u64 {
     // SAFETY: table_pa is a page-table frame owned by this address space (or the kernel's) and
-    // idx < 512.
+    // idx < ENTRIES.
     unsafe { table(table_pa).add(idx).read_volatile() }
 }
 
@@ -63,36 +32,38 @@ fn set_entry(table_pa: u64, idx: usize, v: u64) {
     unsafe { table(table_pa).add(idx).write_volatile(v) }
 }
 
+const INDEX_BITS: u32 = ENTRIES.trailing_zeros();
+
 fn index(va: usize, level: u32) -> usize {
-    (va >> (12 + 9 * level)) & 511
+    (va >> (12 + INDEX_BITS * level)) & (ENTRIES - 1)
 }
 
-/// A user address space: a PML4 whose upper half is the kernel's.
 /// No frame was left for a page table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutOfMemory;
 
+/// A user address space: a root table whose kernel half is the kernel's.
 pub struct AddressSpace {
     root: u64,
 }
 
-static KERNEL_PML4: spin::Once<u64> = spin::Once::new();
+static KERNEL_ROOT: spin::Once<u64> = spin::Once::new();
 
 pub(crate) fn init_kernel_root() {
-    let root = cpu::read_cr3() & ADDR;
-    KERNEL_PML4.call_once(|| root);
+    let root = active_root();
+    KERNEL_ROOT.call_once(|| root);
     // Drop the boot identity map of the low 4 GiB: user space lives there.
     set_entry(root, 0, 0);
-    // SAFETY: reloading CR3 with the same root flushes the dropped identity entries.
-    unsafe { cpu::write_cr3(root) };
+    // SAFETY: reloading the same root flushes the dropped identity entries.
+    unsafe { activate_root(root) };
 }
 
 /// Switches to the kernel's own page tables (used when no user address space is current).
 pub fn activate_kernel() {
-    let root = *KERNEL_PML4.get().expect("paging not initialized");
-    if cpu::read_cr3() & ADDR != root {
-        // SAFETY: the kernel PML4 maps the kernel half.
-        unsafe { cpu::write_cr3(root) };
+    let root = *KERNEL_ROOT.get().expect("paging not initialized");
+    if active_root() != root {
+        // SAFETY: the kernel root maps the kernel half.
+        unsafe { activate_root(root) };
     }
 }
 
@@ -101,40 +72,40 @@ impl AddressSpace {
     pub fn new() -> Option<AddressSpace> {
         let f = Frame::alloc()?;
         let root = f.into_phys() as u64;
-        let kernel = *KERNEL_PML4.get().expect("paging not initialized");
-        for i in 256..512 {
+        let kernel = *KERNEL_ROOT.get().expect("paging not initialized");
+        for i in KERNEL_ROOT_FIRST..ENTRIES {
             set_entry(root, i, entry(kernel, i));
         }
         Some(AddressSpace { root })
     }
 
     pub fn is_active(&self) -> bool {
-        cpu::read_cr3() & ADDR == self.root
+        active_root() == self.root
     }
 
     pub fn activate(&self) {
         if !self.is_active() {
-            // SAFETY: root is a valid PML4 whose kernel half is the kernel's.
-            unsafe { cpu::write_cr3(self.root) };
+            // SAFETY: root is a valid root table whose kernel half is the kernel's.
+            unsafe { activate_root(self.root) };
         }
     }
 
     /// Walks to the leaf entry's table for `va`, creating tables when `create`.
     fn leaf_table(&self, va: usize, create: bool) -> Option<u64> {
         let mut t = self.root;
-        for level in (1..4).rev() {
+        for level in (1..LEVELS).rev() {
             let i = index(va, level);
             let e = entry(t, i);
-            if e & P == 0 {
+            if !present(e) {
                 if !create {
                     return None;
                 }
                 let f = Frame::alloc()?;
                 let pa = f.into_phys() as u64;
-                set_entry(t, i, pa | P | W | U);
+                set_entry(t, i, mmu::table(pa));
                 t = pa;
             } else {
-                t = e & ADDR;
+                t = addr(e);
             }
         }
         Some(t)
@@ -142,7 +113,7 @@ impl AddressSpace {
 
     fn flush(&self, va: usize) {
         if self.is_active() {
-            cpu::invlpg(va);
+            flush_page(va);
         }
     }
 
@@ -158,10 +129,10 @@ impl AddressSpace {
         let t = self.leaf_table(va, true).ok_or(OutOfMemory)?;
         let i = index(va, 0);
         let old = entry(t, i);
-        set_entry(t, i, frame.into_phys() as u64 | prot.pte_bits());
-        if old & P != 0 {
+        set_entry(t, i, leaf(frame.into_phys() as u64, prot));
+        if present(old) {
             self.flush(va);
-            return Ok(Some(Frame::from_phys((old & ADDR) as usize)));
+            return Ok(Some(Frame::from_phys(addr(old) as usize)));
         }
         Ok(None)
     }
@@ -170,25 +141,25 @@ impl AddressSpace {
         let t = self.leaf_table(va, false)?;
         let i = index(va, 0);
         let old = entry(t, i);
-        if old & P == 0 {
+        if !present(old) {
             return None;
         }
         set_entry(t, i, 0);
         self.flush(va);
-        Some(Frame::from_phys((old & ADDR) as usize))
+        Some(Frame::from_phys(addr(old) as usize))
     }
 
     /// The frame and protection at `va`, if mapped.
     pub fn lookup(&self, va: usize) -> Option<(Frame, Prot)> {
         let t = self.leaf_table(va, false)?;
         let e = entry(t, index(va, 0));
-        if e & P == 0 {
+        if !present(e) {
             return None;
         }
-        let f = Frame::from_phys((e & ADDR) as usize);
+        let f = Frame::from_phys(addr(e) as usize);
         let copy = f.clone();
         core::mem::forget(f);
-        Some((copy, Prot::from_pte(e)))
+        Some((copy, mmu::prot(e)))
     }
 
     pub fn protect(&mut self, va: usize, prot: Prot) -> bool {
@@ -197,19 +168,24 @@ impl AddressSpace {
         };
         let i = index(va, 0);
         let e = entry(t, i);
-        if e & P == 0 {
+        if !present(e) {
             return false;
         }
-        set_entry(t, i, (e & ADDR) | prot.pte_bits());
+        set_entry(t, i, leaf(addr(e), prot));
         self.flush(va);
         true
     }
 
     /// Calls `f` for every mapped page in [start, end), skipping empty tables quickly.
     pub fn for_each_mapped(&self, start: usize, end: usize, mut f: impl FnMut(usize, Prot)) {
-        self.walk(self.root, 3, 0, start, end.min(USER_TOP), &mut |va, e| {
-            f(va, Prot::from_pte(e))
-        });
+        self.walk(
+            self.root,
+            LEVELS - 1,
+            0,
+            start,
+            end.min(USER_TOP),
+            &mut |va, e| f(va, mmu::prot(e)),
+        );
     }
 
     fn walk(
@@ -221,8 +197,8 @@ impl AddressSpace {
         end: usize,
         f: &mut dyn FnMut(usize, u64),
     ) {
-        let span = 1usize << (12 + 9 * level);
-        for i in 0..512 {
+        let span = 1usize << (12 + INDEX_BITS * level);
+        for i in 0..ENTRIES {
             let va = base + i * span;
             if va >= end {
                 break;
@@ -231,13 +207,13 @@ impl AddressSpace {
                 continue;
             }
             let e = entry(t, i);
-            if e & P == 0 {
+            if !present(e) {
                 continue;
             }
             if level == 0 {
                 f(va, e);
             } else {
-                self.walk(e & ADDR, level - 1, va, start, end, f);
+                self.walk(addr(e), level - 1, va, start, end, f);
             }
         }
     }
@@ -252,15 +228,15 @@ impl AddressSpace {
     }
 
     fn free_tables(t: u64, level: u32) {
-        for i in 0..512 {
+        for i in 0..ENTRIES {
             let e = entry(t, i);
-            if e & P == 0 {
+            if !present(e) {
                 continue;
             }
             if level == 0 {
-                drop(Frame::from_phys((e & ADDR) as usize));
-            } else if e & PS == 0 {
-                Self::free_tables(e & ADDR, level - 1);
+                drop(Frame::from_phys(addr(e) as usize));
+            } else if !huge(e) {
+                Self::free_tables(addr(e), level - 1);
             }
         }
         drop(Frame::from_phys(t as usize));
@@ -272,10 +248,10 @@ impl Drop for AddressSpace {
         if self.is_active() {
             activate_kernel();
         }
-        for i in 0..256 {
+        for i in 0..KERNEL_ROOT_FIRST {
             let e = entry(self.root, i);
-            if e & P != 0 {
-                Self::free_tables(e & ADDR, 2);
+            if present(e) {
+                Self::free_tables(addr(e), LEVELS - 2);
             }
         }
         drop(Frame::from_phys(self.root as usize));

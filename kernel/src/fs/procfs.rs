@@ -428,10 +428,7 @@ fn sys_content(f: SysFile) -> String {
         }
         SysFile::Uptime => format!("{}.{:02} {}.{:02}\n", up / 1_000_000_000, (up / 10_000_000) % 100, up / 1_000_000_000, (up / 10_000_000) % 100),
         SysFile::Version => String::from("Linux version 6.1.0-lintel (lintel@lintel) (rustc) #1 SMP Lintel\n"),
-        SysFile::Cpuinfo => format!(
-            "processor\t: 0\nvendor_id\t: Lintel\ncpu family\t: 6\nmodel\t\t: 0\nmodel name\t: Lintel virtual CPU\ncpu MHz\t\t: {}.000\nflags\t\t: fpu tsc msr pae cx8 apic sep cmov pat clflush mmx fxsr sse sse2 syscall nx lm\n\n",
-            lintel_hal::x86::apic::tsc_hz() / 1_000_000
-        ),
+        SysFile::Cpuinfo => lintel_hal::cpu::cpuinfo(),
         SysFile::Mounts => String::from_utf8_lossy(&super::mounts_text()).into_owned(),
         SysFile::Filesystems => String::from("nodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\n"),
         SysFile::Loadavg => {

@@ -4,7 +4,7 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use lintel_abi::{Errno, KResult};
-use lintel_hal::mm::{AddressSpace, Frame, Prot};
+use lintel_hal::mm::{layout, AddressSpace, Frame, Prot};
 use lintel_vfs::Inode;
 use spin::Mutex;
 
@@ -13,7 +13,7 @@ pub mod pagecache;
 
 pub const PAGE: usize = 4096;
 /// Top of the initial stack (as Linux without randomization: just below the last user page).
-pub const STACK_TOP: usize = 0x7fff_ffff_f000;
+pub const STACK_TOP: usize = layout::STACK_TOP;
 /// Size reserved for the main stack (RLIMIT_STACK default).
 pub const STACK_SIZE: usize = 8 << 20;
 /// mmap allocates top-down from here (below the stack and its guard gap).
@@ -24,7 +24,7 @@ pub const USER_END: usize = lintel_hal::usercopy::USER_END;
 
 /// Where a new program's regions go (Linux's `arch_pick_mmap_layout`, `randomize_stack_top`,
 /// `ELF_ET_DYN_BASE` and `arch_randomize_brk`): fixed, or shifted by random page counts with
-/// Linux's x86_64 ranges (28 bits of pages for mmap and PIE, 22 for the stack, 32 MiB for brk).
+/// the architecture's ranges (`lintel_hal::mm::layout`).
 pub struct Layout {
     pub stack_top: usize,
     pub mmap_top: usize,
@@ -32,7 +32,7 @@ pub struct Layout {
     pub brk_shift: usize,
 }
 
-pub const PIE_BASE: usize = 0x5555_5555_4000;
+pub const PIE_BASE: usize = layout::PIE_BASE;
 
 pub fn layout(randomize: bool) -> Layout {
     if !randomize {
@@ -47,12 +47,12 @@ pub fn layout(randomize: bool) -> Layout {
     crate::random::fill(&mut r);
     let word = |i: usize| u64::from_le_bytes(r[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
     let pages = |v: u64, bits: u32| ((v & ((1 << bits) - 1)) as usize) * PAGE;
-    let stack_top = STACK_TOP - pages(word(0), 22);
+    let stack_top = STACK_TOP - pages(word(0), layout::STACK_RND_BITS);
     Layout {
         stack_top,
-        mmap_top: stack_top - STACK_SIZE - (128 << 20) - pages(word(1), 28),
-        pie_base: PIE_BASE + pages(word(2), 28),
-        brk_shift: pages(word(3), 13),
+        mmap_top: stack_top - STACK_SIZE - (128 << 20) - pages(word(1), layout::MMAP_RND_BITS),
+        pie_base: PIE_BASE + pages(word(2), layout::MMAP_RND_BITS),
+        brk_shift: pages(word(3), layout::BRK_RND_BITS),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Signal generation and delivery: queueing, default actions, job-control stops, handler
-//! frames (Linux's x86_64 `rt_sigframe`), `rt_sigreturn`, and syscall restart.
+//! frames (laid out by `lintel_hal::signal`), `rt_sigreturn`, and syscall restart.
 
 use super::signal::*;
 use super::{Process, StopReport, Thread};
@@ -7,25 +7,13 @@ use crate::{sched, uaccess};
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 use lintel_abi::{Errno, KResult};
-use lintel_hal::task::FpuState;
+use lintel_hal::signal::{Delivery, UcStack};
+use lintel_hal::usercopy::Fault;
 use lintel_hal::UserContext;
 
-const NR_RESTART_SYSCALL: u64 = 219;
 const SS_ONSTACK: u32 = 1;
 const SS_DISABLE: u32 = 2;
 const SS_AUTODISARM: u32 = 1 << 31;
-
-/// Size of the frame before the FPU state: return address, ucontext (304), siginfo (128).
-const FRAME_SIZE: u64 = 8 + 304 + 128;
-const UC_OFF: u64 = 8;
-const INFO_OFF: u64 = 8 + 304;
-/// Offset of `uc_mcontext` in the ucontext and of the mask after it.
-const MCTX_OFF: u64 = 40;
-const UC_MASK_OFF: u64 = 40 + 256;
-const FPSTATE_SIZE: u64 = 512;
-/// User code and stack selectors (the GDT's ring-3 segments).
-const USER_CS: u64 = 0x23;
-const USER_SS: u64 = 0x1b;
 
 fn act_of(p: &Process, sig: u32) -> SigAction {
     p.sigactions.lock()[sig as usize - 1]
@@ -299,15 +287,15 @@ fn orphaned_pgrp(p: &Process) -> bool {
     true
 }
 
-/// What a syscall left in rax, if it asks to be restarted.
-pub fn restart_code(rax: u64) -> Option<Errno> {
-    let e = -(rax as i64);
+/// What a syscall returned, if it asks to be restarted.
+pub fn restart_code(ret: usize) -> Option<Errno> {
+    let e = -(ret as i64);
     matches!(e, 512 | 513 | 514 | 516).then_some(Errno(e as i32))
 }
 
 /// Work on the way back to user mode: stops, default actions, handler frames, and the
-/// restart of an interrupted syscall (`restart` = the syscall number when rax holds one of
-/// the kernel-internal restart codes).
+/// restart of an interrupted syscall (`restart` = the syscall number when its return value is
+/// one of the kernel-internal restart codes).
 pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64>) {
     let p = t.process();
     let mut delivered = false;
@@ -341,10 +329,12 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
         }
         // A handler: settle the interrupted syscall first.
         if let Some(nr) = restart.take() {
-            match restart_code(ctx.rax) {
-                Some(Errno::ERESTARTSYS) if act.flags & SA_RESTART != 0 => rewind(ctx, nr),
-                Some(Errno::ERESTARTNOINTR) => rewind(ctx, nr),
-                Some(_) => ctx.rax = (-(Errno::EINTR.0 as i64)) as u64,
+            match restart_code(ctx.syscall_return()) {
+                Some(Errno::ERESTARTSYS) if act.flags & SA_RESTART != 0 => {
+                    ctx.rewind_syscall(nr as usize)
+                }
+                Some(Errno::ERESTARTNOINTR) => ctx.rewind_syscall(nr as usize),
+                Some(_) => ctx.set_syscall_return((-(Errno::EINTR.0 as isize)) as usize),
                 None => {}
             }
         }
@@ -365,13 +355,11 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
         delivered = true;
     }
     if let Some(nr) = restart {
-        match restart_code(ctx.rax) {
+        match restart_code(ctx.syscall_return()) {
             Some(Errno::ERESTART_RESTARTBLOCK) => {
-                ctx.rax = NR_RESTART_SYSCALL;
-                ctx.rip -= 2;
-                ctx.force_full_restore();
+                ctx.rewind_syscall(lintel_abi::syscall_nr::RESTART_SYSCALL)
             }
-            Some(_) => rewind(ctx, nr),
+            Some(_) => ctx.rewind_syscall(nr as usize),
             None => {}
         }
     }
@@ -380,21 +368,6 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
             *t.sigmask.lock() = m;
         }
     }
-}
-
-/// Re-executes the `syscall` instruction with the original number.
-fn rewind(ctx: &mut UserContext, nr: u64) {
-    ctx.rax = nr;
-    ctx.rip -= 2;
-    ctx.force_full_restore();
-}
-
-fn put(buf: &mut [u8], off: usize, v: u64) {
-    buf[off..off + 8].copy_from_slice(&v.to_le_bytes());
-}
-
-fn get(buf: &[u8], off: usize) -> u64 {
-    u64::from_le_bytes(buf[off..off + 8].try_into().unwrap_or([0; 8]))
 }
 
 /// Builds Linux's rt_sigframe on the user stack (or the alternate stack) and points the
@@ -410,26 +383,9 @@ fn setup_frame(
         return Err(Errno::EFAULT);
     }
     let (ss_sp, ss_size, ss_flags) = *t.altstack.lock();
-    let on_alt = ss_size != 0 && ctx.rsp > ss_sp && ctx.rsp - ss_sp <= ss_size;
-    let mut sp = if act.flags & SA_ONSTACK != 0 && ss_size != 0 && !on_alt {
-        ss_sp + ss_size
-    } else {
-        ctx.rsp.wrapping_sub(128)
-    };
-    sp = (sp - FPSTATE_SIZE) & !63;
-    let fpstate = sp;
-    sp = ((sp - FRAME_SIZE) & !15) - 8;
-    let frame = sp;
-    if frame < 4096 {
-        return Err(Errno::EFAULT);
-    }
-
-    uaccess::write_bytes(fpstate as usize, FpuState::save_current().bytes())?;
-
-    let mut uc = [0u8; 304];
-    put(&mut uc, 0, 0x2 | 0x4); // UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
-                                // uc_stack: the alternate stack as it was.
-    put(&mut uc, 16, ss_sp);
+    let sp = ctx.sp();
+    let on_alt = ss_size != 0 && sp > ss_sp && sp - ss_sp <= ss_size;
+    let to_alt = act.flags & SA_ONSTACK != 0 && ss_size != 0 && !on_alt;
     let st_flags = if ss_size == 0 {
         SS_DISABLE
     } else if on_alt {
@@ -437,98 +393,48 @@ fn setup_frame(
     } else {
         0
     } | ss_flags;
-    uc[24..28].copy_from_slice(&st_flags.to_le_bytes());
-    put(&mut uc, 32, ss_size);
-    let m = MCTX_OFF as usize;
-    let regs = [
-        ctx.r8, ctx.r9, ctx.r10, ctx.r11, ctx.r12, ctx.r13, ctx.r14, ctx.r15, ctx.rdi, ctx.rsi,
-        ctx.rbp, ctx.rbx, ctx.rdx, ctx.rax, ctx.rcx, ctx.rsp, ctx.rip, ctx.rflags,
-    ];
-    for (i, r) in regs.iter().enumerate() {
-        put(&mut uc, m + i * 8, *r);
-    }
-    // cs, gs, fs, ss (16 bits each).
-    let segs = USER_CS | (USER_SS << 48);
-    put(&mut uc, m + 144, segs);
-    let (err, trapno, cr2) = match t.last_fault.lock().take() {
-        Some(f) if SYNCHRONOUS & bit(info.signo()) != 0 => f,
-        _ => (0, 0, 0),
+    let fault = t
+        .last_fault
+        .lock()
+        .take()
+        .filter(|_| SYNCHRONOUS & bit(info.signo()) != 0);
+    let d = Delivery {
+        signo: info.signo(),
+        siginfo: &info.0,
+        handler: act.handler,
+        restorer: act.restorer,
+        mask: saved_mask,
+        uc_stack: UcStack {
+            sp: ss_sp,
+            flags: st_flags,
+            size: ss_size,
+        },
+        alt_stack_top: to_alt.then_some(ss_sp + ss_size),
+        fault,
     };
-    put(&mut uc, m + 152, err);
-    put(&mut uc, m + 160, trapno);
-    put(&mut uc, m + 168, saved_mask); // oldmask
-    put(&mut uc, m + 176, cr2);
-    put(&mut uc, m + 184, fpstate);
-    put(&mut uc, UC_MASK_OFF as usize, saved_mask);
-
-    let mut head = [0u8; FRAME_SIZE as usize];
-    put(&mut head, 0, act.restorer);
-    head[UC_OFF as usize..UC_OFF as usize + 304].copy_from_slice(&uc);
-    head[INFO_OFF as usize..].copy_from_slice(&info.0);
-    uaccess::write_bytes(frame as usize, &head)?;
-
-    if act.flags & SA_ONSTACK != 0 && ss_size != 0 && !on_alt && ss_flags & SS_AUTODISARM != 0 {
+    let mut write = |a: usize, b: &[u8]| uaccess::write_bytes(a, b).map_err(|_| Fault);
+    lintel_hal::signal::setup_frame(ctx, &d, &mut write).map_err(|_| Errno::EFAULT)?;
+    if to_alt && ss_flags & SS_AUTODISARM != 0 {
         *t.altstack.lock() = (0, 0, 0);
     }
-    ctx.rdi = info.signo() as u64;
-    ctx.rsi = frame + INFO_OFF;
-    ctx.rdx = frame + UC_OFF;
-    ctx.rax = 0;
-    ctx.rsp = frame;
-    ctx.rip = act.handler;
-    ctx.rflags &= !((1 << 10) | (1 << 16) | (1 << 8)); // DF, RF, TF
-    ctx.force_full_restore();
-    // The handler starts with a clean FPU, as on Linux.
-    lintel_hal::task::reset_fpu();
     Ok(())
 }
 
 /// rt_sigreturn: restores the context saved by `setup_frame` (possibly edited by the handler).
 pub fn sigreturn(t: &Arc<Thread>, ctx: &mut UserContext) -> KResult<()> {
-    let uc_addr = ctx.rsp;
-    let uc = uaccess::read_vec(uc_addr as usize, 304)?;
-    let m = MCTX_OFF as usize;
-    let r = |i: usize| get(&uc, m + i * 8);
-    let mut n = *ctx;
-    n.r8 = r(0);
-    n.r9 = r(1);
-    n.r10 = r(2);
-    n.r11 = r(3);
-    n.r12 = r(4);
-    n.r13 = r(5);
-    n.r14 = r(6);
-    n.r15 = r(7);
-    n.rdi = r(8);
-    n.rsi = r(9);
-    n.rbp = r(10);
-    n.rbx = r(11);
-    n.rdx = r(12);
-    n.rax = r(13);
-    n.rcx = r(14);
-    n.rsp = r(15);
-    n.rip = r(16);
-    // Only the flags user code may change come from the frame.
-    const FIX_EFLAGS: u64 =
-        0x40000 | 0x800 | 0x400 | 0x100 | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 | 0x10000;
-    n.rflags = (ctx.rflags & !FIX_EFLAGS) | (r(17) & FIX_EFLAGS);
-    let fpstate = get(&uc, m + 184);
-    if fpstate != 0 {
-        let b = uaccess::read_vec(fpstate as usize, 512)?;
-        let mut img = [0u8; 512];
-        img.copy_from_slice(&b);
-        FpuState::from_bytes(&img).restore_current();
-    } else {
-        lintel_hal::task::reset_fpu();
-    }
-    let mask = get(&uc, UC_MASK_OFF as usize);
-    *t.sigmask.lock() = SigSet(mask).sanitized();
+    let sp = ctx.sp();
+    let mut read = |a: usize, b: &mut [u8]| uaccess::read_bytes(a, b).map_err(|_| Fault);
+    let r = lintel_hal::signal::restore_frame(ctx, &mut read).map_err(|_| Errno::EFAULT)?;
+    *t.sigmask.lock() = SigSet(r.mask).sanitized();
     // uc_stack: reinstate the alternate stack as sigaltstack would (errors ignored).
-    let ss_sp = get(&uc, 16);
-    let ss_flags = u32::from_le_bytes([uc[24], uc[25], uc[26], uc[27]]);
-    let ss_size = get(&uc, 32);
+    let UcStack {
+        sp: ss_sp,
+        flags: ss_flags,
+        size: ss_size,
+    } = r.uc_stack;
     let on_alt = {
         let cur = *t.altstack.lock();
-        cur.1 != 0 && ctx.rsp > cur.0 && ctx.rsp - cur.0 <= cur.1
+        cur.1 != 0 && sp > cur.0 && sp - cur.0 <= cur.1
     };
     if !on_alt {
         if ss_flags & SS_DISABLE != 0 {
@@ -537,7 +443,5 @@ pub fn sigreturn(t: &Arc<Thread>, ctx: &mut UserContext) -> KResult<()> {
             *t.altstack.lock() = (ss_sp, ss_size, ss_flags & SS_AUTODISARM);
         }
     }
-    *ctx = n;
-    ctx.force_full_restore();
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! `pid_max`): clone, fork and vfork fail with EAGAIN beyond them.
 //!
 //! Linux sizes `threads-max` from memory: `max_threads = RAM / (8 * THREAD_SIZE)`, THREAD_SIZE
-//! being 16 KiB on x86_64, so that thread structures take at most an eighth of RAM. In Lintel a
+//! being 16 KiB on 64-bit machines, so that thread structures take at most an eighth of RAM. In Lintel a
 //! task's kernel stack (64 KiB) and its structures come from the kernel heap, which is only a
 //! quarter of RAM; Linux's formula would let tasks take more than the whole heap. So the limit
 //! is also bounded so that `threads-max` tasks take at most half of the heap (the rest is the

@@ -229,8 +229,8 @@ pub struct Thread {
     pub restart_sleep: Mutex<Option<(u64, usize)>>,
     /// The set a sigwait/sigtimedwait is waiting for (0 when not waiting).
     pub sigwait: core::sync::atomic::AtomicU64,
-    /// Error code, trap number and address of the fault being delivered (for sigcontext).
-    pub last_fault: Mutex<Option<(u64, u64, u64)>>,
+    /// The arch's record of the fault being delivered (for the signal frame).
+    pub last_fault: Mutex<Option<lintel_hal::context::FaultRecord>>,
     pub cpu: Mutex<CpuTime>,
     /// The thread's name (comm): the executable's base name, or set by prctl(PR_SET_NAME).
     pub comm: Mutex<[u8; 16]>,

@@ -6,8 +6,8 @@ use super::Thread;
 use crate::mm::FaultError;
 use crate::sched;
 use alloc::sync::Arc;
+use lintel_hal::context::{Access, Exception, ReturnReason, UserContext};
 use lintel_hal::task::{FpuState, Task};
-use lintel_hal::{ReturnReason, UserContext};
 
 /// Creates the kernel task for `thread`, starting in user mode with `ctx`, and makes it runnable.
 /// It runs on the stack reserved when the thread was created (fork, clone or the first
@@ -20,19 +20,21 @@ pub fn start_thread(thread: Arc<Thread>, ctx: UserContext, fpu: FpuState) {
     sched::enqueue(thread);
 }
 
-/// The signal and si_code Linux raises for a CPU exception, and whether si_addr is the
-/// faulting instruction.
-fn exception_signal(vector: u8) -> (u32, i32, bool) {
+/// The signal and si_code Linux raises for a CPU exception (other than a page fault), and
+/// whether si_addr is the faulting instruction.
+fn exception_signal(e: Exception) -> (u32, i32, bool) {
     use signal::*;
-    match vector {
-        0 => (SIGFPE, 1, true),   // FPE_INTDIV
-        1 => (SIGTRAP, 2, false), // TRAP_TRACE
-        3 => (SIGTRAP, SI_KERNEL, false),
-        6 => (SIGILL, 2, true), // ILL_ILLOPN
-        11 | 12 => (SIGBUS, SI_KERNEL, false),
-        16 | 19 => (SIGFPE, 7, true), // FPE_FLTINV
-        17 => (SIGBUS, 1, false),     // BUS_ADRALN
-        _ => (SIGSEGV, SI_KERNEL, false),
+    match e {
+        Exception::Divide => (SIGFPE, 1, true),       // FPE_INTDIV
+        Exception::SingleStep => (SIGTRAP, 2, false), // TRAP_TRACE
+        Exception::Breakpoint => (SIGTRAP, SI_KERNEL, false),
+        Exception::IllegalInstruction => (SIGILL, 2, true), // ILL_ILLOPN
+        Exception::Bus => (SIGBUS, SI_KERNEL, false),
+        Exception::FloatingPoint => (SIGFPE, 7, true), // FPE_FLTINV
+        Exception::Alignment => (SIGBUS, 1, false),    // BUS_ADRALN
+        Exception::PageFault { .. } | Exception::GeneralProtection | Exception::Other => {
+            (SIGSEGV, SI_KERNEL, false)
+        }
     }
 }
 
@@ -45,18 +47,16 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
         thread.cpu.lock().user_ns += crate::time::uptime_ns().saturating_sub(entered);
         match why {
             ReturnReason::Syscall => restart = crate::syscall::dispatch(&thread, &mut ctx),
-            ReturnReason::Exception {
-                vector: 14,
-                error,
-                addr,
-            } => {
+            ReturnReason::Exception(Exception::PageFault { addr, access, .. }, record) => {
                 let mm = thread.proc_ref().mm();
-                let r =
-                    mm.inner
-                        .lock()
-                        .handle_fault(addr as usize, error & 2 != 0, error & 0x10 != 0);
+                let r = mm.inner.lock().handle_fault(
+                    addr,
+                    access == Access::Write,
+                    access == Access::Exec,
+                );
                 drop(mm);
-                *thread.last_fault.lock() = Some((error, 14, addr));
+                *thread.last_fault.lock() = Some(record);
+                let addr = addr as u64;
                 match r {
                     Ok(()) => {}
                     Err(FaultError::Bus) => fault(&thread, SigInfo::fault(signal::SIGBUS, 2, addr)),
@@ -69,10 +69,10 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                     }
                 }
             }
-            ReturnReason::Exception { vector, error, .. } => {
-                let (sig, code, at_ip) = exception_signal(vector);
-                *thread.last_fault.lock() = Some((error, vector as u64, 0));
-                let addr = if at_ip { ctx.rip } else { 0 };
+            ReturnReason::Exception(e, record) => {
+                let (sig, code, at_ip) = exception_signal(e);
+                *thread.last_fault.lock() = Some(record);
+                let addr = if at_ip { ctx.ip() } else { 0 };
                 let info = if code == signal::SI_KERNEL {
                     SigInfo::kernel(sig)
                 } else {
@@ -80,7 +80,7 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                 };
                 fault(&thread, info);
             }
-            ReturnReason::Interrupt(_) => {
+            ReturnReason::Interrupt => {
                 if sched::tick() {
                     sched::yield_now();
                 }

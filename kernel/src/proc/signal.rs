@@ -43,7 +43,7 @@ impl SigSet {
     }
 }
 
-/// `struct k_sigaction` as rt_sigaction exchanges it on x86_64.
+/// `struct k_sigaction` as rt_sigaction exchanges it (the layout with `sa_restorer`).
 #[derive(Clone, Copy, Default, Debug)]
 pub struct SigAction {
     pub handler: u64,
@@ -268,7 +268,8 @@ pub fn killed_status(sig: u32) -> i32 {
     sig as i32
 }
 
-/// sa_flags bits Linux knows on x86_64; others are cleared so programs can probe for support.
+/// sa_flags bits Linux knows (with SA_RESTORER); others are cleared so programs can probe for
+/// support.
 pub const SA_KNOWN_FLAGS: u64 =
     0x1 | 0x2 | 0x4 | 0x800 | 0x0400_0000 | 0x0800_0000 | 0x1000_0000 | 0x4000_0000 | 0x8000_0000;
 

@@ -14,7 +14,7 @@
 //!
 //! | file | syscalls |
 //! |---|---|
-//! | `arch/x86_64.rs` | arch_prctl |
+//! | `arch/<arch>.rs` | arch_prctl (one architecture only) |
 //! | `cred/gid.rs` | getgid, getegid, setgid, setregid, setresgid, getresgid, setfsgid |
 //! | `cred/groups.rs` | getgroups, setgroups |
 //! | `cred/uid.rs` | getuid, geteuid, setuid, setreuid, setresuid, getresuid, setfsuid |

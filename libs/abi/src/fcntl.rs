@@ -1,5 +1,8 @@
-//! Open flags, `*at` flags and `fcntl` commands (x86_64 values).
+//! Open flags, `*at` flags and `fcntl` commands. The open flags that differ by architecture
+//! come from `arch::target::fcntl`.
 #![allow(missing_docs)]
+
+pub use crate::arch::target::fcntl::*;
 
 pub const O_RDONLY: u32 = 0;
 pub const O_WRONLY: u32 = 1;
@@ -13,10 +16,6 @@ pub const O_APPEND: u32 = 0o2000;
 pub const O_NONBLOCK: u32 = 0o4000;
 pub const O_DSYNC: u32 = 0o10000;
 pub const O_ASYNC: u32 = 0o20000;
-pub const O_DIRECT: u32 = 0o40000;
-pub const O_LARGEFILE: u32 = 0o100000;
-pub const O_DIRECTORY: u32 = 0o200000;
-pub const O_NOFOLLOW: u32 = 0o400000;
 pub const O_NOATIME: u32 = 0o1000000;
 pub const O_CLOEXEC: u32 = 0o2000000;
 pub const O_SYNC: u32 = 0o4010000;

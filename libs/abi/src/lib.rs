@@ -9,18 +9,10 @@ mod errno;
 pub mod fcntl;
 pub mod stat;
 
-/// ABI data that differs by architecture, one module per architecture. Every module builds on
-/// every host (so host tests can check any of them); the kernel takes the target's.
-pub mod arch {
-    pub mod x86_64 {
-        //! x86_64 (asm/unistd_64.h and friends).
-        pub mod syscall_nr;
-    }
-}
+pub mod arch;
 
 /// The target architecture's syscall numbers.
-#[cfg(target_arch = "x86_64")]
-pub use arch::x86_64::syscall_nr;
+pub use arch::target::syscall_nr;
 
 pub use errno::Errno;
 

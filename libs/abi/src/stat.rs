@@ -1,4 +1,5 @@
-//! File types, mode bits and the x86_64 `struct stat` / `struct statx` layouts.
+//! File types, mode bits and the `struct statx` layout; `struct stat`, whose layout differs by
+//! architecture, is encoded by `arch::target::stat`.
 #![allow(missing_docs)]
 
 pub const S_IFMT: u32 = 0o170000;
@@ -54,8 +55,7 @@ pub struct Stat {
     pub btime: Timespec,
 }
 
-/// Size of x86_64 `struct stat`.
-pub const STAT_SIZE: usize = 144;
+pub use crate::arch::target::stat::STAT_SIZE;
 /// Size of `struct statx`.
 pub const STATX_SIZE: usize = 256;
 
@@ -78,26 +78,9 @@ fn put(buf: &mut [u8], off: usize, bytes: &[u8]) {
 }
 
 impl Stat {
-    /// The x86_64 `struct stat` bytes.
+    /// The target architecture's `struct stat` bytes.
     pub fn to_stat_bytes(&self) -> [u8; STAT_SIZE] {
-        let mut b = [0u8; STAT_SIZE];
-        put(&mut b, 0, &self.dev.to_le_bytes());
-        put(&mut b, 8, &self.ino.to_le_bytes());
-        put(&mut b, 16, &self.nlink.to_le_bytes());
-        put(&mut b, 24, &self.mode.to_le_bytes());
-        put(&mut b, 28, &self.uid.to_le_bytes());
-        put(&mut b, 32, &self.gid.to_le_bytes());
-        put(&mut b, 40, &self.rdev.to_le_bytes());
-        put(&mut b, 48, &self.size.to_le_bytes());
-        put(&mut b, 56, &self.blksize.to_le_bytes());
-        put(&mut b, 64, &self.blocks.to_le_bytes());
-        put(&mut b, 72, &self.atime.sec.to_le_bytes());
-        put(&mut b, 80, &self.atime.nsec.to_le_bytes());
-        put(&mut b, 88, &self.mtime.sec.to_le_bytes());
-        put(&mut b, 96, &self.mtime.nsec.to_le_bytes());
-        put(&mut b, 104, &self.ctime.sec.to_le_bytes());
-        put(&mut b, 112, &self.ctime.nsec.to_le_bytes());
-        b
+        crate::arch::target::stat::encode(self)
     }
 
     /// The `struct statx` bytes; Lintel always fills every basic field and the birth time.

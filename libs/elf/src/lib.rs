@@ -245,7 +245,7 @@ pub struct AuxInfo {
 #[derive(Clone, Debug)]
 pub struct StackImage {
     pub bytes: Vec<u8>,
-    /// User rsp at entry (points at argc, 16-byte aligned).
+    /// User stack pointer at entry (points at argc, 16-byte aligned).
     pub sp: u64,
     pub argv_ptr: u64,
     pub envp_ptr: u64,

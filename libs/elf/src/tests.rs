@@ -199,7 +199,7 @@ fn stack_layout() {
         &argv,
         &envp,
         b"/bin/prog",
-        b"x86_64",
+        b"plat64",
         [7; 16],
         &aux,
         1 << 20,
@@ -235,7 +235,7 @@ fn stack_layout() {
     assert_eq!(seen[&AT_PHDR], 0x400040);
     assert_eq!(seen[&AT_ENTRY], 0x401000);
     assert_eq!(rd_str(&img, top, seen[&AT_EXECFN]), b"/bin/prog");
-    assert_eq!(rd_str(&img, top, seen[&AT_PLATFORM]), b"x86_64");
+    assert_eq!(rd_str(&img, top, seen[&AT_PLATFORM]), b"plat64");
     let r = seen[&AT_RANDOM];
     let base = top - img.bytes.len() as u64;
     assert_eq!(
@@ -259,7 +259,7 @@ fn stack_e2big() {
             &argv,
             &[],
             b"p",
-            b"x86_64",
+            b"plat64",
             [0; 16],
             &aux,
             1 << 20
@@ -275,7 +275,7 @@ fn stack_e2big() {
             &many,
             &[],
             b"p",
-            b"x86_64",
+            b"plat64",
             [0; 16],
             &aux,
             64 * 1024

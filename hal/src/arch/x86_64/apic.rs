@@ -4,12 +4,12 @@ use super::cpu::{self, inb, outb};
 use crate::mm::phys_to_virt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-pub const TIMER_VECTOR: u8 = 32;
-pub const SPURIOUS_VECTOR: u8 = 0xff;
+pub(crate) const TIMER_VECTOR: u8 = 32;
+pub(crate) const SPURIOUS_VECTOR: u8 = 0xff;
 /// The vector MSI-X messages of block devices are routed to.
-pub const BLOCK_VECTOR: u8 = 0x40;
+pub(crate) const BLOCK_VECTOR: u8 = 0x40;
 /// Scheduler ticks per second.
-pub const HZ: u64 = 100;
+pub(crate) const HZ: u64 = 100;
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
 static TSC_BOOT: AtomicU64 = AtomicU64::new(0);
@@ -50,7 +50,7 @@ fn pit_wait_ms(ms: u32) {
     }
 }
 
-pub fn init() {
+pub(crate) fn init() {
     // Mask the legacy PICs: every interrupt comes through the LAPIC.
     outb(0x21, 0xff);
     outb(0xa1, 0xff);
@@ -74,7 +74,7 @@ pub fn init() {
     lapic_write(0x380, per_tick);
 }
 
-pub fn handle_interrupt(vector: u8) {
+pub(crate) fn handle_interrupt(vector: u8) {
     if vector == TIMER_VECTOR {
         TICKS.fetch_add(1, Ordering::Relaxed);
     } else if vector == BLOCK_VECTOR {
@@ -87,39 +87,47 @@ pub fn handle_interrupt(vector: u8) {
 
 /// Interrupts on `BLOCK_VECTOR` since boot: a driver that saw an older count has completions
 /// to look at.
-pub fn block_irqs() -> u64 {
+pub(crate) fn block_irqs() -> u64 {
     BLOCK_IRQS.load(Ordering::Acquire)
 }
 
 /// This CPU's local APIC id (the destination of MSI messages).
-pub fn lapic_id() -> u32 {
+fn lapic_id() -> u32 {
     lapic_read(0x20) >> 24
 }
 
+/// The MSI message that raises `BLOCK_VECTOR` on this CPU's LAPIC.
+pub(crate) fn block_msi() -> crate::irq::MsiMessage {
+    crate::irq::MsiMessage {
+        addr: 0xfee0_0000 | ((lapic_id() & 0xff) << 12) as u64,
+        data: BLOCK_VECTOR as u32,
+    }
+}
+
 /// Timer ticks since boot.
-pub fn ticks() -> u64 {
+pub(crate) fn ticks() -> u64 {
     TICKS.load(Ordering::Relaxed)
 }
 
 /// Nanoseconds since boot from the TSC: ticks times `tsc_mult()`, shifted right by 32 (the
 /// vDSO computes the same in user space, so both agree to the nanosecond).
-pub fn monotonic_ns() -> u64 {
+pub(crate) fn monotonic_ns() -> u64 {
     let d = cpu::rdtsc().wrapping_sub(TSC_BOOT.load(Ordering::Relaxed));
     ((d as u128 * tsc_mult() as u128) >> 32) as u64
 }
 
 /// Nanoseconds per TSC tick in 32.32 fixed point.
-pub fn tsc_mult() -> u64 {
+pub(crate) fn tsc_mult() -> u64 {
     let hz = TSC_HZ.load(Ordering::Relaxed).max(1);
     ((1_000_000_000u128 << 32) / hz as u128) as u64
 }
 
 /// The TSC value at monotonic zero.
-pub fn tsc_boot() -> u64 {
+pub(crate) fn tsc_boot() -> u64 {
     TSC_BOOT.load(Ordering::Relaxed)
 }
 
-pub fn tsc_hz() -> u64 {
+pub(crate) fn tsc_hz() -> u64 {
     TSC_HZ.load(Ordering::Relaxed)
 }
 
@@ -129,7 +137,7 @@ fn cmos(reg: u8) -> u8 {
 }
 
 /// Wall-clock seconds since the epoch, read from the CMOS RTC.
-pub fn rtc_epoch_seconds() -> u64 {
+pub(crate) fn rtc_epoch_seconds() -> u64 {
     let mut guard = 0;
     while cmos(0x0a) & 0x80 != 0 && guard < 1_000_000 {
         guard += 1;

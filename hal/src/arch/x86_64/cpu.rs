@@ -2,7 +2,7 @@
 
 use core::arch::asm;
 
-pub fn outb(port: u16, val: u8) {
+pub(crate) fn outb(port: u16, val: u8) {
     // SAFETY: port I/O has no memory effects visible to Rust; the ports used are the legacy PC
     // devices (serial, PIT, CMOS, debug exit) that this module's callers own.
     unsafe {
@@ -10,7 +10,7 @@ pub fn outb(port: u16, val: u8) {
     }
 }
 
-pub fn inb(port: u16) -> u8 {
+pub(crate) fn inb(port: u16) -> u8 {
     let v: u8;
     // SAFETY: as for `outb`.
     unsafe {
@@ -19,7 +19,7 @@ pub fn inb(port: u16) -> u8 {
     v
 }
 
-pub fn rdmsr(msr: u32) -> u64 {
+pub(crate) fn rdmsr(msr: u32) -> u64 {
     let (lo, hi): (u32, u32);
     // SAFETY: only architectural MSRs that exist on every x86_64 CPU are read.
     unsafe {
@@ -31,31 +31,31 @@ pub fn rdmsr(msr: u32) -> u64 {
 /// # Safety
 /// Writing an MSR can change how the CPU executes; the caller picks a value that keeps the
 /// kernel's invariants (segment bases, syscall entry, EFER bits).
-pub unsafe fn wrmsr(msr: u32, val: u64) {
+pub(crate) unsafe fn wrmsr(msr: u32, val: u64) {
     // SAFETY: delegated to the caller.
     unsafe {
         asm!("wrmsr", in("ecx") msr, in("eax") val as u32, in("edx") (val >> 32) as u32, options(nostack, preserves_flags))
     }
 }
 
-pub fn cpuid(leaf: u32, sub: u32) -> (u32, u32, u32, u32) {
+pub(crate) fn cpuid(leaf: u32, sub: u32) -> (u32, u32, u32, u32) {
     let r = core::arch::x86_64::__cpuid_count(leaf, sub);
     (r.eax, r.ebx, r.ecx, r.edx)
 }
 
-pub fn rdtsc() -> u64 {
+pub(crate) fn rdtsc() -> u64 {
     // SAFETY: rdtsc has no side effects.
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
-pub fn read_cr2() -> u64 {
+pub(crate) fn read_cr2() -> u64 {
     let v: u64;
     // SAFETY: reading CR2 has no side effects.
     unsafe { asm!("mov {}, cr2", out(reg) v, options(nomem, nostack, preserves_flags)) }
     v
 }
 
-pub fn read_cr3() -> u64 {
+pub(crate) fn read_cr3() -> u64 {
     let v: u64;
     // SAFETY: reading CR3 has no side effects.
     unsafe { asm!("mov {}, cr3", out(reg) v, options(nomem, nostack, preserves_flags)) }
@@ -64,37 +64,30 @@ pub fn read_cr3() -> u64 {
 
 /// # Safety
 /// `pml4` must be the physical address of a valid PML4 that maps the kernel half identically.
-pub unsafe fn write_cr3(pml4: u64) {
+pub(crate) unsafe fn write_cr3(pml4: u64) {
     // SAFETY: delegated to the caller.
     unsafe { asm!("mov cr3, {}", in(reg) pml4, options(nostack, preserves_flags)) }
 }
 
-pub fn invlpg(addr: usize) {
+pub(crate) fn invlpg(addr: usize) {
     // SAFETY: invalidating a TLB entry is always safe; at worst it costs a page walk.
     unsafe { asm!("invlpg [{}]", in(reg) addr, options(nostack, preserves_flags)) }
 }
 
-pub fn interrupts_enabled() -> bool {
-    let f: u64;
-    // SAFETY: reading RFLAGS has no side effects.
-    unsafe { asm!("pushfq; pop {}", out(reg) f, options(nomem, preserves_flags)) }
-    f & 0x200 != 0
-}
-
-pub fn disable_interrupts() {
+pub(crate) fn disable_interrupts() {
     // SAFETY: the kernel runs with interrupts off except while idle; disabling is always safe.
     unsafe { asm!("cli", options(nomem, nostack)) }
 }
 
 /// Waits for the next interrupt with interrupts enabled, then disables them again, so an
 /// interrupt that arrives between the check and the halt is not lost.
-pub fn idle_wait() {
+pub(crate) fn idle_wait() {
     // SAFETY: `sti; hlt` is atomic with respect to interrupts; the handlers run on this stack and
     // return here.
     unsafe { asm!("sti; hlt; cli", options(nomem, nostack)) }
 }
 
-pub fn halt_forever() -> ! {
+pub(crate) fn halt_forever() -> ! {
     loop {
         disable_interrupts();
         // SAFETY: halting with interrupts off stops this CPU; nothing else is expected of it.
@@ -102,8 +95,16 @@ pub fn halt_forever() -> ! {
     }
 }
 
+/// RDRAND when the CPU has it, else a TSC-derived value.
+pub(crate) fn hw_random() -> u64 {
+    rdrand().unwrap_or_else(|| {
+        let t = rdtsc();
+        t.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (t >> 17)
+    })
+}
+
 /// Hardware random number, if the CPU has RDRAND.
-pub fn rdrand() -> Option<u64> {
+pub(crate) fn rdrand() -> Option<u64> {
     let (_, _, ecx, _) = cpuid(1, 0);
     if ecx & (1 << 30) == 0 {
         return None;
@@ -118,4 +119,26 @@ pub fn rdrand() -> Option<u64> {
         }
     }
     None
+}
+
+/// EM_X86_64.
+pub(crate) const ELF_MACHINE: u16 = 62;
+pub(crate) const PLATFORM: &str = "x86_64";
+
+/// AT_HWCAP on x86_64: CPUID leaf 1's EDX feature bits.
+pub(crate) fn hwcap() -> u64 {
+    cpuid(1, 0).3 as u64
+}
+
+/// AT_HWCAP2 on x86_64 (ring-3 MONITOR/MWAIT, FSGSBASE): none offered.
+pub(crate) fn hwcap2() -> u64 {
+    0
+}
+
+/// `/proc/cpuinfo`: one virtual CPU with the base x86_64 feature flags.
+pub(crate) fn cpuinfo() -> alloc::string::String {
+    alloc::format!(
+        "processor\t: 0\nvendor_id\t: Lintel\ncpu family\t: 6\nmodel\t\t: 0\nmodel name\t: Lintel virtual CPU\ncpu MHz\t\t: {}.000\nflags\t\t: fpu tsc msr pae cx8 apic sep cmov pat clflush mmx fxsr sse sse2 syscall nx lm\n\n",
+        super::apic::tsc_hz() / 1_000_000
+    )
 }

@@ -3,10 +3,10 @@
 
 use core::mem::size_of;
 
-pub const KERNEL_CS: u16 = 0x08;
-pub const KERNEL_DS: u16 = 0x10;
-pub const USER_DS: u16 = 0x18 | 3;
-pub const USER_CS: u16 = 0x20 | 3;
+pub(crate) const KERNEL_CS: u16 = 0x08;
+pub(crate) const KERNEL_DS: u16 = 0x10;
+pub(crate) const USER_DS: u16 = 0x18 | 3;
+pub(crate) const USER_CS: u16 = 0x20 | 3;
 const TSS_SEL: u16 = 0x28;
 
 #[repr(C, packed)]
@@ -60,7 +60,7 @@ struct Pointer {
 }
 
 /// Loads this CPU's GDT and TSS. `tables` must live forever (it is a static per-CPU slot).
-pub fn load(tables: &'static mut CpuTables, trap_stack_top: u64, df_stack_top: u64) {
+pub(crate) fn load(tables: &'static mut CpuTables, trap_stack_top: u64, df_stack_top: u64) {
     tables.tss.rsp0 = trap_stack_top;
     tables.tss.ist[0] = df_stack_top;
     let tss_addr = &tables.tss as *const Tss as u64;

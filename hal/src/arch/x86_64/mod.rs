@@ -1,9 +1,60 @@
 //! x86_64: everything the rest of the kernel must not know about the CPU.
 
-pub mod apic;
-pub mod cpu;
-pub mod gdt;
-pub mod serial;
-pub mod trap;
+pub(crate) mod apic;
+mod boot;
+pub(crate) mod cpu;
+mod gdt;
+pub(crate) mod mmu;
+pub(crate) mod serial;
+pub(crate) mod signal;
+pub(crate) mod switch;
+pub(crate) mod trap;
+pub(crate) mod vdso;
 
-core::arch::global_asm!(include_str!("boot.S"), options(att_syntax), boot_main = sym crate::boot_main);
+core::arch::global_asm!(include_str!("boot.S"), options(att_syntax), boot_main = sym boot::boot_main);
+
+static mut CPU0_TABLES: gdt::CpuTables = gdt::CpuTables::new();
+static mut CPU0: trap::PerCpu = trap::PerCpu::new(0);
+#[repr(C, align(16))]
+struct Stack([u8; 16384]);
+static mut TRAP_STACK: Stack = Stack([0; 16384]);
+static mut DF_STACK: Stack = Stack([0; 16384]);
+
+/// Per-CPU setup of the boot CPU: GDT/TSS, IDT, GS base and the `syscall` MSRs.
+pub(crate) fn init_cpu() {
+    // SAFETY: boot CPU, single-threaded, interrupts off: these statics are touched only here.
+    unsafe {
+        let trap_top = core::ptr::addr_of!(TRAP_STACK) as u64 + 16384;
+        let df_top = core::ptr::addr_of!(DF_STACK) as u64 + 16384;
+        gdt::load(&mut *core::ptr::addr_of_mut!(CPU0_TABLES), trap_top, df_top);
+        trap::init_idt();
+        trap::init_cpu(&mut *core::ptr::addr_of_mut!(CPU0));
+    }
+}
+
+/// The periodic tick and the clock: LAPIC timer and TSC, calibrated against the PIT.
+pub(crate) fn init_timer() {
+    apic::init();
+}
+
+/// `hal::clock`: the TSC is the monotonic counter, the LAPIC timer the tick, CMOS the RTC.
+pub(crate) mod clock {
+    pub(crate) use super::apic::{
+        monotonic_ns, rtc_epoch_seconds, ticks, tsc_boot as counter_at_boot, tsc_hz as counter_hz,
+        tsc_mult as counter_mult, HZ as TICK_HZ,
+    };
+    pub(crate) use super::cpu::rdtsc as counter;
+}
+
+/// `hal::irq`: block-device MSIs go to the LAPIC.
+pub(crate) mod irq {
+    pub(crate) use super::apic::{block_irqs, block_msi};
+}
+
+/// Reports `line` to the host on QEMU's debugcon port and powers off through isa-debug-exit.
+pub(crate) fn power_off(line: &str) -> ! {
+    serial::debugcon_write(line.as_bytes());
+    serial::debugcon_write(b"\n");
+    serial::qemu_exit(0x10);
+    cpu::halt_forever()
+}

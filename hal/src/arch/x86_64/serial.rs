@@ -4,7 +4,7 @@ use super::cpu::{inb, outb};
 
 const COM1: u16 = 0x3f8;
 
-pub fn init() {
+pub(crate) fn init() {
     outb(COM1 + 1, 0x00); // no interrupts
     outb(COM1 + 3, 0x80); // DLAB
     outb(COM1, 0x01); // 115200 baud
@@ -14,7 +14,7 @@ pub fn init() {
     outb(COM1 + 4, 0x0b);
 }
 
-pub fn write_byte(b: u8) {
+pub(crate) fn write_byte(b: u8) {
     // Bounded wait: a missing UART must not hang the kernel.
     for _ in 0..100_000 {
         if inb(COM1 + 5) & 0x20 != 0 {
@@ -24,7 +24,7 @@ pub fn write_byte(b: u8) {
     outb(COM1, b);
 }
 
-pub fn read_byte() -> Option<u8> {
+pub(crate) fn read_byte() -> Option<u8> {
     if inb(COM1 + 5) & 1 != 0 {
         Some(inb(COM1))
     } else {
@@ -33,13 +33,13 @@ pub fn read_byte() -> Option<u8> {
 }
 
 /// QEMU's debugcon port: the control channel to the host tool (`xtask`), apart from the console.
-pub fn debugcon_write(s: &[u8]) {
+pub(crate) fn debugcon_write(s: &[u8]) {
     for &b in s {
         outb(0xe9, b);
     }
 }
 
 /// Makes QEMU exit through the isa-debug-exit device (port 0xf4).
-pub fn qemu_exit(code: u8) {
+pub(crate) fn qemu_exit(code: u8) {
     outb(0xf4, code);
 }

@@ -2,6 +2,7 @@
 //! user mode) and the handler for traps taken in kernel mode.
 
 use super::{apic, cpu, gdt};
+use crate::context::{Access, Exception, ReturnReason};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 core::arch::global_asm!(include_str!("entry.S"));
@@ -9,6 +10,7 @@ core::arch::global_asm!(include_str!("entry.S"));
 extern "C" {
     fn lintel_enter_user(ctx: *mut UserContext) -> u64;
     fn lintel_syscall_entry();
+    fn lintel_copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
     static lintel_trap_stubs: u8;
     static __ex_table_start: u8;
     static __ex_table_end: u8;
@@ -45,18 +47,56 @@ pub struct UserContext {
     sysret: u64,
 }
 
-/// Why user code stopped running.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReturnReason {
-    /// The thread made a system call: number in `rax`, arguments in the usual registers.
-    Syscall,
-    /// A CPU exception: vector, error code, and the faulting address for page faults.
-    Exception { vector: u8, error: u64, addr: u64 },
-    /// A device interrupt (already acknowledged); the timer is `apic::TIMER_VECTOR`.
-    Interrupt(u8),
+/// The raw x86 description of an exception (error code, vector, CR2), as the signal frame's
+/// `sigcontext` reports it (`err`, `trapno`, `cr2`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FaultRecord {
+    pub(crate) error: u64,
+    pub(crate) trapno: u64,
+    pub(crate) addr: u64,
 }
 
-const USER_TOP: u64 = 0x0000_8000_0000_0000;
+const PAGE_FAULT: u8 = 14;
+const PF_PRESENT: u64 = 1;
+const PF_WRITE: u64 = 2;
+const PF_FETCH: u64 = 0x10;
+
+/// Decodes an exception vector and its error code into an arch-neutral reason.
+fn decode(vector: u8, error: u64, cr2: u64) -> (Exception, FaultRecord) {
+    let mut record = FaultRecord {
+        error,
+        trapno: vector as u64,
+        addr: 0,
+    };
+    let reason = match vector {
+        PAGE_FAULT => {
+            record.addr = cr2;
+            let access = if error & PF_FETCH != 0 {
+                Access::Exec
+            } else if error & PF_WRITE != 0 {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            Exception::PageFault {
+                addr: cr2 as usize,
+                access,
+                present: error & PF_PRESENT != 0,
+            }
+        }
+        0 => Exception::Divide,
+        1 => Exception::SingleStep,
+        3 => Exception::Breakpoint,
+        6 => Exception::IllegalInstruction,
+        11 | 12 => Exception::Bus,
+        13 => Exception::GeneralProtection,
+        16 | 19 => Exception::FloatingPoint,
+        17 => Exception::Alignment,
+        _ => Exception::Other,
+    };
+    (reason, record)
+}
+
 const RFLAGS_USER_MASK: u64 = 0xcd5 | (1 << 10) | (1 << 18) | (1 << 21); // CF PF AF ZF SF TF DF OF AC ID
 
 impl PerCpu {
@@ -101,6 +141,46 @@ impl UserContext {
         self.rax = v as u64;
     }
 
+    /// The value a syscall left for user space (what `set_syscall_return` stored).
+    pub fn syscall_return(&self) -> usize {
+        self.rax as usize
+    }
+
+    /// Makes the thread execute its `syscall` instruction again, with syscall number `nr`
+    /// (the interrupted call's, or restart_syscall's), when it returns to user mode.
+    pub fn rewind_syscall(&mut self, nr: usize) {
+        self.rax = nr as u64;
+        self.rip -= 2;
+        self.force_full_restore();
+    }
+
+    /// Instruction pointer.
+    pub fn ip(&self) -> u64 {
+        self.rip
+    }
+
+    pub fn set_ip(&mut self, v: u64) {
+        self.rip = v;
+    }
+
+    /// Stack pointer.
+    pub fn sp(&self) -> u64 {
+        self.rsp
+    }
+
+    pub fn set_sp(&mut self, v: u64) {
+        self.rsp = v;
+    }
+
+    /// Thread-pointer (TLS) base: FS base on x86_64.
+    pub fn tls(&self) -> u64 {
+        self.fs_base
+    }
+
+    pub fn set_tls(&mut self, v: u64) {
+        self.fs_base = v;
+    }
+
     /// After the kernel rewrites the whole context (signal return, exec), every register must
     /// be restored, so the return goes through `iretq`.
     pub fn force_full_restore(&mut self) {
@@ -109,13 +189,10 @@ impl UserContext {
 
     /// Runs user code until it enters the kernel again.
     pub fn run(&mut self) -> ReturnReason {
-        let canonical = self.rip < USER_TOP;
+        let canonical = self.rip < super::mmu::USER_TOP as u64;
         if !canonical {
-            return ReturnReason::Exception {
-                vector: 13,
-                error: 0,
-                addr: 0,
-            };
+            let (reason, record) = decode(13, 0, 0);
+            return ReturnReason::Exception(reason, record);
         }
         self.rflags = (self.rflags & RFLAGS_USER_MASK) | 0x202;
         set_fs_base(self.fs_base);
@@ -130,13 +207,10 @@ impl UserContext {
         let vector = self.vector as u8;
         if vector >= 32 {
             apic::handle_interrupt(vector);
-            return ReturnReason::Interrupt(vector);
+            return ReturnReason::Interrupt;
         }
-        ReturnReason::Exception {
-            vector,
-            error: self.error,
-            addr: self.cr2,
-        }
+        let (reason, record) = decode(vector, self.error, self.cr2);
+        ReturnReason::Exception(reason, record)
     }
 }
 
@@ -201,6 +275,16 @@ pub fn set_user_fault_handler(f: UserFaultHandler) {
     USER_FAULT_HANDLER.call_once(|| f);
 }
 
+/// Copies `len` bytes between user and kernel memory (`rep movsb` in entry.S); returns the
+/// bytes not copied because of a fault the user-fault handler could not resolve.
+///
+/// # Safety
+/// The user side must lie below `USER_END` and the kernel side must be valid for `len` bytes.
+pub(crate) unsafe fn copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize {
+    // SAFETY: delegated to the caller; faults in the copy go through the exception table.
+    unsafe { lintel_copy_user(dst, src, len) }
+}
+
 pub(crate) fn user_fault(addr: usize, write: bool) -> bool {
     match USER_FAULT_HANDLER.get() {
         Some(f) => f(addr, write),
@@ -237,10 +321,12 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
         apic::handle_interrupt(vector);
         return;
     }
-    if vector == 14 {
+    if vector == PAGE_FAULT {
         let addr = cpu::read_cr2();
         if let Some(fix) = fixup_for(frame.rip) {
-            if addr < USER_TOP && user_fault(addr as usize, frame.error & 2 != 0) {
+            if addr < super::mmu::USER_TOP as u64
+                && user_fault(addr as usize, frame.error & PF_WRITE != 0)
+            {
                 return;
             }
             frame.rip = fix;

@@ -128,8 +128,10 @@ fn request_set_tid(c: &Call, set_tid_size: usize, tid: i32) -> KResult<()> {
 }
 
 pub fn clone(c: &mut Call) -> SysResult {
-    // x86_64 argument order: flags, stack, parent_tid, child_tid, tls.
-    let [flags, stack, ptid, ctid, tls, _] = c.a;
+    // flags, stack, parent_tid, then child_tid and tls in the architecture's order.
+    let [flags, stack, ptid, ..] = c.a;
+    let ctid = c.a[lintel_abi::arch::target::CLONE_CHILD_TID_ARG];
+    let tls = c.a[lintel_abi::arch::target::CLONE_TLS_ARG];
     if flags & CLONE_PIDFD != 0 {
         crate::warn!("clone: CLONE_PIDFD not supported yet");
         return Err(Errno::EINVAL);
@@ -249,6 +251,10 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let vfork = flags & CLONE_VFORK != 0;
+    // A bad TLS base fails before the child exists (Linux checks it in copy_thread).
+    if flags & CLONE_SETTLS != 0 && a.tls >= lintel_hal::usercopy::USER_END {
+        return Err(Errno::EPERM);
+    }
     if let Some((size, tid)) = a.set_tid {
         request_set_tid(c, size, tid)?;
     }
@@ -277,22 +283,21 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     }
     let id = child.tid();
     let mut ctx = *c.ctx;
-    ctx.rax = 0;
+    ctx.set_syscall_return(0);
     if a.stack != 0 {
-        ctx.rsp = a.stack as u64;
+        ctx.set_sp(a.stack as u64);
     }
     if flags & CLONE_SETTLS != 0 {
-        if a.tls >= lintel_hal::usercopy::USER_END {
-            return Err(Errno::EPERM);
-        }
-        ctx.fs_base = a.tls as u64;
+        ctx.set_tls(a.tls as u64);
     }
+    // The child exists now: like Linux (put_user after copy_process, and in the child's
+    // schedule_tail), a bad parent_tid or child_tid pointer is not an error of the call.
     if flags & CLONE_PARENT_SETTID != 0 {
-        uaccess::write_i32(a.ptid, id)?;
+        let _ = uaccess::write_i32(a.ptid, id);
     }
     if flags & CLONE_CHILD_SETTID != 0 {
         let mm = cp.mm();
-        mm.inner.lock().write_bytes(a.ctid, &id.to_le_bytes())?;
+        let _ = mm.inner.lock().write_bytes(a.ctid, &id.to_le_bytes());
     }
     if flags & CLONE_CHILD_CLEARTID != 0 {
         *child.clear_child_tid.lock() = a.ctid;

@@ -16,7 +16,7 @@ pub fn sigaltstack(c: &mut Call) -> SysResult {
     const MINSIGSTKSZ: u64 = 2048;
     let [ss, oss, ..] = c.a;
     let cur = *c.thread.altstack.lock();
-    let sp_now = c.ctx.rsp;
+    let sp_now = c.ctx.sp();
     let on_alt = cur.1 != 0 && sp_now > cur.0 && sp_now - cur.0 <= cur.1;
     let new = if ss != 0 {
         let b = uaccess::read_vec(ss, 24)?;

@@ -15,7 +15,7 @@ pub fn uname(c: &mut Call) -> SysResult {
         b"lintel",
         b"6.1.0-lintel",
         b"#1 SMP Lintel",
-        b"x86_64",
+        lintel_hal::cpu::PLATFORM.as_bytes(),
         b"(none)",
     ];
     for (i, f) in fields.iter().enumerate() {

@@ -1,5 +1,5 @@
 /* Lintel's vDSO: clock_gettime, gettimeofday, time and getcpu without entering the kernel.
- * The kernel maps this object (built by kernel/build.rs) into every process with the data
+ * The kernel maps this object (built by hal/build.rs) into every process with the data
  * page `vvar` just below it, and points AT_SYSINFO_EHDR at it. Times use the same formula as
  * the kernel (TSC ticks since boot times `mult`, shifted right by 32), so both paths agree.
  * Clocks it does not handle fall back to the system call. */

@@ -1,0 +1,112 @@
+//! x86_64 paging: four levels of 512 entries, the page-table entry format, the root register
+//! (CR3), TLB maintenance (INVLPG) and where user space ends. `mm::paging` walks the tables
+//! with these and never looks at entry bits itself.
+
+use super::cpu;
+use crate::mm::Prot;
+
+/// Levels of tables; the root is level `LEVELS - 1`, leaves are level 0.
+pub(crate) const LEVELS: u32 = 4;
+/// Entries per table (9 bits of the address per level, 4 KiB pages).
+pub(crate) const ENTRIES: usize = 512;
+/// Root entries from here on map the kernel half and are shared by every address space.
+pub(crate) const KERNEL_ROOT_FIRST: usize = 256;
+/// End of the lower canonical half: user mappings lie below.
+pub(crate) const USER_TOP: usize = 0x0000_8000_0000_0000;
+/// Lowest address above what user copies may touch (the last page below the canonical hole is
+/// excluded, as on Linux).
+pub const USER_END: usize = 0x0000_7fff_ffff_f000;
+
+const P: u64 = 1;
+const W: u64 = 2;
+const U: u64 = 4;
+const PS: u64 = 0x80;
+const NX: u64 = 1 << 63;
+const ADDR: u64 = 0x000f_ffff_ffff_f000;
+
+/// A leaf entry mapping physical page `pa` with `prot`. PROT_NONE keeps the page (and its
+/// contents) but denies user access: present, not user-accessible.
+pub(crate) fn leaf(pa: u64, prot: Prot) -> u64 {
+    let mut b = if prot.read || prot.write || prot.exec {
+        P | U
+    } else {
+        P
+    };
+    if prot.write {
+        b |= W;
+    }
+    if !prot.exec {
+        b |= NX;
+    }
+    pa | b
+}
+
+/// An entry pointing at the next-level table at `pa` (permissions are decided by the leaf).
+pub(crate) fn table(pa: u64) -> u64 {
+    pa | P | W | U
+}
+
+pub(crate) fn present(e: u64) -> bool {
+    e & P != 0
+}
+
+/// Whether a non-leaf entry maps a large page instead of pointing at a table.
+pub(crate) fn huge(e: u64) -> bool {
+    e & PS != 0
+}
+
+/// The physical address an entry points at.
+pub(crate) fn addr(e: u64) -> u64 {
+    e & ADDR
+}
+
+/// The user access a leaf entry allows.
+pub(crate) fn prot(e: u64) -> Prot {
+    let user = e & U != 0;
+    Prot {
+        read: user,
+        write: user && e & W != 0,
+        exec: user && e & NX == 0,
+    }
+}
+
+/// The physical address of the active root table.
+pub(crate) fn active_root() -> u64 {
+    cpu::read_cr3() & ADDR
+}
+
+/// Makes `root` the active root table (flushing non-global TLB entries).
+///
+/// # Safety
+/// `root` must be a valid root table whose kernel half maps the kernel as the current one does.
+pub(crate) unsafe fn activate_root(root: u64) {
+    // SAFETY: delegated to the caller.
+    unsafe { cpu::write_cr3(root) }
+}
+
+/// Drops the TLB entry of one page of the active address space.
+pub(crate) fn flush_page(va: usize) {
+    cpu::invlpg(va);
+}
+
+/// All physical memory below 4 GiB is mapped here (set up by boot.S).
+pub const PHYS_OFFSET: usize = 0xffff_8000_0000_0000;
+/// The kernel image's virtual base (physical 0).
+pub const KERNEL_OFFSET: usize = 0xffff_ffff_8000_0000;
+/// Highest physical address the direct map covers.
+pub const DIRECT_MAP_LIMIT: usize = 4 << 30;
+
+/// Linux's x86_64 user address-space layout (`arch_pick_mmap_layout`, `randomize_stack_top`,
+/// `ELF_ET_DYN_BASE`, `arch_randomize_brk`).
+pub mod layout {
+    /// Top of the initial stack without randomization: just below the last user page.
+    pub const STACK_TOP: usize = 0x7fff_ffff_f000;
+    /// ELF_ET_DYN_BASE: where a PIE executable goes without randomization.
+    pub const PIE_BASE: usize = 0x5555_5555_4000;
+    /// Random page-count bits for the stack top.
+    pub const STACK_RND_BITS: u32 = 22;
+    /// Random page-count bits for the mmap base and the PIE base (mmap_rnd_bits).
+    pub const MMAP_RND_BITS: u32 = 28;
+    /// Random page-count bits for the brk start (32 MiB).
+    pub const BRK_RND_BITS: u32 = 13;
+}

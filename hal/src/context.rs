@@ -1,0 +1,56 @@
+//! The user/kernel boundary in arch-neutral terms: a thread's saved user registers
+//! ([`UserContext`], reached by role through its methods), why user code stopped running
+//! ([`ReturnReason`]) and CPU exceptions decoded into reasons the kernel turns into signals
+//! ([`Exception`]).
+
+pub use crate::arch::trap::{set_user_fault_handler, FaultRecord, UserContext};
+
+/// Why user code stopped running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReturnReason {
+    /// The thread made a system call: `UserContext::syscall_args` has its number and arguments.
+    Syscall,
+    /// A CPU exception, decoded; the record is the architecture's raw description of it, for
+    /// the signal frame (`signal::Delivery::fault`).
+    Exception(Exception, FaultRecord),
+    /// A device or timer interrupt (already acknowledged).
+    Interrupt,
+}
+
+/// The kind of access that faulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+    /// Instruction fetch.
+    Exec,
+}
+
+/// A CPU exception taken in user mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exception {
+    /// A page fault at `addr`; `present` is whether a translation existed (a protection fault).
+    PageFault {
+        addr: usize,
+        access: Access,
+        present: bool,
+    },
+    /// Integer division by zero or overflow.
+    Divide,
+    /// A single-step trap after an instruction (trace flag).
+    SingleStep,
+    /// A breakpoint instruction.
+    Breakpoint,
+    /// An undefined or privileged instruction.
+    IllegalInstruction,
+    /// A misaligned access the CPU refuses.
+    Alignment,
+    /// A bus error without a faulting address (on x86_64: segment-not-present, stack fault).
+    Bus,
+    /// A floating-point or SIMD exception.
+    FloatingPoint,
+    /// A protection violation not tied to a page (on x86_64: #GP, e.g. a non-canonical address).
+    GeneralProtection,
+    /// Any other exception.
+    Other,
+}

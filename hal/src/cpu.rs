@@ -1,0 +1,37 @@
+//! What the CPU offers user programs: the ELF machine and platform string a program is built
+//! for, the AT_HWCAP/AT_HWCAP2 feature words, `/proc/cpuinfo`, hardware randomness, idling.
+
+use alloc::string::String;
+
+use crate::arch;
+
+/// The ELF `e_machine` value of programs this CPU runs.
+pub const ELF_MACHINE: u16 = arch::cpu::ELF_MACHINE;
+
+/// The AT_PLATFORM string (`uname -m`).
+pub const PLATFORM: &str = arch::cpu::PLATFORM;
+
+/// AT_HWCAP: the CPU feature word Linux gives programs on this architecture.
+pub fn hwcap() -> u64 {
+    arch::cpu::hwcap()
+}
+
+/// AT_HWCAP2: the second feature word.
+pub fn hwcap2() -> u64 {
+    arch::cpu::hwcap2()
+}
+
+/// The text of `/proc/cpuinfo`.
+pub fn cpuinfo() -> String {
+    arch::cpu::cpuinfo()
+}
+
+/// Waits for an interrupt (idle).
+pub fn idle_wait() {
+    arch::cpu::idle_wait()
+}
+
+/// A hardware random 64-bit value when the CPU has one, else a counter-derived value.
+pub fn hw_random() -> u64 {
+    arch::cpu::hw_random()
+}

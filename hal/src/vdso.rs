@@ -1,0 +1,22 @@
+//! The vDSO: the architecture's small shared object that answers clock_gettime, gettimeofday,
+//! time and getcpu in user space, and the contents of its data page (`[vvar]`, one page just
+//! below the image). The kernel maps both and keeps the data page current; hal says what goes
+//! where.
+
+use crate::arch;
+
+/// The vDSO's ELF image (page-aligned segments, no relocations).
+pub static IMAGE: &[u8] = arch::vdso::IMAGE;
+
+/// Offset in the data page of the u32 sequence count: odd while the kernel rewrites the page,
+/// so readers retry.
+pub const SEQ_OFFSET: usize = arch::vdso::SEQ_OFFSET;
+
+/// Offset in the data page of [`clock_data`].
+pub const CLOCK_OFFSET: usize = arch::vdso::CLOCK_OFFSET;
+
+/// The clock fields of the data page (the counter at boot, its ns multiplier, and the
+/// wall-clock offset), matching what `clock::monotonic_ns` computes.
+pub fn clock_data(realtime_offset_ns: i64) -> [u8; 24] {
+    arch::vdso::clock_data(realtime_offset_ns)
+}

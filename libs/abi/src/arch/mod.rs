@@ -1,0 +1,10 @@
+//! ABI data that differs by architecture, one module per architecture: syscall numbers, the
+//! `struct stat` layout, the open flags that differ, the argument order of clone. Every module
+//! builds on every host (so host tests can check any of them); `target` is the one the code is
+//! compiled for, and the rest of the crate and the kernel use only that. A port adds a folder
+//! here and one line below.
+
+pub mod x86_64;
+
+#[cfg(target_arch = "x86_64")]
+pub use x86_64 as target;

@@ -1,0 +1,6 @@
+//! Open flags whose values differ between architectures (x86_64 uses asm-generic's).
+
+pub const O_DIRECT: u32 = 0o40000;
+pub const O_LARGEFILE: u32 = 0o100000;
+pub const O_DIRECTORY: u32 = 0o200000;
+pub const O_NOFOLLOW: u32 = 0o400000;

@@ -1,0 +1,10 @@
+//! x86_64 (asm/unistd_64.h, asm/stat.h, asm-generic/fcntl.h and friends).
+
+pub mod fcntl;
+pub mod stat;
+pub mod syscall_nr;
+
+/// clone(2)'s argument order: flags, stack, parent_tid, child_tid, tls (the child_tid and tls
+/// positions are swapped on architectures with CONFIG_CLONE_BACKWARDS).
+pub const CLONE_CHILD_TID_ARG: usize = 3;
+pub const CLONE_TLS_ARG: usize = 4;
