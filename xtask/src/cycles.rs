@@ -367,7 +367,6 @@ pub const KNOWN: &[&str] = &[
     "fs/fdtable.rs",
     "fs/file.rs",
     "fs/locks.rs",
-    "fs/mod.rs",
     "fs/tty.rs",
     "futex.rs",
     "itimer.rs",

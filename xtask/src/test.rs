@@ -104,13 +104,19 @@ fn host_tests(t: &mut Tally) {
     }
 }
 
-/// Runs a host program with a time limit, stdin from /dev/null, in `cwd`.
+/// Runs a host program with a time limit, stdin from /dev/null, in `cwd`. Its output goes to a
+/// file beside `cwd` rather than a pipe, so a child it left behind (a test's orphan) cannot
+/// keep the run waiting for EOF.
 fn run_native(exe: &Path, cwd: &Path) -> Result<(i32, String), String> {
+    use std::os::unix::process::ExitStatusExt;
+    let out_path = PathBuf::from(format!("{}.out", cwd.display()));
+    let out = std::fs::File::create(&out_path).map_err(|e| e.to_string())?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
         .current_dir(cwd)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(out)
+        .stderr(err)
         .spawn()
         .map_err(|e| e.to_string())?;
     let start = Instant::now();
@@ -125,10 +131,8 @@ fn run_native(exe: &Path, cwd: &Path) -> Result<(i32, String), String> {
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    use std::os::unix::process::ExitStatusExt;
+    let text = String::from_utf8_lossy(&std::fs::read(&out_path).unwrap_or_default()).into_owned();
+    let _ = std::fs::remove_file(&out_path);
     let code = status
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
