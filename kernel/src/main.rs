@@ -86,6 +86,8 @@ fn kernel_main(info: BootInfo) -> ! {
     sched::on_tick(drivers::blk::poll);
     sched::on_tick(itimer::tick);
     sched::on_tick(fs::timerfd::tick);
+    // Closing the last reference to an open file drops the locks it owns.
+    fs::file::set_release_hook(fs::locks::on_release);
     if info.cmdline.split(' ').any(|w| w == "norandmaps") {
         ASLR.store(false, core::sync::atomic::Ordering::Relaxed);
     }

@@ -336,7 +336,7 @@ impl FileOps for TtyFile {
     fn stat(&self) -> Stat {
         Stat {
             mode: lintel_abi::stat::S_IFCHR | 0o620,
-            rdev: super::dev::makedev(136, self.0.index as u64),
+            rdev: lintel_abi::stat::makedev(136, self.0.index as u64),
             ..Stat::default()
         }
     }

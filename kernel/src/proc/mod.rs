@@ -366,19 +366,6 @@ pub fn all_pids() -> Vec<i32> {
     PROCS.lock().keys().copied().collect()
 }
 
-/// Calls `f` once for every live address space (vfork children share their parent's).
-pub fn for_each_mm(mut f: impl FnMut(&Arc<Mm>)) {
-    let procs: Vec<Arc<Process>> = PROCS.lock().values().cloned().collect();
-    let mut seen: Vec<Arc<Mm>> = Vec::new();
-    for p in procs {
-        let mm = p.mm();
-        if !seen.iter().any(|m| Arc::ptr_eq(m, &mm)) {
-            f(&mm);
-            seen.push(mm);
-        }
-    }
-}
-
 impl Process {
     pub fn mm(&self) -> Arc<Mm> {
         self.mm.lock().clone()

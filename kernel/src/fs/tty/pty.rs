@@ -178,7 +178,7 @@ impl FileOps for PtyMasterFile {
     fn stat(&self) -> Stat {
         Stat {
             mode: lintel_abi::stat::S_IFCHR | 0o666,
-            rdev: crate::fs::dev::makedev(5, 2),
+            rdev: lintel_abi::stat::makedev(5, 2),
             ..Stat::default()
         }
     }

@@ -80,7 +80,7 @@ const F_GET_SEALS: u32 = 1034;
 /// Whether some address space maps `inode` shared and writable (F_SEAL_WRITE is then EBUSY).
 fn writably_mapped(inode: &Arc<dyn lintel_vfs::Inode>) -> bool {
     let mut found = false;
-    crate::proc::for_each_mm(|mm| {
+    crate::mm::for_each_mm(|mm| {
         found |= mm.inner.lock().vmas.values().any(|v| {
             v.shared
                 && v.prot.write
