@@ -2,7 +2,7 @@
 //! range logic is `lintel_vfs::locks`; this module keeps the tables, waits and releases.
 
 use super::file::OpenFile;
-use crate::sched::{self, WaitQueue};
+use crate::sched::WaitQueue;
 use crate::uaccess;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -99,7 +99,7 @@ pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize) -> KResult<usize> {
     }
     let start = start as u64;
     let key = key_of(f)?;
-    let t = sched::current();
+    let t = crate::proc::current();
     let pid = t.proc_ref().pid;
     let owner = if ofd {
         Owner::File(file_id(f))
@@ -216,7 +216,7 @@ pub fn flock(f: &Arc<OpenFile>, op: u32) -> KResult<usize> {
         kind,
         start: 0,
         end: u64::MAX,
-        pid: sched::current().proc_ref().pid,
+        pid: crate::proc::current().proc_ref().pid,
     };
     WAIT.wait_interruptible(None, op & LOCK_NB != 0, || {
         let mut tables = FLOCK.lock();

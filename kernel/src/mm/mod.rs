@@ -165,6 +165,9 @@ pub fn set_special_pages(pages: fn(&str, usize) -> Option<Frame>) {
     SPECIAL_PAGES.call_once(|| pages);
 }
 
+/// The address space last loaded into the CPU (Linux's `active_mm`).
+static ACTIVE: Mutex<Weak<Mm>> = Mutex::new(Weak::new());
+
 /// Every address space alive, by the address of its `Mm`: truncation and memfd seals must
 /// look at all mappings of a file, whoever holds them (processes, a vfork child, an exec in
 /// progress).
@@ -214,8 +217,16 @@ impl Mm {
         Ok(ZOMBIE.call_once(|| m).clone())
     }
 
-    pub fn activate(&self) {
+    /// Loads this address space into the CPU; `active()` returns it from now on.
+    pub fn activate(self: &Arc<Self>) {
         self.inner.lock().aspace.activate();
+        *ACTIVE.lock() = Arc::downgrade(self);
+    }
+
+    /// The user address space the CPU runs with (the last one activated), for checks on user
+    /// pointers that the page tables alone cannot answer.
+    pub fn active() -> Option<Arc<Mm>> {
+        ACTIVE.lock().upgrade()
     }
 
     /// Copy-on-write duplicate for fork. Fails with ENOMEM when page-table frames or the

@@ -43,12 +43,7 @@ pub enum StopReport {
 }
 use spin::Mutex;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ThreadState {
-    Runnable,
-    Blocked,
-    Dead,
-}
+pub use crate::sched::{CpuTime, ThreadState};
 
 /// Credentials (real, effective, saved, filesystem ids).
 #[derive(Clone, Debug, Default)]
@@ -238,28 +233,38 @@ pub struct Thread {
     pub affinity: Mutex<u64>,
 }
 
-/// CPU time a thread has used. `total_ns` counts time on the CPU (kernel and user); `user_ns`
-/// the part spent in user mode; `since` is when the thread last got the CPU.
-#[derive(Clone, Copy, Default, Debug)]
-pub struct CpuTime {
-    pub total_ns: u64,
-    pub user_ns: u64,
-    pub since: u64,
-    pub running: bool,
+impl crate::sched::Schedulable for Thread {
+    fn sched_state(&self) -> &Mutex<ThreadState> {
+        &self.state
+    }
+
+    fn cpu_time(&self) -> &Mutex<CpuTime> {
+        &self.cpu
+    }
+
+    fn kernel_task(&self) -> Arc<Task> {
+        self.ktask()
+    }
+
+    fn resumed(&self) {
+        self.process.activate_mm();
+    }
+
+    fn interrupted(&self, restart: Errno) -> Option<Errno> {
+        interrupted(self, restart)
+    }
 }
 
-impl CpuTime {
-    /// (user, system) nanoseconds, counting the current stint if the thread is running.
-    pub fn user_sys(&self, now: u64) -> (u64, u64) {
-        let total = self.total_ns
-            + if self.running {
-                now.saturating_sub(self.since)
-            } else {
-                0
-            };
-        let user = self.user_ns.min(total);
-        (user, total - user)
-    }
+/// The thread running on this CPU. Panics outside a thread (in the idle loop), where no
+/// system call or fault runs.
+pub fn current() -> Arc<Thread> {
+    try_current().expect("no current thread")
+}
+
+/// The thread running on this CPU, if any.
+pub fn try_current() -> Option<Arc<Thread>> {
+    let t: Arc<dyn core::any::Any + Send + Sync> = crate::sched::try_current()?;
+    t.downcast::<Thread>().ok()
 }
 
 impl Thread {
@@ -313,7 +318,12 @@ impl Thread {
     /// Makes this thread leave with `status` and wakes it if it sleeps.
     pub fn request_exit(self: &Arc<Self>, status: i32) {
         self.exit_code.lock().get_or_insert(status);
-        crate::sched::wake(self);
+        self.wake();
+    }
+
+    /// Makes the thread runnable if it sleeps.
+    pub fn wake(self: &Arc<Self>) {
+        crate::sched::wake(&(self.clone() as crate::sched::ThreadRef));
     }
 }
 
@@ -424,7 +434,7 @@ impl Process {
     pub fn kill_all_threads(&self, status: i32) {
         self.begin_exit(status);
         for t in self.live_threads() {
-            crate::sched::wake(&t);
+            t.wake();
         }
         self.child_event.wake_all();
     }
@@ -639,13 +649,13 @@ pub fn thread_exit(t: &Arc<Thread>) {
     let p = t.process();
     let (robust, _) = core::mem::take(&mut *t.robust_list.lock());
     if robust != 0 {
-        crate::futex::exit_robust_list(t, robust);
+        crate::futex::exit_robust_list(&p.mm(), t.tid() as u32, robust);
     }
     // CLONE_CHILD_CLEARTID: zero the tid word and wake one waiter (pthread_join).
     let ctid = core::mem::take(&mut *t.clear_child_tid.lock());
     if ctid != 0 && crate::uaccess::write_u32(ctid, 0).is_ok() {
         for private in [true, false] {
-            if let Ok(k) = crate::futex::key_of(t, ctid, private) {
+            if let Ok(k) = crate::futex::key_of(&p.mm(), ctid, private) {
                 let _ = crate::futex::wake(k, 1, crate::futex::FUTEX_BITSET_MATCH_ANY);
             }
         }
