@@ -99,7 +99,10 @@ impl Tty {
     }
 
     fn is_ctty_of(self: &Arc<Self>, p: &Process) -> bool {
-        p.ctty.lock().as_ref().is_some_and(|t| Arc::ptr_eq(t, self))
+        p.ctty
+            .lock()
+            .as_ref()
+            .is_some_and(|t| core::ptr::addr_eq(Arc::as_ptr(t), Arc::as_ptr(self)))
     }
 
     /// Job control for a read (SIGTTIN) or a write/ioctl that changes the terminal (SIGTTOU)
@@ -220,7 +223,7 @@ impl Drop for TtyFile {
 /// /dev/tty: the caller's controlling terminal.
 pub fn open_controlling(flags: u32) -> KResult<Arc<dyn FileOps>> {
     let t = crate::proc::try_current().ok_or(Errno::ENXIO)?;
-    let tty = t.proc_ref().ctty.lock().clone().ok_or(Errno::ENXIO)?;
+    let tty = ctty_of(t.proc_ref().ctty.lock().clone()).ok_or(Errno::ENXIO)?;
     Ok(TtyFile::open(tty, flags | lintel_abi::fcntl::O_NOCTTY))
 }
 
@@ -342,9 +345,15 @@ impl FileOps for TtyFile {
     }
 }
 
+/// A process's controlling terminal as the terminal it is (processes hold it untyped: the
+/// process layer sits below the terminals).
+fn ctty_of(held: Option<Arc<dyn core::any::Any + Send + Sync>>) -> Option<Arc<Tty>> {
+    held?.downcast::<Tty>().ok()
+}
+
 /// Called when a session leader exits: its terminal loses its session.
 pub fn session_ended(p: &Process) {
-    let Some(tty) = p.ctty.lock().take() else {
+    let Some(tty) = ctty_of(p.ctty.lock().take()) else {
         return;
     };
     if tty.session.load(Ordering::Relaxed) == p.pid {

@@ -6,6 +6,7 @@ pub mod limits;
 pub mod oom;
 mod run;
 pub mod signal;
+pub mod timer;
 mod usercopy;
 
 pub use deliver::{
@@ -179,13 +180,14 @@ pub struct Process {
     /// REAL counts on the monotonic clock, the others on the process's CPU time.
     pub itimers: Mutex<[(u64, u64); 3]>,
     /// POSIX timers (timer_create) by id.
-    pub timers: Mutex<BTreeMap<i32, crate::itimer::PosixTimer>>,
+    pub timers: Mutex<BTreeMap<i32, timer::PosixTimer>>,
     /// PR_SET_CHILD_SUBREAPER: orphaned descendants are reparented here instead of to init.
     pub child_subreaper: core::sync::atomic::AtomicBool,
     /// Set once the process has called execve (setpgid on it then fails with EACCES).
     pub did_exec: core::sync::atomic::AtomicBool,
     /// The controlling terminal.
-    pub ctty: Mutex<Option<Arc<crate::fs::tty::Tty>>>,
+    /// The controlling terminal (the terminal layer, above this one, knows its type).
+    pub ctty: Mutex<Option<Arc<dyn core::any::Any + Send + Sync>>>,
     /// When the process was created (monotonic ns), for /proc/PID/stat.
     pub start_ns: u64,
     /// prctl state: PR_SET_DUMPABLE, PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS.
@@ -644,6 +646,14 @@ pub fn release_vfork(p: &Process) {
     }
 }
 
+/// What the end of a session leader does to its controlling terminal (hang-up of the
+/// foreground group), set at boot by the terminal layer.
+static SESSION_END_HOOK: spin::Once<fn(&Process)> = spin::Once::new();
+
+pub fn set_session_end_hook(hook: fn(&Process)) {
+    SESSION_END_HOOK.call_once(|| hook);
+}
+
 /// Called by each thread as it leaves; the last one turns the process into a zombie.
 pub fn thread_exit(t: &Arc<Thread>) {
     let p = t.process();
@@ -689,7 +699,9 @@ pub fn thread_exit(t: &Arc<Thread>) {
         drop(p.set_mm(empty));
     }
     if p.sid.load(Ordering::Relaxed) == p.pid {
-        crate::fs::tty::session_ended(&p);
+        if let Some(hook) = SESSION_END_HOOK.get() {
+            hook(&p);
+        }
     }
     if p.pid == 1 {
         let code = if status & 0x7f != 0 {

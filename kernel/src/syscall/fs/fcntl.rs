@@ -46,7 +46,12 @@ pub fn fcntl(c: &mut Call) -> SysResult {
         | crate::fs::locks::F_SETLKW
         | crate::fs::locks::F_OFD_GETLK
         | crate::fs::locks::F_OFD_SETLK
-        | crate::fs::locks::F_OFD_SETLKW => ok(crate::fs::locks::fcntl_lock(&f, cmd, arg)?),
+        | crate::fs::locks::F_OFD_SETLKW => ok(crate::fs::locks::fcntl_lock(
+            &f,
+            cmd,
+            arg,
+            c.thread.proc_ref().pid,
+        )?),
         F_GETPIPE_SZ | F_SETPIPE_SZ => {
             ok(crate::fs::pipe::pipe_size(&f, cmd == F_SETPIPE_SZ, arg)?)
         }
