@@ -1,7 +1,7 @@
 //! signalfd: signals read as data. A read dequeues pending signals in the file's mask from the
 //! reading thread (thread-directed first, then process-wide) as `signalfd_siginfo` records.
 
-use super::file::{poll_notify, FileOps, OpenFile, POLLIN, POLLRDNORM, POLL_WAIT};
+use super::file::{FileOps, OpenFile, POLLIN, POLLRDNORM, POLL_WAIT};
 use crate::proc::signal::*;
 use alloc::sync::Arc;
 use lintel_abi::stat::{Stat, S_IFREG};
@@ -98,9 +98,4 @@ impl FileOps for SignalFd {
             ..Stat::default()
         }
     }
-}
-
-/// Wakes pollers and readers when a signal is queued.
-pub fn signal_queued() {
-    poll_notify();
 }

@@ -57,7 +57,8 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
     if !queued {
         return false;
     }
-    crate::fs::signalfd::signal_queued();
+    // Pollers of signalfds and of readiness in general look again.
+    crate::fs::file::poll_notify();
     // A fatal default action that nobody blocks ends the process at once (Linux's
     // complete_signal), even threads asleep in uninterruptible waits.
     // A stopped process takes nothing but SIGKILL and SIGCONT until it is continued.

@@ -13,7 +13,7 @@ pub use deliver::{
     dequeue_from, flush_pending, interrupted, notify_parent, raise_sigpipe, send_signal,
     send_simple, sigreturn,
 };
-pub use run::start_thread;
+pub use run::{set_syscall_handler, start_thread};
 pub use usercopy::usercopy_fault;
 
 use crate::fs::fdtable::FdTable;
