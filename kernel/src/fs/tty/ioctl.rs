@@ -84,7 +84,7 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
             Ok(0)
         }
         TIOCGPGRP => {
-            let t = sched::current();
+            let t = crate::proc::current();
             if !tty.is_ctty_of(t.proc_ref()) {
                 return Err(Errno::ENOTTY);
             }
@@ -92,7 +92,7 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
             Ok(0)
         }
         TIOCSPGRP => {
-            let t = sched::current();
+            let t = crate::proc::current();
             let p = t.process();
             if !tty.is_ctty_of(&p)
                 || tty.session.load(Ordering::Relaxed) != p.sid.load(Ordering::Relaxed)
@@ -120,7 +120,7 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
             Ok(0)
         }
         TIOCGSID => {
-            let t = sched::current();
+            let t = crate::proc::current();
             if !tty.is_ctty_of(t.proc_ref()) {
                 return Err(Errno::ENOTTY);
             }
@@ -128,7 +128,7 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
             Ok(0)
         }
         TIOCSCTTY => {
-            let t = sched::current();
+            let t = crate::proc::current();
             let p = t.process();
             if p.sid.load(Ordering::Relaxed) != p.pid {
                 return Err(Errno::EPERM);
@@ -161,7 +161,7 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
             Ok(0)
         }
         TIOCNOTTY => {
-            let t = sched::current();
+            let t = crate::proc::current();
             let p = t.process();
             if !tty.is_ctty_of(&p) {
                 return Err(Errno::ENOTTY);
