@@ -7,9 +7,9 @@ mod socket;
 mod sockopt;
 
 use crate::fs::file::OpenFile;
+use crate::net::unix::file::SocketFile;
 use crate::net::unix::Addr;
 use crate::net::unix::Cred;
-use crate::net::unix::SocketFile;
 use crate::net::unix::UnixSocket;
 use crate::syscall::fs::file;
 use crate::syscall::Call;

@@ -165,7 +165,7 @@ pub fn listen(c: &mut Call) -> SysResult {
 /// The socket bound at `addr`.
 pub(in crate::syscall) fn resolve(c: &Call, addr: &Addr) -> KResult<Arc<UnixSocket>> {
     match addr {
-        Addr::Abstract(n) => unix::lookup_abstract(n).ok_or(Errno::ECONNREFUSED),
+        Addr::Abstract(n) => unix::names::lookup_abstract(n).ok_or(Errno::ECONNREFUSED),
         Addr::Path(p) => {
             let d = crate::fs::lookup_at(c.thread, AT_FDCWD, p, true)?;
             if d.inode.file_type() != FileType::Socket {
@@ -173,7 +173,8 @@ pub(in crate::syscall) fn resolve(c: &Call, addr: &Addr) -> KResult<Arc<UnixSock
             }
             let cred = c.thread.proc_ref().cred.lock().vfs();
             lintel_vfs::permission(&d.inode.stat(), &cred, 2)?;
-            unix::lookup_inode((d.inode.fs_id(), d.inode.stat().ino)).ok_or(Errno::ECONNREFUSED)
+            unix::names::lookup_inode((d.inode.fs_id(), d.inode.stat().ino))
+                .ok_or(Errno::ECONNREFUSED)
         }
     }
 }

@@ -1,0 +1,388 @@
+//! procfs: process and system information generated when read. This file is the inode
+//! plumbing (which node a name leads to, inode numbers, modes, directory listings); the
+//! text of the files is made in sys.rs (system-wide, /proc/sys) and pid.rs (/proc/PID).
+
+mod pid;
+mod sys;
+
+use super::file::FileOps;
+use crate::proc;
+use alloc::format;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use lintel_abi::stat::*;
+use lintel_abi::{Errno, KResult};
+use lintel_vfs::{Dentry, DirEntry, FileType, Inode};
+use pid::{fd_target, fdinfo_content, pid_content, process, PidFile, PID_FILES};
+use sys::{sys_content, sysctl_index, sysctl_number, sysctl_setter, SysFile, SYSCTL, SYS_FILES};
+
+pub const PROC_DEV: u64 = 3;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Node {
+    Root,
+    SelfLink,
+    Sys(SysFile),
+    Pid(i32),
+    PidFile(i32, PidFile),
+    FdDir(i32),
+    Fd(i32, i32),
+    FdInfoDir(i32),
+    FdInfo(i32, i32),
+    /// /proc/PID/task and /proc/PID/task/TID (whose files show the process's).
+    TaskDir(i32),
+    Task(i32, i32),
+    /// An entry of /proc/sys: index into SYSCTL.
+    Sysctl(u16),
+}
+
+pub struct ProcInode {
+    node: Node,
+}
+
+pub fn new_root() -> Arc<dyn Inode> {
+    Arc::new(ProcInode { node: Node::Root })
+}
+
+/// procfs files need no special open behaviour: reads go through `read_at`.
+pub fn special_ops(_inode: &Arc<dyn Inode>) -> Option<Arc<dyn FileOps>> {
+    None
+}
+
+fn current_pid() -> i32 {
+    crate::proc::try_current()
+        .map(|t| t.proc_ref().pid)
+        .unwrap_or(1)
+}
+
+fn parse_num(name: &[u8]) -> Option<i32> {
+    if name.is_empty() || name.len() > 9 || !name.iter().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    name.iter().try_fold(0i32, |a, &c| {
+        a.checked_mul(10)?.checked_add((c - b'0') as i32)
+    })
+}
+
+impl ProcInode {
+    fn ino(&self) -> u64 {
+        match self.node {
+            Node::Root => 1,
+            Node::SelfLink => 2,
+            Node::Sys(s) => 16 + s as u64,
+            Node::Pid(p) => (p as u64) << 16,
+            Node::PidFile(p, f) => ((p as u64) << 16) | (1 + f as u64),
+            Node::FdDir(p) => ((p as u64) << 16) | 0x100,
+            Node::Fd(p, fd) => ((p as u64) << 16) | 0x1000 | fd as u64 & 0xfff,
+            Node::FdInfoDir(p) => ((p as u64) << 16) | 0x200,
+            Node::TaskDir(p) => ((p as u64) << 16) | 0x300,
+            Node::Task(p, t) => ((p as u64) << 16) | 0x4000 | (t as u64 & 0x3fff),
+            Node::FdInfo(p, fd) => ((p as u64) << 16) | 0x2000 | fd as u64 & 0xfff,
+            Node::Sysctl(i) => 64 + i as u64,
+        }
+    }
+
+    fn kind(&self) -> FileType {
+        match self.node {
+            Node::Root
+            | Node::Pid(_)
+            | Node::FdDir(_)
+            | Node::FdInfoDir(_)
+            | Node::TaskDir(_)
+            | Node::Task(..) => FileType::Directory,
+            Node::Sysctl(i) if SYSCTL[i as usize].1.is_none() => FileType::Directory,
+            Node::SelfLink | Node::Fd(..) => FileType::Symlink,
+            Node::PidFile(_, PidFile::Exe | PidFile::Cwd | PidFile::Root) => FileType::Symlink,
+            _ => FileType::Regular,
+        }
+    }
+
+    fn content(&self) -> KResult<Vec<u8>> {
+        let s = match self.node {
+            Node::Sys(f) => sys_content(f),
+            Node::PidFile(pid, f) => return pid_content(pid, f),
+            Node::Sysctl(i) => match SYSCTL[i as usize].1 {
+                Some(f) => f(),
+                None => return Err(Errno::EISDIR),
+            },
+            Node::FdInfo(pid, fd) => fdinfo_content(pid, fd)?,
+            _ => return Err(Errno::EISDIR),
+        };
+        Ok(s.into_bytes())
+    }
+
+    fn entries(&self) -> KResult<Vec<DirEntry>> {
+        let mut v = Vec::new();
+        let e = |name: &[u8], node: Node| {
+            let i = ProcInode { node };
+            DirEntry {
+                ino: i.ino(),
+                kind: i.kind(),
+                name: name.to_vec(),
+            }
+        };
+        v.push(DirEntry {
+            ino: self.ino(),
+            kind: FileType::Directory,
+            name: b".".to_vec(),
+        });
+        v.push(DirEntry {
+            ino: 1,
+            kind: FileType::Directory,
+            name: b"..".to_vec(),
+        });
+        match self.node {
+            Node::Root => {
+                v.push(e(b"self", Node::SelfLink));
+                v.push(e(b"sys", Node::Sysctl(0)));
+                for (n, f) in SYS_FILES {
+                    v.push(e(n, Node::Sys(*f)));
+                }
+                for pid in proc::all_pids() {
+                    v.push(e(format!("{}", pid).as_bytes(), Node::Pid(pid)));
+                }
+            }
+            Node::Pid(pid) => {
+                process(pid)?;
+                for (n, f) in PID_FILES {
+                    v.push(e(n, Node::PidFile(pid, *f)));
+                }
+                v.push(e(b"fd", Node::FdDir(pid)));
+                v.push(e(b"fdinfo", Node::FdInfoDir(pid)));
+                v.push(e(b"task", Node::TaskDir(pid)));
+            }
+            Node::TaskDir(pid) => {
+                let p = process(pid)?;
+                for t in p.live_threads() {
+                    v.push(e(
+                        format!("{}", t.tid()).as_bytes(),
+                        Node::Task(pid, t.tid()),
+                    ));
+                }
+            }
+            Node::Task(pid, _) => {
+                for (n, f) in PID_FILES {
+                    v.push(e(n, Node::PidFile(pid, *f)));
+                }
+            }
+            Node::FdInfoDir(pid) => {
+                let p = process(pid)?;
+                let fds: Vec<i32> = p.files.lock().fds().map(|(fd, _)| fd).collect();
+                for fd in fds {
+                    v.push(e(format!("{}", fd).as_bytes(), Node::FdInfo(pid, fd)));
+                }
+            }
+            Node::Sysctl(i) => {
+                let dir = SYSCTL[i as usize].0;
+                for (j, (path, _)) in SYSCTL.iter().enumerate() {
+                    if let Some(rest) = path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) {
+                        if !rest.contains('/') {
+                            v.push(e(rest.as_bytes(), Node::Sysctl(j as u16)));
+                        }
+                    }
+                }
+            }
+            Node::FdDir(pid) => {
+                let p = process(pid)?;
+                let fds: Vec<i32> = p.files.lock().fds().map(|(fd, _)| fd).collect();
+                for fd in fds {
+                    v.push(e(format!("{}", fd).as_bytes(), Node::Fd(pid, fd)));
+                }
+            }
+            _ => return Err(Errno::ENOTDIR),
+        }
+        Ok(v)
+    }
+}
+
+impl Inode for ProcInode {
+    fn stat(&self) -> Stat {
+        let kind = self.kind();
+        let mode = match kind {
+            FileType::Directory => S_IFDIR | 0o555,
+            FileType::Symlink => S_IFLNK | 0o777,
+            _ if matches!(self.node, Node::PidFile(_, PidFile::Comm)) => S_IFREG | 0o644,
+            _ if matches!(self.node, Node::Sysctl(i) if sysctl_setter(i).is_some()) => {
+                S_IFREG | 0o644
+            }
+            _ => S_IFREG | 0o444,
+        };
+        let now = crate::time::now();
+        Stat {
+            dev: PROC_DEV,
+            ino: self.ino(),
+            nlink: if kind == FileType::Directory { 2 } else { 1 },
+            mode,
+            blksize: 1024,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            btime: now,
+            ..Default::default()
+        }
+    }
+
+    fn file_type(&self) -> FileType {
+        self.kind()
+    }
+
+    fn fs_id(&self) -> u64 {
+        PROC_DEV
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
+        let c = self.content()?;
+        let off = (offset as usize).min(c.len());
+        let n = buf.len().min(c.len() - off);
+        buf[..n].copy_from_slice(&c[off..off + n]);
+        Ok(n)
+    }
+
+    fn truncate(&self, _size: u64) -> KResult<()> {
+        match self.node {
+            Node::PidFile(_, PidFile::Comm) => Ok(()),
+            Node::Sysctl(i) if sysctl_setter(i).is_some() => Ok(()),
+            _ => Err(Errno::EACCES),
+        }
+    }
+
+    fn write_at(&self, _offset: u64, buf: &[u8]) -> KResult<usize> {
+        match self.node {
+            // Renaming a thread: only within the writer's own thread group.
+            Node::PidFile(pid, PidFile::Comm) => {
+                let p = process(pid)?;
+                if current_pid() != p.pid {
+                    return Err(Errno::EINVAL);
+                }
+                let name = buf.strip_suffix(b"\n").unwrap_or(buf);
+                if let Some(t) = p.live_threads().first() {
+                    t.set_comm(name);
+                }
+                Ok(buf.len())
+            }
+            Node::Sysctl(i) => {
+                let set = sysctl_setter(i).ok_or(Errno::EACCES)?;
+                set(sysctl_number(buf)?)?;
+                Ok(buf.len())
+            }
+            _ => Err(Errno::EACCES),
+        }
+    }
+
+    fn lookup(&self, name: &[u8]) -> KResult<Arc<dyn Inode>> {
+        let node = match self.node {
+            Node::Root => {
+                if name == b"self" {
+                    Node::SelfLink
+                } else if name == b"sys" {
+                    Node::Sysctl(0)
+                } else if let Some((_, f)) = SYS_FILES.iter().find(|(n, _)| *n == name) {
+                    Node::Sys(*f)
+                } else {
+                    let pid = parse_num(name).ok_or(Errno::ENOENT)?;
+                    process(pid)?;
+                    Node::Pid(pid)
+                }
+            }
+            Node::Pid(pid) => {
+                if name == b"fd" {
+                    Node::FdDir(pid)
+                } else if name == b"fdinfo" {
+                    Node::FdInfoDir(pid)
+                } else if name == b"task" {
+                    Node::TaskDir(pid)
+                } else {
+                    let (_, f) = PID_FILES
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .ok_or(Errno::ENOENT)?;
+                    Node::PidFile(pid, *f)
+                }
+            }
+            Node::FdDir(pid) => {
+                let fd = parse_num(name).ok_or(Errno::ENOENT)?;
+                fd_target(pid, fd)?;
+                Node::Fd(pid, fd)
+            }
+            Node::TaskDir(pid) => {
+                let tid = parse_num(name).ok_or(Errno::ENOENT)?;
+                if !process(pid)?.live_threads().iter().any(|t| t.tid() == tid) {
+                    return Err(Errno::ENOENT);
+                }
+                Node::Task(pid, tid)
+            }
+            Node::Task(pid, _) => {
+                let (_, f) = PID_FILES
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .ok_or(Errno::ENOENT)?;
+                Node::PidFile(pid, *f)
+            }
+            Node::FdInfoDir(pid) => {
+                let fd = parse_num(name).ok_or(Errno::ENOENT)?;
+                fd_target(pid, fd)?;
+                Node::FdInfo(pid, fd)
+            }
+            Node::Sysctl(i) if SYSCTL[i as usize].1.is_none() => {
+                let name = core::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+                let path = format!("{}/{}", SYSCTL[i as usize].0, name);
+                Node::Sysctl(sysctl_index(&path).ok_or(Errno::ENOENT)?)
+            }
+            _ => return Err(Errno::ENOTDIR),
+        };
+        Ok(Arc::new(ProcInode { node }))
+    }
+
+    fn readdir(&self, cookie: u64) -> KResult<Option<(DirEntry, u64)>> {
+        let v = self.entries()?;
+        Ok(v.into_iter().nth(cookie as usize).map(|e| (e, cookie + 1)))
+    }
+
+    fn readlink(&self) -> KResult<Vec<u8>> {
+        match self.node {
+            Node::SelfLink => Ok(format!("{}", current_pid()).into_bytes()),
+            Node::PidFile(pid, PidFile::Exe) => Ok(process(pid)?.exe.lock().clone()),
+            Node::PidFile(pid, PidFile::Cwd) => {
+                let p = process(pid)?;
+                let f = p.fs.lock();
+                Ok(lintel_vfs::path_of(&f.cwd, &f.root))
+            }
+            Node::PidFile(_, PidFile::Root) => Ok(b"/".to_vec()),
+            Node::Fd(pid, fd) => fd_target(pid, fd),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+
+    fn magic_link(&self) -> Option<KResult<Arc<Dentry>>> {
+        match self.node {
+            Node::Fd(pid, fd) => {
+                let f = match process(pid)
+                    .and_then(|p| p.files.lock().get(fd).map_err(|_| Errno::ENOENT))
+                {
+                    Ok(f) => f,
+                    Err(e) => return Some(Err(e)),
+                };
+                match &f.dentry {
+                    Some(d) => Some(Ok(d.clone())),
+                    None if f.stat().mode & lintel_abi::stat::S_IFMT
+                        == lintel_abi::stat::S_IFIFO =>
+                    {
+                        Some(Ok(Dentry::new_root(Arc::new(
+                            crate::fs::pipe::AnonPipeInode(f.stat().ino),
+                        ))))
+                    }
+                    None => Some(Err(Errno::ENXIO)),
+                }
+            }
+            Node::PidFile(pid, PidFile::Cwd) => Some(process(pid).map(|p| p.fs.lock().cwd.clone())),
+            Node::PidFile(pid, PidFile::Root) => {
+                Some(process(pid).map(|p| p.fs.lock().root.clone()))
+            }
+            _ => None,
+        }
+    }
+}

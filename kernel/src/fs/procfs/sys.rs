@@ -1,0 +1,176 @@
+//! /proc's system-wide files and /proc/sys: the tables of what exists and the generators
+//! of their text, kept apart from the inode plumbing so adding a file is one table row and
+//! one match arm here.
+
+use crate::proc::{self, limits};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use lintel_abi::{Errno, KResult};
+
+/// /proc/sys: directories (no content) and read-only files.
+/// A /proc/sys entry: its path under /proc, and the generator of its text (None for a
+/// directory).
+type SysctlEntry = (&'static str, Option<fn() -> String>);
+
+pub(super) const SYSCTL: &[SysctlEntry] = &[
+    ("sys", None),
+    ("sys/kernel", None),
+    ("sys/kernel/ostype", Some(|| String::from("Linux\n"))),
+    (
+        "sys/kernel/osrelease",
+        Some(|| String::from("6.1.0-lintel\n")),
+    ),
+    (
+        "sys/kernel/version",
+        Some(|| String::from("#1 SMP Lintel\n")),
+    ),
+    ("sys/kernel/hostname", Some(|| String::from("lintel\n"))),
+    ("sys/kernel/domainname", Some(|| String::from("(none)\n"))),
+    (
+        "sys/kernel/pid_max",
+        Some(|| format!("{}\n", limits::pid_max())),
+    ),
+    (
+        "sys/kernel/threads-max",
+        Some(|| format!("{}\n", limits::threads_max())),
+    ),
+    ("sys/kernel/ngroups_max", Some(|| String::from("65536\n"))),
+    ("sys/kernel/cap_last_cap", Some(|| String::from("40\n"))),
+    (
+        "sys/kernel/randomize_va_space",
+        Some(|| String::from(if crate::aslr_enabled() { "2\n" } else { "0\n" })),
+    ),
+    ("sys/kernel/random", None),
+    ("sys/kernel/random/boot_id", Some(boot_id)),
+    ("sys/kernel/random/uuid", Some(new_uuid)),
+    (
+        "sys/kernel/random/entropy_avail",
+        Some(|| String::from("256\n")),
+    ),
+    ("sys/fs", None),
+    ("sys/fs/pipe-max-size", Some(|| String::from("1048576\n"))),
+    ("sys/fs/nr_open", Some(|| String::from("1048576\n"))),
+    (
+        "sys/fs/file-max",
+        Some(|| String::from("9223372036854775807\n")),
+    ),
+    ("sys/vm", None),
+    ("sys/vm/overcommit_memory", Some(|| String::from("0\n"))),
+    ("sys/vm/max_map_count", Some(|| String::from("65530\n"))),
+    ("sys/net", None),
+    ("sys/net/core", None),
+    ("sys/net/core/somaxconn", Some(|| String::from("4096\n"))),
+];
+
+/// What takes a number written to a sysctl file.
+pub(super) type SysctlSetter = fn(u64) -> KResult<()>;
+
+/// The /proc/sys files root may write (mode 0644), with their setters.
+const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
+    ("sys/kernel/pid_max", limits::set_pid_max),
+    ("sys/kernel/threads-max", limits::set_threads_max),
+];
+
+pub(super) fn sysctl_setter(i: u16) -> Option<SysctlSetter> {
+    let path = SYSCTL[i as usize].0;
+    SYSCTL_WRITABLE
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|&(_, f)| f)
+}
+
+/// A number written to a sysctl file, with the blanks around it (EINVAL otherwise, as
+/// Linux's proc_dointvec_minmax; a negative number is out of every range here).
+pub(super) fn sysctl_number(buf: &[u8]) -> KResult<u64> {
+    let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?;
+    text.trim().parse::<u64>().map_err(|_| Errno::EINVAL)
+}
+
+fn uuid_text(b: [u8; 16]) -> String {
+    let mut b = b;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: Vec<String> = b.iter().map(|x| format!("{:02x}", x)).collect();
+    format!(
+        "{}-{}-{}-{}-{}\n",
+        h[0..4].concat(),
+        h[4..6].concat(),
+        h[6..8].concat(),
+        h[8..10].concat(),
+        h[10..16].concat()
+    )
+}
+
+fn new_uuid() -> String {
+    let mut b = [0u8; 16];
+    crate::random::fill(&mut b);
+    uuid_text(b)
+}
+
+fn boot_id() -> String {
+    static ID: spin::Once<String> = spin::Once::new();
+    ID.call_once(new_uuid).clone()
+}
+
+pub(super) fn sysctl_index(path: &str) -> Option<u16> {
+    SYSCTL
+        .iter()
+        .position(|(p, _)| *p == path)
+        .map(|i| i as u16)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum SysFile {
+    Meminfo,
+    Uptime,
+    Version,
+    Cpuinfo,
+    Mounts,
+    Filesystems,
+    Loadavg,
+    Stat,
+}
+
+pub(super) const SYS_FILES: &[(&[u8], SysFile)] = &[
+    (b"meminfo", SysFile::Meminfo),
+    (b"uptime", SysFile::Uptime),
+    (b"version", SysFile::Version),
+    (b"cpuinfo", SysFile::Cpuinfo),
+    (b"mounts", SysFile::Mounts),
+    (b"filesystems", SysFile::Filesystems),
+    (b"loadavg", SysFile::Loadavg),
+    (b"stat", SysFile::Stat),
+];
+
+pub(super) fn sys_content(f: SysFile) -> String {
+    let up = crate::time::uptime_ns();
+    match f {
+        SysFile::Meminfo => {
+            // Page frames plus the kernel heap, which is RAM too.
+            let (heap_total, heap_used) = lintel_hal::mm::heap_stats();
+            let total = lintel_hal::mm::total_frames() * 4 + heap_total / 1024;
+            let free = lintel_hal::mm::free_frames() * 4 + (heap_total - heap_used) / 1024;
+            format!(
+                "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\n",
+                total, free, free
+            )
+        }
+        SysFile::Uptime => format!("{}.{:02} {}.{:02}\n", up / 1_000_000_000, (up / 10_000_000) % 100, up / 1_000_000_000, (up / 10_000_000) % 100),
+        SysFile::Version => String::from("Linux version 6.1.0-lintel (lintel@lintel) (rustc) #1 SMP Lintel\n"),
+        SysFile::Cpuinfo => lintel_hal::cpu::cpuinfo(),
+        SysFile::Mounts => String::from_utf8_lossy(&crate::fs::mounts_text()).into_owned(),
+        SysFile::Filesystems => String::from("nodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\n"),
+        SysFile::Loadavg => {
+            let pids = proc::all_pids();
+            format!("0.00 0.00 0.00 1/{} {}\n", pids.len(), pids.last().copied().unwrap_or(1))
+        }
+        SysFile::Stat => format!(
+            "cpu  0 0 0 {} 0 0 0 0 0 0\ncpu0 0 0 0 {} 0 0 0 0 0 0\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
+            up / 10_000_000,
+            up / 10_000_000,
+            (crate::time::realtime_ns() - up as i64) / 1_000_000_000,
+            proc::all_pids().last().copied().unwrap_or(1)
+        ),
+    }
+}

@@ -1,0 +1,142 @@
+//! Resolving page faults: demand paging of anonymous, file and kernel-provided ([vdso])
+//! pages, and copy-on-write. The user-copy and exception paths call it through MmInner's
+//! methods; it is apart from the VMA tree so that the tree does not depend on the vDSO.
+
+use super::vma::Backing;
+use super::{page_down, pagecache, FaultError, MmInner, PAGE};
+use lintel_abi::{Errno, KResult};
+use lintel_hal::mm::{Frame, Prot};
+
+impl MmInner {
+    /// Resolves a fault at `addr`.
+    pub fn handle_fault(&mut self, addr: usize, write: bool, exec: bool) -> Result<(), FaultError> {
+        let vma = self.find(addr).ok_or(FaultError::MapErr)?.clone();
+        let p = vma.prot;
+        if (write && !p.write)
+            || (exec && !p.exec)
+            || (!write && !exec && !p.read && !p.write && !p.exec)
+        {
+            return Err(FaultError::AccErr);
+        }
+        let page = page_down(addr);
+        if let Some((frame, cur)) = self.aspace.lookup(page) {
+            if !write || cur.write {
+                return Ok(()); // already resolved (spurious)
+            }
+            // Copy-on-write: our lookup holds one reference, the page table another.
+            if frame.ref_count() <= 2 {
+                drop(frame);
+                self.aspace.protect(page, p);
+            } else {
+                let copy = frame.duplicate().ok_or(FaultError::NoMem)?;
+                drop(frame);
+                self.aspace
+                    .map(page, copy, p)
+                    .map_err(|_| FaultError::NoMem)?;
+            }
+            return Ok(());
+        }
+        // A page of a file mapping (mmap, not an ELF segment) that lies wholly beyond the
+        // end of the file raises SIGBUS, as on Linux.
+        if let Backing::File {
+            inode,
+            offset,
+            file_bytes,
+            ..
+        } = &vma.backing
+        {
+            let rel = (page - vma.start) as u64;
+            let pos = offset + rel;
+            if *file_bytes == u64::MAX {
+                let size = inode.stat().size;
+                if pos >= size.div_ceil(PAGE as u64) * PAGE as u64 {
+                    return Err(FaultError::Bus);
+                }
+            }
+            // Whole file pages come from the page cache: shared mappings map the cached
+            // frame itself, private ones map it read-only until the first store copies it.
+            if pos.is_multiple_of(PAGE as u64) && rel + PAGE as u64 <= *file_bytes {
+                let m = pagecache::get(inode);
+                let idx = pos / PAGE as u64;
+                let frame = m.page(inode, idx).map_err(|e| match e {
+                    Errno::ENOMEM => FaultError::NoMem,
+                    _ => FaultError::Bus,
+                })?;
+                let (frame, prot) = if vma.shared {
+                    if p.write {
+                        m.mark_dirty(idx);
+                    }
+                    (frame, p)
+                } else if write {
+                    (frame.duplicate().ok_or(FaultError::NoMem)?, p)
+                } else {
+                    (frame, Prot { write: false, ..p })
+                };
+                self.aspace
+                    .map(page, frame, prot)
+                    .map_err(|_| FaultError::NoMem)?;
+                return Ok(());
+            }
+        }
+        if let Backing::Special(name) = &vma.backing {
+            let f = super::SPECIAL_PAGES
+                .get()
+                .and_then(|pages| pages(name, (page - vma.start) / PAGE))
+                .ok_or(FaultError::Bus)?;
+            self.aspace
+                .map(page, f, Prot { write: false, ..p })
+                .map_err(|_| FaultError::NoMem)?;
+            return Ok(());
+        }
+        let frame = Frame::alloc().ok_or(FaultError::NoMem)?;
+        if let Backing::File {
+            inode,
+            offset,
+            file_bytes,
+            ..
+        } = &vma.backing
+        {
+            let rel = (page - vma.start) as u64;
+            if rel < *file_bytes {
+                let n = (*file_bytes - rel).min(PAGE as u64) as usize;
+                let mut buf = [0u8; PAGE];
+                let got = inode
+                    .read_at(offset + rel, &mut buf[..n])
+                    .map_err(|_| FaultError::Bus)?;
+                frame.write(0, &buf[..got]);
+            }
+        }
+        self.aspace
+            .map(page, frame, p)
+            .map_err(|_| FaultError::NoMem)?;
+        Ok(())
+    }
+
+    /// Writes bytes into this (possibly inactive) address space, faulting pages in as needed.
+    pub fn write_bytes(&mut self, addr: usize, data: &[u8]) -> KResult<()> {
+        let mut done = 0;
+        while done < data.len() {
+            let a = addr + done;
+            let page = page_down(a);
+            let off = a - page;
+            let n = (PAGE - off).min(data.len() - done);
+            self.handle_fault(a, true, false)
+                .map_err(|_| Errno::EFAULT)?;
+            let (frame, _) = self.aspace.lookup(page).ok_or(Errno::EFAULT)?;
+            frame.write(off, &data[done..done + n]);
+            done += n;
+        }
+        Ok(())
+    }
+    /// Faults in every page of [start, end) (MAP_POPULATE, shared anonymous memory).
+    pub fn populate(&mut self, start: usize, end: usize) -> KResult<()> {
+        let mut a = start;
+        while a < end {
+            if let Err(FaultError::NoMem) = self.handle_fault(a, false, false) {
+                return Err(Errno::ENOMEM);
+            }
+            a += PAGE;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,222 @@
+//! The VMA tree of an address space: finding, splitting, inserting, merging and removing
+//! regions, and mprotect. Changes to the tree keep the page tables in step; a shared file
+//! mapping's stores reach the page cache when it goes away.
+
+use super::vma::{Backing, Vma};
+use super::{pagecache, MmInner, MMAP_MIN, PAGE};
+use alloc::sync::Arc;
+use lintel_abi::{Errno, KResult};
+use lintel_hal::mm::Prot;
+use lintel_vfs::Inode;
+
+impl Vma {
+    /// A shared file mapping going away: what it stored reaches the file.
+    pub(super) fn write_back(&self) {
+        if let (
+            true,
+            Backing::File {
+                inode,
+                may_write: true,
+                ..
+            },
+        ) = (self.shared, &self.backing)
+        {
+            if let Err(e) = pagecache::writeback(inode) {
+                crate::warn!("writeback at unmap failed: {}", e.name());
+            }
+        }
+    }
+}
+
+impl MmInner {
+    pub fn find(&self, addr: usize) -> Option<&Vma> {
+        self.vmas
+            .range(..=addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| addr < v.end)
+    }
+
+    /// Splits VMAs so that `at` is a boundary.
+    fn split_at(&mut self, at: usize) {
+        let Some(v) = self.find(at).cloned() else {
+            return;
+        };
+        if v.start == at {
+            return;
+        }
+        self.vmas.insert(v.start, v.slice(v.start, at));
+        self.vmas.insert(at, v.slice(at, v.end));
+    }
+
+    /// Removes every mapping in [start, end).
+    pub fn unmap(&mut self, start: usize, end: usize) {
+        self.split_at(start);
+        self.split_at(end);
+        let keys: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
+        for k in keys {
+            if let Some(v) = self.vmas.remove(&k) {
+                v.write_back();
+            }
+        }
+        self.aspace.unmap_range(start, end);
+    }
+
+    /// The file behind shared mappings shrank to `size`: its pages past the end leave the
+    /// page tables (private copies too, as Linux's truncate does), so touching them faults.
+    pub fn unmap_file_pages(&mut self, inode: &Arc<dyn Inode>, size: u64) {
+        let keep = size.div_ceil(PAGE as u64) * PAGE as u64;
+        let mut ranges = alloc::vec::Vec::new();
+        for v in self.vmas.values() {
+            if let Backing::File {
+                inode: i, offset, ..
+            } = &v.backing
+            {
+                if !Arc::ptr_eq(i, inode) {
+                    continue;
+                }
+                let vend = offset + (v.end - v.start) as u64;
+                if vend <= keep {
+                    continue;
+                }
+                let from = if *offset >= keep {
+                    v.start
+                } else {
+                    v.start + (keep - offset) as usize
+                };
+                ranges.push((from, v.end));
+            }
+        }
+        for (s, e) in ranges {
+            self.aspace.unmap_range(s, e);
+        }
+    }
+
+    /// Inserts a VMA, replacing whatever was mapped there (MAP_FIXED semantics).
+    pub fn map(&mut self, vma: Vma) {
+        self.has_protnone |= !vma.prot.read && !vma.prot.write && !vma.prot.exec;
+        self.unmap(vma.start, vma.end);
+        let (start, end) = (vma.start, vma.end);
+        self.vmas.insert(start, vma);
+        self.merge_around(start, end);
+    }
+
+    /// Merges private anonymous neighbours with equal protection into one VMA, as Linux does
+    /// (a growing heap stays one `[heap]` mapping).
+    pub(super) fn merge_around(&mut self, start: usize, end: usize) {
+        let mergeable = |a: &Vma, b: &Vma| {
+            matches!(a.backing, Backing::Anon)
+                && matches!(b.backing, Backing::Anon)
+                && !a.shared
+                && !b.shared
+                && a.prot.read == b.prot.read
+                && a.prot.write == b.prot.write
+                && a.prot.exec == b.prot.exec
+        };
+        let mut start = start;
+        if let Some((&ps, prev)) = self.vmas.range(..start).next_back() {
+            if prev.end == start && mergeable(prev, &self.vmas[&start]) {
+                if let Some(cur) = self.vmas.remove(&start) {
+                    if let Some(p) = self.vmas.get_mut(&ps) {
+                        p.end = cur.end;
+                    }
+                    start = ps;
+                }
+            }
+        }
+        if let Some(next) = self.vmas.get(&end) {
+            if mergeable(&self.vmas[&start], next) {
+                if let Some(n) = self.vmas.remove(&end) {
+                    if let Some(c) = self.vmas.get_mut(&start) {
+                        c.end = n.end;
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn is_free(&self, start: usize, end: usize) -> bool {
+        if self.vmas.range(start..end).next().is_some() {
+            return false;
+        }
+        self.find(start).is_none()
+    }
+
+    /// Highest free range of `len` bytes below `top`.
+    pub fn find_free(&self, len: usize, top: usize) -> Option<usize> {
+        let mut end = top;
+        for (_, v) in self.vmas.range(..top).rev() {
+            if v.end <= end && end - v.end >= len {
+                return Some(end - len);
+            }
+            end = end.min(v.start);
+        }
+        if end >= MMAP_MIN + len {
+            Some(end - len)
+        } else {
+            None
+        }
+    }
+
+    /// mprotect: every page of [start, end) must be mapped (else ENOMEM).
+    pub fn protect(&mut self, start: usize, end: usize, prot: Prot) -> KResult<()> {
+        let mut a = start;
+        while a < end {
+            let v = self.find(a).ok_or(Errno::ENOMEM)?;
+            // A shared mapping of a file not open for writing (or sealed) cannot gain write.
+            if let Backing::File {
+                inode, may_write, ..
+            } = &v.backing
+            {
+                if v.shared && prot.write && (!may_write || pagecache::write_sealed(inode)) {
+                    return Err(Errno::EACCES);
+                }
+            }
+            a = v.end;
+        }
+        self.has_protnone |= !prot.read && !prot.write && !prot.exec;
+        self.split_at(start);
+        self.split_at(end);
+        let keys: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
+        for k in keys {
+            let shared = match self.vmas.get_mut(&k) {
+                Some(v) => {
+                    v.prot = prot;
+                    v.shared
+                }
+                None => continue,
+            };
+            let end_k = self.vmas.get(&k).map(|v| v.end).unwrap_or(k);
+            let mut pages = alloc::vec::Vec::new();
+            self.aspace
+                .for_each_mapped(k, end_k, |va, _| pages.push(va));
+            // Stores through a shared file mapping made writable must be written back.
+            if let Some(Vma {
+                start: vs,
+                backing: Backing::File { inode, offset, .. },
+                shared: true,
+                ..
+            }) = self.vmas.get(&k)
+            {
+                if prot.write {
+                    let m = pagecache::get(inode);
+                    for &va in &pages {
+                        m.mark_dirty((offset + (va - vs) as u64) / PAGE as u64);
+                    }
+                }
+            }
+            for va in pages {
+                let mut p = prot;
+                if p.write && !shared {
+                    if let Some((f, _)) = self.aspace.lookup(va) {
+                        if f.ref_count() > 2 {
+                            p.write = false; // still copy-on-write
+                        }
+                    }
+                }
+                self.aspace.protect(va, p);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,51 @@
+//! The VMA type: one mapped region and what backs it. A leaf that names nothing else in the
+//! kernel, so every file may use it without joining a cycle; the operations on the VMA tree
+//! are in map.rs.
+
+use alloc::sync::Arc;
+use lintel_hal::mm::Prot;
+use lintel_vfs::Inode;
+
+#[derive(Clone)]
+pub enum Backing {
+    Anon,
+    /// Kernel-provided pages ([vdso], [vvar]): faults map them again, never zeros.
+    Special(&'static str),
+    /// Pages come from `inode` at `offset` (for the VMA start); bytes at or beyond `file_bytes`
+    /// from the VMA start read as zero (the .bss tail of an ELF segment).
+    File {
+        inode: Arc<dyn Inode>,
+        offset: u64,
+        file_bytes: u64,
+        /// The path /proc/PID/maps shows.
+        path: Arc<alloc::vec::Vec<u8>>,
+        /// The file was open for writing: a shared mapping may become writable.
+        may_write: bool,
+    },
+}
+
+#[derive(Clone)]
+pub struct Vma {
+    pub start: usize,
+    pub end: usize,
+    pub prot: Prot,
+    pub shared: bool,
+    pub backing: Backing,
+}
+impl Vma {
+    /// The part of this VMA in [s, e), with the file offset adjusted.
+    pub(super) fn slice(&self, s: usize, e: usize) -> Vma {
+        let mut v = self.clone();
+        let delta = (s - self.start) as u64;
+        v.start = s;
+        v.end = e;
+        if let Backing::File {
+            offset, file_bytes, ..
+        } = &mut v.backing
+        {
+            *offset += delta;
+            *file_bytes = file_bytes.saturating_sub(delta);
+        }
+        v
+    }
+}

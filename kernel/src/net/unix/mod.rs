@@ -1,0 +1,322 @@
+//! Unix domain sockets: stream, datagram and seqpacket; socketpair; path and abstract names;
+//! passing file descriptors (SCM_RIGHTS) and credentials (SCM_CREDENTIALS).
+//!
+//! This file holds a socket's state and its connection life (listen, connect, accept,
+//! shutdown). The data path is in data.rs, bind and the name tables in names.rs, the socket
+//! as an open file in file.rs; those name this file, never the other way round (their
+//! methods are called by method syntax), so the folder has no import cycle.
+
+mod data;
+pub mod file;
+pub mod names;
+
+use crate::fs::file::{poll_notify, OpenFile, POLL_WAIT};
+use alloc::collections::VecDeque;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use lintel_abi::{Errno, KResult};
+use spin::Mutex;
+
+pub const SOCK_STREAM: u32 = 1;
+pub const SOCK_DGRAM: u32 = 2;
+pub const SOCK_SEQPACKET: u32 = 5;
+
+/// A socket name: a file-system path or an abstract name (leading NUL dropped).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Addr {
+    Path(Vec<u8>),
+    Abstract(Vec<u8>),
+}
+
+/// Credentials carried with a message (SCM_CREDENTIALS, SO_PEERCRED).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cred {
+    pub pid: i32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// One unit of queued data: a datagram or record, or a stretch of a stream. File descriptors
+/// and credentials travel with the first byte.
+pub struct Msg {
+    pub data: Vec<u8>,
+    pub from: Option<Addr>,
+    pub files: Vec<Arc<OpenFile>>,
+    pub cred: Option<Cred>,
+}
+
+enum Phase {
+    Unconnected,
+    Listening {
+        backlog: usize,
+        queue: VecDeque<Arc<UnixSocket>>,
+    },
+    Connected(Weak<UnixSocket>),
+}
+
+struct State {
+    phase: Phase,
+    name: Option<Addr>,
+    rx: VecDeque<Msg>,
+    rx_bytes: usize,
+    /// This end stopped reading / writing (shutdown), or the peer went away.
+    shut_rd: bool,
+    shut_wr: bool,
+    peer_gone: bool,
+    /// Who created or connected this socket (SO_PEERCRED reports the peer's).
+    cred: Cred,
+    peer_cred: Option<Cred>,
+    passcred: bool,
+    pending_error: Option<Errno>,
+    /// SO_RCVTIMEO / SO_SNDTIMEO in ns (0: wait forever).
+    rcvtimeo: u64,
+    sndtimeo: u64,
+}
+
+pub struct UnixSocket {
+    pub kind: u32,
+    /// The inode number fstat and /proc/PID/fd show ("socket:[N]").
+    pub ino: u64,
+    state: Mutex<State>,
+}
+
+fn my_cred() -> Cred {
+    match crate::proc::try_current() {
+        Some(t) => {
+            let p = t.proc_ref();
+            let c = p.cred.lock();
+            Cred {
+                pid: p.pid,
+                uid: c.euid,
+                gid: c.egid,
+            }
+        }
+        None => Cred::default(),
+    }
+}
+
+impl UnixSocket {
+    pub fn new(kind: u32) -> Arc<UnixSocket> {
+        static NEXT_INO: core::sync::atomic::AtomicU64 =
+            core::sync::atomic::AtomicU64::new(100_000);
+        Arc::new(UnixSocket {
+            kind,
+            ino: NEXT_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
+            state: Mutex::new(State {
+                phase: Phase::Unconnected,
+                name: None,
+                rx: VecDeque::new(),
+                rx_bytes: 0,
+                shut_rd: false,
+                shut_wr: false,
+                peer_gone: false,
+                cred: my_cred(),
+                peer_cred: None,
+                passcred: false,
+                pending_error: None,
+                rcvtimeo: 0,
+                sndtimeo: 0,
+            }),
+        })
+    }
+
+    /// socketpair: two sockets connected to each other.
+    pub fn pair(kind: u32) -> (Arc<UnixSocket>, Arc<UnixSocket>) {
+        let a = UnixSocket::new(kind);
+        let b = UnixSocket::new(kind);
+        let c = my_cred();
+        {
+            let mut sa = a.state.lock();
+            sa.phase = Phase::Connected(Arc::downgrade(&b));
+            sa.peer_cred = Some(c);
+        }
+        {
+            let mut sb = b.state.lock();
+            sb.phase = Phase::Connected(Arc::downgrade(&a));
+            sb.peer_cred = Some(c);
+        }
+        (a, b)
+    }
+
+    fn connection_oriented(&self) -> bool {
+        self.kind != SOCK_DGRAM
+    }
+
+    pub fn name(&self) -> Option<Addr> {
+        self.state.lock().name.clone()
+    }
+
+    pub fn peer_name(&self) -> KResult<Option<Addr>> {
+        let peer = self.peer().ok_or(Errno::ENOTCONN)?;
+        Ok(peer.name())
+    }
+
+    fn peer(&self) -> Option<Arc<UnixSocket>> {
+        match &self.state.lock().phase {
+            Phase::Connected(w) => w.upgrade(),
+            _ => None,
+        }
+    }
+
+    pub fn peer_cred(&self) -> Option<Cred> {
+        self.state.lock().peer_cred
+    }
+
+    pub fn set_passcred(&self, on: bool) {
+        self.state.lock().passcred = on;
+    }
+
+    pub fn passcred(&self) -> bool {
+        self.state.lock().passcred
+    }
+
+    /// Sets SO_RCVTIMEO (`recv`) or SO_SNDTIMEO in ns; 0 waits forever.
+    pub fn set_timeout(&self, recv: bool, ns: u64) {
+        let mut s = self.state.lock();
+        if recv {
+            s.rcvtimeo = ns;
+        } else {
+            s.sndtimeo = ns;
+        }
+    }
+
+    pub fn timeout(&self, recv: bool) -> u64 {
+        let s = self.state.lock();
+        if recv {
+            s.rcvtimeo
+        } else {
+            s.sndtimeo
+        }
+    }
+
+    /// The monotonic deadline a blocking call of this kind gets from the socket's timeout.
+    fn deadline(&self, recv: bool) -> Option<u64> {
+        let t = self.timeout(recv);
+        (t > 0).then(|| crate::time::uptime_ns().saturating_add(t))
+    }
+
+    pub fn take_error(&self) -> Option<Errno> {
+        self.state.lock().pending_error.take()
+    }
+
+    pub fn listening(&self) -> bool {
+        matches!(self.state.lock().phase, Phase::Listening { .. })
+    }
+    pub fn listen(&self, backlog: usize) -> KResult<()> {
+        if !self.connection_oriented() {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let mut s = self.state.lock();
+        match &mut s.phase {
+            Phase::Unconnected => {
+                // No listening on an unbound socket.
+                if s.name.is_none() {
+                    return Err(Errno::EINVAL);
+                }
+                s.phase = Phase::Listening {
+                    backlog: backlog.clamp(1, 4096),
+                    queue: VecDeque::new(),
+                };
+                Ok(())
+            }
+            Phase::Listening { backlog: b, .. } => {
+                *b = backlog.clamp(1, 4096);
+                Ok(())
+            }
+            Phase::Connected(_) => Err(Errno::EINVAL),
+        }
+    }
+
+    /// connect: to a listening socket (stream/seqpacket) or a default destination (dgram).
+    pub fn connect(self: &Arc<Self>, target: Arc<UnixSocket>, nonblock: bool) -> KResult<()> {
+        let deadline = self.deadline(false);
+        if target.kind != self.kind {
+            return Err(Errno::EPROTOTYPE);
+        }
+        if !self.connection_oriented() {
+            self.state.lock().phase = Phase::Connected(Arc::downgrade(&target));
+            return Ok(());
+        }
+        match self.state.lock().phase {
+            Phase::Connected(_) => return Err(Errno::EISCONN),
+            Phase::Listening { .. } => return Err(Errno::EINVAL),
+            Phase::Unconnected => {}
+        }
+        let me = my_cred();
+        POLL_WAIT.wait_interruptible(deadline, nonblock, || {
+            let mut t = target.state.lock();
+            let listener_cred = t.cred;
+            let listener_name = t.name.clone();
+            match &mut t.phase {
+                Phase::Listening { backlog, queue } => {
+                    if queue.len() < *backlog {
+                        // The server end, handed out by accept.
+                        let server = UnixSocket::new(self.kind);
+                        {
+                            let mut ss = server.state.lock();
+                            ss.phase = Phase::Connected(Arc::downgrade(self));
+                            ss.name = listener_name;
+                            ss.peer_cred = Some(me);
+                            ss.cred = listener_cred;
+                        }
+                        queue.push_back(server.clone());
+                        drop(t);
+                        let mut s = self.state.lock();
+                        s.phase = Phase::Connected(Arc::downgrade(&server));
+                        s.peer_cred = Some(listener_cred);
+                        drop(s);
+                        // Keep the server end alive while it waits in the queue.
+                        poll_notify();
+                        return Some(Ok(()));
+                    }
+                }
+                _ => return Some(Err(Errno::ECONNREFUSED)),
+            }
+            None
+        })
+    }
+
+    pub fn accept(&self, nonblock: bool) -> KResult<Arc<UnixSocket>> {
+        let deadline = self.deadline(true);
+        POLL_WAIT.wait_interruptible(deadline, nonblock, || {
+            let mut s = self.state.lock();
+            match &mut s.phase {
+                Phase::Listening { queue, .. } => {
+                    if let Some(c) = queue.pop_front() {
+                        drop(s);
+                        poll_notify();
+                        return Some(Ok(c));
+                    }
+                }
+                _ => return Some(Err(Errno::EINVAL)),
+            }
+            None
+        })
+    }
+    pub fn shutdown(&self, how: u32) -> KResult<()> {
+        if how > 2 {
+            return Err(Errno::EINVAL);
+        }
+        if self.connection_oriented() && !matches!(self.state.lock().phase, Phase::Connected(_)) {
+            return Err(Errno::ENOTCONN);
+        }
+        {
+            let mut s = self.state.lock();
+            if how != 1 {
+                s.shut_rd = true;
+            }
+            if how != 0 {
+                s.shut_wr = true;
+            }
+        }
+        if let Some(p) = self.peer() {
+            let mut ps = p.state.lock();
+            if how != 0 {
+                // Our write side closed: the peer reads end of file.
+                ps.peer_gone = ps.peer_gone || self.connection_oriented();
+            }
+        }
+        poll_notify();
+        Ok(())
+    }
+}

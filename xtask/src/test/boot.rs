@@ -1,0 +1,354 @@
+//! Boot tests: whole boots of `cargo xtask run`'s contract (output, exit status, keys typed
+//! on the console, disks, memory exhaustion). This file is the table of cases and the loop
+//! that runs them; their longer guest scripts and disk checks are in boot_fixtures.rs.
+
+use super::boot_fixtures::{
+    disk_setup, disk_verify, ext4_setup_big, ext4_setup_small, ext4_verify_fsck,
+    ext4_verify_workload, DiskFn, DISK_SCRIPT, EXHAUST_CHAIN, EXHAUST_EXEC_CHAIN, EXHAUST_FORKBOMB,
+    EXHAUST_MEMORY, EXHAUST_OOM_KILLER, EXHAUST_SYSCTL, EXT4_ENOSPC, EXT4_WORKLOAD,
+};
+use super::{tail, Tally};
+use crate::build::{self, Variant};
+use crate::qemu::{self, Outcome};
+use crate::{root, RunOpts};
+use std::path::PathBuf;
+
+/// Whole-boot checks of `cargo xtask run`'s contract: output, exit status, failures.
+pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
+    struct Case {
+        id: String,
+        argv: Vec<String>,
+        add: Option<(PathBuf, String)>,
+        status: u8,
+        output: Vec<String>,
+        /// Keys typed on the console, and substrings its output must contain.
+        keys: Option<qemu::Keys>,
+        contains: Vec<String>,
+        /// A disk image: made by the first function before the boot, checked by the second
+        /// after QEMU exits.
+        disk: Option<(DiskFn, DiskFn)>,
+        /// Guest memory (QEMU -m) when not the default.
+        mem: Option<&'static str>,
+    }
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let mut cases = vec![
+        Case {
+            id: "boot.echo".into(),
+            argv: s(&["/bin/busybox", "echo", "hi"]),
+            add: None,
+            status: 0,
+            output: s(&["hi"]),
+            keys: None,
+            contains: vec![],
+            disk: None,
+            mem: None,
+        },
+        Case {
+            id: "boot.exit-status".into(),
+            argv: s(&["/bin/sh", "-c", "exit 7"]),
+            add: None,
+            status: 7,
+            output: vec![],
+            keys: None,
+            contains: vec![],
+            disk: None,
+            mem: None,
+        },
+        Case {
+            id: "boot.killed".into(),
+            argv: s(&["/bin/sh", "-c", "kill -9 $$"]),
+            add: None,
+            status: 128 + 9,
+            output: vec![],
+            keys: None,
+            contains: vec![],
+            disk: None,
+            mem: None,
+        },
+        Case {
+            id: "boot.missing-program".into(),
+            argv: s(&["/no/such/program"]),
+            add: None,
+            status: 127,
+            output: s(&[
+                "lintel: cannot execute /no/such/program: No such file or directory (ENOENT)",
+            ]),
+            keys: None,
+            contains: vec![],
+            disk: None,
+            mem: None,
+        },
+    ];
+    let bin = build::ensure_build_dir()?.join("tests/boot");
+    for v in [Variant::Musl, Variant::MuslPie, Variant::Glibc] {
+        let exe = bin.join(format!("args.{}", v.name()));
+        build::compile_c(&root().join("tests/boot/args.c"), v, &exe)?;
+        cases.push(Case {
+            id: format!("boot.args.{}", v.name()),
+            argv: s(&["/args", "a", "b c"]),
+            add: Some((exe, "/args".into())),
+            status: 3,
+            output: s(&["argc=3", "argv[0]=/args", "argv[1]=a", "argv[2]=b c"]),
+            keys: None,
+            contains: vec![],
+            disk: None,
+            mem: None,
+        });
+    }
+    // The interactive shell on the console: line editing, ^C, job control (^Z, fg, bg, jobs,
+    // kill %1) and vi, typed as a user would.
+    let k = |wait: u64, text: &str| (wait, text.as_bytes().to_vec());
+    cases.push(Case {
+        id: "boot.console".into(),
+        argv: vec![],
+        add: None,
+        status: 3,
+        output: vec![],
+        keys: Some(vec![
+            k(2500, "echo $((6*7))\n"),
+            k(400, "echo abcX\x7fd\n"),
+            k(400, "sleep 100\n"),
+            k(800, "\x03"),
+            k(400, "echo after-intr\n"),
+            k(400, "sleep 100 &\n"),
+            k(400, "jobs\n"),
+            k(400, "kill %1; wait\n"),
+            k(600, "sleep 30\n"),
+            k(800, "\x1a"),
+            k(500, "bg; jobs\n"),
+            k(500, "fg\n"),
+            k(800, "\x03"),
+            k(400, "vi /tmp/v.txt\n"),
+            k(1500, "ihello from vi"),
+            k(300, "\x1b"),
+            k(1200, ":wq\r"),
+            k(1000, "cat /tmp/v.txt\n"),
+            k(500, "exit 3\n"),
+        ]),
+        contains: s(&[
+            "42",
+            "abcd",
+            "^C",
+            "after-intr",
+            "Running",
+            "Stopped",
+            "hello from vi",
+        ]),
+        disk: None,
+        mem: None,
+    });
+    cases.push(Case {
+        id: "boot.disk".into(),
+        argv: s(&["/bin/sh", "-c", DISK_SCRIPT]),
+        add: None,
+        status: 0,
+        output: s(&[
+            "size=8388608",
+            "first=LINTEL-FIRST-SECTOR",
+            "last=LINTEL-LAST-SECTOR",
+            "tail=LINTEL-LAST-SECTOR",
+            "back=WRITTEN-BY-GUEST",
+            "big=262144",
+        ]),
+        keys: None,
+        contains: vec![],
+        disk: Some((disk_setup, disk_verify)),
+        mem: None,
+    });
+    cases.push(Case {
+        id: "boot.ext4-workload".into(),
+        argv: s(&["/bin/sh", "-c", EXT4_WORKLOAD]),
+        add: None,
+        status: 0,
+        output: s(&["files=800", "big1=1000000", "workload done"]),
+        keys: None,
+        contains: vec![],
+        disk: Some((ext4_setup_big, ext4_verify_workload)),
+        mem: None,
+    });
+    cases.push(Case {
+        id: "boot.ext4-enospc".into(),
+        argv: s(&["/bin/sh", "-c", EXT4_ENOSPC]),
+        add: None,
+        status: 0,
+        output: s(&[
+            "fill=ENOSPC",
+            "keep=kept",
+            "busybox intact",
+            "writable again",
+        ]),
+        keys: None,
+        contains: vec![],
+        disk: Some((ext4_setup_small, ext4_verify_fsck)),
+        mem: None,
+    });
+    // `--add` of a dynamically linked Debian program brings its interpreter and libraries.
+    cases.push(Case {
+        id: "boot.args.dynamic-ls".into(),
+        argv: s(&["/usr/bin/ls", "-1d", "/tests", "/lintel"]),
+        add: Some((PathBuf::from("/usr/bin/ls"), "/usr/bin/ls".into())),
+        status: 0,
+        output: s(&["/lintel", "/tests"]),
+        keys: None,
+        contains: vec![],
+        disk: None,
+        mem: None,
+    });
+    // Exhaustion: runaway process creation by root on a small guest ends with fork failing
+    // (EAGAIN from threads-max, or ENOMEM), never a kernel panic, and the system works after.
+    let exhaust: [(&str, &str, &[&str]); 6] = [
+        (
+            "boot.exhaust.chain",
+            EXHAUST_CHAIN,
+            &["applet-ok", "fork-refused", "final-ok"],
+        ),
+        (
+            "boot.exhaust.forkbomb",
+            EXHAUST_FORKBOMB,
+            &[
+                "bomb-stopped",
+                "bomb-status=137",
+                "fork-refused",
+                "final-ok",
+            ],
+        ),
+        (
+            "boot.exhaust.exec-chain",
+            EXHAUST_EXEC_CHAIN,
+            &["fork-refused", "final-ok"],
+        ),
+        (
+            "boot.exhaust.sysctl",
+            EXHAUST_SYSCTL,
+            &[
+                "pid_max=32768",
+                "now=40",
+                "too-small-refused",
+                "bounded",
+                "fork-refused",
+                "pid-wrapped",
+                "final-ok",
+            ],
+        ),
+        (
+            "boot.exhaust.memory",
+            EXHAUST_MEMORY,
+            &[
+                "dd-status=137",
+                "tmpfs-full",
+                "1000000",
+                "tmpfs-again",
+                "final-ok",
+            ],
+        ),
+        (
+            "boot.exhaust.oom-killer",
+            EXHAUST_OOM_KILLER,
+            &[
+                "big-ready",
+                "small-done 50000000",
+                "big-status=137",
+                "final-ok",
+            ],
+        ),
+    ];
+    for (id, script, expect) in exhaust {
+        cases.push(Case {
+            id: id.into(),
+            argv: s(&["/bin/sh", "-c", script]),
+            add: None,
+            status: 0,
+            output: s(expect),
+            keys: None,
+            contains: vec![],
+            disk: None,
+            mem: Some("128M"),
+        });
+    }
+    let kernel = build::kernel()?;
+    for (n, c) in cases.iter().enumerate() {
+        if filter.is_some_and(|f| !c.id.contains(f)) {
+            continue;
+        }
+        let mut img = build::base_image()?;
+        if let Some((h, g)) = &c.add {
+            img.add_program(h, g)?;
+        }
+        build::set_launch(&mut img, &c.argv);
+        let disk = match &c.disk {
+            Some((setup, _)) => {
+                let p = build::ensure_build_dir()?
+                    .join(format!("disk-{}-boot{n}.img", std::process::id()));
+                setup(&p)?;
+                Some(p)
+            }
+            None => None,
+        };
+        let mut opts = RunOpts {
+            kvm,
+            timeout: Some(120),
+            disk: disk.clone(),
+            ..RunOpts::default()
+        };
+        if let Some(m) = c.mem {
+            opts.mem = m.into();
+        }
+        let (outcome, out) = qemu::boot_typed(
+            &opts,
+            &kernel,
+            &img,
+            &format!("boot{n}"),
+            true,
+            c.keys.clone(),
+        )?;
+        let disk_check = match (&c.disk, &disk) {
+            (Some((_, verify)), Some(p)) => {
+                let r = verify(p);
+                let _ = std::fs::remove_file(p);
+                r
+            }
+            _ => Ok(()),
+        };
+        let absent: Vec<&String> = c
+            .contains
+            .iter()
+            .filter(|w| !out.contains(w.as_str()))
+            .collect();
+        let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
+        let missing: Vec<&String> = c
+            .output
+            .iter()
+            .filter(|want| !lines.contains(&want.as_str()))
+            .collect();
+        if outcome != Outcome::Exit(c.status) {
+            t.fail(
+                &c.id,
+                &format!(
+                    "expected exit {}, got {}; console: {}",
+                    c.status,
+                    qemu::describe(&outcome),
+                    tail(&out, 4)
+                ),
+            );
+        } else if let Some(w) = absent.first() {
+            t.fail(
+                &c.id,
+                &format!("console output lacks {:?}; console: {}", w, tail(&out, 6)),
+            );
+        } else if !missing.is_empty() {
+            t.fail(
+                &c.id,
+                &format!(
+                    "missing output line {:?}; console: {}",
+                    missing[0],
+                    tail(&out, 4)
+                ),
+            );
+        } else if let Err(e) = disk_check {
+            t.fail(&c.id, &format!("disk image after power-off: {e}"));
+        } else {
+            t.pass(&c.id);
+        }
+    }
+    Ok(())
+}

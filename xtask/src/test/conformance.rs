@@ -1,0 +1,349 @@
+//! Conformance tests: each C program under tests/conformance runs natively on the host
+//! (which must pass) and in Lintel, in as few boots as it takes, on tmpfs and partly again on
+//! an ext4 root. Expected failures come from xfail.txt.
+
+use super::native::run_native;
+use super::{tail, Tally};
+use crate::build::{self, Image, Variant};
+use crate::qemu::{self, Outcome};
+use crate::{root, RunOpts};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Expected failures: `pattern reason...` where pattern is `name.variant`, `name.*` or
+/// `*.variant`.
+struct Xfail(Vec<(String, String)>);
+
+impl Xfail {
+    fn load(path: &Path) -> Xfail {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut v = Vec::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (pat, reason) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            v.push((pat.to_string(), reason.trim().to_string()));
+        }
+        Xfail(v)
+    }
+
+    fn reason(&self, name: &str, variant: &str) -> Option<&str> {
+        self.0.iter().find_map(|(pat, reason)| {
+            let (pn, pv) = pat.rsplit_once('.').unwrap_or((pat, "*"));
+            let ok = (pn == "*" || pn == name) && (pv == "*" || pv == variant);
+            ok.then_some(reason.as_str())
+        })
+    }
+}
+
+/// The guest test runner, built once as a static musl program.
+fn runner(dir: &Path) -> Result<PathBuf, String> {
+    let out = dir.join("runner");
+    build::compile_c(&root().join("tests/runner/runner.c"), Variant::Musl, &out)?;
+    Ok(out)
+}
+
+/// Host files the dynamic glibc programs need inside the guest.
+fn add_glibc_runtime(img: &mut Image) -> Result<(), String> {
+    for lib in [
+        "ld-linux-x86-64.so.2",
+        "libc.so.6",
+        "libm.so.6",
+        "libgcc_s.so.1",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "librt.so.1",
+    ] {
+        let host = Path::new("/lib/x86_64-linux-gnu").join(lib);
+        let real = std::fs::canonicalize(&host).map_err(|e| format!("{}: {e}", host.display()))?;
+        img.add_host(&real, &format!("/lib/x86_64-linux-gnu/{lib}"))?;
+    }
+    img.symlink(
+        "/lib64/ld-linux-x86-64.so.2",
+        "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+    );
+    Ok(())
+}
+
+/// What one guest boot reported.
+struct Round {
+    /// Test id -> Ok, or Err(why it failed).
+    results: BTreeMap<String, Result<(), String>>,
+    /// The test that was running when the boot ended, if the runner did not finish.
+    running: Option<String>,
+    outcome: Outcome,
+    console: String,
+    /// e2fsck's verdict on the disk of an ext4 round.
+    fsck: Option<Result<(), String>>,
+}
+
+/// Reads the runner's `RUN`, `TEST` and `RUNNER DONE` lines.
+fn parse_console(console: &str) -> (BTreeMap<String, Result<(), String>>, Option<String>) {
+    let mut results = BTreeMap::new();
+    let mut running = None;
+    let mut done = false;
+    for line in console.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some(id) = line.strip_prefix("RUN ") {
+            running = Some(id.trim().to_string());
+        } else if let Some(rest) = line.strip_prefix("TEST ") {
+            let mut w = rest.splitn(3, ' ');
+            let id = w.next().unwrap_or("").to_string();
+            let verdict = w.next().unwrap_or("");
+            let why = w.next().unwrap_or("").to_string();
+            results.insert(id, if verdict == "PASS" { Ok(()) } else { Err(why) });
+            running = None;
+        } else if line == "RUNNER DONE" {
+            done = true;
+        }
+    }
+    (results, if done { None } else { running })
+}
+
+fn guest_round(
+    opts: &RunOpts,
+    kernel: &Path,
+    runner: &Path,
+    tests: &[(String, PathBuf)],
+    round: usize,
+    on_ext4: bool,
+) -> Result<Round, String> {
+    let mut img = build::base_image()?;
+    add_glibc_runtime(&mut img)?;
+    img.add_host(runner, "/tests/runner")?;
+    let mut list = String::new();
+    for (id, exe) in tests {
+        img.add_host(exe, &format!("/tests/bin/{id}"))?;
+        list.push_str(&format!("/tests/bin/{id}\n"));
+    }
+    img.file("tests/list", 0o644, list.into_bytes());
+    build::set_launch(&mut img, &["/tests/runner".into(), "/tests/list".into()]);
+    // On ext4 the same tree is the root file system of a disk (tests, their scratch folders
+    // under /tmp and all); the file system must be clean afterwards.
+    let mut opts = opts.clone();
+    if on_ext4 {
+        let p = build::ensure_build_dir()?.join(format!("ext4-{}-{round}.img", std::process::id()));
+        crate::disk::make_ext4(&img, &p, 512)?;
+        opts.disk = Some(p);
+    }
+    let (outcome, console) = qemu::boot(&opts, kernel, &img, &format!("test{round}"), true)?;
+    let (results, running) = parse_console(&console);
+    let fsck = opts.disk.as_ref().map(|p| {
+        let r = crate::disk::fsck(p);
+        let _ = std::fs::remove_file(p);
+        r
+    });
+    Ok(Round {
+        results,
+        running,
+        outcome,
+        console,
+        fsck,
+    })
+}
+
+pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
+    let dir = root().join("tests/conformance");
+    let xfail = Xfail::load(&dir.join("xfail.txt"));
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "c"))
+        .collect();
+    sources.sort();
+    let bin = build::ensure_build_dir()?.join("tests");
+    let cwd = bin.join(format!("cwd-{}", std::process::id()));
+
+    // Build and run natively; what passes on Linux goes to the guest.
+    let mut guest: Vec<(String, PathBuf)> = Vec::new();
+    let mut native_failed: BTreeMap<String, String> = BTreeMap::new();
+    for src in &sources {
+        let name = src
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        for v in Variant::ALL {
+            let id = format!("{name}.{}", v.name());
+            if filter.is_some_and(|f| !id.contains(f)) {
+                continue;
+            }
+            let exe = bin.join(v.name()).join(&name);
+            if let Err(e) = build::compile_c(src, v, &exe) {
+                native_failed.insert(id, format!("does not compile: {e}"));
+                continue;
+            }
+            let _ = std::fs::remove_dir_all(&cwd);
+            std::fs::create_dir_all(&cwd).map_err(|e| e.to_string())?;
+            match run_native(&exe, &cwd) {
+                Ok((0, _)) => guest.push((id, exe)),
+                Ok((code, text)) => {
+                    native_failed.insert(
+                        id,
+                        format!(
+                            "fails natively on Linux (status {code}): {}",
+                            tail(&text, 3)
+                        ),
+                    );
+                }
+                Err(e) => {
+                    native_failed.insert(id, format!("fails natively on Linux: {e}"));
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&cwd);
+    for (id, why) in &native_failed {
+        t.fail(id, why);
+    }
+    if guest.is_empty() {
+        return Ok(());
+    }
+
+    guest_pass(t, &guest, kvm, &xfail, false)?;
+    // The file tests again with their scratch folders on an ext4 disk (musl builds only).
+    let on_disk: Vec<(String, PathBuf)> = guest
+        .iter()
+        .filter(|(id, _)| id.ends_with(".musl") && EXT4_PASS.iter().any(|p| id.starts_with(p)))
+        .map(|(id, exe)| (format!("{id}@ext4"), exe.clone()))
+        .collect();
+    if !on_disk.is_empty() {
+        guest_pass(t, &on_disk, kvm, &xfail, true)?;
+    }
+    Ok(())
+}
+
+/// Test-name prefixes that run a second time on ext4.
+const EXT4_PASS: &[&str] = &[
+    "file_",
+    "mem_filemap",
+    "io_",
+    "poll",
+    "net_unix",
+    "proc_exec",
+    "shell_script",
+    "busybox_",
+];
+
+/// Runs `guest` tests in as many boots as it takes (a test that takes the kernel down is
+/// failed and the rest run in a fresh boot), on tmpfs or with the root on an ext4 disk.
+fn guest_pass(
+    t: &mut Tally,
+    guest: &[(String, PathBuf)],
+    kvm: bool,
+    xfail: &Xfail,
+    on_ext4: bool,
+) -> Result<(), String> {
+    let bin = build::ensure_build_dir()?.join("tests");
+    // Boot until every test has a result; a test that takes the kernel down is failed and the
+    // rest run in a fresh boot.
+    let kernel = build::kernel()?;
+    let runner = runner(&bin)?;
+    let opts = RunOpts {
+        kvm,
+        mem: "1G".into(),
+        timeout: Some(900),
+        ..RunOpts::default()
+    };
+    let mut results: BTreeMap<String, Result<(), String>> = BTreeMap::new();
+    let mut pending = guest.to_vec();
+    let mut fsck_results: Vec<Result<(), String>> = Vec::new();
+    let mut round = 0;
+    while !pending.is_empty() {
+        round += 1;
+        let Round {
+            results: got,
+            running,
+            outcome,
+            console: out,
+            fsck,
+        } = guest_round(&opts, &kernel, &runner, &pending, round, on_ext4)?;
+        if let Some(r) = fsck {
+            fsck_results.push(r);
+        }
+        let progressed = !got.is_empty();
+        results.extend(got);
+        let culprit = running.or_else(|| {
+            pending
+                .iter()
+                .find(|(id, _)| !results.contains_key(id))
+                .map(|(id, _)| id.clone())
+        });
+        if let Some(c) = &culprit {
+            if !results.contains_key(c) {
+                let why = format!(
+                    "the boot ended while it ran: {}; console: {}",
+                    qemu::describe(&outcome),
+                    tail(&out, 4)
+                );
+                results.insert(c.clone(), Err(why));
+            }
+        }
+        pending.retain(|(id, _)| !results.contains_key(id));
+        if !progressed && culprit.is_none() {
+            for (id, _) in &pending {
+                results.insert(
+                    id.clone(),
+                    Err(format!("no result: {}", qemu::describe(&outcome))),
+                );
+            }
+            break;
+        }
+    }
+    if on_ext4 {
+        match fsck_results.into_iter().find(|r| r.is_err()) {
+            Some(Err(e)) => t.fail("ext4.fsck", &e),
+            _ => t.pass("ext4.fsck"),
+        }
+    }
+    for (id, _) in guest {
+        let (name, variant) = id.rsplit_once('.').unwrap_or((id, ""));
+        let expected = xfail.reason(name, variant);
+        match (results.get(id), expected) {
+            (Some(Ok(())), None) => t.pass(id),
+            (Some(Ok(())), Some(r)) => t.fail(
+                id,
+                &format!("XPASS: passes now; remove it from xfail.txt ({r})"),
+            ),
+            (Some(Err(_)), Some(r)) => {
+                println!("XFAIL {id}: waits for {r}");
+                t.passed += 1;
+            }
+            (Some(Err(why)), None) => t.fail(id, &format!("in Lintel: {why}")),
+            (None, _) => t.fail(id, "no result"),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xfail_patterns() {
+        let x = Xfail(vec![
+            ("a.musl".into(), "r1".into()),
+            ("b.*".into(), "r2".into()),
+            ("*.glibc-dyn".into(), "r3".into()),
+        ]);
+        assert_eq!(x.reason("a", "musl"), Some("r1"));
+        assert_eq!(x.reason("a", "glibc"), None);
+        assert_eq!(x.reason("b", "glibc"), Some("r2"));
+        assert_eq!(x.reason("c", "glibc-dyn"), Some("r3"));
+        assert_eq!(x.reason("c", "musl"), None);
+    }
+
+    #[test]
+    fn console_parsing() {
+        let (r, running) = parse_console("RUN a.musl\r\nTEST a.musl PASS\nRUN b.musl\nnoise\nTEST b.musl FAIL exit=1: x | y\nRUN c.musl\n");
+        assert_eq!(r.get("a.musl"), Some(&Ok(())));
+        assert_eq!(r.get("b.musl"), Some(&Err("exit=1: x | y".to_string())));
+        assert_eq!(running.as_deref(), Some("c.musl"));
+        let (_, running) = parse_console("RUN a\nTEST a PASS\nRUNNER DONE\n");
+        assert_eq!(running, None);
+    }
+}

@@ -1,0 +1,157 @@
+//! `cargo xtask test`: host unit tests, conformance tests (natively and in Lintel) and boot
+//! tests. Every check prints one line; the run ends with `N passed, N failed`.
+//!
+//! This file is the run's order and tally; each kind of test is a file of its own
+//! (conformance.rs, native.rs, boot.rs with its guest scripts and disks in boot_fixtures.rs,
+//! debian.rs), so one can be read without the others.
+
+mod boot;
+mod boot_fixtures;
+mod conformance;
+mod debian;
+mod native;
+
+use crate::root;
+use std::process::{Command, Stdio};
+
+#[derive(Default)]
+struct Tally {
+    passed: u32,
+    failed: u32,
+}
+
+impl Tally {
+    fn pass(&mut self, id: &str) {
+        println!("PASS  {id}");
+        self.passed += 1;
+    }
+    fn fail(&mut self, id: &str, why: &str) {
+        println!("FAIL  {id}: {why}");
+        self.failed += 1;
+    }
+}
+
+/// Runs `cargo test` on the host crates and counts each unit test.
+fn host_tests(t: &mut Tally) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(root())
+        .args(["test", "--quiet"])
+        .stderr(Stdio::inherit())
+        .output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => return t.fail("host", &format!("cannot run cargo test: {e}")),
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (mut passed, mut failed) = (0u32, 0u32);
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            for part in rest.split(';') {
+                let words: Vec<&str> = part.split_whitespace().collect();
+                let n: u32 = words.iter().find_map(|x| x.parse().ok()).unwrap_or(0);
+                match words.last() {
+                    Some(&"passed") => passed += n,
+                    Some(&"failed") => failed += n,
+                    _ => {}
+                }
+            }
+        }
+        if line.starts_with("test ") && line.ends_with("FAILED") {
+            println!(
+                "FAIL  host {}",
+                line.trim_start_matches("test ")
+                    .trim_end_matches(" ... FAILED")
+            );
+        }
+    }
+    if !out.status.success() && failed == 0 {
+        t.fail("host", "cargo test failed to build or run");
+        print!("{text}");
+        return;
+    }
+    println!("PASS  host: {passed} unit tests");
+    t.passed += passed;
+    t.failed += failed;
+    if failed > 0 {
+        println!("FAIL  host: {failed} unit tests failed");
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let v: Vec<&str> = text.lines().collect();
+    v[v.len().saturating_sub(lines)..].join(" | ")
+}
+
+pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
+    let mut t = Tally::default();
+    if filter.is_none() {
+        host_tests(&mut t);
+        // The syscall coverage table must match the kernel's table and the tests.
+        match crate::docs::render() {
+            Ok(text)
+                if std::fs::read_to_string(root().join("docs/syscalls.md"))
+                    .ok()
+                    .as_deref()
+                    == Some(text.as_str()) =>
+            {
+                t.pass("docs.syscalls")
+            }
+            Ok(_) => t.fail(
+                "docs.syscalls",
+                "docs/syscalls.md is stale: run cargo xtask docs",
+            ),
+            Err(e) => t.fail("docs.syscalls", &e),
+        }
+        // Arrows between the kernel's files point one way: no import cycle.
+        let src = root().join("kernel/src");
+        match crate::cycles::ratchet(&src, crate::cycles::KNOWN) {
+            Ok(0) => t.pass("kernel.import-cycles"),
+            Ok(n) => t.pass(&format!(
+                "kernel.import-cycles ({n} files still in the known cycle)"
+            )),
+            Err(e) => t.fail("kernel.import-cycles", &e),
+        }
+    }
+    // Architecture names stay in hal/src/arch (see xtask/src/archcheck.rs).
+    if filter.is_none_or(|f| "arch.no-x86-names".contains(f)) {
+        let v = crate::archcheck::violations(&root());
+        if v.is_empty() {
+            t.pass("arch.no-x86-names");
+        } else {
+            let shown: Vec<&str> = v.iter().take(20).map(|s| s.as_str()).collect();
+            t.fail(
+                "arch.no-x86-names",
+                &format!(
+                    "{} lines name x86 outside hal:
+{}",
+                    v.len(),
+                    shown.join(
+                        "
+"
+                    )
+                ),
+            );
+        }
+    }
+    if let Err(e) = conformance::conformance(&mut t, filter, kvm) {
+        t.fail("conformance", &e);
+    }
+    if let Err(e) = boot::boot_tests(&mut t, filter, kvm) {
+        t.fail("boot", &e);
+    }
+    if filter.is_none_or(|f| "debian.userland".contains(f)) {
+        match debian::debian_userland(kvm) {
+            Ok(()) => t.pass("debian.userland"),
+            Err(e) => t.fail("debian.userland", &e),
+        }
+    }
+    if filter.is_none_or(|f| "bench.quick".contains(f)) {
+        match crate::bench::quick_check(kvm) {
+            Ok(_) => t.pass("bench.quick"),
+            Err(e) => t.fail("bench.quick", &e),
+        }
+    }
+    println!("{} passed, {} failed", t.passed, t.failed);
+    Ok(if t.failed == 0 { 0 } else { 1 })
+}
