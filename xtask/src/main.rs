@@ -31,7 +31,8 @@ const USAGE: &str = "usage:
   cargo xtask bench [--quick] [--kvm] [--json PATH]
   cargo xtask build
   cargo xtask docs
-  cargo xtask cycles [SRC] (lists import cycles between the kernel's (or SRC's) files)";
+  cargo xtask cycles [SRC] (lists import cycles between the kernel's (or SRC's) files)
+  cargo xtask archcheck   (lists architecture names in kernel/ and libs/)";
 
 /// Options shared by `run` and `test`.
 #[derive(Clone, Debug)]
