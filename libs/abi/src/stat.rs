@@ -116,3 +116,7 @@ impl Stat {
         b
     }
 }
+
+/// `utimensat` `tv_nsec` values: set to the current time, leave unchanged.
+pub const UTIME_NOW: i64 = 0x3fff_ffff;
+pub const UTIME_OMIT: i64 = 0x3fff_fffe;
