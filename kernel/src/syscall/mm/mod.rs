@@ -14,6 +14,7 @@ mod msync;
 use crate::proc::RLIMIT_AS;
 use crate::syscall::Call;
 use crate::syscall::Syscall;
+use lintel_abi::mman::{PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_WRITE};
 use lintel_abi::Errno;
 use lintel_abi::KResult;
 use lintel_hal::mm::Prot;
@@ -57,15 +58,9 @@ pub(in crate::syscall) fn mapped_range(
     Ok(())
 }
 
-const PROT_READ: usize = 1;
-
-const PROT_WRITE: usize = 2;
-
-const PROT_EXEC: usize = 4;
-
-pub(in crate::syscall) const MAP_PRIVATE: usize = 2;
-
-pub(in crate::syscall) const MAP_SHARED_VALIDATE: usize = 3;
+pub(in crate::syscall) use lintel_abi::mman::{
+    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED_VALIDATE,
+};
 
 /// Linux's LEGACY_MAP_MASK plus MAP_FIXED_NOREPLACE: what MAP_SHARED_VALIDATE accepts.
 pub(in crate::syscall) const VALIDATED_FLAGS: usize = 0x3
@@ -86,16 +81,8 @@ pub(in crate::syscall) const VALIDATED_FLAGS: usize = 0x3
     | (21 << 26) // MAP_HUGE_2MB
     | (30 << 26); // MAP_HUGE_1GB
 
-pub(in crate::syscall) const MAP_FIXED: usize = 0x10;
-
-pub(in crate::syscall) const MAP_ANONYMOUS: usize = 0x20;
-
-pub(in crate::syscall) const MAP_POPULATE: usize = 0x8000;
-
-pub(in crate::syscall) const MAP_FIXED_NOREPLACE: usize = 0x100000;
-
 pub(in crate::syscall) fn prot_of(p: usize) -> Result<Prot, Errno> {
-    if p & !(PROT_READ | PROT_WRITE | PROT_EXEC | 0x0100_0000 | 0x0200_0000) != 0 {
+    if p & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP) != 0 {
         return Err(Errno::EINVAL);
     }
     Ok(Prot {
