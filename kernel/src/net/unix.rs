@@ -13,9 +13,7 @@ use lintel_abi::stat::{Stat, S_IFSOCK};
 use lintel_abi::{Errno, KResult};
 use spin::Mutex;
 
-pub const SOCK_STREAM: u32 = 1;
-pub const SOCK_DGRAM: u32 = 2;
-pub const SOCK_SEQPACKET: u32 = 5;
+pub use lintel_abi::socket::{SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
 
 /// Bytes a socket may hold unread before writers block (Linux's default buffer order).
 const CAPACITY: usize = 212_992;
@@ -660,7 +658,7 @@ impl FileOps for SocketFile {
     }
 
     fn ioctl(&self, _: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
-        const FIONREAD: u32 = 0x541b;
+        use lintel_abi::ioctl::FIONREAD;
         if cmd == FIONREAD {
             let s = self.0.state.lock();
             let n = if self.0.kind == SOCK_STREAM {
