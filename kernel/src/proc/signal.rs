@@ -62,8 +62,9 @@ pub const SYNCHRONOUS: u64 = (1 << (SIGSEGV - 1))
     | (1 << (SIGSYS - 1));
 
 pub use lintel_abi::signal::{
-    CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER,
-    SA_ONSTACK, SA_RESETHAND, SA_RESTART, SA_RESTORER, SI_KERNEL, SI_TIMER, SI_TKILL, SI_USER,
+    CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, SA_EXPOSE_TAGBITS, SA_NOCLDSTOP,
+    SA_NOCLDWAIT, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTART, SA_RESTORER, SA_SIGINFO,
+    SI_KERNEL, SI_TIMER, SI_TKILL, SI_USER,
 };
 
 /// A `siginfo_t` image (128 bytes) for one queued signal.
@@ -235,8 +236,15 @@ pub fn killed_status(sig: u32) -> i32 {
 
 /// sa_flags bits Linux knows (with SA_RESTORER); others are cleared so programs can probe for
 /// support.
-pub const SA_KNOWN_FLAGS: u64 =
-    0x1 | 0x2 | 0x4 | 0x800 | 0x0400_0000 | 0x0800_0000 | 0x1000_0000 | 0x4000_0000 | 0x8000_0000;
+pub const SA_KNOWN_FLAGS: u64 = SA_NOCLDSTOP
+    | SA_NOCLDWAIT
+    | SA_SIGINFO
+    | SA_EXPOSE_TAGBITS
+    | SA_RESTORER
+    | SA_ONSTACK
+    | SA_RESTART
+    | SA_NODEFER
+    | SA_RESETHAND;
 
 pub fn bit(sig: u32) -> u64 {
     1u64 << (sig - 1)
