@@ -36,3 +36,9 @@ pub const MS_SYNC: usize = 4;
 
 pub const MFD_CLOEXEC: u32 = 1;
 pub const MFD_ALLOW_SEALING: u32 = 2;
+
+/// Huge-page size requests: log2 of the size in the bits above `MAP_HUGE_SHIFT`.
+pub const MAP_HUGE_SHIFT: usize = 26;
+pub const MAP_HUGE_MASK: usize = 0x3f;
+pub const MAP_HUGE_2MB: usize = 21 << MAP_HUGE_SHIFT;
+pub const MAP_HUGE_1GB: usize = 30 << MAP_HUGE_SHIFT;
