@@ -23,7 +23,7 @@ pub fn hwcap2() -> u64 {
 
 /// The text of `/proc/cpuinfo`.
 pub fn cpuinfo() -> String {
-    arch::cpu::cpuinfo()
+    arch::cpu::cpuinfo(crate::clock::counter_hz())
 }
 
 /// Waits for an interrupt (idle).

@@ -4,7 +4,8 @@
 //! address of the word, so processes mapping the same page meet on the same key. Waiters are
 //! kept in FIFO order per key; requeue moves them to another key without waking them.
 
-use crate::proc::Thread;
+use crate::mm::Mm;
+use crate::sched::ThreadRef;
 use crate::{sched, time, uaccess};
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -21,21 +22,21 @@ const SHARED_SPACE: usize = usize::MAX;
 pub use lintel_abi::futex::FUTEX_BITSET_MATCH_ANY;
 
 struct Waiter {
-    thread: Arc<Thread>,
+    thread: ThreadRef,
     bitset: u32,
     woken: AtomicBool,
 }
 
 static TABLE: Mutex<BTreeMap<Key, Vec<Arc<Waiter>>>> = Mutex::new(BTreeMap::new());
 
-/// The key of the futex word at `uaddr` for the calling thread.
-pub fn key_of(thread: &Thread, uaddr: usize, private: bool) -> KResult<Key> {
+/// The key of the futex word at `uaddr` in the address space `mm` (the caller's: a shared
+/// key faults the page in through the current address space).
+pub fn key_of(mm: &Arc<Mm>, uaddr: usize, private: bool) -> KResult<Key> {
     if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
-    let mm = thread.proc_ref().mm();
     if private {
-        return Ok((Arc::as_ptr(&mm) as usize, uaddr));
+        return Ok((Arc::as_ptr(mm) as usize, uaddr));
     }
     // Fault the page in (readable) so it has a frame, then use the frame's address.
     uaccess::read_u32(uaddr)?;
@@ -54,7 +55,6 @@ pub fn key_of(thread: &Thread, uaddr: usize, private: bool) -> KResult<Key> {
 /// FUTEX_WAIT(_BITSET): sleeps while `*uaddr == val` until woken, `deadline` (monotonic ns)
 /// passes (ETIMEDOUT), or the thread must exit (EINTR).
 pub fn wait(
-    thread: &Arc<Thread>,
     key: Key,
     uaddr: usize,
     val: u32,
@@ -71,6 +71,7 @@ pub fn wait(
     if deadline.is_some_and(|d| time::uptime_ns() >= d) {
         return Err(Errno::ETIMEDOUT);
     }
+    let thread = sched::current();
     let w = Arc::new(Waiter {
         thread: thread.clone(),
         bitset,
@@ -83,7 +84,7 @@ pub fn wait(
             return Ok(0);
         }
         let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
-        let intr = crate::proc::interrupted(thread, Errno::ERESTARTSYS);
+        let intr = thread.interrupted(Errno::ERESTARTSYS);
         if timed_out || intr.is_some() {
             if remove(&w) {
                 return Err(if timed_out {
@@ -228,7 +229,7 @@ pub fn deadline(timeout_ns: Option<i64>, absolute: bool, realtime: bool) -> Opti
 /// Robust futex cleanup at thread exit (see Linux's Documentation/locking/robust-futexes):
 /// every lock on the thread's list still owned by it gets FUTEX_OWNER_DIED and one waiter
 /// is woken.
-pub fn exit_robust_list(thread: &Arc<Thread>, head: usize) {
+pub fn exit_robust_list(mm: &Arc<Mm>, tid: u32, head: usize) {
     use lintel_abi::futex::{FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS};
     const ROBUST_LIST_LIMIT: usize = 2048;
     let Ok(first) = uaccess::read_u64(head) else {
@@ -241,7 +242,6 @@ pub fn exit_robust_list(thread: &Arc<Thread>, head: usize) {
         return;
     };
     let offset = offset as i64;
-    let tid = thread.tid() as u32;
     let handle = |entry: usize| {
         let uaddr = (entry as i64).wrapping_add(offset) as usize;
         let Ok(val) = uaccess::read_u32(uaddr) else {
@@ -256,7 +256,7 @@ pub fn exit_robust_list(thread: &Arc<Thread>, head: usize) {
         }
         if val & FUTEX_WAITERS != 0 {
             for private in [true, false] {
-                if let Ok(k) = key_of(thread, uaddr, private) {
+                if let Ok(k) = key_of(mm, uaddr, private) {
                     let _ = wake(k, 1, FUTEX_BITSET_MATCH_ANY);
                 }
             }

@@ -51,31 +51,7 @@ pub fn set(p: &Arc<Process>, which: usize, value: u64, interval: u64) -> (u64, u
     old
 }
 
-/// The clock a POSIX timer counts on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimerClock {
-    Realtime,
-    Monotonic,
-    ProcessCpu,
-    ThreadCpu(i32),
-}
-
-/// How a POSIX timer notifies: a signal to the process or to one thread, or nothing.
-#[derive(Clone, Copy, Debug)]
-pub struct PosixTimer {
-    pub clock: TimerClock,
-    pub signo: u32,
-    pub value: u64,
-    /// Some(tid) for SIGEV_THREAD_ID; None with signo 0 for SIGEV_NONE.
-    pub thread: Option<i32>,
-    pub notify: bool,
-    /// Next expiry on the timer's clock in ns (0 = disarmed) and the reload interval.
-    pub expiry: u64,
-    pub interval: u64,
-    pub overrun: i32,
-    /// The overrun count of the last expiry signalled (timer_getoverrun).
-    pub last_overrun: i32,
-}
+pub use crate::proc::timer::{PosixTimer, TimerClock};
 
 fn timer_clock_now(p: &Process, c: TimerClock) -> u64 {
     match c {

@@ -86,6 +86,12 @@ fn kernel_main(info: BootInfo) -> ! {
     sched::on_tick(drivers::blk::poll);
     sched::on_tick(itimer::tick);
     sched::on_tick(fs::timerfd::tick);
+    // Closing the last reference to an open file drops the locks it owns.
+    fs::file::set_release_hook(fs::locks::on_release);
+    // A session leader's exit hangs up its terminal's foreground group.
+    proc::set_session_end_hook(fs::tty::session_ended);
+    // System calls from user mode go to the syscall layer's table.
+    proc::set_syscall_handler(syscall::dispatch);
     if info.cmdline.split(' ').any(|w| w == "norandmaps") {
         ASLR.store(false, core::sync::atomic::Ordering::Relaxed);
     }

@@ -2,18 +2,69 @@
 //! is not preemptible: a thread leaves the CPU only when it blocks, yields, exits, or when the
 //! timer interrupts it in user mode and its time slice is over.
 
-use crate::proc::{Thread, ThreadState};
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::any::Any;
 use lintel_abi::{Errno, KResult};
+use lintel_hal::task::Task;
 use spin::Mutex;
 
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ThreadState {
+    Runnable,
+    Blocked,
+    Dead,
+}
+
+/// CPU time a thread has used. `total_ns` counts time on the CPU (kernel and user); `user_ns`
+/// the part spent in user mode; `since` is when the thread last got the CPU.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct CpuTime {
+    pub total_ns: u64,
+    pub user_ns: u64,
+    pub since: u64,
+    pub running: bool,
+}
+
+impl CpuTime {
+    /// (user, system) nanoseconds, counting the current stint if the thread is running.
+    pub fn user_sys(&self, now: u64) -> (u64, u64) {
+        let total = self.total_ns
+            + if self.running {
+                now.saturating_sub(self.since)
+            } else {
+                0
+            };
+        let user = self.user_ns.min(total);
+        (user, total - user)
+    }
+}
+
+/// What the scheduler needs of a thread. The process layer's `Thread` implements it; the
+/// queues hold `Arc<dyn Schedulable>`, so the scheduler, and everything below the process
+/// layer that blocks (wait queues, futexes), names no process type.
+pub trait Schedulable: Any + Send + Sync {
+    fn sched_state(&self) -> &Mutex<ThreadState>;
+    fn cpu_time(&self) -> &Mutex<CpuTime>;
+    /// The kernel task (stack and saved registers) the thread runs on.
+    fn kernel_task(&self) -> Arc<Task>;
+    /// Called on the thread's own stack when it has the CPU again: makes its address space
+    /// current.
+    fn resumed(&self);
+    /// The error a blocking wait of this thread ends with because a signal is pending or the
+    /// thread must exit (`restart` when the signal's handler asks for a restart), or None.
+    fn interrupted(&self, restart: Errno) -> Option<Errno>;
+}
+
+/// A thread as the scheduler holds it.
+pub type ThreadRef = Arc<dyn Schedulable>;
+
 struct Sched {
-    queue: VecDeque<Arc<Thread>>,
-    sleepers: Vec<(u64, Arc<Thread>)>,
-    current: Option<Arc<Thread>>,
-    idle: Option<Arc<lintel_hal::task::Task>>,
+    queue: VecDeque<ThreadRef>,
+    sleepers: Vec<(u64, ThreadRef)>,
+    current: Option<ThreadRef>,
+    idle: Option<Arc<Task>>,
     slice_start: u64,
 }
 
@@ -28,23 +79,23 @@ static SCHED: Mutex<Sched> = Mutex::new(Sched {
 /// Ticks a thread may run before the timer preempts it.
 const SLICE_TICKS: u64 = 2;
 
-pub fn current() -> Arc<Thread> {
+pub fn current() -> ThreadRef {
     SCHED.lock().current.clone().expect("no current thread")
 }
 
-pub fn try_current() -> Option<Arc<Thread>> {
+pub fn try_current() -> Option<ThreadRef> {
     SCHED.lock().current.clone()
 }
 
 /// Makes a new or woken thread runnable.
-pub fn enqueue(t: Arc<Thread>) {
-    *t.state.lock() = ThreadState::Runnable;
+pub fn enqueue(t: ThreadRef) {
+    *t.sched_state().lock() = ThreadState::Runnable;
     SCHED.lock().queue.push_back(t);
 }
 
 /// Wakes a blocked thread; no effect on a thread that is not blocked.
-pub fn wake(t: &Arc<Thread>) {
-    let mut st = t.state.lock();
+pub fn wake(t: &ThreadRef) {
+    let mut st = t.sched_state().lock();
     if *st == ThreadState::Blocked {
         *st = ThreadState::Runnable;
         drop(st);
@@ -59,7 +110,7 @@ fn switch_away() {
         let mut s = SCHED.lock();
         let cur = s.current.take();
         if let Some(c) = &cur {
-            if *c.state.lock() == ThreadState::Runnable {
+            if *c.sched_state().lock() == ThreadState::Runnable {
                 s.queue.push_back(c.clone());
             }
         }
@@ -73,21 +124,21 @@ fn switch_away() {
         // CPU-time accounting: the outgoing thread's stint ends, the incoming one's begins.
         let now = crate::time::uptime_ns();
         if let Some(c) = &cur {
-            let mut t = c.cpu.lock();
+            let mut t = c.cpu_time().lock();
             if t.running {
                 t.total_ns += now.saturating_sub(t.since);
                 t.running = false;
             }
         }
         if let Some(n) = &next {
-            let mut t = n.cpu.lock();
+            let mut t = n.cpu_time().lock();
             t.since = now;
             t.running = true;
         }
         s.slice_start = lintel_hal::clock::ticks();
         match next {
             Some(n) => {
-                let task = n.ktask();
+                let task = n.kernel_task();
                 s.current = Some(n);
                 task
             }
@@ -97,7 +148,7 @@ fn switch_away() {
     lintel_hal::task::switch_to(next_task);
     // Running again: make our address space current.
     if let Some(t) = try_current() {
-        t.process().activate_mm();
+        t.resumed();
     }
 }
 
@@ -107,7 +158,7 @@ pub fn yield_now() {
 
 /// Leaves the CPU for good. The caller has dropped every reference it held.
 pub fn exit_current() -> ! {
-    *current().state.lock() = ThreadState::Dead;
+    *current().sched_state().lock() = ThreadState::Dead;
     switch_away();
     unreachable!("dead thread scheduled");
 }
@@ -116,7 +167,7 @@ pub fn exit_current() -> ! {
 /// The caller has registered the thread where its waker will find it.
 pub fn block_until(deadline_ns: Option<u64>) {
     let t = current();
-    *t.state.lock() = ThreadState::Blocked;
+    *t.sched_state().lock() = ThreadState::Blocked;
     if let Some(d) = deadline_ns {
         SCHED.lock().sleepers.push((d, t.clone()));
     }
@@ -130,7 +181,7 @@ pub fn block_until(deadline_ns: Option<u64>) {
 pub fn sleep_until(deadline_ns: u64) {
     let t = current();
     SCHED.lock().sleepers.push((deadline_ns, t.clone()));
-    *t.state.lock() = ThreadState::Blocked;
+    *t.sched_state().lock() = ThreadState::Blocked;
     drop(t);
     switch_away();
 }
@@ -153,7 +204,7 @@ pub fn on_tick(hook: TickHook) {
 /// slice is over.
 pub fn tick() -> bool {
     let now = crate::time::uptime_ns();
-    let expired: Vec<Arc<Thread>> = {
+    let expired: Vec<ThreadRef> = {
         let mut s = SCHED.lock();
         let mut out = Vec::new();
         s.sleepers.retain(|(d, t)| {
@@ -178,7 +229,7 @@ pub fn tick() -> bool {
 }
 
 /// Removes a thread from the sleep list (it was woken for another reason).
-pub fn cancel_sleep(t: &Arc<Thread>) {
+pub fn cancel_sleep(t: &ThreadRef) {
     SCHED.lock().sleepers.retain(|(_, s)| !Arc::ptr_eq(s, t));
 }
 
@@ -200,7 +251,7 @@ pub fn idle_loop() -> ! {
 /// Threads waiting for an event.
 #[derive(Default)]
 pub struct WaitQueue {
-    waiters: Mutex<Vec<Arc<Thread>>>,
+    waiters: Mutex<Vec<ThreadRef>>,
 }
 
 impl WaitQueue {
@@ -217,7 +268,7 @@ impl WaitQueue {
                 return v;
             }
             let t = current();
-            *t.state.lock() = ThreadState::Blocked;
+            *t.sched_state().lock() = ThreadState::Blocked;
             self.waiters.lock().push(t);
             switch_away();
         }
@@ -228,7 +279,7 @@ impl WaitQueue {
     /// preempted between the caller's check and this call.
     pub fn wait_once(&self, deadline_ns: Option<u64>) {
         let t = current();
-        *t.state.lock() = ThreadState::Blocked;
+        *t.sched_state().lock() = ThreadState::Blocked;
         self.waiters.lock().push(t.clone());
         if let Some(d) = deadline_ns {
             SCHED.lock().sleepers.push((d, t.clone()));
@@ -259,7 +310,7 @@ impl WaitQueue {
             if nonblock || deadline_ns.is_some_and(|d| crate::time::uptime_ns() >= d) {
                 return Err(Errno::EAGAIN);
             }
-            if let Some(e) = crate::proc::interrupted(&current(), Errno::ERESTARTSYS) {
+            if let Some(e) = current().interrupted(Errno::ERESTARTSYS) {
                 return Err(e);
             }
             self.wait_once(deadline_ns);

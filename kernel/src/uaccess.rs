@@ -13,11 +13,10 @@ fn check_access(addr: usize, len: usize, write: bool) -> KResult<()> {
     if len == 0 {
         return Ok(());
     }
-    let Some(t) = crate::sched::try_current() else {
+    let Some(mm) = crate::mm::Mm::active() else {
         return Ok(());
     };
     let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
-    let mm = t.proc_ref().mm();
     let m = mm.inner.lock();
     if !m.has_protnone {
         return Ok(());

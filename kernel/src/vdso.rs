@@ -33,6 +33,7 @@ pub fn init() {
         let vvar = Frame::alloc().expect("no memory for the vDSO data page");
         Pages { vvar, text }
     });
+    crate::mm::set_special_pages(page);
     update();
 }
 

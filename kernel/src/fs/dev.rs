@@ -5,9 +5,7 @@ use super::file::{FileOps, OpenFile};
 use alloc::sync::Arc;
 use lintel_abi::{Errno, KResult};
 
-pub const fn makedev(major: u64, minor: u64) -> u64 {
-    ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & !0xff) << 12)
-}
+pub use lintel_abi::stat::makedev;
 
 pub fn major(dev: u64) -> u64 {
     (dev >> 8) & 0xfff

@@ -93,9 +93,19 @@ pub struct OpenFile {
     pub pos: Mutex<u64>,
 }
 
+/// What the end of an open file description releases besides its memory (the file locks it
+/// owns): set once at boot by the layer that keeps them.
+static RELEASE_HOOK: spin::Once<fn(&OpenFile)> = spin::Once::new();
+
+pub fn set_release_hook(hook: fn(&OpenFile)) {
+    RELEASE_HOOK.call_once(|| hook);
+}
+
 impl Drop for OpenFile {
     fn drop(&mut self) {
-        super::locks::on_release(self);
+        if let Some(hook) = RELEASE_HOOK.get() {
+            hook(self);
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! range logic is `lintel_vfs::locks`; this module keeps the tables, waits and releases.
 
 use super::file::OpenFile;
-use crate::sched::{self, WaitQueue};
+use crate::sched::WaitQueue;
 use crate::uaccess;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -57,8 +57,9 @@ fn deadlock(me: i32, blocker: &Lock) -> bool {
     false
 }
 
-/// fcntl F_GETLK/F_SETLK/F_SETLKW and the OFD variants; `arg` points at a `struct flock`.
-pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize) -> KResult<usize> {
+/// fcntl F_GETLK/F_SETLK/F_SETLKW and the OFD variants for process `pid`; `arg` points at a
+/// `struct flock`.
+pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize, pid: i32) -> KResult<usize> {
     let b = uaccess::read_vec(arg, 32)?;
     let l_type = i16::from_le_bytes([b[0], b[1]]);
     let whence = i16::from_le_bytes([b[2], b[3]]);
@@ -92,8 +93,6 @@ pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize) -> KResult<usize> {
     }
     let start = start as u64;
     let key = key_of(f)?;
-    let t = sched::current();
-    let pid = t.proc_ref().pid;
     let owner = if ofd {
         Owner::File(file_id(f))
     } else {
@@ -183,8 +182,9 @@ pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize) -> KResult<usize> {
     }
 }
 
-/// flock(2): whole-file shared/exclusive locks owned by the open file description.
-pub fn flock(f: &Arc<OpenFile>, op: u32) -> KResult<usize> {
+/// flock(2): whole-file shared/exclusive locks owned by the open file description (`pid`, the
+/// caller's, is what F_GETLK reports for them).
+pub fn flock(f: &Arc<OpenFile>, op: u32, pid: i32) -> KResult<usize> {
     use lintel_abi::fcntl::{LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN};
     let key = key_of(f)?;
     let owner = Owner::File(file_id(f));
@@ -206,7 +206,7 @@ pub fn flock(f: &Arc<OpenFile>, op: u32) -> KResult<usize> {
         kind,
         start: 0,
         end: u64::MAX,
-        pid: sched::current().proc_ref().pid,
+        pid,
     };
     WAIT.wait_interruptible(None, op & LOCK_NB != 0, || {
         let mut tables = FLOCK.lock();

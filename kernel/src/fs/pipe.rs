@@ -283,7 +283,7 @@ impl FileOps for PipeEnd {
                 .ok_or(Errno::EINVAL)?;
             if size > MAX_CAPACITY {
                 let root =
-                    crate::sched::try_current().is_some_and(|t| t.proc_ref().cred.lock().euid == 0);
+                    crate::proc::try_current().is_some_and(|t| t.proc_ref().cred.lock().euid == 0);
                 if !root || size > (1 << 30) {
                     return Err(Errno::EPERM);
                 }

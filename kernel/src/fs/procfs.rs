@@ -209,7 +209,7 @@ pub fn special_ops(_inode: &Arc<dyn Inode>) -> Option<Arc<dyn FileOps>> {
 }
 
 fn current_pid() -> i32 {
-    crate::sched::try_current()
+    crate::proc::try_current()
         .map(|t| t.proc_ref().pid)
         .unwrap_or(1)
 }

@@ -1,9 +1,8 @@
 //! signalfd: signals read as data. A read dequeues pending signals in the file's mask from the
 //! reading thread (thread-directed first, then process-wide) as `signalfd_siginfo` records.
 
-use super::file::{poll_notify, FileOps, OpenFile, POLLIN, POLLRDNORM, POLL_WAIT};
+use super::file::{FileOps, OpenFile, POLLIN, POLLRDNORM, POLL_WAIT};
 use crate::proc::signal::*;
-use crate::sched;
 use alloc::sync::Arc;
 use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
@@ -63,7 +62,7 @@ impl FileOps for SignalFd {
         if buf.len() < RECORD {
             return Err(Errno::EINVAL);
         }
-        let t = sched::current();
+        let t = crate::proc::current();
         POLL_WAIT.wait_interruptible(None, file.nonblocking(), || {
             let mask = *self.mask.lock();
             let mut n = 0;
@@ -83,7 +82,7 @@ impl FileOps for SignalFd {
     }
 
     fn poll(&self, _: &OpenFile) -> u32 {
-        let t = sched::current();
+        let t = crate::proc::current();
         let mask = *self.mask.lock();
         let pending = t.pending.lock().set.0 | t.proc_ref().shared_pending.lock().set.0;
         if pending & mask != 0 {
@@ -99,9 +98,4 @@ impl FileOps for SignalFd {
             ..Stat::default()
         }
     }
-}
-
-/// Wakes pollers and readers when a signal is queued.
-pub fn signal_queued() {
-    poll_notify();
 }

@@ -119,7 +119,7 @@ impl FileOps for TimerFd {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);
         }
-        let t = crate::sched::current();
+        let t = crate::proc::current();
         loop {
             let next = {
                 let mut s = self.state.lock();

@@ -10,7 +10,7 @@ use super::file::{
     poll_notify, FileOps, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
 };
 use crate::proc::{self as process, signal, Process};
-use crate::sched::{self, WaitQueue};
+use crate::sched::WaitQueue;
 use crate::uaccess;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
@@ -99,13 +99,16 @@ impl Tty {
     }
 
     fn is_ctty_of(self: &Arc<Self>, p: &Process) -> bool {
-        p.ctty.lock().as_ref().is_some_and(|t| Arc::ptr_eq(t, self))
+        p.ctty
+            .lock()
+            .as_ref()
+            .is_some_and(|t| core::ptr::addr_eq(Arc::as_ptr(t), Arc::as_ptr(self)))
     }
 
     /// Job control for a read (SIGTTIN) or a write/ioctl that changes the terminal (SIGTTOU)
     /// from a background process group of the terminal's session. Ok when access is allowed.
     fn job_check(self: &Arc<Self>, sig: u32) -> KResult<()> {
-        let Some(t) = sched::try_current() else {
+        let Some(t) = crate::proc::try_current() else {
             return Ok(());
         };
         let p = t.process();
@@ -185,7 +188,7 @@ impl TtyFile {
     /// terminal (unless O_NOCTTY).
     pub fn open(tty: Arc<Tty>, flags: u32) -> Arc<dyn FileOps> {
         if flags & lintel_abi::fcntl::O_NOCTTY == 0 {
-            if let Some(t) = sched::try_current() {
+            if let Some(t) = crate::proc::try_current() {
                 let p = t.process();
                 let leader = p.sid.load(Ordering::Relaxed) == p.pid;
                 if leader && p.ctty.lock().is_none() && tty.session.load(Ordering::Relaxed) == 0 {
@@ -219,8 +222,8 @@ impl Drop for TtyFile {
 
 /// /dev/tty: the caller's controlling terminal.
 pub fn open_controlling(flags: u32) -> KResult<Arc<dyn FileOps>> {
-    let t = sched::try_current().ok_or(Errno::ENXIO)?;
-    let tty = t.proc_ref().ctty.lock().clone().ok_or(Errno::ENXIO)?;
+    let t = crate::proc::try_current().ok_or(Errno::ENXIO)?;
+    let tty = ctty_of(t.proc_ref().ctty.lock().clone()).ok_or(Errno::ENXIO)?;
     Ok(TtyFile::open(tty, flags | lintel_abi::fcntl::O_NOCTTY))
 }
 
@@ -276,8 +279,8 @@ impl FileOps for TtyFile {
             if nonblock {
                 return Err(Errno::EAGAIN);
             }
-            if let Some(e) =
-                sched::try_current().and_then(|t| process::interrupted(&t, Errno::ERESTARTSYS))
+            if let Some(e) = crate::proc::try_current()
+                .and_then(|t| process::interrupted(&t, Errno::ERESTARTSYS))
             {
                 return Err(e);
             }
@@ -336,15 +339,21 @@ impl FileOps for TtyFile {
     fn stat(&self) -> Stat {
         Stat {
             mode: lintel_abi::stat::S_IFCHR | 0o620,
-            rdev: super::dev::makedev(136, self.0.index as u64),
+            rdev: lintel_abi::stat::makedev(136, self.0.index as u64),
             ..Stat::default()
         }
     }
 }
 
+/// A process's controlling terminal as the terminal it is (processes hold it untyped: the
+/// process layer sits below the terminals).
+fn ctty_of(held: Option<Arc<dyn core::any::Any + Send + Sync>>) -> Option<Arc<Tty>> {
+    held?.downcast::<Tty>().ok()
+}
+
 /// Called when a session leader exits: its terminal loses its session.
 pub fn session_ended(p: &Process) {
-    let Some(tty) = p.ctty.lock().take() else {
+    let Some(tty) = ctty_of(p.ctty.lock().take()) else {
         return;
     };
     if tty.session.load(Ordering::Relaxed) == p.pid {

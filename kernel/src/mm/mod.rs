@@ -2,7 +2,8 @@
 //! brk and the mmap family's region logic.
 
 use alloc::collections::BTreeMap;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::{layout, AddressSpace, Frame, Prot};
 use lintel_vfs::Inode;
@@ -156,10 +157,40 @@ pub struct Mm {
     pub inner: Mutex<MmInner>,
 }
 
+/// Where the frames of `Backing::Special` mappings come from (the vDSO and its data page):
+/// page `index` of the mapping named `name`. Set once by their owner at boot.
+static SPECIAL_PAGES: spin::Once<fn(&str, usize) -> Option<Frame>> = spin::Once::new();
+
+pub fn set_special_pages(pages: fn(&str, usize) -> Option<Frame>) {
+    SPECIAL_PAGES.call_once(|| pages);
+}
+
+/// The address space last loaded into the CPU (Linux's `active_mm`).
+static ACTIVE: Mutex<Weak<Mm>> = Mutex::new(Weak::new());
+
+/// Every address space alive, by the address of its `Mm`: truncation and memfd seals must
+/// look at all mappings of a file, whoever holds them (processes, a vfork child, an exec in
+/// progress).
+static LIVE: Mutex<BTreeMap<usize, Weak<Mm>>> = Mutex::new(BTreeMap::new());
+
+/// Calls `f` once for every live address space.
+pub fn for_each_mm(mut f: impl FnMut(&Arc<Mm>)) {
+    let all: Vec<Arc<Mm>> = LIVE.lock().values().filter_map(Weak::upgrade).collect();
+    for mm in &all {
+        f(mm);
+    }
+}
+
+impl Drop for Mm {
+    fn drop(&mut self) {
+        LIVE.lock().remove(&(self as *const Mm as usize));
+    }
+}
+
 impl Mm {
     pub fn new() -> KResult<Arc<Mm>> {
         let aspace = AddressSpace::new().ok_or(Errno::ENOMEM)?;
-        Ok(Arc::new(Mm {
+        let mm = Arc::new(Mm {
             inner: Mutex::new(MmInner {
                 aspace,
                 vmas: BTreeMap::new(),
@@ -169,7 +200,10 @@ impl Mm {
                 mmap_top: MMAP_TOP,
                 stack_top: STACK_TOP,
             }),
-        }))
+        });
+        LIVE.lock()
+            .insert(Arc::as_ptr(&mm) as usize, Arc::downgrade(&mm));
+        Ok(mm)
     }
 
     /// The address space every zombie holds: empty and shared, made once (at the first
@@ -183,8 +217,16 @@ impl Mm {
         Ok(ZOMBIE.call_once(|| m).clone())
     }
 
-    pub fn activate(&self) {
+    /// Loads this address space into the CPU; `active()` returns it from now on.
+    pub fn activate(self: &Arc<Self>) {
         self.inner.lock().aspace.activate();
+        *ACTIVE.lock() = Arc::downgrade(self);
+    }
+
+    /// The user address space the CPU runs with (the last one activated), for checks on user
+    /// pointers that the page tables alone cannot answer.
+    pub fn active() -> Option<Arc<Mm>> {
+        ACTIVE.lock().upgrade()
     }
 
     /// Copy-on-write duplicate for fork. Fails with ENOMEM when page-table frames or the
@@ -324,7 +366,10 @@ impl MmInner {
             }
         }
         if let Backing::Special(name) = &vma.backing {
-            let f = crate::vdso::page(name, (page - vma.start) / PAGE).ok_or(FaultError::Bus)?;
+            let f = SPECIAL_PAGES
+                .get()
+                .and_then(|pages| pages(name, (page - vma.start) / PAGE))
+                .ok_or(FaultError::Bus)?;
             self.aspace
                 .map(page, f, Prot { write: false, ..p })
                 .map_err(|_| FaultError::NoMem)?;

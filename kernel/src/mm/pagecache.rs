@@ -339,7 +339,7 @@ pub fn truncate(inode: &Arc<dyn Inode>, size: u64) -> KResult<()> {
     inode.truncate(size)?;
     if let Some(m) = m {
         m.truncated(size);
-        crate::proc::for_each_mm(|mm| mm.inner.lock().unmap_file_pages(inode, size));
+        super::for_each_mm(|mm| mm.inner.lock().unmap_file_pages(inode, size));
     }
     Ok(())
 }

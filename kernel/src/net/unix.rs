@@ -5,7 +5,6 @@ use crate::fs::file::{
     poll_notify, FileOps, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM,
     POLLWRNORM, POLL_WAIT,
 };
-use crate::sched;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -84,7 +83,7 @@ static ABSTRACT: Mutex<BTreeMap<Vec<u8>, Weak<UnixSocket>>> = Mutex::new(BTreeMa
 static BY_INODE: Mutex<BTreeMap<(u64, u64), Weak<UnixSocket>>> = Mutex::new(BTreeMap::new());
 
 fn my_cred() -> Cred {
-    match sched::try_current() {
+    match crate::proc::try_current() {
         Some(t) => {
             let p = t.proc_ref();
             let c = p.cred.lock();

@@ -3,7 +3,7 @@
 
 use super::signal::*;
 use super::{Process, StopReport, Thread};
-use crate::{sched, uaccess};
+use crate::uaccess;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 use lintel_abi::signal::{SS_AUTODISARM, SS_DISABLE, SS_ONSTACK};
@@ -54,7 +54,8 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
     if !queued {
         return false;
     }
-    crate::fs::signalfd::signal_queued();
+    // Pollers of signalfds and of readiness in general look again.
+    crate::fs::file::poll_notify();
     // A fatal default action that nobody blocks ends the process at once (Linux's
     // complete_signal), even threads asleep in uninterruptible waits.
     // A stopped process takes nothing but SIGKILL and SIGCONT until it is continued.
@@ -77,11 +78,11 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
     // Wake a thread that can take it, so a blocking call returns to deliver it, and any
     // thread waiting for it in sigwait/sigtimedwait.
     if let Some(t) = threads.iter().find(|t| !t.sigmask.lock().has(sig)) {
-        sched::wake(t);
+        t.wake();
     }
     for t in &threads {
         if t.sigwait.load(Ordering::Relaxed) & bit(sig) != 0 {
-            sched::wake(t);
+            t.wake();
         }
     }
     true
@@ -107,7 +108,7 @@ pub fn send_simple(
 /// A write to a pipe or socket with no reader (EPIPE) raises SIGPIPE at the writing thread,
 /// as Linux's `send_sig(SIGPIPE, current)` does; MSG_NOSIGNAL callers skip this.
 pub fn raise_sigpipe() {
-    if let Some(t) = sched::try_current() {
+    if let Some(t) = crate::proc::try_current() {
         send_simple(&t.process(), Some(&t), SIGPIPE, SI_USER, Some(t.proc_ref()));
     }
 }
@@ -252,7 +253,7 @@ fn group_stop(t: &Arc<Thread>, sig: u32) {
     };
     if newly {
         for o in p.live_threads() {
-            sched::wake(&o);
+            o.wake();
         }
         notify_parent(&p, CLD_STOPPED, sig as i32);
     }

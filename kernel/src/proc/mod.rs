@@ -6,13 +6,14 @@ pub mod limits;
 pub mod oom;
 mod run;
 pub mod signal;
+pub mod timer;
 mod usercopy;
 
 pub use deliver::{
     dequeue_from, flush_pending, interrupted, notify_parent, raise_sigpipe, send_signal,
     send_simple, sigreturn,
 };
-pub use run::start_thread;
+pub use run::{set_syscall_handler, start_thread};
 pub use usercopy::usercopy_fault;
 
 use crate::fs::fdtable::FdTable;
@@ -43,12 +44,7 @@ pub enum StopReport {
 }
 use spin::Mutex;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ThreadState {
-    Runnable,
-    Blocked,
-    Dead,
-}
+pub use crate::sched::{CpuTime, ThreadState};
 
 /// Credentials (real, effective, saved, filesystem ids).
 #[derive(Clone, Debug, Default)]
@@ -180,13 +176,14 @@ pub struct Process {
     /// REAL counts on the monotonic clock, the others on the process's CPU time.
     pub itimers: Mutex<[(u64, u64); 3]>,
     /// POSIX timers (timer_create) by id.
-    pub timers: Mutex<BTreeMap<i32, crate::itimer::PosixTimer>>,
+    pub timers: Mutex<BTreeMap<i32, timer::PosixTimer>>,
     /// PR_SET_CHILD_SUBREAPER: orphaned descendants are reparented here instead of to init.
     pub child_subreaper: core::sync::atomic::AtomicBool,
     /// Set once the process has called execve (setpgid on it then fails with EACCES).
     pub did_exec: core::sync::atomic::AtomicBool,
     /// The controlling terminal.
-    pub ctty: Mutex<Option<Arc<crate::fs::tty::Tty>>>,
+    /// The controlling terminal (the terminal layer, above this one, knows its type).
+    pub ctty: Mutex<Option<Arc<dyn core::any::Any + Send + Sync>>>,
     /// When the process was created (monotonic ns), for /proc/PID/stat.
     pub start_ns: u64,
     /// prctl state: PR_SET_DUMPABLE, PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS.
@@ -234,28 +231,38 @@ pub struct Thread {
     pub affinity: Mutex<u64>,
 }
 
-/// CPU time a thread has used. `total_ns` counts time on the CPU (kernel and user); `user_ns`
-/// the part spent in user mode; `since` is when the thread last got the CPU.
-#[derive(Clone, Copy, Default, Debug)]
-pub struct CpuTime {
-    pub total_ns: u64,
-    pub user_ns: u64,
-    pub since: u64,
-    pub running: bool,
+impl crate::sched::Schedulable for Thread {
+    fn sched_state(&self) -> &Mutex<ThreadState> {
+        &self.state
+    }
+
+    fn cpu_time(&self) -> &Mutex<CpuTime> {
+        &self.cpu
+    }
+
+    fn kernel_task(&self) -> Arc<Task> {
+        self.ktask()
+    }
+
+    fn resumed(&self) {
+        self.process.activate_mm();
+    }
+
+    fn interrupted(&self, restart: Errno) -> Option<Errno> {
+        interrupted(self, restart)
+    }
 }
 
-impl CpuTime {
-    /// (user, system) nanoseconds, counting the current stint if the thread is running.
-    pub fn user_sys(&self, now: u64) -> (u64, u64) {
-        let total = self.total_ns
-            + if self.running {
-                now.saturating_sub(self.since)
-            } else {
-                0
-            };
-        let user = self.user_ns.min(total);
-        (user, total - user)
-    }
+/// The thread running on this CPU. Panics outside a thread (in the idle loop), where no
+/// system call or fault runs.
+pub fn current() -> Arc<Thread> {
+    try_current().expect("no current thread")
+}
+
+/// The thread running on this CPU, if any.
+pub fn try_current() -> Option<Arc<Thread>> {
+    let t: Arc<dyn core::any::Any + Send + Sync> = crate::sched::try_current()?;
+    t.downcast::<Thread>().ok()
 }
 
 impl Thread {
@@ -309,7 +316,12 @@ impl Thread {
     /// Makes this thread leave with `status` and wakes it if it sleeps.
     pub fn request_exit(self: &Arc<Self>, status: i32) {
         self.exit_code.lock().get_or_insert(status);
-        crate::sched::wake(self);
+        self.wake();
+    }
+
+    /// Makes the thread runnable if it sleeps.
+    pub fn wake(self: &Arc<Self>) {
+        crate::sched::wake(&(self.clone() as crate::sched::ThreadRef));
     }
 }
 
@@ -360,19 +372,6 @@ pub fn find_process(pid: i32) -> Option<Arc<Process>> {
 
 pub fn all_pids() -> Vec<i32> {
     PROCS.lock().keys().copied().collect()
-}
-
-/// Calls `f` once for every live address space (vfork children share their parent's).
-pub fn for_each_mm(mut f: impl FnMut(&Arc<Mm>)) {
-    let procs: Vec<Arc<Process>> = PROCS.lock().values().cloned().collect();
-    let mut seen: Vec<Arc<Mm>> = Vec::new();
-    for p in procs {
-        let mm = p.mm();
-        if !seen.iter().any(|m| Arc::ptr_eq(m, &mm)) {
-            f(&mm);
-            seen.push(mm);
-        }
-    }
 }
 
 impl Process {
@@ -433,7 +432,7 @@ impl Process {
     pub fn kill_all_threads(&self, status: i32) {
         self.begin_exit(status);
         for t in self.live_threads() {
-            crate::sched::wake(&t);
+            t.wake();
         }
         self.child_event.wake_all();
     }
@@ -643,18 +642,26 @@ pub fn release_vfork(p: &Process) {
     }
 }
 
+/// What the end of a session leader does to its controlling terminal (hang-up of the
+/// foreground group), set at boot by the terminal layer.
+static SESSION_END_HOOK: spin::Once<fn(&Process)> = spin::Once::new();
+
+pub fn set_session_end_hook(hook: fn(&Process)) {
+    SESSION_END_HOOK.call_once(|| hook);
+}
+
 /// Called by each thread as it leaves; the last one turns the process into a zombie.
 pub fn thread_exit(t: &Arc<Thread>) {
     let p = t.process();
     let (robust, _) = core::mem::take(&mut *t.robust_list.lock());
     if robust != 0 {
-        crate::futex::exit_robust_list(t, robust);
+        crate::futex::exit_robust_list(&p.mm(), t.tid() as u32, robust);
     }
     // CLONE_CHILD_CLEARTID: zero the tid word and wake one waiter (pthread_join).
     let ctid = core::mem::take(&mut *t.clear_child_tid.lock());
     if ctid != 0 && crate::uaccess::write_u32(ctid, 0).is_ok() {
         for private in [true, false] {
-            if let Ok(k) = crate::futex::key_of(t, ctid, private) {
+            if let Ok(k) = crate::futex::key_of(&p.mm(), ctid, private) {
                 let _ = crate::futex::wake(k, 1, crate::futex::FUTEX_BITSET_MATCH_ANY);
             }
         }
@@ -688,7 +695,9 @@ pub fn thread_exit(t: &Arc<Thread>) {
         drop(p.set_mm(empty));
     }
     if p.sid.load(Ordering::Relaxed) == p.pid {
-        crate::fs::tty::session_ended(&p);
+        if let Some(hook) = SESSION_END_HOOK.get() {
+            hook(&p);
+        }
     }
     if p.pid == 1 {
         let code = if status & 0x7f != 0 {

@@ -9,6 +9,17 @@ use alloc::sync::Arc;
 use lintel_hal::context::{Access, Exception, ReturnReason, UserContext};
 use lintel_hal::task::{FpuState, Task};
 
+/// Runs one system call of `thread` (its registers in the context) and returns the call's
+/// number when it ended with a restart code: the syscall layer, above this one, registers it at
+/// boot.
+pub type SyscallHandler = fn(&Arc<Thread>, &mut UserContext) -> Option<u64>;
+
+static SYSCALL_HANDLER: spin::Once<SyscallHandler> = spin::Once::new();
+
+pub fn set_syscall_handler(handler: SyscallHandler) {
+    SYSCALL_HANDLER.call_once(|| handler);
+}
+
 /// Creates the kernel task for `thread`, starting in user mode with `ctx`, and makes it runnable.
 /// It runs on the stack reserved when the thread was created (fork, clone or the first
 /// process), so starting it allocates nothing big and cannot fail.
@@ -46,7 +57,10 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
         let why = ctx.run();
         thread.cpu.lock().user_ns += crate::time::uptime_ns().saturating_sub(entered);
         match why {
-            ReturnReason::Syscall => restart = crate::syscall::dispatch(&thread, &mut ctx),
+            ReturnReason::Syscall => {
+                let dispatch = SYSCALL_HANDLER.get().expect("no syscall handler");
+                restart = dispatch(&thread, &mut ctx);
+            }
             ReturnReason::Exception(Exception::PageFault { addr, access, .. }, record) => {
                 let mm = thread.proc_ref().mm();
                 let r = mm.inner.lock().handle_fault(

@@ -6,7 +6,7 @@ use crate::mm::FaultError;
 /// The hal calls this for faults on user addresses inside user-copy routines. True when the
 /// page is now mapped and the copy may go on.
 pub fn usercopy_fault(addr: usize, write: bool) -> bool {
-    let Some(t) = crate::sched::try_current() else {
+    let Some(t) = crate::proc::try_current() else {
         return false;
     };
     let mm = t.process().mm();

@@ -135,10 +135,11 @@ pub(crate) fn hwcap2() -> u64 {
     0
 }
 
-/// `/proc/cpuinfo`: one virtual CPU with the base x86_64 feature flags.
-pub(crate) fn cpuinfo() -> alloc::string::String {
+/// `/proc/cpuinfo`: one virtual CPU with the base x86_64 feature flags, running at
+/// `counter_hz` (the TSC's rate, measured by the clock at boot).
+pub(crate) fn cpuinfo(counter_hz: u64) -> alloc::string::String {
     alloc::format!(
         "processor\t: 0\nvendor_id\t: Lintel\ncpu family\t: 6\nmodel\t\t: 0\nmodel name\t: Lintel virtual CPU\ncpu MHz\t\t: {}.000\nflags\t\t: fpu tsc msr pae cx8 apic sep cmov pat clflush mmx fxsr sse sse2 syscall nx lm\n\n",
-        super::apic::tsc_hz() / 1_000_000
+        counter_hz / 1_000_000
     )
 }

@@ -68,7 +68,7 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
             Ok(0)
         }
         TIOCGPGRP => {
-            let t = sched::current();
+            let t = crate::proc::current();
             if !tty.is_ctty_of(t.proc_ref()) {
                 return Err(Errno::ENOTTY);
             }
@@ -76,7 +76,7 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
             Ok(0)
         }
         TIOCSPGRP => {
-            let t = sched::current();
+            let t = crate::proc::current();
             let p = t.process();
             if !tty.is_ctty_of(&p)
                 || tty.session.load(Ordering::Relaxed) != p.sid.load(Ordering::Relaxed)
@@ -104,7 +104,7 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
             Ok(0)
         }
         TIOCGSID => {
-            let t = sched::current();
+            let t = crate::proc::current();
             if !tty.is_ctty_of(t.proc_ref()) {
                 return Err(Errno::ENOTTY);
             }
@@ -112,7 +112,7 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
             Ok(0)
         }
         TIOCSCTTY => {
-            let t = sched::current();
+            let t = crate::proc::current();
             let p = t.process();
             if p.sid.load(Ordering::Relaxed) != p.pid {
                 return Err(Errno::EPERM);
@@ -145,7 +145,7 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
             Ok(0)
         }
         TIOCNOTTY => {
-            let t = sched::current();
+            let t = crate::proc::current();
             let p = t.process();
             if !tty.is_ctty_of(&p) {
                 return Err(Errno::ENOTTY);

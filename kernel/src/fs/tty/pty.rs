@@ -102,8 +102,8 @@ impl FileOps for PtyMasterFile {
             if file.nonblocking() {
                 return Err(Errno::EAGAIN);
             }
-            if let Some(e) =
-                sched::try_current().and_then(|t| process::interrupted(&t, Errno::ERESTARTSYS))
+            if let Some(e) = crate::proc::try_current()
+                .and_then(|t| process::interrupted(&t, Errno::ERESTARTSYS))
             {
                 return Err(e);
             }
@@ -150,7 +150,7 @@ impl FileOps for PtyMasterFile {
             TIOCGPTPEER => {
                 let flags = arg as u32;
                 let ops = open_pts(m.index, flags | lintel_abi::fcntl::O_NOCTTY)?;
-                let t = sched::current();
+                let t = crate::proc::current();
                 let of = OpenFile::new(
                     ops,
                     None,
@@ -178,7 +178,7 @@ impl FileOps for PtyMasterFile {
     fn stat(&self) -> Stat {
         Stat {
             mode: lintel_abi::stat::S_IFCHR | 0o666,
-            rdev: crate::fs::dev::makedev(5, 2),
+            rdev: lintel_abi::stat::makedev(5, 2),
             ..Stat::default()
         }
     }

@@ -12,7 +12,6 @@ mod timerfd;
 use crate::fs::file;
 use crate::fs::file::FileOps;
 use crate::fs::file::OpenFile;
-use crate::sched;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
@@ -64,7 +63,7 @@ pub(in crate::syscall) fn wait_for<T>(
         if deadline.is_some_and(|d| time::uptime_ns() >= d) {
             return Ok(on_timeout);
         }
-        if let Some(e) = crate::proc::interrupted(&sched::current(), Errno::ERESTARTNOHAND) {
+        if let Some(e) = crate::proc::interrupted(&crate::proc::current(), Errno::ERESTARTNOHAND) {
             return Err(e);
         }
         file::POLL_WAIT.wait_once(deadline);

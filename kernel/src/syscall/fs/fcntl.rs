@@ -47,7 +47,12 @@ pub fn fcntl(c: &mut Call) -> SysResult {
         | crate::fs::locks::F_SETLKW
         | crate::fs::locks::F_OFD_GETLK
         | crate::fs::locks::F_OFD_SETLK
-        | crate::fs::locks::F_OFD_SETLKW => ok(crate::fs::locks::fcntl_lock(&f, cmd, arg)?),
+        | crate::fs::locks::F_OFD_SETLKW => ok(crate::fs::locks::fcntl_lock(
+            &f,
+            cmd,
+            arg,
+            c.thread.proc_ref().pid,
+        )?),
         F_GETPIPE_SZ | F_SETPIPE_SZ => {
             ok(crate::fs::pipe::pipe_size(&f, cmd == F_SETPIPE_SZ, arg)?)
         }
@@ -77,7 +82,7 @@ pub fn fcntl(c: &mut Call) -> SysResult {
 /// Whether some address space maps `inode` shared and writable (F_SEAL_WRITE is then EBUSY).
 fn writably_mapped(inode: &Arc<dyn lintel_vfs::Inode>) -> bool {
     let mut found = false;
-    crate::proc::for_each_mm(|mm| {
+    crate::mm::for_each_mm(|mm| {
         found |= mm.inner.lock().vmas.values().any(|v| {
             v.shared
                 && v.prot.write

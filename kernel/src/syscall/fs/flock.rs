@@ -15,5 +15,9 @@ pub fn flock(c: &mut Call) -> SysResult {
     if f.flags() & O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    ok(crate::fs::locks::flock(&f, c.a[1] as u32)?)
+    ok(crate::fs::locks::flock(
+        &f,
+        c.a[1] as u32,
+        c.thread.proc_ref().pid,
+    )?)
 }

@@ -28,8 +28,8 @@ pub fn futex(c: &mut Call) -> SysResult {
     if realtime && !matches!(cmd, FUTEX_WAIT | FUTEX_WAIT_BITSET) {
         return Err(Errno::ENOSYS);
     }
-    let thread = c.thread.clone();
-    let key = |addr: usize| futex::key_of(&thread, addr, private);
+    let mm = c.thread.proc_ref().mm();
+    let key = |addr: usize| futex::key_of(&mm, addr, private);
     // For the requeue and wake-op commands the "timeout" argument is a count.
     let count2 = (timeout as u32 as i32).max(0) as usize;
     let n = (val as u32 as i32).max(0) as usize;
@@ -47,9 +47,7 @@ pub fn futex(c: &mut Call) -> SysResult {
             };
             let deadline = futex::deadline(t, cmd == FUTEX_WAIT_BITSET, realtime);
             let k = key(uaddr)?;
-            ok(futex::wait(
-                &thread, k, uaddr, val as u32, bitset, deadline,
-            )?)
+            ok(futex::wait(k, uaddr, val as u32, bitset, deadline)?)
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
             let bitset = if cmd == FUTEX_WAKE {

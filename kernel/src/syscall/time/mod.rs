@@ -5,7 +5,6 @@ mod itimer;
 mod nanosleep;
 mod timer;
 
-use crate::sched;
 use crate::syscall::Syscall;
 use crate::time;
 use crate::uaccess;
@@ -63,7 +62,7 @@ pub(in crate::syscall) fn decode_cpu_clock(
         return Err(Errno::EINVAL);
     }
     let pid = !(id >> 3);
-    let me = sched::current();
+    let me = crate::proc::current();
     if id & 4 != 0 {
         let t = if pid == 0 {
             me
@@ -104,11 +103,14 @@ pub(in crate::syscall) fn clock_now(id: usize) -> Result<i64, Errno> {
         | CLOCK_BOOTTIME
         | CLOCK_BOOTTIME_ALARM => time::uptime_ns() as i64,
         CLOCK_PROCESS_CPUTIME_ID => {
-            let (u, s) = sched::current().proc_ref().cpu_times();
+            let (u, s) = crate::proc::current().proc_ref().cpu_times();
             (u + s) as i64
         }
         CLOCK_THREAD_CPUTIME_ID => {
-            let (u, s) = sched::current().cpu.lock().user_sys(time::uptime_ns());
+            let (u, s) = crate::proc::current()
+                .cpu
+                .lock()
+                .user_sys(time::uptime_ns());
             (u + s) as i64
         }
         _ => return Err(Errno::EINVAL),

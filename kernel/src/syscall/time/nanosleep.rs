@@ -26,7 +26,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 /// `rem` (if given) and asks for a restart block, so a signal without a handler (a stop and
 /// continue) resumes the sleep through restart_syscall.
 fn sleep_until_deadline(deadline: u64, rem: usize) -> SysResult {
-    let t = sched::current();
+    let t = crate::proc::current();
     loop {
         let now = time::uptime_ns();
         if now >= deadline {
