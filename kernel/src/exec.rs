@@ -120,7 +120,7 @@ fn map_elf(
 /// ASLR: on unless the kernel command line says `norandmaps` or the process's personality
 /// has ADDR_NO_RANDOMIZE (`setarch -R`).
 fn randomize_va(thread: &Thread) -> bool {
-    const ADDR_NO_RANDOMIZE: u32 = 0x0040000;
+    use lintel_abi::prctl::ADDR_NO_RANDOMIZE;
     crate::aslr_enabled()
         && thread
             .proc_ref()

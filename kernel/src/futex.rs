@@ -19,7 +19,7 @@ use spin::Mutex;
 pub type Key = (usize, usize);
 const SHARED_SPACE: usize = usize::MAX;
 
-pub const FUTEX_BITSET_MATCH_ANY: u32 = u32::MAX;
+pub use lintel_abi::futex::FUTEX_BITSET_MATCH_ANY;
 
 struct Waiter {
     thread: ThreadRef,
@@ -230,9 +230,7 @@ pub fn deadline(timeout_ns: Option<i64>, absolute: bool, realtime: bool) -> Opti
 /// every lock on the thread's list still owned by it gets FUTEX_OWNER_DIED and one waiter
 /// is woken.
 pub fn exit_robust_list(mm: &Arc<Mm>, tid: u32, head: usize) {
-    const FUTEX_WAITERS: u32 = 0x8000_0000;
-    const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
-    const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+    use lintel_abi::futex::{FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS};
     const ROBUST_LIST_LIMIT: usize = 2048;
     let Ok(first) = uaccess::read_u64(head) else {
         return;

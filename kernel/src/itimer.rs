@@ -6,15 +6,10 @@ use crate::proc::{self, Process};
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use lintel_abi::signal::{SIGALRM, SIGPROF, SIGVTALRM};
 use spin::Mutex;
 
-pub const ITIMER_REAL: usize = 0;
-pub const ITIMER_VIRTUAL: usize = 1;
-pub const ITIMER_PROF: usize = 2;
-
-const SIGALRM: u32 = 14;
-const SIGVTALRM: u32 = 26;
-const SIGPROF: u32 = 27;
+pub use lintel_abi::time::{ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL};
 
 /// Processes with at least one armed timer.
 static ARMED: Mutex<BTreeMap<i32, Weak<Process>>> = Mutex::new(BTreeMap::new());

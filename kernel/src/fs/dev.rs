@@ -200,13 +200,9 @@ impl FileOps for BlockFile {
     }
 
     fn ioctl(&self, _: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
-        const BLKROGET: u32 = 0x125e;
-        const BLKGETSIZE: u32 = 0x1260;
-        const BLKFLSBUF: u32 = 0x1261;
-        const BLKSSZGET: u32 = 0x1268;
-        const BLKBSZGET: u32 = 0x8008_1270;
-        const BLKGETSIZE64: u32 = 0x8008_1272;
-        const BLKPBSZGET: u32 = 0x127b;
+        use lintel_abi::ioctl::{
+            BLKBSZGET, BLKFLSBUF, BLKGETSIZE, BLKGETSIZE64, BLKPBSZGET, BLKROGET, BLKSSZGET,
+        };
         let size = self.disk.size();
         match cmd {
             BLKGETSIZE64 => crate::uaccess::write_u64(arg, size)?,

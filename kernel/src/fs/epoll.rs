@@ -10,11 +10,7 @@ use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
 use spin::Mutex;
 
-pub const EPOLLERR: u32 = 0x008;
-pub const EPOLLHUP: u32 = 0x010;
-pub const EPOLLEXCLUSIVE: u32 = 1 << 28;
-pub const EPOLLONESHOT: u32 = 1 << 30;
-pub const EPOLLET: u32 = 1 << 31;
+pub use lintel_abi::poll::{EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLHUP, EPOLLONESHOT};
 
 struct Entry {
     file: Weak<OpenFile>,
@@ -54,9 +50,7 @@ impl Epoll {
         events: u32,
         data: u64,
     ) -> KResult<()> {
-        const ADD: u32 = 1;
-        const DEL: u32 = 2;
-        const MOD: u32 = 3;
+        use lintel_abi::poll::{EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD};
         if !file.ops.pollable() {
             return Err(Errno::EPERM);
         }
@@ -72,7 +66,7 @@ impl Epoll {
         let k = key(fd, file);
         let mut e = self.entries.lock();
         match op {
-            ADD => {
+            EPOLL_CTL_ADD => {
                 if e.contains_key(&k) {
                     return Err(Errno::EEXIST);
                 }
@@ -91,7 +85,7 @@ impl Epoll {
                     },
                 );
             }
-            MOD => {
+            EPOLL_CTL_MOD => {
                 let ent = e.get_mut(&k).ok_or(Errno::ENOENT)?;
                 if ent.events & EPOLLEXCLUSIVE != 0 {
                     return Err(Errno::EINVAL);
@@ -102,7 +96,7 @@ impl Epoll {
                 ent.last = 0;
                 ent.last_gen = u64::MAX;
             }
-            DEL => {
+            EPOLL_CTL_DEL => {
                 e.remove(&k).ok_or(Errno::ENOENT)?;
             }
             _ => return Err(Errno::EINVAL),

@@ -8,7 +8,7 @@ use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
 use spin::Mutex;
 
-pub const EFD_SEMAPHORE: u32 = 1;
+pub use lintel_abi::fs::EFD_SEMAPHORE;
 const MAX: u64 = u64::MAX - 1;
 
 pub struct EventFd {

@@ -68,15 +68,9 @@ pub trait FileOps: Any + Send + Sync {
     }
 }
 
-pub const POLLIN: u32 = 0x1;
-pub const POLLPRI: u32 = 0x2;
-pub const POLLOUT: u32 = 0x4;
-pub const POLLERR: u32 = 0x8;
-pub const POLLHUP: u32 = 0x10;
-pub const POLLNVAL: u32 = 0x20;
-pub const POLLRDNORM: u32 = 0x40;
-pub const POLLWRNORM: u32 = 0x100;
-pub const POLLRDHUP: u32 = 0x2000;
+pub use lintel_abi::poll::{
+    POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDHUP, POLLRDNORM, POLLWRNORM,
+};
 
 /// Pollers sleep here; anything whose readiness changes (pipe data, tty input, a closed end)
 /// calls [`poll_notify`] and they recheck.

@@ -7,6 +7,7 @@ use crate::uaccess;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, Ordering};
+use lintel_abi::fcntl::{F_RDLCK, F_UNLCK, F_WRLCK};
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::locks::{Kind, Lock, LockTable, Owner};
 use spin::Mutex;
@@ -22,15 +23,7 @@ static WAIT: WaitQueue = WaitQueue::new();
 /// Set once any lock was taken, so closes skip the tables until then.
 static USED: AtomicBool = AtomicBool::new(false);
 
-const F_RDLCK: i16 = 0;
-const F_WRLCK: i16 = 1;
-const F_UNLCK: i16 = 2;
-pub const F_GETLK: u32 = 5;
-pub const F_SETLK: u32 = 6;
-pub const F_SETLKW: u32 = 7;
-pub const F_OFD_GETLK: u32 = 36;
-pub const F_OFD_SETLK: u32 = 37;
-pub const F_OFD_SETLKW: u32 = 38;
+pub use lintel_abi::fcntl::{F_GETLK, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLK, F_SETLKW};
 
 fn key_of(f: &OpenFile) -> KResult<Key> {
     let i = f.inode.as_ref().ok_or(Errno::EBADF)?;
@@ -192,10 +185,7 @@ pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize, pid: i32) -> KResult<
 /// flock(2): whole-file shared/exclusive locks owned by the open file description (`pid`, the
 /// caller's, is what F_GETLK reports for them).
 pub fn flock(f: &Arc<OpenFile>, op: u32, pid: i32) -> KResult<usize> {
-    const LOCK_SH: u32 = 1;
-    const LOCK_EX: u32 = 2;
-    const LOCK_NB: u32 = 4;
-    const LOCK_UN: u32 = 8;
+    use lintel_abi::fcntl::{LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN};
     let key = key_of(f)?;
     let owner = Owner::File(file_id(f));
     let kind = match op & !LOCK_NB {

@@ -10,7 +10,7 @@ use lintel_abi::{Errno, KResult};
 use lintel_vfs::Inode;
 use spin::Mutex;
 
-pub const PIPE_BUF: usize = 4096;
+pub use lintel_abi::limits::PIPE_BUF;
 const DEFAULT_CAPACITY: usize = 65536;
 /// /proc/sys/fs/pipe-max-size: the most an unprivileged process may ask for.
 const MAX_CAPACITY: usize = 1 << 20;
@@ -300,7 +300,7 @@ impl FileOps for PipeEnd {
     }
 
     fn ioctl(&self, _: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
-        const FIONREAD: u32 = 0x541b;
+        use lintel_abi::ioctl::FIONREAD;
         if cmd == FIONREAD {
             let n = self.pipe.state.lock().buf.len();
             crate::uaccess::write_i32(arg, n as i32)?;

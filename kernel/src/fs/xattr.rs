@@ -6,6 +6,7 @@
 use crate::proc::Thread;
 use crate::uaccess;
 use lintel_abi::fcntl::{AT_FDCWD, AT_SYMLINK_NOFOLLOW};
+use lintel_abi::limits::XATTR_SIZE_MAX;
 use lintel_abi::stat::{S_IFDIR, S_IFMT, S_IFREG, S_ISVTX};
 use lintel_abi::{Errno, KResult};
 
@@ -28,9 +29,6 @@ pub enum XattrOn {
     /// A file descriptor (fgetxattr, fsetxattr, ...).
     Fd,
 }
-
-/// Linux's XATTR_SIZE_MAX: the longest value.
-const SIZE_MAX: usize = 65536;
 
 /// The answer of get, set or remove (`op`) of the attribute `name` on the file that the
 /// call's first argument names (`on`), once the file, the name and the flags are known to be
@@ -58,7 +56,7 @@ fn vfs_checks(
 ) -> KResult<()> {
     if op == XattrOp::Set {
         let size = a[3];
-        if size > SIZE_MAX {
+        if size > XATTR_SIZE_MAX {
             return Err(Errno::E2BIG);
         }
         if size > 0 {

@@ -21,11 +21,10 @@ use lintel_hal::mm::Frame;
 use lintel_vfs::Inode;
 use spin::Mutex;
 
-pub const F_SEAL_SEAL: u32 = 1;
-pub const F_SEAL_SHRINK: u32 = 2;
-pub const F_SEAL_GROW: u32 = 4;
-pub const F_SEAL_WRITE: u32 = 8;
-pub const F_SEAL_FUTURE_WRITE: u32 = 16;
+pub use lintel_abi::fcntl::{
+    F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE,
+};
+
 /// Not a Linux seal: marks a file that supports seals at all (memfd).
 const SEALABLE: u32 = 1 << 31;
 

@@ -6,14 +6,11 @@ use super::{Process, StopReport, Thread};
 use crate::uaccess;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
+use lintel_abi::signal::{SS_AUTODISARM, SS_DISABLE, SS_ONSTACK};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::signal::{Delivery, UcStack};
 use lintel_hal::usercopy::Fault;
 use lintel_hal::UserContext;
-
-const SS_ONSTACK: u32 = 1;
-const SS_DISABLE: u32 = 2;
-const SS_AUTODISARM: u32 = 1 << 31;
 
 fn act_of(p: &Process, sig: u32) -> SigAction {
     p.sigactions.lock()[sig as usize - 1]

@@ -11,6 +11,7 @@
 //! With 128 MiB of RAM that gives about 200 tasks, with 512 MiB about 800.
 
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use lintel_abi::futex::FUTEX_TID_MASK;
 use lintel_abi::{Errno, KResult};
 
 /// Linux's default pid_max (for up to 32 CPUs) and its 64-bit upper limit.
@@ -19,7 +20,6 @@ pub const PID_MAX_LIMIT: i32 = 4 << 20;
 /// After wrapping, pids restart above this (daemons started at boot keep low pids).
 const RESERVED_PIDS: i32 = 300;
 const MIN_THREADS: u32 = 20;
-const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
 /// THREAD_SIZE in Linux's formula.
 const LINUX_THREAD_SIZE: usize = 16 << 10;
 /// Kernel heap one task takes: its kernel stack, plus its thread, process, file table,

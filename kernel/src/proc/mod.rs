@@ -78,13 +78,9 @@ pub struct FsContext {
     pub umask: u32,
 }
 
-pub const RLIM_INFINITY: u64 = u64::MAX;
-pub const RLIMIT_DATA: usize = 2;
-pub const RLIMIT_STACK: usize = 3;
-pub const RLIMIT_AS: usize = 9;
-pub const RLIMIT_NPROC: usize = 6;
-pub const RLIMIT_NOFILE: usize = 7;
-pub const RLIM_NLIMITS: usize = 16;
+pub use lintel_abi::resource::{
+    RLIMIT_AS, RLIMIT_DATA, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS,
+};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Rlimit {

@@ -3,34 +3,14 @@
 //! process, ignored signals are discarded, and a signal that is blocked or has a handler stays
 //! pending (visible to rt_sigpending), exactly where delivery will pick it up.
 
-// Linux's whole signal table; the signals issue uses every entry.
+// The signal numbers and flags come from lintel_abi::signal; the signals issue uses every entry.
 #![allow(dead_code)]
 
-pub const SIGHUP: u32 = 1;
-pub const SIGINT: u32 = 2;
-pub const SIGQUIT: u32 = 3;
-pub const SIGILL: u32 = 4;
-pub const SIGTRAP: u32 = 5;
-pub const SIGABRT: u32 = 6;
-pub const SIGBUS: u32 = 7;
-pub const SIGFPE: u32 = 8;
-pub const SIGKILL: u32 = 9;
-pub const SIGSEGV: u32 = 11;
-pub const SIGPIPE: u32 = 13;
-pub const SIGCHLD: u32 = 17;
-pub const SIGCONT: u32 = 18;
-pub const SIGSTOP: u32 = 19;
-pub const SIGTSTP: u32 = 20;
-pub const SIGTTIN: u32 = 21;
-pub const SIGTTOU: u32 = 22;
-pub const SIGURG: u32 = 23;
-pub const SIGSYS: u32 = 31;
-pub const SIGRTMIN: u32 = 32;
-pub const SIGWINCH: u32 = 28;
-pub const NSIG: u32 = 64;
-
-pub const SIG_DFL: u64 = 0;
-pub const SIG_IGN: u64 = 1;
+pub use lintel_abi::signal::{
+    NSIG, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGHUP, SIGILL, SIGINT, SIGKILL, SIGPIPE, SIGQUIT,
+    SIGRTMIN, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH,
+    SIG_DFL, SIG_IGN,
+};
 
 /// A blocked/pending signal set: bit N-1 is signal N.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
@@ -81,25 +61,11 @@ pub const SYNCHRONOUS: u64 = (1 << (SIGSEGV - 1))
     | (1 << (SIGFPE - 1))
     | (1 << (SIGSYS - 1));
 
-pub const SA_NOCLDSTOP: u64 = 0x1;
-pub const SA_NOCLDWAIT: u64 = 0x2;
-pub const SA_SIGINFO: u64 = 0x4;
-pub const SA_RESTORER: u64 = 0x0400_0000;
-pub const SA_ONSTACK: u64 = 0x0800_0000;
-pub const SA_RESTART: u64 = 0x1000_0000;
-pub const SA_NODEFER: u64 = 0x4000_0000;
-pub const SA_RESETHAND: u64 = 0x8000_0000;
-
-pub const SI_USER: i32 = 0;
-pub const SI_KERNEL: i32 = 0x80;
-pub const SI_QUEUE: i32 = -1;
-pub const SI_TIMER: i32 = -2;
-pub const SI_TKILL: i32 = -6;
-pub const CLD_EXITED: i32 = 1;
-pub const CLD_KILLED: i32 = 2;
-pub const CLD_DUMPED: i32 = 3;
-pub const CLD_STOPPED: i32 = 5;
-pub const CLD_CONTINUED: i32 = 6;
+pub use lintel_abi::signal::{
+    CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, SA_EXPOSE_TAGBITS, SA_NOCLDSTOP,
+    SA_NOCLDWAIT, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTART, SA_RESTORER, SA_SIGINFO,
+    SI_KERNEL, SI_TIMER, SI_TKILL, SI_USER,
+};
 
 /// A `siginfo_t` image (128 bytes) for one queued signal.
 #[derive(Clone, Copy)]
@@ -270,8 +236,15 @@ pub fn killed_status(sig: u32) -> i32 {
 
 /// sa_flags bits Linux knows (with SA_RESTORER); others are cleared so programs can probe for
 /// support.
-pub const SA_KNOWN_FLAGS: u64 =
-    0x1 | 0x2 | 0x4 | 0x800 | 0x0400_0000 | 0x0800_0000 | 0x1000_0000 | 0x4000_0000 | 0x8000_0000;
+pub const SA_KNOWN_FLAGS: u64 = SA_NOCLDSTOP
+    | SA_NOCLDWAIT
+    | SA_SIGINFO
+    | SA_EXPOSE_TAGBITS
+    | SA_RESTORER
+    | SA_ONSTACK
+    | SA_RESTART
+    | SA_NODEFER
+    | SA_RESETHAND;
 
 pub fn bit(sig: u32) -> u64 {
     1u64 << (sig - 1)

@@ -1,5 +1,6 @@
-//! Open flags, `*at` flags and `fcntl` commands. The open flags that differ by architecture
-//! come from `arch::target::fcntl`.
+//! Open flags, `*at` flags, `fcntl` commands, record-lock types, seals and `flock` operations
+//! (asm-generic/fcntl.h, linux/fcntl.h). The values that differ by architecture come from
+//! `arch::target::fcntl`.
 #![allow(missing_docs)]
 
 pub use crate::arch::target::fcntl::*;
@@ -51,3 +52,23 @@ pub const SEEK_HOLE: u32 = 4;
 /// fcntl: pipe buffer size.
 pub const F_SETPIPE_SZ: u32 = 1031;
 pub const F_GETPIPE_SZ: u32 = 1032;
+
+/// Open-file-description record locks.
+pub const F_OFD_GETLK: u32 = 36;
+pub const F_OFD_SETLK: u32 = 37;
+pub const F_OFD_SETLKW: u32 = 38;
+
+/// File seals (`F_ADD_SEALS`/`F_GET_SEALS` on a memfd).
+pub const F_ADD_SEALS: u32 = 1033;
+pub const F_GET_SEALS: u32 = 1034;
+pub const F_SEAL_SEAL: u32 = 1;
+pub const F_SEAL_SHRINK: u32 = 2;
+pub const F_SEAL_GROW: u32 = 4;
+pub const F_SEAL_WRITE: u32 = 8;
+pub const F_SEAL_FUTURE_WRITE: u32 = 16;
+
+/// `flock` operations.
+pub const LOCK_SH: u32 = 1;
+pub const LOCK_EX: u32 = 2;
+pub const LOCK_NB: u32 = 4;
+pub const LOCK_UN: u32 = 8;

@@ -7,7 +7,20 @@
 
 mod errno;
 pub mod fcntl;
+pub mod fs;
+pub mod futex;
+pub mod ioctl;
+pub mod limits;
+pub mod mman;
+pub mod poll;
+pub mod prctl;
+pub mod resource;
+pub mod sched;
+pub mod signal;
+pub mod socket;
 pub mod stat;
+pub mod time;
+pub mod wait;
 
 pub mod arch;
 

@@ -122,3 +122,7 @@ impl Stat {
 pub const fn makedev(major: u64, minor: u64) -> u64 {
     ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & !0xff) << 12)
 }
+
+/// `utimensat` `tv_nsec` values: set to the current time, leave unchanged.
+pub const UTIME_NOW: i64 = 0x3fff_ffff;
+pub const UTIME_OMIT: i64 = 0x3fff_fffe;

@@ -3,27 +3,11 @@
 
 use super::*;
 
-pub(super) const TCGETS: u32 = 0x5401;
-pub(super) const TCSETS: u32 = 0x5402;
-pub(super) const TCSETSW: u32 = 0x5403;
-pub(super) const TCSETSF: u32 = 0x5404;
-pub(super) const TCSBRK: u32 = 0x5409;
-pub(super) const TCXONC: u32 = 0x540a;
-pub(super) const TCFLSH: u32 = 0x540b;
-pub(super) const TIOCSCTTY: u32 = 0x540e;
-pub(super) const TIOCGPGRP: u32 = 0x540f;
-pub(super) const TIOCSPGRP: u32 = 0x5410;
-pub(super) const TIOCOUTQ: u32 = 0x5411;
-pub(super) const TIOCGWINSZ: u32 = 0x5413;
-pub(super) const TIOCSWINSZ: u32 = 0x5414;
-pub(super) const FIONREAD: u32 = 0x541b;
-pub(super) const TIOCNOTTY: u32 = 0x5422;
-pub(super) const TIOCGSID: u32 = 0x5429;
-pub(super) const TIOCGPTN: u32 = 0x8004_5430;
-pub(super) const TIOCSPTLCK: u32 = 0x4004_5431;
-pub(super) const TIOCGPTLCK: u32 = 0x8004_5439;
-pub(super) const TIOCGPTPEER: u32 = 0x5441;
-pub(super) const FIONBIO: u32 = 0x5421;
+pub(super) use lintel_abi::ioctl::{
+    FIONBIO, FIONREAD, TCFLSH, TCGETS, TCSBRK, TCSETS, TCSETSF, TCSETSW, TCXONC, TIOCGPGRP,
+    TIOCGPTLCK, TIOCGPTN, TIOCGPTPEER, TIOCGSID, TIOCGWINSZ, TIOCNOTTY, TIOCOUTQ, TIOCSCTTY,
+    TIOCSPGRP, TIOCSPTLCK, TIOCSWINSZ,
+};
 
 fn write_winsize(arg: usize, w: [u16; 4]) -> KResult<()> {
     let mut b = [0u8; 8];

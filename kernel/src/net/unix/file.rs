@@ -38,7 +38,7 @@ impl FileOps for SocketFile {
     }
 
     fn ioctl(&self, _: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
-        const FIONREAD: u32 = 0x541b;
+        use lintel_abi::ioctl::FIONREAD;
         if cmd == FIONREAD {
             let s = self.0.state.lock();
             let n = if self.0.kind == SOCK_STREAM {

@@ -17,9 +17,7 @@ use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
 use spin::Mutex;
 
-pub const SOCK_STREAM: u32 = 1;
-pub const SOCK_DGRAM: u32 = 2;
-pub const SOCK_SEQPACKET: u32 = 5;
+pub use lintel_abi::socket::{SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
 
 /// A socket name: a file-system path or an abstract name (leading NUL dropped).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -10,10 +10,7 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented("arch_prctl", arch_prctl, "")];
 
 pub fn arch_prctl(c: &mut Call) -> SysResult {
-    const ARCH_SET_GS: usize = 0x1001;
-    const ARCH_SET_FS: usize = 0x1002;
-    const ARCH_GET_FS: usize = 0x1003;
-    const ARCH_GET_GS: usize = 0x1004;
+    use lintel_abi::arch::target::prctl::{ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS};
     let [code, addr, ..] = c.a;
     match code {
         ARCH_SET_FS | ARCH_SET_GS => {

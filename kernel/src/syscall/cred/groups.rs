@@ -33,7 +33,7 @@ pub fn getgroups(c: &mut Call) -> SysResult {
 }
 
 pub fn setgroups(c: &mut Call) -> SysResult {
-    const NGROUPS_MAX: usize = 65536;
+    use lintel_abi::limits::NGROUPS_MAX;
     let size = c.a[0];
     if size > NGROUPS_MAX {
         return Err(Errno::EINVAL);

@@ -47,7 +47,7 @@ pub(in crate::syscall) fn install(c: &Call, ops: Arc<dyn FileOps>, flags: u32) -
 }
 
 /// Largest fd count poll accepts (Linux checks nfds against RLIMIT_NOFILE).
-pub(in crate::syscall) const RLIMIT_NOFILE: usize = 7;
+pub(in crate::syscall) use lintel_abi::resource::RLIMIT_NOFILE;
 
 /// Waits until `check` reports progress, the deadline passes (then returns `on_timeout`), or
 /// the process is being killed.

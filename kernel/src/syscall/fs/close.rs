@@ -24,8 +24,7 @@ pub fn close(c: &mut Call) -> SysResult {
 }
 
 pub fn close_range(c: &mut Call) -> SysResult {
-    const CLOSE_RANGE_UNSHARE: usize = 2;
-    const CLOSE_RANGE_CLOEXEC: usize = 4;
+    use lintel_abi::fs::{CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE};
     let [first, last, flags, ..] = c.a;
     let (first, last) = (first as u32, last as u32);
     if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {

@@ -17,18 +17,17 @@ pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
 /// fallocate: space is never reserved ahead on Lintel's file systems, so mode 0 only grows
 /// the size; FALLOC_FL_PUNCH_HOLE writes zeros over the range (reads are what Linux gives).
 pub fn fallocate(c: &mut Call) -> SysResult {
-    const KEEP_SIZE: usize = 1;
-    const PUNCH_HOLE: usize = 2;
+    use lintel_abi::fs::{FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE};
     let f = file(c, c.fd(0))?;
     let [_, mode, off, len, ..] = c.a;
     let (off, len) = (off as i64, len as i64);
     if off < 0 || len <= 0 {
         return Err(Errno::EINVAL);
     }
-    if mode & !(KEEP_SIZE | PUNCH_HOLE) != 0 {
+    if mode & !(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE) != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
-    if mode & PUNCH_HOLE != 0 && mode & KEEP_SIZE == 0 {
+    if mode & FALLOC_FL_PUNCH_HOLE != 0 && mode & FALLOC_FL_KEEP_SIZE == 0 {
         return Err(Errno::EOPNOTSUPP);
     }
     if !f.writable() {
@@ -46,7 +45,7 @@ pub fn fallocate(c: &mut Call) -> SysResult {
     }
     let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
     let size = inode.stat().size;
-    if mode & PUNCH_HOLE != 0 {
+    if mode & FALLOC_FL_PUNCH_HOLE != 0 {
         let stop = end.min(size);
         let zeros = alloc::vec![0u8; 65536];
         let mut pos = off as u64;
@@ -55,7 +54,7 @@ pub fn fallocate(c: &mut Call) -> SysResult {
             crate::mm::pagecache::write(&inode, pos, &zeros[..n])?;
             pos += n as u64;
         }
-    } else if mode & KEEP_SIZE == 0 && end > size {
+    } else if mode & FALLOC_FL_KEEP_SIZE == 0 && end > size {
         crate::mm::pagecache::truncate(&inode, end)?;
     }
     ok(0)

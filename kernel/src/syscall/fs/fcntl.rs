@@ -8,6 +8,7 @@ use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use alloc::sync::Arc;
 use lintel_abi::fcntl::*;
+use lintel_abi::fcntl::{F_ADD_SEALS, F_GET_SEALS};
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
@@ -77,10 +78,6 @@ pub fn fcntl(c: &mut Call) -> SysResult {
         _ => Err(Errno::EINVAL),
     }
 }
-
-const F_ADD_SEALS: u32 = 1033;
-
-const F_GET_SEALS: u32 = 1034;
 
 /// Whether some address space maps `inode` shared and writable (F_SEAL_WRITE is then EBUSY).
 fn writably_mapped(inode: &Arc<dyn lintel_vfs::Inode>) -> bool {

@@ -16,9 +16,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
 
 pub fn ioctl(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
-    const FIOCLEX: u32 = 0x5451;
-    const FIONCLEX: u32 = 0x5450;
-    const FIONBIO: u32 = 0x5421;
+    use lintel_abi::ioctl::{FIOCLEX, FIONBIO, FIONCLEX};
     let cmd = c.a[1] as u32;
     match cmd {
         FIOCLEX | FIONCLEX => {

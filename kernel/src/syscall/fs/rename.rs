@@ -18,9 +18,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 ];
 
 fn do_rename(c: &mut Call, odir: i32, op: usize, ndir: i32, np: usize, flags: u32) -> SysResult {
-    const RENAME_NOREPLACE: u32 = 1;
-    const RENAME_EXCHANGE: u32 = 2;
-    const RENAME_WHITEOUT: u32 = 4;
+    use lintel_abi::fs::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
     if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) != 0
         || (flags & RENAME_EXCHANGE != 0 && flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) != 0)
     {

@@ -10,6 +10,7 @@ use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
 use alloc::sync::Arc;
+use lintel_abi::fs::SPLICE_F_NONBLOCK;
 use lintel_abi::stat::*;
 use lintel_abi::Errno;
 use lintel_vfs::FileType;
@@ -32,7 +33,6 @@ pub(in crate::syscall) fn is_pipe(f: &OpenFile) -> bool {
 
 /// splice: moves data between a pipe and another file (through a kernel buffer).
 pub fn splice(c: &mut Call) -> SysResult {
-    const SPLICE_F_NONBLOCK: usize = 2;
     let [fd_in, off_in, fd_out, off_out, len, flags] = c.a;
     if flags & !0xf != 0 {
         return Err(Errno::EINVAL);
@@ -76,7 +76,6 @@ pub fn splice(c: &mut Call) -> SysResult {
 
 /// tee(2): copies up to `len` bytes from one pipe to another without consuming them.
 pub fn tee(c: &mut Call) -> SysResult {
-    const SPLICE_F_NONBLOCK: usize = 2;
     let [fd_in, fd_out, len, flags, ..] = c.a;
     if flags & !0xf != 0 {
         return Err(Errno::EINVAL);

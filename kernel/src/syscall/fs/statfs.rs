@@ -22,9 +22,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 
 /// `struct statfs` for the file system holding `d`.
 fn statfs_of(d: &Dentry) -> [u8; 120] {
-    const TMPFS_MAGIC: u64 = 0x0102_1994;
-    const PROC_SUPER_MAGIC: u64 = 0x9fa0;
-    const EXT4_SUPER_MAGIC: u64 = 0xef53;
+    use lintel_abi::fs::{EXT4_SUPER_MAGIC, PROC_SUPER_MAGIC, TMPFS_MAGIC};
     let fsid = d.inode.fs_id();
     // [type, bsize, blocks, bfree, bavail, files, ffree]
     let vals: [u64; 7] = if let Some(s) = fs::ext4::statfs(&d.inode) {

@@ -25,10 +25,6 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("utime", utime, ""),
 ];
 
-const UTIME_NOW: i64 = 0x3fff_ffff;
-
-const UTIME_OMIT: i64 = 0x3fff_fffe;
-
 /// Sets timestamps: `times` None means both now. Setting explicit times needs ownership;
 /// setting "now" needs ownership or write permission.
 fn set_times(c: &Call, d: &Dentry, times: Option<[(i64, i64); 2]>) -> SysResult {

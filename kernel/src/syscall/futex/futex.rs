@@ -8,6 +8,10 @@ use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
+use lintel_abi::futex::{
+    FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT,
+    FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP,
+};
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
@@ -15,24 +19,6 @@ pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     futex,
     "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, bitsets, private and shared; PI futexes pending",
 )];
-
-const FUTEX_WAIT: usize = 0;
-
-const FUTEX_WAKE: usize = 1;
-
-const FUTEX_REQUEUE: usize = 3;
-
-const FUTEX_CMP_REQUEUE: usize = 4;
-
-const FUTEX_WAKE_OP: usize = 5;
-
-const FUTEX_WAIT_BITSET: usize = 9;
-
-const FUTEX_WAKE_BITSET: usize = 10;
-
-const FUTEX_PRIVATE_FLAG: usize = 128;
-
-const FUTEX_CLOCK_REALTIME: usize = 256;
 
 pub fn futex(c: &mut Call) -> SysResult {
     let [uaddr, op, val, timeout, uaddr2, val3] = c.a;

@@ -15,7 +15,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
 )];
 
 pub fn madvise(c: &mut Call) -> SysResult {
-    const MADV_DONTNEED: usize = 4;
+    use lintel_abi::mman::{MADV_DONTNEED, MADV_FREE};
     let [addr, len, advice, ..] = c.a;
     if addr % PAGE != 0 {
         return Err(Errno::EINVAL);
@@ -23,7 +23,6 @@ pub fn madvise(c: &mut Call) -> SysResult {
     let end = page_up(len)
         .and_then(|l| addr.checked_add(l))
         .ok_or(Errno::EINVAL)?;
-    const MADV_FREE: usize = 8;
     if !matches!(advice, 0..=4 | 8..=23 | 100 | 101) {
         return Err(Errno::EINVAL);
     }

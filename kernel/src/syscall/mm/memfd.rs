@@ -16,8 +16,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
 )];
 
 pub fn memfd_create(c: &mut Call) -> SysResult {
-    const MFD_CLOEXEC: u32 = 1;
-    const MFD_ALLOW_SEALING: u32 = 2;
+    use lintel_abi::mman::{MFD_ALLOW_SEALING, MFD_CLOEXEC};
     let flags = c.a[1] as u32;
     if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING) != 0 {
         return Err(Errno::EINVAL);

@@ -14,6 +14,11 @@ mod msync;
 use crate::proc::RLIMIT_AS;
 use crate::syscall::Call;
 use crate::syscall::Syscall;
+use lintel_abi::mman::{
+    MAP_32BIT, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_GROWSDOWN, MAP_HUGETLB, MAP_HUGE_1GB,
+    MAP_HUGE_2MB, MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_SHARED, MAP_STACK,
+    MAP_UNINITIALIZED, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_WRITE,
+};
 use lintel_abi::Errno;
 use lintel_abi::KResult;
 use lintel_hal::mm::Prot;
@@ -57,45 +62,32 @@ pub(in crate::syscall) fn mapped_range(
     Ok(())
 }
 
-const PROT_READ: usize = 1;
-
-const PROT_WRITE: usize = 2;
-
-const PROT_EXEC: usize = 4;
-
-pub(in crate::syscall) const MAP_PRIVATE: usize = 2;
-
-pub(in crate::syscall) const MAP_SHARED_VALIDATE: usize = 3;
+pub(in crate::syscall) use lintel_abi::mman::{
+    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED_VALIDATE,
+};
 
 /// Linux's LEGACY_MAP_MASK plus MAP_FIXED_NOREPLACE: what MAP_SHARED_VALIDATE accepts.
-pub(in crate::syscall) const VALIDATED_FLAGS: usize = 0x3
-    | 0x10 // MAP_FIXED
-    | 0x20 // MAP_ANONYMOUS
-    | 0x40 // MAP_32BIT
-    | 0x100 // MAP_GROWSDOWN
-    | 0x800 // MAP_DENYWRITE
-    | 0x1000 // MAP_EXECUTABLE
-    | 0x2000 // MAP_LOCKED
-    | 0x4000 // MAP_NORESERVE
-    | 0x8000 // MAP_POPULATE
-    | 0x10000 // MAP_NONBLOCK
-    | 0x20000 // MAP_STACK
-    | 0x40000 // MAP_HUGETLB
-    | 0x100000 // MAP_FIXED_NOREPLACE
-    | 0x400_0000 // MAP_UNINITIALIZED
-    | (21 << 26) // MAP_HUGE_2MB
-    | (30 << 26); // MAP_HUGE_1GB
-
-pub(in crate::syscall) const MAP_FIXED: usize = 0x10;
-
-pub(in crate::syscall) const MAP_ANONYMOUS: usize = 0x20;
-
-pub(in crate::syscall) const MAP_POPULATE: usize = 0x8000;
-
-pub(in crate::syscall) const MAP_FIXED_NOREPLACE: usize = 0x100000;
+pub(in crate::syscall) const VALIDATED_FLAGS: usize = MAP_SHARED
+    | MAP_PRIVATE
+    | MAP_FIXED
+    | MAP_ANONYMOUS
+    | MAP_32BIT
+    | MAP_GROWSDOWN
+    | MAP_DENYWRITE
+    | MAP_EXECUTABLE
+    | MAP_LOCKED
+    | MAP_NORESERVE
+    | MAP_POPULATE
+    | MAP_NONBLOCK
+    | MAP_STACK
+    | MAP_HUGETLB
+    | MAP_FIXED_NOREPLACE
+    | MAP_UNINITIALIZED
+    | MAP_HUGE_2MB
+    | MAP_HUGE_1GB;
 
 pub(in crate::syscall) fn prot_of(p: usize) -> Result<Prot, Errno> {
-    if p & !(PROT_READ | PROT_WRITE | PROT_EXEC | 0x0100_0000 | 0x0200_0000) != 0 {
+    if p & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP) != 0 {
         return Err(Errno::EINVAL);
     }
     Ok(Prot {

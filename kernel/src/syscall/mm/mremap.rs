@@ -12,9 +12,7 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented("mremap", mremap, "")];
 
 pub fn mremap(c: &mut Call) -> SysResult {
-    const MREMAP_MAYMOVE: usize = 1;
-    const MREMAP_FIXED: usize = 2;
-    const MREMAP_DONTUNMAP: usize = 4;
+    use lintel_abi::mman::{MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE};
     let [old, old_len, new_len, flags, new_addr, _] = c.a;
     if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 || old % PAGE != 0 {
         return Err(Errno::EINVAL);

@@ -14,9 +14,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
 )];
 
 pub fn msync(c: &mut Call) -> SysResult {
-    const MS_ASYNC: usize = 1;
-    const MS_INVALIDATE: usize = 2;
-    const MS_SYNC: usize = 4;
+    use lintel_abi::mman::{MS_ASYNC, MS_INVALIDATE, MS_SYNC};
     let [addr, len, flags, ..] = c.a;
     if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
         || flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC

@@ -30,58 +30,12 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     sockopt::SYSCALLS,
 ];
 
-pub(in crate::syscall) const AF_UNIX: u32 = 1;
-
-pub(in crate::syscall) const SOCK_NONBLOCK: u32 = 0o4000;
-
-pub(in crate::syscall) const SOCK_CLOEXEC: u32 = 0o2000000;
-
-pub(in crate::syscall) const SOL_SOCKET: usize = 1;
-
-pub(in crate::syscall) const SCM_RIGHTS: i32 = 1;
-
-pub(in crate::syscall) const SCM_CREDENTIALS: i32 = 2;
-
-pub(in crate::syscall) const MSG_PEEK: u32 = 2;
-
-pub(in crate::syscall) const MSG_CTRUNC: u32 = 8;
-
-pub(in crate::syscall) const MSG_TRUNC: u32 = 0x20;
-
-pub(in crate::syscall) const MSG_DONTWAIT: u32 = 0x40;
-
-pub(in crate::syscall) const MSG_WAITALL: u32 = 0x100;
-
-pub(in crate::syscall) const MSG_NOSIGNAL: u32 = 0x4000;
-
-pub(in crate::syscall) const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
-
-// SOL_SOCKET options.
-pub(in crate::syscall) const SO_REUSEADDR: usize = 2;
-
-pub(in crate::syscall) const SO_TYPE: usize = 3;
-
-pub(in crate::syscall) const SO_ERROR: usize = 4;
-
-pub(in crate::syscall) const SO_SNDBUF: usize = 7;
-
-pub(in crate::syscall) const SO_RCVBUF: usize = 8;
-
-pub(in crate::syscall) const SO_KEEPALIVE: usize = 9;
-
-pub(in crate::syscall) const SO_PASSCRED: usize = 16;
-
-pub(in crate::syscall) const SO_PEERCRED: usize = 17;
-
-pub(in crate::syscall) const SO_RCVTIMEO: usize = 20;
-
-pub(in crate::syscall) const SO_SNDTIMEO: usize = 21;
-
-pub(in crate::syscall) const SO_ACCEPTCONN: usize = 30;
-
-pub(in crate::syscall) const SO_PROTOCOL: usize = 38;
-
-pub(in crate::syscall) const SO_DOMAIN: usize = 39;
+pub(in crate::syscall) use lintel_abi::socket::{
+    AF_UNIX, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC,
+    MSG_WAITALL, SCM_CREDENTIALS, SCM_RIGHTS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET,
+    SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR, SO_KEEPALIVE, SO_PASSCRED, SO_PEERCRED, SO_PROTOCOL,
+    SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE,
+};
 
 /// Most file descriptors one SCM_RIGHTS message may carry (Linux's SCM_MAX_FD).
 pub(in crate::syscall) const SCM_MAX_FD: usize = 253;

@@ -9,6 +9,12 @@ use crate::syscall::Syscall;
 use crate::uaccess;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
+use lintel_abi::sched::{
+    CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_DETACHED, CLONE_FILES, CLONE_FS, CLONE_IO,
+    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER,
+    CLONE_NEWUTS, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_PIDFD, CLONE_PTRACE, CLONE_SETTLS,
+    CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_UNTRACED, CLONE_VFORK, CLONE_VM, CSIGNAL,
+};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::task::FpuState;
 
@@ -18,56 +24,6 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("vfork", |c| fork(c, ForkKind::Vfork), ""),
     Syscall::partial("clone3", clone3, "as clone, with set_tid (one pid namespace); CLONE_INTO_CGROUP and CLONE_PIDFD pending"),
 ];
-
-const CSIGNAL: usize = 0xff;
-
-const CLONE_VM: usize = 0x100;
-
-const CLONE_FS: usize = 0x200;
-
-const CLONE_FILES: usize = 0x400;
-
-const CLONE_SIGHAND: usize = 0x800;
-
-const CLONE_PIDFD: usize = 0x1000;
-
-const CLONE_PTRACE: usize = 0x2000;
-
-const CLONE_VFORK: usize = 0x4000;
-
-const CLONE_PARENT: usize = 0x8000;
-
-const CLONE_THREAD: usize = 0x10000;
-
-const CLONE_NEWNS: usize = 0x20000;
-
-const CLONE_SYSVSEM: usize = 0x40000;
-
-const CLONE_SETTLS: usize = 0x80000;
-
-const CLONE_PARENT_SETTID: usize = 0x100000;
-
-const CLONE_CHILD_CLEARTID: usize = 0x200000;
-
-const CLONE_DETACHED: usize = 0x400000;
-
-const CLONE_UNTRACED: usize = 0x800000;
-
-const CLONE_CHILD_SETTID: usize = 0x1000000;
-
-const CLONE_NEWCGROUP: usize = 0x0200_0000;
-
-const CLONE_NEWUTS: usize = 0x0400_0000;
-
-const CLONE_NEWIPC: usize = 0x0800_0000;
-
-const CLONE_NEWUSER: usize = 0x1000_0000;
-
-const CLONE_NEWPID: usize = 0x2000_0000;
-
-const CLONE_NEWNET: usize = 0x4000_0000;
-
-const CLONE_IO: usize = 0x8000_0000;
 
 const CLONE_NAMESPACES: usize = CLONE_NEWNS
     | CLONE_NEWCGROUP

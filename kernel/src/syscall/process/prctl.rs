@@ -13,23 +13,12 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 ];
 
 pub fn prctl(c: &mut Call) -> SysResult {
-    const PR_SET_PDEATHSIG: usize = 1;
-    const PR_GET_PDEATHSIG: usize = 2;
-    const PR_GET_DUMPABLE: usize = 3;
-    const PR_SET_DUMPABLE: usize = 4;
-    const PR_SET_NAME: usize = 15;
-    const PR_GET_NAME: usize = 16;
-    const PR_CAPBSET_READ: usize = 23;
-    const PR_GET_NO_NEW_PRIVS: usize = 39;
-    const PR_SET_NO_NEW_PRIVS: usize = 38;
-    const PR_GET_TIMERSLACK: usize = 30;
-    const PR_SET_TIMERSLACK: usize = 29;
-    const PR_GET_KEEPCAPS: usize = 7;
-    const PR_SET_KEEPCAPS: usize = 8;
-    const PR_GET_SECCOMP: usize = 21;
-    const PR_SET_CHILD_SUBREAPER: usize = 36;
-    const PR_GET_CHILD_SUBREAPER: usize = 37;
-    const CAP_LAST_CAP: usize = 40;
+    use lintel_abi::prctl::{
+        CAP_LAST_CAP, PR_CAPBSET_READ, PR_GET_CHILD_SUBREAPER, PR_GET_DUMPABLE, PR_GET_KEEPCAPS,
+        PR_GET_NAME, PR_GET_NO_NEW_PRIVS, PR_GET_PDEATHSIG, PR_GET_SECCOMP, PR_GET_TIMERSLACK,
+        PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE, PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_NO_NEW_PRIVS,
+        PR_SET_PDEATHSIG, PR_SET_TIMERSLACK,
+    };
     let [opt, arg2, arg3, arg4, arg5, _] = c.a;
     let p = c.thread.proc_ref();
     match opt {

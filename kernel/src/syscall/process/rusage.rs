@@ -43,9 +43,7 @@ pub(in crate::syscall) fn child_rusage(child: &Process) -> [u8; 144] {
 }
 
 pub fn getrusage(c: &mut Call) -> SysResult {
-    const RUSAGE_SELF: i32 = 0;
-    const RUSAGE_CHILDREN: i32 = -1;
-    const RUSAGE_THREAD: i32 = 1;
+    use lintel_abi::resource::{RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD};
     let p = c.thread.proc_ref();
     let (u, s) = match c.a[0] as i32 {
         RUSAGE_SELF => p.cpu_times(),

@@ -11,6 +11,15 @@ use crate::syscall::Syscall;
 use crate::uaccess;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
+use lintel_abi::wait::WALL;
+use lintel_abi::wait::WCLONE;
+use lintel_abi::wait::WCONTINUED;
+use lintel_abi::wait::WEXITED;
+use lintel_abi::wait::WNOHANG;
+use lintel_abi::wait::WNOTHREAD;
+use lintel_abi::wait::WNOWAIT;
+use lintel_abi::wait::WSTOPPED;
+use lintel_abi::wait::WUNTRACED;
 use lintel_abi::Errno;
 use lintel_abi::KResult;
 
@@ -18,24 +27,6 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("wait4", wait4, ""),
     Syscall::implemented("waitid", waitid, "P_ALL, P_PID, P_PGID; P_PIDFD pending"),
 ];
-
-const WNOHANG: usize = 1;
-
-const WUNTRACED: usize = 2;
-
-const WSTOPPED: usize = 2;
-
-const WEXITED: usize = 4;
-
-const WCONTINUED: usize = 8;
-
-const WNOWAIT: usize = 0x0100_0000;
-
-const WNOTHREAD: usize = 0x2000_0000;
-
-const WALL: usize = 0x4000_0000;
-
-const WCLONE: usize = 0x8000_0000;
 
 /// Which children a wait call is for.
 #[derive(Clone, Copy)]
@@ -160,11 +151,8 @@ pub fn wait4(c: &mut Call) -> SysResult {
 }
 
 pub fn waitid(c: &mut Call) -> SysResult {
-    const P_ALL: usize = 0;
-    const P_PID: usize = 1;
-    const P_PGID: usize = 2;
-    const CLD_EXITED: i32 = 1;
-    const CLD_KILLED: i32 = 2;
+    use lintel_abi::signal::{CLD_EXITED, CLD_KILLED};
+    use lintel_abi::wait::{P_ALL, P_PGID, P_PID};
     let [idtype, id, infop, options, rusage_p, _] = c.a;
     let options = options as u32 as usize;
     if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WALL | WCLONE | WNOTHREAD)

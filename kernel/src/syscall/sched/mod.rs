@@ -31,17 +31,9 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
 /// CPUs that exist (bit N = CPU N).
 pub(in crate::syscall) const ONLINE_CPUS: u64 = 1;
 
-pub(in crate::syscall) const SCHED_OTHER: usize = 0;
-
-pub(in crate::syscall) const SCHED_FIFO: usize = 1;
-
-pub(in crate::syscall) const SCHED_RR: usize = 2;
-
-pub(in crate::syscall) const SCHED_BATCH: usize = 3;
-
-pub(in crate::syscall) const SCHED_IDLE: usize = 5;
-
-pub(in crate::syscall) const SCHED_RESET_ON_FORK: usize = 0x4000_0000;
+pub(in crate::syscall) use lintel_abi::sched::{
+    SCHED_BATCH, SCHED_FIFO, SCHED_IDLE, SCHED_OTHER, SCHED_RESET_ON_FORK, SCHED_RR,
+};
 
 pub(in crate::syscall) fn thread_of(c: &Call, tid: i32) -> KResult<Arc<Thread>> {
     if tid < 0 {

@@ -8,6 +8,7 @@ use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
+use lintel_abi::resource::{PRIO_PGRP, PRIO_PROCESS, PRIO_USER};
 use lintel_abi::Errno;
 use lintel_abi::KResult;
 
@@ -19,12 +20,6 @@ pub(super) const SYSCALLS: &[Syscall] = &[
         "nice stored; the scheduler does not weight by it yet",
     ),
 ];
-
-const PRIO_PROCESS: usize = 0;
-
-const PRIO_PGRP: usize = 1;
-
-const PRIO_USER: usize = 2;
 
 /// The processes a PRIO_* selector names.
 fn prio_targets(c: &Call, which: usize, who: i32) -> KResult<alloc::vec::Vec<Arc<Process>>> {

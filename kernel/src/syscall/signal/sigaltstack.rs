@@ -5,15 +5,15 @@ use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
+use lintel_abi::signal::MINSIGSTKSZ;
+use lintel_abi::signal::SS_AUTODISARM;
+use lintel_abi::signal::SS_DISABLE;
+use lintel_abi::signal::SS_ONSTACK;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented("sigaltstack", sigaltstack, "")];
 
 pub fn sigaltstack(c: &mut Call) -> SysResult {
-    const SS_ONSTACK: u32 = 1;
-    const SS_DISABLE: u32 = 2;
-    const SS_AUTODISARM: u32 = 1 << 31;
-    const MINSIGSTKSZ: u64 = 2048;
     let [ss, oss, ..] = c.a;
     let cur = *c.thread.altstack.lock();
     let sp_now = c.ctx.sp();

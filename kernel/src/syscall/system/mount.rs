@@ -18,10 +18,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 ];
 
 pub fn mount(c: &mut Call) -> SysResult {
-    const MS_RDONLY: usize = 1;
-    const MS_REMOUNT: usize = 32;
-    const MS_BIND: usize = 4096;
-    const MS_MOVE: usize = 8192;
+    use lintel_abi::fs::{MS_BIND, MS_MOVE, MS_RDONLY, MS_REMOUNT};
     let [src, target, fstype, flags, _data, _] = c.a;
     if c.thread.proc_ref().cred.lock().euid != 0 {
         return Err(Errno::EPERM);

@@ -38,27 +38,12 @@ pub(in crate::syscall) fn get_timespec(addr: usize) -> Result<i64, Errno> {
     Ok(sec.saturating_mul(1_000_000_000).saturating_add(nsec))
 }
 
-pub(in crate::syscall) const CLOCK_REALTIME: usize = 0;
-
-pub(in crate::syscall) const CLOCK_MONOTONIC: usize = 1;
-
-pub(in crate::syscall) const CLOCK_PROCESS_CPUTIME_ID: usize = 2;
-
-pub(in crate::syscall) const CLOCK_THREAD_CPUTIME_ID: usize = 3;
-
-const CLOCK_MONOTONIC_RAW: usize = 4;
-
-pub(in crate::syscall) const CLOCK_REALTIME_COARSE: usize = 5;
-
-pub(in crate::syscall) const CLOCK_MONOTONIC_COARSE: usize = 6;
-
-pub(in crate::syscall) const CLOCK_BOOTTIME: usize = 7;
-
-pub(in crate::syscall) const CLOCK_REALTIME_ALARM: usize = 8;
-
-pub(in crate::syscall) const CLOCK_BOOTTIME_ALARM: usize = 9;
-
-const CLOCK_TAI: usize = 11;
+pub(in crate::syscall) use lintel_abi::time::{
+    CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE,
+    CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME, CLOCK_REALTIME_ALARM, CLOCK_REALTIME_COARSE,
+    CLOCK_THREAD_CPUTIME_ID,
+};
+use lintel_abi::time::{CLOCK_MONOTONIC_RAW, CLOCK_TAI};
 
 /// A CPU-time clock id as glibc encodes it (clock_getcpuclockid, pthread_getcpuclockid, and
 /// CLOCK_*_CPUTIME_ID): `(~pid << 3) | (thread ? 4 : 0) | type`, pid 0 meaning the caller.

@@ -48,9 +48,7 @@ fn timer_clock(c: &Call, clockid: usize) -> Result<crate::itimer::TimerClock, Er
 }
 
 pub fn timer_create(c: &mut Call) -> SysResult {
-    const SIGEV_SIGNAL: i32 = 0;
-    const SIGEV_NONE: i32 = 1;
-    const SIGEV_THREAD_ID: i32 = 4;
+    use lintel_abi::signal::{SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD_ID};
     let [clockid, sevp, idp, ..] = c.a;
     let clock = timer_clock(c, clockid)?;
     let p = c.thread.process();

@@ -1,6 +1,13 @@
-//! x86_64 (asm/unistd_64.h, asm/stat.h, asm-generic/fcntl.h and friends).
+//! x86_64 (asm/unistd_64.h, asm/stat.h, asm/signal.h, asm/prctl.h, asm-generic/fcntl.h,
+//! asm-generic/ioctls.h, asm-generic/socket.h, asm-generic/poll.h and friends).
 
 pub mod fcntl;
+pub mod ioctl;
+pub mod mman;
+pub mod poll;
+pub mod prctl;
+pub mod signal;
+pub mod socket;
 pub mod stat;
 pub mod syscall_nr;
 
