@@ -149,3 +149,17 @@ fn fcntl_and_fs() {
     same!(limits, general: NGROUPS_MAX, PIPE_BUF, XATTR_SIZE_MAX);
     same!(stat, general: UTIME_NOW, UTIME_OMIT);
 }
+
+#[test]
+fn struct_layouts() {
+    use linux_raw_sys::general::{epoll_event, stat};
+    assert_eq!(
+        core::mem::size_of::<epoll_event>(),
+        lintel_abi::poll::EPOLL_EVENT_SIZE
+    );
+    assert_eq!(
+        core::mem::offset_of!(epoll_event, data),
+        lintel_abi::poll::EPOLL_EVENT_DATA_OFFSET
+    );
+    assert_eq!(core::mem::size_of::<stat>(), lintel_abi::stat::STAT_SIZE);
+}

@@ -14,6 +14,7 @@ use crate::time;
 use crate::uaccess;
 use alloc::sync::Arc;
 use lintel_abi::fcntl::O_CLOEXEC;
+use lintel_abi::poll::{EPOLL_EVENT_DATA_OFFSET, EPOLL_EVENT_SIZE};
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
@@ -63,9 +64,10 @@ pub fn epoll_ctl(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let (events, data) = if op as u32 != 2 {
-        let b = uaccess::read_vec(evp, 12)?;
+        let b = uaccess::read_vec(evp, EPOLL_EVENT_SIZE)?;
         let ev = u32::from_le_bytes(b[0..4].try_into().unwrap_or([0; 4]));
-        let data = u64::from_le_bytes(b[4..12].try_into().unwrap_or([0; 8]));
+        let d = EPOLL_EVENT_DATA_OFFSET;
+        let data = u64::from_le_bytes(b[d..d + 8].try_into().unwrap_or([0; 8]));
         (ev, data)
     } else {
         (0, 0)
@@ -76,7 +78,7 @@ pub fn epoll_ctl(c: &mut Call) -> SysResult {
 
 /// epoll_wait and friends: `deadline` is monotonic ns (None = forever).
 fn do_wait(c: &mut Call, epfd: i32, evp: usize, max: i32, deadline: Option<u64>) -> SysResult {
-    const MAX_EVENTS: i32 = (i32::MAX as usize / 12) as i32;
+    const MAX_EVENTS: i32 = (i32::MAX as usize / EPOLL_EVENT_SIZE) as i32;
     if max <= 0 || max > MAX_EVENTS {
         return Err(Errno::EINVAL);
     }
@@ -85,10 +87,11 @@ fn do_wait(c: &mut Call, epfd: i32, evp: usize, max: i32, deadline: Option<u64>)
     loop {
         let evs = ep.collect(max as usize, true);
         if !evs.is_empty() {
-            let mut out = alloc::vec::Vec::with_capacity(evs.len() * 12);
-            for (e, d) in &evs {
-                out.extend_from_slice(&e.to_le_bytes());
-                out.extend_from_slice(&d.to_le_bytes());
+            let mut out = alloc::vec![0u8; evs.len() * EPOLL_EVENT_SIZE];
+            for (rec, (e, d)) in out.chunks_mut(EPOLL_EVENT_SIZE).zip(&evs) {
+                rec[..4].copy_from_slice(&e.to_le_bytes());
+                let o = EPOLL_EVENT_DATA_OFFSET;
+                rec[o..o + 8].copy_from_slice(&d.to_le_bytes());
             }
             uaccess::write_bytes(evp, &out)?;
             return ok(evs.len());
