@@ -1,0 +1,129 @@
+//! The end of threads and processes: robust futexes and clear_child_tid, releasing a process's
+//! resources when its last thread leaves, telling the parent, and reaping the zombie (wait4).
+
+use super::*;
+
+/// Releases a vfork parent (the child called execve or exited).
+pub fn release_vfork(p: &Process) {
+    let mut r = p.vfork_released.lock();
+    if !*r {
+        *r = true;
+        drop(r);
+        p.vfork_done.wake_all();
+    }
+}
+
+/// What the end of a session leader does to its controlling terminal (hang-up of the
+/// foreground group), set at boot by the terminal layer.
+static SESSION_END_HOOK: spin::Once<fn(&Process)> = spin::Once::new();
+
+pub fn set_session_end_hook(hook: fn(&Process)) {
+    SESSION_END_HOOK.call_once(|| hook);
+}
+
+/// Called by each thread as it leaves; the last one turns the process into a zombie.
+pub fn thread_exit(t: &Arc<Thread>) {
+    let p = t.process();
+    let (robust, _) = core::mem::take(&mut *t.robust_list.lock());
+    if robust != 0 {
+        crate::futex::exit_robust_list(&p.mm(), t.tid() as u32, robust);
+    }
+    // CLONE_CHILD_CLEARTID: zero the tid word and wake one waiter (pthread_join).
+    let ctid = core::mem::take(&mut *t.clear_child_tid.lock());
+    if ctid != 0 && crate::uaccess::write_u32(ctid, 0).is_ok() {
+        for private in [true, false] {
+            if let Ok(k) = crate::futex::key_of(&p.mm(), ctid, private) {
+                let _ = crate::futex::wake(k, 1, crate::futex::FUTEX_BITSET_MATCH_ANY);
+            }
+        }
+    }
+    THREADS.lock().remove(&t.tid());
+    {
+        let (u, s) = t.cpu.lock().user_sys(crate::time::uptime_ns());
+        let mut d = p.dead_time.lock();
+        d.0 += u;
+        d.1 += s;
+    }
+    let last = {
+        let mut th = p.threads.lock();
+        th.retain(|w| w.upgrade().is_some_and(|x| !Arc::ptr_eq(&x, t)));
+        th.is_empty()
+    };
+    p.thread_gone.wake_all();
+    if !last {
+        NPROCS.fetch_sub(1, Ordering::Relaxed);
+        return;
+    }
+    let own = *t.exit_code.lock();
+    let status = p.exiting.lock().or(own).unwrap_or(0);
+    release_vfork(&p);
+    // Release resources now; the zombie keeps only its status.
+    let files = core::mem::take(&mut *p.files.lock());
+    crate::fs::locks::on_exit(p.pid);
+    drop(files);
+    lintel_hal::mm::activate_kernel();
+    if let Ok(empty) = Mm::zombie() {
+        drop(p.set_mm(empty));
+    }
+    if p.sid.load(Ordering::Relaxed) == p.pid {
+        if let Some(hook) = SESSION_END_HOOK.get() {
+            hook(&p);
+        }
+    }
+    if p.pid == 1 {
+        let code = if status & 0x7f != 0 {
+            128 + (status & 0x7f)
+        } else {
+            (status >> 8) & 0xff
+        };
+        crate::info!("init exited with status {:#x}", status);
+        crate::power_off(&alloc::format!("exit {}", code));
+    }
+    // Orphans go to the nearest living ancestor marked as child subreaper, else to init.
+    let orphans = core::mem::take(&mut *p.children.lock());
+    if !orphans.is_empty() {
+        let mut reaper = p.parent.lock().upgrade();
+        while let Some(r) = reaper.clone() {
+            if r.child_subreaper.load(Ordering::Relaxed) && r.exit_status.lock().is_none() {
+                break;
+            }
+            reaper = r.parent.lock().upgrade();
+        }
+        if let Some(r) = reaper.or_else(|| find_process(1)) {
+            for c in &orphans {
+                c.ppid.store(r.pid, Ordering::Relaxed);
+                *c.parent.lock() = Arc::downgrade(&r);
+            }
+            // Zombies among them can now be reaped by the new parent.
+            r.children.lock().extend(orphans);
+            r.child_event.wake_all();
+        }
+    }
+    *p.exit_status.lock() = Some(status);
+    NPROCS.fetch_sub(1, Ordering::Relaxed);
+    let (code, st) = if status & 0x7f == 0 {
+        (signal::CLD_EXITED, (status >> 8) & 0xff)
+    } else {
+        (signal::CLD_KILLED, status & 0x7f)
+    };
+    let autoreap = deliver::parent_autoreaps(&p);
+    notify_parent(&p, code, st);
+    if autoreap {
+        if let Some(parent) = p.parent.lock().upgrade() {
+            reap(&parent, &p);
+        }
+    }
+}
+
+/// Reaps a zombie child: removes it from the tables.
+pub fn reap(parent: &Process, child: &Arc<Process>) {
+    let (u, s) = child.cpu_times();
+    let (cu, cs) = *child.children_time.lock();
+    {
+        let mut t = parent.children_time.lock();
+        t.0 += u + cu;
+        t.1 += s + cs;
+    }
+    parent.children.lock().retain(|c| !Arc::ptr_eq(c, child));
+    PROCS.lock().remove(&child.pid);
+}

@@ -1,0 +1,199 @@
+//! Making processes and threads: the first process, fork/vfork (copy-on-write address space,
+//! copied tables) and clone of a thread. Every step that can fail (pid, kernel stack, address
+//! space, tables) runs before the new task is visible, so a failed call leaves nothing behind.
+
+use super::*;
+
+/// Creates the first process (pid 1) with an empty address space; exec fills it.
+pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
+    Mm::zombie()?;
+    let stack = KernelStack::try_new().ok_or(Errno::ENOMEM)?;
+    let pid = alloc_pid()?;
+    let p = Arc::new(Process {
+        pid,
+        personality: AtomicU32::new(0),
+        ppid: AtomicI32::new(0),
+        pgid: AtomicI32::new(pid),
+        sid: AtomicI32::new(pid),
+        parent: Mutex::new(Weak::new()),
+        children: Mutex::new(Vec::new()),
+        threads: Mutex::new(Vec::new()),
+        mm: Mutex::new(Mm::new()?),
+        files: Mutex::new(files),
+        fs: Mutex::new(fs),
+        sigactions: Mutex::new([SigAction::default(); 64]),
+        cred: Mutex::new(Cred::default()),
+        rlimits: Mutex::new(default_rlimits()),
+        exe: Mutex::new(Vec::new()),
+        cmdline: Mutex::new(Vec::new()),
+        environ: Mutex::new(Vec::new()),
+        exit_status: Mutex::new(None),
+        exiting: Mutex::new(None),
+        child_event: WaitQueue::new(),
+        vfork_done: WaitQueue::new(),
+        vfork_released: Mutex::new(true),
+        thread_gone: WaitQueue::new(),
+        shared_pending: Mutex::new(SigPending::default()),
+        stop: Mutex::new(StopState::default()),
+        cont_wait: WaitQueue::new(),
+        exit_signal: AtomicU32::new(signal::SIGCHLD),
+        dead_time: Mutex::new((0, 0)),
+        children_time: Mutex::new((0, 0)),
+        nice: AtomicI32::new(0),
+        sched_policy: Mutex::new((0, 0)),
+        itimers: Mutex::new([(0, 0); 3]),
+        timers: Mutex::new(BTreeMap::new()),
+        start_ns: crate::time::uptime_ns(),
+        ctty: Mutex::new(None),
+        did_exec: core::sync::atomic::AtomicBool::new(false),
+        child_subreaper: core::sync::atomic::AtomicBool::new(false),
+        dumpable: AtomicU32::new(1),
+        pdeath_signal: AtomicU32::new(0),
+        no_new_privs: AtomicU32::new(0),
+        keepcaps: AtomicU32::new(0),
+        timerslack: core::sync::atomic::AtomicU64::new(50_000),
+    });
+    PROCS.lock().insert(pid, p.clone());
+    NPROCS.fetch_add(1, Ordering::Relaxed);
+    Ok(new_thread(p, pid, stack))
+}
+
+fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
+    let t = Arc::new(Thread {
+        tid: AtomicI32::new(tid),
+        process: p.clone(),
+        ktask: Mutex::new(None),
+        kstack: Mutex::new(Some(stack)),
+        state: Mutex::new(ThreadState::Blocked),
+        clear_child_tid: Mutex::new(0),
+        sigmask: Mutex::new(SigSet::default()),
+        robust_list: Mutex::new((0, 0)),
+        rseq: Mutex::new((0, 0, 0)),
+        exit_code: Mutex::new(None),
+        pending: Mutex::new(SigPending::default()),
+        altstack: Mutex::new((0, 0, 0)),
+        saved_sigmask: Mutex::new(None),
+        restart_sleep: Mutex::new(None),
+        last_fault: Mutex::new(None),
+        sigwait: core::sync::atomic::AtomicU64::new(0),
+        cpu: Mutex::new(CpuTime::default()),
+        comm: Mutex::new([0; 16]),
+        affinity: Mutex::new(1),
+    });
+    p.threads.lock().push(Arc::downgrade(&t));
+    THREADS.lock().insert(tid, Arc::downgrade(&t));
+    t
+}
+
+/// Checks the limits before a new task (process or thread) is created, as Linux's
+/// copy_process does: RLIMIT_NPROC (not for root) and threads-max (for everyone) give EAGAIN.
+/// Then reserves the task's kernel stack, with heap headroom for the rest of what the task
+/// takes, plus `copied` bytes the caller is about to copy (ENOMEM, like a failed kernel-stack
+/// allocation on Linux).
+fn reserve_task(p: &Process, copied: usize) -> KResult<KernelStack> {
+    let limit = p.rlimit(RLIMIT_NPROC).cur;
+    let n = NPROCS.load(Ordering::Relaxed);
+    if n >= limits::threads_max() || (n as u64 >= limit && p.cred.lock().euid != 0) {
+        return Err(Errno::EAGAIN);
+    }
+    crate::mm::kheap::check(limits::TASK_HEAP_COST + copied)?;
+    KernelStack::try_new().ok_or(Errno::ENOMEM)
+}
+
+/// clone(CLONE_THREAD): a new thread in the caller's process.
+pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
+    let p = parent_thread.process();
+    if p.is_exiting() {
+        return Err(Errno::EAGAIN);
+    }
+    let stack = reserve_task(&p, 0)?;
+    let tid = alloc_pid()?;
+    NPROCS.fetch_add(1, Ordering::Relaxed);
+    let t = new_thread(p, tid, stack);
+    *t.sigmask.lock() = *parent_thread.sigmask.lock();
+    *t.comm.lock() = *parent_thread.comm.lock();
+    *t.affinity.lock() = *parent_thread.affinity.lock();
+    Ok(t)
+}
+
+pub fn attach_task(t: &Arc<Thread>, task: Arc<Task>) {
+    *t.ktask.lock() = Some(task);
+}
+
+/// The kernel stack reserved for `t` when it was created (taken once, to start its task).
+pub fn take_kstack(t: &Thread) -> Option<KernelStack> {
+    t.kstack.lock().take()
+}
+
+/// fork/vfork/clone without CLONE_THREAD: a new process with a copy-on-write copy of the
+/// caller's memory, or the same memory when `share_vm` (CLONE_VM).
+pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult<Arc<Thread>> {
+    let parent = parent_thread.process();
+    // The child gets its own copies of the argument and environment strings.
+    let strings =
+        parent.exe.lock().len() + parent.cmdline.lock().len() + parent.environ.lock().len();
+    let stack = reserve_task(&parent, strings)?;
+    let files = parent.files.lock().try_clone()?;
+    let mm = if share_vm {
+        parent.mm()
+    } else {
+        parent.mm().fork()?
+    };
+    let pid = alloc_pid()?;
+    let p = Arc::new(Process {
+        pid,
+        personality: AtomicU32::new(parent.personality.load(Ordering::Relaxed)),
+        ppid: AtomicI32::new(parent.pid),
+        pgid: AtomicI32::new(parent.pgid.load(Ordering::Relaxed)),
+        sid: AtomicI32::new(parent.sid.load(Ordering::Relaxed)),
+        parent: Mutex::new(Arc::downgrade(&parent)),
+        children: Mutex::new(Vec::new()),
+        threads: Mutex::new(Vec::new()),
+        mm: Mutex::new(mm),
+        files: Mutex::new(files),
+        fs: Mutex::new(parent.fs.lock().clone()),
+        sigactions: Mutex::new(*parent.sigactions.lock()),
+        cred: Mutex::new(parent.cred.lock().clone()),
+        rlimits: Mutex::new(*parent.rlimits.lock()),
+        exe: Mutex::new(parent.exe.lock().clone()),
+        cmdline: Mutex::new(parent.cmdline.lock().clone()),
+        environ: Mutex::new(parent.environ.lock().clone()),
+        exit_status: Mutex::new(None),
+        exiting: Mutex::new(None),
+        child_event: WaitQueue::new(),
+        vfork_done: WaitQueue::new(),
+        vfork_released: Mutex::new(!vfork),
+        thread_gone: WaitQueue::new(),
+        shared_pending: Mutex::new(SigPending::default()),
+        stop: Mutex::new(StopState::default()),
+        cont_wait: WaitQueue::new(),
+        exit_signal: AtomicU32::new(signal::SIGCHLD),
+        dead_time: Mutex::new((0, 0)),
+        children_time: Mutex::new((0, 0)),
+        nice: AtomicI32::new(parent.nice.load(Ordering::Relaxed)),
+        sched_policy: Mutex::new((0, 0)),
+        itimers: Mutex::new([(0, 0); 3]),
+        timers: Mutex::new(BTreeMap::new()),
+        start_ns: crate::time::uptime_ns(),
+        ctty: Mutex::new(parent.ctty.lock().clone()),
+        did_exec: core::sync::atomic::AtomicBool::new(false),
+        child_subreaper: core::sync::atomic::AtomicBool::new(false),
+        dumpable: AtomicU32::new(parent.dumpable.load(Ordering::Relaxed)),
+        pdeath_signal: AtomicU32::new(0),
+        no_new_privs: AtomicU32::new(parent.no_new_privs.load(Ordering::Relaxed)),
+        keepcaps: AtomicU32::new(0),
+        timerslack: core::sync::atomic::AtomicU64::new(parent.timerslack.load(Ordering::Relaxed)),
+    });
+    PROCS.lock().insert(pid, p.clone());
+    NPROCS.fetch_add(1, Ordering::Relaxed);
+    parent.children.lock().push(p.clone());
+    let t = new_thread(p, pid, stack);
+    *t.sigmask.lock() = *parent_thread.sigmask.lock();
+    *t.comm.lock() = *parent_thread.comm.lock();
+    *t.affinity.lock() = *parent_thread.affinity.lock();
+    // fork keeps the alternate signal stack (the memory is copied); a CLONE_VM child does not.
+    if !share_vm || vfork {
+        *t.altstack.lock() = *parent_thread.altstack.lock();
+    }
+    Ok(t)
+}
