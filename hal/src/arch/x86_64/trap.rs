@@ -20,26 +20,26 @@ extern "C" {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct UserContext {
-    pub rax: u64,
-    pub rbx: u64,
-    pub rcx: u64,
-    pub rdx: u64,
-    pub rsi: u64,
-    pub rdi: u64,
-    pub rbp: u64,
-    pub rsp: u64,
-    pub r8: u64,
-    pub r9: u64,
-    pub r10: u64,
-    pub r11: u64,
-    pub r12: u64,
-    pub r13: u64,
-    pub r14: u64,
-    pub r15: u64,
-    pub rip: u64,
-    pub rflags: u64,
-    pub fs_base: u64,
-    pub gs_base: u64,
+    pub(crate) rax: u64,
+    pub(crate) rbx: u64,
+    pub(crate) rcx: u64,
+    pub(crate) rdx: u64,
+    pub(crate) rsi: u64,
+    pub(crate) rdi: u64,
+    pub(crate) rbp: u64,
+    pub(crate) rsp: u64,
+    pub(crate) r8: u64,
+    pub(crate) r9: u64,
+    pub(crate) r10: u64,
+    pub(crate) r11: u64,
+    pub(crate) r12: u64,
+    pub(crate) r13: u64,
+    pub(crate) r14: u64,
+    pub(crate) r15: u64,
+    pub(crate) rip: u64,
+    pub(crate) rflags: u64,
+    pub(crate) fs_base: u64,
+    pub(crate) gs_base: u64,
     vector: u64,
     error: u64,
     cr2: u64,
@@ -179,6 +179,16 @@ impl UserContext {
 
     pub fn set_tls(&mut self, v: u64) {
         self.fs_base = v;
+    }
+
+    /// The GS base: x86_64's second segment base, which only x86_64's `arch_prctl` names
+    /// (the kernel's per-architecture syscall folder uses it; arch-neutral code never does).
+    pub fn gs_base(&self) -> u64 {
+        self.gs_base
+    }
+
+    pub fn set_gs_base(&mut self, v: u64) {
+        self.gs_base = v;
     }
 
     /// After the kernel rewrites the whole context (signal return, exec), every register must

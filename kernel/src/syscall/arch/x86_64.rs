@@ -18,18 +18,18 @@ pub fn arch_prctl(c: &mut Call) -> SysResult {
                 return Err(Errno::EPERM);
             }
             if code == ARCH_SET_FS {
-                c.ctx.fs_base = addr as u64;
+                c.ctx.set_tls(addr as u64);
             } else {
-                c.ctx.gs_base = addr as u64;
+                c.ctx.set_gs_base(addr as u64);
             }
             ok(0)
         }
         ARCH_GET_FS => {
-            uaccess::write_u64(addr, c.ctx.fs_base)?;
+            uaccess::write_u64(addr, c.ctx.tls())?;
             ok(0)
         }
         ARCH_GET_GS => {
-            uaccess::write_u64(addr, c.ctx.gs_base)?;
+            uaccess::write_u64(addr, c.ctx.gs_base())?;
             ok(0)
         }
         _ => Err(Errno::EINVAL),
