@@ -1,7 +1,12 @@
 //! The end of threads and processes: robust futexes and clear_child_tid, releasing a process's
 //! resources when its last thread leaves, telling the parent, and reaping the zombie (wait4).
 
-use super::*;
+use super::{
+    deliver, find_process, notify_parent, signal, Process, Thread, NPROCS, PROCS, THREADS,
+};
+use crate::mm::Mm;
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
 
 /// Releases a vfork parent (the child called execve or exited).
 pub fn release_vfork(p: &Process) {

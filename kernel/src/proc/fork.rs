@@ -2,7 +2,21 @@
 //! copied tables) and clone of a thread. Every step that can fail (pid, kernel stack, address
 //! space, tables) runs before the new task is visible, so a failed call leaves nothing behind.
 
-use super::*;
+use super::signal::{self, SigAction, SigPending, SigSet};
+use super::{
+    alloc_pid, default_rlimits, limits, CpuTime, Cred, FsContext, Process, StopState, Thread,
+    ThreadState, NPROCS, PROCS, RLIMIT_NPROC, THREADS,
+};
+use crate::fs::fdtable::FdTable;
+use crate::mm::Mm;
+use crate::sched::WaitQueue;
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use lintel_abi::{Errno, KResult};
+use lintel_hal::task::{KernelStack, Task};
+use spin::Mutex;
 
 /// Creates the first process (pid 1) with an empty address space; exec fills it.
 pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
