@@ -1,11 +1,12 @@
 /* Running out of per-process resources, and recovering: descriptors past RLIMIT_NOFILE
  * (EMFILE from every call that makes one, EBADF/EINVAL for explicit targets past the limit,
- * EPERM for raising the hard limit without privilege); symbolic link chains and loops (ELOOP
- * after 40 links, O_NOFOLLOW, loops in the middle of a path); names and paths that are too
- * long (ENAMETOOLONG); argument and environment sizes for execve (E2BIG per string and in
- * total, the total depending on RLIMIT_STACK); pipe buffer sizes (EPERM above
- * pipe-max-size without privilege) and a full non-blocking pipe (EAGAIN, then drained).
- * After each failure the same calls work again once the resource is given back. */
+ * EPERM for raising the hard limit without privilege); fork past RLIMIT_NPROC (EAGAIN);
+ * symbolic link chains and loops (ELOOP after 40 links, O_NOFOLLOW, loops in the middle of a
+ * path); names and paths that are too long (ENAMETOOLONG); argument and environment sizes for
+ * execve (E2BIG per string and in total, the total depending on RLIMIT_STACK); pipe buffer
+ * sizes (EPERM above pipe-max-size without privilege) and a full non-blocking pipe (EAGAIN,
+ * then drained). After each failure the same calls work again once the resource is given
+ * back. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -133,6 +134,29 @@ static void fd_limits_unprivileged(void) {
     struct rlimit got;
     CHECK_OK(getrlimit(RLIMIT_NOFILE, &got));
     CHECK(got.rlim_cur == 16 && got.rlim_max == 32);
+}
+
+/* ---- processes ---- */
+
+/* RLIMIT_NPROC counts the user's processes (this one included) for fork, not for root. */
+static void nproc_unprivileged(void) {
+    struct rlimit rl = {1, 1000};
+    CHECK_OK(setrlimit(RLIMIT_NPROC, &rl));
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) _exit(0);
+    CHECK(waitpid(pid, NULL, 0) == pid);
+    CHECK_OK(setgid(65534));
+    CHECK_OK(setuid(65534));
+    CHECK_ERR(fork(), EAGAIN);
+    CHECK_ERR(fork(), EAGAIN);
+    rl.rlim_cur = 1000;
+    CHECK_OK(setrlimit(RLIMIT_NPROC, &rl));
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) _exit(7);
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 7);
 }
 
 /* ---- symbolic links ---- */
@@ -446,6 +470,7 @@ int main(int argc, char **argv) {
 
     lt_sub("fd_table", fd_table, 20000);
     lt_sub("fd_limits_unprivileged", fd_limits_unprivileged, 20000);
+    lt_sub("nproc_unprivileged", nproc_unprivileged, 20000);
     lt_sub("symlinks", symlinks, 60000);
     lt_sub("long_names", long_names, 20000);
     lt_sub("exec_sizes", exec_sizes, 120000);
