@@ -16,8 +16,19 @@ use lintel_vfs::{FileType, Inode};
 /// Where a PIE executable goes (ELF_ET_DYN_BASE without randomization).
 /// Linux's limit on nested interpreters (`#!` scripts and binfmt handlers).
 const MAX_NESTING: usize = 4;
-/// ARG_MAX: a quarter of the stack limit.
-const ARG_MAX: usize = 2 << 20;
+/// ARG_MAX: the room for argument strings every stack limit allows (32 pages).
+const ARG_MAX: usize = 32 * 4096;
+/// _STK_LIM: three quarters of it bound the argument room however large RLIMIT_STACK is.
+const STK_LIM: usize = 8 << 20;
+
+/// How many bytes of argument and environment strings, and their pointers, an exec may pass:
+/// like Linux's bprm_stack_limits, a quarter of RLIMIT_STACK, at most 3/4 of _STK_LIM and at
+/// least ARG_MAX.
+pub fn arg_limit(thread: &Thread) -> usize {
+    let stack = thread.proc_ref().rlimit(crate::proc::RLIMIT_STACK).cur;
+    let quarter = usize::try_from(stack / 4).unwrap_or(usize::MAX);
+    quarter.clamp(ARG_MAX, STK_LIM / 4 * 3)
+}
 
 fn read_exact_at(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> {
     let mut done = 0;
@@ -187,12 +198,17 @@ pub fn execve(
     envp: Vec<Vec<u8>>,
     follow: bool,
 ) -> KResult<()> {
-    let total: usize = argv
+    // The pointers (room for one argument even when argv is empty), then the file name and
+    // the strings must fit in the limit.
+    let limit = arg_limit(thread);
+    let pointers = (argv.len().max(1) + envp.len()).saturating_mul(8);
+    let strings: usize = argv
         .iter()
         .chain(envp.iter())
-        .map(|s| s.len() + 1 + 8)
+        .chain(core::iter::once(&path))
+        .map(|s| s.len() + 1)
         .sum();
-    if total > ARG_MAX {
+    if pointers >= limit || strings > limit - pointers {
         return Err(Errno::E2BIG);
     }
     let mut path = path;
@@ -287,8 +303,6 @@ pub fn execve(
     crate::random::fill(&mut random);
     let argv_refs: Vec<&[u8]> = argv.iter().map(|s| s.as_slice()).collect();
     let envp_refs: Vec<&[u8]> = envp.iter().map(|s| s.as_slice()).collect();
-    let stack_limit = (thread.proc_ref().rlimit(crate::proc::RLIMIT_STACK).cur as usize)
-        .clamp(128 << 10, mm::STACK_SIZE);
     let image = lintel_elf::build_initial_stack(
         layout.stack_top as u64,
         &argv_refs,
@@ -297,7 +311,9 @@ pub fn execve(
         lintel_hal::cpu::PLATFORM.as_bytes(),
         random,
         &aux,
-        stack_limit / 4,
+        // The strings and pointers checked above, the auxiliary vector and what a script's
+        // interpreter adds.
+        limit + (12 << 10),
     )?;
     {
         let mut m = new_mm.inner.lock();

@@ -120,7 +120,8 @@ pub fn read_str_array(addr: usize, max_total: usize) -> KResult<Vec<Vec<u8>>> {
         if p == 0 {
             break;
         }
-        let s = read_cstr(p, 32 * 4096, Errno::E2BIG)?;
+        // MAX_ARG_STRLEN (32 pages) counts the NUL.
+        let s = read_cstr(p, 32 * 4096 - 1, Errno::E2BIG)?;
         total += s.len() + 1 + 8;
         if total > max_total {
             return Err(Errno::E2BIG);

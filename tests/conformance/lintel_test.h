@@ -51,6 +51,18 @@ static int lt_failures;
 #include <time.h>
 #include <unistd.h>
 
+/* Expects the wait status `st_expr` to be a normal exit with `code`. */
+#define CHECK_EXIT(st_expr, code)                                                              \
+    do {                                                                                       \
+        int s_ = (st_expr);                                                                    \
+        if (s_ == -1 || !WIFEXITED(s_) || WEXITSTATUS(s_) != (code)) {                         \
+            printf("%s:%d: %s: status 0x%x (exit %d, signal %d), expected exit %d\n", __FILE__, \
+                   __LINE__, #st_expr, s_, WIFEXITED(s_) ? WEXITSTATUS(s_) : -1,              \
+                   WIFSIGNALED(s_) ? WTERMSIG(s_) : 0, code);                                  \
+            lt_failures++;                                                                     \
+        }                                                                                      \
+    } while (0)
+
 /* Milliseconds on the monotonic clock. */
 static inline long lt_now_ms(void) {
     struct timespec ts;

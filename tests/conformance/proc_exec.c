@@ -37,17 +37,6 @@ static int spawn(const char *path, char *const argv[], char *const envp[], int q
     return st;
 }
 
-#define CHECK_EXIT(st_expr, code)                                                                    \
-    do {                                                                                             \
-        int s_ = (st_expr);                                                                          \
-        if (s_ == -1 || !WIFEXITED(s_) || WEXITSTATUS(s_) != (code)) {                               \
-            printf("%s:%d: %s: status 0x%x (exit %d, signal %d), expected exit %d\n", __FILE__,      \
-                   __LINE__, #st_expr, s_, WIFEXITED(s_) ? WEXITSTATUS(s_) : -1,                    \
-                   WIFSIGNALED(s_) ? WTERMSIG(s_) : 0, code);                                        \
-            lt_failures++;                                                                           \
-        }                                                                                            \
-    } while (0)
-
 static void make_file(const char *name, const void *data, size_t len, mode_t mode) {
     unlink(name);
     int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -14,17 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHECK_EXIT(st_expr, code)                                                                    \
-    do {                                                                                             \
-        int s_ = (st_expr);                                                                          \
-        if (s_ == -1 || !WIFEXITED(s_) || WEXITSTATUS(s_) != (code)) {                               \
-            printf("%s:%d: %s: status 0x%x (exit %d, signal %d), expected exit %d\n", __FILE__,      \
-                   __LINE__, #st_expr, s_, WIFEXITED(s_) ? WEXITSTATUS(s_) : -1,                    \
-                   WIFSIGNALED(s_) ? WTERMSIG(s_) : 0, code);                                        \
-            lt_failures++;                                                                           \
-        }                                                                                            \
-    } while (0)
-
 static int wait_for(pid_t pid) {
     int st = -1;
     if (waitpid(pid, &st, 0) != pid) return -1;

@@ -51,6 +51,23 @@ impl FdTable {
     }
 
     /// Lowest free fd >= `min` below `limit` (RLIMIT_NOFILE), else EMFILE.
+    fn free_slot(&self, min: usize, limit: usize) -> KResult<usize> {
+        let start = min.min(self.fds.len());
+        let slot = (start..self.fds.len()).find(|&i| i >= min && self.fds[i].is_none());
+        let fd = slot.unwrap_or_else(|| self.fds.len().max(min));
+        if fd >= limit {
+            return Err(Errno::EMFILE);
+        }
+        Ok(fd)
+    }
+
+    /// EMFILE unless an fd below `limit` is free: for calls that must not consume anything
+    /// (a pending connection) when there is nowhere to put the result.
+    pub fn check_free(&self, limit: usize) -> KResult<()> {
+        self.free_slot(0, limit).map(|_| ())
+    }
+
+    /// Puts `file` at the lowest free fd >= `min` below `limit` (RLIMIT_NOFILE), else EMFILE.
     pub fn alloc(
         &mut self,
         file: Arc<OpenFile>,
@@ -58,15 +75,7 @@ impl FdTable {
         min: usize,
         limit: usize,
     ) -> KResult<i32> {
-        let start = min.min(self.fds.len());
-        let slot = (start..self.fds.len()).find(|&i| i >= min && self.fds[i].is_none());
-        let fd = match slot {
-            Some(i) => i,
-            None => self.fds.len().max(min),
-        };
-        if fd >= limit {
-            return Err(Errno::EMFILE);
-        }
+        let fd = self.free_slot(min, limit)?;
         self.install(fd, file, cloexec);
         Ok(fd as i32)
     }

@@ -5,6 +5,7 @@ use crate::net::unix::Addr;
 use crate::net::unix::UnixSocket;
 use crate::syscall::fs::install;
 use crate::syscall::fs::may_write_dir;
+use crate::syscall::fs::nofile_limit;
 use crate::syscall::fs::parent_of;
 use crate::syscall::net::new_file;
 use crate::syscall::net::read_addr;
@@ -199,6 +200,13 @@ pub fn accept(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
     if s.kind == unix::SOCK_DGRAM {
         return Err(Errno::EOPNOTSUPP);
     }
+    // Like Linux, which reserves the descriptor first: with the table full the pending
+    // connection stays queued for a later accept.
+    c.thread
+        .proc_ref()
+        .files
+        .lock()
+        .check_free(nofile_limit(c))?;
     let conn = s.accept(f.nonblocking())?;
     let peer = conn.peer_name().ok().flatten();
     let mut oflags = 0;

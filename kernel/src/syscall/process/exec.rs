@@ -30,8 +30,9 @@ pub fn execve(c: &mut Call, kind: ExecFrom) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let path = uaccess::read_path(pathp)?;
-    let argv = uaccess::read_str_array(argvp, 2 << 20)?;
-    let envp = uaccess::read_str_array(envpp, 2 << 20)?;
+    let limit = crate::exec::arg_limit(c.thread);
+    let argv = uaccess::read_str_array(argvp, limit)?;
+    let envp = uaccess::read_str_array(envpp, limit)?;
     if path.is_empty() && flags & lintel_abi::fcntl::AT_EMPTY_PATH == 0 {
         return Err(Errno::ENOENT);
     }
