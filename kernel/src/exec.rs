@@ -13,7 +13,6 @@ use lintel_hal::mm::Prot;
 use lintel_hal::UserContext;
 use lintel_vfs::{FileType, Inode};
 
-/// Where a PIE executable goes (ELF_ET_DYN_BASE without randomization).
 /// Linux's limit on nested interpreters (`#!` scripts and binfmt handlers).
 const MAX_NESTING: usize = 4;
 /// ARG_MAX: the room for argument strings every stack limit allows (32 pages).
