@@ -173,10 +173,15 @@ pub fn mutate(rng: &mut Rng, buf: &mut Vec<u8>, fields: &[Field]) {
     }
 }
 
-/// Runs `rounds` cases of `case(rng, round)`, each from its own seed, on a worker thread. A
-/// panic in a case fails the test with the seed and round that reproduce it; so does a run
-/// that takes longer than `limit` (an endless loop).
-pub fn run(name: &str, rounds: usize, limit: Duration, case: fn(&mut Rng, usize)) {
+/// How long a run may take before it counts as stuck.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs `rounds(default_rounds)` cases of `case(rng, round)`, each from its own seed, on a
+/// worker thread. A panic in a case fails the test with the seed and round that reproduce it;
+/// so does a run that takes longer than LIMIT (an endless loop).
+pub fn run(name: &str, default_rounds: usize, case: fn(&mut Rng, usize)) {
+    let rounds = rounds(default_rounds);
+    let limit = LIMIT;
     let seed = base_seed();
     let current = Arc::new(AtomicU64::new(0));
     let progress = current.clone();

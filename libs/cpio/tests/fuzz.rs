@@ -8,7 +8,6 @@ mod harness;
 use harness::{mutate, Field, Rng, INTERESTING};
 use lintel_cpio::{entries, write_entry, write_trailer};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 const HEADER: usize = 110;
 
@@ -132,10 +131,5 @@ fn case(rng: &mut Rng, round: usize) {
 
 #[test]
 fn fuzz_cpio() {
-    harness::run(
-        "fuzz_cpio",
-        harness::rounds(4000),
-        Duration::from_secs(60),
-        case,
-    );
+    harness::run("fuzz_cpio", 4000, case);
 }

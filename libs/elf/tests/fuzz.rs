@@ -8,7 +8,6 @@ use harness::{mutate, Field, Rng};
 use lintel_abi::Errno;
 use lintel_elf::{build_initial_stack, AuxInfo, ElfHeader, ElfInfo, EM_X86_64};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 /// The kernel reads the 64-byte header, the program headers and (for PT_INTERP) the
 /// interpreter path; nothing else of the file is looked at before mapping. Seeds keep their
@@ -186,10 +185,5 @@ fn case(rng: &mut Rng, round: usize) {
 
 #[test]
 fn fuzz_elf() {
-    harness::run(
-        "fuzz_elf",
-        harness::rounds(4000),
-        Duration::from_secs(60),
-        case,
-    );
+    harness::run("fuzz_elf", 4000, case);
 }
