@@ -294,6 +294,9 @@ impl Ldisc {
     fn put_char(&mut self, c: u8, echo: &mut Vec<u8>, literal: bool) {
         let t = self.termios;
         if !t.canonical() {
+            if self.ready.len() >= MAX_READY {
+                return;
+            }
             self.ready.push_back(c);
         } else if self.edit.len() < MAX_LINE || c == b'\n' {
             self.edit.push(c);
@@ -339,8 +342,14 @@ impl Ldisc {
         }
     }
 
+    /// Hands the edited line to read(), unless the lines waiting already fill MAX_READY (each
+    /// counting one byte more, for its end or end-of-file mark): then the line is dropped, as
+    /// raw-mode input is when nobody reads.
     fn finish_line(&mut self) {
         let line = core::mem::take(&mut self.edit);
+        if self.ready.len() + self.lines.len() + line.len() + 1 > MAX_READY {
+            return;
+        }
         self.lines.push_back(line.len());
         self.ready.extend(line);
     }

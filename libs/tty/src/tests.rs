@@ -141,3 +141,17 @@ fn control_chars_echo_as_caret() {
     let (echo, _) = feed(&mut l, b"\x7f");
     assert_eq!(echo, b"\x08 \x08\x08 \x08");
 }
+
+#[test]
+fn canonical_queue_is_bounded() {
+    // Newlines and end-of-file marks nobody reads stop queueing at MAX_READY.
+    for c in [b'\n', 4] {
+        let mut l = Ldisc::new();
+        let mut echo = Vec::new();
+        for _ in 0..MAX_READY + 100 {
+            l.input(c, &mut echo);
+            echo.clear();
+        }
+        assert!(l.ready.len() + l.lines.len() <= MAX_READY);
+    }
+}
