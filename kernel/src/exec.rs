@@ -98,9 +98,12 @@ fn map_elf(
 ) -> KResult<usize> {
     let mut end = 0;
     for s in &info.segments {
-        let vaddr = (s.vaddr as usize).checked_add(bias).ok_or(Errno::ENOMEM)?;
+        // The bias wraps, as Linux's load_bias does: a PIE whose lowest address lies above
+        // the base moves down to it. Where the segment lands must be user space.
+        let vaddr = (s.vaddr as usize).wrapping_add(bias);
+        let seg_end = vaddr.checked_add(s.memsz as usize).ok_or(Errno::ENOMEM)?;
         let start = page_down(vaddr);
-        let stop = page_up(vaddr + s.memsz as usize).ok_or(Errno::ENOMEM)?;
+        let stop = page_up(seg_end).ok_or(Errno::ENOMEM)?;
         if stop > mm::USER_END || start < mm::MMAP_MIN {
             return Err(Errno::ENOMEM);
         }
@@ -116,7 +119,9 @@ fn map_elf(
             shared: false,
             backing: Backing::File {
                 inode: inode.clone(),
-                offset: s.offset - lead,
+                // A file offset below the segment's page offset cannot be mapped (Linux's
+                // mmap of it fails the same way).
+                offset: s.offset.checked_sub(lead).ok_or(Errno::EINVAL)?,
                 file_bytes: s.filesz + lead,
                 path: path.clone(),
                 may_write: false,
@@ -239,7 +244,7 @@ pub fn execve(
     let new_mm = Mm::new()?;
     let layout = mm::layout(randomize_va(thread));
     let bias = if info.header.kind == ElfKind::Dyn {
-        layout.pie_base - info.min_vaddr as usize
+        layout.pie_base.wrapping_sub(info.min_vaddr as usize)
     } else {
         0
     };
@@ -249,7 +254,7 @@ pub fn execve(
         m.stack_top = layout.stack_top;
         let main_path = Arc::new(fs::absolute_path(thread, &path));
         let end = map_elf(&mut m, &inode, &info, bias, &main_path)?;
-        let mut entry = info.header.entry as usize + bias;
+        let mut entry = (info.header.entry as usize).wrapping_add(bias);
         let mut interp_base = 0;
         if let Some((off, len)) = info.interp {
             let mut name = alloc::vec![0u8; len as usize];
@@ -265,19 +270,22 @@ pub fn execve(
                     e => e,
                 })?;
             let ii = parse_elf(&interp)?;
-            let span = (ii.max_vaddr - ii.min_vaddr) as usize;
+            let span = ii.max_vaddr.saturating_sub(ii.min_vaddr) as usize;
             let base = m.find_free(span, m.mmap_top).ok_or(Errno::ENOMEM)?;
-            let ibias = base - ii.min_vaddr as usize;
+            let ibias = base.wrapping_sub(ii.min_vaddr as usize);
             let ipath = Arc::new(fs::absolute_path(thread, &name));
             map_elf(&mut m, &interp, &ii, ibias, &ipath)?;
-            entry = ii.header.entry as usize + ibias;
+            entry = (ii.header.entry as usize).wrapping_add(ibias);
             interp_base = base;
         }
-        let phdr = info.phdr_vaddr.map(|p| p as usize + bias).unwrap_or(0);
+        let phdr = info
+            .phdr_vaddr
+            .map(|p| (p as usize).wrapping_add(bias))
+            .unwrap_or(0);
         let vdso = crate::vdso::map(&mut m)?;
         (entry, phdr, interp_base, end, vdso)
     };
-    let main_entry = info.header.entry as usize + bias;
+    let main_entry = (info.header.entry as usize).wrapping_add(bias);
 
     let cred = thread.proc_ref().cred.lock().clone();
     let aux = AuxInfo {
