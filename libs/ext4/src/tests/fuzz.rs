@@ -4,7 +4,7 @@
 //! random bits, then mounted (read-only and read-write) and walked. Every round must end without
 //! a panic and within a time bound.
 //!
-//! `LINTEL_EXT4_FUZZ_ROUNDS` sets the rounds per image (default 120), `LINTEL_EXT4_FUZZ_SEED`
+//! `LINTEL_EXT4_FUZZ_ROUNDS` sets the rounds per image (default 60), `LINTEL_EXT4_FUZZ_SEED`
 //! the seed, `LINTEL_EXT4_FUZZ_ROUND` runs that one round only (to replay a failure).
 
 use super::*;
@@ -67,7 +67,7 @@ impl BlockDevice for MemDev {
 }
 
 /// Where to corrupt: kinds of targets, each a list of (byte offset, width) fields.
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 8] = [
     "superblock",
     "group descriptor",
     "inode",
@@ -75,6 +75,7 @@ const KINDS: [&str; 7] = [
     "directory entry",
     "htree node",
     "random bits",
+    "whole block",
 ];
 
 struct Seed {
@@ -83,8 +84,11 @@ struct Seed {
     bs: usize,
     /// Live metadata blocks (targets of random bit flips).
     meta: Vec<u64>,
-    /// Fields per kind (the last kind, random bits, has none).
-    fields: [Vec<(usize, u8)>; 7],
+    /// Fields per kind (the last two kinds have none).
+    fields: [Vec<(usize, u8)>; 6],
+    /// Values that make cycles and cross-links when put in the wrong place: the seed's inode
+    /// numbers and metadata block numbers.
+    pool: Vec<u64>,
 }
 
 fn build_seed(name: &str, extra: &[&str]) -> Seed {
@@ -107,7 +111,7 @@ fn build_seed(name: &str, extra: &[&str]) -> Seed {
     std::fs::remove_dir_all(d).unwrap();
     let fs = Ext4::mount(MemDev::new(data.clone(), BTreeMap::new()), 1, clock(), true).unwrap();
     let bs = fs.bs as usize;
-    let mut fields: [Vec<(usize, u8)>; 7] = Default::default();
+    let mut fields: [Vec<(usize, u8)>; 6] = Default::default();
     let mut meta = vec![fs.first_data_block, fs.first_data_block + 1];
     // Superblock: sizes, counts, geometry, features, orphan list, hash settings.
     for (off, w) in [
@@ -282,15 +286,18 @@ fn build_seed(name: &str, extra: &[&str]) -> Seed {
     drop(fs);
     meta.sort_unstable();
     meta.dedup();
-    for (k, f) in fields.iter().enumerate().take(6) {
+    for (k, f) in fields.iter().enumerate() {
         assert!(!f.is_empty(), "{name}: no {} fields", KINDS[k]);
     }
+    let mut pool: Vec<u64> = seen.iter().map(|&i| i as u64).collect();
+    pool.extend(&meta);
     Seed {
         name: name.to_string(),
         img: data,
         bs,
         meta,
         fields,
+        pool,
     }
 }
 
@@ -324,9 +331,22 @@ fn corrupt(s: &Seed, rng: &mut Rng) -> (BTreeMap<u64, Box<[u8; 512]>>, Vec<Strin
             Some(b) => b[off % 512],
             None => s.img[off],
         };
-    for _ in 0..1 + rng.below(3) {
+    for _ in 0..1 + rng.below(4) {
         let kind = rng.below(KINDS.len());
         if kind == KINDS.len() - 1 {
+            // A metadata block zeroed, or overwritten by another (a directory block where an
+            // extent block was, an inode table block twice, ...).
+            let dst = s.meta[rng.below(s.meta.len())] as usize * s.bs;
+            let src = s.meta[rng.below(s.meta.len())] as usize * s.bs;
+            let zero = rng.below(4) == 0;
+            for i in 0..s.bs {
+                let v = if zero { 0 } else { peek(&over, src + i) };
+                poke(&mut over, dst + i, v);
+            }
+            log.push(format!("block at {dst:#x} from {src:#x} (zero: {zero})"));
+            continue;
+        }
+        if kind == KINDS.len() - 2 {
             let all = rng.below(4) == 0;
             for _ in 0..1 + rng.below(16) {
                 let off = if all {
@@ -347,7 +367,8 @@ fn corrupt(s: &Seed, rng: &mut Rng) -> (BTreeMap<u64, Box<[u8; 512]>>, Vec<Strin
             old |= (peek(&over, off + i) as u64) << (8 * i);
         }
         let ones = if w == 8 { u64::MAX } else { (1 << (8 * w)) - 1 };
-        let new = match rng.below(9) {
+        let new = match rng.below(11) {
+            9 | 10 => s.pool[rng.below(s.pool.len())],
             0 => old ^ 1 << rng.below(8 * w),
             1 => 0,
             2 => ones,
@@ -369,13 +390,22 @@ fn corrupt(s: &Seed, rng: &mut Rng) -> (BTreeMap<u64, Box<[u8; 512]>>, Vec<Strin
     (over, log)
 }
 
+/// A damaged image answers reads with EIO or EUCLEAN (and a mount also with EINVAL).
+fn damage<T>(r: KResult<T>, what: &str, also: &[Errno]) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) if [Errno::EIO, Errno::EUCLEAN].contains(&e) || also.contains(&e) => None,
+        Err(e) => panic!("{what}: unexpected {e:?}"),
+    }
+}
+
 /// Reads everything reachable within `budget` steps, tolerating errors; writes when writable.
 fn exercise(dir: &Arc<dyn Inode>, depth: u32, budget: &mut u32, rw: bool) {
     if depth == 0 || *budget == 0 {
         return;
     }
     let mut c = 0;
-    while let Ok(Some((e, next))) = dir.readdir(c) {
+    while let Some(Some((e, next))) = damage(dir.readdir(c), "readdir", &[]) {
         c = next;
         *budget = budget.saturating_sub(1);
         if *budget == 0 {
@@ -384,20 +414,28 @@ fn exercise(dir: &Arc<dyn Inode>, depth: u32, budget: &mut u32, rw: bool) {
         if e.name == b"." || e.name == b".." {
             continue;
         }
-        let Ok(i) = dir.lookup(&e.name) else { continue };
+        let Some(i) = damage(dir.lookup(&e.name), "lookup", &[Errno::ENOENT]) else {
+            continue;
+        };
         let st = i.stat();
         match i.file_type() {
-            FileType::Directory => exercise(&i, depth - 1, budget, rw),
+            FileType::Directory => {
+                exercise(&i, depth - 1, budget, rw);
+                if rw {
+                    // Into itself: EINVAL, whatever its on-disk ".." chain says.
+                    let _ = dir.rename(&e.name, &i, b"moved", 0);
+                }
+            }
             FileType::Symlink => {
-                let _ = i.readlink();
+                damage(i.readlink(), "readlink", &[]);
             }
             FileType::Regular => {
                 let mut b = vec![0u8; 1 << 16];
                 let mut off = 0u64;
                 while off < st.size.min(4 << 20) && *budget > 0 {
                     *budget -= 1;
-                    match i.read_at(off, &mut b) {
-                        Ok(n) if n > 0 => off += n as u64,
+                    match damage(i.read_at(off, &mut b), "read", &[]) {
+                        Some(n) if n > 0 => off += n as u64,
                         _ => break,
                     }
                 }
@@ -420,7 +458,16 @@ fn exercise(dir: &Arc<dyn Inode>, depth: u32, budget: &mut u32, rw: bool) {
         let _ = f.write_at(0, &[1u8; 10000]);
         let _ = f.write_at(1 << 20, &[2u8; 5000]);
     }
-    let _ = dir.create(b"newdir", FileType::Directory, 0o755, 0, 0, 0);
+    if let Ok(sub) = dir.create(b"newdir", FileType::Directory, 0o755, 0, 0, 0) {
+        if let Ok(subsub) = sub.create(b"newsub", FileType::Directory, 0o755, 0, 0, 0) {
+            // Across directories and back, then into its own child.
+            if sub.rename(b"newsub", dir, b"moved-up", 0).is_ok() {
+                let _ = dir.rename(b"moved-up", &sub, b"newsub", 0);
+            }
+            let _ = dir.rename(b"newdir", &subsub, b"loop", 0);
+        }
+        let _ = sub.rmdir(b"newsub");
+    }
     let _ = dir.symlink(b"newlink", &[b'y'; 200], 0, 0);
     let _ = dir.rename(b"newfile", dir, b"newname", 0);
     let _ = dir.unlink(b"newname");
@@ -431,7 +478,7 @@ fn exercise(dir: &Arc<dyn Inode>, depth: u32, budget: &mut u32, rw: bool) {
 fn run_round(s: &Seed, over: &BTreeMap<u64, Box<[u8; 512]>>) {
     for ro in [true, false] {
         let dev = MemDev::new(s.img.clone(), over.clone());
-        if let Ok(fs) = Ext4::mount(dev, 1, clock(), ro) {
+        if let Some(fs) = damage(Ext4::mount(dev, 1, clock(), ro), "mount", &[Errno::EINVAL]) {
             let root = fs.root();
             let mut budget = 3000;
             exercise(&root, 8, &mut budget, !fs.is_read_only());
@@ -447,7 +494,7 @@ fn env(name: &str) -> Option<u64> {
 
 #[test]
 fn corrupted_images_never_panic() {
-    let rounds = env("LINTEL_EXT4_FUZZ_ROUNDS").unwrap_or(120);
+    let rounds = env("LINTEL_EXT4_FUZZ_ROUNDS").unwrap_or(60);
     let salt = env("LINTEL_EXT4_FUZZ_SEED").unwrap_or(0);
     let only = env("LINTEL_EXT4_FUZZ_ROUND");
     let seeds = [
