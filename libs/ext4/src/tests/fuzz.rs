@@ -1,8 +1,9 @@
 //! Corruption harness: seed images made by mke2fs (ext4 with and without metadata_csum, ext2
 //! with block maps), corrupted per round at chosen fields (superblock, group descriptors, the
-//! seed's inodes, extent and indirect blocks, directory entries, htree index nodes) and at
-//! random bits, then mounted (read-only and read-write) and walked. Every round must end without
-//! a panic and within a time bound.
+//! seed's inodes, extent and indirect blocks, directory entries, htree index nodes), at random
+//! bits and by whole-block overwrites, then mounted (read-only, read-write, then read-only over
+//! what the writes left) and walked. Every round must end without a panic, within a time bound,
+//! and with only EIO/EUCLEAN (EINVAL at mount) from reads.
 //!
 //! `LINTEL_EXT4_FUZZ_ROUNDS` sets the rounds per image (default 60), `LINTEL_EXT4_FUZZ_SEED`
 //! the seed, `LINTEL_EXT4_FUZZ_ROUND` runs that one round only (to replay a failure).
@@ -194,6 +195,7 @@ fn build_seed(name: &str, extra: &[&str]) -> Seed {
         for (off, w) in [
             (0x0, 2),
             (0x4, 4),
+            (0x14, 4),
             (0x1A, 2),
             (0x1C, 4),
             (0x20, 4),
@@ -475,16 +477,20 @@ fn exercise(dir: &Arc<dyn Inode>, depth: u32, budget: &mut u32, rw: bool) {
     let _ = dir.rmdir(b"newdir");
 }
 
+/// Mounts read-only, then read-write, then read-only again over what the writes left.
 fn run_round(s: &Seed, over: &BTreeMap<u64, Box<[u8; 512]>>) {
-    for ro in [true, false] {
+    let mut over = over.clone();
+    for ro in [true, false, true] {
         let dev = MemDev::new(s.img.clone(), over.clone());
-        if let Some(fs) = damage(Ext4::mount(dev, 1, clock(), ro), "mount", &[Errno::EINVAL]) {
+        let mount = Ext4::mount(dev.clone(), 1, clock(), ro);
+        if let Some(fs) = damage(mount, "mount", &[Errno::EINVAL]) {
             let root = fs.root();
             let mut budget = 3000;
             exercise(&root, 8, &mut budget, !fs.is_read_only());
             let _ = fs.statfs();
             let _ = fs.sync();
         }
+        over = dev.over.lock().unwrap().clone();
     }
 }
 
