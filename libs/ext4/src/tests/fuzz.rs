@@ -10,7 +10,7 @@
 
 use super::*;
 use crate::inode::{r_flags, r_size, EXT_MAGIC, INDEX_FL};
-use crate::util::{le16, le32};
+use crate::util::{crc32c, le16, le32, put16, put32};
 use std::boxed::Box;
 use std::collections::BTreeMap;
 use std::string::ToString;
@@ -90,6 +90,20 @@ struct Seed {
     /// Values that make cycles and cross-links when put in the wrong place: the seed's inode
     /// numbers and metadata block numbers.
     pool: Vec<u64>,
+    /// With metadata_csum: the checksummed structures by start offset (length, kind), so that a
+    /// corrupted field can be given a valid checksum and reach the parsers.
+    sealed: BTreeMap<usize, (usize, Sealed)>,
+    fs: Arc<Ext4>,
+}
+
+#[derive(Clone, Copy)]
+enum Sealed {
+    Super,
+    Group(u32),
+    Inode(u32),
+    /// Extent block, directory leaf: with the owner's checksum seed.
+    Extents(u32),
+    DirLeaf(u32),
 }
 
 fn build_seed(name: &str, extra: &[&str]) -> Seed {
@@ -114,6 +128,8 @@ fn build_seed(name: &str, extra: &[&str]) -> Seed {
     let bs = fs.bs as usize;
     let mut fields: [Vec<(usize, u8)>; 6] = Default::default();
     let mut meta = vec![fs.first_data_block, fs.first_data_block + 1];
+    let mut sealed = BTreeMap::new();
+    sealed.insert(1024, (1024, Sealed::Super));
     // Superblock: sizes, counts, geometry, features, orphan list, hash settings.
     for (off, w) in [
         (0x0, 4),
@@ -158,6 +174,7 @@ fn build_seed(name: &str, extra: &[&str]) -> Seed {
         for (g, grp) in a.groups.iter().enumerate() {
             meta.extend([grp.block_bitmap, grp.inode_bitmap]);
             let base = gdt + g * fs.desc_size;
+            sealed.insert(base, (fs.desc_size, Sealed::Group(g as u32)));
             for (off, w) in [
                 (0x0, 4),
                 (0x4, 4),
@@ -191,6 +208,8 @@ fn build_seed(name: &str, extra: &[&str]) -> Seed {
         let base = blk as usize * bs + off;
         // Most of the tiny files in "many" are alike: corrupt only a few of them.
         let tiny = i.kind == FileType::Regular && r_size(&i.st.lock().raw) < 8;
+        sealed.insert(base, (fs.isz, Sealed::Inode(i.ino)));
+        let iseed = fs.inode_seed(i.ino, &i.st.lock().raw);
         small += tiny as u32;
         for (off, w) in [
             (0x0, 2),
@@ -227,6 +246,7 @@ fn build_seed(name: &str, extra: &[&str]) -> Seed {
             meta.push(t);
             let b = t as usize * bs;
             if le16(&data, b) == EXT_MAGIC {
+                sealed.insert(b, (bs, Sealed::Extents(iseed)));
                 fields[3].extend([(b, 2), (b + 2, 2), (b + 4, 2), (b + 6, 2)]);
                 for k in 0..le16(&data, b + 2) as usize {
                     let e = b + 12 + 12 * k;
@@ -265,6 +285,7 @@ fn build_seed(name: &str, extra: &[&str]) -> Seed {
                     }
                     continue;
                 }
+                sealed.insert(b, (bs, Sealed::DirLeaf(iseed)));
                 let mut o = 0;
                 while o + 8 <= bs {
                     fields[4].extend([(b + o, 4), (b + o + 4, 2), (b + o + 6, 1), (b + o + 7, 1)]);
@@ -285,7 +306,6 @@ fn build_seed(name: &str, extra: &[&str]) -> Seed {
             }
         }
     }
-    drop(fs);
     meta.sort_unstable();
     meta.dedup();
     for (k, f) in fields.iter().enumerate() {
@@ -293,6 +313,17 @@ fn build_seed(name: &str, extra: &[&str]) -> Seed {
     }
     let mut pool: Vec<u64> = seen.iter().map(|&i| i as u64).collect();
     pool.extend(&meta);
+    if fs.csum {
+        // Resealing an intact structure changes nothing.
+        for (&start, &(len, kind)) in &sealed {
+            let mut v = data[start..start + len].to_vec();
+            reseal(&fs, kind, &mut v);
+            assert!(
+                v == data[start..start + len],
+                "{name}: reseal at {start:#x}"
+            );
+        }
+    }
     Seed {
         name: name.to_string(),
         img: data,
@@ -300,6 +331,8 @@ fn build_seed(name: &str, extra: &[&str]) -> Seed {
         meta,
         fields,
         pool,
+        sealed,
+        fs,
     }
 }
 
@@ -384,12 +417,40 @@ fn corrupt(s: &Seed, rng: &mut Rng) -> (BTreeMap<u64, Box<[u8; 512]>>, Vec<Strin
         for i in 0..w {
             poke(&mut over, off + i, (new >> (8 * i)) as u8);
         }
+        let seal = s.fs.csum && rng.below(4) != 0;
+        if let Some((&start, &(len, kind))) = s.sealed.range(..=off).next_back() {
+            if seal && off < start + len {
+                let mut v: Vec<u8> = (start..start + len).map(|o| peek(&over, o)).collect();
+                reseal(&s.fs, kind, &mut v);
+                for (i, &b) in v.iter().enumerate() {
+                    poke(&mut over, start + i, b);
+                }
+                log.push(format!("resealed {start:#x}"));
+            }
+        }
         log.push(format!(
             "{} field {off:#x}/{w}: {old:#x} -> {new:#x}",
             KINDS[kind]
         ));
     }
     (over, log)
+}
+
+/// Gives a corrupted structure a valid checksum.
+fn reseal(fs: &Ext4, kind: Sealed, v: &mut [u8]) {
+    let n = v.len();
+    match kind {
+        Sealed::Super => put32(v, 0x3FC, crc32c(!0, &v[..0x3FC])),
+        Sealed::Group(g) => put16(v, 0x1E, fs.group_csum(g, v)),
+        Sealed::Inode(ino) => fs.seal_inode(ino, v),
+        Sealed::Extents(seed) => {
+            let t = 12 + le16(v, 4) as usize * 12;
+            if t + 4 <= n {
+                put32(v, t, crc32c(seed, &v[..t]));
+            }
+        }
+        Sealed::DirLeaf(seed) => put32(v, n - 4, crc32c(seed, &v[..n - 12])),
+    }
 }
 
 /// A damaged image answers reads with EIO or EUCLEAN (and a mount also with EINVAL).
