@@ -207,7 +207,7 @@ impl Ext4 {
 
     /// Stores the inode checksum in record `r` (lo 16 bits, and hi 16 when the record has
     /// room for them), when the file system has metadata checksums.
-    fn seal_inode(&self, ino: u32, r: &mut [u8]) {
+    pub(crate) fn seal_inode(&self, ino: u32, r: &mut [u8]) {
         if self.csum {
             let c = self.inode_csum(ino, r);
             put16(r, 0x7C, c as u16);

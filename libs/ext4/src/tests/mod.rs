@@ -1,6 +1,7 @@
 //! Host tests against images made by e2fsprogs, checked with `e2fsck -fn`.
 
 mod external;
+mod fuzz;
 mod read;
 mod recovery;
 mod workload;
