@@ -129,7 +129,9 @@ fn kernel_main(info: BootInfo) -> ! {
         O_RDWR,
     );
     for fd in 0..3 {
-        files.install(fd, console.clone(), false);
+        files
+            .install(fd, console.clone(), false)
+            .expect("no memory for the console descriptors at boot");
     }
     let thread = match proc::create_init(fsctx, files) {
         Ok(t) => t,

@@ -76,16 +76,25 @@ impl FdTable {
         limit: usize,
     ) -> KResult<i32> {
         let fd = self.free_slot(min, limit)?;
-        self.install(fd, file, cloexec);
+        self.install(fd, file, cloexec)?;
         Ok(fd as i32)
     }
 
-    /// Puts `file` at `fd`, returning what was there.
-    pub fn install(&mut self, fd: usize, file: Arc<OpenFile>, cloexec: bool) -> Option<FdEntry> {
+    /// Puts `file` at `fd`, returning what was there. Growing the table to a high fd (dup2
+    /// up to RLIMIT_NOFILE) can need much memory: ENOMEM when the heap cannot give it, as
+    /// Linux's expand_files.
+    pub fn install(
+        &mut self,
+        fd: usize,
+        file: Arc<OpenFile>,
+        cloexec: bool,
+    ) -> KResult<Option<FdEntry>> {
         if self.fds.len() <= fd {
+            let more = fd + 1 - self.fds.len();
+            crate::mm::kheap::reserve_in(&mut self.fds, more)?;
             self.fds.resize(fd + 1, None);
         }
-        self.fds[fd].replace(FdEntry { file, cloexec })
+        Ok(self.fds[fd].replace(FdEntry { file, cloexec }))
     }
 
     pub fn close(&mut self, fd: i32) -> KResult<FdEntry> {

@@ -31,7 +31,7 @@ fn dup_to(c: &mut Call, old: i32, new: i32, cloexec: bool) -> SysResult {
         .proc_ref()
         .files
         .lock()
-        .install(new as usize, f, cloexec);
+        .install(new as usize, f, cloexec)?;
     if let Some(p) = &prev {
         crate::fs::locks::on_close(c.thread.proc_ref().pid, &p.file);
     }
