@@ -113,6 +113,12 @@ pub struct VirtioNet {
     broken: bool,
 }
 
+// The stack may move a device to whichever thread drives it.
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<VirtioNet>()
+};
+
 static PROBED: AtomicBool = AtomicBool::new(false);
 
 /// Finds and initializes every virtio-net device. The first call hands them all out; later

@@ -1,17 +1,22 @@
 //! `lintel.nettest`: a boot-time check of a network device and of the path to it, with no
 //! network stack: one hand-built ARP request for QEMU user networking's gateway (10.0.2.2,
 //! answered inside QEMU itself), then the transmit completion and the reply are reported on
-//! the console. The boot test `boot.net.arp` reads them.
+//! the console; then a burst of requests larger than the queues, every one of which must be
+//! answered. The boot test `boot.net.arp` reads the reports.
 
 use super::net::mac_str;
 use lintel_hal::println;
-use lintel_hal::virtio_net::VirtioNet;
+use lintel_hal::virtio_net::{TxError, VirtioNet};
 
 /// The address QEMU user networking gives its first guest, and its gateway.
 const GUEST_IP: [u8; 4] = [10, 0, 2, 15];
 const GATEWAY_IP: [u8; 4] = [10, 0, 2, 2];
 const ETH_ARP: [u8; 2] = [0x08, 0x06];
 const WAIT_NS: u64 = 3_000_000_000;
+/// Requests of the burst: more than either queue holds, so both rings wrap around and
+/// transmit buffers and receive buffers are each reused.
+const BURST: usize = 300;
+const BURST_NS: u64 = 10_000_000_000;
 
 /// An Ethernet broadcast frame holding an ARP request "who has `target`, tell `ip`".
 fn arp_request(mac: [u8; 6], ip: [u8; 4], target: [u8; 4]) -> [u8; 42] {
@@ -89,4 +94,37 @@ pub fn arp_probe(d: &mut VirtioNet) {
     if !replied && !look(d, "polled, no receive interrupt") {
         println!("virtio-net: nettest: no ARP reply ({others} other frames)");
     }
+    burst(d);
+}
+
+/// Sends `BURST` requests as fast as transmit buffers free up, counting the replies.
+fn burst(d: &mut VirtioNet) {
+    let req = arp_request(d.mac(), GUEST_IP, GATEWAY_IP);
+    let deadline = crate::time::uptime_ns() + BURST_NS;
+    let (mut sent, mut replies) = (0, 0);
+    while (sent < BURST || replies < BURST) && crate::time::uptime_ns() < deadline {
+        d.irq_ack();
+        while sent < BURST {
+            match d.transmit(&req) {
+                Ok(()) => sent += 1,
+                Err(TxError::Full) => break,
+                Err(e) => {
+                    println!("virtio-net: nettest: burst: transmit failed: {:?}", e);
+                    return;
+                }
+            }
+        }
+        while let Some(f) = d.receive() {
+            if arp_reply_from(&f, GATEWAY_IP).is_some() {
+                replies += 1;
+            }
+        }
+        if sent < BURST || replies < BURST {
+            lintel_hal::idle_wait();
+        }
+    }
+    println!(
+        "virtio-net: nettest: burst: {sent} requests sent, {replies} replies, {} dropped",
+        d.rx_dropped()
+    );
 }
