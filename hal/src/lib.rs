@@ -21,7 +21,9 @@ pub mod signal;
 pub mod task;
 pub mod usercopy;
 pub mod vdso;
+pub mod virtio;
 pub mod virtio_blk;
+pub mod virtio_net;
 
 pub use boot::BootInfo;
 pub use context::{set_user_fault_handler, ReturnReason, UserContext};

@@ -1,55 +1,27 @@
-//! virtio-blk over modern virtio-pci (virtio 1.x): one split virtqueue per device, completions
-//! signalled by MSI-X to the block-device interrupt (`irq::block_msi`). Data moves in whole 4 KiB frames; a request is
-//! the chain header, data frames, status byte. Several requests may be in flight; `poll`
-//! collects the finished ones.
+//! virtio-blk (virtio 1.x) on any virtio transport (`crate::virtio`): one split virtqueue per
+//! device, completions signalled by an interrupt on the block-device line (`irq::Line::Block`).
+//! Data moves in whole 4 KiB frames; a request is the chain header, data frames, status byte.
+//! Several requests may be in flight; `poll` collects the finished ones.
 
-use crate::irq;
-use crate::mm::{phys_to_virt, Frame};
-use crate::pci::{Mmio, PciFunction};
+use crate::irq::{self, Line};
+use crate::mm::Frame;
+use crate::virtio::dma::Dma;
+use crate::virtio::queue::{Buf, SplitQueue};
+use crate::virtio::{self, DeviceType, Transport};
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{fence, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
 /// Bytes per sector: virtio-blk always addresses 512-byte sectors.
 pub const SECTOR: u64 = 512;
 const PAGE: usize = 4096;
 
-// Device status bits.
-const ACKNOWLEDGE: u8 = 1;
-const DRIVER: u8 = 2;
-const DRIVER_OK: u8 = 4;
-const FEATURES_OK: u8 = 8;
-const NEEDS_RESET: u8 = 0x40;
-const FAILED: u8 = 0x80;
-
 // Feature bits.
 const F_SEG_MAX: u64 = 1 << 2;
 const F_RO: u64 = 1 << 5;
 const F_FLUSH: u64 = 1 << 9;
-const F_VERSION_1: u64 = 1 << 32;
-
-// Common configuration registers.
-const DEVICE_FEATURE_SELECT: usize = 0;
-const DEVICE_FEATURE: usize = 4;
-const DRIVER_FEATURE_SELECT: usize = 8;
-const DRIVER_FEATURE: usize = 12;
-const CONFIG_MSIX_VECTOR: usize = 16;
-const NUM_QUEUES: usize = 18;
-const DEVICE_STATUS: usize = 20;
-const QUEUE_SELECT: usize = 22;
-const QUEUE_SIZE: usize = 24;
-const QUEUE_MSIX_VECTOR: usize = 26;
-const QUEUE_ENABLE: usize = 28;
-const QUEUE_NOTIFY_OFF: usize = 30;
-const QUEUE_DESC: usize = 32;
-const QUEUE_DRIVER: usize = 40;
-const QUEUE_DEVICE: usize = 48;
-const NO_VECTOR: u16 = 0xffff;
-
-// Descriptor flags.
-const DESC_NEXT: u16 = 1;
-const DESC_WRITE: u16 = 2;
 
 // Request types and status values.
 const T_IN: u32 = 0;
@@ -117,105 +89,45 @@ pub struct Completion {
     pub result: Result<(), IoError>,
 }
 
-/// A frame used as device-shared memory, accessed with volatile operations.
-struct Dma {
-    frame: Frame,
-}
-
-impl Dma {
-    fn new() -> Option<Dma> {
-        Some(Dma {
-            frame: Frame::alloc()?,
-        })
-    }
-    fn pa(&self) -> u64 {
-        self.frame.phys() as u64
-    }
-    fn ptr<T>(&self, off: usize) -> *mut T {
-        assert!(
-            off + core::mem::size_of::<T>() <= PAGE
-                && off.is_multiple_of(core::mem::align_of::<T>())
-        );
-        (phys_to_virt(self.frame.phys()) + off) as *mut T
-    }
-    fn read<T: Copy>(&self, off: usize) -> T {
-        // SAFETY: in bounds and aligned (checked by `ptr`), inside a frame this driver owns; the
-        // device may write it concurrently, hence volatile.
-        unsafe { core::ptr::read_volatile(self.ptr(off)) }
-    }
-    fn write<T: Copy>(&self, off: usize, v: T) {
-        // SAFETY: as for `read`.
-        unsafe { core::ptr::write_volatile(self.ptr(off), v) }
-    }
-}
-
 struct InFlight {
     token: Token,
-    /// Descriptors of the chain, head first.
-    chain: Vec<u16>,
     /// The data frames, kept alive until the device is done with them.
     _frames: Vec<Frame>,
 }
 
 struct Queue {
-    size: u16,
-    desc: Dma,
-    avail: Dma,
-    used: Dma,
+    vq: SplitQueue,
     /// Per head descriptor i: the request header at 32*i, the status byte at 32*i+16.
     hdr: Dma,
-    free: Vec<u16>,
+    /// Per head descriptor: the request whose chain it heads.
     inflight: Vec<Option<InFlight>>,
-    avail_idx: u16,
-    last_used: u16,
     next_token: u64,
     broken: bool,
 }
 
 /// One virtio-blk disk.
 pub struct BlkDevice {
-    common: Mmio,
-    notify: Mmio,
+    transport: Box<dyn Transport>,
     q: Mutex<Queue>,
     sectors: u64,
     max_frames: usize,
     flush: bool,
     read_only: bool,
     seen_irqs: AtomicU64,
-    location: String,
 }
 
 static DEVICES: spin::Once<Vec<BlkDevice>> = spin::Once::new();
-static LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Finds and initializes every virtio-blk device (once); returns how many work.
 pub fn probe() -> usize {
     DEVICES
-        .call_once(|| {
-            let mut log = |s: String| LOG.lock().push(s);
-            let mut out = Vec::new();
-            for f in crate::pci::enumerate(&mut log) {
-                if f.vendor != 0x1af4 || !(f.device == 0x1042 || f.device == 0x1001) {
-                    continue;
-                }
-                match BlkDevice::init(&f) {
-                    Ok(d) => out.push(d),
-                    Err(e) => log(alloc::format!(
-                        "virtio-blk {:02x}:{:02x}.{}: {e}, device skipped",
-                        f.bus,
-                        f.dev,
-                        f.func
-                    )),
-                }
-            }
-            out
-        })
+        .call_once(|| virtio::probe(DeviceType::Block, BlkDevice::init))
         .len()
 }
 
 /// Messages from probing (skipped devices, firmware quirks), taken once.
 pub fn take_probe_log() -> Vec<String> {
-    core::mem::take(&mut *LOG.lock())
+    virtio::take_probe_log()
 }
 
 /// Disk `i` in PCI order.
@@ -223,163 +135,39 @@ pub fn device(i: usize) -> Option<&'static BlkDevice> {
     DEVICES.get()?.get(i)
 }
 
-/// The capabilities virtio-pci needs, each as an MMIO window.
-struct Caps {
-    common: Mmio,
-    notify: Mmio,
-    notify_mult: u32,
-    device: Mmio,
-    msix: Option<(usize, Mmio)>,
-}
-
-fn find_caps(f: &PciFunction) -> Result<Caps, &'static str> {
-    let (mut common, mut notify, mut device, mut msix) = (None, None, None, None);
-    for (off, id) in f.capabilities() {
-        match id {
-            0x09 => {
-                let kind = f.read8(off + 3);
-                let bar = f.read8(off + 4);
-                let offset = f.read32(off + 8) as u64;
-                let len = f.read32(off + 12) as usize;
-                let Some(b) = f.bar(bar) else { continue };
-                let win =
-                    || Mmio::new(b.base + offset, len).ok_or("a BAR is above 4 GiB or misaligned");
-                match kind {
-                    1 if common.is_none() => common = Some(win()?),
-                    2 if notify.is_none() => {
-                        let mult = f.read32(off + 16);
-                        notify = Some((b.base + offset, len, mult));
-                    }
-                    4 if device.is_none() => device = Some(win()?),
-                    _ => {}
-                }
-            }
-            0x11 => {
-                let table = f.read32(off + 4);
-                let n = (f.read16(off + 2) & 0x7ff) as usize + 1;
-                let Some(b) = f.bar((table & 7) as u8) else {
-                    continue;
-                };
-                let w = Mmio::new(b.base + (table & !7) as u64, 16 * n)
-                    .ok_or("the MSI-X table is above 4 GiB or misaligned")?;
-                msix = Some((off, w));
-            }
-            _ => {}
-        }
-    }
-    let common = common.ok_or("no virtio common configuration (legacy-only device)")?;
-    let (nbase, nlen, mult) = notify.ok_or("no virtio notify capability")?;
-    let device = device.ok_or("no virtio device configuration")?;
-    // The queue's notify address is resolved later; keep the whole window.
-    let notify = Mmio::new(nbase, nlen).ok_or("a BAR is above 4 GiB or misaligned")?;
-    // Everything the driver touches must be inside the windows the device describes.
-    if common.len() < 56 || device.len() < 16 {
-        return Err("a virtio configuration window is too small");
-    }
-    Ok(Caps {
-        common,
-        notify,
-        notify_mult: mult,
-        device,
-        msix,
-    })
-}
-
 impl BlkDevice {
-    fn init(f: &PciFunction) -> Result<BlkDevice, &'static str> {
-        let caps = find_caps(f)?;
-        let (msix_cap, msix_table) = caps.msix.ok_or("no MSI-X capability")?;
-        f.enable();
-        let c = caps.common;
-        // Reset, then acknowledge.
-        c.write8(DEVICE_STATUS, 0);
-        let mut guard = 0;
-        while c.read8(DEVICE_STATUS) != 0 {
-            guard += 1;
-            if guard > 1_000_000 {
-                return Err("the device does not reset");
-            }
-            core::hint::spin_loop();
+    fn init(mut t: Box<dyn Transport>) -> Result<BlkDevice, &'static str> {
+        let wanted = virtio::negotiate(&*t, F_FLUSH | F_SEG_MAX | F_RO)?;
+        let fail = |t: &dyn Transport, why| Err(virtio::fail(t, why));
+        if t.num_queues() < 1 {
+            return fail(&*t, "the device has no queue");
         }
-        c.write8(DEVICE_STATUS, ACKNOWLEDGE);
-        c.write8(DEVICE_STATUS, ACKNOWLEDGE | DRIVER);
-        let fail = |why: &'static str| {
-            c.write8(DEVICE_STATUS, c.read8(DEVICE_STATUS) | FAILED);
-            Err(why)
-        };
-        let mut offered = 0u64;
-        for sel in 0..2u32 {
-            c.write32(DEVICE_FEATURE_SELECT, sel);
-            offered |= (c.read32(DEVICE_FEATURE) as u64) << (32 * sel);
+        // Vector 0 to this CPU's block-device interrupt line.
+        if let Err(e) = t.route_interrupts(&[irq::msi(Line::Block)]) {
+            return fail(&*t, e);
         }
-        if offered & F_VERSION_1 == 0 {
-            return fail("the device does not offer VIRTIO_F_VERSION_1");
-        }
-        let wanted = offered & (F_VERSION_1 | F_FLUSH | F_SEG_MAX | F_RO);
-        for sel in 0..2u32 {
-            c.write32(DRIVER_FEATURE_SELECT, sel);
-            c.write32(DRIVER_FEATURE, (wanted >> (32 * sel)) as u32);
-        }
-        c.write8(DEVICE_STATUS, ACKNOWLEDGE | DRIVER | FEATURES_OK);
-        if c.read8(DEVICE_STATUS) & FEATURES_OK == 0 {
-            return fail("the device refuses our features");
-        }
-        if c.read16(NUM_QUEUES) < 1 {
-            return fail("the device has no queue");
-        }
-
-        // MSI-X: entry 0 to this CPU's block-device interrupt, unmasked; then turn it on.
-        let msi = irq::block_msi();
-        msix_table.write32(0, msi.addr as u32);
-        msix_table.write32(4, (msi.addr >> 32) as u32);
-        msix_table.write32(8, msi.data);
-        msix_table.write32(12, 0);
-        let mc = f.read16(msix_cap + 2);
-        f.write16(msix_cap + 2, (mc | 0x8000) & !0x4000);
-        c.write16(CONFIG_MSIX_VECTOR, NO_VECTOR);
-
-        c.write16(QUEUE_SELECT, 0);
-        let max = c.read16(QUEUE_SIZE);
+        let max = t.max_queue_size(0);
         if max == 0 {
-            return fail("queue 0 is not available");
+            return fail(&*t, "queue 0 is not available");
         }
-        // A power of two no larger than the device's maximum or MAX_QUEUE.
-        let mut size = MAX_QUEUE;
-        while size > max {
-            size /= 2;
-        }
+        let size = SplitQueue::pick_size(max, MAX_QUEUE);
         if size < 4 {
-            return fail("the queue is too small");
+            return fail(&*t, "the queue is too small");
         }
-        c.write16(QUEUE_SIZE, size);
-        c.write16(QUEUE_MSIX_VECTOR, 0);
-        if c.read16(QUEUE_MSIX_VECTOR) != 0 {
-            return fail("the device cannot use MSI-X vector 0");
+        let (Some(vq), Some(hdr)) = (SplitQueue::new(size), Dma::new()) else {
+            return fail(&*t, "out of memory");
+        };
+        if let Err(e) = t.setup_queue(0, size, 0, vq.addresses()) {
+            return fail(&*t, e);
         }
-        let (Some(desc), Some(avail), Some(used), Some(hdr)) =
-            (Dma::new(), Dma::new(), Dma::new(), Dma::new())
-        else {
-            return fail("out of memory");
-        };
-        c.write64(QUEUE_DESC, desc.pa());
-        c.write64(QUEUE_DRIVER, avail.pa());
-        c.write64(QUEUE_DEVICE, used.pa());
-        let notify_off = c.read16(QUEUE_NOTIFY_OFF) as usize * caps.notify_mult as usize;
-        let Some(notify) = caps.notify.sub(notify_off, 2) else {
-            return fail("the notify address is outside its capability");
-        };
-        c.write16(QUEUE_ENABLE, 1);
-        c.write8(
-            DEVICE_STATUS,
-            ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK,
-        );
+        virtio::driver_ok(&*t);
 
-        let cfg = caps.device;
+        let cfg = t.config();
         let sectors = loop {
             // capacity is 64 bits read as two halves: re-read until the generation is stable.
-            let g = c.read8(21);
+            let g = t.config_generation();
             let v = cfg.read64(0);
-            if c.read8(21) == g {
+            if t.config_generation() == g {
                 break v;
             }
         };
@@ -391,28 +179,20 @@ impl BlkDevice {
             }
         }
         let q = Queue {
-            size,
-            desc,
-            avail,
-            used,
+            vq,
             hdr,
-            free: (0..size).rev().collect(),
             inflight: (0..size).map(|_| None).collect(),
-            avail_idx: 0,
-            last_used: 0,
             next_token: 1,
             broken: false,
         };
         Ok(BlkDevice {
-            common: c,
-            notify,
+            transport: t,
             q: Mutex::new(q),
             sectors,
             max_frames,
             flush: wanted & F_FLUSH != 0,
             read_only: wanted & F_RO != 0,
             seen_irqs: AtomicU64::new(0),
-            location: alloc::format!("{:02x}:{:02x}.{}", f.bus, f.dev, f.func),
         })
     }
 
@@ -437,7 +217,7 @@ impl BlkDevice {
 
     /// PCI location, e.g. "00:03.0".
     pub fn location(&self) -> &str {
-        &self.location
+        self.transport.location()
     }
 
     /// Requests submitted and not yet reported by `poll`.
@@ -490,13 +270,10 @@ impl BlkDevice {
             return Err(SubmitError::Broken);
         }
         let n = frames.len() + 2;
-        if q.free.len() < n {
+        let Some(chain) = q.vq.alloc(n) else {
             return Err(SubmitError::Busy);
-        }
-        let at = q.free.len() - n;
-        let mut chain: Vec<u16> = q.free.split_off(at);
-        chain.reverse();
-        let head = chain[0] as usize;
+        };
+        let head = chain.head() as usize;
         let token = Token(q.next_token);
         q.next_token += 1;
 
@@ -506,43 +283,39 @@ impl BlkDevice {
         q.hdr.write::<u64>(32 * head + 8, sector);
         q.hdr.write::<u8>(32 * head + 16, 0xff);
         let hdr_pa = q.hdr.pa() + 32 * head as u64;
-        let data_flag = if kind == T_IN { DESC_WRITE } else { 0 };
-        let mut parts: Vec<(u64, u32, u16)> = Vec::with_capacity(n);
-        parts.push((hdr_pa, 16, 0));
+        let data_writes = kind == T_IN;
+        let mut parts: Vec<Buf> = Vec::with_capacity(n);
+        parts.push(Buf {
+            addr: hdr_pa,
+            len: 16,
+            device_writes: false,
+        });
         for (i, f) in frames.iter().enumerate() {
             let len = (bytes - i * PAGE).min(PAGE);
-            parts.push((f.phys() as u64, len as u32, data_flag));
+            parts.push(Buf {
+                addr: f.phys() as u64,
+                len: len as u32,
+                device_writes: data_writes,
+            });
         }
-        parts.push((hdr_pa + 16, 1, DESC_WRITE));
-        for (i, &(addr, len, flags)) in parts.iter().enumerate() {
-            let d = 16 * chain[i] as usize;
-            let next = chain.get(i + 1).copied();
-            q.desc.write::<u64>(d, addr);
-            q.desc.write::<u32>(d + 8, len);
-            q.desc
-                .write::<u16>(d + 12, flags | if next.is_some() { DESC_NEXT } else { 0 });
-            q.desc.write::<u16>(d + 14, next.unwrap_or(0));
-        }
+        parts.push(Buf {
+            addr: hdr_pa + 16,
+            len: 1,
+            device_writes: true,
+        });
         q.inflight[head] = Some(InFlight {
             token,
-            chain,
             _frames: frames.to_vec(),
         });
-        // Publish: ring slot, then (after the barrier) the index, then tell the device.
-        let slot = (q.avail_idx % q.size) as usize;
-        q.avail.write::<u16>(4 + 2 * slot, head as u16);
-        fence(Ordering::SeqCst);
-        q.avail_idx = q.avail_idx.wrapping_add(1);
-        q.avail.write::<u16>(2, q.avail_idx);
-        fence(Ordering::SeqCst);
-        self.notify.write16(0, 0);
+        q.vq.publish(chain, &parts);
+        self.transport.notify(0);
         Ok(token)
     }
 
     /// Requests the device finished since the last call. Cheap (no device access) unless an
     /// interrupt arrived since then; `force` looks anyway.
     pub fn poll(&self, force: bool) -> Vec<Completion> {
-        let irqs = irq::block_irqs();
+        let irqs = irq::count(Line::Block);
         if !force && self.seen_irqs.load(Ordering::Relaxed) == irqs {
             return Vec::new();
         }
@@ -553,15 +326,15 @@ impl BlkDevice {
             return out;
         }
         loop {
-            fence(Ordering::SeqCst);
-            let used_idx: u16 = q.used.read(2);
-            if used_idx == q.last_used {
-                break;
-            }
-            fence(Ordering::SeqCst);
-            let slot = (q.last_used % q.size) as usize;
-            let id = q.used.read::<u32>(4 + 8 * slot) as usize;
-            q.last_used = q.last_used.wrapping_add(1);
+            let (id, _) = match q.vq.pop_used() {
+                Ok(Some(u)) => u,
+                Ok(None) => break,
+                Err(_) => {
+                    q.broken = true;
+                    break;
+                }
+            };
+            let id = id as usize;
             let Some(req) = q.inflight.get_mut(id).and_then(|r| r.take()) else {
                 // A completion for no request of ours: the device is confused.
                 q.broken = true;
@@ -573,13 +346,12 @@ impl BlkDevice {
                 S_UNSUPP => Err(IoError::Unsupported),
                 _ => Err(IoError::Io),
             };
-            q.free.extend(req.chain.iter().rev());
             out.push(Completion {
                 token: req.token,
                 result,
             });
         }
-        if self.common.read8(DEVICE_STATUS) & (NEEDS_RESET | FAILED) != 0 {
+        if virtio::device_broken(&*self.transport) {
             q.broken = true;
         }
         if q.broken {

@@ -81,6 +81,13 @@ fn kernel_main(info: BootInfo) -> ! {
         lintel_hal::power_off("exit 0");
     }
     drivers::blk::init();
+    // Network interrupts record that there is work and wake the stack (its hook).
+    lintel_hal::virtio_net::set_net_irq_hook(drivers::net::on_interrupt);
+    drivers::net::init();
+    // `lintel.nettest`: each card sends an ARP request and reports the reply (boot.net.arp).
+    if info.cmdline.split(' ').any(|w| w == "lintel.nettest") {
+        drivers::net::for_each_device(drivers::nettest::arp_probe);
+    }
     // Polled work of the timer tick: console input, disk completions, interval timers.
     sched::on_tick(fs::tty::poll_input);
     sched::on_tick(drivers::blk::poll);

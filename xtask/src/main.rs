@@ -18,11 +18,18 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   cargo xtask run [--kvm] [--smp N] [--mem SIZE] [--log LEVEL] [--machine q35|microvm]
                   [--timeout SECONDS] [--add HOST[=GUEST]]... [--disk PATH]
+                  [--net [restrict|user]] [--forward HOSTPORT:GUESTPORT]...
                   [--rootfs debian [--packages P1,P2...]] [-- PROGRAM ARGS...]
       --disk PATH  attach PATH as a virtio-blk disk (/dev/vda in the guest; q35 only). A
                    missing PATH is created as a 1 GiB ext4 image of the root tree; an image
                    holding ext4 is the root file system (root=/dev/vda) and keeps its files
                    between runs; any other image is only attached
+      --net [restrict|user]  attach a virtio-net PCI card on QEMU user networking (q35
+                   only). restrict (the default): the guest reaches only QEMU's built-in
+                   gateway 10.0.2.2 and DNS 10.0.2.3, nothing beyond the host; user: the
+                   guest may open connections through the host
+      --forward HOSTPORT:GUESTPORT  forward TCP connections to 127.0.0.1:HOSTPORT on the
+                   host to GUESTPORT in the guest (repeatable; implies --net restrict)
       --rootfs debian  boot a Debian bookworm root (debootstrap --variant=minbase, cached
                    in build/debian, plus --packages) from an ext4 disk; bash is the
                    default program. The disk is a fresh copy each run unless --disk PATH
@@ -52,6 +59,17 @@ pub struct RunOpts {
     pub packages: Vec<String>,
     /// A kernel command line instead of Lintel's (to boot Linux for comparison).
     pub append: Option<String>,
+    /// A virtio-net card on QEMU user networking, and whether it is restricted to QEMU's own
+    /// gateway (`--net restrict`, the only mode tests use) or may reach beyond the host.
+    pub net: Option<NetMode>,
+    /// TCP forwards (host port on 127.0.0.1, guest port).
+    pub forwards: Vec<(u16, u16)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetMode {
+    Restrict,
+    User,
 }
 
 impl Default for RunOpts {
@@ -69,6 +87,8 @@ impl Default for RunOpts {
             rootfs: None,
             packages: Vec::new(),
             append: None,
+            net: None,
+            forwards: Vec::new(),
         }
     }
 }
@@ -99,6 +119,13 @@ fn parse_add(s: &str) -> (PathBuf, String) {
     }
 }
 
+/// "8080:80" as (8080, 80); ports are 1..=65535.
+fn parse_forward(s: &str) -> Option<(u16, u16)> {
+    let (h, g) = s.split_once(':')?;
+    let (h, g): (u16, u16) = (h.parse().ok()?, g.parse().ok()?);
+    (h != 0 && g != 0).then_some((h, g))
+}
+
 fn parse_run(args: &[String]) -> Result<RunOpts, String> {
     let mut o = RunOpts::default();
     let mut i = 0;
@@ -124,6 +151,26 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
             }
             "--add" => o.adds.push(parse_add(&val(&mut i)?)),
             "--disk" => o.disk = Some(PathBuf::from(val(&mut i)?)),
+            "--net" => {
+                o.net = Some(match args.get(i + 1).map(String::as_str) {
+                    Some("user") => {
+                        i += 1;
+                        NetMode::User
+                    }
+                    Some("restrict") => {
+                        i += 1;
+                        NetMode::Restrict
+                    }
+                    _ => NetMode::Restrict,
+                })
+            }
+            "--forward" => {
+                let v = val(&mut i)?;
+                o.forwards.push(parse_forward(&v).ok_or_else(|| {
+                    format!("--forward takes HOSTPORT:GUESTPORT (1-65535), not {v}")
+                })?);
+                o.net.get_or_insert(NetMode::Restrict);
+            }
             "--rootfs" => o.rootfs = Some(val(&mut i)?),
             "--packages" => o.packages.extend(
                 val(&mut i)?
@@ -147,6 +194,9 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
     }
     if (o.disk.is_some() || o.rootfs.is_some()) && o.machine != "q35" {
         return Err("--disk needs --machine q35 (the disk is a PCI device)".into());
+    }
+    if o.net.is_some() && o.machine != "q35" {
+        return Err("--net needs --machine q35 (the network card is a PCI device)".into());
     }
     Ok(o)
 }
@@ -234,5 +284,40 @@ fn main() -> ExitCode {
             eprintln!("xtask: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(a: &[&str]) -> Result<RunOpts, String> {
+        parse_run(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn net_defaults_to_restrict() {
+        let o = parse(&["--net", "--", "/bin/true"]).unwrap();
+        assert_eq!(o.net, Some(NetMode::Restrict));
+        assert_eq!(o.argv, ["/bin/true"]);
+        assert_eq!(parse(&["--net", "user"]).unwrap().net, Some(NetMode::User));
+        assert_eq!(
+            parse(&["--net", "restrict"]).unwrap().net,
+            Some(NetMode::Restrict)
+        );
+        assert_eq!(parse(&[]).unwrap().net, None);
+    }
+
+    #[test]
+    fn forward_implies_restrict_and_repeats() {
+        let o = parse(&["--forward", "8080:80", "--forward", "2222:22"]).unwrap();
+        assert_eq!(o.net, Some(NetMode::Restrict));
+        assert_eq!(o.forwards, [(8080, 80), (2222, 22)]);
+        let o = parse(&["--net", "user", "--forward", "1:2"]).unwrap();
+        assert_eq!(o.net, Some(NetMode::User));
+        for bad in ["80", "0:80", "80:0", "a:80", "70000:80", "80:80:80"] {
+            assert!(parse(&["--forward", bad]).is_err(), "{bad}");
+        }
+        assert!(parse(&["--net", "--machine", "microvm"]).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! Booting Lintel in QEMU and reading its power-off report.
 
 use crate::build::{self, Image};
-use crate::RunOpts;
+use crate::{NetMode, RunOpts};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -53,7 +53,30 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
         ));
         c.args(["-device", "virtio-blk-pci,drive=disk0"]);
     }
+    if let Some(mode) = o.net {
+        c.args(["-netdev", &netdev(mode, &o.forwards)]);
+        // Attached like the disk (QEMU's default: a transitional device on the q35 root bus,
+        // driven through its modern interface); no option ROM, nothing boots from it.
+        c.args(["-device", "virtio-net-pci,netdev=n0,romfile="]);
+    }
     c
+}
+
+/// QEMU user networking (slirp): `restrict=on` keeps the guest from reaching anything but
+/// QEMU's own gateway and DNS; forwards listen on the host's loopback only.
+fn netdev(mode: NetMode, forwards: &[(u16, u16)]) -> String {
+    let mut s = format!(
+        "user,id=n0,restrict={}",
+        if mode == NetMode::Restrict {
+            "on"
+        } else {
+            "off"
+        }
+    );
+    for (host, guest) in forwards {
+        s += &format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}");
+    }
+    s
 }
 
 /// Size of the image `--disk` creates when its file does not exist (sparse on the host).
@@ -249,5 +272,42 @@ pub fn run_interactive(o: &RunOpts) -> Result<u8, String> {
             eprintln!("xtask: {}", describe(&outcome));
             Ok(125)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netdev_is_restricted_and_forwards_bind_loopback() {
+        assert_eq!(
+            netdev(NetMode::Restrict, &[(8080, 80), (2222, 22)]),
+            "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=tcp:127.0.0.1:2222-:22"
+        );
+        assert_eq!(netdev(NetMode::User, &[]), "user,id=n0,restrict=off");
+    }
+
+    #[test]
+    fn net_options_add_a_virtio_net_card() {
+        let o = RunOpts {
+            net: Some(NetMode::Restrict),
+            ..RunOpts::default()
+        };
+        let c = qemu_command(&o, Path::new("k"), Path::new("i"), Path::new("c"));
+        let args: Vec<String> = c
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let at = args.iter().position(|a| a == "-netdev").expect("-netdev");
+        assert_eq!(args[at + 1], "user,id=n0,restrict=on");
+        assert!(args.contains(&"virtio-net-pci,netdev=n0,romfile=".to_string()));
+        let none = qemu_command(
+            &RunOpts::default(),
+            Path::new("k"),
+            Path::new("i"),
+            Path::new("c"),
+        );
+        assert!(!none.get_args().any(|a| a == "-netdev"));
     }
 }

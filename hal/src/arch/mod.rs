@@ -12,7 +12,8 @@
 //! - `cpu`: `ELF_MACHINE`, `PLATFORM`, `hwcap`, `hwcap2`, `cpuinfo`, `hw_random`, `idle_wait`,
 //!   `halt_forever`, `disable_interrupts`;
 //! - `serial`: `write_byte`, `read_byte` (the console);
-//! - `irq`: `block_msi`, `block_irqs`;
+//! - `irq`: `device_msi(line)`, and a call of `crate::irq::device_interrupt(line)` from the
+//!   interrupt entry for each of the `crate::irq::LINES` device lines;
 //! - `trap`: `UserContext` (with the methods of `hal::context`), `FaultRecord`,
 //!   `set_user_fault_handler`, `copy_user` (fault-recovering copy), calling
 //!   `crate::context` types for exception reasons;

@@ -1,3 +1,5 @@
 //! Device drivers' kernel side: synchronous interfaces on top of the HAL's devices.
 
 pub mod blk;
+pub mod net;
+pub mod nettest;

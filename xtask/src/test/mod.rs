@@ -3,13 +3,14 @@
 //!
 //! This file is the run's order and tally; each kind of test is a file of its own
 //! (conformance.rs, native.rs, boot.rs with its guest scripts and disks in boot_fixtures.rs,
-//! debian.rs), so one can be read without the others.
+//! net.rs, debian.rs), so one can be read without the others.
 
 mod boot;
 mod boot_fixtures;
 mod conformance;
 mod debian;
 mod native;
+mod net;
 
 use crate::root;
 use std::process::{Command, Stdio};
@@ -139,6 +140,9 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
     }
     if let Err(e) = boot::boot_tests(&mut t, filter, kvm) {
         t.fail("boot", &e);
+    }
+    if let Err(e) = net::net_tests(&mut t, filter, kvm) {
+        t.fail("boot.net", &e);
     }
     if filter.is_none_or(|f| "debian.userland".contains(f)) {
         match debian::debian_userland(kvm) {

@@ -6,8 +6,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) const TIMER_VECTOR: u8 = 32;
 pub(crate) const SPURIOUS_VECTOR: u8 = 0xff;
-/// The vector MSI-X messages of block devices are routed to.
-pub(crate) const BLOCK_VECTOR: u8 = 0x40;
+/// The vector of device interrupt line 0 (`crate::irq::Line`); line n is this plus n.
+pub(crate) const DEVICE_VECTOR_BASE: u8 = 0x40;
 /// Scheduler ticks per second.
 pub(crate) const HZ: u64 = 100;
 
@@ -15,7 +15,6 @@ static TSC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
 static TSC_BOOT: AtomicU64 = AtomicU64::new(0);
 static TICKS: AtomicU64 = AtomicU64::new(0);
 static LAPIC_BASE: AtomicU64 = AtomicU64::new(0);
-static BLOCK_IRQS: AtomicU64 = AtomicU64::new(0);
 
 fn lapic_write(reg: usize, v: u32) {
     let base = LAPIC_BASE.load(Ordering::Relaxed) as usize;
@@ -77,18 +76,12 @@ pub(crate) fn init() {
 pub(crate) fn handle_interrupt(vector: u8) {
     if vector == TIMER_VECTOR {
         TICKS.fetch_add(1, Ordering::Relaxed);
-    } else if vector == BLOCK_VECTOR {
-        BLOCK_IRQS.fetch_add(1, Ordering::Release);
+    } else if (DEVICE_VECTOR_BASE..DEVICE_VECTOR_BASE + crate::irq::LINES as u8).contains(&vector) {
+        crate::irq::device_interrupt((vector - DEVICE_VECTOR_BASE) as usize);
     }
     if vector != SPURIOUS_VECTOR {
         lapic_write(0xb0, 0);
     }
-}
-
-/// Interrupts on `BLOCK_VECTOR` since boot: a driver that saw an older count has completions
-/// to look at.
-pub(crate) fn block_irqs() -> u64 {
-    BLOCK_IRQS.load(Ordering::Acquire)
 }
 
 /// This CPU's local APIC id (the destination of MSI messages).
@@ -96,11 +89,11 @@ fn lapic_id() -> u32 {
     lapic_read(0x20) >> 24
 }
 
-/// The MSI message that raises `BLOCK_VECTOR` on this CPU's LAPIC.
-pub(crate) fn block_msi() -> crate::irq::MsiMessage {
+/// The MSI message that raises device line `line` on this CPU's LAPIC.
+pub(crate) fn device_msi(line: usize) -> crate::irq::MsiMessage {
     crate::irq::MsiMessage {
         addr: 0xfee0_0000 | ((lapic_id() & 0xff) << 12) as u64,
-        data: BLOCK_VECTOR as u32,
+        data: (DEVICE_VECTOR_BASE as usize + line) as u32,
     }
 }
 

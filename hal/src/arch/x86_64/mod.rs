@@ -46,9 +46,9 @@ pub(crate) mod clock {
     pub(crate) use super::cpu::rdtsc as counter;
 }
 
-/// `hal::irq`: block-device MSIs go to the LAPIC.
+/// `hal::irq`: device MSIs go to the LAPIC, one vector per line.
 pub(crate) mod irq {
-    pub(crate) use super::apic::{block_irqs, block_msi};
+    pub(crate) use super::apic::device_msi;
 }
 
 /// Reports `line` to the host on QEMU's debugcon port and powers off through isa-debug-exit.
