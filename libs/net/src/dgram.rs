@@ -145,7 +145,9 @@ impl Stack {
             return Err(Errno::EMSGSIZE);
         }
         let n = self.route(dst).ok_or(Errno::ENETUNREACH)?;
-        // No IP fragmentation: a datagram must fit the interface MTU.
+        // Incoming IPv4 fragments are reassembled, but outgoing datagrams are not fragmented
+        // (smoltcp's fragmenter buffer is inline in the interface, too big for a kernel
+        // stack at 64 KiB): a datagram must fit the interface MTU.
         let overhead = if dst.is_ipv4() { 28 } else { 48 };
         if data.len() + overhead > self.netifs[n].port.mtu {
             return Err(Errno::EMSGSIZE);

@@ -181,6 +181,8 @@ fn udp_and_ping_across_ethernet() {
     let to_b = SocketAddr::new(IpAddr::V4(B_IP), 53);
     assert_eq!(a.st.send(c, &[0u8; 1473], Some(to_b)), Err(Errno::EMSGSIZE));
     assert_eq!(a.st.send(c, &[0u8; 1472], Some(to_b)), Ok(1472));
+    both(&mut a, &mut b, 5);
+    assert_eq!(b.st.recv(s, &mut [0u8; 2000], false).map(|r| r.2), Ok(1472));
 
     let p = a.st.socket(Kind::Icmp, Family::V4).unwrap();
     a.st.send(
@@ -193,6 +195,65 @@ fn udp_and_ping_across_ethernet() {
     let (n, from, _) = a.st.recv(p, &mut buf, false).unwrap();
     assert_eq!((n, buf[0], buf[8]), (9, 0, 42));
     assert_eq!(from.unwrap().ip(), IpAddr::V4(B_IP));
+}
+
+fn ipv4_header(total: usize, id: u16, frag: u16) -> Vec<u8> {
+    let mut h = std::vec![0x45, 0];
+    h.extend_from_slice(&(total as u16).to_be_bytes());
+    h.extend_from_slice(&id.to_be_bytes());
+    h.extend_from_slice(&frag.to_be_bytes());
+    h.extend_from_slice(&[64, 17, 0, 0]);
+    h.extend_from_slice(&A_IP.octets());
+    h.extend_from_slice(&B_IP.octets());
+    let sum = h
+        .chunks(2)
+        .fold(0u32, |a, w| a + u32::from(u16::from_be_bytes([w[0], w[1]])));
+    let sum = !((sum & 0xffff) + (sum >> 16)) as u16;
+    h[10..12].copy_from_slice(&sum.to_be_bytes());
+    h
+}
+
+#[test]
+fn fragmented_udp_is_reassembled() {
+    let (q1, q2): (Queue, Queue) = Default::default();
+    let mut b = Host::new();
+    let ib = b.st.add_ethernet(
+        "eth0",
+        Box::new(End {
+            mac: [2, 0, 0, 0, 0, 2],
+            tx: q2,
+            rx: q1.clone(),
+            dead: Arc::new(AtomicBool::new(false)),
+        }),
+    );
+    b.st.set_ipv4(ib, B_IP, 24, None).unwrap();
+    let s = b.st.socket(Kind::Udp, Family::V4).unwrap();
+    b.st.bind(s, any4(5353)).unwrap();
+    // A 3000-byte UDP datagram (checksum 0: none) in three fragments, the last one first.
+    let payload: Vec<u8> = (0..3000u32).map(|i| (i % 241) as u8).collect();
+    let mut udp = std::vec::Vec::new();
+    udp.extend_from_slice(&1234u16.to_be_bytes());
+    udp.extend_from_slice(&5353u16.to_be_bytes());
+    udp.extend_from_slice(&(3008u16).to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(&payload);
+    let pieces = [
+        (0usize, 1480usize, true),
+        (1480, 2960, true),
+        (2960, 3008, false),
+    ];
+    for &(from, to, more) in pieces.iter().rev() {
+        let flags = (from / 8) as u16 | if more { 0x2000 } else { 0 };
+        let mut f = std::vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
+        f.extend_from_slice(&ipv4_header(20 + to - from, 77, flags));
+        f.extend_from_slice(&udp[from..to]);
+        q1.lock().unwrap().push_back(f);
+    }
+    b.run(3);
+    let mut buf = std::vec![0u8; 4000];
+    let (n, from, _) = b.st.recv(s, &mut buf, false).unwrap();
+    assert_eq!(from, Some(SocketAddr::new(IpAddr::V4(A_IP), 1234)));
+    assert!(n == 3000 && buf[..n] == payload[..]);
 }
 
 #[test]

@@ -121,3 +121,35 @@ pub(crate) fn any6(port: u16) -> SocketAddr {
 pub(crate) fn ev(e: Events) -> (bool, bool, bool, bool, bool) {
     (e.readable, e.writable, e.hup, e.rdhup, e.error)
 }
+
+/// The kernel builds the stack on a 64 KiB kernel stack and keeps it behind a lock.
+#[test]
+fn fits_a_kernel_stack_and_is_send() {
+    fn send<T: Send>() {}
+    send::<Stack>();
+    assert!(core::mem::size_of::<smoltcp::iface::Interface>() < 8192);
+}
+
+#[test]
+fn next_poll_tracks_timers() {
+    let mut h = Host::new();
+    assert_eq!(h.st.next_poll_ns(h.now), None);
+    let (l, la) = h.listener(v4(0), 1);
+    let (c, s) = h.pair(l, la, Family::V4);
+    h.run(100);
+    // Idle connections need nothing.
+    assert_eq!(h.st.next_poll_ns(h.now), None);
+    // Queued data must go out now.
+    h.st.send(c, b"x", None).unwrap();
+    assert_eq!(h.st.next_poll_ns(h.now), Some(h.now));
+    h.run(50);
+    assert_eq!(h.st.next_poll_ns(h.now), None);
+    assert_eq!(h.recv_some(s, 4).unwrap(), b"x");
+    // The active closer's TIME_WAIT (10 s in smoltcp) needs a wake-up to end.
+    h.st.close(c);
+    h.run(5);
+    h.st.close(s);
+    h.run(5);
+    let t = h.st.next_poll_ns(h.now).unwrap();
+    assert!(t > h.now && t <= h.now + 61_000 * MS, "{t}");
+}
