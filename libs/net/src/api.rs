@@ -3,7 +3,6 @@
 use crate::stack::{Body, Stack, TcpState};
 use crate::{Errno, Events, Kind, SockId};
 use core::net::SocketAddr;
-use smoltcp::socket::tcp;
 
 impl Stack {
     /// TCP: starts the handshake and returns at once; the caller waits for writable or error.
@@ -23,10 +22,9 @@ impl Stack {
                 s.peer = None;
                 Ok(())
             }
-            Body::Tcp(TcpState::Conn(c)) => {
-                let (n, h) = (c.netif, c.handle);
+            Body::Tcp(TcpState::Conn(_)) => {
                 s.peer = None;
-                self.netifs[n].sockets.get_mut::<tcp::Socket>(h).abort();
+                self.tcp_abort_quietly(id);
                 Ok(())
             }
             Body::Tcp(_) => Ok(()),

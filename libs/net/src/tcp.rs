@@ -503,7 +503,7 @@ impl Stack {
         match sk.state() {
             tcp::State::Closed => return Err(Errno::ENOTCONN),
             tcp::State::SynSent => {
-                sk.abort();
+                self.tcp_abort_quietly(id);
                 return Err(Errno::ENOTCONN);
             }
             _ => {}
@@ -515,6 +515,20 @@ impl Stack {
         s.shut_rd |= rd;
         s.shut_wr |= wr;
         Ok(())
+    }
+
+    /// Resets a connection at the user's request: an RST goes out, but no error is recorded.
+    pub(crate) fn tcp_abort_quietly(&mut self, id: SockId) {
+        let Ok(Sock {
+            body: Body::Tcp(TcpState::Conn(c)),
+            ..
+        }) = self.sock_mut(id)
+        else {
+            return;
+        };
+        c.last = tcp::State::Closed;
+        let (n, h) = (c.netif, c.handle);
+        self.tcp_sock(n, h).abort();
     }
 
     /// Resets every queued and half-open connection of a listener (Linux sends them RSTs).

@@ -542,3 +542,24 @@ fn closing_a_listener_resets_its_queue() {
     assert!(h.until(50, |st| st.events(c2).error));
     assert_eq!(h.st.take_error(c2), Some(Errno::ECONNREFUSED));
 }
+
+#[test]
+fn disconnect_resets_without_error() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 1);
+    let (c, s) = h.pair(l, la, Family::V4);
+    h.st.disconnect(c).unwrap();
+    h.run(3);
+    assert_eq!(h.st.take_error(c), None);
+    assert_eq!(h.st.take_error(s), Some(Errno::ECONNRESET));
+    // Connecting again works.
+    h.st.connect(c, la).unwrap();
+    assert!(h.until(50, |st| st.events(c).writable));
+    // Aborting a connect in progress with shutdown.
+    let d = h.tcp(Family::V4);
+    let far = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9);
+    h.st.connect(d, far).unwrap();
+    assert_eq!(h.st.shutdown(d, true, true), Err(Errno::ENOTCONN));
+    h.run(3);
+    assert_eq!(h.st.take_error(d), None);
+}
