@@ -332,6 +332,9 @@ impl Stack {
     }
 
     pub fn accept(&mut self, id: SockId) -> Result<(SockId, SocketAddr), Errno> {
+        if self.sock(id)?.kind != Kind::Tcp {
+            return Err(Errno::EOPNOTSUPP);
+        }
         let Body::Tcp(TcpState::Listen(l)) = &mut self.sock_mut(id)?.body else {
             return Err(Errno::EINVAL);
         };

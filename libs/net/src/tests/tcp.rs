@@ -344,6 +344,7 @@ fn nonblocking_eagain_and_enotconn() {
     let udp = h.st.socket(Kind::Udp, Family::V4).unwrap();
     assert_eq!(h.st.recv(udp, &mut buf, false), Err(Errno::EAGAIN));
     assert_eq!(h.st.listen(udp, 1), Err(Errno::EOPNOTSUPP));
+    assert_eq!(h.st.accept(udp), Err(Errno::EOPNOTSUPP));
 }
 
 #[test]
