@@ -20,6 +20,7 @@ impl Stack {
         match &s.body {
             Body::Dgram(_) => {
                 s.peer = None;
+                self.drop_icmp_err(id);
                 Ok(())
             }
             Body::Tcp(TcpState::Conn(_)) => {

@@ -120,6 +120,7 @@ impl Stack {
             Stack::user_addr(s.family, dst),
             addr.port(),
         ));
+        self.watch_unreachable(id, dst);
         Ok(())
     }
 
@@ -129,6 +130,9 @@ impl Stack {
         data: &[u8],
         to: Option<SocketAddr>,
     ) -> Result<usize, Errno> {
+        if let Some(e) = self.sock_mut(id)?.error.take() {
+            return Err(e);
+        }
         let s = self.sock(id)?;
         if s.shut_wr {
             return Err(Errno::EPIPE);
@@ -217,6 +221,9 @@ impl Stack {
         buf: &mut [u8],
         peek: bool,
     ) -> Result<(usize, Option<SocketAddr>, usize), Errno> {
+        if let Some(e) = self.sock_mut(id)?.error.take() {
+            return Err(e);
+        }
         let r = self.dgram_recv_inner(id, buf, peek);
         self.refresh_head(id);
         r
@@ -317,7 +324,40 @@ impl Stack {
         for (n, h) in self.handles(id) {
             self.netifs[n].sockets.remove(h);
         }
+        self.drop_icmp_err(id);
         self.remove(id);
+    }
+
+    /// Starts catching ICMP "port unreachable" answers to a connected UDP socket's datagrams.
+    fn watch_unreachable(&mut self, id: SockId, dst: IpAddr) {
+        self.drop_icmp_err(id);
+        let Ok(s) = self.sock(id) else { return };
+        let (Some(local), Kind::Udp) = (s.local, s.kind) else {
+            return;
+        };
+        let Some(n) = self.route(dst) else { return };
+        let mut sk = icmp::Socket::new(
+            icmp::PacketBuffer::new(vec![PacketMetadata::EMPTY; 2], vec![0u8; 1024]),
+            icmp::PacketBuffer::new(vec![PacketMetadata::EMPTY; 1], vec![0u8; 0]),
+        );
+        let ep = IpListenEndpoint {
+            addr: None,
+            port: local.port(),
+        };
+        if sk.bind(icmp::Endpoint::Udp(ep)).is_err() {
+            return;
+        }
+        let h = self.netifs[n].sockets.add(sk);
+        if let Ok(s) = self.sock_mut(id) {
+            s.icmp_err = Some((n, h));
+        }
+    }
+
+    pub(crate) fn drop_icmp_err(&mut self, id: SockId) {
+        let Ok(s) = self.sock_mut(id) else { return };
+        if let Some((n, h)) = s.icmp_err.take() {
+            self.netifs[n].sockets.remove(h);
+        }
     }
 
     pub(crate) fn dgram_events(&self, id: SockId) -> Events {
@@ -408,6 +448,22 @@ pub(crate) fn head_len(
         }
     }
     0
+}
+
+/// ECONNREFUSED if a "port unreachable" (ICMPv4 3/3, ICMPv6 1/4) arrived for the socket.
+pub(crate) fn icmp_error(
+    netifs: &mut [NetIf],
+    watch: Option<(usize, SocketHandle)>,
+) -> Option<Errno> {
+    let (n, h) = watch?;
+    let sk = netifs.get_mut(n)?.sockets.get_mut::<icmp::Socket>(h);
+    let mut err = None;
+    while let Ok((p, _)) = sk.recv() {
+        if matches!(p, [3, 3, ..] | [1, 4, ..]) {
+            err = Some(Errno::ECONNREFUSED);
+        }
+    }
+    err
 }
 
 fn copy(src: &[u8], dst: &mut [u8]) -> usize {

@@ -84,6 +84,9 @@ pub(crate) struct Sock {
     /// Datagram sockets: length of the next datagram (FIONREAD), refreshed as packets move,
     /// because smoltcp can only peek through `&mut`.
     pub next_len: usize,
+    /// Connected UDP sockets: a smoltcp ICMP socket catching "port unreachable" for our port,
+    /// which Linux reports as ECONNREFUSED.
+    pub icmp_err: Option<(usize, SocketHandle)>,
     pub body: Body,
 }
 
@@ -102,6 +105,7 @@ impl Sock {
             zombie_since: 0,
             stash: VecDeque::new(),
             next_len: 0,
+            icmp_err: None,
             body,
         }
     }

@@ -185,6 +185,10 @@ impl Stack {
                 Body::Tcp(t) => t,
                 Body::Dgram(handles) => {
                     s.next_len = crate::dgram::head_len(netifs, s.kind, handles, &s.stash);
+                    if let Some(e) = crate::dgram::icmp_error(netifs, s.icmp_err) {
+                        s.error = Some(e);
+                        changed = true;
+                    }
                     continue;
                 }
             };

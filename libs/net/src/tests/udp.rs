@@ -125,3 +125,24 @@ fn ping_socket() {
         );
     }
 }
+
+#[test]
+fn connected_udp_gets_econnrefused() {
+    let mut h = Host::new();
+    for (fam, to) in [(Family::V4, v4(9)), (Family::V6, v6(9))] {
+        let a = udp(&mut h, fam);
+        h.st.connect(a, to).unwrap();
+        h.st.send(a, b"anyone?", None).unwrap();
+        h.run(3);
+        assert!(h.st.events(a).error);
+        let mut buf = [0u8; 8];
+        assert_eq!(h.st.recv(a, &mut buf, false), Err(Errno::ECONNREFUSED));
+        assert_eq!(h.st.recv(a, &mut buf, false), Err(Errno::EAGAIN));
+        // Unconnected sockets are not told (Linux needs IP_RECVERR for that).
+        let b = udp(&mut h, fam);
+        h.st.send(b, b"x", Some(to)).unwrap();
+        h.run(3);
+        assert_eq!(h.st.take_error(b), None);
+        h.st.close(a);
+    }
+}
