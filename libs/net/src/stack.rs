@@ -12,7 +12,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::iface::{Config, Interface, PollResult, Route, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr};
@@ -142,7 +142,17 @@ impl Stack {
         let mut port = Port::new(None);
         let mut cfg = Config::new(HardwareAddress::Ip);
         cfg.random_seed = seed;
-        let iface = Interface::new(cfg, &mut port, instant(now_ns));
+        let mut iface = Interface::new(cfg, &mut port, instant(now_ns));
+        // All of 127.0.0.0/8 is this host, as Linux's "local 127.0.0.0/8 dev lo" route says.
+        iface.set_any_ip(true);
+        iface.routes_mut().update(|r| {
+            let _ = r.push(Route {
+                cidr: IpCidr::new(IpAddress::Ipv4(Ipv4Addr::new(127, 0, 0, 0)), 8),
+                via_router: IpAddress::Ipv4(Ipv4Addr::LOCALHOST),
+                preferred_until: None,
+                expires_at: None,
+            });
+        });
         let lo = NetIf {
             index: 1,
             name: String::from("lo"),

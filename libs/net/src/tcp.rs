@@ -77,7 +77,7 @@ impl Stack {
         let ethernet = !self.netifs[n].is_loopback();
         let mut temp: Option<(SockId, SocketHandle)> = None;
         if let Some((src, dst)) = parse_syn(&frame, ethernet) {
-            if self.netifs[n].iface.has_ip_addr(dst.ip()) {
+            if self.netifs[n].iface.has_ip_addr(dst.ip()) || (n == 0 && dst.ip().is_loopback()) {
                 match self.syn_plan(n, src, dst) {
                     SynPlan::Pass => {}
                     SynPlan::Drop => return,

@@ -564,3 +564,32 @@ fn disconnect_resets_without_error() {
     h.run(3);
     assert_eq!(h.st.take_error(d), None);
 }
+
+#[test]
+fn all_of_127_8_is_local() {
+    let mut h = Host::new();
+    let other = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 5)), 0);
+    let (l, la) = h.listener(other, 2);
+    assert_eq!(la.ip(), other.ip());
+    let (c, s) = h.pair(l, la, Family::V4);
+    assert_eq!(h.st.local_addr(s).unwrap().ip(), other.ip());
+    assert_eq!(
+        h.st.local_addr(c).unwrap().ip(),
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    );
+    h.send_all(c, b"5");
+    assert_eq!(h.recv_some(s, 4).unwrap(), b"5");
+    // Not listening on 127.0.0.1 at that port.
+    let d = h.tcp(Family::V4);
+    h.st.connect(d, v4(la.port())).unwrap();
+    assert!(h.until(50, |st| st.events(d).error));
+    assert_eq!(h.st.take_error(d), Some(Errno::ECONNREFUSED));
+    // UDP too.
+    let u = h.st.socket(Kind::Udp, Family::V4).unwrap();
+    h.st.bind(u, SocketAddr::new(other.ip(), 0)).unwrap();
+    let to = h.st.local_addr(u).unwrap();
+    let w = h.st.socket(Kind::Udp, Family::V4).unwrap();
+    h.st.send(w, b"hey", Some(to)).unwrap();
+    h.run(2);
+    assert_eq!(h.st.recv(u, &mut [0u8; 8], false).map(|r| r.0), Ok(3));
+}
