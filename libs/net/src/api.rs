@@ -1,0 +1,117 @@
+//! The socket calls that apply to every protocol, dispatched to the TCP or datagram half.
+
+use crate::stack::{Body, Stack, TcpState};
+use crate::{Errno, Events, Kind, SockId};
+use core::net::SocketAddr;
+
+impl Stack {
+    /// TCP: starts the handshake and returns at once; the caller waits for writable or error.
+    /// UDP/ICMP: sets the default peer.
+    pub fn connect(&mut self, id: SockId, addr: SocketAddr) -> Result<(), Errno> {
+        match self.sock(id)?.kind {
+            Kind::Tcp => self.tcp_connect(id, addr),
+            Kind::Udp | Kind::Icmp => self.dgram_connect(id, addr),
+        }
+    }
+
+    /// connect(AF_UNSPEC): forget the peer (datagram) or reset the connection (TCP).
+    pub fn disconnect(&mut self, id: SockId) -> Result<(), Errno> {
+        let s = self.sock_mut(id)?;
+        match &s.body {
+            Body::Dgram(_) => {
+                s.peer = None;
+                self.drop_icmp_err(id);
+                Ok(())
+            }
+            Body::Tcp(TcpState::Conn(_)) => {
+                s.peer = None;
+                self.tcp_abort_quietly(id);
+                Ok(())
+            }
+            Body::Tcp(_) => Ok(()),
+        }
+    }
+
+    pub fn send(
+        &mut self,
+        id: SockId,
+        data: &[u8],
+        to: Option<SocketAddr>,
+    ) -> Result<usize, Errno> {
+        match self.sock(id)?.kind {
+            Kind::Tcp => self.tcp_send(id, data),
+            Kind::Udp | Kind::Icmp => self.dgram_send(id, data, to),
+        }
+    }
+
+    /// Returns (bytes copied, source address, full datagram length for MSG_TRUNC).
+    pub fn recv(
+        &mut self,
+        id: SockId,
+        buf: &mut [u8],
+        peek: bool,
+    ) -> Result<(usize, Option<SocketAddr>, usize), Errno> {
+        match self.sock(id)?.kind {
+            Kind::Tcp => self.tcp_recv(id, buf, peek),
+            Kind::Udp | Kind::Icmp => self.dgram_recv(id, buf, peek),
+        }
+    }
+
+    pub fn shutdown(&mut self, id: SockId, rd: bool, wr: bool) -> Result<(), Errno> {
+        match self.sock(id)?.kind {
+            Kind::Tcp => self.tcp_shutdown(id, rd, wr),
+            Kind::Udp | Kind::Icmp => {
+                let s = self.sock_mut(id)?;
+                if s.peer.is_none() {
+                    return Err(Errno::ENOTCONN);
+                }
+                s.shut_rd |= rd;
+                s.shut_wr |= wr;
+                Ok(())
+            }
+        }
+    }
+
+    /// Graceful for TCP: the connection finishes (FIN, TIME_WAIT) inside the stack.
+    pub fn close(&mut self, id: SockId) {
+        match self.sock(id).map(|s| s.kind) {
+            Ok(Kind::Tcp) => self.tcp_close(id),
+            Ok(_) => self.dgram_close(id),
+            Err(_) => {}
+        }
+    }
+
+    pub fn events(&mut self, id: SockId) -> Events {
+        match self.sock(id) {
+            Ok(s) if s.kind == Kind::Tcp => self.tcp_events(s),
+            Ok(_) => self.dgram_events(id),
+            Err(_) => Events::default(),
+        }
+    }
+
+    /// FIONREAD.
+    pub fn rx_queued(&self, id: SockId) -> usize {
+        match self.sock(id) {
+            Ok(s) if s.kind == Kind::Tcp => self.tcp_queued(s).0,
+            Ok(_) => self.dgram_rx_queued(id),
+            Err(_) => 0,
+        }
+    }
+
+    /// SIOCOUTQ.
+    pub fn tx_queued(&self, id: SockId) -> usize {
+        match self.sock(id) {
+            Ok(s) if s.kind == Kind::Tcp => self.tcp_queued(s).1,
+            Ok(_) => self.dgram_tx_queued(id),
+            Err(_) => 0,
+        }
+    }
+
+    pub(crate) fn apply_opts(&mut self, id: SockId) {
+        match self.sock(id).map(|s| s.kind) {
+            Ok(Kind::Tcp) => self.tcp_apply_opts(id),
+            Ok(_) => self.dgram_apply_opts(id),
+            Err(_) => {}
+        }
+    }
+}

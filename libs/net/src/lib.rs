@@ -1,0 +1,85 @@
+//! Lintel's TCP/IP stack: Linux socket semantics (errnos, backlog, dual stack, SO_* options) on
+//! top of smoltcp's protocol machinery, as a plain library so that it is tested on the host.
+//!
+//! The kernel owns one [`Stack`] behind a lock, feeds it the clock and its NICs, and maps
+//! AF_INET/AF_INET6 socket calls onto it. Nothing here blocks: callers wait on [`Stack::events`]
+//! and are woken when [`Stack::poll`] reports progress.
+#![no_std]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+mod addr;
+mod api;
+mod dgram;
+mod netif;
+mod opts;
+mod ports;
+mod stack;
+mod syn;
+mod tcp;
+#[cfg(test)]
+mod tests;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::IpAddr;
+
+pub use lintel_abi::Errno;
+pub use opts::{SockOpt, SockOptName};
+pub use stack::Stack;
+
+/// A socket inside a [`Stack`]; the kernel maps file descriptors to these.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub struct SockId(usize);
+
+/// The protocol of a socket.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Tcp,
+    Udp,
+    /// A Linux "ping socket" (SOCK_DGRAM with IPPROTO_ICMP or IPPROTO_ICMPV6).
+    Icmp,
+}
+
+/// The address family a socket was created with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+/// Readiness, in poll(2) terms.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct Events {
+    pub readable: bool,
+    pub writable: bool,
+    pub hup: bool,
+    pub rdhup: bool,
+    pub error: bool,
+}
+
+/// An Ethernet NIC (virtio-net), driven by the kernel.
+pub trait Device: Send {
+    fn mac(&self) -> [u8; 6];
+    /// IP MTU, e.g. 1500.
+    fn mtu(&self) -> usize;
+    /// Returns false when the ring is full and the frame was dropped.
+    fn transmit(&mut self, frame: &[u8]) -> bool;
+    fn receive(&mut self) -> Option<Vec<u8>>;
+}
+
+/// One network interface as `ip addr` would show it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct IfInfo {
+    pub index: u32,
+    pub name: String,
+    pub mac: [u8; 6],
+    pub mtu: usize,
+    pub up: bool,
+    pub loopback: bool,
+    /// Address and prefix length.
+    pub addrs: Vec<(IpAddr, u8)>,
+}

@@ -1,0 +1,663 @@
+//! TCP on top of smoltcp: the listen backlog (built from extra smoltcp sockets created as SYNs
+//! arrive), connection state tracking that turns RSTs and timeouts into errnos, and the
+//! socket calls whose Linux semantics differ by protocol.
+
+use crate::addr::{to_wire, unspecified_to_loopback, user_sockaddr, wire};
+use crate::opts::Opts;
+use crate::stack::{Body, Conn, Listener, Sock, Stack, TcpState, FIN_TIMEOUT_NS};
+use crate::syn::parse_syn;
+use crate::{Errno, Events, Family, Kind, SockId};
+use alloc::collections::VecDeque;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::{tcp, Socket};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{IpEndpoint, IpListenEndpoint};
+
+/// Linux gives up on a SYN after tcp_syn_retries (6) retransmissions, about 127 s.
+const CONNECT_TIMEOUT_SECS: u64 = 127;
+/// Linux's somaxconn.
+const SOMAXCONN: usize = 4096;
+
+enum SynPlan {
+    Pass,
+    Drop,
+    Create(SockId),
+}
+
+pub(crate) fn new_tcp_socket(opts: &Opts) -> tcp::Socket<'static> {
+    let mut sk = tcp::Socket::new(
+        tcp::SocketBuffer::new(vec![0u8; opts.tcp_rx_size()]),
+        tcp::SocketBuffer::new(vec![0u8; opts.tcp_tx_size()]),
+    );
+    apply_tcp_opts(&mut sk, opts, false);
+    sk
+}
+
+fn apply_tcp_opts(sk: &mut tcp::Socket, opts: &Opts, connecting: bool) {
+    sk.set_nagle_enabled(!opts.nodelay);
+    sk.set_hop_limit(Some(opts.ttl));
+    match opts.keepalive_times() {
+        Some((idle, give_up)) => {
+            sk.set_keep_alive(Some(Duration::from_secs(idle)));
+            if !connecting {
+                sk.set_timeout(Some(Duration::from_secs(give_up)));
+            }
+        }
+        None => {
+            sk.set_keep_alive(None);
+            if !connecting {
+                sk.set_timeout(None);
+            }
+        }
+    }
+    if connecting {
+        sk.set_timeout(Some(Duration::from_secs(CONNECT_TIMEOUT_SECS)));
+    }
+}
+
+fn peer_finished(st: tcp::State) -> bool {
+    matches!(
+        st,
+        tcp::State::CloseWait | tcp::State::LastAck | tcp::State::Closing | tcp::State::TimeWait
+    )
+}
+
+impl Stack {
+    fn tcp_sock(&mut self, n: usize, h: SocketHandle) -> &mut tcp::Socket<'static> {
+        self.netifs[n].sockets.get_mut::<tcp::Socket>(h)
+    }
+
+    /// Feeds one received frame to interface `n`. A connection request for a listener first
+    /// gets a fresh smoltcp socket in LISTEN to land on, if the backlog has room; otherwise it
+    /// is dropped unanswered (the client retries), as Linux does with a full accept queue.
+    pub(crate) fn ingress(&mut self, n: usize, frame: Vec<u8>, now: Instant) {
+        let ethernet = !self.netifs[n].is_loopback();
+        let mut temp: Option<(SockId, SocketHandle)> = None;
+        if let Some((src, dst)) = parse_syn(&frame, ethernet) {
+            if self.netifs[n].iface.has_ip_addr(dst.ip()) || (n == 0 && dst.ip().is_loopback()) {
+                match self.syn_plan(n, src, dst) {
+                    SynPlan::Pass => {}
+                    SynPlan::Drop => return,
+                    SynPlan::Create(lid) => temp = self.make_embryo(n, lid, dst),
+                }
+            }
+        }
+        let nif = &mut self.netifs[n];
+        nif.port.current = Some(frame);
+        nif.iface
+            .poll_ingress_single(now, &mut nif.port, &mut nif.sockets);
+        nif.port.current = None;
+        if let Some((lid, h)) = temp {
+            if nif.sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen {
+                nif.sockets.remove(h);
+                if let Ok(Sock {
+                    body: Body::Tcp(TcpState::Listen(l)),
+                    ..
+                }) = self.sock_mut(lid)
+                {
+                    l.embryos.retain(|&e| e != (n, h));
+                }
+            }
+        }
+    }
+
+    fn syn_plan(&self, n: usize, src: SocketAddr, dst: SocketAddr) -> SynPlan {
+        let (src_ep, dst_ep) = (IpEndpoint::from(src), IpEndpoint::from(dst));
+        let existing = self.netifs[n].sockets.iter().any(|(_, s)| match s {
+            Socket::Tcp(t) => {
+                !matches!(t.state(), tcp::State::Closed | tcp::State::Listen)
+                    && t.local_endpoint() == Some(dst_ep)
+                    && t.remote_endpoint() == Some(src_ep)
+            }
+            _ => false,
+        });
+        if existing {
+            return SynPlan::Pass;
+        }
+        let mut best: Option<(SockId, bool)> = None;
+        for &lid in &self.listeners {
+            let Ok(s) = self.sock(lid) else { continue };
+            let (Some(local), Body::Tcp(TcpState::Listen(_))) = (s.local, &s.body) else {
+                continue;
+            };
+            if local.port() != dst.port() || !Stack::family_ok(s.family, s.opts.v6only, dst.ip()) {
+                continue;
+            }
+            let bound = to_wire(local.ip());
+            let exact = bound == dst.ip();
+            let wildcard = bound.is_unspecified()
+                && (bound.is_ipv4() == dst.is_ipv4() || s.family == Family::V6);
+            // A listener on the exact address beats a wildcard one.
+            if (exact || wildcard) && best.is_none_or(|(_, e)| exact && !e) {
+                best = Some((lid, exact));
+            }
+        }
+        let Some((lid, _)) = best else {
+            return SynPlan::Pass;
+        };
+        match self.sock(lid) {
+            Ok(Sock {
+                body: Body::Tcp(TcpState::Listen(l)),
+                ..
+            }) if l.embryos.len() + l.queue.len() <= l.backlog => SynPlan::Create(lid),
+            _ => SynPlan::Drop,
+        }
+    }
+
+    fn make_embryo(
+        &mut self,
+        n: usize,
+        lid: SockId,
+        dst: SocketAddr,
+    ) -> Option<(SockId, SocketHandle)> {
+        let opts = self.sock(lid).ok()?.opts;
+        let mut sk = new_tcp_socket(&opts);
+        sk.listen(IpListenEndpoint {
+            addr: Some(wire(dst.ip())),
+            port: dst.port(),
+        })
+        .ok()?;
+        let h = self.netifs[n].sockets.add(sk);
+        if let Ok(Sock {
+            body: Body::Tcp(TcpState::Listen(l)),
+            ..
+        }) = self.sock_mut(lid)
+        {
+            l.embryos.push((n, h));
+        }
+        Some((lid, h))
+    }
+
+    /// Looks at every TCP socket after packets moved: promotes finished handshakes to the
+    /// accept queue, records errors, reaps closed orphans.
+    pub(crate) fn update(&mut self, now_ns: u64) -> bool {
+        let mut changed = false;
+        let mut promote: Vec<(SockId, usize, SocketHandle)> = Vec::new();
+        let mut dead: Vec<(usize, SocketHandle)> = Vec::new();
+        let mut reap: Vec<SockId> = Vec::new();
+        let netifs = &mut self.netifs;
+        for (i, slot) in self.socks.iter_mut().enumerate() {
+            let Some(s) = slot else { continue };
+            let t = match &mut s.body {
+                Body::Tcp(t) => t,
+                Body::Dgram(handles) => {
+                    s.next_len = crate::dgram::head_len(netifs, s.kind, handles, &s.stash);
+                    if let Some(e) = crate::dgram::icmp_error(netifs, s.icmp_err) {
+                        s.error = Some(e);
+                        changed = true;
+                    }
+                    continue;
+                }
+            };
+            match t {
+                TcpState::Idle => {}
+                TcpState::Listen(l) => l.embryos.retain(|&(n, h)| {
+                    match netifs[n].sockets.get::<tcp::Socket>(h).state() {
+                        tcp::State::SynReceived => true,
+                        tcp::State::Listen | tcp::State::Closed => {
+                            dead.push((n, h));
+                            false
+                        }
+                        _ => {
+                            promote.push((SockId(i), n, h));
+                            false
+                        }
+                    }
+                }),
+                TcpState::Conn(c) => {
+                    let sk = netifs[c.netif].sockets.get_mut::<tcp::Socket>(c.handle);
+                    let st = sk.state();
+                    let (rxq, txq) = (sk.recv_queue(), sk.send_queue());
+                    let prev_activity = c.activity_ns;
+                    if st != c.last || rxq != c.rxq || txq != c.txq {
+                        changed = true;
+                        if st != c.last || rxq > c.rxq || txq < c.txq {
+                            c.activity_ns = now_ns;
+                        }
+                    }
+                    if c.last == tcp::State::SynSent
+                        && !matches!(st, tcp::State::SynSent | tcp::State::Closed)
+                    {
+                        apply_tcp_opts(sk, &s.opts, false);
+                    }
+                    if st == tcp::State::Closed && c.last != tcp::State::Closed && !s.zombie {
+                        let idle = now_ns.saturating_sub(prev_activity);
+                        s.error = match c.last {
+                            tcp::State::SynSent => {
+                                let waited = now_ns.saturating_sub(c.since_ns);
+                                Some(if waited >= (CONNECT_TIMEOUT_SECS - 1) * 1_000_000_000 {
+                                    Errno::ETIMEDOUT
+                                } else {
+                                    Errno::ECONNREFUSED
+                                })
+                            }
+                            tcp::State::TimeWait | tcp::State::LastAck | tcp::State::Closing => {
+                                None
+                            }
+                            _ => Some(match s.opts.keepalive_times() {
+                                Some((_, give_up)) if idle >= give_up * 1_000_000_000 => {
+                                    Errno::ETIMEDOUT
+                                }
+                                _ => Errno::ECONNRESET,
+                            }),
+                        };
+                    }
+                    c.last = st;
+                    c.rxq = rxq;
+                    c.txq = txq;
+                    if s.zombie {
+                        if st == tcp::State::Closed && sk.local_endpoint().is_none() {
+                            netifs[c.netif].sockets.remove(c.handle);
+                            reap.push(SockId(i));
+                        } else if st == tcp::State::FinWait2
+                            && now_ns.saturating_sub(s.zombie_since) > FIN_TIMEOUT_NS
+                        {
+                            sk.abort();
+                        }
+                    }
+                }
+            }
+        }
+        for (n, h) in dead {
+            self.netifs[n].sockets.remove(h);
+        }
+        for id in reap {
+            self.remove(id);
+        }
+        for (lid, n, h) in promote {
+            changed = true;
+            let Ok(l) = self.sock(lid) else {
+                self.netifs[n].sockets.remove(h);
+                continue;
+            };
+            let (family, opts) = (l.family, l.opts);
+            let sk = self.tcp_sock(n, h);
+            let (Some(local), Some(remote)) = (sk.local_endpoint(), sk.remote_endpoint()) else {
+                sk.abort();
+                continue;
+            };
+            let conn = Conn {
+                netif: n,
+                handle: h,
+                last: sk.state(),
+                since_ns: now_ns,
+                activity_ns: now_ns,
+                rxq: sk.recv_queue(),
+                txq: sk.send_queue(),
+            };
+            let mut sock = Sock::new(Kind::Tcp, family, opts, Body::Tcp(TcpState::Conn(conn)));
+            sock.local = Some(user_sockaddr(family, local));
+            sock.peer = Some(user_sockaddr(family, remote));
+            let id = self.insert(sock);
+            if let Ok(Sock {
+                body: Body::Tcp(TcpState::Listen(l)),
+                ..
+            }) = self.sock_mut(lid)
+            {
+                l.queue.push_back(id);
+            }
+        }
+        changed
+    }
+
+    pub fn listen(&mut self, id: SockId, backlog: usize) -> Result<(), Errno> {
+        let s = self.sock(id)?;
+        if s.kind != Kind::Tcp {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let backlog = backlog.min(SOMAXCONN);
+        match &s.body {
+            Body::Tcp(TcpState::Listen(_)) => {
+                if let Body::Tcp(TcpState::Listen(l)) = &mut self.sock_mut(id)?.body {
+                    l.backlog = backlog;
+                }
+                return Ok(());
+            }
+            Body::Tcp(TcpState::Idle) => {}
+            _ => return Err(Errno::EINVAL),
+        }
+        let local = self.autobind(id)?;
+        // A listener may not share its port with SO_REUSEADDR connections (Linux re-checks).
+        let s = self.sock(id)?;
+        let want = s.binding(local, true);
+        if self.in_use(id, &want) {
+            return Err(Errno::EADDRINUSE);
+        }
+        self.sock_mut(id)?.body = Body::Tcp(TcpState::Listen(Listener {
+            backlog,
+            queue: VecDeque::new(),
+            embryos: Vec::new(),
+        }));
+        self.listeners.push(id);
+        Ok(())
+    }
+
+    pub fn accept(&mut self, id: SockId) -> Result<(SockId, SocketAddr), Errno> {
+        if self.sock(id)?.kind != Kind::Tcp {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let Body::Tcp(TcpState::Listen(l)) = &mut self.sock_mut(id)?.body else {
+            return Err(Errno::EINVAL);
+        };
+        let new = l.queue.pop_front().ok_or(Errno::EAGAIN)?;
+        let peer = self.sock(new)?.peer.ok_or(Errno::ECONNABORTED)?;
+        Ok((new, peer))
+    }
+
+    pub fn is_listening(&self, id: SockId) -> bool {
+        matches!(
+            self.sock(id),
+            Ok(Sock {
+                body: Body::Tcp(TcpState::Listen(_)),
+                ..
+            })
+        )
+    }
+
+    pub(crate) fn tcp_connect(&mut self, id: SockId, addr: SocketAddr) -> Result<(), Errno> {
+        let s = self.sock(id)?;
+        match &s.body {
+            Body::Tcp(TcpState::Listen(_)) => return Err(Errno::EISCONN),
+            Body::Tcp(TcpState::Conn(c)) => {
+                let sk = self.netifs[c.netif].sockets.get::<tcp::Socket>(c.handle);
+                match sk.state() {
+                    tcp::State::SynSent | tcp::State::SynReceived => return Err(Errno::EALREADY),
+                    tcp::State::Closed if sk.local_endpoint().is_none() => {}
+                    _ => return Err(Errno::EISCONN),
+                }
+            }
+            _ => {}
+        }
+        let (family, v6only, opts) = (s.family, s.opts.v6only, s.opts);
+        if !Stack::family_ok(family, true, addr.ip()) {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        let dst = to_wire(unspecified_to_loopback(addr.ip()));
+        if family == Family::V6 && dst.is_ipv4() && v6only {
+            return Err(Errno::ENETUNREACH);
+        }
+        if addr.port() == 0 {
+            return Err(Errno::ECONNREFUSED);
+        }
+        let n = self.route(dst).ok_or(Errno::ENETUNREACH)?;
+        let local = self.autobind(id)?;
+        let bound = to_wire(local.ip());
+        let src = if bound.is_unspecified() {
+            self.source_for(n, dst).ok_or(Errno::ENETUNREACH)?
+        } else if bound.is_ipv4() != dst.is_ipv4() {
+            return Err(Errno::EINVAL);
+        } else {
+            bound
+        };
+        // A previous, failed attempt leaves its smoltcp socket behind.
+        if let Body::Tcp(TcpState::Conn(c)) = &self.sock(id)?.body {
+            let (cn, ch) = (c.netif, c.handle);
+            self.netifs[cn].sockets.remove(ch);
+        }
+        let mut sk = new_tcp_socket(&opts);
+        apply_tcp_opts(&mut sk, &opts, true);
+        let nif = &mut self.netifs[n];
+        sk.connect(
+            nif.iface.context(),
+            IpEndpoint::new(dst.into(), addr.port()),
+            IpEndpoint::new(src.into(), local.port()),
+        )
+        .map_err(|_| Errno::EADDRNOTAVAIL)?;
+        let handle = nif.sockets.add(sk);
+        let now = self.now_ns;
+        let s = self.sock_mut(id)?;
+        s.local = Some(SocketAddr::new(Stack::user_addr(family, src), local.port()));
+        s.peer = Some(SocketAddr::new(Stack::user_addr(family, dst), addr.port()));
+        s.error = None;
+        s.shut_rd = false;
+        s.shut_wr = false;
+        s.body = Body::Tcp(TcpState::Conn(Conn {
+            netif: n,
+            handle,
+            last: tcp::State::SynSent,
+            since_ns: now,
+            activity_ns: now,
+            rxq: 0,
+            txq: 0,
+        }));
+        Ok(())
+    }
+
+    fn conn(&self, id: SockId) -> Result<(usize, SocketHandle), Errno> {
+        match &self.sock(id)?.body {
+            Body::Tcp(TcpState::Conn(c)) => Ok((c.netif, c.handle)),
+            _ => Err(Errno::ENOTCONN),
+        }
+    }
+
+    pub(crate) fn tcp_send(&mut self, id: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let (n, h) = self.conn(id).map_err(|_| Errno::EPIPE)?;
+        let s = self.sock_mut(id)?;
+        if let Some(e) = s.error.take() {
+            return Err(e);
+        }
+        if s.shut_wr {
+            return Err(Errno::EPIPE);
+        }
+        let sk = self.tcp_sock(n, h);
+        match sk.state() {
+            tcp::State::SynSent | tcp::State::SynReceived => return Err(Errno::EAGAIN),
+            _ if !sk.may_send() => return Err(Errno::EPIPE),
+            _ => {}
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        match sk.send_slice(data) {
+            Ok(0) => Err(Errno::EAGAIN),
+            Ok(k) => Ok(k),
+            Err(_) => Err(Errno::EPIPE),
+        }
+    }
+
+    pub(crate) fn tcp_recv(
+        &mut self,
+        id: SockId,
+        buf: &mut [u8],
+        peek: bool,
+    ) -> Result<(usize, Option<SocketAddr>, usize), Errno> {
+        let (n, h) = self.conn(id)?;
+        let s = self.sock_mut(id)?;
+        if let Some(e) = s.error.take() {
+            return Err(e);
+        }
+        let (shut_rd, peer) = (s.shut_rd, s.peer);
+        let sk = self.tcp_sock(n, h);
+        let st = sk.state();
+        if matches!(st, tcp::State::SynSent | tcp::State::SynReceived) {
+            return Err(Errno::EAGAIN);
+        }
+        if buf.is_empty() {
+            return Ok((0, peer, 0));
+        }
+        let got = if peek {
+            sk.peek_slice(buf)
+        } else {
+            sk.recv_slice(buf)
+        };
+        match got {
+            Ok(k) if k > 0 => Ok((k, peer, k)),
+            Ok(_) if !shut_rd && !peer_finished(st) && st != tcp::State::Closed => {
+                Err(Errno::EAGAIN)
+            }
+            // Finished (peer FIN), closed, or shut down for reading: end of file.
+            _ => Ok((0, peer, 0)),
+        }
+    }
+
+    pub(crate) fn tcp_shutdown(&mut self, id: SockId, rd: bool, wr: bool) -> Result<(), Errno> {
+        match &self.sock(id)?.body {
+            Body::Tcp(TcpState::Listen(_)) => {
+                if rd {
+                    self.stop_listening(id);
+                    self.sock_mut(id)?.body = Body::Tcp(TcpState::Idle);
+                }
+                return Ok(());
+            }
+            Body::Tcp(TcpState::Conn(_)) => {}
+            _ => return Err(Errno::ENOTCONN),
+        }
+        let (n, h) = self.conn(id)?;
+        let sk = self.tcp_sock(n, h);
+        match sk.state() {
+            tcp::State::Closed => return Err(Errno::ENOTCONN),
+            tcp::State::SynSent => {
+                self.tcp_abort_quietly(id);
+                return Err(Errno::ENOTCONN);
+            }
+            _ => {}
+        }
+        if wr {
+            sk.close();
+        }
+        let s = self.sock_mut(id)?;
+        s.shut_rd |= rd;
+        s.shut_wr |= wr;
+        Ok(())
+    }
+
+    /// Resets a connection at the user's request: an RST goes out, but no error is recorded.
+    pub(crate) fn tcp_abort_quietly(&mut self, id: SockId) {
+        let Ok(Sock {
+            body: Body::Tcp(TcpState::Conn(c)),
+            ..
+        }) = self.sock_mut(id)
+        else {
+            return;
+        };
+        c.last = tcp::State::Closed;
+        let (n, h) = (c.netif, c.handle);
+        self.tcp_sock(n, h).abort();
+    }
+
+    /// Resets every queued and half-open connection of a listener (Linux sends them RSTs).
+    fn stop_listening(&mut self, id: SockId) {
+        let Ok(Sock {
+            body: Body::Tcp(TcpState::Listen(l)),
+            ..
+        }) = self.sock_mut(id)
+        else {
+            return;
+        };
+        let queue: Vec<SockId> = l.queue.drain(..).collect();
+        let embryos: Vec<(usize, SocketHandle)> = l.embryos.drain(..).collect();
+        for (n, h) in embryos {
+            self.tcp_sock(n, h).abort();
+            self.netifs[n].sockets.remove(h);
+        }
+        for q in queue {
+            if let Ok((n, h)) = self.conn(q) {
+                self.tcp_sock(n, h).abort();
+            }
+            self.zombify(q);
+        }
+        self.listeners.retain(|&l| l != id);
+    }
+
+    fn zombify(&mut self, id: SockId) {
+        let now = self.now_ns;
+        if let Ok(s) = self.sock_mut(id) {
+            s.zombie = true;
+            s.zombie_since = now;
+        }
+    }
+
+    pub(crate) fn tcp_close(&mut self, id: SockId) {
+        let Ok(s) = self.sock(id) else { return };
+        match &s.body {
+            Body::Tcp(TcpState::Conn(c)) => {
+                let (n, h, linger0) = (c.netif, c.handle, s.opts.linger == Some(0));
+                let sk = self.tcp_sock(n, h);
+                // Unread data or SO_LINGER 0: reset instead of a graceful FIN, as Linux.
+                if linger0 || sk.recv_queue() > 0 {
+                    sk.abort();
+                } else {
+                    sk.close();
+                }
+                self.zombify(id);
+            }
+            Body::Tcp(TcpState::Listen(_)) => {
+                self.stop_listening(id);
+                self.remove(id);
+            }
+            _ => self.remove(id),
+        }
+    }
+
+    pub(crate) fn tcp_events(&self, s: &Sock) -> Events {
+        let Body::Tcp(t) = &s.body else {
+            return Events::default();
+        };
+        let error = s.error.is_some();
+        match t {
+            TcpState::Idle => Events {
+                writable: true,
+                hup: true,
+                error,
+                ..Events::default()
+            },
+            TcpState::Listen(l) => Events {
+                readable: !l.queue.is_empty(),
+                ..Events::default()
+            },
+            TcpState::Conn(c) => {
+                let sk = self.netifs[c.netif].sockets.get::<tcp::Socket>(c.handle);
+                let st = sk.state();
+                match st {
+                    tcp::State::SynSent | tcp::State::SynReceived => Events {
+                        error,
+                        ..Events::default()
+                    },
+                    tcp::State::Closed => Events {
+                        readable: true,
+                        writable: true,
+                        hup: true,
+                        rdhup: true,
+                        error,
+                    },
+                    _ => {
+                        let fin = peer_finished(st);
+                        let free = sk.send_capacity() - sk.send_queue();
+                        Events {
+                            readable: sk.can_recv() || fin || s.shut_rd,
+                            writable: s.shut_wr
+                                || (sk.may_send() && free > 0 && free >= sk.send_queue() / 2),
+                            hup: st == tcp::State::TimeWait || (s.shut_wr && (s.shut_rd || fin)),
+                            rdhup: fin || s.shut_rd,
+                            error,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn tcp_queued(&self, s: &Sock) -> (usize, usize) {
+        match &s.body {
+            Body::Tcp(TcpState::Conn(c)) => {
+                let sk = self.netifs[c.netif].sockets.get::<tcp::Socket>(c.handle);
+                (sk.recv_queue(), sk.send_queue())
+            }
+            _ => (0, 0),
+        }
+    }
+
+    pub(crate) fn tcp_apply_opts(&mut self, id: SockId) {
+        let Ok(s) = self.sock(id) else { return };
+        let opts = s.opts;
+        if let Body::Tcp(TcpState::Conn(c)) = &s.body {
+            let (n, h) = (c.netif, c.handle);
+            let sk = self.tcp_sock(n, h);
+            let connecting = sk.state() == tcp::State::SynSent;
+            apply_tcp_opts(sk, &opts, connecting);
+        }
+    }
+}

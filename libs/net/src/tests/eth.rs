@@ -1,0 +1,283 @@
+use super::*;
+use crate::Device;
+use std::boxed::Box;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub(crate) const A_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 15);
+pub(crate) const B_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
+
+type Queue = Arc<Mutex<VecDeque<Vec<u8>>>>;
+
+/// One end of an in-memory Ethernet cable.
+struct End {
+    mac: [u8; 6],
+    tx: Queue,
+    rx: Queue,
+    dead: Arc<AtomicBool>,
+}
+
+impl Device for End {
+    fn mac(&self) -> [u8; 6] {
+        self.mac
+    }
+    fn mtu(&self) -> usize {
+        1500
+    }
+    fn transmit(&mut self, frame: &[u8]) -> bool {
+        if !self.dead.load(Ordering::Relaxed) {
+            self.tx.lock().unwrap().push_back(frame.to_vec());
+        }
+        true
+    }
+    fn receive(&mut self) -> Option<Vec<u8>> {
+        self.rx.lock().unwrap().pop_front()
+    }
+}
+
+pub(crate) struct Cable(Arc<AtomicBool>);
+
+impl Cable {
+    pub fn cut(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Two stacks on one cable: a at 10.0.2.15/24, b at 10.0.2.2/24.
+pub(crate) fn joined() -> (Host, Host, Cable) {
+    let (q1, q2): (Queue, Queue) = Default::default();
+    let dead = Arc::new(AtomicBool::new(false));
+    let mut a = Host::new();
+    let mut b = Host {
+        st: Stack::new(0, 99),
+        now: 0,
+    };
+    let ia = a.st.add_ethernet(
+        "eth0",
+        Box::new(End {
+            mac: [0x52, 0x54, 0, 0x12, 0x34, 0x56],
+            tx: q1.clone(),
+            rx: q2.clone(),
+            dead: dead.clone(),
+        }),
+    );
+    let ib = b.st.add_ethernet(
+        "eth0",
+        Box::new(End {
+            mac: [0x52, 0x54, 0, 0x12, 0x34, 0x57],
+            tx: q2,
+            rx: q1,
+            dead: dead.clone(),
+        }),
+    );
+    a.st.set_ipv4(ia, A_IP, 24, Some(B_IP)).unwrap();
+    b.st.set_ipv4(ib, B_IP, 24, None).unwrap();
+    (a, b, Cable(dead))
+}
+
+pub(crate) fn both(a: &mut Host, b: &mut Host, ms: usize) {
+    for _ in 0..ms {
+        a.run(1);
+        b.run(1);
+    }
+}
+
+#[test]
+fn interfaces() {
+    let (a, _b, _) = joined();
+    let ifs = a.st.interfaces();
+    assert_eq!(ifs.len(), 2);
+    assert_eq!(
+        (ifs[0].index, ifs[0].name.as_str(), ifs[0].loopback),
+        (1, "lo", true)
+    );
+    assert_eq!(ifs[0].mtu, 65536);
+    assert_eq!(
+        (ifs[1].index, ifs[1].name.as_str(), ifs[1].mtu),
+        (2, "eth0", 1500)
+    );
+    assert!(ifs[1].addrs.contains(&(IpAddr::V4(A_IP), 24)));
+    let ll: Ipv6Addr = "fe80::5054:ff:fe12:3456".parse().unwrap();
+    assert!(ifs[1].addrs.contains(&(IpAddr::V6(ll), 64)));
+}
+
+#[test]
+fn tcp_across_ethernet() {
+    let (mut a, mut b, _) = joined();
+    let l = b.st.socket(Kind::Tcp, Family::V6).unwrap();
+    b.st.bind(l, any6(7)).unwrap();
+    b.st.listen(l, 4).unwrap();
+    let c = a.st.socket(Kind::Tcp, Family::V4).unwrap();
+    a.st.connect(c, SocketAddr::new(IpAddr::V4(B_IP), 7))
+        .unwrap();
+    both(&mut a, &mut b, 100);
+    assert!(a.st.events(c).writable);
+    let (s, peer) = b.st.accept(l).unwrap();
+    assert_eq!(peer.ip(), IpAddr::V6(A_IP.to_ipv6_mapped()));
+    assert_eq!(a.st.local_addr(c).unwrap().ip(), IpAddr::V4(A_IP));
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let mut sent = 0;
+    let mut got = Vec::new();
+    let mut buf = std::vec![0u8; 8192];
+    for _ in 0..100_000 {
+        if sent < data.len() {
+            if let Ok(n) = a.st.send(c, &data[sent..], None) {
+                sent += n;
+            }
+        }
+        while let Ok((n, _, _)) = b.st.recv(s, &mut buf, false) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        if got.len() == data.len() {
+            break;
+        }
+        both(&mut a, &mut b, 1);
+    }
+    assert!(got == data);
+    // Nobody listens on port 8: refused across the wire too.
+    let r = a.st.socket(Kind::Tcp, Family::V4).unwrap();
+    a.st.connect(r, SocketAddr::new(IpAddr::V4(B_IP), 8))
+        .unwrap();
+    both(&mut a, &mut b, 50);
+    assert_eq!(a.st.take_error(r), Some(Errno::ECONNREFUSED));
+    // No route off the subnet on b (no gateway).
+    let u = b.st.socket(Kind::Tcp, Family::V4).unwrap();
+    let far = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 168, 9, 9)), 80);
+    assert_eq!(b.st.connect(u, far), Err(Errno::ENETUNREACH));
+}
+
+#[test]
+fn tcp_over_ipv6_link_local() {
+    let (mut a, mut b, _) = joined();
+    let l = b.st.socket(Kind::Tcp, Family::V6).unwrap();
+    b.st.bind(l, any6(9)).unwrap();
+    b.st.listen(l, 4).unwrap();
+    let bll: Ipv6Addr = "fe80::5054:ff:fe12:3457".parse().unwrap();
+    let c = a.st.socket(Kind::Tcp, Family::V6).unwrap();
+    a.st.connect(c, SocketAddr::new(IpAddr::V6(bll), 9))
+        .unwrap();
+    both(&mut a, &mut b, 200);
+    assert!(a.st.events(c).writable);
+    assert!(b.st.accept(l).is_ok());
+}
+
+#[test]
+fn udp_and_ping_across_ethernet() {
+    let (mut a, mut b, _) = joined();
+    let s = b.st.socket(Kind::Udp, Family::V4).unwrap();
+    b.st.bind(s, any4(53)).unwrap();
+    let c = a.st.socket(Kind::Udp, Family::V4).unwrap();
+    a.st.send(c, b"query", Some(SocketAddr::new(IpAddr::V4(B_IP), 53)))
+        .unwrap();
+    both(&mut a, &mut b, 50);
+    let mut buf = [0u8; 32];
+    let (n, from, _) = b.st.recv(s, &mut buf, false).unwrap();
+    assert_eq!(&buf[..n], b"query");
+    assert_eq!(from.unwrap().ip(), IpAddr::V4(A_IP));
+    let to_b = SocketAddr::new(IpAddr::V4(B_IP), 53);
+    assert_eq!(a.st.send(c, &[0u8; 1473], Some(to_b)), Err(Errno::EMSGSIZE));
+    assert_eq!(a.st.send(c, &[0u8; 1472], Some(to_b)), Ok(1472));
+    both(&mut a, &mut b, 5);
+    assert_eq!(b.st.recv(s, &mut [0u8; 2000], false).map(|r| r.2), Ok(1472));
+
+    let p = a.st.socket(Kind::Icmp, Family::V4).unwrap();
+    a.st.send(
+        p,
+        &[8, 0, 0, 0, 0, 0, 0, 1, 42],
+        Some(SocketAddr::new(IpAddr::V4(B_IP), 0)),
+    )
+    .unwrap();
+    both(&mut a, &mut b, 50);
+    let (n, from, _) = a.st.recv(p, &mut buf, false).unwrap();
+    assert_eq!((n, buf[0], buf[8]), (9, 0, 42));
+    assert_eq!(from.unwrap().ip(), IpAddr::V4(B_IP));
+}
+
+fn ipv4_header(total: usize, id: u16, frag: u16) -> Vec<u8> {
+    let mut h = std::vec![0x45, 0];
+    h.extend_from_slice(&(total as u16).to_be_bytes());
+    h.extend_from_slice(&id.to_be_bytes());
+    h.extend_from_slice(&frag.to_be_bytes());
+    h.extend_from_slice(&[64, 17, 0, 0]);
+    h.extend_from_slice(&A_IP.octets());
+    h.extend_from_slice(&B_IP.octets());
+    let sum = h
+        .chunks(2)
+        .fold(0u32, |a, w| a + u32::from(u16::from_be_bytes([w[0], w[1]])));
+    let sum = !((sum & 0xffff) + (sum >> 16)) as u16;
+    h[10..12].copy_from_slice(&sum.to_be_bytes());
+    h
+}
+
+#[test]
+fn fragmented_udp_is_reassembled() {
+    let (q1, q2): (Queue, Queue) = Default::default();
+    let mut b = Host::new();
+    let ib = b.st.add_ethernet(
+        "eth0",
+        Box::new(End {
+            mac: [2, 0, 0, 0, 0, 2],
+            tx: q2,
+            rx: q1.clone(),
+            dead: Arc::new(AtomicBool::new(false)),
+        }),
+    );
+    b.st.set_ipv4(ib, B_IP, 24, None).unwrap();
+    let s = b.st.socket(Kind::Udp, Family::V4).unwrap();
+    b.st.bind(s, any4(5353)).unwrap();
+    // A 3000-byte UDP datagram (checksum 0: none) in three fragments, the last one first.
+    let payload: Vec<u8> = (0..3000u32).map(|i| (i % 241) as u8).collect();
+    let mut udp = std::vec::Vec::new();
+    udp.extend_from_slice(&1234u16.to_be_bytes());
+    udp.extend_from_slice(&5353u16.to_be_bytes());
+    udp.extend_from_slice(&(3008u16).to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(&payload);
+    let pieces = [
+        (0usize, 1480usize, true),
+        (1480, 2960, true),
+        (2960, 3008, false),
+    ];
+    for &(from, to, more) in pieces.iter().rev() {
+        let flags = (from / 8) as u16 | if more { 0x2000 } else { 0 };
+        let mut f = std::vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
+        f.extend_from_slice(&ipv4_header(20 + to - from, 77, flags));
+        f.extend_from_slice(&udp[from..to]);
+        q1.lock().unwrap().push_back(f);
+    }
+    b.run(3);
+    let mut buf = std::vec![0u8; 4000];
+    let (n, from, _) = b.st.recv(s, &mut buf, false).unwrap();
+    assert_eq!(from, Some(SocketAddr::new(IpAddr::V4(A_IP), 1234)));
+    assert!(n == 3000 && buf[..n] == payload[..]);
+}
+
+#[test]
+fn own_ethernet_address_is_local() {
+    let (mut a, _b, cable) = joined();
+    cable.cut();
+    let (l, la) = a.listener(any4(0), 4);
+    let to = SocketAddr::new(IpAddr::V4(A_IP), la.port());
+    let (c, s) = a.pair(l, to, Family::V4);
+    assert_eq!(a.st.local_addr(c).unwrap().ip(), IpAddr::V4(A_IP));
+    a.send_all(c, b"self");
+    assert_eq!(a.recv_some(s, 10).unwrap(), b"self");
+    // Also when the listener is bound to that address only.
+    let (l2, la2) = a.listener(SocketAddr::new(IpAddr::V4(A_IP), 0), 4);
+    let (c2, _) = a.pair(l2, la2, Family::V4);
+    assert!(a.st.events(c2).writable);
+    // And UDP to a wildcard-bound socket.
+    let u = a.st.socket(Kind::Udp, Family::V4).unwrap();
+    a.st.bind(u, any4(0)).unwrap();
+    let up = a.st.local_addr(u).unwrap().port();
+    let v = a.st.socket(Kind::Udp, Family::V4).unwrap();
+    a.st.send(v, b"me", Some(SocketAddr::new(IpAddr::V4(A_IP), up)))
+        .unwrap();
+    a.run(2);
+    let mut buf = [0u8; 4];
+    assert_eq!(a.st.recv(u, &mut buf, false).unwrap().0, 2);
+}

@@ -1,0 +1,148 @@
+use super::*;
+
+fn udp(h: &mut Host, fam: Family) -> SockId {
+    h.st.socket(Kind::Udp, fam).unwrap()
+}
+
+fn roundtrip(bind: SocketAddr, to_ip: IpAddr, fam: Family) {
+    let mut h = Host::new();
+    let a = udp(&mut h, fam);
+    let b = udp(&mut h, fam);
+    h.st.bind(b, bind).unwrap();
+    let to = SocketAddr::new(to_ip, h.st.local_addr(b).unwrap().port());
+    assert_eq!(h.st.send(a, b"first datagram", Some(to)), Ok(14));
+    assert_eq!(h.st.send(a, b"second", Some(to)), Ok(6));
+    h.run(2);
+    assert_eq!(h.st.rx_queued(b), 14);
+    let mut small = [0u8; 5];
+    let (n, from, full) = h.st.recv(b, &mut small, true).unwrap();
+    assert_eq!((n, full, &small), (5, 14, b"first"));
+    let (n, from2, full) = h.st.recv(b, &mut small, false).unwrap();
+    assert_eq!((n, full), (5, 14));
+    assert_eq!(from, from2);
+    let from = from.unwrap();
+    assert_eq!(from.port(), h.st.local_addr(a).unwrap().port());
+    assert_eq!(from.ip(), to_ip);
+    let mut buf = [0u8; 100];
+    let (n, _, full) = h.st.recv(b, &mut buf, false).unwrap();
+    assert_eq!((&buf[..n], full), (&b"second"[..], 6));
+    assert_eq!(h.st.recv(b, &mut buf, false), Err(Errno::EAGAIN));
+    // Reply to the sender's autobound port.
+    h.st.send(b, b"back", Some(from)).unwrap();
+    h.run(2);
+    let (n, _, _) = h.st.recv(a, &mut buf, false).unwrap();
+    assert_eq!(&buf[..n], b"back");
+}
+
+#[test]
+fn udp_v4() {
+    roundtrip(v4(0), IpAddr::V4(Ipv4Addr::LOCALHOST), Family::V4);
+    roundtrip(any4(0), IpAddr::V4(Ipv4Addr::LOCALHOST), Family::V4);
+}
+
+#[test]
+fn udp_v6() {
+    roundtrip(v6(0), IpAddr::V6(Ipv6Addr::LOCALHOST), Family::V6);
+    roundtrip(any6(0), IpAddr::V6(Ipv6Addr::LOCALHOST), Family::V6);
+}
+
+#[test]
+fn udp_dual_stack() {
+    let mut h = Host::new();
+    let s6 = udp(&mut h, Family::V6);
+    h.st.bind(s6, any6(0)).unwrap();
+    let port = h.st.local_addr(s6).unwrap().port();
+    let c4 = udp(&mut h, Family::V4);
+    h.st.send(c4, b"hi", Some(v4(port))).unwrap();
+    h.run(2);
+    let mut buf = [0u8; 8];
+    let (_, from, _) = h.st.recv(s6, &mut buf, false).unwrap();
+    assert_eq!(
+        from.unwrap().ip(),
+        IpAddr::V6(Ipv4Addr::LOCALHOST.to_ipv6_mapped())
+    );
+}
+
+#[test]
+fn udp_errors_and_connect() {
+    let mut h = Host::new();
+    let a = udp(&mut h, Family::V4);
+    assert_eq!(h.st.send(a, b"x", None), Err(Errno::EDESTADDRREQ));
+    assert_eq!(h.st.shutdown(a, true, false), Err(Errno::ENOTCONN));
+    let big = std::vec![0u8; 65508];
+    assert_eq!(h.st.send(a, &big, Some(v4(9))), Err(Errno::EMSGSIZE));
+    assert_eq!(h.st.send(a, &big[..65507], Some(v4(9))), Ok(65507));
+    assert_eq!(h.st.send(a, b"x", Some(v6(9))), Err(Errno::EAFNOSUPPORT));
+    let b = udp(&mut h, Family::V4);
+    h.st.bind(b, v4(0)).unwrap();
+    let bp = h.st.local_addr(b).unwrap();
+    let c = udp(&mut h, Family::V4);
+    h.st.bind(c, v4(0)).unwrap();
+    // A connected socket only hears its peer.
+    h.st.connect(b, h.st.local_addr(c).unwrap()).unwrap();
+    h.st.send(a, b"stranger", Some(bp)).unwrap();
+    h.st.send(c, b"peer", Some(bp)).unwrap();
+    h.run(2);
+    let mut buf = [0u8; 16];
+    let (n, _, _) = h.st.recv(b, &mut buf, false).unwrap();
+    assert_eq!(&buf[..n], b"peer");
+    assert_eq!(h.st.recv(b, &mut buf, false), Err(Errno::EAGAIN));
+    h.st.send(b, b"to peer", None).unwrap();
+    h.run(2);
+    assert!(h.st.events(c).readable);
+    h.st.disconnect(b).unwrap();
+    assert_eq!(h.st.send(b, b"x", None), Err(Errno::EDESTADDRREQ));
+    // Same port twice.
+    let d = udp(&mut h, Family::V4);
+    assert_eq!(h.st.bind(d, bp), Err(Errno::EADDRINUSE));
+}
+
+#[test]
+fn ping_socket() {
+    let mut h = Host::new();
+    for (fam, dst, ty, reply) in [
+        (Family::V4, IpAddr::V4(Ipv4Addr::LOCALHOST), 8u8, 0u8),
+        (Family::V6, IpAddr::V6(Ipv6Addr::LOCALHOST), 128, 129),
+    ] {
+        let p = h.st.socket(Kind::Icmp, fam).unwrap();
+        let mut req = std::vec![ty, 0, 0, 0, 0x12, 0x34, 0, 7];
+        req.extend_from_slice(b"payload");
+        assert_eq!(h.st.send(p, &req, Some(SocketAddr::new(dst, 0))), Ok(15));
+        h.run(3);
+        let mut buf = [0u8; 64];
+        let (n, from, full) = h.st.recv(p, &mut buf, false).unwrap();
+        assert_eq!((n, full), (15, 15));
+        assert_eq!(from, Some(SocketAddr::new(dst, 0)));
+        assert_eq!(buf[0], reply);
+        let ident = h.st.local_addr(p).unwrap().port();
+        assert_eq!(u16::from_be_bytes([buf[4], buf[5]]), ident);
+        assert_eq!(&buf[6..8], &[0, 7]);
+        assert_eq!(&buf[8..15], b"payload");
+        assert_eq!(h.st.recv(p, &mut buf, false), Err(Errno::EAGAIN));
+        assert_eq!(
+            h.st.send(p, &[0, 0, 0, 0, 0, 0, 0, 0], Some(SocketAddr::new(dst, 0))),
+            Err(Errno::EINVAL)
+        );
+    }
+}
+
+#[test]
+fn connected_udp_gets_econnrefused() {
+    let mut h = Host::new();
+    for (fam, to) in [(Family::V4, v4(9)), (Family::V6, v6(9))] {
+        let a = udp(&mut h, fam);
+        h.st.connect(a, to).unwrap();
+        h.st.send(a, b"anyone?", None).unwrap();
+        h.run(3);
+        assert!(h.st.events(a).error);
+        let mut buf = [0u8; 8];
+        assert_eq!(h.st.recv(a, &mut buf, false), Err(Errno::ECONNREFUSED));
+        assert_eq!(h.st.recv(a, &mut buf, false), Err(Errno::EAGAIN));
+        // Unconnected sockets are not told (Linux needs IP_RECVERR for that).
+        let b = udp(&mut h, fam);
+        h.st.send(b, b"x", Some(to)).unwrap();
+        h.run(3);
+        assert_eq!(h.st.take_error(b), None);
+        h.st.close(a);
+    }
+}
