@@ -463,7 +463,11 @@ impl Variant {
 
 /// Compiles `src` into `out`; extra flags (libraries) come from a sibling `.flags` file.
 pub fn compile_c(src: &Path, variant: Variant, out: &Path) -> Result<(), String> {
-    let (cc, pre, post) = variant.command();
+    let (cc, mut pre, post) = variant.command();
+    if matches!(variant, Variant::Musl | Variant::MuslPie) {
+        pre.push("-isystem".into());
+        pre.push(kernel_headers()?.display().to_string());
+    }
     let extra = std::fs::read_to_string(src.with_extension("flags")).unwrap_or_default();
     if let Some(p) = out.parent() {
         std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
@@ -488,6 +492,29 @@ pub fn compile_c(src: &Path, variant: Variant, out: &Path) -> Result<(), String>
             .join(" | "));
     }
     Ok(())
+}
+
+/// Linux's user-space headers (linux/, asm/, asm-generic/ from Debian's linux-libc-dev) in a
+/// folder of their own, so musl programs can include <linux/netlink.h> and friends without
+/// glibc's headers, as musl distributions ship them.
+fn kernel_headers() -> Result<PathBuf, String> {
+    let d = build_dir().join("kernel-headers");
+    std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+    for (name, target) in [
+        ("linux", "/usr/include/linux"),
+        ("asm", "/usr/include/x86_64-linux-gnu/asm"),
+        ("asm-generic", "/usr/include/asm-generic"),
+    ] {
+        let link = d.join(name);
+        match std::os::unix::fs::symlink(target, &link) {
+            // Tests compile in parallel: another one may have made it first.
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(format!("{}: {e}", link.display()));
+            }
+            _ => {}
+        }
+    }
+    Ok(d)
 }
 
 pub fn ensure_build_dir() -> Result<PathBuf, String> {

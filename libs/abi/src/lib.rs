@@ -9,6 +9,7 @@ mod errno;
 pub mod fcntl;
 pub mod fs;
 pub mod futex;
+pub mod inet;
 pub mod ioctl;
 pub mod limits;
 pub mod mman;

@@ -9,6 +9,10 @@ pub const AF_UNSPEC: u32 = 0;
 pub const AF_UNIX: u32 = 1;
 pub const AF_INET: u32 = 2;
 pub const AF_INET6: u32 = 10;
+pub const AF_NETLINK: u32 = 16;
+
+/// The socket-option level of netlink sockets.
+pub const SOL_NETLINK: usize = 270;
 
 pub const MSG_OOB: u32 = 1;
 pub const MSG_PEEK: u32 = 2;
