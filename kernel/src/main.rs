@@ -88,11 +88,15 @@ fn kernel_main(info: BootInfo) -> ! {
     if info.cmdline.split(' ').any(|w| w == "lintel.nettest") {
         drivers::net::for_each_device(drivers::nettest::arp_probe);
     }
-    // Polled work of the timer tick: console input, disk completions, interval timers.
+    // The cards become the IP stack's eth0, eth1...; `ip=` configures them.
+    net::inet::device::attach(info.cmdline);
+    // Polled work of the timer tick: console input, disk completions, interval timers,
+    // network timers and received frames.
     sched::on_tick(fs::tty::poll_input);
     sched::on_tick(drivers::blk::poll);
     sched::on_tick(itimer::tick);
     sched::on_tick(fs::timerfd::tick);
+    sched::on_tick(net::inet::tick);
     // Closing the last reference to an open file drops the locks it owns.
     fs::file::set_release_hook(fs::locks::on_release);
     // A session leader's exit hangs up its terminal's foreground group.

@@ -38,11 +38,15 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
     c.args(["-serial", "stdio"]);
     c.arg("-kernel").arg(kernel).arg("-initrd").arg(initrd);
     // An ext4 disk is the root unless the caller chose the command line itself.
-    let append = match &o.append {
+    let mut append = match &o.append {
         Some(a) => a.clone(),
         None if o.disk.as_deref().is_some_and(is_ext4) => format!("log={} root=/dev/vda", o.log),
         None => format!("log={}", o.log),
     };
+    // QEMU user networking's fixed plan: the guest is 10.0.2.15/24, its gateway 10.0.2.2.
+    if o.net.is_some() && !append.contains("ip=") {
+        append.push_str(" ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off");
+    }
     c.args(["-append", &append]);
     c.arg("-debugcon").arg(format!("file:{}", ctl.display()));
     c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);

@@ -64,6 +64,7 @@
 //! | `mm/mprotect.rs` | mprotect |
 //! | `mm/mremap.rs` | mremap |
 //! | `mm/msync.rs` | msync |
+//! | `net/mmsg.rs` | sendmmsg, recvmmsg |
 //! | `net/recv.rs` | recvfrom, recvmsg |
 //! | `net/send.rs` | sendto, sendmsg |
 //! | `net/socket.rs` | socket, socketpair, bind, listen, accept, accept4, connect, getsockname, getpeername, shutdown |

@@ -2,6 +2,7 @@
 //! plumbing (which node a name leads to, inode numbers, modes, directory listings); the
 //! text of the files is made in sys.rs (system-wide, /proc/sys) and pid.rs (/proc/PID).
 
+mod net;
 mod pid;
 mod sys;
 
@@ -13,6 +14,7 @@ use alloc::vec::Vec;
 use lintel_abi::stat::*;
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::{Dentry, DirEntry, FileType, Inode};
+use net::{net_content, NetFile, NET_FILES};
 use pid::{fd_target, fdinfo_content, pid_content, process, PidFile, PID_FILES};
 use sys::{sys_content, sysctl_index, sysctl_number, sysctl_setter, SysFile, SYSCTL, SYS_FILES};
 
@@ -34,6 +36,10 @@ enum Node {
     Task(i32, i32),
     /// An entry of /proc/sys: index into SYSCTL.
     Sysctl(u16),
+    /// /proc/net (a link to self/net), /proc/PID/net and its files.
+    NetLink,
+    NetDir(i32),
+    Net(i32, NetFile),
 }
 
 pub struct ProcInode {
@@ -79,6 +85,9 @@ impl ProcInode {
             Node::Task(p, t) => ((p as u64) << 16) | 0x4000 | (t as u64 & 0x3fff),
             Node::FdInfo(p, fd) => ((p as u64) << 16) | 0x2000 | fd as u64 & 0xfff,
             Node::Sysctl(i) => 64 + i as u64,
+            Node::NetLink => 3,
+            Node::NetDir(p) => ((p as u64) << 16) | 0x400,
+            Node::Net(p, f) => ((p as u64) << 16) | 0x410 | f as u64,
         }
     }
 
@@ -89,9 +98,10 @@ impl ProcInode {
             | Node::FdDir(_)
             | Node::FdInfoDir(_)
             | Node::TaskDir(_)
+            | Node::NetDir(_)
             | Node::Task(..) => FileType::Directory,
             Node::Sysctl(i) if SYSCTL[i as usize].1.is_none() => FileType::Directory,
-            Node::SelfLink | Node::Fd(..) => FileType::Symlink,
+            Node::SelfLink | Node::NetLink | Node::Fd(..) => FileType::Symlink,
             Node::PidFile(_, PidFile::Exe | PidFile::Cwd | PidFile::Root) => FileType::Symlink,
             _ => FileType::Regular,
         }
@@ -106,6 +116,7 @@ impl ProcInode {
                 None => return Err(Errno::EISDIR),
             },
             Node::FdInfo(pid, fd) => fdinfo_content(pid, fd)?,
+            Node::Net(_, f) => net_content(f),
             _ => return Err(Errno::EISDIR),
         };
         Ok(s.into_bytes())
@@ -134,6 +145,7 @@ impl ProcInode {
         match self.node {
             Node::Root => {
                 v.push(e(b"self", Node::SelfLink));
+                v.push(e(b"net", Node::NetLink));
                 v.push(e(b"sys", Node::Sysctl(0)));
                 for (n, f) in SYS_FILES {
                     v.push(e(n, Node::Sys(*f)));
@@ -150,6 +162,13 @@ impl ProcInode {
                 v.push(e(b"fd", Node::FdDir(pid)));
                 v.push(e(b"fdinfo", Node::FdInfoDir(pid)));
                 v.push(e(b"task", Node::TaskDir(pid)));
+                v.push(e(b"net", Node::NetDir(pid)));
+            }
+            Node::NetDir(pid) => {
+                process(pid)?;
+                for (n, f) in NET_FILES {
+                    v.push(e(n, Node::Net(pid, *f)));
+                }
             }
             Node::TaskDir(pid) => {
                 let p = process(pid)?;
@@ -274,6 +293,8 @@ impl Inode for ProcInode {
             Node::Root => {
                 if name == b"self" {
                     Node::SelfLink
+                } else if name == b"net" {
+                    Node::NetLink
                 } else if name == b"sys" {
                     Node::Sysctl(0)
                 } else if let Some((_, f)) = SYS_FILES.iter().find(|(n, _)| *n == name) {
@@ -291,6 +312,8 @@ impl Inode for ProcInode {
                     Node::FdInfoDir(pid)
                 } else if name == b"task" {
                     Node::TaskDir(pid)
+                } else if name == b"net" {
+                    Node::NetDir(pid)
                 } else {
                     let (_, f) = PID_FILES
                         .iter()
@@ -318,6 +341,13 @@ impl Inode for ProcInode {
                     .ok_or(Errno::ENOENT)?;
                 Node::PidFile(pid, *f)
             }
+            Node::NetDir(pid) => {
+                let (_, f) = NET_FILES
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .ok_or(Errno::ENOENT)?;
+                Node::Net(pid, *f)
+            }
             Node::FdInfoDir(pid) => {
                 let fd = parse_num(name).ok_or(Errno::ENOENT)?;
                 fd_target(pid, fd)?;
@@ -341,6 +371,7 @@ impl Inode for ProcInode {
     fn readlink(&self) -> KResult<Vec<u8>> {
         match self.node {
             Node::SelfLink => Ok(format!("{}", current_pid()).into_bytes()),
+            Node::NetLink => Ok(b"self/net".to_vec()),
             Node::PidFile(pid, PidFile::Exe) => Ok(process(pid)?.exe.lock().clone()),
             Node::PidFile(pid, PidFile::Cwd) => {
                 let p = process(pid)?;

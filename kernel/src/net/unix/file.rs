@@ -49,6 +49,9 @@ impl FileOps for SocketFile {
             crate::uaccess::write_i32(arg, n as i32)?;
             return Ok(0);
         }
+        if crate::net::ifreq::is_ifreq(cmd) {
+            return crate::net::ifreq::ioctl(cmd, arg);
+        }
         Err(Errno::ENOTTY)
     }
 

@@ -1,12 +1,21 @@
-//! Socket calls. Unix domain sockets are implemented; other families give EAFNOSUPPORT until
-//! networking lands.
+//! Socket calls. Each syscall file finds the socket behind a descriptor ([`sock_of`]) and
+//! handles a Unix domain socket itself; IPv4/IPv6 sockets go to `inet.rs` (addresses, data) and
+//! `inet_sockopt.rs` (options).
 
+mod inet;
+mod inet_sockopt;
+mod mmsg;
+mod netlink;
 mod recv;
 mod send;
 mod socket;
 mod sockopt;
 
 use crate::fs::file::OpenFile;
+use crate::net::inet::file::InetFile;
+use crate::net::inet::InetSocket;
+use crate::net::netlink::file::NetlinkFile;
+use crate::net::netlink::NetlinkSocket;
 use crate::net::unix::file::SocketFile;
 use crate::net::unix::Addr;
 use crate::net::unix::Cred;
@@ -24,6 +33,7 @@ use lintel_abi::KResult;
 
 /// The calls of this family, file by file.
 pub(super) const SYSCALLS: &[&[Syscall]] = &[
+    mmsg::SYSCALLS,
     recv::SYSCALLS,
     send::SYSCALLS,
     socket::SYSCALLS,
@@ -31,15 +41,38 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
 ];
 
 pub(in crate::syscall) use lintel_abi::socket::{
-    AF_UNIX, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC,
-    MSG_WAITALL, SCM_CREDENTIALS, SCM_RIGHTS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET,
-    SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR, SO_KEEPALIVE, SO_PASSCRED, SO_PEERCRED, SO_PROTOCOL,
-    SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE,
+    AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT,
+    MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, SCM_CREDENTIALS, SCM_RIGHTS, SOCK_CLOEXEC,
+    SOCK_NONBLOCK, SOL_SOCKET, SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR, SO_KEEPALIVE, SO_PASSCRED,
+    SO_PEERCRED, SO_PROTOCOL, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO,
+    SO_TYPE,
 };
 
 /// Most file descriptors one SCM_RIGHTS message may carry (Linux's SCM_MAX_FD).
 pub(in crate::syscall) const SCM_MAX_FD: usize = 253;
 
+/// A socket of one of the families Lintel has.
+pub(in crate::syscall) enum Sock {
+    Unix(Arc<UnixSocket>),
+    Inet(Arc<InetSocket>),
+    Netlink(Arc<NetlinkSocket>),
+}
+
+pub(in crate::syscall) fn sock_of(c: &Call, fd: i32) -> KResult<(Arc<OpenFile>, Sock)> {
+    let f = file(c, fd)?;
+    let s = if let Some(u) = f.ops_as::<SocketFile>() {
+        Sock::Unix(u.0.clone())
+    } else if let Some(i) = f.ops_as::<InetFile>() {
+        Sock::Inet(i.0.clone())
+    } else if let Some(n) = f.ops_as::<NetlinkFile>() {
+        Sock::Netlink(n.0.clone())
+    } else {
+        return Err(Errno::ENOTSOCK);
+    };
+    Ok((f, s))
+}
+
+/// A Unix domain socket behind `fd` (ENOTSOCK for anything else).
 pub(in crate::syscall) fn socket_of(
     c: &Call,
     fd: i32,
@@ -114,6 +147,34 @@ pub(in crate::syscall) fn my_cred(c: &Call) -> Cred {
         uid: cr.euid,
         gid: cr.egid,
     }
+}
+
+/// Reads a `struct timeval` socket timeout (SO_RCVTIMEO/SO_SNDTIMEO) in ns; zero or a
+/// negative time means none, a bad microsecond count is EDOM as on Linux.
+pub(in crate::syscall) fn read_timeval(p: usize, len: usize) -> KResult<u64> {
+    if len < 16 {
+        return Err(Errno::EINVAL);
+    }
+    let sec = uaccess::read_u64(p)? as i64;
+    let usec = uaccess::read_u64(p + 8)? as i64;
+    if !(0..1_000_000).contains(&usec) {
+        return Err(Errno::EDOM);
+    }
+    Ok(if sec < 0 {
+        0
+    } else {
+        (sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(usec as u64 * 1000)
+    })
+}
+
+/// A socket timeout in ns as the `struct timeval` getsockopt returns.
+pub(in crate::syscall) fn timeval(ns: u64) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&((ns / 1_000_000_000) as i64).to_le_bytes());
+    v.extend_from_slice(&(((ns % 1_000_000_000) / 1000) as i64).to_le_bytes());
+    v
 }
 
 pub(in crate::syscall) struct MsgHdr {

@@ -3,9 +3,14 @@
 use crate::fs::file::OpenFile;
 use crate::net::unix::Addr;
 use crate::net::unix::Cred;
+use crate::syscall::net::inet;
+use crate::syscall::net::netlink;
 use crate::syscall::net::read_msghdr;
+use crate::syscall::net::sock_of;
 use crate::syscall::net::socket_of;
 use crate::syscall::net::write_addr;
+use crate::syscall::net::MsgHdr;
+use crate::syscall::net::Sock;
 use crate::syscall::net::MSG_CMSG_CLOEXEC;
 use crate::syscall::net::MSG_CTRUNC;
 use crate::syscall::net::MSG_DONTWAIT;
@@ -28,6 +33,73 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("recvfrom", recvfrom, ""),
     Syscall::implemented("recvmsg", recvmsg, "SCM_RIGHTS and SCM_CREDENTIALS"),
 ];
+
+/// A receive from a socket without ancillary data (IP, netlink): the bytes, the message's
+/// full length and the sender's address; None for a Unix socket.
+#[allow(clippy::type_complexity)]
+fn plain_recv(
+    c: &Call,
+    fd: i32,
+    len: usize,
+    flags: u32,
+) -> KResult<Option<(Vec<u8>, usize, Option<Vec<u8>>)>> {
+    let mut data = alloc::vec![0u8; len.min(1 << 24)];
+    let (n, full, from) = match sock_of(c, fd)? {
+        (_, Sock::Unix(_)) => return Ok(None),
+        (f, Sock::Inet(s)) => {
+            let nonblock = f.nonblocking() || flags & MSG_DONTWAIT != 0;
+            let (r, from) = inet::recv(&s, &mut data, flags, nonblock)?;
+            (r.len, r.full, from)
+        }
+        (f, Sock::Netlink(s)) => {
+            let (n, full, from) = netlink::recv(&f, &s, &mut data, flags)?;
+            (n, full, Some(from))
+        }
+    };
+    data.truncate(n);
+    Ok(Some((data, full, from)))
+}
+
+/// recvmsg of a socket without ancillary data: data scattered into the iovecs, the sender,
+/// MSG_TRUNC; msg_controllen comes back 0.
+fn plain_recvmsg(
+    msgp: usize,
+    h: &MsgHdr,
+    data: &[u8],
+    full: usize,
+    from: Option<Vec<u8>>,
+    flags: u32,
+) -> SysResult {
+    scatter(&h.iov, data)?;
+    let out_flags = if full > data.len() { MSG_TRUNC } else { 0 };
+    uaccess::write_u64(msgp + 40, 0)?;
+    uaccess::write_u32(msgp + 48, out_flags)?;
+    if h.name != 0 {
+        let b = from.unwrap_or_default();
+        let n = b.len().min(h.namelen);
+        uaccess::write_bytes(h.name, &b[..n])?;
+        uaccess::write_u32(msgp + 8, b.len() as u32)?;
+    }
+    ok(if flags & MSG_TRUNC != 0 {
+        full
+    } else {
+        data.len()
+    })
+}
+
+/// Copies `data` into the iovecs in order.
+fn scatter(iov: &[(usize, usize)], data: &[u8]) -> KResult<()> {
+    let mut off = 0;
+    for (base, len) in iov {
+        if off >= data.len() {
+            break;
+        }
+        let n = (*len).min(data.len() - off);
+        uaccess::write_bytes(*base, &data[off..off + n])?;
+        off += n;
+    }
+    Ok(())
+}
 
 /// Shared receive path: returns (bytes for the caller, full length, sender, files, cred).
 #[allow(clippy::type_complexity)]
@@ -59,6 +131,16 @@ fn do_recv(
 pub fn recvfrom(c: &mut Call) -> SysResult {
     let [fd, buf, len, flags, addrp, lenp] = c.a;
     let flags = flags as u32;
+    if let Some((data, full, from)) = plain_recv(c, fd as i32, len, flags)? {
+        uaccess::write_bytes(buf, &data)?;
+        // No sender (a stream) is reported as an address of length 0.
+        inet::write_sockaddr(addrp, lenp, &from.unwrap_or_default())?;
+        return ok(if flags & MSG_TRUNC != 0 {
+            full
+        } else {
+            data.len()
+        });
+    }
     let (data, full, from, _files, _) = do_recv(c, fd as i32, len, flags)?;
     uaccess::write_bytes(buf, &data)?;
     write_addr(addrp, lenp, from.as_ref())?;
@@ -71,24 +153,22 @@ pub fn recvfrom(c: &mut Call) -> SysResult {
 
 pub fn recvmsg(c: &mut Call) -> SysResult {
     let [fd, msgp, flags, ..] = c.a;
-    let flags = flags as u32;
+    recvmsg_at(c, fd as i32, msgp, flags as u32)
+}
+
+/// One recvmsg into the `msghdr` at `msgp` (recvmsg, and each message of recvmmsg).
+pub(super) fn recvmsg_at(c: &mut Call, fd: i32, msgp: usize, flags: u32) -> SysResult {
     let h = read_msghdr(msgp)?;
     let total: usize = h.iov.iter().map(|(_, l)| *l).sum();
+    if let Some((data, full, from)) = plain_recv(c, fd, total, flags)? {
+        return plain_recvmsg(msgp, &h, &data, full, from, flags);
+    }
     let (s_passcred, _) = {
-        let (_, s) = socket_of(c, fd as i32)?;
+        let (_, s) = socket_of(c, fd)?;
         (s.passcred(), ())
     };
-    let (data, full, from, files, cred) = do_recv(c, fd as i32, total, flags)?;
-    // Scatter into the iovecs.
-    let mut off = 0;
-    for (base, len) in &h.iov {
-        if off >= data.len() {
-            break;
-        }
-        let n = (*len).min(data.len() - off);
-        uaccess::write_bytes(*base, &data[off..off + n])?;
-        off += n;
-    }
+    let (data, full, from, files, cred) = do_recv(c, fd, total, flags)?;
+    scatter(&h.iov, &data)?;
     let mut out_flags = 0u32;
     if full > data.len() {
         out_flags |= MSG_TRUNC;

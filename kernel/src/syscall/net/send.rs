@@ -5,11 +5,15 @@ use crate::net::unix::Addr;
 use crate::net::unix::Cred;
 use crate::net::unix::Msg;
 use crate::syscall::fs::file;
+use crate::syscall::net::inet;
 use crate::syscall::net::my_cred;
+use crate::syscall::net::netlink;
 use crate::syscall::net::read_addr;
 use crate::syscall::net::read_msghdr;
+use crate::syscall::net::sock_of;
 use crate::syscall::net::socket::resolve;
 use crate::syscall::net::socket_of;
+use crate::syscall::net::Sock;
 use crate::syscall::net::MSG_DONTWAIT;
 use crate::syscall::net::MSG_NOSIGNAL;
 use crate::syscall::net::SCM_CREDENTIALS;
@@ -125,6 +129,14 @@ fn do_send(
 pub fn sendto(c: &mut Call) -> SysResult {
     let [fd, buf, len, flags, addrp, addrlen] = c.a;
     let data = uaccess::read_vec(buf, len.min(1 << 24))?;
+    match sock_of(c, fd as i32)? {
+        (f, Sock::Inet(s)) => {
+            let to = inet::destination(&s, addrp, addrlen)?;
+            return inet::send(&f, &s, &data, flags as u32, to);
+        }
+        (_, Sock::Netlink(s)) => return netlink::send(c, &s, &data, addrp, addrlen),
+        (_, Sock::Unix(_)) => {}
+    }
     let to = if addrp != 0 {
         read_addr(addrp, addrlen)?
     } else {
@@ -135,10 +147,24 @@ pub fn sendto(c: &mut Call) -> SysResult {
 
 pub fn sendmsg(c: &mut Call) -> SysResult {
     let [fd, msgp, flags, ..] = c.a;
+    sendmsg_at(c, fd as i32, msgp, flags as u32)
+}
+
+/// One sendmsg of the `msghdr` at `msgp` (sendmsg, and each message of sendmmsg).
+pub(super) fn sendmsg_at(c: &mut Call, fd: i32, msgp: usize, flags: u32) -> SysResult {
     let h = read_msghdr(msgp)?;
     let mut data = Vec::new();
     for (base, len) in &h.iov {
         data.extend_from_slice(&uaccess::read_vec(*base, *len)?);
+    }
+    match sock_of(c, fd)? {
+        (f, Sock::Inet(s)) => {
+            // Control messages of IP sockets (IP_PKTINFO, IP_TTL...) are not read yet.
+            let to = inet::destination(&s, h.name, h.namelen)?;
+            return inet::send(&f, &s, &data, flags, to);
+        }
+        (_, Sock::Netlink(s)) => return netlink::send(c, &s, &data, h.name, h.namelen),
+        (_, Sock::Unix(_)) => {}
     }
     let to = if h.name != 0 && h.namelen != 0 {
         read_addr(h.name, h.namelen)?
@@ -146,5 +172,5 @@ pub fn sendmsg(c: &mut Call) -> SysResult {
         None
     };
     let (files, cred) = read_control(c, h.control, h.controllen)?;
-    do_send(c, fd as i32, data, flags as u32, to, files, cred)
+    do_send(c, fd, data, flags, to, files, cred)
 }

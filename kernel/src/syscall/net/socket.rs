@@ -7,10 +7,16 @@ use crate::syscall::fs::install;
 use crate::syscall::fs::may_write_dir;
 use crate::syscall::fs::nofile_limit;
 use crate::syscall::fs::parent_of;
+use crate::syscall::net::inet;
+use crate::syscall::net::netlink;
 use crate::syscall::net::new_file;
 use crate::syscall::net::read_addr;
-use crate::syscall::net::socket_of;
+use crate::syscall::net::sock_of;
 use crate::syscall::net::write_addr;
+use crate::syscall::net::Sock;
+use crate::syscall::net::AF_INET;
+use crate::syscall::net::AF_INET6;
+use crate::syscall::net::AF_NETLINK;
 use crate::syscall::net::AF_UNIX;
 use crate::syscall::net::SOCK_CLOEXEC;
 use crate::syscall::net::SOCK_NONBLOCK;
@@ -32,7 +38,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "socket",
         socket,
-        "AF_UNIX stream, datagram and seqpacket; other families EAFNOSUPPORT",
+        "AF_UNIX stream, datagram and seqpacket; AF_INET/AF_INET6 TCP, UDP and ping sockets; raw sockets EPERM; other families EAFNOSUPPORT",
     ),
     Syscall::implemented("socketpair", socketpair, "AF_UNIX"),
     Syscall::implemented("bind", bind, "AF_UNIX path, abstract and autobind names"),
@@ -45,16 +51,13 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("shutdown", shutdown, ""),
 ];
 
+/// Splits socket(2)'s type into the kind and the open flags; EINVAL for unknown flags or a
+/// type beyond Linux's SOCK_MAX, before the family looks at the kind.
 fn parse_type(ty: u32) -> KResult<(u32, u32)> {
+    const SOCK_MAX: u32 = 11;
     let kind = ty & 0xf;
-    if ty & !(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+    if ty & !(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 || kind >= SOCK_MAX {
         return Err(Errno::EINVAL);
-    }
-    if !matches!(
-        kind,
-        unix::SOCK_STREAM | unix::SOCK_DGRAM | unix::SOCK_SEQPACKET
-    ) {
-        return Err(Errno::ESOCKTNOSUPPORT);
     }
     let mut flags = 0;
     if ty & SOCK_NONBLOCK != 0 {
@@ -66,30 +69,50 @@ fn parse_type(ty: u32) -> KResult<(u32, u32)> {
     Ok((kind, flags))
 }
 
-fn check_domain(domain: u32, protocol: u32) -> KResult<()> {
-    if domain != AF_UNIX {
-        // Programs probe for IPv4/IPv6 routinely; not worth a warning each time.
-        crate::debug!("socket family {} not supported yet", domain);
-        return Err(Errno::EAFNOSUPPORT);
-    }
+/// A Unix socket's protocol must be 0 (or PF_UNIX) and its type one of the three it has.
+fn check_unix(kind: u32, protocol: u32) -> KResult<()> {
     if protocol != 0 && protocol != AF_UNIX {
         return Err(Errno::EPROTONOSUPPORT);
+    }
+    if !matches!(
+        kind,
+        unix::SOCK_STREAM | unix::SOCK_DGRAM | unix::SOCK_SEQPACKET
+    ) {
+        return Err(Errno::ESOCKTNOSUPPORT);
     }
     Ok(())
 }
 
 pub fn socket(c: &mut Call) -> SysResult {
     let [domain, ty, protocol, ..] = c.a;
-    check_domain(domain as u32, protocol as u32)?;
+    let (domain, protocol) = (domain as u32, protocol as u32);
     let (kind, flags) = parse_type(ty as u32)?;
-    let f = new_file(UnixSocket::new(kind), flags);
-    ok(install(c, f, flags & O_CLOEXEC != 0)?)
+    let cloexec = flags & O_CLOEXEC != 0;
+    match domain {
+        AF_UNIX => {
+            check_unix(kind, protocol)?;
+            let f = new_file(UnixSocket::new(kind), flags);
+            ok(install(c, f, cloexec)?)
+        }
+        AF_INET | AF_INET6 => inet::socket(c, domain, kind, protocol, flags, cloexec),
+        AF_NETLINK => netlink::socket(c, kind, protocol, flags, cloexec),
+        _ => {
+            // Programs probe for other families routinely; not worth a warning each time.
+            crate::debug!("socket family {} not supported", domain);
+            Err(Errno::EAFNOSUPPORT)
+        }
+    }
 }
 
 pub fn socketpair(c: &mut Call) -> SysResult {
     let [domain, ty, protocol, sv, ..] = c.a;
-    check_domain(domain as u32, protocol as u32)?;
     let (kind, flags) = parse_type(ty as u32)?;
+    match domain as u32 {
+        AF_UNIX => check_unix(kind, protocol as u32)?,
+        // Linux has no connected pairs of IP sockets.
+        AF_INET | AF_INET6 | AF_NETLINK => return Err(Errno::EOPNOTSUPP),
+        _ => return Err(Errno::EAFNOSUPPORT),
+    }
     let (a, b) = UnixSocket::pair(kind);
     let fa = install(c, new_file(a, flags), flags & O_CLOEXEC != 0)?;
     let fb = match install(c, new_file(b, flags), flags & O_CLOEXEC != 0) {
@@ -119,7 +142,11 @@ fn autobind_name() -> Addr {
 
 pub fn bind(c: &mut Call) -> SysResult {
     let [fd, addrp, len, ..] = c.a;
-    let (_, s) = socket_of(c, fd as i32)?;
+    let s = match sock_of(c, fd as i32)?.1 {
+        Sock::Unix(s) => s,
+        Sock::Inet(s) => return ok(inet::bind(&s, addrp, len).map(|_| 0)?),
+        Sock::Netlink(s) => return ok(netlink::bind(c, &s, addrp, len).map(|_| 0)?),
+    };
     let addr = read_addr(addrp, len)?;
     match addr {
         None => s.bind(autobind_name(), None)?,
@@ -157,9 +184,12 @@ pub fn bind(c: &mut Call) -> SysResult {
 }
 
 pub fn listen(c: &mut Call) -> SysResult {
-    let (_, s) = socket_of(c, c.fd(0))?;
     let backlog = (c.a[1] as i32).max(0) as usize;
-    s.listen(backlog)?;
+    match sock_of(c, c.fd(0))?.1 {
+        Sock::Unix(s) => s.listen(backlog)?,
+        Sock::Inet(s) => s.listen(backlog)?,
+        Sock::Netlink(_) => return Err(Errno::EOPNOTSUPP),
+    }
     ok(0)
 }
 
@@ -182,7 +212,11 @@ pub(in crate::syscall) fn resolve(c: &Call, addr: &Addr) -> KResult<Arc<UnixSock
 
 pub fn connect(c: &mut Call) -> SysResult {
     let [fd, addrp, len, ..] = c.a;
-    let (f, s) = socket_of(c, fd as i32)?;
+    let (f, s) = match sock_of(c, fd as i32)? {
+        (f, Sock::Unix(s)) => (f, s),
+        (f, Sock::Inet(s)) => return ok(inet::connect(&f, &s, addrp, len).map(|_| 0)?),
+        (_, Sock::Netlink(_)) => return ok(netlink::connect(addrp, len).map(|_| 0)?),
+    };
     let addr = read_addr(addrp, len)?.ok_or(Errno::EINVAL)?;
     let target = resolve(c, &addr)?;
     s.connect(target, f.nonblocking())?;
@@ -196,10 +230,12 @@ pub fn accept(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
     if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (f, s) = socket_of(c, fd as i32)?;
-    if s.kind == unix::SOCK_DGRAM {
-        return Err(Errno::EOPNOTSUPP);
+    let mut oflags = 0;
+    if flags & SOCK_NONBLOCK != 0 {
+        oflags |= O_NONBLOCK;
     }
+    let cloexec = flags & SOCK_CLOEXEC != 0;
+    let sock = sock_of(c, fd as i32)?;
     // Like Linux, which reserves the descriptor first: with the table full the pending
     // connection stays queued for a later accept.
     c.thread
@@ -207,14 +243,18 @@ pub fn accept(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
         .files
         .lock()
         .check_free(nofile_limit(c))?;
+    let (f, s) = match sock {
+        (f, Sock::Unix(s)) => (f, s),
+        (f, Sock::Inet(s)) => return inet::accept(c, &f, &s, addrp, lenp, oflags, cloexec),
+        (_, Sock::Netlink(_)) => return Err(Errno::EOPNOTSUPP),
+    };
+    if s.kind == unix::SOCK_DGRAM {
+        return Err(Errno::EOPNOTSUPP);
+    }
     let conn = s.accept(f.nonblocking())?;
     let peer = conn.peer_name().ok().flatten();
-    let mut oflags = 0;
-    if flags & SOCK_NONBLOCK != 0 {
-        oflags |= O_NONBLOCK;
-    }
     write_addr(addrp, lenp, peer.as_ref())?;
-    let n = install(c, new_file(conn, oflags), flags & SOCK_CLOEXEC != 0)?;
+    let n = install(c, new_file(conn, oflags), cloexec)?;
     ok(n)
 }
 
@@ -228,14 +268,24 @@ pub enum SockName {
 pub fn getsockname(c: &mut Call, kind: SockName) -> SysResult {
     let peer = kind == SockName::Peer;
     let [fd, addrp, lenp, ..] = c.a;
-    let (_, s) = socket_of(c, fd as i32)?;
+    let s = match sock_of(c, fd as i32)?.1 {
+        Sock::Unix(s) => s,
+        Sock::Inet(s) => return ok(inet::getsockname(&s, peer, addrp, lenp).map(|_| 0)?),
+        Sock::Netlink(s) => {
+            inet::write_sockaddr(addrp, lenp, &netlink::getsockname(&s, peer))?;
+            return ok(0);
+        }
+    };
     let name = if peer { s.peer_name()? } else { s.name() };
     write_addr(addrp, lenp, name.as_ref())?;
     ok(0)
 }
 
 pub fn shutdown(c: &mut Call) -> SysResult {
-    let (_, s) = socket_of(c, c.fd(0))?;
-    s.shutdown(c.a[1] as u32)?;
+    match sock_of(c, c.fd(0))?.1 {
+        Sock::Unix(s) => s.shutdown(c.a[1] as u32)?,
+        Sock::Inet(s) => s.shutdown(c.a[1] as u32)?,
+        Sock::Netlink(_) => return Err(Errno::EOPNOTSUPP),
+    }
     ok(0)
 }

@@ -1,8 +1,10 @@
 //! getsockopt, setsockopt
 
 use crate::net::unix::Cred;
-use crate::net::unix::UnixSocket;
-use crate::syscall::net::socket_of;
+use crate::syscall::net::inet_sockopt;
+use crate::syscall::net::netlink;
+use crate::syscall::net::sock_of;
+use crate::syscall::net::Sock;
 use crate::syscall::net::AF_UNIX;
 use crate::syscall::net::SOL_SOCKET;
 use crate::syscall::net::SO_ACCEPTCONN;
@@ -18,37 +20,39 @@ use crate::syscall::net::SO_REUSEADDR;
 use crate::syscall::net::SO_SNDBUF;
 use crate::syscall::net::SO_SNDTIMEO;
 use crate::syscall::net::SO_TYPE;
+use crate::syscall::net::{read_timeval, timeval};
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::Errno;
-use lintel_abi::KResult;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial("getsockopt", getsockopt, "SOL_SOCKET basics and SO_PEERCRED"),
-    Syscall::partial("setsockopt", setsockopt, "SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO; SO_REUSEADDR/KEEPALIVE/buffer sizes accepted without effect"),
+    Syscall::partial("getsockopt", getsockopt, "SOL_SOCKET basics, SO_PEERCRED; IP: buffers, linger, keep-alive, TCP_NODELAY/KEEP*, IP_TTL/TOS, IPV6_V6ONLY; no TCP_INFO yet"),
+    Syscall::partial("setsockopt", setsockopt, "Unix: SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO (SO_REUSEADDR/KEEPALIVE/buffers accepted without effect); IP: as getsockopt; no multicast yet"),
 ];
-
-/// The socket behind `fd` for a socket-option call; Unix sockets have only SOL_SOCKET options.
-fn sol_socket(c: &Call, fd: usize, level: usize) -> KResult<Arc<UnixSocket>> {
-    let (_, s) = socket_of(c, fd as i32)?;
-    if level != SOL_SOCKET {
-        return Err(Errno::ENOPROTOOPT);
-    }
-    Ok(s)
-}
 
 pub fn getsockopt(c: &mut Call) -> SysResult {
     let [fd, level, name, valp, lenp, _] = c.a;
-    let s = sol_socket(c, fd, level)?;
+    let sock = sock_of(c, fd as i32)?.1;
     let cap = uaccess::read_i32(lenp)?;
     if cap < 0 {
         return Err(Errno::EINVAL);
     }
+    let s = match sock {
+        Sock::Unix(s) if level == SOL_SOCKET => s,
+        Sock::Unix(_) => return Err(Errno::ENOPROTOOPT),
+        Sock::Inet(s) => {
+            let val = inet_sockopt::get(&s, level, name)?;
+            return put(valp, lenp, cap, &val);
+        }
+        Sock::Netlink(s) => {
+            let val = netlink::getsockopt(&s, level, name)?;
+            return put(valp, lenp, cap, &val);
+        }
+    };
     let val: Vec<u8> = match name {
         SO_TYPE => (s.kind as i32).to_le_bytes().to_vec(),
         SO_ERROR => s.take_error().map_or(0, |e| e.0).to_le_bytes().to_vec(),
@@ -57,13 +61,7 @@ pub fn getsockopt(c: &mut Call) -> SysResult {
         SO_ACCEPTCONN => (s.listening() as i32).to_le_bytes().to_vec(),
         SO_PROTOCOL => 0i32.to_le_bytes().to_vec(),
         SO_DOMAIN => (AF_UNIX as i32).to_le_bytes().to_vec(),
-        SO_RCVTIMEO | SO_SNDTIMEO => {
-            let ns = s.timeout(name == SO_RCVTIMEO);
-            let mut v = Vec::new();
-            v.extend_from_slice(&((ns / 1_000_000_000) as i64).to_le_bytes());
-            v.extend_from_slice(&(((ns % 1_000_000_000) / 1000) as i64).to_le_bytes());
-            v
-        }
+        SO_RCVTIMEO | SO_SNDTIMEO => timeval(s.timeout(name == SO_RCVTIMEO)),
         SO_PEERCRED => {
             let cr = s.peer_cred().unwrap_or(Cred {
                 pid: 0,
@@ -78,7 +76,12 @@ pub fn getsockopt(c: &mut Call) -> SysResult {
         }
         _ => return Err(Errno::ENOPROTOOPT),
     };
-    let n = val.len().min(cap as usize);
+    put(valp, lenp, cap, &val)
+}
+
+/// Writes an option value truncated to the caller's length, and the length written.
+fn put(valp: usize, lenp: usize, cap: i32, val: &[u8]) -> SysResult {
+    let n = val.len().min(cap.max(0) as usize);
     uaccess::write_bytes(valp, &val[..n])?;
     uaccess::write_i32(lenp, n as i32)?;
     ok(0)
@@ -86,7 +89,12 @@ pub fn getsockopt(c: &mut Call) -> SysResult {
 
 pub fn setsockopt(c: &mut Call) -> SysResult {
     let [fd, level, name, valp, len, _] = c.a;
-    let s = sol_socket(c, fd, level)?;
+    let s = match sock_of(c, fd as i32)?.1 {
+        Sock::Unix(s) if level == SOL_SOCKET => s,
+        Sock::Unix(_) => return Err(Errno::ENOPROTOOPT),
+        Sock::Inet(s) => return ok(inet_sockopt::set(&s, level, name, valp, len).map(|_| 0)?),
+        Sock::Netlink(s) => return ok(netlink::setsockopt(&s, level, name, valp, len).map(|_| 0)?),
+    };
     match name {
         SO_PASSCRED => {
             if len < 4 {
@@ -103,22 +111,7 @@ pub fn setsockopt(c: &mut Call) -> SysResult {
             ok(0)
         }
         SO_RCVTIMEO | SO_SNDTIMEO => {
-            // struct timeval; zero means no timeout.
-            if len < 16 {
-                return Err(Errno::EINVAL);
-            }
-            let sec = uaccess::read_u64(valp)? as i64;
-            let usec = uaccess::read_u64(valp + 8)? as i64;
-            if !(0..1_000_000).contains(&usec) {
-                return Err(Errno::EDOM);
-            }
-            let ns = if sec < 0 {
-                0
-            } else {
-                (sec as u64)
-                    .saturating_mul(1_000_000_000)
-                    .saturating_add(usec as u64 * 1000)
-            };
+            let ns = read_timeval(valp, len)?;
             s.set_timeout(name == SO_RCVTIMEO, ns);
             ok(0)
         }

@@ -1,0 +1,61 @@
+//! An IP socket as an open file: read and write act as recv and send.
+
+use super::socket::poll_mask;
+use super::InetSocket;
+use crate::fs::file::{FileOps, OpenFile};
+use alloc::sync::Arc;
+use lintel_abi::ioctl::{FIONREAD, TIOCOUTQ};
+use lintel_abi::stat::{Stat, S_IFSOCK};
+use lintel_abi::{Errno, KResult};
+
+/// SIOCINQ and SIOCOUTQ are FIONREAD's and TIOCOUTQ's numbers.
+const SIOCINQ: u32 = FIONREAD;
+const SIOCOUTQ: u32 = TIOCOUTQ;
+
+pub struct InetFile(pub Arc<InetSocket>);
+
+impl FileOps for InetFile {
+    fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
+        Ok(self.0.recv(buf, false, false, file.nonblocking())?.len)
+    }
+
+    fn write(&self, file: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
+        match self.0.send(buf, None, file.nonblocking()) {
+            Err(Errno::EPIPE) => {
+                crate::proc::raise_sigpipe();
+                Err(Errno::EPIPE)
+            }
+            r => r,
+        }
+    }
+
+    fn poll(&self, _: &OpenFile) -> u32 {
+        poll_mask(self.0.events())
+    }
+
+    fn ioctl(&self, _: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
+        // A listening TCP socket has no queues to measure (Linux's tcp_ioctl).
+        if (cmd == SIOCINQ || cmd == SIOCOUTQ) && self.0.listening() {
+            return Err(Errno::EINVAL);
+        }
+        let n = match cmd {
+            SIOCINQ => self.0.rx_queued(),
+            SIOCOUTQ => self.0.tx_queued(),
+            c if crate::net::ifreq::is_ifreq(c) => return crate::net::ifreq::ioctl(c, arg),
+            _ => return Err(Errno::ENOTTY),
+        };
+        crate::uaccess::write_i32(arg, n.min(i32::MAX as usize) as i32)?;
+        Ok(0)
+    }
+
+    fn stat(&self) -> Stat {
+        Stat {
+            mode: S_IFSOCK | 0o777,
+            ino: self.0.ino,
+            dev: 8,
+            nlink: 1,
+            blksize: 4096,
+            ..Stat::default()
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! One IPv4 or IPv6 socket: the blocking, timeouts and Linux errno rules around the stack's
+//! non-blocking operations.
+
+use super::with;
+use crate::fs::file::POLL_WAIT;
+use core::net::SocketAddr;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use lintel_abi::{Errno, KResult};
+use lintel_net::{Events, Family, Kind, SockId};
+
+pub struct InetSocket {
+    pub id: SockId,
+    pub kind: Kind,
+    pub family: Family,
+    /// The protocol number socket(2) was given, or the default for the kind (SO_PROTOCOL).
+    pub protocol: u32,
+    /// The inode number fstat and /proc/PID/fd show ("socket:[N]").
+    pub ino: u64,
+    /// SO_RCVTIMEO / SO_SNDTIMEO in ns (0: wait forever).
+    rcvtimeo: AtomicU64,
+    sndtimeo: AtomicU64,
+    /// A non-blocking connect returned EINPROGRESS and no connect has reported its outcome
+    /// yet: the next connect does (0 or the error), as Linux's does.
+    connecting: AtomicBool,
+}
+
+/// What a receive returned: bytes copied, the sender, and the datagram's full length.
+pub struct Received {
+    pub len: usize,
+    pub from: Option<SocketAddr>,
+    pub full: usize,
+}
+
+/// Like Linux, a call that moved some bytes before being interrupted or timing out returns
+/// the count; only a call that moved nothing reports the error.
+fn partial(done: usize, r: KResult<()>) -> KResult<usize> {
+    match r {
+        Ok(()) => Ok(done),
+        Err(_) if done > 0 => Ok(done),
+        Err(e) => Err(e),
+    }
+}
+
+impl InetSocket {
+    pub fn new(id: SockId, kind: Kind, family: Family, protocol: u32) -> InetSocket {
+        static NEXT_INO: AtomicU64 = AtomicU64::new(200_000);
+        InetSocket {
+            id,
+            kind,
+            family,
+            protocol,
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            rcvtimeo: AtomicU64::new(0),
+            sndtimeo: AtomicU64::new(0),
+            connecting: AtomicBool::new(false),
+        }
+    }
+
+    /// A new socket of the stack.
+    pub fn open(kind: Kind, family: Family, protocol: u32) -> KResult<InetSocket> {
+        let id = with(|s| s.socket(kind, family))?;
+        Ok(InetSocket::new(id, kind, family, protocol))
+    }
+
+    pub fn set_timeout(&self, recv: bool, ns: u64) {
+        let t = if recv { &self.rcvtimeo } else { &self.sndtimeo };
+        t.store(ns, Ordering::Relaxed);
+    }
+
+    pub fn timeout(&self, recv: bool) -> u64 {
+        let t = if recv { &self.rcvtimeo } else { &self.sndtimeo };
+        t.load(Ordering::Relaxed)
+    }
+
+    fn deadline(&self, recv: bool) -> Option<u64> {
+        let t = self.timeout(recv);
+        (t > 0).then(|| crate::time::uptime_ns().saturating_add(t))
+    }
+
+    pub fn events(&self) -> Events {
+        with(|s| s.events(self.id))
+    }
+
+    pub fn bind(&self, addr: SocketAddr) -> KResult<()> {
+        with(|s| s.bind(self.id, addr))
+    }
+
+    pub fn listen(&self, backlog: usize) -> KResult<()> {
+        with(|s| s.listen(self.id, backlog))
+    }
+
+    pub fn accept(&self, nonblock: bool) -> KResult<(InetSocket, SocketAddr)> {
+        let deadline = self.deadline(true);
+        let (id, peer) = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
+            match with(|s| s.accept(self.id)) {
+                Err(Errno::EAGAIN) => None,
+                r => Some(r),
+            }
+        })?;
+        Ok((
+            InetSocket::new(id, self.kind, self.family, self.protocol),
+            peer,
+        ))
+    }
+
+    /// connect: a TCP handshake (EINPROGRESS when non-blocking) or a datagram socket's
+    /// default peer.
+    pub fn connect(&self, addr: SocketAddr, nonblock: bool) -> KResult<()> {
+        if self.kind == Kind::Tcp && self.connecting.load(Ordering::Relaxed) {
+            return self.finish_connect(nonblock);
+        }
+        with(|s| s.connect(self.id, addr))?;
+        if self.kind != Kind::Tcp {
+            return Ok(());
+        }
+        self.connecting.store(true, Ordering::Relaxed);
+        if nonblock {
+            return Err(Errno::EINPROGRESS);
+        }
+        self.finish_connect(false)
+    }
+
+    /// The outcome of a handshake under way: waits for it unless `nonblock` (EALREADY).
+    fn finish_connect(&self, nonblock: bool) -> KResult<()> {
+        let deadline = self.deadline(false);
+        let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
+            with(|s| {
+                if let Some(e) = s.take_error(self.id) {
+                    return Some(Err(e));
+                }
+                let ev = s.events(self.id);
+                (ev.writable || ev.hup).then_some(Ok(()))
+            })
+        });
+        match r {
+            // Still under way: a non-blocking caller hears EALREADY; a blocking one that was
+            // interrupted or timed out leaves it going on in the background, as on Linux.
+            Err(Errno::EAGAIN) if nonblock => Err(Errno::EALREADY),
+            Err(Errno::EAGAIN) => Err(Errno::EINPROGRESS),
+            Err(e) if e == Errno::ERESTARTSYS || e == Errno::EINTR => Err(e),
+            r => {
+                self.connecting.store(false, Ordering::Relaxed);
+                r
+            }
+        }
+    }
+
+    pub fn disconnect(&self) -> KResult<()> {
+        with(|s| s.disconnect(self.id))
+    }
+
+    /// send: all of `data` for a blocking stream socket (a short count only when interrupted
+    /// or timed out), one datagram otherwise.
+    pub fn send(&self, data: &[u8], to: Option<SocketAddr>, nonblock: bool) -> KResult<usize> {
+        let stream = self.kind == Kind::Tcp;
+        let to = if stream { None } else { to };
+        let deadline = self.deadline(false);
+        let mut sent = 0;
+        let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || loop {
+            match with(|s| s.send(self.id, &data[sent..], to)) {
+                Ok(n) => {
+                    sent += n;
+                    if !stream || sent >= data.len() {
+                        return Some(Ok(()));
+                    }
+                    if n == 0 {
+                        return None;
+                    }
+                }
+                Err(Errno::EAGAIN) => return None,
+                // Linux: a stream socket that was never connected fails with EPIPE.
+                Err(Errno::ENOTCONN) if stream => return Some(Err(Errno::EPIPE)),
+                Err(e) => return Some(Err(e)),
+            }
+        });
+        partial(sent, r)
+    }
+
+    /// recv into `buf`: what is there (at least one byte, or end of file), or with `waitall`
+    /// a full buffer unless the stream ends first.
+    pub fn recv(
+        &self,
+        buf: &mut [u8],
+        peek: bool,
+        waitall: bool,
+        nonblock: bool,
+    ) -> KResult<Received> {
+        let stream = self.kind == Kind::Tcp;
+        if stream && buf.is_empty() {
+            return Ok(Received {
+                len: 0,
+                from: None,
+                full: 0,
+            });
+        }
+        let deadline = self.deadline(true);
+        let mut got = 0;
+        let mut from = None;
+        let mut full = 0;
+        let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || loop {
+            match with(|s| s.recv(self.id, &mut buf[got..], peek)) {
+                Ok((n, f, whole)) => {
+                    got += n;
+                    from = f;
+                    full = whole;
+                    let more = stream && waitall && !peek && n > 0 && got < buf.len();
+                    if !more {
+                        return Some(Ok(()));
+                    }
+                }
+                Err(Errno::EAGAIN) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+        });
+        let len = partial(got, r)?;
+        // A stream names no sender (recvfrom's address length comes back 0).
+        Ok(Received {
+            len,
+            from: if stream { None } else { from },
+            full: if stream { len } else { full },
+        })
+    }
+
+    pub fn shutdown(&self, how: u32) -> KResult<()> {
+        use lintel_abi::socket::{SHUT_RD, SHUT_RDWR, SHUT_WR};
+        let (rd, wr) = match how {
+            SHUT_RD => (true, false),
+            SHUT_WR => (false, true),
+            SHUT_RDWR => (true, true),
+            _ => return Err(Errno::EINVAL),
+        };
+        with(|s| s.shutdown(self.id, rd, wr))
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        with(|s| s.local_addr(self.id))
+    }
+
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        with(|s| s.peer_addr(self.id))
+    }
+
+    pub fn take_error(&self) -> Option<Errno> {
+        with(|s| s.take_error(self.id))
+    }
+
+    pub fn listening(&self) -> bool {
+        with(|s| s.is_listening(self.id))
+    }
+
+    pub fn rx_queued(&self) -> usize {
+        with(|s| s.rx_queued(self.id))
+    }
+
+    pub fn tx_queued(&self) -> usize {
+        with(|s| s.tx_queued(self.id))
+    }
+
+    pub fn set_option(&self, opt: lintel_net::SockOpt) -> KResult<()> {
+        with(|s| s.set_option(self.id, opt))
+    }
+
+    pub fn get_option(&self, which: lintel_net::SockOptName) -> KResult<lintel_net::SockOpt> {
+        with(|s| s.get_option(self.id, which))
+    }
+}
+
+impl Drop for InetSocket {
+    /// The last close: the stack finishes the connection (FIN, or RST under SO_LINGER 0)
+    /// on its own time.
+    fn drop(&mut self) {
+        let id = self.id;
+        with(|s| s.close(id));
+    }
+}
+
+/// Readiness as poll bits.
+pub fn poll_mask(ev: Events) -> u32 {
+    use crate::fs::file::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRNORM};
+    let mut m = 0;
+    if ev.readable {
+        m |= POLLIN | POLLRDNORM;
+    }
+    if ev.writable {
+        m |= POLLOUT | POLLWRNORM;
+    }
+    if ev.rdhup {
+        m |= POLLRDHUP | POLLIN | POLLRDNORM;
+    }
+    if ev.hup {
+        m |= POLLHUP;
+    }
+    if ev.error {
+        m |= POLLERR;
+    }
+    m
+}

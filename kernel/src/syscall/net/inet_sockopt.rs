@@ -1,0 +1,171 @@
+//! getsockopt/setsockopt of IPv4/IPv6 sockets: SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP and
+//! IPPROTO_IPV6 options, with the sizes and errnos Linux gives.
+
+use crate::net::inet::InetSocket;
+use crate::syscall::net::{read_timeval, timeval};
+use crate::uaccess;
+use alloc::vec::Vec;
+use lintel_abi::inet::{
+    IPV6_UNICAST_HOPS, IPV6_V6ONLY, IP_TOS, IP_TTL, SOL_IP, SOL_IPV6, SOL_TCP, TCP_KEEPCNT,
+    TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY,
+};
+use lintel_abi::socket::{
+    AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR,
+    SO_KEEPALIVE, SO_LINGER, SO_PROTOCOL, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_REUSEPORT,
+    SO_SNDBUF, SO_SNDTIMEO, SO_TYPE,
+};
+use lintel_abi::{Errno, KResult};
+use lintel_net::{Family, Kind, SockOpt, SockOptName};
+
+fn int(v: i32) -> Vec<u8> {
+    v.to_le_bytes().to_vec()
+}
+
+/// The stack's value of an option, as an int.
+fn stack_int(s: &InetSocket, which: SockOptName) -> KResult<Vec<u8>> {
+    let v = match s.get_option(which)? {
+        SockOpt::NoDelay(b)
+        | SockOpt::KeepAlive(b)
+        | SockOpt::ReuseAddr(b)
+        | SockOpt::ReusePort(b)
+        | SockOpt::V6Only(b) => b as i32,
+        SockOpt::KeepIdle(n) | SockOpt::KeepIntvl(n) | SockOpt::KeepCnt(n) => n as i32,
+        SockOpt::RecvBuf(n) | SockOpt::SendBuf(n) => n.min(i32::MAX as usize) as i32,
+        SockOpt::Ttl(n) | SockOpt::Tos(n) => n as i32,
+        SockOpt::Linger(_) => return Err(Errno::ENOPROTOOPT),
+    };
+    Ok(int(v))
+}
+
+fn tcp_only(s: &InetSocket) -> KResult<()> {
+    if s.kind == Kind::Tcp {
+        Ok(())
+    } else {
+        Err(Errno::ENOPROTOOPT)
+    }
+}
+
+pub(super) fn get(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>> {
+    let tcp = s.kind == Kind::Tcp;
+    match (level, name) {
+        (SOL_SOCKET, SO_TYPE) => Ok(int(if s.kind == Kind::Tcp {
+            SOCK_STREAM
+        } else {
+            SOCK_DGRAM
+        } as i32)),
+        (SOL_SOCKET, SO_ERROR) => Ok(int(s.take_error().map_or(0, |e| e.0))),
+        (SOL_SOCKET, SO_ACCEPTCONN) => Ok(int(s.listening() as i32)),
+        (SOL_SOCKET, SO_PROTOCOL) => Ok(int(s.protocol as i32)),
+        (SOL_SOCKET, SO_DOMAIN) => Ok(int(match s.family {
+            Family::V4 => AF_INET,
+            Family::V6 => AF_INET6,
+        } as i32)),
+        (SOL_SOCKET, SO_RCVTIMEO) => Ok(timeval(s.timeout(true))),
+        (SOL_SOCKET, SO_SNDTIMEO) => Ok(timeval(s.timeout(false))),
+        (SOL_SOCKET, SO_RCVBUF) => stack_int(s, SockOptName::RecvBuf),
+        (SOL_SOCKET, SO_SNDBUF) => stack_int(s, SockOptName::SendBuf),
+        (SOL_SOCKET, SO_REUSEADDR) => stack_int(s, SockOptName::ReuseAddr),
+        (SOL_SOCKET, SO_REUSEPORT) => stack_int(s, SockOptName::ReusePort),
+        (SOL_SOCKET, SO_KEEPALIVE) => stack_int(s, SockOptName::KeepAlive),
+        (SOL_SOCKET, SO_LINGER) => {
+            let (on, secs) = match s.get_option(SockOptName::Linger)? {
+                SockOpt::Linger(Some(t)) => (1, t as i32),
+                _ => (0, 0),
+            };
+            let mut v = int(on);
+            v.extend_from_slice(&secs.to_le_bytes());
+            Ok(v)
+        }
+        (SOL_TCP, TCP_NODELAY) if tcp => stack_int(s, SockOptName::NoDelay),
+        (SOL_TCP, TCP_KEEPIDLE) if tcp => stack_int(s, SockOptName::KeepIdle),
+        (SOL_TCP, TCP_KEEPINTVL) if tcp => stack_int(s, SockOptName::KeepIntvl),
+        (SOL_TCP, TCP_KEEPCNT) if tcp => stack_int(s, SockOptName::KeepCnt),
+        (SOL_IP, IP_TTL) => stack_int(s, SockOptName::Ttl),
+        (SOL_IP, IP_TOS) => stack_int(s, SockOptName::Tos),
+        (SOL_IPV6, IPV6_V6ONLY) if s.family == Family::V6 => stack_int(s, SockOptName::V6Only),
+        (SOL_IPV6, IPV6_UNICAST_HOPS) if s.family == Family::V6 => stack_int(s, SockOptName::Ttl),
+        _ => Err(unknown_get(s, level)),
+    }
+}
+
+/// getsockopt of an option Lintel does not know: Linux's IPv4 code answers a level that is
+/// neither the socket's protocol, IP nor SOL_SOCKET with EOPNOTSUPP (ip_getsockopt's
+/// fallback); everything else is ENOPROTOOPT.
+fn unknown_get(s: &InetSocket, level: usize) -> Errno {
+    let own = match s.kind {
+        Kind::Tcp => SOL_TCP,
+        Kind::Udp => lintel_abi::inet::SOL_UDP,
+        Kind::Icmp => SOL_IP,
+    };
+    if s.family == Family::V4 && ![SOL_SOCKET, SOL_IP, own].contains(&level) {
+        Errno::EOPNOTSUPP
+    } else {
+        Errno::ENOPROTOOPT
+    }
+}
+
+/// Reads a socket option's int argument (Linux: EINVAL when shorter than an int).
+fn read_int(p: usize, len: usize) -> KResult<i32> {
+    if len < 4 {
+        return Err(Errno::EINVAL);
+    }
+    uaccess::read_i32(p)
+}
+
+pub(super) fn set(s: &InetSocket, level: usize, name: usize, p: usize, len: usize) -> KResult<()> {
+    let opt = match (level, name) {
+        (SOL_SOCKET, SO_RCVTIMEO | SO_SNDTIMEO) => {
+            s.set_timeout(name == SO_RCVTIMEO, read_timeval(p, len)?);
+            return Ok(());
+        }
+        (SOL_SOCKET, SO_LINGER) => {
+            if len < 8 {
+                return Err(Errno::EINVAL);
+            }
+            let on = uaccess::read_i32(p)?;
+            let secs = uaccess::read_i32(p + 4)?;
+            SockOpt::Linger((on != 0).then_some(secs.max(0) as u32))
+        }
+        (SOL_SOCKET, SO_RCVBUF) => SockOpt::RecvBuf(read_int(p, len)?.max(0) as usize),
+        (SOL_SOCKET, SO_SNDBUF) => SockOpt::SendBuf(read_int(p, len)?.max(0) as usize),
+        (SOL_SOCKET, SO_REUSEADDR) => SockOpt::ReuseAddr(read_int(p, len)? != 0),
+        (SOL_SOCKET, SO_REUSEPORT) => SockOpt::ReusePort(read_int(p, len)? != 0),
+        (SOL_SOCKET, SO_KEEPALIVE) => SockOpt::KeepAlive(read_int(p, len)? != 0),
+        (SOL_TCP, TCP_NODELAY | TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT) => {
+            tcp_only(s)?;
+            let v = read_int(p, len)?;
+            match name {
+                TCP_NODELAY => SockOpt::NoDelay(v != 0),
+                // Linux's ranges: idle and interval 1..=32767 s, count 1..=127.
+                _ if v < 1 => return Err(Errno::EINVAL),
+                TCP_KEEPIDLE if v <= 32767 => SockOpt::KeepIdle(v as u32),
+                TCP_KEEPINTVL if v <= 32767 => SockOpt::KeepIntvl(v as u32),
+                TCP_KEEPCNT if v <= 127 => SockOpt::KeepCnt(v as u32),
+                _ => return Err(Errno::EINVAL),
+            }
+        }
+        (SOL_IP, IP_TTL) => {
+            let v = read_int(p, len)?;
+            match v {
+                // -1 restores the default (64).
+                -1 => SockOpt::Ttl(64),
+                1..=255 => SockOpt::Ttl(v as u8),
+                _ => return Err(Errno::EINVAL),
+            }
+        }
+        (SOL_IP, IP_TOS) => SockOpt::Tos(read_int(p, len)? as u8),
+        (SOL_IPV6, IPV6_V6ONLY) if s.family == Family::V6 => {
+            SockOpt::V6Only(read_int(p, len)? != 0)
+        }
+        (SOL_IPV6, IPV6_UNICAST_HOPS) if s.family == Family::V6 => {
+            let v = read_int(p, len)?;
+            match v {
+                -1 => SockOpt::Ttl(64),
+                0..=255 => SockOpt::Ttl(v as u8),
+                _ => return Err(Errno::EINVAL),
+            }
+        }
+        _ => return Err(Errno::ENOPROTOOPT),
+    };
+    s.set_option(opt)
+}

@@ -1,0 +1,192 @@
+/* Describing the network: getifaddrs and if_nametoindex (netlink underneath, in glibc and
+ * musl alike), a raw NETLINK_ROUTE link/address dump with sockaddr_nl binding, the SIOCGIF*
+ * ioctls (flags, address, netmask, index, name, MTU, SIOCGIFCONF), and /proc/net/dev and
+ * /proc/net/if_inet6. Only the loopback interface is assumed. */
+#define _GNU_SOURCE
+#include "lintel_test.h"
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void check_getifaddrs(void) {
+    struct ifaddrs *list = NULL;
+    CHECK_OK(getifaddrs(&list));
+    int v4 = 0, v6 = 0;
+    for (struct ifaddrs *a = list; a; a = a->ifa_next) {
+        if (strcmp(a->ifa_name, "lo") != 0 || !a->ifa_addr)
+            continue;
+        CHECK(a->ifa_flags & IFF_UP);
+        CHECK(a->ifa_flags & IFF_LOOPBACK);
+        if (a->ifa_addr->sa_family == AF_INET) {
+            struct sockaddr_in *s = (struct sockaddr_in *)a->ifa_addr;
+            struct sockaddr_in *m = (struct sockaddr_in *)a->ifa_netmask;
+            v4 += s->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+            CHECK(m && m->sin_addr.s_addr == htonl(0xff000000));
+        } else if (a->ifa_addr->sa_family == AF_INET6) {
+            struct sockaddr_in6 *s = (struct sockaddr_in6 *)a->ifa_addr;
+            v6 += IN6_IS_ADDR_LOOPBACK(&s->sin6_addr);
+        }
+    }
+    CHECK(v4 == 1);
+    CHECK(v6 == 1);
+    freeifaddrs(list);
+    CHECK(if_nametoindex("lo") == 1);
+    char name[IF_NAMESIZE];
+    CHECK(if_indextoname(1, name) && strcmp(name, "lo") == 0);
+    CHECK(if_nametoindex("nosuchif0") == 0);
+}
+
+/* Sends one dump request and walks the replies to NLMSG_DONE; returns how many messages of
+ * `type` mention the loopback interface (index 1). */
+static int dump(int fd, int req_type, int type) {
+    struct {
+        struct nlmsghdr h;
+        struct rtgenmsg g;
+        char pad[3];
+    } req;
+    memset(&req, 0, sizeof req);
+    req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtgenmsg));
+    req.h.nlmsg_type = req_type;
+    req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.h.nlmsg_seq = 42;
+    req.g.rtgen_family = AF_UNSPEC;
+    struct sockaddr_nl k = {.nl_family = AF_NETLINK};
+    CHECK(sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&k, sizeof k) ==
+          (ssize_t)req.h.nlmsg_len);
+    int found = 0, done = 0;
+    static char buf[65536];
+    while (!done) {
+        struct sockaddr_nl from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+        if (n <= 0) {
+            CHECK(n > 0);
+            return found;
+        }
+        CHECK(fl == sizeof from && from.nl_family == AF_NETLINK && from.nl_pid == 0);
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+             h = NLMSG_NEXT(h, n)) {
+            CHECK(h->nlmsg_seq == 42);
+            if (h->nlmsg_type == NLMSG_DONE) {
+                done = 1;
+                break;
+            }
+            CHECK(h->nlmsg_type != NLMSG_ERROR);
+            if (h->nlmsg_type == type && type == RTM_NEWLINK) {
+                struct ifinfomsg *i = NLMSG_DATA(h);
+                if (i->ifi_index == 1) {
+                    found++;
+                    CHECK(i->ifi_type == 772); /* ARPHRD_LOOPBACK */
+                    int name_ok = 0;
+                    int len = IFLA_PAYLOAD(h);
+                    for (struct rtattr *a = IFLA_RTA(i); RTA_OK(a, len); a = RTA_NEXT(a, len))
+                        if (a->rta_type == IFLA_IFNAME)
+                            name_ok = strcmp(RTA_DATA(a), "lo") == 0;
+                    CHECK(name_ok);
+                }
+            } else if (h->nlmsg_type == type && type == RTM_NEWADDR) {
+                struct ifaddrmsg *i = NLMSG_DATA(h);
+                if (i->ifa_index == 1 && i->ifa_family == AF_INET) {
+                    found++;
+                    CHECK(i->ifa_prefixlen == 8);
+                    CHECK(i->ifa_scope == RT_SCOPE_HOST);
+                }
+            }
+        }
+    }
+    return found;
+}
+
+static void check_netlink(void) {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    CHECK(fd >= 0);
+    struct sockaddr_nl a = {.nl_family = AF_NETLINK};
+    CHECK_OK(bind(fd, (struct sockaddr *)&a, sizeof a));
+    socklen_t al = sizeof a;
+    CHECK_OK(getsockname(fd, (struct sockaddr *)&a, &al));
+    CHECK(al == sizeof a && a.nl_family == AF_NETLINK && a.nl_pid != 0);
+    CHECK(dump(fd, RTM_GETLINK, RTM_NEWLINK) == 1);
+    CHECK(dump(fd, RTM_GETADDR, RTM_NEWADDR) == 1);
+    /* A second socket cannot take the same port id. */
+    int fd2 = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+    CHECK_ERR(bind(fd2, (struct sockaddr *)&a, sizeof a), EADDRINUSE);
+    struct sockaddr_nl bad = {.nl_family = AF_INET};
+    CHECK_ERR(bind(fd2, (struct sockaddr *)&bad, sizeof bad), EINVAL);
+    CHECK_ERR(bind(fd2, (struct sockaddr *)&a, 4), EINVAL);
+    int ty = 0;
+    socklen_t tl = sizeof ty;
+    CHECK_OK(getsockopt(fd2, SOL_SOCKET, SO_TYPE, &ty, &tl));
+    CHECK(ty == SOCK_RAW);
+    CHECK_ERR(listen(fd2, 1), EOPNOTSUPP);
+    close(fd2);
+    close(fd);
+    CHECK_ERR(socket(AF_NETLINK, SOCK_STREAM, NETLINK_ROUTE), ESOCKTNOSUPPORT);
+}
+
+static void check_ioctls(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(fd >= 0);
+    struct ifreq r;
+    memset(&r, 0, sizeof r);
+    strcpy(r.ifr_name, "lo");
+    CHECK_OK(ioctl(fd, SIOCGIFFLAGS, &r));
+    CHECK((r.ifr_flags & (IFF_UP | IFF_LOOPBACK | IFF_RUNNING)) ==
+          (IFF_UP | IFF_LOOPBACK | IFF_RUNNING));
+    CHECK_OK(ioctl(fd, SIOCGIFADDR, &r));
+    CHECK(((struct sockaddr_in *)&r.ifr_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK));
+    CHECK_OK(ioctl(fd, SIOCGIFNETMASK, &r));
+    CHECK(((struct sockaddr_in *)&r.ifr_netmask)->sin_addr.s_addr == htonl(0xff000000));
+    CHECK_OK(ioctl(fd, SIOCGIFINDEX, &r));
+    CHECK(r.ifr_ifindex == 1);
+    CHECK_OK(ioctl(fd, SIOCGIFMTU, &r));
+    CHECK(r.ifr_mtu == 65536);
+    memset(&r, 0, sizeof r);
+    r.ifr_ifindex = 1;
+    CHECK_OK(ioctl(fd, SIOCGIFNAME, &r));
+    CHECK(strcmp(r.ifr_name, "lo") == 0);
+    strcpy(r.ifr_name, "nosuchif0");
+    CHECK_ERR(ioctl(fd, SIOCGIFFLAGS, &r), ENODEV);
+    struct ifconf c = {.ifc_len = 0, .ifc_buf = NULL};
+    CHECK_OK(ioctl(fd, SIOCGIFCONF, &c));
+    CHECK(c.ifc_len >= (int)sizeof(struct ifreq) && c.ifc_len % sizeof(struct ifreq) == 0);
+    struct ifreq reqs[16];
+    c.ifc_len = sizeof reqs;
+    c.ifc_req = reqs;
+    CHECK_OK(ioctl(fd, SIOCGIFCONF, &c));
+    int lo = 0;
+    for (int i = 0; i < c.ifc_len / (int)sizeof(struct ifreq); i++)
+        lo += strcmp(reqs[i].ifr_name, "lo") == 0;
+    CHECK(lo == 1);
+    close(fd);
+}
+
+static int file_has(const char *path, const char *needle) {
+    static char buf[16384];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0)
+        return 0;
+    buf[n] = 0;
+    return strstr(buf, needle) != NULL;
+}
+
+int main(void) {
+    check_getifaddrs();
+    check_netlink();
+    check_ioctls();
+    CHECK(file_has("/proc/net/dev", "    lo:"));
+    CHECK(file_has("/proc/self/net/dev", "Inter-|"));
+    CHECK(file_has("/proc/net/if_inet6", "00000000000000000000000000000001 01 80 10 80       lo"));
+    CHECK(file_has("/proc/net/route", "Iface\tDestination\tGateway"));
+    DONE();
+}
