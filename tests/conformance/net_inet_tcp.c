@@ -1,0 +1,534 @@
+/* TCP over loopback, IPv4 and IPv6: socket/bind(port 0)/getsockname/listen/connect/accept,
+ * accept4(SOCK_NONBLOCK|SOCK_CLOEXEC), getpeername, a small echo, a 4 MiB transfer to a
+ * forked child with a checksum, half-close (SHUT_WR), MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL,
+ * EOF, EPIPE/SIGPIPE and MSG_NOSIGNAL after the peer closed, SO_LINGER {1,0} -> ECONNRESET,
+ * ECONNREFUSED (blocking and non-blocking connect), non-blocking connect with POLLOUT and
+ * SO_ERROR, EADDRINUSE, SO_REUSEADDR over a TIME_WAIT port, a backlog of 100 pending clients,
+ * poll on a listener, epoll edge-triggered EPOLLIN and EPOLLRDHUP, 200 connections at once.
+ * Socket options are in net_inet_tcpopt.c. */
+#define _GNU_SOURCE
+#include "net_inet.h"
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+static int fam;
+
+static volatile sig_atomic_t got_pipe;
+static void on_pipe(int s) {
+    (void)s;
+    got_pipe++;
+}
+
+static void test_basic(void) {
+    sockaddr_any a, b, peer;
+    socklen_t len = sizeof a;
+    socklen_t want = fam == AF_INET ? sizeof a.v4 : sizeof a.v6;
+
+    /* Unbound: the wildcard address, port 0. */
+    int l = socket(fam, SOCK_STREAM, 0);
+    CHECK(l >= 0);
+    memset(&a, 0xff, sizeof a);
+    CHECK_OK(getsockname(l, &a.sa, &len));
+    CHECK(len == want && a.sa.sa_family == fam && addr_port(&a) == 0);
+    CHECK_ERR(getpeername(l, &peer.sa, &len), ENOTCONN);
+
+    /* Bound to port 0: the kernel picks a port. */
+    len = loop_addr(fam, &a, 0);
+    CHECK_OK(bind(l, &a.sa, len));
+    len = sizeof a;
+    CHECK_OK(getsockname(l, &a.sa, &len));
+    CHECK(len == want && is_loopback(&a) && addr_port(&a) != 0);
+    CHECK_ERR(bind(l, &a.sa, want), EINVAL); /* already bound */
+    CHECK(sock_int(l, SOL_SOCKET, SO_ACCEPTCONN) == 0);
+    CHECK_OK(listen(l, 8));
+    CHECK(sock_int(l, SOL_SOCKET, SO_ACCEPTCONN) == 1);
+    CHECK_OK(listen(l, 16)); /* again: changes the backlog only */
+
+    int c = socket(fam, SOCK_STREAM, 0);
+    CHECK_OK(connect(c, &a.sa, want));
+    CHECK_ERR(connect(c, &a.sa, want), EISCONN);
+    CHECK(sock_int(c, SOL_SOCKET, SO_ACCEPTCONN) == 0);
+    len = sizeof peer;
+    CHECK_OK(getpeername(c, &peer.sa, &len));
+    CHECK(len == want && same_addr(&peer, &a));
+    len = sizeof b;
+    CHECK_OK(getsockname(c, &b.sa, &len)); /* bound implicitly to an ephemeral port */
+    CHECK(len == want && is_loopback(&b) && addr_port(&b) != 0 && addr_port(&b) != addr_port(&a));
+
+    len = sizeof peer;
+    memset(&peer, 0, sizeof peer);
+    int s = accept(l, &peer.sa, &len);
+    CHECK(s >= 0);
+    CHECK(len == want && same_addr(&peer, &b));
+    CHECK(fcntl(s, F_GETFL) >= 0 && !(fcntl(s, F_GETFL) & O_NONBLOCK));
+    CHECK(fcntl(s, F_GETFD) == 0);
+    len = sizeof peer;
+    CHECK_OK(getsockname(s, &peer.sa, &len));
+    CHECK(same_addr(&peer, &a));
+    len = sizeof peer;
+    CHECK_OK(getpeername(s, &peer.sa, &len));
+    CHECK(same_addr(&peer, &b));
+
+    /* A short address buffer: truncated, the full length reported. */
+    char small[4];
+    len = sizeof small;
+    CHECK_OK(getpeername(s, (struct sockaddr *)small, &len));
+    CHECK(len == want);
+
+    /* Echo. */
+    char buf[64] = {0};
+    CHECK(send(c, "hello", 5, 0) == 5);
+    CHECK(recv(s, buf, sizeof buf, 0) == 5 && memcmp(buf, "hello", 5) == 0);
+    CHECK(write(s, "world!", 6) == 6);
+    CHECK(read(c, buf, sizeof buf) == 6 && memcmp(buf, "world!", 6) == 0);
+
+    /* accept4 with flags; the accepted socket's own flags, not the listener's. */
+    int c2 = tcp_connect(&a);
+    CHECK(c2 >= 0);
+    int s2 = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    CHECK(s2 >= 0);
+    CHECK(fcntl(s2, F_GETFL) & O_NONBLOCK);
+    CHECK(fcntl(s2, F_GETFD) == FD_CLOEXEC);
+    CHECK_ERR(recv(s2, buf, sizeof buf, 0), EAGAIN);
+    CHECK(send(c2, "x", 1, 0) == 1);
+    CHECK(wait_fd(s2, POLLIN, 2000) & POLLIN);
+    CHECK(recv(s2, buf, sizeof buf, 0) == 1 && buf[0] == 'x');
+    /* The raw call: musl's accept4 retries an EINVAL as a plain (blocking) accept. */
+    CHECK_ERR(syscall(SYS_accept4, l, NULL, NULL, 0x40000000), EINVAL);
+
+    /* A non-blocking listener with nothing pending. */
+    int fl = fcntl(l, F_GETFL);
+    CHECK_OK(fcntl(l, F_SETFL, fl | O_NONBLOCK));
+    CHECK_ERR(accept(l, NULL, NULL), EAGAIN);
+    close(c2);
+    close(s2);
+    close(c);
+    close(s);
+    close(l);
+}
+
+static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static unsigned char pattern(size_t i) { return (unsigned char)(i * 131 + (i >> 12)); }
+
+#define BULK (4u << 20)
+
+/* 4 MiB from a forked child in uneven chunks; both ends hash it, the parent echoes its hash. */
+static void test_bulk(void) {
+    sockaddr_any a;
+    int l = tcp_listener(fam, &a, 4);
+    CHECK(l >= 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int c = tcp_connect(&a);
+        if (c < 0) _exit(3);
+        static unsigned char out[65536];
+        uint64_t h = 14695981039346656037ULL;
+        size_t sent = 0, step = 1;
+        while (sent < BULK) {
+            size_t n = (step * 7919) % sizeof out + 1;
+            step++;
+            if (n > BULK - sent) n = BULK - sent;
+            for (size_t i = 0; i < n; i++) out[i] = pattern(sent + i);
+            ssize_t w = send(c, out, n, 0);
+            if (w <= 0) _exit(4);
+            h = fnv(h, out, (size_t)w);
+            sent += (size_t)w;
+        }
+        if (shutdown(c, SHUT_WR) != 0) _exit(5);
+        uint64_t back = 0;
+        if (recv(c, &back, sizeof back, MSG_WAITALL) != sizeof back) _exit(6);
+        _exit(back == h ? 0 : 7);
+    }
+    int s = accept(l, NULL, NULL);
+    CHECK(s >= 0);
+    static unsigned char in[100000];
+    uint64_t h = 14695981039346656037ULL;
+    size_t got = 0, bad = 0;
+    for (;;) {
+        ssize_t r = recv(s, in, sizeof in, 0);
+        if (r <= 0) {
+            CHECK(r == 0);
+            break;
+        }
+        for (ssize_t i = 0; i < r; i++) bad += in[i] != pattern(got + (size_t)i);
+        h = fnv(h, in, (size_t)r);
+        got += (size_t)r;
+    }
+    CHECK(got == BULK);
+    CHECK(bad == 0);
+    CHECK(send(s, &h, sizeof h, 0) == sizeof h);
+    int st = 0;
+    CHECK_OK(waitpid(pid, &st, 0));
+    CHECK_EXIT(st, 0);
+    close(s);
+    close(l);
+}
+
+/* SHUT_WR: the peer reads the data, then EOF (again and again); it can still send back. */
+static void test_half_close(void) {
+    int c, s;
+    char buf[16];
+    CHECK_OK(tcp_pair(fam, &c, &s));
+    signal(SIGPIPE, SIG_IGN);
+    CHECK(send(c, "last", 4, 0) == 4);
+    CHECK_OK(shutdown(c, SHUT_WR));
+    CHECK(recv(s, buf, sizeof buf, 0) == 4 && memcmp(buf, "last", 4) == 0);
+    CHECK(recv(s, buf, sizeof buf, 0) == 0);
+    CHECK(recv(s, buf, sizeof buf, MSG_DONTWAIT) == 0);
+    CHECK(wait_fd(s, POLLIN, 0) & POLLIN);
+    CHECK_ERR(send(c, "x", 1, 0), EPIPE);
+    CHECK(send(s, "back", 4, 0) == 4);
+    CHECK(recv(c, buf, sizeof buf, 0) == 4 && memcmp(buf, "back", 4) == 0);
+    CHECK_OK(shutdown(c, SHUT_WR)); /* again: no error */
+    CHECK_ERR(shutdown(c, 3), EINVAL);
+    /* The other side closes too: EOF on the first end. */
+    close(s);
+    CHECK(recv(c, buf, sizeof buf, 0) == 0);
+    close(c);
+}
+
+static void test_recv_flags(void) {
+    int c, s;
+    char buf[16] = {0};
+    CHECK_OK(tcp_pair(fam, &c, &s));
+    CHECK_ERR(recv(s, buf, sizeof buf, MSG_DONTWAIT), EAGAIN);
+    CHECK(send(c, "peekaboo", 8, 0) == 8);
+    CHECK(wait_fd(s, POLLIN, 2000) & POLLIN);
+    CHECK(recv(s, buf, 4, MSG_PEEK) == 4 && memcmp(buf, "peek", 4) == 0);
+    CHECK(recv(s, buf, sizeof buf, MSG_PEEK) == 8);
+    CHECK(recv(s, buf, sizeof buf, 0) == 8 && memcmp(buf, "peekaboo", 8) == 0);
+    CHECK_ERR(recv(s, buf, sizeof buf, MSG_DONTWAIT), EAGAIN);
+
+    /* MSG_WAITALL waits for the second half, sent later by a child. */
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        send(c, "abc", 3, 0);
+        lt_sleep_ms(100);
+        send(c, "def", 3, 0);
+        _exit(0);
+    }
+    memset(buf, 0, sizeof buf);
+    long t0 = lt_now_ms();
+    CHECK(recv(s, buf, 6, MSG_WAITALL) == 6 && memcmp(buf, "abcdef", 6) == 0);
+    CHECK(lt_now_ms() - t0 >= 50);
+    int st;
+    CHECK_OK(waitpid(pid, &st, 0));
+
+    /* MSG_WAITALL stops short at EOF. */
+    CHECK(send(c, "xy", 2, 0) == 2);
+    close(c);
+    CHECK(recv(s, buf, 6, MSG_WAITALL) == 2);
+    CHECK(recv(s, buf, sizeof buf, 0) == 0);
+    CHECK(read(s, buf, sizeof buf) == 0);
+    close(s);
+}
+
+/* The peer closed: the first send may still succeed (it draws a reset), then EPIPE. */
+static void test_epipe(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_pipe;
+    sigaction(SIGPIPE, &sa, NULL);
+    for (int nosig = 0; nosig < 2; nosig++) {
+        int c, s;
+        CHECK_OK(tcp_pair(fam, &c, &s));
+        close(s);
+        char buf[4];
+        CHECK(recv(c, buf, sizeof buf, 0) == 0);
+        got_pipe = 0;
+        int tries = 0, r;
+        int flags = nosig ? MSG_NOSIGNAL : 0;
+        errno = 0;
+        while ((r = send(c, "data", 4, flags)) == 4 && tries < 100) {
+            tries++;
+            lt_sleep_ms(10);
+        }
+        CHECK(r == -1 && errno == EPIPE);
+        CHECK(tries >= 1); /* the first send went out, the reset came back */
+        CHECK(got_pipe == (nosig ? 0 : 1));
+        CHECK_ERR(send(c, "data", 4, MSG_NOSIGNAL), EPIPE);
+        CHECK(recv(c, buf, sizeof buf, 0) == 0);
+        close(c);
+    }
+    CHECK(got_pipe == 0);
+}
+
+/* SO_LINGER {1, 0}: close sends a reset; the peer's recv gives ECONNRESET once, then EOF. */
+static void test_linger_reset(void) {
+    int c, s;
+    char buf[8];
+    CHECK_OK(tcp_pair(fam, &c, &s));
+    struct linger lg = {1, 0};
+    CHECK_OK(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+    struct linger got;
+    socklen_t len = sizeof got;
+    CHECK_OK(getsockopt(s, SOL_SOCKET, SO_LINGER, &got, &len));
+    CHECK(len == sizeof got && got.l_onoff == 1 && got.l_linger == 0);
+    close(s);
+    CHECK(wait_fd(c, POLLIN, 2000) & (POLLIN | POLLERR | POLLHUP));
+    CHECK_ERR(recv(c, buf, sizeof buf, 0), ECONNRESET);
+    CHECK(recv(c, buf, sizeof buf, 0) == 0);
+    CHECK(sock_int(c, SOL_SOCKET, SO_ERROR) == 0);
+    close(c);
+
+    /* Unread data at close also resets the connection. */
+    CHECK_OK(tcp_pair(fam, &c, &s));
+    CHECK(send(c, "unread", 6, 0) == 6);
+    CHECK(wait_fd(s, POLLIN, 2000) & POLLIN);
+    close(s);
+    CHECK(wait_fd(c, POLLIN, 2000) & POLLIN);
+    CHECK_ERR(recv(c, buf, sizeof buf, 0), ECONNRESET);
+    close(c);
+}
+
+static void test_refused(void) {
+    /* A bound socket that does not listen answers with a reset. */
+    sockaddr_any a;
+    int b = bound_socket(fam, SOCK_STREAM, &a);
+    CHECK(b >= 0);
+    socklen_t len = fam == AF_INET ? sizeof a.v4 : sizeof a.v6;
+    int c = socket(fam, SOCK_STREAM, 0);
+    CHECK_ERR(connect(c, &a.sa, len), ECONNREFUSED);
+    close(c);
+
+    /* Non-blocking: EINPROGRESS (or the refusal at once), then SO_ERROR ECONNREFUSED. */
+    c = socket(fam, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    errno = 0;
+    int r = connect(c, &a.sa, len);
+    CHECK(r == -1 && (errno == EINPROGRESS || errno == ECONNREFUSED));
+    if (r == -1 && errno == EINPROGRESS) {
+        int ev = wait_fd(c, POLLOUT, 2000);
+        CHECK(ev & POLLOUT);
+        CHECK(ev & POLLERR);
+        CHECK(sock_int(c, SOL_SOCKET, SO_ERROR) == ECONNREFUSED);
+        CHECK(sock_int(c, SOL_SOCKET, SO_ERROR) == 0); /* reading it clears it */
+    }
+    close(c);
+    close(b);
+}
+
+static void test_nonblock_connect(void) {
+    sockaddr_any a, p;
+    int l = tcp_listener(fam, &a, 4);
+    CHECK(l >= 0);
+    socklen_t len = fam == AF_INET ? sizeof a.v4 : sizeof a.v6;
+    int c = socket(fam, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    errno = 0;
+    int r = connect(c, &a.sa, len);
+    CHECK(r == 0 || errno == EINPROGRESS);
+    CHECK(wait_fd(c, POLLOUT, 2000) & POLLOUT);
+    CHECK(sock_int(c, SOL_SOCKET, SO_ERROR) == 0);
+    socklen_t pl = sizeof p;
+    CHECK_OK(getpeername(c, &p.sa, &pl));
+    CHECK(same_addr(&p, &a));
+    /* After EINPROGRESS, the next connect reports the outcome (0); only then EISCONN. */
+    if (r != 0) CHECK_OK(connect(c, &a.sa, len));
+    CHECK_ERR(connect(c, &a.sa, len), EISCONN);
+    int s = accept(l, NULL, NULL);
+    CHECK(s >= 0);
+    CHECK(send(c, "nb", 2, 0) == 2);
+    char buf[4];
+    CHECK(recv(s, buf, sizeof buf, 0) == 2);
+    close(s);
+    close(c);
+    close(l);
+}
+
+static void test_addr_in_use(void) {
+    sockaddr_any a;
+    int on = 1;
+    int l = tcp_listener(fam, &a, 4);
+    CHECK(l >= 0);
+    socklen_t len = fam == AF_INET ? sizeof a.v4 : sizeof a.v6;
+    int d = socket(fam, SOCK_STREAM, 0);
+    CHECK_ERR(bind(d, &a.sa, len), EADDRINUSE);
+    close(d);
+    /* SO_REUSEADDR does not share a listening port. */
+    d = socket(fam, SOCK_STREAM, 0);
+    CHECK_OK(setsockopt(d, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on));
+    CHECK_ERR(bind(d, &a.sa, len), EADDRINUSE);
+    close(d);
+    close(l);
+
+    /* A listener with SO_REUSEADDR whose connection this side closed first: the port stays in
+     * TIME_WAIT. Binding it again needs SO_REUSEADDR, and then works. */
+    l = socket(fam, SOCK_STREAM, 0);
+    CHECK_OK(setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on));
+    CHECK(sock_int(l, SOL_SOCKET, SO_REUSEADDR) == 1);
+    len = loop_addr(fam, &a, 0);
+    CHECK_OK(bind(l, &a.sa, len));
+    CHECK_OK(getsockname(l, &a.sa, &len));
+    CHECK_OK(listen(l, 4));
+    int c = tcp_connect(&a);
+    int s = accept(l, NULL, NULL);
+    CHECK(c >= 0 && s >= 0);
+    close(s);
+    char buf[4];
+    CHECK(recv(c, buf, sizeof buf, 0) == 0);
+    close(c);
+    close(l);
+    lt_sleep_ms(20);
+    d = socket(fam, SOCK_STREAM, 0);
+    CHECK_ERR(bind(d, &a.sa, len), EADDRINUSE);
+    close(d);
+    d = socket(fam, SOCK_STREAM, 0);
+    CHECK_OK(setsockopt(d, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on));
+    CHECK_OK(bind(d, &a.sa, len));
+    CHECK_OK(listen(d, 4));
+    c = tcp_connect(&a);
+    CHECK(c >= 0);
+    s = accept(d, NULL, NULL);
+    CHECK(s >= 0);
+    close(s);
+    close(c);
+    close(d);
+}
+
+/* 100 clients connect to a backlog of 128 without anyone accepting; then all are accepted. */
+static void test_backlog(void) {
+    enum { N = 100 };
+    sockaddr_any a, p;
+    int cl[N];
+    int l = tcp_listener(fam, &a, 128);
+    CHECK(l >= 0);
+    /* poll on a listener: nothing pending, then POLLIN. */
+    CHECK(wait_fd(l, POLLIN, 0) == 0);
+    long t0 = lt_now_ms();
+    for (int i = 0; i < N; i++) {
+        cl[i] = tcp_connect(&a);
+        CHECK(cl[i] >= 0);
+    }
+    CHECK(lt_now_ms() - t0 < 3000);
+    CHECK(wait_fd(l, POLLIN | POLLOUT, 1000) == POLLIN);
+    CHECK_OK(fcntl(l, F_SETFL, O_NONBLOCK));
+    int n = 0;
+    for (int i = 0; i < N; i++) {
+        socklen_t len = sizeof p;
+        int s = accept(l, &p.sa, &len);
+        if (s < 0) break;
+        /* In order of arrival. */
+        sockaddr_any me;
+        socklen_t ml = sizeof me;
+        getsockname(cl[i], &me.sa, &ml);
+        if (same_addr(&p, &me)) n++;
+        close(s);
+    }
+    CHECK(n == N);
+    CHECK_ERR(accept(l, NULL, NULL), EAGAIN);
+    CHECK(wait_fd(l, POLLIN, 0) == 0);
+    for (int i = 0; i < N; i++) close(cl[i]);
+    close(l);
+}
+
+static void test_epoll(void) {
+    int c, s;
+    char buf[16];
+    CHECK_OK(tcp_pair(fam, &c, &s));
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    CHECK(ep >= 0);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET | EPOLLRDHUP, .data.u32 = 7};
+    CHECK_OK(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev));
+    struct epoll_event out[4];
+    CHECK(epoll_wait(ep, out, 4, 0) == 0);
+    CHECK(send(c, "one", 3, 0) == 3);
+    CHECK(epoll_wait(ep, out, 4, 2000) == 1 && out[0].events == EPOLLIN && out[0].data.u32 == 7);
+    /* Edge-triggered: no new edge without new data. */
+    CHECK(epoll_wait(ep, out, 4, 0) == 0);
+    CHECK(send(c, "two", 3, 0) == 3);
+    CHECK(epoll_wait(ep, out, 4, 2000) == 1 && out[0].events == EPOLLIN);
+    CHECK(recv(s, buf, sizeof buf, 0) == 6);
+    CHECK(epoll_wait(ep, out, 4, 0) == 0);
+    CHECK_OK(shutdown(c, SHUT_WR));
+    CHECK(epoll_wait(ep, out, 4, 2000) == 1);
+    CHECK(out[0].events == (EPOLLIN | EPOLLRDHUP));
+    CHECK(epoll_wait(ep, out, 4, 0) == 0);
+    CHECK(wait_fd(s, POLLIN | POLLRDHUP, 0) == (POLLIN | POLLRDHUP));
+    /* Writable side: EPOLLOUT at once on a fresh registration. */
+    struct epoll_event ev2 = {.events = EPOLLOUT | EPOLLET, .data.u32 = 9};
+    CHECK_OK(epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev2));
+    CHECK(epoll_wait(ep, out, 4, 0) == 1 && out[0].data.u32 == 9 && out[0].events == EPOLLOUT);
+    close(ep);
+    close(c);
+    close(s);
+}
+
+/* 200 connections open at once, each echoing its own byte. */
+static void test_many(void) {
+    enum { N = 200 };
+    struct rlimit rl;
+    CHECK_OK(getrlimit(RLIMIT_NOFILE, &rl));
+    if (rl.rlim_cur < 2 * N + 32) {
+        rl.rlim_cur = rl.rlim_max < 2 * N + 64 ? rl.rlim_max : 2 * N + 64;
+        CHECK_OK(setrlimit(RLIMIT_NOFILE, &rl));
+    }
+    sockaddr_any a;
+    int cl[N], sv[N];
+    int l = tcp_listener(fam, &a, N);
+    CHECK(l >= 0);
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        cl[i] = tcp_connect(&a);
+        sv[i] = cl[i] >= 0 ? accept(l, NULL, NULL) : -1;
+        ok += cl[i] >= 0 && sv[i] >= 0;
+    }
+    CHECK(ok == N);
+    for (int i = 0; i < N; i++) {
+        unsigned char b = (unsigned char)i;
+        if (cl[i] >= 0) CHECK(send(cl[i], &b, 1, 0) == 1);
+    }
+    int echoed = 0;
+    for (int i = 0; i < N; i++) {
+        unsigned char b = 0xff;
+        if (sv[i] < 0 || recv(sv[i], &b, 1, 0) != 1 || b != (unsigned char)i) continue;
+        b = (unsigned char)~b;
+        if (send(sv[i], &b, 1, 0) != 1) continue;
+        unsigned char r = 0;
+        if (recv(cl[i], &r, 1, 0) == 1 && r == (unsigned char)~i) echoed++;
+    }
+    CHECK(echoed == N);
+    for (int i = 0; i < N; i++) {
+        close(cl[i]);
+        close(sv[i]);
+    }
+    close(l);
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} parts[] = {
+    {"basic", test_basic},
+    {"bulk", test_bulk},
+    {"half_close", test_half_close},
+    {"recv_flags", test_recv_flags},
+    {"epipe", test_epipe},
+    {"linger_reset", test_linger_reset},
+    {"refused", test_refused},
+    {"nonblock_connect", test_nonblock_connect},
+    {"addr_in_use", test_addr_in_use},
+    {"backlog", test_backlog},
+    {"epoll", test_epoll},
+    {"many", test_many},
+};
+
+int main(void) {
+    start_watchdog("net_inet_tcp", 60);
+    for (int f = 0; f < 2; f++) {
+        fam = inet_fams[f];
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s %s", fam_name(fam), parts[i].name);
+            lt_sub(name, parts[i].fn, 8000);
+        }
+    }
+    DONE();
+}
