@@ -18,6 +18,9 @@ typedef union {
 
 static const int inet_fams[2] = {AF_INET, AF_INET6};
 
+/* The family the running part tests (run_parts sets it). */
+static int fam;
+
 static inline const char *fam_name(int fam) { return fam == AF_INET ? "IPv4" : "IPv6"; }
 
 /* The loopback address of `fam` with `port` (host order). */
@@ -43,6 +46,11 @@ static inline int addr_port(const sockaddr_any *a) {
 static inline int is_loopback(const sockaddr_any *a) {
     if (a->sa.sa_family == AF_INET) return a->v4.sin_addr.s_addr == htonl(INADDR_LOOPBACK);
     return a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&a->v6.sin6_addr);
+}
+
+/* The sockaddr length of `fam`. */
+static inline socklen_t alen(void) {
+    return fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 }
 
 /* Same family, address and port. */
@@ -138,6 +146,38 @@ static inline void start_watchdog(const char *name, unsigned secs) {
     watchdog_name = name;
     signal(SIGALRM, on_watchdog);
     alarm(secs);
+}
+
+/* SIGPIPE counter, for the parts that check the signal comes (or does not). */
+static volatile sig_atomic_t got_pipe;
+static inline void on_pipe(int s) {
+    (void)s;
+    got_pipe++;
+}
+
+static inline void count_sigpipe(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_pipe;
+    sigaction(SIGPIPE, &sa, NULL);
+    got_pipe = 0;
+}
+
+struct inet_part {
+    const char *name;
+    void (*fn)(void);
+};
+
+/* Runs every part for IPv4, then IPv6, each in its own child with `limit_ms`. */
+static inline void run_parts(const struct inet_part *parts, size_t n, long limit_ms) {
+    for (int f = 0; f < 2; f++) {
+        fam = inet_fams[f];
+        for (size_t i = 0; i < n; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s %s", fam_name(fam), parts[i].name);
+            lt_sub(name, parts[i].fn, limit_ms);
+        }
+    }
 }
 
 #endif

@@ -13,17 +13,6 @@
 #include <netinet/tcp.h>
 #include <stdint.h>
 
-static int fam;
-
-static volatile sig_atomic_t got_pipe;
-static void on_pipe(int s) {
-    (void)s;
-    got_pipe++;
-}
-
-static socklen_t alen(void) {
-    return fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
 
 static void test_socket_args(void) {
     CHECK_ERR(socket(fam, SOCK_STREAM, IPPROTO_UDP), EPROTONOSUPPORT);
@@ -107,10 +96,7 @@ static void test_states(void) {
     sockaddr_any a, p;
     char buf[4];
     socklen_t pl = sizeof p;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_pipe;
-    sigaction(SIGPIPE, &sa, NULL);
+    count_sigpipe();
 
     int u = bound_socket(fam, SOCK_DGRAM, &a);
     CHECK_ERR(listen(u, 1), EOPNOTSUPP);
@@ -238,10 +224,7 @@ static void test_ping(void) {
     CHECK_ERR(socket(fam, SOCK_STREAM, proto), EPROTONOSUPPORT);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} parts[] = {
+static const struct inet_part parts[] = {
     {"socket_args", test_socket_args},
     {"addresses", test_addresses},
     {"states", test_states},
@@ -251,13 +234,6 @@ static const struct {
 
 int main(void) {
     start_watchdog("net_inet_errors", 30);
-    for (int f = 0; f < 2; f++) {
-        fam = inet_fams[f];
-        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-            char name[64];
-            snprintf(name, sizeof name, "%s %s", fam_name(fam), parts[i].name);
-            lt_sub(name, parts[i].fn, 5000);
-        }
-    }
+    run_parts(parts, sizeof parts / sizeof parts[0], 5000);
     DONE();
 }

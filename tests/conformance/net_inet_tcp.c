@@ -14,13 +14,6 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
-static int fam;
-
-static volatile sig_atomic_t got_pipe;
-static void on_pipe(int s) {
-    (void)s;
-    got_pipe++;
-}
 
 static void test_basic(void) {
     sockaddr_any a, b, peer;
@@ -234,10 +227,7 @@ static void test_recv_flags(void) {
 
 /* The peer closed: the first send may still succeed (it draws a reset), then EPIPE. */
 static void test_epipe(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_pipe;
-    sigaction(SIGPIPE, &sa, NULL);
+    count_sigpipe();
     for (int nosig = 0; nosig < 2; nosig++) {
         int c, s;
         CHECK_OK(tcp_pair(fam, &c, &s));
@@ -502,10 +492,7 @@ static void test_many(void) {
     close(l);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} parts[] = {
+static const struct inet_part parts[] = {
     {"basic", test_basic},
     {"bulk", test_bulk},
     {"half_close", test_half_close},
@@ -522,13 +509,6 @@ static const struct {
 
 int main(void) {
     start_watchdog("net_inet_tcp", 60);
-    for (int f = 0; f < 2; f++) {
-        fam = inet_fams[f];
-        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-            char name[64];
-            snprintf(name, sizeof name, "%s %s", fam_name(fam), parts[i].name);
-            lt_sub(name, parts[i].fn, 8000);
-        }
-    }
+    run_parts(parts, sizeof parts / sizeof parts[0], 8000);
     DONE();
 }

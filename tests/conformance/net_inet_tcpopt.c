@@ -16,7 +16,6 @@
 #define SIOCOUTQ TIOCOUTQ
 #endif
 
-static int fam;
 
 static void test_identity(void) {
     sockaddr_any a;
@@ -217,10 +216,7 @@ static void test_dual_stack(void) {
     close(t);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} parts[] = {
+static const struct inet_part parts[] = {
     {"identity", test_identity},
     {"tcp_opts", test_tcp_opts},
     {"queues", test_queues},
@@ -228,14 +224,7 @@ static const struct {
 
 int main(void) {
     start_watchdog("net_inet_tcpopt", 30);
-    for (int f = 0; f < 2; f++) {
-        fam = inet_fams[f];
-        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-            char name[64];
-            snprintf(name, sizeof name, "%s %s", fam_name(fam), parts[i].name);
-            lt_sub(name, parts[i].fn, 5000);
-        }
-    }
+    run_parts(parts, sizeof parts / sizeof parts[0], 5000);
     lt_sub("dual_stack", test_dual_stack, 5000);
     DONE();
 }

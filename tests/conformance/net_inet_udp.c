@@ -11,11 +11,6 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 
-static int fam;
-
-static socklen_t alen(void) {
-    return fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
 
 /* Two bound UDP sockets; their addresses in *pa and *pb. */
 static void udp_two(int *a, int *b, sockaddr_any *pa, sockaddr_any *pb) {
@@ -305,10 +300,7 @@ static void test_mmsg(void) {
     close(b);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} parts[] = {
+static const struct inet_part parts[] = {
     {"sendto", test_sendto},         {"trunc", test_trunc},
     {"connected", test_connected},   {"refused", test_refused},
     {"fionread", test_fionread_empty}, {"rcvtimeo", test_rcvtimeo},
@@ -317,13 +309,6 @@ static const struct {
 
 int main(void) {
     start_watchdog("net_inet_udp", 30);
-    for (int f = 0; f < 2; f++) {
-        fam = inet_fams[f];
-        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-            char name[64];
-            snprintf(name, sizeof name, "%s %s", fam_name(fam), parts[i].name);
-            lt_sub(name, parts[i].fn, 5000);
-        }
-    }
+    run_parts(parts, sizeof parts / sizeof parts[0], 5000);
     DONE();
 }
