@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 
 static void test_basic(void) {
@@ -383,6 +384,103 @@ static void test_addr_in_use(void) {
     close(d);
 }
 
+/* poll's view of a connection through its life. */
+static void test_poll_states(void) {
+    int c, s;
+    char buf[8];
+    CHECK_OK(tcp_pair(fam, &c, &s));
+    short all = POLLIN | POLLOUT | POLLRDHUP;
+    CHECK(wait_fd(s, all, 0) == POLLOUT);
+    CHECK(send(c, "d", 1, 0) == 1);
+    CHECK(wait_fd(s, POLLIN, 2000) & POLLIN);
+    CHECK(wait_fd(s, all, 0) == (POLLIN | POLLOUT));
+    CHECK(recv(s, buf, sizeof buf, 0) == 1);
+    CHECK_OK(shutdown(c, SHUT_WR));
+    CHECK(wait_fd(s, POLLRDHUP, 2000) & POLLRDHUP);
+    CHECK(wait_fd(s, all, 0) == (POLLIN | POLLOUT | POLLRDHUP));
+    /* The writer's side after its own SHUT_WR: still "writable" (a write fails at once). */
+    CHECK(wait_fd(c, all, 0) == POLLOUT);
+    CHECK_OK(shutdown(s, SHUT_WR));
+    CHECK(wait_fd(c, POLLIN, 2000) & POLLIN);
+    /* Both directions shut: POLLHUP on both ends. */
+    CHECK(wait_fd(c, all, 0) == (POLLIN | POLLOUT | POLLRDHUP | POLLHUP));
+    CHECK(wait_fd(s, all, 0) == (POLLIN | POLLOUT | POLLRDHUP | POLLHUP));
+    close(c);
+    close(s);
+}
+
+/* A reader that does not read: a non-blocking writer fills the buffers, gets EAGAIN and loses
+ * POLLOUT; once the reader drains them, POLLOUT comes back and all the data arrives. A blocking
+ * writer with SO_SNDTIMEO gives up with EAGAIN. */
+static void test_flow(void) {
+    int c, s;
+    CHECK_OK(tcp_pair(fam, &c, &s));
+    CHECK_OK(fcntl(c, F_SETFL, O_NONBLOCK));
+    static char chunk[16384];
+    memset(chunk, 'f', sizeof chunk);
+    size_t sent = 0;
+    ssize_t w;
+    while ((w = send(c, chunk, sizeof chunk, 0)) > 0 && sent < (256u << 20)) sent += (size_t)w;
+    CHECK(w == -1 && errno == EAGAIN);
+    CHECK(sent > 0 && sent < (256u << 20));
+    CHECK((wait_fd(c, POLLOUT, 0) & POLLOUT) == 0);
+    CHECK_ERR(send(c, chunk, 1, MSG_DONTWAIT), EAGAIN);
+    /* Blocking, with a send timeout. */
+    CHECK_OK(fcntl(c, F_SETFL, 0));
+    struct timeval tv = {0, 100000};
+    CHECK_OK(setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv));
+    long t0 = lt_now_ms();
+    CHECK_ERR(send(c, chunk, sizeof chunk, 0), EAGAIN);
+    CHECK(lt_now_ms() - t0 >= 90);
+    static char in[65536];
+    size_t got = 0;
+    int bad = 0;
+    while (got < sent) {
+        ssize_t r = recv(s, in, sizeof in, 0);
+        if (r <= 0) break;
+        for (ssize_t i = 0; i < r; i++) bad += in[i] != 'f';
+        got += (size_t)r;
+    }
+    CHECK(got == sent && bad == 0);
+    CHECK(wait_fd(c, POLLOUT, 2000) & POLLOUT);
+    CHECK_ERR(recv(s, in, sizeof in, MSG_DONTWAIT), EAGAIN);
+    close(c);
+    close(s);
+}
+
+/* Scatter and gather: writev/readv, sendmsg/recvmsg with several buffers. */
+static void test_iov(void) {
+    int c, s;
+    CHECK_OK(tcp_pair(fam, &c, &s));
+    char a[] = "scatter", b[] = "-", d[] = "gather";
+    struct iovec out[3] = {{a, 7}, {b, 1}, {d, 6}};
+    CHECK(writev(c, out, 3) == 14);
+    char x[5] = {0}, y[20] = {0};
+    struct iovec in[2] = {{x, 5}, {y, sizeof y}};
+    CHECK(wait_fd(s, POLLIN, 2000) & POLLIN);
+    CHECK(readv(s, in, 2) == 14);
+    CHECK(memcmp(x, "scatt", 5) == 0 && memcmp(y, "er-gather", 9) == 0);
+
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = out;
+    mh.msg_iovlen = 3;
+    CHECK(sendmsg(c, &mh, 0) == 14);
+    sockaddr_any from;
+    memset(&mh, 0, sizeof mh);
+    memset(x, 0, sizeof x);
+    in[1].iov_len = 9; /* exactly what was sent, for MSG_WAITALL */
+    mh.msg_iov = in;
+    mh.msg_iovlen = 2;
+    mh.msg_name = &from;
+    mh.msg_namelen = sizeof from;
+    CHECK(recvmsg(s, &mh, MSG_WAITALL) == 14);
+    CHECK(memcmp(x, "scatt", 5) == 0);
+    CHECK(mh.msg_namelen == 0 && mh.msg_flags == 0); /* a stream names no sender */
+    close(c);
+    close(s);
+}
+
 /* Raises the soft RLIMIT_NOFILE to `n` descriptors if it is lower (within the hard limit). */
 static void need_fds(rlim_t n) {
     struct rlimit rl;
@@ -512,6 +610,9 @@ static const struct inet_part parts[] = {
     {"addr_in_use", test_addr_in_use},
     {"backlog", test_backlog},
     {"epoll", test_epoll},
+    {"poll_states", test_poll_states},
+    {"flow", test_flow},
+    {"iov", test_iov},
     {"many", test_many},
 };
 
