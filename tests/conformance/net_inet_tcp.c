@@ -4,8 +4,10 @@
  * EOF, EPIPE/SIGPIPE and MSG_NOSIGNAL after the peer closed, SO_LINGER {1,0} -> ECONNRESET,
  * ECONNREFUSED (blocking and non-blocking connect), non-blocking connect with POLLOUT and
  * SO_ERROR, EADDRINUSE, SO_REUSEADDR over a TIME_WAIT port, a backlog of 100 pending clients,
- * poll on a listener, epoll edge-triggered EPOLLIN and EPOLLRDHUP, 200 connections at once.
- * Socket options are in net_inet_tcpopt.c. */
+ * poll on a listener, epoll edge-triggered EPOLLIN and EPOLLRDHUP, poll events over a
+ * connection's life (POLLRDHUP, POLLHUP), flow control (EAGAIN, POLLOUT, SO_SNDTIMEO),
+ * readv/writev and sendmsg/recvmsg, 200 connections at once. Socket options, FIONREAD and
+ * dual stack are in net_inet_tcpopt.c. */
 #define _GNU_SOURCE
 #include "net_inet.h"
 #include <fcntl.h>

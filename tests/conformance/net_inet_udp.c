@@ -3,7 +3,9 @@
  * msg_flags), connect() then send/recv, a connected socket ignores other senders, connect to
  * AF_UNSPEC dissolves it, ECONNREFUSED on a connected socket after sending to a port nobody
  * bound, FIONREAD gives the next datagram's size, empty datagrams, SO_RCVTIMEO -> EAGAIN,
- * sendmmsg/recvmmsg of 3 datagrams, SO_TYPE/SO_PROTOCOL, EDESTADDRREQ, EMSGSIZE. */
+ * sendmmsg/recvmmsg of 3 datagrams, SO_TYPE/SO_PROTOCOL, EDESTADDRREQ, EMSGSIZE, EADDRINUSE
+ * and SO_REUSEADDR port sharing, poll; dual stack: an IPv6 socket on :: exchanges datagrams
+ * with an IPv4 one, which it sees as ::ffff:127.0.0.1. */
 #define _GNU_SOURCE
 #include "net_inet.h"
 #include <fcntl.h>
@@ -300,15 +302,78 @@ static void test_mmsg(void) {
     close(b);
 }
 
+/* Port sharing: a second bind is EADDRINUSE unless both sockets set SO_REUSEADDR. */
+static void test_ports(void) {
+    sockaddr_any pa;
+    int one = 1;
+    int a = bound_socket(fam, SOCK_DGRAM, &pa);
+    CHECK(a >= 0);
+    int b = socket(fam, SOCK_DGRAM, 0);
+    CHECK_ERR(bind(b, &pa.sa, alen()), EADDRINUSE);
+    CHECK_OK(setsockopt(b, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one));
+    CHECK_ERR(bind(b, &pa.sa, alen()), EADDRINUSE);
+    close(a);
+    close(b);
+    a = socket(fam, SOCK_DGRAM, 0);
+    b = socket(fam, SOCK_DGRAM, 0);
+    CHECK_OK(setsockopt(a, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one));
+    CHECK_OK(setsockopt(b, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one));
+    socklen_t len = loop_addr(fam, &pa, 0);
+    CHECK_OK(bind(a, &pa.sa, len));
+    CHECK_OK(getsockname(a, &pa.sa, &len));
+    CHECK_OK(bind(b, &pa.sa, len));
+    /* poll: a datagram socket is always writable. */
+    CHECK(wait_fd(a, POLLIN | POLLOUT, 0) == POLLOUT);
+    close(a);
+    close(b);
+}
+
+/* An IPv6 socket on :: hears IPv4 senders as ::ffff:127.0.0.1 and answers them. */
+static void test_dual_stack(void) {
+    int zero = 0;
+    int six = socket(AF_INET6, SOCK_DGRAM, 0);
+    CHECK_OK(setsockopt(six, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero));
+    struct sockaddr_in6 any;
+    memset(&any, 0, sizeof any);
+    any.sin6_family = AF_INET6;
+    socklen_t len = sizeof any;
+    CHECK_OK(bind(six, (struct sockaddr *)&any, len));
+    CHECK_OK(getsockname(six, (struct sockaddr *)&any, &len));
+    sockaddr_any to, pv4, from;
+    fam = AF_INET;
+    int four = bound_socket(AF_INET, SOCK_DGRAM, &pv4);
+    loop_addr(AF_INET, &to, ntohs(any.sin6_port));
+    CHECK(sendto(four, "v4", 2, 0, &to.sa, sizeof to.v4) == 2);
+    char buf[8], txt[INET6_ADDRSTRLEN] = "";
+    socklen_t fl = sizeof from;
+    CHECK(recvfrom(six, buf, sizeof buf, 0, &from.sa, &fl) == 2);
+    CHECK(fl == sizeof from.v6 && from.sa.sa_family == AF_INET6);
+    inet_ntop(AF_INET6, &from.v6.sin6_addr, txt, sizeof txt);
+    CHECK(strcmp(txt, "::ffff:127.0.0.1") == 0);
+    CHECK(ntohs(from.v6.sin6_port) == addr_port(&pv4));
+    CHECK(sendto(six, "v6", 2, 0, &from.sa, fl) == 2);
+    fl = sizeof from;
+    CHECK(recvfrom(four, buf, sizeof buf, 0, &from.sa, &fl) == 2 && memcmp(buf, "v6", 2) == 0);
+    CHECK(fl == sizeof from.v4 && is_loopback(&from));
+    CHECK(addr_port(&from) == ntohs(any.sin6_port));
+    close(four);
+    close(six);
+}
+
 static const struct inet_part parts[] = {
-    {"sendto", test_sendto},         {"trunc", test_trunc},
-    {"connected", test_connected},   {"refused", test_refused},
-    {"fionread", test_fionread_empty}, {"rcvtimeo", test_rcvtimeo},
+    {"sendto", test_sendto},
+    {"trunc", test_trunc},
+    {"connected", test_connected},
+    {"refused", test_refused},
+    {"fionread", test_fionread_empty},
+    {"rcvtimeo", test_rcvtimeo},
     {"mmsg", test_mmsg},
+    {"ports", test_ports},
 };
 
 int main(void) {
     start_watchdog("net_inet_udp", 30);
     run_parts(parts, sizeof parts / sizeof parts[0], 5000);
+    lt_sub("dual_stack", test_dual_stack, 5000);
     DONE();
 }
