@@ -11,6 +11,11 @@ use crate::{NetMode, RunOpts};
 /// and the reply (answered inside QEMU) must each arrive by interrupt; then a burst of 300
 /// requests (more than either queue holds) must get 300 replies.
 pub(super) fn net_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
+    arp(t, filter, kvm)?;
+    httpd(t, filter, kvm)
+}
+
+fn arp(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
     let id = "boot.net.arp";
     if filter.is_some_and(|f| !id.contains(f)) {
         return Ok(());
@@ -53,6 +58,127 @@ pub(super) fn net_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resul
         );
     } else {
         t.pass(id);
+    }
+    Ok(())
+}
+
+/// The guest side of `boot.net.httpd`: busybox httpd on port 8000 serving `seq 1 150000`
+/// (about 1 MB) and a CGI script the host calls last, which ends the wait.
+const HTTPD_SCRIPT: &str = "mkdir -p /www/cgi-bin && seq 1 150000 > /www/big.txt && \
+printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho bye\\ntouch /tmp/done\\n' \
+> /www/cgi-bin/done && chmod +x /www/cgi-bin/done && httpd -p 8000 -h /www && \
+i=0; while [ ! -e /tmp/done ] && [ $i -lt 900 ]; do usleep 100000; i=$((i+1)); done; \
+[ -e /tmp/done ] && echo httpd-served";
+
+/// One HTTP/1.0 GET to 127.0.0.1:`port`; the body, or why there is none.
+fn http_get(port: u16, path: &str) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: lintel\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut r = Vec::new();
+    s.read_to_end(&mut r).map_err(|e| e.to_string())?;
+    // A CGI script's own header lines end in a bare newline.
+    let (head_end, sep) = match r.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(i) => (i, 4),
+        None => (
+            r.windows(2)
+                .position(|w| w == b"\n\n")
+                .ok_or_else(|| format!("no HTTP header in {} bytes", r.len()))?,
+            2,
+        ),
+    };
+    if !r.starts_with(b"HTTP/1.") || !r[..head_end].windows(5).any(|w| w == b" 200 ") {
+        return Err(String::from_utf8_lossy(&r[..head_end.min(80)]).into_owned());
+    }
+    Ok(r[head_end + sep..].to_vec())
+}
+
+/// A port on the host's loopback that nothing listens on now.
+fn free_port() -> Result<u16, String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+/// `boot.net.httpd`: a server inside Lintel reached from the host: busybox httpd on eth0
+/// behind a QEMU forward (127.0.0.1 only); the host fetches a 1 MB file and checks every
+/// byte, then calls a CGI script (fork and exec in the guest) that lets the guest finish.
+fn httpd(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
+    let id = "boot.net.httpd";
+    if filter.is_some_and(|f| !id.contains(f)) {
+        return Ok(());
+    }
+    let kernel = build::kernel()?;
+    let mut img = build::base_image()?;
+    build::set_launch(
+        &mut img,
+        &[
+            "/bin/busybox".into(),
+            "sh".into(),
+            "-c".into(),
+            HTTPD_SCRIPT.into(),
+        ],
+    );
+    let port = free_port()?;
+    let opts = RunOpts {
+        kvm,
+        timeout: Some(150),
+        net: Some(NetMode::Restrict),
+        forwards: vec![(port, 8000)],
+        ..RunOpts::default()
+    };
+    let want: Vec<u8> = (1..=150000)
+        .flat_map(|i| format!("{i}\n").into_bytes())
+        .collect();
+    let (booted, fetched) = std::thread::scope(|sc| {
+        let guest = sc.spawn(|| qemu::boot(&opts, &kernel, &img, "net-httpd", true));
+        // QEMU listens at once; the guest's server answers once booted.
+        let start = std::time::Instant::now();
+        let mut last = String::from("no attempt");
+        let mut fetched = Err(last.clone());
+        while start.elapsed() < std::time::Duration::from_secs(120) && !guest.is_finished() {
+            match http_get(port, "/big.txt") {
+                Ok(body) => {
+                    fetched = if body == want {
+                        http_get(port, "/cgi-bin/done").and_then(|b| {
+                            if b == b"bye\n" {
+                                Ok(())
+                            } else {
+                                Err(format!("CGI answered {:?}", String::from_utf8_lossy(&b)))
+                            }
+                        })
+                    } else {
+                        Err(format!(
+                            "body of {} bytes, {} expected",
+                            body.len(),
+                            want.len()
+                        ))
+                    };
+                    break;
+                }
+                Err(e) => last = e,
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            fetched = Err(last.clone());
+        }
+        (guest.join(), fetched)
+    });
+    let (outcome, out) = booted.map_err(|_| "boot thread panicked".to_string())??;
+    match fetched {
+        Err(e) => t.fail(
+            id,
+            &format!("fetch failed: {e}; console: {}", tail(&out, 6)),
+        ),
+        Ok(()) if outcome != Outcome::Exit(0) || !out.contains("httpd-served") => t.fail(
+            id,
+            &format!(
+                "guest ended with {}; console: {}",
+                qemu::describe(&outcome),
+                tail(&out, 6)
+            ),
+        ),
+        Ok(()) => t.pass(id),
     }
     Ok(())
 }

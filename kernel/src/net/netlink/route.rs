@@ -387,5 +387,14 @@ pub fn snapshot() -> Snapshot {
             });
         }
     }
+    if let Some((ifindex, gw)) = crate::net::inet::device::default_gateway() {
+        routes.push(Route {
+            dst: IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+            prefix: 0,
+            gateway: Some(IpAddr::V4(gw)),
+            ifindex,
+            prefsrc: None,
+        });
+    }
     Snapshot { links, routes }
 }
