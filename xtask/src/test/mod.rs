@@ -150,6 +150,12 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
             Err(e) => t.fail("debian.userland", &e),
         }
     }
+    if filter.is_none_or(|f| "debian.http-server".contains(f)) {
+        match debian::debian_http_server(kvm) {
+            Ok(()) => t.pass("debian.http-server"),
+            Err(e) => t.fail("debian.http-server", &e),
+        }
+    }
     if filter.is_none_or(|f| "bench.quick".contains(f)) {
         match crate::bench::quick_check(kvm) {
             Ok(_) => t.pass("bench.quick"),

@@ -71,7 +71,7 @@ i=0; while [ ! -e /tmp/done ] && [ $i -lt 900 ]; do usleep 100000; i=$((i+1)); d
 [ -e /tmp/done ] && echo httpd-served";
 
 /// One HTTP/1.0 GET to 127.0.0.1:`port`; the body, or why there is none.
-fn http_get(port: u16, path: &str) -> Result<Vec<u8>, String> {
+pub(super) fn http_get(port: u16, path: &str) -> Result<Vec<u8>, String> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
@@ -96,7 +96,7 @@ fn http_get(port: u16, path: &str) -> Result<Vec<u8>, String> {
 }
 
 /// A port on the host's loopback that nothing listens on now.
-fn free_port() -> Result<u16, String> {
+pub(super) fn free_port() -> Result<u16, String> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
