@@ -21,15 +21,15 @@ impl Stack {
             Body::Dgram(_) => {
                 s.peer = None;
                 self.drop_icmp_err(id);
-                Ok(())
             }
             Body::Tcp(TcpState::Conn(_)) => {
                 s.peer = None;
                 self.tcp_abort_quietly(id);
-                Ok(())
             }
-            Body::Tcp(_) => Ok(()),
+            Body::Tcp(_) => return Ok(()),
         }
+        self.unbind_unlocked(id);
+        Ok(())
     }
 
     pub fn send(
