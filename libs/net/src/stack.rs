@@ -91,6 +91,11 @@ pub(crate) struct Sock {
     /// Connected UDP sockets: a smoltcp ICMP socket catching "port unreachable" for our port,
     /// which Linux reports as ECONNREFUSED.
     pub icmp_err: Option<(usize, SocketHandle)>,
+    /// Counts events (data or a connection arriving, space freed, a state change, an error):
+    /// edge-triggered epoll reports a socket again only when this moved.
+    pub gen: u64,
+    /// Datagram sockets: bytes queued for reading at the last look, to notice arrivals.
+    pub rx_seen: usize,
     pub body: Body,
 }
 
@@ -112,6 +117,8 @@ impl Sock {
             stash: VecDeque::new(),
             next_len: 0,
             icmp_err: None,
+            gen: 0,
+            rx_seen: 0,
             body,
         }
     }

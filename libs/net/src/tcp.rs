@@ -205,8 +205,14 @@ impl Stack {
                 Body::Tcp(t) => t,
                 Body::Dgram(handles) => {
                     s.next_len = crate::dgram::head_len(netifs, s.kind, handles, &s.stash);
+                    let rx = crate::dgram::rx_bytes(netifs, s.kind, handles, &s.stash);
+                    if rx > s.rx_seen {
+                        s.gen = s.gen.wrapping_add(1);
+                    }
+                    s.rx_seen = rx;
                     if let Some(e) = crate::dgram::icmp_error(netifs, s.icmp_err) {
                         s.error = Some(e);
+                        s.gen = s.gen.wrapping_add(1);
                         changed = true;
                     }
                     continue;
@@ -239,6 +245,7 @@ impl Stack {
                         changed = true;
                         if st != c.last || rxq > c.rxq || txq < c.txq {
                             c.activity_ns = now_ns;
+                            s.gen = s.gen.wrapping_add(1);
                         }
                     }
                     if c.last == tcp::State::SynSent
@@ -326,6 +333,9 @@ impl Stack {
             }) = self.sock_mut(lid)
             {
                 l.queue.push_back(id);
+            }
+            if let Ok(l) = self.sock_mut(lid) {
+                l.gen = l.gen.wrapping_add(1);
             }
         }
         changed
@@ -479,10 +489,35 @@ impl Stack {
         if data.is_empty() {
             return Ok(0);
         }
-        match sk.send_slice(data) {
+        let r = match sk.send_slice(data) {
             Ok(0) => Err(Errno::EAGAIN),
             Ok(k) => Ok(k),
             Err(_) => Err(Errno::EPIPE),
+        };
+        self.note_own_io(id);
+        r
+    }
+
+    /// After the user's own send or recv: the queue sizes `update` compares against are taken
+    /// now, so that only what the peer does (data arriving, ACKs freeing space) counts as an
+    /// event, even when both happen before the next look.
+    fn note_own_io(&mut self, id: SockId) {
+        let Ok(Sock {
+            body: Body::Tcp(TcpState::Conn(c)),
+            ..
+        }) = self.sock(id)
+        else {
+            return;
+        };
+        let sk = self.netifs[c.netif].sockets.get::<tcp::Socket>(c.handle);
+        let (rxq, txq) = (sk.recv_queue(), sk.send_queue());
+        if let Ok(Sock {
+            body: Body::Tcp(TcpState::Conn(c)),
+            ..
+        }) = self.sock_mut(id)
+        {
+            c.rxq = rxq;
+            c.txq = txq;
         }
     }
 
@@ -511,6 +546,7 @@ impl Stack {
         } else {
             sk.recv_slice(buf)
         };
+        self.note_own_io(id);
         match got {
             Ok(k) if k > 0 => Ok((k, peer, k)),
             Ok(_) if !shut_rd && !peer_finished(st) && st != tcp::State::Closed => {

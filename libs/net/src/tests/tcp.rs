@@ -714,3 +714,45 @@ fn writable_after_shut_wr() {
     h.run(3);
     assert_eq!(ev(h.st.events(c)), (true, true, true, true, false));
 }
+
+/// net_inet_tcp.c's test_epoll: edge-triggered epoll reports a socket again only after an
+/// event on it (data, a FIN, a connection), not after the user's own reads or traffic on
+/// other sockets.
+#[test]
+fn generation_counts_own_events_only() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 4);
+    let (c, s) = h.pair(l, la, Family::V4);
+    let (c2, s2) = h.pair(l, la, Family::V4);
+    let gl = h.st.generation(l);
+    let g = h.st.generation(s);
+    h.send_all(c, b"one");
+    h.run(2);
+    let g1 = h.st.generation(s);
+    assert_ne!(g1, g);
+    // Traffic elsewhere and time passing are not events of s.
+    h.send_all(c2, b"other");
+    h.run(20);
+    assert_eq!(h.recv_some(s2, 16).unwrap(), b"other");
+    h.run(2);
+    assert_eq!(h.st.generation(s), g1);
+    // More data with the first still unread is a new event.
+    h.send_all(c, b"two");
+    h.run(2);
+    let g2 = h.st.generation(s);
+    assert_ne!(g2, g1);
+    // Reading is not.
+    assert_eq!(h.recv_some(s, 16).unwrap(), b"onetwo");
+    h.run(2);
+    assert_eq!(h.st.generation(s), g2);
+    // The peer's FIN is.
+    h.st.shutdown(c, false, true).unwrap();
+    h.run(2);
+    assert_ne!(h.st.generation(s), g2);
+    // A queued connection is an event of the listener.
+    assert_eq!(h.st.generation(l), gl);
+    let c3 = h.tcp(Family::V4);
+    h.st.connect(c3, la).unwrap();
+    h.run(3);
+    assert_ne!(h.st.generation(l), gl);
+}
