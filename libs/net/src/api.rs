@@ -21,15 +21,15 @@ impl Stack {
             Body::Dgram(_) => {
                 s.peer = None;
                 self.drop_icmp_err(id);
-                Ok(())
             }
             Body::Tcp(TcpState::Conn(_)) => {
                 s.peer = None;
                 self.tcp_abort_quietly(id);
-                Ok(())
             }
-            Body::Tcp(_) => Ok(()),
+            Body::Tcp(_) => return Ok(()),
         }
+        self.unbind_unlocked(id);
+        Ok(())
     }
 
     pub fn send(
@@ -57,9 +57,11 @@ impl Stack {
         }
     }
 
+    /// The caller wakes the socket's waiters afterwards (Linux's inet_shutdown does): a
+    /// blocked reader returns end of file, a writer EPIPE.
     pub fn shutdown(&mut self, id: SockId, rd: bool, wr: bool) -> Result<(), Errno> {
         match self.sock(id)?.kind {
-            Kind::Tcp => self.tcp_shutdown(id, rd, wr),
+            Kind::Tcp => self.tcp_shutdown(id, rd, wr)?,
             Kind::Udp | Kind::Icmp => {
                 let s = self.sock_mut(id)?;
                 if s.peer.is_none() {
@@ -67,9 +69,11 @@ impl Stack {
                 }
                 s.shut_rd |= rd;
                 s.shut_wr |= wr;
-                Ok(())
             }
         }
+        let s = self.sock_mut(id)?;
+        s.gen = s.gen.wrapping_add(1);
+        Ok(())
     }
 
     /// Graceful for TCP: the connection finishes (FIN, TIME_WAIT) inside the stack.
@@ -87,6 +91,13 @@ impl Stack {
             Ok(_) => self.dgram_events(id),
             Err(_) => Events::default(),
         }
+    }
+
+    /// The socket's event counter: edge-triggered epoll reports the socket again, with the
+    /// same ready bits, only when this moved (Linux wakes a socket's waiters on events, not on
+    /// activity elsewhere).
+    pub fn generation(&self, id: SockId) -> u64 {
+        self.sock(id).map_or(0, |s| s.gen)
     }
 
     /// FIONREAD.

@@ -382,12 +382,15 @@ impl Stack {
         self.sock(id).map_or(0, |s| s.next_len)
     }
 
+    /// After a read: the next datagram's length, and what is queued now, so only later
+    /// arrivals count as events.
     fn refresh_head(&mut self, id: SockId) {
         let Some(Some(s)) = self.socks.get_mut(id.0) else {
             return;
         };
         if let Body::Dgram(handles) = &s.body {
             s.next_len = head_len(&mut self.netifs, s.kind, handles, &s.stash);
+            s.rx_seen = rx_bytes(&self.netifs, s.kind, handles, &s.stash);
         }
     }
 
@@ -448,6 +451,26 @@ pub(crate) fn head_len(
         }
     }
     0
+}
+
+/// Bytes waiting to be read (for ping sockets including requests that will be skipped).
+pub(crate) fn rx_bytes(
+    netifs: &[NetIf],
+    kind: Kind,
+    handles: &[(usize, SocketHandle)],
+    stash: &VecDeque<(Vec<u8>, SocketAddr)>,
+) -> usize {
+    let queued: usize = handles
+        .iter()
+        .filter_map(|&(n, h)| {
+            let sockets = &netifs.get(n)?.sockets;
+            Some(match kind {
+                Kind::Udp => sockets.get::<udp::Socket>(h).recv_queue(),
+                _ => sockets.get::<icmp::Socket>(h).recv_queue(),
+            })
+        })
+        .sum();
+    queued + stash.iter().map(|(p, _)| p.len()).sum::<usize>()
 }
 
 /// ECONNREFUSED if a "port unreachable" (ICMPv4 3/3, ICMPv6 1/4) arrived for the socket.

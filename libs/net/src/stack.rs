@@ -72,6 +72,10 @@ pub(crate) struct Sock {
     /// Bound address, in the socket's own family form.
     pub local: Option<SocketAddr>,
     pub peer: Option<SocketAddr>,
+    /// bind() named the address / the port (Linux's SOCK_BINDADDR_LOCK, SOCK_BINDPORT_LOCK):
+    /// connect(AF_UNSPEC) keeps those and gives up what the stack chose.
+    pub addr_locked: bool,
+    pub port_locked: bool,
     pub shut_rd: bool,
     pub shut_wr: bool,
     /// Pending SO_ERROR.
@@ -87,6 +91,11 @@ pub(crate) struct Sock {
     /// Connected UDP sockets: a smoltcp ICMP socket catching "port unreachable" for our port,
     /// which Linux reports as ECONNREFUSED.
     pub icmp_err: Option<(usize, SocketHandle)>,
+    /// Counts events (data or a connection arriving, space freed, a state change, an error):
+    /// edge-triggered epoll reports a socket again only when this moved.
+    pub gen: u64,
+    /// Datagram sockets: bytes queued for reading at the last look, to notice arrivals.
+    pub rx_seen: usize,
     pub body: Body,
 }
 
@@ -98,6 +107,8 @@ impl Sock {
             opts,
             local: None,
             peer: None,
+            addr_locked: false,
+            port_locked: false,
             shut_rd: false,
             shut_wr: false,
             error: None,
@@ -106,6 +117,8 @@ impl Sock {
             stash: VecDeque::new(),
             next_len: 0,
             icmp_err: None,
+            gen: 0,
+            rx_seen: 0,
             body,
         }
     }
@@ -401,7 +414,8 @@ impl Stack {
     }
 
     fn binding_of(s: &Sock) -> Option<Binding> {
-        let local = s.local?;
+        // Port 0: an address kept after connect(AF_UNSPEC) gave the port up; it holds nothing.
+        let local = s.local.filter(|l| l.port() != 0)?;
         Some(s.binding(local, matches!(s.body, Body::Tcp(TcpState::Listen(_)))))
     }
 
@@ -449,7 +463,7 @@ impl Stack {
 
     pub fn bind(&mut self, id: SockId, addr: SocketAddr) -> Result<(), Errno> {
         let s = self.sock(id)?;
-        if s.local.is_some() {
+        if s.local.is_some_and(|l| l.port() != 0) {
             return Err(Errno::EINVAL);
         }
         let v6only = s.opts.v6only;
@@ -466,29 +480,61 @@ impl Stack {
             return Err(Errno::EADDRNOTAVAIL);
         }
         let got = self.claim(id, addr)?;
-        self.sock_mut(id)?.local = Some(got);
+        let s = self.sock_mut(id)?;
+        s.local = Some(got);
+        s.addr_locked = !to_wire(addr.ip()).is_unspecified();
+        s.port_locked = addr.port() != 0;
         if matches!(self.sock(id)?.body, Body::Dgram(_)) {
             self.open_dgram(id);
         }
         Ok(())
     }
 
-    /// Binds an unbound socket to the wildcard address and an ephemeral port.
-    pub(crate) fn autobind(&mut self, id: SockId) -> Result<SocketAddr, Errno> {
-        let s = self.sock(id)?;
-        if let Some(l) = s.local {
-            return Ok(l);
-        }
-        let any = match s.family {
+    fn wildcard(family: Family) -> IpAddr {
+        match family {
             Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             Family::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        }
+    }
+
+    /// Gives an unbound socket an ephemeral port, on the address it kept (see
+    /// [`Stack::unbind_unlocked`]) or the wildcard address.
+    pub(crate) fn autobind(&mut self, id: SockId) -> Result<SocketAddr, Errno> {
+        let s = self.sock(id)?;
+        let ip = match s.local {
+            Some(l) if l.port() != 0 => return Ok(l),
+            Some(l) => l.ip(),
+            None => Stack::wildcard(s.family),
         };
-        let got = self.claim(id, SocketAddr::new(any, 0))?;
+        let got = self.claim(id, SocketAddr::new(ip, 0))?;
         self.sock_mut(id)?.local = Some(got);
         if matches!(self.sock(id)?.body, Body::Dgram(_)) {
             self.open_dgram(id);
         }
         Ok(got)
+    }
+
+    /// connect(AF_UNSPEC)'s unbinding (Linux's __udp_disconnect, tcp_disconnect): a port the
+    /// stack chose is given up, so that bind() works again, and so is an address that
+    /// connect() chose; what bind() named stays.
+    pub(crate) fn unbind_unlocked(&mut self, id: SockId) {
+        let Ok(s) = self.sock_mut(id) else { return };
+        let Some(local) = s.local else { return };
+        let ip = if s.addr_locked {
+            local.ip()
+        } else {
+            Stack::wildcard(s.family)
+        };
+        let port = if s.port_locked { local.port() } else { 0 };
+        s.local = (port != 0 || s.addr_locked).then_some(SocketAddr::new(ip, port));
+        if port == 0 {
+            if let Body::Dgram(handles) = &mut s.body {
+                let handles = core::mem::take(handles);
+                for (n, h) in handles {
+                    self.netifs[n].sockets.remove(h);
+                }
+            }
+        }
     }
 
     pub fn local_addr(&self, id: SockId) -> Option<SocketAddr> {

@@ -27,11 +27,18 @@ enum SynPlan {
     Create(SockId),
 }
 
-pub(crate) fn new_tcp_socket(opts: &Opts) -> tcp::Socket<'static> {
+/// A smoltcp socket for a connection on interface `n`. On `lo` every segment is acknowledged
+/// at once: Linux starts connections in quick-ack mode and a loopback ACK costs nothing, so a
+/// second small send (held back by Nagle until the first is acknowledged) is not delayed and
+/// a writer's buffer frees up as soon as the reader's window takes the data.
+pub(crate) fn new_tcp_socket(opts: &Opts, n: usize) -> tcp::Socket<'static> {
     let mut sk = tcp::Socket::new(
         tcp::SocketBuffer::new(vec![0u8; opts.tcp_rx_size()]),
         tcp::SocketBuffer::new(vec![0u8; opts.tcp_tx_size()]),
     );
+    if n == 0 {
+        sk.set_ack_delay(None);
+    }
     apply_tcp_opts(&mut sk, opts, false);
     sk
 }
@@ -56,6 +63,19 @@ fn apply_tcp_opts(sk: &mut tcp::Socket, opts: &Opts, connecting: bool) {
     if connecting {
         sk.set_timeout(Some(Duration::from_secs(CONNECT_TIMEOUT_SECS)));
     }
+}
+
+/// Whether new data reached a socket whose reading side is closed while it is finishing its
+/// own FIN exchange: Linux (tcp_rcv_state_process, RFC 1122) answers with a reset, so the
+/// peer's further writes fail with EPIPE instead of vanishing. A closed (orphaned) socket can
+/// never read, so any data is new; one shut with SHUT_RD only counts what arrived since the
+/// last poll.
+fn data_after_shutdown(zombie: bool, shut_rd: bool, sk: &tcp::Socket, rxq_before: usize) -> bool {
+    let rxq = sk.recv_queue();
+    if zombie {
+        return rxq > 0 && sk.state() != tcp::State::Closed;
+    }
+    shut_rd && rxq > rxq_before && matches!(sk.state(), tcp::State::FinWait1 | tcp::State::FinWait2)
 }
 
 fn peer_finished(st: tcp::State) -> bool {
@@ -154,7 +174,7 @@ impl Stack {
         dst: SocketAddr,
     ) -> Option<(SockId, SocketHandle)> {
         let opts = self.sock(lid).ok()?.opts;
-        let mut sk = new_tcp_socket(&opts);
+        let mut sk = new_tcp_socket(&opts, n);
         sk.listen(IpListenEndpoint {
             addr: Some(wire(dst.ip())),
             port: dst.port(),
@@ -185,8 +205,14 @@ impl Stack {
                 Body::Tcp(t) => t,
                 Body::Dgram(handles) => {
                     s.next_len = crate::dgram::head_len(netifs, s.kind, handles, &s.stash);
+                    let rx = crate::dgram::rx_bytes(netifs, s.kind, handles, &s.stash);
+                    if rx > s.rx_seen {
+                        s.gen = s.gen.wrapping_add(1);
+                    }
+                    s.rx_seen = rx;
                     if let Some(e) = crate::dgram::icmp_error(netifs, s.icmp_err) {
                         s.error = Some(e);
+                        s.gen = s.gen.wrapping_add(1);
                         changed = true;
                     }
                     continue;
@@ -209,6 +235,9 @@ impl Stack {
                 }),
                 TcpState::Conn(c) => {
                     let sk = netifs[c.netif].sockets.get_mut::<tcp::Socket>(c.handle);
+                    if data_after_shutdown(s.zombie, s.shut_rd, sk, c.rxq) {
+                        sk.abort();
+                    }
                     let st = sk.state();
                     let (rxq, txq) = (sk.recv_queue(), sk.send_queue());
                     let prev_activity = c.activity_ns;
@@ -216,6 +245,7 @@ impl Stack {
                         changed = true;
                         if st != c.last || rxq > c.rxq || txq < c.txq {
                             c.activity_ns = now_ns;
+                            s.gen = s.gen.wrapping_add(1);
                         }
                     }
                     if c.last == tcp::State::SynSent
@@ -237,10 +267,13 @@ impl Stack {
                             tcp::State::TimeWait | tcp::State::LastAck | tcp::State::Closing => {
                                 None
                             }
-                            _ => Some(match s.opts.keepalive_times() {
+                            last => Some(match s.opts.keepalive_times() {
                                 Some((_, give_up)) if idle >= give_up * 1_000_000_000 => {
                                     Errno::ETIMEDOUT
                                 }
+                                // Linux's tcp_reset: the peer had finished, so a reset only
+                                // means our writes are refused.
+                                _ if last == tcp::State::CloseWait => Errno::EPIPE,
                                 _ => Errno::ECONNRESET,
                             }),
                         };
@@ -273,7 +306,7 @@ impl Stack {
                 self.netifs[n].sockets.remove(h);
                 continue;
             };
-            let (family, opts) = (l.family, l.opts);
+            let (family, opts, locks) = (l.family, l.opts, (l.addr_locked, l.port_locked));
             let sk = self.tcp_sock(n, h);
             let (Some(local), Some(remote)) = (sk.local_endpoint(), sk.remote_endpoint()) else {
                 sk.abort();
@@ -291,6 +324,8 @@ impl Stack {
             let mut sock = Sock::new(Kind::Tcp, family, opts, Body::Tcp(TcpState::Conn(conn)));
             sock.local = Some(user_sockaddr(family, local));
             sock.peer = Some(user_sockaddr(family, remote));
+            // A child inherits the listener's bind locks, as Linux's clone of the socket does.
+            (sock.addr_locked, sock.port_locked) = locks;
             let id = self.insert(sock);
             if let Ok(Sock {
                 body: Body::Tcp(TcpState::Listen(l)),
@@ -298,6 +333,9 @@ impl Stack {
             }) = self.sock_mut(lid)
             {
                 l.queue.push_back(id);
+            }
+            if let Ok(l) = self.sock_mut(lid) {
+                l.gen = l.gen.wrapping_add(1);
             }
         }
         changed
@@ -397,7 +435,7 @@ impl Stack {
             let (cn, ch) = (c.netif, c.handle);
             self.netifs[cn].sockets.remove(ch);
         }
-        let mut sk = new_tcp_socket(&opts);
+        let mut sk = new_tcp_socket(&opts, n);
         apply_tcp_opts(&mut sk, &opts, true);
         let nif = &mut self.netifs[n];
         sk.connect(
@@ -451,10 +489,35 @@ impl Stack {
         if data.is_empty() {
             return Ok(0);
         }
-        match sk.send_slice(data) {
+        let r = match sk.send_slice(data) {
             Ok(0) => Err(Errno::EAGAIN),
             Ok(k) => Ok(k),
             Err(_) => Err(Errno::EPIPE),
+        };
+        self.note_own_io(id);
+        r
+    }
+
+    /// After the user's own send or recv: the queue sizes `update` compares against are taken
+    /// now, so that only what the peer does (data arriving, ACKs freeing space) counts as an
+    /// event, even when both happen before the next look.
+    fn note_own_io(&mut self, id: SockId) {
+        let Ok(Sock {
+            body: Body::Tcp(TcpState::Conn(c)),
+            ..
+        }) = self.sock(id)
+        else {
+            return;
+        };
+        let sk = self.netifs[c.netif].sockets.get::<tcp::Socket>(c.handle);
+        let (rxq, txq) = (sk.recv_queue(), sk.send_queue());
+        if let Ok(Sock {
+            body: Body::Tcp(TcpState::Conn(c)),
+            ..
+        }) = self.sock_mut(id)
+        {
+            c.rxq = rxq;
+            c.txq = txq;
         }
     }
 
@@ -483,6 +546,7 @@ impl Stack {
         } else {
             sk.recv_slice(buf)
         };
+        self.note_own_io(id);
         match got {
             Ok(k) if k > 0 => Ok((k, peer, k)),
             Ok(_) if !shut_rd && !peer_finished(st) && st != tcp::State::Closed => {

@@ -33,6 +33,12 @@ impl FileOps for InetFile {
         poll_mask(self.0.events())
     }
 
+    /// Edge-triggered epoll reports a socket again only after an event of its own, not after
+    /// readiness changes anywhere in the system.
+    fn generation(&self) -> u64 {
+        self.0.generation()
+    }
+
     fn ioctl(&self, _: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
         // A listening TCP socket has no queues to measure (Linux's tcp_ioctl).
         if (cmd == SIOCINQ || cmd == SIOCOUTQ) && self.0.listening() {

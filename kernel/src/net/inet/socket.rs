@@ -81,6 +81,11 @@ impl InetSocket {
         with(|s| s.events(self.id))
     }
 
+    /// Moves only on this socket's own events (see `Stack::generation`).
+    pub fn generation(&self) -> u64 {
+        with(|s| s.generation(self.id))
+    }
+
     pub fn bind(&self, addr: SocketAddr) -> KResult<()> {
         with(|s| s.bind(self.id, addr))
     }
@@ -229,7 +234,11 @@ impl InetSocket {
             SHUT_RDWR => (true, true),
             _ => return Err(Errno::EINVAL),
         };
-        with(|s| s.shutdown(self.id, rd, wr))
+        with(|s| s.shutdown(self.id, rd, wr))?;
+        // Waiters on this socket see end of file or EPIPE now, as after Linux's inet_shutdown,
+        // even when no packet moved (UDP, or a shut reading side).
+        crate::fs::file::poll_notify();
+        Ok(())
     }
 
     pub fn local_addr(&self) -> Option<SocketAddr> {

@@ -593,3 +593,166 @@ fn all_of_127_8_is_local() {
     h.run(2);
     assert_eq!(h.st.recv(u, &mut [0u8; 8], false).map(|r| r.0), Ok(3));
 }
+
+/// net_inet_tcp.c's test_epipe: the peer closed (FIN); data sent to it draws a reset, so the
+/// next send fails with EPIPE (not ECONNRESET: the FIN came first) and recv still reads EOF.
+#[test]
+fn data_to_a_closed_socket_draws_a_reset() {
+    let mut h = Host::new();
+    for (listen, fam) in [(v4(0), Family::V4), (v6(0), Family::V6)] {
+        let (l, la) = h.listener(listen, 4);
+        let (c, s) = h.pair(l, la, fam);
+        h.st.close(s);
+        assert_eq!(h.recv_some(c, 4).unwrap(), b"");
+        // Within the poll that follows the send (as the kernel's socket calls do).
+        assert_eq!(h.st.send(c, b"data", None), Ok(4));
+        h.st.poll(h.now);
+        assert_eq!(h.st.send(c, b"data", None), Err(Errno::EPIPE));
+        assert_eq!(h.st.send(c, b"data", None), Err(Errno::EPIPE));
+        let mut buf = [0u8; 4];
+        assert_eq!(h.st.recv(c, &mut buf, false).map(|r| r.0), Ok(0));
+        h.st.close(c);
+        h.st.close(l);
+    }
+    h.run(100);
+    // The reset orphan is gone, not waiting for a timeout.
+    assert_eq!(h.st.netifs[0].sockets.iter().count(), 0);
+    let (l, la) = h.listener(v4(0), 4);
+
+    // Shut for reading (not closed): the same reset, and the shut side hears ECONNRESET.
+    let (c, s) = h.pair(l, la, Family::V4);
+    h.st.shutdown(s, true, true).unwrap();
+    assert_eq!(h.recv_some(c, 4).unwrap(), b"");
+    assert_eq!(h.st.send(c, b"data", None), Ok(4));
+    h.st.poll(h.now);
+    assert_eq!(h.st.send(c, b"data", None), Err(Errno::EPIPE));
+    assert_eq!(h.st.take_error(s), Some(Errno::ECONNRESET));
+
+    // A half-closed peer that still reads takes the data.
+    let (c, s) = h.pair(l, la, Family::V4);
+    h.st.shutdown(s, false, true).unwrap();
+    assert_eq!(h.recv_some(c, 4).unwrap(), b"");
+    h.send_all(c, b"more");
+    assert_eq!(h.recv_some(s, 8).unwrap(), b"more");
+    assert_eq!(h.st.take_error(c), None);
+}
+
+/// net_inet_tcp.c's test_epoll: on loopback two small sends arrive together within one poll
+/// each (no delayed ACK holding the second back behind Nagle).
+#[test]
+fn loopback_acks_at_once() {
+    let mut h = Host::new();
+    for (listen, fam) in [(v4(0), Family::V4), (v6(0), Family::V6)] {
+        let (l, la) = h.listener(listen, 1);
+        let (c, s) = h.pair(l, la, fam);
+        assert_eq!(h.st.send(c, b"one", None), Ok(3));
+        h.st.poll(h.now);
+        assert_eq!(h.st.tx_queued(c), 0);
+        assert_eq!(h.st.send(c, b"two", None), Ok(3));
+        h.st.poll(h.now);
+        let mut buf = [0u8; 16];
+        assert_eq!(h.st.recv(s, &mut buf, false).map(|r| r.0), Ok(6));
+        assert_eq!(&buf[..6], b"onetwo");
+        // Nothing is left for a timer.
+        assert_eq!(h.st.next_poll_ns(h.now), None);
+    }
+}
+
+/// net_inet_tcp.c's test_flow: a writer whose reader does not read fills the reader's window
+/// and its own buffer, then gets EAGAIN and no POLLOUT for as long as the reader waits; once
+/// the reader drains everything, POLLOUT is back.
+#[test]
+fn flow_control_blocks_only_when_full() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 1);
+    let (c, s) = h.pair(l, la, Family::V4);
+    let chunk = [b'f'; 16384];
+    let mut sent = 0;
+    loop {
+        match h.st.send(c, &chunk, None) {
+            Ok(n) => sent += n,
+            Err(Errno::EAGAIN) => break,
+            Err(e) => panic!("{e:?}"),
+        }
+        h.st.poll(h.now);
+        assert!(sent < 1 << 20);
+    }
+    h.st.poll(h.now);
+    // The reader's window (32 KiB) and our send buffer (16 KiB) are both full.
+    assert!(sent >= 40_000, "{sent}");
+    assert!(!h.st.events(c).writable);
+    for _ in 0..10 {
+        h.now += 10 * MS;
+        h.st.poll(h.now);
+        assert!(!h.st.events(c).writable);
+        assert_eq!(h.st.send(c, &chunk[..1], None), Err(Errno::EAGAIN));
+    }
+    let mut got = 0;
+    let mut buf = std::vec![0u8; 65536];
+    while got < sent {
+        let (n, _, _) = h.st.recv(s, &mut buf, false).unwrap();
+        assert!(n > 0 && buf[..n].iter().all(|&b| b == b'f'));
+        got += n;
+        h.st.poll(h.now);
+    }
+    assert_eq!(got, sent);
+    assert!(h.st.events(c).writable);
+    assert_eq!(h.st.recv(s, &mut buf, false), Err(Errno::EAGAIN));
+}
+
+/// net_inet_tcp.c's test_poll_states and test_epoll: after its own SHUT_WR a socket stays
+/// writable (a write fails at once with EPIPE), as Linux's tcp_poll says.
+#[test]
+fn writable_after_shut_wr() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 1);
+    let (c, s) = h.pair(l, la, Family::V4);
+    h.st.shutdown(c, false, true).unwrap();
+    h.run(3);
+    assert_eq!(ev(h.st.events(c)), (false, true, false, false, false));
+    h.st.shutdown(s, false, true).unwrap();
+    h.run(3);
+    assert_eq!(ev(h.st.events(c)), (true, true, true, true, false));
+}
+
+/// net_inet_tcp.c's test_epoll: edge-triggered epoll reports a socket again only after an
+/// event on it (data, a FIN, a connection), not after the user's own reads or traffic on
+/// other sockets.
+#[test]
+fn generation_counts_own_events_only() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 4);
+    let (c, s) = h.pair(l, la, Family::V4);
+    let (c2, s2) = h.pair(l, la, Family::V4);
+    let gl = h.st.generation(l);
+    let g = h.st.generation(s);
+    h.send_all(c, b"one");
+    h.run(2);
+    let g1 = h.st.generation(s);
+    assert_ne!(g1, g);
+    // Traffic elsewhere and time passing are not events of s.
+    h.send_all(c2, b"other");
+    h.run(20);
+    assert_eq!(h.recv_some(s2, 16).unwrap(), b"other");
+    h.run(2);
+    assert_eq!(h.st.generation(s), g1);
+    // More data with the first still unread is a new event.
+    h.send_all(c, b"two");
+    h.run(2);
+    let g2 = h.st.generation(s);
+    assert_ne!(g2, g1);
+    // Reading is not.
+    assert_eq!(h.recv_some(s, 16).unwrap(), b"onetwo");
+    h.run(2);
+    assert_eq!(h.st.generation(s), g2);
+    // The peer's FIN is.
+    h.st.shutdown(c, false, true).unwrap();
+    h.run(2);
+    assert_ne!(h.st.generation(s), g2);
+    // A queued connection is an event of the listener.
+    assert_eq!(h.st.generation(l), gl);
+    let c3 = h.tcp(Family::V4);
+    h.st.connect(c3, la).unwrap();
+    h.run(3);
+    assert_ne!(h.st.generation(l), gl);
+}

@@ -94,7 +94,53 @@ fn udp_errors_and_connect() {
     assert_eq!(h.st.send(b, b"x", None), Err(Errno::EDESTADDRREQ));
     // Same port twice.
     let d = udp(&mut h, Family::V4);
-    assert_eq!(h.st.bind(d, bp), Err(Errno::EADDRINUSE));
+    assert_eq!(
+        h.st.bind(d, h.st.local_addr(c).unwrap()),
+        Err(Errno::EADDRINUSE)
+    );
+}
+
+/// connect(AF_UNSPEC) gives up a port the stack chose and keeps one bind() named, as
+/// net_inet_udp.c's test_connected checks.
+#[test]
+fn udp_disconnect_releases_chosen_port() {
+    let mut h = Host::new();
+    let a = udp(&mut h, Family::V4);
+    h.st.bind(a, v4(0)).unwrap();
+    let pa = h.st.local_addr(a).unwrap();
+    let b = udp(&mut h, Family::V4);
+    h.st.bind(b, v4(0)).unwrap();
+    let pb = h.st.local_addr(b).unwrap();
+    h.st.connect(b, pa).unwrap();
+    h.st.disconnect(b).unwrap();
+    assert_eq!(h.st.peer_addr(b), None);
+    assert_eq!(h.st.local_addr(b), Some(v4(0)));
+    // The port is free: another socket may take it, then b may not.
+    let other = udp(&mut h, Family::V4);
+    h.st.bind(other, pb).unwrap();
+    assert_eq!(h.st.bind(b, pb), Err(Errno::EADDRINUSE));
+    h.st.close(other);
+    h.st.bind(b, pb).unwrap();
+    h.st.connect(b, pa).unwrap();
+    h.st.disconnect(b).unwrap();
+    assert_eq!(h.st.local_addr(b), Some(pb));
+    assert_eq!(h.st.bind(b, pb), Err(Errno::EINVAL));
+    h.st.send(a, b"again", Some(pb)).unwrap();
+    h.run(2);
+    let mut buf = [0u8; 8];
+    assert_eq!(h.st.recv(b, &mut buf, false).map(|r| r.0), Ok(5));
+
+    // Bound by connect (wildcard, port chosen): nothing is left; a send binds afresh.
+    let c = udp(&mut h, Family::V4);
+    h.st.connect(c, pa).unwrap();
+    assert!(h.st.local_addr(c).is_some_and(|l| l.port() != 0));
+    h.st.disconnect(c).unwrap();
+    assert_eq!(h.st.local_addr(c), None);
+    h.st.send(c, b"from c", Some(pa)).unwrap();
+    h.run(2);
+    let (n, from, _) = h.st.recv(a, &mut buf, false).unwrap();
+    assert_eq!(n, 6);
+    assert_eq!(from.map(|f| f.port()), h.st.local_addr(c).map(|l| l.port()));
 }
 
 #[test]
@@ -145,4 +191,32 @@ fn connected_udp_gets_econnrefused() {
         assert_eq!(h.st.take_error(b), None);
         h.st.close(a);
     }
+}
+
+/// Each datagram is an event for edge-triggered epoll, even when the last is still unread and
+/// a read in between made the queue shorter; the read itself is not.
+#[test]
+fn udp_generation_counts_arrivals() {
+    let mut h = Host::new();
+    let a = udp(&mut h, Family::V4);
+    let b = udp(&mut h, Family::V4);
+    h.st.bind(b, v4(0)).unwrap();
+    let to = h.st.local_addr(b).unwrap();
+    let g0 = h.st.generation(b);
+    h.st.send(a, b"first", Some(to)).unwrap();
+    h.run(1);
+    let g1 = h.st.generation(b);
+    assert_ne!(g1, g0);
+    h.st.send(a, b"second", Some(to)).unwrap();
+    h.run(1);
+    let g2 = h.st.generation(b);
+    assert_ne!(g2, g1);
+    let mut buf = [0u8; 16];
+    h.st.recv(b, &mut buf, false).unwrap();
+    h.run(1);
+    assert_eq!(h.st.generation(b), g2);
+    h.st.recv(b, &mut buf, false).unwrap();
+    h.st.send(a, b"x", Some(to)).unwrap();
+    h.run(1);
+    assert_ne!(h.st.generation(b), g2);
 }
