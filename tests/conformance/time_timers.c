@@ -264,7 +264,9 @@ int main(void) {
     }
 
     /* ITIMER_VIRTUAL and ITIMER_PROF count CPU time. Linux adds one tick (1-10 ms) to a
-     * nonzero value, so it can read back slightly above what was set. */
+     * nonzero value, so it can read back slightly above what was set. Linux charges these
+     * timers by sampling at ticks, so on a loaded host 60 ms of user time (as getrusage
+     * measures it) can use up noticeably less: only a clear decrease is required. */
     {
         static const int which[] = {ITIMER_VIRTUAL, ITIMER_PROF};
         for (int i = 0; i < 2; i++) {
@@ -277,10 +279,10 @@ int main(void) {
             CHECK(g.it_interval.tv_sec == 1 && g.it_interval.tv_usec == 250000);
             busy(60);
             CHECK(getitimer(which[i], &h) == 0);
-            if (tv_us(&g.it_value) - tv_us(&h.it_value) < 40000)
+            if (tv_us(&g.it_value) - tv_us(&h.it_value) < 20000)
                 printf("itimer %d: %lld us left, %lld us after 60 ms of user CPU\n", which[i], (long long)tv_us(&g.it_value),
                        (long long)tv_us(&h.it_value));
-            CHECK(tv_us(&g.it_value) - tv_us(&h.it_value) >= 40000);
+            CHECK(tv_us(&g.it_value) - tv_us(&h.it_value) >= 20000);
             CHECK(tv_us(&h.it_value) > 8000000);
             /* Sleeping does not use it up. */
             sleep_ms(100);
