@@ -14,6 +14,7 @@ extern crate std;
 mod addr;
 mod api;
 mod dgram;
+mod info;
 mod netif;
 mod opts;
 mod ports;
@@ -27,6 +28,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
+pub use info::{SockInfo, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN};
 pub use lintel_abi::Errno;
 pub use opts::{SockOpt, SockOptName};
 pub use stack::Stack;

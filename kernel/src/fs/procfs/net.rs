@@ -5,19 +5,34 @@ use crate::net::netlink::route::snapshot;
 use alloc::format;
 use alloc::string::String;
 use core::fmt::Write;
-use core::net::IpAddr;
+use core::net::{IpAddr, SocketAddr};
+use lintel_net::{Family, Kind};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum NetFile {
     Dev,
     IfInet6,
     Route,
+    Tcp,
+    Tcp6,
+    Udp,
+    Udp6,
+    Raw,
+    Raw6,
+    Unix,
 }
 
 pub const NET_FILES: &[(&[u8], NetFile)] = &[
     (b"dev", NetFile::Dev),
     (b"if_inet6", NetFile::IfInet6),
     (b"route", NetFile::Route),
+    (b"tcp", NetFile::Tcp),
+    (b"tcp6", NetFile::Tcp6),
+    (b"udp", NetFile::Udp),
+    (b"udp6", NetFile::Udp6),
+    (b"raw", NetFile::Raw),
+    (b"raw6", NetFile::Raw6),
+    (b"unix", NetFile::Unix),
 ];
 
 pub fn net_content(f: NetFile) -> String {
@@ -25,6 +40,14 @@ pub fn net_content(f: NetFile) -> String {
         NetFile::Dev => dev(),
         NetFile::IfInet6 => if_inet6(),
         NetFile::Route => route(),
+        NetFile::Tcp => sockets(Kind::Tcp, Family::V4),
+        NetFile::Tcp6 => sockets(Kind::Tcp, Family::V6),
+        NetFile::Udp => sockets(Kind::Udp, Family::V4),
+        NetFile::Udp6 => sockets(Kind::Udp, Family::V6),
+        // Lintel has no raw sockets: only the header.
+        NetFile::Raw => String::from("   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"),
+        NetFile::Raw6 => String::from("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"),
+        NetFile::Unix => unix(),
     }
 }
 
@@ -97,6 +120,119 @@ fn route() -> String {
             flags,
             u32::from_le_bytes(mask.to_be_bytes()),
         );
+    }
+    s
+}
+
+/// An address as /proc/net/tcp prints it: the network-order bytes read as native 32-bit
+/// words in hex, then the port.
+fn hex_addr(a: Option<SocketAddr>, family: Family) -> String {
+    let (ip, port) = match a {
+        Some(a) => (Some(a.ip()), a.port()),
+        None => (None, 0),
+    };
+    let word = |b: &[u8]| format!("{:08X}", u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let ip = match (family, ip) {
+        (Family::V4, Some(IpAddr::V4(v))) => word(&v.octets()),
+        (Family::V4, _) => String::from("00000000"),
+        (Family::V6, ip) => {
+            let o = match ip {
+                Some(IpAddr::V6(v)) => v.octets(),
+                Some(IpAddr::V4(v)) => v.to_ipv6_mapped().octets(),
+                None => [0; 16],
+            };
+            o.chunks(4).map(word).collect()
+        }
+    };
+    format!("{}:{:04X}", ip, port)
+}
+
+/// /proc/net/{tcp,tcp6,udp,udp6}: one line per bound socket (Linux's tcp4_seq_show and
+/// udp4_format_sock layouts; timers, retransmits and pointers read 0).
+fn sockets(kind: Kind, family: Family) -> String {
+    let tcp = kind == Kind::Tcp;
+    let mut s = String::from(match (tcp, family) {
+        (true, Family::V4) => "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+        (true, Family::V6) => "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+        (false, Family::V4) => "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+        (false, Family::V6) => "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+    });
+    // Linux pads the IPv4 tables' lines to a fixed width.
+    let width = match (tcp, family) {
+        (true, Family::V4) => 149,
+        (false, Family::V4) => 127,
+        _ => 0,
+    };
+    let pad = |s: &mut String, start: usize| {
+        while s.len() - start < width {
+            s.push(' ');
+        }
+        s.push('\n');
+    };
+    pad(&mut s, 0);
+    let mut n = 0;
+    for (i, owner) in crate::net::inet::sockets() {
+        if i.kind != kind || i.family != family || i.local.is_none() {
+            continue;
+        }
+        let (ino, uid) = owner.unwrap_or((0, 0));
+        let start = s.len();
+        let _ = write!(
+            s,
+            "{:>width$}: {} {} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:>5} {:>8} {} ",
+            n,
+            hex_addr(i.local, family),
+            hex_addr(i.peer, family),
+            i.state,
+            i.tx_queue,
+            i.rx_queue,
+            uid,
+            0,
+            ino,
+            width = if tcp { 4 } else { 5 },
+        );
+        if tcp {
+            s.push_str("1 0000000000000000 100 0 0 10 0");
+        } else {
+            s.push_str("2 0000000000000000 0");
+        }
+        pad(&mut s, start);
+        n += 1;
+    }
+    s
+}
+
+/// /proc/net/unix: Linux's unix_seq_show layout (the kernel address reads 0).
+fn unix() -> String {
+    use crate::net::unix::Addr;
+    const ACCEPTCON: u32 = 0x10000;
+    const SS_UNCONNECTED: u8 = 1;
+    const SS_CONNECTED: u8 = 3;
+    let mut s = String::from("Num       RefCount Protocol Flags    Type St Inode Path\n");
+    for e in crate::net::unix::proc_entries() {
+        let flags = if e.listening { ACCEPTCON } else { 0 };
+        let st = if e.connected {
+            SS_CONNECTED
+        } else {
+            SS_UNCONNECTED
+        };
+        let _ = write!(
+            s,
+            "0000000000000000: {:08X} {:08X} {:08X} {:04X} {:02X} {:5}",
+            2, 0, flags, e.kind, st, e.ino
+        );
+        match e.name {
+            Some(Addr::Path(p)) => {
+                s.push(' ');
+                s.push_str(&String::from_utf8_lossy(&p));
+            }
+            Some(Addr::Abstract(n)) => {
+                s.push_str(" @");
+                s.push_str(&String::from_utf8_lossy(&n));
+            }
+            None => {}
+        }
+        s.push('\n');
     }
     s
 }

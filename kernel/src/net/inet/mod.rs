@@ -11,7 +11,7 @@ pub mod device;
 pub mod file;
 mod socket;
 
-pub use socket::Received;
+pub use socket::{sockets, Received};
 
 pub use socket::InetSocket;
 

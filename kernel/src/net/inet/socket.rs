@@ -3,10 +3,12 @@
 
 use super::with;
 use crate::fs::file::POLL_WAIT;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use lintel_abi::{Errno, KResult};
-use lintel_net::{Events, Family, Kind, SockId};
+use lintel_net::{Events, Family, Kind, SockId, SockInfo};
 
 pub struct InetSocket {
     pub id: SockId,
@@ -44,12 +46,15 @@ fn partial(done: usize, r: KResult<()>) -> KResult<usize> {
 impl InetSocket {
     pub fn new(id: SockId, kind: Kind, family: Family, protocol: u32) -> InetSocket {
         static NEXT_INO: AtomicU64 = AtomicU64::new(200_000);
+        let ino = NEXT_INO.fetch_add(1, Ordering::Relaxed);
+        let uid = crate::proc::try_current().map_or(0, |t| t.proc_ref().cred.lock().euid);
+        OWNERS.lock().insert(id, (ino, uid));
         InetSocket {
             id,
             kind,
             family,
             protocol,
-            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            ino,
             rcvtimeo: AtomicU64::new(0),
             sndtimeo: AtomicU64::new(0),
             connecting: AtomicBool::new(false),
@@ -279,8 +284,25 @@ impl Drop for InetSocket {
     /// on its own time.
     fn drop(&mut self) {
         let id = self.id;
+        OWNERS.lock().remove(&id);
         with(|s| s.close(id));
     }
+}
+
+/// The inode number and owner (effective uid at creation) of each socket that has a file, for
+/// /proc/net; orphans finishing their close have none, as on Linux (inode 0).
+static OWNERS: spin::Mutex<BTreeMap<SockId, (u64, u32)>> = spin::Mutex::new(BTreeMap::new());
+
+/// Every socket of the stack with its inode number and owner.
+pub fn sockets() -> Vec<(SockInfo, Option<(u64, u32)>)> {
+    let list = with(|s| s.sockets());
+    let owners = OWNERS.lock();
+    list.into_iter()
+        .map(|i| {
+            let o = owners.get(&i.id).copied();
+            (i, o)
+        })
+        .collect()
 }
 
 /// Readiness as poll bits.

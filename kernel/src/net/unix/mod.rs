@@ -93,11 +93,41 @@ fn my_cred() -> Cred {
     }
 }
 
+/// Every Unix socket, for /proc/net/unix.
+static ALL: Mutex<Vec<Weak<UnixSocket>>> = Mutex::new(Vec::new());
+static ALL_SWEPT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// One socket as /proc/net/unix shows it: (flags, type, state, inode, name).
+pub struct ProcEntry {
+    pub listening: bool,
+    pub kind: u32,
+    pub connected: bool,
+    pub ino: u64,
+    pub name: Option<Addr>,
+}
+
+/// The live Unix sockets, oldest first.
+pub fn proc_entries() -> Vec<ProcEntry> {
+    let all: Vec<Arc<UnixSocket>> = ALL.lock().iter().filter_map(|w| w.upgrade()).collect();
+    all.iter()
+        .map(|u| {
+            let st = u.state.lock();
+            ProcEntry {
+                listening: matches!(st.phase, Phase::Listening { .. }),
+                kind: u.kind,
+                connected: matches!(st.phase, Phase::Connected(_)),
+                ino: u.ino,
+                name: st.name.clone(),
+            }
+        })
+        .collect()
+}
+
 impl UnixSocket {
     pub fn new(kind: u32) -> Arc<UnixSocket> {
         static NEXT_INO: core::sync::atomic::AtomicU64 =
             core::sync::atomic::AtomicU64::new(100_000);
-        Arc::new(UnixSocket {
+        let s = Arc::new(UnixSocket {
             kind,
             ino: NEXT_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
             state: Mutex::new(State {
@@ -115,7 +145,19 @@ impl UnixSocket {
                 rcvtimeo: 0,
                 sndtimeo: 0,
             }),
-        })
+        });
+        let mut all = ALL.lock();
+        // Forget sockets that are gone whenever the list has doubled since the last sweep.
+        if all.len()
+            >= 2 * ALL_SWEPT
+                .load(core::sync::atomic::Ordering::Relaxed)
+                .max(64)
+        {
+            all.retain(|w| w.strong_count() > 0);
+            ALL_SWEPT.store(all.len(), core::sync::atomic::Ordering::Relaxed);
+        }
+        all.push(Arc::downgrade(&s));
+        s
     }
 
     /// socketpair: two sockets connected to each other.

@@ -153,3 +153,37 @@ fn next_poll_tracks_timers() {
     let t = h.st.next_poll_ns(h.now).unwrap();
     assert!(t > h.now && t <= h.now + 61_000 * MS, "{t}");
 }
+
+#[test]
+fn sockets_lists_states_like_proc_net() {
+    let mut h = Host::new();
+    let (l, a) = h.listener(v4(0), 4);
+    let (c, s) = h.pair(l, a, Family::V4);
+    h.send_all(c, b"abc");
+    h.run(2);
+    let u = h.st.socket(Kind::Udp, Family::V6).unwrap();
+    h.st.bind(u, v6(0)).unwrap();
+    let list = h.st.sockets();
+    let find = |id| list.iter().find(|i| i.id == id).unwrap().clone();
+    assert_eq!(find(l).state, crate::TCP_LISTEN);
+    assert_eq!(find(l).local, Some(a));
+    let ci = find(c);
+    assert_eq!((ci.state, ci.peer, ci.orphan), (1, Some(a), false));
+    let si = find(s);
+    assert_eq!((si.state, si.rx_queue, si.local), (1, 3, Some(a)));
+    let ui = find(u);
+    assert_eq!(
+        (ui.kind, ui.family, ui.state, ui.peer),
+        (Kind::Udp, Family::V6, 7, None)
+    );
+    // The side that closes first ends in TIME_WAIT, kept as an orphan.
+    assert_eq!(h.recv_some(s, 8).unwrap(), b"abc");
+    h.st.close(c);
+    h.st.close(s);
+    h.run(5);
+    assert!(h
+        .st
+        .sockets()
+        .iter()
+        .any(|i| i.id == c && i.orphan && i.state == 6));
+}

@@ -1,0 +1,85 @@
+//! A listing of the stack's sockets, for /proc/net/{tcp,tcp6,udp,udp6} and tools such as
+//! netstat and ss that read them.
+
+use crate::stack::{Body, Stack, TcpState};
+use crate::{Family, Kind, SockId};
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+use smoltcp::socket::tcp;
+
+/// One socket as /proc/net shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SockInfo {
+    pub id: SockId,
+    pub kind: Kind,
+    pub family: Family,
+    pub local: Option<SocketAddr>,
+    pub peer: Option<SocketAddr>,
+    /// Linux's TCP state number (include/net/tcp_states.h): 1 ESTABLISHED .. 11 CLOSING; a
+    /// datagram socket is 1 when connected, else 7 (CLOSE).
+    pub state: u8,
+    pub rx_queue: usize,
+    pub tx_queue: usize,
+    /// Closed by its owner and still finishing (FIN exchange, TIME_WAIT): no file, no inode.
+    pub orphan: bool,
+}
+
+pub const TCP_ESTABLISHED: u8 = 1;
+pub const TCP_CLOSE: u8 = 7;
+pub const TCP_LISTEN: u8 = 10;
+
+fn linux_state(s: tcp::State) -> u8 {
+    match s {
+        tcp::State::Established => 1,
+        tcp::State::SynSent => 2,
+        tcp::State::SynReceived => 3,
+        tcp::State::FinWait1 => 4,
+        tcp::State::FinWait2 => 5,
+        tcp::State::TimeWait => 6,
+        tcp::State::Closed => 7,
+        tcp::State::CloseWait => 8,
+        tcp::State::LastAck => 9,
+        tcp::State::Listen => 10,
+        tcp::State::Closing => 11,
+    }
+}
+
+impl Stack {
+    /// Every socket of the stack, in socket-table order.
+    pub fn sockets(&self) -> Vec<SockInfo> {
+        let mut out = Vec::new();
+        for (i, s) in self.socks.iter().enumerate() {
+            let Some(s) = s else { continue };
+            let id = SockId(i);
+            let state = match &s.body {
+                Body::Tcp(TcpState::Idle) => TCP_CLOSE,
+                Body::Tcp(TcpState::Listen(_)) => TCP_LISTEN,
+                Body::Tcp(TcpState::Conn(c)) => linux_state(
+                    self.netifs[c.netif]
+                        .sockets
+                        .get::<tcp::Socket>(c.handle)
+                        .state(),
+                ),
+                Body::Dgram(_) if s.peer.is_some() => TCP_ESTABLISHED,
+                Body::Dgram(_) => TCP_CLOSE,
+            };
+            let peer = match &s.body {
+                Body::Tcp(TcpState::Conn(_)) => s.peer,
+                Body::Dgram(_) => s.peer,
+                _ => None,
+            };
+            out.push(SockInfo {
+                id,
+                kind: s.kind,
+                family: s.family,
+                local: s.local,
+                peer,
+                state,
+                rx_queue: self.rx_queued(id),
+                tx_queue: self.tx_queued(id),
+                orphan: s.zombie,
+            });
+        }
+        out
+    }
+}
