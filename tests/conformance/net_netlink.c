@@ -1,7 +1,8 @@
 /* Describing the network: getifaddrs and if_nametoindex (netlink underneath, in glibc and
  * musl alike), a raw NETLINK_ROUTE link/address dump with sockaddr_nl binding, the SIOCGIF*
- * ioctls (flags, address, netmask, index, name, MTU, SIOCGIFCONF), and /proc/net/dev and
- * /proc/net/if_inet6. Only the loopback interface is assumed. */
+ * ioctls (flags, address, netmask, index, name, MTU, SIOCGIFCONF), /proc/net/dev and
+ * /proc/net/if_inet6, and the socket tables /proc/net/tcp, udp6 and unix naming a listener,
+ * a bound datagram socket and a bound Unix socket. Only the loopback interface is assumed. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <arpa/inet.h>
@@ -12,7 +13,10 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static void check_getifaddrs(void) {
@@ -180,10 +184,64 @@ static int file_has(const char *path, const char *needle) {
     return strstr(buf, needle) != NULL;
 }
 
+/* A line of `path` holding every one of the needles. */
+static int line_has(const char *path, const char *a, const char *b) {
+    static char buf[1 << 16];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    close(fd);
+    buf[n] = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+        if (strstr(line, a) && strstr(line, b))
+            return 1;
+    return 0;
+}
+
+static void check_socket_tables(void) {
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    CHECK_OK(bind(l, (struct sockaddr *)&a, sizeof a));
+    CHECK_OK(listen(l, 4));
+    CHECK_OK(getsockname(l, (struct sockaddr *)&a, &al));
+    char want[64];
+    snprintf(want, sizeof want, "0100007F:%04X 00000000:0000 0A", ntohs(a.sin_port));
+    struct stat st;
+    CHECK_OK(fstat(l, &st));
+    char ino[32];
+    snprintf(ino, sizeof ino, " %lu ", (unsigned long)st.st_ino);
+    CHECK(line_has("/proc/net/tcp", want, ino));
+    int u = socket(AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in6 b = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    socklen_t bl = sizeof b;
+    CHECK_OK(bind(u, (struct sockaddr *)&b, sizeof b));
+    CHECK_OK(getsockname(u, (struct sockaddr *)&b, &bl));
+    snprintf(want, sizeof want, "00000000000000000000000001000000:%04X", ntohs(b.sin6_port));
+    CHECK(line_has("/proc/net/udp6", want, " 07 "));
+    int x = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    snprintf(un.sun_path + 1, sizeof un.sun_path - 1, "lintel-procnet-%d", getpid());
+    socklen_t ul = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(un.sun_path + 1);
+    CHECK_OK(bind(x, (struct sockaddr *)&un, ul));
+    CHECK_OK(listen(x, 1));
+    char name[64];
+    snprintf(name, sizeof name, " @lintel-procnet-%d", getpid());
+    CHECK(line_has("/proc/net/unix", name, " 00010000 0001 01 "));
+    close(x);
+    close(u);
+    close(l);
+}
+
 int main(void) {
     check_getifaddrs();
     check_netlink();
     check_ioctls();
+    check_socket_tables();
     CHECK(file_has("/proc/net/dev", "    lo:"));
     CHECK(file_has("/proc/self/net/dev", "Inter-|"));
     CHECK(file_has("/proc/net/if_inet6", "00000000000000000000000000000001 01 80 10 80       lo"));
