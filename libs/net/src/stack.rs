@@ -147,9 +147,29 @@ pub struct Stack {
     pub(crate) socks: Vec<Option<Sock>>,
     free: Vec<usize>,
     pub(crate) listeners: Vec<SockId>,
+    /// Asked before buffers are allocated for a socket or connection (see `set_memory_gate`).
+    mem_gate: Option<fn(usize) -> bool>,
 }
 
+/// What a new socket is charged at the gate before any buffer exists: its share of buffers
+/// allocated later (per-interface datagram sockets, a connection's buffers).
+const SOCKET_CHARGE: usize = 64 * 1024;
+
 impl Stack {
+    /// Installs the owner's memory check: the stack asks it whether `bytes` may still be
+    /// allocated before it creates a socket (ENOBUFS when refused, as Linux's socket() when
+    /// memory is short) and before it answers a connection request (dropped, so the client
+    /// retries, as Linux drops SYNs under memory pressure). A kernel whose allocator cannot
+    /// fail uses it to stay out of exhaustion.
+    pub fn set_memory_gate(&mut self, gate: fn(usize) -> bool) {
+        self.mem_gate = Some(gate);
+    }
+
+    /// Whether `bytes` more may be allocated.
+    pub(crate) fn mem_ok(&self, bytes: usize) -> bool {
+        self.mem_gate.is_none_or(|g| g(bytes))
+    }
+
     /// A stack with `lo` (ifindex 1): 127.0.0.1/8 and ::1/128.
     pub fn new(now_ns: u64, seed: u64) -> Stack {
         let mut port = Port::new(None);
@@ -184,6 +204,7 @@ impl Stack {
             socks: Vec::new(),
             free: Vec::new(),
             listeners: Vec::new(),
+            mem_gate: None,
         };
         s.sync_loopback_addrs();
         s
@@ -406,6 +427,9 @@ impl Stack {
     }
 
     pub fn socket(&mut self, kind: Kind, family: Family) -> Result<SockId, Errno> {
+        if !self.mem_ok(SOCKET_CHARGE) {
+            return Err(Errno::ENOBUFS);
+        }
         let body = match kind {
             Kind::Tcp => Body::Tcp(TcpState::Idle),
             Kind::Udp | Kind::Icmp => Body::Dgram(Vec::new()),

@@ -31,6 +31,12 @@ enum SynPlan {
 /// at once: Linux starts connections in quick-ack mode and a loopback ACK costs nothing, so a
 /// second small send (held back by Nagle until the first is acknowledged) is not delayed and
 /// a writer's buffer frees up as soon as the reader's window takes the data.
+/// The buffer bytes a connection accepted by this listener will take.
+fn conn_buffers(s: &Result<&Sock, Errno>) -> usize {
+    s.as_ref()
+        .map_or(0, |s| s.opts.tcp_rx_size() + s.opts.tcp_tx_size())
+}
+
 pub(crate) fn new_tcp_socket(opts: &Opts, n: usize) -> tcp::Socket<'static> {
     let mut sk = tcp::Socket::new(
         tcp::SocketBuffer::new(vec![0u8; opts.tcp_rx_size()]),
@@ -162,7 +168,11 @@ impl Stack {
             Ok(Sock {
                 body: Body::Tcp(TcpState::Listen(l)),
                 ..
-            }) if l.embryos.len() + l.queue.len() <= l.backlog => SynPlan::Create(lid),
+            }) if l.embryos.len() + l.queue.len() <= l.backlog
+                && self.mem_ok(conn_buffers(&self.sock(lid))) =>
+            {
+                SynPlan::Create(lid)
+            }
             _ => SynPlan::Drop,
         }
     }
@@ -434,6 +444,9 @@ impl Stack {
         if let Body::Tcp(TcpState::Conn(c)) = &self.sock(id)?.body {
             let (cn, ch) = (c.netif, c.handle);
             self.netifs[cn].sockets.remove(ch);
+        }
+        if !self.mem_ok(opts.tcp_rx_size() + opts.tcp_tx_size()) {
+            return Err(Errno::ENOBUFS);
         }
         let mut sk = new_tcp_socket(&opts, n);
         apply_tcp_opts(&mut sk, &opts, true);

@@ -30,7 +30,11 @@ static RX_PENDING: AtomicBool = AtomicBool::new(false);
 fn new_stack() -> Stack {
     let mut seed = [0u8; 8];
     crate::random::fill(&mut seed);
-    Stack::new(crate::time::uptime_ns(), u64::from_le_bytes(seed))
+    let mut s = Stack::new(crate::time::uptime_ns(), u64::from_le_bytes(seed));
+    // Socket buffers come from the kernel heap, whose allocator cannot fail: the stack asks
+    // before it allocates (socket() gets ENOBUFS, a connection request is dropped).
+    s.set_memory_gate(|bytes| crate::mm::kheap::check(bytes).is_ok());
+    s
 }
 
 /// Lets the stack move packets and arms the next timer poll; true if anything changed.

@@ -187,3 +187,25 @@ fn sockets_lists_states_like_proc_net() {
         .iter()
         .any(|i| i.id == c && i.orphan && i.state == 6));
 }
+
+#[test]
+fn memory_gate_refuses_sockets_and_connections() {
+    use core::sync::atomic::{AtomicBool, Ordering};
+    static OPEN: AtomicBool = AtomicBool::new(true);
+    let mut h = Host::new();
+    h.st.set_memory_gate(|_| OPEN.load(Ordering::Relaxed));
+    let (l, a) = h.listener(v4(0), 8);
+    let c = h.tcp(Family::V4);
+    OPEN.store(false, Ordering::Relaxed);
+    assert_eq!(h.st.socket(Kind::Udp, Family::V4), Err(Errno::ENOBUFS));
+    assert_eq!(h.st.connect(c, a), Err(Errno::ENOBUFS));
+    OPEN.store(true, Ordering::Relaxed);
+    h.st.connect(c, a).unwrap();
+    // The SYN arrives while memory is short: dropped unanswered, the client retries later.
+    OPEN.store(false, Ordering::Relaxed);
+    h.run(5);
+    assert_eq!(h.st.accept(l), Err(Errno::EAGAIN));
+    assert!(!h.st.events(c).writable);
+    OPEN.store(true, Ordering::Relaxed);
+    assert!(h.until(5000, |st| st.accept(l).is_ok()));
+}
