@@ -178,8 +178,9 @@ static int b_pipe_pingpong(long n) {
 }
 #define CHUNK 65536
 static char buf[CHUNK];
-/* Moves n chunks through a pipe or socket pair to a child that drains them. */
 static int tcp_pair(int fd[2]);
+/* Moves n chunks through a pipe, a Unix socket pair (sock 1) or a loopback TCP connection
+ * (sock 2) to a child that drains them. */
 static int stream_bw(long n, int sock) {
     int fd[2];
     if (sock == 2 ? tcp_pair(fd) : sock ? socketpair(AF_UNIX, SOCK_STREAM, 0, fd) : pipe(fd))
@@ -328,21 +329,23 @@ static int tcp_pair(int fd[2]) {
     struct sockaddr_in sa;
     int l = tcp_listener(&sa), one = 1;
     if (l < 0) return -1;
+    fd[0] = -1;
     fd[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd[1] < 0 || connect(fd[1], (struct sockaddr *)&sa, sizeof sa)) goto fail;
     fd[0] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
     if (fd[0] < 0) goto fail;
-    close(l);
     for (int i = 0; i < 2; i++)
         if (setsockopt(fd[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) ||
-            setsockopt(fd[i], SOL_SOCKET, SO_RCVTIMEO, &net_timeout, sizeof net_timeout)) {
-            close(fd[0]);
-            close(fd[1]);
-            return -1;
-        }
-    return 0;
-fail:
+            setsockopt(fd[i], SOL_SOCKET, SO_RCVTIMEO, &net_timeout, sizeof net_timeout))
+            goto fail;
     close(l);
+    return 0;
+fail:;
+    int err = errno;
+    close(fd[0]);
+    close(fd[1]);
+    close(l);
+    errno = err;
     return -1;
 }
 /* Two UDP sockets on 127.0.0.1 connected to each other. */
@@ -409,8 +412,9 @@ static int b_tcp_connect(long n) {
     struct sockaddr_in sa;
     int l = tcp_listener(&sa);
     if (l < 0) return -1;
+    int c = -1;
     for (long i = 0; i < n; i++) {
-        int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof sa)) goto fail;
         int a = accept4(l, NULL, NULL, SOCK_CLOEXEC);
         if (a < 0) goto fail;
@@ -421,6 +425,7 @@ static int b_tcp_connect(long n) {
     return 0;
 fail:;
     int err = errno;
+    close(c);
     close(l);
     errno = err;
     return -1;
