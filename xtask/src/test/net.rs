@@ -12,7 +12,52 @@ use crate::{NetMode, RunOpts};
 /// requests (more than either queue holds) must get 300 replies.
 pub(super) fn net_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
     arp(t, filter, kvm)?;
+    ping(t, filter, kvm)?;
     httpd(t, filter, kvm)
+}
+
+/// `boot.net.ping`: busybox ping as root (a raw ICMP socket) gets echo replies from
+/// 127.0.0.1, from the guest's own eth0 address and from QEMU's gateway 10.0.2.2 (answered
+/// inside QEMU).
+fn ping(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
+    let id = "boot.net.ping";
+    if filter.is_some_and(|f| !id.contains(f)) {
+        return Ok(());
+    }
+    let kernel = build::kernel()?;
+    let mut img = build::base_image()?;
+    let script = "ping -c 2 127.0.0.1 && ping -c 1 10.0.2.15 && ping -c 1 -W 5 10.0.2.2";
+    build::set_launch(
+        &mut img,
+        &[
+            "/bin/busybox".into(),
+            "sh".into(),
+            "-c".into(),
+            script.into(),
+        ],
+    );
+    let opts = RunOpts {
+        kvm,
+        timeout: Some(120),
+        net: Some(NetMode::Restrict),
+        ..RunOpts::default()
+    };
+    let (outcome, out) = qemu::boot(&opts, &kernel, &img, "net-ping", true)?;
+    let replies = out.matches(" packets received, 0% packet loss").count();
+    if outcome != Outcome::Exit(0) || replies != 3 {
+        t.fail(
+            id,
+            &format!(
+                "{}, {} of 3 pings answered; console: {}",
+                qemu::describe(&outcome),
+                replies,
+                tail(&out, 6)
+            ),
+        );
+    } else {
+        t.pass(id);
+    }
+    Ok(())
 }
 
 fn arp(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {

@@ -9,6 +9,7 @@
 pub mod addr;
 pub mod device;
 pub mod file;
+mod raw;
 mod socket;
 
 pub use socket::{sockets, Received};

@@ -21,6 +21,8 @@ pub struct InetSocket {
     /// SO_RCVTIMEO / SO_SNDTIMEO in ns (0: wait forever).
     rcvtimeo: AtomicU64,
     sndtimeo: AtomicU64,
+    /// A raw ICMP socket (see raw.rs) rather than a ping socket.
+    pub raw: bool,
     /// A non-blocking connect returned EINPROGRESS and no connect has reported its outcome
     /// yet: the next connect does (0 or the error), as Linux's does.
     connecting: AtomicBool,
@@ -55,6 +57,7 @@ impl InetSocket {
             family,
             protocol,
             ino,
+            raw: false,
             rcvtimeo: AtomicU64::new(0),
             sndtimeo: AtomicU64::new(0),
             connecting: AtomicBool::new(false),
@@ -65,6 +68,13 @@ impl InetSocket {
     pub fn open(kind: Kind, family: Family, protocol: u32) -> KResult<InetSocket> {
         let id = with(|s| s.socket(kind, family))?;
         Ok(InetSocket::new(id, kind, family, protocol))
+    }
+
+    /// A raw IPv4 ICMP socket (see raw.rs).
+    pub fn open_raw_icmp(protocol: u32) -> KResult<InetSocket> {
+        let mut s = InetSocket::open(Kind::Icmp, Family::V4, protocol)?;
+        s.raw = true;
+        Ok(s)
     }
 
     pub fn set_timeout(&self, recv: bool, ns: u64) {
@@ -162,6 +172,9 @@ impl InetSocket {
     /// send: all of `data` for a blocking stream socket (a short count only when interrupted
     /// or timed out), one datagram otherwise.
     pub fn send(&self, data: &[u8], to: Option<SocketAddr>, nonblock: bool) -> KResult<usize> {
+        if self.raw {
+            super::raw::claim_ident(self, data)?;
+        }
         let stream = self.kind == Kind::Tcp;
         let to = if stream { None } else { to };
         let deadline = self.deadline(false);
@@ -189,6 +202,39 @@ impl InetSocket {
     /// recv into `buf`: what is there (at least one byte, or end of file), or with `waitall`
     /// a full buffer unless the stream ends first.
     pub fn recv(
+        &self,
+        buf: &mut [u8],
+        peek: bool,
+        waitall: bool,
+        nonblock: bool,
+    ) -> KResult<Received> {
+        if self.raw {
+            return self.recv_raw(buf, peek, nonblock);
+        }
+        self.recv_plain(buf, peek, waitall, nonblock)
+    }
+
+    /// A raw socket's receive: the ICMP message with an IPv4 header in front.
+    fn recv_raw(&self, buf: &mut [u8], peek: bool, nonblock: bool) -> KResult<Received> {
+        use super::raw::{header, IP_HEADER};
+        let mut msg = alloc::vec![0u8; buf.len().saturating_sub(IP_HEADER).max(64)];
+        let r = self.recv_plain(&mut msg, peek, false, nonblock)?;
+        let from = match r.from {
+            Some(SocketAddr::V4(a)) => *a.ip(),
+            _ => core::net::Ipv4Addr::UNSPECIFIED,
+        };
+        let mut packet = alloc::vec::Vec::from(header(from, r.full));
+        packet.extend_from_slice(&msg[..r.len]);
+        let n = packet.len().min(buf.len());
+        buf[..n].copy_from_slice(&packet[..n]);
+        Ok(Received {
+            len: n,
+            from: r.from,
+            full: IP_HEADER + r.full,
+        })
+    }
+
+    fn recv_plain(
         &self,
         buf: &mut [u8],
         peek: bool,

@@ -54,9 +54,13 @@ pub(in crate::syscall) fn socket(
         (SOCK_STREAM, 0 | IPPROTO_TCP) => (Kind::Tcp, IPPROTO_TCP),
         (SOCK_DGRAM, 0 | IPPROTO_UDP) => (Kind::Udp, IPPROTO_UDP),
         (SOCK_DGRAM, p) if p == icmp => (Kind::Icmp, p),
-        // Raw sockets are not built: programs get the answer of an unprivileged Linux
-        // process and fall back (busybox ping to a ping socket).
-        (SOCK_RAW, _) => return Err(Errno::EPERM),
+        // Raw sockets need CAP_NET_RAW; root gets ICMP over IPv4 (ping), nothing else yet.
+        (SOCK_RAW, _) if c.thread.proc_ref().cred.lock().euid != 0 => return Err(Errno::EPERM),
+        (SOCK_RAW, IPPROTO_ICMP) if family == Family::V4 => {
+            let s = InetSocket::open_raw_icmp(IPPROTO_ICMP)?;
+            return ok(install(c, new_file(s, flags), cloexec)?);
+        }
+        (SOCK_RAW, _) => return Err(Errno::EPROTONOSUPPORT),
         (SOCK_STREAM | SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
         _ => return Err(Errno::ESOCKTNOSUPPORT),
     };

@@ -50,6 +50,8 @@ pub(super) fn get(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>>
     match (level, name) {
         (SOL_SOCKET, SO_TYPE) => Ok(int(if s.kind == Kind::Tcp {
             SOCK_STREAM
+        } else if s.raw {
+            lintel_abi::socket::SOCK_RAW
         } else {
             SOCK_DGRAM
         } as i32)),
