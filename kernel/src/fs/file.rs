@@ -91,6 +91,10 @@ pub struct OpenFile {
     /// O_ACCMODE bits and status flags (O_APPEND, O_NONBLOCK, O_PATH...).
     pub flags: AtomicU32,
     pub pos: Mutex<u64>,
+    /// Who gets this file's I/O signals (F_SETOWN/F_SETOWN_EX: kind, pid) and which signal
+    /// (F_SETSIG; 0 means SIGIO).
+    pub owner: Mutex<(u32, i32)>,
+    pub owner_sig: AtomicU32,
 }
 
 /// What the end of an open file description releases besides its memory (the file locks it
@@ -122,6 +126,8 @@ impl OpenFile {
             dentry,
             flags: AtomicU32::new(flags),
             pos: Mutex::new(0),
+            owner: Mutex::new((0, 0)),
+            owner_sig: AtomicU32::new(0),
         })
     }
 

@@ -23,6 +23,9 @@ pub struct InetSocket {
     sndtimeo: AtomicU64,
     /// A raw ICMP socket (see raw.rs) rather than a ping socket.
     pub raw: bool,
+    /// TCP_CORK as set; recorded only: the stack sends what it has without holding partial
+    /// segments back (the peer sees the same bytes, sooner).
+    pub cork: AtomicBool,
     /// A non-blocking connect returned EINPROGRESS and no connect has reported its outcome
     /// yet: the next connect does (0 or the error), as Linux's does.
     connecting: AtomicBool,
@@ -58,6 +61,7 @@ impl InetSocket {
             protocol,
             ino,
             raw: false,
+            cork: AtomicBool::new(false),
             rcvtimeo: AtomicU64::new(0),
             sndtimeo: AtomicU64::new(0),
             connecting: AtomicBool::new(false),

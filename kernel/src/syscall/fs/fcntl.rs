@@ -11,10 +11,10 @@ use lintel_abi::fcntl::*;
 use lintel_abi::fcntl::{F_ADD_SEALS, F_GET_SEALS};
 use lintel_abi::Errno;
 
-pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
+pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "fcntl",
     fcntl,
-    "dup, fd and status flags, POSIX and OFD record locks with deadlock detection, pipe sizes",
+    "dup, fd and status flags, POSIX and OFD record locks with deadlock detection, pipe sizes, seals; F_SETOWN/F_SETSIG are recorded but SIGIO is not sent yet; no leases or F_NOTIFY",
 )];
 
 pub fn fcntl(c: &mut Call) -> SysResult {
@@ -69,6 +69,46 @@ pub fn fcntl(c: &mut Call) -> SysResult {
             let inode = f.inode.clone().ok_or(Errno::EINVAL)?;
             ok(crate::mm::pagecache::get_seals(&inode)? as usize)
         }
+        F_SETOWN => {
+            // A negative pid names a process group.
+            let who = arg as i32;
+            let owner = if who < 0 {
+                (F_OWNER_PGRP, who.checked_neg().ok_or(Errno::EINVAL)?)
+            } else {
+                (F_OWNER_PID, who)
+            };
+            set_owner(&f, owner)
+        }
+        F_GETOWN => {
+            let (kind, pid) = *f.owner.lock();
+            ok(if kind == F_OWNER_PGRP { -pid } else { pid } as isize as usize)
+        }
+        F_SETOWN_EX => {
+            let b = crate::uaccess::read_vec(arg, 8)?;
+            let kind = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            let pid = i32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+            if kind > F_OWNER_PGRP {
+                return Err(Errno::EINVAL);
+            }
+            set_owner(&f, (kind, pid))
+        }
+        F_GETOWN_EX => {
+            let (kind, pid) = *f.owner.lock();
+            let mut b = [0u8; 8];
+            b[..4].copy_from_slice(&kind.to_le_bytes());
+            b[4..].copy_from_slice(&pid.to_le_bytes());
+            crate::uaccess::write_bytes(arg, &b)?;
+            ok(0)
+        }
+        F_SETSIG => {
+            if arg > lintel_abi::signal::NSIG as usize {
+                return Err(Errno::EINVAL);
+            }
+            f.owner_sig
+                .store(arg as u32, core::sync::atomic::Ordering::Relaxed);
+            ok(0)
+        }
+        F_GETSIG => ok(f.owner_sig.load(core::sync::atomic::Ordering::Relaxed) as usize),
         F_SETFL => {
             let changeable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
             let new = (f.flags() & !changeable) | (arg as u32 & changeable);
@@ -77,6 +117,22 @@ pub fn fcntl(c: &mut Call) -> SysResult {
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// F_SETOWN/F_SETOWN_EX: a process or thread that does not exist is ESRCH (pid 0 clears the
+/// owner). The owner is recorded; SIGIO itself is not sent yet.
+fn set_owner(f: &crate::fs::file::OpenFile, (kind, pid): (u32, i32)) -> SysResult {
+    let exists = match kind {
+        _ if pid == 0 => true,
+        F_OWNER_TID => crate::proc::find_thread(pid).is_some(),
+        F_OWNER_PID => crate::proc::find_process(pid).is_some(),
+        _ => pid > 0,
+    };
+    if !exists || pid < 0 {
+        return Err(Errno::ESRCH);
+    }
+    *f.owner.lock() = (kind, pid);
+    ok(0)
 }
 
 /// Whether some address space maps `inode` shared and writable (F_SEAL_WRITE is then EBUSY).

@@ -11,27 +11,26 @@ use lintel_abi::fcntl::*;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "ioctl",
     ioctl,
-    "terminal, pty, FIONREAD, FIONBIO and block-device size ioctls",
+    "terminal, pty, FIONREAD, FIONBIO, FIOASYNC (flag only: no SIGIO yet), socket SIOCGIF*/SIOCINQ/SIOCOUTQ and block-device size ioctls",
 )];
 
 pub fn ioctl(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
-    use lintel_abi::ioctl::{FIOCLEX, FIONBIO, FIONCLEX};
+    use lintel_abi::fcntl::O_ASYNC;
+    use lintel_abi::ioctl::{FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX};
     let cmd = c.a[1] as u32;
     match cmd {
         FIOCLEX | FIONCLEX => {
             c.thread.proc_ref().files.lock().entry_mut(c.fd(0))?.cloexec = cmd == FIOCLEX;
             ok(0)
         }
-        FIONBIO => {
+        FIONBIO | FIOASYNC => {
+            // Linux's ioctl_fionbio / ioctl_fioasync: the O_NONBLOCK / O_ASYNC status flag.
+            let bit = if cmd == FIONBIO { O_NONBLOCK } else { O_ASYNC };
             let on = uaccess::read_i32(c.a[2])? != 0;
             let fl = f.flags();
             f.flags.store(
-                if on {
-                    fl | O_NONBLOCK
-                } else {
-                    fl & !O_NONBLOCK
-                },
+                if on { fl | bit } else { fl & !bit },
                 core::sync::atomic::Ordering::Relaxed,
             );
             ok(0)

@@ -5,9 +5,10 @@ use crate::net::inet::InetSocket;
 use crate::syscall::net::{read_timeval, timeval};
 use crate::uaccess;
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 use lintel_abi::inet::{
-    IPV6_UNICAST_HOPS, IPV6_V6ONLY, IP_TOS, IP_TTL, SOL_IP, SOL_IPV6, SOL_TCP, TCP_KEEPCNT,
-    TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY,
+    IPV6_UNICAST_HOPS, IPV6_V6ONLY, IP_TOS, IP_TTL, SOL_IP, SOL_IPV6, SOL_TCP, TCP_CORK,
+    TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY,
 };
 use lintel_abi::socket::{
     AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR,
@@ -79,6 +80,7 @@ pub(super) fn get(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>>
             Ok(v)
         }
         (SOL_TCP, TCP_NODELAY) if tcp => stack_int(s, SockOptName::NoDelay),
+        (SOL_TCP, TCP_CORK) if tcp => Ok(int(s.cork.load(Ordering::Relaxed) as i32)),
         (SOL_TCP, TCP_KEEPIDLE) if tcp => stack_int(s, SockOptName::KeepIdle),
         (SOL_TCP, TCP_KEEPINTVL) if tcp => stack_int(s, SockOptName::KeepIntvl),
         (SOL_TCP, TCP_KEEPCNT) if tcp => stack_int(s, SockOptName::KeepCnt),
@@ -133,6 +135,11 @@ pub(super) fn set(s: &InetSocket, level: usize, name: usize, p: usize, len: usiz
         (SOL_SOCKET, SO_REUSEADDR) => SockOpt::ReuseAddr(read_int(p, len)? != 0),
         (SOL_SOCKET, SO_REUSEPORT) => SockOpt::ReusePort(read_int(p, len)? != 0),
         (SOL_SOCKET, SO_KEEPALIVE) => SockOpt::KeepAlive(read_int(p, len)? != 0),
+        (SOL_TCP, TCP_CORK) => {
+            tcp_only(s)?;
+            s.cork.store(read_int(p, len)? != 0, Ordering::Relaxed);
+            return Ok(());
+        }
         (SOL_TCP, TCP_NODELAY | TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT) => {
             tcp_only(s)?;
             let v = read_int(p, len)?;

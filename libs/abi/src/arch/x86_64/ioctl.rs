@@ -24,6 +24,7 @@ pub const TIOCSPTLCK: u32 = 0x4004_5431;
 pub const TIOCGPTLCK: u32 = 0x8004_5439;
 pub const TIOCGPTPEER: u32 = 0x5441;
 pub const FIONCLEX: u32 = 0x5450;
+pub const FIOASYNC: u32 = 0x5452;
 pub const FIOCLEX: u32 = 0x5451;
 
 pub const BLKROGET: u32 = 0x125e;
