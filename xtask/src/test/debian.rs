@@ -8,9 +8,19 @@ use crate::qemu::{self, Outcome};
 use crate::{root, RunOpts};
 use std::process::Command;
 
-/// What debian.userland installs beyond minbase (the host needs them too: setup installs
-/// gawk and sqlite3 there).
-const USERLAND_PACKAGES: &[&str] = &["python3", "gawk", "perl", "sqlite3"];
+/// What the Debian tests install beyond minbase, in one image (one debootstrap): the tools
+/// userland.sh uses (the host needs those too: setup installs gawk and sqlite3 there) and
+/// the servers the network tests run.
+const USERLAND_PACKAGES: &[&str] = &[
+    "python3",
+    "gawk",
+    "perl",
+    "sqlite3",
+    "nginx-light",
+    "redis-server",
+    "redis-tools",
+    "curl",
+];
 
 /// A kernel log line: "[    1.234567] ...".
 fn is_kernel_log(l: &str) -> bool {
@@ -168,4 +178,141 @@ pub(super) fn debian_http_server(kvm: bool) -> Result<(), String> {
         ));
     }
     fsck
+}
+
+/// The guest side of debian.nginx-redis: nginx (Debian's default site, sendfile and
+/// tcp_nopush on) serves 10 MiB of random bytes whose hash the guest prints; redis-server
+/// (no persistence, reachable from the forward) holds a key the guest set, and the guest waits
+/// until the host sets `done` through it.
+const NGINX_REDIS: &str = r#"
+head -c 10485760 /dev/urandom > /var/www/html/big.bin
+echo "sha256 $(sha256sum /var/www/html/big.bin | cut -d' ' -f1)"
+nginx || exit 1
+redis-server --daemonize yes --save '' --appendonly no --protected-mode no || exit 1
+for i in $(seq 100); do [ "$(redis-cli ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done
+redis-cli set guest hello >/dev/null
+[ "$(curl -s http://127.0.0.1/big.bin | sha256sum | cut -d' ' -f1)" = "$(sha256sum < /var/www/html/big.bin | cut -d' ' -f1)" ] && echo local-fetch-ok
+for i in $(seq 2400); do [ "$(redis-cli get done)" = 1 ] && break; sleep 0.1; done
+[ "$(redis-cli get done)" = 1 ] && echo nginx-redis-done
+"#;
+
+/// One redis command in RESP to 127.0.0.1:`port`; the first reply line.
+fn redis(port: u16, args: &[&str]) -> Result<String, String> {
+    use std::io::{BufRead, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .map_err(|e| e.to_string())?;
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{}\r\n", a.len(), a));
+    }
+    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    let mut r = std::io::BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).map_err(|e| e.to_string())?;
+    if line.starts_with('$') && !line.starts_with("$-1") {
+        let mut v = String::new();
+        r.read_line(&mut v).map_err(|e| e.to_string())?;
+        return Ok(v.trim_end().to_string());
+    }
+    Ok(line.trim_end().to_string())
+}
+
+/// debian.nginx-redis: Debian's nginx-light and redis-server inside Lintel, reached from the
+/// host through forwards: the host downloads a 10 MiB file from nginx and checks its SHA-256
+/// against the guest's, reads a key from redis and sets the one that ends the guest's wait.
+pub(super) fn debian_nginx_redis(kvm: bool) -> Result<(), String> {
+    let disk = build::ensure_build_dir()?.join(format!("debian-nginx-{}.img", std::process::id()));
+    let packages: Vec<String> = USERLAND_PACKAGES.iter().map(|p| p.to_string()).collect();
+    crate::debian::image(&packages, &disk)?;
+    let mut img = build::base_image()?;
+    build::set_launch(
+        &mut img,
+        &["/bin/bash".into(), "-c".into(), NGINX_REDIS.into()],
+    );
+    let (http, rport) = (super::net::free_port()?, super::net::free_port()?);
+    let opts = RunOpts {
+        kvm,
+        mem: "1G".into(),
+        timeout: Some(400),
+        disk: Some(disk.clone()),
+        net: Some(crate::NetMode::Restrict),
+        forwards: vec![(http, 80), (rport, 6379)],
+        ..RunOpts::default()
+    };
+    let kernel = build::kernel()?;
+    let (booted, fetched) = std::thread::scope(|sc| {
+        let guest = sc.spawn(|| qemu::boot(&opts, &kernel, &img, "debian-nginx", true));
+        let start = std::time::Instant::now();
+        let mut got = Err(String::from("no attempt"));
+        while start.elapsed() < std::time::Duration::from_secs(300) && !guest.is_finished() {
+            // redis answers once the guest has set its key: then nginx is up too.
+            match redis(rport, &["GET", "guest"]) {
+                Ok(v) if v == "hello" => {
+                    got = super::net::http_get(http, "/big.bin").and_then(|body| {
+                        let set = redis(rport, &["SET", "done", "1"])?;
+                        if set != "+OK" {
+                            return Err(format!("redis SET answered {set:?}"));
+                        }
+                        Ok(body)
+                    });
+                    break;
+                }
+                Ok(v) => got = Err(format!("redis GET guest answered {v:?}")),
+                Err(e) => got = Err(e),
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        (guest.join(), got)
+    });
+    let fsck = crate::disk::fsck(&disk);
+    let _ = std::fs::remove_file(&disk);
+    let (outcome, out) = booted.map_err(|_| "boot thread panicked".to_string())??;
+    let body = fetched.map_err(|e| format!("host side failed: {e}; console: {}", tail(&out, 4)))?;
+    let want = out
+        .lines()
+        .find_map(|l| l.trim_end().strip_prefix("sha256 "))
+        .ok_or_else(|| format!("no hash printed; console: {}", tail(&out, 4)))?
+        .to_string();
+    let got = sha256_hex(&body)?;
+    if got != want {
+        return Err(format!(
+            "fetched {} bytes with SHA-256 {got}, guest has {want}",
+            body.len()
+        ));
+    }
+    for w in ["local-fetch-ok", "nginx-redis-done"] {
+        if !out.contains(w) {
+            return Err(format!("console lacks {w:?}; console: {}", tail(&out, 4)));
+        }
+    }
+    if outcome != Outcome::Exit(0) {
+        return Err(format!(
+            "{}; console: {}",
+            qemu::describe(&outcome),
+            tail(&out, 4)
+        ));
+    }
+    fsck
+}
+
+/// The SHA-256 of `data` in hex, by the host's sha256sum.
+fn sha256_hex(data: &[u8]) -> Result<String, String> {
+    use std::io::Write;
+    let mut c = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("sha256sum: {e}"))?;
+    c.stdin
+        .take()
+        .ok_or("sha256sum: no stdin")?
+        .write_all(data)
+        .map_err(|e| e.to_string())?;
+    let o = c.wait_with_output().map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string())
 }

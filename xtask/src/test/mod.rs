@@ -150,6 +150,12 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
             Err(e) => t.fail("debian.userland", &e),
         }
     }
+    if filter.is_none_or(|f| "debian.nginx-redis".contains(f)) {
+        match debian::debian_nginx_redis(kvm) {
+            Ok(()) => t.pass("debian.nginx-redis"),
+            Err(e) => t.fail("debian.nginx-redis", &e),
+        }
+    }
     if filter.is_none_or(|f| "debian.http-server".contains(f)) {
         match debian::debian_http_server(kvm) {
             Ok(()) => t.pass("debian.http-server"),
