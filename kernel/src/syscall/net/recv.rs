@@ -43,7 +43,8 @@ fn plain_recv(
     len: usize,
     flags: u32,
 ) -> KResult<Option<(Vec<u8>, usize, Option<Vec<u8>>)>> {
-    let mut data = alloc::vec![0u8; len.min(1 << 24)];
+    // From the heap with its reserve kept: a huge length gets a shorter buffer, not an abort.
+    let mut data = crate::mm::kheap::buffer(len.min(1 << 24))?;
     let (n, full, from) = match sock_of(c, fd)? {
         (_, Sock::Unix(_)) => return Ok(None),
         (f, Sock::Inet(s)) => {
@@ -116,7 +117,7 @@ fn do_recv(
     Option<Cred>,
 )> {
     let (f, s) = socket_of(c, fd)?;
-    let mut buf = alloc::vec![0u8; len.min(1 << 24)];
+    let mut buf = crate::mm::kheap::buffer(len.min(1 << 24))?;
     let nonblock = f.nonblocking() || flags & MSG_DONTWAIT != 0;
     let (n, full, from, files, cred) = s.recv(
         &mut buf,

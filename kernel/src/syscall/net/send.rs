@@ -153,6 +153,10 @@ pub fn sendmsg(c: &mut Call) -> SysResult {
 /// One sendmsg of the `msghdr` at `msgp` (sendmsg, and each message of sendmmsg).
 pub(super) fn sendmsg_at(c: &mut Call, fd: i32, msgp: usize, flags: u32) -> SysResult {
     let h = read_msghdr(msgp)?;
+    // The gathered message is one kernel buffer: ENOMEM rather than an aborted allocation
+    // when the iovecs add up to more than the heap can spare.
+    let total = h.iov.iter().fold(0usize, |t, (_, l)| t.saturating_add(*l));
+    crate::mm::kheap::check(total.saturating_mul(2))?;
     let mut data = Vec::new();
     for (base, len) in &h.iov {
         data.extend_from_slice(&uaccess::read_vec(*base, *len)?);
