@@ -95,6 +95,20 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             mem: None,
         });
     }
+    // 1,000 loopback TCP connections at once on a 1 GiB guest (issue 13's capacity mark).
+    let conns = bin.join("conns.musl");
+    build::compile_c(&root().join("tests/boot/conns.c"), Variant::Musl, &conns)?;
+    cases.push(Case {
+        id: "boot.net.conns".into(),
+        argv: s(&["/conns"]),
+        add: Some((conns, "/conns".into())),
+        status: 0,
+        output: s(&["1000 connections echoed"]),
+        keys: None,
+        contains: vec![],
+        disk: None,
+        mem: Some("1G".into()),
+    });
     // The interactive shell on the console: line editing, ^C, job control (^Z, fg, bg, jobs,
     // kill %1) and vi, typed as a user would.
     let k = |wait: u64, text: &str| (wait, text.as_bytes().to_vec());
