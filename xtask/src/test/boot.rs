@@ -107,7 +107,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         keys: None,
         contains: vec![],
         disk: None,
-        mem: Some("1G".into()),
+        mem: Some("1G"),
     });
     // The interactive shell on the console: line editing, ^C, job control (^Z, fg, bg, jobs,
     // kill %1) and vi, typed as a user would.
