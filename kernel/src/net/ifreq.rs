@@ -10,6 +10,7 @@ use lintel_net::IfInfo;
 const SIOCGIFNAME: u32 = 0x8910;
 const SIOCGIFCONF: u32 = 0x8912;
 const SIOCGIFFLAGS: u32 = 0x8913;
+const SIOCSIFFLAGS: u32 = 0x8914;
 const SIOCGIFADDR: u32 = 0x8915;
 const SIOCGIFBRDADDR: u32 = 0x8919;
 const SIOCGIFNETMASK: u32 = 0x891b;
@@ -38,6 +39,7 @@ pub fn is_ifreq(cmd: u32) -> bool {
         SIOCGIFNAME
             | SIOCGIFCONF
             | SIOCGIFFLAGS
+            | SIOCSIFFLAGS
             | SIOCGIFADDR
             | SIOCGIFBRDADDR
             | SIOCGIFNETMASK
@@ -143,6 +145,20 @@ pub fn ioctl(cmd: u32, arg: usize) -> KResult<usize> {
             return Ok(0);
         }
         SIOCGIFFLAGS => u[..2].copy_from_slice(&flags(l).to_le_bytes()),
+        SIOCSIFFLAGS => {
+            // CAP_NET_ADMIN; every link is up and stays up, so only "up" can be asked for.
+            let root =
+                crate::proc::try_current().is_some_and(|t| t.proc_ref().cred.lock().euid == 0);
+            if !root {
+                return Err(Errno::EPERM);
+            }
+            let want = u16::from_le_bytes([r[16], r[17]]);
+            return if want & IFF_UP != 0 {
+                Ok(0)
+            } else {
+                Err(Errno::EOPNOTSUPP)
+            };
+        }
         SIOCGIFADDR | SIOCGIFNETMASK | SIOCGIFBRDADDR => {
             let (ip, prefix) = ipv4(l).ok_or(Errno::EADDRNOTAVAIL)?;
             let v = match cmd {

@@ -270,6 +270,51 @@ impl Stack {
         Ok(())
     }
 
+    /// Removes interface `ifindex`'s IPv4 address and with it its default route.
+    pub fn clear_ipv4(&mut self, ifindex: u32) -> Result<(), Errno> {
+        let n = self.netif_by_index(ifindex).ok_or(Errno::ENODEV)?;
+        if n == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let nif = &mut self.netifs[n];
+        nif.v4 = None;
+        nif.gateway = None;
+        nif.iface.routes_mut().remove_default_ipv4_route();
+        self.sync_iface_addrs(n);
+        self.sync_loopback_addrs();
+        Ok(())
+    }
+
+    /// Sets (or with None removes) the IPv4 default route through interface `ifindex`; the
+    /// gateway must be on the interface's network (ENETUNREACH, as Linux's "invalid gateway").
+    pub fn set_gateway_v4(&mut self, ifindex: u32, gateway: Option<Ipv4Addr>) -> Result<(), Errno> {
+        let n = self.netif_by_index(ifindex).ok_or(Errno::ENODEV)?;
+        let nif = &mut self.netifs[n];
+        if let Some(gw) = gateway {
+            let (addr, prefix) = nif.v4.ok_or(Errno::ENETUNREACH)?;
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            if n == 0 || u32::from(gw) & mask != u32::from(addr) & mask {
+                return Err(Errno::ENETUNREACH);
+            }
+        }
+        nif.gateway = gateway;
+        nif.iface.routes_mut().remove_default_ipv4_route();
+        if let Some(gw) = gateway {
+            nif.iface
+                .routes_mut()
+                .add_default_ipv4_route(gw)
+                .map_err(|_| Errno::ENOSPC)?;
+        }
+        Ok(())
+    }
+
+    /// The IPv4 default route: (interface index, gateway).
+    pub fn gateway_v4(&self) -> Option<(u32, Ipv4Addr)> {
+        self.netifs
+            .iter()
+            .find_map(|n| n.gateway.map(|g| (n.index, g)))
+    }
+
     pub fn interfaces(&self) -> Vec<IfInfo> {
         self.netifs
             .iter()

@@ -13,7 +13,62 @@ use crate::{NetMode, RunOpts};
 pub(super) fn net_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
     arp(t, filter, kvm)?;
     ping(t, filter, kvm)?;
+    config(t, filter, kvm)?;
     httpd(t, filter, kvm)
+}
+
+/// `boot.net.config`: busybox `ip` changes eth0's address and the default route through
+/// netlink (a duplicate route is EEXIST), `ifconfig` shows the result, and a ping through
+/// the new configuration is answered.
+fn config(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
+    let id = "boot.net.config";
+    if filter.is_some_and(|f| !id.contains(f)) {
+        return Ok(());
+    }
+    let kernel = build::kernel()?;
+    let mut img = build::base_image()?;
+    let script = "ip route del default && ip addr del 10.0.2.15/24 dev eth0 && \
+        ip addr add 10.0.2.16/24 dev eth0 && ip route add default via 10.0.2.2 && \
+        { ip route add default via 10.0.2.2 2>/dev/null; echo again=$?; } && \
+        ip link set eth0 up && ip route && ifconfig eth0 | grep 'inet addr' && \
+        ping -c 1 -W 5 10.0.2.2 | grep '0% packet loss'";
+    build::set_launch(
+        &mut img,
+        &[
+            "/bin/busybox".into(),
+            "sh".into(),
+            "-c".into(),
+            script.into(),
+        ],
+    );
+    let opts = RunOpts {
+        kvm,
+        timeout: Some(120),
+        net: Some(NetMode::Restrict),
+        ..RunOpts::default()
+    };
+    let (outcome, out) = qemu::boot(&opts, &kernel, &img, "net-config", true)?;
+    let want = [
+        "again=2",
+        "10.0.2.0/24 dev eth0 scope link  src 10.0.2.16",
+        "default via 10.0.2.2 dev eth0",
+        "inet addr:10.0.2.16  Bcast:10.0.2.255  Mask:255.255.255.0",
+        " 0% packet loss",
+    ];
+    if outcome != Outcome::Exit(0) {
+        t.fail(
+            id,
+            &format!("{}; console: {}", qemu::describe(&outcome), tail(&out, 6)),
+        );
+    } else if let Some(w) = want.iter().find(|w| !out.contains(*w)) {
+        t.fail(
+            id,
+            &format!("console output lacks {w:?}; console: {}", tail(&out, 8)),
+        );
+    } else {
+        t.pass(id);
+    }
+    Ok(())
 }
 
 /// `boot.net.ping`: busybox ping as root (a raw ICMP socket) gets echo replies from

@@ -10,14 +10,6 @@ use lintel_hal::virtio_net::{TxError, VirtioNet};
 
 struct Nic(VirtioNet);
 
-/// The IPv4 default route `ip=` gave: (interface index, gateway).
-static GATEWAY: spin::Mutex<Option<(u32, Ipv4Addr)>> = spin::Mutex::new(None);
-
-/// The IPv4 default route, for netlink and /proc/net/route.
-pub fn default_gateway() -> Option<(u32, Ipv4Addr)> {
-    *GATEWAY.lock()
-}
-
 impl lintel_net::Device for Nic {
     fn mac(&self) -> [u8; 6] {
         self.0.mac()
@@ -80,7 +72,6 @@ pub fn attach(cmdline: &str) {
                     crate::warn!("ip={}: {}", v, e.name());
                 } else {
                     crate::info!("eth{}: {}/{}", dev, addr, prefix);
-                    *GATEWAY.lock() = gw.map(|g| (ifindex, g));
                 }
             }
             None => crate::warn!("ip={}: no such network device", v),

@@ -281,3 +281,44 @@ fn own_ethernet_address_is_local() {
     let mut buf = [0u8; 4];
     assert_eq!(a.st.recv(u, &mut buf, false).unwrap().0, 2);
 }
+
+#[test]
+fn addresses_and_default_route_change() {
+    use crate::Stack;
+    use core::net::Ipv4Addr;
+    struct Null;
+    impl crate::Device for Null {
+        fn mac(&self) -> [u8; 6] {
+            [2, 0, 0, 0, 0, 1]
+        }
+        fn mtu(&self) -> usize {
+            1500
+        }
+        fn transmit(&mut self, _: &[u8]) -> bool {
+            true
+        }
+        fn receive(&mut self) -> Option<std::vec::Vec<u8>> {
+            None
+        }
+    }
+    let mut st = Stack::new(0, 7);
+    let i = st.add_ethernet("eth0", std::boxed::Box::new(Null));
+    let gw = Ipv4Addr::new(10, 0, 2, 2);
+    assert_eq!(
+        st.set_gateway_v4(i, Some(gw)),
+        Err(crate::Errno::ENETUNREACH)
+    );
+    st.set_ipv4(i, Ipv4Addr::new(10, 0, 2, 15), 24, None)
+        .unwrap();
+    assert_eq!(
+        st.set_gateway_v4(i, Some(Ipv4Addr::new(192, 0, 2, 1))),
+        Err(crate::Errno::ENETUNREACH)
+    );
+    st.set_gateway_v4(i, Some(gw)).unwrap();
+    assert_eq!(st.gateway_v4(), Some((i, gw)));
+    st.set_gateway_v4(i, None).unwrap();
+    assert_eq!(st.gateway_v4(), None);
+    st.clear_ipv4(i).unwrap();
+    let eth = st.interfaces().into_iter().find(|l| l.index == i).unwrap();
+    assert!(eth.addrs.iter().all(|(a, _)| !a.is_ipv4()));
+}
