@@ -42,7 +42,8 @@ pub fn sendmmsg(c: &mut Call) -> SysResult {
     let [fd, vec, vlen, flags, ..] = c.a;
     let vlen = vlen.min(UIO_MAXIOV);
     for i in 0..vlen {
-        let m = vec + i * MMSGHDR_SIZE;
+        // A vector that wraps around the address space ends in EFAULT, not an overflow.
+        let m = vec.wrapping_add(i * MMSGHDR_SIZE);
         match sendmsg_at(c, fd as i32, m, flags as u32) {
             Ok(n) => {
                 let n = match n {
@@ -70,7 +71,8 @@ pub fn recvmmsg(c: &mut Call) -> SysResult {
         None
     };
     for i in 0..vlen {
-        let m = vec + i * MMSGHDR_SIZE;
+        // A vector that wraps around the address space ends in EFAULT, not an overflow.
+        let m = vec.wrapping_add(i * MMSGHDR_SIZE);
         match recvmsg_at(c, fd as i32, m, flags & !MSG_WAITFORONE) {
             Ok(n) => {
                 let n = match n {
