@@ -14,6 +14,7 @@ extern crate std;
 mod addr;
 mod api;
 mod dgram;
+mod dhcp;
 mod info;
 mod netif;
 mod opts;

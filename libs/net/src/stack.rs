@@ -149,6 +149,8 @@ pub struct Stack {
     pub(crate) listeners: Vec<SockId>,
     /// Asked before buffers are allocated for a socket or connection (see `set_memory_gate`).
     mem_gate: Option<fn(usize) -> bool>,
+    /// DHCP clients: (interface, smoltcp socket).
+    pub(crate) dhcp: Vec<(usize, SocketHandle)>,
 }
 
 /// What a new socket is charged at the gate before any buffer exists: its share of buffers
@@ -205,6 +207,7 @@ impl Stack {
             free: Vec::new(),
             listeners: Vec::new(),
             mem_gate: None,
+            dhcp: Vec::new(),
         };
         s.sync_loopback_addrs();
         s
@@ -334,7 +337,7 @@ impl Stack {
             .collect()
     }
 
-    fn netif_by_index(&self, ifindex: u32) -> Option<usize> {
+    pub(crate) fn netif_by_index(&self, ifindex: u32) -> Option<usize> {
         self.netifs.iter().position(|n| n.index == ifindex)
     }
 
@@ -677,6 +680,7 @@ impl Stack {
                 }
             }
             changed |= self.update(now_ns);
+            changed |= self.dhcp_update();
             changed |= moved;
             if !moved && self.netifs[0].port.looped.is_empty() {
                 break;

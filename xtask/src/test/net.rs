@@ -14,7 +14,59 @@ pub(super) fn net_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resul
     arp(t, filter, kvm)?;
     ping(t, filter, kvm)?;
     config(t, filter, kvm)?;
+    dhcp(t, filter, kvm)?;
     httpd(t, filter, kvm)
+}
+
+/// `boot.net.dhcp`: booted with `ip=dhcp`, the kernel gets its address from QEMU's built-in
+/// DHCP server before the first program runs, which pings QEMU's host address on the same
+/// network. (In restrict mode QEMU's server offers no router, so there is no default route;
+/// Linux would have none either.)
+fn dhcp(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
+    let id = "boot.net.dhcp";
+    if filter.is_some_and(|f| !id.contains(f)) {
+        return Ok(());
+    }
+    let kernel = build::kernel()?;
+    let mut img = build::base_image()?;
+    let script = "ip addr show eth0 && ip route && ping -c 1 -W 5 10.0.2.2 | grep '0% packet loss'";
+    build::set_launch(
+        &mut img,
+        &[
+            "/bin/busybox".into(),
+            "sh".into(),
+            "-c".into(),
+            script.into(),
+        ],
+    );
+    let opts = RunOpts {
+        kvm,
+        timeout: Some(120),
+        net: Some(NetMode::Restrict),
+        append: Some("log=info ip=dhcp".into()),
+        ..RunOpts::default()
+    };
+    let (outcome, out) = qemu::boot(&opts, &kernel, &img, "net-dhcp", true)?;
+    let want = [
+        "eth0: 10.0.2.15/24 from DHCP",
+        "inet 10.0.2.15/24",
+        "10.0.2.0/24 dev eth0 scope link  src 10.0.2.15",
+        " 0% packet loss",
+    ];
+    if outcome != Outcome::Exit(0) {
+        t.fail(
+            id,
+            &format!("{}; console: {}", qemu::describe(&outcome), tail(&out, 6)),
+        );
+    } else if let Some(w) = want.iter().find(|w| !out.contains(*w)) {
+        t.fail(
+            id,
+            &format!("console output lacks {w:?}; console: {}", tail(&out, 8)),
+        );
+    } else {
+        t.pass(id);
+    }
+    Ok(())
 }
 
 /// `boot.net.config`: busybox `ip` changes eth0's address and the default route through

@@ -55,6 +55,39 @@ fn parse_ip_option(v: &str) -> Option<(usize, Ipv4Addr, u8, Option<Ipv4Addr>)> {
     Some((dev, addr, prefix, gw))
 }
 
+/// `ip=dhcp` (or `on`, `any`), or a full form whose autoconf field asks for DHCP.
+fn wants_dhcp(v: &str) -> bool {
+    let auto = |a: &str| matches!(a, "dhcp" | "on" | "any" | "both");
+    auto(v) || v.split(':').nth(6).is_some_and(auto)
+}
+
+/// How long boot waits for a lease before going on (Linux's ipconfig waits too, so the first
+/// program finds the network configured).
+const DHCP_WAIT_NS: u64 = 10_000_000_000;
+
+/// Asks for a lease on `ifindex` and waits for it (boundedly).
+fn dhcp(ifindex: u32) {
+    if let Err(e) = with(|s| s.start_dhcp(ifindex)) {
+        crate::warn!("ip=dhcp: {}", e.name());
+        return;
+    }
+    let deadline = crate::time::uptime_ns().saturating_add(DHCP_WAIT_NS);
+    while crate::time::uptime_ns() < deadline {
+        let v4 = with(|s| {
+            s.interfaces()
+                .into_iter()
+                .find(|l| l.index == ifindex)
+                .and_then(|l| l.addrs.into_iter().find(|(a, _)| a.is_ipv4()))
+        });
+        if let Some((addr, prefix)) = v4 {
+            crate::info!("eth0: {}/{} from DHCP", addr, prefix);
+            return;
+        }
+        core::hint::spin_loop();
+    }
+    crate::warn!("ip=dhcp: no lease yet; the address comes when one does");
+}
+
 /// Hands every network card to the stack as eth0, eth1... and applies `ip=`.
 pub fn attach(cmdline: &str) {
     let mut ifindexes = Vec::new();
@@ -65,6 +98,12 @@ pub fn attach(cmdline: &str) {
     let Some(v) = cmdline.split(' ').find_map(|w| w.strip_prefix("ip=")) else {
         return;
     };
+    if wants_dhcp(v) {
+        if let Some(&ifindex) = ifindexes.first() {
+            dhcp(ifindex);
+        }
+        return;
+    }
     match parse_ip_option(v) {
         Some((dev, addr, prefix, gw)) => match ifindexes.get(dev) {
             Some(&ifindex) => {
