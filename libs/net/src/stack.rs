@@ -5,6 +5,7 @@ use crate::addr::{in_prefix, link_local, to_user, to_wire};
 use crate::netif::{NetIf, Port, LOOPBACK_MTU};
 use crate::opts::{Opts, SockOpt, SockOptName};
 use crate::ports::{conflicts, Binding, EPHEMERAL_HI, EPHEMERAL_LO};
+use crate::timewait::{PortUse, TimeWaits};
 use crate::{Device, Errno, Family, IfInfo, Kind, SockId};
 use alloc::boxed::Box;
 use alloc::collections::{BTreeSet, VecDeque};
@@ -149,6 +150,8 @@ pub struct Stack {
     pub(crate) listeners: Vec<SockId>,
     /// Asked before buffers are allocated for a socket or connection (see `set_memory_gate`).
     mem_gate: Option<fn(usize) -> bool>,
+    /// Closed loopback connections in TIME_WAIT, kept out of the socket table.
+    pub(crate) tw: TimeWaits,
 }
 
 /// What a new socket is charged at the gate before any buffer exists: its share of buffers
@@ -205,6 +208,7 @@ impl Stack {
             free: Vec::new(),
             listeners: Vec::new(),
             mem_gate: None,
+            tw: TimeWaits::default(),
         };
         s.sync_loopback_addrs();
         s
@@ -437,19 +441,73 @@ impl Stack {
         Ok(self.insert(Sock::new(kind, family, Opts::default(), body)))
     }
 
-    fn binding_of(s: &Sock) -> Option<Binding> {
+    pub(crate) fn binding_of(s: &Sock) -> Option<Binding> {
         // Port 0: an address kept after connect(AF_UNSPEC) gave the port up; it holds nothing.
         let local = s.local.filter(|l| l.port() != 0)?;
         Some(s.binding(local, matches!(s.body, Body::Tcp(TcpState::Listen(_)))))
     }
 
     pub(crate) fn in_use(&self, me: SockId, want: &Binding) -> bool {
-        self.socks.iter().enumerate().any(|(i, s)| {
+        let tw = want.kind == Kind::Tcp
+            && self
+                .tw
+                .bindings_on(want.port)
+                .any(|old| conflicts(want, old));
+        tw || self.socks.iter().enumerate().any(|(i, s)| {
             i != me.0
                 && s.as_ref()
                     .and_then(Self::binding_of)
                     .is_some_and(|old| conflicts(want, &old))
         })
+    }
+
+    /// Ports held by live sockets of `kind`.
+    fn used_ports(&self, kind: Kind) -> BTreeSet<u16> {
+        self.socks
+            .iter()
+            .flatten()
+            .filter(|o| o.kind == kind)
+            .filter_map(|o| o.local.map(|l| l.port()))
+            .collect()
+    }
+
+    /// An ephemeral port for a TCP connect from `src` to `dst` (wire form), as Linux's
+    /// __inet_hash_connect chooses it: a port no live socket holds, whose TIME_WAIT entries
+    /// (if any) allow a connection to `dst`. Out of ports: EADDRNOTAVAIL, as Linux.
+    pub(crate) fn claim_connect(&mut self, src: IpAddr, dst: SocketAddr) -> Result<u16, Errno> {
+        let used = self.used_ports(Kind::Tcp);
+        // The other end of a loopback connection that is still open holds the 4-tuple too.
+        let peers: BTreeSet<u16> = self
+            .socks
+            .iter()
+            .flatten()
+            .filter(|o| o.kind == Kind::Tcp)
+            .filter(|o| {
+                o.local
+                    .is_some_and(|l| to_wire(l.ip()) == dst.ip() && l.port() == dst.port())
+            })
+            .filter_map(|o| o.peer.filter(|p| to_wire(p.ip()) == src).map(|p| p.port()))
+            .collect();
+        let loopback = self.route(dst.ip()) == Some(0);
+        let span = u64::from(EPHEMERAL_HI - EPHEMERAL_LO) + 1;
+        let start = self.random() % span;
+        let mut reuse = None;
+        for k in 0..span {
+            let off = u16::try_from((start + k) % span).unwrap_or(0);
+            let port = EPHEMERAL_LO + off;
+            if used.contains(&port) || peers.contains(&port) {
+                continue;
+            }
+            let local = SocketAddr::new(src, port);
+            match self.tw.connect_use(local, dst, loopback, self.now_ns) {
+                PortUse::Free => return Ok(port),
+                PortUse::Reusable if reuse.is_none() => reuse = Some(port),
+                _ => {}
+            }
+        }
+        let port = reuse.ok_or(Errno::EADDRNOTAVAIL)?;
+        self.tw.remove(SocketAddr::new(src, port), dst);
+        Ok(port)
     }
 
     /// Checks that `addr` may be bound by `id` and picks an ephemeral port for port 0.
@@ -462,19 +520,15 @@ impl Stack {
             }
             return Ok(addr);
         }
-        let used: BTreeSet<u16> = self
-            .socks
-            .iter()
-            .flatten()
-            .filter(|o| o.kind == want.kind)
-            .filter_map(|o| o.local.map(|l| l.port()))
-            .collect();
+        let used = self.used_ports(want.kind);
         let span = u64::from(EPHEMERAL_HI - EPHEMERAL_LO) + 1;
         let start = self.random() % span;
         for k in 0..span {
             let off = u16::try_from((start + k) % span).unwrap_or(0);
             let port = EPHEMERAL_LO + off;
-            if used.contains(&port) {
+            if used.contains(&port)
+                || (want.kind == Kind::Tcp && self.tw.bindings_on(port).next().is_some())
+            {
                 continue;
             }
             want.port = port;
@@ -514,7 +568,7 @@ impl Stack {
         Ok(())
     }
 
-    fn wildcard(family: Family) -> IpAddr {
+    pub(crate) fn wildcard(family: Family) -> IpAddr {
         match family {
             Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             Family::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
@@ -606,6 +660,7 @@ impl Stack {
     /// wake a waiter.
     pub fn poll(&mut self, now_ns: u64) -> bool {
         self.now_ns = now_ns;
+        self.tw.expire(now_ns);
         let now = instant(now_ns);
         let mut changed = false;
         for _ in 0..MAX_ROUNDS {
@@ -652,6 +707,9 @@ impl Stack {
                 let t = ns_of(t).max(now_ns);
                 best = Some(best.map_or(t, |b| b.min(t)));
             }
+        }
+        if let Some(t) = self.tw.next_expiry() {
+            best = Some(best.map_or(t, |b| b.min(t)));
         }
         // Orphans in FIN_WAIT2 are reaped by us, not smoltcp.
         for s in self.socks.iter().flatten() {

@@ -5,7 +5,8 @@
 use crate::addr::{to_wire, unspecified_to_loopback, user_sockaddr, wire};
 use crate::opts::Opts;
 use crate::stack::{Body, Conn, Listener, Sock, Stack, TcpState, FIN_TIMEOUT_NS};
-use crate::syn::parse_syn;
+use crate::syn::{parse_syn, parse_tcp, RST, SYN};
+use crate::timewait::Entry;
 use crate::{Errno, Events, Family, Kind, SockId};
 use alloc::collections::VecDeque;
 use alloc::vec;
@@ -102,8 +103,25 @@ impl Stack {
     pub(crate) fn ingress(&mut self, n: usize, frame: Vec<u8>, now: Instant) {
         let ethernet = !self.netifs[n].is_loopback();
         let mut temp: Option<(SockId, SocketHandle)> = None;
+        if !ethernet && !self.tw.is_empty() {
+            if let Some((src, dst, flags)) = parse_tcp(&frame, false) {
+                if self.tw.contains(dst, src) {
+                    // Linux's tcp_timewait_state_process: a SYN reopens the pair (it goes to
+                    // the listener, if any), an RST ends the wait, anything else is a
+                    // duplicate (loopback loses nothing, so no ACK is owed).
+                    if flags & (SYN | RST) == 0 {
+                        return;
+                    }
+                    self.tw.remove(dst, src);
+                    if flags & RST != 0 {
+                        return;
+                    }
+                }
+            }
+        }
         if let Some((src, dst)) = parse_syn(&frame, ethernet) {
             if self.netifs[n].iface.has_ip_addr(dst.ip()) || (n == 0 && dst.ip().is_loopback()) {
+                self.reopen_time_wait(n, src, dst);
                 match self.syn_plan(n, src, dst) {
                     SynPlan::Pass => {}
                     SynPlan::Drop => return,
@@ -125,6 +143,30 @@ impl Stack {
                 }) = self.sock_mut(lid)
                 {
                     l.embryos.retain(|&e| e != (n, h));
+                }
+            }
+        }
+    }
+
+    /// A SYN for a 4-tuple whose smoltcp socket sits in TIME_WAIT (an Ethernet connection, or
+    /// one still open by the user) reopens it, as on Linux: smoltcp would answer with a
+    /// challenge ACK and restart its timer, and the client would retry for seconds. The socket
+    /// is replaced by a closed one (its owner sees an orderly end) and the SYN goes on to the
+    /// listener. Linux also checks that the SYN's sequence number or timestamp is newer;
+    /// smoltcp does not expose what it last received, so any SYN reopens.
+    fn reopen_time_wait(&mut self, n: usize, src: SocketAddr, dst: SocketAddr) {
+        let (src_ep, dst_ep) = (IpEndpoint::from(src), IpEndpoint::from(dst));
+        for (_, s) in self.netifs[n].sockets.iter_mut() {
+            if let Socket::Tcp(t) = s {
+                if t.state() == tcp::State::TimeWait
+                    && t.local_endpoint() == Some(dst_ep)
+                    && t.remote_endpoint() == Some(src_ep)
+                {
+                    *t = tcp::Socket::new(
+                        tcp::SocketBuffer::new(Vec::new()),
+                        tcp::SocketBuffer::new(Vec::new()),
+                    );
+                    return;
                 }
             }
         }
@@ -208,9 +250,15 @@ impl Stack {
         let mut promote: Vec<(SockId, usize, SocketHandle)> = Vec::new();
         let mut dead: Vec<(usize, SocketHandle)> = Vec::new();
         let mut reap: Vec<SockId> = Vec::new();
+        let mut waits: Vec<(SocketAddr, SocketAddr, Entry)> = Vec::new();
         let netifs = &mut self.netifs;
         for (i, slot) in self.socks.iter_mut().enumerate() {
             let Some(s) = slot else { continue };
+            let held = if s.zombie {
+                Stack::binding_of(s).map(|b| (b, !s.port_locked))
+            } else {
+                None
+            };
             let t = match &mut s.body {
                 Body::Tcp(t) => t,
                 Body::Dgram(handles) => {
@@ -292,7 +340,21 @@ impl Stack {
                     c.rxq = rxq;
                     c.txq = txq;
                     if s.zombie {
+                        let ends = (sk.local_endpoint(), sk.remote_endpoint());
                         if st == tcp::State::Closed && sk.local_endpoint().is_none() {
+                            netifs[c.netif].sockets.remove(c.handle);
+                            reap.push(SockId(i));
+                        } else if let (tcp::State::TimeWait, 0, Some(l), Some(r), Some(b)) =
+                            (st, c.netif, ends.0, ends.1, held)
+                        {
+                            // Out of smoltcp and the socket table (see timewait.rs).
+                            let e = Entry {
+                                binding: b.0,
+                                ephemeral: b.1,
+                                since_ns: now_ns,
+                            };
+                            let sa = |ep: IpEndpoint| SocketAddr::new(ep.addr.into(), ep.port);
+                            waits.push((sa(l), sa(r), e));
                             netifs[c.netif].sockets.remove(c.handle);
                             reap.push(SockId(i));
                         } else if st == tcp::State::FinWait2
@@ -309,6 +371,9 @@ impl Stack {
         }
         for id in reap {
             self.remove(id);
+        }
+        for (l, r, e) in waits {
+            self.tw.insert(l, r, e);
         }
         for (lid, n, h) in promote {
             changed = true;
@@ -431,14 +496,23 @@ impl Stack {
             return Err(Errno::ECONNREFUSED);
         }
         let n = self.route(dst).ok_or(Errno::ENETUNREACH)?;
-        let local = self.autobind(id)?;
-        let bound = to_wire(local.ip());
-        let src = if bound.is_unspecified() {
-            self.source_for(n, dst).ok_or(Errno::ENETUNREACH)?
-        } else if bound.is_ipv4() != dst.is_ipv4() {
-            return Err(Errno::EINVAL);
-        } else {
-            bound
+        let kept = self.sock(id)?.local;
+        let src = match kept.map(|l| to_wire(l.ip())) {
+            Some(b) if !b.is_unspecified() && b.is_ipv4() != dst.is_ipv4() => {
+                return Err(Errno::EINVAL)
+            }
+            Some(b) if !b.is_unspecified() => b,
+            _ => self.source_for(n, dst).ok_or(Errno::ENETUNREACH)?,
+        };
+        let local = match kept {
+            Some(l) if l.port() != 0 => l,
+            _ => {
+                let port = self.claim_connect(src, SocketAddr::new(dst, addr.port()))?;
+                let ip = kept.map_or(Stack::wildcard(family), |l| l.ip());
+                let l = SocketAddr::new(ip, port);
+                self.sock_mut(id)?.local = Some(l);
+                l
+            }
         };
         // A previous, failed attempt leaves its smoltcp socket behind.
         if let Body::Tcp(TcpState::Conn(c)) = &self.sock(id)?.body {

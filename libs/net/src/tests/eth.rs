@@ -281,3 +281,31 @@ fn own_ethernet_address_is_local() {
     let mut buf = [0u8; 4];
     assert_eq!(a.st.recv(u, &mut buf, false).unwrap().0, 2);
 }
+
+/// On Ethernet a closed connection keeps its smoltcp socket through TIME_WAIT (it may still
+/// have to answer a lost FIN); a new SYN on the 4-tuple reopens it there too.
+#[test]
+fn syn_reopens_time_wait_across_ethernet() {
+    let (mut a, mut b, _) = joined();
+    let l = b.st.socket(Kind::Tcp, Family::V4).unwrap();
+    b.st.bind(l, SocketAddr::new(IpAddr::V4(B_IP), 80)).unwrap();
+    b.st.listen(l, 4).unwrap();
+    let to = SocketAddr::new(IpAddr::V4(B_IP), 80);
+    let from = SocketAddr::new(IpAddr::V4(A_IP), 40000);
+    let c = a.st.socket(Kind::Tcp, Family::V4).unwrap();
+    a.st.bind(c, from).unwrap();
+    a.st.connect(c, to).unwrap();
+    both(&mut a, &mut b, 50);
+    let (s, _) = b.st.accept(l).unwrap();
+    b.st.close(s);
+    both(&mut a, &mut b, 50);
+    a.st.close(c);
+    both(&mut a, &mut b, 50);
+    assert!(b.st.sockets().iter().any(|i| i.state == 6));
+    let c2 = a.st.socket(Kind::Tcp, Family::V4).unwrap();
+    a.st.bind(c2, from).unwrap();
+    a.st.connect(c2, to).unwrap();
+    both(&mut a, &mut b, 50);
+    assert!(a.st.events(c2).writable);
+    assert_eq!(b.st.accept(l).unwrap().1, from);
+}

@@ -267,8 +267,12 @@ fn addr_in_use() {
     h.st.bind(n1, rp).unwrap();
     h.st.listen(n1, 1).unwrap();
     h.st.close(n1);
-    // TIME_WAIT ends (smoltcp: 10 s), the port is free for anyone.
-    h.run(11_000);
+    // TIME_WAIT ends (60 s, as Linux), the port is free for anyone.
+    h.run(5);
+    let n3 = h.tcp(Family::V4);
+    assert_eq!(h.st.bind(n3, rp), Err(Errno::EADDRINUSE));
+    h.now += 60_000 * MS;
+    h.run(1);
     let n2 = h.tcp(Family::V4);
     h.st.bind(n2, rp).unwrap();
     h.st.close(l);
@@ -755,4 +759,63 @@ fn generation_counts_own_events_only() {
     h.st.connect(c3, la).unwrap();
     h.run(3);
     assert_ne!(h.st.generation(l), gl);
+}
+
+/// The server closed first, so its end of the pair waits in TIME_WAIT; a new connection from
+/// the same client port is a SYN on that 4-tuple, which reopens it at once (Linux's
+/// TCP_TW_SYN) instead of drawing a challenge ACK and seconds of SYN retries.
+#[test]
+fn syn_reopens_a_time_wait_pair() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 4);
+    let (c, s) = h.pair(l, la, Family::V4);
+    let cport = h.st.local_addr(c).unwrap();
+    h.st.close(s);
+    h.run(5);
+    assert_eq!(h.recv_some(c, 10).unwrap(), b"");
+    h.st.close(c);
+    h.run(5);
+    assert_eq!(h.st.tw.iter().count(), 1);
+    // Only TIME_WAIT is left: no socket in the table or in smoltcp.
+    assert_eq!(h.st.netifs[0].sockets.iter().count(), 0);
+    let c2 = h.tcp(Family::V4);
+    h.st.bind(c2, cport).unwrap();
+    h.st.connect(c2, la).unwrap();
+    h.run(5);
+    assert!(h.st.events(c2).writable);
+    let (s2, peer) = h.st.accept(l).unwrap();
+    assert_eq!(peer, cport);
+    h.send_all(c2, b"again");
+    assert_eq!(h.recv_some(s2, 10).unwrap(), b"again");
+    assert_eq!(h.st.tw.iter().count(), 0);
+}
+
+/// Connect's ephemeral port never lands on a 4-tuple held by a TIME_WAIT of either end.
+#[test]
+fn connect_avoids_time_wait_tuples() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 64);
+    let mut held = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let (c, s) = h.pair(l, la, Family::V4);
+        held.insert(h.st.local_addr(c).unwrap().port());
+        if held.len() % 2 == 0 {
+            h.st.close(s);
+            h.run(2);
+            h.st.close(c);
+        } else {
+            h.st.close(c);
+            h.run(2);
+            h.st.close(s);
+        }
+        h.run(3);
+    }
+    assert_eq!(h.st.tw.iter().count(), 40);
+    for _ in 0..200 {
+        let c = h.tcp(Family::V4);
+        h.st.connect(c, la).unwrap();
+        assert!(!held.contains(&h.st.local_addr(c).unwrap().port()));
+        h.st.close(c);
+        h.run(2);
+    }
 }
