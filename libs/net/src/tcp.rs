@@ -134,6 +134,7 @@ impl Stack {
         nif.iface
             .poll_ingress_single(now, &mut nif.port, &mut nif.sockets);
         nif.port.current = None;
+        nif.port.recycle();
         if let Some((lid, h)) = temp {
             if nif.sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen {
                 nif.sockets.remove(h);
