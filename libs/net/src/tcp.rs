@@ -28,20 +28,25 @@ enum SynPlan {
     Create(SockId),
 }
 
-/// A smoltcp socket for a connection on interface `n`. On `lo` every segment is acknowledged
-/// at once: Linux starts connections in quick-ack mode and a loopback ACK costs nothing, so a
-/// second small send (held back by Nagle until the first is acknowledged) is not delayed and
-/// a writer's buffer frees up as soon as the reader's window takes the data.
-/// The buffer bytes a connection accepted by this listener will take.
-fn conn_buffers(s: &Result<&Sock, Errno>) -> usize {
-    s.as_ref()
-        .map_or(0, |s| s.opts.tcp_rx_size() + s.opts.tcp_tx_size())
-}
+/// Heap that must stay free beyond a connection's buffers for it to get the roomy sizes:
+/// on a 1 GiB guest (256 MiB heap) the first few hundred connections get them and the rest
+/// the small defaults, so a connection flood still ends past 1,000; a small guest never
+/// does.
+const ROOMY_HEADROOM: usize = 128 << 20;
 
-pub(crate) fn new_tcp_socket(opts: &Opts, n: usize) -> tcp::Socket<'static> {
+/// A smoltcp socket for a connection on interface `n` with `(rx, tx)` buffer bytes. On `lo`
+/// every segment is acknowledged at once: Linux starts connections in quick-ack mode and a
+/// loopback ACK costs nothing, so a second small send (held back by Nagle until the first is
+/// acknowledged) is not delayed and a writer's buffer frees up as soon as the reader's window
+/// takes the data.
+pub(crate) fn new_tcp_socket(
+    opts: &Opts,
+    n: usize,
+    (rx, tx): (usize, usize),
+) -> tcp::Socket<'static> {
     let mut sk = tcp::Socket::new(
-        tcp::SocketBuffer::new(vec![0u8; opts.tcp_rx_size()]),
-        tcp::SocketBuffer::new(vec![0u8; opts.tcp_tx_size()]),
+        tcp::SocketBuffer::new(vec![0u8; rx]),
+        tcp::SocketBuffer::new(vec![0u8; tx]),
     );
     if n == 0 {
         sk.set_ack_delay(None);
@@ -93,6 +98,14 @@ fn peer_finished(st: tcp::State) -> bool {
 }
 
 impl Stack {
+    /// (receive, send) buffer bytes for a new connection with `opts`: roomy while the heap
+    /// has plenty left (Linux's tcp_mem pressure, reduced to one threshold).
+    fn tcp_sizes(&self, opts: &Opts) -> (usize, usize) {
+        let (rx, tx) = opts.tcp_sizes(true);
+        let roomy = self.mem_ok(rx + tx + ROOMY_HEADROOM);
+        opts.tcp_sizes(roomy)
+    }
+
     fn tcp_sock(&mut self, n: usize, h: SocketHandle) -> &mut tcp::Socket<'static> {
         self.netifs[n].sockets.get_mut::<tcp::Socket>(h)
     }
@@ -212,7 +225,10 @@ impl Stack {
                 body: Body::Tcp(TcpState::Listen(l)),
                 ..
             }) if l.embryos.len() + l.queue.len() <= l.backlog
-                && self.mem_ok(conn_buffers(&self.sock(lid))) =>
+                && self.sock(lid).is_ok_and(|s| {
+                    let (rx, tx) = self.tcp_sizes(&s.opts);
+                    self.mem_ok(rx + tx)
+                }) =>
             {
                 SynPlan::Create(lid)
             }
@@ -227,7 +243,7 @@ impl Stack {
         dst: SocketAddr,
     ) -> Option<(SockId, SocketHandle)> {
         let opts = self.sock(lid).ok()?.opts;
-        let mut sk = new_tcp_socket(&opts, n);
+        let mut sk = new_tcp_socket(&opts, n, self.tcp_sizes(&opts));
         sk.listen(IpListenEndpoint {
             addr: Some(wire(dst.ip())),
             port: dst.port(),
@@ -520,10 +536,11 @@ impl Stack {
             let (cn, ch) = (c.netif, c.handle);
             self.netifs[cn].sockets.remove(ch);
         }
-        if !self.mem_ok(opts.tcp_rx_size() + opts.tcp_tx_size()) {
+        let sizes = self.tcp_sizes(&opts);
+        if !self.mem_ok(sizes.0 + sizes.1) {
             return Err(Errno::ENOBUFS);
         }
-        let mut sk = new_tcp_socket(&opts, n);
+        let mut sk = new_tcp_socket(&opts, n, sizes);
         apply_tcp_opts(&mut sk, &opts, true);
         let nif = &mut self.netifs[n];
         sk.connect(

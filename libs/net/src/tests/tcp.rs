@@ -398,7 +398,7 @@ fn thousand_connections() {
         std::eprintln!(
             "1000 loopback connections (2000 sockets): {} MiB RSS; per socket {} B of buffers + {} B smoltcp state + {} B ours",
             used >> 20,
-            crate::opts::TCP_RX_DEFAULT + crate::opts::TCP_TX_DEFAULT,
+            crate::opts::TCP_RX_ROOMY + crate::opts::TCP_TX_ROOMY,
             core::mem::size_of::<smoltcp::socket::tcp::Socket>(),
             core::mem::size_of::<crate::stack::Sock>(),
         );
@@ -845,4 +845,40 @@ fn loopback_skips_transport_checksums() {
         }
     }
     assert!(got == data);
+}
+
+/// The (receive, send) buffer capacities of a connection's smoltcp socket.
+fn capacities(h: &Host, id: SockId) -> (usize, usize) {
+    let Some(Some(crate::stack::Sock {
+        body: crate::stack::Body::Tcp(crate::stack::TcpState::Conn(c)),
+        ..
+    })) = h.st.socks.get(id.0)
+    else {
+        panic!("not a connection");
+    };
+    let sk = h.st.netifs[c.netif]
+        .sockets
+        .get::<smoltcp::socket::tcp::Socket>(c.handle);
+    (sk.recv_capacity(), sk.send_capacity())
+}
+
+/// Connections get roomy buffers while the heap has plenty left, the small defaults when it
+/// does not, and what SO_RCVBUF/SO_SNDBUF asked for either way.
+#[test]
+fn buffer_sizes_follow_memory() {
+    use crate::opts::{TCP_RX_DEFAULT, TCP_RX_ROOMY, TCP_TX_DEFAULT, TCP_TX_ROOMY};
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 4);
+    let (c, s) = h.pair(l, la, Family::V4);
+    assert_eq!(capacities(&h, c), (TCP_RX_ROOMY, TCP_TX_ROOMY));
+    assert_eq!(capacities(&h, s), (TCP_RX_ROOMY, TCP_TX_ROOMY));
+    // Only a few MiB left.
+    h.st.set_memory_gate(|bytes| bytes < 4 << 20);
+    let (c, s) = h.pair(l, la, Family::V4);
+    assert_eq!(capacities(&h, c), (TCP_RX_DEFAULT, TCP_TX_DEFAULT));
+    assert_eq!(capacities(&h, s), (TCP_RX_DEFAULT, TCP_TX_DEFAULT));
+    let c = h.tcp(Family::V4);
+    h.st.set_option(c, SockOpt::RecvBuf(200_000)).unwrap();
+    h.st.connect(c, la).unwrap();
+    assert_eq!(capacities(&h, c).0, 200_000);
 }
