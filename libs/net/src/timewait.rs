@@ -18,6 +18,8 @@ const MAX_ENTRIES: usize = 32768;
 /// once the entry is older than a second.
 const REUSE_AFTER_NS: u64 = 1_000_000_000;
 
+const EXPIRY_GRAIN: u64 = 1_000_000_000;
+
 /// (local port, local address, remote), wire form; the port first so a port's entries are
 /// one range.
 type Key = (u16, IpAddr, SocketAddr);
@@ -97,10 +99,12 @@ impl TimeWaits {
         }
     }
 
-    /// When the oldest entry ends.
+    /// When the table next wants a look: the oldest entry's end, rounded up to a whole second
+    /// so that a burst of closed connections costs one timer poll a second, not one each.
     pub fn next_expiry(&self) -> Option<u64> {
         let (since, _) = self.order.front()?;
-        Some(since.saturating_add(TIME_WAIT_NS))
+        let end = since.saturating_add(TIME_WAIT_NS);
+        Some(end.saturating_add(EXPIRY_GRAIN - 1) / EXPIRY_GRAIN * EXPIRY_GRAIN)
     }
 
     /// The bindings held on `port`.
@@ -195,7 +199,13 @@ mod tests {
         assert_eq!(t.connect_use(at(1, 80), other, true, 0), PortUse::Taken);
         assert_eq!(t.bindings_on(80).count(), 1);
         assert_eq!(t.next_expiry(), Some(TIME_WAIT_NS));
+        t.insert(cl, srv, entry(cl, true, 1));
+        t.expire(TIME_WAIT_NS - 1);
+        assert_eq!(t.bindings_on(80).count(), 1);
         t.expire(TIME_WAIT_NS);
+        assert!(!t.is_empty());
+        assert_eq!(t.next_expiry(), Some(TIME_WAIT_NS + EXPIRY_GRAIN));
+        t.expire(TIME_WAIT_NS + EXPIRY_GRAIN);
         assert!(t.is_empty());
     }
 }

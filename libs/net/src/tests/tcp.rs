@@ -882,3 +882,22 @@ fn buffer_sizes_follow_memory() {
     h.st.connect(c, la).unwrap();
     assert_eq!(capacities(&h, c).0, 200_000);
 }
+
+/// Connections closed client-first pile up in TIME_WAIT without growing the socket table or
+/// smoltcp's socket set, which every call walks.
+#[test]
+fn time_wait_leaves_the_socket_table() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 8);
+    for _ in 0..1000 {
+        let (c, s) = h.pair(l, la, Family::V4);
+        h.st.close(c);
+        h.run(1);
+        h.st.close(s);
+        h.run(1);
+    }
+    h.run(5);
+    assert_eq!(h.st.tw.iter().count(), 1000);
+    assert_eq!(h.st.socks.iter().flatten().count(), 1);
+    assert_eq!(h.st.netifs[0].sockets.iter().count(), 0);
+}
