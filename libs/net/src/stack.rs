@@ -152,6 +152,8 @@ pub struct Stack {
     mem_gate: Option<fn(usize) -> bool>,
     /// Closed loopback connections in TIME_WAIT, kept out of the socket table.
     pub(crate) tw: TimeWaits,
+    /// `update` changed a smoltcp socket, so every interface needs another egress pass.
+    pub(crate) egress_due: bool,
 }
 
 /// What a new socket is charged at the gate before any buffer exists: its share of buffers
@@ -209,6 +211,7 @@ impl Stack {
             listeners: Vec::new(),
             mem_gate: None,
             tw: TimeWaits::default(),
+            egress_due: false,
         };
         s.sync_loopback_addrs();
         s
@@ -663,6 +666,12 @@ impl Stack {
         self.tw.expire(now_ns);
         let now = instant(now_ns);
         let mut changed = false;
+        // An egress pass walks every socket of the interface and sends at most one packet
+        // from each, so it is repeated only while it may find something: in the first round
+        // (the caller's call or a timer may have left work), after frames came in, after a
+        // pass that sent something, or after `update` changed a socket.
+        let mut due: Vec<bool> = vec![true; self.netifs.len()];
+        self.egress_due = false;
         for _ in 0..MAX_ROUNDS {
             let mut moved = false;
             for n in 0..self.netifs.len() {
@@ -675,19 +684,27 @@ impl Stack {
                             .collect(),
                     }
                 };
+                let mut again = due.get(n).copied().unwrap_or(true) || !frames.is_empty();
                 for frame in frames {
                     moved = true;
                     self.ingress(n, frame, now);
                 }
-                let nif = &mut self.netifs[n];
-                if nif.iface.poll_egress(now, &mut nif.port, &mut nif.sockets)
-                    == PollResult::SocketStateChanged
-                {
-                    moved = true;
+                if again {
+                    let nif = &mut self.netifs[n];
+                    again = nif.iface.poll_egress(now, &mut nif.port, &mut nif.sockets)
+                        == PollResult::SocketStateChanged;
+                    moved |= again;
+                }
+                if let Some(d) = due.get_mut(n) {
+                    *d = again;
                 }
             }
             changed |= self.update(now_ns);
             changed |= moved;
+            if core::mem::take(&mut self.egress_due) {
+                due.iter_mut().for_each(|d| *d = true);
+                moved = true;
+            }
             if !moved && self.netifs[0].port.looped.is_empty() {
                 break;
             }

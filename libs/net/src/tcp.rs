@@ -268,6 +268,8 @@ impl Stack {
         let mut dead: Vec<(usize, SocketHandle)> = Vec::new();
         let mut reap: Vec<SockId> = Vec::new();
         let mut waits: Vec<(SocketAddr, SocketAddr, Entry)> = Vec::new();
+        // A smoltcp socket was changed here (reset, options): it may have something to send.
+        let mut touched = false;
         let netifs = &mut self.netifs;
         for (i, slot) in self.socks.iter_mut().enumerate() {
             let Some(s) = slot else { continue };
@@ -312,6 +314,7 @@ impl Stack {
                     let sk = netifs[c.netif].sockets.get_mut::<tcp::Socket>(c.handle);
                     if data_after_shutdown(s.zombie, s.shut_rd, sk, c.rxq) {
                         sk.abort();
+                        touched = true;
                     }
                     let st = sk.state();
                     let (rxq, txq) = (sk.recv_queue(), sk.send_queue());
@@ -327,6 +330,7 @@ impl Stack {
                         && !matches!(st, tcp::State::SynSent | tcp::State::Closed)
                     {
                         apply_tcp_opts(sk, &s.opts, false);
+                        touched = true;
                     }
                     if st == tcp::State::Closed && c.last != tcp::State::Closed && !s.zombie {
                         let idle = now_ns.saturating_sub(prev_activity);
@@ -378,11 +382,13 @@ impl Stack {
                             && now_ns.saturating_sub(s.zombie_since) > FIN_TIMEOUT_NS
                         {
                             sk.abort();
+                            touched = true;
                         }
                     }
                 }
             }
         }
+        self.egress_due |= touched;
         for (n, h) in dead {
             self.netifs[n].sockets.remove(h);
         }
@@ -402,6 +408,7 @@ impl Stack {
             let sk = self.tcp_sock(n, h);
             let (Some(local), Some(remote)) = (sk.local_endpoint(), sk.remote_endpoint()) else {
                 sk.abort();
+                self.egress_due = true;
                 continue;
             };
             let conn = Conn {
