@@ -1,6 +1,7 @@
 //! A listing of the stack's sockets, for /proc/net/{tcp,tcp6,udp,udp6} and tools such as
 //! netstat and ss that read them.
 
+use crate::addr::to_user;
 use crate::stack::{Body, Stack, TcpState};
 use crate::{Family, Kind, SockId};
 use alloc::vec::Vec;
@@ -45,7 +46,8 @@ fn linux_state(s: tcp::State) -> u8 {
 }
 
 impl Stack {
-    /// Every socket of the stack, in socket-table order.
+    /// Every socket of the stack, in socket-table order, then the TIME_WAIT table
+    /// (id `usize::MAX`: no socket left).
     pub fn sockets(&self) -> Vec<SockInfo> {
         let mut out = Vec::new();
         for (i, s) in self.socks.iter().enumerate() {
@@ -78,6 +80,21 @@ impl Stack {
                 rx_queue: self.rx_queued(id),
                 tx_queue: self.tx_queued(id),
                 orphan: s.zombie,
+            });
+        }
+        // Closed loopback connections waiting out TIME_WAIT have left the socket table.
+        for (_, remote, e) in self.tw.iter() {
+            let family = e.binding.family;
+            out.push(SockInfo {
+                id: SockId(usize::MAX),
+                kind: Kind::Tcp,
+                family,
+                local: Some(SocketAddr::new(e.binding.addr, e.binding.port)),
+                peer: Some(SocketAddr::new(to_user(family, remote.ip()), remote.port())),
+                state: linux_state(tcp::State::TimeWait),
+                rx_queue: 0,
+                tx_queue: 0,
+                orphan: true,
             });
         }
         out

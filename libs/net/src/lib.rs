@@ -24,6 +24,7 @@ mod syn;
 mod tcp;
 #[cfg(test)]
 mod tests;
+mod timewait;
 
 use alloc::string::String;
 use alloc::vec::Vec;

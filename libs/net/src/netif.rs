@@ -9,11 +9,10 @@ use crate::Device;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use smoltcp::iface::{Interface, SocketSet};
-use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::phy::{self, Checksum, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
 /// Linux's loopback MTU.
@@ -22,6 +21,8 @@ pub(crate) const LOOPBACK_MTU: usize = 65536;
 const LOOPBACK_IP_MTU: usize = 65535;
 /// Frames waiting on the loopback "wire"; beyond this they are dropped like a full NIC ring.
 const LOOPBACK_QUEUE_MAX: usize = 8192;
+/// Frame buffers kept for reuse (loopback ones can be 64 KiB each).
+const SPARE_MAX: usize = 8;
 
 pub(crate) struct NetIf {
     pub index: u32,
@@ -63,6 +64,12 @@ pub(crate) struct Port {
     pub looped: VecDeque<Vec<u8>>,
     pub current: Option<Vec<u8>>,
     pub mtu: usize,
+    /// Buffers of frames already sent or received, for the next frames to be built in: a
+    /// frame smoltcp is about to write in full needs neither a fresh allocation nor zeroing.
+    spare: Vec<Vec<u8>>,
+    /// Buffers of frames smoltcp has just read; they join `spare` after each received frame
+    /// (the receive token cannot reach `spare` while the transmit token holds it).
+    read: Vec<Vec<u8>>,
 }
 
 impl Port {
@@ -73,31 +80,64 @@ impl Port {
             looped: VecDeque::new(),
             current: None,
             mtu,
+            spare: Vec::new(),
+            read: Vec::new(),
+        }
+    }
+
+    /// Gives the buffers of frames read since the last call back to the pool.
+    pub fn recycle(&mut self) {
+        while let Some(b) = self.read.pop() {
+            if self.spare.len() < SPARE_MAX {
+                self.spare.push(b);
+            }
         }
     }
 }
 
-pub(crate) struct Rx(Vec<u8>);
-pub(crate) struct Tx<'a>(&'a mut Port);
+fn keep(spare: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
+    if spare.len() < SPARE_MAX {
+        spare.push(buf);
+    }
+}
 
-impl phy::RxToken for Rx {
+pub(crate) struct Rx<'a> {
+    frame: Vec<u8>,
+    read: &'a mut Vec<Vec<u8>>,
+}
+
+pub(crate) struct Tx<'a> {
+    dev: &'a mut Option<Box<dyn Device>>,
+    looped: &'a mut VecDeque<Vec<u8>>,
+    spare: &'a mut Vec<Vec<u8>>,
+}
+
+impl phy::RxToken for Rx<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0)
+        let r = f(&self.frame);
+        keep(self.read, self.frame);
+        r
     }
 }
 
 impl phy::TxToken for Tx<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buf = vec![0u8; len];
+        // smoltcp writes every byte of the frame; only growth beyond a reused buffer's old
+        // length is zeroed.
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.resize(len, 0);
         let r = f(&mut buf);
-        match &mut self.0.dev {
+        match self.dev {
             // A full ring drops the frame; TCP retransmits and UDP may lose datagrams anyway.
             Some(dev) => {
                 let _ = dev.transmit(&buf);
+                keep(self.spare, buf);
             }
             None => {
-                if self.0.looped.len() < LOOPBACK_QUEUE_MAX {
-                    self.0.looped.push_back(buf);
+                if self.looped.len() < LOOPBACK_QUEUE_MAX {
+                    self.looped.push_back(buf);
+                } else {
+                    keep(self.spare, buf);
                 }
             }
         }
@@ -105,9 +145,19 @@ impl phy::TxToken for Tx<'_> {
     }
 }
 
+impl Port {
+    fn tx(&mut self) -> Tx<'_> {
+        Tx {
+            dev: &mut self.dev,
+            looped: &mut self.looped,
+            spare: &mut self.spare,
+        }
+    }
+}
+
 impl phy::Device for Port {
     type RxToken<'a>
-        = Rx
+        = Rx<'a>
     where
         Self: 'a;
     type TxToken<'a>
@@ -115,13 +165,22 @@ impl phy::Device for Port {
     where
         Self: 'a;
 
-    fn receive(&mut self, _now: Instant) -> Option<(Rx, Tx<'_>)> {
+    fn receive(&mut self, _now: Instant) -> Option<(Rx<'_>, Tx<'_>)> {
         let frame = self.current.take()?;
-        Some((Rx(frame), Tx(self)))
+        let rx = Rx {
+            frame,
+            read: &mut self.read,
+        };
+        let tx = Tx {
+            dev: &mut self.dev,
+            looped: &mut self.looped,
+            spare: &mut self.spare,
+        };
+        Some((rx, tx))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<Tx<'_>> {
-        Some(Tx(self))
+        Some(self.tx())
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -132,6 +191,12 @@ impl phy::Device for Port {
         } else {
             caps.medium = Medium::Ip;
             caps.max_transmission_unit = self.mtu;
+            // Nothing corrupts a frame between our own send and receive, so TCP and UDP
+            // checksums are neither computed nor checked, as on Linux's loopback (which
+            // marks them CHECKSUM_PARTIAL/UNNECESSARY). IP and ICMP keep theirs: ICMP
+            // reaches ping sockets' users with its checksum.
+            caps.checksum.tcp = Checksum::None;
+            caps.checksum.udp = Checksum::None;
         }
         caps
     }

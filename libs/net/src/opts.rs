@@ -58,6 +58,12 @@ pub(crate) const DEFAULT_SNDBUF_REPORTED: usize = 16_384;
 /// connections fitting in a few tens of MiB.
 pub(crate) const TCP_RX_DEFAULT: usize = 32 * 1024;
 pub(crate) const TCP_TX_DEFAULT: usize = 16 * 1024;
+/// What a connection gets while memory is plentiful (see [`Opts::tcp_sizes`]): a 64 KiB
+/// write fits whole and a loopback segment (up to 64 KiB) fits the window. A 128 KiB receive
+/// buffer (Linux's tcp_rmem[1]) moved no more data through loopback and made each connection
+/// dearer to set up (the buffers are zeroed at creation).
+pub(crate) const TCP_RX_ROOMY: usize = 64 * 1024;
+pub(crate) const TCP_TX_ROOMY: usize = 64 * 1024;
 /// Datagram sockets: room for one maximal (64 KiB) datagram plus change, and 64 datagrams.
 pub(crate) const DGRAM_PAYLOAD: usize = 80 * 1024;
 pub(crate) const DGRAM_PACKETS: usize = 64;
@@ -101,13 +107,20 @@ impl Default for Opts {
 }
 
 impl Opts {
-    /// Bytes of receive buffer a new TCP connection gets.
-    pub fn tcp_rx_size(&self) -> usize {
-        self.rcvbuf.map_or(TCP_RX_DEFAULT, |r| (r / 2).max(1024))
-    }
-
-    pub fn tcp_tx_size(&self) -> usize {
-        self.sndbuf.map_or(TCP_TX_DEFAULT, |s| (s / 2).max(2048))
+    /// (receive, send) buffer bytes for a new connection. Linux grows a connection's buffers
+    /// as it needs them unless TCP memory is under pressure; smoltcp's are fixed at creation,
+    /// so a connection whose sizes the user did not set gets the roomy sizes when `roomy`
+    /// (memory is plentiful) and the small defaults otherwise.
+    pub fn tcp_sizes(&self, roomy: bool) -> (usize, usize) {
+        let (rx, tx) = if roomy {
+            (TCP_RX_ROOMY, TCP_TX_ROOMY)
+        } else {
+            (TCP_RX_DEFAULT, TCP_TX_DEFAULT)
+        };
+        (
+            self.rcvbuf.map_or(rx, |r| (r / 2).max(1024)),
+            self.sndbuf.map_or(tx, |s| (s / 2).max(2048)),
+        )
     }
 
     /// The keep-alive probe interval and give-up time smoltcp should use, if keep-alive is on.

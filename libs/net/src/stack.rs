@@ -5,6 +5,7 @@ use crate::addr::{in_prefix, link_local, to_user, to_wire};
 use crate::netif::{NetIf, Port, LOOPBACK_MTU};
 use crate::opts::{Opts, SockOpt, SockOptName};
 use crate::ports::{conflicts, Binding, EPHEMERAL_HI, EPHEMERAL_LO};
+use crate::timewait::{PortUse, TimeWaits};
 use crate::{Device, Errno, Family, IfInfo, Kind, SockId};
 use alloc::boxed::Box;
 use alloc::collections::{BTreeSet, VecDeque};
@@ -151,6 +152,10 @@ pub struct Stack {
     mem_gate: Option<fn(usize) -> bool>,
     /// DHCP clients: (interface, smoltcp socket).
     pub(crate) dhcp: Vec<(usize, SocketHandle)>,
+    /// Closed loopback connections in TIME_WAIT, kept out of the socket table.
+    pub(crate) tw: TimeWaits,
+    /// `update` changed a smoltcp socket, so every interface needs another egress pass.
+    pub(crate) egress_due: bool,
 }
 
 /// What a new socket is charged at the gate before any buffer exists: its share of buffers
@@ -208,6 +213,8 @@ impl Stack {
             listeners: Vec::new(),
             mem_gate: None,
             dhcp: Vec::new(),
+            tw: TimeWaits::default(),
+            egress_due: false,
         };
         s.sync_loopback_addrs();
         s
@@ -485,19 +492,73 @@ impl Stack {
         Ok(self.insert(Sock::new(kind, family, Opts::default(), body)))
     }
 
-    fn binding_of(s: &Sock) -> Option<Binding> {
+    pub(crate) fn binding_of(s: &Sock) -> Option<Binding> {
         // Port 0: an address kept after connect(AF_UNSPEC) gave the port up; it holds nothing.
         let local = s.local.filter(|l| l.port() != 0)?;
         Some(s.binding(local, matches!(s.body, Body::Tcp(TcpState::Listen(_)))))
     }
 
     pub(crate) fn in_use(&self, me: SockId, want: &Binding) -> bool {
-        self.socks.iter().enumerate().any(|(i, s)| {
+        let tw = want.kind == Kind::Tcp
+            && self
+                .tw
+                .bindings_on(want.port)
+                .any(|old| conflicts(want, old));
+        tw || self.socks.iter().enumerate().any(|(i, s)| {
             i != me.0
                 && s.as_ref()
                     .and_then(Self::binding_of)
                     .is_some_and(|old| conflicts(want, &old))
         })
+    }
+
+    /// Ports held by live sockets of `kind`.
+    fn used_ports(&self, kind: Kind) -> BTreeSet<u16> {
+        self.socks
+            .iter()
+            .flatten()
+            .filter(|o| o.kind == kind)
+            .filter_map(|o| o.local.map(|l| l.port()))
+            .collect()
+    }
+
+    /// An ephemeral port for a TCP connect from `src` to `dst` (wire form), as Linux's
+    /// __inet_hash_connect chooses it: a port no live socket holds, whose TIME_WAIT entries
+    /// (if any) allow a connection to `dst`. Out of ports: EADDRNOTAVAIL, as Linux.
+    pub(crate) fn claim_connect(&mut self, src: IpAddr, dst: SocketAddr) -> Result<u16, Errno> {
+        let used = self.used_ports(Kind::Tcp);
+        // The other end of a loopback connection that is still open holds the 4-tuple too.
+        let peers: BTreeSet<u16> = self
+            .socks
+            .iter()
+            .flatten()
+            .filter(|o| o.kind == Kind::Tcp)
+            .filter(|o| {
+                o.local
+                    .is_some_and(|l| to_wire(l.ip()) == dst.ip() && l.port() == dst.port())
+            })
+            .filter_map(|o| o.peer.filter(|p| to_wire(p.ip()) == src).map(|p| p.port()))
+            .collect();
+        let loopback = self.route(dst.ip()) == Some(0);
+        let span = u64::from(EPHEMERAL_HI - EPHEMERAL_LO) + 1;
+        let start = self.random() % span;
+        let mut reuse = None;
+        for k in 0..span {
+            let off = u16::try_from((start + k) % span).unwrap_or(0);
+            let port = EPHEMERAL_LO + off;
+            if used.contains(&port) || peers.contains(&port) {
+                continue;
+            }
+            let local = SocketAddr::new(src, port);
+            match self.tw.connect_use(local, dst, loopback, self.now_ns) {
+                PortUse::Free => return Ok(port),
+                PortUse::Reusable if reuse.is_none() => reuse = Some(port),
+                _ => {}
+            }
+        }
+        let port = reuse.ok_or(Errno::EADDRNOTAVAIL)?;
+        self.tw.remove(SocketAddr::new(src, port), dst);
+        Ok(port)
     }
 
     /// Checks that `addr` may be bound by `id` and picks an ephemeral port for port 0.
@@ -510,19 +571,15 @@ impl Stack {
             }
             return Ok(addr);
         }
-        let used: BTreeSet<u16> = self
-            .socks
-            .iter()
-            .flatten()
-            .filter(|o| o.kind == want.kind)
-            .filter_map(|o| o.local.map(|l| l.port()))
-            .collect();
+        let used = self.used_ports(want.kind);
         let span = u64::from(EPHEMERAL_HI - EPHEMERAL_LO) + 1;
         let start = self.random() % span;
         for k in 0..span {
             let off = u16::try_from((start + k) % span).unwrap_or(0);
             let port = EPHEMERAL_LO + off;
-            if used.contains(&port) {
+            if used.contains(&port)
+                || (want.kind == Kind::Tcp && self.tw.bindings_on(port).next().is_some())
+            {
                 continue;
             }
             want.port = port;
@@ -562,7 +619,7 @@ impl Stack {
         Ok(())
     }
 
-    fn wildcard(family: Family) -> IpAddr {
+    pub(crate) fn wildcard(family: Family) -> IpAddr {
         match family {
             Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             Family::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
@@ -654,8 +711,15 @@ impl Stack {
     /// wake a waiter.
     pub fn poll(&mut self, now_ns: u64) -> bool {
         self.now_ns = now_ns;
+        self.tw.expire(now_ns);
         let now = instant(now_ns);
         let mut changed = false;
+        // An egress pass walks every socket of the interface and sends at most one packet
+        // from each, so it is repeated only while it may find something: in the first round
+        // (the caller's call or a timer may have left work), after frames came in, after a
+        // pass that sent something, or after `update` changed a socket.
+        let mut due: Vec<bool> = vec![true; self.netifs.len()];
+        self.egress_due = false;
         for _ in 0..MAX_ROUNDS {
             let mut moved = false;
             for n in 0..self.netifs.len() {
@@ -668,20 +732,28 @@ impl Stack {
                             .collect(),
                     }
                 };
+                let mut again = due.get(n).copied().unwrap_or(true) || !frames.is_empty();
                 for frame in frames {
                     moved = true;
                     self.ingress(n, frame, now);
                 }
-                let nif = &mut self.netifs[n];
-                if nif.iface.poll_egress(now, &mut nif.port, &mut nif.sockets)
-                    == PollResult::SocketStateChanged
-                {
-                    moved = true;
+                if again {
+                    let nif = &mut self.netifs[n];
+                    again = nif.iface.poll_egress(now, &mut nif.port, &mut nif.sockets)
+                        == PollResult::SocketStateChanged;
+                    moved |= again;
+                }
+                if let Some(d) = due.get_mut(n) {
+                    *d = again;
                 }
             }
             changed |= self.update(now_ns);
             changed |= self.dhcp_update();
             changed |= moved;
+            if core::mem::take(&mut self.egress_due) {
+                due.iter_mut().for_each(|d| *d = true);
+                moved = true;
+            }
             if !moved && self.netifs[0].port.looped.is_empty() {
                 break;
             }
@@ -701,6 +773,9 @@ impl Stack {
                 let t = ns_of(t).max(now_ns);
                 best = Some(best.map_or(t, |b| b.min(t)));
             }
+        }
+        if let Some(t) = self.tw.next_expiry() {
+            best = Some(best.map_or(t, |b| b.min(t)));
         }
         // Orphans in FIN_WAIT2 are reaped by us, not smoltcp.
         for s in self.socks.iter().flatten() {

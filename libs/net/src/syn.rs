@@ -2,8 +2,23 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+/// TCP header flags.
+pub(crate) const SYN: u8 = 0x02;
+pub(crate) const RST: u8 = 0x04;
+const ACK: u8 = 0x10;
+
 /// A SYN without ACK: (source, destination).
 pub(crate) fn parse_syn(frame: &[u8], ethernet: bool) -> Option<(SocketAddr, SocketAddr)> {
+    let (src, dst, flags) = parse_tcp(frame, ethernet)?;
+    // SYN set; ACK and RST clear.
+    if flags & SYN == 0 || flags & (ACK | RST) != 0 {
+        return None;
+    }
+    Some((src, dst))
+}
+
+/// Any TCP segment: (source, destination, flags).
+pub(crate) fn parse_tcp(frame: &[u8], ethernet: bool) -> Option<(SocketAddr, SocketAddr, u8)> {
     let ip = if ethernet {
         let ty = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
         if ty != 0x0800 && ty != 0x86dd {
@@ -45,9 +60,9 @@ pub(crate) fn parse_syn(frame: &[u8], ethernet: bool) -> Option<(SocketAddr, Soc
     let sport = u16::from_be_bytes([*tcp.first()?, *tcp.get(1)?]);
     let dport = u16::from_be_bytes([*tcp.get(2)?, *tcp.get(3)?]);
     let flags = *tcp.get(13)?;
-    // SYN set; ACK and RST clear.
-    if flags & 0x02 == 0 || flags & 0x14 != 0 {
-        return None;
-    }
-    Some((SocketAddr::new(src, sport), SocketAddr::new(dst, dport)))
+    Some((
+        SocketAddr::new(src, sport),
+        SocketAddr::new(dst, dport),
+        flags,
+    ))
 }

@@ -5,7 +5,8 @@
 use crate::addr::{to_wire, unspecified_to_loopback, user_sockaddr, wire};
 use crate::opts::Opts;
 use crate::stack::{Body, Conn, Listener, Sock, Stack, TcpState, FIN_TIMEOUT_NS};
-use crate::syn::parse_syn;
+use crate::syn::{parse_syn, parse_tcp, RST, SYN};
+use crate::timewait::Entry;
 use crate::{Errno, Events, Family, Kind, SockId};
 use alloc::collections::VecDeque;
 use alloc::vec;
@@ -27,20 +28,25 @@ enum SynPlan {
     Create(SockId),
 }
 
-/// A smoltcp socket for a connection on interface `n`. On `lo` every segment is acknowledged
-/// at once: Linux starts connections in quick-ack mode and a loopback ACK costs nothing, so a
-/// second small send (held back by Nagle until the first is acknowledged) is not delayed and
-/// a writer's buffer frees up as soon as the reader's window takes the data.
-/// The buffer bytes a connection accepted by this listener will take.
-fn conn_buffers(s: &Result<&Sock, Errno>) -> usize {
-    s.as_ref()
-        .map_or(0, |s| s.opts.tcp_rx_size() + s.opts.tcp_tx_size())
-}
+/// Heap that must stay free beyond a connection's buffers for it to get the roomy sizes:
+/// on a 1 GiB guest (256 MiB heap) the first few hundred connections get them and the rest
+/// the small defaults, so a connection flood still ends past 1,000 (1,742 measured; 2,401
+/// with small buffers only); a 256 MiB guest never gets them (562 connections).
+const ROOMY_HEADROOM: usize = 128 << 20;
 
-pub(crate) fn new_tcp_socket(opts: &Opts, n: usize) -> tcp::Socket<'static> {
+/// A smoltcp socket for a connection on interface `n` with `(rx, tx)` buffer bytes. On `lo`
+/// every segment is acknowledged at once: Linux starts connections in quick-ack mode and a
+/// loopback ACK costs nothing, so a second small send (held back by Nagle until the first is
+/// acknowledged) is not delayed and a writer's buffer frees up as soon as the reader's window
+/// takes the data.
+pub(crate) fn new_tcp_socket(
+    opts: &Opts,
+    n: usize,
+    (rx, tx): (usize, usize),
+) -> tcp::Socket<'static> {
     let mut sk = tcp::Socket::new(
-        tcp::SocketBuffer::new(vec![0u8; opts.tcp_rx_size()]),
-        tcp::SocketBuffer::new(vec![0u8; opts.tcp_tx_size()]),
+        tcp::SocketBuffer::new(vec![0u8; rx]),
+        tcp::SocketBuffer::new(vec![0u8; tx]),
     );
     if n == 0 {
         sk.set_ack_delay(None);
@@ -92,6 +98,14 @@ fn peer_finished(st: tcp::State) -> bool {
 }
 
 impl Stack {
+    /// (receive, send) buffer bytes for a new connection with `opts`: roomy while the heap
+    /// has plenty left (Linux's tcp_mem pressure, reduced to one threshold).
+    fn tcp_sizes(&self, opts: &Opts) -> (usize, usize) {
+        let (rx, tx) = opts.tcp_sizes(true);
+        let roomy = self.mem_ok(rx + tx + ROOMY_HEADROOM);
+        opts.tcp_sizes(roomy)
+    }
+
     fn tcp_sock(&mut self, n: usize, h: SocketHandle) -> &mut tcp::Socket<'static> {
         self.netifs[n].sockets.get_mut::<tcp::Socket>(h)
     }
@@ -102,8 +116,25 @@ impl Stack {
     pub(crate) fn ingress(&mut self, n: usize, frame: Vec<u8>, now: Instant) {
         let ethernet = !self.netifs[n].is_loopback();
         let mut temp: Option<(SockId, SocketHandle)> = None;
+        if !ethernet && !self.tw.is_empty() {
+            if let Some((src, dst, flags)) = parse_tcp(&frame, false) {
+                if self.tw.contains(dst, src) {
+                    // Linux's tcp_timewait_state_process: a SYN reopens the pair (it goes to
+                    // the listener, if any), an RST ends the wait, anything else is a
+                    // duplicate (loopback loses nothing, so no ACK is owed).
+                    if flags & (SYN | RST) == 0 {
+                        return;
+                    }
+                    self.tw.remove(dst, src);
+                    if flags & RST != 0 {
+                        return;
+                    }
+                }
+            }
+        }
         if let Some((src, dst)) = parse_syn(&frame, ethernet) {
             if self.netifs[n].iface.has_ip_addr(dst.ip()) || (n == 0 && dst.ip().is_loopback()) {
+                self.reopen_time_wait(n, src, dst);
                 match self.syn_plan(n, src, dst) {
                     SynPlan::Pass => {}
                     SynPlan::Drop => return,
@@ -116,6 +147,7 @@ impl Stack {
         nif.iface
             .poll_ingress_single(now, &mut nif.port, &mut nif.sockets);
         nif.port.current = None;
+        nif.port.recycle();
         if let Some((lid, h)) = temp {
             if nif.sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen {
                 nif.sockets.remove(h);
@@ -125,6 +157,30 @@ impl Stack {
                 }) = self.sock_mut(lid)
                 {
                     l.embryos.retain(|&e| e != (n, h));
+                }
+            }
+        }
+    }
+
+    /// A SYN for a 4-tuple whose smoltcp socket sits in TIME_WAIT (an Ethernet connection, or
+    /// one still open by the user) reopens it, as on Linux: smoltcp would answer with a
+    /// challenge ACK and restart its timer, and the client would retry for seconds. The socket
+    /// is replaced by a closed one (its owner sees an orderly end) and the SYN goes on to the
+    /// listener. Linux also checks that the SYN's sequence number or timestamp is newer;
+    /// smoltcp does not expose what it last received, so any SYN reopens.
+    fn reopen_time_wait(&mut self, n: usize, src: SocketAddr, dst: SocketAddr) {
+        let (src_ep, dst_ep) = (IpEndpoint::from(src), IpEndpoint::from(dst));
+        for (_, s) in self.netifs[n].sockets.iter_mut() {
+            if let Socket::Tcp(t) = s {
+                if t.state() == tcp::State::TimeWait
+                    && t.local_endpoint() == Some(dst_ep)
+                    && t.remote_endpoint() == Some(src_ep)
+                {
+                    *t = tcp::Socket::new(
+                        tcp::SocketBuffer::new(Vec::new()),
+                        tcp::SocketBuffer::new(Vec::new()),
+                    );
+                    return;
                 }
             }
         }
@@ -169,7 +225,10 @@ impl Stack {
                 body: Body::Tcp(TcpState::Listen(l)),
                 ..
             }) if l.embryos.len() + l.queue.len() <= l.backlog
-                && self.mem_ok(conn_buffers(&self.sock(lid))) =>
+                && self.sock(lid).is_ok_and(|s| {
+                    let (rx, tx) = self.tcp_sizes(&s.opts);
+                    self.mem_ok(rx + tx)
+                }) =>
             {
                 SynPlan::Create(lid)
             }
@@ -184,7 +243,7 @@ impl Stack {
         dst: SocketAddr,
     ) -> Option<(SockId, SocketHandle)> {
         let opts = self.sock(lid).ok()?.opts;
-        let mut sk = new_tcp_socket(&opts, n);
+        let mut sk = new_tcp_socket(&opts, n, self.tcp_sizes(&opts));
         sk.listen(IpListenEndpoint {
             addr: Some(wire(dst.ip())),
             port: dst.port(),
@@ -208,9 +267,17 @@ impl Stack {
         let mut promote: Vec<(SockId, usize, SocketHandle)> = Vec::new();
         let mut dead: Vec<(usize, SocketHandle)> = Vec::new();
         let mut reap: Vec<SockId> = Vec::new();
+        let mut waits: Vec<(SocketAddr, SocketAddr, Entry)> = Vec::new();
+        // A smoltcp socket was changed here (reset, options): it may have something to send.
+        let mut touched = false;
         let netifs = &mut self.netifs;
         for (i, slot) in self.socks.iter_mut().enumerate() {
             let Some(s) = slot else { continue };
+            let held = if s.zombie {
+                Stack::binding_of(s).map(|b| (b, !s.port_locked))
+            } else {
+                None
+            };
             let t = match &mut s.body {
                 Body::Tcp(t) => t,
                 Body::Dgram(handles) => {
@@ -247,6 +314,7 @@ impl Stack {
                     let sk = netifs[c.netif].sockets.get_mut::<tcp::Socket>(c.handle);
                     if data_after_shutdown(s.zombie, s.shut_rd, sk, c.rxq) {
                         sk.abort();
+                        touched = true;
                     }
                     let st = sk.state();
                     let (rxq, txq) = (sk.recv_queue(), sk.send_queue());
@@ -262,6 +330,7 @@ impl Stack {
                         && !matches!(st, tcp::State::SynSent | tcp::State::Closed)
                     {
                         apply_tcp_opts(sk, &s.opts, false);
+                        touched = true;
                     }
                     if st == tcp::State::Closed && c.last != tcp::State::Closed && !s.zombie {
                         let idle = now_ns.saturating_sub(prev_activity);
@@ -292,23 +361,42 @@ impl Stack {
                     c.rxq = rxq;
                     c.txq = txq;
                     if s.zombie {
+                        let ends = (sk.local_endpoint(), sk.remote_endpoint());
                         if st == tcp::State::Closed && sk.local_endpoint().is_none() {
+                            netifs[c.netif].sockets.remove(c.handle);
+                            reap.push(SockId(i));
+                        } else if let (tcp::State::TimeWait, 0, Some(l), Some(r), Some(b)) =
+                            (st, c.netif, ends.0, ends.1, held)
+                        {
+                            // Out of smoltcp and the socket table (see timewait.rs).
+                            let e = Entry {
+                                binding: b.0,
+                                ephemeral: b.1,
+                                since_ns: now_ns,
+                            };
+                            let sa = |ep: IpEndpoint| SocketAddr::new(ep.addr.into(), ep.port);
+                            waits.push((sa(l), sa(r), e));
                             netifs[c.netif].sockets.remove(c.handle);
                             reap.push(SockId(i));
                         } else if st == tcp::State::FinWait2
                             && now_ns.saturating_sub(s.zombie_since) > FIN_TIMEOUT_NS
                         {
                             sk.abort();
+                            touched = true;
                         }
                     }
                 }
             }
         }
+        self.egress_due |= touched;
         for (n, h) in dead {
             self.netifs[n].sockets.remove(h);
         }
         for id in reap {
             self.remove(id);
+        }
+        for (l, r, e) in waits {
+            self.tw.insert(l, r, e);
         }
         for (lid, n, h) in promote {
             changed = true;
@@ -320,6 +408,7 @@ impl Stack {
             let sk = self.tcp_sock(n, h);
             let (Some(local), Some(remote)) = (sk.local_endpoint(), sk.remote_endpoint()) else {
                 sk.abort();
+                self.egress_due = true;
                 continue;
             };
             let conn = Conn {
@@ -431,24 +520,34 @@ impl Stack {
             return Err(Errno::ECONNREFUSED);
         }
         let n = self.route(dst).ok_or(Errno::ENETUNREACH)?;
-        let local = self.autobind(id)?;
-        let bound = to_wire(local.ip());
-        let src = if bound.is_unspecified() {
-            self.source_for(n, dst).ok_or(Errno::ENETUNREACH)?
-        } else if bound.is_ipv4() != dst.is_ipv4() {
-            return Err(Errno::EINVAL);
-        } else {
-            bound
+        let kept = self.sock(id)?.local;
+        let src = match kept.map(|l| to_wire(l.ip())) {
+            Some(b) if !b.is_unspecified() && b.is_ipv4() != dst.is_ipv4() => {
+                return Err(Errno::EINVAL)
+            }
+            Some(b) if !b.is_unspecified() => b,
+            _ => self.source_for(n, dst).ok_or(Errno::ENETUNREACH)?,
+        };
+        let local = match kept {
+            Some(l) if l.port() != 0 => l,
+            _ => {
+                let port = self.claim_connect(src, SocketAddr::new(dst, addr.port()))?;
+                let ip = kept.map_or(Stack::wildcard(family), |l| l.ip());
+                let l = SocketAddr::new(ip, port);
+                self.sock_mut(id)?.local = Some(l);
+                l
+            }
         };
         // A previous, failed attempt leaves its smoltcp socket behind.
         if let Body::Tcp(TcpState::Conn(c)) = &self.sock(id)?.body {
             let (cn, ch) = (c.netif, c.handle);
             self.netifs[cn].sockets.remove(ch);
         }
-        if !self.mem_ok(opts.tcp_rx_size() + opts.tcp_tx_size()) {
+        let sizes = self.tcp_sizes(&opts);
+        if !self.mem_ok(sizes.0 + sizes.1) {
             return Err(Errno::ENOBUFS);
         }
-        let mut sk = new_tcp_socket(&opts, n);
+        let mut sk = new_tcp_socket(&opts, n, sizes);
         apply_tcp_opts(&mut sk, &opts, true);
         let nif = &mut self.netifs[n];
         sk.connect(

@@ -322,3 +322,31 @@ fn addresses_and_default_route_change() {
     let eth = st.interfaces().into_iter().find(|l| l.index == i).unwrap();
     assert!(eth.addrs.iter().all(|(a, _)| !a.is_ipv4()));
 }
+
+/// On Ethernet a closed connection keeps its smoltcp socket through TIME_WAIT (it may still
+/// have to answer a lost FIN); a new SYN on the 4-tuple reopens it there too.
+#[test]
+fn syn_reopens_time_wait_across_ethernet() {
+    let (mut a, mut b, _) = joined();
+    let l = b.st.socket(Kind::Tcp, Family::V4).unwrap();
+    b.st.bind(l, SocketAddr::new(IpAddr::V4(B_IP), 80)).unwrap();
+    b.st.listen(l, 4).unwrap();
+    let to = SocketAddr::new(IpAddr::V4(B_IP), 80);
+    let from = SocketAddr::new(IpAddr::V4(A_IP), 40000);
+    let c = a.st.socket(Kind::Tcp, Family::V4).unwrap();
+    a.st.bind(c, from).unwrap();
+    a.st.connect(c, to).unwrap();
+    both(&mut a, &mut b, 50);
+    let (s, _) = b.st.accept(l).unwrap();
+    b.st.close(s);
+    both(&mut a, &mut b, 50);
+    a.st.close(c);
+    both(&mut a, &mut b, 50);
+    assert!(b.st.sockets().iter().any(|i| i.state == 6));
+    let c2 = a.st.socket(Kind::Tcp, Family::V4).unwrap();
+    a.st.bind(c2, from).unwrap();
+    a.st.connect(c2, to).unwrap();
+    both(&mut a, &mut b, 50);
+    assert!(a.st.events(c2).writable);
+    assert_eq!(b.st.accept(l).unwrap().1, from);
+}

@@ -178,6 +178,7 @@ fn sockets_lists_states_like_proc_net() {
     );
     // The side that closes first ends in TIME_WAIT, kept as an orphan.
     assert_eq!(h.recv_some(s, 8).unwrap(), b"abc");
+    let cl = h.st.local_addr(c);
     h.st.close(c);
     h.st.close(s);
     h.run(5);
@@ -185,7 +186,7 @@ fn sockets_lists_states_like_proc_net() {
         .st
         .sockets()
         .iter()
-        .any(|i| i.id == c && i.orphan && i.state == 6));
+        .any(|i| i.local == cl && i.peer == Some(a) && i.orphan && i.state == 6));
 }
 
 #[test]

@@ -267,8 +267,12 @@ fn addr_in_use() {
     h.st.bind(n1, rp).unwrap();
     h.st.listen(n1, 1).unwrap();
     h.st.close(n1);
-    // TIME_WAIT ends (smoltcp: 10 s), the port is free for anyone.
-    h.run(11_000);
+    // TIME_WAIT ends (60 s, as Linux), the port is free for anyone.
+    h.run(5);
+    let n3 = h.tcp(Family::V4);
+    assert_eq!(h.st.bind(n3, rp), Err(Errno::EADDRINUSE));
+    h.now += 60_000 * MS;
+    h.run(1);
     let n2 = h.tcp(Family::V4);
     h.st.bind(n2, rp).unwrap();
     h.st.close(l);
@@ -394,7 +398,7 @@ fn thousand_connections() {
         std::eprintln!(
             "1000 loopback connections (2000 sockets): {} MiB RSS; per socket {} B of buffers + {} B smoltcp state + {} B ours",
             used >> 20,
-            crate::opts::TCP_RX_DEFAULT + crate::opts::TCP_TX_DEFAULT,
+            crate::opts::TCP_RX_ROOMY + crate::opts::TCP_TX_ROOMY,
             core::mem::size_of::<smoltcp::socket::tcp::Socket>(),
             core::mem::size_of::<crate::stack::Sock>(),
         );
@@ -755,4 +759,145 @@ fn generation_counts_own_events_only() {
     h.st.connect(c3, la).unwrap();
     h.run(3);
     assert_ne!(h.st.generation(l), gl);
+}
+
+/// The server closed first, so its end of the pair waits in TIME_WAIT; a new connection from
+/// the same client port is a SYN on that 4-tuple, which reopens it at once (Linux's
+/// TCP_TW_SYN) instead of drawing a challenge ACK and seconds of SYN retries.
+#[test]
+fn syn_reopens_a_time_wait_pair() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 4);
+    let (c, s) = h.pair(l, la, Family::V4);
+    let cport = h.st.local_addr(c).unwrap();
+    h.st.close(s);
+    h.run(5);
+    assert_eq!(h.recv_some(c, 10).unwrap(), b"");
+    h.st.close(c);
+    h.run(5);
+    assert_eq!(h.st.tw.iter().count(), 1);
+    // Only TIME_WAIT is left: no socket in the table or in smoltcp.
+    assert_eq!(h.st.netifs[0].sockets.iter().count(), 0);
+    let c2 = h.tcp(Family::V4);
+    h.st.bind(c2, cport).unwrap();
+    h.st.connect(c2, la).unwrap();
+    h.run(5);
+    assert!(h.st.events(c2).writable);
+    let (s2, peer) = h.st.accept(l).unwrap();
+    assert_eq!(peer, cport);
+    h.send_all(c2, b"again");
+    assert_eq!(h.recv_some(s2, 10).unwrap(), b"again");
+    assert_eq!(h.st.tw.iter().count(), 0);
+}
+
+/// Connect's ephemeral port never lands on a 4-tuple held by a TIME_WAIT of either end.
+#[test]
+fn connect_avoids_time_wait_tuples() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 64);
+    let mut held = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let (c, s) = h.pair(l, la, Family::V4);
+        held.insert(h.st.local_addr(c).unwrap().port());
+        if held.len() % 2 == 0 {
+            h.st.close(s);
+            h.run(2);
+            h.st.close(c);
+        } else {
+            h.st.close(c);
+            h.run(2);
+            h.st.close(s);
+        }
+        h.run(3);
+    }
+    assert_eq!(h.st.tw.iter().count(), 40);
+    for _ in 0..200 {
+        let c = h.tcp(Family::V4);
+        h.st.connect(c, la).unwrap();
+        assert!(!held.contains(&h.st.local_addr(c).unwrap().port()));
+        h.st.close(c);
+        h.run(2);
+    }
+}
+
+/// Loopback frames carry no TCP/UDP checksums (Linux's loopback skips them too), and the
+/// frame buffers are reused.
+#[test]
+fn loopback_skips_transport_checksums() {
+    use smoltcp::phy::{Checksum, Device};
+    let mut h = Host::new();
+    let caps = h.st.netifs[0].port.capabilities();
+    assert!(matches!(caps.checksum.tcp, Checksum::None));
+    assert!(matches!(caps.checksum.udp, Checksum::None));
+    assert!(matches!(caps.checksum.icmpv4, Checksum::Both));
+    let (l, la) = h.listener(v4(0), 1);
+    let (c, s) = h.pair(l, la, Family::V4);
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let mut got = Vec::new();
+    let mut sent = 0;
+    while got.len() < data.len() {
+        if let Ok(n) = h.st.send(c, &data[sent..], None) {
+            sent += n;
+        }
+        h.run(1);
+        if let Ok(more) = h.recv_some(s, 65536) {
+            got.extend_from_slice(&more);
+        }
+    }
+    assert!(got == data);
+}
+
+/// The (receive, send) buffer capacities of a connection's smoltcp socket.
+fn capacities(h: &Host, id: SockId) -> (usize, usize) {
+    let Some(Some(crate::stack::Sock {
+        body: crate::stack::Body::Tcp(crate::stack::TcpState::Conn(c)),
+        ..
+    })) = h.st.socks.get(id.0)
+    else {
+        panic!("not a connection");
+    };
+    let sk = h.st.netifs[c.netif]
+        .sockets
+        .get::<smoltcp::socket::tcp::Socket>(c.handle);
+    (sk.recv_capacity(), sk.send_capacity())
+}
+
+/// Connections get roomy buffers while the heap has plenty left, the small defaults when it
+/// does not, and what SO_RCVBUF/SO_SNDBUF asked for either way.
+#[test]
+fn buffer_sizes_follow_memory() {
+    use crate::opts::{TCP_RX_DEFAULT, TCP_RX_ROOMY, TCP_TX_DEFAULT, TCP_TX_ROOMY};
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 4);
+    let (c, s) = h.pair(l, la, Family::V4);
+    assert_eq!(capacities(&h, c), (TCP_RX_ROOMY, TCP_TX_ROOMY));
+    assert_eq!(capacities(&h, s), (TCP_RX_ROOMY, TCP_TX_ROOMY));
+    // Only a few MiB left.
+    h.st.set_memory_gate(|bytes| bytes < 4 << 20);
+    let (c, s) = h.pair(l, la, Family::V4);
+    assert_eq!(capacities(&h, c), (TCP_RX_DEFAULT, TCP_TX_DEFAULT));
+    assert_eq!(capacities(&h, s), (TCP_RX_DEFAULT, TCP_TX_DEFAULT));
+    let c = h.tcp(Family::V4);
+    h.st.set_option(c, SockOpt::RecvBuf(200_000)).unwrap();
+    h.st.connect(c, la).unwrap();
+    assert_eq!(capacities(&h, c).0, 200_000);
+}
+
+/// Connections closed client-first pile up in TIME_WAIT without growing the socket table or
+/// smoltcp's socket set, which every call walks.
+#[test]
+fn time_wait_leaves_the_socket_table() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 8);
+    for _ in 0..1000 {
+        let (c, s) = h.pair(l, la, Family::V4);
+        h.st.close(c);
+        h.run(1);
+        h.st.close(s);
+        h.run(1);
+    }
+    h.run(5);
+    assert_eq!(h.st.tw.iter().count(), 1000);
+    assert_eq!(h.st.socks.iter().flatten().count(), 1);
+    assert_eq!(h.st.netifs[0].sockets.iter().count(), 0);
 }
