@@ -355,6 +355,21 @@ pub fn base_image() -> Result<Image, String> {
         0o644,
         b"127.0.0.1\tlocalhost\n::1\tlocalhost\n".to_vec(),
     );
+    // Names come from /etc/hosts first, as on Debian. There is no resolv.conf: no DNS server
+    // is named, so nothing is ever resolved off this machine (glibc and musl then ask
+    // 127.0.0.1, which answers nothing).
+    img.file(
+        "etc/nsswitch.conf",
+        0o644,
+        b"passwd: files\ngroup: files\nhosts: files dns\nnetworks: files\nservices: files\nprotocols: files\n".to_vec(),
+    );
+    // Service and protocol names (getaddrinfo("...", "http"), getprotobyname("tcp")), from
+    // the host's netbase when it has it.
+    for f in ["/etc/services", "/etc/protocols"] {
+        if Path::new(f).is_file() {
+            img.add_host(Path::new(f), f)?;
+        }
+    }
     Ok(img)
 }
 
