@@ -18,9 +18,11 @@ pub const SOL_IPV6: usize = IPPROTO_IPV6 as usize;
 pub const IP_TOS: usize = 1;
 pub const IP_TTL: usize = 2;
 pub const IP_RECVERR: usize = 11;
+pub const IP_MULTICAST_IF: usize = 32;
 pub const IP_MULTICAST_TTL: usize = 33;
 pub const IP_MULTICAST_LOOP: usize = 34;
 pub const IP_ADD_MEMBERSHIP: usize = 35;
+pub const IP_DROP_MEMBERSHIP: usize = 36;
 
 pub const IPV6_UNICAST_HOPS: usize = 16;
 pub const IPV6_V6ONLY: usize = 26;

@@ -148,7 +148,7 @@ impl Stack {
         if data.len() > max {
             return Err(Errno::EMSGSIZE);
         }
-        let n = self.route(dst).ok_or(Errno::ENETUNREACH)?;
+        let n = self.multicast_route(id, dst)?;
         // Incoming IPv4 fragments are reassembled, but outgoing datagrams are not fragmented
         // (smoltcp's fragmenter buffer is inline in the interface, too big for a kernel
         // stack at 64 KiB): a datagram must fit the interface MTU.
@@ -159,7 +159,9 @@ impl Stack {
         let local = self.autobind(id)?;
         let bound = to_wire(local.ip());
         let src = if bound.is_unspecified() {
-            self.source_for(n, dst).ok_or(Errno::ENETUNREACH)?
+            self.multicast_source(n, dst)
+                .or_else(|| self.source_for(n, dst))
+                .ok_or(Errno::ENETUNREACH)?
         } else {
             bound
         };
@@ -321,6 +323,7 @@ impl Stack {
     }
 
     pub(crate) fn dgram_close(&mut self, id: SockId) {
+        self.leave_all_groups(id);
         for (n, h) in self.handles(id) {
             self.netifs[n].sockets.remove(h);
         }

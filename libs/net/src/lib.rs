@@ -16,6 +16,7 @@ mod api;
 mod dgram;
 mod dhcp;
 mod info;
+mod mcast;
 mod netif;
 mod opts;
 mod ports;

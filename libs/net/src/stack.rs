@@ -97,6 +97,10 @@ pub(crate) struct Sock {
     pub gen: u64,
     /// Datagram sockets: bytes queued for reading at the last look, to notice arrivals.
     pub rx_seen: usize,
+    /// IP_MULTICAST_IF: the interface multicast datagrams leave by.
+    pub mcast_if: Option<usize>,
+    /// IP_ADD_MEMBERSHIP: the groups this socket joined, by interface.
+    pub groups: Vec<(usize, Ipv4Addr)>,
     pub body: Body,
 }
 
@@ -120,6 +124,8 @@ impl Sock {
             icmp_err: None,
             gen: 0,
             rx_seen: 0,
+            mcast_if: None,
+            groups: Vec::new(),
             body,
         }
     }
@@ -152,6 +158,8 @@ pub struct Stack {
     mem_gate: Option<fn(usize) -> bool>,
     /// DHCP clients: (interface, smoltcp socket).
     pub(crate) dhcp: Vec<(usize, SocketHandle)>,
+    /// Multicast groups joined on each interface, with how many sockets joined them.
+    pub(crate) mgroups: alloc::collections::BTreeMap<(usize, Ipv4Addr), usize>,
     /// Closed loopback connections in TIME_WAIT, kept out of the socket table.
     pub(crate) tw: TimeWaits,
     /// `update` changed a smoltcp socket, so every interface needs another egress pass.
@@ -213,6 +221,7 @@ impl Stack {
             listeners: Vec::new(),
             mem_gate: None,
             dhcp: Vec::new(),
+            mgroups: alloc::collections::BTreeMap::new(),
             tw: TimeWaits::default(),
             egress_due: false,
         };

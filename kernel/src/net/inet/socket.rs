@@ -26,6 +26,10 @@ pub struct InetSocket {
     /// TCP_CORK as set; recorded only: the stack sends what it has without holding partial
     /// segments back (the peer sees the same bytes, sooner).
     pub cork: AtomicBool,
+    /// IP_MULTICAST_TTL and IP_MULTICAST_LOOP as set (Linux's defaults 1 and on); recorded
+    /// only: multicast leaves with the socket's TTL, and loops back on `lo` by nature.
+    pub mcast_ttl: core::sync::atomic::AtomicU8,
+    pub mcast_loop: AtomicBool,
     /// A non-blocking connect returned EINPROGRESS and no connect has reported its outcome
     /// yet: the next connect does (0 or the error), as Linux's does.
     connecting: AtomicBool,
@@ -62,6 +66,8 @@ impl InetSocket {
             ino,
             raw: false,
             cork: AtomicBool::new(false),
+            mcast_ttl: core::sync::atomic::AtomicU8::new(1),
+            mcast_loop: AtomicBool::new(true),
             rcvtimeo: AtomicU64::new(0),
             sndtimeo: AtomicU64::new(0),
             connecting: AtomicBool::new(false),
@@ -322,6 +328,29 @@ impl InetSocket {
 
     pub fn set_option(&self, opt: lintel_net::SockOpt) -> KResult<()> {
         with(|s| s.set_option(self.id, opt))
+    }
+
+    pub fn join_group(
+        &self,
+        group: core::net::Ipv4Addr,
+        via: core::net::Ipv4Addr,
+        join: bool,
+    ) -> KResult<()> {
+        with(|s| {
+            if join {
+                s.join_group(self.id, group, via)
+            } else {
+                s.leave_group(self.id, group, via)
+            }
+        })
+    }
+
+    pub fn set_multicast_if(&self, via: Option<core::net::Ipv4Addr>) -> KResult<()> {
+        with(|s| s.set_multicast_if(self.id, via))
+    }
+
+    pub fn multicast_if(&self) -> core::net::Ipv4Addr {
+        with(|s| s.multicast_if(self.id))
     }
 
     pub fn get_option(&self, which: lintel_net::SockOptName) -> KResult<lintel_net::SockOpt> {

@@ -7,7 +7,8 @@ use crate::uaccess;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use lintel_abi::inet::{
-    IPV6_UNICAST_HOPS, IPV6_V6ONLY, IP_TOS, IP_TTL, SOL_IP, SOL_IPV6, SOL_TCP, TCP_CORK,
+    IPV6_UNICAST_HOPS, IPV6_V6ONLY, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_MULTICAST_IF,
+    IP_MULTICAST_LOOP, IP_MULTICAST_TTL, IP_TOS, IP_TTL, SOL_IP, SOL_IPV6, SOL_TCP, TCP_CORK,
     TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY,
 };
 use lintel_abi::socket::{
@@ -85,6 +86,9 @@ pub(super) fn get(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>>
         (SOL_TCP, TCP_KEEPINTVL) if tcp => stack_int(s, SockOptName::KeepIntvl),
         (SOL_TCP, TCP_KEEPCNT) if tcp => stack_int(s, SockOptName::KeepCnt),
         (SOL_IP, IP_TTL) => stack_int(s, SockOptName::Ttl),
+        (SOL_IP, IP_MULTICAST_IF) => Ok(s.multicast_if().octets().to_vec()),
+        (SOL_IP, IP_MULTICAST_TTL) => Ok(int(s.mcast_ttl.load(Ordering::Relaxed) as i32)),
+        (SOL_IP, IP_MULTICAST_LOOP) => Ok(int(s.mcast_loop.load(Ordering::Relaxed) as i32)),
         (SOL_IP, IP_TOS) => stack_int(s, SockOptName::Tos),
         (SOL_IPV6, IPV6_V6ONLY) if s.family == Family::V6 => stack_int(s, SockOptName::V6Only),
         (SOL_IPV6, IPV6_UNICAST_HOPS) if s.family == Family::V6 => stack_int(s, SockOptName::Ttl),
@@ -114,6 +118,49 @@ fn read_int(p: usize, len: usize) -> KResult<i32> {
         return Err(Errno::EINVAL);
     }
     uaccess::read_i32(p)
+}
+
+fn ipv4_at(p: usize) -> KResult<core::net::Ipv4Addr> {
+    let b = uaccess::read_vec(p, 4)?;
+    Ok(core::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+}
+
+/// `struct ip_mreq` (group, interface address) or `struct ip_mreqn` (group, address,
+/// interface index, which wins when set): (group, the interface's address).
+fn read_mreq(p: usize, len: usize) -> KResult<(core::net::Ipv4Addr, core::net::Ipv4Addr)> {
+    if len < 8 {
+        return Err(Errno::EINVAL);
+    }
+    let group = ipv4_at(p)?;
+    let mut via = ipv4_at(p + 4)?;
+    if len >= 12 {
+        let index = uaccess::read_i32(p + 8)?;
+        if index > 0 {
+            let links = crate::net::inet::interfaces();
+            let l = links
+                .iter()
+                .find(|l| l.index as i32 == index)
+                .ok_or(Errno::ENODEV)?;
+            via = l
+                .addrs
+                .iter()
+                .find_map(|(a, _)| match a {
+                    core::net::IpAddr::V4(v) => Some(*v),
+                    core::net::IpAddr::V6(_) => None,
+                })
+                .ok_or(Errno::EADDRNOTAVAIL)?;
+        }
+    }
+    Ok((group, via))
+}
+
+/// An option Linux reads as an int, or as one byte when shorter (IP_MULTICAST_TTL/LOOP).
+fn read_small(p: usize, len: usize) -> KResult<i32> {
+    match len {
+        0 => Err(Errno::EINVAL),
+        1..=3 => Ok(uaccess::read_vec(p, 1)?[0] as i32),
+        _ => uaccess::read_i32(p),
+    }
 }
 
 pub(super) fn set(s: &InetSocket, level: usize, name: usize, p: usize, len: usize) -> KResult<()> {
@@ -163,6 +210,40 @@ pub(super) fn set(s: &InetSocket, level: usize, name: usize, p: usize, len: usiz
             }
         }
         (SOL_IP, IP_TOS) => SockOpt::Tos(read_int(p, len)? as u8),
+        (SOL_IP, IP_ADD_MEMBERSHIP | IP_DROP_MEMBERSHIP) => {
+            // Linux refuses group membership on connection sockets.
+            if s.kind == Kind::Tcp {
+                return Err(Errno::EPROTO);
+            }
+            let (group, via) = read_mreq(p, len)?;
+            return s.join_group(group, via, name == IP_ADD_MEMBERSHIP);
+        }
+        (SOL_IP, IP_MULTICAST_IF) => {
+            // struct ip_mreqn, struct ip_mreq or a bare struct in_addr, by length.
+            let via = if len >= 8 {
+                read_mreq(p, len)?.1
+            } else if len >= 4 {
+                ipv4_at(p)?
+            } else {
+                return Err(Errno::EINVAL);
+            };
+            return s.set_multicast_if(Some(via));
+        }
+        (SOL_IP, IP_MULTICAST_TTL) => {
+            let v = read_small(p, len)?;
+            let v = match v {
+                -1 => 1,
+                0..=255 => v as u8,
+                _ => return Err(Errno::EINVAL),
+            };
+            s.mcast_ttl.store(v, Ordering::Relaxed);
+            return Ok(());
+        }
+        (SOL_IP, IP_MULTICAST_LOOP) => {
+            s.mcast_loop
+                .store(read_small(p, len)? != 0, Ordering::Relaxed);
+            return Ok(());
+        }
         (SOL_IPV6, IPV6_V6ONLY) if s.family == Family::V6 => {
             SockOpt::V6Only(read_int(p, len)? != 0)
         }

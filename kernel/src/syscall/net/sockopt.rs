@@ -30,8 +30,8 @@ use alloc::vec::Vec;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial("getsockopt", getsockopt, "SOL_SOCKET basics, SO_PEERCRED; IP: buffers, linger, keep-alive, TCP_NODELAY/KEEP*, IP_TTL/TOS, IPV6_V6ONLY; no TCP_INFO yet"),
-    Syscall::partial("setsockopt", setsockopt, "Unix: SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO (SO_REUSEADDR/KEEPALIVE/buffers accepted without effect); IP: as getsockopt; no multicast yet"),
+    Syscall::partial("getsockopt", getsockopt, "SOL_SOCKET basics, SO_PEERCRED; IP: buffers, linger, keep-alive, TCP_NODELAY/KEEP*/CORK, IP_TTL/TOS, IP_MULTICAST_*, IPV6_V6ONLY; no TCP_INFO yet"),
+    Syscall::partial("setsockopt", setsockopt, "Unix: SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO (SO_REUSEADDR/KEEPALIVE/buffers accepted without effect); IP: as getsockopt, and IPv4 group membership (IP_ADD/DROP_MEMBERSHIP)"),
 ];
 
 pub fn getsockopt(c: &mut Call) -> SysResult {

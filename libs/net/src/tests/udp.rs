@@ -220,3 +220,41 @@ fn udp_generation_counts_arrivals() {
     h.run(1);
     assert_ne!(h.st.generation(b), g2);
 }
+
+#[test]
+fn multicast_on_loopback() {
+    use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+    let mut h = Host::new();
+    let group = Ipv4Addr::new(239, 1, 2, 3);
+    let r = h.st.socket(Kind::Udp, Family::V4).unwrap();
+    h.st.bind(r, any4(0)).unwrap();
+    let port = h.st.local_addr(r).unwrap().port();
+    assert_eq!(
+        h.st.join_group(r, Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::LOCALHOST),
+        Err(Errno::EINVAL)
+    );
+    h.st.join_group(r, group, Ipv4Addr::LOCALHOST).unwrap();
+    assert_eq!(
+        h.st.join_group(r, group, Ipv4Addr::LOCALHOST),
+        Err(Errno::EADDRINUSE)
+    );
+    let s = h.st.socket(Kind::Udp, Family::V4).unwrap();
+    h.st.set_multicast_if(s, Some(Ipv4Addr::LOCALHOST)).unwrap();
+    assert_eq!(h.st.multicast_if(s), Ipv4Addr::LOCALHOST);
+    let to = SocketAddr::new(IpAddr::V4(group), port);
+    assert_eq!(h.st.send(s, b"mc", Some(to)).unwrap(), 2);
+    h.run(3);
+    let mut buf = [0u8; 8];
+    let (n, from, _) = h.st.recv(r, &mut buf, false).unwrap();
+    assert_eq!(&buf[..n], b"mc");
+    assert_eq!(from.unwrap().ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+    // After leaving, the group's datagrams are no longer delivered.
+    h.st.leave_group(r, group, Ipv4Addr::LOCALHOST).unwrap();
+    assert_eq!(
+        h.st.leave_group(r, group, Ipv4Addr::LOCALHOST),
+        Err(Errno::EADDRNOTAVAIL)
+    );
+    h.st.send(s, b"again", Some(to)).unwrap();
+    h.run(3);
+    assert_eq!(h.st.recv(r, &mut buf, false), Err(Errno::EAGAIN));
+}
