@@ -5,6 +5,8 @@
 //! A netlink socket is a datagram socket to the kernel: each request sent is answered at once
 //! by queueing reply datagrams (one per batch of messages) that recv returns in order.
 
+mod abi;
+mod change;
 pub mod file;
 pub mod route;
 

@@ -2,75 +2,12 @@
 //! interfaces; the byte layouts are linux/netlink.h, linux/rtnetlink.h, linux/if_link.h and
 //! linux/if_addr.h.
 
+use super::abi::*;
+use super::change::change;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 use lintel_abi::Errno;
 use lintel_net::IfInfo;
-
-// Message types and flags (linux/netlink.h, linux/rtnetlink.h).
-const NLMSG_NOOP: u16 = 1;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const RTM_NEWLINK: u16 = 16;
-const RTM_DELLINK: u16 = 17;
-const RTM_GETLINK: u16 = 18;
-const RTM_SETLINK: u16 = 19;
-const RTM_NEWADDR: u16 = 20;
-const RTM_DELADDR: u16 = 21;
-const RTM_GETADDR: u16 = 22;
-const RTM_NEWROUTE: u16 = 24;
-const RTM_DELROUTE: u16 = 25;
-const RTM_GETROUTE: u16 = 26;
-const NLM_F_EXCL: u16 = 0x200;
-const NLM_F_REQUEST: u16 = 1;
-const NLM_F_MULTI: u16 = 2;
-const NLM_F_ACK: u16 = 4;
-const NLM_F_DUMP: u16 = 0x300;
-/// An error reply carries only the request's header, not its payload.
-const NLM_F_CAPPED: u16 = 0x100;
-const NLMSG_HDRLEN: usize = 16;
-
-const AF_INET: u8 = 2;
-const AF_INET6: u8 = 10;
-const ARPHRD_ETHER: u16 = 1;
-const ARPHRD_LOOPBACK: u16 = 772;
-const IFF_UP: u32 = 0x1;
-const IFF_BROADCAST: u32 = 0x2;
-const IFF_LOOPBACK: u32 = 0x8;
-const IFF_RUNNING: u32 = 0x40;
-const IFF_MULTICAST: u32 = 0x1000;
-const IFF_LOWER_UP: u32 = 0x10000;
-const IFLA_ADDRESS: u16 = 1;
-const IFLA_BROADCAST: u16 = 2;
-const IFLA_IFNAME: u16 = 3;
-const IFLA_MTU: u16 = 4;
-const IFLA_TXQLEN: u16 = 13;
-const IFLA_OPERSTATE: u16 = 16;
-const IFLA_LINKMODE: u16 = 17;
-const IF_OPER_UNKNOWN: u8 = 0;
-const IF_OPER_DOWN: u8 = 2;
-const IF_OPER_UP: u8 = 6;
-const IFA_ADDRESS: u16 = 1;
-const IFA_LOCAL: u16 = 2;
-const IFA_LABEL: u16 = 3;
-const IFA_BROADCAST: u16 = 4;
-const IFA_FLAGS: u16 = 8;
-const IFA_F_PERMANENT: u32 = 0x80;
-const RT_SCOPE_UNIVERSE: u8 = 0;
-const RT_SCOPE_LINK: u8 = 253;
-const RT_SCOPE_HOST: u8 = 254;
-const RT_TABLE_MAIN: u8 = 254;
-const RTPROT_KERNEL: u8 = 2;
-const RTPROT_BOOT: u8 = 3;
-const RTN_UNICAST: u8 = 1;
-const RTA_DST: u16 = 1;
-const RTA_OIF: u16 = 4;
-const RTA_GATEWAY: u16 = 5;
-const RTA_PRIORITY: u16 = 6;
-const RTA_PREFSRC: u16 = 7;
-const RTA_TABLE: u16 = 15;
-/// Replies are cut into datagrams of at most this size, like Linux's dump buffers.
-const DATAGRAM_MAX: usize = 32 * 1024;
 
 /// A route of the main table as `ip route` lists it.
 pub struct Route {
@@ -87,10 +24,6 @@ pub struct Snapshot {
     pub routes: Vec<Route>,
     /// The sender may change the configuration (CAP_NET_ADMIN: root).
     pub privileged: bool,
-}
-
-fn align4(n: usize) -> usize {
-    (n + 3) & !3
 }
 
 /// One netlink message under construction.
@@ -421,146 +354,5 @@ pub fn snapshot() -> Snapshot {
         links,
         routes,
         privileged,
-    }
-}
-
-/// The attributes after a fixed header of `hdr` bytes: (type, payload).
-fn attrs(payload: &[u8], hdr: usize) -> Vec<(u16, &[u8])> {
-    let mut out = Vec::new();
-    let mut off = align4(hdr);
-    while let Some(h) = payload.get(off..off + 4) {
-        let len = u16::from_le_bytes([h[0], h[1]]) as usize;
-        let ty = u16::from_le_bytes([h[2], h[3]]) & 0x3fff;
-        if len < 4 || off + len > payload.len() {
-            break;
-        }
-        out.push((ty, &payload[off + 4..off + len]));
-        off += align4(len);
-    }
-    out
-}
-
-fn ipv4_of(b: &[u8]) -> Option<core::net::Ipv4Addr> {
-    let a: [u8; 4] = b.get(..4)?.try_into().ok()?;
-    Some(core::net::Ipv4Addr::from(a))
-}
-
-/// A configuration change (root only). Lintel keeps one IPv4 address per interface and one
-/// default route; links cannot be taken down. Anything else is EOPNOTSUPP.
-fn change(ty: u16, flags: u16, payload: &[u8]) -> Result<(), Errno> {
-    use crate::net::inet::with;
-    let family = payload.first().copied().ok_or(Errno::EINVAL)?;
-    match ty {
-        RTM_NEWLINK | RTM_SETLINK | RTM_DELLINK => {
-            // struct ifinfomsg: family, pad, type, index, flags, change.
-            let b = payload.get(..16).ok_or(Errno::EINVAL)?;
-            let index = i32::from_le_bytes([b[4], b[5], b[6], b[7]]);
-            let iff = u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
-            let mask = u32::from_le_bytes([b[12], b[13], b[14], b[15]]);
-            let exists = with(|s| s.interfaces())
-                .iter()
-                .any(|l| l.index as i32 == index);
-            if !exists {
-                return Err(Errno::ENODEV);
-            }
-            // Every link is up and stays up: asking for that is fine.
-            let down = (mask == 0 || mask & IFF_UP != 0) && iff & IFF_UP == 0;
-            if ty == RTM_DELLINK || down {
-                return Err(Errno::EOPNOTSUPP);
-            }
-            Ok(())
-        }
-        RTM_NEWADDR | RTM_DELADDR => {
-            if family != AF_INET {
-                return Err(Errno::EOPNOTSUPP);
-            }
-            // struct ifaddrmsg: family, prefixlen, flags, scope, index.
-            let b = payload.get(..8).ok_or(Errno::EINVAL)?;
-            let prefix = b[1];
-            let index = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
-            let a = attrs(payload, 8);
-            let addr = a
-                .iter()
-                .find(|(t, _)| *t == IFA_LOCAL)
-                .or_else(|| a.iter().find(|(t, _)| *t == IFA_ADDRESS))
-                .and_then(|(_, v)| ipv4_of(v))
-                .ok_or(Errno::EINVAL)?;
-            let links = with(|s| s.interfaces());
-            let link = links
-                .iter()
-                .find(|l| l.index == index)
-                .ok_or(Errno::ENODEV)?;
-            let current = link.addrs.iter().find_map(|(ip, p)| match ip {
-                IpAddr::V4(v) => Some((*v, *p)),
-                IpAddr::V6(_) => None,
-            });
-            if ty == RTM_DELADDR {
-                return match current {
-                    Some((v, _)) if v == addr && !link.loopback => with(|s| s.clear_ipv4(index)),
-                    Some((v, _)) if v == addr => Err(Errno::EOPNOTSUPP),
-                    _ => Err(Errno::EADDRNOTAVAIL),
-                };
-            }
-            match current {
-                Some((v, _)) if v == addr => Err(Errno::EEXIST),
-                // One IPv4 address per interface.
-                Some(_) => Err(Errno::EOPNOTSUPP),
-                None if prefix > 32 => Err(Errno::EINVAL),
-                None => with(|s| s.set_ipv4(index, addr, prefix, None)),
-            }
-        }
-        _ => {
-            // RTM_NEWROUTE / RTM_DELROUTE. struct rtmsg: family, dst_len, ...; 12 bytes.
-            if family != AF_INET {
-                return Err(Errno::EOPNOTSUPP);
-            }
-            let dst_len = *payload.get(1).ok_or(Errno::EINVAL)?;
-            if payload.len() < 12 || dst_len != 0 {
-                // Only the default route can be set.
-                return Err(Errno::EOPNOTSUPP);
-            }
-            let a = attrs(payload, 12);
-            let gw = a
-                .iter()
-                .find(|(t, _)| *t == RTA_GATEWAY)
-                .and_then(|(_, v)| ipv4_of(v));
-            let oif = a
-                .iter()
-                .find(|(t, _)| *t == RTA_OIF)
-                .and_then(|(_, v)| v.get(..4))
-                .map(|v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]));
-            let current = with(|s| s.gateway_v4());
-            if ty == RTM_DELROUTE {
-                let (index, _) = current.ok_or(Errno::ESRCH)?;
-                return with(|s| s.set_gateway_v4(index, None));
-            }
-            let gw = gw.ok_or(Errno::EOPNOTSUPP)?;
-            if current.is_some() && flags & NLM_F_EXCL != 0 {
-                return Err(Errno::EEXIST);
-            }
-            // The interface named, or the one whose network holds the gateway.
-            let index = match oif {
-                Some(i) => i,
-                None => with(|s| s.interfaces())
-                    .iter()
-                    .find(|l| {
-                        l.addrs.iter().any(|(ip, p)| match ip {
-                            IpAddr::V4(v) => {
-                                let m = u32::MAX.checked_shl(32 - u32::from(*p)).unwrap_or(0);
-                                u32::from(*v) & m == u32::from(gw) & m && !l.loopback
-                            }
-                            IpAddr::V6(_) => false,
-                        })
-                    })
-                    .map(|l| l.index)
-                    .ok_or(Errno::ENETUNREACH)?,
-            };
-            if let Some((old, _)) = current {
-                if old != index {
-                    with(|s| s.set_gateway_v4(old, None))?;
-                }
-            }
-            with(|s| s.set_gateway_v4(index, Some(gw)))
-        }
     }
 }

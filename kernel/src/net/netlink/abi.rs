@@ -1,0 +1,71 @@
+//! The netlink and rtnetlink numbers Lintel answers with (linux/netlink.h, linux/rtnetlink.h,
+//! linux/if_link.h, linux/if_addr.h), shared by the request parser and the reply builder.
+
+// Message types and flags (linux/netlink.h, linux/rtnetlink.h).
+pub(super) const NLMSG_NOOP: u16 = 1;
+pub(super) const NLMSG_ERROR: u16 = 2;
+pub(super) const NLMSG_DONE: u16 = 3;
+pub(super) const RTM_NEWLINK: u16 = 16;
+pub(super) const RTM_DELLINK: u16 = 17;
+pub(super) const RTM_GETLINK: u16 = 18;
+pub(super) const RTM_SETLINK: u16 = 19;
+pub(super) const RTM_NEWADDR: u16 = 20;
+pub(super) const RTM_DELADDR: u16 = 21;
+pub(super) const RTM_GETADDR: u16 = 22;
+pub(super) const RTM_NEWROUTE: u16 = 24;
+pub(super) const RTM_DELROUTE: u16 = 25;
+pub(super) const RTM_GETROUTE: u16 = 26;
+pub(super) const NLM_F_EXCL: u16 = 0x200;
+pub(super) const NLM_F_REQUEST: u16 = 1;
+pub(super) const NLM_F_MULTI: u16 = 2;
+pub(super) const NLM_F_ACK: u16 = 4;
+pub(super) const NLM_F_DUMP: u16 = 0x300;
+/// An error reply carries only the request's header, not its payload.
+pub(super) const NLM_F_CAPPED: u16 = 0x100;
+pub(super) const NLMSG_HDRLEN: usize = 16;
+pub(super) const AF_INET: u8 = 2;
+pub(super) const AF_INET6: u8 = 10;
+pub(super) const ARPHRD_ETHER: u16 = 1;
+pub(super) const ARPHRD_LOOPBACK: u16 = 772;
+pub(super) const IFF_UP: u32 = 0x1;
+pub(super) const IFF_BROADCAST: u32 = 0x2;
+pub(super) const IFF_LOOPBACK: u32 = 0x8;
+pub(super) const IFF_RUNNING: u32 = 0x40;
+pub(super) const IFF_MULTICAST: u32 = 0x1000;
+pub(super) const IFF_LOWER_UP: u32 = 0x10000;
+pub(super) const IFLA_ADDRESS: u16 = 1;
+pub(super) const IFLA_BROADCAST: u16 = 2;
+pub(super) const IFLA_IFNAME: u16 = 3;
+pub(super) const IFLA_MTU: u16 = 4;
+pub(super) const IFLA_TXQLEN: u16 = 13;
+pub(super) const IFLA_OPERSTATE: u16 = 16;
+pub(super) const IFLA_LINKMODE: u16 = 17;
+pub(super) const IF_OPER_UNKNOWN: u8 = 0;
+pub(super) const IF_OPER_DOWN: u8 = 2;
+pub(super) const IF_OPER_UP: u8 = 6;
+pub(super) const IFA_ADDRESS: u16 = 1;
+pub(super) const IFA_LOCAL: u16 = 2;
+pub(super) const IFA_LABEL: u16 = 3;
+pub(super) const IFA_BROADCAST: u16 = 4;
+pub(super) const IFA_FLAGS: u16 = 8;
+pub(super) const IFA_F_PERMANENT: u32 = 0x80;
+pub(super) const RT_SCOPE_UNIVERSE: u8 = 0;
+pub(super) const RT_SCOPE_LINK: u8 = 253;
+pub(super) const RT_SCOPE_HOST: u8 = 254;
+pub(super) const RT_TABLE_MAIN: u8 = 254;
+pub(super) const RTPROT_KERNEL: u8 = 2;
+pub(super) const RTPROT_BOOT: u8 = 3;
+pub(super) const RTN_UNICAST: u8 = 1;
+pub(super) const RTA_DST: u16 = 1;
+pub(super) const RTA_OIF: u16 = 4;
+pub(super) const RTA_GATEWAY: u16 = 5;
+pub(super) const RTA_PRIORITY: u16 = 6;
+pub(super) const RTA_PREFSRC: u16 = 7;
+pub(super) const RTA_TABLE: u16 = 15;
+/// Replies are cut into datagrams of at most this size, like Linux's dump buffers.
+pub(super) const DATAGRAM_MAX: usize = 32 * 1024;
+
+/// Netlink messages and attributes are padded to 4 bytes.
+pub(super) fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
