@@ -456,6 +456,13 @@ int main(void) {
             int s2;
             /* wait blocks until the child is gone, then reports ECHILD. */
             CHECK_ERR(waitpid(k, &s2, 0), ECHILD);
+            /* Linux can report ECHILD a moment before the auto-reaped child's pid is freed
+             * (the exiting child releases itself after waking the parent), so give it up to
+             * a second. */
+            for (int i = 0; i < 100 && kill(k, 0) == 0; i++) {
+                struct timespec d = {0, 10000000};
+                nanosleep(&d, NULL);
+            }
             CHECK_ERR(kill(k, 0), ESRCH);
             CHILD_END();
         }

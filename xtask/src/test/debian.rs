@@ -119,6 +119,8 @@ server = Server(("::", 8000), Handler)
 server.done = False
 while not server.done:
     server.handle_request()
+# Let the last answer reach the host before the guest powers off.
+__import__("time").sleep(0.5)
 print("py-served")
 "#;
 
@@ -193,6 +195,7 @@ for i in $(seq 100); do [ "$(redis-cli ping 2>/dev/null)" = PONG ] && break; sle
 redis-cli set guest hello >/dev/null
 [ "$(curl -s http://127.0.0.1/big.bin | sha256sum | cut -d' ' -f1)" = "$(sha256sum < /var/www/html/big.bin | cut -d' ' -f1)" ] && echo local-fetch-ok
 for i in $(seq 2400); do [ "$(redis-cli get done)" = 1 ] && break; sleep 0.1; done
+sleep 0.5
 [ "$(redis-cli get done)" = 1 ] && echo nginx-redis-done
 "#;
 

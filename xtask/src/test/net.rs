@@ -215,12 +215,13 @@ fn arp(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
 }
 
 /// The guest side of `boot.net.httpd`: busybox httpd on port 8000 serving `seq 1 150000`
-/// (about 1 MB) and a CGI script the host calls last, which ends the wait.
+/// (about 1 MB) and a CGI script the host calls last, which ends the wait (then half a second
+/// more, so httpd finishes sending the CGI's answer before the guest powers off).
 const HTTPD_SCRIPT: &str = "mkdir -p /www/cgi-bin && seq 1 150000 > /www/big.txt && \
 printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho bye\\ntouch /tmp/done\\n' \
 > /www/cgi-bin/done && chmod +x /www/cgi-bin/done && httpd -p 8000 -h /www && \
 i=0; while [ ! -e /tmp/done ] && [ $i -lt 900 ]; do usleep 100000; i=$((i+1)); done; \
-[ -e /tmp/done ] && echo httpd-served";
+usleep 500000; [ -e /tmp/done ] && echo httpd-served";
 
 /// One HTTP/1.0 GET to 127.0.0.1:`port`; the body, or why there is none.
 pub(super) fn http_get(port: u16, path: &str) -> Result<Vec<u8>, String> {
