@@ -1,5 +1,5 @@
 /* TCP socket options and ioctls over loopback, IPv4 and IPv6: SO_TYPE, SO_DOMAIN,
- * SO_PROTOCOL, SO_ACCEPTCONN, TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT,
+ * SO_PROTOCOL, SO_ACCEPTCONN, TCP_NODELAY, TCP_CORK, SO_KEEPALIVE, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT,
  * SO_RCVBUF/SO_SNDBUF (Linux doubles what is set), SO_REUSEADDR, FIONREAD/SIOCINQ and
  * SIOCOUTQ; and dual stack: an IPv4 client of a listener on :: is seen as ::ffff:127.0.0.1,
  * while an IPV6_V6ONLY listener refuses IPv4 (ECONNREFUSED). */
@@ -64,6 +64,13 @@ static void test_tcp_opts(void) {
     CHECK_OK(setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v));
     CHECK(sock_int(c, IPPROTO_TCP, TCP_NODELAY) == 1);
     CHECK_ERR(setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, 2), EINVAL);
+    /* TCP_CORK: off by default, reads back what was set. */
+    CHECK(sock_int(c, IPPROTO_TCP, TCP_CORK) == 0);
+    CHECK_OK(setsockopt(c, IPPROTO_TCP, TCP_CORK, &one, sizeof one));
+    CHECK(sock_int(c, IPPROTO_TCP, TCP_CORK) == 1);
+    v = 0;
+    CHECK_OK(setsockopt(c, IPPROTO_TCP, TCP_CORK, &v, sizeof v));
+    CHECK(sock_int(c, IPPROTO_TCP, TCP_CORK) == 0);
 
     CHECK(sock_int(c, SOL_SOCKET, SO_KEEPALIVE) == 0);
     CHECK_OK(setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one));
