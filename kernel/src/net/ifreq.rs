@@ -119,6 +119,15 @@ fn ifconf(links: &[IfInfo], arg: usize) -> KResult<usize> {
     Ok(0)
 }
 
+/// The ioctl every socket falls back to: the SIOC*IF* requests, else ENOTTY.
+pub fn ioctl_or_enotty(cmd: u32, arg: usize) -> KResult<usize> {
+    if is_ifreq(cmd) {
+        ioctl(cmd, arg)
+    } else {
+        Err(Errno::ENOTTY)
+    }
+}
+
 /// Answers one SIOCGIF* ioctl with `arg` pointing at a `struct ifreq` (or `ifconf`).
 pub fn ioctl(cmd: u32, arg: usize) -> KResult<usize> {
     let links = crate::net::inet::interfaces();

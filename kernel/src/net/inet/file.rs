@@ -5,7 +5,7 @@ use super::InetSocket;
 use crate::fs::file::{FileOps, OpenFile};
 use alloc::sync::Arc;
 use lintel_abi::ioctl::{FIONREAD, TIOCOUTQ};
-use lintel_abi::stat::{Stat, S_IFSOCK};
+use lintel_abi::stat::Stat;
 use lintel_abi::{Errno, KResult};
 
 /// SIOCINQ and SIOCOUTQ are FIONREAD's and TIOCOUTQ's numbers.
@@ -20,13 +20,7 @@ impl FileOps for InetFile {
     }
 
     fn write(&self, file: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
-        match self.0.send(buf, None, file.nonblocking()) {
-            Err(Errno::EPIPE) => {
-                crate::proc::raise_sigpipe();
-                Err(Errno::EPIPE)
-            }
-            r => r,
-        }
+        crate::net::sigpipe_on_epipe(self.0.send(buf, None, file.nonblocking()), true)
     }
 
     fn poll(&self, _: &OpenFile) -> u32 {
@@ -47,21 +41,13 @@ impl FileOps for InetFile {
         let n = match cmd {
             SIOCINQ => self.0.rx_queued(),
             SIOCOUTQ => self.0.tx_queued(),
-            c if crate::net::ifreq::is_ifreq(c) => return crate::net::ifreq::ioctl(c, arg),
-            _ => return Err(Errno::ENOTTY),
+            _ => return crate::net::ifreq::ioctl_or_enotty(cmd, arg),
         };
         crate::uaccess::write_i32(arg, n.min(i32::MAX as usize) as i32)?;
         Ok(0)
     }
 
     fn stat(&self) -> Stat {
-        Stat {
-            mode: S_IFSOCK | 0o777,
-            ino: self.0.ino,
-            dev: 8,
-            nlink: 1,
-            blksize: 4096,
-            ..Stat::default()
-        }
+        crate::net::socket_stat(self.0.ino)
     }
 }

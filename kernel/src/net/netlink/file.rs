@@ -4,8 +4,8 @@ use super::NetlinkSocket;
 use crate::fs::file::{FileOps, OpenFile, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use alloc::sync::Arc;
 use lintel_abi::ioctl::FIONREAD;
-use lintel_abi::stat::{Stat, S_IFSOCK};
-use lintel_abi::{Errno, KResult};
+use lintel_abi::stat::Stat;
+use lintel_abi::KResult;
 
 pub struct NetlinkFile(pub Arc<NetlinkSocket>);
 
@@ -32,20 +32,10 @@ impl FileOps for NetlinkFile {
             crate::uaccess::write_i32(arg, self.0.rx_next_len() as i32)?;
             return Ok(0);
         }
-        if crate::net::ifreq::is_ifreq(cmd) {
-            return crate::net::ifreq::ioctl(cmd, arg);
-        }
-        Err(Errno::ENOTTY)
+        crate::net::ifreq::ioctl_or_enotty(cmd, arg)
     }
 
     fn stat(&self) -> Stat {
-        Stat {
-            mode: S_IFSOCK | 0o777,
-            ino: self.0.ino,
-            dev: 8,
-            nlink: 1,
-            blksize: 4096,
-            ..Stat::default()
-        }
+        crate::net::socket_stat(self.0.ino)
     }
 }

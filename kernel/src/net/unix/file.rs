@@ -5,8 +5,8 @@ use super::{Msg, UnixSocket, SOCK_STREAM};
 use crate::fs::file::{FileOps, OpenFile};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use lintel_abi::stat::{Stat, S_IFSOCK};
-use lintel_abi::{Errno, KResult};
+use lintel_abi::stat::Stat;
+use lintel_abi::KResult;
 
 /// The socket as an open file (read/write act as recv/send).
 pub struct SocketFile(pub Arc<UnixSocket>);
@@ -24,13 +24,7 @@ impl FileOps for SocketFile {
             files: Vec::new(),
             cred: None,
         };
-        match self.0.send(msg, None, file.nonblocking()) {
-            Err(Errno::EPIPE) => {
-                crate::proc::raise_sigpipe();
-                Err(Errno::EPIPE)
-            }
-            r => r,
-        }
+        crate::net::sigpipe_on_epipe(self.0.send(msg, None, file.nonblocking()), true)
     }
 
     fn poll(&self, _: &OpenFile) -> u32 {
@@ -49,20 +43,10 @@ impl FileOps for SocketFile {
             crate::uaccess::write_i32(arg, n as i32)?;
             return Ok(0);
         }
-        if crate::net::ifreq::is_ifreq(cmd) {
-            return crate::net::ifreq::ioctl(cmd, arg);
-        }
-        Err(Errno::ENOTTY)
+        crate::net::ifreq::ioctl_or_enotty(cmd, arg)
     }
 
     fn stat(&self) -> Stat {
-        Stat {
-            mode: S_IFSOCK | 0o777,
-            ino: self.0.ino,
-            dev: 8,
-            nlink: 1,
-            blksize: 4096,
-            ..Stat::default()
-        }
+        crate::net::socket_stat(self.0.ino)
     }
 }

@@ -230,13 +230,6 @@ pub(in crate::syscall) fn send(
 ) -> SysResult {
     use lintel_abi::socket::{MSG_DONTWAIT, MSG_NOSIGNAL};
     let nonblock = f.nonblocking() || flags & MSG_DONTWAIT != 0;
-    match s.send(data, to, nonblock) {
-        Err(Errno::EPIPE) => {
-            if flags & MSG_NOSIGNAL == 0 {
-                crate::proc::raise_sigpipe();
-            }
-            Err(Errno::EPIPE)
-        }
-        r => ok(r?),
-    }
+    let r = s.send(data, to, nonblock);
+    ok(crate::net::sigpipe_on_epipe(r, flags & MSG_NOSIGNAL == 0)?)
 }

@@ -115,15 +115,8 @@ fn do_send(
         cred,
     };
     let nonblock = f.nonblocking() || flags & MSG_DONTWAIT != 0;
-    match s.send(msg, dest, nonblock) {
-        Err(Errno::EPIPE) => {
-            if flags & MSG_NOSIGNAL == 0 {
-                crate::proc::raise_sigpipe();
-            }
-            Err(Errno::EPIPE)
-        }
-        r => ok(r?),
-    }
+    let r = s.send(msg, dest, nonblock);
+    ok(crate::net::sigpipe_on_epipe(r, flags & MSG_NOSIGNAL == 0)?)
 }
 
 pub fn sendto(c: &mut Call) -> SysResult {
