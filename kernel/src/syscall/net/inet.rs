@@ -6,6 +6,7 @@ use crate::net::inet::addr::{self, Target};
 use crate::net::inet::file::InetFile;
 use crate::net::inet::{InetSocket, Received};
 use crate::syscall::fs::install;
+use crate::syscall::net::write_sockaddr;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
@@ -73,21 +74,6 @@ fn read_sockaddr(p: usize, len: usize) -> KResult<alloc::vec::Vec<u8>> {
         return Err(Errno::EINVAL);
     }
     uaccess::read_vec(p, len)
-}
-
-/// Writes a socket address into (p, *lenp), truncating like Linux; *lenp gets the full length.
-pub(in crate::syscall) fn write_sockaddr(p: usize, lenp: usize, bytes: &[u8]) -> KResult<()> {
-    if p == 0 || lenp == 0 {
-        return Ok(());
-    }
-    let cap = uaccess::read_i32(lenp)?;
-    if cap < 0 {
-        return Err(Errno::EINVAL);
-    }
-    let n = bytes.len().min(cap as usize);
-    uaccess::write_bytes(p, &bytes[..n])?;
-    uaccess::write_i32(lenp, bytes.len() as i32)?;
-    Ok(())
 }
 
 pub(in crate::syscall) fn bind(s: &InetSocket, p: usize, len: usize) -> KResult<()> {

@@ -111,17 +111,10 @@ pub(in crate::syscall) fn read_addr(p: usize, len: usize) -> KResult<Option<Addr
     Ok(Some(Addr::Path(path[..end].to_vec())))
 }
 
-/// Writes a `sockaddr_un` for `addr` into (p, *lenp), truncating like Linux; *lenp gets the
-/// full length.
-pub(in crate::syscall) fn write_addr(p: usize, lenp: usize, addr: Option<&Addr>) -> KResult<()> {
-    if p == 0 || lenp == 0 {
-        return Ok(());
-    }
-    let cap = uaccess::read_i32(lenp)?;
-    if cap < 0 {
-        return Err(Errno::EINVAL);
-    }
-    let mut b = Vec::from(1u16.to_le_bytes());
+/// A `sockaddr_un` for `addr`: the family, then the path (NUL-terminated) or a NUL and the
+/// abstract name; only the family for an unnamed socket.
+pub(in crate::syscall) fn unix_sockaddr(addr: Option<&Addr>) -> Vec<u8> {
+    let mut b = Vec::from((AF_UNIX as u16).to_le_bytes());
     match addr {
         Some(Addr::Path(x)) => {
             b.extend_from_slice(x);
@@ -133,9 +126,28 @@ pub(in crate::syscall) fn write_addr(p: usize, lenp: usize, addr: Option<&Addr>)
         }
         None => {}
     }
-    let n = b.len().min(cap as usize);
-    uaccess::write_bytes(p, &b[..n])?;
-    uaccess::write_i32(lenp, b.len() as i32)?;
+    b
+}
+
+/// Writes a `sockaddr_un` for `addr` into (p, *lenp), truncating like Linux; *lenp gets the
+/// full length.
+pub(in crate::syscall) fn write_addr(p: usize, lenp: usize, addr: Option<&Addr>) -> KResult<()> {
+    write_sockaddr(p, lenp, &unix_sockaddr(addr))
+}
+
+/// Writes a socket address of any family into (p, *lenp), truncating like Linux; *lenp gets
+/// the full length.
+pub(in crate::syscall) fn write_sockaddr(p: usize, lenp: usize, bytes: &[u8]) -> KResult<()> {
+    if p == 0 || lenp == 0 {
+        return Ok(());
+    }
+    let cap = uaccess::read_i32(lenp)?;
+    if cap < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let n = bytes.len().min(cap as usize);
+    uaccess::write_bytes(p, &bytes[..n])?;
+    uaccess::write_i32(lenp, bytes.len() as i32)?;
     Ok(())
 }
 

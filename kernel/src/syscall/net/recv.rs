@@ -8,7 +8,9 @@ use crate::syscall::net::netlink;
 use crate::syscall::net::read_msghdr;
 use crate::syscall::net::sock_of;
 use crate::syscall::net::socket_of;
+use crate::syscall::net::unix_sockaddr;
 use crate::syscall::net::write_addr;
+use crate::syscall::net::write_sockaddr;
 use crate::syscall::net::MsgHdr;
 use crate::syscall::net::Sock;
 use crate::syscall::net::MSG_CMSG_CLOEXEC;
@@ -75,17 +77,23 @@ fn plain_recvmsg(
     let out_flags = if full > data.len() { MSG_TRUNC } else { 0 };
     uaccess::write_u64(msgp + 40, 0)?;
     uaccess::write_u32(msgp + 48, out_flags)?;
-    if h.name != 0 {
-        let b = from.unwrap_or_default();
-        let n = b.len().min(h.namelen);
-        uaccess::write_bytes(h.name, &b[..n])?;
-        uaccess::write_u32(msgp + 8, b.len() as u32)?;
-    }
+    write_msg_name(msgp, h, &from.unwrap_or_default())?;
     ok(if flags & MSG_TRUNC != 0 {
         full
     } else {
         data.len()
     })
+}
+
+/// The sender's address into msg_name, truncated to msg_namelen, which gets the full length
+/// (0 when there is no sender, as for a stream).
+fn write_msg_name(msgp: usize, h: &MsgHdr, addr: &[u8]) -> KResult<()> {
+    if h.name != 0 {
+        let n = addr.len().min(h.namelen);
+        uaccess::write_bytes(h.name, &addr[..n])?;
+        uaccess::write_u32(msgp + 8, addr.len() as u32)?;
+    }
+    Ok(())
 }
 
 /// Copies `data` into the iovecs in order.
@@ -135,7 +143,7 @@ pub fn recvfrom(c: &mut Call) -> SysResult {
     if let Some((data, full, from)) = plain_recv(c, fd as i32, len, flags)? {
         uaccess::write_bytes(buf, &data)?;
         // No sender (a stream) is reported as an address of length 0.
-        inet::write_sockaddr(addrp, lenp, &from.unwrap_or_default())?;
+        write_sockaddr(addrp, lenp, &from.unwrap_or_default())?;
         return ok(if flags & MSG_TRUNC != 0 {
             full
         } else {
@@ -238,23 +246,12 @@ pub(super) fn recvmsg_at(c: &mut Call, fd: i32, msgp: usize, flags: u32) -> SysR
     // msg_controllen and msg_flags go back into the caller's msghdr.
     uaccess::write_u64(msgp + 40, ctl.len() as u64)?;
     uaccess::write_u32(msgp + 48, out_flags)?;
-    if h.name != 0 {
-        let mut b = Vec::from(1u16.to_le_bytes());
-        match &from {
-            Some(Addr::Path(x)) => {
-                b.extend_from_slice(x);
-                b.push(0);
-            }
-            Some(Addr::Abstract(x)) => {
-                b.push(0);
-                b.extend_from_slice(x);
-            }
-            None => b.clear(),
-        }
-        let n = b.len().min(h.namelen);
-        uaccess::write_bytes(h.name, &b[..n])?;
-        uaccess::write_u32(msgp + 8, b.len() as u32)?;
-    }
+    // A datagram's sender; nothing for a stream or an unnamed sender.
+    let name = from
+        .as_ref()
+        .map(|a| unix_sockaddr(Some(a)))
+        .unwrap_or_default();
+    write_msg_name(msgp, &h, &name)?;
     ok(if flags & MSG_TRUNC != 0 {
         full
     } else {

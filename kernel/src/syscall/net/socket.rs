@@ -13,6 +13,7 @@ use crate::syscall::net::new_file;
 use crate::syscall::net::read_addr;
 use crate::syscall::net::sock_of;
 use crate::syscall::net::write_addr;
+use crate::syscall::net::write_sockaddr;
 use crate::syscall::net::Sock;
 use crate::syscall::net::AF_INET;
 use crate::syscall::net::AF_INET6;
@@ -272,7 +273,7 @@ pub fn getsockname(c: &mut Call, kind: SockName) -> SysResult {
         Sock::Unix(s) => s,
         Sock::Inet(s) => return ok(inet::getsockname(&s, peer, addrp, lenp).map(|_| 0)?),
         Sock::Netlink(s) => {
-            inet::write_sockaddr(addrp, lenp, &netlink::getsockname(&s, peer))?;
+            write_sockaddr(addrp, lenp, &netlink::getsockname(&s, peer))?;
             return ok(0);
         }
     };
