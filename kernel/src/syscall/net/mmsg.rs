@@ -38,23 +38,29 @@ fn count_or(done: usize, e: Errno) -> SysResult {
     }
 }
 
+/// The `mmsghdr` at index `i` (a vector that wraps around the address space ends in EFAULT,
+/// not an overflow).
+fn entry(vec: usize, i: usize) -> usize {
+    vec.wrapping_add(i * MMSGHDR_SIZE)
+}
+
+/// Stores one message's byte count in its `msg_len`.
+fn set_len(m: usize, n: Ret) -> SysResult {
+    let n = match n {
+        Ret::Value(v) => v as u32,
+        Ret::NoReturn => 0,
+    };
+    uaccess::write_u32(m.wrapping_add(MSG_LEN_OFFSET), n)?;
+    ok(0)
+}
+
 pub fn sendmmsg(c: &mut Call) -> SysResult {
     let [fd, vec, vlen, flags, ..] = c.a;
     let vlen = vlen.min(UIO_MAXIOV);
     for i in 0..vlen {
-        // A vector that wraps around the address space ends in EFAULT, not an overflow.
-        let m = vec.wrapping_add(i * MMSGHDR_SIZE);
-        match sendmsg_at(c, fd as i32, m, flags as u32) {
-            Ok(n) => {
-                let n = match n {
-                    Ret::Value(v) => v as u32,
-                    Ret::NoReturn => 0,
-                };
-                if let Err(e) = uaccess::write_u32(m + MSG_LEN_OFFSET, n) {
-                    return count_or(i, e);
-                }
-            }
-            Err(e) => return count_or(i, e),
+        let m = entry(vec, i);
+        if let Err(e) = sendmsg_at(c, fd as i32, m, flags as u32).and_then(|n| set_len(m, n)) {
+            return count_or(i, e);
         }
     }
     ok(vlen)
@@ -71,19 +77,9 @@ pub fn recvmmsg(c: &mut Call) -> SysResult {
         None
     };
     for i in 0..vlen {
-        // A vector that wraps around the address space ends in EFAULT, not an overflow.
-        let m = vec.wrapping_add(i * MMSGHDR_SIZE);
-        match recvmsg_at(c, fd as i32, m, flags & !MSG_WAITFORONE) {
-            Ok(n) => {
-                let n = match n {
-                    Ret::Value(v) => v as u32,
-                    Ret::NoReturn => 0,
-                };
-                if let Err(e) = uaccess::write_u32(m + MSG_LEN_OFFSET, n) {
-                    return count_or(i, e);
-                }
-            }
-            Err(e) => return count_or(i, e),
+        let m = entry(vec, i);
+        if let Err(e) = recvmsg_at(c, fd as i32, m, flags & !MSG_WAITFORONE).and_then(|n| set_len(m, n)) {
+            return count_or(i, e);
         }
         if flags & MSG_WAITFORONE != 0 {
             flags |= MSG_DONTWAIT;
