@@ -11,205 +11,128 @@ use crate::{NetMode, RunOpts};
 /// and the reply (answered inside QEMU) must each arrive by interrupt; then a burst of 300
 /// requests (more than either queue holds) must get 300 replies.
 pub(super) fn net_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
-    arp(t, filter, kvm)?;
-    ping(t, filter, kvm)?;
-    config(t, filter, kvm)?;
-    dhcp(t, filter, kvm)?;
+    for case in SCRIPT_CASES {
+        script_case(t, filter, kvm, case)?;
+    }
     httpd(t, filter, kvm)
 }
 
-/// `boot.net.dhcp`: booted with `ip=dhcp`, the kernel gets its address from QEMU's built-in
-/// DHCP server before the first program runs, which pings QEMU's host address on the same
-/// network. (In restrict mode QEMU's server offers no router, so there is no default route;
-/// Linux would have none either.)
-fn dhcp(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
-    let id = "boot.net.dhcp";
-    if filter.is_some_and(|f| !id.contains(f)) {
+/// A boot with `--net restrict` that runs a busybox shell script and must exit 0 with every
+/// `want` text on the console.
+struct ScriptCase {
+    id: &'static str,
+    script: &'static str,
+    /// The kernel command line instead of xtask's (which brings the static `ip=`).
+    append: Option<&'static str>,
+    want: &'static [&'static str],
+}
+
+const SCRIPT_CASES: &[ScriptCase] = &[
+    // The kernel finds the card with QEMU's default MAC and, booted with `lintel.nettest`,
+    // sends an ARP request for the gateway 10.0.2.2; the transmit completion and the reply
+    // (answered inside QEMU) must each arrive by interrupt; then a burst of 300 requests
+    // (more than either queue holds) must get 300 replies.
+    ScriptCase {
+        id: "boot.net.arp",
+        script: "echo net-ok",
+        append: Some("log=info lintel.nettest"),
+        want: &[
+            "virtio-net: MAC 52:54:00:12:34:56",
+            "virtio-net: nettest: ARP request for 10.0.2.2 sent from 52:54:00:12:34:56",
+            "virtio-net: nettest: transmit completed (transmit interrupt)",
+            "virtio-net: nettest: ARP reply: 10.0.2.2 is at 52:55:0a:00:02:02 (receive interrupt)",
+            "virtio-net: nettest: burst: 300 requests sent, 300 replies, 0 dropped",
+            "net-ok",
+        ],
+    },
+    // busybox ping as root (a raw ICMP socket) gets echo replies from 127.0.0.1, from the
+    // guest's own eth0 address and from QEMU's gateway 10.0.2.2 (answered inside QEMU).
+    ScriptCase {
+        id: "boot.net.ping",
+        script: "ping -c 2 127.0.0.1 && ping -c 1 10.0.2.15 && ping -c 1 -W 5 10.0.2.2",
+        append: None,
+        want: &[
+            "2 packets received, 0% packet loss",
+            "1 packets received, 0% packet loss",
+        ],
+    },
+    // busybox `ip` changes eth0's address and the default route through netlink (a duplicate
+    // route is EEXIST), `ifconfig` shows the result, and a ping through the new configuration
+    // is answered.
+    ScriptCase {
+        id: "boot.net.config",
+        script: "ip route del default && ip addr del 10.0.2.15/24 dev eth0 && \
+            ip addr add 10.0.2.16/24 dev eth0 && ip route add default via 10.0.2.2 && \
+            { ip route add default via 10.0.2.2 2>/dev/null; echo again=$?; } && \
+            ip link set eth0 up && ip route && ifconfig eth0 | grep 'inet addr' && \
+            ping -c 1 -W 5 10.0.2.2 | grep '0% packet loss'",
+        append: None,
+        want: &[
+            "again=2",
+            "10.0.2.0/24 dev eth0 scope link  src 10.0.2.16",
+            "default via 10.0.2.2 dev eth0",
+            "inet addr:10.0.2.16  Bcast:10.0.2.255  Mask:255.255.255.0",
+            " 0% packet loss",
+        ],
+    },
+    // Booted with `ip=dhcp`, the kernel gets its address from QEMU's built-in DHCP server
+    // before the first program runs, which pings QEMU's host address on the same network. (In
+    // restrict mode QEMU's server offers no router, so there is no default route; Linux would
+    // have none either.)
+    ScriptCase {
+        id: "boot.net.dhcp",
+        script: "ip addr show eth0 && ip route && ping -c 1 -W 5 10.0.2.2 | grep '0% packet loss'",
+        append: Some("log=info ip=dhcp"),
+        want: &[
+            "eth0: 10.0.2.15/24 from DHCP",
+            "inet 10.0.2.15/24",
+            "10.0.2.0/24 dev eth0 scope link  src 10.0.2.15",
+            " 0% packet loss",
+        ],
+    },
+];
+
+fn script_case(
+    t: &mut Tally,
+    filter: Option<&str>,
+    kvm: bool,
+    case: &ScriptCase,
+) -> Result<(), String> {
+    if filter.is_some_and(|f| !case.id.contains(f)) {
         return Ok(());
     }
     let kernel = build::kernel()?;
     let mut img = build::base_image()?;
-    let script = "ip addr show eth0 && ip route && ping -c 1 -W 5 10.0.2.2 | grep '0% packet loss'";
     build::set_launch(
         &mut img,
         &[
             "/bin/busybox".into(),
             "sh".into(),
             "-c".into(),
-            script.into(),
+            case.script.into(),
         ],
     );
     let opts = RunOpts {
         kvm,
         timeout: Some(120),
         net: Some(NetMode::Restrict),
-        append: Some("log=info ip=dhcp".into()),
+        append: case.append.map(String::from),
         ..RunOpts::default()
     };
-    let (outcome, out) = qemu::boot(&opts, &kernel, &img, "net-dhcp", true)?;
-    let want = [
-        "eth0: 10.0.2.15/24 from DHCP",
-        "inet 10.0.2.15/24",
-        "10.0.2.0/24 dev eth0 scope link  src 10.0.2.15",
-        " 0% packet loss",
-    ];
+    let tag = case.id.trim_start_matches("boot.").replace('.', "-");
+    let (outcome, out) = qemu::boot(&opts, &kernel, &img, &tag, true)?;
     if outcome != Outcome::Exit(0) {
         t.fail(
-            id,
+            case.id,
             &format!("{}; console: {}", qemu::describe(&outcome), tail(&out, 6)),
         );
-    } else if let Some(w) = want.iter().find(|w| !out.contains(*w)) {
+    } else if let Some(w) = case.want.iter().find(|w| !out.contains(*w)) {
         t.fail(
-            id,
+            case.id,
             &format!("console output lacks {w:?}; console: {}", tail(&out, 8)),
         );
     } else {
-        t.pass(id);
-    }
-    Ok(())
-}
-
-/// `boot.net.config`: busybox `ip` changes eth0's address and the default route through
-/// netlink (a duplicate route is EEXIST), `ifconfig` shows the result, and a ping through
-/// the new configuration is answered.
-fn config(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
-    let id = "boot.net.config";
-    if filter.is_some_and(|f| !id.contains(f)) {
-        return Ok(());
-    }
-    let kernel = build::kernel()?;
-    let mut img = build::base_image()?;
-    let script = "ip route del default && ip addr del 10.0.2.15/24 dev eth0 && \
-        ip addr add 10.0.2.16/24 dev eth0 && ip route add default via 10.0.2.2 && \
-        { ip route add default via 10.0.2.2 2>/dev/null; echo again=$?; } && \
-        ip link set eth0 up && ip route && ifconfig eth0 | grep 'inet addr' && \
-        ping -c 1 -W 5 10.0.2.2 | grep '0% packet loss'";
-    build::set_launch(
-        &mut img,
-        &[
-            "/bin/busybox".into(),
-            "sh".into(),
-            "-c".into(),
-            script.into(),
-        ],
-    );
-    let opts = RunOpts {
-        kvm,
-        timeout: Some(120),
-        net: Some(NetMode::Restrict),
-        ..RunOpts::default()
-    };
-    let (outcome, out) = qemu::boot(&opts, &kernel, &img, "net-config", true)?;
-    let want = [
-        "again=2",
-        "10.0.2.0/24 dev eth0 scope link  src 10.0.2.16",
-        "default via 10.0.2.2 dev eth0",
-        "inet addr:10.0.2.16  Bcast:10.0.2.255  Mask:255.255.255.0",
-        " 0% packet loss",
-    ];
-    if outcome != Outcome::Exit(0) {
-        t.fail(
-            id,
-            &format!("{}; console: {}", qemu::describe(&outcome), tail(&out, 6)),
-        );
-    } else if let Some(w) = want.iter().find(|w| !out.contains(*w)) {
-        t.fail(
-            id,
-            &format!("console output lacks {w:?}; console: {}", tail(&out, 8)),
-        );
-    } else {
-        t.pass(id);
-    }
-    Ok(())
-}
-
-/// `boot.net.ping`: busybox ping as root (a raw ICMP socket) gets echo replies from
-/// 127.0.0.1, from the guest's own eth0 address and from QEMU's gateway 10.0.2.2 (answered
-/// inside QEMU).
-fn ping(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
-    let id = "boot.net.ping";
-    if filter.is_some_and(|f| !id.contains(f)) {
-        return Ok(());
-    }
-    let kernel = build::kernel()?;
-    let mut img = build::base_image()?;
-    let script = "ping -c 2 127.0.0.1 && ping -c 1 10.0.2.15 && ping -c 1 -W 5 10.0.2.2";
-    build::set_launch(
-        &mut img,
-        &[
-            "/bin/busybox".into(),
-            "sh".into(),
-            "-c".into(),
-            script.into(),
-        ],
-    );
-    let opts = RunOpts {
-        kvm,
-        timeout: Some(120),
-        net: Some(NetMode::Restrict),
-        ..RunOpts::default()
-    };
-    let (outcome, out) = qemu::boot(&opts, &kernel, &img, "net-ping", true)?;
-    let replies = out.matches(" packets received, 0% packet loss").count();
-    if outcome != Outcome::Exit(0) || replies != 3 {
-        t.fail(
-            id,
-            &format!(
-                "{}, {} of 3 pings answered; console: {}",
-                qemu::describe(&outcome),
-                replies,
-                tail(&out, 6)
-            ),
-        );
-    } else {
-        t.pass(id);
-    }
-    Ok(())
-}
-
-fn arp(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
-    let id = "boot.net.arp";
-    if filter.is_some_and(|f| !id.contains(f)) {
-        return Ok(());
-    }
-    let kernel = build::kernel()?;
-    let mut img = build::base_image()?;
-    build::set_launch(
-        &mut img,
-        &["/bin/busybox".into(), "echo".into(), "net-ok".into()],
-    );
-    let opts = RunOpts {
-        kvm,
-        timeout: Some(120),
-        net: Some(NetMode::Restrict),
-        append: Some("log=info lintel.nettest".into()),
-        ..RunOpts::default()
-    };
-    let (outcome, out) = qemu::boot(&opts, &kernel, &img, "net-arp", true)?;
-    let want = [
-        "virtio-net: MAC 52:54:00:12:34:56",
-        "virtio-net: nettest: ARP request for 10.0.2.2 sent from 52:54:00:12:34:56",
-        "virtio-net: nettest: transmit completed (transmit interrupt)",
-        "virtio-net: nettest: ARP reply: 10.0.2.2 is at 52:55:0a:00:02:02 (receive interrupt)",
-        "virtio-net: nettest: burst: 300 requests sent, 300 replies, 0 dropped",
-        "net-ok",
-    ];
-    if outcome != Outcome::Exit(0) {
-        t.fail(
-            id,
-            &format!(
-                "expected exit 0, got {}; console: {}",
-                qemu::describe(&outcome),
-                tail(&out, 6)
-            ),
-        );
-    } else if let Some(w) = want.iter().find(|w| !out.contains(*w)) {
-        t.fail(
-            id,
-            &format!("console output lacks {w:?}; console: {}", tail(&out, 8)),
-        );
-    } else {
-        t.pass(id);
+        t.pass(case.id);
     }
     Ok(())
 }

@@ -78,7 +78,9 @@ pub fn recvmmsg(c: &mut Call) -> SysResult {
     };
     for i in 0..vlen {
         let m = entry(vec, i);
-        if let Err(e) = recvmsg_at(c, fd as i32, m, flags & !MSG_WAITFORONE).and_then(|n| set_len(m, n)) {
+        if let Err(e) =
+            recvmsg_at(c, fd as i32, m, flags & !MSG_WAITFORONE).and_then(|n| set_len(m, n))
+        {
             return count_or(i, e);
         }
         if flags & MSG_WAITFORONE != 0 {
