@@ -79,10 +79,7 @@ fn ipv4(l: &IfInfo) -> Option<([u8; 4], u8)> {
 }
 
 fn mask(prefix: u8) -> [u8; 4] {
-    u32::MAX
-        .checked_shl(32 - prefix.min(32) as u32)
-        .unwrap_or(0)
-        .to_be_bytes()
+    lintel_net::ipv4_mask(prefix).to_be_bytes()
 }
 
 fn name_bytes(name: &str) -> [u8; IFNAMSIZ] {

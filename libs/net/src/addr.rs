@@ -41,28 +41,29 @@ pub(crate) fn unspecified_to_loopback(ip: IpAddr) -> IpAddr {
     }
 }
 
-pub(crate) fn in_prefix(a: IpAddr, net: IpAddr, prefix: u8) -> bool {
-    match (a, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let bits = u32::from(prefix.min(32));
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits)
-            };
-            u32::from(a) & mask == u32::from(n) & mask
+/// The netmask of an IPv4 prefix length (lengths past 32 count as 32).
+pub fn ipv4_mask(prefix: u8) -> u32 {
+    u32::MAX
+        .checked_shl(32 - u32::from(prefix.min(32)))
+        .unwrap_or(0)
+}
+
+/// The network part of `ip` under `prefix` (host bits cleared), for either family.
+pub fn network(ip: IpAddr, prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => IpAddr::V4((u32::from(a) & ipv4_mask(prefix)).into()),
+        IpAddr::V6(a) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(prefix.min(128)))
+                .unwrap_or(0);
+            IpAddr::V6((u128::from(a) & mask).into())
         }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let bits = u32::from(prefix.min(128));
-            let mask = if bits == 0 {
-                0
-            } else {
-                u128::MAX << (128 - bits)
-            };
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
     }
+}
+
+/// Whether `a` lies in `net`/`prefix` (never across families).
+pub fn in_prefix(a: IpAddr, net: IpAddr, prefix: u8) -> bool {
+    a.is_ipv4() == net.is_ipv4() && network(a, prefix) == network(net, prefix)
 }
 
 /// fe80::/64 with the modified EUI-64 interface identifier (RFC 4291) of `mac`.

@@ -31,6 +31,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
+pub use addr::{in_prefix, ipv4_mask, network};
 pub use info::{SockInfo, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN};
 pub use lintel_abi::Errno;
 pub use opts::{SockOpt, SockOptName};

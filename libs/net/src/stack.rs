@@ -311,8 +311,7 @@ impl Stack {
         let nif = &mut self.netifs[n];
         if let Some(gw) = gateway {
             let (addr, prefix) = nif.v4.ok_or(Errno::ENETUNREACH)?;
-            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-            if n == 0 || u32::from(gw) & mask != u32::from(addr) & mask {
+            if n == 0 || !crate::addr::in_prefix(IpAddr::V4(gw), IpAddr::V4(addr), prefix) {
                 return Err(Errno::ENETUNREACH);
             }
         }

@@ -109,7 +109,7 @@ fn route() -> String {
             .iter()
             .find(|l| l.index == r.ifindex)
             .map_or("?", |l| l.name.as_str());
-        let mask = u32::MAX.checked_shl(32 - r.prefix as u32).unwrap_or(0);
+        let mask = lintel_net::ipv4_mask(r.prefix);
         let flags = RTF_UP | if r.gateway.is_some() { RTF_GATEWAY } else { 0 };
         let _ = writeln!(
             s,

@@ -32,8 +32,7 @@ fn our_address(from: Ipv4Addr) -> Ipv4Addr {
     for l in super::interfaces() {
         for (ip, prefix) in l.addrs {
             if let IpAddr::V4(a) = ip {
-                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-                if u32::from(a) & mask == u32::from(from) & mask {
+                if lintel_net::in_prefix(IpAddr::V4(from), ip, prefix) {
                     return a;
                 }
             }

@@ -126,13 +126,10 @@ pub(super) fn change(ty: u16, flags: u16, payload: &[u8]) -> Result<(), Errno> {
                 None => with(|s| s.interfaces())
                     .iter()
                     .find(|l| {
-                        l.addrs.iter().any(|(ip, p)| match ip {
-                            IpAddr::V4(v) => {
-                                let m = u32::MAX.checked_shl(32 - u32::from(*p)).unwrap_or(0);
-                                u32::from(*v) & m == u32::from(gw) & m && !l.loopback
-                            }
-                            IpAddr::V6(_) => false,
-                        })
+                        !l.loopback
+                            && l.addrs
+                                .iter()
+                                .any(|&(ip, p)| lintel_net::in_prefix(IpAddr::V4(gw), ip, p))
                     })
                     .map(|l| l.index)
                     .ok_or(Errno::ENETUNREACH)?,

@@ -321,16 +321,7 @@ pub fn snapshot() -> Snapshot {
             if l.loopback && ip.is_ipv4() {
                 continue;
             }
-            let dst = match ip {
-                IpAddr::V4(a) => {
-                    let mask = u32::MAX.checked_shl(32 - prefix as u32).unwrap_or(0);
-                    IpAddr::V4((u32::from(a) & mask).into())
-                }
-                IpAddr::V6(a) => {
-                    let mask = u128::MAX.checked_shl(128 - prefix as u32).unwrap_or(0);
-                    IpAddr::V6((u128::from(a) & mask).into())
-                }
-            };
+            let dst = lintel_net::network(ip, prefix);
             routes.push(Route {
                 dst,
                 prefix,
