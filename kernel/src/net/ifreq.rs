@@ -1,6 +1,7 @@
 //! The SIOCGIF* ioctls every socket answers (struct ifreq, struct ifconf in linux/if.h):
 //! what ifconfig and older programs use instead of netlink to list interfaces.
 
+use super::link;
 use crate::uaccess;
 use alloc::vec::Vec;
 use core::net::IpAddr;
@@ -24,13 +25,6 @@ const SIOCGIFTXQLEN: u32 = 0x8942;
 const IFREQ_SIZE: usize = 40;
 const IFNAMSIZ: usize = 16;
 const AF_INET: u16 = 2;
-const ARPHRD_ETHER: u16 = 1;
-const ARPHRD_LOOPBACK: u16 = 772;
-const IFF_UP: u16 = 0x1;
-const IFF_BROADCAST: u16 = 0x2;
-const IFF_LOOPBACK: u16 = 0x8;
-const IFF_RUNNING: u16 = 0x40;
-const IFF_MULTICAST: u16 = 0x1000;
 
 /// Whether `cmd` is one of these ioctls (so a socket's ioctl knows to come here).
 pub fn is_ifreq(cmd: u32) -> bool {
@@ -49,18 +43,6 @@ pub fn is_ifreq(cmd: u32) -> bool {
             | SIOCGIFINDEX
             | SIOCGIFTXQLEN
     )
-}
-
-fn flags(l: &IfInfo) -> u16 {
-    let mut f = if l.loopback {
-        IFF_LOOPBACK
-    } else {
-        IFF_BROADCAST | IFF_MULTICAST
-    };
-    if l.up {
-        f |= IFF_UP | IFF_RUNNING;
-    }
-    f
 }
 
 fn sockaddr_in(ip: [u8; 4]) -> [u8; 16] {
@@ -150,7 +132,7 @@ pub fn ioctl(cmd: u32, arg: usize) -> KResult<usize> {
             uaccess::write_bytes(arg, &name_bytes(&l.name))?;
             return Ok(0);
         }
-        SIOCGIFFLAGS => u[..2].copy_from_slice(&flags(l).to_le_bytes()),
+        SIOCGIFFLAGS => u[..2].copy_from_slice(&(link::flags(l) as u16).to_le_bytes()),
         SIOCSIFFLAGS => {
             // CAP_NET_ADMIN; every link is up and stays up, so only "up" can be asked for.
             let root =
@@ -159,7 +141,7 @@ pub fn ioctl(cmd: u32, arg: usize) -> KResult<usize> {
                 return Err(Errno::EPERM);
             }
             let want = u16::from_le_bytes([r[16], r[17]]);
-            return if want & IFF_UP != 0 {
+            return if u32::from(want) & link::IFF_UP != 0 {
                 Ok(0)
             } else {
                 Err(Errno::EOPNOTSUPP)
@@ -182,12 +164,7 @@ pub fn ioctl(cmd: u32, arg: usize) -> KResult<usize> {
         SIOCGIFTXQLEN => u[..4].copy_from_slice(&1000i32.to_le_bytes()),
         SIOCGIFINDEX => u[..4].copy_from_slice(&(l.index as i32).to_le_bytes()),
         SIOCGIFHWADDR => {
-            let ty = if l.loopback {
-                ARPHRD_LOOPBACK
-            } else {
-                ARPHRD_ETHER
-            };
-            u[..2].copy_from_slice(&ty.to_le_bytes());
+            u[..2].copy_from_slice(&link::hw_type(l).to_le_bytes());
             u[2..8].copy_from_slice(&l.mac);
         }
         _ => return Err(Errno::ENOTTY),

@@ -6,6 +6,7 @@ use lintel_abi::{Errno, KResult};
 
 pub mod ifreq;
 pub mod inet;
+pub mod link;
 pub mod netlink;
 pub mod unix;
 

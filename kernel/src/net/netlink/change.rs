@@ -2,6 +2,7 @@
 //! RTM_NEWROUTE/DELROUTE for the IPv4 default route, RTM_NEWLINK/SETLINK (links stay up).
 
 use super::abi::*;
+use crate::net::link;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 use lintel_abi::Errno;
@@ -46,7 +47,7 @@ pub(super) fn change(ty: u16, flags: u16, payload: &[u8]) -> Result<(), Errno> {
                 return Err(Errno::ENODEV);
             }
             // Every link is up and stays up: asking for that is fine.
-            let down = (mask == 0 || mask & IFF_UP != 0) && iff & IFF_UP == 0;
+            let down = (mask == 0 || mask & link::IFF_UP != 0) && iff & link::IFF_UP == 0;
             if ty == RTM_DELLINK || down {
                 return Err(Errno::EOPNOTSUPP);
             }

@@ -4,6 +4,7 @@
 
 use super::abi::*;
 use super::change::change;
+use crate::net::link;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 use lintel_abi::Errno;
@@ -97,14 +98,7 @@ fn scope_of(ip: &IpAddr) -> u8 {
 
 fn link_msg(l: &IfInfo, seq: u32, port: u32, flags: u16) -> Vec<u8> {
     let mut m = Msg::new(RTM_NEWLINK, flags, seq, port);
-    let (ty, mut iff) = if l.loopback {
-        (ARPHRD_LOOPBACK, IFF_LOOPBACK)
-    } else {
-        (ARPHRD_ETHER, IFF_BROADCAST | IFF_MULTICAST)
-    };
-    if l.up {
-        iff |= IFF_UP | IFF_RUNNING | IFF_LOWER_UP;
-    }
+    let (ty, iff) = (link::hw_type(l), link::flags(l));
     // struct ifinfomsg
     m.put(&[0, 0]);
     m.put(&ty.to_le_bytes());
