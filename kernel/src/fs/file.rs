@@ -44,6 +44,10 @@ pub trait FileOps: Any + Send + Sync {
     fn anon_name(&self) -> Option<&'static str> {
         None
     }
+    /// Lines this kind of file adds to /proc/PID/fdinfo/FD (a pidfd's "Pid:").
+    fn fdinfo(&self) -> Option<alloc::string::String> {
+        None
+    }
     /// Whether epoll may watch this file (Linux refuses files without a poll method, such as
     /// regular files, with EPERM).
     fn pollable(&self) -> bool {

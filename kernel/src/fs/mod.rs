@@ -9,6 +9,7 @@ pub mod fdtable;
 pub mod file;
 pub mod initramfs;
 pub mod locks;
+pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
 pub mod signalfd;

@@ -106,6 +106,8 @@ pub fn thread_exit(t: &Arc<Thread>) {
     }
     *p.exit_status.lock() = Some(status);
     NPROCS.fetch_sub(1, Ordering::Relaxed);
+    // Its pidfds poll readable from now on.
+    crate::fs::file::poll_notify();
     let (code, st) = if status & 0x7f == 0 {
         (signal::CLD_EXITED, (status >> 8) & 0xff)
     } else {

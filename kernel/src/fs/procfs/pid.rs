@@ -96,13 +96,17 @@ pub(super) fn fdinfo_content(pid: i32, fd: i32) -> KResult<String> {
             0
         };
     let pos = *f.pos.lock();
-    Ok(format!(
+    let mut s = format!(
         "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n",
         pos,
         flags,
         f.stat().dev,
         f.stat().ino
-    ))
+    );
+    if let Some(more) = f.ops.fdinfo() {
+        s.push_str(&more);
+    }
+    Ok(s)
 }
 
 pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {

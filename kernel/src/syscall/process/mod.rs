@@ -6,6 +6,7 @@ mod exec;
 mod exit;
 mod pgrp;
 mod pid;
+mod pidfd;
 mod prctl;
 mod rlimit;
 mod rseq;
@@ -21,6 +22,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     exit::SYSCALLS,
     pgrp::SYSCALLS,
     pid::SYSCALLS,
+    pidfd::SYSCALLS,
     prctl::SYSCALLS,
     rlimit::SYSCALLS,
     rseq::SYSCALLS,

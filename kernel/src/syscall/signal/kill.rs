@@ -55,19 +55,8 @@ pub fn kill(c: &mut Call) -> SysResult {
     if targets.is_empty() {
         return Err(Errno::ESRCH);
     }
-    // An unprivileged sender needs its real or effective uid to match the target's real or
-    // saved uid; a group send succeeds if any member may be signalled.
-    let may = |t: &Process| {
-        let me_c = me.cred.lock().clone();
-        if me_c.euid == 0 {
-            return true;
-        }
-        let tc = t.cred.lock().clone();
-        [me_c.uid, me_c.euid]
-            .iter()
-            .any(|u| *u == tc.uid || *u == tc.suid)
-    };
-    let allowed: alloc::vec::Vec<_> = targets.into_iter().filter(|t| may(t)).collect();
+    // A group send succeeds if any member may be signalled.
+    let allowed: alloc::vec::Vec<_> = targets.into_iter().filter(|t| may_signal(&me, t)).collect();
     if allowed.is_empty() {
         return Err(Errno::EPERM);
     }
@@ -78,6 +67,19 @@ pub fn kill(c: &mut Call) -> SysResult {
         process::send_simple(&t, None, sig, signal::SI_USER, Some(&me));
     }
     ok(0)
+}
+
+/// Whether `me` may signal `t`: an unprivileged sender needs its real or effective uid to
+/// match the target's real or saved uid.
+pub(in crate::syscall) fn may_signal(me: &Process, t: &Process) -> bool {
+    let me_c = me.cred.lock().clone();
+    if me_c.euid == 0 {
+        return true;
+    }
+    let tc = t.cred.lock().clone();
+    [me_c.uid, me_c.euid]
+        .iter()
+        .any(|u| *u == tc.uid || *u == tc.suid)
 }
 
 /// How a thread-directed signal names its thread: a tid alone (tkill) or a tgid and a tid
