@@ -98,7 +98,8 @@ fn kernel_main(info: BootInfo) -> ! {
     sched::on_tick(fs::timerfd::tick);
     sched::on_tick(net::inet::tick);
     // Closing the last reference to an open file drops the locks it owns.
-    fs::file::set_release_hook(fs::locks::on_release);
+    fs::file::set_release_hook(fs::on_release);
+    fs::file::set_event_hook(fs::notify::file_event);
     // A session leader's exit hangs up its terminal's foreground group.
     proc::set_session_end_hook(fs::tty::session_ended);
     // System calls from user mode go to the syscall layer's table.

@@ -172,7 +172,7 @@ pub struct EpollFile(pub Arc<Epoll>);
 
 impl FileOps for EpollFile {
     fn anon_name(&self) -> Option<&'static str> {
-        Some("eventpoll")
+        Some("[eventpoll]")
     }
 
     fn read(&self, _: &OpenFile, _: &mut [u8], _: u64) -> KResult<usize> {

@@ -27,7 +27,7 @@ impl EventFd {
 
 impl FileOps for EventFd {
     fn anon_name(&self) -> Option<&'static str> {
-        Some("eventfd")
+        Some("[eventfd]")
     }
 
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {

@@ -7,6 +7,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use lintel_abi::fcntl::*;
 use lintel_abi::stat::Stat;
 use lintel_abi::{Errno, KResult};
+use lintel_vfs::inotify::{IN_ACCESS, IN_MODIFY};
 use lintel_vfs::{Dentry, FileType, Inode};
 use spin::Mutex;
 
@@ -40,7 +41,8 @@ pub trait FileOps: Any + Send + Sync {
     fn pipe_capacity(&self, _set: Option<usize>) -> KResult<usize> {
         Err(Errno::EBADF)
     }
-    /// The name /proc/PID/fd shows for inode-less files ("anon_inode:[NAME]").
+    /// The name /proc/PID/fd shows for inode-less files after "anon_inode:" ("[eventfd]", and
+    /// "inotify" without brackets, as Linux names them).
     fn anon_name(&self) -> Option<&'static str> {
         None
     }
@@ -107,6 +109,14 @@ static RELEASE_HOOK: spin::Once<fn(&OpenFile)> = spin::Once::new();
 
 pub fn set_release_hook(hook: fn(&OpenFile)) {
     RELEASE_HOOK.call_once(|| hook);
+}
+
+/// Where reads and writes that moved data are reported (inotify's IN_ACCESS / IN_MODIFY): set
+/// once at boot, as the release hook, so that open files need not know who listens.
+static EVENT_HOOK: spin::Once<fn(&OpenFile, u32)> = spin::Once::new();
+
+pub fn set_event_hook(hook: fn(&OpenFile, u32)) {
+    EVENT_HOOK.call_once(|| hook);
 }
 
 impl Drop for OpenFile {
@@ -184,12 +194,15 @@ impl OpenFile {
         if !self.readable() {
             return Err(Errno::EBADF);
         }
-        if !self.ops.seekable() {
-            return self.ops.read(self, buf, 0);
-        }
-        let mut pos = self.pos.lock();
-        let n = self.ops.read(self, buf, *pos)?;
-        *pos += n as u64;
+        let n = if !self.ops.seekable() {
+            self.ops.read(self, buf, 0)?
+        } else {
+            let mut pos = self.pos.lock();
+            let n = self.ops.read(self, buf, *pos)?;
+            *pos += n as u64;
+            n
+        };
+        self.report_io(n, IN_ACCESS);
         Ok(n)
     }
 
@@ -198,16 +211,28 @@ impl OpenFile {
         if !self.writable() {
             return Err(Errno::EBADF);
         }
-        if !self.ops.seekable() {
-            return self.ops.write(self, buf, 0);
-        }
-        let mut pos = self.pos.lock();
-        if self.flags() & O_APPEND != 0 {
-            *pos = self.size();
-        }
-        let n = self.ops.write(self, buf, *pos)?;
-        *pos += n as u64;
+        let n = if !self.ops.seekable() {
+            self.ops.write(self, buf, 0)?
+        } else {
+            let mut pos = self.pos.lock();
+            if self.flags() & O_APPEND != 0 {
+                *pos = self.size();
+            }
+            let n = self.ops.write(self, buf, *pos)?;
+            *pos += n as u64;
+            n
+        };
+        self.report_io(n, IN_MODIFY);
         Ok(n)
+    }
+
+    /// Reports a read or write that moved data to inotify watchers (IN_ACCESS / IN_MODIFY).
+    pub fn report_io(&self, n: usize, mask: u32) {
+        if n > 0 {
+            if let Some(hook) = EVENT_HOOK.get() {
+                hook(self, mask);
+            }
+        }
     }
 
     pub fn pread(&self, buf: &mut [u8], off: u64) -> KResult<usize> {
@@ -217,7 +242,9 @@ impl OpenFile {
         if !self.ops.seekable() {
             return Err(Errno::ESPIPE);
         }
-        self.ops.read(self, buf, off)
+        let n = self.ops.read(self, buf, off)?;
+        self.report_io(n, IN_ACCESS);
+        Ok(n)
     }
 
     pub fn pwrite(&self, buf: &[u8], off: u64) -> KResult<usize> {
@@ -233,7 +260,9 @@ impl OpenFile {
         } else {
             off
         };
-        self.ops.write(self, buf, off)
+        let n = self.ops.write(self, buf, off)?;
+        self.report_io(n, IN_MODIFY);
+        Ok(n)
     }
 
     pub fn lseek(&self, off: i64, whence: u32) -> KResult<u64> {

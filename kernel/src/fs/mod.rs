@@ -8,7 +8,9 @@ pub mod ext4;
 pub mod fdtable;
 pub mod file;
 pub mod initramfs;
+pub mod inotify;
 pub mod locks;
+pub mod notify;
 pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
@@ -208,6 +210,7 @@ pub fn umount(thread: &Thread, target: &[u8]) -> KResult<()> {
     }
     mounts().umount(&d.inode)?;
     ext4::unmounted(&d.inode)?;
+    notify::unmounted(d.inode.fs_id());
     let id = lintel_vfs::identity(&d.inode);
     MOUNT_INFO
         .lock()
@@ -451,4 +454,11 @@ pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
         Some(d),
         flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC),
     ))
+}
+
+/// What the end of an open file description releases and reports: the file locks it owns,
+/// and inotify's IN_CLOSE_* (see `file::set_release_hook`).
+pub fn on_release(f: &file::OpenFile) {
+    locks::on_release(f);
+    notify::released(f);
 }

@@ -57,7 +57,7 @@ fn reaped(p: &Arc<Process>) -> bool {
 
 impl FileOps for PidFd {
     fn anon_name(&self) -> Option<&'static str> {
-        Some("pidfd")
+        Some("[pidfd]")
     }
 
     fn read(&self, _: &OpenFile, _: &mut [u8], _: u64) -> KResult<usize> {

@@ -6,6 +6,7 @@
 
 extern crate alloc;
 
+pub mod inotify;
 pub mod locks;
 mod path;
 mod tmpfs;

@@ -73,7 +73,7 @@ pub(super) fn fd_target(pid: i32, fd: i32) -> KResult<Vec<u8>> {
         }
         None => {
             if let Some(n) = f.ops.anon_name() {
-                format!("anon_inode:[{}]", n).into_bytes()
+                format!("anon_inode:{}", n).into_bytes()
             } else if f.stat().mode & S_IFMT == S_IFSOCK {
                 format!("socket:[{}]", f.stat().ino).into_bytes()
             } else {

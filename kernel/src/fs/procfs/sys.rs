@@ -2,10 +2,13 @@
 //! of their text, kept apart from the inode plumbing so adding a file is one table row and
 //! one match arm here.
 
+use crate::fs::inotify;
 use crate::proc::{self, limits};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::sync::atomic::AtomicUsize;
+use core::sync::atomic::Ordering::Relaxed;
 use lintel_abi::{Errno, KResult};
 
 /// /proc/sys: directories (no content) and read-only files.
@@ -55,6 +58,19 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
         "sys/fs/file-max",
         Some(|| String::from("9223372036854775807\n")),
     ),
+    ("sys/fs/inotify", None),
+    (
+        "sys/fs/inotify/max_queued_events",
+        Some(|| format!("{}\n", inotify::MAX_QUEUED_EVENTS.load(Relaxed))),
+    ),
+    (
+        "sys/fs/inotify/max_user_instances",
+        Some(|| format!("{}\n", inotify::MAX_USER_INSTANCES.load(Relaxed))),
+    ),
+    (
+        "sys/fs/inotify/max_user_watches",
+        Some(|| format!("{}\n", inotify::MAX_USER_WATCHES.load(Relaxed))),
+    ),
     ("sys/vm", None),
     ("sys/vm/overcommit_memory", Some(|| String::from("0\n"))),
     ("sys/vm/max_map_count", Some(|| String::from("65530\n"))),
@@ -70,7 +86,26 @@ pub(super) type SysctlSetter = fn(u64) -> KResult<()>;
 const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
     ("sys/kernel/pid_max", limits::set_pid_max),
     ("sys/kernel/threads-max", limits::set_threads_max),
+    ("sys/fs/inotify/max_queued_events", |v| {
+        set_int(&inotify::MAX_QUEUED_EVENTS, v)
+    }),
+    ("sys/fs/inotify/max_user_instances", |v| {
+        set_int(&inotify::MAX_USER_INSTANCES, v)
+    }),
+    ("sys/fs/inotify/max_user_watches", |v| {
+        set_int(&inotify::MAX_USER_WATCHES, v)
+    }),
 ];
+
+/// A sysctl holding an `int` that may be anything from 0 up (proc_dointvec_minmax with a
+/// minimum of 0).
+fn set_int(to: &AtomicUsize, v: u64) -> KResult<()> {
+    if v > i32::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
+    to.store(v as usize, Relaxed);
+    Ok(())
+}
 
 pub(super) fn sysctl_setter(i: u16) -> Option<SysctlSetter> {
     let path = SYSCTL[i as usize].0;

@@ -24,6 +24,7 @@ fn set_mode(c: &Call, d: &Dentry, mode: u32) -> SysResult {
         return Err(Errno::EPERM);
     }
     d.inode.set_mode(mode & 0o7777)?;
+    crate::fs::notify::changed(d, lintel_vfs::inotify::IN_ATTRIB);
     ok(0)
 }
 

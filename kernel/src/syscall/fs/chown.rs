@@ -49,6 +49,7 @@ fn do_chown(c: &Call, d: &Dentry, uid: u32, gid: u32) -> SysResult {
             d.inode.set_mode(m)?;
         }
     }
+    crate::fs::notify::changed(d, lintel_vfs::inotify::IN_ATTRIB);
     ok(0)
 }
 

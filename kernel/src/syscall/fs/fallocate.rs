@@ -57,5 +57,6 @@ pub fn fallocate(c: &mut Call) -> SysResult {
     } else if mode & FALLOC_FL_KEEP_SIZE == 0 && end > size {
         crate::mm::pagecache::truncate(&inode, end)?;
     }
+    crate::fs::notify::file_event(&f, lintel_vfs::inotify::IN_MODIFY);
     ok(0)
 }

@@ -33,6 +33,7 @@ fn do_mkdir(c: &mut Call, dirfd: i32, pathp: usize, mode: u32) -> SysResult {
         cred.fsgid,
         0,
     )?;
+    crate::fs::notify::created(&parent, &name, true);
     ok(0)
 }
 

@@ -62,5 +62,6 @@ pub fn mknodat(c: &mut Call, dirfd: i32, pathp: usize, mode: u32, dev: u64) -> S
         cred.fsgid,
         rdev,
     )?;
+    crate::fs::notify::created(&parent, &name, false);
     ok(0)
 }

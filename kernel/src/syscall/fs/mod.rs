@@ -12,6 +12,7 @@ mod fallocate;
 mod fcntl;
 mod flock;
 mod getdents;
+mod inotify;
 mod ioctl;
 mod link;
 mod lseek;
@@ -57,6 +58,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     fcntl::SYSCALLS,
     flock::SYSCALLS,
     getdents::SYSCALLS,
+    inotify::SYSCALLS,
     ioctl::SYSCALLS,
     link::SYSCALLS,
     lseek::SYSCALLS,
@@ -129,6 +131,7 @@ pub(in crate::syscall) fn read_into(
                 };
                 *pos += m as u64;
                 total += m;
+                f.report_io(m, lintel_vfs::inotify::IN_ACCESS);
                 if m < want || total >= count {
                     return Ok(total);
                 }

@@ -10,6 +10,7 @@ use crate::uaccess;
 use alloc::sync::Arc;
 use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
+use lintel_vfs::inotify::{IN_MODIFY, IN_OPEN};
 use lintel_vfs::Dentry;
 use lintel_vfs::FileType;
 
@@ -62,6 +63,7 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
                     cred.gid,
                     0,
                 )?;
+                fs::notify::created(&parent, &name, false);
                 Dentry::child(&parent, &name, inode)
             }
             Err(e) => return Err(e),
@@ -97,9 +99,13 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
         lintel_vfs::permission(&d.inode.stat(), &cred, want)?;
         if flags & O_TRUNC != 0 && kind == FileType::Regular && acc != O_RDONLY {
             crate::mm::pagecache::truncate(&d.inode, 0)?;
+            fs::notify::changed(&d, IN_MODIFY);
         }
     }
     let f = fs::open_dentry(d, flags)?;
+    if flags & O_PATH == 0 {
+        fs::notify::file_event(&f, IN_OPEN);
+    }
     ok(install(c, f, flags & O_CLOEXEC != 0)?)
 }
 

@@ -1,5 +1,6 @@
 //! rename, renameat, renameat2
 
+use crate::fs::notify;
 use crate::syscall::fs::may_write_dir;
 use crate::syscall::fs::parent_of;
 use crate::syscall::ok;
@@ -9,7 +10,7 @@ use crate::syscall::Syscall;
 use crate::uaccess;
 use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
-use lintel_vfs::FileType;
+use lintel_vfs::{identity, FileType};
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("rename", rename, ""),
@@ -47,7 +48,26 @@ fn do_rename(c: &mut Call, odir: i32, op: usize, ndir: i32, np: usize, flags: u3
     }
     may_write_dir(c, &op_d)?;
     may_write_dir(c, &np_d)?;
+    // What the events will name, looked up only while someone watches.
+    let (moved, replaced) = if notify::active() {
+        (op_d.inode.lookup(&on).ok(), np_d.inode.lookup(&nn).ok())
+    } else {
+        (None, None)
+    };
     op_d.inode.rename(&on, &np_d.inode, &nn, flags)?;
+    if let Some(m) = moved {
+        let same = replaced
+            .as_ref()
+            .is_some_and(|r| identity(r) == identity(&m));
+        if flags & RENAME_EXCHANGE != 0 {
+            notify::renamed((&op_d, &on), (&np_d, &nn), &m, None);
+            if let Some(r) = &replaced {
+                notify::renamed((&np_d, &nn), (&op_d, &on), r, None);
+            }
+        } else if !same {
+            notify::renamed((&op_d, &on), (&np_d, &nn), &m, replaced.as_ref());
+        }
+    }
     ok(0)
 }
 

@@ -34,6 +34,7 @@ fn do_symlink(c: &mut Call, tp: usize, dirfd: i32, lp: usize) -> SysResult {
     parent
         .inode
         .symlink(&name, &target, cred.fsuid, cred.fsgid)?;
+    crate::fs::notify::created(&parent, &name, false);
     ok(0)
 }
 

@@ -10,6 +10,7 @@ use crate::uaccess;
 use alloc::sync::Arc;
 use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
+use lintel_vfs::inotify::IN_MODIFY;
 use lintel_vfs::FileType;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
@@ -36,7 +37,9 @@ pub fn truncate(c: &mut Call) -> SysResult {
     let d = fs::lookup_at(c.thread, AT_FDCWD, &path, true)?;
     let cred = c.thread.proc_ref().cred.lock().vfs();
     lintel_vfs::permission(&d.inode.stat(), &cred, 2)?;
-    do_truncate(&d.inode, c.a[1])
+    do_truncate(&d.inode, c.a[1])?;
+    fs::notify::changed(&d, IN_MODIFY);
+    ok(0)
 }
 
 pub fn ftruncate(c: &mut Call) -> SysResult {
@@ -45,5 +48,7 @@ pub fn ftruncate(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let inode = f.inode.clone().ok_or(Errno::EINVAL)?;
-    do_truncate(&inode, c.a[1])
+    do_truncate(&inode, c.a[1])?;
+    fs::notify::file_event(&f, IN_MODIFY);
+    ok(0)
 }

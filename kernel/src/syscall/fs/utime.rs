@@ -57,6 +57,7 @@ fn set_times(c: &Call, d: &Dentry, times: Option<[(i64, i64); 2]>) -> SysResult 
         lintel_vfs::permission(&st, &cr.vfs(), 2)?;
     }
     d.inode.set_times(a, m)?;
+    crate::fs::notify::changed(d, lintel_vfs::inotify::IN_ATTRIB);
     ok(0)
 }
 
