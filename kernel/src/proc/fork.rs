@@ -93,6 +93,8 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         cpu: Mutex::new(CpuTime::default()),
         comm: Mutex::new([0; 16]),
         affinity: Mutex::new(1),
+        seccomp_mode: core::sync::atomic::AtomicU8::new(0),
+        seccomp: Mutex::new(None),
     });
     p.threads.lock().push(Arc::downgrade(&t));
     THREADS.lock().insert(tid, Arc::downgrade(&t));
@@ -127,7 +129,15 @@ pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     *t.sigmask.lock() = *parent_thread.sigmask.lock();
     *t.comm.lock() = *parent_thread.comm.lock();
     *t.affinity.lock() = *parent_thread.affinity.lock();
+    inherit_seccomp(parent_thread, &t);
     Ok(t)
+}
+
+/// A new thread or process keeps its creator's seccomp mode and filters.
+fn inherit_seccomp(from: &Thread, to: &Thread) {
+    *to.seccomp.lock() = from.seccomp.lock().clone();
+    to.seccomp_mode
+        .store(from.seccomp_mode.load(Ordering::Relaxed), Ordering::Relaxed);
 }
 
 pub fn attach_task(t: &Arc<Thread>, task: Arc<Task>) {
@@ -209,5 +219,6 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
     if !share_vm || vfork {
         *t.altstack.lock() = *parent_thread.altstack.lock();
     }
+    inherit_seccomp(parent_thread, &t);
     Ok(t)
 }

@@ -12,8 +12,8 @@ pub mod timer;
 mod usercopy;
 
 pub use deliver::{
-    dequeue_from, flush_pending, interrupted, notify_parent, raise_sigpipe, send_signal,
-    send_simple, sigreturn,
+    dequeue_from, flush_pending, force_fault, interrupted, notify_parent, raise_sigpipe,
+    send_signal, send_simple, sigreturn,
 };
 pub use exit::{reap, release_vfork, set_session_end_hook, thread_exit};
 pub use fork::{attach_task, clone_thread, create_init, fork, take_kstack};
@@ -233,6 +233,10 @@ pub struct Thread {
     pub comm: Mutex<[u8; 16]>,
     /// sched_setaffinity mask (bit N = CPU N).
     pub affinity: Mutex<u64>,
+    /// seccomp: 0 off, 1 strict, 2 filter (read on every system call, so an atomic), and the
+    /// filters, shared with the threads and children that inherited them.
+    pub seccomp_mode: core::sync::atomic::AtomicU8,
+    pub seccomp: Mutex<Option<Arc<lintel_seccomp::Filter>>>,
 }
 
 impl crate::sched::Schedulable for Thread {

@@ -158,7 +158,10 @@ fn log_enosys(n: usize) {
 pub fn dispatch(thread: &Arc<Thread>, ctx: &mut UserContext) -> Option<u64> {
     let (n, a) = ctx.syscall_args();
     let mut c = Call { thread, ctx, a };
-    let r = handle(n, &mut c);
+    let r = match process::seccomp_on_entry(&mut c, n) {
+        None => handle(n, &mut c),
+        Some(r) => r,
+    };
     if crate::log::enabled(crate::log::Level::Trace) {
         crate::trace!(
             "pid {} {}({:#x}, {:#x}, {:#x}) = {:?}",

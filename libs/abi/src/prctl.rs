@@ -11,6 +11,7 @@ pub const PR_SET_KEEPCAPS: usize = 8;
 pub const PR_SET_NAME: usize = 15;
 pub const PR_GET_NAME: usize = 16;
 pub const PR_GET_SECCOMP: usize = 21;
+pub const PR_SET_SECCOMP: usize = 22;
 pub const PR_CAPBSET_READ: usize = 23;
 pub const PR_SET_TIMERSLACK: usize = 29;
 pub const PR_GET_TIMERSLACK: usize = 30;

@@ -11,9 +11,12 @@ mod prctl;
 mod rlimit;
 mod rseq;
 mod rusage;
+mod seccomp;
 mod wait;
 
 use crate::syscall::Syscall;
+
+pub(super) use seccomp::on_entry as seccomp_on_entry;
 
 /// The calls of this family, file by file.
 pub(super) const SYSCALLS: &[&[Syscall]] = &[
@@ -27,5 +30,6 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     rlimit::SYSCALLS,
     rseq::SYSCALLS,
     rusage::SYSCALLS,
+    seccomp::SYSCALLS,
     wait::SYSCALLS,
 ];

@@ -17,7 +17,7 @@ pub fn prctl(c: &mut Call) -> SysResult {
         CAP_LAST_CAP, PR_CAPBSET_READ, PR_GET_CHILD_SUBREAPER, PR_GET_DUMPABLE, PR_GET_KEEPCAPS,
         PR_GET_NAME, PR_GET_NO_NEW_PRIVS, PR_GET_PDEATHSIG, PR_GET_SECCOMP, PR_GET_TIMERSLACK,
         PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE, PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_NO_NEW_PRIVS,
-        PR_SET_PDEATHSIG, PR_SET_TIMERSLACK,
+        PR_SET_PDEATHSIG, PR_SET_SECCOMP, PR_SET_TIMERSLACK,
     };
     let [opt, arg2, arg3, arg4, arg5, _] = c.a;
     let p = c.thread.proc_ref();
@@ -99,8 +99,8 @@ pub fn prctl(c: &mut Call) -> SysResult {
             p.keepcaps.store(arg2 as u32, Ordering::Relaxed);
             ok(0)
         }
-        // No seccomp filters exist: mode 0 (disabled).
-        PR_GET_SECCOMP => ok(0),
+        PR_GET_SECCOMP => super::seccomp::prctl_get(c),
+        PR_SET_SECCOMP => super::seccomp::prctl_set(c, arg2, arg3),
         PR_SET_CHILD_SUBREAPER => {
             p.child_subreaper.store(arg2 != 0, Ordering::Relaxed);
             ok(0)
