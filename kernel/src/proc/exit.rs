@@ -43,6 +43,8 @@ pub fn thread_exit(t: &Arc<Thread>) {
         }
     }
     THREADS.lock().remove(&t.tid());
+    // Now gone for good: waiters on PI futexes it held take them over.
+    crate::futex::pi::owner_exited(t.tid() as u32);
     {
         let (u, s) = t.cpu.lock().user_sys(crate::time::uptime_ns());
         let mut d = p.dead_time.lock();

@@ -1,6 +1,7 @@
 //! Processes and threads: identity, the resources a process holds, creation (fork), exit and
 //! reaping (wait4).
 
+mod access;
 mod deliver;
 mod exit;
 mod fork;
@@ -11,6 +12,7 @@ pub mod signal;
 pub mod timer;
 mod usercopy;
 
+pub use access::ptrace_may_access;
 pub use deliver::{
     dequeue_from, flush_pending, force_fault, interrupted, notify_parent, raise_sigpipe,
     send_signal, send_simple, sigreturn,

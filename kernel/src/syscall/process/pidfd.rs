@@ -5,7 +5,6 @@ use crate::fs::file::OpenFile;
 use crate::fs::pidfd::PidFd;
 use crate::proc as process;
 use crate::proc::signal;
-use crate::proc::Process;
 use crate::syscall::event::install;
 use crate::syscall::fs::file;
 use crate::syscall::ok;
@@ -134,23 +133,6 @@ pub fn pidfd_send_signal(c: &mut Call) -> SysResult {
     ok(0)
 }
 
-/// Whether `me` may look into `target` as a debugger would (ptrace's
-/// PTRACE_MODE_ATTACH_REALCREDS): itself, or the same real uid and gid on every one of the
-/// target's ids and a dumpable target, or root.
-fn may_attach(me: &Process, target: &Process) -> bool {
-    if core::ptr::eq(me, target) {
-        return true;
-    }
-    let m = me.cred.lock().clone();
-    if m.euid == 0 {
-        return true;
-    }
-    let t = target.cred.lock().clone();
-    let same_user = [t.uid, t.euid, t.suid].iter().all(|&u| u == m.uid)
-        && [t.gid, t.egid, t.sgid].iter().all(|&g| g == m.gid);
-    same_user && target.dumpable.load(core::sync::atomic::Ordering::Relaxed) != 0
-}
-
 pub fn pidfd_getfd(c: &mut Call) -> SysResult {
     let [pidfd, targetfd, flags, ..] = c.a;
     if flags != 0 {
@@ -158,7 +140,7 @@ pub fn pidfd_getfd(c: &mut Call) -> SysResult {
     }
     let (_, pidfd) = pidfd_of(c, pidfd as i32)?;
     let target = pidfd.live()?;
-    if !may_attach(c.thread.proc_ref(), &target) {
+    if !process::ptrace_may_access(c.thread.proc_ref(), &target) {
         return Err(Errno::EPERM);
     }
     // A zombie has closed all its files.
