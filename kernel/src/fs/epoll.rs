@@ -123,6 +123,13 @@ impl Epoll {
         })
     }
 
+    /// The file of the `nth` entry registered under `fd` (kcmp's KCMP_EPOLL_TFD).
+    pub fn target(&self, fd: i32, nth: usize) -> Option<Arc<OpenFile>> {
+        let e = self.entries.lock();
+        let ent = e.range((fd, 0)..=(fd, usize::MAX)).nth(nth)?.1;
+        ent.file.upgrade()
+    }
+
     /// Collects up to `max` ready events; `consume` applies edge and one-shot bookkeeping.
     pub fn collect(&self, max: usize, consume: bool) -> Vec<(u32, u64)> {
         let mut out = Vec::new();

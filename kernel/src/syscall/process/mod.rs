@@ -4,6 +4,7 @@
 mod clone;
 mod exec;
 mod exit;
+mod kcmp;
 mod pgrp;
 mod pid;
 mod pidfd;
@@ -23,6 +24,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     clone::SYSCALLS,
     exec::SYSCALLS,
     exit::SYSCALLS,
+    kcmp::SYSCALLS,
     pgrp::SYSCALLS,
     pid::SYSCALLS,
     pidfd::SYSCALLS,
