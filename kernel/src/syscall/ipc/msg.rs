@@ -1,0 +1,5 @@
+//! msgget, msgsnd, msgrcv, msgctl
+
+use crate::syscall::Syscall;
+
+pub(super) const SYSCALLS: &[Syscall] = &[];

@@ -1,0 +1,5 @@
+//! semget, semop, semtimedop, semctl
+
+use crate::syscall::Syscall;
+
+pub(super) const SYSCALLS: &[Syscall] = &[];
