@@ -37,6 +37,19 @@ pub fn msgmnb() -> u32 {
     MSGMNB.load(Relaxed)
 }
 
+pub fn semmsl() -> u32 {
+    SEM[0].load(Relaxed)
+}
+pub fn semmns() -> u32 {
+    SEM[1].load(Relaxed)
+}
+pub fn semopm() -> u32 {
+    SEM[2].load(Relaxed)
+}
+pub fn semmni() -> usize {
+    (SEM[3].load(Relaxed) as u64).min(IPCMNI) as usize
+}
+
 pub fn set_shmmax(v: u64) -> KResult<()> {
     SHMMAX.store(v, Relaxed);
     Ok(())

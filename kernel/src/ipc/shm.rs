@@ -4,7 +4,7 @@
 //! as Linux's shm_open does) and the pages go when the last holder does. A segment removed
 //! while attached (SHM_DEST) leaves the table at its last detach; `reap` finds those.
 
-use super::{limits, now, update_perm, Caller};
+use super::{existing, limits, now, owned, stat_target, update_perm, Caller};
 use crate::mm::shared::SharedPages;
 use crate::mm::{Backing, Mm, ShmMap, PAGE};
 use alloc::format;
@@ -73,22 +73,8 @@ fn pages_of(size: u64) -> u64 {
 /// shmget.
 pub fn get(c: &Caller, key: i32, size: u64, flags: u32) -> KResult<i32> {
     let mut ids = table();
-    if key != IPC_PRIVATE {
-        if let Some((id, s)) = ids.find_key(key) {
-            if flags & IPC_CREAT != 0 && flags & IPC_EXCL != 0 {
-                return Err(Errno::EEXIST);
-            }
-            if s.size < size {
-                return Err(Errno::EINVAL);
-            }
-            if !c.who().may(&s.perm, flags) {
-                return Err(Errno::EACCES);
-            }
-            return Ok(id);
-        }
-        if flags & IPC_CREAT == 0 {
-            return Err(Errno::ENOENT);
-        }
+    if let Some(id) = existing(&ids, c, key, flags, |s| size <= s.size)? {
+        return Ok(id);
     }
     if size < SHMMIN || size > limits::shmmax() {
         return Err(Errno::EINVAL);
@@ -222,25 +208,14 @@ pub fn release_mm(mm: Arc<Mm>, pid: i32) {
 /// id for the index forms) and the segment's description.
 pub fn stat(c: &Caller, id: i32, cmd: i32) -> KResult<(i32, ShmidDs)> {
     let ids = table();
-    let (ret, s) = if cmd == IPC_STAT {
-        (0, ids.get(id).ok_or(Errno::EINVAL)?)
-    } else {
-        let idx = usize::try_from(id).map_err(|_| Errno::EINVAL)?;
-        ids.by_index(idx).ok_or(Errno::EINVAL)?
-    };
-    if cmd != SHM_STAT_ANY && !c.who().may(&s.perm, ACCESS_READ) {
-        return Err(Errno::EACCES);
-    }
+    let (ret, s) = stat_target(&ids, c, id, cmd != IPC_STAT, cmd == SHM_STAT_ANY)?;
     Ok((ret, s.ds()))
 }
 
 /// IPC_SET and IPC_RMID: the owner, the creator or root.
 pub fn set_or_remove(c: &Caller, id: i32, set: Option<IpcSet>) -> KResult<()> {
     let mut ids = table();
-    let s = ids.get_mut(id).ok_or(Errno::EINVAL)?;
-    if !c.who().owns(&s.perm) {
-        return Err(Errno::EPERM);
-    }
+    let s = owned(&mut ids, c, id)?;
     match set {
         Some(v) => {
             update_perm(&mut s.perm, &v);
