@@ -37,6 +37,9 @@ pub fn msgmnb() -> u32 {
     MSGMNB.load(Relaxed)
 }
 
+pub fn msgmni() -> usize {
+    (MSGMNI.load(Relaxed) as u64).min(IPCMNI) as usize
+}
 pub fn semmsl() -> u32 {
     SEM[0].load(Relaxed)
 }
