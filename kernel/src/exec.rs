@@ -347,7 +347,7 @@ pub fn execve(
     lintel_hal::mm::activate_kernel();
     let old = p.set_mm(new_mm);
     p.activate_mm();
-    drop(old);
+    crate::ipc::shm::release_mm(old, p.pid);
     let closed = p.files.lock().close_on_exec();
     for e in &closed {
         crate::fs::locks::on_close(p.pid, &e.file);

@@ -10,6 +10,7 @@ mod drivers;
 mod exec;
 mod fs;
 mod futex;
+mod ipc;
 mod itimer;
 #[macro_use]
 mod log;

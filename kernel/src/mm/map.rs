@@ -172,6 +172,11 @@ impl MmInner {
                     return Err(Errno::EACCES);
                 }
             }
+            if let Backing::Shm(m) = &v.backing {
+                if prot.write && !m.may_write {
+                    return Err(Errno::EACCES);
+                }
+            }
             a = v.end;
         }
         self.has_protnone |= !prot.read && !prot.write && !prot.exec;

@@ -20,9 +20,10 @@ pub mod kheap;
 mod map;
 pub mod pagecache;
 mod remap;
+pub mod shared;
 mod vma;
 
-pub use vma::{Backing, Vma};
+pub use vma::{Backing, ShmMap, Vma};
 
 pub const PAGE: usize = 4096;
 /// Top of the initial stack (as Linux without randomization: just below the last user page).

@@ -22,6 +22,21 @@ pub enum Backing {
         /// The file was open for writing: a shared mapping may become writable.
         may_write: bool,
     },
+    /// A System V shared memory attach.
+    Shm(ShmMap),
+}
+
+/// Where an attached shared memory segment's pages come from.
+#[derive(Clone)]
+pub struct ShmMap {
+    pub pages: Arc<super::shared::SharedPages>,
+    /// Byte offset of the VMA's start in the segment.
+    pub offset: u64,
+    /// The segment's id and key (/proc/PID/maps shows them).
+    pub id: i32,
+    pub key: i32,
+    /// Attached without SHM_RDONLY: mprotect may add write.
+    pub may_write: bool,
 }
 
 #[derive(Clone)]
@@ -45,6 +60,9 @@ impl Vma {
         {
             *offset += delta;
             *file_bytes = file_bytes.saturating_sub(delta);
+        }
+        if let Backing::Shm(m) = &mut v.backing {
+            m.offset += delta;
         }
         v
     }

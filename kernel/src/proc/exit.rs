@@ -70,8 +70,9 @@ pub fn thread_exit(t: &Arc<Thread>) {
     drop(files);
     lintel_hal::mm::activate_kernel();
     if let Ok(empty) = Mm::zombie() {
-        drop(p.set_mm(empty));
+        crate::ipc::shm::release_mm(p.set_mm(empty), p.pid);
     }
+    crate::ipc::on_exit(p.pid);
     if p.sid.load(Ordering::Relaxed) == p.pid {
         if let Some(hook) = SESSION_END_HOOK.get() {
             hook(&p);

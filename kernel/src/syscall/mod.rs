@@ -55,6 +55,9 @@
 //! | `fs/xattr.rs` | getxattr, lgetxattr, fgetxattr, setxattr, lsetxattr, fsetxattr, listxattr, llistxattr, flistxattr, removexattr, lremovexattr, fremovexattr |
 //! | `futex/futex.rs` | futex |
 //! | `futex/robust_list.rs` | set_robust_list |
+//! | `ipc/msg.rs` | msgget, msgsnd, msgrcv, msgctl |
+//! | `ipc/sem.rs` | semget, semop, semtimedop, semctl |
+//! | `ipc/shm.rs` | shmget, shmat, shmdt, shmctl |
 //! | `mm/brk.rs` | brk |
 //! | `mm/madvise.rs` | madvise |
 //! | `mm/memfd.rs` | memfd_create |
@@ -107,6 +110,7 @@ mod cred;
 mod event;
 mod fs;
 mod futex;
+mod ipc;
 mod mm;
 mod net;
 mod process;

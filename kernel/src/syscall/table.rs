@@ -64,6 +64,7 @@ const FAMILIES: &[&[&[Syscall]]] = &[
     super::time::SYSCALLS,
     super::event::SYSCALLS,
     super::futex::SYSCALLS,
+    super::ipc::SYSCALLS,
     super::cred::SYSCALLS,
     super::net::SYSCALLS,
     super::system::SYSCALLS,

@@ -11,6 +11,7 @@ pub mod fs;
 pub mod futex;
 pub mod inet;
 pub mod ioctl;
+pub mod ipc;
 pub mod limits;
 pub mod mman;
 pub mod poll;

@@ -16,7 +16,7 @@ use lintel_abi::{Errno, KResult};
 use lintel_vfs::{Dentry, DirEntry, FileType, Inode};
 use net::{net_content, NetFile, NET_FILES};
 use pid::{fd_target, fdinfo_content, pid_content, process, PidFile, PID_FILES};
-use sys::{sys_content, sysctl_index, sysctl_number, sysctl_setter, SysFile, SYSCTL, SYS_FILES};
+use sys::{sys_content, sysctl_index, sysctl_setter, SysFile, SYSCTL, SYS_FILES};
 
 pub const PROC_DEV: u64 = 3;
 
@@ -147,6 +147,9 @@ impl ProcInode {
                 v.push(e(b"self", Node::SelfLink));
                 v.push(e(b"net", Node::NetLink));
                 v.push(e(b"sys", Node::Sysctl(0)));
+                if let Some(i) = sysctl_index("sysvipc") {
+                    v.push(e(b"sysvipc", Node::Sysctl(i)));
+                }
                 for (n, f) in SYS_FILES {
                     v.push(e(n, Node::Sys(*f)));
                 }
@@ -281,7 +284,7 @@ impl Inode for ProcInode {
             }
             Node::Sysctl(i) => {
                 let set = sysctl_setter(i).ok_or(Errno::EACCES)?;
-                set(sysctl_number(buf)?)?;
+                set(buf)?;
                 Ok(buf.len())
             }
             _ => Err(Errno::EACCES),
@@ -297,6 +300,8 @@ impl Inode for ProcInode {
                     Node::NetLink
                 } else if name == b"sys" {
                     Node::Sysctl(0)
+                } else if name == b"sysvipc" {
+                    Node::Sysctl(sysctl_index("sysvipc").ok_or(Errno::ENOENT)?)
                 } else if let Some((_, f)) = SYS_FILES.iter().find(|(n, _)| *n == name) {
                     Node::Sys(*f)
                 } else {

@@ -248,6 +248,12 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                     }
                     crate::mm::Backing::Anon => (0, 0, 0, String::new()),
                     crate::mm::Backing::Special(name) => (0, 0, 0, String::from(*name)),
+                    crate::mm::Backing::Shm(s) => (
+                        s.offset,
+                        1,
+                        s.id as u64,
+                        format!("/SYSV{:08x} (deleted)", s.key),
+                    ),
                 };
                 let head = format!(
                     "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",

@@ -1,8 +1,9 @@
-//! /proc's system-wide files and /proc/sys: the tables of what exists and the generators
+//! /proc's system-wide files, /proc/sys and /proc/sysvipc: the tables of what exists and the generators
 //! of their text, kept apart from the inode plumbing so adding a file is one table row and
 //! one match arm here.
 
 use crate::fs::inotify;
+use crate::ipc;
 use crate::proc::{self, limits};
 use alloc::format;
 use alloc::string::String;
@@ -11,8 +12,7 @@ use core::sync::atomic::AtomicUsize;
 use core::sync::atomic::Ordering::Relaxed;
 use lintel_abi::{Errno, KResult};
 
-/// /proc/sys: directories (no content) and read-only files.
-/// A /proc/sys entry: its path under /proc, and the generator of its text (None for a
+/// A /proc/sys or /proc/sysvipc entry: its path under /proc, and the generator of its text (None for a
 /// directory).
 type SysctlEntry = (&'static str, Option<fn() -> String>);
 
@@ -77,23 +77,87 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
     ("sys/net", None),
     ("sys/net/core", None),
     ("sys/net/core/somaxconn", Some(|| String::from("4096\n"))),
+    (
+        "sys/kernel/shmmax",
+        Some(|| format!("{}\n", ipc::limits::shmmax())),
+    ),
+    (
+        "sys/kernel/shmall",
+        Some(|| format!("{}\n", ipc::limits::shmall())),
+    ),
+    (
+        "sys/kernel/shmmni",
+        Some(|| format!("{}\n", ipc::limits::SHMMNI.load(Relaxed))),
+    ),
+    (
+        "sys/kernel/msgmax",
+        Some(|| format!("{}\n", ipc::limits::msgmax())),
+    ),
+    (
+        "sys/kernel/msgmnb",
+        Some(|| format!("{}\n", ipc::limits::msgmnb())),
+    ),
+    (
+        "sys/kernel/msgmni",
+        Some(|| format!("{}\n", ipc::limits::MSGMNI.load(Relaxed))),
+    ),
+    ("sys/kernel/sem", Some(sem_text)),
+    // Not under /proc/sys, but the same kind of static tree: the System V IPC tables.
+    ("sysvipc", None),
+    ("sysvipc/msg", Some(ipc::msg::proc_text)),
+    ("sysvipc/sem", Some(ipc::sem::proc_text)),
+    ("sysvipc/shm", Some(ipc::shm::proc_text)),
 ];
 
-/// What takes a number written to a sysctl file.
-pub(super) type SysctlSetter = fn(u64) -> KResult<()>;
+/// /proc/sys/kernel/sem: semmsl, semmns, semopm and semmni, tab-separated.
+fn sem_text() -> String {
+    let v: Vec<String> = ipc::limits::SEM
+        .iter()
+        .map(|x| format!("{}", x.load(Relaxed)))
+        .collect();
+    format!("{}\n", v.join("\t"))
+}
+
+/// What takes the text written to a sysctl file.
+pub(super) type SysctlSetter = fn(&[u8]) -> KResult<()>;
 
 /// The /proc/sys files root may write (mode 0644), with their setters.
 const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
-    ("sys/kernel/pid_max", limits::set_pid_max),
-    ("sys/kernel/threads-max", limits::set_threads_max),
-    ("sys/fs/inotify/max_queued_events", |v| {
-        set_int(&inotify::MAX_QUEUED_EVENTS, v)
+    ("sys/kernel/pid_max", |b| {
+        limits::set_pid_max(sysctl_number(b)?)
     }),
-    ("sys/fs/inotify/max_user_instances", |v| {
-        set_int(&inotify::MAX_USER_INSTANCES, v)
+    ("sys/kernel/threads-max", |b| {
+        limits::set_threads_max(sysctl_number(b)?)
     }),
-    ("sys/fs/inotify/max_user_watches", |v| {
-        set_int(&inotify::MAX_USER_WATCHES, v)
+    ("sys/kernel/shmmax", |b| {
+        ipc::limits::set_shmmax(sysctl_number(b)?)
+    }),
+    ("sys/kernel/shmall", |b| {
+        ipc::limits::set_shmall(sysctl_number(b)?)
+    }),
+    ("sys/kernel/shmmni", |b| {
+        ipc::limits::set_shmmni(sysctl_number(b)?)
+    }),
+    ("sys/kernel/msgmax", |b| {
+        ipc::limits::set_msgmax(sysctl_number(b)?)
+    }),
+    ("sys/kernel/msgmnb", |b| {
+        ipc::limits::set_msgmnb(sysctl_number(b)?)
+    }),
+    ("sys/kernel/msgmni", |b| {
+        ipc::limits::set_msgmni(sysctl_number(b)?)
+    }),
+    ("sys/kernel/sem", |b| {
+        ipc::limits::set_sem(sysctl_numbers(b)?)
+    }),
+    ("sys/fs/inotify/max_queued_events", |b| {
+        set_int(&inotify::MAX_QUEUED_EVENTS, sysctl_number(b)?)
+    }),
+    ("sys/fs/inotify/max_user_instances", |b| {
+        set_int(&inotify::MAX_USER_INSTANCES, sysctl_number(b)?)
+    }),
+    ("sys/fs/inotify/max_user_watches", |b| {
+        set_int(&inotify::MAX_USER_WATCHES, sysctl_number(b)?)
     }),
 ];
 
@@ -105,6 +169,20 @@ fn set_int(to: &AtomicUsize, v: u64) -> KResult<()> {
     }
     to.store(v as usize, Relaxed);
     Ok(())
+}
+
+/// `N` numbers separated by blanks (EINVAL otherwise).
+fn sysctl_numbers<const N: usize>(buf: &[u8]) -> KResult<[u64; N]> {
+    let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?;
+    let mut out = [0u64; N];
+    let mut words = text.split_ascii_whitespace();
+    for o in out.iter_mut() {
+        *o = words
+            .next()
+            .and_then(|w| w.parse().ok())
+            .ok_or(Errno::EINVAL)?;
+    }
+    Ok(out)
 }
 
 pub(super) fn sysctl_setter(i: u16) -> Option<SysctlSetter> {

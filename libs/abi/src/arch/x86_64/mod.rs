@@ -3,6 +3,7 @@
 
 pub mod fcntl;
 pub mod ioctl;
+pub mod ipc;
 pub mod mman;
 pub mod poll;
 pub mod prctl;

@@ -1,0 +1,305 @@
+//! Shared memory segments (Linux's ipc/shm.c): the id table, creation with its size rules,
+//! the attach bookkeeping and the shmctl commands. A segment's pages are `SharedPages`; each
+//! VMA that maps them holds an `Arc`, so shm_nattch is that count (fork and VMA splits count,
+//! as Linux's shm_open does) and the pages go when the last holder does. A segment removed
+//! while attached (SHM_DEST) leaves the table at its last detach; `reap` finds those.
+
+use super::{existing, limits, now, owned, stat_target, update_perm, Caller};
+use crate::mm::shared::SharedPages;
+use crate::mm::{Backing, Mm, ShmMap, PAGE};
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use lintel_abi::ipc::*;
+use lintel_abi::{Errno, KResult};
+use lintel_sysvipc::ids::IpcObject;
+use lintel_sysvipc::{Ids, ACCESS_READ, ACCESS_WRITE};
+use spin::Mutex;
+
+pub struct Segment {
+    perm: IpcPerm,
+    pages: Arc<SharedPages>,
+    size: u64,
+    atime: i64,
+    dtime: i64,
+    ctime: i64,
+    cpid: i32,
+    lpid: i32,
+}
+
+impl IpcObject for Segment {
+    fn perm(&self) -> &IpcPerm {
+        &self.perm
+    }
+}
+
+impl Segment {
+    fn nattch(&self) -> u64 {
+        Arc::strong_count(&self.pages) as u64 - 1
+    }
+
+    fn ds(&self) -> ShmidDs {
+        ShmidDs {
+            perm: self.perm,
+            segsz: self.size,
+            atime: self.atime,
+            dtime: self.dtime,
+            ctime: self.ctime,
+            cpid: self.cpid,
+            lpid: self.lpid,
+            nattch: self.nattch(),
+        }
+    }
+}
+
+static SHM: Mutex<Ids<Segment>> = Mutex::new(Ids::new());
+
+/// Drops the segments marked for destruction that nothing maps any more.
+fn reap(ids: &mut Ids<Segment>) {
+    ids.retain(|s| s.perm.mode & SHM_DEST == 0 || s.nattch() > 0);
+}
+
+fn table() -> spin::MutexGuard<'static, Ids<Segment>> {
+    let mut ids = SHM.lock();
+    reap(&mut ids);
+    ids
+}
+
+fn pages_of(size: u64) -> u64 {
+    size.div_ceil(PAGE as u64)
+}
+
+/// shmget.
+pub fn get(c: &Caller, key: i32, size: u64, flags: u32) -> KResult<i32> {
+    let mut ids = table();
+    if let Some(id) = existing(&ids, c, key, flags, |s| size <= s.size)? {
+        return Ok(id);
+    }
+    if size < SHMMIN || size > limits::shmmax() {
+        return Err(Errno::EINVAL);
+    }
+    let n = pages_of(size);
+    let total: u64 = ids.iter().map(|(_, s)| pages_of(s.size)).sum();
+    if total.checked_add(n).is_none_or(|t| t > limits::shmall()) {
+        return Err(Errno::ENOSPC);
+    }
+    let bytes = usize::try_from(n * PAGE as u64).map_err(|_| Errno::ENOMEM)?;
+    let (id, seq) = ids.next_id(limits::shmmni()).ok_or(Errno::ENOSPC)?;
+    let pages = Arc::new(SharedPages::new(bytes)?);
+    ids.insert(
+        id,
+        Segment {
+            perm: c.new_perm(key, flags, seq),
+            pages,
+            size,
+            atime: 0,
+            dtime: 0,
+            ctime: now(),
+            cpid: c.pid,
+            lpid: 0,
+        },
+    );
+    Ok(id)
+}
+
+/// shmat's bookkeeping: checks access (`write` unless SHM_RDONLY, `exec` with SHM_EXEC) and
+/// returns the new attach, with the segment's size in bytes; the caller maps it.
+pub fn attach(c: &Caller, id: i32, write: bool, exec: bool) -> KResult<(ShmMap, usize)> {
+    let mut ids = table();
+    let s = ids.get_mut(id).ok_or(Errno::EINVAL)?;
+    let mut want = ACCESS_READ;
+    if write {
+        want |= ACCESS_WRITE;
+    }
+    if exec {
+        want |= 0o111;
+    }
+    if !c.who().may(&s.perm, want) {
+        return Err(Errno::EACCES);
+    }
+    s.atime = now();
+    s.lpid = c.pid;
+    let size = usize::try_from(s.size).map_err(|_| Errno::ENOMEM)?;
+    Ok((
+        ShmMap {
+            pages: s.pages.clone(),
+            offset: 0,
+            id,
+            key: s.perm.key,
+            may_write: write,
+        },
+        size,
+    ))
+}
+
+/// Records detaches from the segments behind `pages` by process `pid`, then drops the ones
+/// that were waiting for their last detach.
+fn detached(pages: &[Arc<SharedPages>], pid: i32) {
+    let mut ids = SHM.lock();
+    let t = now();
+    for (_, s) in ids.iter_mut() {
+        if pages.iter().any(|p| Arc::ptr_eq(p, &s.pages)) {
+            s.dtime = t;
+            s.lpid = pid;
+        }
+    }
+    reap(&mut ids);
+}
+
+/// shmdt: unmaps the attach that starts at `addr` (every part of it within the segment's
+/// size, as Linux does after mremap or partial munmap).
+pub fn detach(mm: &Arc<Mm>, addr: usize, pid: i32) -> KResult<()> {
+    if !addr.is_multiple_of(PAGE) {
+        return Err(Errno::EINVAL);
+    }
+    let pages = {
+        let mut m = mm.inner.lock();
+        let pages = match m.find(addr) {
+            Some(v) if v.start == addr => match &v.backing {
+                Backing::Shm(s) if s.offset == 0 => s.pages.clone(),
+                _ => return Err(Errno::EINVAL),
+            },
+            _ => return Err(Errno::EINVAL),
+        };
+        let end = addr.saturating_add(pages.pages() * PAGE);
+        let parts: Vec<(usize, usize)> = m
+            .vmas
+            .range(addr..end)
+            .filter(|(_, v)| {
+                matches!(&v.backing, Backing::Shm(s)
+                    if Arc::ptr_eq(&s.pages, &pages) && s.offset == (v.start - addr) as u64)
+            })
+            .map(|(_, v)| (v.start, v.end))
+            .collect();
+        for (s, e) in parts {
+            m.unmap(s, e);
+        }
+        pages
+    };
+    detached(&[pages], pid);
+    Ok(())
+}
+
+/// An address space is going away (exit, exec): its attaches end. Only when this was the
+/// last holder (a vfork child's exec leaves the parent's in place).
+pub fn release_mm(mm: Arc<Mm>, pid: i32) {
+    if Arc::strong_count(&mm) != 1 {
+        return;
+    }
+    let pages: Vec<Arc<SharedPages>> = mm
+        .inner
+        .lock()
+        .vmas
+        .values()
+        .filter_map(|v| match &v.backing {
+            Backing::Shm(s) => Some(s.pages.clone()),
+            _ => None,
+        })
+        .collect();
+    if pages.is_empty() {
+        return;
+    }
+    drop(mm);
+    detached(&pages, pid);
+}
+
+/// IPC_STAT (by id), SHM_STAT and SHM_STAT_ANY (by index): the value to return (0, or the
+/// id for the index forms) and the segment's description.
+pub fn stat(c: &Caller, id: i32, cmd: i32) -> KResult<(i32, ShmidDs)> {
+    let ids = table();
+    let (ret, s) = stat_target(&ids, c, id, cmd != IPC_STAT, cmd == SHM_STAT_ANY)?;
+    Ok((ret, s.ds()))
+}
+
+/// IPC_SET and IPC_RMID: the owner, the creator or root.
+pub fn set_or_remove(c: &Caller, id: i32, set: Option<IpcSet>) -> KResult<()> {
+    let mut ids = table();
+    let s = owned(&mut ids, c, id)?;
+    match set {
+        Some(v) => {
+            update_perm(&mut s.perm, &v);
+            s.ctime = now();
+        }
+        None => {
+            // Attached: destroyed at the last detach, and no longer found by its key.
+            s.perm.mode |= SHM_DEST;
+            s.perm.key = IPC_PRIVATE;
+            reap(&mut ids);
+        }
+    }
+    Ok(())
+}
+
+/// SHM_LOCK and SHM_UNLOCK: recorded in the mode (pages are never swapped here anyway).
+pub fn lock(c: &Caller, id: i32, on: bool, memlock: u64) -> KResult<()> {
+    let mut ids = table();
+    let s = ids.get_mut(id).ok_or(Errno::EINVAL)?;
+    if !c.privileged() {
+        if c.euid != s.perm.uid && c.euid != s.perm.cuid {
+            return Err(Errno::EPERM);
+        }
+        if on && memlock == 0 {
+            return Err(Errno::EPERM);
+        }
+    }
+    if on {
+        s.perm.mode |= SHM_LOCKED;
+    } else {
+        s.perm.mode &= !SHM_LOCKED;
+    }
+    Ok(())
+}
+
+/// The highest index in use, as IPC_INFO and SHM_INFO return it (0 with none).
+fn max_idx(ids: &Ids<Segment>) -> i32 {
+    ids.max_idx().unwrap_or(0) as i32
+}
+
+/// IPC_INFO: `struct shminfo64` and the return value.
+pub fn ipc_info() -> ([u8; 72], i32) {
+    let ids = table();
+    let mni = limits::SHMMNI.load(core::sync::atomic::Ordering::Relaxed);
+    (
+        shminfo_bytes(limits::shmmax(), SHMMIN, mni, mni, limits::shmall()),
+        max_idx(&ids),
+    )
+}
+
+/// SHM_INFO: `struct shm_info` and the return value.
+pub fn shm_info() -> ([u8; 48], i32) {
+    let ids = table();
+    let tot: u64 = ids.iter().map(|(_, s)| pages_of(s.size)).sum();
+    let rss: u64 = ids.iter().map(|(_, s)| s.pages.resident() as u64).sum();
+    (shm_info_bytes(ids.in_use() as i32, tot, rss), max_idx(&ids))
+}
+
+/// /proc/sysvipc/shm.
+pub fn proc_text() -> String {
+    let mut out = String::from(
+        "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n",
+    );
+    for (id, s) in table().iter() {
+        let p = &s.perm;
+        out.push_str(&format!(
+            "{:10} {:10}  {:4o} {:21} {:5} {:5}  {:5} {:5} {:5} {:5} {:5} {:10} {:10} {:10} {:21} {:21}\n",
+            p.key,
+            id,
+            p.mode,
+            s.size,
+            s.cpid,
+            s.lpid,
+            s.nattch(),
+            p.uid,
+            p.gid,
+            p.cuid,
+            p.cgid,
+            s.atime,
+            s.dtime,
+            s.ctime,
+            s.pages.resident() * PAGE,
+            0
+        ));
+    }
+    out
+}

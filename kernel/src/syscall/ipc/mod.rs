@@ -1,0 +1,33 @@
+//! System V IPC calls: shared memory, semaphores and message queues. The objects and their
+//! rules are in `crate::ipc`; these files decode arguments and move user memory.
+
+mod msg;
+mod sem;
+mod shm;
+
+use crate::ipc::Caller;
+use crate::syscall::Call;
+use crate::syscall::Syscall;
+use lintel_abi::KResult;
+
+/// The calls of this family, file by file.
+pub(super) const SYSCALLS: &[&[Syscall]] = &[msg::SYSCALLS, sem::SYSCALLS, shm::SYSCALLS];
+
+/// The caller's pid and credentials.
+fn caller(c: &Call) -> Caller {
+    let p = c.thread.proc_ref();
+    let cred = p.cred.lock();
+    Caller {
+        pid: p.pid,
+        euid: cred.euid,
+        egid: cred.egid,
+        groups: cred.groups.clone(),
+    }
+}
+
+/// Reads an IPC_SET argument (the `*id64_ds` the command takes).
+fn read_set(addr: usize, size: usize) -> KResult<lintel_abi::ipc::IpcSet> {
+    let mut b = alloc::vec![0u8; size];
+    crate::uaccess::read_bytes(addr, &mut b)?;
+    Ok(lintel_abi::ipc::read_set(&b))
+}
