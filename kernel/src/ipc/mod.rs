@@ -4,6 +4,7 @@
 //! caller's identity; process exit and exec call `on_exit` and `on_exec`.
 
 pub mod limits;
+pub mod mqueue;
 pub mod msg;
 pub mod sem;
 pub mod shm;

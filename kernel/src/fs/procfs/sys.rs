@@ -4,12 +4,13 @@
 
 use crate::fs::inotify;
 use crate::ipc;
+use crate::ipc::mqueue;
 use crate::proc::{self, limits};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::AtomicUsize;
 use core::sync::atomic::Ordering::Relaxed;
+use core::sync::atomic::{AtomicI64, AtomicUsize};
 use lintel_abi::{Errno, KResult};
 
 /// A /proc/sys or /proc/sysvipc entry: its path under /proc, and the generator of its text (None for a
@@ -57,6 +58,24 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
     (
         "sys/fs/file-max",
         Some(|| String::from("9223372036854775807\n")),
+    ),
+    ("sys/fs/mqueue", None),
+    ("sys/fs/mqueue/msg_max", Some(|| num(&mqueue::MSG_MAX))),
+    (
+        "sys/fs/mqueue/msgsize_max",
+        Some(|| num(&mqueue::MSGSIZE_MAX)),
+    ),
+    (
+        "sys/fs/mqueue/msg_default",
+        Some(|| num(&mqueue::MSG_DEFAULT)),
+    ),
+    (
+        "sys/fs/mqueue/msgsize_default",
+        Some(|| num(&mqueue::MSGSIZE_DEFAULT)),
+    ),
+    (
+        "sys/fs/mqueue/queues_max",
+        Some(|| num(&mqueue::QUEUES_MAX)),
     ),
     ("sys/fs/inotify", None),
     (
@@ -150,6 +169,23 @@ const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
     ("sys/kernel/sem", |b| {
         ipc::limits::set_sem(sysctl_numbers(b)?)
     }),
+    // Linux's ranges: msg_max 1..=65536, msgsize_max 128..=16 MiB, the defaults within
+    // those, queues_max anything from 0.
+    ("sys/fs/mqueue/msg_max", |b| {
+        set_range(&mqueue::MSG_MAX, b, 1, 65536)
+    }),
+    ("sys/fs/mqueue/msgsize_max", |b| {
+        set_range(&mqueue::MSGSIZE_MAX, b, 128, 16 << 20)
+    }),
+    ("sys/fs/mqueue/msg_default", |b| {
+        set_range(&mqueue::MSG_DEFAULT, b, 1, 65536)
+    }),
+    ("sys/fs/mqueue/msgsize_default", |b| {
+        set_range(&mqueue::MSGSIZE_DEFAULT, b, 128, 16 << 20)
+    }),
+    ("sys/fs/mqueue/queues_max", |b| {
+        set_range(&mqueue::QUEUES_MAX, b, 0, i32::MAX as i64)
+    }),
     ("sys/fs/inotify/max_queued_events", |b| {
         set_int(&inotify::MAX_QUEUED_EVENTS, sysctl_number(b)?)
     }),
@@ -160,6 +196,20 @@ const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
         set_int(&inotify::MAX_USER_WATCHES, sysctl_number(b)?)
     }),
 ];
+
+fn num(v: &AtomicI64) -> String {
+    format!("{}\n", v.load(Relaxed))
+}
+
+/// A sysctl with Linux's minimum and maximum (EINVAL outside).
+fn set_range(to: &AtomicI64, b: &[u8], min: i64, max: i64) -> KResult<()> {
+    let v = sysctl_number(b)?;
+    if !(min as u64..=max as u64).contains(&v) {
+        return Err(Errno::EINVAL);
+    }
+    to.store(v as i64, Relaxed);
+    Ok(())
+}
 
 /// A sysctl holding an `int` that may be anything from 0 up (proc_dointvec_minmax with a
 /// minimum of 0).
