@@ -1,6 +1,7 @@
 //! The kernel's file side on top of `lintel-vfs`: the mount table and root, path lookup for the
 //! `*at` syscalls, opening files of every kind, and the boot-time root file system.
 
+pub mod aio;
 pub mod dev;
 pub mod epoll;
 pub mod eventfd;

@@ -2,7 +2,7 @@
 //! of their text, kept apart from the inode plumbing so adding a file is one table row and
 //! one match arm here.
 
-use crate::fs::inotify;
+use crate::fs::{aio, inotify};
 use crate::ipc;
 use crate::ipc::mqueue;
 use crate::proc::{self, limits};
@@ -58,6 +58,14 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
     (
         "sys/fs/file-max",
         Some(|| String::from("9223372036854775807\n")),
+    ),
+    (
+        "sys/fs/aio-max-nr",
+        Some(|| format!("{}\n", aio::AIO_MAX_NR.load(Relaxed))),
+    ),
+    (
+        "sys/fs/aio-nr",
+        Some(|| format!("{}\n", aio::AIO_NR.load(Relaxed))),
     ),
     ("sys/fs/mqueue", None),
     ("sys/fs/mqueue/msg_max", Some(|| num(&mqueue::MSG_MAX))),
@@ -185,6 +193,9 @@ const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
     }),
     ("sys/fs/mqueue/queues_max", |b| {
         set_range(&mqueue::QUEUES_MAX, b, 0, i32::MAX as i64)
+    }),
+    ("sys/fs/aio-max-nr", |b| {
+        set_int(&aio::AIO_MAX_NR, sysctl_number(b)?)
     }),
     ("sys/fs/inotify/max_queued_events", |b| {
         set_int(&inotify::MAX_QUEUED_EVENTS, sysctl_number(b)?)

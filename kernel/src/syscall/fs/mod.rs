@@ -2,6 +2,7 @@
 //! and names, extended attributes, in-kernel copies.
 
 mod access;
+mod aio;
 mod chdir;
 mod chmod;
 mod chown;
@@ -48,6 +49,7 @@ use lintel_vfs::Dentry;
 /// The calls of this family, file by file.
 pub(super) const SYSCALLS: &[&[Syscall]] = &[
     access::SYSCALLS,
+    aio::SYSCALLS,
     chdir::SYSCALLS,
     chmod::SYSCALLS,
     chown::SYSCALLS,
