@@ -97,6 +97,8 @@ fn kernel_main(info: BootInfo) -> ! {
     sched::on_tick(itimer::tick);
     sched::on_tick(fs::timerfd::tick);
     sched::on_tick(net::inet::tick);
+    // Work that may wait for the disk: the ext4 journal's commit every 5 s.
+    sched::on_quiet(fs::ext4::periodic_commit);
     // Closing the last reference to an open file drops the locks it owns.
     fs::file::set_release_hook(fs::locks::on_release);
     // A session leader's exit hangs up its terminal's foreground group.

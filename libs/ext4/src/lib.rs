@@ -200,11 +200,12 @@ impl Ext4 {
         self.dev.flush()
     }
 
-    /// Commits the running transaction if one is due (5 s after the last commit), as Linux's
-    /// jbd2 commit timer does; the kernel calls it periodically. Never waits for operations
-    /// in flight: it then leaves the commit to a later call.
+    /// Commits the running transaction if it holds anything; the kernel calls it every 5 s,
+    /// as Linux's jbd2 commit timer runs. Never waits for operations in flight: it then leaves
+    /// the commit to the next call (or to the next operation, which commits an old
+    /// transaction itself).
     pub fn periodic_commit(&self) -> KResult<()> {
-        if self.ro || !self.journaling.load(Ordering::Relaxed) || !self.commit_due() {
+        if self.ro || !self.journaling.load(Ordering::Relaxed) || !self.has_changes() {
             return Ok(());
         }
         match self.txn.try_write() {
@@ -226,12 +227,17 @@ impl Ext4 {
         self.txn.read()
     }
 
+    fn has_changes(&self) -> bool {
+        self.cache.lock().ndirty() > 0 || !self.alloc.lock().dirty_groups.is_empty()
+    }
+
+    /// 5 s after the last commit, with something to commit.
     fn commit_due(&self) -> bool {
-        self.now()
+        let since = self
+            .now()
             .sec
-            .saturating_sub(self.last_commit.load(Ordering::Relaxed))
-            >= 5
-            && (self.cache.lock().ndirty() > 0 || !self.alloc.lock().dirty_groups.is_empty())
+            .saturating_sub(self.last_commit.load(Ordering::Relaxed));
+        since >= 5 && self.has_changes()
     }
 
     fn commit_wanted(&self) -> bool {
