@@ -5,11 +5,15 @@
 //! huge_file, dir_nlink, extra_isize, dir_index, sparse_super, large_file, csum_seed,
 //! largedir) at any block size; ext2/ext3 images (block maps) read-only.
 //!
-//! * The journal is never used: the file system is written in place, and a mount asking for
-//!   recovery is made read-only. So are images with unknown RO_COMPAT features or without
-//!   extents; unknown INCOMPAT features are refused (EINVAL).
-//! * Metadata goes through a bounded write-back block cache ([`Ext4::sync`] writes it back;
-//!   eviction writes dirty blocks when over the bound). File data goes straight to the device.
+//! * The internal journal (jbd2 format, `journal/`) is replayed at a read-write mount and
+//!   written in ordered mode: every operation's metadata changes land in one transaction,
+//!   committed by [`Ext4::sync`], [`Ext4::periodic_commit`] (the kernel calls it every 5 s) or
+//!   when it grows large or old, and checkpointed at once (docs/architecture.md, "The
+//!   journal"). Images with unknown RO_COMPAT features, without extents, or with RECOVER and
+//!   no internal journal mount read-only; unknown INCOMPAT features are refused (EINVAL).
+//! * Metadata goes through a bounded write-back block cache: with a journal, dirty blocks stay
+//!   until the commit; without, [`Ext4::sync`] and eviction write them in place. File data
+//!   goes straight to the device.
 //! * The extent tree is kept as a list in memory and rewritten (reusing its blocks, as deep as
 //!   needed) when it changes. Holes and uninitialized extents read as zeros; writing into an
 //!   uninitialized extent zeroes and initializes it.
@@ -20,11 +24,13 @@
 //! * Damaged images give EIO (EUCLEAN/EINVAL at mount), never a panic: every on-disk number is
 //!   checked, and no block of fixed metadata is ever allocated, freed or mapped into a file.
 //!
-//! Lock order (outermost first): `Ext4::ns` (namespace changes: create, link, unlink, rmdir,
-//! rename) → one inode's state lock (never two at once) → `Ext4::alloc` (group descriptors,
-//! bitmaps, counters, orphan list) → `Ext4::cache`. `Ext4::icache` (the inode-number map) is
-//! a leaf taken with nothing else above it but inode/namespace locks, and an inode is never
-//! dropped while `alloc`, `cache` or `icache` is held (its `Drop` takes them).
+//! Lock order (outermost first): `Ext4::txn` (shared per operation, exclusive per commit; nested
+//! operations, such as an inode freed inside an unlink, take it shared again, and only try for it
+//! exclusively) → `Ext4::ns` (namespace changes: create, link, unlink, rmdir, rename) → one inode's
+//! state lock (never two at once) → `Ext4::journal` → `Ext4::alloc` (group descriptors, bitmaps,
+//! counters, orphan list) → `Ext4::sb` → `Ext4::cache`. `Ext4::icache` (the inode-number map) is a
+//! leaf taken with nothing else above it but inode/namespace locks, and an inode is never dropped
+//! while `alloc`, `cache` or `icache` is held (its `Drop` takes them).
 #![no_std]
 #![deny(unsafe_code)]
 
