@@ -278,3 +278,36 @@ fn create_err(root: &Arc<dyn Inode>) -> Errno {
         .err()
         .unwrap()
 }
+
+#[test]
+fn periodic_commit_logs_and_checkpoints() {
+    let (d, img) = empty_image("periodic", "16M", &["-b", "1024"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    write_file(&root, "a", b"one");
+    create(&root, "dir", FileType::Directory);
+    fs.periodic_commit().unwrap();
+    // Committed and checkpointed: the image is consistent, but marked as needing recovery
+    // until a sync (the journal is empty, so e2fsck's replay does nothing).
+    let v = std::fs::read(&img).unwrap();
+    assert_ne!(crate::util::le32(&v[1024..], 0x60) & 4, 0);
+    let copy = d.join("copy");
+    std::fs::copy(&img, &copy).unwrap();
+    let o = tool("e2fsck").arg("-fy").arg(&copy).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let fs2 = mount(&copy, true);
+    assert_eq!(read_all(&walk(&fs2.root(), "a").unwrap()), b"one");
+    drop(fs2);
+    fs.sync().unwrap();
+    let v = std::fs::read(&img).unwrap();
+    assert_eq!(crate::util::le32(&v[1024..], 0x60) & 4, 0);
+    fsck(&img);
+    drop(root);
+    drop(fs);
+    std::fs::remove_dir_all(d).unwrap();
+}
