@@ -40,6 +40,16 @@ impl Journal {
             st.ext.clone().ok_or(Errno::EIO)?
         };
         drop(node);
+        // The journal lies inside the file system, clear of its fixed metadata.
+        for e in &map {
+            let end = e.pblk.checked_add(e.len as u64).ok_or(Errno::EINVAL)?;
+            if e.pblk <= fs.first_data_block
+                || end > fs.blocks_count
+                || fs.in_sys(e.pblk, e.len as u64)
+            {
+                return Err(Errno::EINVAL);
+            }
+        }
         let bs = fs.bs as usize;
         let mapped: u64 = map.iter().filter(|e| !e.uninit).map(|e| e.len as u64).sum();
         let first = find_ext(&map, 0).map_err(|_| Errno::EINVAL)?;
