@@ -25,6 +25,9 @@ impl BlockDevice for DiskDevice {
     fn size(&self) -> u64 {
         self.0.size()
     }
+    fn read_only(&self) -> bool {
+        self.0.read_only()
+    }
 }
 
 /// Mounted instances with the index of their disk.

@@ -5,12 +5,12 @@
 //! huge_file, dir_nlink, extra_isize, dir_index, sparse_super, large_file, csum_seed,
 //! largedir) at any block size; ext2/ext3 images (block maps) read-only.
 //!
-//! * The internal journal (jbd2 format, `journal/`) is replayed at a read-write mount and
-//!   written in ordered mode: every operation's metadata changes land in one transaction,
-//!   committed by [`Ext4::sync`], [`Ext4::periodic_commit`] (the kernel calls it every 5 s) or
-//!   when it grows large or old, and checkpointed at once (docs/architecture.md, "The
-//!   journal"). Images with unknown RO_COMPAT features, without extents, or with RECOVER and
-//!   no internal journal mount read-only; unknown INCOMPAT features are refused (EINVAL).
+//! * The internal journal (jbd2 format, `journal/`) is replayed at mount (EROFS if the device
+//!   is read-only) and written in ordered mode: every operation's metadata changes land in one
+//!   transaction, committed by [`Ext4::sync`], [`Ext4::periodic_commit`] (the kernel calls it
+//!   every 5 s) or when it grows large or old, and checkpointed at once (docs/architecture.md,
+//!   "The journal"). Images with unknown RO_COMPAT features, without extents, or with RECOVER
+//!   and no internal journal mount read-only; unknown INCOMPAT features are refused (EINVAL).
 //! * Metadata goes through a bounded write-back block cache: with a journal, dirty blocks stay
 //!   until the commit; without, [`Ext4::sync`] and eviction write them in place. File data
 //!   goes straight to the device.
@@ -74,6 +74,10 @@ pub trait BlockDevice: Send + Sync {
     fn flush(&self) -> KResult<()>;
     /// Device size in bytes.
     fn size(&self) -> u64;
+    /// Whether writes are refused (a journal needing recovery then cannot be mounted).
+    fn read_only(&self) -> bool {
+        false
+    }
 }
 
 /// What statfs reports.

@@ -43,6 +43,8 @@ const CACHE_BLOCKS: usize = 4096;
 impl Ext4 {
     /// Mounts; EINVAL for a non-ext4 or unsupported (unknown INCOMPAT feature) image; a read-only
     /// mount when `read_only` or when the image has unknown RO_COMPAT features (writes then EROFS).
+    /// A journal needing recovery is replayed first, even for a read-only mount, as Linux does
+    /// unless the device itself is read-only (then EROFS).
     pub fn mount(
         dev: Arc<dyn BlockDevice>,
         fs_id: u64,
@@ -86,7 +88,10 @@ impl Ext4 {
             || compat & COMPAT_SPARSE_SUPER2 != 0
             || incompat & INCOMPAT_EXTENTS == 0;
         // Recovery first looks at the image through a read-only instance, then mounts again.
-        let replay = !ro && incompat & INCOMPAT_RECOVER != 0;
+        let replay = incompat & INCOMPAT_RECOVER != 0 && j_ino != 0;
+        if replay && dev.read_only() {
+            return Err(Errno::EROFS);
+        }
         let log_bs = le32(&sb, 0x18);
         if log_bs > 6 || le32(&sb, 0x1C) != log_bs {
             return bad();

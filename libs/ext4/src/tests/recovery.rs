@@ -247,15 +247,43 @@ fn damaged_journal_superblock() {
     std::fs::remove_dir_all(d).unwrap();
 }
 
+/// A device that refuses writes.
+struct RoDev(Arc<dyn BlockDevice>);
+
+impl BlockDevice for RoDev {
+    fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
+        self.0.read(offset, buf)
+    }
+    fn write(&self, _: u64, _: &[u8]) -> KResult<()> {
+        Err(Errno::EROFS)
+    }
+    fn flush(&self) -> KResult<()> {
+        Ok(())
+    }
+    fn size(&self) -> u64 {
+        self.0.size()
+    }
+    fn read_only(&self) -> bool {
+        true
+    }
+}
+
 #[test]
-fn read_only_mount_does_not_replay() {
-    let (d, img, _) = journaled_image("jro", true);
+fn read_only_mount_replays_unless_the_device_is_read_only() {
+    let (d, img, data) = journaled_image("jro", true);
     let before = std::fs::read(&img).unwrap();
+    assert_eq!(
+        Ext4::mount(Arc::new(RoDev(dev(&img))), 1, clock(), true).err(),
+        Some(Errno::EROFS)
+    );
+    assert_eq!(std::fs::read(&img).unwrap(), before);
     let fs = mount(&img, true);
     assert!(fs.is_read_only());
     assert_eq!(create_err(&fs.root()), Errno::EROFS);
     drop(fs);
-    assert_eq!(std::fs::read(&img).unwrap(), before);
+    let a = std::fs::read(&img).unwrap();
+    assert_eq!(block(&a, 1024, 15000), &data[..1024]);
+    fsck(&img);
     std::fs::remove_dir_all(d).unwrap();
 }
 
