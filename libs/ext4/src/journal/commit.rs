@@ -58,10 +58,17 @@ impl Ext4 {
             blocks.sort_unstable_by_key(|b| b.0);
             if log_blocks(j, bs, blocks.len()) <= j.capacity() {
                 self.set_recover_in_place(j, true)?;
-                j.log(self, &blocks, now)?;
-                write_runs(dev, bs, &blocks)?;
-                dev.flush()?;
                 let tid = j.jsb.sequence;
+                let logged = j
+                    .log(self, &blocks, now)
+                    .and_then(|()| write_runs(dev, bs, &blocks))
+                    .and_then(|()| dev.flush());
+                if logged.is_err() {
+                    // The log may hold this id's commit block now: the retry takes the next
+                    // id, so that block can never end a different transaction.
+                    j.jsb.sequence = tid.wrapping_add(1);
+                    return logged;
+                }
                 j.reset_after(dev, tid)?;
             } else {
                 // Larger than the whole log (one operation cannot do that with a journal of
