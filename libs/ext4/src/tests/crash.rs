@@ -2,7 +2,9 @@
 //! write number N (and keeps only a random part of what was written since the last flush, as
 //! a disk's volatile cache may), then the crashed image is mounted (replaying the journal) and
 //! must hold exactly the file tree as it was after one of the operations since the last sync
-//! before the crash (all of an operation or none of it), and be clean for `e2fsck -fn`.
+//! before the crash (all of an operation or none of it), and be clean for `e2fsck -fn`. Every
+//! other round the disk fails instead (EIO for every write from N on), so the error paths of
+//! operations, commits and the final sync run too, and must not panic.
 
 use super::*;
 use std::collections::BTreeMap;
@@ -23,6 +25,8 @@ struct CrashState {
     writes: u64,
     crash_at: u64,
     crashed: bool,
+    /// After the crash, writes fail with EIO (a dying disk) instead of vanishing silently.
+    fail: bool,
 }
 
 impl BlockDevice for CrashDev {
@@ -35,6 +39,9 @@ impl BlockDevice for CrashDev {
     fn write(&self, offset: u64, buf: &[u8]) -> KResult<()> {
         assert!(offset.is_multiple_of(512) && buf.len().is_multiple_of(512));
         let mut s = self.st.lock().unwrap();
+        if s.crashed && s.fail {
+            return Err(Errno::EIO);
+        }
         let o = offset as usize;
         s.live
             .get_mut(o..o + buf.len())
@@ -65,7 +72,7 @@ impl BlockDevice for CrashDev {
 }
 
 impl CrashDev {
-    fn new(img: Vec<u8>, crash_at: u64) -> Arc<CrashDev> {
+    fn new(img: Vec<u8>, crash_at: u64, fail: bool) -> Arc<CrashDev> {
         Arc::new(CrashDev {
             st: Mutex::new(CrashState {
                 disk: img.clone(),
@@ -74,12 +81,18 @@ impl CrashDev {
                 writes: 0,
                 crash_at,
                 crashed: false,
+                fail,
             }),
         })
     }
 
     fn crashed(&self) -> bool {
         self.st.lock().unwrap().crashed
+    }
+
+    fn fails(&self) -> bool {
+        let s = self.st.lock().unwrap();
+        s.crashed && s.fail
     }
 
     /// The image after the crash: the flushed state plus a random subset of the later writes.
@@ -139,12 +152,9 @@ fn parent_of(p: &str) -> (&str, &str) {
     }
 }
 
-fn lookup_dir(root: &Arc<dyn Inode>, p: &str) -> Arc<dyn Inode> {
-    walk(root, p).unwrap()
-}
-
 /// Runs a seeded workload; returns the model tree after each operation and the index of the
-/// last state made durable by a sync that returned before the crash.
+/// last state made durable by a sync that returned before the crash. With a device that fails
+/// after the crash, the workload ends at the first error.
 fn run_workload(fs: &Arc<Ext4>, dev: &CrashDev, seed: u64, ops: usize) -> (Vec<Tree>, usize) {
     let root = fs.root();
     let mut rng = Rng(seed | 1);
@@ -153,110 +163,144 @@ fn run_workload(fs: &Arc<Ext4>, dev: &CrashDev, seed: u64, ops: usize) -> (Vec<T
     let mut synced = 0;
     let bs = fs.statfs().block_size;
     for step in 0..ops {
-        let dirs: Vec<String> = core::iter::once(String::new())
-            .chain(
-                model
-                    .iter()
-                    .filter(|(_, v)| v.is_none())
-                    .map(|(k, _)| k.clone()),
-            )
-            .collect();
-        let files: Vec<String> = model
-            .iter()
-            .filter(|(_, v)| v.is_some())
-            .map(|(k, _)| k.clone())
-            .collect();
-        let pick_dir = |rng: &mut Rng| dirs[rng.below(dirs.len() as u64) as usize].clone();
-        let join = |d: &str, n: &str| {
-            if d.is_empty() {
-                String::from(n)
-            } else {
-                format!("{d}/{n}")
-            }
-        };
-        match rng.below(16) {
-            0 | 1 => {
-                let d = pick_dir(&mut rng);
-                let p = join(&d, &format!("f{step}"));
-                let data = pattern(seed ^ step as u64, rng.below(3 * bs) as usize + 1);
-                write_file(&lookup_dir(&root, &d), &format!("f{step}"), &data);
-                model.insert(p, Some(data));
-            }
-            2 | 3 if !files.is_empty() => {
-                let p = &files[rng.below(files.len() as u64) as usize];
-                let f = walk(&root, p).unwrap();
-                let add = pattern(seed ^ (step as u64) << 8, rng.below(2 * bs) as usize + 1);
-                let v = model.get_mut(p).unwrap().as_mut().unwrap();
-                f.write_at(v.len() as u64, &add).unwrap();
-                v.extend_from_slice(&add);
-            }
-            4 if !files.is_empty() => {
-                let p = files[rng.below(files.len() as u64) as usize].clone();
-                let d = pick_dir(&mut rng);
-                // Sometimes over an existing file.
-                let to = if rng.below(3) == 0 && files.len() > 1 {
-                    files[rng.below(files.len() as u64) as usize].clone()
-                } else {
-                    join(&d, &format!("r{step}"))
-                };
-                if to != p {
-                    let (pd, pn) = parent_of(&p);
-                    let (td, tn) = parent_of(&to);
-                    lookup_dir(&root, pd)
-                        .rename(pn.as_bytes(), &lookup_dir(&root, td), tn.as_bytes(), 0)
-                        .unwrap();
-                    let v = model.remove(&p).unwrap();
-                    model.insert(to, v);
+        let crashed_before = dev.crashed();
+        match one_op(fs, &root, &mut rng, &mut model, seed, step, bs) {
+            Ok(sync) => {
+                if sync && !crashed_before && !dev.crashed() {
+                    synced = states.len();
                 }
             }
-            5 if !files.is_empty() => {
-                let p = files[rng.below(files.len() as u64) as usize].clone();
-                let (pd, pn) = parent_of(&p);
-                lookup_dir(&root, pd).unlink(pn.as_bytes()).unwrap();
-                model.remove(&p);
-            }
-            6 => {
-                let d = pick_dir(&mut rng);
-                if d.matches('/').count() < 3 {
-                    let p = join(&d, &format!("d{step}"));
-                    create(
-                        &lookup_dir(&root, &d),
-                        &format!("d{step}"),
-                        FileType::Directory,
-                    );
-                    model.insert(p, None);
-                }
-            }
-            7 => {
-                let d = pick_dir(&mut rng);
-                let empty = !d.is_empty() && !model.keys().any(|k| k.starts_with(&format!("{d}/")));
-                if empty {
-                    let (pd, pn) = parent_of(&d);
-                    lookup_dir(&root, pd).rmdir(pn.as_bytes()).unwrap();
-                    model.remove(&d);
-                }
-            }
-            8 | 9 if !files.is_empty() => {
-                // To a whole number of blocks: a partial block's tail is zeroed in place, which
-                // (as on Linux) an uncommitted truncate does not undo.
-                let p = &files[rng.below(files.len() as u64) as usize];
-                let v = model.get_mut(p).unwrap().as_mut().unwrap();
-                let to = (v.len() as u64 / bs).saturating_sub(rng.below(2)) * bs;
-                walk(&root, p).unwrap().truncate(to).unwrap();
-                v.truncate(to as usize);
-            }
-            10..=14 => {}
-            _ => {
-                let crashed_before = dev.crashed();
-                fs.sync().unwrap();
-                if !crashed_before && !dev.crashed() {
-                    synced = states.len() - 1;
-                }
+            Err(e) => {
+                assert!(dev.fails(), "step {step}: {e:?} from a working device");
+                break;
             }
         }
         states.push(model.clone());
     }
     (states, synced)
+}
+
+/// One random operation; the model changes only when it succeeded. Returns whether it was a
+/// sync.
+fn one_op(
+    fs: &Arc<Ext4>,
+    root: &Arc<dyn Inode>,
+    rng: &mut Rng,
+    model: &mut Tree,
+    seed: u64,
+    step: usize,
+    bs: u64,
+) -> KResult<bool> {
+    let dirs: Vec<String> = core::iter::once(String::new())
+        .chain(
+            model
+                .iter()
+                .filter(|(_, v)| v.is_none())
+                .map(|(k, _)| k.clone()),
+        )
+        .collect();
+    let files: Vec<String> = model
+        .iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| k.clone())
+        .collect();
+    let pick_dir = |rng: &mut Rng| dirs[rng.below(dirs.len() as u64) as usize].clone();
+    let pick_file = |rng: &mut Rng| files[rng.below(files.len() as u64) as usize].clone();
+    let join = |d: &str, n: &str| {
+        if d.is_empty() {
+            String::from(n)
+        } else {
+            format!("{d}/{n}")
+        }
+    };
+    match rng.below(16) {
+        0 | 1 => {
+            let d = pick_dir(rng);
+            let name = format!("f{step}");
+            let data = pattern(seed ^ step as u64, rng.below(3 * bs) as usize + 1);
+            let f = walk(root, &d)?.create(name.as_bytes(), FileType::Regular, 0o644, 0, 0, 0)?;
+            if f.write_at(0, &data)? != data.len() {
+                return Err(Errno::EIO);
+            }
+            model.insert(join(&d, &name), Some(data));
+        }
+        2 | 3 if !files.is_empty() => {
+            let p = pick_file(rng);
+            let f = walk(root, &p)?;
+            let add = pattern(seed ^ (step as u64) << 8, rng.below(2 * bs) as usize + 1);
+            let len = model
+                .get(&p)
+                .and_then(|v| v.as_ref())
+                .map_or(0, |v| v.len());
+            if f.write_at(len as u64, &add)? != add.len() {
+                return Err(Errno::EIO);
+            }
+            if let Some(Some(v)) = model.get_mut(&p) {
+                v.extend_from_slice(&add);
+            }
+        }
+        4 if !files.is_empty() => {
+            let p = pick_file(rng);
+            let d = pick_dir(rng);
+            // Sometimes over an existing file.
+            let to = if rng.below(3) == 0 && files.len() > 1 {
+                pick_file(rng)
+            } else {
+                join(&d, &format!("r{step}"))
+            };
+            if to != p {
+                let (pd, pn) = parent_of(&p);
+                let (td, tn) = parent_of(&to);
+                walk(root, pd)?.rename(pn.as_bytes(), &walk(root, td)?, tn.as_bytes(), 0)?;
+                if let Some(v) = model.remove(&p) {
+                    model.insert(to, v);
+                }
+            }
+        }
+        5 if !files.is_empty() => {
+            let p = pick_file(rng);
+            let (pd, pn) = parent_of(&p);
+            walk(root, pd)?.unlink(pn.as_bytes())?;
+            model.remove(&p);
+        }
+        6 => {
+            let d = pick_dir(rng);
+            if d.matches('/').count() < 3 {
+                let name = format!("d{step}");
+                walk(root, &d)?.create(name.as_bytes(), FileType::Directory, 0o755, 0, 0, 0)?;
+                model.insert(join(&d, &name), None);
+            }
+        }
+        7 => {
+            let d = pick_dir(rng);
+            let empty = !d.is_empty() && !model.keys().any(|k| k.starts_with(&format!("{d}/")));
+            if empty {
+                let (pd, pn) = parent_of(&d);
+                walk(root, pd)?.rmdir(pn.as_bytes())?;
+                model.remove(&d);
+            }
+        }
+        8 | 9 if !files.is_empty() => {
+            // To a whole number of blocks: a partial block's tail is zeroed in place, which
+            // (as on Linux) an uncommitted truncate does not undo.
+            let p = pick_file(rng);
+            let len = model
+                .get(&p)
+                .and_then(|v| v.as_ref())
+                .map_or(0, |v| v.len()) as u64;
+            let to = (len / bs).saturating_sub(rng.below(2)) * bs;
+            walk(root, &p)?.truncate(to)?;
+            if let Some(Some(v)) = model.get_mut(&p) {
+                v.truncate(to as usize);
+            }
+        }
+        10..=14 => {}
+        _ => {
+            fs.sync()?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn crash_rounds(tag: &str, opts: &[&str], cache: usize, rounds: u64, cross_check_every: u64) {
@@ -265,7 +309,7 @@ fn crash_rounds(tag: &str, opts: &[&str], cache: usize, rounds: u64, cross_check
     let ops = 250;
     // A run without a crash counts the writes.
     let total = {
-        let dev = CrashDev::new(template.clone(), u64::MAX);
+        let dev = CrashDev::new(template.clone(), u64::MAX, false);
         let fs = Ext4::mount(dev.clone(), 1, clock(), false).unwrap();
         fs.set_cache_blocks(cache);
         run_workload(&fs, &dev, 77, ops);
@@ -280,12 +324,20 @@ fn crash_rounds(tag: &str, opts: &[&str], cache: usize, rounds: u64, cross_check
     let (mut replayed, mut newer) = (0, 0);
     for round in 0..rounds {
         let crash_at = 1 + rng.below(total);
-        let dev = CrashDev::new(template.clone(), crash_at);
+        // Every other round the disk fails with EIO from then on instead.
+        let fail = round % 2 == 1;
+        let dev = CrashDev::new(template.clone(), crash_at, fail);
         let fs = Ext4::mount(dev.clone(), 1, clock(), false).unwrap();
         fs.set_cache_blocks(cache);
         let (states, synced) = run_workload(&fs, &dev, 77, ops);
-        // The crash: nothing more reaches the disk, and the instance is simply forgotten.
-        core::mem::forget(fs);
+        if fail {
+            // Unmounting over a failing disk: errors, never a panic.
+            let _ = fs.sync();
+            drop(fs);
+        } else {
+            // The crash: nothing more reaches the disk, and the instance is simply forgotten.
+            core::mem::forget(fs);
+        }
         let crashed = dev.image(&mut rng);
         std::fs::write(&img, &crashed).unwrap();
         replayed += (crate::util::le32(&crashed[1024..], 0x60) & 4 != 0) as u32;
