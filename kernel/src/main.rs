@@ -98,6 +98,8 @@ fn kernel_main(info: BootInfo) -> ! {
     sched::on_tick(itimer::tick);
     sched::on_tick(fs::timerfd::tick);
     sched::on_tick(net::inet::tick);
+    // Work that may wait for the disk: the ext4 journal's commit every 5 s.
+    sched::on_quiet(fs::ext4::periodic_commit);
     // Closing the last reference to an open file drops the locks it owns.
     fs::file::set_release_hook(fs::on_release);
     fs::file::set_event_hook(fs::notify::file_event);

@@ -64,6 +64,8 @@ pub struct RunOpts {
     pub net: Option<NetMode>,
     /// TCP forwards (host port on 127.0.0.1, guest port).
     pub forwards: Vec<(u16, u16)>,
+    /// Kill QEMU this many milliseconds after it starts (a power cut, for crash tests).
+    pub kill_after_ms: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +91,7 @@ impl Default for RunOpts {
             append: None,
             net: None,
             forwards: Vec::new(),
+            kill_after_ms: None,
         }
     }
 }

@@ -220,7 +220,7 @@ md5sum -c /root/bb.sum > /dev/null && echo busybox intact
 rm /root/fill
 dd if=/dev/zero of=/root/again bs=1M count=4 2>/dev/null && echo writable again";
 
-fn ext4_image(p: &Path, mib: u64) -> Result<(), String> {
+pub(super) fn ext4_image(p: &Path, mib: u64) -> Result<(), String> {
     crate::disk::make_ext4(&build::base_image()?, p, mib)
 }
 
