@@ -260,11 +260,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
     };
     ROOT.call_once(|| root.clone());
     let walk = |p: &[u8]| -> KResult<Arc<Dentry>> {
-        let cred = lintel_vfs::Cred {
-            uid: 0,
-            gid: 0,
-            groups: Vec::new(),
-        };
+        let cred = crate::proc::Cred::default().vfs();
         let ctx = WalkCtx {
             root: &root,
             start: &root,

@@ -96,12 +96,7 @@ fn vfs_checks(
         if kind_bits != S_IFREG && kind_bits != S_IFDIR {
             return Err(if write { Errno::EPERM } else { Errno::ENODATA });
         }
-        if kind_bits == S_IFDIR
-            && stat.mode & S_ISVTX != 0
-            && write
-            && cred.uid != 0
-            && cred.uid != stat.uid
-        {
+        if kind_bits == S_IFDIR && stat.mode & S_ISVTX != 0 && write && !cred.owns(&stat) {
             return Err(Errno::EPERM);
         }
     }

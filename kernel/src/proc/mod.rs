@@ -50,29 +50,8 @@ use spin::Mutex;
 
 pub use crate::sched::{CpuTime, ThreadState};
 
-/// Credentials (real, effective, saved, filesystem ids).
-#[derive(Clone, Debug, Default)]
-pub struct Cred {
-    pub uid: u32,
-    pub euid: u32,
-    pub suid: u32,
-    pub fsuid: u32,
-    pub gid: u32,
-    pub egid: u32,
-    pub sgid: u32,
-    pub fsgid: u32,
-    pub groups: Vec<u32>,
-}
-
-impl Cred {
-    pub fn vfs(&self) -> lintel_vfs::Cred {
-        lintel_vfs::Cred {
-            uid: self.fsuid,
-            gid: self.fsgid,
-            groups: self.groups.clone(),
-        }
-    }
-}
+/// Credentials: ids, groups, capability sets (host-tested in `lintel-cred`).
+pub use lintel_cred::Cred;
 
 /// Root, working directory and umask.
 #[derive(Clone)]
@@ -194,7 +173,6 @@ pub struct Process {
     pub dumpable: AtomicU32,
     pub pdeath_signal: AtomicU32,
     pub no_new_privs: AtomicU32,
-    pub keepcaps: AtomicU32,
     /// PR_SET_TIMERSLACK, in ns (Linux's default is 50 us).
     pub timerslack: core::sync::atomic::AtomicU64,
 }
@@ -370,6 +348,22 @@ fn alloc_pid() -> KResult<i32> {
     limits::alloc_pid(pid_taken)
 }
 
+/// What Linux's commit_creds does besides storing: a process whose effective or filesystem
+/// ids changed, or whose permitted set grew, is no longer dumpable (so /proc/PID and ptrace
+/// belong to root) and loses its parent-death signal.
+pub fn creds_changed(p: &Process, old: &Cred) {
+    let new = p.cred.lock().clone();
+    if new.euid != old.euid
+        || new.egid != old.egid
+        || new.fsuid != old.fsuid
+        || new.fsgid != old.fsgid
+        || new.cap_permitted & !old.cap_permitted != 0
+    {
+        p.dumpable.store(0, Ordering::Relaxed);
+        p.pdeath_signal.store(0, Ordering::Relaxed);
+    }
+}
+
 pub fn find_process(pid: i32) -> Option<Arc<Process>> {
     PROCS.lock().get(&pid).cloned()
 }
@@ -378,7 +372,36 @@ pub fn all_pids() -> Vec<i32> {
     PROCS.lock().keys().copied().collect()
 }
 
+/// ptrace_may_access(PTRACE_MODE_READ_FSCREDS), what /proc/PID/environ, the fd links and
+/// exe/cwd/root ask: a process may look at itself; another one only if the observer's fsuid
+/// and fsgid equal all of the target's real, effective and saved ids and the target is
+/// dumpable, or with CAP_SYS_PTRACE.
+pub fn may_inspect(observer: &Process, target: &Process) -> bool {
+    if observer.pid == target.pid {
+        return true;
+    }
+    let oc = observer.cred.lock().clone();
+    if oc.capable(lintel_abi::capability::CAP_SYS_PTRACE) {
+        return true;
+    }
+    let tc = target.cred.lock().clone();
+    let same = [tc.uid, tc.euid, tc.suid].iter().all(|u| *u == oc.fsuid)
+        && [tc.gid, tc.egid, tc.sgid].iter().all(|g| *g == oc.fsgid);
+    same && target.dumpable.load(Ordering::Relaxed) == 1
+}
+
+/// Whether the current thread's process holds `cap` in its effective set (false outside any
+/// process: the kernel's own work needs no check).
+pub fn capable(cap: u32) -> bool {
+    try_current().is_some_and(|t| t.proc_ref().capable(cap))
+}
+
 impl Process {
+    /// Whether this process holds `cap` in its effective set.
+    pub fn capable(&self, cap: u32) -> bool {
+        self.cred.lock().capable(cap)
+    }
+
     pub fn mm(&self) -> Arc<Mm> {
         self.mm.lock().clone()
     }

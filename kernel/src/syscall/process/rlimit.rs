@@ -43,7 +43,7 @@ fn do_prlimit(c: &mut Call, pid: i32, res: usize, new: usize, old: usize) -> Sys
             return Err(Errno::EINVAL);
         }
         let cur = p.rlimit(res);
-        if r.max > cur.max && p.cred.lock().euid != 0 {
+        if r.max > cur.max && !p.capable(lintel_abi::capability::CAP_SYS_RESOURCE) {
             return Err(Errno::EPERM);
         }
         if res == RLIMIT_NOFILE && r.max > 1024 * 1024 {

@@ -63,7 +63,10 @@ pub fn sched_setattr(c: &mut Call) -> SysResult {
     }
     check_param(policy, prio)?;
     let p = proc_of(c, pid as i32)?;
-    let root = c.thread.proc_ref().cred.lock().euid == 0;
+    let root = c
+        .thread
+        .proc_ref()
+        .capable(lintel_abi::capability::CAP_SYS_NICE);
     if !root && (matches!(policy, SCHED_FIFO | SCHED_RR) || nice < p.nice.load(Ordering::Relaxed)) {
         return Err(Errno::EPERM);
     }

@@ -58,7 +58,12 @@ pub fn sched_setscheduler(c: &mut Call) -> SysResult {
     let prio = uaccess::read_i32(param)?;
     let p = proc_of(c, pid as i32)?;
     check_param(policy, prio)?;
-    if matches!(policy, SCHED_FIFO | SCHED_RR) && c.thread.proc_ref().cred.lock().euid != 0 {
+    if matches!(policy, SCHED_FIFO | SCHED_RR)
+        && !c
+            .thread
+            .proc_ref()
+            .capable(lintel_abi::capability::CAP_SYS_NICE)
+    {
         return Err(Errno::EPERM);
     }
     *p.sched_policy.lock() = (policy as u32, prio as u32);

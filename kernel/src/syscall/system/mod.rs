@@ -1,8 +1,10 @@
 //! Whole-system calls: uname, sysinfo, getrandom, personality, mount and umount2.
 
 mod getrandom;
+mod hostname;
 mod mount;
 mod personality;
+mod reboot;
 mod sysinfo;
 mod uname;
 
@@ -11,8 +13,10 @@ use crate::syscall::Syscall;
 /// The calls of this family, file by file.
 pub(super) const SYSCALLS: &[&[Syscall]] = &[
     getrandom::SYSCALLS,
+    hostname::SYSCALLS,
     mount::SYSCALLS,
     personality::SYSCALLS,
+    reboot::SYSCALLS,
     sysinfo::SYSCALLS,
     uname::SYSCALLS,
 ];

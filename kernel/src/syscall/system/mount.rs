@@ -20,7 +20,11 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 pub fn mount(c: &mut Call) -> SysResult {
     use lintel_abi::fs::{MS_BIND, MS_MOVE, MS_RDONLY, MS_REMOUNT};
     let [src, target, fstype, flags, _data, _] = c.a;
-    if c.thread.proc_ref().cred.lock().euid != 0 {
+    if !c
+        .thread
+        .proc_ref()
+        .capable(lintel_abi::capability::CAP_SYS_ADMIN)
+    {
         return Err(Errno::EPERM);
     }
     let target = uaccess::read_path(target)?;
@@ -43,7 +47,11 @@ pub fn umount2(c: &mut Call) -> SysResult {
     if flags & !0xf != 0 {
         return Err(Errno::EINVAL);
     }
-    if c.thread.proc_ref().cred.lock().euid != 0 {
+    if !c
+        .thread
+        .proc_ref()
+        .capable(lintel_abi::capability::CAP_SYS_ADMIN)
+    {
         return Err(Errno::EPERM);
     }
     let target = uaccess::read_path(c.a[0])?;
