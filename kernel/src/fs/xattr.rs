@@ -69,10 +69,10 @@ fn vfs_checks(
     let write = op != XattrOp::Get;
     let cred = thread.proc_ref().cred.lock().vfs();
     if name.starts_with(b"trusted.") {
-        return match (cred.uid, write) {
-            (0, _) => Ok(()),
-            (_, true) => Err(Errno::EPERM),
-            (_, false) => Err(Errno::ENODATA),
+        return match (cred.capable(lintel_abi::capability::CAP_SYS_ADMIN), write) {
+            (true, _) => Ok(()),
+            (false, true) => Err(Errno::EPERM),
+            (false, false) => Err(Errno::ENODATA),
         };
     }
     let stat = match on {
@@ -92,7 +92,7 @@ fn vfs_checks(
     let kind_bits = stat.mode & S_IFMT;
     if name.starts_with(b"user.") {
         // Only regular files and directories carry user attributes; in a sticky directory
-        // only its owner (or root) may change them.
+        // only its owner (or CAP_FOWNER) may change them.
         if kind_bits != S_IFREG && kind_bits != S_IFDIR {
             return Err(if write { Errno::EPERM } else { Errno::ENODATA });
         }
