@@ -9,7 +9,8 @@
  * capability rules themselves: root with capabilities dropped by capset loses exactly those
  * powers, the bounding set limits what execve gives root, PR_SET_KEEPCAPS keeps the
  * permitted set across setuid, ambient capabilities survive execve, and a set-user-ID-root
- * copy of this program elevates (with AT_SECURE) unless no_new_privs is set. */
+ * copy of this program elevates (with AT_SECURE) unless no_new_privs is set, a set-group-ID
+ * copy gives its group, and root cannot execute a file without any execute bit. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <dirent.h>
@@ -90,6 +91,7 @@ static int cap_set(uint64_t eff, uint64_t perm, uint64_t inh) {
 #define P_EFF 4
 #define P_PERM 8
 #define P_AMB 16
+#define P_EGID50 32
 
 static int probe(int cap) {
     struct caps c;
@@ -100,6 +102,7 @@ static int probe(int cap) {
     if (c.eff & BIT(cap)) r |= P_EFF;
     if (c.perm & BIT(cap)) r |= P_PERM;
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0) == 1) r |= P_AMB;
+    if (getegid() == 50) r |= P_EGID50;
     return r;
 }
 
@@ -187,6 +190,24 @@ static void setup(void) {
     CHECK_OK(chmod("sgid", 02777));
     copy_self("self_copy", 0755);
     copy_self("suid_copy", 04755);
+    copy_self("sgid_copy", 0755);
+    CHECK_OK(chown("sgid_copy", 0, 50));
+    CHECK_OK(chmod("sgid_copy", 02755));
+    copy_self("noexec_copy", 0644);
+    copy_self("others_copy", 0100);
+    CHECK_OK(chown("others_copy", 2000, 2000));
+    put_file("d2/nobody", 0, 2000, 2000);
+}
+
+/* Root: CAP_DAC_OVERRIDE opens anything, but executes only what has an execute bit. */
+static void root_exec(void) {
+    int fd = open("d2/nobody", O_RDWR);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_ERR(execl("./noexec_copy", "./noexec_copy", "probe", "5", (char *)NULL), EACCES);
+    CHECK_ERR(access("noexec_copy", X_OK), EACCES);
+    CHECK_OK(access("others_copy", X_OK));
+    CHECK(run_probe("./others_copy", CAP_KILL, 0) == (P_EUID0 | P_EFF | P_PERM));
 }
 
 /* Everything root may do and uid 1000 may not. */
@@ -483,6 +504,10 @@ static void setuid_exec(void) {
     CHECK(run_probe("./suid_copy", CAP_KILL, 0) == (P_EUID0 | P_SECURE | P_EFF | P_PERM));
     CHECK(run_probe("./self_copy", CAP_KILL, 0) == 0);
     CHECK(run_probe("./suid_copy", CAP_KILL, 1) == 0);
+    /* set-group-ID: the file's group, AT_SECURE, no capabilities. */
+    CHECK(run_probe("./sgid_copy", CAP_KILL, 0) == (P_SECURE | P_EGID50));
+    CHECK(run_probe("./sgid_copy", CAP_KILL, 1) == 0);
+    CHECK_ERR(execl("./others_copy", "./others_copy", "probe", "5", (char *)NULL), EACCES);
     CHECK_OK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
     CHECK(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1);
     char buf[32];
@@ -497,6 +522,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     setup();
+    lt_sub("root_exec", root_exec, 10000);
     lt_sub("unprivileged", unprivileged, 10000);
     lt_sub("header_rules", header_rules, 10000);
     lt_sub("root_dropped", root_dropped, 10000);
