@@ -288,7 +288,7 @@ pub fn execve(
             mode: st.mode,
             uid: st.uid,
             gid: st.gid,
-            nosuid: false,
+            nosuid: fs::nosuid(&inode),
         };
         let p = thread.proc_ref();
         let nnp = p.no_new_privs.load(core::sync::atomic::Ordering::Relaxed) != 0;

@@ -10,7 +10,8 @@
  * powers, the bounding set limits what execve gives root, PR_SET_KEEPCAPS keeps the
  * permitted set across setuid, ambient capabilities survive execve, and a set-user-ID-root
  * copy of this program elevates (with AT_SECURE) unless no_new_privs is set, a set-group-ID
- * copy gives its group, and root cannot execute a file without any execute bit. */
+ * copy gives its group (neither on a MS_NOSUID mount), and root cannot execute a file
+ * without any execute bit. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <dirent.h>
@@ -197,6 +198,9 @@ static void setup(void) {
     copy_self("others_copy", 0100);
     CHECK_OK(chown("others_copy", 2000, 2000));
     put_file("d2/nobody", 0, 2000, 2000);
+    CHECK_OK(mkdir("nosuid", 0755));
+    CHECK_OK(mount("none", "nosuid", "tmpfs", MS_NOSUID, NULL));
+    copy_self("nosuid/suid_copy", 04755);
 }
 
 /* Root: CAP_DAC_OVERRIDE opens anything, but executes only what has an execute bit. */
@@ -504,10 +508,12 @@ static void setuid_exec(void) {
     CHECK(run_probe("./suid_copy", CAP_KILL, 0) == (P_EUID0 | P_SECURE | P_EFF | P_PERM));
     CHECK(run_probe("./self_copy", CAP_KILL, 0) == 0);
     CHECK(run_probe("./suid_copy", CAP_KILL, 1) == 0);
-    /* set-group-ID: the file's group, AT_SECURE, no capabilities. */
+    /* Set-group-ID: the file's group, AT_SECURE, no capabilities. */
     CHECK(run_probe("./sgid_copy", CAP_KILL, 0) == (P_SECURE | P_EGID50));
     CHECK(run_probe("./sgid_copy", CAP_KILL, 1) == 0);
     CHECK_ERR(execl("./others_copy", "./others_copy", "probe", "5", (char *)NULL), EACCES);
+    /* On a nosuid mount the set-user-ID bit does nothing. */
+    CHECK(run_probe("./nosuid/suid_copy", CAP_KILL, 0) == 0);
     CHECK_OK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
     CHECK(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1);
     char buf[32];
@@ -530,5 +536,6 @@ int main(int argc, char **argv) {
     lt_sub("no_keepcaps", no_keepcaps, 10000);
     lt_sub("saved_root", saved_root, 10000);
     lt_sub("setuid_exec", setuid_exec, 10000);
+    CHECK_OK(umount("nosuid"));
     DONE();
 }
