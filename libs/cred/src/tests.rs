@@ -212,3 +212,28 @@ fn securebits_rules() {
     assert_eq!(r.exec(&f, false).cred.cap_permitted, 0);
     u.set_keepcaps(1).unwrap();
 }
+
+#[test]
+fn setreuid_moves_the_saved_id() {
+    // Swapping real and effective ids (the classic temporary drop) keeps a way back.
+    let mut c = Cred::default();
+    c.set_res(Ids::User, 1000, 0, 0).unwrap();
+    c.set_re(Ids::User, KEEP, 1000).unwrap();
+    assert_eq!(c.ids(Ids::User), [1000, 1000, 0, 1000]);
+    assert_eq!((c.cap_permitted, c.cap_effective), (CAP_FULL_SET, 0));
+    c.set_re(Ids::User, KEEP, 0).unwrap();
+    assert_eq!(c.cap_effective, CAP_FULL_SET);
+    // Setting the real id moves the saved one too: now nothing is left of root.
+    c.set_re(Ids::User, 1000, 1000).unwrap();
+    assert_eq!(c.ids(Ids::User), [1000, 1000, 1000, 1000]);
+    assert_eq!(c.cap_permitted, 0);
+    let mut u = user(1000);
+    assert_eq!(u.set_re(Ids::User, 0, KEEP), Err(Errno::EPERM));
+    assert_eq!(u.set_re(Ids::User, KEEP, 2000), Err(Errno::EPERM));
+    // Groups need CAP_SETGID, and never touch capabilities.
+    let mut g = Cred::default();
+    g.set_res(Ids::Group, 5, 5, 5).unwrap();
+    assert_eq!(g.cap_effective, CAP_FULL_SET);
+    assert_eq!(u.set_id(Ids::Group, 5), Err(Errno::EPERM));
+    assert_eq!(u.set_fs(Ids::Group, 5), 1000);
+}
