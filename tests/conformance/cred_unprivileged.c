@@ -33,6 +33,7 @@
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
+#include <sys/xattr.h>
 #include <grp.h>
 
 #ifndef PR_CAP_AMBIENT
@@ -217,6 +218,7 @@ static void root_exec(void) {
 /* Everything root may do and uid 1000 may not. */
 static void unprivileged(void) {
     pid_t parent = getppid();
+    char buf[256];
     drop_to_1000();
     struct caps c;
     CHECK_OK(cap_get(0, &c));
@@ -302,6 +304,9 @@ static void unprivileged(void) {
     CHECK_ERR(mknod("pub/null", S_IFCHR | 0600, makedev(1, 3)), EPERM);
     CHECK_OK(mknod("pub/fifo", S_IFIFO | 0600, 0));
     CHECK_ERR(chroot("pub"), EPERM);
+    CHECK_ERR(setxattr("pub/g", "security.lintel", "1", 1, 0), EPERM);
+    CHECK_ERR(setxattr("pub/g", "trusted.lintel", "1", 1, 0), EPERM);
+    CHECK_ERR(getxattr("pub/g", "trusted.lintel", buf, sizeof buf), ENODATA);
 
     /* A sticky directory: only one's own entries go. */
     CHECK_ERR(unlink("sticky/theirs"), EPERM);
@@ -357,7 +362,6 @@ static void unprivileged(void) {
     CHECK_ERR(open(path, O_RDONLY), EACCES);
     snprintf(path, sizeof path, "/proc/%d/fd", (int)parent);
     CHECK_ERR(open(path, O_RDONLY | O_DIRECTORY), EACCES);
-    char buf[256];
     snprintf(path, sizeof path, "/proc/%d/exe", (int)parent);
     CHECK_ERR(readlink(path, buf, sizeof buf), EACCES);
     /* One's own fd directory stays open to one even though setuid made it non-dumpable. */

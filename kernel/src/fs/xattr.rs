@@ -63,10 +63,24 @@ fn vfs_checks(
             uaccess::read_vec(a[2], size)?;
         }
     }
-    if name.starts_with(b"security.") || name.starts_with(b"system.") {
-        return Ok(()); // left to the file system
-    }
     let write = op != XattrOp::Get;
+    if name.starts_with(b"security.") || name.starts_with(b"system.") {
+        // The capability module's rule (cap_inode_setxattr): changing security.capability
+        // needs CAP_SETFCAP, any other security.* CAP_SYS_ADMIN; the rest is the file
+        // system's.
+        use lintel_abi::capability::{CAP_SETFCAP, CAP_SYS_ADMIN};
+        if write && name.starts_with(b"security.") {
+            let cap = if name == b"security.capability" {
+                CAP_SETFCAP
+            } else {
+                CAP_SYS_ADMIN
+            };
+            if !thread.proc_ref().capable(cap) {
+                return Err(Errno::EPERM);
+            }
+        }
+        return Ok(());
+    }
     let cred = thread.proc_ref().cred.lock().vfs();
     if name.starts_with(b"trusted.") {
         return match (cred.capable(lintel_abi::capability::CAP_SYS_ADMIN), write) {

@@ -36,11 +36,12 @@ pub fn getgroups(c: &mut Call) -> SysResult {
 pub fn setgroups(c: &mut Call) -> SysResult {
     use lintel_abi::limits::NGROUPS_MAX;
     let size = c.a[0];
-    if size > NGROUPS_MAX {
-        return Err(Errno::EINVAL);
-    }
+    // CAP_SETGID first, then the size, as Linux checks them.
     if !c.thread.proc_ref().cred.lock().capable(CAP_SETGID) {
         return Err(Errno::EPERM);
+    }
+    if size > NGROUPS_MAX {
+        return Err(Errno::EINVAL);
     }
     let raw = if size > 0 {
         uaccess::read_vec(c.a[1], size * 4)?
