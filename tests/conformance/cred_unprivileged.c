@@ -362,10 +362,23 @@ static void unprivileged(void) {
     CHECK_ERR(open(path, O_RDONLY), EACCES);
     snprintf(path, sizeof path, "/proc/%d/fd", (int)parent);
     CHECK_ERR(open(path, O_RDONLY | O_DIRECTORY), EACCES);
+    snprintf(path, sizeof path, "/proc/%d/fdinfo", (int)parent);
+    CHECK_ERR(open(path, O_RDONLY | O_DIRECTORY), EACCES);
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)parent);
+    fd = open(path, O_RDONLY); /* EACCES at open on Linux, or at the first read */
+    CHECK(fd < 0 ? errno == EACCES : read(fd, buf, sizeof buf) < 0 && errno == EACCES);
+    if (fd >= 0) close(fd);
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)parent);
+    fd = open(path, O_RDONLY);
+    CHECK(fd >= 0 && read(fd, buf, sizeof buf) > 0);
+    if (fd >= 0) close(fd);
     snprintf(path, sizeof path, "/proc/%d/exe", (int)parent);
     CHECK_ERR(readlink(path, buf, sizeof buf), EACCES);
     /* One's own fd directory stays open to one even though setuid made it non-dumpable. */
     DIR *dir = opendir("/proc/self/fd");
+    CHECK(dir != NULL);
+    if (dir) closedir(dir);
+    dir = opendir("/proc/self/fdinfo");
     CHECK(dir != NULL);
     if (dir) closedir(dir);
     status_line("CapEff", buf, sizeof buf);

@@ -80,13 +80,13 @@ fn owner_pid(node: Node) -> Option<i32> {
 }
 
 /// task_dump_owner: a dumpable process's files belong to its effective uid and gid, others'
-/// to root. A process's own fd directory shows its own fsuid, standing in for Linux's
-/// proc_fd_permission, which lets a process into its own /proc/PID/fd whoever owns it.
+/// to root. A process's own fd and fdinfo directories show its own fsuid, standing in for
+/// Linux's proc_fd_permission, which lets a process into them whoever owns them.
 fn dump_owner(node: Node) -> (u32, u32) {
     let Some(p) = owner_pid(node).and_then(crate::proc::find_process) else {
         return (0, 0);
     };
-    if matches!(node, Node::FdDir(_)) && p.pid == current_pid() {
+    if matches!(node, Node::FdDir(_) | Node::FdInfoDir(_)) && p.pid == current_pid() {
         let c = p.cred.lock();
         return (c.fsuid, c.fsgid);
     }
@@ -153,7 +153,7 @@ impl ProcInode {
         let s = match self.node {
             Node::Sys(f) => sys_content(f),
             Node::PidFile(pid, f) => {
-                if f == PidFile::Environ {
+                if matches!(f, PidFile::Environ | PidFile::Maps) {
                     check_inspect(pid)?;
                 }
                 return pid_content(pid, f);
@@ -265,7 +265,9 @@ impl Inode for ProcInode {
     fn stat(&self) -> Stat {
         let kind = self.kind();
         let mode = match kind {
-            FileType::Directory if matches!(self.node, Node::FdDir(_)) => S_IFDIR | 0o500,
+            FileType::Directory if matches!(self.node, Node::FdDir(_) | Node::FdInfoDir(_)) => {
+                S_IFDIR | 0o500
+            }
             FileType::Directory => S_IFDIR | 0o555,
             FileType::Symlink => S_IFLNK | 0o777,
             _ if matches!(self.node, Node::PidFile(_, PidFile::Comm)) => S_IFREG | 0o644,
