@@ -9,7 +9,8 @@
  * capability rules themselves: root with capabilities dropped by capset loses exactly those
  * powers, the bounding set limits what execve gives root, PR_SET_KEEPCAPS keeps the
  * permitted set across setuid, ambient capabilities survive execve, and a set-user-ID-root
- * copy of this program elevates (with AT_SECURE) unless no_new_privs is set, a set-group-ID
+ * copy of this program elevates (with AT_SECURE) unless no_new_privs is set, the secure bits
+ * lock and SECBIT_NOROOT ends root's execve privilege, a set-group-ID
  * copy gives its group (neither on a MS_NOSUID mount), and root cannot execute a file
  * without any execute bit. */
 #define _GNU_SOURCE
@@ -43,6 +44,13 @@
 #define PR_CAP_AMBIENT_LOWER 3
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
+#ifndef PR_GET_SECUREBITS
+#define PR_GET_SECUREBITS 27
+#define PR_SET_SECUREBITS 28
+#endif
+#define SECBIT_NOROOT 1
+#define SECBIT_KEEP_CAPS 16
+#define SECBIT_KEEP_CAPS_LOCKED 32
 #ifndef PR_SET_NO_NEW_PRIVS
 #define PR_SET_NO_NEW_PRIVS 38
 #endif
@@ -518,6 +526,31 @@ static void saved_root(void) {
     close(fd);
 }
 
+/* The secure bits: set by CAP_SETPCAP, locks that stay, NOROOT ending root's execve
+ * privilege. */
+static void securebits(void) {
+    CHECK(prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) == 0);
+    CHECK_OK(prctl(PR_SET_SECUREBITS, SECBIT_KEEP_CAPS, 0, 0, 0));
+    CHECK(prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0) == 1);
+    CHECK_OK(prctl(PR_SET_SECUREBITS, SECBIT_KEEP_CAPS | SECBIT_KEEP_CAPS_LOCKED, 0, 0, 0));
+    CHECK_ERR(prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0), EPERM);
+    CHECK_ERR(prctl(PR_SET_SECUREBITS, 0, 0, 0, 0), EPERM);
+    CHECK_ERR(prctl(PR_SET_SECUREBITS, SECBIT_KEEP_CAPS | SECBIT_KEEP_CAPS_LOCKED | (1 << 20),
+                    0, 0, 0),
+              EPERM);
+    CHECK_OK(prctl(PR_SET_SECUREBITS, SECBIT_KEEP_CAPS | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NOROOT,
+                   0, 0, 0));
+    CHECK(prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) ==
+          (SECBIT_KEEP_CAPS | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NOROOT));
+    /* With NOROOT, root's execve gives no capabilities. */
+    CHECK(run_probe("./self_copy", CAP_KILL, 0) == P_EUID0);
+    drop_to_1000();
+    struct caps c;
+    CHECK_OK(cap_get(0, &c));
+    CHECK(c.perm != 0 && c.eff == 0);
+    CHECK_ERR(prctl(PR_SET_SECUREBITS, 0, 0, 0, 0), EPERM);
+}
+
 /* A set-user-ID-root program run by uid 1000: euid 0, root's capabilities, AT_SECURE; under
  * no_new_privs none of that. */
 static void setuid_exec(void) {
@@ -553,6 +586,7 @@ int main(int argc, char **argv) {
     lt_sub("no_keepcaps", no_keepcaps, 10000);
     lt_sub("saved_root", saved_root, 10000);
     lt_sub("setuid_exec", setuid_exec, 10000);
+    lt_sub("securebits", securebits, 10000);
     CHECK_OK(umount("nosuid"));
     DONE();
 }
