@@ -9,10 +9,10 @@
  * capability rules themselves: root with capabilities dropped by capset loses exactly those
  * powers, the bounding set limits what execve gives root, PR_SET_KEEPCAPS keeps the
  * permitted set across setuid, ambient capabilities survive execve, and a set-user-ID-root
- * copy of this program elevates (with AT_SECURE) unless no_new_privs is set, the secure bits
- * lock and SECBIT_NOROOT ends root's execve privilege, a set-group-ID
- * copy gives its group (neither on a MS_NOSUID mount), and root cannot execute a file
- * without any execute bit. */
+ * copy of this program elevates (with AT_SECURE) unless no_new_privs is set, a set-group-ID
+ * copy gives its group (neither on a MS_NOSUID mount), the secure bits lock and
+ * SECBIT_NOROOT ends root's execve privilege, and root cannot execute a file without any
+ * execute bit. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <dirent.h>
