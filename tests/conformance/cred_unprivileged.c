@@ -359,6 +359,8 @@ static void unprivileged(void) {
     CHECK_OK(bind(s, (struct sockaddr *)&a, sizeof a));
     close(s);
     CHECK_ERR(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), EPERM);
+    CHECK_ERR(socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6), EPERM);
+    CHECK_ERR(socket(AF_PACKET, SOCK_RAW, 0), EPERM);
 
     /* /proc of a root process: status yes; environ, fd, exe no. */
     char path[64];

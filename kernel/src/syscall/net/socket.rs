@@ -98,6 +98,15 @@ pub fn socket(c: &mut Call) -> SysResult {
         }
         AF_INET | AF_INET6 => inet::socket(c, domain, kind, protocol, flags, cloexec),
         AF_NETLINK => netlink::socket(c, kind, protocol, flags, cloexec),
+        // Packet sockets are not supported, but Linux asks for CAP_NET_RAW first.
+        lintel_abi::socket::AF_PACKET
+            if !c
+                .thread
+                .proc_ref()
+                .capable(lintel_abi::capability::CAP_NET_RAW) =>
+        {
+            Err(Errno::EPERM)
+        }
         _ => {
             // Programs probe for other families routinely; not worth a warning each time.
             crate::debug!("socket family {} not supported", domain);
