@@ -97,7 +97,8 @@
 //! | `system/hostname.rs` | sethostname, setdomainname |
 //! | `system/mount.rs` | mount, umount2 |
 //! | `system/personality.rs` | personality |
-//! | `system/reboot.rs` | reboot, swapon, swapoff |
+//! | `system/reboot.rs` | reboot |
+//! | `system/swap.rs` | swapon, swapoff |
 //! | `system/sysinfo.rs` | sysinfo |
 //! | `system/uname.rs` | uname |
 //! | `time/clock.rs` | gettimeofday, time, clock_gettime, clock_getres |

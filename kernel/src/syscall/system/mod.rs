@@ -5,6 +5,7 @@ mod hostname;
 mod mount;
 mod personality;
 mod reboot;
+mod swap;
 mod sysinfo;
 mod uname;
 
@@ -17,6 +18,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     mount::SYSCALLS,
     personality::SYSCALLS,
     reboot::SYSCALLS,
+    swap::SYSCALLS,
     sysinfo::SYSCALLS,
     uname::SYSCALLS,
 ];

@@ -1,18 +1,15 @@
-//! reboot, swapon, swapoff
+//! reboot
 
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
-use crate::uaccess;
-use lintel_abi::capability::{CAP_SYS_ADMIN, CAP_SYS_BOOT};
+use lintel_abi::capability::CAP_SYS_BOOT;
 use lintel_abi::reboot::*;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial("reboot", reboot, "restart, halt and power-off all power the machine off; Ctrl-Alt-Del settings are accepted and ignored"),
-    Syscall::partial("swapon", swapon, "no swap: a privileged caller gets EINVAL, as for a file without a swap signature"),
-    Syscall::partial("swapoff", swapoff, "no swap: a privileged caller gets EINVAL (not a swap area)"),
 ];
 
 /// CAP_SYS_BOOT first, then the magic numbers, then the command.
@@ -40,21 +37,4 @@ pub fn reboot(c: &mut Call) -> SysResult {
         | LINUX_REBOOT_CMD_POWER_OFF => crate::power_off("exit 0"),
         _ => Err(Errno::EINVAL),
     }
-}
-
-fn swap(c: &Call) -> SysResult {
-    if !c.thread.proc_ref().capable(CAP_SYS_ADMIN) {
-        return Err(Errno::EPERM);
-    }
-    let path = uaccess::read_path(c.a[0])?;
-    crate::fs::lookup_at(c.thread, lintel_abi::fcntl::AT_FDCWD, &path, true)?;
-    Err(Errno::EINVAL)
-}
-
-pub fn swapon(c: &mut Call) -> SysResult {
-    swap(c)
-}
-
-pub fn swapoff(c: &mut Call) -> SysResult {
-    swap(c)
 }
