@@ -264,6 +264,8 @@ static void unprivileged(void) {
     /* Signals: not to root's processes, yes to one's own. */
     CHECK_ERR(kill(parent, 0), EPERM);
     CHECK_ERR(kill(1, 0), EPERM);
+    /* kill(-1) succeeds while any other process exists, signalled or not. */
+    CHECK_OK(kill(-1, 0));
     pid_t mine = fork();
     if (mine == 0) {
         pause();
