@@ -336,6 +336,12 @@ static void unprivileged(void) {
     CHECK(fstat(fd, &sb) == 0 && (sb.st_mode & 07777) == 06755);
     CHECK(write(fd, "x", 1) == 1);
     CHECK(fstat(fd, &sb) == 0 && (sb.st_mode & 07777) == 0755);
+    CHECK_OK(fchmod(fd, 04755));
+    CHECK_OK(fallocate(fd, 0, 0, 4096));
+    CHECK(fstat(fd, &sb) == 0 && (sb.st_mode & 07777) == 0755);
+    CHECK_OK(fchmod(fd, 04755));
+    CHECK_OK(ftruncate(fd, 1));
+    CHECK(fstat(fd, &sb) == 0 && (sb.st_mode & 07777) == 0755);
     close(fd);
     /* setgid on a file of a group one is not in is dropped by chmod. */
     CHECK_OK(chown("pub/mine", -1, 1000));
