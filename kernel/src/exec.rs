@@ -156,13 +156,7 @@ fn resolve_exec(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KResu
         return Err(Errno::EACCES);
     }
     let cred = thread.proc_ref().cred.lock().vfs();
-    if cred.uid == 0 {
-        if st.mode & 0o111 == 0 {
-            return Err(Errno::EACCES);
-        }
-    } else {
-        lintel_vfs::permission(&st, &cred, 1)?;
-    }
+    lintel_vfs::permission(&st, &cred, 1)?;
     Ok(inode)
 }
 
@@ -287,7 +281,21 @@ pub fn execve(
     };
     let main_entry = (info.header.entry as usize).wrapping_add(bias);
 
-    let cred = thread.proc_ref().cred.lock().clone();
+    // The credentials the program runs with: set-id bits, root's capabilities, ambient ones.
+    let outcome = {
+        let st = inode.stat();
+        let file = lintel_cred::ExecFile {
+            mode: st.mode,
+            uid: st.uid,
+            gid: st.gid,
+            nosuid: fs::nosuid(&inode),
+        };
+        let p = thread.proc_ref();
+        let nnp = p.no_new_privs.load(core::sync::atomic::Ordering::Relaxed) != 0;
+        let old = p.cred.lock().clone();
+        old.exec(&file, nnp)
+    };
+    let cred = &outcome.cred;
     let aux = AuxInfo {
         phdr: phdr as u64,
         phent: 56,
@@ -298,7 +306,7 @@ pub fn execve(
         euid: cred.euid,
         gid: cred.gid,
         egid: cred.egid,
-        secure: false,
+        secure: outcome.secure,
         hwcap: lintel_hal::cpu::hwcap(),
         hwcap2: lintel_hal::cpu::hwcap2(),
         clktck: 100,
@@ -343,6 +351,7 @@ pub fn execve(
 
     // Point of no return.
     let p = thread.process();
+    commit_exec_creds(&p, outcome);
     kill_other_threads(thread);
     lintel_hal::mm::activate_kernel();
     let old = p.set_mm(new_mm);
@@ -385,6 +394,24 @@ pub fn execve(
     lintel_hal::task::reset_fpu();
     crate::proc::release_vfork(&p);
     Ok(())
+}
+
+/// Installs the credentials execve computed, with what follows from them in begin_new_exec:
+/// a program running with ids other than its real ones is not dumpable, a privileged one
+/// loses the parent-death signal, and set-id bits clear the personality's unsafe flags.
+fn commit_exec_creds(p: &crate::proc::Process, outcome: lintel_cred::ExecOutcome) {
+    use core::sync::atomic::Ordering::Relaxed;
+    let c = &outcome.cred;
+    let dumpable = c.euid == c.uid && c.egid == c.gid;
+    p.dumpable.store(dumpable as u32, Relaxed);
+    if outcome.secure {
+        p.pdeath_signal.store(0, Relaxed);
+    }
+    if outcome.setid_bits {
+        p.personality
+            .fetch_and(!lintel_abi::prctl::PER_CLEAR_ON_SETID, Relaxed);
+    }
+    *p.cred.lock() = outcome.cred;
 }
 
 /// execve in a multi-threaded process: every other thread exits first (Linux's de_thread).

@@ -22,6 +22,7 @@ mod sched;
 mod syscall;
 mod time;
 mod uaccess;
+mod uts;
 mod vdso;
 
 use alloc::vec::Vec;
@@ -40,11 +41,7 @@ const DEFAULT_ENV: &[&[u8]] = &[
 /// Reads a NUL-separated list from a file of the initramfs (`/lintel/argv`, `/lintel/envp`).
 fn read_list(path: &[u8]) -> Option<Vec<Vec<u8>>> {
     let root = fs::initramfs_root();
-    let cred = lintel_vfs::Cred {
-        uid: 0,
-        gid: 0,
-        groups: Vec::new(),
-    };
+    let cred = crate::proc::Cred::default().vfs();
     let ctx = lintel_vfs::WalkCtx {
         root: &root,
         start: &root,

@@ -92,9 +92,20 @@ pub struct MountInfo {
     pub path: Vec<u8>,
     pub fstype: &'static str,
     pub root: Arc<dyn Inode>,
+    /// MS_NOSUID: execve ignores set-user-ID and set-group-ID bits here.
+    pub nosuid: bool,
 }
 
 pub static MOUNT_INFO: spin::Mutex<Vec<MountInfo>> = spin::Mutex::new(Vec::new());
+
+/// Whether execve ignores set-id bits on the file system `inode` lies on (MS_NOSUID).
+pub fn nosuid(inode: &Arc<dyn Inode>) -> bool {
+    let id = inode.fs_id();
+    MOUNT_INFO
+        .lock()
+        .iter()
+        .any(|m| m.nosuid && m.root.fs_id() == id)
+}
 
 /// The /proc/mounts text.
 pub fn mounts_text() -> Vec<u8> {
@@ -102,6 +113,7 @@ pub fn mounts_text() -> Vec<u8> {
     for m in MOUNT_INFO.lock().iter() {
         let opts = match m.fstype {
             "proc" | "sysfs" => "rw,nosuid,nodev,noexec,relatime",
+            _ if m.nosuid => "rw,nosuid,relatime",
             _ => "rw,relatime",
         };
         out.extend_from_slice(&m.source);
@@ -167,6 +179,7 @@ pub fn mount(
     target: &[u8],
     fstype: &[u8],
     read_only: bool,
+    nosuid: bool,
 ) -> KResult<()> {
     let at = lookup_at(thread, AT_FDCWD, target, true)?;
     if at.inode.file_type() != FileType::Directory {
@@ -195,6 +208,7 @@ pub fn mount(
         source: source.to_vec(),
         path,
         fstype: name,
+        nosuid,
         root,
     });
     Ok(())
@@ -265,11 +279,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
     };
     ROOT.call_once(|| root.clone());
     let walk = |p: &[u8]| -> KResult<Arc<Dentry>> {
-        let cred = lintel_vfs::Cred {
-            uid: 0,
-            gid: 0,
-            groups: Vec::new(),
-        };
+        let cred = crate::proc::Cred::default().vfs();
         let ctx = WalkCtx {
             root: &root,
             start: &root,
@@ -332,24 +342,28 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
         path: b"/".to_vec(),
         fstype,
         root: root.inode.clone(),
+        nosuid: false,
     });
     info.push(MountInfo {
         source: b"devtmpfs".to_vec(),
         path: b"/dev".to_vec(),
         fstype: "devtmpfs",
         root: devfs,
+        nosuid: false,
     });
     info.push(MountInfo {
         source: b"proc".to_vec(),
         path: b"/proc".to_vec(),
         fstype: "proc",
         root: proc_root,
+        nosuid: true,
     });
     info.push(MountInfo {
         source: b"sysfs".to_vec(),
         path: b"/sys".to_vec(),
         fstype: "sysfs",
         root: sysfs,
+        nosuid: true,
     });
     Ok(())
 }

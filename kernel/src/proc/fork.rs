@@ -64,7 +64,6 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         dumpable: AtomicU32::new(1),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(0),
-        keepcaps: AtomicU32::new(0),
         timerslack: core::sync::atomic::AtomicU64::new(50_000),
     });
     PROCS.lock().insert(pid, p.clone());
@@ -109,7 +108,13 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
 fn reserve_task(p: &Process, copied: usize) -> KResult<KernelStack> {
     let limit = p.rlimit(RLIMIT_NPROC).cur;
     let n = NPROCS.load(Ordering::Relaxed);
-    if n >= limits::threads_max() || (n as u64 >= limit && p.cred.lock().euid != 0) {
+    // Past RLIMIT_NPROC only root's user or CAP_SYS_RESOURCE / CAP_SYS_ADMIN go on.
+    let exempt = {
+        use lintel_abi::capability::{CAP_SYS_ADMIN, CAP_SYS_RESOURCE};
+        let cr = p.cred.lock();
+        cr.uid == 0 || cr.capable(CAP_SYS_RESOURCE) || cr.capable(CAP_SYS_ADMIN)
+    };
+    if n >= limits::threads_max() || (n as u64 >= limit && !exempt) {
         return Err(Errno::EAGAIN);
     }
     crate::mm::kheap::check(limits::TASK_HEAP_COST + copied)?;
@@ -205,7 +210,6 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         dumpable: AtomicU32::new(parent.dumpable.load(Ordering::Relaxed)),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(parent.no_new_privs.load(Ordering::Relaxed)),
-        keepcaps: AtomicU32::new(0),
         timerslack: core::sync::atomic::AtomicU64::new(parent.timerslack.load(Ordering::Relaxed)),
     });
     PROCS.lock().insert(pid, p.clone());

@@ -9,9 +9,14 @@ extern crate alloc;
 pub mod inotify;
 pub mod locks;
 mod path;
+mod perm;
 mod tmpfs;
 
-pub use path::{path_of, permission, resolve, resolve_create, resolve_parent, Cred, WalkCtx};
+pub use path::{path_of, resolve, resolve_create, resolve_parent, WalkCtx};
+pub use perm::{
+    chmod_mode, chown_kill_bits, chown_ok, kill_suid_bits, new_file_group, permission, sticky_ok,
+    Cred,
+};
 pub use tmpfs::new_tmpfs;
 
 use alloc::sync::Arc;

@@ -29,8 +29,14 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
         "sys/kernel/version",
         Some(|| String::from("#1 SMP Lintel\n")),
     ),
-    ("sys/kernel/hostname", Some(|| String::from("lintel\n"))),
-    ("sys/kernel/domainname", Some(|| String::from("(none)\n"))),
+    (
+        "sys/kernel/hostname",
+        Some(|| format!("{}\n", String::from_utf8_lossy(&crate::uts::hostname()))),
+    ),
+    (
+        "sys/kernel/domainname",
+        Some(|| format!("{}\n", String::from_utf8_lossy(&crate::uts::domainname()))),
+    ),
     (
         "sys/kernel/pid_max",
         Some(|| format!("{}\n", limits::pid_max())),

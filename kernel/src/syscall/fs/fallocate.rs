@@ -44,6 +44,8 @@ pub fn fallocate(c: &mut Call) -> SysResult {
         _ => return Err(Errno::ENODEV),
     }
     let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    // file_modified: allocating changes the file like a write does.
+    crate::syscall::fs::remove_privs(c, &inode)?;
     let size = inode.stat().size;
     if mode & FALLOC_FL_PUNCH_HOLE != 0 {
         let stop = end.min(size);

@@ -202,6 +202,52 @@ pub(in crate::syscall) fn may_write_dir(c: &Call, dir: &Dentry) -> KResult<()> {
     lintel_vfs::permission(&dir.inode.stat(), &cred, 3)
 }
 
+/// may_delete: write and search permission on the directory, then the sticky-directory rule
+/// for the entry (EPERM).
+pub(in crate::syscall) fn may_delete(
+    c: &Call,
+    dir: &Dentry,
+    victim: &Arc<dyn lintel_vfs::Inode>,
+) -> KResult<()> {
+    let cred = c.thread.proc_ref().cred.lock().vfs();
+    let ds = dir.inode.stat();
+    lintel_vfs::permission(&ds, &cred, 3)?;
+    if !lintel_vfs::sticky_ok(&ds, &victim.stat(), &cred) {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
+}
+
+/// A write or truncate by the caller removes the set-id bits Linux's file_remove_privs does
+/// (`lintel_vfs::kill_suid_bits`).
+pub(in crate::syscall) fn remove_privs(
+    c: &Call,
+    inode: &Arc<dyn lintel_vfs::Inode>,
+) -> KResult<()> {
+    let st = inode.stat();
+    if st.mode & (lintel_abi::stat::S_ISUID | lintel_abi::stat::S_ISGID) == 0 {
+        return Ok(());
+    }
+    let kill = lintel_vfs::kill_suid_bits(&st, &c.thread.proc_ref().cred.lock().vfs());
+    if kill != 0 {
+        inode.set_mode(st.mode & 0o7777 & !kill)?;
+    }
+    Ok(())
+}
+
+/// Owner, group and mode of a file about to be created in `parent` by the caller: its
+/// fsuid, and the group a setgid directory hands down (`lintel_vfs::new_file_group`).
+pub(in crate::syscall) fn new_owner(
+    c: &Call,
+    parent: &Dentry,
+    mode: u32,
+    is_dir: bool,
+) -> (u32, u32, u32) {
+    let cred = c.thread.proc_ref().cred.lock().vfs();
+    let (gid, mode) = lintel_vfs::new_file_group(&parent.inode.stat(), &cred, mode, is_dir);
+    (cred.uid, gid, mode)
+}
+
 pub(in crate::syscall) fn lookup(
     c: &Call,
     dirfd: i32,

@@ -2,6 +2,8 @@
 
 use crate::fs;
 use crate::syscall::fs::install;
+use crate::syscall::fs::new_owner;
+use crate::syscall::fs::remove_privs;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
@@ -55,14 +57,10 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
             Err(Errno::ENOENT) => {
                 // A dangling symlink is followed and its target created (unless O_EXCL).
                 lintel_vfs::permission(&parent.inode.stat(), &cred, 3)?;
-                let inode = parent.inode.create(
-                    &name,
-                    FileType::Regular,
-                    mode & 0o7777 & !umask,
-                    cred.uid,
-                    cred.gid,
-                    0,
-                )?;
+                let (uid, gid, mode) = new_owner(c, &parent, mode & 0o7777 & !umask, false);
+                let inode = parent
+                    .inode
+                    .create(&name, FileType::Regular, mode, uid, gid, 0)?;
                 fs::notify::created(&parent, &name, false);
                 Dentry::child(&parent, &name, inode)
             }
@@ -96,8 +94,13 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
         if flags & O_TRUNC != 0 {
             want |= 2;
         }
-        lintel_vfs::permission(&d.inode.stat(), &cred, want)?;
+        let st = d.inode.stat();
+        lintel_vfs::permission(&st, &cred, want)?;
+        if flags & O_NOATIME != 0 && !cred.owns(&st) {
+            return Err(Errno::EPERM);
+        }
         if flags & O_TRUNC != 0 && kind == FileType::Regular && acc != O_RDONLY {
+            remove_privs(c, &d.inode)?;
             crate::mm::pagecache::truncate(&d.inode, 0)?;
             fs::notify::changed(&d, IN_MODIFY);
         }
@@ -129,14 +132,10 @@ fn open_tmpfile(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) ->
         ".#lintel-tmpfile-{}",
         NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
     );
-    let inode = dir.inode.create(
-        tmp.as_bytes(),
-        FileType::Regular,
-        mode & 0o7777 & !umask,
-        cred.uid,
-        cred.gid,
-        0,
-    )?;
+    let (uid, gid, mode) = new_owner(c, &dir, mode & 0o7777 & !umask, false);
+    let inode = dir
+        .inode
+        .create(tmp.as_bytes(), FileType::Regular, mode, uid, gid, 0)?;
     dir.inode.unlink(tmp.as_bytes())?;
     if flags & O_EXCL == 0 {
         fs::mark_linkable(&inode);

@@ -1,6 +1,7 @@
 //! rename, renameat, renameat2
 
 use crate::fs::notify;
+use crate::syscall::fs::may_delete;
 use crate::syscall::fs::may_write_dir;
 use crate::syscall::fs::parent_of;
 use crate::syscall::ok;
@@ -46,11 +47,24 @@ fn do_rename(c: &mut Call, odir: i32, op: usize, ndir: i32, np: usize, flags: u3
     if op_d.inode.fs_id() != np_d.inode.fs_id() {
         return Err(Errno::EXDEV);
     }
-    may_write_dir(c, &op_d)?;
-    may_write_dir(c, &np_d)?;
+    // The source and an existing target go as unlink would take them; a directory moving
+    // to a new parent also needs write permission on itself (its ".." changes).
+    let src = op_d.inode.lookup(&on)?;
+    may_delete(c, &op_d, &src)?;
+    match np_d.inode.lookup(&nn) {
+        Ok(target) => may_delete(c, &np_d, &target)?,
+        Err(Errno::ENOENT) => may_write_dir(c, &np_d)?,
+        Err(e) => return Err(e),
+    }
+    if src.file_type() == FileType::Directory
+        && lintel_vfs::identity(&op_d.inode) != lintel_vfs::identity(&np_d.inode)
+    {
+        let cred = c.thread.proc_ref().cred.lock().vfs();
+        lintel_vfs::permission(&src.stat(), &cred, 2)?;
+    }
     // What the events will name, looked up only while someone watches.
     let (moved, replaced) = if notify::active() {
-        (op_d.inode.lookup(&on).ok(), np_d.inode.lookup(&nn).ok())
+        (Some(src.clone()), np_d.inode.lookup(&nn).ok())
     } else {
         (None, None)
     };

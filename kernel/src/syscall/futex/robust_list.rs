@@ -37,7 +37,7 @@ pub fn get_robust_list(c: &mut Call) -> SysResult {
     } else {
         process::find_thread(pid).ok_or(Errno::ESRCH)?
     };
-    if !process::ptrace_may_access(c.thread.proc_ref(), t.proc_ref()) {
+    if !process::ptrace_may_access(c.thread.proc_ref(), t.proc_ref(), process::Creds::Real) {
         return Err(Errno::EPERM);
     }
     let head = t.robust_list.lock().0;

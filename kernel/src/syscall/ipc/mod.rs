@@ -29,6 +29,7 @@ fn caller(c: &Call) -> Caller {
         euid: cred.euid,
         egid: cred.egid,
         groups: cred.groups.clone(),
+        caps: cred.cap_effective,
     }
 }
 

@@ -47,18 +47,14 @@ fn read_name(addr: usize) -> KResult<alloc::vec::Vec<u8>> {
 
 /// The caller's permission on a queue for `want` (4 read, 2 write), root passing.
 fn may(c: &Call, q: &Queue, want: u32) -> bool {
-    let cred = c.thread.proc_ref().cred.lock();
-    if cred.fsuid == 0 {
-        return true;
-    }
-    let bits = if cred.fsuid == q.uid {
-        q.mode >> 6
-    } else if cred.fsgid == q.gid || cred.groups.contains(&q.gid) {
-        q.mode >> 3
-    } else {
-        q.mode
-    } & 7;
-    bits & want == want
+    let cred = c.thread.proc_ref().cred.lock().vfs();
+    let st = lintel_abi::stat::Stat {
+        mode: lintel_abi::stat::S_IFREG | q.mode,
+        uid: q.uid,
+        gid: q.gid,
+        ..Default::default()
+    };
+    lintel_vfs::permission(&st, &cred, want).is_ok()
 }
 
 pub fn mq_open(c: &mut Call) -> SysResult {
@@ -95,7 +91,7 @@ pub fn mq_open(c: &mut Call) -> SysResult {
             };
             let p = c.thread.proc_ref();
             let cred = p.cred.lock().clone();
-            let privileged = cred.euid == 0;
+            let privileged = cred.capable(lintel_abi::capability::CAP_SYS_RESOURCE);
             let size = new_attr(attr, privileged, &mqueue::limits())?;
             let umask = p.fs.lock().umask;
             let creator = Creator {
@@ -116,7 +112,9 @@ pub fn mq_unlink(c: &mut Call) -> SysResult {
     let name = read_name(c.a[0])?;
     // The mqueue root is sticky and world-writable: the owner or root may remove a queue.
     let cred = c.thread.proc_ref().cred.lock().clone();
-    mqueue::unlink(&name, |q| cred.fsuid == 0 || cred.fsuid == q.uid)?;
+    mqueue::unlink(&name, |q| {
+        cred.fsuid == q.uid || cred.capable(lintel_abi::capability::CAP_FOWNER)
+    })?;
     ok(0)
 }
 

@@ -77,8 +77,10 @@ fn request_set_tid(c: &Call, set_tid_size: usize, tid: i32) -> KResult<()> {
     if set_tid_size > 1 || !(1..crate::proc::limits::pid_max()).contains(&tid) {
         return Err(Errno::EINVAL);
     }
-    // CAP_CHECKPOINT_RESTORE/CAP_SYS_ADMIN: an effective uid of 0 stands in.
-    if c.thread.proc_ref().cred.lock().euid != 0 {
+    let p = c.thread.proc_ref();
+    if !p.capable(lintel_abi::capability::CAP_CHECKPOINT_RESTORE)
+        && !p.capable(lintel_abi::capability::CAP_SYS_ADMIN)
+    {
         return Err(Errno::EPERM);
     }
     if process::pid_taken(tid) {

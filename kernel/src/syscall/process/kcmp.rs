@@ -61,8 +61,8 @@ pub fn kcmp(c: &mut Call) -> SysResult {
     let [pid1, pid2, kind, idx1, idx2, _] = c.a;
     let (t1, t2) = (task(pid1)?, task(pid2)?);
     let me = c.thread.proc_ref();
-    if !process::ptrace_may_access(me, t1.proc_ref())
-        || !process::ptrace_may_access(me, t2.proc_ref())
+    if !process::ptrace_may_access(me, t1.proc_ref(), process::Creds::Real)
+        || !process::ptrace_may_access(me, t2.proc_ref(), process::Creds::Real)
     {
         return Err(Errno::EPERM);
     }

@@ -109,7 +109,10 @@ pub fn pidfd_send_signal(c: &mut Call) -> SysResult {
         }
         _ => (alloc::vec![target], None),
     };
-    let allowed: Vec<_> = targets.into_iter().filter(|t| may_signal(&me, t)).collect();
+    let allowed: Vec<_> = targets
+        .into_iter()
+        .filter(|t| may_signal(&me, t, sig))
+        .collect();
     if allowed.is_empty() {
         return Err(Errno::EPERM);
     }
@@ -140,7 +143,7 @@ pub fn pidfd_getfd(c: &mut Call) -> SysResult {
     }
     let (_, pidfd) = pidfd_of(c, pidfd as i32)?;
     let target = pidfd.live()?;
-    if !process::ptrace_may_access(c.thread.proc_ref(), &target) {
+    if !process::ptrace_may_access(c.thread.proc_ref(), &target, process::Creds::Real) {
         return Err(Errno::EPERM);
     }
     // A zombie has closed all its files.

@@ -148,7 +148,9 @@ fn set_filter(c: &Call, flags: usize, args: usize) -> SysResult {
     // Without no_new_privs, only a privileged caller may filter (a filter could otherwise
     // fool a set-user-ID program it execs).
     let p = c.thread.proc_ref();
-    if p.no_new_privs.load(Ordering::Relaxed) == 0 && p.cred.lock().euid != 0 {
+    if p.no_new_privs.load(Ordering::Relaxed) == 0
+        && !p.capable(lintel_abi::capability::CAP_SYS_ADMIN)
+    {
         return Err(Errno::EACCES);
     }
     let prog = read_program(args)?;

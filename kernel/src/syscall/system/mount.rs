@@ -12,15 +12,19 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "mount",
         mount,
-        "new tmpfs, proc, sysfs and ext4 (virtio disk) mounts; bind, move and remount pending",
+        "new tmpfs, proc, sysfs and ext4 (virtio disk) mounts with MS_RDONLY and MS_NOSUID; other flags ignored; bind, move and remount pending",
     ),
     Syscall::implemented("umount2", umount2, ""),
 ];
 
 pub fn mount(c: &mut Call) -> SysResult {
-    use lintel_abi::fs::{MS_BIND, MS_MOVE, MS_RDONLY, MS_REMOUNT};
+    use lintel_abi::fs::{MS_BIND, MS_MOVE, MS_NOSUID, MS_RDONLY, MS_REMOUNT};
     let [src, target, fstype, flags, _data, _] = c.a;
-    if c.thread.proc_ref().cred.lock().euid != 0 {
+    if !c
+        .thread
+        .proc_ref()
+        .capable(lintel_abi::capability::CAP_SYS_ADMIN)
+    {
         return Err(Errno::EPERM);
     }
     let target = uaccess::read_path(target)?;
@@ -34,7 +38,14 @@ pub fn mount(c: &mut Call) -> SysResult {
     } else {
         fstype.clone()
     };
-    fs::mount(c.thread, &source, &target, &fstype, flags & MS_RDONLY != 0)?;
+    fs::mount(
+        c.thread,
+        &source,
+        &target,
+        &fstype,
+        flags & MS_RDONLY != 0,
+        flags & MS_NOSUID != 0,
+    )?;
     ok(0)
 }
 
@@ -43,7 +54,11 @@ pub fn umount2(c: &mut Call) -> SysResult {
     if flags & !0xf != 0 {
         return Err(Errno::EINVAL);
     }
-    if c.thread.proc_ref().cred.lock().euid != 0 {
+    if !c
+        .thread
+        .proc_ref()
+        .capable(lintel_abi::capability::CAP_SYS_ADMIN)
+    {
         return Err(Errno::EPERM);
     }
     let target = uaccess::read_path(c.a[0])?;
