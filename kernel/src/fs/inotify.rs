@@ -1,16 +1,118 @@
-//! An inotify instance: the file inotify_init returns. It owns its watches (wd → inode) and
-//! an event queue (`lintel_vfs::inotify::Queue`); `fs::notify` delivers events to it.
+//! inotify instances (the files inotify_init returns), each with its watches (wd → inode) and
+//! an event queue (`lintel_vfs::inotify::Queue`), and the table of which instances watch
+//! which inode ("marks"), through which `fs::notify`'s hooks deliver events.
 
 use super::file::{poll_notify, FileOps, OpenFile, POLLIN, POLLRDNORM, POLL_WAIT};
-use super::notify::{self, Key};
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
+use alloc::sync::Weak;
+use alloc::vec::Vec;
+use core::sync::atomic::AtomicBool;
 use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use lintel_abi::ioctl::FIONREAD;
 use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::inotify::*;
 use spin::Mutex;
+
+/// An inode's identity: (file system, inode number).
+pub type Key = (u64, u64);
+
+struct Mark {
+    group: Weak<Inotify>,
+    wd: i32,
+    mask: u32,
+}
+
+static MARKS: Mutex<BTreeMap<Key, Vec<Mark>>> = Mutex::new(BTreeMap::new());
+/// Whether any mark exists (the hooks' fast path).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Whether any inode is watched: callers skip the lookups an event would need otherwise.
+pub fn active() -> bool {
+    ACTIVE.load(Ordering::Relaxed)
+}
+
+/// Adds or changes `group`'s mark on `key`. Called by the instance with its watch table
+/// locked (instance → marks is the lock order).
+fn set_mark(group: &Arc<Inotify>, key: Key, wd: i32, mask: u32) {
+    let mut m = MARKS.lock();
+    let v = m.entry(key).or_default();
+    match v
+        .iter_mut()
+        .find(|x| x.wd == wd && Weak::ptr_eq(&x.group, &Arc::downgrade(group)))
+    {
+        Some(x) => x.mask = mask,
+        None => v.push(Mark {
+            group: Arc::downgrade(group),
+            wd,
+            mask,
+        }),
+    }
+    ACTIVE.store(true, Ordering::Relaxed);
+}
+
+/// Removes the mark of instance `group` (by address) with `wd` on `key`.
+fn clear_mark(group: *const Inotify, key: Key, wd: i32) {
+    let mut m = MARKS.lock();
+    if let Some(v) = m.get_mut(&key) {
+        v.retain(|x| !(x.wd == wd && core::ptr::eq(x.group.as_ptr(), group)));
+        if v.is_empty() {
+            m.remove(&key);
+        }
+    }
+    ACTIVE.store(!m.is_empty(), Ordering::Relaxed);
+}
+
+/// Sends an event about `key` to its watchers. `mask` is one event bit, with IN_ISDIR where
+/// Linux adds it.
+pub(super) fn emit(key: Key, mask: u32, cookie: u32, name: &[u8]) {
+    let targets: Vec<(Arc<Inotify>, i32, bool)> = {
+        let m = MARKS.lock();
+        let Some(v) = m.get(&key) else { return };
+        v.iter()
+            .filter(|x| x.mask & mask & IN_ALL_EVENTS != 0 || mask & (IN_IGNORED | IN_UNMOUNT) != 0)
+            .filter_map(|x| Some((x.group.upgrade()?, x.wd, x.mask & IN_ONESHOT != 0)))
+            .collect()
+    };
+    for (g, wd, oneshot) in targets {
+        g.push(Event {
+            wd,
+            mask,
+            cookie,
+            name: name.to_vec(),
+        });
+        if oneshot && mask & IN_IGNORED == 0 {
+            g.remove_watch(wd);
+        }
+    }
+}
+
+/// Every watch on `key` ends (IN_IGNORED follows in each instance).
+pub(super) fn drop_marks(key: Key) {
+    let marks = MARKS.lock().remove(&key).unwrap_or_default();
+    ACTIVE.store(!MARKS.lock().is_empty(), Ordering::Relaxed);
+    for x in marks {
+        if let Some(g) = x.group.upgrade() {
+            g.forget(x.wd);
+        }
+    }
+}
+
+/// Whether `key` is watched at all.
+pub fn is_watched(key: Key) -> bool {
+    MARKS.lock().contains_key(&key)
+}
+
+/// The watched inodes of file system `fs_id`.
+pub fn watched_on(fs_id: u64) -> Vec<Key> {
+    MARKS
+        .lock()
+        .keys()
+        .filter(|k| k.0 == fs_id)
+        .copied()
+        .collect()
+}
 
 /// /proc/sys/fs/inotify defaults (Linux's).
 pub static MAX_QUEUED_EVENTS: AtomicUsize = AtomicUsize::new(16384);
@@ -61,7 +163,7 @@ impl Inotify {
                 mask
             };
             entry.1 = new;
-            notify::set_mark(self, key, wd, new);
+            set_mark(self, key, wd, new);
             return Ok(wd);
         }
         {
@@ -74,7 +176,7 @@ impl Inotify {
         }
         let wd = self.next_wd.fetch_add(1, Ordering::Relaxed);
         w.insert(wd, (key, mask));
-        notify::set_mark(self, key, wd, mask);
+        set_mark(self, key, wd, mask);
         Ok(wd)
     }
 
@@ -93,7 +195,7 @@ impl Inotify {
         let Some((key, _)) = self.watches.lock().remove(&wd) else {
             return;
         };
-        notify::clear_mark(self, key, wd);
+        clear_mark(self, key, wd);
         self.ended(wd);
     }
 
@@ -127,7 +229,7 @@ impl Drop for Inotify {
     fn drop(&mut self) {
         let watches = core::mem::take(&mut *self.watches.lock());
         for (wd, (key, _)) in &watches {
-            notify::clear_mark(self, *key, *wd);
+            clear_mark(self, *key, *wd);
         }
         if let Some(e) = PER_USER.lock().get_mut(&self.uid) {
             e.0 = e.0.saturating_sub(1);

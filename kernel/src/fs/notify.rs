@@ -1,5 +1,5 @@
-//! File-system events for inotify (Linux's fsnotify): which inotify instances watch which
-//! inode ("marks"), and the hooks the file calls use to report what happened. Events follow
+//! File-system events for inotify (Linux's fsnotify): the hooks the file calls use to report
+//! what happened, turned into events for the watches `fs::inotify` keeps. Events follow
 //! Linux's order: an event about a file goes to its directory's watchers (with the name) and
 //! then to the file's own; a file unlinked while open reports IN_DELETE_SELF at its last
 //! close. Nothing is done unless some inode is watched: each hook starts with one atomic load.
@@ -9,102 +9,19 @@
 //! is accepted but not applied; only open fds count as "still open" (not mappings).
 
 use super::file::OpenFile;
-use super::inotify::Inotify;
-use alloc::collections::{BTreeMap, BTreeSet};
-use alloc::sync::{Arc, Weak};
-use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+pub use super::inotify::active;
+use super::inotify::{drop_marks, emit, is_watched, watched_on, Key};
+use alloc::collections::BTreeSet;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU32, Ordering};
 use lintel_vfs::inotify::*;
 use lintel_vfs::{identity, Dentry, FileType, Inode};
 use spin::Mutex;
 
-/// An inode's identity: (file system, inode number).
-pub type Key = (u64, u64);
-
-struct Mark {
-    group: Weak<Inotify>,
-    wd: i32,
-    mask: u32,
-}
-
-static MARKS: Mutex<BTreeMap<Key, Vec<Mark>>> = Mutex::new(BTreeMap::new());
-/// Whether any mark exists (the hooks' fast path).
-static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// Watched inodes unlinked while open: IN_DELETE_SELF waits for their last close.
 static DELETE_PENDING: Mutex<BTreeSet<Key>> = Mutex::new(BTreeSet::new());
 /// Pairs IN_MOVED_FROM with IN_MOVED_TO.
 static COOKIE: AtomicU32 = AtomicU32::new(0);
-
-/// Whether any inode is watched: callers skip the lookups an event would need otherwise.
-pub fn active() -> bool {
-    ACTIVE.load(Ordering::Relaxed)
-}
-
-/// Adds or changes `group`'s mark on `key`. Called by the instance with its watch table
-/// locked (instance → marks is the lock order).
-pub(super) fn set_mark(group: &Arc<Inotify>, key: Key, wd: i32, mask: u32) {
-    let mut m = MARKS.lock();
-    let v = m.entry(key).or_default();
-    match v
-        .iter_mut()
-        .find(|x| x.wd == wd && Weak::ptr_eq(&x.group, &Arc::downgrade(group)))
-    {
-        Some(x) => x.mask = mask,
-        None => v.push(Mark {
-            group: Arc::downgrade(group),
-            wd,
-            mask,
-        }),
-    }
-    ACTIVE.store(true, Ordering::Relaxed);
-}
-
-/// Removes the mark of instance `group` (by address) with `wd` on `key`.
-pub(super) fn clear_mark(group: *const Inotify, key: Key, wd: i32) {
-    let mut m = MARKS.lock();
-    if let Some(v) = m.get_mut(&key) {
-        v.retain(|x| !(x.wd == wd && core::ptr::eq(x.group.as_ptr(), group)));
-        if v.is_empty() {
-            m.remove(&key);
-        }
-    }
-    ACTIVE.store(!m.is_empty(), Ordering::Relaxed);
-}
-
-/// Sends an event about `key` to its watchers. `mask` is one event bit, with IN_ISDIR where
-/// Linux adds it.
-fn emit(key: Key, mask: u32, cookie: u32, name: &[u8]) {
-    let targets: Vec<(Arc<Inotify>, i32, bool)> = {
-        let m = MARKS.lock();
-        let Some(v) = m.get(&key) else { return };
-        v.iter()
-            .filter(|x| x.mask & mask & IN_ALL_EVENTS != 0 || mask & (IN_IGNORED | IN_UNMOUNT) != 0)
-            .filter_map(|x| Some((x.group.upgrade()?, x.wd, x.mask & IN_ONESHOT != 0)))
-            .collect()
-    };
-    for (g, wd, oneshot) in targets {
-        g.push(Event {
-            wd,
-            mask,
-            cookie,
-            name: name.to_vec(),
-        });
-        if oneshot && mask & IN_IGNORED == 0 {
-            g.remove_watch(wd);
-        }
-    }
-}
-
-/// Every watch on `key` ends (IN_IGNORED follows in each instance).
-fn drop_marks(key: Key) {
-    let marks = MARKS.lock().remove(&key).unwrap_or_default();
-    ACTIVE.store(!MARKS.lock().is_empty(), Ordering::Relaxed);
-    for x in marks {
-        if let Some(g) = x.group.upgrade() {
-            g.forget(x.wd);
-        }
-    }
-}
 
 fn isdir(i: &Arc<dyn Inode>) -> u32 {
     if i.file_type() == FileType::Directory {
@@ -212,7 +129,7 @@ pub fn renamed(
 /// The last name of `i` is gone: IN_DELETE_SELF now, or at its last close if still open.
 fn deleted(i: &Arc<dyn Inode>) {
     let key = identity(i);
-    if !MARKS.lock().contains_key(&key) {
+    if !is_watched(key) {
         return;
     }
     if open_anywhere(key) {
@@ -267,13 +184,7 @@ pub fn unmounted(fs_id: u64) {
     if !active() {
         return;
     }
-    let keys: Vec<Key> = MARKS
-        .lock()
-        .keys()
-        .filter(|k| k.0 == fs_id)
-        .copied()
-        .collect();
-    for k in keys {
+    for k in watched_on(fs_id) {
         emit(k, IN_UNMOUNT, 0, b"");
         drop_marks(k);
     }
