@@ -2,6 +2,7 @@
 //! of their text, kept apart from the inode plumbing so adding a file is one table row and
 //! one match arm here.
 
+use crate::mm::commit;
 use crate::proc::{self, limits};
 use alloc::format;
 use alloc::string::String;
@@ -56,7 +57,18 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
         Some(|| String::from("9223372036854775807\n")),
     ),
     ("sys/vm", None),
-    ("sys/vm/overcommit_memory", Some(|| String::from("0\n"))),
+    (
+        "sys/vm/overcommit_memory",
+        Some(|| format!("{}\n", commit::mode())),
+    ),
+    (
+        "sys/vm/overcommit_ratio",
+        Some(|| format!("{}\n", commit::ratio())),
+    ),
+    (
+        "sys/vm/overcommit_kbytes",
+        Some(|| format!("{}\n", commit::kbytes())),
+    ),
     ("sys/vm/max_map_count", Some(|| String::from("65530\n"))),
     ("sys/net", None),
     ("sys/net/core", None),
@@ -70,6 +82,9 @@ pub(super) type SysctlSetter = fn(u64) -> KResult<()>;
 const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
     ("sys/kernel/pid_max", limits::set_pid_max),
     ("sys/kernel/threads-max", limits::set_threads_max),
+    ("sys/vm/overcommit_memory", commit::set_mode),
+    ("sys/vm/overcommit_ratio", commit::set_ratio),
+    ("sys/vm/overcommit_kbytes", commit::set_kbytes),
 ];
 
 pub(super) fn sysctl_setter(i: u16) -> Option<SysctlSetter> {
@@ -152,8 +167,12 @@ pub(super) fn sys_content(f: SysFile) -> String {
             let total = lintel_hal::mm::total_frames() * 4 + heap_total / 1024;
             let free = lintel_hal::mm::free_frames() * 4 + (heap_total - heap_used) / 1024;
             format!(
-                "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\n",
-                total, free, free
+                "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\nCommitLimit:    {:8} kB\nCommitted_AS:   {:8} kB\n",
+                total,
+                free,
+                free,
+                commit::limit_pages() * 4,
+                commit::committed_pages(None) * 4
             )
         }
         SysFile::Uptime => format!("{}.{:02} {}.{:02}\n", up / 1_000_000_000, (up / 10_000_000) % 100, up / 1_000_000_000, (up / 10_000_000) % 100),
