@@ -9,9 +9,11 @@ extern crate alloc;
 pub mod locks;
 mod path;
 mod tmpfs;
+mod tmpfs_options;
 
 pub use path::{path_of, permission, resolve, resolve_create, resolve_parent, Cred, WalkCtx};
-pub use tmpfs::new_tmpfs;
+pub use tmpfs::{new_tmpfs, new_tmpfs_with, tmpfs_reconfigure, tmpfs_statfs};
+pub use tmpfs_options::{parse_tmpfs_options, TmpfsOptions};
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

@@ -6,24 +6,35 @@ use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
+use alloc::vec::Vec;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "mount",
         mount,
-        "new tmpfs, proc, sysfs and ext4 (virtio disk) mounts; bind, move and remount pending",
+        "new tmpfs (size, nr_blocks, nr_inodes, mode, uid, gid), proc, sysfs and ext4 (virtio disk) mounts; tmpfs remount; bind, move and other remounts pending",
     ),
     Syscall::implemented("umount2", umount2, ""),
 ];
 
 pub fn mount(c: &mut Call) -> SysResult {
     use lintel_abi::fs::{MS_BIND, MS_MOVE, MS_RDONLY, MS_REMOUNT};
-    let [src, target, fstype, flags, _data, _] = c.a;
+    let [src, target, fstype, flags, data, _] = c.a;
     if c.thread.proc_ref().cred.lock().euid != 0 {
         return Err(Errno::EPERM);
     }
     let target = uaccess::read_path(target)?;
+    // The option string: at most a page, as Linux's copy_mount_options takes.
+    let data = if data != 0 {
+        uaccess::read_cstr(data, 4095, Errno::EINVAL)?
+    } else {
+        Vec::new()
+    };
+    if flags & MS_REMOUNT != 0 && flags & MS_BIND == 0 {
+        fs::remount(c.thread, &target, &data)?;
+        return ok(0);
+    }
     if flags & (MS_REMOUNT | MS_BIND | MS_MOVE) != 0 {
         crate::warn!("mount: remount, bind and move mounts are not supported yet");
         return Err(Errno::EINVAL);
@@ -34,7 +45,14 @@ pub fn mount(c: &mut Call) -> SysResult {
     } else {
         fstype.clone()
     };
-    fs::mount(c.thread, &source, &target, &fstype, flags & MS_RDONLY != 0)?;
+    fs::mount(
+        c.thread,
+        &source,
+        &target,
+        &fstype,
+        flags & MS_RDONLY != 0,
+        &data,
+    )?;
     ok(0)
 }
 
