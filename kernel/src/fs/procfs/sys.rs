@@ -2,6 +2,7 @@
 //! of their text, kept apart from the inode plumbing so adding a file is one table row and
 //! one match arm here.
 
+use crate::fs::file;
 use crate::mm::commit;
 use crate::proc::{self, limits};
 use alloc::format;
@@ -54,7 +55,11 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
     ("sys/fs/nr_open", Some(|| String::from("1048576\n"))),
     (
         "sys/fs/file-max",
-        Some(|| String::from("9223372036854775807\n")),
+        Some(|| format!("{}\n", file::file_max())),
+    ),
+    (
+        "sys/fs/file-nr",
+        Some(|| format!("{}\t0\t{}\n", file::nr_files(), file::file_max())),
     ),
     ("sys/vm", None),
     (
@@ -82,6 +87,7 @@ pub(super) type SysctlSetter = fn(u64) -> KResult<()>;
 const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
     ("sys/kernel/pid_max", limits::set_pid_max),
     ("sys/kernel/threads-max", limits::set_threads_max),
+    ("sys/fs/file-max", file::set_file_max),
     ("sys/vm/overcommit_memory", commit::set_mode),
     ("sys/vm/overcommit_ratio", commit::set_ratio),
     ("sys/vm/overcommit_kbytes", commit::set_kbytes),

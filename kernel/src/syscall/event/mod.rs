@@ -36,14 +36,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
 /// Installs a new anonymous file (epoll, eventfd, timerfd) as the lowest free fd.
 pub(in crate::syscall) fn install(c: &Call, ops: Arc<dyn FileOps>, flags: u32) -> SysResult {
     let of = OpenFile::new(ops, None, None, O_RDWR | (flags & O_NONBLOCK));
-    let limit = c.thread.proc_ref().rlimit(crate::proc::RLIMIT_NOFILE).cur as usize;
-    let fd = c
-        .thread
-        .proc_ref()
-        .files
-        .lock()
-        .alloc(of, flags & O_CLOEXEC != 0, 0, limit)?;
-    ok(fd as usize)
+    ok(crate::syscall::fs::install(c, of, flags & O_CLOEXEC != 0)?)
 }
 
 /// Largest fd count poll accepts (Linux checks nfds against RLIMIT_NOFILE).
