@@ -9,6 +9,7 @@ mod boot;
 mod boot_fixtures;
 mod conformance;
 mod debian;
+mod ext4_corrupt;
 mod native;
 mod net;
 
@@ -140,6 +141,9 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
     }
     if let Err(e) = boot::boot_tests(&mut t, filter, kvm) {
         t.fail("boot", &e);
+    }
+    if let Err(e) = ext4_corrupt::ext4_corrupt(&mut t, filter, kvm) {
+        t.fail("boot.ext4-corrupt", &e);
     }
     if let Err(e) = net::net_tests(&mut t, filter, kvm) {
         t.fail("boot.net", &e);
