@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,6 +48,7 @@ static int file_nr(long *nr, long *free_, long *max) {
 }
 
 static char created[64];
+static int listener = -1;
 
 static void refused(void) {
     CHECK_OK(setgid(65534));
@@ -60,6 +62,8 @@ static void refused(void) {
     CHECK_ERR(socket(AF_UNIX, SOCK_STREAM, 0), ENFILE);
     CHECK_ERR(socketpair(AF_UNIX, SOCK_STREAM, 0, p), ENFILE);
     CHECK_ERR(eventfd(0, 0), ENFILE);
+    /* accept makes its file before it takes the connection, which stays queued. */
+    CHECK_ERR(accept(listener, NULL, NULL), ENFILE);
     /* A new descriptor for an open file is not a new file. */
     int d = dup(1);
     CHECK(d >= 0);
@@ -104,6 +108,14 @@ int main(void) {
     CHECK(atol(buf) == max);
 
     snprintf(created, sizeof created, "/tmp/file_max.%d", getpid());
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "/tmp/file_max.%d.sock", getpid());
+    listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    int client = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(listener >= 0 && client >= 0);
+    CHECK_OK(bind(listener, (struct sockaddr *)&sa, sizeof sa));
+    CHECK_OK(listen(listener, 4));
+    CHECK_OK(connect(client, (struct sockaddr *)&sa, sizeof sa));
     /* Below what is open already: only root may open more. */
     CHECK_OK(file_nr(&nr, &fr, &max));
     char low[32];
@@ -130,6 +142,12 @@ int main(void) {
     close(root_fd);
     CHECK_OK(file_nr(&nr, &fr, &max));
     CHECK(max == atol(low));
+    int conn = accept(listener, NULL, NULL);
+    CHECK(conn >= 0);
+    close(conn);
+    close(client);
+    close(listener);
+    unlink(sa.sun_path);
     unlink(created);
     DONE();
 }
