@@ -27,6 +27,24 @@ static long meminfo_kb(const char *key) {
     return p ? atol(p + strlen(key) + 1) : -1;
 }
 
+/* The /proc/mounts line of `dir`, or "". */
+static const char *mount_line(void) {
+    static char buf[16384], line[512];
+    line[0] = 0;
+    int fd = open("/proc/mounts", O_RDONLY);
+    if (fd < 0) return line;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    for (char *p = strtok(buf, "\n"); p; p = strtok(NULL, "\n")) {
+        char src[128], path[128];
+        if (sscanf(p, "%127s %127s", src, path) == 2 && strcmp(path, dir) == 0) {
+            snprintf(line, sizeof line, "%s", p);
+        }
+    }
+    return line;
+}
+
 static struct statfs st(void) {
     struct statfs s;
     memset(&s, 0, sizeof s);
@@ -64,6 +82,13 @@ static ssize_t write_file(const char *name, size_t len) {
 
 static void limits(void) {
     CHECK_OK(mount("none", dir, "tmpfs", 0, "size=1m,nr_inodes=8,mode=0710,uid=1234,gid=5678"));
+    /* /proc/mounts shows what differs from the defaults. */
+    const char *ml = mount_line();
+    if (strncmp(ml, "none ", 5) != 0 ||
+        !strstr(ml, " tmpfs rw,relatime,size=1024k,nr_inodes=8,mode=710,uid=1234,gid=5678")) {
+        printf("/proc/mounts: %s\n", ml);
+        lt_failures++;
+    }
     struct stat sb;
     CHECK_OK(stat(dir, &sb));
     CHECK(sb.st_mode == (S_IFDIR | 0710));
@@ -127,6 +152,7 @@ static void limits(void) {
     CHECK_OK(mount(NULL, dir, NULL, MS_REMOUNT, "size=2m"));
     s = st();
     CHECK(s.f_blocks == 512 && s.f_bfree == 512 - 11);
+    CHECK(strstr(mount_line(), ",size=2048k,nr_inodes=8,") != NULL);
     CHECK_ERR(mount(NULL, dir, NULL, MS_REMOUNT, "size=8k"), EINVAL);
     CHECK_ERR(mount(NULL, dir, NULL, MS_REMOUNT, "nr_inodes=2"), EINVAL);
     CHECK_ERR(mount(NULL, dir, NULL, MS_REMOUNT, "size=1q"), EINVAL);
@@ -183,6 +209,12 @@ static void options(void) {
     }
     /* Defaults: a NULL source and no options; half of RAM, root's 1777 folder. */
     CHECK_OK(mount(NULL, dir, "tmpfs", 0, NULL));
+    const char *ml = mount_line();
+    if (strncmp(ml, "none ", 5) != 0 || !strstr(ml, " tmpfs rw,relatime")) {
+        printf("/proc/mounts: %s\n", ml);
+        lt_failures++;
+    }
+    CHECK(strstr(ml, "size=") == NULL && strstr(ml, "mode=") == NULL);
     struct statfs s = st();
     CHECK((long)s.f_blocks == ram_pages / 2);
     CHECK(s.f_files > 0 && s.f_ffree == s.f_files - 1);

@@ -103,7 +103,14 @@ pub fn mounts_text() -> Vec<u8> {
         out.extend_from_slice(&m.source);
         out.push(b' ');
         out.extend_from_slice(&m.path);
-        out.extend_from_slice(alloc::format!(" {} {} 0 0\n", m.fstype, opts).as_bytes());
+        let extra = match m.fstype {
+            "tmpfs" => {
+                let d = ram_pages() / 2;
+                lintel_vfs::tmpfs_mount_options(&m.root, d, d).unwrap_or_default()
+            }
+            _ => alloc::string::String::new(),
+        };
+        out.extend_from_slice(alloc::format!(" {} {}{} 0 0\n", m.fstype, opts, extra).as_bytes());
     }
     out
 }

@@ -12,7 +12,7 @@ mod tmpfs;
 mod tmpfs_options;
 
 pub use path::{path_of, permission, resolve, resolve_create, resolve_parent, Cred, WalkCtx};
-pub use tmpfs::{new_tmpfs, new_tmpfs_with, tmpfs_reconfigure, tmpfs_statfs};
+pub use tmpfs::{new_tmpfs, new_tmpfs_with, tmpfs_mount_options, tmpfs_reconfigure, tmpfs_statfs};
 pub use tmpfs_options::{parse_tmpfs_options, TmpfsOptions};
 
 use alloc::sync::Arc;

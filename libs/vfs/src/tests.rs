@@ -359,6 +359,10 @@ fn tmpfs_limits() {
     };
     let root = new_tmpfs_with(clock, 9, &o);
     assert_eq!(tmpfs_statfs(&root), Some((4, 4, 3, 2)));
+    assert_eq!(
+        tmpfs_mount_options(&root, 4, 100).as_deref(),
+        Some(",nr_inodes=3")
+    );
     let f = root
         .create(b"f", FileType::Regular, 0o644, 0, 0, 0)
         .unwrap();

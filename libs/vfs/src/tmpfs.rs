@@ -24,6 +24,10 @@ struct Fs {
     next_ino: AtomicU64,
     clock: Clock,
     usage: Mutex<Usage>,
+    /// The root's mode, owner and group as mounted (what /proc/mounts shows).
+    root_mode: u32,
+    root_uid: u32,
+    root_gid: u32,
 }
 
 /// Linux's max_blocks and max_inodes (0: no limit) and what is in use: pages of file data
@@ -131,15 +135,18 @@ pub fn new_tmpfs_with(clock: Clock, fs_id: u64, o: &TmpfsOptions) -> Arc<dyn Ino
             max_inodes: o.inodes.unwrap_or(0),
             ..Usage::default()
         }),
+        root_mode: o.mode.unwrap_or(0o1777),
+        root_uid: o.uid.unwrap_or(0),
+        root_gid: o.gid.unwrap_or(0),
     });
     // The root takes one inode even when the limit is smaller, as on Linux.
     fs.usage.lock().inodes = 1;
     TmpInode::build(
         &fs,
         FileType::Directory,
-        o.mode.unwrap_or(0o1777),
-        o.uid.unwrap_or(0),
-        o.gid.unwrap_or(0),
+        fs.root_mode,
+        fs.root_uid,
+        fs.root_gid,
         0,
         Weak::new(),
         Vec::new(),
@@ -160,6 +167,36 @@ pub fn tmpfs_statfs(inode: &Arc<dyn Inode>) -> Option<(u64, u64, u64, u64)> {
         m => (m, m.saturating_sub(u.inodes)),
     };
     Some((blocks, bfree, files, ffree))
+}
+
+/// The options /proc/mounts shows after "rw,relatime" (Linux's shmem_show_options): the
+/// limits that differ from the defaults given, then mode, uid and gid that differ from 1777
+/// and root. None for an inode of another file system.
+pub fn tmpfs_mount_options(
+    inode: &Arc<dyn Inode>,
+    default_blocks: u64,
+    default_inodes: u64,
+) -> Option<alloc::string::String> {
+    use core::fmt::Write;
+    let t = TmpInode::downcast(inode)?;
+    let u = *t.fs.usage.lock();
+    let mut out = alloc::string::String::new();
+    if u.max_blocks != default_blocks {
+        let _ = write!(out, ",size={}k", u.max_blocks * 4);
+    }
+    if u.max_inodes != default_inodes {
+        let _ = write!(out, ",nr_inodes={}", u.max_inodes);
+    }
+    if t.fs.root_mode != 0o1777 {
+        let _ = write!(out, ",mode={:03o}", t.fs.root_mode);
+    }
+    if t.fs.root_uid != 0 {
+        let _ = write!(out, ",uid={}", t.fs.root_uid);
+    }
+    if t.fs.root_gid != 0 {
+        let _ = write!(out, ",gid={}", t.fs.root_gid);
+    }
+    Some(out)
 }
 
 /// Remount with new limits (Linux's shmem_reconfigure): EINVAL for a limit on an instance

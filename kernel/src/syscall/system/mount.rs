@@ -40,10 +40,11 @@ pub fn mount(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let fstype = uaccess::read_cstr(fstype, 64, Errno::ENODEV)?;
+    // No source shows as "none" in /proc/mounts, as on Linux.
     let source = if src != 0 {
         uaccess::read_cstr(src, 4096, Errno::ENAMETOOLONG)?
     } else {
-        fstype.clone()
+        b"none".to_vec()
     };
     fs::mount(
         c.thread,
