@@ -53,6 +53,9 @@ pub struct RunOpts {
     pub adds: Vec<(PathBuf, String)>,
     /// A raw disk image attached as a virtio-blk-pci device.
     pub disk: Option<PathBuf>,
+    /// More raw images, attached after `disk` (never the root): /dev/vdb, /dev/vdc... or
+    /// from /dev/vda when there is no `disk`.
+    pub extra_disks: Vec<PathBuf>,
     pub argv: Vec<String>,
     /// `--rootfs debian`: boot a Debian bookworm root (with `packages`) from an ext4 disk.
     pub rootfs: Option<String>,
@@ -85,6 +88,7 @@ impl Default for RunOpts {
             timeout: None,
             adds: Vec::new(),
             disk: None,
+            extra_disks: Vec::new(),
             argv: Vec::new(),
             rootfs: None,
             packages: Vec::new(),

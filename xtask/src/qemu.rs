@@ -52,12 +52,12 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
     c.args(["-append", &append]);
     c.arg("-debugcon").arg(format!("file:{}", ctl.display()));
     c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
-    if let Some(disk) = &o.disk {
+    for (i, disk) in o.disk.iter().chain(&o.extra_disks).enumerate() {
         c.arg("-drive").arg(format!(
-            "file={},if=none,id=disk0,format=raw",
+            "file={},if=none,id=disk{i},format=raw",
             disk.display().to_string().replace(',', ",,")
         ));
-        c.args(["-device", "virtio-blk-pci,drive=disk0"]);
+        c.args(["-device", &format!("virtio-blk-pci,drive=disk{i}")]);
     }
     if let Some(mode) = o.net {
         c.args(["-netdev", &netdev(mode, &o.forwards)]);

@@ -88,6 +88,8 @@ pub fn setup(mm: &Arc<Mm>, nr_events: usize) -> KResult<Arc<AioCtx>> {
             },
             shared: false,
             backing: Backing::Anon,
+            // Linux's ring is an aio file's pages, never charged as private memory.
+            noreserve: true,
         });
         start
     };

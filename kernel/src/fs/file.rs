@@ -3,7 +3,7 @@
 
 use alloc::sync::Arc;
 use core::any::Any;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use lintel_abi::fcntl::*;
 use lintel_abi::stat::Stat;
 use lintel_abi::{Errno, KResult};
@@ -124,7 +124,48 @@ impl Drop for OpenFile {
         if let Some(hook) = RELEASE_HOOK.get() {
             hook(self);
         }
+        NR_FILES.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// Open file descriptions in the system (/proc/sys/fs/file-nr's first field).
+static NR_FILES: AtomicUsize = AtomicUsize::new(0);
+/// /proc/sys/fs/file-max as written by root; NOT_SET until then (a written value is at most
+/// LONG_MAX).
+static FILE_MAX: AtomicU64 = AtomicU64::new(NOT_SET);
+const NOT_SET: u64 = u64::MAX;
+/// Linux's NR_FILE, the least default file-max.
+const NR_FILE: u64 = 8192;
+
+pub fn nr_files() -> usize {
+    NR_FILES.load(Ordering::Relaxed)
+}
+
+/// file-max: by default one file per 10 KiB of RAM, at least NR_FILE (files_maxfiles_init).
+pub fn file_max() -> u64 {
+    match FILE_MAX.load(Ordering::Relaxed) {
+        NOT_SET => (crate::mm::commit::ram_pages() as u64 * 4 / 10).max(NR_FILE),
+        m => m,
+    }
+}
+
+/// Writing file-max (root): 0 to LONG_MAX.
+pub fn set_file_max(v: u64) -> KResult<()> {
+    if v > i64::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
+    FILE_MAX.store(v, Ordering::Relaxed);
+    Ok(())
+}
+
+/// ENFILE: may `new` more open files be made, `made` of which already exist (counted)?
+/// Linux checks each new file against file-max; CAP_SYS_ADMIN (`admin`) goes past it.
+pub fn check_nr_files(admin: bool, made: usize, new: usize) -> KResult<()> {
+    let before = nr_files().saturating_sub(made) as u64;
+    if !admin && before + new as u64 > file_max() {
+        return Err(Errno::ENFILE);
+    }
+    Ok(())
 }
 
 impl OpenFile {
@@ -134,6 +175,7 @@ impl OpenFile {
         dentry: Option<Arc<Dentry>>,
         flags: u32,
     ) -> Arc<OpenFile> {
+        NR_FILES.fetch_add(1, Ordering::Relaxed);
         Arc::new(OpenFile {
             ops,
             inode,

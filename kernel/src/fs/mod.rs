@@ -119,7 +119,14 @@ pub fn mounts_text() -> Vec<u8> {
         out.extend_from_slice(&m.source);
         out.push(b' ');
         out.extend_from_slice(&m.path);
-        out.extend_from_slice(alloc::format!(" {} {} 0 0\n", m.fstype, opts).as_bytes());
+        let extra = match m.fstype {
+            "tmpfs" => {
+                let d = ram_pages() / 2;
+                lintel_vfs::tmpfs_mount_options(&m.root, d, d).unwrap_or_default()
+            }
+            _ => alloc::string::String::new(),
+        };
+        out.extend_from_slice(alloc::format!(" {} {}{} 0 0\n", m.fstype, opts, extra).as_bytes());
     }
     out
 }
@@ -180,16 +187,20 @@ pub fn mount(
     fstype: &[u8],
     read_only: bool,
     nosuid: bool,
+    data: &[u8],
 ) -> KResult<()> {
     let at = lookup_at(thread, AT_FDCWD, target, true)?;
     if at.inode.file_type() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
     let (root, name): (Arc<dyn Inode>, &'static str) = match fstype {
-        b"tmpfs" => (
-            lintel_vfs::new_tmpfs(Arc::new(clock), next_fs_id()),
-            "tmpfs",
-        ),
+        b"tmpfs" => {
+            let mut o = lintel_vfs::parse_tmpfs_options(data, ram_pages())?;
+            let cred = thread.proc_ref().cred.lock().clone();
+            o.uid = o.uid.or(Some(cred.fsuid));
+            o.gid = o.gid.or(Some(cred.fsgid));
+            (new_tmpfs_sized(o, next_fs_id()), "tmpfs")
+        }
         b"ext4" | b"ext3" | b"ext2" => {
             let dev = lookup_at(thread, AT_FDCWD, source, true)?;
             if dev.inode.file_type() != FileType::BlockDevice {
@@ -212,6 +223,34 @@ pub fn mount(
         root,
     });
     Ok(())
+}
+
+/// RAM in pages, which sizes tmpfs by default and for `size=N%`.
+fn ram_pages() -> u64 {
+    crate::mm::commit::ram_pages() as u64
+}
+
+/// A tmpfs with Linux's default limits where `o` sets none: half of RAM and as many inodes
+/// as half the pages of RAM (shmem_default_max_blocks/inodes).
+fn new_tmpfs_sized(mut o: lintel_vfs::TmpfsOptions, id: u64) -> Arc<dyn Inode> {
+    o.blocks = o.blocks.or(Some(ram_pages() / 2));
+    o.inodes = o.inodes.or(Some(ram_pages() / 2));
+    lintel_vfs::new_tmpfs_with(Arc::new(clock), id, &o)
+}
+
+/// mount(2) with MS_REMOUNT: new limits for the tmpfs mounted at `target` (other file
+/// systems cannot be remounted yet: EINVAL).
+pub fn remount(thread: &Thread, target: &[u8], data: &[u8]) -> KResult<()> {
+    let d = lookup_at(thread, AT_FDCWD, target, true)?;
+    if !mounts().is_mount_root(&d.inode) && !Arc::ptr_eq(&d, &root()) {
+        return Err(Errno::EINVAL);
+    }
+    if lintel_vfs::tmpfs_statfs(&d.inode).is_none() {
+        crate::warn!("mount: remount is only supported for tmpfs");
+        return Err(Errno::EINVAL);
+    }
+    let o = lintel_vfs::parse_tmpfs_options(data, ram_pages())?;
+    lintel_vfs::tmpfs_reconfigure(&d.inode, &o)
 }
 
 /// umount2(2): the file system mounted at `target` goes away.
@@ -263,7 +302,8 @@ pub fn devpts_remove(n: u32) {
 /// `root=` option), the ext4 file system on it (the initramfs then only carries the launch
 /// files, see [`initramfs_root`]).
 pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<()> {
-    let initfs = Dentry::new_root(lintel_vfs::new_tmpfs(Arc::new(clock), 1));
+    // The initramfs root is a tmpfs of the default size, as Linux's rootfs.
+    let initfs = Dentry::new_root(new_tmpfs_sized(Default::default(), 1));
     MOUNTS.call_once(MountTable::new);
     if let Some(data) = initrd {
         initramfs::unpack(&initfs, data)?;

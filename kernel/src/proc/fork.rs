@@ -166,7 +166,8 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
     let mm = if share_vm {
         parent.mm()
     } else {
-        parent.mm().fork()?
+        let admin = parent.cred.lock().euid == 0;
+        parent.mm().fork(admin)?
     };
     let pid = alloc_pid()?;
     let p = Arc::new(Process {

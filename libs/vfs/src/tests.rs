@@ -404,3 +404,96 @@ fn owner_rules() {
     assert_eq!(chown_kill_bits(&mine, &Cred::default()), S_ISUID | S_ISGID);
     assert_eq!(chown_kill_bits(&stat_of(S_IFDIR | 0o2755, 0, 0), &u), 0);
 }
+
+#[test]
+fn tmpfs_options() {
+    let p = |s: &[u8]| parse_tmpfs_options(s, 1000);
+    assert_eq!(p(b"size=100k").unwrap().blocks, Some(25));
+    assert_eq!(p(b"size=1G").unwrap().blocks, Some(262144));
+    assert_eq!(p(b"size=0x2000").unwrap().blocks, Some(2));
+    assert_eq!(p(b"size=10%").unwrap().blocks, Some(100));
+    assert_eq!(
+        p(b"nr_inodes=2k,mode=0700,uid=5,gid=6,,rw,huge=never").unwrap(),
+        TmpfsOptions {
+            blocks: None,
+            inodes: Some(2048),
+            mode: Some(0o700),
+            uid: Some(5),
+            gid: Some(6),
+        }
+    );
+    for bad in [
+        &b"size="[..],
+        b"size=1x",
+        b"size=-1",
+        b"mode=9",
+        b"nr_inodes=1%",
+        b"x=1",
+        b"uid=a",
+        b"size",
+    ] {
+        assert_eq!(
+            p(bad),
+            Err(Errno::EINVAL),
+            "{}",
+            core::str::from_utf8(bad).unwrap()
+        );
+    }
+}
+
+#[test]
+fn tmpfs_limits() {
+    let clock: Clock = Arc::new(|| Timespec { sec: 0, nsec: 0 });
+    let o = TmpfsOptions {
+        blocks: Some(4),
+        inodes: Some(3),
+        ..TmpfsOptions::default()
+    };
+    let root = new_tmpfs_with(clock, 9, &o);
+    assert_eq!(tmpfs_statfs(&root), Some((4, 4, 3, 2)));
+    assert_eq!(
+        tmpfs_mount_options(&root, 4, 100).as_deref(),
+        Some(",nr_inodes=3")
+    );
+    let f = root
+        .create(b"f", FileType::Regular, 0o644, 0, 0, 0)
+        .unwrap();
+    // A write past the limit stops at the last page that fits, then ENOSPC.
+    assert_eq!(f.write_at(0, &[1u8; 5 * 4096]), Ok(4 * 4096));
+    assert_eq!(f.write_at(4 * 4096, b"x"), Err(Errno::ENOSPC));
+    assert_eq!(tmpfs_statfs(&root), Some((4, 0, 3, 1)));
+    root.link(b"g", &f).unwrap();
+    assert_eq!(
+        root.create(b"h", FileType::Regular, 0o644, 0, 0, 0).err(),
+        Some(Errno::ENOSPC)
+    );
+    assert_eq!(
+        tmpfs_reconfigure(
+            &root,
+            &TmpfsOptions {
+                blocks: Some(3),
+                ..o
+            }
+        ),
+        Err(Errno::EINVAL)
+    );
+    root.unlink(b"g").unwrap();
+    root.unlink(b"f").unwrap();
+    // Still open: the pages come back when the last reference goes.
+    assert_eq!(tmpfs_statfs(&root), Some((4, 0, 3, 1)));
+    drop(f);
+    assert_eq!(tmpfs_statfs(&root), Some((4, 4, 3, 2)));
+    tmpfs_reconfigure(
+        &root,
+        &TmpfsOptions {
+            blocks: Some(8),
+            ..TmpfsOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(tmpfs_statfs(&root), Some((8, 8, 3, 2)));
+    // No limit: nothing to report, and none can be added later.
+    let free = new_tmpfs(Arc::new(|| Timespec { sec: 0, nsec: 0 }), 10);
+    assert_eq!(tmpfs_statfs(&free), Some((0, 0, 0, 0)));
+    assert_eq!(tmpfs_reconfigure(&free, &o), Err(Errno::EINVAL));
+}

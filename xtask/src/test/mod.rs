@@ -9,6 +9,7 @@ mod boot;
 mod boot_fixtures;
 mod conformance;
 mod debian;
+mod ext4_corrupt;
 mod ext4_crash;
 mod native;
 mod net;
@@ -144,6 +145,9 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
     }
     if let Err(e) = ext4_crash::ext4_crash(&mut t, filter, kvm) {
         t.fail(ext4_crash::ID, &e);
+    }
+    if let Err(e) = ext4_corrupt::ext4_corrupt(&mut t, filter, kvm) {
+        t.fail("boot.ext4-corrupt", &e);
     }
     if let Err(e) = net::net_tests(&mut t, filter, kvm) {
         t.fail("boot.net", &e);

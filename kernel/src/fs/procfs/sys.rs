@@ -2,9 +2,11 @@
 //! of their text, kept apart from the inode plumbing so adding a file is one table row and
 //! one match arm here.
 
+use crate::fs::file;
 use crate::fs::{aio, inotify};
 use crate::ipc;
 use crate::ipc::mqueue;
+use crate::mm::commit;
 use crate::proc::{self, limits};
 use alloc::format;
 use alloc::string::String;
@@ -63,7 +65,11 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
     ("sys/fs/nr_open", Some(|| String::from("1048576\n"))),
     (
         "sys/fs/file-max",
-        Some(|| String::from("9223372036854775807\n")),
+        Some(|| format!("{}\n", file::file_max())),
+    ),
+    (
+        "sys/fs/file-nr",
+        Some(|| format!("{}\t0\t{}\n", file::nr_files(), file::file_max())),
     ),
     (
         "sys/fs/aio-max-nr",
@@ -105,7 +111,18 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
         Some(|| format!("{}\n", inotify::MAX_USER_WATCHES.load(Relaxed))),
     ),
     ("sys/vm", None),
-    ("sys/vm/overcommit_memory", Some(|| String::from("0\n"))),
+    (
+        "sys/vm/overcommit_memory",
+        Some(|| format!("{}\n", commit::mode())),
+    ),
+    (
+        "sys/vm/overcommit_ratio",
+        Some(|| format!("{}\n", commit::ratio())),
+    ),
+    (
+        "sys/vm/overcommit_kbytes",
+        Some(|| format!("{}\n", commit::kbytes())),
+    ),
     ("sys/vm/max_map_count", Some(|| String::from("65530\n"))),
     ("sys/net", None),
     ("sys/net/core", None),
@@ -161,6 +178,16 @@ const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
     }),
     ("sys/kernel/threads-max", |b| {
         limits::set_threads_max(sysctl_number(b)?)
+    }),
+    ("sys/fs/file-max", |b| file::set_file_max(sysctl_number(b)?)),
+    ("sys/vm/overcommit_memory", |b| {
+        commit::set_mode(sysctl_number(b)?)
+    }),
+    ("sys/vm/overcommit_ratio", |b| {
+        commit::set_ratio(sysctl_number(b)?)
+    }),
+    ("sys/vm/overcommit_kbytes", |b| {
+        commit::set_kbytes(sysctl_number(b)?)
     }),
     ("sys/kernel/shmmax", |b| {
         ipc::limits::set_shmmax(sysctl_number(b)?)
@@ -332,8 +359,12 @@ pub(super) fn sys_content(f: SysFile) -> String {
             let total = lintel_hal::mm::total_frames() * 4 + heap_total / 1024;
             let free = lintel_hal::mm::free_frames() * 4 + (heap_total - heap_used) / 1024;
             format!(
-                "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\n",
-                total, free, free
+                "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\nCommitLimit:    {:8} kB\nCommitted_AS:   {:8} kB\n",
+                total,
+                free,
+                free,
+                commit::limit_pages() * 4,
+                commit::committed_pages(None) * 4
             )
         }
         SysFile::Uptime => format!("{}.{:02} {}.{:02}\n", up / 1_000_000_000, (up / 10_000_000) % 100, up / 1_000_000_000, (up / 10_000_000) % 100),

@@ -1,15 +1,15 @@
 //! inotify_init, inotify_init1, inotify_add_watch, inotify_rm_watch
 
+use crate::fs::file::OpenFile;
 use crate::fs::inotify::{Inotify, InotifyFile};
-use crate::syscall::event::install;
-use crate::syscall::fs::{file, lookup};
+use crate::syscall::fs::{file, install, lookup};
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::FlagsArg;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use alloc::sync::Arc;
-use lintel_abi::fcntl::{AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_NONBLOCK};
+use lintel_abi::fcntl::{AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_NONBLOCK, O_RDONLY};
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::inotify::*;
 use lintel_vfs::{identity, FileType};
@@ -38,7 +38,9 @@ pub fn inotify_init1(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let uid = c.thread.proc_ref().cred.lock().uid;
-    install(c, Arc::new(InotifyFile(Inotify::new(uid)?)), flags)
+    let ops = Arc::new(InotifyFile(Inotify::new(uid)?));
+    let f = OpenFile::new(ops, None, None, O_RDONLY | (flags & O_NONBLOCK));
+    ok(install(c, f, flags & O_CLOEXEC != 0)?)
 }
 
 /// The instance behind an fd: EBADF for a bad fd, EINVAL for another kind of file.

@@ -2,7 +2,6 @@
 //! and names, extended attributes, in-kernel copies.
 
 mod access;
-mod aio;
 mod chdir;
 mod chmod;
 mod chown;
@@ -49,7 +48,6 @@ use lintel_vfs::Dentry;
 /// The calls of this family, file by file.
 pub(super) const SYSCALLS: &[&[Syscall]] = &[
     access::SYSCALLS,
-    aio::SYSCALLS,
     chdir::SYSCALLS,
     chmod::SYSCALLS,
     chown::SYSCALLS,
@@ -93,13 +91,21 @@ pub(in crate::syscall) fn nofile_limit(c: &Call) -> usize {
     c.thread.proc_ref().rlimit(RLIMIT_NOFILE).cur.min(1 << 20) as usize
 }
 
+/// Puts a new open file `f` at the lowest free fd: EMFILE past RLIMIT_NOFILE, ENFILE past
+/// file-max (a new file only; dup uses the table directly).
 pub(in crate::syscall) fn install(c: &Call, f: Arc<OpenFile>, cloexec: bool) -> KResult<usize> {
     let limit = nofile_limit(c);
-    Ok(c.thread
-        .proc_ref()
-        .files
-        .lock()
-        .alloc(f, cloexec, 0, limit)? as usize)
+    let mut files = c.thread.proc_ref().files.lock();
+    files.check_free(limit)?;
+    check_new_files(c, 1, 1)?;
+    Ok(files.alloc(f, cloexec, 0, limit)? as usize)
+}
+
+/// ENFILE unless `new` more open files fit under file-max (`made` of them already exist);
+/// root goes past it.
+pub(in crate::syscall) fn check_new_files(c: &Call, made: usize, new: usize) -> KResult<()> {
+    let admin = c.thread.proc_ref().cred.lock().euid == 0;
+    crate::fs::file::check_nr_files(admin, made, new)
 }
 
 /// Reads from `f` into user memory at `buf`, using and advancing the file offset only by what

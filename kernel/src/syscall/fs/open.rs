@@ -1,8 +1,10 @@
 //! open, openat, creat
 
 use crate::fs;
+use crate::syscall::fs::check_new_files;
 use crate::syscall::fs::install;
 use crate::syscall::fs::new_owner;
+use crate::syscall::fs::nofile_limit;
 use crate::syscall::fs::remove_privs;
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -34,6 +36,14 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
     if acc == 3 && flags & O_PATH == 0 {
         return Err(Errno::EINVAL);
     }
+    // As Linux: a free descriptor (EMFILE), then a file (ENFILE), before the path is looked
+    // up, so a refused O_CREAT creates nothing.
+    c.thread
+        .proc_ref()
+        .files
+        .lock()
+        .check_free(nofile_limit(c))?;
+    check_new_files(c, 0, 1)?;
     let p = c.thread.process();
     let cred = p.cred.lock().vfs();
     let umask = p.fs.lock().umask;

@@ -247,6 +247,8 @@ pub fn accept(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
         .files
         .lock()
         .check_free(nofile_limit(c))?;
+    // ENFILE too before a connection is taken: Linux makes the new file first.
+    crate::syscall::fs::check_new_files(c, 0, 1)?;
     let (f, s) = match sock {
         (f, Sock::Unix(s)) => (f, s),
         (f, Sock::Inet(s)) => return inet::accept(c, &f, &s, addrp, lenp, oflags, cloexec),

@@ -1,9 +1,9 @@
 //! io_setup, io_destroy, io_submit, io_cancel, io_getevents, io_pgetevents
 
+use super::with_sigmask as with_sigmask_of;
 use crate::fs::aio::{self, AioCtx, IoEvent, PendingPoll, EVENT_SIZE};
 use crate::fs::eventfd::EventFd;
 use crate::fs::file::{OpenFile, POLL_WAIT};
-use crate::syscall::event::with_sigmask as with_sigmask_of;
 use crate::syscall::fs::file;
 use crate::syscall::ok;
 use crate::syscall::time::get_timespec;
