@@ -8,6 +8,7 @@ mod cycles;
 mod debian;
 mod disk;
 mod docs;
+mod fuzz;
 mod qemu;
 mod setup;
 mod test;
@@ -35,6 +36,12 @@ const USAGE: &str = "usage:
                    default program. The disk is a fresh copy each run unless --disk PATH
                    names one to keep (made from the Debian root when missing)
   cargo xtask test [--filter SUBSTR] [--kvm]
+  cargo xtask fuzz [--seconds N] [--seed S] [--ops N] [--stress-ops N] [--children N]
+                   [--stressors A,B...] [--kvm]
+                   trinity (as nobody, then as root) and stress-ng (each stressor of the
+                   os, memory, filesystem, pipe and scheduler classes, or the named ones)
+                   on a Debian root; fails on a kernel panic, a watchdog report, a run
+                   longer than --seconds, or MemFree not back near its starting level
   cargo xtask bench [--quick] [--kvm] [--json PATH]
   cargo xtask build
   cargo xtask docs
@@ -233,6 +240,7 @@ fn main() -> ExitCode {
             }
             setup::ensure().and_then(|_| test::run(filter.as_deref(), kvm))
         }
+        "fuzz" => setup::ensure().and_then(|_| fuzz::run(rest)),
         "build" => setup::ensure().and_then(|_| {
             build::kernel().map(|p| {
                 println!("{}", p.display());
