@@ -8,6 +8,7 @@ extern crate alloc;
 
 pub mod locks;
 mod path;
+mod sparse;
 mod tmpfs;
 
 pub use path::{path_of, permission, resolve, resolve_create, resolve_parent, Cred, WalkCtx};

@@ -1,5 +1,6 @@
 //! tmpfs: every file system object in memory.
 
+use crate::sparse::{SparseData, PAGE};
 use crate::{Clock, DirEntry, FileType, Inode, RENAME_EXCHANGE, RENAME_NOREPLACE};
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
@@ -41,7 +42,7 @@ struct Dir {
 }
 
 enum Data {
-    File(Vec<u8>),
+    File(SparseData),
     Dir(Dir),
     Symlink(Vec<u8>),
     Special,
@@ -90,7 +91,7 @@ impl TmpInode {
     ) -> Arc<TmpInode> {
         let now = (fs.clock)();
         let data = match kind {
-            FileType::Regular => Data::File(Vec::new()),
+            FileType::Regular => Data::File(SparseData::default()),
             FileType::Directory => Data::Dir(Dir {
                 entries: BTreeMap::new(),
                 by_name: BTreeMap::new(),
@@ -237,15 +238,11 @@ impl TmpInode {
 impl Inode for TmpInode {
     fn stat(&self) -> Stat {
         let m = self.meta.lock();
-        let size = match &*self.data.lock() {
-            Data::File(v) => v.len() as u64,
-            Data::Dir(d) => (d.entries.len() as u64 + 2) * BOGO_DIRENT_SIZE,
-            Data::Symlink(t) => t.len() as u64,
-            Data::Special => 0,
-        };
-        let blocks = match self.kind {
-            FileType::Regular | FileType::Symlink if size > 0 => size.div_ceil(4096) * 8,
-            _ => 0,
+        let (size, blocks) = match &*self.data.lock() {
+            Data::File(v) => (v.size(), v.allocated_pages() * (PAGE as u64 / 512)),
+            Data::Dir(d) => ((d.entries.len() as u64 + 2) * BOGO_DIRENT_SIZE, 0),
+            Data::Symlink(t) if !t.is_empty() => (t.len() as u64, 8),
+            Data::Symlink(_) | Data::Special => (0, 0),
         };
         Stat {
             dev: self.fs.id,
@@ -275,16 +272,7 @@ impl Inode for TmpInode {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
         match &*self.data.lock() {
-            Data::File(v) => {
-                let len = v.len() as u64;
-                if offset >= len {
-                    return Ok(0);
-                }
-                let start = offset as usize;
-                let n = buf.len().min(v.len() - start);
-                buf[..n].copy_from_slice(&v[start..start + n]);
-                Ok(n)
-            }
+            Data::File(v) => Ok(v.read_at(offset, buf)),
             Data::Dir(_) => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
         }
@@ -297,12 +285,7 @@ impl Inode for TmpInode {
                 if end > MAX_FILE_SIZE {
                     return Err(Errno::EFBIG);
                 }
-                let end = usize::try_from(end).map_err(|_| Errno::EFBIG)?;
-                if end > v.len() {
-                    v.try_reserve(end - v.len()).map_err(|_| Errno::ENOSPC)?;
-                    v.resize(end, 0);
-                }
-                v[offset as usize..end].copy_from_slice(buf);
+                v.write_at(offset, buf).ok_or(Errno::ENOSPC)?;
                 Ok(buf.len())
             }
             Data::Dir(_) => Err(Errno::EISDIR),
@@ -320,14 +303,7 @@ impl Inode for TmpInode {
                 if size > MAX_FILE_SIZE {
                     return Err(Errno::EFBIG);
                 }
-                let size = usize::try_from(size).map_err(|_| Errno::EFBIG)?;
-                if size > v.len() {
-                    v.try_reserve(size - v.len()).map_err(|_| Errno::ENOSPC)?;
-                }
-                v.resize(size, 0);
-                if size < v.capacity() / 2 {
-                    v.shrink_to_fit();
-                }
+                v.set_len(size);
             }
             Data::Dir(_) => return Err(Errno::EISDIR),
             _ => return Err(Errno::EINVAL),
