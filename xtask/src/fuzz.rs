@@ -232,7 +232,7 @@ pub fn symbolize(kernel: &Path, text: &str) -> Option<String> {
 }
 
 /// Boots the fuzz root once with `p` and reads the console.
-pub fn boot(p: &Plan, kvm: bool) -> Result<(Report, String), String> {
+pub fn boot(p: &Plan, kvm: bool, log: Option<&Path>) -> Result<(Report, String), String> {
     let disk = build::ensure_build_dir()?.join(format!("fuzz-{}.img", std::process::id()));
     let packages: Vec<String> = PACKAGES.iter().map(|s| s.to_string()).collect();
     crate::debian::image(&packages, &disk)?;
@@ -246,6 +246,7 @@ pub fn boot(p: &Plan, kvm: bool) -> Result<(Report, String), String> {
         mem: "512M".into(),
         timeout: Some(p.seconds),
         disk: Some(disk.clone()),
+        console_log: log.map(Path::to_path_buf),
         ..RunOpts::default()
     };
     let kernel = build::kernel()?;
@@ -319,9 +320,9 @@ pub fn run(args: &[String]) -> Result<u8, String> {
         "xtask: fuzz seed {} ({} syscalls per trinity run, {} ops per stressor, limit {} s)",
         p.seed, p.ops, p.stress_ops, p.seconds
     );
-    let (r, out) = boot(&p, kvm)?;
     let log = build::ensure_build_dir()?.join(format!("fuzz-{}.log", p.seed));
-    std::fs::write(&log, &out).map_err(|e| format!("{}: {e}", log.display()))?;
+    eprintln!("xtask: the console goes to {}", log.display());
+    let (r, _) = boot(&p, kvm, Some(&log))?;
     if let Some((b, a)) = r.mem {
         println!("fuzz: MemFree before {b} kB, after {a} kB");
     }

@@ -71,6 +71,9 @@ pub struct RunOpts {
     pub net: Option<NetMode>,
     /// TCP forwards (host port on 127.0.0.1, guest port).
     pub forwards: Vec<(u16, u16)>,
+    /// A file the captured console is also written to as it arrives (long runs: see how
+    /// far they got while they run, and after a hang).
+    pub console_log: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +99,7 @@ impl Default for RunOpts {
             append: None,
             net: None,
             forwards: Vec::new(),
+            console_log: None,
         }
     }
 }

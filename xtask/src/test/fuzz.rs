@@ -65,7 +65,7 @@ pub(super) fn debian_fuzz(kvm: bool) -> Result<(), String> {
         seconds: 400,
         mem_slack_kib: 8192,
     };
-    let (r, out) = fuzz::boot(&plan, kvm)?;
+    let (r, out) = fuzz::boot(&plan, kvm, None)?;
     let mut problems = r.failures.clone();
     let failed = r.stress_failed();
     if !failed.is_empty() {
