@@ -100,6 +100,8 @@ fn kernel_main(info: BootInfo) -> ! {
     sched::on_tick(net::inet::tick);
     // Closing the last reference to an open file drops the locks it owns.
     fs::file::set_release_hook(fs::locks::on_release);
+    // Writes and truncations of regular files obey the writer's RLIMIT_FSIZE (SIGXFSZ).
+    fs::file::set_fsize_hooks(proc::fsize_limit, proc::raise_sigxfsz);
     // A session leader's exit hangs up its terminal's foreground group.
     proc::set_session_end_hook(fs::tty::session_ended);
     // System calls from user mode go to the syscall layer's table.

@@ -55,6 +55,7 @@ pub fn fallocate(c: &mut Call) -> SysResult {
             pos += n as u64;
         }
     } else if mode & FALLOC_FL_KEEP_SIZE == 0 && end > size {
+        crate::fs::file::fsize_check_growth(size, end)?;
         crate::mm::pagecache::truncate(&inode, end)?;
     }
     ok(0)

@@ -24,6 +24,7 @@ fn do_truncate(inode: &Arc<dyn lintel_vfs::Inode>, len: usize) -> SysResult {
     match inode.file_type() {
         FileType::Directory => Err(Errno::EISDIR),
         FileType::Regular => {
+            fs::file::fsize_check_growth(inode.stat().size, len as u64)?;
             crate::mm::pagecache::truncate(inode, len as u64)?;
             ok(0)
         }
