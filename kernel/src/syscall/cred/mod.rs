@@ -1,7 +1,8 @@
 //! User and group identity: the get*id/set*id family with Linux's rules for unprivileged
-//! callers, and supplementary groups. Privilege is an effective uid (or gid) of 0, standing in
+//! callers, supplementary groups, and the capability sets those ids imply. Privilege is an effective uid (or gid) of 0, standing in
 //! for CAP_SETUID/CAP_SETGID.
 
+mod caps;
 mod gid;
 mod groups;
 mod uid;
@@ -14,7 +15,12 @@ use crate::uaccess;
 use lintel_abi::Errno;
 
 /// The calls of this family, file by file.
-pub(super) const SYSCALLS: &[&[Syscall]] = &[gid::SYSCALLS, groups::SYSCALLS, uid::SYSCALLS];
+pub(super) const SYSCALLS: &[&[Syscall]] = &[
+    caps::SYSCALLS,
+    gid::SYSCALLS,
+    groups::SYSCALLS,
+    uid::SYSCALLS,
+];
 
 const KEEP: u32 = u32::MAX;
 
