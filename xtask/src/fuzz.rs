@@ -57,6 +57,8 @@ pub struct Plan {
     pub stress_timeout: u64,
     /// The whole boot's limit in seconds: past it the run is a hang.
     pub seconds: u64,
+    /// The kernel watchdog's timeout in seconds (`lintel.watchdog=`); None: the kernel's.
+    pub watchdog: Option<u64>,
     /// Allowed drop of MemFree from before to after, in KiB.
     pub mem_slack_kib: u64,
 }
@@ -257,6 +259,9 @@ pub fn boot(p: &Plan, kvm: bool, log: Option<&Path>) -> Result<(Report, String),
         kvm,
         mem: "512M".into(),
         timeout: Some(p.seconds),
+        append: p
+            .watchdog
+            .map(|w| format!("log=warn root=/dev/vda lintel.watchdog={w}")),
         disk: Some(disk.clone()),
         console_log: log.map(Path::to_path_buf),
         ..RunOpts::default()
@@ -282,6 +287,7 @@ fn parse(args: &[String]) -> Result<(Plan, bool), String> {
         stress_timeout: 20,
         seconds: 3600,
         mem_slack_kib: 8192,
+        watchdog: None,
     };
     let mut kvm = false;
     let mut i = 0;
@@ -297,6 +303,7 @@ fn parse(args: &[String]) -> Result<(Plan, bool), String> {
             "--ops" => p.ops = num(i)?,
             "--stress-ops" => p.stress_ops = num(i)?,
             "--children" => p.children = num(i)? as u32,
+            "--watchdog" => p.watchdog = Some(num(i)?),
             "--stressors" => {
                 p.stressors = args
                     .get(i + 1)
@@ -325,14 +332,15 @@ fn parse(args: &[String]) -> Result<(Plan, bool), String> {
 }
 
 /// `cargo xtask fuzz [--seconds N] [--seed S] [--ops N] [--stress-ops N] [--children N]
-/// [--stressors A,B] [--kvm]`: one boot, its findings printed; exits 1 when any.
+/// [--stressors A,B] [--watchdog SECONDS] [--kvm]`: one boot, its findings printed; exits 1 when any.
 pub fn run(args: &[String]) -> Result<u8, String> {
     let (p, kvm) = parse(args)?;
     eprintln!(
         "xtask: fuzz seed {} ({} syscalls per trinity run, {} ops per stressor, limit {} s)",
         p.seed, p.ops, p.stress_ops, p.seconds
     );
-    let log = build::ensure_build_dir()?.join(format!("fuzz-{}.log", p.seed));
+    let log =
+        build::ensure_build_dir()?.join(format!("fuzz-{}-{}.log", p.seed, std::process::id()));
     eprintln!("xtask: the console goes to {}", log.display());
     let (r, _) = boot(&p, kvm, Some(&log))?;
     if let Some((b, a)) = r.mem {

@@ -37,7 +37,7 @@ const USAGE: &str = "usage:
                    names one to keep (made from the Debian root when missing)
   cargo xtask test [--filter SUBSTR] [--kvm]
   cargo xtask fuzz [--seconds N] [--seed S] [--ops N] [--stress-ops N] [--children N]
-                   [--stressors A,B...] [--kvm]
+                   [--stressors A,B...] [--watchdog SECONDS] [--kvm]
                    trinity (as nobody, then as root) and stress-ng (each stressor of the
                    os, memory, filesystem, pipe and scheduler classes, or the named ones)
                    on a Debian root; fails on a kernel panic, a watchdog report, a run

@@ -64,6 +64,7 @@ pub(super) fn debian_fuzz(kvm: bool) -> Result<(), String> {
         stress_timeout: 20,
         seconds: 400,
         mem_slack_kib: 8192,
+        watchdog: None,
     };
     let (r, out) = fuzz::boot(&plan, kvm, None)?;
     let mut problems = r.failures.clone();
