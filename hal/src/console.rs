@@ -38,6 +38,24 @@ pub(crate) fn force_unlock() {
     unsafe { LOCK.force_unlock() }
 }
 
+/// Writes without taking the console lock: for the watchdog's NMI and the panic handler,
+/// which may have interrupted a holder of the lock that will not let go.
+pub(crate) fn emergency_fmt(args: core::fmt::Arguments) {
+    struct Raw;
+    impl Write for Raw {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            for &c in s.as_bytes() {
+                if c == b'\n' {
+                    crate::arch::serial::write_byte(b'\r');
+                }
+                crate::arch::serial::write_byte(c);
+            }
+            Ok(())
+        }
+    }
+    let _ = Raw.write_fmt(args);
+}
+
 struct Writer;
 impl Write for Writer {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {

@@ -28,6 +28,7 @@ pub fn cpuinfo() -> String {
 
 /// Waits for an interrupt (idle).
 pub fn idle_wait() {
+    crate::watchdog::progress();
     arch::cpu::idle_wait()
 }
 

@@ -24,6 +24,7 @@ pub mod vdso;
 pub mod virtio;
 pub mod virtio_blk;
 pub mod virtio_net;
+pub mod watchdog;
 
 pub use boot::BootInfo;
 pub use context::{set_user_fault_handler, ReturnReason, UserContext};
@@ -44,6 +45,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     if !PANICKING.swap(true, Ordering::SeqCst) {
         console::force_unlock();
         println!("\nlintel: kernel panic: {}", info);
+        watchdog::print_backtrace_here();
     }
     power_off("panic")
 }

@@ -93,6 +93,7 @@ pub fn current() -> Arc<Task> {
 
 /// Switches from the current task to `next`. Returns when the current task is switched back to.
 pub fn switch_to(next: Arc<Task>) {
+    crate::watchdog::progress();
     let (prev_sp, next_sp) = {
         let mut s = SLOTS.lock();
         let prev = s.current.replace(next.clone()).expect("no current task");

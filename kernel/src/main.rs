@@ -73,6 +73,7 @@ fn kernel_main(info: BootInfo) -> ! {
         info.memory >> 20,
         info.cmdline
     );
+    start_watchdog(info.cmdline);
     // `cargo xtask docs` boots with `lintel.syscalls` to read the syscall table.
     if info.cmdline.split(' ').any(|w| w == "lintel.syscalls") {
         syscall::print_table();
@@ -100,6 +101,8 @@ fn kernel_main(info: BootInfo) -> ! {
     // Closing the last reference to an open file drops the locks it owns.
     fs::file::set_release_hook(fs::on_release);
     fs::file::set_event_hook(fs::notify::file_event);
+    // Writes and truncations of regular files obey the writer's RLIMIT_FSIZE (SIGXFSZ).
+    fs::file::set_fsize_hooks(proc::fsize_limit, proc::raise_sigxfsz);
     // A session leader's exit hangs up its terminal's foreground group.
     proc::set_session_end_hook(fs::tty::session_ended);
     // System calls from user mode go to the syscall layer's table.
@@ -180,6 +183,29 @@ static ASLR: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::ne
 /// Address-space layout randomization, on unless the command line says `norandmaps`.
 pub fn aslr_enabled() -> bool {
     ASLR.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// Seconds in the kernel without progress before the watchdog reports (Linux's soft-lockup
+/// threshold is 20 s; TCG is slow, but nothing legitimate stays 10 s in the kernel).
+const WATCHDOG_SECONDS: u64 = 10;
+
+/// Starts the lockup watchdog: `lintel.watchdog=N` sets its timeout in seconds (0: off).
+/// `lintel.watchdog_test` then spins in the kernel, interrupts off, for two seconds past the
+/// timeout, so the boot test `boot.watchdog` sees a report; only the command line can ask
+/// for it, never user space.
+fn start_watchdog(cmdline: &str) {
+    let seconds = cmdline
+        .split(' ')
+        .find_map(|w| w.strip_prefix("lintel.watchdog="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(WATCHDOG_SECONDS);
+    lintel_hal::watchdog::start(seconds);
+    if seconds > 0 && cmdline.split(' ').any(|w| w == "lintel.watchdog_test") {
+        let end = time::uptime_ns() + (seconds + 2) * 1_000_000_000;
+        while time::uptime_ns() < end {
+            core::hint::spin_loop();
+        }
+    }
 }
 
 /// The kernel command line's `root=` device, if any.

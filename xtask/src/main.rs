@@ -8,6 +8,7 @@ mod cycles;
 mod debian;
 mod disk;
 mod docs;
+mod fuzz;
 mod qemu;
 mod setup;
 mod test;
@@ -35,6 +36,12 @@ const USAGE: &str = "usage:
                    default program. The disk is a fresh copy each run unless --disk PATH
                    names one to keep (made from the Debian root when missing)
   cargo xtask test [--filter SUBSTR] [--kvm]
+  cargo xtask fuzz [--seconds N] [--seed S] [--ops N] [--stress-ops N] [--children N]
+                   [--stressors A,B...] [--watchdog SECONDS] [--kvm]
+                   trinity (as nobody, then as root) and stress-ng (each stressor of the
+                   os, memory, filesystem, pipe and scheduler classes, or the named ones)
+                   on a Debian root; fails on a kernel panic, a watchdog report, a run
+                   longer than --seconds, or MemFree not back near its starting level
   cargo xtask bench [--quick] [--kvm] [--json PATH]
   cargo xtask build
   cargo xtask docs
@@ -69,6 +76,9 @@ pub struct RunOpts {
     pub forwards: Vec<(u16, u16)>,
     /// Kill QEMU this many milliseconds after it starts (a power cut, for crash tests).
     pub kill_after_ms: Option<u64>,
+    /// A file the captured console is also written to as it arrives (long runs: see how
+    /// far they got while they run, and after a hang).
+    pub console_log: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +106,7 @@ impl Default for RunOpts {
             net: None,
             forwards: Vec::new(),
             kill_after_ms: None,
+            console_log: None,
         }
     }
 }
@@ -240,6 +251,7 @@ fn main() -> ExitCode {
             }
             setup::ensure().and_then(|_| test::run(filter.as_deref(), kvm))
         }
+        "fuzz" => setup::ensure().and_then(|_| fuzz::run(rest)),
         "build" => setup::ensure().and_then(|_| {
             build::kernel().map(|p| {
                 println!("{}", p.display());

@@ -201,10 +201,24 @@ pub fn boot_typed(
             std::thread::sleep(Duration::from_secs(600));
         });
     }
+    let mut log = match &o.console_log {
+        Some(p) => Some(std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => None,
+    };
     let reader = child.stdout.take().map(|mut out| {
         std::thread::spawn(move || {
+            use std::io::Write;
             let mut buf = Vec::new();
-            let _ = out.read_to_end(&mut buf);
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = out.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(f) = &mut log {
+                    let _ = f.write_all(&chunk[..n]);
+                }
+            }
             String::from_utf8_lossy(&buf).into_owned()
         })
     });

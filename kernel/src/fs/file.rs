@@ -119,6 +119,48 @@ pub fn set_event_hook(hook: fn(&OpenFile, u32)) {
     EVENT_HOOK.call_once(|| hook);
 }
 
+/// The writer's RLIMIT_FSIZE, and what passing it does (SIGXFSZ at the writer): both kept by
+/// the process layer, registered at boot.
+type FsizeHooks = (fn() -> u64, fn());
+static FSIZE_HOOKS: spin::Once<FsizeHooks> = spin::Once::new();
+
+pub fn set_fsize_hooks(limit: fn() -> u64, exceeded: fn()) {
+    FSIZE_HOOKS.call_once(|| (limit, exceeded));
+}
+
+/// How many of `len` bytes a write at `off` to a regular file may put there under the
+/// writer's RLIMIT_FSIZE, as Linux's generic_write_check_limits: the write is cut at the
+/// limit, and one that starts at or past it raises SIGXFSZ and fails with EFBIG.
+pub fn fsize_allows(off: u64, len: usize) -> KResult<usize> {
+    let Some((limit, exceeded)) = FSIZE_HOOKS.get() else {
+        return Ok(len);
+    };
+    let limit = limit();
+    if len == 0 || off.saturating_add(len as u64) <= limit {
+        return Ok(len);
+    }
+    if off >= limit {
+        exceeded();
+        return Err(Errno::EFBIG);
+    }
+    Ok((limit - off) as usize)
+}
+
+/// Growing a regular file from `old` to `new` bytes (truncate, fallocate) past the caller's
+/// RLIMIT_FSIZE raises SIGXFSZ and fails with EFBIG, as Linux's inode_newsize_ok.
+pub fn fsize_check_growth(old: u64, new: u64) -> KResult<()> {
+    if new <= old {
+        return Ok(());
+    }
+    match FSIZE_HOOKS.get() {
+        Some((limit, exceeded)) if new > limit() => {
+            exceeded();
+            Err(Errno::EFBIG)
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Drop for OpenFile {
     fn drop(&mut self) {
         if let Some(hook) = RELEASE_HOOK.get() {
@@ -363,6 +405,11 @@ impl FileOps for InodeFile {
         off.checked_add(buf.len() as u64)
             .filter(|&e| e <= i64::MAX as u64)
             .ok_or(Errno::EFBIG)?;
+        let buf = if inode.file_type() == FileType::Regular {
+            &buf[..fsize_allows(off, buf.len())?]
+        } else {
+            buf
+        };
         crate::mm::pagecache::write(inode, off, buf)
     }
 

@@ -107,14 +107,22 @@ pub fn nosuid(inode: &Arc<dyn Inode>) -> bool {
         .any(|m| m.nosuid && m.root.fs_id() == id)
 }
 
+/// The per-mount options /proc/mounts and mountinfo show.
+fn mount_options(fstype: &str) -> &'static str {
+    match fstype {
+        "proc" | "sysfs" => "rw,nosuid,nodev,noexec,relatime",
+        _ => "rw,relatime",
+    }
+}
+
 /// The /proc/mounts text.
 pub fn mounts_text() -> Vec<u8> {
     let mut out = Vec::new();
     for m in MOUNT_INFO.lock().iter() {
-        let opts = match m.fstype {
-            "proc" | "sysfs" => "rw,nosuid,nodev,noexec,relatime",
-            _ if m.nosuid => "rw,nosuid,relatime",
-            _ => "rw,relatime",
+        let opts = if m.nosuid && !matches!(m.fstype, "proc" | "sysfs") {
+            "rw,nosuid,relatime"
+        } else {
+            mount_options(m.fstype)
         };
         out.extend_from_slice(&m.source);
         out.push(b' ');
@@ -127,6 +135,39 @@ pub fn mounts_text() -> Vec<u8> {
             _ => alloc::string::String::new(),
         };
         out.extend_from_slice(alloc::format!(" {} {}{} 0 0\n", m.fstype, opts, extra).as_bytes());
+    }
+    out
+}
+
+/// The /proc/PID/mountinfo text (Linux's show_mountinfo): mount id, parent id (the mount
+/// whose path is the longest prefix of this one's; the root's own id for the root),
+/// major:minor of the file system, the root inside it ("/": no bind mounts), the mount
+/// point, per-mount options, no optional fields, then type, source and super options.
+pub fn mountinfo_text() -> Vec<u8> {
+    /// Linux numbers the first mounts from about here; only uniqueness matters.
+    const FIRST_ID: usize = 21;
+    let mounts = MOUNT_INFO.lock();
+    let under = |parent: &[u8], child: &[u8]| {
+        parent == b"/" || (child.starts_with(parent) && child.get(parent.len()) == Some(&b'/'))
+    };
+    let mut out = Vec::new();
+    for (i, m) in mounts.iter().enumerate() {
+        let parent = mounts[..i]
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.path != m.path && under(&p.path, &m.path))
+            .max_by_key(|(_, p)| p.path.len())
+            .map_or(i, |(j, _)| j);
+        let dev = m.root.stat().dev;
+        let (major, minor) = ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
+        let opts = mount_options(m.fstype);
+        out.extend_from_slice(
+            alloc::format!("{} {} {major}:{minor} / ", FIRST_ID + i, FIRST_ID + parent).as_bytes(),
+        );
+        out.extend_from_slice(&m.path);
+        out.extend_from_slice(alloc::format!(" {opts} - {} ", m.fstype).as_bytes());
+        out.extend_from_slice(&m.source);
+        out.extend_from_slice(b" rw\n");
     }
     out
 }

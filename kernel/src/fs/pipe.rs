@@ -20,12 +20,19 @@ struct PipeState {
     capacity: usize,
     readers: usize,
     writers: usize,
+    /// Opens for reading and for writing so far (Linux's r_counter and w_counter): a blocking
+    /// FIFO open waits for the other side's count to move, and a reader reports POLLHUP only
+    /// once a writer has come (and gone) since it opened.
+    r_counter: u64,
+    w_counter: u64,
 }
 
 pub struct Pipe {
     state: Mutex<PipeState>,
     read_wait: WaitQueue,
     write_wait: WaitQueue,
+    /// FIFO opens waiting for the other side.
+    open_wait: WaitQueue,
     ino: u64,
 }
 
@@ -39,9 +46,12 @@ impl Pipe {
                 capacity: DEFAULT_CAPACITY,
                 readers: 0,
                 writers: 0,
+                r_counter: 0,
+                w_counter: 0,
             }),
             read_wait: WaitQueue::new(),
             write_wait: WaitQueue::new(),
+            open_wait: WaitQueue::new(),
             ino: NEXT_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
         })
     }
@@ -58,32 +68,48 @@ fn grow(buf: &mut VecDeque<u8>, n: usize) -> KResult<()> {
     buf.try_reserve(n).map_err(|_| Errno::ENOMEM)
 }
 
+/// One open end: a pipe's read or write end, or a FIFO opened for reading, writing or both.
 pub struct PipeEnd {
     pipe: Arc<Pipe>,
+    read: bool,
     write: bool,
+    /// The writer count (w_counter) that does not make this reader's poll report POLLHUP:
+    /// what it was when a non-blocking reader opened with no writer (Linux's f_version), so
+    /// "no writer yet" is not a hang-up.
+    hup_quiet: Option<u64>,
 }
 
 impl PipeEnd {
-    fn new(pipe: Arc<Pipe>, write: bool) -> Arc<PipeEnd> {
+    fn new(pipe: Arc<Pipe>, read: bool, write: bool) -> PipeEnd {
         {
             let mut s = pipe.state.lock();
+            if read {
+                s.readers += 1;
+                s.r_counter += 1;
+            }
             if write {
                 s.writers += 1;
-            } else {
-                s.readers += 1;
+                s.w_counter += 1;
             }
         }
-        Arc::new(PipeEnd { pipe, write })
+        pipe.open_wait.wake_all();
+        PipeEnd {
+            pipe,
+            read,
+            write,
+            hup_quiet: None,
+        }
     }
 }
 
 impl Drop for PipeEnd {
     fn drop(&mut self) {
         let mut s = self.pipe.state.lock();
+        if self.read {
+            s.readers -= 1;
+        }
         if self.write {
             s.writers -= 1;
-        } else {
-            s.readers -= 1;
         }
         drop(s);
         self.pipe.read_wait.wake_all();
@@ -102,8 +128,18 @@ pub fn new_pipe(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
         m.insert((PIPE_FS, p.ino), Arc::downgrade(&p));
     }
     let st = flags & O_NONBLOCK;
-    let r = OpenFile::new(PipeEnd::new(p.clone(), false), None, None, O_RDONLY | st);
-    let w = OpenFile::new(PipeEnd::new(p, true), None, None, O_WRONLY | st);
+    let r = OpenFile::new(
+        Arc::new(PipeEnd::new(p.clone(), true, false)),
+        None,
+        None,
+        O_RDONLY | st,
+    );
+    let w = OpenFile::new(
+        Arc::new(PipeEnd::new(p, false, true)),
+        None,
+        None,
+        O_WRONLY | st,
+    );
     (r, w)
 }
 
@@ -137,7 +173,10 @@ impl Inode for AnonPipeInode {
     }
 }
 
-/// Opens a FIFO inode: every opener of the same inode shares one pipe.
+/// Opens a FIFO inode: every opener of the same inode shares one pipe. As Linux's
+/// fifo_open: a blocking open for reading waits for a writer and one for writing waits for a
+/// reader (interruptible by signals); O_NONBLOCK for writing with no reader is ENXIO; O_RDWR
+/// never waits.
 pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>> {
     let key = (inode.fs_id(), inode.stat().ino);
     let pipe = {
@@ -151,16 +190,45 @@ pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>
             }
         }
     };
-    let write = flags & O_ACCMODE != O_RDONLY;
-    if write && flags & O_NONBLOCK != 0 && pipe.state.lock().readers == 0 {
+    let nonblock = flags & O_NONBLOCK != 0;
+    let (read, write) = match flags & O_ACCMODE {
+        O_RDONLY => (true, false),
+        O_WRONLY => (false, true),
+        _ => (true, true),
+    };
+    if write && !read && nonblock && pipe.state.lock().readers == 0 {
         return Err(Errno::ENXIO);
     }
-    Ok(PipeEnd::new(pipe, write))
+    let mut end = PipeEnd::new(pipe.clone(), read, write);
+    if read && write {
+        return Ok(Arc::new(end));
+    }
+    let (partners, counter) = {
+        let s = pipe.state.lock();
+        if read {
+            (s.writers, s.w_counter)
+        } else {
+            (s.readers, s.r_counter)
+        }
+    };
+    if partners == 0 {
+        if read && nonblock {
+            end.hup_quiet = Some(counter);
+        } else {
+            // Dropping `end` on an error undoes the open (and wakes the other side's waits).
+            pipe.open_wait.wait_interruptible(None, false, || {
+                let s = pipe.state.lock();
+                let now = if read { s.w_counter } else { s.r_counter };
+                (now != counter).then_some(Ok(()))
+            })?;
+        }
+    }
+    Ok(Arc::new(end))
 }
 
 impl FileOps for PipeEnd {
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
-        if self.write {
+        if !self.read {
             return Err(Errno::EBADF);
         }
         if buf.is_empty() {
@@ -238,29 +306,28 @@ impl FileOps for PipeEnd {
     fn poll(&self, _: &OpenFile) -> u32 {
         use super::file::*;
         let s = self.pipe.state.lock();
+        let mut m = 0;
         if self.write {
-            let mut m = 0;
             if s.capacity - s.buf.len() >= PIPE_BUF.min(s.capacity) {
                 m |= POLLOUT | POLLWRNORM;
             }
             if s.readers == 0 {
                 m |= POLLERR;
             }
-            m
-        } else {
-            let mut m = 0;
+        }
+        if self.read {
             if !s.buf.is_empty() {
                 m |= POLLIN | POLLRDNORM;
             }
-            if s.writers == 0 {
+            if s.writers == 0 && self.hup_quiet != Some(s.w_counter) {
                 m |= POLLHUP;
             }
-            m
         }
+        m
     }
 
     fn pipe_peek(&self, max: usize) -> KResult<Option<alloc::vec::Vec<u8>>> {
-        if self.write {
+        if !self.read {
             return Err(Errno::EINVAL);
         }
         let s = self.pipe.state.lock();

@@ -296,7 +296,7 @@ pub fn read(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> 
 
 /// `write` on a regular file: seals, then the inode, then the cached pages.
 pub fn write(inode: &Arc<dyn Inode>, off: u64, buf: &[u8]) -> KResult<usize> {
-    check_growth(inode, off.saturating_add(buf.len() as u64))?;
+    check_growth(inode, off, buf.len())?;
     let Some(m) = find(inode) else {
         return inode.write_at(off, buf);
     };
@@ -312,22 +312,31 @@ pub fn write(inode: &Arc<dyn Inode>, off: u64, buf: &[u8]) -> KResult<usize> {
     Ok(n)
 }
 
-/// The data of tmpfs and memfd files lives on the kernel heap: a file may grow only while the
-/// heap can take its new size (the reallocation's block) and keep twice its reserve, else
-/// ENOSPC as from a full tmpfs. Files stay for good, so they stop short of what pipes, forks
-/// and system-call buffers may still take. Files on disks (ext4) are not limited here.
-fn check_growth(inode: &Arc<dyn Inode>, size: u64) -> KResult<()> {
-    if lintel_ext4::ext4_of(inode.as_ref()).is_some() || size <= inode.stat().size {
+/// The data of tmpfs and memfd files lives on the kernel heap, one page for each page
+/// written (holes cost nothing, as in Linux's shmem): a write that may add pages is refused
+/// with ENOSPC, as from a full tmpfs, unless the heap keeps twice its reserve after it. Files
+/// stay for good, so they stop short of what pipes, forks and system-call buffers may still
+/// take. A write inside a file without holes adds nothing; truncation only moves the size.
+/// Files on disks (ext4) are not limited here.
+fn check_growth(inode: &Arc<dyn Inode>, off: u64, len: usize) -> KResult<()> {
+    if lintel_ext4::ext4_of(inode.as_ref()).is_some() {
         return Ok(());
     }
-    let size = usize::try_from(size).map_err(|_| Errno::EFBIG)?;
-    super::kheap::check(size.saturating_add(super::kheap::reserve())).map_err(|_| Errno::ENOSPC)
+    let st = inode.stat();
+    let end = off.saturating_add(len as u64);
+    if end <= st.size && st.blocks.saturating_mul(512) >= st.size.next_multiple_of(4096) {
+        return Ok(());
+    }
+    super::kheap::check(
+        len.saturating_add(4096)
+            .saturating_add(super::kheap::reserve()),
+    )
+    .map_err(|_| Errno::ENOSPC)
 }
 
 /// truncate/ftruncate/O_TRUNC/fallocate growth: seals, the inode, the cache, and the pages
 /// past the new end vanish from every address space (touching them then raises SIGBUS).
 pub fn truncate(inode: &Arc<dyn Inode>, size: u64) -> KResult<()> {
-    check_growth(inode, size)?;
     let m = find(inode);
     if let Some(m) = &m {
         let seals = m.seals();

@@ -105,6 +105,27 @@ pub fn send_simple(
     send_signal(p, target, info);
 }
 
+/// A write or a truncation past RLIMIT_FSIZE raises SIGXFSZ at the writing thread (Linux's
+/// `send_sig(SIGXFSZ, current, 0)`).
+pub fn raise_sigxfsz() {
+    if let Some(t) = crate::proc::try_current() {
+        send_simple(
+            &t.process(),
+            Some(&t),
+            lintel_abi::signal::SIGXFSZ,
+            SI_USER,
+            Some(t.proc_ref()),
+        );
+    }
+}
+
+/// The current process's RLIMIT_FSIZE (no limit without a current thread).
+pub fn fsize_limit() -> u64 {
+    crate::proc::try_current()
+        .map(|t| t.proc_ref().rlimit(lintel_abi::resource::RLIMIT_FSIZE).cur)
+        .unwrap_or(u64::MAX)
+}
+
 /// A write to a pipe or socket with no reader (EPIPE) raises SIGPIPE at the writing thread,
 /// as Linux's `send_sig(SIGPIPE, current)` does; MSG_NOSIGNAL callers skip this.
 pub fn raise_sigpipe() {

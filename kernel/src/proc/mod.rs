@@ -14,8 +14,8 @@ mod usercopy;
 
 pub use access::{ptrace_may_access, Creds};
 pub use deliver::{
-    dequeue_from, flush_pending, force_fatal, force_fault, interrupted, notify_parent,
-    raise_sigpipe, send_signal, send_simple, sigreturn,
+    dequeue_from, flush_pending, force_fatal, force_fault, fsize_limit, interrupted, notify_parent,
+    raise_sigpipe, raise_sigxfsz, send_signal, send_simple, sigreturn,
 };
 pub use exit::{reap, release_vfork, set_session_end_hook, thread_exit};
 pub use fork::{attach_task, clone_thread, create_init, fork, take_kstack};

@@ -10,6 +10,7 @@ pub mod inotify;
 pub mod locks;
 mod path;
 mod perm;
+mod sparse;
 mod tmpfs;
 mod tmpfs_options;
 
@@ -146,6 +147,20 @@ pub trait Inode: Send + Sync {
     /// Directory entries by cookie, "." and ".." first; cookies stay valid across changes.
     fn readdir(&self, _cookie: u64) -> KResult<Option<(DirEntry, u64)>> {
         Err(Errno::ENOTDIR)
+    }
+    /// Calls `f` with the entries from `cookie` on, each with the cookie after it, until `f`
+    /// returns false or the directory ends (what getdents needs for one buffer). A directory
+    /// that builds its whole listing for each `readdir` (procfs) overrides this to build it
+    /// once, so a long listing costs linear time, not quadratic.
+    fn readdir_from(&self, cookie: u64, f: &mut dyn FnMut(&DirEntry, u64) -> bool) -> KResult<()> {
+        let mut c = cookie;
+        while let Some((e, next)) = self.readdir(c)? {
+            if !f(&e, next) {
+                break;
+            }
+            c = next;
+        }
+        Ok(())
     }
     fn readlink(&self) -> KResult<Vec<u8>> {
         Err(Errno::EINVAL)

@@ -1,5 +1,6 @@
 //! tmpfs: every file system object in memory.
 
+use crate::sparse::SparseData;
 use crate::tmpfs_options::TmpfsOptions;
 use crate::{Clock, DirEntry, FileType, Inode, RENAME_EXCHANGE, RENAME_NOREPLACE};
 use alloc::collections::BTreeMap;
@@ -74,10 +75,6 @@ impl Fs {
     }
 }
 
-fn pages(bytes: u64) -> u64 {
-    bytes.div_ceil(PAGE)
-}
-
 fn symlink_pages(target: &[u8]) -> u64 {
     (target.len() >= SHORT_SYMLINK_LEN) as u64
 }
@@ -103,7 +100,7 @@ struct Dir {
 }
 
 enum Data {
-    File(Vec<u8>),
+    File(SparseData),
     Dir(Dir),
     Symlink(Vec<u8>),
     Special,
@@ -227,7 +224,7 @@ impl Drop for TmpInode {
     /// The last reference is gone (unlinked and closed): its inode and pages come back.
     fn drop(&mut self) {
         let held = match &*self.data.lock() {
-            Data::File(v) => pages(v.len() as u64),
+            Data::File(v) => v.allocated_pages(),
             Data::Symlink(t) => symlink_pages(t),
             _ => 0,
         };
@@ -275,7 +272,7 @@ impl TmpInode {
     ) -> Arc<TmpInode> {
         let now = (fs.clock)();
         let data = match kind {
-            FileType::Regular => Data::File(Vec::new()),
+            FileType::Regular => Data::File(SparseData::default()),
             FileType::Directory => Data::Dir(Dir {
                 entries: BTreeMap::new(),
                 by_name: BTreeMap::new(),
@@ -431,15 +428,11 @@ impl TmpInode {
 impl Inode for TmpInode {
     fn stat(&self) -> Stat {
         let m = self.meta.lock();
-        let size = match &*self.data.lock() {
-            Data::File(v) => v.len() as u64,
-            Data::Dir(d) => (d.entries.len() as u64 + 2) * BOGO_DIRENT_SIZE,
-            Data::Symlink(t) => t.len() as u64,
-            Data::Special => 0,
-        };
-        let blocks = match self.kind {
-            FileType::Regular | FileType::Symlink if size > 0 => size.div_ceil(4096) * 8,
-            _ => 0,
+        let (size, blocks) = match &*self.data.lock() {
+            Data::File(v) => (v.size(), v.allocated_pages() * (PAGE / 512)),
+            Data::Dir(d) => ((d.entries.len() as u64 + 2) * BOGO_DIRENT_SIZE, 0),
+            Data::Symlink(t) if !t.is_empty() => (t.len() as u64, 8),
+            Data::Symlink(_) | Data::Special => (0, 0),
         };
         Stat {
             dev: self.fs.id,
@@ -469,16 +462,7 @@ impl Inode for TmpInode {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
         match &*self.data.lock() {
-            Data::File(v) => {
-                let len = v.len() as u64;
-                if offset >= len {
-                    return Ok(0);
-                }
-                let start = offset as usize;
-                let n = buf.len().min(v.len() - start);
-                buf[..n].copy_from_slice(&v[start..start + n]);
-                Ok(n)
-            }
+            Data::File(v) => Ok(v.read_at(offset, buf)),
             Data::Dir(_) => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
         }
@@ -492,27 +476,24 @@ impl Inode for TmpInode {
                 if end > MAX_FILE_SIZE {
                     return Err(Errno::EFBIG);
                 }
-                let mut end = usize::try_from(end).map_err(|_| Errno::EFBIG)?;
-                if end > v.len() {
-                    // Past the size limit the write stops at the last page that fits.
-                    let have = pages(v.len() as u64);
-                    let need = pages(end as u64) - have;
-                    let got = self.fs.reserve_blocks(need);
-                    let room = usize::try_from((have + got) * PAGE).unwrap_or(usize::MAX);
-                    end = end.min(room);
-                    let grown = if end as u64 <= offset {
-                        Err(Errno::ENOSPC)
-                    } else {
-                        v.try_reserve(end - v.len()).map_err(|_| Errno::ENOSPC)
-                    };
-                    if let Err(e) = grown {
-                        self.fs.free_blocks(got);
-                        return Err(e);
-                    }
-                    v.resize(end, 0);
-                }
-                let n = end - offset as usize;
-                v[offset as usize..end].copy_from_slice(&buf[..n]);
+                // Past the size limit the write stops at the last page that fits.
+                let need = v.pages_needed(offset, buf.len());
+                let got = self.fs.reserve_blocks(need);
+                let n = if got < need {
+                    v.fitting(offset, buf.len(), got)
+                } else {
+                    buf.len()
+                };
+                let before = v.allocated_pages();
+                let written = if n == 0 {
+                    None
+                } else {
+                    v.write_at(offset, &buf[..n])
+                };
+                // What the write did not use (a failed page allocation) goes back.
+                let used = v.allocated_pages() - before;
+                self.fs.free_blocks(got - used.min(got));
+                written.ok_or(Errno::ENOSPC)?;
                 Ok(n)
             }
             Data::Dir(_) => Err(Errno::EISDIR),
@@ -530,22 +511,10 @@ impl Inode for TmpInode {
                 if size > MAX_FILE_SIZE {
                     return Err(Errno::EFBIG);
                 }
-                let size = usize::try_from(size).map_err(|_| Errno::EFBIG)?;
-                let (have, want) = (pages(v.len() as u64), pages(size as u64));
-                if size > v.len() {
-                    // Files are not sparse here: growing takes its pages now.
-                    let got = self.fs.reserve_blocks(want - have);
-                    if got != want - have || v.try_reserve(size - v.len()).is_err() {
-                        self.fs.free_blocks(got);
-                        return Err(Errno::ENOSPC);
-                    }
-                } else {
-                    self.fs.free_blocks(have - want);
-                }
-                v.resize(size, 0);
-                if size < v.capacity() / 2 {
-                    v.shrink_to_fit();
-                }
+                // Growing makes a hole (no pages); shrinking frees the pages past the end.
+                let before = v.allocated_pages();
+                v.set_len(size);
+                self.fs.free_blocks(before - v.allocated_pages());
             }
             Data::Dir(_) => return Err(Errno::EISDIR),
             _ => return Err(Errno::EINVAL),

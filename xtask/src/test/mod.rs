@@ -11,6 +11,7 @@ mod conformance;
 mod debian;
 mod ext4_corrupt;
 mod ext4_crash;
+mod fuzz;
 mod native;
 mod net;
 
@@ -168,6 +169,18 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
         match debian::debian_http_server(kvm) {
             Ok(()) => t.pass("debian.http-server"),
             Err(e) => t.fail("debian.http-server", &e),
+        }
+    }
+    if filter.is_none_or(|f| "boot.watchdog".contains(f)) {
+        match fuzz::boot_watchdog(kvm) {
+            Ok(()) => t.pass("boot.watchdog"),
+            Err(e) => t.fail("boot.watchdog", &e),
+        }
+    }
+    if filter.is_none_or(|f| "debian.fuzz".contains(f)) {
+        match fuzz::debian_fuzz(kvm) {
+            Ok(()) => t.pass("debian.fuzz"),
+            Err(e) => t.fail("debian.fuzz", &e),
         }
     }
     if filter.is_none_or(|f| "bench.quick".contains(f)) {

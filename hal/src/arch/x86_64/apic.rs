@@ -85,7 +85,7 @@ pub(crate) fn handle_interrupt(vector: u8) {
 }
 
 /// This CPU's local APIC id (the destination of MSI messages).
-fn lapic_id() -> u32 {
+pub(crate) fn lapic_id() -> u32 {
     lapic_read(0x20) >> 24
 }
 

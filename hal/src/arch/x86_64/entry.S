@@ -10,6 +10,44 @@
 # sysret 184.
 
 
+# The fifteen general registers, saved on the stack by a trap or NMI from kernel mode in the
+# order KernelTrapFrame and NmiFrame expect (r15 at the lowest address).
+.macro push_gprs
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+.endm
+
+.macro pop_gprs
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+.endm
+
 .text
 
 # u64 lintel_enter_user(UserContext *ctx): runs user code until the next syscall (returns 0) or
@@ -154,40 +192,25 @@ lintel_trap_common:
     mov eax, 1
     ret
 3:  # From kernel mode: save on this stack and call the Rust handler.
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+    push_gprs
     mov rdi, rsp
     cld
     call lintel_kernel_trap
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    pop_gprs
     add rsp, 16
+    iretq
+
+# NMI (vector 2, on its own IST stack): it may arrive anywhere, even in the `syscall` entry
+# before the stack switch or between `swapgs` and the return to user mode, so it touches
+# neither GS nor the UserContext; it saves every register, calls the watchdog's check and
+# returns to whatever it interrupted.
+.global lintel_nmi_entry
+lintel_nmi_entry:
+    push_gprs
+    mov rdi, rsp
+    cld
+    call lintel_nmi
+    pop_gprs
     iretq
 
 # 256 stubs, 16 bytes apart, so the IDT can be filled from the first one's address.

@@ -1,5 +1,5 @@
 //! GDT and TSS. One set per CPU: the TSS holds the stack the CPU switches to when an interrupt
-//! or exception arrives from user mode, and the double-fault stack.
+//! or exception arrives from user mode, and the double-fault and NMI stacks.
 
 use core::mem::size_of;
 
@@ -60,9 +60,15 @@ struct Pointer {
 }
 
 /// Loads this CPU's GDT and TSS. `tables` must live forever (it is a static per-CPU slot).
-pub(crate) fn load(tables: &'static mut CpuTables, trap_stack_top: u64, df_stack_top: u64) {
+pub(crate) fn load(
+    tables: &'static mut CpuTables,
+    trap_stack_top: u64,
+    df_stack_top: u64,
+    nmi_stack_top: u64,
+) {
     tables.tss.rsp0 = trap_stack_top;
     tables.tss.ist[0] = df_stack_top;
+    tables.tss.ist[1] = nmi_stack_top;
     let tss_addr = &tables.tss as *const Tss as u64;
     let limit = (size_of::<Tss>() - 1) as u64;
     tables.gdt = [

@@ -5,6 +5,7 @@ mod boot;
 pub(crate) mod cpu;
 mod gdt;
 pub(crate) mod mmu;
+pub(crate) mod nmi;
 pub(crate) mod serial;
 pub(crate) mod signal;
 pub(crate) mod switch;
@@ -19,6 +20,7 @@ static mut CPU0: trap::PerCpu = trap::PerCpu::new(0);
 struct Stack([u8; 16384]);
 static mut TRAP_STACK: Stack = Stack([0; 16384]);
 static mut DF_STACK: Stack = Stack([0; 16384]);
+static mut NMI_STACK: Stack = Stack([0; 16384]);
 
 /// Per-CPU setup of the boot CPU: GDT/TSS, IDT, GS base and the `syscall` MSRs.
 pub(crate) fn init_cpu() {
@@ -26,7 +28,13 @@ pub(crate) fn init_cpu() {
     unsafe {
         let trap_top = core::ptr::addr_of!(TRAP_STACK) as u64 + 16384;
         let df_top = core::ptr::addr_of!(DF_STACK) as u64 + 16384;
-        gdt::load(&mut *core::ptr::addr_of_mut!(CPU0_TABLES), trap_top, df_top);
+        let nmi_top = core::ptr::addr_of!(NMI_STACK) as u64 + 16384;
+        gdt::load(
+            &mut *core::ptr::addr_of_mut!(CPU0_TABLES),
+            trap_top,
+            df_top,
+            nmi_top,
+        );
         trap::init_idt();
         trap::init_cpu(&mut *core::ptr::addr_of_mut!(CPU0));
     }

@@ -10,6 +10,7 @@ core::arch::global_asm!(include_str!("entry.S"));
 extern "C" {
     fn lintel_enter_user(ctx: *mut UserContext) -> u64;
     fn lintel_syscall_entry();
+    fn lintel_nmi_entry();
     fn lintel_copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
     static lintel_trap_stubs: u8;
     static __ex_table_start: u8;
@@ -57,6 +58,7 @@ pub struct FaultRecord {
 }
 
 const PAGE_FAULT: u8 = 14;
+const NMI: usize = 2;
 const PF_PRESENT: u64 = 1;
 const PF_WRITE: u64 = 2;
 const PF_FETCH: u64 = 0x10;
@@ -207,6 +209,7 @@ impl UserContext {
         self.rflags = (self.rflags & RFLAGS_USER_MASK) | 0x202;
         set_fs_base(self.fs_base);
         set_user_gs_base(self.gs_base);
+        crate::watchdog::progress();
         // SAFETY: the per-CPU block is initialized, the context is a valid UserContext that
         // lives across the call (it is borrowed mutably), the current address space maps the
         // kernel half, and rip is canonical so neither iretq nor sysretq fault in ring 0.
@@ -373,8 +376,12 @@ pub fn init_idt() {
         let base = &lintel_trap_stubs as *const u8 as u64;
         let idt = &mut *core::ptr::addr_of_mut!(IDT);
         for v in 0..256usize {
-            let handler = base + (v as u64) * 16;
-            let ist = if v == 8 { 1u64 } else { 0 };
+            // The NMI has its own entry and stack (gdt.rs: IST 2), the double fault IST 1.
+            let (handler, ist) = match v {
+                NMI => (lintel_nmi_entry as *const () as u64, 2u64),
+                8 => (base + (v as u64) * 16, 1),
+                _ => (base + (v as u64) * 16, 0),
+            };
             let dpl = if v == 3 { 3u64 } else { 0 };
             idt.0[v * 2] = (handler & 0xffff)
                 | ((gdt::KERNEL_CS as u64) << 16)

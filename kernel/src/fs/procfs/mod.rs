@@ -432,6 +432,16 @@ impl Inode for ProcInode {
         Ok(v.into_iter().nth(cookie as usize).map(|e| (e, cookie + 1)))
     }
 
+    fn readdir_from(&self, cookie: u64, f: &mut dyn FnMut(&DirEntry, u64) -> bool) -> KResult<()> {
+        let v = self.entries()?;
+        for (i, e) in v.iter().enumerate().skip(cookie as usize) {
+            if !f(e, i as u64 + 1) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn readlink(&self) -> KResult<Vec<u8>> {
         if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root) | Node::Fd(pid, _) =
             self.node

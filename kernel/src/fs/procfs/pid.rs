@@ -24,6 +24,7 @@ pub(super) enum PidFile {
     Status,
     Maps,
     Mounts,
+    Mountinfo,
     Comm,
     Environ,
 }
@@ -38,6 +39,7 @@ pub(super) const PID_FILES: &[(&[u8], PidFile)] = &[
     (b"status", PidFile::Status),
     (b"maps", PidFile::Maps),
     (b"mounts", PidFile::Mounts),
+    (b"mountinfo", PidFile::Mountinfo),
     (b"comm", PidFile::Comm),
     (b"environ", PidFile::Environ),
 ];
@@ -293,6 +295,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
             s.into_bytes()
         }
         PidFile::Mounts => sys_content(SysFile::Mounts).into_bytes(),
+        PidFile::Mountinfo => crate::fs::mountinfo_text(),
         PidFile::Exe | PidFile::Cwd | PidFile::Root => return Err(Errno::EINVAL),
     })
 }

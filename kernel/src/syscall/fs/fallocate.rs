@@ -57,6 +57,7 @@ pub fn fallocate(c: &mut Call) -> SysResult {
             pos += n as u64;
         }
     } else if mode & FALLOC_FL_KEEP_SIZE == 0 && end > size {
+        crate::fs::file::fsize_check_growth(size, end)?;
         crate::mm::pagecache::truncate(&inode, end)?;
     }
     crate::fs::notify::file_event(&f, lintel_vfs::inotify::IN_MODIFY);

@@ -28,13 +28,12 @@ pub fn getdents64(c: &mut Call) -> SysResult {
     let mut pos = f.pos.lock();
     let mut out = Vec::new();
     let count = count.min(CHUNK);
-    while let Some((e, next)) = inode.readdir(*pos)? {
+    let mut too_small = false;
+    inode.readdir_from(*pos, &mut |e, next| {
         let reclen = (19 + e.name.len() + 1).div_ceil(8) * 8;
         if out.len() + reclen > count {
-            if out.is_empty() {
-                return Err(Errno::EINVAL);
-            }
-            break;
+            too_small = out.is_empty();
+            return false;
         }
         let start = out.len();
         out.resize(start + reclen, 0);
@@ -44,6 +43,10 @@ pub fn getdents64(c: &mut Call) -> SysResult {
         out[start + 18] = dtype_of_mode(lintel_vfs::mode_of(e.kind));
         out[start + 19..start + 19 + e.name.len()].copy_from_slice(&e.name);
         *pos = next;
+        true
+    })?;
+    if too_small {
+        return Err(Errno::EINVAL);
     }
     drop(pos);
     uaccess::write_bytes(buf, &out)?;

@@ -26,6 +26,7 @@ fn do_truncate(c: &Call, inode: &Arc<dyn lintel_vfs::Inode>, len: usize) -> SysR
     match inode.file_type() {
         FileType::Directory => Err(Errno::EISDIR),
         FileType::Regular => {
+            fs::file::fsize_check_growth(inode.stat().size, len as u64)?;
             remove_privs(c, inode)?;
             crate::mm::pagecache::truncate(inode, len as u64)?;
             ok(0)

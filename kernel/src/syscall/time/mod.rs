@@ -1,5 +1,6 @@
-//! Time calls: clocks, sleeping, interval timers (setitimer, alarm) and POSIX timers.
+//! Time calls: clocks, the clock discipline (adjtimex), sleeping, interval timers (setitimer, alarm) and POSIX timers.
 
+mod adjtimex;
 mod clock;
 mod itimer;
 mod nanosleep;
@@ -13,6 +14,7 @@ use lintel_abi::Errno;
 
 /// The calls of this family, file by file.
 pub(super) const SYSCALLS: &[&[Syscall]] = &[
+    adjtimex::SYSCALLS,
     clock::SYSCALLS,
     itimer::SYSCALLS,
     nanosleep::SYSCALLS,

@@ -1,0 +1,178 @@
+//! A tmpfs file's data: pages that exist only where something was written, as Linux's shmem
+//! keeps them. A hole reads as zeros and costs nothing, so `ftruncate` to a large size (what
+//! programs do before mapping a file) needs no memory, and the file's blocks count only the
+//! pages written.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+pub const PAGE: usize = 4096;
+
+#[derive(Default)]
+pub struct SparseData {
+    size: u64,
+    pages: BTreeMap<u64, Box<[u8]>>,
+}
+
+/// A zeroed page, or None when the allocator cannot give one (the caller's ENOSPC).
+fn new_page() -> Option<Box<[u8]>> {
+    let mut v: Vec<u8> = Vec::new();
+    v.try_reserve_exact(PAGE).ok()?;
+    v.resize(PAGE, 0);
+    Some(v.into_boxed_slice())
+}
+
+impl SparseData {
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Pages that hold data (for st_blocks).
+    pub fn allocated_pages(&self) -> u64 {
+        self.pages.len() as u64
+    }
+
+    /// The page indices a write of `len` bytes at `offset` touches.
+    fn span(offset: u64, len: usize) -> core::ops::Range<u64> {
+        if len == 0 {
+            return 0..0;
+        }
+        offset / PAGE as u64..(offset + len as u64 - 1) / PAGE as u64 + 1
+    }
+
+    /// How many new pages a write of `len` bytes at `offset` needs.
+    pub fn pages_needed(&self, offset: u64, len: usize) -> u64 {
+        Self::span(offset, len)
+            .filter(|i| !self.pages.contains_key(i))
+            .count() as u64
+    }
+
+    /// The longest start of a write of `len` bytes at `offset` that needs at most `budget`
+    /// new pages (a tmpfs at its size limit takes what fits).
+    pub fn fitting(&self, offset: u64, len: usize, budget: u64) -> usize {
+        let mut missing = 0;
+        for i in Self::span(offset, len) {
+            if !self.pages.contains_key(&i) {
+                missing += 1;
+                if missing > budget {
+                    return (i * PAGE as u64).saturating_sub(offset) as usize;
+                }
+            }
+        }
+        len
+    }
+
+    /// Copies what lies at `offset` into `buf` (zeros in holes); the bytes read, 0 at or
+    /// past the end.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> usize {
+        if offset >= self.size {
+            return 0;
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(self.size - offset).unwrap_or(usize::MAX));
+        let mut done = 0;
+        while done < n {
+            let pos = offset + done as u64;
+            let (idx, within) = (pos / PAGE as u64, (pos % PAGE as u64) as usize);
+            let len = (PAGE - within).min(n - done);
+            let dst = &mut buf[done..done + len];
+            match self.pages.get(&idx) {
+                Some(p) => dst.copy_from_slice(&p[within..within + len]),
+                None => dst.fill(0),
+            }
+            done += len;
+        }
+        n
+    }
+
+    /// Writes `buf` at `offset`, growing the file; None (nothing changed past the pages
+    /// already written) when a page cannot be allocated. The caller checks the offset limit.
+    pub fn write_at(&mut self, offset: u64, buf: &[u8]) -> Option<()> {
+        let mut done = 0;
+        while done < buf.len() {
+            let pos = offset + done as u64;
+            let (idx, within) = (pos / PAGE as u64, (pos % PAGE as u64) as usize);
+            let len = (PAGE - within).min(buf.len() - done);
+            let page = match self.pages.entry(idx) {
+                alloc::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                alloc::collections::btree_map::Entry::Vacant(e) => e.insert(new_page()?),
+            };
+            page[within..within + len].copy_from_slice(&buf[done..done + len]);
+            done += len;
+            self.size = self.size.max(pos + len as u64);
+        }
+        Some(())
+    }
+
+    /// Sets the size: pages past it are freed and the tail of the last one zeroed, so growing
+    /// again shows zeros.
+    pub fn set_len(&mut self, size: u64) {
+        if size < self.size {
+            let first_gone = size.div_ceil(PAGE as u64);
+            let _ = self.pages.split_off(&first_gone);
+            let within = (size % PAGE as u64) as usize;
+            if within != 0 {
+                if let Some(p) = self.pages.get_mut(&(size / PAGE as u64)) {
+                    p[within..].fill(0);
+                }
+            }
+        }
+        self.size = size;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn holes_read_as_zeros_and_cost_nothing() {
+        let mut d = SparseData::default();
+        d.set_len(1 << 40);
+        assert_eq!(d.size(), 1 << 40);
+        assert_eq!(d.allocated_pages(), 0);
+        let mut b = [7u8; 10];
+        assert_eq!(d.read_at(12345, &mut b), 10);
+        assert_eq!(b, [0; 10]);
+        assert_eq!(d.read_at(1 << 40, &mut b), 0);
+    }
+
+    #[test]
+    fn writes_span_pages_and_truncation_zeroes_the_tail() {
+        let mut d = SparseData::default();
+        let data: Vec<u8> = (0..10000u32).map(|i| (i % 251) as u8).collect();
+        d.write_at(4090, &data).unwrap();
+        assert_eq!(d.size(), 14090);
+        assert_eq!(d.allocated_pages(), 4);
+        let mut back = vec![0u8; 10010];
+        assert_eq!(d.read_at(4085, &mut back), 10005);
+        assert_eq!(&back[..5], &[0; 5]);
+        assert_eq!(&back[5..10005], &data[..]);
+        d.set_len(5000);
+        assert_eq!(d.allocated_pages(), 2);
+        d.set_len(9000);
+        let mut b = [1u8; 8];
+        assert_eq!(d.read_at(4999, &mut b), 8);
+        assert_eq!(b[0], data[909]);
+        assert_eq!(&b[1..], &[0; 7]);
+        d.set_len(0);
+        assert_eq!(d.allocated_pages(), 0);
+    }
+
+    #[test]
+    fn pages_a_write_needs() {
+        let mut d = SparseData::default();
+        assert_eq!(d.pages_needed(4000, 200), 2);
+        d.write_at(0, &[1; 10]).unwrap();
+        assert_eq!(d.pages_needed(4000, 200), 1);
+        assert_eq!(d.pages_needed(4000, 0), 0);
+        // One new page allowed: the write stops where the second would start.
+        assert_eq!(d.fitting(4000, 10000, 1), 8192 - 4000);
+        assert_eq!(d.fitting(4000, 10000, 0), 4096 - 4000);
+        assert_eq!(d.fitting(4000, 10000, 2), 3 * 4096 - 4000);
+        assert_eq!(d.fitting(4000, 10000, 3), 10000);
+    }
+}

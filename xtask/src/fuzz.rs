@@ -1,0 +1,373 @@
+//! `cargo xtask fuzz`: Debian's trinity (random system calls with random arguments) and
+//! stress-ng (every stressor of the os, memory, filesystem, pipe and scheduler classes, a
+//! fixed number of operations each, results verified) inside Lintel on a Debian root. The
+//! host then checks what a fuzz run can reveal: no kernel panic, no watchdog report, no hang
+//! (the run must end within its time), and MemFree back near its starting level once the
+//! fuzzers' processes are gone.
+
+use crate::build;
+use crate::qemu::{self, Outcome};
+use crate::RunOpts;
+use std::path::Path;
+use std::process::Command;
+
+/// The Debian packages the fuzz root holds beyond minbase (one cached debootstrap).
+pub const PACKAGES: &[&str] = &["stress-ng", "trinity"];
+
+/// Calls trinity may not make when it runs as root (`--dangerous`), because they end the
+/// run rather than test the kernel: reboot powers the machine off; rt_tgsigqueueinfo and
+/// pidfd_send_signal can kill the harness's shell and trinity's own main process, as kill,
+/// tkill, tgkill and rt_sigqueueinfo could (trinity avoids those four by itself). As nobody
+/// they only reach nobody's processes, so that run keeps them. trinity runs with `-a 64`:
+/// Lintel has no 32-bit system call entry.
+const TRINITY_ROOT_EXCLUDES: &[&str] = &["reboot", "rt_tgsigqueueinfo", "pidfd_send_signal"];
+
+/// stress-ng stressors left out of the class runs: `reboot` calls reboot(2) as root (the
+/// same reason as trinity's); bookworm's stress-ng 0.15.06 has no `--binderfs-ops`; the rest exercise hardware or host features a
+/// QEMU guest does not have (CPU hotplug, memory hotplug, KVM, EFI variables, PCI config
+/// space).
+const STRESS_EXCLUDES: &[&str] = &[
+    "reboot",
+    "binderfs",
+    "cpu-online",
+    "memhotplug",
+    "kvm",
+    "efivar",
+    "pci",
+];
+
+/// The stressor classes `cargo xtask fuzz` runs one stressor at a time.
+const STRESS_CLASSES: &str = "os,memory,filesystem,pipe,scheduler";
+
+/// How one fuzz boot is run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub seed: u64,
+    /// System calls per trinity run (`-N`).
+    pub ops: u64,
+    /// trinity's child processes (`-C`).
+    pub children: u32,
+    /// Bogo operations per stress-ng stressor (`--STRESSOR-ops`).
+    pub stress_ops: u64,
+    /// The stressors to run; empty: every one of `STRESS_CLASSES`.
+    pub stressors: Vec<String>,
+    /// Seconds one stressor may take (`--timeout`).
+    pub stress_timeout: u64,
+    /// The whole boot's limit in seconds: past it the run is a hang.
+    pub seconds: u64,
+    /// The kernel watchdog's timeout in seconds (`lintel.watchdog=`); None: the kernel's.
+    pub watchdog: Option<u64>,
+    /// Allowed drop of MemFree from before to after, in KiB.
+    pub mem_slack_kib: u64,
+}
+
+/// The guest's side: a bash script run as the first process of the Debian root. It warms the
+/// page cache with the programs first (so their pages do not count as lost), reads MemFree,
+/// runs trinity as nobody, stress-ng, and trinity as root last (root's random calls may
+/// remove or replace files such as /dev/null that the others need), waits for every fuzzer process to be
+/// gone, and reads MemFree again. Lines starting with "fuzz:" are for the host.
+pub fn guest_script(p: &Plan) -> String {
+    let excl: String = TRINITY_ROOT_EXCLUDES
+        .iter()
+        .map(|c| format!(" -x {c}"))
+        .collect();
+    let stressors = if p.stressors.is_empty() {
+        format!(
+            "$(for c in ${{CLASSES//,/ }}; do stress-ng --class \"$c?\" 2>&1 | sed -n \"s/^class '$c' stressors: //p\"; done | tr ' ' '\\n' | sort -u | grep -vxF -e {})",
+            STRESS_EXCLUDES.join(" -e ")
+        )
+    } else {
+        p.stressors.join(" ")
+    };
+    format!(
+        r#"
+SEED={seed}; OPS={ops}; CHILDREN={children}; SOPS={sops}; STIME={stime}; CLASSES={classes}
+memfree() {{ sed -n 's/^MemFree: *\([0-9]*\) kB$/\1/p' /proc/meminfo; }}
+quiet() {{ grep -v -e 'marking as inactive' -e "Couldn't open socket" -e "Can't do protocol" -e '^\[main\] Couldn' ; }}
+mkdir -p /fuzz
+mount -t tmpfs -o mode=1777 tmpfs /fuzz || chmod 1777 /fuzz
+trinity --help >/dev/null 2>&1; stress-ng --version >/dev/null 2>&1; su nobody -s /bin/sh -c true
+sync; sleep 1
+echo "fuzz: memfree-before $(memfree)"
+mkdir -m 777 /fuzz/nobody /fuzz/root
+# stress-ng works on the ext4 root, as it would in a home folder: the filesystem class tests ext4.
+rm -rf /var/tmp/fuzz-stress; mkdir -p /var/tmp/fuzz-stress
+echo "fuzz: trinity nobody: trinity -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED"
+su nobody -s /bin/sh -c "cd /fuzz/nobody && exec trinity -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED" 2>&1 | quiet
+echo "fuzz: trinity-exit nobody ${{PIPESTATUS[0]}}"
+for s in {stressors}; do
+  out=$(stress-ng --$s 1 --$s-ops $SOPS --timeout $STIME --verify --seed $SEED --temp-path /var/tmp/fuzz-stress --log-brief --skip-silent 2>&1); rc=$?
+  printf '%s\n' "$out" | grep -v -e '^stress-ng: info:' -e '^info:' -e 'dispatching hogs' -e 'successful run completed' -e 'setting to a .* run per stressor'
+  # Stressors stress-ng runs only with --pathological count as skipped (4).
+  case "$out" in *"may hang or reboot the machine"*) rc=4 ;; esac
+  echo "fuzz: stress-exit $s $rc"
+done
+echo "fuzz: trinity root: trinity --dangerous -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED{excl}"
+(cd /fuzz/root && exec trinity --dangerous -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED{excl}) 2>&1 | quiet
+echo "fuzz: trinity-exit root ${{PIPESTATUS[0]}}"
+cd /
+# Every fuzzer process (trinity's children included) must be gone before memory is read.
+for i in $(seq 100); do
+  n=0; for d in /proc/[0-9]*; do [ "${{d#/proc/}}" = $$ ] || n=$((n + 1)); done
+  [ $n -le 1 ] && break; sleep 0.2
+done
+umount /fuzz 2>/dev/null || rm -rf /fuzz/*
+rm -rf /var/tmp/fuzz-stress
+sync; sleep 1
+echo "fuzz: memfree-after $(memfree)"
+echo "fuzz: done"
+"#,
+        seed = p.seed,
+        ops = p.ops,
+        children = p.children,
+        sops = p.stress_ops,
+        stime = p.stress_timeout,
+        classes = STRESS_CLASSES,
+        excl = excl,
+        stressors = stressors,
+    )
+}
+
+/// What the host read from a fuzz boot.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Problems that fail the run: panic, watchdog, hang, leak, trinity not finishing.
+    pub failures: Vec<String>,
+    /// stress-ng stressors by exit status (0 passed, 2 failed or verify error, 3 no resource,
+    /// 4 not implemented, 5 killed by a signal, ...).
+    pub stress: Vec<(String, i32)>,
+    pub mem: Option<(u64, u64)>,
+}
+
+impl Report {
+    /// Stressors that failed (not: passed, skipped for a missing resource or feature).
+    pub fn stress_failed(&self) -> Vec<String> {
+        self.stress
+            .iter()
+            .filter(|(_, c)| ![0, 3, 4].contains(c))
+            .map(|(s, c)| format!("{s} (exit {c})"))
+            .collect()
+    }
+}
+
+/// Reads the console of a fuzz boot: the kernel's fatal messages, the script's lines.
+pub fn analyze(p: &Plan, outcome: &Outcome, out: &str, kernel: &Path) -> Report {
+    let mut r = Report::default();
+    for marker in ["kernel panic", "watchdog:"] {
+        if let Some(i) = out.find(marker) {
+            let text: String = out[i..].lines().take(4).collect::<Vec<_>>().join("\n");
+            r.failures.push(format!(
+                "console: {text}\n{}",
+                symbolize(kernel, &text).unwrap_or_default()
+            ));
+        }
+    }
+    match outcome {
+        Outcome::Exit(0) => {}
+        Outcome::Timeout(s) => r.failures.push(format!(
+            "hang: the run did not end within {s} s; last lines: {}",
+            last_lines(out, 6)
+        )),
+        o => r
+            .failures
+            .push(format!("the run ended with {}", qemu::describe(o))),
+    }
+    let mut before = None;
+    let mut after = None;
+    for l in out.lines().map(|l| l.trim_end_matches('\r')) {
+        let Some(rest) = l.strip_prefix("fuzz: ") else {
+            continue;
+        };
+        let w: Vec<&str> = rest.split_whitespace().collect();
+        match w.as_slice() {
+            ["memfree-before", n] => before = n.parse::<u64>().ok(),
+            ["memfree-after", n] => after = n.parse::<u64>().ok(),
+            ["trinity-exit", who, code] if *code != "0" => r
+                .failures
+                .push(format!("trinity as {who} exited with status {code}")),
+            ["stress-exit", s, code] => r.stress.push((s.to_string(), code.parse().unwrap_or(-1))),
+            _ => {}
+        }
+    }
+    if outcome == &Outcome::Exit(0) && !out.contains("fuzz: done") {
+        r.failures.push("the guest script did not finish".into());
+    }
+    if let (Some(b), Some(a)) = (before, after) {
+        r.mem = Some((b, a));
+        if a + p.mem_slack_kib < b {
+            r.failures.push(format!(
+                "memory: MemFree {b} kB before, {a} kB after: {} kB not returned (slack {} kB)",
+                b - a,
+                p.mem_slack_kib
+            ));
+        }
+    } else if outcome == &Outcome::Exit(0) {
+        r.failures.push("MemFree was not reported".into());
+    }
+    r
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let v: Vec<&str> = text.lines().collect();
+    v[v.len().saturating_sub(n)..].join(" | ")
+}
+
+/// Names the hexadecimal kernel addresses in `text` (a watchdog or panic backtrace) with
+/// addr2line on the kernel ELF, inlined functions included. Return addresses (those after
+/// "backtrace:") are looked up one byte back, inside their call instruction.
+pub fn symbolize(kernel: &Path, text: &str) -> Option<String> {
+    let mut after_bt = false;
+    let mut addrs: Vec<(String, u64)> = Vec::new();
+    for w in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+        if w == "backtrace" {
+            after_bt = true;
+        }
+        if let Some(v) = w
+            .strip_prefix("0x")
+            .filter(|h| h.starts_with("ffffffff8"))
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+        {
+            addrs.push((w.to_string(), if after_bt { v - 1 } else { v }));
+        }
+    }
+    let mut lines = Vec::new();
+    for (name, v) in addrs {
+        let o = Command::new("addr2line")
+            .args(["-f", "-C", "-i", "-p", "-e"])
+            .arg(kernel)
+            .arg(format!("{v:#x}"))
+            .output()
+            .ok()?;
+        let found = String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .replace('\n', "\n      ");
+        lines.push(format!("  {name}: {found}"));
+    }
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// Boots the fuzz root once with `p` and reads the console.
+pub fn boot(p: &Plan, kvm: bool, log: Option<&Path>) -> Result<(Report, String), String> {
+    let disk = build::ensure_build_dir()?.join(format!("fuzz-{}.img", std::process::id()));
+    let packages: Vec<String> = PACKAGES.iter().map(|s| s.to_string()).collect();
+    crate::debian::image(&packages, &disk)?;
+    let mut img = build::base_image()?;
+    build::set_launch(
+        &mut img,
+        &["/bin/bash".into(), "-c".into(), guest_script(p)],
+    );
+    let opts = RunOpts {
+        kvm,
+        mem: "512M".into(),
+        timeout: Some(p.seconds),
+        append: p
+            .watchdog
+            .map(|w| format!("log=warn root=/dev/vda lintel.watchdog={w}")),
+        disk: Some(disk.clone()),
+        console_log: log.map(Path::to_path_buf),
+        ..RunOpts::default()
+    };
+    let kernel = build::kernel()?;
+    let booted = qemu::boot(&opts, &kernel, &img, "fuzz", true);
+    let _ = std::fs::remove_file(&disk);
+    let (outcome, out) = booted?;
+    Ok((analyze(p, &outcome, &out, &kernel), out))
+}
+
+fn parse(args: &[String]) -> Result<(Plan, bool), String> {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() % 1_000_000)
+        .unwrap_or(1);
+    let mut p = Plan {
+        seed,
+        ops: 20_000,
+        children: 4,
+        stress_ops: 200,
+        stressors: Vec::new(),
+        stress_timeout: 20,
+        seconds: 3600,
+        mem_slack_kib: 8192,
+        watchdog: None,
+    };
+    let mut kvm = false;
+    let mut i = 0;
+    while i < args.len() {
+        let num = |i: usize| -> Result<u64, String> {
+            args.get(i + 1)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{} takes a number", args[i]))
+        };
+        match args[i].as_str() {
+            "--seconds" => p.seconds = num(i)?,
+            "--seed" => p.seed = num(i)?,
+            "--ops" => p.ops = num(i)?,
+            "--stress-ops" => p.stress_ops = num(i)?,
+            "--children" => p.children = num(i)? as u32,
+            "--watchdog" => p.watchdog = Some(num(i)?),
+            "--stressors" => {
+                p.stressors = args
+                    .get(i + 1)
+                    .ok_or("--stressors takes a list")?
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
+            "--kvm" => {
+                kvm = true;
+                i += 1;
+                continue;
+            }
+            a => return Err(format!("unknown option {a}")),
+        }
+        i += 2;
+    }
+    if p.stressors.iter().any(|s| {
+        !s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    }) {
+        return Err("--stressors takes stress-ng stressor names".into());
+    }
+    Ok((p, kvm))
+}
+
+/// `cargo xtask fuzz [--seconds N] [--seed S] [--ops N] [--stress-ops N] [--children N]
+/// [--stressors A,B] [--watchdog SECONDS] [--kvm]`: one boot, its findings printed; exits 1 when any.
+pub fn run(args: &[String]) -> Result<u8, String> {
+    let (p, kvm) = parse(args)?;
+    eprintln!(
+        "xtask: fuzz seed {} ({} syscalls per trinity run, {} ops per stressor, limit {} s)",
+        p.seed, p.ops, p.stress_ops, p.seconds
+    );
+    let log =
+        build::ensure_build_dir()?.join(format!("fuzz-{}-{}.log", p.seed, std::process::id()));
+    eprintln!("xtask: the console goes to {}", log.display());
+    let (r, _) = boot(&p, kvm, Some(&log))?;
+    if let Some((b, a)) = r.mem {
+        println!("fuzz: MemFree before {b} kB, after {a} kB");
+    }
+    let passed = r.stress.iter().filter(|(_, c)| *c == 0).count();
+    let skipped = r.stress.iter().filter(|(_, c)| [3, 4].contains(c)).count();
+    let failed = r.stress_failed();
+    println!(
+        "fuzz: stress-ng: {passed} passed, {skipped} skipped (no resource or not implemented), {} failed{}",
+        failed.len(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", failed.join(", "))
+        }
+    );
+    for f in &r.failures {
+        println!("fuzz: FAIL: {f}");
+    }
+    println!(
+        "fuzz: console saved in {}; repeat with cargo xtask fuzz --seed {} --ops {} --stress-ops {}",
+        log.display(),
+        p.seed,
+        p.ops,
+        p.stress_ops
+    );
+    Ok(if r.failures.is_empty() { 0 } else { 1 })
+}
