@@ -146,6 +146,20 @@ static void keys_and_info(void) {
     CHECK(semctl(id % 32768, 0, SEM_STAT, u) == id);
     CHECK(ds.sem_nsems == 2 && ds.sem_perm.__key == key);
     CHECK(semctl(id % 32768, 0, SEM_STAT_ANY, u) == id);
+    FILE *f = fopen("/proc/sysvipc/sem", "r");
+    CHECK(f != NULL);
+    int found = 0;
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        int k, i, nsems;
+        unsigned mode;
+        if (sscanf(line, "%d %d %o %d", &k, &i, &mode, &nsems) == 4 && i == id) {
+            found = 1;
+            CHECK(k == key && mode == 0600 && nsems == 2);
+        }
+    }
+    if (f) fclose(f);
+    CHECK(found);
 
     /* IPC_SET: owner, group, mode bits; ctime. */
     ds.sem_perm.mode = 0640;
@@ -188,6 +202,57 @@ static void keys_and_info(void) {
         CHECK_EXIT(st, 0);
     }
     CHECK_OK(semctl(id, 0, IPC_RMID));
+}
+
+/* Writes `text` to a /proc/sys file; returns 0 or the errno. */
+static int write_sysctl(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return errno;
+    ssize_t n = write(fd, text, strlen(text));
+    int e = n < 0 ? errno : 0;
+    close(fd);
+    return e;
+}
+
+/* The limits files: root may write them (the same values go back, so nothing changes), with
+ * EINVAL for text that is not numbers, ERANGE for semmni above 32768; others may not. */
+static void limits(void) {
+    char cur[128] = {0};
+    FILE *f = fopen("/proc/sys/kernel/sem", "r");
+    CHECK(f && fgets(cur, sizeof cur, f));
+    if (f) fclose(f);
+    int msl, mns, opm, mni;
+    CHECK(sscanf(cur, "%d\t%d\t%d\t%d\n", &msl, &mns, &opm, &mni) == 4);
+    if (geteuid() != 0) return;
+    CHECK(write_sysctl("/proc/sys/kernel/sem", cur) == 0);
+    CHECK(write_sysctl("/proc/sys/kernel/sem", "abc") == EINVAL);
+    char bad[128];
+    snprintf(bad, sizeof bad, "%d %d %d 32769", msl, mns, opm);
+    CHECK(write_sysctl("/proc/sys/kernel/sem", bad) == ERANGE);
+    char again[128] = {0};
+    f = fopen("/proc/sys/kernel/sem", "r");
+    CHECK(f && fgets(again, sizeof again, f));
+    if (f) fclose(f);
+    CHECK(strcmp(cur, again) == 0);
+    const char *files[] = {"msgmax", "msgmnb", "msgmni", "shmmax", "shmall", "shmmni"};
+    for (unsigned i = 0; i < sizeof files / sizeof *files; i++) {
+        char path[64], v[64] = {0};
+        snprintf(path, sizeof path, "/proc/sys/kernel/%s", files[i]);
+        f = fopen(path, "r");
+        CHECK(f && fgets(v, sizeof v, f));
+        if (f) fclose(f);
+        CHECK(write_sysctl(path, v) == 0);
+        CHECK(write_sysctl(path, "x") == EINVAL);
+    }
+    CHECK(write_sysctl("/proc/sys/kernel/shmmni", "32769") == EINVAL);
+    pid_t c = fork();
+    if (c == 0) {
+        if (setgid(1000) || setuid(1000)) _exit(99);
+        _exit(write_sysctl("/proc/sys/kernel/sem", cur) == EACCES ? 0 : 1);
+    }
+    int st;
+    CHECK(waitpid(c, &st, 0) == c);
+    CHECK_EXIT(st, 0);
 }
 
 static void blocking(void) {
@@ -348,6 +413,7 @@ int main(void) {
     close(fd);
     lt_sub("basics", basics, 10000);
     lt_sub("keys_and_info", keys_and_info, 10000);
+    lt_sub("limits", limits, 10000);
     lt_sub("blocking", blocking, 10000);
     lt_sub("interrupted", interrupted, 10000);
     lt_sub("undo", undo, 10000);

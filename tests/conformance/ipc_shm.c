@@ -225,6 +225,25 @@ static void info(void) {
     CHECK(ds.shm_segsz == (size_t)page && ds.shm_nattch == 1);
     CHECK(shmctl(id % 32768, SHM_STAT_ANY, &ds) == id);
     CHECK_ERR(shmctl(32767, SHM_STAT, &ds), EINVAL);
+    /* /proc/sysvipc/shm: key, id, perms, size, cpid, lpid, nattch, ..., rss. */
+    f = fopen("/proc/sysvipc/shm", "r");
+    CHECK(f != NULL);
+    int found = 0;
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        int k, i, cpid, lpid;
+        unsigned mode;
+        unsigned long size, nattch;
+        if (sscanf(line, "%d %d %o %lu %d %d %lu", &k, &i, &mode, &size, &cpid, &lpid,
+                   &nattch) == 7 &&
+            i == id) {
+            found = 1;
+            CHECK(k == 0 && mode == 0600 && size == (unsigned long)page);
+            CHECK(cpid == getpid() && lpid == getpid() && nattch == 1);
+        }
+    }
+    if (f) fclose(f);
+    CHECK(found);
     CHECK_OK(shmdt(p));
     CHECK_OK(shmctl(id, IPC_RMID, NULL));
 }
