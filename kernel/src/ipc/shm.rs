@@ -84,7 +84,11 @@ pub fn get(c: &Caller, key: i32, size: u64, flags: u32) -> KResult<i32> {
     if total.checked_add(n).is_none_or(|t| t > limits::shmall()) {
         return Err(Errno::ENOSPC);
     }
-    let bytes = usize::try_from(n * PAGE as u64).map_err(|_| Errno::ENOMEM)?;
+    // Linux's `numpages << PAGE_SHIFT < size` test: a size whose pages overflow is ENOSPC.
+    let bytes = n
+        .checked_mul(PAGE as u64)
+        .and_then(|b| usize::try_from(b).ok())
+        .ok_or(Errno::ENOSPC)?;
     let (id, seq) = ids.next_id(limits::shmmni()).ok_or(Errno::ENOSPC)?;
     let pages = Arc::new(SharedPages::new(bytes)?);
     ids.insert(
