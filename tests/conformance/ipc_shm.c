@@ -88,6 +88,14 @@ static void basics(void) {
 static void sizes_and_keys(void) {
     CHECK_ERR(shmget(IPC_PRIVATE, 0, 0600), EINVAL);
     CHECK_ERR(shmget(IPC_PRIVATE, (size_t)-1, 0600), EINVAL);
+    /* More than RAM: refused at once under heuristic overcommit. */
+    FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+    int oc = -1;
+    if (f) {
+        if (fscanf(f, "%d", &oc) != 1) oc = -1;
+        fclose(f);
+    }
+    if (oc == 0) CHECK_ERR(shmget(IPC_PRIVATE, 1UL << 44, 0600), ENOMEM);
     key_t key = ftok(keyfile, 'S');
     CHECK(key != -1);
     CHECK_ERR(shmget(key, page, 0600), ENOENT);

@@ -89,8 +89,12 @@ pub fn get(c: &Caller, key: i32, size: u64, flags: u32) -> KResult<i32> {
         .checked_mul(PAGE as u64)
         .and_then(|b| usize::try_from(b).ok())
         .ok_or(Errno::ENOSPC)?;
-    let (id, seq) = ids.next_id(limits::shmmni()).ok_or(Errno::ENOSPC)?;
+    // Linux charges the segment to overcommit (heuristic mode): more pages than RAM is ENOMEM.
+    if n > lintel_hal::mm::total_frames() as u64 {
+        return Err(Errno::ENOMEM);
+    }
     let pages = Arc::new(SharedPages::new(bytes)?);
+    let (id, seq) = ids.next_id(limits::shmmni()).ok_or(Errno::ENOSPC)?;
     ids.insert(
         id,
         Segment {
