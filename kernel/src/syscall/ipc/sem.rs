@@ -36,7 +36,8 @@ pub fn semtimedop(c: &mut Call) -> SysResult {
 /// semop with an optional relative timeout (a `struct timespec` address; 0 for none).
 fn timed(c: &mut Call, timeout: Option<usize>) -> SysResult {
     let id = c.a[0] as i32;
-    let (addr, n) = (c.a[1], c.a[2]);
+    // nsops is an unsigned int: the upper half of the register is not part of it.
+    let (addr, n) = (c.a[1], c.a[2] as u32 as usize);
     if n < 1 || id < 0 {
         return Err(Errno::EINVAL);
     }
