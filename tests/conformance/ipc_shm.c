@@ -261,6 +261,10 @@ static void fork_exit_exec(void) {
     CHECK(id >= 0);
     volatile int *p = shmat(id, NULL, 0);
     CHECK(p != (void *)-1);
+    /* A fork is an attach by the parent: the last pid stays the parent's until the child
+     * detaches. */
+    sleep(1);
+    time_t before_fork = time(NULL);
     pid_t c = fork();
     if (c == 0) {
         /* The child inherits the attach. */
@@ -274,7 +278,10 @@ static void fork_exit_exec(void) {
     CHECK(waitpid(c, &st, 0) == c);
     CHECK_EXIT(st, 0);
     CHECK(p[0] == 2 && p[1] == 42);
-    CHECK(stat_of(id).shm_nattch == 1);
+    struct shmid_ds after = stat_of(id);
+    CHECK(after.shm_nattch == 1);
+    CHECK(after.shm_atime >= before_fork);
+    CHECK(after.shm_lpid == c && after.shm_dtime >= before_fork);
 
     /* An attach ends at exec: the new program sees only the parent's. */
     c = fork();

@@ -155,6 +155,35 @@ fn detached(pages: &[Arc<SharedPages>], pid: i32) {
     reap(&mut ids);
 }
 
+/// The attaches of `mm` were copied by a fork in process `pid`: each counts as a new attach
+/// (Linux's shm_open), so the segments' attach time and last pid move.
+pub fn forked(mm: &Arc<Mm>, pid: i32) {
+    let pages = shm_pages(mm);
+    if pages.is_empty() {
+        return;
+    }
+    let t = now();
+    for (_, s) in SHM.lock().iter_mut() {
+        if pages.iter().any(|p| Arc::ptr_eq(p, &s.pages)) {
+            s.atime = t;
+            s.lpid = pid;
+        }
+    }
+}
+
+/// The segments `mm` maps.
+fn shm_pages(mm: &Arc<Mm>) -> Vec<Arc<SharedPages>> {
+    mm.inner
+        .lock()
+        .vmas
+        .values()
+        .filter_map(|v| match &v.backing {
+            Backing::Shm(s) => Some(s.pages.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// shmdt: unmaps the attach that starts at `addr` (every part of it within the segment's
 /// size, as Linux does after mremap or partial munmap).
 pub fn detach(mm: &Arc<Mm>, addr: usize, pid: i32) -> KResult<()> {
@@ -195,16 +224,7 @@ pub fn release_mm(mm: Arc<Mm>, pid: i32) {
     if Arc::strong_count(&mm) != 1 {
         return;
     }
-    let pages: Vec<Arc<SharedPages>> = mm
-        .inner
-        .lock()
-        .vmas
-        .values()
-        .filter_map(|v| match &v.backing {
-            Backing::Shm(s) => Some(s.pages.clone()),
-            _ => None,
-        })
-        .collect();
+    let pages = shm_pages(&mm);
     if pages.is_empty() {
         return;
     }

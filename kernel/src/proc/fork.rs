@@ -151,7 +151,9 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
     let mm = if share_vm {
         parent.mm()
     } else {
-        parent.mm().fork()?
+        let mm = parent.mm().fork()?;
+        crate::ipc::shm::forked(&mm, parent.pid);
+        mm
     };
     let pid = alloc_pid()?;
     let p = Arc::new(Process {
