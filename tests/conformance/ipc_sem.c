@@ -2,9 +2,10 @@
  * IPC_NOWAIT (EAGAIN), ERANGE, EFBIG, E2BIG; blocking and wake-ups (GETNCNT, GETZCNT, the
  * order waiters complete in), semtimedop's timeout, EINTR from a handler even with
  * SA_RESTART, EIDRM for a waiter when the set is removed, a blocked process killed, SEM_UNDO
- * applied at exit, and the semctl commands (GETVAL/SETVAL/GETALL/SETALL/GETPID/IPC_STAT/
- * IPC_SET/IPC_INFO/SEM_INFO/SEM_STAT/SEM_STAT_ANY) with permissions for another user. Every
- * set made here is removed again. */
+ * applied at exit (also releasing a lock whose holder was killed, after four processes
+ * shared a counter in shared memory under it), the semctl commands (GETVAL/SETVAL/GETALL/
+ * SETALL/GETPID/IPC_STAT/IPC_SET/IPC_INFO/SEM_INFO/SEM_STAT/SEM_STAT_ANY) with permissions
+ * for another user, and the limits files. Every set made here is removed again. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -12,9 +13,11 @@
 #include <stdint.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <unistd.h>
 
 union semun {
@@ -406,6 +409,52 @@ static void undo(void) {
     CHECK_OK(semctl(id, 0, IPC_RMID));
 }
 
+/* A semaphore as a mutex around a counter in shared memory: four processes, 200 increments
+ * each; one is killed while it may hold the lock, and SEM_UNDO gives the lock back. */
+static void mutex(void) {
+    int id = semget(IPC_PRIVATE, 1, 0600);
+    int shm = shmget(IPC_PRIVATE, sizeof(long), 0600);
+    CHECK(id >= 0 && shm >= 0);
+    volatile long *counter = shmat(shm, NULL, 0);
+    CHECK(counter != (void *)-1);
+    CHECK_OK(shmctl(shm, IPC_RMID, NULL));
+    CHECK_OK(op1(id, 0, 1, 0));
+    pid_t kids[4];
+    for (int k = 0; k < 4; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            for (int i = 0; i < 200; i++) {
+                if (op1(id, 0, -1, SEM_UNDO)) _exit(1);
+                long v = *counter;
+                if (i % 16 == 0) sched_yield();
+                *counter = v + 1;
+                if (op1(id, 0, 1, SEM_UNDO)) _exit(2);
+            }
+            _exit(0);
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        int st;
+        CHECK(waitpid(kids[k], &st, 0) == kids[k]);
+        CHECK_EXIT(st, 0);
+    }
+    CHECK(*counter == 800);
+    /* A holder killed: its adjustment releases the lock. */
+    pid_t c = fork();
+    if (c == 0) {
+        if (op1(id, 0, -1, SEM_UNDO)) _exit(1);
+        pause();
+        _exit(2);
+    }
+    CHECK(wait_count(id, 0, GETVAL, 0));
+    kill(c, SIGKILL);
+    int st;
+    CHECK(waitpid(c, &st, 0) == c);
+    CHECK(getval(id, 0) == 1);
+    CHECK_OK(shmdt((void *)counter));
+    CHECK_OK(semctl(id, 0, IPC_RMID));
+}
+
 int main(void) {
     snprintf(keyfile, sizeof keyfile, "/tmp/ipc_sem.%d", getpid());
     int fd = open(keyfile, O_CREAT | O_WRONLY, 0600);
@@ -417,6 +466,7 @@ int main(void) {
     lt_sub("blocking", blocking, 10000);
     lt_sub("interrupted", interrupted, 10000);
     lt_sub("undo", undo, 10000);
+    lt_sub("mutex", mutex, 20000);
     unlink(keyfile);
     DONE();
 }
