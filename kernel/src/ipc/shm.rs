@@ -143,11 +143,11 @@ pub fn attach(c: &Caller, id: i32, write: bool, exec: bool) -> KResult<(ShmMap, 
 
 /// Records detaches from the segments behind `pages` by process `pid`, then drops the ones
 /// that were waiting for their last detach.
-fn detached(pages: &[Arc<SharedPages>], pid: i32) {
+fn detached(pages: &[usize], pid: i32) {
     let mut ids = SHM.lock();
     let t = now();
     for (_, s) in ids.iter_mut() {
-        if pages.iter().any(|p| Arc::ptr_eq(p, &s.pages)) {
+        if pages.contains(&key_of(&s.pages)) {
             s.dtime = t;
             s.lpid = pid;
         }
@@ -164,21 +164,27 @@ pub fn forked(mm: &Arc<Mm>, pid: i32) {
     }
     let t = now();
     for (_, s) in SHM.lock().iter_mut() {
-        if pages.iter().any(|p| Arc::ptr_eq(p, &s.pages)) {
+        if pages.contains(&key_of(&s.pages)) {
             s.atime = t;
             s.lpid = pid;
         }
     }
 }
 
+/// Names a segment's pages by address: a list of these keeps no segment alive, so the
+/// ones whose last attach is going can be reaped while it is in hand.
+fn key_of(p: &Arc<SharedPages>) -> usize {
+    Arc::as_ptr(p) as usize
+}
+
 /// The segments `mm` maps.
-fn shm_pages(mm: &Arc<Mm>) -> Vec<Arc<SharedPages>> {
+fn shm_pages(mm: &Arc<Mm>) -> Vec<usize> {
     mm.inner
         .lock()
         .vmas
         .values()
         .filter_map(|v| match &v.backing {
-            Backing::Shm(s) => Some(s.pages.clone()),
+            Backing::Shm(s) => Some(key_of(&s.pages)),
             _ => None,
         })
         .collect()
@@ -190,7 +196,7 @@ pub fn detach(mm: &Arc<Mm>, addr: usize, pid: i32) -> KResult<()> {
     if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
-    let pages = {
+    let key = {
         let mut m = mm.inner.lock();
         let pages = match m.find(addr) {
             Some(v) if v.start == addr => match &v.backing {
@@ -212,9 +218,9 @@ pub fn detach(mm: &Arc<Mm>, addr: usize, pid: i32) -> KResult<()> {
         for (s, e) in parts {
             m.unmap(s, e);
         }
-        pages
+        key_of(&pages)
     };
-    detached(&[pages], pid);
+    detached(&[key], pid);
     Ok(())
 }
 
