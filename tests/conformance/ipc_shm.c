@@ -62,6 +62,15 @@ static void basics(void) {
     CHECK(ds.shm_lpid == getpid());
     CHECK(ds.shm_atime >= before);
     CHECK(ds.shm_dtime == 0);
+    /* The kernel's own stores reach untouched pages (read into the segment). */
+    int fds[2];
+    CHECK_OK(pipe(fds));
+    CHECK(write(fds[1], "piped", 5) == 5);
+    CHECK(read(fds[0], a + page + 8, 5) == 5);
+    CHECK(memcmp(b + page + 8, "piped", 5) == 0);
+    close(fds[0]);
+    close(fds[1]);
+
     CHECK_OK(shmdt(b));
     ds = stat_of(id);
     CHECK(ds.shm_nattch == 1);
