@@ -87,6 +87,15 @@ static void basics(void) {
     CHECK_OK(munmap(a + page, page));
     CHECK(stat_of(id).shm_nattch == 2);
     CHECK(a[2 * page] == 0);
+    /* Without its first page, an attach is still found from its start address. */
+    char *c = shmat(id, NULL, 0);
+    CHECK(c != (void *)-1);
+    CHECK(stat_of(id).shm_nattch == 3);
+    CHECK_OK(munmap(c, page));
+    CHECK(stat_of(id).shm_nattch == 3);
+    CHECK_OK(shmdt(c));
+    CHECK(stat_of(id).shm_nattch == 2);
+    CHECK_ERR(shmdt(c), EINVAL);
     CHECK_OK(shmdt(a));
     CHECK(stat_of(id).shm_nattch == 0);
     CHECK_OK(shmctl(id, IPC_RMID, NULL));
@@ -97,6 +106,8 @@ static void basics(void) {
 static void sizes_and_keys(void) {
     CHECK_ERR(shmget(IPC_PRIVATE, 0, 0600), EINVAL);
     CHECK_ERR(shmget(IPC_PRIVATE, (size_t)-1, 0600), EINVAL);
+    /* Past the largest file size (shmem's limit), below shmmax. */
+    CHECK_ERR(shmget(IPC_PRIVATE, 1UL << 63, 0600), EINVAL);
     /* More than RAM: refused at once under heuristic overcommit. */
     FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
     int oc = -1;

@@ -89,6 +89,10 @@ pub fn get(c: &Caller, key: i32, size: u64, flags: u32) -> KResult<i32> {
         .checked_mul(PAGE as u64)
         .and_then(|b| usize::try_from(b).ok())
         .ok_or(Errno::ENOSPC)?;
+    // A size past the largest file offset is refused by the segment's file (shmem).
+    if size > i64::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
     // Linux charges the segment to overcommit (heuristic mode): more pages than RAM is ENOMEM.
     if n > lintel_hal::mm::total_frames() as u64 {
         return Err(Errno::ENOMEM);
@@ -190,32 +194,48 @@ fn shm_pages(mm: &Arc<Mm>) -> Vec<usize> {
         .collect()
 }
 
-/// shmdt: unmaps the attach that starts at `addr` (every part of it within the segment's
-/// size, as Linux does after mremap or partial munmap).
+/// shmdt, as Linux's: from the first mapping ending above `addr`, the first piece of any
+/// attach that lies where an attach made at `addr` would have put it (its offset in the
+/// segment equals its distance from `addr`) is unmapped, then every later piece of that
+/// segment placed the same way within the segment's size. EINVAL when there is none.
 pub fn detach(mm: &Arc<Mm>, addr: usize, pid: i32) -> KResult<()> {
     if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
+    let placed = |v: &crate::mm::Vma| match &v.backing {
+        Backing::Shm(s) => v
+            .start
+            .checked_sub(addr)
+            .is_some_and(|d| d as u64 == s.offset)
+            .then(|| s.pages.clone()),
+        _ => None,
+    };
     let key = {
         let mut m = mm.inner.lock();
-        let pages = match m.find(addr) {
-            Some(v) if v.start == addr => match &v.backing {
-                Backing::Shm(s) if s.offset == 0 => s.pages.clone(),
-                _ => return Err(Errno::EINVAL),
-            },
-            _ => return Err(Errno::EINVAL),
-        };
-        let end = addr.saturating_add(pages.pages() * PAGE);
-        let parts: Vec<(usize, usize)> = m
-            .vmas
-            .range(addr..end)
-            .filter(|(_, v)| {
-                matches!(&v.backing, Backing::Shm(s)
-                    if Arc::ptr_eq(&s.pages, &pages) && s.offset == (v.start - addr) as u64)
-            })
-            .map(|(_, v)| (v.start, v.end))
-            .collect();
-        for (s, e) in parts {
+        let first = m.find(addr).map_or(addr, |v| v.start);
+        let mut pieces: Vec<(usize, usize)> = Vec::new();
+        let mut found: Option<Arc<SharedPages>> = None;
+        for v in m.vmas.range(first..).map(|(_, v)| v) {
+            match &found {
+                None => {
+                    if let Some(p) = placed(v) {
+                        pieces.push((v.start, v.end));
+                        found = Some(p);
+                    }
+                }
+                Some(p) => {
+                    let size = (p.pages() * PAGE) as u64;
+                    if (v.end - addr) as u64 > size {
+                        break;
+                    }
+                    if placed(v).is_some_and(|q| Arc::ptr_eq(&q, p)) {
+                        pieces.push((v.start, v.end));
+                    }
+                }
+            }
+        }
+        let pages = found.ok_or(Errno::EINVAL)?;
+        for (s, e) in pieces {
             m.unmap(s, e);
         }
         key_of(&pages)

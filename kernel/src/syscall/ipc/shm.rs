@@ -42,13 +42,15 @@ pub fn shmat(c: &mut Call) -> SysResult {
     let id = c.a[0] as i32;
     let mut addr = c.a[1];
     let flags = c.a[2] as u32;
-    if addr != 0 {
+    // A non-null address is where the attach goes, even when SHM_RND rounds it down to 0.
+    let fixed = addr != 0;
+    if fixed {
         if !addr.is_multiple_of(PAGE) {
             if flags & SHM_RND == 0 {
                 return Err(Errno::EINVAL);
             }
             addr &= !(PAGE - 1);
-            if addr == 0 {
+            if addr == 0 && flags & SHM_REMAP != 0 {
                 return Err(Errno::EINVAL);
             }
         }
@@ -61,7 +63,7 @@ pub fn shmat(c: &mut Call) -> SysResult {
     let len = page_up(size).ok_or(Errno::ENOMEM)?;
     let mm = c.thread.proc_ref().mm();
     let mut m = mm.inner.lock();
-    let start = if addr != 0 {
+    let start = if fixed {
         let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
         if flags & SHM_REMAP == 0 && !m.is_free(addr, end) {
             return Err(Errno::EINVAL);
