@@ -13,8 +13,9 @@ use lintel_hal::mm::Prot;
 use lintel_hal::UserContext;
 use lintel_vfs::{FileType, Inode};
 
-/// Linux's limit on nested interpreters (`#!` scripts and binfmt handlers).
-const MAX_NESTING: usize = 4;
+/// Linux's limit on nested interpreters (`#!` scripts and binfmt handlers): exec_binprm
+/// fails with ELOOP past depth 5.
+const MAX_NESTING: usize = 5;
 /// ARG_MAX: the room for argument strings every stack limit allows (32 pages).
 const ARG_MAX: usize = 32 * 4096;
 /// _STK_LIM: three quarters of it bound the argument room however large RLIMIT_STACK is.
@@ -45,14 +46,23 @@ fn read_exact_at(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<us
 /// changes mtime/ctime, so a stale entry is never used.
 type ElfKey = (u64, u64, u64, i64, i64, i64, i64);
 
-/// Parsed headers of recently executed files, most recent first (shells exec the same few
-/// programs over and over).
+/// Parsed headers of recently executed files that load cleanly, most recent first (shells
+/// exec the same few programs over and over).
 static ELF_CACHE: spin::Mutex<Vec<(ElfKey, ElfInfo)>> = spin::Mutex::new(Vec::new());
 const ELF_CACHE_SIZE: usize = 16;
 
-fn parse_elf(inode: &Arc<dyn Inode>) -> KResult<ElfInfo> {
+/// An ELF file as far as execve gets before the point of no return.
+struct Elf {
+    /// PT_INTERP's file offset and size.
+    interp: Option<(u64, u64)>,
+    /// The load segments, or why they cannot be loaded: Linux finds that out only after the
+    /// point of no return, where it kills the process.
+    info: KResult<ElfInfo>,
+}
+
+fn elf_key(inode: &Arc<dyn Inode>) -> ElfKey {
     let st = inode.stat();
-    let key: ElfKey = (
+    (
         inode.fs_id(),
         st.ino,
         st.size,
@@ -60,35 +70,80 @@ fn parse_elf(inode: &Arc<dyn Inode>) -> KResult<ElfInfo> {
         st.mtime.nsec,
         st.ctime.sec,
         st.ctime.nsec,
-    );
-    {
-        let mut cache = ELF_CACHE.lock();
-        if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
-            let hit = cache.remove(i);
-            let info = hit.1.clone();
-            cache.insert(0, hit);
-            return Ok(info);
-        }
-    }
-    let info = parse_elf_uncached(inode)?;
+    )
+}
+
+fn cached(key: &ElfKey) -> Option<ElfInfo> {
+    let mut cache = ELF_CACHE.lock();
+    let i = cache.iter().position(|(k, _)| k == key)?;
+    let hit = cache.remove(i);
+    let info = hit.1.clone();
+    cache.insert(0, hit);
+    Some(info)
+}
+
+fn remember(key: ElfKey, info: &ElfInfo) {
     let mut cache = ELF_CACHE.lock();
     cache.insert(0, (key, info.clone()));
     cache.truncate(ELF_CACHE_SIZE);
+}
+
+/// The program itself: a bad ELF header or program header table is ENOEXEC (Linux's
+/// load_elf_binary and load_elf_phdrs), before anything is committed.
+fn parse_elf(inode: &Arc<dyn Inode>) -> KResult<Elf> {
+    let key = elf_key(inode);
+    if let Some(info) = cached(&key) {
+        return Ok(Elf {
+            interp: info.interp,
+            info: Ok(info),
+        });
+    }
+    let mut head = [0u8; 64];
+    let n = read_exact_at(inode, 0, &mut head)?;
+    let header = ElfHeader::parse(&head[..n], lintel_hal::cpu::ELF_MACHINE)?;
+    let ph = read_phdrs(inode, header.phoff, header.phnum as usize * 56)?;
+    let interp = lintel_elf::find_interp(&ph, header.phnum)?;
+    let info = ElfInfo::parse(header, &ph, inode.stat().size);
+    if let Ok(i) = &info {
+        remember(key, i);
+    }
+    Ok(Elf { interp, info })
+}
+
+/// Reads a program header table: a short read is ENOEXEC.
+fn read_phdrs(inode: &Arc<dyn Inode>, off: u64, size: usize) -> KResult<Vec<u8>> {
+    let mut ph = Vec::new();
+    crate::mm::kheap::reserve_in(&mut ph, size)?;
+    ph.resize(size, 0);
+    if read_exact_at(inode, off, &mut ph)? != size {
+        return Err(Errno::ENOEXEC);
+    }
+    Ok(ph)
+}
+
+/// The interpreter: Linux reads its ELF header (EIO when the file is shorter) and checks the
+/// magic, the machine and its program header table (ELIBBAD) before the point of no return;
+/// everything else about it fails after (the inner error).
+fn parse_interp(inode: &Arc<dyn Inode>) -> KResult<KResult<ElfInfo>> {
+    let key = elf_key(inode);
+    if let Some(info) = cached(&key) {
+        return Ok(Ok(info));
+    }
+    let mut head = [0u8; 64];
+    if read_exact_at(inode, 0, &mut head)? != head.len() {
+        return Err(Errno::EIO);
+    }
+    let (phoff, size) = lintel_elf::interp_header(&head, lintel_hal::cpu::ELF_MACHINE)?;
+    let ph = read_phdrs(inode, phoff, size).map_err(|_| Errno::ELIBBAD)?;
+    let info = ElfHeader::parse(&head, lintel_hal::cpu::ELF_MACHINE)
+        .and_then(|h| ElfInfo::parse(h, &ph, inode.stat().size));
+    if let Ok(i) = &info {
+        remember(key, i);
+    }
     Ok(info)
 }
 
-fn parse_elf_uncached(inode: &Arc<dyn Inode>) -> KResult<ElfInfo> {
-    let mut head = [0u8; 64];
-    let n = read_exact_at(inode, 0, &mut head)?;
-    let hdr = ElfHeader::parse(&head[..n], lintel_hal::cpu::ELF_MACHINE)?;
-    let size = hdr.phentsize as usize * hdr.phnum as usize;
-    let mut ph = alloc::vec![0u8; size];
-    if read_exact_at(inode, hdr.phoff, &mut ph)? != size {
-        return Err(Errno::ENOEXEC);
-    }
-    ElfInfo::parse(hdr, &ph, inode.stat().size)
-}
-
+/// Maps the load segments. Every error here comes after Linux's point of no return.
 fn map_elf(
     mm: &mut mm::MmInner,
     inode: &Arc<dyn Inode>,
@@ -97,6 +152,7 @@ fn map_elf(
     path: &Arc<Vec<u8>>,
 ) -> KResult<usize> {
     let mut end = 0;
+    let file_size = inode.stat().size;
     for s in &info.segments {
         // The bias wraps, as Linux's load_bias does: a PIE whose lowest address lies above
         // the base moves down to it. Where the segment lands must be user space.
@@ -108,6 +164,25 @@ fn map_elf(
             return Err(Errno::ENOMEM);
         }
         let lead = (vaddr - start) as u64;
+        let file_bytes = s.filesz + lead;
+        // Linux zeroes the rest of the page where a writable segment's file data ends
+        // (padzero); when that page lies wholly past the end of the file the store faults
+        // and the exec fails.
+        let data_end = s.offset + s.filesz;
+        if s.writable
+            && s.filesz > 0
+            && s.memsz > s.filesz
+            && !data_end.is_multiple_of(mm::PAGE as u64)
+            && page_down(data_end as usize) as u64 >= file_size.div_ceil(4096) * 4096
+        {
+            return Err(Errno::EFAULT);
+        }
+        // The zero-filled part past the file's pages is anonymous memory (Linux's vm_brk),
+        // committed like any other.
+        let file_end = page_up(start + file_bytes as usize).ok_or(Errno::ENOMEM)?;
+        if stop > file_end && s.writable {
+            mm::commit::enough(mm, (stop - file_end) / mm::PAGE, false)?;
+        }
         mm.map(Vma {
             start,
             end: stop,
@@ -122,10 +197,11 @@ fn map_elf(
                 // A file offset below the segment's page offset cannot be mapped (Linux's
                 // mmap of it fails the same way).
                 offset: s.offset.checked_sub(lead).ok_or(Errno::EINVAL)?,
-                file_bytes: s.filesz + lead,
+                file_bytes,
                 path: path.clone(),
                 may_write: false,
             },
+            noreserve: false,
         });
         end = end.max(stop);
     }
@@ -156,40 +232,50 @@ fn resolve_exec(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KResu
         return Err(Errno::EACCES);
     }
     let cred = thread.proc_ref().cred.lock().vfs();
-    if cred.uid == 0 {
-        if st.mode & 0o111 == 0 {
-            return Err(Errno::EACCES);
-        }
-    } else {
-        lintel_vfs::permission(&st, &cred, 1)?;
-    }
+    lintel_vfs::permission(&st, &cred, 1)?;
     Ok(inode)
 }
 
-/// Parses a `#!` line: interpreter and optional single argument.
-fn parse_shebang(head: &[u8]) -> KResult<(Vec<u8>, Option<Vec<u8>>)> {
-    let line_end = head.iter().position(|&c| c == b'\n').unwrap_or(head.len());
-    let line = &head[2..line_end];
-    let is_ws = |c: &u8| *c == b' ' || *c == b'\t';
-    let start = line.iter().position(|c| !is_ws(c)).ok_or(Errno::ENOEXEC)?;
-    let line = &line[start..];
-    let line = &line[..line.len()
-        - line
-            .iter()
-            .rev()
-            .take_while(|c| is_ws(c) || **c == 0)
-            .count()];
-    let iend = line.iter().position(is_ws).unwrap_or(line.len());
-    let interp = line[..iend].to_vec();
-    let rest = &line[iend..];
-    let arg = rest
-        .iter()
-        .position(|c| !is_ws(c))
-        .map(|p| rest[p..].to_vec());
-    if interp.is_empty() {
-        return Err(Errno::ENOEXEC);
+/// How many bytes of a file execve looks at to choose its format (BINPRM_BUF_SIZE).
+const BINPRM_BUF_SIZE: usize = 256;
+
+/// Parses a `#!` line as Linux's load_script does, from the first 256 bytes of the file
+/// (zero-padded): the interpreter and an optional single argument. A line longer than the
+/// buffer is fine as long as the interpreter's name ends inside it (the argument is then
+/// cut); otherwise ENOEXEC, as for a line without a name.
+fn parse_shebang(buf: &[u8; BINPRM_BUF_SIZE]) -> KResult<(Vec<u8>, Option<Vec<u8>>)> {
+    let spacetab = |c: u8| c == b' ' || c == b'\t';
+    let last = BINPRM_BUF_SIZE - 1;
+    let next_non_spacetab = |from: usize, to: usize| (from..=to).find(|&i| !spacetab(buf[i]));
+    let next_terminator =
+        |from: usize, to: usize| (from..=to).find(|&i| spacetab(buf[i]) || buf[i] == 0);
+    let mut i_end = match buf.iter().position(|&c| c == b'\n') {
+        Some(p) => p,
+        None => {
+            let first = next_non_spacetab(2, last).ok_or(Errno::ENOEXEC)?;
+            next_terminator(first, last).ok_or(Errno::ENOEXEC)?;
+            last
+        }
+    };
+    while i_end > 2 && spacetab(buf[i_end - 1]) {
+        i_end -= 1;
     }
-    Ok((interp, arg))
+    let i_name = next_non_spacetab(2, i_end)
+        .filter(|&i| i != i_end)
+        .ok_or(Errno::ENOEXEC)?;
+    let i_sep = next_terminator(i_name, i_end);
+    let i_arg = i_sep
+        .filter(|&s| buf[s] != 0)
+        .and_then(|s| next_non_spacetab(s, i_end));
+    // Each string ends at the line's end or at a NUL inside it.
+    let c_str = |from: usize, to: usize| {
+        let s = buf.get(from..to.max(from)).unwrap_or(&[]);
+        let n = s.iter().position(|&c| c == 0).unwrap_or(s.len());
+        s[..n].to_vec()
+    };
+    let name = c_str(i_name, i_sep.unwrap_or(i_end).min(i_end));
+    let arg = i_arg.map(|a| c_str(a, i_end));
+    Ok((name, arg))
 }
 
 /// Executes `path` in the calling process. On success the context is the new program's.
@@ -219,15 +305,16 @@ pub fn execve(
     let execfn = path.clone();
     let mut inode = resolve_exec(thread, dirfd, &path, follow)?;
     let mut depth = 0;
-    let info = loop {
-        let mut head = [0u8; 256];
+    let elf = loop {
+        // Linux's exec_binprm: at most 5 rewrites by `#!` (depth 0 to 5 run a handler).
+        if depth > MAX_NESTING {
+            return Err(Errno::ELOOP);
+        }
+        let mut head = [0u8; BINPRM_BUF_SIZE];
         let n = read_exact_at(&inode, 0, &mut head)?;
         if n >= 2 && head[0] == b'#' && head[1] == b'!' {
             depth += 1;
-            if depth > MAX_NESTING {
-                return Err(Errno::ELOOP);
-            }
-            let (interp, arg) = parse_shebang(&head[..n])?;
+            let (interp, arg) = parse_shebang(&head)?;
             let mut new_argv = alloc::vec![interp.clone()];
             new_argv.extend(arg);
             new_argv.push(path.clone());
@@ -240,15 +327,37 @@ pub fn execve(
         break parse_elf(&inode)?;
     };
 
-    // Build the new address space.
-    let new_mm = Mm::new()?;
-    let layout = mm::layout(randomize_va(thread));
-    let bias = if info.header.kind == ElfKind::Dyn {
-        layout.pie_base.wrapping_sub(info.min_vaddr as usize)
-    } else {
-        0
+    // The interpreter is opened and its headers checked before the point of no return.
+    let interp = match elf.interp {
+        None => None,
+        Some((off, len)) => {
+            let mut name = Vec::new();
+            crate::mm::kheap::reserve_in(&mut name, len as usize)?;
+            name.resize(len as usize, 0);
+            if read_exact_at(&inode, off, &mut name)? != name.len() {
+                return Err(Errno::EIO);
+            }
+            if name.last() != Some(&0) {
+                return Err(Errno::ENOEXEC);
+            }
+            let n = name.iter().position(|&c| c == 0).unwrap_or(name.len());
+            name.truncate(n);
+            let ino = resolve_exec(thread, libc_at_fdcwd(), &name, true)?;
+            let info = parse_interp(&ino)?;
+            Some((ino, name, info))
+        }
     };
-    let (entry, phdr, interp_base, brk, vdso) = {
+
+    // Past this point Linux has given up the old program: whatever fails kills the process.
+    let layout = mm::layout(randomize_va(thread));
+    let built = (|| -> KResult<_> {
+        let info = elf.info.clone()?;
+        let new_mm = Mm::new()?;
+        let bias = if info.header.kind == ElfKind::Dyn {
+            layout.pie_base.wrapping_sub(info.min_vaddr as usize)
+        } else {
+            0
+        };
         let mut m = new_mm.inner.lock();
         m.mmap_top = layout.mmap_top;
         m.stack_top = layout.stack_top;
@@ -256,25 +365,13 @@ pub fn execve(
         let end = map_elf(&mut m, &inode, &info, bias, &main_path)?;
         let mut entry = (info.header.entry as usize).wrapping_add(bias);
         let mut interp_base = 0;
-        if let Some((off, len)) = info.interp {
-            let mut name = alloc::vec![0u8; len as usize];
-            if read_exact_at(&inode, off, &mut name)? != name.len() {
-                return Err(Errno::ENOEXEC);
-            }
-            while name.last() == Some(&0) {
-                name.pop();
-            }
-            let interp =
-                resolve_exec(thread, libc_at_fdcwd(), &name, true).map_err(|e| match e {
-                    Errno::EACCES => Errno::EACCES,
-                    e => e,
-                })?;
-            let ii = parse_elf(&interp)?;
+        if let Some((ino, name, ii)) = &interp {
+            let ii = ii.clone()?;
             let span = ii.max_vaddr.saturating_sub(ii.min_vaddr) as usize;
             let base = m.find_free(span, m.mmap_top).ok_or(Errno::ENOMEM)?;
             let ibias = base.wrapping_sub(ii.min_vaddr as usize);
-            let ipath = Arc::new(fs::absolute_path(thread, &name));
-            map_elf(&mut m, &interp, &ii, ibias, &ipath)?;
+            let ipath = Arc::new(fs::absolute_path(thread, name));
+            map_elf(&mut m, ino, &ii, ibias, &ipath)?;
             entry = (ii.header.entry as usize).wrapping_add(ibias);
             interp_base = base;
         }
@@ -283,11 +380,37 @@ pub fn execve(
             .map(|p| (p as usize).wrapping_add(bias))
             .unwrap_or(0);
         let vdso = crate::vdso::map(&mut m)?;
-        (entry, phdr, interp_base, end, vdso)
+        drop(m);
+        Ok((new_mm, info, bias, entry, phdr, interp_base, end, vdso))
+    })();
+    let (new_mm, info, bias, entry, phdr, interp_base, brk, vdso) = match built {
+        Ok(b) => b,
+        Err(e) => {
+            crate::debug!(
+                "execve: loading failed after the point of no return: {}",
+                e.name()
+            );
+            crate::proc::force_fatal(thread, signal::SIGSEGV);
+            return Err(e);
+        }
     };
     let main_entry = (info.header.entry as usize).wrapping_add(bias);
 
-    let cred = thread.proc_ref().cred.lock().clone();
+    // The credentials the program runs with: set-id bits, root's capabilities, ambient ones.
+    let outcome = {
+        let st = inode.stat();
+        let file = lintel_cred::ExecFile {
+            mode: st.mode,
+            uid: st.uid,
+            gid: st.gid,
+            nosuid: fs::nosuid(&inode),
+        };
+        let p = thread.proc_ref();
+        let nnp = p.no_new_privs.load(core::sync::atomic::Ordering::Relaxed) != 0;
+        let old = p.cred.lock().clone();
+        old.exec(&file, nnp)
+    };
+    let cred = &outcome.cred;
     let aux = AuxInfo {
         phdr: phdr as u64,
         phent: 56,
@@ -298,7 +421,7 @@ pub fn execve(
         euid: cred.euid,
         gid: cred.gid,
         egid: cred.egid,
-        secure: false,
+        secure: outcome.secure,
         hwcap: lintel_hal::cpu::hwcap(),
         hwcap2: lintel_hal::cpu::hwcap2(),
         clktck: 100,
@@ -334,6 +457,7 @@ pub fn execve(
             },
             shared: false,
             backing: Backing::Anon,
+            noreserve: false,
         });
         let base = layout.stack_top - image.bytes.len();
         m.write_bytes(base, &image.bytes)?;
@@ -343,6 +467,7 @@ pub fn execve(
 
     // Point of no return.
     let p = thread.process();
+    commit_exec_creds(&p, outcome);
     kill_other_threads(thread);
     lintel_hal::mm::activate_kernel();
     let old = p.set_mm(new_mm);
@@ -385,6 +510,24 @@ pub fn execve(
     lintel_hal::task::reset_fpu();
     crate::proc::release_vfork(&p);
     Ok(())
+}
+
+/// Installs the credentials execve computed, with what follows from them in begin_new_exec:
+/// a program running with ids other than its real ones is not dumpable, a privileged one
+/// loses the parent-death signal, and set-id bits clear the personality's unsafe flags.
+fn commit_exec_creds(p: &crate::proc::Process, outcome: lintel_cred::ExecOutcome) {
+    use core::sync::atomic::Ordering::Relaxed;
+    let c = &outcome.cred;
+    let dumpable = c.euid == c.uid && c.egid == c.gid;
+    p.dumpable.store(dumpable as u32, Relaxed);
+    if outcome.secure {
+        p.pdeath_signal.store(0, Relaxed);
+    }
+    if outcome.setid_bits {
+        p.personality
+            .fetch_and(!lintel_abi::prctl::PER_CLEAR_ON_SETID, Relaxed);
+    }
+    *p.cred.lock() = outcome.cred;
 }
 
 /// execve in a multi-threaded process: every other thread exits first (Linux's de_thread).

@@ -22,6 +22,7 @@ mod sched;
 mod syscall;
 mod time;
 mod uaccess;
+mod uts;
 mod vdso;
 
 use alloc::vec::Vec;
@@ -40,11 +41,7 @@ const DEFAULT_ENV: &[&[u8]] = &[
 /// Reads a NUL-separated list from a file of the initramfs (`/lintel/argv`, `/lintel/envp`).
 fn read_list(path: &[u8]) -> Option<Vec<Vec<u8>>> {
     let root = fs::initramfs_root();
-    let cred = lintel_vfs::Cred {
-        uid: 0,
-        gid: 0,
-        groups: Vec::new(),
-    };
+    let cred = crate::proc::Cred::default().vfs();
     let ctx = lintel_vfs::WalkCtx {
         root: &root,
         start: &root,
@@ -98,8 +95,11 @@ fn kernel_main(info: BootInfo) -> ! {
     sched::on_tick(itimer::tick);
     sched::on_tick(fs::timerfd::tick);
     sched::on_tick(net::inet::tick);
+    // Work that may wait for the disk: the ext4 journal's commit every 5 s.
+    sched::on_quiet(fs::ext4::periodic_commit);
     // Closing the last reference to an open file drops the locks it owns.
-    fs::file::set_release_hook(fs::locks::on_release);
+    fs::file::set_release_hook(fs::on_release);
+    fs::file::set_event_hook(fs::notify::file_event);
     // A session leader's exit hangs up its terminal's foreground group.
     proc::set_session_end_hook(fs::tty::session_ended);
     // System calls from user mode go to the syscall layer's table.

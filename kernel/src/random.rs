@@ -71,3 +71,13 @@ pub fn fill(buf: &mut [u8]) {
         rng.key[i] = u32::from_le_bytes([k[i * 4], k[i * 4 + 1], k[i * 4 + 2], k[i * 4 + 3]]);
     }
 }
+
+/// A random number fixed for the whole boot (for scrambling values shown to user space).
+pub fn boot_cookie() -> u64 {
+    static COOKIE: spin::Once<u64> = spin::Once::new();
+    *COOKIE.call_once(|| {
+        let mut b = [0u8; 8];
+        fill(&mut b);
+        u64::from_le_bytes(b)
+    })
+}

@@ -228,6 +228,28 @@ pub fn tick() -> bool {
     lintel_hal::clock::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS && !s.queue.is_empty()
 }
 
+/// Background work that must run where this CPU holds no kernel lock and is in no system
+/// call (the journal's periodic commit), registered at boot like the tick hooks.
+static QUIET_HOOKS: Mutex<[Option<TickHook>; 4]> = Mutex::new([None; 4]);
+
+/// Runs `hook` from the idle loop and whenever a thread is back from user mode on a timer
+/// interrupt: unlike a tick hook, it may take locks and wait for the disk.
+pub fn on_quiet(hook: TickHook) {
+    let mut hooks = QUIET_HOOKS.lock();
+    match hooks.iter_mut().find(|h| h.is_none()) {
+        Some(slot) => *slot = Some(hook),
+        None => panic!("more than {} quiet hooks", hooks.len()),
+    }
+}
+
+/// Runs the quiet hooks; the caller holds no lock and is in no system call.
+pub fn quiet() {
+    let hooks = *QUIET_HOOKS.lock();
+    for hook in hooks.iter().flatten() {
+        hook();
+    }
+}
+
 /// Removes a thread from the sleep list (it was woken for another reason).
 pub fn cancel_sleep(t: &ThreadRef) {
     SCHED.lock().sleepers.retain(|(_, s)| !Arc::ptr_eq(s, t));
@@ -238,6 +260,7 @@ pub fn idle_loop() -> ! {
     SCHED.lock().idle = Some(lintel_hal::task::current());
     loop {
         tick();
+        quiet();
         let has_work = !SCHED.lock().queue.is_empty();
         if has_work {
             switch_away();

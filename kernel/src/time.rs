@@ -18,6 +18,11 @@ pub fn realtime_offset_ns() -> i64 {
     REALTIME_OFFSET_NS.load(Ordering::Relaxed)
 }
 
+/// Sets the wall clock (settimeofday, clock_settime); the caller republishes it to the vDSO.
+pub fn set_realtime_ns(ns: i64) {
+    REALTIME_OFFSET_NS.store(ns.saturating_sub(uptime_ns() as i64), Ordering::Relaxed);
+}
+
 pub fn uptime_ns() -> u64 {
     clock::monotonic_ns()
 }

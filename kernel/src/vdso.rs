@@ -82,6 +82,7 @@ pub fn map(m: &mut MmInner) -> KResult<usize> {
             prot,
             shared: false,
             backing: Backing::Special(name),
+            noreserve: false,
         });
         for i in 0..pages {
             if let Some(f) = page(name, i) {

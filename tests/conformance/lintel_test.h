@@ -90,6 +90,7 @@ static inline void lt_sub(const char *name, void (*fn)(void), long limit_ms) {
     if (pid == 0) {
         lt_failures = 0;
         fn();
+        fflush(stdout);
         _exit(lt_failures ? 1 : 0);
     }
     long start = lt_now_ms();

@@ -53,6 +53,9 @@ pub struct RunOpts {
     pub adds: Vec<(PathBuf, String)>,
     /// A raw disk image attached as a virtio-blk-pci device.
     pub disk: Option<PathBuf>,
+    /// More raw images, attached after `disk` (never the root): /dev/vdb, /dev/vdc... or
+    /// from /dev/vda when there is no `disk`.
+    pub extra_disks: Vec<PathBuf>,
     pub argv: Vec<String>,
     /// `--rootfs debian`: boot a Debian bookworm root (with `packages`) from an ext4 disk.
     pub rootfs: Option<String>,
@@ -64,6 +67,8 @@ pub struct RunOpts {
     pub net: Option<NetMode>,
     /// TCP forwards (host port on 127.0.0.1, guest port).
     pub forwards: Vec<(u16, u16)>,
+    /// Kill QEMU this many milliseconds after it starts (a power cut, for crash tests).
+    pub kill_after_ms: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,12 +88,14 @@ impl Default for RunOpts {
             timeout: None,
             adds: Vec::new(),
             disk: None,
+            extra_disks: Vec::new(),
             argv: Vec::new(),
             rootfs: None,
             packages: Vec::new(),
             append: None,
             net: None,
             forwards: Vec::new(),
+            kill_after_ms: None,
         }
     }
 }

@@ -15,6 +15,8 @@ pub enum Outcome {
     Panic,
     Timeout(u64),
     NoReport(Option<i32>),
+    /// Killed on purpose after `RunOpts::kill_after_ms`.
+    Killed,
 }
 
 fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Command {
@@ -50,12 +52,12 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
     c.args(["-append", &append]);
     c.arg("-debugcon").arg(format!("file:{}", ctl.display()));
     c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
-    if let Some(disk) = &o.disk {
+    for (i, disk) in o.disk.iter().chain(&o.extra_disks).enumerate() {
         c.arg("-drive").arg(format!(
-            "file={},if=none,id=disk0,format=raw",
+            "file={},if=none,id=disk{i},format=raw",
             disk.display().to_string().replace(',', ",,")
         ));
-        c.args(["-device", "virtio-blk-pci,drive=disk0"]);
+        c.args(["-device", &format!("virtio-blk-pci,drive=disk{i}")]);
     }
     if let Some(mode) = o.net {
         c.args(["-netdev", &netdev(mode, &o.forwards)]);
@@ -134,6 +136,7 @@ pub fn describe(o: &Outcome) -> String {
         Outcome::Exit(n) => format!("exit {n}"),
         Outcome::Panic => "kernel panic".into(),
         Outcome::Timeout(s) => format!("timed out after {s} s"),
+        Outcome::Killed => "killed (a power cut)".into(),
         Outcome::NoReport(s) => format!(
             "QEMU exited with status {} without a power-off report",
             s.map(|v| v.to_string()).unwrap_or_else(|| "?".into())
@@ -211,6 +214,13 @@ pub fn boot_typed(
             Ok(Some(st)) => break read_report(&ctl, st.code()),
             Ok(None) => {}
             Err(e) => return Err(format!("waiting for QEMU: {e}")),
+        }
+        if let Some(ms) = o.kill_after_ms {
+            if start.elapsed() > Duration::from_millis(ms) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Outcome::Killed;
+            }
         }
         if let Some(t) = o.timeout {
             if start.elapsed() > Duration::from_secs(t) {

@@ -123,6 +123,13 @@ impl Epoll {
         })
     }
 
+    /// The file of the `nth` entry registered under `fd` (kcmp's KCMP_EPOLL_TFD).
+    pub fn target(&self, fd: i32, nth: usize) -> Option<Arc<OpenFile>> {
+        let e = self.entries.lock();
+        let ent = e.range((fd, 0)..=(fd, usize::MAX)).nth(nth)?.1;
+        ent.file.upgrade()
+    }
+
     /// Collects up to `max` ready events; `consume` applies edge and one-shot bookkeeping.
     pub fn collect(&self, max: usize, consume: bool) -> Vec<(u32, u64)> {
         let mut out = Vec::new();
@@ -172,7 +179,7 @@ pub struct EpollFile(pub Arc<Epoll>);
 
 impl FileOps for EpollFile {
     fn anon_name(&self) -> Option<&'static str> {
-        Some("eventpoll")
+        Some("[eventpoll]")
     }
 
     fn read(&self, _: &OpenFile, _: &mut [u8], _: u64) -> KResult<usize> {

@@ -23,11 +23,20 @@ impl EventFd {
             semaphore,
         })
     }
+
+    /// A kernel-side signal (an AIO completion): adds 1 without blocking, as Linux's
+    /// eventfd_signal (a counter at its maximum stays there).
+    pub fn signal(&self) {
+        let mut c = self.count.lock();
+        *c = c.saturating_add(1).min(MAX);
+        drop(c);
+        poll_notify();
+    }
 }
 
 impl FileOps for EventFd {
     fn anon_name(&self) -> Option<&'static str> {
-        Some("eventfd")
+        Some("[eventfd]")
     }
 
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {

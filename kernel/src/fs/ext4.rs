@@ -4,6 +4,7 @@
 use crate::drivers::blk::{self, Disk};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_ext4::{BlockDevice, Ext4, Ext4Inode};
 use lintel_vfs::Inode;
@@ -23,6 +24,9 @@ impl BlockDevice for DiskDevice {
     }
     fn size(&self) -> u64 {
         self.0.size()
+    }
+    fn read_only(&self) -> bool {
+        self.0.read_only()
     }
 }
 
@@ -76,6 +80,37 @@ pub fn sync_all() {
     for fs in all {
         if let Err(e) = fs.sync() {
             crate::warn!("ext4: sync failed: {}", e.name());
+        }
+    }
+}
+
+/// Seconds between journal commits (Linux's default commit interval).
+const COMMIT_INTERVAL_NS: u64 = 5_000_000_000;
+
+/// Uptime at which the next periodic commit is due.
+static NEXT_COMMIT: AtomicU64 = AtomicU64::new(COMMIT_INTERVAL_NS);
+
+/// Commits every journaled instance's running transaction every 5 s, as Linux's jbd2 commit
+/// timer does (a quiet hook: called often, returns at once until the interval has passed).
+pub fn periodic_commit() {
+    let now = crate::time::uptime_ns();
+    let due = NEXT_COMMIT.load(Ordering::Relaxed);
+    if now < due
+        || NEXT_COMMIT
+            .compare_exchange(
+                due,
+                now + COMMIT_INTERVAL_NS,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_err()
+    {
+        return;
+    }
+    let all: Vec<Arc<Ext4>> = MOUNTED.lock().iter().map(|(_, f)| f.clone()).collect();
+    for fs in all {
+        if let Err(e) = fs.periodic_commit() {
+            crate::warn!("ext4: journal commit failed: {}", e.name());
         }
     }
 }

@@ -3,10 +3,11 @@
 
 use alloc::sync::Arc;
 use core::any::Any;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use lintel_abi::fcntl::*;
 use lintel_abi::stat::Stat;
 use lintel_abi::{Errno, KResult};
+use lintel_vfs::inotify::{IN_ACCESS, IN_MODIFY};
 use lintel_vfs::{Dentry, FileType, Inode};
 use spin::Mutex;
 
@@ -40,8 +41,13 @@ pub trait FileOps: Any + Send + Sync {
     fn pipe_capacity(&self, _set: Option<usize>) -> KResult<usize> {
         Err(Errno::EBADF)
     }
-    /// The name /proc/PID/fd shows for inode-less files ("anon_inode:[NAME]").
+    /// The name /proc/PID/fd shows for inode-less files after "anon_inode:" ("[eventfd]", and
+    /// "inotify" without brackets, as Linux names them).
     fn anon_name(&self) -> Option<&'static str> {
+        None
+    }
+    /// Lines this kind of file adds to /proc/PID/fdinfo/FD (a pidfd's "Pid:").
+    fn fdinfo(&self) -> Option<alloc::string::String> {
         None
     }
     /// Whether epoll may watch this file (Linux refuses files without a poll method, such as
@@ -105,12 +111,61 @@ pub fn set_release_hook(hook: fn(&OpenFile)) {
     RELEASE_HOOK.call_once(|| hook);
 }
 
+/// Where reads and writes that moved data are reported (inotify's IN_ACCESS / IN_MODIFY): set
+/// once at boot, as the release hook, so that open files need not know who listens.
+static EVENT_HOOK: spin::Once<fn(&OpenFile, u32)> = spin::Once::new();
+
+pub fn set_event_hook(hook: fn(&OpenFile, u32)) {
+    EVENT_HOOK.call_once(|| hook);
+}
+
 impl Drop for OpenFile {
     fn drop(&mut self) {
         if let Some(hook) = RELEASE_HOOK.get() {
             hook(self);
         }
+        NR_FILES.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// Open file descriptions in the system (/proc/sys/fs/file-nr's first field).
+static NR_FILES: AtomicUsize = AtomicUsize::new(0);
+/// /proc/sys/fs/file-max as written by root; NOT_SET until then (a written value is at most
+/// LONG_MAX).
+static FILE_MAX: AtomicU64 = AtomicU64::new(NOT_SET);
+const NOT_SET: u64 = u64::MAX;
+/// Linux's NR_FILE, the least default file-max.
+const NR_FILE: u64 = 8192;
+
+pub fn nr_files() -> usize {
+    NR_FILES.load(Ordering::Relaxed)
+}
+
+/// file-max: by default one file per 10 KiB of RAM, at least NR_FILE (files_maxfiles_init).
+pub fn file_max() -> u64 {
+    match FILE_MAX.load(Ordering::Relaxed) {
+        NOT_SET => (crate::mm::commit::ram_pages() as u64 * 4 / 10).max(NR_FILE),
+        m => m,
+    }
+}
+
+/// Writing file-max (root): 0 to LONG_MAX.
+pub fn set_file_max(v: u64) -> KResult<()> {
+    if v > i64::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
+    FILE_MAX.store(v, Ordering::Relaxed);
+    Ok(())
+}
+
+/// ENFILE: may `new` more open files be made, `made` of which already exist (counted)?
+/// Linux checks each new file against file-max; CAP_SYS_ADMIN (`admin`) goes past it.
+pub fn check_nr_files(admin: bool, made: usize, new: usize) -> KResult<()> {
+    let before = nr_files().saturating_sub(made) as u64;
+    if !admin && before + new as u64 > file_max() {
+        return Err(Errno::ENFILE);
+    }
+    Ok(())
 }
 
 impl OpenFile {
@@ -120,6 +175,7 @@ impl OpenFile {
         dentry: Option<Arc<Dentry>>,
         flags: u32,
     ) -> Arc<OpenFile> {
+        NR_FILES.fetch_add(1, Ordering::Relaxed);
         Arc::new(OpenFile {
             ops,
             inode,
@@ -180,12 +236,15 @@ impl OpenFile {
         if !self.readable() {
             return Err(Errno::EBADF);
         }
-        if !self.ops.seekable() {
-            return self.ops.read(self, buf, 0);
-        }
-        let mut pos = self.pos.lock();
-        let n = self.ops.read(self, buf, *pos)?;
-        *pos += n as u64;
+        let n = if !self.ops.seekable() {
+            self.ops.read(self, buf, 0)?
+        } else {
+            let mut pos = self.pos.lock();
+            let n = self.ops.read(self, buf, *pos)?;
+            *pos += n as u64;
+            n
+        };
+        self.report_io(n, IN_ACCESS);
         Ok(n)
     }
 
@@ -194,16 +253,28 @@ impl OpenFile {
         if !self.writable() {
             return Err(Errno::EBADF);
         }
-        if !self.ops.seekable() {
-            return self.ops.write(self, buf, 0);
-        }
-        let mut pos = self.pos.lock();
-        if self.flags() & O_APPEND != 0 {
-            *pos = self.size();
-        }
-        let n = self.ops.write(self, buf, *pos)?;
-        *pos += n as u64;
+        let n = if !self.ops.seekable() {
+            self.ops.write(self, buf, 0)?
+        } else {
+            let mut pos = self.pos.lock();
+            if self.flags() & O_APPEND != 0 {
+                *pos = self.size();
+            }
+            let n = self.ops.write(self, buf, *pos)?;
+            *pos += n as u64;
+            n
+        };
+        self.report_io(n, IN_MODIFY);
         Ok(n)
+    }
+
+    /// Reports a read or write that moved data to inotify watchers (IN_ACCESS / IN_MODIFY).
+    pub fn report_io(&self, n: usize, mask: u32) {
+        if n > 0 {
+            if let Some(hook) = EVENT_HOOK.get() {
+                hook(self, mask);
+            }
+        }
     }
 
     pub fn pread(&self, buf: &mut [u8], off: u64) -> KResult<usize> {
@@ -213,7 +284,9 @@ impl OpenFile {
         if !self.ops.seekable() {
             return Err(Errno::ESPIPE);
         }
-        self.ops.read(self, buf, off)
+        let n = self.ops.read(self, buf, off)?;
+        self.report_io(n, IN_ACCESS);
+        Ok(n)
     }
 
     pub fn pwrite(&self, buf: &[u8], off: u64) -> KResult<usize> {
@@ -229,7 +302,9 @@ impl OpenFile {
         } else {
             off
         };
-        self.ops.write(self, buf, off)
+        let n = self.ops.write(self, buf, off)?;
+        self.report_io(n, IN_MODIFY);
+        Ok(n)
     }
 
     pub fn lseek(&self, off: i64, whence: u32) -> KResult<u64> {

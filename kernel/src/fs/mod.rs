@@ -1,6 +1,7 @@
 //! The kernel's file side on top of `lintel-vfs`: the mount table and root, path lookup for the
 //! `*at` syscalls, opening files of every kind, and the boot-time root file system.
 
+pub mod aio;
 pub mod dev;
 pub mod epoll;
 pub mod eventfd;
@@ -8,7 +9,10 @@ pub mod ext4;
 pub mod fdtable;
 pub mod file;
 pub mod initramfs;
+pub mod inotify;
 pub mod locks;
+pub mod notify;
+pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
 pub mod signalfd;
@@ -88,9 +92,20 @@ pub struct MountInfo {
     pub path: Vec<u8>,
     pub fstype: &'static str,
     pub root: Arc<dyn Inode>,
+    /// MS_NOSUID: execve ignores set-user-ID and set-group-ID bits here.
+    pub nosuid: bool,
 }
 
 pub static MOUNT_INFO: spin::Mutex<Vec<MountInfo>> = spin::Mutex::new(Vec::new());
+
+/// Whether execve ignores set-id bits on the file system `inode` lies on (MS_NOSUID).
+pub fn nosuid(inode: &Arc<dyn Inode>) -> bool {
+    let id = inode.fs_id();
+    MOUNT_INFO
+        .lock()
+        .iter()
+        .any(|m| m.nosuid && m.root.fs_id() == id)
+}
 
 /// The /proc/mounts text.
 pub fn mounts_text() -> Vec<u8> {
@@ -98,12 +113,20 @@ pub fn mounts_text() -> Vec<u8> {
     for m in MOUNT_INFO.lock().iter() {
         let opts = match m.fstype {
             "proc" | "sysfs" => "rw,nosuid,nodev,noexec,relatime",
+            _ if m.nosuid => "rw,nosuid,relatime",
             _ => "rw,relatime",
         };
         out.extend_from_slice(&m.source);
         out.push(b' ');
         out.extend_from_slice(&m.path);
-        out.extend_from_slice(alloc::format!(" {} {} 0 0\n", m.fstype, opts).as_bytes());
+        let extra = match m.fstype {
+            "tmpfs" => {
+                let d = ram_pages() / 2;
+                lintel_vfs::tmpfs_mount_options(&m.root, d, d).unwrap_or_default()
+            }
+            _ => alloc::string::String::new(),
+        };
+        out.extend_from_slice(alloc::format!(" {} {}{} 0 0\n", m.fstype, opts, extra).as_bytes());
     }
     out
 }
@@ -163,16 +186,21 @@ pub fn mount(
     target: &[u8],
     fstype: &[u8],
     read_only: bool,
+    nosuid: bool,
+    data: &[u8],
 ) -> KResult<()> {
     let at = lookup_at(thread, AT_FDCWD, target, true)?;
     if at.inode.file_type() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
     let (root, name): (Arc<dyn Inode>, &'static str) = match fstype {
-        b"tmpfs" => (
-            lintel_vfs::new_tmpfs(Arc::new(clock), next_fs_id()),
-            "tmpfs",
-        ),
+        b"tmpfs" => {
+            let mut o = lintel_vfs::parse_tmpfs_options(data, ram_pages())?;
+            let cred = thread.proc_ref().cred.lock().clone();
+            o.uid = o.uid.or(Some(cred.fsuid));
+            o.gid = o.gid.or(Some(cred.fsgid));
+            (new_tmpfs_sized(o, next_fs_id()), "tmpfs")
+        }
         b"ext4" | b"ext3" | b"ext2" => {
             let dev = lookup_at(thread, AT_FDCWD, source, true)?;
             if dev.inode.file_type() != FileType::BlockDevice {
@@ -191,9 +219,38 @@ pub fn mount(
         source: source.to_vec(),
         path,
         fstype: name,
+        nosuid,
         root,
     });
     Ok(())
+}
+
+/// RAM in pages, which sizes tmpfs by default and for `size=N%`.
+fn ram_pages() -> u64 {
+    crate::mm::commit::ram_pages() as u64
+}
+
+/// A tmpfs with Linux's default limits where `o` sets none: half of RAM and as many inodes
+/// as half the pages of RAM (shmem_default_max_blocks/inodes).
+fn new_tmpfs_sized(mut o: lintel_vfs::TmpfsOptions, id: u64) -> Arc<dyn Inode> {
+    o.blocks = o.blocks.or(Some(ram_pages() / 2));
+    o.inodes = o.inodes.or(Some(ram_pages() / 2));
+    lintel_vfs::new_tmpfs_with(Arc::new(clock), id, &o)
+}
+
+/// mount(2) with MS_REMOUNT: new limits for the tmpfs mounted at `target` (other file
+/// systems cannot be remounted yet: EINVAL).
+pub fn remount(thread: &Thread, target: &[u8], data: &[u8]) -> KResult<()> {
+    let d = lookup_at(thread, AT_FDCWD, target, true)?;
+    if !mounts().is_mount_root(&d.inode) && !Arc::ptr_eq(&d, &root()) {
+        return Err(Errno::EINVAL);
+    }
+    if lintel_vfs::tmpfs_statfs(&d.inode).is_none() {
+        crate::warn!("mount: remount is only supported for tmpfs");
+        return Err(Errno::EINVAL);
+    }
+    let o = lintel_vfs::parse_tmpfs_options(data, ram_pages())?;
+    lintel_vfs::tmpfs_reconfigure(&d.inode, &o)
 }
 
 /// umount2(2): the file system mounted at `target` goes away.
@@ -207,6 +264,7 @@ pub fn umount(thread: &Thread, target: &[u8]) -> KResult<()> {
     }
     mounts().umount(&d.inode)?;
     ext4::unmounted(&d.inode)?;
+    notify::unmounted(d.inode.fs_id());
     let id = lintel_vfs::identity(&d.inode);
     MOUNT_INFO
         .lock()
@@ -244,7 +302,8 @@ pub fn devpts_remove(n: u32) {
 /// `root=` option), the ext4 file system on it (the initramfs then only carries the launch
 /// files, see [`initramfs_root`]).
 pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<()> {
-    let initfs = Dentry::new_root(lintel_vfs::new_tmpfs(Arc::new(clock), 1));
+    // The initramfs root is a tmpfs of the default size, as Linux's rootfs.
+    let initfs = Dentry::new_root(new_tmpfs_sized(Default::default(), 1));
     MOUNTS.call_once(MountTable::new);
     if let Some(data) = initrd {
         initramfs::unpack(&initfs, data)?;
@@ -260,11 +319,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
     };
     ROOT.call_once(|| root.clone());
     let walk = |p: &[u8]| -> KResult<Arc<Dentry>> {
-        let cred = lintel_vfs::Cred {
-            uid: 0,
-            gid: 0,
-            groups: Vec::new(),
-        };
+        let cred = crate::proc::Cred::default().vfs();
         let ctx = WalkCtx {
             root: &root,
             start: &root,
@@ -327,24 +382,28 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
         path: b"/".to_vec(),
         fstype,
         root: root.inode.clone(),
+        nosuid: false,
     });
     info.push(MountInfo {
         source: b"devtmpfs".to_vec(),
         path: b"/dev".to_vec(),
         fstype: "devtmpfs",
         root: devfs,
+        nosuid: false,
     });
     info.push(MountInfo {
         source: b"proc".to_vec(),
         path: b"/proc".to_vec(),
         fstype: "proc",
         root: proc_root,
+        nosuid: true,
     });
     info.push(MountInfo {
         source: b"sysfs".to_vec(),
         path: b"/sys".to_vec(),
         fstype: "sysfs",
         root: sysfs,
+        nosuid: true,
     });
     Ok(())
 }
@@ -450,4 +509,11 @@ pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
         Some(d),
         flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC),
     ))
+}
+
+/// What the end of an open file description releases and reports: the file locks it owns,
+/// and inotify's IN_CLOSE_* (see `file::set_release_hook`).
+pub fn on_release(f: &file::OpenFile) {
+    locks::on_release(f);
+    notify::released(f);
 }

@@ -282,8 +282,7 @@ impl FileOps for PipeEnd {
                 .checked_next_power_of_two()
                 .ok_or(Errno::EINVAL)?;
             if size > MAX_CAPACITY {
-                let root =
-                    crate::proc::try_current().is_some_and(|t| t.proc_ref().cred.lock().euid == 0);
+                let root = crate::proc::capable(lintel_abi::capability::CAP_SYS_RESOURCE);
                 if !root || size > (1 << 30) {
                     return Err(Errno::EPERM);
                 }

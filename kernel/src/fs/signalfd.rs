@@ -55,7 +55,7 @@ fn record(info: &SigInfo) -> [u8; RECORD] {
 
 impl FileOps for SignalFd {
     fn anon_name(&self) -> Option<&'static str> {
-        Some("signalfd")
+        Some("[signalfd]")
     }
 
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {

@@ -112,7 +112,7 @@ pub fn tick() {
 
 impl FileOps for TimerFd {
     fn anon_name(&self) -> Option<&'static str> {
-        Some("timerfd")
+        Some("[timerfd]")
     }
 
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {

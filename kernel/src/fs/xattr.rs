@@ -63,16 +63,30 @@ fn vfs_checks(
             uaccess::read_vec(a[2], size)?;
         }
     }
-    if name.starts_with(b"security.") || name.starts_with(b"system.") {
-        return Ok(()); // left to the file system
-    }
     let write = op != XattrOp::Get;
+    if name.starts_with(b"security.") || name.starts_with(b"system.") {
+        // The capability module's rule (cap_inode_setxattr): changing security.capability
+        // needs CAP_SETFCAP, any other security.* CAP_SYS_ADMIN; the rest is the file
+        // system's.
+        use lintel_abi::capability::{CAP_SETFCAP, CAP_SYS_ADMIN};
+        if write && name.starts_with(b"security.") {
+            let cap = if name == b"security.capability" {
+                CAP_SETFCAP
+            } else {
+                CAP_SYS_ADMIN
+            };
+            if !thread.proc_ref().capable(cap) {
+                return Err(Errno::EPERM);
+            }
+        }
+        return Ok(());
+    }
     let cred = thread.proc_ref().cred.lock().vfs();
     if name.starts_with(b"trusted.") {
-        return match (cred.uid, write) {
-            (0, _) => Ok(()),
-            (_, true) => Err(Errno::EPERM),
-            (_, false) => Err(Errno::ENODATA),
+        return match (cred.capable(lintel_abi::capability::CAP_SYS_ADMIN), write) {
+            (true, _) => Ok(()),
+            (false, true) => Err(Errno::EPERM),
+            (false, false) => Err(Errno::ENODATA),
         };
     }
     let stat = match on {
@@ -92,16 +106,11 @@ fn vfs_checks(
     let kind_bits = stat.mode & S_IFMT;
     if name.starts_with(b"user.") {
         // Only regular files and directories carry user attributes; in a sticky directory
-        // only its owner (or root) may change them.
+        // only its owner (or CAP_FOWNER) may change them.
         if kind_bits != S_IFREG && kind_bits != S_IFDIR {
             return Err(if write { Errno::EPERM } else { Errno::ENODATA });
         }
-        if kind_bits == S_IFDIR
-            && stat.mode & S_ISVTX != 0
-            && write
-            && cred.uid != 0
-            && cred.uid != stat.uid
-        {
+        if kind_bits == S_IFDIR && stat.mode & S_ISVTX != 0 && write && !cred.owns(&stat) {
             return Err(Errno::EPERM);
         }
     }

@@ -5,23 +5,25 @@
 //! (`shm::release_mm`) and exit (`shm::release_mm`, then `on_exit` for SEM_UNDO).
 
 pub mod limits;
+pub mod mqueue;
 pub mod msg;
 pub mod sem;
 pub mod shm;
 
 use alloc::vec::Vec;
+use lintel_abi::capability::{CAP_IPC_LOCK, CAP_IPC_OWNER, CAP_SYS_ADMIN, CAP_SYS_RESOURCE};
 use lintel_abi::ipc::{IpcPerm, IpcSet, IPC_CREAT, IPC_EXCL, IPC_PRIVATE};
 use lintel_abi::{Errno, KResult};
 use lintel_sysvipc::ids::IpcObject;
 use lintel_sysvipc::{Ids, Who, ACCESS_READ};
 
-/// The calling process as IPC sees it. Effective uid 0 stands in for the capabilities
-/// (CAP_IPC_OWNER, CAP_SYS_ADMIN, CAP_IPC_LOCK), as elsewhere in Lintel.
+/// The calling process as IPC sees it: its ids and effective capabilities.
 pub struct Caller {
     pub pid: i32,
     pub euid: u32,
     pub egid: u32,
     pub groups: Vec<u32>,
+    pub caps: u64,
 }
 
 impl Caller {
@@ -30,13 +32,23 @@ impl Caller {
             euid: self.euid,
             egid: self.egid,
             groups: &self.groups,
-            ipc_owner: self.euid == 0,
-            sys_admin: self.euid == 0,
+            ipc_owner: self.has(CAP_IPC_OWNER),
+            sys_admin: self.has(CAP_SYS_ADMIN),
         }
     }
 
-    pub fn privileged(&self) -> bool {
-        self.euid == 0
+    fn has(&self, cap: u32) -> bool {
+        self.caps & (1u64 << cap) != 0
+    }
+
+    /// CAP_SYS_RESOURCE: raising msg_qbytes past msgmnb.
+    pub fn resource(&self) -> bool {
+        self.has(CAP_SYS_RESOURCE)
+    }
+
+    /// CAP_IPC_LOCK: SHM_LOCK beyond RLIMIT_MEMLOCK.
+    pub fn ipc_lock(&self) -> bool {
+        self.has(CAP_IPC_LOCK)
     }
 
     /// The permissions of an object this caller creates with `flags`' low 9 mode bits.

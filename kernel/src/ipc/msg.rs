@@ -200,7 +200,7 @@ pub fn set_or_remove(c: &Caller, id: i32, set: Option<IpcSet>) -> KResult<()> {
     let q = owned(&mut ids, c, id)?;
     match set {
         Some(v) => {
-            if v.qbytes > limits::msgmnb() as u64 && !c.privileged() {
+            if v.qbytes > limits::msgmnb() as u64 && !c.resource() {
                 return Err(Errno::EPERM);
             }
             update_perm(&mut q.perm, &v);

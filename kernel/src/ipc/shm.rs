@@ -289,7 +289,7 @@ pub fn set_or_remove(c: &Caller, id: i32, set: Option<IpcSet>) -> KResult<()> {
 pub fn lock(c: &Caller, id: i32, on: bool, memlock: u64) -> KResult<()> {
     let mut ids = table();
     let s = ids.get_mut(id).ok_or(Errno::EINVAL)?;
-    if !c.privileged() {
+    if !c.ipc_lock() {
         if c.euid != s.perm.uid && c.euid != s.perm.cuid {
             return Err(Errno::EPERM);
         }

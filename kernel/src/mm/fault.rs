@@ -36,8 +36,8 @@ impl MmInner {
             }
             return Ok(());
         }
-        // A page of a file mapping (mmap, not an ELF segment) that lies wholly beyond the
-        // end of the file raises SIGBUS, as on Linux.
+        // A page of a file mapping that lies wholly beyond the end of the file raises
+        // SIGBUS, as on Linux.
         if let Backing::File {
             inode,
             offset,
@@ -47,7 +47,8 @@ impl MmInner {
         {
             let rel = (page - vma.start) as u64;
             let pos = offset + rel;
-            if *file_bytes == u64::MAX {
+            // So does a page of an ELF segment's file data past the end of the file.
+            if rel < *file_bytes {
                 let size = inode.stat().size;
                 if pos >= size.div_ceil(PAGE as u64) * PAGE as u64 {
                     return Err(FaultError::Bus);

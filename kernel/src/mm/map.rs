@@ -109,6 +109,7 @@ impl MmInner {
                 && matches!(b.backing, Backing::Anon)
                 && !a.shared
                 && !b.shared
+                && a.noreserve == b.noreserve
                 && a.prot.read == b.prot.read
                 && a.prot.write == b.prot.write
                 && a.prot.exec == b.prot.exec

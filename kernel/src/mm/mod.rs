@@ -15,6 +15,7 @@ use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::{layout, AddressSpace, Frame, Prot};
 use spin::Mutex;
 
+pub mod commit;
 mod fault;
 pub mod kheap;
 mod map;
@@ -132,6 +133,17 @@ pub fn for_each_mm(mut f: impl FnMut(&Arc<Mm>)) {
     }
 }
 
+/// Calls `f` with every live address space whose lock is free: the one the caller holds
+/// locked is left out (the kernel is not preemptible, so only the caller can hold one).
+pub(crate) fn for_each_mm_except(mut f: impl FnMut(&MmInner)) {
+    let all: Vec<Arc<Mm>> = LIVE.lock().values().filter_map(Weak::upgrade).collect();
+    for mm in &all {
+        if let Some(g) = mm.inner.try_lock() {
+            f(&g);
+        }
+    }
+}
+
 impl Drop for Mm {
     fn drop(&mut self) {
         LIVE.lock().remove(&(self as *const Mm as usize));
@@ -181,8 +193,13 @@ impl Mm {
     }
 
     /// Copy-on-write duplicate for fork. Fails with ENOMEM when page-table frames or the
-    /// kernel heap run short.
-    pub fn fork(&self) -> KResult<Arc<Mm>> {
+    /// kernel heap run short, or the copy's committed memory is over the overcommit limit
+    /// (`admin`: the caller has CAP_SYS_ADMIN).
+    pub fn fork(&self, admin: bool) -> KResult<Arc<Mm>> {
+        if commit::mode() == commit::OVERCOMMIT_NEVER {
+            let p = self.inner.lock();
+            commit::enough(&p, commit::committed_of(&p), admin)?;
+        }
         let child = Mm::new()?;
         {
             let mut p = self.inner.lock();

@@ -46,6 +46,8 @@ pub struct Vma {
     pub prot: Prot,
     pub shared: bool,
     pub backing: Backing,
+    /// MAP_NORESERVE outside overcommit mode 2: not counted as committed memory.
+    pub noreserve: bool,
 }
 impl Vma {
     /// The part of this VMA in [s, e), with the file offset adjusted.

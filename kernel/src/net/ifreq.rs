@@ -135,8 +135,7 @@ pub fn ioctl(cmd: u32, arg: usize) -> KResult<usize> {
         SIOCGIFFLAGS => u[..2].copy_from_slice(&(link::flags(l) as u16).to_le_bytes()),
         SIOCSIFFLAGS => {
             // CAP_NET_ADMIN; every link is up and stays up, so only "up" can be asked for.
-            let root =
-                crate::proc::try_current().is_some_and(|t| t.proc_ref().cred.lock().euid == 0);
+            let root = crate::proc::capable(lintel_abi::capability::CAP_NET_ADMIN);
             if !root {
                 return Err(Errno::EPERM);
             }

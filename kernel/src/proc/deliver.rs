@@ -219,6 +219,15 @@ pub fn force_fault(t: &Arc<Thread>, info: SigInfo) {
     send_signal(&p, Some(t), info);
 }
 
+/// Linux's force_fatal_sig: kills the process with `sig` whatever its handler or mask say
+/// (an exec that failed after the point of no return).
+pub fn force_fatal(t: &Arc<Thread>, sig: u32) {
+    let p = t.process();
+    p.sigactions.lock()[sig as usize - 1].handler = SIG_DFL;
+    t.sigmask.lock().0 &= !bit(sig);
+    send_signal(&p, Some(t), SigInfo::kernel(sig));
+}
+
 /// Picks the next deliverable signal of `t`: thread-directed first, then process-wide.
 fn dequeue(t: &Thread, mask: u64) -> Option<SigInfo> {
     let p = t.proc_ref();

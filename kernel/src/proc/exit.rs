@@ -43,6 +43,8 @@ pub fn thread_exit(t: &Arc<Thread>) {
         }
     }
     THREADS.lock().remove(&t.tid());
+    // Now gone for good: waiters on PI futexes it held take them over.
+    crate::futex::pi::owner_exited(t.tid() as u32);
     {
         let (u, s) = t.cpu.lock().user_sys(crate::time::uptime_ns());
         let mut d = p.dead_time.lock();
@@ -107,6 +109,8 @@ pub fn thread_exit(t: &Arc<Thread>) {
     }
     *p.exit_status.lock() = Some(status);
     NPROCS.fetch_sub(1, Ordering::Relaxed);
+    // Its pidfds poll readable from now on.
+    crate::fs::file::poll_notify();
     let (code, st) = if status & 0x7f == 0 {
         (signal::CLD_EXITED, (status >> 8) & 0xff)
     } else {

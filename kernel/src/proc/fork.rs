@@ -64,7 +64,6 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         dumpable: AtomicU32::new(1),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(0),
-        keepcaps: AtomicU32::new(0),
         timerslack: core::sync::atomic::AtomicU64::new(50_000),
     });
     PROCS.lock().insert(pid, p.clone());
@@ -93,6 +92,8 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         cpu: Mutex::new(CpuTime::default()),
         comm: Mutex::new([0; 16]),
         affinity: Mutex::new(1),
+        seccomp_mode: core::sync::atomic::AtomicU8::new(0),
+        seccomp: Mutex::new(None),
     });
     p.threads.lock().push(Arc::downgrade(&t));
     THREADS.lock().insert(tid, Arc::downgrade(&t));
@@ -107,7 +108,13 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
 fn reserve_task(p: &Process, copied: usize) -> KResult<KernelStack> {
     let limit = p.rlimit(RLIMIT_NPROC).cur;
     let n = NPROCS.load(Ordering::Relaxed);
-    if n >= limits::threads_max() || (n as u64 >= limit && p.cred.lock().euid != 0) {
+    // Past RLIMIT_NPROC only root's user or CAP_SYS_RESOURCE / CAP_SYS_ADMIN go on.
+    let exempt = {
+        use lintel_abi::capability::{CAP_SYS_ADMIN, CAP_SYS_RESOURCE};
+        let cr = p.cred.lock();
+        cr.uid == 0 || cr.capable(CAP_SYS_RESOURCE) || cr.capable(CAP_SYS_ADMIN)
+    };
+    if n >= limits::threads_max() || (n as u64 >= limit && !exempt) {
         return Err(Errno::EAGAIN);
     }
     crate::mm::kheap::check(limits::TASK_HEAP_COST + copied)?;
@@ -127,7 +134,15 @@ pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     *t.sigmask.lock() = *parent_thread.sigmask.lock();
     *t.comm.lock() = *parent_thread.comm.lock();
     *t.affinity.lock() = *parent_thread.affinity.lock();
+    inherit_seccomp(parent_thread, &t);
     Ok(t)
+}
+
+/// A new thread or process keeps its creator's seccomp mode and filters.
+fn inherit_seccomp(from: &Thread, to: &Thread) {
+    *to.seccomp.lock() = from.seccomp.lock().clone();
+    to.seccomp_mode
+        .store(from.seccomp_mode.load(Ordering::Relaxed), Ordering::Relaxed);
 }
 
 pub fn attach_task(t: &Arc<Thread>, task: Arc<Task>) {
@@ -151,7 +166,8 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
     let mm = if share_vm {
         parent.mm()
     } else {
-        let mm = parent.mm().fork()?;
+        let admin = parent.cred.lock().euid == 0;
+        let mm = parent.mm().fork(admin)?;
         crate::ipc::shm::forked(&mm, parent.pid);
         mm
     };
@@ -197,7 +213,6 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         dumpable: AtomicU32::new(parent.dumpable.load(Ordering::Relaxed)),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(parent.no_new_privs.load(Ordering::Relaxed)),
-        keepcaps: AtomicU32::new(0),
         timerslack: core::sync::atomic::AtomicU64::new(parent.timerslack.load(Ordering::Relaxed)),
     });
     PROCS.lock().insert(pid, p.clone());
@@ -211,5 +226,6 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
     if !share_vm || vfork {
         *t.altstack.lock() = *parent_thread.altstack.lock();
     }
+    inherit_seccomp(parent_thread, &t);
     Ok(t)
 }

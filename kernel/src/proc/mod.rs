@@ -1,6 +1,7 @@
 //! Processes and threads: identity, the resources a process holds, creation (fork), exit and
 //! reaping (wait4).
 
+mod access;
 mod deliver;
 mod exit;
 mod fork;
@@ -11,9 +12,10 @@ pub mod signal;
 pub mod timer;
 mod usercopy;
 
+pub use access::{ptrace_may_access, Creds};
 pub use deliver::{
-    dequeue_from, flush_pending, interrupted, notify_parent, raise_sigpipe, send_signal,
-    send_simple, sigreturn,
+    dequeue_from, flush_pending, force_fatal, force_fault, interrupted, notify_parent,
+    raise_sigpipe, send_signal, send_simple, sigreturn,
 };
 pub use exit::{reap, release_vfork, set_session_end_hook, thread_exit};
 pub use fork::{attach_task, clone_thread, create_init, fork, take_kstack};
@@ -50,29 +52,8 @@ use spin::Mutex;
 
 pub use crate::sched::{CpuTime, ThreadState};
 
-/// Credentials (real, effective, saved, filesystem ids).
-#[derive(Clone, Debug, Default)]
-pub struct Cred {
-    pub uid: u32,
-    pub euid: u32,
-    pub suid: u32,
-    pub fsuid: u32,
-    pub gid: u32,
-    pub egid: u32,
-    pub sgid: u32,
-    pub fsgid: u32,
-    pub groups: Vec<u32>,
-}
-
-impl Cred {
-    pub fn vfs(&self) -> lintel_vfs::Cred {
-        lintel_vfs::Cred {
-            uid: self.fsuid,
-            gid: self.fsgid,
-            groups: self.groups.clone(),
-        }
-    }
-}
+/// Credentials: ids, groups, capability sets (host-tested in `lintel-cred`).
+pub use lintel_cred::Cred;
 
 /// Root, working directory and umask.
 #[derive(Clone)]
@@ -194,7 +175,6 @@ pub struct Process {
     pub dumpable: AtomicU32,
     pub pdeath_signal: AtomicU32,
     pub no_new_privs: AtomicU32,
-    pub keepcaps: AtomicU32,
     /// PR_SET_TIMERSLACK, in ns (Linux's default is 50 us).
     pub timerslack: core::sync::atomic::AtomicU64,
 }
@@ -233,6 +213,10 @@ pub struct Thread {
     pub comm: Mutex<[u8; 16]>,
     /// sched_setaffinity mask (bit N = CPU N).
     pub affinity: Mutex<u64>,
+    /// seccomp: 0 off, 1 strict, 2 filter (read on every system call, so an atomic), and the
+    /// filters, shared with the threads and children that inherited them.
+    pub seccomp_mode: core::sync::atomic::AtomicU8,
+    pub seccomp: Mutex<Option<Arc<lintel_seccomp::Filter>>>,
 }
 
 impl crate::sched::Schedulable for Thread {
@@ -370,6 +354,22 @@ fn alloc_pid() -> KResult<i32> {
     limits::alloc_pid(pid_taken)
 }
 
+/// What Linux's commit_creds does besides storing: a process whose effective or filesystem
+/// ids changed, or whose permitted set grew, is no longer dumpable (so /proc/PID and ptrace
+/// belong to root) and loses its parent-death signal.
+pub fn creds_changed(p: &Process, old: &Cred) {
+    let new = p.cred.lock().clone();
+    if new.euid != old.euid
+        || new.egid != old.egid
+        || new.fsuid != old.fsuid
+        || new.fsgid != old.fsgid
+        || new.cap_permitted & !old.cap_permitted != 0
+    {
+        p.dumpable.store(0, Ordering::Relaxed);
+        p.pdeath_signal.store(0, Ordering::Relaxed);
+    }
+}
+
 pub fn find_process(pid: i32) -> Option<Arc<Process>> {
     PROCS.lock().get(&pid).cloned()
 }
@@ -378,7 +378,18 @@ pub fn all_pids() -> Vec<i32> {
     PROCS.lock().keys().copied().collect()
 }
 
+/// Whether the current thread's process holds `cap` in its effective set (false outside any
+/// process: the kernel's own work needs no check).
+pub fn capable(cap: u32) -> bool {
+    try_current().is_some_and(|t| t.proc_ref().capable(cap))
+}
+
 impl Process {
+    /// Whether this process holds `cap` in its effective set.
+    pub fn capable(&self, cap: u32) -> bool {
+        self.cred.lock().capable(cap)
+    }
+
     pub fn mm(&self) -> Arc<Mm> {
         self.mm.lock().clone()
     }

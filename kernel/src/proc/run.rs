@@ -95,7 +95,9 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                 fault(&thread, info);
             }
             ReturnReason::Interrupt => {
-                if sched::tick() {
+                let slice_over = sched::tick();
+                sched::quiet();
+                if slice_over {
                     sched::yield_now();
                 }
             }

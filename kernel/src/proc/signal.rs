@@ -114,6 +114,24 @@ impl SigInfo {
         SigInfo::new(sig, code).put_u64(16, addr)
     }
 
+    /// SIGSYS from seccomp: the call's address, number and architecture, and the filter's
+    /// data as si_errno.
+    pub fn seccomp(call_addr: u64, nr: i32, arch: u32, data: i32) -> SigInfo {
+        SigInfo::new(SIGSYS, lintel_abi::signal::SYS_SECCOMP)
+            .put_i32(4, data)
+            .put_u64(16, call_addr)
+            .put_i32(24, nr)
+            .put_i32(28, arch as i32)
+    }
+
+    /// A POSIX message queue's notification: the sender and the registered value.
+    pub fn mesgq(sig: u32, pid: i32, uid: u32, value: u64) -> SigInfo {
+        SigInfo::new(sig, lintel_abi::signal::SI_MESGQ)
+            .put_i32(16, pid)
+            .put_i32(20, uid as i32)
+            .put_u64(24, value)
+    }
+
     /// SIGCHLD: child `pid` changed state.
     pub fn child(code: i32, pid: i32, uid: u32, status: i32, utime: u64, stime: u64) -> SigInfo {
         SigInfo::new(SIGCHLD, code)

@@ -15,6 +15,7 @@
 //! | file | syscalls |
 //! |---|---|
 //! | `arch/<arch>.rs` | arch_prctl (one architecture only) |
+//! | `cred/caps.rs` | capget, capset |
 //! | `cred/gid.rs` | getgid, getegid, setgid, setregid, setresgid, getresgid, setfsgid |
 //! | `cred/groups.rs` | getgroups, setgroups |
 //! | `cred/uid.rs` | getuid, geteuid, setuid, setreuid, setresuid, getresuid, setfsuid |
@@ -96,13 +97,17 @@
 //! | `signal/sigsuspend.rs` | pause, rt_sigsuspend |
 //! | `signal/sigtimedwait.rs` | rt_sigtimedwait |
 //! | `system/getrandom.rs` | getrandom |
+//! | `system/hostname.rs` | sethostname, setdomainname |
 //! | `system/mount.rs` | mount, umount2 |
 //! | `system/personality.rs` | personality |
+//! | `system/reboot.rs` | reboot |
+//! | `system/swap.rs` | swapon, swapoff |
 //! | `system/sysinfo.rs` | sysinfo |
 //! | `system/uname.rs` | uname |
 //! | `time/clock.rs` | gettimeofday, time, clock_gettime, clock_getres |
 //! | `time/itimer.rs` | getitimer, setitimer, alarm |
 //! | `time/nanosleep.rs` | nanosleep, clock_nanosleep, restart_syscall |
+//! | `time/settime.rs` | settimeofday, clock_settime |
 //! | `time/timer.rs` | timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete |
 
 mod arch;
@@ -162,7 +167,10 @@ fn log_enosys(n: usize) {
 pub fn dispatch(thread: &Arc<Thread>, ctx: &mut UserContext) -> Option<u64> {
     let (n, a) = ctx.syscall_args();
     let mut c = Call { thread, ctx, a };
-    let r = handle(n, &mut c);
+    let r = match process::seccomp_on_entry(&mut c, n) {
+        None => handle(n, &mut c),
+        Some(r) => r,
+    };
     if crate::log::enabled(crate::log::Level::Trace) {
         crate::trace!(
             "pid {} {}({:#x}, {:#x}, {:#x}) = {:?}",

@@ -22,6 +22,7 @@ pub const SPLICE_F_NONBLOCK: usize = 2;
 pub const EFD_SEMAPHORE: u32 = 1;
 
 pub const MS_RDONLY: usize = 1;
+pub const MS_NOSUID: usize = 2;
 pub const MS_REMOUNT: usize = 32;
 pub const MS_BIND: usize = 4096;
 pub const MS_MOVE: usize = 8192;

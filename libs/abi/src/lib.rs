@@ -5,6 +5,7 @@
 #![no_std]
 #![deny(unsafe_code)]
 
+pub mod capability;
 mod errno;
 pub mod fcntl;
 pub mod fs;
@@ -65,3 +66,18 @@ pub mod auxv {
 
 /// Page size on every architecture Lintel supports.
 pub const PAGE_SIZE: usize = 4096;
+
+/// reboot(2)'s magic numbers and commands (linux/reboot.h).
+pub mod reboot {
+    pub const LINUX_REBOOT_MAGIC1: u32 = 0xfee1_dead;
+    pub const LINUX_REBOOT_MAGIC2: u32 = 672_274_793;
+    pub const LINUX_REBOOT_MAGIC2A: u32 = 85_072_278;
+    pub const LINUX_REBOOT_MAGIC2B: u32 = 369_367_448;
+    pub const LINUX_REBOOT_MAGIC2C: u32 = 537_993_216;
+    pub const LINUX_REBOOT_CMD_RESTART: u32 = 0x0123_4567;
+    pub const LINUX_REBOOT_CMD_HALT: u32 = 0xcdef_0123;
+    pub const LINUX_REBOOT_CMD_CAD_ON: u32 = 0x89ab_cdef;
+    pub const LINUX_REBOOT_CMD_CAD_OFF: u32 = 0;
+    pub const LINUX_REBOOT_CMD_POWER_OFF: u32 = 0x4321_fedc;
+    pub const LINUX_REBOOT_CMD_RESTART2: u32 = 0xa1b2_c3d4;
+}

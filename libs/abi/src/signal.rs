@@ -70,6 +70,8 @@ pub const SI_MESGQ: i32 = -3;
 pub const SI_ASYNCIO: i32 = -4;
 pub const SI_SIGIO: i32 = -5;
 pub const SI_TKILL: i32 = -6;
+/// SIGSYS from a seccomp filter's SECCOMP_RET_TRAP (or a kill).
+pub const SYS_SECCOMP: i32 = 1;
 
 /// `si_code` values for SIGCHLD.
 pub const CLD_EXITED: i32 = 1;

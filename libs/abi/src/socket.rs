@@ -10,6 +10,7 @@ pub const AF_UNIX: u32 = 1;
 pub const AF_INET: u32 = 2;
 pub const AF_INET6: u32 = 10;
 pub const AF_NETLINK: u32 = 16;
+pub const AF_PACKET: u32 = 17;
 
 /// The socket-option level of netlink sockets.
 pub const SOL_NETLINK: usize = 270;

@@ -113,8 +113,42 @@ pub struct ElfInfo {
     pub max_vaddr: u64,
 }
 
+/// The first PT_INTERP entry of `phdrs` (`phnum` entries): the file offset and size of the
+/// interpreter path. Linux reads it before the point of no return, so a size outside
+/// 2..=PATH_MAX fails the exec with ENOEXEC; later PT_INTERP entries are ignored.
+pub fn find_interp(phdrs: &[u8], phnum: u16) -> KResult<Option<(u64, u64)>> {
+    for p in phdrs.chunks_exact(56).take(phnum as usize) {
+        if u32_at(p, 0) != PT_INTERP {
+            continue;
+        }
+        let filesz = u64_at(p, 32);
+        if !(2..=PATH_MAX).contains(&filesz) {
+            return Err(Errno::ENOEXEC);
+        }
+        return Ok(Some((u64_at(p, 8), filesz)));
+    }
+    Ok(None)
+}
+
+/// What Linux's execve checks of an interpreter's ELF header before the point of no return:
+/// the magic, the machine and the size of the program header table (ELIBBAD otherwise).
+/// Returns e_phoff and the table's size in bytes.
+pub fn interp_header(bytes: &[u8], machine: u16) -> KResult<(u64, usize)> {
+    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" || u16_at(bytes, 18) != machine {
+        return Err(Errno::ELIBBAD);
+    }
+    let size = u16_at(bytes, 54) as usize * u16_at(bytes, 56) as usize;
+    if u16_at(bytes, 54) != 56 || size == 0 || size > MAX_PHDRS_SIZE {
+        return Err(Errno::ELIBBAD);
+    }
+    Ok((u64_at(bytes, 32), size))
+}
+
 impl ElfInfo {
-    /// Validates the program headers (`phdrs` = the phnum*56 bytes at phoff).
+    /// Validates the program headers (`phdrs` = the phnum*56 bytes at phoff). Linux checks
+    /// the load segments only after the point of no return, so the caller turns an error
+    /// here into the death of the process. A segment whose file data lies past the end of
+    /// the file is not an error: its pages fault (SIGBUS) when touched, as on Linux.
     pub fn parse(header: ElfHeader, phdrs: &[u8], file_size: u64) -> KResult<ElfInfo> {
         let size = header.phnum as usize * 56;
         if phdrs.len() < size
@@ -125,8 +159,8 @@ impl ElfInfo {
         {
             return Err(Errno::ENOEXEC);
         }
+        let interp = find_interp(phdrs, header.phnum)?;
         let mut segments = Vec::new();
-        let mut interp = None;
         let mut phdr_vaddr = None;
         let mut exec_stack = false;
         for i in 0..header.phnum as usize {
@@ -145,22 +179,13 @@ impl ElfInfo {
                     if filesz > memsz {
                         return Err(Errno::EINVAL);
                     }
-                    let fend = offset.checked_add(filesz).ok_or(Errno::EINVAL)?;
-                    if fend > file_size {
-                        return Err(Errno::EINVAL);
-                    }
+                    offset.checked_add(filesz).ok_or(Errno::EINVAL)?;
                     let vend = vaddr.checked_add(memsz).ok_or(Errno::EINVAL)?;
                     if vend > USER_LIMIT {
                         return Err(Errno::EINVAL);
                     }
                     if vaddr % PAGE != offset % PAGE {
                         return Err(Errno::EINVAL);
-                    }
-                    if let Some(prev) = segments.last() {
-                        let prev: &LoadSegment = prev;
-                        if vaddr < prev.vaddr {
-                            return Err(Errno::ENOEXEC);
-                        }
                     }
                     segments.push(LoadSegment {
                         vaddr,
@@ -172,24 +197,13 @@ impl ElfInfo {
                         executable: flags & PF_X != 0,
                     });
                 }
-                PT_INTERP => {
-                    if interp.is_some() || !(2..=PATH_MAX).contains(&filesz) {
-                        return Err(Errno::ENOEXEC);
-                    }
-                    if offset.checked_add(filesz).is_none_or(|e| e > file_size) {
-                        return Err(Errno::ENOEXEC);
-                    }
-                    interp = Some((offset, filesz));
-                }
                 PT_PHDR => phdr_vaddr = Some(vaddr),
                 PT_GNU_STACK => exec_stack = flags & PF_X != 0,
                 _ => {}
             }
         }
-        if segments.is_empty() {
-            return Err(Errno::ENOEXEC);
-        }
-        let min_vaddr = segments[0].vaddr & !(PAGE - 1);
+        // No load segment at all is not an error either: the entry point is then unmapped.
+        let min_vaddr = segments.first().map_or(0, |s| s.vaddr & !(PAGE - 1));
         let max_vaddr = segments
             .iter()
             .map(|s| (s.vaddr + s.memsz).div_ceil(PAGE) * PAGE)

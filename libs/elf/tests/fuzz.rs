@@ -137,17 +137,17 @@ fn exercise(b: &[u8], size: u64, rng: &mut Rng) {
             return;
         }
     };
-    // What the loader relies on.
-    assert!(!info.segments.is_empty());
+    // What the loader relies on (file data past the end of the file is allowed: those pages
+    // fault when touched, as on Linux).
     assert!(info.min_vaddr <= info.max_vaddr);
     for s in &info.segments {
         assert!(s.filesz <= s.memsz);
-        assert!(s.offset.checked_add(s.filesz).is_some_and(|e| e <= size));
+        assert!(s.offset.checked_add(s.filesz).is_some());
         assert!(s.vaddr.checked_add(s.memsz).is_some());
         assert!(s.offset >= s.vaddr % 4096);
     }
-    if let Some((off, len)) = info.interp {
-        assert!(read_at(b, size, off, len as usize).is_some());
+    if let Some((_, len)) = info.interp {
+        assert!((2..=4096).contains(&len));
     }
     let argv = rng.strings(4, 40);
     let envp = rng.strings(4, 40);

@@ -17,6 +17,11 @@ fn set_bit(b: &mut [u8], i: usize, v: bool) {
     }
 }
 
+/// Whether block `x` is among the (disjoint) ranges freed by the running transaction.
+fn is_pending(p: &alloc::collections::BTreeMap<u64, u64>, x: u64) -> bool {
+    p.range(..=x).next_back().is_some_and(|(_, &end)| x < end)
+}
+
 /// First clear bit in [from, to).
 fn find_zero(b: &[u8], from: usize, to: usize) -> Option<usize> {
     let mut i = from;
@@ -136,8 +141,11 @@ impl Ext4 {
             };
             let bb = a.groups[g as usize].block_bitmap;
             let gs = self.group_start(g);
-            // Bits found clear over fixed metadata (a damaged bitmap) are set, not handed out.
+            // Bits found clear over fixed metadata (a damaged bitmap) are set, not handed out;
+            // blocks freed by the running transaction are passed over.
             let mut fixed = 0u32;
+            let mut waiting = false;
+            let pending = &a.pending;
             let found = self.meta_write(bb, |b| {
                 let mut pick = None;
                 for (lo, hi) in [(from, len), (0, from.min(len))] {
@@ -146,6 +154,11 @@ impl Ext4 {
                         if self.in_sys(gs + s as u64, 1) {
                             set_bit(b, s, true);
                             fixed += 1;
+                            i = s + 1;
+                            continue;
+                        }
+                        if is_pending(pending, gs + s as u64) {
+                            waiting = true;
                             i = s + 1;
                             continue;
                         }
@@ -162,6 +175,7 @@ impl Ext4 {
                     && (n as u64) < want
                     && !bit(b, s + n)
                     && !self.in_sys(gs + (s + n) as u64, 1)
+                    && !is_pending(pending, gs + (s + n) as u64)
                 {
                     set_bit(b, s + n, true);
                     n += 1;
@@ -180,6 +194,9 @@ impl Ext4 {
                 a.free_blocks = a.free_blocks.saturating_sub(n as u64);
                 a.dirty_groups.insert(g);
                 return Ok((gs + s as u64, n as u64));
+            }
+            if waiting {
+                continue;
             }
             // The counter lied; trust the bitmap.
             let grp = &mut a.groups[g as usize];
@@ -226,6 +243,10 @@ impl Ext4 {
             a.free_blocks += freed as u64;
             a.dirty_groups.insert(g);
             b = gend;
+        }
+        if self.journaling() {
+            a.pending.insert(start, end);
+            a.pending_n += count;
         }
         drop(a);
         self.discard(start, count);

@@ -487,6 +487,7 @@ impl Drop for Ext4Inode {
         }
         // The last reference to an unlinked inode: free its blocks and the inode.
         let fs = self.fs.clone();
+        let _op = fs.begin();
         let mut st = core::mem::replace(
             st,
             IState {

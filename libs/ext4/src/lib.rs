@@ -5,11 +5,15 @@
 //! huge_file, dir_nlink, extra_isize, dir_index, sparse_super, large_file, csum_seed,
 //! largedir) at any block size; ext2/ext3 images (block maps) read-only.
 //!
-//! * The journal is never used: the file system is written in place, and a mount asking for
-//!   recovery is made read-only. So are images with unknown RO_COMPAT features or without
-//!   extents; unknown INCOMPAT features are refused (EINVAL).
-//! * Metadata goes through a bounded write-back block cache ([`Ext4::sync`] writes it back;
-//!   eviction writes dirty blocks when over the bound). File data goes straight to the device.
+//! * The internal journal (jbd2 format, `journal/`) is replayed at mount (EROFS if the device
+//!   is read-only) and written in ordered mode: every operation's metadata changes land in one
+//!   transaction, committed by [`Ext4::sync`], [`Ext4::periodic_commit`] (the kernel calls it
+//!   every 5 s) or when it grows large or old, and checkpointed at once (docs/architecture.md,
+//!   "The journal"). Images with unknown RO_COMPAT features, without extents, or with RECOVER
+//!   and no internal journal mount read-only; unknown INCOMPAT features are refused (EINVAL).
+//! * Metadata goes through a bounded write-back block cache: with a journal, dirty blocks stay
+//!   until the commit; without, [`Ext4::sync`] and eviction write them in place. File data
+//!   goes straight to the device.
 //! * The extent tree is kept as a list in memory and rewritten (reusing its blocks, as deep as
 //!   needed) when it changes. Holes and uninitialized extents read as zeros; writing into an
 //!   uninitialized extent zeroes and initializes it.
@@ -20,11 +24,13 @@
 //! * Damaged images give EIO (EUCLEAN/EINVAL at mount), never a panic: every on-disk number is
 //!   checked, and no block of fixed metadata is ever allocated, freed or mapped into a file.
 //!
-//! Lock order (outermost first): `Ext4::ns` (namespace changes: create, link, unlink, rmdir,
-//! rename) → one inode's state lock (never two at once) → `Ext4::alloc` (group descriptors,
-//! bitmaps, counters, orphan list) → `Ext4::cache`. `Ext4::icache` (the inode-number map) is
-//! a leaf taken with nothing else above it but inode/namespace locks, and an inode is never
-//! dropped while `alloc`, `cache` or `icache` is held (its `Drop` takes them).
+//! Lock order (outermost first): `Ext4::txn` (shared per operation, exclusive per commit; nested
+//! operations, such as an inode freed inside an unlink, take it shared again, and only try for it
+//! exclusively) → `Ext4::ns` (namespace changes: create, link, unlink, rmdir, rename) → one inode's
+//! state lock (never two at once) → `Ext4::journal` → `Ext4::alloc` (group descriptors, bitmaps,
+//! counters, orphan list) → `Ext4::sb` → `Ext4::cache`. `Ext4::icache` (the inode-number map) is a
+//! leaf taken with nothing else above it but inode/namespace locks, and an inode is never dropped
+//! while `alloc`, `cache` or `icache` is held (its `Drop` takes them).
 #![no_std]
 #![deny(unsafe_code)]
 
@@ -39,6 +45,7 @@ mod dir;
 mod dirblock;
 mod extent;
 mod inode;
+mod journal;
 mod mount;
 mod util;
 mod vfs;
@@ -50,6 +57,7 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::{Arc, Weak};
 use alloc::vec;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::{Clock, Inode};
 use spin::Mutex;
@@ -66,6 +74,10 @@ pub trait BlockDevice: Send + Sync {
     fn flush(&self) -> KResult<()>;
     /// Device size in bytes.
     fn size(&self) -> u64;
+    /// Whether writes are refused (a journal needing recovery then cannot be mounted).
+    fn read_only(&self) -> bool {
+        false
+    }
 }
 
 /// What statfs reports.
@@ -107,6 +119,11 @@ pub(crate) struct Alloc {
     /// Inodes with no links still open, in on-disk orphan-chain order (head first).
     pub orphans: Vec<u32>,
     pub next_gen: u32,
+    /// Blocks freed by the running transaction (start -> end), not handed out again before
+    /// it commits: until then the committed state may still use them, so writing file data
+    /// into them in place could damage it after a crash.
+    pub pending: BTreeMap<u64, u64>,
+    pub pending_n: u64,
 }
 
 /// The mounted file system.
@@ -145,6 +162,15 @@ pub struct Ext4 {
     cache: Mutex<cache::Cache>,
     pub(crate) icache: Mutex<BTreeMap<u32, Weak<Ext4Inode>>>,
     pub(crate) ns: Mutex<()>,
+    /// Held shared by every operation that changes metadata, exclusively by a commit, so a
+    /// transaction never holds half an operation. Outermost lock.
+    txn: spin::RwLock<()>,
+    journal: Mutex<Option<journal::Journal>>,
+    journaling: AtomicBool,
+    /// Dirty metadata blocks past which the next operation first commits.
+    dirty_limit: AtomicUsize,
+    /// Clock seconds of the last commit.
+    last_commit: AtomicI64,
     me: Weak<Ext4>,
 }
 
@@ -161,38 +187,127 @@ impl Ext4 {
         }
     }
 
-    /// Writes back every dirty cached block and flushes the device (sync/syncfs/umount).
+    /// Makes everything durable (sync/syncfs/fsync/umount): with a journal, commits the
+    /// running transaction and marks the file system clean; without, writes back every dirty
+    /// cached block. Then flushes the device.
     pub fn sync(&self) -> KResult<()> {
         if self.ro {
             return Ok(());
         }
+        if self.journaling.load(Ordering::Relaxed) {
+            let _w = self.txn.write();
+            return self.commit_locked(true);
+        }
+        self.prepare_sb()?;
         {
-            let mut a = self.alloc.lock();
-            let dirty: Vec<u32> = a.dirty_groups.iter().copied().collect();
-            for g in dirty {
-                self.write_group(&mut a, g)?;
-            }
-            a.dirty_groups.clear();
-            let (fb, fi) = (a.free_blocks, a.free_inodes);
-            let head = a.orphans.first().copied().unwrap_or(0);
-            drop(a);
             let mut sb = self.sb.lock();
-            put32(&mut sb, 0xC, fb as u32);
-            if self.desc_size >= 64 {
-                put32(&mut sb, 0x158, (fb >> 32) as u32);
-            }
-            put32(&mut sb, 0x10, fi as u32);
-            put32(&mut sb, 0xE8, head);
             let now = self.now();
             put32(&mut sb, 0x30, now.sec as u32);
-            if self.csum {
-                let c = crc32c(!0, &sb[..0x3FC]);
-                put32(&mut sb, 0x3FC, c);
-            }
+            self.seal_sb(&mut sb);
             self.dev.write(1024, &sb)?;
         }
         self.cache.lock().flush(&*self.dev, self.bs as usize)?;
         self.dev.flush()
+    }
+
+    /// Commits the running transaction if it holds anything; the kernel calls it every 5 s,
+    /// as Linux's jbd2 commit timer runs. Never waits for operations in flight: it then leaves
+    /// the commit to the next call (or to the next operation, which commits an old
+    /// transaction itself).
+    pub fn periodic_commit(&self) -> KResult<()> {
+        if self.ro || !self.journaling.load(Ordering::Relaxed) || !self.has_changes() {
+            return Ok(());
+        }
+        match self.txn.try_write() {
+            Some(_w) => self.commit_locked(false),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts an operation that changes metadata; the guard keeps commits out until it drops.
+    /// First commits the running transaction when it has grown too large or old (unless this
+    /// is an operation nested in another, which holds the lock already).
+    pub(crate) fn begin(&self) -> spin::RwLockReadGuard<'_, ()> {
+        if self.journaling.load(Ordering::Relaxed) && self.commit_wanted() {
+            if let Some(w) = self.txn.try_write() {
+                let _ = self.commit_locked(false);
+                drop(w);
+            }
+        }
+        self.txn.read()
+    }
+
+    fn has_changes(&self) -> bool {
+        self.cache.lock().ndirty() > 0 || !self.alloc.lock().dirty_groups.is_empty()
+    }
+
+    /// 5 s after the last commit, with something to commit.
+    fn commit_due(&self) -> bool {
+        let since = self
+            .now()
+            .sec
+            .saturating_sub(self.last_commit.load(Ordering::Relaxed));
+        since >= 5 && self.has_changes()
+    }
+
+    fn commit_wanted(&self) -> bool {
+        if self.cache.lock().ndirty() >= self.dirty_limit.load(Ordering::Relaxed) {
+            return true;
+        }
+        {
+            // Frees waiting for the commit are most of what is left.
+            let a = self.alloc.lock();
+            if a.pending_n > 0 && a.free_blocks.saturating_sub(a.pending_n) < self.blocks_count / 8
+            {
+                return true;
+            }
+        }
+        self.commit_due()
+    }
+
+    /// Writes the dirty group descriptors into the cache and the counters and orphan-list
+    /// head into the in-memory superblock.
+    fn prepare_sb(&self) -> KResult<()> {
+        let mut a = self.alloc.lock();
+        let dirty: Vec<u32> = a.dirty_groups.iter().copied().collect();
+        for g in dirty {
+            self.write_group(&mut a, g)?;
+        }
+        a.dirty_groups.clear();
+        let (fb, fi) = (a.free_blocks, a.free_inodes);
+        let head = a.orphans.first().copied().unwrap_or(0);
+        drop(a);
+        let mut sb = self.sb.lock();
+        put32(&mut sb, 0xC, fb as u32);
+        if self.desc_size >= 64 {
+            put32(&mut sb, 0x158, (fb >> 32) as u32);
+        }
+        put32(&mut sb, 0x10, fi as u32);
+        put32(&mut sb, 0xE8, head);
+        Ok(())
+    }
+
+    /// Stores the superblock checksum, when the file system has metadata checksums.
+    pub(crate) fn seal_sb(&self, sb: &mut [u8]) {
+        if self.csum {
+            let c = crc32c(!0, &sb[..0x3FC]);
+            put32(sb, 0x3FC, c);
+        }
+    }
+
+    /// The block holding the superblock and the superblock's offset in it.
+    pub(crate) fn sb_loc(&self) -> (u64, usize) {
+        if self.bs == 1024 {
+            (1, 0)
+        } else {
+            (0, 1024)
+        }
+    }
+
+    pub(crate) fn read_sb_block(&self) -> KResult<Vec<u8>> {
+        let mut b = vec![0u8; self.bs as usize];
+        self.dev.read(self.sb_loc().0 * self.bs, &mut b)?;
+        Ok(b)
     }
 
     /// Real figures for statfs.
@@ -216,11 +331,32 @@ impl Ext4 {
 
     /// Bounds the metadata cache to `blocks` blocks (default 4096).
     pub fn set_cache_blocks(&self, blocks: usize) {
-        self.cache.lock().set_cap(blocks);
+        let mut c = self.cache.lock();
+        c.set_cap(blocks);
+        let cap = c.cap();
+        drop(c);
+        self.set_dirty_limit(cap);
+    }
+
+    /// Commits before a transaction outgrows half the cache or a quarter of the journal.
+    fn set_dirty_limit(&self, cache_cap: usize) {
+        let jcap = self
+            .journal
+            .lock()
+            .as_ref()
+            .map(|j| j.capacity() as usize)
+            .unwrap_or(usize::MAX);
+        self.dirty_limit
+            .store((cache_cap / 2).min(jcap / 4).max(8), Ordering::Relaxed);
     }
 
     pub fn fs_id(&self) -> u64 {
         self.fs_id
+    }
+
+    /// Whether metadata changes go through the journal.
+    pub fn journaling(&self) -> bool {
+        self.journaling.load(Ordering::Relaxed)
     }
 
     pub fn is_read_only(&self) -> bool {
@@ -341,15 +477,14 @@ impl Ext4 {
     pub(crate) fn meta_read<T>(&self, blk: u64, f: impl FnOnce(&[u8]) -> T) -> KResult<T> {
         self.check_block(blk)?;
         let mut c = self.cache.lock();
-        let e = c.get(&*self.dev, self.bs as usize, blk, false)?;
+        let e = c.get(&*self.dev, self.bs as usize, blk, false, false)?;
         Ok(f(&e.data))
     }
 
     pub(crate) fn meta_write<T>(&self, blk: u64, f: impl FnOnce(&mut [u8]) -> T) -> KResult<T> {
         self.check_block(blk)?;
         let mut c = self.cache.lock();
-        let e = c.get(&*self.dev, self.bs as usize, blk, false)?;
-        e.dirty = true;
+        let e = c.get(&*self.dev, self.bs as usize, blk, false, true)?;
         Ok(f(&mut e.data))
     }
 
@@ -357,8 +492,7 @@ impl Ext4 {
     pub(crate) fn meta_new<T>(&self, blk: u64, f: impl FnOnce(&mut [u8]) -> T) -> KResult<T> {
         self.check_block(blk)?;
         let mut c = self.cache.lock();
-        let e = c.get(&*self.dev, self.bs as usize, blk, true)?;
-        e.dirty = true;
+        let e = c.get(&*self.dev, self.bs as usize, blk, true, true)?;
         Ok(f(&mut e.data))
     }
 

@@ -1,9 +1,11 @@
 //! Mounting: reading and checking the superblock and the group descriptors, choosing
 //! read-only or read-write, and recovering orphans.
 
+use crate::journal::Journal;
 use crate::*;
 
 // Feature bits.
+const COMPAT_HAS_JOURNAL: u32 = 0x4;
 const COMPAT_SPARSE_SUPER2: u32 = 0x200;
 const INCOMPAT_FILETYPE: u32 = 0x2;
 const INCOMPAT_RECOVER: u32 = 0x4;
@@ -41,6 +43,8 @@ const CACHE_BLOCKS: usize = 4096;
 impl Ext4 {
     /// Mounts; EINVAL for a non-ext4 or unsupported (unknown INCOMPAT feature) image; a read-only
     /// mount when `read_only` or when the image has unknown RO_COMPAT features (writes then EROFS).
+    /// A journal needing recovery is replayed first, even for a read-only mount, as Linux does
+    /// unless the device itself is read-only (then EROFS).
     pub fn mount(
         dev: Arc<dyn BlockDevice>,
         fs_id: u64,
@@ -70,11 +74,24 @@ impl Ext4 {
                 return Err(Errno::EUCLEAN);
             }
         }
+        let j_ino = if compat & COMPAT_HAS_JOURNAL != 0 {
+            le32(&sb, 0xE0)
+        } else {
+            0
+        };
+        // A journal on another device is not supported: never write under it.
+        let external = compat & COMPAT_HAS_JOURNAL != 0 && j_ino == 0;
         let ro = read_only
             || ro_compat & !RO_SUPPORTED != 0
-            || incompat & INCOMPAT_RECOVER != 0
+            || (incompat & INCOMPAT_RECOVER != 0 && j_ino == 0)
+            || external
             || compat & COMPAT_SPARSE_SUPER2 != 0
             || incompat & INCOMPAT_EXTENTS == 0;
+        // Recovery first looks at the image through a read-only instance, then mounts again.
+        let replay = incompat & INCOMPAT_RECOVER != 0 && j_ino != 0;
+        if replay && dev.read_only() {
+            return Err(Errno::EROFS);
+        }
         let log_bs = le32(&sb, 0x18);
         if log_bs > 6 || le32(&sb, 0x1C) != log_bs {
             return bad();
@@ -224,10 +241,10 @@ impl Ext4 {
         };
         let needs_orphans = le32(&sb, 0xE8) != 0;
         let fs = Arc::new_cyclic(|me| Ext4 {
-            dev,
+            dev: dev.clone(),
             fs_id,
-            clock,
-            ro,
+            clock: clock.clone(),
+            ro: ro || replay,
             bs,
             blocks_count,
             first_data_block,
@@ -260,10 +277,17 @@ impl Ext4 {
                 dirty_groups: BTreeSet::new(),
                 orphans: Vec::new(),
                 next_gen: 0,
+                pending: BTreeMap::new(),
+                pending_n: 0,
             }),
             cache: Mutex::new(cache::Cache::new(CACHE_BLOCKS)),
             icache: Mutex::new(BTreeMap::new()),
             ns: Mutex::new(()),
+            txn: spin::RwLock::new(()),
+            journal: Mutex::new(None),
+            journaling: AtomicBool::new(false),
+            dirty_limit: AtomicUsize::new(CACHE_BLOCKS / 2),
+            last_commit: AtomicI64::new(0),
             me: me.clone(),
         });
         // Verify the descriptors' checksums.
@@ -286,6 +310,30 @@ impl Ext4 {
         {
             let seed = fs.now().sec as u32 ^ fs.csum_seed;
             fs.alloc.lock().next_gen = seed;
+        }
+        if replay {
+            let mut j = Journal::load(&fs, j_ino)?;
+            let scan = j.scan(&*dev)?;
+            j.replay(&*dev, &scan, blocks_count)?;
+            j.reset(&*dev, scan.end)?;
+            drop(j);
+            drop(fs);
+            clear_recover(&*dev)?;
+            return Ext4::mount(dev, fs_id, clock, read_only);
+        }
+        if !fs.ro && j_ino != 0 {
+            let mut j = Journal::load(&fs, j_ino)?;
+            if j.jsb.start != 0 {
+                // Log contents without RECOVER are stale: Linux's jbd2_journal_wipe skips them.
+                let scan = j.scan(&*dev)?;
+                j.reset(&*dev, scan.end)?;
+            }
+            j.set_features(&*dev, is64, csum)?;
+            *fs.journal.lock() = Some(j);
+            fs.cache.lock().journaled = true;
+            fs.journaling.store(true, Ordering::Relaxed);
+            fs.last_commit.store(fs.now().sec, Ordering::Relaxed);
+            fs.set_dirty_limit(CACHE_BLOCKS);
         }
         if !fs.ro && needs_orphans {
             fs.process_orphans()?;
@@ -322,4 +370,18 @@ impl Ext4 {
         }
         Ok(fs)
     }
+}
+
+/// Clears RECOVER in the superblock on the device (after replay, which may have rewritten it).
+fn clear_recover(dev: &dyn BlockDevice) -> KResult<()> {
+    let mut sb = vec![0u8; 1024];
+    dev.read(1024, &mut sb)?;
+    let f = le32(&sb, 0x60);
+    put32(&mut sb, 0x60, f & !INCOMPAT_RECOVER);
+    if le32(&sb, 0x64) & RO_METADATA_CSUM != 0 {
+        let c = crc32c(!0, &sb[..0x3FC]);
+        put32(&mut sb, 0x3FC, c);
+    }
+    dev.write(1024, &sb)?;
+    dev.flush()
 }

@@ -38,6 +38,7 @@ impl Inode for Ext4Inode {
         match self.kind {
             FileType::Regular => {
                 self.fs.check_writable()?;
+                let _op = self.fs.begin();
                 let mut st = self.st.lock();
                 self.write_data(&mut st, offset, buf)
             }
@@ -50,6 +51,7 @@ impl Inode for Ext4Inode {
         match self.kind {
             FileType::Regular => {
                 self.fs.check_writable()?;
+                let _op = self.fs.begin();
                 let mut st = self.st.lock();
                 self.truncate_data(&mut st, size)
             }
@@ -78,6 +80,7 @@ impl Inode for Ext4Inode {
         if kind == FileType::Symlink {
             return Err(Errno::EINVAL);
         }
+        let _op = self.fs.begin();
         self.make(name, kind, mode, uid, gid, rdev, &[])
     }
 
@@ -88,6 +91,7 @@ impl Inode for Ext4Inode {
         if target.len() >= self.fs.bs as usize {
             return Err(Errno::ENAMETOOLONG);
         }
+        let _op = self.fs.begin();
         self.make(name, FileType::Symlink, 0o777, uid, gid, 0, target)
     }
 
@@ -104,6 +108,7 @@ impl Inode for Ext4Inode {
         }
         self.fs.check_writable()?;
         check_name(name)?;
+        let _op = self.fs.begin();
         let _ns = self.fs.ns.lock();
         // A file without links gets a name again only as an O_TMPFILE file: the VFS layer
         // decides that, so here it leaves the orphan chain.
@@ -141,6 +146,7 @@ impl Inode for Ext4Inode {
             return Err(Errno::ENOTDIR);
         }
         self.fs.check_writable()?;
+        let _op = self.fs.begin();
         let _ns = self.fs.ns.lock();
         let (ino, _) = self.find(name)?.ok_or(Errno::ENOENT)?;
         let child = self.fs.iget(ino)?;
@@ -169,6 +175,7 @@ impl Inode for Ext4Inode {
         if name == b".." {
             return Err(Errno::ENOTEMPTY);
         }
+        let _op = self.fs.begin();
         let _ns = self.fs.ns.lock();
         let (ino, _) = self.find(name)?.ok_or(Errno::ENOENT)?;
         let child = self.fs.iget(ino)?;
@@ -212,6 +219,7 @@ impl Inode for Ext4Inode {
             return Err(Errno::EBUSY);
         }
         check_name(new).map_err(|e| if e == Errno::EEXIST { Errno::EBUSY } else { e })?;
+        let _op = self.fs.begin();
         let _ns = self.fs.ns.lock();
         if nd.links() == 0 {
             return Err(Errno::ENOENT);
@@ -390,6 +398,7 @@ impl Inode for Ext4Inode {
 
     fn set_mode(&self, mode: u32) -> KResult<()> {
         self.fs.check_writable()?;
+        let _op = self.fs.begin();
         let mut st = self.st.lock();
         self.set_mode_raw(&mut st, mode);
         self.save(&st)
@@ -397,6 +406,7 @@ impl Inode for Ext4Inode {
 
     fn set_owner(&self, uid: Option<u32>, gid: Option<u32>) -> KResult<()> {
         self.fs.check_writable()?;
+        let _op = self.fs.begin();
         let mut st = self.st.lock();
         self.set_owner_raw(&mut st, uid, gid);
         self.save(&st)
@@ -404,6 +414,7 @@ impl Inode for Ext4Inode {
 
     fn set_times(&self, atime: Option<Timespec>, mtime: Option<Timespec>) -> KResult<()> {
         self.fs.check_writable()?;
+        let _op = self.fs.begin();
         let mut st = self.st.lock();
         self.set_times_raw(&mut st, atime, mtime);
         self.save(&st)

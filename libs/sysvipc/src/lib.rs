@@ -9,6 +9,7 @@
 extern crate alloc;
 
 pub mod ids;
+pub mod mq;
 pub mod msg;
 pub mod perm;
 pub mod sem;

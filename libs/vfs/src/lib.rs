@@ -6,12 +6,20 @@
 
 extern crate alloc;
 
+pub mod inotify;
 pub mod locks;
 mod path;
+mod perm;
 mod tmpfs;
+mod tmpfs_options;
 
-pub use path::{path_of, permission, resolve, resolve_create, resolve_parent, Cred, WalkCtx};
-pub use tmpfs::new_tmpfs;
+pub use path::{path_of, resolve, resolve_create, resolve_parent, WalkCtx};
+pub use perm::{
+    chmod_mode, chown_kill_bits, chown_ok, kill_suid_bits, new_file_group, permission, sticky_ok,
+    Cred,
+};
+pub use tmpfs::{new_tmpfs, new_tmpfs_with, tmpfs_mount_options, tmpfs_reconfigure, tmpfs_statfs};
+pub use tmpfs_options::{parse_tmpfs_options, TmpfsOptions};
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

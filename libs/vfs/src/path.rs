@@ -1,9 +1,9 @@
 //! Path resolution as path_resolution(7) describes it, and permission checks.
 
+use crate::perm::{permission, Cred};
 use crate::{Dentry, FileType, MountTable};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use lintel_abi::stat::Stat;
 use lintel_abi::{Errno, KResult};
 
 /// Linux's limit on symlinks followed in one lookup (MAXSYMLINKS).
@@ -11,43 +11,12 @@ const MAX_SYMLINKS: u32 = 40;
 const NAME_MAX: usize = 255;
 const PATH_MAX: usize = 4096;
 
-/// The filesystem identity a lookup runs as.
-#[derive(Clone, Debug, Default)]
-pub struct Cred {
-    pub uid: u32,
-    pub gid: u32,
-    pub groups: Vec<u32>,
-}
-
 pub struct WalkCtx<'a> {
     pub root: &'a Arc<Dentry>,
     /// Where relative paths start: the cwd or a dirfd's directory.
     pub start: &'a Arc<Dentry>,
     pub mounts: &'a MountTable,
     pub cred: &'a Cred,
-}
-
-/// Checks `mask` (4 read, 2 write, 1 execute/search) against the owner/group/other bits.
-pub fn permission(stat: &Stat, cred: &Cred, mask: u32) -> KResult<()> {
-    let mask = mask & 7;
-    if cred.uid == 0 {
-        let is_dir = stat.mode & lintel_abi::stat::S_IFMT == lintel_abi::stat::S_IFDIR;
-        if mask & 1 != 0 && !is_dir && stat.mode & 0o111 == 0 {
-            return Err(Errno::EACCES);
-        }
-        return Ok(());
-    }
-    let bits = if stat.uid == cred.uid {
-        (stat.mode >> 6) & 7
-    } else if stat.gid == cred.gid || cred.groups.contains(&stat.gid) {
-        (stat.mode >> 3) & 7
-    } else {
-        stat.mode & 7
-    };
-    if mask & !bits != 0 {
-        return Err(Errno::EACCES);
-    }
-    Ok(())
 }
 
 fn same(a: &Arc<Dentry>, b: &Arc<Dentry>) -> bool {

@@ -16,6 +16,7 @@ fn root_cred() -> Cred {
         uid: 0,
         gid: 0,
         groups: vec![],
+        caps: lintel_abi::capability::CAP_FULL_SET,
     }
 }
 
@@ -108,6 +109,7 @@ fn permissions() {
         uid: 1000,
         gid: 1000,
         groups: vec![],
+        caps: 0,
     };
     let ctx = WalkCtx {
         root: &r,
@@ -311,4 +313,187 @@ fn create_through_symlinks() {
         at(b"/a/new", true),
         Ok((b"/a".to_vec(), b"new".to_vec(), false))
     );
+}
+
+fn stat_of(mode: u32, uid: u32, gid: u32) -> lintel_abi::stat::Stat {
+    lintel_abi::stat::Stat {
+        mode,
+        uid,
+        gid,
+        ..Default::default()
+    }
+}
+
+fn user_with(caps: u64) -> Cred {
+    Cred {
+        uid: 1000,
+        gid: 1000,
+        groups: vec![50],
+        caps,
+    }
+}
+
+#[test]
+fn capabilities_override_dac() {
+    use lintel_abi::capability::*;
+    let secret = stat_of(S_IFREG | 0o600, 0, 0);
+    let dir = stat_of(S_IFDIR | 0o700, 0, 0);
+    let bit = |c: u32| 1u64 << c;
+    assert_eq!(permission(&secret, &user_with(0), 4), Err(Errno::EACCES));
+    // CAP_DAC_READ_SEARCH reads files and searches or lists directories, never writes.
+    let rs = user_with(bit(CAP_DAC_READ_SEARCH));
+    assert!(permission(&secret, &rs, 4).is_ok());
+    assert_eq!(permission(&secret, &rs, 2), Err(Errno::EACCES));
+    assert!(permission(&dir, &rs, 5).is_ok());
+    assert_eq!(permission(&dir, &rs, 3), Err(Errno::EACCES));
+    // CAP_DAC_OVERRIDE does everything but executing a file with no execute bit.
+    let ov = user_with(bit(CAP_DAC_OVERRIDE));
+    assert!(permission(&secret, &ov, 6).is_ok());
+    assert!(permission(&dir, &ov, 7).is_ok());
+    assert_eq!(permission(&secret, &ov, 1), Err(Errno::EACCES));
+    assert!(permission(&stat_of(S_IFREG | 0o010, 0, 0), &ov, 1).is_ok());
+    // uid 0 without capabilities is an ordinary owner.
+    let bare_root = Cred::default();
+    assert_eq!(
+        permission(&stat_of(S_IFREG | 0o077, 0, 0), &bare_root, 4),
+        Err(Errno::EACCES)
+    );
+    // The owner class decides even when the group class would allow more.
+    let u = user_with(0);
+    assert_eq!(
+        permission(&stat_of(S_IFREG | 0o070, 1000, 50), &u, 4),
+        Err(Errno::EACCES)
+    );
+    assert!(permission(&stat_of(S_IFREG | 0o040, 1, 50), &u, 4).is_ok());
+}
+
+#[test]
+fn owner_rules() {
+    use crate::{chmod_mode, chown_kill_bits, chown_ok, kill_suid_bits, sticky_ok};
+    use lintel_abi::capability::*;
+    let u = user_with(0);
+    let tmp = stat_of(S_IFDIR | 0o1777, 0, 0);
+    assert!(!sticky_ok(&tmp, &stat_of(S_IFREG | 0o666, 2000, 2000), &u));
+    assert!(sticky_ok(&tmp, &stat_of(S_IFREG | 0o666, 1000, 2000), &u));
+    assert!(sticky_ok(
+        &tmp,
+        &stat_of(S_IFREG, 2000, 0),
+        &user_with(1 << CAP_FOWNER)
+    ));
+    let mine = stat_of(S_IFREG | 0o6755, 1000, 1000);
+    assert!(chown_ok(&mine, &u, None, Some(50)));
+    assert!(!chown_ok(&mine, &u, None, Some(60)));
+    assert!(!chown_ok(&mine, &u, Some(0), None));
+    assert!(chown_ok(&mine, &u, Some(1000), None));
+    assert!(chown_ok(
+        &mine,
+        &user_with(1 << CAP_CHOWN),
+        Some(0),
+        Some(60)
+    ));
+    assert_eq!(chmod_mode(&stat_of(S_IFREG, 1000, 60), &u, 0o2755), 0o755);
+    assert_eq!(chmod_mode(&stat_of(S_IFREG, 1000, 50), &u, 0o2755), 0o2755);
+    assert_eq!(kill_suid_bits(&mine, &u), S_ISUID | S_ISGID);
+    assert_eq!(kill_suid_bits(&mine, &user_with(1 << CAP_FSETID)), 0);
+    // setgid without group execute (mandatory-locking mark) stays for a member of the group.
+    assert_eq!(kill_suid_bits(&stat_of(S_IFREG | 0o2644, 1000, 50), &u), 0);
+    assert_eq!(
+        kill_suid_bits(&stat_of(S_IFREG | 0o2644, 1000, 60), &u),
+        S_ISGID
+    );
+    assert_eq!(chown_kill_bits(&mine, &Cred::default()), S_ISUID | S_ISGID);
+    assert_eq!(chown_kill_bits(&stat_of(S_IFDIR | 0o2755, 0, 0), &u), 0);
+}
+
+#[test]
+fn tmpfs_options() {
+    let p = |s: &[u8]| parse_tmpfs_options(s, 1000);
+    assert_eq!(p(b"size=100k").unwrap().blocks, Some(25));
+    assert_eq!(p(b"size=1G").unwrap().blocks, Some(262144));
+    assert_eq!(p(b"size=0x2000").unwrap().blocks, Some(2));
+    assert_eq!(p(b"size=10%").unwrap().blocks, Some(100));
+    assert_eq!(
+        p(b"nr_inodes=2k,mode=0700,uid=5,gid=6,,rw,huge=never").unwrap(),
+        TmpfsOptions {
+            blocks: None,
+            inodes: Some(2048),
+            mode: Some(0o700),
+            uid: Some(5),
+            gid: Some(6),
+        }
+    );
+    for bad in [
+        &b"size="[..],
+        b"size=1x",
+        b"size=-1",
+        b"mode=9",
+        b"nr_inodes=1%",
+        b"x=1",
+        b"uid=a",
+        b"size",
+    ] {
+        assert_eq!(
+            p(bad),
+            Err(Errno::EINVAL),
+            "{}",
+            core::str::from_utf8(bad).unwrap()
+        );
+    }
+}
+
+#[test]
+fn tmpfs_limits() {
+    let clock: Clock = Arc::new(|| Timespec { sec: 0, nsec: 0 });
+    let o = TmpfsOptions {
+        blocks: Some(4),
+        inodes: Some(3),
+        ..TmpfsOptions::default()
+    };
+    let root = new_tmpfs_with(clock, 9, &o);
+    assert_eq!(tmpfs_statfs(&root), Some((4, 4, 3, 2)));
+    assert_eq!(
+        tmpfs_mount_options(&root, 4, 100).as_deref(),
+        Some(",nr_inodes=3")
+    );
+    let f = root
+        .create(b"f", FileType::Regular, 0o644, 0, 0, 0)
+        .unwrap();
+    // A write past the limit stops at the last page that fits, then ENOSPC.
+    assert_eq!(f.write_at(0, &[1u8; 5 * 4096]), Ok(4 * 4096));
+    assert_eq!(f.write_at(4 * 4096, b"x"), Err(Errno::ENOSPC));
+    assert_eq!(tmpfs_statfs(&root), Some((4, 0, 3, 1)));
+    root.link(b"g", &f).unwrap();
+    assert_eq!(
+        root.create(b"h", FileType::Regular, 0o644, 0, 0, 0).err(),
+        Some(Errno::ENOSPC)
+    );
+    assert_eq!(
+        tmpfs_reconfigure(
+            &root,
+            &TmpfsOptions {
+                blocks: Some(3),
+                ..o
+            }
+        ),
+        Err(Errno::EINVAL)
+    );
+    root.unlink(b"g").unwrap();
+    root.unlink(b"f").unwrap();
+    // Still open: the pages come back when the last reference goes.
+    assert_eq!(tmpfs_statfs(&root), Some((4, 0, 3, 1)));
+    drop(f);
+    assert_eq!(tmpfs_statfs(&root), Some((4, 4, 3, 2)));
+    tmpfs_reconfigure(
+        &root,
+        &TmpfsOptions {
+            blocks: Some(8),
+            ..TmpfsOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(tmpfs_statfs(&root), Some((8, 8, 3, 2)));
+    // No limit: nothing to report, and none can be added later.
+    let free = new_tmpfs(Arc::new(|| Timespec { sec: 0, nsec: 0 }), 10);
+    assert_eq!(tmpfs_statfs(&free), Some((0, 0, 0, 0)));
+    assert_eq!(tmpfs_reconfigure(&free, &o), Err(Errno::EINVAL));
 }

@@ -1,5 +1,6 @@
 //! tmpfs: every file system object in memory.
 
+use crate::tmpfs_options::TmpfsOptions;
 use crate::{Clock, DirEntry, FileType, Inode, RENAME_EXCHANGE, RENAME_NOREPLACE};
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
@@ -14,10 +15,71 @@ const BOGO_DIRENT_SIZE: u64 = 20;
 /// Largest file tmpfs accepts (MAX_LFS_FILESIZE).
 const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 
+/// Linux stores symbolic links shorter than this in the inode, longer ones in a page.
+const SHORT_SYMLINK_LEN: usize = 128;
+const PAGE: u64 = 4096;
+
 struct Fs {
     id: u64,
     next_ino: AtomicU64,
     clock: Clock,
+    usage: Mutex<Usage>,
+    /// The root's mode, owner and group as mounted (what /proc/mounts shows).
+    root_mode: u32,
+    root_uid: u32,
+    root_gid: u32,
+}
+
+/// Linux's max_blocks and max_inodes (0: no limit) and what is in use: pages of file data
+/// and long link targets, and inodes (each hard link counts as one more, as Linux counts
+/// the dentry it pins).
+#[derive(Clone, Copy, Default)]
+struct Usage {
+    max_blocks: u64,
+    max_inodes: u64,
+    blocks: u64,
+    inodes: u64,
+}
+
+impl Fs {
+    fn reserve_inode(&self) -> KResult<()> {
+        let mut u = self.usage.lock();
+        if u.max_inodes != 0 && u.inodes >= u.max_inodes {
+            return Err(Errno::ENOSPC);
+        }
+        u.inodes += 1;
+        Ok(())
+    }
+
+    fn free_inode(&self) {
+        let mut u = self.usage.lock();
+        u.inodes = u.inodes.saturating_sub(1);
+    }
+
+    /// Takes up to `want` pages; returns how many it got.
+    fn reserve_blocks(&self, want: u64) -> u64 {
+        let mut u = self.usage.lock();
+        let got = if u.max_blocks == 0 {
+            want
+        } else {
+            want.min(u.max_blocks.saturating_sub(u.blocks))
+        };
+        u.blocks += got;
+        got
+    }
+
+    fn free_blocks(&self, n: u64) {
+        let mut u = self.usage.lock();
+        u.blocks = u.blocks.saturating_sub(n);
+    }
+}
+
+fn pages(bytes: u64) -> u64 {
+    bytes.div_ceil(PAGE)
+}
+
+fn symlink_pages(target: &[u8]) -> u64 {
+    (target.len() >= SHORT_SYMLINK_LEN) as u64
 }
 
 struct Meta {
@@ -56,29 +118,152 @@ pub struct TmpInode {
     me: Weak<TmpInode>,
 }
 
-/// A new, empty tmpfs; returns its root directory (mode 1777, owned by root).
+/// A new, empty tmpfs without limits; returns its root directory (mode 1777, owned by root).
 pub fn new_tmpfs(clock: Clock, fs_id: u64) -> Arc<dyn Inode> {
+    new_tmpfs_with(clock, fs_id, &TmpfsOptions::default())
+}
+
+/// A new, empty tmpfs with the limits and root folder of `o` (unlimited, 1777 and root where
+/// not given).
+pub fn new_tmpfs_with(clock: Clock, fs_id: u64, o: &TmpfsOptions) -> Arc<dyn Inode> {
     let fs = Arc::new(Fs {
         id: fs_id,
         next_ino: AtomicU64::new(1),
         clock,
+        usage: Mutex::new(Usage {
+            max_blocks: o.blocks.unwrap_or(0),
+            max_inodes: o.inodes.unwrap_or(0),
+            ..Usage::default()
+        }),
+        root_mode: o.mode.unwrap_or(0o1777),
+        root_uid: o.uid.unwrap_or(0),
+        root_gid: o.gid.unwrap_or(0),
     });
-
-    (TmpInode::new(
+    // The root takes one inode even when the limit is smaller, as on Linux.
+    fs.usage.lock().inodes = 1;
+    TmpInode::build(
         &fs,
         FileType::Directory,
-        0o1777,
-        0,
-        0,
+        fs.root_mode,
+        fs.root_uid,
+        fs.root_gid,
         0,
         Weak::new(),
         Vec::new(),
-    )) as _
+    ) as _
+}
+
+/// What statfs reports for a tmpfs: (f_blocks, f_bfree, f_files, f_ffree), zeros for a limit
+/// that is not set, as Linux's shmem_statfs. None for an inode of another file system.
+pub fn tmpfs_statfs(inode: &Arc<dyn Inode>) -> Option<(u64, u64, u64, u64)> {
+    let t = TmpInode::downcast(inode)?;
+    let u = *t.fs.usage.lock();
+    let (blocks, bfree) = match u.max_blocks {
+        0 => (0, 0),
+        m => (m, m.saturating_sub(u.blocks)),
+    };
+    let (files, ffree) = match u.max_inodes {
+        0 => (0, 0),
+        m => (m, m.saturating_sub(u.inodes)),
+    };
+    Some((blocks, bfree, files, ffree))
+}
+
+/// The options /proc/mounts shows after "rw,relatime" (Linux's shmem_show_options): the
+/// limits that differ from the defaults given, then mode, uid and gid that differ from 1777
+/// and root. None for an inode of another file system.
+pub fn tmpfs_mount_options(
+    inode: &Arc<dyn Inode>,
+    default_blocks: u64,
+    default_inodes: u64,
+) -> Option<alloc::string::String> {
+    use core::fmt::Write;
+    let t = TmpInode::downcast(inode)?;
+    let u = *t.fs.usage.lock();
+    let mut out = alloc::string::String::new();
+    if u.max_blocks != default_blocks {
+        let _ = write!(out, ",size={}k", u.max_blocks * 4);
+    }
+    if u.max_inodes != default_inodes {
+        let _ = write!(out, ",nr_inodes={}", u.max_inodes);
+    }
+    if t.fs.root_mode != 0o1777 {
+        let _ = write!(out, ",mode={:03o}", t.fs.root_mode);
+    }
+    if t.fs.root_uid != 0 {
+        let _ = write!(out, ",uid={}", t.fs.root_uid);
+    }
+    if t.fs.root_gid != 0 {
+        let _ = write!(out, ",gid={}", t.fs.root_gid);
+    }
+    Some(out)
+}
+
+/// Remount with new limits (Linux's shmem_reconfigure): EINVAL for a limit on an instance
+/// that had none, or one below what is in use; mode and owner apply only at mount.
+pub fn tmpfs_reconfigure(inode: &Arc<dyn Inode>, o: &TmpfsOptions) -> KResult<()> {
+    let t = TmpInode::downcast(inode).ok_or(Errno::EINVAL)?;
+    let mut u = t.fs.usage.lock();
+    if let Some(b) = o.blocks.filter(|&b| b != 0) {
+        if u.max_blocks == 0 || u.blocks > b {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if let Some(i) = o.inodes.filter(|&i| i != 0) {
+        if u.max_inodes == 0 || u.inodes > i {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if let Some(b) = o.blocks {
+        u.max_blocks = b;
+    }
+    if let Some(i) = o.inodes {
+        u.max_inodes = i;
+    }
+    Ok(())
+}
+
+impl Drop for TmpInode {
+    /// The last reference is gone (unlinked and closed): its inode and pages come back.
+    fn drop(&mut self) {
+        let held = match &*self.data.lock() {
+            Data::File(v) => pages(v.len() as u64),
+            Data::Symlink(t) => symlink_pages(t),
+            _ => 0,
+        };
+        self.fs.free_blocks(held);
+        self.fs.free_inode();
+    }
 }
 
 impl TmpInode {
+    /// A new inode, counted against the inode limit (ENOSPC) and, for a long symbolic link,
+    /// the size limit.
     #[allow(clippy::too_many_arguments)]
     fn new(
+        fs: &Arc<Fs>,
+        kind: FileType,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        rdev: u64,
+        parent: Weak<TmpInode>,
+        target: Vec<u8>,
+    ) -> KResult<Arc<TmpInode>> {
+        fs.reserve_inode()?;
+        let want = symlink_pages(&target);
+        if fs.reserve_blocks(want) != want {
+            fs.free_inode();
+            return Err(Errno::ENOSPC);
+        }
+        Ok(TmpInode::build(
+            fs, kind, mode, uid, gid, rdev, parent, target,
+        ))
+    }
+
+    /// The inode itself, its inode and blocks already counted.
+    #[allow(clippy::too_many_arguments)]
+    fn build(
         fs: &Arc<Fs>,
         kind: FileType,
         mode: u32,
@@ -205,6 +390,15 @@ impl TmpInode {
         }
     }
 
+    /// One name of a non-directory is gone: a hard link's inode count comes back at once,
+    /// the last name's when the inode is dropped.
+    fn drop_link(&self) {
+        if self.meta.lock().nlink > 1 {
+            self.fs.free_inode();
+        }
+        self.add_nlink(-1);
+    }
+
     fn add_nlink(&self, delta: i64) {
         let mut m = self.meta.lock();
         m.nlink = (m.nlink as i64 + delta).max(0) as u64;
@@ -292,18 +486,34 @@ impl Inode for TmpInode {
 
     fn write_at(&self, offset: u64, buf: &[u8]) -> KResult<usize> {
         let r = match &mut *self.data.lock() {
+            Data::File(_) if buf.is_empty() => return Ok(0),
             Data::File(v) => {
                 let end = offset.checked_add(buf.len() as u64).ok_or(Errno::EFBIG)?;
                 if end > MAX_FILE_SIZE {
                     return Err(Errno::EFBIG);
                 }
-                let end = usize::try_from(end).map_err(|_| Errno::EFBIG)?;
+                let mut end = usize::try_from(end).map_err(|_| Errno::EFBIG)?;
                 if end > v.len() {
-                    v.try_reserve(end - v.len()).map_err(|_| Errno::ENOSPC)?;
+                    // Past the size limit the write stops at the last page that fits.
+                    let have = pages(v.len() as u64);
+                    let need = pages(end as u64) - have;
+                    let got = self.fs.reserve_blocks(need);
+                    let room = usize::try_from((have + got) * PAGE).unwrap_or(usize::MAX);
+                    end = end.min(room);
+                    let grown = if end as u64 <= offset {
+                        Err(Errno::ENOSPC)
+                    } else {
+                        v.try_reserve(end - v.len()).map_err(|_| Errno::ENOSPC)
+                    };
+                    if let Err(e) = grown {
+                        self.fs.free_blocks(got);
+                        return Err(e);
+                    }
                     v.resize(end, 0);
                 }
-                v[offset as usize..end].copy_from_slice(buf);
-                Ok(buf.len())
+                let n = end - offset as usize;
+                v[offset as usize..end].copy_from_slice(&buf[..n]);
+                Ok(n)
             }
             Data::Dir(_) => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
@@ -321,8 +531,16 @@ impl Inode for TmpInode {
                     return Err(Errno::EFBIG);
                 }
                 let size = usize::try_from(size).map_err(|_| Errno::EFBIG)?;
+                let (have, want) = (pages(v.len() as u64), pages(size as u64));
                 if size > v.len() {
-                    v.try_reserve(size - v.len()).map_err(|_| Errno::ENOSPC)?;
+                    // Files are not sparse here: growing takes its pages now.
+                    let got = self.fs.reserve_blocks(want - have);
+                    if got != want - have || v.try_reserve(size - v.len()).is_err() {
+                        self.fs.free_blocks(got);
+                        return Err(Errno::ENOSPC);
+                    }
+                } else {
+                    self.fs.free_blocks(have - want);
                 }
                 v.resize(size, 0);
                 if size < v.capacity() / 2 {
@@ -365,7 +583,7 @@ impl Inode for TmpInode {
             rdev,
             Arc::downgrade(&me),
             Vec::new(),
-        );
+        )?;
         self.insert(name, child.clone())?;
         if kind == FileType::Directory {
             self.add_nlink(1);
@@ -383,7 +601,7 @@ impl Inode for TmpInode {
             0,
             Weak::new(),
             target.to_vec(),
-        );
+        )?;
         self.insert(name, child.clone())?;
         Ok(child)
     }
@@ -396,7 +614,12 @@ impl Inode for TmpInode {
         if t.kind == FileType::Directory {
             return Err(Errno::EPERM);
         }
-        self.insert(name, t.clone())?;
+        // A new name pins memory like an inode, so Linux counts it as one.
+        self.fs.reserve_inode()?;
+        if let Err(e) = self.insert(name, t.clone()) {
+            self.fs.free_inode();
+            return Err(e);
+        }
         t.add_nlink(1);
         t.touch_ctime();
         Ok(())
@@ -408,7 +631,7 @@ impl Inode for TmpInode {
             return Err(Errno::EISDIR);
         }
         self.remove(name)?;
-        child.add_nlink(-1);
+        child.drop_link();
         child.touch_ctime();
         Ok(())
     }
@@ -493,7 +716,7 @@ impl Inode for TmpInode {
                 d.meta.lock().nlink = 0;
                 nd.add_nlink(-1);
             } else {
-                d.add_nlink(-1);
+                d.drop_link();
                 d.touch_ctime();
             }
         }

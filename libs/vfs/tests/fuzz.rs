@@ -133,9 +133,13 @@ fn case(rng: &mut Rng, _round: usize) {
                 uid: 1000,
                 gid: 1000,
                 groups: vec![],
+                caps: 0,
             }
         } else {
-            Cred::default()
+            Cred {
+                caps: lintel_abi::capability::CAP_FULL_SET,
+                ..Cred::default()
+            }
         };
         // Half the walks run chrooted into /a/b.
         let root = if rng.one_in(2) { &t.root } else { &t.sub };

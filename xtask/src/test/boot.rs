@@ -248,6 +248,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             "boot.exhaust.memory",
             EXHAUST_MEMORY,
             &[
+                "dd-big=1",
                 "dd-status=137",
                 "tmpfs-full",
                 "1000000",

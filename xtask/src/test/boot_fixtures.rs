@@ -94,10 +94,13 @@ p=$(sh -c 'echo $$')
     exhaust_end!()
 );
 
-/// boot.exhaust.memory: a program touching more memory than the guest has is killed
+/// boot.exhaust.memory: a buffer larger than RAM is refused up front (overcommit mode 0's
+/// guess: busybox dd exits 1), a program touching more memory than is free is killed
 /// (SIGKILL); files filling tmpfs (whose data is on the kernel heap) get ENOSPC while pipes
 /// and new programs still work; deleting them gives the space back.
 pub(super) const EXHAUST_MEMORY: &str = "dd if=/dev/zero bs=200M count=1 of=/dev/null 2> /dev/null
+echo dd-big=$?
+dd if=/dev/zero bs=110M count=1 of=/dev/null 2> /dev/null
 echo dd-status=$?
 i=0
 while [ $i -lt 12 ]; do dd if=/dev/zero of=/tmp/f$i bs=1M count=8 2>> /tmp/err; i=$((i + 1)); done
@@ -220,7 +223,7 @@ md5sum -c /root/bb.sum > /dev/null && echo busybox intact
 rm /root/fill
 dd if=/dev/zero of=/root/again bs=1M count=4 2>/dev/null && echo writable again";
 
-fn ext4_image(p: &Path, mib: u64) -> Result<(), String> {
+pub(super) fn ext4_image(p: &Path, mib: u64) -> Result<(), String> {
     crate::disk::make_ext4(&build::base_image()?, p, mib)
 }
 

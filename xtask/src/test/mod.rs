@@ -9,6 +9,8 @@ mod boot;
 mod boot_fixtures;
 mod conformance;
 mod debian;
+mod ext4_corrupt;
+mod ext4_crash;
 mod native;
 mod net;
 
@@ -140,6 +142,12 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
     }
     if let Err(e) = boot::boot_tests(&mut t, filter, kvm) {
         t.fail("boot", &e);
+    }
+    if let Err(e) = ext4_crash::ext4_crash(&mut t, filter, kvm) {
+        t.fail(ext4_crash::ID, &e);
+    }
+    if let Err(e) = ext4_corrupt::ext4_corrupt(&mut t, filter, kvm) {
+        t.fail("boot.ext4-corrupt", &e);
     }
     if let Err(e) = net::net_tests(&mut t, filter, kvm) {
         t.fail("boot.net", &e);

@@ -55,6 +55,53 @@ pub fn special_ops(_inode: &Arc<dyn Inode>) -> Option<Arc<dyn FileOps>> {
     None
 }
 
+/// EACCES unless the caller may inspect process `pid` (`proc::ptrace_may_access` with its
+/// file-system ids).
+fn check_inspect(pid: i32) -> KResult<()> {
+    let target = process(pid)?;
+    match crate::proc::try_current() {
+        Some(t)
+            if !crate::proc::ptrace_may_access(t.proc_ref(), &target, crate::proc::Creds::Fs) =>
+        {
+            Err(Errno::EACCES)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The process a node belongs to, for its owner and access checks.
+fn owner_pid(node: Node) -> Option<i32> {
+    match node {
+        Node::Pid(p)
+        | Node::PidFile(p, _)
+        | Node::FdDir(p)
+        | Node::Fd(p, _)
+        | Node::FdInfoDir(p)
+        | Node::FdInfo(p, _)
+        | Node::TaskDir(p)
+        | Node::Task(p, _) => Some(p),
+        _ => None,
+    }
+}
+
+/// task_dump_owner: a dumpable process's files belong to its effective uid and gid, others'
+/// to root. A process's own fd and fdinfo directories show its own fsuid, standing in for
+/// Linux's proc_fd_permission, which lets a process into them whoever owns them.
+fn dump_owner(node: Node) -> (u32, u32) {
+    let Some(p) = owner_pid(node).and_then(crate::proc::find_process) else {
+        return (0, 0);
+    };
+    if matches!(node, Node::FdDir(_) | Node::FdInfoDir(_)) && p.pid == current_pid() {
+        let c = p.cred.lock();
+        return (c.fsuid, c.fsgid);
+    }
+    if p.dumpable.load(core::sync::atomic::Ordering::Relaxed) != 1 {
+        return (0, 0);
+    }
+    let c = p.cred.lock();
+    (c.euid, c.egid)
+}
+
 fn current_pid() -> i32 {
     crate::proc::try_current()
         .map(|t| t.proc_ref().pid)
@@ -110,7 +157,12 @@ impl ProcInode {
     fn content(&self) -> KResult<Vec<u8>> {
         let s = match self.node {
             Node::Sys(f) => sys_content(f),
-            Node::PidFile(pid, f) => return pid_content(pid, f),
+            Node::PidFile(pid, f) => {
+                if matches!(f, PidFile::Environ | PidFile::Maps) {
+                    check_inspect(pid)?;
+                }
+                return pid_content(pid, f);
+            }
             Node::Sysctl(i) => match SYSCTL[i as usize].1 {
                 Some(f) => f(),
                 None => return Err(Errno::EISDIR),
@@ -221,20 +273,27 @@ impl Inode for ProcInode {
     fn stat(&self) -> Stat {
         let kind = self.kind();
         let mode = match kind {
+            FileType::Directory if matches!(self.node, Node::FdDir(_) | Node::FdInfoDir(_)) => {
+                S_IFDIR | 0o500
+            }
             FileType::Directory => S_IFDIR | 0o555,
             FileType::Symlink => S_IFLNK | 0o777,
             _ if matches!(self.node, Node::PidFile(_, PidFile::Comm)) => S_IFREG | 0o644,
+            _ if matches!(self.node, Node::PidFile(_, PidFile::Environ)) => S_IFREG | 0o400,
             _ if matches!(self.node, Node::Sysctl(i) if sysctl_setter(i).is_some()) => {
                 S_IFREG | 0o644
             }
             _ => S_IFREG | 0o444,
         };
         let now = crate::time::now();
+        let (uid, gid) = dump_owner(self.node);
         Stat {
             dev: PROC_DEV,
             ino: self.ino(),
             nlink: if kind == FileType::Directory { 2 } else { 1 },
             mode,
+            uid,
+            gid,
             blksize: 1024,
             atime: now,
             mtime: now,
@@ -374,6 +433,11 @@ impl Inode for ProcInode {
     }
 
     fn readlink(&self) -> KResult<Vec<u8>> {
+        if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root) | Node::Fd(pid, _) =
+            self.node
+        {
+            check_inspect(pid)?;
+        }
         match self.node {
             Node::SelfLink => Ok(format!("{}", current_pid()).into_bytes()),
             Node::NetLink => Ok(b"self/net".to_vec()),
@@ -394,6 +458,13 @@ impl Inode for ProcInode {
     }
 
     fn magic_link(&self) -> Option<KResult<Arc<Dentry>>> {
+        if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root) | Node::Fd(pid, _) =
+            self.node
+        {
+            if let Err(e) = check_inspect(pid) {
+                return Some(Err(e));
+            }
+        }
         match self.node {
             Node::Fd(pid, fd) => {
                 let f = match process(pid)

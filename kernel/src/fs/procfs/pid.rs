@@ -73,7 +73,7 @@ pub(super) fn fd_target(pid: i32, fd: i32) -> KResult<Vec<u8>> {
         }
         None => {
             if let Some(n) = f.ops.anon_name() {
-                format!("anon_inode:[{}]", n).into_bytes()
+                format!("anon_inode:{}", n).into_bytes()
             } else if f.stat().mode & S_IFMT == S_IFSOCK {
                 format!("socket:[{}]", f.stat().ino).into_bytes()
             } else {
@@ -96,13 +96,17 @@ pub(super) fn fdinfo_content(pid: i32, fd: i32) -> KResult<String> {
             0
         };
     let pos = *f.pos.lock();
-    Ok(format!(
+    let mut s = format!(
         "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n",
         pos,
         flags,
         f.stat().dev,
         f.stat().ino
-    ))
+    );
+    if let Some(more) = f.ops.fdinfo() {
+        s.push_str(&more);
+    }
+    Ok(s)
 }
 
 pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
@@ -184,7 +188,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                 }
             }
             format!(
-                "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\nSigQ:\t0/4096\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+                "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{}\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\nSigQ:\t0/4096\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
                 comm(&p),
                 p.fs.lock().umask,
                 state,
@@ -200,6 +204,10 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                 cr.egid,
                 cr.sgid,
                 cr.fsgid,
+                cr.groups
+                    .iter()
+                    .map(|g| format!("{} ", g))
+                    .collect::<String>(),
                 vsize / 1024,
                 rss_pages * 4,
                 threads.len().max(1),
@@ -207,7 +215,15 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                 shd,
                 blocked,
                 ign,
-                cgt
+                cgt,
+                cr.cap_inheritable,
+                cr.cap_permitted,
+                cr.cap_effective,
+                cr.cap_bset,
+                cr.cap_ambient,
+                p.no_new_privs.load(Ordering::Relaxed),
+                leader.map_or(0, |t| t.seccomp_mode.load(Ordering::Relaxed)),
+                leader.map_or(0, |t| t.seccomp.lock().as_ref().map_or(0, |f| f.depth())),
             )
             .into_bytes()
         }

@@ -2,12 +2,17 @@
 //! of their text, kept apart from the inode plumbing so adding a file is one table row and
 //! one match arm here.
 
+use crate::fs::file;
+use crate::fs::{aio, inotify};
 use crate::ipc;
+use crate::ipc::mqueue;
+use crate::mm::commit;
 use crate::proc::{self, limits};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering::Relaxed;
+use core::sync::atomic::{AtomicI64, AtomicUsize};
 use lintel_abi::{Errno, KResult};
 
 /// A /proc/sys or /proc/sysvipc entry: its path under /proc, and the generator of its text (None for a
@@ -26,8 +31,14 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
         "sys/kernel/version",
         Some(|| String::from("#1 SMP Lintel\n")),
     ),
-    ("sys/kernel/hostname", Some(|| String::from("lintel\n"))),
-    ("sys/kernel/domainname", Some(|| String::from("(none)\n"))),
+    (
+        "sys/kernel/hostname",
+        Some(|| format!("{}\n", String::from_utf8_lossy(&crate::uts::hostname()))),
+    ),
+    (
+        "sys/kernel/domainname",
+        Some(|| format!("{}\n", String::from_utf8_lossy(&crate::uts::domainname()))),
+    ),
     (
         "sys/kernel/pid_max",
         Some(|| format!("{}\n", limits::pid_max())),
@@ -54,10 +65,64 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
     ("sys/fs/nr_open", Some(|| String::from("1048576\n"))),
     (
         "sys/fs/file-max",
-        Some(|| String::from("9223372036854775807\n")),
+        Some(|| format!("{}\n", file::file_max())),
+    ),
+    (
+        "sys/fs/file-nr",
+        Some(|| format!("{}\t0\t{}\n", file::nr_files(), file::file_max())),
+    ),
+    (
+        "sys/fs/aio-max-nr",
+        Some(|| format!("{}\n", aio::AIO_MAX_NR.load(Relaxed))),
+    ),
+    (
+        "sys/fs/aio-nr",
+        Some(|| format!("{}\n", aio::AIO_NR.load(Relaxed))),
+    ),
+    ("sys/fs/mqueue", None),
+    ("sys/fs/mqueue/msg_max", Some(|| num(&mqueue::MSG_MAX))),
+    (
+        "sys/fs/mqueue/msgsize_max",
+        Some(|| num(&mqueue::MSGSIZE_MAX)),
+    ),
+    (
+        "sys/fs/mqueue/msg_default",
+        Some(|| num(&mqueue::MSG_DEFAULT)),
+    ),
+    (
+        "sys/fs/mqueue/msgsize_default",
+        Some(|| num(&mqueue::MSGSIZE_DEFAULT)),
+    ),
+    (
+        "sys/fs/mqueue/queues_max",
+        Some(|| num(&mqueue::QUEUES_MAX)),
+    ),
+    ("sys/fs/inotify", None),
+    (
+        "sys/fs/inotify/max_queued_events",
+        Some(|| format!("{}\n", inotify::MAX_QUEUED_EVENTS.load(Relaxed))),
+    ),
+    (
+        "sys/fs/inotify/max_user_instances",
+        Some(|| format!("{}\n", inotify::MAX_USER_INSTANCES.load(Relaxed))),
+    ),
+    (
+        "sys/fs/inotify/max_user_watches",
+        Some(|| format!("{}\n", inotify::MAX_USER_WATCHES.load(Relaxed))),
     ),
     ("sys/vm", None),
-    ("sys/vm/overcommit_memory", Some(|| String::from("0\n"))),
+    (
+        "sys/vm/overcommit_memory",
+        Some(|| format!("{}\n", commit::mode())),
+    ),
+    (
+        "sys/vm/overcommit_ratio",
+        Some(|| format!("{}\n", commit::ratio())),
+    ),
+    (
+        "sys/vm/overcommit_kbytes",
+        Some(|| format!("{}\n", commit::kbytes())),
+    ),
     ("sys/vm/max_map_count", Some(|| String::from("65530\n"))),
     ("sys/net", None),
     ("sys/net/core", None),
@@ -114,6 +179,16 @@ const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
     ("sys/kernel/threads-max", |b| {
         limits::set_threads_max(sysctl_number(b)?)
     }),
+    ("sys/fs/file-max", |b| file::set_file_max(sysctl_number(b)?)),
+    ("sys/vm/overcommit_memory", |b| {
+        commit::set_mode(sysctl_number(b)?)
+    }),
+    ("sys/vm/overcommit_ratio", |b| {
+        commit::set_ratio(sysctl_number(b)?)
+    }),
+    ("sys/vm/overcommit_kbytes", |b| {
+        commit::set_kbytes(sysctl_number(b)?)
+    }),
     ("sys/kernel/shmmax", |b| {
         ipc::limits::set_shmmax(sysctl_number(b)?)
     }),
@@ -135,7 +210,60 @@ const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
     ("sys/kernel/sem", |b| {
         ipc::limits::set_sem(&sysctl_numbers(b)?)
     }),
+    // Linux's ranges: msg_max 1..=65536, msgsize_max 128..=16 MiB, the defaults within
+    // those, queues_max anything from 0.
+    ("sys/fs/mqueue/msg_max", |b| {
+        set_range(&mqueue::MSG_MAX, b, 1, 65536)
+    }),
+    ("sys/fs/mqueue/msgsize_max", |b| {
+        set_range(&mqueue::MSGSIZE_MAX, b, 128, 16 << 20)
+    }),
+    ("sys/fs/mqueue/msg_default", |b| {
+        set_range(&mqueue::MSG_DEFAULT, b, 1, 65536)
+    }),
+    ("sys/fs/mqueue/msgsize_default", |b| {
+        set_range(&mqueue::MSGSIZE_DEFAULT, b, 128, 16 << 20)
+    }),
+    ("sys/fs/mqueue/queues_max", |b| {
+        set_range(&mqueue::QUEUES_MAX, b, 0, i32::MAX as i64)
+    }),
+    ("sys/fs/aio-max-nr", |b| {
+        set_int(&aio::AIO_MAX_NR, sysctl_number(b)?)
+    }),
+    ("sys/fs/inotify/max_queued_events", |b| {
+        set_int(&inotify::MAX_QUEUED_EVENTS, sysctl_number(b)?)
+    }),
+    ("sys/fs/inotify/max_user_instances", |b| {
+        set_int(&inotify::MAX_USER_INSTANCES, sysctl_number(b)?)
+    }),
+    ("sys/fs/inotify/max_user_watches", |b| {
+        set_int(&inotify::MAX_USER_WATCHES, sysctl_number(b)?)
+    }),
 ];
+
+fn num(v: &AtomicI64) -> String {
+    format!("{}\n", v.load(Relaxed))
+}
+
+/// A sysctl with Linux's minimum and maximum (EINVAL outside).
+fn set_range(to: &AtomicI64, b: &[u8], min: i64, max: i64) -> KResult<()> {
+    let v = sysctl_number(b)?;
+    if !(min as u64..=max as u64).contains(&v) {
+        return Err(Errno::EINVAL);
+    }
+    to.store(v as i64, Relaxed);
+    Ok(())
+}
+
+/// A sysctl holding an `int` that may be anything from 0 up (proc_dointvec_minmax with a
+/// minimum of 0).
+fn set_int(to: &AtomicUsize, v: u64) -> KResult<()> {
+    if v > i32::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
+    to.store(v as usize, Relaxed);
+    Ok(())
+}
 
 /// Numbers separated by blanks (EINVAL for anything else).
 fn sysctl_numbers(buf: &[u8]) -> KResult<Vec<u64>> {
@@ -225,8 +353,12 @@ pub(super) fn sys_content(f: SysFile) -> String {
             let total = lintel_hal::mm::total_frames() * 4 + heap_total / 1024;
             let free = lintel_hal::mm::free_frames() * 4 + (heap_total - heap_used) / 1024;
             format!(
-                "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\n",
-                total, free, free
+                "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\nCommitLimit:    {:8} kB\nCommitted_AS:   {:8} kB\n",
+                total,
+                free,
+                free,
+                commit::limit_pages() * 4,
+                commit::committed_pages(None) * 4
             )
         }
         SysFile::Uptime => format!("{}.{:02} {}.{:02}\n", up / 1_000_000_000, (up / 10_000_000) % 100, up / 1_000_000_000, (up / 10_000_000) % 100),

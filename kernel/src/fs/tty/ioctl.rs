@@ -126,7 +126,7 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
             let owner = tty.session.load(Ordering::Relaxed);
             if owner != 0 && owner != p.pid {
                 // Stealing needs arg == 1 and CAP_SYS_ADMIN.
-                if arg != 1 || p.cred.lock().euid != 0 {
+                if arg != 1 || !p.capable(lintel_abi::capability::CAP_SYS_ADMIN) {
                     return Err(Errno::EPERM);
                 }
                 for q in process::all_pids()

@@ -334,7 +334,7 @@ pub fn snapshot() -> Snapshot {
             prefsrc: None,
         });
     }
-    let privileged = crate::proc::try_current().is_some_and(|t| t.proc_ref().cred.lock().euid == 0);
+    let privileged = crate::proc::capable(lintel_abi::capability::CAP_NET_ADMIN);
     Snapshot {
         links,
         routes,

@@ -5,6 +5,7 @@ use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
+use lintel_abi::capability::CAP_SETGID;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
@@ -35,22 +36,22 @@ pub fn getgroups(c: &mut Call) -> SysResult {
 pub fn setgroups(c: &mut Call) -> SysResult {
     use lintel_abi::limits::NGROUPS_MAX;
     let size = c.a[0];
+    // CAP_SETGID first, then the size, as Linux checks them.
+    if !c.thread.proc_ref().cred.lock().capable(CAP_SETGID) {
+        return Err(Errno::EPERM);
+    }
     if size > NGROUPS_MAX {
         return Err(Errno::EINVAL);
-    }
-    if c.thread.proc_ref().cred.lock().euid != 0 {
-        return Err(Errno::EPERM);
     }
     let raw = if size > 0 {
         uaccess::read_vec(c.a[1], size * 4)?
     } else {
         alloc::vec::Vec::new()
     };
-    let mut groups: alloc::vec::Vec<u32> = raw
+    let groups: alloc::vec::Vec<u32> = raw
         .chunks_exact(4)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
-    groups.sort_unstable();
-    c.thread.proc_ref().cred.lock().groups = groups;
+    c.thread.proc_ref().cred.lock().set_groups(groups)?;
     ok(0)
 }

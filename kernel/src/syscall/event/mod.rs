@@ -1,8 +1,10 @@
-//! Waiting for files: poll, select, epoll, and the files made to be waited on (eventfd, timerfd).
+//! Waiting for files and events: poll, select, epoll, Linux AIO, and the files made to be waited
+//! on (eventfd, timerfd).
 //!
 //! Readiness comes from each file's `FileOps::poll`; a waiter sleeps on the global poll queue,
 //! which every readiness change wakes, and rechecks all its files.
 
+mod aio;
 mod epoll;
 mod eventfd;
 mod poll;
@@ -26,6 +28,7 @@ use lintel_abi::Errno;
 
 /// The calls of this family, file by file.
 pub(super) const SYSCALLS: &[&[Syscall]] = &[
+    aio::SYSCALLS,
     epoll::SYSCALLS,
     eventfd::SYSCALLS,
     poll::SYSCALLS,
@@ -36,14 +39,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
 /// Installs a new anonymous file (epoll, eventfd, timerfd) as the lowest free fd.
 pub(in crate::syscall) fn install(c: &Call, ops: Arc<dyn FileOps>, flags: u32) -> SysResult {
     let of = OpenFile::new(ops, None, None, O_RDWR | (flags & O_NONBLOCK));
-    let limit = c.thread.proc_ref().rlimit(crate::proc::RLIMIT_NOFILE).cur as usize;
-    let fd = c
-        .thread
-        .proc_ref()
-        .files
-        .lock()
-        .alloc(of, flags & O_CLOEXEC != 0, 0, limit)?;
-    ok(fd as usize)
+    ok(crate::syscall::fs::install(c, of, flags & O_CLOEXEC != 0)?)
 }
 
 /// Largest fd count poll accepts (Linux checks nfds against RLIMIT_NOFILE).

@@ -29,16 +29,16 @@ fn access_check(c: &mut Call, dirfd: i32, pathp: usize, mode: u32, flags: u32) -
         return ok(0);
     }
     let cr = c.thread.proc_ref().cred.lock().clone();
-    let (uid, gid) = if flags & AT_EACCESS != 0 {
-        (cr.euid, cr.egid)
-    } else {
-        (cr.uid, cr.gid)
-    };
-    let vc = lintel_vfs::Cred {
-        uid,
-        gid,
-        groups: cr.groups.clone(),
-    };
+    let mut vc = cr.vfs();
+    // Without AT_EACCESS the check runs as the real ids, with root's capabilities only for a
+    // real uid of 0 (do_faccessat's override credentials).
+    if flags & AT_EACCESS == 0 {
+        vc.uid = cr.uid;
+        vc.gid = cr.gid;
+        if !cr.secure(lintel_abi::capability::SECURE_NO_SETUID_FIXUP) {
+            vc.caps = if cr.uid == 0 { cr.cap_permitted } else { 0 };
+        }
+    }
     lintel_vfs::permission(&d.inode.stat(), &vc, mode)?;
     ok(0)
 }

@@ -65,7 +65,7 @@ pub fn chroot(c: &mut Call) -> SysResult {
     }
     let cred = c.thread.proc_ref().cred.lock().clone();
     lintel_vfs::permission(&d.inode.stat(), &cred.vfs(), 1)?;
-    if cred.euid != 0 {
+    if !cred.capable(lintel_abi::capability::CAP_SYS_CHROOT) {
         return Err(Errno::EPERM);
     }
     c.thread.proc_ref().fs.lock().root = d;

@@ -19,11 +19,14 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 ];
 
 fn set_mode(c: &Call, d: &Dentry, mode: u32) -> SysResult {
-    let cr = c.thread.proc_ref().cred.lock().clone();
-    if cr.fsuid != 0 && d.inode.stat().uid != cr.fsuid {
+    let cr = c.thread.proc_ref().cred.lock().vfs();
+    let st = d.inode.stat();
+    if !cr.owns(&st) {
         return Err(Errno::EPERM);
     }
-    d.inode.set_mode(mode & 0o7777)?;
+    d.inode
+        .set_mode(lintel_vfs::chmod_mode(&st, &cr, mode & 0o7777))?;
+    crate::fs::notify::changed(d, lintel_vfs::inotify::IN_ATTRIB);
     ok(0)
 }
 

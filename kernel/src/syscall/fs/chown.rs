@@ -8,7 +8,6 @@ use crate::syscall::FinalSymlink;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use lintel_abi::fcntl::*;
-use lintel_abi::stat::*;
 use lintel_abi::Errno;
 use lintel_vfs::Dentry;
 
@@ -19,36 +18,23 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("fchownat", fchownat, ""),
 ];
 
-/// chown rules: root changes anything; an owner may only set the group to one of its own.
-/// Changing ownership clears set-user-ID (and set-group-ID when group-executable).
+/// chown rules (`lintel_vfs::chown_ok`): CAP_CHOWN changes anything; the owner may only set
+/// the group to one of its own. Then set-user-ID goes, and set-group-ID as
+/// `lintel_vfs::chown_kill_bits` says, even for a privileged caller.
 fn do_chown(c: &Call, d: &Dentry, uid: u32, gid: u32) -> SysResult {
-    let cr = c.thread.proc_ref().cred.lock().clone();
+    let cr = c.thread.proc_ref().cred.lock().vfs();
     let st = d.inode.stat();
     let new_uid = (uid != u32::MAX).then_some(uid);
     let new_gid = (gid != u32::MAX).then_some(gid);
-    if cr.fsuid != 0 {
-        if new_uid.is_some_and(|u| u != st.uid)
-            || st.uid != cr.fsuid && (new_uid.is_some() || new_gid.is_some())
-        {
-            return Err(Errno::EPERM);
-        }
-        if let Some(g) = new_gid {
-            if g != st.gid && g != cr.fsgid && !cr.groups.contains(&g) {
-                return Err(Errno::EPERM);
-            }
-        }
+    if !lintel_vfs::chown_ok(&st, &cr, new_uid, new_gid) {
+        return Err(Errno::EPERM);
     }
     d.inode.set_owner(new_uid, new_gid)?;
-    if (new_uid.is_some() || new_gid.is_some()) && st.mode & S_IFMT != S_IFDIR {
-        let mut m = st.mode & 0o7777;
-        m &= !S_ISUID;
-        if m & 0o010 != 0 {
-            m &= !S_ISGID;
-        }
-        if m != st.mode & 0o7777 {
-            d.inode.set_mode(m)?;
-        }
+    let kill = lintel_vfs::chown_kill_bits(&st, &cr);
+    if kill != 0 {
+        d.inode.set_mode(st.mode & 0o7777 & !kill)?;
     }
+    crate::fs::notify::changed(d, lintel_vfs::inotify::IN_ATTRIB);
     ok(0)
 }
 

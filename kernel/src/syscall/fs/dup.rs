@@ -1,7 +1,6 @@
 //! dup, dup2, dup3
 
 use crate::syscall::fs::file;
-use crate::syscall::fs::install;
 use crate::syscall::fs::nofile_limit;
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -18,7 +17,8 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 
 pub fn dup(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
-    ok(install(c, f, false)?)
+    let limit = nofile_limit(c);
+    ok(c.thread.proc_ref().files.lock().alloc(f, false, 0, limit)? as usize)
 }
 
 fn dup_to(c: &mut Call, old: i32, new: i32, cloexec: bool) -> SysResult {

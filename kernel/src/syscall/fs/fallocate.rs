@@ -44,6 +44,8 @@ pub fn fallocate(c: &mut Call) -> SysResult {
         _ => return Err(Errno::ENODEV),
     }
     let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    // file_modified: allocating changes the file like a write does.
+    crate::syscall::fs::remove_privs(c, &inode)?;
     let size = inode.stat().size;
     if mode & FALLOC_FL_PUNCH_HOLE != 0 {
         let stop = end.min(size);
@@ -57,5 +59,6 @@ pub fn fallocate(c: &mut Call) -> SysResult {
     } else if mode & FALLOC_FL_KEEP_SIZE == 0 && end > size {
         crate::mm::pagecache::truncate(&inode, end)?;
     }
+    crate::fs::notify::file_event(&f, lintel_vfs::inotify::IN_MODIFY);
     ok(0)
 }

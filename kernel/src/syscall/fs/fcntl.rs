@@ -111,6 +111,15 @@ pub fn fcntl(c: &mut Call) -> SysResult {
         F_GETSIG => ok(f.owner_sig.load(core::sync::atomic::Ordering::Relaxed) as usize),
         F_SETFL => {
             let changeable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
+            // O_NOATIME is for the file's owner (or CAP_FOWNER) only.
+            if arg as u32 & O_NOATIME != 0 && f.flags() & O_NOATIME == 0 {
+                if let Some(inode) = &f.inode {
+                    let cred = c.thread.proc_ref().cred.lock().vfs();
+                    if !cred.owns(&inode.stat()) {
+                        return Err(Errno::EPERM);
+                    }
+                }
+            }
             let new = (f.flags() & !changeable) | (arg as u32 & changeable);
             f.flags.store(new, core::sync::atomic::Ordering::Relaxed);
             ok(0)

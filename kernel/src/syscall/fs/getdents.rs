@@ -45,6 +45,8 @@ pub fn getdents64(c: &mut Call) -> SysResult {
         out[start + 19..start + 19 + e.name.len()].copy_from_slice(&e.name);
         *pos = next;
     }
+    drop(pos);
     uaccess::write_bytes(buf, &out)?;
+    crate::fs::notify::file_event(&f, lintel_vfs::inotify::IN_ACCESS);
     ok(out.len())
 }

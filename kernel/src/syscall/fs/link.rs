@@ -51,6 +51,7 @@ fn do_link(
         return Err(Errno::EXDEV);
     }
     parent.inode.link(&name, &src.inode)?;
+    fs::notify::linked(&parent, &name, &src.inode);
     ok(0)
 }
 

@@ -1,6 +1,7 @@
 //! mkdir, mkdirat
 
 use crate::syscall::fs::may_write_dir;
+use crate::syscall::fs::new_owner;
 use crate::syscall::fs::parent_of;
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -24,15 +25,11 @@ fn do_mkdir(c: &mut Call, dirfd: i32, pathp: usize, mode: u32) -> SysResult {
     }
     may_write_dir(c, &parent)?;
     let umask = c.thread.proc_ref().fs.lock().umask;
-    let cred = c.thread.proc_ref().cred.lock().clone();
-    parent.inode.create(
-        &name,
-        FileType::Directory,
-        mode & 0o1777 & !umask,
-        cred.fsuid,
-        cred.fsgid,
-        0,
-    )?;
+    let (uid, gid, mode) = new_owner(c, &parent, mode & 0o1777 & !umask, true);
+    parent
+        .inode
+        .create(&name, FileType::Directory, mode, uid, gid, 0)?;
+    crate::fs::notify::created(&parent, &name, true);
     ok(0)
 }
 

@@ -1,6 +1,7 @@
 //! mknod, mknodat
 
 use crate::syscall::fs::may_write_dir;
+use crate::syscall::fs::new_owner;
 use crate::syscall::fs::parent_of;
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -37,7 +38,9 @@ pub fn mknodat(c: &mut Call, dirfd: i32, pathp: usize, mode: u32, dev: u64) -> S
         _ => return Err(Errno::EINVAL),
     };
     let cred = c.thread.proc_ref().cred.lock().clone();
-    if matches!(kind, FileType::CharDevice | FileType::BlockDevice) && cred.euid != 0 {
+    if matches!(kind, FileType::CharDevice | FileType::BlockDevice)
+        && !cred.capable(lintel_abi::capability::CAP_MKNOD)
+    {
         return Err(Errno::EPERM);
     }
     let (parent, name, _) = parent_of(c, dirfd, &path)?;
@@ -54,13 +57,8 @@ pub fn mknodat(c: &mut Call, dirfd: i32, pathp: usize, mode: u32, dev: u64) -> S
     } else {
         0
     };
-    parent.inode.create(
-        &name,
-        kind,
-        mode & 0o7777 & !umask,
-        cred.fsuid,
-        cred.fsgid,
-        rdev,
-    )?;
+    let (uid, gid, mode) = new_owner(c, &parent, mode & 0o7777 & !umask, false);
+    parent.inode.create(&name, kind, mode, uid, gid, rdev)?;
+    crate::fs::notify::created(&parent, &name, false);
     ok(0)
 }

@@ -12,6 +12,7 @@ mod fallocate;
 mod fcntl;
 mod flock;
 mod getdents;
+mod inotify;
 mod ioctl;
 mod link;
 mod lseek;
@@ -57,6 +58,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     fcntl::SYSCALLS,
     flock::SYSCALLS,
     getdents::SYSCALLS,
+    inotify::SYSCALLS,
     ioctl::SYSCALLS,
     link::SYSCALLS,
     lseek::SYSCALLS,
@@ -89,13 +91,21 @@ pub(in crate::syscall) fn nofile_limit(c: &Call) -> usize {
     c.thread.proc_ref().rlimit(RLIMIT_NOFILE).cur.min(1 << 20) as usize
 }
 
+/// Puts a new open file `f` at the lowest free fd: EMFILE past RLIMIT_NOFILE, ENFILE past
+/// file-max (a new file only; dup uses the table directly).
 pub(in crate::syscall) fn install(c: &Call, f: Arc<OpenFile>, cloexec: bool) -> KResult<usize> {
     let limit = nofile_limit(c);
-    Ok(c.thread
-        .proc_ref()
-        .files
-        .lock()
-        .alloc(f, cloexec, 0, limit)? as usize)
+    let mut files = c.thread.proc_ref().files.lock();
+    files.check_free(limit)?;
+    check_new_files(c, 1, 1)?;
+    Ok(files.alloc(f, cloexec, 0, limit)? as usize)
+}
+
+/// ENFILE unless `new` more open files fit under file-max (`made` of them already exist);
+/// root goes past it.
+pub(in crate::syscall) fn check_new_files(c: &Call, made: usize, new: usize) -> KResult<()> {
+    let admin = c.thread.proc_ref().cred.lock().euid == 0;
+    crate::fs::file::check_nr_files(admin, made, new)
 }
 
 /// Reads from `f` into user memory at `buf`, using and advancing the file offset only by what
@@ -129,6 +139,7 @@ pub(in crate::syscall) fn read_into(
                 };
                 *pos += m as u64;
                 total += m;
+                f.report_io(m, lintel_vfs::inotify::IN_ACCESS);
                 if m < want || total >= count {
                     return Ok(total);
                 }
@@ -195,6 +206,52 @@ pub(in crate::syscall) fn parent_of(
 pub(in crate::syscall) fn may_write_dir(c: &Call, dir: &Dentry) -> KResult<()> {
     let cred = c.thread.proc_ref().cred.lock().vfs();
     lintel_vfs::permission(&dir.inode.stat(), &cred, 3)
+}
+
+/// may_delete: write and search permission on the directory, then the sticky-directory rule
+/// for the entry (EPERM).
+pub(in crate::syscall) fn may_delete(
+    c: &Call,
+    dir: &Dentry,
+    victim: &Arc<dyn lintel_vfs::Inode>,
+) -> KResult<()> {
+    let cred = c.thread.proc_ref().cred.lock().vfs();
+    let ds = dir.inode.stat();
+    lintel_vfs::permission(&ds, &cred, 3)?;
+    if !lintel_vfs::sticky_ok(&ds, &victim.stat(), &cred) {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
+}
+
+/// A write or truncate by the caller removes the set-id bits Linux's file_remove_privs does
+/// (`lintel_vfs::kill_suid_bits`).
+pub(in crate::syscall) fn remove_privs(
+    c: &Call,
+    inode: &Arc<dyn lintel_vfs::Inode>,
+) -> KResult<()> {
+    let st = inode.stat();
+    if st.mode & (lintel_abi::stat::S_ISUID | lintel_abi::stat::S_ISGID) == 0 {
+        return Ok(());
+    }
+    let kill = lintel_vfs::kill_suid_bits(&st, &c.thread.proc_ref().cred.lock().vfs());
+    if kill != 0 {
+        inode.set_mode(st.mode & 0o7777 & !kill)?;
+    }
+    Ok(())
+}
+
+/// Owner, group and mode of a file about to be created in `parent` by the caller: its
+/// fsuid, and the group a setgid directory hands down (`lintel_vfs::new_file_group`).
+pub(in crate::syscall) fn new_owner(
+    c: &Call,
+    parent: &Dentry,
+    mode: u32,
+    is_dir: bool,
+) -> (u32, u32, u32) {
+    let cred = c.thread.proc_ref().cred.lock().vfs();
+    let (gid, mode) = lintel_vfs::new_file_group(&parent.inode.stat(), &cred, mode, is_dir);
+    (cred.uid, gid, mode)
 }
 
 pub(in crate::syscall) fn lookup(

@@ -1,7 +1,11 @@
 //! open, openat, creat
 
 use crate::fs;
+use crate::syscall::fs::check_new_files;
 use crate::syscall::fs::install;
+use crate::syscall::fs::new_owner;
+use crate::syscall::fs::nofile_limit;
+use crate::syscall::fs::remove_privs;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
@@ -10,6 +14,7 @@ use crate::uaccess;
 use alloc::sync::Arc;
 use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
+use lintel_vfs::inotify::{IN_MODIFY, IN_OPEN};
 use lintel_vfs::Dentry;
 use lintel_vfs::FileType;
 
@@ -31,6 +36,14 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
     if acc == 3 && flags & O_PATH == 0 {
         return Err(Errno::EINVAL);
     }
+    // As Linux: a free descriptor (EMFILE), then a file (ENFILE), before the path is looked
+    // up, so a refused O_CREAT creates nothing.
+    c.thread
+        .proc_ref()
+        .files
+        .lock()
+        .check_free(nofile_limit(c))?;
+    check_new_files(c, 0, 1)?;
     let p = c.thread.process();
     let cred = p.cred.lock().vfs();
     let umask = p.fs.lock().umask;
@@ -54,14 +67,11 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
             Err(Errno::ENOENT) => {
                 // A dangling symlink is followed and its target created (unless O_EXCL).
                 lintel_vfs::permission(&parent.inode.stat(), &cred, 3)?;
-                let inode = parent.inode.create(
-                    &name,
-                    FileType::Regular,
-                    mode & 0o7777 & !umask,
-                    cred.uid,
-                    cred.gid,
-                    0,
-                )?;
+                let (uid, gid, mode) = new_owner(c, &parent, mode & 0o7777 & !umask, false);
+                let inode = parent
+                    .inode
+                    .create(&name, FileType::Regular, mode, uid, gid, 0)?;
+                fs::notify::created(&parent, &name, false);
                 Dentry::child(&parent, &name, inode)
             }
             Err(e) => return Err(e),
@@ -94,12 +104,21 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
         if flags & O_TRUNC != 0 {
             want |= 2;
         }
-        lintel_vfs::permission(&d.inode.stat(), &cred, want)?;
+        let st = d.inode.stat();
+        lintel_vfs::permission(&st, &cred, want)?;
+        if flags & O_NOATIME != 0 && !cred.owns(&st) {
+            return Err(Errno::EPERM);
+        }
         if flags & O_TRUNC != 0 && kind == FileType::Regular && acc != O_RDONLY {
+            remove_privs(c, &d.inode)?;
             crate::mm::pagecache::truncate(&d.inode, 0)?;
+            fs::notify::changed(&d, IN_MODIFY);
         }
     }
     let f = fs::open_dentry(d, flags)?;
+    if flags & O_PATH == 0 {
+        fs::notify::file_event(&f, IN_OPEN);
+    }
     ok(install(c, f, flags & O_CLOEXEC != 0)?)
 }
 
@@ -123,14 +142,10 @@ fn open_tmpfile(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) ->
         ".#lintel-tmpfile-{}",
         NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
     );
-    let inode = dir.inode.create(
-        tmp.as_bytes(),
-        FileType::Regular,
-        mode & 0o7777 & !umask,
-        cred.uid,
-        cred.gid,
-        0,
-    )?;
+    let (uid, gid, mode) = new_owner(c, &dir, mode & 0o7777 & !umask, false);
+    let inode = dir
+        .inode
+        .create(tmp.as_bytes(), FileType::Regular, mode, uid, gid, 0)?;
     dir.inode.unlink(tmp.as_bytes())?;
     if flags & O_EXCL == 0 {
         fs::mark_linkable(&inode);

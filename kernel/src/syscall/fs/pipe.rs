@@ -1,6 +1,7 @@
 //! pipe, pipe2
 
 use crate::fs;
+use crate::syscall::fs::check_new_files;
 use crate::syscall::fs::nofile_limit;
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -22,6 +23,8 @@ pub fn pipe2(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
     if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT) != 0 {
         return Err(Errno::EINVAL);
     }
+    // Two new files: both must fit under file-max.
+    check_new_files(c, 0, 2)?;
     let (r, w) = fs::pipe::new_pipe(flags);
     let cloexec = flags & O_CLOEXEC != 0;
     let limit = nofile_limit(c);

@@ -50,7 +50,18 @@ pub fn read(c: &mut Call) -> SysResult {
 pub fn write(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     let n = check_count(c.a[2])?;
+    before_write(c, &f)?;
     ok(write_from(&f, c.a[1], n, None)?)
+}
+
+/// A write to a regular file drops its set-id bits first, as Linux's file_remove_privs.
+fn before_write(c: &Call, f: &crate::fs::file::OpenFile) -> KResult<()> {
+    match &f.inode {
+        Some(inode) if f.writable() && inode.file_type() == lintel_vfs::FileType::Regular => {
+            crate::syscall::fs::remove_privs(c, inode)
+        }
+        _ => Ok(()),
+    }
 }
 
 fn offset_arg(v: usize) -> KResult<u64> {
@@ -77,6 +88,7 @@ pub fn pwrite64(c: &mut Call) -> SysResult {
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
+    before_write(c, &f)?;
     ok(write_from(&f, c.a[1], n, Some(off))?)
 }
 
@@ -131,6 +143,7 @@ fn do_writev(c: &mut Call, fd: i32, iovp: usize, cnt: usize, at: Option<u64>) ->
             }
         }
     }
+    before_write(c, &f)?;
     match at {
         Some(off) => ok(f.pwrite(&data, off)?),
         None => ok(f.write(&data)?),

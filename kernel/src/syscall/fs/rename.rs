@@ -1,5 +1,7 @@
 //! rename, renameat, renameat2
 
+use crate::fs::notify;
+use crate::syscall::fs::may_delete;
 use crate::syscall::fs::may_write_dir;
 use crate::syscall::fs::parent_of;
 use crate::syscall::ok;
@@ -9,7 +11,7 @@ use crate::syscall::Syscall;
 use crate::uaccess;
 use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
-use lintel_vfs::FileType;
+use lintel_vfs::{identity, FileType};
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("rename", rename, ""),
@@ -45,9 +47,41 @@ fn do_rename(c: &mut Call, odir: i32, op: usize, ndir: i32, np: usize, flags: u3
     if op_d.inode.fs_id() != np_d.inode.fs_id() {
         return Err(Errno::EXDEV);
     }
-    may_write_dir(c, &op_d)?;
-    may_write_dir(c, &np_d)?;
+    // The source and an existing target go as unlink would take them; a directory moving
+    // to a new parent also needs write permission on itself (its ".." changes).
+    let src = op_d.inode.lookup(&on)?;
+    may_delete(c, &op_d, &src)?;
+    match np_d.inode.lookup(&nn) {
+        Ok(target) => may_delete(c, &np_d, &target)?,
+        Err(Errno::ENOENT) => may_write_dir(c, &np_d)?,
+        Err(e) => return Err(e),
+    }
+    if src.file_type() == FileType::Directory
+        && lintel_vfs::identity(&op_d.inode) != lintel_vfs::identity(&np_d.inode)
+    {
+        let cred = c.thread.proc_ref().cred.lock().vfs();
+        lintel_vfs::permission(&src.stat(), &cred, 2)?;
+    }
+    // What the events will name, looked up only while someone watches.
+    let (moved, replaced) = if notify::active() {
+        (Some(src.clone()), np_d.inode.lookup(&nn).ok())
+    } else {
+        (None, None)
+    };
     op_d.inode.rename(&on, &np_d.inode, &nn, flags)?;
+    if let Some(m) = moved {
+        let same = replaced
+            .as_ref()
+            .is_some_and(|r| identity(r) == identity(&m));
+        if flags & RENAME_EXCHANGE != 0 {
+            notify::renamed((&op_d, &on), (&np_d, &nn), &m, None);
+            if let Some(r) = &replaced {
+                notify::renamed((&np_d, &nn), (&op_d, &on), r, None);
+            }
+        } else if !same {
+            notify::renamed((&op_d, &on), (&np_d, &nn), &m, replaced.as_ref());
+        }
+    }
     ok(0)
 }
 

@@ -15,7 +15,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented(
         "statfs",
         statfs,
-        "ext4 with its block and inode counts, proc; other file systems report tmpfs",
+        "ext4 and tmpfs with their block and inode counts, proc",
     ),
     Syscall::implemented("fstatfs", fstatfs, ""),
 ];
@@ -37,14 +37,10 @@ fn statfs_of(d: &Dentry) -> [u8; 120] {
         ]
     } else if fsid == crate::fs::procfs::PROC_DEV {
         [PROC_SUPER_MAGIC, 4096, 0, 0, 0, 0, 0]
+    } else if let Some((blocks, bfree, files, ffree)) = lintel_vfs::tmpfs_statfs(&d.inode) {
+        [TMPFS_MAGIC, 4096, blocks, bfree, bfree, files, ffree]
     } else {
-        // tmpfs may use half of RAM (Linux's default size); what the system uses counts
-        // against it.
-        let frames = lintel_hal::mm::total_frames() as u64;
-        let used = frames - (lintel_hal::mm::free_frames() as u64).min(frames);
-        let total = frames / 2;
-        let free = total.saturating_sub(used);
-        [TMPFS_MAGIC, 4096, total, free, free, 1 << 20, 1 << 19]
+        [TMPFS_MAGIC, 4096, 0, 0, 0, 0, 0]
     };
     let mut b = [0u8; 120];
     for (i, v) in vals.iter().enumerate() {

@@ -2,6 +2,7 @@
 
 use crate::fs;
 use crate::syscall::fs::may_write_dir;
+use crate::syscall::fs::new_owner;
 use crate::syscall::fs::parent_of;
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -30,10 +31,9 @@ fn do_symlink(c: &mut Call, tp: usize, dirfd: i32, lp: usize) -> SysResult {
         return Err(Errno::EEXIST);
     }
     may_write_dir(c, &parent)?;
-    let cred = c.thread.proc_ref().cred.lock().clone();
-    parent
-        .inode
-        .symlink(&name, &target, cred.fsuid, cred.fsgid)?;
+    let (uid, gid, _) = new_owner(c, &parent, 0o777, false);
+    parent.inode.symlink(&name, &target, uid, gid)?;
+    crate::fs::notify::created(&parent, &name, false);
     ok(0)
 }
 

@@ -2,6 +2,7 @@
 
 use crate::fs;
 use crate::syscall::fs::file;
+use crate::syscall::fs::remove_privs;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
@@ -10,6 +11,7 @@ use crate::uaccess;
 use alloc::sync::Arc;
 use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
+use lintel_vfs::inotify::IN_MODIFY;
 use lintel_vfs::FileType;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
@@ -17,13 +19,14 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("truncate", truncate, ""),
 ];
 
-fn do_truncate(inode: &Arc<dyn lintel_vfs::Inode>, len: usize) -> SysResult {
+fn do_truncate(c: &Call, inode: &Arc<dyn lintel_vfs::Inode>, len: usize) -> SysResult {
     if (len as i64) < 0 {
         return Err(Errno::EINVAL);
     }
     match inode.file_type() {
         FileType::Directory => Err(Errno::EISDIR),
         FileType::Regular => {
+            remove_privs(c, inode)?;
             crate::mm::pagecache::truncate(inode, len as u64)?;
             ok(0)
         }
@@ -36,7 +39,9 @@ pub fn truncate(c: &mut Call) -> SysResult {
     let d = fs::lookup_at(c.thread, AT_FDCWD, &path, true)?;
     let cred = c.thread.proc_ref().cred.lock().vfs();
     lintel_vfs::permission(&d.inode.stat(), &cred, 2)?;
-    do_truncate(&d.inode, c.a[1])
+    do_truncate(c, &d.inode, c.a[1])?;
+    fs::notify::changed(&d, IN_MODIFY);
+    ok(0)
 }
 
 pub fn ftruncate(c: &mut Call) -> SysResult {
@@ -45,5 +50,7 @@ pub fn ftruncate(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let inode = f.inode.clone().ok_or(Errno::EINVAL)?;
-    do_truncate(&inode, c.a[1])
+    do_truncate(c, &inode, c.a[1])?;
+    fs::notify::file_event(&f, IN_MODIFY);
+    ok(0)
 }

@@ -48,15 +48,16 @@ fn set_times(c: &Call, d: &Dentry, times: Option<[(i64, i64); 2]>) -> SysResult 
     if a.is_none() && m.is_none() {
         return ok(0);
     }
-    let cr = c.thread.proc_ref().cred.lock().clone();
+    let cr = c.thread.proc_ref().cred.lock().vfs();
     let st = d.inode.stat();
-    if cr.fsuid != 0 && st.uid != cr.fsuid {
+    if !cr.owns(&st) {
         if explicit {
             return Err(Errno::EPERM);
         }
-        lintel_vfs::permission(&st, &cr.vfs(), 2)?;
+        lintel_vfs::permission(&st, &cr, 2)?;
     }
     d.inode.set_times(a, m)?;
+    crate::fs::notify::changed(d, lintel_vfs::inotify::IN_ATTRIB);
     ok(0)
 }
 

@@ -1,6 +1,7 @@
 //! futex
 
 use crate::futex;
+use crate::futex::pi::{self, PiWait};
 use crate::futex::FUTEX_BITSET_MATCH_ANY;
 use crate::syscall::ok;
 use crate::syscall::time::get_timespec;
@@ -9,15 +10,16 @@ use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
 use lintel_abi::futex::{
-    FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT,
-    FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP,
+    FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI, FUTEX_LOCK_PI2,
+    FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_TRYLOCK_PI, FUTEX_UNLOCK_PI, FUTEX_WAIT,
+    FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP,
 };
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "futex",
     futex,
-    "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, bitsets, private and shared; PI futexes pending",
+    "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, bitsets, LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI (no priority boost: no real-time priorities); WAIT_REQUEUE_PI and CMP_REQUEUE_PI pending",
 )];
 
 pub fn futex(c: &mut Call) -> SysResult {
@@ -25,7 +27,14 @@ pub fn futex(c: &mut Call) -> SysResult {
     let private = op & FUTEX_PRIVATE_FLAG != 0;
     let realtime = op & FUTEX_CLOCK_REALTIME != 0;
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
-    if realtime && !matches!(cmd, FUTEX_WAIT | FUTEX_WAIT_BITSET) {
+    // Linux (since 4.5 for FUTEX_WAIT, which lost it again in 6.x) takes the flag only where
+    // a timeout is absolute and its clock can be chosen.
+    if realtime
+        && !matches!(
+            cmd,
+            FUTEX_WAIT_BITSET | FUTEX_WAIT_REQUEUE_PI | FUTEX_LOCK_PI2
+        )
+    {
         return Err(Errno::ENOSYS);
     }
     let mm = c.thread.proc_ref().mm();
@@ -81,7 +90,28 @@ pub fn futex(c: &mut Call) -> SysResult {
             }
             ok(woken)
         }
-        // Priority-inheritance futexes need owner tracking; not implemented yet.
+        FUTEX_LOCK_PI | FUTEX_LOCK_PI2 | FUTEX_TRYLOCK_PI => {
+            let how = if cmd == FUTEX_TRYLOCK_PI {
+                PiWait::Try
+            } else {
+                let t = if timeout != 0 {
+                    Some(get_timespec(timeout)?)
+                } else {
+                    None
+                };
+                // LOCK_PI's timeout is on the realtime clock; LOCK_PI2's on the monotonic
+                // one unless FUTEX_CLOCK_REALTIME says otherwise.
+                PiWait::Block(futex::deadline(t, true, cmd == FUTEX_LOCK_PI || realtime))
+            };
+            let tid = c.thread.tid() as u32;
+            let alive = |t: u32| crate::proc::find_thread(t as i32).is_some();
+            ok(pi::lock(key(uaddr)?, uaddr, tid, how, alive)?)
+        }
+        FUTEX_UNLOCK_PI => ok(pi::unlock(key(uaddr)?, uaddr, c.thread.tid() as u32)?),
+        FUTEX_WAIT_REQUEUE_PI | FUTEX_CMP_REQUEUE_PI => {
+            crate::warn!("futex: requeue-PI operations are not supported yet");
+            Err(Errno::ENOSYS)
+        }
         _ => Err(Errno::ENOSYS),
     }
 }

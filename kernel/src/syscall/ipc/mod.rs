@@ -1,6 +1,8 @@
-//! System V IPC calls: shared memory, semaphores and message queues. The objects and their
+//! IPC calls: System V shared memory, semaphores and message queues, and POSIX message
+//! queues. The objects and their
 //! rules are in `crate::ipc`; these files decode arguments and move user memory.
 
+mod mqueue;
 mod msg;
 mod sem;
 mod shm;
@@ -11,7 +13,12 @@ use crate::syscall::Syscall;
 use lintel_abi::KResult;
 
 /// The calls of this family, file by file.
-pub(super) const SYSCALLS: &[&[Syscall]] = &[msg::SYSCALLS, sem::SYSCALLS, shm::SYSCALLS];
+pub(super) const SYSCALLS: &[&[Syscall]] = &[
+    mqueue::SYSCALLS,
+    msg::SYSCALLS,
+    sem::SYSCALLS,
+    shm::SYSCALLS,
+];
 
 /// The caller's pid and credentials.
 fn caller(c: &Call) -> Caller {
@@ -22,6 +29,7 @@ fn caller(c: &Call) -> Caller {
         euid: cred.euid,
         egid: cred.egid,
         groups: cred.groups.clone(),
+        caps: cred.cap_effective,
     }
 }
 

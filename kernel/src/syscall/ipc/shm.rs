@@ -86,6 +86,8 @@ pub fn shmat(c: &mut Call) -> SysResult {
         },
         shared: true,
         backing: Backing::Shm(map),
+        // The segment itself holds the memory, as Linux charges it at shmget.
+        noreserve: true,
     });
     ok(start)
 }

@@ -4,6 +4,7 @@ use crate::mm::page_up;
 use crate::mm::Backing;
 use crate::mm::Vma;
 use crate::syscall::mm::check_as;
+use crate::syscall::mm::check_commit;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
@@ -26,6 +27,7 @@ pub fn brk(c: &mut Call) -> SysResult {
         if new_end > m.mmap_top
             || !m.is_free(old_end, new_end)
             || check_as(c, &m, new_end - old_end).is_err()
+            || check_commit(c, &m, new_end - old_end).is_err()
         {
             return ok(m.brk);
         }
@@ -44,6 +46,7 @@ pub fn brk(c: &mut Call) -> SysResult {
             prot: rw,
             shared: false,
             backing: Backing::Anon,
+            noreserve: false,
         });
     } else if new_end < old_end {
         m.unmap(new_end, old_end);

@@ -8,6 +8,7 @@ use crate::mm::MMAP_MIN;
 use crate::mm::PAGE;
 use crate::mm::USER_END;
 use crate::syscall::mm::check_as;
+use crate::syscall::mm::check_commit;
 use crate::syscall::mm::check_data;
 use crate::syscall::mm::prot_of;
 use crate::syscall::mm::MAP_ANONYMOUS;
@@ -21,6 +22,7 @@ use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
+use lintel_abi::mman::MAP_NORESERVE;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
@@ -120,13 +122,21 @@ pub fn mmap(c: &mut Call) -> SysResult {
     if !shared && prot.write {
         check_data(c, &m, len)?;
     }
-    m.map(Vma {
+    // MAP_NORESERVE means nothing in overcommit mode 2, as on Linux.
+    let noreserve = flags & MAP_NORESERVE != 0
+        && crate::mm::commit::mode() != crate::mm::commit::OVERCOMMIT_NEVER;
+    let vma = Vma {
         start,
         end: start + len,
         prot,
         shared,
         backing,
-    });
+        noreserve,
+    };
+    if crate::mm::commit::charged(&vma) {
+        check_commit(c, &m, len)?;
+    }
+    m.map(vma);
     if flags & MAP_POPULATE != 0 || (shared && flags & MAP_ANONYMOUS != 0) {
         // Shared anonymous pages must exist before fork so both sides map the same frames.
         m.populate(start, start + len)?;

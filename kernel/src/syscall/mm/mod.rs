@@ -106,6 +106,17 @@ pub(in crate::syscall) fn check_as(c: &Call, m: &crate::mm::MmInner, grow: usize
     Ok(())
 }
 
+/// Overcommit: may this process commit `len` more bytes (mode 0's size guess, mode 2's
+/// limit)? Root (CAP_SYS_ADMIN) may use the admin reserve.
+pub(in crate::syscall) fn check_commit(
+    c: &Call,
+    m: &crate::mm::MmInner,
+    len: usize,
+) -> KResult<()> {
+    let admin = c.thread.proc_ref().cred.lock().euid == 0;
+    crate::mm::commit::enough(m, len / crate::mm::PAGE, admin)
+}
+
 /// RLIMIT_DATA: private writable memory (heap, data, private mappings, not the stack).
 pub(in crate::syscall) fn check_data(c: &Call, m: &crate::mm::MmInner, grow: usize) -> KResult<()> {
     let limit = c.thread.proc_ref().rlimit(crate::proc::RLIMIT_DATA).cur;

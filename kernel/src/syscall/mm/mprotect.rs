@@ -3,6 +3,7 @@
 use crate::mm::page_up;
 use crate::mm::PAGE;
 use crate::mm::USER_END;
+use crate::syscall::mm::check_commit;
 use crate::syscall::mm::prot_of;
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -28,6 +29,20 @@ pub fn mprotect(c: &mut Call) -> SysResult {
         return Err(Errno::ENOMEM);
     }
     let mm = c.thread.proc_ref().mm();
-    mm.inner.lock().protect(addr, end, prot)?;
+    let mut m = mm.inner.lock();
+    if prot.write {
+        // Private mappings becoming writable are committed now.
+        let mut gain = 0;
+        for v in m.vmas.range(..end).map(|(_, v)| v).filter(|v| v.end > addr) {
+            let after = crate::mm::Vma { prot, ..v.clone() };
+            if !crate::mm::commit::charged(v) && crate::mm::commit::charged(&after) {
+                gain += v.end.min(end) - v.start.max(addr);
+            }
+        }
+        if gain > 0 {
+            check_commit(c, &m, gain)?;
+        }
+    }
+    m.protect(addr, end, prot)?;
     ok(0)
 }

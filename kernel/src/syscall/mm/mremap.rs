@@ -3,6 +3,7 @@
 use crate::mm::page_up;
 use crate::mm::PAGE;
 use crate::syscall::mm::check_as;
+use crate::syscall::mm::check_commit;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
@@ -42,6 +43,15 @@ pub fn mremap(c: &mut Call) -> SysResult {
     let mut m = mm.inner.lock();
     if new_len > old_len {
         check_as(c, &m, new_len - old_len)?;
+    }
+    // Growing a charged mapping commits the growth; MREMAP_DONTUNMAP keeps the old range
+    // mapped, so the whole new one is committed again.
+    if m.find(old).is_some_and(crate::mm::commit::charged) {
+        if flags & MREMAP_DONTUNMAP != 0 {
+            check_commit(c, &m, new_len)?;
+        } else if new_len > old_len {
+            check_commit(c, &m, new_len - old_len)?;
+        }
     }
     if old_len == 0 {
         // A second mapping of the same shared pages.

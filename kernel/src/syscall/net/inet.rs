@@ -56,7 +56,14 @@ pub(in crate::syscall) fn socket(
         (SOCK_DGRAM, 0 | IPPROTO_UDP) => (Kind::Udp, IPPROTO_UDP),
         (SOCK_DGRAM, p) if p == icmp => (Kind::Icmp, p),
         // Raw sockets need CAP_NET_RAW; root gets ICMP over IPv4 (ping), nothing else yet.
-        (SOCK_RAW, _) if c.thread.proc_ref().cred.lock().euid != 0 => return Err(Errno::EPERM),
+        (SOCK_RAW, _)
+            if !c
+                .thread
+                .proc_ref()
+                .capable(lintel_abi::capability::CAP_NET_RAW) =>
+        {
+            return Err(Errno::EPERM)
+        }
         (SOCK_RAW, IPPROTO_ICMP) if family == Family::V4 => {
             let s = InetSocket::open_raw_icmp(IPPROTO_ICMP)?;
             return ok(install(c, new_file(s, flags), cloexec)?);
@@ -88,6 +95,13 @@ pub(in crate::syscall) fn bind(s: &InetSocket, p: usize, len: usize) -> KResult<
             return Err(Errno::EAFNOSUPPORT);
         }
     };
+    // Ports below ip_unprivileged_port_start (1024) need CAP_NET_BIND_SERVICE.
+    if a.port() != 0
+        && a.port() < 1024
+        && !crate::proc::capable(lintel_abi::capability::CAP_NET_BIND_SERVICE)
+    {
+        return Err(Errno::EACCES);
+    }
     s.bind(a)
 }
 

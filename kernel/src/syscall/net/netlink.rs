@@ -167,6 +167,13 @@ pub(in crate::syscall) fn setsockopt(
                 return Err(Errno::EINVAL);
             }
             uaccess::read_i32(p)?;
+            // Going past the buffer limits needs CAP_NET_ADMIN.
+            if level == SOL_SOCKET
+                && matches!(name, SO_RCVBUFFORCE | SO_SNDBUFFORCE)
+                && !crate::proc::capable(lintel_abi::capability::CAP_NET_ADMIN)
+            {
+                return Err(Errno::EPERM);
+            }
             Ok(())
         }
         _ => Err(Errno::ENOPROTOOPT),

@@ -74,11 +74,11 @@ fn read_control(c: &Call, p: usize, len: usize) -> KResult<(Vec<Arc<OpenFile>>, 
                 let gid = u32::from_le_bytes(data[8..12].try_into().unwrap_or([0; 4]));
                 let p = c.thread.proc_ref();
                 let cr = p.cred.lock().clone();
-                let privileged = cr.euid == 0;
-                if !privileged
-                    && (pid != p.pid
-                        || ![cr.uid, cr.euid, cr.suid].contains(&uid)
-                        || ![cr.gid, cr.egid, cr.sgid].contains(&gid))
+                // scm_check_creds: each field is the caller's own or needs its capability.
+                use lintel_abi::capability::{CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN};
+                if (pid != p.pid && !cr.capable(CAP_SYS_ADMIN))
+                    || (![cr.uid, cr.euid, cr.suid].contains(&uid) && !cr.capable(CAP_SETUID))
+                    || (![cr.gid, cr.egid, cr.sgid].contains(&gid) && !cr.capable(CAP_SETGID))
                 {
                     return Err(Errno::EPERM);
                 }

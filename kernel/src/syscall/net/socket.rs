@@ -5,6 +5,7 @@ use crate::net::unix::Addr;
 use crate::net::unix::UnixSocket;
 use crate::syscall::fs::install;
 use crate::syscall::fs::may_write_dir;
+use crate::syscall::fs::new_owner;
 use crate::syscall::fs::nofile_limit;
 use crate::syscall::fs::parent_of;
 use crate::syscall::net::inet;
@@ -97,6 +98,15 @@ pub fn socket(c: &mut Call) -> SysResult {
         }
         AF_INET | AF_INET6 => inet::socket(c, domain, kind, protocol, flags, cloexec),
         AF_NETLINK => netlink::socket(c, kind, protocol, flags, cloexec),
+        // Packet sockets are not supported, but Linux asks for CAP_NET_RAW first.
+        lintel_abi::socket::AF_PACKET
+            if !c
+                .thread
+                .proc_ref()
+                .capable(lintel_abi::capability::CAP_NET_RAW) =>
+        {
+            Err(Errno::EPERM)
+        }
         _ => {
             // Programs probe for other families routinely; not worth a warning each time.
             crate::debug!("socket family {} not supported", domain);
@@ -159,17 +169,10 @@ pub fn bind(c: &mut Call) -> SysResult {
             let (parent, name, _) = parent_of(c, AT_FDCWD, &path)?;
             may_write_dir(c, &parent)?;
             let umask = c.thread.proc_ref().fs.lock().umask;
-            let cred = c.thread.proc_ref().cred.lock().clone();
+            let (uid, gid, mode) = new_owner(c, &parent, 0o777 & !umask, false);
             let inode = parent
                 .inode
-                .create(
-                    &name,
-                    FileType::Socket,
-                    0o777 & !umask,
-                    cred.fsuid,
-                    cred.fsgid,
-                    0,
-                )
+                .create(&name, FileType::Socket, mode, uid, gid, 0)
                 .map_err(|e| {
                     if e == Errno::EEXIST {
                         Errno::EADDRINUSE
@@ -244,6 +247,8 @@ pub fn accept(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
         .files
         .lock()
         .check_free(nofile_limit(c))?;
+    // ENFILE too before a connection is taken: Linux makes the new file first.
+    crate::syscall::fs::check_new_files(c, 0, 1)?;
     let (f, s) = match sock {
         (f, Sock::Unix(s)) => (f, s),
         (f, Sock::Inet(s)) => return inet::accept(c, &f, &s, addrp, lenp, oflags, cloexec),

@@ -1,5 +1,7 @@
 //! clone, fork, vfork, clone3
 
+use crate::fs::file::OpenFile;
+use crate::fs::pidfd::PidFd;
 use crate::proc as process;
 use crate::proc::signal;
 use crate::syscall::ok;
@@ -9,6 +11,7 @@ use crate::syscall::Syscall;
 use crate::uaccess;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
+use lintel_abi::fcntl::O_RDWR;
 use lintel_abi::sched::{
     CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_DETACHED, CLONE_FILES, CLONE_FS, CLONE_IO,
     CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER,
@@ -19,10 +22,10 @@ use lintel_abi::{Errno, KResult};
 use lintel_hal::task::FpuState;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND between processes, namespaces and CLONE_PIDFD pending"),
+    Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND between processes and namespaces pending"),
     Syscall::implemented("fork", |c| fork(c, ForkKind::Fork), ""),
     Syscall::implemented("vfork", |c| fork(c, ForkKind::Vfork), ""),
-    Syscall::partial("clone3", clone3, "as clone, with set_tid (one pid namespace); CLONE_INTO_CGROUP and CLONE_PIDFD pending"),
+    Syscall::partial("clone3", clone3, "as clone, with set_tid (one pid namespace); CLONE_INTO_CGROUP pending"),
 ];
 
 const CLONE_NAMESPACES: usize = CLONE_NEWNS
@@ -64,6 +67,8 @@ struct CloneArgs {
     tls: usize,
     /// clone3's set_tid: (set_tid_size, the first pid of the array).
     set_tid: Option<(usize, i32)>,
+    /// CLONE_PIDFD: where the new pidfd's number goes.
+    pidfd: usize,
 }
 
 /// Checks clone3's requested pid as Linux does in the root pid namespace (one level, so one
@@ -72,8 +77,10 @@ fn request_set_tid(c: &Call, set_tid_size: usize, tid: i32) -> KResult<()> {
     if set_tid_size > 1 || !(1..crate::proc::limits::pid_max()).contains(&tid) {
         return Err(Errno::EINVAL);
     }
-    // CAP_CHECKPOINT_RESTORE/CAP_SYS_ADMIN: an effective uid of 0 stands in.
-    if c.thread.proc_ref().cred.lock().euid != 0 {
+    let p = c.thread.proc_ref();
+    if !p.capable(lintel_abi::capability::CAP_CHECKPOINT_RESTORE)
+        && !p.capable(lintel_abi::capability::CAP_SYS_ADMIN)
+    {
         return Err(Errno::EPERM);
     }
     if process::pid_taken(tid) {
@@ -88,8 +95,8 @@ pub fn clone(c: &mut Call) -> SysResult {
     let [flags, stack, ptid, ..] = c.a;
     let ctid = c.a[lintel_abi::arch::target::CLONE_CHILD_TID_ARG];
     let tls = c.a[lintel_abi::arch::target::CLONE_TLS_ARG];
-    if flags & CLONE_PIDFD != 0 {
-        crate::warn!("clone: CLONE_PIDFD not supported yet");
+    // clone's CLONE_PIDFD puts the pidfd where CLONE_PARENT_SETTID would put the tid.
+    if flags & (CLONE_PIDFD | CLONE_PARENT_SETTID) == CLONE_PIDFD | CLONE_PARENT_SETTID {
         return Err(Errno::EINVAL);
     }
     do_clone(
@@ -102,6 +109,7 @@ pub fn clone(c: &mut Call) -> SysResult {
             ctid,
             tls,
             set_tid: None,
+            pidfd: ptid,
         },
     )
 }
@@ -125,7 +133,7 @@ pub fn clone3(c: &mut Call) -> SysResult {
     }
     let f =
         |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8])) as usize;
-    let (flags, _pidfd, ctid, ptid, exit_signal, stack, stack_size, tls) =
+    let (flags, pidfd, ctid, ptid, exit_signal, stack, stack_size, tls) =
         (f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7));
     // set_tid and set_tid_size (CLONE_ARGS_SIZE_VER1): both or neither, at most
     // MAX_PID_NS_LEVEL pids.
@@ -142,7 +150,7 @@ pub fn clone3(c: &mut Call) -> SysResult {
     } else {
         None
     };
-    if flags & CSIGNAL != 0 || exit_signal > signal::NSIG as usize || flags & CLONE_PIDFD != 0 {
+    if flags & CSIGNAL != 0 || exit_signal > signal::NSIG as usize {
         return Err(Errno::EINVAL);
     }
     if (stack == 0) != (stack_size == 0) {
@@ -163,6 +171,7 @@ pub fn clone3(c: &mut Call) -> SysResult {
             ctid,
             tls,
             set_tid,
+            pidfd,
         },
     )
 }
@@ -211,8 +220,21 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     if flags & CLONE_SETTLS != 0 && a.tls >= lintel_hal::usercopy::USER_END {
         return Err(Errno::EPERM);
     }
+    if flags & CLONE_PIDFD != 0 && flags & (CLONE_DETACHED | CLONE_THREAD) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // The pidfd takes its fd, and its number is stored, before the child exists: a full fd
+    // table or a bad pointer fails the clone with no child made.
+    let pidfd = if flags & CLONE_PIDFD != 0 {
+        Some(new_pidfd(c, a.pidfd)?)
+    } else {
+        None
+    };
     if let Some((size, tid)) = a.set_tid {
-        request_set_tid(c, size, tid)?;
+        if let Err(e) = request_set_tid(c, size, tid) {
+            drop_pidfd(c, pidfd);
+            return Err(e);
+        }
     }
     let child = if thread {
         process::clone_thread(c.thread)
@@ -221,8 +243,23 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     };
     // A fork that failed before taking its pid must not leave the request to the next one.
     process::request_pid(0);
-    let child = child?;
+    let child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            drop_pidfd(c, pidfd);
+            return Err(e);
+        }
+    };
     let cp = child.process();
+    if let Some((fd, file, before)) = pidfd {
+        // Linux makes the pidfd after copying the fd table and the memory: the child's
+        // table must not hold it, and a forked child's memory shows what was there before.
+        let _ = cp.files.lock().close(fd);
+        if flags & CLONE_VM == 0 {
+            let _ = cp.mm().inner.lock().write_bytes(a.pidfd, &before);
+        }
+        file.set(cp.clone());
+    }
     if !thread {
         cp.exit_signal
             .store(a.exit_signal as u32, Ordering::Relaxed);
@@ -264,4 +301,29 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
             .wait_until(|| (*cp.vfork_released.lock() || c.thread.must_exit()).then_some(()));
     }
     ok(id as usize)
+}
+
+/// A pidfd for clone's child-to-be, at the lowest free fd (close-on-exec), its number written
+/// to `addr`; also what `addr` held before.
+fn new_pidfd(c: &Call, addr: usize) -> KResult<NewPidFd> {
+    let mut before = [0u8; 4];
+    uaccess::read_bytes(addr, &mut before)?;
+    let file = PidFd::unset();
+    let of = OpenFile::new(file.clone(), None, None, O_RDWR);
+    let fd = crate::syscall::fs::install(c, of, true)? as i32;
+    if let Err(e) = uaccess::write_i32(addr, fd) {
+        drop_pidfd(c, Some((fd, file, before)));
+        return Err(e);
+    }
+    Ok((fd, file, before))
+}
+
+/// A pidfd made for clone: its fd, the file, and the 4 bytes its number overwrote.
+type NewPidFd = (i32, Arc<PidFd>, [u8; 4]);
+
+/// Takes back a pidfd whose clone failed.
+fn drop_pidfd(c: &Call, pidfd: Option<NewPidFd>) {
+    if let Some((fd, ..)) = pidfd {
+        let _ = c.thread.proc_ref().files.lock().close(fd);
+    }
 }

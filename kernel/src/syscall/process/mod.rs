@@ -4,26 +4,34 @@
 mod clone;
 mod exec;
 mod exit;
+mod kcmp;
 mod pgrp;
 mod pid;
+mod pidfd;
 mod prctl;
 mod rlimit;
 mod rseq;
 mod rusage;
+mod seccomp;
 mod wait;
 
 use crate::syscall::Syscall;
+
+pub(super) use seccomp::on_entry as seccomp_on_entry;
 
 /// The calls of this family, file by file.
 pub(super) const SYSCALLS: &[&[Syscall]] = &[
     clone::SYSCALLS,
     exec::SYSCALLS,
     exit::SYSCALLS,
+    kcmp::SYSCALLS,
     pgrp::SYSCALLS,
     pid::SYSCALLS,
+    pidfd::SYSCALLS,
     prctl::SYSCALLS,
     rlimit::SYSCALLS,
     rseq::SYSCALLS,
     rusage::SYSCALLS,
+    seccomp::SYSCALLS,
     wait::SYSCALLS,
 ];

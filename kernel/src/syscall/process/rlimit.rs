@@ -27,11 +27,23 @@ fn do_prlimit(c: &mut Call, pid: i32, res: usize, new: usize, old: usize) -> Sys
     if res >= RLIM_NLIMITS {
         return Err(Errno::EINVAL);
     }
+    let me = c.thread.process();
     let p = if pid == 0 {
-        c.thread.process()
+        me.clone()
     } else {
         crate::proc::find_process(pid).ok_or(Errno::ESRCH)?
     };
+    // check_prlimit_permission: another process's limits need the caller's real ids to be
+    // all of its ids, or CAP_SYS_RESOURCE.
+    if p.pid != me.pid {
+        let mc = me.cred.lock().clone();
+        let tc = p.cred.lock().clone();
+        let id_match = [tc.uid, tc.euid, tc.suid].iter().all(|u| *u == mc.uid)
+            && [tc.gid, tc.egid, tc.sgid].iter().all(|g| *g == mc.gid);
+        if !id_match && !mc.capable(lintel_abi::capability::CAP_SYS_RESOURCE) {
+            return Err(Errno::EPERM);
+        }
+    }
     let newv = if new != 0 {
         let mut b = [0u8; 16];
         uaccess::read_bytes(new, &mut b)?;
@@ -43,7 +55,7 @@ fn do_prlimit(c: &mut Call, pid: i32, res: usize, new: usize, old: usize) -> Sys
             return Err(Errno::EINVAL);
         }
         let cur = p.rlimit(res);
-        if r.max > cur.max && p.cred.lock().euid != 0 {
+        if r.max > cur.max && !me.capable(lintel_abi::capability::CAP_SYS_RESOURCE) {
             return Err(Errno::EPERM);
         }
         if res == RLIMIT_NOFILE && r.max > 1024 * 1024 {

@@ -1,6 +1,7 @@
 //! sched_getaffinity, sched_setaffinity, getcpu
 
 use crate::syscall::ok;
+use crate::syscall::sched::may_reschedule;
 use crate::syscall::sched::thread_of;
 use crate::syscall::sched::ONLINE_CPUS;
 use crate::syscall::Call;
@@ -34,6 +35,7 @@ pub fn sched_setaffinity(c: &mut Call) -> SysResult {
     let mut b = [0u8; 8];
     uaccess::read_bytes(mask, &mut b[..n])?;
     let m = u64::from_le_bytes(b);
+    may_reschedule(c, t.proc_ref())?;
     if m & ONLINE_CPUS == 0 {
         return Err(Errno::EINVAL);
     }

@@ -2,6 +2,7 @@
 
 use crate::syscall::ok;
 use crate::syscall::sched::check_param;
+use crate::syscall::sched::may_reschedule;
 use crate::syscall::sched::proc_of;
 use crate::syscall::sched::valid_policy;
 use crate::syscall::sched::SCHED_BATCH;
@@ -63,7 +64,11 @@ pub fn sched_setattr(c: &mut Call) -> SysResult {
     }
     check_param(policy, prio)?;
     let p = proc_of(c, pid as i32)?;
-    let root = c.thread.proc_ref().cred.lock().euid == 0;
+    may_reschedule(c, &p)?;
+    let root = c
+        .thread
+        .proc_ref()
+        .capable(lintel_abi::capability::CAP_SYS_NICE);
     if !root && (matches!(policy, SCHED_FIFO | SCHED_RR) || nice < p.nice.load(Ordering::Relaxed)) {
         return Err(Errno::EPERM);
     }

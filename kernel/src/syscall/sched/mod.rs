@@ -64,6 +64,25 @@ pub(in crate::syscall) fn check_param(policy: usize, prio: i32) -> KResult<()> {
     }
 }
 
+/// check_same_owner: changing another process's scheduling needs the caller's effective uid
+/// to be its real or effective uid, or CAP_SYS_NICE (EPERM).
+pub(in crate::syscall) fn may_reschedule(c: &Call, p: &Process) -> KResult<()> {
+    let me = c.thread.proc_ref();
+    if me.pid == p.pid {
+        return Ok(());
+    }
+    let mc = me.cred.lock().clone();
+    let (tu, te) = {
+        let tc = p.cred.lock();
+        (tc.uid, tc.euid)
+    };
+    if mc.euid == tu || mc.euid == te || mc.capable(lintel_abi::capability::CAP_SYS_NICE) {
+        Ok(())
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
 pub(in crate::syscall) fn proc_of(c: &Call, pid: i32) -> KResult<Arc<Process>> {
     if pid < 0 {
         return Err(Errno::EINVAL);

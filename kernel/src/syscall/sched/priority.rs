@@ -8,6 +8,7 @@ use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
+use lintel_abi::capability::CAP_SYS_NICE;
 use lintel_abi::resource::{PRIO_PGRP, PRIO_PROCESS, PRIO_USER};
 use lintel_abi::Errno;
 use lintel_abi::KResult;
@@ -80,11 +81,11 @@ pub fn setpriority(c: &mut Call) -> SysResult {
     let cred = c.thread.proc_ref().cred.lock().clone();
     for p in &t {
         let pc = p.cred.lock().clone();
-        if cred.euid != 0 && cred.euid != pc.uid && cred.euid != pc.euid {
+        if !cred.capable(CAP_SYS_NICE) && cred.euid != pc.uid && cred.euid != pc.euid {
             return Err(Errno::EPERM);
         }
-        // Raising priority needs CAP_SYS_NICE (root).
-        if nice < p.nice.load(Ordering::Relaxed) && cred.euid != 0 {
+        // Raising priority needs CAP_SYS_NICE.
+        if nice < p.nice.load(Ordering::Relaxed) && !cred.capable(CAP_SYS_NICE) {
             return Err(Errno::EACCES);
         }
     }

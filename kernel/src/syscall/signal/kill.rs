@@ -10,6 +10,7 @@ use crate::syscall::Syscall;
 use crate::uaccess;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
+use lintel_abi::capability::CAP_KILL;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
@@ -42,7 +43,15 @@ pub fn kill(c: &mut Call) -> SysResult {
             process::all_pids()
                 .into_iter()
                 .filter_map(process::find_process)
-                .filter(|p| p.pid != 1 && (pid == -1 || p.pgid.load(Ordering::Relaxed) == pg))
+                // kill(-1) reaches everyone but init and the caller.
+                .filter(|p| {
+                    p.pid != 1
+                        && if pid == -1 {
+                            p.pid != me.pid
+                        } else {
+                            p.pgid.load(Ordering::Relaxed) == pg
+                        }
+                })
                 .collect()
         }
         p => process::all_pids()
@@ -55,21 +64,15 @@ pub fn kill(c: &mut Call) -> SysResult {
     if targets.is_empty() {
         return Err(Errno::ESRCH);
     }
-    // An unprivileged sender needs its real or effective uid to match the target's real or
-    // saved uid; a group send succeeds if any member may be signalled.
-    let may = |t: &Process| {
-        let me_c = me.cred.lock().clone();
-        if me_c.euid == 0 {
-            return true;
-        }
-        let tc = t.cred.lock().clone();
-        [me_c.uid, me_c.euid]
-            .iter()
-            .any(|u| *u == tc.uid || *u == tc.suid)
-    };
-    let allowed: alloc::vec::Vec<_> = targets.into_iter().filter(|t| may(t)).collect();
+    // A group send succeeds if any member may be signalled.
+    let allowed: alloc::vec::Vec<_> = targets
+        .into_iter()
+        .filter(|t| may_signal(&me, t, sig))
+        .collect();
+    // A group send with nobody to signal is EPERM; kill(-1) counts only EPERM-free failures,
+    // so it succeeds as long as some process exists.
     if allowed.is_empty() {
-        return Err(Errno::EPERM);
+        return if pid == -1 { ok(0) } else { Err(Errno::EPERM) };
     }
     if sig == 0 {
         return ok(0);
@@ -78,6 +81,26 @@ pub fn kill(c: &mut Call) -> SysResult {
         process::send_simple(&t, None, sig, signal::SI_USER, Some(&me));
     }
     ok(0)
+}
+
+/// check_kill_permission: a process signals itself; otherwise, without CAP_KILL, the
+/// sender's real or effective uid must match the target's real or saved uid, except that
+/// SIGCONT reaches any process of the sender's session.
+pub(in crate::syscall) fn may_signal(me: &Process, t: &Process, sig: u32) -> bool {
+    if me.pid == t.pid {
+        return true;
+    }
+    let mc = me.cred.lock().clone();
+    if mc.capable(CAP_KILL) {
+        return true;
+    }
+    let (tu, ts) = {
+        let tc = t.cred.lock();
+        (tc.uid, tc.suid)
+    };
+    [mc.uid, mc.euid].iter().any(|u| *u == tu || *u == ts)
+        || (sig == signal::SIGCONT
+            && me.sid.load(Ordering::Relaxed) == t.sid.load(Ordering::Relaxed))
 }
 
 /// How a thread-directed signal names its thread: a tid alone (tkill) or a tgid and a tid
@@ -103,6 +126,9 @@ pub fn tgkill(c: &mut Call, kind: ThreadIds) -> SysResult {
     let p = t.process();
     if with_tgid && p.pid != tgid {
         return Err(Errno::ESRCH);
+    }
+    if !may_signal(c.thread.proc_ref(), &p, sig) {
+        return Err(Errno::EPERM);
     }
     if sig == 0 {
         return ok(0);
@@ -156,6 +182,9 @@ pub fn rt_sigqueueinfo(c: &mut Call, kind: QueueTo) -> SysResult {
     };
     let me = c.thread.proc_ref();
     if (info.code() >= 0 || info.code() == signal::SI_TKILL) && p.pid != me.pid {
+        return Err(Errno::EPERM);
+    }
+    if !may_signal(me, &p, sig) {
         return Err(Errno::EPERM);
     }
     if !process::send_signal(&p, target.as_ref(), info) {

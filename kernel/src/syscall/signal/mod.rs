@@ -1,6 +1,7 @@
 //! Signal calls: actions, masks, sending, waiting, the alternate stack, sigreturn and signalfd.
 
 mod kill;
+pub(in crate::syscall) use kill::may_signal;
 mod sigaction;
 mod sigaltstack;
 mod signalfd;

@@ -3,7 +3,6 @@
 use crate::fs;
 use crate::fs::file::OpenFile;
 use crate::syscall::fs::file;
-use crate::syscall::fs::nofile_limit;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::FlagsArg;
@@ -36,12 +35,5 @@ pub fn signalfd4(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
     }
     let s = fs::signalfd::SignalFd::new(mask);
     let of = OpenFile::new(s, None, None, O_RDWR | (flags & O_NONBLOCK));
-    let limit = nofile_limit(c);
-    let n = c
-        .thread
-        .proc_ref()
-        .files
-        .lock()
-        .alloc(of, flags & O_CLOEXEC != 0, 0, limit)?;
-    ok(n as usize)
+    ok(crate::syscall::fs::install(c, of, flags & O_CLOEXEC != 0)?)
 }

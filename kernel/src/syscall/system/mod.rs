@@ -1,8 +1,11 @@
 //! Whole-system calls: uname, sysinfo, getrandom, personality, mount and umount2.
 
 mod getrandom;
+mod hostname;
 mod mount;
 mod personality;
+mod reboot;
+mod swap;
 mod sysinfo;
 mod uname;
 
@@ -11,8 +14,11 @@ use crate::syscall::Syscall;
 /// The calls of this family, file by file.
 pub(super) const SYSCALLS: &[&[Syscall]] = &[
     getrandom::SYSCALLS,
+    hostname::SYSCALLS,
     mount::SYSCALLS,
     personality::SYSCALLS,
+    reboot::SYSCALLS,
+    swap::SYSCALLS,
     sysinfo::SYSCALLS,
     uname::SYSCALLS,
 ];

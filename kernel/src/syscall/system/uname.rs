@@ -10,13 +10,14 @@ pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented("uname", uname, "
 
 pub fn uname(c: &mut Call) -> SysResult {
     let mut b = [0u8; 65 * 6];
+    let (host, domain) = (crate::uts::hostname(), crate::uts::domainname());
     let fields: [&[u8]; 6] = [
         b"Linux",
-        b"lintel",
+        &host,
         b"6.1.0-lintel",
         b"#1 SMP Lintel",
         lintel_hal::cpu::PLATFORM.as_bytes(),
-        b"(none)",
+        &domain,
     ];
     for (i, f) in fields.iter().enumerate() {
         b[i * 65..i * 65 + f.len()].copy_from_slice(f);

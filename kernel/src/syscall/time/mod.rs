@@ -3,6 +3,7 @@
 mod clock;
 mod itimer;
 mod nanosleep;
+mod settime;
 mod timer;
 
 use crate::syscall::Syscall;
@@ -15,6 +16,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     clock::SYSCALLS,
     itimer::SYSCALLS,
     nanosleep::SYSCALLS,
+    settime::SYSCALLS,
     timer::SYSCALLS,
 ];
 

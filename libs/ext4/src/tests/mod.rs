@@ -1,5 +1,6 @@
 //! Host tests against images made by e2fsprogs, checked with `e2fsck -fn`.
 
+mod crash;
 mod external;
 mod fuzz;
 mod read;

@@ -5,6 +5,7 @@ use super::*;
 fn workload(total: usize, img_size: &str, opts: &[&str], cache: usize) {
     let (d, img) = empty_image("work", img_size, opts);
     let fs = mount(&img, false);
+    assert_eq!(fs.journaling(), !opts.contains(&"^has_journal"));
     fs.set_cache_blocks(cache);
     let root = fs.root();
     let nfiles = 1000;
@@ -87,6 +88,12 @@ fn workload_without_metadata_csum() {
         &["-b", "1024", "-O", "^metadata_csum"],
         4096,
     );
+}
+
+#[test]
+fn workload_without_journal() {
+    // Written in place as before: dirty blocks at eviction and at sync.
+    workload(4 << 20, "32M", &["-b", "1024", "-O", "^has_journal"], 64);
 }
 
 #[test]

@@ -14,5 +14,7 @@ pub mod syscall_nr;
 
 /// clone(2)'s argument order: flags, stack, parent_tid, child_tid, tls (the child_tid and tls
 /// positions are swapped on architectures with CONFIG_CLONE_BACKWARDS).
+/// AUDIT_ARCH_X86_64: the `arch` seccomp filters see.
+pub const AUDIT_ARCH: u32 = 0xc000_003e;
 pub const CLONE_CHILD_TID_ARG: usize = 3;
 pub const CLONE_TLS_ARG: usize = 4;

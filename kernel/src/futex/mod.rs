@@ -4,6 +4,8 @@
 //! address of the word, so processes mapping the same page meet on the same key. Waiters are
 //! kept in FIFO order per key; requeue moves them to another key without waking them.
 
+pub mod pi;
+
 use crate::mm::Mm;
 use crate::sched::ThreadRef;
 use crate::{sched, time, uaccess};
@@ -25,6 +27,8 @@ struct Waiter {
     thread: ThreadRef,
     bitset: u32,
     woken: AtomicBool,
+    /// The key it was woken on (futex_waitv queues one waiter on several keys).
+    woke: Mutex<Option<Key>>,
 }
 
 static TABLE: Mutex<BTreeMap<Key, Vec<Arc<Waiter>>>> = Mutex::new(BTreeMap::new());
@@ -68,6 +72,25 @@ pub fn wait(
     if uaccess::read_u32(uaddr)? != val {
         return Err(Errno::EAGAIN);
     }
+    sleep_on(&[key], bitset, deadline).map(|_| 0)
+}
+
+/// futex_waitv: sleeps until one of the words is woken (its index is returned), `deadline`
+/// passes, or a signal comes. EAGAIN if a word does not hold its expected value at the start.
+pub fn wait_multiple(futexes: &[(Key, usize, u32)], deadline: Option<u64>) -> KResult<usize> {
+    for &(_, uaddr, val) in futexes {
+        if uaccess::read_u32(uaddr)? != val {
+            return Err(Errno::EAGAIN);
+        }
+    }
+    let keys: Vec<Key> = futexes.iter().map(|f| f.0).collect();
+    let woke = sleep_on(&keys, FUTEX_BITSET_MATCH_ANY, deadline)?;
+    Ok(futexes.iter().position(|f| Some(f.0) == woke).unwrap_or(0))
+}
+
+/// Queues one waiter on every key and sleeps until a wake on one of them (Ok: that key), the
+/// deadline (ETIMEDOUT) or a signal. A wake that races with the timeout counts.
+fn sleep_on(keys: &[Key], bitset: u32, deadline: Option<u64>) -> KResult<Option<Key>> {
     if deadline.is_some_and(|d| time::uptime_ns() >= d) {
         return Err(Errno::ETIMEDOUT);
     }
@@ -76,26 +99,37 @@ pub fn wait(
         thread: thread.clone(),
         bitset,
         woken: AtomicBool::new(false),
+        woke: Mutex::new(None),
     });
-    TABLE.lock().entry(key).or_default().push(w.clone());
+    {
+        let mut t = TABLE.lock();
+        for &key in keys {
+            t.entry(key).or_default().push(w.clone());
+        }
+    }
     loop {
         sched::block_until(deadline);
-        if w.woken.load(Ordering::Acquire) {
-            return Ok(0);
-        }
         let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
-        let intr = thread.interrupted(Errno::ERESTARTSYS);
-        if timed_out || intr.is_some() {
-            if remove(&w) {
-                return Err(if timed_out {
-                    Errno::ETIMEDOUT
-                } else {
-                    intr.unwrap_or(Errno::EINTR)
-                });
-            }
-            // Woken concurrently with the timeout: the wake counts.
-            return Ok(0);
+        let intr = if w.woken.load(Ordering::Acquire) {
+            None
+        } else {
+            thread.interrupted(Errno::ERESTARTSYS)
+        };
+        if !w.woken.load(Ordering::Acquire) && !timed_out && intr.is_none() {
+            continue;
         }
+        // Off every other key (a single-key waiter is off its key once woken).
+        if keys.len() > 1 || !w.woken.load(Ordering::Acquire) {
+            remove(&w);
+        }
+        if w.woken.load(Ordering::Acquire) {
+            return Ok(*w.woke.lock());
+        }
+        return Err(if timed_out {
+            Errno::ETIMEDOUT
+        } else {
+            intr.unwrap_or(Errno::EINTR)
+        });
     }
 }
 
@@ -123,8 +157,14 @@ pub fn wake(key: Key, n: usize, bitset: u32) -> KResult<usize> {
         if let Some(v) = t.get_mut(&key) {
             let mut i = 0;
             while i < v.len() && woken.len() < n {
-                if v[i].bitset & bitset != 0 {
-                    woken.push(v.remove(i));
+                if v[i].woken.load(Ordering::Relaxed) {
+                    // Already woken through another of its keys (futex_waitv).
+                    v.remove(i);
+                } else if v[i].bitset & bitset != 0 {
+                    let w = v.remove(i);
+                    w.woken.store(true, Ordering::Release);
+                    *w.woke.lock() = Some(key);
+                    woken.push(w);
                 } else {
                     i += 1;
                 }
@@ -135,7 +175,6 @@ pub fn wake(key: Key, n: usize, bitset: u32) -> KResult<usize> {
         }
     }
     for w in &woken {
-        w.woken.store(true, Ordering::Release);
         sched::wake(&w.thread);
     }
     Ok(woken.len())

@@ -1,0 +1,176 @@
+//! Priority-inheritance futexes (FUTEX_LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI): the futex
+//! word holds its owner's thread id, and the kernel hands the lock from owner to waiter
+//! itself, writing the new owner's id into the word before waking it, so a woken waiter
+//! already owns the lock. A lock whose owner died goes to the first waiter with
+//! FUTEX_OWNER_DIED set, which glibc reports as EOWNERDEAD.
+//!
+//! Priorities: Lintel's scheduler has no real-time priorities to inherit (every thread is
+//! scheduled round-robin), so the boosting part of PI has nothing to do; waiters are served
+//! in arrival order. The word is read and written with plain user-memory accesses: the
+//! kernel is not preempted on its one CPU, so that is atomic with respect to user space.
+
+use super::Key;
+use crate::sched::ThreadRef;
+use crate::{sched, time, uaccess};
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, Ordering};
+use lintel_abi::futex::{FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS};
+use lintel_abi::{Errno, KResult};
+use spin::Mutex;
+
+struct PiWaiter {
+    thread: ThreadRef,
+    tid: u32,
+    /// The owner when the waiter queued: its death nudges this waiter.
+    owner: u32,
+    /// Set by the unlocker after writing our id into the word.
+    granted: AtomicBool,
+    /// Set when the owner died: recheck the word.
+    nudged: AtomicBool,
+}
+
+static PI: Mutex<BTreeMap<Key, VecDeque<Arc<PiWaiter>>>> = Mutex::new(BTreeMap::new());
+
+fn has_waiters(key: Key) -> bool {
+    PI.lock().get(&key).is_some_and(|q| !q.is_empty())
+}
+
+fn dequeue(key: Key, w: &Arc<PiWaiter>) -> bool {
+    let mut t = PI.lock();
+    let Some(q) = t.get_mut(&key) else {
+        return false;
+    };
+    let before = q.len();
+    q.retain(|x| !Arc::ptr_eq(x, w));
+    let found = q.len() != before;
+    if q.is_empty() {
+        t.remove(&key);
+    }
+    found
+}
+
+/// How FUTEX_LOCK_PI waits: until `deadline` (monotonic ns), or not at all (TRYLOCK_PI).
+pub enum PiWait {
+    Block(Option<u64>),
+    Try,
+}
+
+/// FUTEX_LOCK_PI / LOCK_PI2 / TRYLOCK_PI for thread `tid`. `alive` says whether a thread id
+/// names a live thread.
+pub fn lock(
+    key: Key,
+    uaddr: usize,
+    tid: u32,
+    how: PiWait,
+    alive: impl Fn(u32) -> bool,
+) -> KResult<usize> {
+    let mut waited = false;
+    loop {
+        let val = uaccess::read_u32(uaddr)?;
+        let owner = val & FUTEX_TID_MASK;
+        let dead = owner != 0 && owner != tid && !alive(owner);
+        // Free, or its owner is gone and we were queued for it: take it.
+        if owner == 0 || dead && waited {
+            let died = if owner != 0 {
+                FUTEX_OWNER_DIED
+            } else {
+                val & FUTEX_OWNER_DIED
+            };
+            let more = if has_waiters(key) { FUTEX_WAITERS } else { 0 };
+            uaccess::write_u32(uaddr, tid | died | more)?;
+            return Ok(0);
+        }
+        if owner == tid {
+            return Err(Errno::EDEADLK);
+        }
+        let deadline = match how {
+            PiWait::Try => return Err(Errno::EAGAIN),
+            PiWait::Block(d) => d,
+        };
+        // An owner id that names no thread, with nobody queued to inherit it: ESRCH.
+        if dead && !has_waiters(key) {
+            return Err(Errno::ESRCH);
+        }
+        if deadline.is_some_and(|d| time::uptime_ns() >= d) {
+            return Err(Errno::ETIMEDOUT);
+        }
+        if val & FUTEX_WAITERS == 0 {
+            uaccess::write_u32(uaddr, val | FUTEX_WAITERS)?;
+        }
+        let thread = sched::current();
+        let w = Arc::new(PiWaiter {
+            thread: thread.clone(),
+            tid,
+            owner,
+            granted: AtomicBool::new(false),
+            nudged: AtomicBool::new(false),
+        });
+        PI.lock().entry(key).or_default().push_back(w.clone());
+        loop {
+            sched::block_until(deadline);
+            if w.granted.load(Ordering::Acquire) {
+                return Ok(0);
+            }
+            if w.nudged.load(Ordering::Acquire) {
+                break;
+            }
+            let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
+            let intr = thread.interrupted(Errno::ERESTARTNOINTR);
+            if timed_out || intr.is_some() {
+                if !dequeue(key, &w) && w.granted.load(Ordering::Acquire) {
+                    // Granted as the timeout came: the lock is ours.
+                    return Ok(0);
+                }
+                return Err(if timed_out {
+                    Errno::ETIMEDOUT
+                } else {
+                    intr.unwrap_or(Errno::EINTR)
+                });
+            }
+        }
+        dequeue(key, &w);
+        waited = true;
+    }
+}
+
+/// FUTEX_UNLOCK_PI: the caller must own the word (EPERM). The first waiter becomes the owner
+/// (with FUTEX_WAITERS, as Linux, so its own unlock comes back here); without waiters the word
+/// becomes 0.
+pub fn unlock(key: Key, uaddr: usize, tid: u32) -> KResult<usize> {
+    let val = uaccess::read_u32(uaddr)?;
+    if val & FUTEX_TID_MASK != tid {
+        return Err(Errno::EPERM);
+    }
+    let next = {
+        let mut t = PI.lock();
+        let next = t.get_mut(&key).and_then(|q| q.pop_front());
+        if t.get(&key).is_some_and(|q| q.is_empty()) {
+            t.remove(&key);
+        }
+        next
+    };
+    match next {
+        Some(w) => {
+            uaccess::write_u32(uaddr, w.tid | FUTEX_WAITERS)?;
+            w.granted.store(true, Ordering::Release);
+            sched::wake(&w.thread);
+        }
+        None => uaccess::write_u32(uaddr, 0)?,
+    }
+    Ok(0)
+}
+
+/// Thread `tid` is exiting: the first waiter of every PI futex it owned rechecks the word
+/// and takes the lock with FUTEX_OWNER_DIED.
+pub fn owner_exited(tid: u32) {
+    let nudge: alloc::vec::Vec<Arc<PiWaiter>> = PI
+        .lock()
+        .values()
+        .filter_map(|q| q.iter().find(|w| w.owner == tid).cloned())
+        .collect();
+    for w in nudge {
+        w.nudged.store(true, Ordering::Release);
+        sched::wake(&w.thread);
+    }
+}

@@ -1,0 +1,73 @@
+//! settimeofday, clock_settime
+
+use crate::syscall::ok;
+use crate::syscall::time::get_timespec;
+use crate::syscall::time::CLOCK_REALTIME;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use lintel_abi::capability::CAP_SYS_TIME;
+use lintel_abi::Errno;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::partial(
+        "settimeofday",
+        settimeofday,
+        "the timezone is checked, not kept",
+    ),
+    Syscall::implemented("clock_settime", clock_settime, ""),
+];
+
+/// do_sys_settimeofday64: the values are checked first (EINVAL), then CAP_SYS_TIME (EPERM),
+/// even when neither is given.
+fn set_wall_clock(c: &Call, ns: Option<i64>) -> SysResult {
+    if !c.thread.proc_ref().capable(CAP_SYS_TIME) {
+        return Err(Errno::EPERM);
+    }
+    if let Some(ns) = ns {
+        crate::time::set_realtime_ns(ns);
+        crate::vdso::update();
+    }
+    ok(0)
+}
+
+pub fn settimeofday(c: &mut Call) -> SysResult {
+    let [tv, tz, ..] = c.a;
+    let ns = if tv != 0 {
+        let b = uaccess::read_vec(tv, 16)?;
+        let w = |i: usize| {
+            i64::from_le_bytes(
+                b.get(i * 8..i * 8 + 8)
+                    .and_then(|s| s.try_into().ok())
+                    .unwrap_or([0; 8]),
+            )
+        };
+        let (sec, usec) = (w(0), w(1));
+        if sec < 0 || !(0..1_000_000).contains(&usec) {
+            return Err(Errno::EINVAL);
+        }
+        Some(
+            sec.saturating_mul(1_000_000_000)
+                .saturating_add(usec * 1000),
+        )
+    } else {
+        None
+    };
+    if tz != 0 {
+        let minuteswest = uaccess::read_i32(tz)?;
+        if !(-15 * 60..=15 * 60).contains(&minuteswest) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    set_wall_clock(c, ns)
+}
+
+/// Only CLOCK_REALTIME can be set; other valid clocks give EINVAL.
+pub fn clock_settime(c: &mut Call) -> SysResult {
+    if c.a[0] != CLOCK_REALTIME {
+        return Err(Errno::EINVAL);
+    }
+    let ns = get_timespec(c.a[1])?;
+    set_wall_clock(c, Some(ns))
+}

@@ -1,0 +1,204 @@
+//! Committing the running transaction (Linux's fs/jbd2/commit.c, ordered mode): file data
+//! has already gone to its place on the device; the dirty metadata blocks and the superblock
+//! are logged, a flush, the commit block, a flush; then every block is written in place
+//! (the checkpoint), a flush, and the log is emptied again.
+//!
+//! The superblock's RECOVER flag is set in place (in the old, committed superblock) before
+//! the first commit block can exist, and cleared by a sync once the log is empty, so an image
+//! that crashed with a committed transaction in the log always asks for recovery, and one
+//! that was synced is clean for e2fsck.
+
+use super::format::*;
+use super::Journal;
+use crate::cache::write_runs;
+use crate::util::*;
+use crate::Ext4;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+use lintel_abi::KResult;
+
+const INCOMPAT_RECOVER: u32 = 0x4;
+
+impl Ext4 {
+    /// Commits the running transaction; `clean` also marks the file system as needing no
+    /// recovery. The caller holds `txn` exclusively (no operation in flight).
+    pub(crate) fn commit_locked(&self, clean: bool) -> KResult<()> {
+        let mut jg = self.journal.lock();
+        let Some(j) = jg.as_mut() else {
+            return Ok(());
+        };
+        self.prepare_sb()?;
+        let bs = self.bs as usize;
+        let dev = self.dev();
+        let (sb_blk, sb_off) = self.sb_loc();
+        let sb_end = sb_off + 1024;
+        // The superblock as it would be written, first with the old write time and flags, to
+        // see whether anything changed at all.
+        let mut sbb = j.sb_block.clone();
+        sbb[sb_off..sb_end].copy_from_slice(&self.sb.lock());
+        let old_recover = le32(&j.sb_block[sb_off..sb_end], 0x60) & INCOMPAT_RECOVER;
+        {
+            let s = &mut sbb[sb_off..sb_end];
+            put32(s, 0x30, le32(&j.sb_block[sb_off..sb_end], 0x30));
+            put32(s, 0x60, (le32(s, 0x60) & !INCOMPAT_RECOVER) | old_recover);
+            self.seal_sb(s);
+        }
+        let mut blocks = self.cache.lock().dirty_blocks();
+        let now = self.now();
+        self.last_commit.store(now.sec, Ordering::Relaxed);
+        if !blocks.is_empty() || sbb != j.sb_block {
+            {
+                let s = &mut sbb[sb_off..sb_end];
+                put32(s, 0x30, now.sec as u32);
+                put32(s, 0x60, le32(s, 0x60) | INCOMPAT_RECOVER);
+                self.seal_sb(s);
+            }
+            blocks.push((sb_blk, sbb.clone()));
+            blocks.sort_unstable_by_key(|b| b.0);
+            if log_blocks(j, bs, blocks.len()) <= j.capacity() {
+                self.set_recover_in_place(j, true)?;
+                let tid = j.jsb.sequence;
+                let logged = j
+                    .log(self, &blocks, now)
+                    .and_then(|()| write_runs(dev, bs, &blocks))
+                    .and_then(|()| dev.flush());
+                if logged.is_err() {
+                    // The log may hold this id's commit block now: the retry takes the next
+                    // id, so that block can never end a different transaction.
+                    j.jsb.sequence = tid.wrapping_add(1);
+                    return logged;
+                }
+                j.reset_after(dev, tid)?;
+            } else {
+                // Larger than the whole log (one operation cannot do that with a journal of
+                // Linux's minimum size, but a damaged bound could): written in place, not
+                // atomically, as without a journal.
+                write_runs(dev, bs, &blocks)?;
+            }
+            j.sb_block = sbb;
+            self.cache.lock().clean_all();
+            let mut a = self.alloc.lock();
+            a.pending.clear();
+            a.pending_n = 0;
+        }
+        if clean {
+            dev.flush()?;
+            self.set_recover_in_place(j, false)?;
+        }
+        dev.flush()
+    }
+
+    /// Sets or clears RECOVER in the superblock on the device (as last written otherwise).
+    fn set_recover_in_place(&self, j: &mut Journal, on: bool) -> KResult<()> {
+        let (sb_blk, sb_off) = self.sb_loc();
+        let s = &mut j.sb_block[sb_off..sb_off + 1024];
+        let f = le32(s, 0x60);
+        if (f & INCOMPAT_RECOVER != 0) == on {
+            return Ok(());
+        }
+        put32(
+            s,
+            0x60,
+            if on {
+                f | INCOMPAT_RECOVER
+            } else {
+                f & !INCOMPAT_RECOVER
+            },
+        );
+        self.seal_sb(s);
+        self.sb.lock()[0x60..0x64].copy_from_slice(&s[0x60..0x64]);
+        self.dev().write(sb_blk * self.bs, &j.sb_block)
+    }
+}
+
+/// Tags one descriptor block holds: the first carries the journal's UUID after it.
+fn tags_per_desc(j: &Journal, bs: usize) -> usize {
+    let tb = j.jsb.tag_bytes();
+    1 + (j.jsb.usable(bs) - HEADER - tb - 16) / tb
+}
+
+/// Log blocks a transaction of `n` blocks takes: descriptors, copies and the commit block.
+fn log_blocks(j: &Journal, bs: usize, n: usize) -> u64 {
+    (n.div_ceil(tags_per_desc(j, bs)) + n + 1) as u64
+}
+
+impl Journal {
+    /// Writes one transaction into the log from its first block: the superblock pointing at
+    /// it, descriptors with the copies (escaped), a flush, the commit block, a flush.
+    fn log(
+        &mut self,
+        fs: &Ext4,
+        blocks: &[(u64, Vec<u8>)],
+        now: lintel_abi::stat::Timespec,
+    ) -> KResult<()> {
+        let dev = fs.dev();
+        let bs = self.bs;
+        let tid = self.jsb.sequence;
+        self.jsb.start = self.jsb.first;
+        self.write_sb(dev)?;
+        let uuid: Vec<u8> = self.jsb.raw[0x30..0x40].to_vec();
+        let tb = self.jsb.tag_bytes();
+        let mut pos = self.jsb.first;
+        for chunk in blocks.chunks(tags_per_desc(self, bs)) {
+            let mut d = vec![0u8; bs];
+            header(&mut d, DESCRIPTOR, tid);
+            let mut off = HEADER;
+            let mut copies = Vec::with_capacity(chunk.len());
+            for (i, (blk, data)) in chunk.iter().enumerate() {
+                let mut copy = data.clone();
+                let mut flags = 0;
+                if be32(&copy, 0) == MAGIC {
+                    put_be32(&mut copy, 0, 0);
+                    flags |= FLAG_ESCAPE;
+                }
+                if i > 0 {
+                    flags |= FLAG_SAME_UUID;
+                }
+                if i + 1 == chunk.len() {
+                    flags |= FLAG_LAST_TAG;
+                }
+                let tag = Tag {
+                    blocknr: *blk,
+                    flags,
+                    csum: self.jsb.block_csum(tid, &copy),
+                };
+                put_tag(&self.jsb, &mut d, off, &tag);
+                off += tb;
+                if i == 0 {
+                    d[off..off + 16].copy_from_slice(&uuid);
+                    off += 16;
+                }
+                copies.push(copy);
+            }
+            if self.jsb.csum() {
+                let c = self.jsb.tail_csum(&d);
+                put_be32(&mut d, bs - TAIL, c);
+            }
+            self.write(dev, pos, &d)?;
+            pos = self.next(pos);
+            for c in copies {
+                self.write(dev, pos, &c)?;
+                pos = self.next(pos);
+            }
+        }
+        dev.flush()?;
+        let mut c = vec![0u8; bs];
+        header(&mut c, COMMIT, tid);
+        c[0x30..0x38].copy_from_slice(&(now.sec as u64).to_be_bytes());
+        c[0x38..0x3C].copy_from_slice(&(now.nsec as u32).to_be_bytes());
+        if self.jsb.csum() {
+            let s = self.jsb.commit_csum(&c);
+            put_be32(&mut c, 0x10, s);
+        }
+        self.write(dev, pos, &c)?;
+        dev.flush()
+    }
+
+    /// After the checkpoint: the log is empty and the next transaction is `tid + 1`.
+    fn reset_after(&mut self, dev: &dyn crate::BlockDevice, tid: u32) -> KResult<()> {
+        self.jsb.start = 0;
+        self.jsb.sequence = tid.wrapping_add(1);
+        self.write_sb(dev)
+    }
+}

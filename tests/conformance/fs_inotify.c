@@ -1,0 +1,197 @@
+/* inotify: the events Linux reports, in Linux's order, for creating, writing, reading,
+ * renaming (with matching cookies), linking, unlinking (IN_DELETE_SELF waiting for the last
+ * close of an open file), removing directories, replacing a file by rename, truncating and
+ * one-shot watches; merging of a repeated event; and the calls' errors (init flags, masks,
+ * IN_ONLYDIR, IN_MASK_CREATE, rm_watch), non-blocking reads, short buffers and FIONREAD. */
+#define _GNU_SOURCE
+#include "lintel_test.h"
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef IN_MASK_CREATE
+#define IN_MASK_CREATE 0x10000000
+#endif
+
+static int ifd;
+
+struct ev {
+    int wd;
+    unsigned mask;
+    const char *name;
+};
+
+static unsigned last_cookie[8];
+
+/* Reads every queued event and compares them with `want`; cookies of IN_MOVED_* events are
+ * kept in last_cookie in order. */
+static void expect(int line, const struct ev *want, int n) {
+    char buf[4096] __attribute__((aligned(8)));
+    int got = 0, nc = 0;
+    ssize_t r = read(ifd, buf, sizeof buf);
+    if (r < 0 && n > 0) {
+        printf("%d: read: %s, expected %d events\n", line, strerror(errno), n);
+        lt_failures++;
+        return;
+    }
+    for (char *p = buf; r > 0 && p < buf + r; got++) {
+        struct inotify_event *e = (void *)p;
+        const char *name = e->len ? e->name : "";
+        if (got >= n || e->wd != want[got].wd || e->mask != want[got].mask ||
+            strcmp(name, want[got].name) != 0) {
+            printf("%d: event %d: wd=%d mask=%#x name=%s, expected ", line, got, e->wd, e->mask,
+                   name);
+            if (got < n)
+                printf("wd=%d mask=%#x name=%s\n", want[got].wd, want[got].mask, want[got].name);
+            else
+                printf("nothing\n");
+            lt_failures++;
+        }
+        if (e->mask & (IN_MOVED_FROM | IN_MOVED_TO) && nc < 8)
+            last_cookie[nc++] = e->cookie;
+        p += sizeof *e + e->len;
+    }
+    if (got < n) {
+        printf("%d: %d events, expected %d\n", line, got, n);
+        lt_failures++;
+    }
+}
+#define EXPECT(...)                                                   \
+    do {                                                              \
+        const struct ev w_[] = {__VA_ARGS__};                         \
+        expect(__LINE__, w_, (int)(sizeof w_ / sizeof w_[0]));        \
+    } while (0)
+
+static void touch(const char *p) {
+    int f = open(p, O_CREAT | O_WRONLY, 0644);
+    CHECK(f >= 0);
+    close(f);
+}
+
+static void errors(void) {
+    CHECK_ERR(inotify_init1(IN_NONBLOCK << 1), EINVAL);
+    int fd = inotify_init1(IN_CLOEXEC);
+    CHECK(fd >= 0 && fcntl(fd, F_GETFD) == FD_CLOEXEC);
+    char link[64], target[64] = {0};
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    CHECK(readlink(link, target, sizeof target - 1) > 0 && strcmp(target, "anon_inode:inotify") == 0);
+    CHECK_ERR(inotify_add_watch(fd, ".", 0), EINVAL);
+    CHECK_ERR(inotify_add_watch(fd, ".", IN_MASK_ADD | IN_MASK_CREATE | IN_OPEN), EINVAL);
+    CHECK_ERR(inotify_add_watch(999, ".", IN_OPEN), EBADF);
+    CHECK_ERR(inotify_add_watch(0 == fd ? 1 : 0, ".", IN_OPEN) == -1 && errno == EINVAL ? -1 : 0,
+              EINVAL);
+    CHECK_ERR(inotify_add_watch(fd, "missing", IN_OPEN), ENOENT);
+    touch("plain");
+    CHECK_ERR(inotify_add_watch(fd, "plain", IN_OPEN | IN_ONLYDIR), ENOTDIR);
+    int wd = inotify_add_watch(fd, "plain", IN_OPEN);
+    CHECK(wd >= 1);
+    CHECK(inotify_add_watch(fd, "plain", IN_CLOSE) == wd);
+    CHECK_ERR(inotify_add_watch(fd, "plain", IN_OPEN | IN_MASK_CREATE), EEXIST);
+    CHECK_ERR(inotify_rm_watch(fd, wd + 100), EINVAL);
+    CHECK_OK(inotify_rm_watch(fd, wd));
+    CHECK_ERR(inotify_rm_watch(fd, wd), EINVAL);
+    /* rm_watch queued IN_IGNORED; a buffer smaller than one event is EINVAL. */
+    int avail = -1;
+    CHECK_OK(ioctl(fd, FIONREAD, &avail));
+    CHECK(avail == (int)sizeof(struct inotify_event));
+    char small[8];
+    CHECK_ERR(read(fd, small, sizeof small), EINVAL);
+    struct inotify_event e;
+    CHECK(read(fd, &e, sizeof e) == sizeof e && e.wd == wd && e.mask == IN_IGNORED);
+    unlink("plain");
+    close(fd);
+}
+
+int main(void) {
+    char dir[] = "/tmp/inotify-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_OK(chdir(dir));
+    errors();
+
+    ifd = inotify_init1(IN_NONBLOCK);
+    CHECK(ifd >= 0);
+    int wd = inotify_add_watch(ifd, ".", IN_ALL_EVENTS);
+    CHECK(wd >= 1);
+    char c;
+    CHECK_ERR(read(ifd, &c, 1) == -1 && errno == EAGAIN ? -1 : 0, EAGAIN);
+    struct pollfd p = {ifd, POLLIN, 0};
+    CHECK(poll(&p, 1, 0) == 0);
+
+    /* Two writes in a row are one IN_MODIFY. */
+    int f = open("a", O_CREAT | O_WRONLY, 0644);
+    CHECK(write(f, "x", 1) == 1 && write(f, "y", 1) == 1);
+    close(f);
+    CHECK(poll(&p, 1, 0) == 1 && (p.revents & POLLIN));
+    EXPECT({wd, IN_CREATE, "a"}, {wd, IN_OPEN, "a"}, {wd, IN_MODIFY, "a"},
+           {wd, IN_CLOSE_WRITE, "a"});
+
+    int wf = inotify_add_watch(ifd, "a", IN_ALL_EVENTS);
+    CHECK(wf > wd);
+    CHECK_OK(rename("a", "b"));
+    EXPECT({wd, IN_MOVED_FROM, "a"}, {wd, IN_MOVED_TO, "b"}, {wf, IN_MOVE_SELF, ""});
+    CHECK(last_cookie[0] != 0 && last_cookie[0] == last_cookie[1]);
+
+    CHECK_OK(chmod("b", 0600));
+    EXPECT({wd, IN_ATTRIB, "b"}, {wf, IN_ATTRIB, ""});
+
+    f = open("b", O_RDONLY);
+    CHECK(read(f, &c, 1) == 1);
+    close(f);
+    EXPECT({wd, IN_OPEN, "b"}, {wf, IN_OPEN, ""}, {wd, IN_ACCESS, "b"}, {wf, IN_ACCESS, ""},
+           {wd, IN_CLOSE_NOWRITE, "b"}, {wf, IN_CLOSE_NOWRITE, ""});
+
+    CHECK_OK(link("b", "c"));
+    EXPECT({wf, IN_ATTRIB, ""}, {wd, IN_CREATE, "c"});
+    CHECK_OK(unlink("c"));
+    EXPECT({wf, IN_ATTRIB, ""}, {wd, IN_DELETE, "c"});
+
+    /* Unlinked while open: IN_DELETE_SELF and IN_IGNORED come at the last close. */
+    f = open("b", O_RDONLY);
+    CHECK_OK(unlink("b"));
+    EXPECT({wd, IN_OPEN, "b"}, {wf, IN_OPEN, ""}, {wf, IN_ATTRIB, ""}, {wd, IN_DELETE, "b"});
+    close(f);
+    EXPECT({wd, IN_CLOSE_NOWRITE, "b"}, {wf, IN_CLOSE_NOWRITE, ""}, {wf, IN_DELETE_SELF, ""},
+           {wf, IN_IGNORED, ""});
+
+    /* Directories. */
+    CHECK_OK(mkdir("d", 0755));
+    int wdd = inotify_add_watch(ifd, "d", IN_ALL_EVENTS);
+    CHECK_OK(rename("d", "e"));
+    EXPECT({wd, IN_CREATE | IN_ISDIR, "d"}, {wd, IN_MOVED_FROM | IN_ISDIR, "d"},
+           {wd, IN_MOVED_TO | IN_ISDIR, "e"}, {wdd, IN_MOVE_SELF, ""});
+    CHECK_OK(rmdir("e"));
+    EXPECT({wdd, IN_DELETE_SELF, ""}, {wdd, IN_IGNORED, ""}, {wd, IN_DELETE | IN_ISDIR, "e"});
+
+    /* A rename that replaces a watched file. */
+    touch("g");
+    touch("h");
+    EXPECT({wd, IN_CREATE, "g"}, {wd, IN_OPEN, "g"}, {wd, IN_CLOSE_WRITE, "g"},
+           {wd, IN_CREATE, "h"}, {wd, IN_OPEN, "h"}, {wd, IN_CLOSE_WRITE, "h"});
+    int wg = inotify_add_watch(ifd, "g", IN_ALL_EVENTS);
+    int wh = inotify_add_watch(ifd, "h", IN_ALL_EVENTS);
+    CHECK_OK(rename("g", "h"));
+    EXPECT({wd, IN_MOVED_FROM, "g"}, {wd, IN_MOVED_TO, "h"}, {wh, IN_ATTRIB, ""},
+           {wg, IN_MOVE_SELF, ""}, {wh, IN_DELETE_SELF, ""}, {wh, IN_IGNORED, ""});
+    CHECK_OK(truncate("h", 0));
+    EXPECT({wd, IN_MODIFY, "h"}, {wg, IN_MODIFY, ""});
+
+    /* One-shot: the same inode keeps its wd; the watch ends after one event. */
+    CHECK(inotify_add_watch(ifd, "h", IN_MODIFY | IN_ONESHOT) == wg);
+    f = open("h", O_WRONLY);
+    CHECK(write(f, "1", 1) == 1 && write(f, "1", 1) == 1);
+    close(f);
+    EXPECT({wd, IN_OPEN, "h"}, {wd, IN_MODIFY, "h"}, {wg, IN_MODIFY, ""}, {wg, IN_IGNORED, ""},
+           {wd, IN_MODIFY, "h"}, {wd, IN_CLOSE_WRITE, "h"});
+
+    CHECK_OK(unlink("h"));
+    EXPECT({wd, IN_DELETE, "h"});
+    CHECK_OK(inotify_rm_watch(ifd, wd));
+    EXPECT({wd, IN_IGNORED, ""});
+    close(ifd);
+    CHECK_OK(chdir("/"));
+    CHECK_OK(rmdir(dir));
+    DONE();
+}
