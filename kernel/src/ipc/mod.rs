@@ -41,6 +41,11 @@ impl Caller {
         self.caps & (1u64 << cap) != 0
     }
 
+    /// CAP_SYS_ADMIN: may use the admin reserve of strict overcommit.
+    pub fn admin(&self) -> bool {
+        self.has(CAP_SYS_ADMIN)
+    }
+
     /// CAP_SYS_RESOURCE: raising msg_qbytes past msgmnb.
     pub fn resource(&self) -> bool {
         self.has(CAP_SYS_RESOURCE)

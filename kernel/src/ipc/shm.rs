@@ -6,7 +6,7 @@
 
 use super::{existing, limits, now, owned, stat_target, update_perm, Caller};
 use crate::mm::shared::SharedPages;
-use crate::mm::{Backing, Mm, ShmMap, PAGE};
+use crate::mm::{commit, Backing, Mm, ShmMap, PAGE};
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -71,7 +71,7 @@ fn pages_of(size: u64) -> u64 {
 }
 
 /// shmget.
-pub fn get(c: &Caller, key: i32, size: u64, flags: u32) -> KResult<i32> {
+pub fn get(c: &Caller, mm: &Arc<Mm>, key: i32, size: u64, flags: u32) -> KResult<i32> {
     let mut ids = table();
     if let Some(id) = existing(&ids, c, key, flags, |s| size <= s.size)? {
         return Ok(id);
@@ -93,11 +93,13 @@ pub fn get(c: &Caller, key: i32, size: u64, flags: u32) -> KResult<i32> {
     if size > i64::MAX as u64 {
         return Err(Errno::EINVAL);
     }
-    // Linux charges the segment to overcommit (heuristic mode): more pages than RAM is ENOMEM.
-    if n > lintel_hal::mm::total_frames() as u64 {
-        return Err(Errno::ENOMEM);
+    // The segment is committed memory from now on (Linux's shmem_acct_size), unless
+    // SHM_NORESERVE outside strict overcommit.
+    let charge = flags & SHM_NORESERVE == 0 || commit::mode() == commit::OVERCOMMIT_NEVER;
+    if charge {
+        commit::enough(&mm.inner.lock(), n as usize, c.admin())?;
     }
-    let pages = Arc::new(SharedPages::new(bytes)?);
+    let pages = Arc::new(SharedPages::new(bytes, charge)?);
     let (id, seq) = ids.next_id(limits::shmmni()).ok_or(Errno::ENOSPC)?;
     ids.insert(
         id,

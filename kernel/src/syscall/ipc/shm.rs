@@ -14,11 +14,7 @@ use lintel_abi::Errno;
 use lintel_hal::mm::Prot;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial(
-        "shmget",
-        shmget,
-        "SHM_HUGETLB and SHM_NORESERVE are accepted without effect",
-    ),
+    Syscall::partial("shmget", shmget, "SHM_HUGETLB is accepted without effect"),
     Syscall::implemented("shmat", shmat, ""),
     Syscall::implemented("shmdt", shmdt, ""),
     Syscall::implemented(
@@ -35,7 +31,8 @@ pub fn shmget(c: &mut Call) -> SysResult {
     let key = c.a[0] as i32;
     let size = c.a[1] as u64;
     let flags = c.a[2] as u32;
-    ok(shm::get(&caller(c), key, size, flags)? as usize)
+    let mm = c.thread.proc_ref().mm();
+    ok(shm::get(&caller(c), &mm, key, size, flags)? as usize)
 }
 
 pub fn shmat(c: &mut Call) -> SysResult {
