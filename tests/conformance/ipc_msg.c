@@ -91,6 +91,7 @@ static void selection(void) {
     /* MSG_COPY reads by position without taking. */
     CHECK(rcv(id, 1, MSG_COPY | IPC_NOWAIT, &b) == 7 && b.mtype == 3);
     CHECK_ERR(rcv(id, 9, MSG_COPY | IPC_NOWAIT, &b), ENOMSG);
+    CHECK_ERR(rcv(id, -1, MSG_COPY | IPC_NOWAIT, &b), ENOMSG);
     CHECK_ERR(rcv(id, 1, MSG_COPY, &b), EINVAL);
     CHECK_ERR(rcv(id, 1, MSG_COPY | IPC_NOWAIT | MSG_EXCEPT, &b), EINVAL);
     CHECK(stat_of(id).msg_qnum == 5);

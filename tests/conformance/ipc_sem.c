@@ -2,9 +2,10 @@
  * IPC_NOWAIT (EAGAIN), ERANGE, EFBIG, E2BIG; blocking and wake-ups (GETNCNT, GETZCNT, the
  * order waiters complete in), semtimedop's timeout, EINTR from a handler even with
  * SA_RESTART, EIDRM for a waiter when the set is removed, a blocked process killed, SEM_UNDO
- * applied at exit, and the semctl commands (GETVAL/SETVAL/GETALL/SETALL/GETPID/IPC_STAT/
- * IPC_SET/IPC_INFO/SEM_INFO/SEM_STAT/SEM_STAT_ANY) with permissions for another user. Every
- * set made here is removed again. */
+ * applied at exit (also releasing a lock whose holder was killed, after four processes
+ * shared a counter in shared memory under it), the semctl commands (GETVAL/SETVAL/GETALL/
+ * SETALL/GETPID/IPC_STAT/IPC_SET/IPC_INFO/SEM_INFO/SEM_STAT/SEM_STAT_ANY) with permissions
+ * for another user, and the limits files. Every set made here is removed again. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -12,9 +13,11 @@
 #include <stdint.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <unistd.h>
 
 union semun {
@@ -146,6 +149,20 @@ static void keys_and_info(void) {
     CHECK(semctl(id % 32768, 0, SEM_STAT, u) == id);
     CHECK(ds.sem_nsems == 2 && ds.sem_perm.__key == key);
     CHECK(semctl(id % 32768, 0, SEM_STAT_ANY, u) == id);
+    FILE *f = fopen("/proc/sysvipc/sem", "r");
+    CHECK(f != NULL);
+    int found = 0;
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        int k, i, nsems;
+        unsigned mode;
+        if (sscanf(line, "%d %d %o %d", &k, &i, &mode, &nsems) == 4 && i == id) {
+            found = 1;
+            CHECK(k == key && mode == 0600 && nsems == 2);
+        }
+    }
+    if (f) fclose(f);
+    CHECK(found);
 
     /* IPC_SET: owner, group, mode bits; ctime. */
     ds.sem_perm.mode = 0640;
@@ -188,6 +205,57 @@ static void keys_and_info(void) {
         CHECK_EXIT(st, 0);
     }
     CHECK_OK(semctl(id, 0, IPC_RMID));
+}
+
+/* Writes `text` to a /proc/sys file; returns 0 or the errno. */
+static int write_sysctl(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return errno;
+    ssize_t n = write(fd, text, strlen(text));
+    int e = n < 0 ? errno : 0;
+    close(fd);
+    return e;
+}
+
+/* The limits files: root may write them (the same values go back, so nothing changes), with
+ * EINVAL for text that is not numbers, ERANGE for semmni above 32768; others may not. */
+static void limits(void) {
+    char cur[128] = {0};
+    FILE *f = fopen("/proc/sys/kernel/sem", "r");
+    CHECK(f && fgets(cur, sizeof cur, f));
+    if (f) fclose(f);
+    int msl, mns, opm, mni;
+    CHECK(sscanf(cur, "%d\t%d\t%d\t%d\n", &msl, &mns, &opm, &mni) == 4);
+    if (geteuid() != 0) return;
+    CHECK(write_sysctl("/proc/sys/kernel/sem", cur) == 0);
+    CHECK(write_sysctl("/proc/sys/kernel/sem", "abc") == EINVAL);
+    char bad[128];
+    snprintf(bad, sizeof bad, "%d %d %d 32769", msl, mns, opm);
+    CHECK(write_sysctl("/proc/sys/kernel/sem", bad) == ERANGE);
+    char again[128] = {0};
+    f = fopen("/proc/sys/kernel/sem", "r");
+    CHECK(f && fgets(again, sizeof again, f));
+    if (f) fclose(f);
+    CHECK(strcmp(cur, again) == 0);
+    const char *files[] = {"msgmax", "msgmnb", "msgmni", "shmmax", "shmall", "shmmni"};
+    for (unsigned i = 0; i < sizeof files / sizeof *files; i++) {
+        char path[64], v[64] = {0};
+        snprintf(path, sizeof path, "/proc/sys/kernel/%s", files[i]);
+        f = fopen(path, "r");
+        CHECK(f && fgets(v, sizeof v, f));
+        if (f) fclose(f);
+        CHECK(write_sysctl(path, v) == 0);
+        CHECK(write_sysctl(path, "x") == EINVAL);
+    }
+    CHECK(write_sysctl("/proc/sys/kernel/shmmni", "32769") == EINVAL);
+    pid_t c = fork();
+    if (c == 0) {
+        if (setgid(1000) || setuid(1000)) _exit(99);
+        _exit(write_sysctl("/proc/sys/kernel/sem", cur) == EACCES ? 0 : 1);
+    }
+    int st;
+    CHECK(waitpid(c, &st, 0) == c);
+    CHECK_EXIT(st, 0);
 }
 
 static void blocking(void) {
@@ -341,6 +409,52 @@ static void undo(void) {
     CHECK_OK(semctl(id, 0, IPC_RMID));
 }
 
+/* A semaphore as a mutex around a counter in shared memory: four processes, 200 increments
+ * each; one is killed while it may hold the lock, and SEM_UNDO gives the lock back. */
+static void mutex(void) {
+    int id = semget(IPC_PRIVATE, 1, 0600);
+    int shm = shmget(IPC_PRIVATE, sizeof(long), 0600);
+    CHECK(id >= 0 && shm >= 0);
+    volatile long *counter = shmat(shm, NULL, 0);
+    CHECK(counter != (void *)-1);
+    CHECK_OK(shmctl(shm, IPC_RMID, NULL));
+    CHECK_OK(op1(id, 0, 1, 0));
+    pid_t kids[4];
+    for (int k = 0; k < 4; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            for (int i = 0; i < 200; i++) {
+                if (op1(id, 0, -1, SEM_UNDO)) _exit(1);
+                long v = *counter;
+                if (i % 16 == 0) sched_yield();
+                *counter = v + 1;
+                if (op1(id, 0, 1, SEM_UNDO)) _exit(2);
+            }
+            _exit(0);
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        int st;
+        CHECK(waitpid(kids[k], &st, 0) == kids[k]);
+        CHECK_EXIT(st, 0);
+    }
+    CHECK(*counter == 800);
+    /* A holder killed: its adjustment releases the lock. */
+    pid_t c = fork();
+    if (c == 0) {
+        if (op1(id, 0, -1, SEM_UNDO)) _exit(1);
+        pause();
+        _exit(2);
+    }
+    CHECK(wait_count(id, 0, GETVAL, 0));
+    kill(c, SIGKILL);
+    int st;
+    CHECK(waitpid(c, &st, 0) == c);
+    CHECK(getval(id, 0) == 1);
+    CHECK_OK(shmdt((void *)counter));
+    CHECK_OK(semctl(id, 0, IPC_RMID));
+}
+
 int main(void) {
     snprintf(keyfile, sizeof keyfile, "/tmp/ipc_sem.%d", getpid());
     int fd = open(keyfile, O_CREAT | O_WRONLY, 0600);
@@ -348,9 +462,11 @@ int main(void) {
     close(fd);
     lt_sub("basics", basics, 10000);
     lt_sub("keys_and_info", keys_and_info, 10000);
+    lt_sub("limits", limits, 10000);
     lt_sub("blocking", blocking, 10000);
     lt_sub("interrupted", interrupted, 10000);
     lt_sub("undo", undo, 10000);
+    lt_sub("mutex", mutex, 20000);
     unlink(keyfile);
     DONE();
 }

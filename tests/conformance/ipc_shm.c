@@ -62,6 +62,15 @@ static void basics(void) {
     CHECK(ds.shm_lpid == getpid());
     CHECK(ds.shm_atime >= before);
     CHECK(ds.shm_dtime == 0);
+    /* The kernel's own stores reach untouched pages (read into the segment). */
+    int fds[2];
+    CHECK_OK(pipe(fds));
+    CHECK(write(fds[1], "piped", 5) == 5);
+    CHECK(read(fds[0], a + page + 8, 5) == 5);
+    CHECK(memcmp(b + page + 8, "piped", 5) == 0);
+    close(fds[0]);
+    close(fds[1]);
+
     CHECK_OK(shmdt(b));
     ds = stat_of(id);
     CHECK(ds.shm_nattch == 1);
@@ -78,6 +87,15 @@ static void basics(void) {
     CHECK_OK(munmap(a + page, page));
     CHECK(stat_of(id).shm_nattch == 2);
     CHECK(a[2 * page] == 0);
+    /* Without its first page, an attach is still found from its start address. */
+    char *c = shmat(id, NULL, 0);
+    CHECK(c != (void *)-1);
+    CHECK(stat_of(id).shm_nattch == 3);
+    CHECK_OK(munmap(c, page));
+    CHECK(stat_of(id).shm_nattch == 3);
+    CHECK_OK(shmdt(c));
+    CHECK(stat_of(id).shm_nattch == 2);
+    CHECK_ERR(shmdt(c), EINVAL);
     CHECK_OK(shmdt(a));
     CHECK(stat_of(id).shm_nattch == 0);
     CHECK_OK(shmctl(id, IPC_RMID, NULL));
@@ -88,6 +106,16 @@ static void basics(void) {
 static void sizes_and_keys(void) {
     CHECK_ERR(shmget(IPC_PRIVATE, 0, 0600), EINVAL);
     CHECK_ERR(shmget(IPC_PRIVATE, (size_t)-1, 0600), EINVAL);
+    /* Past the largest file size (shmem's limit), below shmmax. */
+    CHECK_ERR(shmget(IPC_PRIVATE, 1UL << 63, 0600), EINVAL);
+    /* More than RAM: refused at once under heuristic overcommit. */
+    FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+    int oc = -1;
+    if (f) {
+        if (fscanf(f, "%d", &oc) != 1) oc = -1;
+        fclose(f);
+    }
+    if (oc == 0) CHECK_ERR(shmget(IPC_PRIVATE, 1UL << 44, 0600), ENOMEM);
     key_t key = ftok(keyfile, 'S');
     CHECK(key != -1);
     CHECK_ERR(shmget(key, page, 0600), ENOENT);
@@ -225,6 +253,25 @@ static void info(void) {
     CHECK(ds.shm_segsz == (size_t)page && ds.shm_nattch == 1);
     CHECK(shmctl(id % 32768, SHM_STAT_ANY, &ds) == id);
     CHECK_ERR(shmctl(32767, SHM_STAT, &ds), EINVAL);
+    /* /proc/sysvipc/shm: key, id, perms, size, cpid, lpid, nattch, ..., rss. */
+    f = fopen("/proc/sysvipc/shm", "r");
+    CHECK(f != NULL);
+    int found = 0;
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        int k, i, cpid, lpid;
+        unsigned mode;
+        unsigned long size, nattch;
+        if (sscanf(line, "%d %d %o %lu %d %d %lu", &k, &i, &mode, &size, &cpid, &lpid,
+                   &nattch) == 7 &&
+            i == id) {
+            found = 1;
+            CHECK(k == 0 && mode == 0600 && size == (unsigned long)page);
+            CHECK(cpid == getpid() && lpid == getpid() && nattch == 1);
+        }
+    }
+    if (f) fclose(f);
+    CHECK(found);
     CHECK_OK(shmdt(p));
     CHECK_OK(shmctl(id, IPC_RMID, NULL));
 }
@@ -234,6 +281,10 @@ static void fork_exit_exec(void) {
     CHECK(id >= 0);
     volatile int *p = shmat(id, NULL, 0);
     CHECK(p != (void *)-1);
+    /* A fork is an attach by the parent: the last pid stays the parent's until the child
+     * detaches. */
+    sleep(1);
+    time_t before_fork = time(NULL);
     pid_t c = fork();
     if (c == 0) {
         /* The child inherits the attach. */
@@ -247,7 +298,10 @@ static void fork_exit_exec(void) {
     CHECK(waitpid(c, &st, 0) == c);
     CHECK_EXIT(st, 0);
     CHECK(p[0] == 2 && p[1] == 42);
-    CHECK(stat_of(id).shm_nattch == 1);
+    struct shmid_ds after = stat_of(id);
+    CHECK(after.shm_nattch == 1);
+    CHECK(after.shm_atime >= before_fork);
+    CHECK(after.shm_lpid == c && after.shm_dtime >= before_fork);
 
     /* An attach ends at exec: the new program sees only the parent's. */
     c = fork();

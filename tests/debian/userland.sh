@@ -46,6 +46,18 @@ du -b t/d/f | cut -f1
 echo "a,b,c" | gawk -F, '{ printf "%s-%d\n", $2, NF }'
 perl -e 'my %h = (a => 1, b => 2); print join(",", map { "$_=$h{$_}" } sort keys %h), "\n"'
 printf 'x1\ny\nx2\n' | perl -ne 'print if /x/'
+perl - <<'PL'
+use IPC::SysV qw(IPC_PRIVATE S_IRUSR S_IWUSR);
+use IPC::Msg; use IPC::Semaphore; use IPC::SharedMem;
+my $q = IPC::Msg->new(IPC_PRIVATE, S_IRUSR | S_IWUSR) or die "msgget: $!";
+$q->snd(2, "two"); $q->snd(1, "one");
+my $buf; $q->rcv($buf, 100, -2); print "msg $buf, ", $q->stat->qnum, " left\n"; $q->remove;
+my $s = IPC::Semaphore->new(IPC_PRIVATE, 2, S_IRUSR | S_IWUSR) or die "semget: $!";
+$s->setall(3, 4); $s->op(0, -1, 0, 1, 1, 0); print "sem ", join(",", $s->getall), "\n"; $s->remove;
+my $m = IPC::SharedMem->new(IPC_PRIVATE, 8192, S_IRUSR | S_IWUSR) or die "shmget: $!";
+$m->attach; $m->write("hello", 0, 5);
+print "shm ", $m->read(0, 5), " nattch ", $m->stat->nattch, "\n"; $m->detach; $m->remove;
+PL
 sqlite3 db.sqlite "create table t(a text); insert into t values ('lintel'), ('linux');"
 sqlite3 db.sqlite "select count(*), max(a) from t;"
 getent passwd root | cut -d: -f1,3,6

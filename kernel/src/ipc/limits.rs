@@ -91,13 +91,21 @@ fn int(v: u64) -> KResult<u32> {
     }
     Ok(v as u32)
 }
-/// /proc/sys/kernel/sem: four numbers; semmni at most IPCMNI (proc_ipc_sem_dointvec).
-pub fn set_sem(v: [u64; 4]) -> KResult<()> {
-    if v[3] > IPCMNI || v.iter().any(|&x| x > i32::MAX as u64) {
+/// /proc/sys/kernel/sem: up to four numbers, which replace the first values (Linux's
+/// proc_dointvec); a semmni above IPCMNI is refused (ERANGE) and keeps its old value.
+pub fn set_sem(v: &[u64]) -> KResult<()> {
+    if v.is_empty() || v.len() > 4 || v.iter().any(|&x| x > i32::MAX as u64) {
         return Err(Errno::EINVAL);
     }
-    for (s, x) in SEM.iter().zip(v) {
+    for (s, &x) in SEM.iter().zip(v).take(3) {
         s.store(x as u32, Relaxed);
     }
-    Ok(())
+    match v.get(3) {
+        Some(&mni) if mni > IPCMNI => Err(Errno::ERANGE),
+        Some(&mni) => {
+            SEM[3].store(mni as u32, Relaxed);
+            Ok(())
+        }
+        None => Ok(()),
+    }
 }

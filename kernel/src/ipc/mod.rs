@@ -1,7 +1,8 @@
 //! System V IPC: shared memory segments, semaphore sets and message queues, each kind in one
 //! id table behind one lock (the bookkeeping itself is `lintel_sysvipc`, host-tested). The
 //! system calls in `syscall/ipc` decode arguments and user memory and call in here with the
-//! caller's identity; process exit and exec call `on_exit` and `on_exec`.
+//! caller's identity. The process layer calls in at fork (`shm::forked`), exec
+//! (`shm::release_mm`) and exit (`shm::release_mm`, then `on_exit` for SEM_UNDO).
 
 pub mod limits;
 pub mod mqueue;
@@ -38,6 +39,11 @@ impl Caller {
 
     fn has(&self, cap: u32) -> bool {
         self.caps & (1u64 << cap) != 0
+    }
+
+    /// CAP_SYS_ADMIN: may use the admin reserve of strict overcommit.
+    pub fn admin(&self) -> bool {
+        self.has(CAP_SYS_ADMIN)
     }
 
     /// CAP_SYS_RESOURCE: raising msg_qbytes past msgmnb.

@@ -170,8 +170,8 @@ pub fn receive(
                 return Some(Err(Errno::EINVAL));
             }
             let mut t = Vec::new();
-            if t.try_reserve_exact(n).is_err() {
-                return Some(Err(Errno::ENOMEM));
+            if let Err(e) = crate::mm::kheap::reserve_in(&mut t, n) {
+                return Some(Err(e));
             }
             t.extend_from_slice(&m.text[..n]);
             return Some(Ok((m.mtype, t)));

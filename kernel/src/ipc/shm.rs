@@ -6,7 +6,7 @@
 
 use super::{existing, limits, now, owned, stat_target, update_perm, Caller};
 use crate::mm::shared::SharedPages;
-use crate::mm::{Backing, Mm, ShmMap, PAGE};
+use crate::mm::{commit, Backing, Mm, ShmMap, PAGE};
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -71,7 +71,7 @@ fn pages_of(size: u64) -> u64 {
 }
 
 /// shmget.
-pub fn get(c: &Caller, key: i32, size: u64, flags: u32) -> KResult<i32> {
+pub fn get(c: &Caller, mm: &Arc<Mm>, key: i32, size: u64, flags: u32) -> KResult<i32> {
     let mut ids = table();
     if let Some(id) = existing(&ids, c, key, flags, |s| size <= s.size)? {
         return Ok(id);
@@ -84,9 +84,23 @@ pub fn get(c: &Caller, key: i32, size: u64, flags: u32) -> KResult<i32> {
     if total.checked_add(n).is_none_or(|t| t > limits::shmall()) {
         return Err(Errno::ENOSPC);
     }
-    let bytes = usize::try_from(n * PAGE as u64).map_err(|_| Errno::ENOMEM)?;
+    // Linux's `numpages << PAGE_SHIFT < size` test: a size whose pages overflow is ENOSPC.
+    let bytes = n
+        .checked_mul(PAGE as u64)
+        .and_then(|b| usize::try_from(b).ok())
+        .ok_or(Errno::ENOSPC)?;
+    // A size past the largest file offset is refused by the segment's file (shmem).
+    if size > i64::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
+    // The segment is committed memory from now on (Linux's shmem_acct_size), unless
+    // SHM_NORESERVE outside strict overcommit.
+    let charge = flags & SHM_NORESERVE == 0 || commit::mode() == commit::OVERCOMMIT_NEVER;
+    if charge {
+        commit::enough(&mm.inner.lock(), n as usize, c.admin())?;
+    }
+    let pages = Arc::new(SharedPages::new(bytes, charge)?);
     let (id, seq) = ids.next_id(limits::shmmni()).ok_or(Errno::ENOSPC)?;
-    let pages = Arc::new(SharedPages::new(bytes)?);
     ids.insert(
         id,
         Segment {
@@ -135,11 +149,11 @@ pub fn attach(c: &Caller, id: i32, write: bool, exec: bool) -> KResult<(ShmMap, 
 
 /// Records detaches from the segments behind `pages` by process `pid`, then drops the ones
 /// that were waiting for their last detach.
-fn detached(pages: &[Arc<SharedPages>], pid: i32) {
+fn detached(pages: &[usize], pid: i32) {
     let mut ids = SHM.lock();
     let t = now();
     for (_, s) in ids.iter_mut() {
-        if pages.iter().any(|p| Arc::ptr_eq(p, &s.pages)) {
+        if pages.contains(&key_of(&s.pages)) {
             s.dtime = t;
             s.lpid = pid;
         }
@@ -147,37 +161,88 @@ fn detached(pages: &[Arc<SharedPages>], pid: i32) {
     reap(&mut ids);
 }
 
-/// shmdt: unmaps the attach that starts at `addr` (every part of it within the segment's
-/// size, as Linux does after mremap or partial munmap).
+/// The attaches of `mm` were copied by a fork in process `pid`: each counts as a new attach
+/// (Linux's shm_open), so the segments' attach time and last pid move.
+pub fn forked(mm: &Arc<Mm>, pid: i32) {
+    let pages = shm_pages(mm);
+    if pages.is_empty() {
+        return;
+    }
+    let t = now();
+    for (_, s) in SHM.lock().iter_mut() {
+        if pages.contains(&key_of(&s.pages)) {
+            s.atime = t;
+            s.lpid = pid;
+        }
+    }
+}
+
+/// Names a segment's pages by address: a list of these keeps no segment alive, so the
+/// ones whose last attach is going can be reaped while it is in hand.
+fn key_of(p: &Arc<SharedPages>) -> usize {
+    Arc::as_ptr(p) as usize
+}
+
+/// The segments `mm` maps.
+fn shm_pages(mm: &Arc<Mm>) -> Vec<usize> {
+    mm.inner
+        .lock()
+        .vmas
+        .values()
+        .filter_map(|v| match &v.backing {
+            Backing::Shm(s) => Some(key_of(&s.pages)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// shmdt, as Linux's: from the first mapping ending above `addr`, the first piece of any
+/// attach that lies where an attach made at `addr` would have put it (its offset in the
+/// segment equals its distance from `addr`) is unmapped, then every later piece of that
+/// segment placed the same way within the segment's size. EINVAL when there is none.
 pub fn detach(mm: &Arc<Mm>, addr: usize, pid: i32) -> KResult<()> {
     if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
-    let pages = {
+    let placed = |v: &crate::mm::Vma| match &v.backing {
+        Backing::Shm(s) => v
+            .start
+            .checked_sub(addr)
+            .is_some_and(|d| d as u64 == s.offset)
+            .then(|| s.pages.clone()),
+        _ => None,
+    };
+    let key = {
         let mut m = mm.inner.lock();
-        let pages = match m.find(addr) {
-            Some(v) if v.start == addr => match &v.backing {
-                Backing::Shm(s) if s.offset == 0 => s.pages.clone(),
-                _ => return Err(Errno::EINVAL),
-            },
-            _ => return Err(Errno::EINVAL),
-        };
-        let end = addr.saturating_add(pages.pages() * PAGE);
-        let parts: Vec<(usize, usize)> = m
-            .vmas
-            .range(addr..end)
-            .filter(|(_, v)| {
-                matches!(&v.backing, Backing::Shm(s)
-                    if Arc::ptr_eq(&s.pages, &pages) && s.offset == (v.start - addr) as u64)
-            })
-            .map(|(_, v)| (v.start, v.end))
-            .collect();
-        for (s, e) in parts {
+        let first = m.find(addr).map_or(addr, |v| v.start);
+        let mut pieces: Vec<(usize, usize)> = Vec::new();
+        let mut found: Option<Arc<SharedPages>> = None;
+        for v in m.vmas.range(first..).map(|(_, v)| v) {
+            match &found {
+                None => {
+                    if let Some(p) = placed(v) {
+                        pieces.push((v.start, v.end));
+                        found = Some(p);
+                    }
+                }
+                Some(p) => {
+                    let size = (p.pages() * PAGE) as u64;
+                    if (v.end - addr) as u64 > size {
+                        break;
+                    }
+                    if placed(v).is_some_and(|q| Arc::ptr_eq(&q, p)) {
+                        pieces.push((v.start, v.end));
+                    }
+                }
+            }
+        }
+        let pages = found.ok_or(Errno::EINVAL)?;
+        for (s, e) in pieces {
             m.unmap(s, e);
         }
-        pages
+        key_of(&pages)
     };
-    detached(&[pages], pid);
+    detached(&[key], pid);
     Ok(())
 }
 
@@ -187,16 +252,7 @@ pub fn release_mm(mm: Arc<Mm>, pid: i32) {
     if Arc::strong_count(&mm) != 1 {
         return;
     }
-    let pages: Vec<Arc<SharedPages>> = mm
-        .inner
-        .lock()
-        .vmas
-        .values()
-        .filter_map(|v| match &v.backing {
-            Backing::Shm(s) => Some(s.pages.clone()),
-            _ => None,
-        })
-        .collect();
+    let pages = shm_pages(&mm);
     if pages.is_empty() {
         return;
     }

@@ -3,7 +3,8 @@
 //!
 //! Memory a process may write without a file behind it is "committed": private writable
 //! mappings (anonymous or file, the heap, the stack, writable ELF segments) and shared
-//! anonymous memory, unless mapped with MAP_NORESERVE outside mode 2. Mode 0 refuses one
+//! anonymous memory, unless mapped with MAP_NORESERVE outside mode 2, and System V shared
+//! memory segments from shmget to their end (unless SHM_NORESERVE outside mode 2). Mode 0 refuses one
 //! request larger than RAM + swap; mode 1 refuses nothing; mode 2 refuses what would take the
 //! total past the commit limit (swap + RAM × ratio / 100, or `overcommit_kbytes`).
 //!
@@ -117,7 +118,7 @@ pub fn committed_of(m: &MmInner) -> usize {
 /// Committed_AS in pages: every live address space's charge. `own` is the one the caller
 /// holds locked (its lock cannot be taken again).
 pub fn committed_pages(own: Option<&MmInner>) -> usize {
-    let mut total = own.map_or(0, committed_of);
+    let mut total = own.map_or(0, committed_of) + super::shared::committed();
     for_each_mm_except(|m| total += committed_of(m));
     total
 }

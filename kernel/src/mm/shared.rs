@@ -6,24 +6,39 @@
 use super::kheap;
 use super::PAGE;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use lintel_abi::KResult;
 use lintel_hal::mm::Frame;
 use spin::Mutex;
 
 pub struct SharedPages {
     frames: Mutex<Vec<Option<Frame>>>,
+    /// Pages counted in COMMITTED while these live (none with SHM_NORESERVE).
+    charged: usize,
+}
+
+/// Pages of every live segment made with a charge: they count as committed memory from
+/// shmget until the segment goes, whether or not anything maps them (Linux's shmem_acct_size).
+static COMMITTED: AtomicUsize = AtomicUsize::new(0);
+
+pub fn committed() -> usize {
+    COMMITTED.load(Ordering::Relaxed)
 }
 
 impl SharedPages {
-    /// Room for `bytes` (rounded up to pages), none of them allocated yet; ENOMEM when the
-    /// page list does not fit the kernel heap.
-    pub fn new(bytes: usize) -> KResult<SharedPages> {
+    /// Room for `bytes` (rounded up to pages), none of them allocated yet, charged to the
+    /// commit total when `charge` (the caller checked it fits); ENOMEM when the page list does
+    /// not fit the kernel heap.
+    pub fn new(bytes: usize, charge: bool) -> KResult<SharedPages> {
         let n = bytes.div_ceil(PAGE);
         let mut frames = Vec::new();
         kheap::reserve_in(&mut frames, n)?;
         frames.resize_with(n, || None);
+        let charged = if charge { n } else { 0 };
+        COMMITTED.fetch_add(charged, Ordering::Relaxed);
         Ok(SharedPages {
             frames: Mutex::new(frames),
+            charged,
         })
     }
 
@@ -46,5 +61,11 @@ impl SharedPages {
 
     pub fn pages(&self) -> usize {
         self.frames.lock().len()
+    }
+}
+
+impl Drop for SharedPages {
+    fn drop(&mut self) {
+        COMMITTED.fetch_sub(self.charged, Ordering::Relaxed);
     }
 }

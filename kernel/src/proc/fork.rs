@@ -167,7 +167,9 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         parent.mm()
     } else {
         let admin = parent.cred.lock().euid == 0;
-        parent.mm().fork(admin)?
+        let mm = parent.mm().fork(admin)?;
+        crate::ipc::shm::forked(&mm, parent.pid);
+        mm
     };
     let pid = alloc_pid()?;
     let p = Arc::new(Process {

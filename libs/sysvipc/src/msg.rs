@@ -13,14 +13,14 @@ pub enum Search {
     NotEqual(i64),
     /// The first of the lowest type at most this.
     LessEqual(i64),
-    /// The message at this position (MSG_COPY).
-    Number(usize),
+    /// The message at this position (MSG_COPY; a negative one matches none).
+    Number(i64),
 }
 
 impl Search {
     pub fn new(msgtyp: i64, flags: u32) -> Search {
         if flags & MSG_COPY != 0 {
-            return Search::Number(msgtyp.max(0) as usize);
+            return Search::Number(msgtyp);
         }
         if msgtyp == 0 {
             Search::Any
@@ -41,7 +41,7 @@ impl Search {
                 Search::Any => return Some(i),
                 Search::Equal(x) if t == x => return Some(i),
                 Search::NotEqual(x) if t != x => return Some(i),
-                Search::Number(n) if i == n => return Some(i),
+                Search::Number(n) if i as i64 == n => return Some(i),
                 Search::LessEqual(x) if t <= x && best.is_none_or(|(_, b)| t < b) => {
                     best = Some((i, t))
                 }
@@ -79,6 +79,7 @@ mod tests {
         assert_eq!(f(Search::new(i64::MIN, 0)), Some(4));
         assert_eq!(f(Search::new(3, MSG_COPY)), Some(3));
         assert_eq!(f(Search::new(9, MSG_COPY)), None);
+        assert_eq!(f(Search::new(-1, MSG_COPY)), None);
         assert!(fits(0, 0, 16, 16));
         assert!(!fits(1, 0, 16, 16));
         assert!(!fits(0, 16, 16, 0));

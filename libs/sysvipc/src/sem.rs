@@ -407,4 +407,35 @@ mod tests {
         a.set_all(&[4, 5], 1).unwrap();
         assert_eq!(vals(&a), [4, 5]);
     }
+
+    #[test]
+    fn adjustment_range_and_failed_retry() {
+        let mut a = SemArray::new(1).unwrap();
+        // An adjustment past -SEMAEM-1 is ERANGE and nothing changes.
+        a.try_ops(&[op(0, 32767, SEM_UNDO)], 1).unwrap();
+        a.try_ops(&[op(0, -32767, 0)], 1).unwrap();
+        a.try_ops(&[op(0, 1, SEM_UNDO)], 1).unwrap();
+        assert_eq!(a.adjustment(1, 0), -32768);
+        a.try_ops(&[op(0, -1, 0)], 1).unwrap();
+        assert_eq!(
+            a.try_ops(&[op(0, 1, SEM_UNDO)], 1),
+            Err(Stop::Fail(Errno::ERANGE))
+        );
+        assert_eq!((a.sems[0].val, a.adjustment(1, 0)), (0, -32768));
+        // SETVAL forgets it.
+        a.set(0, 0, 2).unwrap();
+        assert_eq!(a.adjustment(1, 0), 0);
+        // A queued list that can no longer succeed leaves the queue with its error.
+        a.set(0, 32767, 1).unwrap();
+        let t = a.enqueue(alloc::vec![op(0, 0, 0)], 3, 0, true);
+        let t2 = a.enqueue(alloc::vec![op(0, -1, 0), op(0, 2, 0)], 4, 0, false);
+        a.set(0, 0, 1).unwrap();
+        a.update();
+        assert_eq!(a.take_result(t), Some(Ok(())));
+        assert_eq!(a.take_result(t2), None);
+        a.set(0, 32767, 1).unwrap();
+        a.update();
+        assert_eq!(a.take_result(t2), Some(Err(Errno::ERANGE)));
+        assert_eq!(a.waiting(0, false), 0);
+    }
 }

@@ -208,7 +208,7 @@ const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
         ipc::limits::set_msgmni(sysctl_number(b)?)
     }),
     ("sys/kernel/sem", |b| {
-        ipc::limits::set_sem(sysctl_numbers(b)?)
+        ipc::limits::set_sem(&sysctl_numbers(b)?)
     }),
     // Linux's ranges: msg_max 1..=65536, msgsize_max 128..=16 MiB, the defaults within
     // those, queues_max anything from 0.
@@ -265,18 +265,12 @@ fn set_int(to: &AtomicUsize, v: u64) -> KResult<()> {
     Ok(())
 }
 
-/// `N` numbers separated by blanks (EINVAL otherwise).
-fn sysctl_numbers<const N: usize>(buf: &[u8]) -> KResult<[u64; N]> {
+/// Numbers separated by blanks (EINVAL for anything else).
+fn sysctl_numbers(buf: &[u8]) -> KResult<Vec<u64>> {
     let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?;
-    let mut out = [0u64; N];
-    let mut words = text.split_ascii_whitespace();
-    for o in out.iter_mut() {
-        *o = words
-            .next()
-            .and_then(|w| w.parse().ok())
-            .ok_or(Errno::EINVAL)?;
-    }
-    Ok(out)
+    text.split_ascii_whitespace()
+        .map(|w| w.parse().map_err(|_| Errno::EINVAL))
+        .collect()
 }
 
 pub(super) fn sysctl_setter(i: u16) -> Option<SysctlSetter> {

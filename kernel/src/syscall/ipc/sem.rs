@@ -36,7 +36,8 @@ pub fn semtimedop(c: &mut Call) -> SysResult {
 /// semop with an optional relative timeout (a `struct timespec` address; 0 for none).
 fn timed(c: &mut Call, timeout: Option<usize>) -> SysResult {
     let id = c.a[0] as i32;
-    let (addr, n) = (c.a[1], c.a[2]);
+    // nsops is an unsigned int: the upper half of the register is not part of it.
+    let (addr, n) = (c.a[1], c.a[2] as u32 as usize);
     if n < 1 || id < 0 {
         return Err(Errno::EINVAL);
     }
@@ -44,10 +45,12 @@ fn timed(c: &mut Call, timeout: Option<usize>) -> SysResult {
         return Err(Errno::E2BIG);
     }
     let raw = uaccess::read_vec(addr, n * 6)?;
-    let sops: Vec<Sembuf> = raw
-        .chunks_exact(6)
-        .filter_map(|b| b.try_into().ok().map(Sembuf::from_bytes))
-        .collect();
+    let mut sops = Vec::new();
+    kheap::reserve_in(&mut sops, n)?;
+    sops.extend(
+        raw.chunks_exact(6)
+            .filter_map(|b| b.try_into().ok().map(Sembuf::from_bytes)),
+    );
     let deadline = match timeout {
         Some(t) if t != 0 => {
             let ns = crate::syscall::time::get_timespec(t)?;
@@ -91,10 +94,12 @@ pub fn semctl(c: &mut Call) -> SysResult {
         SETALL => {
             let n = sem::nsems(&me, id, true)?;
             let raw = uaccess::read_vec(arg, n * 2)?;
-            let vals: Vec<u16> = raw
-                .chunks_exact(2)
-                .map(|b| u16::from_le_bytes([b[0], b[1]]))
-                .collect();
+            let mut vals = Vec::new();
+            kheap::reserve_in(&mut vals, n)?;
+            vals.extend(
+                raw.chunks_exact(2)
+                    .map(|b| u16::from_le_bytes([b[0], b[1]])),
+            );
             sem::set_all(&me, id, &vals)?;
             ok(0)
         }

@@ -14,11 +14,7 @@ use lintel_abi::Errno;
 use lintel_hal::mm::Prot;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial(
-        "shmget",
-        shmget,
-        "SHM_HUGETLB and SHM_NORESERVE are accepted without effect",
-    ),
+    Syscall::partial("shmget", shmget, "SHM_HUGETLB is accepted without effect"),
     Syscall::implemented("shmat", shmat, ""),
     Syscall::implemented("shmdt", shmdt, ""),
     Syscall::implemented(
@@ -35,20 +31,23 @@ pub fn shmget(c: &mut Call) -> SysResult {
     let key = c.a[0] as i32;
     let size = c.a[1] as u64;
     let flags = c.a[2] as u32;
-    ok(shm::get(&caller(c), key, size, flags)? as usize)
+    let mm = c.thread.proc_ref().mm();
+    ok(shm::get(&caller(c), &mm, key, size, flags)? as usize)
 }
 
 pub fn shmat(c: &mut Call) -> SysResult {
     let id = c.a[0] as i32;
     let mut addr = c.a[1];
     let flags = c.a[2] as u32;
-    if addr != 0 {
+    // A non-null address is where the attach goes, even when SHM_RND rounds it down to 0.
+    let fixed = addr != 0;
+    if fixed {
         if !addr.is_multiple_of(PAGE) {
             if flags & SHM_RND == 0 {
                 return Err(Errno::EINVAL);
             }
             addr &= !(PAGE - 1);
-            if addr == 0 {
+            if addr == 0 && flags & SHM_REMAP != 0 {
                 return Err(Errno::EINVAL);
             }
         }
@@ -61,7 +60,7 @@ pub fn shmat(c: &mut Call) -> SysResult {
     let len = page_up(size).ok_or(Errno::ENOMEM)?;
     let mm = c.thread.proc_ref().mm();
     let mut m = mm.inner.lock();
-    let start = if addr != 0 {
+    let start = if fixed {
         let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
         if flags & SHM_REMAP == 0 && !m.is_free(addr, end) {
             return Err(Errno::EINVAL);
