@@ -107,6 +107,8 @@ pub struct MmInner {
 
 pub struct Mm {
     pub inner: Mutex<MmInner>,
+    /// membarrier's registrations (MEMBARRIER_CMD_REGISTER_* bits) of this address space.
+    pub membarrier: core::sync::atomic::AtomicU32,
 }
 
 /// Where the frames of `Backing::Special` mappings come from (the vDSO and its data page):
@@ -163,6 +165,7 @@ impl Mm {
                 mmap_top: MMAP_TOP,
                 stack_top: STACK_TOP,
             }),
+            membarrier: core::sync::atomic::AtomicU32::new(0),
         });
         LIVE.lock()
             .insert(Arc::as_ptr(&mm) as usize, Arc::downgrade(&mm));

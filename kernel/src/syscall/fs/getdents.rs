@@ -1,4 +1,4 @@
-//! getdents64
+//! getdents, getdents64
 
 use crate::syscall::fs::file;
 use crate::syscall::fs::CHUNK;
@@ -13,9 +13,20 @@ use lintel_abi::stat::*;
 use lintel_abi::Errno;
 use lintel_vfs::FileType;
 
-pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented("getdents64", getdents64, "")];
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented("getdents", |c| getdents(c, Layout::Old), ""),
+    Syscall::implemented("getdents64", |c| getdents(c, Layout::Dirent64), ""),
+];
 
-pub fn getdents64(c: &mut Call) -> SysResult {
+/// The record format: `struct linux_dirent` (getdents: the type in the record's last byte,
+/// after the name's NUL) or `struct linux_dirent64` (the type before the name).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Old,
+    Dirent64,
+}
+
+pub fn getdents(c: &mut Call, layout: Layout) -> SysResult {
     let f = file(c, c.fd(0))?;
     let [_, buf, count, ..] = c.a;
     let inode = f.inode.clone().ok_or(Errno::ENOTDIR)?;
@@ -30,18 +41,27 @@ pub fn getdents64(c: &mut Call) -> SysResult {
     let count = count.min(CHUNK);
     let mut too_small = false;
     inode.readdir_from(*pos, &mut |e, next| {
-        let reclen = (19 + e.name.len() + 1).div_ceil(8) * 8;
+        // Header: ino, off, reclen (and the type byte in dirent64).
+        let head = if layout == Layout::Old { 18 } else { 19 };
+        let extra = if layout == Layout::Old { 2 } else { 1 };
+        let reclen = (head + e.name.len() + extra).div_ceil(8) * 8;
         if out.len() + reclen > count {
             too_small = out.is_empty();
             return false;
         }
         let start = out.len();
         out.resize(start + reclen, 0);
-        out[start..start + 8].copy_from_slice(&e.ino.to_le_bytes());
-        out[start + 8..start + 16].copy_from_slice(&next.to_le_bytes());
-        out[start + 16..start + 18].copy_from_slice(&(reclen as u16).to_le_bytes());
-        out[start + 18] = dtype_of_mode(lintel_vfs::mode_of(e.kind));
-        out[start + 19..start + 19 + e.name.len()].copy_from_slice(&e.name);
+        let rec = &mut out[start..start + reclen];
+        rec[0..8].copy_from_slice(&e.ino.to_le_bytes());
+        rec[8..16].copy_from_slice(&next.to_le_bytes());
+        rec[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
+        let dtype = dtype_of_mode(lintel_vfs::mode_of(e.kind));
+        if layout == Layout::Old {
+            rec[reclen - 1] = dtype;
+        } else {
+            rec[18] = dtype;
+        }
+        rec[head..head + e.name.len()].copy_from_slice(&e.name);
         *pos = next;
         true
     })?;

@@ -3,6 +3,7 @@
 
 mod brk;
 mod madvise;
+mod membarrier;
 mod memfd;
 mod mincore;
 mod mlock;
@@ -27,6 +28,7 @@ use lintel_hal::mm::Prot;
 pub(super) const SYSCALLS: &[&[Syscall]] = &[
     brk::SYSCALLS,
     madvise::SYSCALLS,
+    membarrier::SYSCALLS,
     memfd::SYSCALLS,
     mincore::SYSCALLS,
     mlock::SYSCALLS,

@@ -1,0 +1,120 @@
+/* Smaller calls: the old getdents record format (type in the record's last byte) against
+ * getdents64, membarrier (query, registration rules, registrations), sync_file_range's
+ * argument rules. */
+#define _GNU_SOURCE
+#include "lintel_test.h"
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct old_dirent {
+    unsigned long d_ino, d_off;
+    unsigned short d_reclen;
+    char d_name[];
+};
+
+static void getdents_old(void) {
+    char dir[] = "/tmp/gdXXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char p[64];
+    snprintf(p, sizeof p, "%s/file", dir);
+    close(open(p, O_CREAT | O_WRONLY, 0600));
+    snprintf(p, sizeof p, "%s/sub", dir);
+    mkdir(p, 0700);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    char buf[1024] __attribute__((aligned(8)));
+    long n = syscall(SYS_getdents, fd, buf, sizeof buf);
+    CHECK(n > 0);
+    int seen = 0;
+    for (long at = 0; at < n;) {
+        struct old_dirent *d = (void *)(buf + at);
+        char type = buf[at + d->d_reclen - 1];
+        CHECK(d->d_reclen % 8 == 0);
+        if (strcmp(d->d_name, "file") == 0) {
+            CHECK(type == DT_REG);
+            seen |= 1;
+        } else if (strcmp(d->d_name, "sub") == 0) {
+            CHECK(type == DT_DIR);
+            seen |= 2;
+        } else {
+            CHECK(type == DT_DIR);
+        }
+        at += d->d_reclen;
+    }
+    CHECK(seen == 3);
+    CHECK(syscall(SYS_getdents, fd, buf, sizeof buf) == 0);
+    lseek(fd, 0, SEEK_SET);
+    CHECK_ERR(syscall(SYS_getdents, fd, buf, 10), EINVAL);
+    close(fd);
+    CHECK_ERR(syscall(SYS_getdents, 0x7fff, buf, sizeof buf), EBADF);
+    rmdir(p);
+    snprintf(p, sizeof p, "%s/file", dir);
+    unlink(p);
+    rmdir(dir);
+}
+
+enum {
+    QUERY = 0,
+    GLOBAL = 1,
+    PRIVATE_EXPEDITED = 8,
+    REGISTER_PRIVATE_EXPEDITED = 16,
+    PRIVATE_EXPEDITED_SYNC_CORE = 32,
+    REGISTER_PRIVATE_EXPEDITED_SYNC_CORE = 64,
+    GET_REGISTRATIONS = 512,
+};
+
+static void membarrier_rules(void) {
+    long q = syscall(SYS_membarrier, QUERY, 0, 0);
+    CHECK(q >= 0);
+    CHECK((q & (PRIVATE_EXPEDITED | REGISTER_PRIVATE_EXPEDITED)) ==
+          (PRIVATE_EXPEDITED | REGISTER_PRIVATE_EXPEDITED));
+    CHECK_ERR(syscall(SYS_membarrier, QUERY, 1, 0), EINVAL);
+    CHECK_ERR(syscall(SYS_membarrier, 1 << 20, 0, 0), EINVAL);
+    /* In a child, so the registrations start empty. */
+    pid_t k = fork();
+    if (k == 0) {
+        int bad = 0;
+        if (syscall(SYS_membarrier, PRIVATE_EXPEDITED, 0, 0) != -1 || errno != EPERM)
+            bad |= 1;
+        if (syscall(SYS_membarrier, REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0)
+            bad |= 2;
+        if (syscall(SYS_membarrier, PRIVATE_EXPEDITED, 0, 0) != 0)
+            bad |= 4;
+        if (syscall(SYS_membarrier, PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) != -1 || errno != EPERM)
+            bad |= 8;
+        if (syscall(SYS_membarrier, GET_REGISTRATIONS, 0, 0) != REGISTER_PRIVATE_EXPEDITED)
+            bad |= 16;
+        _exit(bad);
+    }
+    int st;
+    waitpid(k, &st, 0);
+    CHECK_EXIT(st, 0);
+}
+
+static void sync_range(void) {
+    char path[] = "/tmp/sfrXXXXXX";
+    int fd = mkstemp(path);
+    unlink(path);
+    CHECK(write(fd, "data", 4) == 4);
+    CHECK_OK(syscall(SYS_sync_file_range, fd, 0, 0, 7));
+    CHECK_OK(syscall(SYS_sync_file_range, fd, 0, 4, 2));
+    CHECK_ERR(syscall(SYS_sync_file_range, fd, 0, 0, 8), EINVAL);
+    CHECK_ERR(syscall(SYS_sync_file_range, fd, -1L, 0L, 0), EINVAL);
+    CHECK_ERR(syscall(SYS_sync_file_range, fd, 0L, -1L, 0), EINVAL);
+    CHECK_ERR(syscall(SYS_sync_file_range, fd, INT64_MAX, 2, 0), EINVAL);
+    CHECK_ERR(syscall(SYS_sync_file_range, 0x7fff, 0, 0, 0), EBADF);
+    int p[2];
+    CHECK_OK(pipe(p));
+    CHECK_ERR(syscall(SYS_sync_file_range, p[0], 0, 0, 2), ESPIPE);
+    close(fd);
+}
+
+int main(void) {
+    getdents_old();
+    membarrier_rules();
+    sync_range();
+    DONE();
+}
