@@ -1,6 +1,6 @@
 /* Smaller calls: the old getdents record format (type in the record's last byte) against
  * getdents64, membarrier (query, registration rules, registrations), sync_file_range's
- * argument rules. */
+ * argument rules, ioprio_set/ioprio_get. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <dirent.h>
@@ -112,7 +112,47 @@ static void sync_range(void) {
     close(fd);
 }
 
+static long ioset(int which, int who, int prio) { return syscall(SYS_ioprio_set, which, who, prio); }
+static long ioget(int which, int who) { return syscall(SYS_ioprio_get, which, who); }
+
+static void ioprio(void) {
+    /* In a child in its own process group: the values are its own. */
+    pid_t k = fork();
+    if (k == 0) {
+        setpgid(0, 0);
+        int bad = 0;
+        if (ioget(1, 0) != 0)
+            bad |= 1;
+        if (ioset(1, 0, 2 << 13 | 7) != 0 || ioget(1, 0) != (2 << 13 | 7))
+            bad |= 2;
+        if (ioset(1, 0, 1) != -1 || errno != EINVAL) /* class "none" takes no data */
+            bad |= 4;
+        if (ioset(1, 0, 5 << 13) != -1 || errno != EINVAL)
+            bad |= 8;
+        if (ioset(1, 0, 3 << 13 | 5) != 0 || ioget(1, 0) != (3 << 13 | 5))
+            bad |= 16;
+        if (ioget(9, 0) != -1 || errno != EINVAL || ioget(1, 0x3ffffff0) != -1 || errno != ESRCH)
+            bad |= 32;
+        /* A process group's value is the best of its members'. */
+        if (ioset(2, 0, 2 << 13 | 2) != 0 || ioget(2, 0) != (2 << 13 | 2))
+            bad |= 64;
+        /* Children inherit it. */
+        pid_t g = fork();
+        if (g == 0)
+            _exit(ioget(1, 0) == (2 << 13 | 2) ? 0 : 1);
+        int st;
+        waitpid(g, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            bad |= 128;
+        _exit(bad);
+    }
+    int st;
+    waitpid(k, &st, 0);
+    CHECK_EXIT(st, 0);
+}
+
 int main(void) {
+    ioprio();
     getdents_old();
     membarrier_rules();
     sync_range();

@@ -94,6 +94,7 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         affinity: Mutex::new(1),
         seccomp_mode: core::sync::atomic::AtomicU8::new(0),
         seccomp: Mutex::new(None),
+        ioprio: core::sync::atomic::AtomicU32::new(0),
     });
     p.threads.lock().push(Arc::downgrade(&t));
     THREADS.lock().insert(tid, Arc::downgrade(&t));
@@ -138,8 +139,11 @@ pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     Ok(t)
 }
 
-/// A new thread or process keeps its creator's seccomp mode and filters.
+/// A new thread or process keeps its creator's seccomp mode and filters, and its I/O
+/// priority.
 fn inherit_seccomp(from: &Thread, to: &Thread) {
+    to.ioprio
+        .store(from.ioprio.load(Ordering::Relaxed), Ordering::Relaxed);
     *to.seccomp.lock() = from.seccomp.lock().clone();
     to.seccomp_mode
         .store(from.seccomp_mode.load(Ordering::Relaxed), Ordering::Relaxed);

@@ -217,6 +217,8 @@ pub struct Thread {
     /// filters, shared with the threads and children that inherited them.
     pub seccomp_mode: core::sync::atomic::AtomicU8,
     pub seccomp: Mutex<Option<Arc<lintel_seccomp::Filter>>>,
+    /// ioprio_set's I/O priority (class << 13 | hint << 3 | level; 0 is "none": from nice).
+    pub ioprio: core::sync::atomic::AtomicU32,
 }
 
 impl crate::sched::Schedulable for Thread {

@@ -6,6 +6,7 @@
 
 mod affinity;
 mod attr;
+mod ioprio;
 mod policy;
 mod priority;
 mod sched_yield;
@@ -23,6 +24,7 @@ use lintel_abi::KResult;
 pub(super) const SYSCALLS: &[&[Syscall]] = &[
     affinity::SYSCALLS,
     attr::SYSCALLS,
+    ioprio::SYSCALLS,
     policy::SYSCALLS,
     priority::SYSCALLS,
     sched_yield::SYSCALLS,

@@ -23,7 +23,11 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 ];
 
 /// The processes a PRIO_* selector names.
-fn prio_targets(c: &Call, which: usize, who: i32) -> KResult<alloc::vec::Vec<Arc<Process>>> {
+pub(super) fn prio_targets(
+    c: &Call,
+    which: usize,
+    who: i32,
+) -> KResult<alloc::vec::Vec<Arc<Process>>> {
     let me = c.thread.process();
     let all = || {
         process::all_pids()
