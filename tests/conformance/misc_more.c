@@ -1,6 +1,6 @@
 /* Smaller calls: the old getdents record format (type in the record's last byte) against
  * getdents64, membarrier (query, registration rules, registrations), sync_file_range's
- * argument rules, ioprio_set/ioprio_get. */
+ * argument rules, ioprio_set/ioprio_get, process_vm_readv/writev. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <dirent.h>
@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 struct old_dirent {
@@ -151,7 +152,47 @@ static void ioprio(void) {
     CHECK_EXIT(st, 0);
 }
 
+static char shared_buf[64] = "parent";
+
+static void vm_copy(void) {
+    int go[2], done[2];
+    CHECK_OK(pipe(go));
+    CHECK_OK(pipe(done));
+    pid_t k = fork();
+    if (k == 0) {
+        strcpy(shared_buf, "written by the child");
+        char c;
+        write(done[1], "r", 1);
+        read(go[0], &c, 1); /* the parent has written into us */
+        _exit(strcmp(shared_buf, "from the parent") == 0 ? 0 : 1);
+    }
+    char c;
+    read(done[0], &c, 1);
+    char got[64] = {0}, got2[4] = {0};
+    struct iovec local[2] = {{got, 8}, {got2, 4}}, remote = {shared_buf, 12};
+    CHECK(process_vm_readv(k, local, 2, &remote, 1, 0) == 12);
+    CHECK(memcmp(got, "written ", 8) == 0 && memcmp(got2, "by t", 4) == 0);
+    /* A remote range that becomes unreadable ends the copy short; none at all is EFAULT. */
+    struct iovec bad[2] = {{shared_buf, 4}, {(void *)8, 4}};
+    struct iovec one = {got, 16};
+    CHECK(process_vm_readv(k, &one, 1, bad, 2, 0) == 4);
+    CHECK_ERR(process_vm_readv(k, &one, 1, &bad[1], 1, 0), EFAULT);
+    CHECK_ERR(process_vm_readv(k, &one, 1, &remote, 1, 1), EINVAL);
+    CHECK_ERR(process_vm_readv(0x3ffffff0, &one, 1, &remote, 1, 0), ESRCH);
+    CHECK_ERR(process_vm_readv(k, &one, 1025, &remote, 1, 0), EINVAL);
+    struct iovec src = {"from the parent", 16}, dst = {shared_buf, 16};
+    CHECK(process_vm_writev(k, &src, 1, &dst, 1, 0) == 16);
+    write(go[1], "g", 1);
+    int st;
+    waitpid(k, &st, 0);
+    CHECK_EXIT(st, 0);
+    /* Itself too. */
+    struct iovec me = {shared_buf, 6};
+    CHECK(process_vm_readv(getpid(), &one, 1, &me, 1, 0) == 6 && memcmp(got, "parent", 6) == 0);
+}
+
 int main(void) {
+    vm_copy();
     ioprio();
     getdents_old();
     membarrier_rules();

@@ -121,20 +121,63 @@ impl MmInner {
 
     /// Writes bytes into this (possibly inactive) address space, faulting pages in as needed.
     pub fn write_bytes(&mut self, addr: usize, data: &[u8]) -> KResult<()> {
-        let mut done = 0;
-        while done < data.len() {
-            let a = addr + done;
-            let page = page_down(a);
-            let off = a - page;
-            let n = (PAGE - off).min(data.len() - done);
-            self.handle_fault(a, true, false)
-                .map_err(|_| Errno::EFAULT)?;
-            let (frame, _) = self.aspace.lookup(page).ok_or(Errno::EFAULT)?;
-            frame.write(off, &data[done..done + n]);
-            done += n;
+        if self.write_partial(addr, data)? < data.len() {
+            return Err(Errno::EFAULT);
         }
         Ok(())
     }
+
+    /// As `write_bytes`, but a fault part-way ends the copy: the bytes written before the
+    /// first address that cannot be written (EFAULT if none).
+    pub fn write_partial(&mut self, addr: usize, data: &[u8]) -> KResult<usize> {
+        let mut done = 0;
+        while done < data.len() {
+            let a = addr.checked_add(done).ok_or(Errno::EFAULT)?;
+            let page = page_down(a);
+            let off = a - page;
+            let n = (PAGE - off).min(data.len() - done);
+            let frame = match self.handle_fault(a, true, false) {
+                Ok(()) => self.aspace.lookup(page).map(|(f, _)| f),
+                Err(_) => None,
+            };
+            let Some(frame) = frame else {
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EFAULT)
+                };
+            };
+            frame.write(off, &data[done..done + n]);
+            done += n;
+        }
+        Ok(done)
+    }
+    /// Reads bytes from this (possibly inactive) address space, faulting pages in as needed;
+    /// the bytes read before the first address that cannot be read (EFAULT if none).
+    pub fn read_bytes(&mut self, addr: usize, buf: &mut [u8]) -> KResult<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            let a = addr.checked_add(done).ok_or(Errno::EFAULT)?;
+            let page = page_down(a);
+            let off = a - page;
+            let n = (PAGE - off).min(buf.len() - done);
+            let frame = match self.handle_fault(a, false, false) {
+                Ok(()) => self.aspace.lookup(page).map(|(f, _)| f),
+                Err(_) => None,
+            };
+            let Some(frame) = frame else {
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EFAULT)
+                };
+            };
+            frame.read(off, &mut buf[done..done + n]);
+            done += n;
+        }
+        Ok(done)
+    }
+
     /// Faults in every page of [start, end) (MAP_POPULATE, shared anonymous memory).
     pub fn populate(&mut self, start: usize, end: usize) -> KResult<()> {
         let mut a = start;

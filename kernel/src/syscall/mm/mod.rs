@@ -11,6 +11,7 @@ mod mmap;
 mod mprotect;
 mod mremap;
 mod msync;
+mod process_vm;
 
 use crate::proc::RLIMIT_AS;
 use crate::syscall::Call;
@@ -35,6 +36,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     mmap::SYSCALLS,
     mprotect::SYSCALLS,
     mremap::SYSCALLS,
+    process_vm::SYSCALLS,
     msync::SYSCALLS,
 ];
 
