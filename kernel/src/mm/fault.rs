@@ -130,38 +130,35 @@ impl MmInner {
     /// As `write_bytes`, but a fault part-way ends the copy: the bytes written before the
     /// first address that cannot be written (EFAULT if none).
     pub fn write_partial(&mut self, addr: usize, data: &[u8]) -> KResult<usize> {
-        let mut done = 0;
-        while done < data.len() {
-            let a = addr.checked_add(done).ok_or(Errno::EFAULT)?;
-            let page = page_down(a);
-            let off = a - page;
-            let n = (PAGE - off).min(data.len() - done);
-            let frame = match self.handle_fault(a, true, false) {
-                Ok(()) => self.aspace.lookup(page).map(|(f, _)| f),
-                Err(_) => None,
-            };
-            let Some(frame) = frame else {
-                return if done > 0 {
-                    Ok(done)
-                } else {
-                    Err(Errno::EFAULT)
-                };
-            };
-            frame.write(off, &data[done..done + n]);
-            done += n;
-        }
-        Ok(done)
+        self.each_page(addr, data.len(), true, |frame, off, range| {
+            frame.write(off, &data[range])
+        })
     }
+
     /// Reads bytes from this (possibly inactive) address space, faulting pages in as needed;
     /// the bytes read before the first address that cannot be read (EFAULT if none).
     pub fn read_bytes(&mut self, addr: usize, buf: &mut [u8]) -> KResult<usize> {
+        self.each_page(addr, buf.len(), false, |frame, off, range| {
+            frame.read(off, &mut buf[range])
+        })
+    }
+
+    /// Walks [addr, addr + len) page by page, faulting each in (for writing if `write`), and
+    /// hands `f` the frame, the offset in it and the matching range of the caller's buffer.
+    fn each_page(
+        &mut self,
+        addr: usize,
+        len: usize,
+        write: bool,
+        mut f: impl FnMut(&Frame, usize, core::ops::Range<usize>),
+    ) -> KResult<usize> {
         let mut done = 0;
-        while done < buf.len() {
+        while done < len {
             let a = addr.checked_add(done).ok_or(Errno::EFAULT)?;
             let page = page_down(a);
             let off = a - page;
-            let n = (PAGE - off).min(buf.len() - done);
-            let frame = match self.handle_fault(a, false, false) {
+            let n = (PAGE - off).min(len - done);
+            let frame = match self.handle_fault(a, write, false) {
                 Ok(()) => self.aspace.lookup(page).map(|(f, _)| f),
                 Err(_) => None,
             };
@@ -172,7 +169,7 @@ impl MmInner {
                     Err(Errno::EFAULT)
                 };
             };
-            frame.read(off, &mut buf[done..done + n]);
+            f(&frame, off, done..done + n);
             done += n;
         }
         Ok(done)
