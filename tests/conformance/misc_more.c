@@ -1,6 +1,7 @@
 /* Smaller calls: the old getdents record format (type in the record's last byte) against
  * getdents64, membarrier (query, registration rules, registrations), sync_file_range's
- * argument rules, ioprio_set/ioprio_get, process_vm_readv/writev. */
+ * argument rules, ioprio_set/ioprio_get, process_vm_readv/writev, syslog (read only: the host's log
+ * is left alone). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <dirent.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/klog.h>
 #include <unistd.h>
 
 struct old_dirent {
@@ -191,7 +193,35 @@ static void vm_copy(void) {
     CHECK(process_vm_readv(getpid(), &one, 1, &me, 1, 0) == 6 && memcmp(got, "parent", 6) == 0);
 }
 
+static void kernel_log(void) {
+    int size = klogctl(10, NULL, 0);
+    CHECK(size > 0);
+    char *buf = malloc(size);
+    int n = klogctl(3, buf, size);
+    CHECK(n >= 0 && n <= size);
+    CHECK(n == 0 || buf[0] == '<');
+    CHECK(klogctl(9, NULL, 0) >= 0);
+    CHECK_ERR(klogctl(3, NULL, 10), EINVAL);
+    CHECK_ERR(klogctl(3, buf, -1), EINVAL);
+    CHECK(klogctl(3, buf, 0) == 0);
+    CHECK_ERR(klogctl(8, NULL, 0), EINVAL);
+    CHECK_ERR(klogctl(99, NULL, 0), EINVAL);
+    free(buf);
+    /* With dmesg_restrict (Debian's default), an unprivileged user may not read it. */
+    pid_t k = fork();
+    if (k == 0) {
+        if (setuid(65534) != 0)
+            _exit(2);
+        char b[64];
+        _exit(klogctl(3, b, sizeof b) == -1 && errno == EPERM ? 0 : 1);
+    }
+    int st;
+    waitpid(k, &st, 0);
+    CHECK_EXIT(st, 0);
+}
+
 int main(void) {
+    kernel_log();
     vm_copy();
     ioprio();
     getdents_old();

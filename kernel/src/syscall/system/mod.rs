@@ -1,4 +1,4 @@
-//! Whole-system calls: uname, sysinfo, getrandom, personality, mount and umount2.
+//! Whole-system calls: uname, sysinfo, getrandom, personality, mount and umount2, syslog.
 
 mod getrandom;
 mod hostname;
@@ -7,6 +7,7 @@ mod personality;
 mod reboot;
 mod swap;
 mod sysinfo;
+mod syslog;
 mod uname;
 
 use crate::syscall::Syscall;
@@ -20,5 +21,6 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     reboot::SYSCALLS,
     swap::SYSCALLS,
     sysinfo::SYSCALLS,
+    syslog::SYSCALLS,
     uname::SYSCALLS,
 ];
