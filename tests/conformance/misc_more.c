@@ -220,7 +220,23 @@ static void kernel_log(void) {
     CHECK_EXIT(st, 0);
 }
 
+/* sysfs(2): file system types by name and index, consistent with each other. */
+static void fs_types(void) {
+    long n = syscall(SYS_sysfs, 3);
+    CHECK(n > 0);
+    long i = syscall(SYS_sysfs, 1, "proc");
+    CHECK(i >= 0 && i < n);
+    char name[64] = {0};
+    CHECK_OK(syscall(SYS_sysfs, 2, i, name));
+    CHECK(strcmp(name, "proc") == 0);
+    CHECK_ERR(syscall(SYS_sysfs, 1, "no-such-fs"), EINVAL);
+    CHECK_ERR(syscall(SYS_sysfs, 2, n, name), EINVAL);
+    CHECK_ERR(syscall(SYS_sysfs, 4), EINVAL);
+    CHECK_ERR(syscall(SYS_sysfs, 1, (char *)8), EFAULT);
+}
+
 int main(void) {
+    fs_types();
     kernel_log();
     vm_copy();
     ioprio();

@@ -219,6 +219,18 @@ pub fn next_fs_id() -> u64 {
     NEXT_FS_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
 }
 
+/// The file system types this kernel knows, in the order /proc/filesystems and sysfs(2) list
+/// them, and whether each needs a device.
+pub const FILESYSTEMS: &[(&str, bool)] = &[
+    ("sysfs", false),
+    ("tmpfs", false),
+    ("devtmpfs", false),
+    ("proc", false),
+    ("ext3", true),
+    ("ext2", true),
+    ("ext4", true),
+];
+
 /// mount(2) for the file systems Lintel has: tmpfs, proc, sysfs, and ext4 (ext2/ext3 too)
 /// on a disk.
 pub fn mount(
@@ -235,6 +247,7 @@ pub fn mount(
         return Err(Errno::ENOTDIR);
     }
     let (root, name): (Arc<dyn Inode>, &'static str) = match fstype {
+        // (Keep FILESYSTEMS in step with this list.)
         b"tmpfs" => {
             let mut o = lintel_vfs::parse_tmpfs_options(data, ram_pages())?;
             let cred = thread.proc_ref().cred.lock().clone();

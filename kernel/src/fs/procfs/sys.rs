@@ -365,7 +365,10 @@ pub(super) fn sys_content(f: SysFile) -> String {
         SysFile::Version => String::from("Linux version 6.1.0-lintel (lintel@lintel) (rustc) #1 SMP Lintel\n"),
         SysFile::Cpuinfo => lintel_hal::cpu::cpuinfo(),
         SysFile::Mounts => String::from_utf8_lossy(&crate::fs::mounts_text()).into_owned(),
-        SysFile::Filesystems => String::from("nodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\n"),
+        SysFile::Filesystems => crate::fs::FILESYSTEMS
+            .iter()
+            .map(|(name, dev)| format!("{}\t{}\n", if *dev { "" } else { "nodev" }, name))
+            .collect(),
         SysFile::Loadavg => {
             let pids = proc::all_pids();
             format!("0.00 0.00 0.00 1/{} {}\n", pids.len(), pids.last().copied().unwrap_or(1))

@@ -6,6 +6,7 @@ mod mount;
 mod personality;
 mod reboot;
 mod swap;
+mod sysfs;
 mod sysinfo;
 mod syslog;
 mod uname;
@@ -20,6 +21,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     personality::SYSCALLS,
     reboot::SYSCALLS,
     swap::SYSCALLS,
+    sysfs::SYSCALLS,
     sysinfo::SYSCALLS,
     syslog::SYSCALLS,
     uname::SYSCALLS,
