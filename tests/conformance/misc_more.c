@@ -235,7 +235,24 @@ static void fs_types(void) {
     CHECK_ERR(syscall(SYS_sysfs, 1, (char *)8), EFAULT);
 }
 
+/* ustat: a mounted file system's free counts by device number. */
+static void ustat_calls(void) {
+    struct stat st;
+    CHECK_OK(stat("/proc", &st));
+    struct {
+        int tfree;
+        unsigned long tinode;
+        char fname[6], fpack[6];
+    } u;
+    memset(&u, 0x55, sizeof u);
+    CHECK_OK(syscall(SYS_ustat, (unsigned)st.st_dev, &u));
+    CHECK(u.tfree == 0 && u.fname[0] == 0 && u.fpack[0] == 0);
+    CHECK_ERR(syscall(SYS_ustat, 0xfffffu, &u), EINVAL);
+    CHECK_ERR(syscall(SYS_ustat, (unsigned)st.st_dev, (void *)8), EFAULT);
+}
+
 int main(void) {
+    ustat_calls();
     fs_types();
     kernel_log();
     vm_copy();

@@ -1,4 +1,4 @@
-//! statfs, fstatfs
+//! statfs, fstatfs, ustat
 
 use crate::fs;
 use crate::syscall::fs::file;
@@ -9,6 +9,7 @@ use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
 use lintel_abi::fcntl::*;
+use lintel_abi::Errno;
 use lintel_vfs::Dentry;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
@@ -18,6 +19,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
         "ext4 and tmpfs with their block and inode counts, proc",
     ),
     Syscall::implemented("fstatfs", fstatfs, ""),
+    Syscall::implemented("ustat", ustat, ""),
 ];
 
 /// `struct statfs` for the file system holding `d`.
@@ -63,5 +65,30 @@ pub fn fstatfs(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     let d = f.dentry.clone().unwrap_or_else(fs::root);
     uaccess::write_bytes(c.a[1], &statfs_of(&d))?;
+    ok(0)
+}
+
+/// ustat: free blocks and inodes of the mounted file system on device `dev` (EINVAL when
+/// none is mounted from it).
+pub fn ustat(c: &mut Call) -> SysResult {
+    let [dev, ubuf, ..] = c.a;
+    let dev = dev as u32 as u64;
+    // The user encoding of a 32-bit dev_t (new_decode_dev).
+    let major = (dev & 0xfff00) >> 8;
+    let minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+    let want = crate::fs::dev::makedev(major, minor);
+    let root = fs::MOUNT_INFO
+        .lock()
+        .iter()
+        .find(|m| m.root.stat().dev == want)
+        .map(|m| m.root.clone())
+        .ok_or(Errno::EINVAL)?;
+    let s = statfs_of(&Dentry::new_root(root));
+    let word = |i: usize| u64::from_le_bytes(s[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    // struct ustat: f_tfree (int), f_tinode (unsigned long), f_fname[6], f_fpack[6].
+    let mut u = [0u8; 32];
+    u[0..4].copy_from_slice(&(word(3) as u32).to_le_bytes());
+    u[8..16].copy_from_slice(&word(6).min(u32::MAX as u64).to_le_bytes());
+    uaccess::write_bytes(ubuf, &u)?;
     ok(0)
 }
