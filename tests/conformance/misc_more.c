@@ -251,7 +251,27 @@ static void ustat_calls(void) {
     CHECK_ERR(syscall(SYS_ustat, (unsigned)st.st_dev, (void *)8), EFAULT);
 }
 
+/* vmsplice: user memory into a pipe and back out. */
+static void vmsplice_calls(void) {
+    int p[2];
+    CHECK_OK(pipe(p));
+    struct iovec in[2] = {{"hello ", 6}, {"world", 5}};
+    CHECK(vmsplice(p[1], in, 2, 0) == 11);
+    char a[4] = {0}, b[16] = {0};
+    struct iovec out[2] = {{a, 4}, {b, 16}};
+    CHECK(vmsplice(p[0], out, 2, 0) == 11);
+    CHECK(memcmp(a, "hell", 4) == 0 && memcmp(b, "o world", 7) == 0);
+    CHECK_ERR(vmsplice(p[0], out, 2, SPLICE_F_NONBLOCK), EAGAIN);
+    CHECK_ERR(vmsplice(p[1], in, 2, 0x100), EINVAL);
+    int fd = open("/proc/self/stat", O_RDONLY);
+    CHECK_ERR(vmsplice(fd, out, 1, 0), EBADF);
+    close(fd);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void) {
+    vmsplice_calls();
     ustat_calls();
     fs_types();
     kernel_log();

@@ -1,4 +1,4 @@
-//! tee, splice
+//! tee, splice, vmsplice
 
 use crate::fs::file::OpenFile;
 use crate::syscall::fs::file;
@@ -22,7 +22,63 @@ pub(super) const SYSCALLS: &[Syscall] = &[
         splice,
         "copies through a kernel buffer; SPLICE_F_NONBLOCK follows the files' own flags",
     ),
+    Syscall::partial(
+        "vmsplice",
+        vmsplice,
+        "copies (SPLICE_F_GIFT pages are copied, not moved)",
+    ),
 ];
+
+/// vmsplice: user memory into a pipe (its write end) or out of it (its read end), as
+/// writev/readv on the pipe.
+pub fn vmsplice(c: &mut Call) -> SysResult {
+    let [fd, iov, nr, flags, ..] = c.a;
+    if flags & !0xf != 0 || nr > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let f = file(c, fd as i32)?;
+    if !is_pipe(&f) {
+        return Err(Errno::EBADF);
+    }
+    let segs: alloc::vec::Vec<(usize, usize)> = uaccess::read_vec(iov, nr * 16)?
+        .chunks_exact(16)
+        .map(|s| {
+            let w = |i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+            (w(0) as usize, w(8) as usize)
+        })
+        .collect();
+    let write = f.writable();
+    if flags & SPLICE_F_NONBLOCK != 0 {
+        use crate::fs::file::{POLLHUP, POLLIN, POLLOUT};
+        let want = if write { POLLOUT } else { POLLIN | POLLHUP };
+        if f.ops.poll(&f) & want == 0 {
+            return Err(Errno::EAGAIN);
+        }
+    }
+    let mut total = 0usize;
+    for (base, len) in segs.into_iter().filter(|&(_, l)| l > 0) {
+        // Reading stops at an empty pipe once something was read, as readv does.
+        if !write && total > 0 && f.ops.poll(&f) & crate::fs::file::POLLIN == 0 {
+            break;
+        }
+        let r = if write {
+            crate::syscall::fs::write_from(&f, base, len, None)
+        } else {
+            crate::syscall::fs::read_into(&f, base, len, None)
+        };
+        match r {
+            Ok(n) => {
+                total += n;
+                if n < len {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    ok(total)
+}
 
 pub(in crate::syscall) fn is_pipe(f: &OpenFile) -> bool {
     f.inode.is_none() && f.stat().mode & S_IFMT == S_IFIFO
