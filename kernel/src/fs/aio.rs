@@ -182,7 +182,7 @@ impl AioCtx {
     pub fn take(&self, max: usize) -> KResult<Vec<u8>> {
         let (mut head, tail) = self.ends()?;
         let mut out = Vec::new();
-        while head != tail && out.len() < max * EVENT {
+        while head != tail && out.len() < max.saturating_mul(EVENT) {
             let mut b = [0u8; EVENT];
             uaccess::read_bytes(self.id + HEADER + head * EVENT, &mut b)?;
             out.extend_from_slice(&b);

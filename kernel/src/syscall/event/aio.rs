@@ -114,7 +114,11 @@ fn run_rw(f: &OpenFile, cb: &Iocb, write: bool, vectored: bool) -> i64 {
             return Err(Errno::EINVAL);
         }
         let segs: alloc::vec::Vec<(usize, usize)> = if vectored {
-            let raw = uaccess::read_vec(cb.buf, cb.nbytes.checked_mul(16).ok_or(Errno::EINVAL)?)?;
+            // UIO_MAXIOV vectors at most.
+            if cb.nbytes > 1024 {
+                return Err(Errno::EINVAL);
+            }
+            let raw = uaccess::read_vec(cb.buf, cb.nbytes * 16)?;
             raw.chunks_exact(16)
                 .map(|s| {
                     let w = |i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
