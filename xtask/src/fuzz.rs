@@ -116,6 +116,12 @@ for i in $(seq 100); do
   n=0; for d in /proc/[0-9]*; do [ "${{d#/proc/}}" = $$ ] || n=$((n + 1)); done
   [ $n -le 1 ] && break; sleep 0.2
 done
+# Whatever is still there is reported and killed, so MemFree shows leaks, not live processes.
+for d in /proc/[0-9]*; do
+  p=${{d#/proc/}}; [ "$p" = $$ ] && continue
+  st=$(cut -d' ' -f2,3 $d/stat 2>/dev/null) && echo "fuzz: leftover $p $st" && kill -9 $p 2>/dev/null
+done
+sleep 1
 umount /fuzz 2>/dev/null || rm -rf /fuzz/*
 rm -rf /var/tmp/fuzz-stress
 sync; sleep 1
@@ -193,6 +199,9 @@ pub fn analyze(p: &Plan, outcome: &Outcome, out: &str, kernel: &Path) -> Report 
             ["trinity-exit", who, code] if *code != "0" => r
                 .failures
                 .push(format!("trinity as {who} exited with status {code}")),
+            ["leftover", pid, comm, state] => r.failures.push(format!(
+                "process {pid} {comm} (state {state}) was still there after the fuzzers ended"
+            )),
             ["stress-exit", s, code] => r.stress.push((s.to_string(), code.parse().unwrap_or(-1))),
             _ => {}
         }
