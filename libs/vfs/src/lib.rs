@@ -11,7 +11,9 @@ mod path;
 mod sparse;
 mod tmpfs;
 
-pub use path::{path_of, permission, resolve, resolve_create, resolve_parent, Cred, WalkCtx};
+pub use path::{
+    path_of, permission, resolve, resolve_create, resolve_parent, sticky_allows, Cred, WalkCtx,
+};
 pub use tmpfs::new_tmpfs;
 
 use alloc::sync::Arc;

@@ -50,6 +50,20 @@ pub fn permission(stat: &Stat, cred: &Cred, mask: u32) -> KResult<()> {
     Ok(())
 }
 
+/// Whether `cred` may remove or rename away `victim` from directory `dir` as far as the
+/// sticky bit goes (Linux's check_sticky): in a sticky directory only the owner of the entry,
+/// the owner of the directory or root may; EPERM otherwise.
+pub fn sticky_allows(dir: &Stat, victim: &Stat, cred: &Cred) -> KResult<()> {
+    if dir.mode & lintel_abi::stat::S_ISVTX == 0
+        || cred.uid == 0
+        || victim.uid == cred.uid
+        || dir.uid == cred.uid
+    {
+        return Ok(());
+    }
+    Err(Errno::EPERM)
+}
+
 fn same(a: &Arc<Dentry>, b: &Arc<Dentry>) -> bool {
     Arc::ptr_eq(a, b) || crate::identity(&a.inode) == crate::identity(&b.inode)
 }

@@ -197,6 +197,19 @@ pub(in crate::syscall) fn may_write_dir(c: &Call, dir: &Dentry) -> KResult<()> {
     lintel_vfs::permission(&dir.inode.stat(), &cred, 3)
 }
 
+/// Removing (or renaming away) `name` from `dir`: write and search permission on the
+/// directory, then the sticky bit's rule (Linux's may_delete).
+pub(in crate::syscall) fn may_delete(
+    c: &Call,
+    dir: &Dentry,
+    victim: &Arc<dyn lintel_vfs::Inode>,
+) -> KResult<()> {
+    let cred = c.thread.proc_ref().cred.lock().vfs();
+    let ds = dir.inode.stat();
+    lintel_vfs::permission(&ds, &cred, 3)?;
+    lintel_vfs::sticky_allows(&ds, &victim.stat(), &cred)
+}
+
 pub(in crate::syscall) fn lookup(
     c: &Call,
     dirfd: i32,

@@ -1,5 +1,6 @@
 //! rename, renameat, renameat2
 
+use crate::syscall::fs::may_delete;
 use crate::syscall::fs::may_write_dir;
 use crate::syscall::fs::parent_of;
 use crate::syscall::ok;
@@ -45,8 +46,12 @@ fn do_rename(c: &mut Call, odir: i32, op: usize, ndir: i32, np: usize, flags: u3
     if op_d.inode.fs_id() != np_d.inode.fs_id() {
         return Err(Errno::EXDEV);
     }
-    may_write_dir(c, &op_d)?;
-    may_write_dir(c, &np_d)?;
+    let src = op_d.inode.lookup(&on)?;
+    may_delete(c, &op_d, &src)?;
+    match np_d.inode.lookup(&nn) {
+        Ok(target) => may_delete(c, &np_d, &target)?,
+        Err(_) => may_write_dir(c, &np_d)?,
+    }
     op_d.inode.rename(&on, &np_d.inode, &nn, flags)?;
     ok(0)
 }

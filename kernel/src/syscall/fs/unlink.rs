@@ -1,7 +1,7 @@
 //! rmdir, unlink, unlinkat
 
 use crate::fs;
-use crate::syscall::fs::may_write_dir;
+use crate::syscall::fs::may_delete;
 use crate::syscall::fs::parent_of;
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -42,7 +42,7 @@ fn do_unlink(c: &mut Call, dirfd: i32, pathp: usize, rmdir: bool) -> SysResult {
             Errno::ENOTDIR
         });
     }
-    may_write_dir(c, &parent)?;
+    may_delete(c, &parent, &victim)?;
     if fs::mounts().is_mountpoint(&victim) {
         return Err(Errno::EBUSY);
     }
