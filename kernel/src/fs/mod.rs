@@ -386,6 +386,8 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
         let _ = root.inode.create(d, FileType::Directory, 0o755, 0, 0, 0);
     }
     let devfs = lintel_vfs::new_tmpfs(Arc::new(clock), 2);
+    // Like Linux's devtmpfs: only root adds or removes device nodes (tmpfs roots are 1777).
+    devfs.set_mode(0o755)?;
     for (name, major, minor, mode) in [
         (&b"null"[..], 1, 3, 0o666),
         (b"zero", 1, 5, 0o666),

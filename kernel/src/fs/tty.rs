@@ -34,6 +34,8 @@ enum Sink {
 
 pub struct Tty {
     ld: Mutex<Ldisc>,
+    /// The termios bits and characters TCSETS* may not change (TIOCSLCKTRMIOS); zero: none.
+    locked: Mutex<Termios>,
     winsize: Mutex<[u16; 4]>,
     /// Foreground process group and owning session (0 = none).
     pgrp: AtomicI32,
@@ -48,6 +50,7 @@ impl Tty {
     fn new(sink: Sink, index: u32) -> Arc<Tty> {
         Arc::new(Tty {
             ld: Mutex::new(Ldisc::new()),
+            locked: Mutex::new(Termios::from_bytes(&[0; 36])),
             winsize: Mutex::new([24, 80, 0, 0]),
             pgrp: AtomicI32::new(0),
             session: AtomicI32::new(0),

@@ -112,6 +112,57 @@ impl Termios {
         }
     }
 
+    /// The old System V `struct termio` (TCGETA): the low 16 bits of each flag word, the
+    /// line discipline and the first 8 control characters, in 18 bytes.
+    pub fn to_termio_bytes(self) -> [u8; 18] {
+        let mut b = [0u8; 18];
+        for (i, f) in [self.iflag, self.oflag, self.cflag, self.lflag]
+            .iter()
+            .enumerate()
+        {
+            b[i * 2..i * 2 + 2].copy_from_slice(&(*f as u16).to_le_bytes());
+        }
+        b[8] = self.line;
+        b[9..17].copy_from_slice(&self.cc[..8]);
+        b
+    }
+
+    /// These settings with a `struct termio` (TCSETA) applied as Linux's
+    /// user_termio_to_kernel_termios does: the low 16 bits of each flag word, the line and
+    /// the first 8 control characters change; the rest stays.
+    pub fn with_termio(self, b: &[u8; 18]) -> Termios {
+        let low =
+            |old: u32, i: usize| (old & 0xffff_0000) | u16::from_le_bytes([b[i], b[i + 1]]) as u32;
+        let mut t = self;
+        t.iflag = low(self.iflag, 0);
+        t.oflag = low(self.oflag, 2);
+        t.cflag = low(self.cflag, 4);
+        t.lflag = low(self.lflag, 6);
+        t.line = b[8];
+        t.cc[..8].copy_from_slice(&b[9..17]);
+        t
+    }
+
+    /// `new` with the bits and characters that `locked` marks kept from `self` (Linux's
+    /// unset_locked_termios for TIOCSLCKTRMIOS).
+    pub fn keep_locked(self, new: Termios, locked: &Termios) -> Termios {
+        let keep = |n: u32, o: u32, l: u32| (n & !l) | (o & l);
+        let mut t = new;
+        t.iflag = keep(new.iflag, self.iflag, locked.iflag);
+        t.oflag = keep(new.oflag, self.oflag, locked.oflag);
+        t.cflag = keep(new.cflag, self.cflag, locked.cflag);
+        t.lflag = keep(new.lflag, self.lflag, locked.lflag);
+        if locked.line != 0 {
+            t.line = self.line;
+        }
+        for i in 0..t.cc.len() {
+            if locked.cc[i] != 0 {
+                t.cc[i] = self.cc[i];
+            }
+        }
+        t
+    }
+
     pub fn canonical(&self) -> bool {
         self.lflag & ICANON != 0
     }

@@ -155,3 +155,36 @@ fn canonical_queue_is_bounded() {
         assert!(l.ready.len() + l.lines.len() <= MAX_READY);
     }
 }
+
+#[test]
+fn termio_keeps_the_high_bits_and_late_control_chars() {
+    let mut t = Termios::default();
+    t.cflag |= 0x0001_0000;
+    let b = t.to_termio_bytes();
+    assert_eq!(u16::from_le_bytes([b[4], b[5]]), t.cflag as u16);
+    assert_eq!(&b[9..17], &t.cc[..8]);
+    let mut raw = b;
+    raw[6] = 0; // lflag low byte: no ISIG, ICANON, ECHO
+    raw[9] = 7; // VINTR
+    let n = t.with_termio(&raw);
+    assert_eq!(n.cflag, t.cflag);
+    assert_eq!(n.lflag & 0xff, 0);
+    assert_eq!(n.cc[0], 7);
+    assert_eq!(&n.cc[8..], &t.cc[8..]);
+}
+
+#[test]
+fn locked_bits_stay() {
+    let old = Termios::default();
+    let mut lock = Termios::from_bytes(&[0; 36]);
+    lock.lflag = ECHO;
+    lock.cc[0] = 1;
+    let mut new = old;
+    new.lflag &= !(ECHO | ICANON);
+    new.cc[0] = 9;
+    new.cc[1] = 9;
+    let t = old.keep_locked(new, &lock);
+    assert_eq!(t.lflag & ECHO, ECHO);
+    assert_eq!(t.lflag & ICANON, 0);
+    assert_eq!((t.cc[0], t.cc[1]), (old.cc[0], 9));
+}

@@ -4,10 +4,30 @@
 use super::*;
 
 pub(super) use lintel_abi::ioctl::{
-    FIONBIO, FIONREAD, TCFLSH, TCGETS, TCSBRK, TCSETS, TCSETSF, TCSETSW, TCXONC, TIOCGPGRP,
-    TIOCGPTLCK, TIOCGPTN, TIOCGPTPEER, TIOCGSID, TIOCGWINSZ, TIOCNOTTY, TIOCOUTQ, TIOCSCTTY,
-    TIOCSPGRP, TIOCSPTLCK, TIOCSWINSZ,
+    FIONBIO, FIONREAD, TCFLSH, TCGETA, TCGETS, TCSBRK, TCSETA, TCSETAF, TCSETAW, TCSETS, TCSETSF,
+    TCSETSW, TCXONC, TIOCGLCKTRMIOS, TIOCGPGRP, TIOCGPTLCK, TIOCGPTN, TIOCGPTPEER, TIOCGSID,
+    TIOCGWINSZ, TIOCNOTTY, TIOCOUTQ, TIOCSCTTY, TIOCSLCKTRMIOS, TIOCSPGRP, TIOCSPTLCK, TIOCSWINSZ,
 };
+
+/// TCSETS* and TCSETA*: the new settings (less the locked bits), flushing input first for
+/// the F variants. Output is written at once, so the W variants have nothing to wait for.
+fn set_termios(
+    tty: &Arc<Tty>,
+    new: impl FnOnce(Termios) -> Termios,
+    flush: bool,
+) -> KResult<usize> {
+    tty.job_check(signal::SIGTTOU)?;
+    let locked = *tty.locked.lock();
+    let mut ld = tty.ld.lock();
+    if flush {
+        ld.flush_input();
+    }
+    let old = ld.termios;
+    ld.set_termios(old.keep_locked(new(old), &locked));
+    drop(ld);
+    tty.readers.wake_all();
+    Ok(0)
+}
 
 fn write_winsize(arg: usize, w: [u16; 4]) -> KResult<()> {
     let mut b = [0u8; 8];
@@ -29,14 +49,31 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
         TCSETS | TCSETSW | TCSETSF => {
             let mut b = [0u8; 36];
             uaccess::read_bytes(arg, &mut b)?;
-            tty.job_check(signal::SIGTTOU)?;
-            let mut ld = tty.ld.lock();
-            if cmd == TCSETSF {
-                ld.flush_input();
+            set_termios(tty, |_| Termios::from_bytes(&b), cmd == TCSETSF)
+        }
+        TCGETA => {
+            let t = tty.ld.lock().termios;
+            uaccess::write_bytes(arg, &t.to_termio_bytes())?;
+            Ok(0)
+        }
+        TCSETA | TCSETAW | TCSETAF => {
+            let mut b = [0u8; 18];
+            uaccess::read_bytes(arg, &mut b)?;
+            set_termios(tty, |old| old.with_termio(&b), cmd == TCSETAF)
+        }
+        TIOCGLCKTRMIOS => {
+            let t = *tty.locked.lock();
+            uaccess::write_bytes(arg, &t.to_bytes())?;
+            Ok(0)
+        }
+        TIOCSLCKTRMIOS => {
+            // Linux asks for CAP_SYS_ADMIN: here an effective uid of 0.
+            if crate::proc::current().proc_ref().cred.lock().euid != 0 {
+                return Err(Errno::EPERM);
             }
-            ld.set_termios(Termios::from_bytes(&b));
-            drop(ld);
-            tty.readers.wake_all();
+            let mut b = [0u8; 36];
+            uaccess::read_bytes(arg, &mut b)?;
+            *tty.locked.lock() = Termios::from_bytes(&b);
             Ok(0)
         }
         TCFLSH => {
