@@ -23,6 +23,14 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
     if p.exit_status.lock().is_some() {
         return true;
     }
+    // Init is protected (Linux's SIGNAL_UNKILLABLE): SIGKILL and SIGSTOP never reach it, nor
+    // any signal it has no handler for, unless a fault forced one (see `unprotect_init`).
+    if p.pid == 1
+        && !INIT_FORCED.load(core::sync::atomic::Ordering::Relaxed)
+        && (sig == SIGKILL || sig == SIGSTOP || act_of(p, sig).handler == SIG_DFL)
+    {
+        return true;
+    }
     if sig == SIGKILL {
         // Stopped threads wake to die; that is no "continued" event for the parent.
         p.stop.lock().stopped = None;
@@ -232,6 +240,7 @@ pub fn parent_autoreaps(child: &Process) -> bool {
 pub fn force_fault(t: &Arc<Thread>, info: SigInfo) {
     let sig = info.signo();
     let p = t.process();
+    unprotect_init(&p);
     let act = act_of(&p, sig);
     if act.handler == SIG_IGN || t.sigmask.lock().has(sig) {
         p.sigactions.lock()[sig as usize - 1].handler = SIG_DFL;
@@ -244,9 +253,20 @@ pub fn force_fault(t: &Arc<Thread>, info: SigInfo) {
 /// (an exec that failed after the point of no return).
 pub fn force_fatal(t: &Arc<Thread>, sig: u32) {
     let p = t.process();
+    unprotect_init(&p);
     p.sigactions.lock()[sig as usize - 1].handler = SIG_DFL;
     t.sigmask.lock().0 &= !bit(sig);
     send_signal(&p, Some(t), SigInfo::kernel(sig));
+}
+
+/// Set once init takes a forced signal (a fault): from then on it can die like any process,
+/// as Linux's force_sig_info_to_task clears SIGNAL_UNKILLABLE.
+static INIT_FORCED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+fn unprotect_init(p: &Process) {
+    if p.pid == 1 {
+        INIT_FORCED.store(true, core::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Picks the next deliverable signal of `t`: thread-directed first, then process-wide.
