@@ -1,12 +1,14 @@
 /* kcmp: open files (the same open file through dup and fork, another open of the same file),
  * address spaces, fd tables, fs contexts and signal handlers of threads, processes and
- * children, epoll targets (KCMP_EPOLL_TFD), a consistent order, and the errors. */
+ * children, System V undo lists (absent ones compare equal; a thread or SEM_UNDO creates
+ * one), epoll targets (KCMP_EPOLL_TFD), a consistent order, and the errors. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/sem.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -64,6 +66,34 @@ int main(void) {
         long r = kcmp(me, k, kind, 0, 0);
         CHECK(r == 1 || r == 2);
     }
+    /* Undo lists: the thread made one for this process (CLONE_SYSVSEM), the children have
+     * none (equal) until one of them uses SEM_UNDO. */
+    long r = kcmp(me, k, KCMP_SYSVSEM, 0, 0);
+    CHECK(r == 1 || r == 2);
+    int sid = semget(IPC_PRIVATE, 1, 0600), go[2], ack[2];
+    CHECK(sid >= 0);
+    CHECK_OK(pipe(go));
+    CHECK_OK(pipe(ack));
+    pid_t k2 = fork();
+    if (k2 == 0) {
+        char x;
+        struct sembuf up = {0, 1, SEM_UNDO};
+        read(go[0], &x, 1);
+        semop(sid, &up, 1);
+        write(ack[1], "x", 1);
+        read(go[0], &x, 1);
+        _exit(0);
+    }
+    CHECK(kcmp(k, k2, KCMP_SYSVSEM, 0, 0) == 0);
+    char x;
+    write(go[1], "x", 1);
+    read(ack[0], &x, 1);
+    r = kcmp(k, k2, KCMP_SYSVSEM, 0, 0);
+    CHECK(r == 1 || r == 2);
+    CHECK(kcmp(k2, k2, KCMP_SYSVSEM, 0, 0) == 0);
+    write(go[1], "x", 1);
+    waitpid(k2, NULL, 0);
+    CHECK_OK(semctl(sid, 0, IPC_RMID));
     write(p[1], "x", 1);
     waitpid(k, NULL, 0);
 

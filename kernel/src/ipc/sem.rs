@@ -6,6 +6,7 @@
 use super::{existing, limits, now, owned, stat_target, update_perm, Caller};
 use crate::mm::kheap;
 use crate::sched::WaitQueue;
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -96,6 +97,9 @@ pub fn get(c: &Caller, key: i32, nsems: i32, flags: u32) -> KResult<i32> {
 pub fn op(c: &Caller, id: i32, sops: Vec<Sembuf>, deadline: Option<u64>) -> KResult<()> {
     let max = sops.iter().map(|s| s.num).max().unwrap_or(0) as usize;
     let alter = sops.iter().any(|s| s.op != 0);
+    if sops.iter().any(|s| s.flg & SEM_UNDO != 0) {
+        note_undo_list(c.pid);
+    }
     let (ticket, serial) = {
         let mut ids = SEM.lock();
         let s = ids.get_mut(id).ok_or(Errno::EINVAL)?;
@@ -139,12 +143,28 @@ pub fn op(c: &Caller, id: i32, sops: Vec<Sembuf>, deadline: Option<u64>) -> KRes
 
 /// Process `pid` exits: its SEM_UNDO adjustments apply to every set it has them in.
 pub fn exit(pid: i32) {
+    UNDO_LISTS.lock().remove(&pid);
     let mut ids = SEM.lock();
     for (_, s) in ids.iter_mut() {
         if s.arr.has_undo(pid) && s.arr.exit(pid) {
             s.changed();
         }
     }
+}
+
+/// Processes that have an undo list. Linux allocates a process's list at its first SEM_UNDO
+/// operation or when it starts a thread with CLONE_SYSVSEM (which shares it), keeps it until
+/// exit, and a forked child starts without one; kcmp(KCMP_SYSVSEM) compares the lists.
+static UNDO_LISTS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// Process `pid` has an undo list from now on.
+pub fn note_undo_list(pid: i32) {
+    UNDO_LISTS.lock().insert(pid);
+}
+
+/// Whether process `pid` has an undo list.
+pub fn has_undo_list(pid: i32) -> bool {
+    UNDO_LISTS.lock().contains(&pid)
 }
 
 /// IPC_STAT (by id), SEM_STAT and SEM_STAT_ANY (by index).

@@ -196,7 +196,6 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     }
     let _ = (
         CLONE_PTRACE,
-        CLONE_SYSVSEM,
         CLONE_DETACHED,
         CLONE_UNTRACED,
         CLONE_IO,
@@ -235,6 +234,11 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
             drop_pidfd(c, pidfd);
             return Err(e);
         }
+    }
+    // CLONE_SYSVSEM gives the caller an undo list to share (Linux's copy_semundo); undo
+    // records are kept per process, which its threads share anyway.
+    if flags & CLONE_SYSVSEM != 0 {
+        crate::ipc::sem::note_undo_list(c.thread.proc_ref().pid);
     }
     let child = if thread {
         process::clone_thread(c.thread)

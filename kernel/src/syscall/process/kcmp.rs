@@ -16,7 +16,7 @@ use lintel_abi::{Errno, KResult};
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "kcmp",
     kcmp,
-    "KCMP_SYSVSEM is EOPNOTSUPP (no System V undo lists); KCMP_IO compares absent io contexts (equal)",
+    "KCMP_SYSVSEM compares undo lists (per process); KCMP_IO compares absent io contexts (equal)",
 )];
 
 const KCMP_FILE: usize = 0;
@@ -78,7 +78,18 @@ pub fn kcmp(c: &mut Call) -> SysResult {
         ),
         KCMP_FILES | KCMP_FS | KCMP_SIGHAND => same_process(),
         KCMP_IO => (0, 0),
-        KCMP_SYSVSEM => return Err(Errno::EOPNOTSUPP),
+        // Undo lists belong to the process (CLONE_SYSVSEM goes with threads only); two
+        // absent lists compare equal, as on Linux.
+        KCMP_SYSVSEM => {
+            let list = |p: &Arc<process::Process>| {
+                if crate::ipc::sem::has_undo_list(p.pid) {
+                    Arc::as_ptr(p) as usize
+                } else {
+                    0
+                }
+            };
+            (list(p1), list(p2))
+        }
         KCMP_EPOLL_TFD => {
             let mut slot = [0u8; 12];
             uaccess::read_bytes(idx2, &mut slot)?;
