@@ -8,6 +8,7 @@ pub const IPPROTO_TCP: u32 = 6;
 pub const IPPROTO_UDP: u32 = 17;
 pub const IPPROTO_IPV6: u32 = 41;
 pub const IPPROTO_ICMPV6: u32 = 58;
+pub const IPPROTO_RAW: u32 = 255;
 
 /// `setsockopt` levels are the protocol numbers.
 pub const SOL_IP: usize = IPPROTO_IP as usize;
@@ -17,6 +18,7 @@ pub const SOL_IPV6: usize = IPPROTO_IPV6 as usize;
 
 pub const IP_TOS: usize = 1;
 pub const IP_TTL: usize = 2;
+pub const IP_HDRINCL: usize = 3;
 pub const IP_RECVERR: usize = 11;
 pub const IP_MULTICAST_IF: usize = 32;
 pub const IP_MULTICAST_TTL: usize = 33;

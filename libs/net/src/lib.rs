@@ -20,6 +20,7 @@ mod mcast;
 mod netif;
 mod opts;
 mod ports;
+mod rawip;
 mod stack;
 mod syn;
 mod tcp;

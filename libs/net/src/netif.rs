@@ -85,6 +85,15 @@ impl Port {
         }
     }
 
+    /// Puts a packet on the loopback wire; false when the queue is full (dropped).
+    pub fn queue_looped(&mut self, packet: Vec<u8>) -> bool {
+        if self.looped.len() >= LOOPBACK_QUEUE_MAX {
+            return false;
+        }
+        self.looped.push_back(packet);
+        true
+    }
+
     /// Gives the buffers of frames read since the last call back to the pool.
     pub fn recycle(&mut self) {
         while let Some(b) = self.read.pop() {

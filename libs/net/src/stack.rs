@@ -164,6 +164,9 @@ pub struct Stack {
     pub(crate) tw: TimeWaits,
     /// `update` changed a smoltcp socket, so every interface needs another egress pass.
     pub(crate) egress_due: bool,
+    /// Raw sockets carrying header-included packets out of Ethernet interfaces, by
+    /// (interface, IP protocol) (see rawip.rs).
+    pub(crate) raw_tx: alloc::collections::BTreeMap<(usize, u8), SocketHandle>,
 }
 
 /// What a new socket is charged at the gate before any buffer exists: its share of buffers
@@ -224,6 +227,7 @@ impl Stack {
             mgroups: alloc::collections::BTreeMap::new(),
             tw: TimeWaits::default(),
             egress_due: false,
+            raw_tx: alloc::collections::BTreeMap::new(),
         };
         s.sync_loopback_addrs();
         s

@@ -1,11 +1,14 @@
-//! Raw ICMP sockets (SOCK_RAW, IPPROTO_ICMP, root only), as ping programs running as root use
-//! them: an echo request goes out through the stack's ping-socket path under the identifier
-//! the program chose, and each echo reply comes back with an IPv4 header in front, as Linux's
-//! raw sockets deliver packets. Other ICMP messages and other protocols are not carried.
+//! Raw IPv4 sockets (SOCK_RAW, CAP_NET_RAW). IPPROTO_ICMP ones serve ping programs running
+//! as root: an echo request goes out through the stack's ping-socket path under the
+//! identifier the program chose, and each echo reply comes back with an IPv4 header in front,
+//! as Linux's raw sockets deliver packets. IPPROTO_RAW ones (and any raw socket with
+//! IP_HDRINCL) send packets whose IPv4 header the program wrote; like Linux's, an IPPROTO_RAW
+//! socket receives nothing. Other ICMP messages and other protocols are not received.
 
 use super::InetSocket;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
-use lintel_abi::KResult;
+use core::sync::atomic::Ordering;
+use lintel_abi::{Errno, KResult};
 
 /// `sizeof(struct iphdr)` without options.
 pub const IP_HEADER: usize = 20;
@@ -21,6 +24,21 @@ pub fn claim_ident(s: &InetSocket, packet: &[u8]) -> KResult<()> {
         None => return Ok(()),
     };
     s.bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), ident))
+}
+
+/// A send with the IPv4 header included: to the address sendto named (or the connected
+/// peer), as Linux routes it; EDESTADDRREQ without either, EACCES for the limited broadcast
+/// address without SO_BROADCAST.
+pub fn send_with_header(s: &InetSocket, packet: &[u8], to: Option<SocketAddr>) -> KResult<usize> {
+    let dst = match to.or_else(|| s.peer_addr()) {
+        Some(SocketAddr::V4(a)) => *a.ip(),
+        Some(SocketAddr::V6(_)) => return Err(Errno::EAFNOSUPPORT),
+        None => return Err(Errno::EDESTADDRREQ),
+    };
+    if dst.is_broadcast() && !s.broadcast.load(Ordering::Relaxed) {
+        return Err(Errno::EACCES);
+    }
+    super::with(|st| st.send_ipv4_packet(packet, dst))
 }
 
 /// The address of ours that `from` reached: the local interface address on its network, or

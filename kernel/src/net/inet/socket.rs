@@ -21,8 +21,12 @@ pub struct InetSocket {
     /// SO_RCVTIMEO / SO_SNDTIMEO in ns (0: wait forever).
     rcvtimeo: AtomicU64,
     sndtimeo: AtomicU64,
-    /// A raw ICMP socket (see raw.rs) rather than a ping socket.
+    /// A raw socket (see raw.rs) rather than a ping socket.
     pub raw: bool,
+    /// IP_HDRINCL: sends carry the program's own IPv4 header (always so for IPPROTO_RAW).
+    pub hdrincl: AtomicBool,
+    /// SO_BROADCAST: datagrams may go to the limited broadcast address.
+    pub broadcast: AtomicBool,
     /// TCP_CORK as set; recorded only: the stack sends what it has without holding partial
     /// segments back (the peer sees the same bytes, sooner).
     pub cork: AtomicBool,
@@ -65,6 +69,8 @@ impl InetSocket {
             protocol,
             ino,
             raw: false,
+            hdrincl: AtomicBool::new(false),
+            broadcast: AtomicBool::new(false),
             cork: AtomicBool::new(false),
             mcast_ttl: core::sync::atomic::AtomicU8::new(1),
             mcast_loop: AtomicBool::new(true),
@@ -80,10 +86,11 @@ impl InetSocket {
         Ok(InetSocket::new(id, kind, family, protocol))
     }
 
-    /// A raw IPv4 ICMP socket (see raw.rs).
-    pub fn open_raw_icmp(protocol: u32) -> KResult<InetSocket> {
+    /// A raw IPv4 socket (see raw.rs): ICMP, or IPPROTO_RAW (send only, header included).
+    pub fn open_raw(protocol: u32) -> KResult<InetSocket> {
         let mut s = InetSocket::open(Kind::Icmp, Family::V4, protocol)?;
         s.raw = true;
+        s.hdrincl = AtomicBool::new(protocol == lintel_abi::inet::IPPROTO_RAW);
         Ok(s)
     }
 
@@ -182,8 +189,17 @@ impl InetSocket {
     /// send: all of `data` for a blocking stream socket (a short count only when interrupted
     /// or timed out), one datagram otherwise.
     pub fn send(&self, data: &[u8], to: Option<SocketAddr>, nonblock: bool) -> KResult<usize> {
+        if self.raw && self.hdrincl.load(Ordering::Relaxed) {
+            return super::raw::send_with_header(self, data, to);
+        }
         if self.raw {
             super::raw::claim_ident(self, data)?;
+        }
+        if let Some(SocketAddr::V4(a)) = to {
+            // Linux routes 255.255.255.255 as a broadcast, refused without SO_BROADCAST.
+            if a.ip().is_broadcast() && !self.broadcast.load(Ordering::Relaxed) {
+                return Err(Errno::EACCES);
+            }
         }
         let stream = self.kind == Kind::Tcp;
         let to = if stream { None } else { to };

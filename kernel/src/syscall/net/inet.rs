@@ -14,7 +14,7 @@ use crate::uaccess;
 use alloc::sync::Arc;
 use core::net::SocketAddr;
 use lintel_abi::fcntl::{O_NONBLOCK, O_RDWR};
-use lintel_abi::inet::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP};
+use lintel_abi::inet::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP};
 use lintel_abi::socket::{AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM};
 use lintel_abi::{Errno, KResult};
 use lintel_net::{Family, Kind};
@@ -55,7 +55,8 @@ pub(in crate::syscall) fn socket(
         (SOCK_STREAM, 0 | IPPROTO_TCP) => (Kind::Tcp, IPPROTO_TCP),
         (SOCK_DGRAM, 0 | IPPROTO_UDP) => (Kind::Udp, IPPROTO_UDP),
         (SOCK_DGRAM, p) if p == icmp => (Kind::Icmp, p),
-        // Raw sockets need CAP_NET_RAW; root gets ICMP over IPv4 (ping), nothing else yet.
+        // Raw sockets need CAP_NET_RAW; root gets ICMP over IPv4 (ping) and IPPROTO_RAW
+        // (header-included sends), nothing else yet.
         (SOCK_RAW, _)
             if !c
                 .thread
@@ -64,8 +65,8 @@ pub(in crate::syscall) fn socket(
         {
             return Err(Errno::EPERM)
         }
-        (SOCK_RAW, IPPROTO_ICMP) if family == Family::V4 => {
-            let s = InetSocket::open_raw_icmp(IPPROTO_ICMP)?;
+        (SOCK_RAW, IPPROTO_ICMP | IPPROTO_RAW) if family == Family::V4 => {
+            let s = InetSocket::open_raw(protocol)?;
             return ok(install(c, new_file(s, flags), cloexec)?);
         }
         (SOCK_RAW, _) => return Err(Errno::EPROTONOSUPPORT),

@@ -7,14 +7,14 @@ use crate::uaccess;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use lintel_abi::inet::{
-    IPV6_UNICAST_HOPS, IPV6_V6ONLY, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_MULTICAST_IF,
-    IP_MULTICAST_LOOP, IP_MULTICAST_TTL, IP_TOS, IP_TTL, SOL_IP, SOL_IPV6, SOL_TCP, TCP_CORK,
-    TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY,
+    IPV6_UNICAST_HOPS, IPV6_V6ONLY, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_HDRINCL,
+    IP_MULTICAST_IF, IP_MULTICAST_LOOP, IP_MULTICAST_TTL, IP_TOS, IP_TTL, SOL_IP, SOL_IPV6,
+    SOL_TCP, TCP_CORK, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY,
 };
 use lintel_abi::socket::{
-    AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR,
-    SO_KEEPALIVE, SO_LINGER, SO_PROTOCOL, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_REUSEPORT,
-    SO_SNDBUF, SO_SNDTIMEO, SO_TYPE,
+    AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_ACCEPTCONN, SO_BROADCAST, SO_DOMAIN,
+    SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_PROTOCOL, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR,
+    SO_REUSEPORT, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE,
 };
 use lintel_abi::{Errno, KResult};
 use lintel_net::{Family, Kind, SockOpt, SockOptName};
@@ -71,6 +71,8 @@ pub(super) fn get(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>>
         (SOL_SOCKET, SO_REUSEADDR) => stack_int(s, SockOptName::ReuseAddr),
         (SOL_SOCKET, SO_REUSEPORT) => stack_int(s, SockOptName::ReusePort),
         (SOL_SOCKET, SO_KEEPALIVE) => stack_int(s, SockOptName::KeepAlive),
+        (SOL_SOCKET, SO_BROADCAST) => Ok(int(s.broadcast.load(Ordering::Relaxed) as i32)),
+        (SOL_IP, IP_HDRINCL) if s.raw => Ok(int(s.hdrincl.load(Ordering::Relaxed) as i32)),
         (SOL_SOCKET, SO_LINGER) => {
             let (on, secs) = match s.get_option(SockOptName::Linger)? {
                 SockOpt::Linger(Some(t)) => (1, t as i32),
@@ -182,6 +184,17 @@ pub(super) fn set(s: &InetSocket, level: usize, name: usize, p: usize, len: usiz
         (SOL_SOCKET, SO_REUSEADDR) => SockOpt::ReuseAddr(read_int(p, len)? != 0),
         (SOL_SOCKET, SO_REUSEPORT) => SockOpt::ReusePort(read_int(p, len)? != 0),
         (SOL_SOCKET, SO_KEEPALIVE) => SockOpt::KeepAlive(read_int(p, len)? != 0),
+        (SOL_SOCKET, SO_BROADCAST) => {
+            s.broadcast.store(read_int(p, len)? != 0, Ordering::Relaxed);
+            return Ok(());
+        }
+        // Linux: raw sockets only (ENOPROTOOPT otherwise); an IPPROTO_RAW socket keeps
+        // sending the header it is given.
+        (SOL_IP, IP_HDRINCL) if s.raw => {
+            let on = read_int(p, len)? != 0 || s.protocol == lintel_abi::inet::IPPROTO_RAW;
+            s.hdrincl.store(on, Ordering::Relaxed);
+            return Ok(());
+        }
         (SOL_TCP, TCP_CORK) => {
             tcp_only(s)?;
             s.cork.store(read_int(p, len)? != 0, Ordering::Relaxed);

@@ -40,7 +40,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "socket",
         socket,
-        "AF_UNIX stream, datagram and seqpacket; AF_INET/AF_INET6 TCP, UDP and ping sockets; raw sockets EPERM; other families EAFNOSUPPORT",
+        "AF_UNIX stream, datagram and seqpacket; AF_INET/AF_INET6 TCP, UDP and ping sockets; raw IPv4 ICMP and IPPROTO_RAW (IP_HDRINCL) sockets for CAP_NET_RAW (EPERM without it), other raw protocols EPROTONOSUPPORT; other families EAFNOSUPPORT",
     ),
     Syscall::implemented("socketpair", socketpair, "AF_UNIX"),
     Syscall::implemented("bind", bind, "AF_UNIX path, abstract and autobind names"),

@@ -2,6 +2,7 @@
 //! in-memory Ethernet cable, with a fake clock.
 
 mod eth;
+mod rawip;
 mod tcp;
 mod udp;
 

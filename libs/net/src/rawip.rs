@@ -1,0 +1,98 @@
+//! IPv4 packets whose header the program wrote itself (SOCK_RAW with IPPROTO_RAW, or
+//! IP_HDRINCL), as flood and probe tools send them. Linux's raw_send_hdrinc checks the
+//! length, fills a zero source address and identification, and always rewrites the total
+//! length and the header checksum; the packet is then routed to the address sendto named.
+//! `lo` takes the packet straight onto its queue; an Ethernet interface sends it through a
+//! smoltcp raw socket of the packet's protocol, which resolves the next hop.
+
+use crate::stack::Stack;
+use crate::Errno;
+use alloc::vec;
+use core::net::{IpAddr, Ipv4Addr};
+use smoltcp::socket::raw;
+use smoltcp::wire::{IpProtocol, IpVersion};
+
+/// `sizeof(struct iphdr)`.
+const HEADER: usize = 20;
+/// Packets an Ethernet interface's raw socket holds before they leave.
+const TX_PACKETS: usize = 16;
+
+/// The IPv4 header checksum of `h` (checksum field zeroed by the caller).
+fn checksum(h: &[u8]) -> u16 {
+    let mut sum: u32 = h
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+impl Stack {
+    /// Sends `packet` (an IPv4 header and its payload) towards `dst`; returns its length.
+    /// EINVAL for a packet shorter than a header or a header longer than the packet,
+    /// EMSGSIZE beyond the interface MTU, ENETUNREACH without a route, ENOBUFS when the
+    /// interface's queue is full.
+    pub fn send_ipv4_packet(&mut self, packet: &[u8], dst: Ipv4Addr) -> Result<usize, Errno> {
+        let len = packet.len();
+        if len < HEADER {
+            return Err(Errno::EINVAL);
+        }
+        let ihl = usize::from(packet[0] & 0xf) * 4;
+        if ihl > len {
+            return Err(Errno::EINVAL);
+        }
+        let n = self.route(IpAddr::V4(dst)).ok_or(Errno::ENETUNREACH)?;
+        if len > self.netifs[n].port.mtu {
+            return Err(Errno::EMSGSIZE);
+        }
+        let mut p = vec![0u8; len];
+        p.copy_from_slice(packet);
+        if ihl >= HEADER {
+            if p[12..16] == [0; 4] {
+                if let Some(IpAddr::V4(src)) = self.source_for(n, IpAddr::V4(dst)) {
+                    p[12..16].copy_from_slice(&src.octets());
+                }
+            }
+            p[2..4].copy_from_slice(&(len.min(0xffff) as u16).to_be_bytes());
+            if p[4..6] == [0; 2] {
+                let id = self.random() as u16;
+                p[4..6].copy_from_slice(&id.to_be_bytes());
+            }
+            p[10..12].copy_from_slice(&[0; 2]);
+            let sum = checksum(&p[..ihl]);
+            p[10..12].copy_from_slice(&sum.to_be_bytes());
+        }
+        // A packet smoltcp cannot parse is dropped on the wire, as a malformed one would be.
+        if p[0] >> 4 != 4 || ihl < HEADER {
+            return Ok(len);
+        }
+        if n == 0 {
+            let port = &mut self.netifs[0].port;
+            if !port.queue_looped(p) {
+                return Err(Errno::ENOBUFS);
+            }
+            return Ok(len);
+        }
+        let proto = p[9];
+        let handle = match self.raw_tx.get(&(n, proto)) {
+            Some(&h) => h,
+            None => {
+                let rx = raw::PacketBuffer::new(vec![], vec![]);
+                let tx = raw::PacketBuffer::new(
+                    vec![raw::PacketMetadata::EMPTY; TX_PACKETS],
+                    vec![0u8; TX_PACKETS * 1536],
+                );
+                let sock = raw::Socket::new(IpVersion::Ipv4, IpProtocol::from(proto), rx, tx);
+                let h = self.netifs[n].sockets.add(sock);
+                self.raw_tx.insert((n, proto), h);
+                h
+            }
+        };
+        let sock = self.netifs[n].sockets.get_mut::<raw::Socket>(handle);
+        sock.send_slice(&p).map_err(|_| Errno::ENOBUFS)?;
+        self.egress_due = true;
+        Ok(len)
+    }
+}
