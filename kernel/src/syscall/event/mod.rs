@@ -7,6 +7,7 @@
 mod aio;
 mod epoll;
 mod eventfd;
+mod io_uring;
 mod poll;
 mod select;
 mod timerfd;
@@ -31,6 +32,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     aio::SYSCALLS,
     epoll::SYSCALLS,
     eventfd::SYSCALLS,
+    io_uring::SYSCALLS,
     poll::SYSCALLS,
     select::SYSCALLS,
     timerfd::SYSCALLS,

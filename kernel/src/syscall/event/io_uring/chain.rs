@@ -1,0 +1,169 @@
+//! Link chains, waiting requests and their retries: a chain (SQEs joined by IOSQE_IO_LINK or
+//! IO_HARDLINK) runs in order, a request that must wait parks the rest of its chain with it,
+//! and a failed request (a negative result, or a short read or write) cancels what follows
+//! unless the link was a hard one.
+
+use super::ops::{self, Outcome};
+use crate::fs::file::{POLLERR, POLLHUP};
+use crate::fs::io_uring::{IoUring, Pending, Sqe, Wait};
+use crate::syscall::Call;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use lintel_abi::io_uring::*;
+use lintel_abi::Errno;
+
+fn flags(sqe: &Sqe) -> u8 {
+    sqe[1]
+}
+
+fn user_data(sqe: &Sqe) -> u64 {
+    u64::from_le_bytes(sqe[32..40].try_into().unwrap_or([0; 8]))
+}
+
+/// Whether `sqe` links to the next one.
+pub fn links(sqe: &Sqe) -> bool {
+    flags(sqe) & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK) != 0
+}
+
+/// Posts a request's result (unless IOSQE_CQE_SKIP_SUCCESS hides a success); whether its
+/// chain goes on.
+fn complete(ring: &IoUring, sqe: &Sqe, res: i32) -> bool {
+    let f = flags(sqe);
+    if !(res >= 0 && f & IOSQE_CQE_SKIP_SUCCESS != 0) {
+        ring.post(user_data(sqe), res, sqe[0] == IORING_OP_TIMEOUT);
+    }
+    let failed = res < 0 || ops::short(sqe, res);
+    !failed || f & IOSQE_IO_HARDLINK != 0
+}
+
+/// Completes every request of `rest` with ECANCELED.
+pub fn cancel_all(ring: &IoUring, rest: &[Sqe]) {
+    for s in rest {
+        ring.post(user_data(s), -Errno::ECANCELED.0, s[0] == IORING_OP_TIMEOUT);
+    }
+}
+
+/// Completes `sqe` with error `e` without running it.
+pub fn fail(ring: &IoUring, sqe: &Sqe, e: Errno) {
+    ring.post(user_data(sqe), -e.0, sqe[0] == IORING_OP_TIMEOUT);
+}
+
+/// Runs the chain from its first request.
+pub fn run(c: &mut Call, ring: &Arc<IoUring>, chain: Vec<Sqe>) {
+    let Some(first) = chain.first() else { return };
+    if flags(first) & IOSQE_IO_DRAIN != 0 && !ring.state.lock().pending.is_empty() {
+        park(c, ring, chain, Wait::Drain);
+        return;
+    }
+    resume(c, ring, chain);
+}
+
+fn park(c: &Call, ring: &IoUring, mut chain: Vec<Sqe>, wait: Wait) {
+    if chain.is_empty() {
+        return;
+    }
+    let sqe = chain.remove(0);
+    let p = Pending {
+        sqe,
+        user_data: user_data(&sqe),
+        opcode: sqe[0],
+        wait,
+        link: chain,
+        mm: Arc::downgrade(&c.thread.proc_ref().mm()),
+    };
+    ring.state.lock().pending.push(p);
+}
+
+/// Runs `chain` in order until a request waits or fails.
+fn resume(c: &mut Call, ring: &Arc<IoUring>, chain: Vec<Sqe>) {
+    let mut i = 0;
+    while let Some(sqe) = chain.get(i) {
+        match ops::run(c, ring, sqe) {
+            Outcome::Done(res) => {
+                if !complete(ring, sqe, res) {
+                    cancel_all(ring, chain.get(i + 1..).unwrap_or(&[]));
+                    return;
+                }
+            }
+            Outcome::Wait(w) => {
+                park(c, ring, chain.get(i..).unwrap_or(&[]).to_vec(), w);
+                return;
+            }
+            Outcome::Cancelled(victim) => {
+                let go = complete(ring, sqe, 0);
+                cancel(ring, victim);
+                if !go {
+                    cancel_all(ring, chain.get(i + 1..).unwrap_or(&[]));
+                    return;
+                }
+            }
+        }
+        i += 1;
+    }
+}
+
+/// Retries the waiting requests of the caller's address space whose file is ready or whose
+/// timer is due.
+pub fn run_pending(c: &mut Call, ring: &Arc<IoUring>) {
+    let mm = c.thread.proc_ref().mm();
+    let list = ring.take_pending(&mm);
+    if list.is_empty() {
+        return;
+    }
+    let now = crate::time::uptime_ns();
+    let others = list
+        .iter()
+        .filter(|p| !matches!(p.wait, Wait::Drain))
+        .count()
+        + ring.state.lock().pending.len();
+    let seq = ring.state.lock().seq;
+    let mut keep = Vec::new();
+    let mut ready = Vec::new();
+    for p in list {
+        let go = match &p.wait {
+            Wait::File { file, mask } => match file.get() {
+                Some(f) => f.ops.poll(&f) & (mask | POLLERR | POLLHUP) != 0,
+                None => true,
+            },
+            Wait::Timeout {
+                deadline,
+                count,
+                start,
+            } => *count > 0 && seq.wrapping_sub(*start) >= *count || now >= *deadline,
+            Wait::Drain => others == 0,
+        };
+        if go {
+            ready.push(p);
+        } else {
+            keep.push(p);
+        }
+    }
+    ring.state.lock().pending.extend(keep);
+    for p in ready {
+        let mut chain = alloc::vec![p.sqe];
+        chain.extend(p.link);
+        match p.wait {
+            Wait::Timeout { deadline, .. } => {
+                // Fired (ETIME) or satisfied by its completion count (0).
+                let res = if now >= deadline { -Errno::ETIME.0 } else { 0 };
+                let rest = chain.split_off(1);
+                if complete(ring, &chain[0], res) {
+                    resume(c, ring, rest);
+                } else {
+                    cancel_all(ring, &rest);
+                }
+            }
+            Wait::File { .. } | Wait::Drain => resume(c, ring, chain),
+        }
+    }
+}
+
+/// Completes a cancelled waiting request with ECANCELED, and the rest of its chain.
+pub fn cancel(ring: &IoUring, p: Pending) {
+    ring.post(
+        p.user_data,
+        -Errno::ECANCELED.0,
+        p.opcode == IORING_OP_TIMEOUT,
+    );
+    cancel_all(ring, &p.link);
+}

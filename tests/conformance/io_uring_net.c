@@ -1,0 +1,177 @@
+/* io_uring requests that are one system call each: SEND/RECV (a RECV that waits for data),
+ * SENDMSG/RECVMSG, ACCEPT that waits for a connection and CONNECT over TCP loopback, OPENAT,
+ * STATX, FALLOCATE, FADVISE, MADVISE and CLOSE, with their errors. */
+// covers: io_uring_setup io_uring_enter
+#define _GNU_SOURCE
+#include "lintel_test.h"
+#include "io_uring_ring.h"
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#ifndef STATX_SIZE /* musl without statx: the kernel header has the struct */
+#include <linux/stat.h>
+#endif
+#include <sys/uio.h>
+
+int main(void) {
+    struct ring r;
+    CHECK(ring_init(&r, 8, 0, 0) == 0);
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    char buf[64] = {0};
+
+    /* RECV waits; SEND wakes it. */
+    struct io_uring_sqe *s = get_sqe(&r, IORING_OP_RECV, sv[1], 1);
+    s->addr = (uintptr_t)buf;
+    s->len = sizeof buf;
+    CHECK(submit(&r, 1, 0) == 1);
+    CHECK(cq_ready(&r) == 0);
+    s = get_sqe(&r, IORING_OP_SEND, sv[0], 2);
+    s->addr = (uintptr_t) "ping";
+    s->len = 4;
+    CHECK(submit(&r, 1, 2) == 1);
+    struct io_uring_cqe c[2];
+    CHECK(reap(&r, &c[0]) && reap(&r, &c[1]));
+    int sent = c[0].user_data == 2 ? 0 : 1;
+    CHECK(c[sent].user_data == 2 && c[sent].res == 4);
+    CHECK(c[1 - sent].user_data == 1 && c[1 - sent].res == 4 && memcmp(buf, "ping", 4) == 0);
+
+    /* SENDMSG and RECVMSG. */
+    struct iovec iov = {"msg!", 4};
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    s = get_sqe(&r, IORING_OP_SENDMSG, sv[1], 3);
+    s->addr = (uintptr_t)&mh;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 3) == 4);
+    char rb[8] = {0};
+    struct iovec riov = {rb, sizeof rb};
+    struct msghdr rh;
+    memset(&rh, 0, sizeof rh);
+    rh.msg_iov = &riov;
+    rh.msg_iovlen = 1;
+    s = get_sqe(&r, IORING_OP_RECVMSG, sv[0], 4);
+    s->addr = (uintptr_t)&rh;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 4) == 4 && memcmp(rb, "msg!", 4) == 0);
+    /* RECV on a file that is not a socket. */
+    s = get_sqe(&r, IORING_OP_RECV, 0, 5);
+    int devnull = open("/dev/null", O_RDONLY);
+    s->fd = devnull;
+    s->addr = (uintptr_t)buf;
+    s->len = 1;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 5) == -ENOTSOCK);
+    close(devnull);
+    /* The peer closes: a waiting RECV completes with 0. */
+    s = get_sqe(&r, IORING_OP_RECV, sv[0], 6);
+    s->addr = (uintptr_t)buf;
+    s->len = 8;
+    CHECK(submit(&r, 1, 0) == 1);
+    close(sv[1]);
+    CHECK(uring_enter(r.fd, 0, 1, IORING_ENTER_GETEVENTS, 0, 8) == 0);
+    CHECK(reap_res(&r, 6) == 0);
+    close(sv[0]);
+
+    /* TCP loopback: ACCEPT waits for the CONNECT. */
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    CHECK(bind(ls, (struct sockaddr *)&sa, sizeof sa) == 0);
+    CHECK(listen(ls, 4) == 0);
+    CHECK(getsockname(ls, (struct sockaddr *)&sa, &sl) == 0);
+    struct sockaddr_in peer;
+    socklen_t plen = sizeof peer;
+    s = get_sqe(&r, IORING_OP_ACCEPT, ls, 10);
+    s->addr = (uintptr_t)&peer;
+    s->addr2 = (uintptr_t)&plen;
+    CHECK(submit(&r, 1, 0) == 1);
+    CHECK(cq_ready(&r) == 0);
+    int cs = socket(AF_INET, SOCK_STREAM, 0);
+    s = get_sqe(&r, IORING_OP_CONNECT, cs, 11);
+    s->addr = (uintptr_t)&sa;
+    s->off = sizeof sa;
+    CHECK(submit(&r, 1, 2) == 1);
+    int as = -1, connected = -1;
+    for (int i = 0; i < 2; i++) {
+        struct io_uring_cqe e;
+        CHECK(reap(&r, &e));
+        if (e.user_data == 10)
+            as = e.res;
+        else if (e.user_data == 11)
+            connected = e.res;
+    }
+    CHECK(as >= 0 && connected == 0);
+    CHECK(plen == sizeof peer && peer.sin_family == AF_INET);
+    CHECK(write(cs, "tcp", 3) == 3);
+    CHECK(read(as, buf, 3) == 3 && memcmp(buf, "tcp", 3) == 0);
+    close(as);
+    close(cs);
+    close(ls);
+
+    /* OPENAT, STATX, FALLOCATE, FADVISE, MADVISE, CLOSE. */
+    char dir[] = "/tmp/uring-dir-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    s = get_sqe(&r, IORING_OP_OPENAT, dfd, 20);
+    s->addr = (uintptr_t) "f";
+    s->open_flags = O_RDWR | O_CREAT | O_EXCL;
+    s->len = 0600;
+    CHECK(submit(&r, 1, 1) == 1);
+    int f = reap_res(&r, 20);
+    CHECK(f >= 0);
+    s = get_sqe(&r, IORING_OP_OPENAT, dfd, 21);
+    s->addr = (uintptr_t) "f";
+    s->open_flags = O_RDWR | O_CREAT | O_EXCL;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 21) == -EEXIST);
+    s = get_sqe(&r, IORING_OP_FALLOCATE, f, 22);
+    s->off = 0;
+    s->addr = 8192; /* the length */
+    s->len = 0;     /* the mode */
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 22) == 0);
+    struct statx stx;
+    memset(&stx, 0, sizeof stx);
+    s = get_sqe(&r, IORING_OP_STATX, dfd, 23);
+    s->addr = (uintptr_t) "f";
+    s->len = STATX_SIZE | STATX_MODE;
+    s->addr2 = (uintptr_t)&stx;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 23) == 0);
+    CHECK(stx.stx_size == 8192 && (stx.stx_mode & 0777) == 0600 && S_ISREG(stx.stx_mode));
+    s = get_sqe(&r, IORING_OP_FADVISE, f, 24);
+    s->fadvise_advice = POSIX_FADV_SEQUENTIAL;
+    s->len = 100;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 24) == 0);
+    char *m = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    s = get_sqe(&r, IORING_OP_MADVISE, -1, 25);
+    s->addr = (uintptr_t)m;
+    s->len = 4096;
+    s->fadvise_advice = MADV_DONTNEED;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 25) == 0);
+    get_sqe(&r, IORING_OP_CLOSE, f, 26);
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 26) == 0);
+    CHECK(fcntl(f, F_GETFD) == -1 && errno == EBADF);
+    get_sqe(&r, IORING_OP_CLOSE, f, 27);
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 27) == -EBADF);
+    /* A ring cannot close a ring. */
+    get_sqe(&r, IORING_OP_CLOSE, r.fd, 28);
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 28) == -EBADF);
+    char fp[64];
+    snprintf(fp, sizeof fp, "%s/f", dir);
+    unlink(fp);
+    close(dfd);
+    rmdir(dir);
+    close(r.fd);
+    DONE();
+}
