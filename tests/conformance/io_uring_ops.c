@@ -1,7 +1,8 @@
 /* io_uring requests: file reads and writes (at offsets and at the file position, vectored,
  * with registered buffers and files), fsync, a pipe read that completes after a later write,
  * polls and their removal, timeouts (by time and by completion count) and their removal,
- * cancellation, linked requests (a failure cancels the rest, a hard link does not), CQ
+ * cancellation, linked requests (a failure cancels the rest, a hard link does not), link
+ * timeouts, CQ
  * overflow without loss, the signal mask, and closing a ring with a request in flight. */
 // covers: io_uring_setup io_uring_enter io_uring_register
 #define _GNU_SOURCE
@@ -240,6 +241,55 @@ int main(void) {
     CHECK(uring_enter(r.fd, 0, 2, IORING_ENTER_GETEVENTS, 0, 8) == 0);
     CHECK(reap_res(&r, 47) == 2);
     CHECK(reap_res(&r, 48) == 0);
+
+    /* LINK_TIMEOUT bounds the request before it: on expiry the timeout completes with ETIME,
+     * then the request and what is linked after with ECANCELED; a request that finishes first
+     * cancels its timeout; one with no linked request before it is EINVAL; a bad timespec
+     * fails at submission and cancels the request it was linked to. */
+    s = get_sqe(&r, IORING_OP_READ, p[0], 60);
+    s->addr = (uintptr_t)pbuf;
+    s->len = 1;
+    s->flags = IOSQE_IO_LINK;
+    s = get_sqe(&r, IORING_OP_LINK_TIMEOUT, -1, 61);
+    s->addr = (uintptr_t)&ts;
+    s->len = 1;
+    s->flags = IOSQE_IO_LINK;
+    get_sqe(&r, IORING_OP_NOP, -1, 62);
+    CHECK(submit(&r, 3, 3) == 3);
+    CHECK(reap_res(&r, 61) == -ETIME);
+    CHECK(reap_res(&r, 60) == -ECANCELED);
+    CHECK(reap_res(&r, 62) == -ECANCELED);
+    get_sqe(&r, IORING_OP_NOP, -1, 63)->flags = IOSQE_IO_LINK;
+    s = get_sqe(&r, IORING_OP_LINK_TIMEOUT, -1, 64);
+    s->addr = (uintptr_t)&long_ts;
+    s->len = 1;
+    CHECK(submit(&r, 2, 2) == 2);
+    CHECK(reap_res(&r, 63) == 0);
+    CHECK(reap_res(&r, 64) == -ECANCELED);
+    s = get_sqe(&r, IORING_OP_READ, p[0], 65);
+    s->addr = (uintptr_t)pbuf;
+    s->len = 1;
+    s->flags = IOSQE_IO_LINK;
+    s = get_sqe(&r, IORING_OP_LINK_TIMEOUT, -1, 66);
+    s->addr = (uintptr_t)&long_ts;
+    s->len = 1;
+    CHECK(submit(&r, 2, 0) == 2);
+    CHECK(write(p[1], "w", 1) == 1);
+    CHECK(uring_enter(r.fd, 0, 2, IORING_ENTER_GETEVENTS, 0, 8) == 0);
+    CHECK(reap_res(&r, 65) == 1);
+    CHECK(reap_res(&r, 66) == -ECANCELED);
+    s = get_sqe(&r, IORING_OP_LINK_TIMEOUT, -1, 67);
+    s->addr = (uintptr_t)&long_ts;
+    s->len = 1;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 67) == -EINVAL);
+    get_sqe(&r, IORING_OP_NOP, -1, 68)->flags = IOSQE_IO_LINK;
+    s = get_sqe(&r, IORING_OP_LINK_TIMEOUT, -1, 69);
+    s->addr = 8;
+    s->len = 1;
+    CHECK(submit(&r, 2, 2) == 2);
+    CHECK(reap_res(&r, 68) == -ECANCELED);
+    CHECK(reap_res(&r, 69) == -EFAULT);
 
     /* CQ overflow: 8 SQ entries, 16 CQ entries; 24 completions are all kept. */
     for (int round = 0; round < 3; round++) {

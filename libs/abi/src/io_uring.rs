@@ -60,6 +60,7 @@ pub const IORING_OP_TIMEOUT: u8 = 11;
 pub const IORING_OP_TIMEOUT_REMOVE: u8 = 12;
 pub const IORING_OP_ACCEPT: u8 = 13;
 pub const IORING_OP_ASYNC_CANCEL: u8 = 14;
+pub const IORING_OP_LINK_TIMEOUT: u8 = 15;
 pub const IORING_OP_CONNECT: u8 = 16;
 pub const IORING_OP_FALLOCATE: u8 = 17;
 pub const IORING_OP_OPENAT: u8 = 18;

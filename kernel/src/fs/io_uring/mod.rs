@@ -68,6 +68,8 @@ pub struct Pending {
     pub opcode: u8,
     pub wait: Wait,
     pub link: Vec<Sqe>,
+    /// When the IORING_OP_LINK_TIMEOUT that follows it (first in `link`) expires.
+    pub link_deadline: Option<u64>,
     /// The submitter's address space: the request's buffers are there.
     pub mm: Weak<Mm>,
 }
@@ -228,14 +230,17 @@ impl IoUring {
         Some(s.pending.remove(i))
     }
 
-    /// The earliest timeout deadline among pending requests.
+    /// The earliest deadline (timeouts, link timeouts) among pending requests.
     pub fn next_deadline(&self) -> Option<u64> {
         let s = self.state.lock();
         s.pending
             .iter()
-            .filter_map(|p| match p.wait {
-                Wait::Timeout { deadline, .. } => Some(deadline),
-                Wait::File { .. } | Wait::Drain => None,
+            .flat_map(|p| {
+                let own = match p.wait {
+                    Wait::Timeout { deadline, .. } => Some(deadline),
+                    Wait::File { .. } | Wait::Drain => None,
+                };
+                own.into_iter().chain(p.link_deadline)
             })
             .min()
     }

@@ -52,13 +52,13 @@ pub fn fail(ring: &IoUring, sqe: &Sqe, e: Errno) {
 pub fn run(c: &mut Call, ring: &Arc<IoUring>, chain: Vec<Sqe>) {
     let Some(first) = chain.first() else { return };
     if flags(first) & IOSQE_IO_DRAIN != 0 && !ring.state.lock().pending.is_empty() {
-        park(c, ring, chain, Wait::Drain);
+        park(c, ring, chain, Wait::Drain, None);
         return;
     }
-    resume(c, ring, chain);
+    resume(c, ring, chain, None);
 }
 
-fn park(c: &Call, ring: &IoUring, mut chain: Vec<Sqe>, wait: Wait) {
+fn park(c: &Call, ring: &IoUring, mut chain: Vec<Sqe>, wait: Wait, link_deadline: Option<u64>) {
     if chain.is_empty() {
         return;
     }
@@ -69,41 +69,53 @@ fn park(c: &Call, ring: &IoUring, mut chain: Vec<Sqe>, wait: Wait) {
         opcode: sqe[0],
         wait,
         link: chain,
+        link_deadline,
         mm: Arc::downgrade(&c.thread.proc_ref().mm()),
     };
     ring.state.lock().pending.push(p);
 }
 
-/// Runs `chain` in order until a request waits or fails.
-fn resume(c: &mut Call, ring: &Arc<IoUring>, chain: Vec<Sqe>) {
+fn is_link_timeout(sqe: &Sqe) -> bool {
+    sqe[0] == IORING_OP_LINK_TIMEOUT
+}
+
+/// Runs `chain` in order until a request waits or fails. A LINK_TIMEOUT right after a request
+/// bounds it: `deadline` is that timeout's, when it was armed before (a retried request).
+fn resume(c: &mut Call, ring: &Arc<IoUring>, chain: Vec<Sqe>, mut deadline: Option<u64>) {
     let mut i = 0;
     while let Some(sqe) = chain.get(i) {
-        match ops::run(c, ring, sqe) {
-            Outcome::Done(res) => {
-                if !complete(ring, sqe, res) {
-                    cancel_all(ring, chain.get(i + 1..).unwrap_or(&[]));
-                    return;
-                }
-            }
+        let lt = chain.get(i + 1).filter(|s| is_link_timeout(s));
+        let next = if lt.is_some() { i + 2 } else { i + 1 };
+        let rest = chain.get(next..).unwrap_or(&[]);
+        let armed = deadline.take();
+        let (res, victim) = match ops::run(c, ring, sqe) {
+            Outcome::Done(res) => (res, None),
             Outcome::Wait(w) => {
-                park(c, ring, chain.get(i..).unwrap_or(&[]).to_vec(), w);
+                let at = lt.and_then(|t| armed.or_else(|| ops::deadline_of(t).ok()));
+                park(c, ring, chain.get(i..).unwrap_or(&[]).to_vec(), w, at);
                 return;
             }
-            Outcome::Cancelled(victim) => {
-                let go = complete(ring, sqe, 0);
-                cancel(ring, victim);
-                if !go {
-                    cancel_all(ring, chain.get(i + 1..).unwrap_or(&[]));
-                    return;
-                }
-            }
+            Outcome::Cancelled(victim) => (0, Some(victim)),
+        };
+        let go = complete(ring, sqe, res);
+        if let Some(v) = victim {
+            cancel(ring, v);
         }
-        i += 1;
+        // The request finished first: its link timeout is cancelled.
+        if let Some(t) = lt {
+            fail(ring, t, Errno::ECANCELED);
+        }
+        if !go {
+            cancel_all(ring, rest);
+            return;
+        }
+        i = next;
     }
 }
 
 /// Retries the waiting requests of the caller's address space whose file is ready or whose
-/// timer is due.
+/// timer is due, and ends those whose link timeout expired (the timeout completes with
+/// ETIME, then the request and the rest of its chain with ECANCELED, as on Linux).
 pub fn run_pending(c: &mut Call, ring: &Arc<IoUring>) {
     let mm = c.thread.proc_ref().mm();
     let list = ring.take_pending(&mm);
@@ -119,6 +131,7 @@ pub fn run_pending(c: &mut Call, ring: &Arc<IoUring>) {
     let seq = ring.state.lock().seq;
     let mut keep = Vec::new();
     let mut ready = Vec::new();
+    let mut expired = Vec::new();
     for p in list {
         let go = match &p.wait {
             Wait::File { file, mask } => match file.get() {
@@ -134,11 +147,24 @@ pub fn run_pending(c: &mut Call, ring: &Arc<IoUring>) {
         };
         if go {
             ready.push(p);
+        } else if p.link_deadline.is_some_and(|d| now >= d) {
+            expired.push(p);
         } else {
             keep.push(p);
         }
     }
     ring.state.lock().pending.extend(keep);
+    for p in expired {
+        if let Some((t, rest)) = p.link.split_first() {
+            fail(ring, t, Errno::ETIME);
+            ring.post(
+                p.user_data,
+                -Errno::ECANCELED.0,
+                p.opcode == IORING_OP_TIMEOUT,
+            );
+            cancel_all(ring, rest);
+        }
+    }
     for p in ready {
         let mut chain = alloc::vec![p.sqe];
         chain.extend(p.link);
@@ -147,13 +173,13 @@ pub fn run_pending(c: &mut Call, ring: &Arc<IoUring>) {
                 // Fired (ETIME) or satisfied by its completion count (0).
                 let res = if now >= deadline { -Errno::ETIME.0 } else { 0 };
                 let rest = chain.split_off(1);
-                if complete(ring, &chain[0], res) {
-                    resume(c, ring, rest);
+                if chain.first().is_some_and(|t| complete(ring, t, res)) {
+                    resume(c, ring, rest, None);
                 } else {
                     cancel_all(ring, &rest);
                 }
             }
-            Wait::File { .. } | Wait::Drain => resume(c, ring, chain),
+            Wait::File { .. } | Wait::Drain => resume(c, ring, chain, p.link_deadline),
         }
     }
 }

@@ -34,7 +34,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "io_uring_enter",
         io_uring_enter,
-        "NOP, READ(V), WRITE(V), READ/WRITE_FIXED, FSYNC, POLL_ADD (one-shot), POLL_REMOVE, TIMEOUT, TIMEOUT_REMOVE, ASYNC_CANCEL, ACCEPT, CONNECT, SEND, RECV, SENDMSG, RECVMSG, OPENAT, CLOSE, STATX, FALLOCATE, FADVISE, MADVISE; waiting requests progress only while the ring is entered; no LINK_TIMEOUT, multishot or provided buffers",
+        "NOP, READ(V), WRITE(V), READ/WRITE_FIXED, FSYNC, POLL_ADD (one-shot), POLL_REMOVE, TIMEOUT, TIMEOUT_REMOVE, LINK_TIMEOUT, ASYNC_CANCEL, ACCEPT, CONNECT, SEND, RECV, SENDMSG, RECVMSG, OPENAT, CLOSE, STATX, FALLOCATE, FADVISE, MADVISE; waiting requests progress only while the ring is entered; no multishot, provided buffers or direct descriptors; registered files only for reads, writes, fsync and polls",
     ),
     Syscall::partial(
         "io_uring_register",
@@ -168,7 +168,17 @@ pub fn io_uring_enter(c: &mut Call) -> SysResult {
             break;
         };
         submitted += 1;
-        if let Err(e) = ops::prep(&sqe) {
+        // A LINK_TIMEOUT must follow a linked request (not another LINK_TIMEOUT).
+        let lt_alone = sqe[0] == IORING_OP_LINK_TIMEOUT
+            && links
+                .last()
+                .is_none_or(|l: &crate::fs::io_uring::Sqe| l[0] == IORING_OP_LINK_TIMEOUT);
+        let checked = if lt_alone {
+            Err(Errno::EINVAL)
+        } else {
+            ops::prep(&sqe)
+        };
+        if let Err(e) = checked {
             // Refused at submission (Linux's prep): the request completes with the error, the
             // chain it was joining is cancelled, and the batch ends unless SUBMIT_ALL.
             chain::cancel_all(&ring, &core::mem::take(&mut links));

@@ -67,6 +67,7 @@ pub const SUPPORTED: &[u8] = &[
     IORING_OP_TIMEOUT_REMOVE,
     IORING_OP_ACCEPT,
     IORING_OP_ASYNC_CANCEL,
+    IORING_OP_LINK_TIMEOUT,
     IORING_OP_CONNECT,
     IORING_OP_FALLOCATE,
     IORING_OP_OPENAT,
@@ -169,6 +170,12 @@ pub fn prep(sqe: &Sqe) -> Result<(), Errno> {
             IORING_OP_TIMEOUT => {
                 f.len != 1 || f.buf_index != 0 || f.op_flags & !IORING_TIMEOUT_ABS != 0
             }
+            IORING_OP_LINK_TIMEOUT => {
+                f.len != 1
+                    || f.off != 0
+                    || f.buf_index != 0
+                    || f.op_flags & !IORING_TIMEOUT_ABS != 0
+            }
             // No direct descriptors (file_index) for these.
             IORING_OP_OPENAT | IORING_OP_STATX => fixed || f.file_index != 0,
             IORING_OP_CLOSE => {
@@ -184,13 +191,31 @@ pub fn prep(sqe: &Sqe) -> Result<(), Errno> {
     if bad {
         return Err(Errno::EINVAL);
     }
+    if f.opcode == IORING_OP_LINK_TIMEOUT {
+        // The timespec is read at submission (EFAULT, EINVAL), as Linux's prep.
+        deadline_of(sqe)?;
+    }
     Ok(())
+}
+
+/// When a LINK_TIMEOUT (or TIMEOUT) SQE's time runs out, counted from now unless
+/// IORING_TIMEOUT_ABS.
+pub fn deadline_of(sqe: &Sqe) -> Result<u64, Errno> {
+    let f = fields(sqe);
+    let ns = get_timespec(f.addr as usize)? as u64;
+    Ok(if f.op_flags & IORING_TIMEOUT_ABS != 0 {
+        ns
+    } else {
+        crate::time::uptime_ns().saturating_add(ns)
+    })
 }
 
 pub fn run(c: &mut Call, ring: &Arc<IoUring>, sqe: &Sqe) -> Outcome {
     let f = fields(sqe);
     match f.opcode {
         IORING_OP_NOP => Outcome::Done(0),
+        // Only meaningful after a linked request, where the chain consumes it.
+        IORING_OP_LINK_TIMEOUT => err(Errno::EINVAL),
         IORING_OP_READ | IORING_OP_READV | IORING_OP_READ_FIXED => rw(c, ring, &f, false),
         IORING_OP_WRITE | IORING_OP_WRITEV | IORING_OP_WRITE_FIXED => rw(c, ring, &f, true),
         IORING_OP_FSYNC => match file_of(c, ring, &f) {
@@ -229,14 +254,9 @@ pub fn run(c: &mut Call, ring: &Arc<IoUring>, sqe: &Sqe) -> Outcome {
             }
         }
         IORING_OP_TIMEOUT => {
-            let ns = match get_timespec(f.addr as usize) {
-                Ok(ns) => ns as u64,
+            let deadline = match deadline_of(sqe) {
+                Ok(d) => d,
                 Err(e) => return err(e),
-            };
-            let deadline = if f.op_flags & IORING_TIMEOUT_ABS != 0 {
-                ns
-            } else {
-                crate::time::uptime_ns().saturating_add(ns)
             };
             Outcome::Wait(Wait::Timeout {
                 deadline,
