@@ -107,6 +107,7 @@ fn kernel_main(info: BootInfo) -> ! {
     proc::set_session_end_hook(fs::tty::session_ended);
     // System calls from user mode go to the syscall layer's table.
     proc::set_syscall_handler(syscall::dispatch);
+    proc::set_task_work(syscall::task_work);
     if info.cmdline.split(' ').any(|w| w == "norandmaps") {
         ASLR.store(false, core::sync::atomic::Ordering::Relaxed);
     }

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -290,6 +291,44 @@ int main(void) {
     CHECK(submit(&r, 2, 2) == 2);
     CHECK(reap_res(&r, 68) == -ECANCELED);
     CHECK(reap_res(&r, 69) == -EFAULT);
+
+    /* Requests complete without io_uring_enter (Linux's task work): after the process's own
+     * write returns, and when it waits for the ring fd in poll or epoll while another process
+     * writes (epoll_wait may end with EINTR on Linux, as the task work interrupts it). */
+    s = get_sqe(&r, IORING_OP_READ, p[0], 70);
+    s->addr = (uintptr_t)pbuf;
+    s->len = 1;
+    CHECK(submit(&r, 1, 0) == 1);
+    CHECK(write(p[1], "t", 1) == 1);
+    CHECK(cq_ready(&r) == 1);
+    CHECK(reap_res(&r, 70) == 1);
+    for (int mode = 0; mode < 2; mode++) {
+        s = get_sqe(&r, IORING_OP_READ, p[0], 71 + mode);
+        s->addr = (uintptr_t)pbuf;
+        s->len = 1;
+        CHECK(submit(&r, 1, 0) == 1);
+        pid_t kid = fork();
+        if (kid == 0) {
+            usleep(20000);
+            _exit(write(p[1], "k", 1) == 1 ? 0 : 1);
+        }
+        if (mode == 0) {
+            struct pollfd pf = {r.fd, POLLIN, 0};
+            CHECK(poll(&pf, 1, 5000) == 1 && pf.revents == POLLIN);
+        } else {
+            int ep = epoll_create1(0);
+            struct epoll_event ev = {.events = EPOLLIN};
+            CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, r.fd, &ev) == 0);
+            errno = 0;
+            int n = epoll_wait(ep, &ev, 1, 5000);
+            CHECK(n == 1 || (n == -1 && errno == EINTR));
+            close(ep);
+        }
+        CHECK(cq_ready(&r) == 1);
+        CHECK(reap_res(&r, 71 + mode) == 1);
+        int st;
+        CHECK(waitpid(kid, &st, 0) == kid && st == 0);
+    }
 
     /* CQ overflow: 8 SQ entries, 16 CQ entries; 24 completions are all kept. */
     for (int round = 0; round < 3; round++) {

@@ -12,6 +12,7 @@ use crate::mm::{KernelMap, Mm};
 use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 use lintel_abi::io_uring::*;
 use lintel_abi::stat::Stat;
 use lintel_abi::{Errno, KResult};
@@ -84,6 +85,42 @@ pub struct State {
     pub files: Option<Vec<Option<Arc<OpenFile>>>>,
     pub buffers: Option<Vec<(usize, usize)>>,
     pub eventfd: Option<Arc<EventFd>>,
+}
+
+/// Rings that have waiting requests (tried on the way back to user mode), and whether there
+/// are any: the only cost of io_uring for threads that do not use it is that one load.
+static WAITING: Mutex<Vec<Weak<IoUring>>> = Mutex::new(Vec::new());
+static ANY_WAITING: AtomicBool = AtomicBool::new(false);
+
+pub fn any_waiting() -> bool {
+    ANY_WAITING.load(Ordering::Relaxed)
+}
+
+/// The live rings with waiting requests; those with none left the list.
+pub fn waiting_rings() -> Vec<Arc<IoUring>> {
+    let mut w = WAITING.lock();
+    let mut live = Vec::new();
+    w.retain(|r| match r.upgrade() {
+        Some(ring) if !ring.state.lock().pending.is_empty() => {
+            live.push(ring);
+            true
+        }
+        _ => false,
+    });
+    ANY_WAITING.store(!w.is_empty(), Ordering::Relaxed);
+    live
+}
+
+/// Puts `ring` in the list of rings with waiting requests.
+pub fn note_waiting(ring: &Arc<IoUring>) {
+    let mut w = WAITING.lock();
+    if !w
+        .iter()
+        .any(|r| core::ptr::eq(r.as_ptr(), Arc::as_ptr(ring)))
+    {
+        w.push(Arc::downgrade(ring));
+    }
+    ANY_WAITING.store(true, Ordering::Relaxed);
 }
 
 pub struct IoUring {
@@ -246,6 +283,41 @@ impl IoUring {
     }
 }
 
+/// Set while a ring's poll looks at the files its requests wait for, so that a ring waiting
+/// on a file that polls the ring (an epoll set holding it) does not recurse.
+static IN_POLL: AtomicBool = AtomicBool::new(false);
+
+impl IoUring {
+    /// Whether a waiting request could complete now (its file is ready, its time is up): the
+    /// ring then polls readable, so that a program waiting for the ring fd in poll or epoll
+    /// wakes and completes it on its way back to user mode.
+    fn pending_ready(&self) -> bool {
+        if IN_POLL.swap(true, Ordering::Acquire) {
+            return false;
+        }
+        let now = crate::time::uptime_ns();
+        let mut files = Vec::new();
+        let mut due = false;
+        for p in self.state.lock().pending.iter() {
+            due |= p.link_deadline.is_some_and(|d| now >= d);
+            match &p.wait {
+                Wait::File {
+                    file: FileRef::Strong(f),
+                    mask,
+                } => files.push((f.clone(), *mask)),
+                Wait::Timeout { deadline, .. } => due |= now >= *deadline,
+                Wait::File { .. } | Wait::Drain => {}
+            }
+        }
+        let ready = due
+            || files.iter().any(|(f, m)| {
+                f.ops.poll(f) & (m | super::file::POLLERR | super::file::POLLHUP) != 0
+            });
+        IN_POLL.store(false, Ordering::Release);
+        ready
+    }
+}
+
 impl FileOps for IoUring {
     fn anon_name(&self) -> Option<&'static str> {
         Some("[io_uring]")
@@ -261,7 +333,7 @@ impl FileOps for IoUring {
 
     fn poll(&self, _: &OpenFile) -> u32 {
         let mut m = 0;
-        if self.cq_ready() > 0 {
+        if self.cq_ready() > 0 || self.pending_ready() {
             m |= POLLIN | POLLRDNORM;
         }
         if self.sq_pending() < self.sq_entries {

@@ -8,6 +8,8 @@ mod aio;
 mod epoll;
 mod eventfd;
 mod io_uring;
+
+pub(super) use io_uring::task_work as io_uring_task_work;
 mod poll;
 mod select;
 mod timerfd;

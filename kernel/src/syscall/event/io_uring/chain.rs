@@ -58,7 +58,13 @@ pub fn run(c: &mut Call, ring: &Arc<IoUring>, chain: Vec<Sqe>) {
     resume(c, ring, chain, None);
 }
 
-fn park(c: &Call, ring: &IoUring, mut chain: Vec<Sqe>, wait: Wait, link_deadline: Option<u64>) {
+fn park(
+    c: &Call,
+    ring: &Arc<IoUring>,
+    mut chain: Vec<Sqe>,
+    wait: Wait,
+    link_deadline: Option<u64>,
+) {
     if chain.is_empty() {
         return;
     }
@@ -73,6 +79,7 @@ fn park(c: &Call, ring: &IoUring, mut chain: Vec<Sqe>, wait: Wait, link_deadline
         mm: Arc::downgrade(&c.thread.proc_ref().mm()),
     };
     ring.state.lock().pending.push(p);
+    crate::fs::io_uring::note_waiting(ring);
 }
 
 fn is_link_timeout(sqe: &Sqe) -> bool {
@@ -153,7 +160,10 @@ pub fn run_pending(c: &mut Call, ring: &Arc<IoUring>) {
             keep.push(p);
         }
     }
-    ring.state.lock().pending.extend(keep);
+    if !keep.is_empty() {
+        ring.state.lock().pending.extend(keep);
+        crate::fs::io_uring::note_waiting(ring);
+    }
     for p in expired {
         if let Some((t, rest)) = p.link.split_first() {
             fail(ring, t, Errno::ETIME);

@@ -2,9 +2,10 @@
 //!
 //! Requests run in the submitting thread during io_uring_enter (ops.rs); one whose file is not
 //! ready (an empty pipe, a socket without data or connections, a poll) or a timeout waits in
-//! the ring and is retried whenever the ring is entered, and while io_uring_enter waits for
-//! completions (chain.rs). Linux's async punt completes it from a worker even when nobody
-//! enters the ring; here a program must enter it (liburing's io_uring_wait_cqe does).
+//! the ring and is retried (chain.rs) on every way back to user mode of the submitting
+//! process (`task_work`, as Linux's task work), whenever the ring is entered, and while
+//! io_uring_enter waits for completions. There are no kernel workers: while every thread of
+//! the process is blocked elsewhere, nothing completes.
 
 mod chain;
 mod ops;
@@ -34,7 +35,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "io_uring_enter",
         io_uring_enter,
-        "NOP, READ(V), WRITE(V), READ/WRITE_FIXED, FSYNC, POLL_ADD (one-shot), POLL_REMOVE, TIMEOUT, TIMEOUT_REMOVE, LINK_TIMEOUT, ASYNC_CANCEL, ACCEPT, CONNECT, SEND, RECV, SENDMSG, RECVMSG, OPENAT, CLOSE, STATX, FALLOCATE, FADVISE, MADVISE; waiting requests progress only while the ring is entered; no multishot, provided buffers or direct descriptors; registered files only for reads, writes, fsync and polls",
+        "NOP, READ(V), WRITE(V), READ/WRITE_FIXED, FSYNC, POLL_ADD (one-shot), POLL_REMOVE, TIMEOUT, TIMEOUT_REMOVE, LINK_TIMEOUT, ASYNC_CANCEL, ACCEPT, CONNECT, SEND, RECV, SENDMSG, RECVMSG, OPENAT, CLOSE, STATX, FALLOCATE, FADVISE, MADVISE; waiting requests complete when a thread of the submitting process returns to user mode or enters the ring (no kernel workers); no multishot, provided buffers or direct descriptors; registered files only for reads, writes, fsync and polls",
     ),
     Syscall::partial(
         "io_uring_register",
@@ -142,6 +143,26 @@ pub fn io_uring_setup(c: &mut Call) -> SysResult {
     ok(crate::syscall::fs::install(c, of, true)?)
 }
 
+/// Completes the ready requests of the caller's process in every ring that has requests
+/// waiting (Linux's task_work): so a program that spins on its CQ ring, or waits in epoll
+/// or poll for the ring fd, sees them complete without entering the ring.
+pub(in crate::syscall) fn task_work(
+    thread: &Arc<crate::proc::Thread>,
+    ctx: &mut lintel_hal::UserContext,
+) {
+    if !crate::fs::io_uring::any_waiting() {
+        return;
+    }
+    let mut c = Call {
+        thread,
+        ctx,
+        a: [0; 6],
+    };
+    for ring in crate::fs::io_uring::waiting_rings() {
+        chain::run_pending(&mut c, &ring);
+    }
+}
+
 /// The ring behind `fd`: EBADF for no file, EOPNOTSUPP for another kind, as Linux.
 fn ring_of(c: &Call, fd: i32) -> Result<Arc<IoUring>, Errno> {
     file(c, fd)?.ops_as::<IoUring>().ok_or(Errno::EOPNOTSUPP)
@@ -160,6 +181,7 @@ pub fn io_uring_enter(c: &mut Call) -> SysResult {
     let ring = ring_of(c, fd as i32)?;
     let (to_submit, min_complete) = (to_submit as u32, min_complete as u32);
     chain::run_pending(c, &ring);
+    ring.flush_overflow();
     let mut submitted = 0usize;
     let mut links = alloc::vec::Vec::new();
     while submitted < to_submit as usize {
