@@ -113,6 +113,15 @@ int main(void) {
     close(cs);
     close(ls);
 
+    /* CONNECT to a port nobody listens on: ECONNREFUSED. */
+    int refused = socket(AF_INET, SOCK_STREAM, 0);
+    s = get_sqe(&r, IORING_OP_CONNECT, refused, 12);
+    s->addr = (uintptr_t)&sa; /* the listener is closed */
+    s->off = sizeof sa;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 12) == -ECONNREFUSED);
+    close(refused);
+
     /* OPENAT, STATX, FALLOCATE, FADVISE, MADVISE, CLOSE. */
     char dir[] = "/tmp/uring-dir-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);

@@ -225,7 +225,16 @@ impl IoUring {
                 s.seq += 1;
             }
             if !s.overflow.is_empty() || !self.write_cqe(user_data, res, 0) {
-                s.overflow.push_back((user_data, res, 0));
+                // Kept while the kernel heap has room; past that the completion is dropped and
+                // counted in cq.overflow, as Linux does when it cannot allocate one.
+                let room = crate::mm::kheap::check((s.overflow.len() + 1) * 16).is_ok()
+                    && s.overflow.try_reserve(1).is_ok();
+                if room {
+                    s.overflow.push_back((user_data, res, 0));
+                } else {
+                    let n = self.rings.u32_at(CQ_OVERFLOW);
+                    self.rings.set_u32(CQ_OVERFLOW, n.wrapping_add(1));
+                }
                 let f = self.rings.u32_at(SQ_FLAGS);
                 self.rings.set_u32(SQ_FLAGS, f | IORING_SQ_CQ_OVERFLOW);
             }

@@ -52,23 +52,27 @@ pub fn fail(ring: &IoUring, sqe: &Sqe, e: Errno) {
 pub fn run(c: &mut Call, ring: &Arc<IoUring>, chain: Vec<Sqe>) {
     let Some(first) = chain.first() else { return };
     if flags(first) & IOSQE_IO_DRAIN != 0 && !ring.state.lock().pending.is_empty() {
-        park(c, ring, chain, Wait::Drain, None);
+        park(c, ring, &chain, Wait::Drain, None);
         return;
     }
-    resume(c, ring, chain, None);
+    resume(c, ring, chain, None, false);
 }
 
-fn park(
-    c: &Call,
-    ring: &Arc<IoUring>,
-    mut chain: Vec<Sqe>,
-    wait: Wait,
-    link_deadline: Option<u64>,
-) {
-    if chain.is_empty() {
+fn park(c: &Call, ring: &Arc<IoUring>, chain: &[Sqe], wait: Wait, link_deadline: Option<u64>) {
+    let Some((sqe, rest)) = chain.split_first() else {
+        return;
+    };
+    // The request and its chain are kept on the kernel heap while it has room; else the
+    // request fails with ENOMEM and its chain is cancelled.
+    let bytes = (ring.state.lock().pending.len() + 1) * core::mem::size_of::<Pending>()
+        + core::mem::size_of_val(rest);
+    if crate::mm::kheap::check(bytes).is_err() || ring.state.lock().pending.try_reserve(1).is_err()
+    {
+        fail(ring, sqe, Errno::ENOMEM);
+        cancel_all(ring, rest);
         return;
     }
-    let sqe = chain.remove(0);
+    let (sqe, chain) = (*sqe, rest.to_vec());
     let p = Pending {
         sqe,
         user_data: user_data(&sqe),
@@ -88,18 +92,25 @@ fn is_link_timeout(sqe: &Sqe) -> bool {
 
 /// Runs `chain` in order until a request waits or fails. A LINK_TIMEOUT right after a request
 /// bounds it: `deadline` is that timeout's, when it was armed before (a retried request).
-fn resume(c: &mut Call, ring: &Arc<IoUring>, chain: Vec<Sqe>, mut deadline: Option<u64>) {
+fn resume(
+    c: &mut Call,
+    ring: &Arc<IoUring>,
+    chain: Vec<Sqe>,
+    mut deadline: Option<u64>,
+    mut retry: bool,
+) {
     let mut i = 0;
     while let Some(sqe) = chain.get(i) {
         let lt = chain.get(i + 1).filter(|s| is_link_timeout(s));
         let next = if lt.is_some() { i + 2 } else { i + 1 };
         let rest = chain.get(next..).unwrap_or(&[]);
         let armed = deadline.take();
-        let (res, victim) = match ops::run(c, ring, sqe) {
+        let again = core::mem::take(&mut retry);
+        let (res, victim) = match ops::run(c, ring, sqe, again) {
             Outcome::Done(res) => (res, None),
             Outcome::Wait(w) => {
                 let at = lt.and_then(|t| armed.or_else(|| ops::deadline_of(t).ok()));
-                park(c, ring, chain.get(i..).unwrap_or(&[]).to_vec(), w, at);
+                park(c, ring, chain.get(i..).unwrap_or(&[]), w, at);
                 return;
             }
             Outcome::Cancelled(victim) => (0, Some(victim)),
@@ -184,12 +195,13 @@ pub fn run_pending(c: &mut Call, ring: &Arc<IoUring>) {
                 let res = if now >= deadline { -Errno::ETIME.0 } else { 0 };
                 let rest = chain.split_off(1);
                 if chain.first().is_some_and(|t| complete(ring, t, res)) {
-                    resume(c, ring, rest, None);
+                    resume(c, ring, rest, None, false);
                 } else {
                     cancel_all(ring, &rest);
                 }
             }
-            Wait::File { .. } | Wait::Drain => resume(c, ring, chain, p.link_deadline),
+            Wait::File { .. } => resume(c, ring, chain, p.link_deadline, true),
+            Wait::Drain => resume(c, ring, chain, p.link_deadline, false),
         }
     }
 }

@@ -184,7 +184,9 @@ pub fn io_uring_enter(c: &mut Call) -> SysResult {
     ring.flush_overflow();
     let mut submitted = 0usize;
     let mut links = alloc::vec::Vec::new();
-    while submitted < to_submit as usize {
+    // At most what the SQ ring holds, however far the user-written tail is from the head.
+    let take = to_submit.min(ring.sq_pending()) as usize;
+    while submitted < take {
         // An index past the SQE array is dropped and ends the batch uncounted.
         let Some(Some(sqe)) = ring.pop_sqe() else {
             break;

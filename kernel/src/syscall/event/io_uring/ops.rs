@@ -10,6 +10,8 @@ use crate::syscall::time::get_timespec;
 use crate::syscall::{Call, Ret};
 use crate::uaccess;
 use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+use lintel_abi::fcntl::O_NONBLOCK;
 use lintel_abi::io_uring::*;
 use lintel_abi::syscall_nr as nr;
 use lintel_abi::Errno;
@@ -130,6 +132,27 @@ fn not_ready(file: &Arc<OpenFile>, mask: u32) -> Option<Outcome> {
     None
 }
 
+/// Runs `f` with `file` in non-blocking mode, as Linux's first attempt at a request
+/// (IOCB_NOWAIT, MSG_DONTWAIT): a stream that has less room or data than asked moves what it
+/// can, and one that has none answers EAGAIN, so the request waits instead of the submitter.
+/// The flag is the open file's own, set only for the length of the call (the kernel is not
+/// preemptible, so no other thread on this CPU sees it).
+fn nonblocking<T>(file: &OpenFile, f: impl FnOnce() -> T) -> T {
+    if !file.ops.pollable() {
+        return f();
+    }
+    let had = file.flags.fetch_or(O_NONBLOCK, Ordering::SeqCst) & O_NONBLOCK != 0;
+    let r = f();
+    if !had {
+        file.flags.fetch_and(!O_NONBLOCK, Ordering::SeqCst);
+    }
+    r
+}
+
+fn eagain(o: &Outcome) -> bool {
+    matches!(o, Outcome::Done(r) if *r == -Errno::EAGAIN.0)
+}
+
 /// Calls system call `n` with `a` as its arguments, for the caller.
 fn syscall(c: &mut Call, n: usize, a: [usize; 6]) -> Outcome {
     let mut sub = Call {
@@ -210,7 +233,8 @@ pub fn deadline_of(sqe: &Sqe) -> Result<u64, Errno> {
     })
 }
 
-pub fn run(c: &mut Call, ring: &Arc<IoUring>, sqe: &Sqe) -> Outcome {
+/// `retry`: the request waited and its file became ready.
+pub fn run(c: &mut Call, ring: &Arc<IoUring>, sqe: &Sqe, retry: bool) -> Outcome {
     let f = fields(sqe);
     match f.opcode {
         IORING_OP_NOP => Outcome::Done(0),
@@ -264,12 +288,12 @@ pub fn run(c: &mut Call, ring: &Arc<IoUring>, sqe: &Sqe) -> Outcome {
                 start: ring.state.lock().seq,
             })
         }
-        _ => socket_or_path(c, ring, &f),
+        _ => socket_or_path(c, ring, &f, retry),
     }
 }
 
 /// The operations that are one system call each.
-fn socket_or_path(c: &mut Call, ring: &Arc<IoUring>, f: &Fields) -> Outcome {
+fn socket_or_path(c: &mut Call, ring: &Arc<IoUring>, f: &Fields, retry: bool) -> Outcome {
     let (addr, off, len) = (f.addr as usize, f.off as usize, f.len as usize);
     let fd = f.fd as usize;
     let flags = f.op_flags as usize;
@@ -293,14 +317,32 @@ fn socket_or_path(c: &mut Call, ring: &Arc<IoUring>, f: &Fields) -> Outcome {
                 return w;
             }
         }
+        let (n, a) = match f.opcode {
+            IORING_OP_ACCEPT => (nr::ACCEPT4, [fd, addr, off, flags, 0, 0]),
+            IORING_OP_CONNECT => (nr::CONNECT, [fd, addr, off, 0, 0, 0]),
+            IORING_OP_SEND => (nr::SENDTO, [fd, addr, len, flags, 0, 0]),
+            IORING_OP_RECV => (nr::RECVFROM, [fd, addr, len, flags, 0, 0]),
+            IORING_OP_SENDMSG => (nr::SENDMSG, [fd, addr, flags, 0, 0, 0]),
+            _ => (nr::RECVMSG, [fd, addr, flags, 0, 0, 0]),
+        };
+        let out = nonblocking(&file, || syscall(c, n, a));
+        // A connect in progress waits for the socket to become writable; tried again, it
+        // answers EALREADY while still in progress, EISCONN once done (the request's
+        // success) or the connection's error.
+        let code = |e: Errno| matches!(out, Outcome::Done(r) if r == -e.0);
+        let connecting = f.opcode == IORING_OP_CONNECT;
+        if eagain(&out) || connecting && (code(Errno::EINPROGRESS) || code(Errno::EALREADY)) {
+            return Outcome::Wait(Wait::File {
+                file: FileRef::new(&file),
+                mask,
+            });
+        }
+        if connecting && retry && code(Errno::EISCONN) {
+            return Outcome::Done(0);
+        }
+        return out;
     }
     match f.opcode {
-        IORING_OP_ACCEPT => syscall(c, nr::ACCEPT4, [fd, addr, off, flags, 0, 0]),
-        IORING_OP_CONNECT => syscall(c, nr::CONNECT, [fd, addr, off, 0, 0, 0]),
-        IORING_OP_SEND => syscall(c, nr::SENDTO, [fd, addr, len, flags, 0, 0]),
-        IORING_OP_RECV => syscall(c, nr::RECVFROM, [fd, addr, len, flags, 0, 0]),
-        IORING_OP_SENDMSG => syscall(c, nr::SENDMSG, [fd, addr, flags, 0, 0, 0]),
-        IORING_OP_RECVMSG => syscall(c, nr::RECVMSG, [fd, addr, flags, 0, 0, 0]),
         IORING_OP_OPENAT => syscall(c, nr::OPENAT, [fd, addr, flags, len, 0, 0]),
         IORING_OP_CLOSE => {
             // A ring cannot close itself or another ring through a request (Linux's
@@ -357,7 +399,7 @@ fn rw(c: &mut Call, ring: &Arc<IoUring>, f: &Fields, write: bool) -> Outcome {
                     f.addr as usize >= base
                         && (f.addr as usize)
                             .checked_add(f.len as usize)
-                            .is_some_and(|e| e <= base + blen)
+                            .is_some_and(|e| e <= base.saturating_add(blen))
                 });
             if !inside {
                 return err(Errno::EFAULT);
@@ -372,17 +414,26 @@ fn rw(c: &mut Call, ring: &Arc<IoUring>, f: &Fields, write: bool) -> Outcome {
     let mut total = 0usize;
     for (base, len) in segs {
         let here = at.map(|o| o + total as u64);
-        let r = if write {
-            write_from(&file, base, len, here)
-        } else {
-            read_into(&file, base, len, here)
-        };
+        let r = nonblocking(&file, || {
+            if write {
+                write_from(&file, base, len, here)
+            } else {
+                read_into(&file, base, len, here)
+            }
+        });
         match r {
             Ok(n) => {
                 total += n;
                 if n < len {
                     break;
                 }
+            }
+            // Someone else took the data or the room since the file polled ready: wait again.
+            Err(Errno::EAGAIN) if total == 0 && file.ops.pollable() => {
+                return Outcome::Wait(Wait::File {
+                    file: FileRef::new(&file),
+                    mask: if write { POLLOUT } else { POLLIN },
+                })
             }
             Err(e) if total == 0 => return err(e),
             Err(_) => break,

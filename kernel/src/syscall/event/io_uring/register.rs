@@ -36,7 +36,14 @@ pub fn io_uring_register(c: &mut Call) -> SysResult {
             if ring.state.lock().buffers.is_some() {
                 return Err(Errno::EBUSY);
             }
-            let iov = uaccess::read_iovecs(arg, nr)?;
+            // Up to 16384 of them (more than readv's UIO_MAXIOV).
+            let raw = uaccess::read_vec(arg, nr * 16)?;
+            let mut iov = Vec::new();
+            crate::mm::kheap::reserve_in(&mut iov, nr)?;
+            for v in raw.chunks_exact(16) {
+                let w = |i: usize| u64::from_le_bytes(v[i..i + 8].try_into().unwrap_or([0; 8]));
+                iov.push((w(0) as usize, w(8) as usize));
+            }
             // Linux pins each buffer: an empty or null one, or one past 1 GiB, is EFAULT; both
             // null and empty is a sparse slot.
             for &(base, len) in &iov {
@@ -47,9 +54,10 @@ pub fn io_uring_register(c: &mut Call) -> SysResult {
                     return Err(Errno::EFAULT);
                 }
                 // Pinning faults the pages in: an unmapped buffer is EFAULT too.
+                let end = base.checked_add(len - 1).ok_or(Errno::EFAULT)?;
                 let mut b = [0u8; 1];
                 uaccess::read_bytes(base, &mut b)?;
-                uaccess::read_bytes(base + len - 1, &mut b)?;
+                uaccess::read_bytes(end, &mut b)?;
             }
             let mut s = ring.state.lock();
             if s.buffers.is_some() {
