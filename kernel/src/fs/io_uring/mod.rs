@@ -71,8 +71,11 @@ pub struct Pending {
     pub link: Vec<Sqe>,
     /// When the IORING_OP_LINK_TIMEOUT that follows it (first in `link`) expires.
     pub link_deadline: Option<u64>,
-    /// The submitter's address space: the request's buffers are there.
+    /// The submitter's address space (the request's buffers are there) and process (its fds
+    /// are named), as an identity: only that process's threads retry it (not a vfork child
+    /// sharing the address space).
     pub mm: Weak<Mm>,
+    pub owner: usize,
 }
 
 #[derive(Default)]
@@ -259,12 +262,16 @@ impl IoUring {
         self.rings.set_u32(SQ_FLAGS, f & !IORING_SQ_CQ_OVERFLOW);
     }
 
-    /// Takes the pending requests of `mm` out of the list, for the caller to retry.
-    pub fn take_pending(&self, mm: &Arc<Mm>) -> Vec<Pending> {
+    /// Takes the pending requests of process `owner` in `mm` out of the list, for the caller
+    /// to retry.
+    pub fn take_pending(&self, mm: &Arc<Mm>, owner: usize) -> Vec<Pending> {
         let mut s = self.state.lock();
+        if !s.pending.iter().any(|p| p.owner == owner) {
+            return Vec::new();
+        }
         let (mine, rest) = core::mem::take(&mut s.pending)
             .into_iter()
-            .partition(|p| p.mm.upgrade().is_some_and(|m| Arc::ptr_eq(&m, mm)));
+            .partition(|p| p.owner == owner && p.mm.upgrade().is_some_and(|m| Arc::ptr_eq(&m, mm)));
         s.pending = rest;
         mine
     }

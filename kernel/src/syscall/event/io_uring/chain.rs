@@ -81,9 +81,15 @@ fn park(c: &Call, ring: &Arc<IoUring>, chain: &[Sqe], wait: Wait, link_deadline:
         link: chain,
         link_deadline,
         mm: Arc::downgrade(&c.thread.proc_ref().mm()),
+        owner: owner(c),
     };
     ring.state.lock().pending.push(p);
     crate::fs::io_uring::note_waiting(ring);
+}
+
+/// The calling process, as the identity waiting requests are kept under.
+fn owner(c: &Call) -> usize {
+    Arc::as_ptr(c.thread.proc_ref()) as usize
 }
 
 fn is_link_timeout(sqe: &Sqe) -> bool {
@@ -136,7 +142,7 @@ fn resume(
 /// ETIME, then the request and the rest of its chain with ECANCELED, as on Linux).
 pub fn run_pending(c: &mut Call, ring: &Arc<IoUring>) {
     let mm = c.thread.proc_ref().mm();
-    let list = ring.take_pending(&mm);
+    let list = ring.take_pending(&mm, owner(c));
     if list.is_empty() {
         return;
     }
