@@ -95,6 +95,7 @@ fn kernel_main(info: BootInfo) -> ! {
     sched::on_tick(drivers::blk::poll);
     sched::on_tick(itimer::tick);
     sched::on_tick(fs::timerfd::tick);
+    sched::on_tick(fs::io_uring::tick);
     sched::on_tick(net::inet::tick);
     // Work that may wait for the disk: the ext4 journal's commit every 5 s.
     sched::on_quiet(fs::ext4::periodic_commit);

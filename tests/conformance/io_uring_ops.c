@@ -17,6 +17,17 @@
 
 static void on_alarm(int s) { (void)s; }
 
+/* Waits in epoll for the ring fd: readable, or EINTR (Linux's task work interrupts the wait). */
+static int epoll_ring(int fd) {
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN};
+    int ok = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0;
+    errno = 0;
+    int n = epoll_wait(ep, &ev, 1, 5000);
+    close(ep);
+    return ok && (n == 1 || (n == -1 && errno == EINTR));
+}
+
 int main(void) {
     struct ring r;
     CHECK(ring_init(&r, 8, 0, 0) == 0);
@@ -336,18 +347,23 @@ int main(void) {
             struct pollfd pf = {r.fd, POLLIN, 0};
             CHECK(poll(&pf, 1, 5000) == 1 && pf.revents == POLLIN);
         } else {
-            int ep = epoll_create1(0);
-            struct epoll_event ev = {.events = EPOLLIN};
-            CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, r.fd, &ev) == 0);
-            errno = 0;
-            int n = epoll_wait(ep, &ev, 1, 5000);
-            CHECK(n == 1 || (n == -1 && errno == EINTR));
-            close(ep);
+            CHECK(epoll_ring(r.fd));
         }
         CHECK(cq_ready(&r) == 1);
         CHECK(reap_res(&r, 71 + mode) == 1);
         int st;
         CHECK(waitpid(kid, &st, 0) == kid && st == 0);
+    }
+
+    /* A timeout alone wakes an epoll on the ring fd. */
+    {
+        s = get_sqe(&r, IORING_OP_TIMEOUT, -1, 73);
+        s->addr = (uintptr_t)&ts;
+        s->len = 1;
+        CHECK(submit(&r, 1, 0) == 1);
+        CHECK(epoll_ring(r.fd));
+        CHECK(cq_ready(&r) == 1);
+        CHECK(reap_res(&r, 73) == -ETIME);
     }
 
     /* CQ overflow: 8 SQ entries, 16 CQ entries; 24 completions are all kept. */

@@ -12,7 +12,7 @@ use crate::mm::{KernelMap, Mm};
 use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use lintel_abi::io_uring::*;
 use lintel_abi::stat::Stat;
 use lintel_abi::{Errno, KResult};
@@ -124,6 +124,26 @@ pub fn note_waiting(ring: &Arc<IoUring>) {
         w.push(Arc::downgrade(ring));
     }
     ANY_WAITING.store(true, Ordering::Relaxed);
+}
+
+/// The earliest deadline of a waiting timeout or link timeout in any ring (u64::MAX for
+/// none): the tick wakes the pollers when it passes, so that a program waiting for the ring
+/// fd in poll or epoll sees the ring readable and completes the timeout on its way out.
+static NEXT_DEADLINE: AtomicU64 = AtomicU64::new(u64::MAX);
+
+pub fn note_deadline(at: u64) {
+    NEXT_DEADLINE.fetch_min(at, Ordering::Relaxed);
+}
+
+/// The tick hook (`sched::on_tick`): one load unless a deadline passed.
+pub fn tick() {
+    let next = NEXT_DEADLINE.load(Ordering::Relaxed);
+    if next != u64::MAX && crate::time::uptime_ns() >= next {
+        // Whoever retries the rings notes the later deadlines again (nothing is looked up
+        // here, in the tick).
+        NEXT_DEADLINE.store(u64::MAX, Ordering::Relaxed);
+        poll_notify();
+    }
 }
 
 pub struct IoUring {

@@ -83,8 +83,20 @@ fn park(c: &Call, ring: &Arc<IoUring>, chain: &[Sqe], wait: Wait, link_deadline:
         mm: Arc::downgrade(&c.thread.proc_ref().mm()),
         owner: owner(c),
     };
+    note_deadlines(&p);
     ring.state.lock().pending.push(p);
     crate::fs::io_uring::note_waiting(ring);
+}
+
+/// Tells the tick about a waiting request's timers.
+fn note_deadlines(p: &Pending) {
+    let own = match p.wait {
+        Wait::Timeout { deadline, .. } => Some(deadline),
+        _ => None,
+    };
+    for d in own.into_iter().chain(p.link_deadline) {
+        crate::fs::io_uring::note_deadline(d);
+    }
 }
 
 /// The calling process, as the identity waiting requests are kept under.
@@ -178,6 +190,7 @@ pub fn run_pending(c: &mut Call, ring: &Arc<IoUring>) {
         }
     }
     if !keep.is_empty() {
+        keep.iter().for_each(note_deadlines);
         ring.state.lock().pending.extend(keep);
         crate::fs::io_uring::note_waiting(ring);
     }
