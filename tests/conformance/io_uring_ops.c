@@ -366,6 +366,27 @@ int main(void) {
         CHECK(reap_res(&r, 73) == -ETIME);
     }
 
+    /* IO_DRAIN: the drained request waits for the read before it, and the NOP after it
+     * waits for it (on a ring of its own: Linux orders completions differently on a ring
+     * that has seen a drain). */
+    {
+        struct ring d;
+        CHECK(ring_init(&d, 4, 0, 0) == 0);
+        s = get_sqe(&d, IORING_OP_READ, p[0], 80);
+        s->addr = (uintptr_t)pbuf;
+        s->len = 1;
+        get_sqe(&d, IORING_OP_NOP, -1, 81)->flags = IOSQE_IO_DRAIN;
+        get_sqe(&d, IORING_OP_NOP, -1, 82);
+        CHECK(submit(&d, 3, 0) == 3);
+        CHECK(cq_ready(&d) == 0);
+        CHECK(write(p[1], "d", 1) == 1);
+        CHECK(uring_enter(d.fd, 0, 3, IORING_ENTER_GETEVENTS, 0, 8) == 0);
+        CHECK(reap_res(&d, 80) == 1);
+        CHECK(reap_res(&d, 81) == 0);
+        CHECK(reap_res(&d, 82) == 0);
+        close(d.fd);
+    }
+
     /* CQ overflow: 8 SQ entries, 16 CQ entries; 24 completions are all kept. */
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 8; i++)

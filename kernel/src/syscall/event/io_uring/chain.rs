@@ -51,7 +51,14 @@ pub fn fail(ring: &IoUring, sqe: &Sqe, e: Errno) {
 /// Runs the chain from its first request.
 pub fn run(c: &mut Call, ring: &Arc<IoUring>, chain: Vec<Sqe>) {
     let Some(first) = chain.first() else { return };
-    if flags(first) & IOSQE_IO_DRAIN != 0 && !ring.state.lock().pending.is_empty() {
+    // IOSQE_IO_DRAIN: the request waits for everything submitted before it, and what is
+    // submitted after it waits for it.
+    let behind_drain = {
+        let s = ring.state.lock();
+        flags(first) & IOSQE_IO_DRAIN != 0 && !s.pending.is_empty()
+            || s.pending.iter().any(|p| matches!(p.wait, Wait::Drain))
+    };
+    if behind_drain {
         park(c, ring, &chain, Wait::Drain, None);
         return;
     }
