@@ -87,6 +87,9 @@ pub const IORING_REGISTER_FILES: u32 = 2;
 pub const IORING_UNREGISTER_FILES: u32 = 3;
 pub const IORING_REGISTER_EVENTFD: u32 = 4;
 pub const IORING_UNREGISTER_EVENTFD: u32 = 5;
+pub const IORING_REGISTER_FILES_UPDATE: u32 = 6;
 pub const IORING_REGISTER_PROBE: u32 = 8;
+/// A `fds` entry of IORING_REGISTER_FILES_UPDATE that leaves its slot as it is.
+pub const IORING_REGISTER_FILES_SKIP: i32 = -2;
 /// `struct io_uring_probe_op` flag.
 pub const IO_URING_OP_SUPPORTED: u16 = 1;

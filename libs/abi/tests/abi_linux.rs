@@ -184,7 +184,7 @@ fn io_uring() {
         IORING_FEAT_EXT_ARG, IORING_OFF_SQ_RING, IORING_OFF_CQ_RING, IORING_OFF_SQES,
         IORING_OFF_MMAP_MASK, IORING_SQ_CQ_OVERFLOW, IORING_ENTER_GETEVENTS,
         IORING_ENTER_SQ_WAKEUP, IORING_ENTER_SQ_WAIT, IORING_ENTER_EXT_ARG,
-        IORING_FSYNC_DATASYNC, IORING_TIMEOUT_ABS, IO_URING_OP_SUPPORTED);
+        IORING_FSYNC_DATASYNC, IORING_TIMEOUT_ABS, IO_URING_OP_SUPPORTED, IORING_REGISTER_FILES_SKIP);
     // Opcodes, register opcodes and SQE flag bits are enums there.
     use lintel_abi::io_uring as ours;
     use linux_raw_sys::io_uring::io_uring_sqe_flags_bit as bit;
@@ -234,6 +234,10 @@ fn io_uring() {
             reg::IORING_UNREGISTER_EVENTFD,
         ),
         (ours::IORING_REGISTER_PROBE, reg::IORING_REGISTER_PROBE),
+        (
+            ours::IORING_REGISTER_FILES_UPDATE,
+            reg::IORING_REGISTER_FILES_UPDATE,
+        ),
     ];
     for (a, b) in regs {
         assert_eq!(a, b as u32, "{b:?}");

@@ -40,7 +40,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "io_uring_register",
         register::io_uring_register,
-        "REGISTER/UNREGISTER_BUFFERS, _FILES, _EVENTFD and REGISTER_PROBE; others EINVAL",
+        "REGISTER/UNREGISTER_BUFFERS, _FILES, _EVENTFD, REGISTER_FILES_UPDATE and REGISTER_PROBE; others EINVAL",
     ),
 ];
 

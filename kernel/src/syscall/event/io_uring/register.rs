@@ -99,6 +99,7 @@ pub fn io_uring_register(c: &mut Call) -> SysResult {
             s.files = Some(files);
             ok(0)
         }
+        IORING_REGISTER_FILES_UPDATE => files_update(c, &ring, arg, nr),
         IORING_REGISTER_EVENTFD => {
             if nr != 1 {
                 return Err(Errno::EINVAL);
@@ -159,5 +160,62 @@ pub fn io_uring_register(c: &mut Call) -> SysResult {
             ok(0)
         }
         _ => Err(Errno::EINVAL),
+    }
+}
+
+/// IORING_REGISTER_FILES_UPDATE: `struct io_uring_files_update { u32 offset; u32 resv;
+/// u64 fds; }` replaces `nr` registered slots from `offset` (-1 empties one,
+/// IORING_REGISTER_FILES_SKIP leaves it). The count done, or the error when none was.
+fn files_update(c: &Call, ring: &IoUring, arg: usize, nr: usize) -> SysResult {
+    if ring.state.lock().files.is_none() {
+        return Err(Errno::ENXIO);
+    }
+    if nr == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 16];
+    uaccess::read_bytes(arg, &mut b)?;
+    let offset = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    let resv = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+    let fds = u64::from_le_bytes(b[8..16].try_into().unwrap_or([0; 8])) as usize;
+    let slots = ring.state.lock().files.as_ref().map_or(0, |f| f.len());
+    if resv != 0 || offset.checked_add(nr).is_none_or(|e| e > slots) {
+        return Err(Errno::EINVAL);
+    }
+    let mut done = 0;
+    let r = (|| -> Result<(), Errno> {
+        for i in 0..nr {
+            let fd = uaccess::read_i32(fds + i * 4)?;
+            let new = match fd {
+                IORING_REGISTER_FILES_SKIP => None,
+                -1 => Some(None),
+                _ => {
+                    let f = file(c, fd)?;
+                    if f.ops_as::<IoUring>().is_some() {
+                        return Err(Errno::EBADF);
+                    }
+                    Some(Some(f))
+                }
+            };
+            if let Some(new) = new {
+                // The old file is closed after the lock is let go.
+                let old = {
+                    let mut s = ring.state.lock();
+                    let slot = s
+                        .files
+                        .as_mut()
+                        .and_then(|f| f.get_mut(offset + i))
+                        .ok_or(Errno::ENXIO)?;
+                    core::mem::replace(slot, new)
+                };
+                drop(old);
+            }
+            done += 1;
+        }
+        Ok(())
+    })();
+    match r {
+        Err(e) if done == 0 => Err(e),
+        _ => ok(done),
     }
 }
