@@ -1,7 +1,7 @@
 /* io_uring requests that are one system call each: SEND/RECV (a RECV that waits for data),
  * SENDMSG/RECVMSG, ACCEPT that waits for a connection and CONNECT over TCP loopback, OPENAT,
  * STATX, FALLOCATE, FADVISE, MADVISE and CLOSE, with their errors. */
-// covers: io_uring_setup io_uring_enter
+// covers: io_uring_setup io_uring_enter io_uring_register
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include "io_uring_ring.h"
@@ -67,6 +67,26 @@ int main(void) {
     CHECK(submit(&r, 1, 1) == 1);
     CHECK(reap_res(&r, 5) == -ENOTSOCK);
     close(devnull);
+    /* SEND and RECV on registered sockets. */
+    CHECK_OK(uring_register(r.fd, IORING_REGISTER_FILES, sv, 2));
+    s = get_sqe(&r, IORING_OP_RECV, 1, 7);
+    s->flags = IOSQE_FIXED_FILE;
+    s->addr = (uintptr_t)buf;
+    s->len = sizeof buf;
+    CHECK(submit(&r, 1, 0) == 1);
+    CHECK(cq_ready(&r) == 0);
+    s = get_sqe(&r, IORING_OP_SEND, 0, 8);
+    s->flags = IOSQE_FIXED_FILE;
+    s->addr = (uintptr_t) "fixed";
+    s->len = 5;
+    s->msg_flags = MSG_NOSIGNAL;
+    CHECK(submit(&r, 1, 2) == 1);
+    CHECK(reap(&r, &c[0]) && reap(&r, &c[1]));
+    sent = c[0].user_data == 8 ? 0 : 1;
+    CHECK(c[sent].user_data == 8 && c[sent].res == 5);
+    CHECK(c[1 - sent].user_data == 7 && c[1 - sent].res == 5 && memcmp(buf, "fixed", 5) == 0);
+    CHECK_OK(uring_register(r.fd, IORING_UNREGISTER_FILES, 0, 0));
+
     /* The peer closes: a waiting RECV completes with 0. */
     s = get_sqe(&r, IORING_OP_RECV, sv[0], 6);
     s->addr = (uintptr_t)buf;

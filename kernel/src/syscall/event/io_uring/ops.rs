@@ -13,6 +13,7 @@ use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 use lintel_abi::fcntl::O_NONBLOCK;
 use lintel_abi::io_uring::*;
+use lintel_abi::socket::{MSG_DONTWAIT, MSG_NOSIGNAL};
 use lintel_abi::syscall_nr as nr;
 use lintel_abi::Errno;
 
@@ -25,6 +26,7 @@ pub enum Outcome {
 }
 
 /// The fields of `struct io_uring_sqe` this kernel reads.
+#[derive(Clone, Copy)]
 struct Fields {
     opcode: u8,
     flags: u8,
@@ -297,7 +299,7 @@ fn socket_or_path(c: &mut Call, ring: &Arc<IoUring>, f: &Fields, retry: bool) ->
     let (addr, off, len) = (f.addr as usize, f.off as usize, f.len as usize);
     let fd = f.fd as usize;
     let flags = f.op_flags as usize;
-    // Only the read and write family and polls take registered files here.
+    // Registered files: reads, writes, fsync and polls, and plain SEND/RECV (below).
     let fixed = f.flags & IOSQE_FIXED_FILE != 0;
     let wants = match f.opcode {
         IORING_OP_ACCEPT | IORING_OP_RECV | IORING_OP_RECVMSG => Some(POLLIN),
@@ -305,6 +307,22 @@ fn socket_or_path(c: &mut Call, ring: &Arc<IoUring>, f: &Fields, retry: bool) ->
         _ => None,
     };
     if let Some(mask) = wants {
+        // A registered socket sends and receives plain bytes through its read and write (no
+        // flags beyond these); the other socket operations need a descriptor here.
+        let plain = f.op_flags & !(MSG_NOSIGNAL | MSG_DONTWAIT) == 0;
+        if fixed && plain && matches!(f.opcode, IORING_OP_SEND | IORING_OP_RECV) {
+            let write = f.opcode == IORING_OP_SEND;
+            let as_rw = Fields {
+                opcode: if write {
+                    IORING_OP_WRITE
+                } else {
+                    IORING_OP_READ
+                },
+                off: u64::MAX,
+                ..*f
+            };
+            return rw(c, ring, &as_rw, write);
+        }
         if fixed {
             return err(Errno::EBADF);
         }
