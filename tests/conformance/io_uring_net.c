@@ -1,6 +1,7 @@
 /* io_uring requests that are one system call each: SEND/RECV (a RECV that waits for data),
  * SENDMSG/RECVMSG, ACCEPT that waits for a connection and CONNECT over TCP loopback, OPENAT,
- * STATX, FALLOCATE, FADVISE, MADVISE and CLOSE, with their errors. */
+ * STATX, FALLOCATE, FADVISE, MADVISE, CLOSE, MKDIRAT, RENAMEAT, LINKAT, SYMLINKAT, UNLINKAT,
+ * SYNC_FILE_RANGE and SHUTDOWN, with their errors. */
 // covers: io_uring_setup io_uring_enter io_uring_register
 #define _GNU_SOURCE
 #include "lintel_test.h"
@@ -196,9 +197,86 @@ int main(void) {
     get_sqe(&r, IORING_OP_CLOSE, r.fd, 28);
     CHECK(submit(&r, 1, 1) == 1);
     CHECK(reap_res(&r, 28) == -EBADF);
-    char fp[64];
-    snprintf(fp, sizeof fp, "%s/f", dir);
-    unlink(fp);
+    /* MKDIRAT, RENAMEAT, LINKAT, SYMLINKAT, UNLINKAT. */
+    s = get_sqe(&r, IORING_OP_MKDIRAT, dfd, 30);
+    s->addr = (uintptr_t) "d";
+    s->len = 0700;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 30) == 0);
+    s = get_sqe(&r, IORING_OP_MKDIRAT, dfd, 31);
+    s->addr = (uintptr_t) "d";
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 31) == -EEXIST);
+    s = get_sqe(&r, IORING_OP_RENAMEAT, dfd, 32);
+    s->addr = (uintptr_t) "f";
+    s->len = dfd;
+    s->addr2 = (uintptr_t) "g";
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 32) == 0);
+    s = get_sqe(&r, IORING_OP_LINKAT, dfd, 33);
+    s->addr = (uintptr_t) "g";
+    s->len = dfd;
+    s->addr2 = (uintptr_t) "h";
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 33) == 0);
+    s = get_sqe(&r, IORING_OP_SYMLINKAT, dfd, 34);
+    s->addr = (uintptr_t) "g";
+    s->addr2 = (uintptr_t) "s";
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 34) == 0);
+    char target[8] = {0};
+    CHECK(readlinkat(dfd, "s", target, sizeof target) == 1 && target[0] == 'g');
+    struct stat sb;
+    CHECK(fstatat(dfd, "h", &sb, 0) == 0 && sb.st_nlink == 2 && sb.st_size == 8192);
+    const char *gone[] = {"h", "g", "s"};
+    for (int i = 0; i < 3; i++) {
+        s = get_sqe(&r, IORING_OP_UNLINKAT, dfd, 35 + i);
+        s->addr = (uintptr_t)gone[i];
+    }
+    CHECK(submit(&r, 3, 3) == 3);
+    /* (Linux runs them from workers: in any order.) */
+    for (int i = 0; i < 3; i++) {
+        struct io_uring_cqe e;
+        CHECK(reap(&r, &e) && e.user_data >= 35 && e.user_data <= 37 && e.res == 0);
+    }
+    s = get_sqe(&r, IORING_OP_UNLINKAT, dfd, 38);
+    s->addr = (uintptr_t) "d";
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 38) == -EISDIR);
+    s = get_sqe(&r, IORING_OP_UNLINKAT, dfd, 39);
+    s->addr = (uintptr_t) "d";
+    s->unlink_flags = AT_REMOVEDIR;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 39) == 0);
+    s = get_sqe(&r, IORING_OP_UNLINKAT, dfd, 40);
+    s->addr = (uintptr_t) "d";
+    s->unlink_flags = AT_SYMLINK_NOFOLLOW;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 40) == -EINVAL);
+    s = get_sqe(&r, IORING_OP_MKDIRAT, 0, 41);
+    s->flags = IOSQE_FIXED_FILE;
+    s->addr = (uintptr_t) "x";
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 41) == -EBADF);
+
+    /* SYNC_FILE_RANGE; SHUTDOWN of a socket's sending side: the peer reads end of file. */
+    int sf = openat(dfd, "sync", O_RDWR | O_CREAT, 0600);
+    CHECK(write(sf, "data", 4) == 4);
+    s = get_sqe(&r, IORING_OP_SYNC_FILE_RANGE, sf, 42);
+    s->len = 4;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 42) == 0);
+    close(sf);
+    unlinkat(dfd, "sync", 0);
+    int sp[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+    s = get_sqe(&r, IORING_OP_SHUTDOWN, sp[0], 43);
+    s->len = SHUT_WR;
+    CHECK(submit(&r, 1, 1) == 1);
+    CHECK(reap_res(&r, 43) == 0);
+    CHECK(read(sp[1], buf, 1) == 0);
+    close(sp[0]);
+    close(sp[1]);
     close(dfd);
     rmdir(dir);
     close(r.fd);

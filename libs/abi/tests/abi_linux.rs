@@ -216,6 +216,16 @@ fn io_uring() {
         (ours::IORING_OP_MADVISE, op::IORING_OP_MADVISE),
         (ours::IORING_OP_SEND, op::IORING_OP_SEND),
         (ours::IORING_OP_RECV, op::IORING_OP_RECV),
+        (
+            ours::IORING_OP_SYNC_FILE_RANGE,
+            op::IORING_OP_SYNC_FILE_RANGE,
+        ),
+        (ours::IORING_OP_SHUTDOWN, op::IORING_OP_SHUTDOWN),
+        (ours::IORING_OP_RENAMEAT, op::IORING_OP_RENAMEAT),
+        (ours::IORING_OP_UNLINKAT, op::IORING_OP_UNLINKAT),
+        (ours::IORING_OP_MKDIRAT, op::IORING_OP_MKDIRAT),
+        (ours::IORING_OP_SYMLINKAT, op::IORING_OP_SYMLINKAT),
+        (ours::IORING_OP_LINKAT, op::IORING_OP_LINKAT),
     ];
     for (a, b) in ops {
         assert_eq!(a as u32, b as u32, "{b:?}");

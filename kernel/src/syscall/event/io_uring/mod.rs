@@ -35,7 +35,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "io_uring_enter",
         io_uring_enter,
-        "NOP, READ(V), WRITE(V), READ/WRITE_FIXED, FSYNC, POLL_ADD (one-shot), POLL_REMOVE, TIMEOUT, TIMEOUT_REMOVE, LINK_TIMEOUT, ASYNC_CANCEL, ACCEPT, CONNECT, SEND, RECV, SENDMSG, RECVMSG, OPENAT, CLOSE, STATX, FALLOCATE, FADVISE, MADVISE; waiting requests complete when a thread of the submitting process returns to user mode or enters the ring (no kernel workers); no multishot, provided buffers or direct descriptors; registered files for reads, writes, fsync, polls and plain SEND/RECV only",
+        "NOP, READ(V), WRITE(V), READ/WRITE_FIXED, FSYNC, POLL_ADD (one-shot), POLL_REMOVE, TIMEOUT, TIMEOUT_REMOVE, LINK_TIMEOUT, ASYNC_CANCEL, ACCEPT, CONNECT, SEND, RECV, SENDMSG, RECVMSG, OPENAT, CLOSE, STATX, FALLOCATE, FADVISE, MADVISE, SYNC_FILE_RANGE, SHUTDOWN, RENAMEAT, UNLINKAT, MKDIRAT, SYMLINKAT, LINKAT; waiting requests complete when a thread of the submitting process returns to user mode or enters the ring (no kernel workers); no multishot, provided buffers or direct descriptors; registered files for reads, writes, fsync, polls and plain SEND/RECV only",
     ),
     Syscall::partial(
         "io_uring_register",

@@ -11,7 +11,7 @@ use crate::syscall::{Call, Ret};
 use crate::uaccess;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
-use lintel_abi::fcntl::O_NONBLOCK;
+use lintel_abi::fcntl::{AT_REMOVEDIR, O_NONBLOCK};
 use lintel_abi::io_uring::*;
 use lintel_abi::socket::{MSG_DONTWAIT, MSG_NOSIGNAL};
 use lintel_abi::syscall_nr as nr;
@@ -83,6 +83,13 @@ pub const SUPPORTED: &[u8] = &[
     IORING_OP_MADVISE,
     IORING_OP_SEND,
     IORING_OP_RECV,
+    IORING_OP_SYNC_FILE_RANGE,
+    IORING_OP_SHUTDOWN,
+    IORING_OP_RENAMEAT,
+    IORING_OP_UNLINKAT,
+    IORING_OP_MKDIRAT,
+    IORING_OP_SYMLINKAT,
+    IORING_OP_LINKAT,
 ];
 
 /// Whether a successful result is short of what was asked (a read or write that moved fewer
@@ -211,10 +218,31 @@ pub fn prep(sqe: &Sqe) -> Result<(), Errno> {
                     || f.off != 0
                     || f.op_flags != 0
             }
+            IORING_OP_SYNC_FILE_RANGE => f.addr != 0 || f.buf_index != 0 || f.file_index != 0,
+            IORING_OP_SHUTDOWN => f.off != 0 || f.addr != 0 || f.op_flags != 0 || f.buf_index != 0,
+            // Only AT_REMOVEDIR.
+            IORING_OP_UNLINKAT => f.off != 0 || f.len != 0 || f.op_flags & !AT_REMOVEDIR != 0,
+            IORING_OP_MKDIRAT => f.off != 0 || f.op_flags != 0,
+            IORING_OP_SYMLINKAT => f.len != 0 || f.op_flags != 0,
             _ => false,
         };
     if bad {
         return Err(Errno::EINVAL);
+    }
+    let path_op = matches!(
+        f.opcode,
+        IORING_OP_RENAMEAT
+            | IORING_OP_UNLINKAT
+            | IORING_OP_MKDIRAT
+            | IORING_OP_SYMLINKAT
+            | IORING_OP_LINKAT
+    );
+    if path_op && (f.buf_index != 0 || f.file_index != 0) {
+        return Err(Errno::EINVAL);
+    }
+    // The path operations take no registered file (Linux's prep: EBADF).
+    if path_op && fixed {
+        return Err(Errno::EBADF);
     }
     if f.opcode == IORING_OP_LINK_TIMEOUT {
         // The timespec is read at submission (EFAULT, EINVAL), as Linux's prep.
@@ -374,7 +402,19 @@ fn socket_or_path(c: &mut Call, ring: &Arc<IoUring>, f: &Fields, retry: bool) ->
         IORING_OP_FALLOCATE if !fixed => syscall(c, nr::FALLOCATE, [fd, len, off, addr, 0, 0]),
         IORING_OP_FADVISE if !fixed => syscall(c, nr::FADVISE64, [fd, off, len, flags, 0, 0]),
         IORING_OP_MADVISE => syscall(c, nr::MADVISE, [addr, len, flags, 0, 0, 0]),
-        IORING_OP_FALLOCATE | IORING_OP_FADVISE => err(Errno::EBADF),
+        IORING_OP_SYNC_FILE_RANGE if !fixed => {
+            syscall(c, nr::SYNC_FILE_RANGE, [fd, off, len, flags, 0, 0])
+        }
+        IORING_OP_SHUTDOWN if !fixed => syscall(c, nr::SHUTDOWN, [fd, len, 0, 0, 0, 0]),
+        IORING_OP_RENAMEAT => syscall(c, nr::RENAMEAT2, [fd, addr, len, off, flags, 0]),
+        IORING_OP_UNLINKAT => syscall(c, nr::UNLINKAT, [fd, addr, flags, 0, 0, 0]),
+        IORING_OP_MKDIRAT => syscall(c, nr::MKDIRAT, [fd, addr, len, 0, 0, 0]),
+        IORING_OP_SYMLINKAT => syscall(c, nr::SYMLINKAT, [addr, fd, off, 0, 0, 0]),
+        IORING_OP_LINKAT => syscall(c, nr::LINKAT, [fd, addr, len, off, flags, 0]),
+        IORING_OP_FALLOCATE
+        | IORING_OP_FADVISE
+        | IORING_OP_SYNC_FILE_RANGE
+        | IORING_OP_SHUTDOWN => err(Errno::EBADF),
         _ => err(Errno::EINVAL),
     }
 }
