@@ -387,6 +387,27 @@ int main(void) {
         close(d.fd);
     }
 
+    /* A poll on an epoll set that watches the ring itself completes once the ring has a
+     * completion; closing both frees them. */
+    {
+        struct ring e;
+        CHECK(ring_init(&e, 4, 0, 0) == 0);
+        int ep = epoll_create1(0);
+        struct epoll_event ev = {.events = EPOLLIN};
+        CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, e.fd, &ev) == 0);
+        s = get_sqe(&e, IORING_OP_POLL_ADD, ep, 90);
+        s->poll32_events = POLLIN;
+        CHECK(submit(&e, 1, 0) == 1);
+        CHECK(cq_ready(&e) == 0);
+        get_sqe(&e, IORING_OP_NOP, -1, 91);
+        CHECK(submit(&e, 1, 0) == 1);
+        CHECK(uring_enter(e.fd, 0, 2, IORING_ENTER_GETEVENTS, 0, 8) == 0);
+        CHECK(reap_res(&e, 91) == 0);
+        CHECK(reap_res(&e, 90) == POLLIN);
+        close(ep);
+        close(e.fd);
+    }
+
     /* CQ overflow: 8 SQ entries, 16 CQ entries; 24 completions are all kept. */
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 8; i++)

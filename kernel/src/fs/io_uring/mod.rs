@@ -23,8 +23,9 @@ use spin::Mutex;
 /// what IORING_FEAT_SUBMIT_STABLE promises).
 pub type Sqe = [u8; SQE_SIZE];
 
-/// A file a waiting request holds: an io_uring target is held weakly, so that a ring polling
-/// itself (or two rings polling each other) cannot keep itself alive.
+/// A file a waiting request holds: a ring or an epoll set is held weakly, so that a ring
+/// polling itself, another ring or an epoll set watching it cannot keep itself alive (its
+/// frames would leak). Such a request whose file was closed completes with EBADF.
 pub enum FileRef {
     Strong(Arc<OpenFile>),
     Weak(Weak<OpenFile>),
@@ -32,7 +33,7 @@ pub enum FileRef {
 
 impl FileRef {
     pub fn new(f: &Arc<OpenFile>) -> FileRef {
-        if f.ops_as::<IoUring>().is_some() {
+        if f.ops_as::<IoUring>().is_some() || f.ops_as::<super::epoll::EpollFile>().is_some() {
             FileRef::Weak(Arc::downgrade(f))
         } else {
             FileRef::Strong(f.clone())
@@ -154,6 +155,9 @@ pub struct IoUring {
     /// IORING_SETUP_SUBMIT_ALL: a request refused at submission does not end the batch.
     pub submit_all: bool,
     pub state: Mutex<State>,
+    /// Set while this ring's poll looks at the files its requests wait for, so that a ring
+    /// waiting on a file that polls the ring (an epoll set holding it) does not recurse.
+    in_poll: AtomicBool,
 }
 
 impl IoUring {
@@ -173,6 +177,7 @@ impl IoUring {
             cq_entries: cq,
             submit_all,
             state: Mutex::new(State::default()),
+            in_poll: AtomicBool::new(false),
         })
     }
 
@@ -319,16 +324,12 @@ impl IoUring {
     }
 }
 
-/// Set while a ring's poll looks at the files its requests wait for, so that a ring waiting
-/// on a file that polls the ring (an epoll set holding it) does not recurse.
-static IN_POLL: AtomicBool = AtomicBool::new(false);
-
 impl IoUring {
     /// Whether a waiting request could complete now (its file is ready, its time is up): the
     /// ring then polls readable, so that a program waiting for the ring fd in poll or epoll
     /// wakes and completes it on its way back to user mode.
     fn pending_ready(&self) -> bool {
-        if IN_POLL.swap(true, Ordering::Acquire) {
+        if self.in_poll.swap(true, Ordering::Acquire) {
             return false;
         }
         let now = crate::time::uptime_ns();
@@ -349,7 +350,7 @@ impl IoUring {
             || files.iter().any(|(f, m)| {
                 f.ops.poll(f) & (m | super::file::POLLERR | super::file::POLLHUP) != 0
             });
-        IN_POLL.store(false, Ordering::Release);
+        self.in_poll.store(false, Ordering::Release);
         ready
     }
 }
