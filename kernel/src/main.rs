@@ -95,6 +95,7 @@ fn kernel_main(info: BootInfo) -> ! {
     sched::on_tick(drivers::blk::poll);
     sched::on_tick(itimer::tick);
     sched::on_tick(fs::timerfd::tick);
+    sched::on_tick(fs::io_uring::tick);
     sched::on_tick(net::inet::tick);
     // Work that may wait for the disk: the ext4 journal's commit every 5 s.
     sched::on_quiet(fs::ext4::periodic_commit);
@@ -107,6 +108,7 @@ fn kernel_main(info: BootInfo) -> ! {
     proc::set_session_end_hook(fs::tty::session_ended);
     // System calls from user mode go to the syscall layer's table.
     proc::set_syscall_handler(syscall::dispatch);
+    proc::set_task_work(syscall::task_work);
     if info.cmdline.split(' ').any(|w| w == "norandmaps") {
         ASLR.store(false, core::sync::atomic::Ordering::Relaxed);
     }

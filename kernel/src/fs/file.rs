@@ -72,6 +72,11 @@ pub trait FileOps: Any + Send + Sync {
     fn fsync(&self) -> KResult<()> {
         Ok(())
     }
+    /// mmap of a file whose pages the kernel shares with user space (io_uring's rings): the
+    /// pages for `len` bytes at `off`, or the error; None for files mapped the usual way.
+    fn mmap_pages(&self, _off: u64, _len: usize) -> Option<KResult<crate::mm::KernelMap>> {
+        None
+    }
 }
 
 pub use lintel_abi::poll::{

@@ -10,6 +10,7 @@ pub mod fdtable;
 pub mod file;
 pub mod initramfs;
 pub mod inotify;
+pub mod io_uring;
 pub mod locks;
 pub mod notify;
 pub mod pidfd;

@@ -85,6 +85,12 @@ impl MmInner {
             self.aspace.map(page, f, p).map_err(|_| FaultError::NoMem)?;
             return Ok(());
         }
+        if let Backing::Kernel(m) = &vma.backing {
+            let idx = (m.offset as usize + (page - vma.start)) / PAGE;
+            let f = m.pages.page(idx)?;
+            self.aspace.map(page, f, p).map_err(|_| FaultError::NoMem)?;
+            return Ok(());
+        }
         if let Backing::Special(name) = &vma.backing {
             let f = super::SPECIAL_PAGES
                 .get()

@@ -24,7 +24,7 @@ mod remap;
 pub mod shared;
 mod vma;
 
-pub use vma::{Backing, ShmMap, Vma};
+pub use vma::{Backing, KernelMap, ShmMap, Vma};
 
 pub const PAGE: usize = 4096;
 /// Top of the initial stack (as Linux without randomization: just below the last user page).

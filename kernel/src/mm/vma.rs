@@ -24,6 +24,19 @@ pub enum Backing {
     },
     /// A System V shared memory attach.
     Shm(ShmMap),
+    /// Pages a kernel object shares with user space through its file's mmap (io_uring's
+    /// rings), kept alive by the mapping as a segment's are.
+    Kernel(KernelMap),
+}
+
+/// Where the pages of a `Backing::Kernel` mapping come from.
+#[derive(Clone)]
+pub struct KernelMap {
+    pub pages: Arc<super::shared::SharedPages>,
+    /// Byte offset of the VMA's start in the pages.
+    pub offset: u64,
+    /// What /proc/PID/maps shows ("anon_inode:[io_uring]").
+    pub name: &'static str,
 }
 
 /// Where an attached shared memory segment's pages come from.
@@ -64,6 +77,9 @@ impl Vma {
             *file_bytes = file_bytes.saturating_sub(delta);
         }
         if let Backing::Shm(m) = &mut v.backing {
+            m.offset += delta;
+        }
+        if let Backing::Kernel(m) = &mut v.backing {
             m.offset += delta;
         }
         v

@@ -19,7 +19,7 @@ pub use deliver::{
 };
 pub use exit::{reap, release_vfork, set_session_end_hook, thread_exit};
 pub use fork::{attach_task, clone_thread, create_init, fork, take_kstack};
-pub use run::{set_syscall_handler, start_thread};
+pub use run::{set_syscall_handler, set_task_work, start_thread};
 pub use usercopy::usercopy_fault;
 
 use crate::fs::fdtable::FdTable;

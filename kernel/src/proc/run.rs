@@ -20,6 +20,17 @@ pub fn set_syscall_handler(handler: SyscallHandler) {
     SYSCALL_HANDLER.call_once(|| handler);
 }
 
+/// Work a thread does on its way back to user mode, before signals (Linux's task_work): the
+/// syscall layer completes the io_uring requests of this process whose files became ready.
+/// Registered at boot; it starts with one atomic load.
+pub type TaskWork = fn(&Arc<Thread>, &mut UserContext);
+
+static TASK_WORK: spin::Once<TaskWork> = spin::Once::new();
+
+pub fn set_task_work(work: TaskWork) {
+    TASK_WORK.call_once(|| work);
+}
+
 /// Creates the kernel task for `thread`, starting in user mode with `ctx`, and makes it runnable.
 /// It runs on the stack reserved when the thread was created (fork, clone or the first
 /// process), so starting it allocates nothing big and cannot fail.
@@ -100,6 +111,11 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                 if slice_over {
                     sched::yield_now();
                 }
+            }
+        }
+        if let Some(work) = TASK_WORK.get() {
+            if !thread.must_exit() {
+                work(&thread, &mut ctx);
             }
         }
         super::deliver::do_signal(&thread, &mut ctx, restart.take());

@@ -162,6 +162,12 @@ fn log_enosys(n: usize) {
     }
 }
 
+/// Work on the way back to user mode (registered with `proc::set_task_work`): io_uring
+/// requests whose files became ready complete, as Linux's task_work completes them.
+pub fn task_work(thread: &Arc<Thread>, ctx: &mut UserContext) {
+    event::io_uring_task_work(thread, ctx);
+}
+
 /// Runs one syscall. Returns its number when it ended with a kernel-internal restart code,
 /// which signal delivery turns into EINTR or a restart.
 pub fn dispatch(thread: &Arc<Thread>, ctx: &mut UserContext) -> Option<u64> {

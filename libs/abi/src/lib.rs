@@ -11,6 +11,7 @@ pub mod fcntl;
 pub mod fs;
 pub mod futex;
 pub mod inet;
+pub mod io_uring;
 pub mod ioctl;
 pub mod ipc;
 pub mod limits;

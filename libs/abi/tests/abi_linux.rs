@@ -174,3 +174,96 @@ fn struct_layouts() {
     );
     assert_eq!(core::mem::size_of::<stat>(), lintel_abi::stat::STAT_SIZE);
 }
+
+#[test]
+fn io_uring() {
+    same!(io_uring, io_uring: IORING_SETUP_IOPOLL, IORING_SETUP_SQPOLL, IORING_SETUP_SQ_AFF,
+        IORING_SETUP_CQSIZE, IORING_SETUP_CLAMP, IORING_SETUP_SUBMIT_ALL,
+        IORING_SETUP_COOP_TASKRUN, IORING_SETUP_SINGLE_ISSUER, IORING_FEAT_SINGLE_MMAP,
+        IORING_FEAT_NODROP, IORING_FEAT_SUBMIT_STABLE, IORING_FEAT_RW_CUR_POS,
+        IORING_FEAT_EXT_ARG, IORING_OFF_SQ_RING, IORING_OFF_CQ_RING, IORING_OFF_SQES,
+        IORING_OFF_MMAP_MASK, IORING_SQ_CQ_OVERFLOW, IORING_ENTER_GETEVENTS,
+        IORING_ENTER_SQ_WAKEUP, IORING_ENTER_SQ_WAIT, IORING_ENTER_EXT_ARG,
+        IORING_FSYNC_DATASYNC, IORING_TIMEOUT_ABS, IO_URING_OP_SUPPORTED, IORING_REGISTER_FILES_SKIP);
+    // Opcodes, register opcodes and SQE flag bits are enums there.
+    use lintel_abi::io_uring as ours;
+    use linux_raw_sys::io_uring::io_uring_sqe_flags_bit as bit;
+    use linux_raw_sys::io_uring::{io_uring_op as op, io_uring_register_op as reg};
+    let ops = [
+        (ours::IORING_OP_NOP, op::IORING_OP_NOP),
+        (ours::IORING_OP_READV, op::IORING_OP_READV),
+        (ours::IORING_OP_WRITEV, op::IORING_OP_WRITEV),
+        (ours::IORING_OP_FSYNC, op::IORING_OP_FSYNC),
+        (ours::IORING_OP_READ_FIXED, op::IORING_OP_READ_FIXED),
+        (ours::IORING_OP_WRITE_FIXED, op::IORING_OP_WRITE_FIXED),
+        (ours::IORING_OP_POLL_ADD, op::IORING_OP_POLL_ADD),
+        (ours::IORING_OP_POLL_REMOVE, op::IORING_OP_POLL_REMOVE),
+        (ours::IORING_OP_SENDMSG, op::IORING_OP_SENDMSG),
+        (ours::IORING_OP_RECVMSG, op::IORING_OP_RECVMSG),
+        (ours::IORING_OP_TIMEOUT, op::IORING_OP_TIMEOUT),
+        (ours::IORING_OP_TIMEOUT_REMOVE, op::IORING_OP_TIMEOUT_REMOVE),
+        (ours::IORING_OP_ACCEPT, op::IORING_OP_ACCEPT),
+        (ours::IORING_OP_ASYNC_CANCEL, op::IORING_OP_ASYNC_CANCEL),
+        (ours::IORING_OP_LINK_TIMEOUT, op::IORING_OP_LINK_TIMEOUT),
+        (ours::IORING_OP_CONNECT, op::IORING_OP_CONNECT),
+        (ours::IORING_OP_FALLOCATE, op::IORING_OP_FALLOCATE),
+        (ours::IORING_OP_OPENAT, op::IORING_OP_OPENAT),
+        (ours::IORING_OP_CLOSE, op::IORING_OP_CLOSE),
+        (ours::IORING_OP_STATX, op::IORING_OP_STATX),
+        (ours::IORING_OP_READ, op::IORING_OP_READ),
+        (ours::IORING_OP_WRITE, op::IORING_OP_WRITE),
+        (ours::IORING_OP_FADVISE, op::IORING_OP_FADVISE),
+        (ours::IORING_OP_MADVISE, op::IORING_OP_MADVISE),
+        (ours::IORING_OP_SEND, op::IORING_OP_SEND),
+        (ours::IORING_OP_RECV, op::IORING_OP_RECV),
+        (
+            ours::IORING_OP_SYNC_FILE_RANGE,
+            op::IORING_OP_SYNC_FILE_RANGE,
+        ),
+        (ours::IORING_OP_SHUTDOWN, op::IORING_OP_SHUTDOWN),
+        (ours::IORING_OP_RENAMEAT, op::IORING_OP_RENAMEAT),
+        (ours::IORING_OP_UNLINKAT, op::IORING_OP_UNLINKAT),
+        (ours::IORING_OP_MKDIRAT, op::IORING_OP_MKDIRAT),
+        (ours::IORING_OP_SYMLINKAT, op::IORING_OP_SYMLINKAT),
+        (ours::IORING_OP_LINKAT, op::IORING_OP_LINKAT),
+    ];
+    for (a, b) in ops {
+        assert_eq!(a as u32, b as u32, "{b:?}");
+    }
+    let regs = [
+        (ours::IORING_REGISTER_BUFFERS, reg::IORING_REGISTER_BUFFERS),
+        (
+            ours::IORING_UNREGISTER_BUFFERS,
+            reg::IORING_UNREGISTER_BUFFERS,
+        ),
+        (ours::IORING_REGISTER_FILES, reg::IORING_REGISTER_FILES),
+        (ours::IORING_UNREGISTER_FILES, reg::IORING_UNREGISTER_FILES),
+        (ours::IORING_REGISTER_EVENTFD, reg::IORING_REGISTER_EVENTFD),
+        (
+            ours::IORING_UNREGISTER_EVENTFD,
+            reg::IORING_UNREGISTER_EVENTFD,
+        ),
+        (ours::IORING_REGISTER_PROBE, reg::IORING_REGISTER_PROBE),
+        (
+            ours::IORING_REGISTER_FILES_UPDATE,
+            reg::IORING_REGISTER_FILES_UPDATE,
+        ),
+    ];
+    for (a, b) in regs {
+        assert_eq!(a, b as u32, "{b:?}");
+    }
+    let bits = [
+        (ours::IOSQE_FIXED_FILE, bit::IOSQE_FIXED_FILE_BIT),
+        (ours::IOSQE_IO_DRAIN, bit::IOSQE_IO_DRAIN_BIT),
+        (ours::IOSQE_IO_LINK, bit::IOSQE_IO_LINK_BIT),
+        (ours::IOSQE_IO_HARDLINK, bit::IOSQE_IO_HARDLINK_BIT),
+        (ours::IOSQE_ASYNC, bit::IOSQE_ASYNC_BIT),
+        (
+            ours::IOSQE_CQE_SKIP_SUCCESS,
+            bit::IOSQE_CQE_SKIP_SUCCESS_BIT,
+        ),
+    ];
+    for (a, b) in bits {
+        assert_eq!(a as u32, 1 << b as u32, "{b:?}");
+    }
+}

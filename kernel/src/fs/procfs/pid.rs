@@ -262,6 +262,9 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                     }
                     crate::mm::Backing::Anon => (0, 0, 0, String::new()),
                     crate::mm::Backing::Special(name) => (0, 0, 0, String::from(*name)),
+                    crate::mm::Backing::Kernel(k) => {
+                        (k.offset, 0, 0, format!("anon_inode:{}", k.name))
+                    }
                     crate::mm::Backing::Shm(s) => (
                         s.offset,
                         1,

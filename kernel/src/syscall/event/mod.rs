@@ -7,6 +7,9 @@
 mod aio;
 mod epoll;
 mod eventfd;
+mod io_uring;
+
+pub(super) use io_uring::task_work as io_uring_task_work;
 mod poll;
 mod select;
 mod timerfd;
@@ -31,6 +34,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     aio::SYSCALLS,
     epoll::SYSCALLS,
     eventfd::SYSCALLS,
+    io_uring::SYSCALLS,
     poll::SYSCALLS,
     select::SYSCALLS,
     timerfd::SYSCALLS,

@@ -51,7 +51,8 @@ pub fn mmap(c: &mut Call) -> SysResult {
     if kind == MAP_SHARED_VALIDATE && flags & MAP_ANONYMOUS != 0 {
         return Err(Errno::EINVAL);
     }
-    let shared = kind != MAP_PRIVATE;
+    let mut shared = kind != MAP_PRIVATE;
+    let mut kernel_pages = false;
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
     if fixed && addr % PAGE != 0 {
         return Err(Errno::EINVAL);
@@ -68,36 +69,14 @@ pub fn mmap(c: &mut Call) -> SysResult {
         if kind == MAP_SHARED_VALIDATE && flags & !VALIDATED_FLAGS != 0 {
             return Err(Errno::EOPNOTSUPP);
         }
-        if !file.readable() {
-            return Err(Errno::EACCES);
-        }
-        if shared && prot.write && !file.writable() {
-            return Err(Errno::EACCES);
-        }
-        let inode = file.inode.clone().ok_or(Errno::ENODEV)?;
-        if inode.file_type() != lintel_vfs::FileType::Regular {
-            return Err(Errno::ENODEV);
-        }
-        if shared && prot.write {
-            if file.flags() & lintel_abi::fcntl::O_APPEND != 0 {
-                return Err(Errno::EACCES);
-            }
-            if crate::mm::pagecache::write_sealed(&inode) {
-                return Err(Errno::EPERM);
-            }
-        }
-        let root = c.thread.proc_ref().fs.lock().root.clone();
-        let path = file
-            .dentry
-            .as_ref()
-            .map(|d| lintel_vfs::path_of(d, &root))
-            .unwrap_or_default();
-        Backing::File {
-            inode,
-            offset: off as u64,
-            file_bytes: u64::MAX,
-            path: alloc::sync::Arc::new(path),
-            may_write: file.writable(),
+        if let Some(pages) = file.ops.mmap_pages(off as u64, len) {
+            // Pages the kernel shares (io_uring's rings): always the same frames, never
+            // charged as private memory.
+            shared = true;
+            kernel_pages = true;
+            Backing::Kernel(pages?)
+        } else {
+            file_backing(c, &file, off, shared, prot.write)?
         }
     };
     let mm = c.thread.proc_ref().mm();
@@ -123,8 +102,9 @@ pub fn mmap(c: &mut Call) -> SysResult {
         check_data(c, &m, len)?;
     }
     // MAP_NORESERVE means nothing in overcommit mode 2, as on Linux.
-    let noreserve = flags & MAP_NORESERVE != 0
-        && crate::mm::commit::mode() != crate::mm::commit::OVERCOMMIT_NEVER;
+    let noreserve = kernel_pages
+        || (flags & MAP_NORESERVE != 0
+            && crate::mm::commit::mode() != crate::mm::commit::OVERCOMMIT_NEVER);
     let vma = Vma {
         start,
         end: start + len,
@@ -142,6 +122,47 @@ pub fn mmap(c: &mut Call) -> SysResult {
         m.populate(start, start + len)?;
     }
     ok(start)
+}
+
+/// The backing of a mapping of an ordinary file: EACCES, ENODEV, EPERM as Linux's checks.
+fn file_backing(
+    c: &Call,
+    file: &crate::fs::file::OpenFile,
+    off: usize,
+    shared: bool,
+    write: bool,
+) -> Result<Backing, Errno> {
+    if !file.readable() {
+        return Err(Errno::EACCES);
+    }
+    if shared && write && !file.writable() {
+        return Err(Errno::EACCES);
+    }
+    let inode = file.inode.clone().ok_or(Errno::ENODEV)?;
+    if inode.file_type() != lintel_vfs::FileType::Regular {
+        return Err(Errno::ENODEV);
+    }
+    if shared && write {
+        if file.flags() & lintel_abi::fcntl::O_APPEND != 0 {
+            return Err(Errno::EACCES);
+        }
+        if crate::mm::pagecache::write_sealed(&inode) {
+            return Err(Errno::EPERM);
+        }
+    }
+    let root = c.thread.proc_ref().fs.lock().root.clone();
+    let path = file
+        .dentry
+        .as_ref()
+        .map(|d| lintel_vfs::path_of(d, &root))
+        .unwrap_or_default();
+    Ok(Backing::File {
+        inode,
+        offset: off as u64,
+        file_bytes: u64::MAX,
+        path: alloc::sync::Arc::new(path),
+        may_write: file.writable(),
+    })
 }
 
 pub fn munmap(c: &mut Call) -> SysResult {
