@@ -485,16 +485,56 @@ pub fn with_walk<T>(
     f: impl FnOnce(&WalkCtx) -> KResult<T>,
 ) -> KResult<T> {
     let start = start_dir(thread, dirfd, path)?;
-    let p = thread.proc_ref();
-    let root = p.fs.lock().root.clone();
-    let cred = p.cred.lock().vfs();
+    let root = thread.proc_ref().fs.lock().root.clone();
+    walk_in(thread, &root, &start, f)
+}
+
+fn walk_in<T>(
+    thread: &Thread,
+    root: &Arc<Dentry>,
+    start: &Arc<Dentry>,
+    f: impl FnOnce(&WalkCtx) -> KResult<T>,
+) -> KResult<T> {
+    let cred = thread.proc_ref().cred.lock().vfs();
     let ctx = WalkCtx {
-        root: &root,
-        start: &start,
+        root,
+        start,
         mounts: mounts(),
         cred: &cred,
     };
     f(&ctx)
+}
+
+/// [`with_walk`] under openat2's restrictions: a scoped walk (RESOLVE_BENEATH, IN_ROOT) starts
+/// at `dirfd` even for an absolute path and takes it as its root, as Linux's path_init does.
+pub fn with_walk_how<T>(
+    thread: &Thread,
+    dirfd: i32,
+    path: &[u8],
+    how: &lintel_vfs::Resolve,
+    f: impl FnOnce(&WalkCtx) -> KResult<T>,
+) -> KResult<T> {
+    if !how.beneath && !how.in_root {
+        return with_walk(thread, dirfd, path, f);
+    }
+    let start = start_dir(thread, dirfd, b"")?;
+    walk_in(thread, &start, &start, f)
+}
+
+/// [`lookup_at`] under openat2's restrictions.
+pub fn lookup_how(
+    thread: &Thread,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+    how: &lintel_vfs::Resolve,
+) -> KResult<Arc<Dentry>> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    with_walk_how(thread, dirfd, path, how, |ctx| {
+        lintel_vfs::resolve_how(ctx, path, follow, how)
+    })
 }
 
 /// Resolves `path` relative to `dirfd`.

@@ -41,6 +41,7 @@
 //! | `fs/mkdir.rs` | mkdir, mkdirat |
 //! | `fs/mknod.rs` | mknod, mknodat |
 //! | `fs/open.rs` | open, openat, creat |
+//! | `fs/openat2.rs` | openat2 |
 //! | `fs/pipe.rs` | pipe, pipe2 |
 //! | `fs/read_write.rs` | read, write, pread64, pwrite64, readv, writev, preadv, pwritev, preadv2, pwritev2 |
 //! | `fs/rename.rs` | rename, renameat, renameat2 |

@@ -14,7 +14,10 @@ mod sparse;
 mod tmpfs;
 mod tmpfs_options;
 
-pub use path::{path_of, resolve, resolve_create, resolve_parent, WalkCtx};
+pub use path::{
+    path_of, resolve, resolve_create, resolve_create_how, resolve_how, resolve_parent, Resolve,
+    WalkCtx,
+};
 pub use perm::{
     chmod_mode, chown_kill_bits, chown_ok, kill_suid_bits, new_file_group, permission, sticky_ok,
     Cred,
@@ -309,3 +312,5 @@ impl MountTable {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_resolve;

@@ -19,6 +19,7 @@ mod lseek;
 mod mkdir;
 mod mknod;
 mod open;
+mod openat2;
 mod pipe;
 mod read_write;
 mod rename;
@@ -65,6 +66,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     mkdir::SYSCALLS,
     mknod::SYSCALLS,
     open::SYSCALLS,
+    openat2::SYSCALLS,
     pipe::SYSCALLS,
     read_write::SYSCALLS,
     rename::SYSCALLS,
