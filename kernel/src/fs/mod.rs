@@ -107,6 +107,20 @@ pub fn nosuid(inode: &Arc<dyn Inode>) -> bool {
         .any(|m| m.nosuid && m.root.fs_id() == id)
 }
 
+/// Linux numbers the first mounts from about here (mountinfo's mount ids); only uniqueness
+/// matters.
+pub const FIRST_MOUNT_ID: usize = 21;
+
+/// The mount id (as mountinfo shows it) and type of the file system `fs_id`, if mounted.
+pub fn mount_of(fs_id: u64) -> Option<(usize, &'static str)> {
+    MOUNT_INFO
+        .lock()
+        .iter()
+        .enumerate()
+        .find(|(_, m)| m.root.fs_id() == fs_id)
+        .map(|(i, m)| (FIRST_MOUNT_ID + i, m.fstype))
+}
+
 /// The per-mount options /proc/mounts and mountinfo show.
 fn mount_options(fstype: &str) -> &'static str {
     match fstype {
@@ -144,8 +158,6 @@ pub fn mounts_text() -> Vec<u8> {
 /// major:minor of the file system, the root inside it ("/": no bind mounts), the mount
 /// point, per-mount options, no optional fields, then type, source and super options.
 pub fn mountinfo_text() -> Vec<u8> {
-    /// Linux numbers the first mounts from about here; only uniqueness matters.
-    const FIRST_ID: usize = 21;
     let mounts = MOUNT_INFO.lock();
     let under = |parent: &[u8], child: &[u8]| {
         parent == b"/" || (child.starts_with(parent) && child.get(parent.len()) == Some(&b'/'))
@@ -162,7 +174,12 @@ pub fn mountinfo_text() -> Vec<u8> {
         let (major, minor) = ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
         let opts = mount_options(m.fstype);
         out.extend_from_slice(
-            alloc::format!("{} {} {major}:{minor} / ", FIRST_ID + i, FIRST_ID + parent).as_bytes(),
+            alloc::format!(
+                "{} {} {major}:{minor} / ",
+                FIRST_MOUNT_ID + i,
+                FIRST_MOUNT_ID + parent
+            )
+            .as_bytes(),
         );
         out.extend_from_slice(&m.path);
         out.extend_from_slice(alloc::format!(" {opts} - {} ", m.fstype).as_bytes());

@@ -35,6 +35,7 @@
 //! | `fs/fcntl.rs` | fcntl |
 //! | `fs/flock.rs` | flock |
 //! | `fs/getdents.rs` | getdents64 |
+//! | `fs/handle.rs` | name_to_handle_at, open_by_handle_at |
 //! | `fs/ioctl.rs` | ioctl |
 //! | `fs/link.rs` | link, linkat |
 //! | `fs/lseek.rs` | lseek |

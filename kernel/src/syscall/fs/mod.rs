@@ -12,6 +12,7 @@ mod fallocate;
 mod fcntl;
 mod flock;
 mod getdents;
+mod handle;
 mod inotify;
 mod ioctl;
 mod link;
@@ -59,6 +60,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     fcntl::SYSCALLS,
     flock::SYSCALLS,
     getdents::SYSCALLS,
+    handle::SYSCALLS,
     inotify::SYSCALLS,
     ioctl::SYSCALLS,
     link::SYSCALLS,

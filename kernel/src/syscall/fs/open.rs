@@ -15,6 +15,7 @@ use alloc::sync::Arc;
 use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
 use lintel_vfs::inotify::{IN_MODIFY, IN_OPEN};
+use lintel_vfs::Cred;
 use lintel_vfs::Dentry;
 use lintel_vfs::FileType;
 use lintel_vfs::Resolve;
@@ -97,6 +98,13 @@ pub fn do_open_how(
         }
         d
     };
+    open_found(c, d, flags, &cred)
+}
+
+/// The end of every open once the file is found: O_DIRECTORY, EISDIR, access and O_NOATIME
+/// checks, O_TRUNC, the open file and its descriptor (also open_by_handle_at's).
+pub fn open_found(c: &mut Call, d: Arc<Dentry>, flags: u32, cred: &Cred) -> SysResult {
+    let acc = flags & O_ACCMODE;
     let kind = d.inode.file_type();
     if flags & O_DIRECTORY != 0 && kind != FileType::Directory {
         return Err(Errno::ENOTDIR);
@@ -118,7 +126,7 @@ pub fn do_open_how(
             want |= 2;
         }
         let st = d.inode.stat();
-        lintel_vfs::permission(&st, &cred, want)?;
+        lintel_vfs::permission(&st, cred, want)?;
         if flags & O_NOATIME != 0 && !cred.owns(&st) {
             return Err(Errno::EPERM);
         }
