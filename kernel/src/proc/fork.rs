@@ -176,6 +176,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         mm
     };
     let pid = alloc_pid()?;
+    crate::keys::forked(parent.pid, pid);
     let p = Arc::new(Process {
         pid,
         personality: AtomicU32::new(parent.personality.load(Ordering::Relaxed)),

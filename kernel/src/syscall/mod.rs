@@ -100,6 +100,7 @@
 //! | `signal/sigtimedwait.rs` | rt_sigtimedwait |
 //! | `system/getrandom.rs` | getrandom |
 //! | `system/hostname.rs` | sethostname, setdomainname |
+//! | `system/keys.rs` | add_key, request_key, keyctl |
 //! | `system/mount.rs` | mount, umount2 |
 //! | `system/personality.rs` | personality |
 //! | `system/reboot.rs` | reboot |

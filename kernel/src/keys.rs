@@ -1,0 +1,87 @@
+//! The key retention service's kernel side: the one `lintel_keys::Keys` registry, and which
+//! keyrings each thread (thread keyring) and process (process and session keyrings) holds,
+//! which Linux keeps in struct cred. The process layer calls in at fork (the session keyring
+//! is shared, the process keyring is not), exec (thread and process keyrings are dropped)
+//! and exit.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use core::sync::atomic::AtomicU32;
+use lintel_keys::{Caller, Key, Keys};
+use spin::Mutex;
+
+static KEYS: spin::Once<Keys> = spin::Once::new();
+
+/// A process's (process keyring, session keyring).
+type ProcRings = (Option<Arc<Key>>, Option<Arc<Key>>);
+
+static PROCS: Mutex<BTreeMap<i32, ProcRings>> = Mutex::new(BTreeMap::new());
+/// Thread keyrings by tid.
+static THREADS: Mutex<BTreeMap<i32, Arc<Key>>> = Mutex::new(BTreeMap::new());
+
+pub fn keys() -> &'static Keys {
+    KEYS.call_once(Keys::new)
+}
+
+/// The four /proc/sys/kernel/keys limits, by file name.
+pub fn limit(name: &str) -> Option<&'static AtomicU32> {
+    let l = &keys().quotas.limits;
+    Some(match name {
+        "maxkeys" => &l.maxkeys,
+        "maxbytes" => &l.maxbytes,
+        "root_maxkeys" => &l.root_maxkeys,
+        "root_maxbytes" => &l.root_maxbytes,
+        _ => return None,
+    })
+}
+
+/// The keyrings `pid`/`tid` holds, with the identity given.
+pub fn caller(pid: i32, tid: i32, mut who: Caller) -> Caller {
+    let (process, session) = PROCS.lock().get(&pid).cloned().unwrap_or((None, None));
+    who.process = process;
+    who.session = session;
+    who.thread = THREADS.lock().get(&tid).cloned();
+    who
+}
+
+/// Stores back the keyrings a call installed.
+pub fn store(pid: i32, tid: i32, c: &Caller) {
+    PROCS
+        .lock()
+        .insert(pid, (c.process.clone(), c.session.clone()));
+    let old = match &c.thread {
+        Some(t) => THREADS.lock().insert(tid, t.clone()),
+        None => THREADS.lock().remove(&tid),
+    };
+    drop(old);
+}
+
+/// A new process shares its parent's session keyring and has no process keyring.
+pub fn forked(parent: i32, child: i32) {
+    let mut procs = PROCS.lock();
+    let session = procs.get(&parent).and_then(|p| p.1.clone());
+    let old = if session.is_some() {
+        procs.insert(child, (None, session))
+    } else {
+        procs.remove(&child)
+    };
+    drop(procs);
+    drop(old);
+}
+
+/// execve drops the thread and process keyrings and keeps the session keyring.
+pub fn exec(pid: i32, tid: i32) {
+    let old = PROCS.lock().get_mut(&pid).and_then(|p| p.0.take());
+    drop(old);
+    thread_exited(tid);
+}
+
+pub fn thread_exited(tid: i32) {
+    let old = THREADS.lock().remove(&tid);
+    drop(old);
+}
+
+pub fn exited(pid: i32) {
+    let old = PROCS.lock().remove(&pid);
+    drop(old);
+}
