@@ -12,6 +12,7 @@ pub mod initramfs;
 pub mod inotify;
 pub mod locks;
 pub mod notify;
+pub mod nsfs;
 pub mod pidfd;
 pub mod pipe;
 pub mod procfs;

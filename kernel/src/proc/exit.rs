@@ -75,6 +75,7 @@ pub fn thread_exit(t: &Arc<Thread>) {
     }
     crate::ipc::on_exit(p.pid);
     crate::keys::exited(p.pid);
+    crate::uts::exited(p.pid);
     if p.sid.load(Ordering::Relaxed) == p.pid {
         if let Some(hook) = SESSION_END_HOOK.get() {
             hook(&p);

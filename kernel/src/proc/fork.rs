@@ -177,6 +177,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
     };
     let pid = alloc_pid()?;
     crate::keys::forked(parent.pid, pid);
+    crate::uts::forked(parent.pid, pid);
     let p = Arc::new(Process {
         pid,
         personality: AtomicU32::new(parent.personality.load(Ordering::Relaxed)),

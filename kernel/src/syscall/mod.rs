@@ -78,6 +78,7 @@
 //! | `process/clone.rs` | clone, fork, vfork, clone3 |
 //! | `process/exec.rs` | execve, execveat |
 //! | `process/exit.rs` | exit, exit_group |
+//! | `process/namespace.rs` | unshare, setns |
 //! | `process/pgrp.rs` | setpgid, getpgrp, setsid, getpgid, getsid |
 //! | `process/pid.rs` | getpid, getppid, gettid, set_tid_address |
 //! | `process/prctl.rs` | prctl |

@@ -33,11 +33,21 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
     ),
     (
         "sys/kernel/hostname",
-        Some(|| format!("{}\n", String::from_utf8_lossy(&crate::uts::hostname()))),
+        Some(|| {
+            format!(
+                "{}\n",
+                String::from_utf8_lossy(&crate::uts::hostname(super::current_pid()))
+            )
+        }),
     ),
     (
         "sys/kernel/domainname",
-        Some(|| format!("{}\n", String::from_utf8_lossy(&crate::uts::domainname()))),
+        Some(|| {
+            format!(
+                "{}\n",
+                String::from_utf8_lossy(&crate::uts::domainname(super::current_pid()))
+            )
+        }),
     ),
     (
         "sys/kernel/pid_max",
