@@ -55,6 +55,7 @@
 //! | `fs/truncate.rs` | ftruncate, truncate |
 //! | `fs/unlink.rs` | rmdir, unlink, unlinkat |
 //! | `fs/utime.rs` | utimensat, futimesat, utimes, utime |
+//! | `fs/vhangup.rs` | vhangup |
 //! | `fs/xattr.rs` | getxattr, lgetxattr, fgetxattr, setxattr, lsetxattr, fsetxattr, listxattr, llistxattr, flistxattr, removexattr, lremovexattr, fremovexattr |
 //! | `futex/futex.rs` | futex |
 //! | `futex/robust_list.rs` | set_robust_list |

@@ -33,6 +33,7 @@ mod sync;
 mod truncate;
 mod unlink;
 mod utime;
+mod vhangup;
 mod xattr;
 
 use crate::fs;
@@ -81,6 +82,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     truncate::SYSCALLS,
     unlink::SYSCALLS,
     utime::SYSCALLS,
+    vhangup::SYSCALLS,
     xattr::SYSCALLS,
 ];
 
