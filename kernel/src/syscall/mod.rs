@@ -71,6 +71,7 @@
 //! | `mm/mprotect.rs` | mprotect |
 //! | `mm/mremap.rs` | mremap |
 //! | `mm/msync.rs` | msync |
+//! | `mm/pkey.rs` | pkey_alloc, pkey_free, pkey_mprotect |
 //! | `net/mmsg.rs` | sendmmsg, recvmmsg |
 //! | `net/recv.rs` | recvfrom, recvmsg |
 //! | `net/send.rs` | sendto, sendmsg |
