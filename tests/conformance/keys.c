@@ -15,7 +15,7 @@
 #define KEY_SPEC_USER_KEYRING -4
 enum {
     GET_KEYRING_ID, JOIN_SESSION_KEYRING, UPDATE, REVOKE, CHOWN, SETPERM, DESCRIBE, CLEAR,
-    LINK, UNLINK, SEARCH, READ, INVALIDATE = 21, CAPABILITIES = 31,
+    LINK, UNLINK, SEARCH, READ, SET_TIMEOUT = 15, INVALIDATE = 21, CAPABILITIES = 31,
 };
 
 static long add_key(const char *type, const char *desc, const void *p, size_t n, long ring) {
@@ -181,6 +181,19 @@ int main(void) {
     CHECK_OK(kc(CLEAR, r1, 0, 0, 0));
     CHECK(kc_ptr(READ, r1, ids, sizeof ids, 0) == 0);
     CHECK_ERR(kc(CLEAR, k, 0, 0, 0), ENOTDIR);
+
+    /* Timeouts: expired keys give EKEYEXPIRED, to lookups and to searches. */
+    long tk = add_key("user", "tk", "v", 1, KEY_SPEC_SESSION_KEYRING);
+    CHECK_OK(kc(SET_TIMEOUT, tk, 1, 0, 0));
+    CHECK(kc_ptr(READ, tk, buf, sizeof buf, 0) == 1 || errno == EKEYEXPIRED);
+    lt_sleep_ms(2100);
+    CHECK_ERR(kc_ptr(READ, tk, buf, sizeof buf, 0), EKEYEXPIRED);
+    CHECK_ERR(kc_ptr(SEARCH, KEY_SPEC_SESSION_KEYRING, "user", (long)"tk", 0), EKEYEXPIRED);
+    long tk2 = add_key("user", "tk2", "v", 1, KEY_SPEC_SESSION_KEYRING);
+    CHECK_OK(kc(SET_TIMEOUT, tk2, 1, 0, 0));
+    CHECK_OK(kc(SET_TIMEOUT, tk2, 0, 0, 0));
+    lt_sleep_ms(1100);
+    CHECK(kc_ptr(READ, tk2, buf, sizeof buf, 0) == 1);
 
     unsigned char caps[4] = {0};
     CHECK(kc_ptr(CAPABILITIES, (long)caps, (void *)sizeof caps, 0, 0) == 2 || errno == 0);

@@ -44,6 +44,8 @@ pub(crate) struct State {
     pub invalid: bool,
     /// Negatively instantiated: request_key's construction failed (no upcall program).
     pub negative: bool,
+    /// Wall-clock second the key expires at (KEYCTL_SET_TIMEOUT); 0: never.
+    pub expiry: u64,
     /// Bytes charged to `uid` (description and payload, four per keyring link).
     pub charged: u32,
 }
@@ -74,13 +76,16 @@ impl Key {
         self.st.lock().revoked
     }
 
-    /// key_validate: invalidated keys are gone (ENOKEY), revoked ones EKEYREVOKED.
-    pub(crate) fn validate(&self) -> KResult<()> {
+    /// key_validate at wall-clock second `now`: invalidated keys are gone (ENOKEY), revoked
+    /// ones EKEYREVOKED, expired ones EKEYEXPIRED.
+    pub(crate) fn validate(&self, now: u64) -> KResult<()> {
         let st = self.st.lock();
         if st.invalid {
             Err(Errno::ENOKEY)
         } else if st.revoked {
             Err(Errno::EKEYREVOKED)
+        } else if st.expiry != 0 && now >= st.expiry {
+            Err(Errno::EKEYEXPIRED)
         } else {
             Ok(())
         }

@@ -22,6 +22,8 @@ pub struct Caller {
     pub thread: Option<Arc<Key>>,
     pub process: Option<Arc<Key>>,
     pub session: Option<Arc<Key>>,
+    /// The wall clock in seconds, for expiry.
+    pub now: u64,
 }
 
 struct Reg {
@@ -103,6 +105,7 @@ impl Keys {
                 revoked: false,
                 invalid: false,
                 negative: false,
+                expiry: 0,
                 charged: bytes,
             }),
             quotas: self.quotas.clone(),
@@ -197,7 +200,7 @@ impl Keys {
             let mut next = Vec::new();
             for ring in &level {
                 if ring.kind != KeyType::Keyring
-                    || ring.validate().is_err()
+                    || ring.validate(c.now).is_err()
                     || !permitted(c, ring, possessed, KEY_SEARCH)
                 {
                     continue;
@@ -288,7 +291,7 @@ impl Keys {
             }
         };
         if mode != Mode::Unlink {
-            key.validate()?;
+            key.validate(c.now)?;
         }
         if mode == Mode::Full && key.st.lock().negative {
             return Err(Errno::ENOKEY);
@@ -354,7 +357,7 @@ impl Keys {
             k.kind == KeyType::Keyring
                 && k.desc == name
                 && !k.desc.starts_with(b"_uid")
-                && k.validate().is_ok()
+                && k.validate(c.now).is_ok()
                 && permitted(c, k, false, KEY_SEARCH)
         })
     }
@@ -382,7 +385,7 @@ impl Keys {
             let old = ring
                 .links()
                 .into_iter()
-                .find(|k| k.kind == kind && k.desc == desc && k.validate().is_ok());
+                .find(|k| k.kind == kind && k.desc == desc && k.validate(c.now).is_ok());
             if let Some(old) = old {
                 let possessed = self.possessed(c, &old)?;
                 if !permitted(c, &old, possessed, KEY_WRITE) {
@@ -456,6 +459,17 @@ impl Keys {
             }
             st.gid = g;
         }
+        Ok(())
+    }
+
+    /// KEYCTL_SET_TIMEOUT: the key expires `secs` seconds from now (0: never).
+    pub fn set_timeout(&self, c: &mut Caller, id: i32, secs: u32) -> KResult<()> {
+        let (key, _) = self.lookup_inner(c, id, true, KEY_SETATTR, Mode::Partial)?;
+        key.st.lock().expiry = if secs == 0 {
+            0
+        } else {
+            c.now + u64::from(secs)
+        };
         Ok(())
     }
 
@@ -567,6 +581,7 @@ impl Keys {
     ) -> KResult<Arc<Key>> {
         let mut found = None;
         let mut revoked = false;
+        let mut expired = false;
         let mut negative = false;
         self.walk(c, start, possessed, &mut |k| {
             if k.kind == kind && k.desc == desc {
@@ -574,11 +589,15 @@ impl Keys {
                     negative = true;
                     return true;
                 }
-                if k.is_revoked() {
-                    revoked = true;
-                } else if permitted(c, k, possessed, KEY_SEARCH) {
-                    found = Some(k.clone());
-                    return true;
+                match k.validate(c.now) {
+                    Err(Errno::EKEYREVOKED) => revoked = true,
+                    Err(Errno::EKEYEXPIRED) => expired = true,
+                    Err(_) => {}
+                    Ok(()) if permitted(c, k, possessed, KEY_SEARCH) => {
+                        found = Some(k.clone());
+                        return true;
+                    }
+                    Ok(()) => {}
                 }
             }
             false
@@ -587,6 +606,7 @@ impl Keys {
             Some(k) => Ok(k),
             None if negative => Err(Errno::ENOKEY),
             None if revoked => Err(Errno::EKEYREVOKED),
+            None if expired => Err(Errno::EKEYEXPIRED),
             None => Err(Errno::ENOKEY),
         }
     }

@@ -261,3 +261,33 @@ fn named_sessions() {
     assert_eq!(k.join(&mut third, Some(b"shared")), Ok(a));
     assert_eq!(k.join(&mut third, Some(b"shared")), Ok(0));
 }
+
+#[test]
+fn timeouts() {
+    let k = Keys::new();
+    let mut c = root();
+    c.now = 1000;
+    let s = k.join(&mut c, None).unwrap();
+    let id = k
+        .add(&mut c, KeyType::User, Some(b"t"), b"v", SPEC_SESSION)
+        .unwrap();
+    k.set_timeout(&mut c, id, 5).unwrap();
+    c.now = 1004;
+    assert_eq!(k.read(&mut c, id).unwrap(), b"v");
+    c.now = 1005;
+    assert_eq!(k.read(&mut c, id), Err(Errno::EKEYEXPIRED));
+    assert_eq!(k.describe(&mut c, id), Err(Errno::EKEYEXPIRED));
+    assert_eq!(
+        k.search(&mut c, s, KeyType::User, b"t", 0),
+        Err(Errno::EKEYEXPIRED)
+    );
+    // A fresh key of the same description replaces it; a timeout of 0 clears one.
+    let id2 = k
+        .add(&mut c, KeyType::User, Some(b"t"), b"w", SPEC_SESSION)
+        .unwrap();
+    assert_ne!(id, id2);
+    k.set_timeout(&mut c, id2, 1).unwrap();
+    k.set_timeout(&mut c, id2, 0).unwrap();
+    c.now = 5000;
+    assert_eq!(k.search(&mut c, s, KeyType::User, b"t", 0), Ok(id2));
+}

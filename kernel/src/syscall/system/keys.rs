@@ -24,9 +24,10 @@ pub(super) const SYSCALLS: &[Syscall] = &[
         "keyctl",
         keyctl,
         "GET_KEYRING_ID, JOIN_SESSION_KEYRING, UPDATE, REVOKE, CHOWN, SETPERM, DESCRIBE, \
-         CLEAR, LINK, UNLINK, SEARCH, READ, INVALIDATE, GET_SECURITY, CAPABILITIES; \
+         CLEAR, LINK, UNLINK, SEARCH, READ, SET_TIMEOUT, INVALIDATE, GET_SECURITY, \
+         CAPABILITIES (expired keys are not collected from keyrings); \
          INSTANTIATE/NEGATE/REJECT give EPERM (no authorisation keys exist); GET_PERSISTENT, \
-         SET_TIMEOUT, SET_REQKEY_KEYRING, SESSION_TO_PARENT, RESTRICT_KEYRING, MOVE, DH_*, \
+         SET_REQKEY_KEYRING, SESSION_TO_PARENT, RESTRICT_KEYRING, MOVE, DH_*, \
          PKEY_*, WATCH_KEY give EOPNOTSUPP",
     ),
 ];
@@ -45,6 +46,7 @@ const KEYCTL_SEARCH: usize = 10;
 const KEYCTL_READ: usize = 11;
 const KEYCTL_INSTANTIATE: usize = 12;
 const KEYCTL_NEGATE: usize = 13;
+const KEYCTL_SET_TIMEOUT: usize = 15;
 const KEYCTL_GET_SECURITY: usize = 17;
 const KEYCTL_REJECT: usize = 19;
 const KEYCTL_INSTANTIATE_IOV: usize = 20;
@@ -73,6 +75,7 @@ fn with_caller<T>(c: &Call, f: impl FnOnce(&Keys, &mut Caller) -> KResult<T>) ->
         gid,
         groups,
         sys_admin: admin,
+        now: (crate::time::realtime_ns().max(0) / 1_000_000_000) as u64,
         ..Caller::default()
     };
     let tid = c.thread.tid();
@@ -244,6 +247,10 @@ pub fn keyctl(c: &mut Call) -> SysResult {
         KEYCTL_READ => {
             let d = with_caller(c, |k, w| k.read(w, id(a[1])))?;
             give(a[2], a[3], &d)
+        }
+        KEYCTL_SET_TIMEOUT => {
+            with_caller(c, |k, w| k.set_timeout(w, id(a[1]), a[2] as u32))?;
+            ok(0)
         }
         KEYCTL_INVALIDATE => {
             with_caller(c, |k, w| k.invalidate(w, id(a[1])))?;
