@@ -23,7 +23,7 @@ pub fn keys() -> &'static Keys {
     KEYS.call_once(Keys::new)
 }
 
-/// The four /proc/sys/kernel/keys limits, by file name.
+/// The /proc/sys/kernel/keys settings, by file name.
 pub fn limit(name: &str) -> Option<&'static AtomicU32> {
     let l = &keys().quotas.limits;
     Some(match name {
@@ -31,6 +31,7 @@ pub fn limit(name: &str) -> Option<&'static AtomicU32> {
         "maxbytes" => &l.maxbytes,
         "root_maxkeys" => &l.root_maxkeys,
         "root_maxbytes" => &l.root_maxbytes,
+        "persistent_keyring_expiry" => &l.persistent_expiry,
         _ => return None,
     })
 }

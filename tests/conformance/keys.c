@@ -15,7 +15,8 @@
 #define KEY_SPEC_USER_KEYRING -4
 enum {
     GET_KEYRING_ID, JOIN_SESSION_KEYRING, UPDATE, REVOKE, CHOWN, SETPERM, DESCRIBE, CLEAR,
-    LINK, UNLINK, SEARCH, READ, SET_TIMEOUT = 15, INVALIDATE = 21, CAPABILITIES = 31,
+    LINK, UNLINK, SEARCH, READ, SET_TIMEOUT = 15, INVALIDATE = 21, GET_PERSISTENT = 22,
+    CAPABILITIES = 31,
 };
 
 static long add_key(const char *type, const char *desc, const void *p, size_t n, long ring) {
@@ -45,6 +46,7 @@ static void other_user(void) {
     uid_t u = 20000 + getpid() % 10000;
     CHECK_OK(setgid(u));
     CHECK_OK(setuid(u));
+    CHECK_ERR(kc(GET_PERSISTENT, 0, KEY_SPEC_SESSION_KEYRING, 0, 0), EPERM);
     /* Still possessed through the inherited session keyring: the possessor bits apply,
      * but only the owner (or CAP_SYS_ADMIN) may change permissions or owners. */
     char buf[16];
@@ -194,6 +196,15 @@ int main(void) {
     CHECK_OK(kc(SET_TIMEOUT, tk2, 0, 0, 0));
     lt_sleep_ms(1100);
     CHECK(kc_ptr(READ, tk2, buf, sizeof buf, 0) == 1);
+
+    /* Persistent keyrings: one per user, linked into the destination. */
+    long pk = kc(GET_PERSISTENT, -1, KEY_SPEC_SESSION_KEYRING, 0, 0);
+    CHECK(pk > 0 && strcmp(describe(pk), "keyring;0;65534;1f030000;_persistent.0") == 0);
+    CHECK(kc(GET_PERSISTENT, 0, r1, 0, 0) == pk);
+    CHECK(kc_ptr(READ, r1, ids, sizeof ids, 0) == 4 && ids[0] == pk);
+    CHECK_ERR(kc(GET_PERSISTENT, -1, 0, 0, 0), EINVAL);
+    CHECK_ERR(kc(GET_PERSISTENT, -1, k, 0, 0), ENOTDIR);
+    CHECK_OK(kc(UNLINK, pk, r1, 0, 0));
 
     unsigned char caps[4] = {0};
     CHECK(kc_ptr(CAPABILITIES, (long)caps, (void *)sizeof caps, 0, 0) == 2 || errno == 0);

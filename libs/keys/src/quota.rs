@@ -12,6 +12,8 @@ pub struct Limits {
     pub maxbytes: AtomicU32,
     pub root_maxkeys: AtomicU32,
     pub root_maxbytes: AtomicU32,
+    /// Seconds a persistent keyring lives past its last KEYCTL_GET_PERSISTENT.
+    pub persistent_expiry: AtomicU32,
 }
 
 impl Default for Limits {
@@ -21,6 +23,7 @@ impl Default for Limits {
             maxbytes: AtomicU32::new(20000),
             root_maxkeys: AtomicU32::new(1_000_000),
             root_maxbytes: AtomicU32::new(25_000_000),
+            persistent_expiry: AtomicU32::new(3 * 24 * 3600),
         }
     }
 }

@@ -31,6 +31,8 @@ struct Reg {
     seed: u32,
     /// Each user's keyring and user-session keyring ("_uid.N", "_uid_ses.N").
     user_rings: BTreeMap<u32, (Arc<Key>, Arc<Key>)>,
+    /// Each user's persistent keyring ("_persistent.N"), Linux's persistent register.
+    persistent: BTreeMap<u32, Arc<Key>>,
 }
 
 pub struct Keys {
@@ -62,6 +64,7 @@ impl Keys {
                 by_serial: BTreeMap::new(),
                 seed: 0x1bad_5eed,
                 user_rings: BTreeMap::new(),
+                persistent: BTreeMap::new(),
             }),
         }
     }
@@ -471,6 +474,50 @@ impl Keys {
             c.now + u64::from(secs)
         };
         Ok(())
+    }
+
+    /// KEYCTL_GET_PERSISTENT for `uid` (the caller checked it may ask): the user's persistent
+    /// keyring, made when missing or expired, good for another persistent_keyring_expiry
+    /// seconds, linked into `dest`.
+    pub fn get_persistent(&self, c: &mut Caller, uid: u32, dest: i32) -> KResult<i32> {
+        let (dest, _) = self.lookup(c, dest, true, KEY_WRITE)?;
+        if dest.kind != KeyType::Keyring {
+            return Err(Errno::ENOTDIR);
+        }
+        let live = self
+            .reg
+            .lock()
+            .persistent
+            .get(&uid)
+            .filter(|k| k.validate(c.now).is_ok())
+            .cloned();
+        let ring = match live {
+            Some(k) => k,
+            None => {
+                let perm = ((KEY_ALL & !KEY_SETATTR) << 24) | ((KEY_VIEW | KEY_READ) << USR);
+                let name = format!("_persistent.{uid}");
+                let k = self.alloc(
+                    KeyType::Keyring,
+                    name.as_bytes(),
+                    uid,
+                    u32::MAX,
+                    perm,
+                    Vec::new(),
+                    true,
+                )?;
+                let old = self.reg.lock().persistent.insert(uid, k.clone());
+                drop(old);
+                k
+            }
+        };
+        let secs = self
+            .quotas
+            .limits
+            .persistent_expiry
+            .load(core::sync::atomic::Ordering::Relaxed);
+        ring.st.lock().expiry = c.now + u64::from(secs);
+        link_into(&dest, &ring)?;
+        Ok(ring.serial)
     }
 
     /// KEYCTL_SETPERM: the owner or CAP_SYS_ADMIN.

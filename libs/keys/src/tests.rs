@@ -291,3 +291,25 @@ fn timeouts() {
     c.now = 5000;
     assert_eq!(k.search(&mut c, s, KeyType::User, b"t", 0), Ok(id2));
 }
+
+#[test]
+fn persistent() {
+    let k = Keys::new();
+    let mut c = user(1000);
+    c.now = 10;
+    let s = k.join(&mut c, None).unwrap();
+    let p = k.get_persistent(&mut c, 1000, SPEC_SESSION).unwrap();
+    assert_eq!(
+        describe(&k, &mut c, p),
+        "keyring;1000;65534;1f030000;_persistent.1000"
+    );
+    assert_eq!(k.get_persistent(&mut c, 1000, s), Ok(p));
+    assert_eq!(k.read(&mut c, s).unwrap(), p.to_le_bytes());
+    assert_eq!(k.get_persistent(&mut c, 1000, 0), Err(Errno::EINVAL));
+    let key = k.add(&mut c, KeyType::User, Some(b"u"), b"v", s).unwrap();
+    assert_eq!(k.get_persistent(&mut c, 1000, key), Err(Errno::ENOTDIR));
+    // Three days without a request: a new one.
+    c.now = 10 + 3 * 24 * 3600;
+    let p2 = k.get_persistent(&mut c, 1000, s).unwrap();
+    assert_ne!(p, p2);
+}

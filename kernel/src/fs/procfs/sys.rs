@@ -164,6 +164,10 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
     ("sys/kernel/sem", Some(sem_text)),
     ("sys/kernel/keys", None),
     ("sys/kernel/keys/maxkeys", Some(|| key_limit("maxkeys"))),
+    (
+        "sys/kernel/keys/persistent_keyring_expiry",
+        Some(|| key_limit("persistent_keyring_expiry")),
+    ),
     ("sys/kernel/keys/maxbytes", Some(|| key_limit("maxbytes"))),
     (
         "sys/kernel/keys/root_maxkeys",
@@ -249,6 +253,9 @@ const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
         set_range(&mqueue::QUEUES_MAX, b, 0, i32::MAX as i64)
     }),
     ("sys/kernel/keys/maxkeys", |b| set_key_limit("maxkeys", b)),
+    ("sys/kernel/keys/persistent_keyring_expiry", |b| {
+        set_key_limit("persistent_keyring_expiry", b)
+    }),
     ("sys/kernel/keys/maxbytes", |b| set_key_limit("maxbytes", b)),
     ("sys/kernel/keys/root_maxkeys", |b| {
         set_key_limit("root_maxkeys", b)

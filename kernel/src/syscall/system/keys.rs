@@ -7,7 +7,7 @@ use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
 use alloc::vec::Vec;
-use lintel_abi::capability::CAP_SYS_ADMIN;
+use lintel_abi::capability::{CAP_SETUID, CAP_SYS_ADMIN};
 use lintel_abi::Errno;
 use lintel_abi::KResult;
 use lintel_keys::{Caller, KeyType, Keys};
@@ -26,7 +26,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
         "GET_KEYRING_ID, JOIN_SESSION_KEYRING, UPDATE, REVOKE, CHOWN, SETPERM, DESCRIBE, \
          CLEAR, LINK, UNLINK, SEARCH, READ, SET_TIMEOUT, INVALIDATE, GET_SECURITY, \
          CAPABILITIES (expired keys are not collected from keyrings); \
-         INSTANTIATE/NEGATE/REJECT give EPERM (no authorisation keys exist); GET_PERSISTENT, \
+         GET_PERSISTENT; INSTANTIATE/NEGATE/REJECT give EPERM (no authorisation keys exist); \
          SET_REQKEY_KEYRING, SESSION_TO_PARENT, RESTRICT_KEYRING, MOVE, DH_*, \
          PKEY_*, WATCH_KEY give EOPNOTSUPP",
     ),
@@ -51,9 +51,11 @@ const KEYCTL_GET_SECURITY: usize = 17;
 const KEYCTL_REJECT: usize = 19;
 const KEYCTL_INSTANTIATE_IOV: usize = 20;
 const KEYCTL_INVALIDATE: usize = 21;
+const KEYCTL_GET_PERSISTENT: usize = 22;
 const KEYCTL_CAPABILITIES: usize = 31;
-/// KEYCTL_CAPS0_CAPABILITIES | KEYCTL_CAPS0_INVALIDATE: what this kernel offers.
-const CAPS: [u8; 2] = [0x01 | 0x20, 0];
+/// KEYCTL_CAPS0_CAPABILITIES | KEYCTL_CAPS0_PERSISTENT_KEYRINGS | KEYCTL_CAPS0_INVALIDATE:
+/// what this kernel offers.
+const CAPS: [u8; 2] = [0x01 | 0x02 | 0x20, 0];
 /// The largest add_key payload, and KEYCTL_UPDATE's (PAGE_SIZE).
 const MAX_PAYLOAD: usize = 1024 * 1024 - 1;
 const MAX_UPDATE: usize = 4096;
@@ -251,6 +253,19 @@ pub fn keyctl(c: &mut Call) -> SysResult {
         KEYCTL_SET_TIMEOUT => {
             with_caller(c, |k, w| k.set_timeout(w, id(a[1]), a[2] as u32))?;
             ok(0)
+        }
+        KEYCTL_GET_PERSISTENT => {
+            // Another user's persistent keyring needs CAP_SETUID.
+            let (uid, euid, setuid) = {
+                let cr = c.thread.proc_ref().cred.lock();
+                (cr.uid, cr.euid, cr.capable(CAP_SETUID))
+            };
+            let want = match a[1] as u32 {
+                u32::MAX => uid,
+                u if u == uid || u == euid || setuid => u,
+                _ => return Err(Errno::EPERM),
+            };
+            serial(with_caller(c, |k, w| k.get_persistent(w, want, id(a[2]))))
         }
         KEYCTL_INVALIDATE => {
             with_caller(c, |k, w| k.invalidate(w, id(a[1])))?;
