@@ -16,8 +16,15 @@ static KEYS: spin::Once<Keys> = spin::Once::new();
 type ProcRings = (Option<Arc<Key>>, Option<Arc<Key>>);
 
 static PROCS: Mutex<BTreeMap<i32, ProcRings>> = Mutex::new(BTreeMap::new());
-/// Thread keyrings by tid.
-static THREADS: Mutex<BTreeMap<i32, Arc<Key>>> = Mutex::new(BTreeMap::new());
+/// What Linux's per-thread cred holds: the thread keyring and the request_key destination
+/// setting (KEYCTL_SET_REQKEY_KEYRING), which new threads and processes inherit.
+#[derive(Clone, Default)]
+struct ThreadKeys {
+    ring: Option<Arc<Key>>,
+    reqkey: i32,
+}
+
+static THREADS: Mutex<BTreeMap<i32, ThreadKeys>> = Mutex::new(BTreeMap::new());
 
 pub fn keys() -> &'static Keys {
     KEYS.call_once(Keys::new)
@@ -41,7 +48,9 @@ pub fn caller(pid: i32, tid: i32, mut who: Caller) -> Caller {
     let (process, session) = PROCS.lock().get(&pid).cloned().unwrap_or((None, None));
     who.process = process;
     who.session = session;
-    who.thread = THREADS.lock().get(&tid).cloned();
+    let t = THREADS.lock().get(&tid).cloned().unwrap_or_default();
+    who.thread = t.ring;
+    who.reqkey = t.reqkey;
     who
 }
 
@@ -50,9 +59,14 @@ pub fn store(pid: i32, tid: i32, c: &Caller) {
     PROCS
         .lock()
         .insert(pid, (c.process.clone(), c.session.clone()));
-    let old = match &c.thread {
-        Some(t) => THREADS.lock().insert(tid, t.clone()),
-        None => THREADS.lock().remove(&tid),
+    let t = ThreadKeys {
+        ring: c.thread.clone(),
+        reqkey: c.reqkey,
+    };
+    let old = if t.ring.is_none() && t.reqkey == 0 {
+        THREADS.lock().remove(&tid)
+    } else {
+        THREADS.lock().insert(tid, t)
     };
     drop(old);
 }
@@ -70,11 +84,25 @@ pub fn forked(parent: i32, child: i32) {
     drop(old);
 }
 
-/// execve drops the thread and process keyrings and keeps the session keyring.
+/// A new thread or process starts without a thread keyring and with its creator's
+/// request_key setting.
+pub fn thread_cloned(from: i32, to: i32) {
+    let reqkey = THREADS.lock().get(&from).map_or(0, |t| t.reqkey);
+    let old = if reqkey != 0 {
+        THREADS.lock().insert(to, ThreadKeys { ring: None, reqkey })
+    } else {
+        THREADS.lock().remove(&to)
+    };
+    drop(old);
+}
+
+/// execve drops the thread and process keyrings and keeps the session keyring and the
+/// request_key setting.
 pub fn exec(pid: i32, tid: i32) {
     let old = PROCS.lock().get_mut(&pid).and_then(|p| p.0.take());
     drop(old);
-    thread_exited(tid);
+    let ring = THREADS.lock().get_mut(&tid).and_then(|t| t.ring.take());
+    drop(ring);
 }
 
 pub fn thread_exited(tid: i32) {

@@ -210,6 +210,16 @@ int main(void) {
     CHECK(kc_ptr(CAPABILITIES, (long)caps, (void *)sizeof caps, 0, 0) == 2 || errno == 0);
     CHECK(caps[0] & 1);
     CHECK_ERR(kc(999, 0, 0, 0, 0), EOPNOTSUPP);
+    /* Where request_key puts the keys it makes. */
+    CHECK(kc(14, -1, 0, 0, 0) == 0);
+    CHECK_ERR(kc(14, 6, 0, 0, 0), EINVAL);
+    CHECK_ERR(kc(14, 8, 0, 0, 0), EINVAL);
+    CHECK(kc(14, 3, 0, 0, 0) == 0);
+    CHECK(kc(14, -1, 0, 0, 0) == 3);
+    long before = kc_ptr(READ, s, NULL, 0, 0);
+    CHECK_ERR(request_key("user", "neg-session", "callout", 0), ENOENT);
+    CHECK(kc_ptr(READ, s, NULL, 0, 0) == before + 4);
+    CHECK(kc(14, 0, 0, 0, 0) == 3);
     /* No /sbin/request-key: the upcall fails (ENOENT) and leaves a negative key in the
      * default keyring (the thread keyring here), which later requests find: ENOKEY. */
     CHECK_ERR(request_key("user", "none", "callout", 0), ENOENT);

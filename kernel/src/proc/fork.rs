@@ -136,6 +136,7 @@ pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     *t.comm.lock() = *parent_thread.comm.lock();
     *t.affinity.lock() = *parent_thread.affinity.lock();
     inherit_seccomp(parent_thread, &t);
+    crate::keys::thread_cloned(parent_thread.tid(), t.tid());
     Ok(t)
 }
 
@@ -233,5 +234,6 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         *t.altstack.lock() = *parent_thread.altstack.lock();
     }
     inherit_seccomp(parent_thread, &t);
+    crate::keys::thread_cloned(parent_thread.tid(), t.tid());
     Ok(t)
 }

@@ -38,6 +38,17 @@ pub const SPEC_GROUP: i32 = -6;
 pub const SPEC_REQKEY_AUTH: i32 = -7;
 pub const SPEC_REQUESTOR: i32 = -8;
 
+/// KEYCTL_SET_REQKEY_KEYRING's settings (KEY_REQKEY_DEFL_*).
+pub const REQKEY_NO_CHANGE: i32 = -1;
+pub const REQKEY_DEFAULT: i32 = 0;
+pub const REQKEY_THREAD: i32 = 1;
+pub const REQKEY_PROCESS: i32 = 2;
+pub const REQKEY_SESSION: i32 = 3;
+pub const REQKEY_USER: i32 = 4;
+pub const REQKEY_USER_SESSION: i32 = 5;
+pub const REQKEY_GROUP: i32 = 6;
+pub const REQKEY_REQUESTOR: i32 = 7;
+
 /// The largest "user" payload (user_preparse) and description (KEY_MAX_DESC_SIZE).
 pub const USER_MAX_PAYLOAD: usize = 32767;
 pub const MAX_DESC: usize = 4096;

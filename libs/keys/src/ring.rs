@@ -24,6 +24,8 @@ pub struct Caller {
     pub session: Option<Arc<Key>>,
     /// The wall clock in seconds, for expiry.
     pub now: u64,
+    /// Where request_key puts the keys it makes (KEYCTL_SET_REQKEY_KEYRING, REQKEY_*).
+    pub reqkey: i32,
 }
 
 struct Reg {
@@ -716,18 +718,52 @@ impl Keys {
         hit
     }
 
-    /// KEY_REQKEY_DEFL_DEFAULT: where request_key puts a key it makes: the thread keyring,
-    /// else the process keyring, else the session (or user-session) keyring.
+    /// construct_get_dest_keyring: where request_key puts a key it makes, by the caller's
+    /// KEYCTL_SET_REQKEY_KEYRING setting: the thread keyring, else the process keyring, else
+    /// the session keyring, else the user-session keyring (from wherever the setting
+    /// starts), or the user keyring. The caller must be able to write to it.
     fn default_dest(&self, c: &Caller) -> KResult<Arc<Key>> {
-        match c
-            .thread
-            .clone()
-            .or_else(|| c.process.clone())
-            .or_else(|| c.session.clone())
-        {
-            Some(k) => Ok(k),
-            None => Ok(self.user_rings(c.uid)?.1),
+        let chain = [c.thread.clone(), c.process.clone(), c.session.clone()];
+        let from = match c.reqkey {
+            REQKEY_USER => return self.checked_dest(c, self.user_rings(c.uid)?.0),
+            REQKEY_USER_SESSION => 3,
+            REQKEY_SESSION => 2,
+            REQKEY_PROCESS => 1,
+            _ => 0,
+        };
+        let ring = match chain.into_iter().skip(from).flatten().next() {
+            Some(k) => k,
+            None => self.user_rings(c.uid)?.1,
+        };
+        self.checked_dest(c, ring)
+    }
+
+    fn checked_dest(&self, c: &Caller, ring: Arc<Key>) -> KResult<Arc<Key>> {
+        if permitted(c, &ring, true, KEY_WRITE) {
+            Ok(ring)
+        } else {
+            Err(Errno::EACCES)
         }
+    }
+
+    /// KEYCTL_SET_REQKEY_KEYRING: sets where request_key puts new keys (making the thread or
+    /// process keyring when named) and returns the previous setting; -1 only reads it.
+    pub fn set_reqkey(&self, c: &mut Caller, to: i32) -> KResult<i32> {
+        let old = c.reqkey;
+        match to {
+            REQKEY_NO_CHANGE => return Ok(old),
+            REQKEY_THREAD => {
+                self.lookup(c, SPEC_THREAD, true, 0)?;
+            }
+            REQKEY_PROCESS => {
+                self.lookup(c, SPEC_PROCESS, true, 0)?;
+            }
+            REQKEY_DEFAULT | REQKEY_SESSION | REQKEY_USER | REQKEY_USER_SESSION
+            | REQKEY_REQUESTOR => {}
+            _ => return Err(Errno::EINVAL),
+        }
+        c.reqkey = to;
+        Ok(old)
     }
 
     /// KEYCTL_READ: the payload (a keyring's linked serials), allowed with READ or when the

@@ -313,3 +313,30 @@ fn persistent() {
     let p2 = k.get_persistent(&mut c, 1000, s).unwrap();
     assert_ne!(p, p2);
 }
+
+#[test]
+fn reqkey_destination() {
+    let k = Keys::new();
+    let mut c = root();
+    let s = k.join(&mut c, None).unwrap();
+    assert_eq!(k.set_reqkey(&mut c, REQKEY_NO_CHANGE), Ok(REQKEY_DEFAULT));
+    assert_eq!(k.set_reqkey(&mut c, REQKEY_GROUP), Err(Errno::EINVAL));
+    assert_eq!(k.set_reqkey(&mut c, 8), Err(Errno::EINVAL));
+    assert_eq!(k.set_reqkey(&mut c, REQKEY_PROCESS), Ok(REQKEY_DEFAULT));
+    let p = k.get_id(&mut c, SPEC_PROCESS, false).unwrap();
+    assert_eq!(k.set_reqkey(&mut c, REQKEY_SESSION), Ok(REQKEY_PROCESS));
+    // A failed upcall leaves its negative key in the session keyring, not the process one.
+    assert_eq!(
+        k.request(&mut c, KeyType::User, b"n", true, 0),
+        Err(Errno::ENOENT)
+    );
+    assert_eq!(k.read(&mut c, s).unwrap().len(), 4);
+    assert_eq!(k.read(&mut c, p).unwrap().len(), 0);
+    assert_eq!(k.set_reqkey(&mut c, REQKEY_USER), Ok(REQKEY_SESSION));
+    assert_eq!(
+        k.request(&mut c, KeyType::User, b"m", true, 0),
+        Err(Errno::ENOENT)
+    );
+    let u = k.get_id(&mut c, SPEC_USER, false).unwrap();
+    assert_eq!(k.read(&mut c, u).unwrap().len(), 4);
+}

@@ -24,10 +24,10 @@ pub(super) const SYSCALLS: &[Syscall] = &[
         "keyctl",
         keyctl,
         "GET_KEYRING_ID, JOIN_SESSION_KEYRING, UPDATE, REVOKE, CHOWN, SETPERM, DESCRIBE, \
-         CLEAR, LINK, UNLINK, SEARCH, READ, SET_TIMEOUT, INVALIDATE, GET_SECURITY, \
+         CLEAR, LINK, UNLINK, SEARCH, READ, SET_REQKEY_KEYRING, SET_TIMEOUT, INVALIDATE, GET_SECURITY, \
          CAPABILITIES (expired keys are not collected from keyrings); \
          GET_PERSISTENT; INSTANTIATE/NEGATE/REJECT give EPERM (no authorisation keys exist); \
-         SET_REQKEY_KEYRING, SESSION_TO_PARENT, RESTRICT_KEYRING, MOVE, DH_*, \
+         SESSION_TO_PARENT, RESTRICT_KEYRING, MOVE, DH_*, \
          PKEY_*, WATCH_KEY give EOPNOTSUPP",
     ),
 ];
@@ -46,6 +46,7 @@ const KEYCTL_SEARCH: usize = 10;
 const KEYCTL_READ: usize = 11;
 const KEYCTL_INSTANTIATE: usize = 12;
 const KEYCTL_NEGATE: usize = 13;
+const KEYCTL_SET_REQKEY_KEYRING: usize = 14;
 const KEYCTL_SET_TIMEOUT: usize = 15;
 const KEYCTL_GET_SECURITY: usize = 17;
 const KEYCTL_REJECT: usize = 19;
@@ -250,6 +251,7 @@ pub fn keyctl(c: &mut Call) -> SysResult {
             let d = with_caller(c, |k, w| k.read(w, id(a[1])))?;
             give(a[2], a[3], &d)
         }
+        KEYCTL_SET_REQKEY_KEYRING => serial(with_caller(c, |k, w| k.set_reqkey(w, id(a[1])))),
         KEYCTL_SET_TIMEOUT => {
             with_caller(c, |k, w| k.set_timeout(w, id(a[1]), a[2] as u32))?;
             ok(0)
