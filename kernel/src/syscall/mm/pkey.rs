@@ -1,9 +1,9 @@
-//! pkey_alloc, pkey_free, pkey_mprotect: memory protection keys, answered as Linux answers on
-//! x86_64 without OSPKE. Lintel does not enable PKU (no CR4.PKE, no PKRU in the thread state),
-//! so there is one key, 0, which can never be handed out: the first pkey_alloc takes it and
-//! fails to set its access rights (EINVAL) without giving it back; later ones find no key
-//! (ENOSPC). pkey_free finds nothing allocated (EINVAL), and pkey_mprotect is mprotect for
-//! key -1 and EINVAL for any other.
+//! pkey_alloc, pkey_free, pkey_mprotect: memory protection keys, answered as Linux answers
+//! on a CPU whose protection keys are off (no OSPKE). Lintel does not turn them on (hal keeps
+//! no key-rights register in the thread state), so there is one key, 0, which can never be
+//! handed out: the first pkey_alloc takes it and fails to set its access rights (EINVAL)
+//! without giving it back; later ones find no key (ENOSPC). pkey_free finds nothing
+//! allocated (EINVAL), and pkey_mprotect is mprotect for key -1 and EINVAL for any other.
 
 use crate::syscall::mm::mprotect::do_mprotect;
 use crate::syscall::Call;
