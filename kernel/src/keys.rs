@@ -114,3 +114,18 @@ pub fn exited(pid: i32) {
     let old = PROCS.lock().remove(&pid);
     drop(old);
 }
+
+/// KEYCTL_SESSION_TO_PARENT's last step: `parent` gets `pid`'s session keyring.
+pub fn give_session(pid: i32, parent: i32) {
+    let mut procs = PROCS.lock();
+    let session = procs.get(&pid).and_then(|p| p.1.clone());
+    let old = match procs.get_mut(&parent) {
+        Some(p) => core::mem::replace(&mut p.1, session),
+        None => {
+            procs.insert(parent, (None, session));
+            None
+        }
+    };
+    drop(procs);
+    drop(old);
+}

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -75,6 +76,14 @@ static void forked_child(void) {
     CHECK(s == root_key - root_key + s);
     CHECK_ERR(kc(GET_KEYRING_ID, KEY_SPEC_PROCESS_KEYRING, 0, 0, 0), ENOKEY);
     CHECK_ERR(kc(GET_KEYRING_ID, KEY_SPEC_THREAD_KEYRING, 0, 0, 0), ENOKEY);
+}
+
+static long *shared;
+static void new_session(void) {
+    long ns = kc(JOIN_SESSION_KEYRING, 0, 0, 0, 0);
+    CHECK(ns > 0);
+    CHECK_OK(kc(18 /* SESSION_TO_PARENT */, 0, 0, 0, 0));
+    *shared = ns;
 }
 
 int main(void) {
@@ -227,5 +236,9 @@ int main(void) {
     CHECK_ERR(request_key("user", "none", NULL, 0), ENOKEY);
     CHECK_ERR(kc_ptr(SEARCH, t, "user", (long)"none", 0), ENOKEY);
     CHECK_ERR(request_key("keyring", "nonering", "callout", 0), EPERM);
+    /* KEYCTL_SESSION_TO_PARENT: a child's new session keyring becomes ours. */
+    shared = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    lt_sub("new_session", new_session, 5000);
+    CHECK(*shared > 0 && kc(GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0, 0, 0) == *shared);
     DONE();
 }

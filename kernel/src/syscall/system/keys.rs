@@ -24,10 +24,10 @@ pub(super) const SYSCALLS: &[Syscall] = &[
         "keyctl",
         keyctl,
         "GET_KEYRING_ID, JOIN_SESSION_KEYRING, UPDATE, REVOKE, CHOWN, SETPERM, DESCRIBE, \
-         CLEAR, LINK, UNLINK, SEARCH, READ, SET_REQKEY_KEYRING, SET_TIMEOUT, INVALIDATE, GET_SECURITY, \
+         CLEAR, LINK, UNLINK, SEARCH, READ, SET_REQKEY_KEYRING, SET_TIMEOUT, SESSION_TO_PARENT, INVALIDATE, GET_SECURITY, \
          CAPABILITIES (expired keys are not collected from keyrings); \
          GET_PERSISTENT; INSTANTIATE/NEGATE/REJECT give EPERM (no authorisation keys exist); \
-         SESSION_TO_PARENT, RESTRICT_KEYRING, MOVE, DH_*, \
+         RESTRICT_KEYRING, MOVE, DH_*, \
          PKEY_*, WATCH_KEY give EOPNOTSUPP",
     ),
 ];
@@ -49,6 +49,7 @@ const KEYCTL_NEGATE: usize = 13;
 const KEYCTL_SET_REQKEY_KEYRING: usize = 14;
 const KEYCTL_SET_TIMEOUT: usize = 15;
 const KEYCTL_GET_SECURITY: usize = 17;
+const KEYCTL_SESSION_TO_PARENT: usize = 18;
 const KEYCTL_REJECT: usize = 19;
 const KEYCTL_INSTANTIATE_IOV: usize = 20;
 const KEYCTL_INVALIDATE: usize = 21;
@@ -184,6 +185,44 @@ fn owner(v: usize) -> Option<u32> {
     Some(v as u32).filter(|&x| x != u32::MAX)
 }
 
+/// KEYCTL_SESSION_TO_PARENT: the parent takes the caller's session keyring, if it is a
+/// single-threaded process other than init with the caller's effective ids throughout (no
+/// set-id), and both session keyrings belong to that uid.
+fn session_to_parent(c: &mut Call) -> SysResult {
+    let (ring, _) = with_caller(c, |k, w| {
+        k.lookup(w, lintel_keys::SPEC_SESSION, false, lintel_keys::KEY_LINK)
+    })?;
+    let p = c.thread.process();
+    let parent = p.parent.lock().upgrade().ok_or(Errno::EPERM)?;
+    if parent.pid <= 1 || parent.live_threads().len() != 1 {
+        return Err(Errno::EPERM);
+    }
+    let (euid, egid) = {
+        let cr = p.cred.lock();
+        (cr.euid, cr.egid)
+    };
+    let mine = keys::caller(p.pid, c.thread.tid(), Caller::default()).session;
+    let theirs = keys::caller(parent.pid, 0, Caller::default()).session;
+    let same = match (&mine, &theirs) {
+        (Some(a), Some(b)) => alloc::sync::Arc::ptr_eq(a, b),
+        _ => false,
+    };
+    if same {
+        return ok(0);
+    }
+    let ids_match = {
+        let pc = parent.cred.lock();
+        [pc.uid, pc.euid, pc.suid] == [euid; 3] && [pc.gid, pc.egid, pc.sgid] == [egid; 3]
+    };
+    let rings_match =
+        theirs.as_ref().is_none_or(|t| t.uid() == euid) && mine.is_some() && ring.uid() == euid;
+    if !ids_match || !rings_match {
+        return Err(Errno::EPERM);
+    }
+    keys::give_session(p.pid, parent.pid);
+    ok(0)
+}
+
 /// keyctl(cmd, ...).
 pub fn keyctl(c: &mut Call) -> SysResult {
     let a = c.a;
@@ -269,6 +308,7 @@ pub fn keyctl(c: &mut Call) -> SysResult {
             };
             serial(with_caller(c, |k, w| k.get_persistent(w, want, id(a[2]))))
         }
+        KEYCTL_SESSION_TO_PARENT => session_to_parent(c),
         KEYCTL_INVALIDATE => {
             with_caller(c, |k, w| k.invalidate(w, id(a[1])))?;
             ok(0)
