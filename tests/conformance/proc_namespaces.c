@@ -2,7 +2,8 @@
  * inode), setns back through a /proc/PID/ns/uts descriptor or a pidfd, EPERM for an
  * unprivileged caller, EINVAL for bad flags and descriptors, CLONE_FILES/CLONE_FS with
  * nothing shared, and CLONE_SYSVSEM applying the semaphore undo values as exit does.
- * Namespaces a kernel may lack (net, pid, ipc, cgroup, mount, user) give 0 or EINVAL. */
+ * clone(CLONE_NEWUTS) too. Namespaces a kernel may lack (net, pid, ipc, cgroup, mount,
+ * user) give 0 or EINVAL. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -60,9 +61,26 @@ static void by_pidfd(void) {
     CHECK(uname(&u) == 0 && strcmp(u.nodename, host0) == 0);
 }
 
+/* clone(CLONE_NEWUTS): the child starts in a namespace of its own. */
+static void clone_uts(void) {
+    unsigned long mine = ns_ino("/proc/self/ns/uts");
+    long pid = syscall(SYS_clone, CLONE_NEWUTS | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) {
+        int ok = ns_ino("/proc/self/ns/uts") != mine && sethostname("lt-clone", 8) == 0;
+        _exit(ok ? 0 : 1);
+    }
+    CHECK(pid > 0);
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK_EXIT(st, 0);
+    struct utsname u;
+    CHECK(uname(&u) == 0 && strcmp(u.nodename, host0) == 0);
+}
+
 static void unprivileged(void) {
     int old = open("/proc/self/ns/uts", O_RDONLY);
     CHECK_OK(setuid(65534));
+    CHECK_ERR(syscall(SYS_clone, CLONE_NEWUTS | SIGCHLD, 0, 0, 0, 0), EPERM);
     CHECK_ERR(unshare(CLONE_NEWUTS), EPERM);
     CHECK_ERR(unshare(CLONE_NEWNET), EPERM);
     CHECK_ERR(unshare(CLONE_NEWIPC | CLONE_NEWUTS), EPERM);
@@ -88,6 +106,7 @@ int main(void) {
 
     lt_sub("private_uts", private_uts, 5000);
     lt_sub("by_pidfd", by_pidfd, 5000);
+    lt_sub("clone_uts", clone_uts, 5000);
     lt_sub("unprivileged", unprivileged, 5000);
     char h[65] = {0};
     CHECK(gethostname(h, sizeof h) == 0 && strcmp(h, host0) == 0);
