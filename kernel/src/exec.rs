@@ -469,6 +469,7 @@ pub fn execve(
     let p = thread.process();
     commit_exec_creds(&p, outcome);
     kill_other_threads(thread);
+    crate::keys::exec(p.pid, thread.tid());
     lintel_hal::mm::activate_kernel();
     let old = p.set_mm(new_mm);
     p.activate_mm();

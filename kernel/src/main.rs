@@ -12,6 +12,7 @@ mod fs;
 mod futex;
 mod ipc;
 mod itimer;
+mod keys;
 #[macro_use]
 mod log;
 mod mm;

@@ -13,6 +13,7 @@ pub mod inotify;
 pub mod io_uring;
 pub mod locks;
 pub mod notify;
+pub mod nsfs;
 pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
@@ -108,6 +109,20 @@ pub fn nosuid(inode: &Arc<dyn Inode>) -> bool {
         .any(|m| m.nosuid && m.root.fs_id() == id)
 }
 
+/// Linux numbers the first mounts from about here (mountinfo's mount ids); only uniqueness
+/// matters.
+pub const FIRST_MOUNT_ID: usize = 21;
+
+/// The mount id (as mountinfo shows it) and type of the file system `fs_id`, if mounted.
+pub fn mount_of(fs_id: u64) -> Option<(usize, &'static str)> {
+    MOUNT_INFO
+        .lock()
+        .iter()
+        .enumerate()
+        .find(|(_, m)| m.root.fs_id() == fs_id)
+        .map(|(i, m)| (FIRST_MOUNT_ID + i, m.fstype))
+}
+
 /// The per-mount options /proc/mounts and mountinfo show.
 fn mount_options(fstype: &str) -> &'static str {
     match fstype {
@@ -145,8 +160,6 @@ pub fn mounts_text() -> Vec<u8> {
 /// major:minor of the file system, the root inside it ("/": no bind mounts), the mount
 /// point, per-mount options, no optional fields, then type, source and super options.
 pub fn mountinfo_text() -> Vec<u8> {
-    /// Linux numbers the first mounts from about here; only uniqueness matters.
-    const FIRST_ID: usize = 21;
     let mounts = MOUNT_INFO.lock();
     let under = |parent: &[u8], child: &[u8]| {
         parent == b"/" || (child.starts_with(parent) && child.get(parent.len()) == Some(&b'/'))
@@ -163,7 +176,12 @@ pub fn mountinfo_text() -> Vec<u8> {
         let (major, minor) = ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
         let opts = mount_options(m.fstype);
         out.extend_from_slice(
-            alloc::format!("{} {} {major}:{minor} / ", FIRST_ID + i, FIRST_ID + parent).as_bytes(),
+            alloc::format!(
+                "{} {} {major}:{minor} / ",
+                FIRST_MOUNT_ID + i,
+                FIRST_MOUNT_ID + parent
+            )
+            .as_bytes(),
         );
         out.extend_from_slice(&m.path);
         out.extend_from_slice(alloc::format!(" {opts} - {} ", m.fstype).as_bytes());
@@ -486,16 +504,56 @@ pub fn with_walk<T>(
     f: impl FnOnce(&WalkCtx) -> KResult<T>,
 ) -> KResult<T> {
     let start = start_dir(thread, dirfd, path)?;
-    let p = thread.proc_ref();
-    let root = p.fs.lock().root.clone();
-    let cred = p.cred.lock().vfs();
+    let root = thread.proc_ref().fs.lock().root.clone();
+    walk_in(thread, &root, &start, f)
+}
+
+fn walk_in<T>(
+    thread: &Thread,
+    root: &Arc<Dentry>,
+    start: &Arc<Dentry>,
+    f: impl FnOnce(&WalkCtx) -> KResult<T>,
+) -> KResult<T> {
+    let cred = thread.proc_ref().cred.lock().vfs();
     let ctx = WalkCtx {
-        root: &root,
-        start: &start,
+        root,
+        start,
         mounts: mounts(),
         cred: &cred,
     };
     f(&ctx)
+}
+
+/// [`with_walk`] under openat2's restrictions: a scoped walk (RESOLVE_BENEATH, IN_ROOT) starts
+/// at `dirfd` even for an absolute path and takes it as its root, as Linux's path_init does.
+pub fn with_walk_how<T>(
+    thread: &Thread,
+    dirfd: i32,
+    path: &[u8],
+    how: &lintel_vfs::Resolve,
+    f: impl FnOnce(&WalkCtx) -> KResult<T>,
+) -> KResult<T> {
+    if !how.beneath && !how.in_root {
+        return with_walk(thread, dirfd, path, f);
+    }
+    let start = start_dir(thread, dirfd, b"")?;
+    walk_in(thread, &start, &start, f)
+}
+
+/// [`lookup_at`] under openat2's restrictions.
+pub fn lookup_how(
+    thread: &Thread,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+    how: &lintel_vfs::Resolve,
+) -> KResult<Arc<Dentry>> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    with_walk_how(thread, dirfd, path, how, |ctx| {
+        lintel_vfs::resolve_how(ctx, path, follow, how)
+    })
 }
 
 /// Resolves `path` relative to `dirfd`.

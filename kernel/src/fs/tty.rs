@@ -15,7 +15,7 @@ use crate::uaccess;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use ioctl::tty_ioctl;
 use lintel_abi::stat::Stat;
 use lintel_abi::{Errno, KResult};
@@ -44,6 +44,9 @@ pub struct Tty {
     /// /dev/pts index, or u32::MAX for the console.
     index: u32,
     readers: WaitQueue,
+    /// How many times vhangup hung the terminal up: descriptions opened before the last
+    /// hangup are dead (Linux's hung_up_tty_fops).
+    hangups: AtomicU64,
 }
 
 impl Tty {
@@ -57,6 +60,7 @@ impl Tty {
             sink,
             index,
             readers: WaitQueue::new(),
+            hangups: AtomicU64::new(0),
         })
     }
 
@@ -183,8 +187,9 @@ pub fn poll_input() {
     }
 }
 
-/// The file operations of a terminal's slave side (the console is one).
-pub struct TtyFile(pub Arc<Tty>);
+/// The file operations of a terminal's slave side (the console is one), with the terminal's
+/// hangup count when it was opened.
+pub struct TtyFile(pub Arc<Tty>, u64);
 
 impl TtyFile {
     /// Opening a terminal: a session leader without one acquires it as its controlling
@@ -207,7 +212,8 @@ impl TtyFile {
                 m.slave_opens.fetch_add(1, Ordering::Relaxed);
             }
         }
-        Arc::new(TtyFile(tty))
+        let hangups = tty.hangups.load(Ordering::Relaxed);
+        Arc::new(TtyFile(tty, hangups))
     }
 }
 
@@ -239,9 +245,19 @@ fn pty_hung_up(tty: &Tty) -> bool {
     }
 }
 
+impl TtyFile {
+    /// Whether vhangup hung this open file up: reads see EOF, the rest EIO.
+    fn hung_up(&self) -> bool {
+        self.0.hangups.load(Ordering::Relaxed) != self.1
+    }
+}
+
 impl FileOps for TtyFile {
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
         let tty = &self.0;
+        if self.hung_up() {
+            return Ok(0);
+        }
         tty.job_check(signal::SIGTTIN)?;
         if buf.is_empty() {
             return Ok(0);
@@ -276,7 +292,7 @@ impl FileOps for TtyFile {
                     deadline = Some(crate::time::uptime_ns() + vtime * 100_000_000);
                 }
             }
-            if pty_hung_up(tty) {
+            if pty_hung_up(tty) || self.hung_up() {
                 return Ok(0);
             }
             if nonblock {
@@ -300,6 +316,9 @@ impl FileOps for TtyFile {
 
     fn write(&self, _: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
         let tty = &self.0;
+        if self.hung_up() {
+            return Err(Errno::EIO);
+        }
         if tty.ld.lock().termios.lflag & TOSTOP != 0 {
             tty.job_check(signal::SIGTTOU)?;
         }
@@ -314,6 +333,9 @@ impl FileOps for TtyFile {
 
     fn poll(&self, _: &OpenFile) -> u32 {
         let tty = &self.0;
+        if self.hung_up() {
+            return POLLIN | POLLOUT | POLLERR | POLLHUP | POLLRDNORM | POLLWRNORM;
+        }
         if matches!(tty.sink, Sink::Console) {
             poll_input();
         }
@@ -336,6 +358,13 @@ impl FileOps for TtyFile {
     }
 
     fn ioctl(&self, file: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
+        if self.hung_up() {
+            return Err(if cmd == lintel_abi::ioctl::TIOCSPGRP {
+                Errno::ENOTTY
+            } else {
+                Errno::EIO
+            });
+        }
         tty_ioctl(&self.0, file, cmd, arg)
     }
 
@@ -366,4 +395,35 @@ pub fn session_ended(p: &Process) {
         tty.session.store(0, Ordering::Relaxed);
         tty.pgrp.store(0, Ordering::Relaxed);
     }
+}
+
+/// vhangup: hangs up `p`'s controlling terminal (Linux's __tty_hangup without exit_session):
+/// the open files of it die (EOF on read, EIO otherwise), every process of its session loses
+/// it as controlling terminal, and the session leader gets SIGHUP and SIGCONT. Later opens
+/// of the terminal work again.
+pub fn vhangup(p: &Process) {
+    let Some(tty) = ctty_of(p.ctty.lock().clone()) else {
+        return;
+    };
+    tty.hangups.fetch_add(1, Ordering::Relaxed);
+    let session = tty.session.swap(0, Ordering::Relaxed);
+    tty.pgrp.store(0, Ordering::Relaxed);
+    for pid in process::all_pids() {
+        let Some(q) = process::find_process(pid) else {
+            continue;
+        };
+        if q.sid.load(Ordering::Relaxed) != session && q.pid != p.pid {
+            continue;
+        }
+        let mine = ctty_of(q.ctty.lock().clone()).is_some_and(|t| Arc::ptr_eq(&t, &tty));
+        if mine {
+            *q.ctty.lock() = None;
+        }
+        if q.pid == session && q.exit_status.lock().is_none() {
+            process::send_simple(&q, None, signal::SIGHUP, signal::SI_KERNEL, None);
+            process::send_simple(&q, None, signal::SIGCONT, signal::SI_KERNEL, None);
+        }
+    }
+    tty.readers.wake_all();
+    poll_notify();
 }

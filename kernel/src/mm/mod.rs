@@ -109,6 +109,9 @@ pub struct Mm {
     pub inner: Mutex<MmInner>,
     /// membarrier's registrations (MEMBARRIER_CMD_REGISTER_* bits) of this address space.
     pub membarrier: core::sync::atomic::AtomicU32,
+    /// Linux's pkey_allocation_map. Without protection keys it only records that pkey_alloc
+    /// took key 0 once (and could not give it back), after which it says ENOSPC.
+    pub pkeys: core::sync::atomic::AtomicU32,
 }
 
 /// Where the frames of `Backing::Special` mappings come from (the vDSO and its data page):
@@ -166,6 +169,7 @@ impl Mm {
                 stack_top: STACK_TOP,
             }),
             membarrier: core::sync::atomic::AtomicU32::new(0),
+            pkeys: core::sync::atomic::AtomicU32::new(0),
         });
         LIVE.lock()
             .insert(Arc::as_ptr(&mm) as usize, Arc::downgrade(&mm));
@@ -204,6 +208,10 @@ impl Mm {
             commit::enough(&p, commit::committed_of(&p), admin)?;
         }
         let child = Mm::new()?;
+        let pkeys = self.pkeys.load(core::sync::atomic::Ordering::Relaxed);
+        child
+            .pkeys
+            .store(pkeys, core::sync::atomic::Ordering::Relaxed);
         {
             let mut p = self.inner.lock();
             let mut c = child.inner.lock();

@@ -57,6 +57,7 @@ pub fn thread_exit(t: &Arc<Thread>) {
         th.is_empty()
     };
     p.thread_gone.wake_all();
+    crate::keys::thread_exited(t.tid());
     if !last {
         NPROCS.fetch_sub(1, Ordering::Relaxed);
         return;
@@ -73,6 +74,8 @@ pub fn thread_exit(t: &Arc<Thread>) {
         crate::ipc::shm::release_mm(p.set_mm(empty), p.pid);
     }
     crate::ipc::on_exit(p.pid);
+    crate::keys::exited(p.pid);
+    crate::uts::exited(p.pid);
     if p.sid.load(Ordering::Relaxed) == p.pid {
         if let Some(hook) = SESSION_END_HOOK.get() {
             hook(&p);

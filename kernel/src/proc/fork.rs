@@ -136,6 +136,7 @@ pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     *t.comm.lock() = *parent_thread.comm.lock();
     *t.affinity.lock() = *parent_thread.affinity.lock();
     inherit_seccomp(parent_thread, &t);
+    crate::keys::thread_cloned(parent_thread.tid(), t.tid());
     Ok(t)
 }
 
@@ -176,6 +177,8 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         mm
     };
     let pid = alloc_pid()?;
+    crate::keys::forked(parent.pid, pid);
+    crate::uts::forked(parent.pid, pid);
     let p = Arc::new(Process {
         pid,
         personality: AtomicU32::new(parent.personality.load(Ordering::Relaxed)),
@@ -231,5 +234,6 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         *t.altstack.lock() = *parent_thread.altstack.lock();
     }
     inherit_seccomp(parent_thread, &t);
+    crate::keys::thread_cloned(parent_thread.tid(), t.tid());
     Ok(t)
 }

@@ -35,12 +35,14 @@
 //! | `fs/fcntl.rs` | fcntl |
 //! | `fs/flock.rs` | flock |
 //! | `fs/getdents.rs` | getdents64 |
+//! | `fs/handle.rs` | name_to_handle_at, open_by_handle_at |
 //! | `fs/ioctl.rs` | ioctl |
 //! | `fs/link.rs` | link, linkat |
 //! | `fs/lseek.rs` | lseek |
 //! | `fs/mkdir.rs` | mkdir, mkdirat |
 //! | `fs/mknod.rs` | mknod, mknodat |
 //! | `fs/open.rs` | open, openat, creat |
+//! | `fs/openat2.rs` | openat2 |
 //! | `fs/pipe.rs` | pipe, pipe2 |
 //! | `fs/read_write.rs` | read, write, pread64, pwrite64, readv, writev, preadv, pwritev, preadv2, pwritev2 |
 //! | `fs/rename.rs` | rename, renameat, renameat2 |
@@ -53,6 +55,7 @@
 //! | `fs/truncate.rs` | ftruncate, truncate |
 //! | `fs/unlink.rs` | rmdir, unlink, unlinkat |
 //! | `fs/utime.rs` | utimensat, futimesat, utimes, utime |
+//! | `fs/vhangup.rs` | vhangup |
 //! | `fs/xattr.rs` | getxattr, lgetxattr, fgetxattr, setxattr, lsetxattr, fsetxattr, listxattr, llistxattr, flistxattr, removexattr, lremovexattr, fremovexattr |
 //! | `futex/futex.rs` | futex |
 //! | `futex/robust_list.rs` | set_robust_list |
@@ -68,6 +71,7 @@
 //! | `mm/mprotect.rs` | mprotect |
 //! | `mm/mremap.rs` | mremap |
 //! | `mm/msync.rs` | msync |
+//! | `mm/pkey.rs` | pkey_alloc, pkey_free, pkey_mprotect |
 //! | `net/mmsg.rs` | sendmmsg, recvmmsg |
 //! | `net/recv.rs` | recvfrom, recvmsg |
 //! | `net/send.rs` | sendto, sendmsg |
@@ -76,6 +80,7 @@
 //! | `process/clone.rs` | clone, fork, vfork, clone3 |
 //! | `process/exec.rs` | execve, execveat |
 //! | `process/exit.rs` | exit, exit_group |
+//! | `process/namespace.rs` | unshare, setns |
 //! | `process/pgrp.rs` | setpgid, getpgrp, setsid, getpgid, getsid |
 //! | `process/pid.rs` | getpid, getppid, gettid, set_tid_address |
 //! | `process/prctl.rs` | prctl |
@@ -98,6 +103,7 @@
 //! | `signal/sigtimedwait.rs` | rt_sigtimedwait |
 //! | `system/getrandom.rs` | getrandom |
 //! | `system/hostname.rs` | sethostname, setdomainname |
+//! | `system/keys.rs` | add_key, request_key, keyctl |
 //! | `system/mount.rs` | mount, umount2 |
 //! | `system/personality.rs` | personality |
 //! | `system/reboot.rs` | reboot |

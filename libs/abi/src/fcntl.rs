@@ -82,3 +82,24 @@ pub const LOCK_SH: u32 = 1;
 pub const LOCK_EX: u32 = 2;
 pub const LOCK_NB: u32 = 4;
 pub const LOCK_UN: u32 = 8;
+
+/// openat2's `struct open_how` (linux/openat2.h): its first published size, and the RESOLVE_*
+/// flags of its `resolve` field.
+pub const OPEN_HOW_SIZE_VER0: usize = 24;
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_BENEATH: u64 = 0x08;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+pub const RESOLVE_CACHED: u64 = 0x20;
+
+/// name_to_handle_at's flags beside AT_SYMLINK_FOLLOW and AT_EMPTY_PATH (linux/fcntl.h).
+pub const AT_HANDLE_MNT_ID_UNIQUE: u32 = 0x001;
+pub const AT_HANDLE_CONNECTABLE: u32 = 0x002;
+pub const AT_HANDLE_FID: u32 = 0x200;
+/// The largest `f_handle` (linux/exportfs.h MAX_HANDLE_SZ) and the handle type bits.
+pub const MAX_HANDLE_SZ: u32 = 128;
+pub const FILEID_INO64_GEN: u32 = 0x81;
+pub const FILEID_IS_CONNECTABLE: u32 = 0x10000;
+pub const FILEID_IS_DIR: u32 = 0x20000;
+pub const FILEID_USER_FLAGS_MASK: u32 = 0xffff_0000;

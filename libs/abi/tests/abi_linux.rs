@@ -147,6 +147,23 @@ fn fcntl_and_fs() {
         O_TRUNC, O_APPEND, O_NONBLOCK, O_DSYNC, O_NOATIME, O_CLOEXEC, O_SYNC, O_PATH,
         O_TMPFILE, O_DIRECT, O_LARGEFILE, O_DIRECTORY, O_NOFOLLOW);
     assert_eq!(lintel_abi::fcntl::O_ASYNC, linux_raw_sys::general::FASYNC);
+    use linux_raw_sys::general as g;
+    for (ours, theirs) in [
+        (lintel_abi::fcntl::RESOLVE_NO_XDEV, g::RESOLVE_NO_XDEV),
+        (
+            lintel_abi::fcntl::RESOLVE_NO_MAGICLINKS,
+            g::RESOLVE_NO_MAGICLINKS,
+        ),
+        (
+            lintel_abi::fcntl::RESOLVE_NO_SYMLINKS,
+            g::RESOLVE_NO_SYMLINKS,
+        ),
+        (lintel_abi::fcntl::RESOLVE_BENEATH, g::RESOLVE_BENEATH),
+        (lintel_abi::fcntl::RESOLVE_IN_ROOT, g::RESOLVE_IN_ROOT),
+        (lintel_abi::fcntl::RESOLVE_CACHED, g::RESOLVE_CACHED),
+    ] {
+        assert_eq!(ours, u64::from(theirs));
+    }
     same!(fcntl, general: AT_FDCWD, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW,
         AT_NO_AUTOMOUNT, AT_EMPTY_PATH, AT_STATX_SYNC_TYPE, AT_EACCESS);
     same!(fcntl, general: F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK,

@@ -23,6 +23,10 @@ impl Inode for Ext4Inode {
         self.fs.fs_id()
     }
 
+    fn generation(&self) -> u32 {
+        le32(&self.st.lock().raw, 0x64)
+    }
+
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
         match self.kind {
             FileType::Regular => {

@@ -6,6 +6,7 @@
 
 extern crate alloc;
 
+mod handle;
 pub mod inotify;
 pub mod locks;
 mod path;
@@ -14,7 +15,11 @@ mod sparse;
 mod tmpfs;
 mod tmpfs_options;
 
-pub use path::{path_of, resolve, resolve_create, resolve_parent, WalkCtx};
+pub use handle::find_inode;
+pub use path::{
+    path_of, resolve, resolve_create, resolve_create_how, resolve_how, resolve_parent, Resolve,
+    WalkCtx,
+};
 pub use perm::{
     chmod_mode, chown_kill_bits, chown_ok, kill_suid_bits, new_file_group, permission, sticky_ok,
     Cred,
@@ -85,6 +90,11 @@ pub trait Inode: Send + Sync {
     fn file_type(&self) -> FileType;
     /// Identity of the file system instance (st_dev).
     fn fs_id(&self) -> u64;
+    /// Linux's i_generation: tells a reused inode number from the file that had it before,
+    /// so a stale file handle is refused. File systems that never reuse numbers keep 0.
+    fn generation(&self) -> u32 {
+        0
+    }
 
     fn read_at(&self, _offset: u64, _buf: &mut [u8]) -> KResult<usize> {
         Err(if self.file_type() == FileType::Directory {
@@ -309,3 +319,7 @@ impl MountTable {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_handle;
+#[cfg(test)]
+mod tests_resolve;

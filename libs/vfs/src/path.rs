@@ -19,17 +19,80 @@ pub struct WalkCtx<'a> {
     pub cred: &'a Cred,
 }
 
+/// openat2's RESOLVE_* restrictions on a walk. For the scoped ones (`beneath`, `in_root`) the
+/// caller makes the walk's root the starting directory, as Linux's path_init does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resolve {
+    /// No mount crossing, in either direction, nor by a symlink (EXDEV).
+    pub no_xdev: bool,
+    /// No /proc-style magic links (ELOOP).
+    pub no_magiclinks: bool,
+    /// No symlinks at all (ELOOP).
+    pub no_symlinks: bool,
+    /// Nothing outside the root: absolute paths, absolute symlinks and `..` above it (EXDEV).
+    pub beneath: bool,
+    /// The root is a chroot: absolute paths and `..` are clamped to it.
+    pub in_root: bool,
+}
+
+impl Resolve {
+    fn scoped(&self) -> bool {
+        self.beneath || self.in_root
+    }
+}
+
+/// Whether a jump to the root (an absolute symlink) is allowed from `cur` (nd_jump_root).
+fn jump_root_ok(ctx: &WalkCtx, how: &Resolve, cur: &Arc<Dentry>) -> KResult<()> {
+    if how.beneath {
+        return Err(Errno::EXDEV);
+    }
+    if how.no_xdev && cur.inode.fs_id() != ctx.root.inode.fs_id() {
+        return Err(Errno::EXDEV);
+    }
+    Ok(())
+}
+
+/// The checks before following the symlink `link` found in `cur` (pick_link, nd_jump_link).
+fn follow_ok(how: &Resolve, cur: &Arc<Dentry>, link: &Arc<Dentry>) -> KResult<()> {
+    if how.no_symlinks {
+        return Err(Errno::ELOOP);
+    }
+    if let Some(target) = link.inode.magic_link() {
+        if how.no_magiclinks {
+            return Err(Errno::ELOOP);
+        }
+        if how.no_xdev {
+            let t = target?;
+            if t.inode.fs_id() != cur.inode.fs_id() {
+                return Err(Errno::EXDEV);
+            }
+        }
+        if how.scoped() {
+            return Err(Errno::EXDEV);
+        }
+    }
+    Ok(())
+}
+
 fn same(a: &Arc<Dentry>, b: &Arc<Dentry>) -> bool {
     Arc::ptr_eq(a, b) || crate::identity(&a.inode) == crate::identity(&b.inode)
 }
 
-fn dotdot(ctx: &WalkCtx, cur: &Arc<Dentry>) -> Arc<Dentry> {
+fn dotdot(ctx: &WalkCtx, how: &Resolve, cur: &Arc<Dentry>) -> KResult<Arc<Dentry>> {
     if same(cur, ctx.root) {
-        return cur.clone();
+        if how.beneath {
+            return Err(Errno::EXDEV);
+        }
+        return Ok(cur.clone());
     }
     match &cur.parent {
-        Some(p) => p.clone(),
-        None => cur.clone(),
+        Some(p) => {
+            if how.no_xdev && p.inode.fs_id() != cur.inode.fs_id() {
+                return Err(Errno::EXDEV);
+            }
+            Ok(p.clone())
+        }
+        None => Ok(cur.clone()),
     }
 }
 
@@ -47,17 +110,22 @@ fn search_ok(ctx: &WalkCtx, d: &Arc<Dentry>) -> KResult<()> {
 }
 
 /// Looks up one component in `dir`, crossing into whatever is mounted there.
-fn step(ctx: &WalkCtx, dir: &Arc<Dentry>, name: &[u8]) -> KResult<Arc<Dentry>> {
+fn step(ctx: &WalkCtx, how: &Resolve, dir: &Arc<Dentry>, name: &[u8]) -> KResult<Arc<Dentry>> {
     if name.len() > NAME_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
     let inode = dir.inode.lookup(name)?;
-    let inode = ctx.mounts.covering(&inode).unwrap_or(inode);
+    let inode = match ctx.mounts.covering(&inode) {
+        Some(_) if how.no_xdev => return Err(Errno::EXDEV),
+        Some(top) => top,
+        None => inode,
+    };
     Ok(Dentry::child(dir, name, inode))
 }
 
 fn walk(
     ctx: &WalkCtx,
+    how: &Resolve,
     start: &Arc<Dentry>,
     path: &[u8],
     follow_last: bool,
@@ -70,6 +138,9 @@ fn walk(
         return Err(Errno::ENOENT);
     }
     let mut cur = if path[0] == b'/' {
+        if how.beneath {
+            return Err(Errno::EXDEV);
+        }
         ctx.root.clone()
     } else {
         start.clone()
@@ -83,20 +154,24 @@ fn walk(
             continue;
         }
         if *comp == b".." {
-            cur = dotdot(ctx, &cur);
+            cur = dotdot(ctx, how, &cur)?;
             continue;
         }
-        let child = step(ctx, &cur, comp)?;
+        let child = step(ctx, how, &cur, comp)?;
         if child.inode.file_type() == FileType::Symlink && (!last || follow_last || trailing) {
             if *budget == 0 {
                 return Err(Errno::ELOOP);
             }
             *budget -= 1;
+            follow_ok(how, &cur, &child)?;
             if let Some(d) = child.inode.magic_link() {
                 cur = d?;
             } else {
                 let target = child.inode.readlink()?;
-                cur = walk(ctx, &cur, &target, true, budget)?;
+                if target.first() == Some(&b'/') {
+                    jump_root_ok(ctx, how, &cur)?;
+                }
+                cur = walk(ctx, how, &cur, &target, true, budget)?;
             }
         } else {
             cur = child;
@@ -110,8 +185,18 @@ fn walk(
 
 /// Resolves `path`; the final component is followed if it is a symlink and `follow_last`.
 pub fn resolve(ctx: &WalkCtx, path: &[u8], follow_last: bool) -> KResult<Arc<Dentry>> {
+    resolve_how(ctx, path, follow_last, &Resolve::default())
+}
+
+/// [`resolve`] under openat2's restrictions.
+pub fn resolve_how(
+    ctx: &WalkCtx,
+    path: &[u8],
+    follow_last: bool,
+    how: &Resolve,
+) -> KResult<Arc<Dentry>> {
     let mut budget = MAX_SYMLINKS;
-    walk(ctx, ctx.start, path, follow_last, &mut budget)
+    walk(ctx, how, ctx.start, path, follow_last, &mut budget)
 }
 
 /// Resolves everything but the last component, for calls that create or remove a name.
@@ -119,7 +204,7 @@ pub fn resolve(ctx: &WalkCtx, path: &[u8], follow_last: bool) -> KResult<Arc<Den
 /// and whether the path had a trailing slash. The parent is searchable (EACCES otherwise).
 pub fn resolve_parent(ctx: &WalkCtx, path: &[u8]) -> KResult<(Arc<Dentry>, Vec<u8>, bool)> {
     let mut budget = MAX_SYMLINKS;
-    parent_walk(ctx, ctx.start, path, &mut budget)
+    parent_walk(ctx, &Resolve::default(), ctx.start, path, &mut budget)
 }
 
 /// Where `open(O_CREAT)` creates: like [`resolve_parent`], but when `follow` (neither O_EXCL
@@ -133,21 +218,39 @@ pub fn resolve_create(
     path: &[u8],
     follow: bool,
 ) -> KResult<(Arc<Dentry>, Vec<u8>, bool)> {
+    resolve_create_how(ctx, path, follow, &Resolve::default())
+}
+
+/// [`resolve_create`] under openat2's restrictions.
+pub fn resolve_create_how(
+    ctx: &WalkCtx,
+    path: &[u8],
+    follow: bool,
+    how: &Resolve,
+) -> KResult<(Arc<Dentry>, Vec<u8>, bool)> {
     let mut budget = MAX_SYMLINKS;
-    let (mut parent, mut name, mut trailing) = parent_walk(ctx, ctx.start, path, &mut budget)?;
+    let (mut parent, mut name, mut trailing) = parent_walk(ctx, how, ctx.start, path, &mut budget)?;
     while follow && !trailing && !name.is_empty() && name != b"." && name != b".." {
-        let Ok(child) = step(ctx, &parent, &name) else {
+        let Ok(child) = step(ctx, how, &parent, &name) else {
             break;
         };
-        if child.inode.file_type() != FileType::Symlink || child.inode.magic_link().is_some() {
+        if child.inode.file_type() != FileType::Symlink {
+            break;
+        }
+        if child.inode.magic_link().is_some() {
+            follow_ok(how, &parent, &child)?;
             break;
         }
         if budget == 0 {
             return Err(Errno::ELOOP);
         }
         budget -= 1;
+        follow_ok(how, &parent, &child)?;
         let target = child.inode.readlink()?;
-        (parent, name, trailing) = parent_walk(ctx, &parent, &target, &mut budget)?;
+        if target.first() == Some(&b'/') {
+            jump_root_ok(ctx, how, &parent)?;
+        }
+        (parent, name, trailing) = parent_walk(ctx, how, &parent, &target, &mut budget)?;
     }
     Ok((parent, name, trailing))
 }
@@ -155,6 +258,7 @@ pub fn resolve_create(
 /// `resolve_parent` from `start`, sharing the caller's symlink budget.
 fn parent_walk(
     ctx: &WalkCtx,
+    how: &Resolve,
     start: &Arc<Dentry>,
     path: &[u8],
     budget: &mut u32,
@@ -181,7 +285,7 @@ fn parent_walk(
     if name.len() > NAME_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
-    let parent = walk(ctx, start, dir, true, budget)?;
+    let parent = walk(ctx, how, start, dir, true, budget)?;
     search_ok(ctx, &parent)?;
     Ok((parent, name.to_vec(), trailing))
 }

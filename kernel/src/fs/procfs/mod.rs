@@ -40,6 +40,9 @@ enum Node {
     NetLink,
     NetDir(i32),
     Net(i32, NetFile),
+    /// /proc/PID/ns and its one namespace link, uts.
+    NsDir(i32),
+    NsUts(i32),
 }
 
 pub struct ProcInode {
@@ -79,6 +82,8 @@ fn owner_pid(node: Node) -> Option<i32> {
         | Node::FdInfoDir(p)
         | Node::FdInfo(p, _)
         | Node::TaskDir(p)
+        | Node::NsDir(p)
+        | Node::NsUts(p)
         | Node::Task(p, _) => Some(p),
         _ => None,
     }
@@ -135,6 +140,8 @@ impl ProcInode {
             Node::NetLink => 3,
             Node::NetDir(p) => ((p as u64) << 16) | 0x400,
             Node::Net(p, f) => ((p as u64) << 16) | 0x410 | f as u64,
+            Node::NsDir(p) => ((p as u64) << 16) | 0x500,
+            Node::NsUts(p) => ((p as u64) << 16) | 0x501,
         }
     }
 
@@ -146,9 +153,10 @@ impl ProcInode {
             | Node::FdInfoDir(_)
             | Node::TaskDir(_)
             | Node::NetDir(_)
+            | Node::NsDir(_)
             | Node::Task(..) => FileType::Directory,
             Node::Sysctl(i) if SYSCTL[i as usize].1.is_none() => FileType::Directory,
-            Node::SelfLink | Node::NetLink | Node::Fd(..) => FileType::Symlink,
+            Node::SelfLink | Node::NetLink | Node::Fd(..) | Node::NsUts(_) => FileType::Symlink,
             Node::PidFile(_, PidFile::Exe | PidFile::Cwd | PidFile::Root) => FileType::Symlink,
             _ => FileType::Regular,
         }
@@ -218,6 +226,11 @@ impl ProcInode {
                 v.push(e(b"fdinfo", Node::FdInfoDir(pid)));
                 v.push(e(b"task", Node::TaskDir(pid)));
                 v.push(e(b"net", Node::NetDir(pid)));
+                v.push(e(b"ns", Node::NsDir(pid)));
+            }
+            Node::NsDir(pid) => {
+                process(pid)?;
+                v.push(e(b"uts", Node::NsUts(pid)));
             }
             Node::NetDir(pid) => {
                 process(pid)?;
@@ -276,6 +289,7 @@ impl Inode for ProcInode {
             FileType::Directory if matches!(self.node, Node::FdDir(_) | Node::FdInfoDir(_)) => {
                 S_IFDIR | 0o500
             }
+            FileType::Directory if matches!(self.node, Node::NsDir(_)) => S_IFDIR | 0o511,
             FileType::Directory => S_IFDIR | 0o555,
             FileType::Symlink => S_IFLNK | 0o777,
             _ if matches!(self.node, Node::PidFile(_, PidFile::Comm)) => S_IFREG | 0o644,
@@ -378,6 +392,8 @@ impl Inode for ProcInode {
                     Node::TaskDir(pid)
                 } else if name == b"net" {
                     Node::NetDir(pid)
+                } else if name == b"ns" {
+                    Node::NsDir(pid)
                 } else {
                     let (_, f) = PID_FILES
                         .iter()
@@ -391,6 +407,8 @@ impl Inode for ProcInode {
                 fd_target(pid, fd)?;
                 Node::Fd(pid, fd)
             }
+            Node::NsDir(pid) if name == b"uts" => Node::NsUts(pid),
+            Node::NsDir(_) => return Err(Errno::ENOENT),
             Node::TaskDir(pid) => {
                 let tid = parse_num(name).ok_or(Errno::ENOENT)?;
                 if !process(pid)?.live_threads().iter().any(|t| t.tid() == tid) {
@@ -443,8 +461,9 @@ impl Inode for ProcInode {
     }
 
     fn readlink(&self) -> KResult<Vec<u8>> {
-        if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root) | Node::Fd(pid, _) =
-            self.node
+        if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root)
+        | Node::Fd(pid, _)
+        | Node::NsUts(pid) = self.node
         {
             check_inspect(pid)?;
         }
@@ -459,6 +478,10 @@ impl Inode for ProcInode {
             }
             Node::PidFile(_, PidFile::Root) => Ok(b"/".to_vec()),
             Node::Fd(pid, fd) => fd_target(pid, fd),
+            Node::NsUts(pid) => {
+                process(pid)?;
+                Ok(format!("uts:[{}]", crate::uts::ns_of(pid).inum).into_bytes())
+            }
             _ => Err(Errno::EINVAL),
         }
     }
@@ -468,8 +491,9 @@ impl Inode for ProcInode {
     }
 
     fn magic_link(&self) -> Option<KResult<Arc<Dentry>>> {
-        if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root) | Node::Fd(pid, _) =
-            self.node
+        if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root)
+        | Node::Fd(pid, _)
+        | Node::NsUts(pid) = self.node
         {
             if let Err(e) = check_inspect(pid) {
                 return Some(Err(e));
@@ -496,6 +520,9 @@ impl Inode for ProcInode {
                 }
             }
             Node::PidFile(pid, PidFile::Cwd) => Some(process(pid).map(|p| p.fs.lock().cwd.clone())),
+            Node::NsUts(pid) => {
+                Some(process(pid).map(|_| crate::fs::nsfs::NsInode::dentry(crate::uts::ns_of(pid))))
+            }
             Node::PidFile(pid, PidFile::Root) => {
                 Some(process(pid).map(|p| p.fs.lock().root.clone()))
             }

@@ -33,11 +33,21 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
     ),
     (
         "sys/kernel/hostname",
-        Some(|| format!("{}\n", String::from_utf8_lossy(&crate::uts::hostname()))),
+        Some(|| {
+            format!(
+                "{}\n",
+                String::from_utf8_lossy(&crate::uts::hostname(super::current_pid()))
+            )
+        }),
     ),
     (
         "sys/kernel/domainname",
-        Some(|| format!("{}\n", String::from_utf8_lossy(&crate::uts::domainname()))),
+        Some(|| {
+            format!(
+                "{}\n",
+                String::from_utf8_lossy(&crate::uts::domainname(super::current_pid()))
+            )
+        }),
     ),
     (
         "sys/kernel/pid_max",
@@ -152,6 +162,21 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
         Some(|| format!("{}\n", ipc::limits::MSGMNI.load(Relaxed))),
     ),
     ("sys/kernel/sem", Some(sem_text)),
+    ("sys/kernel/keys", None),
+    ("sys/kernel/keys/maxkeys", Some(|| key_limit("maxkeys"))),
+    (
+        "sys/kernel/keys/persistent_keyring_expiry",
+        Some(|| key_limit("persistent_keyring_expiry")),
+    ),
+    ("sys/kernel/keys/maxbytes", Some(|| key_limit("maxbytes"))),
+    (
+        "sys/kernel/keys/root_maxkeys",
+        Some(|| key_limit("root_maxkeys")),
+    ),
+    (
+        "sys/kernel/keys/root_maxbytes",
+        Some(|| key_limit("root_maxbytes")),
+    ),
     // Not under /proc/sys, but the same kind of static tree: the System V IPC tables.
     ("sysvipc", None),
     ("sysvipc/msg", Some(ipc::msg::proc_text)),
@@ -227,6 +252,17 @@ const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
     ("sys/fs/mqueue/queues_max", |b| {
         set_range(&mqueue::QUEUES_MAX, b, 0, i32::MAX as i64)
     }),
+    ("sys/kernel/keys/maxkeys", |b| set_key_limit("maxkeys", b)),
+    ("sys/kernel/keys/persistent_keyring_expiry", |b| {
+        set_key_limit("persistent_keyring_expiry", b)
+    }),
+    ("sys/kernel/keys/maxbytes", |b| set_key_limit("maxbytes", b)),
+    ("sys/kernel/keys/root_maxkeys", |b| {
+        set_key_limit("root_maxkeys", b)
+    }),
+    ("sys/kernel/keys/root_maxbytes", |b| {
+        set_key_limit("root_maxbytes", b)
+    }),
     ("sys/fs/aio-max-nr", |b| {
         set_int(&aio::AIO_MAX_NR, sysctl_number(b)?)
     }),
@@ -240,6 +276,25 @@ const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
         set_int(&inotify::MAX_USER_WATCHES, sysctl_number(b)?)
     }),
 ];
+
+fn key_limit(name: &str) -> String {
+    format!(
+        "{}\n",
+        crate::keys::limit(name).map_or(0, |l| l.load(Relaxed))
+    )
+}
+
+/// The key quotas are ints from 0 up (proc_dointvec_minmax).
+fn set_key_limit(name: &str, b: &[u8]) -> KResult<()> {
+    let v = sysctl_number(b)?;
+    if v > i32::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
+    if let Some(l) = crate::keys::limit(name) {
+        l.store(v as u32, Relaxed);
+    }
+    Ok(())
+}
 
 fn num(v: &AtomicI64) -> String {
     format!("{}\n", v.load(Relaxed))

@@ -12,6 +12,7 @@ mod fallocate;
 mod fcntl;
 mod flock;
 mod getdents;
+mod handle;
 mod inotify;
 mod ioctl;
 mod link;
@@ -19,6 +20,7 @@ mod lseek;
 mod mkdir;
 mod mknod;
 mod open;
+mod openat2;
 mod pipe;
 mod read_write;
 mod rename;
@@ -31,6 +33,7 @@ mod sync;
 mod truncate;
 mod unlink;
 mod utime;
+mod vhangup;
 mod xattr;
 
 use crate::fs;
@@ -58,6 +61,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     fcntl::SYSCALLS,
     flock::SYSCALLS,
     getdents::SYSCALLS,
+    handle::SYSCALLS,
     inotify::SYSCALLS,
     ioctl::SYSCALLS,
     link::SYSCALLS,
@@ -65,6 +69,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     mkdir::SYSCALLS,
     mknod::SYSCALLS,
     open::SYSCALLS,
+    openat2::SYSCALLS,
     pipe::SYSCALLS,
     read_write::SYSCALLS,
     rename::SYSCALLS,
@@ -77,6 +82,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     truncate::SYSCALLS,
     unlink::SYSCALLS,
     utime::SYSCALLS,
+    vhangup::SYSCALLS,
     xattr::SYSCALLS,
 ];
 

@@ -15,8 +15,10 @@ use alloc::sync::Arc;
 use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
 use lintel_vfs::inotify::{IN_MODIFY, IN_OPEN};
+use lintel_vfs::Cred;
 use lintel_vfs::Dentry;
 use lintel_vfs::FileType;
+use lintel_vfs::Resolve;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("open", open, ""),
@@ -26,12 +28,24 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 
 /// openat's core, shared with open and creat.
 pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResult {
+    do_open_how(c, dirfd, path, flags, mode, &Resolve::default())
+}
+
+/// [`do_open`] with openat2's path-walk restrictions.
+pub fn do_open_how(
+    c: &mut Call,
+    dirfd: i32,
+    path: &[u8],
+    flags: u32,
+    mode: u32,
+    how: &Resolve,
+) -> SysResult {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
     let acc = flags & O_ACCMODE;
     if flags & O_TMPFILE == O_TMPFILE {
-        return open_tmpfile(c, dirfd, path, flags, mode);
+        return open_tmpfile(c, dirfd, path, flags, mode, how);
     }
     if acc == 3 && flags & O_PATH == 0 {
         return Err(Errno::EINVAL);
@@ -48,8 +62,8 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
     let cred = p.cred.lock().vfs();
     let umask = p.fs.lock().umask;
     let d: Arc<Dentry> = if flags & O_CREAT != 0 && flags & O_PATH == 0 {
-        let (parent, name, trailing) = fs::with_walk(c.thread, dirfd, path, |ctx| {
-            lintel_vfs::resolve_create(ctx, path, flags & (O_EXCL | O_NOFOLLOW) == 0)
+        let (parent, name, trailing) = fs::with_walk_how(c.thread, dirfd, path, how, |ctx| {
+            lintel_vfs::resolve_create_how(ctx, path, flags & (O_EXCL | O_NOFOLLOW) == 0, how)
         })?;
         if trailing || name.is_empty() || name == b"." || name == b".." {
             return Err(Errno::EISDIR);
@@ -58,7 +72,7 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
             Ok(_) if flags & O_EXCL != 0 => return Err(Errno::EEXIST),
             Ok(_) => {
                 let follow = flags & O_NOFOLLOW == 0;
-                let d = fs::lookup_at(c.thread, dirfd, path, follow)?;
+                let d = fs::lookup_how(c.thread, dirfd, path, follow, how)?;
                 if d.inode.file_type() == FileType::Symlink {
                     return Err(Errno::ELOOP);
                 }
@@ -78,12 +92,19 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
         }
     } else {
         let follow = flags & O_NOFOLLOW == 0;
-        let d = fs::lookup_at(c.thread, dirfd, path, follow)?;
+        let d = fs::lookup_how(c.thread, dirfd, path, follow, how)?;
         if d.inode.file_type() == FileType::Symlink && flags & O_PATH == 0 {
             return Err(Errno::ELOOP);
         }
         d
     };
+    open_found(c, d, flags, &cred)
+}
+
+/// The end of every open once the file is found: O_DIRECTORY, EISDIR, access and O_NOATIME
+/// checks, O_TRUNC, the open file and its descriptor (also open_by_handle_at's).
+pub fn open_found(c: &mut Call, d: Arc<Dentry>, flags: u32, cred: &Cred) -> SysResult {
+    let acc = flags & O_ACCMODE;
     let kind = d.inode.file_type();
     if flags & O_DIRECTORY != 0 && kind != FileType::Directory {
         return Err(Errno::ENOTDIR);
@@ -105,7 +126,7 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
             want |= 2;
         }
         let st = d.inode.stat();
-        lintel_vfs::permission(&st, &cred, want)?;
+        lintel_vfs::permission(&st, cred, want)?;
         if flags & O_NOATIME != 0 && !cred.owns(&st) {
             return Err(Errno::EPERM);
         }
@@ -123,13 +144,20 @@ pub fn do_open(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> 
 }
 
 /// O_TMPFILE: an unnamed regular file in the directory at `path`, which linkat may name later.
-fn open_tmpfile(c: &mut Call, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResult {
+fn open_tmpfile(
+    c: &mut Call,
+    dirfd: i32,
+    path: &[u8],
+    flags: u32,
+    mode: u32,
+    how: &Resolve,
+) -> SysResult {
     static NEXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
     let acc = flags & O_ACCMODE;
     if acc != O_WRONLY && acc != O_RDWR {
         return Err(Errno::EINVAL);
     }
-    let dir = fs::lookup_at(c.thread, dirfd, path, true)?;
+    let dir = fs::lookup_how(c.thread, dirfd, path, true, how)?;
     if dir.inode.file_type() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }

@@ -11,6 +11,7 @@ mod mmap;
 mod mprotect;
 mod mremap;
 mod msync;
+mod pkey;
 mod process_vm;
 
 use crate::proc::RLIMIT_AS;
@@ -38,6 +39,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     mremap::SYSCALLS,
     process_vm::SYSCALLS,
     msync::SYSCALLS,
+    pkey::SYSCALLS,
 ];
 
 /// Checks that [addr, addr+len) is page-aligned and fully mapped (ENOMEM otherwise).

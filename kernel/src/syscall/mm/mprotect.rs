@@ -15,8 +15,14 @@ pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented("mprotect", mprot
 
 pub fn mprotect(c: &mut Call) -> SysResult {
     let [addr, len, prot, ..] = c.a;
+    do_mprotect(c, addr, len, prot, -1)
+}
+
+/// mprotect, and pkey_mprotect with `pkey` (-1: none). Without protection keys no key is
+/// ever allocated, so any other key is EINVAL (do_mprotect_pkey's mm_pkey_is_allocated).
+pub fn do_mprotect(c: &mut Call, addr: usize, len: usize, prot: usize, pkey: i32) -> SysResult {
     let prot = prot_of(prot)?;
-    if addr % PAGE != 0 {
+    if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     if len == 0 {
@@ -27,6 +33,9 @@ pub fn mprotect(c: &mut Call) -> SysResult {
         .ok_or(Errno::ENOMEM)?;
     if end > USER_END {
         return Err(Errno::ENOMEM);
+    }
+    if pkey != -1 {
+        return Err(Errno::EINVAL);
     }
     let mm = c.thread.proc_ref().mm();
     let mut m = mm.inner.lock();

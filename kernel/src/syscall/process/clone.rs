@@ -22,7 +22,7 @@ use lintel_abi::{Errno, KResult};
 use lintel_hal::task::FpuState;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND between processes and namespaces pending"),
+    Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND between processes pending; CLONE_NEWUTS for processes, other namespaces EINVAL as a kernel built without them"),
     Syscall::implemented("fork", |c| fork(c, ForkKind::Fork), ""),
     Syscall::implemented("vfork", |c| fork(c, ForkKind::Vfork), ""),
     Syscall::partial("clone3", clone3, "as clone, with set_tid (one pid namespace); CLONE_INTO_CGROUP pending"),
@@ -191,8 +191,19 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
         return Err(Errno::EINVAL);
     }
     if flags & CLONE_NAMESPACES != 0 {
-        crate::warn!("clone: namespaces are not supported (flags {:#x})", flags);
-        return Err(Errno::EPERM);
+        // copy_creds fails first for a user namespace (none here), then copy_namespaces
+        // wants CAP_SYS_ADMIN and finds only UTS namespaces, kept per process.
+        if flags & CLONE_NEWUSER != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let admin = crate::proc::capable(lintel_abi::capability::CAP_SYS_ADMIN);
+        if !admin {
+            return Err(Errno::EPERM);
+        }
+        if flags & CLONE_NAMESPACES & !CLONE_NEWUTS != 0 || flags & CLONE_THREAD != 0 {
+            crate::warn!("clone: namespaces other than UTS are not supported ({flags:#x})");
+            return Err(Errno::EINVAL);
+        }
     }
     let _ = (
         CLONE_PTRACE,
@@ -267,6 +278,9 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     if !thread {
         cp.exit_signal
             .store(a.exit_signal as u32, Ordering::Relaxed);
+        if flags & CLONE_NEWUTS != 0 {
+            crate::uts::unshare(cp.pid);
+        }
     }
     if flags & CLONE_PARENT != 0 && !thread {
         let me = c.thread.process();

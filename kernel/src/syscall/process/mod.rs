@@ -5,6 +5,7 @@ mod clone;
 mod exec;
 mod exit;
 mod kcmp;
+mod namespace;
 mod pgrp;
 mod pid;
 mod pidfd;
@@ -25,6 +26,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     exec::SYSCALLS,
     exit::SYSCALLS,
     kcmp::SYSCALLS,
+    namespace::SYSCALLS,
     pgrp::SYSCALLS,
     pid::SYSCALLS,
     pidfd::SYSCALLS,

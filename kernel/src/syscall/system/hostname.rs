@@ -24,6 +24,6 @@ fn set_name(c: &mut Call, host: bool) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let v = uaccess::read_vec(name, len)?;
-    uts::set(host, &v);
+    uts::set(c.thread.proc_ref().pid, host, &v);
     ok(0)
 }

@@ -1,7 +1,9 @@
-//! Whole-system calls: uname, sysinfo, getrandom, personality, mount and umount2, syslog.
+//! Whole-system calls: uname, sysinfo, getrandom, personality, mount and umount2, syslog, and
+//! the key retention service (add_key, request_key, keyctl).
 
 mod getrandom;
 mod hostname;
+mod keys;
 mod mount;
 mod personality;
 mod reboot;
@@ -17,6 +19,7 @@ use crate::syscall::Syscall;
 pub(super) const SYSCALLS: &[&[Syscall]] = &[
     getrandom::SYSCALLS,
     hostname::SYSCALLS,
+    keys::SYSCALLS,
     mount::SYSCALLS,
     personality::SYSCALLS,
     reboot::SYSCALLS,

@@ -10,7 +10,8 @@ pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented("uname", uname, "
 
 pub fn uname(c: &mut Call) -> SysResult {
     let mut b = [0u8; 65 * 6];
-    let (host, domain) = (crate::uts::hostname(), crate::uts::domainname());
+    let pid = c.thread.proc_ref().pid;
+    let (host, domain) = (crate::uts::hostname(pid), crate::uts::domainname(pid));
     let fields: [&[u8]; 6] = [
         b"Linux",
         &host,

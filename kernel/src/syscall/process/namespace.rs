@@ -1,0 +1,128 @@
+//! unshare, setns.
+//!
+//! Lintel has one namespace kind of its own, UTS (`crate::uts`); the others answer as a
+//! Linux kernel built without them: EINVAL, after the EPERM an unprivileged caller gets
+//! first. The fd table and fs context are only ever shared by the threads of one process
+//! here, so unsharing them is nothing to do in a single-threaded process and not possible
+//! in a multi-threaded one (EINVAL).
+
+use crate::fs::nsfs::NsInode;
+use crate::fs::pidfd::PidFd;
+use crate::syscall::fs::file;
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use lintel_abi::capability::CAP_SYS_ADMIN;
+use lintel_abi::sched::*;
+use lintel_abi::Errno;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::partial(
+        "unshare",
+        unshare,
+        "CLONE_NEWUTS (per process, not per thread); CLONE_FILES, CLONE_FS, CLONE_SYSVSEM, \
+         CLONE_THREAD, CLONE_SIGHAND and CLONE_VM in a single-threaded process (EINVAL in a \
+         multi-threaded one); other namespaces EINVAL as a kernel built without them \
+         (CLONE_NEWNS too, which Linux always has), after EPERM without CAP_SYS_ADMIN",
+    ),
+    Syscall::partial(
+        "setns",
+        setns,
+        "UTS namespaces, by /proc/PID/ns/uts or pidfd; the whole process moves",
+    ),
+];
+
+/// CLONE_NEWTIME shares its bit with CSIGNAL's range (linux/sched.h); unshare only.
+const CLONE_NEWTIME: usize = 0x80;
+const NAMESPACES: usize = CLONE_NEWNS
+    | CLONE_NEWUTS
+    | CLONE_NEWIPC
+    | CLONE_NEWNET
+    | CLONE_NEWPID
+    | CLONE_NEWCGROUP
+    | CLONE_NEWTIME;
+const UNSHARE_FLAGS: usize = CLONE_THREAD
+    | CLONE_FS
+    | CLONE_SIGHAND
+    | CLONE_VM
+    | CLONE_FILES
+    | CLONE_SYSVSEM
+    | CLONE_NEWUSER
+    | NAMESPACES;
+
+/// unshare(flags): ksys_unshare's order of checks.
+pub fn unshare(c: &mut Call) -> SysResult {
+    let mut flags = c.a[0];
+    if flags & !UNSHARE_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_NEWUSER != 0 {
+        flags |= CLONE_THREAD | CLONE_FS;
+    }
+    if flags & CLONE_VM != 0 {
+        flags |= CLONE_SIGHAND;
+    }
+    if flags & CLONE_SIGHAND != 0 {
+        flags |= CLONE_THREAD;
+    }
+    if flags & CLONE_NEWNS != 0 {
+        flags |= CLONE_FS;
+    }
+    let p = c.thread.process();
+    let threaded = p.live_threads().len() > 1;
+    // check_unshare_flags, then what only threads share here.
+    if threaded && flags & (CLONE_THREAD | CLONE_FS | CLONE_FILES | CLONE_SYSVSEM) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // No user namespaces: create_user_ns fails.
+    if flags & CLONE_NEWUSER != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & NAMESPACES != 0 {
+        if !p.capable(CAP_SYS_ADMIN) {
+            return Err(Errno::EPERM);
+        }
+        if flags & NAMESPACES & !CLONE_NEWUTS != 0 {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if flags & CLONE_SYSVSEM != 0 {
+        // Leaving the undo list is exit_sem: the adjustments apply now.
+        crate::ipc::on_exit(p.pid);
+    }
+    if flags & CLONE_NEWUTS != 0 {
+        crate::uts::unshare(p.pid);
+    }
+    ok(0)
+}
+
+/// setns(fd, nstype): fd names a namespace (/proc/PID/ns/uts) or a process (pidfd).
+pub fn setns(c: &mut Call) -> SysResult {
+    let (fd, nstype) = (c.a[0] as i32, c.a[1]);
+    let f = file(c, fd)?;
+    let ns_file = f
+        .inode
+        .as_ref()
+        .and_then(|i| i.as_any().downcast_ref::<NsInode>().map(|n| n.ns.clone()));
+    let ns = if let Some(ns) = ns_file {
+        if nstype != 0 && nstype != CLONE_NEWUTS {
+            return Err(Errno::EINVAL);
+        }
+        ns
+    } else if let Some(pidfd) = f.ops_as::<PidFd>() {
+        // check_setns_flags: only namespaces this kernel has.
+        if nstype == 0 || nstype & !CLONE_NEWUTS != 0 {
+            return Err(Errno::EINVAL);
+        }
+        crate::uts::ns_of(pidfd.live()?.pid)
+    } else {
+        return Err(Errno::EINVAL);
+    };
+    let p = c.thread.process();
+    if !p.capable(CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
+    crate::uts::enter(p.pid, ns);
+    ok(0)
+}
