@@ -7,7 +7,7 @@
 //! User memory is touched only through the callbacks the kernel passes, so its access checks
 //! apply.
 
-pub use crate::arch::signal::{restore_frame, setup_frame};
+pub use crate::arch::signal::{min_stack_size, restore_frame, setup_frame};
 
 /// `stack_t` as saved in the frame's `uc_stack`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

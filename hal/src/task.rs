@@ -11,7 +11,7 @@ use core::cell::UnsafeCell;
 use spin::Mutex;
 
 use crate::arch::switch;
-pub use crate::arch::switch::FpuState;
+pub use crate::arch::xstate::{BadImage, FpuState};
 
 /// Size of each kernel stack (16 KiB on Linux; Lintel's deeper call chains get 64 KiB).
 pub const STACK_SIZE: usize = 64 * 1024;

@@ -1,12 +1,16 @@
 //! Linux's x86_64 signal frame: `rt_sigframe` is the return address (`sa_restorer`), a
 //! `ucontext` (flags, link, `uc_stack`, `sigcontext` registers, mask) and the `siginfo`,
-//! with the 512-byte FXSAVE image 64-byte aligned above it.
+//! with the FP state 64-byte aligned above it: the XSAVE image in standard format, whose
+//! legacy part's `sw_reserved` bytes describe it (FP_XSTATE_MAGIC1, sizes, features) and which
+//! FP_XSTATE_MAGIC2 follows, or the FXSAVE image on a CPU without XSAVE.
 
 use super::gdt::{USER_CS, USER_DS};
 use super::trap::UserContext;
+use super::xstate::{self, XFEATURE_MASK_FPSSE};
 use crate::signal::{Delivery, ReadUser, Restored, UcStack, WriteUser};
 use crate::task::{reset_fpu, FpuState};
 use crate::usercopy::Fault;
+use alloc::vec;
 
 /// Size of the frame before the FPU state: return address, ucontext (304), siginfo (128).
 const FRAME_SIZE: u64 = 8 + 304 + 128;
@@ -16,11 +20,18 @@ const INFO_OFF: u64 = 8 + 304;
 /// Offset of `uc_mcontext` in the ucontext and of the mask after it.
 const MCTX_OFF: usize = 40;
 const UC_MASK_OFF: usize = 40 + 256;
-const FPSTATE_SIZE: u64 = 512;
+/// `_fpx_sw_bytes`: where in the legacy region, and its two magic numbers.
+const SW_RESERVED_OFF: usize = 464;
+const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
+/// The smallest XSAVE image sigreturn takes: the legacy region and the header.
+const MIN_XSTATE_SIZE: usize = 512 + 64;
 /// The System V ABI's red zone below the stack pointer, which a handler must not overwrite.
 const REDZONE: u64 = 128;
-/// UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS.
+/// UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, and UC_FP_XSTATE when the FP state is an XSAVE
+/// image.
 const UC_FLAGS: u64 = 0x2 | 0x4;
+const UC_FP_XSTATE: u64 = 0x1;
 /// RFLAGS bits a handler starts without: DF, RF, TF.
 const HANDLER_CLEARS: u64 = (1 << 10) | (1 << 16) | (1 << 8);
 /// RFLAGS bits user code may change through the frame (Linux's FIX_EFLAGS).
@@ -46,19 +57,25 @@ fn regs(c: &UserContext) -> [u64; 18] {
 /// handler with (signo, &siginfo, &ucontext) as arguments. Fails when the frame does not fit
 /// or cannot be written.
 pub fn setup_frame(ctx: &mut UserContext, d: &Delivery, write: WriteUser) -> Result<(), Fault> {
+    let fp = fp_image();
     let mut sp = d.alt_stack_top.unwrap_or(ctx.rsp.wrapping_sub(REDZONE));
-    sp = (sp - FPSTATE_SIZE) & !63;
+    sp = sp.wrapping_sub(fp.len() as u64) & !63;
     let fpstate = sp;
-    sp = ((sp - FRAME_SIZE) & !15) - 8;
+    sp = (sp.wrapping_sub(FRAME_SIZE) & !15).wrapping_sub(8);
     let frame = sp;
-    if frame < 4096 {
+    if frame < 4096 || frame > fpstate {
         return Err(Fault);
     }
 
-    write(fpstate as usize, FpuState::save_current().bytes())?;
+    write(fpstate as usize, &fp)?;
 
     let mut uc = [0u8; UC_SIZE];
-    put(&mut uc, 0, UC_FLAGS);
+    let flags = if xstate::uses_xsave() {
+        UC_FLAGS | UC_FP_XSTATE
+    } else {
+        UC_FLAGS
+    };
+    put(&mut uc, 0, flags);
     put(&mut uc, 16, d.uc_stack.sp);
     uc[24..28].copy_from_slice(&d.uc_stack.flags.to_le_bytes());
     put(&mut uc, 32, d.uc_stack.size);
@@ -124,9 +141,7 @@ pub fn restore_frame(ctx: &mut UserContext, read: ReadUser) -> Result<Restored, 
     n.rflags = (ctx.rflags & !FIX_EFLAGS) | (r(17) & FIX_EFLAGS);
     let fpstate = get(&uc, MCTX_OFF + 184);
     if fpstate != 0 {
-        let mut img = [0u8; 512];
-        read(fpstate as usize, &mut img)?;
-        FpuState::from_bytes(&img).restore_current();
+        restore_fp(fpstate as usize, read)?;
     } else {
         reset_fpu();
     }
@@ -140,4 +155,90 @@ pub fn restore_frame(ctx: &mut UserContext, read: ReadUser) -> Result<Restored, 
             size: get(&uc, 32),
         },
     })
+}
+
+fn put32(buf: &mut [u8], off: usize, v: u32) {
+    buf[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn get32(buf: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes(buf[off..off + 4].try_into().unwrap_or([0; 4]))
+}
+
+/// The FP state as the frame carries it (Linux's copy_fpstate_to_sigframe and
+/// save_xstate_epilog): the live XSAVE image with `sw_reserved` filled in, x87 and SSE marked
+/// in use so that a handler editing only the legacy part is heard, and MAGIC2 after it.
+fn fp_image() -> alloc::vec::Vec<u8> {
+    let state = FpuState::save_current();
+    let mut img = state.raw().to_vec();
+    if !xstate::uses_xsave() {
+        return img;
+    }
+    let size = img.len();
+    put32(&mut img, SW_RESERVED_OFF, FP_XSTATE_MAGIC1);
+    put32(&mut img, SW_RESERVED_OFF + 4, size as u32 + 4);
+    put(&mut img, SW_RESERVED_OFF + 8, xstate::xfeatures());
+    put32(&mut img, SW_RESERVED_OFF + 16, size as u32);
+    let bv = get(&img, 512) | XFEATURE_MASK_FPSSE;
+    put(&mut img, 512, bv);
+    img.extend_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
+    img
+}
+
+/// Loads the FP state of a frame as Linux's __fpu_restore_sig does: an XSAVE image when
+/// `sw_reserved` and MAGIC2 say so (the components it names; the others start afresh), else the
+/// legacy FXSAVE part alone with every other component in its initial state. An image the CPU
+/// refuses fails (the caller kills with SIGSEGV), never the kernel.
+fn restore_fp(fpstate: usize, read: ReadUser) -> Result<(), Fault> {
+    let mut legacy = [0u8; 512];
+    read(fpstate, &mut legacy)?;
+    let xcr0 = xstate::xfeatures();
+    if !xstate::uses_xsave() {
+        return FpuState::from_user_bytes(&legacy)
+            .try_restore(xcr0)
+            .map_err(|_| Fault);
+    }
+    let magic1 = get32(&legacy, SW_RESERVED_OFF);
+    let extended = get32(&legacy, SW_RESERVED_OFF + 4) as usize;
+    let features = get(&legacy, SW_RESERVED_OFF + 8);
+    let size = get32(&legacy, SW_RESERVED_OFF + 16) as usize;
+    let mut xsave = magic1 == FP_XSTATE_MAGIC1
+        && size >= MIN_XSTATE_SIZE
+        && size <= xstate::image_size()
+        && size <= extended;
+    if xsave {
+        let mut m2 = [0u8; 4];
+        read(fpstate.checked_add(size).ok_or(Fault)?, &mut m2)?;
+        xsave = u32::from_le_bytes(m2) == FP_XSTATE_MAGIC2;
+    }
+    let img = if xsave {
+        let mut bytes = vec![0u8; size];
+        read(fpstate, &mut bytes)?;
+        let mut img = FpuState::from_user_bytes(&bytes);
+        // Components the frame does not name start afresh; bits outside XCR0 stay for the CPU
+        // to refuse, as on Linux.
+        let bv = img.raw_xstate_bv() & !(xcr0 & !features);
+        img.set_raw_xstate_bv(bv);
+        img
+    } else {
+        let mut img = FpuState::from_user_bytes(&legacy);
+        img.set_raw_xstate_bv(XFEATURE_MASK_FPSSE);
+        img
+    };
+    img.try_restore(xcr0).map_err(|_| Fault)
+}
+
+/// AT_MINSIGSTKSZ as Linux computes it (init_sigframe_size): the largest frame it may build,
+/// which on its x86_64 kernels (IA32_EMULATION) is an ia32 `sigframe` (732 bytes) with 15
+/// bytes of alignment, the FP state with MAGIC2 and a legacy `fregs_state` (112), and 63 bytes
+/// of XSAVE alignment, rounded up to 16.
+pub fn min_stack_size() -> u64 {
+    const SIGFRAME_IA32: u64 = 732;
+    const FREGS_STATE: u64 = 112;
+    let fp = if xstate::uses_xsave() {
+        xstate::image_size() as u64 + 4
+    } else {
+        512
+    };
+    (SIGFRAME_IA32 + 15 + fp + FREGS_STATE + 63 + 15) & !15
 }

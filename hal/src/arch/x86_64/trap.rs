@@ -58,6 +58,7 @@ pub struct FaultRecord {
 }
 
 const PAGE_FAULT: u8 = 14;
+const GENERAL_PROTECTION: u8 = 13;
 const NMI: usize = 2;
 const PF_PRESENT: u64 = 1;
 const PF_WRITE: u64 = 2;
@@ -349,6 +350,14 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
             "kernel page fault at {:#x} (error {:#x})\n{:#x?}",
             addr, frame.error, frame
         );
+    }
+    // A #GP on an instruction with an exception table entry (loading a user-supplied FPU
+    // image, a user copy) goes to its fixup like a page fault does.
+    if vector == GENERAL_PROTECTION {
+        if let Some(fix) = fixup_for(frame.rip) {
+            frame.rip = fix;
+            return;
+        }
     }
     panic!(
         "kernel exception {} (error {:#x})\n{:#x?}",
