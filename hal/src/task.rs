@@ -138,5 +138,5 @@ extern "C" fn lintel_task_start() -> ! {
 
 /// Resets the live FPU state (execve).
 pub fn reset_fpu() {
-    FpuState::initial().restore_current();
+    FpuState::load_initial();
 }

@@ -10,7 +10,6 @@ use super::xstate::{self, XFEATURE_MASK_FPSSE};
 use crate::signal::{Delivery, ReadUser, Restored, UcStack, WriteUser};
 use crate::task::{reset_fpu, FpuState};
 use crate::usercopy::Fault;
-use alloc::vec;
 
 /// Size of the frame before the FPU state: return address, ucontext (304), siginfo (128).
 const FRAME_SIZE: u64 = 8 + 304 + 128;
@@ -57,9 +56,10 @@ fn regs(c: &UserContext) -> [u64; 18] {
 /// handler with (signo, &siginfo, &ucontext) as arguments. Fails when the frame does not fit
 /// or cannot be written.
 pub fn setup_frame(ctx: &mut UserContext, d: &Delivery, write: WriteUser) -> Result<(), Fault> {
-    let fp = fp_image();
+    let (fp, magic2) = fp_image();
+    let fp_len = fp.raw().len() + magic2.map_or(0, |m| m.len());
     let mut sp = d.alt_stack_top.unwrap_or(ctx.rsp.wrapping_sub(REDZONE));
-    sp = sp.wrapping_sub(fp.len() as u64) & !63;
+    sp = sp.wrapping_sub(fp_len as u64) & !63;
     let fpstate = sp;
     sp = (sp.wrapping_sub(FRAME_SIZE) & !15).wrapping_sub(8);
     let frame = sp;
@@ -67,7 +67,10 @@ pub fn setup_frame(ctx: &mut UserContext, d: &Delivery, write: WriteUser) -> Res
         return Err(Fault);
     }
 
-    write(fpstate as usize, &fp)?;
+    write(fpstate as usize, fp.raw())?;
+    if let Some(m2) = magic2 {
+        write(fpstate as usize + fp.raw().len(), &m2)?;
+    }
 
     let mut uc = [0u8; UC_SIZE];
     let flags = if xstate::uses_xsave() {
@@ -166,23 +169,23 @@ fn get32(buf: &[u8], off: usize) -> u32 {
 }
 
 /// The FP state as the frame carries it (Linux's copy_fpstate_to_sigframe and
-/// save_xstate_epilog): the live XSAVE image with `sw_reserved` filled in, x87 and SSE marked
-/// in use so that a handler editing only the legacy part is heard, and MAGIC2 after it.
-fn fp_image() -> alloc::vec::Vec<u8> {
-    let state = FpuState::save_current();
-    let mut img = state.raw().to_vec();
+/// save_xstate_epilog): the live XSAVE image with `sw_reserved` filled in and x87 and SSE
+/// marked in use, so that a handler editing only the legacy part is heard; MAGIC2 follows it
+/// in the frame (the second return value, `None` without XSAVE).
+fn fp_image() -> (FpuState, Option<[u8; 4]>) {
+    let mut state = FpuState::save_current();
     if !xstate::uses_xsave() {
-        return img;
+        return (state, None);
     }
+    let img = state.raw_mut();
     let size = img.len();
-    put32(&mut img, SW_RESERVED_OFF, FP_XSTATE_MAGIC1);
-    put32(&mut img, SW_RESERVED_OFF + 4, size as u32 + 4);
-    put(&mut img, SW_RESERVED_OFF + 8, xstate::xfeatures());
-    put32(&mut img, SW_RESERVED_OFF + 16, size as u32);
-    let bv = get(&img, 512) | XFEATURE_MASK_FPSSE;
-    put(&mut img, 512, bv);
-    img.extend_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
-    img
+    put32(img, SW_RESERVED_OFF, FP_XSTATE_MAGIC1);
+    put32(img, SW_RESERVED_OFF + 4, size as u32 + 4);
+    put(img, SW_RESERVED_OFF + 8, xstate::xfeatures());
+    put32(img, SW_RESERVED_OFF + 16, size as u32);
+    let bv = get(img, 512) | XFEATURE_MASK_FPSSE;
+    put(img, 512, bv);
+    (state, Some(FP_XSTATE_MAGIC2.to_le_bytes()))
 }
 
 /// Loads the FP state of a frame as Linux's __fpu_restore_sig does: an XSAVE image when
@@ -190,41 +193,39 @@ fn fp_image() -> alloc::vec::Vec<u8> {
 /// legacy FXSAVE part alone with every other component in its initial state. An image the CPU
 /// refuses fails (the caller kills with SIGSEGV), never the kernel.
 fn restore_fp(fpstate: usize, read: ReadUser) -> Result<(), Fault> {
-    let mut legacy = [0u8; 512];
-    read(fpstate, &mut legacy)?;
+    let mut img = FpuState::blank();
+    let buf = img.raw_mut();
+    read(fpstate, &mut buf[..512])?;
     let xcr0 = xstate::xfeatures();
     if !xstate::uses_xsave() {
-        return FpuState::from_user_bytes(&legacy)
-            .try_restore(xcr0)
-            .map_err(|_| Fault);
+        return img.try_restore(xcr0).map_err(|_| Fault);
     }
-    let magic1 = get32(&legacy, SW_RESERVED_OFF);
-    let extended = get32(&legacy, SW_RESERVED_OFF + 4) as usize;
-    let features = get(&legacy, SW_RESERVED_OFF + 8);
-    let size = get32(&legacy, SW_RESERVED_OFF + 16) as usize;
+    let magic1 = get32(buf, SW_RESERVED_OFF);
+    let extended = get32(buf, SW_RESERVED_OFF + 4) as usize;
+    let features = get(buf, SW_RESERVED_OFF + 8);
+    let size = get32(buf, SW_RESERVED_OFF + 16) as usize;
     let mut xsave = magic1 == FP_XSTATE_MAGIC1
         && size >= MIN_XSTATE_SIZE
-        && size <= xstate::image_size()
+        && size <= buf.len()
         && size <= extended;
     if xsave {
+        // The rest of the image, then MAGIC2 right after it.
+        read(fpstate + 512, &mut buf[512..size])?;
         let mut m2 = [0u8; 4];
         read(fpstate.checked_add(size).ok_or(Fault)?, &mut m2)?;
         xsave = u32::from_le_bytes(m2) == FP_XSTATE_MAGIC2;
     }
-    let img = if xsave {
-        let mut bytes = vec![0u8; size];
-        read(fpstate, &mut bytes)?;
-        let mut img = FpuState::from_user_bytes(&bytes);
-        // Components the frame does not name start afresh; bits outside XCR0 stay for the CPU
-        // to refuse, as on Linux.
-        let bv = img.raw_xstate_bv() & !(xcr0 & !features);
-        img.set_raw_xstate_bv(bv);
-        img
+    let bv = if xsave {
+        // Components the frame does not name start afresh; bits outside XCR0 stay for the
+        // CPU to refuse, as on Linux.
+        img.raw_xstate_bv() & !(xcr0 & !features)
     } else {
-        let mut img = FpuState::from_user_bytes(&legacy);
-        img.set_raw_xstate_bv(XFEATURE_MASK_FPSSE);
-        img
+        // The legacy part alone: the header and everything after the legacy part count as
+        // initial, whatever the frame holds there.
+        img.raw_mut()[512..].fill(0);
+        XFEATURE_MASK_FPSSE
     };
+    img.set_raw_xstate_bv(bv);
     img.try_restore(xcr0).map_err(|_| Fault)
 }
 

@@ -41,6 +41,8 @@ static MODE: AtomicU8 = AtomicU8::new(MODE_FXSR);
 static XCR0: AtomicU64 = AtomicU64::new(XFEATURE_MASK_FPSSE);
 static SIZE: AtomicUsize = AtomicUsize::new(LEGACY_SIZE + HEADER_SIZE);
 static MXCSR_MASK: AtomicU32 = AtomicU32::new(0xffbf);
+/// The initial image, built once: execve and every handler start from it.
+static INITIAL: spin::Once<FpuState> = spin::Once::new();
 
 const CR4_OSXSAVE: u64 = 1 << 18;
 
@@ -202,6 +204,13 @@ impl FpuState {
         s
     }
 
+    /// Puts the CPU's registers in the initial state (execve, a handler's start).
+    pub fn load_initial() {
+        let init = INITIAL.call_once(FpuState::initial);
+        // An image from `initial` always loads.
+        let _ = init.try_restore(xfeatures());
+    }
+
     /// The live state of the current CPU (the current user thread's: the kernel never uses the
     /// FPU), as a complete image.
     pub fn save_current() -> FpuState {
@@ -240,7 +249,7 @@ impl FpuState {
         if self.try_restore(xfeatures()).is_err() {
             // Cannot happen for images from `save`/`initial`; fall back to the initial state
             // rather than run the thread on whatever the CPU holds.
-            let _ = FpuState::initial().try_restore(xfeatures());
+            FpuState::load_initial();
         }
     }
 
@@ -323,18 +332,19 @@ impl FpuState {
         Ok(())
     }
 
-    /// Builds an image from user bytes (a signal frame's fpstate): `bytes` fill the start of
-    /// a zeroed image (at most [`image_size`] bytes are used).
-    pub(crate) fn from_user_bytes(bytes: &[u8]) -> FpuState {
-        let mut s = FpuState::zeroed();
-        let n = bytes.len().min(s.all().len());
-        s.all_mut()[..n].copy_from_slice(&bytes[..n]);
-        s
+    /// A zeroed image for the signal code to fill from a frame.
+    pub(crate) fn blank() -> FpuState {
+        FpuState::zeroed()
     }
 
     /// The first [`image_size`] bytes, as saved.
     pub(crate) fn raw(&self) -> &[u8] {
         &self.all()[..image_size()]
+    }
+
+    pub(crate) fn raw_mut(&mut self) -> &mut [u8] {
+        let n = image_size();
+        &mut self.all_mut()[..n]
     }
 
     pub(crate) fn set_raw_xstate_bv(&mut self, v: u64) {
