@@ -3,8 +3,10 @@
 //!
 //! XCR0 gets what Linux enables on the same CPU: every component of
 //! `XFEATURE_MASK_USER_SUPPORTED` that CPUID leaf 0xD reports, except AMX tiles (they need
-//! `ARCH_REQ_XCOMP_PERM`, which we refuse as Linux does on a CPU without dynamic features) and
-//! PKRU (it needs CR4.PKE and protection-key faults, which Lintel does not have yet).
+//! `ARCH_REQ_XCOMP_PERM`, which we refuse as Linux does on a CPU without dynamic features).
+//! PKRU comes with CR4.PKE and Linux's initial rights (only key 0 open); every page has key 0
+//! (no pkey_mprotect yet), and a fault the rights cause is SIGSEGV/SEGV_PKUERR in user mode and
+//! EFAULT in a user copy.
 //!
 //! Save areas use the standard (non-compacted) format, sized by CPUID.(0xD,0).EBX for our
 //! XCR0: it is the format of signal frames, ptrace's NT_X86_XSTATE and core dumps, so one image
@@ -23,9 +25,14 @@ use super::cpu::cpuid;
 
 /// FP and SSE: the legacy FXSAVE part, always present.
 pub(crate) const XFEATURE_MASK_FPSSE: u64 = 0x3;
-/// Linux's XFEATURE_MASK_USER_SUPPORTED without XTILE (18) and PKRU (9): x87, SSE, AVX,
-/// MPX bounds and configuration, AVX-512 opmask, ZMM_Hi256 and Hi16_ZMM.
-const USER_SUPPORTED: u64 = 0xff;
+/// Linux's XFEATURE_MASK_USER_SUPPORTED without XTILE (18): x87, SSE, AVX, MPX bounds and
+/// configuration, AVX-512 opmask, ZMM_Hi256 and Hi16_ZMM, and PKRU (when CR4.PKE is on).
+const USER_SUPPORTED: u64 = 0xff | XFEATURE_MASK_PKRU;
+const XFEATURE_PKRU: u32 = 9;
+const XFEATURE_MASK_PKRU: u64 = 1 << XFEATURE_PKRU;
+/// Linux's init_pkru_value: every key but 0 denies access, so memory given a key by
+/// pkey_mprotect is closed until the thread opens it.
+const INIT_PKRU: u32 = 0x5555_5554;
 /// Bytes of the legacy region and of the XSAVE header after it.
 pub(crate) const LEGACY_SIZE: usize = 512;
 const HEADER_SIZE: usize = 64;
@@ -45,6 +52,7 @@ static MXCSR_MASK: AtomicU32 = AtomicU32::new(0xffbf);
 static INITIAL: spin::Once<FpuState> = spin::Once::new();
 
 const CR4_OSXSAVE: u64 = 1 << 18;
+const CR4_PKE: u64 = 1 << 22;
 
 /// Enables XSAVE and every user state component we support (boot CPU, before any task exists).
 pub(crate) fn init() {
@@ -52,7 +60,21 @@ pub(crate) fn init() {
     if ecx1 & (1 << 26) != 0 {
         let (eax, _, _, edx) = cpuid(0xd, 0);
         let offered = ((edx as u64) << 32) | eax as u64;
-        let xcr0 = offered & USER_SUPPORTED | XFEATURE_MASK_FPSSE;
+        let mut xcr0 = offered & USER_SUPPORTED | XFEATURE_MASK_FPSSE;
+        // Protection keys, as Linux turns them on: CR4.PKE (CPUID then shows OSPKE) and PKRU
+        // in XCR0, both or neither.
+        let pku = cpuid(7, 0).2 & (1 << 3) != 0;
+        if pku && xcr0 & XFEATURE_MASK_PKRU != 0 {
+            // SAFETY: the CPU has protection keys (CPUID.7:ECX.PKU). With every page on key 0
+            // and key 0 open in the initial PKRU, nothing the kernel or a program does changes.
+            unsafe {
+                let cr4: u64;
+                core::arch::asm!("mov {}, cr4", out(reg) cr4, options(nomem, nostack, preserves_flags));
+                core::arch::asm!("mov cr4, {}", in(reg) cr4 | CR4_PKE, options(nostack, preserves_flags));
+            }
+        } else {
+            xcr0 &= !XFEATURE_MASK_PKRU;
+        }
         // SAFETY: the CPU has XSAVE (CPUID.1:ECX.XSAVE), so CR4.OSXSAVE exists; XCR0 holds
         // only components CPUID.(0xD,0) reports, with x87 and SSE, and AVX only with SSE:
         // what XSETBV accepts. The kernel itself never uses these registers.
@@ -194,13 +216,21 @@ impl FpuState {
         self.all_mut()[LEGACY_SIZE..LEGACY_SIZE + 8].copy_from_slice(&v.to_le_bytes());
     }
 
-    /// The state a new program starts with (FCW 0x37f, MXCSR 0x1f80, every other component in
-    /// its initial state), as after `execve`.
+    /// The state a new program starts with (FCW 0x37f, MXCSR 0x1f80, PKRU with only key 0
+    /// open as Linux sets it, every other component in its initial state), as after `execve`
+    /// and at a handler's start.
     pub fn initial() -> FpuState {
         let mut s = FpuState::zeroed();
         s.all_mut()[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
         s.set_u32(MXCSR_OFF, 0x1f80);
         s.set_u32(MXCSR_MASK_OFF, MXCSR_MASK.load(Ordering::Relaxed));
+        if xfeatures() & XFEATURE_MASK_PKRU != 0 {
+            let off = cpuid(0xd, XFEATURE_PKRU).1 as usize;
+            if off + 4 <= image_size() {
+                s.set_u32(off, INIT_PKRU);
+                s.set_xstate_bv(XFEATURE_MASK_PKRU);
+            }
+        }
         s
     }
 
