@@ -67,10 +67,7 @@ pub fn setup_frame(ctx: &mut UserContext, d: &Delivery, write: WriteUser) -> Res
         return Err(Fault);
     }
 
-    write(fpstate as usize, fp.raw())?;
-    if let Some(m2) = magic2 {
-        write(fpstate as usize + fp.raw().len(), &m2)?;
-    }
+    write_fp(fpstate as usize, &fp, magic2, write)?;
 
     let mut uc = [0u8; UC_SIZE];
     let flags = if xstate::uses_xsave() {
@@ -188,6 +185,29 @@ fn fp_image() -> (FpuState, Option<[u8; 4]>) {
     (state, Some(FP_XSTATE_MAGIC2.to_le_bytes()))
 }
 
+/// Writes the frame's FP state: the legacy part and header, then each enabled component where
+/// the standard format puts it (as XSAVE to user memory does: the bytes between components are
+/// left alone, and copying a few hundred bytes instead of the whole image matters to signal
+/// delivery), then MAGIC2.
+fn write_fp(
+    at: usize,
+    fp: &FpuState,
+    magic2: Option<[u8; 4]>,
+    write: WriteUser,
+) -> Result<(), Fault> {
+    let img = fp.raw();
+    let Some(m2) = magic2 else {
+        return write(at, img);
+    };
+    write(at, &img[..MIN_XSTATE_SIZE])?;
+    for c in xstate::components() {
+        if let Some(bytes) = img.get(c.offset..c.offset + c.size) {
+            write(at + c.offset, bytes)?;
+        }
+    }
+    write(at + img.len(), &m2)
+}
+
 /// Loads the FP state of a frame as Linux's __fpu_restore_sig does: an XSAVE image when
 /// `sw_reserved` and MAGIC2 say so (the components it names; the others start afresh), else the
 /// legacy FXSAVE part alone with every other component in its initial state. An image the CPU
@@ -209,11 +229,21 @@ fn restore_fp(fpstate: usize, read: ReadUser) -> Result<(), Fault> {
         && size <= buf.len()
         && size <= extended;
     if xsave {
-        // The rest of the image, then MAGIC2 right after it.
-        read(fpstate + 512, &mut buf[512..size])?;
         let mut m2 = [0u8; 4];
         read(fpstate.checked_add(size).ok_or(Fault)?, &mut m2)?;
         xsave = u32::from_le_bytes(m2) == FP_XSTATE_MAGIC2;
+    }
+    if xsave {
+        // The header, then the components the CPU will load (named by the frame and marked
+        // in use in the header) that lie inside the image; XRSTOR reads nothing else.
+        read(fpstate + 512, &mut buf[512..MIN_XSTATE_SIZE])?;
+        let bv = get(buf, 512);
+        for c in xstate::components() {
+            let end = c.offset + c.size;
+            if (bv & features) & (1 << c.bit) != 0 && end <= size {
+                read(fpstate + c.offset, &mut buf[c.offset..end])?;
+            }
+        }
     }
     let bv = if xsave {
         // Components the frame does not name start afresh; bits outside XCR0 stay for the

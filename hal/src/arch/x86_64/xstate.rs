@@ -48,6 +48,19 @@ static MODE: AtomicU8 = AtomicU8::new(MODE_FXSR);
 static XCR0: AtomicU64 = AtomicU64::new(XFEATURE_MASK_FPSSE);
 static SIZE: AtomicUsize = AtomicUsize::new(LEGACY_SIZE + HEADER_SIZE);
 static MXCSR_MASK: AtomicU32 = AtomicU32::new(0xffbf);
+/// Where each enabled component beyond x87 and SSE sits in the standard image: (bit, offset,
+/// size) from CPUID.(0xD,i), in offset order. The bytes between them belong to components the
+/// CPU lacks or we do not enable, and no instruction touches them.
+static COMPONENTS: spin::Once<Vec<Component>> = spin::Once::new();
+
+/// One state component's place in the standard-format image.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Component {
+    pub(crate) bit: u32,
+    pub(crate) offset: usize,
+    pub(crate) size: usize,
+}
+
 /// The initial image, built once: execve and every handler start from it.
 static INITIAL: spin::Once<FpuState> = spin::Once::new();
 
@@ -61,6 +74,14 @@ pub(crate) fn init() {
         let (eax, _, _, edx) = cpuid(0xd, 0);
         let offered = ((edx as u64) << 32) | eax as u64;
         let mut xcr0 = offered & USER_SUPPORTED | XFEATURE_MASK_FPSSE;
+        // XSETBV takes the MPX pair and the three AVX-512 components only together (and
+        // AVX-512 only with AVX); a CPU offering part of a group gets none of it.
+        if xcr0 & 0x18 != 0x18 {
+            xcr0 &= !0x18;
+        }
+        if xcr0 & 0xe0 != 0xe0 || xcr0 & 0x4 == 0 {
+            xcr0 &= !0xe0;
+        }
         // Protection keys, as Linux turns them on: CR4.PKE (CPUID then shows OSPKE) and PKRU
         // in XCR0, both or neither.
         let pku = cpuid(7, 0).2 & (1 << 3) != 0;
@@ -96,6 +117,21 @@ pub(crate) fn init() {
             MODE_XSAVE
         };
         MODE.store(mode, Ordering::Relaxed);
+        COMPONENTS.call_once(|| {
+            let mut v: Vec<Component> = (2..64u32)
+                .filter(|&i| xcr0 & (1 << i) != 0)
+                .map(|i| {
+                    let (len, off, _, _) = cpuid(0xd, i);
+                    Component {
+                        bit: i,
+                        offset: off as usize,
+                        size: len as usize,
+                    }
+                })
+                .collect();
+            v.sort_by_key(|c| c.offset);
+            v
+        });
     }
     let mut probe = FpuState::zeroed();
     // SAFETY: the buffer is at least 576 bytes and 64-aligned.
@@ -104,6 +140,11 @@ pub(crate) fn init() {
     if mask != 0 {
         MXCSR_MASK.store(mask, Ordering::Relaxed);
     }
+}
+
+/// The enabled components beyond x87 and SSE, in image order (none without XSAVE).
+pub(crate) fn components() -> &'static [Component] {
+    COMPONENTS.get().map_or(&[], |v| v.as_slice())
 }
 
 /// The user state components enabled in XCR0 (x87 and SSE alone without XSAVE).
@@ -224,10 +265,9 @@ impl FpuState {
         s.all_mut()[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
         s.set_u32(MXCSR_OFF, 0x1f80);
         s.set_u32(MXCSR_MASK_OFF, MXCSR_MASK.load(Ordering::Relaxed));
-        if xfeatures() & XFEATURE_MASK_PKRU != 0 {
-            let off = cpuid(0xd, XFEATURE_PKRU).1 as usize;
-            if off + 4 <= image_size() {
-                s.set_u32(off, INIT_PKRU);
+        if let Some(c) = components().iter().find(|c| c.bit == XFEATURE_PKRU) {
+            if c.offset + 4 <= image_size() {
+                s.set_u32(c.offset, INIT_PKRU);
                 s.set_xstate_bv(XFEATURE_MASK_PKRU);
             }
         }
@@ -400,12 +440,9 @@ impl FpuState {
         if bv & 2 == 0 {
             out[160..416].fill(0);
         }
-        let xcr0 = xfeatures();
-        for i in 2..64 {
-            if xcr0 & (1 << i) != 0 && bv & (1 << i) == 0 {
-                let (len, off, _, _) = cpuid(0xd, i);
-                let (off, len) = (off as usize, len as usize);
-                if let Some(r) = out.get_mut(off..off + len) {
+        for c in components() {
+            if bv & (1 << c.bit) == 0 {
+                if let Some(r) = out.get_mut(c.offset..c.offset + c.size) {
                     r.fill(0);
                 }
             }
