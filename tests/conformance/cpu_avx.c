@@ -281,6 +281,37 @@ static void t_altstack(void) {
     CHECK(same(in, out, "alternate stack"));
 }
 
+/* A frame larger than the alternate stack is not written past its end: the process dies of
+ * SIGSEGV (Linux's "overflowed sigaltstack"). An XSAVE frame outgrows the kernel's MINSIGSTKSZ
+ * (2048) once the image is large (AVX-512, PKRU); with a smaller one there is nothing to see. */
+static void t_altstack_overflow(void) {
+    size_t need = xsave_size + 4 + 456; /* image, MAGIC2, rt_sigframe and its alignment */
+    static unsigned char area[3 * 4096] __attribute__((aligned(4096)));
+    /* A canary below the stack shows a frame written past its end. */
+    unsigned char *alt = area + 4096;
+    memset(area, 0x5a, sizeof area);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        set_handler(SA_ONSTACK);
+        stack_t ss = {.ss_sp = alt, .ss_size = 2048, .ss_flags = 0}; /* the kernel's MINSIGSTKSZ */
+        if (sigaltstack(&ss, NULL) != 0) _exit(3);
+        raise(SIGUSR1);
+        for (int i = 0; i < 4096; i++)
+            if (area[i] != 0x5a) _exit(4);
+        _exit(h_calls == 1 ? 0 : 5);
+    }
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    if (need > 2048) {
+        CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
+        if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSEGV)
+            printf("frame of %zu bytes on a 2048-byte stack: status %#x\n", need, st);
+    } else {
+        printf("SKIP altstack overflow: a %zu-byte frame fits 2048 bytes\n", need);
+    }
+}
+
 /* ---- thread switches ---- */
 
 static volatile int stop_spinner;
@@ -387,6 +418,7 @@ int main(void) {
     lt_sub("legacy frame", t_legacy_frame, 10000);
     lt_sub("bad images", t_bad_images, 10000);
     lt_sub("altstack", t_altstack, 10000);
+    lt_sub("altstack overflow", t_altstack_overflow, 10000);
     lt_sub("threads", t_threads, 30000);
     lt_sub("fork", t_fork, 10000);
     __cpuid_count(7, 0, a, b, c, d);

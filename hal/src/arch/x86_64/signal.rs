@@ -66,6 +66,12 @@ pub fn setup_frame(ctx: &mut UserContext, d: &Delivery, write: WriteUser) -> Res
     if frame < 4096 || frame > fpstate {
         return Err(Fault);
     }
+    if let Some((base, size)) = d.alt_stack_bounds {
+        // Linux's __on_sig_stack(sp) for the frame's lowest address.
+        if !(frame > base && frame - base <= size) {
+            return Err(Fault);
+        }
+    }
 
     write_fp(fpstate as usize, &fp, magic2, write)?;
 
