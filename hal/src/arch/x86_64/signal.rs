@@ -208,10 +208,10 @@ fn write_fp(
     write(at, &img[..MIN_XSTATE_SIZE])?;
     for c in xstate::components() {
         if let Some(bytes) = img.get(c.offset..c.offset + c.size) {
-            write(at + c.offset, bytes)?;
+            write(at.wrapping_add(c.offset), bytes)?;
         }
     }
-    write(at + img.len(), &m2)
+    write(at.wrapping_add(img.len()), &m2)
 }
 
 /// Loads the FP state of a frame as Linux's __fpu_restore_sig does: an XSAVE image when
@@ -242,12 +242,12 @@ fn restore_fp(fpstate: usize, read: ReadUser) -> Result<(), Fault> {
     if xsave {
         // The header, then the components the CPU will load (named by the frame and marked
         // in use in the header) that lie inside the image; XRSTOR reads nothing else.
-        read(fpstate + 512, &mut buf[512..MIN_XSTATE_SIZE])?;
+        read(fpstate.wrapping_add(512), &mut buf[512..MIN_XSTATE_SIZE])?;
         let bv = get(buf, 512);
         for c in xstate::components() {
             let end = c.offset + c.size;
             if (bv & features) & (1 << c.bit) != 0 && end <= size {
-                read(fpstate + c.offset, &mut buf[c.offset..end])?;
+                read(fpstate.wrapping_add(c.offset), &mut buf[c.offset..end])?;
             }
         }
     }
