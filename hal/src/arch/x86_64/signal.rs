@@ -6,7 +6,9 @@
 
 use super::gdt::{USER_CS, USER_DS};
 use super::trap::UserContext;
-use super::xstate::{self, XFEATURE_MASK_FPSSE};
+use super::xstate::{
+    self, FP_XSTATE_MAGIC1, FP_XSTATE_MAGIC2, SW_RESERVED_OFF, XFEATURE_MASK_FPSSE,
+};
 use crate::signal::{Delivery, ReadUser, Restored, UcStack, WriteUser};
 use crate::task::{reset_fpu, FpuState};
 use crate::usercopy::Fault;
@@ -19,10 +21,6 @@ const INFO_OFF: u64 = 8 + 304;
 /// Offset of `uc_mcontext` in the ucontext and of the mask after it.
 const MCTX_OFF: usize = 40;
 const UC_MASK_OFF: usize = 40 + 256;
-/// `_fpx_sw_bytes`: where in the legacy region, and its two magic numbers.
-const SW_RESERVED_OFF: usize = 464;
-const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
-const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
 /// The smallest XSAVE image sigreturn takes: the legacy region and the header.
 const MIN_XSTATE_SIZE: usize = 512 + 64;
 /// The System V ABI's red zone below the stack pointer, which a handler must not overwrite.
@@ -163,10 +161,6 @@ pub fn restore_frame(ctx: &mut UserContext, read: ReadUser) -> Result<Restored, 
     })
 }
 
-fn put32(buf: &mut [u8], off: usize, v: u32) {
-    buf[off..off + 4].copy_from_slice(&v.to_le_bytes());
-}
-
 fn get32(buf: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(buf[off..off + 4].try_into().unwrap_or([0; 4]))
 }
@@ -181,11 +175,7 @@ fn fp_image() -> (FpuState, Option<[u8; 4]>) {
         return (state, None);
     }
     let img = state.raw_mut();
-    let size = img.len();
-    put32(img, SW_RESERVED_OFF, FP_XSTATE_MAGIC1);
-    put32(img, SW_RESERVED_OFF + 4, size as u32 + 4);
-    put(img, SW_RESERVED_OFF + 8, xstate::xfeatures());
-    put32(img, SW_RESERVED_OFF + 16, size as u32);
+    xstate::put_sw_bytes(img);
     let bv = get(img, 512) | XFEATURE_MASK_FPSSE;
     put(img, 512, bv);
     (state, Some(FP_XSTATE_MAGIC2.to_le_bytes()))

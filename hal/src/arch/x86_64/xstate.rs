@@ -165,6 +165,26 @@ pub(crate) fn uses_xsave() -> bool {
     MODE.load(Ordering::Relaxed) != MODE_FXSR
 }
 
+/// `_fpx_sw_bytes` in the legacy region's software-reserved bytes, and the two magic numbers
+/// of a user-visible XSAVE image.
+pub(crate) const SW_RESERVED_OFF: usize = 464;
+pub(crate) const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+pub(crate) const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
+
+/// Fills `sw_reserved` of a user-visible image of `img.len()` bytes (Linux's save_sw_bytes):
+/// MAGIC1, the size with MAGIC2 after the image, the enabled components, the image size.
+pub(crate) fn put_sw_bytes(img: &mut [u8]) {
+    let size = img.len() as u32;
+    let mut sw = [0u8; 48];
+    sw[0..4].copy_from_slice(&FP_XSTATE_MAGIC1.to_le_bytes());
+    sw[4..8].copy_from_slice(&(size + 4).to_le_bytes());
+    sw[8..16].copy_from_slice(&xfeatures().to_le_bytes());
+    sw[16..20].copy_from_slice(&size.to_le_bytes());
+    if let Some(r) = img.get_mut(SW_RESERVED_OFF..SW_RESERVED_OFF + 48) {
+        r.copy_from_slice(&sw);
+    }
+}
+
 #[repr(C, align(64))]
 #[derive(Clone, Copy)]
 struct Chunk([u8; 64]);
@@ -357,11 +377,16 @@ impl FpuState {
         out
     }
 
-    /// The whole standard-format XSAVE image ([`image_size`] bytes; NT_X86_XSTATE, core
-    /// dumps), with components in their initial state filled in as Linux's
-    /// copy_xstate_to_uabi_buf does. `sw_reserved` is left zero.
+    /// The whole standard-format XSAVE image (NT_X86_XSTATE, core dumps), with components in
+    /// their initial state filled in and `sw_reserved` describing the image (FP_XSTATE_MAGIC1,
+    /// sizes, XCR0: gdb reads XCR0 there), as Linux's copy_xstate_to_uabi_buf does. Its length
+    /// is the image size for this CPU (512 without XSAVE, and then no `sw_reserved`).
     pub fn xsave_image(&self) -> Vec<u8> {
-        self.normalised()
+        let mut img = self.normalised();
+        if uses_xsave() {
+            put_sw_bytes(&mut img);
+        }
+        img
     }
 
     /// Replaces the legacy region (PTRACE_SETFPREGS): MXCSR loses the bits the CPU does not
