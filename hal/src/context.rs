@@ -35,6 +35,9 @@ pub enum Exception {
         access: Access,
         present: bool,
     },
+    /// A page access that the thread's protection-key rights forbid (x86_64: PKRU); `key` is
+    /// the page's key (always 0: Lintel gives pages no other key yet).
+    ProtectionKey { addr: usize, key: u32 },
     /// Integer division by zero or overflow.
     Divide,
     /// A single-step trap after an instruction (trace flag).

@@ -21,6 +21,12 @@ pub fn hwcap2() -> u64 {
     arch::cpu::hwcap2()
 }
 
+/// The extended register state components user programs get (on x86_64 the XCR0 bits:
+/// ARCH_GET_XCOMP_SUPP and ARCH_GET_XCOMP_PERM report them).
+pub fn xfeatures() -> u64 {
+    arch::xstate::xfeatures()
+}
+
 /// The text of `/proc/cpuinfo`.
 pub fn cpuinfo() -> String {
     arch::cpu::cpuinfo(crate::clock::counter_hz())

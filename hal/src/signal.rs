@@ -7,7 +7,7 @@
 //! User memory is touched only through the callbacks the kernel passes, so its access checks
 //! apply.
 
-pub use crate::arch::signal::{restore_frame, setup_frame};
+pub use crate::arch::signal::{min_stack_size, restore_frame, setup_frame};
 
 /// `stack_t` as saved in the frame's `uc_stack`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,6 +32,10 @@ pub struct Delivery<'a> {
     /// The top of the alternate stack when the frame goes there; `None` for the current
     /// stack.
     pub alt_stack_top: Option<u64>,
+    /// The alternate stack (base, size) when the frame goes on it or the thread already runs
+    /// on it: a frame that would overflow it fails instead (Linux's "overflowed sigaltstack",
+    /// a SIGSEGV), since an XSAVE frame can outgrow a MINSIGSTKSZ stack.
+    pub alt_stack_bounds: Option<(u64, u64)>,
     /// The exception this signal reports, if it is a synchronous fault.
     pub fault: Option<crate::context::FaultRecord>,
 }

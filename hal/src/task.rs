@@ -11,7 +11,7 @@ use core::cell::UnsafeCell;
 use spin::Mutex;
 
 use crate::arch::switch;
-pub use crate::arch::switch::FpuState;
+pub use crate::arch::xstate::{BadImage, FpuState};
 
 /// Size of each kernel stack (16 KiB on Linux; Lintel's deeper call chains get 64 KiB).
 pub const STACK_SIZE: usize = 64 * 1024;
@@ -87,6 +87,34 @@ impl Task {
     }
 }
 
+impl Task {
+    /// A copy of the user FP state of the thread on this task (ptrace, core dumps): the live
+    /// registers when it is the running task, else the image saved when it was switched out.
+    pub fn fpu_state(self: &Arc<Task>) -> FpuState {
+        let s = SLOTS.lock();
+        if s.current.as_ref().is_some_and(|c| Arc::ptr_eq(c, self)) {
+            return FpuState::save_current();
+        }
+        // SAFETY: `self` is not running and SLOTS is held, which `switch_to` also holds while it
+        // saves or loads a task's FPU slot, so nothing else touches it.
+        unsafe { (*self.fpu.get()).clone() }
+    }
+
+    /// Replaces the user FP state of the thread on this task (ptrace): loaded at once when it
+    /// is the running task, else when it is next switched to. `state` must come from
+    /// [`Task::fpu_state`] or [`FpuState::initial`], possibly changed through
+    /// `FpuState::set_fxsave_image`/`set_xsave_image` (which keep it loadable).
+    pub fn set_fpu_state(self: &Arc<Task>, state: FpuState) {
+        let s = SLOTS.lock();
+        if s.current.as_ref().is_some_and(|c| Arc::ptr_eq(c, self)) {
+            state.restore_current();
+            return;
+        }
+        // SAFETY: as in `fpu_state`.
+        unsafe { *self.fpu.get() = state };
+    }
+}
+
 pub fn current() -> Arc<Task> {
     SLOTS.lock().current.clone().expect("no current task")
 }
@@ -138,5 +166,5 @@ extern "C" fn lintel_task_start() -> ! {
 
 /// Resets the live FPU state (execve).
 pub fn reset_fpu() {
-    FpuState::initial().restore_current();
+    FpuState::load_initial();
 }

@@ -426,7 +426,7 @@ pub fn execve(
         hwcap2: lintel_hal::cpu::hwcap2(),
         clktck: 100,
         sysinfo_ehdr: Some(vdso as u64),
-        minsigstksz: 2048,
+        minsigstksz: lintel_hal::signal::min_stack_size(),
         flags: 0,
     };
     let mut random = [0u8; 16];

@@ -17,8 +17,9 @@
 //! - `trap`: `UserContext` (with the methods of `hal::context`), `FaultRecord`,
 //!   `set_user_fault_handler`, `copy_user` (fault-recovering copy), calling
 //!   `crate::context` types for exception reasons;
-//! - `signal`: `setup_frame`, `restore_frame`;
-//! - `switch`: `FpuState`, `prepare_stack`, `switch`;
+//! - `signal`: `setup_frame`, `restore_frame`, `min_stack_size`;
+//! - `switch`: `prepare_stack`, `switch`;
+//! - `xstate`: `FpuState` (a user thread's FP/vector state), `BadImage`, `xfeatures`;
 //! - `mmu`: `LEVELS`, `ENTRIES`, `KERNEL_ROOT_FIRST`, `USER_TOP`, `USER_END`, `PHYS_OFFSET`,
 //!   `KERNEL_OFFSET`, `DIRECT_MAP_LIMIT`, entry helpers (`leaf`, `table`, `present`, `huge`,
 //!   `addr`, `prot`), `active_root`, `activate_root`, `flush_page`, and `layout`;

@@ -458,6 +458,7 @@ fn setup_frame(
             size: ss_size,
         },
         alt_stack_top: to_alt.then_some(ss_sp + ss_size),
+        alt_stack_bounds: (to_alt || on_alt).then_some((ss_sp, ss_size)),
         fault,
     };
     let mut write = |a: usize, b: &[u8]| uaccess::write_bytes(a, b).map_err(|_| Fault);

@@ -54,9 +54,10 @@ fn exception_signal(e: Exception) -> (u32, i32, bool) {
         Exception::Bus => (SIGBUS, SI_KERNEL, false),
         Exception::FloatingPoint => (SIGFPE, 7, true), // FPE_FLTINV
         Exception::Alignment => (SIGBUS, 1, false),    // BUS_ADRALN
-        Exception::PageFault { .. } | Exception::GeneralProtection | Exception::Other => {
-            (SIGSEGV, SI_KERNEL, false)
-        }
+        Exception::PageFault { .. }
+        | Exception::ProtectionKey { .. }
+        | Exception::GeneralProtection
+        | Exception::Other => (SIGSEGV, SI_KERNEL, false),
     }
 }
 
@@ -93,6 +94,10 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                         fault(&thread, SigInfo::fault(signal::SIGSEGV, 1, addr))
                     }
                 }
+            }
+            ReturnReason::Exception(Exception::ProtectionKey { addr, key }, record) => {
+                *thread.last_fault.lock() = Some(record);
+                fault(&thread, SigInfo::pkey_fault(addr as u64, key));
             }
             ReturnReason::Exception(e, record) => {
                 let (sig, code, at_ip) = exception_signal(e);

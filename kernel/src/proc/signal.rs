@@ -114,6 +114,14 @@ impl SigInfo {
         SigInfo::new(sig, code).put_u64(16, addr)
     }
 
+    /// SIGSEGV with SEGV_PKUERR for an access the protection keys forbid: the address and
+    /// the page's key (`si_pkey`, after the address and the 8-byte aligned `si_addr_lsb` slot).
+    pub fn pkey_fault(addr: u64, key: u32) -> SigInfo {
+        SigInfo::new(SIGSEGV, 4)
+            .put_u64(16, addr)
+            .put_i32(32, key as i32)
+    }
+
     /// SIGSYS from seccomp: the call's address, number and architecture, and the filter's
     /// data as si_errno.
     pub fn seccomp(call_addr: u64, nr: i32, arch: u32, data: i32) -> SigInfo {

@@ -130,7 +130,10 @@ pub(crate) fn hwcap() -> u64 {
     cpuid(1, 0).3 as u64
 }
 
-/// AT_HWCAP2 on x86_64 (ring-3 MONITOR/MWAIT, FSGSBASE): none offered.
+/// AT_HWCAP2 on x86_64: Linux sets HWCAP2_RING3MWAIT (Xeon Phi only) and HWCAP2_FSGSBASE
+/// when it has turned CR4.FSGSBASE on. Lintel leaves FSGSBASE off (the kernel keeps each
+/// thread's FS and GS bases itself and would miss a WRFSBASE), so, computed as Linux does,
+/// the word is 0.
 pub(crate) fn hwcap2() -> u64 {
     0
 }

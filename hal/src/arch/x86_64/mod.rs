@@ -11,6 +11,7 @@ pub(crate) mod signal;
 pub(crate) mod switch;
 pub(crate) mod trap;
 pub(crate) mod vdso;
+pub(crate) mod xstate;
 
 core::arch::global_asm!(include_str!("boot.S"), options(att_syntax), boot_main = sym boot::boot_main);
 
@@ -38,6 +39,7 @@ pub(crate) fn init_cpu() {
         trap::init_idt();
         trap::init_cpu(&mut *core::ptr::addr_of_mut!(CPU0));
     }
+    xstate::init();
 }
 
 /// The periodic tick and the clock: LAPIC timer and TSC, calibrated against the PIT.

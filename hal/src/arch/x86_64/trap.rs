@@ -58,10 +58,13 @@ pub struct FaultRecord {
 }
 
 const PAGE_FAULT: u8 = 14;
+const GENERAL_PROTECTION: u8 = 13;
 const NMI: usize = 2;
 const PF_PRESENT: u64 = 1;
 const PF_WRITE: u64 = 2;
 const PF_FETCH: u64 = 0x10;
+/// The access broke the protection-key rights in PKRU.
+const PF_PK: u64 = 0x20;
 
 /// Decodes an exception vector and its error code into an arch-neutral reason.
 fn decode(vector: u8, error: u64, cr2: u64) -> (Exception, FaultRecord) {
@@ -71,6 +74,13 @@ fn decode(vector: u8, error: u64, cr2: u64) -> (Exception, FaultRecord) {
         addr: 0,
     };
     let reason = match vector {
+        PAGE_FAULT if error & PF_PK != 0 => {
+            record.addr = cr2;
+            Exception::ProtectionKey {
+                addr: cr2 as usize,
+                key: 0,
+            }
+        }
         PAGE_FAULT => {
             record.addr = cr2;
             let access = if error & PF_FETCH != 0 {
@@ -337,7 +347,10 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
     if vector == PAGE_FAULT {
         let addr = cpu::read_cr2();
         if let Some(fix) = fixup_for(frame.rip) {
+            // A protection-key violation is not resolved by mapping anything: the copy fails
+            // (EFAULT), as on Linux.
             if addr < super::mmu::USER_TOP as u64
+                && frame.error & PF_PK == 0
                 && user_fault(addr as usize, frame.error & PF_WRITE != 0)
             {
                 return;
@@ -349,6 +362,14 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
             "kernel page fault at {:#x} (error {:#x})\n{:#x?}",
             addr, frame.error, frame
         );
+    }
+    // A #GP on an instruction with an exception table entry (loading a user-supplied FPU
+    // image, a user copy) goes to its fixup like a page fault does.
+    if vector == GENERAL_PROTECTION {
+        if let Some(fix) = fixup_for(frame.rip) {
+            frame.rip = fix;
+            return;
+        }
     }
     panic!(
         "kernel exception {} (error {:#x})\n{:#x?}",

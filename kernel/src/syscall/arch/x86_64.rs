@@ -10,7 +10,11 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented("arch_prctl", arch_prctl, "")];
 
 pub fn arch_prctl(c: &mut Call) -> SysResult {
-    use lintel_abi::arch::target::prctl::{ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS};
+    use lintel_abi::arch::target::prctl::{
+        ARCH_GET_FS, ARCH_GET_GS, ARCH_GET_XCOMP_GUEST_PERM, ARCH_GET_XCOMP_PERM,
+        ARCH_GET_XCOMP_SUPP, ARCH_REQ_XCOMP_GUEST_PERM, ARCH_REQ_XCOMP_PERM, ARCH_SET_FS,
+        ARCH_SET_GS, XFEATURE_MAX,
+    };
     let [code, addr, ..] = c.a;
     match code {
         ARCH_SET_FS | ARCH_SET_GS => {
@@ -31,6 +35,20 @@ pub fn arch_prctl(c: &mut Call) -> SysResult {
         ARCH_GET_GS => {
             uaccess::write_u64(addr, c.ctx.gs_base())?;
             ok(0)
+        }
+        ARCH_GET_XCOMP_SUPP | ARCH_GET_XCOMP_PERM | ARCH_GET_XCOMP_GUEST_PERM => {
+            uaccess::write_u64(addr, lintel_hal::cpu::xfeatures())?;
+            ok(0)
+        }
+        // Every component we enable is permitted from the start; the ones that need asking
+        // (AMX tiles) are never enabled, so, as Linux on a CPU without them, any request is
+        // EOPNOTSUPP.
+        ARCH_REQ_XCOMP_PERM | ARCH_REQ_XCOMP_GUEST_PERM => {
+            if addr >= XFEATURE_MAX {
+                Err(Errno::EINVAL)
+            } else {
+                Err(Errno::EOPNOTSUPP)
+            }
         }
         _ => Err(Errno::EINVAL),
     }
