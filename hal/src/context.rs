@@ -3,6 +3,9 @@
 //! ([`ReturnReason`]) and CPU exceptions decoded into reasons the kernel turns into signals
 //! ([`Exception`]).
 
+/// The debugger's register layout (`user_regs_struct` word count, the index of the syscall
+/// number a syscall stop reports, `sizeof(struct user)`); `UserContext` reads and writes it.
+pub use crate::arch::regs::{BadRegister, REGS_ORIG_NR, REGS_WORDS, USER_AREA_SIZE};
 pub use crate::arch::trap::{set_user_fault_handler, FaultRecord, UserContext};
 
 /// Why user code stopped running.

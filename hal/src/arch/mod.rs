@@ -17,6 +17,8 @@
 //! - `trap`: `UserContext` (with the methods of `hal::context`), `FaultRecord`,
 //!   `set_user_fault_handler`, `copy_user` (fault-recovering copy), calling
 //!   `crate::context` types for exception reasons;
+//! - `regs`: `UserContext`'s debugger views (`user_regs`, `set_user_reg(s)`, `peek_user`,
+//!   `poke_user`, `set_single_step`), `BadRegister` and `REGS_WORDS`, `REGS_ORIG_NR`, `USER_AREA_SIZE`;
 //! - `signal`: `setup_frame`, `restore_frame`;
 //! - `switch`: `FpuState`, `prepare_stack`, `switch`;
 //! - `mmu`: `LEVELS`, `ENTRIES`, `KERNEL_ROOT_FIRST`, `USER_TOP`, `USER_END`, `PHYS_OFFSET`,

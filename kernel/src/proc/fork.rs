@@ -95,6 +95,7 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         seccomp_mode: core::sync::atomic::AtomicU8::new(0),
         seccomp: Mutex::new(None),
         ioprio: core::sync::atomic::AtomicU32::new(0),
+        trace: super::ptrace::Tracee::default(),
     });
     p.threads.lock().push(Arc::downgrade(&t));
     THREADS.lock().insert(tid, Arc::downgrade(&t));

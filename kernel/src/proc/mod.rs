@@ -7,6 +7,7 @@ mod exit;
 mod fork;
 pub mod limits;
 pub mod oom;
+pub mod ptrace;
 mod run;
 pub mod signal;
 pub mod timer;
@@ -219,6 +220,8 @@ pub struct Thread {
     pub seccomp: Mutex<Option<Arc<lintel_seccomp::Filter>>>,
     /// ioprio_set's I/O priority (class << 13 | hint << 3 | level; 0 is "none": from nice).
     pub ioprio: core::sync::atomic::AtomicU32,
+    /// ptrace: this thread's tracer and what a stop left for it.
+    pub trace: ptrace::Tracee,
 }
 
 impl crate::sched::Schedulable for Thread {

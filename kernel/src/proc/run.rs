@@ -36,8 +36,8 @@ pub fn start_thread(thread: Arc<Thread>, ctx: UserContext, fpu: FpuState) {
 fn exception_signal(e: Exception) -> (u32, i32, bool) {
     use signal::*;
     match e {
-        Exception::Divide => (SIGFPE, 1, true),       // FPE_INTDIV
-        Exception::SingleStep => (SIGTRAP, 2, false), // TRAP_TRACE
+        Exception::Divide => (SIGFPE, 1, true),      // FPE_INTDIV
+        Exception::SingleStep => (SIGTRAP, 2, true), // TRAP_TRACE
         Exception::Breakpoint => (SIGTRAP, SI_KERNEL, false),
         Exception::IllegalInstruction => (SIGILL, 2, true), // ILL_ILLOPN
         Exception::Bus => (SIGBUS, SI_KERNEL, false),
@@ -51,6 +51,11 @@ fn exception_signal(e: Exception) -> (u32, i32, bool) {
 
 pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
     thread.process().activate_mm();
+    // A child its parent's tracer took at birth stops before its first instruction.
+    if thread.trace.is_traced() {
+        super::ptrace::start_stop(&thread, &mut ctx);
+        super::deliver::do_signal(&thread, &mut ctx, None);
+    }
     let mut restart: Option<u64> = None;
     loop {
         let entered = crate::time::uptime_ns();
@@ -106,6 +111,15 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
         if thread.must_exit() {
             break;
         }
+    }
+    if thread.trace.is_traced() {
+        let status = thread
+            .proc_ref()
+            .exiting
+            .lock()
+            .or(*thread.exit_code.lock())
+            .unwrap_or(0);
+        super::ptrace::exit_event(&thread, &mut ctx, status);
     }
     super::thread_exit(&thread);
     drop(thread);

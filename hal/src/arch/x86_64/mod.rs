@@ -6,6 +6,7 @@ pub(crate) mod cpu;
 mod gdt;
 pub(crate) mod mmu;
 pub(crate) mod nmi;
+pub(crate) mod regs;
 pub(crate) mod serial;
 pub(crate) mod signal;
 pub(crate) mod switch;

@@ -99,7 +99,7 @@ fn decode(vector: u8, error: u64, cr2: u64) -> (Exception, FaultRecord) {
     (reason, record)
 }
 
-const RFLAGS_USER_MASK: u64 = 0xcd5 | (1 << 10) | (1 << 18) | (1 << 21); // CF PF AF ZF SF TF DF OF AC ID
+const RFLAGS_USER_MASK: u64 = 0xcd5 | (1 << 8) | (1 << 18) | (1 << 21); // CF PF AF ZF SF TF DF OF AC ID
 
 impl PerCpu {
     pub const fn new(cpu_id: u64) -> PerCpu {
