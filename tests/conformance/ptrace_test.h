@@ -10,7 +10,7 @@
 
 /* Forks a child that calls PTRACE_TRACEME, stops with SIGSTOP, then runs `body` and exits 0;
  * returns once the tracer has seen the stop. */
-static pid_t pt_traced_child(void (*body)(void)) {
+static inline pid_t pt_traced_child(void (*body)(void)) {
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
@@ -26,7 +26,7 @@ static pid_t pt_traced_child(void (*body)(void)) {
 }
 
 /* Continues the tracee and expects it to exit with `code`. */
-static void pt_finish(pid_t pid, int code) {
+static inline void pt_finish(pid_t pid, int code) {
     int st = 0;
     CHECK_OK(ptrace(PTRACE_CONT, pid, 0, 0));
     CHECK(waitpid(pid, &st, 0) == pid);

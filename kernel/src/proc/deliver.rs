@@ -175,6 +175,9 @@ pub fn signal_pending(t: &Thread) -> bool {
     if p.stop.lock().stopped.is_some() {
         return true;
     }
+    if t.trace.trap_pending() {
+        return true;
+    }
     let mask = t.sigmask.lock().0;
     (t.pending.lock().set.0 | p.shared_pending.lock().set.0) & !mask != 0
 }
@@ -363,6 +366,10 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
     loop {
         if t.must_exit() {
             return;
+        }
+        if t.trace.take_trap() {
+            super::ptrace::trap_stop(t, ctx);
+            continue;
         }
         if p.stop.lock().stopped.is_some() {
             let sig = p.stop.lock().stopped.unwrap_or(SIGSTOP);

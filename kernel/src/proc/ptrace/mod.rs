@@ -5,7 +5,7 @@
 mod stop;
 
 pub use stop::{
-    event, exit_event, group_stop, signal_stop, start_stop, syscall_entry, syscall_exit,
+    event, exit_event, group_stop, signal_stop, start_stop, syscall_entry, syscall_exit, trap_stop,
     SKIP_SYSCALL,
 };
 
@@ -26,12 +26,17 @@ const TRACED: u32 = 1;
 const SYSCALL_STOPS: u32 = 2;
 /// SIGKILL was sent: no stop may hold the thread any longer (not even PTRACE_EVENT_EXIT's).
 const KILLED: u32 = 4;
+/// PTRACE_INTERRUPT: stop (PTRACE_EVENT_STOP) at the next chance.
+const TRAP: u32 = 8;
 
 /// How the tracer resumed a stopped tracee.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resume {
     /// CONT, SYSCALL, SINGLESTEP or DETACH with the signal to deliver (0: none).
     Run(u32),
+    /// LISTEN: out of the ptrace stop but still in the group stop, until SIGCONT or a new
+    /// trap.
+    Listen,
 }
 
 /// What a stopped tracee shows its tracer.
@@ -65,6 +70,10 @@ pub struct TraceState {
     pub stepping: bool,
     /// Attached at birth (TRACEFORK and friends): stops before its first instruction.
     pub born_traced: bool,
+    /// The wait status of the current (or last) stop.
+    pub last_status: i32,
+    /// Resumed by LISTEN and still in the group stop.
+    pub listening: bool,
 }
 
 /// A thread's ptrace state.
@@ -91,6 +100,21 @@ impl Tracee {
         } else {
             self.flags.fetch_and(!SYSCALL_STOPS, Ordering::Relaxed);
         }
+    }
+
+    /// A PTRACE_INTERRUPT waits to be taken: blocking calls return to let it happen.
+    pub fn trap_pending(&self) -> bool {
+        self.flags.load(Ordering::Relaxed) & (TRACED | TRAP) == TRACED | TRAP
+    }
+
+    pub fn request_trap(&self) {
+        self.flags.fetch_or(TRAP, Ordering::Relaxed);
+        self.resumed.wake_all();
+    }
+
+    /// Takes a pending PTRACE_INTERRUPT.
+    pub fn take_trap(&self) -> bool {
+        self.flags.fetch_and(!TRAP, Ordering::Relaxed) & (TRACED | TRAP) == TRACED | TRAP
     }
 
     fn killed(&self) -> bool {

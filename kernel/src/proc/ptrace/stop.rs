@@ -19,6 +19,8 @@ pub const SKIP_SYSCALL: usize = usize::MAX;
 struct Ended {
     sig: u32,
     orig_nr: u64,
+    /// Resumed by LISTEN (only group stops accept it).
+    listen: bool,
 }
 
 /// Wakes the tracer's wait and sends it SIGCHLD (CLD_TRAPPED for a stop), unless it asked
@@ -58,6 +60,8 @@ fn stop(
     if tr.killed() || (!exiting && t.must_exit()) {
         return None;
     }
+    // Whatever stop this is, it answers a pending PTRACE_INTERRUPT.
+    tr.take_trap();
     {
         let mut st = tr.state.lock();
         // The trace flag SINGLESTEP set is the kernel's, not the program's: the tracer does
@@ -74,13 +78,14 @@ fn stop(
             syscall_op: op,
         });
         st.report = Some(status);
+        st.last_status = status;
         st.resume = None;
     }
     notify_tracer(&tracer, t.tid(), status);
     drop(tracer);
     let resumed = tr.resumed.wait_until(|| {
-        if let Some(Resume::Run(sig)) = tr.state.lock().resume {
-            return Some(Some(sig));
+        if let Some(r) = tr.state.lock().resume {
+            return Some(Some(r));
         }
         if tr.killed() || !tr.is_traced() || (!exiting && t.must_exit()) {
             return Some(None);
@@ -101,10 +106,14 @@ fn stop(
     if s.fpu_dirty {
         s.fpu.restore_current();
     }
-    let sig = resumed?;
+    let (sig, listen) = match resumed? {
+        Resume::Run(sig) => (sig, false),
+        Resume::Listen => (0, true),
+    };
     Some(Ended {
         sig,
         orig_nr: s.orig_nr,
+        listen,
     })
 }
 
@@ -162,9 +171,46 @@ pub fn group_stop(t: &Arc<Thread>, ctx: &mut UserContext, sig: u32) -> bool {
     } else {
         stop_status(sig, 0)
     };
-    let _ = stop(t, ctx, status, PTRACE_SYSCALL_INFO_NONE, NO_SYSCALL, false);
-    t.proc_ref().stop.lock().stopped = None;
+    let p = t.process();
+    let ended = stop(t, ctx, status, PTRACE_SYSCALL_INFO_NONE, NO_SYSCALL, false);
+    if ended.is_some_and(|e| e.listen) {
+        // SIGCONT ends the group stop, and the tracer hears of it (PTRACE_EVENT_STOP).
+        if listen(t, true) {
+            t.trace.request_trap();
+        }
+        return true;
+    }
+    p.stop.lock().stopped = None;
     true
+}
+
+/// After PTRACE_LISTEN: stopped still, but out of the tracer's hands until an INTERRUPT
+/// (or, in a group stop, SIGCONT). Returns whether the group stop ended.
+fn listen(t: &Arc<Thread>, group: bool) -> bool {
+    let p = t.proc_ref();
+    t.trace.state.lock().listening = true;
+    p.cont_wait.wait_until(|| {
+        let over = group && p.stop.lock().stopped.is_none();
+        let tr = &t.trace;
+        (over || tr.trap_pending() || tr.killed() || !tr.is_traced() || t.must_exit()).then_some(())
+    });
+    t.trace.state.lock().listening = false;
+    group && p.stop.lock().stopped.is_none()
+}
+
+/// PTRACE_INTERRUPT taken: PTRACE_EVENT_STOP, with the stop signal while the process is in a
+/// group stop, else SIGTRAP.
+pub fn trap_stop(t: &Arc<Thread>, ctx: &mut UserContext) {
+    let sig = t.proc_ref().stop.lock().stopped;
+    if let Some(sig) = sig {
+        group_stop(t, ctx, sig);
+        return;
+    }
+    let status = stop_status(SIGTRAP, PTRACE_EVENT_STOP);
+    let ended = stop(t, ctx, status, PTRACE_SYSCALL_INFO_NONE, NO_SYSCALL, false);
+    if ended.is_some_and(|e| e.listen) {
+        listen(t, false);
+    }
 }
 
 /// The syscall-entry stop: the tracer may change the number (-1 skips the call) and the

@@ -1,5 +1,5 @@
 //! ptrace: attaching (TRACEME, ATTACH, SEIZE), resuming (CONT, SYSCALL, SINGLESTEP, DETACH,
-//! KILL), options and event messages. The register and memory requests of a stopped tracee
+//! KILL), SEIZE's INTERRUPT and LISTEN, options, event messages, siginfo and signal masks. The register and memory requests of a stopped tracee
 //! are in `ptrace_regs.rs`; the stops themselves in `proc::ptrace`.
 
 use super::ptrace_regs;
@@ -14,8 +14,8 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "ptrace",
     ptrace,
-    "no INTERRUPT, LISTEN, PEEKSIGINFO, hardware breakpoints (debug registers read as 0) or \
-     the XSAVE register set",
+    "no PEEKSIGINFO, ARCH_PRCTL, hardware breakpoints (debug registers read as 0), \
+     the XSAVE register set or VFORK_DONE events",
 )];
 
 pub fn ptrace(c: &mut Call) -> SysResult {
@@ -40,8 +40,27 @@ pub fn ptrace(c: &mut Call) -> SysResult {
         process::send_simple(&p, None, signal::SIGKILL, signal::SI_KERNEL, None);
         return ok(0);
     }
+    if req == PTRACE_INTERRUPT {
+        if !t.trace.state.lock().seized {
+            return Err(Errno::EIO);
+        }
+        // A stopped tracee has already reported; one listening reports again.
+        let (stopped, listening) = {
+            let st = t.trace.state.lock();
+            (st.stopped.is_some(), st.listening)
+        };
+        if !stopped || listening {
+            t.trace.request_trap();
+            t.wake();
+            t.proc_ref().cont_wait.wake_all();
+        }
+        return ok(0);
+    }
     if t.trace.state.lock().stopped.is_none() {
         return Err(Errno::ESRCH);
+    }
+    if req == PTRACE_LISTEN {
+        return listen(&t);
     }
     match req {
         PTRACE_CONT | PTRACE_SYSCALL | PTRACE_SINGLESTEP => {
@@ -134,6 +153,19 @@ fn attach(c: &mut Call, pid: i32, seize: bool, options: u32) -> SysResult {
     }
     // A tracee already in a group stop re-reports it to its new tracer.
     target.cont_wait.wake_all();
+    ok(0)
+}
+
+/// PTRACE_LISTEN: only for a seized tracee in a PTRACE_EVENT_STOP.
+fn listen(t: &Arc<Thread>) -> SysResult {
+    let mut st = t.trace.state.lock();
+    let event_stop = (st.last_status >> 16) as u32 == PTRACE_EVENT_STOP;
+    if !st.seized || !event_stop {
+        return Err(Errno::EIO);
+    }
+    st.resume = Some(Resume::Listen);
+    drop(st);
+    t.trace.resumed.wake_all();
     ok(0)
 }
 
