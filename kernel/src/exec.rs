@@ -500,6 +500,7 @@ pub fn execve(
         environ.push(0);
     }
     *p.environ.lock() = environ;
+    *p.auxv.lock() = image.auxv;
     *thread.robust_list.lock() = (0, 0);
     *thread.altstack.lock() = (0, 0, 0);
     *thread.saved_sigmask.lock() = None;

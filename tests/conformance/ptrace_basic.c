@@ -1,12 +1,14 @@
 /* ptrace basics: TRACEME and the stop its SIGSTOP makes, PEEKDATA/POKEDATA, PEEKUSER and
- * GETREGS agreeing, SETREGS, GETREGSET/GETFPREGS, GETSIGINFO, signal suppression and
- * injection on CONT, ATTACH/DETACH with TracerPid in /proc/PID/status, SEIZE, KILL, the
- * errors (EPERM, ESRCH, EINVAL, EIO), and tracer exit (detach, or EXITKILL killing). */
+ * GETREGS agreeing, SETREGS, GETREGSET/GETFPREGS, GETSIGINFO, PEEKSIGINFO, signal suppression
+ * and injection on CONT, ATTACH/DETACH with TracerPid in /proc/PID/status, SEIZE, KILL,
+ * /proc/PID/auxv, the errors (EPERM, ESRCH, EINVAL, EIO), and tracer exit (detach, or
+ * EXITKILL killing). */
 #define _GNU_SOURCE
 #include "ptrace_test.h"
 #include <elf.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/reg.h>
@@ -47,6 +49,8 @@ static void t_regs(void) {
     pid_t pid = pt_traced_child(body_regs);
     struct user_regs_struct r;
     CHECK_OK(ptrace(PTRACE_GETREGS, pid, 0, &r));
+    /* Linux's 64-bit selectors: debuggers tell 64-bit tracees by them. */
+    CHECK(r.cs == 0x33 && r.ss == 0x2b);
     errno = 0;
     CHECK(ptrace(PTRACE_PEEKUSER, pid, (void *)offsetof(struct user, regs.rip), 0) ==
           (long)r.rip);
@@ -121,6 +125,74 @@ static void t_signals(void) {
     CHECK_OK(ptrace(PTRACE_CONT, pid, 0, (void *)SIGUSR1));
     CHECK(waitpid(pid, &st, 0) == pid);
     CHECK_EXIT(st, SIGUSR1);
+}
+
+static void body_queue(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGRTMIN);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    sigqueue(getpid(), SIGRTMIN, (union sigval){.sival_int = 7});
+    sigqueue(getpid(), SIGRTMIN, (union sigval){.sival_int = 8});
+    raise(SIGSTOP);
+    _exit(0);
+}
+
+#ifndef PTRACE_PEEKSIGINFO
+#define PTRACE_PEEKSIGINFO 0x4209
+#endif
+
+/* PEEKSIGINFO reads the queues without taking anything from them. */
+static void t_peeksiginfo(void) {
+    pid_t pid = pt_traced_child(body_queue);
+    int st;
+    CHECK_OK(ptrace(PTRACE_CONT, pid, 0, 0));
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+    struct {
+        unsigned long off;
+        unsigned int flags;
+        int nr;
+    } args = {0, 1, 4};
+    siginfo_t si[4];
+    memset(si, 0, sizeof si);
+    CHECK(ptrace(PTRACE_PEEKSIGINFO, pid, &args, si) == 2);
+    CHECK(si[0].si_signo == SIGRTMIN && si[0].si_code == SI_QUEUE && si[0].si_value.sival_int == 7);
+    CHECK(si[1].si_signo == SIGRTMIN && si[1].si_value.sival_int == 8);
+    args.off = 1;
+    CHECK(ptrace(PTRACE_PEEKSIGINFO, pid, &args, si) == 1);
+    CHECK(si[0].si_value.sival_int == 8);
+    args.off = 0;
+    args.nr = 0;
+    CHECK(ptrace(PTRACE_PEEKSIGINFO, pid, &args, si) == 0);
+    args.flags = 0;
+    args.nr = 4;
+    CHECK(ptrace(PTRACE_PEEKSIGINFO, pid, &args, si) == 0);
+    args.flags = 2;
+    CHECK_ERR(ptrace(PTRACE_PEEKSIGINFO, pid, &args, si), EINVAL);
+    /* Nothing was taken. */
+    args.flags = 1;
+    CHECK(ptrace(PTRACE_PEEKSIGINFO, pid, &args, si) == 2);
+    pt_finish(pid, 0);
+}
+
+/* /proc/PID/auxv: what a debugger reads to find a PIE program's load address. */
+static void t_auxv(void) {
+    unsigned long v[128][2];
+    FILE *f = fopen("/proc/self/auxv", "r");
+    CHECK(f != NULL);
+    if (!f) return;
+    size_t n = fread(v, 16, 128, f);
+    fclose(f);
+    CHECK(n > 4 && v[n - 1][0] == AT_NULL);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i][0] == AT_ENTRY || v[i][0] == AT_PHDR || v[i][0] == AT_PAGESZ) {
+            CHECK(v[i][1] == getauxval(v[i][0]));
+            seen++;
+        }
+    }
+    CHECK(seen == 3);
 }
 
 static int tracer_pid_of(pid_t pid) {
@@ -233,8 +305,10 @@ int main(void) {
     lt_sub("peek_poke", t_peek_poke, 5000);
     lt_sub("regs", t_regs, 5000);
     lt_sub("signals", t_signals, 5000);
+    lt_sub("peeksiginfo", t_peeksiginfo, 5000);
     lt_sub("attach", t_attach, 5000);
     lt_sub("errors", t_errors, 5000);
+    lt_sub("auxv", t_auxv, 5000);
     lt_sub("exitkill", t_exitkill, 5000);
     lt_sub("release", t_release, 5000);
     DONE();

@@ -41,6 +41,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         exe: Mutex::new(Vec::new()),
         cmdline: Mutex::new(Vec::new()),
         environ: Mutex::new(Vec::new()),
+        auxv: Mutex::new(Vec::new()),
         exit_status: Mutex::new(None),
         exiting: Mutex::new(None),
         child_event: WaitQueue::new(),
@@ -164,8 +165,10 @@ pub fn take_kstack(t: &Thread) -> Option<KernelStack> {
 pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult<Arc<Thread>> {
     let parent = parent_thread.process();
     // The child gets its own copies of the argument and environment strings.
-    let strings =
-        parent.exe.lock().len() + parent.cmdline.lock().len() + parent.environ.lock().len();
+    let strings = parent.exe.lock().len()
+        + parent.cmdline.lock().len()
+        + parent.environ.lock().len()
+        + parent.auxv.lock().len();
     let stack = reserve_task(&parent, strings)?;
     let files = parent.files.lock().try_clone()?;
     let mm = if share_vm {
@@ -195,6 +198,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         exe: Mutex::new(parent.exe.lock().clone()),
         cmdline: Mutex::new(parent.cmdline.lock().clone()),
         environ: Mutex::new(parent.environ.lock().clone()),
+        auxv: Mutex::new(parent.auxv.lock().clone()),
         exit_status: Mutex::new(None),
         exiting: Mutex::new(None),
         child_event: WaitQueue::new(),

@@ -132,6 +132,8 @@ pub struct Process {
     pub cmdline: Mutex<Vec<u8>>,
     /// The environment execve passed (/proc/PID/environ).
     pub environ: Mutex<Vec<u8>>,
+    /// The auxiliary vector execve passed (/proc/PID/auxv).
+    pub auxv: Mutex<Vec<u8>>,
     /// Wait status once the process has exited (a zombie until reaped).
     pub exit_status: Mutex<Option<i32>>,
     /// Set by exit_group or a fatal signal: every thread exits at its next kernel exit.

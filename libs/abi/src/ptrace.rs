@@ -52,6 +52,9 @@ pub const PTRACE_EVENT_EXIT: u32 = 6;
 pub const PTRACE_EVENT_SECCOMP: u32 = 7;
 pub const PTRACE_EVENT_STOP: u32 = 128;
 
+/// PEEKSIGINFO's flag: the process-wide queue instead of the thread's.
+pub const PTRACE_PEEKSIGINFO_SHARED: u32 = 1;
+
 /// GET_SYSCALL_INFO's `op`.
 pub const PTRACE_SYSCALL_INFO_NONE: u8 = 0;
 pub const PTRACE_SYSCALL_INFO_ENTRY: u8 = 1;

@@ -20,6 +20,12 @@ const DEBUGREG_OFFSET: usize = 848;
 pub const USER_AREA_SIZE: usize = 928;
 /// The trap flag in RFLAGS.
 const TF: u64 = 1 << 8;
+/// The selectors Linux reports for a 64-bit process (its GDT's __USER_CS and __USER_DS):
+/// debuggers tell a 64-bit tracee from a 32-bit one by them (gdb compares cs with 0x33), so
+/// they are what the tracer sees whatever our own GDT uses, and writes may give either.
+const LINUX_USER_CS: u64 = 0x33;
+const LINUX_USER_DS: u64 = 0x2b;
+const USER_CS: u64 = gdt::USER_CS as u64;
 const USER_DS: u64 = gdt::USER_DS as u64;
 
 impl UserContext {
@@ -43,10 +49,10 @@ impl UserContext {
             self.rdi,
             orig,
             self.rip,
-            gdt::USER_CS as u64,
+            LINUX_USER_CS,
             self.rflags,
             self.rsp,
-            USER_DS,
+            LINUX_USER_DS,
             self.fs_base,
             self.gs_base,
             0,
@@ -84,13 +90,13 @@ impl UserContext {
             14 => self.rdi = v,
             REGS_ORIG_NR => *orig = v,
             16 => self.rip = v,
-            17 if v == gdt::USER_CS as u64 => {}
+            17 if v == LINUX_USER_CS || v == USER_CS => {}
             18 => self.rflags = (self.rflags & !USER_FLAGS) | (v & USER_FLAGS),
             19 => self.rsp = v,
-            20 if v == USER_DS || v == 0 => {}
+            20 if v == LINUX_USER_DS || v == USER_DS || v == 0 => {}
             21 if canonical => self.fs_base = v,
             22 if canonical => self.gs_base = v,
-            23..=26 if v == 0 || v == USER_DS => {}
+            23..=26 if v == 0 || v == LINUX_USER_DS || v == USER_DS => {}
             _ => return Err(BadRegister),
         }
         self.force_full_restore();

@@ -158,7 +158,7 @@ impl ProcInode {
         let s = match self.node {
             Node::Sys(f) => sys_content(f),
             Node::PidFile(pid, f) => {
-                if matches!(f, PidFile::Environ | PidFile::Maps) {
+                if matches!(f, PidFile::Environ | PidFile::Maps | PidFile::Auxv) {
                     check_inspect(pid)?;
                 }
                 return pid_content(pid, f);
@@ -279,7 +279,13 @@ impl Inode for ProcInode {
             FileType::Directory => S_IFDIR | 0o555,
             FileType::Symlink => S_IFLNK | 0o777,
             _ if matches!(self.node, Node::PidFile(_, PidFile::Comm)) => S_IFREG | 0o644,
-            _ if matches!(self.node, Node::PidFile(_, PidFile::Environ)) => S_IFREG | 0o400,
+            _ if matches!(
+                self.node,
+                Node::PidFile(_, PidFile::Environ | PidFile::Auxv)
+            ) =>
+            {
+                S_IFREG | 0o400
+            }
             _ if matches!(self.node, Node::Sysctl(i) if sysctl_setter(i).is_some()) => {
                 S_IFREG | 0o644
             }

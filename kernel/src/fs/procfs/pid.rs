@@ -27,6 +27,7 @@ pub(super) enum PidFile {
     Mountinfo,
     Comm,
     Environ,
+    Auxv,
 }
 
 pub(super) const PID_FILES: &[(&[u8], PidFile)] = &[
@@ -42,6 +43,7 @@ pub(super) const PID_FILES: &[(&[u8], PidFile)] = &[
     (b"mountinfo", PidFile::Mountinfo),
     (b"comm", PidFile::Comm),
     (b"environ", PidFile::Environ),
+    (b"auxv", PidFile::Auxv),
 ];
 
 pub(super) fn process(pid: i32) -> KResult<Arc<Process>> {
@@ -149,6 +151,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
     Ok(match f {
         PidFile::Cmdline => p.cmdline.lock().clone(),
         PidFile::Environ => p.environ.lock().clone(),
+        PidFile::Auxv => p.auxv.lock().clone(),
         PidFile::Comm => format!("{}\n", comm(&p)).into_bytes(),
         PidFile::Stat => {
             let (u, sy) = p.cpu_times();

@@ -14,7 +14,7 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "ptrace",
     ptrace,
-    "no PEEKSIGINFO, ARCH_PRCTL, hardware breakpoints (debug registers read as 0), \
+    "no ARCH_PRCTL, hardware breakpoints (debug registers read as 0), \
      the XSAVE register set or VFORK_DONE events",
 )];
 
@@ -104,6 +104,7 @@ pub fn ptrace(c: &mut Call) -> SysResult {
             st.siginfo = Some(SigInfo(raw));
             ok(0)
         }
+        PTRACE_PEEKSIGINFO => peek_siginfo(&t, addr, data),
         PTRACE_GETSIGMASK | PTRACE_SETSIGMASK => {
             if addr != 8 {
                 return Err(Errno::EINVAL);
@@ -119,6 +120,37 @@ pub fn ptrace(c: &mut Call) -> SysResult {
         }
         _ => ptrace_regs::request(c, &t, req, addr, data),
     }
+}
+
+/// PTRACE_PEEKSIGINFO: copies queued siginfos (the thread's, or the process's with
+/// PTRACE_PEEKSIGINFO_SHARED) from position `off` on, without dequeuing them.
+fn peek_siginfo(t: &Thread, args: usize, out: usize) -> SysResult {
+    let off = crate::uaccess::read_u64(args)?;
+    let flags = crate::uaccess::read_u32(args + 8)?;
+    let nr = crate::uaccess::read_u32(args + 12)? as i32;
+    if flags & !PTRACE_PEEKSIGINFO_SHARED != 0 || nr < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let queue: alloc::vec::Vec<SigInfo> = if flags & PTRACE_PEEKSIGINFO_SHARED != 0 {
+        t.proc_ref()
+            .shared_pending
+            .lock()
+            .queue
+            .iter()
+            .copied()
+            .collect()
+    } else {
+        t.pending.lock().queue.iter().copied().collect()
+    };
+    let start = usize::try_from(off).unwrap_or(usize::MAX);
+    let mut n = 0usize;
+    for info in queue.iter().skip(start).take(nr as usize) {
+        if crate::uaccess::write_bytes(out + n * 128, &info.0).is_err() {
+            return if n == 0 { Err(Errno::EFAULT) } else { ok(n) };
+        }
+        n += 1;
+    }
+    ok(n)
 }
 
 /// PTRACE_TRACEME: the parent becomes the tracer.
