@@ -1,4 +1,4 @@
-/* ptrace events: PTRACE_EVENT_FORK/VFORK/CLONE with the new child attached and stopped
+/* ptrace events: PTRACE_EVENT_FORK/VFORK/CLONE/VFORK_DONE with the new child attached and stopped
  * (GETEVENTMSG gives its pid, waitpid(__WALL) its stops and exit), PTRACE_EVENT_EXEC (the
  * message is the old tid) and exec's plain SIGTRAP without TRACEEXEC, PTRACE_EVENT_EXIT with
  * the exit status as message, and a group stop (SIGSTOP delivered by the tracer) reported to
@@ -84,6 +84,31 @@ static void t_fork(void) { follow(body_fork, PTRACE_O_TRACEFORK, PTRACE_EVENT_FO
 static void t_vfork(void) { follow(body_vfork, PTRACE_O_TRACEVFORK, PTRACE_EVENT_VFORK); }
 static void t_clone(void) { follow(body_clone, PTRACE_O_TRACECLONE, PTRACE_EVENT_CLONE); }
 
+/* PTRACE_EVENT_VFORK_DONE: the vfork parent stops again once its child has let go. */
+static void t_vfork_done(void) {
+    pid_t pid = pt_traced_child(body_vfork);
+    long opts = PTRACE_O_TRACEVFORK | PTRACE_O_TRACEVFORKDONE;
+    CHECK_OK(ptrace(PTRACE_SETOPTIONS, pid, 0, (void *)opts));
+    CHECK_OK(ptrace(PTRACE_CONT, pid, 0, 0));
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(event_of(st) == PTRACE_EVENT_VFORK);
+    unsigned long g = 0;
+    CHECK_OK(ptrace(PTRACE_GETEVENTMSG, pid, 0, &g));
+    CHECK(waitpid((pid_t)g, &st, __WALL) == (pid_t)g);
+    CHECK_OK(ptrace(PTRACE_CONT, (pid_t)g, 0, 0));
+    CHECK(waitpid((pid_t)g, &st, __WALL) == (pid_t)g);
+    CHECK_EXIT(st, 7);
+    CHECK_OK(ptrace(PTRACE_CONT, pid, 0, 0));
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(event_of(st) == PTRACE_EVENT_VFORK_DONE);
+    unsigned long msg = 0;
+    CHECK_OK(ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg));
+    CHECK(msg == g);
+    CHECK_OK(ptrace(PTRACE_CONT, pid, 0, 0));
+    CHECK_EXIT(wait_exit(pid), 8);
+}
+
 /* Without the option the grandchild is not traced. */
 static void t_fork_untraced(void) {
     pid_t pid = pt_traced_child(body_fork);
@@ -161,6 +186,7 @@ int main(int argc, char **argv) {
     lt_sub("fork", t_fork, 5000);
     lt_sub("vfork", t_vfork, 5000);
     lt_sub("clone", t_clone, 5000);
+    lt_sub("vfork_done", t_vfork_done, 5000);
     lt_sub("fork_untraced", t_fork_untraced, 5000);
     lt_sub("exec_event", t_exec_event, 5000);
     lt_sub("exec_sigtrap", t_exec_sigtrap, 5000);

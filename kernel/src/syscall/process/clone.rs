@@ -303,6 +303,10 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     if vfork {
         cp.vfork_done
             .wait_until(|| (*cp.vfork_released.lock() || c.thread.must_exit()).then_some(()));
+        if c.thread.trace.is_traced() {
+            let ev = lintel_abi::ptrace::PTRACE_EVENT_VFORK_DONE;
+            process::ptrace::event(c.thread, c.ctx, ev, id as u64);
+        }
     }
     ok(id as usize)
 }

@@ -14,8 +14,8 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "ptrace",
     ptrace,
-    "no ARCH_PRCTL, hardware breakpoints (debug registers read as 0), \
-     the XSAVE register set or VFORK_DONE events",
+    "no ARCH_PRCTL, hardware breakpoints (debug registers read as 0) or \
+     the XSAVE register set",
 )];
 
 pub fn ptrace(c: &mut Call) -> SysResult {
