@@ -1,11 +1,13 @@
 /* ptrace basics: TRACEME and the stop its SIGSTOP makes, PEEKDATA/POKEDATA, PEEKUSER and
  * GETREGS agreeing, SETREGS, GETREGSET/GETFPREGS, GETSIGINFO, PEEKSIGINFO, signal suppression
  * and injection on CONT, ATTACH/DETACH with TracerPid in /proc/PID/status, SEIZE, KILL,
- * /proc/PID/auxv, the errors (EPERM, ESRCH, EINVAL, EIO), and tracer exit (detach, or
- * EXITKILL killing). */
+ * /proc/PID/auxv and /proc/PID/mem, the errors (EPERM, ESRCH, EINVAL, EIO), and tracer exit
+ * (detach, or EXITKILL killing). */
 #define _GNU_SOURCE
 #include "ptrace_test.h"
 #include <elf.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/auxv.h>
@@ -35,6 +37,28 @@ static void t_peek_poke(void) {
     errno = 0;
     CHECK(ptrace(PTRACE_PEEKDATA, pid, (void *)8, 0) == -1 && errno == EIO);
     CHECK_ERR(ptrace(PTRACE_POKEDATA, pid, (void *)8, 0), EIO);
+    pt_finish(pid, 11);
+}
+
+/* /proc/PID/mem: reads and writes at the address, into read-only text too. */
+static void t_proc_mem(void) {
+    pid_t pid = pt_traced_child(body_marker);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/mem", pid);
+    int fd = open(path, O_RDWR);
+    CHECK(fd >= 0);
+    long v = 0;
+    CHECK(pread(fd, &v, sizeof v, (off_t)(uintptr_t)&marker) == sizeof v && v == 0x1234);
+    v = 0x5678;
+    CHECK(pwrite(fd, &v, sizeof v, (off_t)(uintptr_t)&marker) == sizeof v);
+    CHECK(marker == 0x1234);
+    CHECK_ERR(pread(fd, &v, sizeof v, 8), EIO);
+    /* Text: write back what is there (a forced write into a read-only mapping). */
+    unsigned char b = 0;
+    CHECK(pread(fd, &b, 1, (off_t)(uintptr_t)body_marker) == 1);
+    CHECK(b == *(volatile unsigned char *)body_marker);
+    CHECK(pwrite(fd, &b, 1, (off_t)(uintptr_t)body_marker) == 1);
+    close(fd);
     pt_finish(pid, 11);
 }
 
@@ -303,6 +327,7 @@ static void t_release(void) { tracer_exit(0); }
 
 int main(void) {
     lt_sub("peek_poke", t_peek_poke, 5000);
+    lt_sub("proc_mem", t_proc_mem, 5000);
     lt_sub("regs", t_regs, 5000);
     lt_sub("signals", t_signals, 5000);
     lt_sub("peeksiginfo", t_peeksiginfo, 5000);

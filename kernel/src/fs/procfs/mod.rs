@@ -2,6 +2,7 @@
 //! plumbing (which node a name leads to, inode numbers, modes, directory listings); the
 //! text of the files is made in sys.rs (system-wide, /proc/sys) and pid.rs (/proc/PID).
 
+mod mem;
 mod net;
 mod pid;
 mod sys;
@@ -286,6 +287,7 @@ impl Inode for ProcInode {
             {
                 S_IFREG | 0o400
             }
+            _ if matches!(self.node, Node::PidFile(_, PidFile::Mem)) => S_IFREG | 0o600,
             _ if matches!(self.node, Node::Sysctl(i) if sysctl_setter(i).is_some()) => {
                 S_IFREG | 0o644
             }
@@ -318,6 +320,9 @@ impl Inode for ProcInode {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
+        if let Node::PidFile(pid, PidFile::Mem) = self.node {
+            return mem::read(pid, offset, buf);
+        }
         let c = self.content()?;
         let off = (offset as usize).min(c.len());
         let n = buf.len().min(c.len() - off);
@@ -333,8 +338,9 @@ impl Inode for ProcInode {
         }
     }
 
-    fn write_at(&self, _offset: u64, buf: &[u8]) -> KResult<usize> {
+    fn write_at(&self, offset: u64, buf: &[u8]) -> KResult<usize> {
         match self.node {
+            Node::PidFile(pid, PidFile::Mem) => mem::write(pid, offset, buf),
             // Renaming a thread: only within the writer's own thread group.
             Node::PidFile(pid, PidFile::Comm) => {
                 let p = process(pid)?;

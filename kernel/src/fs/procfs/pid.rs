@@ -28,6 +28,7 @@ pub(super) enum PidFile {
     Comm,
     Environ,
     Auxv,
+    Mem,
 }
 
 pub(super) const PID_FILES: &[(&[u8], PidFile)] = &[
@@ -44,6 +45,7 @@ pub(super) const PID_FILES: &[(&[u8], PidFile)] = &[
     (b"comm", PidFile::Comm),
     (b"environ", PidFile::Environ),
     (b"auxv", PidFile::Auxv),
+    (b"mem", PidFile::Mem),
 ];
 
 pub(super) fn process(pid: i32) -> KResult<Arc<Process>> {
@@ -152,6 +154,8 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
         PidFile::Cmdline => p.cmdline.lock().clone(),
         PidFile::Environ => p.environ.lock().clone(),
         PidFile::Auxv => p.auxv.lock().clone(),
+        // Read through `mem::read` at the address; as a whole it has no contents.
+        PidFile::Mem => Vec::new(),
         PidFile::Comm => format!("{}\n", comm(&p)).into_bytes(),
         PidFile::Stat => {
             let (u, sy) = p.cpu_times();
