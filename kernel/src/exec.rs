@@ -507,6 +507,7 @@ pub fn execve(
     let base = execfn.rsplit(|&b| b == b'/').next().unwrap_or(&execfn);
     thread.set_comm(base);
     *thread.clear_child_tid.lock() = 0;
+    thread.trace.clear_debug();
     *ctx = UserContext::new_user(entry as u64, image.sp);
     lintel_hal::task::reset_fpu();
     crate::proc::release_vfork(&p);

@@ -2,10 +2,12 @@
  * SI_KERNEL, rip after the int3); PTRACE_SINGLESTEP advances one instruction at a time
  * (SIGTRAP, si_code TRAP_TRACE) and leaves no trace flag behind; a breakpoint the tracer
  * writes into read-only program text with POKETEXT stops the tracee there while the
- * tracer's own copy of the text stays unchanged. */
+ * tracer's own copy of the text stays unchanged; hardware watchpoints and instruction
+ * breakpoints through the debug registers of `struct user` (TRAP_HWBKPT, DR6). */
 #define _GNU_SOURCE
 #include "ptrace_test.h"
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
@@ -41,8 +43,7 @@ __attribute__((noinline)) static void code(void) {
         "nop\n" ::: "memory");
 }
 
-
-/* Resumes with `req` and expects a SIGTRAP stop with `code` at `rip`. */
+/* Resumes with `req` and expects a SIGTRAP stop with `code` at `rip` (0: anywhere). */
 static void expect_trap(pid_t pid, int req, int code, uintptr_t rip) {
     int st;
     CHECK_OK(ptrace(req, pid, 0, 0));
@@ -54,7 +55,7 @@ static void expect_trap(pid_t pid, int req, int code, uintptr_t rip) {
     CHECK(si.si_signo == SIGTRAP && si.si_code == code);
     struct user_regs_struct r;
     CHECK_OK(ptrace(PTRACE_GETREGS, pid, 0, &r));
-    if (r.rip != rip) {
+    if (rip != 0 && r.rip != rip) {
         printf("rip %#llx, expected %#lx\n", (unsigned long long)r.rip, (unsigned long)rip);
         lt_failures++;
     }
@@ -100,9 +101,57 @@ static void t_poketext(void) {
     pt_finish(pid, 0);
 }
 
+#ifndef TRAP_HWBKPT
+#define TRAP_HWBKPT 4
+#endif
+#define DR(n) (offsetof(struct user, u_debugreg) + 8 * (n))
+
+static volatile int watched;
+
+static void body_watch(void) {
+    watched = 1;
+    watched = 2;
+    _exit(watched == 2 ? 0 : 1);
+}
+
+/* A write watchpoint (DR0, 4 bytes): the tracee stops right after the store. */
+static void t_watchpoint(void) {
+    pid_t pid = pt_traced_child(body_watch);
+    CHECK_OK(ptrace(PTRACE_POKEUSER, pid, (void *)DR(0), (void *)&watched));
+    long dr7 = 1 | (1L << 16) | (3L << 18); /* L0, write, 4 bytes */
+    CHECK_OK(ptrace(PTRACE_POKEUSER, pid, (void *)DR(7), (void *)dr7));
+    CHECK(ptrace(PTRACE_PEEKUSER, pid, (void *)DR(0), 0) == (long)&watched);
+    CHECK(ptrace(PTRACE_PEEKUSER, pid, (void *)DR(7), 0) == dr7);
+    expect_trap(pid, PTRACE_CONT, TRAP_HWBKPT, 0);
+    CHECK(ptrace(PTRACE_PEEKUSER, pid, (void *)DR(6), 0) & 1);
+    CHECK(ptrace(PTRACE_PEEKDATA, pid, (void *)&watched, 0) == 1);
+    /* The second store fires it again; then disarm it. */
+    CHECK_OK(ptrace(PTRACE_POKEUSER, pid, (void *)DR(6), 0));
+    expect_trap(pid, PTRACE_CONT, TRAP_HWBKPT, 0);
+    CHECK(ptrace(PTRACE_PEEKUSER, pid, (void *)DR(6), 0) & 1);
+    CHECK(ptrace(PTRACE_PEEKDATA, pid, (void *)&watched, 0) == 2);
+    CHECK_OK(ptrace(PTRACE_POKEUSER, pid, (void *)DR(7), 0));
+    pt_finish(pid, 0);
+}
+
+/* An instruction breakpoint (DR1): the tracee stops before the instruction and runs it on
+ * the next resume. */
+static void t_hw_breakpoint(void) {
+    pid_t pid = pt_traced_child(code);
+    CHECK_OK(ptrace(PTRACE_POKEUSER, pid, (void *)DR(1), (void *)patched));
+    CHECK_OK(ptrace(PTRACE_POKEUSER, pid, (void *)DR(7), (void *)(1L << 2)));
+    expect_trap(pid, PTRACE_CONT, SI_KERNEL, (uintptr_t)after_bp);
+    expect_trap(pid, PTRACE_CONT, SI_KERNEL, (uintptr_t)nops_end + 1);
+    expect_trap(pid, PTRACE_CONT, TRAP_HWBKPT, (uintptr_t)patched);
+    CHECK(ptrace(PTRACE_PEEKUSER, pid, (void *)DR(6), 0) & 2);
+    pt_finish(pid, 0);
+}
+
 int main(void) {
     lt_sub("int3", t_int3, 5000);
     lt_sub("step", t_step, 5000);
     lt_sub("poketext", t_poketext, 5000);
+    lt_sub("watchpoint", t_watchpoint, 5000);
+    lt_sub("hw_breakpoint", t_hw_breakpoint, 5000);
     DONE();
 }

@@ -19,6 +19,8 @@
 //!   `crate::context` types for exception reasons;
 //! - `regs`: `UserContext`'s debugger views (`user_regs`, `set_user_reg(s)`, `peek_user`,
 //!   `poke_user`, `set_single_step`), `BadRegister` and `REGS_WORDS`, `REGS_ORIG_NR`, `USER_AREA_SIZE`;
+//! - `debugreg`: `DebugRegs`, `load`, `DR6_STEP` (hardware breakpoints), and a debug
+//!   exception decoded as `Exception::HardwareBreakpoint` when a slot fired;
 //! - `signal`: `setup_frame`, `restore_frame`;
 //! - `switch`: `FpuState`, `prepare_stack`, `switch`;
 //! - `mmu`: `LEVELS`, `ENTRIES`, `KERNEL_ROOT_FIRST`, `USER_TOP`, `USER_END`, `PHYS_OFFSET`,

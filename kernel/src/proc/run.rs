@@ -39,7 +39,8 @@ fn exception_signal(e: Exception) -> (u32, i32, bool) {
         Exception::Divide => (SIGFPE, 1, true),      // FPE_INTDIV
         Exception::SingleStep => (SIGTRAP, 2, true), // TRAP_TRACE
         Exception::Breakpoint => (SIGTRAP, SI_KERNEL, false),
-        Exception::IllegalInstruction => (SIGILL, 2, true), // ILL_ILLOPN
+        Exception::HardwareBreakpoint { .. } => (SIGTRAP, 4, true), // TRAP_HWBKPT
+        Exception::IllegalInstruction => (SIGILL, 2, true),         // ILL_ILLOPN
         Exception::Bus => (SIGBUS, SI_KERNEL, false),
         Exception::FloatingPoint => (SIGFPE, 7, true), // FPE_FLTINV
         Exception::Alignment => (SIGBUS, 1, false),    // BUS_ADRALN
@@ -58,6 +59,7 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
     }
     let mut restart: Option<u64> = None;
     loop {
+        thread.trace.load_debug();
         let entered = crate::time::uptime_ns();
         let why = ctx.run();
         thread.cpu.lock().user_ns += crate::time::uptime_ns().saturating_sub(entered);
@@ -89,6 +91,15 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                 }
             }
             ReturnReason::Exception(e, record) => {
+                match e {
+                    Exception::HardwareBreakpoint { hits } => {
+                        thread.trace.note_debug_hit(hits as u64)
+                    }
+                    Exception::SingleStep => {
+                        thread.trace.note_debug_hit(lintel_hal::context::DR6_STEP)
+                    }
+                    _ => {}
+                }
                 let (sig, code, at_ip) = exception_signal(e);
                 *thread.last_fault.lock() = Some(record);
                 let addr = if at_ip { ctx.ip() } else { 0 };

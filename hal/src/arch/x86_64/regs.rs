@@ -2,6 +2,7 @@
 //! (NT_PRSTATUS, GETREGS), word offsets into `struct user` (PEEKUSER/POKEUSER) and the trace
 //! flag for single-stepping. Only layout lives here; the kernel decides when they apply.
 
+use super::debugreg::DebugRegs;
 use super::gdt;
 use super::mmu::USER_TOP;
 use super::trap::UserContext;
@@ -121,8 +122,8 @@ impl UserContext {
     }
 
     /// PEEKUSER: the word at byte `offset` of `struct user` (None: EIO). Only the registers
-    /// and the debug registers (all zero: none is armed) have contents.
-    pub fn peek_user(&self, offset: usize, orig: u64) -> Option<u64> {
+    /// and the debug registers have contents.
+    pub fn peek_user(&self, offset: usize, orig: u64, dbg: &DebugRegs) -> Option<u64> {
         if !offset.is_multiple_of(8) || offset >= USER_AREA_SIZE {
             return None;
         }
@@ -130,12 +131,23 @@ impl UserContext {
         if i < REGS_WORDS {
             return self.user_regs(orig).get(i).copied();
         }
-        Some(0)
+        match offset.checked_sub(DEBUGREG_OFFSET).map(|o| o / 8) {
+            Some(n @ 0..=3) => dbg.addr.get(n).copied(),
+            Some(6) => Some(dbg.dr6),
+            Some(7) => Some(dbg.dr7),
+            _ => Some(0),
+        }
     }
 
-    /// POKEUSER: writes a register word; debug registers accept only zero (no hardware
-    /// breakpoints yet) and the rest of `struct user` refuses writes, as on Linux.
-    pub fn poke_user(&mut self, offset: usize, v: u64, orig: &mut u64) -> Result<(), BadRegister> {
+    /// POKEUSER: writes a register word or a debug register (DR4 and DR5 do not exist, DR7
+    /// must be a valid control word); the rest of `struct user` refuses writes, as on Linux.
+    pub fn poke_user(
+        &mut self,
+        offset: usize,
+        v: u64,
+        orig: &mut u64,
+        dbg: &mut DebugRegs,
+    ) -> Result<(), BadRegister> {
         if !offset.is_multiple_of(8) || offset >= USER_AREA_SIZE {
             return Err(BadRegister);
         }
@@ -143,10 +155,23 @@ impl UserContext {
         if i < REGS_WORDS {
             return self.set_user_reg(i, v, orig);
         }
-        if (DEBUGREG_OFFSET..DEBUGREG_OFFSET + 64).contains(&offset) && v == 0 {
-            return Ok(());
+        match offset.checked_sub(DEBUGREG_OFFSET).map(|o| o / 8) {
+            Some(n @ 0..=3) if (v as usize) < USER_TOP => {
+                if let Some(a) = dbg.addr.get_mut(n) {
+                    *a = v;
+                }
+                Ok(())
+            }
+            Some(6) => {
+                dbg.dr6 = v;
+                Ok(())
+            }
+            Some(7) if DebugRegs::valid_dr7(v) => {
+                dbg.dr7 = v;
+                Ok(())
+            }
+            _ => Err(BadRegister),
         }
-        Err(BadRegister)
     }
 
     /// Sets or clears the trace flag: with it, the CPU traps after one user instruction.

@@ -16,6 +16,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use lintel_abi::ptrace::*;
+use lintel_hal::context::DebugRegs;
 use lintel_hal::task::FpuState;
 use lintel_hal::UserContext;
 use spin::Mutex;
@@ -28,6 +29,8 @@ const SYSCALL_STOPS: u32 = 2;
 const KILLED: u32 = 4;
 /// PTRACE_INTERRUPT: stop (PTRACE_EVENT_STOP) at the next chance.
 const TRAP: u32 = 8;
+/// The tracer armed a hardware breakpoint (DR7 has an enable bit).
+const ARMED: u32 = 16;
 
 /// How the tracer resumed a stopped tracee.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +86,16 @@ pub struct Tracee {
     pub state: Mutex<TraceState>,
     /// The stopped tracee sleeps here until resumed, detached or killed.
     pub resumed: WaitQueue,
+    /// Hardware breakpoints and watchpoints (the debug registers of `struct user`).
+    debug: Mutex<DebugRegs>,
 }
+
+/// No hardware breakpoint.
+const NO_DEBUG: DebugRegs = DebugRegs {
+    addr: [0; 4],
+    dr6: 0,
+    dr7: 0,
+};
 
 impl Tracee {
     pub fn is_traced(&self) -> bool {
@@ -125,6 +137,38 @@ impl Tracee {
     pub fn note_sigkill(&self) {
         self.flags.fetch_or(KILLED, Ordering::Relaxed);
         self.resumed.wake_all();
+    }
+
+    /// Runs `f` on the debug registers (PEEKUSER/POKEUSER), keeping the armed flag current.
+    pub fn with_debug<R>(&self, f: impl FnOnce(&mut DebugRegs) -> R) -> R {
+        let mut d = self.debug.lock();
+        let r = f(&mut d);
+        if d.dr7 & 0xff != 0 {
+            self.flags.fetch_or(ARMED, Ordering::Relaxed);
+        } else {
+            self.flags.fetch_and(!ARMED, Ordering::Relaxed);
+        }
+        r
+    }
+
+    /// Loads this thread's debug registers into the CPU before it enters user mode (an
+    /// atomic load, and nothing else, for a thread without breakpoints).
+    pub fn load_debug(&self) {
+        if self.flags.load(Ordering::Relaxed) & ARMED != 0 {
+            lintel_hal::context::load_debug_regs(&self.debug.lock());
+        } else {
+            lintel_hal::context::load_debug_regs(&NO_DEBUG);
+        }
+    }
+
+    /// Records in the tracer-visible DR6 what fired (a breakpoint slot or a single step).
+    pub fn note_debug_hit(&self, bits: u64) {
+        self.debug.lock().dr6 |= bits;
+    }
+
+    /// execve drops every hardware breakpoint, as Linux does.
+    pub fn clear_debug(&self) {
+        self.with_debug(|d| *d = NO_DEBUG);
     }
 
     pub fn options(&self) -> u32 {

@@ -14,8 +14,7 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "ptrace",
     ptrace,
-    "no ARCH_PRCTL, hardware breakpoints (debug registers read as 0) or \
-     the XSAVE register set",
+    "no ARCH_PRCTL or the XSAVE register set",
 )];
 
 pub fn ptrace(c: &mut Call) -> SysResult {

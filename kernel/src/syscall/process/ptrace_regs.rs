@@ -39,14 +39,18 @@ pub fn request(_c: &mut Call, t: &Arc<Thread>, req: usize, addr: usize, data: us
             ok(0)
         }
         PTRACE_PEEKUSR => {
-            let v = with_stopped(t, |s| s.regs.peek_user(addr, s.orig_nr).ok_or(Errno::EIO))?;
+            let v = with_stopped(t, |s| {
+                t.trace
+                    .with_debug(|d| s.regs.peek_user(addr, s.orig_nr, d))
+                    .ok_or(Errno::EIO)
+            })?;
             uaccess::write_u64(data, v)?;
             ok(0)
         }
         PTRACE_POKEUSR => {
             with_stopped(t, |s| {
-                s.regs
-                    .poke_user(addr, data as u64, &mut s.orig_nr)
+                t.trace
+                    .with_debug(|d| s.regs.poke_user(addr, data as u64, &mut s.orig_nr, d))
                     .map_err(|_| Errno::EIO)
             })?;
             ok(0)
