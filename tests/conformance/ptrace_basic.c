@@ -322,6 +322,29 @@ static void tracer_exit(int exitkill) {
     }
 }
 
+/* Without CAP_SYS_PTRACE only a process of the same user can be traced. */
+static void t_permission(void) {
+    if (getuid() != 0) return; /* needs root to drop to another user */
+    pid_t victim = sleeper();
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(2);
+        errno = 0;
+        int r = ptrace(PTRACE_ATTACH, victim, 0, 0);
+        int e = errno;
+        errno = 0;
+        int r2 = ptrace(PTRACE_SEIZE, victim, 0, 0);
+        _exit(r == -1 && e == EPERM && r2 == -1 && errno == EPERM ? 0 : 1);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK_EXIT(st, 0);
+    CHECK(tracer_pid_of(victim) == 0);
+    kill(victim, SIGKILL);
+    CHECK(waitpid(victim, &st, 0) == victim);
+}
+
 static void t_exitkill(void) { tracer_exit(1); }
 static void t_release(void) { tracer_exit(0); }
 
@@ -334,6 +357,7 @@ int main(void) {
     lt_sub("attach", t_attach, 5000);
     lt_sub("errors", t_errors, 5000);
     lt_sub("auxv", t_auxv, 5000);
+    lt_sub("permission", t_permission, 5000);
     lt_sub("exitkill", t_exitkill, 5000);
     lt_sub("release", t_release, 5000);
     DONE();
