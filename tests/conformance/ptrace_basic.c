@@ -219,17 +219,24 @@ static void t_auxv(void) {
     CHECK(seen == 3);
 }
 
-static int tracer_pid_of(pid_t pid) {
-    char path[64], buf[4096];
+/* The value of `key` in /proc/PID/status, as text. */
+static const char *status_field(pid_t pid, const char *key) {
+    static char buf[4096];
+    char path[64];
     snprintf(path, sizeof path, "/proc/%d/status", pid);
     FILE *f = fopen(path, "r");
-    if (!f) return -1;
+    if (!f) return "";
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = 0;
-    char *p = strstr(buf, "TracerPid:");
-    return p ? atoi(p + 10) : -1;
+    char *p = strstr(buf, key);
+    if (!p) return "";
+    p += strlen(key);
+    while (*p == '\t' || *p == ' ') p++;
+    return p;
 }
+
+static int tracer_pid_of(pid_t pid) { return atoi(status_field(pid, "TracerPid:")); }
 
 static pid_t sleeper(void) {
     fflush(stdout);
@@ -250,6 +257,7 @@ static void t_attach(void) {
     CHECK(waitpid(pid, &st, 0) == pid);
     CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
     CHECK(tracer_pid_of(pid) == getpid());
+    CHECK(strncmp(status_field(pid, "State:"), "t (tracing stop)", 16) == 0);
     CHECK_ERR(ptrace(PTRACE_SETOPTIONS, pid, 0, (void *)0x80000000L), EINVAL);
     CHECK_OK(ptrace(PTRACE_SETOPTIONS, pid, 0, (void *)PTRACE_O_TRACESYSGOOD));
     CHECK_OK(ptrace(PTRACE_DETACH, pid, 0, 0));

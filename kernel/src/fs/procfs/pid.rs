@@ -121,6 +121,11 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
     let threads = p.live_threads();
     let state = if zombie {
         'Z'
+    } else if threads
+        .iter()
+        .any(|t| t.trace.state.lock().stopped.is_some())
+    {
+        't'
     } else if p.stop.lock().stopped.is_some() {
         'T'
     } else if threads
@@ -134,6 +139,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
     let state_name = match state {
         'Z' => "zombie",
         'T' => "stopped",
+        't' => "tracing stop",
         'R' => "running",
         _ => "sleeping",
     };
