@@ -2,7 +2,8 @@
  * (PTRACE_EVENT_STOP with SIGTRAP; the interrupted pause() goes on afterwards), a group stop
  * reported as PTRACE_EVENT_STOP with the stop signal, PTRACE_LISTEN keeping it stopped until
  * SIGCONT (reported as PTRACE_EVENT_STOP with SIGTRAP, then SIGCONT's signal-delivery stop),
- * INTERRUPT of a listening tracee, and the EIO cases of INTERRUPT and LISTEN. */
+ * INTERRUPT of a listening tracee, a parent other than the tracer seeing the stop and the
+ * continue, and the EIO cases of INTERRUPT and LISTEN. */
 #define _GNU_SOURCE
 #include "ptrace_test.h"
 
@@ -93,6 +94,42 @@ static void t_group_stop_listen(void) {
     kill_wait(pid);
 }
 
+/* A tracer that is not the parent: the parent still sees the group stop (WUNTRACED) and the
+ * continue (WCONTINUED) while the tracer holds the tracee in PTRACE_LISTEN. */
+static void t_parent_sees_stop(void) {
+    pid_t pid = spawn(0);
+    int fds[2];
+    CHECK_OK(pipe(fds));
+    fflush(stdout);
+    pid_t tracer = fork();
+    if (tracer == 0) {
+        if (ptrace(PTRACE_SEIZE, pid, 0, 0) != 0) _exit(1);
+        char c = 1;
+        if (write(fds[1], &c, 1) != 1) _exit(2);
+        for (;;) {
+            int st;
+            if (waitpid(pid, &st, __WALL) != pid || !WIFSTOPPED(st)) _exit(0);
+            int sig = WSTOPSIG(st);
+            if (st >> 16 == PTRACE_EVENT_STOP && sig != SIGTRAP)
+                ptrace(PTRACE_LISTEN, pid, 0, 0);
+            else
+                ptrace(PTRACE_CONT, pid, 0, (void *)(long)(sig == SIGTRAP ? 0 : sig));
+        }
+    }
+    char c;
+    CHECK(read(fds[0], &c, 1) == 1);
+    int st;
+    CHECK_OK(kill(pid, SIGSTOP));
+    CHECK(waitpid(pid, &st, WUNTRACED) == pid);
+    CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+    CHECK_OK(kill(pid, SIGCONT));
+    CHECK(waitpid(pid, &st, WCONTINUED) == pid);
+    CHECK(WIFCONTINUED(st));
+    kill(tracer, SIGKILL);
+    CHECK(waitpid(tracer, &st, 0) == tracer);
+    kill_wait(pid);
+}
+
 static void t_not_seized(void) {
     pid_t pid = spawn(0);
     CHECK_OK(ptrace(PTRACE_ATTACH, pid, 0, 0));
@@ -106,6 +143,7 @@ int main(void) {
     lt_sub("interrupt_sleeper", t_interrupt_sleeper, 5000);
     lt_sub("interrupt_spinner", t_interrupt_spinner, 5000);
     lt_sub("group_stop_listen", t_group_stop_listen, 5000);
+    lt_sub("parent_sees_stop", t_parent_sees_stop, 5000);
     lt_sub("not_seized", t_not_seized, 5000);
     DONE();
 }

@@ -302,7 +302,26 @@ pub fn dequeue_from(t: &Thread, set: u64) -> Option<SigInfo> {
 fn group_stop(t: &Arc<Thread>, ctx: &mut UserContext, sig: u32) {
     let p = t.process();
     if t.trace.is_traced() {
-        p.stop.lock().stopped = Some(sig);
+        // A parent that is not the tracer still learns of the stop (the tracer hears of it
+        // through its own report).
+        let parent_traces = t.trace.tracer().is_some_and(|tr| {
+            p.parent
+                .lock()
+                .upgrade()
+                .is_some_and(|x| Arc::ptr_eq(&x, &tr))
+        });
+        let newly = {
+            let mut st = p.stop.lock();
+            let newly = st.stopped.is_none();
+            st.stopped = Some(sig);
+            if newly && !parent_traces {
+                st.report = Some(StopReport::Stopped(sig));
+            }
+            newly
+        };
+        if newly && !parent_traces {
+            notify_parent(&p, CLD_STOPPED, sig as i32);
+        }
         super::ptrace::group_stop(t, ctx, sig);
         return;
     }
