@@ -159,6 +159,7 @@ static void t_exit_event(void) {
     unsigned long msg = 0;
     CHECK_OK(ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg));
     CHECK(msg == 5 << 8);
+    CHECK(pt_si_code(pid, NULL) == (SIGTRAP | PTRACE_EVENT_EXIT << 8));
     pt_finish(pid, 5);
 }
 
@@ -177,6 +178,9 @@ static void t_group_stop(void) {
     CHECK_OK(ptrace(PTRACE_CONT, pid, 0, (void *)SIGSTOP));
     CHECK(waitpid(pid, &st, 0) == pid);
     CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+    /* A group stop has no siginfo: that is how it differs from a signal-delivery stop. */
+    errno = 0;
+    CHECK(pt_si_code(pid, NULL) == -1 && errno == EINVAL);
     pt_finish(pid, 9);
 }
 

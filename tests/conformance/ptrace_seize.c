@@ -47,6 +47,7 @@ static void interrupt(int spin) {
     CHECK_ERR(ptrace(PTRACE_LISTEN, pid, 0, 0), ESRCH);
     CHECK_OK(ptrace(PTRACE_INTERRUPT, pid, 0, 0));
     CHECK(stop_of(pid) == (SIGTRAP | PTRACE_EVENT_STOP << 8));
+    CHECK(pt_si_code(pid, NULL) == (SIGTRAP | PTRACE_EVENT_STOP << 8));
     /* A second INTERRUPT of a stopped tracee adds nothing. */
     CHECK_OK(ptrace(PTRACE_INTERRUPT, pid, 0, 0));
     quiet(pid);
@@ -78,6 +79,8 @@ static void t_group_stop_listen(void) {
     CHECK(stop_of(pid) == SIGSTOP); /* signal-delivery stop */
     CHECK_OK(ptrace(PTRACE_CONT, pid, 0, (void *)SIGSTOP));
     CHECK(stop_of(pid) == (SIGSTOP | PTRACE_EVENT_STOP << 8)); /* group stop */
+    int signo = 0;
+    CHECK(pt_si_code(pid, &signo) == (SIGSTOP | PTRACE_EVENT_STOP << 8) && signo == SIGSTOP);
     CHECK_OK(ptrace(PTRACE_LISTEN, pid, 0, 0));
     quiet(pid);
     /* INTERRUPT makes a listening tracee report its group stop again. */

@@ -79,6 +79,8 @@ static void t_plain(void) {
     struct user_regs_struct r;
     CHECK(to_marker_entry(pid, SIGTRAP, &r));
     CHECK((long)r.rax == -ENOSYS);
+    int signo = 0;
+    CHECK(pt_si_code(pid, &signo) == SIGTRAP && signo == SIGTRAP);
     CHECK(r.rsi == 22 && r.rdx == 33);
     next_stop(pid, SIGTRAP);
     CHECK_OK(ptrace(PTRACE_GETREGS, pid, 0, &r));
@@ -91,6 +93,7 @@ static void t_sysgood_info(void) {
     CHECK_OK(ptrace(PTRACE_SETOPTIONS, pid, 0, (void *)PTRACE_O_TRACESYSGOOD));
     struct user_regs_struct r;
     CHECK(to_marker_entry(pid, SIGTRAP | 0x80, &r));
+    CHECK(pt_si_code(pid, NULL) == (SIGTRAP | 0x80));
     struct sc_info si;
     memset(&si, 0xff, sizeof si);
     long n = ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof si, &si);

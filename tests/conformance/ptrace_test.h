@@ -25,6 +25,15 @@ static inline pid_t pt_traced_child(void (*body)(void)) {
     return pid;
 }
 
+/* GETSIGINFO's si_signo and si_code at the tracee's stop, or -1 when it fails. */
+static inline int pt_si_code(pid_t pid, int *signo) {
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (ptrace(PTRACE_GETSIGINFO, pid, 0, &si) != 0) return -1;
+    if (signo) *signo = si.si_signo;
+    return si.si_code;
+}
+
 /* Continues the tracee and expects it to exit with `code`. */
 static inline void pt_finish(pid_t pid, int code) {
     int st = 0;

@@ -65,8 +65,8 @@ pub struct TraceState {
     pub report: Option<i32>,
     /// Set by the tracer to end the stop.
     pub resume: Option<Resume>,
-    /// The signal of a signal-delivery stop (GETSIGINFO/SETSIGINFO), else the siginfo of the
-    /// SIGTRAP a stop stands for.
+    /// GETSIGINFO/SETSIGINFO: the signal of a signal-delivery stop, the stop's own record at
+    /// a syscall, event or SEIZE stop, none at a non-seized group stop.
     pub siginfo: Option<SigInfo>,
     pub eventmsg: u64,
     /// The trace flag was set by SINGLESTEP (cleared again on the next resume).
@@ -233,7 +233,7 @@ pub fn tracees_of(tracer: &Process) -> Vec<Arc<Thread>> {
         .collect()
 }
 
-/// The pid of the process tracing `p`'s main thread (/proc/PID/status TracerPid), 0 if none.
+/// The pid of the process tracing `t` (/proc/PID/status TracerPid), 0 if none.
 pub fn tracer_pid(t: &Thread) -> i32 {
     t.trace.tracer().map_or(0, |p| p.pid)
 }

@@ -117,6 +117,18 @@ fn stop(
     })
 }
 
+/// The siginfo GETSIGINFO shows at a stop that is no signal's (syscall, event and SEIZE's
+/// stops): the stop's signal, with the whole stop code (`status >> 8`) as si_code, as Linux's
+/// ptrace_do_notify makes it. `None` for a group stop of a non-seized tracee, whose
+/// GETSIGINFO fails with EINVAL (how tracers tell it from a signal-delivery stop).
+fn set_stop_info(t: &Thread, status: Option<i32>) {
+    let info = status.map(|s| {
+        let uid = t.proc_ref().cred.lock().uid;
+        SigInfo::user(((s >> 8) & 0xff) as u32, (s >> 8) & 0xffff, t.tid(), uid)
+    });
+    t.trace.state.lock().siginfo = info;
+}
+
 /// The wait status of a stop for `sig`, with an event in bits 16 and up.
 fn stop_status(sig: u32, event: u32) -> i32 {
     ((((event << 8) | sig) << 8) | 0x7f) as i32
@@ -172,6 +184,7 @@ pub fn group_stop(t: &Arc<Thread>, ctx: &mut UserContext, sig: u32) -> bool {
         stop_status(sig, 0)
     };
     let p = t.process();
+    set_stop_info(t, seized.then_some(status));
     let ended = stop(t, ctx, status, PTRACE_SYSCALL_INFO_NONE, NO_SYSCALL, false);
     if ended.is_some_and(|e| e.listen) {
         // SIGCONT ends the group stop, and the tracer hears of it (PTRACE_EVENT_STOP).
@@ -207,6 +220,7 @@ pub fn trap_stop(t: &Arc<Thread>, ctx: &mut UserContext) {
         return;
     }
     let status = stop_status(SIGTRAP, PTRACE_EVENT_STOP);
+    set_stop_info(t, Some(status));
     let ended = stop(t, ctx, status, PTRACE_SYSCALL_INFO_NONE, NO_SYSCALL, false);
     if ended.is_some_and(|e| e.listen) {
         listen(t, false);
@@ -219,6 +233,7 @@ pub fn syscall_entry(t: &Arc<Thread>, ctx: &mut UserContext) -> usize {
     let (nr, _) = ctx.syscall_args();
     ctx.set_syscall_return((-(Errno::ENOSYS.0 as isize)) as usize);
     let status = syscall_status(t);
+    set_stop_info(t, Some(status));
     let Some(ended) = stop(t, ctx, status, PTRACE_SYSCALL_INFO_ENTRY, nr as u64, false) else {
         return SKIP_SYSCALL;
     };
@@ -228,14 +243,9 @@ pub fn syscall_entry(t: &Arc<Thread>, ctx: &mut UserContext) -> usize {
 
 /// The syscall-exit stop: the tracer may change the return value.
 pub fn syscall_exit(t: &Arc<Thread>, ctx: &mut UserContext, nr: usize) {
-    if let Some(ended) = stop(
-        t,
-        ctx,
-        syscall_status(t),
-        PTRACE_SYSCALL_INFO_EXIT,
-        nr as u64,
-        false,
-    ) {
+    let status = syscall_status(t);
+    set_stop_info(t, Some(status));
+    if let Some(ended) = stop(t, ctx, status, PTRACE_SYSCALL_INFO_EXIT, nr as u64, false) {
         resend(t, ended.sig);
     }
 }
@@ -259,14 +269,9 @@ pub fn event(t: &Arc<Thread>, ctx: &mut UserContext, ev: u32, msg: u64) -> bool 
         return false;
     }
     t.trace.state.lock().eventmsg = msg;
-    let _ = stop(
-        t,
-        ctx,
-        stop_status(SIGTRAP, ev),
-        PTRACE_SYSCALL_INFO_NONE,
-        NO_SYSCALL,
-        false,
-    );
+    let status = stop_status(SIGTRAP, ev);
+    set_stop_info(t, Some(status));
+    let _ = stop(t, ctx, status, PTRACE_SYSCALL_INFO_NONE, NO_SYSCALL, false);
     true
 }
 
@@ -277,15 +282,9 @@ pub fn exit_event(t: &Arc<Thread>, ctx: &mut UserContext, status: i32) {
         return;
     }
     t.trace.state.lock().eventmsg = status as u32 as u64;
-    let ev = PTRACE_EVENT_EXIT;
-    let _ = stop(
-        t,
-        ctx,
-        stop_status(SIGTRAP, ev),
-        PTRACE_SYSCALL_INFO_NONE,
-        NO_SYSCALL,
-        true,
-    );
+    let status = stop_status(SIGTRAP, PTRACE_EVENT_EXIT);
+    set_stop_info(t, Some(status));
+    let _ = stop(t, ctx, status, PTRACE_SYSCALL_INFO_NONE, NO_SYSCALL, true);
 }
 
 /// A child attached at birth (TRACEFORK and friends) stops before its first instruction:
@@ -299,14 +298,9 @@ pub fn start_stop(t: &Arc<Thread>, ctx: &mut UserContext) {
         return;
     }
     if seized {
-        let _ = stop(
-            t,
-            ctx,
-            stop_status(SIGTRAP, PTRACE_EVENT_STOP),
-            PTRACE_SYSCALL_INFO_NONE,
-            NO_SYSCALL,
-            false,
-        );
+        let status = stop_status(SIGTRAP, PTRACE_EVENT_STOP);
+        set_stop_info(t, Some(status));
+        let _ = stop(t, ctx, status, PTRACE_SYSCALL_INFO_NONE, NO_SYSCALL, false);
     } else if let Some(info) = signal_stop(t, ctx, SigInfo::user(SIGSTOP, signal::SI_USER, 0, 0)) {
         // Resumed with a signal: it is delivered as usual.
         t.pending.lock().add(info);
