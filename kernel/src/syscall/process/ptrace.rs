@@ -14,7 +14,7 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "ptrace",
     ptrace,
-    "no ARCH_PRCTL or the XSAVE register set",
+    "no ARCH_PRCTL, no XSAVE register set (NT_PRFPREG and GETFPREGS give the FXSAVE image)",
 )];
 
 pub fn ptrace(c: &mut Call) -> SysResult {
