@@ -3,6 +3,10 @@
 //! ([`ReturnReason`]) and CPU exceptions decoded into reasons the kernel turns into signals
 //! ([`Exception`]).
 
+/// The debugger's register layout (`user_regs_struct` word count, the index of the syscall
+/// number a syscall stop reports, `sizeof(struct user)`); `UserContext` reads and writes it.
+pub use crate::arch::debugreg::{load as load_debug_regs, DebugRegs, DR6_STEP};
+pub use crate::arch::regs::{BadRegister, REGS_ORIG_NR, REGS_WORDS, USER_AREA_SIZE};
 pub use crate::arch::trap::{set_user_fault_handler, FaultRecord, UserContext};
 
 /// Why user code stopped running.
@@ -44,6 +48,8 @@ pub enum Exception {
     SingleStep,
     /// A breakpoint instruction.
     Breakpoint,
+    /// A hardware breakpoint or watchpoint fired: bit i set for debug slot i.
+    HardwareBreakpoint { hits: u8 },
     /// An undefined or privileged instruction.
     IllegalInstruction,
     /// A misaligned access the CPU refuses.

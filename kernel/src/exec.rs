@@ -501,12 +501,14 @@ pub fn execve(
         environ.push(0);
     }
     *p.environ.lock() = environ;
+    *p.auxv.lock() = image.auxv;
     *thread.robust_list.lock() = (0, 0);
     *thread.altstack.lock() = (0, 0, 0);
     *thread.saved_sigmask.lock() = None;
     let base = execfn.rsplit(|&b| b == b'/').next().unwrap_or(&execfn);
     thread.set_comm(base);
     *thread.clear_child_tid.lock() = 0;
+    thread.trace.clear_debug();
     *ctx = UserContext::new_user(entry as u64, image.sp);
     lintel_hal::task::reset_fpu();
     crate::proc::release_vfork(&p);

@@ -17,6 +17,10 @@
 //! - `trap`: `UserContext` (with the methods of `hal::context`), `FaultRecord`,
 //!   `set_user_fault_handler`, `copy_user` (fault-recovering copy), calling
 //!   `crate::context` types for exception reasons;
+//! - `regs`: `UserContext`'s debugger views (`user_regs`, `set_user_reg(s)`, `peek_user`,
+//!   `poke_user`, `set_single_step`), `BadRegister` and `REGS_WORDS`, `REGS_ORIG_NR`, `USER_AREA_SIZE`;
+//! - `debugreg`: `DebugRegs`, `load`, `DR6_STEP` (hardware breakpoints), and a debug
+//!   exception decoded as `Exception::HardwareBreakpoint` when a slot fired;
 //! - `signal`: `setup_frame`, `restore_frame`, `min_stack_size`;
 //! - `switch`: `prepare_stack`, `switch`;
 //! - `xstate`: `FpuState` (a user thread's FP/vector state), `BadImage`, `xfeatures`;

@@ -20,6 +20,7 @@ mod fault;
 pub mod kheap;
 mod map;
 pub mod pagecache;
+mod poke;
 mod remap;
 pub mod shared;
 mod vma;

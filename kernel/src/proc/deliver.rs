@@ -35,6 +35,9 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
         // Stopped threads wake to die; that is no "continued" event for the parent.
         p.stop.lock().stopped = None;
         p.cont_wait.wake_all();
+        for t in p.live_threads() {
+            t.trace.note_sigkill();
+        }
         p.kill_all_threads(killed_status(SIGKILL));
         return true;
     }
@@ -52,7 +55,9 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
         None => p.live_threads(),
     };
     let blocked_by_all = threads.iter().all(|t| t.sigmask.lock().has(sig));
-    if is_ignored(&act, sig) && !blocked_by_all {
+    // A tracer hears of every signal, ignored or fatal, before it takes effect.
+    let traced = threads.iter().any(|t| t.trace.is_traced());
+    if is_ignored(&act, sig) && !blocked_by_all && !traced {
         return true;
     }
     let queued = match target {
@@ -73,6 +78,7 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
         && !default_ignored(sig)
         && !blocked_by_all
         && !stopped
+        && !traced
     {
         let mut p2 = p.shared_pending.lock();
         p2.discard(sig);
@@ -167,6 +173,9 @@ pub fn signal_pending(t: &Thread) -> bool {
     }
     let p = t.proc_ref();
     if p.stop.lock().stopped.is_some() {
+        return true;
+    }
+    if t.trace.trap_pending() {
         return true;
     }
     let mask = t.sigmask.lock().0;
@@ -288,9 +297,34 @@ pub fn dequeue_from(t: &Thread, set: u64) -> Option<SigInfo> {
     dequeue(t, !set)
 }
 
-/// Stops the process for `sig` and sleeps until continued or killed.
-fn group_stop(t: &Arc<Thread>, sig: u32) {
+/// Stops the process for `sig` and sleeps until continued or killed (a tracee: until its
+/// tracer resumes it).
+fn group_stop(t: &Arc<Thread>, ctx: &mut UserContext, sig: u32) {
     let p = t.process();
+    if t.trace.is_traced() {
+        // A parent that is not the tracer still learns of the stop (the tracer hears of it
+        // through its own report).
+        let parent_traces = t.trace.tracer().is_some_and(|tr| {
+            p.parent
+                .lock()
+                .upgrade()
+                .is_some_and(|x| Arc::ptr_eq(&x, &tr))
+        });
+        let newly = {
+            let mut st = p.stop.lock();
+            let newly = st.stopped.is_none();
+            st.stopped = Some(sig);
+            if newly && !parent_traces {
+                st.report = Some(StopReport::Stopped(sig));
+            }
+            newly
+        };
+        if newly && !parent_traces {
+            notify_parent(&p, CLD_STOPPED, sig as i32);
+        }
+        super::ptrace::group_stop(t, ctx, sig);
+        return;
+    }
     let newly = {
         let mut st = p.stop.lock();
         if st.stopped.is_none() {
@@ -307,8 +341,9 @@ fn group_stop(t: &Arc<Thread>, sig: u32) {
         }
         notify_parent(&p, CLD_STOPPED, sig as i32);
     }
-    p.cont_wait
-        .wait_until(|| (p.stop.lock().stopped.is_none() || t.must_exit()).then_some(()));
+    p.cont_wait.wait_until(|| {
+        (p.stop.lock().stopped.is_none() || t.must_exit() || t.trace.is_traced()).then_some(())
+    });
 }
 
 /// Whether `p`'s process group is orphaned: no member has a parent in another group of the
@@ -351,13 +386,20 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
         if t.must_exit() {
             return;
         }
+        if t.trace.take_trap() {
+            super::ptrace::trap_stop(t, ctx);
+            continue;
+        }
         if p.stop.lock().stopped.is_some() {
             let sig = p.stop.lock().stopped.unwrap_or(SIGSTOP);
-            group_stop(t, sig);
+            group_stop(t, ctx, sig);
             continue;
         }
         let mask = t.sigmask.lock().0;
         let Some(info) = dequeue(t, mask) else { break };
+        let Some(info) = super::ptrace::signal_stop(t, ctx, info) else {
+            continue;
+        };
         let sig = info.signo();
         let act = act_of(&p, sig);
         if is_ignored(&act, sig) {
@@ -368,7 +410,7 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
                 // Keyboard and terminal stops are dropped for an orphaned process group:
                 // nobody is left to continue it.
                 if sig == SIGSTOP || !orphaned_pgrp(&p) {
-                    group_stop(t, sig);
+                    group_stop(t, ctx, sig);
                 }
                 continue;
             }

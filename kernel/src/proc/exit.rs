@@ -58,12 +58,14 @@ pub fn thread_exit(t: &Arc<Thread>) {
     };
     p.thread_gone.wake_all();
     crate::keys::thread_exited(t.tid());
+    let own = *t.exit_code.lock();
+    let status = p.exiting.lock().or(own).unwrap_or(0);
+    super::ptrace::tracee_exited(t, status, last);
     if !last {
         NPROCS.fetch_sub(1, Ordering::Relaxed);
         return;
     }
-    let own = *t.exit_code.lock();
-    let status = p.exiting.lock().or(own).unwrap_or(0);
+    super::ptrace::tracer_exited(&p);
     release_vfork(&p);
     // Release resources now; the zombie keeps only its status.
     let files = core::mem::take(&mut *p.files.lock());

@@ -41,6 +41,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         exe: Mutex::new(Vec::new()),
         cmdline: Mutex::new(Vec::new()),
         environ: Mutex::new(Vec::new()),
+        auxv: Mutex::new(Vec::new()),
         exit_status: Mutex::new(None),
         exiting: Mutex::new(None),
         child_event: WaitQueue::new(),
@@ -95,6 +96,7 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         seccomp_mode: core::sync::atomic::AtomicU8::new(0),
         seccomp: Mutex::new(None),
         ioprio: core::sync::atomic::AtomicU32::new(0),
+        trace: super::ptrace::Tracee::default(),
     });
     p.threads.lock().push(Arc::downgrade(&t));
     THREADS.lock().insert(tid, Arc::downgrade(&t));
@@ -164,8 +166,10 @@ pub fn take_kstack(t: &Thread) -> Option<KernelStack> {
 pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult<Arc<Thread>> {
     let parent = parent_thread.process();
     // The child gets its own copies of the argument and environment strings.
-    let strings =
-        parent.exe.lock().len() + parent.cmdline.lock().len() + parent.environ.lock().len();
+    let strings = parent.exe.lock().len()
+        + parent.cmdline.lock().len()
+        + parent.environ.lock().len()
+        + parent.auxv.lock().len();
     let stack = reserve_task(&parent, strings)?;
     let files = parent.files.lock().try_clone()?;
     let mm = if share_vm {
@@ -197,6 +201,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         exe: Mutex::new(parent.exe.lock().clone()),
         cmdline: Mutex::new(parent.cmdline.lock().clone()),
         environ: Mutex::new(parent.environ.lock().clone()),
+        auxv: Mutex::new(parent.auxv.lock().clone()),
         exit_status: Mutex::new(None),
         exiting: Mutex::new(None),
         child_event: WaitQueue::new(),

@@ -7,6 +7,7 @@ mod exit;
 mod fork;
 pub mod limits;
 pub mod oom;
+pub mod ptrace;
 mod run;
 pub mod signal;
 pub mod timer;
@@ -131,6 +132,8 @@ pub struct Process {
     pub cmdline: Mutex<Vec<u8>>,
     /// The environment execve passed (/proc/PID/environ).
     pub environ: Mutex<Vec<u8>>,
+    /// The auxiliary vector execve passed (/proc/PID/auxv).
+    pub auxv: Mutex<Vec<u8>>,
     /// Wait status once the process has exited (a zombie until reaped).
     pub exit_status: Mutex<Option<i32>>,
     /// Set by exit_group or a fatal signal: every thread exits at its next kernel exit.
@@ -219,6 +222,8 @@ pub struct Thread {
     pub seccomp: Mutex<Option<Arc<lintel_seccomp::Filter>>>,
     /// ioprio_set's I/O priority (class << 13 | hint << 3 | level; 0 is "none": from nice).
     pub ioprio: core::sync::atomic::AtomicU32,
+    /// ptrace: this thread's tracer and what a stop left for it.
+    pub trace: ptrace::Tracee,
 }
 
 impl crate::sched::Schedulable for Thread {

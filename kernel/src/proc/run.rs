@@ -47,10 +47,11 @@ pub fn start_thread(thread: Arc<Thread>, ctx: UserContext, fpu: FpuState) {
 fn exception_signal(e: Exception) -> (u32, i32, bool) {
     use signal::*;
     match e {
-        Exception::Divide => (SIGFPE, 1, true),       // FPE_INTDIV
-        Exception::SingleStep => (SIGTRAP, 2, false), // TRAP_TRACE
+        Exception::Divide => (SIGFPE, 1, true),      // FPE_INTDIV
+        Exception::SingleStep => (SIGTRAP, 2, true), // TRAP_TRACE
         Exception::Breakpoint => (SIGTRAP, SI_KERNEL, false),
-        Exception::IllegalInstruction => (SIGILL, 2, true), // ILL_ILLOPN
+        Exception::HardwareBreakpoint { .. } => (SIGTRAP, 4, true), // TRAP_HWBKPT
+        Exception::IllegalInstruction => (SIGILL, 2, true),         // ILL_ILLOPN
         Exception::Bus => (SIGBUS, SI_KERNEL, false),
         Exception::FloatingPoint => (SIGFPE, 7, true), // FPE_FLTINV
         Exception::Alignment => (SIGBUS, 1, false),    // BUS_ADRALN
@@ -63,8 +64,14 @@ fn exception_signal(e: Exception) -> (u32, i32, bool) {
 
 pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
     thread.process().activate_mm();
+    // A child its parent's tracer took at birth stops before its first instruction.
+    if thread.trace.is_traced() {
+        super::ptrace::start_stop(&thread, &mut ctx);
+        super::deliver::do_signal(&thread, &mut ctx, None);
+    }
     let mut restart: Option<u64> = None;
     loop {
+        thread.trace.load_debug();
         let entered = crate::time::uptime_ns();
         let why = ctx.run();
         thread.cpu.lock().user_ns += crate::time::uptime_ns().saturating_sub(entered);
@@ -100,6 +107,15 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                 fault(&thread, SigInfo::pkey_fault(addr as u64, key));
             }
             ReturnReason::Exception(e, record) => {
+                match e {
+                    Exception::HardwareBreakpoint { hits } => {
+                        thread.trace.note_debug_hit(hits as u64)
+                    }
+                    Exception::SingleStep => {
+                        thread.trace.note_debug_hit(lintel_hal::context::DR6_STEP)
+                    }
+                    _ => {}
+                }
                 let (sig, code, at_ip) = exception_signal(e);
                 *thread.last_fault.lock() = Some(record);
                 let addr = if at_ip { ctx.ip() } else { 0 };
@@ -127,6 +143,15 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
         if thread.must_exit() {
             break;
         }
+    }
+    if thread.trace.is_traced() {
+        let status = thread
+            .proc_ref()
+            .exiting
+            .lock()
+            .or(*thread.exit_code.lock())
+            .unwrap_or(0);
+        super::ptrace::exit_event(&thread, &mut ctx, status);
     }
     super::thread_exit(&thread);
     drop(thread);

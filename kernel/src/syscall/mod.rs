@@ -177,7 +177,26 @@ pub fn task_work(thread: &Arc<Thread>, ctx: &mut UserContext) {
 /// Runs one syscall. Returns its number when it ended with a kernel-internal restart code,
 /// which signal delivery turns into EINTR or a restart.
 pub fn dispatch(thread: &Arc<Thread>, ctx: &mut UserContext) -> Option<u64> {
+    if !thread.trace.syscall_stops() {
+        return dispatch_call(thread, ctx, None);
+    }
+    // A tracer resumed with PTRACE_SYSCALL: it sees (and may rewrite) the call before and
+    // after; number -1 skips the call, leaving the return value the tracer set.
+    let nr = crate::proc::ptrace::syscall_entry(thread, ctx);
+    let restart = match nr {
+        crate::proc::ptrace::SKIP_SYSCALL => None,
+        n => dispatch_call(thread, ctx, Some(n)),
+    };
+    if thread.trace.syscall_stops() {
+        crate::proc::ptrace::syscall_exit(thread, ctx, nr);
+    }
+    restart
+}
+
+/// Runs one system call; `nr` overrides the number in the registers (a tracer's choice).
+fn dispatch_call(thread: &Arc<Thread>, ctx: &mut UserContext, nr: Option<usize>) -> Option<u64> {
     let (n, a) = ctx.syscall_args();
+    let n = nr.unwrap_or(n);
     let mut c = Call { thread, ctx, a };
     let r = match process::seccomp_on_entry(&mut c, n) {
         None => handle(n, &mut c),

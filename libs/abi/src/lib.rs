@@ -18,6 +18,7 @@ pub mod limits;
 pub mod mman;
 pub mod poll;
 pub mod prctl;
+pub mod ptrace;
 pub mod resource;
 pub mod sched;
 pub mod signal;

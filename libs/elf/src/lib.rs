@@ -263,6 +263,9 @@ pub struct StackImage {
     pub sp: u64,
     pub argv_ptr: u64,
     pub envp_ptr: u64,
+    /// The auxiliary vector as (key, value) words up to and including AT_NULL
+    /// (/proc/PID/auxv).
+    pub auxv: Vec<u8>,
 }
 
 /// Builds the initial stack as Linux's `copy_strings` and `create_elf_tables` do.
@@ -365,6 +368,10 @@ pub fn build_initial_stack(
         put(platform_addr, platform);
     }
     put(random_addr, &random);
+    let auxv_bytes: Vec<u8> = auxv
+        .iter()
+        .flat_map(|&(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes()))
+        .collect();
     let mut table: Vec<u64> = Vec::with_capacity(words);
     table.push(argv.len() as u64);
     table.extend(arg_pos.iter().map(|&p| addr_of(p)));
@@ -385,6 +392,7 @@ pub fn build_initial_stack(
         sp,
         argv_ptr,
         envp_ptr,
+        auxv: auxv_bytes,
     })
 }
 

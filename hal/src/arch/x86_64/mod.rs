@@ -3,9 +3,11 @@
 pub(crate) mod apic;
 mod boot;
 pub(crate) mod cpu;
+pub(crate) mod debugreg;
 mod gdt;
 pub(crate) mod mmu;
 pub(crate) mod nmi;
+pub(crate) mod regs;
 pub(crate) mod serial;
 pub(crate) mod signal;
 pub(crate) mod switch;

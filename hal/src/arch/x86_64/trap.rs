@@ -59,6 +59,9 @@ pub struct FaultRecord {
 
 const PAGE_FAULT: u8 = 14;
 const GENERAL_PROTECTION: u8 = 13;
+const DEBUG: u8 = 1;
+/// RFLAGS.RF: the next instruction breakpoint check is skipped once.
+const RF: u64 = 1 << 16;
 const NMI: usize = 2;
 const PF_PRESENT: u64 = 1;
 const PF_WRITE: u64 = 2;
@@ -109,7 +112,7 @@ fn decode(vector: u8, error: u64, cr2: u64) -> (Exception, FaultRecord) {
     (reason, record)
 }
 
-const RFLAGS_USER_MASK: u64 = 0xcd5 | (1 << 10) | (1 << 18) | (1 << 21); // CF PF AF ZF SF TF DF OF AC ID
+const RFLAGS_USER_MASK: u64 = 0xcd5 | (1 << 8) | RF | (1 << 18) | (1 << 21); // CF PF AF ZF SF TF DF OF RF AC ID
 
 impl PerCpu {
     pub const fn new(cpu_id: u64) -> PerCpu {
@@ -232,6 +235,17 @@ impl UserContext {
             apic::handle_interrupt(vector);
             return ReturnReason::Interrupt;
         }
+        if vector == DEBUG {
+            let (reason, record) = decode(vector, self.error, self.cr2);
+            let fired = super::debugreg::take_dr6();
+            if fired & 0xf != 0 {
+                // An instruction breakpoint faults before the instruction: RF lets it run once.
+                self.rflags |= RF;
+                let hits = (fired & 0xf) as u8;
+                return ReturnReason::Exception(Exception::HardwareBreakpoint { hits }, record);
+            }
+            return ReturnReason::Exception(reason, record);
+        }
         let (reason, record) = decode(vector, self.error, self.cr2);
         ReturnReason::Exception(reason, record)
     }
@@ -342,6 +356,14 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
     let vector = frame.vector as u8;
     if vector >= 32 {
         apic::handle_interrupt(vector);
+        return;
+    }
+    if vector == DEBUG {
+        // A user watchpoint hit by the kernel's own access to user memory (a copy to or from
+        // user space): nothing to report, as the access is the kernel's; RF lets a faulting
+        // instruction breakpoint go on.
+        super::debugreg::take_dr6();
+        frame.rflags |= RF;
         return;
     }
     if vector == PAGE_FAULT {

@@ -378,13 +378,17 @@ impl FpuState {
     }
 
     /// The whole standard-format XSAVE image (NT_X86_XSTATE, core dumps), with components in
-    /// their initial state filled in and `sw_reserved` describing the image (FP_XSTATE_MAGIC1,
-    /// sizes, XCR0: gdb reads XCR0 there), as Linux's copy_xstate_to_uabi_buf does. Its length
-    /// is the image size for this CPU (512 without XSAVE, and then no `sw_reserved`).
+    /// their initial state filled in and `sw_reserved` as Linux's copy_xstate_to_uabi_buf
+    /// writes it: XCR0 in its first word (gdb reads it there), the rest zero. Not the signal
+    /// frame's `_fpx_sw_bytes`. Its length is the image size for this CPU (512 without XSAVE,
+    /// and then no `sw_reserved`).
     pub fn xsave_image(&self) -> Vec<u8> {
         let mut img = self.normalised();
         if uses_xsave() {
-            put_sw_bytes(&mut img);
+            if let Some(r) = img.get_mut(SW_RESERVED_OFF..SW_RESERVED_OFF + 48) {
+                r.fill(0);
+                r[..8].copy_from_slice(&xfeatures().to_le_bytes());
+            }
         }
         img
     }

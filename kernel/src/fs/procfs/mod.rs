@@ -2,6 +2,7 @@
 //! plumbing (which node a name leads to, inode numbers, modes, directory listings); the
 //! text of the files is made in sys.rs (system-wide, /proc/sys) and pid.rs (/proc/PID).
 
+mod mem;
 mod net;
 mod pid;
 mod sys;
@@ -166,7 +167,7 @@ impl ProcInode {
         let s = match self.node {
             Node::Sys(f) => sys_content(f),
             Node::PidFile(pid, f) => {
-                if matches!(f, PidFile::Environ | PidFile::Maps) {
+                if matches!(f, PidFile::Environ | PidFile::Maps | PidFile::Auxv) {
                     check_inspect(pid)?;
                 }
                 return pid_content(pid, f);
@@ -293,7 +294,14 @@ impl Inode for ProcInode {
             FileType::Directory => S_IFDIR | 0o555,
             FileType::Symlink => S_IFLNK | 0o777,
             _ if matches!(self.node, Node::PidFile(_, PidFile::Comm)) => S_IFREG | 0o644,
-            _ if matches!(self.node, Node::PidFile(_, PidFile::Environ)) => S_IFREG | 0o400,
+            _ if matches!(
+                self.node,
+                Node::PidFile(_, PidFile::Environ | PidFile::Auxv)
+            ) =>
+            {
+                S_IFREG | 0o400
+            }
+            _ if matches!(self.node, Node::PidFile(_, PidFile::Mem)) => S_IFREG | 0o600,
             _ if matches!(self.node, Node::Sysctl(i) if sysctl_setter(i).is_some()) => {
                 S_IFREG | 0o644
             }
@@ -326,6 +334,9 @@ impl Inode for ProcInode {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
+        if let Node::PidFile(pid, PidFile::Mem) = self.node {
+            return mem::read(pid, offset, buf);
+        }
         let c = self.content()?;
         let off = (offset as usize).min(c.len());
         let n = buf.len().min(c.len() - off);
@@ -341,8 +352,9 @@ impl Inode for ProcInode {
         }
     }
 
-    fn write_at(&self, _offset: u64, buf: &[u8]) -> KResult<usize> {
+    fn write_at(&self, offset: u64, buf: &[u8]) -> KResult<usize> {
         match self.node {
+            Node::PidFile(pid, PidFile::Mem) => mem::write(pid, offset, buf),
             // Renaming a thread: only within the writer's own thread group.
             Node::PidFile(pid, PidFile::Comm) => {
                 let p = process(pid)?;

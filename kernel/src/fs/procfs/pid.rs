@@ -27,6 +27,8 @@ pub(super) enum PidFile {
     Mountinfo,
     Comm,
     Environ,
+    Auxv,
+    Mem,
 }
 
 pub(super) const PID_FILES: &[(&[u8], PidFile)] = &[
@@ -42,6 +44,8 @@ pub(super) const PID_FILES: &[(&[u8], PidFile)] = &[
     (b"mountinfo", PidFile::Mountinfo),
     (b"comm", PidFile::Comm),
     (b"environ", PidFile::Environ),
+    (b"auxv", PidFile::Auxv),
+    (b"mem", PidFile::Mem),
 ];
 
 pub(super) fn process(pid: i32) -> KResult<Arc<Process>> {
@@ -117,6 +121,11 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
     let threads = p.live_threads();
     let state = if zombie {
         'Z'
+    } else if threads
+        .iter()
+        .any(|t| t.trace.state.lock().stopped.is_some())
+    {
+        't'
     } else if p.stop.lock().stopped.is_some() {
         'T'
     } else if threads
@@ -130,6 +139,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
     let state_name = match state {
         'Z' => "zombie",
         'T' => "stopped",
+        't' => "tracing stop",
         'R' => "running",
         _ => "sleeping",
     };
@@ -149,6 +159,9 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
     Ok(match f {
         PidFile::Cmdline => p.cmdline.lock().clone(),
         PidFile::Environ => p.environ.lock().clone(),
+        PidFile::Auxv => p.auxv.lock().clone(),
+        // Read through `mem::read` at the address; as a whole it has no contents.
+        PidFile::Mem => Vec::new(),
         PidFile::Comm => format!("{}\n", comm(&p)).into_bytes(),
         PidFile::Stat => {
             let (u, sy) = p.cpu_times();
@@ -190,7 +203,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                 }
             }
             format!(
-                "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{}\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\nSigQ:\t0/4096\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+                "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{}\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\nSigQ:\t0/4096\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
                 comm(&p),
                 p.fs.lock().umask,
                 state,
@@ -198,6 +211,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                 pid,
                 pid,
                 p.ppid(),
+                leader.map_or(0, |t| crate::proc::ptrace::tracer_pid(t)),
                 cr.uid,
                 cr.euid,
                 cr.suid,

@@ -1,7 +1,8 @@
 //! pkey_alloc, pkey_free, pkey_mprotect: memory protection keys, answered as Linux answers
-//! on a CPU whose protection keys are off (no OSPKE). Lintel does not turn them on (hal keeps
-//! no key-rights register in the thread state), so there is one key, 0, which can never be
-//! handed out: the first pkey_alloc takes it and fails to set its access rights (EINVAL)
+//! on a CPU whose protection keys are off (no OSPKE). hal does turn PKU on where the CPU has
+//! it (CR4.PKE, PKRU in each thread's XSAVE image, at Linux's initial rights), but no page
+//! gets a key other than 0 yet (the page-table key bits and the per-process allocation map
+//! are the missing part), so there is one key, 0, which can never be handed out: the first pkey_alloc takes it and fails to set its access rights (EINVAL)
 //! without giving it back; later ones find no key (ENOSPC). pkey_free finds nothing
 //! allocated (EINVAL), and pkey_mprotect is mprotect for key -1 and EINVAL for any other.
 

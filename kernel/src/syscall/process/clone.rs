@@ -313,10 +313,18 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     if flags & CLONE_CHILD_CLEARTID != 0 {
         *child.clear_child_tid.lock() = a.ctid;
     }
+    let event = trace_child(c, &child, flags, a.exit_signal as u32);
     process::start_thread(child, ctx, FpuState::save_current());
+    if let Some(ev) = event {
+        process::ptrace::event(c.thread, c.ctx, ev, id as u64);
+    }
     if vfork {
         cp.vfork_done
             .wait_until(|| (*cp.vfork_released.lock() || c.thread.must_exit()).then_some(()));
+        if c.thread.trace.is_traced() {
+            let ev = lintel_abi::ptrace::PTRACE_EVENT_VFORK_DONE;
+            process::ptrace::event(c.thread, c.ctx, ev, id as u64);
+        }
     }
     ok(id as usize)
 }
@@ -344,4 +352,36 @@ fn drop_pidfd(c: &Call, pidfd: Option<NewPidFd>) {
     if let Some((fd, ..)) = pidfd {
         let _ = c.thread.proc_ref().files.lock().close(fd);
     }
+}
+
+/// A traced parent's tracer takes the child at birth when it asked for this kind of child
+/// (TRACEFORK, TRACEVFORK, TRACECLONE) or the caller passed CLONE_PTRACE; returns the event
+/// the parent then reports.
+fn trace_child(
+    c: &Call,
+    child: &Arc<process::Thread>,
+    flags: usize,
+    exit_signal: u32,
+) -> Option<u32> {
+    use lintel_abi::ptrace::*;
+    let me = c.thread;
+    let tracer = me.trace.tracer()?;
+    let ev = if flags & CLONE_VFORK != 0 {
+        PTRACE_EVENT_VFORK
+    } else if exit_signal != signal::SIGCHLD {
+        PTRACE_EVENT_CLONE
+    } else {
+        PTRACE_EVENT_FORK
+    };
+    let (options, seized) = {
+        let st = me.trace.state.lock();
+        (st.options, st.seized)
+    };
+    let wanted = options & (1 << ev) != 0;
+    if flags & CLONE_UNTRACED != 0 || !(wanted || flags & CLONE_PTRACE != 0) {
+        return None;
+    }
+    process::ptrace::attach(child, &tracer, seized, options);
+    child.trace.state.lock().born_traced = true;
+    wanted.then_some(ev)
 }

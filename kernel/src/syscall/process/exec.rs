@@ -37,6 +37,31 @@ pub fn execve(c: &mut Call, kind: ExecFrom) -> SysResult {
         return Err(Errno::ENOENT);
     }
     let follow = flags & lintel_abi::fcntl::AT_SYMLINK_NOFOLLOW == 0;
+    let old_tid = c.thread.tid();
     crate::exec::execve(c.thread, c.ctx, dirfd, path, argv, envp, follow)?;
+    exec_trap(c, old_tid);
     Ok(Ret::NoReturn)
+}
+
+/// A traced program that has exec'd stops: PTRACE_EVENT_EXEC (message: the tid it had) when
+/// the tracer asked for it, else an ordinary SIGTRAP (not under SEIZE).
+fn exec_trap(c: &mut Call, old_tid: i32) {
+    use crate::proc::ptrace;
+    let t = c.thread;
+    if !t.trace.is_traced() {
+        return;
+    }
+    if ptrace::event(
+        t,
+        c.ctx,
+        lintel_abi::ptrace::PTRACE_EVENT_EXEC,
+        old_tid as u64,
+    ) {
+        return;
+    }
+    if !t.trace.state.lock().seized {
+        let p = t.process();
+        let sig = crate::proc::signal::SIGTRAP;
+        crate::proc::send_simple(&p, Some(t), sig, crate::proc::signal::SI_USER, Some(&p));
+    }
 }

@@ -10,6 +10,8 @@ mod pgrp;
 mod pid;
 mod pidfd;
 mod prctl;
+mod ptrace;
+mod ptrace_regs;
 mod rlimit;
 mod rseq;
 mod rusage;
@@ -31,6 +33,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     pid::SYSCALLS,
     pidfd::SYSCALLS,
     prctl::SYSCALLS,
+    ptrace::SYSCALLS,
     rlimit::SYSCALLS,
     rseq::SYSCALLS,
     rusage::SYSCALLS,

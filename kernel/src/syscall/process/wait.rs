@@ -54,6 +54,10 @@ enum Event {
     Exited(i32),
     Stopped(u32),
     Continued,
+    /// A ptrace stop, with its whole wait status.
+    Traced(i32),
+    /// A traced thread that is not our child ended (its parent reaps it).
+    TraceExited(i32),
 }
 
 impl Event {
@@ -63,6 +67,7 @@ impl Event {
             Event::Exited(st) => st,
             Event::Stopped(sig) => ((sig as i32) << 8) | 0x7f,
             Event::Continued => 0xffff,
+            Event::Traced(st) | Event::TraceExited(st) => st,
         }
     }
 }
@@ -75,12 +80,42 @@ fn wait_event(
     which: Which,
     options: usize,
     exited: bool,
-) -> KResult<Option<(Arc<Process>, Event)>> {
+) -> KResult<Option<(Arc<Process>, i32, Event)>> {
     let me = c.thread.process();
     let th = c.thread.clone();
     me.child_event.wait_until(|| {
-        let kids = me.children.lock().clone();
         let mut any = false;
+        // Tracees first: the tracer sees their stops before any parent does.
+        for t in process::ptrace::tracees_of(&me) {
+            let p = t.process();
+            let hit = match which {
+                Which::Pid(pid) => t.tid() == pid,
+                _ => matches(&p, which),
+            };
+            if !hit {
+                continue;
+            }
+            any = true;
+            let mut st = t.trace.state.lock();
+            let Some(rep) = st.report else { continue };
+            let exit = rep & process::ptrace::EXITED_MARK != 0;
+            if exit && !exited {
+                continue;
+            }
+            if options & WNOWAIT == 0 {
+                st.report = None;
+            }
+            drop(st);
+            if exit {
+                if options & WNOWAIT == 0 {
+                    process::ptrace::detach(&t, 0);
+                }
+                let status = rep & !process::ptrace::EXITED_MARK;
+                return Some(Ok(Some((p, t.tid(), Event::TraceExited(status)))));
+            }
+            return Some(Ok(Some((p, t.tid(), Event::Traced(rep)))));
+        }
+        let kids = me.children.lock().clone();
         // A "clone" child reports to its parent with a signal other than SIGCHLD: __WCLONE
         // waits only for those, __WALL for all, and neither only for ordinary children.
         let kind_ok = |k: &Process| {
@@ -91,7 +126,7 @@ fn wait_event(
             any = true;
             if let Some(st) = *k.exit_status.lock() {
                 if exited {
-                    return Some(Ok(Some((k.clone(), Event::Exited(st)))));
+                    return Some(Ok(Some((k.clone(), k.pid, Event::Exited(st)))));
                 }
                 continue;
             }
@@ -109,7 +144,7 @@ fn wait_event(
                 if options & WNOWAIT == 0 {
                     stop.report = None;
                 }
-                return Some(Ok(Some((k.clone(), ev))));
+                return Some(Ok(Some((k.clone(), k.pid, ev))));
             }
         }
         if !any {
@@ -139,7 +174,7 @@ pub fn wait4(c: &mut Call) -> SysResult {
         p if p < 0 => Which::Pgid(p.checked_neg().ok_or(Errno::ESRCH)?),
         p => Which::Pid(p),
     };
-    let Some((child, ev)) = wait_event(c, which, options, true)? else {
+    let Some((child, id, ev)) = wait_event(c, which, options, true)? else {
         return ok(0);
     };
     if status_p != 0 {
@@ -151,7 +186,7 @@ pub fn wait4(c: &mut Call) -> SysResult {
     if let Event::Exited(_) = ev {
         process::reap(&c.thread.process(), &child);
     }
-    ok(child.pid as usize)
+    ok(id as usize)
 }
 
 /// An option bit no caller can pass (waitid refuses unknown bits before it is added): the wait
@@ -194,17 +229,20 @@ pub fn waitid(c: &mut Call) -> SysResult {
         return Err(Errno::EAGAIN);
     }
     let mut info = [0u8; 128];
-    if let Some((child, ev)) = &found {
+    if let Some((child, id, ev)) = &found {
         let (code, status) = match *ev {
-            Event::Exited(st) if st & 0x7f == 0 => (CLD_EXITED, (st >> 8) & 0xff),
-            Event::Exited(st) => (CLD_KILLED, st & 0x7f),
+            Event::Exited(st) | Event::TraceExited(st) if st & 0x7f == 0 => {
+                (CLD_EXITED, (st >> 8) & 0xff)
+            }
+            Event::Exited(st) | Event::TraceExited(st) => (CLD_KILLED, st & 0x7f),
+            Event::Traced(st) => (lintel_abi::signal::CLD_TRAPPED, (st >> 8) & 0xff),
             Event::Stopped(sig) => (signal::CLD_STOPPED, sig as i32),
             Event::Continued => (signal::CLD_CONTINUED, signal::SIGCONT as i32),
         };
         let uid = child.cred.lock().uid;
         info[0..4].copy_from_slice(&(signal::SIGCHLD as i32).to_le_bytes());
         info[8..12].copy_from_slice(&code.to_le_bytes());
-        info[16..20].copy_from_slice(&child.pid.to_le_bytes());
+        info[16..20].copy_from_slice(&id.to_le_bytes());
         info[20..24].copy_from_slice(&uid.to_le_bytes());
         info[24..28].copy_from_slice(&status.to_le_bytes());
         let (u, s) = child.cpu_times();
@@ -214,7 +252,7 @@ pub fn waitid(c: &mut Call) -> SysResult {
     if infop != 0 {
         uaccess::write_bytes(infop, &info)?;
     }
-    if let Some((child, ev)) = found {
+    if let Some((child, _, ev)) = found {
         if rusage_p != 0 {
             uaccess::write_bytes(rusage_p, &child_rusage(&child))?;
         }

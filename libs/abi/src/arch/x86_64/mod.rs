@@ -7,6 +7,7 @@ pub mod ipc;
 pub mod mman;
 pub mod poll;
 pub mod prctl;
+pub mod ptrace;
 pub mod signal;
 pub mod socket;
 pub mod stat;
