@@ -165,6 +165,26 @@ pub fn read_iovecs(addr: usize, count: usize) -> KResult<Vec<(usize, usize)>> {
     Ok(v)
 }
 
+/// How much of [addr, addr+len) lies in writable mappings, from `addr` on. Streams (pipes,
+/// ttys, sockets) consume what they read, so a read asks first how much the caller can take:
+/// Linux copies straight into the user buffer and keeps what did not fit, which a read into a
+/// kernel buffer can only match by not taking more than the user buffer holds.
+pub fn writable_prefix(addr: usize, len: usize) -> usize {
+    let Some(mm) = crate::mm::Mm::active() else {
+        return len;
+    };
+    let m = mm.inner.lock();
+    let end = addr.saturating_add(len);
+    let mut a = addr;
+    while a < end {
+        match m.find(a) {
+            Some(v) if v.prot.write => a = v.end,
+            _ => break,
+        }
+    }
+    a.min(end) - addr
+}
+
 /// Copies `data` to user memory up to the first inaccessible page: Ok(bytes copied), or
 /// EFAULT when not even the first byte could be written (Linux's short-copy semantics).
 pub fn write_bytes_partial(addr: usize, data: &[u8]) -> KResult<usize> {

@@ -106,6 +106,10 @@ int main(void) {
     CHECK_ERR(syscall(SYS_munmap, 0xffff800000000000UL, PAGE), EINVAL);
     CHECK_ERR(syscall(SYS_mprotect, p + 1, PAGE, PROT_READ), EINVAL);
     CHECK_ERR(syscall(SYS_mprotect, p, PAGE, 0x1000), EINVAL); /* unknown PROT bit */
+    /* An empty range succeeds before the bits are looked at; both growth directions never. */
+    CHECK(syscall(SYS_mprotect, p, 0, 0x1000) == 0);
+    CHECK_ERR(syscall(SYS_mprotect, p + 1, 0, PROT_READ), EINVAL);
+    CHECK_ERR(syscall(SYS_mprotect, p, 0, PROT_READ | PROT_GROWSDOWN | PROT_GROWSUP), EINVAL);
 
     /* munmap of a range with nothing mapped succeeds; mprotect there fails with ENOMEM. */
     unsigned char *hole = mmap(NULL, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -151,7 +151,18 @@ pub(in crate::syscall) fn read_into(
                 }
                 continue;
             }
-            None => f.read(&mut k)?,
+            None => {
+                // A stream keeps what the user buffer cannot take (see writable_prefix).
+                let room = uaccess::writable_prefix(buf + total, want);
+                if room == 0 && want > 0 {
+                    return if total > 0 {
+                        Ok(total)
+                    } else {
+                        Err(Errno::EFAULT)
+                    };
+                }
+                f.read(&mut k[..room])?
+            }
         };
         let m = match uaccess::write_bytes_partial(buf + total, &k[..n]) {
             Ok(m) => m,

@@ -9,6 +9,7 @@ use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
+use lintel_abi::mman::{PROT_GROWSDOWN, PROT_GROWSUP};
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented("mprotect", mprotect, "")];
@@ -21,8 +22,11 @@ pub fn mprotect(c: &mut Call) -> SysResult {
 /// mprotect, and pkey_mprotect with `pkey` (-1: none). Without protection keys no key is
 /// ever allocated, so any other key is EINVAL (do_mprotect_pkey's mm_pkey_is_allocated).
 pub fn do_mprotect(c: &mut Call, addr: usize, len: usize, prot: usize, pkey: i32) -> SysResult {
-    let prot = prot_of(prot)?;
-    if !addr.is_multiple_of(PAGE) {
+    // Linux's order: both growth directions, alignment and an empty range are judged before
+    // the protection bits, so mprotect(addr, 0, junk) succeeds.
+    if prot & (PROT_GROWSDOWN | PROT_GROWSUP) == PROT_GROWSDOWN | PROT_GROWSUP
+        || !addr.is_multiple_of(PAGE)
+    {
         return Err(Errno::EINVAL);
     }
     if len == 0 {
@@ -31,6 +35,7 @@ pub fn do_mprotect(c: &mut Call, addr: usize, len: usize, prot: usize, pkey: i32
     let end = page_up(len)
         .and_then(|l| addr.checked_add(l))
         .ok_or(Errno::ENOMEM)?;
+    let prot = prot_of(prot)?;
     if end > USER_END {
         return Err(Errno::ENOMEM);
     }
