@@ -1,10 +1,11 @@
 /* ptrace basics: TRACEME and the stop its SIGSTOP makes, PEEKDATA/POKEDATA, PEEKUSER and
- * GETREGS agreeing, SETREGS, GETREGSET/GETFPREGS (and the XSAVE regset), GETSIGINFO, PEEKSIGINFO, signal suppression
+ * GETREGS agreeing, SETREGS, GETREGSET/GETFPREGS (and the XSAVE regset), ARCH_PRCTL, GETSIGINFO, PEEKSIGINFO, signal suppression
  * and injection on CONT, ATTACH/DETACH with TracerPid in /proc/PID/status, SEIZE, KILL,
  * /proc/PID/auxv and /proc/PID/mem, the errors (EPERM, ESRCH, EINVAL, EIO), and tracer exit
  * (detach, or EXITKILL killing). */
 #define _GNU_SOURCE
 #include "ptrace_test.h"
+#include <asm/prctl.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -128,6 +129,17 @@ static void t_regs(void) {
     CHECK_OK(ptrace(PTRACE_SETREGSET, pid, (void *)NT_X86_XSTATE, &iov));
     iov.iov_len = 512;
     CHECK_ERR(ptrace(PTRACE_SETREGSET, pid, (void *)NT_X86_XSTATE, &iov), EFAULT);
+    /* ARCH_PRCTL: the FS base as GETREGS shows it; a GS base set through it shows there. */
+    unsigned long fsb = 0;
+    CHECK_OK(ptrace(PTRACE_ARCH_PRCTL, pid, &fsb, (void *)ARCH_GET_FS));
+    CHECK(fsb == r.fs_base);
+    CHECK_OK(ptrace(PTRACE_ARCH_PRCTL, pid, (void *)0x12345000, (void *)ARCH_SET_GS));
+    struct user_regs_struct r3;
+    CHECK_OK(ptrace(PTRACE_GETREGS, pid, 0, &r3));
+    CHECK(r3.gs_base == 0x12345000);
+    CHECK_OK(ptrace(PTRACE_ARCH_PRCTL, pid, (void *)r.gs_base, (void *)ARCH_SET_GS));
+    CHECK_ERR(ptrace(PTRACE_ARCH_PRCTL, pid, (void *)0x800000000000ul, (void *)ARCH_SET_FS), EPERM);
+    CHECK_ERR(ptrace(PTRACE_ARCH_PRCTL, pid, &fsb, (void *)0x1011), EINVAL);
     /* SETREGS round trip; POKEUSER of a general register. */
     CHECK_OK(ptrace(PTRACE_SETREGS, pid, 0, &r));
     CHECK_OK(ptrace(PTRACE_POKEUSER, pid, (void *)(8 * R12), (void *)0x4242));

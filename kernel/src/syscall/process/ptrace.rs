@@ -14,7 +14,7 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "ptrace",
     ptrace,
-    "no PTRACE_ARCH_PRCTL; register sets NT_PRSTATUS, NT_PRFPREG and the extended state (XSAVE image)",
+    "register sets NT_PRSTATUS, NT_PRFPREG and the XSAVE image; no SYSEMU, SINGLEBLOCK, GET/SET_THREAD_AREA or SECCOMP_GET_FILTER",
 )];
 
 pub fn ptrace(c: &mut Call) -> SysResult {

@@ -1,6 +1,6 @@
 //! ptrace's requests on a stopped tracee's registers and memory: PEEK/POKE of text, data and
 //! `struct user`, GETREGS/SETREGS, GETFPREGS/SETFPREGS, GETREGSET/SETREGSET (NT_PRSTATUS,
-//! NT_PRFPREG, NT_XSTATE) and GET_SYSCALL_INFO. The register layouts are hal's.
+//! NT_PRFPREG, NT_XSTATE), GET_SYSCALL_INFO and the architecture's own request. The register layouts are hal's.
 
 use crate::proc::ptrace::Stopped;
 use crate::proc::Thread;
@@ -76,6 +76,15 @@ pub fn request(_c: &mut Call, t: &Arc<Thread>, req: usize, addr: usize, data: us
         }
         PTRACE_GETREGSET | PTRACE_SETREGSET => regset(t, req == PTRACE_SETREGSET, addr, data),
         PTRACE_GET_SYSCALL_INFO => syscall_info(t, addr, data),
+        r if Some(r) == crate::syscall::arch::PTRACE_ARCH_REQUEST => {
+            let got = with_stopped(t, |s| {
+                crate::syscall::arch::ptrace_arch_request(data, addr, &mut s.regs)
+            })?;
+            if let Some(v) = got {
+                uaccess::write_u64(addr, v)?;
+            }
+            ok(0)
+        }
         _ => Err(Errno::EIO),
     }
 }
