@@ -351,6 +351,70 @@ static void reuse(void) {
     CHECK_OK(close(b));
 }
 
+/* UFFD_FEATURE_SIGBUS: a fault raises SIGBUS instead of waiting. UFFD_FEATURE_THREAD_ID and
+ * UFFD_FEATURE_EXACT_ADDRESS: the message names the thread and the byte. */
+static void features(void) {
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int fd = uffd_new(O_NONBLOCK);
+        struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURE_SIGBUS};
+        if (ioctl(fd, UFFDIO_API, &api) != 0 || !(api.features & UFFD_FEATURE_SIGBUS)) _exit(2);
+        char *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (uffd_register(fd, p, PG) != 0) _exit(3);
+        /* Kernel accesses fail instead. */
+        if (write(1, p, 1) != -1 || errno != EFAULT) _exit(4);
+        *(volatile char *)p = 1;
+        _exit(5);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS);
+
+    int fd = uffd_new(O_NONBLOCK);
+    struct uffdio_api api = {.api = UFFD_API,
+                             .features = UFFD_FEATURE_THREAD_ID | UFFD_FEATURE_EXACT_ADDRESS};
+    CHECK_OK(ioctl(fd, UFFDIO_API, &api));
+    char *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK_OK(uffd_register(fd, p, PG));
+    pthread_t th;
+    struct toucher t;
+    start(&th, &t, p + 123, 0);
+    struct uffd_msg m = next_msg(fd);
+    CHECK(m.arg.pagefault.address == (uintptr_t)(p + 123));
+    CHECK(m.arg.pagefault.feat.ptid > 0 && m.arg.pagefault.feat.ptid != (uint32_t)getpid());
+    struct uffdio_zeropage z = {.range = {(uintptr_t)p, PG}};
+    CHECK_OK(ioctl(fd, UFFDIO_ZEROPAGE, &z));
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECK(t.seen == 0);
+    CHECK_OK(close(fd));
+}
+
+/* A mapping moved by mremap leaves its userfaultfd. */
+static void moved(void) {
+    int fd = uffd_ready(O_NONBLOCK);
+    char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK_OK(uffd_register(fd, p, 2 * PG));
+    char *to = mmap(NULL, 2 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(to != MAP_FAILED);
+    char *q = mremap(p, 2 * PG, 2 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+    CHECK(q == to);
+    if (q != to) return;
+    CHECK(q[0] == 0 && q[PG] == 0);
+    struct uffdio_zeropage z = {.range = {(uintptr_t)q + PG, PG}};
+    CHECK_ERR(ioctl(fd, UFFDIO_ZEROPAGE, &z), ENOENT);
+    /* So does one moved by MREMAP_DONTUNMAP. */
+    p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK_OK(uffd_register(fd, p, PG));
+    q = mremap(p, PG, PG, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+    CHECK(q != MAP_FAILED && q != p);
+    if (q == MAP_FAILED) return;
+    CHECK(q[0] == 0);
+    z = (struct uffdio_zeropage){.range = {(uintptr_t)q, PG}};
+    CHECK_ERR(ioctl(fd, UFFDIO_ZEROPAGE, &z), ENOENT);
+    CHECK_OK(close(fd));
+}
+
 int main(void) {
     lt_sub("errors", errors, 10000);
     lt_sub("faults", faults, 20000);
@@ -358,5 +422,7 @@ int main(void) {
     lt_sub("signals", signals, 10000);
     lt_sub("forked", forked, 10000);
     lt_sub("reuse", reuse, 10000);
+    lt_sub("features", features, 10000);
+    lt_sub("moved", moved, 10000);
     DONE();
 }
