@@ -132,6 +132,16 @@ static void errors(void) {
     struct uffdio_range w = {(uintptr_t)q, 0};
     CHECK_ERR(ioctl(fd, UFFDIO_WAKE, &w), EINVAL);
     CHECK_OK(close(fd));
+    /* An answer that cannot be written enables nothing. */
+    fd = uffd_new(0);
+    struct uffdio_api *ro = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ro->api = UFFD_API;
+    CHECK_OK(mprotect(ro, PG, PROT_READ));
+    CHECK_ERR(ioctl(fd, UFFDIO_API, ro), EFAULT);
+    CHECK_ERR(ioctl(fd, UFFDIO_API, NULL), EFAULT);
+    api = (struct uffdio_api){.api = UFFD_API};
+    CHECK_OK(ioctl(fd, UFFDIO_API, &api));
+    CHECK_OK(close(fd));
     /* A blocking userfaultfd polls as an error: a fault may be woken before it is read. */
     fd = uffd_ready(0);
     pfd.fd = fd;

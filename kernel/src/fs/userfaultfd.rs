@@ -73,26 +73,28 @@ fn valid_range(start: u64, len: u64) -> KResult<(usize, usize)> {
 impl UserfaultFd {
     fn api(&self, arg: usize) -> KResult<usize> {
         let [api, features, _] = fields::<3>(arg)?;
-        let r = if api != UFFD_API {
-            Err(Errno::EINVAL)
-        } else {
-            self.ctx.api(features)
+        let report = |ok: bool| {
+            // Success reports the features and ioctls there are; failure zeroes the struct.
+            let out: [u64; 3] = if ok {
+                [
+                    UFFD_API,
+                    FEATURES,
+                    (1 << _UFFDIO_REGISTER) | (1 << _UFFDIO_UNREGISTER) | (1 << _UFFDIO_API),
+                ]
+            } else {
+                [0; 3]
+            };
+            let mut b = [0u8; 24];
+            for (i, w) in out.iter().enumerate() {
+                b[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+            }
+            uaccess::write_bytes(arg, &b)
         };
-        // Success reports the features and ioctls there are; failure zeroes the struct.
-        let out: [u64; 3] = match r {
-            Ok(()) => [
-                UFFD_API,
-                FEATURES,
-                (1 << _UFFDIO_REGISTER) | (1 << _UFFDIO_UNREGISTER) | (1 << _UFFDIO_API),
-            ],
-            Err(_) => [0; 3],
-        };
-        let mut b = [0u8; 24];
-        for (i, w) in out.iter().enumerate() {
-            b[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+        if api != UFFD_API {
+            report(false)?;
+            return Err(Errno::EINVAL);
         }
-        uaccess::write_bytes(arg, &b)?;
-        r.map(|()| 0)
+        self.ctx.api(features, report).map(|()| 0)
     }
 
     fn register(&self, arg: usize) -> KResult<usize> {

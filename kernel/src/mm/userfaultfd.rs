@@ -55,10 +55,14 @@ impl Uffd {
         })
     }
 
-    /// The UFFDIO_API handshake: once only, with known features.
-    pub fn api(&self, features: u64) -> KResult<()> {
+    /// The UFFDIO_API handshake: once only, with known features. `report` writes the answer
+    /// to user space before anything is enabled, so a failed write leaves the context as it
+    /// was, as on Linux.
+    pub fn api(&self, features: u64, report: impl FnOnce(bool) -> KResult<()>) -> KResult<()> {
+        let ok = !self.api_done() && features & !FEATURES == 0;
+        report(ok)?;
         let mut s = self.state.lock();
-        if s.api || features & !FEATURES != 0 {
+        if !ok || s.api {
             return Err(Errno::EINVAL);
         }
         s.api = true;
