@@ -202,6 +202,7 @@ fn map_elf(
                 may_write: false,
             },
             noreserve: false,
+            uffd: None,
         });
         end = end.max(stop);
     }
@@ -458,6 +459,7 @@ pub fn execve(
             shared: false,
             backing: Backing::Anon,
             noreserve: false,
+            uffd: None,
         });
         let base = layout.stack_top - image.bytes.len();
         m.write_bytes(base, &image.bytes)?;

@@ -83,6 +83,7 @@ pub fn map(m: &mut MmInner) -> KResult<usize> {
             shared: false,
             backing: Backing::Special(name),
             noreserve: false,
+            uffd: None,
         });
         for i in 0..pages {
             if let Some(f) = page(name, i) {

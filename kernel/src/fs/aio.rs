@@ -90,6 +90,7 @@ pub fn setup(mm: &Arc<Mm>, nr_events: usize) -> KResult<Arc<AioCtx>> {
             backing: Backing::Anon,
             // Linux's ring is an aio file's pages, never charged as private memory.
             noreserve: true,
+            uffd: None,
         });
         start
     };

@@ -20,6 +20,7 @@ pub mod procfs;
 pub mod signalfd;
 pub mod timerfd;
 pub mod tty;
+pub mod userfaultfd;
 pub mod xattr;
 
 use crate::proc::Thread;

@@ -4,6 +4,7 @@
 
 use super::vma::Backing;
 use super::{page_down, pagecache, FaultError, MmInner, PAGE};
+use lintel_abi::userfaultfd::UFFD_FEATURE_SIGBUS;
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::{Frame, Prot};
 
@@ -100,6 +101,15 @@ impl MmInner {
                 .map(page, f, Prot { write: false, ..p })
                 .map_err(|_| FaultError::NoMem)?;
             return Ok(());
+        }
+        if let (Backing::Anon, Some(u)) = (&vma.backing, &vma.uffd) {
+            if u.active() {
+                return Err(if u.has(UFFD_FEATURE_SIGBUS) {
+                    FaultError::Bus
+                } else {
+                    FaultError::Userfault
+                });
+            }
         }
         let frame = Frame::alloc().ok_or(FaultError::NoMem)?;
         if let Backing::File {

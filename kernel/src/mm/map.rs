@@ -38,7 +38,7 @@ impl MmInner {
     }
 
     /// Splits VMAs so that `at` is a boundary.
-    fn split_at(&mut self, at: usize) {
+    pub(super) fn split_at(&mut self, at: usize) {
         let Some(v) = self.find(at).cloned() else {
             return;
         };
@@ -113,6 +113,11 @@ impl MmInner {
                 && a.prot.read == b.prot.read
                 && a.prot.write == b.prot.write
                 && a.prot.exec == b.prot.exec
+                && match (&a.uffd, &b.uffd) {
+                    (None, None) => true,
+                    (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+                    _ => false,
+                }
         };
         let mut start = start;
         if let Some((&ps, prev)) = self.vmas.range(..start).next_back() {

@@ -3,8 +3,8 @@
 //!
 //! This file holds the address space itself (Mm, its layout and fork) and the types the rest
 //! of the kernel names. The work is in files nothing else names: map.rs (the VMA tree:
-//! find, map, unmap, protect), remap.rs (mremap), fault.rs (demand paging, copy-on-write).
-//! They add methods to MmInner, so callers reach them through the type and this file never
+//! find, map, unmap, protect), remap.rs (mremap), fault.rs (demand paging, copy-on-write),
+//! userfault.rs (userfaultfd registration, queued faults and fills). They add methods to MmInner, so callers reach them through the type and this file never
 //! imports them; that keeps it out of the cycles they join (fault.rs needs vdso.rs, map.rs
 //! the page cache).
 
@@ -23,6 +23,8 @@ pub mod pagecache;
 mod poke;
 mod remap;
 pub mod shared;
+mod userfault;
+pub mod userfaultfd;
 mod vma;
 
 pub use vma::{Backing, KernelMap, ShmMap, Vma};
@@ -91,6 +93,9 @@ pub enum FaultError {
     NoMem,
     /// File mapping beyond the end of the file (SIGBUS).
     Bus,
+    /// A missing page registered with a userfaultfd: a user-mode fault waits for its handler
+    /// (`MmInner::uffd_queue`), a fault in the kernel fails.
+    Userfault,
 }
 
 pub struct MmInner {
@@ -224,6 +229,10 @@ impl Mm {
             // The copy of the map costs heap in proportion to what user space mapped.
             kheap::check(p.vmas.len() * 2 * core::mem::size_of::<(usize, Vma)>())?;
             c.vmas = p.vmas.clone();
+            // Without UFFD_FEATURE_EVENT_FORK the child's memory is not registered.
+            for v in c.vmas.values_mut() {
+                v.uffd = None;
+            }
             let vmas: alloc::vec::Vec<Vma> = p.vmas.values().cloned().collect();
             for v in vmas {
                 // The list of mapped pages is as long as user space made it: count, then

@@ -120,6 +120,9 @@ impl MmInner {
         let mut nv = vma.slice(old, end);
         nv.start = dest;
         nv.end = dest + len;
+        // The moved range leaves its userfaultfd (without UFFD_FEATURE_EVENT_REMAP, as
+        // Linux).
+        nv.uffd = None;
         let mut pages = alloc::vec::Vec::new();
         self.aspace
             .for_each_mapped(old, end, |va, prot| pages.push((va, prot)));
@@ -148,6 +151,8 @@ impl MmInner {
         let mut nv = vma.slice(old, vma.end);
         nv.start = dest;
         nv.end = dest + new_len;
+        // A moved mapping leaves its userfaultfd (Linux without UFFD_FEATURE_EVENT_REMAP).
+        nv.uffd = None;
         let mut pages = alloc::vec::Vec::new();
         self.aspace
             .for_each_mapped(old, old + moved, |va, prot| pages.push((va, prot)));

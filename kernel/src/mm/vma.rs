@@ -61,6 +61,8 @@ pub struct Vma {
     pub backing: Backing,
     /// MAP_NORESERVE outside overcommit mode 2: not counted as committed memory.
     pub noreserve: bool,
+    /// The userfaultfd its missing pages are reported to (UFFDIO_REGISTER).
+    pub uffd: Option<Arc<super::userfaultfd::Uffd>>,
 }
 impl Vma {
     /// The part of this VMA in [s, e), with the file offset adjusted.

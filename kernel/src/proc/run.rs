@@ -62,6 +62,17 @@ fn exception_signal(e: Exception) -> (u32, i32, bool) {
     }
 }
 
+/// A user-mode fault on a missing page registered with a userfaultfd: reports it to the
+/// handler and sleeps until the page is resolved, the range woken, or a signal comes; the
+/// thread then returns to user mode and the instruction faults again if it must.
+fn user_fault_wait(thread: &Arc<Thread>, mm: &crate::mm::Mm, addr: usize, write: bool) {
+    let queued = mm.inner.lock().uffd_queue(addr, write, thread.tid() as u32);
+    if let Some((u, id)) = queued {
+        crate::fs::file::poll_notify();
+        u.wait(id);
+    }
+}
+
 pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
     thread.process().activate_mm();
     // A child its parent's tracer took at birth stops before its first instruction.
@@ -87,11 +98,14 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                     access == Access::Write,
                     access == Access::Exec,
                 );
+                if r == Err(FaultError::Userfault) {
+                    user_fault_wait(&thread, &mm, addr, access == Access::Write);
+                }
                 drop(mm);
                 *thread.last_fault.lock() = Some(record);
                 let addr = addr as u64;
                 match r {
-                    Ok(()) => {}
+                    Ok(()) | Err(FaultError::Userfault) => {}
                     Err(FaultError::Bus) => fault(&thread, SigInfo::fault(signal::SIGBUS, 2, addr)),
                     Err(FaultError::NoMem) => super::oom::on_user_fault(&thread),
                     Err(FaultError::AccErr) => {

@@ -25,6 +25,7 @@ pub mod signal;
 pub mod socket;
 pub mod stat;
 pub mod time;
+pub mod userfaultfd;
 pub mod wait;
 
 pub mod arch;

@@ -85,6 +85,7 @@ pub fn shmat(c: &mut Call) -> SysResult {
         backing: Backing::Shm(map),
         // The segment itself holds the memory, as Linux charges it at shmget.
         noreserve: true,
+        uffd: None,
     });
     ok(start)
 }

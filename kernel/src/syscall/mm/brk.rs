@@ -47,6 +47,7 @@ pub fn brk(c: &mut Call) -> SysResult {
             shared: false,
             backing: Backing::Anon,
             noreserve: false,
+            uffd: None,
         });
     } else if new_end < old_end {
         m.unmap(new_end, old_end);

@@ -112,6 +112,7 @@ pub fn mmap(c: &mut Call) -> SysResult {
         shared,
         backing,
         noreserve,
+        uffd: None,
     };
     if crate::mm::commit::charged(&vma) {
         check_commit(c, &m, len)?;

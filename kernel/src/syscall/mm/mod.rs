@@ -13,6 +13,7 @@ mod mremap;
 mod msync;
 mod pkey;
 mod process_vm;
+mod userfaultfd;
 
 use crate::proc::RLIMIT_AS;
 use crate::syscall::Call;
@@ -40,6 +41,7 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     process_vm::SYSCALLS,
     msync::SYSCALLS,
     pkey::SYSCALLS,
+    userfaultfd::SYSCALLS,
 ];
 
 /// Checks that [addr, addr+len) is page-aligned and fully mapped (ENOMEM otherwise).
