@@ -2,6 +2,8 @@
 //! and the check every system call passes first (`on_entry`). The filter rules and the
 //! interpreter are `lintel_seccomp`'s; this file applies their answers as Linux does.
 
+use super::seccomp_notify;
+use crate::fs::file::OpenFile;
 use crate::proc::signal::{killed_status, SigInfo};
 use crate::proc::{self as process, ptrace, Thread};
 use crate::syscall::Call;
@@ -13,6 +15,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use lintel_abi::arch::target::AUDIT_ARCH;
+use lintel_abi::fcntl::O_RDWR;
 use lintel_abi::ptrace::{PTRACE_O_SUSPEND_SECCOMP, PTRACE_O_TRACESECCOMP};
 use lintel_abi::signal::{SIGSYS, SIG_DFL};
 use lintel_abi::syscall_nr as nr;
@@ -22,7 +25,7 @@ use lintel_seccomp::*;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "seccomp",
     seccomp,
-    "strict and filter modes, every action but USER_NOTIF (no listener fds)",
+    "strict and filter modes, every action; user notification with RECV, SEND (CONTINUE), ID_VALID and ADDFD",
 )];
 
 pub const SECCOMP_MODE_STRICT: u8 = 1;
@@ -155,20 +158,34 @@ fn set_filter(c: &Call, flags: usize, args: usize) -> SysResult {
         return Err(Errno::EACCES);
     }
     let prog = read_program(args)?;
-    if flags & FLAG_NEW_LISTENER != 0 {
-        // User notification needs a listener file, which Lintel does not have yet.
-        crate::warn!("seccomp: SECCOMP_FILTER_FLAG_NEW_LISTENER is not supported");
-        return Err(Errno::EINVAL);
-    }
     let t = c.thread;
+    let notif = (flags & FLAG_NEW_LISTENER != 0)
+        .then(|| seccomp_notify::Notif::new(flags & FLAG_WAIT_KILLABLE_RECV != 0));
+    if notif.is_some() {
+        // The listener's fd and file come before anything changes (EMFILE, ENFILE).
+        let limit = crate::syscall::fs::nofile_limit(c);
+        p.files.lock().check_free(limit)?;
+        crate::syscall::fs::check_new_files(c, 0, 1)?;
+    }
     if !may_assign(t, SECCOMP_MODE_FILTER) {
         return Err(Errno::EINVAL);
     }
     let prev = t.seccomp.lock().clone();
-    let filter = Filter::push(prev, prog, flags & FLAG_LOG != 0).map_err(|e| match e {
-        FilterError::TooLong => Errno::ENOMEM,
-        FilterError::Invalid => Errno::EINVAL,
-    })?;
+    // One listener per filter chain (while its file is open).
+    if notif.is_some()
+        && prev.as_ref().is_some_and(|f| {
+            f.chain()
+                .any(|x| seccomp_notify::notif_of(x).is_some_and(|n| n.attached()))
+        })
+    {
+        return Err(Errno::EBUSY);
+    }
+    let listener = notif.clone().map(|n| n as lintel_seccomp::Listener);
+    let filter =
+        Filter::push_with(prev, prog, flags & FLAG_LOG != 0, listener).map_err(|e| match e {
+            FilterError::TooLong => Errno::ENOMEM,
+            FilterError::Invalid => Errno::EINVAL,
+        })?;
     if flags & FLAG_TSYNC != 0 {
         // Every other thread must have no filters or an ancestor of the new ones.
         let others: Vec<_> = p
@@ -194,9 +211,17 @@ fn set_filter(c: &Call, flags: usize, args: usize) -> SysResult {
             o.seccomp_mode.store(SECCOMP_MODE_FILTER, Ordering::Relaxed);
         }
     }
+    let file = notif.map(|n| seccomp_notify::Listener::new(n, &filter));
     *t.seccomp.lock() = Some(filter);
     t.seccomp_mode.store(SECCOMP_MODE_FILTER, Ordering::Relaxed);
-    ok(0)
+    match file {
+        // The listener fd is always close-on-exec.
+        Some(l) => {
+            let of = OpenFile::new(l, None, None, O_RDWR);
+            ok(crate::syscall::fs::install(c, of, true)?)
+        }
+        None => ok(0),
+    }
 }
 
 /// Runs before every system call of a thread under seccomp: None lets the call run (as `n`,
@@ -235,7 +260,8 @@ fn run_filters(c: &mut Call, n: &mut usize, recheck: bool) -> Option<SysResult> 
         instruction_pointer: c.ctx.ip(),
         args: c.a.map(|a| a as u64),
     };
-    let (ret, log) = filter.decide(&data);
+    let (ret, matched) = filter.decide_match(&data);
+    let log = matched.is_some_and(|f| f.log);
     let action = ret & SECCOMP_RET_ACTION_FULL;
     let value = ret & SECCOMP_RET_DATA;
     if log && action != SECCOMP_RET_ALLOW || action == SECCOMP_RET_LOG {
@@ -272,8 +298,11 @@ fn run_filters(c: &mut Call, n: &mut usize, recheck: bool) -> Option<SysResult> 
                 }
             }
         }
-        // No listener: the call fails.
-        SECCOMP_RET_USER_NOTIF => Some(Err(Errno::ENOSYS)),
+        // Without a listener (or after it was closed) the call fails with ENOSYS.
+        SECCOMP_RET_USER_NOTIF => match matched.and_then(|f| seccomp_notify::notif_of(f)) {
+            Some(n) => seccomp_notify::notify(t, n, data),
+            None => Some(Err(Errno::ENOSYS)),
+        },
         SECCOMP_RET_KILL_THREAD if t.proc_ref().live_threads().len() > 1 => {
             Some(end_thread(c, killed_status(SIGSYS)))
         }
