@@ -25,7 +25,7 @@ use lintel_seccomp::*;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "seccomp",
     seccomp,
-    "strict and filter modes, every action; user notification with RECV, SEND (CONTINUE), ID_VALID and ADDFD",
+    "strict and filter modes, every action: TRACE stops tracers with PTRACE_O_TRACESECCOMP, USER_NOTIF listeners with RECV, SEND, ID_VALID, ADDFD and poll; no /proc/sys/kernel/seccomp",
 )];
 
 pub const SECCOMP_MODE_STRICT: u8 = 1;
