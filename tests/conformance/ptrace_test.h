@@ -4,9 +4,35 @@
 #define PTRACE_TEST_H
 #include "lintel_test.h"
 #include <signal.h>
+#include <stdint.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef PTRACE_GET_SYSCALL_INFO
+#define PTRACE_GET_SYSCALL_INFO 0x420e
+#endif
+
+/* struct ptrace_syscall_info (older libc headers lack it). */
+struct sc_info {
+    uint8_t op;
+    uint8_t pad[3];
+    uint32_t arch;
+    uint64_t ip, sp;
+    union {
+        struct {
+            uint64_t nr, args[6];
+        } entry;
+        struct {
+            int64_t rval;
+            uint8_t is_error;
+        } exit;
+        struct {
+            uint64_t nr, args[6];
+            uint32_t ret_data;
+        } seccomp;
+    };
+};
 
 /* Forks a child that calls PTRACE_TRACEME, stops with SIGSTOP, then runs `body` and exits 0;
  * returns once the tracer has seen the stop. */
@@ -32,6 +58,13 @@ static inline int pt_si_code(pid_t pid, int *signo) {
     if (ptrace(PTRACE_GETSIGINFO, pid, 0, &si) != 0) return -1;
     if (signo) *signo = si.si_signo;
     return si.si_code;
+}
+
+/* Continues the tracee and returns the wait status of its next stop or exit (-1 on error). */
+static inline int pt_cont_wait(pid_t pid) {
+    int st = -1;
+    if (ptrace(PTRACE_CONT, pid, 0, 0) != 0 || waitpid(pid, &st, 0) != pid) return -1;
+    return st;
 }
 
 /* Continues the tracee and expects it to exit with `code`. */

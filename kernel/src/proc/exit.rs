@@ -43,6 +43,11 @@ pub fn thread_exit(t: &Arc<Thread>) {
         }
     }
     THREADS.lock().remove(&t.tid());
+    // The thread no longer uses its seccomp filters: a listener whose filter lost its last
+    // user reports POLLHUP.
+    if t.seccomp.lock().take().is_some() {
+        crate::fs::file::poll_notify();
+    }
     // Now gone for good: waiters on PI futexes it held take them over.
     crate::futex::pi::owner_exited(t.tid() as u32);
     {

@@ -196,9 +196,9 @@ pub fn dispatch(thread: &Arc<Thread>, ctx: &mut UserContext) -> Option<u64> {
 /// Runs one system call; `nr` overrides the number in the registers (a tracer's choice).
 fn dispatch_call(thread: &Arc<Thread>, ctx: &mut UserContext, nr: Option<usize>) -> Option<u64> {
     let (n, a) = ctx.syscall_args();
-    let n = nr.unwrap_or(n);
+    let mut n = nr.unwrap_or(n);
     let mut c = Call { thread, ctx, a };
-    let r = match process::seccomp_on_entry(&mut c, n) {
+    let r = match process::seccomp_on_entry(&mut c, &mut n) {
         None => handle(n, &mut c),
         Some(r) => r,
     };

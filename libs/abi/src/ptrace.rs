@@ -59,6 +59,7 @@ pub const PTRACE_PEEKSIGINFO_SHARED: u32 = 1;
 pub const PTRACE_SYSCALL_INFO_NONE: u8 = 0;
 pub const PTRACE_SYSCALL_INFO_ENTRY: u8 = 1;
 pub const PTRACE_SYSCALL_INFO_EXIT: u8 = 2;
+pub const PTRACE_SYSCALL_INFO_SECCOMP: u8 = 3;
 
 /// Regset note types (linux/elf.h).
 pub const NT_PRSTATUS: usize = 1;

@@ -8,6 +8,7 @@ extern crate alloc;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::any::Any;
 
 /// The errno a bad filter gets (EINVAL), kept as a plain error so the crate needs no ABI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -321,14 +322,30 @@ fn check_memory(insns: &[Insn]) -> Result<(), FilterError> {
     Ok(())
 }
 
+/// What a filter installed with SECCOMP_FILTER_FLAG_NEW_LISTENER carries for its listener
+/// (the kernel's notification queue, opaque here).
+pub type Listener = Arc<dyn Any + Send + Sync>;
+
 /// A thread's filters: the newest first, each pointing at the ones installed before it
 /// (shared with the threads and children that inherited them).
-#[derive(Debug)]
 pub struct Filter {
     pub prog: Program,
     /// SECCOMP_FILTER_FLAG_LOG: actions other than ALLOW are logged.
     pub log: bool,
     pub prev: Option<Arc<Filter>>,
+    /// SECCOMP_RET_USER_NOTIF from this filter goes to this listener.
+    pub listener: Option<Listener>,
+}
+
+impl core::fmt::Debug for Filter {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        f.debug_struct("Filter")
+            .field("prog", &self.prog)
+            .field("log", &self.log)
+            .field("prev", &self.prev)
+            .field("listener", &self.listener.is_some())
+            .finish()
+    }
 }
 
 impl Filter {
@@ -337,6 +354,16 @@ impl Filter {
         prev: Option<Arc<Filter>>,
         prog: Program,
         log: bool,
+    ) -> Result<Arc<Filter>, FilterError> {
+        Self::push_with(prev, prog, log, None)
+    }
+
+    /// `push` for a filter with a user-notification listener.
+    pub fn push_with(
+        prev: Option<Arc<Filter>>,
+        prog: Program,
+        log: bool,
+        listener: Option<Listener>,
     ) -> Result<Arc<Filter>, FilterError> {
         let mut total = prog.len() + 4;
         let mut f = prev.as_deref();
@@ -347,23 +374,40 @@ impl Filter {
         if total > MAX_INSNS_PER_PATH {
             return Err(FilterError::TooLong);
         }
-        Ok(Arc::new(Filter { prog, log, prev }))
+        Ok(Arc::new(Filter {
+            prog,
+            log,
+            prev,
+            listener,
+        }))
     }
 
     /// Runs every filter; the most restrictive answer wins (lowest action as a signed
     /// number, the first such among equals): (the answer, whether its filter asked to log).
     pub fn decide(self: &Arc<Self>, d: &SeccompData) -> (u32, bool) {
-        let mut best = (SECCOMP_RET_ALLOW, false);
+        let (r, m) = self.decide_match(d);
+        (r, m.is_some_and(|f| f.log))
+    }
+
+    /// `decide`, with the filter whose answer won (None when every filter allowed the call):
+    /// USER_NOTIF goes to that filter's listener.
+    pub fn decide_match(self: &Arc<Self>, d: &SeccompData) -> (u32, Option<&Arc<Filter>>) {
+        let mut best = (SECCOMP_RET_ALLOW, None);
         let mut f = Some(self);
         while let Some(x) = f {
             let r = x.prog.run(d);
             if ((r & SECCOMP_RET_ACTION_FULL) as i32) < ((best.0 & SECCOMP_RET_ACTION_FULL) as i32)
             {
-                best = (r, x.log);
+                best = (r, Some(x));
             }
             f = x.prev.as_ref();
         }
         best
+    }
+
+    /// This filter and the ones installed before it, newest first.
+    pub fn chain(self: &Arc<Self>) -> impl Iterator<Item = &Arc<Filter>> {
+        core::iter::successors(Some(self), |f| f.prev.as_ref())
     }
 
     /// Whether `other` is this filter or one installed before it (TSYNC may only move a
@@ -392,6 +436,7 @@ pub fn action_available(action: u32) -> bool {
             | SECCOMP_RET_KILL_THREAD
             | SECCOMP_RET_TRAP
             | SECCOMP_RET_ERRNO
+            | SECCOMP_RET_USER_NOTIF
             | SECCOMP_RET_TRACE
             | SECCOMP_RET_LOG
             | SECCOMP_RET_ALLOW

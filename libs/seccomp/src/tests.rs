@@ -165,3 +165,27 @@ fn total_length_is_bounded() {
         FilterError::TooLong
     );
 }
+
+#[test]
+fn the_winning_filter_is_named() {
+    let notif = || Program::new(vec![stmt(RET_K, SECCOMP_RET_USER_NOTIF)]).unwrap();
+    let allow = || Program::new(vec![stmt(RET_K, SECCOMP_RET_ALLOW)]).unwrap();
+    let l: Listener = Arc::new(7u32);
+    let f1 = Filter::push_with(None, notif(), false, Some(l)).unwrap();
+    let f2 = Filter::push(Some(f1.clone()), allow(), false).unwrap();
+    // The filter that gave the answer, not the newest.
+    let (r, m) = f2.decide_match(&data(1, 0));
+    assert_eq!(r, SECCOMP_RET_USER_NOTIF);
+    assert!(m.is_some_and(|m| Arc::ptr_eq(m, &f1) && m.listener.is_some()));
+    // Among equal answers, the newest filter's.
+    let f3 = Filter::push(Some(f2.clone()), notif(), false).unwrap();
+    assert!(f3
+        .decide_match(&data(1, 0))
+        .1
+        .is_some_and(|m| Arc::ptr_eq(m, &f3)));
+    // Every filter allowing: no filter named.
+    let f4 = Filter::push(None, allow(), false).unwrap();
+    assert!(f4.decide_match(&data(1, 0)).1.is_none());
+    assert_eq!(f3.chain().count(), 3);
+    assert!(action_available(SECCOMP_RET_USER_NOTIF));
+}

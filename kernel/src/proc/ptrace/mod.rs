@@ -5,8 +5,8 @@
 mod stop;
 
 pub use stop::{
-    event, exit_event, group_stop, signal_stop, start_stop, syscall_entry, syscall_exit, trap_stop,
-    SKIP_SYSCALL,
+    event, exit_event, group_stop, seccomp_stop, signal_stop, start_stop, syscall_entry,
+    syscall_exit, trap_stop, SKIP_SYSCALL,
 };
 
 use super::signal::SigInfo;
@@ -173,6 +173,11 @@ impl Tracee {
 
     pub fn options(&self) -> u32 {
         self.state.lock().options
+    }
+
+    /// Whether a traced thread's tracer set `option` (false when untraced).
+    pub fn has_option(&self, option: u32) -> bool {
+        self.is_traced() && self.options() & option != 0
     }
 
     /// The tracing process, if any.

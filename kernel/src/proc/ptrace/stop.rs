@@ -275,6 +275,32 @@ pub fn event(t: &Arc<Thread>, ctx: &mut UserContext, ev: u32, msg: u64) -> bool 
     true
 }
 
+/// PTRACE_EVENT_SECCOMP (a filter answered SECCOMP_RET_TRACE and the tracer set
+/// PTRACE_O_TRACESECCOMP): the tracer sees the call, with the filter's data as the event
+/// message, and may change its number and arguments. Returns the number to run; None skips
+/// the call with the return value the tracer left (-ENOSYS unless it set one), as when the
+/// number became negative or the thread was killed in the stop.
+pub fn seccomp_stop(t: &Arc<Thread>, ctx: &mut UserContext, nr: usize, data: u32) -> Option<usize> {
+    ctx.set_syscall_return((-(Errno::ENOSYS.0 as isize)) as usize);
+    t.trace.state.lock().eventmsg = data as u64;
+    let status = stop_status(SIGTRAP, PTRACE_EVENT_SECCOMP);
+    set_stop_info(t, Some(status));
+    let ended = stop(
+        t,
+        ctx,
+        status,
+        PTRACE_SYSCALL_INFO_SECCOMP,
+        nr as u64,
+        false,
+    )?;
+    if t.must_exit() {
+        return None;
+    }
+    // Linux reads the number back as an int.
+    let nr = ended.orig_nr as i32;
+    (nr >= 0).then_some(nr as usize)
+}
+
 /// PTRACE_EVENT_EXIT: the tracer sees the thread once more, its exit status in the event
 /// message, before it is gone.
 pub fn exit_event(t: &Arc<Thread>, ctx: &mut UserContext, status: i32) {

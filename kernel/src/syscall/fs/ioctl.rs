@@ -11,7 +11,7 @@ use lintel_abi::fcntl::*;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "ioctl",
     ioctl,
-    "terminal, pty, FIONREAD, FIONBIO, FIOASYNC (flag only: no SIGIO yet), socket SIOCGIF*/SIOCINQ/SIOCOUTQ and block-device size ioctls",
+    "terminal, pty, FIONREAD, FIONBIO, FIOASYNC (flag only: no SIGIO yet), socket SIOCGIF*/SIOCINQ/SIOCOUTQ, seccomp listener SECCOMP_IOCTL_NOTIF_* and block-device size ioctls",
 )];
 
 pub fn ioctl(c: &mut Call) -> SysResult {

@@ -16,6 +16,7 @@ mod rlimit;
 mod rseq;
 mod rusage;
 mod seccomp;
+mod seccomp_notify;
 mod wait;
 
 use crate::syscall::Syscall;

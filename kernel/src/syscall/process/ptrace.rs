@@ -29,6 +29,7 @@ pub fn ptrace(c: &mut Call) -> SysResult {
             if addr != 0 || options & !PTRACE_O_MASK != 0 {
                 return Err(Errno::EIO);
             }
+            check_options(c, options)?;
             return attach(c, pid, true, options);
         }
         _ => {}
@@ -80,6 +81,7 @@ pub fn ptrace(c: &mut Call) -> SysResult {
             if options & !PTRACE_O_MASK != 0 {
                 return Err(Errno::EINVAL);
             }
+            check_options(c, options)?;
             t.trace.state.lock().options = options;
             ok(0)
         }
@@ -119,6 +121,22 @@ pub fn ptrace(c: &mut Call) -> SysResult {
         }
         _ => ptrace_regs::request(c, &t, req, addr, data),
     }
+}
+
+/// Linux's check_ptrace_options: only a privileged tracer that is itself free of seccomp may
+/// suspend its tracee's filters (it could otherwise escape its own).
+fn check_options(c: &Call, options: u32) -> Result<(), Errno> {
+    if options & PTRACE_O_SUSPEND_SECCOMP == 0 {
+        return Ok(());
+    }
+    let me = c.thread;
+    if !me.proc_ref().capable(lintel_abi::capability::CAP_SYS_ADMIN)
+        || me.seccomp_mode.load(core::sync::atomic::Ordering::Relaxed) != 0
+        || me.trace.has_option(PTRACE_O_SUSPEND_SECCOMP)
+    {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
 }
 
 /// PTRACE_PEEKSIGINFO: copies queued siginfos (the thread's, or the process's with

@@ -199,19 +199,26 @@ fn syscall_info(t: &Thread, size: usize, out: usize) -> SysResult {
             s.regs.syscall_return(),
         ))
     })?;
+    let ret_data = t.trace.state.lock().eventmsg as u32;
     let mut b = [0u8; 88];
     b[0] = op;
     b[4..8].copy_from_slice(&lintel_abi::arch::target::AUDIT_ARCH.to_le_bytes());
     b[8..16].copy_from_slice(&ip.to_le_bytes());
     b[16..24].copy_from_slice(&sp.to_le_bytes());
     let total = match op {
-        PTRACE_SYSCALL_INFO_ENTRY => {
+        // The seccomp record is the entry one plus the filter's SECCOMP_RET_DATA.
+        PTRACE_SYSCALL_INFO_ENTRY | PTRACE_SYSCALL_INFO_SECCOMP => {
             b[24..32].copy_from_slice(&nr.to_le_bytes());
             for (i, a) in args.iter().enumerate() {
                 let o = 32 + i * 8;
                 b[o..o + 8].copy_from_slice(&(*a as u64).to_le_bytes());
             }
-            80
+            if op == PTRACE_SYSCALL_INFO_SECCOMP {
+                b[80..84].copy_from_slice(&ret_data.to_le_bytes());
+                84
+            } else {
+                80
+            }
         }
         PTRACE_SYSCALL_INFO_EXIT => {
             let rval = ret as i64;

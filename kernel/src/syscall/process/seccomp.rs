@@ -2,17 +2,21 @@
 //! and the check every system call passes first (`on_entry`). The filter rules and the
 //! interpreter are `lintel_seccomp`'s; this file applies their answers as Linux does.
 
+use super::seccomp_notify;
+use crate::fs::file::OpenFile;
 use crate::proc::signal::{killed_status, SigInfo};
-use crate::proc::{self as process, Thread};
-use crate::syscall::ok;
+use crate::proc::{self as process, ptrace, Thread};
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
+use crate::syscall::{ok, Ret};
 use crate::uaccess;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use lintel_abi::arch::target::AUDIT_ARCH;
+use lintel_abi::fcntl::O_RDWR;
+use lintel_abi::ptrace::{PTRACE_O_SUSPEND_SECCOMP, PTRACE_O_TRACESECCOMP};
 use lintel_abi::signal::{SIGSYS, SIG_DFL};
 use lintel_abi::syscall_nr as nr;
 use lintel_abi::{Errno, KResult};
@@ -21,7 +25,7 @@ use lintel_seccomp::*;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "seccomp",
     seccomp,
-    "strict and filter modes, every action but USER_NOTIF (no listener fds; TRACE acts as with no tracer)",
+    "strict and filter modes, every action: TRACE stops tracers with PTRACE_O_TRACESECCOMP, USER_NOTIF listeners with RECV, SEND, ID_VALID, ADDFD and poll; no /proc/sys/kernel/seccomp",
 )];
 
 pub const SECCOMP_MODE_STRICT: u8 = 1;
@@ -154,20 +158,34 @@ fn set_filter(c: &Call, flags: usize, args: usize) -> SysResult {
         return Err(Errno::EACCES);
     }
     let prog = read_program(args)?;
-    if flags & FLAG_NEW_LISTENER != 0 {
-        // User notification needs a listener file, which Lintel does not have yet.
-        crate::warn!("seccomp: SECCOMP_FILTER_FLAG_NEW_LISTENER is not supported");
-        return Err(Errno::EINVAL);
-    }
     let t = c.thread;
+    let notif = (flags & FLAG_NEW_LISTENER != 0)
+        .then(|| seccomp_notify::Notif::new(flags & FLAG_WAIT_KILLABLE_RECV != 0));
+    if notif.is_some() {
+        // The listener's fd and file come before anything changes (EMFILE, ENFILE).
+        let limit = crate::syscall::fs::nofile_limit(c);
+        p.files.lock().check_free(limit)?;
+        crate::syscall::fs::check_new_files(c, 0, 1)?;
+    }
     if !may_assign(t, SECCOMP_MODE_FILTER) {
         return Err(Errno::EINVAL);
     }
     let prev = t.seccomp.lock().clone();
-    let filter = Filter::push(prev, prog, flags & FLAG_LOG != 0).map_err(|e| match e {
-        FilterError::TooLong => Errno::ENOMEM,
-        FilterError::Invalid => Errno::EINVAL,
-    })?;
+    // One listener per filter chain (while its file is open).
+    if notif.is_some()
+        && prev.as_ref().is_some_and(|f| {
+            f.chain()
+                .any(|x| seccomp_notify::notif_of(x).is_some_and(|n| n.attached()))
+        })
+    {
+        return Err(Errno::EBUSY);
+    }
+    let listener = notif.clone().map(|n| n as lintel_seccomp::Listener);
+    let filter =
+        Filter::push_with(prev, prog, flags & FLAG_LOG != 0, listener).map_err(|e| match e {
+            FilterError::TooLong => Errno::ENOMEM,
+            FilterError::Invalid => Errno::EINVAL,
+        })?;
     if flags & FLAG_TSYNC != 0 {
         // Every other thread must have no filters or an ancestor of the new ones.
         let others: Vec<_> = p
@@ -193,76 +211,113 @@ fn set_filter(c: &Call, flags: usize, args: usize) -> SysResult {
             o.seccomp_mode.store(SECCOMP_MODE_FILTER, Ordering::Relaxed);
         }
     }
+    let file = notif.map(|n| seccomp_notify::Listener::new(n, &filter));
     *t.seccomp.lock() = Some(filter);
     t.seccomp_mode.store(SECCOMP_MODE_FILTER, Ordering::Relaxed);
-    ok(0)
+    match file {
+        // The listener fd is always close-on-exec.
+        Some(l) => {
+            let of = OpenFile::new(l, None, None, O_RDWR);
+            ok(crate::syscall::fs::install(c, of, true)?)
+        }
+        None => ok(0),
+    }
 }
 
-/// Runs before every system call of a thread under seccomp: None lets the call run;
-/// Some(result) is what the call returns instead (or how the thread ends).
-pub(in crate::syscall) fn on_entry(c: &mut Call, n: usize) -> Option<SysResult> {
+/// Runs before every system call of a thread under seccomp: None lets the call run (as `n`,
+/// which a tracer may have changed at a PTRACE_EVENT_SECCOMP stop); Some(result) is what the
+/// call returns instead (or how the thread ends).
+pub(in crate::syscall) fn on_entry(c: &mut Call, n: &mut usize) -> Option<SysResult> {
     let t = c.thread;
-    match t.seccomp_mode.load(Ordering::Relaxed) {
-        0 => None,
-        SECCOMP_MODE_STRICT => {
-            let allowed = [nr::READ, nr::WRITE, nr::EXIT, nr::RT_SIGRETURN];
-            if allowed.contains(&n) {
-                return None;
-            }
-            crate::info!(
-                "seccomp: pid {} killed in strict mode by syscall {}",
-                t.tid(),
-                n
-            );
-            Some(end_thread(c, killed_status(lintel_abi::signal::SIGKILL)))
+    let mode = t.seccomp_mode.load(Ordering::Relaxed);
+    // A checkpointing tracer (PTRACE_O_SUSPEND_SECCOMP) lifts every mode.
+    if mode == 0 || t.trace.has_option(PTRACE_O_SUSPEND_SECCOMP) {
+        return None;
+    }
+    if mode == SECCOMP_MODE_STRICT {
+        let allowed = [nr::READ, nr::WRITE, nr::EXIT, nr::RT_SIGRETURN];
+        if allowed.contains(n) {
+            return None;
         }
+        crate::info!(
+            "seccomp: pid {} killed in strict mode by syscall {}",
+            t.tid(),
+            n
+        );
+        return Some(end_thread(c, killed_status(lintel_abi::signal::SIGKILL)));
+    }
+    run_filters(c, n, false)
+}
+
+/// Applies the filters' answer to call `n`. `recheck`: the call was already shown to the
+/// tracer (SECCOMP_RET_TRACE) and possibly changed; another TRACE then lets it run.
+fn run_filters(c: &mut Call, n: &mut usize, recheck: bool) -> Option<SysResult> {
+    let t = c.thread;
+    let filter = t.seccomp.lock().clone()?;
+    let data = SeccompData {
+        nr: *n as i32,
+        arch: AUDIT_ARCH,
+        instruction_pointer: c.ctx.ip(),
+        args: c.a.map(|a| a as u64),
+    };
+    let (ret, matched) = filter.decide_match(&data);
+    let log = matched.is_some_and(|f| f.log);
+    let action = ret & SECCOMP_RET_ACTION_FULL;
+    let value = ret & SECCOMP_RET_DATA;
+    if log && action != SECCOMP_RET_ALLOW || action == SECCOMP_RET_LOG {
+        crate::info!("seccomp: pid {} syscall {} action {:#x}", t.tid(), n, ret);
+    }
+    match action {
+        SECCOMP_RET_ALLOW | SECCOMP_RET_LOG => None,
+        SECCOMP_RET_ERRNO => Some(Err(Errno(value.min(MAX_ERRNO) as i32))),
+        SECCOMP_RET_TRAP => {
+            let info = SigInfo::seccomp(
+                data.instruction_pointer,
+                *n as i32,
+                AUDIT_ARCH,
+                value as i32,
+            );
+            process::force_fault(t, info);
+            // The handler sees the registers as they were: rax holds the number.
+            Some(ok(*n))
+        }
+        SECCOMP_RET_TRACE if recheck => None,
+        SECCOMP_RET_TRACE => {
+            // Without a tracer asking for PTRACE_EVENT_SECCOMP the call fails.
+            if !t.trace.has_option(PTRACE_O_TRACESECCOMP) {
+                return Some(Err(Errno::ENOSYS));
+            }
+            match ptrace::seccomp_stop(t, c.ctx, *n, value) {
+                // Skipped: rax holds what the tracer left there.
+                None => Some(Ok(Ret::NoReturn)),
+                Some(new) => {
+                    // The tracer may have changed anything: the filters judge the new call.
+                    *n = new;
+                    c.a = c.ctx.syscall_args().1;
+                    run_filters(c, n, true)
+                }
+            }
+        }
+        // Without a listener (or after it was closed) the call fails with ENOSYS.
+        SECCOMP_RET_USER_NOTIF => match matched.and_then(|f| seccomp_notify::notif_of(f)) {
+            Some(n) => seccomp_notify::notify(t, n, data),
+            None => Some(Err(Errno::ENOSYS)),
+        },
+        SECCOMP_RET_KILL_THREAD if t.proc_ref().live_threads().len() > 1 => {
+            Some(end_thread(c, killed_status(SIGSYS)))
+        }
+        // KILL_PROCESS, KILL_THREAD of the last thread, and unknown actions: SIGSYS
+        // that cannot be caught kills the process.
         _ => {
-            let filter = t.seccomp.lock().clone()?;
-            let data = SeccompData {
-                nr: n as i32,
-                arch: AUDIT_ARCH,
-                instruction_pointer: c.ctx.ip(),
-                args: c.a.map(|a| a as u64),
-            };
-            let (ret, log) = filter.decide(&data);
-            let action = ret & SECCOMP_RET_ACTION_FULL;
-            let value = ret & SECCOMP_RET_DATA;
-            if log && action != SECCOMP_RET_ALLOW || action == SECCOMP_RET_LOG {
-                crate::info!("seccomp: pid {} syscall {} action {:#x}", t.tid(), n, ret);
-            }
-            match action {
-                SECCOMP_RET_ALLOW | SECCOMP_RET_LOG => None,
-                SECCOMP_RET_ERRNO => Some(Err(Errno(value.min(MAX_ERRNO) as i32))),
-                SECCOMP_RET_TRAP => {
-                    let info = SigInfo::seccomp(
-                        data.instruction_pointer,
-                        n as i32,
-                        AUDIT_ARCH,
-                        value as i32,
-                    );
-                    process::force_fault(t, info);
-                    // The handler sees the registers as they were: rax holds the number.
-                    Some(ok(n))
-                }
-                // No tracer (there is no ptrace yet), no listener: the call fails.
-                SECCOMP_RET_TRACE | SECCOMP_RET_USER_NOTIF => Some(Err(Errno::ENOSYS)),
-                SECCOMP_RET_KILL_THREAD if t.proc_ref().live_threads().len() > 1 => {
-                    Some(end_thread(c, killed_status(SIGSYS)))
-                }
-                // KILL_PROCESS, KILL_THREAD of the last thread, and unknown actions: SIGSYS
-                // that cannot be caught kills the process.
-                _ => {
-                    let info = SigInfo::seccomp(
-                        data.instruction_pointer,
-                        n as i32,
-                        AUDIT_ARCH,
-                        value as i32,
-                    );
-                    t.proc_ref().sigactions.lock()[SIGSYS as usize - 1].handler = SIG_DFL;
-                    process::force_fault(t, info);
-                    Some(Err(Errno::ENOSYS))
-                }
-            }
+            let info = SigInfo::seccomp(
+                data.instruction_pointer,
+                *n as i32,
+                AUDIT_ARCH,
+                value as i32,
+            );
+            t.proc_ref().sigactions.lock()[SIGSYS as usize - 1].handler = SIG_DFL;
+            process::force_fault(t, info);
+            Some(Err(Errno::ENOSYS))
         }
     }
 }
