@@ -92,6 +92,42 @@ print("dlopen", libc.getpid() == os.getpid())
 locale.setlocale(locale.LC_ALL, "C.UTF-8")
 print("locale", locale.getlocale()[1])
 PY
+# util-linux's System V IPC tools (ipcmk, ipcs through /proc/sysvipc and *_STAT, ipcrm).
+id=$(ipcmk -S 2 | awk '{print $NF}')
+ipcs -s -i "$id" | grep -E "^nsems"
+ipcs -s | grep -c " $id "
+ipcrm -s "$id"
+ipcs -s | grep -c " $id " || true
+id=$(ipcmk -M 8192 | awk '{print $NF}')
+ipcs -m -i "$id" | grep -o "bytes=[0-9]*"
+ipcrm -m "$id"
+id=$(ipcmk -Q | awk '{print $NF}')
+ipcs -q | grep -c " $id "
+ipcrm -q "$id"
+ipcs -q | grep -c " $id " || true
+# sqlite3 in WAL mode: the -shm file shared through MAP_SHARED and fcntl locks; a reader
+# keeps its snapshot while a writer's transaction is open.
+sqlite3 w.db "pragma journal_mode=wal; create table t(a); insert into t values (1), (2);"
+sqlite3 w.db "begin; insert into t values (3);" "select count(*) from t;"
+python3 - <<'PY'
+import sqlite3
+a = sqlite3.connect("w.db", isolation_level=None)
+b = sqlite3.connect("w.db", isolation_level=None)
+a.execute("begin")
+a.execute("insert into t values (10)")
+b.execute("begin")
+print("reader sees", b.execute("select count(*) from t").fetchone()[0])
+a.execute("commit")
+print("same snapshot", b.execute("select count(*) from t").fetchone()[0])
+b.execute("commit")
+print("new snapshot", b.execute("select sum(a) from t").fetchone()[0])
+PY
+sqlite3 w.db "pragma journal_mode; select count(*) from t;" "pragma wal_checkpoint(truncate);"
+ls w.db* | tr '\n' ' '
+echo
+# Debian's strace through ptrace: syscall stops of a shell and its forked subshell (-f).
+strace -f -qq -e signal=none -e trace=chdir,exit_group sh -c 'cd /tmp; (cd /; exit 3); true' 2>&1 |
+    sed 's/^\[pid *[0-9]*\] //' | tr -s ' '
 cd /
 rm -rf "$T"
 echo end

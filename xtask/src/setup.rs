@@ -35,12 +35,15 @@ pub fn ensure() -> Result<(), String> {
     if !have("mke2fs") {
         missing.push("e2fsprogs");
     }
-    // The Debian userland test compares with the host's gawk and sqlite3.
+    // The Debian userland test compares with the host's gawk, sqlite3 and strace.
     if !have("gawk") {
         missing.push("gawk");
     }
     if !have("sqlite3") {
         missing.push("sqlite3");
+    }
+    if !have("strace") {
+        missing.push("strace");
     }
     if !have("gcc") {
         missing.push("gcc");

@@ -9,7 +9,7 @@ use crate::{root, RunOpts};
 use std::process::Command;
 
 /// What the Debian tests install beyond minbase, in one image (one debootstrap): the tools
-/// userland.sh uses (the host needs those too: setup installs gawk and sqlite3 there) and
+/// userland.sh uses (the host needs those too: setup installs gawk, sqlite3 and strace there) and
 /// the servers the network tests run.
 const USERLAND_PACKAGES: &[&str] = &[
     "python3",
@@ -20,6 +20,7 @@ const USERLAND_PACKAGES: &[&str] = &[
     "redis-server",
     "redis-tools",
     "curl",
+    "strace",
 ];
 
 /// A kernel log line: "[    1.234567] ...".
