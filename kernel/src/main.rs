@@ -75,6 +75,7 @@ fn kernel_main(info: BootInfo) -> ! {
         info.cmdline
     );
     start_watchdog(info.cmdline);
+    syscall::init_trace(info.cmdline);
     // `cargo xtask docs` boots with `lintel.syscalls` to read the syscall table.
     if info.cmdline.split(' ').any(|w| w == "lintel.syscalls") {
         syscall::print_table();

@@ -20,7 +20,8 @@ const USAGE: &str = "usage:
   cargo xtask run [--kvm] [--smp N] [--mem SIZE] [--log LEVEL] [--machine q35|microvm]
                   [--timeout SECONDS] [--add HOST[=GUEST]]... [--disk PATH]
                   [--net [restrict|user]] [--forward HOSTPORT:GUESTPORT]...
-                  [--rootfs debian [--packages P1,P2...]] [-- PROGRAM ARGS...]
+                  [--rootfs debian [--packages P1,P2...]] [--strace[=SYSCALL,...]]
+                  [-- PROGRAM ARGS...]
       --disk PATH  attach PATH as a virtio-blk disk (/dev/vda in the guest; q35 only). A
                    missing PATH is created as a 1 GiB ext4 image of the root tree; an image
                    holding ext4 is the root file system (root=/dev/vda) and keeps its files
@@ -35,6 +36,9 @@ const USAGE: &str = "usage:
                    in build/debian, plus --packages) from an ext4 disk; bash is the
                    default program. The disk is a fresh copy each run unless --disk PATH
                    names one to keep (made from the Debian root when missing)
+      --strace[=SYSCALL,...]  the kernel prints every system call of every process (or
+                   only the named ones) on the console, strace-style:
+                   [pid N] openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC) = 3
   cargo xtask test [--filter SUBSTR] [--kvm]
   cargo xtask fuzz [--seconds N] [--seed S] [--ops N] [--stress-ops N] [--children N]
                    [--stressors A,B...] [--watchdog SECONDS] [--kvm]
@@ -72,6 +76,9 @@ pub struct RunOpts {
     /// A virtio-net card on QEMU user networking, and whether it is restricted to QEMU's own
     /// gateway (`--net restrict`, the only mode tests use) or may reach beyond the host.
     pub net: Option<NetMode>,
+    /// `--strace[=NAMES]`: the kernel's syscall trace (`lintel.strace`), of the comma-separated
+    /// syscalls named or (empty) of all.
+    pub strace: Option<String>,
     /// TCP forwards (host port on 127.0.0.1, guest port).
     pub forwards: Vec<(u16, u16)>,
     /// Kill QEMU this many milliseconds after it starts (a power cut, for crash tests).
@@ -104,6 +111,7 @@ impl Default for RunOpts {
             packages: Vec::new(),
             append: None,
             net: None,
+            strace: None,
             forwards: Vec::new(),
             kill_after_ms: None,
             console_log: None,
@@ -189,6 +197,8 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
                 })?);
                 o.net.get_or_insert(NetMode::Restrict);
             }
+            "--strace" => o.strace = Some(String::new()),
+            a if a.starts_with("--strace=") => o.strace = Some(a["--strace=".len()..].to_string()),
             "--rootfs" => o.rootfs = Some(val(&mut i)?),
             "--packages" => o.packages.extend(
                 val(&mut i)?
@@ -312,6 +322,15 @@ mod tests {
 
     fn parse(a: &[&str]) -> Result<RunOpts, String> {
         parse_run(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn strace_takes_an_optional_filter() {
+        assert_eq!(parse(&["--strace"]).unwrap().strace.as_deref(), Some(""));
+        let o = parse(&["--strace=openat,read", "--", "/bin/true"]).unwrap();
+        assert_eq!(o.strace.as_deref(), Some("openat,read"));
+        assert_eq!(o.argv, ["/bin/true"]);
+        assert_eq!(parse(&[]).unwrap().strace, None);
     }
 
     #[test]

@@ -49,6 +49,11 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
     if o.net.is_some() && !append.contains("ip=") {
         append.push_str(" ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off");
     }
+    match o.strace.as_deref() {
+        Some("") => append.push_str(" lintel.strace"),
+        Some(names) => append.push_str(&format!(" lintel.strace={names}")),
+        None => {}
+    }
     c.args(["-append", &append]);
     c.arg("-debugcon").arg(format!("file:{}", ctl.display()));
     c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);

@@ -10,7 +10,8 @@
 //! helpers its files share; `table.rs` indexes all of them by this architecture's syscall
 //! numbers (`lintel_abi::syscall_nr`), so dispatch is one array lookup, and prints the table
 //! that `cargo xtask docs` turns into docs/syscalls.md. Calls one architecture alone has
-//! (`arch_prctl`) are in `arch/<arch>.rs`.
+//! (`arch_prctl`) are in `arch/<arch>.rs`. `trace.rs` prints calls strace-style when the
+//! command line has `lintel.strace`.
 //!
 //! | file | syscalls |
 //! |---|---|
@@ -130,6 +131,7 @@ mod signal;
 mod system;
 mod table;
 mod time;
+mod trace;
 
 use crate::proc::Thread;
 use alloc::sync::Arc;
@@ -139,6 +141,7 @@ use lintel_abi::{Errno, KResult};
 use lintel_hal::UserContext;
 pub use table::print as print_table;
 use table::Syscall;
+pub use trace::init as init_trace;
 
 /// Arguments of one syscall, with the caller's thread and registers.
 pub struct Call<'a> {
@@ -199,6 +202,7 @@ fn dispatch_call(thread: &Arc<Thread>, ctx: &mut UserContext, nr: Option<usize>)
     let mut n = nr.unwrap_or(n);
     let mut c = Call { thread, ctx, a };
     let r = match process::seccomp_on_entry(&mut c, &mut n) {
+        None if trace::enabled() => trace::call(n, &mut c, handle),
         None => handle(n, &mut c),
         Some(r) => r,
     };

@@ -14,6 +14,7 @@ mod ext4_crash;
 mod fuzz;
 mod native;
 mod net;
+mod strace;
 
 use crate::root;
 use std::process::{Command, Stdio};
@@ -143,6 +144,9 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
     }
     if let Err(e) = boot::boot_tests(&mut t, filter, kvm) {
         t.fail("boot", &e);
+    }
+    if let Err(e) = strace::strace_tests(&mut t, filter, kvm) {
+        t.fail("boot.strace", &e);
     }
     if let Err(e) = ext4_crash::ext4_crash(&mut t, filter, kvm) {
         t.fail(ext4_crash::ID, &e);
