@@ -56,6 +56,7 @@ pub(crate) fn start(fw: Firmware) -> ! {
     mm::paging_init();
     arch::init_timer();
     task::init_boot_task();
+    crate::smp::start();
 
     let initrd = fw.initrd.map(|(a, n)| {
         // SAFETY: the initrd range is reserved (never handed to the allocator) and inside the

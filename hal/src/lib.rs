@@ -8,6 +8,7 @@
 
 extern crate alloc;
 
+mod acpi;
 mod arch;
 pub mod boot;
 pub mod clock;
@@ -18,6 +19,7 @@ mod irq;
 pub mod mm;
 pub mod pci;
 pub mod signal;
+pub mod smp;
 pub mod task;
 pub mod usercopy;
 pub mod vdso;

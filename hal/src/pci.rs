@@ -1,19 +1,12 @@
 //! PCI Express configuration space through ECAM (the memory-mapped configuration window), found
 //! in the ACPI MCFG table, and bounds-checked access to the MMIO ranges of device BARs.
 
+use crate::acpi;
 use crate::mm::{phys_to_virt, DIRECT_MAP_LIMIT};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
 
 /// q35's ECAM window when ACPI does not say otherwise: 256 buses at 0xB000_0000.
 const Q35_ECAM: (u64, u8, u8) = (0xb000_0000, 0, 255);
-
-/// Physical address of the ACPI RSDP, from the PVH start info (0 if none).
-static RSDP: AtomicU64 = AtomicU64::new(0);
-
-pub(crate) fn set_rsdp(pa: u64) {
-    RSDP.store(pa, Ordering::Relaxed);
-}
 
 /// A window of device memory inside the direct map. Every access is checked against the
 /// window's length, so safe code cannot reach outside it.
@@ -174,82 +167,22 @@ impl PciFunction {
     }
 }
 
-fn checksum_ok(va: usize, len: usize) -> bool {
-    let mut sum = 0u8;
-    for i in 0..len {
-        // SAFETY: ACPI tables live in low RAM inside the direct map; callers bound `len` by
-        // the table's own length field, capped at 64 KiB.
-        sum = sum.wrapping_add(unsafe { core::ptr::read_volatile((va + i) as *const u8) });
-    }
-    sum == 0
-}
-
-fn acpi_read<T: Copy>(pa: u64, off: usize) -> T {
-    // SAFETY: `pa` is the address of an ACPI structure below 4 GiB (callers check), so the read
-    // is inside the direct map; read_unaligned copes with packed layouts.
-    unsafe { core::ptr::read_unaligned((phys_to_virt(pa as usize) + off) as *const T) }
-}
-
-/// A table header at `pa` whose signature is `sig` and whose checksum holds; its length.
-fn acpi_table(pa: u64, sig: &[u8; 4]) -> Option<usize> {
-    if pa == 0 || pa + 36 > DIRECT_MAP_LIMIT as u64 {
-        return None;
-    }
-    let s: [u8; 4] = acpi_read(pa, 0);
-    let len = acpi_read::<u32>(pa, 4) as usize;
-    if &s != sig || !(36..=0x10000).contains(&len) || pa + len as u64 > DIRECT_MAP_LIMIT as u64 {
-        return None;
-    }
-    checksum_ok(phys_to_virt(pa as usize), len).then_some(len)
-}
-
-/// The RSDP: the PVH start info's, else the one in the BIOS area.
-fn find_rsdp() -> Option<u64> {
-    let valid = |pa: u64| -> bool {
-        let s: [u8; 8] = acpi_read(pa, 0);
-        &s == b"RSD PTR " && checksum_ok(phys_to_virt(pa as usize), 20)
-    };
-    let given = RSDP.load(Ordering::Relaxed);
-    if given != 0 && given + 36 <= DIRECT_MAP_LIMIT as u64 && valid(given) {
-        return Some(given);
-    }
-    (0xe0000u64..0x100000).step_by(16).find(|&pa| valid(pa))
-}
-
 /// ECAM windows (base, first bus, last bus) from the MCFG table.
 fn mcfg_windows() -> Option<Vec<(u64, u8, u8)>> {
-    let rsdp = find_rsdp()?;
-    let rev: u8 = acpi_read(rsdp, 15);
-    let (root, entry) = if rev >= 2 && acpi_read::<u64>(rsdp, 24) != 0 {
-        (acpi_read::<u64>(rsdp, 24), 8)
-    } else {
-        (acpi_read::<u32>(rsdp, 16) as u64, 4)
-    };
-    let sig = if entry == 8 { b"XSDT" } else { b"RSDT" };
-    let len = acpi_table(root, sig)?;
-    for i in 0..(len - 36) / entry {
-        let t = if entry == 8 {
-            acpi_read::<u64>(root, 36 + i * 8)
-        } else {
-            acpi_read::<u32>(root, 36 + i * 4) as u64
-        };
-        if let Some(mlen) = acpi_table(t, b"MCFG") {
-            let mut out = Vec::new();
-            let mut off = 44;
-            while off + 16 <= mlen {
-                let base: u64 = acpi_read(t, off);
-                let seg: u16 = acpi_read(t, off + 8);
-                let start: u8 = acpi_read(t, off + 10);
-                let end: u8 = acpi_read(t, off + 11);
-                if seg == 0 && start <= end {
-                    out.push((base, start, end));
-                }
-                off += 16;
-            }
-            return Some(out);
+    let (t, mlen) = acpi::find_table(b"MCFG")?;
+    let mut out = Vec::new();
+    let mut off = 44;
+    while off + 16 <= mlen {
+        let base: u64 = acpi::read(t, off);
+        let seg: u16 = acpi::read(t, off + 8);
+        let start: u8 = acpi::read(t, off + 10);
+        let end: u8 = acpi::read(t, off + 11);
+        if seg == 0 && start <= end {
+            out.push((base, start, end));
         }
+        off += 16;
     }
-    None
+    Some(out)
 }
 
 /// Every function present on segment 0, found through ECAM. Warnings go to `log`.

@@ -29,6 +29,11 @@ impl KernelStack {
         v.resize(words, 0);
         Some(KernelStack(v.into_boxed_slice()))
     }
+
+    /// The address just above the stack (where a push starts).
+    pub(crate) fn top(&mut self) -> usize {
+        self.0.as_mut_ptr() as usize + STACK_SIZE
+    }
 }
 
 type Entry = Box<dyn FnOnce() + Send>;

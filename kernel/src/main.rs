@@ -74,6 +74,13 @@ fn kernel_main(info: BootInfo) -> ! {
         info.memory >> 20,
         info.cmdline
     );
+    if lintel_hal::smp::cpus_present() > 1 {
+        info!(
+            "smp: {} CPUs present, {} started; the scheduler uses CPU 0, the others are parked",
+            lintel_hal::smp::cpus_present(),
+            lintel_hal::smp::cpus_started()
+        );
+    }
     start_watchdog(info.cmdline);
     syscall::init_trace(info.cmdline);
     // `cargo xtask docs` boots with `lintel.syscalls` to read the syscall table.

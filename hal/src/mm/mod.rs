@@ -37,3 +37,4 @@ pub(crate) fn paging_init() {
     paging::init_kernel_root();
 }
 pub use paging::activate_kernel;
+pub(crate) use paging::identity_root;

@@ -58,6 +58,20 @@ pub(crate) fn init_kernel_root() {
     unsafe { activate_root(root) };
 }
 
+/// A root table for starting secondary CPUs: the kernel half, plus the low physical memory
+/// mapped at its own address (a CPU turning paging on runs from a low page). The frame holding
+/// it belongs to the caller, who frees it once every CPU has left it.
+pub(crate) fn identity_root() -> Option<Frame> {
+    let kernel = *KERNEL_ROOT.get()?;
+    let f = Frame::alloc()?;
+    let root = f.phys() as u64;
+    for i in KERNEL_ROOT_FIRST..ENTRIES {
+        set_entry(root, i, entry(kernel, i));
+    }
+    set_entry(root, 0, entry(kernel, index(mmu::PHYS_OFFSET, LEVELS - 1)));
+    Some(f)
+}
+
 /// Switches to the kernel's own page tables (used when no user address space is current).
 pub fn activate_kernel() {
     let root = *KERNEL_ROOT.get().expect("paging not initialized");

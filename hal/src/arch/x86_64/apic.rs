@@ -84,6 +84,44 @@ pub(crate) fn handle_interrupt(vector: u8) {
     }
 }
 
+/// Enables a secondary CPU's local APIC (its timer stays masked until the CPU takes work).
+pub(crate) fn init_secondary() {
+    lapic_write(0xf0, 0x100 | SPURIOUS_VECTOR as u32);
+    lapic_write(0x3e0, 0x3);
+    lapic_write(0x320, 1 << 16);
+}
+
+/// Sends an inter-processor interrupt with command `low` (vector, delivery mode, level) to the
+/// CPU whose local APIC id is `dest`, and waits until the local APIC has sent it.
+fn send_ipi(dest: u32, low: u32) {
+    lapic_write(0x310, (dest & 0xff) << 24);
+    lapic_write(0x300, low);
+    let start = monotonic_ns();
+    while lapic_read(0x300) & (1 << 12) != 0 && monotonic_ns() - start < 10_000_000 {
+        core::hint::spin_loop();
+    }
+}
+
+/// INIT (asserted, then de-asserted as the MP specification asks): the CPU resets and waits
+/// for a startup IPI.
+pub(crate) fn send_init(dest: u32) {
+    send_ipi(dest, 0x4500);
+    send_ipi(dest, 0x8500);
+}
+
+/// A startup IPI: the CPU starts in real mode at physical address `page << 12`.
+pub(crate) fn send_startup(dest: u32, page: u8) {
+    send_ipi(dest, 0x4600 | page as u32);
+}
+
+/// Busy-waits `us` microseconds on the TSC (calibrated by `init`).
+pub(crate) fn delay_us(us: u64) {
+    let start = monotonic_ns();
+    while monotonic_ns() - start < us * 1000 {
+        core::hint::spin_loop();
+    }
+}
+
 /// This CPU's local APIC id (the destination of MSI messages).
 pub(crate) fn lapic_id() -> u32 {
     lapic_read(0x20) >> 24

@@ -5,6 +5,32 @@
 
 .set KERNEL_OFFSET, 0xffffffff80000000
 
+# From 32-bit protected mode to long mode (compatibility mode until the far jump that
+# follows) on the root table at physical address \root, read from memory when \from_memory.
+# The boot CPU and the secondary CPUs' trampoline (ap_boot.S) both use it.
+.macro enter_long_mode root, from_memory
+    # CR4: PAE | PGE | OSFXSR | OSXMMEXCPT
+    mov %cr4, %eax
+    or $0x6a0, %eax
+    mov %eax, %cr4
+.if \from_memory
+    mov (\root), %eax
+.else
+    mov $(\root), %eax
+.endif
+    mov %eax, %cr3
+    # EFER: LME | NXE | SCE
+    mov $0xc0000080, %ecx
+    rdmsr
+    or $0x901, %eax
+    wrmsr
+    # CR0: PG | WP | NE | MP, clear EM and TS
+    mov %cr0, %eax
+    and $0xfffffff3, %eax
+    or $0x80010022, %eax
+    mov %eax, %cr0
+.endm
+
 .section .note.Xen, "a", @note
     .balign 4
     .long 4                      # namesz
@@ -26,22 +52,7 @@ pvh_start32:
     mov %eax, %ds
     mov %eax, %es
     mov %eax, %ss
-    # CR4: PAE | PGE | OSFXSR | OSXMMEXCPT
-    mov %cr4, %eax
-    or $0x6a0, %eax
-    mov %eax, %cr4
-    mov $(boot_pml4 - KERNEL_OFFSET), %eax
-    mov %eax, %cr3
-    # EFER: LME | NXE | SCE
-    mov $0xc0000080, %ecx
-    rdmsr
-    or $0x901, %eax
-    wrmsr
-    # CR0: PG | WP | NE | MP, clear EM and TS
-    mov %cr0, %eax
-    and $0xfffffff3, %eax
-    or $0x80010022, %eax
-    mov %eax, %cr0
+    enter_long_mode boot_pml4 - KERNEL_OFFSET, 0
     ljmp $0x08, $(long_mode_low - KERNEL_OFFSET)
 
 .code64

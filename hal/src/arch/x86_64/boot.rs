@@ -4,7 +4,7 @@
 //! arch-neutral `boot::start`.
 
 use crate::boot::{Firmware, Regions};
-use crate::{console, mm, pci};
+use crate::{console, mm};
 
 #[repr(C)]
 struct StartInfo {
@@ -58,7 +58,6 @@ fn cstr_at(pa: u64) -> &'static str {
 }
 
 /// Rust entry from boot.S, on the boot stack, with the start-info physical address.
-/// Rust entry from boot.S, on the boot stack, with the start-info physical address.
 pub(super) extern "C" fn boot_main(start_info_pa: u64) -> ! {
     super::serial::init();
     // SAFETY: QEMU's PVH loader put the start info in low RAM, inside the direct map, and the
@@ -69,7 +68,7 @@ pub(super) extern "C" fn boot_main(start_info_pa: u64) -> ! {
         super::cpu::halt_forever();
     }
     let cmdline = cstr_at(si.cmdline_paddr);
-    pci::set_rsdp(si.rsdp_paddr);
+    crate::acpi::set_rsdp(si.rsdp_paddr);
     let mut initrd = None;
     if si.nr_modules > 0 && si.modlist_paddr != 0 {
         // SAFETY: as for the start info.
@@ -104,6 +103,23 @@ pub(super) extern "C" fn boot_main(start_info_pa: u64) -> ! {
             regions.add(s, end);
         }
     }
+    // The secondary CPUs' real-mode start page must be free RAM that holds none of what the
+    // loader handed over (the start info, its memory map, module list and command line).
+    let tramp = super::smp::TRAMPOLINE as u64..super::smp::TRAMPOLINE as u64 + 0x1000;
+    let overlaps = |pa: u64, len: u64| pa < tramp.end && pa + len > tramp.start;
+    let tramp_in_ram = (0..entries.min(128)).any(|i| {
+        // SAFETY: as in the loop above.
+        let e = unsafe {
+            &*((mm::phys_to_virt(si.memmap_paddr as usize) as *const MemmapEntry).add(i))
+        };
+        e.kind == 1 && e.addr <= tramp.start && e.addr + e.size >= tramp.end
+    });
+    let tramp_free = tramp_in_ram
+        && !overlaps(start_info_pa, core::mem::size_of::<StartInfo>() as u64)
+        && !overlaps(si.cmdline_paddr, cmdline.len() as u64 + 1)
+        && !overlaps(si.memmap_paddr, entries as u64 * 24)
+        && !overlaps(si.modlist_paddr, si.nr_modules as u64 * 32);
+    super::smp::set_trampoline_free(tramp_free);
     regions.remove(kstart, kend);
     if let Some((a, n)) = initrd {
         regions.remove(a, a + n);

@@ -10,12 +10,17 @@ pub(crate) mod nmi;
 pub(crate) mod regs;
 pub(crate) mod serial;
 pub(crate) mod signal;
+pub(crate) mod smp;
 pub(crate) mod switch;
 pub(crate) mod trap;
 pub(crate) mod vdso;
 pub(crate) mod xstate;
 
-core::arch::global_asm!(include_str!("boot.S"), options(att_syntax), boot_main = sym boot::boot_main);
+core::arch::global_asm!(
+    concat!(include_str!("boot.S"), include_str!("ap_boot.S")),
+    options(att_syntax),
+    boot_main = sym boot::boot_main
+);
 
 static mut CPU0_TABLES: gdt::CpuTables = gdt::CpuTables::new();
 static mut CPU0: trap::PerCpu = trap::PerCpu::new(0);
@@ -42,6 +47,22 @@ pub(crate) fn init_cpu() {
         trap::init_cpu(&mut *core::ptr::addr_of_mut!(CPU0));
     }
     xstate::init();
+}
+
+/// Per-CPU setup of a secondary CPU (on its own stack, on the kernel's page tables): its own
+/// GDT/TSS and trap stacks, the shared IDT, its GS block and the `syscall` MSRs.
+pub(crate) fn init_secondary_cpu(index: u64) {
+    let stack_top = || {
+        let s: &'static mut Stack =
+            alloc::boxed::Box::leak(alloc::boxed::Box::new(Stack([0; 16384])));
+        s as *mut Stack as u64 + 16384
+    };
+    let tables = alloc::boxed::Box::leak(alloc::boxed::Box::new(gdt::CpuTables::new()));
+    gdt::load(tables, stack_top(), stack_top(), stack_top());
+    trap::load_idt();
+    trap::init_cpu(alloc::boxed::Box::leak(alloc::boxed::Box::new(
+        trap::PerCpu::new(index),
+    )));
 }
 
 /// The periodic tick and the clock: LAPIC timer and TSC, calibrated against the PIT.

@@ -67,6 +67,28 @@ static INITIAL: spin::Once<FpuState> = spin::Once::new();
 const CR4_OSXSAVE: u64 = 1 << 18;
 const CR4_PKE: u64 = 1 << 22;
 
+/// Turns on, on a secondary CPU, the same XSAVE components the boot CPU chose in [`init`]
+/// (every CPU of the machine has the same CPUID, so the image layout is shared).
+pub(crate) fn init_secondary() {
+    if MODE.load(Ordering::Relaxed) == MODE_FXSR {
+        return;
+    }
+    let xcr0 = XCR0.load(Ordering::Relaxed);
+    let pke = if xcr0 & XFEATURE_MASK_PKRU != 0 {
+        CR4_PKE
+    } else {
+        0
+    };
+    // SAFETY: the boot CPU checked that the CPU has XSAVE (and PKU when PKRU is in XCR0) and
+    // chose an XCR0 that XSETBV accepts; this CPU is identical and runs no user code yet.
+    unsafe {
+        let cr4: u64;
+        core::arch::asm!("mov {}, cr4", out(reg) cr4, options(nomem, nostack, preserves_flags));
+        core::arch::asm!("mov cr4, {}", in(reg) cr4 | CR4_OSXSAVE | pke, options(nostack, preserves_flags));
+        core::arch::asm!("xsetbv", in("ecx") 0u32, in("eax") xcr0 as u32, in("edx") (xcr0 >> 32) as u32, options(nomem, nostack, preserves_flags));
+    }
+}
+
 /// Enables XSAVE and every user state component we support (boot CPU, before any task exists).
 pub(crate) fn init() {
     let (_, _, ecx1, _) = cpuid(1, 0);
