@@ -29,7 +29,7 @@ pub fn xfeatures() -> u64 {
 
 /// The text of `/proc/cpuinfo`.
 pub fn cpuinfo() -> String {
-    arch::cpu::cpuinfo(crate::clock::counter_hz())
+    arch::cpu::cpuinfo(crate::clock::counter_hz(), crate::smp::cpu_mask())
 }
 
 /// Waits for an interrupt (idle).

@@ -41,6 +41,8 @@ pub(crate) fn count(line: Line) -> u64 {
 pub(crate) fn device_interrupt(n: usize) {
     let Some(c) = COUNTS.get(n) else { return };
     c.fetch_add(1, Ordering::Release);
+    // The CPU holding the kernel lock may be halted waiting for this device.
+    crate::smp::kick_lock_owner();
     if n == Line::NetRx as usize || n == Line::NetTx as usize {
         if let Some(f) = NET_HOOK.get() {
             f();

@@ -1,17 +1,46 @@
-//! The machine's CPUs. Bring-up starts every CPU the firmware lists; until the scheduler
-//! runs on several CPUs the secondary ones park (halted, interrupts off) right after their
-//! per-CPU setup, and every thread runs on the boot CPU.
+//! The machine's CPUs and the one lock that lets them share the kernel.
+//!
+//! Bring-up starts every CPU the firmware lists; each parks (halted) after its per-CPU setup
+//! until the kernel calls [`start_scheduling`], which sends them into the kernel's idle loop.
+//!
+//! **The big kernel lock.** A CPU holds it whenever it runs kernel code: it is taken on every
+//! entry from user mode and when a CPU leaves the scheduler's idle wait, and released on the
+//! way back to user mode and while idle. Kernel code therefore still runs on one CPU at a time
+//! (it was written for one CPU: non-preemptible, interrupts off), while user code runs on all
+//! of them. Interrupt handlers that run without the lock touch only atomics. The lock costs
+//! nothing until a second CPU starts scheduling.
+//!
+//! A CPU waiting for the lock (or halted) still answers the requests other CPUs make of it
+//! ([`shootdown`]: drop stale translations of an address space), so a holder can wait for
+//! them without deadlock.
 
 use crate::arch;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+/// CPUs Lintel brings up at most (the boot CPU included); masks of CPUs are one u64.
+pub const MAX_CPUS: usize = 64;
 
 static CENSUS: spin::Once<arch::smp::Census> = spin::Once::new();
+/// CPUs running the scheduler, as a mask (bit n: CPU n).
+static ONLINE: AtomicU64 = AtomicU64::new(1);
+/// CPUs halted in the scheduler's idle wait, without the lock.
+static IDLE: AtomicU64 = AtomicU64::new(0);
+/// Set once a second CPU may enter the kernel: from then on the lock is taken.
+static SHARED: AtomicBool = AtomicBool::new(false);
+/// Ticket lock: the next ticket to hand out and the one allowed in.
+static NEXT_TICKET: AtomicU32 = AtomicU32::new(0);
+static SERVING: AtomicU32 = AtomicU32::new(0);
+const NO_OWNER: usize = usize::MAX;
+static OWNER: AtomicUsize = AtomicUsize::new(NO_OWNER);
+/// What the secondary CPUs run once released: the kernel's idle loop.
+static ENTRY: spin::Once<fn() -> !> = spin::Once::new();
 
 /// Starts the secondary CPUs (boot, once: the heap, paging and the clock are up).
 pub(crate) fn start() {
     CENSUS.call_once(arch::smp::start_secondaries);
 }
 
-/// CPUs the firmware lists (up to the 64 Lintel brings up).
+/// CPUs the firmware lists (up to [`MAX_CPUS`]).
 pub fn cpus_present() -> usize {
     CENSUS.get().map_or(1, |c| c.present)
 }
@@ -19,4 +48,140 @@ pub fn cpus_present() -> usize {
 /// CPUs that came up and finished their per-CPU setup, the boot CPU included.
 pub fn cpus_started() -> usize {
     CENSUS.get().map_or(1, |c| c.started)
+}
+
+/// The CPUs the scheduler runs on once [`start_scheduling`] has released them (bit n: CPU n):
+/// what the kernel reports as online.
+pub fn cpu_mask() -> u64 {
+    CENSUS.get().map_or(1, |c| c.mask)
+}
+
+/// The mask of CPUs running the scheduler now.
+pub fn online_mask() -> u64 {
+    ONLINE.load(Ordering::Acquire)
+}
+
+/// How many CPUs run the scheduler.
+pub fn cpus_online() -> usize {
+    online_mask().count_ones() as usize
+}
+
+/// The index of the CPU running this code (0: the boot CPU).
+pub fn cpu_index() -> usize {
+    arch::smp::cpu_index()
+}
+
+/// Sends the parked CPUs into `entry` (the kernel's idle loop), each holding the kernel lock
+/// in turn. Called once, by the boot CPU in the kernel, when the scheduler is ready.
+pub fn start_scheduling(entry: fn() -> !) {
+    if cpus_started() < 2 {
+        return;
+    }
+    // The caller is in the kernel: it takes the lock now so that its next release is paired.
+    SHARED.store(true, Ordering::SeqCst);
+    lock_kernel();
+    ENTRY.call_once(|| entry);
+    arch::smp::release_parked();
+}
+
+/// A secondary CPU, released from its park: joins the scheduler.
+pub(crate) fn secondary_enter() -> ! {
+    let Some(entry) = ENTRY.get().copied() else {
+        arch::cpu::halt_forever()
+    };
+    crate::task::init_boot_task();
+    lock_kernel();
+    ONLINE.fetch_or(1 << cpu_index(), Ordering::AcqRel);
+    entry()
+}
+
+/// The secondary CPUs' entry point, once [`start_scheduling`] has named it.
+pub(crate) fn entry_named() -> bool {
+    ENTRY.get().is_some()
+}
+
+/// Takes the kernel lock (no-op while one CPU runs). Requests from other CPUs are answered
+/// while waiting.
+pub(crate) fn lock_kernel() {
+    if !SHARED.load(Ordering::Acquire) {
+        return;
+    }
+    let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
+    while SERVING.load(Ordering::Acquire) != ticket {
+        arch::smp::serve_requests();
+        core::hint::spin_loop();
+    }
+    OWNER.store(cpu_index(), Ordering::Relaxed);
+}
+
+/// Releases the kernel lock taken by [`lock_kernel`].
+pub(crate) fn unlock_kernel() {
+    if !SHARED.load(Ordering::Acquire) {
+        return;
+    }
+    OWNER.store(NO_OWNER, Ordering::Relaxed);
+    SERVING.fetch_add(1, Ordering::Release);
+}
+
+/// The scheduler's idle wait: without the kernel lock, until an interrupt (a device, the
+/// tick, or another CPU's wake-up).
+pub fn idle_unlocked() {
+    let me = 1u64 << cpu_index();
+    IDLE.fetch_or(me, Ordering::AcqRel);
+    unlock_kernel();
+    crate::cpu::idle_wait();
+    IDLE.fetch_and(!me, Ordering::AcqRel);
+    lock_kernel();
+}
+
+/// Work became runnable that may run on the CPUs in `allowed`: wake one of them that is idle
+/// (other than this one) to take it.
+pub fn wake_idle_cpu(allowed: u64) {
+    if !SHARED.load(Ordering::Relaxed) {
+        return;
+    }
+    let others = IDLE.load(Ordering::Acquire) & allowed & !(1u64 << cpu_index());
+    if others != 0 {
+        arch::smp::send_wakeup(others.trailing_zeros() as usize);
+    }
+}
+
+/// Interrupts CPU `cpu` (if it is not this one) so that it enters the kernel, where it looks
+/// at its thread's pending signals and at the run queue.
+pub fn kick(cpu: usize) {
+    if SHARED.load(Ordering::Relaxed) && cpu != cpu_index() && cpu < MAX_CPUS {
+        arch::smp::send_wakeup(cpu);
+    }
+}
+
+/// A device interrupt arrived here: the lock holder may be halted waiting for it.
+pub(crate) fn kick_lock_owner() {
+    if !SHARED.load(Ordering::Relaxed) {
+        return;
+    }
+    let owner = OWNER.load(Ordering::Relaxed);
+    if owner != NO_OWNER && owner != cpu_index() {
+        arch::smp::send_wakeup(owner);
+    }
+}
+
+/// Every other CPU that may hold translations of the address space `root` drops them; returns
+/// when all have. The caller holds the kernel lock (page tables change only under it).
+pub(crate) fn shootdown(root: u64) {
+    if SHARED.load(Ordering::Relaxed) {
+        arch::smp::shootdown(Some(root));
+    }
+}
+
+/// Every other CPU executes a full memory barrier (it takes an interrupt) before this returns
+/// (membarrier). The caller holds the kernel lock.
+pub fn barrier_all() {
+    if SHARED.load(Ordering::Relaxed) {
+        arch::smp::shootdown(None);
+    }
+}
+
+/// Whether more than one CPU may run (callers choose cheaper paths when not).
+pub fn shared() -> bool {
+    SHARED.load(Ordering::Relaxed)
 }

@@ -12,6 +12,7 @@ use spin::Mutex;
 
 use crate::arch::switch;
 pub use crate::arch::xstate::{BadImage, FpuState};
+use crate::smp::MAX_CPUS;
 
 /// Size of each kernel stack (16 KiB on Linux; Lintel's deeper call chains get 64 KiB).
 pub const STACK_SIZE: usize = 64 * 1024;
@@ -56,12 +57,21 @@ struct CpuSlots {
     prev: Option<Arc<Task>>,
 }
 
-static SLOTS: Mutex<CpuSlots> = Mutex::new(CpuSlots {
-    current: None,
-    prev: None,
-});
+/// Each CPU's running task and the task it just left, by CPU index.
+static SLOTS: [Mutex<CpuSlots>; MAX_CPUS] = [const {
+    Mutex::new(CpuSlots {
+        current: None,
+        prev: None,
+    })
+}; MAX_CPUS];
 
-/// Makes the code running now (the boot stack) the first task.
+/// This CPU's slots.
+fn slots() -> &'static Mutex<CpuSlots> {
+    &SLOTS[crate::smp::cpu_index() % MAX_CPUS]
+}
+
+/// Makes the code running now (the boot stack, or a secondary CPU's start stack) this CPU's
+/// first task.
 pub(crate) fn init_boot_task() {
     let t = Arc::new(Task {
         sp: UnsafeCell::new(0),
@@ -69,7 +79,7 @@ pub(crate) fn init_boot_task() {
         _stack: None,
         entry: Mutex::new(None),
     });
-    SLOTS.lock().current = Some(t);
+    slots().lock().current = Some(t);
 }
 
 impl Task {
@@ -96,7 +106,7 @@ impl Task {
     /// A copy of the user FP state of the thread on this task (ptrace, core dumps): the live
     /// registers when it is the running task, else the image saved when it was switched out.
     pub fn fpu_state(self: &Arc<Task>) -> FpuState {
-        let s = SLOTS.lock();
+        let s = slots().lock();
         if s.current.as_ref().is_some_and(|c| Arc::ptr_eq(c, self)) {
             return FpuState::save_current();
         }
@@ -110,7 +120,7 @@ impl Task {
     /// [`Task::fpu_state`] or [`FpuState::initial`], possibly changed through
     /// `FpuState::set_fxsave_image`/`set_xsave_image` (which keep it loadable).
     pub fn set_fpu_state(self: &Arc<Task>, state: FpuState) {
-        let s = SLOTS.lock();
+        let s = slots().lock();
         if s.current.as_ref().is_some_and(|c| Arc::ptr_eq(c, self)) {
             state.restore_current();
             return;
@@ -121,14 +131,14 @@ impl Task {
 }
 
 pub fn current() -> Arc<Task> {
-    SLOTS.lock().current.clone().expect("no current task")
+    slots().lock().current.clone().expect("no current task")
 }
 
 /// Switches from the current task to `next`. Returns when the current task is switched back to.
 pub fn switch_to(next: Arc<Task>) {
     crate::watchdog::progress();
     let (prev_sp, next_sp) = {
-        let mut s = SLOTS.lock();
+        let mut s = slots().lock();
         let prev = s.current.replace(next.clone()).expect("no current task");
         if Arc::ptr_eq(&prev, &next) {
             return;
@@ -153,7 +163,7 @@ pub fn switch_to(next: Arc<Task>) {
 }
 
 fn finish_switch() {
-    let prev = SLOTS.lock().prev.take();
+    let prev = slots().lock().prev.take();
     drop(prev);
 }
 

@@ -9,7 +9,7 @@ pub struct Fault;
 /// Lowest address above what user copies may touch (the architecture's end of user space).
 pub const USER_END: usize = crate::arch::mmu::USER_END;
 
-use crate::arch::trap::copy_user;
+use crate::arch::trap::{cmpxchg_user32, copy_user};
 
 fn check(addr: usize, len: usize) -> Result<(), Fault> {
     match addr.checked_add(len) {
@@ -59,4 +59,16 @@ pub fn zero_user(dst: usize, len: usize) -> Result<(), Fault> {
         done += n;
     }
     Ok(())
+}
+
+/// Atomically replaces the user word at `addr` with `new` if it holds `old`, and returns the
+/// value it held (equal to `old` when the exchange happened). Other CPUs running user code
+/// see either value, never a mix. `addr` must be 4-aligned.
+pub fn cmpxchg_user_u32(addr: usize, old: u32, new: u32) -> Result<u32, Fault> {
+    check(addr, 4)?;
+    if !addr.is_multiple_of(4) {
+        return Err(Fault);
+    }
+    // SAFETY: the word is aligned and below USER_END (checked above).
+    unsafe { cmpxchg_user32(addr, old, new) }.ok_or(Fault)
 }

@@ -16,7 +16,7 @@ pub const SEQ_OFFSET: usize = arch::vdso::SEQ_OFFSET;
 pub const CLOCK_OFFSET: usize = arch::vdso::CLOCK_OFFSET;
 
 /// The clock fields of the data page (the counter at boot, its ns multiplier, and the
-/// wall-clock offset), matching what `clock::monotonic_ns` computes.
-pub fn clock_data(realtime_offset_ns: i64) -> [u8; 24] {
+/// wall-clock offset), matching what `clock::monotonic_ns` computes, and what getcpu needs.
+pub fn clock_data(realtime_offset_ns: i64) -> [u8; 28] {
     arch::vdso::clock_data(realtime_offset_ns)
 }

@@ -76,7 +76,7 @@ fn kernel_main(info: BootInfo) -> ! {
     );
     if lintel_hal::smp::cpus_present() > 1 {
         info!(
-            "smp: {} CPUs present, {} started; the scheduler uses CPU 0, the others are parked",
+            "smp: {} CPUs present, {} started",
             lintel_hal::smp::cpus_present(),
             lintel_hal::smp::cpus_started()
         );
@@ -179,6 +179,8 @@ fn kernel_main(info: BootInfo) -> ! {
         power_off(&alloc::format!("exit {}", code));
     }
     proc::start_thread(thread, ctx, lintel_hal::task::FpuState::initial());
+    // The other CPUs join the scheduler, each in its own idle loop.
+    lintel_hal::smp::start_scheduling(sched::idle_loop);
     sched::idle_loop()
 }
 

@@ -1,12 +1,16 @@
-//! The scheduler: one run queue of runnable threads, timed sleeps, and wait queues. The kernel
-//! is not preemptible: a thread leaves the CPU only when it blocks, yields, exits, or when the
-//! timer interrupts it in user mode and its time slice is over.
+//! The scheduler: one run queue of runnable threads shared by every CPU, timed sleeps, and wait
+//! queues. The kernel is not preemptible: a thread leaves its CPU only when it blocks, yields,
+//! exits, or when the timer interrupts it in user mode and its time slice is over. Kernel code
+//! runs on one CPU at a time (hal's kernel lock), so these structures need no finer locking
+//! than the spin locks they already have; each CPU has its own current thread, idle task and
+//! slice start.
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
 use lintel_abi::{Errno, KResult};
+use lintel_hal::smp::MAX_CPUS;
 use lintel_hal::task::Task;
 use spin::Mutex;
 
@@ -55,52 +59,102 @@ pub trait Schedulable: Any + Send + Sync {
     /// The error a blocking wait of this thread ends with because a signal is pending or the
     /// thread must exit (`restart` when the signal's handler asks for a restart), or None.
     fn interrupted(&self, restart: Errno) -> Option<Errno>;
+    /// The CPUs the thread may run on (bit n: CPU n; sched_setaffinity).
+    fn affinity(&self) -> u64 {
+        u64::MAX
+    }
 }
 
 /// A thread as the scheduler holds it.
 pub type ThreadRef = Arc<dyn Schedulable>;
 
-struct Sched {
-    queue: VecDeque<ThreadRef>,
-    sleepers: Vec<(u64, ThreadRef)>,
+/// What one CPU is doing.
+struct Cpu {
     current: Option<ThreadRef>,
     idle: Option<Arc<Task>>,
     slice_start: u64,
 }
 
+struct Sched {
+    queue: VecDeque<ThreadRef>,
+    sleepers: Vec<(u64, ThreadRef)>,
+    cpus: [Cpu; MAX_CPUS],
+}
+
 static SCHED: Mutex<Sched> = Mutex::new(Sched {
     queue: VecDeque::new(),
     sleepers: Vec::new(),
-    current: None,
-    idle: None,
-    slice_start: 0,
+    cpus: [const {
+        Cpu {
+            current: None,
+            idle: None,
+            slice_start: 0,
+        }
+    }; MAX_CPUS],
 });
+
+/// The index of the CPU running this code.
+fn this_cpu() -> usize {
+    lintel_hal::smp::cpu_index() % MAX_CPUS
+}
+
+impl Sched {
+    fn cpu(&mut self) -> &mut Cpu {
+        &mut self.cpus[this_cpu()]
+    }
+
+    /// The first queued thread allowed on this CPU (its affinity mask), taken off the queue.
+    fn pop_for(&mut self, cpu: usize) -> Option<ThreadRef> {
+        let i = self
+            .queue
+            .iter()
+            .position(|t| t.affinity() & (1u64 << cpu) != 0)?;
+        self.queue.remove(i)
+    }
+}
 
 /// Ticks a thread may run before the timer preempts it.
 const SLICE_TICKS: u64 = 2;
 
 pub fn current() -> ThreadRef {
-    SCHED.lock().current.clone().expect("no current thread")
+    try_current().expect("no current thread")
 }
 
 pub fn try_current() -> Option<ThreadRef> {
-    SCHED.lock().current.clone()
+    SCHED.lock().cpu().current.clone()
 }
 
 /// Makes a new or woken thread runnable.
 pub fn enqueue(t: ThreadRef) {
     *t.sched_state().lock() = ThreadState::Runnable;
+    let allowed = t.affinity();
     SCHED.lock().queue.push_back(t);
+    lintel_hal::smp::wake_idle_cpu(allowed);
 }
 
-/// Wakes a blocked thread; no effect on a thread that is not blocked.
+/// Wakes a blocked thread. A thread that is not blocked but runs on another CPU is
+/// interrupted there instead, so that it sees what it was woken for (a signal) at once.
 pub fn wake(t: &ThreadRef) {
     let mut st = t.sched_state().lock();
     if *st == ThreadState::Blocked {
         *st = ThreadState::Runnable;
         drop(st);
         SCHED.lock().queue.push_back(t.clone());
+        lintel_hal::smp::wake_idle_cpu(t.affinity());
+    } else if lintel_hal::smp::shared() {
+        drop(st);
+        if let Some(cpu) = running_on(t) {
+            lintel_hal::smp::kick(cpu);
+        }
     }
+}
+
+/// The CPU `t` is running on, if it is running.
+fn running_on(t: &ThreadRef) -> Option<usize> {
+    let s = SCHED.lock();
+    s.cpus
+        .iter()
+        .position(|c| c.current.as_ref().is_some_and(|c| Arc::ptr_eq(c, t)))
 }
 
 /// Gives the CPU away. The current thread must already be marked Blocked (and registered
@@ -108,16 +162,25 @@ pub fn wake(t: &ThreadRef) {
 fn switch_away() {
     let next_task = {
         let mut s = SCHED.lock();
-        let cur = s.current.take();
+        let cpu = this_cpu();
+        let cur = s.cpus[cpu].current.take();
+        let mut requeued = false;
         if let Some(c) = &cur {
             if *c.sched_state().lock() == ThreadState::Runnable {
                 s.queue.push_back(c.clone());
+                requeued = true;
             }
         }
-        let next = s.queue.pop_front();
+        let next = s.pop_for(cpu);
+        // The thread left runnable may go to an idle CPU rather than wait for this one.
+        if let Some(c) = cur.as_ref().filter(|_| requeued) {
+            if !next.as_ref().is_some_and(|n| Arc::ptr_eq(c, n)) {
+                lintel_hal::smp::wake_idle_cpu(c.affinity());
+            }
+        }
         if let (Some(c), Some(n)) = (&cur, &next) {
             if Arc::ptr_eq(c, n) {
-                s.current = cur.clone();
+                s.cpus[cpu].current = cur.clone();
                 return;
             }
         }
@@ -135,14 +198,14 @@ fn switch_away() {
             t.since = now;
             t.running = true;
         }
-        s.slice_start = lintel_hal::clock::ticks();
+        s.cpus[cpu].slice_start = lintel_hal::clock::ticks();
         match next {
             Some(n) => {
                 let task = n.kernel_task();
-                s.current = Some(n);
+                s.cpus[cpu].current = Some(n);
                 task
             }
-            None => s.idle.clone().expect("no idle task"),
+            None => s.cpus[cpu].idle.clone().expect("no idle task"),
         }
     };
     lintel_hal::task::switch_to(next_task);
@@ -203,6 +266,11 @@ pub fn on_tick(hook: TickHook) {
 /// Timer work: wake expired sleepers, poll devices. Returns true if the current thread's time
 /// slice is over.
 pub fn tick() -> bool {
+    // Sleepers and the polled work belong to the boot CPU's tick (the clock's); the other
+    // CPUs' ticks only end time slices.
+    if this_cpu() != 0 {
+        return slice_over();
+    }
     let now = crate::time::uptime_ns();
     let expired: Vec<ThreadRef> = {
         let mut s = SCHED.lock();
@@ -224,8 +292,14 @@ pub fn tick() -> bool {
     for hook in hooks.iter().flatten() {
         hook();
     }
-    let s = SCHED.lock();
-    lintel_hal::clock::ticks().saturating_sub(s.slice_start) >= SLICE_TICKS && !s.queue.is_empty()
+    slice_over()
+}
+
+/// Whether this CPU's thread has used its slice while another thread waits for a CPU.
+fn slice_over() -> bool {
+    let mut s = SCHED.lock();
+    let start = s.cpu().slice_start;
+    lintel_hal::clock::ticks().saturating_sub(start) >= SLICE_TICKS && !s.queue.is_empty()
 }
 
 /// Background work that must run where this CPU holds no kernel lock and is in no system
@@ -255,18 +329,27 @@ pub fn cancel_sleep(t: &ThreadRef) {
     SCHED.lock().sleepers.retain(|(_, s)| !Arc::ptr_eq(s, t));
 }
 
-/// The boot task becomes the idle task: it runs whenever no thread is runnable.
+/// The CPU's first task becomes its idle task: it runs whenever no thread is runnable here.
+/// The boot CPU's also runs the tick's polled work and the quiet hooks; every CPU waits
+/// without the kernel lock.
 pub fn idle_loop() -> ! {
-    SCHED.lock().idle = Some(lintel_hal::task::current());
+    SCHED.lock().cpu().idle = Some(lintel_hal::task::current());
+    let boot_cpu = this_cpu() == 0;
     loop {
-        tick();
-        quiet();
-        let has_work = !SCHED.lock().queue.is_empty();
+        if boot_cpu {
+            tick();
+            quiet();
+        }
+        let has_work = {
+            let s = SCHED.lock();
+            let me = 1u64 << this_cpu();
+            s.queue.iter().any(|t| t.affinity() & me != 0)
+        };
         if has_work {
             switch_away();
             lintel_hal::mm::activate_kernel();
         } else {
-            lintel_hal::idle_wait();
+            lintel_hal::smp::idle_unlocked();
         }
     }
 }

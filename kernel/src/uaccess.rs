@@ -74,6 +74,26 @@ pub fn write_u32(addr: usize, v: u32) -> KResult<()> {
     write_bytes(addr, &v.to_le_bytes())
 }
 
+/// Atomically sets the user word at `addr` (4-aligned) to `new` if it holds `old`; returns the
+/// value it held. For words user code on other CPUs changes at the same time (futexes).
+pub fn cmpxchg_u32(addr: usize, old: u32, new: u32) -> KResult<u32> {
+    lintel_hal::usercopy::cmpxchg_user_u32(addr, old, new).map_err(|_| Errno::EFAULT)
+}
+
+/// Atomically replaces the user word at `addr` by `f(value)` (retrying while user code changes
+/// it meanwhile); returns the value it replaced. `f` returning None leaves the word alone.
+pub fn update_u32(addr: usize, mut f: impl FnMut(u32) -> Option<u32>) -> KResult<u32> {
+    let mut val = read_u32(addr)?;
+    loop {
+        let Some(new) = f(val) else { return Ok(val) };
+        let found = cmpxchg_u32(addr, val, new)?;
+        if found == val {
+            return Ok(val);
+        }
+        val = found;
+    }
+}
+
 pub fn write_i32(addr: usize, v: i32) -> KResult<()> {
     write_bytes(addr, &v.to_le_bytes())
 }

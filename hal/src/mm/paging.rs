@@ -125,10 +125,13 @@ impl AddressSpace {
         Some(t)
     }
 
+    /// Drops the translation of `va` on this CPU and on every other CPU using this address
+    /// space (before the caller frees the frame it pointed to).
     fn flush(&self, va: usize) {
         if self.is_active() {
             flush_page(va);
         }
+        crate::smp::shootdown(self.root);
     }
 
     /// Maps the page at `va` to `frame`, returning the frame it replaces. Err when a page table

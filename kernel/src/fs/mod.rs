@@ -204,10 +204,14 @@ fn new_sysfs() -> KResult<Arc<dyn Inode>> {
     let devices = mkdir(&fs, b"devices")?;
     let system = mkdir(&devices, b"system")?;
     let cpu = mkdir(&system, b"cpu")?;
+    let mask = lintel_hal::smp::cpu_mask();
+    let list = cpu_list(mask);
     for n in [&b"online"[..], b"possible", b"present"] {
-        file(&cpu, n, b"0\n")?;
+        file(&cpu, n, list.as_bytes())?;
     }
-    mkdir(&cpu, b"cpu0")?;
+    for i in (0..64).filter(|i| mask & (1u64 << i) != 0) {
+        mkdir(&cpu, alloc::format!("cpu{i}").as_bytes())?;
+    }
     for d in [
         &b"class"[..],
         b"bus",
@@ -222,6 +226,29 @@ fn new_sysfs() -> KResult<Arc<dyn Inode>> {
         mkdir(&fs, d)?;
     }
     Ok(fs)
+}
+
+/// A CPU mask in the kernel's list format ("0-3,5\n"), as /sys/devices/system/cpu/online.
+pub fn cpu_list(mask: u64) -> alloc::string::String {
+    let mut out = alloc::vec::Vec::new();
+    let mut i = 0;
+    while i < 64 {
+        if mask & (1u64 << i) == 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i + 1 < 64 && mask & (1u64 << (i + 1)) != 0 {
+            i += 1;
+        }
+        out.push(if start == i {
+            alloc::format!("{start}")
+        } else {
+            alloc::format!("{start}-{i}")
+        });
+        i += 1;
+    }
+    alloc::format!("{}\n", out.join(","))
 }
 
 static NEXT_FS_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(16);

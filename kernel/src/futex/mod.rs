@@ -283,14 +283,14 @@ pub fn exit_robust_list(mm: &Arc<Mm>, tid: u32, head: usize) {
     let offset = offset as i64;
     let handle = |entry: usize| {
         let uaddr = (entry as i64).wrapping_add(offset) as usize;
-        let Ok(val) = uaccess::read_u32(uaddr) else {
+        // Atomic: the other threads of the process may be taking or marking the word on
+        // other CPUs right now.
+        let Ok(val) = uaccess::update_u32(uaddr, |val| {
+            (val & FUTEX_TID_MASK == tid).then_some((val & FUTEX_WAITERS) | FUTEX_OWNER_DIED)
+        }) else {
             return;
         };
         if val & FUTEX_TID_MASK != tid {
-            return;
-        }
-        let new = (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
-        if uaccess::write_u32(uaddr, new).is_err() {
             return;
         }
         if val & FUTEX_WAITERS != 0 {

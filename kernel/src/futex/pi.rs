@@ -78,7 +78,10 @@ pub fn lock(
                 val & FUTEX_OWNER_DIED
             };
             let more = if has_waiters(key) { FUTEX_WAITERS } else { 0 };
-            uaccess::write_u32(uaddr, tid | died | more)?;
+            // User code on another CPU may take or mark the word meanwhile: look again then.
+            if uaccess::cmpxchg_u32(uaddr, val, tid | died | more)? != val {
+                continue;
+            }
             return Ok(0);
         }
         if owner == tid {
@@ -95,8 +98,9 @@ pub fn lock(
         if deadline.is_some_and(|d| time::uptime_ns() >= d) {
             return Err(Errno::ETIMEDOUT);
         }
-        if val & FUTEX_WAITERS == 0 {
-            uaccess::write_u32(uaddr, val | FUTEX_WAITERS)?;
+        if val & FUTEX_WAITERS == 0 && uaccess::cmpxchg_u32(uaddr, val, val | FUTEX_WAITERS)? != val
+        {
+            continue;
         }
         let thread = sched::current();
         let w = Arc::new(PiWaiter {
@@ -150,13 +154,17 @@ pub fn unlock(key: Key, uaddr: usize, tid: u32) -> KResult<usize> {
         }
         next
     };
+    // The word is ours (user code only takes a word that is 0), so these exchanges meet
+    // only FUTEX_WAITERS changes, which they overwrite as the unlock defines.
     match next {
         Some(w) => {
-            uaccess::write_u32(uaddr, w.tid | FUTEX_WAITERS)?;
+            uaccess::update_u32(uaddr, |_| Some(w.tid | FUTEX_WAITERS))?;
             w.granted.store(true, Ordering::Release);
             sched::wake(&w.thread);
         }
-        None => uaccess::write_u32(uaddr, 0)?,
+        None => {
+            uaccess::update_u32(uaddr, |_| Some(0))?;
+        }
     }
     Ok(0)
 }

@@ -128,8 +128,14 @@ pub fn set_special_pages(pages: fn(&str, usize) -> Option<Frame>) {
     SPECIAL_PAGES.call_once(|| pages);
 }
 
-/// The address space last loaded into the CPU (Linux's `active_mm`).
-static ACTIVE: Mutex<Weak<Mm>> = Mutex::new(Weak::new());
+/// The address space last loaded into each CPU (Linux's `active_mm`), by CPU index.
+static ACTIVE: [Mutex<Weak<Mm>>; lintel_hal::smp::MAX_CPUS] =
+    [const { Mutex::new(Weak::new()) }; lintel_hal::smp::MAX_CPUS];
+
+/// This CPU's slot in [`ACTIVE`].
+fn active_slot() -> &'static Mutex<Weak<Mm>> {
+    &ACTIVE[lintel_hal::smp::cpu_index() % lintel_hal::smp::MAX_CPUS]
+}
 
 /// Every address space alive, by the address of its `Mm`: truncation and memfd seals must
 /// look at all mappings of a file, whoever holds them (processes, a vfork child, an exec in
@@ -196,13 +202,13 @@ impl Mm {
     /// Loads this address space into the CPU; `active()` returns it from now on.
     pub fn activate(self: &Arc<Self>) {
         self.inner.lock().aspace.activate();
-        *ACTIVE.lock() = Arc::downgrade(self);
+        *active_slot().lock() = Arc::downgrade(self);
     }
 
     /// The user address space the CPU runs with (the last one activated), for checks on user
     /// pointers that the page tables alone cannot answer.
     pub fn active() -> Option<Arc<Mm>> {
-        ACTIVE.lock().upgrade()
+        active_slot().lock().upgrade()
     }
 
     /// Copy-on-write duplicate for fork. Fails with ENOMEM when page-table frames or the

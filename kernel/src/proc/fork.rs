@@ -92,7 +92,7 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         sigwait: core::sync::atomic::AtomicU64::new(0),
         cpu: Mutex::new(CpuTime::default()),
         comm: Mutex::new([0; 16]),
-        affinity: Mutex::new(1),
+        affinity: Mutex::new(lintel_hal::smp::cpu_mask()),
         seccomp_mode: core::sync::atomic::AtomicU8::new(0),
         seccomp: Mutex::new(None),
         ioprio: core::sync::atomic::AtomicU32::new(0),

@@ -246,6 +246,10 @@ impl crate::sched::Schedulable for Thread {
     fn interrupted(&self, restart: Errno) -> Option<Errno> {
         interrupted(self, restart)
     }
+
+    fn affinity(&self) -> u64 {
+        *self.affinity.lock()
+    }
 }
 
 /// The thread running on this CPU. Panics outside a thread (in the idle loop), where no

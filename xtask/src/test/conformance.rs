@@ -203,7 +203,7 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
         return Ok(());
     }
 
-    guest_pass(t, &guest, kvm, &xfail, false)?;
+    guest_pass(t, &guest, kvm, &xfail, false, 1)?;
     // The file tests again with their scratch folders on an ext4 disk (musl builds only).
     let on_disk: Vec<(String, PathBuf)> = guest
         .iter()
@@ -211,10 +211,22 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
         .map(|(id, exe)| (format!("{id}@ext4"), exe.clone()))
         .collect();
     if !on_disk.is_empty() {
-        guest_pass(t, &on_disk, kvm, &xfail, true)?;
+        guest_pass(t, &on_disk, kvm, &xfail, true, 1)?;
+    }
+    // Every musl build again on four CPUs (threads and processes then really run at once).
+    let on_smp: Vec<(String, PathBuf)> = guest
+        .iter()
+        .filter(|(id, _)| id.ends_with(".musl"))
+        .map(|(id, exe)| (format!("{id}@smp{SMP_CPUS}"), exe.clone()))
+        .collect();
+    if !on_smp.is_empty() {
+        guest_pass(t, &on_smp, kvm, &xfail, false, SMP_CPUS)?;
     }
     Ok(())
 }
+
+/// CPUs of the multiprocessor pass.
+const SMP_CPUS: u32 = 4;
 
 /// Test-name prefixes that run a second time on ext4.
 const EXT4_PASS: &[&str] = &[
@@ -236,6 +248,7 @@ fn guest_pass(
     kvm: bool,
     xfail: &Xfail,
     on_ext4: bool,
+    smp: u32,
 ) -> Result<(), String> {
     let bin = build::ensure_build_dir()?.join("tests");
     // Boot until every test has a result; a test that takes the kernel down is failed and the
@@ -246,6 +259,7 @@ fn guest_pass(
         kvm,
         mem: "1G".into(),
         timeout: Some(900),
+        smp,
         ..RunOpts::default()
     };
     let mut results: BTreeMap<String, Result<(), String>> = BTreeMap::new();
@@ -300,7 +314,8 @@ fn guest_pass(
         }
     }
     for (id, _) in guest {
-        let (name, variant) = id.rsplit_once('.').unwrap_or((id, ""));
+        let plain = id.split_once('@').map_or(id.as_str(), |(p, _)| p);
+        let (name, variant) = plain.rsplit_once('.').unwrap_or((plain, ""));
         let expected = xfail.reason(name, variant);
         match (results.get(id), expected) {
             (Some(Ok(())), None) => t.pass(id),

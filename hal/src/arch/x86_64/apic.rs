@@ -6,6 +6,10 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) const TIMER_VECTOR: u8 = 32;
 pub(crate) const SPURIOUS_VECTOR: u8 = 0xff;
+/// Another CPU asks this one to look at the run queue or its thread's signals.
+pub(crate) const WAKEUP_VECTOR: u8 = 0xf0;
+/// Another CPU asks this one to drop stale translations (`smp::serve_requests`).
+pub(crate) const FLUSH_VECTOR: u8 = 0xf1;
 /// The vector of device interrupt line 0 (`crate::irq::Line`); line n is this plus n.
 pub(crate) const DEVICE_VECTOR_BASE: u8 = 0x40;
 /// Scheduler ticks per second.
@@ -15,6 +19,8 @@ static TSC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
 static TSC_BOOT: AtomicU64 = AtomicU64::new(0);
 static TICKS: AtomicU64 = AtomicU64::new(0);
 static LAPIC_BASE: AtomicU64 = AtomicU64::new(0);
+/// The timer's initial count for one tick, measured by the boot CPU (the others reuse it).
+static PER_TICK: AtomicU64 = AtomicU64::new(0);
 
 fn lapic_write(reg: usize, v: u32) {
     let base = LAPIC_BASE.load(Ordering::Relaxed) as usize;
@@ -69,13 +75,31 @@ pub(crate) fn init() {
     TSC_HZ.store(tsc_hz, Ordering::Relaxed);
     TSC_BOOT.store(t0, Ordering::Relaxed);
     let per_tick = ((lapic_ticks as u64) * 100 / HZ).max(1000) as u32;
+    PER_TICK.store(per_tick as u64, Ordering::Relaxed);
+    start_tick(per_tick);
+}
+
+fn start_tick(per_tick: u32) {
     lapic_write(0x320, TIMER_VECTOR as u32 | (1 << 17)); // periodic
     lapic_write(0x380, per_tick);
 }
 
+/// Starts a secondary CPU's tick at the boot CPU's rate.
+pub(crate) fn start_secondary_tick() {
+    start_tick(PER_TICK.load(Ordering::Relaxed) as u32);
+}
+
 pub(crate) fn handle_interrupt(vector: u8) {
     if vector == TIMER_VECTOR {
-        TICKS.fetch_add(1, Ordering::Relaxed);
+        // The boot CPU's tick is the clock's; the others' only bring their threads into the
+        // kernel (time slices, signals).
+        if super::smp::cpu_index() == 0 {
+            TICKS.fetch_add(1, Ordering::Relaxed);
+        }
+    } else if vector == FLUSH_VECTOR {
+        super::smp::serve_requests();
+    } else if vector == WAKEUP_VECTOR {
+        // Nothing to do: the interrupt itself ended a halt or a stint in user mode.
     } else if (DEVICE_VECTOR_BASE..DEVICE_VECTOR_BASE + crate::irq::LINES as u8).contains(&vector) {
         crate::irq::device_interrupt((vector - DEVICE_VECTOR_BASE) as usize);
     }
@@ -100,6 +124,11 @@ fn send_ipi(dest: u32, low: u32) {
     while lapic_read(0x300) & (1 << 12) != 0 && monotonic_ns() - start < 10_000_000 {
         core::hint::spin_loop();
     }
+}
+
+/// A fixed interrupt with `vector` to the CPU whose local APIC id is `dest`.
+pub(crate) fn send_fixed(dest: u32, vector: u8) {
+    send_ipi(dest, 0x4000 | vector as u32);
 }
 
 /// INIT (asserted, then de-asserted as the MP specification asks): the CPU resets and waits

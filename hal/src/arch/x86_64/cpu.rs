@@ -121,6 +121,19 @@ pub(crate) fn rdrand() -> Option<u64> {
     None
 }
 
+/// Whether the CPU has RDTSCP (CPUID 0x8000_0001 EDX bit 27).
+pub(crate) fn has_rdtscp() -> bool {
+    cpuid(0x8000_0000, 0).0 >= 0x8000_0001 && cpuid(0x8000_0001, 0).3 & (1 << 27) != 0
+}
+
+/// Makes RDTSCP report `index` (TSC_AUX), as Linux does, for the vDSO's getcpu.
+pub(crate) fn set_tsc_aux(index: u64) {
+    if has_rdtscp() {
+        // SAFETY: TSC_AUX exists when RDTSCP does and only affects what RDTSCP/RDPID return.
+        unsafe { wrmsr(0xc000_0103, index) };
+    }
+}
+
 /// EM_X86_64.
 pub(crate) const ELF_MACHINE: u16 = 62;
 pub(crate) const PLATFORM: &str = "x86_64";
@@ -138,11 +151,18 @@ pub(crate) fn hwcap2() -> u64 {
     0
 }
 
-/// `/proc/cpuinfo`: one virtual CPU with the base x86_64 feature flags, running at
+/// `/proc/cpuinfo`: one entry per CPU in `mask` with the base x86_64 feature flags, running at
 /// `counter_hz` (the TSC's rate, measured by the clock at boot).
-pub(crate) fn cpuinfo(counter_hz: u64) -> alloc::string::String {
-    alloc::format!(
-        "processor\t: 0\nvendor_id\t: Lintel\ncpu family\t: 6\nmodel\t\t: 0\nmodel name\t: Lintel virtual CPU\ncpu MHz\t\t: {}.000\nflags\t\t: fpu tsc msr pae cx8 apic sep cmov pat clflush mmx fxsr sse sse2 syscall nx lm\n\n",
-        counter_hz / 1_000_000
-    )
+pub(crate) fn cpuinfo(counter_hz: u64, mask: u64) -> alloc::string::String {
+    let n = mask.count_ones();
+    (0..64u32)
+        .filter(|i| mask & (1u64 << i) != 0)
+        .map(|i| {
+            alloc::format!(
+                "processor\t: {i}\nvendor_id\t: Lintel\ncpu family\t: 6\nmodel\t\t: 0\nmodel name\t: Lintel virtual CPU\ncpu MHz\t\t: {}.000\nphysical id\t: 0\nsiblings\t: {n}\ncore id\t\t: {i}\ncpu cores\t: {n}\napicid\t\t: {}\nflags\t\t: fpu tsc msr pae cx8 apic sep cmov pat clflush mmx fxsr sse sse2 syscall nx lm\n\n",
+                counter_hz / 1_000_000,
+                super::smp::apic_id_of(i as usize)
+            )
+        })
+        .collect()
 }

@@ -3,6 +3,7 @@
 //! (`DebugRegs`, kept by the kernel); the CPU holds the set of the thread that last entered
 //! user mode, loaded only when it differs, as the FS base is.
 
+use crate::smp::MAX_CPUS;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// A thread's debug registers as ptrace shows them (`u_debugreg` in `struct user`): DR0–DR3,
@@ -53,16 +54,18 @@ impl DebugRegs {
     }
 }
 
-static LOADED: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
+/// What each CPU's DR0–DR3 and DR7 hold, by CPU index.
+static LOADED: [[AtomicU64; 5]; MAX_CPUS] = [const { [const { AtomicU64::new(0) }; 5] }; MAX_CPUS];
 
 /// Makes `regs` the CPU's debug registers for the next entry to user mode.
 pub fn load(regs: &DebugRegs) {
+    let loaded = &LOADED[super::smp::cpu_index() % MAX_CPUS];
     let dr7 = regs.armed_dr7();
-    if dr7 == 0 && LOADED[4].load(Ordering::Relaxed) == 0 {
+    if dr7 == 0 && loaded[4].load(Ordering::Relaxed) == 0 {
         return;
     }
     let want = [regs.addr[0], regs.addr[1], regs.addr[2], regs.addr[3], dr7];
-    if (0..5).all(|i| LOADED[i].load(Ordering::Relaxed) == want[i]) {
+    if (0..5).all(|i| loaded[i].load(Ordering::Relaxed) == want[i]) {
         return;
     }
     // SAFETY: DR7 is cleared first so no half-loaded set is armed; DR0–DR3 then take user
@@ -76,7 +79,7 @@ pub fn load(regs: &DebugRegs) {
         core::arch::asm!("mov dr3, {}", in(reg) want[3], options(nomem, nostack));
         core::arch::asm!("mov dr7, {}", in(reg) dr7, options(nomem, nostack));
     }
-    for (slot, v) in LOADED.iter().zip(want) {
+    for (slot, v) in loaded.iter().zip(want) {
         slot.store(v, Ordering::Relaxed);
     }
 }

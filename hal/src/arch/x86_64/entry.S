@@ -273,7 +273,24 @@ lintel_copy_user_done:
     mov rax, rcx
     ret
 
+# u64 lintel_cmpxchg_user32(u32 *uaddr, u32 old, u32 new, u32 *prev): an atomic
+# compare-and-exchange on a user word (futexes: other CPUs' user code changes it meanwhile).
+# Stores the value found in *prev; returns 0, or 1 when the word could not be reached.
+.global lintel_cmpxchg_user32
+lintel_cmpxchg_user32:
+    mov eax, esi
+    mov r8d, 1
+lintel_cmpxchg_user32_insn:
+    lock cmpxchg dword ptr [rdi], edx
+    mov [rcx], eax
+    xor r8d, r8d
+lintel_cmpxchg_user32_done:
+    mov rax, r8
+    ret
+
 .section .ex_table, "a"
 .balign 8
     .quad lintel_copy_user_insn
     .quad lintel_copy_user_done
+    .quad lintel_cmpxchg_user32_insn
+    .quad lintel_cmpxchg_user32_done

@@ -80,6 +80,16 @@ pub(crate) fn active_root() -> u64 {
 /// # Safety
 /// `root` must be a valid root table whose kernel half maps the kernel as the current one does.
 pub(crate) unsafe fn activate_root(root: u64) {
+    super::smp::note_active_root(root);
+    // SAFETY: delegated to the caller.
+    unsafe { cpu::write_cr3(root) }
+}
+
+/// Reloads `root` (the active root) to drop this CPU's non-global translations.
+///
+/// # Safety
+/// `root` must be the active root table.
+pub(crate) unsafe fn reload_root(root: u64) {
     // SAFETY: delegated to the caller.
     unsafe { cpu::write_cr3(root) }
 }

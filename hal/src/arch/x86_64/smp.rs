@@ -1,12 +1,14 @@
 //! Secondary CPUs: listed by the ACPI MADT, started with INIT and two startup IPIs through the
 //! real-mode trampoline (`ap_boot.S`), each given its own GDT/TSS, stacks and per-CPU block.
-//! Until the scheduler runs on several CPUs a started CPU parks: interrupts off, halted.
+//! A started CPU parks (halted) until `crate::smp::start_scheduling` releases it. This file
+//! also holds what CPUs ask of each other: wake-ups and TLB shootdowns, by IPI.
 
 use super::{apic, xstate};
+use crate::smp::MAX_CPUS;
 use crate::{acpi, mm};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 extern "C" {
     static lintel_ap_trampoline_start: u8;
@@ -16,8 +18,15 @@ extern "C" {
 
 /// The physical page secondary CPUs start in (ap_boot.S is assembled for it).
 pub(crate) const TRAMPOLINE: usize = 0x8000;
-/// CPUs Lintel brings up at most (the boot CPU included).
-pub(crate) const MAX_CPUS: usize = 64;
+/// Each started CPU's local APIC id, by CPU index.
+static LAPIC_IDS: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+/// CPUs that finished their setup and wait in their park.
+static PARKED: AtomicU64 = AtomicU64::new(0);
+/// Each CPU's active root table (physical address), kept by `mmu::activate_root`.
+static ACTIVE_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// Set by a CPU that changed an address space this CPU has active; cleared by this CPU once
+/// its TLB is flushed.
+static FLUSH: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
 static TRAMPOLINE_FREE: AtomicBool = AtomicBool::new(false);
 /// The index a starting CPU stores once it runs on its own tables (0: none yet).
@@ -67,17 +76,21 @@ fn madt_apic_ids() -> Vec<u32> {
 pub(crate) struct Census {
     pub present: usize,
     pub started: usize,
+    /// The started CPUs by index (bit n: CPU n).
+    pub mask: u64,
 }
 
 /// Starts every CPU the MADT lists besides this one; each parks once it is set up.
 pub(crate) fn start_secondaries() -> Census {
     let boot_id = apic::lapic_id();
+    LAPIC_IDS[0].store(boot_id, Ordering::Relaxed);
     let mut ids = madt_apic_ids();
     ids.retain(|&id| id != boot_id);
     ids.truncate(MAX_CPUS - 1);
     let mut census = Census {
         present: ids.len() + 1,
         started: 1,
+        mask: 1,
     };
     // xAPIC startup IPIs name 8-bit destinations.
     ids.retain(|&id| id < 0xff);
@@ -108,6 +121,7 @@ pub(crate) fn start_secondaries() -> Census {
     };
     for (n, &id) in ids.iter().enumerate() {
         let index = (n + 1) as u64;
+        LAPIC_IDS[n + 1].store(id, Ordering::Relaxed);
         let Some(stack) = crate::task::KernelStack::try_new() else {
             break;
         };
@@ -134,6 +148,7 @@ pub(crate) fn start_secondaries() -> Census {
         }
         if READY.load(Ordering::SeqCst) == index {
             census.started += 1;
+            census.mask |= 1 << index;
         }
     }
     // Every started CPU switched to the kernel's root before reporting ready; one that never
@@ -149,10 +164,101 @@ pub(crate) fn start_secondaries() -> Census {
 /// A secondary CPU's first Rust code, on the stack the boot CPU gave it, with `index` its
 /// position in the CPU list.
 extern "C" fn ap_main(index: u64) -> ! {
-    mm::activate_kernel();
+    // GS first: everything after it (the root-table bookkeeping included) asks which CPU
+    // this is.
     super::init_secondary_cpu(index);
+    mm::activate_kernel();
     xstate::init_secondary();
     apic::init_secondary();
+    PARKED.fetch_or(1 << index, Ordering::SeqCst);
     READY.store(index, Ordering::SeqCst);
-    super::cpu::halt_forever()
+    // Parked: halted with interrupts on, so the release's wake-up IPI ends the wait.
+    while !crate::smp::entry_named() {
+        super::cpu::idle_wait();
+    }
+    apic::start_secondary_tick();
+    crate::smp::secondary_enter()
+}
+
+/// Sends every parked CPU on its way (the kernel's entry point is named).
+pub(crate) fn release_parked() {
+    let parked = PARKED.swap(0, Ordering::SeqCst);
+    for cpu in 0..MAX_CPUS {
+        if parked & (1 << cpu) != 0 {
+            send_wakeup(cpu);
+        }
+    }
+}
+
+/// The index of this CPU: the `cpu_id` field of its per-CPU block (GS-relative offset 32,
+/// see entry.S).
+pub(crate) fn cpu_index() -> usize {
+    let v: u64;
+    // SAFETY: GS points at this CPU's per-CPU block from `init_cpu` on (set before any task,
+    // lock or scheduler code runs); reading one of its fields has no side effect.
+    unsafe {
+        core::arch::asm!("mov {}, gs:[32]", out(reg) v, options(nostack, readonly, preserves_flags))
+    };
+    v as usize
+}
+
+/// The local APIC id of CPU `cpu`.
+pub(crate) fn apic_id_of(cpu: usize) -> u32 {
+    LAPIC_IDS
+        .get(cpu)
+        .map_or(0, |id| id.load(Ordering::Relaxed))
+}
+
+/// Interrupts CPU `cpu` with the wake-up vector.
+pub(crate) fn send_wakeup(cpu: usize) {
+    if let Some(id) = LAPIC_IDS.get(cpu) {
+        apic::send_fixed(id.load(Ordering::Relaxed), apic::WAKEUP_VECTOR);
+    }
+}
+
+/// Records that this CPU now uses root table `root` (called on every CR3 write).
+pub(crate) fn note_active_root(root: u64) {
+    if let Some(slot) = ACTIVE_ROOT.get(cpu_index()) {
+        slot.store(root, Ordering::Release);
+    }
+}
+
+/// Answers what other CPUs asked of this one: a pending TLB flush.
+pub(crate) fn serve_requests() {
+    let me = cpu_index();
+    if let Some(f) = FLUSH.get(me) {
+        if f.load(Ordering::Acquire) {
+            let root = super::mmu::active_root();
+            // SAFETY: reloading the active root flushes this CPU's non-global translations and
+            // changes nothing else.
+            unsafe { super::mmu::reload_root(root) };
+            f.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// Makes every other online CPU whose active root is `root` (every other online CPU for
+/// None) flush its TLB, and waits until each has: each has then also taken an interrupt, a
+/// full memory barrier.
+pub(crate) fn shootdown(root: Option<u64>) {
+    let me = cpu_index();
+    let online = crate::smp::online_mask();
+    let mut asked = 0u64;
+    for cpu in 0..MAX_CPUS {
+        if cpu == me || online & (1 << cpu) == 0 {
+            continue;
+        }
+        if root.is_none_or(|r| ACTIVE_ROOT[cpu].load(Ordering::Acquire) == r) {
+            FLUSH[cpu].store(true, Ordering::Release);
+            apic::send_fixed(LAPIC_IDS[cpu].load(Ordering::Relaxed), apic::FLUSH_VECTOR);
+            asked |= 1 << cpu;
+        }
+    }
+    for (cpu, flag) in FLUSH.iter().enumerate() {
+        if asked & (1 << cpu) != 0 {
+            while flag.load(Ordering::Acquire) {
+                core::hint::spin_loop();
+            }
+        }
+    }
 }

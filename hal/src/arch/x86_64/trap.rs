@@ -3,6 +3,7 @@
 
 use super::{apic, cpu, gdt};
 use crate::context::{Access, Exception, ReturnReason};
+use crate::smp::MAX_CPUS;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 core::arch::global_asm!(include_str!("entry.S"));
@@ -12,6 +13,7 @@ extern "C" {
     fn lintel_syscall_entry();
     fn lintel_nmi_entry();
     fn lintel_copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
+    fn lintel_cmpxchg_user32(uaddr: *mut u32, old: u32, new: u32, prev: *mut u32) -> u64;
     static lintel_trap_stubs: u8;
     static __ex_table_start: u8;
     static __ex_table_end: u8;
@@ -223,16 +225,22 @@ impl UserContext {
         set_fs_base(self.fs_base);
         set_user_gs_base(self.gs_base);
         crate::watchdog::progress();
+        crate::smp::unlock_kernel();
         // SAFETY: the per-CPU block is initialized, the context is a valid UserContext that
         // lives across the call (it is borrowed mutably), the current address space maps the
         // kernel half, and rip is canonical so neither iretq nor sysretq fault in ring 0.
         let kind = unsafe { lintel_enter_user(self) };
+        let vector = self.vector as u8;
+        if kind != 0 && vector >= 32 {
+            // Interrupt work touches only atomics: done before waiting for the lock, so that a
+            // CPU holding it can wait for this one (a TLB shootdown).
+            apic::handle_interrupt(vector);
+        }
+        crate::smp::lock_kernel();
         if kind == 0 {
             return ReturnReason::Syscall;
         }
-        let vector = self.vector as u8;
         if vector >= 32 {
-            apic::handle_interrupt(vector);
             return ReturnReason::Interrupt;
         }
         if vector == DEBUG {
@@ -251,14 +259,17 @@ impl UserContext {
     }
 }
 
-static CURRENT_FS_BASE: AtomicU64 = AtomicU64::new(0);
-static CURRENT_USER_GS_BASE: AtomicU64 = AtomicU64::new(0);
+/// Each CPU's FS base and user GS base as last written (the MSR writes are skipped when the
+/// value is already there).
+static CURRENT_FS_BASE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static CURRENT_USER_GS_BASE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
 /// The user's GS base (arch_prctl ARCH_SET_GS). While the kernel runs, the user's value sits in
 /// KERNEL_GS_BASE and `swapgs` on the way out makes it the live GS base.
 fn set_user_gs_base(v: u64) {
-    if CURRENT_USER_GS_BASE.load(Ordering::Relaxed) != v {
-        CURRENT_USER_GS_BASE.store(v, Ordering::Relaxed);
+    let cached = &CURRENT_USER_GS_BASE[super::smp::cpu_index() % MAX_CPUS];
+    if cached.load(Ordering::Relaxed) != v {
+        cached.store(v, Ordering::Relaxed);
         // SAFETY: KERNEL_GS_BASE holds the user's GS base while in the kernel (entry code
         // swaps it in on return); the kernel's own GS base is untouched.
         unsafe { cpu::wrmsr(0xc000_0102, v) };
@@ -266,8 +277,9 @@ fn set_user_gs_base(v: u64) {
 }
 
 fn set_fs_base(v: u64) {
-    if CURRENT_FS_BASE.load(Ordering::Relaxed) != v {
-        CURRENT_FS_BASE.store(v, Ordering::Relaxed);
+    let cached = &CURRENT_FS_BASE[super::smp::cpu_index() % MAX_CPUS];
+    if cached.load(Ordering::Relaxed) != v {
+        cached.store(v, Ordering::Relaxed);
         // SAFETY: FS base is a user-mode TLS pointer; the kernel never uses FS.
         unsafe { cpu::wrmsr(0xc000_0100, v) };
     }
@@ -320,6 +332,19 @@ pub fn set_user_fault_handler(f: UserFaultHandler) {
 pub(crate) unsafe fn copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize {
     // SAFETY: delegated to the caller; faults in the copy go through the exception table.
     unsafe { lintel_copy_user(dst, src, len) }
+}
+
+/// Atomically replaces the user word at `uaddr` with `new` if it holds `old`; the value found,
+/// or None when the word could not be reached.
+///
+/// # Safety
+/// `uaddr` must be 4-aligned and below `USER_END`.
+pub(crate) unsafe fn cmpxchg_user32(uaddr: usize, old: u32, new: u32) -> Option<u32> {
+    let mut prev = 0u32;
+    // SAFETY: delegated to the caller; a fault is resolved or fixed up through the exception
+    // table, and `prev` is a kernel local.
+    let failed = unsafe { lintel_cmpxchg_user32(uaddr as *mut u32, old, new, &mut prev) };
+    (failed == 0).then_some(prev)
 }
 
 pub(crate) fn user_fault(addr: usize, write: bool) -> bool {
@@ -453,6 +478,7 @@ pub fn load_idt() {
 
 /// Sets up GS for this CPU and the `syscall` MSRs.
 pub fn init_cpu(percpu: &'static mut PerCpu) {
+    cpu::set_tsc_aux(percpu.cpu_id);
     percpu.self_ptr = percpu as *mut PerCpu as u64;
     let addr = percpu.self_ptr;
     // SAFETY: GS base points at a static per-CPU block; KERNEL_GS_BASE starts as zero (user GS);

@@ -202,8 +202,9 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                     cgt |= 1 << i;
                 }
             }
+            let allowed = leader.map_or(1, |t| *t.affinity.lock()) & lintel_hal::smp::cpu_mask();
             format!(
-                "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{}\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\nSigQ:\t0/4096\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+                "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{}\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\nSigQ:\t0/4096\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}\nCpus_allowed:\t{:x}\nCpus_allowed_list:\t{}",
                 comm(&p),
                 p.fs.lock().umask,
                 state,
@@ -240,6 +241,8 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                 p.no_new_privs.load(Ordering::Relaxed),
                 leader.map_or(0, |t| t.seccomp_mode.load(Ordering::Relaxed)),
                 leader.map_or(0, |t| t.seccomp.lock().as_ref().map_or(0, |f| f.depth())),
+                allowed,
+                crate::fs::cpu_list(allowed),
             )
             .into_bytes()
         }

@@ -429,9 +429,12 @@ pub(super) fn sys_content(f: SysFile) -> String {
             format!("0.00 0.00 0.00 1/{} {}\n", pids.len(), pids.last().copied().unwrap_or(1))
         }
         SysFile::Stat => format!(
-            "cpu  0 0 0 {} 0 0 0 0 0 0\ncpu0 0 0 0 {} 0 0 0 0 0 0\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
-            up / 10_000_000,
-            up / 10_000_000,
+            "cpu  0 0 0 {} 0 0 0 0 0 0\n{}btime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
+            up / 10_000_000 * lintel_hal::smp::cpus_started() as u64,
+            (0..64)
+                .filter(|i| lintel_hal::smp::cpu_mask() & (1u64 << i) != 0)
+                .map(|i| format!("cpu{} 0 0 0 {} 0 0 0 0 0 0\n", i, up / 10_000_000))
+                .collect::<String>(),
             (crate::time::realtime_ns() - up as i64) / 1_000_000_000,
             proc::all_pids().last().copied().unwrap_or(1)
         ),

@@ -79,11 +79,13 @@ pub fn futex(c: &mut Call) -> SysResult {
             if !uaddr2.is_multiple_of(4) {
                 return Err(Errno::EINVAL);
             }
-            // Kernel code is not preempted, so read-modify-write is atomic for user space.
-            let old = uaccess::read_u32(uaddr2)?;
-            let (new, hit) = futex::wake_op_apply(old, val3 as u32);
-            uaccess::write_u32(uaddr2, new.ok_or(Errno::ENOSYS)?)?;
-            let hit = hit.ok_or(Errno::ENOSYS)?;
+            // Atomic for user code on other CPUs, as Linux's arch_futex_atomic_op_inuser.
+            let (probe, _) = futex::wake_op_apply(0, val3 as u32);
+            probe.ok_or(Errno::ENOSYS)?;
+            let old = uaccess::update_u32(uaddr2, |v| futex::wake_op_apply(v, val3 as u32).0)?;
+            let hit = futex::wake_op_apply(old, val3 as u32)
+                .1
+                .ok_or(Errno::ENOSYS)?;
             let mut woken = futex::wake(k1, n, FUTEX_BITSET_MATCH_ANY)?;
             if hit {
                 woken += futex::wake(k2, count2, FUTEX_BITSET_MATCH_ANY)?;

@@ -1,9 +1,10 @@
 //! membarrier: a memory barrier on every CPU running the caller's threads (or everyone's), so
 //! user-space RCU and garbage collectors can skip barriers on their fast paths.
 //!
-//! Lintel runs user code on one CPU, and entering and leaving the kernel is a full barrier
-//! there, so each barrier command only has to check its registration rules; when threads run
-//! on several CPUs this must interrupt the CPUs that run the address space.
+//! Entering and leaving the kernel is a full barrier, so a barrier command interrupts every
+//! other CPU (hal's `barrier_all`, which waits until each has taken the interrupt) once its
+//! registration rules hold; the private commands interrupt more CPUs than Linux does (all, not
+//! only those running the address space), which costs time, not correctness.
 
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -53,6 +54,7 @@ pub fn membarrier(c: &mut Call) -> SysResult {
     // Each expedited barrier needs its registration first.
     let need = |r: u32| {
         if reg.load(Ordering::Relaxed) & r != 0 {
+            lintel_hal::smp::barrier_all();
             ok(0)
         } else {
             Err(Errno::EPERM)
@@ -62,7 +64,10 @@ pub fn membarrier(c: &mut Call) -> SysResult {
         QUERY => ok(SUPPORTED as usize),
         _ => match cmd as u32 {
             c if c as usize != cmd => Err(Errno::EINVAL),
-            GLOBAL | GLOBAL_EXPEDITED => ok(0),
+            GLOBAL | GLOBAL_EXPEDITED => {
+                lintel_hal::smp::barrier_all();
+                ok(0)
+            }
             REGISTER_GLOBAL_EXPEDITED
             | REGISTER_PRIVATE_EXPEDITED
             | REGISTER_PRIVATE_EXPEDITED_SYNC_CORE

@@ -2,18 +2,23 @@
 
 use crate::syscall::ok;
 use crate::syscall::sched::may_reschedule;
+use crate::syscall::sched::online_cpus;
 use crate::syscall::sched::thread_of;
-use crate::syscall::sched::ONLINE_CPUS;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
+use alloc::sync::Arc;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::implemented("sched_getaffinity", sched_getaffinity, "one CPU"),
-    Syscall::implemented("sched_setaffinity", sched_setaffinity, "one CPU"),
-    Syscall::implemented("getcpu", getcpu, "one CPU"),
+    Syscall::implemented("sched_getaffinity", sched_getaffinity, "up to 64 CPUs"),
+    Syscall::implemented(
+        "sched_setaffinity",
+        sched_setaffinity,
+        "up to 64 CPUs; the thread moves at its next switch",
+    ),
+    Syscall::implemented("getcpu", getcpu, "one NUMA node"),
 ];
 
 pub fn sched_getaffinity(c: &mut Call) -> SysResult {
@@ -23,7 +28,7 @@ pub fn sched_getaffinity(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let t = thread_of(c, tid as i32)?;
-    let m = *t.affinity.lock() & ONLINE_CPUS;
+    let m = *t.affinity.lock() & online_cpus();
     uaccess::write_bytes(mask, &m.to_le_bytes())?;
     ok(8)
 }
@@ -36,17 +41,21 @@ pub fn sched_setaffinity(c: &mut Call) -> SysResult {
     uaccess::read_bytes(mask, &mut b[..n])?;
     let m = u64::from_le_bytes(b);
     may_reschedule(c, t.proc_ref())?;
-    if m & ONLINE_CPUS == 0 {
+    if m & online_cpus() == 0 {
         return Err(Errno::EINVAL);
     }
-    *t.affinity.lock() = m;
+    *t.affinity.lock() = m & online_cpus();
+    // A thread that may no longer run here moves now, as on Linux.
+    if Arc::ptr_eq(&t, &crate::proc::current()) && m & (1u64 << lintel_hal::smp::cpu_index()) == 0 {
+        crate::sched::yield_now();
+    }
     ok(0)
 }
 
 pub fn getcpu(c: &mut Call) -> SysResult {
     let [cpu, node, ..] = c.a;
     if cpu != 0 {
-        uaccess::write_u32(cpu, 0)?;
+        uaccess::write_u32(cpu, lintel_hal::smp::cpu_index() as u32)?;
     }
     if node != 0 {
         uaccess::write_u32(node, 0)?;

@@ -30,8 +30,10 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     sched_yield::SYSCALLS,
 ];
 
-/// CPUs that exist (bit N = CPU N).
-pub(in crate::syscall) const ONLINE_CPUS: u64 = 1;
+/// CPUs the scheduler runs on (bit N = CPU N).
+pub(in crate::syscall) fn online_cpus() -> u64 {
+    lintel_hal::smp::cpu_mask()
+}
 
 pub(in crate::syscall) use lintel_abi::sched::{
     SCHED_BATCH, SCHED_FIFO, SCHED_IDLE, SCHED_OTHER, SCHED_RESET_ON_FORK, SCHED_RR,

@@ -11,6 +11,7 @@ struct vvar {
     uint64_t tsc_boot;
     uint64_t mult;
     int64_t realtime_offset; /* wall-clock ns at boot */
+    uint32_t tsc_aux_is_cpu; /* RDTSCP's TSC_AUX holds the CPU index */
 };
 
 struct timespec_k { int64_t tv_sec; int64_t tv_nsec; };
@@ -93,10 +94,15 @@ long __vdso_time(long *t) {
     return ts.tv_sec;
 }
 
-/* One CPU: always CPU 0, node 0. */
+/* The CPU index from RDTSCP's TSC_AUX (each CPU's is set at boot), else from the kernel;
+ * one NUMA node. */
 int __vdso_getcpu(unsigned *cpu, unsigned *node, void *cache) {
     (void)cache;
-    if (cpu) *cpu = 0;
+    if (!vvar()->tsc_aux_is_cpu)
+        return (int)sys2(309, (long)cpu, (long)node);
+    uint32_t lo, hi, aux;
+    __asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+    if (cpu) *cpu = aux;
     if (node) *node = 0;
     return 0;
 }
