@@ -1,7 +1,8 @@
 /* inotify: the events Linux reports, in Linux's order, for creating, writing, reading,
  * renaming (with matching cookies), linking, unlinking (IN_DELETE_SELF waiting for the last
  * close of an open file), removing directories, replacing a file by rename, truncating and
- * one-shot watches; merging of a repeated event; and the calls' errors (init flags, masks,
+ * one-shot watches; merging of a repeated event; a watched directory renamed (also while
+ * another process creates files in it); and the calls' errors (init flags, masks,
  * IN_ONLYDIR, IN_MASK_CREATE, rm_watch), non-blocking reads, short buffers and FIONREAD. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
@@ -105,6 +106,107 @@ static void errors(void) {
     close(fd);
 }
 
+/* A watched directory renamed, within its parent and into another directory, keeps its watch:
+ * IN_MOVE_SELF each time, its children's events still come with the same wd, and adding a
+ * watch by its new path finds it. A child process creating files in it (through a descriptor
+ * of the directory) while it is renamed back and forth loses none of their events. */
+static void renamed_dir(void) {
+    int saved = ifd;
+    ifd = inotify_init1(IN_NONBLOCK);
+    CHECK(ifd >= 0);
+    CHECK_OK(mkdir("r1", 0755));
+    CHECK_OK(mkdir("other", 0755));
+    int w = inotify_add_watch(ifd, "r1", IN_ALL_EVENTS);
+    CHECK(w >= 1);
+    CHECK_OK(rename("r1", "r2"));
+    EXPECT({w, IN_MOVE_SELF, ""});
+    touch("r2/x");
+    EXPECT({w, IN_CREATE, "x"}, {w, IN_OPEN, "x"}, {w, IN_CLOSE_WRITE, "x"});
+    CHECK_OK(rename("r2", "other/r3"));
+    EXPECT({w, IN_MOVE_SELF, ""});
+    CHECK_OK(rename("other/r3/x", "other/r3/y"));
+    EXPECT({w, IN_MOVED_FROM, "x"}, {w, IN_MOVED_TO, "y"});
+    CHECK(last_cookie[0] != 0 && last_cookie[0] == last_cookie[1]);
+    CHECK_OK(rename("other/r3/y", "y"));
+    EXPECT({w, IN_MOVED_FROM, "y"});
+    CHECK_OK(unlink("y"));
+    CHECK(inotify_add_watch(ifd, "other/r3", IN_ALL_EVENTS) == w);
+
+    enum { FILES = 200, RENAMES = 100 };
+    int dfd = open("other/r3", O_RDONLY | O_DIRECTORY);
+    CHECK(dfd >= 0);
+    EXPECT({w, IN_OPEN | IN_ISDIR, ""});
+    pid_t c = fork();
+    if (c == 0) {
+        for (int i = 0; i < FILES; i++) {
+            char n[16];
+            snprintf(n, sizeof n, "f%d", i);
+            int f = openat(dfd, n, O_CREAT | O_WRONLY, 0644);
+            if (f < 0) _exit(1);
+            close(f);
+        }
+        _exit(0);
+    }
+    for (int i = 0; i < RENAMES; i++)
+        CHECK_OK(i % 2 ? rename("r4", "other/r3") : rename("other/r3", "r4"));
+    int st;
+    CHECK(waitpid(c, &st, 0) == c);
+    CHECK_EXIT(st, 0);
+    /* Every file's three events, in order per file; IN_MOVE_SELF in between (consecutive
+     * ones may merge into one). */
+    static unsigned char state[FILES];
+    memset(state, 0, sizeof state);
+    int moves = 0, other = 0;
+    char buf[8192] __attribute__((aligned(8)));
+    ssize_t r;
+    while ((r = read(ifd, buf, sizeof buf)) > 0) {
+        for (char *p = buf; p < buf + r;) {
+            struct inotify_event *e = (void *)p;
+            p += sizeof *e + e->len;
+            int i = -1;
+            if (e->len && sscanf(e->name, "f%d", &i) != 1) i = -1;
+            static const unsigned order[3] = {IN_CREATE, IN_OPEN, IN_CLOSE_WRITE};
+            if (e->wd == w && e->mask == IN_MOVE_SELF && !e->len)
+                moves++;
+            else if (e->wd == w && i >= 0 && i < FILES && state[i] < 3 &&
+                     e->mask == order[state[i]])
+                state[i]++;
+            else if (other++ < 3)
+                printf("unexpected event wd=%d mask=%#x name=%s\n", e->wd, e->mask,
+                       e->len ? e->name : "");
+        }
+    }
+    CHECK(r == -1 && errno == EAGAIN);
+    CHECK(other == 0);
+    CHECK(moves >= 1 && moves <= RENAMES);
+    int complete = 0;
+    for (int i = 0; i < FILES; i++) complete += state[i] == 3;
+    CHECK(complete == FILES);
+    for (int i = 0; i < FILES; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "f%d", i);
+        CHECK_OK(unlinkat(dfd, n, 0));
+    }
+    close(dfd);
+    CHECK_OK(rmdir("other/r3"));
+    CHECK_OK(rmdir("other"));
+    /* The deletions, then the directory's own end. */
+    int deletes = 0, self = 0, ignored = 0;
+    while ((r = read(ifd, buf, sizeof buf)) > 0) {
+        for (char *p = buf; p < buf + r;) {
+            struct inotify_event *e = (void *)p;
+            p += sizeof *e + e->len;
+            if (e->wd != w) continue;
+            if (e->mask == IN_DELETE) deletes++;
+            if (e->mask == IN_DELETE_SELF) self = deletes == FILES;
+            if (e->mask == IN_IGNORED) ignored = self;
+        }
+    }
+    CHECK(deletes == FILES && self && ignored);
+    close(ifd);
+    ifd = saved;
+}
+
 int main(void) {
     char dir[] = "/tmp/inotify-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -190,6 +292,7 @@ int main(void) {
     EXPECT({wd, IN_DELETE, "h"});
     CHECK_OK(inotify_rm_watch(ifd, wd));
     EXPECT({wd, IN_IGNORED, ""});
+    renamed_dir();
     close(ifd);
     CHECK_OK(chdir("/"));
     CHECK_OK(rmdir(dir));
