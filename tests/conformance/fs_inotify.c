@@ -2,7 +2,7 @@
  * renaming (with matching cookies), linking, unlinking (IN_DELETE_SELF waiting for the last
  * close of an open file), removing directories, replacing a file by rename, truncating and
  * one-shot watches; merging of a repeated event; a watched directory renamed (also while
- * another process creates files in it); and the calls' errors (init flags, masks,
+ * another process creates files in it); IN_EXCL_UNLINK; and the calls' errors (init flags, masks,
  * IN_ONLYDIR, IN_MASK_CREATE, rm_watch), non-blocking reads, short buffers and FIONREAD. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
@@ -207,6 +207,45 @@ static void renamed_dir(void) {
     ifd = saved;
 }
 
+/* IN_EXCL_UNLINK: once a file is unlinked, what is done through an fd still open on it
+ * (write, read, close) is not reported to watches with the flag, on its directory or on
+ * itself; watches without it still get the events. The unlink's own events and the
+ * file's end (IN_DELETE_SELF at the last close) still come. */
+static void excl_unlink(void) {
+    int saved = ifd;
+    ifd = inotify_init1(IN_NONBLOCK);
+    CHECK(ifd >= 0);
+    CHECK_OK(mkdir("xu", 0755));
+    int wx = inotify_add_watch(ifd, "xu", IN_ALL_EVENTS | IN_EXCL_UNLINK);
+    int wp = inotify_add_watch(ifd, "xu", IN_ALL_EVENTS | IN_MASK_ADD);
+    CHECK(wx >= 1 && wp == wx);
+    int plain = inotify_init1(IN_NONBLOCK);
+    int wplain = inotify_add_watch(plain, "xu", IN_ALL_EVENTS);
+    CHECK(wplain >= 1);
+    int f = open("xu/f", O_CREAT | O_RDWR, 0644);
+    CHECK(f >= 0);
+    int wf = inotify_add_watch(ifd, "xu/f", IN_ALL_EVENTS | IN_EXCL_UNLINK);
+    CHECK(wf > wx);
+    EXPECT({wx, IN_CREATE, "f"}, {wx, IN_OPEN, "f"});
+    CHECK_OK(unlink("xu/f"));
+    EXPECT({wf, IN_ATTRIB, ""}, {wx, IN_DELETE, "f"});
+    CHECK(write(f, "x", 1) == 1);
+    CHECK(pread(f, &(char){0}, 1, 0) == 1);
+    expect(__LINE__, NULL, 0);
+    close(f);
+    EXPECT({wf, IN_DELETE_SELF, ""}, {wf, IN_IGNORED, ""});
+    /* The instance without the flag saw everything. */
+    int saved2 = ifd;
+    ifd = plain;
+    EXPECT({wplain, IN_CREATE, "f"}, {wplain, IN_OPEN, "f"}, {wplain, IN_DELETE, "f"},
+           {wplain, IN_MODIFY, "f"}, {wplain, IN_ACCESS, "f"}, {wplain, IN_CLOSE_WRITE, "f"});
+    ifd = saved2;
+    close(plain);
+    CHECK_OK(rmdir("xu"));
+    close(ifd);
+    ifd = saved;
+}
+
 int main(void) {
     char dir[] = "/tmp/inotify-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -293,6 +332,7 @@ int main(void) {
     CHECK_OK(inotify_rm_watch(ifd, wd));
     EXPECT({wd, IN_IGNORED, ""});
     renamed_dir();
+    excl_unlink();
     close(ifd);
     CHECK_OK(chdir("/"));
     CHECK_OK(rmdir(dir));

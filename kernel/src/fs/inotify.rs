@@ -67,11 +67,18 @@ fn clear_mark(group: *const Inotify, key: Key, wd: i32) {
 /// Sends an event about `key` to its watchers. `mask` is one event bit, with IN_ISDIR where
 /// Linux adds it.
 pub(super) fn emit(key: Key, mask: u32, cookie: u32, name: &[u8]) {
+    emit_path(key, mask, cookie, name, false);
+}
+
+/// `emit` for what is done through an open file (Linux's path events: open, access, modify,
+/// close): once the file is `unlinked`, watches with IN_EXCL_UNLINK do not hear of it.
+pub(super) fn emit_path(key: Key, mask: u32, cookie: u32, name: &[u8], unlinked: bool) {
     let targets: Vec<(Arc<Inotify>, i32, bool)> = {
         let m = MARKS.lock();
         let Some(v) = m.get(&key) else { return };
         v.iter()
             .filter(|x| x.mask & mask & IN_ALL_EVENTS != 0 || mask & (IN_IGNORED | IN_UNMOUNT) != 0)
+            .filter(|x| !(unlinked && x.mask & IN_EXCL_UNLINK != 0))
             .filter_map(|x| Some((x.group.upgrade()?, x.wd, x.mask & IN_ONESHOT != 0)))
             .collect()
     };

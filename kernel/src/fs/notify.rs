@@ -6,11 +6,12 @@
 //!
 //! Known differences: the directory of an event is the one the file was opened or looked up
 //! through (a file renamed while open keeps reporting to its old directory); IN_EXCL_UNLINK
-//! is accepted but not applied; only open fds count as "still open" (not mappings).
+//! takes a file as unlinked when its last name is gone (Linux: the name it was opened by);
+//! only open fds count as "still open" (not mappings).
 
 use super::file::OpenFile;
 pub use super::inotify::active;
-use super::inotify::{drop_marks, emit, is_watched, watched_on, Key};
+use super::inotify::{drop_marks, emit, emit_path, is_watched, watched_on, Key};
 use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -32,13 +33,13 @@ fn isdir(i: &Arc<dyn Inode>) -> u32 {
 }
 
 /// An event about the file `d` names: to its directory's watchers with its name, then to its
-/// own.
-fn on_dentry(d: &Dentry, mask: u32) {
+/// own. `unlinked`: done through an open file whose name is gone (see `emit_path`).
+fn on_dentry(d: &Dentry, mask: u32, unlinked: bool) {
     let mask = mask | isdir(&d.inode);
     if let Some(p) = &d.parent {
-        emit(identity(&p.inode), mask, 0, &d.name);
+        emit_path(identity(&p.inode), mask, 0, &d.name, unlinked);
     }
-    emit(identity(&d.inode), mask, 0, b"");
+    emit_path(identity(&d.inode), mask, 0, b"", unlinked);
 }
 
 /// Open, read, write or close of an open file (IN_OPEN, IN_ACCESS, IN_MODIFY, IN_CLOSE_*).
@@ -46,9 +47,10 @@ pub fn file_event(f: &OpenFile, mask: u32) {
     if !active() {
         return;
     }
+    let unlinked = |i: &Arc<dyn Inode>| i.file_type() != FileType::Directory && i.stat().nlink == 0;
     match (&f.dentry, &f.inode) {
-        (Some(d), _) => on_dentry(d, mask),
-        (None, Some(i)) => emit(identity(i), mask | isdir(i), 0, b""),
+        (Some(d), _) => on_dentry(d, mask, unlinked(&d.inode)),
+        (None, Some(i)) => emit_path(identity(i), mask | isdir(i), 0, b"", unlinked(i)),
         _ => {}
     }
 }
@@ -56,7 +58,7 @@ pub fn file_event(f: &OpenFile, mask: u32) {
 /// A change of metadata (IN_ATTRIB) or of contents by path (IN_MODIFY for truncate).
 pub fn changed(d: &Dentry, mask: u32) {
     if active() {
-        on_dentry(d, mask);
+        on_dentry(d, mask, false);
     }
 }
 
