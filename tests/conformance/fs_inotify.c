@@ -2,8 +2,9 @@
  * renaming (with matching cookies), linking, unlinking (IN_DELETE_SELF waiting for the last
  * close of an open file), removing directories, replacing a file by rename, truncating and
  * one-shot watches; merging of a repeated event; a watched directory renamed (also while
- * another process creates files in it); IN_EXCL_UNLINK; and the calls' errors (init flags, masks,
- * IN_ONLYDIR, IN_MASK_CREATE, rm_watch), non-blocking reads, short buffers and FIONREAD. */
+ * another process creates files in it); a file renamed while open; IN_EXCL_UNLINK; and the
+ * calls' errors (init flags, masks, IN_ONLYDIR, IN_MASK_CREATE, rm_watch), non-blocking
+ * reads, short buffers and FIONREAD. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -106,14 +107,21 @@ static void errors(void) {
     close(fd);
 }
 
+/* Runs `fn` with an inotify instance of its own in ifd. */
+static void with_instance(void (*fn)(void)) {
+    int saved = ifd;
+    ifd = inotify_init1(IN_NONBLOCK);
+    CHECK(ifd >= 0);
+    fn();
+    close(ifd);
+    ifd = saved;
+}
+
 /* A watched directory renamed, within its parent and into another directory, keeps its watch:
  * IN_MOVE_SELF each time, its children's events still come with the same wd, and adding a
  * watch by its new path finds it. A child process creating files in it (through a descriptor
  * of the directory) while it is renamed back and forth loses none of their events. */
 static void renamed_dir(void) {
-    int saved = ifd;
-    ifd = inotify_init1(IN_NONBLOCK);
-    CHECK(ifd >= 0);
     CHECK_OK(mkdir("r1", 0755));
     CHECK_OK(mkdir("other", 0755));
     int w = inotify_add_watch(ifd, "r1", IN_ALL_EVENTS);
@@ -203,8 +211,6 @@ static void renamed_dir(void) {
         }
     }
     CHECK(deletes == FILES && self && ignored);
-    close(ifd);
-    ifd = saved;
 }
 
 /* IN_EXCL_UNLINK: once a file is unlinked, what is done through an fd still open on it
@@ -212,9 +218,6 @@ static void renamed_dir(void) {
  * itself; watches without it still get the events. The unlink's own events and the
  * file's end (IN_DELETE_SELF at the last close) still come. */
 static void excl_unlink(void) {
-    int saved = ifd;
-    ifd = inotify_init1(IN_NONBLOCK);
-    CHECK(ifd >= 0);
     CHECK_OK(mkdir("xu", 0755));
     int wx = inotify_add_watch(ifd, "xu", IN_ALL_EVENTS | IN_EXCL_UNLINK);
     int wp = inotify_add_watch(ifd, "xu", IN_ALL_EVENTS | IN_MASK_ADD);
@@ -242,8 +245,46 @@ static void excl_unlink(void) {
     ifd = saved2;
     close(plain);
     CHECK_OK(rmdir("xu"));
-    close(ifd);
-    ifd = saved;
+}
+
+/* A file renamed while open, within its directory and into another: what is done through the
+ * fd afterwards is reported to its new directory with its new name (the dentry moved); a new
+ * file under the old name is another file. */
+static void renamed_open(void) {
+    CHECK_OK(mkdir("ro", 0755));
+    CHECK_OK(mkdir("ro/sub", 0755));
+    int w1 = inotify_add_watch(ifd, "ro", IN_ALL_EVENTS);
+    int w2 = inotify_add_watch(ifd, "ro/sub", IN_ALL_EVENTS);
+    CHECK(w1 >= 1 && w2 > w1);
+    int f = open("ro/a", O_CREAT | O_WRONLY, 0644);
+    CHECK(f >= 0);
+    EXPECT({w1, IN_CREATE, "a"}, {w1, IN_OPEN, "a"});
+    CHECK_OK(rename("ro/a", "ro/b"));
+    EXPECT({w1, IN_MOVED_FROM, "a"}, {w1, IN_MOVED_TO, "b"});
+    CHECK(write(f, "x", 1) == 1);
+    EXPECT({w1, IN_MODIFY, "b"});
+    CHECK_OK(rename("ro/b", "ro/sub/c"));
+    EXPECT({w1, IN_MOVED_FROM, "b"}, {w2, IN_MOVED_TO, "c"});
+    CHECK_OK(fchmod(f, 0600));
+    CHECK(write(f, "y", 1) == 1);
+    EXPECT({w2, IN_ATTRIB, "c"}, {w2, IN_MODIFY, "c"});
+    int g = open("ro/b", O_CREAT | O_WRONLY, 0644);
+    CHECK(g >= 0 && write(g, "z", 1) == 1);
+    EXPECT({w1, IN_CREATE, "b"}, {w1, IN_OPEN, "b"}, {w1, IN_MODIFY, "b"});
+    close(f);
+    close(g);
+    EXPECT({w2, IN_CLOSE_WRITE, "c"}, {w1, IN_CLOSE_WRITE, "b"});
+    /* Renamed back while open again. */
+    f = open("ro/sub/c", O_RDONLY);
+    CHECK_OK(rename("ro/sub/c", "ro/a"));
+    CHECK(read(f, &(char){0}, 1) == 1);
+    close(f);
+    EXPECT({w2, IN_OPEN, "c"}, {w2, IN_MOVED_FROM, "c"}, {w1, IN_MOVED_TO, "a"},
+           {w1, IN_ACCESS, "a"}, {w1, IN_CLOSE_NOWRITE, "a"});
+    CHECK_OK(unlink("ro/a"));
+    CHECK_OK(unlink("ro/b"));
+    CHECK_OK(rmdir("ro/sub"));
+    CHECK_OK(rmdir("ro"));
 }
 
 int main(void) {
@@ -331,8 +372,9 @@ int main(void) {
     EXPECT({wd, IN_DELETE, "h"});
     CHECK_OK(inotify_rm_watch(ifd, wd));
     EXPECT({wd, IN_IGNORED, ""});
-    renamed_dir();
-    excl_unlink();
+    with_instance(renamed_dir);
+    with_instance(excl_unlink);
+    with_instance(renamed_open);
     close(ifd);
     CHECK_OK(chdir("/"));
     CHECK_OK(rmdir(dir));

@@ -4,16 +4,17 @@
 //! then to the file's own; a file unlinked while open reports IN_DELETE_SELF at its last
 //! close. Nothing is done unless some inode is watched: each hook starts with one atomic load.
 //!
-//! Known differences: the directory of an event is the one the file was opened or looked up
-//! through (a file renamed while open keeps reporting to its old directory); IN_EXCL_UNLINK
-//! takes a file as unlinked when its last name is gone (Linux: the name it was opened by);
-//! only open fds count as "still open" (not mappings).
+//! Known differences: a file renamed while open reports to its new place only when it was
+//! renamed while something was watched (the move is recorded then); IN_EXCL_UNLINK takes a
+//! file as unlinked when its last name is gone (Linux: the name it was opened by); only open
+//! fds count as "still open" (not mappings).
 
 use super::file::OpenFile;
 pub use super::inotify::active;
 use super::inotify::{drop_marks, emit, emit_path, is_watched, watched_on, Key};
-use alloc::collections::BTreeSet;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use lintel_vfs::inotify::*;
 use lintel_vfs::{identity, Dentry, FileType, Inode};
@@ -21,6 +22,13 @@ use spin::Mutex;
 
 /// Watched inodes unlinked while open: IN_DELETE_SELF waits for their last close.
 static DELETE_PENDING: Mutex<BTreeSet<Key>> = Mutex::new(BTreeSet::new());
+/// Files renamed while open and watched: (directory, name, inode) an open file's dentry
+/// names → where that name is now. Linux moves the dentry itself; Lintel's dentries are
+/// fixed, so events about the open file look their place up here. Kept until the last close.
+type Place = (Key, Vec<u8>);
+/// (directory, name, inode).
+type Named = (Key, Vec<u8>, Key);
+static MOVED_OPEN: Mutex<BTreeMap<Named, Place>> = Mutex::new(BTreeMap::new());
 /// Pairs IN_MOVED_FROM with IN_MOVED_TO.
 static COOKIE: AtomicU32 = AtomicU32::new(0);
 
@@ -37,9 +45,32 @@ fn isdir(i: &Arc<dyn Inode>) -> u32 {
 fn on_dentry(d: &Dentry, mask: u32, unlinked: bool) {
     let mask = mask | isdir(&d.inode);
     if let Some(p) = &d.parent {
-        emit_path(identity(&p.inode), mask, 0, &d.name, unlinked);
+        let (dir, name) = (identity(&p.inode), &d.name);
+        match moved_to(dir, name, identity(&d.inode)) {
+            Some((dir, name)) => emit_path(dir, mask, 0, &name, unlinked),
+            None => emit_path(dir, mask, 0, name, unlinked),
+        }
     }
     emit_path(identity(&d.inode), mask, 0, b"", unlinked);
+}
+
+/// Where the name `name` in `dir` of inode `ino` went, if it was renamed while open.
+fn moved_to(dir: Key, name: &[u8], ino: Key) -> Option<Place> {
+    let m = MOVED_OPEN.lock();
+    if m.is_empty() {
+        return None;
+    }
+    m.get(&(dir, name.to_vec(), ino)).cloned()
+}
+
+/// Records that the open inode `ino` went from `from` to `to`, for the dentries that name
+/// `from` directly or through an earlier move.
+fn record_move(ino: Key, from: Place, to: Place) {
+    let mut m = MOVED_OPEN.lock();
+    for (_, place) in m.iter_mut().filter(|(k, p)| k.2 == ino && **p == from) {
+        *place = to.clone();
+    }
+    m.insert((from.0, from.1, ino), to);
 }
 
 /// Open, read, write or close of an open file (IN_OPEN, IN_ACCESS, IN_MODIFY, IN_CLOSE_*).
@@ -121,6 +152,14 @@ pub fn renamed(
         }
     }
     emit(identity(moved), IN_MOVE_SELF, 0, b"");
+    let key = identity(moved);
+    if open_anywhere(key) {
+        record_move(
+            key,
+            (identity(&old_dir.inode), old_name.to_vec()),
+            (identity(&new_dir.inode), new_name.to_vec()),
+        );
+    }
     if let Some(r) = replaced {
         if r.file_type() == FileType::Directory || r.stat().nlink == 0 {
             deleted(r);
@@ -178,6 +217,10 @@ pub fn released(f: &OpenFile) {
         DELETE_PENDING.lock().remove(&key);
         emit(key, IN_DELETE_SELF, 0, b"");
         drop_marks(key);
+    }
+    let moved = MOVED_OPEN.lock().keys().any(|k| k.2 == key);
+    if moved && !open_anywhere(key) {
+        MOVED_OPEN.lock().retain(|k, _| k.2 != key);
     }
 }
 

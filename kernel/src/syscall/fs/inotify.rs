@@ -20,7 +20,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "inotify_add_watch",
         inotify_add_watch,
-        "events name the directory a file was opened through; IN_EXCL_UNLINK applies once a file's last name is gone",
+        "a file renamed while open reports to its new place if something was watched at the rename; IN_EXCL_UNLINK applies once a file's last name is gone",
     ),
     Syscall::implemented("inotify_rm_watch", inotify_rm_watch, ""),
 ];
