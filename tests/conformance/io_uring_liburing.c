@@ -4,14 +4,21 @@
  * linked to the WRITE_FIXED of the same block, with a linked FSYNC at the end; the copies must
  * be byte for byte the source, and each completion's result what Linux answers. Also a short
  * read that breaks its link (the write is cancelled), IORING_OP_NOP batches with
- * io_uring_submit_and_wait, the opcode probe, and the completion ring's overflow. */
+ * io_uring_submit_and_wait, the opcode probe, the completion ring's overflow, and what an
+ * event loop uses (a registered ring fd, a registered eventfd, waits with a timeout, OPENAT,
+ * STATX and CLOSE), and the rules of registered ring fds. */
 // covers: io_uring_setup io_uring_enter io_uring_register
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
 #include <liburing.h>
 #include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
+#ifndef STATX_SIZE /* musl without statx: the kernel header has the struct */
+#include <linux/stat.h>
+#endif
+#include <sys/syscall.h>
 #include <sys/uio.h>
 
 #define QD 16
@@ -362,6 +369,150 @@ static void probe(void) {
     io_uring_free_probe(pr);
 }
 
+/* What an event loop on liburing uses: a registered ring fd (io_uring_enter by index from
+ * then on), completions signalled on a registered eventfd, waiting with a timeout
+ * (IORING_ENTER_EXT_ARG), and OPENAT, STATX, READ and CLOSE requests. */
+static void event_loop(void) {
+    struct io_uring ring;
+    CHECK(io_uring_queue_init(8, &ring, 0) == 0);
+    CHECK(io_uring_register_ring_fd(&ring) == 1);
+    int efd = eventfd(0, EFD_NONBLOCK);
+    CHECK(efd >= 0);
+    CHECK(io_uring_register_eventfd(&ring, efd) == 0);
+
+    struct io_uring_cqe *cqe;
+    struct __kernel_timespec ts = {0, 50 * 1000000};
+    long t0 = lt_now_ms();
+    CHECK(io_uring_wait_cqe_timeout(&ring, &cqe, &ts) == -ETIME);
+    CHECK(lt_now_ms() - t0 >= 40);
+    uint64_t n = 0;
+    CHECK(read(efd, &n, sizeof n) == -1 && errno == EAGAIN);
+
+    struct io_uring_sqe *s = io_uring_get_sqe(&ring);
+    io_uring_prep_openat(s, AT_FDCWD, "src.bin", O_RDONLY, 0);
+    io_uring_sqe_set_data64(s, 1);
+    static struct statx stx;
+    s = io_uring_get_sqe(&ring);
+    io_uring_prep_statx(s, AT_FDCWD, "src.bin", 0, STATX_SIZE, &stx);
+    io_uring_sqe_set_data64(s, 2);
+    CHECK(io_uring_submit_and_wait(&ring, 2) == 2);
+    int fd = -1;
+    for (int i = 0; i < 2; i++) {
+        CHECK(io_uring_wait_cqe_timeout(&ring, &cqe, &ts) == 0);
+        if (cqe->user_data == 1) fd = cqe->res;
+        else CHECK(cqe->user_data == 2 && cqe->res == 0);
+        io_uring_cqe_seen(&ring, cqe);
+    }
+    CHECK(fd >= 0 && stx.stx_size == SIZE);
+    CHECK(read(efd, &n, sizeof n) == sizeof n && n >= 1);
+
+    static char buf[64];
+    s = io_uring_get_sqe(&ring);
+    io_uring_prep_read(s, fd, buf, sizeof buf, 1000);
+    s->flags |= IOSQE_IO_LINK;
+    s = io_uring_get_sqe(&ring);
+    io_uring_prep_close(s, fd);
+    CHECK(io_uring_submit_and_wait(&ring, 2) == 2);
+    for (int i = 0; i < 2; i++) {
+        CHECK(io_uring_peek_cqe(&ring, &cqe) == 0);
+        CHECK(cqe->res == (i == 0 ? (int)sizeof buf : 0));
+        io_uring_cqe_seen(&ring, cqe);
+    }
+    CHECK(memcmp(buf, src_data + 1000, sizeof buf) == 0);
+    CHECK(fcntl(fd, F_GETFD) == -1 && errno == EBADF);
+    CHECK(io_uring_unregister_eventfd(&ring) == 0);
+    CHECK(io_uring_unregister_ring_fd(&ring) == 1);
+    /* Through the plain fd again. */
+    s = io_uring_get_sqe(&ring);
+    io_uring_prep_nop(s);
+    CHECK(io_uring_submit_and_wait(&ring, 1) == 1);
+    close(efd);
+    io_uring_queue_exit(&ring);
+}
+
+static long reg_rings(int fd, unsigned op, struct io_uring_rsrc_update *u, unsigned n) {
+    return syscall(__NR_io_uring_register, fd, op, u, n);
+}
+
+static long enter_slot(unsigned slot, unsigned flags) {
+    return syscall(__NR_io_uring_enter, slot, 0, 0, flags | IORING_ENTER_REGISTERED_RING, NULL, 0);
+}
+
+/* IORING_REGISTER_RING_FDS by hand: chosen and given slots, the write-back, EBUSY, EINVAL,
+ * EOPNOTSUPP, EBADF, a partial batch; a registered ring outlives its fd; io_uring_register
+ * by slot; the table is the thread's own (a child has none, so EINVAL), and unregistering
+ * empties slots. */
+static void ring_fd_rules(void) {
+    struct io_uring ring;
+    CHECK(io_uring_queue_init(4, &ring, 0) == 0);
+    int rfd = ring.ring_fd;
+    struct io_uring_rsrc_update u = {.offset = 3, .data = rfd};
+    CHECK(reg_rings(rfd, IORING_REGISTER_RING_FDS, &u, 1) == 1 && u.offset == 3);
+    u = (struct io_uring_rsrc_update){.offset = 3, .data = rfd};
+    CHECK_ERR(reg_rings(rfd, IORING_REGISTER_RING_FDS, &u, 1), EBUSY);
+    u.offset = 16;
+    CHECK_ERR(reg_rings(rfd, IORING_REGISTER_RING_FDS, &u, 1), EINVAL);
+    u = (struct io_uring_rsrc_update){.offset = -1U, .resv = 1, .data = rfd};
+    CHECK_ERR(reg_rings(rfd, IORING_REGISTER_RING_FDS, &u, 1), EINVAL);
+    int efd = eventfd(0, 0);
+    u = (struct io_uring_rsrc_update){.offset = -1U, .data = efd};
+    CHECK_ERR(reg_rings(rfd, IORING_REGISTER_RING_FDS, &u, 1), EOPNOTSUPP);
+    u.data = 999;
+    CHECK_ERR(reg_rings(rfd, IORING_REGISTER_RING_FDS, &u, 1), EBADF);
+    CHECK_ERR(reg_rings(rfd, IORING_REGISTER_RING_FDS, &u, 0), EINVAL);
+    CHECK_ERR(reg_rings(rfd, IORING_REGISTER_RING_FDS, &u, 17), EINVAL);
+    struct io_uring_rsrc_update two[2] = {{.offset = -1U, .data = rfd}, {.offset = 16, .data = rfd}};
+    CHECK(reg_rings(rfd, IORING_REGISTER_RING_FDS, two, 2) == 1 && two[0].offset == 0);
+
+    /* A dup registered in slot 5 and closed: the slot still holds the ring. */
+    int d = dup(rfd);
+    u = (struct io_uring_rsrc_update){.offset = 5, .data = d};
+    CHECK(reg_rings(rfd, IORING_REGISTER_RING_FDS, &u, 1) == 1);
+    close(d);
+    struct io_uring_sqe *s = io_uring_get_sqe(&ring);
+    io_uring_prep_nop(s);
+    CHECK(io_uring_submit(&ring) == 1);
+    CHECK(enter_slot(5, IORING_ENTER_GETEVENTS) == 0);
+    CHECK(io_uring_cq_ready(&ring) == 1);
+    io_uring_cq_advance(&ring, 1);
+    CHECK_ERR(enter_slot(6, 0), EBADF);
+    CHECK_ERR(enter_slot(16, 0), EINVAL);
+    /* io_uring_register by slot (IORING_REGISTER_USE_REGISTERED_RING). */
+    CHECK(syscall(__NR_io_uring_register, 5, IORING_REGISTER_EVENTFD | (1U << 31), &efd, 1) == 0);
+    CHECK(syscall(__NR_io_uring_register, 5, IORING_UNREGISTER_EVENTFD | (1U << 31), NULL, 0) == 0);
+    CHECK_ERR(syscall(__NR_io_uring_register, 6, IORING_UNREGISTER_EVENTFD | (1U << 31), NULL, 0),
+              EBADF);
+
+    pid_t c = fork();
+    if (c == 0) {
+        errno = 0;
+        if (enter_slot(5, 0) != -1 || errno != EINVAL) _exit(1);
+        struct io_uring_rsrc_update cu = {.offset = 5};
+        if (reg_rings(rfd, IORING_UNREGISTER_RING_FDS, &cu, 1) != 0) _exit(2);
+        cu = (struct io_uring_rsrc_update){.offset = -1U, .data = rfd};
+        if (reg_rings(rfd, IORING_REGISTER_RING_FDS, &cu, 1) != 1 || cu.offset != 0) _exit(3);
+        errno = 0;
+        if (enter_slot(5, 0) != -1 || errno != EBADF) _exit(4);
+        _exit(enter_slot(0, 0) == 0 ? 0 : 5);
+    }
+    int st;
+    CHECK(waitpid(c, &st, 0) == c);
+    CHECK_EXIT(st, 0);
+    /* The child's registration was its own. */
+    CHECK(enter_slot(5, 0) == 0);
+
+    struct io_uring_rsrc_update un[3] = {{.offset = 3}, {.offset = 5}, {.offset = 0}};
+    CHECK(reg_rings(rfd, IORING_UNREGISTER_RING_FDS, un, 3) == 3);
+    CHECK_ERR(enter_slot(3, 0), EBADF);
+    CHECK_ERR(enter_slot(5, 0), EBADF);
+    un[0] = (struct io_uring_rsrc_update){.offset = 1, .data = 1};
+    CHECK_ERR(reg_rings(rfd, IORING_UNREGISTER_RING_FDS, un, 1), EINVAL);
+    un[0] = (struct io_uring_rsrc_update){.offset = 16};
+    CHECK_ERR(reg_rings(rfd, IORING_UNREGISTER_RING_FDS, un, 1), EINVAL);
+    close(efd);
+    io_uring_queue_exit(&ring);
+}
+
 int main(void) {
     for (long i = 0; i < SIZE; i++) src_data[i] = (unsigned char)(i * 131 + (i >> 9));
     int fd = open("src.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -373,6 +524,8 @@ int main(void) {
     lt_sub("short_read_breaks_link", short_read_breaks_link, 10000);
     lt_sub("nops_and_overflow", nops_and_overflow, 10000);
     lt_sub("probe", probe, 10000);
+    lt_sub("event_loop", event_loop, 10000);
+    lt_sub("ring_fd_rules", ring_fd_rules, 10000);
     unlink("src.bin");
     unlink("cp1.bin");
     unlink("cp2.bin");
