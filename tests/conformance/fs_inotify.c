@@ -2,8 +2,8 @@
  * renaming (with matching cookies), linking, unlinking (IN_DELETE_SELF waiting for the last
  * close of an open file), removing directories, replacing a file by rename, truncating and
  * one-shot watches; merging of a repeated event; a watched directory renamed (also while
- * another process creates files in it); a file renamed while open; IN_EXCL_UNLINK; and the
- * calls' errors (init flags, masks, IN_ONLYDIR, IN_MASK_CREATE, rm_watch), non-blocking
+ * another process creates files in it); a file renamed while open; IN_EXCL_UNLINK; the
+ * queue's overflow; IN_UNMOUNT; and the calls' errors (init flags, masks, IN_ONLYDIR, IN_MASK_CREATE, rm_watch), non-blocking
  * reads, short buffers and FIONREAD. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -287,6 +288,59 @@ static void renamed_open(void) {
     CHECK_OK(rmdir("ro"));
 }
 
+/* /proc/sys/fs/inotify/max_queued_events, read when an instance is made: past it one
+ * IN_Q_OVERFLOW (wd -1) stands for everything lost, and the queue takes events again once
+ * read. */
+static void overflow(void) {
+    const char *path = "/proc/sys/fs/inotify/max_queued_events";
+    char old[32] = {0};
+    int f = open(path, O_RDONLY);
+    CHECK(f >= 0 && read(f, old, sizeof old - 1) > 0);
+    close(f);
+    f = open(path, O_WRONLY);
+    CHECK(f >= 0 && write(f, "8\n", 2) == 2);
+    close(f);
+    int fd = inotify_init1(IN_NONBLOCK);
+    f = open(path, O_WRONLY);
+    CHECK(f >= 0 && write(f, old, strlen(old)) == (ssize_t)strlen(old));
+    close(f);
+    CHECK(fd >= 0);
+    CHECK_OK(mkdir("ov", 0755));
+    int w = inotify_add_watch(fd, "ov", IN_CREATE);
+    char name[16];
+    for (int i = 0; i < 12; i++) {
+        snprintf(name, sizeof name, "ov/f%d", i);
+        touch(name);
+    }
+    int saved = ifd;
+    ifd = fd;
+    EXPECT({w, IN_CREATE, "f0"}, {w, IN_CREATE, "f1"}, {w, IN_CREATE, "f2"}, {w, IN_CREATE, "f3"},
+           {w, IN_CREATE, "f4"}, {w, IN_CREATE, "f5"}, {w, IN_CREATE, "f6"}, {w, IN_CREATE, "f7"},
+           {-1, IN_Q_OVERFLOW, ""});
+    touch("ov/g");
+    EXPECT({w, IN_CREATE, "g"});
+    ifd = saved;
+    close(fd);
+    for (int i = 0; i < 12; i++) {
+        snprintf(name, sizeof name, "ov/f%d", i);
+        CHECK_OK(unlink(name));
+    }
+    CHECK_OK(unlink("ov/g"));
+    CHECK_OK(rmdir("ov"));
+}
+
+/* Unmounting a file system ends the watches on it: IN_UNMOUNT, then IN_IGNORED. */
+static void unmounted(void) {
+    CHECK_OK(mkdir("mnt", 0755));
+    CHECK_OK(mount("none", "mnt", "tmpfs", 0, "size=1m"));
+    touch("mnt/f");
+    int wr = inotify_add_watch(ifd, "mnt", IN_CREATE);
+    CHECK(wr >= 1);
+    CHECK_OK(umount("mnt"));
+    EXPECT({wr, IN_UNMOUNT | IN_ISDIR, ""}, {wr, IN_IGNORED, ""});
+    CHECK_OK(rmdir("mnt"));
+}
+
 int main(void) {
     char dir[] = "/tmp/inotify-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -375,6 +429,8 @@ int main(void) {
     with_instance(renamed_dir);
     with_instance(excl_unlink);
     with_instance(renamed_open);
+    overflow();
+    with_instance(unmounted);
     close(ifd);
     CHECK_OK(chdir("/"));
     CHECK_OK(rmdir(dir));

@@ -229,8 +229,8 @@ pub fn unmounted(fs_id: u64) {
     if !active() {
         return;
     }
-    for k in watched_on(fs_id) {
-        emit(k, IN_UNMOUNT, 0, b"");
+    for (k, dir) in watched_on(fs_id) {
+        emit(k, IN_UNMOUNT | if dir { IN_ISDIR } else { 0 }, 0, b"");
         drop_marks(k);
     }
 }
