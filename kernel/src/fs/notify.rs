@@ -15,7 +15,7 @@ use super::inotify::{drop_marks, emit, emit_path, is_watched, watched_on, Key};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use lintel_vfs::inotify::*;
 use lintel_vfs::{identity, Dentry, FileType, Inode};
 use spin::Mutex;
@@ -29,6 +29,8 @@ type Place = (Key, Vec<u8>);
 /// (directory, name, inode).
 type Named = (Key, Vec<u8>, Key);
 static MOVED_OPEN: Mutex<BTreeMap<Named, Place>> = Mutex::new(BTreeMap::new());
+/// How many moves MOVED_OPEN holds (the fast path of every close).
+static MOVES: AtomicUsize = AtomicUsize::new(0);
 /// Pairs IN_MOVED_FROM with IN_MOVED_TO.
 static COOKIE: AtomicU32 = AtomicU32::new(0);
 
@@ -56,11 +58,10 @@ fn on_dentry(d: &Dentry, mask: u32, unlinked: bool) {
 
 /// Where the name `name` in `dir` of inode `ino` went, if it was renamed while open.
 fn moved_to(dir: Key, name: &[u8], ino: Key) -> Option<Place> {
-    let m = MOVED_OPEN.lock();
-    if m.is_empty() {
+    if MOVES.load(Ordering::Relaxed) == 0 {
         return None;
     }
-    m.get(&(dir, name.to_vec(), ino)).cloned()
+    MOVED_OPEN.lock().get(&(dir, name.to_vec(), ino)).cloned()
 }
 
 /// Records that the open inode `ino` went from `from` to `to`, for the dentries that name
@@ -71,6 +72,7 @@ fn record_move(ino: Key, from: Place, to: Place) {
         *place = to.clone();
     }
     m.insert((from.0, from.1, ino), to);
+    MOVES.store(m.len(), Ordering::Relaxed);
 }
 
 /// Open, read, write or close of an open file (IN_OPEN, IN_ACCESS, IN_MODIFY, IN_CLOSE_*).
@@ -199,12 +201,27 @@ fn open_anywhere(key: Key) -> bool {
         })
 }
 
-/// The last reference to an open file went: IN_CLOSE_WRITE or IN_CLOSE_NOWRITE, and a
-/// pending IN_DELETE_SELF if this was the last open fd of an unlinked inode.
+/// The last reference to an open file went: IN_CLOSE_WRITE or IN_CLOSE_NOWRITE, a pending
+/// IN_DELETE_SELF if this was the last open fd of an unlinked inode, and the file's recorded
+/// moves are forgotten if it was.
 pub fn released(f: &OpenFile) {
-    if !active() || f.flags() & lintel_abi::fcntl::O_PATH != 0 {
+    if f.flags() & lintel_abi::fcntl::O_PATH != 0 {
         return;
     }
+    if active() {
+        closed(f);
+    }
+    // A recorded move outlives the watches that made it record: forgotten at the last close
+    // whether or not anything is still watched.
+    if MOVES.load(Ordering::Relaxed) != 0 {
+        if let Some(i) = &f.inode {
+            forget_moves(identity(i));
+        }
+    }
+}
+
+/// The close's events (while something is watched).
+fn closed(f: &OpenFile) {
     let mask = if f.writable() {
         IN_CLOSE_WRITE
     } else {
@@ -218,9 +235,15 @@ pub fn released(f: &OpenFile) {
         emit(key, IN_DELETE_SELF, 0, b"");
         drop_marks(key);
     }
-    let moved = MOVED_OPEN.lock().keys().any(|k| k.2 == key);
-    if moved && !open_anywhere(key) {
-        MOVED_OPEN.lock().retain(|k, _| k.2 != key);
+}
+
+/// Drops the recorded moves of `ino` once no fd is open on it.
+fn forget_moves(ino: Key) {
+    let moved = MOVED_OPEN.lock().keys().any(|k| k.2 == ino);
+    if moved && !open_anywhere(ino) {
+        let mut m = MOVED_OPEN.lock();
+        m.retain(|k, _| k.2 != ino);
+        MOVES.store(m.len(), Ordering::Relaxed);
     }
 }
 
