@@ -268,10 +268,11 @@ static void blocking(void) {
     pid_t b = fork();
     if (b == 0) _exit(op1(id, 0, -1, 0) == 0 ? 0 : 1);
     CHECK(wait_count(id, 0, GETNCNT, 2));
-    pid_t z = fork();
-    if (z == 0) _exit(op1(id, 1, 0, 0) == 0 ? 0 : 1);
+    /* Set before the zero-waiter starts, or it may find 0 and not wait. */
     union semun u = {.val = 1};
     CHECK_OK(semctl(id, 1, SETVAL, u));
+    pid_t z = fork();
+    if (z == 0) _exit(op1(id, 1, 0, 0) == 0 ? 0 : 1);
     CHECK(wait_count(id, 1, GETZCNT, 1));
     CHECK_OK(op1(id, 0, 1, 0));
     int st;
