@@ -3,15 +3,18 @@
  * close of an open file), removing directories, replacing a file by rename, truncating and
  * one-shot watches; merging of a repeated event; a watched directory renamed (also while
  * another process creates files in it); a file renamed while open; IN_EXCL_UNLINK; the
- * queue's overflow; IN_UNMOUNT; and the calls' errors (init flags, masks, IN_ONLYDIR, IN_MASK_CREATE, rm_watch), non-blocking
- * reads, short buffers and FIONREAD. */
+ * queue's overflow; IN_UNMOUNT; waiting in epoll, read and select; and the calls' errors
+ * (init flags, masks, IN_ONLYDIR, IN_MASK_CREATE, rm_watch), non-blocking reads, short
+ * buffers and FIONREAD. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -341,6 +344,60 @@ static void unmounted(void) {
     CHECK_OK(rmdir("mnt"));
 }
 
+/* Waiting for events made by another process: in epoll (level-triggered, then edge-triggered
+ * again only for a new event), in a blocking read, and in select. */
+static void wakeups(void) {
+    CHECK_OK(mkdir("wk", 0755));
+    int w = inotify_add_watch(ifd, "wk", IN_CREATE);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u32 = 7};
+    CHECK_OK(epoll_ctl(ep, EPOLL_CTL_ADD, ifd, &ev));
+    /* The child makes one file per byte it reads, a little after (so the parent waits). */
+    int go[2];
+    CHECK_OK(pipe(go));
+    pid_t c = fork();
+    if (c == 0) {
+        const char *names[] = {"wk/a", "wk/b", "wk/c"};
+        char x;
+        for (int i = 0; i < 3 && read(go[0], &x, 1) == 1; i++) {
+            lt_sleep_ms(50);
+            touch(names[i]);
+        }
+        _exit(0);
+    }
+    close(go[0]);
+    CHECK(write(go[1], "a", 1) == 1);
+    struct epoll_event got;
+    CHECK(epoll_wait(ep, &got, 1, 5000) == 1 && got.data.u32 == 7 && (got.events & EPOLLIN));
+    /* Edge-triggered: nothing new, no wake-up, though the event is unread. */
+    CHECK(epoll_wait(ep, &got, 1, 0) == 0);
+    EXPECT({w, IN_CREATE, "a"});
+    /* A blocking read. */
+    int fl = fcntl(ifd, F_GETFL);
+    CHECK_OK(fcntl(ifd, F_SETFL, fl & ~O_NONBLOCK));
+    CHECK(write(go[1], "b", 1) == 1);
+    char buf[256] __attribute__((aligned(8)));
+    struct inotify_event *e = (void *)buf;
+    CHECK(read(ifd, buf, sizeof buf) > 0 && e->wd == w && strcmp(e->name, "b") == 0);
+    CHECK_OK(fcntl(ifd, F_SETFL, fl));
+    CHECK(write(go[1], "c", 1) == 1);
+    close(go[1]);
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(ifd, &rd);
+    struct timeval tv = {5, 0};
+    CHECK(select(ifd + 1, &rd, NULL, NULL, &tv) == 1 && FD_ISSET(ifd, &rd));
+    EXPECT({w, IN_CREATE, "c"});
+    int st;
+    CHECK(waitpid(c, &st, 0) == c);
+    CHECK_EXIT(st, 0);
+    close(ep);
+    CHECK_OK(unlink("wk/a"));
+    CHECK_OK(unlink("wk/b"));
+    CHECK_OK(unlink("wk/c"));
+    CHECK_OK(rmdir("wk"));
+}
+
 int main(void) {
     char dir[] = "/tmp/inotify-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -431,6 +488,7 @@ int main(void) {
     with_instance(renamed_open);
     overflow();
     with_instance(unmounted);
+    with_instance(wakeups);
     close(ifd);
     CHECK_OK(chdir("/"));
     CHECK_OK(rmdir(dir));
