@@ -505,12 +505,8 @@ pub fn execve(
     *p.environ.lock() = environ;
     *p.auxv.lock() = image.auxv;
     *thread.robust_list.lock() = (0, 0);
-    // Registered io_uring rings go (Linux's io_uring_task_cancel); the context stays.
-    let rings = thread
-        .io_uring_rings
-        .lock()
-        .as_mut()
-        .map(|t| core::mem::replace(t, [const { None }; crate::proc::IO_RINGFD_REG_MAX]));
+    // The io_uring context goes, registered rings and all (Linux's io_uring_task_cancel).
+    let rings = thread.io_uring_rings.lock().take();
     drop(rings);
     *thread.altstack.lock() = (0, 0, 0);
     *thread.saved_sigmask.lock() = None;

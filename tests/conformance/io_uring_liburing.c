@@ -500,6 +500,16 @@ static void ring_fd_rules(void) {
     CHECK_EXIT(st, 0);
     /* The child's registration was its own. */
     CHECK(enter_slot(5, 0) == 0);
+    /* exec ends the thread's io_uring context, registered rings and all (EINVAL). */
+    c = fork();
+    if (c == 0) {
+        u = (struct io_uring_rsrc_update){.offset = 2, .data = rfd};
+        if (reg_rings(rfd, IORING_REGISTER_RING_FDS, &u, 1) != 1 || enter_slot(2, 0) != 0) _exit(1);
+        execl("/proc/self/exe", "io_uring_liburing", "--after-exec", (char *)NULL);
+        _exit(2);
+    }
+    CHECK(waitpid(c, &st, 0) == c);
+    CHECK_EXIT(st, 0);
 
     struct io_uring_rsrc_update un[3] = {{.offset = 3}, {.offset = 5}, {.offset = 0}};
     CHECK(reg_rings(rfd, IORING_UNREGISTER_RING_FDS, un, 3) == 3);
@@ -513,7 +523,11 @@ static void ring_fd_rules(void) {
     io_uring_queue_exit(&ring);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "--after-exec") == 0) {
+        errno = 0;
+        return enter_slot(2, 0) == -1 && errno == EINVAL ? 0 : 3;
+    }
     for (long i = 0; i < SIZE; i++) src_data[i] = (unsigned char)(i * 131 + (i >> 9));
     int fd = open("src.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
     CHECK(fd >= 0);

@@ -226,8 +226,8 @@ pub struct Thread {
     pub trace: ptrace::Tracee,
     /// io_uring rings registered with IORING_REGISTER_RING_FDS (Linux's per-task
     /// `registered_rings`): entered by index, held open until unregistered, exec or exit.
-    /// None until the thread first makes, submits to or registers a ring (Linux's
-    /// `current->io_uring`, which some answers depend on).
+    /// None until the thread first makes, submits to or registers a ring, and again after
+    /// exec (Linux's `current->io_uring`, which some answers depend on).
     pub io_uring_rings: Mutex<Option<RingTable>>,
 }
 
