@@ -505,6 +505,9 @@ pub fn execve(
     *p.environ.lock() = environ;
     *p.auxv.lock() = image.auxv;
     *thread.robust_list.lock() = (0, 0);
+    // The io_uring context goes, registered rings and all (Linux's io_uring_task_cancel).
+    let rings = thread.io_uring_rings.lock().take();
+    drop(rings);
     *thread.altstack.lock() = (0, 0, 0);
     *thread.saved_sigmask.lock() = None;
     let base = execfn.rsplit(|&b| b == b'/').next().unwrap_or(&execfn);

@@ -268,10 +268,11 @@ static void blocking(void) {
     pid_t b = fork();
     if (b == 0) _exit(op1(id, 0, -1, 0) == 0 ? 0 : 1);
     CHECK(wait_count(id, 0, GETNCNT, 2));
-    pid_t z = fork();
-    if (z == 0) _exit(op1(id, 1, 0, 0) == 0 ? 0 : 1);
+    /* Set before the zero-waiter starts, or it may find 0 and not wait. */
     union semun u = {.val = 1};
     CHECK_OK(semctl(id, 1, SETVAL, u));
+    pid_t z = fork();
+    if (z == 0) _exit(op1(id, 1, 0, 0) == 0 ? 0 : 1);
     CHECK(wait_count(id, 1, GETZCNT, 1));
     CHECK_OK(op1(id, 0, 1, 0));
     int st;
@@ -455,6 +456,60 @@ static void mutex(void) {
     CHECK_OK(semctl(id, 0, IPC_RMID));
 }
 
+/* A child that blocks in `op` on semaphore n and exits 0 once it completes; returns when
+ * n's GETNCNT (op < 0) or GETZCNT (op == 0) has reached `queued`. */
+static pid_t waiter(int id, int n, short op, int queued) {
+    pid_t c = fork();
+    if (c == 0) _exit(op1(id, n, op, 0) == 0 ? 0 : 1);
+    CHECK(wait_count(id, n, op ? GETNCNT : GETZCNT, queued));
+    return c;
+}
+
+/* A process holding a SEM_UNDO adjustment killed while it waits on another semaphore of the
+ * set: it leaves that queue (semncnt drops, the waiters behind it keep their order), its
+ * adjustment is applied (which completes a wait-for-zero), and the operation it waited for
+ * leaves no adjustment. */
+static void killed_waiter(void) {
+    int id = semget(IPC_PRIVATE, 2, 0600);
+    CHECK(id >= 0);
+    pid_t a = fork();
+    if (a == 0) {
+        if (op1(id, 0, 2, SEM_UNDO)) _exit(1);
+        op1(id, 1, -1, SEM_UNDO);
+        _exit(2);
+    }
+    CHECK(wait_count(id, 1, GETNCNT, 1));
+    CHECK(getval(id, 0) == 2);
+    pid_t z = waiter(id, 0, 0, 1);
+    pid_t b = waiter(id, 1, -1, 2);
+    pid_t c = waiter(id, 1, -1, 3);
+
+    kill(a, SIGKILL);
+    int st;
+    CHECK(waitpid(a, &st, 0) == a);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    CHECK(semctl(id, 1, GETNCNT) == 2);
+    CHECK(waitpid(z, &st, 0) == z);
+    CHECK_EXIT(st, 0);
+    CHECK(getval(id, 0) == 0);
+    CHECK(semctl(id, 0, GETZCNT) == 0);
+    /* The exit set sempid, then the completed wait-for-zero did. */
+    CHECK(semctl(id, 0, GETPID) == z);
+
+    /* The first waiter left is served first. */
+    CHECK_OK(op1(id, 1, 1, 0));
+    CHECK(waitpid(b, &st, 0) == b);
+    CHECK_EXIT(st, 0);
+    CHECK(semctl(id, 1, GETNCNT) == 1);
+    CHECK(waitpid(c, &st, WNOHANG) == 0);
+    CHECK_OK(op1(id, 1, 1, 0));
+    CHECK(waitpid(c, &st, 0) == c);
+    CHECK_EXIT(st, 0);
+    CHECK(getval(id, 1) == 0);
+    CHECK(semctl(id, 1, GETNCNT) == 0);
+    CHECK_OK(semctl(id, 0, IPC_RMID));
+}
+
 int main(void) {
     snprintf(keyfile, sizeof keyfile, "/tmp/ipc_sem.%d", getpid());
     int fd = open(keyfile, O_CREAT | O_WRONLY, 0600);
@@ -466,6 +521,7 @@ int main(void) {
     lt_sub("blocking", blocking, 10000);
     lt_sub("interrupted", interrupted, 10000);
     lt_sub("undo", undo, 10000);
+    lt_sub("killed_waiter", killed_waiter, 10000);
     lt_sub("mutex", mutex, 20000);
     unlink(keyfile);
     DONE();

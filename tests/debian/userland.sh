@@ -128,6 +128,46 @@ echo
 # Debian's strace through ptrace: syscall stops of a shell and its forked subshell (-f).
 strace -f -qq -e signal=none -e trace=chdir,exit_group sh -c 'cd /tmp; (cd /; exit 3); true' 2>&1 |
     sed 's/^\[pid *[0-9]*\] //' | tr -s ' '
+# Debian's inotifywait (inotify-tools) watching a tree (-m -r) while this script creates, writes,
+# renames, moves and deletes in it, one change at a time; where inotifywait must first add a
+# watch (a new or moved-in directory) the script waits for the event in the log.
+mkdir -p iw/a/b out
+inotifywait -m -r -e create,modify,attrib,close_write,moved_from,moved_to,delete,delete_self \
+    --format '%e %w%f' -o iw.log iw 2>iw.err &
+iw=$!
+for i in $(seq 200); do grep -q "Watches established" iw.err && break; sleep 0.05; done
+seen() { for i in $(seq 200); do grep -qxF "$1" iw.log && return; sleep 0.05; done; }
+echo one > iw/a/f1
+mkdir iw/c
+seen "CREATE,ISDIR iw/c"
+echo two > iw/c/f2
+mv iw/a/f1 iw/c/f1
+mv iw/c iw/a/b/c
+echo three >> iw/a/b/c/f2
+chmod 600 iw/a/b/c/f2
+ln iw/a/b/c/f1 iw/a/f3
+mkdir out/d
+echo x > out/d/g
+mv out/d iw/d
+seen "MOVED_TO,ISDIR iw/d"
+echo y > iw/d/h
+mv iw/d/g iw/a/g
+mv iw/a/b out/b
+rm iw/d/h iw/a/g iw/a/f3
+rmdir iw/d
+touch iw/end
+seen "CLOSE_WRITE,CLOSE iw/end"
+kill $iw
+wait $iw || echo "inotifywait status $?"
+cat iw.log
+# Bounded: one event, then inotifywait exits 0; nothing within -t seconds is status 2.
+touch lone
+inotifywait -t 10 -e delete_self lone >one.log 2>one.err &
+iw=$!
+for i in $(seq 200); do grep -q "Watches established" one.err && break; sleep 0.05; done
+rm lone
+wait $iw && echo "one event: $(cat one.log)"
+inotifywait -q -t 1 -e create iw || echo "timeout status $?"
 cd /
 rm -rf "$T"
 echo end

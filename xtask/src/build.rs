@@ -509,9 +509,10 @@ pub fn compile_c(src: &Path, variant: Variant, out: &Path) -> Result<(), String>
     Ok(())
 }
 
-/// Linux's user-space headers (linux/, asm/, asm-generic/ from Debian's linux-libc-dev) in a
-/// folder of their own, so musl programs can include <linux/netlink.h> and friends without
-/// glibc's headers, as musl distributions ship them.
+/// Linux's user-space headers (linux/, asm/, asm-generic/ from Debian's linux-libc-dev) and
+/// liburing's (liburing-dev: its liburing.a needs only calloc and free from a libc) in a
+/// folder of their own, so musl programs can include <linux/netlink.h> and <liburing.h>
+/// without glibc's headers, as musl distributions ship them.
 fn kernel_headers() -> Result<PathBuf, String> {
     let d = build_dir().join("kernel-headers");
     std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
@@ -519,6 +520,8 @@ fn kernel_headers() -> Result<PathBuf, String> {
         ("linux", "/usr/include/linux"),
         ("asm", "/usr/include/x86_64-linux-gnu/asm"),
         ("asm-generic", "/usr/include/asm-generic"),
+        ("liburing", "/usr/include/liburing"),
+        ("liburing.h", "/usr/include/liburing.h"),
     ] {
         let link = d.join(name);
         match std::os::unix::fs::symlink(target, &link) {

@@ -35,7 +35,7 @@ pub fn ensure() -> Result<(), String> {
     if !have("mke2fs") {
         missing.push("e2fsprogs");
     }
-    // The Debian userland test compares with the host's gawk, sqlite3 and strace.
+    // The Debian userland test compares with the host's gawk, sqlite3, strace and inotifywait.
     if !have("gawk") {
         missing.push("gawk");
     }
@@ -45,11 +45,18 @@ pub fn ensure() -> Result<(), String> {
     if !have("strace") {
         missing.push("strace");
     }
+    if !have("inotifywait") {
+        missing.push("inotify-tools");
+    }
     if !have("gcc") {
         missing.push("gcc");
     }
     if !Path::new("/usr/lib/x86_64-linux-gnu/libc.a").exists() {
         missing.push("libc6-dev");
+    }
+    // The io_uring_liburing conformance test links Debian's liburing.a.
+    if !Path::new("/usr/lib/x86_64-linux-gnu/liburing.a").exists() {
+        missing.push("liburing-dev");
     }
     if !missing.is_empty() {
         let list = missing.join(" ");

@@ -22,6 +22,8 @@ struct Mark {
     group: Weak<Inotify>,
     wd: i32,
     mask: u32,
+    /// The watched inode is a directory (IN_UNMOUNT carries IN_ISDIR then).
+    dir: bool,
 }
 
 static MARKS: Mutex<BTreeMap<Key, Vec<Mark>>> = Mutex::new(BTreeMap::new());
@@ -35,7 +37,7 @@ pub fn active() -> bool {
 
 /// Adds or changes `group`'s mark on `key`. Called by the instance with its watch table
 /// locked (instance → marks is the lock order).
-fn set_mark(group: &Arc<Inotify>, key: Key, wd: i32, mask: u32) {
+fn set_mark(group: &Arc<Inotify>, key: Key, wd: i32, mask: u32, dir: bool) {
     let mut m = MARKS.lock();
     let v = m.entry(key).or_default();
     match v
@@ -47,6 +49,7 @@ fn set_mark(group: &Arc<Inotify>, key: Key, wd: i32, mask: u32) {
             group: Arc::downgrade(group),
             wd,
             mask,
+            dir,
         }),
     }
     ACTIVE.store(true, Ordering::Relaxed);
@@ -67,11 +70,18 @@ fn clear_mark(group: *const Inotify, key: Key, wd: i32) {
 /// Sends an event about `key` to its watchers. `mask` is one event bit, with IN_ISDIR where
 /// Linux adds it.
 pub(super) fn emit(key: Key, mask: u32, cookie: u32, name: &[u8]) {
+    emit_path(key, mask, cookie, name, false);
+}
+
+/// `emit` for what is done through an open file (Linux's path events: open, access, modify,
+/// close): once the file is `unlinked`, watches with IN_EXCL_UNLINK do not hear of it.
+pub(super) fn emit_path(key: Key, mask: u32, cookie: u32, name: &[u8], unlinked: bool) {
     let targets: Vec<(Arc<Inotify>, i32, bool)> = {
         let m = MARKS.lock();
         let Some(v) = m.get(&key) else { return };
         v.iter()
             .filter(|x| x.mask & mask & IN_ALL_EVENTS != 0 || mask & (IN_IGNORED | IN_UNMOUNT) != 0)
+            .filter(|x| !(unlinked && x.mask & IN_EXCL_UNLINK != 0))
             .filter_map(|x| Some((x.group.upgrade()?, x.wd, x.mask & IN_ONESHOT != 0)))
             .collect()
     };
@@ -104,13 +114,13 @@ pub fn is_watched(key: Key) -> bool {
     MARKS.lock().contains_key(&key)
 }
 
-/// The watched inodes of file system `fs_id`.
-pub fn watched_on(fs_id: u64) -> Vec<Key> {
+/// The watched inodes of file system `fs_id`, and whether each is a directory.
+pub fn watched_on(fs_id: u64) -> Vec<(Key, bool)> {
     MARKS
         .lock()
-        .keys()
-        .filter(|k| k.0 == fs_id)
-        .copied()
+        .iter()
+        .filter(|(k, _)| k.0 == fs_id)
+        .map(|(k, v)| (*k, v.iter().any(|m| m.dir)))
         .collect()
 }
 
@@ -149,9 +159,9 @@ impl Inotify {
         }))
     }
 
-    /// inotify_add_watch on the inode `key`: a new wd, or the existing one with its mask
-    /// replaced (or extended with IN_MASK_ADD; EEXIST with IN_MASK_CREATE).
-    pub fn add_watch(self: &Arc<Self>, key: Key, mask: u32) -> KResult<i32> {
+    /// inotify_add_watch on the inode `key` (a directory if `dir`): a new wd, or the existing
+    /// one with its mask replaced (or extended with IN_MASK_ADD; EEXIST with IN_MASK_CREATE).
+    pub fn add_watch(self: &Arc<Self>, key: Key, mask: u32, dir: bool) -> KResult<i32> {
         let mut w = self.watches.lock();
         if let Some((&wd, entry)) = w.iter_mut().find(|(_, (k, _))| *k == key) {
             if mask & IN_MASK_CREATE != 0 {
@@ -163,7 +173,7 @@ impl Inotify {
                 mask
             };
             entry.1 = new;
-            set_mark(self, key, wd, new);
+            set_mark(self, key, wd, new, dir);
             return Ok(wd);
         }
         {
@@ -176,7 +186,7 @@ impl Inotify {
         }
         let wd = self.next_wd.fetch_add(1, Ordering::Relaxed);
         w.insert(wd, (key, mask));
-        set_mark(self, key, wd, mask);
+        set_mark(self, key, wd, mask, dir);
         Ok(wd)
     }
 

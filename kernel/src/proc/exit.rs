@@ -33,6 +33,9 @@ pub fn thread_exit(t: &Arc<Thread>) {
     if robust != 0 {
         crate::futex::exit_robust_list(&p.mm(), t.tid() as u32, robust);
     }
+    // Registered io_uring rings are let go, as Linux's io_uring_unreg_ringfd at exit.
+    let rings = t.io_uring_rings.lock().take();
+    drop(rings);
     // CLONE_CHILD_CLEARTID: zero the tid word and wake one waiter (pthread_join).
     let ctid = core::mem::take(&mut *t.clear_child_tid.lock());
     if ctid != 0 && crate::uaccess::write_u32(ctid, 0).is_ok() {

@@ -97,6 +97,7 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         seccomp: Mutex::new(None),
         ioprio: core::sync::atomic::AtomicU32::new(0),
         trace: super::ptrace::Tracee::default(),
+        io_uring_rings: Mutex::new(None),
     });
     p.threads.lock().push(Arc::downgrade(&t));
     THREADS.lock().insert(tid, Arc::downgrade(&t));

@@ -224,7 +224,16 @@ pub struct Thread {
     pub ioprio: core::sync::atomic::AtomicU32,
     /// ptrace: this thread's tracer and what a stop left for it.
     pub trace: ptrace::Tracee,
+    /// io_uring rings registered with IORING_REGISTER_RING_FDS (Linux's per-task
+    /// `registered_rings`): entered by index, held open until unregistered, exec or exit.
+    /// None until the thread first makes, submits to or registers a ring, and again after
+    /// exec (Linux's `current->io_uring`, which some answers depend on).
+    pub io_uring_rings: Mutex<Option<RingTable>>,
 }
+
+/// Slots for registered io_uring ring fds per thread (Linux's IO_RINGFD_REG_MAX).
+pub const IO_RINGFD_REG_MAX: usize = 16;
+pub type RingTable = [Option<Arc<crate::fs::file::OpenFile>>; IO_RINGFD_REG_MAX];
 
 impl crate::sched::Schedulable for Thread {
     fn sched_state(&self) -> &Mutex<ThreadState> {

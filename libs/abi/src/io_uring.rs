@@ -44,6 +44,8 @@ pub const IORING_ENTER_GETEVENTS: u32 = 1 << 0;
 pub const IORING_ENTER_SQ_WAKEUP: u32 = 1 << 1;
 pub const IORING_ENTER_SQ_WAIT: u32 = 1 << 2;
 pub const IORING_ENTER_EXT_ARG: u32 = 1 << 3;
+/// The fd argument is an index into the thread's registered rings (IORING_REGISTER_RING_FDS).
+pub const IORING_ENTER_REGISTERED_RING: u32 = 1 << 4;
 
 /// Opcodes.
 pub const IORING_OP_NOP: u8 = 0;
@@ -96,6 +98,10 @@ pub const IORING_REGISTER_EVENTFD: u32 = 4;
 pub const IORING_UNREGISTER_EVENTFD: u32 = 5;
 pub const IORING_REGISTER_FILES_UPDATE: u32 = 6;
 pub const IORING_REGISTER_PROBE: u32 = 8;
+pub const IORING_REGISTER_RING_FDS: u32 = 20;
+pub const IORING_UNREGISTER_RING_FDS: u32 = 21;
+/// An opcode flag: io_uring_register's fd is an index into the registered rings.
+pub const IORING_REGISTER_USE_REGISTERED_RING: u32 = 1 << 31;
 /// A `fds` entry of IORING_REGISTER_FILES_UPDATE that leaves its slot as it is.
 pub const IORING_REGISTER_FILES_SKIP: i32 = -2;
 /// `struct io_uring_probe_op` flag.

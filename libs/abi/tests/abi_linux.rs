@@ -201,6 +201,7 @@ fn io_uring() {
         IORING_FEAT_EXT_ARG, IORING_OFF_SQ_RING, IORING_OFF_CQ_RING, IORING_OFF_SQES,
         IORING_OFF_MMAP_MASK, IORING_SQ_CQ_OVERFLOW, IORING_ENTER_GETEVENTS,
         IORING_ENTER_SQ_WAKEUP, IORING_ENTER_SQ_WAIT, IORING_ENTER_EXT_ARG,
+        IORING_ENTER_REGISTERED_RING,
         IORING_FSYNC_DATASYNC, IORING_TIMEOUT_ABS, IO_URING_OP_SUPPORTED, IORING_REGISTER_FILES_SKIP);
     // Opcodes, register opcodes and SQE flag bits are enums there.
     use lintel_abi::io_uring as ours;
@@ -264,6 +265,18 @@ fn io_uring() {
         (
             ours::IORING_REGISTER_FILES_UPDATE,
             reg::IORING_REGISTER_FILES_UPDATE,
+        ),
+        (
+            ours::IORING_REGISTER_RING_FDS,
+            reg::IORING_REGISTER_RING_FDS,
+        ),
+        (
+            ours::IORING_UNREGISTER_RING_FDS,
+            reg::IORING_UNREGISTER_RING_FDS,
+        ),
+        (
+            ours::IORING_REGISTER_USE_REGISTERED_RING,
+            reg::IORING_REGISTER_USE_REGISTERED_RING,
         ),
     ];
     for (a, b) in regs {

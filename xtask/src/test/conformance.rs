@@ -238,6 +238,7 @@ const EXT4_PASS: &[&str] = &[
     "proc_exec",
     "shell_script",
     "busybox_",
+    "fs_inotify",
 ];
 
 /// Runs `guest` tests in as many boots as it takes (a test that takes the kernel down is

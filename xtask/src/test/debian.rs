@@ -9,8 +9,8 @@ use crate::{root, RunOpts};
 use std::process::Command;
 
 /// What the Debian tests install beyond minbase, in one image (one debootstrap): the tools
-/// userland.sh uses (the host needs those too: setup installs gawk, sqlite3 and strace there) and
-/// the servers the network tests run.
+/// userland.sh uses (the host needs those too: setup installs gawk, sqlite3, strace and
+/// inotify-tools there) and the servers the network tests run.
 const USERLAND_PACKAGES: &[&str] = &[
     "python3",
     "gawk",
@@ -21,6 +21,7 @@ const USERLAND_PACKAGES: &[&str] = &[
     "redis-tools",
     "curl",
     "strace",
+    "inotify-tools",
 ];
 
 /// A kernel log line: "[    1.234567] ...".

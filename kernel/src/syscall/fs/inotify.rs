@@ -20,7 +20,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "inotify_add_watch",
         inotify_add_watch,
-        "IN_EXCL_UNLINK accepted but not applied; events name the directory a file was opened through",
+        "a file renamed while open reports to its new place if something was watched at the rename; IN_EXCL_UNLINK applies once a file's last name is gone",
     ),
     Syscall::implemented("inotify_rm_watch", inotify_rm_watch, ""),
 ];
@@ -69,7 +69,8 @@ pub fn inotify_add_watch(c: &mut Call) -> SysResult {
     // Watching needs read permission on the file.
     let cred = c.thread.proc_ref().cred.lock().vfs();
     lintel_vfs::permission(&d.inode.stat(), &cred, 4)?;
-    let wd = group.add_watch(identity(&d.inode), mask & IN_VALID_MASK)?;
+    let dir = d.inode.file_type() == FileType::Directory;
+    let wd = group.add_watch(identity(&d.inode), mask & IN_VALID_MASK, dir)?;
     ok(wd as usize)
 }
 

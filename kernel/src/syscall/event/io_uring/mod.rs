@@ -10,6 +10,7 @@
 mod chain;
 mod ops;
 mod register;
+mod ring_fds;
 
 use super::with_sigmask;
 use crate::fs::file::{OpenFile, POLL_WAIT};
@@ -40,7 +41,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "io_uring_register",
         register::io_uring_register,
-        "REGISTER/UNREGISTER_BUFFERS, _FILES, _EVENTFD, REGISTER_FILES_UPDATE and REGISTER_PROBE; others EINVAL",
+        "REGISTER/UNREGISTER_BUFFERS, _FILES, _EVENTFD, _RING_FDS (and USE_REGISTERED_RING), REGISTER_FILES_UPDATE and REGISTER_PROBE; others EINVAL",
     ),
 ];
 
@@ -140,7 +141,9 @@ pub fn io_uring_setup(c: &mut Call) -> SysResult {
     let of = OpenFile::new(ring, None, None, lintel_abi::fcntl::O_RDWR);
     uaccess::write_bytes(params, &out)?;
     // The ring fd is always close-on-exec, as Linux's.
-    ok(crate::syscall::fs::install(c, of, true)?)
+    let fd = crate::syscall::fs::install(c, of, true)?;
+    ring_fds::attach(c);
+    ok(fd)
 }
 
 /// Completes the ready requests of the caller's process in every ring that has requests
@@ -174,12 +177,20 @@ pub fn io_uring_enter(c: &mut Call) -> SysResult {
     let known = IORING_ENTER_GETEVENTS
         | IORING_ENTER_SQ_WAKEUP
         | IORING_ENTER_SQ_WAIT
-        | IORING_ENTER_EXT_ARG;
+        | IORING_ENTER_EXT_ARG
+        | IORING_ENTER_REGISTERED_RING;
     if flags & !known != 0 {
         return Err(Errno::EINVAL);
     }
-    let ring = ring_of(c, fd as i32)?;
+    let ring = if flags & IORING_ENTER_REGISTERED_RING != 0 {
+        ring_fds::registered(c, fd as u32 as usize)?
+    } else {
+        ring_of(c, fd as i32)?
+    };
     let (to_submit, min_complete) = (to_submit as u32, min_complete as u32);
+    if to_submit > 0 {
+        ring_fds::attach(c);
+    }
     chain::run_pending(c, &ring);
     ring.flush_overflow();
     let mut submitted = 0usize;

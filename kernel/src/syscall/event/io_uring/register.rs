@@ -1,7 +1,9 @@
 //! io_uring_register: registered buffers (READ_FIXED/WRITE_FIXED), registered files
-//! (IOSQE_FIXED_FILE), the completion eventfd and the opcode probe.
+//! (IOSQE_FIXED_FILE), the completion eventfd, the opcode probe and registered ring fds
+//! (ring_fds.rs).
 
 use super::ops::SUPPORTED;
+use super::ring_fds;
 use super::ring_of;
 use crate::fs::eventfd::EventFd;
 use crate::fs::io_uring::IoUring;
@@ -26,9 +28,16 @@ const PROBE_OP: usize = 8;
 
 pub fn io_uring_register(c: &mut Call) -> SysResult {
     let [fd, opcode, arg, nr_args, ..] = c.a;
-    let ring = ring_of(c, fd as i32)?;
+    let opcode = opcode as u32;
+    let ring = if opcode & IORING_REGISTER_USE_REGISTERED_RING != 0 {
+        ring_fds::registered(c, fd as u32 as usize)?
+    } else {
+        ring_of(c, fd as i32)?
+    };
     let nr = nr_args as u32 as usize;
-    match opcode as u32 {
+    match opcode & !IORING_REGISTER_USE_REGISTERED_RING {
+        IORING_REGISTER_RING_FDS => ring_fds::register(c, arg, nr),
+        IORING_UNREGISTER_RING_FDS => ring_fds::unregister(c, arg, nr),
         IORING_REGISTER_BUFFERS => {
             if nr == 0 || nr > MAX_BUFFERS {
                 return Err(Errno::EINVAL);
