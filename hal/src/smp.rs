@@ -100,27 +100,58 @@ pub(crate) fn entry_named() -> bool {
     ENTRY.get().is_some()
 }
 
+/// CPUs halted while waiting for the kernel lock (bit n: CPU n), and the ticket each waits
+/// for: an unlock wakes the one whose turn it is. On a host with fewer cores than QEMU has
+/// CPUs, spinning waiters would take host time from the holder.
+static SLEEPERS: AtomicU64 = AtomicU64::new(0);
+static SLEEPING_ON: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+/// Spins before a waiter halts.
+const SPINS_BEFORE_HALT: u32 = 100;
+
 /// Takes the kernel lock (no-op while one CPU runs). Requests from other CPUs are answered
 /// while waiting.
 pub(crate) fn lock_kernel() {
     if !SHARED.load(Ordering::Acquire) {
         return;
     }
+    let me = cpu_index() % MAX_CPUS;
     let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
+    let mut spins = 0;
     while SERVING.load(Ordering::Acquire) != ticket {
         arch::smp::serve_requests();
-        core::hint::spin_loop();
+        spins += 1;
+        if spins < SPINS_BEFORE_HALT {
+            core::hint::spin_loop();
+            continue;
+        }
+        // Halt until the unlock that makes it our turn (or any interrupt). Announce first,
+        // then look again: the unlocker bumps SERVING first, then looks for sleepers.
+        SLEEPING_ON[me].store(ticket, Ordering::SeqCst);
+        SLEEPERS.fetch_or(1 << me, Ordering::SeqCst);
+        if SERVING.load(Ordering::SeqCst) != ticket {
+            crate::cpu::idle_wait();
+        }
+        SLEEPERS.fetch_and(!(1 << me), Ordering::SeqCst);
     }
-    OWNER.store(cpu_index(), Ordering::Relaxed);
+    OWNER.store(me, Ordering::Relaxed);
 }
 
-/// Releases the kernel lock taken by [`lock_kernel`].
+/// Releases the kernel lock taken by [`lock_kernel`], waking the next waiter if it halted.
 pub(crate) fn unlock_kernel() {
     if !SHARED.load(Ordering::Acquire) {
         return;
     }
     OWNER.store(NO_OWNER, Ordering::Relaxed);
-    SERVING.fetch_add(1, Ordering::Release);
+    let next = SERVING.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
+    let mut sleepers = SLEEPERS.load(Ordering::SeqCst);
+    while sleepers != 0 {
+        let cpu = sleepers.trailing_zeros() as usize;
+        sleepers &= sleepers - 1;
+        if SLEEPING_ON[cpu].load(Ordering::SeqCst) == next {
+            arch::smp::send_wakeup(cpu);
+            break;
+        }
+    }
 }
 
 /// The scheduler's idle wait: without the kernel lock, until an interrupt (a device, the
