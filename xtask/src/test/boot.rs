@@ -29,6 +29,8 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: Option<(DiskFn, DiskFn)>,
         /// Guest memory (QEMU -m) when not the default.
         mem: Option<&'static str>,
+        /// CPUs (QEMU -smp).
+        smp: u32,
     }
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let mut cases = vec![
@@ -42,6 +44,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             contains: vec![],
             disk: None,
             mem: None,
+            smp: 1,
         },
         Case {
             id: "boot.exit-status".into(),
@@ -53,6 +56,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             contains: vec![],
             disk: None,
             mem: None,
+            smp: 1,
         },
         // Init is unkillable, as on Linux: SIGKILL and signals it has no handler for do not
         // reach it (a child is killed as usual).
@@ -70,6 +74,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             contains: vec!["child 137".into()],
             disk: None,
             mem: None,
+            smp: 1,
         },
         Case {
             id: "boot.missing-program".into(),
@@ -83,8 +88,26 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             contains: vec![],
             disk: None,
             mem: None,
+            smp: 1,
         },
     ];
+    // Issue 14's mark: every CPU QEMU gives is online and reported.
+    cases.push(Case {
+        id: "boot.smp.nproc".into(),
+        argv: s(&[
+            "/bin/sh",
+            "-c",
+            "nproc; cat /sys/devices/system/cpu/online; grep -c ^processor /proc/cpuinfo",
+        ]),
+        add: None,
+        status: 0,
+        output: s(&["4", "0-3", "4"]),
+        keys: None,
+        contains: vec![],
+        disk: None,
+        mem: None,
+        smp: 4,
+    });
     let bin = build::ensure_build_dir()?.join("tests/boot");
     for v in [Variant::Musl, Variant::MuslPie, Variant::Glibc] {
         let exe = bin.join(format!("args.{}", v.name()));
@@ -99,6 +122,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             contains: vec![],
             disk: None,
             mem: None,
+            smp: 1,
         });
     }
     // 1,000 loopback TCP connections at once on a 1 GiB guest (issue 13's capacity mark).
@@ -114,6 +138,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         contains: vec![],
         disk: None,
         mem: Some("1G"),
+        smp: 1,
     });
     // The interactive shell on the console: line editing, ^C, job control (^Z, fg, bg, jobs,
     // kill %1) and vi, typed as a user would.
@@ -156,6 +181,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         ]),
         disk: None,
         mem: None,
+        smp: 1,
     });
     cases.push(Case {
         id: "boot.disk".into(),
@@ -174,6 +200,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         contains: vec![],
         disk: Some((disk_setup, disk_verify)),
         mem: None,
+        smp: 1,
     });
     cases.push(Case {
         id: "boot.ext4-workload".into(),
@@ -185,6 +212,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         contains: vec![],
         disk: Some((ext4_setup_big, ext4_verify_workload)),
         mem: None,
+        smp: 1,
     });
     cases.push(Case {
         id: "boot.ext4-enospc".into(),
@@ -201,6 +229,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         contains: vec![],
         disk: Some((ext4_setup_small, ext4_verify_fsck)),
         mem: None,
+        smp: 1,
     });
     // `--add` of a dynamically linked Debian program brings its interpreter and libraries.
     cases.push(Case {
@@ -213,6 +242,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         contains: vec![],
         disk: None,
         mem: None,
+        smp: 1,
     });
     // Exhaustion: runaway process creation by root on a small guest ends with fork failing
     // (EAGAIN from threads-max, or ENOMEM), never a kernel panic, and the system works after.
@@ -284,6 +314,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             contains: vec![],
             disk: None,
             mem: Some("128M"),
+            smp: 1,
         });
     }
     let kernel = build::kernel()?;
@@ -314,6 +345,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         if let Some(m) = c.mem {
             opts.mem = m.into();
         }
+        opts.smp = c.smp;
         let (outcome, out) = qemu::boot_typed(
             &opts,
             &kernel,
