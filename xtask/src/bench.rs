@@ -161,6 +161,37 @@ fn run_on(
     kvm: bool,
     bench: &Path,
 ) -> Result<Vec<(String, Figure)>, String> {
+    run_mode(kernel, linux, quick, kvm, bench, None)
+}
+
+/// The scaling rows (`bench scaling`) on a machine with `SCALING_CPUS` CPUs, named
+/// `smp4_<row>`.
+fn run_scaling(
+    kernel: &Path,
+    linux: bool,
+    kvm: bool,
+    bench: &Path,
+) -> Result<Vec<(String, Figure)>, String> {
+    let rows = run_mode(kernel, linux, false, kvm, bench, Some(SCALING_CPUS))?;
+    Ok(rows
+        .into_iter()
+        .map(|(n, f)| (format!("smp{SCALING_CPUS}_{n}"), f))
+        .collect())
+}
+
+/// CPUs of the scaling boot.
+const SCALING_CPUS: u32 = 4;
+
+/// Boots one kernel with the benchmark program: the whole set, or with `scaling_cpus` only the
+/// scaling rows on that many CPUs.
+fn run_mode(
+    kernel: &Path,
+    linux: bool,
+    quick: bool,
+    kvm: bool,
+    bench: &Path,
+    scaling_cpus: Option<u32>,
+) -> Result<Vec<(String, Figure)>, String> {
     let mut img = if linux {
         Image::new()
     } else {
@@ -171,10 +202,14 @@ fn run_on(
     if quick {
         argv.push("quick".into());
     }
+    if scaling_cpus.is_some() {
+        argv.push("scaling".into());
+    }
     let mut opts = RunOpts {
         kvm,
         mem: "1G".into(),
         timeout: Some(900),
+        smp: scaling_cpus.unwrap_or(1),
         ..RunOpts::default()
     };
     // An empty ext4 disk for the ext4 rows, mounted by the benchmark program itself.
@@ -191,14 +226,23 @@ fn run_on(
         img.chardev("/dev/null", 1, 3);
         img.dir("/tmp", 0o1777);
         img.dir("/proc", 0o755);
-        let args = if quick { " -- quick" } else { "" };
+        let args = if argv.len() > 1 {
+            format!(" -- {}", argv[1..].join(" "))
+        } else {
+            String::new()
+        };
         opts.append = Some(format!("console=ttyS0 quiet panic=-1 rdinit=/bench{args}"));
     } else {
         // The root stays the initramfs (no root=): the disk is only for the ext4 rows.
         opts.append = Some(format!("log={}", opts.log));
         build::set_launch(&mut img, &argv);
     }
-    let tag = if linux { "bench-linux" } else { "bench-lintel" };
+    let tag = match (linux, scaling_cpus.is_some()) {
+        (true, false) => "bench-linux",
+        (false, false) => "bench-lintel",
+        (true, true) => "bench-linux-smp",
+        (false, true) => "bench-lintel-smp",
+    };
     let booted = qemu::boot(&opts, kernel, &img, tag, true);
     let _ = std::fs::remove_file(&disk);
     let (outcome, console) = booted?;
@@ -240,19 +284,29 @@ pub fn quick_check(kvm: bool) -> Result<usize, String> {
     if figs.len() < 20 {
         return Err(format!("only {} benchmark lines", figs.len()));
     }
-    Ok(figs.len())
+    let scaling = run_mode(&lintel, false, true, kvm, &bench, Some(SCALING_CPUS))?;
+    if scaling.len() < 9 {
+        return Err(format!("only {} scaling lines", scaling.len()));
+    }
+    Ok(figs.len() + scaling.len())
 }
 
 pub fn run(quick: bool, kvm: bool, json: Option<&Path>) -> Result<u8, String> {
     let bench = bench_binary()?;
     let lintel = build::kernel()?;
     eprintln!("xtask: running the benchmarks on Lintel");
-    let ours = run_on(&lintel, false, quick, kvm, &bench)?;
+    let mut ours = run_on(&lintel, false, quick, kvm, &bench)?;
     let theirs = if quick {
         Vec::new()
     } else {
+        eprintln!("xtask: running the scaling rows on Lintel ({SCALING_CPUS} CPUs)");
+        ours.extend(run_scaling(&lintel, false, kvm, &bench)?);
+        let linux = linux_kernel()?;
         eprintln!("xtask: running the benchmarks on Linux");
-        run_on(&linux_kernel()?, true, quick, kvm, &bench)?
+        let mut v = run_on(&linux, true, quick, kvm, &bench)?;
+        eprintln!("xtask: running the scaling rows on Linux ({SCALING_CPUS} CPUs)");
+        v.extend(run_scaling(&linux, true, kvm, &bench)?);
+        v
     };
     let theirs: BTreeMap<String, Figure> = theirs.into_iter().collect();
     println!(
