@@ -52,3 +52,60 @@ pub fn fsck(path: &Path) -> Result<(), String> {
         ))
     }
 }
+
+/// Copies host files into the ext4 image at `path` with `debugfs -w`, replacing files of the
+/// same name and making missing folders; each keeps its mode and is owned by root.
+pub fn put_files(path: &Path, files: &[(&Path, &str)]) -> Result<(), String> {
+    let mut script = String::new();
+    let mut made: Vec<String> = Vec::new();
+    for (host, guest) in files {
+        // debugfs splits its commands at white space.
+        if !guest.starts_with('/')
+            || guest.contains(char::is_whitespace)
+            || host.to_string_lossy().contains(char::is_whitespace)
+        {
+            return Err(format!(
+                "{} as {guest}: paths must have no spaces, the guest's be absolute",
+                host.display()
+            ));
+        }
+        let mut dir = String::new();
+        let (parent, _) = guest.rsplit_once('/').unwrap_or_default();
+        for part in parent.split('/').filter(|p| !p.is_empty()) {
+            dir.push('/');
+            dir.push_str(part);
+            if !made.contains(&dir) {
+                script.push_str(&format!("mkdir {dir}\n"));
+                made.push(dir.clone());
+            }
+        }
+        script.push_str(&format!("rm {guest}\nwrite {} {guest}\n", host.display()));
+        script.push_str(&format!("set_inode_field {guest} uid 0\n"));
+        script.push_str(&format!("set_inode_field {guest} gid 0\n"));
+    }
+    let cmds = path.with_extension("debugfs");
+    std::fs::write(&cmds, script).map_err(|e| format!("{}: {e}", cmds.display()))?;
+    let out = Command::new("debugfs")
+        .arg("-w")
+        .arg("-f")
+        .arg(&cmds)
+        .arg(path)
+        .output();
+    let _ = std::fs::remove_file(&cmds);
+    let out = out.map_err(|e| format!("debugfs: {e}"))?;
+    // debugfs exits 0 even when a command fails, reporting it on stderr (after its banner).
+    // A folder that exists already and a file not there to remove are expected.
+    let err = String::from_utf8_lossy(&out.stderr);
+    let failed: Vec<&str> = err
+        .lines()
+        .filter(|l| {
+            !l.starts_with("debugfs ")
+                && !l.contains("directory already exists")
+                && !l.contains("File not found by ext2_lookup")
+        })
+        .collect();
+    if !out.status.success() || !failed.is_empty() {
+        return Err(format!("debugfs: {}", failed.join(" | ")));
+    }
+    Ok(())
+}

@@ -35,7 +35,7 @@ pub fn ensure() -> Result<(), String> {
     if !have("mke2fs") {
         missing.push("e2fsprogs");
     }
-    // The Debian userland test compares with the host's gawk, sqlite3 and strace.
+    // The Debian tests compare with the host's gawk, sqlite3, strace and gdb.
     if !have("gawk") {
         missing.push("gawk");
     }
@@ -44,6 +44,9 @@ pub fn ensure() -> Result<(), String> {
     }
     if !have("strace") {
         missing.push("strace");
+    }
+    if !have("gdb") {
+        missing.push("gdb");
     }
     if !have("gcc") {
         missing.push("gcc");
