@@ -1,7 +1,14 @@
-/* The program of debian.gdb: gdb breaks in compute, steps through it and watches counter. */
+/* The program of debian.gdb: gdb breaks in compute, steps through it, watches counter, calls
+ * square, stops in a signal handler and in a thread, and lets a forked child go. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 int counter;
+int slot = 7;
+static const char greeting[] = "hello from gdbprog";
 
 static int square(int v)
 {
@@ -16,10 +23,33 @@ static int compute(int n)
 	return total;
 }
 
+static void on_usr1(int sig)
+{
+	counter += sig;
+}
+
+static void *worker(void *arg)
+{
+	int *v = arg;
+	*v = square(*v);
+	return NULL;
+}
+
 int main(void)
 {
 	int r = compute(3);
 	counter += 1;
 	printf("result %d counter %d\n", r, counter);
+	signal(SIGUSR1, on_usr1);
+	raise(SIGUSR1);
+	pthread_t t;
+	pthread_create(&t, NULL, worker, &slot);
+	pthread_join(t, NULL);
+	pid_t child = fork();
+	if (child == 0)
+		_exit(square(2));
+	int status;
+	waitpid(child, &status, 0);
+	printf("%s: counter %d thread %d child %d\n", greeting, counter, slot, WEXITSTATUS(status));
 	return 0;
 }

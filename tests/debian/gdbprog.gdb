@@ -11,4 +11,18 @@ watch counter
 continue
 info registers rip
 continue
+delete
+print square(5)
+print greeting
+x/s greeting
+set var counter = 100
+handle SIGUSR1 nostop noprint pass
+break on_usr1
 continue
+print sig
+break worker
+continue
+next
+print *v
+continue
+print $_exitcode

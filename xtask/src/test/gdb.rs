@@ -1,8 +1,9 @@
 //! debian.gdb: Debian's gdb inside Lintel debugs a small C program (tests/debian/gdbprog.c,
 //! built here with `gcc -g -O0`) through the session tests/debian/gdbprog.gdb: a breakpoint,
-//! run, bt, print, next, step, finish, a hardware watchpoint on a global, continue to the
-//! exit, info registers. Its output must be what the host's gdb prints for the same session,
-//! once process ids are normalised.
+//! run, bt, print, next, step, finish, a hardware watchpoint on a global, info registers,
+//! a call into the program, a signal handler, a thread, a fork, continue to the exit. Its
+//! output must be what the host's gdb prints for the same session, once process and thread
+//! ids and thread addresses are normalised.
 
 use super::tail;
 use crate::build;
@@ -19,18 +20,27 @@ const GUEST_DIR: &str = "/root/gdb";
 /// the console: gdb styles and paginates a terminal).
 const SESSION: &str = "gdb -batch -nx -x gdbprog.gdb ./gdbprog 2>&1 </dev/null | cat";
 
-/// Replaces what legitimately differs between two runs: process ids.
+/// Replaces what legitimately differs between two runs: process and thread ids, and the
+/// address of a thread's descriptor (its stack sits below the C library, whose place depends
+/// on the size of the host kernel's vDSO).
 fn normalise(line: &str) -> String {
+    let line = after_word(line, "process ", |c| c.is_ascii_digit(), "PID");
+    let line = after_word(&line, "LWP ", |c| c.is_ascii_digit(), "TID");
+    after_word(&line, "Thread 0x", |c| c.is_ascii_hexdigit(), "ADDR")
+}
+
+/// `line` with each run of `class` characters right after `word` replaced by `with`.
+fn after_word(line: &str, word: &str, class: fn(char) -> bool, with: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
-    while let Some(i) = rest.find("process ") {
-        let (head, tail) = rest.split_at(i + "process ".len());
+    while let Some(i) = rest.find(word) {
+        let (head, tail) = rest.split_at(i + word.len());
         out.push_str(head);
-        let digits = tail.len() - tail.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        if digits > 0 {
-            out.push_str("PID");
+        let run = tail.len() - tail.trim_start_matches(class).len();
+        if run > 0 {
+            out.push_str(with);
         }
-        rest = &tail[digits..];
+        rest = &tail[run..];
     }
     out.push_str(rest);
     out
@@ -40,7 +50,7 @@ fn normalise(line: &str) -> String {
 fn compile(dir: &Path) -> Result<(), String> {
     let out = Command::new("gcc")
         .current_dir(dir)
-        .args(["-g", "-O0", "-o", "gdbprog", "gdbprog.c"])
+        .args(["-g", "-O0", "-pthread", "-o", "gdbprog", "gdbprog.c"])
         .arg(format!("-fdebug-prefix-map={}={GUEST_DIR}", dir.display()))
         .output()
         .map_err(|e| format!("gcc: {e}"))?;
@@ -123,15 +133,23 @@ mod tests {
     use super::normalise;
 
     #[test]
-    fn process_ids_are_normalised() {
+    fn ids_and_thread_addresses_are_normalised() {
         assert_eq!(
             normalise("[Inferior 1 (process 30503) exited normally]"),
             "[Inferior 1 (process PID) exited normally]"
         );
+        assert_eq!(
+            normalise("[New Thread 0x7ffff7dce6c0 (LWP 12562)]"),
+            "[New Thread 0xADDR (LWP TID)]"
+        );
+        assert_eq!(
+            normalise("[Detaching after fork from child process 10]"),
+            "[Detaching after fork from child process PID]"
+        );
         assert_eq!(normalise("process x 12"), "process x 12");
         assert_eq!(
-            normalise("rip 0x5555 <compute+48>"),
-            "rip 0x5555 <compute+48>"
+            normalise("rip 0x5555555551e8 0x5555555551e8 <compute+48>"),
+            "rip 0x5555555551e8 0x5555555551e8 <compute+48>"
         );
     }
 }
