@@ -1,5 +1,5 @@
 /* The program of debian.gdb: gdb breaks in compute, steps through it, watches counter, calls
- * square, stops in a signal handler and in a thread, and lets a forked child go. */
+ * square, stops in a signal handler, at a system call and in a thread, and lets a fork go. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +23,15 @@ static int compute(int n)
 	return total;
 }
 
+/* getppid by the syscall instruction itself, so that gdb's syscall stops land in this file
+ * (the host may have the C library's debug information, the Debian root has not). */
+static long raw_getppid(void)
+{
+	long r;
+	__asm__ volatile("syscall" : "=a"(r) : "a"(110L) : "rcx", "r11", "memory");
+	return r;
+}
+
 static void on_usr1(int sig)
 {
 	counter += sig;
@@ -42,6 +51,7 @@ int main(void)
 	printf("result %d counter %d\n", r, counter);
 	signal(SIGUSR1, on_usr1);
 	raise(SIGUSR1);
+	long ppid = raw_getppid();
 	pthread_t t;
 	pthread_create(&t, NULL, worker, &slot);
 	pthread_join(t, NULL);
@@ -50,6 +60,7 @@ int main(void)
 		_exit(square(2));
 	int status;
 	waitpid(child, &status, 0);
-	printf("%s: counter %d thread %d child %d\n", greeting, counter, slot, WEXITSTATUS(status));
+	printf("%s: counter %d thread %d child %d parent %d\n", greeting, counter, slot,
+	       WEXITSTATUS(status), ppid == getppid());
 	return 0;
 }

@@ -20,6 +20,12 @@ handle SIGUSR1 nostop noprint pass
 break on_usr1
 continue
 print sig
+catch syscall getppid
+continue
+x/2i $pc
+continue
+delete
+print $rax == getppid()
 break worker
 continue
 next
