@@ -1,13 +1,16 @@
 /* The program of debian.gdb: gdb breaks in compute, steps through it, watches counter, calls
- * square, stops in a signal handler, at a system call and in a thread, and lets a fork go. */
+ * square, stops in a signal handler, at a system call and in a thread, and lets a fork go.
+ * With GDBPROG_WAIT set it sleeps in pause() until a gdb attached to it lets it go. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 int counter;
 int slot = 7;
+volatile int released;
 static const char greeting[] = "hello from gdbprog";
 
 static int square(int v)
@@ -32,6 +35,33 @@ static long raw_getppid(void)
 	return r;
 }
 
+/* pause by the syscall instruction itself: gdb attaching finds the program stopped here. */
+static long raw_pause(void)
+{
+	long r;
+	__asm__ volatile("syscall" : "=a"(r) : "a"(34L) : "rcx", "r11", "memory");
+	return r;
+}
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+}
+
+/* Sleeps until gdb, attached, sets released and SIGUSR2 interrupts the pause. The file
+ * "waiting" tells the shell that nothing but the pause is left to sleep in. */
+static int wait_for_gdb(void)
+{
+	signal(SIGUSR2, on_usr2);
+	FILE *f = fopen("waiting", "w");
+	if (!f)
+		return 1;
+	fclose(f);
+	while (!released)
+		raw_pause();
+	return 5;
+}
+
 static void on_usr1(int sig)
 {
 	counter += sig;
@@ -46,6 +76,8 @@ static void *worker(void *arg)
 
 int main(void)
 {
+	if (getenv("GDBPROG_WAIT"))
+		return wait_for_gdb();
 	int r = compute(3);
 	counter += 1;
 	printf("result %d counter %d\n", r, counter);
