@@ -1,10 +1,13 @@
 /* The program of debian.gdb: gdb breaks in compute, steps through it, watches counter, calls
- * square, stops in a signal handler, at a system call and in a thread, and lets a fork go.
- * With GDBPROG_WAIT set it sleeps in pause() until a gdb attached to it lets it go. */
+ * square, stops at a signal and steps into its handler, stops at a system call and in a
+ * thread, and lets a fork go. With GDBPROG_WAIT set it sleeps in pause() until a gdb
+ * attached to it lets it go. */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,20 +29,13 @@ static int compute(int n)
 	return total;
 }
 
-/* getppid by the syscall instruction itself, so that gdb's syscall stops land in this file
- * (the host may have the C library's debug information, the Debian root has not). */
-static long raw_getppid(void)
+/* A system call by the syscall instruction itself, so that gdb's stops in one (a syscall
+ * catchpoint, an attach during pause) land in this file: the host may have the C library's
+ * debug information, the Debian root has not. */
+static long raw_syscall(long nr, long a, long b, long c)
 {
 	long r;
-	__asm__ volatile("syscall" : "=a"(r) : "a"(110L) : "rcx", "r11", "memory");
-	return r;
-}
-
-/* pause by the syscall instruction itself: gdb attaching finds the program stopped here. */
-static long raw_pause(void)
-{
-	long r;
-	__asm__ volatile("syscall" : "=a"(r) : "a"(34L) : "rcx", "r11", "memory");
+	__asm__ volatile("syscall" : "=a"(r) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
 	return r;
 }
 
@@ -58,13 +54,25 @@ static int wait_for_gdb(void)
 		return 1;
 	fclose(f);
 	while (!released)
-		raw_pause();
+		raw_syscall(SYS_pause, 0, 0, 0);
 	return 5;
 }
 
-static void on_usr1(int sig)
+/* Without a parameter: at the handler's first instruction gdb would show the stack slot of
+ * one, not yet written. */
+static void on_usr1(void)
 {
-	counter += sig;
+	counter += SIGUSR1;
+}
+
+/* tgkill by the syscall instruction, so the signal arrives in this file too. */
+static void raise_usr1(void)
+{
+	long pid = getpid(), tid = gettid(), r;
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "a"((long)SYS_tgkill), "D"(pid), "S"(tid), "d"((long)SIGUSR1)
+			 : "rcx", "r11", "memory");
 }
 
 static void *worker(void *arg)
@@ -81,9 +89,9 @@ int main(void)
 	int r = compute(3);
 	counter += 1;
 	printf("result %d counter %d\n", r, counter);
-	signal(SIGUSR1, on_usr1);
-	raise(SIGUSR1);
-	long ppid = raw_getppid();
+	signal(SIGUSR1, (void (*)(int))on_usr1);
+	raise_usr1();
+	long ppid = raw_syscall(SYS_getppid, 0, 0, 0);
 	pthread_t t;
 	pthread_create(&t, NULL, worker, &slot);
 	pthread_join(t, NULL);

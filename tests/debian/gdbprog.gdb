@@ -16,10 +16,12 @@ print square(5)
 print greeting
 x/s greeting
 set var counter = 100
-handle SIGUSR1 nostop noprint pass
-break on_usr1
 continue
-print sig
+stepi
+bt
+next
+next
+print counter
 catch syscall getppid
 continue
 x/2i $pc

@@ -1,10 +1,10 @@
 //! debian.gdb: Debian's gdb inside Lintel debugs a small C program (tests/debian/gdbprog.c,
 //! built here with `gcc -g -O0`) through the session tests/debian/gdbprog.gdb: a breakpoint,
 //! run, bt, print, next, step, finish, a hardware watchpoint on a global, info registers,
-//! a call into the program, a signal handler, a syscall catchpoint, a thread, a fork,
-//! continue to the exit; then gdb attaches to the program asleep in pause() (gdb.sh). The
-//! output must be what the host's gdb prints for the same sessions, once process and thread
-//! ids and thread addresses are normalised.
+//! a call into the program, a stepi into a signal's handler, a syscall catchpoint, a thread,
+//! a fork, continue to the exit; then gdb attaches to the program asleep in pause() (gdb.sh).
+//! The output must be what the host's gdb prints for the same sessions, once process and
+//! thread ids and thread addresses are normalised.
 
 use super::tail;
 use crate::build;
