@@ -350,7 +350,8 @@ pub fn execve(
     };
 
     // Past this point Linux has given up the old program: whatever fails kills the process.
-    let layout = mm::layout(randomize_va(thread));
+    let stack_rlimit = thread.proc_ref().rlimit(crate::proc::RLIMIT_STACK).cur;
+    let layout = mm::layout(randomize_va(thread), stack_rlimit);
     let built = (|| -> KResult<_> {
         let info = elf.info.clone()?;
         let new_mm = Mm::new()?;

@@ -3,13 +3,17 @@
  * (SIGTRAP, si_code TRAP_TRACE) and leaves no trace flag behind; a breakpoint the tracer
  * writes into read-only program text with POKETEXT stops the tracee there while the
  * tracer's own copy of the text stays unchanged; hardware watchpoints and instruction
- * breakpoints through the debug registers of `struct user` (TRAP_HWBKPT, DR6). */
+ * breakpoints through the debug registers of `struct user` (TRAP_HWBKPT, DR6). A signal
+ * delivered by PTRACE_SINGLESTEP to a handler stops the tracee again with SIGTRAP (si_code
+ * SIGTRAP) before the handler's first instruction, as gdb's stepi over a signal expects, and
+ * the trace flag is in neither the handler's registers nor its saved context. */
 #define _GNU_SOURCE
 #include "ptrace_test.h"
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ptrace.h>
+#include <sys/ucontext.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -147,11 +151,57 @@ static void t_hw_breakpoint(void) {
     pt_finish(pid, 0);
 }
 
+static volatile int handled, frame_tf;
+
+static void on_usr1(int sig, siginfo_t *si, void *uc) {
+    (void)sig;
+    (void)si;
+    frame_tf = (((ucontext_t *)uc)->uc_mcontext.gregs[REG_EFL] & 0x100) != 0;
+    handled = 1;
+}
+
+static void body_signal(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_usr1;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR1, &sa, NULL);
+    raise(SIGUSR1);
+    _exit(handled && !frame_tf ? 0 : 1);
+}
+
+static void t_step_into_handler(void) {
+    pid_t pid = pt_traced_child(body_signal);
+    int st = 0;
+    CHECK_OK(ptrace(PTRACE_CONT, pid, 0, 0));
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGUSR1);
+    /* Step with the signal: the stop comes at the handler's entry, nothing of it run. */
+    CHECK_OK(ptrace(PTRACE_SINGLESTEP, pid, 0, (void *)SIGUSR1));
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP);
+    int signo = 0;
+    CHECK(pt_si_code(pid, &signo) == SIGTRAP && signo == SIGTRAP);
+    struct user_regs_struct r;
+    CHECK_OK(ptrace(PTRACE_GETREGS, pid, 0, &r));
+    CHECK(r.rip == (uintptr_t)on_usr1 && (r.eflags & 0x100) == 0);
+    /* This resume's signal is dropped. */
+    st = 0;
+    CHECK_OK(ptrace(PTRACE_SINGLESTEP, pid, 0, (void *)SIGUSR2));
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP);
+    CHECK(pt_si_code(pid, NULL) == TRAP_TRACE);
+    CHECK_OK(ptrace(PTRACE_GETREGS, pid, 0, &r));
+    CHECK(r.rip > (uintptr_t)on_usr1 && r.rip < (uintptr_t)on_usr1 + 16);
+    pt_finish(pid, 0);
+}
+
 int main(void) {
     lt_sub("int3", t_int3, 5000);
     lt_sub("step", t_step, 5000);
     lt_sub("poketext", t_poketext, 5000);
     lt_sub("watchpoint", t_watchpoint, 5000);
     lt_sub("hw_breakpoint", t_hw_breakpoint, 5000);
+    lt_sub("step_into_handler", t_step_into_handler, 5000);
     DONE();
 }

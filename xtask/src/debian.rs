@@ -29,9 +29,19 @@ fn mirror() -> String {
         .unwrap_or_else(|| "http://deb.debian.org/debian".into())
 }
 
+/// Packages that a named package needs through a virtual package, which debootstrap's
+/// resolver does not follow (it leaves the dependant unconfigured): gdb needs
+/// libsource-highlight4v5, which depends on the virtual libboost-regex1.74.0-icu72.
+const VIRTUAL_DEPS: &[(&str, &str)] = &[("gdb", "libboost-regex1.74.0")];
+
 /// The root tree with `packages` installed, made once and cached.
 pub fn tree(packages: &[String]) -> Result<PathBuf, String> {
     let mut pk: Vec<String> = packages.to_vec();
+    for (named, provider) in VIRTUAL_DEPS {
+        if packages.iter().any(|p| p == named) {
+            pk.push(provider.to_string());
+        }
+    }
     pk.sort();
     pk.dedup();
     let key = if pk.is_empty() {

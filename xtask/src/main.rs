@@ -35,7 +35,8 @@ const USAGE: &str = "usage:
       --rootfs debian  boot a Debian bookworm root (debootstrap --variant=minbase, cached
                    in build/debian, plus --packages) from an ext4 disk; bash is the
                    default program. The disk is a fresh copy each run unless --disk PATH
-                   names one to keep (made from the Debian root when missing)
+                   names one to keep (made from the Debian root when missing). --add
+                   copies files onto that disk (replacing files of the same name)
       --strace[=SYSCALL,...]  the kernel prints every system call of every process (or
                    only the named ones) on the console, strace-style:
                    [pid N] openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC) = 3

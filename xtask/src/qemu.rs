@@ -262,12 +262,19 @@ pub fn boot_typed(
 pub fn run_interactive(o: &RunOpts) -> Result<u8, String> {
     let kernel = build::kernel()?;
     let mut img = build::base_image()?;
-    for (host, guest) in &o.adds {
-        img.add_program(host, guest)?;
+    // With a Debian root the initramfs only carries the launch files: the added files go
+    // onto the disk instead (below), without libraries, which the Debian root has.
+    if o.rootfs.is_none() {
+        for (host, guest) in &o.adds {
+            img.add_program(host, guest)?;
+        }
     }
     let mut o = o.clone();
     let mut temp_disk = None;
     if o.rootfs.is_some() {
+        if let Some((h, _)) = o.adds.iter().find(|(h, _)| !h.is_file()) {
+            return Err(format!("{}: with --rootfs, --add takes files", h.display()));
+        }
         let disk = match &o.disk {
             Some(d) if d.exists() => d.clone(),
             Some(d) => {
@@ -281,6 +288,17 @@ pub fn run_interactive(o: &RunOpts) -> Result<u8, String> {
                 d
             }
         };
+        let adds: Vec<(&Path, &str)> = o
+            .adds
+            .iter()
+            .map(|(h, g)| (h.as_path(), g.as_str()))
+            .collect();
+        if let Err(e) = crate::disk::put_files(&disk, &adds) {
+            if let Some(d) = temp_disk {
+                let _ = std::fs::remove_file(d);
+            }
+            return Err(e);
+        }
         o.disk = Some(disk);
         if o.argv.is_empty() {
             o.argv = vec!["/bin/bash".into()];

@@ -35,7 +35,7 @@ pub fn ensure() -> Result<(), String> {
     if !have("mke2fs") {
         missing.push("e2fsprogs");
     }
-    // The Debian userland test compares with the host's gawk, sqlite3, strace and inotifywait.
+    // The Debian tests compare with the host's gawk, sqlite3, strace, inotifywait and gdb.
     if !have("gawk") {
         missing.push("gawk");
     }
@@ -47,6 +47,9 @@ pub fn ensure() -> Result<(), String> {
     }
     if !have("inotifywait") {
         missing.push("inotify-tools");
+    }
+    if !have("gdb") {
+        missing.push("gdb");
     }
     if !have("gcc") {
         missing.push("gcc");

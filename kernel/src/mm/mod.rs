@@ -34,8 +34,13 @@ pub const PAGE: usize = 4096;
 pub const STACK_TOP: usize = layout::STACK_TOP;
 /// Size reserved for the main stack (RLIMIT_STACK default).
 pub const STACK_SIZE: usize = 8 << 20;
-/// mmap allocates top-down from here (below the stack and its guard gap).
-pub const MMAP_TOP: usize = STACK_TOP - STACK_SIZE - (128 << 20);
+/// mmap allocates top-down from here (below the stack and its guard gap): where `layout`
+/// puts it without randomization for the default RLIMIT_STACK.
+pub const MMAP_TOP: usize = STACK_TOP - MMAP_GAP_MIN;
+/// Linux's stack_guard_gap: 256 pages kept free below a stack.
+const STACK_GUARD_GAP: usize = 256 * PAGE;
+/// The least room mmap_base leaves for the stack (Linux's SIZE_128M).
+const MMAP_GAP_MIN: usize = 128 << 20;
 /// Lowest address mmap hands out without MAP_FIXED (vm.mmap_min_addr).
 pub const MMAP_MIN: usize = 0x10000;
 pub const USER_END: usize = lintel_hal::usercopy::USER_END;
@@ -52,11 +57,11 @@ pub struct Layout {
 
 pub const PIE_BASE: usize = layout::PIE_BASE;
 
-pub fn layout(randomize: bool) -> Layout {
+pub fn layout(randomize: bool, stack_rlimit: u64) -> Layout {
     if !randomize {
         return Layout {
             stack_top: STACK_TOP,
-            mmap_top: MMAP_TOP,
+            mmap_top: page_down(STACK_TOP - mmap_gap(stack_rlimit, false)),
             pie_base: PIE_BASE,
             brk_shift: 0,
         };
@@ -68,10 +73,28 @@ pub fn layout(randomize: bool) -> Layout {
     let stack_top = STACK_TOP - pages(word(0), layout::STACK_RND_BITS);
     Layout {
         stack_top,
-        mmap_top: stack_top - STACK_SIZE - (128 << 20) - pages(word(1), layout::MMAP_RND_BITS),
+        mmap_top: page_down(
+            STACK_TOP - mmap_gap(stack_rlimit, true) - pages(word(1), layout::MMAP_RND_BITS),
+        ),
         pie_base: PIE_BASE + pages(word(2), layout::MMAP_RND_BITS),
         brk_shift: pages(word(3), layout::BRK_RND_BITS),
     }
+}
+
+/// How far below the top of the stack mmap's area begins, as Linux's mmap_base computes it:
+/// RLIMIT_STACK, the guard gap and the most the stack's top may be shifted, at least 128 MiB
+/// and at most 5/6 of the address space (gdb, which turns randomization off, then shows the
+/// addresses it shows on Linux).
+fn mmap_gap(stack_rlimit: u64, randomize: bool) -> usize {
+    let shift = if randomize {
+        ((1usize << layout::STACK_RND_BITS) - 1) * PAGE
+    } else {
+        0
+    };
+    let limit = usize::try_from(stack_rlimit).unwrap_or(usize::MAX);
+    // RLIM_INFINITY and values near it are taken as they are (Linux: "can overflow").
+    let gap = limit.checked_add(shift + STACK_GUARD_GAP).unwrap_or(limit);
+    gap.clamp(MMAP_GAP_MIN, STACK_TOP / 6 * 5)
 }
 
 pub fn page_down(a: usize) -> usize {

@@ -429,6 +429,7 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
             }
         }
         let saved = t.saved_sigmask.lock().take().map(|m| m.0).unwrap_or(mask);
+        let stepping = super::ptrace::unstep_for_handler(t, ctx);
         if setup_frame(t, ctx, &info, &act, saved).is_err() {
             // No room for the frame: the process dies of SIGSEGV, as on Linux.
             p.kill_all_threads(killed_status(SIGSEGV));
@@ -443,6 +444,9 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
             p.sigactions.lock()[sig as usize - 1].handler = SIG_DFL;
         }
         delivered = true;
+        if stepping {
+            super::ptrace::handler_entered(t, ctx);
+        }
     }
     if let Some(nr) = restart {
         match restart_code(ctx.syscall_return()) {

@@ -10,8 +10,9 @@ use std::process::Command;
 
 /// What the Debian tests install beyond minbase, in one image (one debootstrap): the tools
 /// userland.sh uses (the host needs those too: setup installs gawk, sqlite3, strace and
-/// inotify-tools there) and the servers the network tests run.
-const USERLAND_PACKAGES: &[&str] = &[
+/// inotify-tools there), the servers the network tests run and the debugger debian.gdb runs
+/// (setup installs gdb on the host too).
+pub(super) const USERLAND_PACKAGES: &[&str] = &[
     "python3",
     "gawk",
     "perl",
@@ -22,6 +23,7 @@ const USERLAND_PACKAGES: &[&str] = &[
     "curl",
     "strace",
     "inotify-tools",
+    "gdb",
 ];
 
 /// A kernel log line: "[    1.234567] ...".
@@ -70,20 +72,33 @@ pub(super) fn debian_userland(kvm: bool) -> Result<(), String> {
     let fsck = crate::disk::fsck(&disk);
     let _ = std::fs::remove_file(&disk);
     let (outcome, out) = booted?;
+    same_as_host(&outcome, &out, &want, |l| l.to_string())?;
+    fsck
+}
+
+/// Ok when the boot ended with status 0 and printed `want` line for line (kernel log lines
+/// aside), both sides passed through `normalise`.
+pub(super) fn same_as_host(
+    outcome: &Outcome,
+    out: &str,
+    want: &str,
+    normalise: fn(&str) -> String,
+) -> Result<(), String> {
+    if *outcome != Outcome::Exit(0) {
+        return Err(format!(
+            "{}; console: {}",
+            qemu::describe(outcome),
+            tail(out, 4)
+        ));
+    }
     // Kernel log lines (unimplemented-syscall notes) are not the program's output.
-    let got: Vec<&str> = out
+    let got: Vec<String> = out
         .lines()
         .map(|l| l.trim_end_matches('\r'))
         .filter(|l| !is_kernel_log(l))
+        .map(normalise)
         .collect();
-    let want: Vec<&str> = want.lines().collect();
-    if outcome != Outcome::Exit(0) {
-        return Err(format!(
-            "{}; console: {}",
-            qemu::describe(&outcome),
-            tail(&out, 4)
-        ));
-    }
+    let want: Vec<String> = want.lines().map(normalise).collect();
     if let Some(i) = (0..want.len().max(got.len())).find(|&i| want.get(i) != got.get(i)) {
         return Err(format!(
             "output differs from the host's at line {}: Lintel {:?}, host {:?}",
@@ -92,7 +107,7 @@ pub(super) fn debian_userland(kvm: bool) -> Result<(), String> {
             want.get(i)
         ));
     }
-    fsck
+    Ok(())
 }
 
 /// The guest side of debian.http-server: Debian's python3 http.server module on `::` port

@@ -3,7 +3,7 @@
 //!
 //! This file is the run's order and tally; each kind of test is a file of its own
 //! (conformance.rs, native.rs, boot.rs with its guest scripts and disks in boot_fixtures.rs,
-//! net.rs, debian.rs), so one can be read without the others.
+//! net.rs, debian.rs, gdb.rs), so one can be read without the others.
 
 mod boot;
 mod boot_fixtures;
@@ -12,6 +12,7 @@ mod debian;
 mod ext4_corrupt;
 mod ext4_crash;
 mod fuzz;
+mod gdb;
 mod native;
 mod net;
 mod strace;
@@ -161,6 +162,12 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
         match debian::debian_userland(kvm) {
             Ok(()) => t.pass("debian.userland"),
             Err(e) => t.fail("debian.userland", &e),
+        }
+    }
+    if filter.is_none_or(|f| "debian.gdb".contains(f)) {
+        match gdb::debian_gdb(kvm) {
+            Ok(()) => t.pass("debian.gdb"),
+            Err(e) => t.fail("debian.gdb", &e),
         }
     }
     if filter.is_none_or(|f| "debian.nginx-redis".contains(f)) {

@@ -5,8 +5,8 @@
 mod stop;
 
 pub use stop::{
-    event, exit_event, group_stop, seccomp_stop, signal_stop, start_stop, syscall_entry,
-    syscall_exit, trap_stop, SKIP_SYSCALL,
+    event, exit_event, group_stop, handler_entered, seccomp_stop, signal_stop, start_stop,
+    syscall_entry, syscall_exit, trap_stop, unstep_for_handler, SKIP_SYSCALL,
 };
 
 use super::signal::SigInfo;

@@ -332,3 +332,25 @@ pub fn start_stop(t: &Arc<Thread>, ctx: &mut UserContext) {
         t.pending.lock().add(info);
     }
 }
+
+/// Before a handler's frame is built: a thread the tracer single-steps stops stepping, so the
+/// frame does not keep the tracer's trace flag (Linux's handle_signal calls
+/// user_disable_single_step). Returns whether it was stepping, for `handler_entered`.
+pub fn unstep_for_handler(t: &Thread, ctx: &mut UserContext) -> bool {
+    let mut st = t.trace.state.lock();
+    let stepping = core::mem::take(&mut st.stepping);
+    if stepping {
+        ctx.set_single_step(false);
+    }
+    stepping
+}
+
+/// A handler's frame is ready for a thread that was single-stepped: it stops with SIGTRAP
+/// before the handler's first instruction (Linux's signal_delivered: ptrace_notify), so a
+/// debugger's stepi over a signal lands in the handler. A signal given to the resume is
+/// dropped, as at Linux's other notify stops.
+pub fn handler_entered(t: &Arc<Thread>, ctx: &mut UserContext) {
+    let status = stop_status(SIGTRAP, 0);
+    set_stop_info(t, Some(status));
+    let _ = stop(t, ctx, status, PTRACE_SYSCALL_INFO_NONE, NO_SYSCALL, false);
+}
