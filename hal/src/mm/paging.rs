@@ -45,6 +45,10 @@ pub struct OutOfMemory;
 /// A user address space: a root table whose kernel half is the kernel's.
 pub struct AddressSpace {
     root: u64,
+    /// Between `defer_remote_flush` and `flush_deferred`: other CPUs' TLBs are flushed once at
+    /// the end (`remote_pending` says whether anything changed).
+    defer_remote: bool,
+    remote_pending: bool,
 }
 
 static KERNEL_ROOT: spin::Once<u64> = spin::Once::new();
@@ -90,7 +94,11 @@ impl AddressSpace {
         for i in KERNEL_ROOT_FIRST..ENTRIES {
             set_entry(root, i, entry(kernel, i));
         }
-        Some(AddressSpace { root })
+        Some(AddressSpace {
+            root,
+            defer_remote: false,
+            remote_pending: false,
+        })
     }
 
     pub fn is_active(&self) -> bool {
@@ -127,11 +135,32 @@ impl AddressSpace {
 
     /// Drops the translation of `va` on this CPU and on every other CPU using this address
     /// space (before the caller frees the frame it pointed to).
-    fn flush(&self, va: usize) {
+    fn flush(&mut self, va: usize) {
         if self.is_active() {
             flush_page(va);
         }
-        crate::smp::shootdown(self.root);
+        if self.defer_remote {
+            self.remote_pending = true;
+        } else {
+            crate::smp::shootdown(self.root);
+        }
+    }
+
+    /// From now until [`AddressSpace::flush_deferred`], other CPUs running this address space
+    /// are told to flush once, at the end, instead of after every page: for taking write
+    /// access away from many pages (fork's copy-on-write), where a write another CPU makes
+    /// through its old translation meanwhile counts as made before the change. Never for
+    /// unmapping: a frame must not be freed while another CPU may still reach it.
+    pub fn defer_remote_flush(&mut self) {
+        self.defer_remote = true;
+    }
+
+    /// Ends [`AddressSpace::defer_remote_flush`]: one shootdown if anything changed.
+    pub fn flush_deferred(&mut self) {
+        self.defer_remote = false;
+        if core::mem::take(&mut self.remote_pending) {
+            crate::smp::shootdown(self.root);
+        }
     }
 
     /// Maps the page at `va` to `frame`, returning the frame it replaces. Err when a page table
@@ -239,9 +268,15 @@ impl AddressSpace {
     pub fn unmap_range(&mut self, start: usize, end: usize) {
         let mut pages = alloc::vec::Vec::new();
         self.for_each_mapped(start, end, |va, _| pages.push(va));
-        for va in pages {
-            drop(self.unmap(va));
+        // One shootdown for the whole range; the frames are freed after it.
+        let deferred = core::mem::replace(&mut self.defer_remote, true);
+        let frames: alloc::vec::Vec<Frame> =
+            pages.into_iter().filter_map(|va| self.unmap(va)).collect();
+        self.defer_remote = deferred;
+        if core::mem::take(&mut self.remote_pending) {
+            crate::smp::shootdown(self.root);
         }
+        drop(frames);
     }
 
     fn free_tables(t: u64, level: u32) {

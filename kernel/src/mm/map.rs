@@ -216,6 +216,8 @@ impl MmInner {
                     }
                 }
             }
+            // Other CPUs running this address space flush once, before mprotect returns.
+            self.aspace.defer_remote_flush();
             for va in pages {
                 let mut p = prot;
                 if p.write && !shared {
@@ -227,6 +229,7 @@ impl MmInner {
                 }
                 self.aspace.protect(va, p);
             }
+            self.aspace.flush_deferred();
         }
         Ok(())
     }

@@ -263,37 +263,48 @@ impl Mm {
                 v.uffd = None;
             }
             let vmas: alloc::vec::Vec<Vma> = p.vmas.values().cloned().collect();
-            for v in vmas {
-                // The list of mapped pages is as long as user space made it: count, then
-                // reserve it fallibly.
-                let mut n = 0;
-                p.aspace.for_each_mapped(v.start, v.end, |_, _| n += 1);
-                let mut pages = alloc::vec::Vec::new();
-                kheap::reserve_in(&mut pages, n)?;
-                p.aspace
-                    .for_each_mapped(v.start, v.end, |va, prot| pages.push((va, prot)));
-                for (va, prot) in pages {
-                    let Some((frame, _)) = p.aspace.lookup(va) else {
-                        continue;
-                    };
-                    let child_prot = if v.shared || !prot.write {
-                        prot
-                    } else {
-                        let ro = Prot {
-                            write: false,
-                            ..prot
-                        };
-                        p.aspace.protect(va, ro);
-                        ro
-                    };
-                    c.aspace
-                        .map(va, frame, child_prot)
-                        .map_err(|_| Errno::ENOMEM)?;
-                }
-            }
+            // Other CPUs running this address space flush once, after the whole copy.
+            p.aspace.defer_remote_flush();
+            let copied = copy_pages(&mut p, &mut c, vmas);
+            p.aspace.flush_deferred();
+            copied?;
         }
         Ok(child)
     }
+}
+
+/// Fork's copy of the parent's pages into the child: private writable pages become
+/// read-only in both (copy-on-write).
+fn copy_pages(p: &mut MmInner, c: &mut MmInner, vmas: alloc::vec::Vec<Vma>) -> KResult<()> {
+    for v in vmas {
+        // The list of mapped pages is as long as user space made it: count, then reserve it
+        // fallibly.
+        let mut n = 0;
+        p.aspace.for_each_mapped(v.start, v.end, |_, _| n += 1);
+        let mut pages = alloc::vec::Vec::new();
+        kheap::reserve_in(&mut pages, n)?;
+        p.aspace
+            .for_each_mapped(v.start, v.end, |va, prot| pages.push((va, prot)));
+        for (va, prot) in pages {
+            let Some((frame, _)) = p.aspace.lookup(va) else {
+                continue;
+            };
+            let child_prot = if v.shared || !prot.write {
+                prot
+            } else {
+                let ro = Prot {
+                    write: false,
+                    ..prot
+                };
+                p.aspace.protect(va, ro);
+                ro
+            };
+            c.aspace
+                .map(va, frame, child_prot)
+                .map_err(|_| Errno::ENOMEM)?;
+        }
+    }
+    Ok(())
 }
 
 impl Drop for MmInner {
