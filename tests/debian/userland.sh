@@ -128,6 +128,17 @@ echo
 # Debian's strace through ptrace: syscall stops of a shell and its forked subshell (-f).
 strace -f -qq -e signal=none -e trace=chdir,exit_group sh -c 'cd /tmp; (cd /; exit 3); true' 2>&1 |
     sed 's/^\[pid *[0-9]*\] //' | tr -s ' '
+# The issue's strace session: process and file calls of a shell running ls, one file per
+# process (-ff: no interleaving), in a clean environment; sizes, addresses and pids vary.
+rm -rf /tmp/st /tmp/st.out.* && mkdir /tmp/st && touch /tmp/st/a /tmp/st/b
+(cd /tmp && env -i PATH=/usr/bin:/bin strace -ff -qq -e signal=none -e trace=process,file \
+    -o /tmp/st.out sh -c 'ls /tmp/st >/dev/null; true')
+for f in $(ls /tmp/st.out.* | sort -t. -k3 -n); do
+    echo "== a process"
+    sed -E 's/0x[0-9a-f]+/ADDR/g; s/(st_size|stx_size)=[0-9]+/\1=N/g; s/\{stx_mask=[^}]*\}/{...}/;
+        s/^(vfork\(\)|wait4\(.*\)) += [0-9]+$/\1 = PID/' "$f" | tr -s ' '
+done
+rm -rf /tmp/st /tmp/st.out.*
 # Debian's inotifywait (inotify-tools) watching a tree (-m -r) while this script creates, writes,
 # renames, moves and deletes in it, one change at a time; where inotifywait must first add a
 # watch (a new or moved-in directory) the script waits for the event in the log.
