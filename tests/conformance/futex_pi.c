@@ -1,8 +1,9 @@
 /* Priority-inheritance futexes (LOCK_PI, TRYLOCK_PI, UNLOCK_PI, LOCK_PI2): ownership in the
  * word, EDEADLK/EPERM/EAGAIN/ETIMEDOUT/ESRCH, hand-over to a waiter (which wakes owning the
  * lock), a waiter inheriting the lock of an owner that died (FUTEX_OWNER_DIED), robust PI
- * mutexes through the C library (EOWNERDEAD), get_robust_list, futex_waitv, and the clock
- * flag rules. */
+ * mutexes through the C library (EOWNERDEAD), get_robust_list, futex_waitv, the clock
+ * flag rules, and requeue-PI (WAIT_REQUEUE_PI / CMP_REQUEUE_PI: a waiter on a plain futex
+ * moved onto a PI futex, acquiring it at once when it is free). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <linux/futex.h>
@@ -206,7 +207,96 @@ static void waitv(void) {
     CHECK_ERR(syscall(SYS_futex_waitv, v, 2, 0, NULL, 0), EINVAL);
 }
 
+/* Requeue-PI: a condition word and a PI lock word. */
+static uint32_t cond, lock2;
+static volatile long rq_result = 1234;
+static volatile uint32_t rq_owner_seen;
+static long rq(uint32_t *u, int op, uint32_t val, const struct timespec *t, uint32_t *u2,
+               uint32_t val3) {
+    return syscall(SYS_futex, u, op, val, t, u2, val3);
+}
+static volatile pid_t rq_tid[2];
+static void *rq_waiter(void *arg) {
+    rq_tid[(long)arg] = tid();
+    long r = rq(&cond, FUTEX_WAIT_REQUEUE_PI, 0, NULL, &lock2, 0);
+    rq_result = r < 0 ? -errno : r;
+    rq_owner_seen = __atomic_load_n(&lock2, __ATOMIC_SEQ_CST);
+    if (r == 0) rq(&lock2, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
+    return (void *)(long)tid();
+}
+/* CMP_REQUEUE_PI until `want` waiters have been woken or moved in all (each waiter counts
+ * once it sleeps in FUTEX_WAIT_REQUEUE_PI; before that the call finds nobody and returns 0). */
+static int requeue_until(int want) {
+    int done = 0;
+    for (int n = 0; n < 4000 && done < want; n++) {
+        long r = rq(&cond, FUTEX_CMP_REQUEUE_PI, 1, (void *)(long)(want - done), &lock2, 0);
+        if (r < 0) return -1;
+        done += r;
+        if (done < want) lt_sleep_ms(5);
+    }
+    return done;
+}
+static void requeue_pi(void) {
+    /* Errors first. */
+    CHECK_ERR(rq(&cond, FUTEX_WAIT_REQUEUE_PI, 0, NULL, &cond, 0), EINVAL);
+    CHECK_ERR(rq(&cond, FUTEX_WAIT_REQUEUE_PI, 1, NULL, &lock2, 0), EAGAIN);
+    struct timespec soon;
+    clock_gettime(CLOCK_MONOTONIC, &soon);
+    soon.tv_nsec += 20000000;
+    if (soon.tv_nsec >= 1000000000) soon.tv_sec++, soon.tv_nsec -= 1000000000;
+    CHECK_ERR(rq(&cond, FUTEX_WAIT_REQUEUE_PI, 0, &soon, &lock2, 0), ETIMEDOUT);
+    CHECK_ERR(rq(&cond, FUTEX_CMP_REQUEUE_PI, 1, (void *)1, &cond, 0), EINVAL);
+    CHECK_ERR(rq(&cond, FUTEX_CMP_REQUEUE_PI, 2, (void *)1, &lock2, 0), EINVAL);
+    CHECK_ERR(rq(&cond, FUTEX_CMP_REQUEUE_PI, 1, (void *)1, &lock2, 5), EAGAIN);
+    CHECK(rq(&cond, FUTEX_CMP_REQUEUE_PI, 1, (void *)1, &lock2, 0) == 0);
+
+    /* The lock is free: the requeue takes it for the waiter, which wakes owning it. */
+    pthread_t t;
+    lock2 = 0;
+    rq_result = 1234;
+    rq_tid[0] = 0;
+    pthread_create(&t, 0, rq_waiter, (void *)0);
+    while (!rq_tid[0]) lt_sleep_ms(1);
+    lt_sleep_ms(50);
+    /* A plain wake does not take a requeue-PI waiter (0 if it is not asleep yet). */
+    long w = fx(&cond, FUTEX_WAKE, 1, NULL);
+    CHECK(w == 0 || (w == -1 && errno == EINVAL));
+    CHECK(requeue_until(1) == 1);
+    void *wtid;
+    pthread_join(t, &wtid);
+    CHECK(rq_result == 0);
+    CHECK((rq_owner_seen & FUTEX_TID_MASK) == (uint32_t)(long)wtid);
+    CHECK(lock2 == 0);
+
+    /* The lock is held: the waiter is moved onto it and gets it at the unlock. */
+    lock2 = tid();
+    rq_result = 1234;
+    rq_tid[0] = 0;
+    pthread_create(&t, 0, rq_waiter, (void *)0);
+    CHECK(requeue_until(1) == 1);
+    CHECK(lock2 == ((uint32_t)tid() | FUTEX_WAITERS));
+    lt_sleep_ms(50);
+    CHECK(rq_result == 1234);
+    CHECK(fx(&lock2, FUTEX_UNLOCK_PI, 0, NULL) == 0);
+    pthread_join(t, &wtid);
+    CHECK(rq_result == 0);
+    CHECK((rq_owner_seen & FUTEX_TID_MASK) == (uint32_t)(long)wtid);
+    CHECK(lock2 == 0);
+
+    /* Two waiters, lock free: one takes it, the other is moved onto it (count 2). */
+    lock2 = 0;
+    pthread_t t2;
+    rq_tid[0] = rq_tid[1] = 0;
+    pthread_create(&t, 0, rq_waiter, (void *)0);
+    pthread_create(&t2, 0, rq_waiter, (void *)1);
+    CHECK(requeue_until(2) == 2);
+    pthread_join(t, 0);
+    pthread_join(t2, 0);
+    CHECK(lock2 == 0);
+}
+
 int main(void) {
+    requeue_pi();
     basics();
     contention();
     owner_dies();

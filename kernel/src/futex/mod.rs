@@ -13,6 +13,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
+use lintel_abi::futex::{FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS};
 use lintel_abi::{Errno, KResult};
 use spin::Mutex;
 
@@ -29,6 +30,24 @@ struct Waiter {
     woken: AtomicBool,
     /// The key it was woken on (futex_waitv queues one waiter on several keys).
     woke: Mutex<Option<Key>>,
+    /// For a FUTEX_WAIT_REQUEUE_PI waiter: the PI futex it may be moved to.
+    requeue_pi: Option<RequeuePi>,
+}
+
+/// A FUTEX_WAIT_REQUEUE_PI waiter's side: the PI futex it waits to be moved to, its thread
+/// id (the owner value it gets there), and what CMP_REQUEUE_PI did with it.
+struct RequeuePi {
+    target: Key,
+    tid: u32,
+    state: Mutex<RequeueState>,
+}
+
+enum RequeueState {
+    Waiting,
+    /// The requeue took the PI lock for it: it wakes owning it.
+    Acquired,
+    /// Queued on the PI futex: it now waits as a LOCK_PI caller.
+    Requeued(Arc<pi::PiWaiter>),
 }
 
 static TABLE: Mutex<BTreeMap<Key, Vec<Arc<Waiter>>>> = Mutex::new(BTreeMap::new());
@@ -100,6 +119,7 @@ fn sleep_on(keys: &[Key], bitset: u32, deadline: Option<u64>) -> KResult<Option<
         bitset,
         woken: AtomicBool::new(false),
         woke: Mutex::new(None),
+        requeue_pi: None,
     });
     {
         let mut t = TABLE.lock();
@@ -154,6 +174,15 @@ pub fn wake(key: Key, n: usize, bitset: u32) -> KResult<usize> {
     let mut woken = Vec::new();
     {
         let mut t = TABLE.lock();
+        // A requeue-PI waiter is only for CMP_REQUEUE_PI (Linux: EINVAL).
+        if t.get(&key).is_some_and(|v| {
+            v.iter()
+                .filter(|w| !w.woken.load(Ordering::Relaxed) && w.bitset & bitset != 0)
+                .take(n)
+                .any(|w| w.requeue_pi.is_some())
+        }) {
+            return Err(Errno::EINVAL);
+        }
         if let Some(v) = t.get_mut(&key) {
             let mut i = 0;
             while i < v.len() && woken.len() < n {
@@ -199,6 +228,11 @@ pub fn requeue(
         return Ok(woken);
     }
     let mut t = TABLE.lock();
+    if t.get(&from)
+        .is_some_and(|v| v.iter().take(nmove).any(|w| w.requeue_pi.is_some()))
+    {
+        return Err(Errno::EINVAL);
+    }
     let moved: Vec<Arc<Waiter>> = match t.get_mut(&from) {
         Some(v) => {
             let k = nmove.min(v.len());
@@ -315,4 +349,137 @@ pub fn exit_robust_list(mm: &Arc<Mm>, tid: u32, head: usize) {
     if pending != 0 {
         handle(pending as usize & !1);
     }
+}
+
+/// FUTEX_WAIT_REQUEUE_PI: waits on the plain futex `key` (while `*uaddr == val`) until
+/// CMP_REQUEUE_PI either takes the PI lock at `uaddr2` (`key2`) for this thread or moves it
+/// onto that lock's queue; returns 0 owning the lock. Before the requeue a timeout is
+/// ETIMEDOUT and a signal restarts the call; after it, as LOCK_PI (a signal: EAGAIN).
+#[allow(clippy::too_many_arguments)]
+pub fn wait_requeue_pi(
+    key: Key,
+    uaddr: usize,
+    val: u32,
+    deadline: Option<u64>,
+    key2: Key,
+    uaddr2: usize,
+    tid: u32,
+    alive: impl Fn(u32) -> bool,
+) -> KResult<usize> {
+    if key == key2 {
+        return Err(Errno::EINVAL);
+    }
+    if uaccess::read_u32(uaddr)? != val {
+        return Err(Errno::EAGAIN);
+    }
+    if deadline.is_some_and(|d| time::uptime_ns() >= d) {
+        return Err(Errno::ETIMEDOUT);
+    }
+    let thread = sched::current();
+    let w = Arc::new(Waiter {
+        thread: thread.clone(),
+        bitset: FUTEX_BITSET_MATCH_ANY,
+        woken: AtomicBool::new(false),
+        woke: Mutex::new(None),
+        requeue_pi: Some(RequeuePi {
+            target: key2,
+            tid,
+            state: Mutex::new(RequeueState::Waiting),
+        }),
+    });
+    TABLE.lock().entry(key).or_default().push(w.clone());
+    loop {
+        sched::block_until(deadline);
+        let state = match &w.requeue_pi {
+            Some(rq) => match &*rq.state.lock() {
+                RequeueState::Waiting => None,
+                RequeueState::Acquired => Some(None),
+                RequeueState::Requeued(pw) => Some(Some(pw.clone())),
+            },
+            None => None,
+        };
+        match state {
+            Some(None) => return Ok(0),
+            Some(Some(pw)) => return pi::wait_requeued(key2, uaddr2, tid, pw, deadline, alive),
+            None => {
+                let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
+                let intr = thread.interrupted(Errno::ERESTARTNOINTR);
+                if timed_out || intr.is_some() {
+                    remove(&w);
+                    return Err(if timed_out {
+                        Errno::ETIMEDOUT
+                    } else {
+                        intr.unwrap_or(Errno::EINTR)
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// FUTEX_CMP_REQUEUE_PI: if `*uaddr == cmpval`, takes the PI lock at `uaddr2` (`key2`) for
+/// the first waiter of `key` when it is free (that waiter wakes owning it), and moves the
+/// others, up to `nmove` of them (the first too when the lock is held), onto the lock's
+/// queue. Every waiter involved must be a WAIT_REQUEUE_PI waiter for `key2` (else EINVAL).
+/// Returns how many were woken or moved.
+pub fn cmp_requeue_pi(
+    key: Key,
+    uaddr: usize,
+    key2: Key,
+    uaddr2: usize,
+    nwake: usize,
+    nmove: usize,
+    cmpval: u32,
+) -> KResult<usize> {
+    if key == key2 || nwake != 1 {
+        return Err(Errno::EINVAL);
+    }
+    if uaccess::read_u32(uaddr)? != cmpval {
+        return Err(Errno::EAGAIN);
+    }
+    // Reach the lock word before anyone leaves the queue.
+    uaccess::read_u32(uaddr2)?;
+    let taken: Vec<Arc<Waiter>> = {
+        let mut t = TABLE.lock();
+        let Some(v) = t.get_mut(&key) else {
+            return Ok(0);
+        };
+        v.retain(|w| !w.woken.load(Ordering::Relaxed));
+        let k = v.len().min(nmove.saturating_add(1));
+        if v[..k]
+            .iter()
+            .any(|w| w.requeue_pi.as_ref().is_none_or(|r| r.target != key2))
+        {
+            return Err(Errno::EINVAL);
+        }
+        let taken = v.drain(..k).collect();
+        if v.is_empty() {
+            t.remove(&key);
+        }
+        taken
+    };
+    let mut count = 0;
+    for (i, w) in taken.iter().enumerate() {
+        let Some(rq) = &w.requeue_pi else { continue };
+        w.woken.store(true, Ordering::Release);
+        if i == 0 {
+            let more = taken.len() > 1 || pi::queued(key2);
+            let cur = uaccess::read_u32(uaddr2)?;
+            if cur & FUTEX_TID_MASK == 0 {
+                let new = rq.tid | (cur & FUTEX_OWNER_DIED) | if more { FUTEX_WAITERS } else { 0 };
+                if uaccess::cmpxchg_u32(uaddr2, cur, new)? == cur {
+                    *rq.state.lock() = RequeueState::Acquired;
+                    sched::wake(&w.thread);
+                    count += 1;
+                    continue;
+                }
+            }
+        }
+        // Onto the lock's queue; the word says it has waiters.
+        let old = uaccess::update_u32(uaddr2, |v| Some(v | FUTEX_WAITERS))?;
+        let pw = pi::enqueue_proxy(key2, w.thread.clone(), rq.tid, old & FUTEX_TID_MASK);
+        *rq.state.lock() = RequeueState::Requeued(pw);
+        count += 1;
+    }
+    Ok(count)
 }

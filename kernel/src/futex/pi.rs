@@ -6,8 +6,11 @@
 //!
 //! Priorities: Lintel's scheduler has no real-time priorities to inherit (every thread is
 //! scheduled round-robin), so the boosting part of PI has nothing to do; waiters are served
-//! in arrival order. The word is read and written with plain user-memory accesses: the
-//! kernel is not preempted on its one CPU, so that is atomic with respect to user space.
+//! in arrival order. The word is changed with atomic user cmpxchg, since threads on other
+//! CPUs take and mark it at the same time.
+//!
+//! Requeue-PI (`super::requeue_pi`) queues a waiter here on its behalf ([`enqueue_proxy`]);
+//! that waiter then waits as a LOCK_PI caller does ([`wait_requeued`]).
 
 use super::Key;
 use crate::sched::ThreadRef;
@@ -19,7 +22,7 @@ use lintel_abi::futex::{FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS};
 use lintel_abi::{Errno, KResult};
 use spin::Mutex;
 
-struct PiWaiter {
+pub(super) struct PiWaiter {
     thread: ThreadRef,
     tid: u32,
     /// The owner when the waiter queued: its death nudges this waiter.
@@ -65,7 +68,19 @@ pub fn lock(
     how: PiWait,
     alive: impl Fn(u32) -> bool,
 ) -> KResult<usize> {
-    let mut waited = false;
+    lock_from(key, uaddr, tid, how, alive, false)
+}
+
+/// [`lock`], for a caller that may already have been queued (`waited`): it may then take the
+/// lock of a dead owner.
+fn lock_from(
+    key: Key,
+    uaddr: usize,
+    tid: u32,
+    how: PiWait,
+    alive: impl Fn(u32) -> bool,
+    mut waited: bool,
+) -> KResult<usize> {
     loop {
         let val = uaccess::read_u32(uaddr)?;
         let owner = val & FUTEX_TID_MASK;
@@ -167,6 +182,61 @@ pub fn unlock(key: Key, uaddr: usize, tid: u32) -> KResult<usize> {
         }
     }
     Ok(0)
+}
+
+/// Queues `thread` (id `tid`) on the PI futex `key`, whose owner is `owner`, on its behalf
+/// (CMP_REQUEUE_PI); it waits there with [`wait_requeued`].
+pub(super) fn enqueue_proxy(key: Key, thread: ThreadRef, tid: u32, owner: u32) -> Arc<PiWaiter> {
+    let w = Arc::new(PiWaiter {
+        thread,
+        tid,
+        owner,
+        granted: AtomicBool::new(false),
+        nudged: AtomicBool::new(false),
+    });
+    PI.lock().entry(key).or_default().push_back(w.clone());
+    w
+}
+
+/// Whether the PI futex `key` has queued waiters.
+pub(super) fn queued(key: Key) -> bool {
+    has_waiters(key)
+}
+
+/// The wait of a thread that requeue moved onto the PI futex at `uaddr` (`key`): as LOCK_PI's,
+/// except that a signal ends it with EAGAIN (Linux's EWOULDBLOCK: a restart would find the
+/// condition word changed). Called once the thread was woken at least once.
+pub(super) fn wait_requeued(
+    key: Key,
+    uaddr: usize,
+    tid: u32,
+    w: Arc<PiWaiter>,
+    deadline: Option<u64>,
+    alive: impl Fn(u32) -> bool,
+) -> KResult<usize> {
+    let thread = w.thread.clone();
+    loop {
+        if w.granted.load(Ordering::Acquire) {
+            return Ok(0);
+        }
+        if w.nudged.load(Ordering::Acquire) {
+            dequeue(key, &w);
+            return lock_from(key, uaddr, tid, PiWait::Block(deadline), alive, true);
+        }
+        let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
+        let intr = thread.interrupted(Errno::ERESTARTNOINTR);
+        if timed_out || intr.is_some() {
+            if !dequeue(key, &w) && w.granted.load(Ordering::Acquire) {
+                return Ok(0);
+            }
+            return Err(if timed_out {
+                Errno::ETIMEDOUT
+            } else {
+                Errno::EAGAIN
+            });
+        }
+        sched::block_until(deadline);
+    }
 }
 
 /// Thread `tid` is exiting: the first waiter of every PI futex it owned rechecks the word

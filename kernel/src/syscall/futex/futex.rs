@@ -19,7 +19,7 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "futex",
     futex,
-    "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, bitsets, LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI (no priority boost: no real-time priorities); WAIT_REQUEUE_PI and CMP_REQUEUE_PI pending",
+    "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, bitsets, LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI (no priority boost: no real-time priorities)",
 )];
 
 pub fn futex(c: &mut Call) -> SysResult {
@@ -110,10 +110,36 @@ pub fn futex(c: &mut Call) -> SysResult {
             ok(pi::lock(key(uaddr)?, uaddr, tid, how, alive)?)
         }
         FUTEX_UNLOCK_PI => ok(pi::unlock(key(uaddr)?, uaddr, c.thread.tid() as u32)?),
-        FUTEX_WAIT_REQUEUE_PI | FUTEX_CMP_REQUEUE_PI => {
-            crate::warn!("futex: requeue-PI operations are not supported yet");
-            Err(Errno::ENOSYS)
+        FUTEX_WAIT_REQUEUE_PI => {
+            let t = if timeout != 0 {
+                Some(get_timespec(timeout)?)
+            } else {
+                None
+            };
+            // Absolute, on the monotonic clock unless FUTEX_CLOCK_REALTIME.
+            let deadline = futex::deadline(t, true, realtime);
+            let tid = c.thread.tid() as u32;
+            let alive = |t: u32| crate::proc::find_thread(t as i32).is_some();
+            ok(futex::wait_requeue_pi(
+                key(uaddr)?,
+                uaddr,
+                val as u32,
+                deadline,
+                key(uaddr2)?,
+                uaddr2,
+                tid,
+                alive,
+            )?)
         }
+        FUTEX_CMP_REQUEUE_PI => ok(futex::cmp_requeue_pi(
+            key(uaddr)?,
+            uaddr,
+            key(uaddr2)?,
+            uaddr2,
+            val as u32 as usize,
+            count2,
+            val3 as u32,
+        )?),
         _ => Err(Errno::ENOSYS),
     }
 }
