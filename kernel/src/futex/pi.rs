@@ -126,30 +126,45 @@ fn lock_from(
             nudged: AtomicBool::new(false),
         });
         PI.lock().entry(key).or_default().push_back(w.clone());
-        loop {
-            sched::block_until(deadline);
-            if w.granted.load(Ordering::Acquire) {
-                return Ok(0);
-            }
-            if w.nudged.load(Ordering::Acquire) {
-                break;
-            }
-            let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
-            let intr = thread.interrupted(Errno::ERESTARTNOINTR);
-            if timed_out || intr.is_some() {
-                if !dequeue(key, &w) && w.granted.load(Ordering::Acquire) {
-                    // Granted as the timeout came: the lock is ours.
-                    return Ok(0);
-                }
-                return Err(if timed_out {
-                    Errno::ETIMEDOUT
-                } else {
-                    intr.unwrap_or(Errno::EINTR)
-                });
-            }
+        sched::block_until(deadline);
+        if let Some(end) = queued_wait(key, &w, deadline, |e| e) {
+            return end;
         }
         dequeue(key, &w);
         waited = true;
+    }
+}
+
+/// The wait of a queued PI waiter `w`, entered after a first wake-up: Some(Ok) once the lock
+/// was handed to it, Some(Err) on a timeout (ETIMEDOUT) or a signal (`on_signal` of the
+/// errno the signal gives), None when the owner died (the caller rechecks the word).
+fn queued_wait(
+    key: Key,
+    w: &Arc<PiWaiter>,
+    deadline: Option<u64>,
+    on_signal: impl Fn(Errno) -> Errno,
+) -> Option<KResult<usize>> {
+    loop {
+        if w.granted.load(Ordering::Acquire) {
+            return Some(Ok(0));
+        }
+        if w.nudged.load(Ordering::Acquire) {
+            return None;
+        }
+        let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
+        let intr = w.thread.interrupted(Errno::ERESTARTNOINTR);
+        if timed_out || intr.is_some() {
+            if !dequeue(key, w) && w.granted.load(Ordering::Acquire) {
+                // Granted as the timeout came: the lock is ours.
+                return Some(Ok(0));
+            }
+            return Some(Err(if timed_out {
+                Errno::ETIMEDOUT
+            } else {
+                on_signal(intr.unwrap_or(Errno::EINTR))
+            }));
+        }
+        sched::block_until(deadline);
     }
 }
 
@@ -214,29 +229,11 @@ pub(super) fn wait_requeued(
     deadline: Option<u64>,
     alive: impl Fn(u32) -> bool,
 ) -> KResult<usize> {
-    let thread = w.thread.clone();
-    loop {
-        if w.granted.load(Ordering::Acquire) {
-            return Ok(0);
-        }
-        if w.nudged.load(Ordering::Acquire) {
-            dequeue(key, &w);
-            return lock_from(key, uaddr, tid, PiWait::Block(deadline), alive, true);
-        }
-        let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
-        let intr = thread.interrupted(Errno::ERESTARTNOINTR);
-        if timed_out || intr.is_some() {
-            if !dequeue(key, &w) && w.granted.load(Ordering::Acquire) {
-                return Ok(0);
-            }
-            return Err(if timed_out {
-                Errno::ETIMEDOUT
-            } else {
-                Errno::EAGAIN
-            });
-        }
-        sched::block_until(deadline);
+    if let Some(end) = queued_wait(key, &w, deadline, |_| Errno::EAGAIN) {
+        return end;
     }
+    dequeue(key, &w);
+    lock_from(key, uaddr, tid, PiWait::Block(deadline), alive, true)
 }
 
 /// Thread `tid` is exiting: the first waiter of every PI futex it owned rechecks the word
