@@ -12,6 +12,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -293,10 +294,67 @@ static void *kill_self_main(void *arg) {
     return NULL;
 }
 
+/* /proc/PID/task/TID describes the thread: a named thread asleep in read. */
+static int task_pipe[2];
+static volatile pid_t task_tid;
+static void *task_sleeper(void *arg) {
+    (void)arg;
+    prctl(PR_SET_NAME, (unsigned long)"sleeper", 0, 0, 0);
+    task_tid = gettid_();
+    char c;
+    return (void *)(long)read(task_pipe[0], &c, 1);
+}
+static long slurp(const char *path, char *buf, size_t cap) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    long n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n >= 0) buf[n] = 0;
+    return n;
+}
+static void task_files(void) {
+    CHECK_OK(pipe(task_pipe));
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, task_sleeper, NULL) == 0);
+    char path[96], buf[1024], want[64];
+    /* Wait until it sleeps (state S in its own stat). */
+    int asleep = 0;
+    for (int i = 0; i < 2000 && !asleep; i++) {
+        if (task_tid) {
+            snprintf(path, sizeof path, "/proc/%d/task/%d/stat", getpid(), task_tid);
+            snprintf(want, sizeof want, "%d (sleeper) S ", task_tid);
+            asleep = slurp(path, buf, sizeof buf) > 0 && strncmp(buf, want, strlen(want)) == 0;
+        }
+        if (!asleep) lt_sleep_ms(5);
+    }
+    if (!asleep) printf("task stat: %s (want %s)\n", buf, want);
+    CHECK(asleep);
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", task_tid);
+    CHECK(slurp(path, buf, sizeof buf) > 0 && strcmp(buf, "sleeper\n") == 0);
+    snprintf(path, sizeof path, "/proc/self/task/%d/status", task_tid);
+    CHECK(slurp(path, buf, sizeof buf) > 0);
+    CHECK(strncmp(buf, "Name:\tsleeper\n", 14) == 0);
+    snprintf(want, sizeof want, "\nPid:\t%d\n", task_tid);
+    CHECK(strstr(buf, want) != NULL);
+    snprintf(want, sizeof want, "\nTgid:\t%d\n", getpid());
+    CHECK(strstr(buf, want) != NULL);
+    /* The process's own files still name the process. */
+    CHECK(slurp("/proc/self/comm", buf, sizeof buf) > 0 && strcmp(buf, "sleeper\n") != 0);
+    snprintf(want, sizeof want, "%d (", getpid());
+    CHECK(slurp("/proc/self/stat", buf, sizeof buf) > 0 && strncmp(buf, want, strlen(want)) == 0);
+    CHECK(write(task_pipe[1], "x", 1) == 1);
+    void *r;
+    pthread_join(th, &r);
+    CHECK((long)r == 1);
+    close(task_pipe[0]);
+    close(task_pipe[1]);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     pid_t pid = getpid();
     CHECK(gettid_() == pid);
+    task_files();
 
     /* 50 threads one after the other. */
     pid_t seq_tids[50];

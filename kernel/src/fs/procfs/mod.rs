@@ -27,12 +27,14 @@ enum Node {
     SelfLink,
     Sys(SysFile),
     Pid(i32),
-    PidFile(i32, PidFile),
+    /// A file of /proc/PID, or of /proc/PID/task/TID when the third field is the TID (0: the
+    /// process's own): stat, status and comm then describe that thread.
+    PidFile(i32, PidFile, i32),
     FdDir(i32),
     Fd(i32, i32),
     FdInfoDir(i32),
     FdInfo(i32, i32),
-    /// /proc/PID/task and /proc/PID/task/TID (whose files show the process's).
+    /// /proc/PID/task and /proc/PID/task/TID.
     TaskDir(i32),
     Task(i32, i32),
     /// An entry of /proc/sys: index into SYSCTL.
@@ -77,7 +79,7 @@ fn check_inspect(pid: i32) -> KResult<()> {
 fn owner_pid(node: Node) -> Option<i32> {
     match node {
         Node::Pid(p)
-        | Node::PidFile(p, _)
+        | Node::PidFile(p, _, _)
         | Node::FdDir(p)
         | Node::Fd(p, _)
         | Node::FdInfoDir(p)
@@ -130,7 +132,9 @@ impl ProcInode {
             Node::SelfLink => 2,
             Node::Sys(s) => 16 + s as u64,
             Node::Pid(p) => (p as u64) << 16,
-            Node::PidFile(p, f) => ((p as u64) << 16) | (1 + f as u64),
+            Node::PidFile(p, f, tid) => {
+                ((p as u64) << 16) | (1 + f as u64) | ((tid as u64 & 0xff_ffff) << 40)
+            }
             Node::FdDir(p) => ((p as u64) << 16) | 0x100,
             Node::Fd(p, fd) => ((p as u64) << 16) | 0x1000 | fd as u64 & 0xfff,
             Node::FdInfoDir(p) => ((p as u64) << 16) | 0x200,
@@ -158,7 +162,7 @@ impl ProcInode {
             | Node::Task(..) => FileType::Directory,
             Node::Sysctl(i) if SYSCTL[i as usize].1.is_none() => FileType::Directory,
             Node::SelfLink | Node::NetLink | Node::Fd(..) | Node::NsUts(_) => FileType::Symlink,
-            Node::PidFile(_, PidFile::Exe | PidFile::Cwd | PidFile::Root) => FileType::Symlink,
+            Node::PidFile(_, PidFile::Exe | PidFile::Cwd | PidFile::Root, _) => FileType::Symlink,
             _ => FileType::Regular,
         }
     }
@@ -166,11 +170,11 @@ impl ProcInode {
     fn content(&self) -> KResult<Vec<u8>> {
         let s = match self.node {
             Node::Sys(f) => sys_content(f),
-            Node::PidFile(pid, f) => {
+            Node::PidFile(pid, f, tid) => {
                 if matches!(f, PidFile::Environ | PidFile::Maps | PidFile::Auxv) {
                     check_inspect(pid)?;
                 }
-                return pid_content(pid, f);
+                return pid_content(pid, f, tid);
             }
             Node::Sysctl(i) => match SYSCTL[i as usize].1 {
                 Some(f) => f(),
@@ -221,7 +225,7 @@ impl ProcInode {
             Node::Pid(pid) => {
                 process(pid)?;
                 for (n, f) in PID_FILES {
-                    v.push(e(n, Node::PidFile(pid, *f)));
+                    v.push(e(n, Node::PidFile(pid, *f, 0)));
                 }
                 v.push(e(b"fd", Node::FdDir(pid)));
                 v.push(e(b"fdinfo", Node::FdInfoDir(pid)));
@@ -248,9 +252,9 @@ impl ProcInode {
                     ));
                 }
             }
-            Node::Task(pid, _) => {
+            Node::Task(pid, tid) => {
                 for (n, f) in PID_FILES {
-                    v.push(e(n, Node::PidFile(pid, *f)));
+                    v.push(e(n, Node::PidFile(pid, *f, tid)));
                 }
             }
             Node::FdInfoDir(pid) => {
@@ -293,15 +297,15 @@ impl Inode for ProcInode {
             FileType::Directory if matches!(self.node, Node::NsDir(_)) => S_IFDIR | 0o511,
             FileType::Directory => S_IFDIR | 0o555,
             FileType::Symlink => S_IFLNK | 0o777,
-            _ if matches!(self.node, Node::PidFile(_, PidFile::Comm)) => S_IFREG | 0o644,
+            _ if matches!(self.node, Node::PidFile(_, PidFile::Comm, _)) => S_IFREG | 0o644,
             _ if matches!(
                 self.node,
-                Node::PidFile(_, PidFile::Environ | PidFile::Auxv)
+                Node::PidFile(_, PidFile::Environ | PidFile::Auxv, _)
             ) =>
             {
                 S_IFREG | 0o400
             }
-            _ if matches!(self.node, Node::PidFile(_, PidFile::Mem)) => S_IFREG | 0o600,
+            _ if matches!(self.node, Node::PidFile(_, PidFile::Mem, _)) => S_IFREG | 0o600,
             _ if matches!(self.node, Node::Sysctl(i) if sysctl_setter(i).is_some()) => {
                 S_IFREG | 0o644
             }
@@ -334,7 +338,7 @@ impl Inode for ProcInode {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
-        if let Node::PidFile(pid, PidFile::Mem) = self.node {
+        if let Node::PidFile(pid, PidFile::Mem, _) = self.node {
             return mem::read(pid, offset, buf);
         }
         let c = self.content()?;
@@ -346,7 +350,7 @@ impl Inode for ProcInode {
 
     fn truncate(&self, _size: u64) -> KResult<()> {
         match self.node {
-            Node::PidFile(_, PidFile::Comm) => Ok(()),
+            Node::PidFile(_, PidFile::Comm, _) => Ok(()),
             Node::Sysctl(i) if sysctl_setter(i).is_some() => Ok(()),
             _ => Err(Errno::EACCES),
         }
@@ -354,15 +358,21 @@ impl Inode for ProcInode {
 
     fn write_at(&self, offset: u64, buf: &[u8]) -> KResult<usize> {
         match self.node {
-            Node::PidFile(pid, PidFile::Mem) => mem::write(pid, offset, buf),
+            Node::PidFile(pid, PidFile::Mem, _) => mem::write(pid, offset, buf),
             // Renaming a thread: only within the writer's own thread group.
-            Node::PidFile(pid, PidFile::Comm) => {
+            Node::PidFile(pid, PidFile::Comm, tid) => {
                 let p = process(pid)?;
                 if current_pid() != p.pid {
                     return Err(Errno::EINVAL);
                 }
                 let name = buf.strip_suffix(b"\n").unwrap_or(buf);
-                if let Some(t) = p.live_threads().first() {
+                let threads = p.live_threads();
+                let t = if tid == 0 {
+                    threads.first()
+                } else {
+                    threads.iter().find(|t| t.tid() == tid)
+                };
+                if let Some(t) = t {
                     t.set_comm(name);
                 }
                 Ok(buf.len())
@@ -411,7 +421,7 @@ impl Inode for ProcInode {
                         .iter()
                         .find(|(n, _)| *n == name)
                         .ok_or(Errno::ENOENT)?;
-                    Node::PidFile(pid, *f)
+                    Node::PidFile(pid, *f, 0)
                 }
             }
             Node::FdDir(pid) => {
@@ -428,12 +438,12 @@ impl Inode for ProcInode {
                 }
                 Node::Task(pid, tid)
             }
-            Node::Task(pid, _) => {
+            Node::Task(pid, tid) => {
                 let (_, f) = PID_FILES
                     .iter()
                     .find(|(n, _)| *n == name)
                     .ok_or(Errno::ENOENT)?;
-                Node::PidFile(pid, *f)
+                Node::PidFile(pid, *f, tid)
             }
             Node::NetDir(pid) => {
                 let (_, f) = NET_FILES
@@ -473,7 +483,7 @@ impl Inode for ProcInode {
     }
 
     fn readlink(&self) -> KResult<Vec<u8>> {
-        if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root)
+        if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root, _)
         | Node::Fd(pid, _)
         | Node::NsUts(pid) = self.node
         {
@@ -482,13 +492,13 @@ impl Inode for ProcInode {
         match self.node {
             Node::SelfLink => Ok(format!("{}", current_pid()).into_bytes()),
             Node::NetLink => Ok(b"self/net".to_vec()),
-            Node::PidFile(pid, PidFile::Exe) => Ok(process(pid)?.exe.lock().clone()),
-            Node::PidFile(pid, PidFile::Cwd) => {
+            Node::PidFile(pid, PidFile::Exe, _) => Ok(process(pid)?.exe.lock().clone()),
+            Node::PidFile(pid, PidFile::Cwd, _) => {
                 let p = process(pid)?;
                 let f = p.fs.lock();
                 Ok(lintel_vfs::path_of(&f.cwd, &f.root))
             }
-            Node::PidFile(_, PidFile::Root) => Ok(b"/".to_vec()),
+            Node::PidFile(_, PidFile::Root, _) => Ok(b"/".to_vec()),
             Node::Fd(pid, fd) => fd_target(pid, fd),
             Node::NsUts(pid) => {
                 process(pid)?;
@@ -503,7 +513,7 @@ impl Inode for ProcInode {
     }
 
     fn magic_link(&self) -> Option<KResult<Arc<Dentry>>> {
-        if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root)
+        if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root, _)
         | Node::Fd(pid, _)
         | Node::NsUts(pid) = self.node
         {
@@ -531,11 +541,13 @@ impl Inode for ProcInode {
                     None => Some(Err(Errno::ENXIO)),
                 }
             }
-            Node::PidFile(pid, PidFile::Cwd) => Some(process(pid).map(|p| p.fs.lock().cwd.clone())),
+            Node::PidFile(pid, PidFile::Cwd, _) => {
+                Some(process(pid).map(|p| p.fs.lock().cwd.clone()))
+            }
             Node::NsUts(pid) => {
                 Some(process(pid).map(|_| crate::fs::nsfs::NsInode::dentry(crate::uts::ns_of(pid))))
             }
-            Node::PidFile(pid, PidFile::Root) => {
+            Node::PidFile(pid, PidFile::Root, _) => {
                 Some(process(pid).map(|p| p.fs.lock().root.clone()))
             }
             _ => None,

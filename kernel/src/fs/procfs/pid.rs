@@ -3,7 +3,7 @@
 //! free of process internals.
 
 use super::sys::{sys_content, SysFile};
-use crate::proc::{self, Process};
+use crate::proc::{self, Process, Thread};
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -52,8 +52,9 @@ pub(super) fn process(pid: i32) -> KResult<Arc<Process>> {
     proc::find_process(pid).ok_or(Errno::ENOENT)
 }
 
-fn comm(p: &Process) -> String {
-    if let Some(t) = p.live_threads().first() {
+/// The name of the first of `threads` (a process's, or one thread's), else of the program.
+fn comm_of(p: &Process, threads: &[Arc<Thread>]) -> String {
+    if let Some(t) = threads.first() {
         let c = t.comm_bytes();
         if !c.is_empty() {
             return String::from_utf8_lossy(&c).into_owned();
@@ -115,10 +116,21 @@ pub(super) fn fdinfo_content(pid: i32, fd: i32) -> KResult<String> {
     Ok(s)
 }
 
-pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
+/// The contents of /proc/PID/`f`, or of /proc/PID/task/`tid`/`f` (`tid` non-zero: stat,
+/// status and comm then describe that thread).
+pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
     let p = process(pid)?;
     let zombie = p.exit_status.lock().is_some();
-    let threads = p.live_threads();
+    let all = p.live_threads();
+    let threads: Vec<Arc<Thread>> = if tid == 0 {
+        all.clone()
+    } else {
+        all.iter().filter(|t| t.tid() == tid).cloned().collect()
+    };
+    if tid != 0 && threads.is_empty() && !zombie {
+        return Err(Errno::ESRCH);
+    }
+    let shown_pid = if tid != 0 { tid } else { pid };
     let state = if zombie {
         'Z'
     } else if threads
@@ -162,15 +174,15 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
         PidFile::Auxv => p.auxv.lock().clone(),
         // Read through `mem::read` at the address; as a whole it has no contents.
         PidFile::Mem => Vec::new(),
-        PidFile::Comm => format!("{}\n", comm(&p)).into_bytes(),
+        PidFile::Comm => format!("{}\n", comm_of(&p, &threads)).into_bytes(),
         PidFile::Stat => {
             let (u, sy) = p.cpu_times();
             let (cu, cs) = *p.children_time.lock();
             let nice = p.nice.load(Ordering::Relaxed);
             format!(
                 "{} ({}) {} {} {} {} 0 -1 4194304 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-                pid,
-                comm(&p),
+                shown_pid,
+                comm_of(&p, &threads),
                 state,
                 p.ppid(),
                 p.pgid.load(Ordering::Relaxed),
@@ -181,7 +193,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                 tick(cs),
                 20 + nice,
                 nice,
-                threads.len().max(1),
+                all.len().max(1),
                 tick(p.start_ns),
                 vsize,
                 rss_pages
@@ -205,12 +217,12 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
             let allowed = leader.map_or(1, |t| *t.affinity.lock()) & lintel_hal::smp::cpu_mask();
             format!(
                 "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{}\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\nSigQ:\t0/4096\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}\nCpus_allowed:\t{:x}\nCpus_allowed_list:\t{}",
-                comm(&p),
+                comm_of(&p, &threads),
                 p.fs.lock().umask,
                 state,
                 state_name,
                 pid,
-                pid,
+                shown_pid,
                 p.ppid(),
                 leader.map_or(0, |t| crate::proc::ptrace::tracer_pid(t)),
                 cr.uid,
@@ -227,7 +239,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile) -> KResult<Vec<u8>> {
                     .collect::<String>(),
                 vsize / 1024,
                 rss_pages * 4,
-                threads.len().max(1),
+                all.len().max(1),
                 pnd,
                 shd,
                 blocked,
