@@ -66,18 +66,9 @@ static void bad(int who, int round, const char *what, const char *name, int err)
 
 static void worker(int me) {
     if (chdir(DIRNAME) != 0) _exit(2);
-    cpu_set_t s;
-    if (sched_getaffinity(0, sizeof s, &s) == 0 && CPU_COUNT(&s) > 1) {
-        int n = 0, want = me % CPU_COUNT(&s);
-        for (int c = 0; c < CPU_SETSIZE; c++) {
-            if (CPU_ISSET(c, &s) && n++ == want) {
-                CPU_ZERO(&s);
-                CPU_SET(c, &s);
-                sched_setaffinity(0, sizeof s, &s);
-                break;
-            }
-        }
-    }
+    int cpus[MAXP];
+    int ncpu = lt_cpus(cpus, MAXP);
+    if (ncpu > 1) lt_pin(cpus[me % ncpu]);
     unsigned present = 0;
     char a[32], b[32];
     for (int r = 0; r < ROUNDS; r++) {
@@ -119,9 +110,8 @@ static void worker(int me) {
 }
 
 static void stress(void) {
-    cpu_set_t s;
-    int ncpu = sched_getaffinity(0, sizeof s, &s) == 0 ? CPU_COUNT(&s) : 1;
-    nprocs = 2 * ncpu;
+    int cpus[MAXP];
+    nprocs = 2 * lt_cpus(cpus, MAXP);
     if (nprocs < 4) nprocs = 4;
     if (nprocs > MAXP) nprocs = MAXP;
     st = mmap(0, sizeof *st, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -108,12 +108,7 @@ static unsigned tag(int t, int round, int word) {
 static void *worker(void *arg) {
     int t = (int)(intptr_t)arg;
     struct result *r = &results[t];
-    if (ncpu > 1) {
-        cpu_set_t s;
-        CPU_ZERO(&s);
-        CPU_SET(cpus[t % ncpu], &s);
-        sched_setaffinity(0, sizeof s, &s);
-    }
+    if (ncpu > 1) lt_pin(cpus[t % ncpu]);
     char *w = windows + (size_t)t * WPAGES * PG;
     char *nw = windows + (size_t)((t + 1) % nthreads) * WPAGES * PG;
     pthread_barrier_wait(&start);
@@ -214,12 +209,7 @@ static void *worker(void *arg) {
 }
 
 static void stress(void) {
-    cpu_set_t s;
-    CHECK_OK(sched_getaffinity(0, sizeof s, &s));
-    ncpu = 0;
-    for (int c = 0; c < CPU_SETSIZE && ncpu < MAXT / 2; c++)
-        if (CPU_ISSET(c, &s)) cpus[ncpu++] = c;
-    if (ncpu < 1) ncpu = 1;
+    ncpu = lt_cpus(cpus, MAXT / 2);
     nthreads = 2 * ncpu;
     printf("%d CPUs, %d threads, %d rounds each\n", ncpu, nthreads, ROUNDS);
     fflush(stdout);

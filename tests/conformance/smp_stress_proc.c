@@ -41,24 +41,11 @@ static const char *self = "/proc/self/exe";
 static const char *truebin; /* a `true` program, or 0 */
 static const char *truearg0;
 
-static void find_cpus(void) {
-    cpu_set_t s;
-    ncpu = 0;
-    if (sched_getaffinity(0, sizeof s, &s) == 0)
-        for (int c = 0; c < CPU_SETSIZE && ncpu < MAXT / 2; c++)
-            if (CPU_ISSET(c, &s)) cpus[ncpu++] = c;
-    if (ncpu < 1) {
-        ncpu = 1;
-        cpus[0] = 0;
-    }
-}
+static void find_cpus(void) { ncpu = lt_cpus(cpus, MAXT / 2); }
 
+/* Binds the calling thread to the i-th allowed CPU (round robin) when there are several. */
 static void pin(int i) {
-    if (ncpu < 2) return;
-    cpu_set_t s;
-    CPU_ZERO(&s);
-    CPU_SET(cpus[i % ncpu], &s);
-    sched_setaffinity(0, sizeof s, &s);
+    if (ncpu > 1) lt_pin(cpus[i % ncpu]);
 }
 
 static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
