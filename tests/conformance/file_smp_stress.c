@@ -25,7 +25,7 @@
 #define RENAME_NOREPLACE 1
 #endif
 
-#define ROUNDS 120
+#define ROUNDS 200
 #define OWN 8
 #define SHARED 6
 #define MAXP 16

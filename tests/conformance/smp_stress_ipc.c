@@ -29,11 +29,11 @@
 #define FUTEX_PRIVATE_FLAG 128
 #endif
 
-#define ROUND_TRIPS 1500
+#define ROUND_TRIPS 3000
 #define RING 16
-#define LAPS 60
+#define LAPS 100
 #define MAXT 16
-#define EVENTS 300
+#define EVENTS 500
 
 static int ncpu;
 static int cpus[MAXT];
