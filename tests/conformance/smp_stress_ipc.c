@@ -7,7 +7,10 @@
  *   it got the value it expected and passes it on incremented.
  * - epoll with concurrent producers: two threads per CPU each write to their own eventfd and
  *   their own pipe while one thread epoll_waits on all of them (eventfds level-triggered,
- *   pipes edge-triggered and drained); every event must be accounted for, none invented. */
+ *   pipes edge-triggered and drained); every event must be accounted for, none invented.
+ * - robust mutexes: threads on every CPU take turns on a robust mutex and some die holding
+ *   it; the next owner must get EOWNERDEAD, make it consistent, and the count of deaths and
+ *   increments must add up. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -34,6 +37,7 @@
 #define LAPS 100
 #define MAXT 16
 #define EVENTS 500
+#define ROBUST_ROUNDS 40
 
 static int ncpu;
 static int cpus[MAXT];
@@ -253,6 +257,68 @@ static void epoll_producers(void) {
     close(ep);
 }
 
+/* ---- robust mutexes ---- */
+
+static pthread_mutex_t robust;
+static long robust_count;
+static atomic_int robust_recovered, robust_died;
+
+/* Takes the mutex (recovering it from a dead owner), counts, and sometimes dies holding it. */
+static void *robust_user(void *arg) {
+    int i = (int)(intptr_t)arg;
+    pin(i);
+    int r = pthread_mutex_lock(&robust);
+    if (r == EOWNERDEAD) {
+        atomic_fetch_add(&robust_recovered, 1);
+        pthread_mutex_consistent(&robust);
+    } else if (r != 0) {
+        printf("robust lock: %s\n", strerror(r));
+        return (void *)1;
+    }
+    robust_count++;
+    if (i % 3 == 0) {
+        atomic_fetch_add(&robust_died, 1);
+        return 0; /* exits owning it */
+    }
+    pthread_mutex_unlock(&robust);
+    return 0;
+}
+
+static void robust_mutexes(void) {
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    CHECK(pthread_mutex_init(&robust, &a) == 0);
+    int n = 2 * ncpu;
+    if (n > MAXT) n = MAXT;
+    int ok = 0;
+    for (int r = 0; r < ROBUST_ROUNDS; r++) {
+        pthread_t th[MAXT];
+        for (int i = 0; i < n; i++)
+            CHECK(pthread_create(&th[i], 0, robust_user, (void *)(intptr_t)(i + r)) == 0);
+        for (int i = 0; i < n; i++) {
+            void *ret = 0;
+            pthread_join(th[i], &ret);
+            if (ret == 0) ok++;
+        }
+    }
+    /* The last owner may have died too: one more lock recovers it. */
+    int r = pthread_mutex_lock(&robust);
+    if (r == EOWNERDEAD) {
+        atomic_fetch_add(&robust_recovered, 1);
+        pthread_mutex_consistent(&robust);
+    }
+    CHECK(r == 0 || r == EOWNERDEAD);
+    pthread_mutex_unlock(&robust);
+    CHECK(ok == n * ROBUST_ROUNDS);
+    CHECK(robust_count == (long)n * ROBUST_ROUNDS);
+    if (atomic_load(&robust_recovered) != atomic_load(&robust_died)) {
+        printf("robust mutex: %d owners died, %d recoveries\n", atomic_load(&robust_died),
+               atomic_load(&robust_recovered));
+        lt_failures++;
+    }
+}
+
 int main(void) {
     find_cpus();
     printf("%d CPUs\n", ncpu);
@@ -260,5 +326,6 @@ int main(void) {
     lt_sub("futex ping-pong, shared", pingpong_shared, 15000);
     lt_sub("pipe ring", pipe_ring, 15000);
     lt_sub("epoll with concurrent producers", epoll_producers, 10000);
+    lt_sub("robust mutexes", robust_mutexes, 15000);
     DONE();
 }

@@ -8,6 +8,8 @@
  *   match what was sent exactly, and a spinning thread on another CPU must be interrupted.
  * - exit_group and execve while sibling threads run on other CPUs (spinning, sleeping, blocked
  *   in a read or a futex wait): the process must end with the status it chose.
+ * - wait/exit races: children on every CPU exit at once while the parent reaps them with
+ *   wait(-1) and counts SIGCHLD; every pid comes back exactly once with its own status.
  * A lost wake-up or a deadlock shows up as a timeout of the part (lt_sub). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
@@ -34,6 +36,7 @@ extern char **environ;
 #define BURSTS 20
 #define BURST 16
 #define EXIT_ROUNDS 12
+#define REAP_ROUNDS 6
 
 static int ncpu;
 static int cpus[MAXT];
@@ -312,6 +315,57 @@ static void exit_from_thread(void) {
     }
 }
 
+/* ---- wait(-1) while children exit everywhere ---- */
+
+static volatile sig_atomic_t sigchld_count;
+
+static void on_chld(int sig) {
+    (void)sig;
+    sigchld_count++;
+}
+
+static void reap_storm(void) {
+    int n = 4 * ncpu;
+    if (n > MAXT) n = MAXT;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_chld;
+    sa.sa_flags = SA_RESTART;
+    CHECK_OK(sigaction(SIGCHLD, &sa, 0));
+    for (int r = 0; r < REAP_ROUNDS; r++) {
+        pid_t kids[MAXT];
+        int seen[MAXT] = {0};
+        for (int i = 0; i < n; i++) {
+            kids[i] = fork();
+            if (kids[i] == 0) {
+                pin(i);
+                /* A little work, so the exits overlap rather than line up. */
+                for (volatile int x = 0; x < (i % 4) * 20000; x++) {
+                }
+                _exit(i + 1);
+            }
+            CHECK(kids[i] > 0);
+        }
+        for (int got = 0; got < n; got++) {
+            int st = 0;
+            pid_t w = wait(&st);
+            if (w < 0) {
+                printf("reap round %d: wait: %s after %d children\n", r, strerror(errno), got);
+                lt_failures++;
+                break;
+            }
+            int i = 0;
+            while (i < n && kids[i] != w) i++;
+            if (i == n || seen[i]++ || !WIFEXITED(st) || WEXITSTATUS(st) != i + 1) {
+                printf("reap round %d: pid %d status %#x unexpected\n", r, w, st);
+                lt_failures++;
+            }
+        }
+        CHECK_ERR(wait(0), ECHILD);
+    }
+    /* Standard signals coalesce: at least one SIGCHLD per round, at most one per child. */
+    CHECK(sigchld_count >= REAP_ROUNDS && sigchld_count <= REAP_ROUNDS * n);
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "exit") == 0) return atoi(argv[2]);
     if (access(self, X_OK) != 0) self = argv[0];
@@ -327,5 +381,6 @@ int main(int argc, char **argv) {
     lt_sub("signal storm", signal_storm, 40000);
     lt_sub("exit_group with running threads", exit_storm, 30000);
     lt_sub("exit_group from a thread", exit_from_thread, 30000);
+    lt_sub("wait(-1) while children exit everywhere", reap_storm, 20000);
     DONE();
 }
