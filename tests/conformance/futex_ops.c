@@ -2,7 +2,8 @@
  * no waiters, a woken thread), the PRIVATE variants, WAIT_BITSET/WAKE_BITSET (disjoint
  * bitsets, bitset 0, absolute timeouts on CLOCK_MONOTONIC and CLOCK_REALTIME), REQUEUE and
  * CMP_REQUEUE, WAKE_OP, argument errors (alignment, bad addresses, bad timeouts, unknown
- * operations) and a shared futex in MAP_SHARED memory woken across fork(). */
+ * operations), a shared futex in MAP_SHARED memory woken across fork(), and a shared futex
+ * operation on a private page that a fork and a write made this process copy. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <limits.h>
@@ -134,6 +135,16 @@ static void join_waiter(struct waiter *w, long want_ret) {
 }
 
 static int word1, word2;
+
+/* A private page (.bss) for the copy-on-write case. */
+static int cow_page[1024] __attribute__((aligned(4096)));
+
+static void *cow_waiter(void *arg) {
+    (void)arg;
+    struct timespec to = {5, 0};
+    long r = futex(&cow_page[0], FUTEX_WAIT, 0, &to, NULL, 0);
+    return (void *)(intptr_t)(r == 0 ? 0 : errno);
+}
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -566,6 +577,37 @@ int main(void) {
         CHECK(waitpid(pid, &st, 0) == pid);
         CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
         munmap((void *)shm, 4096);
+    }
+
+    /* A shared futex operation on a private page (as musl's thread-list lock, which the
+     * kernel wakes through CLONE_CHILD_CLEARTID): the sleeper is still found after a fork
+     * made the page copy-on-write and a write gave this process its own copy of it. */
+    {
+        pthread_t th;
+        CHECK(pthread_create(&th, NULL, cow_waiter, NULL) == 0);
+        sleep_ms(50);
+        int p[2];
+        CHECK_OK(pipe(p));
+        pid_t pid = fork();
+        if (pid == 0) {
+            char c;
+            close(p[1]);
+            (void)!read(p[0], &c, 1);
+            _exit(0);
+        }
+        CHECK(pid > 0);
+        close(p[0]);
+        __atomic_store_n(&cow_page[1], 1, __ATOMIC_SEQ_CST);
+        CHECK(wake_until(&cow_page[0], FUTEX_WAKE, 1, 0, 1) == 1);
+        void *ret = (void *)1;
+        CHECK(pthread_join(th, &ret) == 0);
+        if (ret != NULL) {
+            printf("shared wait on a copied private page: errno %ld\n", (long)(intptr_t)ret);
+            lt_failures++;
+        }
+        close(p[1]);
+        int st = -1;
+        CHECK(waitpid(pid, &st, 0) == pid);
     }
 
     DONE();

@@ -121,4 +121,27 @@ static inline void lt_sub(const char *name, void (*fn)(void), long limit_ms) {
     }
 }
 
+#ifdef _GNU_SOURCE
+#include <sched.h>
+/* Fills `cpus` with the CPUs this thread may run on (at most `max`, lowest first) and returns
+ * how many; at least one (CPU 0) when sched_getaffinity fails. */
+static inline int lt_cpus(int *cpus, int max) {
+    cpu_set_t s;
+    int n = 0;
+    if (sched_getaffinity(0, sizeof s, &s) == 0)
+        for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+            if (CPU_ISSET(c, &s)) cpus[n++] = c;
+    if (n == 0) cpus[n++] = 0;
+    return n;
+}
+
+/* Binds the calling thread to CPU `cpu`. */
+static inline void lt_pin(int cpu) {
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    CPU_SET(cpu, &s);
+    sched_setaffinity(0, sizeof s, &s);
+}
+#endif
+
 #endif

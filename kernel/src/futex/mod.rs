@@ -1,7 +1,8 @@
 //! Futexes: threads sleeping on a user-space word, keyed by address.
 //!
 //! A private futex is keyed by (address space, virtual address); a shared one by the physical
-//! address of the word, so processes mapping the same page meet on the same key. Waiters are
+//! address of the word, so processes mapping the same page meet on the same key, unless the
+//! word is in a private mapping (see `key_of`). Waiters are
 //! kept in FIFO order per key; requeue moves them to another key without waking them.
 
 pub mod pi;
@@ -17,10 +18,14 @@ use lintel_abi::futex::{FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS};
 use lintel_abi::{Errno, KResult};
 use spin::Mutex;
 
-/// (space, address): space is the address space's identity for private futexes and
-/// `SHARED_SPACE` for shared ones (then address is physical).
+/// (space, address): space is the address space's identity for private futexes, that
+/// identity with `PRIVATE_MAPPING` set for shared futexes in a private mapping, and
+/// `SHARED_SPACE` for shared ones in a shared mapping (then address is physical).
 pub type Key = (usize, usize);
 const SHARED_SPACE: usize = usize::MAX;
+/// Set in an address space's identity (an `Arc` pointer, so bit 0 is clear) for the key of a
+/// shared futex operation on a private mapping.
+const PRIVATE_MAPPING: usize = 1;
 
 pub use lintel_abi::futex::FUTEX_BITSET_MATCH_ANY;
 
@@ -63,14 +68,15 @@ pub fn key_of(mm: &Arc<Mm>, uaddr: usize, private: bool) -> KResult<Key> {
     }
     // Fault the page in (readable) so it has a frame, then use the frame's address.
     uaccess::read_u32(uaddr)?;
-    let phys = mm
-        .inner
-        .lock()
-        .aspace
-        .lookup(uaddr & !0xfff)
-        .map(|(f, _)| f.phys());
-    match phys {
-        Some(p) => Ok((SHARED_SPACE, p + (uaddr & 0xfff))),
+    let inner = mm.inner.lock();
+    // In a private mapping the frame changes when a write breaks copy-on-write (after a fork
+    // by any thread): a waiter keyed by the old frame would never be woken. Linux keys these
+    // by (mm, address) too, apart from private futexes of the same word.
+    if inner.find(uaddr).is_some_and(|v| !v.shared) {
+        return Ok((Arc::as_ptr(mm) as usize | PRIVATE_MAPPING, uaddr));
+    }
+    match inner.aspace.lookup(uaddr & !0xfff) {
+        Some((f, _)) => Ok((SHARED_SPACE, f.phys() + (uaddr & 0xfff))),
         None => Err(Errno::EFAULT),
     }
 }
