@@ -154,13 +154,19 @@ pub(crate) fn unlock_kernel() {
     }
 }
 
-/// The scheduler's idle wait: without the kernel lock, until an interrupt (a device, the
-/// tick, or another CPU's wake-up).
-pub fn idle_unlocked() {
+/// The scheduler's idle wait: without the kernel lock, halted until an interrupt (a device,
+/// the tick, or another CPU's wake-up) after which `still_idle` (lock-free) says there is
+/// nothing to look at; then the lock is taken again.
+pub fn idle_unlocked(still_idle: impl Fn() -> bool) {
     let me = 1u64 << cpu_index();
     IDLE.fetch_or(me, Ordering::AcqRel);
     unlock_kernel();
-    crate::cpu::idle_wait();
+    loop {
+        crate::cpu::idle_wait();
+        if !still_idle() {
+            break;
+        }
+    }
     IDLE.fetch_and(!me, Ordering::AcqRel);
     lock_kernel();
 }

@@ -9,6 +9,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
+use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::smp::MAX_CPUS;
 use lintel_hal::task::Task;
@@ -93,6 +94,10 @@ static SCHED: Mutex<Sched> = Mutex::new(Sched {
     }; MAX_CPUS],
 });
 
+/// Bumped at every push onto the run queue: an idle CPU that found no work for itself sleeps
+/// on without taking the kernel lock until this moves.
+static QUEUE_GEN: AtomicU64 = AtomicU64::new(0);
+
 /// The index of the CPU running this code.
 fn this_cpu() -> usize {
     lintel_hal::smp::cpu_index() % MAX_CPUS
@@ -101,6 +106,12 @@ fn this_cpu() -> usize {
 impl Sched {
     fn cpu(&mut self) -> &mut Cpu {
         &mut self.cpus[this_cpu()]
+    }
+
+    /// Queues a runnable thread; idle CPUs see the queue changed.
+    fn push(&mut self, t: ThreadRef) {
+        self.queue.push_back(t);
+        QUEUE_GEN.fetch_add(1, Ordering::Release);
     }
 
     /// The first queued thread allowed on this CPU (its affinity mask), taken off the queue.
@@ -128,7 +139,7 @@ pub fn try_current() -> Option<ThreadRef> {
 pub fn enqueue(t: ThreadRef) {
     *t.sched_state().lock() = ThreadState::Runnable;
     let allowed = t.affinity();
-    SCHED.lock().queue.push_back(t);
+    SCHED.lock().push(t);
     lintel_hal::smp::wake_idle_cpu(allowed);
 }
 
@@ -139,7 +150,7 @@ pub fn wake(t: &ThreadRef) {
     if *st == ThreadState::Blocked {
         *st = ThreadState::Runnable;
         drop(st);
-        SCHED.lock().queue.push_back(t.clone());
+        SCHED.lock().push(t.clone());
         lintel_hal::smp::wake_idle_cpu(t.affinity());
     } else if lintel_hal::smp::shared() {
         drop(st);
@@ -167,7 +178,7 @@ fn switch_away() {
         let mut requeued = false;
         if let Some(c) = &cur {
             if *c.sched_state().lock() == ThreadState::Runnable {
-                s.queue.push_back(c.clone());
+                s.push(c.clone());
                 requeued = true;
             }
         }
@@ -340,16 +351,20 @@ pub fn idle_loop() -> ! {
             tick();
             quiet();
         }
-        let has_work = {
+        let (has_work, gen) = {
             let s = SCHED.lock();
             let me = 1u64 << this_cpu();
-            s.queue.iter().any(|t| t.affinity() & me != 0)
+            let gen = QUEUE_GEN.load(Ordering::Acquire);
+            (s.queue.iter().any(|t| t.affinity() & me != 0), gen)
         };
         if has_work {
             switch_away();
             lintel_hal::mm::activate_kernel();
+        } else if boot_cpu {
+            // Every wake-up of the boot CPU runs the tick's work.
+            lintel_hal::smp::idle_unlocked(|| false);
         } else {
-            lintel_hal::smp::idle_unlocked();
+            lintel_hal::smp::idle_unlocked(|| QUEUE_GEN.load(Ordering::Acquire) == gen);
         }
     }
 }
