@@ -306,11 +306,29 @@ pub fn tick() -> bool {
     slice_over()
 }
 
-/// Whether this CPU's thread has used its slice while another thread waits for a CPU.
+/// Whether this CPU's thread must give the CPU up: it has used its slice while another
+/// thread waits for a CPU, or its affinity no longer allows this CPU (sched_setaffinity from
+/// another thread: it moves at once, as on Linux).
 fn slice_over() -> bool {
     let mut s = SCHED.lock();
+    let cpu = this_cpu();
+    let misplaced = s.cpus[cpu]
+        .current
+        .as_ref()
+        .is_some_and(|c| c.affinity() & (1u64 << cpu) == 0);
     let start = s.cpu().slice_start;
-    lintel_hal::clock::ticks().saturating_sub(start) >= SLICE_TICKS && !s.queue.is_empty()
+    misplaced
+        || lintel_hal::clock::ticks().saturating_sub(start) >= SLICE_TICKS && !s.queue.is_empty()
+}
+
+/// Interrupts `t` if it runs on another CPU, so that it enters the kernel and looks at what
+/// changed for it (its affinity).
+pub fn kick_if_running(t: &ThreadRef) {
+    if lintel_hal::smp::shared() {
+        if let Some(cpu) = running_on(t) {
+            lintel_hal::smp::kick(cpu);
+        }
+    }
 }
 
 /// Background work that must run where this CPU holds no kernel lock and is in no system

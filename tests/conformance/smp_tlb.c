@@ -3,7 +3,8 @@
  * mprotect, or replaces it with MAP_FIXED. The reader must fault (SIGSEGV) or see the new
  * page's contents at once, never the old page's bytes after the change returned: a CPU that
  * kept the old translation would read the freed frame forever and never fault. Also getcpu,
- * sched_getaffinity and sysconf agree on the CPUs that exist. */
+ * sched_getaffinity and sysconf agree on the CPUs that exist, and sched_setaffinity moves a
+ * thread that is running on another CPU at once. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <pthread.h>
@@ -136,6 +137,37 @@ static int run(int how) {
     return missed;
 }
 
+/* sched_setaffinity on another, running thread moves it at once. */
+static atomic_int spin_cpu = -1, spin_stop;
+static atomic_int spin_tid;
+static void *spinner(void *arg) {
+    (void)arg;
+    atomic_store(&spin_tid, (int)syscall(SYS_gettid));
+    while (!atomic_load(&spin_stop)) atomic_store(&spin_cpu, sched_getcpu());
+    return 0;
+}
+static void move_running_thread(int online) {
+    pthread_t t;
+    pthread_create(&t, 0, spinner, 0);
+    while (atomic_load(&spin_cpu) < 0) {
+    }
+    for (int round = 0; round < 4; round++) {
+        int target = (atomic_load(&spin_cpu) + 1) % online;
+        cpu_set_t s;
+        CPU_ZERO(&s);
+        CPU_SET(target, &s);
+        CHECK_OK(sched_setaffinity(atomic_load(&spin_tid), sizeof s, &s));
+        long start = lt_now_ms();
+        while (atomic_load(&spin_cpu) != target && lt_now_ms() - start < PATIENCE_MS) {
+        }
+        if (atomic_load(&spin_cpu) != target)
+            printf("the spinning thread stayed on CPU %d, not %d\n", atomic_load(&spin_cpu), target);
+        CHECK(atomic_load(&spin_cpu) == target);
+    }
+    atomic_store(&spin_stop, 1);
+    pthread_join(t, 0);
+}
+
 int main(void) {
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     CHECK(online >= 1);
@@ -153,6 +185,7 @@ int main(void) {
         CPU_ZERO(&all);
         for (int i = 0; i < online; i++) CPU_SET(i, &all);
         CHECK_OK(sched_setaffinity(0, sizeof all, &all));
+        move_running_thread(online);
     }
     const char *names[] = {"munmap", "mprotect", "MAP_FIXED"};
     for (int how = 0; how < 3; how++) {

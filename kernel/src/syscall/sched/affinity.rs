@@ -45,9 +45,13 @@ pub fn sched_setaffinity(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     *t.affinity.lock() = m & online_cpus();
-    // A thread that may no longer run here moves now, as on Linux.
-    if Arc::ptr_eq(&t, &crate::proc::current()) && m & (1u64 << lintel_hal::smp::cpu_index()) == 0 {
-        crate::sched::yield_now();
+    // A thread that may no longer run where it runs moves now, as on Linux.
+    if Arc::ptr_eq(&t, &crate::proc::current()) {
+        if m & (1u64 << lintel_hal::smp::cpu_index()) == 0 {
+            crate::sched::yield_now();
+        }
+    } else {
+        crate::sched::kick_if_running(&(t.clone() as crate::sched::ThreadRef));
     }
     ok(0)
 }
