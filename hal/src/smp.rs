@@ -61,11 +61,6 @@ pub fn online_mask() -> u64 {
     ONLINE.load(Ordering::Acquire)
 }
 
-/// How many CPUs run the scheduler.
-pub fn cpus_online() -> usize {
-    online_mask().count_ones() as usize
-}
-
 /// The index of the CPU running this code (0: the boot CPU).
 pub fn cpu_index() -> usize {
     arch::smp::cpu_index()

@@ -116,6 +116,10 @@ impl Sched {
 
     /// The first queued thread allowed on this CPU (its affinity mask), taken off the queue.
     fn pop_for(&mut self, cpu: usize) -> Option<ThreadRef> {
+        // One CPU: every thread may run here (no affinity lock on the switch path).
+        if !lintel_hal::smp::shared() {
+            return self.queue.pop_front();
+        }
         let i = self
             .queue
             .iter()
@@ -184,7 +188,10 @@ fn switch_away() {
         }
         let next = s.pop_for(cpu);
         // The thread left runnable may go to an idle CPU rather than wait for this one.
-        if let Some(c) = cur.as_ref().filter(|_| requeued) {
+        if let Some(c) = cur
+            .as_ref()
+            .filter(|_| requeued && lintel_hal::smp::shared())
+        {
             if !next.as_ref().is_some_and(|n| Arc::ptr_eq(c, n)) {
                 lintel_hal::smp::wake_idle_cpu(c.affinity());
             }
@@ -310,13 +317,14 @@ pub fn tick() -> bool {
 /// thread waits for a CPU, or its affinity no longer allows this CPU (sched_setaffinity from
 /// another thread: it moves at once, as on Linux).
 fn slice_over() -> bool {
-    let mut s = SCHED.lock();
+    let s = SCHED.lock();
     let cpu = this_cpu();
-    let misplaced = s.cpus[cpu]
-        .current
-        .as_ref()
-        .is_some_and(|c| c.affinity() & (1u64 << cpu) == 0);
-    let start = s.cpu().slice_start;
+    let misplaced = lintel_hal::smp::shared()
+        && s.cpus[cpu]
+            .current
+            .as_ref()
+            .is_some_and(|c| c.affinity() & (1u64 << cpu) == 0);
+    let start = s.cpus[cpu].slice_start;
     misplaced
         || lintel_hal::clock::ticks().saturating_sub(start) >= SLICE_TICKS && !s.queue.is_empty()
 }

@@ -222,8 +222,9 @@ impl UserContext {
             return ReturnReason::Exception(reason, record);
         }
         self.rflags = (self.rflags & RFLAGS_USER_MASK) | 0x202;
-        set_fs_base(self.fs_base);
-        set_user_gs_base(self.gs_base);
+        let cpu = super::smp::cpu_index() % MAX_CPUS;
+        set_fs_base(cpu, self.fs_base);
+        set_user_gs_base(cpu, self.gs_base);
         crate::watchdog::progress();
         crate::smp::unlock_kernel();
         // SAFETY: the per-CPU block is initialized, the context is a valid UserContext that
@@ -266,8 +267,8 @@ static CURRENT_USER_GS_BASE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) 
 
 /// The user's GS base (arch_prctl ARCH_SET_GS). While the kernel runs, the user's value sits in
 /// KERNEL_GS_BASE and `swapgs` on the way out makes it the live GS base.
-fn set_user_gs_base(v: u64) {
-    let cached = &CURRENT_USER_GS_BASE[super::smp::cpu_index() % MAX_CPUS];
+fn set_user_gs_base(cpu: usize, v: u64) {
+    let cached = &CURRENT_USER_GS_BASE[cpu];
     if cached.load(Ordering::Relaxed) != v {
         cached.store(v, Ordering::Relaxed);
         // SAFETY: KERNEL_GS_BASE holds the user's GS base while in the kernel (entry code
@@ -276,8 +277,8 @@ fn set_user_gs_base(v: u64) {
     }
 }
 
-fn set_fs_base(v: u64) {
-    let cached = &CURRENT_FS_BASE[super::smp::cpu_index() % MAX_CPUS];
+fn set_fs_base(cpu: usize, v: u64) {
+    let cached = &CURRENT_FS_BASE[cpu];
     if cached.load(Ordering::Relaxed) != v {
         cached.store(v, Ordering::Relaxed);
         // SAFETY: FS base is a user-mode TLS pointer; the kernel never uses FS.
