@@ -119,6 +119,9 @@ pub struct Process {
     pub pgid: AtomicI32,
     pub sid: AtomicI32,
     pub parent: Mutex<Weak<Process>>,
+    /// The parent's thread that created this process (Linux's real_parent is a thread): the
+    /// parent-death signal fires when that thread leaves, even while its process lives on.
+    pub creator_tid: AtomicI32,
     pub children: Mutex<Vec<Arc<Process>>>,
     pub threads: Mutex<Vec<Weak<Thread>>>,
     mm: Mutex<Arc<Mm>>,
