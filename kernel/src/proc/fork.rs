@@ -67,6 +67,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(0),
         timerslack: core::sync::atomic::AtomicU64::new(50_000),
+        core_dumping: core::sync::atomic::AtomicBool::new(false),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
@@ -90,6 +91,7 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         saved_sigmask: Mutex::new(None),
         restart_sleep: Mutex::new(None),
         last_fault: Mutex::new(None),
+        core_state: Mutex::new(None),
         sigwait: core::sync::atomic::AtomicU64::new(0),
         cpu: Mutex::new(CpuTime::default()),
         comm: Mutex::new([0; 16]),
@@ -229,6 +231,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(parent.no_new_privs.load(Ordering::Relaxed)),
         timerslack: core::sync::atomic::AtomicU64::new(parent.timerslack.load(Ordering::Relaxed)),
+        core_dumping: core::sync::atomic::AtomicBool::new(false),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);

@@ -6,6 +6,7 @@ use super::Thread;
 use crate::mm::FaultError;
 use crate::sched;
 use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
 use lintel_hal::context::{Access, Exception, ReturnReason, UserContext};
 use lintel_hal::task::{FpuState, Task};
 
@@ -166,6 +167,9 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
             .or(*thread.exit_code.lock())
             .unwrap_or(0);
         super::ptrace::exit_event(&thread, &mut ctx, status);
+    }
+    if thread.proc_ref().core_dumping.load(Ordering::Relaxed) {
+        *thread.core_state.lock() = Some((ctx, FpuState::save_current()));
     }
     super::thread_exit(&thread);
     drop(thread);
