@@ -1,7 +1,7 @@
-/* Signal-driven I/O (O_ASYNC): SIGIO to the F_SETOWN owner when a pipe, a Unix socket or a
- * pseudo-terminal master has data, the F_SETSIG signal with si_code POLL_IN/POLL_OUT/
- * POLL_HUP, si_band and si_fd, FIOASYNC as the flag's other switch, nothing without O_ASYNC
- * or without an owner, and a process group as the owner. */
+/* Signal-driven I/O (O_ASYNC): SIGIO to the F_SETOWN owner when a pipe, a Unix or IP socket
+ * or a pseudo-terminal master has data (or a listener a connection), the F_SETSIG signal
+ * with si_code POLL_IN/POLL_OUT/POLL_HUP, si_band and si_fd, FIOASYNC as the flag's other
+ * switch, nothing without O_ASYNC or without an owner, and a process group as the owner. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -115,6 +116,50 @@ static void socket_fioasync(void) {
     close(sv[1]);
 }
 
+/* IP sockets on loopback: a listener hears of a connection, a connected socket of data and of
+ * the peer's close, a UDP socket of a datagram. */
+static void inet(void) {
+    int rt = SIGRTMIN + 3;
+    block(SIGIO);
+    block(rt);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(l >= 0);
+    CHECK(bind(l, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(getsockname(l, (struct sockaddr *)&a, &al) == 0);
+    CHECK(listen(l, 4) == 0);
+    make_async(l, getpid(), 0);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(c, (struct sockaddr *)&a, sizeof a) == 0);
+    siginfo_t si;
+    CHECK(wait_sig(SIGIO, 2000, &si) == SIGIO);
+    int s = accept(l, NULL, NULL);
+    CHECK(s >= 0);
+    make_async(s, getpid(), rt);
+    CHECK(write(c, "x", 1) == 1);
+    CHECK(wait_sig(rt, 2000, &si) == rt);
+    CHECK(si.si_code == POLL_IN);
+    CHECK(si.si_fd == s);
+    char b;
+    CHECK(read(s, &b, 1) == 1);
+    close(c);
+    CHECK(wait_sig(rt, 2000, &si) == rt);
+    close(s);
+    close(l);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in ua = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t ul = sizeof ua;
+    CHECK(bind(u, (struct sockaddr *)&ua, sizeof ua) == 0);
+    CHECK(getsockname(u, (struct sockaddr *)&ua, &ul) == 0);
+    make_async(u, getpid(), 0);
+    int v = socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(sendto(v, "d", 1, 0, (struct sockaddr *)&ua, sizeof ua) == 1);
+    CHECK(wait_sig(SIGIO, 2000, &si) == SIGIO);
+    close(u);
+    close(v);
+}
+
 static void pty_master(void) {
     block(SIGIO);
     int m = posix_openpt(O_RDWR | O_NOCTTY);
@@ -154,6 +199,7 @@ int main(void) {
     lt_sub("pipe_sigio", pipe_sigio, 10000);
     lt_sub("pipe_setsig", pipe_setsig, 10000);
     lt_sub("socket_fioasync", socket_fioasync, 10000);
+    lt_sub("inet", inet, 10000);
     lt_sub("pty_master", pty_master, 10000);
     lt_sub("group_owner", group_owner, 10000);
     DONE();

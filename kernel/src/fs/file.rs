@@ -78,6 +78,9 @@ pub trait FileOps: Any + Send + Sync {
     fn fasync(&self) -> [Option<&FasyncList>; 2] {
         [None, None]
     }
+    /// Told after an open of this file joined (`on`) or left its fasync lists, for files
+    /// whose events are found by looking (IP sockets).
+    fn fasync_set(&self, _on: bool) {}
     /// mmap of a file whose pages the kernel shares with user space (io_uring's rings): the
     /// pages for `len` bytes at `off`, or the error; None for files mapped the usual way.
     fn mmap_pages(&self, _off: u64, _len: usize) -> Option<KResult<crate::mm::KernelMap>> {
@@ -184,6 +187,7 @@ pub fn set_async(file: &Arc<OpenFile>, fd: i32, on: bool) {
     for list in file.ops.fasync().into_iter().flatten() {
         list.set(file, fd, on);
     }
+    file.ops.fasync_set(on);
 }
 
 /// What the end of an open file description releases besides its memory (the file locks it

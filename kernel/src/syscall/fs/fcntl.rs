@@ -14,7 +14,7 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "fcntl",
     fcntl,
-    "dup, fd and status flags, POSIX and OFD record locks with deadlock detection, pipe sizes, seals; F_SETOWN(_EX)/F_SETSIG with SIGIO from pipes, FIFOs, terminals and Unix sockets; no leases or F_NOTIFY",
+    "dup, fd and status flags, POSIX and OFD record locks with deadlock detection, pipe sizes, seals; F_SETOWN(_EX)/F_SETSIG with SIGIO from pipes, FIFOs, terminals, Unix and IP sockets; no leases or F_NOTIFY",
 )];
 
 pub fn fcntl(c: &mut Call) -> SysResult {
