@@ -1,7 +1,7 @@
 /* TCP socket options and ioctls over loopback, IPv4 and IPv6: SO_TYPE, SO_DOMAIN,
  * SO_PROTOCOL, SO_ACCEPTCONN, TCP_NODELAY, TCP_CORK, SO_KEEPALIVE, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT,
  * SO_RCVBUF/SO_SNDBUF (Linux doubles what is set), SO_REUSEADDR, FIONREAD/SIOCINQ and
- * SIOCOUTQ; and dual stack: an IPv4 client of a listener on :: is seen as ::ffff:127.0.0.1,
+ * SIOCOUTQ, TCP_INFO's state; and dual stack: an IPv4 client of a listener on :: is seen as ::ffff:127.0.0.1,
  * while an IPV6_V6ONLY listener refuses IPv4 (ECONNREFUSED). */
 #define _GNU_SOURCE
 #include "net_inet.h"
@@ -142,6 +142,42 @@ static void test_queues(void) {
     close(s);
 }
 
+/* TCP_INFO: the connection's state, cut to the caller's buffer; not for UDP. */
+static void test_tcp_info(void) {
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    int u = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&ti, 0xff, sizeof ti);
+    CHECK_OK(getsockopt(u, IPPROTO_TCP, TCP_INFO, &ti, &len));
+    CHECK(len == sizeof ti);
+    CHECK(ti.tcpi_state == TCP_CLOSE);
+    close(u);
+    sockaddr_any a;
+    int l = tcp_listener(fam, &a, 1);
+    len = sizeof ti;
+    CHECK_OK(getsockopt(l, IPPROTO_TCP, TCP_INFO, &ti, &len));
+    CHECK(ti.tcpi_state == TCP_LISTEN);
+    close(l);
+    int c, s;
+    CHECK_OK(tcp_pair(fam, &c, &s));
+    len = sizeof ti;
+    CHECK_OK(getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &len));
+    CHECK(len == sizeof ti);
+    CHECK(ti.tcpi_state == TCP_ESTABLISHED);
+    CHECK(ti.tcpi_total_retrans == 0);
+    /* A short buffer takes the start. */
+    unsigned char one = 0;
+    len = 1;
+    CHECK_OK(getsockopt(s, IPPROTO_TCP, TCP_INFO, &one, &len));
+    CHECK(len == 1 && one == TCP_ESTABLISHED);
+    close(c);
+    close(s);
+    int d = socket(fam == AF_INET6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+    len = sizeof ti;
+    CHECK(getsockopt(d, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1);
+    close(d);
+}
+
 /* One listener on :: with IPV6_V6ONLY `v6only`; returns it, its port in *port. */
 static int any6_listener(int v6only, int *port) {
     int l = socket(AF_INET6, SOCK_STREAM, 0);
@@ -227,6 +263,7 @@ static const struct inet_part parts[] = {
     {"identity", test_identity},
     {"tcp_opts", test_tcp_opts},
     {"queues", test_queues},
+    {"tcp_info", test_tcp_info},
 };
 
 int main(void) {

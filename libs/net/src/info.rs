@@ -100,3 +100,37 @@ impl Stack {
         out
     }
 }
+
+/// What TCP_INFO reports of a TCP socket that the stack knows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpInfo {
+    /// Linux's state number, as in /proc/net/tcp.
+    pub state: u8,
+    /// Bytes received and not read, sent and not yet acknowledged.
+    pub rx_queue: usize,
+    pub tx_queue: usize,
+}
+
+impl Stack {
+    /// TCP_INFO's figures for a TCP socket (None for other kinds or an unknown id).
+    pub fn tcp_info(&self, id: SockId) -> Option<TcpInfo> {
+        let s = self.socks.get(id.0)?.as_ref()?;
+        let state = match &s.body {
+            Body::Tcp(TcpState::Idle) => TCP_CLOSE,
+            Body::Tcp(TcpState::Listen(_)) => TCP_LISTEN,
+            Body::Tcp(TcpState::Conn(c)) => linux_state(
+                self.netifs[c.netif]
+                    .sockets
+                    .get::<tcp::Socket>(c.handle)
+                    .state(),
+            ),
+            Body::Dgram(_) => return None,
+        };
+        let (rx_queue, tx_queue) = self.tcp_queued(s);
+        Some(TcpInfo {
+            state,
+            rx_queue,
+            tx_queue,
+        })
+    }
+}

@@ -33,7 +33,7 @@ use alloc::vec::Vec;
 use core::net::IpAddr;
 
 pub use addr::{in_prefix, ipv4_mask, network};
-pub use info::{SockInfo, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN};
+pub use info::{SockInfo, TcpInfo, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN};
 pub use lintel_abi::Errno;
 pub use opts::{SockOpt, SockOptName};
 pub use stack::Stack;

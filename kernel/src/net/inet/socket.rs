@@ -374,6 +374,11 @@ impl InetSocket {
         with(|s| s.multicast_if(self.id))
     }
 
+    /// TCP_INFO's figures (None for other kinds).
+    pub fn tcp_info(&self) -> Option<lintel_net::TcpInfo> {
+        with(|s| s.tcp_info(self.id))
+    }
+
     pub fn get_option(&self, which: lintel_net::SockOptName) -> KResult<lintel_net::SockOpt> {
         with(|s| s.get_option(self.id, which))
     }

@@ -9,7 +9,7 @@ use core::sync::atomic::Ordering;
 use lintel_abi::inet::{
     IPV6_UNICAST_HOPS, IPV6_V6ONLY, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_HDRINCL,
     IP_MULTICAST_IF, IP_MULTICAST_LOOP, IP_MULTICAST_TTL, IP_TOS, IP_TTL, SOL_IP, SOL_IPV6,
-    SOL_TCP, TCP_CORK, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY,
+    SOL_TCP, TCP_CORK, TCP_INFO, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY,
 };
 use lintel_abi::socket::{
     AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_ACCEPTCONN, SO_BROADCAST, SO_DOMAIN,
@@ -82,6 +82,7 @@ pub(super) fn get(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>>
             v.extend_from_slice(&secs.to_le_bytes());
             Ok(v)
         }
+        (SOL_TCP, TCP_INFO) if tcp => tcp_info(s),
         (SOL_TCP, TCP_NODELAY) if tcp => stack_int(s, SockOptName::NoDelay),
         (SOL_TCP, TCP_CORK) if tcp => Ok(int(s.cork.load(Ordering::Relaxed) as i32)),
         (SOL_TCP, TCP_KEEPIDLE) if tcp => stack_int(s, SockOptName::KeepIdle),
@@ -96,6 +97,23 @@ pub(super) fn get(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>>
         (SOL_IPV6, IPV6_UNICAST_HOPS) if s.family == Family::V6 => stack_int(s, SockOptName::Ttl),
         _ => Err(unknown_get(s, level)),
     }
+}
+
+/// Linux 6.1's `struct tcp_info` (232 bytes; a caller's shorter buffer takes its start, as
+/// glibc's 104-byte struct does): the state, the bytes not yet sent, and Linux's defaults
+/// for a connection the stack does not measure (initial RTO 1 s, no slow-start threshold,
+/// reordering 3). RTT, windows, MSS and the segment counters read 0.
+fn tcp_info(s: &InetSocket) -> KResult<Vec<u8>> {
+    let info = s.tcp_info().unwrap_or_default();
+    let mut b = alloc::vec![0u8; 232];
+    let put =
+        |b: &mut Vec<u8>, off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    b[0] = info.state;
+    put(&mut b, 8, 1_000_000); // tcpi_rto (µs)
+    put(&mut b, 76, 0x7fff_ffff); // tcpi_snd_ssthresh: TCP_INFINITE_SSTHRESH
+    put(&mut b, 88, 3); // tcpi_reordering: net.ipv4.tcp_reordering
+    put(&mut b, 144, info.tx_queue.min(u32::MAX as usize) as u32); // tcpi_notsent_bytes
+    Ok(b)
 }
 
 /// getsockopt of an option Lintel does not know: Linux's IPv4 code answers a level that is
