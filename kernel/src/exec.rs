@@ -228,12 +228,11 @@ fn resolve_exec(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KResu
     let flags = AT_EMPTY_PATH | if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
     let d = fs::lookup_at_flags(thread, dirfd, path, flags)?;
     let inode = d.inode.clone();
-    let st = inode.stat();
     if inode.file_type() != FileType::Regular {
         return Err(Errno::EACCES);
     }
     let cred = thread.proc_ref().cred.lock().vfs();
-    lintel_vfs::permission(&st, &cred, 1)?;
+    lintel_vfs::inode_permission(&*inode, &cred, 1)?;
     Ok(inode)
 }
 

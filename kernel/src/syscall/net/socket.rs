@@ -207,7 +207,7 @@ pub(in crate::syscall) fn resolve(c: &Call, addr: &Addr) -> KResult<Arc<UnixSock
                 return Err(Errno::ECONNREFUSED);
             }
             let cred = c.thread.proc_ref().cred.lock().vfs();
-            lintel_vfs::permission(&d.inode.stat(), &cred, 2)?;
+            lintel_vfs::inode_permission(&*d.inode, &cred, 2)?;
             unix::names::lookup_inode((d.inode.fs_id(), d.inode.stat().ino))
                 .ok_or(Errno::ECONNREFUSED)
         }
