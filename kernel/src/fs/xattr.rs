@@ -163,12 +163,7 @@ pub fn list(thread: &Thread, inode: &Arc<dyn Inode>) -> KResult<Vec<u8>> {
 /// default ACL only on a directory; an access ACL the mode says all of is not stored but
 /// becomes the mode, and otherwise the mode's bits follow the ACL (posix_acl_update_mode).
 /// Removing an ACL that is not there succeeds, as on Linux.
-fn set_acl(
-    thread: &Thread,
-    inode: &Arc<dyn Inode>,
-    name: &[u8],
-    acl: Option<Acl>,
-) -> KResult<()> {
+fn set_acl(thread: &Thread, inode: &Arc<dyn Inode>, name: &[u8], acl: Option<Acl>) -> KResult<()> {
     let kind = inode.file_type();
     if kind == FileType::Symlink {
         return Err(Errno::EOPNOTSUPP);

@@ -26,9 +26,9 @@ pub use perm::{
     chmod_mode, chown_kill_bits, chown_ok, kill_suid_bits, new_file_group, permission,
     permission_acl, sticky_ok, Cred,
 };
-pub use xattr::XattrMap;
 pub use tmpfs::{new_tmpfs, new_tmpfs_with, tmpfs_mount_options, tmpfs_reconfigure, tmpfs_statfs};
 pub use tmpfs_options::{parse_tmpfs_options, TmpfsOptions};
+pub use xattr::XattrMap;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -363,6 +363,8 @@ impl MountTable {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_acl;
 #[cfg(test)]
 mod tests_handle;
 #[cfg(test)]

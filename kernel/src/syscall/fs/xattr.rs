@@ -1,6 +1,7 @@
 //! getxattr, lgetxattr, fgetxattr, setxattr, lsetxattr, fsetxattr, listxattr, llistxattr,
 //! flistxattr, removexattr, lremovexattr, fremovexattr
 
+use crate::fs;
 use crate::fs::xattr::{XattrOn, XattrOp};
 use crate::syscall::fs::file;
 use crate::syscall::fs::lookup;
@@ -9,9 +10,8 @@ use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
-use lintel_abi::fcntl::*;
-use crate::fs;
 use alloc::vec::Vec;
+use lintel_abi::fcntl::*;
 use lintel_abi::limits::XATTR_SIZE_MAX;
 use lintel_abi::{Errno, KResult};
 
