@@ -101,6 +101,13 @@ fn check_namespace(name: &[u8]) -> KResult<()> {
     Err(Errno::EOPNOTSUPP)
 }
 
+/// cap_convert_nscap's validheader: file capabilities are written as revision 2 (20 bytes)
+/// or 3 (24 bytes).
+fn valid_caps_header(v: &[u8]) -> bool {
+    let rev = v.get(3).copied();
+    matches!((v.len(), rev), (20, Some(2)) | (24, Some(3)))
+}
+
 /// getxattr once the file and the name are known: the value.
 pub fn get(thread: &Thread, inode: &Arc<dyn Inode>, name: &[u8]) -> KResult<Vec<u8>> {
     permission(thread, &**inode, name, false)?;
@@ -118,6 +125,9 @@ pub fn set(
 ) -> KResult<()> {
     if value.len() > XATTR_SIZE_MAX {
         return Err(Errno::E2BIG);
+    }
+    if name == b"security.capability" && !valid_caps_header(value) {
+        return Err(Errno::EINVAL);
     }
     permission(thread, &**inode, name, true)?;
     check_namespace(name)?;
