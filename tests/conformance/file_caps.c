@@ -2,7 +2,7 @@
  * CAP_NET_RAW permitted and effective, run by uid 1000 without capabilities, starts with
  * CAP_NET_RAW effective and AT_SECURE set; without the effective bit it is only permitted;
  * with CAP_NET_RAW out of the bounding set execve fails with EPERM. setxattr refuses a
- * malformed value (EINVAL). Needs root (passes trivially otherwise). */
+ * malformed value (EINVAL); chown removes them. Needs root (passes trivially otherwise). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -85,7 +85,10 @@ int main(int argc, char **argv) {
     run_as_user("eff", 1, EPERM);
     set_caps("caps.d/capprog", 0);
     run_as_user("perm", 0, 0);
-    /* Writing the file as root keeps them here; removing the attribute ends them. */
+    /* chown removes them, even a chown to the same owner by root. */
+    CHECK_OK(chown("caps.d/capprog", 0, 0));
+    CHECK_ERR(getxattr("caps.d/capprog", "security.capability", buf, sizeof buf), ENODATA);
+    set_caps("caps.d/capprog", 1);
     CHECK_OK(removexattr("caps.d/capprog", "security.capability"));
     CHECK_ERR(getxattr("caps.d/capprog", "security.capability", buf, sizeof buf), ENODATA);
     unlink("caps.d/capprog");

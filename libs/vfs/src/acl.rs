@@ -40,7 +40,7 @@ impl Acl {
             return Err(Errno::EOPNOTSUPP);
         }
         let body = &v[4..];
-        if body.len() % 8 != 0 {
+        if !body.len().is_multiple_of(8) {
             return Err(Errno::EINVAL);
         }
         if body.is_empty() {
