@@ -16,7 +16,7 @@ use lintel_abi::limits::XATTR_SIZE_MAX;
 use lintel_abi::{Errno, KResult};
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::implemented("getxattr", |c| xattr(c, XattrOp::Get, XattrOn::Path), "tmpfs and ext4 keep user, trusted, security and POSIX ACL attributes (ext4 in Linux's on-disk format, in the inode and an attribute block); ACLs enforced, inherited and rewritten by chmod; other file systems EOPNOTSUPP as Linux's without handlers"),
+    Syscall::implemented("getxattr", |c| xattr(c, XattrOp::Get, XattrOn::Path), "tmpfs and ext4 keep user, trusted, security and POSIX ACL attributes (ext4 in Linux's on-disk format, in the inode and one attribute block: ENOSPC past it, as without ea_inode); ACLs enforced, inherited and rewritten by chmod; security.capability applied at execve; other file systems EOPNOTSUPP as Linux's without handlers"),
     Syscall::implemented("lgetxattr", |c| xattr(c, XattrOp::Get, XattrOn::LPath), "as getxattr"),
     Syscall::implemented("fgetxattr", |c| xattr(c, XattrOp::Get, XattrOn::Fd), "as getxattr"),
     Syscall::implemented("setxattr", |c| xattr(c, XattrOp::Set, XattrOn::Path), "as getxattr"),
