@@ -282,3 +282,53 @@ fn damaged_entries_are_errors() {
     fsck(&img);
     std::fs::remove_dir_all(d).unwrap();
 }
+
+/// `mke2fs -d` copies a tree's attributes and ACLs (set here with attr's and acl's tools):
+/// lintel-ext4 reads them as Linux wrote them.
+#[test]
+fn read_what_mke2fs_copied() {
+    let d = tmp("xattr-m");
+    let src = d.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let f = src.join("f");
+    std::fs::write(&f, b"file").unwrap();
+    std::fs::write(d.join("big"), pattern(5, 1800)).unwrap();
+    let run = |cmd: &str, args: &[&str]| {
+        let o = Command::new(cmd)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{cmd} (apt-get install attr acl): {e}"));
+        assert!(
+            o.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let fs_ = f.to_str().unwrap();
+    run("setfattr", &["-n", "user.x", "-v", "1", fs_]);
+    let big = std::format!("0x{}", hex(&pattern(5, 1800)));
+    run("setfattr", &["-n", "user.big", "-v", &big, fs_]);
+    run("setfacl", &["-m", "u:1000:r", fs_]);
+    let img = d.join("img");
+    mkfs(&img, Some(&src), "16M", &["-b", "4096"]);
+    fsck(&img);
+    let fs = mount(&img, true);
+    let root = fs.root();
+    let f = walk(&root, "f").unwrap();
+    assert_eq!(f.get_xattr(b"user.x").unwrap(), b"1");
+    assert_eq!(f.get_xattr(b"user.big").unwrap(), pattern(5, 1800));
+    let acl = lintel_vfs::acl::Acl::from_xattr(&f.get_xattr(b"system.posix_acl_access").unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(acl.valid().is_ok());
+    assert!(acl
+        .0
+        .iter()
+        .any(|e| e.tag == lintel_vfs::acl::ACL_USER && e.id == 1000 && e.perm == 4));
+    drop((f, root, fs));
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| std::format!("{x:02x}")).collect()
+}
