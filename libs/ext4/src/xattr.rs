@@ -412,6 +412,13 @@ impl Ext4Inode {
                 }
             }
         }
+        // What was read may be damaged so that it cannot be laid out again (values that
+        // overlapped): refuse rather than write past the area.
+        if area.is_some_and(|(_, len)| !fits(&ib, len - 4, 0))
+            || !fits(&b, self.fs.bs as usize, BLOCK_HEADER)
+        {
+            return Err(EFSCORRUPTED);
+        }
         // The inode's area.
         if let Some((start, _)) = area {
             let a = &mut st.raw[start..];
