@@ -4,11 +4,13 @@
  * 2) enforced for uid 1000 (named user, mask, chmod rewriting the mask), an ACL equal to the
  * mode becoming the mode, invalid ones refused, only the owner setting one, and default ACLs
  * inherited by new files and directories (the umask ignored then). Needs root (passes
- * trivially otherwise) and a file system with ACLs (Linux's tmpfs and ext4). */
+ * trivially otherwise) and a file system with ACLs (Linux's tmpfs and ext4). A change is
+ * an IN_ATTRIB event. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <grp.h>
 #include <sys/xattr.h>
@@ -95,7 +97,13 @@ static void test_namespaces(void) {
     CHECK(fd >= 0);
     CHECK_OK(fsetxattr(fd, "trusted.t", "T", 1, 0));
     CHECK_OK(fsetxattr(fd, "security.s", "S", 1, 0));
+    /* A change is an IN_ATTRIB event. */
+    int in = inotify_init1(IN_NONBLOCK);
+    CHECK(in >= 0 && inotify_add_watch(in, "xf", IN_ATTRIB) >= 0);
     CHECK_OK(fsetxattr(fd, "user.u", "U", 1, XATTR_CREATE));
+    struct inotify_event ev;
+    CHECK(read(in, &ev, sizeof ev) == sizeof ev && (ev.mask & IN_ATTRIB));
+    close(in);
     CHECK_ERR(fsetxattr(fd, "user.u", "U", 1, XATTR_CREATE), EEXIST);
     CHECK_ERR(fsetxattr(fd, "user.v", "V", 1, XATTR_REPLACE), ENODATA);
     CHECK(fgetxattr(fd, "trusted.t", buf, sizeof buf) == 1 && buf[0] == 'T');

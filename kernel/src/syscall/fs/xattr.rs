@@ -10,6 +10,7 @@ use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::fcntl::*;
 use lintel_abi::limits::XATTR_SIZE_MAX;
@@ -34,15 +35,25 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 /// the flags and the value's size and bytes, then `fs::xattr` for the rest.
 pub fn xattr(c: &mut Call, op: XattrOp, on: XattrOn) -> SysResult {
     use lintel_abi::fcntl::AT_SYMLINK_NOFOLLOW;
-    let inode = match on {
-        XattrOn::Fd => file(c, c.fd(0))?.inode.clone().ok_or(Errno::EOPNOTSUPP),
+    // The inode, and the dentry inotify reports a change on (IN_ATTRIB, fsnotify_xattr).
+    let (inode, dentry) = match on {
+        XattrOn::Fd => {
+            let f = file(c, c.fd(0))?;
+            (f.inode.clone().ok_or(Errno::EOPNOTSUPP), f.dentry.clone())
+        }
         XattrOn::Path | XattrOn::LPath => {
             let flags = if on == XattrOn::LPath {
                 AT_SYMLINK_NOFOLLOW
             } else {
                 0
             };
-            Ok(lookup(c, AT_FDCWD, c.a[0], flags)?.inode.clone())
+            let d = lookup(c, AT_FDCWD, c.a[0], flags)?;
+            (Ok(d.inode.clone()), Some(d))
+        }
+    };
+    let changed = |d: Option<Arc<lintel_vfs::Dentry>>| {
+        if let Some(d) = d {
+            fs::notify::changed(&d, lintel_vfs::inotify::IN_ATTRIB);
         }
     };
     let t = c.thread;
@@ -77,10 +88,12 @@ pub fn xattr(c: &mut Call, op: XattrOp, on: XattrOn) -> SysResult {
                 Vec::new()
             };
             fs::xattr::set(t, &inode?, &name, &value, c.a[4] as u32)?;
+            changed(dentry);
             ok(0)
         }
         _ => {
             fs::xattr::remove(t, &inode?, &name)?;
+            changed(dentry);
             ok(0)
         }
     }

@@ -479,7 +479,11 @@ fn exercise_xattrs(i: &Arc<dyn Inode>, rw: bool) {
     }
     if rw {
         damage(i.set_xattr(b"user.fuzz", &[7u8; 40], 0), "setxattr", &ok);
-        damage(i.set_xattr(b"user.fuzz-big", &[8u8; 700], 0), "setxattr", &ok);
+        damage(
+            i.set_xattr(b"user.fuzz-big", &[8u8; 700], 0),
+            "setxattr",
+            &ok,
+        );
         damage(i.get_xattr(b"user.fuzz-big"), "getxattr", &ok);
         damage(i.remove_xattr(b"user.fuzz"), "removexattr", &ok);
     }
