@@ -169,7 +169,8 @@ pub fn bind(c: &mut Call) -> SysResult {
             let (parent, name, _) = parent_of(c, AT_FDCWD, &path)?;
             may_write_dir(c, &parent)?;
             let umask = c.thread.proc_ref().fs.lock().umask;
-            let (uid, gid, mode) = new_owner(c, &parent, 0o777 & !umask, false);
+            let inh = crate::fs::xattr::inherit(&parent.inode, 0o777, umask, false);
+            let (uid, gid, mode) = new_owner(c, &parent, inh.mode, false);
             let inode = parent
                 .inode
                 .create(&name, FileType::Socket, mode, uid, gid, 0)
@@ -180,6 +181,7 @@ pub fn bind(c: &mut Call) -> SysResult {
                         e
                     }
                 })?;
+            crate::fs::xattr::apply_inherited(&inode, &inh)?;
             let key = (inode.fs_id(), inode.stat().ino);
             s.bind(Addr::Path(path), Some(key))?;
         }
