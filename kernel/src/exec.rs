@@ -228,12 +228,11 @@ fn resolve_exec(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KResu
     let flags = AT_EMPTY_PATH | if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
     let d = fs::lookup_at_flags(thread, dirfd, path, flags)?;
     let inode = d.inode.clone();
-    let st = inode.stat();
     if inode.file_type() != FileType::Regular {
         return Err(Errno::EACCES);
     }
     let cred = thread.proc_ref().cred.lock().vfs();
-    lintel_vfs::permission(&st, &cred, 1)?;
+    lintel_vfs::inode_permission(&*inode, &cred, 1)?;
     Ok(inode)
 }
 
@@ -349,6 +348,37 @@ pub fn execve(
         }
     };
 
+    // The credentials the program runs with: set-id bits, file capabilities, root's
+    // capabilities, ambient ones (Linux computes them before the point of no return, so bad
+    // or unsatisfiable file capabilities fail execve).
+    let outcome = {
+        let st = inode.stat();
+        let nosuid = fs::nosuid(&inode);
+        let caps = if nosuid {
+            None
+        } else {
+            match inode.get_xattr(b"security.capability") {
+                Ok(v) => lintel_cred::FileCaps::from_xattr(&v)?,
+                Err(Errno::ENODATA | Errno::EOPNOTSUPP) => None,
+                Err(e) => return Err(e),
+            }
+        };
+        let file = lintel_cred::ExecFile {
+            mode: st.mode,
+            uid: st.uid,
+            gid: st.gid,
+            nosuid,
+            caps,
+        };
+        let p = thread.proc_ref();
+        let nnp = p.no_new_privs.load(core::sync::atomic::Ordering::Relaxed) != 0;
+        let old = p.cred.lock().clone();
+        old.exec(&file, nnp)
+    };
+    if outcome.missing_caps {
+        return Err(Errno::EPERM);
+    }
+
     // Past this point Linux has given up the old program: whatever fails kills the process.
     let stack_rlimit = thread.proc_ref().rlimit(crate::proc::RLIMIT_STACK).cur;
     let layout = mm::layout(randomize_va(thread), stack_rlimit);
@@ -398,20 +428,6 @@ pub fn execve(
     };
     let main_entry = (info.header.entry as usize).wrapping_add(bias);
 
-    // The credentials the program runs with: set-id bits, root's capabilities, ambient ones.
-    let outcome = {
-        let st = inode.stat();
-        let file = lintel_cred::ExecFile {
-            mode: st.mode,
-            uid: st.uid,
-            gid: st.gid,
-            nosuid: fs::nosuid(&inode),
-        };
-        let p = thread.proc_ref();
-        let nnp = p.no_new_privs.load(core::sync::atomic::Ordering::Relaxed) != 0;
-        let old = p.cred.lock().clone();
-        old.exec(&file, nnp)
-    };
     let cred = &outcome.cred;
     let aux = AuxInfo {
         phdr: phdr as u64,

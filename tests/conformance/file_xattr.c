@@ -1,6 +1,6 @@
 /* Extended attributes. One probe finds whether the test directory's file system keeps user
- * attributes (Linux's ext4 and tmpfs do; Lintel's file systems do not, like Linux's on one
- * without xattr handlers: EOPNOTSUPP); every other check then requires the one answer Linux
+ * attributes (Linux's and Lintel's ext4 and tmpfs do; one without xattr handlers answers
+ * EOPNOTSUPP); every other check then requires the one answer Linux
  * gives for that kind of file system: ENODATA for a missing attribute where supported, the
  * value, its length and ERANGE for a short buffer, EEXIST/ENODATA for XATTR_CREATE/REPLACE,
  * the list; and, whatever the file system, the checks Linux's VFS makes before it asks the

@@ -35,7 +35,8 @@ pub fn ensure() -> Result<(), String> {
     if !have("mke2fs") {
         missing.push("e2fsprogs");
     }
-    // The Debian tests compare with the host's gawk, sqlite3, strace, inotifywait and gdb.
+    // The Debian tests compare with the host's gawk, sqlite3, strace, inotifywait, gdb,
+    // setfacl/getfacl and setfattr/getfattr.
     if !have("gawk") {
         missing.push("gawk");
     }
@@ -50,6 +51,12 @@ pub fn ensure() -> Result<(), String> {
     }
     if !have("gdb") {
         missing.push("gdb");
+    }
+    if !have("setfacl") {
+        missing.push("acl");
+    }
+    if !have("setfattr") {
+        missing.push("attr");
     }
     if !have("gcc") {
         missing.push("gcc");

@@ -30,3 +30,10 @@ pub const MS_MOVE: usize = 8192;
 pub const TMPFS_MAGIC: u64 = 0x0102_1994;
 pub const PROC_SUPER_MAGIC: u64 = 0x9fa0;
 pub const EXT4_SUPER_MAGIC: u64 = 0xef53;
+
+/// setxattr flags (<linux/xattr.h>): fail if the attribute exists / does not exist.
+pub const XATTR_CREATE: u32 = 1;
+pub const XATTR_REPLACE: u32 = 2;
+/// The POSIX ACL attribute names (<linux/posix_acl_xattr.h>).
+pub const XATTR_POSIX_ACL_ACCESS: &[u8] = b"system.posix_acl_access";
+pub const XATTR_POSIX_ACL_DEFAULT: &[u8] = b"system.posix_acl_default";

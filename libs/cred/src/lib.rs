@@ -15,7 +15,7 @@ mod ids;
 #[cfg(test)]
 mod tests;
 
-pub use exec::{ExecFile, ExecOutcome};
+pub use exec::{ExecFile, ExecOutcome, FileCaps};
 pub use ids::{Ids, KEEP};
 
 use alloc::vec::Vec;

@@ -1,5 +1,6 @@
 use crate::*;
 use alloc::vec;
+use alloc::vec::Vec;
 use lintel_abi::capability::*;
 
 fn user(uid: u32) -> Cred {
@@ -50,6 +51,7 @@ fn keepcaps_keeps_permitted_but_not_effective() {
         uid: 0,
         gid: 0,
         nosuid: false,
+        caps: None,
     };
     let out = c.exec(&f, false);
     assert_eq!(out.cred.securebits & SECBIT_KEEP_CAPS, 0);
@@ -121,6 +123,7 @@ fn root_exec_takes_the_bounding_set() {
         uid: 0,
         gid: 0,
         nosuid: false,
+        caps: None,
     };
     let out = c.exec(&f, false);
     assert_eq!(out.cred.cap_permitted, CAP_FULL_SET & !bit(CAP_SYS_TIME));
@@ -142,6 +145,7 @@ fn ambient_survives_exec_for_non_root() {
         uid: 0,
         gid: 0,
         nosuid: false,
+        caps: None,
     };
     let out = c.exec(&f, false);
     assert_eq!(out.cred.cap_ambient, n);
@@ -161,6 +165,7 @@ fn setuid_root_binary() {
         uid: 0,
         gid: 0,
         nosuid: false,
+        caps: None,
     };
     let out = u.exec(&f, false);
     assert_eq!((out.cred.uid, out.cred.euid, out.cred.suid), (1000, 0, 0));
@@ -179,6 +184,7 @@ fn setuid_root_binary() {
         uid: 5,
         gid: 50,
         nosuid: false,
+        caps: None,
     };
     assert_eq!(u.exec(&g, false).cred.egid, 1000);
     let out = u.exec(&ExecFile { mode: 0o2755, ..g }, false);
@@ -208,6 +214,7 @@ fn securebits_rules() {
         uid: 0,
         gid: 0,
         nosuid: false,
+        caps: None,
     };
     assert_eq!(r.exec(&f, false).cred.cap_permitted, 0);
     u.set_keepcaps(1).unwrap();
@@ -236,4 +243,127 @@ fn setreuid_moves_the_saved_id() {
     assert_eq!(g.cap_effective, CAP_FULL_SET);
     assert_eq!(u.set_id(Ids::Group, 5), Err(Errno::EPERM));
     assert_eq!(u.set_fs(Ids::Group, 5), 1000);
+}
+
+/// A `security.capability` value of revision 2 (or 3 with `rootid`).
+fn fcaps_xattr(permitted: u64, inheritable: u64, effective: bool, rootid: Option<u32>) -> Vec<u8> {
+    let rev: u32 = if rootid.is_some() {
+        0x0300_0000
+    } else {
+        0x0200_0000
+    };
+    let mut v = (rev | effective as u32).to_le_bytes().to_vec();
+    for w in [
+        permitted as u32,
+        inheritable as u32,
+        (permitted >> 32) as u32,
+        (inheritable >> 32) as u32,
+    ] {
+        v.extend_from_slice(&w.to_le_bytes());
+    }
+    if let Some(r) = rootid {
+        v.extend_from_slice(&r.to_le_bytes());
+    }
+    v
+}
+
+#[test]
+fn file_capabilities_parse() {
+    let v = fcaps_xattr(bit(CAP_NET_RAW) | bit(40), bit(CAP_KILL), true, None);
+    let c = FileCaps::from_xattr(&v).unwrap().unwrap();
+    assert_eq!(c.permitted, bit(CAP_NET_RAW) | bit(40));
+    assert_eq!(c.inheritable, bit(CAP_KILL));
+    assert!(c.effective);
+    // Revision 3 for root of the initial namespace counts; for another root uid it does not.
+    let v3 = fcaps_xattr(bit(CAP_NET_RAW), 0, false, Some(0));
+    assert_eq!(
+        FileCaps::from_xattr(&v3).unwrap().unwrap().permitted,
+        bit(CAP_NET_RAW)
+    );
+    let other = fcaps_xattr(bit(CAP_NET_RAW), 0, false, Some(100000));
+    assert_eq!(FileCaps::from_xattr(&other).unwrap(), None);
+    // Revision 1: 32 capabilities in 12 bytes.
+    let mut v1 = 0x0100_0000u32.to_le_bytes().to_vec();
+    v1.extend_from_slice(&(bit(CAP_CHOWN) as u32).to_le_bytes());
+    v1.extend_from_slice(&0u32.to_le_bytes());
+    assert_eq!(
+        FileCaps::from_xattr(&v1).unwrap().unwrap().permitted,
+        bit(CAP_CHOWN)
+    );
+    // Wrong sizes and revisions.
+    assert_eq!(FileCaps::from_xattr(&v[..19]), Err(Errno::EINVAL));
+    assert_eq!(FileCaps::from_xattr(&[]), Err(Errno::EINVAL));
+    let mut bad = v.clone();
+    bad[3] = 4;
+    assert_eq!(FileCaps::from_xattr(&bad), Err(Errno::EINVAL));
+}
+
+#[test]
+fn file_capabilities_at_exec() {
+    let u = user(1000);
+    let caps = FileCaps {
+        permitted: bit(CAP_NET_RAW),
+        inheritable: 0,
+        effective: true,
+    };
+    let f = ExecFile {
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        nosuid: false,
+        caps: Some(caps),
+    };
+    // An ordinary user gets the file's permitted capabilities, effective, and AT_SECURE.
+    let out = u.exec(&f, false);
+    assert_eq!(out.cred.cap_permitted, bit(CAP_NET_RAW));
+    assert_eq!(out.cred.cap_effective, bit(CAP_NET_RAW));
+    assert!(out.secure && !out.missing_caps);
+    assert_eq!(out.cred.euid, 1000);
+    // Without the effective bit they are only permitted.
+    let lazy = ExecFile {
+        caps: Some(FileCaps {
+            effective: false,
+            ..caps
+        }),
+        ..f
+    };
+    let out = u.exec(&lazy, false);
+    assert_eq!(
+        (out.cred.cap_permitted, out.cred.cap_effective),
+        (bit(CAP_NET_RAW), 0)
+    );
+    // Not on a nosuid mount, not under no_new_privs.
+    assert_eq!(
+        u.exec(&ExecFile { nosuid: true, ..f }, false)
+            .cred
+            .cap_permitted,
+        0
+    );
+    assert_eq!(u.exec(&f, true).cred.cap_permitted, 0);
+    // A capability the bounding set lacks: with the effective bit execve must fail.
+    let mut dropped = user(1000);
+    dropped.cap_bset &= !bit(CAP_NET_RAW);
+    assert!(dropped.exec(&f, false).missing_caps);
+    assert!(!dropped.exec(&lazy, false).missing_caps);
+    // Inheritable capabilities pass through the file's inheritable set; ambient ones go.
+    let mut inh = Cred::default();
+    inh.capset(CAP_FULL_SET, CAP_FULL_SET, bit(CAP_KILL))
+        .unwrap();
+    inh.ambient_set(CAP_KILL as usize, true).unwrap();
+    inh.set_keepcaps(1).unwrap();
+    inh.set_res(Ids::User, 1000, 1000, 1000).unwrap();
+    let fi = ExecFile {
+        caps: Some(FileCaps {
+            permitted: 0,
+            inheritable: bit(CAP_KILL),
+            effective: false,
+        }),
+        ..f
+    };
+    let out = inh.exec(&fi, false);
+    assert_eq!(out.cred.cap_permitted, bit(CAP_KILL));
+    assert_eq!(out.cred.cap_ambient, 0);
+    // Root still gets everything.
+    let out = Cred::default().exec(&f, false);
+    assert_eq!(out.cred.cap_effective, CAP_FULL_SET);
 }

@@ -428,7 +428,7 @@ impl Ext4 {
     }
 
     /// Drops a deleted inode's reference to its extended-attribute block.
-    fn release_xattr_block(&self, raw: &mut [u8]) -> KResult<()> {
+    pub(crate) fn release_xattr_block(&self, raw: &mut [u8]) -> KResult<()> {
         let blk = le32(raw, 0x68) as u64 | (le16(raw, 0x76) as u64) << 32;
         if blk == 0 {
             return Ok(());

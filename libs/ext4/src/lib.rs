@@ -49,6 +49,7 @@ mod journal;
 mod mount;
 mod util;
 mod vfs;
+mod xattr;
 
 #[cfg(test)]
 mod tests;

@@ -424,6 +424,22 @@ impl Inode for Ext4Inode {
         self.save(&st)
     }
 
+    fn get_xattr(&self, name: &[u8]) -> KResult<Vec<u8>> {
+        self.xattr_get(name)
+    }
+
+    fn set_xattr(&self, name: &[u8], value: &[u8], flags: u32) -> KResult<()> {
+        self.xattr_set(name, Some(value), flags)
+    }
+
+    fn list_xattr(&self) -> KResult<Vec<Vec<u8>>> {
+        self.xattr_list()
+    }
+
+    fn remove_xattr(&self, name: &[u8]) -> KResult<()> {
+        self.xattr_set(name, None, lintel_abi::fs::XATTR_REPLACE)
+    }
+
     fn parent(&self) -> Option<Arc<dyn Inode>> {
         if self.kind != FileType::Directory || self.ino == 2 {
             return None;

@@ -6,6 +6,7 @@
 
 extern crate alloc;
 
+pub mod acl;
 mod handle;
 pub mod inotify;
 pub mod locks;
@@ -14,6 +15,7 @@ mod perm;
 mod sparse;
 mod tmpfs;
 mod tmpfs_options;
+mod xattr;
 
 pub use handle::find_inode;
 pub use path::{
@@ -21,11 +23,12 @@ pub use path::{
     WalkCtx,
 };
 pub use perm::{
-    chmod_mode, chown_kill_bits, chown_ok, kill_suid_bits, new_file_group, permission, sticky_ok,
-    Cred,
+    chmod_mode, chown_kill_bits, chown_ok, kill_suid_bits, new_file_group, permission,
+    permission_acl, sticky_ok, Cred,
 };
 pub use tmpfs::{new_tmpfs, new_tmpfs_with, tmpfs_mount_options, tmpfs_reconfigure, tmpfs_statfs};
 pub use tmpfs_options::{parse_tmpfs_options, TmpfsOptions};
+pub use xattr::XattrMap;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -195,6 +198,26 @@ pub trait Inode: Send + Sync {
         None
     }
 
+    /// Extended attributes by full name (`user.x`, `trusted.x`, `security.x`, and POSIX
+    /// ACLs as `system.posix_acl_access`/`_default` in Linux's xattr format). The caller
+    /// has made the VFS checks (name, permission, namespace). A file system without them
+    /// keeps these defaults: EOPNOTSUPP, and an empty list, as Linux's listxattr there.
+    /// ENODATA for a missing attribute.
+    fn get_xattr(&self, _name: &[u8]) -> KResult<Vec<u8>> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// `flags`: XATTR_CREATE (EEXIST if present), XATTR_REPLACE (ENODATA if absent).
+    fn set_xattr(&self, _name: &[u8], _value: &[u8], _flags: u32) -> KResult<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// Every attribute's full name (the caller filters what the caller may not see).
+    fn list_xattr(&self) -> KResult<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
+    fn remove_xattr(&self, _name: &[u8]) -> KResult<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
     #[doc(hidden)]
     fn not_dir_or_perm(&self) -> Errno {
         if self.file_type() == FileType::Directory {
@@ -203,6 +226,27 @@ pub trait Inode: Send + Sync {
             Errno::ENOTDIR
         }
     }
+}
+
+/// The access ACL of `inode`, if its file system keeps one (a damaged one counts as none).
+pub fn access_acl(inode: &dyn Inode) -> Option<acl::Acl> {
+    let v = inode
+        .get_xattr(lintel_abi::fs::XATTR_POSIX_ACL_ACCESS)
+        .ok()?;
+    acl::Acl::from_xattr(&v).ok().flatten()
+}
+
+/// `permission` for an inode, with its POSIX ACL (Linux's inode_permission /
+/// generic_permission). The ACL is read only when it can matter: not the owner, and group
+/// bits in the mode.
+pub fn inode_permission(inode: &dyn Inode, cred: &Cred, mask: u32) -> KResult<()> {
+    let stat = inode.stat();
+    if stat.uid != cred.uid && stat.mode & 0o070 != 0 {
+        if let Some(a) = access_acl(inode) {
+            return permission_acl(&stat, Some(&a), cred, mask);
+        }
+    }
+    permission(&stat, cred, mask)
 }
 
 /// (fs, inode number): what identifies a file across the system.
@@ -319,6 +363,8 @@ impl MountTable {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_acl;
 #[cfg(test)]
 mod tests_handle;
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Path resolution as path_resolution(7) describes it, and permission checks.
 
-use crate::perm::{permission, Cred};
+use crate::perm::Cred;
 use crate::{Dentry, FileType, MountTable};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -106,7 +106,7 @@ fn search_ok(ctx: &WalkCtx, d: &Arc<Dentry>) -> KResult<()> {
     if d.inode.file_type() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
-    permission(&d.inode.stat(), ctx.cred, 1)
+    crate::inode_permission(&*d.inode, ctx.cred, 1)
 }
 
 /// Looks up one component in `dir`, crossing into whatever is mounted there.

@@ -2,6 +2,7 @@
 //! against the filesystem uid, gid and supplementary groups, overridden only by the
 //! capabilities that stand for privilege (never by "uid 0").
 
+use crate::acl::Acl;
 use alloc::vec::Vec;
 use lintel_abi::capability::{
     CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID,
@@ -41,15 +42,28 @@ impl Cred {
 /// and searching directories, CAP_DAC_OVERRIDE for the rest, except that a file with no
 /// execute bit at all cannot be executed even with it.
 pub fn permission(stat: &Stat, cred: &Cred, mask: u32) -> KResult<()> {
+    permission_acl(stat, None, cred, mask)
+}
+
+/// `permission` for a file with the access ACL `acl` (acl_permission_check): the owner
+/// still goes by the mode's owner bits; anyone else by the ACL when the mode has group bits
+/// (which then stand for the ACL's mask).
+pub fn permission_acl(stat: &Stat, acl: Option<&Acl>, cred: &Cred, mask: u32) -> KResult<()> {
     let mask = mask & 7;
-    let bits = if stat.uid == cred.uid {
-        (stat.mode >> 6) & 7
+    let granted = if stat.uid == cred.uid {
+        mask & !((stat.mode >> 6) & 7) == 0
+    } else if let Some(acl) = acl.filter(|_| stat.mode & 0o070 != 0) {
+        match acl.permission(stat, cred, mask) {
+            Ok(()) => true,
+            Err(Errno::EACCES) => false,
+            Err(e) => return Err(e),
+        }
     } else if cred.in_group(stat.gid) {
-        (stat.mode >> 3) & 7
+        mask & !((stat.mode >> 3) & 7) == 0
     } else {
-        stat.mode & 7
+        mask & !(stat.mode & 7) == 0
     };
-    if mask & !bits == 0 {
+    if granted {
         return Ok(());
     }
     let is_dir = stat.mode & S_IFMT == S_IFDIR;

@@ -2,6 +2,7 @@
 
 use crate::sparse::SparseData;
 use crate::tmpfs_options::TmpfsOptions;
+use crate::xattr::XattrMap;
 use crate::{Clock, DirEntry, FileType, Inode, RENAME_EXCHANGE, RENAME_NOREPLACE};
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
@@ -19,6 +20,9 @@ const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 /// Linux stores symbolic links shorter than this in the inode, longer ones in a page.
 const SHORT_SYMLINK_LEN: usize = 128;
 const PAGE: u64 = 4096;
+/// Room for user.* attributes per file (Linux's tmpfs allows them since 6.6, counted against
+/// the mount's inode space).
+const USER_XATTR_SPACE: usize = 1 << 20;
 
 struct Fs {
     id: u64,
@@ -112,6 +116,7 @@ pub struct TmpInode {
     kind: FileType,
     meta: Mutex<Meta>,
     data: Mutex<Data>,
+    xattrs: Mutex<XattrMap>,
     me: Weak<TmpInode>,
 }
 
@@ -298,6 +303,7 @@ impl TmpInode {
                 btime: now,
             }),
             data: Mutex::new(data),
+            xattrs: Mutex::new(XattrMap::default()),
             me: me.clone(),
         })
     }
@@ -784,6 +790,38 @@ impl Inode for TmpInode {
 
     fn parent(&self) -> Option<Arc<dyn Inode>> {
         self.parent_dir().map(|p| p as Arc<dyn Inode>)
+    }
+
+    fn get_xattr(&self, name: &[u8]) -> KResult<Vec<u8>> {
+        self.xattrs.lock().get(name)
+    }
+
+    fn set_xattr(&self, name: &[u8], value: &[u8], flags: u32) -> KResult<()> {
+        {
+            let mut x = self.xattrs.lock();
+            // Linux's tmpfs bounds user.* attributes by the inode space of the mount; here
+            // by the same per-file total Linux's simple_xattr gives one inode (no bound
+            // other than memory for trusted/security, which need privilege).
+            if name.starts_with(b"user.") {
+                let old = x.get(name).map_or(0, |v| name.len() + v.len());
+                if x.bytes() - old + name.len() + value.len() > USER_XATTR_SPACE {
+                    return Err(Errno::ENOSPC);
+                }
+            }
+            x.set(name, value, flags)?;
+        }
+        self.touch_ctime();
+        Ok(())
+    }
+
+    fn list_xattr(&self) -> KResult<Vec<Vec<u8>>> {
+        Ok(self.xattrs.lock().names())
+    }
+
+    fn remove_xattr(&self, name: &[u8]) -> KResult<()> {
+        self.xattrs.lock().remove(name)?;
+        self.touch_ctime();
+        Ok(())
     }
 
     fn as_any(&self) -> &dyn core::any::Any {

@@ -9,8 +9,8 @@ use crate::{root, RunOpts};
 use std::process::Command;
 
 /// What the Debian tests install beyond minbase, in one image (one debootstrap): the tools
-/// userland.sh uses (the host needs those too: setup installs gawk, sqlite3, strace and
-/// inotify-tools there), the servers the network tests run and the debugger debian.gdb runs
+/// userland.sh uses (the host needs those too: setup installs gawk, sqlite3, strace,
+/// inotify-tools, acl and attr there), the servers the network tests run and the debugger debian.gdb runs
 /// (setup installs gdb on the host too).
 pub(super) const USERLAND_PACKAGES: &[&str] = &[
     "python3",
@@ -24,6 +24,8 @@ pub(super) const USERLAND_PACKAGES: &[&str] = &[
     "strace",
     "inotify-tools",
     "gdb",
+    "acl",
+    "attr",
 ];
 
 /// A kernel log line: "[    1.234567] ...".

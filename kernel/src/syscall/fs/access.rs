@@ -39,7 +39,7 @@ fn access_check(c: &mut Call, dirfd: i32, pathp: usize, mode: u32, flags: u32) -
             vc.caps = if cr.uid == 0 { cr.cap_permitted } else { 0 };
         }
     }
-    lintel_vfs::permission(&d.inode.stat(), &vc, mode)?;
+    lintel_vfs::inode_permission(&*d.inode, &vc, mode)?;
     ok(0)
 }
 

@@ -41,7 +41,7 @@ fn set_cwd(c: &mut Call, d: Arc<Dentry>) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     let cred = c.thread.proc_ref().cred.lock().vfs();
-    lintel_vfs::permission(&d.inode.stat(), &cred, 1)?;
+    lintel_vfs::inode_permission(&*d.inode, &cred, 1)?;
     c.thread.proc_ref().fs.lock().cwd = d;
     ok(0)
 }
@@ -64,7 +64,7 @@ pub fn chroot(c: &mut Call) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     let cred = c.thread.proc_ref().cred.lock().clone();
-    lintel_vfs::permission(&d.inode.stat(), &cred.vfs(), 1)?;
+    lintel_vfs::inode_permission(&*d.inode, &cred.vfs(), 1)?;
     if !cred.capable(lintel_abi::capability::CAP_SYS_CHROOT) {
         return Err(Errno::EPERM);
     }

@@ -24,8 +24,9 @@ fn set_mode(c: &Call, d: &Dentry, mode: u32) -> SysResult {
     if !cr.owns(&st) {
         return Err(Errno::EPERM);
     }
-    d.inode
-        .set_mode(lintel_vfs::chmod_mode(&st, &cr, mode & 0o7777))?;
+    let mode = lintel_vfs::chmod_mode(&st, &cr, mode & 0o7777);
+    d.inode.set_mode(mode)?;
+    crate::fs::xattr::chmod_acl(&d.inode, mode)?;
     crate::fs::notify::changed(d, lintel_vfs::inotify::IN_ATTRIB);
     ok(0)
 }

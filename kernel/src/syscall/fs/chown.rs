@@ -19,8 +19,8 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 ];
 
 /// chown rules (`lintel_vfs::chown_ok`): CAP_CHOWN changes anything; the owner may only set
-/// the group to one of its own. Then set-user-ID goes, and set-group-ID as
-/// `lintel_vfs::chown_kill_bits` says, even for a privileged caller.
+/// the group to one of its own. Then set-user-ID goes, set-group-ID as
+/// `lintel_vfs::chown_kill_bits` says, and file capabilities, even for a privileged caller.
 fn do_chown(c: &Call, d: &Dentry, uid: u32, gid: u32) -> SysResult {
     let cr = c.thread.proc_ref().cred.lock().vfs();
     let st = d.inode.stat();
@@ -33,6 +33,12 @@ fn do_chown(c: &Call, d: &Dentry, uid: u32, gid: u32) -> SysResult {
     let kill = lintel_vfs::chown_kill_bits(&st, &cr);
     if kill != 0 {
         d.inode.set_mode(st.mode & 0o7777 & !kill)?;
+    }
+    // ATTR_KILL_PRIV: file capabilities go with the set-id bits (cap_inode_killpriv).
+    if d.inode.file_type() != lintel_vfs::FileType::Directory
+        && d.inode.get_xattr(b"security.capability").is_ok()
+    {
+        d.inode.remove_xattr(b"security.capability")?;
     }
     crate::fs::notify::changed(d, lintel_vfs::inotify::IN_ATTRIB);
     ok(0)

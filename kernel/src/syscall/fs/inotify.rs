@@ -68,7 +68,7 @@ pub fn inotify_add_watch(c: &mut Call) -> SysResult {
     }
     // Watching needs read permission on the file.
     let cred = c.thread.proc_ref().cred.lock().vfs();
-    lintel_vfs::permission(&d.inode.stat(), &cred, 4)?;
+    lintel_vfs::inode_permission(&*d.inode, &cred, 4)?;
     let dir = d.inode.file_type() == FileType::Directory;
     let wd = group.add_watch(identity(&d.inode), mask & IN_VALID_MASK, dir)?;
     ok(wd as usize)

@@ -25,10 +25,12 @@ fn do_mkdir(c: &mut Call, dirfd: i32, pathp: usize, mode: u32) -> SysResult {
     }
     may_write_dir(c, &parent)?;
     let umask = c.thread.proc_ref().fs.lock().umask;
-    let (uid, gid, mode) = new_owner(c, &parent, mode & 0o1777 & !umask, true);
-    parent
+    let inh = crate::fs::xattr::inherit(&parent.inode, mode & 0o1777, umask, true);
+    let (uid, gid, mode) = new_owner(c, &parent, inh.mode, true);
+    let inode = parent
         .inode
         .create(&name, FileType::Directory, mode, uid, gid, 0)?;
+    crate::fs::xattr::apply_inherited(&inode, &inh)?;
     crate::fs::notify::created(&parent, &name, true);
     ok(0)
 }

@@ -57,8 +57,10 @@ pub fn mknodat(c: &mut Call, dirfd: i32, pathp: usize, mode: u32, dev: u64) -> S
     } else {
         0
     };
-    let (uid, gid, mode) = new_owner(c, &parent, mode & 0o7777 & !umask, false);
-    parent.inode.create(&name, kind, mode, uid, gid, rdev)?;
+    let inh = crate::fs::xattr::inherit(&parent.inode, mode & 0o7777, umask, false);
+    let (uid, gid, mode) = new_owner(c, &parent, inh.mode, false);
+    let inode = parent.inode.create(&name, kind, mode, uid, gid, rdev)?;
+    crate::fs::xattr::apply_inherited(&inode, &inh)?;
     crate::fs::notify::created(&parent, &name, false);
     ok(0)
 }

@@ -222,7 +222,7 @@ pub(in crate::syscall) fn parent_of(
 
 pub(in crate::syscall) fn may_write_dir(c: &Call, dir: &Dentry) -> KResult<()> {
     let cred = c.thread.proc_ref().cred.lock().vfs();
-    lintel_vfs::permission(&dir.inode.stat(), &cred, 3)
+    lintel_vfs::inode_permission(&*dir.inode, &cred, 3)
 }
 
 /// may_delete: write and search permission on the directory, then the sticky-directory rule
@@ -234,7 +234,7 @@ pub(in crate::syscall) fn may_delete(
 ) -> KResult<()> {
     let cred = c.thread.proc_ref().cred.lock().vfs();
     let ds = dir.inode.stat();
-    lintel_vfs::permission(&ds, &cred, 3)?;
+    lintel_vfs::inode_permission(&*dir.inode, &cred, 3)?;
     if !lintel_vfs::sticky_ok(&ds, &victim.stat(), &cred) {
         return Err(Errno::EPERM);
     }

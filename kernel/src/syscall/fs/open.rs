@@ -80,11 +80,13 @@ pub fn do_open_how(
             }
             Err(Errno::ENOENT) => {
                 // A dangling symlink is followed and its target created (unless O_EXCL).
-                lintel_vfs::permission(&parent.inode.stat(), &cred, 3)?;
-                let (uid, gid, mode) = new_owner(c, &parent, mode & 0o7777 & !umask, false);
+                lintel_vfs::inode_permission(&*parent.inode, &cred, 3)?;
+                let inh = crate::fs::xattr::inherit(&parent.inode, mode & 0o7777, umask, false);
+                let (uid, gid, mode) = new_owner(c, &parent, inh.mode, false);
                 let inode = parent
                     .inode
                     .create(&name, FileType::Regular, mode, uid, gid, 0)?;
+                crate::fs::xattr::apply_inherited(&inode, &inh)?;
                 fs::notify::created(&parent, &name, false);
                 Dentry::child(&parent, &name, inode)
             }
@@ -126,7 +128,7 @@ pub fn open_found(c: &mut Call, d: Arc<Dentry>, flags: u32, cred: &Cred) -> SysR
             want |= 2;
         }
         let st = d.inode.stat();
-        lintel_vfs::permission(&st, cred, want)?;
+        lintel_vfs::inode_permission(&*d.inode, cred, want)?;
         if flags & O_NOATIME != 0 && !cred.owns(&st) {
             return Err(Errno::EPERM);
         }
@@ -164,16 +166,18 @@ fn open_tmpfile(
     let p = c.thread.process();
     let cred = p.cred.lock().vfs();
     let umask = p.fs.lock().umask;
-    lintel_vfs::permission(&dir.inode.stat(), &cred, 3)?;
+    lintel_vfs::inode_permission(&*dir.inode, &cred, 3)?;
     // Created under a private name and unlinked at once: nothing else can run in between.
     let tmp = alloc::format!(
         ".#lintel-tmpfile-{}",
         NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
     );
-    let (uid, gid, mode) = new_owner(c, &dir, mode & 0o7777 & !umask, false);
+    let inh = crate::fs::xattr::inherit(&dir.inode, mode & 0o7777, umask, false);
+    let (uid, gid, mode) = new_owner(c, &dir, inh.mode, false);
     let inode = dir
         .inode
         .create(tmp.as_bytes(), FileType::Regular, mode, uid, gid, 0)?;
+    crate::fs::xattr::apply_inherited(&inode, &inh)?;
     dir.inode.unlink(tmp.as_bytes())?;
     if flags & O_EXCL == 0 {
         fs::mark_linkable(&inode);

@@ -60,7 +60,7 @@ fn do_rename(c: &mut Call, odir: i32, op: usize, ndir: i32, np: usize, flags: u3
         && lintel_vfs::identity(&op_d.inode) != lintel_vfs::identity(&np_d.inode)
     {
         let cred = c.thread.proc_ref().cred.lock().vfs();
-        lintel_vfs::permission(&src.stat(), &cred, 2)?;
+        lintel_vfs::inode_permission(&*src, &cred, 2)?;
     }
     // What the events will name, looked up only while someone watches.
     let (moved, replaced) = if notify::active() {

@@ -39,7 +39,7 @@ pub fn truncate(c: &mut Call) -> SysResult {
     let path = uaccess::read_path(c.a[0])?;
     let d = fs::lookup_at(c.thread, AT_FDCWD, &path, true)?;
     let cred = c.thread.proc_ref().cred.lock().vfs();
-    lintel_vfs::permission(&d.inode.stat(), &cred, 2)?;
+    lintel_vfs::inode_permission(&*d.inode, &cred, 2)?;
     do_truncate(c, &d.inode, c.a[1])?;
     fs::notify::changed(&d, IN_MODIFY);
     ok(0)

@@ -54,7 +54,7 @@ fn set_times(c: &Call, d: &Dentry, times: Option<[(i64, i64); 2]>) -> SysResult 
         if explicit {
             return Err(Errno::EPERM);
         }
-        lintel_vfs::permission(&st, &cr, 2)?;
+        lintel_vfs::inode_permission(&*d.inode, &cr, 2)?;
     }
     d.inode.set_times(a, m)?;
     crate::fs::notify::changed(d, lintel_vfs::inotify::IN_ATTRIB);

@@ -169,7 +169,8 @@ pub fn bind(c: &mut Call) -> SysResult {
             let (parent, name, _) = parent_of(c, AT_FDCWD, &path)?;
             may_write_dir(c, &parent)?;
             let umask = c.thread.proc_ref().fs.lock().umask;
-            let (uid, gid, mode) = new_owner(c, &parent, 0o777 & !umask, false);
+            let inh = crate::fs::xattr::inherit(&parent.inode, 0o777, umask, false);
+            let (uid, gid, mode) = new_owner(c, &parent, inh.mode, false);
             let inode = parent
                 .inode
                 .create(&name, FileType::Socket, mode, uid, gid, 0)
@@ -180,6 +181,7 @@ pub fn bind(c: &mut Call) -> SysResult {
                         e
                     }
                 })?;
+            crate::fs::xattr::apply_inherited(&inode, &inh)?;
             let key = (inode.fs_id(), inode.stat().ino);
             s.bind(Addr::Path(path), Some(key))?;
         }
@@ -207,7 +209,7 @@ pub(in crate::syscall) fn resolve(c: &Call, addr: &Addr) -> KResult<Arc<UnixSock
                 return Err(Errno::ECONNREFUSED);
             }
             let cred = c.thread.proc_ref().cred.lock().vfs();
-            lintel_vfs::permission(&d.inode.stat(), &cred, 2)?;
+            lintel_vfs::inode_permission(&*d.inode, &cred, 2)?;
             unix::names::lookup_inode((d.inode.fs_id(), d.inode.stat().ino))
                 .ok_or(Errno::ECONNREFUSED)
         }

@@ -462,6 +462,33 @@ fn damage<T>(r: KResult<T>, what: &str, also: &[Errno]) -> Option<T> {
     }
 }
 
+/// Lists and reads a file's extended attributes; when writable, sets (in the inode and in a
+/// block) and removes some. The third pass reads what the writes left.
+fn exercise_xattrs(i: &Arc<dyn Inode>, rw: bool) {
+    let ok = [
+        Errno::EBADMSG,
+        Errno::EOPNOTSUPP,
+        Errno::ENODATA,
+        Errno::ENOSPC,
+        Errno::EROFS,
+    ];
+    if let Some(names) = damage(i.list_xattr(), "listxattr", &ok) {
+        for n in names {
+            damage(i.get_xattr(&n), "getxattr", &ok);
+        }
+    }
+    if rw {
+        damage(i.set_xattr(b"user.fuzz", &[7u8; 40], 0), "setxattr", &ok);
+        damage(
+            i.set_xattr(b"user.fuzz-big", &[8u8; 700], 0),
+            "setxattr",
+            &ok,
+        );
+        damage(i.get_xattr(b"user.fuzz-big"), "getxattr", &ok);
+        damage(i.remove_xattr(b"user.fuzz"), "removexattr", &ok);
+    }
+}
+
 /// Reads everything reachable within `budget` steps, tolerating errors; writes when writable.
 fn exercise(dir: &Arc<dyn Inode>, depth: u32, budget: &mut u32, rw: bool) {
     if depth == 0 || *budget == 0 {
@@ -481,6 +508,7 @@ fn exercise(dir: &Arc<dyn Inode>, depth: u32, budget: &mut u32, rw: bool) {
             continue;
         };
         let st = i.stat();
+        exercise_xattrs(&i, rw);
         match i.file_type() {
             FileType::Directory => {
                 exercise(&i, depth - 1, budget, rw);

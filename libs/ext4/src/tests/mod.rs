@@ -7,6 +7,7 @@ mod read;
 mod recovery;
 mod workload;
 mod write;
+mod xattr;
 
 use crate::{BlockDevice, Ext4, Ext4Inode};
 use alloc::sync::Arc;
