@@ -259,6 +259,12 @@ impl crate::sched::Schedulable for Thread {
     fn affinity(&self) -> u64 {
         *self.affinity.lock()
     }
+
+    fn timer_slack_ns(&self) -> u64 {
+        self.proc_ref()
+            .timerslack
+            .load(core::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// The thread running on this CPU. Panics outside a thread (in the idle loop), where no

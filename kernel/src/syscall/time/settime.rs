@@ -28,6 +28,10 @@ fn set_wall_clock(c: &Call, ns: Option<i64>) -> SysResult {
     if let Some(ns) = ns {
         crate::time::set_realtime_ns(ns);
         crate::vdso::update();
+        // Timers and sleeps on the wall clock look at it again.
+        crate::fs::timerfd::clock_was_set();
+        crate::sched::clock_was_set();
+        crate::fs::file::poll_notify();
     }
     ok(0)
 }
