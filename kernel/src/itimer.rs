@@ -216,8 +216,10 @@ pub fn tick() -> Option<u64> {
                     proc::signal::is_ignored(&act, sig)
                         && p.live_threads().iter().all(|t| !t.sigmask.lock().has(sig))
                 };
+                // A periodic timer keeps its phase (Linux's hrtimer_forward_now): the next
+                // expiry is the first multiple of the interval after now.
                 let next = if interval > 0 && !ignored {
-                    now.saturating_add(interval)
+                    expiry.saturating_add(((now - expiry) / interval + 1).saturating_mul(interval))
                 } else {
                     0
                 };

@@ -262,12 +262,21 @@ pub fn enqueue(t: ThreadRef) {
 /// Wakes a blocked thread. A thread that is not blocked but runs on another CPU is
 /// interrupted there instead, so that it sees what it was woken for (a signal) at once.
 pub fn wake(t: &ThreadRef) {
+    wake_from(t, false);
+}
+
+/// `wake`; `here`: this CPU is idle and takes the thread itself, so no idle CPU is woken for
+/// it (under TCG a second CPU woken only to find the queue empty again takes host time from
+/// the one that runs the thread).
+fn wake_from(t: &ThreadRef, here: bool) {
     let mut st = t.sched_state().lock();
     if *st == ThreadState::Blocked {
         *st = ThreadState::Runnable;
         drop(st);
         SCHED.lock().push(t.clone());
-        lintel_hal::smp::wake_idle_cpu(t.affinity());
+        if !here {
+            lintel_hal::smp::wake_idle_cpu(t.affinity());
+        }
     } else if lintel_hal::smp::shared() {
         drop(st);
         if let Some(cpu) = running_on(t) {
@@ -419,14 +428,19 @@ pub fn tick() -> bool {
     if cpu != 0 {
         return slice_over();
     }
-    let expired = {
+    let (expired, idle_here) = {
         let mut s = SCHED.lock();
         let out = s.sleepers.expire(now);
         SLEEP_FIRST.store(s.sleepers.first(), Ordering::Relaxed);
-        out
+        (out, s.cpus[cpu].current.is_none() && s.queue.is_empty())
     };
+    // An idle boot CPU runs the first thread whose wait ended itself (its idle loop looks at
+    // the queue next); other CPUs are woken for the rest.
+    let mut take_one = idle_here;
     for t in expired {
-        wake(&t);
+        let here = take_one && t.affinity() & (1u64 << cpu) != 0;
+        take_one &= !here;
+        wake_from(&t, here);
     }
     NEXT_WORK.store(u64::MAX, Ordering::Relaxed);
     let hooks = *TICK_HOOKS.lock();
