@@ -24,8 +24,11 @@ static CLOCK_SETS: AtomicU64 = AtomicU64::new(0);
 /// Sets the wall clock (settimeofday, clock_settime); the caller republishes it to the vDSO
 /// and tells the timers.
 pub fn set_realtime_ns(ns: i64) {
-    REALTIME_OFFSET_NS.store(ns.saturating_sub(uptime_ns() as i64), Ordering::Relaxed);
-    CLOCK_SETS.fetch_add(1, Ordering::Relaxed);
+    let offset = ns.saturating_sub(uptime_ns() as i64);
+    // A set that leaves the offset as it was is no change (Linux's timerfd compares offsets).
+    if REALTIME_OFFSET_NS.swap(offset, Ordering::Relaxed) != offset {
+        CLOCK_SETS.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// How many times the wall clock was set since boot.

@@ -5,9 +5,10 @@
  * PR_GET_TIMERSLACK; clock_getres (1 ns for the clocks hrtimers serve, the tick for the
  * COARSE ones). As root: clock_settime makes a TFD_TIMER_CANCEL_ON_SET timerfd fail its read
  * with ECANCELED (and leaves a plain one alone), and an absolute CLOCK_REALTIME sleep still
- * ends on time. The clock is "set" to what it already reads (its own reading carried forward
- * on the monotonic clock), so the host's clock moves by microseconds at most. As nobody,
- * clock_settime and settimeofday give EPERM and cancel nothing. */
+ * ends on time; adjtimex's ADJ_SETOFFSET by zero is allowed and, changing nothing, cancels
+ * nothing. The clock is "set" to what it already reads (its own reading carried forward on
+ * the monotonic clock), so the host's clock moves by microseconds at most. As nobody,
+ * clock_settime, settimeofday, adjtimex and clock_adjtime give EPERM and cancel nothing. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <linux/futex.h>
@@ -21,6 +22,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
+#include <sys/timex.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,9 +32,19 @@
 
 #define WAIT_NS 10000000LL
 #define TRIES 9
-/* A tick-rounded kernel ends a 10 ms wait after 20 ms; Linux here, and Lintel under TCG on a
- * loaded host, end it within a few hundred microseconds. */
+/* A tick-rounded kernel ends a 10 ms wait 10 to 20 ms later (a median of 15); Linux here, and
+ * Lintel under TCG, end it within a few hundred microseconds while the CPU is otherwise
+ * idle. */
 #define BOUND_NS 11500000LL
+/* A host busy with other work delays the waiting thread after its wake-up whatever the
+ * kernel's timers do (Linux itself then shows medians of 15 ms here, a scheduler tick behind
+ * a busy CPU), so a round of TRIES waits is tried again, up to ROUNDS times, until one shows
+ * the bound, within a budget of time for all of them (the runners' limits are 30 and 60 s); a
+ * tick-rounded kernel passes a round by chance about once in two hundred, so all twelve ways
+ * of waiting, never. */
+#define ROUNDS 15
+#define BUDGET_NS 15000000000LL
+static int64_t started;
 
 static int64_t ns_of(const struct timespec *t) { return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec; }
 
@@ -54,15 +66,20 @@ static struct timespec ts_of(int64_t ns) {
     return t;
 }
 
-/* Runs `wait` TRIES times; each must last at least 10 ms, and the median at most BOUND_NS. */
+/* Runs `wait` TRIES times per round; every wait must last at least 10 ms, and the median of
+ * some round at most BOUND_NS. */
 static void measure(const char *what, int64_t (*wait)(void)) {
-    int64_t d[TRIES];
-    for (int i = 0; i < TRIES; i++) d[i] = wait();
-    qsort(d, TRIES, sizeof d[0], cmp64);
-    if (d[0] < WAIT_NS) printf("%s: ended early, after %lld ns\n", what, (long long)d[0]), lt_failures++;
-    if (d[TRIES / 2] > BOUND_NS) printf("%s: median %lld ns, more than %lld\n", what, (long long)d[TRIES / 2], BOUND_NS), lt_failures++;
-    if (getenv("HRTIMER_VERBOSE"))
-        printf("%-28s min %7.3f median %7.3f max %7.3f ms\n", what, d[0] / 1e6, d[TRIES / 2] / 1e6, d[TRIES - 1] / 1e6);
+    int64_t best = INT64_MAX;
+    for (int round = 0; round < ROUNDS && best > BOUND_NS && (round == 0 || mono() - started < BUDGET_NS); round++) {
+        int64_t d[TRIES];
+        for (int i = 0; i < TRIES; i++) d[i] = wait();
+        qsort(d, TRIES, sizeof d[0], cmp64);
+        if (d[0] < WAIT_NS) printf("%s: ended early, after %lld ns\n", what, (long long)d[0]), lt_failures++;
+        if (d[TRIES / 2] < best) best = d[TRIES / 2];
+        if (getenv("HRTIMER_VERBOSE"))
+            printf("%-28s min %7.3f median %7.3f max %7.3f ms\n", what, d[0] / 1e6, d[TRIES / 2] / 1e6, d[TRIES - 1] / 1e6);
+    }
+    if (best > BOUND_NS) printf("%s: best median of up to %d rounds %lld ns, more than %lld\n", what, ROUNDS, (long long)best, BOUND_NS), lt_failures++;
 }
 
 static int64_t w_nanosleep(void) {
@@ -181,6 +198,7 @@ static int64_t w_itimer(void) {
 }
 
 static void accuracy(void) {
+    started = mono();
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGRTMIN);
@@ -303,6 +321,12 @@ static void settime_as_root(void) {
     CHECK(!readable(plain));
     CHECK_ERR(read(plain, &n, 8), EAGAIN);
     CHECK(!readable(rel));
+    /* A step by nothing leaves the clock's offset as it was: no cancellation. */
+    struct timex tx;
+    memset(&tx, 0, sizeof tx);
+    tx.modes = ADJ_SETOFFSET;
+    CHECK(adjtimex(&tx) >= 0);
+    CHECK(!readable(cancel));
     /* The absolute sleep on the wall clock went on to its time: not early, not much late. */
     CHECK(pthread_join(th, NULL) == 0);
     CHECK(slept >= 200000000LL && slept < 400000000LL);
@@ -322,6 +346,11 @@ static void settime_as_nobody(void) {
         CHECK_ERR(clock_settime(CLOCK_REALTIME, &t), EPERM);
         struct timeval tv = {t.tv_sec, t.tv_nsec / 1000};
         CHECK_ERR(settimeofday(&tv, NULL), EPERM);
+        struct timex tx;
+        memset(&tx, 0, sizeof tx);
+        tx.modes = ADJ_SETOFFSET;
+        CHECK_ERR(adjtimex(&tx), EPERM);
+        CHECK_ERR(syscall(SYS_clock_adjtime, CLOCK_REALTIME, &tx), EPERM);
         /* Other clocks cannot be set at all. */
         CHECK_ERR(clock_settime(CLOCK_MONOTONIC, &t), EINVAL);
         uint64_t n;
