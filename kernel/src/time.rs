@@ -31,6 +31,15 @@ pub fn set_realtime_ns(ns: i64) {
     }
 }
 
+/// Steps the wall clock by `delta` ns (adjtimex's ADJ_SETOFFSET); a step by nothing is no
+/// change.
+pub fn step_realtime_ns(delta: i64) {
+    if delta != 0 {
+        REALTIME_OFFSET_NS.fetch_add(delta, Ordering::Relaxed);
+        CLOCK_SETS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// How many times the wall clock was set since boot.
 pub fn clock_set_count() -> u64 {
     CLOCK_SETS.load(Ordering::Relaxed)

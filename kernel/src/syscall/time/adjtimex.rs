@@ -118,7 +118,7 @@ fn do_adjtimex(c: &Call, addr: usize) -> SysResult {
         None
     };
     if let Some(d) = step {
-        time::set_realtime_ns(time::realtime_ns().saturating_add(d));
+        time::step_realtime_ns(d);
         super::settime::clock_changed();
     }
     let mut ntp = NTP.lock();

@@ -29,8 +29,8 @@ pub fn clock_gettime(c: &mut Call) -> SysResult {
 }
 
 /// Linux's answers: 1 ns for every clock its hrtimers serve (timers and sleeps on them
-/// are armed on the one-shot timer to the nanosecond; the clock itself counts in TSC
-/// cycles), the tick for the COARSE clocks, whose readers accept a tick's error.
+/// are armed on the one-shot timer to the nanosecond, and the clock counts finer than that),
+/// the tick for the COARSE clocks, whose readers accept a tick's error.
 pub fn clock_getres(c: &mut Call) -> SysResult {
     clock_now(c.a[0])?;
     if c.a[1] != 0 {
