@@ -2,7 +2,7 @@
  * relative and TIMER_ABSTIME, select, poll, ppoll, epoll_wait, a futex timeout, a timerfd, a
  * POSIX timer and setitimer), never early and, by the median of several tries, within a bound
  * that a tick-rounded kernel misses (its 10 ms sleep takes 20 ms); PR_SET_TIMERSLACK and
- * PR_GET_TIMERSLACK; clock_getres (1 ns for the clocks hrtimers serve, the tick for the
+ * PR_GET_TIMERSLACK, per thread and inherited; clock_getres (1 ns for the clocks hrtimers serve, the tick for the
  * COARSE ones). As root: clock_settime makes a TFD_TIMER_CANCEL_ON_SET timerfd fail its read
  * with ECANCELED (and leaves a plain one alone), and an absolute CLOCK_REALTIME sleep still
  * ends on time; adjtimex's ADJ_SETOFFSET by zero is allowed and, changing nothing, cancels
@@ -226,6 +226,19 @@ static void accuracy(void) {
     close(pipefd[1]);
 }
 
+/* A thread starts with its creator's slack, which is also what 0 gives it back; its own
+ * setting is its own. */
+static void *slack_thread(void *arg) {
+    (void)arg;
+    CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 3000);
+    CHECK(prctl(PR_SET_TIMERSLACK, 7000, 0, 0, 0) == 0);
+    CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 7000);
+    CHECK(prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0) == 0);
+    CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 3000);
+    CHECK(prctl(PR_SET_TIMERSLACK, 9000, 0, 0, 0) == 0);
+    return NULL;
+}
+
 static void slack(void) {
     int initial = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
     CHECK(initial > 0);
@@ -235,6 +248,11 @@ static void slack(void) {
     CHECK(prctl(PR_SET_TIMERSLACK, 2000000, 0, 0, 0) == 0);
     CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 2000000);
     CHECK(w_nanosleep() >= WAIT_NS);
+    CHECK(prctl(PR_SET_TIMERSLACK, 3000, 0, 0, 0) == 0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, slack_thread, NULL) == 0);
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 3000);
     /* 0 restores the default. */
     CHECK(prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0) == 0);
     CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == initial);

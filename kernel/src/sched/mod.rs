@@ -224,11 +224,10 @@ pub fn halt_briefly() {
 
 /// Adds a timed wait of the current thread `t` for `deadline_ns` with its timer slack.
 fn add_sleeper(t: &ThreadRef, deadline_ns: u64, realtime: bool) -> SleepKey {
+    let slack = t.timer_slack_ns();
     let key = {
         let mut s = SCHED.lock();
-        let key = s
-            .sleepers
-            .insert(deadline_ns, t.timer_slack_ns(), t.clone(), realtime);
+        let key = s.sleepers.insert(deadline_ns, slack, t.clone(), realtime);
         SLEEP_FIRST.store(s.sleepers.first(), Ordering::Relaxed);
         key
     };
