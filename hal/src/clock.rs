@@ -1,19 +1,28 @@
-//! The clock and the periodic tick, without naming the hardware behind them.
+//! The clock and the per-CPU timer, without naming the hardware behind them.
 //!
 //! The monotonic clock is a free-running counter (on x86_64 the TSC) converted to nanoseconds
 //! with a 32.32 fixed-point multiplier: `ns = ((counter() - counter_at_boot()) * mult) >> 32`.
 //! The vDSO computes the same in user space (see [`crate::vdso`]), so both agree to the
-//! nanosecond. The tick (on x86_64 the LAPIC timer) interrupts user code `TICK_HZ` times a
-//! second; it returns from `UserContext::run` as `ReturnReason::Interrupt`.
+//! nanosecond. Each CPU has one one-shot timer (on x86_64 the LAPIC timer, in TSC-deadline
+//! mode when the CPU has it): the kernel arms it for the next thing it must do at a given
+//! time (a deadline, the end of a time slice) with [`set_timer`]; there is no periodic tick
+//! of its own. Its interrupt returns from `UserContext::run` as `ReturnReason::Interrupt`, or
+//! ends an idle wait.
 
 use crate::arch;
 
-/// Scheduler ticks per second.
-pub const TICK_HZ: u64 = arch::clock::TICK_HZ;
+/// Arms this CPU's timer to interrupt once when the monotonic clock reaches `deadline_ns`
+/// (at once if that has passed); `u64::MAX` disarms it. It replaces the deadline armed
+/// before; asking again for the armed deadline costs nothing. The interrupt may come a little
+/// early (the timer and the clock are different counters on some machines), so the caller
+/// checks the clock and arms again.
+pub fn set_timer(deadline_ns: u64) {
+    arch::clock::set_timer(deadline_ns)
+}
 
-/// Timer ticks since boot.
-pub fn ticks() -> u64 {
-    arch::clock::ticks()
+/// The kind of timer behind [`set_timer`], for the boot log.
+pub fn timer_name() -> &'static str {
+    arch::clock::timer_name()
 }
 
 /// Nanoseconds since boot (monotonic zero).

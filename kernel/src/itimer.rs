@@ -1,6 +1,9 @@
 //! Timers that send signals: the interval timers of setitimer/alarm (ITIMER_REAL on the
 //! monotonic clock, ITIMER_VIRTUAL on user CPU time, ITIMER_PROF on user+system CPU time) and
-//! POSIX timers (timer_create). Checked from the timer tick.
+//! POSIX timers (timer_create). Checked by a tick hook, which asks the scheduler for the
+//! earliest expiry on the monotonic or wall clock (the timer is armed for it, without
+//! slack, as Linux's hrtimers for these are); timers on CPU time are checked every tick
+//! while one is armed.
 
 use crate::proc::{self, Process};
 use alloc::collections::BTreeMap;
@@ -26,6 +29,29 @@ fn clock(p: &Process, which: usize) -> u64 {
     }
 }
 
+/// When the boot CPU must look at a timer expiring at `expiry` on clock `which` (monotonic
+/// ns): its expiry on the monotonic clock, the next tick for CPU time.
+fn mono_deadline(which: usize, expiry: u64) -> u64 {
+    match which {
+        ITIMER_REAL => expiry,
+        _ => crate::time::uptime_ns().saturating_add(crate::sched::TICK_NS),
+    }
+}
+
+/// The same for a POSIX timer.
+fn posix_mono_deadline(c: TimerClock, expiry: u64) -> u64 {
+    match c {
+        TimerClock::Monotonic => expiry,
+        TimerClock::Realtime => {
+            let now = crate::time::realtime_ns().max(0) as u64;
+            crate::time::uptime_ns().saturating_add(expiry.saturating_sub(now))
+        }
+        TimerClock::ProcessCpu | TimerClock::ThreadCpu(_) => {
+            crate::time::uptime_ns().saturating_add(crate::sched::TICK_NS)
+        }
+    }
+}
+
 /// Current (remaining, interval) of a timer in ns.
 pub fn get(p: &Process, which: usize) -> (u64, u64) {
     let (expiry, interval) = p.itimers.lock()[which];
@@ -47,6 +73,7 @@ pub fn set(p: &Arc<Process>, which: usize, value: u64, interval: u64) -> (u64, u
     p.itimers.lock()[which] = (expiry, interval);
     if value != 0 {
         ARMED.lock().insert(p.pid, Arc::downgrade(p));
+        crate::sched::note_deadline(mono_deadline(which, expiry));
     }
     old
 }
@@ -94,13 +121,19 @@ pub fn timer_arm(p: &Arc<Process>, t: &mut PosixTimer, value: u64, interval: u64
     };
     if t.expiry != 0 {
         ARMED.lock().insert(p.pid, Arc::downgrade(p));
+        crate::sched::note_deadline(posix_mono_deadline(t.clock, t.expiry));
     }
 }
 
-/// Fires the expired POSIX timers of `p`; true if any stays armed.
-fn posix_tick(p: &Arc<Process>) -> bool {
+/// Fires the expired POSIX timers of `p`; returns when the earliest one still armed must be
+/// looked at (monotonic ns), if any is.
+fn posix_tick(p: &Arc<Process>) -> Option<u64> {
     let mut fire = Vec::new();
-    let mut any = false;
+    let mut next: Option<u64> = None;
+    let mut note = |c: TimerClock, expiry: u64| {
+        let at = posix_mono_deadline(c, expiry);
+        next = Some(next.map_or(at, |n: u64| n.min(at)));
+    };
     {
         let mut timers = p.timers.lock();
         for (id, t) in timers.iter_mut() {
@@ -109,14 +142,14 @@ fn posix_tick(p: &Arc<Process>) -> bool {
             }
             let now = timer_clock_now(p, t.clock);
             if now < t.expiry {
-                any = true;
+                note(t.clock, t.expiry);
                 continue;
             }
             if let Some(missed) = (now - t.expiry).checked_div(t.interval) {
                 // Expiries missed since the last one count as overruns.
                 t.overrun = t.overrun.saturating_add(missed.min(i32::MAX as u64) as i32);
                 t.expiry += (missed + 1) * t.interval;
-                any = true;
+                note(t.clock, t.expiry);
             } else {
                 t.expiry = 0;
             }
@@ -149,19 +182,22 @@ fn posix_tick(p: &Arc<Process>) -> bool {
             x.last_overrun = reported;
         }
     }
-    any
+    next
 }
 
-/// Timer-tick work: fires expired timers.
-pub fn tick() {
+/// Timer-tick work: fires expired timers; returns when the earliest armed one must be looked
+/// at.
+pub fn tick() -> Option<u64> {
     let armed: Vec<(i32, Weak<Process>)> =
         ARMED.lock().iter().map(|(k, v)| (*k, v.clone())).collect();
+    let mut earliest: Option<u64> = None;
     for (pid, w) in armed {
         let Some(p) = w.upgrade().filter(|p| p.exit_status.lock().is_none()) else {
             ARMED.lock().remove(&pid);
             continue;
         };
-        let mut any = false;
+        let mut next: Option<u64> = None;
+        let mut note = |at: u64| next = Some(next.map_or(at, |n: u64| n.min(at)));
         for (which, sig) in [
             (ITIMER_REAL, SIGALRM),
             (ITIMER_VIRTUAL, SIGVTALRM),
@@ -180,23 +216,31 @@ pub fn tick() {
                     proc::signal::is_ignored(&act, sig)
                         && p.live_threads().iter().all(|t| !t.sigmask.lock().has(sig))
                 };
+                // A periodic timer keeps its phase (Linux's hrtimer_forward_now): the next
+                // expiry is the first multiple of the interval after now.
                 let next = if interval > 0 && !ignored {
-                    now.saturating_add(interval)
+                    expiry.saturating_add(((now - expiry) / interval + 1).saturating_mul(interval))
                 } else {
                     0
                 };
                 p.itimers.lock()[which].0 = next;
                 proc::send_simple(&p, None, sig, proc::signal::SI_KERNEL, None);
-                any |= next != 0;
+                if next != 0 {
+                    note(mono_deadline(which, next));
+                }
             } else {
-                any = true;
+                note(mono_deadline(which, expiry));
             }
         }
-        if posix_tick(&p) {
-            any = true;
+        if let Some(at) = posix_tick(&p) {
+            note(at);
         }
-        if !any {
-            ARMED.lock().remove(&pid);
+        match next {
+            Some(at) => earliest = Some(earliest.map_or(at, |e| e.min(at))),
+            None => {
+                ARMED.lock().remove(&pid);
+            }
         }
     }
+    earliest
 }

@@ -99,7 +99,8 @@ fn kernel_main(info: BootInfo) -> ! {
     }
     // The cards become the IP stack's eth0, eth1...; `ip=` configures them.
     net::inet::device::attach(info.cmdline);
-    // Polled work of the timer tick: console input, disk completions, interval timers,
+    info!("timer: {}, tickless idle", lintel_hal::clock::timer_name());
+    // Polled work of the boot CPU's timer: console input, disk completions, interval timers,
     // network timers and received frames.
     sched::on_tick(fs::tty::poll_input);
     sched::on_tick(drivers::blk::poll);

@@ -5,10 +5,14 @@
 //!
 //! What a folder provides (crate-internal names):
 //! - an entry point that fills a `boot::Firmware` and calls `boot::start`; `init_cpu()`
-//!   (per-CPU tables, trap and syscall entry) and `init_timer()` (clock and periodic tick);
-//!   `power_off(line)`;
-//! - `clock`: `TICK_HZ`, `ticks`, `monotonic_ns`, `counter`, `counter_hz`, `counter_at_boot`,
-//!   `counter_mult`, `rtc_epoch_seconds`;
+//!   (per-CPU tables, trap and syscall entry) and `init_timer()` (the clock, the boot CPU's
+//!   one-shot timer, unarmed, and an interrupt to the boot CPU when console input arrives, so
+//!   that an idle machine with no timer armed still reads it); a secondary CPU's timer is
+//!   started before it enters the scheduler; `power_off(line)`;
+//! - `clock`: `monotonic_ns`, `counter`, `counter_hz`, `counter_at_boot`, `counter_mult`,
+//!   `rtc_epoch_seconds`, `set_timer(deadline_ns)` (this CPU's one-shot timer at a monotonic
+//!   time, u64::MAX off; its interrupt ends an idle wait or returns from user mode as
+//!   `ReturnReason::Interrupt`; riscv64: SBI set_timer), `timer_name`;
 //! - `cpu`: `ELF_MACHINE`, `PLATFORM`, `hwcap`, `hwcap2`, `cpuinfo`, `hw_random`, `idle_wait`,
 //!   `halt_forever`, `disable_interrupts`;
 //! - `serial`: `write_byte`, `read_byte` (the console);

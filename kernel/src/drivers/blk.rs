@@ -80,12 +80,13 @@ pub fn disk_name(i: usize) -> alloc::string::String {
 
 /// Collects finished requests of every disk and wakes their submitters (cheap when no device
 /// interrupt arrived).
-pub fn poll() {
+pub fn poll() -> Option<u64> {
     if let Some(d) = DISKS.get() {
         for disk in d {
             disk.collect(false);
         }
     }
+    None
 }
 
 /// Flushes every disk (sync(2), power-off). Errors are logged, not returned.
@@ -104,7 +105,7 @@ pub fn shutdown() {
         let deadline = crate::time::uptime_ns() + 2 * STALL_NS;
         while d.dev.in_flight() > 0 && crate::time::uptime_ns() < deadline {
             d.collect(true);
-            lintel_hal::idle_wait();
+            crate::sched::halt_briefly();
         }
         if !d.dev.has_flush() {
             continue;
@@ -122,7 +123,7 @@ pub fn shutdown() {
                         }
                         break;
                     }
-                    lintel_hal::idle_wait();
+                    crate::sched::halt_briefly();
                 }
             }
             Err(e) => crate::warn!("{}: cannot flush at power-off: {:?}", disk_name(d.index), e),
@@ -166,7 +167,7 @@ impl Disk {
     /// would never give the CPU back. Sleeping here needs sleeping locks in those places first.
     fn wait(&self, since: u64) {
         let stalled = crate::time::uptime_ns().saturating_sub(since) > STALL_NS;
-        lintel_hal::idle_wait();
+        crate::sched::halt_briefly();
         self.collect(stalled);
     }
 

@@ -84,7 +84,7 @@ pub fn arp_probe(d: &mut VirtioNet) {
             replied = look(d, "receive interrupt");
         }
         if !(tx_done && replied) {
-            lintel_hal::idle_wait();
+            crate::sched::halt_briefly();
         }
     }
     if !tx_done {
@@ -120,7 +120,7 @@ fn burst(d: &mut VirtioNet) {
             }
         }
         if sent < BURST || replies < BURST {
-            lintel_hal::idle_wait();
+            crate::sched::halt_briefly();
         }
     }
     println!(

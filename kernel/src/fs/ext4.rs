@@ -91,8 +91,12 @@ const COMMIT_INTERVAL_NS: u64 = 5_000_000_000;
 static NEXT_COMMIT: AtomicU64 = AtomicU64::new(COMMIT_INTERVAL_NS);
 
 /// Commits every journaled instance's running transaction every 5 s, as Linux's jbd2 commit
-/// timer does (a quiet hook: called often, returns at once until the interval has passed).
-pub fn periodic_commit() {
+/// timer does (a quiet hook: called often, returns at once until the interval has passed;
+/// while an instance is mounted it asks to be called again when the next one is due).
+pub fn periodic_commit() -> Option<u64> {
+    if MOUNTED.lock().is_empty() {
+        return None;
+    }
     let now = crate::time::uptime_ns();
     let due = NEXT_COMMIT.load(Ordering::Relaxed);
     if now < due
@@ -105,7 +109,7 @@ pub fn periodic_commit() {
             )
             .is_err()
     {
-        return;
+        return Some(NEXT_COMMIT.load(Ordering::Relaxed));
     }
     let all: Vec<Arc<Ext4>> = MOUNTED.lock().iter().map(|(_, f)| f.clone()).collect();
     for fs in all {
@@ -113,6 +117,7 @@ pub fn periodic_commit() {
             crate::warn!("ext4: journal commit failed: {}", e.name());
         }
     }
+    Some(NEXT_COMMIT.load(Ordering::Relaxed))
 }
 
 /// fsync(2) on a file of an ext4 instance (a no-op for other file systems).

@@ -1,6 +1,9 @@
 //! timerfd: a timer whose expirations are read as a count. Expirations are computed from the
-//! clock when the file is read or polled; armed timers are also checked on every timer tick so
-//! pollers wake when they expire.
+//! clock when the file is read or polled; a tick hook wakes the pollers when one expires, and
+//! asks the scheduler for the earliest expiry (without slack, as Linux's timerfd hrtimer).
+//! An absolute wall-clock timer armed with TFD_TIMER_CANCEL_ON_SET notices that the clock was
+//! set (the clock's set count moved): it polls readable and its next read fails with
+//! ECANCELED, as Linux's timerfd_clock_was_set makes it.
 
 use super::file::{poll_notify, FileOps, OpenFile, POLLIN, POLLRDNORM, POLL_WAIT};
 use alloc::sync::{Arc, Weak};
@@ -16,6 +19,11 @@ struct State {
     interval: u64,
     /// Expirations not read yet.
     ticks: u64,
+    /// TFD_TIMER_CANCEL_ON_SET with an absolute wall-clock time: the clock's set count when
+    /// armed.
+    cancel_on_set: Option<u64>,
+    /// The clock was set since: the next read fails with ECANCELED.
+    cancelled: bool,
 }
 
 pub struct TimerFd {
@@ -43,6 +51,13 @@ impl TimerFd {
 
     /// Folds elapsed expirations into the tick count.
     fn update(&self, s: &mut State) {
+        if let Some(gen) = s.cancel_on_set {
+            let now_gen = crate::time::clock_set_count();
+            if now_gen != gen {
+                s.cancel_on_set = Some(now_gen);
+                s.cancelled = true;
+            }
+        }
         if s.expiry == 0 {
             return;
         }
@@ -72,12 +87,35 @@ impl TimerFd {
         (rem, s.interval)
     }
 
-    /// Arms (value > 0) or disarms; returns the old (remaining, interval).
-    pub fn set(self: &Arc<Self>, value: u64, interval: u64, absolute: bool) -> (u64, u64) {
+    /// The monotonic time at which the boot CPU must look at this timer.
+    fn mono_deadline(&self, expiry: u64) -> u64 {
+        if self.realtime {
+            let left = expiry.saturating_sub(now(true));
+            crate::time::uptime_ns().saturating_add(left)
+        } else {
+            expiry
+        }
+    }
+
+    /// Arms (value > 0) or disarms; returns the old (remaining, interval). `cancel_on_set`:
+    /// TFD_TIMER_CANCEL_ON_SET, which counts only for an absolute wall-clock timer.
+    pub fn set(
+        self: &Arc<Self>,
+        value: u64,
+        interval: u64,
+        absolute: bool,
+        cancel_on_set: bool,
+    ) -> (u64, u64) {
         let old = self.get();
         let mut s = self.state.lock();
         s.ticks = 0;
         s.interval = interval;
+        s.cancelled = false;
+        s.cancel_on_set =
+            (cancel_on_set && absolute && self.realtime).then(crate::time::clock_set_count);
+        if s.cancel_on_set.is_some() {
+            CANCEL_ON_SET.lock().push(Arc::downgrade(self));
+        }
         s.expiry = if value == 0 {
             0
         } else if absolute {
@@ -87,14 +125,31 @@ impl TimerFd {
         };
         if s.expiry != 0 {
             ARMED.lock().push(Arc::downgrade(self));
+            crate::sched::note_deadline(self.mono_deadline(s.expiry));
         }
         old
     }
 }
 
-/// Timer-tick work: wakes pollers of timers that expired.
-pub fn tick() {
+/// Timers armed with TFD_TIMER_CANCEL_ON_SET: the settime calls look at them.
+static CANCEL_ON_SET: Mutex<Vec<Weak<TimerFd>>> = Mutex::new(Vec::new());
+
+/// The wall clock was set: timers that cancel on it become readable (the caller wakes the
+/// pollers).
+pub fn clock_was_set() {
+    CANCEL_ON_SET.lock().retain(|w| {
+        let Some(t) = w.upgrade() else { return false };
+        let mut s = t.state.lock();
+        t.update(&mut s);
+        s.cancel_on_set.is_some()
+    });
+}
+
+/// Timer-tick work: wakes pollers of timers that expired; returns the earliest expiry still
+/// armed.
+pub fn tick() -> Option<u64> {
     let mut fired = false;
+    let mut next: Option<u64> = None;
     let mut list = ARMED.lock();
     list.retain(|w| {
         let Some(t) = w.upgrade() else { return false };
@@ -102,12 +157,17 @@ pub fn tick() {
         let before = s.ticks;
         t.update(&mut s);
         fired |= s.ticks != before;
+        if s.expiry != 0 {
+            let at = t.mono_deadline(s.expiry);
+            next = Some(next.map_or(at, |n| n.min(at)));
+        }
         s.expiry != 0
     });
     drop(list);
     if fired {
         poll_notify();
     }
+    next
 }
 
 impl FileOps for TimerFd {
@@ -124,6 +184,11 @@ impl FileOps for TimerFd {
             let next = {
                 let mut s = self.state.lock();
                 self.update(&mut s);
+                if s.cancelled {
+                    s.cancelled = false;
+                    s.ticks = 0;
+                    return Err(Errno::ECANCELED);
+                }
                 if s.ticks > 0 {
                     buf[..8].copy_from_slice(&s.ticks.to_le_bytes());
                     s.ticks = 0;
@@ -137,13 +202,7 @@ impl FileOps for TimerFd {
             if let Some(e) = crate::proc::interrupted(&t, Errno::ERESTARTSYS) {
                 return Err(e);
             }
-            let deadline = if next == 0 {
-                None
-            } else if self.realtime {
-                Some(crate::time::uptime_ns() + next.saturating_sub(now(true)))
-            } else {
-                Some(next)
-            };
+            let deadline = (next != 0).then(|| self.mono_deadline(next));
             POLL_WAIT.wait_once(deadline);
         }
     }
@@ -155,7 +214,7 @@ impl FileOps for TimerFd {
     fn poll(&self, _: &OpenFile) -> u32 {
         let mut s = self.state.lock();
         self.update(&mut s);
-        if s.ticks > 0 {
+        if s.ticks > 0 || s.cancelled {
             POLLIN | POLLRDNORM
         } else {
             0

@@ -184,19 +184,25 @@ pub fn attach_console(p: &Arc<Process>) {
     *p.ctty.lock() = Some(c);
 }
 
-/// Moves typed bytes from the UART into the console (called on timer ticks and idle).
-pub fn poll_input() {
-    let Some(tty) = CONSOLE.get() else { return };
+/// Moves typed bytes from the UART into the console (a tick hook: it runs whenever the boot
+/// CPU does its timer work, which the console's receive interrupt also wakes it for).
+pub fn poll_input() -> Option<u64> {
+    let tty = CONSOLE.get()?;
     let mut bytes = Vec::new();
+    let mut more = false;
     while let Some(c) = lintel_hal::console::read_byte() {
         bytes.push(c);
         if bytes.len() >= 256 {
+            more = true;
             break;
         }
     }
     if !bytes.is_empty() {
         tty.receive(&bytes);
     }
+    // The console interrupts when bytes arrive into an empty buffer: one left unread is
+    // fetched by asking to run again.
+    more.then(crate::time::uptime_ns)
 }
 
 /// The file operations of a terminal's slave side (the console is one), with the terminal's

@@ -66,7 +66,6 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         dumpable: AtomicU32::new(1),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(0),
-        timerslack: core::sync::atomic::AtomicU64::new(50_000),
         core_dumping: core::sync::atomic::AtomicBool::new(false),
     });
     PROCS.lock().insert(pid, p.clone());
@@ -96,6 +95,10 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         cpu: Mutex::new(CpuTime::default()),
         comm: Mutex::new([0; 16]),
         affinity: Mutex::new(lintel_hal::smp::cpu_mask()),
+        timer_slack: Mutex::new(super::TimerSlack {
+            current: crate::sched::DEFAULT_SLACK_NS,
+            default: crate::sched::DEFAULT_SLACK_NS,
+        }),
         seccomp_mode: core::sync::atomic::AtomicU8::new(0),
         seccomp: Mutex::new(None),
         ioprio: core::sync::atomic::AtomicU32::new(0),
@@ -141,6 +144,7 @@ pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     *t.sigmask.lock() = *parent_thread.sigmask.lock();
     *t.comm.lock() = *parent_thread.comm.lock();
     *t.affinity.lock() = *parent_thread.affinity.lock();
+    t.inherit_timer_slack(parent_thread);
     inherit_seccomp(parent_thread, &t);
     crate::keys::thread_cloned(parent_thread.tid(), t.tid());
     Ok(t)
@@ -230,7 +234,6 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         dumpable: AtomicU32::new(parent.dumpable.load(Ordering::Relaxed)),
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(parent.no_new_privs.load(Ordering::Relaxed)),
-        timerslack: core::sync::atomic::AtomicU64::new(parent.timerslack.load(Ordering::Relaxed)),
         core_dumping: core::sync::atomic::AtomicBool::new(false),
     });
     PROCS.lock().insert(pid, p.clone());
@@ -240,6 +243,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
     *t.sigmask.lock() = *parent_thread.sigmask.lock();
     *t.comm.lock() = *parent_thread.comm.lock();
     *t.affinity.lock() = *parent_thread.affinity.lock();
+    t.inherit_timer_slack(parent_thread);
     // fork keeps the alternate signal stack (the memory is copied); a CLONE_VM child does not.
     if !share_vm || vfork {
         *t.altstack.lock() = *parent_thread.altstack.lock();

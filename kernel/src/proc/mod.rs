@@ -182,8 +182,6 @@ pub struct Process {
     pub dumpable: AtomicU32,
     pub pdeath_signal: AtomicU32,
     pub no_new_privs: AtomicU32,
-    /// PR_SET_TIMERSLACK, in ns (Linux's default is 50 us).
-    pub timerslack: core::sync::atomic::AtomicU64,
     /// A thread is writing a core dump: the others leave their registers as they go.
     pub core_dumping: core::sync::atomic::AtomicBool,
 }
@@ -222,6 +220,8 @@ pub struct Thread {
     pub comm: Mutex<[u8; 16]>,
     /// sched_setaffinity mask (bit N = CPU N).
     pub affinity: Mutex<u64>,
+    /// PR_SET_TIMERSLACK: how late this thread's timed waits may end.
+    pub timer_slack: Mutex<TimerSlack>,
     /// seccomp: 0 off, 1 strict, 2 filter (read on every system call, so an atomic), and the
     /// filters, shared with the threads and children that inherited them.
     pub seccomp_mode: core::sync::atomic::AtomicU8,
@@ -267,6 +267,31 @@ impl crate::sched::Schedulable for Thread {
 
     fn affinity(&self) -> u64 {
         *self.affinity.lock()
+    }
+
+    fn timer_slack_ns(&self) -> u64 {
+        self.timer_slack.lock().current
+    }
+}
+
+/// A thread's timer slack, as Linux keeps it per task: the current value, and the one
+/// PR_SET_TIMERSLACK 0 goes back to (what the creating thread had when it cloned this one;
+/// Linux's 50 µs for the first).
+#[derive(Clone, Copy, Debug)]
+pub struct TimerSlack {
+    pub current: u64,
+    pub default: u64,
+}
+
+impl Thread {
+    /// clone and fork: the new thread starts with its creator's slack, which also becomes its
+    /// default (Linux's copy_process).
+    pub fn inherit_timer_slack(&self, parent: &Thread) {
+        let cur = parent.timer_slack.lock().current;
+        *self.timer_slack.lock() = TimerSlack {
+            current: cur,
+            default: cur,
+        };
     }
 }
 

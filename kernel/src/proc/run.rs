@@ -84,6 +84,7 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
     let mut restart: Option<u64> = None;
     loop {
         thread.trace.load_debug();
+        sched::arm_timer();
         let entered = crate::time::uptime_ns();
         let why = ctx.run();
         thread.cpu.lock().user_ns += crate::time::uptime_ns().saturating_sub(entered);

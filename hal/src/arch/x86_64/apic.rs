@@ -1,8 +1,10 @@
-//! Local APIC timer (the scheduler tick), TSC calibration against the PIT, and the CMOS clock.
+//! Local APIC timer (one-shot deadlines: TSC-deadline mode when the CPU has it, else one-shot
+//! count mode), TSC calibration against the PIT, and the CMOS clock.
 
 use super::cpu::{self, inb, outb};
 use crate::mm::phys_to_virt;
-use core::sync::atomic::{AtomicU64, Ordering};
+use crate::smp::MAX_CPUS;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 pub(crate) const TIMER_VECTOR: u8 = 32;
 pub(crate) const SPURIOUS_VECTOR: u8 = 0xff;
@@ -12,15 +14,23 @@ pub(crate) const WAKEUP_VECTOR: u8 = 0xf0;
 pub(crate) const FLUSH_VECTOR: u8 = 0xf1;
 /// The vector of device interrupt line 0 (`crate::irq::Line`); line n is this plus n.
 pub(crate) const DEVICE_VECTOR_BASE: u8 = 0x40;
-/// Scheduler ticks per second.
-pub(crate) const HZ: u64 = 100;
+/// The console's receive interrupt (COM1 through IOAPIC pin 4): it only wakes the boot CPU,
+/// whose timer work then reads the input.
+pub(crate) const CONSOLE_VECTOR: u8 = 0x50;
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
 static TSC_BOOT: AtomicU64 = AtomicU64::new(0);
-static TICKS: AtomicU64 = AtomicU64::new(0);
 static LAPIC_BASE: AtomicU64 = AtomicU64::new(0);
-/// The timer's initial count for one tick, measured by the boot CPU (the others reuse it).
-static PER_TICK: AtomicU64 = AtomicU64::new(0);
+/// LAPIC timer counts per second (divide-by-16), measured by the boot CPU.
+static LAPIC_HZ: AtomicU64 = AtomicU64::new(0);
+/// CPUID.1:ECX.TSC_DEADLINE: the timer takes an absolute TSC value (IA32_TSC_DEADLINE).
+static TSC_DEADLINE: AtomicBool = AtomicBool::new(false);
+/// The deadline (monotonic ns) each CPU's timer is armed for, u64::MAX for none; cleared when
+/// it fires, so that asking again for a deadline that fired early re-arms it.
+static ARMED_AT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(u64::MAX) }; MAX_CPUS];
+const MSR_TSC_DEADLINE: u32 = 0x6e0;
+const LVT_TIMER: usize = 0x320;
+const INITIAL_COUNT: usize = 0x380;
 
 fn lapic_write(reg: usize, v: u32) {
     let base = LAPIC_BASE.load(Ordering::Relaxed) as usize;
@@ -74,28 +84,82 @@ pub(crate) fn init() {
     let tsc_hz = (t1 - t0).max(1) * 100;
     TSC_HZ.store(tsc_hz, Ordering::Relaxed);
     TSC_BOOT.store(t0, Ordering::Relaxed);
-    let per_tick = ((lapic_ticks as u64) * 100 / HZ).max(1000) as u32;
-    PER_TICK.store(per_tick as u64, Ordering::Relaxed);
-    start_tick(per_tick);
+    LAPIC_HZ.store((lapic_ticks as u64 * 100).max(100_000), Ordering::Relaxed);
+    let (_, _, ecx, _) = cpu::cpuid(1, 0);
+    TSC_DEADLINE.store(ecx & (1 << 24) != 0, Ordering::Relaxed);
+    start_timer();
 }
 
-fn start_tick(per_tick: u32) {
-    lapic_write(0x320, TIMER_VECTOR as u32 | (1 << 17)); // periodic
-    lapic_write(0x380, per_tick);
+/// Puts this CPU's timer into its one-shot mode, unmasked and not armed: it interrupts only
+/// at the deadlines `set_timer` gives it.
+fn start_timer() {
+    lapic_write(INITIAL_COUNT, 0);
+    let mode = if TSC_DEADLINE.load(Ordering::Relaxed) {
+        2 << 17
+    } else {
+        0
+    };
+    lapic_write(LVT_TIMER, TIMER_VECTOR as u32 | mode);
+    ARMED_AT[super::smp::cpu_index() % MAX_CPUS].store(u64::MAX, Ordering::Relaxed);
 }
 
-/// Starts a secondary CPU's tick at the boot CPU's rate.
-pub(crate) fn start_secondary_tick() {
-    start_tick(PER_TICK.load(Ordering::Relaxed) as u32);
+/// Starts a secondary CPU's timer (in the boot CPU's mode).
+pub(crate) fn start_secondary_timer() {
+    start_timer();
+}
+
+/// The timer's mode, for the boot log.
+pub(crate) fn timer_name() -> &'static str {
+    if TSC_DEADLINE.load(Ordering::Relaxed) {
+        "LAPIC TSC-deadline"
+    } else {
+        "LAPIC one-shot"
+    }
+}
+
+/// Arms this CPU's timer to interrupt once when the monotonic clock reaches `deadline_ns`
+/// (at once if it has passed); u64::MAX disarms it. Replaces the previous deadline.
+pub(crate) fn set_timer(deadline_ns: u64) {
+    let slot = &ARMED_AT[super::smp::cpu_index() % MAX_CPUS];
+    if slot.load(Ordering::Relaxed) == deadline_ns {
+        return;
+    }
+    slot.store(deadline_ns, Ordering::Relaxed);
+    if TSC_DEADLINE.load(Ordering::Relaxed) {
+        let tsc = if deadline_ns == u64::MAX {
+            0
+        } else {
+            // Rounded up, so that the clock reads at least `deadline_ns` when it fires.
+            let hz = TSC_HZ.load(Ordering::Relaxed) as u128;
+            let d = (deadline_ns as u128 * hz).div_ceil(1_000_000_000);
+            TSC_BOOT
+                .load(Ordering::Relaxed)
+                .saturating_add(d.min(u64::MAX as u128) as u64)
+                .max(1)
+        };
+        // SAFETY: IA32_TSC_DEADLINE exists (CPUID said so) and the LVT is in TSC-deadline
+        // mode; writing it only (dis)arms this CPU's timer.
+        unsafe { cpu::wrmsr(MSR_TSC_DEADLINE, tsc) };
+    } else {
+        let count = if deadline_ns == u64::MAX {
+            0
+        } else {
+            let left = deadline_ns.saturating_sub(monotonic_ns()) as u128;
+            let hz = LAPIC_HZ.load(Ordering::Relaxed) as u128;
+            (left * hz)
+                .div_ceil(1_000_000_000)
+                .clamp(1, u32::MAX as u128) as u32
+        };
+        lapic_write(INITIAL_COUNT, count);
+    }
 }
 
 pub(crate) fn handle_interrupt(vector: u8) {
     if vector == TIMER_VECTOR {
-        // The boot CPU's tick is the clock's; the others' only bring their threads into the
-        // kernel (time slices, signals).
-        if super::smp::cpu_index() == 0 {
-            TICKS.fetch_add(1, Ordering::Relaxed);
-        }
+        // The deadline is used up: the kernel arms the next one on its way out.
+        ARMED_AT[super::smp::cpu_index() % MAX_CPUS].store(u64::MAX, Ordering::Relaxed);
+    } else if vector == CONSOLE_VECTOR {
+        // Nothing to do: the interrupt woke the boot CPU, whose timer work reads the input.
     } else if vector == FLUSH_VECTOR {
         super::smp::serve_requests();
     } else if vector == WAKEUP_VECTOR {
@@ -112,7 +176,7 @@ pub(crate) fn handle_interrupt(vector: u8) {
 pub(crate) fn init_secondary() {
     lapic_write(0xf0, 0x100 | SPURIOUS_VECTOR as u32);
     lapic_write(0x3e0, 0x3);
-    lapic_write(0x320, 1 << 16);
+    lapic_write(LVT_TIMER, 1 << 16);
 }
 
 /// Sends an inter-processor interrupt with command `low` (vector, delivery mode, level) to the
@@ -162,11 +226,6 @@ pub(crate) fn device_msi(line: usize) -> crate::irq::MsiMessage {
         addr: 0xfee0_0000 | ((lapic_id() & 0xff) << 12) as u64,
         data: (DEVICE_VECTOR_BASE as usize + line) as u32,
     }
-}
-
-/// Timer ticks since boot.
-pub(crate) fn ticks() -> u64 {
-    TICKS.load(Ordering::Relaxed)
 }
 
 /// Nanoseconds since boot from the TSC: ticks times `tsc_mult()`, shifted right by 32 (the

@@ -5,6 +5,7 @@ mod boot;
 pub(crate) mod cpu;
 pub(crate) mod debugreg;
 mod gdt;
+pub(crate) mod ioapic;
 pub(crate) mod mmu;
 pub(crate) mod nmi;
 pub(crate) mod regs;
@@ -65,16 +66,19 @@ pub(crate) fn init_secondary_cpu(index: u64) {
     )));
 }
 
-/// The periodic tick and the clock: LAPIC timer and TSC, calibrated against the PIT.
+/// The clock and the timer: TSC and LAPIC timer, calibrated against the PIT; and the
+/// console's receive interrupt, which wakes an idle boot CPU.
 pub(crate) fn init_timer() {
     apic::init();
+    serial::enable_rx_interrupt(apic::CONSOLE_VECTOR);
 }
 
-/// `hal::clock`: the TSC is the monotonic counter, the LAPIC timer the tick, CMOS the RTC.
+/// `hal::clock`: the TSC is the monotonic counter, the LAPIC timer the one-shot timer, CMOS
+/// the RTC.
 pub(crate) mod clock {
     pub(crate) use super::apic::{
-        monotonic_ns, rtc_epoch_seconds, ticks, tsc_boot as counter_at_boot, tsc_hz as counter_hz,
-        tsc_mult as counter_mult, HZ as TICK_HZ,
+        monotonic_ns, rtc_epoch_seconds, set_timer, timer_name, tsc_boot as counter_at_boot,
+        tsc_hz as counter_hz, tsc_mult as counter_mult,
     };
     pub(crate) use super::cpu::rdtsc as counter;
 }

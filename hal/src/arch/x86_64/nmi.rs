@@ -3,31 +3,18 @@
 //! frame-pointer walk that prints where a CPU is (the kernel is built with frame pointers).
 
 use super::cpu::outb;
-use crate::mm::{phys_to_virt, PHYS_OFFSET};
+use super::ioapic;
+use crate::mm::PHYS_OFFSET;
 
-/// The IOAPIC's MMIO base on the PC machines QEMU emulates (q35 and microvm).
-const IOAPIC_BASE: usize = 0xfec0_0000;
 /// The IOAPIC pin the PIT's output reaches (ISA IRQ 0 is wired to GSI 2).
 const PIT_GSI: u32 = 2;
 /// Delivery mode NMI in a redirection entry (bits 8-10); edge-triggered, active high,
 /// physical destination, unmasked.
 const DELIVERY_NMI: u32 = 0b100 << 8;
 
-fn ioapic_write(reg: u32, v: u32) {
-    let base = phys_to_virt(IOAPIC_BASE);
-    // SAFETY: the IOAPIC's register window (IOREGSEL at +0, IOWIN at +0x10) lies in the direct
-    // map of the first 4 GiB; only the watchdog touches it, once at boot.
-    unsafe {
-        core::ptr::write_volatile(base as *mut u32, reg);
-        core::ptr::write_volatile((base + 0x10) as *mut u32, v);
-    }
-}
-
 /// Starts the periodic NMI to this CPU: the PIT's slowest rate, 1193182 / 65536 ≈ 18.2 Hz.
 pub(crate) fn start() {
-    let dest = super::apic::lapic_id();
-    ioapic_write(0x11 + 2 * PIT_GSI, dest << 24);
-    ioapic_write(0x10 + 2 * PIT_GSI, DELIVERY_NMI);
+    ioapic::route(PIT_GSI, DELIVERY_NMI, super::apic::lapic_id());
     // Channel 0, low then high byte, mode 2 (rate generator), count 0 = 65536.
     outb(0x43, 0x34);
     outb(0x40, 0);

@@ -176,7 +176,7 @@ extern "C" fn ap_main(index: u64) -> ! {
     while !crate::smp::entry_named() {
         super::cpu::idle_wait();
     }
-    apic::start_secondary_tick();
+    apic::start_secondary_timer();
     crate::smp::secondary_enter()
 }
 

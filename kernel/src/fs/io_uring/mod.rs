@@ -134,17 +134,23 @@ static NEXT_DEADLINE: AtomicU64 = AtomicU64::new(u64::MAX);
 
 pub fn note_deadline(at: u64) {
     NEXT_DEADLINE.fetch_min(at, Ordering::Relaxed);
+    crate::sched::note_deadline(at);
 }
 
 /// The tick hook (`sched::on_tick`): one load unless a deadline passed.
-pub fn tick() {
+pub fn tick() -> Option<u64> {
     let next = NEXT_DEADLINE.load(Ordering::Relaxed);
-    if next != u64::MAX && crate::time::uptime_ns() >= next {
-        // Whoever retries the rings notes the later deadlines again (nothing is looked up
-        // here, in the tick).
-        NEXT_DEADLINE.store(u64::MAX, Ordering::Relaxed);
-        poll_notify();
+    if next == u64::MAX {
+        return None;
     }
+    if crate::time::uptime_ns() < next {
+        return Some(next);
+    }
+    // Whoever retries the rings notes the later deadlines again (nothing is looked up here,
+    // in the tick).
+    NEXT_DEADLINE.store(u64::MAX, Ordering::Relaxed);
+    poll_notify();
+    None
 }
 
 pub struct IoUring {

@@ -44,6 +44,9 @@ fn poll_locked(s: &mut Stack) -> bool {
     let changed = s.poll(now);
     let next = s.next_poll_ns(now).unwrap_or(u64::MAX);
     NEXT_POLL.store(next, Ordering::Relaxed);
+    if next != u64::MAX {
+        crate::sched::note_deadline(next);
+    }
     changed
 }
 
@@ -123,10 +126,11 @@ fn tell_async(events: AsyncEvents) {
 }
 
 /// Timer-tick work: poll when a stack timer is due or a device has frames.
-pub fn tick() {
+pub fn tick() -> Option<u64> {
+    let next = || Some(NEXT_POLL.load(Ordering::Relaxed)).filter(|&n| n != u64::MAX);
     let due = crate::time::uptime_ns() >= NEXT_POLL.load(Ordering::Relaxed);
     if !due && !RX_PENDING.load(Ordering::Relaxed) {
-        return;
+        return next();
     }
     // Ticks run where no kernel path holds the lock on one CPU; try_lock keeps it that way.
     let (changed, events) = match STACK.try_lock() {
@@ -146,6 +150,7 @@ pub fn tick() {
         poll_notify();
     }
     tell_async(events);
+    next()
 }
 
 /// A network device's interrupt: frames arrived or transmit slots freed.

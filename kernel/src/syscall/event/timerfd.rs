@@ -14,11 +14,7 @@ use lintel_abi::fcntl::O_NONBLOCK;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::implemented(
-        "timerfd_create",
-        timerfd_create,
-        "TFD_TIMER_CANCEL_ON_SET accepted, clock changes never cancel",
-    ),
+    Syscall::implemented("timerfd_create", timerfd_create, ""),
     Syscall::implemented("timerfd_settime", timerfd_settime, ""),
     Syscall::implemented("timerfd_gettime", timerfd_gettime, ""),
 ];
@@ -51,7 +47,7 @@ pub fn timerfd_settime(c: &mut Call) -> SysResult {
     let t = timerfd_of(c, fd as i32)?;
     let interval = get_timespec(newp)? as u64;
     let value = get_timespec(newp + 16)? as u64;
-    let (rem, int) = t.set(value, interval, flags & 1 != 0);
+    let (rem, int) = t.set(value, interval, flags & 1 != 0, flags & 2 != 0);
     if oldp != 0 {
         put_timespec(oldp, int as i64)?;
         put_timespec(oldp + 16, rem as i64)?;

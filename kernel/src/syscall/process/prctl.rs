@@ -89,13 +89,11 @@ pub fn prctl(c: &mut Call) -> SysResult {
         PR_GET_SECUREBITS => ok(p.cred.lock().securebits as usize),
         PR_SET_SECUREBITS => cred_change(c, |cr| cr.set_securebits(arg2)),
         PR_CAP_AMBIENT => ambient(c, arg2, arg3, arg4 | arg5),
-        PR_GET_TIMERSLACK => ok(p.timerslack.load(Ordering::Relaxed) as usize),
+        PR_GET_TIMERSLACK => ok(c.thread.timer_slack.lock().current as usize),
         PR_SET_TIMERSLACK => {
-            // 0 restores the default.
-            p.timerslack.store(
-                if arg2 == 0 { 50_000 } else { arg2 as u64 },
-                Ordering::Relaxed,
-            );
+            // Per thread; 0 restores the thread's default.
+            let mut s = c.thread.timer_slack.lock();
+            s.current = if arg2 == 0 { s.default } else { arg2 as u64 };
             ok(0)
         }
         PR_GET_KEEPCAPS => ok(p.cred.lock().secure(SECURE_KEEP_CAPS) as usize),

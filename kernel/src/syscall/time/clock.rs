@@ -28,11 +28,14 @@ pub fn clock_gettime(c: &mut Call) -> SysResult {
     ok(0)
 }
 
+/// Linux's answers: 1 ns for every clock its hrtimers serve (timers and sleeps on them
+/// are armed on the one-shot timer to the nanosecond, and the clock counts finer than that),
+/// the tick for the COARSE clocks, whose readers accept a tick's error.
 pub fn clock_getres(c: &mut Call) -> SysResult {
     clock_now(c.a[0])?;
     if c.a[1] != 0 {
         let res = if matches!(c.a[0], CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE) {
-            4_000_000
+            crate::sched::TICK_NS as i64
         } else {
             1
         };

@@ -5,11 +5,14 @@ use crate::syscall::ok;
 use crate::syscall::time::clock_now;
 use crate::syscall::time::get_timespec;
 use crate::syscall::time::put_timespec;
+use crate::syscall::time::CLOCK_REALTIME;
+use crate::syscall::time::CLOCK_REALTIME_ALARM;
 use crate::syscall::time::CLOCK_THREAD_CPUTIME_ID;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::time;
+use lintel_abi::time::CLOCK_TAI;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
@@ -40,7 +43,25 @@ fn sleep_until_deadline(deadline: u64, rem: usize) -> SysResult {
             *t.restart_sleep.lock() = Some((deadline, rem));
             return Err(e);
         }
-        sched::sleep_until(deadline);
+        sched::sleep_until(deadline, false);
+    }
+}
+
+/// Sleeps until the wall clock reaches `target` (clock_nanosleep on CLOCK_REALTIME with
+/// TIMER_ABSTIME): setting the clock ends the wait early, and the deadline is computed again
+/// from the new time, as Linux's hrtimers on the realtime base are moved by clock_settime.
+fn sleep_until_wall_clock(target: i64) -> SysResult {
+    let t = crate::proc::current();
+    loop {
+        let now = time::realtime_ns();
+        if now >= target {
+            return ok(0);
+        }
+        if let Some(e) = crate::proc::interrupted(&t, Errno::ERESTARTNOHAND) {
+            return Err(e);
+        }
+        let left = target.saturating_sub(now) as u64;
+        sched::sleep_until(time::uptime_ns().saturating_add(left), true);
     }
 }
 
@@ -61,6 +82,10 @@ pub fn clock_nanosleep(c: &mut Call) -> SysResult {
     let now = clock_now(id)?;
     let t = get_timespec(req)?;
     let absolute = flags & 1 != 0;
+    if absolute && matches!(id, CLOCK_REALTIME | CLOCK_REALTIME_ALARM | CLOCK_TAI) {
+        // The target on the wall clock (TAI is the wall clock plus a fixed offset).
+        return sleep_until_wall_clock(t - (now - time::realtime_ns()));
+    }
     let ns = if absolute { t - now } else { t };
     // An absolute sleep is simply restarted; only relative ones report the time left.
     let r = sleep_until_deadline(

@@ -4,6 +4,17 @@
 //! runs on one CPU at a time (hal's kernel lock), so these structures need no finer locking
 //! than the spin locks they already have; each CPU has its own current thread, idle task and
 //! slice start.
+//!
+//! **Time.** There is no periodic tick of the hardware's own: each CPU's one-shot timer is
+//! armed on every way out of the kernel (to user mode or to the idle halt) by [`arm_timer`],
+//! for the earliest of what this CPU must do at a given time. A CPU running a thread ticks
+//! every `TICK_NS` (time slices, CPU-time timers, the quiet hooks); an idle CPU does not tick
+//! at all. The boot CPU keeps time for all: its timer also covers the earliest timed wait
+//! ([`timers`]) and the earliest time a tick hook asked for, and its timer work ([`tick`])
+//! ends the waits that are due and runs the hooks. A deadline set on another CPU that comes
+//! before what the boot CPU is armed for interrupts the boot CPU, which arms again.
+
+mod timers;
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -14,6 +25,8 @@ use lintel_abi::{Errno, KResult};
 use lintel_hal::smp::MAX_CPUS;
 use lintel_hal::task::Task;
 use spin::Mutex;
+use timers::Deadlines;
+pub use timers::SleepKey;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ThreadState {
@@ -64,7 +77,15 @@ pub trait Schedulable: Any + Send + Sync {
     fn affinity(&self) -> u64 {
         u64::MAX
     }
+    /// How much later than asked its timed waits may end (PR_SET_TIMERSLACK), in ns.
+    fn timer_slack_ns(&self) -> u64 {
+        DEFAULT_SLACK_NS
+    }
 }
+
+/// Linux's default timer slack: a timed wait may end up to 50 µs late, so that waits close
+/// to each other share one timer interrupt.
+pub const DEFAULT_SLACK_NS: u64 = 50_000;
 
 /// A thread as the scheduler holds it.
 pub type ThreadRef = Arc<dyn Schedulable>;
@@ -73,18 +94,19 @@ pub type ThreadRef = Arc<dyn Schedulable>;
 struct Cpu {
     current: Option<ThreadRef>,
     idle: Option<Arc<Task>>,
+    /// When the current thread got the CPU (monotonic ns).
     slice_start: u64,
 }
 
 struct Sched {
     queue: VecDeque<ThreadRef>,
-    sleepers: Vec<(u64, ThreadRef)>,
+    sleepers: Deadlines,
     cpus: [Cpu; MAX_CPUS],
 }
 
 static SCHED: Mutex<Sched> = Mutex::new(Sched {
     queue: VecDeque::new(),
-    sleepers: Vec::new(),
+    sleepers: Deadlines::new(),
     cpus: [const {
         Cpu {
             current: None,
@@ -128,8 +150,97 @@ impl Sched {
     }
 }
 
-/// Ticks a thread may run before the timer preempts it.
-const SLICE_TICKS: u64 = 2;
+/// The tick of a CPU running a thread: 100 Hz, the rate of the former periodic tick.
+pub const TICK_NS: u64 = 10_000_000;
+/// How long a thread may run before the timer preempts it when others wait.
+const SLICE_NS: u64 = 2 * TICK_NS;
+
+/// The earliest hard deadline of a timed wait (u64::MAX for none), kept with the set under
+/// the scheduler's lock so that arming the timer needs no lock.
+static SLEEP_FIRST: AtomicU64 = AtomicU64::new(u64::MAX);
+/// The earliest time a tick hook or quiet hook asked to run again, or that a layer noted
+/// with [`note_deadline`] (u64::MAX for none).
+static NEXT_WORK: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Each CPU's next tick while it runs a thread (u64::MAX while idle).
+static TICK_AT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(u64::MAX) }; MAX_CPUS];
+/// What each CPU's timer was last armed for.
+static ARMED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(u64::MAX) }; MAX_CPUS];
+/// A hook that asks to run again at once is run again no sooner than this (so that a hook
+/// answering "now" cannot keep the boot CPU in a loop of interrupts).
+const MIN_REPOLL_NS: u64 = 1_000_000;
+
+/// Arms this CPU's timer for the earliest thing it must do at a given time: its next tick if
+/// it runs a thread, and on the boot CPU the earliest timed wait and hook deadline. Called on
+/// every way out of the kernel (back to user mode, into the idle halt).
+pub fn arm_timer() {
+    let cpu = this_cpu();
+    let mut at = TICK_AT[cpu].load(Ordering::Relaxed);
+    if cpu == 0 {
+        at = at
+            .min(SLEEP_FIRST.load(Ordering::Relaxed))
+            .min(NEXT_WORK.load(Ordering::Relaxed));
+    }
+    ARMED[cpu].store(at, Ordering::Relaxed);
+    lintel_hal::clock::set_timer(at);
+}
+
+/// A new deadline `at` exists: if it comes before what the boot CPU's timer is armed for and
+/// this is another CPU, the boot CPU is interrupted so that it arms again (on the boot CPU
+/// itself the way out of the kernel does).
+fn boot_cpu_must_see(at: u64) {
+    if this_cpu() != 0 && at < ARMED[0].load(Ordering::Relaxed) {
+        lintel_hal::smp::kick(0);
+    }
+}
+
+/// Asks for the tick hooks to run at `at` (monotonic ns): a layer armed something the hooks
+/// look after (an interval timer, a timerfd, an io_uring timeout, a network poll).
+pub fn note_deadline(at: u64) {
+    NEXT_WORK.fetch_min(at, Ordering::Relaxed);
+    boot_cpu_must_see(at);
+}
+
+/// The wall clock was set: waits for a wall-clock time end so that their callers compute
+/// their deadlines again, and the hooks run at once (timers on the wall clock).
+pub fn clock_was_set() {
+    let woken = {
+        let mut s = SCHED.lock();
+        let w = s.sleepers.take_realtime();
+        SLEEP_FIRST.store(s.sleepers.first(), Ordering::Relaxed);
+        w
+    };
+    for t in woken {
+        wake(&t);
+    }
+    note_deadline(0);
+}
+
+/// Halts this CPU until an interrupt, or for at most a tick: for kernel code that waits for a
+/// device with the kernel lock held (a lost interrupt must not hang it).
+pub fn halt_briefly() {
+    lintel_hal::clock::set_timer(crate::time::uptime_ns().saturating_add(TICK_NS));
+    lintel_hal::idle_wait();
+}
+
+/// Adds a timed wait of the current thread `t` for `deadline_ns` with its timer slack.
+fn add_sleeper(t: &ThreadRef, deadline_ns: u64, realtime: bool) -> SleepKey {
+    let slack = t.timer_slack_ns();
+    let key = {
+        let mut s = SCHED.lock();
+        let key = s.sleepers.insert(deadline_ns, slack, t.clone(), realtime);
+        SLEEP_FIRST.store(s.sleepers.first(), Ordering::Relaxed);
+        key
+    };
+    boot_cpu_must_see(key.0);
+    key
+}
+
+/// Removes a timed wait (it ended for another reason, or has already been taken out).
+fn remove_sleeper(key: SleepKey) {
+    let mut s = SCHED.lock();
+    s.sleepers.remove(key);
+    SLEEP_FIRST.store(s.sleepers.first(), Ordering::Relaxed);
+}
 
 pub fn current() -> ThreadRef {
     try_current().expect("no current thread")
@@ -150,12 +261,21 @@ pub fn enqueue(t: ThreadRef) {
 /// Wakes a blocked thread. A thread that is not blocked but runs on another CPU is
 /// interrupted there instead, so that it sees what it was woken for (a signal) at once.
 pub fn wake(t: &ThreadRef) {
+    wake_from(t, false);
+}
+
+/// `wake`; `here`: this CPU is idle and takes the thread itself, so no idle CPU is woken for
+/// it (under TCG a second CPU woken only to find the queue empty again takes host time from
+/// the one that runs the thread).
+fn wake_from(t: &ThreadRef, here: bool) {
     let mut st = t.sched_state().lock();
     if *st == ThreadState::Blocked {
         *st = ThreadState::Runnable;
         drop(st);
         SCHED.lock().push(t.clone());
-        lintel_hal::smp::wake_idle_cpu(t.affinity());
+        if !here {
+            lintel_hal::smp::wake_idle_cpu(t.affinity());
+        }
     } else if lintel_hal::smp::shared() {
         drop(st);
         if let Some(cpu) = running_on(t) {
@@ -216,7 +336,15 @@ fn switch_away() {
             t.since = now;
             t.running = true;
         }
-        s.cpus[cpu].slice_start = lintel_hal::clock::ticks();
+        s.cpus[cpu].slice_start = now;
+        TICK_AT[cpu].store(
+            if next.is_some() {
+                now.saturating_add(TICK_NS)
+            } else {
+                u64::MAX
+            },
+            Ordering::Relaxed,
+        );
         match next {
             Some(n) => {
                 let task = n.kernel_task();
@@ -249,30 +377,33 @@ pub fn exit_current() -> ! {
 pub fn block_until(deadline_ns: Option<u64>) {
     let t = current();
     *t.sched_state().lock() = ThreadState::Blocked;
-    if let Some(d) = deadline_ns {
-        SCHED.lock().sleepers.push((d, t.clone()));
-    }
+    let key = deadline_ns.map(|d| add_sleeper(&t, d, false));
     switch_away();
-    if deadline_ns.is_some() {
-        cancel_sleep(&t);
+    if let Some(k) = key {
+        remove_sleeper(k);
     }
 }
 
 /// Sleeps until the monotonic clock reaches `deadline_ns` or the thread is woken earlier.
-pub fn sleep_until(deadline_ns: u64) {
+/// `realtime`: the deadline stands for a wall-clock time, and setting the clock ends the
+/// sleep early so that the caller computes it again.
+pub fn sleep_until(deadline_ns: u64, realtime: bool) {
     let t = current();
-    SCHED.lock().sleepers.push((deadline_ns, t.clone()));
     *t.sched_state().lock() = ThreadState::Blocked;
+    let key = add_sleeper(&t, deadline_ns, realtime);
     drop(t);
     switch_away();
+    remove_sleeper(key);
 }
 
-/// Work the timer tick does for layers above the scheduler (polled devices, interval timers,
-/// timerfds), registered at boot so the scheduler names none of them.
-type TickHook = fn();
+/// Work the timer does for layers above the scheduler (polled devices, interval timers,
+/// timerfds), registered at boot so the scheduler names none of them. A hook returns when it
+/// wants to run again (monotonic ns), if it has a deadline; hooks also run at every tick of
+/// the boot CPU and whenever it wakes from idle (a device interrupt).
+pub type TickHook = fn() -> Option<u64>;
 static TICK_HOOKS: Mutex<[Option<TickHook>; 8]> = Mutex::new([None; 8]);
 
-/// Runs `hook` on every timer tick, after expired sleepers are woken.
+/// Runs `hook` from the boot CPU's timer work, after expired waits have ended.
 pub fn on_tick(hook: TickHook) {
     let mut hooks = TICK_HOOKS.lock();
     match hooks.iter_mut().find(|h| h.is_none()) {
@@ -281,34 +412,41 @@ pub fn on_tick(hook: TickHook) {
     }
 }
 
-/// Timer work: wake expired sleepers, poll devices. Returns true if the current thread's time
-/// slice is over.
+/// Timer work, after a timer or other interrupt: the next tick of this CPU is due one period
+/// later; on the boot CPU, due waits end and the hooks run. Returns true if the current
+/// thread's time slice is over.
 pub fn tick() -> bool {
-    // Sleepers and the polled work belong to the boot CPU's tick (the clock's); the other
-    // CPUs' ticks only end time slices.
-    if this_cpu() != 0 {
+    let cpu = this_cpu();
+    let now = crate::time::uptime_ns();
+    let next_tick = TICK_AT[cpu].load(Ordering::Relaxed);
+    if next_tick != u64::MAX && now >= next_tick {
+        TICK_AT[cpu].store(now.saturating_add(TICK_NS), Ordering::Relaxed);
+    }
+    // Waits and the hooks belong to the boot CPU (the clock's); the other CPUs' ticks only
+    // end time slices.
+    if cpu != 0 {
         return slice_over();
     }
-    let now = crate::time::uptime_ns();
-    let expired: Vec<ThreadRef> = {
+    let (expired, idle_here) = {
         let mut s = SCHED.lock();
-        let mut out = Vec::new();
-        s.sleepers.retain(|(d, t)| {
-            if *d <= now {
-                out.push(t.clone());
-                false
-            } else {
-                true
-            }
-        });
-        out
+        let out = s.sleepers.expire(now);
+        SLEEP_FIRST.store(s.sleepers.first(), Ordering::Relaxed);
+        (out, s.cpus[cpu].current.is_none() && s.queue.is_empty())
     };
+    // An idle boot CPU runs the first thread whose wait ended itself (its idle loop looks at
+    // the queue next); other CPUs are woken for the rest.
+    let mut take_one = idle_here;
     for t in expired {
-        wake(&t);
+        let here = take_one && t.affinity() & (1u64 << cpu) != 0;
+        take_one &= !here;
+        wake_from(&t, here);
     }
+    NEXT_WORK.store(u64::MAX, Ordering::Relaxed);
     let hooks = *TICK_HOOKS.lock();
     for hook in hooks.iter().flatten() {
-        hook();
+        if let Some(at) = hook() {
+            NEXT_WORK.fetch_min(at.max(now + MIN_REPOLL_NS), Ordering::Relaxed);
+        }
     }
     slice_over()
 }
@@ -325,8 +463,7 @@ fn slice_over() -> bool {
             .as_ref()
             .is_some_and(|c| c.affinity() & (1u64 << cpu) == 0);
     let start = s.cpus[cpu].slice_start;
-    misplaced
-        || lintel_hal::clock::ticks().saturating_sub(start) >= SLICE_TICKS && !s.queue.is_empty()
+    misplaced || crate::time::uptime_ns().saturating_sub(start) >= SLICE_NS && !s.queue.is_empty()
 }
 
 /// Interrupts `t` if it runs on another CPU, so that it enters the kernel and looks at what
@@ -344,7 +481,8 @@ pub fn kick_if_running(t: &ThreadRef) {
 static QUIET_HOOKS: Mutex<[Option<TickHook>; 4]> = Mutex::new([None; 4]);
 
 /// Runs `hook` from the idle loop and whenever a thread is back from user mode on a timer
-/// interrupt: unlike a tick hook, it may take locks and wait for the disk.
+/// interrupt: unlike a tick hook, it may take locks and wait for the disk. Like a tick hook,
+/// it returns when it wants to run again.
 pub fn on_quiet(hook: TickHook) {
     let mut hooks = QUIET_HOOKS.lock();
     match hooks.iter_mut().find(|h| h.is_none()) {
@@ -356,14 +494,12 @@ pub fn on_quiet(hook: TickHook) {
 /// Runs the quiet hooks; the caller holds no lock and is in no system call.
 pub fn quiet() {
     let hooks = *QUIET_HOOKS.lock();
+    let now = crate::time::uptime_ns();
     for hook in hooks.iter().flatten() {
-        hook();
+        if let Some(at) = hook() {
+            note_deadline(at.max(now + MIN_REPOLL_NS));
+        }
     }
-}
-
-/// Removes a thread from the sleep list (it was woken for another reason).
-pub fn cancel_sleep(t: &ThreadRef) {
-    SCHED.lock().sleepers.retain(|(_, s)| !Arc::ptr_eq(s, t));
 }
 
 /// The CPU's first task becomes its idle task: it runs whenever no thread is runnable here.
@@ -386,7 +522,10 @@ pub fn idle_loop() -> ! {
         if has_work {
             switch_away();
             lintel_hal::mm::activate_kernel();
-        } else if boot_cpu {
+            continue;
+        }
+        arm_timer();
+        if boot_cpu {
             // Every wake-up of the boot CPU runs the tick's work.
             lintel_hal::smp::idle_unlocked(|| false);
         } else {
@@ -428,12 +567,10 @@ impl WaitQueue {
         let t = current();
         *t.sched_state().lock() = ThreadState::Blocked;
         self.waiters.lock().push(t.clone());
-        if let Some(d) = deadline_ns {
-            SCHED.lock().sleepers.push((d, t.clone()));
-        }
+        let key = deadline_ns.map(|d| add_sleeper(&t, d, false));
         switch_away();
-        if deadline_ns.is_some() {
-            cancel_sleep(&t);
+        if let Some(k) = key {
+            remove_sleeper(k);
         }
         self.waiters.lock().retain(|w| !Arc::ptr_eq(w, &t));
     }
