@@ -2,6 +2,7 @@
 //! `*at` syscalls, opening files of every kind, and the boot-time root file system.
 
 pub mod aio;
+pub mod block;
 pub mod dev;
 pub mod epoll;
 pub mod eventfd;
@@ -97,6 +98,10 @@ pub struct MountInfo {
     pub root: Arc<dyn Inode>,
     /// MS_NOSUID: execve ignores set-user-ID and set-group-ID bits here.
     pub nosuid: bool,
+    /// The block device a disk file system holds open while mounted (a loop device with
+    /// LO_FLAGS_AUTOCLEAR unbinds when this goes at umount). Kept for its drop alone.
+    #[allow(dead_code)]
+    pub hold: Option<block::Hold>,
 }
 
 pub static MOUNT_INFO: spin::Mutex<Vec<MountInfo>> = spin::Mutex::new(Vec::new());
@@ -212,10 +217,10 @@ fn new_sysfs() -> KResult<Arc<dyn Inode>> {
     for i in (0..64).filter(|i| mask & (1u64 << i) != 0) {
         mkdir(&cpu, alloc::format!("cpu{i}").as_bytes())?;
     }
+    sys_block(&mkdir(&fs, b"block")?)?;
     for d in [
         &b"class"[..],
         b"bus",
-        b"block",
         b"dev",
         b"firmware",
         b"fs",
@@ -259,6 +264,9 @@ static NEXT_FS_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64
 pub fn write_back_all() {
     crate::mm::pagecache::writeback_all();
     ext4::sync_all();
+    // Loop devices hand their writes to their backing files, whose file systems sync next.
+    block::sync_loops();
+    ext4::sync_all();
 }
 
 /// A new file-system instance's st_dev.
@@ -293,6 +301,7 @@ pub fn mount(
     if at.inode.file_type() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
+    let mut hold = None;
     let (root, name): (Arc<dyn Inode>, &'static str) = match fstype {
         // (Keep FILESYSTEMS in step with this list.)
         b"tmpfs" => {
@@ -307,8 +316,13 @@ pub fn mount(
             if dev.inode.file_type() != FileType::BlockDevice {
                 return Err(Errno::ENOTBLK);
             }
-            let index = ext4::disk_of_rdev(dev.inode.stat().rdev)?;
-            (ext4::mount_disk(index, read_only)?, "ext4")
+            let bdev = block::get(dev.inode.stat().rdev).ok_or(Errno::ENXIO)?;
+            if bdev.size() == 0 {
+                // An unbound loop device, as Linux's mount finds it.
+                return Err(Errno::ENXIO);
+            }
+            hold = Some(block::Hold::new(bdev.clone()));
+            (ext4::mount_dev(bdev, read_only)?, "ext4")
         }
         b"proc" => (procfs::new_root(), "proc"),
         b"sysfs" => (new_sysfs()?, "sysfs"),
@@ -322,7 +336,45 @@ pub fn mount(
         fstype: name,
         nosuid,
         root,
+        hold,
     });
+    Ok(())
+}
+
+/// /sys/block: each disk with its `dev`, `size` (sectors), `ro` and a folder per partition
+/// (`dev`, `size`, `start`, `partition`), as lsblk, blkid and libmount read them. Built when
+/// sysfs is mounted; loop devices are not listed.
+fn sys_block(dir: &Arc<dyn Inode>) -> KResult<()> {
+    let file = |d: &Arc<dyn Inode>, n: &[u8], text: alloc::string::String| -> KResult<()> {
+        let f = d.create(n, FileType::Regular, 0o444, 0, 0, 0)?;
+        f.write_at(0, text.as_bytes())?;
+        Ok(())
+    };
+    let num = |rdev: u64| alloc::format!("{}:{}\n", dev::major(rdev), dev::minor(rdev));
+    let all = block::all();
+    for d in all
+        .iter()
+        .filter(|d| d.partition_of().is_none() && d.size() > 0)
+    {
+        let disk = dir.create(d.name().as_bytes(), FileType::Directory, 0o755, 0, 0, 0)?;
+        file(&disk, b"dev", num(d.rdev()))?;
+        file(&disk, b"size", alloc::format!("{}\n", d.size() / 512))?;
+        file(&disk, b"ro", alloc::format!("{}\n", d.read_only() as u8))?;
+        file(&disk, b"removable", alloc::string::String::from("0\n"))?;
+        for p in all.iter() {
+            let Some((parent, start, number)) = p.partition_of() else {
+                continue;
+            };
+            if parent != d.rdev() {
+                continue;
+            }
+            let pd = disk.create(p.name().as_bytes(), FileType::Directory, 0o755, 0, 0, 0)?;
+            file(&pd, b"dev", num(p.rdev()))?;
+            file(&pd, b"size", alloc::format!("{}\n", p.size() / 512))?;
+            file(&pd, b"start", alloc::format!("{start}\n"))?;
+            file(&pd, b"partition", alloc::format!("{number}\n"))?;
+        }
+    }
     Ok(())
 }
 
@@ -367,10 +419,35 @@ pub fn umount(thread: &Thread, target: &[u8]) -> KResult<()> {
     ext4::unmounted(&d.inode)?;
     notify::unmounted(d.inode.fs_id());
     let id = lintel_vfs::identity(&d.inode);
-    MOUNT_INFO
-        .lock()
-        .retain(|m| lintel_vfs::identity(&m.root) != id);
+    let gone: Vec<MountInfo> = {
+        let mut info = MOUNT_INFO.lock();
+        let (gone, keep) = core::mem::take(&mut *info)
+            .into_iter()
+            .partition(|m| lintel_vfs::identity(&m.root) == id);
+        *info = keep;
+        gone
+    };
+    // The device is let go (a loop device may unbind) outside the lock.
+    drop(gone);
     Ok(())
+}
+
+/// The /dev tmpfs, where loop devices added later get their nodes.
+static DEV_DIR: spin::Once<Arc<dyn Inode>> = spin::Once::new();
+
+/// A node in /dev made by the kernel (as devtmpfs does for a new device): owner root,
+/// group `gid`.
+pub fn devfs_add(name: &[u8], kind: FileType, mode: u32, gid: u32, rdev: u64) {
+    if let Some(d) = DEV_DIR.get() {
+        let _ = d.create(name, kind, mode, 0, gid, rdev);
+    }
+}
+
+/// The device behind /dev/NAME went away.
+pub fn devfs_remove(name: &[u8]) {
+    if let Some(d) = DEV_DIR.get() {
+        let _ = d.unlink(name);
+    }
 }
 
 /// /dev/pts, where pseudo-terminal slaves appear.
@@ -402,7 +479,7 @@ pub fn devpts_remove(n: u32) {
 /// Builds the root: the initramfs in a tmpfs, or, when `root_disk` names a disk (the kernel's
 /// `root=` option), the ext4 file system on it (the initramfs then only carries the launch
 /// files, see [`initramfs_root`]).
-pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<()> {
+pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()> {
     // The initramfs root is a tmpfs of the default size, as Linux's rootfs.
     let initfs = Dentry::new_root(new_tmpfs_sized(Default::default(), 1));
     MOUNTS.call_once(MountTable::new);
@@ -411,9 +488,10 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
     }
     INITRAMFS.call_once(|| initfs.clone());
     let (root, source, fstype) = match root_disk {
-        Some((index, read_only)) => {
-            let inode = ext4::mount_disk(index, read_only)?;
-            let name = alloc::format!("/dev/{}", crate::drivers::blk::disk_name(index));
+        Some((rdev, read_only)) => {
+            let dev = block::get(rdev).ok_or(Errno::ENXIO)?;
+            let name = alloc::format!("/dev/{}", dev.name());
+            let inode = ext4::mount_dev(dev, read_only)?;
             (Dentry::new_root(inode), name.into_bytes(), "ext4")
         }
         None => (initfs, b"tmpfs".to_vec(), "tmpfs"),
@@ -456,16 +534,27 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
             dev::makedev(major, minor),
         )?;
     }
-    for d in crate::drivers::blk::disks() {
+    devfs.create(
+        b"loop-control",
+        FileType::CharDevice,
+        0o600,
+        0,
+        0,
+        dev::makedev(10, lintel_abi::loop_dev::LOOP_CTRL_MINOR),
+    )?;
+    // Disks, their partitions and the first loop devices; later loop devices add their
+    // nodes themselves (`devfs_add`).
+    for d in block::all() {
         devfs.create(
-            crate::drivers::blk::disk_name(d.index()).as_bytes(),
+            d.name().as_bytes(),
             FileType::BlockDevice,
             0o660,
             0,
             6,
-            dev::makedev(dev::VIRTIO_BLK_MAJOR, 16 * d.index() as u64),
+            d.rdev(),
         )?;
     }
+    DEV_DIR.call_once(|| devfs.clone());
     devfs.symlink(b"fd", b"/proc/self/fd", 0, 0)?;
     devfs.symlink(b"stdin", b"/proc/self/fd/0", 0, 0)?;
     devfs.symlink(b"stdout", b"/proc/self/fd/1", 0, 0)?;
@@ -486,6 +575,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
         fstype,
         root: root.inode.clone(),
         nosuid: false,
+        hold: None,
     });
     info.push(MountInfo {
         source: b"devtmpfs".to_vec(),
@@ -493,6 +583,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
         fstype: "devtmpfs",
         root: devfs,
         nosuid: false,
+        hold: None,
     });
     info.push(MountInfo {
         source: b"proc".to_vec(),
@@ -500,6 +591,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
         fstype: "proc",
         root: proc_root,
         nosuid: true,
+        hold: None,
     });
     info.push(MountInfo {
         source: b"sysfs".to_vec(),
@@ -507,6 +599,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
         fstype: "sysfs",
         root: sysfs,
         nosuid: true,
+        hold: None,
     });
     Ok(())
 }
