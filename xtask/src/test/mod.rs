@@ -5,6 +5,7 @@
 //! (conformance.rs, native.rs, boot.rs with its guest scripts and disks in boot_fixtures.rs,
 //! net.rs, debian.rs, gdb.rs), so one can be read without the others.
 
+mod blockdev;
 mod boot;
 mod boot_fixtures;
 mod conformance;
