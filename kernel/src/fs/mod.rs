@@ -217,11 +217,10 @@ fn new_sysfs() -> KResult<Arc<dyn Inode>> {
     for i in (0..64).filter(|i| mask & (1u64 << i) != 0) {
         mkdir(&cpu, alloc::format!("cpu{i}").as_bytes())?;
     }
-    sys_block(&mkdir(&fs, b"block")?)?;
+    block::sysfs::build(&fs)?;
     for d in [
         &b"class"[..],
         b"bus",
-        b"dev",
         b"firmware",
         b"fs",
         b"kernel",
@@ -338,43 +337,6 @@ pub fn mount(
         root,
         hold,
     });
-    Ok(())
-}
-
-/// /sys/block: each disk with its `dev`, `size` (sectors), `ro` and a folder per partition
-/// (`dev`, `size`, `start`, `partition`), as lsblk, blkid and libmount read them. Built when
-/// sysfs is mounted; loop devices are not listed.
-fn sys_block(dir: &Arc<dyn Inode>) -> KResult<()> {
-    let file = |d: &Arc<dyn Inode>, n: &[u8], text: alloc::string::String| -> KResult<()> {
-        let f = d.create(n, FileType::Regular, 0o444, 0, 0, 0)?;
-        f.write_at(0, text.as_bytes())?;
-        Ok(())
-    };
-    let num = |rdev: u64| alloc::format!("{}:{}\n", dev::major(rdev), dev::minor(rdev));
-    let all = block::all();
-    for d in all
-        .iter()
-        .filter(|d| d.partition_of().is_none() && d.size() > 0)
-    {
-        let disk = dir.create(d.name().as_bytes(), FileType::Directory, 0o755, 0, 0, 0)?;
-        file(&disk, b"dev", num(d.rdev()))?;
-        file(&disk, b"size", alloc::format!("{}\n", d.size() / 512))?;
-        file(&disk, b"ro", alloc::format!("{}\n", d.read_only() as u8))?;
-        file(&disk, b"removable", alloc::string::String::from("0\n"))?;
-        for p in all.iter() {
-            let Some((parent, start, number)) = p.partition_of() else {
-                continue;
-            };
-            if parent != d.rdev() {
-                continue;
-            }
-            let pd = disk.create(p.name().as_bytes(), FileType::Directory, 0o755, 0, 0, 0)?;
-            file(&pd, b"dev", num(p.rdev()))?;
-            file(&pd, b"size", alloc::format!("{}\n", p.size() / 512))?;
-            file(&pd, b"start", alloc::format!("{start}\n"))?;
-            file(&pd, b"partition", alloc::format!("{number}\n"))?;
-        }
-    }
     Ok(())
 }
 

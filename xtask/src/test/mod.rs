@@ -10,6 +10,7 @@ mod boot;
 mod boot_fixtures;
 mod conformance;
 mod debian;
+mod debian_loop;
 mod ext4_corrupt;
 mod ext4_crash;
 mod fuzz;
@@ -163,6 +164,12 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
         match debian::debian_userland(kvm) {
             Ok(()) => t.pass("debian.userland"),
             Err(e) => t.fail("debian.userland", &e),
+        }
+    }
+    if filter.is_none_or(|f| "debian.loop".contains(f)) {
+        match debian_loop::debian_loop(kvm) {
+            Ok(()) => t.pass("debian.loop"),
+            Err(e) => t.fail("debian.loop", &e),
         }
     }
     if filter.is_none_or(|f| "debian.gdb".contains(f)) {

@@ -106,24 +106,32 @@ impl FileOps for BlockFile {
         self.dev().flush()
     }
 
+    /// The generic block ioctls first, then the device's own, as Linux's blkdev_ioctl.
     fn ioctl(&self, file: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
+        use crate::uaccess::{write_i32, write_u32, write_u64};
         use lintel_abi::ioctl::{
-            BLKBSZGET, BLKFLSBUF, BLKGETSIZE, BLKGETSIZE64, BLKPBSZGET, BLKROGET, BLKSSZGET,
+            BLKALIGNOFF, BLKBSZGET, BLKDISCARDZEROES, BLKFLSBUF, BLKGETSIZE, BLKGETSIZE64,
+            BLKIOMIN, BLKIOOPT, BLKPBSZGET, BLKRAGET, BLKROGET, BLKROTATIONAL, BLKSSZGET,
         };
         let dev = self.dev();
-        if let Some(r) = dev.ioctl(file.writable(), cmd, arg) {
-            return r;
-        }
         let size = dev.size();
+        let lbs = dev.logical_block_size();
         match cmd {
-            BLKGETSIZE64 => crate::uaccess::write_u64(arg, size)?,
-            BLKGETSIZE => crate::uaccess::write_u64(arg, size / SECTOR)?,
-            BLKSSZGET => crate::uaccess::write_i32(arg, dev.logical_block_size() as i32)?,
-            BLKPBSZGET => crate::uaccess::write_i32(arg, dev.logical_block_size() as i32)?,
-            BLKBSZGET => crate::uaccess::write_i32(arg, 4096)?,
-            BLKROGET => crate::uaccess::write_i32(arg, dev.read_only() as i32)?,
+            BLKGETSIZE64 => write_u64(arg, size)?,
+            BLKGETSIZE => write_u64(arg, size / SECTOR)?,
+            BLKSSZGET | BLKPBSZGET => write_i32(arg, lbs as i32)?,
+            BLKIOMIN => write_u32(arg, lbs)?,
+            BLKIOOPT | BLKALIGNOFF | BLKDISCARDZEROES => write_u32(arg, 0)?,
+            BLKROTATIONAL => crate::uaccess::write_bytes(arg, &0u16.to_ne_bytes())?,
+            BLKRAGET => write_u64(arg, 256)?,
+            BLKBSZGET => write_i32(arg, 4096)?,
+            BLKROGET => write_i32(arg, dev.read_only() as i32)?,
             BLKFLSBUF => dev.flush()?,
-            _ => return Err(Errno::ENOTTY),
+            _ => {
+                return dev
+                    .ioctl(file.writable(), cmd, arg)
+                    .unwrap_or(Err(Errno::ENOTTY))
+            }
         }
         Ok(0)
     }

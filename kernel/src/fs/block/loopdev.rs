@@ -177,6 +177,27 @@ fn parse_info(b: &[u8]) -> KResult<Info> {
 }
 
 impl Loop {
+    /// The files of /sys/block/loopN/loop/ while bound (loop_attr_*).
+    pub fn sysfs_attrs(&self) -> Option<Vec<(&'static str, String)>> {
+        let b = self.bound.lock().clone()?;
+        let path = match &b.file.dentry {
+            Some(d) => lintel_vfs::path_of(d, &crate::fs::root()),
+            None => Vec::new(),
+        };
+        let flag = |f: u32| alloc::format!("{}\n", (b.flags & f != 0) as u8);
+        Some(alloc::vec![
+            (
+                "backing_file",
+                alloc::format!("{}\n", String::from_utf8_lossy(&path))
+            ),
+            ("offset", alloc::format!("{}\n", b.offset)),
+            ("sizelimit", alloc::format!("{}\n", b.sizelimit)),
+            ("autoclear", flag(LO_FLAGS_AUTOCLEAR)),
+            ("partscan", flag(LO_FLAGS_PARTSCAN)),
+            ("dio", flag(LO_FLAGS_DIRECT_IO)),
+        ])
+    }
+
     fn rdev_(&self) -> u64 {
         crate::fs::dev::makedev(LOOP_MAJOR, self.number as u64)
     }
@@ -321,6 +342,14 @@ impl Loop {
     }
 
     fn loop_ioctl(&self, writable: bool, cmd: u32, arg: usize) -> KResult<usize> {
+        let r = self.loop_ioctl_(writable, cmd, arg);
+        if r.is_ok() && cmd != LOOP_GET_STATUS64 {
+            super::sysfs::loop_changed(self.number);
+        }
+        r
+    }
+
+    fn loop_ioctl_(&self, writable: bool, cmd: u32, arg: usize) -> KResult<usize> {
         // Linux lets a reader change a device only with CAP_SYS_ADMIN.
         let may_change = || writable || crate::proc::capable(lintel_abi::capability::CAP_SYS_ADMIN);
         match cmd {
@@ -446,9 +475,9 @@ impl BlockDev for Loop {
         self.bound.lock().as_ref().map_or(512, |b| b.block_size)
     }
 
+    /// The loop commands; anything else is EINVAL, as lo_simple_ioctl answers.
     fn ioctl(&self, writable: bool, cmd: u32, arg: usize) -> Option<KResult<usize>> {
-        // The loop commands are 0x4C00..0x4CFF; everything else is a generic block ioctl.
-        (cmd & !0xff == 0x4C00).then(|| self.loop_ioctl(writable, cmd, arg))
+        Some(self.loop_ioctl(writable, cmd, arg))
     }
 
     fn opened(&self) {
@@ -467,6 +496,7 @@ impl BlockDev for Loop {
             .is_some_and(|b| b.flags & LO_FLAGS_AUTOCLEAR != 0);
         if auto {
             self.clear();
+            super::sysfs::loop_changed(self.number);
         }
     }
 }
@@ -504,6 +534,7 @@ impl FileOps for LoopControl {
                 }
                 LOOPS.lock().remove(&(n as u32));
                 crate::fs::devfs_remove(node_name(n as u32).as_bytes());
+                super::sysfs::loop_changed(n as u32);
                 Ok(0)
             }
             LOOP_CTL_GET_FREE => {

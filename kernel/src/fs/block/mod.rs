@@ -5,6 +5,7 @@
 pub mod file;
 pub mod loopdev;
 pub mod part;
+pub mod sysfs;
 
 use crate::drivers::blk::{self, Disk};
 use alloc::collections::BTreeMap;
