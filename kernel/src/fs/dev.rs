@@ -5,15 +5,7 @@ use super::file::{FileOps, OpenFile};
 use alloc::sync::Arc;
 use lintel_abi::{Errno, KResult};
 
-pub use lintel_abi::stat::makedev;
-
-pub fn major(dev: u64) -> u64 {
-    (dev >> 8) & 0xfff
-}
-
-pub fn minor(dev: u64) -> u64 {
-    (dev & 0xff) | ((dev >> 12) & !0xff)
-}
+pub use lintel_abi::stat::{major, makedev, minor};
 
 pub struct Null;
 pub struct Zero;

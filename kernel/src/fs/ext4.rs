@@ -2,7 +2,7 @@
 //! partitions, loop devices), and the bookkeeping of mounted instances (sync, statfs,
 //! unmount).
 
-use super::block::BlockDev as Bdev;
+use super::block::bdev::BlockDev as Bdev;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};

@@ -217,7 +217,7 @@ fn new_sysfs() -> KResult<Arc<dyn Inode>> {
     for i in (0..64).filter(|i| mask & (1u64 << i) != 0) {
         mkdir(&cpu, alloc::format!("cpu{i}").as_bytes())?;
     }
-    block::sysfs::build(&fs)?;
+    block::sysfs::build(&fs, &block::all())?;
     for d in [
         &b"class"[..],
         b"bus",

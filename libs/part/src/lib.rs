@@ -23,13 +23,17 @@ pub struct Partition {
     pub sectors: u64,
 }
 
-/// Reads one 512-byte sector by LBA; an error ends the scan of that table.
+/// A sector could not be read (past the end, a device error): the scan of that table ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadError;
+
+/// Reads one 512-byte sector by LBA.
 pub trait SectorReader {
-    fn read_sector(&mut self, lba: u64, buf: &mut [u8; 512]) -> Result<(), ()>;
+    fn read_sector(&mut self, lba: u64, buf: &mut [u8; 512]) -> Result<(), ReadError>;
 }
 
-impl<F: FnMut(u64, &mut [u8; 512]) -> Result<(), ()>> SectorReader for F {
-    fn read_sector(&mut self, lba: u64, buf: &mut [u8; 512]) -> Result<(), ()> {
+impl<F: FnMut(u64, &mut [u8; 512]) -> Result<(), ReadError>> SectorReader for F {
+    fn read_sector(&mut self, lba: u64, buf: &mut [u8; 512]) -> Result<(), ReadError> {
         self(lba, buf)
     }
 }
@@ -191,7 +195,11 @@ fn gpt(r: &mut dyn SectorReader, disk: u64) -> Option<Vec<Partition>> {
     let entries_lba = le64(&h, 72);
     let count = le32(&h, 80);
     let esize = le32(&h, 84) as usize;
-    if count == 0 || count > MAX_GPT_ENTRIES || esize < 128 || esize > 512 || esize % 8 != 0 {
+    if count == 0
+        || count > MAX_GPT_ENTRIES
+        || !(128..=512).contains(&esize)
+        || !esize.is_multiple_of(8)
+    {
         return None;
     }
     let total = count as usize * esize;

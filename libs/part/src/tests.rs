@@ -5,9 +5,9 @@ use alloc::vec;
 struct Img(Vec<u8>);
 
 impl SectorReader for Img {
-    fn read_sector(&mut self, lba: u64, buf: &mut [u8; 512]) -> Result<(), ()> {
-        let s = (lba as usize).checked_mul(512).ok_or(())?;
-        buf.copy_from_slice(self.0.get(s..s + 512).ok_or(())?);
+    fn read_sector(&mut self, lba: u64, buf: &mut [u8; 512]) -> Result<(), ReadError> {
+        let s = (lba as usize).checked_mul(512).ok_or(ReadError)?;
+        buf.copy_from_slice(self.0.get(s..s + 512).ok_or(ReadError)?);
         Ok(())
     }
 }

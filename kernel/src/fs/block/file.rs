@@ -2,7 +2,7 @@
 //! I/O (read-modify-write of partial sectors), SEEK_END, fsync and the generic BLK* ioctls;
 //! the rest go to the device (the loop ioctls).
 
-use super::{BlockDev, Hold, SECTOR};
+use super::bdev::{BlockDev, Hold, SECTOR};
 use crate::fs::file::{FileOps, OpenFile};
 use alloc::sync::Arc;
 use lintel_abi::{Errno, KResult};

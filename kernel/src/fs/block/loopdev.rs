@@ -4,7 +4,7 @@
 //! works over a file on any file system. /dev/loop-control adds, removes and finds free
 //! devices. Eight devices exist from boot, as with Linux's default CONFIG_BLK_DEV_LOOP_MIN_COUNT.
 
-use super::{BlockDev, SECTOR};
+use super::bdev::{BlockDev, SECTOR};
 use crate::fs::file::{FileOps, OpenFile};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -50,6 +50,12 @@ pub fn init() {
     }
 }
 
+/// Rewrites loop device `n`'s sysfs entries (gone when the device is).
+fn changed(n: u32) {
+    let dev = get(n).map(|l| l as Arc<dyn BlockDev>);
+    super::sysfs::device_changed(lintel_abi::stat::makedev(LOOP_MAJOR, n as u64), dev);
+}
+
 pub fn get(n: u32) -> Option<Arc<Loop>> {
     LOOPS.lock().get(&n).cloned()
 }
@@ -81,7 +87,7 @@ fn add(n: u32) -> KResult<u32> {
             }),
         );
     }
-    let rdev = crate::fs::dev::makedev(LOOP_MAJOR, n as u64);
+    let rdev = lintel_abi::stat::makedev(LOOP_MAJOR, n as u64);
     crate::fs::devfs_add(
         node_name(n).as_bytes(),
         FileType::BlockDevice,
@@ -106,17 +112,17 @@ fn loop_size(file: &OpenFile, offset: u64, sizelimit: u64) -> u64 {
 fn makes_cycle(n: u32, file: &Arc<OpenFile>) -> bool {
     let mut f = file.clone();
     for _ in 0..64 {
-        let Some(b) = f.ops_as::<super::BlockFile>() else {
+        let Some(b) = f.ops_as::<super::file::BlockFile>() else {
             return false;
         };
         let rdev = b.dev().rdev();
-        if crate::fs::dev::major(rdev) != LOOP_MAJOR {
+        if lintel_abi::stat::major(rdev) != LOOP_MAJOR {
             return false;
         }
-        if crate::fs::dev::minor(rdev) == n as u64 {
+        if lintel_abi::stat::minor(rdev) == n as u64 {
             return true;
         }
-        let Some(next) = get(crate::fs::dev::minor(rdev) as u32)
+        let Some(next) = get(lintel_abi::stat::minor(rdev) as u32)
             .and_then(|l| l.bound.lock().as_ref().map(|b| b.file.clone()))
         else {
             return false;
@@ -178,7 +184,7 @@ fn parse_info(b: &[u8]) -> KResult<Info> {
 
 impl Loop {
     /// The files of /sys/block/loopN/loop/ while bound (loop_attr_*).
-    pub fn sysfs_attrs(&self) -> Option<Vec<(&'static str, String)>> {
+    fn loop_attrs(&self) -> Option<Vec<(&'static str, String)>> {
         let b = self.bound.lock().clone()?;
         let path = match &b.file.dentry {
             Some(d) => lintel_vfs::path_of(d, &crate::fs::root()),
@@ -199,7 +205,7 @@ impl Loop {
     }
 
     fn rdev_(&self) -> u64 {
-        crate::fs::dev::makedev(LOOP_MAJOR, self.number as u64)
+        lintel_abi::stat::makedev(LOOP_MAJOR, self.number as u64)
     }
 
     /// The backing file, where the device starts in it, its size and whether it is
@@ -232,7 +238,7 @@ impl Loop {
         // The device itself is busy (Linux claims it exclusively first); a chain of loop
         // devices that comes back to it is EINVAL (loop_validate_file).
         if file
-            .ops_as::<super::BlockFile>()
+            .ops_as::<super::file::BlockFile>()
             .is_some_and(|b| b.dev().rdev() == self.rdev_())
         {
             return Err(Errno::EBUSY);
@@ -344,7 +350,7 @@ impl Loop {
     fn loop_ioctl(&self, writable: bool, cmd: u32, arg: usize) -> KResult<usize> {
         let r = self.loop_ioctl_(writable, cmd, arg);
         if r.is_ok() && cmd != LOOP_GET_STATUS64 {
-            super::sysfs::loop_changed(self.number);
+            changed(self.number);
         }
         r
     }
@@ -480,6 +486,10 @@ impl BlockDev for Loop {
         Some(self.loop_ioctl(writable, cmd, arg))
     }
 
+    fn sysfs_attrs(&self) -> Option<Vec<(&'static str, String)>> {
+        self.loop_attrs()
+    }
+
     fn opened(&self) {
         self.openers.fetch_add(1, Ordering::Relaxed);
     }
@@ -496,7 +506,7 @@ impl BlockDev for Loop {
             .is_some_and(|b| b.flags & LO_FLAGS_AUTOCLEAR != 0);
         if auto {
             self.clear();
-            super::sysfs::loop_changed(self.number);
+            changed(self.number);
         }
     }
 }
@@ -534,7 +544,7 @@ impl FileOps for LoopControl {
                 }
                 LOOPS.lock().remove(&(n as u32));
                 crate::fs::devfs_remove(node_name(n as u32).as_bytes());
-                super::sysfs::loop_changed(n as u32);
+                changed(n as u32);
                 Ok(0)
             }
             LOOP_CTL_GET_FREE => {

@@ -2,6 +2,7 @@
 //! virtio-blk disks, their MBR/GPT partitions (an offset-and-length view of a disk) and loop
 //! devices (a view of an open file) — found by device number.
 
+pub mod bdev;
 pub mod file;
 pub mod loopdev;
 pub mod part;
@@ -15,75 +16,21 @@ use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
 use spin::Mutex;
 
+pub use bdev::{BlockDev, Hold};
 pub use file::BlockFile;
-
-/// Sector size of the block layer's offsets (Linux's `SECTOR_SIZE`).
-pub const SECTOR: u64 = 512;
 
 /// Linux's dynamic major for virtio_blk; disk i has minor 16*i, its partitions 16*i+N.
 pub const VIRTIO_BLK_MAJOR: u64 = 254;
 /// Partitions per virtio disk (minors 16*i+1 .. 16*i+15).
 pub const VIRTIO_PARTS: u32 = 15;
 
-/// A block device. Offsets and lengths of `read` and `write` are multiples of 512 and lie
-/// inside `size()`; `BlockFile` adds byte-granular access on top.
-pub trait BlockDev: Send + Sync {
-    fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()>;
-    fn write(&self, offset: u64, buf: &[u8]) -> KResult<()>;
-    /// Makes completed writes durable.
-    fn flush(&self) -> KResult<()>;
-    /// Size in bytes (0 for an unbound loop device).
-    fn size(&self) -> u64;
-    fn read_only(&self) -> bool;
-    fn rdev(&self) -> u64;
-    /// The name under /dev and in /proc/partitions ("vda1", "loop0").
-    fn name(&self) -> String;
-    /// For a partition: its disk's device number, its first sector and its number.
-    fn partition_of(&self) -> Option<(u64, u64, u32)> {
-        None
-    }
-    /// BLKSSZGET: the logical block size.
-    fn logical_block_size(&self) -> u32 {
-        SECTOR as u32
-    }
-    /// The device's own ioctls (the loop ioctls); None for the ones it does not know, which
-    /// the caller answers as the generic block ioctls or ENOTTY.
-    fn ioctl(&self, _writable: bool, _cmd: u32, _arg: usize) -> Option<KResult<usize>> {
-        None
-    }
-    /// An open file or a mount now holds the device (`Hold`), or let it go; loop devices
-    /// count these for LOOP_CLR_FD's busy case and LO_FLAGS_AUTOCLEAR.
-    fn opened(&self) {}
-    fn closed(&self) {}
-}
-
-/// A reference to a device that counts as an opener while it lives (an open /dev node, a
-/// mounted file system).
-pub struct Hold(Arc<dyn BlockDev>);
-
-impl Hold {
-    pub fn new(dev: Arc<dyn BlockDev>) -> Hold {
-        dev.opened();
-        Hold(dev)
-    }
-    pub fn dev(&self) -> &Arc<dyn BlockDev> {
-        &self.0
-    }
-}
-
-impl Drop for Hold {
-    fn drop(&mut self) {
-        self.0.closed();
-    }
-}
-
 /// Disks and partitions by device number (loop devices live in `loopdev`).
 static DEVICES: Mutex<BTreeMap<u64, Arc<dyn BlockDev>>> = Mutex::new(BTreeMap::new());
 
 /// The device behind a block device number.
 pub fn get(rdev: u64) -> Option<Arc<dyn BlockDev>> {
-    if super::dev::major(rdev) == lintel_abi::loop_dev::LOOP_MAJOR {
-        return loopdev::get(super::dev::minor(rdev) as u32).map(|l| l as Arc<dyn BlockDev>);
+    if lintel_abi::stat::major(rdev) == lintel_abi::loop_dev::LOOP_MAJOR {
+        return loopdev::get(lintel_abi::stat::minor(rdev) as u32).map(|l| l as Arc<dyn BlockDev>);
     }
     DEVICES.lock().get(&rdev).cloned()
 }
@@ -102,7 +49,7 @@ pub fn rdev_of_name(name: &str) -> Option<u64> {
 }
 
 pub fn virtio_rdev(index: usize, part: u32) -> u64 {
-    super::dev::makedev(VIRTIO_BLK_MAJOR, 16 * index as u64 + part as u64)
+    lintel_abi::stat::makedev(VIRTIO_BLK_MAJOR, 16 * index as u64 + part as u64)
 }
 
 impl BlockDev for Disk {
@@ -166,8 +113,8 @@ pub fn partitions_text() -> String {
         let rdev = d.rdev();
         s.push_str(&alloc::format!(
             "{:4}  {:7} {:10} {}\n",
-            super::dev::major(rdev),
-            super::dev::minor(rdev),
+            lintel_abi::stat::major(rdev),
+            lintel_abi::stat::minor(rdev),
             size / 1024,
             d.name()
         ));
@@ -187,7 +134,7 @@ pub fn sync_loops() {
 pub fn open(rdev: u64, flags: u32) -> KResult<Arc<dyn super::file::FileOps>> {
     let dev = get(rdev).ok_or(Errno::ENXIO)?;
     if dev.read_only()
-        && super::dev::major(rdev) != lintel_abi::loop_dev::LOOP_MAJOR
+        && lintel_abi::stat::major(rdev) != lintel_abi::loop_dev::LOOP_MAJOR
         && flags & lintel_abi::fcntl::O_ACCMODE != lintel_abi::fcntl::O_RDONLY
     {
         return Err(Errno::EROFS);

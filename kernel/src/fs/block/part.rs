@@ -1,7 +1,7 @@
 //! Partitions: a byte range of a disk as a block device of its own (`vda1`), found in the
 //! disk's MBR or GPT by `lintel-part` at boot.
 
-use super::{BlockDev, SECTOR};
+use super::bdev::{BlockDev, SECTOR};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -10,12 +10,12 @@ use lintel_abi::{Errno, KResult};
 /// Reads the partition table of `disk`.
 pub fn scan(disk: &Arc<dyn BlockDev>) -> Vec<lintel_part::Partition> {
     let size = disk.size();
-    let mut read = |lba: u64, buf: &mut [u8; 512]| -> Result<(), ()> {
-        let off = lba.checked_mul(SECTOR).ok_or(())?;
+    let mut read = |lba: u64, buf: &mut [u8; 512]| -> Result<(), lintel_part::ReadError> {
+        let off = lba.checked_mul(SECTOR).ok_or(lintel_part::ReadError)?;
         if off.checked_add(SECTOR).is_none_or(|e| e > size) {
-            return Err(());
+            return Err(lintel_part::ReadError);
         }
-        disk.read(off, buf).map_err(|_| ())
+        disk.read(off, buf).map_err(|_| lintel_part::ReadError)
     };
     lintel_part::scan(&mut read, size / SECTOR)
 }

@@ -3,7 +3,7 @@
 //! every live instance when they are added, bound, changed or cleared (util-linux on a
 //! kernel ≥ 2.6.37 learns a loop device's backing file and autoclear flag from sysfs alone).
 
-use super::BlockDev;
+use super::bdev::BlockDev;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -29,8 +29,8 @@ fn dir(d: &Arc<dyn Inode>, n: &[u8]) -> KResult<Arc<dyn Inode>> {
 fn numbers(rdev: u64) -> String {
     alloc::format!(
         "{}:{}",
-        crate::fs::dev::major(rdev),
-        crate::fs::dev::minor(rdev)
+        lintel_abi::stat::major(rdev),
+        lintel_abi::stat::minor(rdev)
     )
 }
 
@@ -52,18 +52,19 @@ fn common(d: &Arc<dyn Inode>, dev: &Arc<dyn BlockDev>) -> KResult<()> {
     file(&q, b"dax", "0\n")
 }
 
-/// Fills a new sysfs root's block/ and dev/block/ and keeps it for later loop changes.
-pub fn build(root: &Arc<dyn Inode>) -> KResult<()> {
+fn is_loop(d: &Arc<dyn BlockDev>) -> bool {
+    lintel_abi::stat::major(d.rdev()) == lintel_abi::loop_dev::LOOP_MAJOR
+}
+
+/// Fills a new sysfs root's block/ and dev/block/ with `all` (every block device) and keeps
+/// it for later loop changes.
+pub fn build(root: &Arc<dyn Inode>, all: &[Arc<dyn BlockDev>]) -> KResult<()> {
     let block = dir(root, b"block")?;
     let devblock = dir(&dir(root, b"dev")?, b"block")?;
-    let all = super::all();
     for d in all
         .iter()
-        .filter(|d| d.partition_of().is_none() && d.size() > 0)
+        .filter(|d| d.partition_of().is_none() && d.size() > 0 && !is_loop(d))
     {
-        if crate::fs::dev::major(d.rdev()) == lintel_abi::loop_dev::LOOP_MAJOR {
-            continue;
-        }
         let disk = dir(&block, d.name().as_bytes())?;
         common(&disk, d)?;
         let link = alloc::format!("../../block/{}", d.name());
@@ -83,8 +84,8 @@ pub fn build(root: &Arc<dyn Inode>) -> KResult<()> {
             devblock.symlink(numbers(p.rdev()).as_bytes(), link.as_bytes(), 0, 0)?;
         }
     }
-    for l in super::loopdev::all() {
-        write_loop(root, &l)?;
+    for l in all.iter().filter(|d| is_loop(d)) {
+        write_loop(root, l)?;
     }
     let mut roots = ROOTS.lock();
     roots.retain(|w| w.strong_count() > 0);
@@ -115,12 +116,11 @@ fn remove_tree(d: &Arc<dyn Inode>, name: &[u8]) {
 }
 
 /// Writes /sys/block/loopN (with loop/ while bound) and /sys/dev/block/7:N.
-fn write_loop(root: &Arc<dyn Inode>, l: &Arc<super::loopdev::Loop>) -> KResult<()> {
-    let dev: Arc<dyn BlockDev> = l.clone();
+fn write_loop(root: &Arc<dyn Inode>, dev: &Arc<dyn BlockDev>) -> KResult<()> {
     let block = dir(root, b"block")?;
     let d = dir(&block, dev.name().as_bytes())?;
-    common(&d, &dev)?;
-    if let Some(attrs) = l.sysfs_attrs() {
+    common(&d, dev)?;
+    if let Some(attrs) = dev.sysfs_attrs() {
         let ld = dir(&d, b"loop")?;
         for (n, v) in attrs {
             file(&ld, n.as_bytes(), &v)?;
@@ -132,20 +132,21 @@ fn write_loop(root: &Arc<dyn Inode>, l: &Arc<super::loopdev::Loop>) -> KResult<(
     Ok(())
 }
 
-/// Loop device `n` was added, removed or changed: its entries are rewritten everywhere.
-pub fn loop_changed(n: u32) {
+/// The (loop) device `rdev` was added, changed or removed (`dev` None): its entries are
+/// rewritten in every live sysfs.
+pub fn device_changed(rdev: u64, dev: Option<Arc<dyn BlockDev>>) {
     let roots: Vec<Arc<dyn Inode>> = ROOTS.lock().iter().filter_map(|w| w.upgrade()).collect();
-    let rdev = crate::fs::dev::makedev(lintel_abi::loop_dev::LOOP_MAJOR, n as u64);
+    let name = alloc::format!("loop{}", lintel_abi::stat::minor(rdev));
     for root in roots {
         if let Ok(block) = root.lookup(b"block") {
-            remove_tree(&block, alloc::format!("loop{n}").as_bytes());
+            remove_tree(&block, name.as_bytes());
         }
         if let Ok(devblock) = root.lookup(b"dev").and_then(|d| d.lookup(b"block")) {
             let _ = devblock.unlink(numbers(rdev).as_bytes());
         }
-        if let Some(l) = super::loopdev::get(n) {
-            if let Err(e) = write_loop(&root, &l) {
-                crate::warn!("sysfs: loop{}: {}", n, e.name());
+        if let Some(d) = &dev {
+            if let Err(e) = write_loop(&root, d) {
+                crate::warn!("sysfs: {}: {}", name, e.name());
             }
         }
     }
