@@ -22,6 +22,7 @@ pub mod signalfd;
 pub mod timerfd;
 pub mod tty;
 pub mod userfaultfd;
+pub mod vfat;
 pub mod xattr;
 
 use crate::proc::Thread;
@@ -283,6 +284,7 @@ pub const FILESYSTEMS: &[(&str, bool)] = &[
     ("ext3", true),
     ("ext2", true),
     ("ext4", true),
+    ("vfat", true),
 ];
 
 /// mount(2) for the file systems Lintel has: tmpfs, proc, sysfs, and ext4 (ext2/ext3 too)
@@ -311,17 +313,19 @@ pub fn mount(
             (new_tmpfs_sized(o, next_fs_id()), "tmpfs")
         }
         b"ext4" | b"ext3" | b"ext2" => {
-            let dev = lookup_at(thread, AT_FDCWD, source, true)?;
-            if dev.inode.file_type() != FileType::BlockDevice {
-                return Err(Errno::ENOTBLK);
-            }
-            let bdev = block::get(dev.inode.stat().rdev).ok_or(Errno::ENXIO)?;
-            if bdev.size() == 0 {
-                // An unbound loop device, as Linux's mount finds it.
-                return Err(Errno::ENXIO);
-            }
+            let bdev = block_source(thread, source)?;
             hold = Some(block::Hold::new(bdev.clone()));
             (ext4::mount_dev(bdev, read_only)?, "ext4")
+        }
+        b"vfat" | b"msdos" => {
+            let bdev = block_source(thread, source)?;
+            hold = Some(block::Hold::new(bdev.clone()));
+            let (uid, gid) = {
+                let c = thread.proc_ref().cred.lock();
+                (c.uid, c.gid)
+            };
+            let umask = thread.proc_ref().fs.lock().umask;
+            (vfat::mount_dev(bdev, data, uid, gid, umask)?, "vfat")
         }
         b"proc" => (procfs::new_root(), "proc"),
         b"sysfs" => (new_sysfs()?, "sysfs"),
@@ -338,6 +342,20 @@ pub fn mount(
         hold,
     });
     Ok(())
+}
+
+/// The block device a disk file system's mount names (ENOTBLK for anything else; ENXIO for
+/// an unbound loop device).
+fn block_source(thread: &Thread, source: &[u8]) -> KResult<Arc<dyn block::BlockDev>> {
+    let dev = lookup_at(thread, AT_FDCWD, source, true)?;
+    if dev.inode.file_type() != FileType::BlockDevice {
+        return Err(Errno::ENOTBLK);
+    }
+    let bdev = block::get(dev.inode.stat().rdev).ok_or(Errno::ENXIO)?;
+    if bdev.size() == 0 {
+        return Err(Errno::ENXIO);
+    }
+    Ok(bdev)
 }
 
 /// RAM in pages, which sizes tmpfs by default and for `size=N%`.

@@ -15,6 +15,7 @@ extern crate alloc;
 
 mod bpb;
 mod dir;
+pub mod vfs;
 
 pub use bpb::{FatType, Geometry};
 pub use dir::{DirEntry, ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_HIDDEN, ATTR_READ_ONLY, ATTR_SYSTEM};

@@ -230,3 +230,52 @@ fn corrupted_images_never_panic() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+#[test]
+fn inodes_with_mount_options() {
+    use lintel_vfat::vfs::{parse_options, FatFs};
+    use lintel_vfs::FileType;
+    let (d, bytes) = image(16, 32);
+    let opts = parse_options(b"uid=1000,gid=100,fmask=0133,dmask=022,utf8", 0, 0, 0o022).unwrap();
+    assert_eq!(parse_options(b"bogus", 0, 0, 0).err(), Some(Errno::EINVAL));
+    assert_eq!(
+        parse_options(b"umask=9", 0, 0, 0).err(),
+        Some(Errno::EINVAL)
+    );
+    let fs = FatFs::mount(Volume::open(Mem(bytes)).unwrap(), 7, opts);
+    let root = fs.root();
+    let st = root.stat();
+    assert_eq!(st.mode, 0o040755);
+    assert_eq!((st.uid, st.gid, st.ino), (1000, 100, 1));
+    let f = root.lookup(b"a LONG file name with spaces.TEXT").unwrap();
+    assert_eq!(f.file_type(), FileType::Regular);
+    assert_eq!(f.stat().mode, 0o100644);
+    let mut buf = [0u8; 16];
+    assert_eq!(f.read_at(0, &mut buf).unwrap(), 5);
+    assert_eq!(&buf[..5], b"long\n");
+    assert!(f.stat().mtime.sec > 1_600_000_000);
+    assert_eq!(f.write_at(0, b"x").err(), Some(Errno::EROFS));
+    let sub = root.lookup(b"Sub Folder").unwrap();
+    assert_eq!(sub.file_type(), FileType::Directory);
+    let mut names = Vec::new();
+    sub.readdir_from(0, &mut |e, _| {
+        names.push(String::from_utf8_lossy(&e.name).into_owned());
+        true
+    })
+    .unwrap();
+    assert_eq!(names, [".", "..", "nested name ümlaut.txt", "deeper"]);
+    // One entry at a time gives the same listing.
+    let mut c = 0;
+    let mut one = Vec::new();
+    while let Some((e, next)) = sub.readdir(c).unwrap() {
+        one.push(String::from_utf8_lossy(&e.name).into_owned());
+        c = next;
+    }
+    assert_eq!(one, names);
+    assert_eq!(sub.stat().nlink, 3);
+    assert_eq!(root.lookup(b"missing").err(), Some(Errno::ENOENT));
+    assert_eq!(f.lookup(b"x").err(), Some(Errno::ENOTDIR));
+    let (bsize, blocks, free) = lintel_vfat::vfs::statfs::<Mem>(root.as_ref()).unwrap();
+    assert!(bsize >= 512 && blocks > free && free > 0);
+    let _ = std::fs::remove_dir_all(d);
+}

@@ -115,3 +115,105 @@ pub(super) fn loop_part_verify(p: &Path) -> Result<(), String> {
     let _ = std::fs::remove_file(&inner);
     r
 }
+
+/// boot.vfat: a FAT32 image made here by mkfs.vfat and filled by mcopy (long names with
+/// spaces and non-ASCII letters, a folder, a 300 KB file), attached with `--disk` and mounted
+/// with `mount -t vfat` (read-only so far: a write is EROFS); afterwards `fsck.vfat -n` must
+/// find it clean.
+pub(super) const VFAT_SCRIPT: &str = "mkdir -p /mnt
+mount -t vfat -o uid=1000,gid=100,fmask=0133,dmask=022 /dev/vda /mnt && echo mounted
+echo long=$(cat '/mnt/a LONG file name with spaces.TXT')
+echo nested=$(cat '/mnt/Sub Folder/Nested ümlaut.txt')
+echo big=$(md5sum '/mnt/Sub Folder/big.bin' | cut -d' ' -f1)
+echo modes=$(stat -c '%a %u %g' '/mnt/A long file name with spaces.txt' '/mnt/Sub Folder' | tr '\\n' ' ')
+echo type=$(stat -f -c %t /mnt)
+echo names=$(ls /mnt | tr '\\n' ,)
+echo x > /mnt/new 2>/dev/null || echo write refused
+umount /mnt && echo vfat done";
+
+/// The 300 KB file's bytes (its MD5 is what the guest must print).
+fn vfat_big() -> Vec<u8> {
+    (0..300_000u32).map(|i| (i * 7 + i / 4096) as u8).collect()
+}
+
+pub(super) fn vfat_output() -> Vec<String> {
+    let md5 = Command::new("md5sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            if let Some(mut i) = c.stdin.take() {
+                i.write_all(&vfat_big())?;
+            }
+            c.wait_with_output()
+        })
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split(' ')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .unwrap_or_default();
+    [
+        "mounted".to_string(),
+        "long=long".into(),
+        "nested=nested".into(),
+        format!("big={md5}"),
+        "modes=644 1000 100 755 1000 100".into(),
+        "type=4d44".into(),
+        "names=A long file name with spaces.txt,Sub Folder,".into(),
+        "write refused".into(),
+        "vfat done".into(),
+    ]
+    .to_vec()
+}
+
+pub(super) fn vfat_setup(p: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_file(p);
+    let src = p.with_extension("src");
+    let _ = std::fs::remove_dir_all(&src);
+    let sub = src.join("Sub Folder");
+    std::fs::create_dir_all(&sub).map_err(|e| io(&sub, e))?;
+    std::fs::write(src.join("A long file name with spaces.txt"), "long\n")
+        .map_err(|e| io(&src, e))?;
+    std::fs::write(sub.join("Nested ümlaut.txt"), "nested\n").map_err(|e| io(&sub, e))?;
+    std::fs::write(sub.join("big.bin"), vfat_big()).map_err(|e| io(&sub, e))?;
+    let ok = |c: &mut Command| -> Result<(), String> {
+        let out = c.output().map_err(|e| format!("{c:?}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("{c:?}: {}", String::from_utf8_lossy(&out.stderr)))
+        }
+    };
+    ok(Command::new("mkfs.vfat")
+        .args(["-C", "-F", "32", "-n", "LINTEL"])
+        .arg(p)
+        .arg("65536"))?;
+    for name in ["A long file name with spaces.txt", "Sub Folder"] {
+        ok(Command::new("mcopy")
+            .args(["-s", "-i"])
+            .arg(p)
+            .arg(src.join(name))
+            .arg("::/"))?;
+    }
+    let _ = std::fs::remove_dir_all(&src);
+    Ok(())
+}
+
+pub(super) fn vfat_verify(p: &Path) -> Result<(), String> {
+    let out = Command::new("fsck.vfat")
+        .arg("-n")
+        .arg(p)
+        .output()
+        .map_err(|e| format!("fsck.vfat: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "fsck.vfat -n: {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        ));
+    }
+    Ok(())
+}

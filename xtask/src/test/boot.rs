@@ -243,6 +243,18 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         mem: None,
         smp: 1,
     });
+    cases.push(Case {
+        id: "boot.vfat".into(),
+        argv: s(&["/bin/sh", "-c", blockdev::VFAT_SCRIPT]),
+        add: None,
+        status: 0,
+        output: blockdev::vfat_output(),
+        keys: None,
+        contains: vec![],
+        disk: Some((blockdev::vfat_setup, blockdev::vfat_verify)),
+        mem: None,
+        smp: 1,
+    });
     // `--add` of a dynamically linked Debian program brings its interpreter and libraries.
     cases.push(Case {
         id: "boot.args.dynamic-ls".into(),
