@@ -99,6 +99,9 @@ pub struct MountInfo {
     pub root: Arc<dyn Inode>,
     /// MS_NOSUID: execve ignores set-user-ID and set-group-ID bits here.
     pub nosuid: bool,
+    /// Mounted read-only (MS_RDONLY, a read-only device, or vfat, which cannot write yet):
+    /// /proc/mounts shows "ro".
+    pub read_only: bool,
     /// The block device a disk file system holds open while mounted (a loop device with
     /// LO_FLAGS_AUTOCLEAR unbinds when this goes at umount). Kept for its drop alone.
     #[allow(dead_code)]
@@ -138,6 +141,14 @@ fn mount_options(fstype: &str) -> &'static str {
     }
 }
 
+/// The options with "ro" for "rw" when the mount is read-only.
+fn ro_options(opts: &str, read_only: bool) -> alloc::string::String {
+    match opts.strip_prefix("rw") {
+        Some(rest) if read_only => alloc::format!("ro{rest}"),
+        _ => alloc::string::String::from(opts),
+    }
+}
+
 /// The /proc/mounts text.
 pub fn mounts_text() -> Vec<u8> {
     let mut out = Vec::new();
@@ -147,6 +158,7 @@ pub fn mounts_text() -> Vec<u8> {
         } else {
             mount_options(m.fstype)
         };
+        let opts = ro_options(opts, m.read_only);
         out.extend_from_slice(&m.source);
         out.push(b' ');
         out.extend_from_slice(&m.path);
@@ -181,7 +193,7 @@ pub fn mountinfo_text() -> Vec<u8> {
             .map_or(i, |(j, _)| j);
         let dev = m.root.stat().dev;
         let (major, minor) = ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
-        let opts = mount_options(m.fstype);
+        let opts = ro_options(mount_options(m.fstype), m.read_only);
         out.extend_from_slice(
             alloc::format!(
                 "{} {} {major}:{minor} / ",
@@ -193,7 +205,7 @@ pub fn mountinfo_text() -> Vec<u8> {
         out.extend_from_slice(&m.path);
         out.extend_from_slice(alloc::format!(" {opts} - {} ", m.fstype).as_bytes());
         out.extend_from_slice(&m.source);
-        out.extend_from_slice(b" rw\n");
+        out.extend_from_slice(if m.read_only { b" ro\n" } else { b" rw\n" });
     }
     out
 }
@@ -303,6 +315,7 @@ pub fn mount(
         return Err(Errno::ENOTDIR);
     }
     let mut hold = None;
+    let mut read_only = read_only;
     let (root, name): (Arc<dyn Inode>, &'static str) = match fstype {
         // (Keep FILESYSTEMS in step with this list.)
         b"tmpfs" => {
@@ -315,6 +328,7 @@ pub fn mount(
         b"ext4" | b"ext3" | b"ext2" => {
             let bdev = block_source(thread, source)?;
             hold = Some(block::Hold::new(bdev.clone()));
+            read_only |= bdev.read_only();
             (ext4::mount_dev(bdev, read_only)?, "ext4")
         }
         b"vfat" | b"msdos" => {
@@ -325,6 +339,7 @@ pub fn mount(
                 (c.uid, c.gid)
             };
             let umask = thread.proc_ref().fs.lock().umask;
+            read_only = true;
             (vfat::mount_dev(bdev, data, uid, gid, umask)?, "vfat")
         }
         b"proc" => (procfs::new_root(), "proc"),
@@ -338,6 +353,7 @@ pub fn mount(
         path,
         fstype: name,
         nosuid,
+        read_only,
         root,
         hold,
     });
@@ -467,14 +483,15 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
         initramfs::unpack(&initfs, data)?;
     }
     INITRAMFS.call_once(|| initfs.clone());
-    let (root, source, fstype) = match root_disk {
+    let (root, source, fstype, root_ro) = match root_disk {
         Some((rdev, read_only)) => {
             let dev = block::get(rdev).ok_or(Errno::ENXIO)?;
             let name = alloc::format!("/dev/{}", dev.name());
+            let ro = read_only || dev.read_only();
             let inode = ext4::mount_dev(dev, read_only)?;
-            (Dentry::new_root(inode), name.into_bytes(), "ext4")
+            (Dentry::new_root(inode), name.into_bytes(), "ext4", ro)
         }
-        None => (initfs, b"tmpfs".to_vec(), "tmpfs"),
+        None => (initfs, b"tmpfs".to_vec(), "tmpfs", false),
     };
     ROOT.call_once(|| root.clone());
     let walk = |p: &[u8]| -> KResult<Arc<Dentry>> {
@@ -555,6 +572,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
         fstype,
         root: root.inode.clone(),
         nosuid: false,
+        read_only: root_ro,
         hold: None,
     });
     info.push(MountInfo {
@@ -563,6 +581,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
         fstype: "devtmpfs",
         root: devfs,
         nosuid: false,
+        read_only: false,
         hold: None,
     });
     info.push(MountInfo {
@@ -571,6 +590,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
         fstype: "proc",
         root: proc_root,
         nosuid: true,
+        read_only: false,
         hold: None,
     });
     info.push(MountInfo {
@@ -579,6 +599,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
         fstype: "sysfs",
         root: sysfs,
         nosuid: true,
+        read_only: false,
         hold: None,
     });
     Ok(())

@@ -129,6 +129,7 @@ echo modes=$(stat -c '%a %u %g' '/mnt/A long file name with spaces.txt' '/mnt/Su
 echo type=$(stat -f -c %t /mnt)
 echo names=$(ls /mnt | tr '\\n' ,)
 echo x > /mnt/new 2>/dev/null || echo write refused
+grep -q ' /mnt vfat ro,' /proc/mounts && echo shown ro
 umount /mnt && echo vfat done";
 
 /// The 300 KB file's bytes (its MD5 is what the guest must print).
@@ -165,6 +166,7 @@ pub(super) fn vfat_output() -> Vec<String> {
         "type=4d44".into(),
         "names=A long file name with spaces.txt,Sub Folder,".into(),
         "write refused".into(),
+        "shown ro".into(),
         "vfat done".into(),
     ]
     .to_vec()
