@@ -90,6 +90,7 @@ fn kernel_main(info: BootInfo) -> ! {
         lintel_hal::power_off("exit 0");
     }
     drivers::blk::init();
+    fs::block::init();
     // Network interrupts record that there is work and wake the stack (its hook).
     lintel_hal::virtio_net::set_net_irq_hook(drivers::net::on_interrupt);
     drivers::net::init();
@@ -126,7 +127,7 @@ fn kernel_main(info: BootInfo) -> ! {
         ASLR.store(false, core::sync::atomic::Ordering::Relaxed);
     }
     let root_disk = match root_option(info.cmdline) {
-        Some(name) => match fs::ext4::disk_of_name(name) {
+        Some(name) => match fs::block::rdev_of_name(name) {
             Some(i) => Some((i, info.cmdline.split(' ').any(|w| w == "ro"))),
             None => {
                 println!("lintel: root={}: no such disk", name);

@@ -35,6 +35,13 @@ pub fn ensure() -> Result<(), String> {
     if !have("mke2fs") {
         missing.push("e2fsprogs");
     }
+    // libs/vfat's host tests make FAT images with mkfs.vfat and fill them with mtools.
+    if !have("mkfs.vfat") {
+        missing.push("dosfstools");
+    }
+    if !have("mcopy") {
+        missing.push("mtools");
+    }
     // The Debian tests compare with the host's gawk, sqlite3, strace, inotifywait, gdb,
     // setfacl/getfacl and setfattr/getfattr.
     if !have("gawk") {

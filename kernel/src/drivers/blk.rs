@@ -59,10 +59,6 @@ pub fn disks() -> Vec<Arc<Disk>> {
     DISKS.get().cloned().unwrap_or_default()
 }
 
-pub fn disk(i: usize) -> Option<Arc<Disk>> {
-    DISKS.get()?.get(i).cloned()
-}
-
 /// "vda", "vdb", ... "vdz", "vdaa"...
 pub fn disk_name(i: usize) -> alloc::string::String {
     let mut s = alloc::vec::Vec::new();

@@ -1,7 +1,8 @@
-//! ext4 on the disks: the glue between the `lintel-ext4` crate and the virtio-blk driver, and
-//! the bookkeeping of mounted instances (sync, statfs, unmount).
+//! ext4 on block devices: the glue between the `lintel-ext4` crate and `fs::block` (disks,
+//! partitions, loop devices), and the bookkeeping of mounted instances (sync, statfs,
+//! unmount).
 
-use crate::drivers::blk::{self, Disk};
+use super::block::bdev::BlockDev as Bdev;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +11,7 @@ use lintel_ext4::{BlockDevice, Ext4, Ext4Inode};
 use lintel_vfs::Inode;
 use spin::Mutex;
 
-struct DiskDevice(Arc<Disk>);
+struct DiskDevice(Arc<dyn Bdev>);
 
 impl BlockDevice for DiskDevice {
     fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
@@ -30,37 +31,21 @@ impl BlockDevice for DiskDevice {
     }
 }
 
-/// Mounted instances with the index of their disk.
-static MOUNTED: Mutex<Vec<(usize, Arc<Ext4>)>> = Mutex::new(Vec::new());
+/// Mounted instances with the device number of their device.
+static MOUNTED: Mutex<Vec<(u64, Arc<Ext4>)>> = Mutex::new(Vec::new());
 
-/// Mounts the ext4 file system on disk `index`; EBUSY if it is mounted already.
-pub fn mount_disk(index: usize, read_only: bool) -> KResult<Arc<dyn Inode>> {
-    let disk = blk::disk(index).ok_or(Errno::ENXIO)?;
-    if MOUNTED.lock().iter().any(|(i, _)| *i == index) {
+/// Mounts the ext4 file system on `dev`; EBUSY if it is mounted already.
+pub fn mount_dev(dev: Arc<dyn Bdev>, read_only: bool) -> KResult<Arc<dyn Inode>> {
+    let rdev = dev.rdev();
+    if MOUNTED.lock().iter().any(|(r, _)| *r == rdev) {
         return Err(Errno::EBUSY);
     }
-    let ro = read_only || disk.read_only();
+    let ro = read_only || dev.read_only();
     let id = super::next_fs_id();
-    let fs = Ext4::mount(Arc::new(DiskDevice(disk)), id, Arc::new(super::clock), ro)?;
+    let fs = Ext4::mount(Arc::new(DiskDevice(dev)), id, Arc::new(super::clock), ro)?;
     let root = fs.root();
-    MOUNTED.lock().push((index, fs));
+    MOUNTED.lock().push((rdev, fs));
     Ok(root)
-}
-
-/// The disk index behind a block device number (virtio-blk: minor 16 per disk).
-pub fn disk_of_rdev(rdev: u64) -> KResult<usize> {
-    if super::dev::major(rdev) != super::dev::VIRTIO_BLK_MAJOR
-        || !super::dev::minor(rdev).is_multiple_of(16)
-    {
-        return Err(Errno::ENXIO);
-    }
-    Ok((super::dev::minor(rdev) / 16) as usize)
-}
-
-/// The disk index for a kernel command-line name such as `/dev/vda` or `vdb`.
-pub fn disk_of_name(name: &str) -> Option<usize> {
-    let n = name.strip_prefix("/dev/").unwrap_or(name);
-    (0..blk::disks().len()).find(|&i| blk::disk_name(i) == n)
 }
 
 /// The file system is going away: everything reaches the disk first.
@@ -76,7 +61,13 @@ pub fn unmounted(root: &Arc<dyn Inode>) -> KResult<()> {
 
 /// sync(2), syncfs(2) and power-off: every mounted instance writes back and flushes.
 pub fn sync_all() {
-    let all: Vec<Arc<Ext4>> = MOUNTED.lock().iter().map(|(_, f)| f.clone()).collect();
+    // Latest mounts first: one on a loop device writes into a file of an earlier one.
+    let all: Vec<Arc<Ext4>> = MOUNTED
+        .lock()
+        .iter()
+        .rev()
+        .map(|(_, f)| f.clone())
+        .collect();
     for fs in all {
         if let Err(e) = fs.sync() {
             crate::warn!("ext4: sync failed: {}", e.name());

@@ -2,6 +2,7 @@
 //! `*at` syscalls, opening files of every kind, and the boot-time root file system.
 
 pub mod aio;
+pub mod block;
 pub mod dev;
 pub mod epoll;
 pub mod eventfd;
@@ -22,6 +23,7 @@ pub mod signalfd;
 pub mod timerfd;
 pub mod tty;
 pub mod userfaultfd;
+pub mod vfat;
 pub mod xattr;
 
 use crate::proc::Thread;
@@ -98,6 +100,13 @@ pub struct MountInfo {
     pub root: Arc<dyn Inode>,
     /// MS_NOSUID: execve ignores set-user-ID and set-group-ID bits here.
     pub nosuid: bool,
+    /// Mounted read-only (MS_RDONLY, a read-only device, or vfat, which cannot write yet):
+    /// /proc/mounts shows "ro".
+    pub read_only: bool,
+    /// The block device a disk file system holds open while mounted (a loop device with
+    /// LO_FLAGS_AUTOCLEAR unbinds when this goes at umount). Kept for its drop alone.
+    #[allow(dead_code)]
+    pub hold: Option<block::Hold>,
 }
 
 pub static MOUNT_INFO: spin::Mutex<Vec<MountInfo>> = spin::Mutex::new(Vec::new());
@@ -133,6 +142,14 @@ fn mount_options(fstype: &str) -> &'static str {
     }
 }
 
+/// The options with "ro" for "rw" when the mount is read-only.
+fn ro_options(opts: &str, read_only: bool) -> alloc::string::String {
+    match opts.strip_prefix("rw") {
+        Some(rest) if read_only => alloc::format!("ro{rest}"),
+        _ => alloc::string::String::from(opts),
+    }
+}
+
 /// The /proc/mounts text.
 pub fn mounts_text() -> Vec<u8> {
     let mut out = Vec::new();
@@ -142,6 +159,7 @@ pub fn mounts_text() -> Vec<u8> {
         } else {
             mount_options(m.fstype)
         };
+        let opts = ro_options(opts, m.read_only);
         out.extend_from_slice(&m.source);
         out.push(b' ');
         out.extend_from_slice(&m.path);
@@ -176,7 +194,7 @@ pub fn mountinfo_text() -> Vec<u8> {
             .map_or(i, |(j, _)| j);
         let dev = m.root.stat().dev;
         let (major, minor) = ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
-        let opts = mount_options(m.fstype);
+        let opts = ro_options(mount_options(m.fstype), m.read_only);
         out.extend_from_slice(
             alloc::format!(
                 "{} {} {major}:{minor} / ",
@@ -188,7 +206,7 @@ pub fn mountinfo_text() -> Vec<u8> {
         out.extend_from_slice(&m.path);
         out.extend_from_slice(alloc::format!(" {opts} - {} ", m.fstype).as_bytes());
         out.extend_from_slice(&m.source);
-        out.extend_from_slice(b" rw\n");
+        out.extend_from_slice(if m.read_only { b" ro\n" } else { b" rw\n" });
     }
     out
 }
@@ -213,11 +231,10 @@ fn new_sysfs() -> KResult<Arc<dyn Inode>> {
     for i in (0..64).filter(|i| mask & (1u64 << i) != 0) {
         mkdir(&cpu, alloc::format!("cpu{i}").as_bytes())?;
     }
+    block::sysfs::build(&fs, &block::all())?;
     for d in [
         &b"class"[..],
         b"bus",
-        b"block",
-        b"dev",
         b"firmware",
         b"fs",
         b"kernel",
@@ -260,6 +277,9 @@ static NEXT_FS_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64
 pub fn write_back_all() {
     crate::mm::pagecache::writeback_all();
     ext4::sync_all();
+    // Loop devices hand their writes to their backing files, whose file systems sync next.
+    block::sync_loops();
+    ext4::sync_all();
 }
 
 /// A new file-system instance's st_dev.
@@ -277,6 +297,7 @@ pub const FILESYSTEMS: &[(&str, bool)] = &[
     ("ext3", true),
     ("ext2", true),
     ("ext4", true),
+    ("vfat", true),
 ];
 
 /// mount(2) for the file systems Lintel has: tmpfs, proc, sysfs, and ext4 (ext2/ext3 too)
@@ -294,6 +315,8 @@ pub fn mount(
     if at.inode.file_type() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
+    let mut hold = None;
+    let mut read_only = read_only;
     let (root, name): (Arc<dyn Inode>, &'static str) = match fstype {
         // (Keep FILESYSTEMS in step with this list.)
         b"tmpfs" => {
@@ -304,12 +327,21 @@ pub fn mount(
             (new_tmpfs_sized(o, next_fs_id()), "tmpfs")
         }
         b"ext4" | b"ext3" | b"ext2" => {
-            let dev = lookup_at(thread, AT_FDCWD, source, true)?;
-            if dev.inode.file_type() != FileType::BlockDevice {
-                return Err(Errno::ENOTBLK);
-            }
-            let index = ext4::disk_of_rdev(dev.inode.stat().rdev)?;
-            (ext4::mount_disk(index, read_only)?, "ext4")
+            let bdev = block_source(thread, source)?;
+            hold = Some(block::Hold::new(bdev.clone()));
+            read_only |= bdev.read_only();
+            (ext4::mount_dev(bdev, read_only)?, "ext4")
+        }
+        b"vfat" | b"msdos" => {
+            let bdev = block_source(thread, source)?;
+            hold = Some(block::Hold::new(bdev.clone()));
+            let (uid, gid) = {
+                let c = thread.proc_ref().cred.lock();
+                (c.uid, c.gid)
+            };
+            let umask = thread.proc_ref().fs.lock().umask;
+            read_only = true;
+            (vfat::mount_dev(bdev, data, uid, gid, umask)?, "vfat")
         }
         b"proc" => (procfs::new_root(), "proc"),
         b"sysfs" => (new_sysfs()?, "sysfs"),
@@ -322,9 +354,25 @@ pub fn mount(
         path,
         fstype: name,
         nosuid,
+        read_only,
         root,
+        hold,
     });
     Ok(())
+}
+
+/// The block device a disk file system's mount names (ENOTBLK for anything else; ENXIO for
+/// an unbound loop device).
+fn block_source(thread: &Thread, source: &[u8]) -> KResult<Arc<dyn block::BlockDev>> {
+    let dev = lookup_at(thread, AT_FDCWD, source, true)?;
+    if dev.inode.file_type() != FileType::BlockDevice {
+        return Err(Errno::ENOTBLK);
+    }
+    let bdev = block::get(dev.inode.stat().rdev).ok_or(Errno::ENXIO)?;
+    if bdev.size() == 0 {
+        return Err(Errno::ENXIO);
+    }
+    Ok(bdev)
 }
 
 /// RAM in pages, which sizes tmpfs by default and for `size=N%`.
@@ -368,10 +416,35 @@ pub fn umount(thread: &Thread, target: &[u8]) -> KResult<()> {
     ext4::unmounted(&d.inode)?;
     notify::unmounted(d.inode.fs_id());
     let id = lintel_vfs::identity(&d.inode);
-    MOUNT_INFO
-        .lock()
-        .retain(|m| lintel_vfs::identity(&m.root) != id);
+    let gone: Vec<MountInfo> = {
+        let mut info = MOUNT_INFO.lock();
+        let (gone, keep) = core::mem::take(&mut *info)
+            .into_iter()
+            .partition(|m| lintel_vfs::identity(&m.root) == id);
+        *info = keep;
+        gone
+    };
+    // The device is let go (a loop device may unbind) outside the lock.
+    drop(gone);
     Ok(())
+}
+
+/// The /dev tmpfs, where loop devices added later get their nodes.
+static DEV_DIR: spin::Once<Arc<dyn Inode>> = spin::Once::new();
+
+/// A node in /dev made by the kernel (as devtmpfs does for a new device): owner root,
+/// group `gid`.
+pub fn devfs_add(name: &[u8], kind: FileType, mode: u32, gid: u32, rdev: u64) {
+    if let Some(d) = DEV_DIR.get() {
+        let _ = d.create(name, kind, mode, 0, gid, rdev);
+    }
+}
+
+/// The device behind /dev/NAME went away.
+pub fn devfs_remove(name: &[u8]) {
+    if let Some(d) = DEV_DIR.get() {
+        let _ = d.unlink(name);
+    }
 }
 
 /// /dev/pts, where pseudo-terminal slaves appear.
@@ -403,7 +476,7 @@ pub fn devpts_remove(n: u32) {
 /// Builds the root: the initramfs in a tmpfs, or, when `root_disk` names a disk (the kernel's
 /// `root=` option), the ext4 file system on it (the initramfs then only carries the launch
 /// files, see [`initramfs_root`]).
-pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<()> {
+pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()> {
     // The initramfs root is a tmpfs of the default size, as Linux's rootfs.
     let initfs = Dentry::new_root(new_tmpfs_sized(Default::default(), 1));
     MOUNTS.call_once(MountTable::new);
@@ -411,13 +484,15 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
         initramfs::unpack(&initfs, data)?;
     }
     INITRAMFS.call_once(|| initfs.clone());
-    let (root, source, fstype) = match root_disk {
-        Some((index, read_only)) => {
-            let inode = ext4::mount_disk(index, read_only)?;
-            let name = alloc::format!("/dev/{}", crate::drivers::blk::disk_name(index));
-            (Dentry::new_root(inode), name.into_bytes(), "ext4")
+    let (root, source, fstype, root_ro) = match root_disk {
+        Some((rdev, read_only)) => {
+            let dev = block::get(rdev).ok_or(Errno::ENXIO)?;
+            let name = alloc::format!("/dev/{}", dev.name());
+            let ro = read_only || dev.read_only();
+            let inode = ext4::mount_dev(dev, read_only)?;
+            (Dentry::new_root(inode), name.into_bytes(), "ext4", ro)
         }
-        None => (initfs, b"tmpfs".to_vec(), "tmpfs"),
+        None => (initfs, b"tmpfs".to_vec(), "tmpfs", false),
     };
     ROOT.call_once(|| root.clone());
     let walk = |p: &[u8]| -> KResult<Arc<Dentry>> {
@@ -457,16 +532,27 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
             dev::makedev(major, minor),
         )?;
     }
-    for d in crate::drivers::blk::disks() {
+    devfs.create(
+        b"loop-control",
+        FileType::CharDevice,
+        0o600,
+        0,
+        0,
+        dev::makedev(10, lintel_abi::loop_dev::LOOP_CTRL_MINOR),
+    )?;
+    // Disks, their partitions and the first loop devices; later loop devices add their
+    // nodes themselves (`devfs_add`).
+    for d in block::all() {
         devfs.create(
-            crate::drivers::blk::disk_name(d.index()).as_bytes(),
+            d.name().as_bytes(),
             FileType::BlockDevice,
             0o660,
             0,
             6,
-            dev::makedev(dev::VIRTIO_BLK_MAJOR, 16 * d.index() as u64),
+            d.rdev(),
         )?;
     }
+    DEV_DIR.call_once(|| devfs.clone());
     devfs.symlink(b"fd", b"/proc/self/fd", 0, 0)?;
     devfs.symlink(b"stdin", b"/proc/self/fd/0", 0, 0)?;
     devfs.symlink(b"stdout", b"/proc/self/fd/1", 0, 0)?;
@@ -487,6 +573,8 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
         fstype,
         root: root.inode.clone(),
         nosuid: false,
+        read_only: root_ro,
+        hold: None,
     });
     info.push(MountInfo {
         source: b"devtmpfs".to_vec(),
@@ -494,6 +582,8 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
         fstype: "devtmpfs",
         root: devfs,
         nosuid: false,
+        read_only: false,
+        hold: None,
     });
     info.push(MountInfo {
         source: b"proc".to_vec(),
@@ -501,6 +591,8 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
         fstype: "proc",
         root: proc_root,
         nosuid: true,
+        read_only: false,
+        hold: None,
     });
     info.push(MountInfo {
         source: b"sysfs".to_vec(),
@@ -508,6 +600,8 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(usize, bool)>) -> KResult<
         fstype: "sysfs",
         root: sysfs,
         nosuid: true,
+        read_only: false,
+        hold: None,
     });
     Ok(())
 }

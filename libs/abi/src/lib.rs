@@ -15,6 +15,7 @@ pub mod io_uring;
 pub mod ioctl;
 pub mod ipc;
 pub mod limits;
+pub mod loop_dev;
 pub mod mman;
 pub mod poll;
 pub mod prctl;

@@ -124,6 +124,16 @@ pub const fn makedev(major: u64, minor: u64) -> u64 {
     ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & !0xff) << 12)
 }
 
+/// The major number of a device number packed by `makedev`.
+pub const fn major(dev: u64) -> u64 {
+    (dev >> 8) & 0xfff
+}
+
+/// The minor number of a device number packed by `makedev`.
+pub const fn minor(dev: u64) -> u64 {
+    (dev & 0xff) | ((dev >> 12) & !0xff)
+}
+
 /// `utimensat` `tv_nsec` values: set to the current time, leave unchanged.
 pub const UTIME_NOW: i64 = 0x3fff_ffff;
 pub const UTIME_OMIT: i64 = 0x3fff_fffe;

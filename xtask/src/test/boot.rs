@@ -7,7 +7,7 @@ use super::boot_fixtures::{
     ext4_verify_workload, DiskFn, DISK_SCRIPT, EXHAUST_CHAIN, EXHAUST_EXEC_CHAIN, EXHAUST_FORKBOMB,
     EXHAUST_MEMORY, EXHAUST_OOM_KILLER, EXHAUST_SYSCTL, EXT4_ENOSPC, EXT4_WORKLOAD,
 };
-use super::{tail, Tally};
+use super::{blockdev, tail, Tally};
 use crate::build::{self, Variant};
 use crate::qemu::{self, Outcome};
 use crate::{root, RunOpts};
@@ -228,6 +228,30 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         keys: None,
         contains: vec![],
         disk: Some((ext4_setup_small, ext4_verify_fsck)),
+        mem: None,
+        smp: 1,
+    });
+    cases.push(Case {
+        id: "boot.loop-part".into(),
+        argv: s(&["/bin/sh", "-c", blockdev::LOOP_PART_SCRIPT]),
+        add: None,
+        status: 0,
+        output: s(blockdev::LOOP_PART_OUTPUT),
+        keys: None,
+        contains: vec![],
+        disk: Some((blockdev::loop_part_setup, blockdev::loop_part_verify)),
+        mem: None,
+        smp: 1,
+    });
+    cases.push(Case {
+        id: "boot.vfat".into(),
+        argv: s(&["/bin/sh", "-c", blockdev::VFAT_SCRIPT]),
+        add: None,
+        status: 0,
+        output: blockdev::vfat_output(),
+        keys: None,
+        contains: vec![],
+        disk: Some((blockdev::vfat_setup, blockdev::vfat_verify)),
         mem: None,
         smp: 1,
     });

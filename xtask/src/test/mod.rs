@@ -5,10 +5,12 @@
 //! (conformance.rs, native.rs, boot.rs with its guest scripts and disks in boot_fixtures.rs,
 //! net.rs, debian.rs, gdb.rs), so one can be read without the others.
 
+mod blockdev;
 mod boot;
 mod boot_fixtures;
 mod conformance;
 mod debian;
+mod debian_loop;
 mod ext4_corrupt;
 mod ext4_crash;
 mod fuzz;
@@ -162,6 +164,12 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
         match debian::debian_userland(kvm) {
             Ok(()) => t.pass("debian.userland"),
             Err(e) => t.fail("debian.userland", &e),
+        }
+    }
+    if filter.is_none_or(|f| "debian.loop".contains(f)) {
+        match debian_loop::debian_loop(kvm) {
+            Ok(()) => t.pass("debian.loop"),
+            Err(e) => t.fail("debian.loop", &e),
         }
     }
     if filter.is_none_or(|f| "debian.gdb".contains(f)) {

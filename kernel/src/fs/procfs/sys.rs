@@ -405,6 +405,7 @@ pub(super) enum SysFile {
     Cpuinfo,
     Mounts,
     Filesystems,
+    Partitions,
     Loadavg,
     Stat,
 }
@@ -416,6 +417,7 @@ pub(super) const SYS_FILES: &[(&[u8], SysFile)] = &[
     (b"cpuinfo", SysFile::Cpuinfo),
     (b"mounts", SysFile::Mounts),
     (b"filesystems", SysFile::Filesystems),
+    (b"partitions", SysFile::Partitions),
     (b"loadavg", SysFile::Loadavg),
     (b"stat", SysFile::Stat),
 ];
@@ -445,6 +447,7 @@ pub(super) fn sys_content(f: SysFile) -> String {
             .iter()
             .map(|(name, dev)| format!("{}\t{}\n", if *dev { "" } else { "nodev" }, name))
             .collect(),
+        SysFile::Partitions => crate::fs::block::partitions_text(),
         SysFile::Loadavg => {
             let pids = proc::all_pids();
             format!("0.00 0.00 0.00 1/{} {}\n", pids.len(), pids.last().copied().unwrap_or(1))

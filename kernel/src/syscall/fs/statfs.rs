@@ -37,6 +37,16 @@ fn statfs_of(d: &Dentry) -> [u8; 120] {
             s.files,
             s.free_files,
         ]
+    } else if let Some((bsize, blocks, free)) = fs::vfat::statfs(&d.inode) {
+        [
+            lintel_vfat::MSDOS_SUPER_MAGIC,
+            bsize,
+            blocks,
+            free,
+            free,
+            0,
+            0,
+        ]
     } else if fsid == crate::fs::procfs::PROC_DEV {
         [PROC_SUPER_MAGIC, 4096, 0, 0, 0, 0, 0]
     } else if let Some((blocks, bfree, files, ffree)) = lintel_vfs::tmpfs_statfs(&d.inode) {

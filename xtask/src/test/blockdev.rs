@@ -1,0 +1,221 @@
+//! boot.loop-part: an MBR-partitioned disk (an ext4 partition holding an ext4 image, and a
+//! raw one) whose partitions the guest sees as /dev/vda1, /dev/vda2, in /proc/partitions and
+//! /sys/block; busybox `mount -o loop` of the image on the partition and of a copy on tmpfs
+//! (LO_FLAGS_AUTOCLEAR unbinds at umount). After power-off the host checks the partition and
+//! the image inside it with `e2fsck -fn` and reads the file the guest wrote.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Partition 1 starts at sector 2048 (1 MiB), as fdisk puts it.
+const P1_START: u64 = 2048;
+const P1_MIB: u64 = 24;
+const P2_MIB: u64 = 8;
+const DISK_MIB: u64 = 40;
+
+pub(super) const LOOP_PART_SCRIPT: &str = "set -e
+echo parts=$(awk 'NR>2 {print $4}' /proc/partitions | tr '\\n' ,)
+echo start1=$(cat /sys/block/vda/vda1/start) size2=$(cat /sys/block/vda/vda2/size)
+echo dev2=$(cat /sys/block/vda/vda2/dev)
+mkdir -p /mnt /mnt2
+mount -t ext4 /dev/vda1 /mnt
+echo hello=$(cat /mnt/hello)
+mount -o loop /mnt/inner.img /mnt2
+echo inner=$(cat /mnt2/inner-hello)
+echo loopdev=$(grep ' /mnt2 ' /proc/mounts | cut -d' ' -f1)
+echo from-lintel > /mnt2/new
+umount /mnt2
+losetup /dev/loop0 2>/dev/null || echo autocleared
+cp /mnt/inner.img /tmp/t.img
+mount -o loop /tmp/t.img /mnt2
+echo tmpfs-new=$(cat /mnt2/new)
+umount /mnt2
+umount /mnt
+echo loop-part done";
+
+pub(super) const LOOP_PART_OUTPUT: &[&str] = &[
+    "parts=vda,vda1,vda2,",
+    "start1=2048 size2=16384",
+    "dev2=254:2",
+    "hello=hello",
+    "inner=inner",
+    "loopdev=/dev/loop0",
+    "autocleared",
+    "tmpfs-new=from-lintel",
+    "loop-part done",
+];
+
+fn io(p: &Path, e: std::io::Error) -> String {
+    format!("{}: {e}", p.display())
+}
+
+/// The disk: an MBR with two Linux partitions; the first holds an ext4 file system with
+/// /hello and /inner.img (an ext4 image with /inner-hello).
+pub(super) fn loop_part_setup(p: &Path) -> Result<(), String> {
+    let work = p.with_extension("parts");
+    let _ = std::fs::remove_dir_all(&work);
+    let (inner, part1) = (work.join("inner"), work.join("part1"));
+    std::fs::create_dir_all(&inner).map_err(|e| io(&inner, e))?;
+    std::fs::create_dir_all(&part1).map_err(|e| io(&part1, e))?;
+    std::fs::write(inner.join("inner-hello"), "inner\n").map_err(|e| io(&inner, e))?;
+    std::fs::write(part1.join("hello"), "hello\n").map_err(|e| io(&part1, e))?;
+    crate::disk::mke2fs(&inner, &part1.join("inner.img"), 8)?;
+    let p1 = work.join("p1.img");
+    crate::disk::mke2fs(&part1, &p1, P1_MIB)?;
+    let fs = std::fs::read(&p1).map_err(|e| io(&p1, e))?;
+    let _ = std::fs::remove_dir_all(&work);
+    let mut disk = vec![0u8; (DISK_MIB << 20) as usize];
+    let at = (P1_START * 512) as usize;
+    disk[at..at + fs.len()].copy_from_slice(&fs);
+    let mut entry = |slot: usize, start: u64, sectors: u64| {
+        let e = 446 + 16 * slot;
+        disk[e + 4] = 0x83;
+        disk[e + 8..e + 12].copy_from_slice(&(start as u32).to_le_bytes());
+        disk[e + 12..e + 16].copy_from_slice(&(sectors as u32).to_le_bytes());
+    };
+    entry(0, P1_START, P1_MIB << 11);
+    entry(1, P1_START + (P1_MIB << 11), P2_MIB << 11);
+    disk[510] = 0x55;
+    disk[511] = 0xaa;
+    std::fs::write(p, disk).map_err(|e| io(p, e))
+}
+
+pub(super) fn loop_part_verify(p: &Path) -> Result<(), String> {
+    let img = std::fs::read(p).map_err(|e| io(p, e))?;
+    let at = (P1_START * 512) as usize;
+    let fs = img
+        .get(at..at + (P1_MIB << 20) as usize)
+        .ok_or("the disk shrank")?;
+    let p1 = p.with_extension("p1");
+    std::fs::write(&p1, fs).map_err(|e| io(&p1, e))?;
+    let inner = p.with_extension("inner");
+    let r = (|| {
+        crate::disk::fsck(&p1)?;
+        let out = Command::new("debugfs")
+            .args(["-R", &format!("dump /inner.img {}", inner.display())])
+            .arg(&p1)
+            .output()
+            .map_err(|e| format!("debugfs: {e}"))?;
+        if !out.status.success() {
+            return Err("debugfs dump failed".to_string());
+        }
+        crate::disk::fsck(&inner)?;
+        let cat = Command::new("debugfs")
+            .args(["-R", "cat /new"])
+            .arg(&inner)
+            .output()
+            .map_err(|e| format!("debugfs: {e}"))?;
+        let text = String::from_utf8_lossy(&cat.stdout);
+        if text != "from-lintel\n" {
+            return Err(format!("/new in the inner image holds {text:?}"));
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_file(&p1);
+    let _ = std::fs::remove_file(&inner);
+    r
+}
+
+/// boot.vfat: a FAT32 image made here by mkfs.vfat and filled by mcopy (long names with
+/// spaces and non-ASCII letters, a folder, a 300 KB file), attached with `--disk` and mounted
+/// with `mount -t vfat` (read-only so far: a write is EROFS); afterwards `fsck.vfat -n` must
+/// find it clean.
+pub(super) const VFAT_SCRIPT: &str = "mkdir -p /mnt
+mount -t vfat -o uid=1000,gid=100,fmask=0133,dmask=022 /dev/vda /mnt && echo mounted
+echo long=$(cat '/mnt/a LONG file name with spaces.TXT')
+echo nested=$(cat '/mnt/Sub Folder/Nested ümlaut.txt')
+echo big=$(md5sum '/mnt/Sub Folder/big.bin' | cut -d' ' -f1)
+echo modes=$(stat -c '%a %u %g' '/mnt/A long file name with spaces.txt' '/mnt/Sub Folder' | tr '\\n' ' ')
+echo type=$(stat -f -c %t /mnt)
+echo names=$(ls /mnt | tr '\\n' ,)
+echo x > /mnt/new 2>/dev/null || echo write refused
+grep -q ' /mnt vfat ro,' /proc/mounts && echo shown ro
+umount /mnt && echo vfat done";
+
+/// The 300 KB file's bytes (its MD5 is what the guest must print).
+fn vfat_big() -> Vec<u8> {
+    (0..300_000u32).map(|i| (i * 7 + i / 4096) as u8).collect()
+}
+
+pub(super) fn vfat_output() -> Vec<String> {
+    let md5 = Command::new("md5sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            if let Some(mut i) = c.stdin.take() {
+                i.write_all(&vfat_big())?;
+            }
+            c.wait_with_output()
+        })
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split(' ')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .unwrap_or_default();
+    [
+        "mounted".to_string(),
+        "long=long".into(),
+        "nested=nested".into(),
+        format!("big={md5}"),
+        "modes=644 1000 100 755 1000 100".into(),
+        "type=4d44".into(),
+        "names=A long file name with spaces.txt,Sub Folder,".into(),
+        "write refused".into(),
+        "shown ro".into(),
+        "vfat done".into(),
+    ]
+    .to_vec()
+}
+
+pub(super) fn vfat_setup(p: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_file(p);
+    let src = p.with_extension("src");
+    let _ = std::fs::remove_dir_all(&src);
+    let sub = src.join("Sub Folder");
+    std::fs::create_dir_all(&sub).map_err(|e| io(&sub, e))?;
+    std::fs::write(src.join("A long file name with spaces.txt"), "long\n")
+        .map_err(|e| io(&src, e))?;
+    std::fs::write(sub.join("Nested ümlaut.txt"), "nested\n").map_err(|e| io(&sub, e))?;
+    std::fs::write(sub.join("big.bin"), vfat_big()).map_err(|e| io(&sub, e))?;
+    let ok = |c: &mut Command| -> Result<(), String> {
+        let out = c.output().map_err(|e| format!("{c:?}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("{c:?}: {}", String::from_utf8_lossy(&out.stderr)))
+        }
+    };
+    ok(Command::new("mkfs.vfat")
+        .args(["-C", "-F", "32", "-n", "LINTEL"])
+        .arg(p)
+        .arg("65536"))?;
+    for name in ["A long file name with spaces.txt", "Sub Folder"] {
+        ok(Command::new("mcopy")
+            .args(["-s", "-i"])
+            .arg(p)
+            .arg(src.join(name))
+            .arg("::/"))?;
+    }
+    let _ = std::fs::remove_dir_all(&src);
+    Ok(())
+}
+
+pub(super) fn vfat_verify(p: &Path) -> Result<(), String> {
+    let out = Command::new("fsck.vfat")
+        .arg("-n")
+        .arg(p)
+        .output()
+        .map_err(|e| format!("fsck.vfat: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "fsck.vfat -n: {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        ));
+    }
+    Ok(())
+}
