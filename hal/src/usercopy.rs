@@ -1,6 +1,10 @@
 //! Copies between kernel buffers and user memory. A bad user pointer becomes `Err(Fault)`
 //! through the exception table; a fault on a valid but not yet present page is resolved by the
 //! kernel's fault handler and the copy continues.
+//!
+//! The fast path is one bounds check against `USER_END` and the architecture's copy: no walk
+//! of the mappings, since an unmapped or read-only page faults in the copy itself. Fixed-size
+//! values (`get_user_*`, `put_user_*`) are one load or store each, with no general copy.
 
 /// The user range was not accessible.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -9,8 +13,12 @@ pub struct Fault;
 /// Lowest address above what user copies may touch (the architecture's end of user space).
 pub const USER_END: usize = crate::arch::mmu::USER_END;
 
-use crate::arch::trap::{cmpxchg_user32, copy_user};
+use crate::arch::usercopy::{
+    clear_user, cmpxchg_user32, copy_user, load_user_u32, load_user_u64, store_user_u32,
+    store_user_u64,
+};
 
+#[inline(always)]
 fn check(addr: usize, len: usize) -> Result<(), Fault> {
     match addr.checked_add(len) {
         Some(end) if end <= USER_END => Ok(()),
@@ -51,14 +59,57 @@ pub fn copy_to_user(dst: usize, src: &[u8]) -> Result<(), Fault> {
 
 /// Fills a user range with zeros.
 pub fn zero_user(dst: usize, len: usize) -> Result<(), Fault> {
-    const ZEROS: [u8; 256] = [0; 256];
-    let mut done = 0;
-    while done < len {
-        let n = (len - done).min(ZEROS.len());
-        copy_to_user(dst + done, &ZEROS[..n])?;
-        done += n;
+    if len == 0 {
+        return Ok(());
     }
-    Ok(())
+    check(dst, len)?;
+    // SAFETY: the range is entirely below USER_END; faults go through the exception table.
+    let left = unsafe { clear_user(dst as *mut u8, len) };
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(Fault)
+    }
+}
+
+/// Reads the native-endian u64 at user address `addr` (any alignment).
+#[inline]
+pub fn get_user_u64(addr: usize) -> Result<u64, Fault> {
+    check(addr, 8)?;
+    // SAFETY: the 8 bytes lie below USER_END (checked above).
+    unsafe { load_user_u64(addr) }.ok_or(Fault)
+}
+
+/// Reads the native-endian u32 at user address `addr` (any alignment).
+#[inline]
+pub fn get_user_u32(addr: usize) -> Result<u32, Fault> {
+    check(addr, 4)?;
+    // SAFETY: the 4 bytes lie below USER_END (checked above).
+    unsafe { load_user_u32(addr) }.ok_or(Fault)
+}
+
+/// Writes `v` (native-endian) at user address `addr` (any alignment).
+#[inline]
+pub fn put_user_u64(addr: usize, v: u64) -> Result<(), Fault> {
+    check(addr, 8)?;
+    // SAFETY: the 8 bytes lie below USER_END (checked above).
+    if unsafe { store_user_u64(addr, v) } {
+        Ok(())
+    } else {
+        Err(Fault)
+    }
+}
+
+/// Writes `v` (native-endian) at user address `addr` (any alignment).
+#[inline]
+pub fn put_user_u32(addr: usize, v: u32) -> Result<(), Fault> {
+    check(addr, 4)?;
+    // SAFETY: the 4 bytes lie below USER_END (checked above).
+    if unsafe { store_user_u32(addr, v) } {
+        Ok(())
+    } else {
+        Err(Fault)
+    }
 }
 
 /// Atomically replaces the user word at `addr` with `new` if it holds `old`, and returns the
