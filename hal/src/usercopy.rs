@@ -57,6 +57,35 @@ pub fn copy_to_user(dst: usize, src: &[u8]) -> Result<(), Fault> {
     }
 }
 
+/// Appends `len` bytes of user memory at `src` to `v` without zeroing the room first (a
+/// staging buffer is then written once, not twice). The room must be reserved already
+/// (`v.capacity() - v.len() >= len`, else `Err(Fault)` and nothing is copied). On a fault, `v`
+/// keeps the bytes copied before it and the result is `Err(Fault)`.
+pub fn append_from_user(v: &mut alloc::vec::Vec<u8>, src: usize, len: usize) -> Result<(), Fault> {
+    if len == 0 {
+        return Ok(());
+    }
+    check(src, len)?;
+    if v.capacity() - v.len() < len {
+        return Err(Fault);
+    }
+    let old = v.len();
+    let spare = v.spare_capacity_mut();
+    // SAFETY: the source lies below USER_END; the destination is `len` bytes of the vector's
+    // reserved spare capacity. The copy runs forwards, so when it stops at a fault the first
+    // `len - left` bytes of the room are written, and only those are added to the length.
+    let left = unsafe {
+        let left = copy_user(spare.as_mut_ptr() as *mut u8, src as *const u8, len);
+        v.set_len(old + (len - left));
+        left
+    };
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(Fault)
+    }
+}
+
 /// Fills a user range with zeros.
 pub fn zero_user(dst: usize, len: usize) -> Result<(), Fault> {
     if len == 0 {

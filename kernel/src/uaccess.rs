@@ -257,10 +257,29 @@ pub fn write_bytes_partial(addr: usize, data: &[u8]) -> KResult<usize> {
 /// Reads up to `len` bytes of user memory, stopping at the first inaccessible page; EFAULT
 /// when nothing is readable.
 /// When the kernel heap is short it reads less (down to a page), so a write moves less at a
-/// time instead of failing.
+/// time instead of failing. The buffer is filled straight from user memory, not zeroed first.
 pub fn read_vec_partial(addr: usize, len: usize) -> KResult<Vec<u8>> {
-    let mut v = crate::mm::kheap::buffer(len)?;
-    let n = read_bytes_partial(addr, &mut v)?;
-    v.truncate(n);
+    let mut v = crate::mm::kheap::room(len)?;
+    let n = v.capacity().min(len);
+    if check_access(addr, n, false).is_ok() {
+        if usercopy::append_from_user(&mut v, addr, n).is_err() {
+            // The copy moves words: one that straddles into an unreadable page stops it up to
+            // 7 bytes before the boundary. Those bytes are readable and belong to the result.
+            let at = addr + v.len();
+            let to_boundary = (4096 - (at & 4095)) % 4096;
+            let rest = to_boundary.min(n - v.len());
+            if to_boundary < 8 {
+                let _ = usercopy::append_from_user(&mut v, at, rest);
+            }
+        }
+        if v.is_empty() && n > 0 {
+            return Err(Errno::EFAULT);
+        }
+        return Ok(v);
+    }
+    // A PROT_NONE mapping in the range: page by page.
+    v.resize(n, 0);
+    let done = read_bytes_partial(addr, &mut v)?;
+    v.truncate(done);
     Ok(v)
 }
