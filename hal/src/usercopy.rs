@@ -1,6 +1,10 @@
 //! Copies between kernel buffers and user memory. A bad user pointer becomes `Err(Fault)`
 //! through the exception table; a fault on a valid but not yet present page is resolved by the
 //! kernel's fault handler and the copy continues.
+//!
+//! The fast path is one bounds check against `USER_END` and the architecture's copy: no walk
+//! of the mappings, since an unmapped or read-only page faults in the copy itself. Fixed-size
+//! values (`get_user_*`, `put_user_*`) are one load or store each, with no general copy.
 
 /// The user range was not accessible.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -9,8 +13,12 @@ pub struct Fault;
 /// Lowest address above what user copies may touch (the architecture's end of user space).
 pub const USER_END: usize = crate::arch::mmu::USER_END;
 
-use crate::arch::trap::{cmpxchg_user32, copy_user};
+use crate::arch::usercopy::{
+    clear_user, cmpxchg_user32, copy_user, load_user_u32, load_user_u64, store_user_u32,
+    store_user_u64,
+};
 
+#[inline(always)]
 fn check(addr: usize, len: usize) -> Result<(), Fault> {
     match addr.checked_add(len) {
         Some(end) if end <= USER_END => Ok(()),
@@ -49,16 +57,88 @@ pub fn copy_to_user(dst: usize, src: &[u8]) -> Result<(), Fault> {
     }
 }
 
+/// Appends `len` bytes of user memory at `src` to `v` without zeroing the room first (a
+/// staging buffer is then written once, not twice). The room must be reserved already
+/// (`v.capacity() - v.len() >= len`, else `Err(Fault)` and nothing is copied). On a fault, `v`
+/// keeps the bytes copied before it and the result is `Err(Fault)`.
+pub fn append_from_user(v: &mut alloc::vec::Vec<u8>, src: usize, len: usize) -> Result<(), Fault> {
+    if len == 0 {
+        return Ok(());
+    }
+    check(src, len)?;
+    if v.capacity() - v.len() < len {
+        return Err(Fault);
+    }
+    let old = v.len();
+    let spare = v.spare_capacity_mut();
+    // SAFETY: the source lies below USER_END; the destination is `len` bytes of the vector's
+    // reserved spare capacity. The copy runs forwards, so when it stops at a fault the first
+    // `len - left` bytes of the room are written, and only those are added to the length.
+    let left = unsafe {
+        let left = copy_user(spare.as_mut_ptr() as *mut u8, src as *const u8, len);
+        v.set_len(old + (len - left));
+        left
+    };
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(Fault)
+    }
+}
+
 /// Fills a user range with zeros.
 pub fn zero_user(dst: usize, len: usize) -> Result<(), Fault> {
-    const ZEROS: [u8; 256] = [0; 256];
-    let mut done = 0;
-    while done < len {
-        let n = (len - done).min(ZEROS.len());
-        copy_to_user(dst + done, &ZEROS[..n])?;
-        done += n;
+    if len == 0 {
+        return Ok(());
     }
-    Ok(())
+    check(dst, len)?;
+    // SAFETY: the range is entirely below USER_END; faults go through the exception table.
+    let left = unsafe { clear_user(dst as *mut u8, len) };
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(Fault)
+    }
+}
+
+/// Reads the native-endian u64 at user address `addr` (any alignment).
+#[inline]
+pub fn get_user_u64(addr: usize) -> Result<u64, Fault> {
+    check(addr, 8)?;
+    // SAFETY: the 8 bytes lie below USER_END (checked above).
+    unsafe { load_user_u64(addr) }.ok_or(Fault)
+}
+
+/// Reads the native-endian u32 at user address `addr` (any alignment).
+#[inline]
+pub fn get_user_u32(addr: usize) -> Result<u32, Fault> {
+    check(addr, 4)?;
+    // SAFETY: the 4 bytes lie below USER_END (checked above).
+    unsafe { load_user_u32(addr) }.ok_or(Fault)
+}
+
+/// Writes `v` (native-endian) at user address `addr` (any alignment).
+#[inline]
+pub fn put_user_u64(addr: usize, v: u64) -> Result<(), Fault> {
+    check(addr, 8)?;
+    // SAFETY: the 8 bytes lie below USER_END (checked above).
+    if unsafe { store_user_u64(addr, v) } {
+        Ok(())
+    } else {
+        Err(Fault)
+    }
+}
+
+/// Writes `v` (native-endian) at user address `addr` (any alignment).
+#[inline]
+pub fn put_user_u32(addr: usize, v: u32) -> Result<(), Fault> {
+    check(addr, 4)?;
+    // SAFETY: the 4 bytes lie below USER_END (checked above).
+    if unsafe { store_user_u32(addr, v) } {
+        Ok(())
+    } else {
+        Err(Fault)
+    }
 }
 
 /// Atomically replaces the user word at `addr` with `new` if it holds `old`, and returns the

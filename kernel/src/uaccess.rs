@@ -9,10 +9,17 @@ use lintel_hal::usercopy;
 /// revoked), so without this check the kernel would read it where Linux gives EFAULT. Other
 /// cases (unmapped, read-only) fault in the copy itself, so address spaces that never had a
 /// PROT_NONE mapping skip the walk.
+#[inline]
 fn check_access(addr: usize, len: usize, write: bool) -> KResult<()> {
-    if len == 0 {
+    if len == 0 || !crate::mm::Mm::active_may_have_protnone() {
         return Ok(());
     }
+    walk_access(addr, len, write)
+}
+
+/// The slow half of [`check_access`], for address spaces with PROT_NONE mappings.
+#[inline(never)]
+fn walk_access(addr: usize, len: usize, write: bool) -> KResult<()> {
     let Some(mm) = crate::mm::Mm::active() else {
         return Ok(());
     };
@@ -50,16 +57,35 @@ pub fn read_vec(addr: usize, len: usize) -> KResult<Vec<u8>> {
     Ok(v)
 }
 
+/// Reads up to `buf.len()` bytes, stopping at the first inaccessible page: the bytes read, or
+/// EFAULT when not even the first could be.
+pub fn read_bytes_partial(addr: usize, buf: &mut [u8]) -> KResult<usize> {
+    if read_bytes(addr, buf).is_ok() {
+        return Ok(buf.len());
+    }
+    let mut done = 0;
+    while done < buf.len() {
+        let a = addr + done;
+        let n = (4096 - (a & 4095)).min(buf.len() - done);
+        if read_bytes(a, &mut buf[done..done + n]).is_err() {
+            break;
+        }
+        done += n;
+    }
+    if done == 0 {
+        return Err(Errno::EFAULT);
+    }
+    Ok(done)
+}
+
 pub fn read_u64(addr: usize) -> KResult<u64> {
-    let mut b = [0u8; 8];
-    read_bytes(addr, &mut b)?;
-    Ok(u64::from_le_bytes(b))
+    check_access(addr, 8, false)?;
+    usercopy::get_user_u64(addr).map_err(|_| Errno::EFAULT)
 }
 
 pub fn read_u32(addr: usize) -> KResult<u32> {
-    let mut b = [0u8; 4];
-    read_bytes(addr, &mut b)?;
-    Ok(u32::from_le_bytes(b))
+    check_access(addr, 4, false)?;
+    usercopy::get_user_u32(addr).map_err(|_| Errno::EFAULT)
 }
 
 pub fn read_i32(addr: usize) -> KResult<i32> {
@@ -67,11 +93,13 @@ pub fn read_i32(addr: usize) -> KResult<i32> {
 }
 
 pub fn write_u64(addr: usize, v: u64) -> KResult<()> {
-    write_bytes(addr, &v.to_le_bytes())
+    check_access(addr, 8, true)?;
+    usercopy::put_user_u64(addr, v).map_err(|_| Errno::EFAULT)
 }
 
 pub fn write_u32(addr: usize, v: u32) -> KResult<()> {
-    write_bytes(addr, &v.to_le_bytes())
+    check_access(addr, 4, true)?;
+    usercopy::put_user_u32(addr, v).map_err(|_| Errno::EFAULT)
 }
 
 /// Atomically sets the user word at `addr` (4-aligned) to `new` if it holds `old`; returns the
@@ -95,7 +123,7 @@ pub fn update_u32(addr: usize, mut f: impl FnMut(u32) -> Option<u32>) -> KResult
 }
 
 pub fn write_i32(addr: usize, v: i32) -> KResult<()> {
-    write_bytes(addr, &v.to_le_bytes())
+    write_u32(addr, v as u32)
 }
 
 /// Reads a NUL-terminated string of at most `max` bytes (without the NUL). Longer strings give
@@ -229,24 +257,29 @@ pub fn write_bytes_partial(addr: usize, data: &[u8]) -> KResult<usize> {
 /// Reads up to `len` bytes of user memory, stopping at the first inaccessible page; EFAULT
 /// when nothing is readable.
 /// When the kernel heap is short it reads less (down to a page), so a write moves less at a
-/// time instead of failing.
+/// time instead of failing. The buffer is filled straight from user memory, not zeroed first.
 pub fn read_vec_partial(addr: usize, len: usize) -> KResult<Vec<u8>> {
-    let mut v = crate::mm::kheap::buffer(len)?;
-    if read_bytes(addr, &mut v).is_ok() {
+    let mut v = crate::mm::kheap::room(len)?;
+    let n = v.capacity().min(len);
+    if check_access(addr, n, false).is_ok() {
+        if usercopy::append_from_user(&mut v, addr, n).is_err() {
+            // The copy moves words: one that straddles into an unreadable page stops it up to
+            // 7 bytes before the boundary. Those bytes are readable and belong to the result.
+            let at = addr + v.len();
+            let to_boundary = (4096 - (at & 4095)) % 4096;
+            let rest = to_boundary.min(n - v.len());
+            if to_boundary < 8 {
+                let _ = usercopy::append_from_user(&mut v, at, rest);
+            }
+        }
+        if v.is_empty() && n > 0 {
+            return Err(Errno::EFAULT);
+        }
         return Ok(v);
     }
-    let mut done = 0;
-    while done < v.len() {
-        let a = addr + done;
-        let n = (4096 - (a & 4095)).min(v.len() - done);
-        if read_bytes(a, &mut v[done..done + n]).is_err() {
-            break;
-        }
-        done += n;
-    }
-    if done == 0 {
-        return Err(Errno::EFAULT);
-    }
+    // A PROT_NONE mapping in the range: page by page.
+    v.resize(n, 0);
+    let done = read_bytes_partial(addr, &mut v)?;
     v.truncate(done);
     Ok(v)
 }

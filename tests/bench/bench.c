@@ -32,6 +32,8 @@
 extern char **environ;
 
 static int quick;
+/* Set by a benchmark whose iterations do more than one operation each (b_ctx). */
+static double ctx_hops_scale = 1;
 static long long target_ns = 200000000; /* per round */
 #define ROUNDS 5
 
@@ -71,8 +73,9 @@ static double measure(bench_fn fn, long *iters_out) {
     for (int i = 0; i < rounds; i++) {
         long long t0 = now_ns();
         if (fn(iters) != 0) return -1;
-        r[i] = (double)(now_ns() - t0) / iters;
+        r[i] = (double)(now_ns() - t0) / iters / ctx_hops_scale;
     }
+    ctx_hops_scale = 1;
     qsort(r, rounds, sizeof r[0], cmp_double);
     *iters_out = iters;
     return r[rounds / 2];
@@ -304,6 +307,243 @@ static int b_futex_pingpong(long n) {
     pthread_mutex_unlock(&mu);
     pthread_join(t, NULL);
     return 0;
+}
+
+/* lmbench's lat_syscall read: one byte from /dev/zero (copied to user memory). */
+static int devzero = -1;
+static int b_read_zero(long n) {
+    char c;
+    for (long i = 0; i < n; i++)
+        if (read(devzero, &c, 1) != 1) return -1;
+    return 0;
+}
+static int b_fstat(long n) {
+    struct stat st;
+    for (long i = 0; i < n; i++)
+        if (fstat(devnull, &st) != 0) return -1;
+    return 0;
+}
+/* lmbench's lat_sig install: a handler installed (and the old one read back). */
+static void on_usr2(int s) { (void)s; }
+static int b_sigaction(long n) {
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr2;
+    for (long i = 0; i < n; i++)
+        if (sigaction(SIGUSR2, &sa, &old) != 0) return -1;
+    return 0;
+}
+/* lmbench's lat_proc shell: fork, exec /bin/sh -c, which runs the benchmark binary. */
+static int b_shell(long n) {
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "%s exit", self);
+    for (long i = 0; i < n; i++) {
+        pid_t p = fork();
+        if (p < 0) return -1;
+        if (p == 0) {
+            char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+            execve("/bin/sh", argv, environ);
+            _exit(127);
+        }
+        int st;
+        waitpid(p, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            errno = ENOENT;
+            return -1;
+        }
+    }
+    return 0;
+}
+/* One byte there and back over a Unix stream socket pair between two processes. */
+static int b_unix_pingpong(long n) {
+    int fd[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fd)) return -1;
+    pid_t p = fork();
+    if (p == 0) {
+        char c;
+        close(fd[0]);
+        while (read(fd[1], &c, 1) == 1) write(fd[1], &c, 1);
+        _exit(0);
+    }
+    close(fd[1]);
+    char c = 'x';
+    for (long i = 0; i < n; i++) {
+        write(fd[0], &c, 1);
+        read(fd[0], &c, 1);
+    }
+    close(fd[0]);
+    waitpid(p, NULL, 0);
+    return 0;
+}
+/* lmbench's lat_ctx: a token goes round a ring of ctx_procs processes joined by pipes; each
+ * sums its own ctx_ws bytes of memory before passing it on. One iteration is one hop (a
+ * context switch plus a 1-byte pipe write and read); the pipe cost is not subtracted. */
+static int ctx_procs, ctx_ws;
+static volatile long ctx_sink;
+static void ctx_touch(const long *ws, int words) {
+    long sum = 0;
+    for (int i = 0; i < words; i++) sum += ws[i];
+    ctx_sink += sum;
+}
+static int b_ctx(long n) {
+    int p[8][2], np = ctx_procs;
+    pid_t kids[8];
+    for (int i = 0; i < np; i++)
+        if (pipe(p[i])) return -1;
+    long laps = (n + np - 1) / np;
+    int words = ctx_ws / (int)sizeof(long);
+    for (int k = 1; k < np; k++) {
+        kids[k] = fork();
+        if (kids[k] < 0) return -1;
+        if (kids[k] == 0) {
+            long *ws = words ? calloc(words, sizeof(long)) : NULL;
+            char c;
+            for (long l = 0; l < laps; l++) {
+                if (read(p[k][0], &c, 1) != 1) _exit(1);
+                ctx_touch(ws, words);
+                if (write(p[(k + 1) % np][1], &c, 1) != 1) _exit(1);
+            }
+            _exit(0);
+        }
+    }
+    long *ws = words ? calloc(words, sizeof(long)) : NULL;
+    char c = 'x';
+    int ok = 0;
+    for (long l = 0; l < laps; l++) {
+        if (write(p[1 % np][1], &c, 1) != 1 || read(p[0][0], &c, 1) != 1) {
+            ok = -1;
+            break;
+        }
+        ctx_touch(ws, words);
+    }
+    for (int i = 0; i < np; i++) {
+        close(p[i][0]);
+        close(p[i][1]);
+    }
+    for (int k = 1; k < np; k++) waitpid(kids[k], NULL, 0);
+    free(ws);
+    /* measure() divides by n: scale so the figure is per hop. */
+    ctx_hops_scale = (double)(laps * np) / n;
+    return ok;
+}
+/* Pages of a file on tmpfs mapped private and read once each: every touch is a fault on a
+ * page already in the page cache (lmbench's lat_pagefault). */
+static const char *map_path = "/tmp/bench.map";
+#define MAP_LEN (4 << 20)
+static int b_file_fault(long n) {
+    int fd = open(map_path, O_RDONLY);
+    if (fd < 0) return -1;
+    long pages = MAP_LEN / 4096, done = 0;
+    while (done < n) {
+        volatile char *m = mmap(NULL, MAP_LEN, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) return -1;
+        for (long i = 0; i < pages && done < n; i++, done++) (void)m[i * 4096];
+        munmap((void *)m, MAP_LEN);
+    }
+    close(fd);
+    return 0;
+}
+/* mmap + munmap of the 4 MiB file, one byte touched (lmbench's lat_mmap touches the ends). */
+static int b_mmap_file(long n) {
+    int fd = open(map_path, O_RDONLY);
+    if (fd < 0) return -1;
+    for (long i = 0; i < n; i++) {
+        volatile char *m = mmap(NULL, MAP_LEN, PROT_READ, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED) return -1;
+        (void)m[0];
+        (void)m[MAP_LEN - 1];
+        munmap((void *)m, MAP_LEN);
+    }
+    close(fd);
+    return 0;
+}
+/* lmbench's bw_mem rd, wr and bcopy on 8 MiB (touched once before the rounds). */
+#define MEM_LEN (8 << 20)
+static long *mem_a, *mem_b;
+static int b_mem_rd(long n) {
+    long sum = 0;
+    for (long i = 0; i < n; i++)
+        for (long j = 0; j < MEM_LEN / 8; j += 4) sum += mem_a[j] + mem_a[j + 1] + mem_a[j + 2] + mem_a[j + 3];
+    ctx_sink += sum;
+    return 0;
+}
+static int b_mem_wr(long n) {
+    for (long i = 0; i < n; i++)
+        for (long j = 0; j < MEM_LEN / 8; j += 4) mem_a[j] = mem_a[j + 1] = mem_a[j + 2] = mem_a[j + 3] = i;
+    return 0;
+}
+static int b_mem_cp(long n) {
+    for (long i = 0; i < n; i++) {
+        memcpy(mem_b, mem_a, MEM_LEN);
+        __asm__ volatile("" ::"r"(mem_b) : "memory");
+    }
+    return 0;
+}
+/* lmbench's bw_file_rd open2close: open, read the whole 4 MiB file in 64 KiB reads, close. */
+static int b_file_open2close(long n) {
+    for (long i = 0; i < n; i++) {
+        int fd = open(map_path, O_RDONLY);
+        if (fd < 0) return -1;
+        ssize_t r;
+        while ((r = read(fd, buf, CHUNK)) > 0) {
+        }
+        close(fd);
+        if (r < 0) return -1;
+    }
+    return 0;
+}
+/* lmbench's lat_fs: create `n` files of fs_size bytes in a fresh directory, then delete them;
+ * the two phases are timed apart. */
+static int fs_size;
+static double fs_create_ns, fs_delete_ns;
+static int fs_round(long n) {
+    char name[64];
+    mkdir("/tmp/fs", 0755);
+    long long t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "/tmp/fs/%ld", i);
+        int fd = open(name, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+        if (fd < 0) return -1;
+        if (fs_size && write(fd, buf, fs_size) != fs_size) return -1;
+        close(fd);
+    }
+    long long t1 = now_ns();
+    for (long i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "/tmp/fs/%ld", i);
+        if (unlink(name)) return -1;
+    }
+    long long t2 = now_ns();
+    fs_create_ns = (double)(t1 - t0) / n;
+    fs_delete_ns = (double)(t2 - t1) / n;
+    return 0;
+}
+static void fs_rows(int kib) {
+    long files = quick ? 3 : 1000;
+    double c[ROUNDS], d[ROUNDS];
+    int rounds = quick ? 1 : ROUNDS;
+    fs_size = kib * 1024;
+    for (int i = 0; i < rounds; i++) {
+        if (fs_round(files)) {
+            printf("BENCH fs_create_%dk n/a %s\nBENCH fs_delete_%dk n/a %s\n", kib,
+                   strerror(errno), kib, strerror(errno));
+            return;
+        }
+        c[i] = fs_create_ns;
+        d[i] = fs_delete_ns;
+    }
+    qsort(c, rounds, sizeof c[0], cmp_double);
+    qsort(d, rounds, sizeof d[0], cmp_double);
+    printf("BENCH fs_create_%dk %.3f us\n", kib, c[rounds / 2] / 1e3);
+    printf("BENCH fs_delete_%dk %.3f us\n", kib, d[rounds / 2] / 1e3);
+    fflush(stdout);
+}
+/* Reports a bandwidth row: `bytes` moved per iteration of fn. */
+static void report_bw(const char *name, bench_fn fn, double bytes) {
+    long it;
+    double ns = measure(fn, &it);
+    if (ns > 0) printf("BENCH %s %.1f MiB/s\n", name, (bytes / 1048576.0) / (ns / 1e9));
+    else printf("BENCH %s n/a %s\n", name, strerror(errno));
+    fflush(stdout);
 }
 
 /* Loopback networking (127.0.0.1). A receive that waits longer than this fails (EAGAIN)
@@ -556,18 +796,36 @@ int main(int argc, char **argv) {
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     if (sl <= 0) strcpy(self, argv[0]);
     devnull = open("/dev/null", O_RDWR);
+    devzero = open("/dev/zero", O_RDONLY);
     int fd = open("/tmp/bench.file", O_CREAT | O_WRONLY, 0644);
     close(fd);
     memset(buf, 'b', sizeof buf);
+    fd = open(map_path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    for (int i = 0; fd >= 0 && i < MAP_LEN / CHUNK; i++) write(fd, buf, CHUNK);
+    if (fd >= 0) close(fd);
     report("null_syscall", b_getppid, "ns", 1);
     report("read_devnull", b_read_null, "ns", 1);
+    report("read_devzero", b_read_zero, "ns", 1);
     report("write_devnull", b_write_null, "ns", 1);
+    report("fstat", b_fstat, "ns", 1);
     report("open_close", b_open_close, "ns", 1);
     report("stat", b_stat, "ns", 1);
+    report("sigaction", b_sigaction, "ns", 1);
     report("fork_exit_wait", b_fork_exit, "us", 1e-3);
     report("fork_exec_wait", b_fork_exec, "us", 1e-3);
+    report("fork_shell_wait", b_shell, "us", 1e-3);
     report("posix_spawn_wait", b_spawn, "us", 1e-3);
     report("pipe_pingpong", b_pipe_pingpong, "us", 1e-3);
+    report("unix_pingpong", b_unix_pingpong, "us", 1e-3);
+    static const int ctx_p[] = {2, 8}, ctx_k[] = {0, 16};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            char name[32];
+            ctx_procs = ctx_p[i];
+            ctx_ws = ctx_k[j] * 1024;
+            snprintf(name, sizeof name, "ctx_%dp_%dk", ctx_p[i], ctx_k[j]);
+            report(name, b_ctx, "us", 1e-3);
+        }
     /* Bandwidth: MiB/s from ns per 64 KiB chunk. */
     long it;
     double ns = measure(b_pipe_bw, &it);
@@ -576,13 +834,27 @@ int main(int argc, char **argv) {
     ns = measure(b_unix_bw, &it);
     if (ns > 0) printf("BENCH unix_bandwidth %.1f MiB/s\n", (CHUNK / 1048576.0) / (ns / 1e9));
     else printf("BENCH unix_bandwidth n/a %s\n", strerror(errno));
+    mem_a = malloc(MEM_LEN);
+    mem_b = malloc(MEM_LEN);
+    if (mem_a && mem_b) {
+        memset(mem_a, 1, MEM_LEN);
+        memset(mem_b, 2, MEM_LEN);
+        report_bw("mem_read", b_mem_rd, MEM_LEN);
+        report_bw("mem_write", b_mem_wr, MEM_LEN);
+        report_bw("mem_copy", b_mem_cp, MEM_LEN);
+    }
+    free(mem_a);
+    free(mem_b);
     report("page_fault", b_page_fault, "ns", 1);
+    report("file_page_fault", b_file_fault, "ns", 1);
     report("mmap_munmap_1m", b_mmap, "us", 1e-3);
+    report("mmap_file_4m", b_mmap_file, "us", 1e-3);
     report("file_create_delete", b_create_delete, "us", 1e-3);
-    ns = measure(b_file_write, &it);
-    if (ns > 0) printf("BENCH tmpfs_write %.1f MiB/s\n", (CHUNK / 1048576.0) / (ns / 1e9));
-    ns = measure(b_file_read, &it);
-    if (ns > 0) printf("BENCH tmpfs_read %.1f MiB/s\n", (CHUNK / 1048576.0) / (ns / 1e9));
+    static const int fs_k[] = {0, 1, 4, 10};
+    for (int i = 0; i < 4; i++) fs_rows(fs_k[i]);
+    report_bw("tmpfs_write", b_file_write, CHUNK);
+    report_bw("tmpfs_read", b_file_read, CHUNK);
+    report_bw("tmpfs_read_open2close", b_file_open2close, MAP_LEN);
     const char *why = mount_disk();
     if (why) {
         printf("BENCH ext4_write n/a %s\n", why);

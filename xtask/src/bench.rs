@@ -222,6 +222,8 @@ fn run_mode(
     opts.disk = Some(disk.clone());
     if linux {
         add_disk_modules(&mut img, kernel)?;
+        // The shell row (fork_shell_wait) runs the same busybox sh as Lintel's image.
+        img.add_host(Path::new("/bin/busybox"), "/bin/sh")?;
         img.chardev("/dev/console", 5, 1);
         img.chardev("/dev/null", 1, 3);
         img.dir("/tmp", 0o1777);
@@ -267,14 +269,6 @@ fn run_mode(
     Ok(figures)
 }
 
-fn show(f: Option<&Figure>) -> String {
-    match f {
-        Some(Figure::Value(v, unit)) => format!("{v:.2} {unit}"),
-        Some(Figure::NotAvailable(why)) => format!("n/a ({why})"),
-        None => "n/a (missing)".into(),
-    }
-}
-
 /// For the test suite: the benchmark set runs to the end on Lintel in quick mode and prints a
 /// figure (or a reason) for every benchmark. No timing is checked.
 pub fn quick_check(kvm: bool) -> Result<usize, String> {
@@ -291,34 +285,134 @@ pub fn quick_check(kvm: bool) -> Result<usize, String> {
     Ok(figs.len() + scaling.len())
 }
 
-pub fn run(quick: bool, kvm: bool, json: Option<&Path>) -> Result<u8, String> {
-    let bench = bench_binary()?;
-    let lintel = build::kernel()?;
-    eprintln!("xtask: running the benchmarks on Lintel");
-    let mut ours = run_on(&lintel, false, quick, kvm, &bench)?;
-    let theirs = if quick {
-        Vec::new()
+/// One row over several boots: the median of the figures and their spread.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Row {
+    /// Median, unit, and half the range (max - min) as a fraction of the median.
+    Value(f64, String, f64),
+    NotAvailable(String),
+}
+
+/// Combines one row's figures from several boots (a boot that could not run it is left out).
+pub fn combine(figs: &[&Figure]) -> Row {
+    let mut vals: Vec<f64> = Vec::new();
+    let mut unit = String::new();
+    let mut why = None;
+    for f in figs {
+        match f {
+            Figure::Value(v, u) => {
+                vals.push(*v);
+                unit = u.clone();
+            }
+            Figure::NotAvailable(w) => {
+                why.get_or_insert_with(|| w.clone());
+            }
+        }
+    }
+    if vals.is_empty() {
+        return Row::NotAvailable(why.unwrap_or_else(|| "missing".into()));
+    }
+    vals.sort_by(|a, b| a.total_cmp(b));
+    let n = vals.len();
+    let median = if n % 2 == 1 {
+        vals[n / 2]
     } else {
-        eprintln!("xtask: running the scaling rows on Lintel ({SCALING_CPUS} CPUs)");
-        ours.extend(run_scaling(&lintel, false, kvm, &bench)?);
-        let linux = linux_kernel()?;
-        eprintln!("xtask: running the benchmarks on Linux");
-        let mut v = run_on(&linux, true, quick, kvm, &bench)?;
-        eprintln!("xtask: running the scaling rows on Linux ({SCALING_CPUS} CPUs)");
-        v.extend(run_scaling(&linux, true, kvm, &bench)?);
-        v
+        (vals[n / 2 - 1] + vals[n / 2]) / 2.0
     };
-    let theirs: BTreeMap<String, Figure> = theirs.into_iter().collect();
+    let spread = if median > 0.0 {
+        (vals[n - 1] - vals[0]) / 2.0 / median
+    } else {
+        0.0
+    };
+    Row::Value(median, unit, spread)
+}
+
+fn show_row(r: Option<&Row>, rounds: usize) -> String {
+    match r {
+        Some(Row::Value(v, unit, s)) if rounds > 1 => {
+            format!("{v:.2} {unit} ±{:>2.0}%", s * 100.0)
+        }
+        Some(Row::Value(v, unit, _)) => format!("{v:.2} {unit}"),
+        Some(Row::NotAvailable(why)) => format!("n/a ({why})"),
+        None => "n/a (missing)".into(),
+    }
+}
+
+/// The rows of several boots of one kernel, in the order of the first boot.
+fn rows_of(boots: &[Vec<(String, Figure)>]) -> Vec<(String, Row)> {
+    let mut names: Vec<String> = Vec::new();
+    for b in boots {
+        for (n, _) in b {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|n| {
+            let figs: Vec<&Figure> = boots
+                .iter()
+                .filter_map(|b| b.iter().find(|(m, _)| *m == n).map(|(_, f)| f))
+                .collect();
+            let row = combine(&figs);
+            (n, row)
+        })
+        .collect()
+}
+
+/// `rounds` boots of each kernel, alternating (Lintel, Linux, Lintel, ...) so that a change in
+/// the host's load falls on both; then the scaling boots, once each.
+/// `lintel`: a prebuilt Lintel kernel to measure instead of this tree's (an older commit's, for
+/// before/after figures).
+pub fn run(
+    quick: bool,
+    kvm: bool,
+    json: Option<&Path>,
+    rounds: usize,
+    lintel: Option<&Path>,
+) -> Result<u8, String> {
+    let bench = bench_binary()?;
+    let lintel = match lintel {
+        Some(k) => k.to_path_buf(),
+        None => build::kernel()?,
+    };
+    let linux = if quick { None } else { Some(linux_kernel()?) };
+    let rounds = rounds.max(1);
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for r in 1..=rounds {
+        eprintln!("xtask: round {r}/{rounds}: the benchmarks on Lintel");
+        ours.push(run_on(&lintel, false, quick, kvm, &bench)?);
+        if let Some(linux) = &linux {
+            eprintln!("xtask: round {r}/{rounds}: the benchmarks on Linux");
+            theirs.push(run_on(linux, true, quick, kvm, &bench)?);
+        }
+    }
+    if let Some(linux) = &linux {
+        eprintln!("xtask: the scaling rows on Lintel ({SCALING_CPUS} CPUs)");
+        ours.push(run_scaling(&lintel, false, kvm, &bench)?);
+        eprintln!("xtask: the scaling rows on Linux ({SCALING_CPUS} CPUs)");
+        theirs.push(run_scaling(linux, true, kvm, &bench)?);
+    }
+    let ours = rows_of(&ours);
+    let theirs: BTreeMap<String, Row> = rows_of(&theirs).into_iter().collect();
+    if rounds > 1 {
+        println!(
+            "median of {rounds} boots of each kernel, interleaved; ± is half the range \
+             (max - min) over the median; scaling rows: one boot"
+        );
+    }
     println!(
-        "{:<22} {:>28} {:>28} {:>8}",
+        "{:<24} {:>28} {:>28} {:>8}",
         "benchmark", "Lintel", "Linux", "ratio"
     );
     let mut logs = Vec::new();
     let mut rows = Vec::new();
-    for (name, fig) in &ours {
+    for (name, row) in &ours {
         let other = theirs.get(name);
-        let ratio = match (fig, other) {
-            (Figure::Value(a, unit), Some(Figure::Value(b, _))) if *a > 0.0 && *b > 0.0 => {
+        let ratio = match (row, other) {
+            (Row::Value(a, unit, _), Some(Row::Value(b, _, _))) if *a > 0.0 && *b > 0.0 => {
                 // Always "Lintel cost / Linux cost": invert bandwidths.
                 Some(if higher_is_better(unit) { b / a } else { a / b })
             }
@@ -330,21 +424,16 @@ pub fn run(quick: bool, kvm: bool, json: Option<&Path>) -> Result<u8, String> {
         let rtext = ratio
             .map(|r| format!("{r:.2}"))
             .unwrap_or_else(|| "n/a".into());
-        println!(
-            "{:<22} {:>28} {:>28} {:>8}",
-            name,
-            show(Some(fig)),
-            show(other),
-            rtext
-        );
-        rows.push((name.clone(), show(Some(fig)), show(other), ratio));
+        let (a, b) = (show_row(Some(row), rounds), show_row(other, rounds));
+        println!("{name:<24} {a:>28} {b:>28} {rtext:>8}");
+        rows.push((name.clone(), a, b, ratio));
     }
     let geo = (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp());
     let geo_text = geo
         .map(|g| format!("{g:.2}"))
         .unwrap_or_else(|| "n/a".into());
     println!(
-        "{:<22} {:>28} {:>28} {:>8}",
+        "{:<24} {:>28} {:>28} {:>8}",
         "geometric mean", "", "", geo_text
     );
     if let Some(path) = json {
@@ -359,7 +448,7 @@ pub fn run(quick: bool, kvm: bool, json: Option<&Path>) -> Result<u8, String> {
             );
         }
         j += &format!(
-            "  ],\n  \"geometric_mean\": {}\n}}\n",
+            "  ],\n  \"rounds\": {rounds},\n  \"geometric_mean\": {}\n}}\n",
             geo.map(|g| format!("{g:.4}"))
                 .unwrap_or_else(|| "null".into())
         );
@@ -393,5 +482,18 @@ mod tests {
             )
         );
         assert!(higher_is_better("MiB/s") && !higher_is_better("us"));
+    }
+
+    #[test]
+    fn combines_boots_into_median_and_spread() {
+        let v = |x: f64| Figure::Value(x, "ns".into());
+        let (a, b, c) = (v(110.0), v(90.0), v(100.0));
+        let gap = Figure::NotAvailable("no disk".into());
+        assert_eq!(
+            combine(&[&a, &gap, &b, &c]),
+            Row::Value(100.0, "ns".into(), 0.1)
+        );
+        assert_eq!(combine(&[&gap]), Row::NotAvailable("no disk".into()));
+        assert_eq!(combine(&[&a, &b]), Row::Value(100.0, "ns".into(), 0.1));
     }
 }

@@ -47,7 +47,9 @@ const USAGE: &str = "usage:
                    os, memory, filesystem, pipe and scheduler classes, or the named ones)
                    on a Debian root; fails on a kernel panic, a watchdog report, a run
                    longer than --seconds, or MemFree not back near its starting level
-  cargo xtask bench [--quick] [--kvm] [--json PATH]
+  cargo xtask bench [--quick] [--kvm] [--json PATH] [--rounds N] [--lintel KERNEL]
+                   N interleaved boots of each kernel (default 3): medians and spread;
+                   --lintel measures a prebuilt Lintel kernel ELF instead of this tree's
   cargo xtask build
   cargo xtask docs
   cargo xtask cycles [SRC] (lists import cycles between the kernel's (or SRC's) files)
@@ -300,7 +302,24 @@ fn main() -> ExitCode {
                 .position(|a| a == "--json")
                 .and_then(|i| rest.get(i + 1))
                 .map(PathBuf::from);
-            setup::ensure().and_then(|_| bench::run(quick, kvm, json.as_deref()))
+            let rounds = match rest.iter().position(|a| a == "--rounds") {
+                Some(i) => match rest.get(i + 1).and_then(|n| n.parse::<usize>().ok()) {
+                    Some(n) if n > 0 => Ok(n),
+                    _ => Err("--rounds takes a positive number".to_string()),
+                },
+                None if quick => Ok(1),
+                None => Ok(3),
+            };
+            let lintel = rest
+                .iter()
+                .position(|a| a == "--lintel")
+                .and_then(|i| rest.get(i + 1))
+                .map(PathBuf::from);
+            rounds.and_then(|rounds| {
+                setup::ensure().and_then(|_| {
+                    bench::run(quick, kvm, json.as_deref(), rounds, lintel.as_deref())
+                })
+            })
         }
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

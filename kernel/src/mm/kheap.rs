@@ -50,6 +50,20 @@ pub fn buffer(len: usize) -> KResult<Vec<u8>> {
     }
 }
 
+/// An empty buffer with room for `len` bytes, or less when the heap is short (as [`buffer`]),
+/// for a caller that fills it itself.
+pub fn room(len: usize) -> KResult<Vec<u8>> {
+    let mut n = len;
+    loop {
+        let mut v = Vec::new();
+        match reserve_in(&mut v, n) {
+            Ok(()) => return Ok(v),
+            Err(e) if n <= SMALL => return Err(e),
+            Err(_) => n = (n / 2).max(SMALL),
+        }
+    }
+}
+
 /// A zero-filled buffer of `len` bytes, or ENOMEM.
 pub fn zeroed(len: usize) -> KResult<Vec<u8>> {
     let mut v = Vec::new();

@@ -94,7 +94,7 @@ impl MmInner {
 
     /// Inserts a VMA, replacing whatever was mapped there (MAP_FIXED semantics).
     pub fn map(&mut self, vma: Vma) {
-        self.has_protnone |= !vma.prot.read && !vma.prot.write && !vma.prot.exec;
+        self.note_protnone(!vma.prot.read && !vma.prot.write && !vma.prot.exec);
         self.unmap(vma.start, vma.end);
         let (start, end) = (vma.start, vma.end);
         self.vmas.insert(start, vma);
@@ -185,7 +185,7 @@ impl MmInner {
             }
             a = v.end;
         }
-        self.has_protnone |= !prot.read && !prot.write && !prot.exec;
+        self.note_protnone(!prot.read && !prot.write && !prot.exec);
         self.split_at(start);
         self.split_at(end);
         let keys: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(k, _)| *k).collect();

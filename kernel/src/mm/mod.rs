@@ -11,6 +11,7 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::{layout, AddressSpace, Frame, Prot};
 use spin::Mutex;
@@ -134,6 +135,19 @@ pub struct MmInner {
     pub stack_top: usize,
 }
 
+impl MmInner {
+    /// Records that a mapping with no access at all (`none`) now exists. Every CPU's flag goes
+    /// up, since any of them may run this address space; each is reset at its next activation.
+    pub(crate) fn note_protnone(&mut self, none: bool) {
+        if none {
+            self.has_protnone = true;
+            for f in &PROTNONE {
+                f.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
 pub struct Mm {
     pub inner: Mutex<MmInner>,
     /// membarrier's registrations (MEMBARRIER_CMD_REGISTER_* bits) of this address space.
@@ -157,8 +171,17 @@ static ACTIVE: [Mutex<Weak<Mm>>; lintel_hal::smp::MAX_CPUS] =
 
 /// This CPU's slot in [`ACTIVE`].
 fn active_slot() -> &'static Mutex<Weak<Mm>> {
-    &ACTIVE[lintel_hal::smp::cpu_index() % lintel_hal::smp::MAX_CPUS]
+    &ACTIVE[cpu_slot()]
 }
+
+fn cpu_slot() -> usize {
+    lintel_hal::smp::cpu_index() % lintel_hal::smp::MAX_CPUS
+}
+
+/// Per CPU: the active address space's `has_protnone` as of its activation, or true since an
+/// address space (maybe this one) got a PROT_NONE mapping. Never false when it should be true.
+static PROTNONE: [AtomicBool; lintel_hal::smp::MAX_CPUS] =
+    [const { AtomicBool::new(false) }; lintel_hal::smp::MAX_CPUS];
 
 /// Every address space alive, by the address of its `Mm`: truncation and memfd seals must
 /// look at all mappings of a file, whoever holds them (processes, a vfork child, an exec in
@@ -224,8 +247,17 @@ impl Mm {
 
     /// Loads this address space into the CPU; `active()` returns it from now on.
     pub fn activate(self: &Arc<Self>) {
-        self.inner.lock().aspace.activate();
+        let m = self.inner.lock();
+        m.aspace.activate();
+        PROTNONE[cpu_slot()].store(m.has_protnone, Ordering::Relaxed);
+        drop(m);
         *active_slot().lock() = Arc::downgrade(self);
+    }
+
+    /// Whether the address space this CPU runs with may hold a PROT_NONE mapping, without a
+    /// lock: user copies walk the mappings only then (`uaccess`).
+    pub fn active_may_have_protnone() -> bool {
+        PROTNONE[cpu_slot()].load(Ordering::Relaxed)
     }
 
     /// The user address space the CPU runs with (the last one activated), for checks on user

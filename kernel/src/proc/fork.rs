@@ -13,7 +13,7 @@ use crate::sched::WaitQueue;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::task::{KernelStack, Task};
 use spin::Mutex;
@@ -45,6 +45,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         auxv: Mutex::new(Vec::new()),
         exit_status: Mutex::new(None),
         exiting: Mutex::new(None),
+        exiting_flag: AtomicBool::new(false),
         child_event: WaitQueue::new(),
         vfork_done: WaitQueue::new(),
         vfork_released: Mutex::new(true),
@@ -85,6 +86,7 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         robust_list: Mutex::new((0, 0)),
         rseq: Mutex::new((0, 0, 0)),
         exit_code: Mutex::new(None),
+        exit_flag: AtomicBool::new(false),
         pending: Mutex::new(SigPending::default()),
         altstack: Mutex::new((0, 0, 0)),
         saved_sigmask: Mutex::new(None),
@@ -213,6 +215,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         auxv: Mutex::new(parent.auxv.lock().clone()),
         exit_status: Mutex::new(None),
         exiting: Mutex::new(None),
+        exiting_flag: AtomicBool::new(false),
         child_event: WaitQueue::new(),
         vfork_done: WaitQueue::new(),
         vfork_released: Mutex::new(!vfork),

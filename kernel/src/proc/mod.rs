@@ -30,7 +30,7 @@ use crate::sched::WaitQueue;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::task::{KernelStack, Task};
 use lintel_vfs::Dentry;
@@ -142,6 +142,8 @@ pub struct Process {
     pub exit_status: Mutex<Option<i32>>,
     /// Set by exit_group or a fatal signal: every thread exits at its next kernel exit.
     pub exiting: Mutex<Option<i32>>,
+    /// `exiting` is set: read without the lock on every return to user mode.
+    pub exiting_flag: AtomicBool,
     /// Wakes a parent in wait4 when a child changes state.
     pub child_event: WaitQueue,
     /// Wakes a vfork parent when the child execs or exits.
@@ -202,6 +204,8 @@ pub struct Thread {
     /// Set when this thread alone must leave (exit(2), or another thread's execve): the wait
     /// status it leaves with.
     pub exit_code: Mutex<Option<i32>>,
+    /// `exit_code` is set: read without the lock on every return to user mode.
+    pub exit_flag: AtomicBool,
     /// Signals sent to this thread alone (tgkill) and not yet taken.
     pub pending: Mutex<SigPending>,
     /// sigaltstack: (ss_sp, ss_size, SS_AUTODISARM flag); size 0 means disabled.
@@ -352,12 +356,13 @@ impl Thread {
     /// Whether the thread should stop what it is doing and exit: its process is exiting or
     /// the thread was told to leave alone. Blocking waits check this after every wake-up.
     pub fn must_exit(&self) -> bool {
-        self.exit_code.lock().is_some() || self.process.is_exiting()
+        self.exit_flag.load(Ordering::Acquire) || self.process.is_exiting()
     }
 
     /// Makes this thread leave with `status` and wakes it if it sleeps.
     pub fn request_exit(self: &Arc<Self>, status: i32) {
         self.exit_code.lock().get_or_insert(status);
+        self.exit_flag.store(true, Ordering::Release);
         self.wake();
     }
 
@@ -461,7 +466,7 @@ impl Process {
     }
 
     pub fn is_exiting(&self) -> bool {
-        self.exiting.lock().is_some()
+        self.exiting_flag.load(Ordering::Acquire)
     }
 
     /// Starts exiting the whole thread group with `status` (first caller wins).
@@ -470,6 +475,7 @@ impl Process {
         if e.is_none() {
             *e = Some(status);
         }
+        self.exiting_flag.store(true, Ordering::Release);
     }
 
     pub fn rlimit(&self, r: usize) -> Rlimit {

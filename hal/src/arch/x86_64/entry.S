@@ -1,5 +1,6 @@
 # Every way into and out of the kernel: user entry/exit (`lintel_enter_user`), the `syscall`
-# entry, the 256 interrupt stubs, kernel context switch and the user-memory copy routine.
+# entry, the 256 interrupt stubs and the kernel context switch (the user-memory routines are in
+# usercopy.rs).
 #
 # Per-CPU block (reached through GS while in the kernel):
 #   gs:0  self pointer          gs:8  kernel rsp saved by lintel_enter_user
@@ -259,38 +260,3 @@ lintel_switch:
 lintel_task_trampoline:
     call lintel_task_start
     ud2
-
-# usize lintel_copy_user(void *dst, const void *src, usize len): returns the bytes NOT copied.
-# A fault inside is resolved through the exception table entry below.
-.global lintel_copy_user
-lintel_copy_user:
-    mov rcx, rdx
-.global lintel_copy_user_insn
-lintel_copy_user_insn:
-    rep movsb
-.global lintel_copy_user_done
-lintel_copy_user_done:
-    mov rax, rcx
-    ret
-
-# u64 lintel_cmpxchg_user32(u32 *uaddr, u32 old, u32 new, u32 *prev): an atomic
-# compare-and-exchange on a user word (futexes: other CPUs' user code changes it meanwhile).
-# Stores the value found in *prev; returns 0, or 1 when the word could not be reached.
-.global lintel_cmpxchg_user32
-lintel_cmpxchg_user32:
-    mov eax, esi
-    mov r8d, 1
-lintel_cmpxchg_user32_insn:
-    lock cmpxchg dword ptr [rdi], edx
-    mov [rcx], eax
-    xor r8d, r8d
-lintel_cmpxchg_user32_done:
-    mov rax, r8
-    ret
-
-.section .ex_table, "a"
-.balign 8
-    .quad lintel_copy_user_insn
-    .quad lintel_copy_user_done
-    .quad lintel_cmpxchg_user32_insn
-    .quad lintel_cmpxchg_user32_done

@@ -14,6 +14,7 @@ pub(crate) mod signal;
 pub(crate) mod smp;
 pub(crate) mod switch;
 pub(crate) mod trap;
+pub(crate) mod usercopy;
 pub(crate) mod vdso;
 pub(crate) mod xstate;
 
@@ -48,6 +49,7 @@ pub(crate) fn init_cpu() {
         trap::init_cpu(&mut *core::ptr::addr_of_mut!(CPU0));
     }
     xstate::init();
+    usercopy::init();
 }
 
 /// Per-CPU setup of a secondary CPU (on its own stack, on the kernel's page tables): its own

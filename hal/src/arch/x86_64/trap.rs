@@ -12,8 +12,6 @@ extern "C" {
     fn lintel_enter_user(ctx: *mut UserContext) -> u64;
     fn lintel_syscall_entry();
     fn lintel_nmi_entry();
-    fn lintel_copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
-    fn lintel_cmpxchg_user32(uaddr: *mut u32, old: u32, new: u32, prev: *mut u32) -> u64;
     static lintel_trap_stubs: u8;
     static __ex_table_start: u8;
     static __ex_table_end: u8;
@@ -323,29 +321,6 @@ static USER_FAULT_HANDLER: spin::Once<UserFaultHandler> = spin::Once::new();
 /// Installs the kernel's handler for faults on user memory taken while copying.
 pub fn set_user_fault_handler(f: UserFaultHandler) {
     USER_FAULT_HANDLER.call_once(|| f);
-}
-
-/// Copies `len` bytes between user and kernel memory (`rep movsb` in entry.S); returns the
-/// bytes not copied because of a fault the user-fault handler could not resolve.
-///
-/// # Safety
-/// The user side must lie below `USER_END` and the kernel side must be valid for `len` bytes.
-pub(crate) unsafe fn copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize {
-    // SAFETY: delegated to the caller; faults in the copy go through the exception table.
-    unsafe { lintel_copy_user(dst, src, len) }
-}
-
-/// Atomically replaces the user word at `uaddr` with `new` if it holds `old`; the value found,
-/// or None when the word could not be reached.
-///
-/// # Safety
-/// `uaddr` must be 4-aligned and below `USER_END`.
-pub(crate) unsafe fn cmpxchg_user32(uaddr: usize, old: u32, new: u32) -> Option<u32> {
-    let mut prev = 0u32;
-    // SAFETY: delegated to the caller; a fault is resolved or fixed up through the exception
-    // table, and `prev` is a kernel local.
-    let failed = unsafe { lintel_cmpxchg_user32(uaddr as *mut u32, old, new, &mut prev) };
-    (failed == 0).then_some(prev)
 }
 
 pub(crate) fn user_fault(addr: usize, write: bool) -> bool {

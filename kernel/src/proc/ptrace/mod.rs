@@ -126,6 +126,10 @@ impl Tracee {
 
     /// Takes a pending PTRACE_INTERRUPT.
     pub fn take_trap(&self) -> bool {
+        // A plain load first: the read-modify-write is only needed when the bit is set.
+        if self.flags.load(Ordering::Relaxed) & TRAP == 0 {
+            return false;
+        }
         self.flags.fetch_and(!TRAP, Ordering::Relaxed) & (TRACED | TRAP) == TRACED | TRAP
     }
 

@@ -89,6 +89,10 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
 /// Largest single transfer staged through a kernel buffer.
 pub(in crate::syscall) const CHUNK: usize = 256 * 1024;
 
+/// Transfers up to this size are staged on the kernel stack instead of the heap: a small
+/// read or write then costs no allocation.
+const SMALL_IO: usize = 64;
+
 pub(in crate::syscall) fn file(c: &Call, fd: i32) -> KResult<Arc<OpenFile>> {
     c.thread.proc_ref().files.lock().get(fd)
 }
@@ -126,17 +130,24 @@ pub(in crate::syscall) fn read_into(
         return Err(Errno::EISDIR);
     }
     let mut total = 0;
+    let mut small = [0u8; SMALL_IO];
+    let mut heap: Vec<u8>;
     loop {
-        let mut k = crate::mm::kheap::buffer((count - total).min(CHUNK))?;
+        let k: &mut [u8] = if count - total <= SMALL_IO {
+            &mut small[..count - total]
+        } else {
+            heap = crate::mm::kheap::buffer((count - total).min(CHUNK))?;
+            &mut heap
+        };
         let want = k.len();
         let n = match at {
-            Some(off) => f.pread(&mut k, off + total as u64)?,
+            Some(off) => f.pread(k, off + total as u64)?,
             None if f.ops.seekable() => {
                 let mut pos = f.pos.lock();
                 if !f.readable() {
                     return Err(Errno::EBADF);
                 }
-                let n = f.ops.read(f, &mut k, *pos)?;
+                let n = f.ops.read(f, k, *pos)?;
                 // A buffer that runs into an unmapped page takes what fits; the position
                 // moves by what was delivered.
                 let m = match uaccess::write_bytes_partial(buf + total, &k[..n]) {
@@ -185,15 +196,25 @@ pub(in crate::syscall) fn write_from(
         return Err(Errno::EBADF);
     }
     let mut total = 0;
+    let mut small = [0u8; SMALL_IO];
+    let mut heap = Vec::new();
     while total < count || count == 0 {
         let want = (count - total).min(CHUNK);
-        let k = match uaccess::read_vec_partial(buf + total, want) {
+        let got = if want <= SMALL_IO {
+            uaccess::read_bytes_partial(buf + total, &mut small[..want]).map(|n| &small[..n])
+        } else {
+            uaccess::read_vec_partial(buf + total, want).map(|v| {
+                heap = v;
+                &heap[..]
+            })
+        };
+        let k = match got {
             Ok(k) => k,
             Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
         };
         let r = match at {
-            Some(off) => f.pwrite(&k, off + total as u64),
-            None => f.write(&k),
+            Some(off) => f.pwrite(k, off + total as u64),
+            None => f.write(k),
         };
         let n = match r {
             Ok(n) => n,
