@@ -364,9 +364,8 @@ pub fn base_image() -> Result<Image, String> {
 }
 
 /// Adds the launch files the kernel reads: argv and envp, NUL-terminated strings.
-/// Debian's static busybox with its applet links: the host's on x86_64; on another
-/// architecture the one cached in build/<arch>/busybox (with its applet list in
-/// build/<arch>/busybox.list), if it was built.
+/// Debian's static busybox with its applet links: the host's on x86_64; on riscv64 Debian's
+/// source built once and cached in build/riscv64/ (`busybox::ensure`).
 fn add_busybox(img: &mut Image) -> Result<(), String> {
     let arch = crate::arch::current();
     let (bin, list) = if arch == crate::arch::Arch::X86_64 {
@@ -379,15 +378,10 @@ fn add_busybox(img: &mut Image) -> Result<(), String> {
             String::from_utf8_lossy(&out.stdout).into_owned(),
         )
     } else {
-        let dir = build_dir().join(arch.name());
-        let bin = dir.join("busybox");
-        if !bin.exists() {
-            return Ok(());
+        match crate::busybox::ensure(arch)? {
+            Some(found) => found,
+            None => return Ok(()),
         }
-        (
-            bin,
-            std::fs::read_to_string(dir.join("busybox.list")).unwrap_or_default(),
-        )
     };
     img.add_host(&bin, "/bin/busybox")?;
     for line in list.lines() {

@@ -5,6 +5,7 @@ mod arch;
 mod archcheck;
 mod bench;
 mod build;
+mod busybox;
 mod cycles;
 mod debian;
 mod disk;

@@ -6,9 +6,8 @@ use alloc::vec::Vec;
 
 /// Bytes of `__riscv_d_ext_state`: 32 doubles and the 32-bit fcsr.
 pub(crate) const D_STATE_SIZE: usize = 32 * 8 + 4;
-/// Size of the image the arch-neutral ptrace code exchanges for NT_PRFPREG (the x86_64 FXSAVE
-/// size; the D-extension state fills the start of it).
-pub(crate) const LEGACY_SIZE: usize = 512;
+/// Bytes of the FP register image ptrace exchanges (NT_PRFPREG).
+pub const FPREGS_SIZE: usize = D_STATE_SIZE;
 
 /// The FP state of one thread.
 #[derive(Clone, Debug)]
@@ -145,20 +144,23 @@ impl FpuState {
         Ok(())
     }
 
-    /// NT_PRFPREG for the arch-neutral ptrace code: the D-extension state, zero-padded.
-    pub fn fxsave_image(&self) -> [u8; LEGACY_SIZE] {
-        let mut b = [0u8; LEGACY_SIZE];
-        b[..D_STATE_SIZE].copy_from_slice(&self.d_state());
-        b
+    /// NT_PRFPREG: `__riscv_d_ext_state`.
+    pub fn fpregs(&self) -> Vec<u8> {
+        self.d_state().to_vec()
+    }
+
+    /// Replaces the first `b.len()` bytes of `__riscv_d_ext_state` (fcsr's reserved bits
+    /// refused).
+    pub fn set_fpregs(&mut self, b: &[u8]) -> Result<(), BadImage> {
+        let mut img = self.d_state();
+        let n = b.len().min(D_STATE_SIZE);
+        img[..n].copy_from_slice(&b[..n]);
+        self.set_d_state(&img)
     }
 
     /// The whole FP state (what a core dump or NT_XSTATE would carry).
     pub fn xsave_image(&self) -> Vec<u8> {
         self.d_state().to_vec()
-    }
-
-    pub fn set_fxsave_image(&mut self, img: &[u8; LEGACY_SIZE]) {
-        let _ = self.set_d_state(&img[..D_STATE_SIZE]);
     }
 
     pub fn set_xsave_image(&mut self, img: &[u8]) -> Result<(), BadImage> {
