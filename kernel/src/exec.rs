@@ -552,7 +552,17 @@ fn kill_other_threads(me: &Arc<Thread>) {
         let others = p.live_threads().iter().any(|t| !Arc::ptr_eq(t, me));
         (!others).then_some(())
     });
+    let old_tid = me.tid();
     me.become_leader();
+    // Children this thread created stay its own under its new id.
+    for c in p.children.lock().iter() {
+        let _ = c.creator_tid.compare_exchange(
+            old_tid,
+            me.tid(),
+            core::sync::atomic::Ordering::Relaxed,
+            core::sync::atomic::Ordering::Relaxed,
+        );
+    }
 }
 
 fn libc_at_fdcwd() -> i32 {

@@ -6,6 +6,7 @@
 
 extern crate alloc;
 
+mod coredump;
 mod drivers;
 mod exec;
 mod fs;
@@ -110,6 +111,8 @@ fn kernel_main(info: BootInfo) -> ! {
     sched::on_quiet(fs::ext4::periodic_commit);
     // Closing the last reference to an open file drops the locks it owns.
     fs::file::set_release_hook(fs::on_release);
+    fs::file::set_sigio_hook(fs::fasync::send_sigio);
+    proc::set_coredump_hook(coredump::dump);
     fs::file::set_event_hook(fs::notify::file_event);
     // Writes and truncations of regular files obey the writer's RLIMIT_FSIZE (SIGXFSZ).
     fs::file::set_fsize_hooks(proc::fsize_limit, proc::raise_sigxfsz);

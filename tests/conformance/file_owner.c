@@ -1,7 +1,7 @@
 /* Signal-driven I/O settings of an open file: F_SETOWN/F_GETOWN (a process, a process group
  * as a negative number, ESRCH for a process that does not exist), F_SETOWN_EX/F_GETOWN_EX,
  * F_SETSIG/F_GETSIG (EINVAL beyond the last signal), and FIOASYNC setting O_ASYNC as
- * F_SETFL does. (Whether SIGIO is then sent is not checked here.) */
+ * F_SETFL does. (The signals themselves: file_sigio.) */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* The program of debian.gdb: gdb breaks in compute, steps through it, watches counter, calls
  * square, stops at a signal and steps into its handler, stops at a system call and in a
  * thread, and lets a fork go. With GDBPROG_WAIT set it sleeps in pause() until a gdb
- * attached to it lets it go. */
+ * attached to it lets it go; with GDBPROG_CRASH set it dies of SIGSEGV (gdb reads its core). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -75,6 +75,12 @@ static void raise_usr1(void)
 			 : "rcx", "r11", "memory");
 }
 
+static int crash(volatile int *p)
+{
+	counter = 41;
+	return *p;
+}
+
 static void *worker(void *arg)
 {
 	int *v = arg;
@@ -86,6 +92,8 @@ int main(void)
 {
 	if (getenv("GDBPROG_WAIT"))
 		return wait_for_gdb();
+	if (getenv("GDBPROG_CRASH"))
+		return crash(NULL);
 	int r = compute(3);
 	counter += 1;
 	printf("result %d counter %d\n", r, counter);

@@ -304,6 +304,69 @@ fn collect_files(p: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The initramfs's users: Debian's base-passwd set (root's shell is busybox's sh; the others
+/// cannot log in), so programs that look up daemon, bin, sys or nobody find them.
+const PASSWD: &[u8] = b"root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/bin/false
+bin:x:2:2:bin:/bin:/bin/false
+sys:x:3:3:sys:/dev:/bin/false
+sync:x:4:65534:sync:/bin:/bin/sync
+games:x:5:60:games:/usr/games:/bin/false
+man:x:6:12:man:/var/cache/man:/bin/false
+lp:x:7:7:lp:/var/spool/lpd:/bin/false
+mail:x:8:8:mail:/var/mail:/bin/false
+news:x:9:9:news:/var/spool/news:/bin/false
+uucp:x:10:10:uucp:/var/spool/uucp:/bin/false
+proxy:x:13:13:proxy:/bin:/bin/false
+www-data:x:33:33:www-data:/var/www:/bin/false
+backup:x:34:34:backup:/var/backups:/bin/false
+list:x:38:38:Mailing List Manager:/var/list:/bin/false
+irc:x:39:39:ircd:/run/ircd:/bin/false
+_apt:x:42:65534::/nonexistent:/bin/false
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+";
+
+/// Debian's base-passwd groups.
+const GROUP: &[u8] = b"root:x:0:
+daemon:x:1:
+bin:x:2:
+sys:x:3:
+adm:x:4:
+tty:x:5:
+disk:x:6:
+lp:x:7:
+mail:x:8:
+news:x:9:
+uucp:x:10:
+man:x:12:
+proxy:x:13:
+kmem:x:15:
+dialout:x:20:
+fax:x:21:
+voice:x:22:
+cdrom:x:24:
+floppy:x:25:
+tape:x:26:
+sudo:x:27:
+audio:x:29:
+dip:x:30:
+www-data:x:33:
+backup:x:34:
+operator:x:37:
+list:x:38:
+irc:x:39:
+src:x:40:
+shadow:x:42:
+utmp:x:43:
+video:x:44:
+sasl:x:45:
+plugdev:x:46:
+staff:x:50:
+games:x:60:
+users:x:100:
+nogroup:x:65534:
+";
+
 /// An ELF file with a PT_INTERP program header.
 fn is_dynamic_elf(p: &Path) -> bool {
     let Ok(data) = std::fs::read(p) else {
@@ -333,12 +396,8 @@ pub fn base_image() -> Result<Image, String> {
     }
     img.dir("tmp", 0o1777);
     add_busybox(&mut img)?;
-    img.file(
-        "etc/passwd",
-        0o644,
-        b"root:x:0:0:root:/root:/bin/sh\n".to_vec(),
-    );
-    img.file("etc/group", 0o644, b"root:x:0:\n".to_vec());
+    img.file("etc/passwd", 0o644, PASSWD.to_vec());
+    img.file("etc/group", 0o644, GROUP.to_vec());
     img.file("etc/hostname", 0o644, b"lintel\n".to_vec());
     img.file(
         "etc/hosts",

@@ -72,6 +72,15 @@ pub trait FileOps: Any + Send + Sync {
     fn fsync(&self) -> KResult<()> {
         Ok(())
     }
+    /// O_ASYNC: the lists of open files to signal when this file becomes ready (Linux's
+    /// f_op->fasync; a FIFO open for reading and writing is on both of its pipe's lists);
+    /// none where Linux has no signal-driven I/O for the file.
+    fn fasync(&self) -> [Option<&FasyncList>; 2] {
+        [None, None]
+    }
+    /// Told after an open of this file joined (`on`) or left its fasync lists, for files
+    /// whose events are found by looking (IP sockets).
+    fn fasync_set(&self, _on: bool) {}
     /// mmap of a file whose pages the kernel shares with user space (io_uring's rings): the
     /// pages for `len` bytes at `off`, or the error; None for files mapped the usual way.
     fn mmap_pages(&self, _off: u64, _len: usize) -> Option<KResult<crate::mm::KernelMap>> {
@@ -106,6 +115,79 @@ pub struct OpenFile {
     /// (F_SETSIG; 0 means SIGIO).
     pub owner: Mutex<(u32, i32)>,
     pub owner_sig: AtomicU32,
+    /// The real and effective uid of whoever set the owner: they must be allowed to signal
+    /// it (Linux's sigio_perm).
+    pub owner_ids: Mutex<(u32, u32)>,
+}
+
+/// The open files (and the fd each was registered through) to tell when one pipe, terminal
+/// or socket becomes ready: Linux's fasync list.
+#[derive(Default)]
+pub struct FasyncList {
+    entries: Mutex<alloc::vec::Vec<(alloc::sync::Weak<OpenFile>, i32)>>,
+}
+
+impl FasyncList {
+    pub const fn new() -> FasyncList {
+        FasyncList {
+            entries: Mutex::new(alloc::vec::Vec::new()),
+        }
+    }
+
+    /// Linux's fasync_helper: adds `file` (or updates the fd it is known by) or removes it.
+    fn set(&self, file: &Arc<OpenFile>, fd: i32, on: bool) {
+        let mut e = self.entries.lock();
+        e.retain(|(w, _)| w.strong_count() > 0);
+        let pos = e
+            .iter()
+            .position(|(w, _)| core::ptr::eq(w.as_ptr(), Arc::as_ptr(file)));
+        match (pos, on) {
+            (Some(i), true) => e[i].1 = fd,
+            (None, true) => e.push((Arc::downgrade(file), fd)),
+            (Some(i), false) => {
+                e.swap_remove(i);
+            }
+            (None, false) => {}
+        }
+    }
+
+    /// Linux's kill_fasync: the owners of the registered files with O_ASYNC learn that
+    /// `reason` (POLL_IN, POLL_OUT...) happened.
+    pub fn kill(&self, reason: i32) {
+        let files: alloc::vec::Vec<(Arc<OpenFile>, i32)> = {
+            let e = self.entries.lock();
+            if e.is_empty() {
+                return;
+            }
+            e.iter()
+                .filter_map(|(w, fd)| w.upgrade().map(|f| (f, *fd)))
+                .collect()
+        };
+        let Some(send) = SIGIO_HOOK.get() else {
+            return;
+        };
+        for (f, fd) in files {
+            if f.flags() & O_ASYNC != 0 {
+                send(&f, fd, reason);
+            }
+        }
+    }
+}
+
+/// What signals an O_ASYNC file's owner (the signal layer, above this one): set at boot.
+static SIGIO_HOOK: spin::Once<fn(&OpenFile, i32, i32)> = spin::Once::new();
+
+pub fn set_sigio_hook(hook: fn(&OpenFile, i32, i32)) {
+    SIGIO_HOOK.call_once(|| hook);
+}
+
+/// O_ASYNC set or cleared on `file` through `fd` (F_SETFL, FIOASYNC): the file joins or leaves
+/// its source's lists. Files without signal-driven I/O keep the flag with no effect, as Linux.
+pub fn set_async(file: &Arc<OpenFile>, fd: i32, on: bool) {
+    for list in file.ops.fasync().into_iter().flatten() {
+        list.set(file, fd, on);
+    }
+    file.ops.fasync_set(on);
 }
 
 /// What the end of an open file description releases besides its memory (the file locks it
@@ -231,6 +313,7 @@ impl OpenFile {
             pos: Mutex::new(0),
             owner: Mutex::new((0, 0)),
             owner_sig: AtomicU32::new(0),
+            owner_ids: Mutex::new((0, 0)),
         })
     }
 

@@ -6,6 +6,7 @@ pub mod dev;
 pub mod epoll;
 pub mod eventfd;
 pub mod ext4;
+pub mod fasync;
 pub mod fdtable;
 pub mod file;
 pub mod initramfs;

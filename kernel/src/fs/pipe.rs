@@ -1,10 +1,12 @@
 //! Pipes and FIFOs: a bounded byte buffer with blocking readers and writers.
 
+use super::file::FasyncList;
 use super::file::{FileOps, OpenFile};
 use crate::sched::WaitQueue;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
 use lintel_abi::fcntl::*;
+use lintel_abi::signal::{POLL_IN, POLL_OUT};
 use lintel_abi::stat::{Stat, S_IFIFO};
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::Inode;
@@ -33,6 +35,9 @@ pub struct Pipe {
     write_wait: WaitQueue,
     /// FIFO opens waiting for the other side.
     open_wait: WaitQueue,
+    /// O_ASYNC readers (told of new data) and writers (told of room).
+    async_readers: FasyncList,
+    async_writers: FasyncList,
     ino: u64,
 }
 
@@ -52,6 +57,8 @@ impl Pipe {
             read_wait: WaitQueue::new(),
             write_wait: WaitQueue::new(),
             open_wait: WaitQueue::new(),
+            async_readers: FasyncList::new(),
+            async_writers: FasyncList::new(),
             ino: NEXT_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
         })
     }
@@ -115,6 +122,8 @@ impl Drop for PipeEnd {
         self.pipe.read_wait.wake_all();
         self.pipe.write_wait.wake_all();
         super::file::poll_notify();
+        self.pipe.async_readers.kill(POLL_IN);
+        self.pipe.async_writers.kill(POLL_OUT);
     }
 }
 
@@ -227,6 +236,13 @@ pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>
 }
 
 impl FileOps for PipeEnd {
+    fn fasync(&self) -> [Option<&FasyncList>; 2] {
+        [
+            self.read.then_some(&self.pipe.async_readers),
+            self.write.then_some(&self.pipe.async_writers),
+        ]
+    }
+
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
         if !self.read {
             return Err(Errno::EBADF);
@@ -251,6 +267,9 @@ impl FileOps for PipeEnd {
         });
         self.pipe.write_wait.wake_all();
         super::file::poll_notify();
+        if matches!(r, Ok(n) if n > 0) {
+            self.pipe.async_writers.kill(POLL_OUT);
+        }
         r
     }
 
@@ -285,6 +304,7 @@ impl FileOps for PipeEnd {
                     done += n;
                     self.pipe.read_wait.wake_all();
                     super::file::poll_notify();
+                    self.pipe.async_readers.kill(POLL_IN);
                     if buf.is_empty() {
                         break;
                     }

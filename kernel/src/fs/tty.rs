@@ -6,6 +6,7 @@
 mod ioctl;
 mod pty;
 
+use super::file::FasyncList;
 use super::file::{
     poll_notify, FileOps, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
 };
@@ -17,6 +18,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use ioctl::tty_ioctl;
+use lintel_abi::signal::POLL_IN;
 use lintel_abi::stat::Stat;
 use lintel_abi::{Errno, KResult};
 use lintel_tty::{Ldisc, Read, Signal, Termios, TOSTOP, VMIN, VTIME};
@@ -44,6 +46,8 @@ pub struct Tty {
     /// /dev/pts index, or u32::MAX for the console.
     index: u32,
     readers: WaitQueue,
+    /// O_ASYNC opens, told when input can be read.
+    fasync: FasyncList,
     /// How many times vhangup hung the terminal up: descriptions opened before the last
     /// hangup are dead (Linux's hung_up_tty_fops).
     hangups: AtomicU64,
@@ -60,6 +64,7 @@ impl Tty {
             sink,
             index,
             readers: WaitQueue::new(),
+            fasync: FasyncList::new(),
             hangups: AtomicU64::new(0),
         })
     }
@@ -75,6 +80,7 @@ impl Tty {
                     m.out.lock().extend(bytes.iter().copied());
                     m.readers.wake_all();
                     poll_notify();
+                    m.fasync.kill(POLL_IN);
                 }
             }
         }
@@ -84,14 +90,15 @@ impl Tty {
     fn receive(&self, bytes: &[u8]) {
         let mut echo = Vec::new();
         let mut sigs = Vec::new();
-        {
+        let readable = {
             let mut ld = self.ld.lock();
             for &c in bytes {
                 if let Some(s) = ld.input(c, &mut echo) {
                     sigs.push(s);
                 }
             }
-        }
+            ld.readable(1)
+        };
         self.emit(&echo);
         for s in sigs {
             let sig = match s {
@@ -103,6 +110,11 @@ impl Tty {
         }
         self.readers.wake_all();
         poll_notify();
+        // As n_tty: O_ASYNC readers hear of input once it can be read (a whole line when
+        // canonical).
+        if readable {
+            self.fasync.kill(POLL_IN);
+        }
     }
 
     fn is_ctty_of(self: &Arc<Self>, p: &Process) -> bool {
@@ -253,6 +265,10 @@ impl TtyFile {
 }
 
 impl FileOps for TtyFile {
+    fn fasync(&self) -> [Option<&FasyncList>; 2] {
+        [Some(&self.0.fasync), None]
+    }
+
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
         let tty = &self.0;
         if self.hung_up() {

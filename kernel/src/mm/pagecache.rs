@@ -102,6 +102,11 @@ impl Mapping {
         self.pages.lock().get(&idx).cloned().ok_or(Errno::ENOMEM)
     }
 
+    /// The cached page `idx` if it is in the cache (nothing is read).
+    pub fn cached(&self, idx: u64) -> Option<Frame> {
+        self.pages.lock().get(&idx).cloned()
+    }
+
     pub fn mark_dirty(&self, idx: u64) {
         self.dirty.lock().insert(idx);
     }

@@ -70,12 +70,14 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
     // Pollers of signalfds and of readiness in general look again.
     crate::fs::file::poll_notify();
     // A fatal default action that nobody blocks ends the process at once (Linux's
-    // complete_signal), even threads asleep in uninterruptible waits.
+    // complete_signal), even threads asleep in uninterruptible waits; except a signal that
+    // dumps core, which a thread takes on its way to user mode so the dump sees it.
     // A stopped process takes nothing but SIGKILL and SIGCONT until it is continued.
     let stopped = p.stop.lock().stopped.is_some();
     if act.handler == SIG_DFL
         && !default_stops(sig)
         && !default_ignored(sig)
+        && !dumps_core(sig)
         && !blocked_by_all
         && !stopped
         && !traced
@@ -100,6 +102,48 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
         }
     }
     true
+}
+
+/// Writes a core dump of the current thread's process for the signal; true when the dump was
+/// written. Set at boot by the layer that can create files.
+type CoredumpHook = fn(&Arc<Thread>, &UserContext, &SigInfo) -> bool;
+static COREDUMP_HOOK: spin::Once<CoredumpHook> = spin::Once::new();
+
+pub fn set_coredump_hook(hook: CoredumpHook) {
+    COREDUMP_HOOK.call_once(|| hook);
+}
+
+/// Linux's sig_kernel_coredump: the signals whose default action dumps core.
+fn dumps_core(sig: u32) -> bool {
+    use lintel_abi::signal::*;
+    matches!(
+        sig,
+        SIGQUIT
+            | SIGILL
+            | SIGTRAP
+            | SIGABRT
+            | SIGBUS
+            | SIGFPE
+            | SIGSEGV
+            | SIGXCPU
+            | SIGXFSZ
+            | SIGSYS
+    )
+}
+
+/// The default action of a fatal signal: a core dump first for the signals that make one,
+/// then the end of every thread, with the wait status's core bit (0x80) when one was written.
+fn die(t: &Arc<Thread>, ctx: &UserContext, info: &SigInfo) {
+    let p = t.process();
+    let status = killed_status(info.signo());
+    let cored =
+        dumps_core(info.signo()) && COREDUMP_HOOK.get().is_some_and(|dump| dump(t, ctx, info));
+    p.kill_all_threads(status);
+    if cored {
+        if let Some(s) = p.exiting.lock().as_mut() {
+            *s |= 0x80;
+        }
+    }
 }
 
 /// Convenience: a signal from the kernel or a user (kill) with the usual siginfo.
@@ -414,7 +458,7 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
                 }
                 continue;
             }
-            p.kill_all_threads(killed_status(sig));
+            die(t, ctx, &info);
             return;
         }
         // A handler: settle the interrupted syscall first.
@@ -432,7 +476,7 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
         let stepping = super::ptrace::unstep_for_handler(t, ctx);
         if setup_frame(t, ctx, &info, &act, saved).is_err() {
             // No room for the frame: the process dies of SIGSEGV, as on Linux.
-            p.kill_all_threads(killed_status(SIGSEGV));
+            die(t, ctx, &SigInfo::kernel(SIGSEGV));
             return;
         }
         let mut new_mask = mask | act.mask.0;

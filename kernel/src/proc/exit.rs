@@ -70,6 +70,8 @@ pub fn thread_exit(t: &Arc<Thread>) {
     let status = p.exiting.lock().or(own).unwrap_or(0);
     super::ptrace::tracee_exited(t, status, last);
     if !last {
+        let heir = p.live_threads().first().map(|h| h.tid());
+        creator_left(&p, t.tid(), heir);
         NPROCS.fetch_sub(1, Ordering::Relaxed);
         return;
     }
@@ -116,8 +118,11 @@ pub fn thread_exit(t: &Arc<Thread>) {
                 *c.parent.lock() = Arc::downgrade(&r);
             }
             // Zombies among them can now be reaped by the new parent.
-            r.children.lock().extend(orphans);
+            r.children.lock().extend(orphans.iter().cloned());
             r.child_event.wake_all();
+        }
+        for c in &orphans {
+            send_pdeath_signal(&p, c);
         }
     }
     *p.exit_status.lock() = Some(status);
@@ -135,6 +140,31 @@ pub fn thread_exit(t: &Arc<Thread>) {
         if let Some(parent) = p.parent.lock().upgrade() {
             reap(&parent, &p);
         }
+    }
+}
+
+/// Linux's forget_original_parent for a thread that leaves while its process lives on: the
+/// children it created pass to another thread (`heir`) and get their parent-death signal.
+fn creator_left(p: &Arc<Process>, tid: i32, heir: Option<i32>) {
+    let created: alloc::vec::Vec<Arc<Process>> = p
+        .children
+        .lock()
+        .iter()
+        .filter(|c| c.creator_tid.load(Ordering::Relaxed) == tid)
+        .cloned()
+        .collect();
+    for c in &created {
+        c.creator_tid.store(heir.unwrap_or(0), Ordering::Relaxed);
+        send_pdeath_signal(p, c);
+    }
+}
+
+/// PR_SET_PDEATHSIG: the signal `child` asked for when its parent thread ends, sent as
+/// Linux's SEND_SIG_NOINFO from the ending process.
+fn send_pdeath_signal(parent: &Process, child: &Arc<Process>) {
+    let sig = child.pdeath_signal.load(Ordering::Relaxed);
+    if sig != 0 {
+        deliver::send_simple(child, None, sig, signal::SI_USER, Some(parent));
     }
 }
 

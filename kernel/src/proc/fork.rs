@@ -30,6 +30,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         pgid: AtomicI32::new(pid),
         sid: AtomicI32::new(pid),
         parent: Mutex::new(Weak::new()),
+        creator_tid: AtomicI32::new(0),
         children: Mutex::new(Vec::new()),
         threads: Mutex::new(Vec::new()),
         mm: Mutex::new(Mm::new()?),
@@ -66,6 +67,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(0),
         timerslack: core::sync::atomic::AtomicU64::new(50_000),
+        core_dumping: core::sync::atomic::AtomicBool::new(false),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
@@ -89,6 +91,7 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         saved_sigmask: Mutex::new(None),
         restart_sleep: Mutex::new(None),
         last_fault: Mutex::new(None),
+        core_state: Mutex::new(None),
         sigwait: core::sync::atomic::AtomicU64::new(0),
         cpu: Mutex::new(CpuTime::default()),
         comm: Mutex::new([0; 16]),
@@ -191,6 +194,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         pgid: AtomicI32::new(parent.pgid.load(Ordering::Relaxed)),
         sid: AtomicI32::new(parent.sid.load(Ordering::Relaxed)),
         parent: Mutex::new(Arc::downgrade(&parent)),
+        creator_tid: AtomicI32::new(parent_thread.tid()),
         children: Mutex::new(Vec::new()),
         threads: Mutex::new(Vec::new()),
         mm: Mutex::new(mm),
@@ -227,6 +231,7 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(parent.no_new_privs.load(Ordering::Relaxed)),
         timerslack: core::sync::atomic::AtomicU64::new(parent.timerslack.load(Ordering::Relaxed)),
+        core_dumping: core::sync::atomic::AtomicBool::new(false),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);

@@ -2,6 +2,7 @@
 //! reaping (wait4).
 
 mod access;
+pub mod core_pattern;
 mod deliver;
 mod exit;
 mod fork;
@@ -16,7 +17,7 @@ mod usercopy;
 pub use access::{ptrace_may_access, Creds};
 pub use deliver::{
     dequeue_from, flush_pending, force_fatal, force_fault, fsize_limit, interrupted, notify_parent,
-    raise_sigpipe, raise_sigxfsz, send_signal, send_simple, sigreturn,
+    raise_sigpipe, raise_sigxfsz, send_signal, send_simple, set_coredump_hook, sigreturn,
 };
 pub use exit::{reap, release_vfork, set_session_end_hook, thread_exit};
 pub use fork::{attach_task, clone_thread, create_init, fork, take_kstack};
@@ -119,6 +120,9 @@ pub struct Process {
     pub pgid: AtomicI32,
     pub sid: AtomicI32,
     pub parent: Mutex<Weak<Process>>,
+    /// The parent's thread that created this process (Linux's real_parent is a thread): the
+    /// parent-death signal fires when that thread leaves, even while its process lives on.
+    pub creator_tid: AtomicI32,
     pub children: Mutex<Vec<Arc<Process>>>,
     pub threads: Mutex<Vec<Weak<Thread>>>,
     mm: Mutex<Arc<Mm>>,
@@ -180,6 +184,8 @@ pub struct Process {
     pub no_new_privs: AtomicU32,
     /// PR_SET_TIMERSLACK, in ns (Linux's default is 50 us).
     pub timerslack: core::sync::atomic::AtomicU64,
+    /// A thread is writing a core dump: the others leave their registers as they go.
+    pub core_dumping: core::sync::atomic::AtomicBool,
 }
 
 pub struct Thread {
@@ -229,6 +235,9 @@ pub struct Thread {
     /// None until the thread first makes, submits to or registers a ring, and again after
     /// exec (Linux's `current->io_uring`, which some answers depend on).
     pub io_uring_rings: Mutex<Option<RingTable>>,
+    /// Registers and FP state a thread leaves behind when another dumps core: the dumper
+    /// writes them into its NT_PRSTATUS and register notes.
+    pub core_state: Mutex<Option<(lintel_hal::context::UserContext, lintel_hal::task::FpuState)>>,
 }
 
 /// Slots for registered io_uring ring fds per thread (Linux's IO_RINGFD_REG_MAX).

@@ -6,6 +6,7 @@ use super::Thread;
 use crate::mm::FaultError;
 use crate::sched;
 use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
 use lintel_hal::context::{Access, Exception, ReturnReason, UserContext};
 use lintel_hal::task::{FpuState, Task};
 
@@ -141,6 +142,7 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                 fault(&thread, info);
             }
             ReturnReason::Interrupt => {
+                cpu_limit(&thread);
                 let slice_over = sched::tick();
                 sched::quiet();
                 if slice_over {
@@ -167,9 +169,39 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
             .unwrap_or(0);
         super::ptrace::exit_event(&thread, &mut ctx, status);
     }
+    if thread.proc_ref().core_dumping.load(Ordering::Relaxed) {
+        *thread.core_state.lock() = Some((ctx, FpuState::save_current()));
+    }
     super::thread_exit(&thread);
     drop(thread);
     sched::exit_current()
+}
+
+/// RLIMIT_CPU, checked on the ticks that interrupt user code (Linux's check_process_timers):
+/// at the soft limit SIGXCPU, and the soft limit moves a second on so it comes again every
+/// CPU second; at the hard limit SIGKILL.
+fn cpu_limit(thread: &Arc<Thread>) {
+    use lintel_abi::resource::{RLIMIT_CPU, RLIM_INFINITY};
+    let p = thread.proc_ref();
+    let lim = p.rlimit(RLIMIT_CPU);
+    if lim.cur == RLIM_INFINITY {
+        return;
+    }
+    let (u, s) = p.cpu_times();
+    let secs = (u + s) / 1_000_000_000;
+    let p = thread.process();
+    if lim.max != RLIM_INFINITY && secs >= lim.max {
+        super::send_simple(&p, None, signal::SIGKILL, signal::SI_KERNEL, None);
+    } else if secs >= lim.cur {
+        super::send_simple(
+            &p,
+            None,
+            lintel_abi::signal::SIGXCPU,
+            signal::SI_KERNEL,
+            None,
+        );
+        p.rlimits.lock()[RLIMIT_CPU].cur = lim.cur + 1;
+    }
 }
 
 /// A synchronous fault becomes a signal the thread cannot block or ignore.

@@ -171,6 +171,11 @@ impl SigInfo {
             .put_u64(24, value)
     }
 
+    /// Signal-driven I/O (F_SETSIG): the POLL_* reason as si_code, the poll band and the fd.
+    pub fn poll(sig: u32, reason: i32, band: u64, fd: i32) -> SigInfo {
+        SigInfo::new(sig, reason).put_u64(16, band).put_i32(24, fd)
+    }
+
     /// From user space (rt_sigqueueinfo): the caller's image with the signal number forced.
     pub fn from_user(sig: u32, raw: [u8; 128]) -> SigInfo {
         let mut s = SigInfo(raw);

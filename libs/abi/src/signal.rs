@@ -73,6 +73,14 @@ pub const SI_TKILL: i32 = -6;
 /// SIGSYS from a seccomp filter's SECCOMP_RET_TRAP (or a kill).
 pub const SYS_SECCOMP: i32 = 1;
 
+/// `si_code` values for SIGPOLL/SIGIO (signal-driven I/O: why the file became ready).
+pub const POLL_IN: i32 = 1;
+pub const POLL_OUT: i32 = 2;
+pub const POLL_MSG: i32 = 3;
+pub const POLL_ERR: i32 = 4;
+pub const POLL_PRI: i32 = 5;
+pub const POLL_HUP: i32 = 6;
+
 /// `si_code` values for SIGCHLD.
 pub const CLD_EXITED: i32 = 1;
 pub const CLD_KILLED: i32 = 2;

@@ -396,5 +396,7 @@ pub fn build_initial_stack(
     })
 }
 
+pub mod coredump;
+
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,8 @@
 //! built here with `gcc -g -O0`) through the session tests/debian/gdbprog.gdb: a breakpoint,
 //! run, bt, print, next, step, finish, a hardware watchpoint on a global, info registers,
 //! a call into the program, a stepi into a signal's handler, a syscall catchpoint, a thread,
-//! a fork, continue to the exit; then gdb attaches to the program asleep in pause() (gdb.sh).
+//! a fork, continue to the exit; then gdb attaches to the program asleep in pause(), and reads
+//! the core the program leaves when it crashes (gdb.sh).
 //! The output must be what the host's gdb prints for the same sessions, once process and
 //! thread ids and thread addresses are normalised.
 
@@ -30,6 +31,13 @@ const FILES: [&str; 4] = ["gdbprog", "gdbprog.c", "gdbprog.gdb", "gdb.sh"];
 fn normalise(line: &str) -> String {
     let line = after_word(line, "process ", |c| c.is_ascii_digit(), "PID");
     let line = after_word(&line, "LWP ", |c| c.is_ascii_digit(), "TID");
+    // bash's report of the crashed job names its pid, right-aligned.
+    let line = after_word(
+        &line,
+        "bash: line 1: ",
+        |c| c == ' ' || c.is_ascii_digit(),
+        "PID ",
+    );
     after_word(&line, "Thread 0x", |c| c.is_ascii_hexdigit(), "ADDR")
 }
 

@@ -58,6 +58,19 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
         Some(|| format!("{}\n", limits::threads_max())),
     ),
     ("sys/kernel/ngroups_max", Some(|| String::from("65536\n"))),
+    (
+        "sys/kernel/core_pattern",
+        Some(|| {
+            format!(
+                "{}\n",
+                String::from_utf8_lossy(&proc::core_pattern::pattern())
+            )
+        }),
+    ),
+    (
+        "sys/kernel/core_uses_pid",
+        Some(|| format!("{}\n", proc::core_pattern::uses_pid() as u8)),
+    ),
     ("sys/kernel/cap_last_cap", Some(|| String::from("40\n"))),
     (
         "sys/kernel/randomize_va_space",
@@ -198,6 +211,14 @@ pub(super) type SysctlSetter = fn(&[u8]) -> KResult<()>;
 
 /// The /proc/sys files root may write (mode 0644), with their setters.
 const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
+    ("sys/kernel/core_pattern", |b| {
+        proc::core_pattern::set_pattern(b);
+        Ok(())
+    }),
+    ("sys/kernel/core_uses_pid", |b| {
+        proc::core_pattern::set_uses_pid(sysctl_number(b)? != 0);
+        Ok(())
+    }),
     ("sys/kernel/pid_max", |b| {
         limits::set_pid_max(sysctl_number(b)?)
     }),

@@ -10,6 +10,8 @@ pub struct PtyMaster {
     /// Output of the slave, read by the master.
     pub(super) out: Mutex<VecDeque<u8>>,
     pub(super) readers: WaitQueue,
+    /// O_ASYNC opens of the master, told when the slave's output can be read.
+    pub(super) fasync: FasyncList,
     locked: AtomicBool,
     pub(super) master_open: AtomicBool,
     pub(super) slave_opens: AtomicU32,
@@ -30,6 +32,7 @@ pub fn open_ptmx() -> KResult<Arc<dyn FileOps>> {
         slave: Mutex::new(None),
         out: Mutex::new(VecDeque::new()),
         readers: WaitQueue::new(),
+        fasync: FasyncList::new(),
         locked: AtomicBool::new(true),
         master_open: AtomicBool::new(true),
         slave_opens: AtomicU32::new(0),
@@ -78,6 +81,10 @@ impl PtyMasterFile {
 }
 
 impl FileOps for PtyMasterFile {
+    fn fasync(&self) -> [Option<&FasyncList>; 2] {
+        [Some(&self.0.fasync), None]
+    }
+
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
         let m = &self.0;
         if buf.is_empty() {

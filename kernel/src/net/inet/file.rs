@@ -15,6 +15,16 @@ const SIOCOUTQ: u32 = TIOCOUTQ;
 pub struct InetFile(pub Arc<InetSocket>);
 
 impl FileOps for InetFile {
+    fn fasync(&self) -> [Option<&crate::fs::file::FasyncList>; 2] {
+        [Some(&self.0.fasync), None]
+    }
+
+    fn fasync_set(&self, on: bool) {
+        if on {
+            super::register_async(&self.0);
+        }
+    }
+
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
         Ok(self.0.recv(buf, false, false, file.nonblocking())?.len)
     }

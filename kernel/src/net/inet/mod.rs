@@ -49,16 +49,77 @@ fn poll_locked(s: &mut Stack) -> bool {
 
 /// Runs `f` on the stack, then polls it and wakes pollers if that changed anything.
 pub(crate) fn with<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
-    let (r, changed) = {
+    let (r, changed, events) = {
         let mut g = STACK.lock();
         let s = g.get_or_insert_with(new_stack);
         let r = f(s);
-        (r, poll_locked(s))
+        let changed = poll_locked(s);
+        (r, changed, async_events(s))
     };
     if changed {
         poll_notify();
     }
+    tell_async(events);
     r
+}
+
+/// Sockets with O_ASYNC opens (registered by F_SETFL/FIOASYNC, dropped when they go).
+static ASYNC: Mutex<alloc::vec::Vec<alloc::sync::Weak<InetSocket>>> =
+    Mutex::new(alloc::vec::Vec::new());
+
+/// An O_ASYNC open of `sock`: from now on its events signal the owner.
+pub fn register_async(sock: &alloc::sync::Arc<InetSocket>) {
+    let mut reg = ASYNC.lock();
+    reg.retain(|w| w.strong_count() > 0);
+    if !reg
+        .iter()
+        .any(|w| core::ptr::eq(w.as_ptr(), alloc::sync::Arc::as_ptr(sock)))
+    {
+        reg.push(alloc::sync::Arc::downgrade(sock));
+    }
+}
+
+/// The async sockets that had an event of their own since they were last looked at, with the
+/// reason Linux's sk_wake_async gives (error, hang-up, data or a connection, room); the
+/// sockets are handed out to be told and dropped once the stack's lock is released.
+type AsyncEvents = alloc::vec::Vec<(alloc::sync::Arc<InetSocket>, Option<i32>)>;
+
+fn async_events(s: &mut Stack) -> AsyncEvents {
+    use lintel_abi::signal::{POLL_ERR, POLL_HUP, POLL_IN, POLL_OUT};
+    let reg = ASYNC.lock();
+    if reg.is_empty() {
+        return alloc::vec::Vec::new();
+    }
+    reg.iter()
+        .filter_map(|w| w.upgrade())
+        .map(|sock| {
+            let g = s.generation(sock.id);
+            if sock.async_gen.swap(g, Ordering::Relaxed) == g {
+                return (sock, None);
+            }
+            let ev = s.events(sock.id);
+            let reason = if ev.error {
+                Some(POLL_ERR)
+            } else if ev.hup {
+                Some(POLL_HUP)
+            } else if ev.readable {
+                Some(POLL_IN)
+            } else if ev.writable {
+                Some(POLL_OUT)
+            } else {
+                None
+            };
+            (sock, reason)
+        })
+        .collect()
+}
+
+fn tell_async(events: AsyncEvents) {
+    for (sock, reason) in events {
+        if let Some(r) = reason {
+            sock.fasync.kill(r);
+        }
+    }
 }
 
 /// Timer-tick work: poll when a stack timer is due or a device has frames.
@@ -68,16 +129,23 @@ pub fn tick() {
         return;
     }
     // Ticks run where no kernel path holds the lock on one CPU; try_lock keeps it that way.
-    let changed = match STACK.try_lock() {
+    let (changed, events) = match STACK.try_lock() {
         Some(mut g) => {
             RX_PENDING.store(false, Ordering::Relaxed);
-            g.as_mut().is_some_and(poll_locked)
+            match g.as_mut() {
+                Some(s) => {
+                    let changed = poll_locked(s);
+                    (changed, async_events(s))
+                }
+                None => (false, alloc::vec::Vec::new()),
+            }
         }
-        None => false,
+        None => (false, alloc::vec::Vec::new()),
     };
     if changed {
         poll_notify();
     }
+    tell_async(events);
 }
 
 /// A network device's interrupt: frames arrived or transmit slots freed.

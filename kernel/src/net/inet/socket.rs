@@ -11,6 +11,9 @@ use lintel_abi::{Errno, KResult};
 use lintel_net::{Events, Family, Kind, SockId, SockInfo};
 
 pub struct InetSocket {
+    /// O_ASYNC opens, and the event counter when they were last told of one.
+    pub fasync: crate::fs::file::FasyncList,
+    pub async_gen: AtomicU64,
     pub id: SockId,
     pub kind: Kind,
     pub family: Family,
@@ -77,6 +80,8 @@ impl InetSocket {
             rcvtimeo: AtomicU64::new(0),
             sndtimeo: AtomicU64::new(0),
             connecting: AtomicBool::new(false),
+            fasync: crate::fs::file::FasyncList::new(),
+            async_gen: AtomicU64::new(0),
         }
     }
 

@@ -100,6 +100,9 @@ impl UnixSocket {
             }
             None
         });
+        if sent > 0 || matches!(r, Ok(n) if n > 0) {
+            dest.fasync.kill(lintel_abi::signal::POLL_IN);
+        }
         // Bytes already queued make a short count instead of EAGAIN or an interruption.
         r.or_else(|e| if sent > 0 { Ok(sent) } else { Err(e) })
     }

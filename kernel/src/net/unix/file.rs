@@ -12,6 +12,10 @@ use lintel_abi::KResult;
 pub struct SocketFile(pub Arc<UnixSocket>);
 
 impl FileOps for SocketFile {
+    fn fasync(&self) -> [Option<&crate::fs::file::FasyncList>; 2] {
+        [Some(&self.0.fasync), None]
+    }
+
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
         let (n, ..) = self.0.recv(buf, false, file.nonblocking(), false)?;
         Ok(n)

@@ -14,6 +14,7 @@ use crate::fs::file::{poll_notify, OpenFile, POLL_WAIT};
 use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use lintel_abi::signal::POLL_IN;
 use lintel_abi::{Errno, KResult};
 use spin::Mutex;
 
@@ -76,6 +77,8 @@ pub struct UnixSocket {
     /// The inode number fstat and /proc/PID/fd show ("socket:[N]").
     pub ino: u64,
     state: Mutex<State>,
+    /// O_ASYNC opens, told of data or a connection to take (and of the peer's hang-up).
+    pub fasync: crate::fs::file::FasyncList,
 }
 
 fn my_cred() -> Cred {
@@ -130,6 +133,7 @@ impl UnixSocket {
         let s = Arc::new(UnixSocket {
             kind,
             ino: NEXT_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
+            fasync: crate::fs::file::FasyncList::new(),
             state: Mutex::new(State {
                 phase: Phase::Unconnected,
                 name: None,
@@ -283,7 +287,7 @@ impl UnixSocket {
             Phase::Unconnected => {}
         }
         let me = my_cred();
-        POLL_WAIT.wait_interruptible(deadline, nonblock, || {
+        let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
             let mut t = target.state.lock();
             let listener_cred = t.cred;
             let listener_name = t.name.clone();
@@ -313,7 +317,11 @@ impl UnixSocket {
                 _ => return Some(Err(Errno::ECONNREFUSED)),
             }
             None
-        })
+        });
+        if r.is_ok() {
+            target.fasync.kill(POLL_IN);
+        }
+        r
     }
 
     pub fn accept(&self, nonblock: bool) -> KResult<Arc<UnixSocket>> {

@@ -51,6 +51,14 @@ impl Drop for UnixSocket {
         }
         BY_INODE.lock().retain(|_, w| w.strong_count() > 0);
         poll_notify();
+        // A connected peer hears of the hang-up (unix_release_sock).
+        if let super::Phase::Connected(w) = &s.phase {
+            if let Some(p) = w.upgrade() {
+                if p.kind != super::SOCK_DGRAM {
+                    p.fasync.kill(lintel_abi::signal::POLL_HUP);
+                }
+            }
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "fcntl",
     fcntl,
-    "dup, fd and status flags, POSIX and OFD record locks with deadlock detection, pipe sizes, seals; F_SETOWN/F_SETSIG are recorded but SIGIO is not sent yet; no leases or F_NOTIFY",
+    "dup, fd and status flags, POSIX and OFD record locks with deadlock detection, pipe sizes, seals; F_SETOWN(_EX)/F_SETSIG with SIGIO from pipes, FIFOs, terminals, Unix and IP sockets; no leases or F_NOTIFY",
 )];
 
 pub fn fcntl(c: &mut Call) -> SysResult {
@@ -77,7 +77,7 @@ pub fn fcntl(c: &mut Call) -> SysResult {
             } else {
                 (F_OWNER_PID, who)
             };
-            set_owner(&f, owner)
+            set_owner(c, &f, owner)
         }
         F_GETOWN => {
             let (kind, pid) = *f.owner.lock();
@@ -90,7 +90,7 @@ pub fn fcntl(c: &mut Call) -> SysResult {
             if kind > F_OWNER_PGRP {
                 return Err(Errno::EINVAL);
             }
-            set_owner(&f, (kind, pid))
+            set_owner(c, &f, (kind, pid))
         }
         F_GETOWN_EX => {
             let (kind, pid) = *f.owner.lock();
@@ -120,7 +120,11 @@ pub fn fcntl(c: &mut Call) -> SysResult {
                     }
                 }
             }
-            let new = (f.flags() & !changeable) | (arg as u32 & changeable);
+            let old = f.flags();
+            let new = (old & !changeable) | (arg as u32 & changeable);
+            if (old ^ new) & O_ASYNC != 0 {
+                crate::fs::file::set_async(&f, fd, new & O_ASYNC != 0);
+            }
             f.flags.store(new, core::sync::atomic::Ordering::Relaxed);
             ok(0)
         }
@@ -129,8 +133,8 @@ pub fn fcntl(c: &mut Call) -> SysResult {
 }
 
 /// F_SETOWN/F_SETOWN_EX: a process or thread that does not exist is ESRCH (pid 0 clears the
-/// owner). The owner is recorded; SIGIO itself is not sent yet.
-fn set_owner(f: &crate::fs::file::OpenFile, (kind, pid): (u32, i32)) -> SysResult {
+/// owner). The setter's ids decide later whether the owner may be signalled.
+fn set_owner(c: &Call, f: &crate::fs::file::OpenFile, (kind, pid): (u32, i32)) -> SysResult {
     let exists = match kind {
         _ if pid == 0 => true,
         F_OWNER_TID => crate::proc::find_thread(pid).is_some(),
@@ -141,6 +145,8 @@ fn set_owner(f: &crate::fs::file::OpenFile, (kind, pid): (u32, i32)) -> SysResul
         return Err(Errno::ESRCH);
     }
     *f.owner.lock() = (kind, pid);
+    let cred = c.thread.proc_ref().cred.lock();
+    *f.owner_ids.lock() = (cred.uid, cred.euid);
     ok(0)
 }
 

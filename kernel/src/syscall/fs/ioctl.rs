@@ -11,7 +11,7 @@ use lintel_abi::fcntl::*;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "ioctl",
     ioctl,
-    "terminal, pty, FIONREAD, FIONBIO, FIOASYNC (flag only: no SIGIO yet), socket SIOCGIF*/SIOCINQ/SIOCOUTQ, seccomp listener SECCOMP_IOCTL_NOTIF_* and block-device size ioctls",
+    "terminal, pty, FIONREAD, FIONBIO, FIOASYNC, socket SIOCGIF*/SIOCINQ/SIOCOUTQ, seccomp listener SECCOMP_IOCTL_NOTIF_* and block-device size ioctls",
 )];
 
 pub fn ioctl(c: &mut Call) -> SysResult {
@@ -29,6 +29,9 @@ pub fn ioctl(c: &mut Call) -> SysResult {
             let bit = if cmd == FIONBIO { O_NONBLOCK } else { O_ASYNC };
             let on = uaccess::read_i32(c.a[2])? != 0;
             let fl = f.flags();
+            if bit == O_ASYNC && on != (fl & O_ASYNC != 0) {
+                crate::fs::file::set_async(&f, c.fd(0), on);
+            }
             f.flags.store(
                 if on { fl | bit } else { fl & !bit },
                 core::sync::atomic::Ordering::Relaxed,

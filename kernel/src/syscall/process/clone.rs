@@ -289,6 +289,8 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
             me.children.lock().retain(|x| !Arc::ptr_eq(x, &cp));
             cp.ppid.store(gp.pid, Ordering::Relaxed);
             *cp.parent.lock() = Arc::downgrade(&gp);
+            cp.creator_tid
+                .store(me.creator_tid.load(Ordering::Relaxed), Ordering::Relaxed);
             gp.children.lock().push(cp.clone());
         }
     }

@@ -11,7 +11,7 @@ use lintel_abi::Errno;
 use lintel_cred::cap_valid;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial("prctl", prctl, "NAME, DUMPABLE, PDEATHSIG (stored, not sent yet), NO_NEW_PRIVS, KEEPCAPS, SECUREBITS, CAPBSET_READ/DROP, CAP_AMBIENT, TIMERSLACK, CHILD_SUBREAPER, GET_SECCOMP"),
+    Syscall::partial("prctl", prctl, "NAME, DUMPABLE, PDEATHSIG, NO_NEW_PRIVS, KEEPCAPS, SECUREBITS, CAPBSET_READ/DROP, CAP_AMBIENT, TIMERSLACK, CHILD_SUBREAPER, GET_SECCOMP"),
 ];
 
 pub fn prctl(c: &mut Call) -> SysResult {

@@ -3,6 +3,7 @@
 
 pub const POLLWRNORM: u32 = 0x100;
 pub const POLLWRBAND: u32 = 0x200;
+pub const POLLMSG: u32 = 0x400;
 pub const POLLRDHUP: u32 = 0x2000;
 
 /// `struct epoll_event` is packed on x86_64 (`__EPOLL_PACKED`): 4 bytes of events, then the
