@@ -53,6 +53,9 @@ fn find_rsdp() -> Option<u64> {
     if given != 0 && given + 36 <= DIRECT_MAP_LIMIT as u64 && valid(given) {
         return Some(given);
     }
+    if !crate::arch::LEGACY_BIOS_AREA {
+        return None;
+    }
     (0xe0000u64..0x100000).step_by(16).find(|&pa| valid(pa))
 }
 

@@ -7,7 +7,8 @@
 /// number a syscall stop reports, `sizeof(struct user)`); `UserContext` reads and writes it.
 pub use crate::arch::debugreg::{load as load_debug_regs, DebugRegs, DR6_STEP};
 pub use crate::arch::regs::{BadRegister, REGS_ORIG_NR, REGS_WORDS, USER_AREA_SIZE};
-pub use crate::arch::trap::{set_user_fault_handler, FaultRecord, UserContext};
+pub use crate::arch::trap::{FaultRecord, UserContext};
+pub use crate::fault::set_user_fault_handler;
 
 /// Why user code stopped running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

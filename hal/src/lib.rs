@@ -15,6 +15,7 @@ pub mod clock;
 pub mod console;
 pub mod context;
 pub mod cpu;
+mod fault;
 mod irq;
 pub mod mm;
 pub mod pci;

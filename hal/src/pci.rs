@@ -5,9 +5,6 @@ use crate::acpi;
 use crate::mm::{phys_to_virt, DIRECT_MAP_LIMIT};
 use alloc::vec::Vec;
 
-/// q35's ECAM window when ACPI does not say otherwise: 256 buses at 0xB000_0000.
-const Q35_ECAM: (u64, u8, u8) = (0xb000_0000, 0, 255);
-
 /// A window of device memory inside the direct map. Every access is checked against the
 /// window's length, so safe code cannot reach outside it.
 #[derive(Clone, Copy, Debug)]
@@ -187,12 +184,16 @@ fn mcfg_windows() -> Option<Vec<(u64, u8, u8)>> {
 
 /// Every function present on segment 0, found through ECAM. Warnings go to `log`.
 pub fn enumerate(log: &mut dyn FnMut(alloc::string::String)) -> Vec<PciFunction> {
-    let windows = match mcfg_windows() {
-        Some(w) => w,
-        None => {
-            log("pci: no ACPI MCFG table, using the q35 ECAM window".into());
-            alloc::vec![Q35_ECAM]
+    let windows = match (mcfg_windows(), crate::arch::pci_ecam()) {
+        (Some(w), _) => w,
+        (None, Some(w)) => {
+            // Expected on a device-tree machine; on a PC, ACPI should have named it.
+            if crate::arch::LEGACY_BIOS_AREA {
+                log("pci: no ACPI MCFG table, using the q35 ECAM window".into());
+            }
+            alloc::vec![w]
         }
+        (None, None) => return Vec::new(),
     };
     let mut out = Vec::new();
     for (base, start, end) in windows {

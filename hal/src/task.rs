@@ -11,7 +11,7 @@ use core::cell::UnsafeCell;
 use spin::Mutex;
 
 use crate::arch::switch;
-pub use crate::arch::xstate::{BadImage, FpuState};
+pub use crate::arch::xstate::{BadImage, FpuState, FPREGS_SIZE};
 use crate::smp::MAX_CPUS;
 
 /// Size of each kernel stack (16 KiB on Linux; Lintel's deeper call chains get 64 KiB).
@@ -118,7 +118,7 @@ impl Task {
     /// Replaces the user FP state of the thread on this task (ptrace): loaded at once when it
     /// is the running task, else when it is next switched to. `state` must come from
     /// [`Task::fpu_state`] or [`FpuState::initial`], possibly changed through
-    /// `FpuState::set_fxsave_image`/`set_xsave_image` (which keep it loadable).
+    /// `FpuState::set_fpregs`/`set_xsave_image` (which keep it loadable).
     pub fn set_fpu_state(self: &Arc<Task>, state: FpuState) {
         let s = slots().lock();
         if s.current.as_ref().is_some_and(|c| Arc::ptr_eq(c, self)) {

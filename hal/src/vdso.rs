@@ -20,3 +20,7 @@ pub const CLOCK_OFFSET: usize = arch::vdso::CLOCK_OFFSET;
 pub fn clock_data(realtime_offset_ns: i64) -> [u8; 28] {
     arch::vdso::clock_data(realtime_offset_ns)
 }
+
+/// Offset in the image of `__vdso_rt_sigreturn`, where signal handlers return on
+/// architectures without `sa_restorer` (None: the C library supplies the trampoline).
+pub const SIGRETURN_OFFSET: Option<usize> = arch::vdso::SIGRETURN_OFFSET;

@@ -234,18 +234,20 @@ fn thread_notes(st: &ThreadStatus, ctx: &UserContext, fpu: &FpuState) -> (Note, 
         kind: NT_PRSTATUS,
         desc: elfcore::prstatus(st, &regs, true),
     };
-    let fp = alloc::vec![
-        Note {
-            name: b"CORE",
-            kind: NT_PRFPREG,
-            desc: fpu.fxsave_image().to_vec(),
-        },
-        Note {
+    let mut fp = alloc::vec![Note {
+        name: b"CORE",
+        kind: NT_PRFPREG,
+        desc: fpu.fpregs(),
+    }];
+    // An architecture without an extended-state regset gives NT_XSTATE a value no note
+    // type has (above u32): then there is no such note.
+    if let Ok(kind) = u32::try_from(lintel_abi::ptrace::NT_XSTATE) {
+        fp.push(Note {
             name: b"LINUX",
-            kind: lintel_abi::ptrace::NT_XSTATE as u32,
+            kind,
             desc: fpu.xsave_image(),
-        },
-    ];
+        });
+    }
     (status, fp)
 }
 

@@ -95,3 +95,18 @@ pub fn map(m: &mut MmInner) -> KResult<usize> {
     }
     Ok(base + PAGE)
 }
+
+/// Where `m` has the vDSO's text mapped (its first page), if it does.
+pub fn base(m: &MmInner) -> Option<usize> {
+    m.vmas
+        .values()
+        .find(|v| matches!(v.backing, Backing::Special(VDSO_NAME)))
+        .map(|v| v.start)
+}
+
+/// The address signal handlers return to on architectures without `sa_restorer` (the vDSO's
+/// rt_sigreturn trampoline), or None where the C library supplies its own.
+pub fn sigreturn_trampoline(m: &MmInner) -> Option<usize> {
+    let off = lintel_hal::vdso::SIGRETURN_OFFSET?;
+    Some(base(m)? + off)
+}

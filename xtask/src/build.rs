@@ -6,8 +6,9 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Builds the kernel and returns the path of its ELF image.
+/// Builds the kernel for the current architecture and returns the path of its ELF image.
 pub fn kernel() -> Result<PathBuf, String> {
+    let target = crate::arch::current().target();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let ok = Command::new(cargo)
         .current_dir(root())
@@ -18,7 +19,7 @@ pub fn kernel() -> Result<PathBuf, String> {
             "lintel-kernel",
             "--release",
             "--target",
-            "x86_64-unknown-none",
+            target,
         ])
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?
@@ -26,7 +27,7 @@ pub fn kernel() -> Result<PathBuf, String> {
     if !ok {
         return Err("kernel build failed".into());
     }
-    Ok(root().join("target/x86_64-unknown-none/release/lintel"))
+    Ok(root().join(format!("target/{target}/release/lintel")))
 }
 
 enum Node {
@@ -394,18 +395,7 @@ pub fn base_image() -> Result<Image, String> {
         img.dir(d, 0o755);
     }
     img.dir("tmp", 0o1777);
-    img.add_host(Path::new("/bin/busybox"), "/bin/busybox")?;
-    let list = Command::new("/bin/busybox")
-        .arg("--list-full")
-        .output()
-        .map_err(|e| format!("busybox: {e}"))?;
-    for line in String::from_utf8_lossy(&list.stdout).lines() {
-        let path = format!("/{}", line.trim());
-        if path == "/bin/busybox" || line.trim().is_empty() {
-            continue;
-        }
-        img.symlink(&path, "/bin/busybox");
-    }
+    add_busybox(&mut img)?;
     img.file("etc/passwd", 0o644, PASSWD.to_vec());
     img.file("etc/group", 0o644, GROUP.to_vec());
     img.file("etc/hostname", 0o644, b"lintel\n".to_vec());
@@ -433,6 +423,36 @@ pub fn base_image() -> Result<Image, String> {
 }
 
 /// Adds the launch files the kernel reads: argv and envp, NUL-terminated strings.
+/// Debian's static busybox with its applet links: the host's on x86_64; on riscv64 Debian's
+/// source built once and cached in build/riscv64/ (`busybox::ensure`).
+fn add_busybox(img: &mut Image) -> Result<(), String> {
+    let arch = crate::arch::current();
+    let (bin, list) = if arch == crate::arch::Arch::X86_64 {
+        let out = Command::new("/bin/busybox")
+            .arg("--list-full")
+            .output()
+            .map_err(|e| format!("busybox: {e}"))?;
+        (
+            PathBuf::from("/bin/busybox"),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    } else {
+        match crate::busybox::ensure(arch)? {
+            Some(found) => found,
+            None => return Ok(()),
+        }
+    };
+    img.add_host(&bin, "/bin/busybox")?;
+    for line in list.lines() {
+        let path = format!("/{}", line.trim());
+        if path == "/bin/busybox" || line.trim().is_empty() {
+            continue;
+        }
+        img.symlink(&path, "/bin/busybox");
+    }
+    Ok(())
+}
+
 pub fn set_launch(img: &mut Image, argv: &[String]) {
     let argv: Vec<String> = if argv.is_empty() {
         vec!["/bin/sh".into()]

@@ -1,9 +1,11 @@
 //! `cargo xtask`: builds Lintel, its initramfs and test programs, boots QEMU, and runs the test
 //! suite. Everything a fresh machine needs is installed on first use.
 
+mod arch;
 mod archcheck;
 mod bench;
 mod build;
+mod busybox;
 mod cycles;
 mod debian;
 mod disk;
@@ -17,6 +19,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
+  every command takes --arch x86_64|riscv64|aarch64 (default x86_64); riscv64 boots QEMU's
+  virt machine with OpenSBI (build and run so far), aarch64 has no port yet
   cargo xtask run [--kvm] [--smp N] [--mem SIZE] [--log LEVEL] [--machine q35|microvm]
                   [--timeout SECONDS] [--add HOST[=GUEST]]... [--disk PATH]
                   [--net [restrict|user]] [--forward HOSTPORT:GUESTPORT]...
@@ -238,12 +242,23 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let rest = &args[1..];
+    let mut rest = args[1..].to_vec();
+    match arch::take_option(&mut rest) {
+        Ok(a) => arch::set(a),
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let rest = &rest[..];
     let result = match cmd.as_str() {
         "run" => parse_run(rest).and_then(|o| {
             setup::ensure()?;
             qemu::run_interactive(&o)
         }),
+        "test" | "bench" | "fuzz" if arch::current() != arch::Arch::X86_64 => Err(format!(
+            "{cmd} runs on x86_64 only so far (riscv64: build and run)"
+        )),
         "test" => {
             let mut filter = None;
             let mut kvm = false;

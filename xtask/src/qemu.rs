@@ -1,5 +1,6 @@
 //! Booting Lintel in QEMU and reading its power-off report.
 
+use crate::arch::Arch;
 use crate::build::{self, Image};
 use crate::{NetMode, RunOpts};
 use std::io::Read;
@@ -20,12 +21,17 @@ pub enum Outcome {
 }
 
 fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Command {
-    let mut c = Command::new("qemu-system-x86_64");
-    c.args(["-machine", &o.machine]);
-    if o.kvm {
-        c.args(["-accel", "kvm", "-cpu", "host"]);
+    let arch = crate::arch::current();
+    let mut c = Command::new(arch.qemu());
+    if arch == Arch::Riscv64 {
+        // QEMU's virt board with its bundled OpenSBI; the kernel reads memory, the command
+        // line and the initrd from the device tree, and reports its exit status through the
+        // board's test finisher (QEMU's own exit status).
+        c.args(["-machine", "virt", "-bios", "default", "-cpu", "rv64"]);
+    } else if o.kvm {
+        c.args(["-machine", &o.machine, "-accel", "kvm", "-cpu", "host"]);
     } else {
-        c.args(["-accel", "tcg", "-cpu", "max"]);
+        c.args(["-machine", &o.machine, "-accel", "tcg", "-cpu", "max"]);
     }
     c.args([
         "-m",
@@ -55,6 +61,9 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
         None => {}
     }
     c.args(["-append", &append]);
+    if arch != Arch::X86_64 {
+        return c;
+    }
     c.arg("-debugcon").arg(format!("file:{}", ctl.display()));
     c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     for (i, disk) in o.disk.iter().chain(&o.extra_disks).enumerate() {
@@ -122,6 +131,14 @@ pub fn is_ext4(path: &Path) -> bool {
 }
 
 fn read_report(ctl: &Path, status: Option<i32>) -> Outcome {
+    if crate::arch::current() != Arch::X86_64 {
+        // No control channel: the kernel ends QEMU with the status (125 for a panic).
+        return match status {
+            Some(125) => Outcome::Panic,
+            Some(n) if (0..=255).contains(&n) => Outcome::Exit(n as u8),
+            s => Outcome::NoReport(s),
+        };
+    }
     let text = std::fs::read_to_string(ctl).unwrap_or_default();
     for line in text.lines() {
         if line == "panic" {

@@ -75,6 +75,23 @@ pub fn ensure() -> Result<(), String> {
     if !Path::new("/usr/lib/x86_64-linux-gnu/liburing.a").exists() {
         missing.push("liburing-dev");
     }
+    let arch = crate::arch::current();
+    if arch == crate::arch::Arch::Riscv64 {
+        // QEMU's virt board with OpenSBI, the cross compiler for the vDSO and test programs
+        // (with glibc's static libraries), and qemu-user to run those programs on this host.
+        if !have("qemu-system-riscv64") {
+            missing.push("qemu-system-misc");
+        }
+        if !have("riscv64-linux-gnu-gcc") {
+            missing.push("gcc-riscv64-linux-gnu");
+        }
+        if !Path::new("/usr/riscv64-linux-gnu/lib/libc.a").exists() {
+            missing.push("libc6-dev-riscv64-cross");
+        }
+        if !have("qemu-riscv64-static") {
+            missing.push("qemu-user-static");
+        }
+    }
     if !missing.is_empty() {
         let list = missing.join(" ");
         if !is_root() {
@@ -94,14 +111,15 @@ pub fn ensure() -> Result<(), String> {
     let targets = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output();
+    let target = arch.target();
     if let Ok(t) = targets {
-        if !String::from_utf8_lossy(&t.stdout).contains("x86_64-unknown-none") {
+        if !String::from_utf8_lossy(&t.stdout).contains(target) {
             let ok = Command::new("rustup")
-                .args(["target", "add", "x86_64-unknown-none"])
+                .args(["target", "add", target])
                 .status()
                 .is_ok_and(|s| s.success());
             if !ok {
-                return Err("rustup target add x86_64-unknown-none failed".into());
+                return Err(format!("rustup target add {target} failed"));
             }
         }
     }

@@ -8,7 +8,9 @@
 //!   (per-CPU tables, trap and syscall entry) and `init_timer()` (the clock, the boot CPU's
 //!   one-shot timer, unarmed, and an interrupt to the boot CPU when console input arrives, so
 //!   that an idle machine with no timer armed still reads it); a secondary CPU's timer is
-//!   started before it enters the scheduler; `power_off(line)`;
+//!   started before it enters the scheduler; `power_off(line)`; `LEGACY_BIOS_AREA` (whether
+//!   to scan the PC BIOS area for ACPI); `pci_ecam()` (the ECAM window to use without an ACPI
+//!   MCFG table);
 //! - `clock`: `monotonic_ns`, `counter`, `counter_hz`, `counter_at_boot`, `counter_mult`,
 //!   `rtc_epoch_seconds`, `set_timer(deadline_ns)` (this CPU's one-shot timer at a monotonic
 //!   time, u64::MAX off; its interrupt ends an idle wait or returns from user mode as
@@ -19,7 +21,8 @@
 //! - `irq`: `device_msi(line)`, and a call of `crate::irq::device_interrupt(line)` from the
 //!   interrupt entry for each of the `crate::irq::LINES` device lines;
 //! - `trap`: `UserContext` (with the methods of `hal::context`), `FaultRecord`,
-//!   `set_user_fault_handler`, `copy_user` (fault-recovering copy), calling
+//!   `copy_user` (fault-recovering copy, its instructions in the `.ex_table` section that
+//!   `crate::fault` reads, asking `crate::fault::user_fault` first), calling
 //!   `crate::context` types for exception reasons;
 //! - `regs`: `UserContext`'s debugger views (`user_regs`, `set_user_reg(s)`, `peek_user`,
 //!   `poke_user`, `set_single_step`), `BadRegister` and `REGS_WORDS`, `REGS_ORIG_NR`, `USER_AREA_SIZE`;
@@ -38,3 +41,7 @@
 mod x86_64;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86_64::*;
+#[cfg(target_arch = "riscv64")]
+mod riscv64;
+#[cfg(target_arch = "riscv64")]
+pub(crate) use riscv64::*;

@@ -17,8 +17,10 @@ pub struct Prot {
     pub exec: bool,
 }
 
+/// The table page at physical address `pa` (a table's address, not an entry: entry formats
+/// differ, so `addr` is applied by the callers that hold an entry).
 fn table(pa: u64) -> *mut u64 {
-    phys_to_virt(addr(pa) as usize) as *mut u64
+    phys_to_virt(pa as usize) as *mut u64
 }
 
 fn entry(table_pa: u64, idx: usize) -> u64 {

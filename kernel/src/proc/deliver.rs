@@ -517,9 +517,16 @@ fn setup_frame(
     act: &SigAction,
     saved_mask: u64,
 ) -> KResult<()> {
-    if act.flags & SA_RESTORER == 0 {
+    // Without `sa_restorer` (riscv64) the handler returns through the vDSO's trampoline.
+    let restorer = if SIGACTION_RESTORER_OFFSET.is_none() {
+        let mm = t.process().mm();
+        let m = mm.inner.lock();
+        crate::vdso::sigreturn_trampoline(&m).ok_or(Errno::EFAULT)? as u64
+    } else if !has_flag(act.flags, SA_RESTORER) {
         return Err(Errno::EFAULT);
-    }
+    } else {
+        act.restorer
+    };
     let (ss_sp, ss_size, ss_flags) = *t.altstack.lock();
     let sp = ctx.sp();
     let on_alt = ss_size != 0 && sp > ss_sp && sp - ss_sp <= ss_size;
@@ -540,7 +547,7 @@ fn setup_frame(
         signo: info.signo(),
         siginfo: &info.0,
         handler: act.handler,
-        restorer: act.restorer,
+        restorer,
         mask: saved_mask,
         uc_stack: UcStack {
             sp: ss_sp,
@@ -583,4 +590,9 @@ pub fn sigreturn(t: &Arc<Thread>, ctx: &mut UserContext) -> KResult<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `flags` has `bit` (a function: the bit is 0 on architectures without it).
+fn has_flag(flags: u64, bit: u64) -> bool {
+    flags & bit != 0
 }

@@ -23,7 +23,8 @@ impl SigSet {
     }
 }
 
-/// `struct k_sigaction` as rt_sigaction exchanges it (the layout with `sa_restorer`).
+/// `struct k_sigaction` as rt_sigaction exchanges it; its layout is the architecture's
+/// (`SIGACTION_SIZE`, where the restorer and the mask go: riscv64 has no `sa_restorer`).
 #[derive(Clone, Copy, Default, Debug)]
 pub struct SigAction {
     pub handler: u64,
@@ -33,22 +34,33 @@ pub struct SigAction {
 }
 
 impl SigAction {
-    pub fn from_bytes(b: &[u8; 32]) -> SigAction {
-        let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    pub fn from_bytes(b: &[u8; SIGACTION_SIZE]) -> SigAction {
+        let w = |off: usize| {
+            b.get(off..off + 8)
+                .and_then(|s| s.try_into().ok())
+                .map_or(0, u64::from_le_bytes)
+        };
         SigAction {
             handler: w(0),
-            flags: w(1),
-            restorer: w(2),
-            mask: SigSet(w(3)).sanitized(),
+            flags: w(8),
+            restorer: SIGACTION_RESTORER_OFFSET.map_or(0, w),
+            mask: SigSet(w(SIGACTION_MASK_OFFSET)).sanitized(),
         }
     }
 
-    pub fn to_bytes(self) -> [u8; 32] {
-        let mut b = [0u8; 32];
-        b[0..8].copy_from_slice(&self.handler.to_le_bytes());
-        b[8..16].copy_from_slice(&self.flags.to_le_bytes());
-        b[16..24].copy_from_slice(&self.restorer.to_le_bytes());
-        b[24..32].copy_from_slice(&self.mask.0.to_le_bytes());
+    pub fn to_bytes(self) -> [u8; SIGACTION_SIZE] {
+        let mut b = [0u8; SIGACTION_SIZE];
+        let mut put = |off: usize, v: u64| {
+            if let Some(s) = b.get_mut(off..off + 8) {
+                s.copy_from_slice(&v.to_le_bytes());
+            }
+        };
+        put(0, self.handler);
+        put(8, self.flags);
+        if let Some(off) = SIGACTION_RESTORER_OFFSET {
+            put(off, self.restorer);
+        }
+        put(SIGACTION_MASK_OFFSET, self.mask.0);
         b
     }
 }
@@ -64,7 +76,8 @@ pub const SYNCHRONOUS: u64 = (1 << (SIGSEGV - 1))
 pub use lintel_abi::signal::{
     CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, SA_EXPOSE_TAGBITS, SA_NOCLDSTOP,
     SA_NOCLDWAIT, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTART, SA_RESTORER, SA_SIGINFO,
-    SI_KERNEL, SI_TIMER, SI_TKILL, SI_USER,
+    SIGACTION_MASK_OFFSET, SIGACTION_RESTORER_OFFSET, SIGACTION_SIZE, SI_KERNEL, SI_TIMER,
+    SI_TKILL, SI_USER,
 };
 
 /// A `siginfo_t` image (128 bytes) for one queued signal.

@@ -68,6 +68,14 @@ const fn hex(args: &'static [Arg]) -> Signature {
 
 const UNKNOWN: Signature = int(&[Hex, Hex, Hex]);
 
+/// clone's arguments in this architecture's order: flags, stack, parent_tid, then child_tid
+/// and tls in the order `CLONE_CHILD_TID_ARG` and `CLONE_TLS_ARG` say.
+const CLONE_ARGS: &[Arg] = if lintel_abi::arch::target::CLONE_TLS_ARG == 3 {
+    &[Hex, Ptr, Ptr, Hex, Ptr]
+} else {
+    &[Hex, Ptr, Ptr, Ptr, Hex]
+};
+
 const TABLE: &[(&str, Signature)] = &[
     ("read", int(&[Fd, OutBuf, ULong])),
     ("write", int(&[Fd, Buf(2), ULong])),
@@ -145,7 +153,7 @@ const TABLE: &[(&str, Signature)] = &[
     ("exit_group", int(&[Int])),
     ("wait4", int(&[Int, Ptr, Hex, Ptr])),
     ("waitid", int(&[Int, Int, Ptr, Hex, Ptr])),
-    ("clone", int(&[Hex, Ptr, Ptr, Ptr, Hex])),
+    ("clone", int(CLONE_ARGS)),
     ("clone3", int(&[Ptr, ULong])),
     ("fork", int(&[])),
     ("vfork", int(&[])),

@@ -32,6 +32,14 @@ static mut TRAP_STACK: Stack = Stack([0; 16384]);
 static mut DF_STACK: Stack = Stack([0; 16384]);
 static mut NMI_STACK: Stack = Stack([0; 16384]);
 
+/// The PC's BIOS area (0xe0000..0x100000) may hold the ACPI RSDP.
+pub(crate) const LEGACY_BIOS_AREA: bool = true;
+
+/// q35's ECAM window when ACPI does not say otherwise: 256 buses at 0xB000_0000.
+pub(crate) fn pci_ecam() -> Option<(u64, u8, u8)> {
+    Some((0xb000_0000, 0, 255))
+}
+
 /// Per-CPU setup of the boot CPU: GDT/TSS, IDT, GS base and the `syscall` MSRs.
 pub(crate) fn init_cpu() {
     // SAFETY: boot CPU, single-threaded, interrupts off: these statics are touched only here.

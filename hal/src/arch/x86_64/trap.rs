@@ -3,6 +3,7 @@
 
 use super::{apic, cpu, gdt};
 use crate::context::{Access, Exception, ReturnReason};
+use crate::fault::{fixup_for, user_fault};
 use crate::smp::MAX_CPUS;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,8 +14,6 @@ extern "C" {
     fn lintel_syscall_entry();
     fn lintel_nmi_entry();
     static lintel_trap_stubs: u8;
-    static __ex_table_start: u8;
-    static __ex_table_end: u8;
 }
 
 /// User-mode registers of one thread, saved on every entry to the kernel.
@@ -310,46 +309,6 @@ pub struct KernelTrapFrame {
     pub rflags: u64,
     pub rsp: u64,
     pub ss: u64,
-}
-
-/// Resolves a page fault on a user address taken inside the user-copy routine (demand paging,
-/// copy-on-write). Returns true when the access can be retried.
-pub type UserFaultHandler = fn(addr: usize, write: bool) -> bool;
-
-static USER_FAULT_HANDLER: spin::Once<UserFaultHandler> = spin::Once::new();
-
-/// Installs the kernel's handler for faults on user memory taken while copying.
-pub fn set_user_fault_handler(f: UserFaultHandler) {
-    USER_FAULT_HANDLER.call_once(|| f);
-}
-
-pub(crate) fn user_fault(addr: usize, write: bool) -> bool {
-    match USER_FAULT_HANDLER.get() {
-        Some(f) => f(addr, write),
-        None => false,
-    }
-}
-
-fn fixup_for(rip: u64) -> Option<u64> {
-    // SAFETY: the linker script places the exception table (pairs of u64) between these symbols.
-    let (start, end) = unsafe {
-        (
-            &__ex_table_start as *const u8 as usize,
-            &__ex_table_end as *const u8 as usize,
-        )
-    };
-    let n = (end - start) / 16;
-    for i in 0..n {
-        // SAFETY: i < n entries, each 16 bytes, 8-aligned (see entry.S).
-        let (insn, fix) = unsafe {
-            let p = (start + i * 16) as *const u64;
-            (p.read(), p.add(1).read())
-        };
-        if insn == rip {
-            return Some(fix);
-        }
-    }
-    None
 }
 
 #[no_mangle]

@@ -17,3 +17,5 @@ pub(crate) fn clock_data(realtime_offset_ns: i64) -> [u8; 28] {
     b[24..28].copy_from_slice(&(super::cpu::has_rdtscp() as u32).to_le_bytes());
     b
 }
+
+include!(concat!(env!("OUT_DIR"), "/vdso_syms.rs"));

@@ -35,6 +35,8 @@ const XFEATURE_MASK_PKRU: u64 = 1 << XFEATURE_PKRU;
 const INIT_PKRU: u32 = 0x5555_5554;
 /// Bytes of the legacy region and of the XSAVE header after it.
 pub(crate) const LEGACY_SIZE: usize = 512;
+/// Bytes of the FP register image ptrace exchanges (NT_PRFPREG): the FXSAVE region.
+pub const FPREGS_SIZE: usize = LEGACY_SIZE;
 const HEADER_SIZE: usize = 64;
 /// Offset of MXCSR and MXCSR_MASK in the legacy region.
 const MXCSR_OFF: usize = 24;
@@ -413,6 +415,25 @@ impl FpuState {
             }
         }
         img
+    }
+
+    /// NT_PRFPREG and PTRACE_GETFPREGS: the FXSAVE region.
+    pub fn fpregs(&self) -> Vec<u8> {
+        self.fxsave_image().to_vec()
+    }
+
+    /// Replaces the first `b.len()` bytes of the FXSAVE region (PTRACE_SETFPREGS, NT_PRFPREG);
+    /// MXCSR's reserved bits must stay clear (the CPU would fault on them), as Linux checks.
+    pub fn set_fpregs(&mut self, b: &[u8]) -> Result<(), BadImage> {
+        let mut img = self.fxsave_image();
+        let n = b.len().min(LEGACY_SIZE);
+        img[..n].copy_from_slice(&b[..n]);
+        let mxcsr = u32::from_le_bytes([img[24], img[25], img[26], img[27]]);
+        if mxcsr & !0xffff != 0 {
+            return Err(BadImage);
+        }
+        self.set_fxsave_image(&img);
+        Ok(())
     }
 
     /// Replaces the legacy region (PTRACE_SETFPREGS): MXCSR loses the bits the CPU does not

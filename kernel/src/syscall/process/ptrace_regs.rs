@@ -11,9 +11,9 @@ use alloc::vec::Vec;
 use lintel_abi::ptrace::*;
 use lintel_abi::Errno;
 use lintel_hal::context::REGS_WORDS;
+use lintel_hal::task::FPREGS_SIZE;
 
 /// Size of the FXSAVE image GETFPREGS and NT_PRFPREG exchange (`user_fpregs_struct`).
-const FPREGS_SIZE: usize = 512;
 const REGS_SIZE: usize = REGS_WORDS * 8;
 
 pub fn request(_c: &mut Call, t: &Arc<Thread>, req: usize, addr: usize, data: usize) -> SysResult {
@@ -120,21 +120,14 @@ fn set_regs_bytes(t: &Thread, b: &[u8]) -> Result<(), Errno> {
 }
 
 fn fpregs_bytes(t: &Thread) -> Result<Vec<u8>, Errno> {
-    with_stopped(t, |s| Ok(s.fpu.fxsave_image().to_vec()))
+    with_stopped(t, |s| Ok(s.fpu.fpregs()))
 }
 
-/// Replaces the first `b.len()` bytes of the FXSAVE image; MXCSR's reserved bits must stay
-/// clear (the CPU would fault on them), as Linux checks.
+/// Replaces the first `b.len()` bytes of the architecture's FP register image; values the
+/// CPU would refuse are EINVAL, as Linux checks.
 fn set_fpregs(t: &Thread, b: &[u8]) -> Result<(), Errno> {
     with_stopped(t, |s| {
-        let mut img = s.fpu.fxsave_image();
-        let n = b.len().min(FPREGS_SIZE);
-        img[..n].copy_from_slice(&b[..n]);
-        let mxcsr = u32::from_le_bytes([img[24], img[25], img[26], img[27]]);
-        if mxcsr & !0xffff != 0 {
-            return Err(Errno::EINVAL);
-        }
-        s.fpu.set_fxsave_image(&img);
+        s.fpu.set_fpregs(b).map_err(|_| Errno::EINVAL)?;
         s.fpu_dirty = true;
         Ok(())
     })

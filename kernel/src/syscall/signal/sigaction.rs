@@ -21,7 +21,7 @@ pub fn rt_sigaction(c: &mut Call) -> SysResult {
         if sig as u32 == signal::SIGKILL || sig as u32 == signal::SIGSTOP {
             return Err(Errno::EINVAL);
         }
-        let mut b = [0u8; 32];
+        let mut b = [0u8; signal::SIGACTION_SIZE];
         uaccess::read_bytes(act, &mut b)?;
         Some(SigAction::from_bytes(&b))
     } else {

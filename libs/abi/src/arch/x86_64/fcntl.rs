@@ -1,12 +1,3 @@
-//! Open flags and record-lock types whose values differ between architectures (x86_64 uses
-//! asm-generic's).
+//! asm-generic's values (`arch::generic::fcntl`).
 
-pub const O_DIRECT: u32 = 0o40000;
-pub const O_LARGEFILE: u32 = 0o100000;
-pub const O_DIRECTORY: u32 = 0o200000;
-pub const O_NOFOLLOW: u32 = 0o400000;
-
-/// Record-lock types (`struct flock` `l_type`).
-pub const F_RDLCK: i16 = 0;
-pub const F_WRLCK: i16 = 1;
-pub const F_UNLCK: i16 = 2;
+pub use crate::arch::generic::fcntl::*;

@@ -1,0 +1,168 @@
+//! The riscv64 entry after boot.S: reads the device tree OpenSBI passes (memory, reserved
+//! ranges, /chosen's command line and initrd, the timebase, the console, the ISA string) into a
+//! `boot::Firmware` and hands over to the arch-neutral `boot::start`.
+
+use crate::boot::{Firmware, Regions};
+use crate::{console, mm};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+extern "C" {
+    static __kernel_start: u8;
+    static __kernel_end: u8;
+    static mut lintel_boot_root: [u64; 512];
+}
+
+/// Highest physical address used: the direct map's reach.
+fn clamp(pa: usize) -> usize {
+    pa.min(mm::DIRECT_MAP_LIMIT)
+}
+
+/// The "pci-host-ecam-generic" window: base (0: none), first and last bus.
+static ECAM: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+
+pub(super) fn pci_ecam() -> Option<(u64, u8, u8)> {
+    let base = ECAM[0].load(Ordering::Relaxed);
+    (base != 0).then(|| {
+        (
+            base,
+            ECAM[1].load(Ordering::Relaxed) as u8,
+            ECAM[2].load(Ordering::Relaxed) as u8,
+        )
+    })
+}
+
+fn note_ecam(fdt: &fdt::Fdt<'_>) {
+    let Some(n) = fdt.find_compatible(&["pci-host-ecam-generic"]) else {
+        return;
+    };
+    let Some(r) = n.reg().and_then(|mut r| r.next()) else {
+        return;
+    };
+    let (first, last) = n
+        .property("bus-range")
+        .map(|p| p.value)
+        .filter(|v| v.len() >= 8)
+        .map_or((0, 255), |v| {
+            (
+                u32::from_be_bytes([v[0], v[1], v[2], v[3]]).min(255),
+                u32::from_be_bytes([v[4], v[5], v[6], v[7]]).min(255),
+            )
+        });
+    ECAM[1].store(first as u64, Ordering::Relaxed);
+    ECAM[2].store(last as u64, Ordering::Relaxed);
+    ECAM[0].store(r.starting_address as u64, Ordering::Relaxed);
+}
+
+pub(super) extern "C" fn boot_main(hartid: usize, dtb_pa: usize) -> ! {
+    // Drop the identity gigapage boot.S used to turn paging on: user space lives there.
+    // SAFETY: boot CPU, single-threaded; the root table is boot.S's and now runs from the
+    // high mappings only (the stack, the code and tp are all at linked addresses).
+    unsafe {
+        let root = &mut *core::ptr::addr_of_mut!(lintel_boot_root);
+        let own = mm::kernel_virt_to_phys(boot_main as *const () as usize) >> 30;
+        if let Some(e) = root.get_mut(own) {
+            *e = 0;
+        }
+        core::arch::asm!("sfence.vma");
+    }
+    super::smp::set_boot_hart(hartid);
+    // SAFETY: the FDT header is in RAM the direct map covers; `from_ptr` reads its size
+    // from the header and checks the magic before anything else.
+    let fdt = match unsafe { fdt::Fdt::from_ptr(mm::phys_to_virt(dtb_pa) as *const u8) } {
+        Ok(f) => f,
+        Err(_) => {
+            super::serial::init(None);
+            console::write_str("lintel: no device tree from the firmware\n");
+            super::cpu::halt_forever();
+        }
+    };
+    super::serial::init(
+        fdt.chosen()
+            .stdout()
+            .or_else(|| fdt.find_compatible(&["ns16550a", "ns16550"])),
+    );
+    super::timer::set_hz(
+        fdt.find_node("/cpus")
+            .and_then(|c| c.property("timebase-frequency"))
+            .and_then(|p| p.as_usize())
+            .unwrap_or(10_000_000) as u64,
+    );
+    super::timer::set_rtc(
+        fdt.find_compatible(&["google,goldfish-rtc"])
+            .and_then(|n| n.reg())
+            .and_then(|mut r| r.next())
+            .map(|r| r.starting_address as usize),
+    );
+    super::power::set_syscon(
+        fdt.find_compatible(&["sifive,test1", "sifive,test0", "syscon"])
+            .and_then(|n| n.reg())
+            .and_then(|mut r| r.next())
+            .map(|r| r.starting_address as usize),
+    );
+    note_ecam(&fdt);
+    if let Some(isa) = fdt
+        .cpus()
+        .next()
+        .and_then(|c| c.property("riscv,isa"))
+        .and_then(|p| p.as_str())
+    {
+        super::cpu::set_isa(isa);
+    }
+
+    let chosen = fdt.find_node("/chosen");
+    let cmdline = fdt.chosen().bootargs().unwrap_or("");
+    let prop = |name: &str| {
+        chosen
+            .and_then(|c| c.property(name))
+            .and_then(|p| p.as_usize())
+    };
+    let initrd = match (prop("linux,initrd-start"), prop("linux,initrd-end")) {
+        (Some(s), Some(e)) if e > s && e <= mm::DIRECT_MAP_LIMIT => Some((s, e - s)),
+        _ => None,
+    };
+
+    let mut regions = Regions::new();
+    for n in fdt.all_nodes().filter(|n| {
+        n.property("device_type")
+            .and_then(|p| p.as_str())
+            .is_some_and(|t| t == "memory")
+    }) {
+        for r in n.reg().into_iter().flatten() {
+            let s = r.starting_address as usize;
+            let e = s.saturating_add(r.size.unwrap_or(0));
+            regions.add(clamp(s), clamp(e));
+        }
+    }
+    // The firmware's own memory (OpenSBI's /reserved-memory nodes) and the header's reserve map.
+    if let Some(rm) = fdt.find_node("/reserved-memory") {
+        for c in rm.children() {
+            for r in c.reg().into_iter().flatten() {
+                let s = r.starting_address as usize;
+                regions.remove(s, s.saturating_add(r.size.unwrap_or(0)));
+            }
+        }
+    }
+    for r in fdt.memory_reservations() {
+        let s = r.address() as usize;
+        regions.remove(s, s.saturating_add(r.size()));
+    }
+    // Linker symbols: only their addresses are used.
+    let (kstart, kend) = (
+        mm::kernel_virt_to_phys(core::ptr::addr_of!(__kernel_start) as usize),
+        mm::kernel_virt_to_phys(core::ptr::addr_of!(__kernel_end) as usize),
+    );
+    regions.remove(kstart, kend);
+    if let Some((a, n)) = initrd {
+        regions.remove(a, a + n);
+    }
+    // The device tree stays readable (/proc/device-tree later); keep it out of the allocator.
+    regions.remove(
+        dtb_pa & !0xfff,
+        (dtb_pa + fdt.total_size() + 0xfff) & !0xfff,
+    );
+    crate::boot::start(Firmware {
+        cmdline,
+        initrd,
+        regions,
+    })
+}

@@ -1,0 +1,86 @@
+//! The clock and the tick: the `time` CSR (the timebase the device tree names, 10 MHz on QEMU
+//! virt) is the monotonic counter; each tick asks the firmware (SBI `set_timer`) for the next
+//! supervisor timer interrupt. The wall clock is the goldfish RTC, when the machine has one.
+
+use super::cpu;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// Ticks per second.
+pub(crate) const HZ: u64 = 100;
+
+static TIMEBASE_HZ: AtomicU64 = AtomicU64::new(10_000_000);
+static BOOT: AtomicU64 = AtomicU64::new(0);
+static TICKS: AtomicU64 = AtomicU64::new(0);
+static RTC: AtomicUsize = AtomicUsize::new(0);
+
+pub(super) fn set_hz(hz: u64) {
+    TIMEBASE_HZ.store(hz.max(1), Ordering::Relaxed);
+}
+
+pub(super) fn set_rtc(pa: Option<usize>) {
+    RTC.store(pa.unwrap_or(0), Ordering::Relaxed);
+}
+
+/// The `time` CSR.
+pub(crate) fn counter() -> u64 {
+    cpu::rdtime()
+}
+
+pub(crate) fn counter_hz() -> u64 {
+    TIMEBASE_HZ.load(Ordering::Relaxed)
+}
+
+pub(crate) fn counter_at_boot() -> u64 {
+    BOOT.load(Ordering::Relaxed)
+}
+
+/// Nanoseconds per counter increment in 32.32 fixed point.
+pub(crate) fn counter_mult() -> u64 {
+    ((1_000_000_000u128 << 32) / counter_hz() as u128) as u64
+}
+
+pub(crate) fn monotonic_ns() -> u64 {
+    let d = counter().wrapping_sub(counter_at_boot());
+    ((d as u128 * counter_mult() as u128) >> 32) as u64
+}
+
+pub(crate) fn ticks() -> u64 {
+    TICKS.load(Ordering::Relaxed)
+}
+
+fn period() -> u64 {
+    (counter_hz() / HZ).max(1)
+}
+
+/// Starts the clock at zero and the tick.
+pub(super) fn init() {
+    BOOT.store(counter(), Ordering::Relaxed);
+    cpu::enable_timer_interrupt();
+    super::sbi::set_timer(counter().wrapping_add(period()));
+}
+
+/// A timer interrupt: counts the tick (the boot CPU's tick is the clock's) and asks for the
+/// next one, which also clears the pending interrupt.
+pub(super) fn on_interrupt() {
+    if super::smp::cpu_index() == 0 {
+        TICKS.fetch_add(1, Ordering::Relaxed);
+    }
+    super::sbi::set_timer(counter().wrapping_add(period()));
+}
+
+/// Wall-clock seconds since the epoch: the goldfish RTC's nanoseconds (low word first: the
+/// read latches the high word), or 0 without one.
+pub(crate) fn rtc_epoch_seconds() -> u64 {
+    let pa = RTC.load(Ordering::Relaxed);
+    if pa == 0 {
+        return 0;
+    }
+    let va = crate::mm::phys_to_virt(pa);
+    // SAFETY: the RTC's TIME_LOW and TIME_HIGH registers, device memory in the direct map.
+    let (lo, hi) = unsafe {
+        let lo = ((va) as *const u32).read_volatile();
+        let hi = ((va + 4) as *const u32).read_volatile();
+        (lo, hi)
+    };
+    (((hi as u64) << 32) | lo as u64) / 1_000_000_000
+}

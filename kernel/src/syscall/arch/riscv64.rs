@@ -1,0 +1,104 @@
+//! riscv_flush_icache and riscv_hwprobe
+
+use crate::syscall::ok;
+use crate::syscall::Call;
+use crate::syscall::SysResult;
+use crate::syscall::Syscall;
+use crate::uaccess;
+use lintel_abi::Errno;
+
+pub(super) const SYSCALLS: &[Syscall] = &[
+    Syscall::implemented(
+        "riscv_flush_icache",
+        riscv_flush_icache,
+        "one hart, and QEMU keeps fetches coherent with stores: nothing to flush",
+    ),
+    Syscall::partial(
+        "riscv_hwprobe",
+        riscv_hwprobe,
+        "base behaviour, IMA extensions (F, D, C, V from the ISA string); vendor ids 0",
+    ),
+];
+
+/// riscv64 has no ptrace request of its own.
+pub const PTRACE_ARCH_REQUEST: Option<usize> = None;
+
+/// Never called: there is no architecture request.
+pub fn ptrace_arch_request(
+    _code: usize,
+    _addr: usize,
+    _regs: &mut lintel_hal::context::UserContext,
+) -> Result<Option<u64>, Errno> {
+    Err(Errno::EIO)
+}
+
+/// SYS_RISCV_FLUSH_ICACHE_LOCAL: only the calling thread's hart.
+const FLUSH_ICACHE_LOCAL: usize = 1;
+
+pub fn riscv_flush_icache(c: &mut Call) -> SysResult {
+    let [_start, _end, flags, ..] = c.a;
+    if flags & !FLUSH_ICACHE_LOCAL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    ok(0)
+}
+
+const KEY_MVENDORID: i64 = 0;
+const KEY_MARCHID: i64 = 1;
+const KEY_MIMPID: i64 = 2;
+const KEY_BASE_BEHAVIOR: i64 = 3;
+const KEY_IMA_EXT_0: i64 = 4;
+const KEY_CPUPERF_0: i64 = 5;
+const BASE_BEHAVIOR_IMA: u64 = 1;
+const IMA_FD: u64 = 1;
+const IMA_C: u64 = 2;
+const IMA_V: u64 = 4;
+/// RISCV_HWPROBE_MISALIGNED_UNKNOWN.
+const MISALIGNED_UNKNOWN: u64 = 0;
+
+fn probe(key: i64) -> Option<u64> {
+    let hwcap = lintel_hal::cpu::hwcap();
+    let has = |c: u8| hwcap & (1 << (c - b'a')) != 0;
+    Some(match key {
+        KEY_MVENDORID | KEY_MARCHID | KEY_MIMPID => 0,
+        KEY_BASE_BEHAVIOR => BASE_BEHAVIOR_IMA,
+        KEY_IMA_EXT_0 => {
+            let mut v = 0;
+            if has(b'f') && has(b'd') {
+                v |= IMA_FD;
+            }
+            if has(b'c') {
+                v |= IMA_C;
+            }
+            if has(b'v') {
+                v |= IMA_V;
+            }
+            v
+        }
+        KEY_CPUPERF_0 => MISALIGNED_UNKNOWN,
+        _ => return None,
+    })
+}
+
+/// riscv_hwprobe(pairs, count, cpusetsize, cpus, flags): each `{i64 key; u64 value}` pair gets
+/// its value for every CPU (they are alike); an unknown key becomes -1 with value 0.
+pub fn riscv_hwprobe(c: &mut Call) -> SysResult {
+    let [pairs, count, _cpusetsize, _cpus, flags, _] = c.a;
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    for i in 0..count {
+        let at = i
+            .checked_mul(16)
+            .and_then(|o| pairs.checked_add(o))
+            .ok_or(Errno::EFAULT)?;
+        let key = uaccess::read_u64(at)? as i64;
+        let (k, v) = match probe(key) {
+            Some(v) => (key, v),
+            None => (-1, 0),
+        };
+        uaccess::write_u64(at, k as u64)?;
+        uaccess::write_u64(at + 8, v)?;
+    }
+    ok(0)
+}

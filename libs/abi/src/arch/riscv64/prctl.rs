@@ -1,0 +1,1 @@
+//! riscv64 has no `arch_prctl`; nothing here.
