@@ -15,6 +15,7 @@ pub(crate) mod smp;
 pub(crate) mod switch;
 mod timer;
 pub(crate) mod trap;
+pub(crate) mod usercopy;
 pub(crate) mod vdso;
 pub(crate) mod xstate;
 
@@ -38,7 +39,7 @@ pub(crate) fn init_cpu() {
     xstate::init();
 }
 
-/// The periodic tick and the clock: the `time` CSR and SBI timer deadlines.
+/// The clock and the one-shot timer: the `time` CSR and SBI timer deadlines.
 pub(crate) fn init_timer() {
     timer::init();
 }
@@ -47,8 +48,8 @@ pub(crate) fn init_timer() {
 /// goldfish RTC the wall clock.
 pub(crate) mod clock {
     pub(crate) use super::timer::{
-        counter, counter_at_boot, counter_hz, counter_mult, monotonic_ns, rtc_epoch_seconds, ticks,
-        HZ as TICK_HZ,
+        counter, counter_at_boot, counter_hz, counter_mult, monotonic_ns, rtc_epoch_seconds,
+        set_timer, timer_name,
     };
 }
 

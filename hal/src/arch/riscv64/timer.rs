@@ -1,16 +1,16 @@
-//! The clock and the tick: the `time` CSR (the timebase the device tree names, 10 MHz on QEMU
-//! virt) is the monotonic counter; each tick asks the firmware (SBI `set_timer`) for the next
-//! supervisor timer interrupt. The wall clock is the goldfish RTC, when the machine has one.
+//! The clock and the timer: the `time` CSR (the timebase the device tree names, 10 MHz on QEMU
+//! virt) is the monotonic counter; the one-shot timer is the firmware's (SBI `set_timer`). The
+//! wall clock is the goldfish RTC, when the machine has one.
 
 use super::cpu;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-/// Ticks per second.
-pub(crate) const HZ: u64 = 100;
+/// Without the PLIC, console input raises no interrupt: the timer never sleeps longer than
+/// this, so the boot CPU's timer work keeps reading the UART.
+const CONSOLE_POLL_NS: u64 = 10_000_000;
 
 static TIMEBASE_HZ: AtomicU64 = AtomicU64::new(10_000_000);
 static BOOT: AtomicU64 = AtomicU64::new(0);
-static TICKS: AtomicU64 = AtomicU64::new(0);
 static RTC: AtomicUsize = AtomicUsize::new(0);
 
 pub(super) fn set_hz(hz: u64) {
@@ -44,28 +44,29 @@ pub(crate) fn monotonic_ns() -> u64 {
     ((d as u128 * counter_mult() as u128) >> 32) as u64
 }
 
-pub(crate) fn ticks() -> u64 {
-    TICKS.load(Ordering::Relaxed)
-}
-
-fn period() -> u64 {
-    (counter_hz() / HZ).max(1)
-}
-
-/// Starts the clock at zero and the tick.
+/// Starts the clock at zero; the timer stays unarmed until the kernel asks.
 pub(super) fn init() {
     BOOT.store(counter(), Ordering::Relaxed);
     cpu::enable_timer_interrupt();
-    super::sbi::set_timer(counter().wrapping_add(period()));
+    set_timer(u64::MAX);
 }
 
-/// A timer interrupt: counts the tick (the boot CPU's tick is the clock's) and asks for the
-/// next one, which also clears the pending interrupt.
+/// Arms this hart's one-shot timer for monotonic time `deadline_ns` (u64::MAX: no deadline,
+/// but still the console's poll interval; see CONSOLE_POLL_NS).
+pub(crate) fn set_timer(deadline_ns: u64) {
+    let deadline_ns = deadline_ns.min(monotonic_ns().saturating_add(CONSOLE_POLL_NS));
+    let ticks = (deadline_ns as u128 * counter_hz() as u128 / 1_000_000_000) as u64;
+    super::sbi::set_timer(counter_at_boot().wrapping_add(ticks));
+}
+
+pub(crate) fn timer_name() -> &'static str {
+    "SBI set_timer (one-shot)"
+}
+
+/// A timer interrupt: the next one (which also clears the pending bit) is the console's poll
+/// interval unless the kernel arms an earlier deadline on its way out.
 pub(super) fn on_interrupt() {
-    if super::smp::cpu_index() == 0 {
-        TICKS.fetch_add(1, Ordering::Relaxed);
-    }
-    super::sbi::set_timer(counter().wrapping_add(period()));
+    set_timer(u64::MAX);
 }
 
 /// Wall-clock seconds since the epoch: the goldfish RTC's nanoseconds (low word first: the

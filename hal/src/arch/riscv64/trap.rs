@@ -10,8 +10,6 @@ core::arch::global_asm!(include_str!("entry.S"));
 extern "C" {
     fn lintel_enter_user(ctx: *mut UserContext);
     fn lintel_trap_entry();
-    fn lintel_copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
-    fn lintel_cmpxchg_user32(uaddr: *mut u32, old: u32, new: u32, prev: *mut u32) -> u64;
 }
 
 /// Per-CPU block reached through tp in the kernel (layout fixed by entry.S).
@@ -214,29 +212,6 @@ pub struct KernelTrapFrame {
     pub x: [u64; 32],
     pub sepc: u64,
     pub sstatus: u64,
-}
-
-/// Copies `len` bytes between user and kernel memory; returns the bytes not copied because
-/// of a fault the user-fault handler could not resolve.
-///
-/// # Safety
-/// The user side must lie below `USER_END` and the kernel side must be valid for `len` bytes.
-pub(crate) unsafe fn copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize {
-    // SAFETY: delegated to the caller; faults in the copy go through the exception table.
-    unsafe { lintel_copy_user(dst, src, len) }
-}
-
-/// Atomically replaces the user word at `uaddr` with `new` if it holds `old`; the value found,
-/// or None when the word could not be reached.
-///
-/// # Safety
-/// `uaddr` must be 4-aligned and below `USER_END`.
-pub(crate) unsafe fn cmpxchg_user32(uaddr: usize, old: u32, new: u32) -> Option<u32> {
-    let mut prev = 0u32;
-    // SAFETY: delegated to the caller; a fault is resolved or fixed up through the exception
-    // table, and `prev` is a kernel local.
-    let failed = unsafe { lintel_cmpxchg_user32(uaddr as *mut u32, old, new, &mut prev) };
-    (failed == 0).then_some(prev)
 }
 
 #[no_mangle]
