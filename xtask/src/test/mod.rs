@@ -3,7 +3,7 @@
 //!
 //! This file is the run's order and tally; each kind of test is a file of its own
 //! (conformance.rs, native.rs, boot.rs with its guest scripts and disks in boot_fixtures.rs,
-//! net.rs, debian.rs, gdb.rs), so one can be read without the others.
+//! net.rs, debian.rs, gdb.rs, riscv64.rs), so one can be read without the others.
 
 mod blockdev;
 mod boot;
@@ -17,6 +17,7 @@ mod fuzz;
 mod gdb;
 mod native;
 mod net;
+mod riscv64;
 mod strace;
 
 use crate::root;
@@ -200,6 +201,12 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
         match fuzz::debian_fuzz(kvm) {
             Ok(()) => t.pass("debian.fuzz"),
             Err(e) => t.fail("debian.fuzz", &e),
+        }
+    }
+    if filter.is_none_or(|f| "boot.riscv64".contains(f)) {
+        match riscv64::boot_riscv64() {
+            Ok(()) => t.pass("boot.riscv64"),
+            Err(e) => t.fail("boot.riscv64", &e),
         }
     }
     if filter.is_none_or(|f| "bench.quick".contains(f)) {
