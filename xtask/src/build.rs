@@ -40,6 +40,13 @@ enum Node {
     CharDev(u32, u32),
 }
 
+/// What `Image::entries` shows of a node: a folder or file with its mode, or a symlink.
+pub enum Entry<'a> {
+    Dir(u32),
+    File(u32),
+    Symlink(&'a str),
+}
+
 /// An in-memory tree written out as a newc cpio archive.
 pub struct Image {
     nodes: BTreeMap<String, Node>,
@@ -143,36 +150,25 @@ impl Image {
     }
 
     /// `add_host`, plus, for a dynamically linked program (or a folder holding some), its
-    /// interpreter and the shared libraries it needs, at their host paths (as `ldd` finds
-    /// them), symlinks included.
+    /// interpreter and the shared libraries it needs, at their host paths, symlinks included.
     pub fn add_program(&mut self, host: &Path, guest: &str) -> Result<(), String> {
         self.add_host(host, guest)?;
-        let mut files = Vec::new();
-        collect_files(host, &mut files);
-        let mut libs = std::collections::BTreeSet::new();
-        for f in files {
-            if !is_dynamic_elf(&f) {
-                continue;
-            }
-            let Ok(out) = Command::new("ldd").arg(&f).output() else {
-                continue;
-            };
-            for line in String::from_utf8_lossy(&out.stdout).lines() {
-                // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or
-                // "/lib64/ld-linux-x86-64.so.2 (0x...)"
-                let path = match line.split_once("=>") {
-                    Some((_, r)) => r.split_whitespace().next(),
-                    None => line.split_whitespace().next(),
-                };
-                if let Some(p) = path.filter(|p| p.starts_with('/')) {
-                    libs.insert(PathBuf::from(p));
-                }
-            }
-        }
-        for lib in libs {
+        for lib in program_needs(host)? {
             self.add_library(&lib)?;
         }
         Ok(())
+    }
+
+    /// An image of only what `add_program` would add (for copying onto a disk).
+    pub fn added(adds: &[(PathBuf, String)]) -> Result<(Image, Image), String> {
+        let (mut files, mut libs) = (Image::new(), Image::new());
+        for (host, guest) in adds {
+            files.add_host(host, guest)?;
+            for lib in program_needs(host)? {
+                libs.add_library(&lib)?;
+            }
+        }
+        Ok((files, libs))
     }
 
     /// A shared library at its host path: symlinks in the path are recreated, the file itself
@@ -199,6 +195,19 @@ impl Image {
             }
         }
         self.add_host(path, &guest)
+    }
+
+    /// Every node, parents before children: its path (relative, no leading slash) and kind.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, Entry<'_>)> {
+        self.nodes.iter().filter_map(|(p, n)| {
+            let e = match n {
+                Node::Dir(m) => Entry::Dir(*m),
+                Node::File { mode, .. } => Entry::File(*mode),
+                Node::Symlink(t) => Entry::Symlink(t),
+                Node::CharDev(..) => return None,
+            };
+            Some((p.as_str(), e))
+        })
     }
 
     /// Writes the tree out as a host folder (for `mke2fs -d`). Device nodes are left out: the
@@ -303,22 +312,15 @@ fn collect_files(p: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// An ELF file with a PT_INTERP program header.
-fn is_dynamic_elf(p: &Path) -> bool {
-    let Ok(data) = std::fs::read(p) else {
-        return false;
-    };
-    if data.len() < 64 || &data[..4] != b"\x7fELF" || data[4] != 2 {
-        return false;
+/// The interpreter and libraries of every dynamically linked ELF file at or under `host`.
+fn program_needs(host: &Path) -> Result<std::collections::BTreeSet<PathBuf>, String> {
+    let mut files = Vec::new();
+    collect_files(host, &mut files);
+    let mut libs = std::collections::BTreeSet::new();
+    for f in files {
+        libs.extend(crate::elfdeps::needs(&f)?);
     }
-    let rd16 = |o: usize| u16::from_le_bytes([data[o], data[o + 1]]) as usize;
-    let phoff = u64::from_le_bytes(data[32..40].try_into().unwrap_or([0; 8])) as usize;
-    let (phentsize, phnum) = (rd16(54), rd16(56));
-    (0..phnum).any(|i| {
-        let o = phoff + i * phentsize;
-        o + 4 <= data.len()
-            && u32::from_le_bytes([data[o], data[o + 1], data[o + 2], data[o + 3]]) == 3
-    })
+    Ok(libs)
 }
 
 /// The base root file system: busybox with its applet links and a minimal /etc.

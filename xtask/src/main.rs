@@ -8,6 +8,7 @@ mod cycles;
 mod debian;
 mod disk;
 mod docs;
+mod elfdeps;
 mod fuzz;
 mod qemu;
 mod setup;
@@ -36,7 +37,9 @@ const USAGE: &str = "usage:
                    in build/debian, plus --packages) from an ext4 disk; bash is the
                    default program. The disk is a fresh copy each run unless --disk PATH
                    names one to keep (made from the Debian root when missing). --add
-                   copies files onto that disk (replacing files of the same name)
+                   copies files and folders onto that disk (replacing files of the same
+                   name; interpreters and libraries only where the disk has none), as
+                   it does onto an ext4 --disk that exists
       --strace[=SYSCALL,...]  the kernel prints every system call of every process (or
                    only the named ones) on the console, strace-style:
                    [pid N] openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC) = 3
