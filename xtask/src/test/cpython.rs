@@ -36,6 +36,10 @@ const QUICK: &[&str] = &[
     "test_mmap",
     "test_thread",
     "test_getpass",
+    "test_time",
+    "test_tempfile",
+    "test_shutil",
+    SOCKET_SELECTION,
 ];
 
 /// `cargo xtask test --suite cpython`: every module about the operating system.
@@ -219,6 +223,8 @@ fn lintel_results(specs: &[String], kvm: bool) -> Result<String, String> {
         mem: "2G".into(),
         timeout: Some(MODULE_TIMEOUT * specs.len() as u64 + 120),
         disk: Some(disk.clone()),
+        // The cases finished so far stay readable there when the run is cut short.
+        console_log: Some(build::ensure_build_dir()?.join("cpython/lintel-console.txt")),
         ..RunOpts::default()
     };
     let booted = put.and_then(|()| qemu::boot(&opts, &build::kernel()?, &img, "cpython", true));
