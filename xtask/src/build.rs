@@ -153,8 +153,8 @@ impl Image {
     /// interpreter and the shared libraries it needs, at their host paths, symlinks included.
     pub fn add_program(&mut self, host: &Path, guest: &str) -> Result<(), String> {
         self.add_host(host, guest)?;
-        for lib in program_needs(host)? {
-            self.add_library(&lib)?;
+        for (lib, at) in program_needs(host, guest)? {
+            self.add_library(&lib, &at)?;
         }
         Ok(())
     }
@@ -164,37 +164,43 @@ impl Image {
         let (mut files, mut libs) = (Image::new(), Image::new());
         for (host, guest) in adds {
             files.add_host(host, guest)?;
-            for lib in program_needs(host)? {
-                libs.add_library(&lib)?;
+            for (lib, at) in program_needs(host, guest)? {
+                libs.add_library(&lib, &at)?;
             }
         }
         Ok((files, libs))
     }
 
-    /// A shared library at its host path: symlinks in the path are recreated, the file itself
-    /// is copied.
-    fn add_library(&mut self, path: &Path) -> Result<(), String> {
-        let guest = path.to_string_lossy().into_owned();
-        if self.nodes.contains_key(&norm(&guest)) {
+    /// A shared library at `guest` (its host path, or beside the program for `$ORIGIN`):
+    /// symlinks in the path are recreated, the file itself is copied.
+    fn add_library(&mut self, path: &Path, guest: &str) -> Result<(), String> {
+        if self.nodes.contains_key(&norm(guest)) {
             return Ok(());
         }
         let md = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
         if md.file_type().is_symlink() {
             let target = std::fs::read_link(path).map_err(|e| e.to_string())?;
-            self.symlink(&guest, &target.to_string_lossy());
+            let t = target.to_string_lossy();
+            self.symlink(guest, &t);
             let real = path.parent().unwrap_or(Path::new("/")).join(&target);
-            return self.add_library(&real);
+            let real_guest = if t.starts_with('/') {
+                t.into_owned()
+            } else {
+                let parent = guest.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+                crate::elfdeps::lexical(&format!("{parent}/{t}"))
+            };
+            return self.add_library(&real, &real_guest);
         }
         // A folder on the way may be a symlink too (/lib -> usr/lib on merged-/usr systems).
         if let Some(parent) = path.parent() {
             if let Ok(real_parent) = std::fs::canonicalize(parent) {
                 if real_parent != parent {
                     let name = path.file_name().unwrap_or_default();
-                    return self.add_host(&real_parent.join(name), &guest);
+                    return self.add_host(&real_parent.join(name), guest);
                 }
             }
         }
-        self.add_host(path, &guest)
+        self.add_host(path, guest)
     }
 
     /// Every node, parents before children: its path (relative, no leading slash) and kind.
@@ -312,13 +318,20 @@ fn collect_files(p: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The interpreter and libraries of every dynamically linked ELF file at or under `host`.
-fn program_needs(host: &Path) -> Result<std::collections::BTreeSet<PathBuf>, String> {
+/// The interpreter and libraries (host path, guest path) of every dynamically linked ELF
+/// file at or under `host`, which is added at `guest`.
+fn program_needs(host: &Path, guest: &str) -> Result<BTreeMap<PathBuf, String>, String> {
     let mut files = Vec::new();
     collect_files(host, &mut files);
-    let mut libs = std::collections::BTreeSet::new();
+    let mut libs = BTreeMap::new();
     for f in files {
-        libs.extend(crate::elfdeps::needs(&f)?);
+        let rel = f.strip_prefix(host).unwrap_or(Path::new(""));
+        let at = if rel.as_os_str().is_empty() {
+            guest.to_string()
+        } else {
+            format!("{}/{}", guest.trim_end_matches('/'), rel.display())
+        };
+        libs.extend(crate::elfdeps::needs(&f, &at)?);
     }
     Ok(libs)
 }

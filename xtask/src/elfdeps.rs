@@ -3,7 +3,7 @@
 //! search, so glibc and musl programs alike work without asking the host's `ldd` (which is
 //! glibc's and cannot list a musl program).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const PT_LOAD: u32 = 1;
@@ -167,11 +167,28 @@ fn expand_origin(dir: &str, object: &Path) -> String {
         .replace("$ORIGIN", &origin)
 }
 
-/// The interpreter and every shared library `program` needs, transitively, as host paths
-/// (the way the interpreter finds them, symlinks not resolved). Empty for a static or
-/// static-pie program or a file that is not ELF; an error names a library not found.
-pub fn needs(program: &Path) -> Result<BTreeSet<PathBuf>, String> {
-    let mut found = BTreeSet::new();
+/// `..` and `.` taken out of a path without looking at any file system.
+pub fn lexical(p: &str) -> String {
+    let mut v: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                v.pop();
+            }
+            c => v.push(c),
+        }
+    }
+    format!("/{}", v.join("/"))
+}
+
+/// The interpreter and every shared library `program` needs, transitively: each host path
+/// (the way the interpreter finds it, symlinks not resolved) with the guest path it must
+/// have. That is the host path, except for a library found through `$ORIGIN`, which must sit
+/// beside the program's guest path `guest`. Empty for a static or static-pie program or a
+/// file that is not ELF; an error names a library not found.
+pub fn needs(program: &Path, guest: &str) -> Result<BTreeMap<PathBuf, String>, String> {
+    let mut found = BTreeMap::new();
     let Some(top) = read(program) else {
         return Ok(found);
     };
@@ -184,50 +201,62 @@ pub fn needs(program: &Path) -> Result<BTreeSet<PathBuf>, String> {
             program.display()
         ));
     }
-    found.insert(PathBuf::from(&interp));
-    let defaults = default_dirs(&interp);
-    // (object, its facts, the RPATHs of the objects that loaded it: glibc searches them
-    // too when the object has no RUNPATH).
-    let mut queue = vec![(program.to_path_buf(), top, Vec::<String>::new())];
-    let mut seen_names = BTreeSet::new();
-    while let Some((obj, dynamic, inherited)) = queue.pop() {
-        let mut rpaths: Vec<String> = Vec::new();
-        if !is_musl(&interp) && dynamic.runpath.is_empty() {
-            rpaths.extend(dynamic.rpath.iter().map(|d| expand_origin(d, &obj)));
+    found.insert(PathBuf::from(&interp), interp.clone());
+    let musl = is_musl(&interp);
+    let defaults: Vec<(String, String)> = default_dirs(&interp)
+        .into_iter()
+        .map(|d| (d.clone(), d))
+        .collect();
+    // A search folder as (host, guest): they differ only through $ORIGIN.
+    let both = |d: &str, obj: &Path, gobj: &str| {
+        (
+            expand_origin(d, obj),
+            lexical(&expand_origin(d, Path::new(gobj))),
+        )
+    };
+    // (object, its guest path, its facts, the RPATHs of the objects that loaded it: glibc
+    // searches them too when the object has no RUNPATH).
+    let mut queue = vec![(program.to_path_buf(), lexical(guest), top, Vec::new())];
+    while let Some((obj, gobj, dynamic, inherited)) = queue.pop() {
+        let mut rpaths: Vec<(String, String)> = Vec::new();
+        if !musl && dynamic.runpath.is_empty() {
+            rpaths.extend(dynamic.rpath.iter().map(|d| both(d, &obj, &gobj)));
             rpaths.extend(inherited.iter().cloned());
         }
         let mut dirs = rpaths.clone();
-        if is_musl(&interp) {
+        if musl {
             // musl searches RPATH and RUNPATH alike, $ORIGIN expanded.
-            dirs.extend(dynamic.rpath.iter().map(|d| expand_origin(d, &obj)));
+            dirs.extend(dynamic.rpath.iter().map(|d| both(d, &obj, &gobj)));
         }
-        dirs.extend(dynamic.runpath.iter().map(|d| expand_origin(d, &obj)));
+        dirs.extend(dynamic.runpath.iter().map(|d| both(d, &obj, &gobj)));
         dirs.extend(defaults.iter().cloned());
         for name in &dynamic.needed {
             // musl's interpreter is its libc: "libc.so" (what musl-gcc links) is itself.
-            if is_musl(&interp) && name.starts_with("libc.so") {
+            if musl && name.starts_with("libc.so") {
                 continue;
             }
-            let path = if name.contains('/') {
-                Some(PathBuf::from(expand_origin(name, &obj)))
+            let hit = if name.contains('/') {
+                Some(both(name, &obj, &gobj))
             } else {
                 dirs.iter()
-                    .map(|d| Path::new(d).join(name))
-                    .find(|p| p.is_file())
+                    .map(|(h, g)| (format!("{h}/{name}"), format!("{g}/{name}")))
+                    .find(|(h, _)| Path::new(h).is_file())
             };
-            let Some(path) = path.filter(|p| p.is_file()) else {
+            let Some((host, gpath)) = hit.filter(|(h, _)| Path::new(h).is_file()) else {
+                let searched: Vec<&str> = dirs.iter().map(|(h, _)| h.as_str()).collect();
                 return Err(format!(
                     "{}: needs the shared library {name}, not found on this host (searched {})",
                     obj.display(),
-                    dirs.join(":")
+                    searched.join(":")
                 ));
             };
-            if !seen_names.insert(path.clone()) {
+            let host = PathBuf::from(host);
+            if found.contains_key(&host) {
                 continue;
             }
-            found.insert(path.clone());
-            if let Some(d) = read(&path) {
-                queue.push((path, d, rpaths.clone()));
+            found.insert(host.clone(), gpath.clone());
+            if let Some(d) = read(&host) {
+                queue.push((host, gpath, d, rpaths.clone()));
             }
         }
     }
@@ -243,9 +272,16 @@ mod tests {
         assert_eq!(parse(b"not an elf"), None);
         assert_eq!(parse(&[0x7f, b'E', b'L', b'F', 2, 1]), None);
         // Every host has a dynamic glibc /bin/sh (dash or bash) on Debian.
-        let sh = needs(Path::new("/bin/sh")).unwrap();
-        assert!(sh.iter().any(|p| p.to_string_lossy().contains("ld-linux")));
-        assert!(sh.iter().any(|p| p.to_string_lossy().contains("libc.so.6")));
+        let sh = needs(Path::new("/bin/sh"), "/bin/sh").unwrap();
+        assert!(sh.keys().any(|p| p.to_string_lossy().contains("ld-linux")));
+        assert!(sh.keys().any(|p| p.to_string_lossy().contains("libc.so.6")));
+        assert!(sh.iter().all(|(h, g)| h.to_string_lossy() == g.as_str()));
+    }
+
+    #[test]
+    fn lexical_paths() {
+        assert_eq!(lexical("/opt/x/bin/../lib/./l.so"), "/opt/x/lib/l.so");
+        assert_eq!(lexical("/../a"), "/a");
     }
 
     #[test]
