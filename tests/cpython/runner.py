@@ -96,6 +96,15 @@ def main(argv):
         else:
             specs.append(argv[i])
         i += 1
+    # The same start on both sides whatever launched us: SIGINT not ignored (a shell
+    # ignores it for background jobs, and an ignored signal stays ignored across exec; a
+    # handled one is reset to its default), and Linux's default descriptor limit for init
+    # (tests that open descriptors until EMFILE skip above 1026).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    import resource
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    soft = 1024 if hard == resource.RLIM_INFINITY else min(1024, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     env = {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": "/root",
