@@ -94,6 +94,10 @@ int main(void) {
     CHECK_ERR(syscall(SYS_sched_getaffinity, 0, 4, mask), EINVAL);
     CHECK_ERR(syscall(SYS_sched_getaffinity, 0, 12, mask), EINVAL);
     CHECK_ERR(syscall(SYS_sched_getaffinity, gone, sizeof mask, mask), ESRCH);
+    /* A negative pid names no task: ESRCH (not EINVAL, which Python's sched_getaffinity
+     * takes for "mask too small" and answers by doubling it forever). */
+    CHECK_ERR(syscall(SYS_sched_getaffinity, -1, sizeof mask, mask), ESRCH);
+    CHECK_ERR(syscall(SYS_sched_setaffinity, -1, sizeof mask, mask), ESRCH);
     CHECK_ERR(syscall(SYS_sched_getaffinity, 0, sizeof mask, (void *)8), EFAULT);
 
     /* getcpu gives a CPU in the mask and node 0. */

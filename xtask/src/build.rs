@@ -41,6 +41,13 @@ enum Node {
     CharDev(u32, u32),
 }
 
+/// What `Image::entries` shows of a node: a folder or file with its mode, or a symlink.
+pub enum Entry<'a> {
+    Dir(u32),
+    File(u32),
+    Symlink(&'a str),
+}
+
 /// An in-memory tree written out as a newc cpio archive.
 pub struct Image {
     nodes: BTreeMap<String, Node>,
@@ -144,62 +151,70 @@ impl Image {
     }
 
     /// `add_host`, plus, for a dynamically linked program (or a folder holding some), its
-    /// interpreter and the shared libraries it needs, at their host paths (as `ldd` finds
-    /// them), symlinks included.
+    /// interpreter and the shared libraries it needs, at their host paths, symlinks included.
     pub fn add_program(&mut self, host: &Path, guest: &str) -> Result<(), String> {
         self.add_host(host, guest)?;
-        let mut files = Vec::new();
-        collect_files(host, &mut files);
-        let mut libs = std::collections::BTreeSet::new();
-        for f in files {
-            if !is_dynamic_elf(&f) {
-                continue;
-            }
-            let Ok(out) = Command::new("ldd").arg(&f).output() else {
-                continue;
-            };
-            for line in String::from_utf8_lossy(&out.stdout).lines() {
-                // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or
-                // "/lib64/ld-linux-x86-64.so.2 (0x...)"
-                let path = match line.split_once("=>") {
-                    Some((_, r)) => r.split_whitespace().next(),
-                    None => line.split_whitespace().next(),
-                };
-                if let Some(p) = path.filter(|p| p.starts_with('/')) {
-                    libs.insert(PathBuf::from(p));
-                }
-            }
-        }
-        for lib in libs {
-            self.add_library(&lib)?;
+        for (lib, at) in program_needs(host, guest)? {
+            self.add_library(&lib, &at)?;
         }
         Ok(())
     }
 
-    /// A shared library at its host path: symlinks in the path are recreated, the file itself
-    /// is copied.
-    fn add_library(&mut self, path: &Path) -> Result<(), String> {
-        let guest = path.to_string_lossy().into_owned();
-        if self.nodes.contains_key(&norm(&guest)) {
+    /// An image of only what `add_program` would add (for copying onto a disk).
+    pub fn added(adds: &[(PathBuf, String)]) -> Result<(Image, Image), String> {
+        let (mut files, mut libs) = (Image::new(), Image::new());
+        for (host, guest) in adds {
+            files.add_host(host, guest)?;
+            for (lib, at) in program_needs(host, guest)? {
+                libs.add_library(&lib, &at)?;
+            }
+        }
+        Ok((files, libs))
+    }
+
+    /// A shared library at `guest` (its host path, or beside the program for `$ORIGIN`):
+    /// symlinks in the path are recreated, the file itself is copied.
+    fn add_library(&mut self, path: &Path, guest: &str) -> Result<(), String> {
+        if self.nodes.contains_key(&norm(guest)) {
             return Ok(());
         }
         let md = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
         if md.file_type().is_symlink() {
             let target = std::fs::read_link(path).map_err(|e| e.to_string())?;
-            self.symlink(&guest, &target.to_string_lossy());
+            let t = target.to_string_lossy();
+            self.symlink(guest, &t);
             let real = path.parent().unwrap_or(Path::new("/")).join(&target);
-            return self.add_library(&real);
+            let real_guest = if t.starts_with('/') {
+                t.into_owned()
+            } else {
+                let parent = guest.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+                crate::elfdeps::lexical(&format!("{parent}/{t}"))
+            };
+            return self.add_library(&real, &real_guest);
         }
         // A folder on the way may be a symlink too (/lib -> usr/lib on merged-/usr systems).
         if let Some(parent) = path.parent() {
             if let Ok(real_parent) = std::fs::canonicalize(parent) {
                 if real_parent != parent {
                     let name = path.file_name().unwrap_or_default();
-                    return self.add_host(&real_parent.join(name), &guest);
+                    return self.add_host(&real_parent.join(name), guest);
                 }
             }
         }
-        self.add_host(path, &guest)
+        self.add_host(path, guest)
+    }
+
+    /// Every node, parents before children: its path (relative, no leading slash) and kind.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, Entry<'_>)> {
+        self.nodes.iter().filter_map(|(p, n)| {
+            let e = match n {
+                Node::Dir(m) => Entry::Dir(*m),
+                Node::File { mode, .. } => Entry::File(*mode),
+                Node::Symlink(t) => Entry::Symlink(t),
+                Node::CharDev(..) => return None,
+            };
+            Some((p.as_str(), e))
+        })
     }
 
     /// Writes the tree out as a host folder (for `mke2fs -d`). Device nodes are left out: the
@@ -367,22 +382,22 @@ users:x:100:
 nogroup:x:65534:
 ";
 
-/// An ELF file with a PT_INTERP program header.
-fn is_dynamic_elf(p: &Path) -> bool {
-    let Ok(data) = std::fs::read(p) else {
-        return false;
-    };
-    if data.len() < 64 || &data[..4] != b"\x7fELF" || data[4] != 2 {
-        return false;
+/// The interpreter and libraries (host path, guest path) of every dynamically linked ELF
+/// file at or under `host`, which is added at `guest`.
+fn program_needs(host: &Path, guest: &str) -> Result<BTreeMap<PathBuf, String>, String> {
+    let mut files = Vec::new();
+    collect_files(host, &mut files);
+    let mut libs = BTreeMap::new();
+    for f in files {
+        let rel = f.strip_prefix(host).unwrap_or(Path::new(""));
+        let at = if rel.as_os_str().is_empty() {
+            guest.to_string()
+        } else {
+            format!("{}/{}", guest.trim_end_matches('/'), rel.display())
+        };
+        libs.extend(crate::elfdeps::needs(&f, &at)?);
     }
-    let rd16 = |o: usize| u16::from_le_bytes([data[o], data[o + 1]]) as usize;
-    let phoff = u64::from_le_bytes(data[32..40].try_into().unwrap_or([0; 8])) as usize;
-    let (phentsize, phnum) = (rd16(54), rd16(56));
-    (0..phnum).any(|i| {
-        let o = phoff + i * phentsize;
-        o + 4 <= data.len()
-            && u32::from_le_bytes([data[o], data[o + 1], data[o + 2], data[o + 3]]) == 3
-    })
+    Ok(libs)
 }
 
 /// The base root file system: busybox with its applet links and a minimal /etc.

@@ -34,6 +34,10 @@ fn mirror() -> String {
 /// libsource-highlight4v5, which depends on the virtual libboost-regex1.74.0-icu72.
 const VIRTUAL_DEPS: &[(&str, &str)] = &[("gdb", "libboost-regex1.74.0")];
 
+/// The /etc/hosts debootstrap leaves out: "localhost" and the host name resolve without DNS.
+pub const HOSTS: &str =
+    "127.0.0.1\tlocalhost\n127.0.1.1\tlintel\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+
 /// The root tree with `packages` installed, made once and cached.
 pub fn tree(packages: &[String]) -> Result<PathBuf, String> {
     let mut pk: Vec<String> = packages.to_vec();
@@ -97,6 +101,7 @@ pub fn tree(packages: &[String]) -> Result<PathBuf, String> {
         ));
     }
     std::fs::write(root.join("etc/hostname"), "lintel\n").map_err(|e| e.to_string())?;
+    std::fs::write(root.join("etc/hosts"), HOSTS).map_err(|e| e.to_string())?;
     std::fs::write(&stamp, "").map_err(|e| e.to_string())?;
     Ok(root)
 }

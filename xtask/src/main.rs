@@ -10,6 +10,7 @@ mod cycles;
 mod debian;
 mod disk;
 mod docs;
+mod elfdeps;
 mod fuzz;
 mod qemu;
 mod setup;
@@ -40,11 +41,15 @@ const USAGE: &str = "usage:
                    in build/debian, plus --packages) from an ext4 disk; bash is the
                    default program. The disk is a fresh copy each run unless --disk PATH
                    names one to keep (made from the Debian root when missing). --add
-                   copies files onto that disk (replacing files of the same name)
+                   copies files and folders onto that disk (replacing files of the same
+                   name; interpreters and libraries only where the disk has none), as
+                   it does onto an ext4 --disk that exists
       --strace[=SYSCALL,...]  the kernel prints every system call of every process (or
                    only the named ones) on the console, strace-style:
                    [pid N] openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC) = 3
-  cargo xtask test [--filter SUBSTR] [--kvm]
+  cargo xtask test [--filter SUBSTR] [--suite cpython] [--kvm]
+      --suite cpython  CPython's regression tests about the operating system, all modules
+                   (the plain run has a bounded set), in Lintel and on this host
   cargo xtask fuzz [--seconds N] [--seed S] [--ops N] [--stress-ops N] [--children N]
                    [--stressors A,B...] [--watchdog SECONDS] [--kvm]
                    trinity (as nobody, then as root) and stress-ng (each stressor of the
@@ -261,6 +266,7 @@ fn main() -> ExitCode {
         )),
         "test" => {
             let mut filter = None;
+            let mut suite = None;
             let mut kvm = false;
             let mut i = 0;
             while i < rest.len() {
@@ -268,6 +274,10 @@ fn main() -> ExitCode {
                     "--filter" => {
                         i += 1;
                         filter = rest.get(i).cloned();
+                    }
+                    "--suite" => {
+                        i += 1;
+                        suite = rest.get(i).cloned();
                     }
                     "--kvm" => kvm = true,
                     a => {
@@ -277,7 +287,10 @@ fn main() -> ExitCode {
                 }
                 i += 1;
             }
-            setup::ensure().and_then(|_| test::run(filter.as_deref(), kvm))
+            setup::ensure().and_then(|_| match &suite {
+                Some(s) => test::run_suite(s, filter.as_deref(), kvm),
+                None => test::run(filter.as_deref(), kvm),
+            })
         }
         "fuzz" => setup::ensure().and_then(|_| fuzz::run(rest)),
         "build" => setup::ensure().and_then(|_| {

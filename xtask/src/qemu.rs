@@ -279,19 +279,18 @@ pub fn boot_typed(
 pub fn run_interactive(o: &RunOpts) -> Result<u8, String> {
     let kernel = build::kernel()?;
     let mut img = build::base_image()?;
-    // With a Debian root the initramfs only carries the launch files: the added files go
-    // onto the disk instead (below), without libraries, which the Debian root has.
-    if o.rootfs.is_none() {
+    // With a Debian root, or an ext4 disk that exists already, the root the program sees is
+    // the disk: the added files (and the interpreters and libraries they need, where the
+    // disk has none) go onto it; otherwise into the initramfs (which a new disk copies).
+    let mut o = o.clone();
+    let mut temp_disk = None;
+    let onto_disk = o.rootfs.is_some() || o.disk.as_ref().is_some_and(|d| d.exists() && is_ext4(d));
+    if !onto_disk {
         for (host, guest) in &o.adds {
             img.add_program(host, guest)?;
         }
     }
-    let mut o = o.clone();
-    let mut temp_disk = None;
     if o.rootfs.is_some() {
-        if let Some((h, _)) = o.adds.iter().find(|(h, _)| !h.is_file()) {
-            return Err(format!("{}: with --rootfs, --add takes files", h.display()));
-        }
         let disk = match &o.disk {
             Some(d) if d.exists() => d.clone(),
             Some(d) => {
@@ -305,23 +304,23 @@ pub fn run_interactive(o: &RunOpts) -> Result<u8, String> {
                 d
             }
         };
-        let adds: Vec<(&Path, &str)> = o
-            .adds
-            .iter()
-            .map(|(h, g)| (h.as_path(), g.as_str()))
-            .collect();
-        if let Err(e) = crate::disk::put_files(&disk, &adds) {
-            if let Some(d) = temp_disk {
-                let _ = std::fs::remove_file(d);
-            }
-            return Err(e);
-        }
         o.disk = Some(disk);
         if o.argv.is_empty() {
             o.argv = vec!["/bin/bash".into()];
         }
     } else if let Some(d) = &o.disk {
         ensure_disk(d, &img)?;
+    }
+    if onto_disk {
+        let put = Image::added(&o.adds).and_then(|(files, libs)| {
+            crate::disk::put_image(o.disk.as_deref().unwrap_or(Path::new("")), &files, &libs)
+        });
+        if let Err(e) = put {
+            if let Some(d) = temp_disk {
+                let _ = std::fs::remove_file(d);
+            }
+            return Err(e);
+        }
     }
     let o = &o;
     build::set_launch(&mut img, &o.argv);

@@ -125,6 +125,57 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             smp: 1,
         });
     }
+    // Issue 20: a program of any kind given to `--add` brings what it needs (musl's or
+    // glibc's interpreter and libraries, read from its ELF file; nothing for static-pie)
+    // and prints what it prints on this host.
+    let libcuse = root().join("tests/boot/libcuse.c");
+    for (name, exe) in [
+        (
+            "musl-dyn",
+            add_program_build(&libcuse, &bin, "musl-dyn", &["musl-gcc", "-O2"])?,
+        ),
+        // Debian's musl-gcc specs make -static-pie a PIE with musl's interpreter.
+        (
+            "musl-gcc-static-pie",
+            add_program_build(
+                &libcuse,
+                &bin,
+                "musl-gcc-spie",
+                &["musl-gcc", "-static-pie"],
+            )?,
+        ),
+        ("musl-static-pie", {
+            let exe = bin.join("libcuse.musl-pie");
+            build::compile_c(&libcuse, Variant::MuslPie, &exe)?;
+            exe
+        }),
+        (
+            "glibc-dyn",
+            add_program_build(&libcuse, &bin, "glibc-dyn", &["gcc", "-O2"])?,
+        ),
+    ] {
+        let native = std::process::Command::new(&exe)
+            .args(["zeta", "alpha b"])
+            .env("HOME", "/root")
+            .output()
+            .map_err(|e| format!("{}: {e}", exe.display()))?;
+        let output = String::from_utf8_lossy(&native.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        cases.push(Case {
+            id: format!("boot.add.{name}"),
+            argv: s(&["/usr/local/bin/libcuse", "zeta", "alpha b"]),
+            add: Some((exe, "/usr/local/bin/libcuse".into())),
+            status: 0,
+            output,
+            keys: None,
+            contains: vec![],
+            disk: None,
+            mem: None,
+            smp: 1,
+        });
+    }
     // 1,000 loopback TCP connections at once on a 1 GiB guest (issue 13's capacity mark).
     let conns = bin.join("conns.musl");
     build::compile_c(&root().join("tests/boot/conns.c"), Variant::Musl, &conns)?;
@@ -428,4 +479,30 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         }
     }
     Ok(())
+}
+
+/// Compiles `src` into `dir/libcuse.NAME` with the compiler command `cc`.
+fn add_program_build(
+    src: &std::path::Path,
+    dir: &std::path::Path,
+    name: &str,
+    cc: &[&str],
+) -> Result<PathBuf, String> {
+    let out = dir.join(format!("libcuse.{name}"));
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let (prog, args) = cc.split_first().ok_or("no compiler")?;
+    let o = std::process::Command::new(prog)
+        .args(args)
+        .arg("-o")
+        .arg(&out)
+        .arg(src)
+        .output()
+        .map_err(|e| format!("{prog}: {e}"))?;
+    if !o.status.success() {
+        return Err(format!(
+            "{prog}: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
+    }
+    Ok(out)
 }

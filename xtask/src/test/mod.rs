@@ -9,6 +9,7 @@ mod blockdev;
 mod boot;
 mod boot_fixtures;
 mod conformance;
+mod cpython;
 mod debian;
 mod debian_loop;
 mod ext4_corrupt;
@@ -90,6 +91,17 @@ fn host_tests(t: &mut Tally) {
 fn tail(text: &str, lines: usize) -> String {
     let v: Vec<&str> = text.lines().collect();
     v[v.len().saturating_sub(lines)..].join(" | ")
+}
+
+/// `cargo xtask test --suite NAME`: one suite alone (only `cpython` so far).
+pub fn run_suite(suite: &str, filter: Option<&str>, kvm: bool) -> Result<u8, String> {
+    let mut t = Tally::default();
+    match suite {
+        "cpython" => cpython::cpython(&mut t, filter, true, kvm),
+        s => return Err(format!("no test suite {s} (known: cpython)")),
+    }
+    println!("{} passed, {} failed", t.passed, t.failed);
+    Ok(if t.failed == 0 { 0 } else { 1 })
 }
 
 pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
@@ -209,6 +221,7 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
             Err(e) => t.fail("boot.riscv64", &e),
         }
     }
+    cpython::cpython(&mut t, filter, false, kvm);
     if filter.is_none_or(|f| "bench.quick".contains(f)) {
         match crate::bench::quick_check(kvm) {
             Ok(_) => t.pass("bench.quick"),

@@ -1,5 +1,6 @@
 //! sched_getaffinity, sched_setaffinity, getcpu
 
+use crate::proc::Thread;
 use crate::syscall::ok;
 use crate::syscall::sched::may_reschedule;
 use crate::syscall::sched::online_cpus;
@@ -10,6 +11,7 @@ use crate::syscall::Syscall;
 use crate::uaccess;
 use alloc::sync::Arc;
 use lintel_abi::Errno;
+use lintel_abi::KResult;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("sched_getaffinity", sched_getaffinity, "up to 64 CPUs"),
@@ -21,13 +23,22 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("getcpu", getcpu, "one NUMA node"),
 ];
 
+/// The thread a pid names; unlike the policy calls, the affinity calls look a negative pid
+/// up like any other and find nothing (ESRCH, not EINVAL).
+fn affinity_target(c: &Call, tid: usize) -> KResult<Arc<Thread>> {
+    match tid as i32 {
+        t if t < 0 => Err(Errno::ESRCH),
+        t => thread_of(c, t),
+    }
+}
+
 pub fn sched_getaffinity(c: &mut Call) -> SysResult {
     let [tid, len, mask, ..] = c.a;
     // The buffer must hold the kernel's mask (one long here) and be whole longs.
     if len < 8 || len % 8 != 0 {
         return Err(Errno::EINVAL);
     }
-    let t = thread_of(c, tid as i32)?;
+    let t = affinity_target(c, tid)?;
     let m = *t.affinity.lock() & online_cpus();
     uaccess::write_bytes(mask, &m.to_le_bytes())?;
     ok(8)
@@ -35,7 +46,7 @@ pub fn sched_getaffinity(c: &mut Call) -> SysResult {
 
 pub fn sched_setaffinity(c: &mut Call) -> SysResult {
     let [tid, len, mask, ..] = c.a;
-    let t = thread_of(c, tid as i32)?;
+    let t = affinity_target(c, tid)?;
     let n = len.min(8);
     let mut b = [0u8; 8];
     uaccess::read_bytes(mask, &mut b[..n])?;
