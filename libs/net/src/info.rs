@@ -2,7 +2,7 @@
 //! netstat and ss that read them.
 
 use crate::addr::to_user;
-use crate::stack::{Body, Stack, TcpState};
+use crate::stack::{Body, Sock, Stack, TcpState};
 use crate::{Family, Kind, SockId};
 use alloc::vec::Vec;
 use core::net::SocketAddr;
@@ -46,6 +46,22 @@ fn linux_state(s: tcp::State) -> u8 {
 }
 
 impl Stack {
+    /// Linux's state number of a socket (a datagram socket is ESTABLISHED when connected).
+    fn state_of(&self, s: &Sock) -> u8 {
+        match &s.body {
+            Body::Tcp(TcpState::Idle) => TCP_CLOSE,
+            Body::Tcp(TcpState::Listen(_)) => TCP_LISTEN,
+            Body::Tcp(TcpState::Conn(c)) => linux_state(
+                self.netifs[c.netif]
+                    .sockets
+                    .get::<tcp::Socket>(c.handle)
+                    .state(),
+            ),
+            Body::Dgram(_) if s.peer.is_some() => TCP_ESTABLISHED,
+            Body::Dgram(_) => TCP_CLOSE,
+        }
+    }
+
     /// Every socket of the stack, in socket-table order, then the TIME_WAIT table
     /// (id `usize::MAX`: no socket left).
     pub fn sockets(&self) -> Vec<SockInfo> {
@@ -53,18 +69,7 @@ impl Stack {
         for (i, s) in self.socks.iter().enumerate() {
             let Some(s) = s else { continue };
             let id = SockId(i);
-            let state = match &s.body {
-                Body::Tcp(TcpState::Idle) => TCP_CLOSE,
-                Body::Tcp(TcpState::Listen(_)) => TCP_LISTEN,
-                Body::Tcp(TcpState::Conn(c)) => linux_state(
-                    self.netifs[c.netif]
-                        .sockets
-                        .get::<tcp::Socket>(c.handle)
-                        .state(),
-                ),
-                Body::Dgram(_) if s.peer.is_some() => TCP_ESTABLISHED,
-                Body::Dgram(_) => TCP_CLOSE,
-            };
+            let state = self.state_of(s);
             let peer = match &s.body {
                 Body::Tcp(TcpState::Conn(_)) => s.peer,
                 Body::Dgram(_) => s.peer,
@@ -115,17 +120,10 @@ impl Stack {
     /// TCP_INFO's figures for a TCP socket (None for other kinds or an unknown id).
     pub fn tcp_info(&self, id: SockId) -> Option<TcpInfo> {
         let s = self.socks.get(id.0)?.as_ref()?;
-        let state = match &s.body {
-            Body::Tcp(TcpState::Idle) => TCP_CLOSE,
-            Body::Tcp(TcpState::Listen(_)) => TCP_LISTEN,
-            Body::Tcp(TcpState::Conn(c)) => linux_state(
-                self.netifs[c.netif]
-                    .sockets
-                    .get::<tcp::Socket>(c.handle)
-                    .state(),
-            ),
-            Body::Dgram(_) => return None,
-        };
+        if matches!(s.body, Body::Dgram(_)) {
+            return None;
+        }
+        let state = self.state_of(s);
         let (rx_queue, tx_queue) = self.tcp_queued(s);
         Some(TcpInfo {
             state,
