@@ -70,6 +70,10 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
 static ASYNC: Mutex<alloc::vec::Vec<alloc::sync::Weak<InetSocket>>> =
     Mutex::new(alloc::vec::Vec::new());
 
+/// How many sockets ASYNC holds: every socket call looks at it, and takes ASYNC's lock only
+/// when some socket asked for O_ASYNC.
+static ASYNC_COUNT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
 /// An O_ASYNC open of `sock`: from now on its events signal the owner.
 pub fn register_async(sock: &alloc::sync::Arc<InetSocket>) {
     let mut reg = ASYNC.lock();
@@ -80,6 +84,7 @@ pub fn register_async(sock: &alloc::sync::Arc<InetSocket>) {
     {
         reg.push(alloc::sync::Arc::downgrade(sock));
     }
+    ASYNC_COUNT.store(reg.len(), Ordering::Relaxed);
 }
 
 /// The async sockets that had an event of their own since they were last looked at, with the
@@ -89,10 +94,12 @@ type AsyncEvents = alloc::vec::Vec<(alloc::sync::Arc<InetSocket>, Option<i32>)>;
 
 fn async_events(s: &mut Stack) -> AsyncEvents {
     use lintel_abi::signal::{POLL_ERR, POLL_HUP, POLL_IN, POLL_OUT};
-    let reg = ASYNC.lock();
-    if reg.is_empty() {
+    if ASYNC_COUNT.load(Ordering::Relaxed) == 0 {
         return alloc::vec::Vec::new();
     }
+    let mut reg = ASYNC.lock();
+    reg.retain(|w| w.strong_count() > 0);
+    ASYNC_COUNT.store(reg.len(), Ordering::Relaxed);
     reg.iter()
         .filter_map(|w| w.upgrade())
         .map(|sock| {
