@@ -325,11 +325,11 @@ fn unprotect_init(p: &Process) {
 /// Picks the next deliverable signal of `t`: thread-directed first, then process-wide.
 fn dequeue(t: &Thread, mask: u64) -> Option<SigInfo> {
     let p = t.proc_ref();
-    let own = t.pending.lock().set.0 & !mask;
+    let own = t.pending.peek() & !mask;
     if own != 0 {
         return t.pending.lock().take(next_signal(own));
     }
-    let shared = p.shared_pending.lock().set.0 & !mask;
+    let shared = p.shared_pending.peek() & !mask;
     if shared != 0 {
         return p.shared_pending.lock().take(next_signal(shared));
     }
@@ -420,10 +420,25 @@ pub fn restart_code(ret: usize) -> Option<Errno> {
     matches!(e, 512 | 513 | 514 | 516).then_some(Errno(e as i32))
 }
 
+/// Whether the return to user mode has anything to do here: an exit, a ptrace trap, a group
+/// stop, an unblocked pending signal or a saved mask to restore. Lock-free (the summaries),
+/// because every system call asks.
+fn signal_work(t: &Thread) -> bool {
+    let p = t.proc_ref();
+    t.must_exit()
+        || t.trace.trap_pending()
+        || p.stop.peek() != 0
+        || t.saved_sigmask.peek() != 0
+        || (t.pending.peek() | p.shared_pending.peek()) & !t.sigmask.peek() != 0
+}
+
 /// Work on the way back to user mode: stops, default actions, handler frames, and the
 /// restart of an interrupted syscall (`restart` = the syscall number when its return value is
 /// one of the kernel-internal restart codes).
 pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64>) {
+    if restart.is_none() && !signal_work(t) {
+        return;
+    }
     let p = t.process();
     let mut delivered = false;
     loop {
@@ -434,12 +449,12 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
             super::ptrace::trap_stop(t, ctx);
             continue;
         }
-        if p.stop.lock().stopped.is_some() {
+        if p.stop.peek() != 0 {
             let sig = p.stop.lock().stopped.unwrap_or(SIGSTOP);
             group_stop(t, ctx, sig);
             continue;
         }
-        let mask = t.sigmask.lock().0;
+        let mask = t.sigmask.peek();
         let Some(info) = dequeue(t, mask) else { break };
         let Some(info) = super::ptrace::signal_stop(t, ctx, info) else {
             continue;
@@ -501,7 +516,7 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
             None => {}
         }
     }
-    if !delivered {
+    if !delivered && t.saved_sigmask.peek() != 0 {
         if let Some(m) = t.saved_sigmask.lock().take() {
             *t.sigmask.lock() = m;
         }

@@ -2,9 +2,9 @@
 //! copied tables) and clone of a thread. Every step that can fail (pid, kernel stack, address
 //! space, tables) runs before the new task is visible, so a failed call leaves nothing behind.
 
-use super::signal::{self, SigAction, SigPending, SigSet};
+use super::signal::{self, SigAction};
 use super::{
-    alloc_pid, default_rlimits, limits, CpuTime, Cred, FsContext, Process, StopState, Thread,
+    alloc_pid, default_rlimits, limits, CpuTime, Cred, FsContext, Process, Summarized, Thread,
     ThreadState, NPROCS, PROCS, RLIMIT_NPROC, THREADS,
 };
 use crate::fs::fdtable::FdTable;
@@ -50,8 +50,8 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         vfork_done: WaitQueue::new(),
         vfork_released: Mutex::new(true),
         thread_gone: WaitQueue::new(),
-        shared_pending: Mutex::new(SigPending::default()),
-        stop: Mutex::new(StopState::default()),
+        shared_pending: Summarized::default(),
+        stop: Summarized::default(),
         cont_wait: WaitQueue::new(),
         exit_signal: AtomicU32::new(signal::SIGCHLD),
         dead_time: Mutex::new((0, 0)),
@@ -82,14 +82,14 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         kstack: Mutex::new(Some(stack)),
         state: Mutex::new(ThreadState::Blocked),
         clear_child_tid: Mutex::new(0),
-        sigmask: Mutex::new(SigSet::default()),
+        sigmask: Summarized::default(),
         robust_list: Mutex::new((0, 0)),
         rseq: Mutex::new((0, 0, 0)),
         exit_code: Mutex::new(None),
         exit_flag: AtomicBool::new(false),
-        pending: Mutex::new(SigPending::default()),
+        pending: Summarized::default(),
         altstack: Mutex::new((0, 0, 0)),
-        saved_sigmask: Mutex::new(None),
+        saved_sigmask: Summarized::new(None),
         restart_sleep: Mutex::new(None),
         last_fault: Mutex::new(None),
         core_state: Mutex::new(None),
@@ -220,8 +220,8 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         vfork_done: WaitQueue::new(),
         vfork_released: Mutex::new(!vfork),
         thread_gone: WaitQueue::new(),
-        shared_pending: Mutex::new(SigPending::default()),
-        stop: Mutex::new(StopState::default()),
+        shared_pending: Summarized::default(),
+        stop: Summarized::default(),
         cont_wait: WaitQueue::new(),
         exit_signal: AtomicU32::new(signal::SIGCHLD),
         dead_time: Mutex::new((0, 0)),

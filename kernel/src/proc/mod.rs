@@ -11,6 +11,7 @@ pub mod oom;
 pub mod ptrace;
 mod run;
 pub mod signal;
+mod summarized;
 pub mod timer;
 mod usercopy;
 
@@ -35,6 +36,7 @@ use lintel_abi::{Errno, KResult};
 use lintel_hal::task::{KernelStack, Task};
 use lintel_vfs::Dentry;
 use signal::{SigAction, SigPending, SigSet};
+pub use summarized::{Summarized, Summary};
 
 /// Job-control state of a process.
 #[derive(Clone, Copy, Default, Debug)]
@@ -43,6 +45,13 @@ pub struct StopState {
     pub stopped: Option<u32>,
     /// A stop or continue the parent's wait (WUNTRACED/WCONTINUED) has not consumed yet.
     pub report: Option<StopReport>,
+}
+
+/// Nonzero while the group is stopped (the return to user mode must stop too).
+impl Summary for StopState {
+    fn summary(&self) -> u64 {
+        self.stopped.is_some() as u64
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,9 +161,9 @@ pub struct Process {
     /// Wakes an execve waiting for the other threads to leave.
     pub thread_gone: WaitQueue,
     /// Signals sent to the process (kill) and not yet taken by any thread.
-    pub shared_pending: Mutex<SigPending>,
+    pub shared_pending: Summarized<SigPending>,
     /// Group stop (SIGSTOP and friends) and what the parent has yet to see of it.
-    pub stop: Mutex<StopState>,
+    pub stop: Summarized<StopState>,
     /// Stopped threads sleep here until SIGCONT or SIGKILL.
     pub cont_wait: WaitQueue,
     /// The signal the parent gets when this process ends (clone's exit signal; 0 for none).
@@ -197,7 +206,7 @@ pub struct Thread {
     kstack: Mutex<Option<KernelStack>>,
     pub state: Mutex<ThreadState>,
     pub clear_child_tid: Mutex<usize>,
-    pub sigmask: Mutex<SigSet>,
+    pub sigmask: Summarized<SigSet>,
     pub robust_list: Mutex<(usize, usize)>,
     /// Registered rseq area: (address, length, signature).
     pub rseq: Mutex<(usize, u32, u32)>,
@@ -207,11 +216,11 @@ pub struct Thread {
     /// `exit_code` is set: read without the lock on every return to user mode.
     pub exit_flag: AtomicBool,
     /// Signals sent to this thread alone (tgkill) and not yet taken.
-    pub pending: Mutex<SigPending>,
+    pub pending: Summarized<SigPending>,
     /// sigaltstack: (ss_sp, ss_size, SS_AUTODISARM flag); size 0 means disabled.
     pub altstack: Mutex<(u64, u64, u32)>,
     /// The mask to restore after the handler that ends rt_sigsuspend/ppoll/pselect.
-    pub saved_sigmask: Mutex<Option<SigSet>>,
+    pub saved_sigmask: Summarized<Option<SigSet>>,
     /// For restart_syscall after an interrupted nanosleep: the monotonic deadline and where
     /// the remaining time goes.
     pub restart_sleep: Mutex<Option<(u64, usize)>>,

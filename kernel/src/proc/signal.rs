@@ -195,6 +195,26 @@ pub struct SigPending {
 /// Upper bound on queued real-time signals per queue (RLIMIT_SIGPENDING's default order).
 const MAX_QUEUED: usize = 4096;
 
+/// The pending set, for the return to user mode's lock-free "anything deliverable?".
+impl super::Summary for SigPending {
+    fn summary(&self) -> u64 {
+        self.set.0
+    }
+}
+
+impl super::Summary for SigSet {
+    fn summary(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A mask saved by sigsuspend/ppoll/pselect/epoll_pwait is waiting to be restored.
+impl super::Summary for Option<SigSet> {
+    fn summary(&self) -> u64 {
+        self.is_some() as u64
+    }
+}
+
 impl SigPending {
     /// Adds a signal; false if a real-time signal could not be queued (queue full).
     pub fn add(&mut self, info: SigInfo) -> bool {

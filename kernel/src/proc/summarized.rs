@@ -1,0 +1,73 @@
+//! A spin lock whose holder leaves a one-word summary of the value on unlock, so the return to
+//! user mode can see "no signal work" from four atomic loads instead of five lock round trips
+//! (Linux keeps TIF_SIGPENDING for the same reason). Every writer goes through `lock()`, so
+//! the summary cannot fall behind the value: it is recomputed whenever a guard is dropped.
+
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicU64, Ordering};
+use spin::{Mutex, MutexGuard};
+
+/// What a value looks like from outside the lock, in one word.
+pub trait Summary {
+    fn summary(&self) -> u64;
+}
+
+pub struct Summarized<T: Summary> {
+    value: Mutex<T>,
+    word: AtomicU64,
+}
+
+impl<T: Summary> Summarized<T> {
+    pub fn new(value: T) -> Self {
+        let word = AtomicU64::new(value.summary());
+        Self {
+            value: Mutex::new(value),
+            word,
+        }
+    }
+
+    /// The summary as the last holder left it. Acquire pairs with the guard's Release store,
+    /// so a reader who sees a summary also sees the writes that produced it.
+    pub fn peek(&self) -> u64 {
+        self.word.load(Ordering::Acquire)
+    }
+
+    pub fn lock(&self) -> SummaryGuard<'_, T> {
+        SummaryGuard {
+            guard: self.value.lock(),
+            word: &self.word,
+        }
+    }
+}
+
+impl<T: Summary + Default> Default for Summarized<T> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+pub struct SummaryGuard<'a, T: Summary> {
+    guard: MutexGuard<'a, T>,
+    word: &'a AtomicU64,
+}
+
+impl<T: Summary> Deref for SummaryGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T: Summary> DerefMut for SummaryGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T: Summary> Drop for SummaryGuard<'_, T> {
+    /// Runs before the inner guard unlocks (fields drop after this), so no other holder can
+    /// change the value between the computation and the store.
+    fn drop(&mut self) {
+        self.word.store(self.guard.summary(), Ordering::Release);
+    }
+}
