@@ -45,19 +45,7 @@ pub(super) fn debian_userland(kvm: bool) -> Result<(), String> {
     let script_path = root().join("tests/debian/userland.sh");
     let script = std::fs::read_to_string(&script_path)
         .map_err(|e| format!("{}: {e}", script_path.display()))?;
-    let host = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("bash: {e}"))?;
-    if !host.status.success() {
-        return Err(format!(
-            "fails natively: {}",
-            tail(&String::from_utf8_lossy(&host.stderr), 3)
-        ));
-    }
-    let want = String::from_utf8_lossy(&host.stdout).into_owned();
+    let want = on_host(Command::new("bash").arg("-c").arg(&script), |_| true)?;
     let disk = build::ensure_build_dir()?.join(format!("debian-test-{}.img", std::process::id()));
     let packages: Vec<String> = USERLAND_PACKAGES.iter().map(|p| p.to_string()).collect();
     crate::debian::image(&packages, &disk)?;
@@ -80,6 +68,22 @@ pub(super) fn debian_userland(kvm: bool) -> Result<(), String> {
 
 /// Ok when the boot ended with status 0 and printed `want` line for line (kernel log lines
 /// aside), both sides passed through `normalise`.
+/// Runs a test's host side first (stdin closed): its output is what Lintel must print, and
+/// a test whose host side fails or whose output `ok` rejects tests the wrong thing.
+pub(super) fn on_host(cmd: &mut Command, ok: impl Fn(&str) -> bool) -> Result<String, String> {
+    let host = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    let out = String::from_utf8_lossy(&host.stdout).into_owned();
+    if !host.status.success() || !ok(&out) {
+        let err = String::from_utf8_lossy(&host.stderr);
+        let shown = if err.trim().is_empty() { &out } else { &*err };
+        return Err(format!("fails natively: {}", tail(shown, 3)));
+    }
+    Ok(out)
+}
+
 pub(super) fn same_as_host(
     outcome: &Outcome,
     out: &str,

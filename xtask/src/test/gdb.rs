@@ -12,7 +12,7 @@ use crate::build;
 use crate::qemu;
 use crate::{root, RunOpts};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// Where the program, its source and the session live in the guest; also the compile
 /// directory recorded in the debug information, so gdb finds the source there.
@@ -90,19 +90,10 @@ fn run_in(dir: &Path, build_dir: &Path, kvm: bool) -> Result<(), String> {
         std::fs::copy(&src, dir.join(f)).map_err(|e| format!("{}: {e}", src.display()))?;
     }
     compile(dir)?;
-    let host = Command::new("sh")
-        .current_dir(dir)
-        .args(["-c", SESSION])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("sh: {e}"))?;
-    let want = String::from_utf8_lossy(&host.stdout).into_owned();
-    if !host.status.success()
-        || !want.contains("exited normally]")
-        || !want.contains("exit status 5")
-    {
-        return Err(format!("fails natively: {}", tail(&want, 3)));
-    }
+    let want = super::debian::on_host(
+        Command::new("sh").current_dir(dir).args(["-c", SESSION]),
+        |out| out.contains("exited normally]") && out.contains("exit status 5"),
+    )?;
     let disk = build_dir.join(format!("debian-gdb-{}.img", std::process::id()));
     let packages: Vec<String> = super::debian::USERLAND_PACKAGES
         .iter()
