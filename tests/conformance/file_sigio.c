@@ -13,24 +13,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* The signal `sig` (blocked) if it arrives within `ms`, else 0. */
-static int wait_sig(int sig, int ms, siginfo_t *si) {
-    sigset_t s;
-    sigemptyset(&s);
-    sigaddset(&s, sig);
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    memset(si, 0, sizeof *si);
-    int r = sigtimedwait(&s, si, &ts);
-    return r < 0 ? 0 : r;
-}
-
-static void block(int sig) {
-    sigset_t s;
-    sigemptyset(&s);
-    sigaddset(&s, sig);
-    sigprocmask(SIG_BLOCK, &s, NULL);
-}
-
 static void make_async(int fd, int owner, int sig) {
     CHECK(fcntl(fd, F_SETOWN, owner) == 0);
     if (sig) CHECK(fcntl(fd, F_SETSIG, sig) == 0);
@@ -38,36 +20,36 @@ static void make_async(int fd, int owner, int sig) {
 }
 
 static void pipe_sigio(void) {
-    block(SIGIO);
+    lt_block_sig(SIGIO);
     int p[2];
     CHECK(pipe(p) == 0);
     siginfo_t si;
     /* An owner without O_ASYNC hears nothing. */
     CHECK(fcntl(p[0], F_SETOWN, getpid()) == 0);
     CHECK(write(p[1], "a", 1) == 1);
-    CHECK(wait_sig(SIGIO, 100, &si) == 0);
+    CHECK(lt_wait_sig(SIGIO, 100, &si) == 0);
     make_async(p[0], getpid(), 0);
     CHECK(write(p[1], "b", 1) == 1);
-    CHECK(wait_sig(SIGIO, 2000, &si) == SIGIO);
+    CHECK(lt_wait_sig(SIGIO, 2000, &si) == SIGIO);
     CHECK(si.si_code == SI_KERNEL);
     /* Cleared with F_SETFL: silence again. */
     CHECK(fcntl(p[0], F_SETFL, O_NONBLOCK) == 0);
     CHECK(write(p[1], "c", 1) == 1);
-    CHECK(wait_sig(SIGIO, 100, &si) == 0);
+    CHECK(lt_wait_sig(SIGIO, 100, &si) == 0);
     close(p[0]);
     close(p[1]);
 }
 
 static void pipe_setsig(void) {
     int rt = SIGRTMIN + 1;
-    block(rt);
+    lt_block_sig(rt);
     int p[2];
     CHECK(pipe(p) == 0);
     make_async(p[0], getpid(), rt);
     CHECK(fcntl(p[0], F_GETSIG) == rt);
     CHECK(write(p[1], "xy", 2) == 2);
     siginfo_t si;
-    CHECK(wait_sig(rt, 2000, &si) == rt);
+    CHECK(lt_wait_sig(rt, 2000, &si) == rt);
     CHECK(si.si_code == POLL_IN);
     CHECK(si.si_fd == p[0]);
     CHECK(si.si_band == (POLLIN | POLLRDNORM));
@@ -75,7 +57,7 @@ static void pipe_setsig(void) {
     make_async(p[1], getpid(), rt);
     char b[2];
     CHECK(read(p[0], b, 2) == 2);
-    CHECK(wait_sig(rt, 2000, &si) == rt);
+    CHECK(lt_wait_sig(rt, 2000, &si) == rt);
     CHECK(si.si_code == POLL_OUT);
     CHECK(si.si_fd == p[1]);
     CHECK(si.si_band == (POLLOUT | POLLWRNORM | POLLWRBAND));
@@ -85,8 +67,8 @@ static void pipe_setsig(void) {
 
 static void socket_fioasync(void) {
     int rt = SIGRTMIN + 2;
-    block(rt);
-    block(SIGIO);
+    lt_block_sig(rt);
+    lt_block_sig(SIGIO);
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     CHECK(fcntl(sv[0], F_SETOWN, getpid()) == 0);
@@ -96,14 +78,14 @@ static void socket_fioasync(void) {
     CHECK(fcntl(sv[0], F_GETFL) & O_ASYNC);
     CHECK(write(sv[1], "hi", 2) == 2);
     siginfo_t si;
-    CHECK(wait_sig(rt, 2000, &si) == rt);
+    CHECK(lt_wait_sig(rt, 2000, &si) == rt);
     CHECK(si.si_code == POLL_IN);
     CHECK(si.si_fd == sv[0]);
     char b[2];
     CHECK(read(sv[0], b, 2) == 2);
     /* The peer's close is a hang-up. */
     close(sv[1]);
-    CHECK(wait_sig(rt, 2000, &si) == rt);
+    CHECK(lt_wait_sig(rt, 2000, &si) == rt);
     CHECK(si.si_code == POLL_HUP);
     CHECK(si.si_band == (POLLHUP | POLLERR));
     close(sv[0]);
@@ -111,7 +93,7 @@ static void socket_fioasync(void) {
     CHECK(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0);
     make_async(sv[0], getpid(), 0);
     CHECK(send(sv[1], "d", 1, 0) == 1);
-    CHECK(wait_sig(SIGIO, 2000, &si) == SIGIO);
+    CHECK(lt_wait_sig(SIGIO, 2000, &si) == SIGIO);
     close(sv[0]);
     close(sv[1]);
 }
@@ -120,8 +102,8 @@ static void socket_fioasync(void) {
  * the peer's close, a UDP socket of a datagram. */
 static void inet(void) {
     int rt = SIGRTMIN + 3;
-    block(SIGIO);
-    block(rt);
+    lt_block_sig(SIGIO);
+    lt_block_sig(rt);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof a;
     int l = socket(AF_INET, SOCK_STREAM, 0);
@@ -133,18 +115,18 @@ static void inet(void) {
     int c = socket(AF_INET, SOCK_STREAM, 0);
     CHECK(connect(c, (struct sockaddr *)&a, sizeof a) == 0);
     siginfo_t si;
-    CHECK(wait_sig(SIGIO, 2000, &si) == SIGIO);
+    CHECK(lt_wait_sig(SIGIO, 2000, &si) == SIGIO);
     int s = accept(l, NULL, NULL);
     CHECK(s >= 0);
     make_async(s, getpid(), rt);
     CHECK(write(c, "x", 1) == 1);
-    CHECK(wait_sig(rt, 2000, &si) == rt);
+    CHECK(lt_wait_sig(rt, 2000, &si) == rt);
     CHECK(si.si_code == POLL_IN);
     CHECK(si.si_fd == s);
     char b;
     CHECK(read(s, &b, 1) == 1);
     close(c);
-    CHECK(wait_sig(rt, 2000, &si) == rt);
+    CHECK(lt_wait_sig(rt, 2000, &si) == rt);
     close(s);
     close(l);
     int u = socket(AF_INET, SOCK_DGRAM, 0);
@@ -155,13 +137,13 @@ static void inet(void) {
     make_async(u, getpid(), 0);
     int v = socket(AF_INET, SOCK_DGRAM, 0);
     CHECK(sendto(v, "d", 1, 0, (struct sockaddr *)&ua, sizeof ua) == 1);
-    CHECK(wait_sig(SIGIO, 2000, &si) == SIGIO);
+    CHECK(lt_wait_sig(SIGIO, 2000, &si) == SIGIO);
     close(u);
     close(v);
 }
 
 static void pty_master(void) {
-    block(SIGIO);
+    lt_block_sig(SIGIO);
     int m = posix_openpt(O_RDWR | O_NOCTTY);
     CHECK(m >= 0);
     if (m < 0) return;
@@ -171,7 +153,7 @@ static void pty_master(void) {
     make_async(m, getpid(), 0);
     CHECK(write(s, "out\n", 4) == 4);
     siginfo_t si;
-    CHECK(wait_sig(SIGIO, 2000, &si) == SIGIO);
+    CHECK(lt_wait_sig(SIGIO, 2000, &si) == SIGIO);
     close(s);
     close(m);
 }
@@ -179,18 +161,18 @@ static void pty_master(void) {
 static void group_owner(void) {
     /* In a group of our own, so no other process of the test's group is signalled. */
     CHECK(setpgid(0, 0) == 0);
-    block(SIGIO);
+    lt_block_sig(SIGIO);
     int p[2];
     CHECK(pipe(p) == 0);
     make_async(p[0], -getpgrp(), 0);
     CHECK(fcntl(p[0], F_GETOWN) == -getpgrp());
     CHECK(write(p[1], "g", 1) == 1);
     siginfo_t si;
-    CHECK(wait_sig(SIGIO, 2000, &si) == SIGIO);
+    CHECK(lt_wait_sig(SIGIO, 2000, &si) == SIGIO);
     /* Owner 0: nobody. */
     CHECK(fcntl(p[0], F_SETOWN, 0) == 0);
     CHECK(write(p[1], "h", 1) == 1);
-    CHECK(wait_sig(SIGIO, 100, &si) == 0);
+    CHECK(lt_wait_sig(SIGIO, 100, &si) == 0);
     close(p[0]);
     close(p[1]);
 }

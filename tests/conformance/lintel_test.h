@@ -76,6 +76,25 @@ static inline void lt_sleep_ms(long ms) {
     }
 }
 
+/* Blocks `sig` in the calling thread (to take it with lt_wait_sig instead of a handler). */
+static inline void lt_block_sig(int sig) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, sig);
+    sigprocmask(SIG_BLOCK, &s, NULL);
+}
+
+/* The signal `sig` (blocked) if it arrives within `ms`, with its siginfo in *si; else 0. */
+static inline int lt_wait_sig(int sig, int ms, siginfo_t *si) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, sig);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    memset(si, 0, sizeof *si);
+    int r = sigtimedwait(&s, si, &ts);
+    return r < 0 ? 0 : r;
+}
+
 /* Runs fn in a forked child with a time limit, so one broken part fails alone instead of
  * hanging or killing the whole test. The child's failed checks print themselves and make it
  * exit 1; a timeout, a signal or a non-zero status counts as one failure here. */

@@ -27,13 +27,6 @@ static int wait_sig(int sig, int ms, siginfo_t *si) {
     }
 }
 
-static void block(int sig) {
-    sigset_t s;
-    sigemptyset(&s);
-    sigaddset(&s, sig);
-    sigprocmask(SIG_BLOCK, &s, NULL);
-}
-
 /* The parent process exits: the child gets its signal and the subreaper as its parent. */
 static void parent_exits(void) {
     CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0);
@@ -45,7 +38,7 @@ static void parent_exits(void) {
     if (mid == 0) {
         pid_t c = fork();
         if (c == 0) {
-            block(SIGUSR1);
+            lt_block_sig(SIGUSR1);
             int ok = prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0) == 0;
             pid_t parent = getppid();
             write(ready[1], "r", 1);
@@ -88,7 +81,7 @@ static void *create_child(void *arg) {
     fflush(stdout);
     k->child = fork();
     if (k->child == 0) {
-        block(SIGUSR2);
+        lt_block_sig(SIGUSR2);
         prctl(PR_SET_PDEATHSIG, SIGUSR2, 0, 0, 0);
         write(k->ready[1], "r", 1);
         siginfo_t si;
@@ -133,7 +126,7 @@ static void other_thread_exits(void) {
     fflush(stdout);
     pid_t c = fork();
     if (c == 0) {
-        block(SIGUSR1);
+        lt_block_sig(SIGUSR1);
         prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0);
         write(ready[1], "r", 1);
         siginfo_t si;

@@ -30,9 +30,10 @@ static MARKS: Mutex<BTreeMap<Key, Vec<Mark>>> = Mutex::new(BTreeMap::new());
 /// Whether any mark exists (the hooks' fast path).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
-/// Whether any inode is watched: callers skip the lookups an event would need otherwise.
+/// Whether any inode is watched (by inotify or dnotify): callers skip the lookups an event
+/// would need otherwise.
 pub fn active() -> bool {
-    ACTIVE.load(Ordering::Relaxed)
+    ACTIVE.load(Ordering::Relaxed) || super::dnotify::active()
 }
 
 /// Adds or changes `group`'s mark on `key`. Called by the instance with its watch table
@@ -76,6 +77,7 @@ pub(super) fn emit(key: Key, mask: u32, cookie: u32, name: &[u8]) {
 /// `emit` for what is done through an open file (Linux's path events: open, access, modify,
 /// close): once the file is `unlinked`, watches with IN_EXCL_UNLINK do not hear of it.
 pub(super) fn emit_path(key: Key, mask: u32, cookie: u32, name: &[u8], unlinked: bool) {
+    super::dnotify::event(key, mask, !name.is_empty());
     let targets: Vec<(Arc<Inotify>, i32, bool)> = {
         let m = MARKS.lock();
         let Some(v) = m.get(&key) else { return };

@@ -219,8 +219,10 @@ pub fn flock(f: &Arc<OpenFile>, op: u32, pid: i32) -> KResult<usize> {
 }
 
 /// A process closed one of its fds for `f`: its POSIX locks on that file go (all of them,
-/// as POSIX requires, whatever fd they were taken through).
+/// as POSIX requires, whatever fd they were taken through), and its F_NOTIFY request
+/// through `f` (Linux's filp_close does both).
 pub fn on_close(pid: i32, f: &OpenFile) {
+    super::dnotify::forget(f, pid);
     if !USED.load(Ordering::Relaxed) {
         return;
     }
@@ -238,6 +240,7 @@ pub fn on_close(pid: i32, f: &OpenFile) {
 
 /// The last reference to an open file description went: its OFD and flock locks go.
 pub fn on_release(f: &OpenFile) {
+    super::lease::on_release(f);
     if !USED.load(Ordering::Relaxed) {
         return;
     }
@@ -255,8 +258,9 @@ pub fn on_release(f: &OpenFile) {
     WAIT.wake_all();
 }
 
-/// A process ended: all its POSIX locks go.
+/// A process ended: all its POSIX locks go, and its F_NOTIFY requests.
 pub fn on_exit(pid: i32) {
+    super::dnotify::forget_process(pid);
     if !USED.load(Ordering::Relaxed) {
         return;
     }

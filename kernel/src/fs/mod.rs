@@ -4,6 +4,7 @@
 pub mod aio;
 pub mod block;
 pub mod dev;
+pub mod dnotify;
 pub mod epoll;
 pub mod eventfd;
 pub mod ext4;
@@ -13,6 +14,7 @@ pub mod file;
 pub mod initramfs;
 pub mod inotify;
 pub mod io_uring;
+pub mod lease;
 pub mod locks;
 pub mod notify;
 pub mod nsfs;

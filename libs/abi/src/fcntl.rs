@@ -51,6 +51,18 @@ pub const F_OWNER_TID: u32 = 0;
 pub const F_OWNER_PID: u32 = 1;
 pub const F_OWNER_PGRP: u32 = 2;
 pub const F_DUPFD_CLOEXEC: u32 = 1030;
+/// Leases (F_SETLEASE takes F_RDLCK, F_WRLCK or F_UNLCK) and directory notification.
+pub const F_SETLEASE: u32 = 1024;
+pub const F_GETLEASE: u32 = 1025;
+pub const F_NOTIFY: u32 = 1026;
+/// F_NOTIFY's event bits, and the flag that keeps the request after its first event.
+pub const DN_ACCESS: u32 = 0x1;
+pub const DN_MODIFY: u32 = 0x2;
+pub const DN_CREATE: u32 = 0x4;
+pub const DN_DELETE: u32 = 0x8;
+pub const DN_RENAME: u32 = 0x10;
+pub const DN_ATTRIB: u32 = 0x20;
+pub const DN_MULTISHOT: u32 = 0x8000_0000;
 pub const FD_CLOEXEC: u32 = 1;
 
 pub const SEEK_SET: u32 = 0;

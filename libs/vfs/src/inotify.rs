@@ -38,6 +38,35 @@ pub const IN_VALID_MASK: u32 = IN_ALL_EVENTS
     | IN_MASK_ADD
     | IN_ONESHOT;
 
+/// The dnotify (fcntl F_NOTIFY) bits an inotify event on a watched directory stands for, as
+/// Linux's dnotify converts them: an entry appearing (created or moved in) is DN_CREATE, one
+/// leaving is DN_DELETE, and a move out is also DN_RENAME (Linux 5.17+ reports FS_RENAME to
+/// the old directory). Events about the directory itself count only when it is the subject
+/// (`on_child` false and IN_ISDIR set), as dnotify ignores events on non-directories.
+pub fn dnotify_bits(mask: u32, on_child: bool) -> u32 {
+    const DN_ACCESS: u32 = 0x1;
+    const DN_MODIFY: u32 = 0x2;
+    const DN_CREATE: u32 = 0x4;
+    const DN_DELETE: u32 = 0x8;
+    const DN_RENAME: u32 = 0x10;
+    const DN_ATTRIB: u32 = 0x20;
+    if !on_child && mask & IN_ISDIR == 0 {
+        return 0;
+    }
+    let table = [
+        (IN_ACCESS, DN_ACCESS),
+        (IN_MODIFY, DN_MODIFY),
+        (IN_CREATE | IN_MOVED_TO, DN_CREATE),
+        (IN_DELETE, DN_DELETE),
+        (IN_MOVED_FROM, DN_DELETE | DN_RENAME),
+        (IN_ATTRIB, DN_ATTRIB),
+    ];
+    table
+        .iter()
+        .filter(|(i, _)| mask & i != 0)
+        .fold(0, |acc, (_, d)| acc | d)
+}
+
 /// `sizeof(struct inotify_event)`: wd, mask, cookie, len; the name follows.
 pub const EVENT_HEADER: usize = 16;
 
@@ -157,6 +186,18 @@ impl Queue {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dnotify_conversion() {
+        assert_eq!(dnotify_bits(IN_CREATE, true), 0x4);
+        assert_eq!(dnotify_bits(IN_MOVED_TO | IN_ISDIR, true), 0x4);
+        assert_eq!(dnotify_bits(IN_MOVED_FROM, true), 0x8 | 0x10);
+        assert_eq!(dnotify_bits(IN_ATTRIB, true), 0x20);
+        assert_eq!(dnotify_bits(IN_OPEN, true), 0);
+        // The directory's own events: only with IN_ISDIR (it is the subject).
+        assert_eq!(dnotify_bits(IN_ATTRIB, false), 0);
+        assert_eq!(dnotify_bits(IN_ATTRIB | IN_ISDIR, false), 0x20);
+    }
+
     use super::*;
     use alloc::vec;
 

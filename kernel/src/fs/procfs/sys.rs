@@ -120,6 +120,10 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
         "sys/fs/mqueue/queues_max",
         Some(|| num(&mqueue::QUEUES_MAX)),
     ),
+    (
+        "sys/fs/lease-break-time",
+        Some(|| format!("{}\n", crate::fs::lease::BREAK_SECS.load(Relaxed))),
+    ),
     ("sys/fs/inotify", None),
     (
         "sys/fs/inotify/max_queued_events",
@@ -295,6 +299,9 @@ const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
     }),
     ("sys/fs/inotify/max_user_watches", |b| {
         set_int(&inotify::MAX_USER_WATCHES, sysctl_number(b)?)
+    }),
+    ("sys/fs/lease-break-time", |b| {
+        set_int(&crate::fs::lease::BREAK_SECS, sysctl_number(b)?)
     }),
 ];
 

@@ -7,6 +7,7 @@ use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use alloc::sync::Arc;
+use lintel_abi::capability::CAP_LEASE;
 use lintel_abi::fcntl::*;
 use lintel_abi::fcntl::{F_ADD_SEALS, F_GET_SEALS};
 use lintel_abi::Errno;
@@ -14,7 +15,7 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "fcntl",
     fcntl,
-    "dup, fd and status flags, POSIX and OFD record locks with deadlock detection, pipe sizes, seals; F_SETOWN(_EX)/F_SETSIG with SIGIO from pipes, FIFOs, terminals, Unix and IP sockets; no leases or F_NOTIFY",
+    "dup, fd and status flags, POSIX and OFD record locks with deadlock detection, pipe sizes, seals; F_SETOWN(_EX)/F_SETSIG with SIGIO from pipes, FIFOs, terminals, Unix and IP sockets; leases with breaking (F_SETLEASE/F_GETLEASE) and F_NOTIFY (dnotify)",
 )];
 
 pub fn fcntl(c: &mut Call) -> SysResult {
@@ -109,6 +110,27 @@ pub fn fcntl(c: &mut Call) -> SysResult {
             ok(0)
         }
         F_GETSIG => ok(f.owner_sig.load(core::sync::atomic::Ordering::Relaxed) as usize),
+        F_SETLEASE => {
+            let p = c.thread.proc_ref();
+            let (may, ids) = {
+                let cred = p.cred.lock();
+                let owner = f.inode.as_ref().map(|i| i.stat().uid);
+                let may = owner == Some(cred.fsuid) || cred.capable(CAP_LEASE);
+                (may, (cred.uid, cred.euid))
+            };
+            crate::fs::lease::set(&f, fd, p.pid, ids, may, arg as u32)?;
+            ok(0)
+        }
+        F_GETLEASE => ok(crate::fs::lease::get(&f) as usize),
+        F_NOTIFY => {
+            let p = c.thread.proc_ref();
+            let ids = {
+                let cred = p.cred.lock();
+                (cred.uid, cred.euid)
+            };
+            crate::fs::dnotify::request(&f, fd, p.pid, ids, arg as u32)?;
+            ok(0)
+        }
         F_SETFL => {
             let changeable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
             // O_NOATIME is for the file's owner (or CAP_FOWNER) only.

@@ -132,6 +132,10 @@ pub fn open_found(c: &mut Call, d: Arc<Dentry>, flags: u32, cred: &Cred) -> SysR
         if flags & O_NOATIME != 0 && !cred.owns(&st) {
             return Err(Errno::EPERM);
         }
+        if kind == FileType::Regular {
+            let (write, nonblock) = (acc != O_RDONLY, flags & O_NONBLOCK != 0);
+            fs::lease::break_lease(lintel_vfs::identity(&d.inode), write, nonblock)?;
+        }
         if flags & O_TRUNC != 0 && kind == FileType::Regular && acc != O_RDONLY {
             remove_privs(c, &d.inode)?;
             crate::mm::pagecache::truncate(&d.inode, 0)?;

@@ -40,6 +40,9 @@ pub fn truncate(c: &mut Call) -> SysResult {
     let d = fs::lookup_at(c.thread, AT_FDCWD, &path, true)?;
     let cred = c.thread.proc_ref().cred.lock().vfs();
     lintel_vfs::inode_permission(&*d.inode, &cred, 2)?;
+    if d.inode.file_type() == lintel_vfs::FileType::Regular {
+        fs::lease::break_lease(lintel_vfs::identity(&d.inode), true, false)?;
+    }
     do_truncate(c, &d.inode, c.a[1])?;
     fs::notify::changed(&d, IN_MODIFY);
     ok(0)

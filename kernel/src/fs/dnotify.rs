@@ -1,0 +1,133 @@
+//! Directory notification (fcntl F_NOTIFY, Linux's dnotify): a process asks, through an open
+//! directory, for a signal when entries of that directory change. The events are inotify's
+//! (`fs::inotify::emit_path` hands each one here first); `lintel_vfs::inotify::dnotify_bits`
+//! turns them into DN_* bits, and the signal goes out as O_ASYNC's does (`fasync::send_sigio`
+//! with POLL_MSG), to the file's owner, which F_NOTIFY sets to the caller.
+
+use super::file::OpenFile;
+use super::inotify::Key;
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+use lintel_abi::fcntl::{DN_MULTISHOT, F_OWNER_PID};
+use lintel_abi::signal::POLL_MSG;
+use lintel_abi::{Errno, KResult};
+use lintel_vfs::{identity, FileType};
+use spin::Mutex;
+
+/// One process's request through one open directory.
+struct Request {
+    file: Weak<OpenFile>,
+    /// The process that asked (a close by it ends the request, as Linux's dnotify_flush).
+    pid: i32,
+    /// The descriptor the signal names (si_fd): the latest one F_NOTIFY was called with.
+    fd: i32,
+    /// DN_* bits, DN_MULTISHOT included.
+    mask: u32,
+}
+
+static REQUESTS: Mutex<BTreeMap<Key, Vec<Request>>> = Mutex::new(BTreeMap::new());
+/// Whether any request exists: the event hooks' fast path.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+pub fn active() -> bool {
+    ACTIVE.load(Ordering::Relaxed)
+}
+
+/// fcntl(fd, F_NOTIFY, arg) by process `pid` with credentials `ids` (uid, euid): adds `arg`'s
+/// bits to this process's request on the directory (Linux ORs repeated calls together);
+/// bits 0 (DN_MULTISHOT alone included) removes it.
+pub fn request(file: &Arc<OpenFile>, fd: i32, pid: i32, ids: (u32, u32), arg: u32) -> KResult<()> {
+    let inode = file.inode.as_ref().ok_or(Errno::ENOTDIR)?;
+    if inode.file_type() != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    let key = identity(inode);
+    if arg & !DN_MULTISHOT == 0 {
+        forget(file, pid);
+        return Ok(());
+    }
+    *file.owner.lock() = (F_OWNER_PID, pid);
+    *file.owner_ids.lock() = ids;
+    let mut all = REQUESTS.lock();
+    let list = all.entry(key).or_default();
+    let this = |r: &Request| r.pid == pid && core::ptr::eq(r.file.as_ptr(), Arc::as_ptr(file));
+    match list.iter_mut().find(|r| this(r)) {
+        Some(r) => {
+            r.fd = fd;
+            r.mask |= arg;
+        }
+        None => list.push(Request {
+            file: Arc::downgrade(file),
+            pid,
+            fd,
+            mask: arg,
+        }),
+    }
+    ACTIVE.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Process `pid` closed a descriptor of `file`: its request through that file ends.
+pub fn forget(file: &OpenFile, pid: i32) {
+    if !active() {
+        return;
+    }
+    let mut all = REQUESTS.lock();
+    for list in all.values_mut() {
+        list.retain(|r| !(r.pid == pid && core::ptr::eq(r.file.as_ptr(), file)));
+    }
+    all.retain(|_, l| !l.is_empty());
+    ACTIVE.store(!all.is_empty(), Ordering::Relaxed);
+}
+
+/// Process `pid` ended: its requests end (its descriptors were closed).
+pub fn forget_process(pid: i32) {
+    if !active() {
+        return;
+    }
+    let mut all = REQUESTS.lock();
+    for list in all.values_mut() {
+        list.retain(|r| r.pid != pid);
+    }
+    all.retain(|_, l| !l.is_empty());
+    ACTIVE.store(!all.is_empty(), Ordering::Relaxed);
+}
+
+/// An inotify event `mask` on the inode `key` (about an entry of it when `on_child`): the
+/// requests it matches are signalled; one-shot requests end.
+pub fn event(key: Key, mask: u32, on_child: bool) {
+    if !active() {
+        return;
+    }
+    let bits = lintel_vfs::inotify::dnotify_bits(mask, on_child);
+    if bits == 0 {
+        return;
+    }
+    let fire: Vec<(Arc<OpenFile>, i32)> = {
+        let mut all = REQUESTS.lock();
+        let Some(list) = all.get_mut(&key) else {
+            return;
+        };
+        let mut fire = Vec::new();
+        list.retain(|r| {
+            let Some(f) = r.file.upgrade() else {
+                return false;
+            };
+            if r.mask & bits == 0 {
+                return true;
+            }
+            fire.push((f, r.fd));
+            r.mask & DN_MULTISHOT != 0
+        });
+        if list.is_empty() {
+            all.remove(&key);
+        }
+        ACTIVE.store(!all.is_empty(), Ordering::Relaxed);
+        fire
+    };
+    for (f, fd) in fire {
+        super::fasync::send_sigio(&f, fd, POLL_MSG);
+    }
+}
