@@ -415,8 +415,7 @@ pub fn run(
             theirs.push(run_scaling(linux, true, kvm, &bench)?);
         }
     }
-    if let (Some(linux), false) = (&linux, apps.is_empty()) {
-        app::ensure_wrk()?;
+    if let Some(linux) = &linux {
         for set in &apps {
             eprintln!("xtask: the application rows on Lintel ({})", set.describe());
             ours.push(app::boot_set(&lintel, false, kvm, set)?);

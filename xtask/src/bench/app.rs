@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// What the application rows install beyond minbase (one debootstrap, cached in build/debian).
-pub const PACKAGES: &[&str] = &[
+const PACKAGES: &[&str] = &[
     "iperf3",
     "nginx-light",
     "redis-server",
@@ -113,8 +113,10 @@ show() { tail -n 5 "$1" 2>/dev/null | tr -d '\r' | sed 's/^/appbench: | /'; }
 # run "ROWS" SECONDS PROGRAM ARGS...: the program with a time limit, its output in
 # /tmp/FIRSTROW.out; on failure every row of ROWS is marked failed.
 run() {
-    local rows=$1 limit=$2 out="/tmp/${1%% *}.out" s
+    local rows=$1 limit=$2 out="/tmp/${1%% *}.out" s prog
     shift 2
+    prog=$1
+    [ "$prog" = taskset ] && prog=$4
     timeout -k 5 "$limit" "$@" </dev/null >"$out" 2>&1
     s=$?
     [ $s -eq 0 ] && return 0
@@ -122,7 +124,7 @@ run() {
     if [ $s -eq 124 ] || [ $s -eq 137 ]; then
         bad "$rows" "$* timed out after ${limit}s"
     else
-        bad "$rows" "$1 exited with status $s: $(tail -n 1 "$out" | tr -d '\r' | cut -c1-100)"
+        bad "$rows" "$prog exited with status $s: $(tail -n 1 "$out" | tr -d '\r' | cut -c1-100)"
     fi
     return 1
 }
@@ -290,7 +292,7 @@ const NET_MODULES: &[&str] = &[
 ];
 
 /// The host side of the nginx row: installs wrk with apt-get when missing (as root).
-pub fn ensure_wrk() -> Result<(), String> {
+fn ensure_wrk() -> Result<(), String> {
     let have = Command::new("sh")
         .args(["-c", "command -v wrk"])
         .output()
@@ -416,7 +418,12 @@ pub fn boot_set(
     crate::debian::image(&packages, &disk)?;
     let script = script(&set.rows);
     let wants_wrk = set.rows.iter().any(|r| r.name == NGINX_ROW);
-    let port = if wants_wrk { Some(free_port()?) } else { None };
+    let port = if wants_wrk {
+        ensure_wrk()?;
+        Some(free_port()?)
+    } else {
+        None
+    };
     let mut opts = RunOpts {
         kvm,
         mem: "1G".into(),
