@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod app;
+
 /// One benchmark's figure, or why it could not run.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Figure {
@@ -106,21 +108,25 @@ fn linux_kernel() -> Result<PathBuf, String> {
 }
 
 /// Debian's kernel has virtio-blk and ext4 as modules: they go into the initramfs under
-/// /modules with /modules/order, the load order (dependencies first), for bench.c to load.
-fn add_disk_modules(img: &mut Image, kernel: &Path) -> Result<(), String> {
-    const ORDER: &[&str] = &[
-        "drivers/virtio/virtio_ring.ko",
-        "drivers/virtio/virtio.ko",
-        "drivers/virtio/virtio_pci_modern_dev.ko",
-        "drivers/virtio/virtio_pci_legacy_dev.ko",
-        "drivers/virtio/virtio_pci.ko",
-        "drivers/block/virtio_blk.ko",
-        "lib/crc16.ko",
-        "crypto/crc32c_generic.ko",
-        "fs/mbcache.ko",
-        "fs/jbd2/jbd2.ko",
-        "fs/ext4/ext4.ko",
-    ];
+/// /modules with /modules/order, the load order (dependencies first), for bench.c (or the
+/// application rows' /init) to load.
+const DISK_MODULES: &[&str] = &[
+    "drivers/virtio/virtio_ring.ko",
+    "drivers/virtio/virtio.ko",
+    "drivers/virtio/virtio_pci_modern_dev.ko",
+    "drivers/virtio/virtio_pci_legacy_dev.ko",
+    "drivers/virtio/virtio_pci.ko",
+    "drivers/block/virtio_blk.ko",
+    "lib/crc16.ko",
+    "crypto/crc32c_generic.ko",
+    "fs/mbcache.ko",
+    "fs/jbd2/jbd2.ko",
+    "fs/ext4/ext4.ko",
+];
+
+/// Puts `modules` (paths under the kernel's lib/modules/VERSION/kernel) into the initramfs
+/// under /modules, with /modules/order listing them in the given order.
+fn add_modules(img: &mut Image, kernel: &Path, modules: &[&str]) -> Result<(), String> {
     let version = kernel
         .file_name()
         .and_then(|n| n.to_str())
@@ -134,7 +140,7 @@ fn add_disk_modules(img: &mut Image, kernel: &Path) -> Result<(), String> {
         .join(version)
         .join("kernel");
     let mut order = String::new();
-    for m in ORDER {
+    for m in modules {
         let name = Path::new(m)
             .file_name()
             .and_then(|n| n.to_str())
@@ -221,7 +227,7 @@ fn run_mode(
     crate::disk::make_ext4(&Image::new(), &disk, 512)?;
     opts.disk = Some(disk.clone());
     if linux {
-        add_disk_modules(&mut img, kernel)?;
+        add_modules(&mut img, kernel, DISK_MODULES)?;
         // The shell row (fork_shell_wait) runs the same busybox sh as Lintel's image.
         img.add_host(Path::new("/bin/busybox"), "/bin/sh")?;
         img.chardev("/dev/console", 5, 1);
@@ -362,17 +368,28 @@ fn rows_of(boots: &[Vec<(String, Figure)>]) -> Vec<(String, Row)> {
 }
 
 /// `rounds` boots of each kernel, alternating (Lintel, Linux, Lintel, ...) so that a change in
-/// the host's load falls on both; then the scaling boots, once each.
+/// the host's load falls on both; then the scaling boots and the application sets (Debian
+/// root), once each.
 /// `lintel`: a prebuilt Lintel kernel to measure instead of this tree's (an older commit's, for
 /// before/after figures).
+/// `filter`: only the rows whose names contain it. The application rows are known before
+/// their boots, so only the sets holding a matching row boot; the benchmark program's rows
+/// are known only from its output, so its boots run when the filter matches no application
+/// row (and only the matching rows are shown).
 pub fn run(
     quick: bool,
     kvm: bool,
     json: Option<&Path>,
     rounds: usize,
     lintel: Option<&Path>,
+    filter: Option<&str>,
 ) -> Result<u8, String> {
-    let bench = bench_binary()?;
+    let apps = if quick {
+        Vec::new()
+    } else {
+        app::selected(filter)
+    };
+    let core = filter.is_none() || apps.is_empty();
     let lintel = match lintel {
         Some(k) => k.to_path_buf(),
         None => build::kernel()?,
@@ -381,30 +398,48 @@ pub fn run(
     let rounds = rounds.max(1);
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
-    for r in 1..=rounds {
-        eprintln!("xtask: round {r}/{rounds}: the benchmarks on Lintel");
-        ours.push(run_on(&lintel, false, quick, kvm, &bench)?);
+    if core {
+        let bench = bench_binary()?;
+        for r in 1..=rounds {
+            eprintln!("xtask: round {r}/{rounds}: the benchmarks on Lintel");
+            ours.push(run_on(&lintel, false, quick, kvm, &bench)?);
+            if let Some(linux) = &linux {
+                eprintln!("xtask: round {r}/{rounds}: the benchmarks on Linux");
+                theirs.push(run_on(linux, true, quick, kvm, &bench)?);
+            }
+        }
         if let Some(linux) = &linux {
-            eprintln!("xtask: round {r}/{rounds}: the benchmarks on Linux");
-            theirs.push(run_on(linux, true, quick, kvm, &bench)?);
+            eprintln!("xtask: the scaling rows on Lintel ({SCALING_CPUS} CPUs)");
+            ours.push(run_scaling(&lintel, false, kvm, &bench)?);
+            eprintln!("xtask: the scaling rows on Linux ({SCALING_CPUS} CPUs)");
+            theirs.push(run_scaling(linux, true, kvm, &bench)?);
         }
     }
     if let Some(linux) = &linux {
-        eprintln!("xtask: the scaling rows on Lintel ({SCALING_CPUS} CPUs)");
-        ours.push(run_scaling(&lintel, false, kvm, &bench)?);
-        eprintln!("xtask: the scaling rows on Linux ({SCALING_CPUS} CPUs)");
-        theirs.push(run_scaling(linux, true, kvm, &bench)?);
+        for set in &apps {
+            eprintln!("xtask: the application rows on Lintel ({})", set.describe());
+            ours.push(app::boot_set(&lintel, false, kvm, set)?);
+            eprintln!("xtask: the application rows on Linux ({})", set.describe());
+            theirs.push(app::boot_set(linux, true, kvm, set)?);
+        }
+    }
+    if let Some(f) = filter {
+        for boots in [&mut ours, &mut theirs] {
+            for b in boots.iter_mut() {
+                b.retain(|(n, _)| n.contains(f));
+            }
+        }
     }
     let ours = rows_of(&ours);
     let theirs: BTreeMap<String, Row> = rows_of(&theirs).into_iter().collect();
     if rounds > 1 {
         println!(
             "median of {rounds} boots of each kernel, interleaved; ± is half the range \
-             (max - min) over the median; scaling rows: one boot"
+             (max - min) over the median; scaling and application rows: one boot"
         );
     }
     println!(
-        "{:<24} {:>28} {:>28} {:>8}",
+        "{:<28} {:>28} {:>28} {:>8}",
         "benchmark", "Lintel", "Linux", "ratio"
     );
     let mut logs = Vec::new();
@@ -425,7 +460,7 @@ pub fn run(
             .map(|r| format!("{r:.2}"))
             .unwrap_or_else(|| "n/a".into());
         let (a, b) = (show_row(Some(row), rounds), show_row(other, rounds));
-        println!("{name:<24} {a:>28} {b:>28} {rtext:>8}");
+        println!("{name:<28} {a:>28} {b:>28} {rtext:>8}");
         rows.push((name.clone(), a, b, ratio));
     }
     let geo = (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp());
@@ -433,7 +468,7 @@ pub fn run(
         .map(|g| format!("{g:.2}"))
         .unwrap_or_else(|| "n/a".into());
     println!(
-        "{:<24} {:>28} {:>28} {:>8}",
+        "{:<28} {:>28} {:>28} {:>8}",
         "geometric mean", "", "", geo_text
     );
     if let Some(path) = json {

@@ -57,8 +57,11 @@ const USAGE: &str = "usage:
                    on a Debian root; fails on a kernel panic, a watchdog report, a run
                    longer than --seconds, or MemFree not back near its starting level
   cargo xtask bench [--quick] [--kvm] [--json PATH] [--rounds N] [--lintel KERNEL]
+                    [--filter SUBSTR]
                    N interleaved boots of each kernel (default 3): medians and spread;
-                   --lintel measures a prebuilt Lintel kernel ELF instead of this tree's
+                   --lintel measures a prebuilt Lintel kernel ELF instead of this tree's;
+                   --filter shows only the rows whose names hold SUBSTR (a filter that
+                   matches an application row, app_*, boots only their Debian root sets)
   cargo xtask build
   cargo xtask docs
   cargo xtask cycles [SRC] (lists import cycles between the kernel's (or SRC's) files)
@@ -343,9 +346,21 @@ fn main() -> ExitCode {
                 .position(|a| a == "--lintel")
                 .and_then(|i| rest.get(i + 1))
                 .map(PathBuf::from);
+            let filter = rest
+                .iter()
+                .position(|a| a == "--filter")
+                .and_then(|i| rest.get(i + 1))
+                .cloned();
             rounds.and_then(|rounds| {
                 setup::ensure().and_then(|_| {
-                    bench::run(quick, kvm, json.as_deref(), rounds, lintel.as_deref())
+                    bench::run(
+                        quick,
+                        kvm,
+                        json.as_deref(),
+                        rounds,
+                        lintel.as_deref(),
+                        filter.as_deref(),
+                    )
                 })
             })
         }
