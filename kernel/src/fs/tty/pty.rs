@@ -94,10 +94,14 @@ impl FileOps for PtyMasterFile {
             {
                 let mut out = m.out.lock();
                 if !out.is_empty() {
+                    // Copied as the ring's two slices, then dropped from the front in one
+                    // step (a byte-by-byte drain cost a loop iteration per byte).
                     let n = buf.len().min(out.len());
-                    for (i, b) in out.drain(..n).enumerate() {
-                        buf[i] = b;
-                    }
+                    let (a, b) = out.as_slices();
+                    let k = n.min(a.len());
+                    buf[..k].copy_from_slice(&a[..k]);
+                    buf[k..n].copy_from_slice(&b[..n - k]);
+                    out.drain(..n);
                     return Ok(n);
                 }
             }
