@@ -174,7 +174,7 @@ fn kernel_main(info: BootInfo) -> ! {
     fs::tty::attach_console(thread.proc_ref());
     let mut ctx = lintel_hal::UserContext::default();
     let path = argv[0].clone();
-    if let Err(e) = exec::execve(&thread, &mut ctx, AT_FDCWD, path.clone(), argv, envp, true) {
+    if let Err(e) = exec_first(&thread, &mut ctx, path.clone(), argv, envp) {
         println!(
             "lintel: cannot execute {}: {}",
             alloc::string::String::from_utf8_lossy(&path),
@@ -187,6 +187,46 @@ fn kernel_main(info: BootInfo) -> ! {
     // The other CPUs join the scheduler, each in its own idle loop.
     lintel_hal::smp::start_scheduling(sched::idle_loop);
     sched::idle_loop()
+}
+
+/// Starts the first program. A name without a slash is looked up in the environment's PATH,
+/// as the shell that would otherwise have been asked to run it does (`cargo xtask run --
+/// python3 -m http.server`); argv[0] stays the name given.
+fn exec_first(
+    thread: &alloc::sync::Arc<proc::Thread>,
+    ctx: &mut lintel_hal::UserContext,
+    path: alloc::vec::Vec<u8>,
+    argv: alloc::vec::Vec<alloc::vec::Vec<u8>>,
+    envp: alloc::vec::Vec<alloc::vec::Vec<u8>>,
+) -> Result<(), Errno> {
+    if path.contains(&b'/') {
+        return exec::execve(thread, ctx, AT_FDCWD, path, argv, envp, true);
+    }
+    let dirs = envp
+        .iter()
+        .find_map(|e| e.strip_prefix(b"PATH="))
+        .unwrap_or(b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .to_vec();
+    let mut last = Errno::ENOENT;
+    for dir in dirs.split(|&b| b == b':').filter(|d| !d.is_empty()) {
+        let mut full = dir.to_vec();
+        full.push(b'/');
+        full.extend_from_slice(&path);
+        match exec::execve(
+            thread,
+            ctx,
+            AT_FDCWD,
+            full,
+            argv.clone(),
+            envp.clone(),
+            true,
+        ) {
+            Err(Errno::ENOENT) => continue,
+            Err(e) => last = e,
+            Ok(()) => return Ok(()),
+        }
+    }
+    Err(last)
 }
 
 /// Flushes the disks, then powers the machine off reporting `line` to the host.
