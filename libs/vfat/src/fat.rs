@@ -164,6 +164,9 @@ impl<D: Device> Volume<D> {
             return Err(Errno::ENOSPC);
         }
         let total = self.geo.clusters;
+        if total == 0 {
+            return Err(Errno::ENOSPC);
+        }
         let start = {
             let n = self.alloc.lock().next;
             if self.in_range(n) {

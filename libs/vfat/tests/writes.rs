@@ -3,6 +3,9 @@
 //! modes and the errnos Linux's vfat gives; afterwards `fsck.vfat -n` must find the image
 //! clean and mtools must read back the same tree.
 
+#[path = "../../fuzz_harness.rs"]
+mod fuzz_harness;
+
 use lintel_abi::stat::Timespec;
 use lintel_abi::{Errno, KResult};
 use lintel_vfat::vfs::{parse_options, FatFs};
@@ -468,4 +471,80 @@ fn read_only_is_erofs() {
     );
     assert_eq!(root.set_mode(0o700).err(), Some(Errno::EROFS));
     let _ = std::fs::remove_dir_all(d);
+}
+
+/// Images made and filled here, then damaged by seeded bit flips: every change on them gives
+/// a result or an errno, never a panic or a hang.
+static FILLED: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+
+fn filled(bits: u32, kib: u32) -> Vec<u8> {
+    let d = tmp(&format!("fuzz{bits}"));
+    let dev = mkfs(&d, bits, kib);
+    let (fs, root) = mount(&dev);
+    let sub = root
+        .create(b"Some Folder", FileType::Directory, 0o755, 0, 0, 0)
+        .unwrap();
+    for i in 0..20 {
+        file(
+            &sub,
+            &format!("a rather long name {i}.txt"),
+            &pattern(700 * i, i as u32),
+        );
+    }
+    file(&root, "top.bin", &pattern(20_000, 1));
+    fs.sync().unwrap();
+    let _ = std::fs::remove_dir_all(d);
+    let bytes = dev.0.lock().unwrap().clone();
+    bytes
+}
+
+fn damaged_case(rng: &mut fuzz_harness::Rng, _round: usize) {
+    let images = FILLED.get().expect("images made first");
+    let mut img = rng.pick(images).clone();
+    let hot = img.len().min(1 << 20);
+    for _ in 0..1 + rng.below(64) {
+        let i = rng.below(hot);
+        img[i] ^= 1 << rng.below(8);
+    }
+    let dev = Mem(Arc::new(Mutex::new(img)));
+    let Ok(vol) = Volume::open(dev) else {
+        return;
+    };
+    let opts = parse_options(b"", 0, 0, 0o022).unwrap();
+    let clock: lintel_vfs::Clock = Arc::new(|| Timespec { sec: NOW, nsec: 0 });
+    let fs = FatFs::mount(vol, 9, opts, false, clock);
+    let root = fs.root();
+    let _ = root
+        .create(b"new file.txt", FileType::Regular, 0o644, 0, 0, 0)
+        .map(|f| {
+            let _ = f.write_at(3000, &[7u8; 5000]);
+            let _ = f.truncate(100);
+        });
+    let _ = root.create(b"NEWDIR", FileType::Directory, 0o755, 0, 0, 0);
+    if let Ok(sub) = root.lookup(b"some folder") {
+        let _ = names(&sub);
+        let _ = sub.lookup(b"a rather long name 5.txt").map(|f| {
+            let _ = f.write_at(rng.below(20_000) as u64, &[1u8; 3000]);
+            let _ = f.truncate(rng.below(10_000) as u64);
+        });
+        let _ = sub.unlink(b"a rather long name 3.txt");
+        let _ = sub.rename(b"a rather long name 7.txt", &root, b"moved up", 0);
+        let _ = sub.rename(b"a rather long name 8.txt", &root, b"top.bin", 0);
+    }
+    let _ = root.rename(b"some folder", &root, b"NEWDIR", 0);
+    let _ = root.rename(b"NEWDIR", &root, b"Renamed Dir", 0);
+    let _ = root.rmdir(b"Renamed Dir");
+    let _ = root.unlink(b"top.bin");
+    let _ = fs.sync();
+}
+
+#[test]
+fn damaged_images_take_changes_without_panic() {
+    let made = [
+        filled(12, 2048),
+        filled(16, 32 * 1024),
+        filled(32, 64 * 1024),
+    ];
+    let _ = FILLED.set(made.to_vec());
+    fuzz_harness::run("vfat-writes", 60, damaged_case);
 }
