@@ -153,9 +153,83 @@ impl<D: crate::Device + Send + Sync + 'static> Node<D> {
         Err(Errno::EIO)
     }
 
-    /// rename(2) and renameat2 with RENAME_NOREPLACE. An existing target keeps its entry
-    /// (and so its name's case), which takes the source's data, as vfat_rename does; a
-    /// moved directory's ".." follows it.
+    /// Rewrites the ".." entry of the directory starting at `cluster` to name `parent`.
+    fn set_dotdot(&self, cluster: u32, parent: &Node<D>) -> KResult<()> {
+        let sub = DirLoc::Chain(cluster);
+        let mut dd = self.fs.vol.read_slot(sub, 1)?;
+        if &dd[..2] == b".." {
+            set_start(&mut dd, parent.dotdot_cluster());
+            self.fs.vol.write_slots(sub, 1, &[dd])?;
+        }
+        Ok(())
+    }
+
+    /// The inodes in use at `a` and `b` trade places (their entries traded data).
+    fn swap_live(&self, a: (DirLoc, &DirEntry), b: (DirLoc, &DirEntry)) {
+        let (ka, kb) = ((a.0, a.1.slot), (b.0, b.1.slot));
+        let (la, lb) = (self.fs.live(ka.0, ka.1), self.fs.live(kb.0, kb.1));
+        {
+            let mut nodes = self.fs.nodes.lock();
+            let (ea, eb) = (nodes.remove(&ka), nodes.remove(&kb));
+            if let Some(e) = ea {
+                nodes.insert(kb, e);
+            }
+            if let Some(e) = eb {
+                nodes.insert(ka, e);
+            }
+        }
+        if let Some(n) = la {
+            n.st.lock().at = Some(at_of(b.0, b.1));
+        }
+        if let Some(n) = lb {
+            n.st.lock().at = Some(at_of(a.0, a.1));
+        }
+    }
+
+    /// renameat2's RENAME_EXCHANGE, as vfat_rename_exchange (Linux 6.0) does it: both
+    /// names must exist (ENOENT); each entry keeps its name and takes the other's data;
+    /// directories changing parent get their ".." rewritten; neither may move into itself
+    /// (EINVAL).
+    fn exchange(&self, old: &[u8], nd: &Node<D>, new: &[u8]) -> KResult<()> {
+        let (oloc, a) = self.find(old)?;
+        let (nloc, b) = nd.find(new)?;
+        if oloc == nloc && a.slot == b.slot {
+            return Ok(());
+        }
+        if oloc != nloc
+            && ((a.is_dir() && self.inside(nloc, a.first_cluster)?)
+                || (b.is_dir() && self.inside(oloc, b.first_cluster)?))
+        {
+            return Err(Errno::EINVAL);
+        }
+        let vol = &self.fs.vol;
+        let (ra, rb) = (vol.read_slot(oloc, a.slot)?, vol.read_slot(nloc, b.slot)?);
+        let (mut na, mut nb) = (ra, rb);
+        na[11] = rb[11];
+        na[13..32].copy_from_slice(&rb[13..32]);
+        nb[11] = ra[11];
+        nb[13..32].copy_from_slice(&ra[13..32]);
+        vol.write_slots(oloc, a.slot, &[na])?;
+        vol.write_slots(nloc, b.slot, &[nb])?;
+        if oloc != nloc {
+            if a.is_dir() {
+                self.set_dotdot(a.first_cluster, nd)?;
+            }
+            if b.is_dir() {
+                self.set_dotdot(b.first_cluster, self)?;
+            }
+        }
+        self.swap_live((oloc, &a), (nloc, &b));
+        self.touch()?;
+        if oloc != nloc {
+            nd.touch()?;
+        }
+        Ok(())
+    }
+
+    /// rename(2) and renameat2 with RENAME_NOREPLACE or RENAME_EXCHANGE. An existing target
+    /// keeps its entry (and so its name's case), which takes the source's data, as
+    /// vfat_rename does; a moved directory's ".." follows it.
     pub(crate) fn move_entry(
         &self,
         old: &[u8],
@@ -163,11 +237,16 @@ impl<D: crate::Device + Send + Sync + 'static> Node<D> {
         new: &[u8],
         flags: u32,
     ) -> KResult<()> {
-        if flags & RENAME_EXCHANGE != 0 || flags & !RENAME_NOREPLACE != 0 {
+        if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0
+            || flags == RENAME_NOREPLACE | RENAME_EXCHANGE
+        {
             return Err(Errno::EINVAL);
         }
         self.unused()?;
         nd.unused()?;
+        if flags & RENAME_EXCHANGE != 0 {
+            return self.exchange(old, nd, new);
+        }
         let (oloc, src) = self.find(old)?;
         let units = long_name(new)?;
         let text = core::str::from_utf8(new).map_err(|_| Errno::EINVAL)?;
@@ -233,12 +312,7 @@ impl<D: crate::Device + Send + Sync + 'static> Node<D> {
             }
         };
         if moved_dir {
-            let sub = DirLoc::Chain(src.first_cluster);
-            let mut dd = self.fs.vol.read_slot(sub, 1)?;
-            if &dd[..2] == b".." {
-                set_start(&mut dd, nd.dotdot_cluster());
-                self.fs.vol.write_slots(sub, 1, &[dd])?;
-            }
+            self.set_dotdot(src.first_cluster, nd)?;
         }
         {
             let mut nodes = self.fs.nodes.lock();

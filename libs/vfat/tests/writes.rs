@@ -96,6 +96,11 @@ fn file(dir: &Arc<dyn Inode>, name: &str, data: &[u8]) -> Arc<dyn Inode> {
     f
 }
 
+fn mkdir(dir: &Arc<dyn Inode>, name: &[u8]) -> Arc<dyn Inode> {
+    dir.create(name, FileType::Directory, 0o755, 0, 0, 0)
+        .unwrap()
+}
+
 fn read(f: &Arc<dyn Inode>) -> Vec<u8> {
     let mut buf = vec![0u8; f.stat().size as usize + 10];
     let n = f.read_at(0, &mut buf).unwrap();
@@ -222,9 +227,7 @@ fn writes(bits: u32, kib: u32) {
     assert_eq!(root.link(b"h2", &hello).err(), Some(Errno::EPERM));
 
     // Folders: many entries grow the folder past its first cluster.
-    let sub = root
-        .create(b"Sub Dir", FileType::Directory, 0o755, 0, 0, 0)
-        .unwrap();
+    let sub = mkdir(&root, b"Sub Dir");
     assert_eq!(sub.stat().mode, 0o040755);
     for i in 0..40 {
         file(
@@ -233,9 +236,7 @@ fn writes(bits: u32, kib: u32) {
             format!("{i}\n").as_bytes(),
         );
     }
-    let deep = sub
-        .create(b"deeper", FileType::Directory, 0o755, 0, 0, 0)
-        .unwrap();
+    let deep = mkdir(&sub, b"deeper");
     file(&deep, "inner.txt", b"inner\n");
     assert_eq!(root.rmdir(b"Sub Dir").err(), Some(Errno::ENOTEMPTY));
     assert_eq!(root.unlink(b"Sub Dir").err(), Some(Errno::EISDIR));
@@ -246,9 +247,7 @@ fn writes(bits: u32, kib: u32) {
                 .unwrap();
         }
     }
-    let empty = root
-        .create(b"gone", FileType::Directory, 0o755, 0, 0, 0)
-        .unwrap();
+    let empty = mkdir(&root, b"gone");
     drop(empty);
     root.rmdir(b"gone").unwrap();
     assert_eq!(root.lookup(b"gone").err(), Some(Errno::ENOENT));
@@ -416,6 +415,79 @@ fn fat32_writes() {
     writes(32, 64 * 1024);
 }
 
+/// RENAME_EXCHANGE: each name keeps its place and takes the other's data; a folder that
+/// changes parent gets its ".." rewritten (fsck checks it); errnos as Linux's.
+#[test]
+fn exchange() {
+    use lintel_vfs::RENAME_EXCHANGE;
+    let d = tmp("exchange");
+    let dev = mkfs(&d, 32, 64 * 1024);
+    let (fs, root) = mount(&dev);
+    let one = file(&root, "One File.txt", b"one\n");
+    let a = mkdir(&root, b"Folder A");
+    let b = mkdir(&a, b"inner B");
+    file(&b, "in b.txt", b"b\n");
+    file(&a, "two.txt", b"two\n");
+    root.rename(b"One File.txt", &a, b"two.txt", RENAME_EXCHANGE)
+        .unwrap();
+    // The open inode moved with its data.
+    assert_eq!(read(&one), b"one\n");
+    assert_eq!(read(&a.lookup(b"two.txt").unwrap()), b"one\n");
+    assert_eq!(read(&root.lookup(b"one file.txt").unwrap()), b"two\n");
+    // A folder and a file across folders.
+    a.rename(b"inner B", &root, b"One File.txt", RENAME_EXCHANGE)
+        .unwrap();
+    assert_eq!(
+        read(
+            &root
+                .lookup(b"One File.txt")
+                .unwrap()
+                .lookup(b"in b.txt")
+                .unwrap()
+        ),
+        b"b\n"
+    );
+    assert_eq!(read(&a.lookup(b"inner B").unwrap()), b"two\n");
+    assert_eq!(
+        root.rename(b"missing", &a, b"two.txt", RENAME_EXCHANGE)
+            .err(),
+        Some(Errno::ENOENT)
+    );
+    assert_eq!(
+        root.rename(b"Folder A", &a, b"two.txt", RENAME_EXCHANGE)
+            .err(),
+        Some(Errno::EINVAL)
+    );
+    assert_eq!(
+        root.rename(
+            b"Folder A",
+            &a,
+            b"two.txt",
+            RENAME_EXCHANGE | RENAME_NOREPLACE
+        )
+        .err(),
+        Some(Errno::EINVAL)
+    );
+    drop((one, a, b));
+    fs.sync().unwrap();
+    let (_, tree) = fsck_and_extract(&d, &dev);
+    let got: Vec<(&str, Option<&[u8]>)> = tree
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("Folder A", None),
+            ("Folder A/inner B", Some(&b"two\n"[..])),
+            ("Folder A/two.txt", Some(&b"one\n"[..])),
+            ("One File.txt", None),
+            ("One File.txt/in b.txt", Some(&b"b\n"[..])),
+        ]
+    );
+    let _ = std::fs::remove_dir_all(d);
+}
+
 /// A full volume: writes come up short, then ENOSPC; what was written stays consistent.
 #[test]
 fn full_volume() {
@@ -481,9 +553,7 @@ fn filled(bits: u32, kib: u32) -> Vec<u8> {
     let d = tmp(&format!("fuzz{bits}"));
     let dev = mkfs(&d, bits, kib);
     let (fs, root) = mount(&dev);
-    let sub = root
-        .create(b"Some Folder", FileType::Directory, 0o755, 0, 0, 0)
-        .unwrap();
+    let sub = mkdir(&root, b"Some Folder");
     for i in 0..20 {
         file(
             &sub,
