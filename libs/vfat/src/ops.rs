@@ -2,7 +2,6 @@
 //! alone), removal (the run marked deleted, the clusters freed when nobody uses the file),
 //! and rename, in the order and with the errnos of Linux's vfat (fs/fat/namei_vfat.c).
 
-use crate::dir::strip_tail;
 use crate::dirwrite::set_start;
 use crate::name::{alias, lfn_slots, long_name};
 use crate::node::Fields;
@@ -229,7 +228,8 @@ impl<D: crate::Device + Send + Sync + 'static> Node<D> {
 
     /// rename(2) and renameat2 with RENAME_NOREPLACE or RENAME_EXCHANGE. An existing target
     /// keeps its entry (and so its name's case), which takes the source's data, as
-    /// vfat_rename does; a moved directory's ".." follows it.
+    /// vfat_rename does; a moved directory's ".." follows it. The source's entry goes after
+    /// the new one is written, so a new alias avoids the old one, as on Linux.
     pub(crate) fn move_entry(
         &self,
         old: &[u8],
@@ -256,13 +256,16 @@ impl<D: crate::Device + Send + Sync + 'static> Node<D> {
             .iter()
             .find(|e| !e.is_dot() && e.matches(text))
             .cloned();
-        let same = dst
+        // Names compare without case, so a new name differing only in case finds the same
+        // file: Linux's vfs_rename returns 0 for source and target being one inode, and the
+        // name keeps its case (FAT's well-known rename-through-a-temporary-name).
+        if dst
             .as_ref()
-            .is_some_and(|d| oloc == nloc && d.slot == src.slot);
-        if same && strip_tail(&src.name) == strip_tail(text) {
+            .is_some_and(|d| oloc == nloc && d.slot == src.slot)
+        {
             return Ok(());
         }
-        if let Some(d) = dst.as_ref().filter(|_| !same) {
+        if let Some(d) = &dst {
             if flags & RENAME_NOREPLACE != 0 {
                 return Err(Errno::EEXIST);
             }
@@ -279,7 +282,7 @@ impl<D: crate::Device + Send + Sync + 'static> Node<D> {
         }
         let raw = self.fs.vol.read_slot(oloc, src.slot)?;
         let live = self.fs.live(oloc, src.slot);
-        let to = match dst.filter(|_| !same) {
+        let to = match dst {
             Some(d) => {
                 self.detach(nloc, &d)?;
                 let mut t = self.fs.vol.read_slot(nloc, d.slot)?;
@@ -290,20 +293,10 @@ impl<D: crate::Device + Send + Sync + 'static> Node<D> {
                 at_of(nloc, &d)
             }
             None => {
-                if same {
-                    self.fs.vol.delete_slots(oloc, src.first_slot, src.slot)?;
-                }
-                let taken = if same {
-                    self.fs.vol.read_dir(nloc)?
-                } else {
-                    taken
-                };
                 let slots = self.slots_for(&units, &taken, raw)?;
                 let start = self.fs.vol.free_run(nloc, slots.len())?;
                 self.fs.vol.write_slots(nloc, start, &slots)?;
-                if !same {
-                    self.fs.vol.delete_slots(oloc, src.first_slot, src.slot)?;
-                }
+                self.fs.vol.delete_slots(oloc, src.first_slot, src.slot)?;
                 At {
                     dir: nloc,
                     first: start,
