@@ -14,7 +14,7 @@ echo long=$(cat '/mnt/a LONG file name with spaces.TXT')
 echo nested=$(cat '/mnt/Sub Folder/Nested ümlaut.txt')
 echo big=$(md5sum '/mnt/Sub Folder/big.bin' | cut -d' ' -f1)
 echo modes=$(stat -c '%a %u %g' '/mnt/A long file name with spaces.txt' '/mnt/Sub Folder' | tr '\\n' ' ')
-echo type=$(stat -f -c %t /mnt)
+echo type=$(stat -f -c '%t %l' /mnt)
 echo names=$(ls /mnt | tr '\\n' ,)
 cd /mnt
 mkdir 'New Folder' 'New Folder/Sub'
@@ -89,7 +89,7 @@ pub(super) fn vfat_output() -> Vec<String> {
         "nested=nested".into(),
         format!("big={}", digest("md5sum", &vfat_big())),
         "modes=644 1000 100 755 1000 100".into(),
-        "type=4d44".into(),
+        "type=4d44 1530".into(),
         "names=A long file name with spaces.txt,Sub Folder,".into(),
         "notempty".into(),
         "link refused".into(),
