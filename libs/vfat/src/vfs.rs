@@ -436,9 +436,10 @@ impl<D: crate::Device + Send + Sync + 'static> Inode for Node<D> {
         Ok(out)
     }
 
-    /// Cookies: 0 ".", 1 "..", then 2 + the entry's index (without the on-disk dots). The
-    /// listing is taken under the lock and handed to `f` after it (`f` writes to user
-    /// memory, which may fault on a file of this volume).
+    /// Cookies: 0 ".", 1 "..", then 2 + the slot to go on from: slots stay put when entries
+    /// are removed, so `rm -r` reading while it unlinks misses nothing. The listing is taken
+    /// under the lock and handed to `f` after it (`f` writes to user memory, which may
+    /// fault on a file of this volume).
     fn readdir_from(
         &self,
         cookie: u64,
@@ -465,30 +466,35 @@ impl<D: crate::Device + Send + Sync + 'static> Inode for Node<D> {
             }
             c = 2;
         }
-        let list: Vec<lintel_vfs::DirEntry> = {
+        let from = (c - 2) as usize;
+        let list: Vec<(usize, lintel_vfs::DirEntry)> = {
             let _g = self.fs.big.lock();
             let loc = self.loc();
             self.entries()?
                 .iter()
-                .map(|e| lintel_vfs::DirEntry {
-                    ino: self
-                        .fs
-                        .nodes
-                        .lock()
-                        .get(&(loc, e.slot))
-                        .filter(|(_, w)| w.strong_count() > 0)
-                        .map_or_else(|| ino_of(loc, e.slot), |(i, _)| *i),
-                    kind: if e.is_dir() {
-                        FileType::Directory
-                    } else {
-                        FileType::Regular
-                    },
-                    name: String::from(e.name.as_str()).into_bytes(),
+                .filter(|e| e.slot >= from)
+                .map(|e| {
+                    let de = lintel_vfs::DirEntry {
+                        ino: self
+                            .fs
+                            .nodes
+                            .lock()
+                            .get(&(loc, e.slot))
+                            .filter(|(_, w)| w.strong_count() > 0)
+                            .map_or_else(|| ino_of(loc, e.slot), |(i, _)| *i),
+                        kind: if e.is_dir() {
+                            FileType::Directory
+                        } else {
+                            FileType::Regular
+                        },
+                        name: String::from(e.name.as_str()).into_bytes(),
+                    };
+                    (e.slot, de)
                 })
                 .collect()
         };
-        for (i, de) in list.iter().enumerate().skip((c - 2) as usize) {
-            if !f(de, i as u64 + 3) {
+        for (slot, de) in &list {
+            if !f(de, *slot as u64 + 3) {
                 break;
             }
         }

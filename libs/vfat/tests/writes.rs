@@ -489,6 +489,30 @@ fn exchange() {
     let _ = std::fs::remove_dir_all(d);
 }
 
+/// Reading a folder one entry at a time while removing each entry read (what `rm -r`
+/// does) sees every entry: cookies are slots, which removal does not move.
+#[test]
+fn readdir_while_removing() {
+    let d = tmp("rmr");
+    let dev = mkfs(&d, 16, 32 * 1024);
+    let (_fs, root) = mount(&dev);
+    let dir = mkdir(&root, b"many");
+    for i in 0..100 {
+        file(&dir, &format!("a long name to take slots {i}"), b"x");
+    }
+    let mut c = 2;
+    let mut seen = 0;
+    while let Some((e, next)) = dir.readdir(c).unwrap() {
+        dir.unlink(&e.name).unwrap();
+        seen += 1;
+        c = next;
+    }
+    assert_eq!(seen, 100);
+    assert!(names(&dir).is_empty());
+    root.rmdir(b"many").unwrap();
+    let _ = std::fs::remove_dir_all(d);
+}
+
 /// A full volume: writes come up short, then ENOSPC; what was written stays consistent.
 #[test]
 fn full_volume() {

@@ -1,7 +1,7 @@
 //! boot.vfat: a FAT32 image made here by mkfs.vfat and filled by mcopy (long names with
 //! spaces and non-ASCII letters, a folder, a 300 KB file), attached with `--disk`, mounted
 //! read-write with `mount -t vfat` and changed by busybox (mkdir, cp, mv over a file, rm,
-//! rmdir, truncate both ways, a file of several MiB, mixed-case long names, chmod, touch,
+//! rm -r, rmdir, truncate both ways, a file of several MiB, mixed-case long names, chmod, touch,
 //! refused links). After power-off `fsck.vfat -n` must find it clean and mtools must read
 //! back exactly the tree the script left, with the same contents.
 
@@ -29,6 +29,9 @@ echo doomed > doomed
 rm doomed
 mkdir emptydir
 rmdir emptydir
+mkdir -p 'Tree/x y'
+for i in $(seq 1 60); do echo $i > \"Tree/x y/file number $i\"; done
+rm -r Tree && echo removed tree
 rmdir 'New Folder' 2>/dev/null || echo notempty
 truncate -s 1000 'moved copy.bin'
 printf abc > short
@@ -91,6 +94,7 @@ pub(super) fn vfat_output() -> Vec<String> {
         "modes=644 1000 100 755 1000 100".into(),
         "type=4d44 1530".into(),
         "names=A long file name with spaces.txt,Sub Folder,".into(),
+        "removed tree".into(),
         "notempty".into(),
         "link refused".into(),
         "symlink refused".into(),

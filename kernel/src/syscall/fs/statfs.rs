@@ -59,7 +59,7 @@ fn statfs_of(d: &Dentry) -> [u8; 120] {
         b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
     }
     b[56..60].copy_from_slice(&(fsid as u32).to_le_bytes()); // f_fsid
-    // vfat's limit is 255 UTF-16 units, each up to NLS_MAX_CHARSET_SIZE bytes (fat_statfs).
+                                                             // vfat's limit is 255 UTF-16 units, each up to NLS_MAX_CHARSET_SIZE bytes (fat_statfs).
     let namelen: u64 = if vals[0] == lintel_vfat::MSDOS_SUPER_MAGIC {
         255 * 6
     } else {
