@@ -194,6 +194,18 @@ pub fn fsync(inode: &Arc<dyn Inode>) -> KResult<()> {
     }
 }
 
+/// What O_TMPFILE in a vfat directory gives: vfat has no tmpfile operation (EOPNOTSUPP),
+/// and a read-only mount says EROFS first, as Linux's do_tmpfile does. None elsewhere.
+pub fn tmpfile_error(dir: &Arc<dyn Inode>) -> Option<Errno> {
+    fs_of(dir).map(|fs| {
+        if fs.read_only() {
+            Errno::EROFS
+        } else {
+            Errno::EOPNOTSUPP
+        }
+    })
+}
+
 /// statfs figures for an inode on vfat: block size, blocks, free blocks.
 pub fn statfs(inode: &Arc<dyn Inode>) -> Option<(u64, u64, u64)> {
     lintel_vfat::vfs::statfs::<FatDevice>(inode.as_ref())

@@ -169,6 +169,10 @@ impl<D: crate::Device + Send + Sync + 'static> FatFs<D> {
         &self.vol
     }
 
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// The inode of the entry at `at`: the one in use, or a new one.
     pub(crate) fn node_at(self: &Arc<Self>, at: At, f: Fields) -> Arc<Node<D>> {
         let key = (at.dir, at.slot);
