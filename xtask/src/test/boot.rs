@@ -294,10 +294,16 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         mem: None,
         smp: 1,
     });
+    let vfat_calls = bin.join("vfat_calls.musl");
+    build::compile_c(
+        &root().join("tests/boot/vfat_calls.c"),
+        Variant::Musl,
+        &vfat_calls,
+    )?;
     cases.push(Case {
         id: "boot.vfat".into(),
         argv: s(&["/bin/sh", "-c", vfat::VFAT_SCRIPT]),
-        add: None,
+        add: Some((vfat_calls, "/vfat_calls".into())),
         status: 0,
         output: vfat::vfat_output(),
         keys: None,

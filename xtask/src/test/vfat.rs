@@ -1,8 +1,10 @@
 //! boot.vfat: a FAT32 image made here by mkfs.vfat and filled by mcopy (long names with
 //! spaces and non-ASCII letters, a folder, a 300 KB file), attached with `--disk`, mounted
 //! read-write with `mount -t vfat` and changed by busybox (mkdir, cp, mv over a file, rm,
-//! rm -r, rmdir, truncate both ways, a file of several MiB, mixed-case long names, chmod, touch,
-//! refused links). After power-off `fsck.vfat -n` must find it clean and mtools must read
+//! rm -r, rmdir, truncate both ways, a file of several MiB, mixed-case long names, chmod,
+//! touch, refused links); tests/boot/vfat_calls.c checks what busybox cannot show (errnos
+//! of O_TMPFILE, mknod, links and bad names, chmod and chown, times, RENAME_EXCHANGE,
+//! statfs). After power-off `fsck.vfat -n` must find the image clean and mtools must read
 //! back exactly the tree the script left, with the same contents.
 
 use std::path::Path;
@@ -16,6 +18,7 @@ echo big=$(md5sum '/mnt/Sub Folder/big.bin' | cut -d' ' -f1)
 echo modes=$(stat -c '%a %u %g' '/mnt/A long file name with spaces.txt' '/mnt/Sub Folder' | tr '\\n' ' ')
 echo type=$(stat -f -c '%t %l' /mnt)
 echo names=$(ls /mnt | tr '\\n' ,)
+/vfat_calls /mnt
 cd /mnt
 mkdir 'New Folder' 'New Folder/Sub'
 echo hello > 'New Folder/MixedCase Name.Txt'
@@ -94,6 +97,34 @@ pub(super) fn vfat_output() -> Vec<String> {
         "modes=644 1000 100 755 1000 100".into(),
         "type=4d44 1530".into(),
         "names=A long file name with spaces.txt,Sub Folder,".into(),
+        "tmpfile=EOPNOTSUPP".into(),
+        "mknod=EPERM".into(),
+        "link=EPERM".into(),
+        "symlink=EPERM".into(),
+        "badname=EINVAL".into(),
+        "longname=ENAMETOOLONG".into(),
+        "exists=EEXIST".into(),
+        "gap=10001 0".into(),
+        "ftruncate=ok".into(),
+        "fsync=ok".into(),
+        "size=3".into(),
+        "times=999993600 1000000000".into(),
+        "chmod444=ok".into(),
+        "mode=444".into(),
+        "chmod755=ok".into(),
+        "mode=644".into(),
+        "chmod-suid=EPERM".into(),
+        "chown-same=ok".into(),
+        "chown-other=EPERM".into(),
+        "rename-case=ok".into(),
+        "lookup-f=ok".into(),
+        "exchange=ok".into(),
+        "f-is-dir=1".into(),
+        "rmdir-full=ENOTEMPTY".into(),
+        "unlink-dir=EISDIR".into(),
+        "rename-dir-over-file=ENOTDIR".into(),
+        "statfs=4d44 1530".into(),
+        "cleanup=ok".into(),
         "removed tree".into(),
         "notempty".into(),
         "link refused".into(),
