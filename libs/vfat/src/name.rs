@@ -8,13 +8,20 @@ use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
 
 /// A name's UTF-16 units after vfat's checks: trailing dots dropped (an all-dot name is
-/// ENOENT, as vfat_add_entry says), at most 255 units (ENAMETOOLONG), none of the
-/// characters FAT forbids (EINVAL).
+/// ENOENT, as vfat_add_entry says), then vfat_valid_longname's (a trailing space is EINVAL,
+/// 256 bytes or more ENAMETOOLONG), at most 255 units (ENAMETOOLONG), none of the characters
+/// FAT forbids (EINVAL).
 pub(crate) fn long_name(name: &[u8]) -> KResult<Vec<u16>> {
     let s = core::str::from_utf8(name).map_err(|_| Errno::EINVAL)?;
     let s = crate::dir::strip_tail(s);
     if s.is_empty() {
         return Err(Errno::ENOENT);
+    }
+    if s.ends_with(' ') {
+        return Err(Errno::EINVAL);
+    }
+    if s.len() >= 256 {
+        return Err(Errno::ENAMETOOLONG);
     }
     let units: Vec<u16> = s.encode_utf16().collect();
     if units.len() > 255 {

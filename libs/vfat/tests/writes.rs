@@ -204,7 +204,15 @@ fn writes(bits: u32, kib: u32) {
         root.lookup(b"Hello.Txt.").unwrap().stat().ino,
         hello.stat().ino
     );
-    for bad in [&b"a*b"[..], b"a:b", b"q?", b"x\\y", b"\x01"] {
+    for bad in [
+        &b"a*b"[..],
+        b"a:b",
+        b"q?",
+        b"x\\y",
+        b"\x01",
+        b"trailing space ",
+        b"sp ...",
+    ] {
         assert_eq!(
             root.create(bad, FileType::Regular, 0o644, 0, 0, 0).err(),
             Some(Errno::EINVAL),
