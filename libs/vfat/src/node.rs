@@ -187,6 +187,24 @@ impl<D: crate::Device + Send + Sync + 'static> Node<D> {
         self.fs.vol.free_clusters_of(&gone)
     }
 
+    /// A read moves the access date as Linux's default `relatime` does: when it is not
+    /// after the modification time, or a day old. Nothing on a read-only mount.
+    pub(crate) fn accessed(&self, st: &mut State) -> KResult<()> {
+        if self.fs.read_only || st.at.is_none() || st.unlinked {
+            return Ok(());
+        }
+        let now = (self.fs.clock)();
+        let atime = crate::dos_time(st.f.adate, 0);
+        if atime <= crate::dos_time(st.f.date, st.f.time) || now.sec - atime >= 86400 {
+            let d = crate::to_dos(now.sec, now.nsec).0;
+            if d != st.f.adate {
+                st.f.adate = d;
+                self.write_entry(st)?;
+            }
+        }
+        Ok(())
+    }
+
     fn modified(&self, st: &mut State) {
         let (d, t, _) = self.fs.now();
         st.f.date = d;

@@ -323,7 +323,9 @@ impl<D: crate::Device + Send + Sync + 'static> Inode for Node<D> {
         let mut st = self.st.lock();
         let size = st.f.size as u64;
         let chain = self.chain_of(&mut st)?;
-        self.fs.vol.read_chain(chain, size, offset, buf)
+        let n = self.fs.vol.read_chain(chain, size, offset, buf)?;
+        self.accessed(&mut st)?;
+        Ok(n)
     }
 
     fn write_at(&self, offset: u64, buf: &[u8]) -> KResult<usize> {

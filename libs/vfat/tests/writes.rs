@@ -336,6 +336,10 @@ fn writes(bits: u32, kib: u32) {
     let st = hello.stat();
     assert_eq!(st.mtime.sec, 1_000_000_000);
     assert_eq!(st.atime.sec, 1_000_000_000 - 1_000_000_000 % 86400);
+    // A read moves a day-old access date to today's (relatime).
+    read(&hello);
+    assert_eq!(hello.stat().atime.sec, NOW - NOW % 86400);
+    assert_eq!(hello.stat().mtime.sec, 1_000_000_000);
     assert_eq!(st.mode, 0o100755);
     hello.set_mode(0o555).unwrap();
     assert_eq!(hello.stat().mode, 0o100555);
