@@ -3,13 +3,12 @@
 //! unmount).
 
 use super::block::bdev::BlockDev as Bdev;
+use super::mounted::Mounted;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
-use lintel_abi::{Errno, KResult};
+use lintel_abi::KResult;
 use lintel_ext4::{BlockDevice, Ext4, Ext4Inode};
 use lintel_vfs::Inode;
-use spin::Mutex;
 
 struct DiskDevice(Arc<dyn Bdev>);
 
@@ -32,47 +31,28 @@ impl BlockDevice for DiskDevice {
 }
 
 /// Mounted instances with the device number of their device.
-static MOUNTED: Mutex<Vec<(u64, Arc<Ext4>)>> = Mutex::new(Vec::new());
+static MOUNTED: Mounted<Ext4> = Mounted::new();
 
 /// Mounts the ext4 file system on `dev`; EBUSY if it is mounted already.
 pub fn mount_dev(dev: Arc<dyn Bdev>, read_only: bool) -> KResult<Arc<dyn Inode>> {
     let rdev = dev.rdev();
-    if MOUNTED.lock().iter().any(|(r, _)| *r == rdev) {
-        return Err(Errno::EBUSY);
-    }
+    MOUNTED.check_free(rdev)?;
     let ro = read_only || dev.read_only();
     let id = super::next_fs_id();
     let fs = Ext4::mount(Arc::new(DiskDevice(dev)), id, Arc::new(super::clock), ro)?;
     let root = fs.root();
-    MOUNTED.lock().push((rdev, fs));
+    MOUNTED.add(rdev, fs);
     Ok(root)
 }
 
 /// The file system is going away: everything reaches the disk first.
 pub fn unmounted(root: &Arc<dyn Inode>) -> KResult<()> {
-    let Some(fs) = lintel_ext4::ext4_of(root.as_ref()) else {
-        return Ok(());
-    };
-    crate::mm::pagecache::writeback_all();
-    fs.sync()?;
-    MOUNTED.lock().retain(|(_, f)| !Arc::ptr_eq(f, &fs));
-    Ok(())
+    MOUNTED.unmounted(lintel_ext4::ext4_of(root.as_ref()), |fs| fs.sync())
 }
 
 /// sync(2), syncfs(2) and power-off: every mounted instance writes back and flushes.
 pub fn sync_all() {
-    // Latest mounts first: one on a loop device writes into a file of an earlier one.
-    let all: Vec<Arc<Ext4>> = MOUNTED
-        .lock()
-        .iter()
-        .rev()
-        .map(|(_, f)| f.clone())
-        .collect();
-    for fs in all {
-        if let Err(e) = fs.sync() {
-            crate::warn!("ext4: sync failed: {}", e.name());
-        }
-    }
+    MOUNTED.sync_all("ext4", |fs| fs.sync());
 }
 
 /// Seconds between journal commits (Linux's default commit interval).
@@ -85,7 +65,7 @@ static NEXT_COMMIT: AtomicU64 = AtomicU64::new(COMMIT_INTERVAL_NS);
 /// timer does (a quiet hook: called often, returns at once until the interval has passed;
 /// while an instance is mounted it asks to be called again when the next one is due).
 pub fn periodic_commit() -> Option<u64> {
-    if MOUNTED.lock().is_empty() {
+    if MOUNTED.is_empty() {
         return None;
     }
     let now = crate::time::uptime_ns();
@@ -102,8 +82,7 @@ pub fn periodic_commit() -> Option<u64> {
     {
         return Some(NEXT_COMMIT.load(Ordering::Relaxed));
     }
-    let all: Vec<Arc<Ext4>> = MOUNTED.lock().iter().map(|(_, f)| f.clone()).collect();
-    for fs in all {
+    for fs in MOUNTED.latest_first() {
         if let Err(e) = fs.periodic_commit() {
             crate::warn!("ext4: journal commit failed: {}", e.name());
         }

@@ -16,6 +16,7 @@ pub mod inotify;
 pub mod io_uring;
 pub mod lease;
 pub mod locks;
+pub mod mounted;
 pub mod notify;
 pub mod nsfs;
 pub mod pidfd;
@@ -102,8 +103,7 @@ pub struct MountInfo {
     pub root: Arc<dyn Inode>,
     /// MS_NOSUID: execve ignores set-user-ID and set-group-ID bits here.
     pub nosuid: bool,
-    /// Mounted read-only (MS_RDONLY, a read-only device, or vfat, which cannot write yet):
-    /// /proc/mounts shows "ro".
+    /// Mounted read-only (MS_RDONLY or a read-only device): /proc/mounts shows "ro".
     pub read_only: bool,
     /// The block device a disk file system holds open while mounted (a loop device with
     /// LO_FLAGS_AUTOCLEAR unbinds when this goes at umount). Kept for its drop alone.
@@ -278,6 +278,7 @@ static NEXT_FS_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64
 /// the caller).
 pub fn write_back_all() {
     crate::mm::pagecache::writeback_all();
+    vfat::sync_all();
     ext4::sync_all();
     // Loop devices hand their writes to their backing files, whose file systems sync next.
     block::sync_loops();
@@ -342,8 +343,11 @@ pub fn mount(
                 (c.uid, c.gid)
             };
             let umask = thread.proc_ref().fs.lock().umask;
-            read_only = true;
-            (vfat::mount_dev(bdev, data, uid, gid, umask)?, "vfat")
+            read_only |= bdev.read_only();
+            (
+                vfat::mount_dev(bdev, data, read_only, uid, gid, umask)?,
+                "vfat",
+            )
         }
         b"proc" => (procfs::new_root(), "proc"),
         b"sysfs" => (new_sysfs()?, "sysfs"),
@@ -416,6 +420,7 @@ pub fn umount(thread: &Thread, target: &[u8]) -> KResult<()> {
     }
     mounts().umount(&d.inode)?;
     ext4::unmounted(&d.inode)?;
+    vfat::unmounted(&d.inode)?;
     notify::unmounted(d.inode.fs_id());
     let id = lintel_vfs::identity(&d.inode);
     let gone: Vec<MountInfo> = {

@@ -19,6 +19,15 @@ impl FatType {
             FatType::Fat32 => 0x0fff_fff8,
         }
     }
+
+    /// The end-of-chain value written for a chain's last cluster (what Linux and mkfs write).
+    pub fn eoc(self) -> u32 {
+        match self {
+            FatType::Fat12 => 0xfff,
+            FatType::Fat16 => 0xffff,
+            FatType::Fat32 => 0x0fff_ffff,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -38,6 +47,8 @@ pub struct Geometry {
     pub clusters: u32,
     pub root_cluster: u32,
     pub serial: u32,
+    /// FAT32's FSInfo sector (free-cluster count and next-free hint); 0 when there is none.
+    pub fsinfo_sector: u32,
 }
 
 fn u16_at(b: &[u8], o: usize) -> u32 {
@@ -126,6 +137,10 @@ impl Geometry {
                 0
             },
             serial: u32_at(b, if fat_type == FatType::Fat32 { 67 } else { 39 }),
+            fsinfo_sector: match u16_at(b, 48) {
+                s if fat_type == FatType::Fat32 && s >= 1 && s < reserved => s,
+                _ => 0,
+            },
         };
         if g.cluster_size() > 64 * 1024 {
             return Err(Errno::EINVAL);
@@ -151,6 +166,11 @@ impl Geometry {
     pub fn root_offset(&self) -> u64 {
         (self.reserved_sectors as u64 + self.fats as u64 * self.fat_sectors as u64)
             * self.bytes_per_sector as u64
+    }
+
+    /// Byte offset of FAT copy `i`.
+    pub fn fat_copy_offset(&self, i: u32) -> u64 {
+        self.fat_offset() + i as u64 * self.fat_sectors as u64 * self.bytes_per_sector as u64
     }
 
     /// Byte offset of data cluster `c` (≥ 2).

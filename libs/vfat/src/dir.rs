@@ -9,7 +9,9 @@ pub const ATTR_SYSTEM: u8 = 0x04;
 pub const ATTR_VOLUME: u8 = 0x08;
 pub const ATTR_DIRECTORY: u8 = 0x10;
 pub const ATTR_ARCHIVE: u8 = 0x20;
-const ATTR_LFN: u8 = 0x0f;
+pub(crate) const ATTR_LFN: u8 = 0x0f;
+/// The first byte of a deleted entry.
+pub(crate) const DELETED: u8 = 0xe5;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
@@ -26,6 +28,9 @@ pub struct DirEntry {
     pub adate: u16,
     /// Index of the short entry in its directory (where a write would go).
     pub slot: usize,
+    /// Index of the first entry of its long-name run (`slot` when it has none): the entries
+    /// `first_slot..=slot` go when it is removed.
+    pub first_slot: usize,
 }
 
 impl DirEntry {
@@ -35,9 +40,22 @@ impl DirEntry {
 
     /// vfat's name comparison: case-insensitive, by long or short name.
     pub fn matches(&self, name: &str) -> bool {
-        self.name.eq_ignore_ascii_case(name)
+        if self.is_dot() || name == "." || name == ".." {
+            return self.name == name;
+        }
+        let name = strip_tail(name);
+        strip_tail(&self.name).eq_ignore_ascii_case(name)
             || short_name(&self.short, 0).eq_ignore_ascii_case(name)
     }
+
+    pub fn is_dot(&self) -> bool {
+        self.name == "." || self.name == ".."
+    }
+}
+
+/// `name` as vfat looks it up: without trailing dots (vfat_striptail_len).
+pub fn strip_tail(name: &str) -> &str {
+    name.trim_end_matches('.')
 }
 
 /// The checksum of a short name that every long-name entry of its run carries.
@@ -49,7 +67,7 @@ pub fn lfn_checksum(short: &[u8; 11]) -> u8 {
 
 /// "NAME.EXT" from the padded 11 bytes; `case` is the NT case byte (0x08: base in lower
 /// case, 0x10: extension in lower case).
-fn short_name(s: &[u8; 11], case: u8) -> String {
+pub(crate) fn short_name(s: &[u8; 11], case: u8) -> String {
     let conv = |b: &[u8], lower: bool| -> String {
         let t: &[u8] = match b.iter().rposition(|&c| c != b' ') {
             Some(i) => &b[..=i],
@@ -97,6 +115,7 @@ struct Run {
     parts: Vec<[u16; 13]>,
     sum: u8,
     next: u8,
+    start: usize,
 }
 
 /// Every entry of a directory's bytes, up to the end mark. A long-name run that is out of
@@ -108,7 +127,7 @@ pub fn parse(bytes: &[u8]) -> Vec<DirEntry> {
     for (slot, e) in bytes.chunks_exact(32).enumerate() {
         match e[0] {
             0x00 => break,
-            0xe5 => {
+            DELETED => {
                 run = None;
                 continue;
             }
@@ -123,6 +142,7 @@ pub fn parse(bytes: &[u8]) -> Vec<DirEntry> {
                     parts: alloc::vec![[0u16; 13]; n as usize],
                     sum: e[13],
                     next: n,
+                    start: slot,
                 });
             }
             match run.as_mut() {
@@ -138,10 +158,12 @@ pub fn parse(bytes: &[u8]) -> Vec<DirEntry> {
         }
         let mut short = [0u8; 11];
         short.copy_from_slice(&e[..11]);
+        let mut first_slot = slot;
         let long = run.take().and_then(|r| {
             if r.next != 0 || r.sum != lfn_checksum(&short) {
                 return None;
             }
+            first_slot = r.start;
             let units: Vec<u16> = r
                 .parts
                 .iter()
@@ -171,6 +193,7 @@ pub fn parse(bytes: &[u8]) -> Vec<DirEntry> {
             ),
             adate: u16::from_le_bytes([e[18], e[19]]),
             slot,
+            first_slot,
         });
     }
     out

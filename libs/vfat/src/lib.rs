@@ -1,12 +1,11 @@
-//! FAT12, FAT16 and FAT32 volumes with VFAT long file names, read the way Linux's fs/fat
-//! reads them: the boot sector's BIOS parameter block, cluster chains in the first FAT,
-//! directories of 32-byte entries with long-name runs (checksummed against their short
-//! entry), names compared case-insensitively. Everything here is host-tested against images
-//! made by mkfs.vfat and mtools, and against damaged ones: a bad image gives EINVAL (not a
-//! FAT volume, as Linux's mount says), EIO (a broken chain or directory), never a panic.
-//!
-//! This is the read side; writing (allocation, new entries with short-name aliases) and the
-//! kernel's inode glue are the next steps (docs/architecture.md, "vfat").
+//! FAT12, FAT16 and FAT32 volumes with VFAT long file names, read and written the way
+//! Linux's fs/fat does: the boot sector's BIOS parameter block, cluster chains in the FAT
+//! (every copy written, FAT32's FSInfo hints kept), directories of 32-byte entries with
+//! long-name runs (checksummed against their short entry, whose `~1` alias is made as
+//! Linux's vfat makes it), names compared case-insensitively. Everything here is host-tested
+//! against images made by mkfs.vfat and mtools and checked by fsck.vfat after writes, and
+//! against damaged ones: a bad image gives EINVAL (not a FAT volume, as Linux's mount says),
+//! EIO (a broken chain or directory), never a panic.
 
 #![no_std]
 #![deny(unsafe_code)]
@@ -14,11 +13,19 @@
 extern crate alloc;
 
 mod bpb;
+mod data;
 mod dir;
+mod dirwrite;
+mod fat;
+mod name;
+mod node;
+mod ops;
+mod time;
 pub mod vfs;
 
 pub use bpb::{FatType, Geometry};
 pub use dir::{DirEntry, ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_HIDDEN, ATTR_READ_ONLY, ATTR_SYSTEM};
+pub use time::{dos_time, to_dos};
 
 use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
@@ -29,19 +36,35 @@ pub const MSDOS_SUPER_MAGIC: u64 = 0x4d44;
 /// Byte access to the device holding the volume.
 pub trait Device {
     fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()>;
+    /// A device that takes no writes keeps this default.
+    fn write(&self, _offset: u64, _buf: &[u8]) -> KResult<()> {
+        Err(Errno::EROFS)
+    }
+    /// Makes every completed write durable (sync, fsync, unmount).
+    fn flush(&self) -> KResult<()> {
+        Ok(())
+    }
     fn size(&self) -> u64;
 }
 
 /// Where a directory's entries are: FAT12/16's fixed root area, or a cluster chain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DirLoc {
     FixedRoot,
     Chain(u32),
 }
 
+/// The allocator's state: the free count (counted in the FAT when first needed) and where
+/// the next search starts (FSInfo's hint on FAT32).
+struct Alloc {
+    free: Option<u32>,
+    next: u32,
+}
+
 pub struct Volume<D: Device> {
     dev: D,
     geo: Geometry,
+    alloc: spin::Mutex<Alloc>,
 }
 
 impl<D: Device> Volume<D> {
@@ -53,71 +76,30 @@ impl<D: Device> Volume<D> {
         }
         dev.read(0, &mut boot)?;
         let geo = Geometry::parse(&boot, dev.size())?;
-        Ok(Volume { dev, geo })
+        let vol = Volume {
+            dev,
+            geo,
+            alloc: spin::Mutex::new(Alloc {
+                free: None,
+                next: 2,
+            }),
+        };
+        vol.read_fsinfo_hint();
+        Ok(vol)
     }
 
     pub fn geometry(&self) -> &Geometry {
         &self.geo
     }
 
+    pub fn device(&self) -> &D {
+        &self.dev
+    }
+
     pub fn root(&self) -> DirLoc {
         match self.geo.fat_type {
             FatType::Fat32 => DirLoc::Chain(self.geo.root_cluster),
             _ => DirLoc::FixedRoot,
-        }
-    }
-
-    /// The FAT entry of `cluster` (the next cluster, or an end/bad/free mark).
-    pub fn fat_entry(&self, cluster: u32) -> KResult<u32> {
-        let g = &self.geo;
-        if cluster < 2 || cluster >= g.clusters + 2 {
-            return Err(Errno::EIO);
-        }
-        let fat = g.fat_offset();
-        match g.fat_type {
-            FatType::Fat12 => {
-                let off = cluster as u64 + cluster as u64 / 2;
-                let mut b = [0u8; 2];
-                self.dev.read(fat + off, &mut b)?;
-                let v = u16::from_le_bytes(b) as u32;
-                Ok(if cluster & 1 == 1 { v >> 4 } else { v & 0xfff })
-            }
-            FatType::Fat16 => {
-                let mut b = [0u8; 2];
-                self.dev.read(fat + 2 * cluster as u64, &mut b)?;
-                Ok(u16::from_le_bytes(b) as u32)
-            }
-            FatType::Fat32 => {
-                let mut b = [0u8; 4];
-                self.dev.read(fat + 4 * cluster as u64, &mut b)?;
-                Ok(u32::from_le_bytes(b) & 0x0fff_ffff)
-            }
-        }
-    }
-
-    /// Whether a FAT value ends a chain.
-    fn is_end(&self, v: u32) -> bool {
-        v >= self.geo.fat_type.end_mark()
-    }
-
-    /// The clusters of the chain starting at `first`, in order. A chain that leaves the
-    /// volume, reaches a free or bad cluster, or is longer than the volume (a loop) is EIO.
-    pub fn chain(&self, first: u32) -> KResult<Vec<u32>> {
-        let mut out = Vec::new();
-        if first == 0 {
-            return Ok(out);
-        }
-        let mut c = first;
-        loop {
-            if c < 2 || c >= self.geo.clusters + 2 || out.len() as u32 > self.geo.clusters {
-                return Err(Errno::EIO);
-            }
-            out.push(c);
-            let next = self.fat_entry(c)?;
-            if self.is_end(next) {
-                return Ok(out);
-            }
-            c = next;
         }
     }
 
@@ -133,8 +115,7 @@ impl<D: Device> Volume<D> {
             DirLoc::Chain(first) => {
                 let cs = g.cluster_size() as usize;
                 let chain = self.chain(first)?;
-                // A directory is at most 65,536 entries (Linux's FAT_MAX_DIR_SIZE).
-                if chain.len() * cs > 65536 * 32 {
+                if chain.len() * cs > dirwrite::MAX_DIR_BYTES {
                     return Err(Errno::EIO);
                 }
                 let mut b = alloc::vec![0u8; chain.len() * cs];
@@ -177,37 +158,7 @@ impl<D: Device> Volume<D> {
 
     /// Reads file data at `offset`; returns the bytes read (short at the end of the file).
     pub fn read_file(&self, e: &DirEntry, offset: u64, buf: &mut [u8]) -> KResult<usize> {
-        let size = e.size as u64;
-        if offset >= size || buf.is_empty() {
-            return Ok(0);
-        }
-        let len = (buf.len() as u64).min(size - offset) as usize;
-        let cs = self.geo.cluster_size();
         let chain = self.chain(e.first_cluster)?;
-        if (chain.len() as u64) * cs < size {
-            return Err(Errno::EIO);
-        }
-        let mut done = 0;
-        while done < len {
-            let pos = offset + done as u64;
-            let c = *chain.get((pos / cs) as usize).ok_or(Errno::EIO)?;
-            let in_c = pos % cs;
-            let n = ((cs - in_c) as usize).min(len - done);
-            self.dev
-                .read(self.geo.cluster_offset(c) + in_c, &mut buf[done..done + n])?;
-            done += n;
-        }
-        Ok(len)
-    }
-
-    /// Free clusters, counted in the FAT (statfs's f_bfree).
-    pub fn free_clusters(&self) -> KResult<u32> {
-        let mut free = 0;
-        for c in 2..self.geo.clusters + 2 {
-            if self.fat_entry(c)? == 0 {
-                free += 1;
-            }
-        }
-        Ok(free)
+        self.read_chain(&chain, e.size as u64, offset, buf)
     }
 }

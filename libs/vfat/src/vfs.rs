@@ -1,13 +1,21 @@
-//! A FAT volume as `lintel_vfs` inodes, read-only for now, with vfat's mount options
-//! (uid, gid, umask, fmask, dmask) deciding owners and modes as Linux's fat_make_mode does.
+//! A FAT volume as `lintel_vfs` inodes, with vfat's mount options (uid, gid, umask, fmask,
+//! dmask, quiet) deciding owners and modes as Linux's fat_make_mode does. One lock per volume
+//! serialises every operation (the FAT and directories are shared by all files); an inode
+//! in use is one `Node`, found again by where its entry lies, so two opens of a file share
+//! its size and cluster chain.
 
+use crate::node::{Fields, State};
 use crate::{DirEntry, DirLoc, Volume, ATTR_READ_ONLY};
+use alloc::collections::BTreeMap;
 use alloc::string::String;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use lintel_abi::stat::{Stat, Timespec};
 use lintel_abi::{Errno, KResult};
-use lintel_vfs::{FileType, Inode};
+use lintel_vfs::{Clock, FileType, Inode};
+use spin::Mutex;
+
+pub use crate::time::dos_time;
 
 /// The mount options Linux's vfat takes (fs/fat/inode.c); the ones about names and code pages
 /// are accepted and ignored (names are UTF-16 on disk and UTF-8 here, as with `utf8`).
@@ -17,6 +25,8 @@ pub struct Options {
     pub gid: u32,
     pub fmask: u32,
     pub dmask: u32,
+    /// chown and chmod that FAT cannot store succeed without effect instead of EPERM.
+    pub quiet: bool,
 }
 
 fn octal(v: &str) -> KResult<u32> {
@@ -35,6 +45,7 @@ pub fn parse_options(data: &[u8], uid: u32, gid: u32, umask: u32) -> KResult<Opt
         gid,
         fmask: umask,
         dmask: umask,
+        quiet: false,
     };
     let text = core::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
     for opt in text.split(',').filter(|s| !s.is_empty()) {
@@ -48,147 +59,226 @@ pub fn parse_options(data: &[u8], uid: u32, gid: u32, umask: u32) -> KResult<Opt
             }
             "fmask" => o.fmask = octal(v)?,
             "dmask" => o.dmask = octal(v)?,
-            "utf8" | "iocharset" | "codepage" | "shortname" | "errors" | "quiet" | "flush"
-            | "tz" | "time_offset" | "showexec" | "sys_immutable" | "nfs" | "rodir" | "discard"
+            "quiet" => o.quiet = true,
+            "utf8" | "iocharset" | "codepage" | "shortname" | "errors" | "flush" | "tz"
+            | "time_offset" | "showexec" | "sys_immutable" | "nfs" | "rodir" | "discard"
             | "usefree" | "check" | "dos1xfloppy" | "allow_utime" | "uni_xlate" | "nonumtail"
             | "posix" | "debug" | "ro" | "rw" => {}
             _ => return Err(Errno::EINVAL),
         }
     }
+    o.fmask &= 0o777;
+    o.dmask &= 0o777;
     Ok(o)
 }
 
-/// Seconds since 1970 of a DOS date and time (taken as UTC, Linux's `tz=UTC`).
-pub fn dos_time(date: u16, time: u16) -> i64 {
-    let y = 1980 + (date >> 9) as i64;
-    let m = ((date >> 5) & 0xf).clamp(1, 12) as i64;
-    let d = (date & 0x1f).max(1) as i64;
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * m2 + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs =
-        (time >> 11) as i64 * 3600 + ((time >> 5) & 0x3f) as i64 * 60 + (time & 0x1f) as i64 * 2;
-    days * 86400 + secs
+/// Where an entry lies: its directory, the first slot of its long-name run, its short
+/// entry's slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct At {
+    pub dir: DirLoc,
+    pub first: usize,
+    pub slot: usize,
 }
+
+/// Inodes in use by (directory, short entry slot): their numbers and the inodes.
+pub(crate) type NodeMap<D> = BTreeMap<(DirLoc, usize), (u64, Weak<Node<D>>)>;
 
 /// One mounted volume.
 pub struct FatFs<D: crate::Device> {
-    vol: Volume<D>,
-    id: u64,
-    opts: Options,
+    pub(crate) vol: Volume<D>,
+    pub(crate) id: u64,
+    pub(crate) opts: Options,
+    pub(crate) read_only: bool,
+    pub(crate) clock: Clock,
+    /// Serialises every operation on the volume.
+    pub(crate) big: Mutex<()>,
+    /// Inodes in use, by (directory, short entry slot), with their inode numbers.
+    pub(crate) nodes: Mutex<NodeMap<D>>,
+    /// First clusters of removed files whose last user has gone: freed at the next
+    /// operation (an open file keeps its data after unlink, as on Linux).
+    pub(crate) orphans: Mutex<Vec<u32>>,
+    next_ino: Mutex<u64>,
 }
 
-/// A file or directory: the root (no entry) or an entry found in a directory.
-pub struct FatInode<D: crate::Device> {
-    fs: Arc<FatFs<D>>,
-    entry: Option<DirEntry>,
-    ino: u64,
+/// A file or directory in use.
+pub struct Node<D: crate::Device> {
+    pub(crate) fs: Arc<FatFs<D>>,
+    pub(crate) ino: u64,
+    pub(crate) dir: bool,
+    pub(crate) st: Mutex<State>,
+}
+
+impl<D: crate::Device> Drop for Node<D> {
+    fn drop(&mut self) {
+        let st = self.st.get_mut();
+        if st.unlinked && st.f.cluster != 0 {
+            self.fs.orphans.lock().push(st.f.cluster);
+        }
+    }
 }
 
 /// Linux's MSDOS_ROOT_INO.
 const ROOT_INO: u64 = 1;
 
+/// An inode number from where the entry lies: its directory and slot.
+pub(crate) fn ino_of(dir: DirLoc, slot: usize) -> u64 {
+    let d = match dir {
+        DirLoc::FixedRoot => 0,
+        DirLoc::Chain(c) => c as u64,
+    };
+    ((d << 16) | slot as u64) + 2
+}
+
 impl<D: crate::Device + Send + Sync + 'static> FatFs<D> {
-    pub fn mount(vol: Volume<D>, id: u64, opts: Options) -> Arc<FatFs<D>> {
-        Arc::new(FatFs { vol, id, opts })
+    /// A mounted volume; `read_only` makes every change EROFS, `clock` gives timestamps.
+    pub fn mount(
+        vol: Volume<D>,
+        id: u64,
+        opts: Options,
+        read_only: bool,
+        clock: Clock,
+    ) -> Arc<FatFs<D>> {
+        Arc::new(FatFs {
+            vol,
+            id,
+            opts,
+            read_only,
+            clock,
+            big: Mutex::new(()),
+            nodes: Mutex::new(BTreeMap::new()),
+            orphans: Mutex::new(Vec::new()),
+            next_ino: Mutex::new(1 << 48),
+        })
     }
 
     pub fn root(self: &Arc<Self>) -> Arc<dyn Inode> {
-        Arc::new(FatInode {
+        let cluster = match self.vol.root() {
+            DirLoc::Chain(c) => c,
+            DirLoc::FixedRoot => 0,
+        };
+        Arc::new(Node {
             fs: self.clone(),
-            entry: None,
             ino: ROOT_INO,
+            dir: true,
+            st: Mutex::new(State::new(None, Fields::root(cluster))),
         })
     }
 
     pub fn volume(&self) -> &Volume<D> {
         &self.vol
     }
-}
 
-/// An inode number from where the entry lies: its directory and slot (stable while the
-/// volume is mounted read-only).
-fn ino_of(dir: DirLoc, e: &DirEntry) -> u64 {
-    let d = match dir {
-        DirLoc::FixedRoot => 0,
-        DirLoc::Chain(c) => c as u64,
-    };
-    ((d << 16) | e.slot as u64) + 2
-}
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
 
-fn is_dot(e: &DirEntry) -> bool {
-    e.name == "." || e.name == ".."
-}
-
-impl<D: crate::Device + Send + Sync + 'static> FatInode<D> {
-    fn loc(&self) -> KResult<DirLoc> {
-        match &self.entry {
-            None => Ok(self.fs.vol.root()),
-            Some(e) => self.fs.vol.dir_of(e),
+    /// The inode of the entry at `at`: the one in use, or a new one.
+    pub(crate) fn node_at(self: &Arc<Self>, at: At, f: Fields) -> Arc<Node<D>> {
+        let key = (at.dir, at.slot);
+        let mut nodes = self.nodes.lock();
+        if let Some(n) = nodes.get(&key).and_then(|(_, w)| w.upgrade()) {
+            return n;
         }
+        if nodes.len() > 256 {
+            nodes.retain(|_, (_, w)| w.strong_count() > 0);
+        }
+        // A renamed file keeps its number; a new one where it used to lie gets another.
+        let pos = ino_of(at.dir, at.slot);
+        let ino = if nodes
+            .values()
+            .any(|(i, w)| *i == pos && w.strong_count() > 0)
+        {
+            let mut n = self.next_ino.lock();
+            *n += 1;
+            *n
+        } else {
+            pos
+        };
+        let node = Arc::new(Node {
+            fs: self.clone(),
+            ino,
+            dir: f.attr & crate::ATTR_DIRECTORY != 0,
+            st: Mutex::new(State::new(Some(at), f)),
+        });
+        nodes.insert(key, (ino, Arc::downgrade(&node)));
+        node
     }
 
-    fn is_dir(&self) -> bool {
-        self.entry.as_ref().is_none_or(|e| e.is_dir())
+    /// The inode in use at (dir, slot), if any.
+    pub(crate) fn live(&self, dir: DirLoc, slot: usize) -> Option<Arc<Node<D>>> {
+        self.nodes
+            .lock()
+            .get(&(dir, slot))
+            .and_then(|(_, w)| w.upgrade())
     }
 
-    /// The directory's entries without "." and "..".
-    fn entries(&self) -> KResult<Vec<DirEntry>> {
-        let loc = self.loc()?;
-        Ok(self
-            .fs
-            .vol
-            .read_dir(loc)?
-            .into_iter()
-            .filter(|e| !is_dot(e))
-            .collect())
+    /// Frees the clusters of removed files nobody uses any more. Called with `big` held.
+    pub(crate) fn reap(&self) -> KResult<()> {
+        let list = core::mem::take(&mut *self.orphans.lock());
+        for c in list {
+            self.vol.free_chain(c)?;
+        }
+        Ok(())
     }
 
-    fn child(&self, dir: DirLoc, e: DirEntry) -> Arc<dyn Inode> {
-        Arc::new(FatInode {
-            fs: self.fs.clone(),
-            ino: ino_of(dir, &e),
-            entry: Some(e),
-        })
+    /// sync(2), fsync(2), unmount: freed clusters counted, FSInfo written, the device
+    /// flushed.
+    pub fn sync(&self) -> KResult<()> {
+        let _g = self.big.lock();
+        if self.read_only {
+            return Ok(());
+        }
+        self.reap()?;
+        self.vol.write_fsinfo()?;
+        self.vol.device().flush()
+    }
+
+    pub(crate) fn now(&self) -> (u16, u16, u8) {
+        let t = (self.clock)();
+        crate::time::to_dos(t.sec, t.nsec)
+    }
+
+    /// The start of every change: EROFS on a read-only mount, then pending frees.
+    pub(crate) fn writable(&self) -> KResult<()> {
+        if self.read_only {
+            return Err(Errno::EROFS);
+        }
+        self.reap()
     }
 }
 
-impl<D: crate::Device + Send + Sync + 'static> Inode for FatInode<D> {
+fn ts(sec: i64) -> Timespec {
+    Timespec { sec, nsec: 0 }
+}
+
+impl<D: crate::Device + Send + Sync + 'static> Inode for Node<D> {
     fn stat(&self) -> Stat {
+        let _g = self.fs.big.lock();
         let o = &self.fs.opts;
-        let dir = self.is_dir();
-        let mut mode = if dir {
+        let f = self.st.lock().f;
+        let mut mode = if self.dir {
             0o040000 | (0o777 & !o.dmask)
         } else {
             0o100000 | (0o777 & !o.fmask)
         };
         // A read-only file loses its write bits (fat_make_mode; directories keep them).
-        if !dir
-            && self
-                .entry
-                .as_ref()
-                .is_some_and(|e| e.attr & ATTR_READ_ONLY != 0)
-        {
+        if !self.dir && f.attr & ATTR_READ_ONLY != 0 {
             mode &= !0o222;
         }
         let cs = self.fs.vol.geometry().cluster_size();
-        let (size, mtime, atime) = match &self.entry {
-            Some(e) if !dir => (
-                e.size as u64,
-                dos_time(e.mtime.0, e.mtime.1),
-                dos_time(e.adate, 0),
-            ),
-            Some(e) => {
-                let n = self.fs.vol.chain(e.first_cluster).map_or(0, |c| c.len()) as u64;
-                (n * cs, dos_time(e.mtime.0, e.mtime.1), dos_time(e.adate, 0))
-            }
-            None => (0, 0, 0),
+        let size = if self.dir {
+            let n = self.fs.vol.chain(f.cluster).map_or(0, |c| c.len()) as u64;
+            n * cs
+        } else {
+            f.size as u64
         };
-        let nlink = if dir {
+        let (mtime, atime) = if self.ino == ROOT_INO {
+            (0, 0)
+        } else {
+            (dos_time(f.date, f.time), dos_time(f.adate, 0))
+        };
+        let nlink = if self.dir {
             2 + self
                 .entries()
                 .map_or(0, |v| v.iter().filter(|e| e.is_dir()).count()) as u64
@@ -206,24 +296,15 @@ impl<D: crate::Device + Send + Sync + 'static> Inode for FatInode<D> {
             size,
             blksize: cs,
             blocks: size.div_ceil(cs) * cs / 512,
-            atime: Timespec {
-                sec: atime,
-                nsec: 0,
-            },
-            mtime: Timespec {
-                sec: mtime,
-                nsec: 0,
-            },
-            ctime: Timespec {
-                sec: mtime,
-                nsec: 0,
-            },
-            btime: Timespec { sec: 0, nsec: 0 },
+            atime: ts(atime),
+            mtime: ts(mtime),
+            ctime: ts(mtime),
+            btime: ts(0),
         }
     }
 
     fn file_type(&self) -> FileType {
-        if self.is_dir() {
+        if self.dir {
             FileType::Directory
         } else {
             FileType::Regular
@@ -235,49 +316,68 @@ impl<D: crate::Device + Send + Sync + 'static> Inode for FatInode<D> {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
-        match &self.entry {
-            Some(e) if !e.is_dir() => self.fs.vol.read_file(e, offset, buf),
-            _ => Err(Errno::EISDIR),
+        if self.dir {
+            return Err(Errno::EISDIR);
         }
+        let _g = self.fs.big.lock();
+        let mut st = self.st.lock();
+        let size = st.f.size as u64;
+        let chain = self.chain_of(&mut st)?;
+        let n = self.fs.vol.read_chain(chain, size, offset, buf)?;
+        self.accessed(&mut st)?;
+        Ok(n)
     }
 
-    fn write_at(&self, _offset: u64, _buf: &[u8]) -> KResult<usize> {
-        Err(Errno::EROFS)
+    fn write_at(&self, offset: u64, buf: &[u8]) -> KResult<usize> {
+        if self.dir {
+            return Err(Errno::EISDIR);
+        }
+        let _g = self.fs.big.lock();
+        self.fs.writable()?;
+        self.write(offset, buf)
     }
 
-    fn truncate(&self, _size: u64) -> KResult<()> {
-        Err(Errno::EROFS)
+    fn truncate(&self, size: u64) -> KResult<()> {
+        if self.dir {
+            return Err(Errno::EISDIR);
+        }
+        let _g = self.fs.big.lock();
+        self.fs.writable()?;
+        self.resize(size)
     }
 
     fn lookup(&self, name: &[u8]) -> KResult<Arc<dyn Inode>> {
-        if !self.is_dir() {
+        if !self.dir {
             return Err(Errno::ENOTDIR);
         }
-        let name = core::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
-        let loc = self.loc()?;
-        let e = self
-            .fs
-            .vol
-            .read_dir(loc)?
-            .into_iter()
-            .filter(|e| !is_dot(e))
-            .find(|e| e.matches(name))
-            .ok_or(Errno::ENOENT)?;
-        Ok(self.child(loc, e))
+        let _g = self.fs.big.lock();
+        let (loc, e) = self.find(name)?;
+        Ok(self.fs.node_at(at_of(loc, &e), Fields::of(&e)))
     }
 
     fn create(
         &self,
-        _name: &[u8],
-        _kind: FileType,
+        name: &[u8],
+        kind: FileType,
         _mode: u32,
         _uid: u32,
         _gid: u32,
         _rdev: u64,
     ) -> KResult<Arc<dyn Inode>> {
-        Err(Errno::EROFS)
+        if !self.dir {
+            return Err(Errno::ENOTDIR);
+        }
+        // vfat has no mknod: devices, FIFOs and sockets are EPERM.
+        if !matches!(kind, FileType::Regular | FileType::Directory) {
+            return Err(Errno::EPERM);
+        }
+        let _g = self.fs.big.lock();
+        self.fs.writable()?;
+        let n: Arc<dyn Inode> = self.add(name, kind == FileType::Directory)?;
+        Ok(n)
     }
 
+    /// FAT holds no symbolic links (Linux's vfat has no symlink operation: EPERM).
     fn symlink(
         &self,
         _name: &[u8],
@@ -285,29 +385,52 @@ impl<D: crate::Device + Send + Sync + 'static> Inode for FatInode<D> {
         _uid: u32,
         _gid: u32,
     ) -> KResult<Arc<dyn Inode>> {
-        Err(Errno::EROFS)
+        Err(if self.dir {
+            Errno::EPERM
+        } else {
+            Errno::ENOTDIR
+        })
     }
 
+    /// Nor hard links (EPERM, as vfat's missing link operation gives).
     fn link(&self, _name: &[u8], _target: &Arc<dyn Inode>) -> KResult<()> {
-        Err(Errno::EROFS)
+        Err(if self.dir {
+            Errno::EPERM
+        } else {
+            Errno::ENOTDIR
+        })
     }
 
-    fn unlink(&self, _name: &[u8]) -> KResult<()> {
-        Err(Errno::EROFS)
+    fn unlink(&self, name: &[u8]) -> KResult<()> {
+        if !self.dir {
+            return Err(Errno::ENOTDIR);
+        }
+        let _g = self.fs.big.lock();
+        self.fs.writable()?;
+        self.remove(name, false)
     }
 
-    fn rmdir(&self, _name: &[u8]) -> KResult<()> {
-        Err(Errno::EROFS)
+    fn rmdir(&self, name: &[u8]) -> KResult<()> {
+        if !self.dir {
+            return Err(Errno::ENOTDIR);
+        }
+        let _g = self.fs.big.lock();
+        self.fs.writable()?;
+        self.remove(name, true)
     }
 
-    fn rename(
-        &self,
-        _old: &[u8],
-        _new_dir: &Arc<dyn Inode>,
-        _new: &[u8],
-        _flags: u32,
-    ) -> KResult<()> {
-        Err(Errno::EROFS)
+    fn rename(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8], flags: u32) -> KResult<()> {
+        let nd = new_dir
+            .as_any()
+            .downcast_ref::<Node<D>>()
+            .filter(|n| Arc::ptr_eq(&n.fs, &self.fs))
+            .ok_or(Errno::EXDEV)?;
+        if !self.dir || !nd.dir {
+            return Err(Errno::ENOTDIR);
+        }
+        let _g = self.fs.big.lock();
+        self.fs.writable()?;
+        self.move_entry(old, nd, new, flags)
     }
 
     fn readdir(&self, cookie: u64) -> KResult<Option<(lintel_vfs::DirEntry, u64)>> {
@@ -319,13 +442,16 @@ impl<D: crate::Device + Send + Sync + 'static> Inode for FatInode<D> {
         Ok(out)
     }
 
-    /// Cookies: 0 ".", 1 "..", then 2 + the entry's index (without the on-disk dots).
+    /// Cookies: 0 ".", 1 "..", then 2 + the slot to go on from: slots stay put when entries
+    /// are removed, so `rm -r` reading while it unlinks misses nothing. The listing is taken
+    /// under the lock and handed to `f` after it (`f` writes to user memory, which may
+    /// fault on a file of this volume).
     fn readdir_from(
         &self,
         cookie: u64,
         f: &mut dyn FnMut(&lintel_vfs::DirEntry, u64) -> bool,
     ) -> KResult<()> {
-        if !self.is_dir() {
+        if !self.dir {
             return Err(Errno::ENOTDIR);
         }
         let dot = |name: &[u8]| lintel_vfs::DirEntry {
@@ -346,35 +472,72 @@ impl<D: crate::Device + Send + Sync + 'static> Inode for FatInode<D> {
             }
             c = 2;
         }
-        let loc = self.loc()?;
-        let entries = self.entries()?;
-        for (i, e) in entries.iter().enumerate().skip((c - 2) as usize) {
-            let de = lintel_vfs::DirEntry {
-                ino: ino_of(loc, e),
-                kind: if e.is_dir() {
-                    FileType::Directory
-                } else {
-                    FileType::Regular
-                },
-                name: String::from(e.name.as_str()).into_bytes(),
-            };
-            if !f(&de, i as u64 + 3) {
+        let from = (c - 2) as usize;
+        let list: Vec<(usize, lintel_vfs::DirEntry)> = {
+            let _g = self.fs.big.lock();
+            let loc = self.loc();
+            self.entries()?
+                .iter()
+                .filter(|e| e.slot >= from)
+                .map(|e| {
+                    let de = lintel_vfs::DirEntry {
+                        ino: self
+                            .fs
+                            .nodes
+                            .lock()
+                            .get(&(loc, e.slot))
+                            .filter(|(_, w)| w.strong_count() > 0)
+                            .map_or_else(|| ino_of(loc, e.slot), |(i, _)| *i),
+                        kind: if e.is_dir() {
+                            FileType::Directory
+                        } else {
+                            FileType::Regular
+                        },
+                        name: String::from(e.name.as_str()).into_bytes(),
+                    };
+                    (e.slot, de)
+                })
+                .collect()
+        };
+        for (slot, de) in &list {
+            if !f(de, *slot as u64 + 3) {
                 break;
             }
         }
         Ok(())
     }
 
-    fn set_mode(&self, _mode: u32) -> KResult<()> {
-        Err(Errno::EROFS)
+    fn set_mode(&self, mode: u32) -> KResult<()> {
+        let _g = self.fs.big.lock();
+        self.fs.writable()?;
+        self.chmod(mode)
     }
 
-    fn set_owner(&self, _uid: Option<u32>, _gid: Option<u32>) -> KResult<()> {
-        Err(Errno::EROFS)
+    /// Owners are the mount's: another is EPERM (success without effect with `quiet`).
+    fn set_owner(&self, uid: Option<u32>, gid: Option<u32>) -> KResult<()> {
+        if self.fs.read_only {
+            return Err(Errno::EROFS);
+        }
+        let o = &self.fs.opts;
+        if uid.is_some_and(|u| u != o.uid) || gid.is_some_and(|g| g != o.gid) {
+            return if o.quiet { Ok(()) } else { Err(Errno::EPERM) };
+        }
+        Ok(())
     }
 
-    fn set_times(&self, _atime: Option<Timespec>, _mtime: Option<Timespec>) -> KResult<()> {
-        Err(Errno::EROFS)
+    fn set_times(&self, atime: Option<Timespec>, mtime: Option<Timespec>) -> KResult<()> {
+        let _g = self.fs.big.lock();
+        self.fs.writable()?;
+        let mut st = self.st.lock();
+        if let Some(a) = atime {
+            st.f.adate = crate::time::to_dos(a.sec, a.nsec).0;
+        }
+        if let Some(m) = mtime {
+            let (d, t, _) = crate::time::to_dos(m.sec, m.nsec);
+            st.f.date = d;
+            st.f.time = t;
+        }
+        self.write_entry(&st)
     }
 
     fn as_any(&self) -> &dyn core::any::Any {
@@ -382,10 +545,28 @@ impl<D: crate::Device + Send + Sync + 'static> Inode for FatInode<D> {
     }
 }
 
+/// Where the entry `e` found in `loc` lies.
+pub(crate) fn at_of(loc: DirLoc, e: &DirEntry) -> At {
+    At {
+        dir: loc,
+        first: e.first_slot,
+        slot: e.slot,
+    }
+}
+
+/// The volume an inode of `D` lies on (None for other inodes).
+pub fn fs_of<D: crate::Device + Send + Sync + 'static>(i: &dyn Inode) -> Option<Arc<FatFs<D>>> {
+    i.as_any().downcast_ref::<Node<D>>().map(|n| n.fs.clone())
+}
+
 /// statfs figures of the volume an inode of `D` lies on (None for other inodes).
 pub fn statfs<D: crate::Device + Send + Sync + 'static>(i: &dyn Inode) -> Option<(u64, u64, u64)> {
-    let fi = i.as_any().downcast_ref::<FatInode<D>>()?;
-    let g = fi.fs.vol.geometry();
-    let free = fi.fs.vol.free_clusters().unwrap_or(0) as u64;
+    let fs = fs_of::<D>(i)?;
+    let _g = fs.big.lock();
+    if !fs.read_only {
+        let _ = fs.reap();
+    }
+    let g = fs.vol.geometry();
+    let free = fs.vol.free_clusters().unwrap_or(0) as u64;
     Some((g.cluster_size(), g.clusters as u64, free))
 }

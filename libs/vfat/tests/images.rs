@@ -242,7 +242,9 @@ fn inodes_with_mount_options() {
         parse_options(b"umask=9", 0, 0, 0).err(),
         Some(Errno::EINVAL)
     );
-    let fs = FatFs::mount(Volume::open(Mem(bytes)).unwrap(), 7, opts);
+    let clock: lintel_vfs::Clock =
+        std::sync::Arc::new(|| lintel_abi::stat::Timespec { sec: 0, nsec: 0 });
+    let fs = FatFs::mount(Volume::open(Mem(bytes)).unwrap(), 7, opts, true, clock);
     let root = fs.root();
     let st = root.stat();
     assert_eq!(st.mode, 0o040755);

@@ -7,7 +7,7 @@ use super::boot_fixtures::{
     ext4_verify_workload, DiskFn, DISK_SCRIPT, EXHAUST_CHAIN, EXHAUST_EXEC_CHAIN, EXHAUST_FORKBOMB,
     EXHAUST_MEMORY, EXHAUST_OOM_KILLER, EXHAUST_SYSCTL, EXT4_ENOSPC, EXT4_WORKLOAD,
 };
-use super::{blockdev, tail, Tally};
+use super::{blockdev, tail, vfat, Tally};
 use crate::build::{self, Variant};
 use crate::qemu::{self, Outcome};
 use crate::{root, RunOpts};
@@ -294,15 +294,21 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         mem: None,
         smp: 1,
     });
+    let vfat_calls = bin.join("vfat_calls.musl");
+    build::compile_c(
+        &root().join("tests/boot/vfat_calls.c"),
+        Variant::Musl,
+        &vfat_calls,
+    )?;
     cases.push(Case {
         id: "boot.vfat".into(),
-        argv: s(&["/bin/sh", "-c", blockdev::VFAT_SCRIPT]),
-        add: None,
+        argv: s(&["/bin/sh", "-c", vfat::VFAT_SCRIPT]),
+        add: Some((vfat_calls, "/vfat_calls".into())),
         status: 0,
-        output: blockdev::vfat_output(),
+        output: vfat::vfat_output(),
         keys: None,
         contains: vec![],
-        disk: Some((blockdev::vfat_setup, blockdev::vfat_verify)),
+        disk: Some((vfat::vfat_setup, vfat::vfat_verify)),
         mem: None,
         smp: 1,
     });

@@ -20,6 +20,7 @@ mod native;
 mod net;
 mod riscv64;
 mod strace;
+mod vfat;
 
 use crate::root;
 use std::process::{Command, Stdio};

@@ -171,6 +171,9 @@ fn open_tmpfile(
     let cred = p.cred.lock().vfs();
     let umask = p.fs.lock().umask;
     lintel_vfs::inode_permission(&*dir.inode, &cred, 3)?;
+    if let Some(e) = crate::fs::vfat::tmpfile_error(&dir.inode) {
+        return Err(e);
+    }
     // Created under a private name and unlinked at once: nothing else can run in between.
     let tmp = alloc::format!(
         ".#lintel-tmpfile-{}",

@@ -59,7 +59,13 @@ fn statfs_of(d: &Dentry) -> [u8; 120] {
         b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
     }
     b[56..60].copy_from_slice(&(fsid as u32).to_le_bytes()); // f_fsid
-    b[64..72].copy_from_slice(&255u64.to_le_bytes()); // f_namelen
+                                                             // vfat's limit is 255 UTF-16 units, each up to NLS_MAX_CHARSET_SIZE bytes (fat_statfs).
+    let namelen: u64 = if vals[0] == lintel_vfat::MSDOS_SUPER_MAGIC {
+        255 * 6
+    } else {
+        255
+    };
+    b[64..72].copy_from_slice(&namelen.to_le_bytes()); // f_namelen
     b[72..80].copy_from_slice(&vals[1].to_le_bytes()); // f_frsize
     b[80..88].copy_from_slice(&0x20u64.to_le_bytes()); // f_flags: ST_VALID
     b

@@ -52,6 +52,7 @@ pub fn fsync(c: &mut Call) -> SysResult {
     if let Some(inode) = &f.inode {
         crate::mm::pagecache::writeback(inode)?;
         crate::fs::ext4::fsync(inode)?;
+        crate::fs::vfat::fsync(inode)?;
     }
     f.ops.fsync()?;
     ok(0)

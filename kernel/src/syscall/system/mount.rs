@@ -13,7 +13,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "mount",
         mount,
-        "new tmpfs (size, nr_blocks, nr_inodes, mode, uid, gid), proc, sysfs ext4 and read-only vfat (virtio disk, partition or loop device) mounts with MS_RDONLY and MS_NOSUID; tmpfs remount; other flags ignored; bind, move and other remounts pending",
+        "new tmpfs (size, nr_blocks, nr_inodes, mode, uid, gid), proc, sysfs ext4 and vfat (virtio disk, partition or loop device) mounts with MS_RDONLY and MS_NOSUID; tmpfs remount; other flags ignored; bind, move and other remounts pending",
     ),
     Syscall::implemented("umount2", umount2, ""),
 ];
