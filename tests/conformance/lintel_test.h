@@ -141,6 +141,7 @@ static inline void lt_sub(const char *name, void (*fn)(void), long limit_ms) {
 }
 
 #ifdef _GNU_SOURCE
+#include <limits.h>
 #include <sched.h>
 /* Fills `cpus` with the CPUs this thread may run on (at most `max`, lowest first) and returns
  * how many; at least one (CPU 0) when sched_getaffinity fails. */
@@ -152,6 +153,25 @@ static inline int lt_cpus(int *cpus, int max) {
             if (CPU_ISSET(c, &s)) cpus[n++] = c;
     if (n == 0) cpus[n++] = 0;
     return n;
+}
+
+/* Field `n` (1-based, as in proc(5)) of /proc/self/stat as a number, or LONG_MIN. */
+static inline long lt_stat_field(int n) {
+    char buf[2048];
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f) return LONG_MIN;
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = 0;
+    char *p = strrchr(buf, ')');
+    if (!p || n < 3) return LONG_MIN;
+    p += 2; /* field 3 starts here */
+    for (int i = 3; i < n; i++) {
+        p = strchr(p, ' ');
+        if (!p) return LONG_MIN;
+        p++;
+    }
+    return strtol(p, NULL, 10);
 }
 
 /* Binds the calling thread to CPU `cpu`. */

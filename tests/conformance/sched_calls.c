@@ -37,19 +37,7 @@ static pid_t dead_pid(void) {
 }
 
 /* Field `n` (1-based, as in proc(5)) of /proc/self/stat, or LONG_MIN. */
-static long stat_field(int n) {
-    char buf[1024];
-    if (read_file("/proc/self/stat", buf, sizeof buf) < 0) return -999999;
-    char *p = strrchr(buf, ')');
-    if (!p) return -999999;
-    p += 2; /* field 3 starts here */
-    for (int f = 3; f < n; f++) {
-        p = strchr(p, ' ');
-        if (!p) return -999999;
-        p++;
-    }
-    return strtol(p, NULL, 10);
-}
+static long stat_field(int n) { return lt_stat_field(n); }
 
 struct sched_attr_k {
     uint32_t size, sched_policy;

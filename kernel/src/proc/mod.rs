@@ -285,6 +285,26 @@ impl crate::sched::Schedulable for Thread {
     fn timer_slack_ns(&self) -> u64 {
         self.timer_slack.lock().current
     }
+
+    fn nice(&self) -> i32 {
+        self.proc_ref().nice.load(Ordering::Relaxed)
+    }
+
+    fn rt_priority(&self) -> u32 {
+        match *self.proc_ref().sched_policy.lock() {
+            (p, prio)
+                if p == lintel_abi::sched::SCHED_FIFO as u32
+                    || p == lintel_abi::sched::SCHED_RR as u32 =>
+            {
+                prio
+            }
+            _ => 0,
+        }
+    }
+
+    fn round_robin(&self) -> bool {
+        self.proc_ref().sched_policy.lock().0 == lintel_abi::sched::SCHED_RR as u32
+    }
 }
 
 /// A thread's timer slack, as Linux keeps it per task: the current value, and the one

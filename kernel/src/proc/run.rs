@@ -151,6 +151,7 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                 }
             }
         }
+        sched::preempt_point();
         if let Some(work) = TASK_WORK.get() {
             if !thread.must_exit() {
                 work(&thread, &mut ctx);

@@ -1,9 +1,10 @@
-//! The scheduler: one run queue of runnable threads shared by every CPU, timed sleeps, and wait
-//! queues. The kernel is not preemptible: a thread leaves its CPU only when it blocks, yields,
-//! exits, or when the timer interrupts it in user mode and its time slice is over. Kernel code
-//! runs on one CPU at a time (hal's kernel lock), so these structures need no finer locking
-//! than the spin locks they already have; each CPU has its own current thread, idle task and
-//! slice start.
+//! The scheduler: a run queue per CPU ([`runq`]: placement, balancing, preemption), timed
+//! sleeps, and wait queues. Threads share a CPU by nice weight ([`fair`], Linux's CFS virtual
+//! runtime), real-time threads first. The kernel is not preemptible: a thread leaves its CPU
+//! only when it blocks, yields, exits, or at the safe point where the timer or another CPU's
+//! reschedule IPI interrupts it in user mode and a queued thread should run before it. Kernel
+//! code runs on one CPU at a time (hal's kernel lock), so these structures need no finer
+//! locking than the spin locks they already have.
 //!
 //! **Time.** There is no periodic tick of the hardware's own: each CPU's one-shot timer is
 //! armed on every way out of the kernel (to user mode or to the idle halt) by [`arm_timer`],
@@ -14,13 +15,15 @@
 //! ends the waits that are due and runs the hooks. A deadline set on another CPU that comes
 //! before what the boot CPU is armed for interrupts the boot CPU, which arms again.
 
+mod fair;
+mod runq;
 mod timers;
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::smp::MAX_CPUS;
 use lintel_hal::task::Task;
@@ -36,13 +39,17 @@ pub enum ThreadState {
 }
 
 /// CPU time a thread has used. `total_ns` counts time on the CPU (kernel and user); `user_ns`
-/// the part spent in user mode; `since` is when the thread last got the CPU.
+/// the part spent in user mode; `since` is when the thread last got the CPU. `vruntime` is
+/// the CPU time it was charged divided by its nice weight (the fair share's measure, relative
+/// to the queue of `cpu`, the CPU it last ran or waited on: /proc's processor field).
 #[derive(Clone, Copy, Default, Debug)]
 pub struct CpuTime {
     pub total_ns: u64,
     pub user_ns: u64,
     pub since: u64,
     pub running: bool,
+    pub vruntime: u64,
+    pub cpu: usize,
 }
 
 impl CpuTime {
@@ -81,6 +88,18 @@ pub trait Schedulable: Any + Send + Sync {
     fn timer_slack_ns(&self) -> u64 {
         DEFAULT_SLACK_NS
     }
+    /// The nice value (-20..=19) its share of a CPU is weighted by.
+    fn nice(&self) -> i32 {
+        0
+    }
+    /// The real-time priority (1..=99 under SCHED_FIFO or SCHED_RR), 0 for the fair class.
+    fn rt_priority(&self) -> u32 {
+        0
+    }
+    /// Whether a real-time thread is SCHED_RR (time-sliced among its priority).
+    fn round_robin(&self) -> bool {
+        false
+    }
 }
 
 /// Linux's default timer slack: a timed wait may end up to 50 µs late, so that waits close
@@ -96,29 +115,49 @@ struct Cpu {
     idle: Option<Arc<Task>>,
     /// When the current thread got the CPU (monotonic ns).
     slice_start: u64,
+    /// Runnable threads waiting for this CPU.
+    queue: VecDeque<ThreadRef>,
+    /// The least virtual runtime of this CPU's threads, never going back: where newcomers
+    /// start.
+    min_vruntime: u64,
 }
 
 struct Sched {
-    queue: VecDeque<ThreadRef>,
     sleepers: Deadlines,
     cpus: [Cpu; MAX_CPUS],
 }
 
 static SCHED: Mutex<Sched> = Mutex::new(Sched {
-    queue: VecDeque::new(),
     sleepers: Deadlines::new(),
     cpus: [const {
         Cpu {
             current: None,
             idle: None,
             slice_start: 0,
+            queue: VecDeque::new(),
+            min_vruntime: 0,
         }
     }; MAX_CPUS],
 });
 
-/// Bumped at every push onto the run queue: an idle CPU that found no work for itself sleeps
+/// Bumped at every push onto a run queue: an idle CPU that found no work for itself sleeps
 /// on without taking the kernel lock until this moves.
 static QUEUE_GEN: AtomicU64 = AtomicU64::new(0);
+
+/// Per CPU: a thread this CPU's own thread made runnable here should run before it; the
+/// running thread gives the CPU up at its next [`preempt_point`].
+static RESCHED: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+
+/// The safe point on the way back to user mode: the thread gives the CPU up if something it
+/// woke here should run first (the kernel is not preempted anywhere else).
+pub fn preempt_point() {
+    let cpu = this_cpu();
+    if RESCHED[cpu].swap(false, Ordering::Relaxed)
+        && SCHED.lock().preempt_due(cpu, crate::time::uptime_ns())
+    {
+        yield_now();
+    }
+}
 
 /// The index of the CPU running this code.
 fn this_cpu() -> usize {
@@ -128,25 +167,6 @@ fn this_cpu() -> usize {
 impl Sched {
     fn cpu(&mut self) -> &mut Cpu {
         &mut self.cpus[this_cpu()]
-    }
-
-    /// Queues a runnable thread; idle CPUs see the queue changed.
-    fn push(&mut self, t: ThreadRef) {
-        self.queue.push_back(t);
-        QUEUE_GEN.fetch_add(1, Ordering::Release);
-    }
-
-    /// The first queued thread allowed on this CPU (its affinity mask), taken off the queue.
-    fn pop_for(&mut self, cpu: usize) -> Option<ThreadRef> {
-        // One CPU: every thread may run here (no affinity lock on the switch path).
-        if !lintel_hal::smp::shared() {
-            return self.queue.pop_front();
-        }
-        let i = self
-            .queue
-            .iter()
-            .position(|t| t.affinity() & (1u64 << cpu) != 0)?;
-        self.queue.remove(i)
     }
 }
 
@@ -250,12 +270,13 @@ pub fn try_current() -> Option<ThreadRef> {
     SCHED.lock().cpu().current.clone()
 }
 
-/// Makes a new or woken thread runnable.
+/// Makes a new thread runnable, on the CPU with the most room (this one when tied).
 pub fn enqueue(t: ThreadRef) {
     *t.sched_state().lock() = ThreadState::Runnable;
-    let allowed = t.affinity();
-    SCHED.lock().push(t);
-    lintel_hal::smp::wake_idle_cpu(allowed);
+    let mut s = SCHED.lock();
+    let cpu = s.choose_cpu(&t, this_cpu());
+    s.push_on(t, cpu, runq::Arrival::Fresh);
+    s.notify(cpu, crate::time::uptime_ns());
 }
 
 /// Wakes a blocked thread. A thread that is not blocked but runs on another CPU is
@@ -272,9 +293,16 @@ fn wake_from(t: &ThreadRef, here: bool) {
     if *st == ThreadState::Blocked {
         *st = ThreadState::Runnable;
         drop(st);
-        SCHED.lock().push(t.clone());
+        let mut s = SCHED.lock();
+        let cpu = if here {
+            this_cpu()
+        } else {
+            let prev = t.cpu_time().lock().cpu;
+            s.choose_cpu(t, prev)
+        };
+        s.push_on(t.clone(), cpu, runq::Arrival::Woken);
         if !here {
-            lintel_hal::smp::wake_idle_cpu(t.affinity());
+            s.notify(cpu, crate::time::uptime_ns());
         }
     } else if lintel_hal::smp::shared() {
         drop(st);
@@ -293,20 +321,26 @@ fn running_on(t: &ThreadRef) -> Option<usize> {
 }
 
 /// Gives the CPU away. The current thread must already be marked Blocked (and registered
-/// somewhere that will wake it), Dead, or Runnable (then it is requeued).
-fn switch_away() {
+/// somewhere that will wake it), Dead, or Runnable (then it is requeued; `yielding`: another
+/// queued thread runs before it).
+fn switch_away(yielding: bool) {
     let next_task = {
         let mut s = SCHED.lock();
         let cpu = this_cpu();
+        let now = crate::time::uptime_ns();
         let cur = s.cpus[cpu].current.take();
+        RESCHED[cpu].store(false, Ordering::Relaxed);
+        // CPU-time accounting: the outgoing thread's stint ends (if it runs on, a new one
+        // starts below), charged to its virtual runtime by its weight.
         let mut requeued = false;
         if let Some(c) = &cur {
+            charge(c, now);
             if *c.sched_state().lock() == ThreadState::Runnable {
-                s.push(c.clone());
+                s.push_on(c.clone(), cpu, runq::Arrival::Moved);
                 requeued = true;
             }
         }
-        let next = s.pop_for(cpu);
+        let next = s.pick(cpu, cur.as_ref().filter(|_| yielding));
         // The thread left runnable may go to an idle CPU rather than wait for this one.
         if let Some(c) = cur
             .as_ref()
@@ -316,25 +350,18 @@ fn switch_away() {
                 lintel_hal::smp::wake_idle_cpu(c.affinity());
             }
         }
-        if let (Some(c), Some(n)) = (&cur, &next) {
-            if Arc::ptr_eq(c, n) {
-                s.cpus[cpu].current = cur.clone();
-                return;
-            }
-        }
-        // CPU-time accounting: the outgoing thread's stint ends, the incoming one's begins.
-        let now = crate::time::uptime_ns();
-        if let Some(c) = &cur {
-            let mut t = c.cpu_time().lock();
-            if t.running {
-                t.total_ns += now.saturating_sub(t.since);
-                t.running = false;
-            }
-        }
         if let Some(n) = &next {
             let mut t = n.cpu_time().lock();
             t.since = now;
             t.running = true;
+            t.cpu = cpu;
+        }
+        if let (Some(c), Some(n)) = (&cur, &next) {
+            if Arc::ptr_eq(c, n) {
+                s.cpus[cpu].current = cur.clone();
+                s.update_min(cpu, now);
+                return;
+            }
         }
         s.cpus[cpu].slice_start = now;
         TICK_AT[cpu].store(
@@ -345,14 +372,13 @@ fn switch_away() {
             },
             Ordering::Relaxed,
         );
-        match next {
-            Some(n) => {
-                let task = n.kernel_task();
-                s.cpus[cpu].current = Some(n);
-                task
-            }
+        let task = match &next {
+            Some(n) => n.kernel_task(),
             None => s.cpus[cpu].idle.clone().expect("no idle task"),
-        }
+        };
+        s.cpus[cpu].current = next;
+        s.update_min(cpu, now);
+        task
     };
     lintel_hal::task::switch_to(next_task);
     // Running again: make our address space current.
@@ -361,14 +387,27 @@ fn switch_away() {
     }
 }
 
+/// Ends the running thread's stint at `now`: its CPU time and its virtual runtime grow.
+fn charge(t: &ThreadRef, now: u64) {
+    let w = fair::weight(t.nice());
+    let mut ct = t.cpu_time().lock();
+    if ct.running {
+        let d = now.saturating_sub(ct.since);
+        ct.total_ns += d;
+        ct.vruntime = ct.vruntime.saturating_add(fair::virtual_ns(d, w));
+        ct.running = false;
+    }
+}
+
+/// Lets the other threads queued on this CPU run first (sched_yield, a thread that must move).
 pub fn yield_now() {
-    switch_away();
+    switch_away(true);
 }
 
 /// Leaves the CPU for good. The caller has dropped every reference it held.
 pub fn exit_current() -> ! {
     *current().sched_state().lock() = ThreadState::Dead;
-    switch_away();
+    switch_away(false);
     unreachable!("dead thread scheduled");
 }
 
@@ -378,7 +417,7 @@ pub fn block_until(deadline_ns: Option<u64>) {
     let t = current();
     *t.sched_state().lock() = ThreadState::Blocked;
     let key = deadline_ns.map(|d| add_sleeper(&t, d, false));
-    switch_away();
+    switch_away(false);
     if let Some(k) = key {
         remove_sleeper(k);
     }
@@ -392,7 +431,7 @@ pub fn sleep_until(deadline_ns: u64, realtime: bool) {
     *t.sched_state().lock() = ThreadState::Blocked;
     let key = add_sleeper(&t, deadline_ns, realtime);
     drop(t);
-    switch_away();
+    switch_away(false);
     remove_sleeper(key);
 }
 
@@ -431,7 +470,10 @@ pub fn tick() -> bool {
         let mut s = SCHED.lock();
         let out = s.sleepers.expire(now);
         SLEEP_FIRST.store(s.sleepers.first(), Ordering::Relaxed);
-        (out, s.cpus[cpu].current.is_none() && s.queue.is_empty())
+        (
+            out,
+            s.cpus[cpu].current.is_none() && s.cpus[cpu].queue.is_empty(),
+        )
     };
     // An idle boot CPU runs the first thread whose wait ended itself (its idle loop looks at
     // the queue next); other CPUs are woken for the rest.
@@ -451,19 +493,23 @@ pub fn tick() -> bool {
     slice_over()
 }
 
-/// Whether this CPU's thread must give the CPU up: it has used its slice while another
-/// thread waits for a CPU, or its affinity no longer allows this CPU (sched_setaffinity from
-/// another thread: it moves at once, as on Linux).
+/// Whether this CPU's thread must give the CPU up: a queued thread should run before it
+/// (`runq`'s `preempt_due`: priority, virtual runtime, slice), or its affinity no longer
+/// allows this CPU (sched_setaffinity from another thread: it moves at once, as on Linux).
+/// A CPU running a thread also balances its load against the others here.
 fn slice_over() -> bool {
-    let s = SCHED.lock();
+    let mut s = SCHED.lock();
     let cpu = this_cpu();
-    let misplaced = lintel_hal::smp::shared()
-        && s.cpus[cpu]
-            .current
-            .as_ref()
-            .is_some_and(|c| c.affinity() & (1u64 << cpu) == 0);
-    let start = s.cpus[cpu].slice_start;
-    misplaced || crate::time::uptime_ns().saturating_sub(start) >= SLICE_NS && !s.queue.is_empty()
+    let Some(cur) = s.cpus[cpu].current.clone() else {
+        return false;
+    };
+    if lintel_hal::smp::shared() && cur.affinity() & (1u64 << cpu) == 0 {
+        return true;
+    }
+    let now = crate::time::uptime_ns();
+    s.balance(cpu);
+    s.update_min(cpu, now);
+    s.preempt_due(cpu, now)
 }
 
 /// Interrupts `t` if it runs on another CPU, so that it enters the kernel and looks at what
@@ -514,13 +560,18 @@ pub fn idle_loop() -> ! {
             quiet();
         }
         let (has_work, gen) = {
-            let s = SCHED.lock();
-            let me = 1u64 << this_cpu();
+            let mut s = SCHED.lock();
+            let cpu = this_cpu();
             let gen = QUEUE_GEN.load(Ordering::Acquire);
-            (s.queue.iter().any(|t| t.affinity() & me != 0), gen)
+            // Work queued here that may run here, else a waiting thread of the busiest CPU.
+            s.evict_misplaced(cpu);
+            if s.cpus[cpu].queue.is_empty() {
+                s.pull(cpu, 1);
+            }
+            (!s.cpus[cpu].queue.is_empty(), gen)
         };
         if has_work {
-            switch_away();
+            switch_away(false);
             lintel_hal::mm::activate_kernel();
             continue;
         }
@@ -556,7 +607,7 @@ impl WaitQueue {
             let t = current();
             *t.sched_state().lock() = ThreadState::Blocked;
             self.waiters.lock().push(t);
-            switch_away();
+            switch_away(false);
         }
     }
 
@@ -568,7 +619,7 @@ impl WaitQueue {
         *t.sched_state().lock() = ThreadState::Blocked;
         self.waiters.lock().push(t.clone());
         let key = deadline_ns.map(|d| add_sleeper(&t, d, false));
-        switch_away();
+        switch_away(false);
         if let Some(k) = key {
             remove_sleeper(k);
         }

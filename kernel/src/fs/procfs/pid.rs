@@ -179,8 +179,10 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
             let (u, sy) = p.cpu_times();
             let (cu, cs) = *p.children_time.lock();
             let nice = p.nice.load(Ordering::Relaxed);
+            // Field 39: the CPU the (first) thread last ran on.
+            let processor = threads.first().map_or(0, |t| t.cpu.lock().cpu);
             format!(
-                "{} ({}) {} {} {} {} 0 -1 4194304 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                "{} ({}) {} {} {} {} 0 -1 4194304 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 {} 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
                 shown_pid,
                 comm_of(&p, &threads),
                 state,
@@ -196,7 +198,8 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
                 all.len().max(1),
                 tick(p.start_ns),
                 vsize,
-                rss_pages
+                rss_pages,
+                processor
             )
             .into_bytes()
         }

@@ -22,7 +22,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "sched_setattr",
         sched_setattr,
-        "policy, priority and nice stored; deadline scheduling pending",
+        "per process; no SCHED_DEADLINE",
     ),
 ];
 

@@ -1,8 +1,8 @@
 //! Scheduling calls: yielding, affinity, nice, policies and parameters.
 //!
-//! Lintel runs every thread on CPU 0 with round-robin time slices; these calls keep the state
-//! Linux keeps and validate like Linux, and the scheduler will honour nice and policies when
-//! it grows weights.
+//! These calls keep the state Linux keeps (nice and policy per process) and validate like
+//! Linux; the scheduler (`crate::sched`) weights fair threads by nice and runs SCHED_FIFO and
+//! SCHED_RR threads first, by priority.
 
 mod affinity;
 mod attr;

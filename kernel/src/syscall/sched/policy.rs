@@ -23,14 +23,10 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "sched_setscheduler",
         sched_setscheduler,
-        "policy stored; real-time policies not honoured by the scheduler yet",
+        "per process; SCHED_BATCH and SCHED_IDLE run as SCHED_OTHER",
     ),
     Syscall::implemented("sched_getparam", sched_getparam, ""),
-    Syscall::partial(
-        "sched_setparam",
-        sched_setparam,
-        "priority stored; not honoured by the scheduler yet",
-    ),
+    Syscall::partial("sched_setparam", sched_setparam, "per process"),
     Syscall::implemented(
         "sched_get_priority_max",
         |c| sched_get_priority(c, PriorityBound::Max),

@@ -18,7 +18,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "setpriority",
         setpriority,
-        "nice stored; the scheduler does not weight by it yet",
+        "nice is per process (PRIO_PROCESS with a thread id sets its whole process)",
     ),
 ];
 
