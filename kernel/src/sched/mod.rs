@@ -152,7 +152,10 @@ static RESCHED: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_
 /// woke here should run first (the kernel is not preempted anywhere else).
 pub fn preempt_point() {
     let cpu = this_cpu();
-    if RESCHED[cpu].swap(false, Ordering::Relaxed)
+    // A plain load first: the read-modify-write only when a reschedule was asked for (this
+    // runs on every return to user mode).
+    if RESCHED[cpu].load(Ordering::Relaxed)
+        && RESCHED[cpu].swap(false, Ordering::Relaxed)
         && SCHED.lock().preempt_due(cpu, crate::time::uptime_ns())
     {
         yield_now();
