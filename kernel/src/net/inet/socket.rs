@@ -379,6 +379,23 @@ impl InetSocket {
         with(|s| s.tcp_info(self.id))
     }
 
+    /// SO_LINGER with a timeout at the last close: the FIN goes out now, and close waits until
+    /// it and the data before it are acknowledged, the time passes or a signal comes. Linux
+    /// waits even on a non-blocking socket and returns 0 either way; whatever is left is
+    /// still delivered afterwards.
+    pub fn linger(&self) {
+        if self.kind != Kind::Tcp {
+            return;
+        }
+        let Some(ns) = with(|s| s.linger_close(self.id)) else {
+            return;
+        };
+        let deadline = crate::time::uptime_ns().saturating_add(ns);
+        let _ = POLL_WAIT.wait_interruptible(Some(deadline), false, || {
+            (!with(|s| s.lingering(self.id))).then_some(Ok(()))
+        });
+    }
+
     pub fn get_option(&self, which: lintel_net::SockOptName) -> KResult<lintel_net::SockOpt> {
         with(|s| s.get_option(self.id, which))
     }
