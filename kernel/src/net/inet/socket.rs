@@ -37,6 +37,10 @@ pub struct InetSocket {
     /// only: multicast leaves with the socket's TTL, and loops back on `lo` by nature.
     pub mcast_ttl: core::sync::atomic::AtomicU8,
     pub mcast_loop: AtomicBool,
+    /// IPV6_MULTICAST_HOPS and IPV6_MULTICAST_LOOP, kept apart from IPv4's as Linux does;
+    /// recorded only, as above.
+    pub mcast_hops: core::sync::atomic::AtomicU8,
+    pub mcast_loop6: AtomicBool,
     /// A non-blocking connect returned EINPROGRESS and no connect has reported its outcome
     /// yet: the next connect does (0 or the error), as Linux's does.
     connecting: AtomicBool,
@@ -77,6 +81,8 @@ impl InetSocket {
             cork: AtomicBool::new(false),
             mcast_ttl: core::sync::atomic::AtomicU8::new(1),
             mcast_loop: AtomicBool::new(true),
+            mcast_hops: core::sync::atomic::AtomicU8::new(1),
+            mcast_loop6: AtomicBool::new(true),
             rcvtimeo: AtomicU64::new(0),
             sndtimeo: AtomicU64::new(0),
             connecting: AtomicBool::new(false),
@@ -364,6 +370,25 @@ impl InetSocket {
                 s.leave_group(self.id, group, via)
             }
         })
+    }
+
+    /// IPV6_JOIN_GROUP (`join`) or IPV6_LEAVE_GROUP on interface `ifindex`.
+    pub fn join_group6(&self, group: core::net::Ipv6Addr, ifindex: u32, join: bool) -> KResult<()> {
+        with(|s| {
+            if join {
+                s.join_group6(self.id, group, ifindex)
+            } else {
+                s.leave_group6(self.id, group, ifindex)
+            }
+        })
+    }
+
+    pub fn set_multicast_if6(&self, ifindex: u32) -> KResult<()> {
+        with(|s| s.set_multicast_if6(self.id, ifindex))
+    }
+
+    pub fn multicast_if6(&self) -> u32 {
+        with(|s| s.multicast_if6(self.id))
     }
 
     pub fn set_multicast_if(&self, via: Option<core::net::Ipv4Addr>) -> KResult<()> {

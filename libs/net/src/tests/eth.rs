@@ -350,3 +350,37 @@ fn syn_reopens_time_wait_across_ethernet() {
     assert!(a.st.events(c2).writable);
     assert_eq!(b.st.accept(l).unwrap().1, from);
 }
+
+#[test]
+fn ipv6_multicast_across_ethernet() {
+    let (mut a, mut b, _) = joined();
+    let group: Ipv6Addr = "ff02::7:7".parse().unwrap();
+    let r = b.st.socket(Kind::Udp, Family::V6).unwrap();
+    b.st.bind(r, any6(4242)).unwrap();
+    assert_eq!(
+        b.st.join_group6(r, Ipv6Addr::LOCALHOST, 0),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(b.st.join_group6(r, group, 99), Err(Errno::ENODEV));
+    // Index 0: the interface the group routes to, eth0.
+    b.st.join_group6(r, group, 0).unwrap();
+    assert_eq!(b.st.join_group6(r, group, 2), Err(Errno::EADDRINUSE));
+    let s = a.st.socket(Kind::Udp, Family::V6).unwrap();
+    let to = SocketAddr::new(IpAddr::V6(group), 4242);
+    // Not out of lo (Linux has no multicast route there).
+    a.st.set_multicast_if6(s, 1).unwrap();
+    assert_eq!(a.st.multicast_if6(s), 1);
+    assert_eq!(a.st.send(s, b"lo", Some(to)), Err(Errno::ENETUNREACH));
+    a.st.set_multicast_if6(s, 0).unwrap();
+    assert_eq!(a.st.send(s, b"mc", Some(to)), Ok(2));
+    both(&mut a, &mut b, 50);
+    let mut buf = [0u8; 8];
+    let (n, from, _) = b.st.recv(r, &mut buf, false).unwrap();
+    assert_eq!(&buf[..n], b"mc");
+    assert!(matches!(from.unwrap().ip(), IpAddr::V6(v) if v.is_unicast_link_local()));
+    b.st.leave_group6(r, group, 2).unwrap();
+    assert_eq!(b.st.leave_group6(r, group, 2), Err(Errno::EADDRNOTAVAIL));
+    a.st.send(s, b"no", Some(to)).unwrap();
+    both(&mut a, &mut b, 50);
+    assert_eq!(b.st.recv(r, &mut buf, false), Err(Errno::EAGAIN));
+}
