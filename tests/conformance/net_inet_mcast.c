@@ -5,7 +5,8 @@
  * (EINVAL), joining twice (EADDRINUSE), dropping a group not joined (EADDRNOTAVAIL), a TCP
  * socket (EPROTO). IPv6: IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP on lo with their errnos,
  * IPV6_MULTICAST_IF/HOPS/LOOP defaults, values and errnos, and no IPv6 multicast out of lo
- * (Linux has no ff00::/8 route there: ENETUNREACH). */
+ * (Linux has no ff00::/8 route there: ENETUNREACH). IP_MULTICAST_LOOP off still delivers on
+ * lo (the datagram itself arrives there). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <arpa/inet.h>
@@ -152,6 +153,12 @@ int main(void) {
     struct ip_mreqn mn = {.imr_multiaddr = group, .imr_ifindex = (int)if_nametoindex("lo")};
     CHECK_OK(setsockopt(r, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mn, sizeof mn));
     CHECK(sendto(s, "yes", 3, 0, (struct sockaddr *)&g, sizeof g) == 3);
+    CHECK(readable(r, 2000));
+    CHECK(recv(r, buf, sizeof buf, MSG_DONTWAIT) == 3);
+    /* On lo the datagram itself reaches the members: IP_MULTICAST_LOOP does not matter. */
+    v = 0;
+    CHECK_OK(setsockopt(s, IPPROTO_IP, IP_MULTICAST_LOOP, &v, sizeof v));
+    CHECK(sendto(s, "lo0", 3, 0, (struct sockaddr *)&g, sizeof g) == 3);
     CHECK(readable(r, 2000));
     CHECK(recv(r, buf, sizeof buf, MSG_DONTWAIT) == 3);
 

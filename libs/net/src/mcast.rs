@@ -7,6 +7,7 @@
 
 use crate::stack::Stack;
 use crate::{Errno, SockId};
+use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 impl Stack {
@@ -179,6 +180,64 @@ impl Stack {
             }
         }
         self.route(dst).ok_or(Errno::ENETUNREACH)
+    }
+
+    /// IP_MULTICAST_LOOP.
+    pub fn set_multicast_loop(&mut self, id: SockId, on: bool) -> Result<(), Errno> {
+        self.sock_mut(id)?.mcast_loop = on;
+        Ok(())
+    }
+
+    /// Linux delivers an IPv4 multicast datagram sent out of an Ethernet interface to this
+    /// host's members of the group there too, unless the sender turned IP_MULTICAST_LOOP
+    /// off (on `lo` the datagram itself reaches them). smoltcp only sends it out, so the copy
+    /// is built here and received on that interface before its next frames.
+    pub(crate) fn multicast_loop_copy(
+        &mut self,
+        id: SockId,
+        n: usize,
+        src: IpAddr,
+        sport: u16,
+        to: core::net::SocketAddr,
+        data: &[u8],
+    ) {
+        let (IpAddr::V4(group), IpAddr::V4(src)) = (crate::addr::to_wire(to.ip()), src) else {
+            return;
+        };
+        let wanted = n != 0
+            && group.is_multicast()
+            && self.sock(id).is_ok_and(|s| s.mcast_loop)
+            && self.mgroups.contains_key(&(n, IpAddr::V4(group)));
+        let Some(nif) = self.netifs.get_mut(n).filter(|_| wanted) else {
+            return;
+        };
+        let g = group.octets();
+        let mut f = Vec::with_capacity(42 + data.len());
+        f.extend_from_slice(&[0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]]);
+        f.extend_from_slice(&nif.mac);
+        f.extend_from_slice(&[0x08, 0x00]);
+        let total = (28 + data.len()) as u16;
+        let mut ip = [0u8; 20];
+        ip[0] = 0x45;
+        ip[2..4].copy_from_slice(&total.to_be_bytes());
+        ip[8] = 1;
+        ip[9] = 17;
+        ip[12..16].copy_from_slice(&src.octets());
+        ip[16..20].copy_from_slice(&g);
+        let sum = ip
+            .chunks_exact(2)
+            .fold(0u32, |a, w| a + u32::from(u16::from_be_bytes([w[0], w[1]])));
+        let sum = (sum & 0xffff) + (sum >> 16);
+        let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&sport.to_be_bytes());
+        f.extend_from_slice(&to.port().to_be_bytes());
+        f.extend_from_slice(&((8 + data.len()) as u16).to_be_bytes());
+        // No UDP checksum (zero), which IPv4 allows: the copy never crosses a wire.
+        f.extend_from_slice(&[0, 0]);
+        f.extend_from_slice(data);
+        nif.port.queue_looped(f);
     }
 
     /// The source of a multicast datagram leaving by interface `n`: its address of the

@@ -101,6 +101,9 @@ pub(crate) struct Sock {
     pub mcast_if: Option<usize>,
     /// IPV6_MULTICAST_IF: the same for IPv6 (a field of its own, as on Linux).
     pub mcast_if6: Option<usize>,
+    /// IP_MULTICAST_LOOP: IPv4 multicast sent out of an Ethernet interface is also
+    /// delivered to this host's members there.
+    pub mcast_loop: bool,
     /// IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP: the groups this socket joined, by interface.
     pub groups: Vec<(usize, IpAddr)>,
     pub body: Body,
@@ -128,6 +131,7 @@ impl Sock {
             rx_seen: 0,
             mcast_if: None,
             mcast_if6: None,
+            mcast_loop: true,
             groups: Vec::new(),
             body,
         }
@@ -743,6 +747,8 @@ impl Stack {
                     let port = &mut self.netifs[n].port;
                     match &mut port.dev {
                         None => port.looped.drain(..).collect(),
+                        // Local copies of multicast sent there (IP_MULTICAST_LOOP) first.
+                        Some(_) if !port.looped.is_empty() => port.looped.drain(..).collect(),
                         Some(dev) if dev.checksum_offload() => {
                             // smoltcp checks no TCP or UDP checksum here: frames the card
                             // did not verify are checked now, and bad ones dropped.

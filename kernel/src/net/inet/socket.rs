@@ -33,8 +33,9 @@ pub struct InetSocket {
     /// TCP_CORK as set; recorded only: the stack sends what it has without holding partial
     /// segments back (the peer sees the same bytes, sooner).
     pub cork: AtomicBool,
-    /// IP_MULTICAST_TTL and IP_MULTICAST_LOOP as set (Linux's defaults 1 and on); recorded
-    /// only: multicast leaves with the socket's TTL, and loops back on `lo` by nature.
+    /// IP_MULTICAST_TTL and IP_MULTICAST_LOOP as set (Linux's defaults 1 and on). The TTL is
+    /// recorded only (multicast leaves with the socket's TTL); the loop flag also goes to the
+    /// stack, which makes the local copy of multicast sent out of Ethernet.
     pub mcast_ttl: core::sync::atomic::AtomicU8,
     pub mcast_loop: AtomicBool,
     /// IPV6_MULTICAST_HOPS and IPV6_MULTICAST_LOOP, kept apart from IPv4's as Linux does;
@@ -381,6 +382,10 @@ impl InetSocket {
                 s.leave_group6(self.id, group, ifindex)
             }
         })
+    }
+
+    pub fn set_multicast_loop(&self, on: bool) -> KResult<()> {
+        with(|s| s.set_multicast_loop(self.id, on))
     }
 
     pub fn set_multicast_if6(&self, ifindex: u32) -> KResult<()> {

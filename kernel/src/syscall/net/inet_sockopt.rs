@@ -281,9 +281,9 @@ pub(super) fn set(s: &InetSocket, level: usize, name: usize, p: usize, len: usiz
             return Ok(());
         }
         (SOL_IP, IP_MULTICAST_LOOP) => {
-            s.mcast_loop
-                .store(read_small(p, len)? != 0, Ordering::Relaxed);
-            return Ok(());
+            let on = read_small(p, len)? != 0;
+            s.mcast_loop.store(on, Ordering::Relaxed);
+            return s.set_multicast_loop(on);
         }
         (SOL_IPV6, IPV6_V6ONLY) if s.family == Family::V6 => {
             SockOpt::V6Only(read_int(p, len)? != 0)

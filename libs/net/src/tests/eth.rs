@@ -492,3 +492,34 @@ fn checksum_helpers() {
     assert_eq!(crate::csum::prepare(&mut f[..40]), None);
     assert!(crate::csum::verify(&[0u8; 10]));
 }
+
+#[test]
+fn multicast_loop_on_ethernet() {
+    let (mut a, mut b, _) = joined();
+    let group = Ipv4Addr::new(239, 7, 7, 9);
+    // A member on a's eth0 and one on b's.
+    let ra = a.st.socket(Kind::Udp, Family::V4).unwrap();
+    a.st.bind(ra, any4(5000)).unwrap();
+    a.st.join_group(ra, group, A_IP).unwrap();
+    let rb = b.st.socket(Kind::Udp, Family::V4).unwrap();
+    b.st.bind(rb, any4(5000)).unwrap();
+    b.st.join_group(rb, group, B_IP).unwrap();
+    let s = a.st.socket(Kind::Udp, Family::V4).unwrap();
+    a.st.set_multicast_if(s, Some(A_IP)).unwrap();
+    let to = SocketAddr::new(IpAddr::V4(group), 5000);
+    a.st.send(s, b"both", Some(to)).unwrap();
+    both(&mut a, &mut b, 20);
+    let mut buf = [0u8; 8];
+    let (n, from, _) = a.st.recv(ra, &mut buf, false).unwrap();
+    assert_eq!(
+        (&buf[..n], from.unwrap().ip()),
+        (&b"both"[..], IpAddr::V4(A_IP))
+    );
+    assert_eq!(b.st.recv(rb, &mut buf, false).map(|r| r.0), Ok(4));
+    // IP_MULTICAST_LOOP off: only the wire gets it.
+    a.st.set_multicast_loop(s, false).unwrap();
+    a.st.send(s, b"wire", Some(to)).unwrap();
+    both(&mut a, &mut b, 20);
+    assert_eq!(a.st.recv(ra, &mut buf, false), Err(Errno::EAGAIN));
+    assert_eq!(b.st.recv(rb, &mut buf, false).map(|r| r.0), Ok(4));
+}
