@@ -2,9 +2,12 @@
 //! transmit queue, each buffer a 2 KiB slot holding the 12-byte virtio-net header and one
 //! Ethernet frame. The receive queue is kept full: every buffer taken by `receive` goes back
 //! at once. Transmitted buffers are reclaimed when their completion is seen. Negotiated:
-//! VERSION_1 and MAC only. No checksum offload (CSUM, GUEST_CSUM): frames carry complete
-//! checksums both ways, which the stack computes; no merged receive buffers (MRG_RXBUF) and
-//! no segmentation offload, so a received frame fits one buffer.
+//! VERSION_1, MAC, and checksum offload when the device offers both halves (CSUM and
+//! GUEST_CSUM: `checksum_offload`): frames may then go out with the TCP/UDP checksum left
+//! for the device (`transmit_partial`), and received ones say whether the device vouched for
+//! theirs (`receive_checked`). QEMU offers them only with a backend that passes virtio-net
+//! headers on (tap, vhost), not with user networking. No merged receive buffers (MRG_RXBUF)
+//! and no segmentation offload, so a received frame fits one buffer.
 //!
 //! Interrupts: receive on `irq::Line::NetRx`, transmit completions on `irq::Line::NetTx`,
 //! shared by every network device. The handler only counts and calls the hook the kernel
@@ -18,8 +21,18 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
+/// The device completes checksums of frames it sends (VIRTIO_NET_F_CSUM).
+const F_CSUM: u64 = 1 << 0;
+/// The device may deliver frames with checksums it verified or left partial
+/// (VIRTIO_NET_F_GUEST_CSUM).
+const F_GUEST_CSUM: u64 = 1 << 1;
 /// The device's configuration holds its MAC address.
 const F_MAC: u64 = 1 << 5;
+/// virtio_net_hdr flags: the checksum from csum_start is left to the receiver of the frame
+/// (device on transmit, us on receive, where the data itself is trusted), and the device
+/// verified the frame's checksum.
+const HDR_F_NEEDS_CSUM: u8 = 1;
+const HDR_F_DATA_VALID: u8 = 2;
 /// The virtio-net header before every frame (with VERSION_1 it always has num_buffers).
 const HDR: usize = 12;
 /// One buffer: header and frame. Without MRG_RXBUF or segmentation offload a received frame
@@ -111,6 +124,8 @@ pub struct VirtioNet {
     seen_tx: u64,
     rx_dropped: u64,
     broken: bool,
+    /// CSUM and GUEST_CSUM were both accepted.
+    csum: bool,
 }
 
 // The stack may move a device to whichever thread drives it.
@@ -140,7 +155,14 @@ pub fn set_net_irq_hook(f: fn()) {
 
 impl VirtioNet {
     fn init(mut t: Box<dyn Transport>) -> Result<VirtioNet, &'static str> {
-        let accepted = virtio::negotiate(&*t, F_MAC)?;
+        // Both checksum halves or neither: GUEST_CSUM alone would bring received frames with
+        // partial checksums into a stack that checks them.
+        let both = F_CSUM | F_GUEST_CSUM;
+        let mut accepted = virtio::negotiate(&*t, F_MAC | both)?;
+        if accepted & both != both && accepted & both != 0 {
+            accepted = virtio::negotiate(&*t, F_MAC)?;
+        }
+        let csum = accepted & both == both;
         let fail = |t: &dyn Transport, why| Err(virtio::fail(t, why));
         if t.num_queues() < 2 {
             return fail(&*t, "the device has no transmit queue");
@@ -197,6 +219,7 @@ impl VirtioNet {
             seen_tx: irq::count(Line::NetTx),
             rx_dropped: 0,
             broken: false,
+            csum,
         };
         // Every receive buffer to the device before it starts.
         for slot in 0..rx_size {
@@ -253,9 +276,37 @@ impl VirtioNet {
         self.tx.in_flight()
     }
 
+    /// Whether the device completes TCP/UDP checksums on transmit and reports verified ones
+    /// on receive (CSUM and GUEST_CSUM negotiated).
+    pub fn checksum_offload(&self) -> bool {
+        self.csum
+    }
+
     /// Queues one Ethernet frame (destination, source, type, payload; no FCS) for
     /// transmission. The frame is copied: the caller's buffer is free on return.
     pub fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError> {
+        self.send(frame, [0u8; HDR])
+    }
+
+    /// As `transmit`, for a frame whose checksum the device completes: it sums from byte
+    /// `start` to the end (the checksum field holding the pseudo-header sum) and stores the
+    /// result at `start + offset`. Without `checksum_offload`, the same as `transmit`.
+    pub fn transmit_partial(
+        &mut self,
+        frame: &[u8],
+        start: u16,
+        offset: u16,
+    ) -> Result<(), TxError> {
+        let mut hdr = [0u8; HDR];
+        if self.csum {
+            hdr[0] = HDR_F_NEEDS_CSUM;
+            hdr[6..8].copy_from_slice(&start.to_le_bytes());
+            hdr[8..10].copy_from_slice(&offset.to_le_bytes());
+        }
+        self.send(frame, hdr)
+    }
+
+    fn send(&mut self, frame: &[u8], hdr: [u8; HDR]) -> Result<(), TxError> {
         if self.broken {
             return Err(TxError::Broken);
         }
@@ -268,8 +319,8 @@ impl VirtioNet {
         let Some(slot) = self.tx_free.pop() else {
             return Err(TxError::Full);
         };
-        // A zero header: no offload, no segmentation.
-        self.tx_bufs.write(slot as usize, 0, &[0u8; HDR]);
+        // No segmentation; a checksum offload at most.
+        self.tx_bufs.write(slot as usize, 0, &hdr);
         self.tx_bufs.write(slot as usize, HDR, frame);
         let buf = Buf {
             addr: self.tx_bufs.addr(slot as usize),
@@ -306,6 +357,13 @@ impl VirtioNet {
     /// The next received Ethernet frame (without the virtio-net header), or None when there
     /// is none now. Its buffer goes back to the device at once.
     pub fn receive(&mut self) -> Option<Vec<u8>> {
+        self.receive_checked().map(|(f, _)| f)
+    }
+
+    /// As `receive`, with whether the device vouched for the frame's TCP/UDP checksum:
+    /// verified it (DATA_VALID), or left it partial for data that never crossed a wire
+    /// (NEEDS_CSUM). Always false without `checksum_offload`.
+    pub fn receive_checked(&mut self) -> Option<(Vec<u8>, bool)> {
         while !self.broken {
             let (head, len) = match self.rx.pop_used() {
                 Ok(Some(u)) => u,
@@ -320,13 +378,16 @@ impl VirtioNet {
             let mut frame = Vec::new();
             let ok = (HDR + MIN_FRAME..=BUF).contains(&len)
                 && frame.try_reserve_exact(len - HDR).is_ok();
+            let mut flags = [0u8; 1];
             if ok {
                 frame.resize(len - HDR, 0);
                 self.rx_bufs.read(slot as usize, HDR, &mut frame);
+                self.rx_bufs.read(slot as usize, 0, &mut flags);
             }
             self.post_rx(slot, true);
             if ok {
-                return Some(frame);
+                let vouched = self.csum && flags[0] & (HDR_F_DATA_VALID | HDR_F_NEEDS_CSUM) != 0;
+                return Some((frame, vouched));
             }
             self.rx_dropped += 1;
         }

@@ -2,6 +2,8 @@
  * accept4(SOCK_NONBLOCK|SOCK_CLOEXEC), getpeername, a small echo, a 4 MiB transfer to a
  * forked child with a checksum, half-close (SHUT_WR), MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL,
  * EOF, EPIPE/SIGPIPE and MSG_NOSIGNAL after the peer closed, SO_LINGER {1,0} -> ECONNRESET,
+ * SO_LINGER {1,N}: close waits for unsent data (even non-blocking; not shutdown), then the
+ * data still arrives,
  * ECONNREFUSED (blocking and non-blocking connect), non-blocking connect with POLLOUT and
  * SO_ERROR, EADDRINUSE, SO_REUSEADDR over a TIME_WAIT port, a backlog of 100 pending clients,
  * poll on a listener, epoll edge-triggered EPOLLIN and EPOLLRDHUP, poll events over a
@@ -283,6 +285,86 @@ static void test_linger_reset(void) {
     CHECK(wait_fd(c, POLLIN, 2000) & POLLIN);
     CHECK_ERR(recv(c, buf, sizeof buf, 0), ECONNRESET);
     close(c);
+}
+
+/* A pair whose reader's window and writer's buffer are full (small buffers, reader idle):
+ * the writer's FIN cannot be acknowledged until the reader reads. Returns the bytes sent. */
+static long stuffed_pair(int *c, int *s) {
+    sockaddr_any a;
+    *c = *s = -1;
+    int l = bound_socket(fam, SOCK_STREAM, &a);
+    int small = 4096;
+    CHECK_OK(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof small));
+    CHECK_OK(listen(l, 1));
+    *c = socket(fam, SOCK_STREAM, 0);
+    CHECK_OK(setsockopt(*c, SOL_SOCKET, SO_SNDBUF, &small, sizeof small));
+    CHECK_OK(connect(*c, &a.sa, alen()));
+    *s = accept(l, NULL, NULL);
+    CHECK(*s >= 0);
+    close(l);
+    CHECK_OK(fcntl(*c, F_SETFL, O_NONBLOCK));
+    char buf[1024];
+    memset(buf, 'l', sizeof buf);
+    long sent = 0, n;
+    for (int round = 0; round < 3; round++) {
+        while ((n = send(*c, buf, sizeof buf, 0)) > 0) sent += n;
+        CHECK(errno == EAGAIN);
+        usleep(20000);
+    }
+    return sent;
+}
+
+/* Reads `fd` to EOF; the byte count, or -1 on an error. */
+static long drain(int fd) {
+    char buf[4096];
+    long got = 0, n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) got += n;
+    return n < 0 ? -1 : got;
+}
+
+/* SO_LINGER {1, N}: close sends the FIN after the data and waits until both are acknowledged
+ * or N seconds pass, then returns 0; the data left is still delivered, then EOF (no reset).
+ * Linux waits on a non-blocking socket too, and shutdown does not wait. */
+static void test_linger_wait(void) {
+    int c, s;
+    long sent = stuffed_pair(&c, &s);
+    struct linger lg = {1, 1};
+    CHECK_OK(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+    long t0 = lt_now_ms();
+    CHECK_OK(close(c)); /* still O_NONBLOCK */
+    long waited = lt_now_ms() - t0;
+    CHECK(waited >= 800 && waited < 4000);
+    CHECK(drain(s) == sent);
+    close(s);
+
+    /* The reader drains after 200 ms: close returns then, well before the 5 s. */
+    sent = stuffed_pair(&c, &s);
+    CHECK(sent > 0);
+    lg.l_linger = 5;
+    CHECK_OK(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+    int ready[2];
+    CHECK_OK(pipe(ready));
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(c);
+        close(ready[0]);
+        CHECK(write(ready[1], "r", 1) == 1);
+        usleep(200000);
+        _exit(drain(s) == sent ? 0 : 1);
+    }
+    close(s);
+    close(ready[1]);
+    char r;
+    CHECK(read(ready[0], &r, 1) == 1);
+    close(ready[0]);
+    t0 = lt_now_ms();
+    CHECK_OK(shutdown(c, SHUT_WR));
+    CHECK(lt_now_ms() - t0 < 150);
+    CHECK_OK(close(c));
+    waited = lt_now_ms() - t0;
+    CHECK(waited >= 150 && waited < 3000);
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static void test_refused(void) {
@@ -609,6 +691,7 @@ static const struct inet_part parts[] = {
     {"recv_flags", test_recv_flags},
     {"epipe", test_epipe},
     {"linger_reset", test_linger_reset},
+    {"linger_wait", test_linger_wait},
     {"refused", test_refused},
     {"nonblock_connect", test_nonblock_connect},
     {"addr_in_use", test_addr_in_use},

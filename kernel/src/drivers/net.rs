@@ -20,10 +20,15 @@ pub fn init() {
     }
     for d in &devs {
         crate::info!(
-            "virtio-net: MAC {} at {}, MTU {}",
+            "virtio-net: MAC {} at {}, MTU {}{}",
             mac_str(&d.mac()),
             d.location(),
-            d.mtu()
+            d.mtu(),
+            if d.checksum_offload() {
+                ", checksum offload"
+            } else {
+                ""
+            }
         );
     }
     *DEVICES.lock() = devs;

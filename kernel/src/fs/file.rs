@@ -81,6 +81,10 @@ pub trait FileOps: Any + Send + Sync {
     /// Told after an open of this file joined (`on`) or left its fasync lists, for files
     /// whose events are found by looking (IP sockets).
     fn fasync_set(&self, _on: bool) {}
+    /// close(2) or close_range(2) dropped the last descriptor of this file, in the task that
+    /// closed it (not at exit, whose closes never wait): where an IP socket under SO_LINGER
+    /// waits for its unsent data, as Linux's inet_release does. May block.
+    fn last_close(&self, _file: &OpenFile) {}
     /// mmap of a file whose pages the kernel shares with user space (io_uring's rings): the
     /// pages for `len` bytes at `off`, or the error; None for files mapped the usual way.
     fn mmap_pages(&self, _off: u64, _len: usize) -> Option<KResult<crate::mm::KernelMap>> {

@@ -28,6 +28,12 @@ pub const IP_DROP_MEMBERSHIP: usize = 36;
 
 pub const IPV6_UNICAST_HOPS: usize = 16;
 pub const IPV6_V6ONLY: usize = 26;
+pub const IPV6_MULTICAST_IF: usize = 17;
+pub const IPV6_MULTICAST_HOPS: usize = 18;
+pub const IPV6_MULTICAST_LOOP: usize = 19;
+/// Also IPV6_ADD_MEMBERSHIP / IPV6_DROP_MEMBERSHIP.
+pub const IPV6_JOIN_GROUP: usize = 20;
+pub const IPV6_LEAVE_GROUP: usize = 21;
 pub const IPV6_TCLASS: usize = 67;
 
 pub const TCP_NODELAY: usize = 1;

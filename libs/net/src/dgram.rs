@@ -184,6 +184,7 @@ impl Stack {
                     udp::SendError::BufferFull => Errno::EAGAIN,
                     udp::SendError::Unaddressable => Errno::EINVAL,
                 })?;
+                self.multicast_loop_copy(id, n, src, local.port(), to, data);
             }
             _ => {
                 // The user writes an echo request; the kernel owns its identifier.

@@ -13,6 +13,7 @@ extern crate std;
 
 mod addr;
 mod api;
+mod csum;
 mod dgram;
 mod dhcp;
 mod info;
@@ -76,6 +77,23 @@ pub trait Device: Send {
     /// Returns false when the ring is full and the frame was dropped.
     fn transmit(&mut self, frame: &[u8]) -> bool;
     fn receive(&mut self) -> Option<Vec<u8>>;
+    /// Whether the card completes the TCP and UDP checksums of sent frames
+    /// (`transmit_partial`) and tells which received frames it verified (`receive_checked`);
+    /// the stack then computes and checks only the rest.
+    fn checksum_offload(&self) -> bool {
+        false
+    }
+    /// A frame whose TCP or UDP checksum field holds the pseudo-header sum: the card sums
+    /// from byte `start` to the end and stores the checksum at `start + offset`.
+    fn transmit_partial(&mut self, frame: &[u8], start: u16, offset: u16) -> bool {
+        let mut f = frame.to_vec();
+        csum::complete(&mut f, start, offset);
+        self.transmit(&f)
+    }
+    /// A received frame, and whether the card verified its TCP or UDP checksum.
+    fn receive_checked(&mut self) -> Option<(Vec<u8>, bool)> {
+        self.receive().map(|f| (f, false))
+    }
 }
 
 /// One network interface as `ip addr` would show it.

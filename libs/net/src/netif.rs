@@ -139,7 +139,15 @@ impl phy::TxToken for Tx<'_> {
         match self.dev {
             // A full ring drops the frame; TCP retransmits and UDP may lose datagrams anyway.
             Some(dev) => {
-                let _ = dev.transmit(&buf);
+                let partial = if dev.checksum_offload() {
+                    crate::csum::prepare(&mut buf)
+                } else {
+                    None
+                };
+                let _ = match partial {
+                    Some((start, offset)) => dev.transmit_partial(&buf, start, offset),
+                    None => dev.transmit(&buf),
+                };
                 keep(self.spare, buf);
             }
             None => {
@@ -194,9 +202,15 @@ impl phy::Device for Port {
 
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
-        if self.dev.is_some() {
+        if let Some(dev) = &self.dev {
             caps.medium = Medium::Ethernet;
             caps.max_transmission_unit = self.mtu + 14;
+            // The card completes TCP and UDP checksums on the way out, and the stack checks
+            // received frames the card did not (`Stack::poll`), so smoltcp does neither.
+            if dev.checksum_offload() {
+                caps.checksum.tcp = Checksum::None;
+                caps.checksum.udp = Checksum::None;
+            }
         } else {
             caps.medium = Medium::Ip;
             caps.max_transmission_unit = self.mtu;

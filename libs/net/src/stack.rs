@@ -97,10 +97,15 @@ pub(crate) struct Sock {
     pub gen: u64,
     /// Datagram sockets: bytes queued for reading at the last look, to notice arrivals.
     pub rx_seen: usize,
-    /// IP_MULTICAST_IF: the interface multicast datagrams leave by.
+    /// IP_MULTICAST_IF: the interface IPv4 multicast datagrams leave by.
     pub mcast_if: Option<usize>,
-    /// IP_ADD_MEMBERSHIP: the groups this socket joined, by interface.
-    pub groups: Vec<(usize, Ipv4Addr)>,
+    /// IPV6_MULTICAST_IF: the same for IPv6 (a field of its own, as on Linux).
+    pub mcast_if6: Option<usize>,
+    /// IP_MULTICAST_LOOP: IPv4 multicast sent out of an Ethernet interface is also
+    /// delivered to this host's members there.
+    pub mcast_loop: bool,
+    /// IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP: the groups this socket joined, by interface.
+    pub groups: Vec<(usize, IpAddr)>,
     pub body: Body,
 }
 
@@ -125,6 +130,8 @@ impl Sock {
             gen: 0,
             rx_seen: 0,
             mcast_if: None,
+            mcast_if6: None,
+            mcast_loop: true,
             groups: Vec::new(),
             body,
         }
@@ -159,7 +166,7 @@ pub struct Stack {
     /// DHCP clients: (interface, smoltcp socket).
     pub(crate) dhcp: Vec<(usize, SocketHandle)>,
     /// Multicast groups joined on each interface, with how many sockets joined them.
-    pub(crate) mgroups: alloc::collections::BTreeMap<(usize, Ipv4Addr), usize>,
+    pub(crate) mgroups: alloc::collections::BTreeMap<(usize, IpAddr), usize>,
     /// Closed loopback connections in TIME_WAIT, kept out of the socket table.
     pub(crate) tw: TimeWaits,
     /// `update` changed a smoltcp socket, so every interface needs another egress pass.
@@ -422,7 +429,8 @@ impl Stack {
                 .or_else(|| eth().find(|(_, n)| n.gateway.is_some() && n.v4.is_some()))
                 .map(|(i, _)| i),
             IpAddr::V6(v6) => {
-                if v6.is_unicast_link_local() {
+                // Linux routes ff00::/8 on every interface but `lo`: the first Ethernet one.
+                if v6.is_unicast_link_local() || v6.is_multicast() {
                     return eth().next().map(|(i, _)| i);
                 }
                 eth()
@@ -739,6 +747,17 @@ impl Stack {
                     let port = &mut self.netifs[n].port;
                     match &mut port.dev {
                         None => port.looped.drain(..).collect(),
+                        // Local copies of multicast sent there (IP_MULTICAST_LOOP) first.
+                        Some(_) if !port.looped.is_empty() => port.looped.drain(..).collect(),
+                        Some(dev) if dev.checksum_offload() => {
+                            // smoltcp checks no TCP or UDP checksum here: frames the card
+                            // did not verify are checked now, and bad ones dropped.
+                            core::iter::from_fn(|| dev.receive_checked())
+                                .take(RX_BATCH)
+                                .filter(|(f, ok)| *ok || crate::csum::verify(f))
+                                .map(|(f, _)| f)
+                                .collect()
+                        }
                         Some(dev) => core::iter::from_fn(|| dev.receive())
                             .take(RX_BATCH)
                             .collect(),

@@ -768,6 +768,45 @@ impl Stack {
         }
     }
 
+    /// close(2) under SO_LINGER with a timeout, before the last close: sends the FIN now (after
+    /// the queued data) and returns how long close may wait for it to be acknowledged, as
+    /// Linux's tcp_close does with sk_lingertime. None when close does not wait: no linger
+    /// time, not a connection, or unread data (the close resets instead).
+    pub fn linger_close(&mut self, id: SockId) -> Option<u64> {
+        let s = self.sock(id).ok()?;
+        let secs = s.opts.linger.filter(|&t| t > 0)?;
+        let Body::Tcp(TcpState::Conn(c)) = &s.body else {
+            return None;
+        };
+        let (n, h) = (c.netif, c.handle);
+        let sk = self.tcp_sock(n, h);
+        if sk.recv_queue() > 0 {
+            return None;
+        }
+        sk.close();
+        Some(u64::from(secs).saturating_mul(1_000_000_000))
+    }
+
+    /// Whether a lingering close still waits: our FIN (or data before it) is unacknowledged
+    /// (Linux's sk_stream_closing: FIN_WAIT1, CLOSING, LAST_ACK).
+    pub fn lingering(&self, id: SockId) -> bool {
+        let Ok(Sock {
+            body: Body::Tcp(TcpState::Conn(c)),
+            ..
+        }) = self.sock(id)
+        else {
+            return false;
+        };
+        let st = self.netifs[c.netif]
+            .sockets
+            .get::<tcp::Socket>(c.handle)
+            .state();
+        matches!(
+            st,
+            tcp::State::FinWait1 | tcp::State::Closing | tcp::State::LastAck
+        )
+    }
+
     pub(crate) fn tcp_events(&self, s: &Sock) -> Events {
         let Body::Tcp(t) = &s.body else {
             return Events::default();

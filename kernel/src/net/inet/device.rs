@@ -10,6 +10,21 @@ use lintel_hal::virtio_net::{TxError, VirtioNet};
 
 struct Nic(VirtioNet);
 
+impl Nic {
+    /// One send, retried once on a full ring.
+    fn send(&mut self, f: impl Fn(&mut VirtioNet) -> Result<(), TxError>) -> bool {
+        match f(&mut self.0) {
+            Ok(()) => true,
+            Err(TxError::Full) => {
+                // The device may have finished sends whose interrupt is not handled yet.
+                self.0.reclaim_tx();
+                f(&mut self.0).is_ok()
+            }
+            Err(_) => false,
+        }
+    }
+}
+
 impl lintel_net::Device for Nic {
     fn mac(&self) -> [u8; 6] {
         self.0.mac()
@@ -20,20 +35,25 @@ impl lintel_net::Device for Nic {
     }
 
     fn transmit(&mut self, frame: &[u8]) -> bool {
-        match self.0.transmit(frame) {
-            Ok(()) => true,
-            Err(TxError::Full) => {
-                // The device may have finished sends whose interrupt is not handled yet.
-                self.0.reclaim_tx();
-                self.0.transmit(frame).is_ok()
-            }
-            Err(_) => false,
-        }
+        self.send(|d| d.transmit(frame))
     }
 
     fn receive(&mut self) -> Option<Vec<u8>> {
         self.0.irq_ack();
         self.0.receive()
+    }
+
+    fn checksum_offload(&self) -> bool {
+        self.0.checksum_offload()
+    }
+
+    fn transmit_partial(&mut self, frame: &[u8], start: u16, offset: u16) -> bool {
+        self.send(|d| d.transmit_partial(frame, start, offset))
+    }
+
+    fn receive_checked(&mut self) -> Option<(Vec<u8>, bool)> {
+        self.0.irq_ack();
+        self.0.receive_checked()
     }
 }
 

@@ -25,6 +25,10 @@ impl FileOps for InetFile {
         }
     }
 
+    fn last_close(&self, _: &OpenFile) {
+        self.0.linger();
+    }
+
     fn read(&self, file: &OpenFile, buf: &mut [u8], _: u64) -> KResult<usize> {
         Ok(self.0.recv(buf, false, false, file.nonblocking())?.len)
     }

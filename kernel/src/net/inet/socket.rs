@@ -33,10 +33,15 @@ pub struct InetSocket {
     /// TCP_CORK as set; recorded only: the stack sends what it has without holding partial
     /// segments back (the peer sees the same bytes, sooner).
     pub cork: AtomicBool,
-    /// IP_MULTICAST_TTL and IP_MULTICAST_LOOP as set (Linux's defaults 1 and on); recorded
-    /// only: multicast leaves with the socket's TTL, and loops back on `lo` by nature.
+    /// IP_MULTICAST_TTL and IP_MULTICAST_LOOP as set (Linux's defaults 1 and on). The TTL is
+    /// recorded only (multicast leaves with the socket's TTL); the loop flag also goes to the
+    /// stack, which makes the local copy of multicast sent out of Ethernet.
     pub mcast_ttl: core::sync::atomic::AtomicU8,
     pub mcast_loop: AtomicBool,
+    /// IPV6_MULTICAST_HOPS and IPV6_MULTICAST_LOOP, kept apart from IPv4's as Linux does;
+    /// recorded only, as above.
+    pub mcast_hops: core::sync::atomic::AtomicU8,
+    pub mcast_loop6: AtomicBool,
     /// A non-blocking connect returned EINPROGRESS and no connect has reported its outcome
     /// yet: the next connect does (0 or the error), as Linux's does.
     connecting: AtomicBool,
@@ -77,6 +82,8 @@ impl InetSocket {
             cork: AtomicBool::new(false),
             mcast_ttl: core::sync::atomic::AtomicU8::new(1),
             mcast_loop: AtomicBool::new(true),
+            mcast_hops: core::sync::atomic::AtomicU8::new(1),
+            mcast_loop6: AtomicBool::new(true),
             rcvtimeo: AtomicU64::new(0),
             sndtimeo: AtomicU64::new(0),
             connecting: AtomicBool::new(false),
@@ -366,6 +373,29 @@ impl InetSocket {
         })
     }
 
+    /// IPV6_JOIN_GROUP (`join`) or IPV6_LEAVE_GROUP on interface `ifindex`.
+    pub fn join_group6(&self, group: core::net::Ipv6Addr, ifindex: u32, join: bool) -> KResult<()> {
+        with(|s| {
+            if join {
+                s.join_group6(self.id, group, ifindex)
+            } else {
+                s.leave_group6(self.id, group, ifindex)
+            }
+        })
+    }
+
+    pub fn set_multicast_loop(&self, on: bool) -> KResult<()> {
+        with(|s| s.set_multicast_loop(self.id, on))
+    }
+
+    pub fn set_multicast_if6(&self, ifindex: u32) -> KResult<()> {
+        with(|s| s.set_multicast_if6(self.id, ifindex))
+    }
+
+    pub fn multicast_if6(&self) -> u32 {
+        with(|s| s.multicast_if6(self.id))
+    }
+
     pub fn set_multicast_if(&self, via: Option<core::net::Ipv4Addr>) -> KResult<()> {
         with(|s| s.set_multicast_if(self.id, via))
     }
@@ -377,6 +407,23 @@ impl InetSocket {
     /// TCP_INFO's figures (None for other kinds).
     pub fn tcp_info(&self) -> Option<lintel_net::TcpInfo> {
         with(|s| s.tcp_info(self.id))
+    }
+
+    /// SO_LINGER with a timeout at the last close: the FIN goes out now, and close waits until
+    /// it and the data before it are acknowledged, the time passes or a signal comes. Linux
+    /// waits even on a non-blocking socket and returns 0 either way; whatever is left is
+    /// still delivered afterwards.
+    pub fn linger(&self) {
+        if self.kind != Kind::Tcp {
+            return;
+        }
+        let Some(ns) = with(|s| s.linger_close(self.id)) else {
+            return;
+        };
+        let deadline = crate::time::uptime_ns().saturating_add(ns);
+        let _ = POLL_WAIT.wait_interruptible(Some(deadline), false, || {
+            (!with(|s| s.lingering(self.id))).then_some(Ok(()))
+        });
     }
 
     pub fn get_option(&self, which: lintel_net::SockOptName) -> KResult<lintel_net::SockOpt> {

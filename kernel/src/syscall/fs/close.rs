@@ -1,9 +1,11 @@
 //! close, close_range
 
+use crate::fs::file::OpenFile;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::Errno;
 
@@ -19,8 +21,17 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 pub fn close(c: &mut Call) -> SysResult {
     let e = c.thread.proc_ref().files.lock().close(c.fd(0))?;
     crate::fs::locks::on_close(c.thread.proc_ref().pid, &e.file);
+    last_close(&e.file);
     drop(e);
     ok(0)
+}
+
+/// Tells a file its last descriptor is going (`FileOps::last_close`) while no lock is held.
+/// The count is 1 only when no other descriptor, process or in-flight call holds the file.
+fn last_close(file: &Arc<OpenFile>) {
+    if Arc::strong_count(file) == 1 {
+        file.ops.last_close(file);
+    }
 }
 
 pub fn close_range(c: &mut Call) -> SysResult {
@@ -49,6 +60,9 @@ pub fn close_range(c: &mut Call) -> SysResult {
         }
     }
     drop(t);
+    for e in &closed {
+        last_close(&e.file);
+    }
     drop(closed);
     ok(0)
 }

@@ -7,6 +7,7 @@ use crate::uaccess;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use lintel_abi::inet::{
+    IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF, IPV6_MULTICAST_LOOP,
     IPV6_UNICAST_HOPS, IPV6_V6ONLY, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_HDRINCL,
     IP_MULTICAST_IF, IP_MULTICAST_LOOP, IP_MULTICAST_TTL, IP_TOS, IP_TTL, SOL_IP, SOL_IPV6,
     SOL_TCP, TCP_CORK, TCP_INFO, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY,
@@ -95,6 +96,15 @@ pub(super) fn get(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>>
         (SOL_IP, IP_TOS) => stack_int(s, SockOptName::Tos),
         (SOL_IPV6, IPV6_V6ONLY) if s.family == Family::V6 => stack_int(s, SockOptName::V6Only),
         (SOL_IPV6, IPV6_UNICAST_HOPS) if s.family == Family::V6 => stack_int(s, SockOptName::Ttl),
+        (SOL_IPV6, IPV6_MULTICAST_IF) if s.family == Family::V6 => {
+            Ok(int(s.multicast_if6() as i32))
+        }
+        (SOL_IPV6, IPV6_MULTICAST_HOPS) if s.family == Family::V6 => {
+            Ok(int(s.mcast_hops.load(Ordering::Relaxed) as i32))
+        }
+        (SOL_IPV6, IPV6_MULTICAST_LOOP) if s.family == Family::V6 => {
+            Ok(int(s.mcast_loop6.load(Ordering::Relaxed) as i32))
+        }
         _ => Err(unknown_get(s, level)),
     }
 }
@@ -271,9 +281,9 @@ pub(super) fn set(s: &InetSocket, level: usize, name: usize, p: usize, len: usiz
             return Ok(());
         }
         (SOL_IP, IP_MULTICAST_LOOP) => {
-            s.mcast_loop
-                .store(read_small(p, len)? != 0, Ordering::Relaxed);
-            return Ok(());
+            let on = read_small(p, len)? != 0;
+            s.mcast_loop.store(on, Ordering::Relaxed);
+            return s.set_multicast_loop(on);
         }
         (SOL_IPV6, IPV6_V6ONLY) if s.family == Family::V6 => {
             SockOpt::V6Only(read_int(p, len)? != 0)
@@ -286,7 +296,59 @@ pub(super) fn set(s: &InetSocket, level: usize, name: usize, p: usize, len: usiz
                 _ => return Err(Errno::EINVAL),
             }
         }
+        (SOL_IPV6, name) if s.family == Family::V6 => return set_ipv6_mcast(s, name, p, len),
         _ => return Err(Errno::ENOPROTOOPT),
     };
     s.set_option(opt)
+}
+
+/// The IPv6 multicast options, with do_ipv6_setsockopt's order of checks: the length first
+/// (EINVAL), then EPROTO for group membership on a TCP socket and ENOPROTOOPT for its
+/// interface and hops; ENODEV for an interface index that names none.
+fn set_ipv6_mcast(s: &InetSocket, name: usize, p: usize, len: usize) -> KResult<()> {
+    let stream = s.kind == Kind::Tcp;
+    match name {
+        IPV6_JOIN_GROUP | IPV6_LEAVE_GROUP => {
+            // struct ipv6_mreq: the group, then the interface index.
+            if len < 20 {
+                return Err(Errno::EINVAL);
+            }
+            if stream {
+                return Err(Errno::EPROTO);
+            }
+            let b = uaccess::read_vec(p, 16)?;
+            let mut octets = [0u8; 16];
+            octets.copy_from_slice(b.get(..16).ok_or(Errno::EFAULT)?);
+            let ifindex = uaccess::read_i32(p + 16)? as u32;
+            s.join_group6(octets.into(), ifindex, name == IPV6_JOIN_GROUP)
+        }
+        IPV6_MULTICAST_IF => {
+            let v = read_int(p, len)?;
+            if stream {
+                return Err(Errno::ENOPROTOOPT);
+            }
+            s.set_multicast_if6(v as u32)
+        }
+        IPV6_MULTICAST_HOPS => {
+            let v = read_int(p, len)?;
+            if stream {
+                return Err(Errno::ENOPROTOOPT);
+            }
+            let v = match v {
+                -1 => 1,
+                0..=255 => v as u8,
+                _ => return Err(Errno::EINVAL),
+            };
+            s.mcast_hops.store(v, Ordering::Relaxed);
+            Ok(())
+        }
+        IPV6_MULTICAST_LOOP => match read_int(p, len)? {
+            v @ (0 | 1) => {
+                s.mcast_loop6.store(v == 1, Ordering::Relaxed);
+                Ok(())
+            }
+            _ => Err(Errno::EINVAL),
+        },
+        _ => Err(Errno::ENOPROTOOPT),
+    }
 }

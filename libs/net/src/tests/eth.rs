@@ -16,6 +16,8 @@ struct End {
     tx: Queue,
     rx: Queue,
     dead: Arc<AtomicBool>,
+    /// Completes TCP and UDP checksums as a virtio card with CSUM would (counting them).
+    offload: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Device for End {
@@ -34,9 +36,21 @@ impl Device for End {
     fn receive(&mut self) -> Option<Vec<u8>> {
         self.rx.lock().unwrap().pop_front()
     }
+    fn checksum_offload(&self) -> bool {
+        self.offload.is_some()
+    }
+    fn transmit_partial(&mut self, frame: &[u8], start: u16, offset: u16) -> bool {
+        if let Some(n) = &self.offload {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut f = frame.to_vec();
+        crate::csum::complete(&mut f, start, offset);
+        self.transmit(&f)
+    }
 }
 
-pub(crate) struct Cable(Arc<AtomicBool>);
+/// The cable's cutter, and the frames on their way from b to a.
+pub(crate) struct Cable(Arc<AtomicBool>, Queue);
 
 impl Cable {
     pub fn cut(&self) {
@@ -46,7 +60,16 @@ impl Cable {
 
 /// Two stacks on one cable: a at 10.0.2.15/24, b at 10.0.2.2/24.
 pub(crate) fn joined() -> (Host, Host, Cable) {
+    joined_with(None, None)
+}
+
+/// As `joined`, with cards that complete checksums (`offload`) at either end.
+pub(crate) fn joined_with(
+    offload_a: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    offload_b: Option<Arc<std::sync::atomic::AtomicUsize>>,
+) -> (Host, Host, Cable) {
     let (q1, q2): (Queue, Queue) = Default::default();
+    let b_to_a = q2.clone();
     let dead = Arc::new(AtomicBool::new(false));
     let mut a = Host::new();
     let mut b = Host {
@@ -60,6 +83,7 @@ pub(crate) fn joined() -> (Host, Host, Cable) {
             tx: q1.clone(),
             rx: q2.clone(),
             dead: dead.clone(),
+            offload: offload_a,
         }),
     );
     let ib = b.st.add_ethernet(
@@ -69,11 +93,12 @@ pub(crate) fn joined() -> (Host, Host, Cable) {
             tx: q2,
             rx: q1,
             dead: dead.clone(),
+            offload: offload_b,
         }),
     );
     a.st.set_ipv4(ia, A_IP, 24, Some(B_IP)).unwrap();
     b.st.set_ipv4(ib, B_IP, 24, None).unwrap();
-    (a, b, Cable(dead))
+    (a, b, Cable(dead, b_to_a))
 }
 
 pub(crate) fn both(a: &mut Host, b: &mut Host, ms: usize) {
@@ -224,6 +249,7 @@ fn fragmented_udp_is_reassembled() {
             tx: q2,
             rx: q1.clone(),
             dead: Arc::new(AtomicBool::new(false)),
+            offload: None,
         }),
     );
     b.st.set_ipv4(ib, B_IP, 24, None).unwrap();
@@ -349,4 +375,151 @@ fn syn_reopens_time_wait_across_ethernet() {
     both(&mut a, &mut b, 50);
     assert!(a.st.events(c2).writable);
     assert_eq!(b.st.accept(l).unwrap().1, from);
+}
+
+#[test]
+fn ipv6_multicast_across_ethernet() {
+    let (mut a, mut b, _) = joined();
+    let group: Ipv6Addr = "ff02::7:7".parse().unwrap();
+    let r = b.st.socket(Kind::Udp, Family::V6).unwrap();
+    b.st.bind(r, any6(4242)).unwrap();
+    assert_eq!(
+        b.st.join_group6(r, Ipv6Addr::LOCALHOST, 0),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(b.st.join_group6(r, group, 99), Err(Errno::ENODEV));
+    // Index 0: the interface the group routes to, eth0.
+    b.st.join_group6(r, group, 0).unwrap();
+    assert_eq!(b.st.join_group6(r, group, 2), Err(Errno::EADDRINUSE));
+    let s = a.st.socket(Kind::Udp, Family::V6).unwrap();
+    let to = SocketAddr::new(IpAddr::V6(group), 4242);
+    // Not out of lo (Linux has no multicast route there).
+    a.st.set_multicast_if6(s, 1).unwrap();
+    assert_eq!(a.st.multicast_if6(s), 1);
+    assert_eq!(a.st.send(s, b"lo", Some(to)), Err(Errno::ENETUNREACH));
+    a.st.set_multicast_if6(s, 0).unwrap();
+    assert_eq!(a.st.send(s, b"mc", Some(to)), Ok(2));
+    both(&mut a, &mut b, 50);
+    let mut buf = [0u8; 8];
+    let (n, from, _) = b.st.recv(r, &mut buf, false).unwrap();
+    assert_eq!(&buf[..n], b"mc");
+    assert!(matches!(from.unwrap().ip(), IpAddr::V6(v) if v.is_unicast_link_local()));
+    b.st.leave_group6(r, group, 2).unwrap();
+    assert_eq!(b.st.leave_group6(r, group, 2), Err(Errno::EADDRNOTAVAIL));
+    a.st.send(s, b"no", Some(to)).unwrap();
+    both(&mut a, &mut b, 50);
+    assert_eq!(b.st.recv(r, &mut buf, false), Err(Errno::EAGAIN));
+}
+
+#[test]
+fn checksum_offload_against_smoltcp() {
+    use std::sync::atomic::AtomicUsize;
+    let na = Arc::new(AtomicUsize::new(0));
+    // Only a's card offloads: b's smoltcp checks what a's card completed, and a's stack
+    // checks what b's smoltcp computed.
+    let (mut a, mut b, cable) = joined_with(Some(na.clone()), None);
+    let l = b.st.socket(Kind::Tcp, Family::V4).unwrap();
+    b.st.bind(l, any4(7)).unwrap();
+    b.st.listen(l, 4).unwrap();
+    let c = a.st.socket(Kind::Tcp, Family::V4).unwrap();
+    a.st.connect(c, SocketAddr::new(IpAddr::V4(B_IP), 7))
+        .unwrap();
+    both(&mut a, &mut b, 100);
+    let (s, _) = b.st.accept(l).unwrap();
+    a.send_all(c, &[5u8; 20_000]);
+    b.send_all(s, &[6u8; 20_000]);
+    let mut got = (0, 0);
+    let mut buf = std::vec![0u8; 8192];
+    for _ in 0..2000 {
+        both(&mut a, &mut b, 1);
+        while let Ok((n @ 1.., _, _)) = b.st.recv(s, &mut buf, false) {
+            got.0 += n;
+        }
+        while let Ok((n @ 1.., _, _)) = a.st.recv(c, &mut buf, false) {
+            got.1 += n;
+        }
+    }
+    assert_eq!(got, (20_000, 20_000));
+    assert!(na.load(Ordering::Relaxed) > 10);
+
+    // UDP over IPv6 link-local both ways; a datagram damaged on the way to a is dropped.
+    let ra = a.st.socket(Kind::Udp, Family::V6).unwrap();
+    a.st.bind(ra, any6(53)).unwrap();
+    let rb = b.st.socket(Kind::Udp, Family::V6).unwrap();
+    b.st.bind(rb, any6(53)).unwrap();
+    let to_a: SocketAddr = "[fe80::5054:ff:fe12:3456]:53".parse().unwrap();
+    let to_b: SocketAddr = "[fe80::5054:ff:fe12:3457]:53".parse().unwrap();
+    a.st.send(ra, b"fine", Some(to_b)).unwrap();
+    b.st.send(rb, b"fine", Some(to_a)).unwrap();
+    both(&mut a, &mut b, 20);
+    assert_eq!(b.st.recv(rb, &mut buf, false).map(|x| x.0), Ok(4));
+    assert_eq!(a.st.recv(ra, &mut buf, false).map(|x| x.0), Ok(4));
+    b.st.send(rb, b"bent", Some(to_a)).unwrap();
+    b.run(1);
+    if let Some(f) = cable.1.lock().unwrap().back_mut() {
+        *f.last_mut().unwrap() ^= 1;
+    }
+    both(&mut a, &mut b, 20);
+    assert_eq!(a.st.recv(ra, &mut buf, false), Err(Errno::EAGAIN));
+    b.st.send(rb, b"whole", Some(to_a)).unwrap();
+    both(&mut a, &mut b, 20);
+    assert_eq!(a.st.recv(ra, &mut buf, false).map(|x| x.0), Ok(5));
+}
+
+#[test]
+fn checksum_helpers() {
+    // An IPv4 UDP frame from 10.0.2.15:1000 to 10.0.2.2:53 carrying "hi!".
+    let mut f = std::vec![0u8; 14 + 20 + 8 + 3];
+    f[12..14].copy_from_slice(&[0x08, 0x00]);
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&31u16.to_be_bytes());
+    f[23] = 17;
+    f[26..30].copy_from_slice(&A_IP.octets());
+    f[30..34].copy_from_slice(&B_IP.octets());
+    f[34..36].copy_from_slice(&1000u16.to_be_bytes());
+    f[36..38].copy_from_slice(&53u16.to_be_bytes());
+    f[38..40].copy_from_slice(&11u16.to_be_bytes());
+    f[42..45].copy_from_slice(b"hi!");
+    // No checksum (zero) is acceptable for IPv4 UDP.
+    assert!(crate::csum::verify(&f));
+    assert_eq!(crate::csum::prepare(&mut f), Some((34, 6)));
+    assert!(!crate::csum::verify(&f));
+    crate::csum::complete(&mut f, 34, 6);
+    assert!(crate::csum::verify(&f));
+    f[44] ^= 0x40;
+    assert!(!crate::csum::verify(&f));
+    // Truncated and non-IP frames are left alone.
+    assert_eq!(crate::csum::prepare(&mut f[..40]), None);
+    assert!(crate::csum::verify(&[0u8; 10]));
+}
+
+#[test]
+fn multicast_loop_on_ethernet() {
+    let (mut a, mut b, _) = joined();
+    let group = Ipv4Addr::new(239, 7, 7, 9);
+    // A member on a's eth0 and one on b's.
+    let ra = a.st.socket(Kind::Udp, Family::V4).unwrap();
+    a.st.bind(ra, any4(5000)).unwrap();
+    a.st.join_group(ra, group, A_IP).unwrap();
+    let rb = b.st.socket(Kind::Udp, Family::V4).unwrap();
+    b.st.bind(rb, any4(5000)).unwrap();
+    b.st.join_group(rb, group, B_IP).unwrap();
+    let s = a.st.socket(Kind::Udp, Family::V4).unwrap();
+    a.st.set_multicast_if(s, Some(A_IP)).unwrap();
+    let to = SocketAddr::new(IpAddr::V4(group), 5000);
+    a.st.send(s, b"both", Some(to)).unwrap();
+    both(&mut a, &mut b, 20);
+    let mut buf = [0u8; 8];
+    let (n, from, _) = a.st.recv(ra, &mut buf, false).unwrap();
+    assert_eq!(
+        (&buf[..n], from.unwrap().ip()),
+        (&b"both"[..], IpAddr::V4(A_IP))
+    );
+    assert_eq!(b.st.recv(rb, &mut buf, false).map(|r| r.0), Ok(4));
+    // IP_MULTICAST_LOOP off: only the wire gets it.
+    a.st.set_multicast_loop(s, false).unwrap();
+    a.st.send(s, b"wire", Some(to)).unwrap();
+    both(&mut a, &mut b, 20);
+    assert_eq!(a.st.recv(ra, &mut buf, false), Err(Errno::EAGAIN));
+    assert_eq!(b.st.recv(rb, &mut buf, false).map(|r| r.0), Ok(4));
 }

@@ -901,3 +901,42 @@ fn time_wait_leaves_the_socket_table() {
     assert_eq!(h.st.socks.iter().flatten().count(), 1);
     assert_eq!(h.st.netifs[0].sockets.iter().count(), 0);
 }
+
+#[test]
+fn linger_waits_for_the_fin_to_be_acknowledged() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 1);
+    let (c, s) = h.pair(l, la, Family::V4);
+    // No linger time: close does not wait.
+    assert_eq!(h.st.linger_close(c), None);
+    h.st.set_option(c, SockOpt::Linger(Some(3))).unwrap();
+    // Fill the reader's window and the writer's buffer, so the FIN cannot go out yet.
+    let chunk = [7u8; 4096];
+    for _ in 0..4 {
+        while h.st.send(c, &chunk, None).is_ok() {}
+        h.run(5);
+    }
+    assert_eq!(h.st.linger_close(c), Some(3_000_000_000));
+    h.run(20);
+    assert!(h.st.lingering(c));
+    // The reader drains everything: data and FIN are acknowledged, the wait ends.
+    assert!(h.until(2000, |st| {
+        let mut buf = [0u8; 4096];
+        while matches!(st.recv(s, &mut buf, false), Ok((n, _, _)) if n > 0) {}
+        !st.lingering(c)
+    }));
+    let mut buf = [0u8; 8];
+    assert_eq!(h.st.recv(s, &mut buf, false).map(|r| r.0), Ok(0));
+    h.st.close(c);
+}
+
+#[test]
+fn linger_with_unread_data_does_not_wait() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 1);
+    let (c, s) = h.pair(l, la, Family::V4);
+    h.st.set_option(s, SockOpt::Linger(Some(3))).unwrap();
+    h.send_all(c, b"unread");
+    h.run(5);
+    assert_eq!(h.st.linger_close(s), None);
+}
