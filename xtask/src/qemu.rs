@@ -63,13 +63,13 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
     c.args(["-append", &append]);
     // virtio over PCI on x86_64; on riscv64 over the virt board's virtio-mmio windows, in
     // their modern (version 2) layout, which QEMU 7 does not give by default.
-    let (blk, net) = if arch == Arch::X86_64 {
+    let (blk, net, net_tail) = if arch == Arch::X86_64 {
         c.arg("-debugcon").arg(format!("file:{}", ctl.display()));
         c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
-        ("virtio-blk-pci", "virtio-net-pci,romfile=")
+        ("virtio-blk-pci", "virtio-net-pci", ",romfile=")
     } else {
         c.args(["-global", "virtio-mmio.force-legacy=false"]);
-        ("virtio-blk-device", "virtio-net-device")
+        ("virtio-blk-device", "virtio-net-device", "")
     };
     for (i, disk) in o.disk.iter().chain(&o.extra_disks).enumerate() {
         c.arg("-drive").arg(format!(
@@ -82,7 +82,7 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
         c.args(["-netdev", &netdev(mode, &o.forwards)]);
         // Attached like the disk (QEMU's default on x86_64: a transitional device on the q35
         // root bus, driven through its modern interface); no option ROM, nothing boots from it.
-        c.args(["-device", &format!("{net},netdev=n0")]);
+        c.args(["-device", &format!("{net},netdev=n0{net_tail}")]);
     }
     c
 }
