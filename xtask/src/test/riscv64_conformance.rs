@@ -1,6 +1,7 @@
 //! Conformance tests on riscv64: the programs tests/conformance/riscv64.txt names, cross-built
 //! with `riscv64-linux-gnu-gcc -static` (glibc), run natively under qemu-riscv64-static (the
-//! oracle: a test that fails there is a failure of the test) and then in Lintel riscv64, all
+//! oracle: a test that fails there is a failure of the test; or, for the tests marked `host`,
+//! their x86_64 build on the host) and then in Lintel riscv64, all
 //! in one boot of `cargo xtask run --arch riscv64` with the guest runner (more boots only when
 //! a test takes the kernel down). One line per test, `NAME.riscv64`.
 
@@ -15,15 +16,46 @@ use std::process::Command;
 const CC: &str = "riscv64-linux-gnu-gcc";
 const QEMU_USER: &str = "qemu-riscv64-static";
 
-/// The test names of the list file: one a line, `#` comments.
-fn listed(path: &Path) -> Result<Vec<String>, String> {
+/// Which Linux a test is compared with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Oracle {
+    /// Its riscv64 build under qemu-riscv64-static.
+    QemuUser,
+    /// Its x86_64 glibc build on the host: for tests qemu-riscv64-static cannot run (its
+    /// user-mode emulation lacks what they check) and that check nothing architectural.
+    Host,
+}
+
+/// The tests of the list file: `NAME` or `NAME host` a line, `#` comments.
+fn listed(path: &Path) -> Result<Vec<(String, Oracle)>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect())
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut w = line.split('#').next().unwrap_or("").split_whitespace();
+        let Some(name) = w.next() else { continue };
+        let oracle = match w.next() {
+            None => Oracle::QemuUser,
+            Some("host") => Oracle::Host,
+            Some(o) => return Err(format!("{}: {name}: unknown oracle {o}", path.display())),
+        };
+        out.push((name.to_string(), oracle));
+    }
+    Ok(out)
+}
+
+/// Runs the oracle of test `name` (riscv64 build `exe`): (status, output), or why it could
+/// not run.
+fn run_oracle(name: &str, oracle: Oracle, exe: &Path, cwd: &Path) -> Result<(i32, String), String> {
+    match oracle {
+        Oracle::QemuUser => run_native_under(Some(QEMU_USER), exe, cwd),
+        Oracle::Host => {
+            let host = exe.with_extension("host");
+            let src = root().join(format!("tests/conformance/{name}.c"));
+            crate::build::compile_c(&src, crate::build::Variant::Glibc, &host)
+                .map_err(|e| format!("the host build does not compile: {e}"))?;
+            run_native_under(None, &host, cwd)
+        }
+    }
 }
 
 /// Cross-compiles `src` (with its `.flags`) into `out`, statically against glibc.
@@ -53,7 +85,7 @@ pub(super) fn conformance_riscv64(t: &mut Tally, filter: Option<&str>) -> Result
     let bin = crate::build::ensure_build_dir()?.join("tests/riscv64");
     let cwd = bin.join(format!("cwd-{}", std::process::id()));
     let mut guest: Vec<(String, PathBuf)> = Vec::new();
-    for name in names {
+    for (name, oracle) in names {
         let id = format!("{name}.riscv64");
         if filter.is_some_and(|f| !id.contains(f)) {
             continue;
@@ -65,16 +97,17 @@ pub(super) fn conformance_riscv64(t: &mut Tally, filter: Option<&str>) -> Result
         }
         let _ = std::fs::remove_dir_all(&cwd);
         std::fs::create_dir_all(&cwd).map_err(|e| e.to_string())?;
-        match run_native_under(Some(QEMU_USER), &exe, &cwd) {
+        let what = match oracle {
+            Oracle::QemuUser => QEMU_USER,
+            Oracle::Host => "the host (x86_64 build)",
+        };
+        match run_oracle(&name, oracle, &exe, &cwd) {
             Ok((0, _)) => guest.push((id, exe)),
             Ok((code, text)) => t.fail(
                 &id,
-                &format!(
-                    "fails under {QEMU_USER} (status {code}): {}",
-                    tail(&text, 3)
-                ),
+                &format!("fails on {what} (status {code}): {}", tail(&text, 3)),
             ),
-            Err(e) => t.fail(&id, &format!("fails under {QEMU_USER}: {e}")),
+            Err(e) => t.fail(&id, &format!("fails on {what}: {e}")),
         }
     }
     let _ = std::fs::remove_dir_all(&cwd);
