@@ -105,9 +105,8 @@ pub(crate) fn power_off(line: &str) -> ! {
     power::off(line)
 }
 
-/// The arch-neutral hooks this port does not call yet: secondary harts (`smp`), device
-/// the NMI watchdog, ACPI (riscv has the device tree) and the AP
-/// trampoline's root table. Naming them here keeps the list visible instead of dead code.
+/// The arch-neutral hooks this port does not call yet: secondary harts (`smp`), the NMI
+/// watchdog, ACPI (riscv has the device tree) and the AP trampoline's root table. Naming them here keeps the list visible instead of dead code.
 #[allow(dead_code)]
 fn not_yet_used() {
     let _ = crate::smp::secondary_enter as fn() -> !;
