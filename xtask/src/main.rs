@@ -27,12 +27,13 @@ const USAGE: &str = "usage:
                   [--net [restrict|user]] [--forward HOSTPORT:GUESTPORT]...
                   [--rootfs debian [--packages P1,P2...]] [--strace[=SYSCALL,...]]
                   [-- PROGRAM ARGS...]
-      --disk PATH  attach PATH as a virtio-blk disk (/dev/vda in the guest; q35 only). A
+      --disk PATH  attach PATH as a virtio-blk disk (/dev/vda in the guest; q35, or
+                   virtio-mmio on riscv64's virt board). A
                    missing PATH is created as a 1 GiB ext4 image of the root tree; an image
                    holding ext4 is the root file system (root=/dev/vda) and keeps its files
                    between runs; any other image is only attached
-      --net [restrict|user]  attach a virtio-net PCI card on QEMU user networking (q35
-                   only). restrict (the default): the guest reaches only QEMU's built-in
+      --net [restrict|user]  attach a virtio-net card on QEMU user networking (q35, or
+                   virtio-mmio on riscv64). restrict (the default): the guest reaches only QEMU's built-in
                    gateway 10.0.2.2 and DNS 10.0.2.3, nothing beyond the host; user: the
                    guest may open connections through the host
       --forward HOSTPORT:GUESTPORT  forward TCP connections to 127.0.0.1:HOSTPORT on the

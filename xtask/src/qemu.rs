@@ -61,23 +61,28 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
         None => {}
     }
     c.args(["-append", &append]);
-    if arch != Arch::X86_64 {
-        return c;
-    }
-    c.arg("-debugcon").arg(format!("file:{}", ctl.display()));
-    c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+    // virtio over PCI on x86_64; on riscv64 over the virt board's virtio-mmio windows, in
+    // their modern (version 2) layout, which QEMU 7 does not give by default.
+    let (blk, net, net_tail) = if arch == Arch::X86_64 {
+        c.arg("-debugcon").arg(format!("file:{}", ctl.display()));
+        c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+        ("virtio-blk-pci", "virtio-net-pci", ",romfile=")
+    } else {
+        c.args(["-global", "virtio-mmio.force-legacy=false"]);
+        ("virtio-blk-device", "virtio-net-device", "")
+    };
     for (i, disk) in o.disk.iter().chain(&o.extra_disks).enumerate() {
         c.arg("-drive").arg(format!(
             "file={},if=none,id=disk{i},format=raw",
             disk.display().to_string().replace(',', ",,")
         ));
-        c.args(["-device", &format!("virtio-blk-pci,drive=disk{i}")]);
+        c.args(["-device", &format!("{blk},drive=disk{i}")]);
     }
     if let Some(mode) = o.net {
         c.args(["-netdev", &netdev(mode, &o.forwards)]);
-        // Attached like the disk (QEMU's default: a transitional device on the q35 root bus,
-        // driven through its modern interface); no option ROM, nothing boots from it.
-        c.args(["-device", "virtio-net-pci,netdev=n0,romfile="]);
+        // Attached like the disk (QEMU's default on x86_64: a transitional device on the q35
+        // root bus, driven through its modern interface); no option ROM, nothing boots from it.
+        c.args(["-device", &format!("{net},netdev=n0{net_tail}")]);
     }
     c
 }

@@ -18,8 +18,11 @@
 //! - `cpu`: `ELF_MACHINE`, `PLATFORM`, `hwcap`, `hwcap2`, `cpuinfo`, `hw_random`, `idle_wait`,
 //!   `halt_forever`, `disable_interrupts`;
 //! - `serial`: `write_byte`, `read_byte` (the console);
-//! - `irq`: `device_msi(line)`, and a call of `crate::irq::device_interrupt(line)` from the
-//!   interrupt entry for each of the `crate::irq::LINES` device lines;
+//! - `irq`: `device_msi(line)`, `route_wired(irq, line, ack)` (a wired interrupt, such as a
+//!   virtio-mmio device's, to a line; riscv64: the PLIC), and a call of
+//!   `crate::irq::device_interrupt(line)` from the interrupt entry for each of the
+//!   `crate::irq::LINES` device lines; `virtio_mmio_windows()` (base, size, interrupt of each
+//!   virtio-mmio device the firmware describes; none on x86_64);
 //! - `trap`: `UserContext` (with the methods of `hal::context`), `FaultRecord`,
 //!   `copy_user` (fault-recovering copy, its instructions in the `.ex_table` section that
 //!   `crate::fault` reads, asking `crate::fault::user_fault` first), calling

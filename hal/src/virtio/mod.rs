@@ -1,10 +1,11 @@
 //! What virtio devices share, apart from the device logic (virtio_blk.rs, virtio_net.rs): the
-//! transport (how the driver reaches the device's registers and rings: `pci.rs` today, a
-//! virtio-mmio transport for riscv64/aarch64 later), the split virtqueue (`queue.rs`), pages
+//! transport (how the driver reaches the device's registers and rings: `pci.rs`, and
+//! `mmio.rs` for the device tree's virtio-mmio windows on riscv64), the split virtqueue (`queue.rs`), pages
 //! shared with the device (`dma.rs`), and device initialization up to feature negotiation.
 //! Device code speaks only to `dyn Transport`, so a new transport touches no device file.
 
 pub(crate) mod dma;
+pub(crate) mod mmio;
 pub(crate) mod pci;
 pub(crate) mod queue;
 
@@ -40,9 +41,33 @@ pub(crate) trait Transport: Send + Sync {
     fn status(&self) -> u8;
     fn set_status(&self, s: u8);
     /// Writes 0 to the status and waits until the device reads back 0.
-    fn reset(&self) -> Result<(), &'static str>;
-    fn device_features(&self) -> u64;
-    fn set_driver_features(&self, f: u64);
+    fn reset(&self) -> Result<(), &'static str> {
+        self.set_status(0);
+        let mut guard = 0;
+        while self.status() != 0 {
+            guard += 1;
+            if guard > 1_000_000 {
+                return Err("the device does not reset");
+            }
+            core::hint::spin_loop();
+        }
+        Ok(())
+    }
+    /// The 64 feature bits, read as two 32-bit halves through a select register.
+    fn device_features(&self) -> u64 {
+        (0..2u32).fold(0, |f, sel| {
+            f | (self.device_features_half(sel) as u64) << (32 * sel)
+        })
+    }
+    fn set_driver_features(&self, f: u64) {
+        for sel in 0..2u32 {
+            self.set_driver_features_half(sel, (f >> (32 * sel)) as u32);
+        }
+    }
+    /// Feature bits 32*sel.. as the device offers them.
+    fn device_features_half(&self, sel: u32) -> u32;
+    /// Feature bits 32*sel.. the driver accepts.
+    fn set_driver_features_half(&self, sel: u32, f: u32);
     fn num_queues(&self) -> u16;
     /// Interrupt vectors the device can raise (MSI-X table entries on PCI).
     fn interrupt_vectors(&self) -> usize;
@@ -116,6 +141,10 @@ pub fn take_probe_log() -> Vec<String> {
     core::mem::take(&mut *LOG.lock())
 }
 
+fn boxed<T: Transport + 'static>(t: T) -> Box<dyn Transport> {
+    Box::new(t)
+}
+
 /// Every device of type `kind` on every transport, initialized by `init`; one that cannot be
 /// reached or initialized is logged and left out. Each call initializes the same devices
 /// again: a driver probes its type once.
@@ -128,9 +157,11 @@ pub(crate) fn probe<D>(
         DeviceType::Block => "blk",
     };
     let mut out = Vec::new();
-    for r in pci::find(kind) {
-        let t: Box<dyn Transport> = match r {
-            Ok(t) => Box::new(t),
+    let pci = pci::find(kind).into_iter().map(|r| r.map(boxed));
+    let mmio = mmio::find(kind).into_iter().map(|r| r.map(boxed));
+    for r in pci.chain(mmio) {
+        let t = match r {
+            Ok(t) => t,
             Err((loc, why)) => {
                 log(alloc::format!("virtio-{name} {loc}: {why}, device skipped"));
                 continue;

@@ -170,34 +170,14 @@ impl Transport for PciTransport {
         self.common.write8(DEVICE_STATUS, s)
     }
 
-    fn reset(&self) -> Result<(), &'static str> {
-        self.common.write8(DEVICE_STATUS, 0);
-        let mut guard = 0;
-        while self.common.read8(DEVICE_STATUS) != 0 {
-            guard += 1;
-            if guard > 1_000_000 {
-                return Err("the device does not reset");
-            }
-            core::hint::spin_loop();
-        }
-        Ok(())
+    fn device_features_half(&self, sel: u32) -> u32 {
+        self.common.write32(DEVICE_FEATURE_SELECT, sel);
+        self.common.read32(DEVICE_FEATURE)
     }
 
-    fn device_features(&self) -> u64 {
-        let mut offered = 0u64;
-        for sel in 0..2u32 {
-            self.common.write32(DEVICE_FEATURE_SELECT, sel);
-            offered |= (self.common.read32(DEVICE_FEATURE) as u64) << (32 * sel);
-        }
-        offered
-    }
-
-    fn set_driver_features(&self, f: u64) {
-        for sel in 0..2u32 {
-            self.common.write32(DRIVER_FEATURE_SELECT, sel);
-            self.common
-                .write32(DRIVER_FEATURE, (f >> (32 * sel)) as u32);
-        }
+    fn set_driver_features_half(&self, sel: u32, f: u32) {
+        self.common.write32(DRIVER_FEATURE_SELECT, sel);
+        self.common.write32(DRIVER_FEATURE, f);
     }
 
     fn num_queues(&self) -> u16 {

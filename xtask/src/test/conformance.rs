@@ -80,7 +80,9 @@ struct Round {
 }
 
 /// Reads the runner's `RUN`, `TEST` and `RUNNER DONE` lines.
-fn parse_console(console: &str) -> (BTreeMap<String, Result<(), String>>, Option<String>) {
+pub(super) fn parse_console(
+    console: &str,
+) -> (BTreeMap<String, Result<(), String>>, Option<String>) {
     let mut results = BTreeMap::new();
     let mut running = None;
     let mut done = false;
@@ -241,6 +243,31 @@ const EXT4_PASS: &[&str] = &[
     "fs_inotify",
 ];
 
+/// Takes one boot's results `got`: the test that was `running` when the boot ended (else the
+/// first pending one without a result) fails with `why`, and every test with a result leaves
+/// `pending`. True when the boot gave nothing and blamed nothing: more boots would not help.
+pub(super) fn settle_round(
+    results: &mut BTreeMap<String, Result<(), String>>,
+    pending: &mut Vec<(String, PathBuf)>,
+    got: BTreeMap<String, Result<(), String>>,
+    running: Option<String>,
+    why: impl FnOnce() -> String,
+) -> bool {
+    let progressed = !got.is_empty();
+    results.extend(got);
+    let culprit = running.or_else(|| {
+        pending
+            .iter()
+            .find(|(id, _)| !results.contains_key(id))
+            .map(|(id, _)| id.clone())
+    });
+    if let Some(c) = &culprit {
+        results.entry(c.clone()).or_insert_with(|| Err(why()));
+    }
+    pending.retain(|(id, _)| !results.contains_key(id));
+    !progressed && culprit.is_none()
+}
+
 /// Runs `guest` tests in as many boots as it takes (a test that takes the kernel down is
 /// failed and the rest run in a fresh boot), on tmpfs or with the root on an ext4 disk.
 fn guest_pass(
@@ -279,26 +306,14 @@ fn guest_pass(
         if let Some(r) = fsck {
             fsck_results.push(r);
         }
-        let progressed = !got.is_empty();
-        results.extend(got);
-        let culprit = running.or_else(|| {
-            pending
-                .iter()
-                .find(|(id, _)| !results.contains_key(id))
-                .map(|(id, _)| id.clone())
-        });
-        if let Some(c) = &culprit {
-            if !results.contains_key(c) {
-                let why = format!(
-                    "the boot ended while it ran: {}; console: {}",
-                    qemu::describe(&outcome),
-                    tail(&out, 4)
-                );
-                results.insert(c.clone(), Err(why));
-            }
-        }
-        pending.retain(|(id, _)| !results.contains_key(id));
-        if !progressed && culprit.is_none() {
+        let why = || {
+            format!(
+                "the boot ended while it ran: {}; console: {}",
+                qemu::describe(&outcome),
+                tail(&out, 4)
+            )
+        };
+        if settle_round(&mut results, &mut pending, got, running, why) {
             for (id, _) in &pending {
                 results.insert(
                     id.clone(),

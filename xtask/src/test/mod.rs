@@ -3,7 +3,7 @@
 //!
 //! This file is the run's order and tally; each kind of test is a file of its own
 //! (conformance.rs, native.rs, boot.rs with its guest scripts and disks in boot_fixtures.rs,
-//! net.rs, debian.rs, gdb.rs, riscv64.rs), so one can be read without the others.
+//! net.rs, debian.rs, gdb.rs, riscv64.rs, riscv64_conformance.rs), so one can be read without the others.
 
 mod blockdev;
 mod boot;
@@ -19,6 +19,7 @@ mod gdb;
 mod native;
 mod net;
 mod riscv64;
+mod riscv64_conformance;
 mod strace;
 mod vfat;
 
@@ -220,6 +221,11 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
         match riscv64::boot_riscv64() {
             Ok(()) => t.pass("boot.riscv64"),
             Err(e) => t.fail("boot.riscv64", &e),
+        }
+    }
+    if filter.is_none_or(|f| f.contains("riscv64")) {
+        if let Err(e) = riscv64_conformance::conformance_riscv64(&mut t, filter) {
+            t.fail("conformance.riscv64", &e);
         }
     }
     cpython::cpython(&mut t, filter, false, kvm);

@@ -12,11 +12,29 @@ const NATIVE_TIMEOUT: Duration = Duration::from_secs(30);
 /// file beside `cwd` rather than a pipe, so a child it left behind (a test's orphan) cannot
 /// keep the run waiting for EOF.
 pub(super) fn run_native(exe: &Path, cwd: &Path) -> Result<(i32, String), String> {
+    run_native_under(None, exe, cwd)
+}
+
+/// As `run_native`, through `emulator` (a user-mode QEMU for another architecture's
+/// programs) when one is given.
+pub(super) fn run_native_under(
+    emulator: Option<&str>,
+    exe: &Path,
+    cwd: &Path,
+) -> Result<(i32, String), String> {
     use std::os::unix::process::ExitStatusExt;
     let out_path = PathBuf::from(format!("{}.out", cwd.display()));
     let out = std::fs::File::create(&out_path).map_err(|e| e.to_string())?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
-    let mut child = Command::new(exe)
+    let mut cmd = match emulator {
+        Some(e) => {
+            let mut c = Command::new(e);
+            c.arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    let mut child = cmd
         .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(out)

@@ -1,7 +1,9 @@
 //! boot.riscv64: the riscv64 port boots on QEMU virt (OpenSBI) and runs busybox (`uname -m`
 //! prints riscv64) and a static glibc program (tests/boot/riscv64_smoke.c: printf, malloc, a
 //! signal handler returning through the vDSO, clock_gettime through the vDSO, fork and wait),
-//! whose exit status reaches the host. Runs `cargo xtask run --arch riscv64` as a child: the
+//! whose exit status reaches the host; then an ext4 disk on virtio-mmio (interrupts through
+//! the PLIC) is the root of two boots: a file written by the first is read by the second, and
+//! e2fsck finds the disk clean. Runs `cargo xtask run --arch riscv64` as a child: the
 //! architecture is chosen once per xtask run.
 
 use super::tail;
@@ -65,5 +67,30 @@ pub(super) fn boot_riscv64() -> Result<(), String> {
             tail(&text, 5)
         ));
     }
-    Ok(())
+    let disk = dir.join(format!("riscv64-disk-{}.img", std::process::id()));
+    let _ = std::fs::remove_file(&disk);
+    let r = disk_check(&disk);
+    let _ = std::fs::remove_file(&disk);
+    r
+}
+
+/// `--disk` with a new image: the root is ext4 on /dev/vda, survives a reboot, and is clean.
+fn disk_check(disk: &std::path::Path) -> Result<(), String> {
+    let d = disk.display().to_string();
+    let script = "grep ' / ' /proc/mounts; echo riscv64-disk-ok > /persist; sync";
+    let (status, text) = run_riscv64(&["--disk", &d, "--", "/bin/sh", "-c", script])?;
+    if status != 0 || !text.lines().any(|l| l.starts_with("/dev/vda / ext4")) {
+        return Err(format!(
+            "disk: no ext4 root on /dev/vda (status {status}): {}",
+            tail(&text, 5)
+        ));
+    }
+    let (status, text) = run_riscv64(&["--disk", &d, "--", "/bin/cat", "/persist"])?;
+    if status != 0 || !text.lines().any(|l| l.trim() == "riscv64-disk-ok") {
+        return Err(format!(
+            "disk: the second boot does not read the file (status {status}): {}",
+            tail(&text, 5)
+        ));
+    }
+    crate::disk::fsck(disk).map_err(|e| format!("disk: e2fsck: {e}"))
 }

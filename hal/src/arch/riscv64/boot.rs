@@ -17,6 +17,21 @@ fn clamp(pa: usize) -> usize {
     pa.min(mm::DIRECT_MAP_LIMIT)
 }
 
+/// The device tree's physical address (0: none), kept out of the allocator so that drivers
+/// read it after boot.
+static DTB: AtomicU64 = AtomicU64::new(0);
+
+/// The device tree the firmware passed.
+pub(super) fn fdt() -> Option<fdt::Fdt<'static>> {
+    let pa = DTB.load(Ordering::Relaxed) as usize;
+    if pa == 0 {
+        return None;
+    }
+    // SAFETY: `boot_main` checked a valid tree is there and removed its pages from the
+    // allocator; the direct map keeps them mapped and nothing writes them.
+    unsafe { fdt::Fdt::from_ptr(mm::phys_to_virt(pa) as *const u8).ok() }
+}
+
 /// The "pci-host-ecam-generic" window: base (0: none), first and last bus.
 static ECAM: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
 
@@ -100,6 +115,7 @@ pub(super) extern "C" fn boot_main(hartid: usize, dtb_pa: usize) -> ! {
             .map(|r| r.starting_address as usize),
     );
     note_ecam(&fdt);
+    super::plic::note(&fdt, hartid);
     if let Some(isa) = fdt
         .cpus()
         .next()
@@ -160,6 +176,7 @@ pub(super) extern "C" fn boot_main(hartid: usize, dtb_pa: usize) -> ! {
         dtb_pa & !0xfff,
         (dtb_pa + fdt.total_size() + 0xfff) & !0xfff,
     );
+    DTB.store(dtb_pa as u64, Ordering::Relaxed);
     crate::boot::start(Firmware {
         cmdline,
         initrd,

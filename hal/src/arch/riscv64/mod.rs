@@ -6,6 +6,7 @@ pub(crate) mod cpu;
 pub(crate) mod debugreg;
 pub(crate) mod mmu;
 pub(crate) mod nmi;
+pub(crate) mod plic;
 mod power;
 pub(crate) mod regs;
 mod sbi;
@@ -39,9 +40,12 @@ pub(crate) fn init_cpu() {
     xstate::init();
 }
 
-/// The clock and the one-shot timer: the `time` CSR and SBI timer deadlines.
+/// The clock and the one-shot timer (the `time` CSR and SBI timer deadlines), the PLIC, and
+/// the console's receive interrupt, which wakes an idle boot CPU.
 pub(crate) fn init_timer() {
     timer::init();
+    plic::init();
+    serial::enable_rx_interrupt();
 }
 
 /// `hal::clock`: the `time` CSR is the monotonic counter, SBI timer deadlines the tick, the
@@ -53,12 +57,45 @@ pub(crate) mod clock {
     };
 }
 
-/// `hal::irq`: no MSI controller yet (virtio-mmio with the PLIC comes with the disk).
+/// `hal::irq`: devices interrupt through PLIC sources, not MSI.
 pub(crate) mod irq {
-    /// A message no device is given: riscv64 has no PCI MSI routing yet.
-    pub(crate) fn device_msi(_line: usize) -> crate::irq::MsiMessage {
-        crate::irq::MsiMessage { addr: 0, data: 0 }
+    /// No MSI here: the "message" only names the line, which a wired transport (virtio-mmio)
+    /// passes to `route_wired`.
+    pub(crate) fn device_msi(line: usize) -> crate::irq::MsiMessage {
+        crate::irq::MsiMessage {
+            addr: 0,
+            data: line as u32,
+        }
     }
+
+    /// Routes PLIC source `irq` to device line `line`; `ack` (0: none) is the physical address
+    /// of the device's interrupt status register, acknowledged through the next one.
+    pub(crate) fn route_wired(irq: u32, line: usize, ack: usize) -> Result<(), &'static str> {
+        super::plic::route(irq, super::plic::Route::Line { line, ack })
+    }
+}
+
+/// The device tree's virtio-mmio windows (base, size, PLIC source), highest address first:
+/// QEMU's virt board plugs its first `-device` into the highest window, so disks keep the
+/// order of the command line (vda first).
+pub(crate) fn virtio_mmio_windows() -> alloc::vec::Vec<(u64, usize, u32)> {
+    let mut out = alloc::vec::Vec::new();
+    let Some(fdt) = boot::fdt() else { return out };
+    for n in fdt.all_nodes() {
+        if !n
+            .compatible()
+            .is_some_and(|c| c.all().any(|s| s == "virtio,mmio"))
+        {
+            continue;
+        }
+        let (Some(r), Some(irq)) = (n.reg().and_then(|mut r| r.next()), plic::interrupt_of(&n))
+        else {
+            continue;
+        };
+        out.push((r.starting_address as u64, r.size.unwrap_or(0), irq));
+    }
+    out.sort_unstable_by(|a, b| b.cmp(a));
+    out
 }
 
 /// Reports `line` to the host and powers off: `exit N` ends QEMU with status N through the
@@ -68,15 +105,12 @@ pub(crate) fn power_off(line: &str) -> ! {
     power::off(line)
 }
 
-/// The arch-neutral hooks this port does not call yet: secondary harts (`smp`), device
-/// interrupts (the PLIC), the NMI watchdog, ACPI (riscv has the device tree) and the AP
-/// trampoline's root table. Naming them here keeps the list visible instead of dead code.
+/// The arch-neutral hooks this port does not call yet: secondary harts (`smp`), the NMI
+/// watchdog, ACPI (riscv has the device tree) and the AP trampoline's root table. Naming them here keeps the list visible instead of dead code.
 #[allow(dead_code)]
 fn not_yet_used() {
     let _ = crate::smp::secondary_enter as fn() -> !;
     let _ = crate::smp::entry_named as fn() -> bool;
-    let _ = crate::smp::kick_lock_owner as fn();
-    let _ = crate::irq::device_interrupt as fn(usize);
     let _ = crate::watchdog::on_nmi as fn(bool, u64, u64, u64);
     let _ = crate::acpi::set_rsdp as fn(u64);
     let _ = crate::mm::identity_root as fn() -> Option<crate::mm::Frame>;

@@ -5,10 +5,6 @@
 use super::cpu;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-/// Without the PLIC, console input raises no interrupt: the timer never sleeps longer than
-/// this, so the boot CPU's timer work keeps reading the UART.
-const CONSOLE_POLL_NS: u64 = 10_000_000;
-
 static TIMEBASE_HZ: AtomicU64 = AtomicU64::new(10_000_000);
 static BOOT: AtomicU64 = AtomicU64::new(0);
 static RTC: AtomicUsize = AtomicUsize::new(0);
@@ -51,10 +47,22 @@ pub(super) fn init() {
     set_timer(u64::MAX);
 }
 
-/// Arms this hart's one-shot timer for monotonic time `deadline_ns` (u64::MAX: no deadline,
-/// but still the console's poll interval; see CONSOLE_POLL_NS).
+/// Without a PLIC console input raises no interrupt: the timer then never sleeps longer than
+/// this, so that the boot CPU's timer work keeps reading the UART.
+const CONSOLE_POLL_NS: u64 = 10_000_000;
+
+/// Arms this hart's one-shot timer for monotonic time `deadline_ns` (u64::MAX: none, so an
+/// idle hart sleeps until a device interrupt; the console's receive interrupt wakes it).
 pub(crate) fn set_timer(deadline_ns: u64) {
-    let deadline_ns = deadline_ns.min(monotonic_ns().saturating_add(CONSOLE_POLL_NS));
+    let deadline_ns = if super::plic::present() {
+        deadline_ns
+    } else {
+        deadline_ns.min(monotonic_ns().saturating_add(CONSOLE_POLL_NS))
+    };
+    if deadline_ns == u64::MAX {
+        super::sbi::set_timer(u64::MAX);
+        return;
+    }
     let ticks = (deadline_ns as u128 * counter_hz() as u128 / 1_000_000_000) as u64;
     super::sbi::set_timer(counter_at_boot().wrapping_add(ticks));
 }
@@ -63,8 +71,8 @@ pub(crate) fn timer_name() -> &'static str {
     "SBI set_timer (one-shot)"
 }
 
-/// A timer interrupt: the next one (which also clears the pending bit) is the console's poll
-/// interval unless the kernel arms an earlier deadline on its way out.
+/// A timer interrupt: the deadline is used up (disarming also clears the pending bit); the
+/// kernel arms the next one on its way out.
 pub(super) fn on_interrupt() {
     set_timer(u64::MAX);
 }

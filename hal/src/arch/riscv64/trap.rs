@@ -66,6 +66,7 @@ pub struct FaultRecord {
 const INTERRUPT: u64 = 1 << 63;
 const IRQ_SOFTWARE: u64 = 1;
 const IRQ_TIMER: u64 = 5;
+const IRQ_EXTERNAL: u64 = 9;
 const ECALL_U: u64 = 8;
 const INSN_PAGE_FAULT: u64 = 12;
 const LOAD_PAGE_FAULT: u64 = 13;
@@ -196,6 +197,7 @@ impl UserContext {
 fn handle_interrupt(code: u64) {
     match code {
         IRQ_TIMER => super::timer::on_interrupt(),
+        IRQ_EXTERNAL => super::plic::on_interrupt(),
         IRQ_SOFTWARE => {
             // SAFETY: clears this CPU's pending software interrupt (sip.SSIP).
             unsafe { core::arch::asm!("csrc sip, {}", in(reg) 1u64 << 1, options(nomem, nostack)) };

@@ -40,6 +40,11 @@ pub(crate) fn pci_ecam() -> Option<(u64, u8, u8)> {
     Some((0xb000_0000, 0, 255))
 }
 
+/// virtio-mmio windows (base, size, interrupt): none on PC machines, whose virtio is PCI.
+pub(crate) fn virtio_mmio_windows() -> alloc::vec::Vec<(u64, usize, u32)> {
+    alloc::vec::Vec::new()
+}
+
 /// Per-CPU setup of the boot CPU: GDT/TSS, IDT, GS base and the `syscall` MSRs.
 pub(crate) fn init_cpu() {
     // SAFETY: boot CPU, single-threaded, interrupts off: these statics are touched only here.
@@ -96,6 +101,11 @@ pub(crate) mod clock {
 /// `hal::irq`: device MSIs go to the LAPIC, one vector per line.
 pub(crate) mod irq {
     pub(crate) use super::apic::device_msi;
+
+    /// Devices interrupt through MSI here: nothing is wired (no virtio-mmio windows exist).
+    pub(crate) fn route_wired(_irq: u32, _line: usize, _ack: usize) -> Result<(), &'static str> {
+        Err("no wired device interrupts on this machine")
+    }
 }
 
 /// Reports `line` to the host on QEMU's debugcon port and powers off through isa-debug-exit.
