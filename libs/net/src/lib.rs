@@ -107,4 +107,17 @@ pub struct IfInfo {
     pub loopback: bool,
     /// Address and prefix length.
     pub addrs: Vec<(IpAddr, u8)>,
+    pub stats: LinkStats,
+}
+
+/// An interface's traffic counters (/proc/net/dev, `ip -s link`). Bytes count whole frames
+/// with their Ethernet header, and the loopback's as if it had one, as Linux counts `lo`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// Frames the device (or the loopback queue) had no room for.
+    pub tx_dropped: u64,
 }

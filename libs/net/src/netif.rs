@@ -5,7 +5,7 @@
 //! whichever interface is being polled; keeping every smoltcp socket on exactly the interface
 //! that routes its peer makes that harmless.
 
-use crate::Device;
+use crate::{Device, LinkStats};
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
@@ -21,6 +21,8 @@ pub(crate) const LOOPBACK_MTU: usize = 65536;
 const LOOPBACK_IP_MTU: usize = 65535;
 /// Frames waiting on the loopback "wire"; beyond this they are dropped like a full NIC ring.
 const LOOPBACK_QUEUE_MAX: usize = 8192;
+/// What Linux's loopback counts per packet beyond the IP packet: the Ethernet header it has.
+const LOOPBACK_HEADER: u64 = 14;
 /// Frame buffers kept for reuse (loopback ones can be 64 KiB each).
 const SPARE_MAX: usize = 8;
 
@@ -70,6 +72,16 @@ pub(crate) struct Port {
     /// Buffers of frames smoltcp has just read; they join `spare` after each received frame
     /// (the receive token cannot reach `spare` while the transmit token holds it).
     read: Vec<Vec<u8>>,
+    /// Transmit counters (the receive ones are `rx`: the two tokens of a received frame
+    /// borrow them at once).
+    stats: LinkStats,
+    rx: RxCount,
+}
+
+#[derive(Clone, Copy, Default)]
+struct RxCount {
+    packets: u64,
+    bytes: u64,
 }
 
 impl Port {
@@ -82,6 +94,8 @@ impl Port {
             mtu,
             spare: Vec::new(),
             read: Vec::new(),
+            stats: LinkStats::default(),
+            rx: RxCount::default(),
         }
     }
 
@@ -92,6 +106,14 @@ impl Port {
         }
         self.looped.push_back(packet);
         true
+    }
+
+    pub fn stats(&self) -> LinkStats {
+        LinkStats {
+            rx_packets: self.rx.packets,
+            rx_bytes: self.rx.bytes,
+            ..self.stats
+        }
     }
 
     /// Gives the buffers of frames read since the last call back to the pool.
@@ -113,16 +135,22 @@ fn keep(spare: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
 pub(crate) struct Rx<'a> {
     frame: Vec<u8>,
     read: &'a mut Vec<Vec<u8>>,
+    count: &'a mut RxCount,
+    /// Bytes counted per frame beyond the frame itself (the loopback's missing header).
+    extra: u64,
 }
 
 pub(crate) struct Tx<'a> {
     dev: &'a mut Option<Box<dyn Device>>,
     looped: &'a mut VecDeque<Vec<u8>>,
     spare: &'a mut Vec<Vec<u8>>,
+    stats: &'a mut LinkStats,
 }
 
 impl phy::RxToken for Rx<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        self.count.packets += 1;
+        self.count.bytes += self.frame.len() as u64 + self.extra;
         let r = f(&self.frame);
         keep(self.read, self.frame);
         r
@@ -144,14 +172,18 @@ impl phy::TxToken for Tx<'_> {
                 } else {
                     None
                 };
-                let _ = match partial {
+                let sent = match partial {
                     Some((start, offset)) => dev.transmit_partial(&buf, start, offset),
                     None => dev.transmit(&buf),
                 };
+                self.stats.count_tx(sent, buf.len() as u64);
                 keep(self.spare, buf);
             }
             None => {
-                if self.looped.len() < LOOPBACK_QUEUE_MAX {
+                let room = self.looped.len() < LOOPBACK_QUEUE_MAX;
+                self.stats
+                    .count_tx(room, buf.len() as u64 + LOOPBACK_HEADER);
+                if room {
                     self.looped.push_back(buf);
                 } else {
                     keep(self.spare, buf);
@@ -162,12 +194,24 @@ impl phy::TxToken for Tx<'_> {
     }
 }
 
+impl LinkStats {
+    fn count_tx(&mut self, sent: bool, bytes: u64) {
+        if sent {
+            self.tx_packets += 1;
+            self.tx_bytes += bytes;
+        } else {
+            self.tx_dropped += 1;
+        }
+    }
+}
+
 impl Port {
     fn tx(&mut self) -> Tx<'_> {
         Tx {
             dev: &mut self.dev,
             looped: &mut self.looped,
             spare: &mut self.spare,
+            stats: &mut self.stats,
         }
     }
 }
@@ -184,14 +228,22 @@ impl phy::Device for Port {
 
     fn receive(&mut self, _now: Instant) -> Option<(Rx<'_>, Tx<'_>)> {
         let frame = self.current.take()?;
+        let extra = if self.dev.is_none() {
+            LOOPBACK_HEADER
+        } else {
+            0
+        };
         let rx = Rx {
             frame,
             read: &mut self.read,
+            count: &mut self.rx,
+            extra,
         };
         let tx = Tx {
             dev: &mut self.dev,
             looped: &mut self.looped,
             spare: &mut self.spare,
+            stats: &mut self.stats,
         };
         Some((rx, tx))
     }

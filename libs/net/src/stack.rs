@@ -359,6 +359,7 @@ impl Stack {
                 up: true,
                 loopback: n.is_loopback(),
                 addrs: n.addrs(),
+                stats: n.port.stats(),
             })
             .collect()
     }

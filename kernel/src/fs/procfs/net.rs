@@ -51,7 +51,8 @@ pub fn net_content(f: NetFile) -> String {
     }
 }
 
-/// Per-interface counters; the stack does not count packets yet, so they read 0.
+/// Per-interface counters (errors, FIFO, frame, collision and carrier counts stay 0: the
+/// devices report none).
 fn dev() -> String {
     let mut s = String::from(
         "Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n",
@@ -60,7 +61,23 @@ fn dev() -> String {
         let _ = writeln!(
             s,
             "{:>6}: {:>7} {:>7} {:>4} {:>4} {:>4} {:>5} {:>10} {:>9} {:>8} {:>7} {:>4} {:>4} {:>4} {:>5} {:>7} {:>10}",
-            l.name, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            l.name,
+            l.stats.rx_bytes,
+            l.stats.rx_packets,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            l.stats.tx_bytes,
+            l.stats.tx_packets,
+            0,
+            l.stats.tx_dropped,
+            0,
+            0,
+            0,
+            0
         );
     }
     s
