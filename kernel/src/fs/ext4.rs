@@ -3,13 +3,13 @@
 //! unmount).
 
 use super::block::bdev::BlockDev as Bdev;
+use crate::spinlock::Mutex;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_ext4::{BlockDevice, Ext4, Ext4Inode};
 use lintel_vfs::Inode;
-use spin::Mutex;
 
 struct DiskDevice(Arc<dyn Bdev>);
 
@@ -90,6 +90,11 @@ pub fn periodic_commit() -> Option<u64> {
     }
     let now = crate::time::uptime_ns();
     let due = NEXT_COMMIT.load(Ordering::Relaxed);
+    // The idle loop has no thread to put to sleep: it commits only while no sleeping lock is
+    // held at all (then none it takes can be contended), and leaves it to a later call else.
+    if now >= due && crate::sched::try_current().is_none() && lintel_sync::held() > 0 {
+        return Some(now + crate::sched::TICK_NS);
+    }
     if now < due
         || NEXT_COMMIT
             .compare_exchange(

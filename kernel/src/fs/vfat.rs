@@ -3,6 +3,7 @@
 //! adapter reads whole 4 KiB blocks and keeps recent ones.
 
 use super::block::bdev::BlockDev;
+use crate::spinlock::Mutex;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -10,7 +11,6 @@ use lintel_abi::{Errno, KResult};
 use lintel_vfat::vfs::{FatFs, Options};
 use lintel_vfat::Volume;
 use lintel_vfs::Inode;
-use spin::Mutex;
 
 const BLOCK: u64 = 4096;
 /// Blocks kept (4 MiB); the cache starts over when full.
