@@ -3,6 +3,10 @@
  * On a disk file system (ext4; tmpfs has no disk to wait for, so there the reads are only
  * checked for their bytes) the count must move during at least one of the reads, even on
  * one CPU: the reader sleeps until the disk's interrupt and the counter runs meanwhile.
+ * (On one CPU this does not tell a sleeping reader from one that halted the CPU: a read
+ * that outlasts its time slice lets the counter run on its way back to user mode, before
+ * the second look at the count. A stricter form, reads shorter than a slice, was not
+ * reliable on a loaded host, where it must pass too.)
  * The host's page cache is asked to drop the file first (POSIX_FADV_DONTNEED), so the
  * host's reads wait for its disk too; the counter runs on another core there anyway. */
 #define _GNU_SOURCE
