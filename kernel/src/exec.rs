@@ -48,7 +48,8 @@ type ElfKey = (u64, u64, u64, i64, i64, i64, i64);
 
 /// Parsed headers of recently executed files that load cleanly, most recent first (shells
 /// exec the same few programs over and over).
-static ELF_CACHE: spin::Mutex<Vec<(ElfKey, ElfInfo)>> = spin::Mutex::new(Vec::new());
+static ELF_CACHE: crate::spinlock::Mutex<Vec<(ElfKey, ElfInfo)>> =
+    crate::spinlock::Mutex::new(Vec::new());
 const ELF_CACHE_SIZE: usize = 16;
 
 /// An ELF file as far as execve gets before the point of no return.

@@ -6,11 +6,11 @@
 //! while one is armed.
 
 use crate::proc::{self, Process};
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use lintel_abi::signal::{SIGALRM, SIGPROF, SIGVTALRM};
-use spin::Mutex;
 
 pub use lintel_abi::time::{ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL};
 

@@ -4,11 +4,11 @@
 //! is shared, the process keyring is not), exec (thread and process keyrings are dropped)
 //! and exit.
 
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use core::sync::atomic::AtomicU32;
 use lintel_keys::{Caller, Key, Keys};
-use spin::Mutex;
 
 static KEYS: spin::Once<Keys> = spin::Once::new();
 

@@ -2,10 +2,10 @@
 //! Messages up to info also go into a ring that syslog(2) reads (dmesg), whatever the
 //! console shows, as Linux's printk buffer.
 
+use crate::spinlock::Mutex;
 use alloc::collections::VecDeque;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU8, Ordering};
-use spin::Mutex;
 
 /// The ring's size (Linux's default log_buf_len is 128 KiB).
 pub const RING_BYTES: usize = 128 * 1024;

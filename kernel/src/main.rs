@@ -18,9 +18,11 @@ mod keys;
 mod log;
 mod mm;
 mod net;
+mod park;
 mod proc;
 mod random;
 mod sched;
+mod spinlock;
 mod syscall;
 mod time;
 mod uaccess;
@@ -65,6 +67,7 @@ fn read_list(path: &[u8]) -> Option<Vec<Vec<u8>>> {
 
 fn kernel_main(info: BootInfo) -> ! {
     log::set_from_cmdline(info.cmdline);
+    park::init();
     time::init();
     vdso::init();
     lintel_hal::set_user_fault_handler(proc::usercopy_fault);
@@ -231,6 +234,7 @@ fn exec_first(
 
 /// Flushes the disks, then powers the machine off reporting `line` to the host.
 pub fn power_off(line: &str) -> ! {
+    drivers::blk::stop_sleeping();
     fs::write_back_all();
     drivers::blk::shutdown();
     lintel_hal::power_off(line)

@@ -1,6 +1,6 @@
 //! Kernel random numbers: a ChaCha20 keystream reseeded from the CPU's hardware generator.
 
-use spin::Mutex;
+use crate::spinlock::Mutex;
 
 struct ChaCha {
     key: [u32; 8],

@@ -2,11 +2,11 @@
 //! setdomainname, copied into a new namespace by unshare(CLONE_NEWUTS), joined by setns.
 //! Lintel keeps the namespace per process (Linux's is per thread, through its nsproxy).
 
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
-use spin::Mutex;
 
 /// Linux's __NEW_UTS_LEN: the longest name, without its NUL.
 pub const UTS_LEN: usize = 64;

@@ -8,6 +8,7 @@ use crate::arch::mmu::{
     self, activate_root, active_root, addr, flush_page, huge, leaf, present, ENTRIES,
     KERNEL_ROOT_FIRST, LEVELS, USER_TOP,
 };
+use alloc::sync::Arc;
 
 /// Access a user mapping allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -47,6 +48,8 @@ pub struct OutOfMemory;
 /// A user address space: a root table whose kernel half is the kernel's.
 pub struct AddressSpace {
     root: u64,
+    /// Owns the tables: they go when the last of the address space and its activators does.
+    tables: Arc<Tables>,
     /// Between `defer_remote_flush` and `flush_deferred`: other CPUs' TLBs are flushed once at
     /// the end (`remote_pending` says whether anything changed).
     defer_remote: bool,
@@ -98,6 +101,7 @@ impl AddressSpace {
         }
         Some(AddressSpace {
             root,
+            tables: Arc::new(Tables(root)),
             defer_remote: false,
             remote_pending: false,
         })
@@ -108,10 +112,14 @@ impl AddressSpace {
     }
 
     pub fn activate(&self) {
-        if !self.is_active() {
-            // SAFETY: root is a valid root table whose kernel half is the kernel's.
-            unsafe { activate_root(self.root) };
-        }
+        self.activator().activate();
+    }
+
+    /// A handle that loads this address space without access to it: the kernel switches to
+    /// a process's address space while another thread holds it locked (a fault asleep on the
+    /// disk). It keeps the tables alive, so it never loads freed ones.
+    pub fn activator(&self) -> Activator {
+        Activator(self.tables.clone())
     }
 
     /// Walks to the leaf entry's table for `va`, creating tables when `create`.
@@ -297,17 +305,34 @@ impl AddressSpace {
     }
 }
 
-impl Drop for AddressSpace {
+/// The root table at the address it holds, and the user half under it.
+struct Tables(u64);
+
+impl Drop for Tables {
     fn drop(&mut self) {
-        if self.is_active() {
+        if active_root() == self.0 {
             activate_kernel();
         }
         for i in 0..KERNEL_ROOT_FIRST {
-            let e = entry(self.root, i);
+            let e = entry(self.0, i);
             if present(e) {
-                Self::free_tables(addr(e), LEVELS - 2);
+                AddressSpace::free_tables(addr(e), LEVELS - 2);
             }
         }
-        drop(Frame::from_phys(self.root as usize));
+        drop(Frame::from_phys(self.0 as usize));
+    }
+}
+
+/// Loads an address space into this CPU ([`AddressSpace::activator`]).
+#[derive(Clone)]
+pub struct Activator(Arc<Tables>);
+
+impl Activator {
+    pub fn activate(&self) {
+        if active_root() != self.0 .0 {
+            // SAFETY: the root is a valid root table whose kernel half is the kernel's, kept
+            // alive (with the tables under it) by the Arc this handle holds.
+            unsafe { activate_root(self.0 .0) };
+        }
     }
 }

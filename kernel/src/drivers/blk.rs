@@ -1,14 +1,17 @@
 //! Disks: synchronous, sector-aligned I/O on the HAL's virtio-blk devices. A caller submits
-//! requests, then halts the CPU until the completion interrupt and collects its completions
-//! (see `Disk::wait` for why it does not switch threads); `sched::tick` also collects them.
+//! requests, then sleeps until the completion interrupt's work (`poll`, a tick hook) has
+//! collected its completions and woken it; another thread runs meanwhile. Where no thread can
+//! sleep (boot, the idle loop's background work, power-off) the CPU halts instead.
 
+use crate::sched::WaitQueue;
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::Frame;
 use lintel_hal::virtio_blk::{self, BlkDevice, IoError, Op, SubmitError, Token};
-use spin::Mutex;
 
 const PAGE: usize = 4096;
 pub const SECTOR: u64 = virtio_blk::SECTOR;
@@ -16,6 +19,12 @@ pub const SECTOR: u64 = virtio_blk::SECTOR;
 const BATCH: usize = 8;
 /// After this long without a completion, look at the device even without an interrupt.
 const STALL_NS: u64 = 1_000_000_000;
+/// A sleeping submitter looks at the device at least this often (a lost interrupt).
+const RECHECK_NS: u64 = 100_000_000;
+
+/// Set at power-off: from then on waits halt the CPU rather than sleep, so that the last
+/// writes finish without the scheduler.
+static NO_SLEEP: AtomicBool = AtomicBool::new(false);
 
 /// One disk.
 pub struct Disk {
@@ -23,6 +32,8 @@ pub struct Disk {
     index: usize,
     /// Completions `poll` collected, until their submitter takes them.
     done: Mutex<BTreeMap<Token, Result<(), IoError>>>,
+    /// Submitters asleep until a completion of this disk is collected.
+    waiters: WaitQueue,
 }
 
 static DISKS: spin::Once<Vec<Arc<Disk>>> = spin::Once::new();
@@ -49,6 +60,7 @@ pub fn init() {
                     dev,
                     index,
                     done: Mutex::new(BTreeMap::new()),
+                    waiters: WaitQueue::new(),
                 })
             })
             .collect()
@@ -94,9 +106,15 @@ pub fn sync_all() {
     }
 }
 
+/// Power-off begins: disk waits halt the CPU from now on (see [`NO_SLEEP`]).
+pub fn stop_sleeping() {
+    NO_SLEEP.store(true, Ordering::Relaxed);
+}
+
 /// At power-off: waits (boundedly) for requests still in flight, then flushes every disk
 /// without relying on the scheduler.
 pub fn shutdown() {
+    stop_sleeping();
     for d in disks() {
         let deadline = crate::time::uptime_ns() + 2 * STALL_NS;
         while d.dev.in_flight() > 0 && crate::time::uptime_ns() < deadline {
@@ -150,20 +168,33 @@ impl Disk {
         if c.is_empty() {
             return;
         }
-        let mut done = self.done.lock();
-        for x in c {
-            done.insert(x.token, x.result);
+        {
+            let mut done = self.done.lock();
+            for x in c {
+                done.insert(x.token, x.result);
+            }
         }
+        self.waiters.wake_all();
     }
 
-    /// Waits until something may have completed: the CPU halts until the next interrupt (the
-    /// disk's completion interrupt, or the timer), without switching threads. Callers hold
-    /// spin locks across I/O (the file position, file-system and address-space locks), and
-    /// the kernel is not preemptible: a thread that spun on one of them while the holder slept
-    /// would never give the CPU back. Sleeping here needs sleeping locks in those places first.
+    /// Waits until something may have completed. A thread sleeps until `collect` (run by the
+    /// completion interrupt's tick work) wakes it, or for at most `RECHECK_NS`; the locks its
+    /// callers hold across I/O (file position, ext4, address space) are sleeping locks, so
+    /// whoever else runs meanwhile and wants one sleeps too. Without a thread (boot, the idle
+    /// loop's journal commit) or at power-off the CPU halts until the next interrupt instead.
+    /// The caller has just looked at `done`: nothing can collect in between (kernel code is
+    /// not preempted and runs on one CPU at a time), so no wake-up is lost.
     fn wait(&self, since: u64) {
-        let stalled = crate::time::uptime_ns().saturating_sub(since) > STALL_NS;
-        crate::sched::halt_briefly();
+        let now = crate::time::uptime_ns();
+        let stalled = now.saturating_sub(since) > STALL_NS;
+        if NO_SLEEP.load(Ordering::Relaxed)
+            || crate::sched::try_current().is_none()
+            || crate::spinlock::sleeping_with_spin_lock("disk wait")
+        {
+            crate::sched::halt_briefly();
+        } else {
+            self.waiters.wait_once(Some(now.saturating_add(RECHECK_NS)));
+        }
         self.collect(stalled);
     }
 

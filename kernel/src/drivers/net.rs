@@ -3,10 +3,10 @@
 //! the hook the stack registered (`set_rx_hook`); the stack then asks its devices what came
 //! (`VirtioNet::irq_ack`, `receive`). No protocol lives here.
 
+use crate::spinlock::Mutex;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use lintel_hal::virtio_net::{self, VirtioNet};
-use spin::Mutex;
 
 static DEVICES: Mutex<Vec<VirtioNet>> = Mutex::new(Vec::new());
 static RX_HOOK: spin::Once<fn()> = spin::Once::new();

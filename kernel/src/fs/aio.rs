@@ -7,6 +7,7 @@
 use super::file::OpenFile;
 use crate::mm::Mm;
 use crate::mm::{Backing, Vma};
+use crate::spinlock::Mutex;
 use crate::uaccess;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
@@ -14,7 +15,6 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::Prot;
-use spin::Mutex;
 
 /// AIO_RING_MAGIC, and the sizes of the ring header and of one `struct io_event`.
 const AIO_RING_MAGIC: u32 = 0xa10a_10a1;

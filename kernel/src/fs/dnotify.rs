@@ -6,6 +6,7 @@
 
 use super::file::OpenFile;
 use super::inotify::Key;
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -14,7 +15,6 @@ use lintel_abi::fcntl::{DN_MULTISHOT, F_OWNER_PID};
 use lintel_abi::signal::POLL_MSG;
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::{identity, FileType};
-use spin::Mutex;
 
 /// One process's request through one open directory.
 struct Request {

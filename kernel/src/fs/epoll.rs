@@ -3,12 +3,12 @@
 //! report; one-shot ones once until re-armed by EPOLL_CTL_MOD.
 
 use super::file::{FileOps, OpenFile, POLLIN, POLLRDNORM};
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
-use spin::Mutex;
 
 pub use lintel_abi::poll::{EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLHUP, EPOLLONESHOT};
 

@@ -3,10 +3,10 @@
 use super::file::{
     poll_notify, FileOps, OpenFile, POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, POLL_WAIT,
 };
+use crate::spinlock::Mutex;
 use alloc::sync::Arc;
 use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
-use spin::Mutex;
 
 pub use lintel_abi::fs::EFD_SEMAPHORE;
 const MAX: u64 = u64::MAX - 1;

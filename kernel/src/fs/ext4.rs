@@ -70,6 +70,11 @@ pub fn periodic_commit() -> Option<u64> {
     }
     let now = crate::time::uptime_ns();
     let due = NEXT_COMMIT.load(Ordering::Relaxed);
+    // The idle loop has no thread to put to sleep: it commits only while no sleeping lock is
+    // held at all (then none it takes can be contended), and leaves it to a later call else.
+    if now >= due && crate::sched::try_current().is_none() && lintel_sync::held() > 0 {
+        return Some(now + crate::sched::TICK_NS);
+    }
     if now < due
         || NEXT_COMMIT
             .compare_exchange(

@@ -1,6 +1,7 @@
 //! Open file descriptions: what an fd refers to. Shared between dup'ed fds and across fork,
 //! with one offset and one set of status flags.
 
+use crate::spinlock::Mutex;
 use alloc::sync::Arc;
 use core::any::Any;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -9,7 +10,6 @@ use lintel_abi::stat::Stat;
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::inotify::{IN_ACCESS, IN_MODIFY};
 use lintel_vfs::{Dentry, FileType, Inode};
-use spin::Mutex;
 
 /// Behaviour of one kind of open file. Stream files (ttys, pipes, devices) ignore `off`.
 pub trait FileOps: Any + Send + Sync {
@@ -114,7 +114,9 @@ pub struct OpenFile {
     pub dentry: Option<Arc<Dentry>>,
     /// O_ACCMODE bits and status flags (O_APPEND, O_NONBLOCK, O_PATH...).
     pub flags: AtomicU32,
-    pub pos: Mutex<u64>,
+    /// The shared offset. A sleeping lock: read and write hold it across the file system's
+    /// disk I/O and the copy to user memory (which may fault a file page in).
+    pub pos: lintel_sync::Mutex<u64>,
     /// Who gets this file's I/O signals (F_SETOWN/F_SETOWN_EX: kind, pid) and which signal
     /// (F_SETSIG; 0 means SIGIO).
     pub owner: Mutex<(u32, i32)>,
@@ -314,7 +316,7 @@ impl OpenFile {
             inode,
             dentry,
             flags: AtomicU32::new(flags),
-            pos: Mutex::new(0),
+            pos: lintel_sync::Mutex::new(0),
             owner: Mutex::new((0, 0)),
             owner_sig: AtomicU32::new(0),
             owner_ids: Mutex::new((0, 0)),

@@ -3,6 +3,7 @@
 //! which inode ("marks"), through which `fs::notify`'s hooks deliver events.
 
 use super::file::{poll_notify, FileOps, OpenFile, POLLIN, POLLRDNORM, POLL_WAIT};
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::sync::Weak;
@@ -13,7 +14,6 @@ use lintel_abi::ioctl::FIONREAD;
 use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::inotify::*;
-use spin::Mutex;
 
 /// An inode's identity: (file system, inode number).
 pub type Key = (u64, u64);

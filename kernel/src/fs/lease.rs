@@ -12,6 +12,7 @@
 use super::file::OpenFile;
 use super::inotify::Key;
 use crate::sched::WaitQueue;
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -20,7 +21,6 @@ use lintel_abi::fcntl::{F_OWNER_PID, O_PATH};
 use lintel_abi::signal::POLL_MSG;
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::{identity, FileType};
-use spin::Mutex;
 
 /// Lease types as fcntl passes them (struct flock's l_type values).
 pub const F_RDLCK: u32 = lintel_abi::fcntl::F_RDLCK as u32;

@@ -3,6 +3,7 @@
 
 use super::file::OpenFile;
 use crate::sched::WaitQueue;
+use crate::spinlock::Mutex;
 use crate::uaccess;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -10,7 +11,6 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use lintel_abi::fcntl::{F_RDLCK, F_UNLCK, F_WRLCK};
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::locks::{Kind, Lock, LockTable, Owner};
-use spin::Mutex;
 
 type Key = (u64, u64);
 

@@ -83,8 +83,8 @@ pub fn memfd(name: &[u8]) -> KResult<Arc<OpenFile>> {
 }
 
 /// O_TMPFILE files (without O_EXCL) that linkat may still give a name, by inode identity.
-static LINKABLE: spin::Mutex<alloc::collections::BTreeSet<(u64, u64)>> =
-    spin::Mutex::new(alloc::collections::BTreeSet::new());
+static LINKABLE: crate::spinlock::Mutex<alloc::collections::BTreeSet<(u64, u64)>> =
+    crate::spinlock::Mutex::new(alloc::collections::BTreeSet::new());
 
 pub fn mark_linkable(i: &Arc<dyn Inode>) {
     LINKABLE.lock().insert(lintel_vfs::identity(i));
@@ -111,7 +111,8 @@ pub struct MountInfo {
     pub hold: Option<block::Hold>,
 }
 
-pub static MOUNT_INFO: spin::Mutex<Vec<MountInfo>> = spin::Mutex::new(Vec::new());
+pub static MOUNT_INFO: crate::spinlock::Mutex<Vec<MountInfo>> =
+    crate::spinlock::Mutex::new(Vec::new());
 
 /// Whether execve ignores set-id bits on the file system `inode` lies on (MS_NOSUID).
 pub fn nosuid(inode: &Arc<dyn Inode>) -> bool {

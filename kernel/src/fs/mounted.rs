@@ -1,10 +1,10 @@
 //! The mounted instances of one disk file system type, with the device number of their
 //! device: what a second mount of the same device (EBUSY), unmount and sync(2) need.
 
+use crate::spinlock::Mutex;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
-use spin::Mutex;
 
 pub struct Mounted<T>(Mutex<Vec<(u64, Arc<T>)>>);
 

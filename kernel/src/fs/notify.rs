@@ -12,13 +12,13 @@
 use super::file::OpenFile;
 pub use super::inotify::active;
 use super::inotify::{drop_marks, emit, emit_path, is_watched, watched_on, Key};
+use crate::spinlock::Mutex;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use lintel_vfs::inotify::*;
 use lintel_vfs::{identity, Dentry, FileType, Inode};
-use spin::Mutex;
 
 /// Watched inodes unlinked while open: IN_DELETE_SELF waits for their last close.
 static DELETE_PENDING: Mutex<BTreeSet<Key>> = Mutex::new(BTreeSet::new());

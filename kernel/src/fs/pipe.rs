@@ -3,6 +3,7 @@
 use super::file::FasyncList;
 use super::file::{FileOps, OpenFile};
 use crate::sched::WaitQueue;
+use crate::spinlock::Mutex;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
 use lintel_abi::fcntl::*;
@@ -10,7 +11,6 @@ use lintel_abi::signal::{POLL_IN, POLL_OUT};
 use lintel_abi::stat::{Stat, S_IFIFO};
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::Inode;
-use spin::Mutex;
 
 pub use lintel_abi::limits::PIPE_BUF;
 const DEFAULT_CAPACITY: usize = 65536;

@@ -3,10 +3,10 @@
 
 use super::file::{FileOps, OpenFile, POLLIN, POLLRDNORM, POLL_WAIT};
 use crate::proc::signal::*;
+use crate::spinlock::Mutex;
 use alloc::sync::Arc;
 use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
-use spin::Mutex;
 
 const RECORD: usize = 128;
 

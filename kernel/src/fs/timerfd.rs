@@ -6,11 +6,11 @@
 //! ECANCELED, as Linux's timerfd_clock_was_set makes it.
 
 use super::file::{poll_notify, FileOps, OpenFile, POLLIN, POLLRDNORM, POLL_WAIT};
+use crate::spinlock::Mutex;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
-use spin::Mutex;
 
 #[derive(Clone, Copy, Default)]
 struct State {

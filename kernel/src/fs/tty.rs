@@ -12,6 +12,7 @@ use super::file::{
 };
 use crate::proc::{self as process, signal, Process};
 use crate::sched::WaitQueue;
+use crate::spinlock::Mutex;
 use crate::uaccess;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
@@ -24,7 +25,6 @@ use lintel_abi::{Errno, KResult};
 use lintel_tty::{Ldisc, Read, Signal, Termios, TOSTOP, VMIN, VTIME};
 use pty::PtyMaster;
 pub use pty::{open_ptmx, open_pts};
-use spin::Mutex;
 
 /// Where a terminal's output goes.
 enum Sink {

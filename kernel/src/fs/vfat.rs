@@ -11,10 +11,10 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
+use lintel_sync::Mutex;
 use lintel_vfat::vfs::{FatFs, Options};
 use lintel_vfat::Volume;
 use lintel_vfs::Inode;
-use spin::Mutex;
 
 const BLOCK: u64 = 4096;
 /// Blocks kept (4 MiB); when full, changed ones are written back and the cache starts over.
@@ -27,6 +27,7 @@ struct Block {
 
 pub struct FatDevice {
     dev: Arc<dyn BlockDev>,
+    /// A sleeping lock: held across the device's reads and writes.
     cache: Mutex<BTreeMap<u64, Block>>,
 }
 

@@ -9,6 +9,7 @@ pub mod pi;
 
 use crate::mm::Mm;
 use crate::sched::ThreadRef;
+use crate::spinlock::Mutex;
 use crate::{sched, time, uaccess};
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -16,7 +17,6 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use lintel_abi::futex::{FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS};
 use lintel_abi::{Errno, KResult};
-use spin::Mutex;
 
 /// (space, address): space is the address space's identity for private futexes, that
 /// identity with `PRIVATE_MAPPING` set for shared futexes in a private mapping, and

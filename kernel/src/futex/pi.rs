@@ -14,13 +14,13 @@
 
 use super::Key;
 use crate::sched::ThreadRef;
+use crate::spinlock::Mutex;
 use crate::{sched, time, uaccess};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, Ordering};
 use lintel_abi::futex::{FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS};
 use lintel_abi::{Errno, KResult};
-use spin::Mutex;
 
 pub(super) struct PiWaiter {
     thread: ThreadRef,

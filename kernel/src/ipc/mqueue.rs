@@ -5,6 +5,7 @@
 use crate::fs::file::{poll_notify, FileOps, OpenFile, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use crate::proc::signal::SigInfo;
 use crate::proc::Process;
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
@@ -15,7 +16,6 @@ use core::sync::atomic::Ordering::Relaxed;
 use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
 use lintel_sysvipc::mq::{Limits, Messages};
-use spin::Mutex;
 
 /// /proc/sys/fs/mqueue: msg_max, msgsize_max, msg_default, msgsize_default, queues_max.
 pub static MSG_MAX: AtomicI64 = AtomicI64::new(10);

@@ -4,6 +4,7 @@
 
 use super::{existing, limits, now, owned, stat_target, update_perm, Caller};
 use crate::sched::WaitQueue;
+use crate::spinlock::Mutex;
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
@@ -14,7 +15,6 @@ use lintel_abi::{Errno, KResult};
 use lintel_sysvipc::ids::IpcObject;
 use lintel_sysvipc::msg::{fits, Search};
 use lintel_sysvipc::{Ids, ACCESS_READ, ACCESS_WRITE};
-use spin::Mutex;
 
 struct Msg {
     mtype: i64,

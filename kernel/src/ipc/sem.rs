@@ -6,6 +6,7 @@
 use super::{existing, limits, now, owned, stat_target, update_perm, Caller};
 use crate::mm::kheap;
 use crate::sched::WaitQueue;
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
@@ -16,7 +17,6 @@ use lintel_abi::{Errno, KResult};
 use lintel_sysvipc::ids::IpcObject;
 use lintel_sysvipc::sem::{SemArray, Sembuf, Stop};
 use lintel_sysvipc::{Ids, ACCESS_READ, ACCESS_WRITE};
-use spin::Mutex;
 
 pub struct SemSet {
     perm: IpcPerm,

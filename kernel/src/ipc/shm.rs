@@ -13,9 +13,9 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::ipc::*;
 use lintel_abi::{Errno, KResult};
+use lintel_sync::Mutex;
 use lintel_sysvipc::ids::IpcObject;
 use lintel_sysvipc::{Ids, ACCESS_READ, ACCESS_WRITE};
-use spin::Mutex;
 
 pub struct Segment {
     perm: IpcPerm,
@@ -53,6 +53,8 @@ impl Segment {
     }
 }
 
+/// A sleeping lock: shmget checks the caller's committed memory (its address-space lock)
+/// with it held.
 static SHM: Mutex<Ids<Segment>> = Mutex::new(Ids::new());
 
 /// Drops the segments marked for destruction that nothing maps any more.
@@ -60,7 +62,7 @@ fn reap(ids: &mut Ids<Segment>) {
     ids.retain(|s| s.perm.mode & SHM_DEST == 0 || s.nattch() > 0);
 }
 
-fn table() -> spin::MutexGuard<'static, Ids<Segment>> {
+fn table() -> lintel_sync::MutexGuard<'static, Ids<Segment>> {
     let mut ids = SHM.lock();
     reap(&mut ids);
     ids

@@ -8,13 +8,13 @@
 //! imports them; that keeps it out of the cycles they join (fault.rs needs vdso.rs, map.rs
 //! the page cache).
 
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::{layout, AddressSpace, Frame, Prot};
-use spin::Mutex;
 
 pub mod commit;
 mod fault;
@@ -149,7 +149,10 @@ impl MmInner {
 }
 
 pub struct Mm {
-    pub inner: Mutex<MmInner>,
+    /// A sleeping lock: a fault on a file page holds it while the page is read from the disk.
+    pub inner: lintel_sync::Mutex<MmInner>,
+    /// Loads the page tables without the lock (`activate`).
+    activator: lintel_hal::mm::Activator,
     /// membarrier's registrations (MEMBARRIER_CMD_REGISTER_* bits) of this address space.
     pub membarrier: core::sync::atomic::AtomicU32,
     /// Linux's pkey_allocation_map. Without protection keys it only records that pkey_alloc
@@ -197,7 +200,8 @@ pub fn for_each_mm(mut f: impl FnMut(&Arc<Mm>)) {
 }
 
 /// Calls `f` with every live address space whose lock is free: the one the caller holds
-/// locked is left out (the kernel is not preemptible, so only the caller can hold one).
+/// locked is left out, and so is one whose holder sleeps (a fault waiting for the disk); the
+/// caller (commit accounting) takes the sum as an estimate.
 pub(crate) fn for_each_mm_except(mut f: impl FnMut(&MmInner)) {
     let all: Vec<Arc<Mm>> = LIVE.lock().values().filter_map(Weak::upgrade).collect();
     for mm in &all {
@@ -216,8 +220,10 @@ impl Drop for Mm {
 impl Mm {
     pub fn new() -> KResult<Arc<Mm>> {
         let aspace = AddressSpace::new().ok_or(Errno::ENOMEM)?;
+        let activator = aspace.activator();
         let mm = Arc::new(Mm {
-            inner: Mutex::new(MmInner {
+            activator,
+            inner: lintel_sync::Mutex::new(MmInner {
                 aspace,
                 vmas: BTreeMap::new(),
                 brk_start: 0,
@@ -245,12 +251,13 @@ impl Mm {
         Ok(ZOMBIE.call_once(|| m).clone())
     }
 
-    /// Loads this address space into the CPU; `active()` returns it from now on.
+    /// Loads this address space into the CPU; `active()` returns it from now on. Never waits
+    /// for the lock: a thread resuming (the scheduler calls this) may find it held by a fault
+    /// asleep on the disk, its own or another thread's; PROT_NONE is then assumed.
     pub fn activate(self: &Arc<Self>) {
-        let m = self.inner.lock();
-        m.aspace.activate();
-        PROTNONE[cpu_slot()].store(m.has_protnone, Ordering::Relaxed);
-        drop(m);
+        self.activator.activate();
+        let protnone = self.inner.try_lock().is_none_or(|m| m.has_protnone);
+        PROTNONE[cpu_slot()].store(protnone, Ordering::Relaxed);
         *active_slot().lock() = Arc::downgrade(self);
     }
 

@@ -12,6 +12,7 @@
 //! any more, so its pages are dropped.
 
 use super::PAGE;
+use crate::spinlock::Mutex;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -19,7 +20,6 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::Frame;
 use lintel_vfs::Inode;
-use spin::Mutex;
 
 pub use lintel_abi::fcntl::{
     F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE,

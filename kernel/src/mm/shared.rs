@@ -5,11 +5,11 @@
 
 use super::kheap;
 use super::PAGE;
+use crate::spinlock::Mutex;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use lintel_abi::KResult;
 use lintel_hal::mm::Frame;
-use spin::Mutex;
 
 pub struct SharedPages {
     frames: Mutex<Vec<Option<Frame>>>,

@@ -10,12 +10,12 @@
 //! never been registered, so nothing has to walk the address space at close.
 
 use crate::sched::{current, WaitQueue};
+use crate::spinlock::Mutex;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use lintel_abi::userfaultfd::*;
 use lintel_abi::{Errno, KResult};
-use spin::Mutex;
 
 /// The features this kernel implements (a UFFDIO_API asking for others fails with EINVAL).
 pub const FEATURES: u64 = UFFD_FEATURE_SIGBUS | UFFD_FEATURE_THREAD_ID | UFFD_FEATURE_EXACT_ADDRESS;

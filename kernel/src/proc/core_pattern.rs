@@ -1,9 +1,9 @@
 //! /proc/sys/kernel/core_pattern and core_uses_pid: where a core dump goes. Kept here, below
 //! both /proc (which shows and sets them) and the dumper (which reads them).
 
+use crate::spinlock::Mutex;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
-use spin::Mutex;
 
 /// Linux's CORENAME_MAX_SIZE: a pattern is at most 127 bytes.
 const MAX_PATTERN: usize = 127;

@@ -10,13 +10,13 @@ use super::{
 use crate::fs::fdtable::FdTable;
 use crate::mm::Mm;
 use crate::sched::WaitQueue;
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::task::{KernelStack, Task};
-use spin::Mutex;
 
 /// Creates the first process (pid 1) with an empty address space; exec fills it.
 pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
@@ -80,7 +80,7 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         process: p.clone(),
         ktask: Mutex::new(None),
         kstack: Mutex::new(Some(stack)),
-        state: Mutex::new(ThreadState::Blocked),
+        state: spin::Mutex::new(ThreadState::Blocked),
         clear_child_tid: Mutex::new(0),
         sigmask: Summarized::default(),
         robust_list: Mutex::new((0, 0)),
@@ -94,7 +94,7 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         last_fault: Mutex::new(None),
         core_state: Mutex::new(None),
         sigwait: core::sync::atomic::AtomicU64::new(0),
-        cpu: Mutex::new(CpuTime::default()),
+        cpu: spin::Mutex::new(CpuTime::default()),
         comm: Mutex::new([0; 16]),
         affinity: Mutex::new(lintel_hal::smp::cpu_mask()),
         timer_slack: Mutex::new(super::TimerSlack {

@@ -59,7 +59,7 @@ pub enum StopReport {
     Stopped(u32),
     Continued,
 }
-use spin::Mutex;
+use crate::spinlock::Mutex;
 
 pub use crate::sched::{CpuTime, ThreadState};
 
@@ -204,7 +204,7 @@ pub struct Thread {
     ktask: Mutex<Option<Arc<Task>>>,
     /// The kernel stack reserved when the thread was created, until its task starts.
     kstack: Mutex<Option<KernelStack>>,
-    pub state: Mutex<ThreadState>,
+    pub state: spin::Mutex<ThreadState>,
     pub clear_child_tid: Mutex<usize>,
     pub sigmask: Summarized<SigSet>,
     pub robust_list: Mutex<(usize, usize)>,
@@ -228,7 +228,7 @@ pub struct Thread {
     pub sigwait: core::sync::atomic::AtomicU64,
     /// The arch's record of the fault being delivered (for the signal frame).
     pub last_fault: Mutex<Option<lintel_hal::context::FaultRecord>>,
-    pub cpu: Mutex<CpuTime>,
+    pub cpu: spin::Mutex<CpuTime>,
     /// The thread's name (comm): the executable's base name, or set by prctl(PR_SET_NAME).
     pub comm: Mutex<[u8; 16]>,
     /// sched_setaffinity mask (bit N = CPU N).
@@ -258,11 +258,11 @@ pub const IO_RINGFD_REG_MAX: usize = 16;
 pub type RingTable = [Option<Arc<crate::fs::file::OpenFile>>; IO_RINGFD_REG_MAX];
 
 impl crate::sched::Schedulable for Thread {
-    fn sched_state(&self) -> &Mutex<ThreadState> {
+    fn sched_state(&self) -> &spin::Mutex<ThreadState> {
         &self.state
     }
 
-    fn cpu_time(&self) -> &Mutex<CpuTime> {
+    fn cpu_time(&self) -> &spin::Mutex<CpuTime> {
         &self.cpu
     }
 

@@ -4,9 +4,9 @@
 //! is never chosen), and the fault is tried again once the victim has released its memory.
 
 use super::{signal, Process, Thread, PROCS};
+use crate::spinlock::Mutex;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use spin::Mutex;
 
 /// Processes killed for memory that have not released it yet (they are not zombies yet).
 static DYING: Mutex<Vec<Weak<Process>>> = Mutex::new(Vec::new());

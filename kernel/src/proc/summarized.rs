@@ -3,9 +3,9 @@
 //! (Linux keeps TIF_SIGPENDING for the same reason). Every writer goes through `lock()`, so
 //! the summary cannot fall behind the value: it is recomputed whenever a guard is dropped.
 
+use crate::spinlock::{Mutex, MutexGuard};
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicU64, Ordering};
-use spin::{Mutex, MutexGuard};
 
 /// What a value looks like from outside the lock, in one word.
 pub trait Summary {

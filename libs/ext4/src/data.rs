@@ -9,8 +9,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 use lintel_abi::stat::{Stat, Timespec};
 use lintel_abi::{Errno, KResult};
+use lintel_sync::Mutex;
 use lintel_vfs::{mode_of, FileType};
-use spin::Mutex;
 
 impl Ext4Inode {
     pub(crate) fn broken(fs: Arc<Ext4>, ino: u32) -> Arc<Ext4Inode> {

@@ -9,8 +9,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 use lintel_abi::stat::Timespec;
 use lintel_abi::{Errno, KResult};
+use lintel_sync::Mutex;
 use lintel_vfs::{type_of_mode, FileType};
-use spin::Mutex;
 
 pub(crate) const EXTENTS_FL: u32 = 0x80000;
 pub(crate) const INDEX_FL: u32 = 0x1000;

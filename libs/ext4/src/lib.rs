@@ -60,8 +60,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
+use lintel_sync::Mutex;
 use lintel_vfs::{Clock, Inode};
-use spin::Mutex;
 
 pub use inode::Ext4Inode;
 use util::*;
@@ -165,7 +165,7 @@ pub struct Ext4 {
     pub(crate) ns: Mutex<()>,
     /// Held shared by every operation that changes metadata, exclusively by a commit, so a
     /// transaction never holds half an operation. Outermost lock.
-    txn: spin::RwLock<()>,
+    txn: lintel_sync::RwLock<()>,
     journal: Mutex<Option<journal::Journal>>,
     journaling: AtomicBool,
     /// Dirty metadata blocks past which the next operation first commits.
@@ -228,7 +228,7 @@ impl Ext4 {
     /// Starts an operation that changes metadata; the guard keeps commits out until it drops.
     /// First commits the running transaction when it has grown too large or old (unless this
     /// is an operation nested in another, which holds the lock already).
-    pub(crate) fn begin(&self) -> spin::RwLockReadGuard<'_, ()> {
+    pub(crate) fn begin(&self) -> lintel_sync::RwLockReadGuard<'_, ()> {
         if self.journaling.load(Ordering::Relaxed) && self.commit_wanted() {
             if let Some(w) = self.txn.try_write() {
                 let _ = self.commit_locked(false);

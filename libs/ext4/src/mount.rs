@@ -283,7 +283,7 @@ impl Ext4 {
             cache: Mutex::new(cache::Cache::new(CACHE_BLOCKS)),
             icache: Mutex::new(BTreeMap::new()),
             ns: Mutex::new(()),
-            txn: spin::RwLock::new(()),
+            txn: lintel_sync::RwLock::new(()),
             journal: Mutex::new(None),
             journaling: AtomicBool::new(false),
             dirty_limit: AtomicUsize::new(CACHE_BLOCKS / 2),

@@ -64,7 +64,7 @@ struct Alloc {
 pub struct Volume<D: Device> {
     dev: D,
     geo: Geometry,
-    alloc: spin::Mutex<Alloc>,
+    alloc: lintel_sync::Mutex<Alloc>,
 }
 
 impl<D: Device> Volume<D> {
@@ -79,7 +79,7 @@ impl<D: Device> Volume<D> {
         let vol = Volume {
             dev,
             geo,
-            alloc: spin::Mutex::new(Alloc {
+            alloc: lintel_sync::Mutex::new(Alloc {
                 free: None,
                 next: 2,
             }),

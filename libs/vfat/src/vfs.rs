@@ -12,8 +12,8 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use lintel_abi::stat::{Stat, Timespec};
 use lintel_abi::{Errno, KResult};
+use lintel_sync::Mutex;
 use lintel_vfs::{Clock, FileType, Inode};
-use spin::Mutex;
 
 pub use crate::time::dos_time;
 

@@ -283,6 +283,9 @@ struct Mount {
     /// The covered directory.
     point: (u64, u64),
     root: Arc<dyn Inode>,
+    /// `identity(&root)`, taken before the table's lock: an inode's `stat` may sleep (ext4's
+    /// inode lock, held across disk I/O), and no one may sleep holding a spin lock.
+    root_id: (u64, u64),
 }
 
 /// Mounted file systems, keyed by the directory they cover.
@@ -309,11 +312,16 @@ impl MountTable {
             return Err(Errno::ENOTDIR);
         }
         let point = identity(&at.inode);
+        let root_id = identity(&root);
         let mut m = self.mounts.lock();
-        if m.iter().any(|x| identity(&x.root) == identity(&root)) {
+        if m.iter().any(|x| x.root_id == root_id) {
             return Err(Errno::EBUSY);
         }
-        m.push(Mount { point, root });
+        m.push(Mount {
+            point,
+            root,
+            root_id,
+        });
         Ok(())
     }
 
@@ -323,7 +331,7 @@ impl MountTable {
         let mut m = self.mounts.lock();
         let i = m
             .iter()
-            .position(|x| identity(&x.root) == id)
+            .position(|x| x.root_id == id)
             .ok_or(Errno::EINVAL)?;
         if m.iter().any(|x| x.point.0 == id.0) {
             return Err(Errno::EBUSY);
@@ -334,13 +342,13 @@ impl MountTable {
 
     /// What is mounted on `inode`, following stacked mounts to the top.
     pub fn covering(&self, inode: &Arc<dyn Inode>) -> Option<Arc<dyn Inode>> {
-        let m = self.mounts.lock();
         let mut id = identity(inode);
+        let m = self.mounts.lock();
         let mut found = None;
         for _ in 0..16 {
             match m.iter().rev().find(|x| x.point == id) {
                 Some(x) => {
-                    id = identity(&x.root);
+                    id = x.root_id;
                     found = Some(x.root.clone());
                 }
                 None => break,
@@ -357,7 +365,7 @@ impl MountTable {
     /// Whether `inode` is the root of a mounted file system.
     pub fn is_mount_root(&self, inode: &Arc<dyn Inode>) -> bool {
         let id = identity(inode);
-        self.mounts.lock().iter().any(|x| identity(&x.root) == id)
+        self.mounts.lock().iter().any(|x| x.root_id == id)
     }
 }
 

@@ -6,6 +6,7 @@
 
 use super::bdev::{BlockDev, SECTOR};
 use crate::fs::file::{FileOps, OpenFile};
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -14,7 +15,6 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use lintel_abi::loop_dev::*;
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::FileType;
-use spin::Mutex;
 
 /// Loop devices made at boot.
 const MIN_COUNT: u32 = 8;

@@ -9,12 +9,12 @@ pub mod part;
 pub mod sysfs;
 
 use crate::drivers::blk::{self, Disk};
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
-use spin::Mutex;
 
 pub use bdev::{BlockDev, Hold};
 pub use file::BlockFile;

@@ -4,12 +4,12 @@
 //! kernel ≥ 2.6.37 learns a loop device's backing file and autoclear flag from sysfs alone).
 
 use super::bdev::BlockDev;
+use crate::spinlock::Mutex;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use lintel_abi::KResult;
 use lintel_vfs::{FileType, Inode};
-use spin::Mutex;
 
 static ROOTS: Mutex<Vec<Weak<dyn Inode>>> = Mutex::new(Vec::new());
 

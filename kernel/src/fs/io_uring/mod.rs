@@ -9,6 +9,7 @@ pub mod ring;
 use super::eventfd::EventFd;
 use super::file::{poll_notify, FileOps, OpenFile, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use crate::mm::{KernelMap, Mm};
+use crate::spinlock::Mutex;
 use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -17,7 +18,6 @@ use lintel_abi::io_uring::*;
 use lintel_abi::stat::Stat;
 use lintel_abi::{Errno, KResult};
 use ring::*;
-use spin::Mutex;
 
 /// One submission queue entry, copied out of the shared array at submission (the copy is
 /// what IORING_FEAT_SUBMIT_STABLE promises).

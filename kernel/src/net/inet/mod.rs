@@ -17,10 +17,10 @@ pub use socket::{sockets, Received};
 pub use socket::InetSocket;
 
 use crate::fs::file::poll_notify;
+use crate::spinlock::Mutex;
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use lintel_net::{Device, Stack};
-use spin::Mutex;
 
 static STACK: Mutex<Option<Stack>> = Mutex::new(None);
 /// When the stack next wants a poll (monotonic ns; u64::MAX: only on events).

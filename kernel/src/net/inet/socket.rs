@@ -443,7 +443,8 @@ impl Drop for InetSocket {
 
 /// The inode number and owner (effective uid at creation) of each socket that has a file, for
 /// /proc/net; orphans finishing their close have none, as on Linux (inode 0).
-static OWNERS: spin::Mutex<BTreeMap<SockId, (u64, u32)>> = spin::Mutex::new(BTreeMap::new());
+static OWNERS: crate::spinlock::Mutex<BTreeMap<SockId, (u64, u32)>> =
+    crate::spinlock::Mutex::new(BTreeMap::new());
 
 /// Every socket of the stack with its inode number and owner.
 pub fn sockets() -> Vec<(SockInfo, Option<(u64, u32)>)> {

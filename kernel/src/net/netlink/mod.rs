@@ -11,11 +11,11 @@ pub mod file;
 pub mod route;
 
 use crate::fs::file::{poll_notify, POLL_WAIT};
+use crate::spinlock::Mutex;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use lintel_abi::{Errno, KResult};
-use spin::Mutex;
 
 pub const NETLINK_ROUTE: u32 = 0;
 /// Replies waiting beyond this many bytes are dropped (Linux: the receive buffer; ENOBUFS).

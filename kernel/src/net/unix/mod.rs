@@ -11,12 +11,12 @@ pub mod file;
 pub mod names;
 
 use crate::fs::file::{poll_notify, OpenFile, POLL_WAIT};
+use crate::spinlock::Mutex;
 use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use lintel_abi::signal::POLL_IN;
 use lintel_abi::{Errno, KResult};
-use spin::Mutex;
 
 pub use lintel_abi::socket::{SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
 

@@ -4,11 +4,11 @@
 
 use super::{Addr, UnixSocket};
 use crate::fs::file::poll_notify;
+use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
-use spin::Mutex;
 
 /// Sockets bound to names: abstract names, and path names by the inode bind created.
 static ABSTRACT: Mutex<BTreeMap<Vec<u8>, Weak<UnixSocket>>> = Mutex::new(BTreeMap::new());

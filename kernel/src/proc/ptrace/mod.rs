@@ -12,6 +12,7 @@ pub use stop::{
 use super::signal::SigInfo;
 use super::{Process, Thread};
 use crate::sched::WaitQueue;
+use crate::spinlock::Mutex;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -19,7 +20,6 @@ use lintel_abi::ptrace::*;
 use lintel_hal::context::DebugRegs;
 use lintel_hal::task::FpuState;
 use lintel_hal::UserContext;
-use spin::Mutex;
 
 /// `Tracee::flags` bits, read without the lock on every system call.
 const TRACED: u32 = 1;

@@ -9,6 +9,7 @@ use crate::fs::file::{
 };
 use crate::proc::Thread;
 use crate::sched::{Schedulable, WaitQueue};
+use crate::spinlock::Mutex;
 use crate::syscall::{Ret, SysResult};
 use crate::uaccess;
 use alloc::sync::{Arc, Weak};
@@ -17,7 +18,6 @@ use lintel_abi::resource::RLIMIT_NOFILE;
 use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
 use lintel_seccomp::{Filter, SeccompData};
-use spin::Mutex;
 
 const NOTIF_RECV: u32 = 0xc050_2100;
 const NOTIF_SEND: u32 = 0xc018_2101;

@@ -1,5 +1,6 @@
 //! adjtimex, clock_adjtime
 
+use crate::spinlock::Mutex;
 use crate::syscall::ok;
 use crate::syscall::time::clock_now;
 use crate::syscall::time::CLOCK_REALTIME;
@@ -10,7 +11,6 @@ use crate::time;
 use crate::uaccess;
 use lintel_abi::capability::CAP_SYS_TIME;
 use lintel_abi::Errno;
-use spin::Mutex;
 
 const NOTE: &str = "the discipline's values are kept and reported, the clock is not slewed by them; ADJ_SETOFFSET steps it (CAP_SYS_TIME, else EPERM)";
 
