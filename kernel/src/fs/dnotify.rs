@@ -1,11 +1,10 @@
 //! Directory notification (fcntl F_NOTIFY, Linux's dnotify): a process asks, through an open
 //! directory, for a signal when entries of that directory change. The events are inotify's
 //! (`fs::inotify::emit_path` hands each one here first); `lintel_vfs::inotify::dnotify_bits`
-//! turns them into DN_* bits, and the signal goes out as O_ASYNC's does (`fasync::send_sigio`
+//! turns them into DN_* bits, and the signal goes out as O_ASYNC's does (`file::send_sigio`
 //! with POLL_MSG), to the file's owner, which F_NOTIFY sets to the caller.
 
 use super::file::OpenFile;
-use super::inotify::Key;
 use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
@@ -15,6 +14,9 @@ use lintel_abi::fcntl::{DN_MULTISHOT, F_OWNER_PID};
 use lintel_abi::signal::POLL_MSG;
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::{identity, FileType};
+
+/// An inode's identity: (file system, inode number), as inotify's marks.
+type Key = (u64, u64);
 
 /// One process's request through one open directory.
 struct Request {
@@ -128,6 +130,6 @@ pub fn event(key: Key, mask: u32, on_child: bool) {
         fire
     };
     for (f, fd) in fire {
-        super::fasync::send_sigio(&f, fd, POLL_MSG);
+        super::file::send_sigio(&f, fd, POLL_MSG);
     }
 }

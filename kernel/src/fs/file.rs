@@ -187,6 +187,14 @@ pub fn set_sigio_hook(hook: fn(&OpenFile, i32, i32)) {
     SIGIO_HOOK.call_once(|| hook);
 }
 
+/// Signals `file`'s owner (F_SETOWN) that `reason` happened on it through `fd`, whatever its
+/// O_ASYNC flag: what leases and dnotify send.
+pub fn send_sigio(file: &OpenFile, fd: i32, reason: i32) {
+    if let Some(send) = SIGIO_HOOK.get() {
+        send(file, fd, reason);
+    }
+}
+
 /// O_ASYNC set or cleared on `file` through `fd` (F_SETFL, FIOASYNC): the file joins or leaves
 /// its source's lists. Files without signal-driven I/O keep the flag with no effect, as Linux.
 pub fn set_async(file: &Arc<OpenFile>, fd: i32, on: bool) {

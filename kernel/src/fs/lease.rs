@@ -6,21 +6,23 @@
 //! with EWOULDBLOCK at once, the break still started).
 //!
 //! Known difference: "is the file open elsewhere" (a lease's precondition) is read from the
-//! processes' descriptor tables, so files held only by an io_uring registration, an
-//! SCM_RIGHTS message in flight or a mapping do not count.
+//! processes' descriptor tables (by fcntl, which can see them), so files held only by an
+//! io_uring registration, an SCM_RIGHTS message in flight or a mapping do not count.
 
 use super::file::OpenFile;
-use super::inotify::Key;
 use crate::sched::WaitQueue;
 use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use lintel_abi::fcntl::{F_OWNER_PID, O_PATH};
+use lintel_abi::fcntl::F_OWNER_PID;
 use lintel_abi::signal::POLL_MSG;
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::{identity, FileType};
+
+/// An inode's identity: (file system, inode number).
+type Key = (u64, u64);
 
 /// Lease types as fcntl passes them (struct flock's l_type values).
 pub const F_RDLCK: u32 = lintel_abi::fcntl::F_RDLCK as u32;
@@ -77,42 +79,26 @@ fn expire(list: &mut Vec<Lease>, now: u64) {
     });
 }
 
-/// (readers, writers) among the open files of `key` other than `me`, by descriptor tables.
-fn other_opens(key: Key, me: *const OpenFile) -> (usize, usize) {
-    let mut seen: Vec<*const OpenFile> = Vec::new();
-    let (mut readers, mut writers) = (0, 0);
-    for p in crate::proc::all_pids()
-        .into_iter()
-        .filter_map(crate::proc::find_process)
-    {
-        let files = p.files.lock();
-        for (_, e) in files.fds() {
-            let f = Arc::as_ptr(&e.file);
-            let same = e.file.inode.as_ref().is_some_and(|i| identity(i) == key);
-            if !same || f == me || seen.contains(&f) || e.file.flags() & O_PATH != 0 {
-                continue;
-            }
-            seen.push(f);
-            if e.file.writable() {
-                writers += 1;
-            } else {
-                readers += 1;
-            }
-        }
-    }
-    (readers, writers)
+/// Who asks for a lease, and what the descriptor tables say (the caller, above this layer,
+/// reads them): Linux's checks need both.
+pub struct Asker {
+    pub pid: i32,
+    /// The caller's (uid, euid), for the break signal's permission check.
+    pub ids: (u32, u32),
+    /// Owns the file or has CAP_LEASE.
+    pub may: bool,
+    /// Other open files of the inode, reading only and writing (O_PATH ones not counted).
+    pub others: (usize, usize),
 }
 
-/// fcntl(fd, F_SETLEASE, arg) by process `pid`; `may` is "owns the file or has CAP_LEASE",
-/// `ids` the caller's (uid, euid) for the signal's permission check.
-pub fn set(
-    file: &Arc<OpenFile>,
-    fd: i32,
-    pid: i32,
-    ids: (u32, u32),
-    may: bool,
-    arg: u32,
-) -> KResult<()> {
+/// fcntl(fd, F_SETLEASE, arg).
+pub fn set(file: &Arc<OpenFile>, fd: i32, who: Asker, arg: u32) -> KResult<()> {
+    let Asker {
+        pid,
+        ids,
+        may,
+        others: (readers, writers),
+    } = who;
     if !matches!(arg, F_RDLCK | F_WRLCK | F_UNLCK) {
         return Err(Errno::EINVAL);
     }
@@ -138,7 +124,6 @@ pub fn set(
     }
     // Linux's check_conflicting_open: a read lease needs no writer (this file included), a
     // write lease no other open at all.
-    let (readers, writers) = other_opens(key, me);
     let conflict = match arg {
         F_RDLCK => writers > 0 || file.writable(),
         _ => readers + writers > 0,
@@ -236,7 +221,7 @@ fn start_break(key: Key, write: bool) -> (bool, u64) {
         (conflict, earliest)
     };
     for (f, fd) in tell {
-        super::fasync::send_sigio(&f, fd, POLL_MSG);
+        super::file::send_sigio(&f, fd, POLL_MSG);
     }
     (conflict, earliest)
 }

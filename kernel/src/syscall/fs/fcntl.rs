@@ -118,7 +118,13 @@ pub fn fcntl(c: &mut Call) -> SysResult {
                 let may = owner == Some(cred.fsuid) || cred.capable(CAP_LEASE);
                 (may, (cred.uid, cred.euid))
             };
-            crate::fs::lease::set(&f, fd, p.pid, ids, may, arg as u32)?;
+            let who = crate::fs::lease::Asker {
+                pid: p.pid,
+                ids,
+                may,
+                others: other_opens(&f),
+            };
+            crate::fs::lease::set(&f, fd, who, arg as u32)?;
             ok(0)
         }
         F_GETLEASE => ok(crate::fs::lease::get(&f) as usize),
@@ -152,6 +158,37 @@ pub fn fcntl(c: &mut Call) -> SysResult {
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// (reading, writing) open files of `f`'s inode other than `f`, in every descriptor table
+/// (O_PATH ones do not count, as they open nothing).
+fn other_opens(f: &Arc<crate::fs::file::OpenFile>) -> (usize, usize) {
+    let Some(key) = f.inode.as_ref().map(lintel_vfs::identity) else {
+        return (0, 0);
+    };
+    let mut seen: alloc::vec::Vec<*const crate::fs::file::OpenFile> = alloc::vec::Vec::new();
+    let (mut readers, mut writers) = (0, 0);
+    for p in crate::proc::all_pids()
+        .into_iter()
+        .filter_map(crate::proc::find_process)
+    {
+        let files = p.files.lock();
+        for (_, e) in files.fds() {
+            let g = Arc::as_ptr(&e.file);
+            let same = e.file.inode.as_ref().map(lintel_vfs::identity) == Some(key);
+            if !same || Arc::ptr_eq(&e.file, f) || seen.contains(&g) || e.file.flags() & O_PATH != 0
+            {
+                continue;
+            }
+            seen.push(g);
+            if e.file.writable() {
+                writers += 1;
+            } else {
+                readers += 1;
+            }
+        }
+    }
+    (readers, writers)
 }
 
 /// F_SETOWN/F_SETOWN_EX: a process or thread that does not exist is ESRCH (pid 0 clears the
