@@ -195,6 +195,9 @@ pub struct Process {
     pub no_new_privs: AtomicU32,
     /// A thread is writing a core dump: the others leave their registers as they go.
     pub core_dumping: core::sync::atomic::AtomicBool,
+    /// /proc/PID/oom_score_adj and the lowest value it may be set to without
+    /// CAP_SYS_RESOURCE (Linux's signal->oom_score_adj_min); both inherited by fork.
+    pub oom_score_adj: Mutex<(i16, i16)>,
 }
 
 pub struct Thread {

@@ -2,10 +2,13 @@
 //! plumbing (which node a name leads to, inode numbers, modes, directory listings); the
 //! text of the files is made in sys.rs (system-wide, /proc/sys) and pid.rs (/proc/PID).
 
+mod maps;
 mod mem;
+mod meminfo;
 mod net;
 mod pid;
 mod sys;
+mod vm;
 
 use super::file::FileOps;
 use crate::proc;
@@ -46,6 +49,17 @@ enum Node {
     /// /proc/PID/ns and its one namespace link, uts.
     NsDir(i32),
     NsUts(i32),
+}
+
+static CMDLINE: spin::Once<&'static str> = spin::Once::new();
+
+/// Keeps the kernel command line for /proc/cmdline (called once at boot).
+pub fn set_boot_cmdline(cmdline: &'static str) {
+    CMDLINE.call_once(|| cmdline);
+}
+
+fn boot_cmdline() -> &'static str {
+    CMDLINE.get().copied().unwrap_or("")
 }
 
 pub struct ProcInode {
@@ -171,7 +185,15 @@ impl ProcInode {
         let s = match self.node {
             Node::Sys(f) => sys_content(f),
             Node::PidFile(pid, f, tid) => {
-                if matches!(f, PidFile::Environ | PidFile::Maps | PidFile::Auxv) {
+                if matches!(
+                    f,
+                    PidFile::Environ
+                        | PidFile::Maps
+                        | PidFile::Auxv
+                        | PidFile::Smaps
+                        | PidFile::SmapsRollup
+                        | PidFile::Io
+                ) {
                     check_inspect(pid)?;
                 }
                 return pid_content(pid, f, tid);
@@ -297,15 +319,24 @@ impl Inode for ProcInode {
             FileType::Directory if matches!(self.node, Node::NsDir(_)) => S_IFDIR | 0o511,
             FileType::Directory => S_IFDIR | 0o555,
             FileType::Symlink => S_IFLNK | 0o777,
-            _ if matches!(self.node, Node::PidFile(_, PidFile::Comm, _)) => S_IFREG | 0o644,
             _ if matches!(
                 self.node,
-                Node::PidFile(_, PidFile::Environ | PidFile::Auxv, _)
+                Node::PidFile(_, PidFile::Comm | PidFile::OomScoreAdj, _)
+            ) =>
+            {
+                S_IFREG | 0o644
+            }
+            _ if matches!(
+                self.node,
+                Node::PidFile(_, PidFile::Environ | PidFile::Auxv | PidFile::Io, _)
             ) =>
             {
                 S_IFREG | 0o400
             }
             _ if matches!(self.node, Node::PidFile(_, PidFile::Mem, _)) => S_IFREG | 0o600,
+            _ if matches!(self.node, Node::Sysctl(i) if SYSCTL[i as usize].0 == "sys/vm/drop_caches") => {
+                S_IFREG | 0o200
+            }
             _ if matches!(self.node, Node::Sysctl(i) if sysctl_setter(i).is_some()) => {
                 S_IFREG | 0o644
             }
@@ -350,7 +381,7 @@ impl Inode for ProcInode {
 
     fn truncate(&self, _size: u64) -> KResult<()> {
         match self.node {
-            Node::PidFile(_, PidFile::Comm, _) => Ok(()),
+            Node::PidFile(_, PidFile::Comm | PidFile::OomScoreAdj, _) => Ok(()),
             Node::Sysctl(i) if sysctl_setter(i).is_some() => Ok(()),
             _ => Err(Errno::EACCES),
         }
@@ -359,6 +390,10 @@ impl Inode for ProcInode {
     fn write_at(&self, offset: u64, buf: &[u8]) -> KResult<usize> {
         match self.node {
             Node::PidFile(pid, PidFile::Mem, _) => mem::write(pid, offset, buf),
+            Node::PidFile(pid, PidFile::OomScoreAdj, _) => {
+                pid::set_oom_score_adj(pid, buf)?;
+                Ok(buf.len())
+            }
             // Renaming a thread: only within the writer's own thread group.
             Node::PidFile(pid, PidFile::Comm, tid) => {
                 let p = process(pid)?;
