@@ -278,6 +278,22 @@ static void test_io(void) {
         p = end + 1;
     }
     CHECK(*p == 0);
+    /* The counters grow by what read and write calls move. */
+    long long r0 = num(buf, "rchar"), w0 = num(buf, "wchar"), cr0 = num(buf, "syscr"),
+              cw0 = num(buf, "syscw");
+    static char junk[1000];
+    int z = open("/dev/zero", O_RDONLY), nul = open("/dev/null", O_WRONLY);
+    CHECK(z >= 0 && nul >= 0);
+    CHECK(read(z, junk, 300) == 300);
+    CHECK(write(nul, junk, 1000) == 1000);
+    CHECK(write(nul, junk, 24) == 24);
+    close(z);
+    close(nul);
+    CHECK(slurp("/proc/self/io") > 0);
+    CHECK(num(buf, "rchar") >= r0 + 300);
+    CHECK(num(buf, "wchar") >= w0 + 1024);
+    CHECK(num(buf, "syscr") >= cr0 + 1);
+    CHECK(num(buf, "syscw") >= cw0 + 2);
     CHECK(slurp("/proc/self/wchan") >= 0);
 }
 

@@ -6,6 +6,7 @@ pub mod core_pattern;
 mod deliver;
 mod exit;
 mod fork;
+pub mod ioacct;
 pub mod limits;
 pub mod oom;
 pub mod ptrace;
@@ -198,6 +199,8 @@ pub struct Process {
     /// /proc/PID/oom_score_adj and the lowest value it may be set to without
     /// CAP_SYS_RESOURCE (Linux's signal->oom_score_adj_min); both inherited by fork.
     pub oom_score_adj: Mutex<(i16, i16)>,
+    /// Bytes and calls of read and write, for /proc/PID/io (a new process starts at 0).
+    pub io: ioacct::IoAcct,
 }
 
 pub struct Thread {

@@ -315,7 +315,17 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
         PidFile::Smaps => super::maps::smaps(&p).into_bytes(),
         PidFile::SmapsRollup => super::maps::smaps_rollup(&p).into_bytes(),
         PidFile::Limits => limits_text(&p).into_bytes(),
-        PidFile::Io => String::from("rchar: 0\nwchar: 0\nsyscr: 0\nsyscw: 0\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n").into_bytes(),
+        PidFile::Io => {
+            let io = &p.io;
+            format!(
+                "rchar: {}\nwchar: {}\nsyscr: {}\nsyscw: {}\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n",
+                io.rchar.load(Ordering::Relaxed),
+                io.wchar.load(Ordering::Relaxed),
+                io.syscr.load(Ordering::Relaxed),
+                io.syscw.load(Ordering::Relaxed),
+            )
+            .into_bytes()
+        }
         PidFile::Wchan => b"0".to_vec(),
         PidFile::OomScore => format!("{}\n", oom_score(&p, usage.rss)).into_bytes(),
         PidFile::OomScoreAdj => format!("{}\n", p.oom_score_adj.lock().0).into_bytes(),
