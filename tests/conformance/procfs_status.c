@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -355,6 +356,34 @@ static void test_oom(void) {
     }
 }
 
+/* /proc/self/ns: a link "TYPE:[INODE]" for every namespace type, leading to a file with that
+ * inode number. */
+static void test_ns(void) {
+    static const char *names[][2] = {{"cgroup", "cgroup"}, {"ipc", "ipc"}, {"mnt", "mnt"},
+                                     {"net", "net"},       {"pid", "pid"}, {"pid_for_children", "pid"},
+                                     {"time", "time"},     {"time_for_children", "time"},
+                                     {"user", "user"},     {"uts", "uts"}};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[64], link[64] = {0}, want[16];
+        snprintf(path, sizeof path, "/proc/self/ns/%s", names[i][0]);
+        snprintf(want, sizeof want, "%s:[", names[i][1]);
+        CHECK(readlink(path, link, sizeof link - 1) > 0);
+        unsigned long ino = 0;
+        if (strncmp(link, want, strlen(want)) != 0 ||
+            sscanf(link + strlen(want), "%lu]", &ino) != 1) {
+            printf("%s -> %s\n", path, link);
+            lt_failures++;
+            continue;
+        }
+        struct stat st;
+        CHECK(stat(path, &st) == 0 && st.st_ino == ino && S_ISREG(st.st_mode));
+        int fd = open(path, O_RDONLY);
+        CHECK(fd >= 0);
+        if (fd >= 0)
+            close(fd);
+    }
+}
+
 int main(void) {
     memset(buf, 0, sizeof buf); /* no page of it faults in between two reads */
     test_status_format();
@@ -363,5 +392,6 @@ int main(void) {
     test_limits();
     test_io();
     test_oom();
+    test_ns();
     DONE();
 }

@@ -49,7 +49,23 @@ enum Node {
     /// /proc/PID/ns and its one namespace link, uts.
     NsDir(i32),
     NsUts(i32),
+    /// /proc/PID/ns/NAME for the namespaces Lintel has one of: index into INIT_NS.
+    NsInit(i32, u8),
 }
+
+/// The namespaces besides uts that /proc/PID/ns shows: (link name, type, Linux's inode
+/// number of the initial namespace).
+const INIT_NS: &[(&[u8], &str, u64)] = &[
+    (b"net", "net", 4026531833),
+    (b"ipc", "ipc", 4026531839),
+    (b"pid", "pid", 4026531836),
+    (b"pid_for_children", "pid", 4026531836),
+    (b"user", "user", 4026531837),
+    (b"mnt", "mnt", 4026531832),
+    (b"cgroup", "cgroup", 4026531835),
+    (b"time", "time", 4026531834),
+    (b"time_for_children", "time", 4026531834),
+];
 
 static CMDLINE: spin::Once<&'static str> = spin::Once::new();
 
@@ -101,6 +117,7 @@ fn owner_pid(node: Node) -> Option<i32> {
         | Node::TaskDir(p)
         | Node::NsDir(p)
         | Node::NsUts(p)
+        | Node::NsInit(p, _)
         | Node::Task(p, _) => Some(p),
         _ => None,
     }
@@ -161,6 +178,7 @@ impl ProcInode {
             Node::Net(p, f) => ((p as u64) << 16) | 0x410 | f as u64,
             Node::NsDir(p) => ((p as u64) << 16) | 0x500,
             Node::NsUts(p) => ((p as u64) << 16) | 0x501,
+            Node::NsInit(p, i) => ((p as u64) << 16) | 0x510 | i as u64,
         }
     }
 
@@ -175,7 +193,9 @@ impl ProcInode {
             | Node::NsDir(_)
             | Node::Task(..) => FileType::Directory,
             Node::Sysctl(i) if SYSCTL[i as usize].1.is_none() => FileType::Directory,
-            Node::SelfLink | Node::NetLink | Node::Fd(..) | Node::NsUts(_) => FileType::Symlink,
+            Node::SelfLink | Node::NetLink | Node::Fd(..) | Node::NsUts(_) | Node::NsInit(..) => {
+                FileType::Symlink
+            }
             Node::PidFile(_, PidFile::Exe | PidFile::Cwd | PidFile::Root, _) => FileType::Symlink,
             _ => FileType::Regular,
         }
@@ -258,6 +278,9 @@ impl ProcInode {
             Node::NsDir(pid) => {
                 process(pid)?;
                 v.push(e(b"uts", Node::NsUts(pid)));
+                for (i, (name, _, _)) in INIT_NS.iter().enumerate() {
+                    v.push(e(name, Node::NsInit(pid, i as u8)));
+                }
             }
             Node::NetDir(pid) => {
                 process(pid)?;
@@ -465,7 +488,13 @@ impl Inode for ProcInode {
                 Node::Fd(pid, fd)
             }
             Node::NsDir(pid) if name == b"uts" => Node::NsUts(pid),
-            Node::NsDir(_) => return Err(Errno::ENOENT),
+            Node::NsDir(pid) => {
+                let i = INIT_NS
+                    .iter()
+                    .position(|(n, _, _)| *n == name)
+                    .ok_or(Errno::ENOENT)?;
+                Node::NsInit(pid, i as u8)
+            }
             Node::TaskDir(pid) => {
                 let tid = parse_num(name).ok_or(Errno::ENOENT)?;
                 if !process(pid)?.live_threads().iter().any(|t| t.tid() == tid) {
@@ -520,7 +549,8 @@ impl Inode for ProcInode {
     fn readlink(&self) -> KResult<Vec<u8>> {
         if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root, _)
         | Node::Fd(pid, _)
-        | Node::NsUts(pid) = self.node
+        | Node::NsUts(pid)
+        | Node::NsInit(pid, _) = self.node
         {
             check_inspect(pid)?;
         }
@@ -539,6 +569,11 @@ impl Inode for ProcInode {
                 process(pid)?;
                 Ok(format!("uts:[{}]", crate::uts::ns_of(pid).inum).into_bytes())
             }
+            Node::NsInit(pid, i) => {
+                process(pid)?;
+                let (_, kind, inum) = INIT_NS.get(i as usize).ok_or(Errno::ENOENT)?;
+                Ok(format!("{}:[{}]", kind, inum).into_bytes())
+            }
             _ => Err(Errno::EINVAL),
         }
     }
@@ -550,7 +585,8 @@ impl Inode for ProcInode {
     fn magic_link(&self) -> Option<KResult<Arc<Dentry>>> {
         if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root, _)
         | Node::Fd(pid, _)
-        | Node::NsUts(pid) = self.node
+        | Node::NsUts(pid)
+        | Node::NsInit(pid, _) = self.node
         {
             if let Err(e) = check_inspect(pid) {
                 return Some(Err(e));
@@ -585,6 +621,10 @@ impl Inode for ProcInode {
             Node::PidFile(pid, PidFile::Root, _) => {
                 Some(process(pid).map(|p| p.fs.lock().root.clone()))
             }
+            Node::NsInit(pid, i) => Some(process(pid).and_then(|_| {
+                let (_, _, inum) = INIT_NS.get(i as usize).ok_or(Errno::ENOENT)?;
+                Ok(crate::fs::nsfs::NsInode::only(*inum))
+            })),
             _ => None,
         }
     }
