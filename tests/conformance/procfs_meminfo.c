@@ -222,10 +222,40 @@ static void test_sys_vm(void) {
     }
 }
 
+/* /proc/zoneinfo: "Node N, zone NAME" blocks whose managed pages add up to MemTotal. */
+static void test_zoneinfo(void) {
+    CHECK(slurp("/proc/meminfo") > 0);
+    long long total = mi(buf, "MemTotal");
+    CHECK(slurp("/proc/zoneinfo") > 0);
+    CHECK(strncmp(buf, "Node 0, zone ", 13) == 0);
+    long long managed = 0, free_ = 0;
+    int zones = 0;
+    for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+        if (strncmp(p, "Node ", 5) == 0) {
+            int node;
+            char name[32];
+            CHECK(sscanf(p, "Node %d, zone %31s", &node, name) == 2);
+            zones++;
+        } else if (strncmp(p, "        managed  ", 17) == 0) {
+            managed += strtoll(p + 17, NULL, 10);
+        } else if (strncmp(p, "  pages free     ", 17) == 0) {
+            free_ += strtoll(p + 17, NULL, 10);
+        }
+    }
+    CHECK(zones >= 1);
+    long long kb = managed * (sysconf(_SC_PAGESIZE) / 1024);
+    if (kb < total - total / 100 || kb > total + total / 100) {
+        printf("zoneinfo: managed %lld kB, MemTotal %lld kB\n", kb, total);
+        lt_failures++;
+    }
+    CHECK(free_ > 0 && free_ * (sysconf(_SC_PAGESIZE) / 1024) <= total);
+}
+
 int main(void) {
     test_meminfo();
     test_vmstat();
     test_cmdline_diskstats();
     test_sys_vm();
+    test_zoneinfo();
     DONE();
 }

@@ -154,3 +154,79 @@ pub(super) fn vmstat() -> String {
     ];
     rows.iter().map(|(n, v)| format!("{} {}\n", n, v)).collect()
 }
+
+/// /proc/zoneinfo: one node whose memory is all in zone DMA32 (Lintel does not split RAM
+/// into zones); the empty zones are printed as Linux prints unpopulated ones.
+pub(super) fn zoneinfo(min_free_kb: u64, cpus: u64) -> String {
+    let m = meminfo::stats();
+    let pages = |kb: u64| kb / 4;
+    let total = pages(m.total);
+    let min = pages(min_free_kb);
+    let mut s = String::new();
+    for (name, present) in [("DMA", 0), ("DMA32", total), ("Normal", 0), ("Movable", 0)] {
+        s += &format!("Node 0, zone {:>8}", name);
+        if present != 0 {
+            s += "\n  per-node stats";
+            for (n, v) in [
+                ("nr_inactive_anon", 0),
+                ("nr_active_anon", pages(m.anon)),
+                ("nr_inactive_file", 0),
+                ("nr_active_file", pages(m.cached)),
+                ("nr_unevictable", 0),
+                ("nr_slab_reclaimable", 0),
+                ("nr_slab_unreclaimable", pages(m.slab)),
+                ("nr_anon_pages", pages(m.anon)),
+                ("nr_mapped", 0),
+                ("nr_file_pages", pages(m.cached)),
+                ("nr_dirty", pages(m.dirty)),
+                ("nr_writeback", 0),
+                ("nr_shmem", 0),
+            ] {
+                s += &format!("\n      {:<12} {}", n, v);
+            }
+        }
+        let (free, low, high) = if present != 0 {
+            (pages(m.free), min * 5 / 4, min * 3 / 2)
+        } else {
+            (0, 0, 0)
+        };
+        s += &format!(
+            "\n  pages free     {}\n        boost    0\n        min      {}\n        low      {}\n        high     {}\n        spanned  {}\n        present  {}\n        managed  {}\n        cma      0\n        protection: (0, 0, 0, 0)",
+            free,
+            if present != 0 { min } else { 0 },
+            low,
+            high,
+            present,
+            present,
+            present
+        );
+        if present == 0 {
+            s.push('\n');
+            continue;
+        }
+        for (n, v) in [
+            ("nr_free_pages", pages(m.free)),
+            ("nr_zone_inactive_anon", 0),
+            ("nr_zone_active_anon", pages(m.anon)),
+            ("nr_zone_inactive_file", 0),
+            ("nr_zone_active_file", pages(m.cached)),
+            ("nr_zone_unevictable", 0),
+            ("nr_zone_write_pending", pages(m.dirty)),
+            ("nr_mlock", 0),
+            ("nr_bounce", 0),
+            ("nr_zspages", 0),
+            ("nr_free_cma", 0),
+        ] {
+            s += &format!("\n      {:<12} {}", n, v);
+        }
+        s += "\n  pagesets";
+        for cpu in 0..cpus {
+            s += &format!(
+                "\n    cpu: {}\n              count: 0\n              high:  0\n              batch: 1\n  vm stats threshold: 0",
+                cpu
+            );
+        }
+        s += "\n  node_unreclaimable:  0\n  start_pfn:           1\n";
+    }
+    s
+}

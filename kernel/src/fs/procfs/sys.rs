@@ -563,6 +563,7 @@ pub(super) enum SysFile {
     Cmdline,
     Vmstat,
     Diskstats,
+    Zoneinfo,
 }
 
 pub(super) const SYS_FILES: &[(&[u8], SysFile)] = &[
@@ -578,6 +579,7 @@ pub(super) const SYS_FILES: &[(&[u8], SysFile)] = &[
     (b"cmdline", SysFile::Cmdline),
     (b"vmstat", SysFile::Vmstat),
     (b"diskstats", SysFile::Diskstats),
+    (b"zoneinfo", SysFile::Zoneinfo),
 ];
 
 pub(super) fn sys_content(f: SysFile) -> String {
@@ -590,6 +592,10 @@ pub(super) fn sys_content(f: SysFile) -> String {
         SysFile::Cmdline => format!("{}\n", super::boot_cmdline()),
         SysFile::Vmstat => super::meminfo::vmstat(),
         SysFile::Diskstats => diskstats(),
+        SysFile::Zoneinfo => super::meminfo::zoneinfo(
+            super::vm::min_free_kbytes(),
+            lintel_hal::smp::cpu_mask().count_ones() as u64,
+        ),
         SysFile::Mounts => String::from_utf8_lossy(&crate::fs::mounts_text()).into_owned(),
         SysFile::Filesystems => crate::fs::FILESYSTEMS
             .iter()

@@ -62,15 +62,24 @@ fn min_free_default() -> i64 {
     ((kb * 16).isqrt() as i64).clamp(128, 262_144)
 }
 
+/// The current min_free_kbytes (Linux's default until one is written).
+pub(super) fn min_free_kbytes() -> u64 {
+    let v = find("min_free_kbytes").map_or(0, |t| t.value.load(Relaxed));
+    if v == 0 {
+        min_free_default() as u64
+    } else {
+        v as u64
+    }
+}
+
 pub(super) fn read(name: &str) -> String {
     let Some(t) = find(name) else {
         return String::from("0\n");
     };
-    let v = t.value.load(Relaxed);
-    if t.name == "min_free_kbytes" && v == 0 {
-        return format!("{}\n", min_free_default());
+    if t.name == "min_free_kbytes" {
+        return format!("{}\n", min_free_kbytes());
     }
-    format!("{}\n", v)
+    format!("{}\n", t.value.load(Relaxed))
 }
 
 pub(super) fn write(name: &str, buf: &[u8]) -> KResult<()> {
