@@ -169,6 +169,32 @@ static inline long long lt_field_num(const char *text, const char *name) {
     return -1;
 }
 
+/* The line of `text` that starts with `key` then `suffix`, checked to come after `*last`
+ * (a field-order check; `*last` moves to it). Prints and counts a failure naming `what` when
+ * the line is missing or out of order; returns its start or NULL. */
+static inline const char *lt_line_in_order(const char *text, const char *key, const char *suffix,
+                                           const char **last, const char *what) {
+    char k[96];
+    snprintf(k, sizeof k, "%s%s", key, suffix);
+    const char *at = strncmp(text, k, strlen(k)) == 0 ? text : NULL;
+    if (!at) {
+        snprintf(k, sizeof k, "\n%s%s", key, suffix);
+        at = strstr(text, k);
+        at = at ? at + 1 : NULL;
+    }
+    if (!at) {
+        printf("%s: no %s\n", what, key);
+        lt_failures++;
+        return NULL;
+    }
+    if (at < *last) {
+        printf("%s: %s out of order\n", what, key);
+        lt_failures++;
+    }
+    *last = at;
+    return at;
+}
+
 #ifdef _GNU_SOURCE
 #include <sched.h>
 /* Fills `cpus` with the CPUs this thread may run on (at most `max`, lowest first) and returns

@@ -61,21 +61,10 @@ static void check_block(const char *b, int index) {
                                   "clflush size", "cache_alignment", "address sizes",
                                   "power management"};
     const char *last = b;
-    for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
-        char key[40];
-        snprintf(key, sizeof key, "%s%s", i ? "\n" : "", order[i]);
-        const char *at = strstr(b, key);
-        if (!at) {
-            printf("cpu %d: no %s\n", index, order[i]);
-            lt_failures++;
-            continue;
-        }
-        if (at < last) {
-            printf("cpu %d: %s out of order\n", index, order[i]);
-            lt_failures++;
-        }
-        last = at;
-    }
+    char what[32];
+    snprintf(what, sizeof what, "cpu %d", index);
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+        lt_line_in_order(b, order[i], "", &last, what);
     char v[4096];
     unsigned r[4];
     cpuid(0, 0, r);

@@ -28,21 +28,8 @@ static void check_meminfo_format(const char *text) {
         "HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp", "Hugepagesize",
         "DirectMap4k"};
     const char *last = text;
-    for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
-        char key[40];
-        snprintf(key, sizeof key, "\n%s:", order[i]);
-        const char *at = i == 0 && strncmp(text, "MemTotal:", 9) == 0 ? text : strstr(text, key);
-        if (!at) {
-            printf("meminfo: no %s\n", order[i]);
-            lt_failures++;
-            continue;
-        }
-        if (at < last) {
-            printf("meminfo: %s out of order\n", order[i]);
-            lt_failures++;
-        }
-        last = at;
-    }
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+        lt_line_in_order(text, order[i], ":", &last, "meminfo");
     int lines = 0;
     for (const char *p = text; *p; lines++) {
         const char *nl = strchr(p, '\n');

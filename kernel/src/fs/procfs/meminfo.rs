@@ -80,12 +80,10 @@ pub(super) fn text() -> String {
     s
 }
 
-/// /proc/vmstat: Linux's counters by name, one per line, in its order; the page counts
-/// agree with /proc/meminfo and the event counters Lintel does not keep are 0.
-pub(super) fn vmstat() -> String {
-    let m = meminfo::stats();
+/// The per-zone counters vmstat and zoneinfo both start with, in pages.
+fn zone_counters(m: &meminfo::MemStats) -> [(&'static str, u64); 11] {
     let pages = |kb: u64| kb / 4;
-    let rows: &[(&str, u64)] = &[
+    [
         ("nr_free_pages", pages(m.free)),
         ("nr_zone_inactive_anon", 0),
         ("nr_zone_active_anon", pages(m.anon)),
@@ -97,6 +95,16 @@ pub(super) fn vmstat() -> String {
         ("nr_bounce", 0),
         ("nr_zspages", 0),
         ("nr_free_cma", 0),
+    ]
+}
+
+/// /proc/vmstat: Linux's counters by name, one per line, in its order; the page counts
+/// agree with /proc/meminfo and the event counters Lintel does not keep are 0.
+pub(super) fn vmstat() -> String {
+    let m = meminfo::stats();
+    let pages = |kb: u64| kb / 4;
+    let zone = zone_counters(&m);
+    let rows: &[(&str, u64)] = &[
         ("numa_hit", 0),
         ("numa_miss", 0),
         ("numa_foreign", 0),
@@ -152,7 +160,10 @@ pub(super) fn vmstat() -> String {
         ("swap_ra", 0),
         ("swap_ra_hit", 0),
     ];
-    rows.iter().map(|(n, v)| format!("{} {}\n", n, v)).collect()
+    zone.iter()
+        .chain(rows)
+        .map(|(n, v)| format!("{} {}\n", n, v))
+        .collect()
 }
 
 /// /proc/zoneinfo: one node whose memory is all in zone DMA32 (Lintel does not split RAM
@@ -204,19 +215,7 @@ pub(super) fn zoneinfo(min_free_kb: u64, cpus: u64) -> String {
             s.push('\n');
             continue;
         }
-        for (n, v) in [
-            ("nr_free_pages", pages(m.free)),
-            ("nr_zone_inactive_anon", 0),
-            ("nr_zone_active_anon", pages(m.anon)),
-            ("nr_zone_inactive_file", 0),
-            ("nr_zone_active_file", pages(m.cached)),
-            ("nr_zone_unevictable", 0),
-            ("nr_zone_write_pending", pages(m.dirty)),
-            ("nr_mlock", 0),
-            ("nr_bounce", 0),
-            ("nr_zspages", 0),
-            ("nr_free_cma", 0),
-        ] {
+        for (n, v) in zone_counters(&m) {
             s += &format!("\n      {:<12} {}", n, v);
         }
         s += "\n  pagesets";
