@@ -1,6 +1,7 @@
 /* /proc/meminfo as free(1) and top read it, agreeing with sysinfo(2); /proc/vmstat,
- * /proc/cmdline, /proc/diskstats and /proc/sys/vm's tunables: their formats, Linux's field
- * order, and the consistency programs rely on (MemAvailable <= MemTotal, ...). */
+ * /proc/zoneinfo, /proc/stat, /proc/cmdline, /proc/diskstats and /proc/sys/vm's tunables:
+ * their formats, Linux's field order, and the consistency programs rely on (MemAvailable <=
+ * MemTotal, zones adding up to MemTotal, busy ticks growing while a process spins). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <ctype.h>
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 #include <unistd.h>
 
 static char buf[65536];
@@ -238,11 +240,59 @@ static void test_zoneinfo(void) {
     CHECK(free_ > 0 && free_ * (sysconf(_SC_PAGESIZE) / 1024) <= total);
 }
 
+/* The cpu line's user, nice, system and idle ticks. */
+static int cpu_ticks(const char *line, unsigned long long v[4]) {
+    char name[16];
+    return sscanf(line, "%15s %llu %llu %llu %llu", name, &v[0], &v[1], &v[2], &v[3]) == 5;
+}
+
+/* /proc/stat: the cpu line about the sum of the cpuN lines (one per online CPU), busy time
+ * growing while this process spins, and Linux's counters. */
+static void test_stat(void) {
+    unsigned long long before[4], after[4], sum[4] = {0};
+    CHECK(slurp("/proc/stat") > 0);
+    CHECK(strncmp(buf, "cpu  ", 5) == 0 && cpu_ticks(buf, before));
+    int cpus = 0;
+    for (char *p = strchr(buf, '\n'); p && strncmp(p + 1, "cpu", 3) == 0; p = strchr(p + 1, '\n')) {
+        unsigned long long v[4];
+        CHECK(cpu_ticks(p + 1, v));
+        for (int i = 0; i < 4; i++)
+            sum[i] += v[i];
+        cpus++;
+    }
+    CHECK(cpus == sysconf(_SC_NPROCESSORS_ONLN));
+    for (int i = 0; i < 4; i++) {
+        unsigned long long d = sum[i] > before[i] ? sum[i] - before[i] : before[i] - sum[i];
+        if (d > 50ULL * cpus) {
+            printf("/proc/stat field %d: cpu %llu, sum of cpuN %llu\n", i, before[i], sum[i]);
+            lt_failures++;
+        }
+    }
+    static const char *keys[] = {"intr", "ctxt", "btime", "processes", "procs_running",
+                                 "procs_blocked"};
+    const char *last = buf;
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        lt_line_in_order(buf, keys[i], " ", &last, "/proc/stat");
+    CHECK(strtoll(strstr(buf, "\nprocs_running ") + 15, NULL, 10) >= 1);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    do
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 300);
+    CHECK(slurp("/proc/stat") > 0 && cpu_ticks(buf, after));
+    unsigned long long busy = (after[0] + after[1] + after[2]) - (before[0] + before[1] + before[2]);
+    if (busy < 20) {
+        printf("/proc/stat: %llu busy ticks over 300 ms of CPU\n", busy);
+        lt_failures++;
+    }
+}
+
 int main(void) {
     test_meminfo();
     test_vmstat();
     test_cmdline_diskstats();
     test_sys_vm();
     test_zoneinfo();
+    test_stat();
     DONE();
 }

@@ -586,8 +586,16 @@ pub(super) fn sys_content(f: SysFile) -> String {
     let up = crate::time::uptime_ns();
     match f {
         SysFile::Meminfo => super::meminfo::text(),
-        SysFile::Uptime => format!("{}.{:02} {}.{:02}\n", up / 1_000_000_000, (up / 10_000_000) % 100, up / 1_000_000_000, (up / 10_000_000) % 100),
-        SysFile::Version => String::from("Linux version 6.1.0-lintel (lintel@lintel) (rustc) #1 SMP Lintel\n"),
+        SysFile::Uptime => format!(
+            "{}.{:02} {}.{:02}\n",
+            up / 1_000_000_000,
+            (up / 10_000_000) % 100,
+            up / 1_000_000_000,
+            (up / 10_000_000) % 100
+        ),
+        SysFile::Version => {
+            String::from("Linux version 6.1.0-lintel (lintel@lintel) (rustc) #1 SMP Lintel\n")
+        }
         SysFile::Cpuinfo => lintel_hal::cpu::cpuinfo(),
         SysFile::Cmdline => format!("{}\n", super::boot_cmdline()),
         SysFile::Vmstat => super::meminfo::vmstat(),
@@ -604,18 +612,13 @@ pub(super) fn sys_content(f: SysFile) -> String {
         SysFile::Partitions => crate::fs::block::partitions_text(),
         SysFile::Loadavg => {
             let pids = proc::all_pids();
-            format!("0.00 0.00 0.00 1/{} {}\n", pids.len(), pids.last().copied().unwrap_or(1))
+            format!(
+                "0.00 0.00 0.00 1/{} {}\n",
+                pids.len(),
+                pids.last().copied().unwrap_or(1)
+            )
         }
-        SysFile::Stat => format!(
-            "cpu  0 0 0 {} 0 0 0 0 0 0\n{}btime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
-            up / 10_000_000 * lintel_hal::smp::cpus_started() as u64,
-            (0..64)
-                .filter(|i| lintel_hal::smp::cpu_mask() & (1u64 << i) != 0)
-                .map(|i| format!("cpu{} 0 0 0 {} 0 0 0 0 0 0\n", i, up / 10_000_000))
-                .collect::<String>(),
-            (crate::time::realtime_ns() - up as i64) / 1_000_000_000,
-            proc::all_pids().last().copied().unwrap_or(1)
-        ),
+        SysFile::Stat => stat_text(up),
     }
 }
 
@@ -637,4 +640,53 @@ fn diskstats() -> String {
         );
     }
     s
+}
+
+/// /proc/stat: CPU time in USER_HZ ticks (user and system from every process's own and
+/// reaped children's time, the rest of each CPU's uptime idle; Lintel does not account time
+/// per CPU, so it is spread evenly and the cpu line is the sum of the cpuN lines), then
+/// Linux's counters and process figures.
+fn stat_text(up: u64) -> String {
+    let tick = |ns: u64| ns / 10_000_000;
+    let (mut user, mut sys, mut running) = (0u64, 0u64, 0u64);
+    for pid in proc::all_pids() {
+        let Some(p) = proc::find_process(pid) else {
+            continue;
+        };
+        let (u, s) = p.cpu_times();
+        let (cu, cs) = *p.children_time.lock();
+        user += u + cu;
+        sys += s + cs;
+        running += p
+            .live_threads()
+            .iter()
+            .filter(|t| *t.state.lock() == proc::ThreadState::Runnable)
+            .count() as u64;
+    }
+    let mask = lintel_hal::smp::cpu_mask();
+    let n = u64::from(mask.count_ones().max(1));
+    let (user, sys) = (tick(user), tick(sys));
+    let idle = (tick(up) * n).saturating_sub(user + sys);
+    // Per CPU: an even share, the remainder on the first so the shares add up.
+    let share = |total: u64, first: bool| total / n + if first { total % n } else { 0 };
+    let mut cpus = String::new();
+    for (k, i) in (0..64).filter(|i| mask & (1u64 << i) != 0).enumerate() {
+        cpus += &format!(
+            "cpu{} {} 0 {} {} 0 0 0 0 0 0\n",
+            i,
+            share(user, k == 0),
+            share(sys, k == 0),
+            share(idle, k == 0)
+        );
+    }
+    format!(
+        "cpu  {} 0 {} {} 0 0 0 0 0 0\n{}intr 0\nctxt 0\nbtime {}\nprocesses {}\nprocs_running {}\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n",
+        user,
+        sys,
+        idle,
+        cpus,
+        (crate::time::realtime_ns() - up as i64) / 1_000_000_000,
+        proc::all_pids().last().copied().unwrap_or(1),
+        running.max(1)
+    )
 }
