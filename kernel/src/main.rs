@@ -68,6 +68,7 @@ fn read_list(path: &[u8]) -> Option<Vec<Vec<u8>>> {
 fn kernel_main(info: BootInfo) -> ! {
     log::set_from_cmdline(info.cmdline);
     park::init();
+    fs::procfs::set_boot_cmdline(info.cmdline);
     time::init();
     vdso::init();
     lintel_hal::set_user_fault_handler(proc::usercopy_fault);

@@ -140,6 +140,61 @@ static inline void lt_sub(const char *name, void (*fn)(void), long limit_ms) {
     }
 }
 
+#include <fcntl.h>
+/* Reads the whole file `path` (a /proc file, read to its end) into `buf` (NUL-terminated);
+ * returns its length, or -1 after printing why. */
+static inline long lt_slurp(const char *path, char *buf, size_t cap) {
+    int fd = open(path, O_RDONLY);
+    buf[0] = 0;
+    if (fd < 0) {
+        printf("open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t n = 0;
+    ssize_t r;
+    while (n < cap - 1 && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+        n += r;
+    buf[n] = 0;
+    close(fd);
+    return (long)n;
+}
+
+/* The number after "name:" at the start of a line of `text` (/proc/meminfo, status), -1 if
+ * no line has it. */
+static inline long long lt_field_num(const char *text, const char *name) {
+    size_t l = strlen(name);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+        if (strncmp(p, name, l) == 0 && p[l] == ':')
+            return strtoll(p + l + 1, NULL, 10);
+    return -1;
+}
+
+/* The line of `text` that starts with `key` then `suffix`, checked to come after `*last`
+ * (a field-order check; `*last` moves to it). Prints and counts a failure naming `what` when
+ * the line is missing or out of order; returns its start or NULL. */
+static inline const char *lt_line_in_order(const char *text, const char *key, const char *suffix,
+                                           const char **last, const char *what) {
+    char k[96];
+    snprintf(k, sizeof k, "%s%s", key, suffix);
+    const char *at = strncmp(text, k, strlen(k)) == 0 ? text : NULL;
+    if (!at) {
+        snprintf(k, sizeof k, "\n%s%s", key, suffix);
+        at = strstr(text, k);
+        at = at ? at + 1 : NULL;
+    }
+    if (!at) {
+        printf("%s: no %s\n", what, key);
+        lt_failures++;
+        return NULL;
+    }
+    if (at < *last) {
+        printf("%s: %s out of order\n", what, key);
+        lt_failures++;
+    }
+    *last = at;
+    return at;
+}
+
 #ifdef _GNU_SOURCE
 #include <limits.h>
 #include <sched.h>

@@ -23,6 +23,7 @@ pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
 pub mod signalfd;
+mod sysfs;
 pub mod timerfd;
 pub mod tty;
 pub mod userfaultfd;
@@ -214,15 +215,11 @@ pub fn mountinfo_text() -> Vec<u8> {
     out
 }
 
-/// A small sysfs: the CPU topology files C libraries read for the processor count.
+/// A small sysfs: the CPU topology files C libraries read for the processor count, block
+/// devices, NUMA node 0 and the transparent-huge-page policy (fs/sysfs.rs).
 fn new_sysfs() -> KResult<Arc<dyn Inode>> {
     let fs = lintel_vfs::new_tmpfs(Arc::new(clock), 5);
-    let mkdir = |d: &Arc<dyn Inode>, n: &[u8]| d.create(n, FileType::Directory, 0o755, 0, 0, 0);
-    let file = |d: &Arc<dyn Inode>, n: &[u8], text: &[u8]| -> KResult<()> {
-        let f = d.create(n, FileType::Regular, 0o444, 0, 0, 0)?;
-        f.write_at(0, text)?;
-        Ok(())
-    };
+    use sysfs::{file, mkdir};
     let devices = mkdir(&fs, b"devices")?;
     let system = mkdir(&devices, b"system")?;
     let cpu = mkdir(&system, b"cpu")?;
@@ -231,21 +228,20 @@ fn new_sysfs() -> KResult<Arc<dyn Inode>> {
     for n in [&b"online"[..], b"possible", b"present"] {
         file(&cpu, n, list.as_bytes())?;
     }
-    for i in (0..64).filter(|i| mask & (1u64 << i) != 0) {
-        mkdir(&cpu, alloc::format!("cpu{i}").as_bytes())?;
-    }
+    sysfs::cpus(&cpu, mask)?;
+    sysfs::nodes(&system, mask)?;
     block::sysfs::build(&fs, &block::all())?;
     for d in [
         &b"class"[..],
         b"bus",
         b"firmware",
         b"fs",
-        b"kernel",
         b"module",
         b"power",
     ] {
         mkdir(&fs, d)?;
     }
+    sysfs::kernel_mm(&mkdir(&fs, b"kernel")?)?;
     Ok(fs)
 }
 

@@ -20,6 +20,7 @@ pub mod commit;
 mod fault;
 pub mod kheap;
 mod map;
+pub mod meminfo;
 pub mod pagecache;
 mod poke;
 mod remap;

@@ -375,6 +375,24 @@ pub fn writeback_all() {
     }
 }
 
+/// (pages held by the cache, of them pages nothing maps and nothing needs written back,
+/// dirty pages), for /proc/meminfo's Cached, MemAvailable and Dirty.
+pub fn page_counts() -> (usize, usize, usize) {
+    let maps: Vec<Arc<Mapping>> = MAPPINGS.lock().values().cloned().collect();
+    let (mut all, mut clean, mut dirty) = (0, 0, 0);
+    for m in maps {
+        let pages = m.pages.lock();
+        let d = m.dirty.lock();
+        all += pages.len();
+        dirty += d.len();
+        clean += pages
+            .iter()
+            .filter(|(idx, f)| f.ref_count() <= 1 && !d.contains(idx))
+            .count();
+    }
+    (all, clean, dirty)
+}
+
 /// Memory is short: drops cached pages that nothing maps and nothing needs written back.
 /// Never waits for a lock (the allocation that ran dry may hold one).
 pub fn reclaim() -> bool {

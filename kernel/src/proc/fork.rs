@@ -68,6 +68,8 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(0),
         core_dumping: core::sync::atomic::AtomicBool::new(false),
+        oom_score_adj: Mutex::new((0, 0)),
+        io: Default::default(),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
@@ -238,6 +240,8 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         pdeath_signal: AtomicU32::new(0),
         no_new_privs: AtomicU32::new(parent.no_new_privs.load(Ordering::Relaxed)),
         core_dumping: core::sync::atomic::AtomicBool::new(false),
+        oom_score_adj: Mutex::new(*parent.oom_score_adj.lock()),
+        io: Default::default(),
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);

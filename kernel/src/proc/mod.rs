@@ -6,6 +6,7 @@ pub mod core_pattern;
 mod deliver;
 mod exit;
 mod fork;
+pub mod ioacct;
 pub mod limits;
 pub mod oom;
 pub mod ptrace;
@@ -195,6 +196,11 @@ pub struct Process {
     pub no_new_privs: AtomicU32,
     /// A thread is writing a core dump: the others leave their registers as they go.
     pub core_dumping: core::sync::atomic::AtomicBool,
+    /// /proc/PID/oom_score_adj and the lowest value it may be set to without
+    /// CAP_SYS_RESOURCE (Linux's signal->oom_score_adj_min); both inherited by fork.
+    pub oom_score_adj: Mutex<(i16, i16)>,
+    /// Bytes and calls of read and write, for /proc/PID/io (a new process starts at 0).
+    pub io: ioacct::IoAcct,
 }
 
 pub struct Thread {

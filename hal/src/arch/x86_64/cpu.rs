@@ -151,18 +151,13 @@ pub(crate) fn hwcap2() -> u64 {
     0
 }
 
-/// `/proc/cpuinfo`: one entry per CPU in `mask` with the base x86_64 feature flags, running at
-/// `counter_hz` (the TSC's rate, measured by the clock at boot).
+/// `/proc/cpuinfo`: one entry per CPU in `mask`, running at `counter_hz` (the TSC's rate,
+/// measured by the clock at boot).
 pub(crate) fn cpuinfo(counter_hz: u64, mask: u64) -> alloc::string::String {
-    let n = mask.count_ones();
-    (0..64u32)
-        .filter(|i| mask & (1u64 << i) != 0)
-        .map(|i| {
-            alloc::format!(
-                "processor\t: {i}\nvendor_id\t: Lintel\ncpu family\t: 6\nmodel\t\t: 0\nmodel name\t: Lintel virtual CPU\ncpu MHz\t\t: {}.000\nphysical id\t: 0\nsiblings\t: {n}\ncore id\t\t: {i}\ncpu cores\t: {n}\napicid\t\t: {}\nflags\t\t: fpu tsc msr pae cx8 apic sep cmov pat clflush mmx fxsr sse sse2 syscall nx lm\n\n",
-                counter_hz / 1_000_000,
-                super::smp::apic_id_of(i as usize)
-            )
-        })
-        .collect()
+    super::cpuinfo::text(
+        counter_hz,
+        mask,
+        super::smp::apic_id_of,
+        super::xstate::xfeatures(),
+    )
 }

@@ -3,6 +3,7 @@
 pub(crate) mod apic;
 mod boot;
 pub(crate) mod cpu;
+mod cpuinfo;
 pub(crate) mod debugreg;
 mod gdt;
 pub(crate) mod ioapic;

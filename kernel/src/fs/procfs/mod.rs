@@ -2,10 +2,13 @@
 //! plumbing (which node a name leads to, inode numbers, modes, directory listings); the
 //! text of the files is made in sys.rs (system-wide, /proc/sys) and pid.rs (/proc/PID).
 
+mod maps;
 mod mem;
+mod meminfo;
 mod net;
 mod pid;
 mod sys;
+mod vm;
 
 use super::file::FileOps;
 use crate::proc;
@@ -46,6 +49,33 @@ enum Node {
     /// /proc/PID/ns and its one namespace link, uts.
     NsDir(i32),
     NsUts(i32),
+    /// /proc/PID/ns/NAME for the namespaces Lintel has one of: index into INIT_NS.
+    NsInit(i32, u8),
+}
+
+/// The namespaces besides uts that /proc/PID/ns shows: (link name, type, Linux's inode
+/// number of the initial namespace).
+const INIT_NS: &[(&[u8], &str, u64)] = &[
+    (b"net", "net", 4026531833),
+    (b"ipc", "ipc", 4026531839),
+    (b"pid", "pid", 4026531836),
+    (b"pid_for_children", "pid", 4026531836),
+    (b"user", "user", 4026531837),
+    (b"mnt", "mnt", 4026531832),
+    (b"cgroup", "cgroup", 4026531835),
+    (b"time", "time", 4026531834),
+    (b"time_for_children", "time", 4026531834),
+];
+
+static CMDLINE: spin::Once<&'static str> = spin::Once::new();
+
+/// Keeps the kernel command line for /proc/cmdline (called once at boot).
+pub fn set_boot_cmdline(cmdline: &'static str) {
+    CMDLINE.call_once(|| cmdline);
+}
+
+fn boot_cmdline() -> &'static str {
+    CMDLINE.get().copied().unwrap_or("")
 }
 
 pub struct ProcInode {
@@ -87,6 +117,7 @@ fn owner_pid(node: Node) -> Option<i32> {
         | Node::TaskDir(p)
         | Node::NsDir(p)
         | Node::NsUts(p)
+        | Node::NsInit(p, _)
         | Node::Task(p, _) => Some(p),
         _ => None,
     }
@@ -147,6 +178,7 @@ impl ProcInode {
             Node::Net(p, f) => ((p as u64) << 16) | 0x410 | f as u64,
             Node::NsDir(p) => ((p as u64) << 16) | 0x500,
             Node::NsUts(p) => ((p as u64) << 16) | 0x501,
+            Node::NsInit(p, i) => ((p as u64) << 16) | 0x510 | i as u64,
         }
     }
 
@@ -161,7 +193,9 @@ impl ProcInode {
             | Node::NsDir(_)
             | Node::Task(..) => FileType::Directory,
             Node::Sysctl(i) if SYSCTL[i as usize].1.is_none() => FileType::Directory,
-            Node::SelfLink | Node::NetLink | Node::Fd(..) | Node::NsUts(_) => FileType::Symlink,
+            Node::SelfLink | Node::NetLink | Node::Fd(..) | Node::NsUts(_) | Node::NsInit(..) => {
+                FileType::Symlink
+            }
             Node::PidFile(_, PidFile::Exe | PidFile::Cwd | PidFile::Root, _) => FileType::Symlink,
             _ => FileType::Regular,
         }
@@ -171,7 +205,15 @@ impl ProcInode {
         let s = match self.node {
             Node::Sys(f) => sys_content(f),
             Node::PidFile(pid, f, tid) => {
-                if matches!(f, PidFile::Environ | PidFile::Maps | PidFile::Auxv) {
+                if matches!(
+                    f,
+                    PidFile::Environ
+                        | PidFile::Maps
+                        | PidFile::Auxv
+                        | PidFile::Smaps
+                        | PidFile::SmapsRollup
+                        | PidFile::Io
+                ) {
                     check_inspect(pid)?;
                 }
                 return pid_content(pid, f, tid);
@@ -236,6 +278,9 @@ impl ProcInode {
             Node::NsDir(pid) => {
                 process(pid)?;
                 v.push(e(b"uts", Node::NsUts(pid)));
+                for (i, (name, _, _)) in INIT_NS.iter().enumerate() {
+                    v.push(e(name, Node::NsInit(pid, i as u8)));
+                }
             }
             Node::NetDir(pid) => {
                 process(pid)?;
@@ -297,15 +342,24 @@ impl Inode for ProcInode {
             FileType::Directory if matches!(self.node, Node::NsDir(_)) => S_IFDIR | 0o511,
             FileType::Directory => S_IFDIR | 0o555,
             FileType::Symlink => S_IFLNK | 0o777,
-            _ if matches!(self.node, Node::PidFile(_, PidFile::Comm, _)) => S_IFREG | 0o644,
             _ if matches!(
                 self.node,
-                Node::PidFile(_, PidFile::Environ | PidFile::Auxv, _)
+                Node::PidFile(_, PidFile::Comm | PidFile::OomScoreAdj, _)
+            ) =>
+            {
+                S_IFREG | 0o644
+            }
+            _ if matches!(
+                self.node,
+                Node::PidFile(_, PidFile::Environ | PidFile::Auxv | PidFile::Io, _)
             ) =>
             {
                 S_IFREG | 0o400
             }
             _ if matches!(self.node, Node::PidFile(_, PidFile::Mem, _)) => S_IFREG | 0o600,
+            _ if matches!(self.node, Node::Sysctl(i) if SYSCTL[i as usize].0 == "sys/vm/drop_caches") => {
+                S_IFREG | 0o200
+            }
             _ if matches!(self.node, Node::Sysctl(i) if sysctl_setter(i).is_some()) => {
                 S_IFREG | 0o644
             }
@@ -350,7 +404,7 @@ impl Inode for ProcInode {
 
     fn truncate(&self, _size: u64) -> KResult<()> {
         match self.node {
-            Node::PidFile(_, PidFile::Comm, _) => Ok(()),
+            Node::PidFile(_, PidFile::Comm | PidFile::OomScoreAdj, _) => Ok(()),
             Node::Sysctl(i) if sysctl_setter(i).is_some() => Ok(()),
             _ => Err(Errno::EACCES),
         }
@@ -359,6 +413,10 @@ impl Inode for ProcInode {
     fn write_at(&self, offset: u64, buf: &[u8]) -> KResult<usize> {
         match self.node {
             Node::PidFile(pid, PidFile::Mem, _) => mem::write(pid, offset, buf),
+            Node::PidFile(pid, PidFile::OomScoreAdj, _) => {
+                pid::set_oom_score_adj(pid, buf)?;
+                Ok(buf.len())
+            }
             // Renaming a thread: only within the writer's own thread group.
             Node::PidFile(pid, PidFile::Comm, tid) => {
                 let p = process(pid)?;
@@ -430,7 +488,13 @@ impl Inode for ProcInode {
                 Node::Fd(pid, fd)
             }
             Node::NsDir(pid) if name == b"uts" => Node::NsUts(pid),
-            Node::NsDir(_) => return Err(Errno::ENOENT),
+            Node::NsDir(pid) => {
+                let i = INIT_NS
+                    .iter()
+                    .position(|(n, _, _)| *n == name)
+                    .ok_or(Errno::ENOENT)?;
+                Node::NsInit(pid, i as u8)
+            }
             Node::TaskDir(pid) => {
                 let tid = parse_num(name).ok_or(Errno::ENOENT)?;
                 if !process(pid)?.live_threads().iter().any(|t| t.tid() == tid) {
@@ -485,7 +549,8 @@ impl Inode for ProcInode {
     fn readlink(&self) -> KResult<Vec<u8>> {
         if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root, _)
         | Node::Fd(pid, _)
-        | Node::NsUts(pid) = self.node
+        | Node::NsUts(pid)
+        | Node::NsInit(pid, _) = self.node
         {
             check_inspect(pid)?;
         }
@@ -504,6 +569,11 @@ impl Inode for ProcInode {
                 process(pid)?;
                 Ok(format!("uts:[{}]", crate::uts::ns_of(pid).inum).into_bytes())
             }
+            Node::NsInit(pid, i) => {
+                process(pid)?;
+                let (_, kind, inum) = INIT_NS.get(i as usize).ok_or(Errno::ENOENT)?;
+                Ok(format!("{}:[{}]", kind, inum).into_bytes())
+            }
             _ => Err(Errno::EINVAL),
         }
     }
@@ -515,7 +585,8 @@ impl Inode for ProcInode {
     fn magic_link(&self) -> Option<KResult<Arc<Dentry>>> {
         if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root, _)
         | Node::Fd(pid, _)
-        | Node::NsUts(pid) = self.node
+        | Node::NsUts(pid)
+        | Node::NsInit(pid, _) = self.node
         {
             if let Err(e) = check_inspect(pid) {
                 return Some(Err(e));
@@ -550,6 +621,10 @@ impl Inode for ProcInode {
             Node::PidFile(pid, PidFile::Root, _) => {
                 Some(process(pid).map(|p| p.fs.lock().root.clone()))
             }
+            Node::NsInit(pid, i) => Some(process(pid).and_then(|_| {
+                let (_, _, inum) = INIT_NS.get(i as usize).ok_or(Errno::ENOENT)?;
+                Ok(crate::fs::nsfs::NsInode::only(*inum))
+            })),
             _ => None,
         }
     }

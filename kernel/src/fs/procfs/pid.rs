@@ -29,6 +29,13 @@ pub(super) enum PidFile {
     Environ,
     Auxv,
     Mem,
+    Smaps,
+    SmapsRollup,
+    Limits,
+    Io,
+    Wchan,
+    OomScore,
+    OomScoreAdj,
 }
 
 pub(super) const PID_FILES: &[(&[u8], PidFile)] = &[
@@ -46,6 +53,13 @@ pub(super) const PID_FILES: &[(&[u8], PidFile)] = &[
     (b"environ", PidFile::Environ),
     (b"auxv", PidFile::Auxv),
     (b"mem", PidFile::Mem),
+    (b"smaps", PidFile::Smaps),
+    (b"smaps_rollup", PidFile::SmapsRollup),
+    (b"limits", PidFile::Limits),
+    (b"io", PidFile::Io),
+    (b"wchan", PidFile::Wchan),
+    (b"oom_score", PidFile::OomScore),
+    (b"oom_score_adj", PidFile::OomScoreAdj),
 ];
 
 pub(super) fn process(pid: i32) -> KResult<Arc<Process>> {
@@ -157,17 +171,17 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
     };
     let cr = p.cred.lock().clone();
     let tick = |ns: u64| ns / 10_000_000;
-    let (vsize, rss_pages) = if zombie {
-        (0, 0)
+    // Walking the page tables costs; only the files that show memory do it.
+    let usage = if matches!(
+        f,
+        PidFile::Stat | PidFile::Statm | PidFile::Status | PidFile::OomScore
+    ) {
+        super::maps::usage(&p)
     } else {
-        let mm = p.mm();
-        let m = mm.inner.lock();
-        let mut rss = 0u64;
-        for v in m.vmas.values() {
-            m.aspace.for_each_mapped(v.start, v.end, |_, _| rss += 1);
-        }
-        (m.total_vm() as u64, rss)
+        super::maps::Usage::default()
     };
+    let vsize = usage.size * 4096;
+    let rss_pages = usage.rss;
     Ok(match f {
         PidFile::Cmdline => p.cmdline.lock().clone(),
         PidFile::Environ => p.environ.lock().clone(),
@@ -203,7 +217,16 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
             )
             .into_bytes()
         }
-        PidFile::Statm => format!("{} {} 0 0 0 0 0\n", vsize / 4096, rss_pages).into_bytes(),
+        // size resident shared text lib data 0, in pages.
+        PidFile::Statm => format!(
+            "{} {} {} {} 0 {} 0\n",
+            usage.size,
+            usage.rss,
+            usage.file + usage.shmem,
+            usage.exe,
+            usage.data + usage.stack
+        )
+        .into_bytes(),
         PidFile::Status => {
             let leader = threads.first();
             let blocked = leader.map(|t| t.sigmask.lock().0).unwrap_or(0);
@@ -218,8 +241,10 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
                 }
             }
             let allowed = leader.map_or(1, |t| *t.affinity.lock()) & lintel_hal::smp::cpu_mask();
-            format!(
-                "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{}\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\nSigQ:\t0/4096\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}\nCpus_allowed:\t{:x}\nCpus_allowed_list:\t{}",
+            let vm = |name: &str, kb: u64| format!("{}:\t{:8} kB\n", name, kb);
+            let rss_kb = usage.rss * 4;
+            let mut out = format!(
+                "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{}\nGroups:\t{}\nNStgid:\t{}\nNSpid:\t{}\nNSpgid:\t{}\nNSsid:\t{}\n",
                 comm_of(&p, &threads),
                 p.fs.lock().umask,
                 state,
@@ -236,13 +261,40 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
                 cr.egid,
                 cr.sgid,
                 cr.fsgid,
+                fd_size(&p),
                 cr.groups
                     .iter()
                     .map(|g| format!("{} ", g))
                     .collect::<String>(),
-                vsize / 1024,
-                rss_pages * 4,
+                pid,
+                shown_pid,
+                p.pgid.load(Ordering::Relaxed),
+                p.sid.load(Ordering::Relaxed),
+            );
+            if !zombie {
+                // Lintel keeps no high-water marks: the peaks are the current figures.
+                out += &vm("VmPeak", vsize / 1024);
+                out += &vm("VmSize", vsize / 1024);
+                out += &vm("VmLck", 0);
+                out += &vm("VmPin", 0);
+                out += &vm("VmHWM", rss_kb);
+                out += &vm("VmRSS", rss_kb);
+                out += &format!("RssAnon:\t{:8} kB\n", usage.anon * 4);
+                out += &format!("RssFile:\t{:8} kB\n", usage.file * 4);
+                out += &format!("RssShmem:\t{:8} kB\n", usage.shmem * 4);
+                out += &vm("VmData", usage.data * 4);
+                out += &vm("VmStk", usage.stack * 4);
+                out += &vm("VmExe", usage.exe * 4);
+                out += &vm("VmLib", usage.lib * 4);
+                out += &vm("VmPTE", super::maps::pte_kb(usage.rss));
+                out += &vm("VmSwap", 0);
+                out += &format!("HugetlbPages:\t{:8} kB\n", 0);
+            }
+            out += &format!(
+                "CoreDumping:\t{}\nTHP_enabled:\t1\nThreads:\t{}\nSigQ:\t0/{}\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}\nSpeculation_Store_Bypass:\tvulnerable\nSpeculationIndirectBranch:\talways enabled\nCpus_allowed:\t{:x}\nCpus_allowed_list:\t{}Mems_allowed:\t{}00000001\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+                p.core_dumping.load(Ordering::Relaxed) as u8,
                 all.len().max(1),
+                p.rlimit(lintel_abi::resource::RLIMIT_SIGPENDING).cur.min(i64::MAX as u64),
                 pnd,
                 shd,
                 blocked,
@@ -258,79 +310,120 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
                 leader.map_or(0, |t| t.seccomp.lock().as_ref().map_or(0, |f| f.depth())),
                 allowed,
                 crate::fs::cpu_list(allowed),
+                "00000000,".repeat(31),
+            );
+            out.into_bytes()
+        }
+        PidFile::Maps => super::maps::maps(&p).into_bytes(),
+        PidFile::Smaps => super::maps::smaps(&p).into_bytes(),
+        PidFile::SmapsRollup => super::maps::smaps_rollup(&p).into_bytes(),
+        PidFile::Limits => limits_text(&p).into_bytes(),
+        PidFile::Io => {
+            let io = &p.io;
+            format!(
+                "rchar: {}\nwchar: {}\nsyscr: {}\nsyscw: {}\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n",
+                io.rchar.load(Ordering::Relaxed),
+                io.wchar.load(Ordering::Relaxed),
+                io.syscr.load(Ordering::Relaxed),
+                io.syscw.load(Ordering::Relaxed),
             )
             .into_bytes()
         }
-        PidFile::Maps => {
-            let mm = p.mm();
-            let m = mm.inner.lock();
-            let mut s = String::new();
-            for v in m.vmas.values() {
-                // (offset, dev, inode, name) in Linux's format.
-                let (off, dev, ino, name) = match &v.backing {
-                    crate::mm::Backing::File {
-                        offset,
-                        path,
-                        inode,
-                        ..
-                    } => {
-                        let st = inode.stat();
-                        (
-                            *offset,
-                            st.dev,
-                            st.ino,
-                            String::from_utf8_lossy(path).into_owned(),
-                        )
-                    }
-                    crate::mm::Backing::Anon if v.end == m.stack_top => {
-                        (0, 0, 0, String::from("[stack]"))
-                    }
-                    crate::mm::Backing::Anon
-                        if m.brk > m.brk_start
-                            && crate::mm::page_up(m.brk_start)
-                                .is_some_and(|h| v.start <= h && h < v.end) =>
-                    {
-                        (0, 0, 0, String::from("[heap]"))
-                    }
-                    crate::mm::Backing::Anon => (0, 0, 0, String::new()),
-                    crate::mm::Backing::Special(name) => (0, 0, 0, String::from(*name)),
-                    crate::mm::Backing::Kernel(k) => {
-                        (k.offset, 0, 0, format!("anon_inode:{}", k.name))
-                    }
-                    crate::mm::Backing::Shm(s) => (
-                        s.offset,
-                        1,
-                        s.id as u64,
-                        format!("/SYSV{:08x} (deleted)", s.key),
-                    ),
-                };
-                let head = format!(
-                    "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
-                    v.start,
-                    v.end,
-                    if v.prot.read { 'r' } else { '-' },
-                    if v.prot.write { 'w' } else { '-' },
-                    if v.prot.exec { 'x' } else { '-' },
-                    if v.shared { 's' } else { 'p' },
-                    off,
-                    (dev >> 8) & 0xfff,
-                    dev & 0xff,
-                    ino
-                );
-                s += &head;
-                if !name.is_empty() {
-                    // The path starts at column 73, as Linux pads it.
-                    for _ in head.len()..73 {
-                        s.push(' ');
-                    }
-                    s += &name;
-                }
-                s.push('\n');
-            }
-            s.into_bytes()
-        }
+        PidFile::Wchan => b"0".to_vec(),
+        PidFile::OomScore => format!("{}\n", oom_score(&p, usage.rss)).into_bytes(),
+        PidFile::OomScoreAdj => format!("{}\n", p.oom_score_adj.lock().0).into_bytes(),
         PidFile::Mounts => sys_content(SysFile::Mounts).into_bytes(),
         PidFile::Mountinfo => crate::fs::mountinfo_text(),
         PidFile::Exe | PidFile::Cwd | PidFile::Root => return Err(Errno::EINVAL),
     })
+}
+
+/// Linux's FDSize: the fd table's capacity, which starts at 64 and doubles as fds grow.
+fn fd_size(p: &Process) -> usize {
+    let top = p
+        .files
+        .lock()
+        .fds()
+        .map(|(fd, _)| fd as usize + 1)
+        .max()
+        .unwrap_or(0);
+    top.next_power_of_two().max(64)
+}
+
+/// /proc/PID/limits: each resource's soft and hard limit with its unit, in Linux's columns.
+fn limits_text(p: &Process) -> String {
+    const ROWS: [(&str, &str); 16] = [
+        ("Max cpu time", "seconds"),
+        ("Max file size", "bytes"),
+        ("Max data size", "bytes"),
+        ("Max stack size", "bytes"),
+        ("Max core file size", "bytes"),
+        ("Max resident set", "bytes"),
+        ("Max processes", "processes"),
+        ("Max open files", "files"),
+        ("Max locked memory", "bytes"),
+        ("Max address space", "bytes"),
+        ("Max file locks", "locks"),
+        ("Max pending signals", "signals"),
+        ("Max msgqueue size", "bytes"),
+        ("Max nice priority", ""),
+        ("Max realtime priority", ""),
+        ("Max realtime timeout", "us"),
+    ];
+    let mut s = format!(
+        "{:<25} {:<20} {:<20} {:<10}\n",
+        "Limit", "Soft Limit", "Hard Limit", "Units"
+    );
+    let show = |v: u64| {
+        if v == lintel_abi::resource::RLIM_INFINITY {
+            String::from("unlimited")
+        } else {
+            format!("{}", v)
+        }
+    };
+    for (i, (name, unit)) in ROWS.iter().enumerate() {
+        let r = p.rlimit(i);
+        s += &format!("{:<25} {:<20} {:<20} ", name, show(r.cur), show(r.max));
+        if unit.is_empty() {
+            s.push('\n');
+        } else {
+            s += &format!("{:<10}\n", unit);
+        }
+    }
+    s
+}
+
+/// Linux 6.1's proc_oom_score: 1000 plus the badness (resident pages, shifted by
+/// oom_score_adj thousandths of memory) in thousandths of memory, so 0..=2000.
+fn oom_score(p: &Process, rss: u64) -> i64 {
+    let total = (crate::mm::meminfo::stats().total / 4).max(1) as i64;
+    let adj = p.oom_score_adj.lock().0 as i64;
+    if p.pid == 1 || adj == -1000 {
+        return 0;
+    }
+    let badness = rss as i64 + adj * total / 1000;
+    (1000 + badness * 1000 / total).clamp(0, 2000)
+}
+
+/// Writes to /proc/PID/oom_score_adj: an integer in -1000..=1000 (EINVAL otherwise); going
+/// below the floor set by a privileged writer needs CAP_SYS_RESOURCE (EACCES), and a
+/// privileged write moves the floor.
+pub(super) fn set_oom_score_adj(pid: i32, buf: &[u8]) -> KResult<()> {
+    let p = process(pid)?;
+    let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?;
+    let v: i64 = text.trim().parse().map_err(|_| Errno::EINVAL)?;
+    if !(-1000..=1000).contains(&v) {
+        return Err(Errno::EINVAL);
+    }
+    let v = v as i16;
+    let privileged = proc::try_current().is_none_or(|t| {
+        t.proc_ref()
+            .capable(lintel_abi::capability::CAP_SYS_RESOURCE)
+    });
+    let mut adj = p.oom_score_adj.lock();
+    if v < adj.1 && !privileged {
+        return Err(Errno::EACCES);
+    }
+    *adj = (v, if privileged { v } else { adj.1 });
+    Ok(())
 }

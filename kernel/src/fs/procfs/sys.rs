@@ -151,6 +151,92 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
         Some(|| format!("{}\n", commit::kbytes())),
     ),
     ("sys/vm/max_map_count", Some(|| String::from("65530\n"))),
+    (
+        "sys/vm/admin_reserve_kbytes",
+        Some(|| super::vm::read("admin_reserve_kbytes")),
+    ),
+    (
+        "sys/vm/compact_unevictable_allowed",
+        Some(|| super::vm::read("compact_unevictable_allowed")),
+    ),
+    (
+        "sys/vm/dirty_background_bytes",
+        Some(|| super::vm::read("dirty_background_bytes")),
+    ),
+    (
+        "sys/vm/dirty_background_ratio",
+        Some(|| super::vm::read("dirty_background_ratio")),
+    ),
+    (
+        "sys/vm/dirty_bytes",
+        Some(|| super::vm::read("dirty_bytes")),
+    ),
+    (
+        "sys/vm/dirty_expire_centisecs",
+        Some(|| super::vm::read("dirty_expire_centisecs")),
+    ),
+    (
+        "sys/vm/dirty_ratio",
+        Some(|| super::vm::read("dirty_ratio")),
+    ),
+    (
+        "sys/vm/dirty_writeback_centisecs",
+        Some(|| super::vm::read("dirty_writeback_centisecs")),
+    ),
+    (
+        "sys/vm/dirtytime_expire_seconds",
+        Some(|| super::vm::read("dirtytime_expire_seconds")),
+    ),
+    (
+        "sys/vm/extfrag_threshold",
+        Some(|| super::vm::read("extfrag_threshold")),
+    ),
+    (
+        "sys/vm/laptop_mode",
+        Some(|| super::vm::read("laptop_mode")),
+    ),
+    (
+        "sys/vm/min_free_kbytes",
+        Some(|| super::vm::read("min_free_kbytes")),
+    ),
+    (
+        "sys/vm/mmap_min_addr",
+        Some(|| super::vm::read("mmap_min_addr")),
+    ),
+    (
+        "sys/vm/oom_dump_tasks",
+        Some(|| super::vm::read("oom_dump_tasks")),
+    ),
+    (
+        "sys/vm/oom_kill_allocating_task",
+        Some(|| super::vm::read("oom_kill_allocating_task")),
+    ),
+    (
+        "sys/vm/page-cluster",
+        Some(|| super::vm::read("page-cluster")),
+    ),
+    (
+        "sys/vm/panic_on_oom",
+        Some(|| super::vm::read("panic_on_oom")),
+    ),
+    (
+        "sys/vm/stat_interval",
+        Some(|| super::vm::read("stat_interval")),
+    ),
+    ("sys/vm/swappiness", Some(|| super::vm::read("swappiness"))),
+    (
+        "sys/vm/user_reserve_kbytes",
+        Some(|| super::vm::read("user_reserve_kbytes")),
+    ),
+    (
+        "sys/vm/vfs_cache_pressure",
+        Some(|| super::vm::read("vfs_cache_pressure")),
+    ),
+    (
+        "sys/vm/watermark_scale_factor",
+        Some(|| super::vm::read("watermark_scale_factor")),
+    ),
+    ("sys/vm/drop_caches", Some(|| String::from("0\n"))),
     ("sys/net", None),
     ("sys/net/core", None),
     ("sys/net/core/somaxconn", Some(|| String::from("4096\n"))),
@@ -300,6 +386,65 @@ const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
     ("sys/fs/inotify/max_user_watches", |b| {
         set_int(&inotify::MAX_USER_WATCHES, sysctl_number(b)?)
     }),
+    ("sys/vm/admin_reserve_kbytes", |b| {
+        super::vm::write("admin_reserve_kbytes", b)
+    }),
+    ("sys/vm/compact_unevictable_allowed", |b| {
+        super::vm::write("compact_unevictable_allowed", b)
+    }),
+    ("sys/vm/dirty_background_bytes", |b| {
+        super::vm::write("dirty_background_bytes", b)
+    }),
+    ("sys/vm/dirty_background_ratio", |b| {
+        super::vm::write("dirty_background_ratio", b)
+    }),
+    ("sys/vm/dirty_bytes", |b| super::vm::write("dirty_bytes", b)),
+    ("sys/vm/dirty_expire_centisecs", |b| {
+        super::vm::write("dirty_expire_centisecs", b)
+    }),
+    ("sys/vm/dirty_ratio", |b| super::vm::write("dirty_ratio", b)),
+    ("sys/vm/dirty_writeback_centisecs", |b| {
+        super::vm::write("dirty_writeback_centisecs", b)
+    }),
+    ("sys/vm/dirtytime_expire_seconds", |b| {
+        super::vm::write("dirtytime_expire_seconds", b)
+    }),
+    ("sys/vm/extfrag_threshold", |b| {
+        super::vm::write("extfrag_threshold", b)
+    }),
+    ("sys/vm/laptop_mode", |b| super::vm::write("laptop_mode", b)),
+    ("sys/vm/min_free_kbytes", |b| {
+        super::vm::write("min_free_kbytes", b)
+    }),
+    ("sys/vm/mmap_min_addr", |b| {
+        super::vm::write("mmap_min_addr", b)
+    }),
+    ("sys/vm/oom_dump_tasks", |b| {
+        super::vm::write("oom_dump_tasks", b)
+    }),
+    ("sys/vm/oom_kill_allocating_task", |b| {
+        super::vm::write("oom_kill_allocating_task", b)
+    }),
+    ("sys/vm/page-cluster", |b| {
+        super::vm::write("page-cluster", b)
+    }),
+    ("sys/vm/panic_on_oom", |b| {
+        super::vm::write("panic_on_oom", b)
+    }),
+    ("sys/vm/stat_interval", |b| {
+        super::vm::write("stat_interval", b)
+    }),
+    ("sys/vm/swappiness", |b| super::vm::write("swappiness", b)),
+    ("sys/vm/user_reserve_kbytes", |b| {
+        super::vm::write("user_reserve_kbytes", b)
+    }),
+    ("sys/vm/vfs_cache_pressure", |b| {
+        super::vm::write("vfs_cache_pressure", b)
+    }),
+    ("sys/vm/watermark_scale_factor", |b| {
+        super::vm::write("watermark_scale_factor", b)
+    }),
+    ("sys/vm/drop_caches", super::vm::drop_caches),
     ("sys/fs/lease-break-time", |b| {
         set_int(&crate::fs::lease::BREAK_SECS, sysctl_number(b)?)
     }),
@@ -415,6 +560,10 @@ pub(super) enum SysFile {
     Partitions,
     Loadavg,
     Stat,
+    Cmdline,
+    Vmstat,
+    Diskstats,
+    Zoneinfo,
 }
 
 pub(super) const SYS_FILES: &[(&[u8], SysFile)] = &[
@@ -427,28 +576,34 @@ pub(super) const SYS_FILES: &[(&[u8], SysFile)] = &[
     (b"partitions", SysFile::Partitions),
     (b"loadavg", SysFile::Loadavg),
     (b"stat", SysFile::Stat),
+    (b"cmdline", SysFile::Cmdline),
+    (b"vmstat", SysFile::Vmstat),
+    (b"diskstats", SysFile::Diskstats),
+    (b"zoneinfo", SysFile::Zoneinfo),
 ];
 
 pub(super) fn sys_content(f: SysFile) -> String {
     let up = crate::time::uptime_ns();
     match f {
-        SysFile::Meminfo => {
-            // Page frames plus the kernel heap, which is RAM too.
-            let (heap_total, heap_used) = lintel_hal::mm::heap_stats();
-            let total = lintel_hal::mm::total_frames() * 4 + heap_total / 1024;
-            let free = lintel_hal::mm::free_frames() * 4 + (heap_total - heap_used) / 1024;
-            format!(
-                "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\nShmem:                 0 kB\nCommitLimit:    {:8} kB\nCommitted_AS:   {:8} kB\n",
-                total,
-                free,
-                free,
-                commit::limit_pages() * 4,
-                commit::committed_pages(None) * 4
-            )
+        SysFile::Meminfo => super::meminfo::text(),
+        SysFile::Uptime => format!(
+            "{}.{:02} {}.{:02}\n",
+            up / 1_000_000_000,
+            (up / 10_000_000) % 100,
+            up / 1_000_000_000,
+            (up / 10_000_000) % 100
+        ),
+        SysFile::Version => {
+            String::from("Linux version 6.1.0-lintel (lintel@lintel) (rustc) #1 SMP Lintel\n")
         }
-        SysFile::Uptime => format!("{}.{:02} {}.{:02}\n", up / 1_000_000_000, (up / 10_000_000) % 100, up / 1_000_000_000, (up / 10_000_000) % 100),
-        SysFile::Version => String::from("Linux version 6.1.0-lintel (lintel@lintel) (rustc) #1 SMP Lintel\n"),
         SysFile::Cpuinfo => lintel_hal::cpu::cpuinfo(),
+        SysFile::Cmdline => format!("{}\n", super::boot_cmdline()),
+        SysFile::Vmstat => super::meminfo::vmstat(),
+        SysFile::Diskstats => diskstats(),
+        SysFile::Zoneinfo => super::meminfo::zoneinfo(
+            super::vm::min_free_kbytes(),
+            lintel_hal::smp::cpu_mask().count_ones() as u64,
+        ),
         SysFile::Mounts => String::from_utf8_lossy(&crate::fs::mounts_text()).into_owned(),
         SysFile::Filesystems => crate::fs::FILESYSTEMS
             .iter()
@@ -457,17 +612,81 @@ pub(super) fn sys_content(f: SysFile) -> String {
         SysFile::Partitions => crate::fs::block::partitions_text(),
         SysFile::Loadavg => {
             let pids = proc::all_pids();
-            format!("0.00 0.00 0.00 1/{} {}\n", pids.len(), pids.last().copied().unwrap_or(1))
+            format!(
+                "0.00 0.00 0.00 1/{} {}\n",
+                pids.len(),
+                pids.last().copied().unwrap_or(1)
+            )
         }
-        SysFile::Stat => format!(
-            "cpu  0 0 0 {} 0 0 0 0 0 0\n{}btime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
-            up / 10_000_000 * lintel_hal::smp::cpus_started() as u64,
-            (0..64)
-                .filter(|i| lintel_hal::smp::cpu_mask() & (1u64 << i) != 0)
-                .map(|i| format!("cpu{} 0 0 0 {} 0 0 0 0 0 0\n", i, up / 10_000_000))
-                .collect::<String>(),
-            (crate::time::realtime_ns() - up as i64) / 1_000_000_000,
-            proc::all_pids().last().copied().unwrap_or(1)
-        ),
+        SysFile::Stat => stat_text(up),
     }
+}
+
+/// /proc/diskstats: each disk and partition with Linux 6.1's 17 counters (reads, merges,
+/// sectors, milliseconds, writes, ..., in flight, discards, flushes). Lintel does not count
+/// requests, so the counters are 0.
+fn diskstats() -> String {
+    let mut s = String::new();
+    for d in crate::fs::block::all() {
+        if d.size() == 0 {
+            continue;
+        }
+        let rdev = d.rdev();
+        s += &format!(
+            "{:4} {:7} {} 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+            lintel_abi::stat::major(rdev),
+            lintel_abi::stat::minor(rdev),
+            d.name()
+        );
+    }
+    s
+}
+
+/// /proc/stat: CPU time in USER_HZ ticks (user and system from every process's own and
+/// reaped children's time, the rest of each CPU's uptime idle; Lintel does not account time
+/// per CPU, so it is spread evenly and the cpu line is the sum of the cpuN lines), then
+/// Linux's counters and process figures.
+fn stat_text(up: u64) -> String {
+    let tick = |ns: u64| ns / 10_000_000;
+    let (mut user, mut sys, mut running) = (0u64, 0u64, 0u64);
+    for pid in proc::all_pids() {
+        let Some(p) = proc::find_process(pid) else {
+            continue;
+        };
+        let (u, s) = p.cpu_times();
+        let (cu, cs) = *p.children_time.lock();
+        user += u + cu;
+        sys += s + cs;
+        running += p
+            .live_threads()
+            .iter()
+            .filter(|t| *t.state.lock() == proc::ThreadState::Runnable)
+            .count() as u64;
+    }
+    let mask = lintel_hal::smp::cpu_mask();
+    let n = u64::from(mask.count_ones().max(1));
+    let (user, sys) = (tick(user), tick(sys));
+    let idle = (tick(up) * n).saturating_sub(user + sys);
+    // Per CPU: an even share, the remainder on the first so the shares add up.
+    let share = |total: u64, first: bool| total / n + if first { total % n } else { 0 };
+    let mut cpus = String::new();
+    for (k, i) in (0..64).filter(|i| mask & (1u64 << i) != 0).enumerate() {
+        cpus += &format!(
+            "cpu{} {} 0 {} {} 0 0 0 0 0 0\n",
+            i,
+            share(user, k == 0),
+            share(sys, k == 0),
+            share(idle, k == 0)
+        );
+    }
+    format!(
+        "cpu  {} 0 {} {} 0 0 0 0 0 0\n{}intr 0\nctxt 0\nbtime {}\nprocesses {}\nprocs_running {}\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n",
+        user,
+        sys,
+        idle,
+        cpus,
+        (crate::time::realtime_ns() - up as i64) / 1_000_000_000,
+        proc::all_pids().last().copied().unwrap_or(1),
+        running.max(1)
+    )
 }

@@ -34,6 +34,17 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     ),
 ];
 
+/// Counts the call and the bytes it moved for /proc/PID/io (rchar and syscr, or wchar and
+/// syscw).
+fn counted(c: &Call, write: bool, r: SysResult) -> SysResult {
+    let n = match &r {
+        Ok(crate::syscall::Ret::Value(n)) => *n,
+        _ => 0,
+    };
+    c.thread.proc_ref().io.count(write, n);
+    r
+}
+
 fn check_count(n: usize) -> KResult<usize> {
     if n > isize::MAX as usize {
         return Err(Errno::EINVAL);
@@ -42,12 +53,22 @@ fn check_count(n: usize) -> KResult<usize> {
 }
 
 pub fn read(c: &mut Call) -> SysResult {
+    let r = read_uncounted(c);
+    counted(c, false, r)
+}
+
+fn read_uncounted(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     let n = check_count(c.a[2])?;
     ok(read_into(&f, c.a[1], n, None)?)
 }
 
 pub fn write(c: &mut Call) -> SysResult {
+    let r = write_uncounted(c);
+    counted(c, true, r)
+}
+
+fn write_uncounted(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     let n = check_count(c.a[2])?;
     before_write(c, &f)?;
@@ -72,6 +93,11 @@ fn offset_arg(v: usize) -> KResult<u64> {
 }
 
 pub fn pread64(c: &mut Call) -> SysResult {
+    let r = pread64_uncounted(c);
+    counted(c, false, r)
+}
+
+fn pread64_uncounted(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     let n = check_count(c.a[2])?;
     let off = offset_arg(c.a[3])?;
@@ -82,6 +108,11 @@ pub fn pread64(c: &mut Call) -> SysResult {
 }
 
 pub fn pwrite64(c: &mut Call) -> SysResult {
+    let r = pwrite64_uncounted(c);
+    counted(c, true, r)
+}
+
+fn pwrite64_uncounted(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     let n = check_count(c.a[2])?;
     let off = offset_arg(c.a[3])?;
@@ -151,19 +182,39 @@ fn do_writev(c: &mut Call, fd: i32, iovp: usize, cnt: usize, at: Option<u64>) ->
 }
 
 pub fn readv(c: &mut Call) -> SysResult {
+    let r = readv_uncounted(c);
+    counted(c, false, r)
+}
+
+fn readv_uncounted(c: &mut Call) -> SysResult {
     do_readv(c, c.fd(0), c.a[1], c.a[2], None)
 }
 
 pub fn writev(c: &mut Call) -> SysResult {
+    let r = writev_uncounted(c);
+    counted(c, true, r)
+}
+
+fn writev_uncounted(c: &mut Call) -> SysResult {
     do_writev(c, c.fd(0), c.a[1], c.a[2], None)
 }
 
 pub fn preadv(c: &mut Call) -> SysResult {
+    let r = preadv_uncounted(c);
+    counted(c, false, r)
+}
+
+fn preadv_uncounted(c: &mut Call) -> SysResult {
     let off = offset_arg(c.a[3])?;
     do_readv(c, c.fd(0), c.a[1], c.a[2], Some(off))
 }
 
 pub fn pwritev(c: &mut Call) -> SysResult {
+    let r = pwritev_uncounted(c);
+    counted(c, true, r)
+}
+
+fn pwritev_uncounted(c: &mut Call) -> SysResult {
     let off = offset_arg(c.a[3])?;
     do_writev(c, c.fd(0), c.a[1], c.a[2], Some(off))
 }
@@ -178,6 +229,11 @@ fn rwf_flags(flags: usize) -> KResult<()> {
 
 /// preadv2/pwritev2: an offset of -1 means the current file position.
 pub fn preadv2(c: &mut Call) -> SysResult {
+    let r = preadv2_uncounted(c);
+    counted(c, false, r)
+}
+
+fn preadv2_uncounted(c: &mut Call) -> SysResult {
     rwf_flags(c.a[5])?;
     let off = if c.a[3] as i64 == -1 {
         None
@@ -188,6 +244,11 @@ pub fn preadv2(c: &mut Call) -> SysResult {
 }
 
 pub fn pwritev2(c: &mut Call) -> SysResult {
+    let r = pwritev2_uncounted(c);
+    counted(c, true, r)
+}
+
+fn pwritev2_uncounted(c: &mut Call) -> SysResult {
     rwf_flags(c.a[5])?;
     let off = if c.a[3] as i64 == -1 {
         None

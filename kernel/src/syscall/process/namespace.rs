@@ -104,7 +104,7 @@ pub fn setns(c: &mut Call) -> SysResult {
     let ns_file = f
         .inode
         .as_ref()
-        .and_then(|i| i.as_any().downcast_ref::<NsInode>().map(|n| n.ns.clone()));
+        .and_then(|i| i.as_any().downcast_ref::<NsInode>()?.uts.clone());
     let ns = if let Some(ns) = ns_file {
         if nstype != 0 && nstype != CLONE_NEWUTS {
             return Err(Errno::EINVAL);

@@ -14,10 +14,10 @@ pub fn sysinfo(c: &mut Call) -> SysResult {
     // Whole seconds, rounded up as Linux does (never 0).
     let up = time::uptime_ns().div_ceil(1_000_000_000);
     b[0..8].copy_from_slice(&up.to_le_bytes());
-    let total = lintel_hal::mm::total_frames() as u64 * 4096;
-    let free = lintel_hal::mm::free_frames() as u64 * 4096;
-    b[32..40].copy_from_slice(&total.to_le_bytes());
-    b[40..48].copy_from_slice(&free.to_le_bytes());
+    // The figures /proc/meminfo shows (MemTotal, MemFree, Shmem, Buffers), in bytes.
+    let m = crate::mm::meminfo::stats();
+    b[32..40].copy_from_slice(&(m.total * 1024).to_le_bytes());
+    b[40..48].copy_from_slice(&(m.free * 1024).to_le_bytes());
     b[80..82].copy_from_slice(&(crate::proc::all_pids().len() as u16).to_le_bytes());
     b[104..108].copy_from_slice(&1u32.to_le_bytes()); // mem_unit
     uaccess::write_bytes(c.a[0], &b)?;

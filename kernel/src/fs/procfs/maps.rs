@@ -1,0 +1,329 @@
+//! /proc/PID/maps, smaps and smaps_rollup, and the memory figures of status and statm: the
+//! VMAs as Linux prints them and what their pages are, counted from the page tables (a page
+//! of a private writable mapping is anonymous unless it is the page cache's own page of the
+//! file; a page is shared when more than one mapping holds its frame).
+
+use crate::mm::{pagecache, Backing, MmInner, Vma};
+use crate::proc::Process;
+use alloc::format;
+use alloc::string::String;
+
+const KB: u64 = 4;
+
+/// Page counts of one VMA or of a whole address space, in pages.
+#[derive(Default, Clone, Copy)]
+pub(super) struct Usage {
+    pub size: u64,
+    pub rss: u64,
+    /// Proportional set size in bytes (each page divided among its mappers).
+    pub pss_frac: u64,
+    pub pss_dirty_frac: u64,
+    pub pss_anon_frac: u64,
+    pub pss_file_frac: u64,
+    pub pss_shmem_frac: u64,
+    pub shared_clean: u64,
+    pub shared_dirty: u64,
+    pub private_clean: u64,
+    pub private_dirty: u64,
+    pub anon: u64,
+    pub file: u64,
+    pub shmem: u64,
+    /// status's VmData, VmStk, VmExe and VmLib and the page-table pages (VmPTE).
+    pub data: u64,
+    pub stack: u64,
+    pub exe: u64,
+    pub lib: u64,
+}
+
+impl Usage {
+    fn add(&mut self, o: &Usage) {
+        self.size += o.size;
+        self.rss += o.rss;
+        self.pss_frac += o.pss_frac;
+        self.pss_dirty_frac += o.pss_dirty_frac;
+        self.pss_anon_frac += o.pss_anon_frac;
+        self.pss_file_frac += o.pss_file_frac;
+        self.pss_shmem_frac += o.pss_shmem_frac;
+        self.shared_clean += o.shared_clean;
+        self.shared_dirty += o.shared_dirty;
+        self.private_clean += o.private_clean;
+        self.private_dirty += o.private_dirty;
+        self.anon += o.anon;
+        self.file += o.file;
+        self.shmem += o.shmem;
+        self.data += o.data;
+        self.stack += o.stack;
+        self.exe += o.exe;
+        self.lib += o.lib;
+    }
+}
+
+fn is_stack(m: &MmInner, v: &Vma) -> bool {
+    matches!(v.backing, Backing::Anon) && v.end == m.stack_top
+}
+
+/// What the pages of `v` are.
+fn vma_usage(m: &MmInner, v: &Vma, exe: &[u8]) -> Usage {
+    let mut u = Usage {
+        size: ((v.end - v.start) / 4096) as u64,
+        ..Default::default()
+    };
+    let stack = is_stack(m, v);
+    if stack {
+        u.stack = u.size;
+    } else if v.prot.write && !v.shared {
+        u.data = u.size;
+    } else if v.prot.exec && !v.prot.write {
+        match &v.backing {
+            Backing::File { path, .. } if path.as_slice() == exe => u.exe = u.size,
+            _ => u.lib = u.size,
+        }
+    }
+    let cache = match &v.backing {
+        Backing::File { inode, offset, .. } => pagecache::find(inode).map(|c| (c, *offset)),
+        _ => None,
+    };
+    m.aspace.for_each_mapped(v.start, v.end, |va, _| {
+        let Some((frame, _)) = m.aspace.lookup(va) else {
+            return;
+        };
+        // Our `lookup` holds one reference; the page cache holds one for its pages.
+        let mut holders = frame.ref_count().saturating_sub(1) as u64;
+        let (anon, shmem) = match (&v.backing, &cache) {
+            (Backing::File { .. }, Some((c, off))) => {
+                let idx = (off + (va - v.start) as u64) / 4096;
+                let cached = c.cached(idx).is_some_and(|f| f.phys() == frame.phys());
+                if cached {
+                    // and `cached` took one more that it has dropped by now.
+                    holders = holders.saturating_sub(1);
+                }
+                // A private writable mapping's own copy of a page is anonymous (written
+                // copy-on-write); a read-only one's pages are the file's however it got them.
+                (!cached && !v.shared && v.prot.write, false)
+            }
+            (Backing::File { .. }, None) => (!v.shared && v.prot.write, false),
+            (Backing::Anon, _) => (!v.shared, v.shared),
+            (Backing::Shm(_), _) => (false, true),
+            _ => (false, false),
+        };
+        let holders = holders.max(1);
+        // Anonymous and shared-memory pages were written (or are written through); file
+        // pages are counted clean.
+        let dirty = anon || shmem;
+        u.rss += 1;
+        let pss = 4096 / holders;
+        u.pss_frac += pss;
+        if dirty {
+            u.pss_dirty_frac += pss;
+        }
+        match (anon, shmem) {
+            (true, _) => {
+                u.anon += 1;
+                u.pss_anon_frac += pss;
+            }
+            (_, true) => {
+                u.shmem += 1;
+                u.pss_shmem_frac += pss;
+            }
+            _ => {
+                u.file += 1;
+                u.pss_file_frac += pss;
+            }
+        }
+        match (holders > 1, dirty) {
+            (true, true) => u.shared_dirty += 1,
+            (true, false) => u.shared_clean += 1,
+            (false, true) => u.private_dirty += 1,
+            (false, false) => u.private_clean += 1,
+        }
+    });
+    u
+}
+
+/// The whole address space of `p` (zeros for a zombie, which has none).
+pub(super) fn usage(p: &Process) -> Usage {
+    let mut total = Usage::default();
+    if p.exit_status.lock().is_some() {
+        return total;
+    }
+    let exe = p.exe.lock().clone();
+    let mm = p.mm();
+    let m = mm.inner.lock();
+    for v in m.vmas.values() {
+        total.add(&vma_usage(&m, v, &exe));
+    }
+    total
+}
+
+/// Page-table pages for `rss` resident pages, as a stand-in for VmPTE (one table page per
+/// 512 pages, at least one of each level above).
+pub(super) fn pte_kb(rss: u64) -> u64 {
+    (rss.div_ceil(512) + 3) * KB
+}
+
+/// A VMA's line in /proc/PID/maps.
+fn maps_line(m: &MmInner, v: &Vma) -> String {
+    // (offset, dev, inode, name) in Linux's format.
+    let (off, dev, ino, name) = match &v.backing {
+        Backing::File {
+            offset,
+            path,
+            inode,
+            ..
+        } => {
+            let st = inode.stat();
+            (
+                *offset,
+                st.dev,
+                st.ino,
+                String::from_utf8_lossy(path).into_owned(),
+            )
+        }
+        Backing::Anon if is_stack(m, v) => (0, 0, 0, String::from("[stack]")),
+        Backing::Anon
+            if m.brk > m.brk_start
+                && crate::mm::page_up(m.brk_start).is_some_and(|h| v.start <= h && h < v.end) =>
+        {
+            (0, 0, 0, String::from("[heap]"))
+        }
+        Backing::Anon => (0, 0, 0, String::new()),
+        Backing::Special(name) => (0, 0, 0, String::from(*name)),
+        Backing::Kernel(k) => (k.offset, 0, 0, format!("anon_inode:{}", k.name)),
+        Backing::Shm(s) => (
+            s.offset,
+            1,
+            s.id as u64,
+            format!("/SYSV{:08x} (deleted)", s.key),
+        ),
+    };
+    let mut s = format!(
+        "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
+        v.start,
+        v.end,
+        if v.prot.read { 'r' } else { '-' },
+        if v.prot.write { 'w' } else { '-' },
+        if v.prot.exec { 'x' } else { '-' },
+        if v.shared { 's' } else { 'p' },
+        off,
+        (dev >> 8) & 0xfff,
+        dev & 0xff,
+        ino
+    );
+    if !name.is_empty() {
+        // The path starts at column 73, as Linux pads it.
+        while s.len() < 73 {
+            s.push(' ');
+        }
+        s += &name;
+    }
+    s.push('\n');
+    s
+}
+
+pub(super) fn maps(p: &Process) -> String {
+    let mm = p.mm();
+    let m = mm.inner.lock();
+    m.vmas.values().map(|v| maps_line(&m, v)).collect()
+}
+
+fn kb_line(s: &mut String, name: &str, pages: u64) {
+    bytes_line(s, name, pages * KB * 1024);
+}
+
+fn bytes_line(s: &mut String, name: &str, bytes: u64) {
+    *s += &format!("{:<16}{:>8} kB\n", format!("{}:", name), bytes / 1024);
+}
+
+/// The lines smaps and smaps_rollup share, from Rss to Locked (6.1's __show_smap).
+fn usage_lines(s: &mut String, u: &Usage, rollup: bool) {
+    kb_line(s, "Rss", u.rss);
+    bytes_line(s, "Pss", u.pss_frac);
+    bytes_line(s, "Pss_Dirty", u.pss_dirty_frac);
+    if rollup {
+        bytes_line(s, "Pss_Anon", u.pss_anon_frac);
+        bytes_line(s, "Pss_File", u.pss_file_frac);
+        bytes_line(s, "Pss_Shmem", u.pss_shmem_frac);
+    }
+    kb_line(s, "Shared_Clean", u.shared_clean);
+    kb_line(s, "Shared_Dirty", u.shared_dirty);
+    kb_line(s, "Private_Clean", u.private_clean);
+    kb_line(s, "Private_Dirty", u.private_dirty);
+    kb_line(s, "Referenced", u.rss);
+    kb_line(s, "Anonymous", u.anon);
+    for name in [
+        "LazyFree",
+        "AnonHugePages",
+        "ShmemPmdMapped",
+        "FilePmdMapped",
+        "Shared_Hugetlb",
+    ] {
+        kb_line(s, name, 0);
+    }
+    *s += "Private_Hugetlb:       0 kB\n";
+    kb_line(s, "Swap", 0);
+    kb_line(s, "SwapPss", 0);
+    kb_line(s, "Locked", 0);
+}
+
+/// The two-letter VmFlags of a VMA (show_smap_vma_flags).
+fn vm_flags(m: &MmInner, v: &Vma) -> String {
+    let mut f = String::new();
+    let mut add = |on: bool, n: &str| {
+        if on {
+            f += n;
+            f.push(' ');
+        }
+    };
+    add(v.prot.read, "rd");
+    add(v.prot.write, "wr");
+    add(v.prot.exec, "ex");
+    add(v.shared, "sh");
+    add(true, "mr");
+    add(!v.shared || v.prot.write, "mw");
+    add(true, "me");
+    add(v.shared, "ms");
+    add(is_stack(m, v), "gd");
+    add(
+        !v.shared && v.prot.write && !matches!(v.backing, Backing::Special(_)),
+        "ac",
+    );
+    add(true, "sd");
+    f
+}
+
+pub(super) fn smaps(p: &Process) -> String {
+    let exe = p.exe.lock().clone();
+    let mm = p.mm();
+    let m = mm.inner.lock();
+    let mut s = String::new();
+    for v in m.vmas.values() {
+        let u = vma_usage(&m, v, &exe);
+        s += &maps_line(&m, v);
+        kb_line(&mut s, "Size", u.size);
+        kb_line(&mut s, "KernelPageSize", 1);
+        kb_line(&mut s, "MMUPageSize", 1);
+        usage_lines(&mut s, &u, false);
+        s += "THPeligible:    0\n";
+        s += &format!("VmFlags: {}\n", vm_flags(&m, v));
+    }
+    s
+}
+
+pub(super) fn smaps_rollup(p: &Process) -> String {
+    let exe = p.exe.lock().clone();
+    let mm = p.mm();
+    let m = mm.inner.lock();
+    let mut total = Usage::default();
+    for v in m.vmas.values() {
+        total.add(&vma_usage(&m, v, &exe));
+    }
+    let start = m.vmas.values().next().map_or(0, |v| v.start);
+    let end = m.vmas.values().next_back().map_or(0, |v| v.end);
+    let mut s = format!("{:08x}-{:08x} ---p 00000000 00:00 0", start, end);
+    while s.len() < 73 {
+        s.push(' ');
+    }
+    s += "[rollup]\n";
+    usage_lines(&mut s, &total, true);
+    s
+}

@@ -1,0 +1,43 @@
+//! How much memory there is and what holds it, in one place, so that sysinfo(2) and
+//! /proc/meminfo tell programs the same story (busybox `free` takes the total from one and
+//! the available figure from the other).
+
+use super::pagecache;
+
+/// Memory figures in KiB.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemStats {
+    /// Page frames plus the kernel heap: both are RAM the kernel manages.
+    pub total: u64,
+    pub free: u64,
+    /// Free memory plus cached file pages that could be dropped; never above `total`.
+    pub available: u64,
+    /// Page-cache pages (file data held for mappings and disk reads).
+    pub cached: u64,
+    pub dirty: u64,
+    /// Kernel heap in use (Linux's slab, all unreclaimable).
+    pub slab: u64,
+    /// Frames in use by neither the cache nor the heap: process memory and page tables.
+    pub anon: u64,
+}
+
+pub fn stats() -> MemStats {
+    let (heap_total, heap_used) = lintel_hal::mm::heap_stats();
+    let frames_total = lintel_hal::mm::total_frames() as u64 * 4;
+    let frames_free = (lintel_hal::mm::free_frames() as u64 * 4).min(frames_total);
+    let heap_total = heap_total as u64 / 1024;
+    let heap_used = (heap_used as u64 / 1024).min(heap_total);
+    let (cached, clean, dirty) = pagecache::page_counts();
+    let total = frames_total + heap_total;
+    let free = frames_free + (heap_total - heap_used);
+    let cached = (cached as u64 * 4).min(frames_total - frames_free);
+    MemStats {
+        total,
+        free,
+        available: (free + clean as u64 * 4).min(total),
+        cached,
+        dirty: (dirty as u64 * 4).min(cached),
+        slab: heap_used,
+        anon: frames_total - frames_free - cached,
+    }
+}
