@@ -78,6 +78,8 @@ pub(super) const RTA_GATEWAY: u16 = 5;
 pub(super) const RTA_PRIORITY: u16 = 6;
 pub(super) const RTA_PREFSRC: u16 = 7;
 pub(super) const RTA_TABLE: u16 = 15;
+pub(super) const RTA_PREF: u16 = 20;
+pub(super) const ICMPV6_ROUTER_PREF_MEDIUM: u8 = 0;
 /// Replies are cut into datagrams of at most this size, like Linux's dump buffers.
 pub(super) const DATAGRAM_MAX: usize = 32 * 1024;
 

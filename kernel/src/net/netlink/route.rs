@@ -187,6 +187,10 @@ fn route_msg(r: &Route, seq: u32, port: u32, flags: u16) -> Vec<u8> {
         m.attr_ip(RTA_GATEWAY, g);
     }
     m.attr_u32(RTA_OIF, r.ifindex);
+    if r.dst.is_ipv6() {
+        // The router preference ("pref medium").
+        m.attr(RTA_PREF, &[ICMPV6_ROUTER_PREF_MEDIUM]);
+    }
     m.finish()
 }
 
