@@ -21,6 +21,9 @@ pub struct SockInfo {
     pub state: u8,
     pub rx_queue: usize,
     pub tx_queue: usize,
+    /// A listener's backlog (Linux's sk_max_ack_backlog; 0 for other sockets). Its
+    /// `rx_queue` is the accept queue's length, as Linux's sk_ack_backlog.
+    pub backlog: usize,
     /// Closed by its owner and still finishing (FIN exchange, TIME_WAIT): no file, no inode.
     pub orphan: bool,
 }
@@ -75,6 +78,10 @@ impl Stack {
                 Body::Dgram(_) => s.peer,
                 _ => None,
             };
+            let (rx_queue, backlog) = match &s.body {
+                Body::Tcp(TcpState::Listen(l)) => (l.queue.len(), l.backlog),
+                _ => (self.rx_queued(id), 0),
+            };
             out.push(SockInfo {
                 id,
                 kind: s.kind,
@@ -82,8 +89,9 @@ impl Stack {
                 local: s.local,
                 peer,
                 state,
-                rx_queue: self.rx_queued(id),
+                rx_queue,
                 tx_queue: self.tx_queued(id),
+                backlog,
                 orphan: s.zombie,
             });
         }
@@ -99,6 +107,7 @@ impl Stack {
                 state: linux_state(tcp::State::TimeWait),
                 rx_queue: 0,
                 tx_queue: 0,
+                backlog: 0,
                 orphan: true,
             });
         }

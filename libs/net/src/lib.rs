@@ -18,6 +18,7 @@ mod dgram;
 mod dhcp;
 mod info;
 mod mcast;
+mod neigh;
 mod netif;
 mod opts;
 mod ports;
@@ -36,6 +37,7 @@ use core::net::IpAddr;
 pub use addr::{in_prefix, ipv4_mask, network};
 pub use info::{SockInfo, TcpInfo, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN};
 pub use lintel_abi::Errno;
+pub use neigh::Neighbour;
 pub use opts::{SockOpt, SockOptName};
 pub use stack::Stack;
 
@@ -103,6 +105,8 @@ pub struct IfInfo {
     pub name: String,
     pub mac: [u8; 6],
     pub mtu: usize,
+    /// The largest MTU `set_mtu` takes (0: no limit, as Linux's loopback).
+    pub max_mtu: usize,
     pub up: bool,
     pub loopback: bool,
     /// Address and prefix length.

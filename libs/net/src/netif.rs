@@ -18,7 +18,9 @@ use smoltcp::time::Instant;
 /// Linux's loopback MTU.
 pub(crate) const LOOPBACK_MTU: usize = 65536;
 /// The IPv4 total-length field tops out one short of the loopback MTU.
-const LOOPBACK_IP_MTU: usize = 65535;
+pub(crate) const LOOPBACK_IP_MTU: usize = 65535;
+/// The smallest MTU IPv4 works with (Linux's ETH_MIN_MTU).
+pub(crate) const MIN_MTU: usize = 68;
 /// Frames waiting on the loopback "wire"; beyond this they are dropped like a full NIC ring.
 const LOOPBACK_QUEUE_MAX: usize = 8192;
 /// What Linux's loopback counts per packet beyond the IP packet: the Ethernet header it has.
@@ -36,6 +38,10 @@ pub(crate) struct NetIf {
     pub v4: Option<(Ipv4Addr, u8)>,
     pub gateway: Option<Ipv4Addr>,
     pub v6: Vec<(Ipv6Addr, u8)>,
+    /// The MTU user space set and sees (the loopback's packets are capped: `Port::mtu`).
+    pub link_mtu: usize,
+    /// Administratively up (IFF_UP).
+    pub up: bool,
 }
 
 impl NetIf {

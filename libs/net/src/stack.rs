@@ -2,7 +2,7 @@
 //! packets and turns smoltcp state changes into Linux-visible events and errors.
 
 use crate::addr::{in_prefix, link_local, to_user, to_wire};
-use crate::netif::{NetIf, Port, LOOPBACK_MTU};
+use crate::netif::{NetIf, Port, LOOPBACK_IP_MTU, LOOPBACK_MTU, MIN_MTU};
 use crate::opts::{Opts, SockOpt, SockOptName};
 use crate::ports::{conflicts, Binding, EPHEMERAL_HI, EPHEMERAL_LO};
 use crate::timewait::{PortUse, TimeWaits};
@@ -161,6 +161,8 @@ pub struct Stack {
     pub(crate) socks: Vec<Option<Sock>>,
     free: Vec<usize>,
     pub(crate) listeners: Vec<SockId>,
+    /// Who answered ARP on the Ethernet interfaces (`ip neigh`).
+    pub(crate) neigh: crate::neigh::Neighbours,
     /// Asked before buffers are allocated for a socket or connection (see `set_memory_gate`).
     mem_gate: Option<fn(usize) -> bool>,
     /// DHCP clients: (interface, smoltcp socket).
@@ -221,6 +223,8 @@ impl Stack {
             v4: Some((Ipv4Addr::LOCALHOST, 8)),
             gateway: None,
             v6: vec![(Ipv6Addr::LOCALHOST, 128)],
+            link_mtu: LOOPBACK_MTU,
+            up: true,
         };
         let mut s = Stack {
             now_ns,
@@ -235,6 +239,7 @@ impl Stack {
             tw: TimeWaits::default(),
             egress_due: false,
             raw_tx: alloc::collections::BTreeMap::new(),
+            neigh: crate::neigh::Neighbours::default(),
         };
         s.sync_loopback_addrs();
         s
@@ -243,6 +248,7 @@ impl Stack {
     /// Adds an Ethernet interface with an IPv6 link-local address derived from its MAC.
     pub fn add_ethernet(&mut self, name: &str, dev: Box<dyn Device>) -> u32 {
         let mac = dev.mac();
+        let link_mtu = dev.mtu();
         let mut port = Port::new(Some(dev));
         let mut cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         cfg.random_seed = self.random();
@@ -258,6 +264,8 @@ impl Stack {
             v4: None,
             gateway: None,
             v6: vec![(link_local(mac), 64)],
+            link_mtu,
+            up: true,
         });
         let n = self.netifs.len() - 1;
         self.sync_iface_addrs(n);
@@ -351,17 +359,62 @@ impl Stack {
                 index: n.index,
                 name: n.name.clone(),
                 mac: n.mac,
-                mtu: if n.is_loopback() {
-                    LOOPBACK_MTU
-                } else {
-                    n.port.mtu
-                },
-                up: true,
+                mtu: n.link_mtu,
+                max_mtu: n.port.dev.as_ref().map_or(0, |d| d.mtu()),
+                up: n.up,
                 loopback: n.is_loopback(),
                 addrs: n.addrs(),
                 stats: n.port.stats(),
             })
             .collect()
+    }
+
+    /// Sets interface `ifindex`'s MTU as `ip link set DEV mtu N` does. The loopback takes any
+    /// value as on Linux, but its packets stay within 68..=65535 bytes (below 68 Linux turns
+    /// IPv4 off on it, which Lintel does not). An Ethernet card takes 68 up to its own MTU:
+    /// its receive buffers hold one 1500-byte frame (Linux's virtio-net would take 65535 with
+    /// big receive buffers).
+    pub fn set_mtu(&mut self, ifindex: u32, mtu: u32) -> Result<(), Errno> {
+        let n = self.netif_by_index(ifindex).ok_or(Errno::ENODEV)?;
+        let nif = &mut self.netifs[n];
+        let mtu = usize::try_from(mtu).map_err(|_| Errno::EINVAL)?;
+        if mtu > i32::MAX as usize {
+            return Err(Errno::EINVAL);
+        }
+        match nif.port.dev.as_ref().map(|d| d.mtu()) {
+            None => nif.port.mtu = mtu.clamp(MIN_MTU, LOOPBACK_IP_MTU),
+            Some(max) if (MIN_MTU..=max).contains(&mtu) => nif.port.mtu = mtu,
+            Some(_) => return Err(Errno::EINVAL),
+        }
+        nif.link_mtu = mtu;
+        Ok(())
+    }
+
+    /// Takes an Ethernet interface down (frames it receives are dropped, nothing is sent
+    /// through it; its sockets wait) or up again. The loopback stays up: everything local,
+    /// this host's own eth0 address included, travels on it (EOPNOTSUPP).
+    pub fn set_up(&mut self, ifindex: u32, up: bool) -> Result<(), Errno> {
+        let n = self.netif_by_index(ifindex).ok_or(Errno::ENODEV)?;
+        let nif = &mut self.netifs[n];
+        if nif.is_loopback() {
+            return if up { Ok(()) } else { Err(Errno::EOPNOTSUPP) };
+        }
+        nif.up = up;
+        if up {
+            self.egress_due = true;
+        } else {
+            // Linux deletes the routes through a link that goes down, and bringing it up
+            // again restores only the on-link ones (from its addresses).
+            nif.gateway = None;
+            nif.iface.routes_mut().remove_default_ipv4_route();
+            self.neigh.flush(ifindex);
+        }
+        Ok(())
+    }
+
+    /// The IPv4 neighbours heard from over ARP.
+    pub fn neighbours(&self) -> Vec<crate::Neighbour> {
+        self.neigh.list(self.now_ns)
     }
 
     pub(crate) fn netif_by_index(&self, ifindex: u32) -> Option<usize> {
@@ -744,10 +797,20 @@ impl Stack {
         for _ in 0..MAX_ROUNDS {
             let mut moved = false;
             for n in 0..self.netifs.len() {
+                let up = self.netifs[n].up;
                 let frames: Vec<Vec<u8>> = {
                     let port = &mut self.netifs[n].port;
                     match &mut port.dev {
                         None => port.looped.drain(..).collect(),
+                        // A downed interface drops what it receives and sends nothing.
+                        Some(dev) if !up => {
+                            while dev.receive().is_some() {}
+                            port.looped.clear();
+                            if let Some(d) = due.get_mut(n) {
+                                *d = false;
+                            }
+                            continue;
+                        }
                         // Local copies of multicast sent there (IP_MULTICAST_LOOP) first.
                         Some(_) if !port.looped.is_empty() => port.looped.drain(..).collect(),
                         Some(dev) if dev.checksum_offload() => {

@@ -115,6 +115,10 @@ impl Stack {
     /// is dropped unanswered (the client retries), as Linux does with a full accept queue.
     pub(crate) fn ingress(&mut self, n: usize, frame: Vec<u8>, now: Instant) {
         let ethernet = !self.netifs[n].is_loopback();
+        if ethernet {
+            let (index, mine) = (self.netifs[n].index, self.netifs[n].v4.map(|v| v.0));
+            self.neigh.note(index, &frame, mine, self.now_ns);
+        }
         let mut temp: Option<(SockId, SocketHandle)> = None;
         if !ethernet && !self.tw.is_empty() {
             if let Some((src, dst, flags)) = parse_tcp(&frame, false) {

@@ -24,11 +24,26 @@ const WANT: &[&str] = &[
 ];
 
 pub(super) fn debian_loop(kvm: bool) -> Result<(), String> {
-    let script_path = root().join("tests/debian/loop.sh");
+    script_lines(kvm, "tests/debian/loop.sh", &[], None, "debian-loop", WANT)
+}
+
+/// Boots a Debian root (minbase plus `packages`) that runs the bash script at `script` (a
+/// path under the repository), with `net` if given; the boot must end with status 0, print
+/// every line of `want` and leave the disk clean.
+pub(super) fn script_lines(
+    kvm: bool,
+    script: &str,
+    packages: &[&str],
+    net: Option<crate::NetMode>,
+    tag: &str,
+    want: &[&str],
+) -> Result<(), String> {
+    let script_path = root().join(script);
     let script = std::fs::read_to_string(&script_path)
         .map_err(|e| format!("{}: {e}", script_path.display()))?;
-    let disk = build::ensure_build_dir()?.join(format!("debian-loop-{}.img", std::process::id()));
-    crate::debian::image(&[], &disk)?;
+    let disk = build::ensure_build_dir()?.join(format!("{tag}-{}.img", std::process::id()));
+    let packages: Vec<String> = packages.iter().map(|p| p.to_string()).collect();
+    crate::debian::image(&packages, &disk)?;
     let mut img = build::base_image()?;
     build::set_launch(&mut img, &["/bin/bash".into(), "-c".into(), script]);
     let opts = RunOpts {
@@ -36,9 +51,10 @@ pub(super) fn debian_loop(kvm: bool) -> Result<(), String> {
         mem: "1G".into(),
         timeout: Some(300),
         disk: Some(disk.clone()),
+        net,
         ..RunOpts::default()
     };
-    let booted = qemu::boot(&opts, &build::kernel()?, &img, "debian-loop", true);
+    let booted = qemu::boot(&opts, &build::kernel()?, &img, tag, true);
     let fsck = crate::disk::fsck(&disk);
     let _ = std::fs::remove_file(&disk);
     let (outcome, out) = booted?;
@@ -50,7 +66,7 @@ pub(super) fn debian_loop(kvm: bool) -> Result<(), String> {
             tail(&out, 6)
         ));
     }
-    if let Some(w) = WANT.iter().find(|w| !lines.contains(w)) {
+    if let Some(w) = want.iter().find(|w| !lines.contains(w)) {
         return Err(format!("missing line {w:?}; console: {}", tail(&out, 6)));
     }
     fsck

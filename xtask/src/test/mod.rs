@@ -11,6 +11,7 @@ mod boot_fixtures;
 mod conformance;
 mod cpython;
 mod debian;
+mod debian_iproute;
 mod debian_loop;
 mod ext4_corrupt;
 mod ext4_crash;
@@ -185,6 +186,12 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
         match debian_loop::debian_loop(kvm) {
             Ok(()) => t.pass("debian.loop"),
             Err(e) => t.fail("debian.loop", &e),
+        }
+    }
+    if filter.is_none_or(|f| "debian.iproute".contains(f)) {
+        match debian_iproute::debian_iproute(kvm) {
+            Ok(()) => t.pass("debian.iproute"),
+            Err(e) => t.fail("debian.iproute", &e),
         }
     }
     if filter.is_none_or(|f| "debian.gdb".contains(f)) {

@@ -1,5 +1,6 @@
 //! NETLINK_ROUTE requests that change the configuration (root only): RTM_NEWADDR/DELADDR,
-//! RTM_NEWROUTE/DELROUTE for the IPv4 default route, RTM_NEWLINK/SETLINK (links stay up).
+//! RTM_NEWROUTE/DELROUTE for the IPv4 default route, RTM_NEWLINK/SETLINK (the MTU, and an
+//! Ethernet link up or down).
 
 use super::abi::*;
 use crate::net::link;
@@ -8,7 +9,7 @@ use core::net::IpAddr;
 use lintel_abi::Errno;
 
 /// The attributes after a fixed header of `hdr` bytes: (type, payload).
-fn attrs(payload: &[u8], hdr: usize) -> Vec<(u16, &[u8])> {
+pub(super) fn attrs(payload: &[u8], hdr: usize) -> Vec<(u16, &[u8])> {
     let mut out = Vec::new();
     let mut off = align4(hdr);
     while let Some(h) = payload.get(off..off + 4) {
@@ -23,13 +24,20 @@ fn attrs(payload: &[u8], hdr: usize) -> Vec<(u16, &[u8])> {
     out
 }
 
+/// The IFLA_IFNAME attribute's name, without its NUL.
+pub(super) fn ifname<'a>(a: &[(u16, &'a [u8])]) -> Option<&'a [u8]> {
+    a.iter()
+        .find(|(t, _)| *t == IFLA_IFNAME)
+        .map(|(_, v)| v.split(|&c| c == 0).next().unwrap_or(&[]))
+}
+
 fn ipv4_of(b: &[u8]) -> Option<core::net::Ipv4Addr> {
     let a: [u8; 4] = b.get(..4)?.try_into().ok()?;
     Some(core::net::Ipv4Addr::from(a))
 }
 
 /// A configuration change (root only). Lintel keeps one IPv4 address per interface and one
-/// default route; links cannot be taken down. Anything else is EOPNOTSUPP.
+/// default route; only Ethernet links can be taken down. Anything else is EOPNOTSUPP.
 pub(super) fn change(ty: u16, flags: u16, payload: &[u8]) -> Result<(), Errno> {
     use crate::net::inet::with;
     let family = payload.first().copied().ok_or(Errno::EINVAL)?;
@@ -40,16 +48,40 @@ pub(super) fn change(ty: u16, flags: u16, payload: &[u8]) -> Result<(), Errno> {
             let index = i32::from_le_bytes([b[4], b[5], b[6], b[7]]);
             let iff = u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
             let mask = u32::from_le_bytes([b[12], b[13], b[14], b[15]]);
-            let exists = with(|s| s.interfaces())
+            let a = attrs(payload, 16);
+            let name = ifname(&a);
+            let links = with(|s| s.interfaces());
+            // By index, or (index 0) by IFLA_IFNAME, as rtnl_setlink looks the device up.
+            let dev = links
                 .iter()
-                .any(|l| l.index as i32 == index);
-            if !exists {
-                return Err(Errno::ENODEV);
-            }
-            // Every link is up and stays up: asking for that is fine.
-            let down = (mask == 0 || mask & link::IFF_UP != 0) && iff & link::IFF_UP == 0;
-            if ty == RTM_DELLINK || down {
+                .find(|l| match (index, name) {
+                    (i, _) if i > 0 => l.index as i32 == i,
+                    (_, Some(n)) => l.name.as_bytes() == n,
+                    _ => false,
+                })
+                .ok_or(Errno::ENODEV)?;
+            if ty == RTM_DELLINK {
                 return Err(Errno::EOPNOTSUPP);
+            }
+            // The MTU first, then the flags, as Linux's do_setlink.
+            if let Some((_, v)) = a.iter().find(|(t, _)| *t == IFLA_MTU) {
+                let v: [u8; 4] = v
+                    .get(..4)
+                    .and_then(|v| v.try_into().ok())
+                    .ok_or(Errno::EINVAL)?;
+                with(|s| s.set_mtu(dev.index, u32::from_le_bytes(v)))?;
+            }
+            // Linux's rtnl_dev_combine_flags: ifi_change selects the flags to set; with none
+            // given, ifi_flags replaces them all; both zero change nothing.
+            if iff != 0 || mask != 0 {
+                let up = if mask == 0 || mask & link::IFF_UP != 0 {
+                    iff & link::IFF_UP != 0
+                } else {
+                    dev.up
+                };
+                if up != dev.up {
+                    with(|s| s.set_up(dev.index, up))?;
+                }
             }
             Ok(())
         }

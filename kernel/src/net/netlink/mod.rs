@@ -1,13 +1,16 @@
 //! Netlink sockets (AF_NETLINK). NETLINK_ROUTE answers the requests programs make to learn
 //! the machine's interfaces, addresses and routes (glibc's getifaddrs, iproute2's `ip`,
 //! busybox `ip`); the answers are built in route.rs from the IP stack's state.
+//! NETLINK_SOCK_DIAG lists sockets for `ss` (diag.rs).
 //!
 //! A netlink socket is a datagram socket to the kernel: each request sent is answered at once
 //! by queueing reply datagrams (one per batch of messages) that recv returns in order.
 
 mod abi;
 mod change;
+mod diag;
 pub mod file;
+mod msg;
 pub mod route;
 
 use crate::fs::file::{poll_notify, POLL_WAIT};
@@ -18,6 +21,8 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use lintel_abi::{Errno, KResult};
 
 pub const NETLINK_ROUTE: u32 = 0;
+/// Socket listings for `ss` (also called NETLINK_INET_DIAG).
+pub const NETLINK_SOCK_DIAG: u32 = 4;
 /// Replies waiting beyond this many bytes are dropped (Linux: the receive buffer; ENOBUFS).
 const RCVBUF: usize = 212_992;
 
@@ -34,8 +39,8 @@ pub struct NetlinkSocket {
 
 impl NetlinkSocket {
     pub fn new(protocol: u32) -> KResult<NetlinkSocket> {
-        // Only the routing family exists; Linux answers others it lacks with EPROTONOSUPPORT.
-        if protocol != NETLINK_ROUTE {
+        // Linux answers the families it lacks with EPROTONOSUPPORT.
+        if protocol != NETLINK_ROUTE && protocol != NETLINK_SOCK_DIAG {
             return Err(Errno::EPROTONOSUPPORT);
         }
         static NEXT_INO: AtomicU64 = AtomicU64::new(300_000);
@@ -79,7 +84,11 @@ impl NetlinkSocket {
         if self.port() == 0 {
             self.bind(0, pid)?;
         }
-        let replies = route::handle(data, self.port(), &route::snapshot());
+        let replies = if self.protocol == NETLINK_SOCK_DIAG {
+            diag::handle(data, self.port())
+        } else {
+            route::handle(data, self.port(), &route::snapshot())
+        };
         let mut rx = self.rx.lock();
         let mut queued: usize = rx.iter().map(|d| d.len()).sum();
         for r in replies {

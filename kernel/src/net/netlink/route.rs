@@ -4,11 +4,12 @@
 
 use super::abi::*;
 use super::change::change;
+use super::msg::{done_msg, serve, Msg};
 use crate::net::link;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 use lintel_abi::Errno;
-use lintel_net::IfInfo;
+use lintel_net::{IfInfo, Neighbour};
 
 /// A route of the main table as `ip route` lists it.
 pub struct Route {
@@ -23,61 +24,9 @@ pub struct Route {
 pub struct Snapshot {
     pub links: Vec<IfInfo>,
     pub routes: Vec<Route>,
+    pub neighbours: Vec<Neighbour>,
     /// The sender may change the configuration (CAP_NET_ADMIN: root).
     pub privileged: bool,
-}
-
-/// One netlink message under construction.
-struct Msg {
-    b: Vec<u8>,
-}
-
-impl Msg {
-    fn new(ty: u16, flags: u16, seq: u32, port: u32) -> Msg {
-        let mut b = Vec::with_capacity(128);
-        b.extend_from_slice(&0u32.to_le_bytes());
-        b.extend_from_slice(&ty.to_le_bytes());
-        b.extend_from_slice(&flags.to_le_bytes());
-        b.extend_from_slice(&seq.to_le_bytes());
-        b.extend_from_slice(&port.to_le_bytes());
-        Msg { b }
-    }
-
-    fn put(&mut self, bytes: &[u8]) {
-        self.b.extend_from_slice(bytes);
-    }
-
-    fn attr(&mut self, ty: u16, data: &[u8]) {
-        let len = 4 + data.len();
-        self.b.extend_from_slice(&(len as u16).to_le_bytes());
-        self.b.extend_from_slice(&ty.to_le_bytes());
-        self.b.extend_from_slice(data);
-        self.b.resize(align4(self.b.len()), 0);
-    }
-
-    fn attr_u32(&mut self, ty: u16, v: u32) {
-        self.attr(ty, &v.to_le_bytes());
-    }
-
-    fn attr_str(&mut self, ty: u16, s: &str) {
-        let mut v = Vec::from(s.as_bytes());
-        v.push(0);
-        self.attr(ty, &v);
-    }
-
-    fn attr_ip(&mut self, ty: u16, ip: IpAddr) {
-        match ip {
-            IpAddr::V4(a) => self.attr(ty, &a.octets()),
-            IpAddr::V6(a) => self.attr(ty, &a.octets()),
-        }
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        self.b.resize(align4(self.b.len()), 0);
-        let len = self.b.len() as u32;
-        self.b[0..4].copy_from_slice(&len.to_le_bytes());
-        self.b
-    }
 }
 
 fn family_of(ip: &IpAddr) -> u8 {
@@ -105,6 +54,7 @@ fn link_msg(l: &IfInfo, seq: u32, port: u32, flags: u16) -> Vec<u8> {
     m.put(&l.index.to_le_bytes());
     m.put(&iff.to_le_bytes());
     m.put(&0u32.to_le_bytes());
+    // In the order of Linux's rtnl_fill_ifinfo.
     m.attr_str(IFLA_IFNAME, &l.name);
     m.attr_u32(IFLA_TXQLEN, 1000);
     let oper = match (l.loopback, l.up) {
@@ -115,10 +65,67 @@ fn link_msg(l: &IfInfo, seq: u32, port: u32, flags: u16) -> Vec<u8> {
     m.attr(IFLA_OPERSTATE, &[oper]);
     m.attr(IFLA_LINKMODE, &[0]);
     m.attr_u32(IFLA_MTU, l.mtu as u32);
+    let (min_mtu, max_mtu) = if l.loopback { (0, 0) } else { (68, l.max_mtu) };
+    m.attr_u32(IFLA_MIN_MTU, min_mtu);
+    m.attr_u32(IFLA_MAX_MTU, max_mtu as u32);
+    m.attr_u32(IFLA_GROUP, 0);
+    m.attr_u32(IFLA_PROMISCUITY, 0);
+    m.attr_u32(IFLA_NUM_TX_QUEUES, 1);
+    m.attr_u32(IFLA_GSO_MAX_SEGS, 65535);
+    m.attr_u32(IFLA_GSO_MAX_SIZE, 65536);
+    m.attr_u32(IFLA_NUM_RX_QUEUES, 1);
+    m.attr(IFLA_CARRIER, &[1]);
+    // The queueing discipline Linux gives each (none on the loopback, Debian's default
+    // pfifo_fast on a single-queue card); a downed card has "noop" until it comes up.
+    let qdisc = match (l.loopback, l.up) {
+        (true, _) => "noqueue",
+        (false, true) => "pfifo_fast",
+        (false, false) => "noop",
+    };
+    m.attr_str(IFLA_QDISC, qdisc);
+    m.attr_u32(IFLA_CARRIER_CHANGES, 0);
     m.attr(IFLA_ADDRESS, &l.mac);
     let bcast = if l.loopback { [0u8; 6] } else { [0xff; 6] };
     m.attr(IFLA_BROADCAST, &bcast);
+    m.attr(
+        IFLA_STATS64,
+        &stats(
+            &l.stats,
+            |v, out| out.extend_from_slice(&v.to_le_bytes()),
+            25,
+        ),
+    );
+    m.attr(
+        IFLA_STATS,
+        &stats(
+            &l.stats,
+            |v, out| out.extend_from_slice(&(v as u32).to_le_bytes()),
+            24,
+        ),
+    );
     m.finish()
+}
+
+/// struct rtnl_link_stats64 (25 counters in Linux 6.1) or rtnl_link_stats (24, 32 bits
+/// each): the counters the stack keeps, zero for the error kinds it never sees.
+fn stats(s: &lintel_net::LinkStats, put: impl Fn(u64, &mut Vec<u8>), fields: usize) -> Vec<u8> {
+    // rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped,
+    // tx_dropped, then the detailed error counters.
+    let head = [
+        s.rx_packets,
+        s.tx_packets,
+        s.rx_bytes,
+        s.tx_bytes,
+        0,
+        0,
+        0,
+        s.tx_dropped,
+    ];
+    let mut out = Vec::with_capacity(fields * 8);
+    for i in 0..fields {
+        put(head.get(i).copied().unwrap_or(0), &mut out);
+    }
+    out
 }
 
 fn addr_msg(l: &IfInfo, ip: IpAddr, prefix: u8, seq: u32, port: u32, flags: u16) -> Vec<u8> {
@@ -137,6 +144,13 @@ fn addr_msg(l: &IfInfo, ip: IpAddr, prefix: u8, seq: u32, port: u32, flags: u16)
         m.attr_str(IFA_LABEL, &l.name);
     }
     m.attr_u32(IFA_FLAGS, IFA_F_PERMANENT);
+    // struct ifa_cacheinfo: preferred and valid lifetimes ("forever"), then the creation and
+    // update times in hundredths of a second since boot (0: configured at boot).
+    let mut ci = Vec::with_capacity(16);
+    for v in [INFINITY_LIFE_TIME, INFINITY_LIFE_TIME, 0, 0] {
+        ci.extend_from_slice(&v.to_le_bytes());
+    }
+    m.attr(IFA_CACHEINFO, &ci);
     m.finish()
 }
 
@@ -173,29 +187,36 @@ fn route_msg(r: &Route, seq: u32, port: u32, flags: u16) -> Vec<u8> {
         m.attr_ip(RTA_GATEWAY, g);
     }
     m.attr_u32(RTA_OIF, r.ifindex);
+    if r.dst.is_ipv6() {
+        // The router preference ("pref medium").
+        m.attr(RTA_PREF, &[ICMPV6_ROUTER_PREF_MEDIUM]);
+    }
     m.finish()
 }
 
-fn error_msg(err: i32, req: &[u8], seq: u32, port: u32) -> Vec<u8> {
-    let flags = if err != 0 { NLM_F_CAPPED } else { 0 };
-    let mut m = Msg::new(NLMSG_ERROR, flags, seq, port);
-    m.put(&err.to_le_bytes());
-    m.put(&req[..NLMSG_HDRLEN]);
+fn neigh_msg(n: &Neighbour, seq: u32, port: u32, flags: u16) -> Vec<u8> {
+    let mut m = Msg::new(RTM_NEWNEIGH, flags, seq, port);
+    let state = if n.reachable {
+        NUD_REACHABLE
+    } else {
+        NUD_STALE
+    };
+    // struct ndmsg: family, pad, pad, ifindex, state, flags, type.
+    m.put(&[AF_INET, 0, 0, 0]);
+    m.put(&n.ifindex.to_le_bytes());
+    m.put(&state.to_le_bytes());
+    m.put(&[0, RTN_UNICAST]);
+    m.attr(NDA_DST, &n.ip.octets());
+    m.attr(NDA_LLADDR, &n.mac);
+    // struct nda_cacheinfo: confirmed, used, updated (ages in clock ticks of 10 ms), refcnt.
+    let ticks = (n.age_ns / 10_000_000) as u32;
+    let mut ci = Vec::with_capacity(16);
+    for v in [ticks, ticks, ticks, 0] {
+        ci.extend_from_slice(&v.to_le_bytes());
+    }
+    m.attr(NDA_CACHEINFO, &ci);
+    m.attr_u32(NDA_PROBES, 0);
     m.finish()
-}
-
-/// Packs messages into datagrams of at most DATAGRAM_MAX bytes.
-fn pack(msgs: Vec<Vec<u8>>, out: &mut Vec<Vec<u8>>) {
-    let mut cur = Vec::new();
-    for m in msgs {
-        if !cur.is_empty() && cur.len() + m.len() > DATAGRAM_MAX {
-            out.push(core::mem::take(&mut cur));
-        }
-        cur.extend_from_slice(&m);
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
 }
 
 /// The family a dump request asks for (its first payload byte; 0: all).
@@ -230,8 +251,17 @@ fn answer(
                 .get(4..8)
                 .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .unwrap_or(0);
+            // Or, with index 0, by IFLA_IFNAME (how `ip link show DEV` and iproute2's
+            // name-to-index lookup ask).
+            let attrs = super::change::attrs(payload, 16);
+            let name = super::change::ifname(&attrs);
             for l in &snap.links {
-                if dump || index <= 0 || l.index as i32 == index {
+                let wanted = match (index, name) {
+                    (i, _) if i > 0 => l.index as i32 == i,
+                    (_, Some(n)) => l.name.as_bytes() == n,
+                    _ => true,
+                };
+                if dump || wanted {
                     msgs.push(link_msg(l, seq, port, multi));
                 }
             }
@@ -255,6 +285,14 @@ fn answer(
                 }
             }
         }
+        RTM_GETNEIGH => {
+            // IPv4 neighbours only: IPv6's (NDP) are not tracked.
+            for n in &snap.neighbours {
+                if fam == 0 || fam == AF_INET {
+                    msgs.push(neigh_msg(n, seq, port, multi));
+                }
+            }
+        }
         RTM_NEWLINK | RTM_SETLINK | RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR | RTM_NEWROUTE
         | RTM_DELROUTE => {
             if !snap.privileged {
@@ -265,9 +303,7 @@ fn answer(
         _ => return Err(Errno::EOPNOTSUPP),
     }
     if dump {
-        let mut done = Msg::new(NLMSG_DONE, NLM_F_MULTI, seq, port);
-        done.put(&0i32.to_le_bytes());
-        msgs.push(done.finish());
+        msgs.push(done_msg(seq, port));
     }
     Ok(msgs)
 }
@@ -275,41 +311,17 @@ fn answer(
 /// Answers every request in `req` (a netlink datagram may hold several messages); returns
 /// the reply datagrams.
 pub fn handle(req: &[u8], port: u32, snap: &Snapshot) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut off = 0;
-    while let Some(h) = req.get(off..off + NLMSG_HDRLEN) {
-        let len = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
-        if len < NLMSG_HDRLEN || off + len > req.len() {
-            break;
-        }
-        let msg = &req[off..off + len];
-        let ty = u16::from_le_bytes([h[4], h[5]]);
-        let flags = u16::from_le_bytes([h[6], h[7]]);
-        let seq = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
-        off += align4(len);
-        // Only requests are acted on; control messages (NOOP, DONE...) are ignored.
-        if flags & NLM_F_REQUEST == 0 || ty <= NLMSG_DONE || ty == NLMSG_NOOP {
-            continue;
-        }
-        match answer(ty, flags, &msg[NLMSG_HDRLEN..], seq, port, snap) {
-            Ok(msgs) => {
-                let mut msgs = msgs;
-                if flags & NLM_F_ACK != 0 && !is_dump(ty, flags) {
-                    msgs.push(error_msg(0, msg, seq, port));
-                }
-                pack(msgs, &mut out);
-            }
-            Err(e) => out.push(error_msg(-e.0, msg, seq, port)),
-        }
-    }
-    out
+    serve(req, port, is_dump, |ty, flags, payload, seq| {
+        answer(ty, flags, payload, seq, port, snap)
+    })
 }
 
 /// The interfaces and main-table routes, for netlink and /proc/net.
 pub fn snapshot() -> Snapshot {
     let links = crate::net::inet::interfaces();
     let mut routes = alloc::vec::Vec::new();
-    for l in &links {
+    // A downed link has no routes (Linux deletes them; the on-link ones come back with it).
+    for l in links.iter().filter(|l| l.up) {
         for &(ip, prefix) in &l.addrs {
             // The IPv4 loopback network lives in the local table only, as on Linux.
             if l.loopback && ip.is_ipv4() {
@@ -338,6 +350,7 @@ pub fn snapshot() -> Snapshot {
     Snapshot {
         links,
         routes,
+        neighbours: crate::net::inet::with(|s| s.neighbours()),
         privileged,
     }
 }

@@ -107,6 +107,11 @@ pub struct ProcEntry {
     pub connected: bool,
     pub ino: u64,
     pub name: Option<Addr>,
+    /// The connected peer's inode (sock_diag's UNIX_DIAG_PEER).
+    pub peer_ino: Option<u64>,
+    /// Bytes unread, or a listener's connections waiting for accept.
+    pub rx_queue: usize,
+    pub backlog: usize,
 }
 
 /// The live Unix sockets, oldest first.
@@ -121,6 +126,18 @@ pub fn proc_entries() -> Vec<ProcEntry> {
                 connected: matches!(st.phase, Phase::Connected(_)),
                 ino: u.ino,
                 name: st.name.clone(),
+                peer_ino: match &st.phase {
+                    Phase::Connected(p) => p.upgrade().map(|p| p.ino),
+                    _ => None,
+                },
+                rx_queue: match &st.phase {
+                    Phase::Listening { queue, .. } => queue.len(),
+                    _ => st.rx_bytes,
+                },
+                backlog: match &st.phase {
+                    Phase::Listening { backlog, .. } => *backlog,
+                    _ => 0,
+                },
             }
         })
         .collect()

@@ -523,3 +523,47 @@ fn multicast_loop_on_ethernet() {
     assert_eq!(a.st.recv(ra, &mut buf, false), Err(Errno::EAGAIN));
     assert_eq!(b.st.recv(rb, &mut buf, false).map(|r| r.0), Ok(4));
 }
+
+#[test]
+fn link_mtu_down_up_and_neighbours() {
+    let (mut a, mut b, _) = joined();
+    // The card's range is 68..=1500; lo takes any int as Linux's loopback.
+    assert_eq!(a.st.set_mtu(2, 1501), Err(Errno::EINVAL));
+    assert_eq!(a.st.set_mtu(2, 67), Err(Errno::EINVAL));
+    assert_eq!(a.st.set_mtu(1, 0x8000_0000), Err(Errno::EINVAL));
+    assert_eq!(a.st.set_mtu(9, 1500), Err(Errno::ENODEV));
+    a.st.set_mtu(1, 100_000).unwrap();
+    assert_eq!(a.st.interfaces()[0].mtu, 100_000);
+    a.st.set_mtu(1, 65536).unwrap();
+    a.st.set_mtu(2, 1400).unwrap();
+    assert_eq!(a.st.interfaces()[1].mtu, 1400);
+    let s = b.st.socket(Kind::Udp, Family::V4).unwrap();
+    b.st.bind(s, any4(53)).unwrap();
+    let c = a.st.socket(Kind::Udp, Family::V4).unwrap();
+    let to_b = Some(SocketAddr::new(IpAddr::V4(B_IP), 53));
+    assert_eq!(a.st.send(c, &[0u8; 1373], to_b), Err(Errno::EMSGSIZE));
+    assert_eq!(a.st.send(c, &[0u8; 1372], to_b), Ok(1372));
+    both(&mut a, &mut b, 50);
+    assert_eq!(b.st.recv(s, &mut [0u8; 2000], false).map(|r| r.2), Ok(1372));
+    // b answered a's ARP request.
+    let n = a.st.neighbours();
+    assert_eq!(n.len(), 1);
+    assert_eq!((n[0].ifindex, n[0].ip, n[0].reachable), (2, B_IP, true));
+    assert_eq!(n[0].mac, [0x52, 0x54, 0, 0x12, 0x34, 0x57]);
+    // Down: nothing goes out, the default route and the neighbours are gone; up again
+    // brings traffic back.
+    assert_eq!(a.st.set_up(1, false), Err(Errno::EOPNOTSUPP));
+    a.st.set_up(2, false).unwrap();
+    assert!(!a.st.interfaces()[1].up);
+    assert_eq!(a.st.gateway_v4(), None);
+    assert!(a.st.neighbours().is_empty());
+    a.st.send(c, b"down", to_b).unwrap();
+    both(&mut a, &mut b, 50);
+    assert!(b.st.recv(s, &mut [0u8; 64], false).is_err());
+    a.st.set_up(2, true).unwrap();
+    a.st.send(c, b"up", to_b).unwrap();
+    both(&mut a, &mut b, 50);
+    let mut buf = [0u8; 64];
+    let got = b.st.recv(s, &mut buf, false).map(|r| r.0);
+    assert!(matches!(got, Ok(2) | Ok(4)));
+}
