@@ -232,6 +232,14 @@ static void unprivileged(void) {
     CHECK_OK(cap_get(0, &c));
     CHECK(c.eff == 0 && c.perm == 0 && c.inh == 0);
 
+    /* A file this open creates is opened as asked whatever its mode (Linux's do_open checks
+     * no access on a new file); opening it again is checked. */
+    int nf = open("pub/ro-new", O_CREAT | O_EXCL | O_WRONLY, 0444);
+    CHECK(nf >= 0 && write(nf, "x", 1) == 1);
+    close(nf);
+    CHECK_ERR(open("pub/ro-new", O_WRONLY), EACCES);
+    CHECK_OK(unlink("pub/ro-new"));
+
     CHECK_ERR(mount("none", "pub", "tmpfs", 0, NULL), EPERM);
     CHECK_ERR(umount("d"), EPERM);
     CHECK_ERR(sethostname("x", 1), EPERM);

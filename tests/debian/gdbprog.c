@@ -103,6 +103,9 @@ int main(void)
 	pthread_t t;
 	pthread_create(&t, NULL, worker, &slot);
 	pthread_join(t, NULL);
+	/* gdb reports the worker's exit when it gets to it; give it the time before the next
+	 * event (the fork), so the order of its lines does not depend on the scheduler. */
+	usleep(300000);
 	pid_t child = fork();
 	if (child == 0)
 		_exit(square(2));

@@ -61,6 +61,7 @@ pub fn do_open_how(
     let p = c.thread.process();
     let cred = p.cred.lock().vfs();
     let umask = p.fs.lock().umask;
+    let mut created = false;
     let d: Arc<Dentry> = if flags & O_CREAT != 0 && flags & O_PATH == 0 {
         let (parent, name, trailing) = fs::with_walk_how(c.thread, dirfd, path, how, |ctx| {
             lintel_vfs::resolve_create_how(ctx, path, flags & (O_EXCL | O_NOFOLLOW) == 0, how)
@@ -88,6 +89,7 @@ pub fn do_open_how(
                     .create(&name, FileType::Regular, mode, uid, gid, 0)?;
                 crate::fs::xattr::apply_inherited(&inode, &inh)?;
                 fs::notify::created(&parent, &name, false);
+                created = true;
                 Dentry::child(&parent, &name, inode)
             }
             Err(e) => return Err(e),
@@ -100,12 +102,20 @@ pub fn do_open_how(
         }
         d
     };
-    open_found(c, d, flags, &cred)
+    open_file(c, d, flags, &cred, created)
 }
 
 /// The end of every open once the file is found: O_DIRECTORY, EISDIR, access and O_NOATIME
 /// checks, O_TRUNC, the open file and its descriptor (also open_by_handle_at's).
 pub fn open_found(c: &mut Call, d: Arc<Dentry>, flags: u32, cred: &Cred) -> SysResult {
+    open_file(c, d, flags, cred, false)
+}
+
+/// `open_found` for a file this open may just have `created`: as Linux's do_open, a new file
+/// is neither checked for access (open(O_CREAT | O_WRONLY, 0444) succeeds) nor truncated (so
+/// no IN_MODIFY before IN_OPEN).
+fn open_file(c: &mut Call, d: Arc<Dentry>, flags: u32, cred: &Cred, created: bool) -> SysResult {
+    let flags = if created { flags & !O_TRUNC } else { flags };
     let acc = flags & O_ACCMODE;
     let kind = d.inode.file_type();
     if flags & O_DIRECTORY != 0 && kind != FileType::Directory {
@@ -128,7 +138,9 @@ pub fn open_found(c: &mut Call, d: Arc<Dentry>, flags: u32, cred: &Cred) -> SysR
             want |= 2;
         }
         let st = d.inode.stat();
-        lintel_vfs::inode_permission(&*d.inode, cred, want)?;
+        if !created {
+            lintel_vfs::inode_permission(&*d.inode, cred, want)?;
+        }
         if flags & O_NOATIME != 0 && !cred.owns(&st) {
             return Err(Errno::EPERM);
         }
