@@ -140,6 +140,9 @@ class Server(http.server.ThreadingHTTPServer):
     address_family = __import__("socket").AF_INET6
 server = Server(("::", 8000), Handler)
 server.done = False
+# The handler thread sets `done` after the main thread may already wait for the next
+# connection: wake up twice a second to look (as serve_forever does).
+server.timeout = 0.5
 while not server.done:
     server.handle_request()
 # Let the last answer reach the host before the guest powers off.
