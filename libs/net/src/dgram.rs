@@ -165,6 +165,11 @@ impl Stack {
         } else {
             bound
         };
+        // A socket bound to an IPv6 address cannot send to an IPv4 (mapped) one, nor the
+        // reverse: no packet has both (smoltcp would panic building it).
+        if src.is_ipv4() != dst.is_ipv4() {
+            return Err(Errno::ENETUNREACH);
+        }
         let h = self
             .handles(id)
             .into_iter()
