@@ -38,7 +38,8 @@ static void busy(int ms) {
     for (;;) {
         for (int i = 0; i < 20000; i++) sink += (unsigned long)i * 2654435761UL;
         if (now_ns(CLOCK_PROCESS_CPUTIME_ID) - c0 >= (int64_t)ms * 1000000) break;
-        if (now_ns(CLOCK_MONOTONIC) - w0 >= 1000000000LL) break;
+        /* A bound for a clock that never advances; a loaded host may give little CPU. */
+        if (now_ns(CLOCK_MONOTONIC) - w0 >= 20000000000LL) break;
     }
 }
 
@@ -182,8 +183,10 @@ int main(void) {
         /* glibc's time() reads the coarse clock, which may lag CLOCK_REALTIME by a tick. */
         CHECK(t >= ts.tv_sec - 1 && t <= ts.tv_sec + 1);
         CHECK(time(NULL) >= t);
+        /* time(2) reads the coarse clock too, which may lag a libc time() that reads
+         * CLOCK_REALTIME (musl) by a tick. */
         long k = syscall(SYS_time, NULL);
-        CHECK(k >= t && k <= t + 1);
+        CHECK(k >= t - 1 && k <= t + 1);
     }
 
     /* times(): elapsed ticks increase; user+system time grows with work. */

@@ -26,14 +26,16 @@ pub(super) fn run_native_under(
     let out_path = PathBuf::from(format!("{}.out", cwd.display()));
     let out = std::fs::File::create(&out_path).map_err(|e| e.to_string())?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
-    let mut cmd = match emulator {
-        Some(e) => {
-            let mut c = Command::new(e);
-            c.arg(exe);
-            c
-        }
-        None => Command::new(exe),
-    };
+    // Every signal at its default action, as a login shell would start the test: xtask may
+    // itself have been started as a background job of a non-interactive shell, which ignores
+    // SIGINT and SIGQUIT, and ignored dispositions survive exec (a test that raises SIGQUIT or
+    // types ^C on a pty would see nothing happen). Rust already resets the signal mask.
+    let mut cmd = Command::new("env");
+    cmd.arg("--default-signal");
+    if let Some(e) = emulator {
+        cmd.arg(e);
+    }
+    cmd.arg(exe);
     let mut child = cmd
         .current_dir(cwd)
         .stdin(Stdio::null())
