@@ -119,6 +119,10 @@ fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
         cur: 819200,
         max: 819200,
     }; // RLIMIT_MSGQUEUE
+       // RLIMIT_NICE and RLIMIT_RTPRIO: Linux's init starts with 0, so only CAP_SYS_NICE raises
+       // priority until an administrator grants a limit.
+    r[lintel_abi::resource::RLIMIT_NICE] = Rlimit { cur: 0, max: 0 };
+    r[lintel_abi::resource::RLIMIT_RTPRIO] = Rlimit { cur: 0, max: 0 };
     r
 }
 

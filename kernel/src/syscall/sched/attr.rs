@@ -3,13 +3,12 @@
 use crate::syscall::ok;
 use crate::syscall::sched::check_param;
 use crate::syscall::sched::may_reschedule;
+use crate::syscall::sched::may_set_policy;
 use crate::syscall::sched::proc_of;
 use crate::syscall::sched::valid_policy;
 use crate::syscall::sched::SCHED_BATCH;
-use crate::syscall::sched::SCHED_FIFO;
 use crate::syscall::sched::SCHED_IDLE;
 use crate::syscall::sched::SCHED_OTHER;
-use crate::syscall::sched::SCHED_RR;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
@@ -65,13 +64,7 @@ pub fn sched_setattr(c: &mut Call) -> SysResult {
     check_param(policy, prio)?;
     let p = proc_of(c, pid as i32)?;
     may_reschedule(c, &p)?;
-    let root = c
-        .thread
-        .proc_ref()
-        .capable(lintel_abi::capability::CAP_SYS_NICE);
-    if !root && (matches!(policy, SCHED_FIFO | SCHED_RR) || nice < p.nice.load(Ordering::Relaxed)) {
-        return Err(Errno::EPERM);
-    }
+    may_set_policy(c, &p, policy, prio, Some(nice))?;
     *p.sched_policy.lock() = (policy as u32, prio as u32);
     if matches!(policy, SCHED_OTHER | SCHED_BATCH | SCHED_IDLE) {
         p.nice.store(nice.clamp(-20, 19), Ordering::Relaxed);

@@ -87,6 +87,57 @@ pub(in crate::syscall) fn may_reschedule(c: &Call, p: &Process) -> KResult<()> {
     }
 }
 
+/// can_nice: lowering `p`'s nice value to `nice` needs CAP_SYS_NICE in the caller or `p`'s
+/// RLIMIT_NICE soft limit to reach `20 - nice` (Linux's default limit is 0: only privileged
+/// callers raise priority).
+pub(in crate::syscall) fn can_nice(c: &Call, p: &Process, nice: i32) -> bool {
+    let rlim = p.rlimit(lintel_abi::resource::RLIMIT_NICE).cur;
+    (20 - nice.clamp(-20, 19)) as u64 <= rlim
+        || c.thread
+            .proc_ref()
+            .capable(lintel_abi::capability::CAP_SYS_NICE)
+}
+
+/// The rules of Linux's `__sched_setscheduler` for a caller without CAP_SYS_NICE moving `p`
+/// to `policy` at `prio` (and `nice`, for the fair policies): a real-time policy needs a
+/// non-zero RLIMIT_RTPRIO, and a raised real-time priority must stay within it; a lower nice
+/// value needs `can_nice`; leaving SCHED_IDLE needs `can_nice` of the current nice value.
+pub(in crate::syscall) fn may_set_policy(
+    c: &Call,
+    p: &Process,
+    policy: usize,
+    prio: i32,
+    nice: Option<i32>,
+) -> KResult<()> {
+    use core::sync::atomic::Ordering;
+    if c.thread
+        .proc_ref()
+        .capable(lintel_abi::capability::CAP_SYS_NICE)
+    {
+        return Ok(());
+    }
+    let (cur_policy, cur_prio) = *p.sched_policy.lock();
+    let cur_policy = cur_policy as usize;
+    let cur_nice = p.nice.load(Ordering::Relaxed);
+    if matches!(policy, SCHED_FIFO | SCHED_RR) {
+        let rlim = p.rlimit(lintel_abi::resource::RLIMIT_RTPRIO).cur;
+        if policy != cur_policy && rlim == 0 {
+            return Err(Errno::EPERM);
+        }
+        if prio as u64 > cur_prio as u64 && prio as u64 > rlim {
+            return Err(Errno::EPERM);
+        }
+    } else if let Some(n) = nice {
+        if n < cur_nice && !can_nice(c, p, n) {
+            return Err(Errno::EPERM);
+        }
+    }
+    if cur_policy == SCHED_IDLE && policy != SCHED_IDLE && !can_nice(c, p, cur_nice) {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
+}
+
 pub(in crate::syscall) fn proc_of(c: &Call, pid: i32) -> KResult<Arc<Process>> {
     if pid < 0 {
         return Err(Errno::EINVAL);

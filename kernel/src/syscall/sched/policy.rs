@@ -4,6 +4,7 @@
 use crate::syscall::ok;
 use crate::syscall::sched::check_param;
 use crate::syscall::sched::may_reschedule;
+use crate::syscall::sched::may_set_policy;
 use crate::syscall::sched::proc_of;
 use crate::syscall::sched::valid_policy;
 use crate::syscall::sched::SCHED_BATCH;
@@ -56,14 +57,7 @@ pub fn sched_setscheduler(c: &mut Call) -> SysResult {
     let p = proc_of(c, pid as i32)?;
     check_param(policy, prio)?;
     may_reschedule(c, &p)?;
-    if matches!(policy, SCHED_FIFO | SCHED_RR)
-        && !c
-            .thread
-            .proc_ref()
-            .capable(lintel_abi::capability::CAP_SYS_NICE)
-    {
-        return Err(Errno::EPERM);
-    }
+    may_set_policy(c, &p, policy, prio, None)?;
     *p.sched_policy.lock() = (policy as u32, prio as u32);
     ok(0)
 }
@@ -89,6 +83,7 @@ pub fn sched_setparam(c: &mut Call) -> SysResult {
     let policy = p.sched_policy.lock().0 as usize;
     check_param(policy, prio)?;
     may_reschedule(c, &p)?;
+    may_set_policy(c, &p, policy, prio, None)?;
     p.sched_policy.lock().1 = prio as u32;
     ok(0)
 }

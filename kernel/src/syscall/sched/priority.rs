@@ -3,6 +3,7 @@
 use crate::proc as process;
 use crate::proc::Process;
 use crate::syscall::ok;
+use crate::syscall::sched::can_nice;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
@@ -88,8 +89,8 @@ pub fn setpriority(c: &mut Call) -> SysResult {
         if !cred.capable(CAP_SYS_NICE) && cred.euid != pc.uid && cred.euid != pc.euid {
             return Err(Errno::EPERM);
         }
-        // Raising priority needs CAP_SYS_NICE.
-        if nice < p.nice.load(Ordering::Relaxed) && !cred.capable(CAP_SYS_NICE) {
+        // Raising priority needs CAP_SYS_NICE or room under the target's RLIMIT_NICE.
+        if nice < p.nice.load(Ordering::Relaxed) && !can_nice(c, p, nice) {
             return Err(Errno::EACCES);
         }
     }
