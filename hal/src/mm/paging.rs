@@ -54,6 +54,10 @@ pub struct AddressSpace {
     /// the end (`remote_pending` says whether anything changed).
     defer_remote: bool,
     remote_pending: bool,
+    /// User pages mapped now, and the most ever mapped at once (the resident set and its
+    /// high-water mark, VmRSS/VmHWM and ru_maxrss), kept here where every mapping is made.
+    resident: usize,
+    resident_peak: usize,
 }
 
 static KERNEL_ROOT: spin::Once<u64> = spin::Once::new();
@@ -104,6 +108,8 @@ impl AddressSpace {
             tables: Arc::new(Tables(root)),
             defer_remote: false,
             remote_pending: false,
+            resident: 0,
+            resident_peak: 0,
         })
     }
 
@@ -190,7 +196,19 @@ impl AddressSpace {
             self.flush(va);
             return Ok(Some(Frame::from_phys(addr(old) as usize)));
         }
+        self.resident += 1;
+        self.resident_peak = self.resident_peak.max(self.resident);
         Ok(None)
+    }
+
+    /// Pages mapped in the user half now.
+    pub fn resident(&self) -> usize {
+        self.resident
+    }
+
+    /// The most pages the user half has had mapped at once.
+    pub fn resident_peak(&self) -> usize {
+        self.resident_peak
     }
 
     pub fn unmap(&mut self, va: usize) -> Option<Frame> {
@@ -202,6 +220,7 @@ impl AddressSpace {
         }
         set_entry(t, i, 0);
         self.flush(va);
+        self.resident -= 1;
         Some(Frame::from_phys(addr(old) as usize))
     }
 

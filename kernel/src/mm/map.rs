@@ -54,6 +54,9 @@ impl MmInner {
         self.split_at(start);
         self.split_at(end);
         let keys: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
+        if !keys.is_empty() {
+            self.hiwater_vm = self.peak_vm();
+        }
         for k in keys {
             if let Some(v) = self.vmas.remove(&k) {
                 v.write_back();

@@ -134,6 +134,9 @@ pub struct MmInner {
     /// mmap allocates top-down from here; the stack ends here (both moved by ASLR).
     pub mmap_top: usize,
     pub stack_top: usize,
+    /// The largest `total_vm` seen before a mapping went away (Linux's lazy `hiwater_vm`,
+    /// updated where the address space shrinks); VmPeak is the larger of it and now.
+    pub hiwater_vm: usize,
 }
 
 impl MmInner {
@@ -232,6 +235,7 @@ impl Mm {
                 brk: 0,
                 mmap_top: MMAP_TOP,
                 stack_top: STACK_TOP,
+                hiwater_vm: 0,
             }),
             membarrier: core::sync::atomic::AtomicU32::new(0),
             pkeys: core::sync::atomic::AtomicU32::new(0),
@@ -358,11 +362,17 @@ impl Drop for MmInner {
 impl MmInner {
     /// Pages present in the page tables (resident set size).
     pub fn resident_pages(&self) -> usize {
-        let mut n = 0;
-        for v in self.vmas.values() {
-            self.aspace.for_each_mapped(v.start, v.end, |_, _| n += 1);
-        }
-        n
+        self.aspace.resident()
+    }
+
+    /// The most pages ever resident at once (VmHWM, ru_maxrss).
+    pub fn peak_resident_pages(&self) -> usize {
+        self.aspace.resident_peak()
+    }
+
+    /// The most bytes of address space ever mapped at once (VmPeak).
+    pub fn peak_vm(&self) -> usize {
+        self.hiwater_vm.max(self.total_vm())
     }
 
     /// Bytes of address space mapped (for RLIMIT_AS).

@@ -177,6 +177,11 @@ pub fn reap(parent: &Process, child: &Arc<Process>) {
         t.0 += u + cu;
         t.1 += s + cs;
     }
+    let peak = child
+        .maxrss
+        .load(Ordering::Relaxed)
+        .max(child.cmaxrss.load(Ordering::Relaxed));
+    parent.cmaxrss.fetch_max(peak, Ordering::Relaxed);
     parent.children.lock().retain(|c| !Arc::ptr_eq(c, child));
     PROCS.lock().remove(&child.pid);
 }

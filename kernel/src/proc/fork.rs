@@ -14,7 +14,7 @@ use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::task::{KernelStack, Task};
 
@@ -56,6 +56,8 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         exit_signal: AtomicU32::new(signal::SIGCHLD),
         dead_time: Mutex::new((0, 0)),
         children_time: Mutex::new((0, 0)),
+        maxrss: AtomicUsize::new(0),
+        cmaxrss: AtomicUsize::new(0),
         nice: AtomicI32::new(0),
         sched_policy: Mutex::new((0, 0)),
         itimers: Mutex::new([(0, 0); 3]),
@@ -228,6 +230,8 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         exit_signal: AtomicU32::new(signal::SIGCHLD),
         dead_time: Mutex::new((0, 0)),
         children_time: Mutex::new((0, 0)),
+        maxrss: AtomicUsize::new(0),
+        cmaxrss: AtomicUsize::new(0),
         nice: AtomicI32::new(parent.nice.load(Ordering::Relaxed)),
         sched_policy: Mutex::new((0, 0)),
         itimers: Mutex::new([(0, 0); 3]),

@@ -32,7 +32,7 @@ use crate::sched::WaitQueue;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::task::{KernelStack, Task};
 use lintel_vfs::Dentry;
@@ -177,6 +177,10 @@ pub struct Process {
     /// (with their own reaped children), for getrusage, times and wait4.
     pub dead_time: Mutex<(u64, u64)>,
     pub children_time: Mutex<(u64, u64)>,
+    /// Peak resident pages of the address spaces this process has left (exec, exit), and the
+    /// largest peak among its reaped children and theirs (Linux's signal->maxrss, cmaxrss).
+    pub maxrss: AtomicUsize,
+    pub cmaxrss: AtomicUsize,
     /// Nice value (-20..=19) and scheduling policy/priority as set by the sched_* calls.
     pub nice: AtomicI32,
     pub sched_policy: Mutex<(u32, u32)>,
@@ -493,7 +497,16 @@ impl Process {
     }
 
     pub fn set_mm(&self, mm: Arc<Mm>) -> Arc<Mm> {
-        core::mem::replace(&mut *self.mm.lock(), mm)
+        let old = core::mem::replace(&mut *self.mm.lock(), mm);
+        let peak = old.inner.lock().peak_resident_pages();
+        self.maxrss.fetch_max(peak, Ordering::Relaxed);
+        old
+    }
+
+    /// ru_maxrss in pages for RUSAGE_SELF: the address spaces left behind and the current one.
+    pub fn peak_resident_pages(&self) -> usize {
+        let now = self.mm().inner.lock().peak_resident_pages();
+        now.max(self.maxrss.load(Ordering::Relaxed))
     }
 
     pub fn activate_mm(&self) {

@@ -15,6 +15,9 @@ const KB: u64 = 4;
 pub(super) struct Usage {
     pub size: u64,
     pub rss: u64,
+    /// High-water marks of the whole address space, in pages (VmPeak, VmHWM).
+    pub peak_size: u64,
+    pub peak_rss: u64,
     /// Proportional set size in bytes (each page divided among its mappers).
     pub pss_frac: u64,
     pub pss_dirty_frac: u64,
@@ -152,6 +155,8 @@ pub(super) fn usage(p: &Process) -> Usage {
     for v in m.vmas.values() {
         total.add(&vma_usage(&m, v, &exe));
     }
+    total.peak_size = (m.peak_vm() / 4096) as u64;
+    total.peak_rss = m.peak_resident_pages() as u64;
     total
 }
 

@@ -272,12 +272,11 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
                 p.sid.load(Ordering::Relaxed),
             );
             if !zombie {
-                // Lintel keeps no high-water marks: the peaks are the current figures.
-                out += &vm("VmPeak", vsize / 1024);
+                out += &vm("VmPeak", usage.peak_size.max(usage.size) * 4);
                 out += &vm("VmSize", vsize / 1024);
                 out += &vm("VmLck", 0);
                 out += &vm("VmPin", 0);
-                out += &vm("VmHWM", rss_kb);
+                out += &vm("VmHWM", usage.peak_rss.max(usage.rss) * 4);
                 out += &vm("VmRSS", rss_kb);
                 out += &format!("RssAnon:\t{:8} kB\n", usage.anon * 4);
                 out += &format!("RssFile:\t{:8} kB\n", usage.file * 4);

@@ -6,6 +6,7 @@ use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
+use core::sync::atomic::Ordering;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
@@ -13,7 +14,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "getrusage",
         getrusage,
-        "user and system times and ru_maxrss (current, not peak); fault and switch counts are 0",
+        "user and system times and ru_maxrss (peak resident set); fault and switch counts are 0",
     ),
 ];
 
@@ -39,7 +40,19 @@ fn rusage_bytes(user_ns: u64, sys_ns: u64) -> [u8; 144] {
 pub(in crate::syscall) fn child_rusage(child: &Process) -> [u8; 144] {
     let (u, s) = child.cpu_times();
     let (cu, cs) = *child.children_time.lock();
-    rusage_bytes(u + cu, s + cs)
+    let mut b = rusage_bytes(u + cu, s + cs);
+    // RUSAGE_BOTH's maxrss: the child's own peak or its children's, whichever is larger.
+    let peak = child
+        .maxrss
+        .load(Ordering::Relaxed)
+        .max(child.cmaxrss.load(Ordering::Relaxed));
+    set_maxrss(&mut b, peak);
+    b
+}
+
+/// ru_maxrss, in KiB, from a count of pages.
+fn set_maxrss(b: &mut [u8; 144], pages: usize) {
+    b[32..40].copy_from_slice(&(pages as u64 * 4).to_le_bytes());
 }
 
 pub fn getrusage(c: &mut Call) -> SysResult {
@@ -52,11 +65,12 @@ pub fn getrusage(c: &mut Call) -> SysResult {
         _ => return Err(Errno::EINVAL),
     };
     let mut b = rusage_bytes(u, s);
-    if c.a[0] as i32 != RUSAGE_CHILDREN {
-        // ru_maxrss in KiB: the resident size now (Lintel does not track the peak yet).
-        let rss = p.mm().inner.lock().resident_pages() as u64 * 4;
-        b[32..40].copy_from_slice(&rss.to_le_bytes());
-    }
+    let peak = match c.a[0] as i32 {
+        RUSAGE_SELF => p.peak_resident_pages(),
+        RUSAGE_CHILDREN => p.cmaxrss.load(Ordering::Relaxed),
+        _ => p.mm().inner.lock().peak_resident_pages(),
+    };
+    set_maxrss(&mut b, peak);
     uaccess::write_bytes(c.a[1], &b)?;
     ok(0)
 }
