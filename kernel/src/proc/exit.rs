@@ -54,10 +54,14 @@ pub fn thread_exit(t: &Arc<Thread>) {
     // Now gone for good: waiters on PI futexes it held take them over.
     crate::futex::pi::owner_exited(t.tid() as u32);
     {
-        let (u, s) = t.cpu.lock().user_sys(crate::time::uptime_ns());
+        let ct = *t.cpu.lock();
+        let (u, s) = ct.user_sys(crate::time::uptime_ns());
         let mut d = p.dead_time.lock();
         d.0 += u;
         d.1 += s;
+        let mut w = p.dead_switches.lock();
+        w.0 += ct.nvcsw;
+        w.1 += ct.nivcsw;
     }
     let last = {
         let mut th = p.threads.lock();
@@ -176,6 +180,13 @@ pub fn reap(parent: &Process, child: &Arc<Process>) {
         let mut t = parent.children_time.lock();
         t.0 += u + cu;
         t.1 += s + cs;
+    }
+    let (v, i) = child.switches();
+    let (cv, ci) = *child.children_switches.lock();
+    {
+        let mut w = parent.children_switches.lock();
+        w.0 += v + cv;
+        w.1 += i + ci;
     }
     let peak = child
         .maxrss

@@ -177,6 +177,10 @@ pub struct Process {
     /// (with their own reaped children), for getrusage, times and wait4.
     pub dead_time: Mutex<(u64, u64)>,
     pub children_time: Mutex<(u64, u64)>,
+    /// (voluntary, involuntary) context switches of exited threads, and of reaped children
+    /// (with theirs): the rest of getrusage's ru_nvcsw and ru_nivcsw.
+    pub dead_switches: Mutex<(u64, u64)>,
+    pub children_switches: Mutex<(u64, u64)>,
     /// Peak resident pages of the address spaces this process has left (exec, exit), and the
     /// largest peak among its reaped children and theirs (Linux's signal->maxrss, cmaxrss).
     pub maxrss: AtomicUsize,
@@ -544,6 +548,17 @@ impl Process {
             s += ts;
         }
         (u, s)
+    }
+
+    /// (voluntary, involuntary) context switches of every thread, live or exited.
+    pub fn switches(&self) -> (u64, u64) {
+        let (mut v, mut i) = *self.dead_switches.lock();
+        for t in self.live_threads() {
+            let ct = t.cpu.lock();
+            v += ct.nvcsw;
+            i += ct.nivcsw;
+        }
+        (v, i)
     }
 
     pub fn live_threads(&self) -> Vec<Arc<Thread>> {

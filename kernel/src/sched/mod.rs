@@ -50,6 +50,10 @@ pub struct CpuTime {
     pub running: bool,
     pub vruntime: u64,
     pub cpu: usize,
+    /// Context switches away from the thread: it blocked (voluntary) or was still runnable
+    /// (involuntary: preempted or yielding), as Linux's nvcsw and nivcsw count them.
+    pub nvcsw: u64,
+    pub nivcsw: u64,
 }
 
 impl CpuTime {
@@ -364,6 +368,14 @@ fn switch_away(yielding: bool) {
                 s.cpus[cpu].current = cur.clone();
                 s.update_min(cpu, now);
                 return;
+            }
+        }
+        if let Some(c) = &cur {
+            let mut ct = c.cpu_time().lock();
+            if requeued {
+                ct.nivcsw += 1;
+            } else {
+                ct.nvcsw += 1;
             }
         }
         s.cpus[cpu].slice_start = now;

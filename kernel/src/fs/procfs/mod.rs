@@ -28,6 +28,8 @@ pub const PROC_DEV: u64 = 3;
 enum Node {
     Root,
     SelfLink,
+    /// /proc/thread-self: "PID/task/TID" of the caller.
+    ThreadSelfLink,
     Sys(SysFile),
     Pid(i32),
     /// A file of /proc/PID, or of /proc/PID/task/TID when the third field is the TID (0: the
@@ -161,6 +163,7 @@ impl ProcInode {
         match self.node {
             Node::Root => 1,
             Node::SelfLink => 2,
+            Node::ThreadSelfLink => 4,
             Node::Sys(s) => 16 + s as u64,
             Node::Pid(p) => (p as u64) << 16,
             Node::PidFile(p, f, tid) => {
@@ -193,9 +196,12 @@ impl ProcInode {
             | Node::NsDir(_)
             | Node::Task(..) => FileType::Directory,
             Node::Sysctl(i) if SYSCTL[i as usize].1.is_none() => FileType::Directory,
-            Node::SelfLink | Node::NetLink | Node::Fd(..) | Node::NsUts(_) | Node::NsInit(..) => {
-                FileType::Symlink
-            }
+            Node::SelfLink
+            | Node::ThreadSelfLink
+            | Node::NetLink
+            | Node::Fd(..)
+            | Node::NsUts(_)
+            | Node::NsInit(..) => FileType::Symlink,
             Node::PidFile(_, PidFile::Exe | PidFile::Cwd | PidFile::Root, _) => FileType::Symlink,
             _ => FileType::Regular,
         }
@@ -252,6 +258,7 @@ impl ProcInode {
         match self.node {
             Node::Root => {
                 v.push(e(b"self", Node::SelfLink));
+                v.push(e(b"thread-self", Node::ThreadSelfLink));
                 v.push(e(b"net", Node::NetLink));
                 v.push(e(b"sys", Node::Sysctl(0)));
                 if let Some(i) = sysctl_index("sysvipc") {
@@ -449,6 +456,8 @@ impl Inode for ProcInode {
             Node::Root => {
                 if name == b"self" {
                     Node::SelfLink
+                } else if name == b"thread-self" {
+                    Node::ThreadSelfLink
                 } else if name == b"net" {
                     Node::NetLink
                 } else if name == b"sys" {
@@ -556,6 +565,10 @@ impl Inode for ProcInode {
         }
         match self.node {
             Node::SelfLink => Ok(format!("{}", current_pid()).into_bytes()),
+            Node::ThreadSelfLink => {
+                let tid = crate::proc::try_current().map_or(1, |t| t.tid());
+                Ok(format!("{}/task/{}", current_pid(), tid).into_bytes())
+            }
             Node::NetLink => Ok(b"self/net".to_vec()),
             Node::PidFile(pid, PidFile::Exe, _) => Ok(process(pid)?.exe.lock().clone()),
             Node::PidFile(pid, PidFile::Cwd, _) => {

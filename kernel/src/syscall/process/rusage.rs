@@ -14,7 +14,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "getrusage",
         getrusage,
-        "user and system times and ru_maxrss (peak resident set); fault and switch counts are 0",
+        "user and system times, ru_maxrss (peak resident set) and context switches; fault counts are 0",
     ),
 ];
 
@@ -41,6 +41,9 @@ pub(in crate::syscall) fn child_rusage(child: &Process) -> [u8; 144] {
     let (u, s) = child.cpu_times();
     let (cu, cs) = *child.children_time.lock();
     let mut b = rusage_bytes(u + cu, s + cs);
+    let (v, i) = child.switches();
+    let (cv, ci) = *child.children_switches.lock();
+    set_switches(&mut b, (v + cv, i + ci));
     // RUSAGE_BOTH's maxrss: the child's own peak or its children's, whichever is larger.
     let peak = child
         .maxrss
@@ -48,6 +51,12 @@ pub(in crate::syscall) fn child_rusage(child: &Process) -> [u8; 144] {
         .max(child.cmaxrss.load(Ordering::Relaxed));
     set_maxrss(&mut b, peak);
     b
+}
+
+/// ru_nvcsw and ru_nivcsw.
+fn set_switches(b: &mut [u8; 144], (voluntary, involuntary): (u64, u64)) {
+    b[128..136].copy_from_slice(&voluntary.to_le_bytes());
+    b[136..144].copy_from_slice(&involuntary.to_le_bytes());
 }
 
 /// ru_maxrss, in KiB, from a count of pages.
@@ -71,6 +80,15 @@ pub fn getrusage(c: &mut Call) -> SysResult {
         _ => p.mm().inner.lock().peak_resident_pages(),
     };
     set_maxrss(&mut b, peak);
+    let switches = match c.a[0] as i32 {
+        RUSAGE_SELF => p.switches(),
+        RUSAGE_CHILDREN => *p.children_switches.lock(),
+        _ => {
+            let ct = c.thread.cpu.lock();
+            (ct.nvcsw, ct.nivcsw)
+        }
+    };
+    set_switches(&mut b, switches);
     uaccess::write_bytes(c.a[1], &b)?;
     ok(0)
 }
