@@ -59,9 +59,7 @@ pub fn thread_exit(t: &Arc<Thread>) {
         let mut d = p.dead_time.lock();
         d.0 += u;
         d.1 += s;
-        let mut w = p.dead_switches.lock();
-        w.0 += ct.nvcsw;
-        w.1 += ct.nivcsw;
+        *p.dead_events.lock() += ct.events;
     }
     let last = {
         let mut th = p.threads.lock();
@@ -181,13 +179,9 @@ pub fn reap(parent: &Process, child: &Arc<Process>) {
         t.0 += u + cu;
         t.1 += s + cs;
     }
-    let (v, i) = child.switches();
-    let (cv, ci) = *child.children_switches.lock();
-    {
-        let mut w = parent.children_switches.lock();
-        w.0 += v + cv;
-        w.1 += i + ci;
-    }
+    let mut events = child.events();
+    events += *child.children_events.lock();
+    *parent.children_events.lock() += events;
     let peak = child
         .maxrss
         .load(Ordering::Relaxed)

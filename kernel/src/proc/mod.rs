@@ -28,6 +28,7 @@ pub use usercopy::usercopy_fault;
 
 use crate::fs::fdtable::FdTable;
 use crate::mm::Mm;
+use crate::sched::Events;
 use crate::sched::WaitQueue;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
@@ -177,10 +178,10 @@ pub struct Process {
     /// (with their own reaped children), for getrusage, times and wait4.
     pub dead_time: Mutex<(u64, u64)>,
     pub children_time: Mutex<(u64, u64)>,
-    /// (voluntary, involuntary) context switches of exited threads, and of reaped children
-    /// (with theirs): the rest of getrusage's ru_nvcsw and ru_nivcsw.
-    pub dead_switches: Mutex<(u64, u64)>,
-    pub children_switches: Mutex<(u64, u64)>,
+    /// Context switches and faults of exited threads, and of reaped children (with theirs):
+    /// the rest of getrusage's counts.
+    pub dead_events: Mutex<Events>,
+    pub children_events: Mutex<Events>,
     /// Peak resident pages of the address spaces this process has left (exec, exit), and the
     /// largest peak among its reaped children and theirs (Linux's signal->maxrss, cmaxrss).
     pub maxrss: AtomicUsize,
@@ -550,15 +551,13 @@ impl Process {
         (u, s)
     }
 
-    /// (voluntary, involuntary) context switches of every thread, live or exited.
-    pub fn switches(&self) -> (u64, u64) {
-        let (mut v, mut i) = *self.dead_switches.lock();
+    /// Context switches and faults of every thread, live or exited.
+    pub fn events(&self) -> Events {
+        let mut e = *self.dead_events.lock();
         for t in self.live_threads() {
-            let ct = t.cpu.lock();
-            v += ct.nvcsw;
-            i += ct.nivcsw;
+            e += t.cpu.lock().events;
         }
-        (v, i)
+        e
     }
 
     pub fn live_threads(&self) -> Vec<Arc<Thread>> {

@@ -104,6 +104,9 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                     user_fault_wait(&thread, &mm, addr, access == Access::Write);
                 }
                 drop(mm);
+                if matches!(r, Ok(()) | Err(FaultError::Userfault)) {
+                    thread.cpu.lock().events.min_flt += 1;
+                }
                 *thread.last_fault.lock() = Some(record);
                 let addr = addr as u64;
                 match r {

@@ -16,5 +16,8 @@ pub fn usercopy_fault(addr: usize, write: bool) -> bool {
         // here: the copying system call may hold locks, so it cannot wait for one to exit.)
         super::oom::kill(&t.process());
     }
+    if r.is_ok() {
+        t.cpu.lock().events.min_flt += 1;
+    }
     r.is_ok()
 }

@@ -50,10 +50,30 @@ pub struct CpuTime {
     pub running: bool,
     pub vruntime: u64,
     pub cpu: usize,
+    /// What getrusage counts besides time, kept beside it because the same lock guards both.
+    pub events: Events,
+}
+
+/// Events getrusage counts for a thread (and, summed, for a process and its reaped children).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Events {
     /// Context switches away from the thread: it blocked (voluntary) or was still runnable
     /// (involuntary: preempted or yielding), as Linux's nvcsw and nivcsw count them.
     pub nvcsw: u64,
     pub nivcsw: u64,
+    /// Page faults resolved without I/O (minor) and with (major), counted where a fault of
+    /// user mode or of a user copy is handled.
+    pub min_flt: u64,
+    pub maj_flt: u64,
+}
+
+impl core::ops::AddAssign for Events {
+    fn add_assign(&mut self, o: Events) {
+        self.nvcsw += o.nvcsw;
+        self.nivcsw += o.nivcsw;
+        self.min_flt += o.min_flt;
+        self.maj_flt += o.maj_flt;
+    }
 }
 
 impl CpuTime {
@@ -373,9 +393,9 @@ fn switch_away(yielding: bool) {
         if let Some(c) = &cur {
             let mut ct = c.cpu_time().lock();
             if requeued {
-                ct.nivcsw += 1;
+                ct.events.nivcsw += 1;
             } else {
-                ct.nvcsw += 1;
+                ct.events.nvcsw += 1;
             }
         }
         s.cpus[cpu].slice_start = now;

@@ -195,14 +195,20 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
             let nice = p.nice.load(Ordering::Relaxed);
             // Field 39: the CPU the (first) thread last ran on.
             let processor = threads.first().map_or(0, |t| t.cpu.lock().cpu);
+            let ev = p.events();
+            let cev = *p.children_events.lock();
             format!(
-                "{} ({}) {} {} {} {} 0 -1 4194304 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 {} 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                "{} ({}) {} {} {} {} 0 -1 4194304 {} {} {} {} {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 {} 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
                 shown_pid,
                 comm_of(&p, &threads),
                 state,
                 p.ppid(),
                 p.pgid.load(Ordering::Relaxed),
                 p.sid.load(Ordering::Relaxed),
+                ev.min_flt,
+                cev.min_flt,
+                ev.maj_flt,
+                cev.maj_flt,
                 tick(u),
                 tick(sy),
                 tick(cu),
@@ -311,8 +317,8 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
                 crate::fs::cpu_list(allowed),
                 "00000000,".repeat(31),
                 // The thread's own counts (the leader's for /proc/PID), as Linux prints them.
-                leader.map_or(0, |t| t.cpu.lock().nvcsw),
-                leader.map_or(0, |t| t.cpu.lock().nivcsw),
+                leader.map_or(0, |t| t.cpu.lock().events.nvcsw),
+                leader.map_or(0, |t| t.cpu.lock().events.nivcsw),
             );
             out.into_bytes()
         }

@@ -1,6 +1,7 @@
 //! times, getrusage
 
 use crate::proc::Process;
+use crate::sched::Events;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
@@ -14,7 +15,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "getrusage",
         getrusage,
-        "user and system times, ru_maxrss (peak resident set) and context switches; fault counts are 0",
+        "user and system times, ru_maxrss (peak resident set) and context switches and page faults (every fault counted as minor)",
     ),
 ];
 
@@ -41,9 +42,9 @@ pub(in crate::syscall) fn child_rusage(child: &Process) -> [u8; 144] {
     let (u, s) = child.cpu_times();
     let (cu, cs) = *child.children_time.lock();
     let mut b = rusage_bytes(u + cu, s + cs);
-    let (v, i) = child.switches();
-    let (cv, ci) = *child.children_switches.lock();
-    set_switches(&mut b, (v + cv, i + ci));
+    let mut events = child.events();
+    events += *child.children_events.lock();
+    set_events(&mut b, &events);
     // RUSAGE_BOTH's maxrss: the child's own peak or its children's, whichever is larger.
     let peak = child
         .maxrss
@@ -53,10 +54,12 @@ pub(in crate::syscall) fn child_rusage(child: &Process) -> [u8; 144] {
     b
 }
 
-/// ru_nvcsw and ru_nivcsw.
-fn set_switches(b: &mut [u8; 144], (voluntary, involuntary): (u64, u64)) {
-    b[128..136].copy_from_slice(&voluntary.to_le_bytes());
-    b[136..144].copy_from_slice(&involuntary.to_le_bytes());
+/// ru_minflt, ru_majflt, ru_nvcsw and ru_nivcsw.
+fn set_events(b: &mut [u8; 144], e: &Events) {
+    b[64..72].copy_from_slice(&e.min_flt.to_le_bytes());
+    b[72..80].copy_from_slice(&e.maj_flt.to_le_bytes());
+    b[128..136].copy_from_slice(&e.nvcsw.to_le_bytes());
+    b[136..144].copy_from_slice(&e.nivcsw.to_le_bytes());
 }
 
 /// ru_maxrss, in KiB, from a count of pages.
@@ -80,15 +83,12 @@ pub fn getrusage(c: &mut Call) -> SysResult {
         _ => p.mm().inner.lock().peak_resident_pages(),
     };
     set_maxrss(&mut b, peak);
-    let switches = match c.a[0] as i32 {
-        RUSAGE_SELF => p.switches(),
-        RUSAGE_CHILDREN => *p.children_switches.lock(),
-        _ => {
-            let ct = c.thread.cpu.lock();
-            (ct.nvcsw, ct.nivcsw)
-        }
+    let events = match c.a[0] as i32 {
+        RUSAGE_SELF => p.events(),
+        RUSAGE_CHILDREN => *p.children_events.lock(),
+        _ => c.thread.cpu.lock().events,
     };
-    set_switches(&mut b, switches);
+    set_events(&mut b, &events);
     uaccess::write_bytes(c.a[1], &b)?;
     ok(0)
 }

@@ -1,4 +1,6 @@
-/* Context-switch counts: a thread that blocks counts voluntary switches, one that gives the
+/* getrusage's event counts. Page faults: touching fresh anonymous pages counts minor faults
+ * (ru_minflt, /proc/self/stat's minflt), a reaped child's reach RUSAGE_CHILDREN.
+ * Context-switch counts: a thread that blocks counts voluntary switches, one that gives the
  * CPU up while still runnable (sched_yield with another thread waiting on its CPU) counts
  * involuntary ones. getrusage sums a process's threads, live and exited (RUSAGE_SELF), gives
  * one thread's (RUSAGE_THREAD) and the reaped children's (RUSAGE_CHILDREN, wait4);
@@ -9,6 +11,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -106,7 +109,56 @@ static void involuntary(void) {
     CHECK(i1 - i0 >= 1);
 }
 
+static long minflt(int who) {
+    struct rusage ru;
+    return getrusage(who, &ru) == 0 ? ru.ru_minflt : -1;
+}
+
+/* Field 10 of /proc/self/stat (after the parenthesised name). */
+static long stat_minflt(void) {
+    static char buf[4096];
+    if (lt_slurp("/proc/self/stat", buf, sizeof buf) <= 0) return -1;
+    char *p = strrchr(buf, ')');
+    long v = -1;
+    if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %ld", &v) != 1) v = -1;
+    return v;
+}
+
+static void touch_pages(int n) {
+    char *m = mmap(NULL, n * 4096L, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    if (m == MAP_FAILED) return;
+    madvise(m, n * 4096L, MADV_NOHUGEPAGE);
+    for (long i = 0; i < n; i++) m[i * 4096] = 1;
+    munmap(m, n * 4096L);
+}
+
+static void faults(void) {
+    long self0 = minflt(RUSAGE_SELF), thr0 = minflt(RUSAGE_THREAD), st0 = stat_minflt();
+    touch_pages(200);
+    long self1 = minflt(RUSAGE_SELF), thr1 = minflt(RUSAGE_THREAD), st1 = stat_minflt();
+    if (self1 - self0 < 200 || thr1 - thr0 < 200 || st1 - st0 < 200)
+        printf("200 pages: minflt self %ld->%ld thread %ld->%ld stat %ld->%ld\n", self0, self1,
+               thr0, thr1, st0, st1);
+    CHECK(self1 - self0 >= 200);
+    CHECK(thr1 - thr0 >= 200);
+    CHECK(st1 - st0 >= 200);
+    long c0 = minflt(RUSAGE_CHILDREN);
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        touch_pages(150);
+        _exit(0);
+    }
+    struct rusage ru;
+    int st;
+    CHECK(wait4(c, &st, 0, &ru) == c);
+    CHECK(ru.ru_minflt >= 150);
+    CHECK(minflt(RUSAGE_CHILDREN) - c0 >= 150);
+}
+
 int main(void) {
+    lt_sub("faults", faults, 20000);
     lt_sub("voluntary", voluntary, 20000);
     lt_sub("dead_threads", dead_threads, 20000);
     lt_sub("children", children, 20000);
