@@ -572,6 +572,10 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
     pts.symlink(b"ptmx", b"../ptmx", 0, 0)?;
     PTS_DIR.call_once(|| pts);
     mounts().mount(&walk(b"/dev")?, devfs.clone())?;
+    // POSIX shared memory (shm_open, sem_open) goes to a tmpfs of its own with the default
+    // limits, as systemd and initramfs scripts mount it on Linux.
+    let shm = new_tmpfs_sized(Default::default(), next_fs_id());
+    mounts().mount(&walk(b"/dev/shm")?, shm.clone())?;
     let proc_root = procfs::new_root();
     mounts().mount(&walk(b"/proc")?, proc_root.clone())?;
     let sysfs = new_sysfs()?;
@@ -592,6 +596,15 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
         fstype: "devtmpfs",
         root: devfs,
         nosuid: false,
+        read_only: false,
+        hold: None,
+    });
+    info.push(MountInfo {
+        source: b"tmpfs".to_vec(),
+        path: b"/dev/shm".to_vec(),
+        fstype: "tmpfs",
+        root: shm,
+        nosuid: true,
         read_only: false,
         hold: None,
     });
