@@ -57,6 +57,30 @@ pub fn copy_to_user(dst: usize, src: &[u8]) -> Result<(), Fault> {
     }
 }
 
+/// Copies `len` bytes from user address `src` to kernel memory at `dst` (a page frame in the
+/// direct map, which user space may be storing to through a mapping at the same time, so no
+/// Rust reference to it may exist); returns the bytes copied, short at the first fault.
+pub(crate) fn copy_from_user_raw(dst: *mut u8, src: usize, len: usize) -> usize {
+    if len == 0 || check(src, len).is_err() {
+        return 0;
+    }
+    // SAFETY: the user range lies below USER_END; the caller gives a kernel range valid for
+    // `len` bytes. A fault in the copy is caught by the exception table.
+    let left = unsafe { copy_user(dst, src as *const u8, len) };
+    len - left
+}
+
+/// Copies `len` bytes of kernel memory at `src` (a page frame, as above) to user address
+/// `dst`; returns the bytes copied, short at the first fault.
+pub(crate) fn copy_to_user_raw(dst: usize, src: *const u8, len: usize) -> usize {
+    if len == 0 || check(dst, len).is_err() {
+        return 0;
+    }
+    // SAFETY: as for copy_from_user_raw, with the destination in user space.
+    let left = unsafe { copy_user(dst as *mut u8, src, len) };
+    len - left
+}
+
 /// Appends `len` bytes of user memory at `src` to `v` without zeroing the room first (a
 /// staging buffer is then written once, not twice). The room must be reserved already
 /// (`v.capacity() - v.len() >= len`, else `Err(Fault)` and nothing is copied). On a fault, `v`

@@ -122,6 +122,22 @@ impl Frame {
         unsafe { core::ptr::write_bytes(self.ptr().add(off), byte, len) }
     }
 
+    /// Copies `len` bytes at `off` of the frame straight to user address `dst` (a read of a
+    /// file whose pages are frames needs no staging buffer); returns the bytes copied, short
+    /// at the first fault (panics if the range leaves the page: a kernel bug).
+    pub fn copy_to_user(&self, off: usize, dst: usize, len: usize) -> usize {
+        assert!(off <= PAGE && len <= PAGE - off);
+        // The range is inside this page of the direct map (asserted above).
+        crate::usercopy::copy_to_user_raw(dst, self.ptr().wrapping_add(off), len)
+    }
+
+    /// Copies `len` bytes from user address `src` straight into the frame at `off`; returns
+    /// the bytes copied, short at the first fault.
+    pub fn copy_from_user(&self, off: usize, src: usize, len: usize) -> usize {
+        assert!(off <= PAGE && len <= PAGE - off);
+        crate::usercopy::copy_from_user_raw(self.ptr().wrapping_add(off), src, len)
+    }
+
     /// Takes ownership of one reference held in a page-table entry.
     pub(crate) fn from_phys(pa: usize) -> Frame {
         Frame { pfn: pa / PAGE }

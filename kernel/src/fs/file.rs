@@ -12,9 +12,24 @@ use lintel_vfs::inotify::{IN_ACCESS, IN_MODIFY};
 use lintel_vfs::{Dentry, FileType, Inode};
 
 /// Behaviour of one kind of open file. Stream files (ttys, pipes, devices) ignore `off`.
+/// A read or write straight between user memory at `ubuf` and a file at `off`
+/// (`FileOps::user_io`).
+#[derive(Clone, Copy)]
+pub struct UserIo {
+    pub write: bool,
+    pub ubuf: usize,
+    pub len: usize,
+    pub off: u64,
+}
+
 pub trait FileOps: Any + Send + Sync {
     fn read(&self, file: &OpenFile, buf: &mut [u8], off: u64) -> KResult<usize>;
     fn write(&self, file: &OpenFile, buf: &[u8], off: u64) -> KResult<usize>;
+    /// read(2) or write(2) straight between user memory and the file, with no kernel buffer
+    /// between: None for files without such a path (the caller then stages through one).
+    fn user_io(&self, _file: &OpenFile, _io: UserIo) -> Option<KResult<usize>> {
+        None
+    }
     /// Whether lseek/pread/pwrite apply (else ESPIPE).
     fn seekable(&self) -> bool {
         false
@@ -412,6 +427,52 @@ impl OpenFile {
         Ok(n)
     }
 
+    /// read(2)/pread(2) or, with `write`, write(2)/pwrite(2) (`at`) straight between user
+    /// memory at `ubuf` and the file, for files that can (`FileOps::user_io`); None for the
+    /// others, with nothing done. O_APPEND writes at the end.
+    pub fn user_io(
+        &self,
+        write: bool,
+        ubuf: usize,
+        len: usize,
+        at: Option<u64>,
+    ) -> Option<KResult<usize>> {
+        let allowed = if write {
+            self.writable()
+        } else {
+            self.readable()
+        };
+        if !allowed || !self.ops.seekable() {
+            return None;
+        }
+        let append = write && self.flags() & O_APPEND != 0;
+        let io = |off| UserIo {
+            write,
+            ubuf,
+            len,
+            off,
+        };
+        let r = match at {
+            Some(off) => {
+                let off = if append { self.size() } else { off };
+                self.ops.user_io(self, io(off))?
+            }
+            None => {
+                let mut pos = self.pos.lock();
+                let start = if append { self.size() } else { *pos };
+                let r = self.ops.user_io(self, io(start))?;
+                if let Ok(n) = r {
+                    *pos = start + n as u64;
+                }
+                r
+            }
+        };
+        if let Ok(n) = r {
+            self.report_io(n, if write { IN_MODIFY } else { IN_ACCESS });
+        }
+        Some(r)
+    }
+
     /// Reports a read or write that moved data to inotify watchers (IN_ACCESS / IN_MODIFY).
     pub fn report_io(&self, n: usize, mask: u32) {
         if n > 0 {
@@ -513,6 +574,28 @@ impl FileOps for InodeFile {
             buf
         };
         crate::mm::pagecache::write(inode, off, buf)
+    }
+
+    /// tmpfs files: straight between user memory and their frames (a write after the
+    /// checks `write` makes).
+    fn user_io(&self, file: &OpenFile, io: UserIo) -> Option<KResult<usize>> {
+        let inode = file.inode.as_ref()?;
+        if !crate::mm::shmem::is_tmpfs(inode) || inode.file_type() != FileType::Regular {
+            return None;
+        }
+        let checked = || -> KResult<usize> {
+            let mut len = io.len;
+            if io.write {
+                io.off
+                    .checked_add(len as u64)
+                    .filter(|&e| e <= i64::MAX as u64)
+                    .ok_or(Errno::EFBIG)?;
+                len = fsize_allows(io.off, len)?;
+                crate::mm::pagecache::write_allowed(inode, io.off, len)?;
+            }
+            crate::mm::shmem::user_io(inode, io.write, io.off, io.ubuf, len)
+        };
+        Some(checked())
     }
 
     fn seekable(&self) -> bool {

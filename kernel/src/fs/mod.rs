@@ -65,7 +65,13 @@ static MEMFD_ROOT: spin::Once<Arc<Dentry>> = spin::Once::new();
 /// memfd_create: an anonymous regular file, shown as "/memfd:NAME (deleted)".
 pub fn memfd(name: &[u8]) -> KResult<Arc<OpenFile>> {
     static NEXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
-    let root = MEMFD_ROOT.call_once(|| Dentry::new_root(lintel_vfs::new_tmpfs(Arc::new(clock), 4)));
+    let root = MEMFD_ROOT.call_once(|| {
+        Dentry::new_root(crate::mm::shmem::new_tmpfs(
+            Arc::new(clock),
+            4,
+            &Default::default(),
+        ))
+    });
     let id = NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     let tmp = alloc::format!("{id}");
     let inode = root
@@ -170,7 +176,7 @@ pub fn mounts_text() -> Vec<u8> {
         let extra = match m.fstype {
             "tmpfs" => {
                 let d = ram_pages() / 2;
-                lintel_vfs::tmpfs_mount_options(&m.root, d, d).unwrap_or_default()
+                crate::mm::shmem::mount_options(&m.root, d, d).unwrap_or_default()
             }
             _ => alloc::string::String::new(),
         };
@@ -218,7 +224,7 @@ pub fn mountinfo_text() -> Vec<u8> {
 /// A small sysfs: the CPU topology files C libraries read for the processor count, block
 /// devices, NUMA node 0 and the transparent-huge-page policy (fs/sysfs.rs).
 fn new_sysfs() -> KResult<Arc<dyn Inode>> {
-    let fs = lintel_vfs::new_tmpfs(Arc::new(clock), 5);
+    let fs = crate::mm::shmem::new_tmpfs(Arc::new(clock), 5, &Default::default());
     use sysfs::{file, mkdir};
     let devices = mkdir(&fs, b"devices")?;
     let system = mkdir(&devices, b"system")?;
@@ -388,7 +394,7 @@ fn ram_pages() -> u64 {
 fn new_tmpfs_sized(mut o: lintel_vfs::TmpfsOptions, id: u64) -> Arc<dyn Inode> {
     o.blocks = o.blocks.or(Some(ram_pages() / 2));
     o.inodes = o.inodes.or(Some(ram_pages() / 2));
-    lintel_vfs::new_tmpfs_with(Arc::new(clock), id, &o)
+    crate::mm::shmem::new_tmpfs(Arc::new(clock), id, &o)
 }
 
 /// mount(2) with MS_REMOUNT: new limits for the tmpfs mounted at `target` (other file
@@ -398,12 +404,12 @@ pub fn remount(thread: &Thread, target: &[u8], data: &[u8]) -> KResult<()> {
     if !mounts().is_mount_root(&d.inode) && !Arc::ptr_eq(&d, &root()) {
         return Err(Errno::EINVAL);
     }
-    if lintel_vfs::tmpfs_statfs(&d.inode).is_none() {
+    if crate::mm::shmem::statfs(&d.inode).is_none() {
         crate::warn!("mount: remount is only supported for tmpfs");
         return Err(Errno::EINVAL);
     }
     let o = lintel_vfs::parse_tmpfs_options(data, ram_pages())?;
-    lintel_vfs::tmpfs_reconfigure(&d.inode, &o)
+    crate::mm::shmem::reconfigure(&d.inode, &o)
 }
 
 /// umount2(2): the file system mounted at `target` goes away.
@@ -512,7 +518,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
     for d in [&b"dev"[..], b"proc", b"tmp", b"sys"] {
         let _ = root.inode.create(d, FileType::Directory, 0o755, 0, 0, 0);
     }
-    let devfs = lintel_vfs::new_tmpfs(Arc::new(clock), 2);
+    let devfs = crate::mm::shmem::new_tmpfs(Arc::new(clock), 2, &Default::default());
     // Like Linux's devtmpfs: only root adds or removes device nodes (tmpfs roots are 1777).
     devfs.set_mode(0o755)?;
     for (name, major, minor, mode) in [
@@ -566,6 +572,10 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
     pts.symlink(b"ptmx", b"../ptmx", 0, 0)?;
     PTS_DIR.call_once(|| pts);
     mounts().mount(&walk(b"/dev")?, devfs.clone())?;
+    // POSIX shared memory (shm_open, sem_open) goes to a tmpfs of its own with the default
+    // limits, as systemd and initramfs scripts mount it on Linux.
+    let shm = new_tmpfs_sized(Default::default(), next_fs_id());
+    mounts().mount(&walk(b"/dev/shm")?, shm.clone())?;
     let proc_root = procfs::new_root();
     mounts().mount(&walk(b"/proc")?, proc_root.clone())?;
     let sysfs = new_sysfs()?;
@@ -586,6 +596,15 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
         fstype: "devtmpfs",
         root: devfs,
         nosuid: false,
+        read_only: false,
+        hold: None,
+    });
+    info.push(MountInfo {
+        source: b"tmpfs".to_vec(),
+        path: b"/dev/shm".to_vec(),
+        fstype: "tmpfs",
+        root: shm,
+        nosuid: true,
         read_only: false,
         hold: None,
     });

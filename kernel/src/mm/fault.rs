@@ -65,7 +65,8 @@ impl MmInner {
                     _ => FaultError::Bus,
                 })?;
                 let (frame, prot) = if vma.shared {
-                    if p.write {
+                    // A tmpfs page is the file itself: nothing to write back.
+                    if p.write && !super::shmem::is_tmpfs(inode) {
                         m.mark_dirty(idx);
                     }
                     (frame, p)

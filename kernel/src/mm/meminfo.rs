@@ -12,8 +12,11 @@ pub struct MemStats {
     pub free: u64,
     /// Free memory plus cached file pages that could be dropped; never above `total`.
     pub available: u64,
-    /// Page-cache pages (file data held for mappings and disk reads).
+    /// Page-cache pages (file data held for mappings and disk reads) and tmpfs pages, as
+    /// Linux counts shmem in Cached.
     pub cached: u64,
+    /// tmpfs and memfd pages (never dropped: there is no swap).
+    pub shmem: u64,
     pub dirty: u64,
     /// Kernel heap in use (Linux's slab, all unreclaimable).
     pub slab: u64,
@@ -30,14 +33,17 @@ pub fn stats() -> MemStats {
     let (cached, clean, dirty) = pagecache::page_counts();
     let total = frames_total + heap_total;
     let free = frames_free + (heap_total - heap_used);
-    let cached = (cached as u64 * 4).min(frames_total - frames_free);
+    let used = frames_total - frames_free;
+    let shmem = (super::shmem::pages() * 4).min(used);
+    let cached = (cached as u64 * 4 + shmem).min(used);
     MemStats {
         total,
         free,
         available: (free + clean as u64 * 4).min(total),
         cached,
+        shmem,
         dirty: (dirty as u64 * 4).min(cached),
         slab: heap_used,
-        anon: frames_total - frames_free - cached,
+        anon: used - cached,
     }
 }

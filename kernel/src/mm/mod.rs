@@ -25,6 +25,7 @@ pub mod pagecache;
 mod poke;
 mod remap;
 pub mod shared;
+pub mod shmem;
 mod userfault;
 pub mod userfaultfd;
 mod vma;

@@ -94,6 +94,10 @@ impl Mapping {
     /// The cached page `idx`, read from the inode on a miss (with read-ahead for disk
     /// files). The caller checked that the page starts before the end of the file.
     pub fn page(&self, inode: &Arc<dyn Inode>, idx: u64) -> KResult<Frame> {
+        // A tmpfs file's pages are its own: mapped as they are, never copied.
+        if let Some(r) = super::shmem::page(inode, idx) {
+            return r;
+        }
         if let Some(f) = self.pages.lock().get(&idx) {
             return Ok(f.clone());
         }
@@ -102,9 +106,14 @@ impl Mapping {
         self.pages.lock().get(&idx).cloned().ok_or(Errno::ENOMEM)
     }
 
-    /// The cached page `idx` if it is in the cache (nothing is read).
+    /// The cached page `idx` if it is in the cache (nothing is read); a tmpfs file's own
+    /// page.
     pub fn cached(&self, idx: u64) -> Option<Frame> {
-        self.pages.lock().get(&idx).cloned()
+        if let Some(f) = self.pages.lock().get(&idx).cloned() {
+            return Some(f);
+        }
+        let inode = self.inode.upgrade()?;
+        super::shmem::cached(&inode, idx).flatten()
     }
 
     pub fn mark_dirty(&self, idx: u64) {
@@ -301,42 +310,33 @@ pub fn read(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> 
 
 /// `write` on a regular file: seals, then the inode, then the cached pages.
 pub fn write(inode: &Arc<dyn Inode>, off: u64, buf: &[u8]) -> KResult<usize> {
-    check_growth(inode, off, buf.len())?;
     let Some(m) = find(inode) else {
         return inode.write_at(off, buf);
     };
-    let seals = m.seals();
-    if seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
-        return Err(Errno::EPERM);
-    }
-    if seals & F_SEAL_GROW != 0 && off + buf.len() as u64 > inode.stat().size {
-        return Err(Errno::EPERM);
-    }
+    check_seals(&m, inode, off, buf.len())?;
     let n = inode.write_at(off, buf)?;
     m.written(off, &buf[..n]);
     Ok(n)
 }
 
-/// The data of tmpfs and memfd files lives on the kernel heap, one page for each page
-/// written (holes cost nothing, as in Linux's shmem): a write that may add pages is refused
-/// with ENOSPC, as from a full tmpfs, unless the heap keeps twice its reserve after it. Files
-/// stay for good, so they stop short of what pipes, forks and system-call buffers may still
-/// take. A write inside a file without holes adds nothing; truncation only moves the size.
-/// Files on disks (ext4) are not limited here.
-fn check_growth(inode: &Arc<dyn Inode>, off: u64, len: usize) -> KResult<()> {
-    if lintel_ext4::ext4_of(inode.as_ref()).is_some() {
-        return Ok(());
+/// EPERM when the file's seals forbid a write of `len` bytes at `off` (for writes that go
+/// to the file's pages themselves, which no cached copy needs to follow: tmpfs).
+pub fn write_allowed(inode: &Arc<dyn Inode>, off: u64, len: usize) -> KResult<()> {
+    match find(inode) {
+        Some(m) => check_seals(&m, inode, off, len),
+        None => Ok(()),
     }
-    let st = inode.stat();
-    let end = off.saturating_add(len as u64);
-    if end <= st.size && st.blocks.saturating_mul(512) >= st.size.next_multiple_of(4096) {
-        return Ok(());
+}
+
+fn check_seals(m: &Mapping, inode: &Arc<dyn Inode>, off: u64, len: usize) -> KResult<()> {
+    let seals = m.seals();
+    if seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
+        return Err(Errno::EPERM);
     }
-    super::kheap::check(
-        len.saturating_add(4096)
-            .saturating_add(super::kheap::reserve()),
-    )
-    .map_err(|_| Errno::ENOSPC)
+    if seals & F_SEAL_GROW != 0 && off + len as u64 > inode.stat().size {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
 }
 
 /// truncate/ftruncate/O_TRUNC/fallocate growth: seals, the inode, the cache, and the pages

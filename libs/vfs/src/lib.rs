@@ -10,6 +10,7 @@ pub mod acl;
 mod handle;
 pub mod inotify;
 pub mod locks;
+mod page;
 mod path;
 mod perm;
 mod sparse;
@@ -18,6 +19,7 @@ mod tmpfs_options;
 mod xattr;
 
 pub use handle::find_inode;
+pub use page::{FilePage, HeapPage, PAGE};
 pub use path::{
     path_of, resolve, resolve_create, resolve_create_how, resolve_how, resolve_parent, Resolve,
     WalkCtx,
@@ -26,7 +28,10 @@ pub use perm::{
     chmod_mode, chown_kill_bits, chown_ok, kill_suid_bits, new_file_group, permission,
     permission_acl, sticky_ok, Cred,
 };
-pub use tmpfs::{new_tmpfs, new_tmpfs_with, tmpfs_mount_options, tmpfs_reconfigure, tmpfs_statfs};
+pub use tmpfs::{
+    new_tmpfs, new_tmpfs_with, tmpfs_copy, tmpfs_file_page, tmpfs_mount_options, tmpfs_page,
+    tmpfs_pages, tmpfs_reconfigure, tmpfs_statfs, PageCopy, TmpInode,
+};
 pub use tmpfs_options::{parse_tmpfs_options, TmpfsOptions};
 pub use xattr::XattrMap;
 

@@ -1,29 +1,27 @@
 //! A tmpfs file's data: pages that exist only where something was written, as Linux's shmem
 //! keeps them. A hole reads as zeros and costs nothing, so `ftruncate` to a large size (what
 //! programs do before mapping a file) needs no memory, and the file's blocks count only the
-//! pages written.
+//! pages written. The pages themselves are `P` (page frames in the kernel): the map from page
+//! index to page is all this file keeps.
 
-use alloc::boxed::Box;
+use crate::page::{FilePage, PAGE};
 use alloc::collections::BTreeMap;
-use alloc::vec::Vec;
 
-pub const PAGE: usize = 4096;
-
-#[derive(Default)]
-pub struct SparseData {
+pub struct SparseData<P> {
     size: u64,
-    pages: BTreeMap<u64, Box<[u8]>>,
+    pages: BTreeMap<u64, P>,
 }
 
-/// A zeroed page, or None when the allocator cannot give one (the caller's ENOSPC).
-fn new_page() -> Option<Box<[u8]>> {
-    let mut v: Vec<u8> = Vec::new();
-    v.try_reserve_exact(PAGE).ok()?;
-    v.resize(PAGE, 0);
-    Some(v.into_boxed_slice())
+impl<P> Default for SparseData<P> {
+    fn default() -> Self {
+        SparseData {
+            size: 0,
+            pages: BTreeMap::new(),
+        }
+    }
 }
 
-impl SparseData {
+impl<P: FilePage> SparseData<P> {
     pub fn size(&self) -> u64 {
         self.size
     }
@@ -79,7 +77,7 @@ impl SparseData {
             let len = (PAGE - within).min(n - done);
             let dst = &mut buf[done..done + len];
             match self.pages.get(&idx) {
-                Some(p) => dst.copy_from_slice(&p[within..within + len]),
+                Some(p) => p.read(within, dst),
                 None => dst.fill(0),
             }
             done += len;
@@ -97,13 +95,37 @@ impl SparseData {
             let len = (PAGE - within).min(buf.len() - done);
             let page = match self.pages.entry(idx) {
                 alloc::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                alloc::collections::btree_map::Entry::Vacant(e) => e.insert(new_page()?),
+                alloc::collections::btree_map::Entry::Vacant(e) => e.insert(P::alloc()?),
             };
-            page[within..within + len].copy_from_slice(&buf[done..done + len]);
+            page.write(within, &buf[done..done + len]);
             done += len;
             self.size = self.size.max(pos + len as u64);
         }
         Some(())
+    }
+
+    /// The page `idx` if it holds data.
+    pub fn page(&self, idx: u64) -> Option<P> {
+        self.pages.get(&idx).cloned()
+    }
+
+    /// The page `idx`, made (zero-filled) in a hole: what a fault of a mapping of the file
+    /// maps. None when no page can be had. The size does not change.
+    pub fn page_or_alloc(&mut self, idx: u64) -> Option<P> {
+        match self.pages.entry(idx) {
+            alloc::collections::btree_map::Entry::Occupied(e) => Some(e.get().clone()),
+            alloc::collections::btree_map::Entry::Vacant(e) => Some(e.insert(P::alloc()?).clone()),
+        }
+    }
+
+    /// Drops page `idx` (a page just made that nothing was stored into); whether it was there.
+    pub fn remove(&mut self, idx: u64) -> bool {
+        self.pages.remove(&idx).is_some()
+    }
+
+    /// Grows the size to `size` if it is smaller (after bytes were stored into its pages).
+    pub fn grow_to(&mut self, size: u64) {
+        self.size = self.size.max(size);
     }
 
     /// Sets the size: pages past it are freed and the tail of the last one zeroed, so growing
@@ -114,8 +136,8 @@ impl SparseData {
             let _ = self.pages.split_off(&first_gone);
             let within = (size % PAGE as u64) as usize;
             if within != 0 {
-                if let Some(p) = self.pages.get_mut(&(size / PAGE as u64)) {
-                    p[within..].fill(0);
+                if let Some(p) = self.pages.get(&(size / PAGE as u64)) {
+                    p.zero(within, PAGE - within);
                 }
             }
         }
@@ -126,7 +148,11 @@ impl SparseData {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::page::HeapPage;
     use alloc::vec;
+    use alloc::vec::Vec;
+
+    type SparseData = super::SparseData<HeapPage>;
 
     #[test]
     fn holes_read_as_zeros_and_cost_nothing() {
@@ -160,6 +186,31 @@ mod tests {
         assert_eq!(&b[1..], &[0; 7]);
         d.set_len(0);
         assert_eq!(d.allocated_pages(), 0);
+    }
+
+    #[test]
+    fn a_mapped_page_is_the_file_page() {
+        let mut d = SparseData::default();
+        d.set_len(3 * PAGE as u64);
+        assert!(d.page(1).is_none());
+        // A fault in a hole makes the page; stores through it are what reads see.
+        let p = d.page_or_alloc(1).unwrap();
+        assert_eq!(d.allocated_pages(), 1);
+        p.write(10, b"abc");
+        let mut b = [0u8; 3];
+        d.read_at(PAGE as u64 + 10, &mut b);
+        assert_eq!(&b, b"abc");
+        // And writes are what the mapping sees.
+        d.write_at(PAGE as u64 + 11, b"X").unwrap();
+        p.read(10, &mut b);
+        assert_eq!(&b, b"aXc");
+        assert_eq!(d.allocated_pages(), 1);
+        assert_eq!(d.size(), 3 * PAGE as u64);
+        // Truncation lets go of the page; the holder keeps its copy alive.
+        d.set_len(0);
+        assert!(d.page(1).is_none());
+        p.read(10, &mut b);
+        assert_eq!(&b, b"aXc");
     }
 
     #[test]

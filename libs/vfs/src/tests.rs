@@ -8,7 +8,10 @@ fn fs() -> (Arc<Dentry>, MountTable) {
         sec: 1_700_000_000,
         nsec: 0,
     });
-    (Dentry::new_root(new_tmpfs(clock, 1)), MountTable::new())
+    (
+        Dentry::new_root(new_tmpfs::<HeapPage>(clock, 1)),
+        MountTable::new(),
+    )
 }
 
 fn root_cred() -> Cred {
@@ -132,7 +135,7 @@ fn mounts_and_dotdot() {
         .create(b"mnt", FileType::Directory, 0o755, 0, 0, 0)
         .unwrap();
     let clock: Clock = Arc::new(Timespec::default);
-    let other = new_tmpfs(clock, 2);
+    let other = new_tmpfs::<HeapPage>(clock, 2);
     other
         .create(b"inner", FileType::Regular, 0o644, 0, 0, 0)
         .unwrap();
@@ -449,10 +452,10 @@ fn tmpfs_limits() {
         inodes: Some(3),
         ..TmpfsOptions::default()
     };
-    let root = new_tmpfs_with(clock, 9, &o);
-    assert_eq!(tmpfs_statfs(&root), Some((4, 4, 3, 2)));
+    let root = new_tmpfs_with::<HeapPage>(clock, 9, &o);
+    assert_eq!(tmpfs_statfs::<HeapPage>(&root), Some((4, 4, 3, 2)));
     assert_eq!(
-        tmpfs_mount_options(&root, 4, 100).as_deref(),
+        tmpfs_mount_options::<HeapPage>(&root, 4, 100).as_deref(),
         Some(",nr_inodes=3")
     );
     let f = root
@@ -461,14 +464,14 @@ fn tmpfs_limits() {
     // A write past the limit stops at the last page that fits, then ENOSPC.
     assert_eq!(f.write_at(0, &[1u8; 5 * 4096]), Ok(4 * 4096));
     assert_eq!(f.write_at(4 * 4096, b"x"), Err(Errno::ENOSPC));
-    assert_eq!(tmpfs_statfs(&root), Some((4, 0, 3, 1)));
+    assert_eq!(tmpfs_statfs::<HeapPage>(&root), Some((4, 0, 3, 1)));
     root.link(b"g", &f).unwrap();
     assert_eq!(
         root.create(b"h", FileType::Regular, 0o644, 0, 0, 0).err(),
         Some(Errno::ENOSPC)
     );
     assert_eq!(
-        tmpfs_reconfigure(
+        tmpfs_reconfigure::<HeapPage>(
             &root,
             &TmpfsOptions {
                 blocks: Some(3),
@@ -480,10 +483,10 @@ fn tmpfs_limits() {
     root.unlink(b"g").unwrap();
     root.unlink(b"f").unwrap();
     // Still open: the pages come back when the last reference goes.
-    assert_eq!(tmpfs_statfs(&root), Some((4, 0, 3, 1)));
+    assert_eq!(tmpfs_statfs::<HeapPage>(&root), Some((4, 0, 3, 1)));
     drop(f);
-    assert_eq!(tmpfs_statfs(&root), Some((4, 4, 3, 2)));
-    tmpfs_reconfigure(
+    assert_eq!(tmpfs_statfs::<HeapPage>(&root), Some((4, 4, 3, 2)));
+    tmpfs_reconfigure::<HeapPage>(
         &root,
         &TmpfsOptions {
             blocks: Some(8),
@@ -491,9 +494,114 @@ fn tmpfs_limits() {
         },
     )
     .unwrap();
-    assert_eq!(tmpfs_statfs(&root), Some((8, 8, 3, 2)));
+    assert_eq!(tmpfs_statfs::<HeapPage>(&root), Some((8, 8, 3, 2)));
     // No limit: nothing to report, and none can be added later.
-    let free = new_tmpfs(Arc::new(|| Timespec { sec: 0, nsec: 0 }), 10);
-    assert_eq!(tmpfs_statfs(&free), Some((0, 0, 0, 0)));
-    assert_eq!(tmpfs_reconfigure(&free, &o), Err(Errno::EINVAL));
+    let free = new_tmpfs::<HeapPage>(Arc::new(|| Timespec { sec: 0, nsec: 0 }), 10);
+    assert_eq!(tmpfs_statfs::<HeapPage>(&free), Some((0, 0, 0, 0)));
+    assert_eq!(tmpfs_reconfigure::<HeapPage>(&free, &o), Err(Errno::EINVAL));
+}
+
+/// A tmpfs of `blocks` pages and a file "f" in it.
+fn tmpfs_with_file(id: u64, blocks: u64) -> (Arc<dyn Inode>, Arc<dyn Inode>) {
+    let clock: Clock = Arc::new(|| Timespec { sec: 0, nsec: 0 });
+    let o = TmpfsOptions {
+        blocks: Some(blocks),
+        ..TmpfsOptions::default()
+    };
+    let root = new_tmpfs_with::<HeapPage>(clock, id, &o);
+    let f = root
+        .create(b"f", FileType::Regular, 0o644, 0, 0, 0)
+        .unwrap();
+    (root, f)
+}
+
+#[test]
+fn tmpfs_mapped_pages_are_the_file_and_count() {
+    let (root, f) = tmpfs_with_file(11, 2);
+    // A large hole costs nothing; a fault in it takes a page from the limit.
+    f.truncate(1 << 30).unwrap();
+    assert_eq!(tmpfs_statfs::<HeapPage>(&root), Some((2, 2, 0, 0)));
+    let p = tmpfs_page::<HeapPage>(&f, 100).unwrap().unwrap();
+    assert_eq!(tmpfs_statfs::<HeapPage>(&root), Some((2, 1, 0, 0)));
+    assert_eq!(f.stat().blocks, 8);
+    // The same page again: no new page counted.
+    let again = tmpfs_page::<HeapPage>(&f, 100).unwrap().unwrap();
+    assert_eq!(tmpfs_statfs::<HeapPage>(&root), Some((2, 1, 0, 0)));
+    again.write(0, b"shared");
+    let mut b = [0u8; 6];
+    f.read_at(100 * 4096, &mut b).unwrap();
+    assert_eq!(&b, b"shared");
+    let _ = tmpfs_page::<HeapPage>(&f, 5).unwrap().unwrap();
+    assert_eq!(
+        tmpfs_page::<HeapPage>(&f, 6).unwrap().err(),
+        Some(Errno::ENOSPC)
+    );
+    // Truncation returns the pages to the limit, even while a mapping still holds one.
+    f.truncate(0).unwrap();
+    assert_eq!(tmpfs_statfs::<HeapPage>(&root), Some((2, 2, 0, 0)));
+    p.read(0, &mut b);
+    assert_eq!(&b, b"shared");
+    // Not a tmpfs regular file.
+    assert_eq!(
+        tmpfs_page::<HeapPage>(&root, 0).unwrap().err(),
+        Some(Errno::EINVAL)
+    );
+}
+
+/// What the kernel's user copies do, over a slice: moves up to `fault_at` bytes of the
+/// caller's buffer, then stops as a fault would.
+#[test]
+fn tmpfs_reads_and_writes_go_straight_to_pages() {
+    let (root, f) = tmpfs_with_file(12, 3);
+    let src: Vec<u8> = (0..10000u32).map(|i| (i % 253) as u8).collect();
+    let write = |off: u64, data: &[u8], fault_at: usize| {
+        tmpfs_copy::<HeapPage>(&f, true, off, data.len(), &mut |p, at, done, n| {
+            let n = n.min(fault_at.saturating_sub(done));
+            p.unwrap().write(at, &data[done..done + n]);
+            n
+        })
+        .unwrap()
+    };
+    // Across page boundaries, from an unaligned offset.
+    assert_eq!(write(100, &src[..5000], usize::MAX), Ok(5000));
+    assert_eq!(f.stat().size, 5100);
+    let mut back = vec![0u8; 5100];
+    assert_eq!(f.read_at(0, &mut back), Ok(5100));
+    assert_eq!(&back[..100], &[0; 100]);
+    assert_eq!(&back[100..], &src[..5000]);
+    // A fault part way: the size covers what was copied; nothing copied is EFAULT.
+    assert_eq!(write(5100, &src[..3000], 1000), Ok(1000));
+    assert_eq!(f.stat().size, 6100);
+    assert_eq!(write(6100, &src[..10], 0), Err(Errno::EFAULT));
+    // A fault before the first byte of a new page leaves no page behind.
+    assert_eq!(write(9000, &src[..10], 0), Err(Errno::EFAULT));
+    assert_eq!(f.stat().blocks, 2 * 8);
+    // Full: the write stops at the last page that fits, then ENOSPC.
+    assert_eq!(write(6100, &src, usize::MAX), Ok(3 * 4096 - 6100));
+    assert_eq!(write(3 * 4096, b"x", usize::MAX), Err(Errno::ENOSPC));
+    assert_eq!(tmpfs_statfs::<HeapPage>(&root), Some((3, 0, 0, 0)));
+    // Reads: holes as None, the end of the file stops them, faults cut them short.
+    f.truncate(20000).unwrap();
+    let mut got = vec![7u8; 30000];
+    let mut holes = 0;
+    let r = tmpfs_copy::<HeapPage>(&f, false, 0, got.len(), &mut |p, at, done, n| {
+        match p {
+            Some(p) => p.read(at, &mut got[done..done + n]),
+            None => {
+                holes += 1;
+                got[done..done + n].fill(0);
+            }
+        }
+        n
+    });
+    assert_eq!(r, Some(Ok(20000)));
+    assert_eq!(holes, 2);
+    assert_eq!(&got[100..5100], &src[..5000]);
+    assert!(got[3 * 4096..20000].iter().all(|&b| b == 0));
+    let r = tmpfs_copy::<HeapPage>(&f, false, 20000, 10, &mut |_, _, _, n| n);
+    assert_eq!(r, Some(Ok(0)));
+    let r = tmpfs_copy::<HeapPage>(&f, false, 0, 10, &mut |_, _, _, _| 0);
+    assert_eq!(r, Some(Err(Errno::EFAULT)));
+    let r = tmpfs_copy::<HeapPage>(&root, false, 0, 10, &mut |_, _, _, n| n);
+    assert_eq!(r, Some(Err(Errno::EISDIR)));
 }

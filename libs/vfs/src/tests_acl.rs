@@ -1,7 +1,7 @@
 //! POSIX ACLs: the xattr format, validity, the permission check, chmod and inheritance.
 
 use crate::acl::*;
-use crate::{inode_permission, new_tmpfs, permission_acl, Cred, FileType};
+use crate::{inode_permission, new_tmpfs, permission_acl, Cred, FileType, HeapPage};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -123,7 +123,7 @@ fn chmod_and_inheritance() {
 #[test]
 fn tmpfs_keeps_acls_for_inode_permission() {
     let clock: crate::Clock = Arc::new(|| Timespec { sec: 0, nsec: 0 });
-    let root = new_tmpfs(clock, 1);
+    let root = new_tmpfs::<HeapPage>(clock, 1);
     let f = root
         .create(b"f", FileType::Regular, 0o640, 0, 0, 0)
         .unwrap();

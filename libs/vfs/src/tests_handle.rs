@@ -6,7 +6,7 @@ use lintel_abi::stat::Timespec;
 #[test]
 fn find_by_number() {
     let clock: Clock = Arc::new(Timespec::default);
-    let r = Dentry::new_root(new_tmpfs(clock.clone(), 1));
+    let r = Dentry::new_root(new_tmpfs::<HeapPage>(clock.clone(), 1));
     let a = r
         .inode
         .create(b"a", FileType::Directory, 0o755, 0, 0, 0)
@@ -27,7 +27,7 @@ fn find_by_number() {
     b.unlink(b"f").unwrap();
     assert_eq!(find_inode(&r, f.stat().ino, 0).err(), Some(Errno::ESTALE));
     // Files of a file system mounted inside are not this one's.
-    let other = new_tmpfs(clock, 2);
+    let other = new_tmpfs::<HeapPage>(clock, 2);
     let inner = other
         .create(b"x", FileType::Regular, 0o644, 0, 0, 0)
         .unwrap();

@@ -68,7 +68,7 @@ fn root_cred() -> Cred {
 /// /mnt (another tmpfs holding `inner`), /a/tomnt -> ../mnt/inner, /proc (magic links).
 fn tree() -> (Arc<Dentry>, MountTable) {
     let clock: Clock = Arc::new(Timespec::default);
-    let r = Dentry::new_root(new_tmpfs(clock.clone(), 1));
+    let r = Dentry::new_root(new_tmpfs::<HeapPage>(clock.clone(), 1));
     let m = MountTable::new();
     let a = r
         .inode
@@ -90,7 +90,7 @@ fn tree() -> (Arc<Dentry>, MountTable) {
     r.inode
         .create(b"proc", FileType::Directory, 0o755, 0, 0, 0)
         .unwrap();
-    let other = new_tmpfs(clock, 2);
+    let other = new_tmpfs::<HeapPage>(clock, 2);
     other
         .create(b"inner", FileType::Regular, 0o644, 0, 0, 0)
         .unwrap();

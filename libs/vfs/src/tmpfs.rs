@@ -1,5 +1,6 @@
 //! tmpfs: every file system object in memory.
 
+use crate::page::FilePage;
 use crate::sparse::SparseData;
 use crate::tmpfs_options::TmpfsOptions;
 use crate::xattr::XattrMap;
@@ -19,10 +20,18 @@ const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 
 /// Linux stores symbolic links shorter than this in the inode, longer ones in a page.
 const SHORT_SYMLINK_LEN: usize = 128;
-const PAGE: u64 = 4096;
+const PAGE: u64 = crate::page::PAGE as u64;
 /// Room for user.* attributes per file (Linux's tmpfs allows them since 6.6, counted against
 /// the mount's inode space).
 const USER_XATTR_SPACE: usize = 1 << 20;
+
+/// Pages held by every tmpfs together (/proc/meminfo's Shmem).
+static PAGES_IN_USE: AtomicU64 = AtomicU64::new(0);
+
+/// Pages of file data and long link targets held by all tmpfs instances.
+pub fn tmpfs_pages() -> u64 {
+    PAGES_IN_USE.load(Ordering::Relaxed)
+}
 
 struct Fs {
     id: u64,
@@ -70,12 +79,15 @@ impl Fs {
             want.min(u.max_blocks.saturating_sub(u.blocks))
         };
         u.blocks += got;
+        PAGES_IN_USE.fetch_add(got, Ordering::Relaxed);
         got
     }
 
     fn free_blocks(&self, n: u64) {
         let mut u = self.usage.lock();
-        u.blocks = u.blocks.saturating_sub(n);
+        let n = n.min(u.blocks);
+        u.blocks -= n;
+        PAGES_IN_USE.fetch_sub(n, Ordering::Relaxed);
     }
 }
 
@@ -95,39 +107,40 @@ struct Meta {
     btime: Timespec,
 }
 
-struct Dir {
+struct Dir<P: FilePage> {
     /// cookie -> (name, inode); cookies 0 and 1 are "." and "..".
-    entries: BTreeMap<u64, (Vec<u8>, Arc<TmpInode>)>,
+    entries: BTreeMap<u64, (Vec<u8>, Arc<TmpInode<P>>)>,
     by_name: BTreeMap<Vec<u8>, u64>,
     next_cookie: u64,
-    parent: Weak<TmpInode>,
+    parent: Weak<TmpInode<P>>,
 }
 
-enum Data {
-    File(SparseData),
-    Dir(Dir),
+enum Data<P: FilePage> {
+    File(SparseData<P>),
+    Dir(Dir<P>),
     Symlink(Vec<u8>),
     Special,
 }
 
-pub struct TmpInode {
+/// A tmpfs object whose file data is in pages of type `P`.
+pub struct TmpInode<P: FilePage> {
     fs: Arc<Fs>,
     ino: u64,
     kind: FileType,
     meta: Mutex<Meta>,
-    data: Mutex<Data>,
+    data: Mutex<Data<P>>,
     xattrs: Mutex<XattrMap>,
-    me: Weak<TmpInode>,
+    me: Weak<TmpInode<P>>,
 }
 
 /// A new, empty tmpfs without limits; returns its root directory (mode 1777, owned by root).
-pub fn new_tmpfs(clock: Clock, fs_id: u64) -> Arc<dyn Inode> {
-    new_tmpfs_with(clock, fs_id, &TmpfsOptions::default())
+pub fn new_tmpfs<P: FilePage>(clock: Clock, fs_id: u64) -> Arc<dyn Inode> {
+    new_tmpfs_with::<P>(clock, fs_id, &TmpfsOptions::default())
 }
 
 /// A new, empty tmpfs with the limits and root folder of `o` (unlimited, 1777 and root where
 /// not given).
-pub fn new_tmpfs_with(clock: Clock, fs_id: u64, o: &TmpfsOptions) -> Arc<dyn Inode> {
+pub fn new_tmpfs_with<P: FilePage>(clock: Clock, fs_id: u64, o: &TmpfsOptions) -> Arc<dyn Inode> {
     let fs = Arc::new(Fs {
         id: fs_id,
         next_ino: AtomicU64::new(1),
@@ -143,7 +156,7 @@ pub fn new_tmpfs_with(clock: Clock, fs_id: u64, o: &TmpfsOptions) -> Arc<dyn Ino
     });
     // The root takes one inode even when the limit is smaller, as on Linux.
     fs.usage.lock().inodes = 1;
-    TmpInode::build(
+    TmpInode::<P>::build(
         &fs,
         FileType::Directory,
         fs.root_mode,
@@ -157,8 +170,8 @@ pub fn new_tmpfs_with(clock: Clock, fs_id: u64, o: &TmpfsOptions) -> Arc<dyn Ino
 
 /// What statfs reports for a tmpfs: (f_blocks, f_bfree, f_files, f_ffree), zeros for a limit
 /// that is not set, as Linux's shmem_statfs. None for an inode of another file system.
-pub fn tmpfs_statfs(inode: &Arc<dyn Inode>) -> Option<(u64, u64, u64, u64)> {
-    let t = TmpInode::downcast(inode)?;
+pub fn tmpfs_statfs<P: FilePage>(inode: &Arc<dyn Inode>) -> Option<(u64, u64, u64, u64)> {
+    let t = TmpInode::<P>::downcast(inode)?;
     let u = *t.fs.usage.lock();
     let (blocks, bfree) = match u.max_blocks {
         0 => (0, 0),
@@ -174,13 +187,13 @@ pub fn tmpfs_statfs(inode: &Arc<dyn Inode>) -> Option<(u64, u64, u64, u64)> {
 /// The options /proc/mounts shows after "rw,relatime" (Linux's shmem_show_options): the
 /// limits that differ from the defaults given, then mode, uid and gid that differ from 1777
 /// and root. None for an inode of another file system.
-pub fn tmpfs_mount_options(
+pub fn tmpfs_mount_options<P: FilePage>(
     inode: &Arc<dyn Inode>,
     default_blocks: u64,
     default_inodes: u64,
 ) -> Option<alloc::string::String> {
     use core::fmt::Write;
-    let t = TmpInode::downcast(inode)?;
+    let t = TmpInode::<P>::downcast(inode)?;
     let u = *t.fs.usage.lock();
     let mut out = alloc::string::String::new();
     if u.max_blocks != default_blocks {
@@ -203,8 +216,8 @@ pub fn tmpfs_mount_options(
 
 /// Remount with new limits (Linux's shmem_reconfigure): EINVAL for a limit on an instance
 /// that had none, or one below what is in use; mode and owner apply only at mount.
-pub fn tmpfs_reconfigure(inode: &Arc<dyn Inode>, o: &TmpfsOptions) -> KResult<()> {
-    let t = TmpInode::downcast(inode).ok_or(Errno::EINVAL)?;
+pub fn tmpfs_reconfigure<P: FilePage>(inode: &Arc<dyn Inode>, o: &TmpfsOptions) -> KResult<()> {
+    let t = TmpInode::<P>::downcast(inode).ok_or(Errno::EINVAL)?;
     let mut u = t.fs.usage.lock();
     if let Some(b) = o.blocks.filter(|&b| b != 0) {
         if u.max_blocks == 0 || u.blocks > b {
@@ -225,7 +238,156 @@ pub fn tmpfs_reconfigure(inode: &Arc<dyn Inode>, o: &TmpfsOptions) -> KResult<()
     Ok(())
 }
 
-impl Drop for TmpInode {
+/// The page `idx` of a tmpfs regular file for a mapping of it: the file's own page, so stores
+/// through the mapping and `write` meet in one place. A hole gets a zero-filled page counted
+/// against the size limit (ENOSPC when full, ENOMEM when no page can be had). None for an
+/// inode of another file system.
+pub fn tmpfs_page<P: FilePage>(inode: &Arc<dyn Inode>, idx: u64) -> Option<KResult<P>> {
+    let t = TmpInode::<P>::downcast(inode)?;
+    let r = match &mut *t.data.lock() {
+        Data::File(v) => match v.page(idx) {
+            Some(p) => Ok(p),
+            None if t.fs.reserve_blocks(1) != 1 => Err(Errno::ENOSPC),
+            None => v.page_or_alloc(idx).ok_or_else(|| {
+                t.fs.free_blocks(1);
+                Errno::ENOMEM
+            }),
+        },
+        _ => Err(Errno::EINVAL),
+    };
+    Some(r)
+}
+
+/// The page `idx` of a tmpfs regular file if it holds data (nothing is made). The outer None
+/// for an inode of another file system.
+pub fn tmpfs_file_page<P: FilePage>(inode: &Arc<dyn Inode>, idx: u64) -> Option<Option<P>> {
+    let t = TmpInode::<P>::downcast(inode)?;
+    let r = match &*t.data.lock() {
+        Data::File(v) => v.page(idx),
+        _ => None,
+    };
+    Some(r)
+}
+
+/// How `tmpfs_read_with` and `tmpfs_write_with` move bytes: `copy(page, at, done, n)` moves
+/// `n` bytes between offset `at` of `page` and offset `done` of the caller's buffer (a read
+/// gets None for a hole: zeros), and returns how many it moved, short at a fault in the
+/// caller's memory. It runs with no lock of the file held, so it may fault on a mapping of
+/// this very file.
+pub type PageCopy<'a, P> = dyn FnMut(Option<&P>, usize, usize, usize) -> usize + 'a;
+
+/// read(2) or write(2) (`write`) of a tmpfs regular file straight between its pages and the
+/// caller's memory (no staging buffer). A read gives the bytes read, 0 at or past the end. A
+/// write makes pages where there are none, counted against the size limit: it stops at the
+/// last page that fits (ENOSPC when none does); EFBIG past the largest file. Either stops at
+/// a fault (EFAULT when nothing was copied). None for an inode of another file system.
+pub fn tmpfs_copy<P: FilePage>(
+    inode: &Arc<dyn Inode>,
+    write: bool,
+    off: u64,
+    len: usize,
+    copy: &mut PageCopy<'_, P>,
+) -> Option<KResult<usize>> {
+    let t = TmpInode::<P>::downcast(inode)?;
+    Some(if write {
+        t.write_with(off, len, copy)
+    } else {
+        t.read_with(off, len, copy)
+    })
+}
+
+impl<P: FilePage> TmpInode<P> {
+    fn read_with(&self, off: u64, len: usize, copy: &mut PageCopy<'_, P>) -> KResult<usize> {
+        let mut done = 0;
+        while done < len {
+            let pos = off + done as u64;
+            let (idx, at) = (pos / PAGE, (pos % PAGE) as usize);
+            let (size, page) = match &*self.data.lock() {
+                Data::File(v) => (v.size(), v.page(idx)),
+                Data::Dir(_) => return Err(Errno::EISDIR),
+                _ => return Err(Errno::EINVAL),
+            };
+            if pos >= size {
+                break;
+            }
+            let n = (PAGE as usize - at)
+                .min(len - done)
+                .min(usize::try_from(size - pos).unwrap_or(usize::MAX));
+            let m = copy(page.as_ref(), at, done, n);
+            done += m;
+            if m < n {
+                if done == 0 {
+                    return Err(Errno::EFAULT);
+                }
+                break;
+            }
+        }
+        Ok(done)
+    }
+
+    fn write_with(&self, off: u64, len: usize, copy: &mut PageCopy<'_, P>) -> KResult<usize> {
+        match &*self.data.lock() {
+            Data::File(_) => {}
+            Data::Dir(_) => return Err(Errno::EISDIR),
+            _ => return Err(Errno::EINVAL),
+        }
+        if len == 0 {
+            return Ok(0);
+        }
+        let end = off.checked_add(len as u64).ok_or(Errno::EFBIG)?;
+        if end > MAX_FILE_SIZE {
+            return Err(Errno::EFBIG);
+        }
+        let mut done = 0;
+        let mut failed = None;
+        while done < len {
+            let pos = off + done as u64;
+            let (idx, at) = (pos / PAGE, (pos % PAGE) as usize);
+            let n = (PAGE as usize - at).min(len - done);
+            let (page, fresh) = match &mut *self.data.lock() {
+                Data::File(v) => match v.page(idx) {
+                    Some(p) => (p, false),
+                    None if self.fs.reserve_blocks(1) != 1 => {
+                        failed = Some(Errno::ENOSPC);
+                        break;
+                    }
+                    None => match v.page_or_alloc(idx) {
+                        Some(p) => (p, true),
+                        None => {
+                            self.fs.free_blocks(1);
+                            failed = Some(Errno::ENOSPC);
+                            break;
+                        }
+                    },
+                },
+                _ => return Err(Errno::EINVAL),
+            };
+            let m = copy(Some(&page), at, done, n);
+            if let Data::File(v) = &mut *self.data.lock() {
+                if m > 0 {
+                    v.grow_to(pos + m as u64);
+                } else if fresh && v.remove(idx) {
+                    // Nothing reached the new page: it stays a hole.
+                    self.fs.free_blocks(1);
+                }
+            }
+            done += m;
+            if m < n {
+                failed = Some(Errno::EFAULT);
+                break;
+            }
+        }
+        if done > 0 {
+            self.touch_dir();
+        }
+        match failed {
+            Some(e) if done == 0 => Err(e),
+            _ => Ok(done),
+        }
+    }
+}
+
+impl<P: FilePage> Drop for TmpInode<P> {
     /// The last reference is gone (unlinked and closed): its inode and pages come back.
     fn drop(&mut self) {
         let held = match &*self.data.lock() {
@@ -238,7 +400,7 @@ impl Drop for TmpInode {
     }
 }
 
-impl TmpInode {
+impl<P: FilePage> TmpInode<P> {
     /// A new inode, counted against the inode limit (ENOSPC) and, for a long symbolic link,
     /// the size limit.
     #[allow(clippy::too_many_arguments)]
@@ -249,9 +411,9 @@ impl TmpInode {
         uid: u32,
         gid: u32,
         rdev: u64,
-        parent: Weak<TmpInode>,
+        parent: Weak<TmpInode<P>>,
         target: Vec<u8>,
-    ) -> KResult<Arc<TmpInode>> {
+    ) -> KResult<Arc<TmpInode<P>>> {
         fs.reserve_inode()?;
         let want = symlink_pages(&target);
         if fs.reserve_blocks(want) != want {
@@ -272,9 +434,9 @@ impl TmpInode {
         uid: u32,
         gid: u32,
         rdev: u64,
-        parent: Weak<TmpInode>,
+        parent: Weak<TmpInode<P>>,
         target: Vec<u8>,
-    ) -> Arc<TmpInode> {
+    ) -> Arc<TmpInode<P>> {
         let now = (fs.clock)();
         let data = match kind {
             FileType::Regular => Data::File(SparseData::default()),
@@ -324,25 +486,25 @@ impl TmpInode {
         self.meta.lock().ctime = now;
     }
 
-    fn this(&self) -> Arc<TmpInode> {
+    fn this(&self) -> Arc<TmpInode<P>> {
         self.me.upgrade().expect("inode alive while borrowed")
     }
 
-    fn with_dir<T>(&self, f: impl FnOnce(&mut Dir) -> KResult<T>) -> KResult<T> {
+    fn with_dir<T>(&self, f: impl FnOnce(&mut Dir<P>) -> KResult<T>) -> KResult<T> {
         match &mut *self.data.lock() {
             Data::Dir(d) => f(d),
             _ => Err(Errno::ENOTDIR),
         }
     }
 
-    fn get(&self, name: &[u8]) -> KResult<Arc<TmpInode>> {
+    fn get(&self, name: &[u8]) -> KResult<Arc<TmpInode<P>>> {
         self.with_dir(|d| {
             let c = d.by_name.get(name).ok_or(Errno::ENOENT)?;
             Ok(d.entries[c].1.clone())
         })
     }
 
-    fn insert(&self, name: &[u8], child: Arc<TmpInode>) -> KResult<()> {
+    fn insert(&self, name: &[u8], child: Arc<TmpInode<P>>) -> KResult<()> {
         if name.is_empty() || name == b"." || name == b".." {
             return Err(Errno::EEXIST);
         }
@@ -367,7 +529,7 @@ impl TmpInode {
         Ok(())
     }
 
-    fn remove(&self, name: &[u8]) -> KResult<Arc<TmpInode>> {
+    fn remove(&self, name: &[u8]) -> KResult<Arc<TmpInode<P>>> {
         let r = self.with_dir(|d| {
             let c = d.by_name.remove(name).ok_or(Errno::ENOENT)?;
             Ok(d.entries.remove(&c).map(|e| e.1))
@@ -380,14 +542,14 @@ impl TmpInode {
         matches!(&*self.data.lock(), Data::Dir(d) if d.entries.is_empty())
     }
 
-    fn parent_dir(&self) -> Option<Arc<TmpInode>> {
+    fn parent_dir(&self) -> Option<Arc<TmpInode<P>>> {
         match &*self.data.lock() {
             Data::Dir(d) => d.parent.upgrade(),
             _ => None,
         }
     }
 
-    fn set_parent(&self, p: &Arc<TmpInode>) {
+    fn set_parent(&self, p: &Arc<TmpInode<P>>) {
         if let Data::Dir(d) = &mut *self.data.lock() {
             d.parent = Arc::downgrade(p);
         }
@@ -407,14 +569,14 @@ impl TmpInode {
         m.nlink = (m.nlink as i64 + delta).max(0) as u64;
     }
 
-    fn downcast(i: &Arc<dyn Inode>) -> Option<Arc<TmpInode>> {
+    pub fn downcast(i: &Arc<dyn Inode>) -> Option<Arc<TmpInode<P>>> {
         i.as_any()
-            .downcast_ref::<TmpInode>()
+            .downcast_ref::<TmpInode<P>>()
             .and_then(|t| t.me.upgrade())
     }
 
     /// Whether `self` is `ancestor` or lies below it.
-    fn is_within(&self, ancestor: &Arc<TmpInode>) -> bool {
+    fn is_within(&self, ancestor: &Arc<TmpInode<P>>) -> bool {
         let mut cur = Some(self.this());
         let mut guard = 0;
         while let Some(c) = cur {
@@ -431,7 +593,7 @@ impl TmpInode {
     }
 }
 
-impl Inode for TmpInode {
+impl<P: FilePage> Inode for TmpInode<P> {
     fn stat(&self) -> Stat {
         let m = self.meta.lock();
         let (size, blocks) = match &*self.data.lock() {
@@ -582,7 +744,7 @@ impl Inode for TmpInode {
     }
 
     fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> KResult<()> {
-        let t = TmpInode::downcast(target).ok_or(Errno::EXDEV)?;
+        let t = Self::downcast(target).ok_or(Errno::EXDEV)?;
         if !Arc::ptr_eq(&t.fs, &self.fs) {
             return Err(Errno::EXDEV);
         }
@@ -626,7 +788,7 @@ impl Inode for TmpInode {
     }
 
     fn rename(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8], flags: u32) -> KResult<()> {
-        let nd = TmpInode::downcast(new_dir).ok_or(Errno::EXDEV)?;
+        let nd = Self::downcast(new_dir).ok_or(Errno::EXDEV)?;
         if !Arc::ptr_eq(&nd.fs, &self.fs) {
             return Err(Errno::EXDEV);
         }

@@ -12,7 +12,7 @@ use lintel_abi::stat::Timespec;
 use lintel_abi::Errno;
 use lintel_vfs::{
     identity, new_tmpfs, path_of, resolve, resolve_create, resolve_parent, Clock, Cred, Dentry,
-    FileType, MountTable, WalkCtx,
+    FileType, HeapPage, MountTable, WalkCtx,
 };
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ struct Tree {
 
 fn tree() -> Tree {
     let clock: Clock = Arc::new(|| Timespec { sec: 1, nsec: 0 });
-    let root = Dentry::new_root(new_tmpfs(clock.clone(), 1));
+    let root = Dentry::new_root(new_tmpfs::<HeapPage>(clock.clone(), 1));
     let r = &root.inode;
     let a = r.create(b"a", FileType::Directory, 0o755, 0, 0, 0).unwrap();
     let b = a.create(b"b", FileType::Directory, 0o755, 0, 0, 0).unwrap();
@@ -64,7 +64,7 @@ fn tree() -> Tree {
     let mounts = MountTable::new();
     let sub = Dentry::child(&Dentry::child(&root, b"a", a.clone()), b"b", b.clone());
     let m = a.lookup(b"m").unwrap();
-    let mroot = new_tmpfs(clock, 2);
+    let mroot = new_tmpfs::<HeapPage>(clock, 2);
     mroot
         .create(b"inner", FileType::Directory, 0o755, 0, 0, 0)
         .unwrap();

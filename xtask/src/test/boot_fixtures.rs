@@ -110,6 +110,23 @@ rm /tmp/f*
 dd if=/dev/zero of=/tmp/g bs=1M count=8 2> /dev/null && echo tmpfs-again
 /bin/busybox echo final-ok";
 
+/// boot.tmpfs-frames: on a 512 MiB guest (a 128 MiB kernel heap) a 200 MiB tmpfs file fits,
+/// because tmpfs keeps its data in page frames: MemFree drops by its size, df counts it,
+/// and unlinking it gives the memory back.
+pub(super) const TMPFS_FRAMES: &str = "mkdir /tmp/t && mount -t tmpfs -o size=300m none /tmp/t
+mem() { awk -v k=$1: '$1 == k { print $2 }' /proc/meminfo; }
+free0=$(mem MemFree)
+dd if=/dev/zero of=/tmp/t/big bs=1M count=200 2> /dev/null && echo written
+free1=$(mem MemFree)
+[ $((free0 - free1)) -ge 204800 ] && echo memfree-down
+[ $(mem Shmem) -ge 204800 ] && echo shmem-counted
+df -k /tmp/t | awk 'NR == 2 { print \"df-used\", $3 }'
+rm /tmp/t/big
+free2=$(mem MemFree)
+[ $((free2 - free1)) -ge 204800 ] && echo memfree-back
+df -k /tmp/t | awk 'NR == 2 { print \"df-used\", $3 }'
+umount /tmp/t && /bin/busybox echo final-ok";
+
 /// boot.exhaust.oom-killer: an idle program holds 50 MB; a second one needing 50 MB more
 /// than the guest has left gets it, because the OOM killer kills the biggest process (the
 /// idle one, SIGKILL), not the one that faulted.

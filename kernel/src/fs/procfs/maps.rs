@@ -93,7 +93,7 @@ fn vma_usage(m: &MmInner, v: &Vma, exe: &[u8]) -> Usage {
         // Our `lookup` holds one reference; the page cache holds one for its pages.
         let mut holders = frame.ref_count().saturating_sub(1) as u64;
         let (anon, shmem) = match (&v.backing, &cache) {
-            (Backing::File { .. }, Some((c, off))) => {
+            (Backing::File { inode, .. }, Some((c, off))) => {
                 let idx = (off + (va - v.start) as u64) / 4096;
                 let cached = c.cached(idx).is_some_and(|f| f.phys() == frame.phys());
                 if cached {
@@ -102,7 +102,9 @@ fn vma_usage(m: &MmInner, v: &Vma, exe: &[u8]) -> Usage {
                 }
                 // A private writable mapping's own copy of a page is anonymous (written
                 // copy-on-write); a read-only one's pages are the file's however it got them.
-                (!cached && !v.shared && v.prot.write, false)
+                // A tmpfs file's own pages are shared memory, as Linux counts shmem pages.
+                let anon = !cached && !v.shared && v.prot.write;
+                (anon, cached && crate::mm::shmem::is_tmpfs(inode))
             }
             (Backing::File { .. }, None) => (!v.shared && v.prot.write, false),
             (Backing::Anon, _) => (!v.shared, v.shared),

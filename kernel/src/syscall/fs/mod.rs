@@ -129,6 +129,9 @@ pub(in crate::syscall) fn read_into(
     if f.is_dir() && f.readable() {
         return Err(Errno::EISDIR);
     }
+    if let Some(r) = f.user_io(false, buf, count, at) {
+        return r;
+    }
     let mut total = 0;
     let mut small = [0u8; SMALL_IO];
     let mut heap: Vec<u8>;
@@ -194,6 +197,9 @@ pub(in crate::syscall) fn write_from(
 ) -> KResult<usize> {
     if !f.writable() {
         return Err(Errno::EBADF);
+    }
+    if let Some(r) = f.user_io(true, buf, count, at) {
+        return r;
     }
     let mut total = 0;
     let mut small = [0u8; SMALL_IO];

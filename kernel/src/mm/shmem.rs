@@ -1,0 +1,99 @@
+//! tmpfs data in page frames: the page type the kernel's tmpfs instances use (`lintel_vfs`
+//! arranges the pages, hal's frames hold the bytes). A tmpfs file is its own page cache: a
+//! shared mapping maps the file's frame itself, so no copy is kept and nothing is written
+//! back, and the file's data is bounded by its mount's `size=`, not by the kernel heap.
+
+use alloc::sync::Arc;
+use lintel_abi::KResult;
+use lintel_hal::mm::Frame;
+use lintel_vfs::{FilePage, Inode};
+
+/// One page of a tmpfs file: a frame.
+#[derive(Clone)]
+pub struct ShmemPage(Frame);
+
+impl FilePage for ShmemPage {
+    fn alloc() -> Option<Self> {
+        Frame::alloc().map(ShmemPage)
+    }
+
+    fn read(&self, off: usize, buf: &mut [u8]) {
+        self.0.read(off, buf)
+    }
+
+    fn write(&self, off: usize, buf: &[u8]) {
+        self.0.write(off, buf)
+    }
+
+    fn zero(&self, off: usize, len: usize) {
+        self.0.fill(off, len, 0)
+    }
+}
+
+/// A new tmpfs whose files keep their data in frames.
+pub fn new_tmpfs(
+    clock: lintel_vfs::Clock,
+    id: u64,
+    o: &lintel_vfs::TmpfsOptions,
+) -> Arc<dyn Inode> {
+    lintel_vfs::new_tmpfs_with::<ShmemPage>(clock, id, o)
+}
+
+pub fn is_tmpfs(inode: &Arc<dyn Inode>) -> bool {
+    inode.as_any().is::<lintel_vfs::TmpInode<ShmemPage>>()
+}
+
+/// (f_blocks, f_bfree, f_files, f_ffree) of a tmpfs; None for other file systems.
+pub fn statfs(inode: &Arc<dyn Inode>) -> Option<(u64, u64, u64, u64)> {
+    lintel_vfs::tmpfs_statfs::<ShmemPage>(inode)
+}
+
+pub fn mount_options(
+    inode: &Arc<dyn Inode>,
+    blocks: u64,
+    inodes: u64,
+) -> Option<alloc::string::String> {
+    lintel_vfs::tmpfs_mount_options::<ShmemPage>(inode, blocks, inodes)
+}
+
+pub fn reconfigure(inode: &Arc<dyn Inode>, o: &lintel_vfs::TmpfsOptions) -> KResult<()> {
+    lintel_vfs::tmpfs_reconfigure::<ShmemPage>(inode, o)
+}
+
+/// The frame of page `idx` of a tmpfs file, made in a hole (what a fault maps); None for
+/// files of other file systems.
+pub fn page(inode: &Arc<dyn Inode>, idx: u64) -> Option<KResult<Frame>> {
+    lintel_vfs::tmpfs_page::<ShmemPage>(inode, idx).map(|r| r.map(|p| p.0))
+}
+
+/// The frame of page `idx` of a tmpfs file if it has one (nothing is made); None for files
+/// of other file systems.
+pub fn cached(inode: &Arc<dyn Inode>, idx: u64) -> Option<Option<Frame>> {
+    lintel_vfs::tmpfs_file_page::<ShmemPage>(inode, idx).map(|p| p.map(|p| p.0))
+}
+
+/// read(2) or write(2) (`write`) of a tmpfs file straight between its frames and user memory
+/// at `ubuf` (a hole read zeroes the user's bytes); EINVAL for files of other file systems.
+pub fn user_io(
+    inode: &Arc<dyn Inode>,
+    write: bool,
+    off: u64,
+    ubuf: usize,
+    len: usize,
+) -> KResult<usize> {
+    let mut copy = |page: Option<&ShmemPage>, at: usize, done: usize, n: usize| {
+        let u = ubuf + done;
+        match page {
+            Some(p) if write => p.0.copy_from_user(at, u, n),
+            Some(p) => p.0.copy_to_user(at, u, n),
+            None => lintel_hal::usercopy::zero_user(u, n).map_or(0, |()| n),
+        }
+    };
+    lintel_vfs::tmpfs_copy::<ShmemPage>(inode, write, off, len, &mut copy)
+        .unwrap_or(Err(lintel_abi::Errno::EINVAL))
+}
+
+/// Frames held by all tmpfs files (/proc/meminfo's Shmem).
+pub fn pages() -> u64 {
+    lintel_vfs::tmpfs_pages()
+}
