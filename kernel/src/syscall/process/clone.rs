@@ -22,7 +22,7 @@ use lintel_abi::{Errno, KResult};
 use lintel_hal::task::FpuState;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND between processes pending; CLONE_NEWUTS for processes, other namespaces EINVAL as a kernel built without them"),
+    Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND shared between processes too (a thread always shares its process's fd table and fs context); CLONE_NEWUTS for processes, other namespaces EINVAL as a kernel built without them"),
     Syscall::implemented("fork", |c| fork(c, ForkKind::Fork), ""),
     Syscall::implemented("vfork", |c| fork(c, ForkKind::Vfork), ""),
     Syscall::partial("clone3", clone3, "as clone, with set_tid (one pid namespace); CLONE_INTO_CGROUP pending"),
@@ -213,14 +213,6 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
         a.exit_signal,
     );
     let thread = flags & CLONE_THREAD != 0;
-    if !thread && flags & (CLONE_FILES | CLONE_FS | CLONE_SIGHAND) != 0 {
-        // Sharing these tables between two processes needs them reference-counted apart
-        // from the process; threads share them through their process.
-        crate::warn!(
-            "clone: CLONE_FILES/CLONE_FS/CLONE_SIGHAND without CLONE_THREAD not supported yet"
-        );
-        return Err(Errno::EINVAL);
-    }
     if thread && flags & (CLONE_FILES | CLONE_FS) != CLONE_FILES | CLONE_FS {
         crate::warn!("clone: a thread with its own files or fs context is not supported yet");
         return Err(Errno::EINVAL);
@@ -254,7 +246,14 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     let child = if thread {
         process::clone_thread(c.thread)
     } else {
-        process::fork(c.thread, vfork, flags & CLONE_VM != 0)
+        let share = process::ForkShare {
+            vfork,
+            vm: flags & CLONE_VM != 0,
+            files: flags & CLONE_FILES != 0,
+            fs: flags & CLONE_FS != 0,
+            sighand: flags & CLONE_SIGHAND != 0,
+        };
+        process::fork(c.thread, share)
     };
     // A fork that failed before taking its pid must not leave the request to the next one.
     process::request_pid(0);
@@ -267,9 +266,12 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     };
     let cp = child.process();
     if let Some((fd, file, before)) = pidfd {
-        // Linux makes the pidfd after copying the fd table and the memory: the child's
-        // table must not hold it, and a forked child's memory shows what was there before.
-        let _ = cp.files.lock().close(fd);
+        // Linux makes the pidfd after copying the fd table and the memory: the child's own
+        // table must not hold it (a shared one does), and a forked child's memory shows what
+        // was there before.
+        if flags & CLONE_FILES == 0 {
+            let _ = cp.files.with(|t| t.close(fd));
+        }
         if flags & CLONE_VM == 0 {
             let _ = cp.mm().inner.lock().write_bytes(a.pidfd, &before);
         }
@@ -352,7 +354,7 @@ type NewPidFd = (i32, Arc<PidFd>, [u8; 4]);
 /// Takes back a pidfd whose clone failed.
 fn drop_pidfd(c: &Call, pidfd: Option<NewPidFd>) {
     if let Some((fd, ..)) = pidfd {
-        let _ = c.thread.proc_ref().files.lock().close(fd);
+        let _ = c.thread.proc_ref().files.get().lock().close(fd);
     }
 }
 
