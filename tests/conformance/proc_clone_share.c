@@ -4,7 +4,7 @@
  * close_range(CLOSE_RANGE_UNSHARE) and execve give the caller a private table; the exit of a
  * sharer leaves the table's files open for the others; kcmp sees the sharing. The EINVAL
  * cases of copy_process: CLONE_SIGHAND without CLONE_VM, CLONE_THREAD without CLONE_SIGHAND,
- * CLONE_FS with CLONE_NEWNS. Must run as root (kcmp on another process). */
+ * CLONE_FS with CLONE_NEWNS; clone3's CLONE_CLEAR_SIGHAND. Must run as root (kcmp on another process). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -22,7 +22,15 @@
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE (1U << 1)
 #endif
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
+#endif
 enum { KCMP_FILE, KCMP_VM, KCMP_FILES, KCMP_FS, KCMP_SIGHAND };
+
+/* struct clone_args up to CLONE_ARGS_SIZE_VER0 (64 bytes). */
+struct clone_args0 {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
 
 /* What a child reports back to the parent (a MAP_SHARED page: fork-like children have their
  * own memory). */
@@ -212,6 +220,40 @@ static void sighand(void) {
     CHECK_OK(sigaction(SIGUSR1, &sa, NULL));
 }
 
+/* clone3's CLONE_CLEAR_SIGHAND: the child's own handlers start at SIG_DFL, ignored signals
+ * stay ignored; it cannot go with CLONE_SIGHAND, and unknown flags are EINVAL. */
+static void clear_sighand(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    CHECK_OK(sigaction(SIGUSR1, &sa, NULL));
+    sa.sa_handler = SIG_IGN;
+    CHECK_OK(sigaction(SIGUSR2, &sa, NULL));
+    struct clone_args0 a;
+    memset(&a, 0, sizeof a);
+    a.flags = CLONE_CLEAR_SIGHAND;
+    a.exit_signal = SIGCHLD;
+    long pid = syscall(SYS_clone3, &a, sizeof a);
+    if (pid == 0) {
+        struct sigaction u1, u2;
+        sigaction(SIGUSR1, NULL, &u1);
+        sigaction(SIGUSR2, NULL, &u2);
+        _exit(u1.sa_handler == SIG_DFL && u2.sa_handler == SIG_IGN ? 0 : 2);
+    }
+    CHECK(pid > 0);
+    if (pid > 0) CHECK_EXIT(wait_status(pid), 0);
+    CHECK_OK(sigaction(SIGUSR1, NULL, &sa));
+    CHECK(sa.sa_handler == handler);
+    a.flags = CLONE_CLEAR_SIGHAND | CLONE_SIGHAND | CLONE_VM;
+    CHECK_ERR(syscall(SYS_clone3, &a, sizeof a), EINVAL);
+    a.flags = 1ULL << 40;
+    CHECK_ERR(syscall(SYS_clone3, &a, sizeof a), EINVAL);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    CHECK_OK(sigaction(SIGUSR1, &sa, NULL));
+    CHECK_OK(sigaction(SIGUSR2, &sa, NULL));
+}
+
 static void kcmp_sharing(void) {
     int p[2];
     CHECK_OK(pipe(p));
@@ -279,6 +321,7 @@ int main(int argc, char **argv) {
     files();
     fs();
     sighand();
+    clear_sighand();
     kcmp_sharing();
     einval();
     DONE();

@@ -184,6 +184,8 @@ pub struct ForkShare {
     pub files: bool,
     pub fs: bool,
     pub sighand: bool,
+    /// clone3's CLONE_CLEAR_SIGHAND: the child's copy of the handlers starts at SIG_DFL.
+    pub clear_sighand: bool,
 }
 
 /// fork/vfork/clone without CLONE_THREAD: a new process with a copy-on-write copy of the
@@ -211,7 +213,11 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
     let sigactions = if share.sighand {
         Shared::share(&parent.sigactions)
     } else {
-        Shared::new(parent.sigactions.with(|a| *a))
+        let mut actions = parent.sigactions.with(|a| *a);
+        if share.clear_sighand {
+            signal::flush_handlers(&mut actions);
+        }
+        Shared::new(actions)
     };
     let mm = if share_vm {
         parent.mm()

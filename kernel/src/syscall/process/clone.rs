@@ -13,10 +13,11 @@ use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 use lintel_abi::fcntl::O_RDWR;
 use lintel_abi::sched::{
-    CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_DETACHED, CLONE_FILES, CLONE_FS, CLONE_IO,
-    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER,
-    CLONE_NEWUTS, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_PIDFD, CLONE_PTRACE, CLONE_SETTLS,
-    CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_UNTRACED, CLONE_VFORK, CLONE_VM, CSIGNAL,
+    CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_CLEAR_SIGHAND, CLONE_DETACHED, CLONE_FILES,
+    CLONE_FS, CLONE_INTO_CGROUP, CLONE_IO, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET,
+    CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS, CLONE_PARENT, CLONE_PARENT_SETTID,
+    CLONE_PIDFD, CLONE_PTRACE, CLONE_SETTLS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD,
+    CLONE_UNTRACED, CLONE_VFORK, CLONE_VM, CSIGNAL,
 };
 use lintel_abi::{Errno, KResult};
 use lintel_hal::task::FpuState;
@@ -25,7 +26,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND shared between processes too (a thread always shares its process's fd table and fs context); CLONE_NEWUTS for processes, other namespaces EINVAL as a kernel built without them"),
     Syscall::implemented("fork", |c| fork(c, ForkKind::Fork), ""),
     Syscall::implemented("vfork", |c| fork(c, ForkKind::Vfork), ""),
-    Syscall::partial("clone3", clone3, "as clone, with set_tid (one pid namespace); CLONE_INTO_CGROUP pending"),
+    Syscall::partial("clone3", clone3, "as clone, with set_tid (one pid namespace) and CLONE_CLEAR_SIGHAND; CLONE_INTO_CGROUP pending"),
 ];
 
 const CLONE_NAMESPACES: usize = CLONE_NEWNS
@@ -102,7 +103,8 @@ pub fn clone(c: &mut Call) -> SysResult {
     do_clone(
         c,
         CloneArgs {
-            flags: flags & !CSIGNAL,
+            // Only clone's low 32 bits are flags (clone3's wider ones do not reach it).
+            flags: flags & 0xffff_ffff & !CSIGNAL,
             exit_signal: flags & CSIGNAL,
             stack,
             ptid,
@@ -151,6 +153,14 @@ pub fn clone3(c: &mut Call) -> SysResult {
         None
     };
     if flags & CSIGNAL != 0 || exit_signal > signal::NSIG as usize {
+        return Err(Errno::EINVAL);
+    }
+    // clone3_args_valid: no unknown flags, CLONE_DETACHED is gone, and clearing the handlers
+    // cannot go with sharing them.
+    if flags & !(0xffff_ffff | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0
+        || flags & CLONE_DETACHED != 0
+        || flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND) == CLONE_SIGHAND | CLONE_CLEAR_SIGHAND
+    {
         return Err(Errno::EINVAL);
     }
     if (stack == 0) != (stack_size == 0) {
@@ -252,6 +262,7 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
             files: flags & CLONE_FILES != 0,
             fs: flags & CLONE_FS != 0,
             sighand: flags & CLONE_SIGHAND != 0,
+            clear_sighand: flags & CLONE_CLEAR_SIGHAND != 0,
         };
         process::fork(c.thread, share)
     };
