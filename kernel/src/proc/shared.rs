@@ -50,7 +50,8 @@ impl<T> Shared<T> {
         Some(f(&mut t))
     }
 
-    /// Whether `other` points to the same table (kcmp's KCMP_FILES, KCMP_FS, KCMP_SIGHAND).
+    /// The table's identity, the same for the processes sharing it (kcmp's KCMP_FILES,
+    /// KCMP_FS, KCMP_SIGHAND).
     pub fn id(&self) -> usize {
         Arc::as_ptr(&*self.table.lock()) as usize
     }
