@@ -485,6 +485,11 @@ pub fn execve(
         m.brk = brk + layout.brk_shift;
     }
 
+    // A table shared with another process (CLONE_FILES) is left to it: close-on-exec closes
+    // only this process's copy (Linux's unshare_files).
+    let left = thread.proc_ref().files.unshare(|t| t.try_clone())?;
+    drop(left);
+
     // Point of no return.
     let p = thread.process();
     commit_exec_creds(&p, outcome);
@@ -494,7 +499,7 @@ pub fn execve(
     let old = p.set_mm(new_mm);
     p.activate_mm();
     crate::ipc::shm::release_mm(old, p.pid);
-    let closed = p.files.lock().close_on_exec();
+    let closed = p.files.with(|t| t.close_on_exec());
     for e in &closed {
         crate::fs::locks::on_close(p.pid, &e.file);
     }
@@ -502,7 +507,12 @@ pub fn execve(
     p.timers.lock().clear();
     p.did_exec
         .store(true, core::sync::atomic::Ordering::Relaxed);
-    for a in p.sigactions.lock().iter_mut() {
+    // Handlers shared with another process (CLONE_SIGHAND) stay its own; the reset applies
+    // to a private copy (Linux's unshare_sighand in de_thread).
+    if let Ok(left) = p.sigactions.unshare(|a| Ok(*a)) {
+        drop(left);
+    }
+    for a in p.sigactions.get().lock().iter_mut() {
         if a.handler != signal::SIG_IGN {
             *a = signal::SigAction::default();
         }

@@ -212,7 +212,7 @@ pub fn tick() -> Option<u64> {
                 // Linux re-arms a periodic timer when its signal is dequeued; a signal that is
                 // ignored (and not blocked) is discarded at once, so the timer stops.
                 let ignored = {
-                    let act = p.sigactions.lock()[sig as usize - 1];
+                    let act = p.sigactions.get().lock()[sig as usize - 1];
                     proc::signal::is_ignored(&act, sig)
                         && p.live_threads().iter().all(|t| !t.sigmask.lock().has(sig))
                 };

@@ -191,13 +191,13 @@ fn open_anywhere(key: Key) -> bool {
         .into_iter()
         .filter_map(crate::proc::find_process)
         .any(|p| {
-            let Some(files) = p.files.try_lock() else {
-                return false;
-            };
-            let open = files
-                .fds()
-                .any(|(_, e)| e.file.inode.as_ref().is_some_and(|i| identity(i) == key));
-            open
+            p.files
+                .try_with(|files| {
+                    files
+                        .fds()
+                        .any(|(_, e)| e.file.inode.as_ref().is_some_and(|i| identity(i) == key))
+                })
+                .unwrap_or(false)
         })
 }
 

@@ -139,7 +139,7 @@ impl Tty {
         if fg == 0 || pg == fg {
             return Ok(());
         }
-        let act = p.sigactions.lock()[sig as usize - 1];
+        let act = p.sigactions.get().lock()[sig as usize - 1];
         let blocked_or_ignored = t.sigmask.lock().has(sig) || act.handler == signal::SIG_IGN;
         if sig == signal::SIGTTOU && blocked_or_ignored {
             return Ok(());

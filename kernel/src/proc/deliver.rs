@@ -13,7 +13,7 @@ use lintel_hal::usercopy::Fault;
 use lintel_hal::UserContext;
 
 fn act_of(p: &Process, sig: u32) -> SigAction {
-    p.sigactions.lock()[sig as usize - 1]
+    p.sigactions.get().lock()[sig as usize - 1]
 }
 
 /// Generates a signal for process `p` (kill) or for one of its threads (tgkill, faults).
@@ -296,7 +296,7 @@ pub fn force_fault(t: &Arc<Thread>, info: SigInfo) {
     unprotect_init(&p);
     let act = act_of(&p, sig);
     if act.handler == SIG_IGN || t.sigmask.lock().has(sig) {
-        p.sigactions.lock()[sig as usize - 1].handler = SIG_DFL;
+        p.sigactions.get().lock()[sig as usize - 1].handler = SIG_DFL;
         t.sigmask.lock().0 &= !bit(sig);
     }
     send_signal(&p, Some(t), info);
@@ -307,7 +307,7 @@ pub fn force_fault(t: &Arc<Thread>, info: SigInfo) {
 pub fn force_fatal(t: &Arc<Thread>, sig: u32) {
     let p = t.process();
     unprotect_init(&p);
-    p.sigactions.lock()[sig as usize - 1].handler = SIG_DFL;
+    p.sigactions.get().lock()[sig as usize - 1].handler = SIG_DFL;
     t.sigmask.lock().0 &= !bit(sig);
     send_signal(&p, Some(t), SigInfo::kernel(sig));
 }
@@ -500,7 +500,7 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
         }
         *t.sigmask.lock() = SigSet(new_mask).sanitized();
         if act.flags & SA_RESETHAND != 0 {
-            p.sigactions.lock()[sig as usize - 1].handler = SIG_DFL;
+            p.sigactions.get().lock()[sig as usize - 1].handler = SIG_DFL;
         }
         delivered = true;
         if stepping {

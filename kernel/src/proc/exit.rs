@@ -80,9 +80,15 @@ pub fn thread_exit(t: &Arc<Thread>) {
     super::ptrace::tracer_exited(&p);
     release_vfork(&p);
     // Release resources now; the zombie keeps only its status.
-    let files = core::mem::take(&mut *p.files.lock());
+    // A table shared with another process (CLONE_FILES) keeps its files open for it; the
+    // last process to let go closes them.
+    let files = p.files.replace(Default::default());
     crate::fs::locks::on_exit(p.pid);
     drop(files);
+    // An fs context shared by CLONE_FS is the survivors' alone from now on (Linux's exit_fs);
+    // the zombie keeps a copy for /proc/PID/cwd. Its handlers stay shared until it is reaped,
+    // as Linux's sighand is.
+    let _ = p.fs.unshare(|f| Ok(f.clone()));
     lintel_hal::mm::activate_kernel();
     if let Ok(empty) = Mm::zombie() {
         crate::ipc::shm::release_mm(p.set_mm(empty), p.pid);

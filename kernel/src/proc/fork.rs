@@ -4,8 +4,8 @@
 
 use super::signal::{self, SigAction};
 use super::{
-    alloc_pid, default_rlimits, limits, CpuTime, Cred, FsContext, Process, Summarized, Thread,
-    ThreadState, NPROCS, PROCS, RLIMIT_NPROC, THREADS,
+    alloc_pid, default_rlimits, limits, CpuTime, Cred, FsContext, Process, Shared, Summarized,
+    Thread, ThreadState, NPROCS, PROCS, RLIMIT_NPROC, THREADS,
 };
 use crate::fs::fdtable::FdTable;
 use crate::mm::Mm;
@@ -34,9 +34,9 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         children: Mutex::new(Vec::new()),
         threads: Mutex::new(Vec::new()),
         mm: Mutex::new(Mm::new()?),
-        files: Mutex::new(files),
-        fs: Mutex::new(fs),
-        sigactions: Mutex::new([SigAction::default(); 64]),
+        files: Shared::new(files),
+        fs: Shared::new(fs),
+        sigactions: Shared::new([SigAction::default(); 64]),
         cred: Mutex::new(Cred::default()),
         rlimits: Mutex::new(default_rlimits()),
         exe: Mutex::new(Vec::new()),
@@ -177,9 +177,26 @@ pub fn take_kstack(t: &Thread) -> Option<KernelStack> {
     t.kstack.lock().take()
 }
 
+/// What a new process shares with its parent rather than copies (clone's flags).
+#[derive(Clone, Copy, Default)]
+pub struct ForkShare {
+    /// CLONE_VFORK: the parent waits until the child execs or exits.
+    pub vfork: bool,
+    /// CLONE_VM: the same memory.
+    pub vm: bool,
+    /// CLONE_FILES, CLONE_FS, CLONE_SIGHAND: the same fd table, fs context, signal handlers.
+    pub files: bool,
+    pub fs: bool,
+    pub sighand: bool,
+    /// clone3's CLONE_CLEAR_SIGHAND: the child's copy of the handlers starts at SIG_DFL.
+    pub clear_sighand: bool,
+}
+
 /// fork/vfork/clone without CLONE_THREAD: a new process with a copy-on-write copy of the
-/// caller's memory, or the same memory when `share_vm` (CLONE_VM).
-pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult<Arc<Thread>> {
+/// caller's memory, or the same memory (CLONE_VM), and copies or the same tables as `share`
+/// says.
+pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread>> {
+    let (vfork, share_vm) = (share.vfork, share.vm);
     let parent = parent_thread.process();
     // The child gets its own copies of the argument and environment strings.
     let strings = parent.exe.lock().len()
@@ -187,7 +204,25 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         + parent.environ.lock().len()
         + parent.auxv.lock().len();
     let stack = reserve_task(&parent, strings)?;
-    let files = parent.files.lock().try_clone()?;
+    let files = if share.files {
+        Shared::share(&parent.files)
+    } else {
+        Shared::new(parent.files.with(|t| t.try_clone())?)
+    };
+    let fs = if share.fs {
+        Shared::share(&parent.fs)
+    } else {
+        Shared::new(parent.fs.with(|f| f.clone()))
+    };
+    let sigactions = if share.sighand {
+        Shared::share(&parent.sigactions)
+    } else {
+        let mut actions = parent.sigactions.with(|a| *a);
+        if share.clear_sighand {
+            signal::flush_handlers(&mut actions);
+        }
+        Shared::new(actions)
+    };
     let mm = if share_vm {
         parent.mm()
     } else {
@@ -210,9 +245,9 @@ pub fn fork(parent_thread: &Arc<Thread>, vfork: bool, share_vm: bool) -> KResult
         children: Mutex::new(Vec::new()),
         threads: Mutex::new(Vec::new()),
         mm: Mutex::new(mm),
-        files: Mutex::new(files),
-        fs: Mutex::new(parent.fs.lock().clone()),
-        sigactions: Mutex::new(*parent.sigactions.lock()),
+        files,
+        fs,
+        sigactions,
         cred: Mutex::new(parent.cred.lock().clone()),
         rlimits: Mutex::new(*parent.rlimits.lock()),
         exe: Mutex::new(parent.exe.lock().clone()),

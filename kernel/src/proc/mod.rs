@@ -11,6 +11,7 @@ pub mod limits;
 pub mod oom;
 pub mod ptrace;
 mod run;
+mod shared;
 pub mod signal;
 mod summarized;
 pub mod timer;
@@ -22,8 +23,9 @@ pub use deliver::{
     raise_sigpipe, raise_sigxfsz, send_signal, send_simple, set_coredump_hook, sigreturn,
 };
 pub use exit::{reap, release_vfork, set_session_end_hook, thread_exit};
-pub use fork::{attach_task, clone_thread, create_init, fork, take_kstack};
+pub use fork::{attach_task, clone_thread, create_init, fork, take_kstack, ForkShare};
 pub use run::{set_syscall_handler, set_task_work, start_thread};
+pub use shared::Shared;
 pub use usercopy::usercopy_fault;
 
 use crate::fs::fdtable::FdTable;
@@ -38,6 +40,9 @@ use lintel_abi::{Errno, KResult};
 use lintel_hal::task::{KernelStack, Task};
 use lintel_vfs::Dentry;
 use signal::{SigAction, SigPending, SigSet};
+
+/// The handler of each signal (Linux's sighand_struct).
+pub type SigActions = [SigAction; 64];
 pub use summarized::{Summarized, Summary};
 
 /// Job-control state of a process.
@@ -141,9 +146,11 @@ pub struct Process {
     pub children: Mutex<Vec<Arc<Process>>>,
     pub threads: Mutex<Vec<Weak<Thread>>>,
     mm: Mutex<Arc<Mm>>,
-    pub files: Mutex<FdTable>,
-    pub fs: Mutex<FsContext>,
-    pub sigactions: Mutex<[SigAction; 64]>,
+    /// The fd table, fs context (cwd, root, umask) and signal handlers: the process's own,
+    /// or shared with other processes by clone's CLONE_FILES, CLONE_FS and CLONE_SIGHAND.
+    pub files: Shared<FdTable>,
+    pub fs: Shared<FsContext>,
+    pub sigactions: Shared<SigActions>,
     pub cred: Mutex<Cred>,
     pub rlimits: Mutex<[Rlimit; RLIM_NLIMITS]>,
     /// Path of the running executable (/proc/PID/exe) and its argv (/proc/PID/cmdline).

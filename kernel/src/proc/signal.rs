@@ -33,6 +33,23 @@ pub struct SigAction {
     pub mask: SigSet,
 }
 
+/// Linux's flush_signal_handlers without force_default: handlers go back to SIG_DFL, ignored
+/// signals stay ignored, and every action loses its flags and mask (clone3's
+/// CLONE_CLEAR_SIGHAND).
+pub fn flush_handlers(actions: &mut [SigAction]) {
+    for a in actions {
+        let handler = if a.handler == SIG_IGN {
+            SIG_IGN
+        } else {
+            SIG_DFL
+        };
+        *a = SigAction {
+            handler,
+            ..SigAction::default()
+        };
+    }
+}
+
 impl SigAction {
     pub fn from_bytes(b: &[u8; SIGACTION_SIZE]) -> SigAction {
         let w = |off: usize| {

@@ -27,6 +27,10 @@ pub const CLONE_NEWUSER: usize = 0x1000_0000;
 pub const CLONE_NEWPID: usize = 0x2000_0000;
 pub const CLONE_NEWNET: usize = 0x4000_0000;
 pub const CLONE_IO: usize = 0x8000_0000;
+/// clone3 only: the child's handlers go back to SIG_DFL (those not ignored).
+pub const CLONE_CLEAR_SIGHAND: usize = 1 << 32;
+/// clone3 only: the child starts in the cgroup `clone_args.cgroup` names.
+pub const CLONE_INTO_CGROUP: usize = 1 << 33;
 
 pub const SCHED_OTHER: usize = 0;
 pub const SCHED_FIFO: usize = 1;

@@ -311,7 +311,7 @@ impl ProcInode {
             }
             Node::FdInfoDir(pid) => {
                 let p = process(pid)?;
-                let fds: Vec<i32> = p.files.lock().fds().map(|(fd, _)| fd).collect();
+                let fds: Vec<i32> = p.files.get().lock().fds().map(|(fd, _)| fd).collect();
                 for fd in fds {
                     v.push(e(format!("{}", fd).as_bytes(), Node::FdInfo(pid, fd)));
                 }
@@ -328,7 +328,7 @@ impl ProcInode {
             }
             Node::FdDir(pid) => {
                 let p = process(pid)?;
-                let fds: Vec<i32> = p.files.lock().fds().map(|(fd, _)| fd).collect();
+                let fds: Vec<i32> = p.files.get().lock().fds().map(|(fd, _)| fd).collect();
                 for fd in fds {
                     v.push(e(format!("{}", fd).as_bytes(), Node::Fd(pid, fd)));
                 }
@@ -573,7 +573,8 @@ impl Inode for ProcInode {
             Node::PidFile(pid, PidFile::Exe, _) => Ok(process(pid)?.exe.lock().clone()),
             Node::PidFile(pid, PidFile::Cwd, _) => {
                 let p = process(pid)?;
-                let f = p.fs.lock();
+                let fs_ctx = p.fs.get();
+                let f = fs_ctx.lock();
                 Ok(lintel_vfs::path_of(&f.cwd, &f.root))
             }
             Node::PidFile(_, PidFile::Root, _) => Ok(b"/".to_vec()),
@@ -608,7 +609,7 @@ impl Inode for ProcInode {
         match self.node {
             Node::Fd(pid, fd) => {
                 let f = match process(pid)
-                    .and_then(|p| p.files.lock().get(fd).map_err(|_| Errno::ENOENT))
+                    .and_then(|p| p.files.get().lock().get(fd).map_err(|_| Errno::ENOENT))
                 {
                     Ok(f) => f,
                     Err(e) => return Some(Err(e)),
@@ -626,13 +627,13 @@ impl Inode for ProcInode {
                 }
             }
             Node::PidFile(pid, PidFile::Cwd, _) => {
-                Some(process(pid).map(|p| p.fs.lock().cwd.clone()))
+                Some(process(pid).map(|p| p.fs.get().lock().cwd.clone()))
             }
             Node::NsUts(pid) => {
                 Some(process(pid).map(|_| crate::fs::nsfs::NsInode::dentry(crate::uts::ns_of(pid))))
             }
             Node::PidFile(pid, PidFile::Root, _) => {
-                Some(process(pid).map(|p| p.fs.lock().root.clone()))
+                Some(process(pid).map(|p| p.fs.get().lock().root.clone()))
             }
             Node::NsInit(pid, i) => Some(process(pid).and_then(|_| {
                 let (_, _, inum) = INIT_NS.get(i as usize).ok_or(Errno::ENOENT)?;

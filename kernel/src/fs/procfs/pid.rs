@@ -81,10 +81,10 @@ fn comm_of(p: &Process, threads: &[Arc<Thread>]) -> String {
 
 pub(super) fn fd_target(pid: i32, fd: i32) -> KResult<Vec<u8>> {
     let p = process(pid)?;
-    let f = p.files.lock().get(fd).map_err(|_| Errno::ENOENT)?;
+    let f = p.files.get().lock().get(fd).map_err(|_| Errno::ENOENT)?;
     Ok(match &f.dentry {
         Some(d) => {
-            let root = p.fs.lock().root.clone();
+            let root = p.fs.get().lock().root.clone();
             let mut path = lintel_vfs::path_of(d, &root);
             let st = d.inode.stat();
             if st.nlink == 0 && d.inode.file_type() != FileType::Directory {
@@ -108,8 +108,14 @@ pub(super) fn fd_target(pid: i32, fd: i32) -> KResult<Vec<u8>> {
 /// table) and identity.
 pub(super) fn fdinfo_content(pid: i32, fd: i32) -> KResult<String> {
     let p = process(pid)?;
-    let f = p.files.lock().get(fd).map_err(|_| Errno::ENOENT)?;
-    let cloexec = p.files.lock().entry(fd).map(|e| e.cloexec).unwrap_or(false);
+    let f = p.files.get().lock().get(fd).map_err(|_| Errno::ENOENT)?;
+    let cloexec = p
+        .files
+        .get()
+        .lock()
+        .entry(fd)
+        .map(|e| e.cloexec)
+        .unwrap_or(false);
     let flags = f.flags()
         | if cloexec {
             lintel_abi::fcntl::O_CLOEXEC
@@ -239,7 +245,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
             let pnd = leader.map(|t| t.pending.lock().set.0).unwrap_or(0);
             let shd = p.shared_pending.lock().set.0;
             let (mut ign, mut cgt) = (0u64, 0u64);
-            for (i, a) in p.sigactions.lock().iter().enumerate() {
+            for (i, a) in p.sigactions.get().lock().iter().enumerate() {
                 if a.handler == crate::proc::signal::SIG_IGN {
                     ign |= 1 << i;
                 } else if a.handler != crate::proc::signal::SIG_DFL {
@@ -252,7 +258,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
             let mut out = format!(
                 "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{}\nGroups:\t{}\nNStgid:\t{}\nNSpid:\t{}\nNSpgid:\t{}\nNSsid:\t{}\n",
                 comm_of(&p, &threads),
-                p.fs.lock().umask,
+                p.fs.get().lock().umask,
                 state,
                 state_name,
                 pid,
@@ -350,6 +356,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
 fn fd_size(p: &Process) -> usize {
     let top = p
         .files
+        .get()
         .lock()
         .fds()
         .map(|(fd, _)| fd as usize + 1)

@@ -26,7 +26,7 @@ struct Ended {
 /// Wakes the tracer's wait and sends it SIGCHLD (CLD_TRAPPED for a stop), unless it asked
 /// not to hear of stops.
 pub(super) fn notify_tracer(tracer: &Arc<Process>, pid: i32, status: i32) {
-    let act = tracer.sigactions.lock()[signal::SIGCHLD as usize - 1];
+    let act = tracer.sigactions.get().lock()[signal::SIGCHLD as usize - 1];
     let exited = status & EXITED_MARK != 0;
     let quiet =
         act.handler == signal::SIG_IGN || (!exited && act.flags & signal::SA_NOCLDSTOP != 0);

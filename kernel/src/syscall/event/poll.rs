@@ -44,7 +44,8 @@ fn do_poll(c: &mut Call, fds_p: usize, nfds: usize, deadline: Option<u64>) -> Re
         })
         .collect();
     let files: Vec<Option<Arc<OpenFile>>> = {
-        let t = c.thread.proc_ref().files.lock();
+        let table = c.thread.proc_ref().files.get();
+        let t = table.lock();
         entries
             .iter()
             .map(|&(fd, _)| if fd < 0 { None } else { t.get(fd).ok() })

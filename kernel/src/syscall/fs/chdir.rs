@@ -24,7 +24,8 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 pub fn getcwd(c: &mut Call) -> SysResult {
     let (cwd, root) = {
         let p = c.thread.process();
-        let fsx = p.fs.lock();
+        let fs_ctx = p.fs.get();
+        let fsx = fs_ctx.lock();
         (fsx.cwd.clone(), fsx.root.clone())
     };
     let mut path = lintel_vfs::path_of(&cwd, &root);
@@ -42,7 +43,7 @@ fn set_cwd(c: &mut Call, d: Arc<Dentry>) -> SysResult {
     }
     let cred = c.thread.proc_ref().cred.lock().vfs();
     lintel_vfs::inode_permission(&*d.inode, &cred, 1)?;
-    c.thread.proc_ref().fs.lock().cwd = d;
+    c.thread.proc_ref().fs.get().lock().cwd = d;
     ok(0)
 }
 
@@ -68,6 +69,6 @@ pub fn chroot(c: &mut Call) -> SysResult {
     if !cred.capable(lintel_abi::capability::CAP_SYS_CHROOT) {
         return Err(Errno::EPERM);
     }
-    c.thread.proc_ref().fs.lock().root = d;
+    c.thread.proc_ref().fs.get().lock().root = d;
     ok(0)
 }

@@ -11,15 +11,16 @@ use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("close", close, ""),
-    Syscall::implemented(
+    Syscall::partial(
         "close_range",
         close_range,
-        "CLOSE_RANGE_UNSHARE is a no-op: fd tables are not shared between processes",
+        "CLOSE_RANGE_UNSHARE parts from processes sharing the table (CLONE_FILES); the \
+         threads of the process keep sharing it",
     ),
 ];
 
 pub fn close(c: &mut Call) -> SysResult {
-    let e = c.thread.proc_ref().files.lock().close(c.fd(0))?;
+    let e = c.thread.proc_ref().files.get().lock().close(c.fd(0))?;
     crate::fs::locks::on_close(c.thread.proc_ref().pid, &e.file);
     last_close(&e.file);
     drop(e);
@@ -42,7 +43,15 @@ pub fn close_range(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let p = c.thread.process();
-    let mut t = p.files.lock();
+    if flags & CLOSE_RANGE_UNSHARE != 0 {
+        // A table shared with another process (CLONE_FILES) is left to it, as unshare(2)
+        // would; the range closes in the private copy. The left table may be the last
+        // reference to its files, so it goes with no lock held.
+        let left = p.files.unshare(|t| t.try_clone())?;
+        drop(left);
+    }
+    let table = p.files.get();
+    let mut t = table.lock();
     let fds: Vec<i32> = t
         .fds()
         .map(|(fd, _)| fd)

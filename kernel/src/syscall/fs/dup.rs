@@ -18,7 +18,12 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 pub fn dup(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     let limit = nofile_limit(c);
-    ok(c.thread.proc_ref().files.lock().alloc(f, false, 0, limit)? as usize)
+    ok(c.thread
+        .proc_ref()
+        .files
+        .get()
+        .lock()
+        .alloc(f, false, 0, limit)? as usize)
 }
 
 fn dup_to(c: &mut Call, old: i32, new: i32, cloexec: bool) -> SysResult {
@@ -30,6 +35,7 @@ fn dup_to(c: &mut Call, old: i32, new: i32, cloexec: bool) -> SysResult {
         .thread
         .proc_ref()
         .files
+        .get()
         .lock()
         .install(new as usize, f, cloexec)?;
     if let Some(p) = &prev {

@@ -29,17 +29,23 @@ pub fn fcntl(c: &mut Call) -> SysResult {
             if arg >= limit {
                 return Err(Errno::EINVAL);
             }
-            let fd =
-                c.thread
-                    .proc_ref()
-                    .files
-                    .lock()
-                    .alloc(f, cmd == F_DUPFD_CLOEXEC, arg, limit)?;
+            let fd = c.thread.proc_ref().files.get().lock().alloc(
+                f,
+                cmd == F_DUPFD_CLOEXEC,
+                arg,
+                limit,
+            )?;
             ok(fd as usize)
         }
-        F_GETFD => ok(c.thread.proc_ref().files.lock().entry(fd)?.cloexec as usize),
+        F_GETFD => ok(c.thread.proc_ref().files.get().lock().entry(fd)?.cloexec as usize),
         F_SETFD => {
-            c.thread.proc_ref().files.lock().entry_mut(fd)?.cloexec = arg as u32 & FD_CLOEXEC != 0;
+            c.thread
+                .proc_ref()
+                .files
+                .get()
+                .lock()
+                .entry_mut(fd)?
+                .cloexec = arg as u32 & FD_CLOEXEC != 0;
             ok(0)
         }
         F_GETFL => ok((f.flags() | O_LARGEFILE) as usize),
@@ -172,7 +178,8 @@ fn other_opens(f: &Arc<crate::fs::file::OpenFile>) -> (usize, usize) {
         .into_iter()
         .filter_map(crate::proc::find_process)
     {
-        let files = p.files.lock();
+        let table = p.files.get();
+        let files = table.lock();
         for (_, e) in files.fds() {
             let g = Arc::as_ptr(&e.file);
             let same = e.file.inode.as_ref().map(lintel_vfs::identity) == Some(key);

@@ -218,6 +218,7 @@ pub(super) fn recvmsg_at(c: &mut Call, fd: i32, msgp: usize, flags: u32) -> SysR
                     .thread
                     .proc_ref()
                     .files
+                    .get()
                     .lock()
                     .alloc(f.clone(), cloexec, 0, limit)
                 {

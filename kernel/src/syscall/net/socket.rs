@@ -129,7 +129,7 @@ pub fn socketpair(c: &mut Call) -> SysResult {
     let fb = match install(c, new_file(b, flags), flags & O_CLOEXEC != 0) {
         Ok(fd) => fd,
         Err(e) => {
-            let _ = c.thread.proc_ref().files.lock().close(fa as i32);
+            let _ = c.thread.proc_ref().files.get().lock().close(fa as i32);
             return Err(e);
         }
     };
@@ -137,7 +137,8 @@ pub fn socketpair(c: &mut Call) -> SysResult {
     out[..4].copy_from_slice(&(fa as i32).to_le_bytes());
     out[4..].copy_from_slice(&(fb as i32).to_le_bytes());
     if let Err(e) = uaccess::write_bytes(sv, &out) {
-        let mut t = c.thread.proc_ref().files.lock();
+        let table = c.thread.proc_ref().files.get();
+        let mut t = table.lock();
         let _ = t.close(fa as i32);
         let _ = t.close(fb as i32);
         return Err(e);
@@ -168,7 +169,7 @@ pub fn bind(c: &mut Call) -> SysResult {
             }
             let (parent, name, _) = parent_of(c, AT_FDCWD, &path)?;
             may_write_dir(c, &parent)?;
-            let umask = c.thread.proc_ref().fs.lock().umask;
+            let umask = c.thread.proc_ref().fs.get().lock().umask;
             let inh = crate::fs::xattr::inherit(&parent.inode, 0o777, umask, false);
             let (uid, gid, mode) = new_owner(c, &parent, inh.mode, false);
             let inode = parent
@@ -247,6 +248,7 @@ pub fn accept(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
     c.thread
         .proc_ref()
         .files
+        .get()
         .lock()
         .check_free(nofile_limit(c))?;
     // ENFILE too before a connection is taken: Linux makes the new file first.

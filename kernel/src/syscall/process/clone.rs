@@ -13,19 +13,20 @@ use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 use lintel_abi::fcntl::O_RDWR;
 use lintel_abi::sched::{
-    CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_DETACHED, CLONE_FILES, CLONE_FS, CLONE_IO,
-    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER,
-    CLONE_NEWUTS, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_PIDFD, CLONE_PTRACE, CLONE_SETTLS,
-    CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_UNTRACED, CLONE_VFORK, CLONE_VM, CSIGNAL,
+    CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_CLEAR_SIGHAND, CLONE_DETACHED, CLONE_FILES,
+    CLONE_FS, CLONE_INTO_CGROUP, CLONE_IO, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET,
+    CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS, CLONE_PARENT, CLONE_PARENT_SETTID,
+    CLONE_PIDFD, CLONE_PTRACE, CLONE_SETTLS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD,
+    CLONE_UNTRACED, CLONE_VFORK, CLONE_VM, CSIGNAL,
 };
 use lintel_abi::{Errno, KResult};
 use lintel_hal::task::FpuState;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND between processes pending; CLONE_NEWUTS for processes, other namespaces EINVAL as a kernel built without them"),
+    Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND shared between processes too (a thread always shares its process's fd table and fs context); CLONE_NEWUTS for processes, other namespaces EINVAL as a kernel built without them"),
     Syscall::implemented("fork", |c| fork(c, ForkKind::Fork), ""),
     Syscall::implemented("vfork", |c| fork(c, ForkKind::Vfork), ""),
-    Syscall::partial("clone3", clone3, "as clone, with set_tid (one pid namespace); CLONE_INTO_CGROUP pending"),
+    Syscall::partial("clone3", clone3, "as clone, with set_tid (one pid namespace) and CLONE_CLEAR_SIGHAND; CLONE_INTO_CGROUP pending"),
 ];
 
 const CLONE_NAMESPACES: usize = CLONE_NEWNS
@@ -102,7 +103,8 @@ pub fn clone(c: &mut Call) -> SysResult {
     do_clone(
         c,
         CloneArgs {
-            flags: flags & !CSIGNAL,
+            // Only clone's low 32 bits are flags (clone3's wider ones do not reach it).
+            flags: flags & 0xffff_ffff & !CSIGNAL,
             exit_signal: flags & CSIGNAL,
             stack,
             ptid,
@@ -151,6 +153,14 @@ pub fn clone3(c: &mut Call) -> SysResult {
         None
     };
     if flags & CSIGNAL != 0 || exit_signal > signal::NSIG as usize {
+        return Err(Errno::EINVAL);
+    }
+    // clone3_args_valid: no unknown flags, CLONE_DETACHED is gone, and clearing the handlers
+    // cannot go with sharing them.
+    if flags & !(0xffff_ffff | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0
+        || flags & CLONE_DETACHED != 0
+        || flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND) == CLONE_SIGHAND | CLONE_CLEAR_SIGHAND
+    {
         return Err(Errno::EINVAL);
     }
     if (stack == 0) != (stack_size == 0) {
@@ -213,14 +223,6 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
         a.exit_signal,
     );
     let thread = flags & CLONE_THREAD != 0;
-    if !thread && flags & (CLONE_FILES | CLONE_FS | CLONE_SIGHAND) != 0 {
-        // Sharing these tables between two processes needs them reference-counted apart
-        // from the process; threads share them through their process.
-        crate::warn!(
-            "clone: CLONE_FILES/CLONE_FS/CLONE_SIGHAND without CLONE_THREAD not supported yet"
-        );
-        return Err(Errno::EINVAL);
-    }
     if thread && flags & (CLONE_FILES | CLONE_FS) != CLONE_FILES | CLONE_FS {
         crate::warn!("clone: a thread with its own files or fs context is not supported yet");
         return Err(Errno::EINVAL);
@@ -254,7 +256,15 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     let child = if thread {
         process::clone_thread(c.thread)
     } else {
-        process::fork(c.thread, vfork, flags & CLONE_VM != 0)
+        let share = process::ForkShare {
+            vfork,
+            vm: flags & CLONE_VM != 0,
+            files: flags & CLONE_FILES != 0,
+            fs: flags & CLONE_FS != 0,
+            sighand: flags & CLONE_SIGHAND != 0,
+            clear_sighand: flags & CLONE_CLEAR_SIGHAND != 0,
+        };
+        process::fork(c.thread, share)
     };
     // A fork that failed before taking its pid must not leave the request to the next one.
     process::request_pid(0);
@@ -267,9 +277,12 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     };
     let cp = child.process();
     if let Some((fd, file, before)) = pidfd {
-        // Linux makes the pidfd after copying the fd table and the memory: the child's
-        // table must not hold it, and a forked child's memory shows what was there before.
-        let _ = cp.files.lock().close(fd);
+        // Linux makes the pidfd after copying the fd table and the memory: the child's own
+        // table must not hold it (a shared one does), and a forked child's memory shows what
+        // was there before.
+        if flags & CLONE_FILES == 0 {
+            let _ = cp.files.with(|t| t.close(fd));
+        }
         if flags & CLONE_VM == 0 {
             let _ = cp.mm().inner.lock().write_bytes(a.pidfd, &before);
         }
@@ -352,7 +365,7 @@ type NewPidFd = (i32, Arc<PidFd>, [u8; 4]);
 /// Takes back a pidfd whose clone failed.
 fn drop_pidfd(c: &Call, pidfd: Option<NewPidFd>) {
     if let Some((fd, ..)) = pidfd {
-        let _ = c.thread.proc_ref().files.lock().close(fd);
+        let _ = c.thread.proc_ref().files.get().lock().close(fd);
     }
 }
 

@@ -2,17 +2,21 @@
 //!
 //! Lintel has one namespace kind of its own, UTS (`crate::uts`); the others answer as a
 //! Linux kernel built without them: EINVAL, after the EPERM an unprivileged caller gets
-//! first. The fd table and fs context are only ever shared by the threads of one process
-//! here, so unsharing them is nothing to do in a single-threaded process and not possible
-//! in a multi-threaded one (EINVAL).
+//! first. The fd table and fs context belong to the process (all its threads share them),
+//! and may be shared with other processes (clone's CLONE_FILES, CLONE_FS): unsharing them
+//! gives the process a private copy, which a multi-threaded process cannot have without its
+//! threads parting (EINVAL). Shared signal handlers cannot be unshared, as on Linux.
 
 use crate::fs::nsfs::NsInode;
 use crate::fs::pidfd::PidFd;
+use crate::proc::Process;
+use crate::spinlock::Mutex;
 use crate::syscall::fs::file;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
+use alloc::sync::Arc;
 use lintel_abi::capability::CAP_SYS_ADMIN;
 use lintel_abi::sched::*;
 use lintel_abi::Errno;
@@ -21,9 +25,11 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "unshare",
         unshare,
-        "CLONE_NEWUTS (per process, not per thread); CLONE_FILES, CLONE_FS, CLONE_SYSVSEM, \
+        "CLONE_NEWUTS (per process, not per thread); CLONE_FILES and CLONE_FS give a private \
+         copy of a table shared with other processes; CLONE_FILES, CLONE_FS, CLONE_SYSVSEM, \
          CLONE_THREAD, CLONE_SIGHAND and CLONE_VM in a single-threaded process (EINVAL in a \
-         multi-threaded one); other namespaces EINVAL as a kernel built without them \
+         multi-threaded one, as CLONE_SIGHAND/CLONE_VM with shared handlers or memory); \
+         other namespaces EINVAL as a kernel built without them \
          (CLONE_NEWNS too, which Linux always has), after EPERM without CAP_SYS_ADMIN",
     ),
     Syscall::partial(
@@ -75,6 +81,12 @@ pub fn unshare(c: &mut Call) -> SysResult {
     if threaded && flags & (CLONE_THREAD | CLONE_FS | CLONE_FILES | CLONE_SYSVSEM) != 0 {
         return Err(Errno::EINVAL);
     }
+    if flags & (CLONE_SIGHAND | CLONE_VM) != 0 && p.sigactions.is_shared() {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_VM != 0 && mm_shared(&p) {
+        return Err(Errno::EINVAL);
+    }
     // No user namespaces: create_user_ns fails.
     if flags & CLONE_NEWUSER != 0 {
         return Err(Errno::EINVAL);
@@ -87,6 +99,17 @@ pub fn unshare(c: &mut Call) -> SysResult {
             return Err(Errno::EINVAL);
         }
     }
+    // The copies are made before anything changes: ENOMEM leaves the caller as it was.
+    let fs = if flags & CLONE_FS != 0 && p.fs.is_shared() {
+        Some(p.fs.with(|f| f.clone()))
+    } else {
+        None
+    };
+    let files = if flags & CLONE_FILES != 0 && p.files.is_shared() {
+        Some(p.files.with(|t| t.try_clone())?)
+    } else {
+        None
+    };
     if flags & CLONE_SYSVSEM != 0 {
         // Leaving the undo list is exit_sem: the adjustments apply now.
         crate::ipc::on_exit(p.pid);
@@ -94,7 +117,25 @@ pub fn unshare(c: &mut Call) -> SysResult {
     if flags & CLONE_NEWUTS != 0 {
         crate::uts::unshare(p.pid);
     }
+    if let Some(fs) = fs {
+        drop(p.fs.replace(Arc::new(Mutex::new(fs))));
+    }
+    if let Some(files) = files {
+        // The shared table goes on for the others; dropped here with no lock held.
+        drop(p.files.replace(Arc::new(Mutex::new(files))));
+    }
     ok(0)
+}
+
+/// Whether another process uses `p`'s memory (a CLONE_VM child or parent), which unshare's
+/// CLONE_VM cannot part (Linux's current_is_single_threaded).
+fn mm_shared(p: &Arc<Process>) -> bool {
+    let mm = p.mm();
+    crate::proc::all_pids()
+        .into_iter()
+        .filter(|&pid| pid != p.pid)
+        .filter_map(crate::proc::find_process)
+        .any(|q| Arc::ptr_eq(&q.mm(), &mm))
 }
 
 /// setns(fd, nstype): fd names a namespace (/proc/PID/ns/uts) or a process (pidfd).

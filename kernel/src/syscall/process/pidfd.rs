@@ -149,6 +149,7 @@ pub fn pidfd_getfd(c: &mut Call) -> SysResult {
     // A zombie has closed all its files.
     let f = target
         .files
+        .get()
         .lock()
         .get(targetfd as i32)
         .map_err(|_| Errno::EBADF)?;

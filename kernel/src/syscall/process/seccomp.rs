@@ -164,7 +164,7 @@ fn set_filter(c: &Call, flags: usize, args: usize) -> SysResult {
     if notif.is_some() {
         // The listener's fd and file come before anything changes (EMFILE, ENFILE).
         let limit = crate::syscall::fs::nofile_limit(c);
-        p.files.lock().check_free(limit)?;
+        p.files.get().lock().check_free(limit)?;
         crate::syscall::fs::check_new_files(c, 0, 1)?;
     }
     if !may_assign(t, SECCOMP_MODE_FILTER) {
@@ -315,7 +315,7 @@ fn run_filters(c: &mut Call, n: &mut usize, recheck: bool) -> Option<SysResult> 
                 AUDIT_ARCH,
                 value as i32,
             );
-            t.proc_ref().sigactions.lock()[SIGSYS as usize - 1].handler = SIG_DFL;
+            t.proc_ref().sigactions.get().lock()[SIGSYS as usize - 1].handler = SIG_DFL;
             process::force_fault(t, info);
             Some(Err(Errno::ENOSYS))
         }

@@ -264,11 +264,16 @@ fn receive_fd(t: &Arc<Thread>, a: &AddFd) -> i32 {
     let p = t.proc_ref();
     let limit = p.rlimit(RLIMIT_NOFILE).cur.min(1 << 20) as usize;
     let r = match a.setfd {
-        None => p.files.lock().alloc(a.file.clone(), a.cloexec, 0, limit),
+        None => p
+            .files
+            .get()
+            .lock()
+            .alloc(a.file.clone(), a.cloexec, 0, limit),
         Some(fd) if fd as usize >= limit => Err(Errno::EBADF),
         Some(fd) => {
             let prev = p
                 .files
+                .get()
                 .lock()
                 .install(fd as usize, a.file.clone(), a.cloexec);
             if let Ok(Some(e)) = &prev {
@@ -408,7 +413,7 @@ impl Listener {
             return Err(Errno::EINVAL);
         }
         let t = crate::proc::current();
-        let file = t.proc_ref().files.lock().get(srcfd as i32)?;
+        let file = t.proc_ref().files.get().lock().get(srcfd as i32)?;
         let req = Arc::new(AddFd {
             file,
             setfd: (flags & ADDFD_FLAG_SETFD != 0).then_some(newfd),

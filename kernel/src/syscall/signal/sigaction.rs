@@ -28,13 +28,13 @@ pub fn rt_sigaction(c: &mut Call) -> SysResult {
         None
     };
     let p = c.thread.process();
-    let old = p.sigactions.lock()[sig - 1];
+    let old = p.sigactions.get().lock()[sig - 1];
     if oact != 0 {
         uaccess::write_bytes(oact, &old.to_bytes())?;
     }
     if let Some(mut n) = new {
         n.flags &= signal::SA_KNOWN_FLAGS;
-        p.sigactions.lock()[sig - 1] = n;
+        p.sigactions.get().lock()[sig - 1] = n;
         if signal::is_ignored(&n, sig as u32) {
             process::flush_pending(&p, sig as u32);
         }

@@ -1,0 +1,81 @@
+//! A table a process points to and that clone may share with other processes, as Linux's
+//! `files_struct`, `fs_struct` and `sighand_struct`: CLONE_FILES, CLONE_FS and CLONE_SIGHAND
+//! hand the child the same table, otherwise it gets a copy. The threads of a process always
+//! share their process's table.
+//!
+//! A table shared by N processes is one object: a change through any of them is seen by the
+//! others, and what it holds (open files) goes only when the last of them lets go. unshare,
+//! execve and exit swap the process's pointer, which is why it sits behind its own lock.
+
+use crate::spinlock::Mutex;
+use alloc::sync::Arc;
+use lintel_abi::KResult;
+
+pub struct Shared<T> {
+    table: Mutex<Arc<Mutex<T>>>,
+}
+
+impl<T> Shared<T> {
+    pub fn new(value: T) -> Shared<T> {
+        Shared {
+            table: Mutex::new(Arc::new(Mutex::new(value))),
+        }
+    }
+
+    /// The same table as `other` points to now (clone with the sharing flag).
+    pub fn share(other: &Shared<T>) -> Shared<T> {
+        Shared {
+            table: Mutex::new(other.get()),
+        }
+    }
+
+    /// The table this process points to now.
+    pub fn get(&self) -> Arc<Mutex<T>> {
+        self.table.lock().clone()
+    }
+
+    /// Runs `f` on the table with it locked, without taking a reference to it: the fd lookup
+    /// of every read and write goes this way.
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let table = self.table.lock();
+        let mut t = table.lock();
+        f(&mut t)
+    }
+
+    /// As `with`, but None when the table is locked now (by this very call chain, for the
+    /// callers that ask).
+    pub fn try_with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let table = self.table.try_lock()?;
+        let mut t = table.try_lock()?;
+        Some(f(&mut t))
+    }
+
+    /// The table's identity, the same for the processes sharing it (kcmp's KCMP_FILES,
+    /// KCMP_FS, KCMP_SIGHAND).
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&*self.table.lock()) as usize
+    }
+
+    /// Points this process at `new`, returning the table it left (dropped by the caller when
+    /// no lock is held: the last reference to an fd table closes its files).
+    pub fn replace(&self, new: Arc<Mutex<T>>) -> Arc<Mutex<T>> {
+        core::mem::replace(&mut *self.table.lock(), new)
+    }
+
+    /// Whether another process points to this table too (or holds it for a moment, as
+    /// /proc does; a copy made then is merely unneeded).
+    pub fn is_shared(&self) -> bool {
+        Arc::strong_count(&*self.table.lock()) > 1
+    }
+
+    /// Gives this process a private copy made by `copy` if the table is shared (unshare,
+    /// execve). Returns the table it left, if any, for the caller to drop outside any lock.
+    pub fn unshare(&self, copy: impl FnOnce(&T) -> KResult<T>) -> KResult<Option<Arc<Mutex<T>>>> {
+        if !self.is_shared() {
+            return Ok(None);
+        }
+        let old = self.get();
+        let new = copy(&old.lock())?;
+        Ok(Some(self.replace(Arc::new(Mutex::new(new)))))
+    }
+}
