@@ -48,3 +48,7 @@ pub(crate) use x86_64::*;
 mod riscv64;
 #[cfg(target_arch = "riscv64")]
 pub(crate) use riscv64::*;
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+#[cfg(target_arch = "aarch64")]
+pub(crate) use aarch64::*;

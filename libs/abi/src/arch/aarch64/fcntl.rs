@@ -1,0 +1,3 @@
+//! asm-generic's values (`arch::generic::fcntl`).
+
+pub use crate::arch::generic::fcntl::*;
