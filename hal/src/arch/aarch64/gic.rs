@@ -6,6 +6,7 @@
 //! pending, quiets the device and ends each (level-triggered lines would fire again while the
 //! device still asserts them). GICv2 machines are not supported yet.
 
+use crate::arch::dtboard::devicetree::cells;
 use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 /// Interrupt IDs the tables hold (QEMU virt uses SPIs below 32 + 96 + some for PCIe).
@@ -57,15 +58,6 @@ pub(crate) enum Route {
     /// interrupt status register whose value the handler writes to the register after it
     /// to lower the device's line (virtio-mmio's InterruptStatus and InterruptACK).
     Line { line: usize, ack: usize },
-}
-
-/// The big-endian cells of property `name` (none when it is missing).
-fn cells<'a>(n: &fdt::node::FdtNode<'_, 'a>, name: &str) -> impl Iterator<Item = u32> + 'a {
-    n.property(name)
-        .map(|p| p.value)
-        .unwrap_or(&[])
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
 }
 
 /// The interrupt ID of the `index`th entry of a node's `interrupts` (GIC bindings: three cells,
