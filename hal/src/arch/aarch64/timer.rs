@@ -3,10 +3,10 @@
 //! (CNTV_CVAL_EL0 and CNTV_CTL_EL0, its private interrupt through the GIC). The wall clock is
 //! the PL031 RTC, when the machine has one.
 
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::arch::dtboard::counter;
+pub(crate) use crate::arch::dtboard::counter::{counter_at_boot, counter_hz, counter_mult};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
-static HZ: AtomicU64 = AtomicU64::new(62_500_000);
-static BOOT: AtomicU64 = AtomicU64::new(0);
 static RTC: AtomicUsize = AtomicUsize::new(0);
 
 pub(super) fn set_rtc(pa: Option<usize>) {
@@ -21,22 +21,8 @@ pub(crate) fn counter() -> u64 {
     v
 }
 
-pub(crate) fn counter_hz() -> u64 {
-    HZ.load(Ordering::Relaxed)
-}
-
-pub(crate) fn counter_at_boot() -> u64 {
-    BOOT.load(Ordering::Relaxed)
-}
-
-/// Nanoseconds per counter increment in 32.32 fixed point.
-pub(crate) fn counter_mult() -> u64 {
-    ((1_000_000_000u128 << 32) / counter_hz() as u128) as u64
-}
-
 pub(crate) fn monotonic_ns() -> u64 {
-    let d = counter().wrapping_sub(counter_at_boot());
-    ((d as u128 * counter_mult() as u128) >> 32) as u64
+    counter::ns_at(counter())
 }
 
 /// Starts the clock at zero; the timer stays unarmed until the kernel asks.
@@ -44,10 +30,8 @@ pub(super) fn init() {
     let hz: u64;
     // SAFETY: reads the counter frequency the firmware (QEMU) set.
     unsafe { core::arch::asm!("mrs {}, cntfrq_el0", out(reg) hz, options(nomem, nostack)) };
-    if hz != 0 {
-        HZ.store(hz, Ordering::Relaxed);
-    }
-    BOOT.store(counter(), Ordering::Relaxed);
+    counter::set_hz(hz);
+    counter::start(counter());
     set_timer(u64::MAX);
 }
 
@@ -68,8 +52,7 @@ pub(crate) fn set_timer(deadline_ns: u64) {
         unsafe { core::arch::asm!("msr cntv_ctl_el0, xzr", "isb", options(nomem, nostack)) };
         return;
     }
-    let ticks = (deadline_ns as u128 * counter_hz() as u128 / 1_000_000_000) as u64;
-    let cval = counter_at_boot().wrapping_add(ticks);
+    let cval = counter::count_at(deadline_ns);
     // SAFETY: sets the compare value and enables the timer, interrupt unmasked.
     unsafe {
         core::arch::asm!(

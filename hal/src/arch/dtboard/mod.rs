@@ -3,6 +3,7 @@
 //! entry.S has the instructions), the vDSO data page, the idle debug registers and the
 //! interrupt "message" of a wired line.
 
+pub(crate) mod counter;
 pub(crate) mod debugreg;
 pub(crate) mod devicetree;
 pub(crate) mod usercopy;

@@ -38,7 +38,7 @@ pub(super) extern "C" fn boot_main(hartid: usize, dtb_pa: usize) -> ! {
             .stdout()
             .or_else(|| fdt.find_compatible(&["ns16550a", "ns16550"])),
     );
-    super::timer::set_hz(
+    crate::arch::dtboard::counter::set_hz(
         fdt.find_node("/cpus")
             .and_then(|c| c.property("timebase-frequency"))
             .and_then(|p| p.as_usize())
