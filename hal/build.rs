@@ -1,7 +1,8 @@
 //! Builds the target architecture's vDSO (src/arch/<arch>/vdso) with a C compiler for that
-//! architecture (gcc on x86_64, riscv64-linux-gnu-gcc on riscv64); hal embeds the image
-//! (`hal::vdso::IMAGE`) and, for architectures whose handlers return through it, the offset of
-//! `__vdso_rt_sigreturn` (`$OUT_DIR/vdso_syms.rs`).
+//! architecture (gcc on x86_64, riscv64-linux-gnu-gcc on riscv64, aarch64-linux-gnu-gcc on
+//! aarch64); hal embeds the image (`hal::vdso::IMAGE`) and, for architectures whose handlers
+//! return through it, the offset of the signal-return trampoline (`__vdso_rt_sigreturn`, arm64's
+//! `__kernel_rt_sigreturn`) in `$OUT_DIR/vdso_syms.rs`.
 
 fn main() {
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
@@ -27,6 +28,8 @@ fn build_vdso(arch: &str, rel: &str) {
         println!("cargo:rerun-if-changed={rel}/{f}");
     }
     println!("cargo:rerun-if-env-changed=LINTEL_VDSO_CC");
+    // The device-tree ports share the clock half (included by their vdso.c).
+    println!("cargo:rerun-if-changed=src/arch/dtboard/vdso_clock.c");
     let pre = prefix(arch);
     let cc = std::env::var("LINTEL_VDSO_CC").unwrap_or_else(|_| format!("{pre}gcc"));
     let mut cmd = std::process::Command::new(&cc);
@@ -65,8 +68,13 @@ fn build_vdso(arch: &str, rel: &str) {
             .output()
             .unwrap_or_else(|e| panic!("cannot run {pre}nm on the vDSO: {e}"));
         let text = String::from_utf8_lossy(&nm.stdout).into_owned();
+        let name = if arch == "aarch64" {
+            "__kernel_rt_sigreturn"
+        } else {
+            "__vdso_rt_sigreturn"
+        };
         text.lines()
-            .find(|l| l.ends_with(" __vdso_rt_sigreturn") || l.contains(" __vdso_rt_sigreturn@"))
+            .find(|l| l.ends_with(&format!(" {name}")) || l.contains(&format!(" {name}@")))
             .and_then(|l| l.split_whitespace().next())
             .and_then(|a| u64::from_str_radix(a, 16).ok())
     };
@@ -76,7 +84,7 @@ fn build_vdso(arch: &str, rel: &str) {
     };
     std::fs::write(
         format!("{out}/vdso_syms.rs"),
-        format!("/// Offset of `__vdso_rt_sigreturn` in the image, when it has one.\npub(crate) const SIGRETURN_OFFSET: Option<usize> = {code};\n"),
+        format!("/// Offset of the signal-return trampoline in the image, when it has one.\npub(crate) const SIGRETURN_OFFSET: Option<usize> = {code};\n"),
     )
     .unwrap();
 }

@@ -34,7 +34,9 @@ impl Arch {
         match self {
             Arch::X86_64 => "x86_64-unknown-none",
             Arch::Riscv64 => "riscv64gc-unknown-none-elf",
-            Arch::Aarch64 => "aarch64-unknown-none",
+            // Soft-float: the kernel never uses the FP/SIMD registers, which keep the user
+            // thread's state until a task switch (x86_64-unknown-none is soft-float too).
+            Arch::Aarch64 => "aarch64-unknown-none-softfloat",
         }
     }
 
@@ -46,9 +48,9 @@ impl Arch {
         }
     }
 
-    /// Whether the kernel has a port for it yet.
+    /// Whether the kernel has a port for it yet (all three do).
     pub fn ported(self) -> bool {
-        self != Arch::Aarch64
+        true
     }
 }
 

@@ -27,7 +27,29 @@ pub fn kernel() -> Result<PathBuf, String> {
     if !ok {
         return Err("kernel build failed".into());
     }
-    Ok(root().join(format!("target/{target}/release/lintel")))
+    let elf = root().join(format!("target/{target}/release/lintel"));
+    if crate::arch::current() == crate::arch::Arch::Aarch64 {
+        return arm64_image(&elf);
+    }
+    Ok(elf)
+}
+
+/// The aarch64 kernel as a Linux arm64 Image (QEMU loads an ELF as a bare-metal program,
+/// without the initrd and with no device tree in x0): the ELF's loadable bytes from its
+/// lowest physical address on, which start with the Image header (boot.S).
+fn arm64_image(elf: &Path) -> Result<PathBuf, String> {
+    let out = elf.with_file_name("Image");
+    let ok = Command::new("aarch64-linux-gnu-objcopy")
+        .args(["-O", "binary"])
+        .arg(elf)
+        .arg(&out)
+        .status()
+        .map_err(|e| format!("cannot run aarch64-linux-gnu-objcopy: {e}"))?
+        .success();
+    if !ok {
+        return Err("objcopy of the aarch64 kernel failed".into());
+    }
+    Ok(out)
 }
 
 enum Node {
@@ -438,7 +460,8 @@ pub fn base_image() -> Result<Image, String> {
 }
 
 /// Adds the launch files the kernel reads: argv and envp, NUL-terminated strings.
-/// Debian's static busybox with its applet links: the host's on x86_64; on riscv64 Debian's
+/// Debian's static busybox with its applet links: the host's on x86_64, Debian's arm64 package on
+/// aarch64, and on riscv64 Debian's
 /// source built once and cached in build/riscv64/ (`busybox::ensure`).
 fn add_busybox(img: &mut Image) -> Result<(), String> {
     let arch = crate::arch::current();

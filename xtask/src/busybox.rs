@@ -1,7 +1,9 @@
-//! Debian's busybox for an architecture Debian ships no static busybox binary for (riscv64 in
-//! bookworm): its source package (`apt-get source busybox`, with a deb-src line added for
-//! bookworm when none is there), built static with Debian's own `static` configuration by the
-//! cross compiler, and cached in build/<arch>/ with its applet list.
+//! Debian's static busybox for another architecture, cached in build/<arch>/ with its applet
+//! list: on aarch64 Debian's own `busybox-static:arm64` package (`apt-get download`, with
+//! arm64 added to dpkg's foreign architectures); on riscv64, which bookworm ships no binary
+//! for, its source package (`apt-get source busybox`, with a deb-src line added for bookworm
+//! when none is there), built static with Debian's own `static` configuration by the cross
+//! compiler.
 
 use crate::arch::Arch;
 use crate::build_dir;
@@ -19,7 +21,7 @@ fn sh(dir: &Path, script: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("busybox for riscv64: `{script}` failed"))
+        Err(format!("busybox: `{script}` failed"))
     }
 }
 
@@ -29,19 +31,44 @@ pub fn ensure(arch: Arch) -> Result<Option<(PathBuf, String)>, String> {
     let bin = dir.join("busybox");
     let list = dir.join("busybox.list");
     if !bin.exists() || !list.exists() {
-        if arch != Arch::Riscv64 {
-            return Ok(None);
-        }
-        build(&dir)?;
-        let out = Command::new("qemu-riscv64-static")
+        let qemu = match arch {
+            Arch::Riscv64 => {
+                build(&dir)?;
+                "qemu-riscv64-static"
+            }
+            Arch::Aarch64 => {
+                download_arm64(&dir)?;
+                "qemu-aarch64-static"
+            }
+            Arch::X86_64 => return Ok(None),
+        };
+        let out = Command::new(qemu)
             .arg(&bin)
             .arg("--list-full")
             .output()
-            .map_err(|e| format!("qemu-riscv64-static: {e}"))?;
+            .map_err(|e| format!("{qemu}: {e}"))?;
         std::fs::write(&list, &out.stdout).map_err(|e| format!("{}: {e}", list.display()))?;
     }
     let applets = std::fs::read_to_string(&list).map_err(|e| format!("{}: {e}", list.display()))?;
     Ok(Some((bin, applets)))
+}
+
+/// Debian's busybox-static for arm64, unpacked into `dir`/busybox.
+fn download_arm64(dir: &Path) -> Result<(), String> {
+    let deb = dir.join("deb");
+    std::fs::create_dir_all(&deb).map_err(|e| format!("{}: {e}", deb.display()))?;
+    eprintln!(
+        "xtask: fetching Debian's busybox-static for arm64 (once, cached in {})",
+        dir.display()
+    );
+    let script = "set -e; \
+        if ! dpkg --print-foreign-architectures | grep -qx arm64; then \
+            dpkg --add-architecture arm64; apt-get update -qq; fi; \
+        rm -rf x ./*.deb; \
+        apt-get download -qq busybox-static:arm64 2>/dev/null || \
+            { apt-get update -qq && apt-get download -qq busybox-static:arm64; }; \
+        dpkg-deb -x busybox-static_*_arm64.deb x; cp x/bin/busybox ../busybox";
+    sh(&deb, script)
 }
 
 fn build(dir: &Path) -> Result<(), String> {

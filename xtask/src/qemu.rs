@@ -28,6 +28,18 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
         // line and the initrd from the device tree, and reports its exit status through the
         // board's test finisher (QEMU's own exit status).
         c.args(["-machine", "virt", "-bios", "default", "-cpu", "rv64"]);
+    } else if arch == Arch::Aarch64 {
+        // QEMU's virt board with a GICv3, the kernel entered at EL1 as a Linux Image (device
+        // tree in x0, initrd and command line in /chosen); the exit status comes back through
+        // semihosting's SYS_EXIT (QEMU's own exit status).
+        c.args([
+            "-machine",
+            "virt,gic-version=3",
+            "-cpu",
+            "cortex-a72",
+            "-semihosting-config",
+            "enable=on,target=native",
+        ]);
     } else if o.kvm {
         c.args(["-machine", &o.machine, "-accel", "kvm", "-cpu", "host"]);
     } else {
@@ -61,7 +73,7 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
         None => {}
     }
     c.args(["-append", &append]);
-    // virtio over PCI on x86_64; on riscv64 over the virt board's virtio-mmio windows, in
+    // virtio over PCI on x86_64; on riscv64 and aarch64 over the virt board's virtio-mmio windows, in
     // their modern (version 2) layout, which QEMU 7 does not give by default.
     let (blk, net, net_tail) = if arch == Arch::X86_64 {
         c.arg("-debugcon").arg(format!("file:{}", ctl.display()));

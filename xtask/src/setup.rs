@@ -92,6 +92,22 @@ pub fn ensure() -> Result<(), String> {
             missing.push("qemu-user-static");
         }
     }
+    if arch == crate::arch::Arch::Aarch64 {
+        // QEMU's virt board, the cross compiler and binutils for the vDSO, the Image and test
+        // programs (with glibc's static libraries), and qemu-user to list busybox's applets.
+        if !have("qemu-system-aarch64") {
+            missing.push("qemu-system-arm");
+        }
+        if !have("aarch64-linux-gnu-gcc") {
+            missing.push("gcc-aarch64-linux-gnu");
+        }
+        if !Path::new("/usr/aarch64-linux-gnu/lib/libc.a").exists() {
+            missing.push("libc6-dev-arm64-cross");
+        }
+        if !have("qemu-aarch64-static") {
+            missing.push("qemu-user-static");
+        }
+    }
     if !missing.is_empty() {
         let list = missing.join(" ");
         if !is_root() {

@@ -40,6 +40,8 @@
 //! - `vdso`: `IMAGE`, `SEQ_OFFSET`, `CLOCK_OFFSET`, `clock_data` (and a `vdso/` folder with the
 //!   source hal/build.rs compiles), plus `linker.ld` for the kernel image.
 
+#[cfg(any(target_arch = "riscv64", target_arch = "aarch64"))]
+mod dtboard;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 #[cfg(target_arch = "x86_64")]
@@ -48,3 +50,7 @@ pub(crate) use x86_64::*;
 mod riscv64;
 #[cfg(target_arch = "riscv64")]
 pub(crate) use riscv64::*;
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+#[cfg(target_arch = "aarch64")]
+pub(crate) use aarch64::*;

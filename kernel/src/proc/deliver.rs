@@ -532,15 +532,15 @@ fn setup_frame(
     act: &SigAction,
     saved_mask: u64,
 ) -> KResult<()> {
-    // Without `sa_restorer` (riscv64) the handler returns through the vDSO's trampoline.
-    let restorer = if SIGACTION_RESTORER_OFFSET.is_none() {
+    // SA_RESTORER names the return trampoline; without it (always where `struct sigaction`
+    // has no `sa_restorer`, and usually where the C library relies on the vDSO) the handler
+    // returns through the vDSO's, and where the vDSO has none the frame cannot be built.
+    let restorer = if SIGACTION_RESTORER_OFFSET.is_some() && has_flag(act.flags, SA_RESTORER) {
+        act.restorer
+    } else {
         let mm = t.process().mm();
         let m = mm.inner.lock();
         crate::vdso::sigreturn_trampoline(&m).ok_or(Errno::EFAULT)? as u64
-    } else if !has_flag(act.flags, SA_RESTORER) {
-        return Err(Errno::EFAULT);
-    } else {
-        act.restorer
     };
     let (ss_sp, ss_size, ss_flags) = *t.altstack.lock();
     let sp = ctx.sp();

@@ -21,7 +21,8 @@ pub const O_NOATIME: u32 = 0o1000000;
 pub const O_CLOEXEC: u32 = 0o2000000;
 pub const O_SYNC: u32 = 0o4010000;
 pub const O_PATH: u32 = 0o10000000;
-pub const O_TMPFILE: u32 = 0o20200000;
+/// `__O_TMPFILE` with O_DIRECTORY, whose bit differs by architecture.
+pub const O_TMPFILE: u32 = 0o20000000 | O_DIRECTORY;
 
 pub const AT_FDCWD: i32 = -100;
 pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;

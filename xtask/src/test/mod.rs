@@ -3,7 +3,7 @@
 //!
 //! This file is the run's order and tally; each kind of test is a file of its own
 //! (conformance.rs, native.rs, boot.rs with its guest scripts and disks in boot_fixtures.rs,
-//! net.rs, debian.rs, gdb.rs, riscv64.rs, riscv64_conformance.rs), so one can be read without the others.
+//! net.rs, debian.rs, gdb.rs, ports.rs, riscv64_conformance.rs), so one can be read without the others.
 
 mod blockdev;
 mod boot;
@@ -19,7 +19,7 @@ mod fuzz;
 mod gdb;
 mod native;
 mod net;
-mod riscv64;
+mod ports;
 mod riscv64_conformance;
 mod strace;
 mod vfat;
@@ -224,10 +224,13 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
             Err(e) => t.fail("debian.fuzz", &e),
         }
     }
-    if filter.is_none_or(|f| "boot.riscv64".contains(f)) {
-        match riscv64::boot_riscv64() {
-            Ok(()) => t.pass("boot.riscv64"),
-            Err(e) => t.fail("boot.riscv64", &e),
+    for port in [ports::RISCV64, ports::AARCH64] {
+        let name = format!("boot.{}", port.arch);
+        if filter.is_none_or(|f| name.contains(f)) {
+            match port.boot() {
+                Ok(()) => t.pass(&name),
+                Err(e) => t.fail(&name, &e),
+            }
         }
     }
     if filter.is_none_or(|f| f.contains("riscv64")) {

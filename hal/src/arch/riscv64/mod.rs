@@ -2,8 +2,8 @@
 //! CPU. S-mode only: the firmware owns M-mode and answers SBI calls (timer, reset).
 
 mod boot;
+pub(crate) use super::dtboard::{debugreg, usercopy, vdso};
 pub(crate) mod cpu;
-pub(crate) mod debugreg;
 pub(crate) mod mmu;
 pub(crate) mod nmi;
 pub(crate) mod plic;
@@ -16,8 +16,6 @@ pub(crate) mod smp;
 pub(crate) mod switch;
 mod timer;
 pub(crate) mod trap;
-pub(crate) mod usercopy;
-pub(crate) mod vdso;
 pub(crate) mod xstate;
 
 core::arch::global_asm!(
@@ -31,7 +29,7 @@ pub(crate) const LEGACY_BIOS_AREA: bool = false;
 
 /// The PCIe ECAM window (base, first bus, last bus) the device tree names, if any.
 pub(crate) fn pci_ecam() -> Option<(u64, u8, u8)> {
-    boot::pci_ecam()
+    super::dtboard::devicetree::pci_ecam()
 }
 
 /// Per-CPU setup of the boot CPU: the trap vector, the interrupt enables, FP on.
@@ -59,14 +57,7 @@ pub(crate) mod clock {
 
 /// `hal::irq`: devices interrupt through PLIC sources, not MSI.
 pub(crate) mod irq {
-    /// No MSI here: the "message" only names the line, which a wired transport (virtio-mmio)
-    /// passes to `route_wired`.
-    pub(crate) fn device_msi(line: usize) -> crate::irq::MsiMessage {
-        crate::irq::MsiMessage {
-            addr: 0,
-            data: line as u32,
-        }
-    }
+    pub(crate) use crate::arch::dtboard::line_msi as device_msi;
 
     /// Routes PLIC source `irq` to device line `line`; `ack` (0: none) is the physical address
     /// of the device's interrupt status register, acknowledged through the next one.
@@ -79,23 +70,7 @@ pub(crate) mod irq {
 /// QEMU's virt board plugs its first `-device` into the highest window, so disks keep the
 /// order of the command line (vda first).
 pub(crate) fn virtio_mmio_windows() -> alloc::vec::Vec<(u64, usize, u32)> {
-    let mut out = alloc::vec::Vec::new();
-    let Some(fdt) = boot::fdt() else { return out };
-    for n in fdt.all_nodes() {
-        if !n
-            .compatible()
-            .is_some_and(|c| c.all().any(|s| s == "virtio,mmio"))
-        {
-            continue;
-        }
-        let (Some(r), Some(irq)) = (n.reg().and_then(|mut r| r.next()), plic::interrupt_of(&n))
-        else {
-            continue;
-        };
-        out.push((r.starting_address as u64, r.size.unwrap_or(0), irq));
-    }
-    out.sort_unstable_by(|a, b| b.cmp(a));
-    out
+    super::dtboard::devicetree::virtio_mmio_windows(plic::interrupt_of)
 }
 
 /// Reports `line` to the host and powers off: `exit N` ends QEMU with status N through the
@@ -103,17 +78,4 @@ pub(crate) fn virtio_mmio_windows() -> alloc::vec::Vec<(u64, usize, u32)> {
 /// `panic` with status 125.
 pub(crate) fn power_off(line: &str) -> ! {
     power::off(line)
-}
-
-/// The arch-neutral hooks this port does not call yet: secondary harts (`smp`), the NMI
-/// watchdog, ACPI (riscv has the device tree) and the AP trampoline's root table. Naming them here keeps the list visible instead of dead code.
-#[allow(dead_code)]
-fn not_yet_used() {
-    let _ = crate::smp::secondary_enter as fn() -> !;
-    let _ = crate::smp::entry_named as fn() -> bool;
-    let _ = crate::watchdog::on_nmi as fn(bool, u64, u64, u64);
-    let _ = crate::acpi::set_rsdp as fn(u64);
-    let _ = crate::mm::identity_root as fn() -> Option<crate::mm::Frame>;
-    let _ = crate::task::KernelStack::top as fn(&mut crate::task::KernelStack) -> usize;
-    let _ = mmu::reload_root as unsafe fn(u64);
 }

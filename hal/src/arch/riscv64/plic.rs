@@ -5,6 +5,7 @@
 //! sources until none is pending and completes each after its device stopped asserting it
 //! (the PLIC's sources are level-triggered: completing a still-raised source raises it again).
 
+use crate::arch::dtboard::devicetree::cells;
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 /// Sources the table can hold (QEMU virt has 95; the spec allows 1023).
@@ -50,15 +51,6 @@ pub(crate) enum Route {
     /// interrupt status register whose value the handler writes to the register after it
     /// to lower the device's line (virtio-mmio's InterruptStatus and InterruptACK).
     Line { line: usize, ack: usize },
-}
-
-/// The big-endian cells of property `name` (none when it is missing).
-fn cells<'a>(n: &fdt::node::FdtNode<'_, 'a>, name: &str) -> impl Iterator<Item = u32> + 'a {
-    n.property(name)
-        .map(|p| p.value)
-        .unwrap_or(&[])
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
 }
 
 /// The first interrupt number of node `n` (its `interrupts` property's first cell).

@@ -3,15 +3,11 @@
 //! wall clock is the goldfish RTC, when the machine has one.
 
 use super::cpu;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::arch::dtboard::counter;
+pub(crate) use crate::arch::dtboard::counter::{counter_at_boot, counter_hz, counter_mult};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
-static TIMEBASE_HZ: AtomicU64 = AtomicU64::new(10_000_000);
-static BOOT: AtomicU64 = AtomicU64::new(0);
 static RTC: AtomicUsize = AtomicUsize::new(0);
-
-pub(super) fn set_hz(hz: u64) {
-    TIMEBASE_HZ.store(hz.max(1), Ordering::Relaxed);
-}
 
 pub(super) fn set_rtc(pa: Option<usize>) {
     RTC.store(pa.unwrap_or(0), Ordering::Relaxed);
@@ -22,27 +18,13 @@ pub(crate) fn counter() -> u64 {
     cpu::rdtime()
 }
 
-pub(crate) fn counter_hz() -> u64 {
-    TIMEBASE_HZ.load(Ordering::Relaxed)
-}
-
-pub(crate) fn counter_at_boot() -> u64 {
-    BOOT.load(Ordering::Relaxed)
-}
-
-/// Nanoseconds per counter increment in 32.32 fixed point.
-pub(crate) fn counter_mult() -> u64 {
-    ((1_000_000_000u128 << 32) / counter_hz() as u128) as u64
-}
-
 pub(crate) fn monotonic_ns() -> u64 {
-    let d = counter().wrapping_sub(counter_at_boot());
-    ((d as u128 * counter_mult() as u128) >> 32) as u64
+    counter::ns_at(counter())
 }
 
 /// Starts the clock at zero; the timer stays unarmed until the kernel asks.
 pub(super) fn init() {
-    BOOT.store(counter(), Ordering::Relaxed);
+    counter::start(counter());
     cpu::enable_timer_interrupt();
     set_timer(u64::MAX);
 }
@@ -63,8 +45,7 @@ pub(crate) fn set_timer(deadline_ns: u64) {
         super::sbi::set_timer(u64::MAX);
         return;
     }
-    let ticks = (deadline_ns as u128 * counter_hz() as u128 / 1_000_000_000) as u64;
-    super::sbi::set_timer(counter_at_boot().wrapping_add(ticks));
+    super::sbi::set_timer(counter::count_at(deadline_ns));
 }
 
 pub(crate) fn timer_name() -> &'static str {

@@ -7,10 +7,13 @@
 //! its items). A port adds a folder here and one line below; `generic` holds what the
 //! asm-generic architectures share.
 
+pub mod aarch64;
 pub mod generic;
 pub mod riscv64;
 pub mod x86_64;
 
+#[cfg(target_arch = "aarch64")]
+pub use aarch64 as target;
 #[cfg(target_arch = "riscv64")]
 pub use riscv64 as target;
 #[cfg(target_arch = "x86_64")]

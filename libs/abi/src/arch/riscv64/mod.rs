@@ -1,16 +1,14 @@
 //! riscv64 (asm-generic/unistd.h with riscv's own calls, asm-generic/stat.h, asm/sigcontext.h,
 //! asm-generic/fcntl.h, asm-generic/ioctls.h, asm-generic/socket.h, asm-generic/poll.h).
 
+pub use crate::arch::generic::{ipc, poll, stat};
 pub mod fcntl;
 pub mod ioctl;
-pub mod ipc;
 pub mod mman;
-pub mod poll;
 pub mod prctl;
 pub mod ptrace;
 pub mod signal;
 pub mod socket;
-pub mod stat;
 pub mod syscall_nr;
 
 /// clone(2)'s argument order on riscv64 (CONFIG_CLONE_BACKWARDS' order, as glibc's and musl's

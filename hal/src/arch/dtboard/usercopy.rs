@@ -1,4 +1,4 @@
-//! User-memory access for riscv64: the byte copy and compare-and-swap of entry.S (each access
+//! User-memory access for riscv64 and aarch64: the byte copy and compare-and-swap of entry.S (each access
 //! listed in the exception table), and what hal::usercopy builds on them. Fixed-size loads and
 //! stores go through the same copy (one routine to keep fault-safe; a single-instruction
 //! form with its own table entry is the next step if the copy's cost shows).

@@ -1,7 +1,8 @@
-//! The riscv64 vDSO image (vdso/vdso.c, built by hal/build.rs) and the layout of its data
-//! page (`struct vvar` in vdso.c): sequence (u32 at 0, odd while the kernel writes), `time` at
-//! monotonic zero (8), nanoseconds per tick in 32.32 (16), wall-clock offset in ns (24), the
-//! clocks' resolution in ns (32).
+//! The riscv64 and aarch64 vDSO image (`<arch>/vdso/vdso.c`, built by hal/build.rs) and the
+//! layout of its data page (`struct vvar` in vdso.c): sequence (u32 at 0, odd while the kernel
+//! writes), the counter (riscv64's `time` CSR, aarch64's virtual count) at monotonic zero
+//! (8), nanoseconds per tick in 32.32 (16), wall-clock offset in ns (24), the clocks'
+//! resolution in ns (32).
 
 pub(crate) static IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so"));
 
@@ -13,8 +14,8 @@ pub(crate) const CLOCK_OFFSET: usize = 8;
 /// The clock fields of the data page, written at `CLOCK_OFFSET`.
 pub(crate) fn clock_data(realtime_offset_ns: i64) -> [u8; 28] {
     let mut b = [0u8; 28];
-    b[0..8].copy_from_slice(&super::timer::counter_at_boot().to_le_bytes());
-    b[8..16].copy_from_slice(&super::timer::counter_mult().to_le_bytes());
+    b[0..8].copy_from_slice(&crate::arch::clock::counter_at_boot().to_le_bytes());
+    b[8..16].copy_from_slice(&crate::arch::clock::counter_mult().to_le_bytes());
     b[16..24].copy_from_slice(&realtime_offset_ns.to_le_bytes());
     // Linux's hrtimer resolution (1 ns with high-resolution timers, which Lintel's one-shot
     // timer gives), not the counter's tick: what clock_getres reports on Linux, and what the

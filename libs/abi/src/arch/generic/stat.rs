@@ -1,4 +1,4 @@
-//! riscv64's `struct stat` (asm-generic/stat.h): 128 bytes, `st_mode` before a 32-bit
+//! The asm-generic `struct stat` (asm-generic/stat.h, riscv64 and aarch64): 128 bytes, `st_mode` before a 32-bit
 //! `st_nlink`, a 32-bit `st_blksize`.
 
 use crate::stat::Stat;

@@ -1,0 +1,276 @@
+// Every way into and out of the kernel on aarch64: user entry/exit (`lintel_enter_user`), the
+// exception vectors (traps from EL0 save into the UserContext; traps taken at EL1 save on the
+// kernel stack), the kernel context switch and the user-memory routines with their
+// exception-table entries.
+//
+// TPIDR_EL1 holds this CPU's per-CPU block: 0 kernel sp saved by lintel_enter_user, 8 current
+// UserContext, 16 scratch, 24 cpu index. SP_EL1 is the kernel stack; eret to EL0 leaves it
+// where lintel_enter_user stopped, so a trap from EL0 lands on that same stack.
+//
+// UserContext: x0..x30 at 8*n, sp 248, pc 256, pstate 264, tpidr_el0 272, esr 280, far 288,
+// kind 296 (0 sync, 1 irq, 2 fiq, 3 serror).
+
+.text
+
+.macro save_callee
+    stp x29, x30, [sp, #-96]!
+    stp x19, x20, [sp, #16]
+    stp x21, x22, [sp, #32]
+    stp x23, x24, [sp, #48]
+    stp x25, x26, [sp, #64]
+    stp x27, x28, [sp, #80]
+.endm
+
+.macro restore_callee
+    ldp x19, x20, [sp, #16]
+    ldp x21, x22, [sp, #32]
+    ldp x23, x24, [sp, #48]
+    ldp x25, x26, [sp, #64]
+    ldp x27, x28, [sp, #80]
+    ldp x29, x30, [sp], #96
+.endm
+
+// void lintel_enter_user(UserContext *ctx): runs user code until the next exception or
+// interrupt from EL0; the user registers are saved back into *ctx (kind and esr say why).
+.global lintel_enter_user
+lintel_enter_user:
+    save_callee
+    mrs x9, tpidr_el1
+    mov x10, sp
+    str x10, [x9, #0]
+    str x0, [x9, #8]
+    ldr x10, [x0, #248]
+    msr sp_el0, x10
+    ldr x10, [x0, #256]
+    msr elr_el1, x10
+    ldr x10, [x0, #264]
+    msr spsr_el1, x10
+    ldr x10, [x0, #272]
+    msr tpidr_el0, x10
+    ldp x2, x3, [x0, #16]
+    ldp x4, x5, [x0, #32]
+    ldp x6, x7, [x0, #48]
+    ldp x8, x9, [x0, #64]
+    ldp x10, x11, [x0, #80]
+    ldp x12, x13, [x0, #96]
+    ldp x14, x15, [x0, #112]
+    ldp x16, x17, [x0, #128]
+    ldp x18, x19, [x0, #144]
+    ldp x20, x21, [x0, #160]
+    ldp x22, x23, [x0, #176]
+    ldp x24, x25, [x0, #192]
+    ldp x26, x27, [x0, #208]
+    ldp x28, x29, [x0, #224]
+    ldr x30, [x0, #240]
+    ldp x0, x1, [x0]
+    eret
+
+// A trap from EL0: x0 and x1 are on the kernel stack, x1 now holds the kind.
+lintel_user_trap:
+    mrs x0, tpidr_el1
+    ldr x0, [x0, #8]
+    str x1, [x0, #296]
+    stp x2, x3, [x0, #16]
+    stp x4, x5, [x0, #32]
+    stp x6, x7, [x0, #48]
+    stp x8, x9, [x0, #64]
+    stp x10, x11, [x0, #80]
+    stp x12, x13, [x0, #96]
+    stp x14, x15, [x0, #112]
+    stp x16, x17, [x0, #128]
+    stp x18, x19, [x0, #144]
+    stp x20, x21, [x0, #160]
+    stp x22, x23, [x0, #176]
+    stp x24, x25, [x0, #192]
+    stp x26, x27, [x0, #208]
+    stp x28, x29, [x0, #224]
+    str x30, [x0, #240]
+    ldp x2, x3, [sp], #16
+    stp x2, x3, [x0]
+    mrs x2, sp_el0
+    str x2, [x0, #248]
+    mrs x2, elr_el1
+    str x2, [x0, #256]
+    mrs x2, spsr_el1
+    str x2, [x0, #264]
+    mrs x2, tpidr_el0
+    str x2, [x0, #272]
+    mrs x2, esr_el1
+    str x2, [x0, #280]
+    mrs x2, far_el1
+    str x2, [x0, #288]
+    mrs x9, tpidr_el1
+    ldr x10, [x9, #0]
+    mov sp, x10
+    restore_callee
+    ret
+
+// A trap taken at EL1: every register on the current stack (KernelTrapFrame: x0..x30 at 8*n,
+// elr 248, spsr 256, kind 264), the Rust handler, and back.
+lintel_kernel_trap_entry:
+    str x1, [sp, #264]
+    stp x2, x3, [sp, #16]
+    stp x4, x5, [sp, #32]
+    stp x6, x7, [sp, #48]
+    stp x8, x9, [sp, #64]
+    stp x10, x11, [sp, #80]
+    stp x12, x13, [sp, #96]
+    stp x14, x15, [sp, #112]
+    stp x16, x17, [sp, #128]
+    stp x18, x19, [sp, #144]
+    stp x20, x21, [sp, #160]
+    stp x22, x23, [sp, #176]
+    stp x24, x25, [sp, #192]
+    stp x26, x27, [sp, #208]
+    stp x28, x29, [sp, #224]
+    str x30, [sp, #240]
+    mrs x2, elr_el1
+    mrs x3, spsr_el1
+    stp x2, x3, [sp, #248]
+    mov x0, sp
+    bl lintel_kernel_trap
+    ldp x2, x3, [sp, #248]
+    msr elr_el1, x2
+    msr spsr_el1, x3
+    ldp x2, x3, [sp, #16]
+    ldp x4, x5, [sp, #32]
+    ldp x6, x7, [sp, #48]
+    ldp x8, x9, [sp, #64]
+    ldp x10, x11, [sp, #80]
+    ldp x12, x13, [sp, #96]
+    ldp x14, x15, [sp, #112]
+    ldp x16, x17, [sp, #128]
+    ldp x18, x19, [sp, #144]
+    ldp x20, x21, [sp, #160]
+    ldp x22, x23, [sp, #176]
+    ldp x24, x25, [sp, #192]
+    ldp x26, x27, [sp, #208]
+    ldp x28, x29, [sp, #224]
+    ldr x30, [sp, #240]
+    ldp x0, x1, [sp]
+    add sp, sp, #272
+    eret
+
+.macro kernel_vector kind
+    .balign 0x80
+    sub sp, sp, #272
+    stp x0, x1, [sp]
+    mov x1, #\kind
+    b lintel_kernel_trap_entry
+.endm
+
+.macro user_vector kind
+    .balign 0x80
+    stp x0, x1, [sp, #-16]!
+    mov x1, #\kind
+    b lintel_user_trap
+.endm
+
+// VBAR_EL1: current EL with SP0 (never used: kinds 4..7), current EL with SPx, lower EL in
+// AArch64, lower EL in AArch32 (never: no 32-bit EL0, kinds 8..11 as kernel traps).
+.balign 2048
+.global lintel_vectors
+lintel_vectors:
+    kernel_vector 4
+    kernel_vector 5
+    kernel_vector 6
+    kernel_vector 7
+    kernel_vector 0
+    kernel_vector 1
+    kernel_vector 2
+    kernel_vector 3
+    user_vector 0
+    user_vector 1
+    user_vector 2
+    user_vector 3
+    kernel_vector 8
+    kernel_vector 9
+    kernel_vector 10
+    kernel_vector 11
+
+// void lintel_switch(usize *save_sp, usize new_sp)
+.global lintel_switch
+lintel_switch:
+    save_callee
+    mov x9, sp
+    str x9, [x0]
+    mov sp, x1
+    restore_callee
+    ret
+
+// First code a new kernel task runs (its stack was laid out by prepare_stack).
+.global lintel_task_trampoline
+lintel_task_trampoline:
+    bl lintel_task_start
+    brk #0
+
+// usize lintel_copy_user(void *dst, const void *src, usize len): returns the bytes NOT copied.
+// Words while both sides are 8-aligned, bytes otherwise; a fault on a load or store goes to
+// the end through the exception table with x2 the bytes left.
+.global lintel_copy_user
+lintel_copy_user:
+    cbz x2, 9f
+    orr x3, x0, x1
+    tst x3, #7
+    b.ne 5f
+1:  cmp x2, #8
+    b.lo 5f
+lintel_copy_user_ld:
+    ldr x4, [x1]
+lintel_copy_user_sd:
+    str x4, [x0]
+    add x0, x0, #8
+    add x1, x1, #8
+    sub x2, x2, #8
+    b 1b
+5:  cbz x2, 9f
+lintel_copy_user_lb:
+    ldrb w4, [x1]
+lintel_copy_user_sb:
+    strb w4, [x0]
+    add x0, x0, #1
+    add x1, x1, #1
+    sub x2, x2, #1
+    b 5b
+9:
+lintel_copy_user_done:
+    mov x0, x2
+    ret
+
+// u64 lintel_cmpxchg_user32(u32 *uaddr, u32 old, u32 new, u32 *prev): an atomic
+// compare-and-exchange on a user word. Stores the value found in *prev; returns 0, or 1 when
+// the word could not be reached.
+.global lintel_cmpxchg_user32
+lintel_cmpxchg_user32:
+    mov x4, #1
+1:
+lintel_cmpxchg_user32_ld:
+    ldaxr w5, [x0]
+    cmp w5, w1
+    b.ne 2f
+lintel_cmpxchg_user32_st:
+    stlxr w6, w2, [x0]
+    cbnz w6, 1b
+    b 3f
+2:  clrex
+3:  str w5, [x3]
+    mov x4, #0
+lintel_cmpxchg_user32_done:
+    mov x0, x4
+    ret
+
+.section .ex_table, "a"
+.balign 8
+    .quad lintel_copy_user_ld
+    .quad lintel_copy_user_done
+    .quad lintel_copy_user_sd
+    .quad lintel_copy_user_done
+    .quad lintel_copy_user_lb
+    .quad lintel_copy_user_done
+    .quad lintel_copy_user_sb
+    .quad lintel_copy_user_done
+    .quad lintel_cmpxchg_user32_ld
+    .quad lintel_cmpxchg_user32_done
+    .quad lintel_cmpxchg_user32_st
+    .quad lintel_cmpxchg_user32_done
+.text

@@ -1,0 +1,166 @@
+//! VMSAv8-64 paging with the 4 KiB granule and 48-bit addresses: four levels of 512 entries,
+//! the stage-1 descriptor format (output address in bits 47:12, AP, AF, SH, AttrIndx, PXN and
+//! UXN), TTBR0 for the active root (TTBR1 keeps the kernel's; every root carries the same
+//! kernel half in entries 256..511, so one root could serve both), TLB maintenance and where
+//! user space ends. `mm::paging` walks the tables with these and never looks at entry bits.
+
+use crate::mm::Prot;
+
+/// Levels of tables; the root is level `LEVELS - 1`, leaves are level 0.
+pub(crate) const LEVELS: u32 = 4;
+/// Entries per table.
+pub(crate) const ENTRIES: usize = 512;
+/// Root entries from here on map the upper half (the kernel's, shared by every address space).
+pub(crate) const KERNEL_ROOT_FIRST: usize = 256;
+/// User mappings lie below 2^47: TTBR0's root entries 256..511 are the kernel half's copies,
+/// which EL0 cannot reach.
+pub(crate) const USER_TOP: usize = 0x8000_0000_0000;
+/// Lowest address above what user copies may touch.
+pub const USER_END: usize = USER_TOP - 0x1000;
+
+const VALID: u64 = 1;
+/// Table descriptor above level 0; page descriptor at level 0.
+const TABLE_OR_PAGE: u64 = 2;
+/// AP[1]: EL0 may access.
+const AP_EL0: u64 = 1 << 6;
+/// AP[2]: read-only.
+const AP_RO: u64 = 1 << 7;
+const SH_INNER: u64 = 3 << 8;
+const AF: u64 = 1 << 10;
+const NG: u64 = 1 << 11;
+const PXN: u64 = 1 << 53;
+const UXN: u64 = 1 << 54;
+const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
+
+/// A leaf (page) entry mapping physical page `pa` with `prot`: normal memory, accessed already
+/// (no access-flag faults), never executable by the kernel. PROT_NONE keeps the page (and its
+/// contents) readable by the kernel only, as x86_64 keeps one without the user bit.
+/// Execute-only is readable too (Linux's arm64 made PROT_EXEC imply PROT_READ until 6.2).
+pub(crate) fn leaf(pa: u64, prot: Prot) -> u64 {
+    let mut b = VALID | TABLE_OR_PAGE | AF | SH_INNER | NG | PXN;
+    if prot.read || prot.write || prot.exec {
+        b |= AP_EL0;
+    }
+    if !prot.write {
+        b |= AP_RO;
+    }
+    if !prot.exec {
+        b |= UXN;
+    }
+    (pa & ADDR_MASK) | b
+}
+
+/// An entry pointing at the next-level table at `pa`.
+pub(crate) fn table(pa: u64) -> u64 {
+    (pa & ADDR_MASK) | VALID | TABLE_OR_PAGE
+}
+
+pub(crate) fn present(e: u64) -> bool {
+    e & VALID != 0
+}
+
+/// Whether a non-leaf-level entry maps a block instead of pointing at a table.
+pub(crate) fn huge(e: u64) -> bool {
+    e & TABLE_OR_PAGE == 0
+}
+
+/// The physical address an entry points at.
+pub(crate) fn addr(e: u64) -> u64 {
+    e & ADDR_MASK
+}
+
+/// The user access a leaf entry allows.
+pub(crate) fn prot(e: u64) -> Prot {
+    let user = e & AP_EL0 != 0;
+    Prot {
+        read: user,
+        write: user && e & AP_RO == 0,
+        exec: user && e & UXN == 0,
+    }
+}
+
+/// The physical address of the active root table (TTBR0, without the ASID).
+pub(crate) fn active_root() -> u64 {
+    let v: u64;
+    // SAFETY: reads a system register.
+    unsafe { core::arch::asm!("mrs {}, ttbr0_el1", out(reg) v, options(nomem, nostack)) };
+    v & ADDR_MASK
+}
+
+/// Makes `root` the active root table and drops stale translations (no ASIDs are used).
+///
+/// # Safety
+/// `root` must be a valid root table whose kernel half maps the kernel as the current one does.
+pub(crate) unsafe fn activate_root(root: u64) {
+    super::smp::note_active_root(root);
+    // SAFETY: delegated to the caller; TTBR1 keeps translating the kernel.
+    unsafe {
+        core::arch::asm!(
+            "dsb ishst",
+            "msr ttbr0_el1, {}",
+            "isb",
+            "tlbi vmalle1",
+            "dsb nsh",
+            "isb",
+            in(reg) root,
+            options(nostack)
+        )
+    }
+}
+
+/// Drops this CPU's translations of the active root (`root`).
+///
+/// # Safety
+/// `root` must be the active root table.
+pub(crate) unsafe fn reload_root(_root: u64) {
+    // SAFETY: a TLB flush changes no mapping.
+    unsafe {
+        core::arch::asm!(
+            "dsb ishst",
+            "tlbi vmalle1",
+            "dsb nsh",
+            "isb",
+            options(nostack)
+        )
+    }
+}
+
+/// Drops the TLB entry of one page of the active address space.
+pub(crate) fn flush_page(va: usize) {
+    // SAFETY: a TLB flush changes no mapping.
+    unsafe {
+        core::arch::asm!(
+            "dsb ishst",
+            "tlbi vaae1, {}",
+            "dsb nsh",
+            "isb",
+            in(reg) (va >> 12) as u64 & ((1 << 44) - 1),
+            options(nostack)
+        )
+    }
+}
+
+/// Physical memory is mapped here from 0 (boot.S: 1 GiB blocks, the first 512 GiB).
+pub const PHYS_OFFSET: usize = 0xffff_8000_0000_0000;
+/// The kernel image's virtual base (physical 0): the image at 0x40080000 runs at
+/// 0xffffff8040080000.
+pub const KERNEL_OFFSET: usize = 0xffff_ff80_0000_0000;
+/// Highest physical address the direct map covers (boot.S: 512 GiB; the PCIe ECAM of QEMU's
+/// virt board sits at 256 GiB).
+pub const DIRECT_MAP_LIMIT: usize = 512 << 30;
+/// Highest physical address mapped as normal memory (boot.S): RAM above it is not used.
+pub(crate) const RAM_LIMIT: usize = 256 << 30;
+
+/// Lintel's aarch64 user address-space layout: Linux's for a 47-bit user space.
+pub mod layout {
+    /// Top of the initial stack without randomization.
+    pub const STACK_TOP: usize = 0x8000_0000_0000;
+    /// ELF_ET_DYN_BASE: two thirds of the user space, page-aligned.
+    pub const PIE_BASE: usize = 0x5555_5555_5000;
+    /// Random page-count bits for the stack top (STACK_RND_MASK 0x3ffff).
+    pub const STACK_RND_BITS: u32 = 18;
+    /// Random page-count bits for the mmap base (arm64's ARCH_MMAP_RND_BITS default).
+    pub const MMAP_RND_BITS: u32 = 18;
+    /// Random page-count bits for the brk start (1 GiB on 64-bit).
+    pub const BRK_RND_BITS: u32 = 18;
+}

@@ -1,0 +1,46 @@
+//! The watchdog's periodic check and the frame-pointer walk. aarch64 has no NMI here (GICv3
+//! pseudo-NMIs through priority masking are possible later): the watchdog is not armed yet.
+
+use crate::mm::PHYS_OFFSET;
+
+const MAX_FRAMES: usize = 32;
+const STACK_SPAN: u64 = 64 * 1024;
+
+/// Nothing to start without an NMI source.
+pub(crate) fn start() {}
+
+/// Calls `f` with each return address of the frame chain starting at `fp` (x29): the AAPCS64
+/// frame record is the caller's fp at fp and the return address at fp+8.
+pub(crate) fn walk(sp: u64, mut fp: u64, mut f: impl FnMut(u64)) {
+    let (lo, hi) = (sp, sp.saturating_add(STACK_SPAN));
+    for _ in 0..MAX_FRAMES {
+        if fp < lo || fp + 16 > hi || !fp.is_multiple_of(8) || (fp as usize) < PHYS_OFFSET {
+            return;
+        }
+        // SAFETY: fp is 8-aligned and within one kernel stack above the live stack pointer,
+        // in the kernel half, which is always mapped.
+        let (next, ret) = unsafe {
+            let p = fp as *const u64;
+            (p.read_volatile(), p.add(1).read_volatile())
+        };
+        if ret == 0 {
+            return;
+        }
+        f(ret);
+        if next <= fp {
+            return;
+        }
+        fp = next;
+    }
+}
+
+/// This function's own stack and frame pointers.
+#[inline(always)]
+pub(crate) fn here() -> (u64, u64) {
+    let (sp, fp): (u64, u64);
+    // SAFETY: reads two registers.
+    unsafe {
+        core::arch::asm!("mov {}, sp", "mov {}, x29", out(reg) sp, out(reg) fp, options(nomem, nostack))
+    };
+    (sp, fp)
+}

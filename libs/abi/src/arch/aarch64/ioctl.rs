@@ -1,0 +1,3 @@
+//! asm-generic's values (`arch::generic::ioctl`).
+
+pub use crate::arch::generic::ioctl::*;

@@ -1,0 +1,21 @@
+//! aarch64 (asm-generic/unistd.h without architecture calls of its own, asm-generic/stat.h,
+//! asm/sigcontext.h, asm-generic/fcntl.h, asm-generic/ioctls.h, asm-generic/socket.h,
+//! asm-generic/poll.h): `struct stat`, the IPC layouts and poll bits are asm-generic's, shared
+//! with riscv64.
+
+pub use crate::arch::generic::{ipc, poll, stat};
+pub mod fcntl;
+pub mod ioctl;
+pub mod mman;
+pub mod prctl;
+pub mod ptrace;
+pub mod signal;
+pub mod socket;
+pub mod syscall_nr;
+
+/// clone(2)'s argument order on arm64 (CONFIG_CLONE_BACKWARDS' order, as glibc's and musl's
+/// `__clone` pass it): flags, stack, parent_tid, tls, child_tid.
+pub const CLONE_CHILD_TID_ARG: usize = 4;
+pub const CLONE_TLS_ARG: usize = 3;
+/// AUDIT_ARCH_AARCH64 (EM_AARCH64, 64-bit, little-endian): the `arch` seccomp filters see.
+pub const AUDIT_ARCH: u32 = 0xc000_00b7;

@@ -1,0 +1,1 @@
+//! arm64 has no `arch_prctl`; nothing here.

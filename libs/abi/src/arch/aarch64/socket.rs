@@ -1,0 +1,3 @@
+//! asm-generic's values (`arch::generic::socket`).
+
+pub use crate::arch::generic::socket::*;
