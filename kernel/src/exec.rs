@@ -512,11 +512,9 @@ pub fn execve(
     if let Ok(left) = p.sigactions.unshare(|a| Ok(*a)) {
         drop(left);
     }
-    for a in p.sigactions.get().lock().iter_mut() {
-        if a.handler != signal::SIG_IGN {
-            *a = signal::SigAction::default();
-        }
-    }
+    // Caught signals go back to SIG_DFL; every action, ignored ones too, loses its flags and
+    // mask (Linux's flush_signal_handlers).
+    signal::flush_handlers(&mut p.sigactions.get().lock()[..]);
     // For a script, /proc/PID/exe is its interpreter (the file actually run), as on Linux.
     *p.exe.lock() = fs::absolute_path(thread, &path);
     let mut cmdline = Vec::new();

@@ -55,6 +55,8 @@ static int after_exec(int argc, char **argv) {
     if (!e || strcmp(e, "yes") != 0 || getenv("LT_PARENT_ONLY") != NULL) bad |= 4;
     struct sigaction sa;
     if (sigaction(SIGUSR1, NULL, &sa) != 0 || sa.sa_handler != SIG_IGN) bad |= 8;  /* kept */
+    /* ...but without its flags and mask (flush_signal_handlers). */
+    if ((sa.sa_flags & SA_RESTART) || sigismember(&sa.sa_mask, SIGTERM)) bad |= 256;
     if (sigaction(SIGUSR2, NULL, &sa) != 0 || sa.sa_handler != SIG_DFL) bad |= 16; /* reset */
     sigset_t m;
     if (sigprocmask(SIG_BLOCK, NULL, &m) != 0 || sigismember(&m, SIGHUP) != 1) bad |= 32;
@@ -154,7 +156,11 @@ int main(int argc, char **argv) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = SIG_IGN;
+        sa.sa_flags = SA_RESTART;
+        sigaddset(&sa.sa_mask, SIGTERM);
         sigaction(SIGUSR1, &sa, NULL);
+        sa.sa_flags = 0;
+        sigemptyset(&sa.sa_mask);
         sa.sa_handler = ignore;
         sigaction(SIGUSR2, &sa, NULL);
         sigset_t m;
@@ -174,7 +180,7 @@ int main(int argc, char **argv) {
     CHECK_EXIT(st, 0);
     if (WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) < 100)
         printf("after exec: mismatch bits %d (1 argv, 2 pid, 4 envp, 8 SIG_IGN not kept, 16 handler not reset, "
-               "32 mask not kept, 64 fd closed, 128 FD_CLOEXEC fd open)\n",
+               "32 mask not kept, 64 fd closed, 128 FD_CLOEXEC fd open, 256 SIG_IGN flags kept)\n",
                WEXITSTATUS(st));
     close(5);
     close(6);
