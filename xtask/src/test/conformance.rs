@@ -224,8 +224,37 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
     if !on_smp.is_empty() {
         guest_pass(t, &on_smp, kvm, &xfail, false, SMP_CPUS)?;
     }
+    // A subset once more on a kernel that checks its lock order (the lockdep feature), with
+    // the root on ext4 so that the file system's sleeping locks nest under the kernel's.
+    // (Under `--lockdep` every pass above already used that kernel.)
+    if !build::lockdep() {
+        let checked: Vec<(String, PathBuf)> = guest
+            .iter()
+            .filter(|(id, _)| {
+                id.ends_with(".musl") && LOCKDEP_PASS.iter().any(|p| id.starts_with(p))
+            })
+            .map(|(id, exe)| (format!("{id}@lockdep"), exe.clone()))
+            .collect();
+        if !checked.is_empty() {
+            build::set_lockdep(true);
+            let r = guest_pass(t, &checked, kvm, &xfail, true, LOCKDEP_CPUS);
+            build::set_lockdep(false);
+            r?;
+        }
+    }
     Ok(())
 }
+
+/// Test-name prefixes of the lock-order-checked pass: the areas whose locks nest (files and
+/// ext4, processes and signals, futexes, pipes and ttys, sockets, memory, System V IPC),
+/// chosen to keep the pass to a few minutes.
+const LOCKDEP_PASS: &[&str] = &[
+    "file_", "fs_", "io_", "poll", "proc_", "signal", "futex", "tty", "net_", "mem_", "ipc_",
+    "thread", "smp",
+];
+
+/// CPUs of the lock-order-checked pass: two, so that threads hold locks on both.
+const LOCKDEP_CPUS: u32 = 2;
 
 /// CPUs of the multiprocessor pass.
 const SMP_CPUS: u32 = 4;

@@ -1,0 +1,13 @@
+//! Starts the lock-order checker (`lintel-lockdep`; the `lockdep` feature, which
+//! `cargo xtask run --lockdep` and `cargo xtask test --lockdep` build): the kernel's spin
+//! locks (`spinlock.rs`) and the sleeping locks (`lintel-sync`) report to it from then on,
+//! and it panics, naming both locks, when an acquisition could deadlock.
+
+/// First thing at boot: no kernel lock has been taken yet.
+pub fn init() {
+    lintel_lockdep::set_hooks(lintel_lockdep::Hooks {
+        context: lintel_hal::task::context_key,
+        log: |args| crate::warn!("{}", args),
+    });
+    crate::info!("lockdep: lock-order checking on");
+}
