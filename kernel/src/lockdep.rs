@@ -4,10 +4,26 @@
 //! and it panics, naming both locks, when an acquisition could deadlock.
 
 /// First thing at boot: no kernel lock has been taken yet.
-pub fn init() {
+pub fn init(cmdline: &str) {
+    if cmdline
+        .split_whitespace()
+        .any(|w| w == "lintel.lockdep_dump")
+    {
+        DUMP.store(true, core::sync::atomic::Ordering::Relaxed);
+    }
     lintel_lockdep::set_hooks(lintel_lockdep::Hooks {
         context: lintel_hal::task::context_key,
         log: |args| crate::warn!("{}", args),
     });
     crate::info!("lockdep: lock-order checking on");
 }
+
+/// At power-off, with `lintel.lockdep_dump` on the command line: every lock order seen, one
+/// "outer -> inner" line each (how the order in docs/architecture.md was gathered).
+pub fn dump() {
+    if DUMP.load(core::sync::atomic::Ordering::Relaxed) {
+        lintel_lockdep::dump();
+    }
+}
+
+static DUMP: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);

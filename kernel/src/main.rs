@@ -70,7 +70,7 @@ fn read_list(path: &[u8]) -> Option<Vec<Vec<u8>>> {
 fn kernel_main(info: BootInfo) -> ! {
     log::set_from_cmdline(info.cmdline);
     #[cfg(feature = "lockdep")]
-    lockdep::init();
+    lockdep::init(info.cmdline);
     park::init();
     fs::procfs::set_boot_cmdline(info.cmdline);
     time::init();
@@ -239,6 +239,8 @@ fn exec_first(
 
 /// Flushes the disks, then powers the machine off reporting `line` to the host.
 pub fn power_off(line: &str) -> ! {
+    #[cfg(feature = "lockdep")]
+    lockdep::dump();
     drivers::blk::stop_sleeping();
     fs::write_back_all();
     drivers::blk::shutdown();

@@ -186,6 +186,15 @@ impl Graph {
         self.find_context(context).map_or(0, |c| self.contexts[c].n)
     }
 
+    /// Every "`a` held while `b` was taken" edge recorded.
+    pub fn edges(&self) -> impl Iterator<Item = (ClassKey, ClassKey)> + '_ {
+        (0..self.nclasses).flat_map(move |a| {
+            (0..self.nclasses)
+                .filter(move |&b| self.edge(a as u16, b as u16))
+                .map(move |b| (self.key(a as u16), self.key(b as u16)))
+        })
+    }
+
     pub fn has_edge(&self, from: &ClassKey, to: &ClassKey) -> bool {
         match (self.lookup(from), self.lookup(to)) {
             (Some(a), Some(b)) => self.edge(a, b),

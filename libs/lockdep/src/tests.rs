@@ -35,6 +35,8 @@ fn abba_is_a_cycle() {
     g.release(1, 0xb);
     g.release(1, 0xa);
     assert!(g.has_edge(&A, &B));
+    let edges: Vec<String> = g.edges().map(|(a, b)| format!("{a}->{b}")).collect();
+    assert_eq!(edges, ["A->B"]);
     // Thread 2, later: B then A, which could deadlock with thread 1.
     g.acquire(2, &lock(B, 0xb)).unwrap();
     let r = problem(g.acquire(2, &lock(A, 0xa)));
