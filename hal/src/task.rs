@@ -79,7 +79,34 @@ pub(crate) fn init_boot_task() {
         _stack: None,
         entry: Mutex::new(None),
     });
+    #[cfg(feature = "lockdep")]
+    set_context_key(&t);
     slots().lock().current = Some(t);
+}
+
+/// Each CPU's running task as a number, readable without a lock (the lock-order checker
+/// asks it on every lock operation, and must not take a lock to find out).
+#[cfg(feature = "lockdep")]
+static CONTEXT_KEYS: [core::sync::atomic::AtomicUsize; MAX_CPUS] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; MAX_CPUS];
+
+#[cfg(feature = "lockdep")]
+fn set_context_key(t: &Arc<Task>) {
+    CONTEXT_KEYS[crate::smp::cpu_index() % MAX_CPUS].store(
+        Arc::as_ptr(t) as usize,
+        core::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// A number for the task running on this CPU, unique among live tasks (its address), or
+/// the CPU index + 1 before the CPU has a task (a task's address is never that small).
+#[cfg(feature = "lockdep")]
+pub fn context_key() -> usize {
+    let cpu = crate::smp::cpu_index() % MAX_CPUS;
+    match CONTEXT_KEYS[cpu].load(core::sync::atomic::Ordering::Relaxed) {
+        0 => cpu + 1,
+        k => k,
+    }
 }
 
 impl Task {
@@ -153,6 +180,8 @@ pub fn switch_to(next: Arc<Task>) {
         // SAFETY: reading next's saved sp; next is not running.
         let nr = unsafe { *next.sp.get() };
         s.prev = Some(prev);
+        #[cfg(feature = "lockdep")]
+        set_context_key(&next);
         (pr, nr)
     };
     drop(next);

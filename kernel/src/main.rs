@@ -14,6 +14,8 @@ mod futex;
 mod ipc;
 mod itimer;
 mod keys;
+#[cfg(feature = "lockdep")]
+mod lockdep;
 #[macro_use]
 mod log;
 mod mm;
@@ -67,6 +69,8 @@ fn read_list(path: &[u8]) -> Option<Vec<Vec<u8>>> {
 
 fn kernel_main(info: BootInfo) -> ! {
     log::set_from_cmdline(info.cmdline);
+    #[cfg(feature = "lockdep")]
+    lockdep::init(info.cmdline);
     park::init();
     fs::procfs::set_boot_cmdline(info.cmdline);
     time::init();
@@ -235,6 +239,8 @@ fn exec_first(
 
 /// Flushes the disks, then powers the machine off reporting `line` to the host.
 pub fn power_off(line: &str) -> ! {
+    #[cfg(feature = "lockdep")]
+    lockdep::dump();
     drivers::blk::stop_sleeping();
     fs::write_back_all();
     drivers::blk::shutdown();

@@ -57,10 +57,19 @@ pub fn held_where() -> Option<&'static core::panic::Location<'static>> {
     }
 }
 
-pub struct Mutex<T: ?Sized>(spin::Mutex<T>);
+pub struct Mutex<T: ?Sized> {
+    /// The lock-order checker's class: where the lock was made (`lockdep` feature only).
+    #[cfg(feature = "lockdep")]
+    class: lintel_lockdep::ClassKey,
+    inner: spin::Mutex<T>,
+}
 
 /// Counts down when dropped, after the data's guard (declared before it) has unlocked.
-struct Count;
+struct Count {
+    /// The lock, for the lock-order checker.
+    #[cfg(feature = "lockdep")]
+    instance: usize,
+}
 
 impl Count {
     #[track_caller]
@@ -70,7 +79,10 @@ impl Count {
         if _old == 0 {
             *WHERE[cpu()].lock() = Some(core::panic::Location::caller());
         }
-        Count
+        Count {
+            #[cfg(feature = "lockdep")]
+            instance: 0,
+        }
     }
 }
 
@@ -80,6 +92,8 @@ impl Drop for Count {
         // Saturating: a guard dropped on another CPU than it was taken on (a bug the sleep
         // check reports) must not wrap the count.
         let _ = c.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        #[cfg(feature = "lockdep")]
+        lintel_lockdep::release(self.instance);
     }
 }
 
@@ -89,36 +103,78 @@ pub struct MutexGuard<'a, T: ?Sized> {
 }
 
 impl<T> Mutex<T> {
+    /// A lock whose class, for the lock-order checker, is the caller's place.
+    #[cfg_attr(feature = "lockdep", track_caller)]
     pub const fn new(value: T) -> Self {
-        Mutex(spin::Mutex::new(value))
+        Mutex {
+            #[cfg(feature = "lockdep")]
+            class: lintel_lockdep::ClassKey::here(),
+            inner: spin::Mutex::new(value),
+        }
     }
 }
 
 impl<T: ?Sized> Mutex<T> {
+    #[cfg(feature = "lockdep")]
+    fn instance(&self) -> usize {
+        self as *const Self as *const u8 as usize
+    }
+
+    /// Tells the checker before spinning, so that a deadlock is reported, not entered.
+    #[cfg(feature = "lockdep")]
+    fn check(&self, try_lock: bool) {
+        lintel_lockdep::acquire(lintel_lockdep::Acquire {
+            class: self.class,
+            instance: self.instance(),
+            kind: lintel_lockdep::Kind::Spin,
+            read: false,
+            try_lock,
+        });
+    }
+
+    #[cfg(feature = "lockdep")]
+    #[track_caller]
+    fn count(&self) -> Count {
+        let mut c = Count::new();
+        c.instance = self.instance();
+        c
+    }
+
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        let guard = self.0.lock();
+        #[cfg(feature = "lockdep")]
+        self.check(false);
+        let guard = self.inner.lock();
         MutexGuard {
             guard,
+            #[cfg(not(feature = "lockdep"))]
             _count: Count::new(),
+            #[cfg(feature = "lockdep")]
+            _count: self.count(),
         }
     }
 
     #[track_caller]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        let guard = self.0.try_lock()?;
+        let guard = self.inner.try_lock()?;
+        #[cfg(feature = "lockdep")]
+        self.check(true);
         Some(MutexGuard {
             guard,
+            #[cfg(not(feature = "lockdep"))]
             _count: Count::new(),
+            #[cfg(feature = "lockdep")]
+            _count: self.count(),
         })
     }
 
     pub fn get_mut(&mut self) -> &mut T {
-        self.0.get_mut()
+        self.inner.get_mut()
     }
 }
 
 impl<T: Default> Default for Mutex<T> {
+    #[cfg_attr(feature = "lockdep", track_caller)]
     fn default() -> Self {
         Mutex::new(T::default())
     }
@@ -126,7 +182,7 @@ impl<T: Default> Default for Mutex<T> {
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        self.inner.fmt(f)
     }
 }
 

@@ -6,28 +6,59 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Whether `kernel()` builds the kernel with the lock-order checker (`--lockdep`).
+static LOCKDEP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--lockdep`: every kernel this command boots checks its lock order.
+pub fn set_lockdep(on: bool) {
+    LOCKDEP.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the kernels booted now check their lock order.
+pub fn lockdep() -> bool {
+    LOCKDEP.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Builds the kernel for the current architecture and returns the path of its ELF image.
 pub fn kernel() -> Result<PathBuf, String> {
+    kernel_with(lockdep())
+}
+
+/// Builds the kernel, with the lock-order checker (the `lockdep` feature) or without; the
+/// checked kernel is copied to `lintel-lockdep` beside the plain one, so that a path
+/// returned earlier keeps naming the kernel it named.
+pub fn kernel_with(lockdep: bool) -> Result<PathBuf, String> {
     let target = crate::arch::current().target();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut args = vec![
+        "build",
+        "--quiet",
+        "-p",
+        "lintel-kernel",
+        "--release",
+        "--target",
+        target,
+    ];
+    if lockdep {
+        args.extend(["--features", "lockdep"]);
+    }
     let ok = Command::new(cargo)
         .current_dir(root())
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "lintel-kernel",
-            "--release",
-            "--target",
-            target,
-        ])
+        .args(&args)
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?
         .success();
     if !ok {
         return Err("kernel build failed".into());
     }
-    let elf = root().join(format!("target/{target}/release/lintel"));
+    let built = root().join(format!("target/{target}/release/lintel"));
+    let elf = if lockdep {
+        let copy = built.with_file_name("lintel-lockdep");
+        std::fs::copy(&built, &copy).map_err(|e| format!("{}: {e}", copy.display()))?;
+        copy
+    } else {
+        built
+    };
     if crate::arch::current() == crate::arch::Arch::Aarch64 {
         return arm64_image(&elf);
     }

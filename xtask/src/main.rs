@@ -26,7 +26,7 @@ const USAGE: &str = "usage:
                   [--timeout SECONDS] [--add HOST[=GUEST]]... [--disk PATH]
                   [--net [restrict|user]] [--forward HOSTPORT:GUESTPORT]...
                   [--rootfs debian [--packages P1,P2...]] [--strace[=SYSCALL,...]]
-                  [-- PROGRAM ARGS...]
+                  [--lockdep[=dump]] [-- PROGRAM ARGS...]
       --disk PATH  attach PATH as a virtio-blk disk (/dev/vda in the guest; q35, or
                    virtio-mmio on riscv64's and aarch64's virt board). A
                    missing PATH is created as a 1 GiB ext4 image of the root tree; an image
@@ -48,7 +48,12 @@ const USAGE: &str = "usage:
       --strace[=SYSCALL,...]  the kernel prints every system call of every process (or
                    only the named ones) on the console, strace-style:
                    [pid N] openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC) = 3
-  cargo xtask test [--filter SUBSTR] [--suite cpython] [--kvm]
+      --lockdep    boot a kernel built with the lock-order checker (feature lockdep),
+                   which panics naming both locks when an acquisition could deadlock;
+                   =dump: at power-off it logs every lock order it saw (outer -> inner)
+  cargo xtask test [--filter SUBSTR] [--suite cpython] [--kvm] [--lockdep]
+      --lockdep    every boot uses the lock-order-checked kernel (the plain run already
+                   has one pass with it: the conformance tests named in LOCKDEP_PASS)
       --suite cpython  CPython's regression tests about the operating system, all modules
                    (the plain run has a bounded set), in Lintel and on this host
   cargo xtask fuzz [--seconds N] [--seed S] [--ops N] [--stress-ops N] [--children N]
@@ -102,6 +107,8 @@ pub struct RunOpts {
     /// A file the captured console is also written to as it arrives (long runs: see how
     /// far they got while they run, and after a hang).
     pub console_log: Option<PathBuf>,
+    /// `--lockdep=dump`: the checked kernel logs every lock order it saw at power-off.
+    pub lockdep_dump: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,6 +138,7 @@ impl Default for RunOpts {
             forwards: Vec::new(),
             kill_after_ms: None,
             console_log: None,
+            lockdep_dump: false,
         }
     }
 }
@@ -213,6 +221,11 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
                 })?);
                 o.net.get_or_insert(NetMode::Restrict);
             }
+            "--lockdep" => build::set_lockdep(true),
+            "--lockdep=dump" => {
+                build::set_lockdep(true);
+                o.lockdep_dump = true;
+            }
             "--strace" => o.strace = Some(String::new()),
             a if a.starts_with("--strace=") => o.strace = Some(a["--strace=".len()..].to_string()),
             "--rootfs" => o.rootfs = Some(val(&mut i)?),
@@ -284,6 +297,7 @@ fn main() -> ExitCode {
                         suite = rest.get(i).cloned();
                     }
                     "--kvm" => kvm = true,
+                    "--lockdep" => build::set_lockdep(true),
                     a => {
                         eprintln!("xtask: unknown option {a}\n{USAGE}");
                         return ExitCode::from(2);

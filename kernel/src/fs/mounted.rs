@@ -9,6 +9,8 @@ use lintel_abi::{Errno, KResult};
 pub struct Mounted<T>(Mutex<Vec<(u64, Arc<T>)>>);
 
 impl<T> Mounted<T> {
+    /// One lock class per file system type (the caller's place) for the lock-order checker.
+    #[cfg_attr(feature = "lockdep", track_caller)]
     pub const fn new() -> Mounted<T> {
         Mounted(Mutex::new(Vec::new()))
     }

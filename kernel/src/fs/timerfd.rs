@@ -113,9 +113,7 @@ impl TimerFd {
         s.cancelled = false;
         s.cancel_on_set =
             (cancel_on_set && absolute && self.realtime).then(crate::time::clock_set_count);
-        if s.cancel_on_set.is_some() {
-            CANCEL_ON_SET.lock().push(Arc::downgrade(self));
-        }
+        let cancel_on_set = s.cancel_on_set.is_some();
         s.expiry = if value == 0 {
             0
         } else if absolute {
@@ -123,9 +121,16 @@ impl TimerFd {
         } else {
             now(self.realtime).saturating_add(value)
         };
-        if s.expiry != 0 {
+        let expiry = s.expiry;
+        // The lists are taken after the timer's state is let go: `tick` and `clock_was_set`
+        // hold a list while they take each timer's state (the lock order is list, then state).
+        drop(s);
+        if cancel_on_set {
+            CANCEL_ON_SET.lock().push(Arc::downgrade(self));
+        }
+        if expiry != 0 {
             ARMED.lock().push(Arc::downgrade(self));
-            crate::sched::note_deadline(self.mono_deadline(s.expiry));
+            crate::sched::note_deadline(self.mono_deadline(expiry));
         }
         old
     }

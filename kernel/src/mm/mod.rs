@@ -294,7 +294,8 @@ impl Mm {
             .store(pkeys, core::sync::atomic::Ordering::Relaxed);
         {
             let mut p = self.inner.lock();
-            let mut c = child.inner.lock();
+            // The child's, which no one else can reach yet, always after the parent's.
+            let mut c = child.inner.lock_nested(1);
             c.brk_start = p.brk_start;
             c.brk = p.brk;
             c.has_protnone = p.has_protnone;

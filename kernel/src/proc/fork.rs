@@ -149,9 +149,13 @@ pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     let tid = alloc_pid()?;
     NPROCS.fetch_add(1, Ordering::Relaxed);
     let t = new_thread(p, tid, stack);
-    *t.sigmask.lock() = *parent_thread.sigmask.lock();
-    *t.comm.lock() = *parent_thread.comm.lock();
-    *t.affinity.lock() = *parent_thread.affinity.lock();
+    // Copied out first: the parent's mask is not held while the child's is taken.
+    let mask = *parent_thread.sigmask.lock();
+    *t.sigmask.lock() = mask;
+    let comm = *parent_thread.comm.lock();
+    *t.comm.lock() = comm;
+    let affinity = *parent_thread.affinity.lock();
+    *t.affinity.lock() = affinity;
     t.inherit_timer_slack(parent_thread);
     inherit_seccomp(parent_thread, &t);
     crate::keys::thread_cloned(parent_thread.tid(), t.tid());
@@ -163,7 +167,8 @@ pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
 fn inherit_seccomp(from: &Thread, to: &Thread) {
     to.ioprio
         .store(from.ioprio.load(Ordering::Relaxed), Ordering::Relaxed);
-    *to.seccomp.lock() = from.seccomp.lock().clone();
+    let seccomp = from.seccomp.lock().clone();
+    *to.seccomp.lock() = seccomp;
     to.seccomp_mode
         .store(from.seccomp_mode.load(Ordering::Relaxed), Ordering::Relaxed);
 }
@@ -290,13 +295,18 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
     NPROCS.fetch_add(1, Ordering::Relaxed);
     parent.children.lock().push(p.clone());
     let t = new_thread(p, pid, stack);
-    *t.sigmask.lock() = *parent_thread.sigmask.lock();
-    *t.comm.lock() = *parent_thread.comm.lock();
-    *t.affinity.lock() = *parent_thread.affinity.lock();
+    // Copied out first: the parent's mask is not held while the child's is taken.
+    let mask = *parent_thread.sigmask.lock();
+    *t.sigmask.lock() = mask;
+    let comm = *parent_thread.comm.lock();
+    *t.comm.lock() = comm;
+    let affinity = *parent_thread.affinity.lock();
+    *t.affinity.lock() = affinity;
     t.inherit_timer_slack(parent_thread);
     // fork keeps the alternate signal stack (the memory is copied); a CLONE_VM child does not.
     if !share_vm || vfork {
-        *t.altstack.lock() = *parent_thread.altstack.lock();
+        let altstack = *parent_thread.altstack.lock();
+        *t.altstack.lock() = altstack;
     }
     inherit_seccomp(parent_thread, &t);
     crate::keys::thread_cloned(parent_thread.tid(), t.tid());

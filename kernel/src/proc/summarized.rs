@@ -18,6 +18,9 @@ pub struct Summarized<T: Summary> {
 }
 
 impl<T: Summary> Summarized<T> {
+    /// The lock's class, for the lock-order checker, is the caller's place (each field that
+    /// is `Summarized` is a lock of its own kind).
+    #[cfg_attr(feature = "lockdep", track_caller)]
     pub fn new(value: T) -> Self {
         let word = AtomicU64::new(value.summary());
         Self {
@@ -41,6 +44,7 @@ impl<T: Summary> Summarized<T> {
 }
 
 impl<T: Summary + Default> Default for Summarized<T> {
+    #[cfg_attr(feature = "lockdep", track_caller)]
     fn default() -> Self {
         Self::new(T::default())
     }

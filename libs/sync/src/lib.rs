@@ -16,6 +16,8 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 
+#[cfg(feature = "lockdep")]
+mod lockdep;
 mod mutex;
 mod park;
 mod rwlock;

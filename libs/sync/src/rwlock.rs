@@ -1,5 +1,7 @@
 //! The sleeping reader-writer lock.
 
+#[cfg(feature = "lockdep")]
+use crate::lockdep::{self, ClassKey};
 use crate::park;
 use core::fmt;
 use core::ops::{Deref, DerefMut};
@@ -13,6 +15,9 @@ pub struct RwLock<T: ?Sized> {
     /// Readers holding the lock. `spin::RwLock`'s own count also holds readers that are
     /// only trying (and will back out without waking anyone), so a writer must not park on it.
     readers: AtomicUsize,
+    /// The lock-order checker's class (`lockdep` feature only).
+    #[cfg(feature = "lockdep")]
+    class: ClassKey,
     inner: spin::RwLock<T>,
 }
 
@@ -31,6 +36,8 @@ impl Drop for Release<'_> {
             r.fetch_sub(1, Ordering::SeqCst);
         }
         park::released();
+        #[cfg(feature = "lockdep")]
+        lockdep::release(self.key);
         park::wake(self.key, self.parked, true);
     }
 }
@@ -46,10 +53,27 @@ pub struct RwLockWriteGuard<'a, T: ?Sized> {
 }
 
 impl<T> RwLock<T> {
+    /// A lock whose class, for the lock-order checker, is the caller's place.
+    #[cfg_attr(feature = "lockdep", track_caller)]
     pub const fn new(value: T) -> Self {
         RwLock {
             parked: AtomicUsize::new(0),
             readers: AtomicUsize::new(0),
+            #[cfg(feature = "lockdep")]
+            class: ClassKey::here(),
+            inner: spin::RwLock::new(value),
+        }
+    }
+
+    /// A lock of the class `name` (the locks of one role made in several places).
+    pub const fn named(name: &'static str, value: T) -> Self {
+        #[cfg(not(feature = "lockdep"))]
+        let _ = name;
+        RwLock {
+            parked: AtomicUsize::new(0),
+            readers: AtomicUsize::new(0),
+            #[cfg(feature = "lockdep")]
+            class: ClassKey::named(name),
             inner: spin::RwLock::new(value),
         }
     }
@@ -78,8 +102,10 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Takes the lock shared, sleeping while a writer holds it.
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
+        #[cfg(feature = "lockdep")]
+        lockdep::acquire(self.class, 0, self.key(), true, false);
         loop {
-            if let Some(g) = self.try_read() {
+            if let Some(g) = self.take_read(false) {
                 return g;
             }
             park::wait(self.key(), &self.parked, &|| self.inner.writer_count() > 0);
@@ -88,8 +114,10 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Takes the lock exclusively, sleeping while anyone holds it.
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+        #[cfg(feature = "lockdep")]
+        lockdep::acquire(self.class, 0, self.key(), false, false);
         loop {
-            if let Some(g) = self.try_write() {
+            if let Some(g) = self.take_write(false) {
                 return g;
             }
             park::wait(self.key(), &self.parked, &|| {
@@ -99,15 +127,34 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
+        self.take_read(true)
+    }
+
+    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+        self.take_write(true)
+    }
+
+    /// `report`: tell the lock-order checker (a try-lock; the waiting calls told it before).
+    #[inline]
+    fn take_read(&self, _report: bool) -> Option<RwLockReadGuard<'_, T>> {
         let guard = self.inner.try_read()?;
+        #[cfg(feature = "lockdep")]
+        if _report {
+            lockdep::acquire(self.class, 0, self.key(), true, true);
+        }
         Some(RwLockReadGuard {
             guard,
             _release: self.release(true),
         })
     }
 
-    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+    #[inline]
+    fn take_write(&self, _report: bool) -> Option<RwLockWriteGuard<'_, T>> {
         let guard = self.inner.try_write()?;
+        #[cfg(feature = "lockdep")]
+        if _report {
+            lockdep::acquire(self.class, 0, self.key(), false, true);
+        }
         Some(RwLockWriteGuard {
             guard,
             _release: self.release(false),
@@ -120,6 +167,7 @@ impl<T: ?Sized> RwLock<T> {
 }
 
 impl<T: Default> Default for RwLock<T> {
+    #[cfg_attr(feature = "lockdep", track_caller)]
     fn default() -> Self {
         RwLock::new(T::default())
     }

@@ -122,7 +122,11 @@ pub(super) fn fdinfo_content(pid: i32, fd: i32) -> KResult<String> {
         } else {
             0
         };
-    let pos = *f.pos.lock();
+    // Inside the read of this fdinfo file, which holds the reader's own position: the
+    // target's position is taken second (subclass 1 for the lock-order checker). Two threads
+    // each reading the fdinfo of the other's open fdinfo file could still cross; Linux reads
+    // f_pos without its lock here.
+    let pos = *f.pos.lock_nested(1);
     let mut s = format!(
         "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n",
         pos,

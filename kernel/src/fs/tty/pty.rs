@@ -179,7 +179,8 @@ impl FileOps for PtyMasterFile {
             }
             TIOCSCTTY | TIOCNOTTY | TIOCGPGRP | TIOCSPGRP | TIOCGSID => Err(Errno::ENOTTY),
             FIONREAD => {
-                uaccess::write_i32(arg, m.out.lock().len() as i32)?;
+                let queued = m.out.lock().len() as i32;
+                uaccess::write_i32(arg, queued)?;
                 Ok(0)
             }
             _ => tty_ioctl(&self.slave()?, file, cmd, arg),

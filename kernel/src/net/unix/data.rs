@@ -230,6 +230,9 @@ impl UnixSocket {
     pub(super) fn readiness(&self) -> u32 {
         let s = self.state.lock();
         let mut m = 0;
+        // The peer's state is looked at after ours is let go: a peer polling at the same time
+        // takes the two in the other order.
+        let mut writable_if_peer_has_room = None;
         match &s.phase {
             Phase::Listening { queue, .. } => {
                 if !queue.is_empty() {
@@ -252,10 +255,8 @@ impl UnixSocket {
                 if rcv_shut && snd_shut && self.connection_oriented() {
                     m |= POLLHUP;
                 }
-                if let Some(p) = w.upgrade() {
-                    if p.state.lock().rx_bytes < CAPACITY && !s.shut_wr {
-                        m |= POLLOUT | POLLWRNORM;
-                    }
+                if !s.shut_wr {
+                    writable_if_peer_has_room = w.upgrade();
                 }
             }
             Phase::Unconnected => {
@@ -271,6 +272,12 @@ impl UnixSocket {
         }
         if s.pending_error.is_some() {
             m |= POLLERR;
+        }
+        drop(s);
+        if let Some(p) = writable_if_peer_has_room {
+            if p.state.lock().rx_bytes < CAPACITY {
+                m |= POLLOUT | POLLWRNORM;
+            }
         }
         m
     }

@@ -145,26 +145,36 @@ pub fn proc_entries() -> Vec<ProcEntry> {
 
 impl UnixSocket {
     pub fn new(kind: u32) -> Arc<UnixSocket> {
+        Self::new_with(kind, |_| {})
+    }
+
+    /// A socket whose state `init` fills in before anyone can reach it (so without taking
+    /// its lock: connect builds the server end while it holds the listener's).
+    fn new_with(kind: u32, init: impl FnOnce(&mut State)) -> Arc<UnixSocket> {
         static NEXT_INO: core::sync::atomic::AtomicU64 =
             core::sync::atomic::AtomicU64::new(100_000);
         let s = Arc::new(UnixSocket {
             kind,
             ino: NEXT_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
             fasync: crate::fs::file::FasyncList::new(),
-            state: Mutex::new(State {
-                phase: Phase::Unconnected,
-                name: None,
-                rx: VecDeque::new(),
-                rx_bytes: 0,
-                shut_rd: false,
-                shut_wr: false,
-                peer_gone: false,
-                cred: my_cred(),
-                peer_cred: None,
-                passcred: false,
-                pending_error: None,
-                rcvtimeo: 0,
-                sndtimeo: 0,
+            state: Mutex::new({
+                let mut st = State {
+                    phase: Phase::Unconnected,
+                    name: None,
+                    rx: VecDeque::new(),
+                    rx_bytes: 0,
+                    shut_rd: false,
+                    shut_wr: false,
+                    peer_gone: false,
+                    cred: my_cred(),
+                    peer_cred: None,
+                    passcred: false,
+                    pending_error: None,
+                    rcvtimeo: 0,
+                    sndtimeo: 0,
+                };
+                init(&mut st);
+                st
             }),
         });
         let mut all = ALL.lock();
@@ -312,14 +322,12 @@ impl UnixSocket {
                 Phase::Listening { backlog, queue } => {
                     if queue.len() < *backlog {
                         // The server end, handed out by accept.
-                        let server = UnixSocket::new(self.kind);
-                        {
-                            let mut ss = server.state.lock();
+                        let server = UnixSocket::new_with(self.kind, |ss| {
                             ss.phase = Phase::Connected(Arc::downgrade(self));
                             ss.name = listener_name;
                             ss.peer_cred = Some(me);
                             ss.cred = listener_cred;
-                        }
+                        });
                         queue.push_back(server.clone());
                         drop(t);
                         let mut s = self.state.lock();

@@ -80,7 +80,6 @@ pub struct TraceState {
 }
 
 /// A thread's ptrace state.
-#[derive(Default)]
 pub struct Tracee {
     flags: AtomicU32,
     pub state: Mutex<TraceState>,
@@ -88,6 +87,20 @@ pub struct Tracee {
     pub resumed: WaitQueue,
     /// Hardware breakpoints and watchpoints (the debug registers of `struct user`).
     debug: Mutex<DebugRegs>,
+}
+
+/// Written out rather than derived: a derived `Default` builds every lock at the derive's
+/// place, one lock class for `state` and `debug`, which the lock-order checker would then
+/// see nested in one another.
+impl Default for Tracee {
+    fn default() -> Self {
+        Tracee {
+            flags: AtomicU32::new(0),
+            state: Mutex::new(TraceState::default()),
+            resumed: WaitQueue::default(),
+            debug: Mutex::new(DebugRegs::default()),
+        }
+    }
 }
 
 /// No hardware breakpoint.

@@ -16,7 +16,9 @@ pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
 pub fn rseq(c: &mut Call) -> SysResult {
     let [addr, len, flags, sig, _, _] = c.a;
     let (len, sig) = (len as u32, sig as u32);
-    let mut cur = c.thread.rseq.lock();
+    // A copy: the registration is the calling thread's own, which only it changes, and the
+    // spin lock must not be held across the user write below (a fault may sleep on the disk).
+    let cur = *c.thread.rseq.lock();
     if flags & 1 != 0 {
         if flags & !1 != 0 {
             return Err(Errno::EINVAL);
@@ -30,7 +32,7 @@ pub fn rseq(c: &mut Call) -> SysResult {
         if cur.2 != sig {
             return Err(Errno::EPERM);
         }
-        *cur = (0, 0, 0);
+        *c.thread.rseq.lock() = (0, 0, 0);
         return ok(0);
     }
     if flags != 0 {
@@ -50,6 +52,6 @@ pub fn rseq(c: &mut Call) -> SysResult {
     }
     // cpu_id_start and cpu_id: this kernel runs user code on CPU 0.
     uaccess::write_bytes(addr, &[0u8; 8])?;
-    *cur = (addr, len, sig);
+    *c.thread.rseq.lock() = (addr, len, sig);
     ok(0)
 }

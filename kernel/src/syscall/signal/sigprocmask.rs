@@ -43,6 +43,9 @@ pub fn rt_sigpending(c: &mut Call) -> SysResult {
     }
     let t = c.thread;
     let pending = t.pending.lock().set.0 | t.proc_ref().shared_pending.lock().set.0;
-    uaccess::write_u64(c.a[0], pending & t.sigmask.lock().0)?;
+    // The mask is read first: no spin lock may be held across the user write (a fault there
+    // may sleep).
+    let blocked = t.sigmask.lock().0;
+    uaccess::write_u64(c.a[0], pending & blocked)?;
     ok(0)
 }
