@@ -112,6 +112,16 @@ impl<T> Mutex<T> {
             inner: spin::Mutex::new(value),
         }
     }
+
+    /// A lock whose class is `name`: for locks made in one place on behalf of callers whose
+    /// locks play different roles (a generic container's).
+    pub const fn named(_name: &'static str, value: T) -> Self {
+        Mutex {
+            #[cfg(feature = "lockdep")]
+            class: lintel_lockdep::ClassKey::named(_name),
+            inner: spin::Mutex::new(value),
+        }
+    }
 }
 
 impl<T: ?Sized> Mutex<T> {

@@ -4,8 +4,8 @@
 
 use super::signal::{self, SigAction};
 use super::{
-    alloc_pid, default_rlimits, limits, CpuTime, Cred, FsContext, Process, Shared, Summarized,
-    Thread, ThreadState, NPROCS, PROCS, RLIMIT_NPROC, THREADS,
+    alloc_pid, default_rlimits, limits, shared, CpuTime, Cred, FsContext, Process, Shared,
+    Summarized, Thread, ThreadState, NPROCS, PROCS, RLIMIT_NPROC, THREADS,
 };
 use crate::fs::fdtable::FdTable;
 use crate::mm::Mm;
@@ -34,9 +34,9 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         children: Mutex::new(Vec::new()),
         threads: Mutex::new(Vec::new()),
         mm: Mutex::new(Mm::new()?),
-        files: Shared::new(files),
-        fs: Shared::new(fs),
-        sigactions: Shared::new([SigAction::default(); 64]),
+        files: Shared::new(&shared::FILES, files),
+        fs: Shared::new(&shared::FS, fs),
+        sigactions: Shared::new(&shared::SIGHAND, [SigAction::default(); 64]),
         cred: Mutex::new(Cred::default()),
         rlimits: Mutex::new(default_rlimits()),
         exe: Mutex::new(Vec::new()),
@@ -212,12 +212,12 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
     let files = if share.files {
         Shared::share(&parent.files)
     } else {
-        Shared::new(parent.files.with(|t| t.try_clone())?)
+        Shared::new(&shared::FILES, parent.files.with(|t| t.try_clone())?)
     };
     let fs = if share.fs {
         Shared::share(&parent.fs)
     } else {
-        Shared::new(parent.fs.with(|f| f.clone()))
+        Shared::new(&shared::FS, parent.fs.with(|f| f.clone()))
     };
     let sigactions = if share.sighand {
         Shared::share(&parent.sigactions)
@@ -226,7 +226,7 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
         if share.clear_sighand {
             signal::flush_handlers(&mut actions);
         }
-        Shared::new(actions)
+        Shared::new(&shared::SIGHAND, actions)
     };
     let mm = if share_vm {
         parent.mm()

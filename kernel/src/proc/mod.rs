@@ -11,7 +11,7 @@ pub mod limits;
 pub mod oom;
 pub mod ptrace;
 mod run;
-mod shared;
+pub(crate) mod shared;
 pub mod signal;
 mod summarized;
 pub mod timer;

@@ -13,19 +13,47 @@ use lintel_abi::KResult;
 
 pub struct Shared<T> {
     table: Mutex<Arc<Mutex<T>>>,
+    names: &'static Names,
 }
 
+/// The lock-order checker's classes of one kind of table: the process's pointer to it and
+/// the table itself. Every Shared is built here, so without names the fd table, the fs
+/// context and the handlers would be one class and look nested in each other.
+pub struct Names {
+    pub pointer: &'static str,
+    pub table: &'static str,
+}
+
+pub const FILES: Names = Names {
+    pointer: "process files pointer",
+    table: "files table",
+};
+pub const FS: Names = Names {
+    pointer: "process fs pointer",
+    table: "fs table",
+};
+pub const SIGHAND: Names = Names {
+    pointer: "process sighand pointer",
+    table: "sighand table",
+};
+
 impl<T> Shared<T> {
-    pub fn new(value: T) -> Shared<T> {
+    pub fn new(names: &'static Names, value: T) -> Shared<T> {
         Shared {
-            table: Mutex::new(Arc::new(Mutex::new(value))),
+            table: Mutex::named(names.pointer, Shared::table(names, value)),
+            names,
         }
+    }
+
+    fn table(names: &'static Names, value: T) -> Arc<Mutex<T>> {
+        Arc::new(Mutex::named(names.table, value))
     }
 
     /// The same table as `other` points to now (clone with the sharing flag).
     pub fn share(other: &Shared<T>) -> Shared<T> {
         Shared {
-            table: Mutex::new(other.get()),
+            table: Mutex::named(other.names.pointer, other.get()),
+            names: other.names,
         }
     }
 
@@ -56,9 +84,11 @@ impl<T> Shared<T> {
         Arc::as_ptr(&*self.table.lock()) as usize
     }
 
-    /// Points this process at `new`, returning the table it left (dropped by the caller when
-    /// no lock is held: the last reference to an fd table closes its files).
-    pub fn replace(&self, new: Arc<Mutex<T>>) -> Arc<Mutex<T>> {
+    /// Points this process at a new table holding `value`, returning the table it left
+    /// (dropped by the caller when no lock is held: the last reference to an fd table closes
+    /// its files).
+    pub fn replace(&self, value: T) -> Arc<Mutex<T>> {
+        let new = Shared::table(self.names, value);
         core::mem::replace(&mut *self.table.lock(), new)
     }
 
@@ -76,6 +106,6 @@ impl<T> Shared<T> {
         }
         let old = self.get();
         let new = copy(&old.lock())?;
-        Ok(Some(self.replace(Arc::new(Mutex::new(new)))))
+        Ok(Some(self.replace(new)))
     }
 }

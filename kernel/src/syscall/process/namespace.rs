@@ -10,7 +10,6 @@
 use crate::fs::nsfs::NsInode;
 use crate::fs::pidfd::PidFd;
 use crate::proc::Process;
-use crate::spinlock::Mutex;
 use crate::syscall::fs::file;
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -118,11 +117,11 @@ pub fn unshare(c: &mut Call) -> SysResult {
         crate::uts::unshare(p.pid);
     }
     if let Some(fs) = fs {
-        drop(p.fs.replace(Arc::new(Mutex::new(fs))));
+        drop(p.fs.replace(fs));
     }
     if let Some(files) = files {
         // The shared table goes on for the others; dropped here with no lock held.
-        drop(p.files.replace(Arc::new(Mutex::new(files))));
+        drop(p.files.replace(files));
     }
     ok(0)
 }
