@@ -258,7 +258,10 @@ fn thread_status(p: &Process, t: &Thread, sig: u32, leader: bool) -> ThreadStatu
     } else {
         t.cpu.lock().user_sys(now)
     };
-    let (cu, cs) = *p.children_time.lock();
+    let (cu, cs) = {
+        let r = *p.reaped.lock();
+        (r.user_ns, r.sys_ns)
+    };
     ThreadStatus {
         signo: sig as i32,
         cursig: sig as u16,

@@ -56,10 +56,10 @@ pub fn thread_exit(t: &Arc<Thread>) {
     {
         let ct = *t.cpu.lock();
         let (u, s) = ct.user_sys(crate::time::uptime_ns());
-        let mut d = p.dead_time.lock();
-        d.0 += u;
-        d.1 += s;
-        *p.dead_events.lock() += ct.events;
+        let mut d = p.dead.lock();
+        d.user_ns += u;
+        d.sys_ns += s;
+        d.events += ct.events;
     }
     let last = {
         let mut th = p.threads.lock();
@@ -178,21 +178,8 @@ fn send_pdeath_signal(parent: &Process, child: &Arc<Process>) {
 
 /// Reaps a zombie child: removes it from the tables.
 pub fn reap(parent: &Process, child: &Arc<Process>) {
-    let (u, s) = child.cpu_times();
-    let (cu, cs) = *child.children_time.lock();
-    {
-        let mut t = parent.children_time.lock();
-        t.0 += u + cu;
-        t.1 += s + cs;
-    }
-    let mut events = child.events();
-    events += *child.children_events.lock();
-    *parent.children_events.lock() += events;
-    let peak = child
-        .maxrss
-        .load(Ordering::Relaxed)
-        .max(child.cmaxrss.load(Ordering::Relaxed));
-    parent.cmaxrss.fetch_max(peak, Ordering::Relaxed);
+    let u = child.usage_with_reaped();
+    *parent.reaped.lock() += u;
     parent.children.lock().retain(|c| !Arc::ptr_eq(c, child));
     PROCS.lock().remove(&child.pid);
 }

@@ -15,6 +15,7 @@ pub(crate) mod shared;
 pub mod signal;
 mod summarized;
 pub mod timer;
+mod usage;
 mod usercopy;
 
 pub use access::{ptrace_may_access, Creds};
@@ -26,11 +27,11 @@ pub use exit::{reap, release_vfork, set_session_end_hook, thread_exit};
 pub use fork::{attach_task, clone_thread, create_init, fork, take_kstack, ForkShare};
 pub use run::{set_syscall_handler, set_task_work, start_thread};
 pub use shared::Shared;
+pub use usage::Usage;
 pub use usercopy::usercopy_fault;
 
 use crate::fs::fdtable::FdTable;
 use crate::mm::Mm;
-use crate::sched::Events;
 use crate::sched::WaitQueue;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
@@ -181,18 +182,14 @@ pub struct Process {
     pub cont_wait: WaitQueue,
     /// The signal the parent gets when this process ends (clone's exit signal; 0 for none).
     pub exit_signal: AtomicU32,
-    /// (user, system) ns of this process's exited threads, and of its reaped children
-    /// (with their own reaped children), for getrusage, times and wait4.
-    pub dead_time: Mutex<(u64, u64)>,
-    pub children_time: Mutex<(u64, u64)>,
-    /// Context switches and faults of exited threads, and of reaped children (with theirs):
-    /// the rest of getrusage's counts.
-    pub dead_events: Mutex<Events>,
-    pub children_events: Mutex<Events>,
-    /// Peak resident pages of the address spaces this process has left (exec, exit), and the
-    /// largest peak among its reaped children and theirs (Linux's signal->maxrss, cmaxrss).
+    /// Usage of this process's exited threads (its `maxrss` unused), and of its reaped
+    /// children with their own reaped children (RUSAGE_CHILDREN, times' cutime, Linux's
+    /// signal->cutime, cnvcsw, cmaxrss...).
+    pub dead: Mutex<Usage>,
+    pub reaped: Mutex<Usage>,
+    /// Peak resident pages of the address spaces this process has left (exec, exit):
+    /// Linux's signal->maxrss.
     pub maxrss: AtomicUsize,
-    pub cmaxrss: AtomicUsize,
     /// Nice value (-20..=19) and scheduling policy/priority as set by the sched_* calls.
     pub nice: AtomicI32,
     pub sched_policy: Mutex<(u32, u32)>,
@@ -549,7 +546,8 @@ impl Process {
     /// (user, system) ns used by all of this process's threads, living and exited.
     pub fn cpu_times(&self) -> (u64, u64) {
         let now = crate::time::uptime_ns();
-        let (mut u, mut s) = *self.dead_time.lock();
+        let d = *self.dead.lock();
+        let (mut u, mut s) = (d.user_ns, d.sys_ns);
         for t in self.live_threads() {
             let (tu, ts) = t.cpu.lock().user_sys(now);
             u += tu;
@@ -558,13 +556,28 @@ impl Process {
         (u, s)
     }
 
-    /// Context switches and faults of every thread, live or exited.
-    pub fn events(&self) -> Events {
-        let mut e = *self.dead_events.lock();
+    /// Everything of every thread, live or exited, in one walk; `maxrss` is that of the
+    /// address spaces left behind (RUSAGE_SELF adds the current one: peak_resident_pages).
+    pub fn usage(&self) -> Usage {
+        let now = crate::time::uptime_ns();
+        let mut total = *self.dead.lock();
         for t in self.live_threads() {
-            e += t.cpu.lock().events;
+            let ct = *t.cpu.lock();
+            let (u, s) = ct.user_sys(now);
+            total.user_ns += u;
+            total.sys_ns += s;
+            total.events += ct.events;
         }
-        e
+        total.maxrss = self.maxrss.load(Ordering::Relaxed);
+        total
+    }
+
+    /// A zombie's usage with its reaped children's: what its parent's RUSAGE_CHILDREN gains
+    /// when it is reaped, and what wait4 reports.
+    pub fn usage_with_reaped(&self) -> Usage {
+        let mut u = self.usage();
+        u += *self.reaped.lock();
+        u
     }
 
     pub fn live_threads(&self) -> Vec<Arc<Thread>> {

@@ -361,10 +361,10 @@ fn switch_away(yielding: bool) {
         // starts below), charged to its virtual runtime by its weight.
         let mut requeued = false;
         if let Some(c) = &cur {
-            charge(c, now);
-            if *c.sched_state().lock() == ThreadState::Runnable {
+            requeued = *c.sched_state().lock() == ThreadState::Runnable;
+            charge(c, now, requeued);
+            if requeued {
                 s.push_on(c.clone(), cpu, runq::Arrival::Moved);
-                requeued = true;
             }
         }
         let next = s.pick(cpu, cur.as_ref().filter(|_| yielding));
@@ -377,26 +377,25 @@ fn switch_away(yielding: bool) {
                 lintel_hal::smp::wake_idle_cpu(c.affinity());
             }
         }
+        let same = matches!((&cur, &next), (Some(c), Some(n)) if Arc::ptr_eq(c, n));
         if let Some(n) = &next {
             let mut t = n.cpu_time().lock();
             t.since = now;
             t.running = true;
             t.cpu = cpu;
-        }
-        if let (Some(c), Some(n)) = (&cur, &next) {
-            if Arc::ptr_eq(c, n) {
-                s.cpus[cpu].current = cur.clone();
-                s.update_min(cpu, now);
-                return;
+            if same {
+                // charge counted a switch that did not happen: the thread runs on.
+                if requeued {
+                    t.events.nivcsw -= 1;
+                } else {
+                    t.events.nvcsw -= 1;
+                }
             }
         }
-        if let Some(c) = &cur {
-            let mut ct = c.cpu_time().lock();
-            if requeued {
-                ct.events.nivcsw += 1;
-            } else {
-                ct.events.nvcsw += 1;
-            }
+        if same {
+            s.cpus[cpu].current = cur.clone();
+            s.update_min(cpu, now);
+            return;
         }
         s.cpus[cpu].slice_start = now;
         TICK_AT[cpu].store(
@@ -423,9 +422,17 @@ fn switch_away(yielding: bool) {
 }
 
 /// Ends the running thread's stint at `now`: its CPU time and its virtual runtime grow.
-fn charge(t: &ThreadRef, now: u64) {
+/// Also counts the switch away as getrusage sees it (involuntary when the thread is still
+/// runnable), under the same lock: switch_away takes it back in the rare case the thread is
+/// picked again.
+fn charge(t: &ThreadRef, now: u64, runnable: bool) {
     let w = fair::weight(t.nice());
     let mut ct = t.cpu_time().lock();
+    if runnable {
+        ct.events.nivcsw += 1;
+    } else {
+        ct.events.nvcsw += 1;
+    }
     if ct.running {
         let d = now.saturating_sub(ct.since);
         ct.total_ns += d;

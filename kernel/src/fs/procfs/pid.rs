@@ -200,13 +200,13 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
         PidFile::Mem => Vec::new(),
         PidFile::Comm => format!("{}\n", comm_of(&p, &threads)).into_bytes(),
         PidFile::Stat => {
-            let (u, sy) = p.cpu_times();
-            let (cu, cs) = *p.children_time.lock();
+            let own = p.usage();
+            let (u, sy, ev) = (own.user_ns, own.sys_ns, own.events);
+            let reaped = *p.reaped.lock();
+            let (cu, cs, cev) = (reaped.user_ns, reaped.sys_ns, reaped.events);
             let nice = p.nice.load(Ordering::Relaxed);
             // Field 39: the CPU the (first) thread last ran on.
             let processor = threads.first().map_or(0, |t| t.cpu.lock().cpu);
-            let ev = p.events();
-            let cev = *p.children_events.lock();
             format!(
                 "{} ({}) {} {} {} {} 0 -1 4194304 {} {} {} {} {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 {} 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
                 shown_pid,

@@ -654,7 +654,8 @@ fn stat_text(up: u64) -> String {
             continue;
         };
         let (u, s) = p.cpu_times();
-        let (cu, cs) = *p.children_time.lock();
+        let r = *p.reaped.lock();
+        let (cu, cs) = (r.user_ns, r.sys_ns);
         user += u + cu;
         sys += s + cs;
         running += p

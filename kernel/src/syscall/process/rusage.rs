@@ -1,13 +1,12 @@
 //! times, getrusage
 
-use crate::proc::Process;
+use crate::proc::{Process, Usage};
 use crate::sched::Events;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
-use core::sync::atomic::Ordering;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
@@ -39,19 +38,7 @@ fn rusage_bytes(user_ns: u64, sys_ns: u64) -> [u8; 144] {
 
 /// A reaped child's resource usage: its own and that of the children it reaped.
 pub(in crate::syscall) fn child_rusage(child: &Process) -> [u8; 144] {
-    let (u, s) = child.cpu_times();
-    let (cu, cs) = *child.children_time.lock();
-    let mut b = rusage_bytes(u + cu, s + cs);
-    let mut events = child.events();
-    events += *child.children_events.lock();
-    set_events(&mut b, &events);
-    // RUSAGE_BOTH's maxrss: the child's own peak or its children's, whichever is larger.
-    let peak = child
-        .maxrss
-        .load(Ordering::Relaxed)
-        .max(child.cmaxrss.load(Ordering::Relaxed));
-    set_maxrss(&mut b, peak);
-    b
+    usage_bytes(&child.usage_with_reaped())
 }
 
 /// ru_minflt, ru_majflt, ru_nvcsw and ru_nivcsw.
@@ -67,29 +54,36 @@ fn set_maxrss(b: &mut [u8; 144], pages: usize) {
     b[32..40].copy_from_slice(&(pages as u64 * 4).to_le_bytes());
 }
 
+/// The whole rusage structure of one record.
+fn usage_bytes(u: &Usage) -> [u8; 144] {
+    let mut b = rusage_bytes(u.user_ns, u.sys_ns);
+    set_events(&mut b, &u.events);
+    set_maxrss(&mut b, u.maxrss);
+    b
+}
+
 pub fn getrusage(c: &mut Call) -> SysResult {
     use lintel_abi::resource::{RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD};
     let p = c.thread.proc_ref();
-    let (u, s) = match c.a[0] as i32 {
-        RUSAGE_SELF => p.cpu_times(),
-        RUSAGE_CHILDREN => *p.children_time.lock(),
-        RUSAGE_THREAD => c.thread.cpu.lock().user_sys(crate::time::uptime_ns()),
+    let u = match c.a[0] as i32 {
+        RUSAGE_SELF => Usage {
+            maxrss: p.peak_resident_pages(),
+            ..p.usage()
+        },
+        RUSAGE_CHILDREN => *p.reaped.lock(),
+        RUSAGE_THREAD => {
+            let ct = *c.thread.cpu.lock();
+            let (user_ns, sys_ns) = ct.user_sys(crate::time::uptime_ns());
+            Usage {
+                user_ns,
+                sys_ns,
+                events: ct.events,
+                maxrss: p.mm().inner.lock().peak_resident_pages(),
+            }
+        }
         _ => return Err(Errno::EINVAL),
     };
-    let mut b = rusage_bytes(u, s);
-    let peak = match c.a[0] as i32 {
-        RUSAGE_SELF => p.peak_resident_pages(),
-        RUSAGE_CHILDREN => p.cmaxrss.load(Ordering::Relaxed),
-        _ => p.mm().inner.lock().peak_resident_pages(),
-    };
-    set_maxrss(&mut b, peak);
-    let events = match c.a[0] as i32 {
-        RUSAGE_SELF => p.events(),
-        RUSAGE_CHILDREN => *p.children_events.lock(),
-        _ => c.thread.cpu.lock().events,
-    };
-    set_events(&mut b, &events);
-    uaccess::write_bytes(c.a[1], &b)?;
+    uaccess::write_bytes(c.a[1], &usage_bytes(&u))?;
     ok(0)
 }
 
@@ -97,7 +91,8 @@ pub fn times(c: &mut Call) -> SysResult {
     let p = c.thread.proc_ref();
     if c.a[0] != 0 {
         let (u, s) = p.cpu_times();
-        let (cu, cs) = *p.children_time.lock();
+        let r = *p.reaped.lock();
+        let (cu, cs) = (r.user_ns, r.sys_ns);
         let mut b = [0u8; 32];
         for (i, ns) in [u, s, cu, cs].iter().enumerate() {
             b[i * 8..i * 8 + 8].copy_from_slice(&(ns / 10_000_000).to_le_bytes());
