@@ -68,6 +68,21 @@ pub fn ensure() -> Result<(), String> {
     if !have("gcc") {
         missing.push("gcc");
     }
+    // debian.devel runs the same compilers, make, git, dpkg-deb and Debian's python3 venv
+    // (ensurepip) on the host.
+    for (tool, package) in [
+        ("g++", "g++"),
+        ("make", "make"),
+        ("git", "git"),
+        ("xz", "xz-utils"),
+    ] {
+        if !have(tool) {
+            missing.push(package);
+        }
+    }
+    if !Path::new("/usr/lib/python3.11/ensurepip").exists() {
+        missing.push("python3-venv");
+    }
     if !Path::new("/usr/lib/x86_64-linux-gnu/libc.a").exists() {
         missing.push("libc6-dev");
     }

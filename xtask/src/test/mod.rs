@@ -182,6 +182,12 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
             Err(e) => t.fail("debian.userland", &e),
         }
     }
+    if filter.is_none_or(|f| "debian.devel".contains(f)) {
+        match debian::debian_devel(kvm) {
+            Ok(()) => t.pass("debian.devel"),
+            Err(e) => t.fail("debian.devel", &e),
+        }
+    }
     if filter.is_none_or(|f| "debian.loop".contains(f)) {
         match debian_loop::debian_loop(kvm) {
             Ok(()) => t.pass("debian.loop"),
