@@ -34,6 +34,35 @@ fn mirror() -> String {
 /// libsource-highlight4v5, which depends on the virtual libboost-regex1.74.0-icu72.
 const VIRTUAL_DEPS: &[(&str, &str)] = &[("gdb", "libboost-regex1.74.0")];
 
+/// What the Debian tests (and the bench's development rows) install beyond minbase, in one
+/// image (one debootstrap): the tools userland.sh uses (the host needs those too: setup
+/// installs gawk, sqlite3, strace, inotify-tools, acl and attr there), the servers the
+/// network tests run, the debugger debian.gdb runs (setup installs gdb on the host too), and
+/// the toolchain debian.devel and the development bench rows use: gcc, g++, make, git,
+/// python3-venv (ensurepip's bundled pip wheel) and xz-utils (setup installs those on the
+/// host too).
+pub const USERLAND_PACKAGES: &[&str] = &[
+    "python3",
+    "gawk",
+    "perl",
+    "sqlite3",
+    "nginx-light",
+    "redis-server",
+    "redis-tools",
+    "curl",
+    "strace",
+    "inotify-tools",
+    "gdb",
+    "acl",
+    "attr",
+    "gcc",
+    "g++",
+    "make",
+    "git",
+    "python3-venv",
+    "xz-utils",
+];
+
 /// The /etc/hosts debootstrap leaves out: "localhost" and the host name resolve without DNS.
 pub const HOSTS: &str =
     "127.0.0.1\tlocalhost\n127.0.1.1\tlintel\n::1\tlocalhost ip6-localhost ip6-loopback\n";

@@ -1,7 +1,10 @@
 //! What a dynamically linked ELF program needs at run time (its interpreter and shared
 //! libraries), found by reading the ELF files themselves the way the interpreter will
 //! search, so glibc and musl programs alike work without asking the host's `ldd` (which is
-//! glibc's and cannot list a musl program).
+//! glibc's and cannot list a musl program). A program of another architecture (an aarch64 or
+//! riscv64 one for those ports) gets the libraries of its Debian cross sysroot
+//! (/usr/TRIPLET/lib, from libc6-arm64-cross and the like) at the guest paths its
+//! interpreter searches (/lib/TRIPLET), unless the host has them multiarch at those paths.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +21,8 @@ const DT_RUNPATH: u64 = 29;
 /// The dynamic-linking facts of one ELF file.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Dynamic {
+    /// e_machine: which architecture the file is for.
+    pub machine: u16,
     pub interp: Option<String>,
     pub needed: Vec<String>,
     pub rpath: Vec<String>,
@@ -50,7 +55,10 @@ pub fn parse(d: &[u8]) -> Option<Dynamic> {
     }
     let phoff = u64_at(d, 32)? as usize;
     let (phentsize, phnum) = (u16_at(d, 54)?, u16_at(d, 56)?);
-    let mut out = Dynamic::default();
+    let mut out = Dynamic {
+        machine: u16_at(d, 18)? as u16,
+        ..Dynamic::default()
+    };
     let mut loads = Vec::new();
     let mut dynamic = None;
     for i in 0..phnum {
@@ -119,11 +127,26 @@ fn is_musl(interp: &str) -> bool {
     interp.contains("ld-musl")
 }
 
+/// Debian's multiarch name for the architecture of ELF machine `machine`.
+fn triplet(machine: u16) -> &'static str {
+    match machine {
+        183 => "aarch64-linux-gnu",
+        243 => "riscv64-linux-gnu",
+        _ => "x86_64-linux-gnu",
+    }
+}
+
+/// Whether `p` is an ELF file for `machine` (the interpreter skips libraries of another
+/// architecture in its search, as /usr/lib's x86_64 ones for an aarch64 program).
+fn is_for(p: &Path, machine: u16) -> bool {
+    p.is_file() && read(p).is_some_and(|d| d.machine == machine)
+}
+
 /// The folders the interpreter searches after a library's own paths: musl reads
 /// /etc/ld-musl-ARCH.path (folders separated by colons or new lines) or falls back on its
 /// built-in list; glibc (without its ld.so.cache, which the guest has not) searches its
 /// trusted folders, Debian's multiarch ones first.
-fn default_dirs(interp: &str) -> Vec<String> {
+fn default_dirs(interp: &str, machine: u16) -> Vec<String> {
     if is_musl(interp) {
         let name = Path::new(interp)
             .file_name()
@@ -145,9 +168,10 @@ fn default_dirs(interp: &str) -> Vec<String> {
             .map(String::from)
             .to_vec();
     }
+    let t = triplet(machine);
     [
-        "/lib/x86_64-linux-gnu",
-        "/usr/lib/x86_64-linux-gnu",
+        &format!("/lib/{t}"),
+        &format!("/usr/lib/{t}"),
         "/lib64",
         "/usr/lib64",
         "/lib",
@@ -155,6 +179,35 @@ fn default_dirs(interp: &str) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
+}
+
+/// Search folders as (host, guest): each folder itself, and after a multiarch one the cross
+/// sysroot's library folder that stands in for it on a host without that architecture.
+fn host_dirs(guest_dirs: Vec<String>, machine: u16) -> Vec<(String, String)> {
+    let t = triplet(machine);
+    let mut out = Vec::new();
+    for d in guest_dirs {
+        out.push((d.clone(), d.clone()));
+        if d.ends_with(t) {
+            out.push((format!("/usr/{t}/lib"), d));
+        }
+    }
+    out
+}
+
+/// Where the host has interpreter `interp` for `machine`: its own path, or the cross
+/// sysroot's file of that name.
+fn host_interp(interp: &str, machine: u16) -> Option<PathBuf> {
+    let name = Path::new(interp).file_name()?;
+    [
+        PathBuf::from(interp),
+        Path::new("/usr")
+            .join(triplet(machine))
+            .join("lib")
+            .join(name),
+    ]
+    .into_iter()
+    .find(|p| is_for(p, machine))
 }
 
 /// `$ORIGIN` (or `${ORIGIN}`) in a search path is the folder of the object naming it.
@@ -195,18 +248,16 @@ pub fn needs(program: &Path, guest: &str) -> Result<BTreeMap<PathBuf, String>, S
     let Some(interp) = top.interp.clone() else {
         return Ok(found);
     };
-    if !Path::new(&interp).exists() {
+    let machine = top.machine;
+    let Some(host_interp) = host_interp(&interp, machine) else {
         return Err(format!(
             "{}: its interpreter {interp} is not on this host",
             program.display()
         ));
-    }
-    found.insert(PathBuf::from(&interp), interp.clone());
+    };
+    found.insert(host_interp, interp.clone());
     let musl = is_musl(&interp);
-    let defaults: Vec<(String, String)> = default_dirs(&interp)
-        .into_iter()
-        .map(|d| (d.clone(), d))
-        .collect();
+    let defaults = host_dirs(default_dirs(&interp, machine), machine);
     // A search folder as (host, guest): they differ only through $ORIGIN.
     let both = |d: &str, obj: &Path, gobj: &str| {
         (
@@ -240,9 +291,9 @@ pub fn needs(program: &Path, guest: &str) -> Result<BTreeMap<PathBuf, String>, S
             } else {
                 dirs.iter()
                     .map(|(h, g)| (format!("{h}/{name}"), format!("{g}/{name}")))
-                    .find(|(h, _)| Path::new(h).is_file())
+                    .find(|(h, _)| is_for(Path::new(h), machine))
             };
-            let Some((host, gpath)) = hit.filter(|(h, _)| Path::new(h).is_file()) else {
+            let Some((host, gpath)) = hit.filter(|(h, _)| is_for(Path::new(h), machine)) else {
                 let searched: Vec<&str> = dirs.iter().map(|(h, _)| h.as_str()).collect();
                 return Err(format!(
                     "{}: needs the shared library {name}, not found on this host (searched {})",
@@ -276,6 +327,33 @@ mod tests {
         assert!(sh.keys().any(|p| p.to_string_lossy().contains("ld-linux")));
         assert!(sh.keys().any(|p| p.to_string_lossy().contains("libc.so.6")));
         assert!(sh.iter().all(|(h, g)| h.to_string_lossy() == g.as_str()));
+    }
+
+    #[test]
+    fn cross_sysroot() {
+        // Only where libc6-arm64-cross (or libc6:arm64) is installed.
+        let Some(ld) = host_interp("/lib/ld-linux-aarch64.so.1", 183) else {
+            return;
+        };
+        assert!(is_for(&ld, 183));
+        assert!(host_interp("/lib/ld-linux-aarch64.so.1", 62).is_none());
+        let dirs = host_dirs(default_dirs("/lib/ld-linux-aarch64.so.1", 183), 183);
+        assert_eq!(
+            dirs[0],
+            (
+                "/lib/aarch64-linux-gnu".into(),
+                "/lib/aarch64-linux-gnu".into()
+            )
+        );
+        assert_eq!(
+            dirs[1],
+            (
+                "/usr/aarch64-linux-gnu/lib".into(),
+                "/lib/aarch64-linux-gnu".into()
+            )
+        );
+        // No x86_64 library of /lib or /usr/lib ever stands in for an aarch64 one.
+        assert!(!is_for(Path::new("/lib/x86_64-linux-gnu/libc.so.6"), 183));
     }
 
     #[test]

@@ -305,7 +305,8 @@ fn main() -> ExitCode {
                 }
                 i += 1;
             }
-            setup::ensure().and_then(|_| match &suite {
+            let ports = [arch::Arch::Riscv64, arch::Arch::Aarch64];
+            setup::ensure_with(&ports).and_then(|_| match &suite {
                 Some(s) => test::run_suite(s, filter.as_deref(), kvm),
                 None => test::run(filter.as_deref(), kvm),
             })

@@ -17,8 +17,51 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// Missing Debian packages are installed with apt-get (as root), the Rust target with rustup.
+/// The Debian packages a port needs that are not installed, added to `missing`: QEMU's virt
+/// board (with OpenSBI on riscv64), the cross compiler and binutils for the vDSO, the arm64
+/// Image and the test programs, with glibc's static and shared libraries, and qemu-user to
+/// list busybox's applets and run the test programs on this host as Linux would.
+fn port_packages(arch: crate::arch::Arch, missing: &mut Vec<&'static str>) {
+    // (a command or file, the package that has it).
+    let needs: &[(&str, &'static str)] = match arch {
+        crate::arch::Arch::X86_64 => &[],
+        crate::arch::Arch::Riscv64 => &[
+            ("qemu-system-riscv64", "qemu-system-misc"),
+            ("riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu"),
+            (
+                "/usr/riscv64-linux-gnu/lib/libc.a",
+                "libc6-dev-riscv64-cross",
+            ),
+            ("qemu-riscv64-static", "qemu-user-static"),
+        ],
+        crate::arch::Arch::Aarch64 => &[
+            ("qemu-system-aarch64", "qemu-system-arm"),
+            ("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu"),
+            ("/usr/aarch64-linux-gnu/lib/libc.a", "libc6-dev-arm64-cross"),
+            ("qemu-aarch64-static", "qemu-user-static"),
+        ],
+    };
+    for &(what, package) in needs {
+        let there = if what.starts_with('/') {
+            Path::new(what).exists()
+        } else {
+            have(what)
+        };
+        if !there {
+            missing.push(package);
+        }
+    }
+}
+
+/// Missing Debian packages are installed with apt-get (as root), the Rust target with rustup,
+/// for the architecture of this run.
 pub fn ensure() -> Result<(), String> {
+    ensure_with(&[])
+}
+
+/// As `ensure`, and for the ports in `ports` too (`cargo xtask test` cross-builds their
+/// tests and runs them under qemu-user before it boots them).
+pub fn ensure_with(ports: &[crate::arch::Arch]) -> Result<(), String> {
     let mut missing = Vec::new();
     if !have("qemu-system-x86_64") {
         missing.push("qemu-system-x86");
@@ -68,6 +111,21 @@ pub fn ensure() -> Result<(), String> {
     if !have("gcc") {
         missing.push("gcc");
     }
+    // debian.devel runs the same compilers, make, git, dpkg-deb and Debian's python3 venv
+    // (ensurepip) on the host.
+    for (tool, package) in [
+        ("g++", "g++"),
+        ("make", "make"),
+        ("git", "git"),
+        ("xz", "xz-utils"),
+    ] {
+        if !have(tool) {
+            missing.push(package);
+        }
+    }
+    if !Path::new("/usr/lib/python3.11/ensurepip").exists() {
+        missing.push("python3-venv");
+    }
     if !Path::new("/usr/lib/x86_64-linux-gnu/libc.a").exists() {
         missing.push("libc6-dev");
     }
@@ -75,39 +133,14 @@ pub fn ensure() -> Result<(), String> {
     if !Path::new("/usr/lib/x86_64-linux-gnu/liburing.a").exists() {
         missing.push("liburing-dev");
     }
-    let arch = crate::arch::current();
-    if arch == crate::arch::Arch::Riscv64 {
-        // QEMU's virt board with OpenSBI, the cross compiler for the vDSO and test programs
-        // (with glibc's static libraries), and qemu-user to run those programs on this host.
-        if !have("qemu-system-riscv64") {
-            missing.push("qemu-system-misc");
-        }
-        if !have("riscv64-linux-gnu-gcc") {
-            missing.push("gcc-riscv64-linux-gnu");
-        }
-        if !Path::new("/usr/riscv64-linux-gnu/lib/libc.a").exists() {
-            missing.push("libc6-dev-riscv64-cross");
-        }
-        if !have("qemu-riscv64-static") {
-            missing.push("qemu-user-static");
-        }
+    let current = crate::arch::current();
+    let mut arches = vec![current];
+    arches.extend(ports.iter().copied().filter(|a| *a != current));
+    for &arch in &arches {
+        port_packages(arch, &mut missing);
     }
-    if arch == crate::arch::Arch::Aarch64 {
-        // QEMU's virt board, the cross compiler and binutils for the vDSO, the Image and test
-        // programs (with glibc's static libraries), and qemu-user to list busybox's applets.
-        if !have("qemu-system-aarch64") {
-            missing.push("qemu-system-arm");
-        }
-        if !have("aarch64-linux-gnu-gcc") {
-            missing.push("gcc-aarch64-linux-gnu");
-        }
-        if !Path::new("/usr/aarch64-linux-gnu/lib/libc.a").exists() {
-            missing.push("libc6-dev-arm64-cross");
-        }
-        if !have("qemu-aarch64-static") {
-            missing.push("qemu-user-static");
-        }
-    }
+    missing.sort();
+    missing.dedup();
     if !missing.is_empty() {
         let list = missing.join(" ");
         if !is_root() {
@@ -127,9 +160,12 @@ pub fn ensure() -> Result<(), String> {
     let targets = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output();
-    let target = arch.target();
-    if let Ok(t) = targets {
-        if !String::from_utf8_lossy(&t.stdout).contains(target) {
+    let Ok(t) = targets else {
+        return Ok(());
+    };
+    let installed = String::from_utf8_lossy(&t.stdout);
+    for target in arches.iter().map(|a| a.target()) {
+        if !installed.contains(target) {
             let ok = Command::new("rustup")
                 .args(["target", "add", target])
                 .status()

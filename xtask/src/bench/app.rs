@@ -1,7 +1,8 @@
-//! The application rows of `cargo xtask bench` (issues 13 and 14): Debian's own programs
+//! The application rows of `cargo xtask bench` (issues 13, 14 and 20): Debian's own programs
 //! (iperf3, nginx-light driven by wrk on the host, redis-benchmark, rt-tests' hackbench,
-//! sysbench) on one Debian root, booted from the same fresh ext4 image by Lintel and by
-//! Debian's Linux in the same QEMU. A program that fails or runs past its time limit marks
+//! sysbench) on one Debian root, and the development rows (gcc, make, git, python3, sqlite3,
+//! tar, xz, bash) on the Debian tests' root, each booted from the same fresh ext4 image by
+//! Lintel and by Debian's Linux in the same QEMU. A program that fails or runs past its time limit marks
 //! its row `n/a` with the reason; the boot goes on with the next row.
 
 use super::Figure;
@@ -29,10 +30,13 @@ struct AppRow {
     call: String,
 }
 
-/// Rows that share one boot: the network rows on one CPU, the SMP rows on `SMP_CPUS`.
+/// Rows that share one boot: the network rows on one CPU, the SMP rows on `SMP_CPUS`, the
+/// development rows on `DEV_CPUS`.
 pub struct Set {
     tag: &'static str,
     cpus: u32,
+    /// The Debian root's packages beyond minbase (each list is one cached debootstrap).
+    packages: &'static [&'static str],
     rows: Vec<AppRow>,
     /// Timeout of the whole boot (each program has its own, shorter one in the guest).
     timeout: u64,
@@ -40,6 +44,9 @@ pub struct Set {
 
 /// CPUs of the SMP boot; its rows run their program under `taskset` on 1, 2 and 4 of them.
 const SMP_CPUS: u32 = 4;
+
+/// CPUs of the development rows' boot (`make -j4` has two to spread over, as this host has).
+const DEV_CPUS: u32 = 2;
 
 /// The row the host measures with wrk through a forward to the guest's nginx.
 const NGINX_ROW: &str = "app_nginx_wrk";
@@ -53,6 +60,7 @@ fn sets() -> Vec<Set> {
     let net = Set {
         tag: "app",
         cpus: 1,
+        packages: PACKAGES,
         rows: vec![
             row("app_iperf3_lo", "row_iperf3"),
             row(NGINX_ROW, "row_nginx"),
@@ -84,10 +92,30 @@ fn sets() -> Vec<Set> {
     let smp = Set {
         tag: "app-smp",
         cpus: SMP_CPUS,
+        packages: PACKAGES,
         rows: smp,
         timeout: 900,
     };
-    vec![net, smp]
+    // The toolchain and everyday programs, on the Debian tests' root (one debootstrap for
+    // both).
+    let dev = Set {
+        tag: "app-dev",
+        cpus: DEV_CPUS,
+        packages: crate::debian::USERLAND_PACKAGES,
+        rows: vec![
+            row("app_dev_gcc_O2", "row_gcc"),
+            row("app_dev_make_j4", "row_make"),
+            row("app_dev_git_commit_1000", "row_git"),
+            row("app_dev_python3_startup", "row_py_start"),
+            row("app_dev_python3_work", "row_py_work"),
+            row("app_dev_sqlite3", "row_sqlite"),
+            row("app_dev_tar_czf", "row_tar"),
+            row("app_dev_xz", "row_xz"),
+            row("app_dev_bash_2000_cmds", "row_bash"),
+        ],
+        timeout: 1800,
+    };
+    vec![net, smp, dev]
 }
 
 /// The sets with only the rows whose names contain `filter` (all without one); empty sets are
@@ -231,6 +259,155 @@ row_sysbench_mutex() {
     run $1 120 taskset -c $2 sysbench mutex --threads=4 --time=0 --mutex-num=4 \
         --mutex-locks=100000 --mutex-loops=100 run &&
         put $1 "$(ms "$(sed -n 's/^ *total time: *\([0-9.]*\)s.*/\1/p' /tmp/$1.out)")" ms
+}
+
+# The development rows work on the ext4 root (/var/tmp/dev), not a tmpfs.
+D=/var/tmp/dev
+mkdir -p $D
+# timed ROW SECONDS PROGRAM ARGS...: the program's wall time in ms (through run's time limit).
+timed() {
+    local r=$1 t0 t1
+    t0=$EPOCHREALTIME
+    run "$@" || return 1
+    t1=$EPOCHREALTIME
+    put $r "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) * 1000 }')" ms
+}
+# gen_c FILE N: N generated functions (loops, switches, a struct, arithmetic), about 18 lines each.
+gen_c() {
+    local i
+    {
+        echo '#include <stdint.h>'
+        echo '#include <string.h>'
+        echo 'struct s { int a[16]; double d; char name[32]; };'
+        for i in $(seq "$2"); do
+            cat <<C
+int fn$i(struct s *p, int n) {
+    int acc = $i;
+    for (int i = 0; i < n; i++) {
+        switch ((i + $i) % 5) {
+        case 0: acc += p->a[i & 15] * $i; break;
+        case 1: acc ^= (acc << 3) | (uint32_t)i; break;
+        case 2: p->d += acc / (double)(i + 1); break;
+        case 3: acc -= (int)strlen(p->name) + i; break;
+        default: p->a[(i * $i) & 15] = acc;
+        }
+    }
+    if (acc & 1) memcpy(p->name, "odd$i", 5);
+    return acc + (int)p->d;
+}
+C
+        done
+    } >"$1"
+}
+
+# gcc -O2 -c of one generated 80-function C file (about 1,400 lines).
+row_gcc() {
+    local r=app_dev_gcc_O2
+    mkdir -p $D/gcc && cd $D/gcc
+    gen_c big.c 80
+    timed $r 300 gcc -O2 -c big.c -o big.o
+    cd /tmp
+}
+
+# make -j4 of a generated project: 12 units of 10 functions each and a main, linked.
+row_make() {
+    local r=app_dev_make_j4 i
+    mkdir -p $D/make && cd $D/make
+    for i in $(seq 12); do gen_c u$i.c 10; sed -i "s/fn\([0-9]*\)(/u${i}_fn\1(/" u$i.c; done
+    echo 'int main(void) { return 0; }' >main.c
+    printf 'OBJS = main.o %s\nprog: $(OBJS)\n\t$(CC) -o $@ $(OBJS)\n%%.o: %%.c\n\t$(CC) -O2 -c $< -o $@\n' \
+        "$(seq -f 'u%g.o' 12 | tr '\n' ' ')" >Makefile
+    timed $r 600 make -s -j4
+    cd /tmp
+}
+
+# git add + commit of 1,000 new files (100 bytes each, in 10 folders) into a fresh repository.
+row_git() {
+    local r=app_dev_git_commit_1000 d i
+    mkdir -p $D/git && cd $D/git
+    git init -q .
+    for d in $(seq 10); do
+        mkdir d$d
+        for i in $(seq 100); do printf '%0100d' $((d * 1000 + i)) >d$d/f$i; done
+    done
+    git config user.name bench
+    git config user.email bench@localhost
+    timed $r 300 sh -c 'git add . && git commit -q -m files'
+    cd /tmp
+}
+
+# python3 -c pass, 10 times: ms per start.
+row_py_start() {
+    local r=app_dev_python3_startup t0 t1
+    t0=$EPOCHREALTIME
+    run $r 120 sh -c 'for i in $(seq 10); do python3 -c pass || exit 1; done' || return
+    t1=$EPOCHREALTIME
+    put $r "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) * 1000 / 10 }')" ms
+}
+
+# Pure Python: json encode/decode, regular expressions, dict and string work (one process).
+row_py_work() {
+    cat >$D/work.py <<'PY'
+import json, re
+data = [{"id": i, "name": "item%d" % i, "tags": ["t%d" % (i % 7), "x"], "v": i * 0.5} for i in range(5000)]
+for _ in range(2):
+    data = json.loads(json.dumps(data))
+pat = re.compile(r"item(\d+)3\b")
+hits = sum(1 for d in data if pat.search(d["name"]))
+counts = {}
+for i in range(100000):
+    k = "k%d" % (i % 5000)
+    counts[k] = counts.get(k, 0) + i
+words = " ".join("w%d" % (i % 997) for i in range(100000)).split()
+freq = {}
+for w in words:
+    freq[w] = freq.get(w, 0) + 1
+print(hits, len(counts), len(freq))
+PY
+    timed app_dev_python3_work 300 python3 $D/work.py
+}
+
+# sqlite3 on ext4: 10,000 inserts in 100 transactions, an index, 2,000 indexed selects.
+row_sqlite() {
+    local r=app_dev_sqlite3
+    awk 'BEGIN {
+        print "CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER, v TEXT);"
+        for (b = 0; b < 100; b++) {
+            print "BEGIN;"
+            for (i = 0; i < 100; i++) { n = b * 100 + i; printf "INSERT INTO t (k, v) VALUES (%d, '"'"'value-%d'"'"');\n", (n * 7919) % 10007, n }
+            print "COMMIT;"
+        }
+        print "CREATE INDEX tk ON t (k);"
+        for (i = 0; i < 2000; i++) printf "SELECT count(*), max(v) FROM t WHERE k = %d;\n", (i * 13) % 10007
+    }' >$D/sqlite.sql
+    rm -f $D/bench.db
+    timed $r 300 sh -c "sqlite3 $D/bench.db <$D/sqlite.sql >/dev/null"
+}
+
+# tar czf of /usr/include/linux (about 6.5 MB in 800 files) to ext4.
+row_tar() {
+    timed app_dev_tar_czf 300 tar czf $D/linux.tgz -C /usr/include linux
+}
+
+# xz -6 (one thread) of a tar of /usr/include/x86_64-linux-gnu (about 2.7 MB).
+row_xz() {
+    tar cf $D/arch.tar -C /usr/include x86_64-linux-gnu
+    timed app_dev_xz 300 xz -T1 -6 -f $D/arch.tar
+}
+
+# A bash script running 2,000 short external commands (configure-style fork/exec: true,
+# test, expr, basename, cat in turn).
+row_bash() {
+    cat >$D/cmds.sh <<'SH'
+for i in $(seq 400); do
+    /bin/true
+    /usr/bin/test -d /tmp
+    /usr/bin/expr $i + 1 >/dev/null
+    /usr/bin/basename /a/b/c$i >/dev/null
+    /bin/cat /etc/hostname >/dev/null
+done
+SH
+    timed app_dev_bash_2000_cmds 300 bash $D/cmds.sh
 }
 "#;
 
@@ -414,7 +591,7 @@ pub fn boot_set(
     let pid = std::process::id();
     let disk = build_dir().join(format!("bench-{}-{who}-{pid}.img", set.tag));
     let log = build_dir().join(format!("bench-{}-{who}-{pid}.console", set.tag));
-    let packages: Vec<String> = PACKAGES.iter().map(|p| p.to_string()).collect();
+    let packages: Vec<String> = set.packages.iter().map(|p| p.to_string()).collect();
     crate::debian::image(&packages, &disk)?;
     let script = script(&set.rows);
     let wants_wrk = set.rows.iter().any(|r| r.name == NGINX_ROW);
@@ -523,13 +700,17 @@ mod tests {
     #[test]
     fn filter_picks_rows_and_drops_empty_sets() {
         let all = selected(None);
-        assert_eq!(all.len(), 2);
+        assert_eq!(all.len(), 3);
         let redis = selected(Some("redis"));
         assert_eq!(redis.len(), 1);
         assert_eq!(redis[0].rows.len(), 2);
         // Two rows, one program run.
         assert_eq!(script(&redis[0].rows).matches("\nrow_redis\n").count(), 1);
         assert!(selected(Some("tcp_lat")).is_empty());
+        let dev = selected(Some("app_dev_"));
+        assert_eq!(dev.len(), 1);
+        assert_eq!(dev[0].rows.len(), 9);
+        assert_eq!(dev[0].packages, crate::debian::USERLAND_PACKAGES);
         let smp = selected(Some("mutex_2cpu"));
         assert_eq!(
             smp[0].rows[0].call,

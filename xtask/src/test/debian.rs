@@ -1,6 +1,6 @@
-//! debian.userland: a Debian root booted from ext4 runs tests/debian/userland.sh, and the
-//! output must match the host's. Apart from the other tests because it needs a cached
-//! debootstrap tree and takes the longest.
+//! debian.userland and debian.devel: a Debian root booted from ext4 runs
+//! tests/debian/userland.sh or devel.sh, and the output must match the host's. Apart from the
+//! other tests because they need a cached debootstrap tree and take the longest.
 
 use super::tail;
 use crate::build;
@@ -8,25 +8,7 @@ use crate::qemu::{self, Outcome};
 use crate::{root, RunOpts};
 use std::process::Command;
 
-/// What the Debian tests install beyond minbase, in one image (one debootstrap): the tools
-/// userland.sh uses (the host needs those too: setup installs gawk, sqlite3, strace,
-/// inotify-tools, acl and attr there), the servers the network tests run and the debugger debian.gdb runs
-/// (setup installs gdb on the host too).
-pub(super) const USERLAND_PACKAGES: &[&str] = &[
-    "python3",
-    "gawk",
-    "perl",
-    "sqlite3",
-    "nginx-light",
-    "redis-server",
-    "redis-tools",
-    "curl",
-    "strace",
-    "inotify-tools",
-    "gdb",
-    "acl",
-    "attr",
-];
+pub(super) use crate::debian::USERLAND_PACKAGES;
 
 /// A kernel log line: "[    1.234567] ...".
 fn is_kernel_log(l: &str) -> bool {
@@ -42,11 +24,26 @@ fn is_kernel_log(l: &str) -> bool {
 /// bookworm root (debootstrap, cached in build/debian) booted from ext4; the output must be
 /// what the same script prints on this host.
 pub(super) fn debian_userland(kvm: bool) -> Result<(), String> {
-    let script_path = root().join("tests/debian/userland.sh");
+    same_script_as_host(kvm, "userland", 300)
+}
+
+/// debian.devel: gcc and g++ compile, link and run a program, `make -j4` builds a generated
+/// multi-file project, git commits, branches and merges on ext4 (fixed identity and dates:
+/// the hashes must be the host's), perl loads core modules, `python3 -m venv` installs pip
+/// from ensurepip's bundled wheel, and dpkg installs a package dpkg-deb built
+/// (tests/debian/devel.sh, compared with the host's run).
+pub(super) fn debian_devel(kvm: bool) -> Result<(), String> {
+    same_script_as_host(kvm, "devel", 400)
+}
+
+/// Runs tests/debian/NAME.sh on the host and in Lintel on the Debian test root (one disk
+/// image per run); the outputs must match and the disk must pass fsck afterwards.
+fn same_script_as_host(kvm: bool, name: &str, timeout: u64) -> Result<(), String> {
+    let script_path = root().join(format!("tests/debian/{name}.sh"));
     let script = std::fs::read_to_string(&script_path)
         .map_err(|e| format!("{}: {e}", script_path.display()))?;
     let want = on_host(Command::new("bash").arg("-c").arg(&script), |_| true)?;
-    let disk = build::ensure_build_dir()?.join(format!("debian-test-{}.img", std::process::id()));
+    let disk = build::ensure_build_dir()?.join(format!("debian-{name}-{}.img", std::process::id()));
     let packages: Vec<String> = USERLAND_PACKAGES.iter().map(|p| p.to_string()).collect();
     crate::debian::image(&packages, &disk)?;
     let mut img = build::base_image()?;
@@ -54,11 +51,17 @@ pub(super) fn debian_userland(kvm: bool) -> Result<(), String> {
     let opts = RunOpts {
         kvm,
         mem: "1G".into(),
-        timeout: Some(300),
+        timeout: Some(timeout),
         disk: Some(disk.clone()),
         ..RunOpts::default()
     };
-    let booted = qemu::boot(&opts, &build::kernel()?, &img, "debian", true);
+    let booted = qemu::boot(
+        &opts,
+        &build::kernel()?,
+        &img,
+        &format!("debian-{name}"),
+        true,
+    );
     let fsck = crate::disk::fsck(&disk);
     let _ = std::fs::remove_file(&disk);
     let (outcome, out) = booted?;

@@ -3,13 +3,14 @@
 //!
 //! This file is the run's order and tally; each kind of test is a file of its own
 //! (conformance.rs, native.rs, boot.rs with its guest scripts and disks in boot_fixtures.rs,
-//! net.rs, debian.rs, gdb.rs, ports.rs, riscv64_conformance.rs), so one can be read without the others.
+//! net.rs, debian.rs, gdb.rs, ports.rs, cross_conformance.rs), so one can be read without the others.
 
 mod blockdev;
 mod boot;
 mod boot_fixtures;
 mod conformance;
 mod cpython;
+mod cross_conformance;
 mod debian;
 mod debian_iproute;
 mod debian_loop;
@@ -20,7 +21,6 @@ mod gdb;
 mod native;
 mod net;
 mod ports;
-mod riscv64_conformance;
 mod strace;
 mod vfat;
 
@@ -182,6 +182,12 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
             Err(e) => t.fail("debian.userland", &e),
         }
     }
+    if filter.is_none_or(|f| "debian.devel".contains(f)) {
+        match debian::debian_devel(kvm) {
+            Ok(()) => t.pass("debian.devel"),
+            Err(e) => t.fail("debian.devel", &e),
+        }
+    }
     if filter.is_none_or(|f| "debian.loop".contains(f)) {
         match debian_loop::debian_loop(kvm) {
             Ok(()) => t.pass("debian.loop"),
@@ -233,9 +239,11 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
             }
         }
     }
-    if filter.is_none_or(|f| f.contains("riscv64")) {
-        if let Err(e) = riscv64_conformance::conformance_riscv64(&mut t, filter) {
-            t.fail("conformance.riscv64", &e);
+    for port in [cross_conformance::RISCV64, cross_conformance::AARCH64] {
+        if filter.is_none_or(|f| f.contains(port.arch)) {
+            if let Err(e) = cross_conformance::conformance(&mut t, filter, &port) {
+                t.fail(&format!("conformance.{}", port.arch), &e);
+            }
         }
     }
     cpython::cpython(&mut t, filter, false, kvm);

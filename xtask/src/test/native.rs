@@ -12,13 +12,13 @@ const NATIVE_TIMEOUT: Duration = Duration::from_secs(30);
 /// file beside `cwd` rather than a pipe, so a child it left behind (a test's orphan) cannot
 /// keep the run waiting for EOF.
 pub(super) fn run_native(exe: &Path, cwd: &Path) -> Result<(i32, String), String> {
-    run_native_under(None, exe, cwd)
+    run_native_under(&[], exe, cwd)
 }
 
 /// As `run_native`, through `emulator` (a user-mode QEMU for another architecture's
-/// programs) when one is given.
+/// programs, with its arguments) when it is not empty.
 pub(super) fn run_native_under(
-    emulator: Option<&str>,
+    emulator: &[&str],
     exe: &Path,
     cwd: &Path,
 ) -> Result<(i32, String), String> {
@@ -32,9 +32,7 @@ pub(super) fn run_native_under(
     // types ^C on a pty would see nothing happen). Rust already resets the signal mask.
     let mut cmd = Command::new("env");
     cmd.arg("--default-signal");
-    if let Some(e) = emulator {
-        cmd.arg(e);
-    }
+    cmd.args(emulator);
     cmd.arg(exe);
     let mut child = cmd
         .current_dir(cwd)

@@ -2,19 +2,13 @@
 //! (x0..x30, sp, pc, pstate) for NT_PRSTATUS. arm64 has no PEEKUSER area (Linux refuses it
 //! with EIO); single-step is PSTATE.SS with MDSCR_EL1.SS, not wired up yet.
 
-use super::debugreg::DebugRegs;
 use super::trap::{UserContext, PSTATE_USER, X8};
-
-/// A register value the CPU would refuse, or an offset with no register (EIO).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BadRegister;
+pub use crate::arch::dtboard::regs::{BadRegister, USER_AREA_SIZE};
 
 /// Words in `user_pt_regs`.
 pub const REGS_WORDS: usize = 34;
 /// The word a syscall stop reports the syscall number in: x8.
 pub const REGS_ORIG_NR: usize = X8;
-/// No `struct user` for PEEKUSER on arm64.
-pub const USER_AREA_SIZE: usize = 0;
 
 impl UserContext {
     /// `user_pt_regs`; at a syscall stop x8 shows `orig`, the number the kernel runs.
@@ -49,33 +43,7 @@ impl UserContext {
         Ok(())
     }
 
-    /// Replaces every register with `regs`.
-    pub fn set_user_regs(
-        &mut self,
-        regs: &[u64; REGS_WORDS],
-        orig: &mut u64,
-    ) -> Result<(), BadRegister> {
-        for (i, v) in regs.iter().enumerate() {
-            self.set_user_reg(i, *v, orig)?;
-        }
-        Ok(())
-    }
-
-    /// PEEKUSER: arm64 has none (EIO).
-    pub fn peek_user(&self, _offset: usize, _orig: u64, _dbg: &DebugRegs) -> Option<u64> {
-        None
-    }
-
-    /// POKEUSER: arm64 has none (EIO).
-    pub fn poke_user(
-        &mut self,
-        _offset: usize,
-        _v: u64,
-        _orig: &mut u64,
-        _dbg: &mut DebugRegs,
-    ) -> Result<(), BadRegister> {
-        Err(BadRegister)
-    }
+    crate::arch::dtboard::regs::no_user_area!();
 
     /// Software single-step is not wired up yet: nothing to arm.
     pub fn set_single_step(&mut self, _on: bool) {}

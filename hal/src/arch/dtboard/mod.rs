@@ -1,11 +1,12 @@
 //! What the two device-tree ports (riscv64 and aarch64 on QEMU's virt boards) share: reading
 //! the device tree into boot information, the user-memory routines' Rust side (each port's
-//! entry.S has the instructions), the vDSO data page, the idle debug registers and the
-//! interrupt "message" of a wired line.
+//! entry.S has the instructions), the vDSO data page, the idle debug registers, the ptrace
+//! register views' lack of a PEEKUSER area and the interrupt "message" of a wired line.
 
 pub(crate) mod counter;
 pub(crate) mod debugreg;
 pub(crate) mod devicetree;
+pub(crate) mod regs;
 pub(crate) mod usercopy;
 pub(crate) mod vdso;
 

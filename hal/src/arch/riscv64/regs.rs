@@ -2,19 +2,13 @@
 //! `user_regs_struct` (pc, x1..x31) for NT_PRSTATUS. riscv64 has no PEEKUSER area and no
 //! hardware single-step (Linux refuses both with EIO).
 
-use super::debugreg::DebugRegs;
 use super::trap::{UserContext, A7};
-
-/// A register value the CPU would refuse, or an offset with no register (EIO).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BadRegister;
+pub use crate::arch::dtboard::regs::{BadRegister, USER_AREA_SIZE};
 
 /// Words in `user_regs_struct`.
 pub const REGS_WORDS: usize = 32;
 /// The word a syscall stop reports the syscall number in: a7.
 pub const REGS_ORIG_NR: usize = A7;
-/// No `struct user` for PEEKUSER on riscv64.
-pub const USER_AREA_SIZE: usize = 0;
 
 impl UserContext {
     /// `user_regs_struct`; at a syscall stop a7 shows `orig`, the number the kernel runs.
@@ -44,33 +38,7 @@ impl UserContext {
         Ok(())
     }
 
-    /// Replaces every register with `regs`.
-    pub fn set_user_regs(
-        &mut self,
-        regs: &[u64; REGS_WORDS],
-        orig: &mut u64,
-    ) -> Result<(), BadRegister> {
-        for (i, v) in regs.iter().enumerate() {
-            self.set_user_reg(i, *v, orig)?;
-        }
-        Ok(())
-    }
-
-    /// PEEKUSER: riscv64 has none (EIO).
-    pub fn peek_user(&self, _offset: usize, _orig: u64, _dbg: &DebugRegs) -> Option<u64> {
-        None
-    }
-
-    /// POKEUSER: riscv64 has none (EIO).
-    pub fn poke_user(
-        &mut self,
-        _offset: usize,
-        _v: u64,
-        _orig: &mut u64,
-        _dbg: &mut DebugRegs,
-    ) -> Result<(), BadRegister> {
-        Err(BadRegister)
-    }
+    crate::arch::dtboard::regs::no_user_area!();
 
     /// No hardware single-step on riscv64: nothing to arm.
     pub fn set_single_step(&mut self, _on: bool) {}

@@ -151,7 +151,12 @@ lintel_trap_common:
     test qword ptr [rsp + 24], 3
     jz 3f
     # From user mode: save into the UserContext and return from lintel_enter_user.
+    # A trap or interrupt keeps the user's direction flag (only `syscall` clears it, through
+    # FMASK): the kernel's string copies would run backwards over its stack (stress-ng's
+    # opcode stressor ran `std` before a faulting opcode; memcpy overwrote its own return
+    # address). Linux's entry code clears it too.
     swapgs
+    cld
     push rax
     mov rax, gs:[16]
     mov [rax + 8], rbx

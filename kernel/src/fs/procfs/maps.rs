@@ -238,7 +238,13 @@ fn kb_line(s: &mut String, name: &str, pages: u64) {
 }
 
 fn bytes_line(s: &mut String, name: &str, bytes: u64) {
-    *s += &format!("{:<16}{:>8} kB\n", format!("{}:", name), bytes / 1024);
+    use core::fmt::Write;
+    *s += name;
+    *s += ":";
+    for _ in name.len() + 1..16 {
+        s.push(' ');
+    }
+    let _ = writeln!(s, "{:>8} kB", bytes / 1024);
 }
 
 /// The lines smaps and smaps_rollup share, from Rss to Locked (6.1's __show_smap).
@@ -298,22 +304,66 @@ fn vm_flags(m: &MmInner, v: &Vma) -> String {
     f
 }
 
-pub(super) fn smaps(p: &Process) -> String {
+/// One VMA's entry in /proc/PID/smaps.
+fn smaps_entry(s: &mut String, m: &MmInner, v: &Vma, u: &Usage) {
+    *s += &maps_line(m, v);
+    smaps_figures(s, u);
+    *s += "VmFlags: ";
+    *s += &vm_flags(m, v);
+    s.push('\n');
+}
+
+/// The lines of an smaps entry between its maps line and VmFlags.
+fn smaps_figures(s: &mut String, u: &Usage) {
+    kb_line(s, "Size", u.size);
+    kb_line(s, "KernelPageSize", 1);
+    kb_line(s, "MMUPageSize", 1);
+    usage_lines(s, u, false);
+    *s += "THPeligible:    0\n";
+}
+
+/// /proc/PID/smaps from the entry holding byte `offset` to the one holding byte
+/// `offset + len` (or the end), and the offset that text starts at. Linux's seq_file renders
+/// smaps a VMA per step and resumes where the last read stopped; here each read renders
+/// again, and a program reading it a page at a time (stress-ng's madvise stressor does, after
+/// every MADV_FREE, from 8 threads) made it quadratic: half a second per read of a file of
+/// 150 VMAs under QEMU, so the stressor's threads never got back to check their time limit.
+/// The entries before `offset` are measured, not rendered: their figures are padded to 8
+/// digits and none exceeds the VMA's size, so all but the first and last line have the
+/// length of an entry of zeros.
+pub(super) fn smaps_from(p: &Process, offset: usize, len: usize) -> (usize, String) {
     let exe = p.exe.lock().clone();
     let mm = p.mm();
     let m = mm.inner.lock();
+    let end = offset.saturating_add(len);
+    let mut figures = String::new();
+    smaps_figures(&mut figures, &Usage::default());
     let mut s = String::new();
+    let mut start = 0;
     for v in m.vmas.values() {
-        let u = vma_usage(&m, v, &exe);
-        s += &maps_line(&m, v);
-        kb_line(&mut s, "Size", u.size);
-        kb_line(&mut s, "KernelPageSize", 1);
-        kb_line(&mut s, "MMUPageSize", 1);
-        usage_lines(&mut s, &u, false);
-        s += "THPeligible:    0\n";
-        s += &format!("VmFlags: {}\n", vm_flags(&m, v));
+        if !s.is_empty() && start + s.len() >= end {
+            break;
+        }
+        let size = ((v.end - v.start) / 4096) as u64;
+        if s.is_empty() && size * KB < 100_000_000 {
+            let n = maps_line(&m, v).len()
+                + figures.len()
+                + "VmFlags: ".len()
+                + vm_flags(&m, v).len()
+                + 1;
+            if start + n <= offset {
+                start += n;
+                continue;
+            }
+        }
+        smaps_entry(&mut s, &m, v, &vma_usage(&m, v, &exe));
+        if start + s.len() <= offset {
+            // A VMA too big to measure without its walk, wholly before `offset`.
+            start += s.len();
+            s.clear();
+        }
     }
-    s
+    (start, s)
 }
 
 pub(super) fn smaps_rollup(p: &Process) -> String {

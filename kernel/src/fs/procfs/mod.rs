@@ -402,6 +402,15 @@ impl Inode for ProcInode {
         if let Node::PidFile(pid, PidFile::Mem, _) = self.node {
             return mem::read(pid, offset, buf);
         }
+        if let Node::PidFile(pid, PidFile::Smaps, _) = self.node {
+            check_inspect(pid)?;
+            let off = usize::try_from(offset).unwrap_or(usize::MAX);
+            let (start, text) = maps::smaps_from(&*process(pid)?, off, buf.len());
+            let from = (off - start).min(text.len());
+            let n = buf.len().min(text.len() - from);
+            buf[..n].copy_from_slice(&text.as_bytes()[from..from + n]);
+            return Ok(n);
+        }
         let c = self.content()?;
         let off = (offset as usize).min(c.len());
         let n = buf.len().min(c.len() - off);

@@ -333,7 +333,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
             out.into_bytes()
         }
         PidFile::Maps => super::maps::maps(&p).into_bytes(),
-        PidFile::Smaps => super::maps::smaps(&p).into_bytes(),
+        PidFile::Smaps => super::maps::smaps_from(&p, 0, usize::MAX).1.into_bytes(),
         PidFile::SmapsRollup => super::maps::smaps_rollup(&p).into_bytes(),
         PidFile::Limits => limits_text(&p).into_bytes(),
         PidFile::Io => {

@@ -1,0 +1,295 @@
+//! Conformance tests on the ports (riscv64, aarch64): the programs a port's list names
+//! (tests/conformance/riscv64.txt, aarch64.txt), cross-built with the port's glibc cross
+//! compiler (`-static`, or dynamically linked for the lines marked `dynamic`), run natively
+//! under the port's qemu-user (the oracle: a test that fails there is a failure of the test;
+//! or, for the tests marked `host`, their x86_64 build on the host) and then in Lintel, all in
+//! one boot of `cargo xtask run --arch ARCH` with the guest runner (more boots only when a
+//! test takes the kernel down). One line per test, `NAME.ARCH`.
+
+use super::conformance::{parse_console, settle_round};
+use super::native::run_native_under;
+use super::{tail, Tally};
+use crate::root;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// One port's cross toolchain and list of tests.
+pub(super) struct Cross {
+    pub arch: &'static str,
+    /// The glibc cross compiler.
+    cc: &'static str,
+    /// qemu-user, the oracle.
+    qemu_user: &'static str,
+    /// Debian's multiarch name: the cross glibc's interpreter and libraries are in
+    /// /usr/TRIPLET/lib on the host (qemu-user's `-L /usr/TRIPLET`), at /lib/TRIPLET in the
+    /// guest.
+    triplet: &'static str,
+}
+
+pub(super) const RISCV64: Cross = Cross {
+    arch: "riscv64",
+    cc: "riscv64-linux-gnu-gcc",
+    qemu_user: "qemu-riscv64-static",
+    triplet: "riscv64-linux-gnu",
+};
+
+pub(super) const AARCH64: Cross = Cross {
+    arch: "aarch64",
+    cc: "aarch64-linux-gnu-gcc",
+    qemu_user: "qemu-aarch64-static",
+    triplet: "aarch64-linux-gnu",
+};
+
+/// What a dynamically linked test's id has before `.ARCH`.
+const DYN: &str = ".dyn";
+
+/// Which Linux a test is compared with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Oracle {
+    /// Its build for the port under the port's qemu-user.
+    QemuUser,
+    /// Its x86_64 glibc build on the host: for tests qemu-user cannot run (its user-mode
+    /// emulation lacks what they check) and that check nothing architectural.
+    Host,
+}
+
+/// One line of a list: a test, its oracle, and whether it is linked dynamically.
+struct Listed {
+    name: String,
+    oracle: Oracle,
+    dynamic: bool,
+}
+
+/// The tests of a list file: `NAME [host] [dynamic]` a line, `#` comments, and
+/// `include FILE` for the lines of another list (a sibling file) in its place. A later line
+/// for the same test (name and linking) takes the place of an earlier one.
+fn listed(path: &Path, depth: usize) -> Result<Vec<Listed>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut w = line.split('#').next().unwrap_or("").split_whitespace();
+        let Some(name) = w.next() else { continue };
+        if name == "include" {
+            let Some(file) = w.next().filter(|_| depth < 4) else {
+                return Err(format!("{}: a bad include", path.display()));
+            };
+            out.extend(listed(&path.with_file_name(file), depth + 1)?);
+            continue;
+        }
+        let mut t = Listed {
+            name: name.to_string(),
+            oracle: Oracle::QemuUser,
+            dynamic: false,
+        };
+        for word in w {
+            match word {
+                "host" => t.oracle = Oracle::Host,
+                "dynamic" => t.dynamic = true,
+                o => return Err(format!("{}: {name}: unknown word {o}", path.display())),
+            }
+        }
+        match out
+            .iter_mut()
+            .find(|o: &&mut Listed| o.name == t.name && o.dynamic == t.dynamic)
+        {
+            Some(o) => *o = t,
+            None => out.push(t),
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the oracle of test `t` (the port's build `exe`): (status, output), or why it could
+/// not run.
+fn run_oracle(port: &Cross, t: &Listed, exe: &Path, cwd: &Path) -> Result<(i32, String), String> {
+    let name = &t.name;
+    match t.oracle {
+        // `-L` only for a dynamic program: qemu-user then looks up every absolute path in the
+        // sysroot first (chdir("/") would lead there).
+        Oracle::QemuUser if t.dynamic => {
+            let sysroot = format!("/usr/{}", port.triplet);
+            run_native_under(&[port.qemu_user, "-L", &sysroot], exe, cwd)
+        }
+        Oracle::QemuUser => run_native_under(&[port.qemu_user], exe, cwd),
+        Oracle::Host => {
+            // One host run per test serves both ports in one `cargo xtask test`.
+            static VERDICTS: Mutex<BTreeMap<String, HostVerdict>> = Mutex::new(BTreeMap::new());
+            if let Some(v) = VERDICTS.lock().map_err(|e| e.to_string())?.get(name) {
+                return v.clone();
+            }
+            let host = exe.with_extension("host");
+            let src = root().join(format!("tests/conformance/{name}.c"));
+            let v = crate::build::compile_c(&src, crate::build::Variant::Glibc, &host)
+                .map_err(|e| format!("the host build does not compile: {e}"))
+                .and_then(|()| run_native_under(&[], &host, cwd));
+            VERDICTS
+                .lock()
+                .map_err(|e| e.to_string())?
+                .insert(name.clone(), v.clone());
+            v
+        }
+    }
+}
+
+/// A host run's (status, output), or why it could not run.
+type HostVerdict = Result<(i32, String), String>;
+
+/// Cross-compiles `src` (with its `.flags`) into `out` against glibc, statically unless
+/// `dynamic`.
+fn compile(port: &Cross, src: &Path, out: &Path, dynamic: bool) -> Result<(), String> {
+    let extra = std::fs::read_to_string(src.with_extension("flags")).unwrap_or_default();
+    if let Some(p) = out.parent() {
+        std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
+    }
+    let o = Command::new(port.cc)
+        .args((!dynamic).then_some("-static"))
+        .args(["-O2", "-Wall", "-I"])
+        .arg(src.parent().unwrap_or(Path::new(".")))
+        .arg("-o")
+        .arg(out)
+        .arg(src)
+        .args(extra.split_whitespace())
+        .output()
+        .map_err(|e| format!("{}: {e}", port.cc))?;
+    if !o.status.success() {
+        return Err(tail(&String::from_utf8_lossy(&o.stderr), 3));
+    }
+    Ok(())
+}
+
+pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> Result<(), String> {
+    let dir = root().join("tests/conformance");
+    let tests = listed(&dir.join(format!("{}.txt", port.arch)), 0)?;
+    let bin = crate::build::ensure_build_dir()?.join(format!("tests/{}", port.arch));
+    let cwd = bin.join(format!("cwd-{}", std::process::id()));
+    let mut guest: Vec<(String, PathBuf)> = Vec::new();
+    let start = std::time::Instant::now();
+    for test in tests {
+        let (name, dynamic) = (&test.name, test.dynamic);
+        let id = format!("{name}{}.{}", if dynamic { DYN } else { "" }, port.arch);
+        if filter.is_some_and(|f| !id.contains(f)) {
+            continue;
+        }
+        let exe = bin.join(&id);
+        if let Err(e) = compile(port, &dir.join(format!("{name}.c")), &exe, dynamic) {
+            t.fail(&id, &format!("does not compile: {e}"));
+            continue;
+        }
+        let _ = std::fs::remove_dir_all(&cwd);
+        std::fs::create_dir_all(&cwd).map_err(|e| e.to_string())?;
+        let what = match test.oracle {
+            Oracle::QemuUser => port.qemu_user,
+            Oracle::Host => "the host (x86_64 build)",
+        };
+        match run_oracle(port, &test, &exe, &cwd) {
+            Ok((0, _)) => guest.push((id, exe)),
+            Ok((code, text)) => t.fail(
+                &id,
+                &format!("fails on {what} (status {code}): {}", tail(&text, 3)),
+            ),
+            Err(e) => t.fail(&id, &format!("fails on {what}: {e}")),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&cwd);
+    if guest.is_empty() {
+        return Ok(());
+    }
+    let runner = bin.join("runner");
+    compile(port, &root().join("tests/runner/runner.c"), &runner, false)
+        .map_err(|e| format!("the runner does not compile: {e}"))?;
+
+    let oracle_time = start.elapsed().as_secs();
+    let mut results: BTreeMap<String, Result<(), String>> = BTreeMap::new();
+    let mut pending = guest.clone();
+    let mut round = 0;
+    while !pending.is_empty() {
+        round += 1;
+        let (status, out) = guest_round(port, &bin, &runner, &pending, round)?;
+        let (got, running) = parse_console(&out);
+        let why = || {
+            format!(
+                "the boot ended while it ran (status {status}): {}",
+                tail(&out, 4)
+            )
+        };
+        if settle_round(&mut results, &mut pending, got, running, why) {
+            break;
+        }
+    }
+    // What the port's tests add to a CI run, for keeping it small.
+    println!(
+        "TIME  conformance.{}: {} tests, build and Linux {oracle_time} s, Lintel {} s in {round} boot(s)",
+        port.arch,
+        guest.len(),
+        start.elapsed().as_secs() - oracle_time
+    );
+    for (id, _) in &guest {
+        match results.get(id) {
+            Some(Ok(())) => t.pass(id),
+            Some(Err(why)) => t.fail(id, &format!("in Lintel {}: {why}", port.arch)),
+            None => t.fail(id, "no result"),
+        }
+    }
+    Ok(())
+}
+
+/// One boot running `tests` through the guest runner: (xtask's exit status, its output).
+fn guest_round(
+    port: &Cross,
+    bin: &Path,
+    runner: &Path,
+    tests: &[(String, PathBuf)],
+    round: usize,
+) -> Result<(i32, String), String> {
+    let stage = bin.join(format!("guest-{}-{round}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&stage);
+    let tests_dir = stage.join("bin");
+    std::fs::create_dir_all(&tests_dir).map_err(|e| e.to_string())?;
+    let mut list = String::new();
+    for (id, exe) in tests {
+        std::fs::copy(exe, tests_dir.join(id)).map_err(|e| format!("{}: {e}", exe.display()))?;
+        list.push_str(&format!("/tests/bin/{id}\n"));
+    }
+    let list_path = stage.join("list");
+    std::fs::write(&list_path, list).map_err(|e| e.to_string())?;
+    let add = |host: &Path, guest: &str| format!("{}={guest}", host.display());
+    let mut libs = Vec::new();
+    if tests
+        .iter()
+        .any(|(id, _)| id.ends_with(&format!("{DYN}.{}", port.arch)))
+    {
+        // glibc opens libgcc_s itself (pthread_exit and cancellation unwind through it), so
+        // no ELF file names it; every Debian system has it.
+        let t = port.triplet;
+        let lib = PathBuf::from(format!("/usr/{t}/lib/libgcc_s.so.1"));
+        libs.extend([
+            "--add".to_string(),
+            add(&lib, &format!("/lib/{t}/libgcc_s.so.1")),
+        ]);
+    }
+    let xtask = std::env::current_exe().map_err(|e| format!("xtask: {e}"))?;
+    let out = Command::new(xtask)
+        .current_dir(root())
+        .args([
+            "run",
+            "--arch",
+            port.arch,
+            "--mem",
+            "1G",
+            "--timeout",
+            "1800",
+        ])
+        .args(["--add", &add(runner, "/tests/runner")])
+        .args(["--add", &add(&tests_dir, "/tests/bin")])
+        .args(["--add", &add(&list_path, "/tests/list")])
+        .args(&libs)
+        .args(["--", "/tests/runner", "/tests/list"])
+        .output()
+        .map_err(|e| format!("xtask run --arch {}: {e}", port.arch))?;
+    let _ = std::fs::remove_dir_all(&stage);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    Ok((out.status.code().unwrap_or(-1), text))
+}
