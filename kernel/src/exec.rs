@@ -204,6 +204,7 @@ fn map_elf(
             },
             noreserve: false,
             uffd: None,
+            on_fork: Default::default(),
         });
         end = end.max(stop);
     }
@@ -478,6 +479,7 @@ pub fn execve(
             backing: Backing::Anon,
             noreserve: false,
             uffd: None,
+            on_fork: Default::default(),
         });
         let base = layout.stack_top - image.bytes.len();
         m.write_bytes(base, &image.bytes)?;

@@ -84,6 +84,7 @@ pub fn map(m: &mut MmInner) -> KResult<usize> {
             backing: Backing::Special(name),
             noreserve: false,
             uffd: None,
+            on_fork: Default::default(),
         });
         for i in 0..pages {
             if let Some(f) = page(name, i) {

@@ -209,9 +209,12 @@ static void cpu_accounting(void) {
         sum += thread_ms[i];
     }
     printf("%d threads, %ld ms wall: process %ld ms, threads %ld ms\n", n, wall, total, sum);
-    /* The process clock counts every thread (and the main thread's little time). */
+    /* The process clock counts every thread (and the main thread's little time, and each
+     * thread's exit after it read its clock: on a loaded host, where a guest CPU can stall
+     * mid-exit, that grows with the run, so the slack is relative; counting one of the
+     * threads twice would still exceed it). */
     CHECK(total + 20 >= sum);
-    CHECK(total <= sum + 50);
+    CHECK(total <= sum + sum / 8 + 50);
     int distinct = n < ncpu ? n : ncpu;
     CHECK(total <= distinct * wall + 50);
     long all = cpu_ms(CLOCK_PROCESS_CPUTIME_ID);

@@ -64,6 +64,14 @@ impl Frame {
         Some(f)
     }
 
+    /// A frame with whatever it last held, for a caller that overwrites all of it before
+    /// anything else can read it (a whole-page write into a file): zeroing it first would be
+    /// wasted work. Handing it out unfilled would leak another process's data: callers fill
+    /// it or zero what they could not fill.
+    pub fn alloc_to_overwrite() -> Option<Frame> {
+        Self::alloc_uninit()
+    }
+
     fn alloc_uninit() -> Option<Frame> {
         let popped = FREE.lock().free.pop();
         let pfn = match popped {

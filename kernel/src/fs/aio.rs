@@ -91,6 +91,7 @@ pub fn setup(mm: &Arc<Mm>, nr_events: usize) -> KResult<Arc<AioCtx>> {
             // Linux's ring is an aio file's pages, never charged as private memory.
             noreserve: true,
             uffd: None,
+            on_fork: Default::default(),
         });
         start
     };

@@ -28,6 +28,24 @@ impl Vma {
     }
 }
 
+/// Whether two touching VMAs can be one: private anonymous memory alike in every attribute.
+fn mergeable(a: &Vma, b: &Vma) -> bool {
+    matches!(a.backing, Backing::Anon)
+        && matches!(b.backing, Backing::Anon)
+        && !a.shared
+        && !b.shared
+        && a.noreserve == b.noreserve
+        && a.on_fork == b.on_fork
+        && a.prot.read == b.prot.read
+        && a.prot.write == b.prot.write
+        && a.prot.exec == b.prot.exec
+        && match (&a.uffd, &b.uffd) {
+            (None, None) => true,
+            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+            _ => false,
+        }
+}
+
 impl MmInner {
     pub fn find(&self, addr: usize) -> Option<&Vma> {
         self.vmas
@@ -104,24 +122,39 @@ impl MmInner {
         self.merge_around(start, end);
     }
 
+    /// Merges every pair of touching, mergeable VMAs from the one ending at `start` to the
+    /// one starting at `end` (after a change of several VMAs' attributes).
+    fn merge_span(&mut self, start: usize, end: usize) {
+        let first = self
+            .vmas
+            .range(..start)
+            .next_back()
+            .map_or(start, |(&k, _)| k);
+        let keys: alloc::vec::Vec<usize> = self.vmas.range(first..=end).map(|(&k, _)| k).collect();
+        let mut cur = match keys.first() {
+            Some(&k) => k,
+            None => return,
+        };
+        for &k in &keys[1..] {
+            let joined = match (self.vmas.get(&cur), self.vmas.get(&k)) {
+                (Some(a), Some(b)) => a.end == b.start && mergeable(a, b),
+                _ => false,
+            };
+            if joined {
+                if let Some(b) = self.vmas.remove(&k) {
+                    if let Some(a) = self.vmas.get_mut(&cur) {
+                        a.end = b.end;
+                    }
+                }
+            } else {
+                cur = k;
+            }
+        }
+    }
+
     /// Merges private anonymous neighbours with equal protection into one VMA, as Linux does
     /// (a growing heap stays one `[heap]` mapping).
     pub(super) fn merge_around(&mut self, start: usize, end: usize) {
-        let mergeable = |a: &Vma, b: &Vma| {
-            matches!(a.backing, Backing::Anon)
-                && matches!(b.backing, Backing::Anon)
-                && !a.shared
-                && !b.shared
-                && a.noreserve == b.noreserve
-                && a.prot.read == b.prot.read
-                && a.prot.write == b.prot.write
-                && a.prot.exec == b.prot.exec
-                && match (&a.uffd, &b.uffd) {
-                    (None, None) => true,
-                    (Some(x), Some(y)) => Arc::ptr_eq(x, y),
-                    _ => false,
-                }
-        };
         let mut start = start;
         if let Some((&ps, prev)) = self.vmas.range(..start).next_back() {
             if prev.end == start && mergeable(prev, &self.vmas[&start]) {
@@ -165,6 +198,46 @@ impl MmInner {
         } else {
             None
         }
+    }
+
+    /// madvise's fork advice over [start, end): `set` changes each VMA's, split at the ends
+    /// and merged again where neighbours end up alike. MADV_WIPEONFORK (`wipe_only_anon`)
+    /// is for private anonymous memory only: EINVAL, with nothing changed, for any other.
+    /// Holes are skipped, then reported as ENOMEM, as Linux's madvise does.
+    pub fn advise_fork(
+        &mut self,
+        start: usize,
+        end: usize,
+        wipe_only_anon: bool,
+        set: impl Fn(&mut super::vma::ForkAdvice),
+    ) -> KResult<()> {
+        let mut hole = false;
+        let mut a = start;
+        while a < end {
+            let next = match self.find(a) {
+                Some(v) => Some(v),
+                None => self.vmas.range(a..end).next().map(|(_, v)| v),
+            };
+            let Some(v) = next else {
+                hole = true;
+                break;
+            };
+            hole |= v.start > a;
+            if wipe_only_anon && (v.shared || !matches!(v.backing, Backing::Anon)) {
+                return Err(Errno::EINVAL);
+            }
+            a = v.end;
+        }
+        self.split_at(start);
+        self.split_at(end);
+        for v in self.vmas.range_mut(start..end).map(|(_, v)| v) {
+            set(&mut v.on_fork);
+        }
+        self.merge_span(start, end);
+        if hole {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
     }
 
     /// mprotect: every page of [start, end) must be mapped (else ENOMEM).

@@ -30,7 +30,7 @@ mod userfault;
 pub mod userfaultfd;
 mod vma;
 
-pub use vma::{Backing, KernelMap, ShmMap, Vma};
+pub use vma::{Backing, ForkAdvice, KernelMap, ShmMap, Vma};
 
 pub const PAGE: usize = 4096;
 /// Top of the initial stack (as Linux without randomization: just below the last user page).
@@ -304,11 +304,19 @@ impl Mm {
             // The copy of the map costs heap in proportion to what user space mapped.
             kheap::check(p.vmas.len() * 2 * core::mem::size_of::<(usize, Vma)>())?;
             c.vmas = p.vmas.clone();
+            // MADV_DONTFORK: not in the child at all.
+            c.vmas.retain(|_, v| !v.on_fork.dontfork);
             // Without UFFD_FEATURE_EVENT_FORK the child's memory is not registered.
             for v in c.vmas.values_mut() {
                 v.uffd = None;
             }
-            let vmas: alloc::vec::Vec<Vma> = p.vmas.values().cloned().collect();
+            // MADV_WIPEONFORK: the child's pages there start as holes (zeros on touch).
+            let vmas: alloc::vec::Vec<Vma> = c
+                .vmas
+                .values()
+                .filter(|v| !v.on_fork.wipe)
+                .cloned()
+                .collect();
             // Other CPUs running this address space flush once, after the whole copy.
             p.aspace.defer_remote_flush();
             let copied = copy_pages(&mut p, &mut c, vmas);

@@ -17,6 +17,10 @@ impl FilePage for ShmemPage {
         Frame::alloc().map(ShmemPage)
     }
 
+    fn alloc_to_overwrite() -> Option<Self> {
+        Frame::alloc_to_overwrite().map(ShmemPage)
+    }
+
     fn read(&self, off: usize, buf: &mut [u8]) {
         self.0.read(off, buf)
     }

@@ -63,6 +63,17 @@ pub struct Vma {
     pub noreserve: bool,
     /// The userfaultfd its missing pages are reported to (UFFDIO_REGISTER).
     pub uffd: Option<Arc<super::userfaultfd::Uffd>>,
+    pub on_fork: ForkAdvice,
+}
+
+/// What fork does with a VMA, as madvise set it: MADV_DONTFORK leaves it out of the child
+/// (Linux's VM_DONTCOPY), MADV_WIPEONFORK gives the child fresh zero pages there
+/// (VM_WIPEONFORK, private anonymous memory only; the child keeps the advice). Both are
+/// independent flags, and leaving out wins.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct ForkAdvice {
+    pub dontfork: bool,
+    pub wipe: bool,
 }
 impl Vma {
     /// The part of this VMA in [s, e), with the file offset adjusted.

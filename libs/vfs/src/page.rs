@@ -14,6 +14,11 @@ pub const PAGE: usize = 4096;
 pub trait FilePage: Clone + Send + Sync + 'static {
     /// A zero-filled page, or None when memory is exhausted.
     fn alloc() -> Option<Self>;
+    /// A page whose contents are undefined, for a caller that fills all of it before the
+    /// page joins a file (a write of a whole page into a hole skips the zeroing).
+    fn alloc_to_overwrite() -> Option<Self> {
+        Self::alloc()
+    }
     /// Copies `buf.len()` bytes from offset `off` of the page.
     fn read(&self, off: usize, buf: &mut [u8]);
     /// Copies `buf` to offset `off` of the page.
@@ -29,6 +34,12 @@ pub struct HeapPage(Arc<Mutex<Box<[u8; PAGE]>>>);
 impl FilePage for HeapPage {
     fn alloc() -> Option<Self> {
         Some(HeapPage(Arc::new(Mutex::new(Box::new([0; PAGE])))))
+    }
+
+    /// Filled with a pattern rather than zeros, so a host test sees a page handed out
+    /// before it was filled.
+    fn alloc_to_overwrite() -> Option<Self> {
+        Some(HeapPage(Arc::new(Mutex::new(Box::new([0xa5; PAGE])))))
     }
 
     fn read(&self, off: usize, buf: &mut [u8]) {

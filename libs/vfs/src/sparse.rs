@@ -118,6 +118,18 @@ impl<P: FilePage> SparseData<P> {
         }
     }
 
+    /// Puts `page` at `idx` if that is a hole; otherwise gives back the page already there
+    /// (made meanwhile by a fault or another write).
+    pub fn insert_if_hole(&mut self, idx: u64, page: P) -> Result<(), P> {
+        match self.pages.entry(idx) {
+            alloc::collections::btree_map::Entry::Occupied(e) => Err(e.get().clone()),
+            alloc::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(page);
+                Ok(())
+            }
+        }
+    }
+
     /// Drops page `idx` (a page just made that nothing was stored into); whether it was there.
     pub fn remove(&mut self, idx: u64) -> bool {
         self.pages.remove(&idx).is_some()

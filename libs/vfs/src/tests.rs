@@ -550,18 +550,20 @@ fn tmpfs_mapped_pages_are_the_file_and_count() {
 
 /// What the kernel's user copies do, over a slice: moves up to `fault_at` bytes of the
 /// caller's buffer, then stops as a fault would.
+fn write_faulting(f: &Arc<dyn Inode>, off: u64, data: &[u8], fault_at: usize) -> KResult<usize> {
+    tmpfs_copy::<HeapPage>(f, true, off, data.len(), &mut |p, at, done, n| {
+        let n = n.min(fault_at.saturating_sub(done));
+        p.unwrap().write(at, &data[done..done + n]);
+        n
+    })
+    .unwrap()
+}
+
 #[test]
 fn tmpfs_reads_and_writes_go_straight_to_pages() {
     let (root, f) = tmpfs_with_file(12, 3);
     let src: Vec<u8> = (0..10000u32).map(|i| (i % 253) as u8).collect();
-    let write = |off: u64, data: &[u8], fault_at: usize| {
-        tmpfs_copy::<HeapPage>(&f, true, off, data.len(), &mut |p, at, done, n| {
-            let n = n.min(fault_at.saturating_sub(done));
-            p.unwrap().write(at, &data[done..done + n]);
-            n
-        })
-        .unwrap()
-    };
+    let write = |off: u64, data: &[u8], fault_at: usize| write_faulting(&f, off, data, fault_at);
     // Across page boundaries, from an unaligned offset.
     assert_eq!(write(100, &src[..5000], usize::MAX), Ok(5000));
     assert_eq!(f.stat().size, 5100);
@@ -604,4 +606,56 @@ fn tmpfs_reads_and_writes_go_straight_to_pages() {
     assert_eq!(r, Some(Err(Errno::EFAULT)));
     let r = tmpfs_copy::<HeapPage>(&root, false, 0, 10, &mut |_, _, _, n| n);
     assert_eq!(r, Some(Err(Errno::EISDIR)));
+}
+
+/// A write covering whole pages of a hole fills new pages off the file (HeapPage hands them
+/// out full of 0xa5): what a fault left unwritten reads as zeros, and a page that exists is
+/// written in place, so a mapping of it sees the bytes.
+#[test]
+fn tmpfs_whole_page_writes_fill_new_pages() {
+    let (root, f) = tmpfs_with_file(12, 4);
+    let src: Vec<u8> = (0..3 * 4096u32).map(|i| (i % 251) as u8 + 1).collect();
+    let write = |off: u64, data: &[u8], fault_at: usize| write_faulting(&f, off, data, fault_at);
+    assert_eq!(write(0, &src[..8192], usize::MAX), Ok(8192));
+    let mut back = vec![0u8; 8192];
+    assert_eq!(f.read_at(0, &mut back), Ok(8192));
+    assert_eq!(back, &src[..8192]);
+    // A fault in the middle of a whole page: its copied part stays, the rest reads as zeros
+    // once the file grows over it.
+    assert_eq!(write(8192, &src[..4096], 100), Ok(100));
+    assert_eq!(f.stat().size, 8292);
+    f.truncate(12288).unwrap();
+    let mut page = vec![1u8; 4096];
+    assert_eq!(f.read_at(8192, &mut page), Ok(4096));
+    assert_eq!(&page[..100], &src[..100]);
+    assert!(page[100..].iter().all(|&b| b == 0));
+    // Nothing copied: no page is left behind and its block is returned.
+    assert_eq!(write(12288, &src[..4096], 0), Err(Errno::EFAULT));
+    assert_eq!(f.stat().blocks, 3 * 8);
+    // A page a mapping holds is written in place.
+    let mapped = tmpfs_page::<HeapPage>(&f, 0).unwrap().unwrap();
+    assert_eq!(write(0, &src[4096..8192], usize::MAX), Ok(4096));
+    let mut b = [0u8; 16];
+    mapped.read(0, &mut b);
+    assert_eq!(&b, &src[4096..4096 + 16]);
+    assert_eq!(tmpfs_statfs::<HeapPage>(&root), Some((4, 1, 0, 0)));
+}
+
+/// A page made while a whole-page write filled its own (a fault of a mapping, with no lock
+/// held during the copy): the write goes into that page, and only one block stays counted.
+#[test]
+fn tmpfs_whole_page_write_meets_a_page_made_meanwhile() {
+    let (root, f) = tmpfs_with_file(12, 8);
+    let data = vec![9u8; 4096];
+    let mut raced = None;
+    let r = tmpfs_copy::<HeapPage>(&f, true, 0, 4096, &mut |p, at, done, n| {
+        raced = Some(tmpfs_page::<HeapPage>(&f, 0).unwrap().unwrap());
+        p.unwrap().write(at, &data[done..done + n]);
+        n
+    });
+    assert_eq!(r, Some(Ok(4096)));
+    let mut b = [0u8; 8];
+    raced.unwrap().read(4088, &mut b);
+    assert_eq!(b, [9; 8]);
+    assert_eq!(tmpfs_statfs::<HeapPage>(&root), Some((8, 7, 0, 0)));
 }

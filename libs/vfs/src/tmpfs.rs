@@ -344,6 +344,23 @@ impl<P: FilePage> TmpInode<P> {
             let pos = off + done as u64;
             let (idx, at) = (pos / PAGE, (pos % PAGE) as usize);
             let n = (PAGE as usize - at).min(len - done);
+            if n == PAGE as usize {
+                match self.write_whole_page(idx, done, copy) {
+                    Ok(Some(m)) => {
+                        done += m;
+                        if m < n {
+                            failed = Some(Errno::EFAULT);
+                            break;
+                        }
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
             let (page, fresh) = match &mut *self.data.lock() {
                 Data::File(v) => match v.page(idx) {
                     Some(p) => (p, false),
@@ -384,6 +401,62 @@ impl<P: FilePage> TmpInode<P> {
             Some(e) if done == 0 => Err(e),
             _ => Ok(done),
         }
+    }
+}
+
+impl<P: FilePage> TmpInode<P> {
+    /// A write covering page `idx` whole where the file has a hole: the new page is filled
+    /// from the caller before it joins the file, so it needs no zeroing and no reader ever
+    /// sees it half written. The bytes copied (short at a fault, the rest zeroed), or None
+    /// when the page exists (the caller writes into it in place).
+    fn write_whole_page(
+        &self,
+        idx: u64,
+        done: usize,
+        copy: &mut PageCopy<'_, P>,
+    ) -> KResult<Option<usize>> {
+        match &*self.data.lock() {
+            Data::File(v) if v.page(idx).is_none() => {}
+            Data::File(_) => return Ok(None),
+            _ => return Err(Errno::EINVAL),
+        }
+        if self.fs.reserve_blocks(1) != 1 {
+            return Err(Errno::ENOSPC);
+        }
+        let Some(page) = P::alloc_to_overwrite() else {
+            self.fs.free_blocks(1);
+            return Err(Errno::ENOSPC);
+        };
+        let m = copy(Some(&page), 0, done, PAGE as usize);
+        if m == 0 {
+            self.fs.free_blocks(1);
+            return Ok(Some(0));
+        }
+        if m < PAGE as usize {
+            page.zero(m, PAGE as usize - m);
+        }
+        let pos = idx * PAGE;
+        match &mut *self.data.lock() {
+            Data::File(v) => {
+                if let Err(there) = v.insert_if_hole(idx, page.clone()) {
+                    // Someone made the page meanwhile (a fault of a mapping, another
+                    // write): ours goes into theirs, as if written in place.
+                    self.fs.free_blocks(1);
+                    let mut buf = [0u8; 256];
+                    for at in (0..m).step_by(buf.len()) {
+                        let b = &mut buf[..(m - at).min(256)];
+                        page.read(at, b);
+                        there.write(at, b);
+                    }
+                }
+                v.grow_to(pos + m as u64);
+            }
+            _ => {
+                self.fs.free_blocks(1);
+                return Err(Errno::EINVAL);
+            }
+        }
+        Ok(Some(m))
     }
 }
 

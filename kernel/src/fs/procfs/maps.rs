@@ -296,10 +296,12 @@ fn vm_flags(m: &MmInner, v: &Vma) -> String {
     add(true, "me");
     add(v.shared, "ms");
     add(is_stack(m, v), "gd");
+    add(v.on_fork.dontfork, "dc");
     add(
         !v.shared && v.prot.write && !matches!(v.backing, Backing::Special(_)),
         "ac",
     );
+    add(v.on_fork.wipe, "wf");
     add(true, "sd");
     f
 }

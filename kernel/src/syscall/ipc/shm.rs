@@ -86,6 +86,7 @@ pub fn shmat(c: &mut Call) -> SysResult {
         // The segment itself holds the memory, as Linux charges it at shmget.
         noreserve: true,
         uffd: None,
+        on_fork: Default::default(),
     });
     ok(start)
 }

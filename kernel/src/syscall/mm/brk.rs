@@ -48,6 +48,7 @@ pub fn brk(c: &mut Call) -> SysResult {
             backing: Backing::Anon,
             noreserve: false,
             uffd: None,
+            on_fork: Default::default(),
         });
     } else if new_end < old_end {
         m.unmap(new_end, old_end);

@@ -113,6 +113,7 @@ pub fn mmap(c: &mut Call) -> SysResult {
         backing,
         noreserve,
         uffd: None,
+        on_fork: Default::default(),
     };
     if crate::mm::commit::charged(&vma) {
         check_commit(c, &m, len)?;
