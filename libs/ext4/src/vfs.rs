@@ -23,6 +23,10 @@ impl Inode for Ext4Inode {
         self.fs.fs_id()
     }
 
+    fn ino(&self) -> u64 {
+        self.ino as u64
+    }
+
     fn generation(&self) -> u32 {
         le32(&self.st.lock().raw, 0x64)
     }
