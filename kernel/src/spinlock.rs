@@ -132,9 +132,9 @@ impl<T: ?Sized> Mutex<T> {
 
     /// Tells the checker before spinning, so that a deadlock is reported, not entered.
     #[cfg(feature = "lockdep")]
-    fn check(&self, try_lock: bool) {
+    fn check(&self, try_lock: bool, subclass: u8) {
         lintel_lockdep::acquire(lintel_lockdep::Acquire {
-            class: self.class,
+            class: self.class.nested(subclass),
             instance: self.instance(),
             kind: lintel_lockdep::Kind::Spin,
             read: false,
@@ -151,9 +151,21 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     #[track_caller]
+    #[inline]
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        self.lock_nested(0)
+    }
+
+    /// Takes the lock as nesting level `subclass` of its class: the inner of locks of one
+    /// class that are always taken outer first (an epoll instance polling the epoll instances
+    /// it watches), which the lock-order checker would otherwise report.
+    #[track_caller]
+    #[inline]
+    pub fn lock_nested(&self, subclass: u8) -> MutexGuard<'_, T> {
         #[cfg(feature = "lockdep")]
-        self.check(false);
+        self.check(false, subclass);
+        #[cfg(not(feature = "lockdep"))]
+        let _ = subclass;
         let guard = self.inner.lock();
         MutexGuard {
             guard,
@@ -168,7 +180,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         let guard = self.inner.try_lock()?;
         #[cfg(feature = "lockdep")]
-        self.check(true);
+        self.check(true, 0);
         Some(MutexGuard {
             guard,
             #[cfg(not(feature = "lockdep"))]

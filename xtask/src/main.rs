@@ -52,8 +52,10 @@ const USAGE: &str = "usage:
                    which panics naming both locks when an acquisition could deadlock;
                    =dump: at power-off it logs every lock order it saw (outer -> inner)
   cargo xtask test [--filter SUBSTR] [--suite cpython] [--kvm] [--lockdep]
+      --filter     tests whose names hold SUBSTR; SUBSTR@PASS: only that pass of the
+                   conformance tests (@ plain, @ext4, @smp4, @lockdep)
       --lockdep    every boot uses the lock-order-checked kernel (the plain run already
-                   has one pass with it: the conformance tests named in LOCKDEP_PASS)
+                   has one pass with it, on an ext4 root: the tests named in LOCKDEP_PASS)
       --suite cpython  CPython's regression tests about the operating system, all modules
                    (the plain run has a bounded set), in Lintel and on this host
   cargo xtask fuzz [--seconds N] [--seed S] [--ops N] [--stress-ops N] [--children N]

@@ -123,6 +123,15 @@ impl Epoll {
         })
     }
 
+    /// The instance's own poll mask, `depth` levels below the instance waited on.
+    fn readiness(&self, depth: u8) -> u32 {
+        if self.collect_at(1, false, depth).is_empty() {
+            0
+        } else {
+            POLLIN | POLLRDNORM
+        }
+    }
+
     /// The file of the `nth` entry registered under `fd` (kcmp's KCMP_EPOLL_TFD).
     pub fn target(&self, fd: i32, nth: usize) -> Option<Arc<OpenFile>> {
         let e = self.entries.lock();
@@ -132,8 +141,15 @@ impl Epoll {
 
     /// Collects up to `max` ready events; `consume` applies edge and one-shot bookkeeping.
     pub fn collect(&self, max: usize, consume: bool) -> Vec<(u32, u64)> {
+        self.collect_at(max, consume, 0)
+    }
+
+    /// `collect` for an instance `depth` levels below the one waited on: a watched epoll
+    /// instance is polled here, not through its `FileOps::poll`, so that its lock is taken
+    /// as the next nesting level (Linux's ep_item_poll passes the depth the same way).
+    fn collect_at(&self, max: usize, consume: bool, depth: u8) -> Vec<(u32, u64)> {
         let mut out = Vec::new();
-        let mut e = self.entries.lock();
+        let mut e = self.entries.lock_nested(depth);
         e.retain(|_, ent| ent.file.strong_count() > 0);
         let keys: Vec<(i32, usize)> = e.keys().copied().collect();
         for k in keys {
@@ -148,7 +164,10 @@ impl Epoll {
                 continue;
             };
             let mask = ent.events | EPOLLERR | EPOLLHUP;
-            let r = f.ops.poll(&f) & mask;
+            let r = match f.ops_as::<EpollFile>() {
+                Some(inner) => inner.0.readiness(depth + 1),
+                None => f.ops.poll(&f),
+            } & mask;
             if r == 0 {
                 if consume {
                     ent.last = 0;
@@ -191,11 +210,7 @@ impl FileOps for EpollFile {
     }
 
     fn poll(&self, _: &OpenFile) -> u32 {
-        if self.0.collect(1, false).is_empty() {
-            0
-        } else {
-            POLLIN | POLLRDNORM
-        }
+        self.0.readiness(0)
     }
 
     fn stat(&self) -> Stat {

@@ -134,6 +134,12 @@ pub fn nosuid(inode: &Arc<dyn Inode>) -> bool {
 /// matters.
 pub const FIRST_MOUNT_ID: usize = 21;
 
+/// The root inodes of the mounts, in mount order, for what must not look at them under
+/// MOUNT_INFO's lock.
+pub fn mount_roots() -> Vec<Arc<dyn Inode>> {
+    MOUNT_INFO.lock().iter().map(|m| m.root.clone()).collect()
+}
+
 /// The mount id (as mountinfo shows it) and type of the file system `fs_id`, if mounted.
 pub fn mount_of(fs_id: u64) -> Option<(usize, &'static str)> {
     MOUNT_INFO
@@ -190,6 +196,15 @@ pub fn mounts_text() -> Vec<u8> {
 /// major:minor of the file system, the root inside it ("/": no bind mounts), the mount
 /// point, per-mount options, no optional fields, then type, source and super options.
 pub fn mountinfo_text() -> Vec<u8> {
+    // The roots' devices are read first: `stat` of a disk file system's inode takes its
+    // sleeping locks, never under MOUNT_INFO's spin lock.
+    let devs: Vec<(Arc<dyn Inode>, u64)> = mount_roots()
+        .into_iter()
+        .map(|r| {
+            let dev = r.stat().dev;
+            (r, dev)
+        })
+        .collect();
     let mounts = MOUNT_INFO.lock();
     let under = |parent: &[u8], child: &[u8]| {
         parent == b"/" || (child.starts_with(parent) && child.get(parent.len()) == Some(&b'/'))
@@ -202,7 +217,11 @@ pub fn mountinfo_text() -> Vec<u8> {
             .filter(|(_, p)| p.path != m.path && under(&p.path, &m.path))
             .max_by_key(|(_, p)| p.path.len())
             .map_or(i, |(j, _)| j);
-        let dev = m.root.stat().dev;
+        // A mount made since has no entry: its file system's id is its device.
+        let dev = devs
+            .iter()
+            .find(|(r, _)| Arc::ptr_eq(r, &m.root))
+            .map_or_else(|| m.root.fs_id(), |&(_, dev)| dev);
         let (major, minor) = ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
         let opts = ro_options(mount_options(m.fstype), m.read_only);
         out.extend_from_slice(

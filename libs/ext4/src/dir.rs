@@ -352,10 +352,12 @@ impl Ext4Inode {
             self.save(&st)
         })();
         if let Err(e) = r {
-            // Dropping the unlinked child frees whatever it got.
+            // Dropping the unlinked child frees whatever it got, which takes `txn` again:
+            // after `ns` (lib.rs: `txn` before `ns`).
             let mut cs = child.st.lock();
             r_set_links(&mut cs.raw, 0);
             drop(cs);
+            drop(_ns);
             drop(child);
             return Err(e);
         }

@@ -23,6 +23,10 @@ impl Inode for Ext4Inode {
         self.fs.fs_id()
     }
 
+    fn ino(&self) -> u64 {
+        self.ino as u64
+    }
+
     fn generation(&self) -> u32 {
         le32(&self.st.lock().raw, 0x64)
     }
@@ -150,10 +154,13 @@ impl Inode for Ext4Inode {
             return Err(Errno::ENOTDIR);
         }
         self.fs.check_writable()?;
+        // Declared before the locks, so dropped after them: the last reference to an inode
+        // unlinked here frees it, which takes `txn` again (lib.rs: `txn` before `ns`).
+        let mut gone = None;
         let _op = self.fs.begin();
         let _ns = self.fs.ns.lock();
         let (ino, _) = self.find(name)?.ok_or(Errno::ENOENT)?;
-        let child = self.fs.iget(ino)?;
+        let child: &Arc<Ext4Inode> = gone.insert(self.fs.iget(ino)?);
         if child.kind == FileType::Directory {
             return Err(Errno::EISDIR);
         }
@@ -163,9 +170,7 @@ impl Inode for Ext4Inode {
             self.touch(&mut st, true);
             self.save(&st)?;
         }
-        self.drop_link(&child)?;
-        drop(child);
-        Ok(())
+        self.drop_link(child)
     }
 
     fn rmdir(&self, name: &[u8]) -> KResult<()> {
@@ -179,10 +184,13 @@ impl Inode for Ext4Inode {
         if name == b".." {
             return Err(Errno::ENOTEMPTY);
         }
+        // Declared before the locks, so dropped after them: the last reference to an inode
+        // unlinked here frees it, which takes `txn` again (lib.rs: `txn` before `ns`).
+        let mut gone = None;
         let _op = self.fs.begin();
         let _ns = self.fs.ns.lock();
         let (ino, _) = self.find(name)?.ok_or(Errno::ENOENT)?;
-        let child = self.fs.iget(ino)?;
+        let child: &Arc<Ext4Inode> = gone.insert(self.fs.iget(ino)?);
         if child.kind != FileType::Directory {
             return Err(Errno::ENOTDIR);
         }
@@ -197,9 +205,7 @@ impl Inode for Ext4Inode {
             self.dir_remove(&mut st, name)?;
         }
         self.adjust_dir_links(-1)?;
-        self.drop_link(&child)?;
-        drop(child);
-        Ok(())
+        self.drop_link(child)
     }
 
     fn rename(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8], flags: u32) -> KResult<()> {
@@ -223,6 +229,9 @@ impl Inode for Ext4Inode {
             return Err(Errno::EBUSY);
         }
         check_name(new).map_err(|e| if e == Errno::EEXIST { Errno::EBUSY } else { e })?;
+        // Declared before the locks, so dropped after them: the last reference to an inode
+        // unlinked here frees it, which takes `txn` again (lib.rs: `txn` before `ns`).
+        let mut gone = None;
         let _op = self.fs.begin();
         let _ns = self.fs.ns.lock();
         if nd.links() == 0 {
@@ -290,7 +299,7 @@ impl Inode for Ext4Inode {
             if dst_ino == src_ino {
                 return Ok(());
             }
-            let d = self.fs.iget(dst_ino)?;
+            let d: &Arc<Ext4Inode> = gone.insert(self.fs.iget(dst_ino)?);
             let dst_dir = d.kind == FileType::Directory;
             match (src_dir, dst_dir) {
                 (true, false) => return Err(Errno::ENOTDIR),
@@ -310,8 +319,7 @@ impl Inode for Ext4Inode {
             if dst_dir {
                 nd.adjust_dir_links(-1)?;
             }
-            nd.drop_link(&d)?;
-            drop(d);
+            nd.drop_link(d)?;
         } else {
             let mut st = nd.st.lock();
             nd.dir_add(&mut st, new, src_ino, src_ft)?;

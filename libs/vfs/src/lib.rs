@@ -98,6 +98,11 @@ pub trait Inode: Send + Sync {
     fn file_type(&self) -> FileType;
     /// Identity of the file system instance (st_dev).
     fn fs_id(&self) -> u64;
+    /// The inode number (st_ino). A file system whose `stat` takes sleeping locks answers
+    /// this without them: `identity` is asked under kernel spin locks.
+    fn ino(&self) -> u64 {
+        self.stat().ino
+    }
     /// Linux's i_generation: tells a reused inode number from the file that had it before,
     /// so a stale file handle is refused. File systems that never reuse numbers keep 0.
     fn generation(&self) -> u32 {
@@ -256,7 +261,7 @@ pub fn inode_permission(inode: &dyn Inode, cred: &Cred, mask: u32) -> KResult<()
 
 /// (fs, inode number): what identifies a file across the system.
 pub fn identity(i: &Arc<dyn Inode>) -> (u64, u64) {
-    (i.fs_id(), i.stat().ino)
+    (i.fs_id(), i.ino())
 }
 
 /// A name in the tree: the inode it resolved to and the dentry of its parent directory.

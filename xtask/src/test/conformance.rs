@@ -147,6 +147,13 @@ fn guest_round(
 }
 
 pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
+    // `SUBSTR@PASS` (`file_@ext4`, `.musl@lockdep`, `@smp4`) runs only that pass's tests
+    // whose names hold SUBSTR; the plain pass is `@`.
+    let (filter, only) = match filter.and_then(|f| f.split_once('@')) {
+        Some((f, pass)) => (Some(f).filter(|f| !f.is_empty()), Some(pass)),
+        None => (filter, None),
+    };
+    let wanted = |pass: &str| only.is_none_or(|p| p == pass);
     let dir = root().join("tests/conformance");
     let xfail = Xfail::load(&dir.join("xfail.txt"));
     let mut sources: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -205,15 +212,17 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
         return Ok(());
     }
 
-    guest_pass(t, &guest, kvm, &xfail, false, 1)?;
+    if wanted("") {
+        guest_pass(t, &guest, kvm, &xfail, None, 1)?;
+    }
     // The file tests again with their scratch folders on an ext4 disk (musl builds only).
     let on_disk: Vec<(String, PathBuf)> = guest
         .iter()
         .filter(|(id, _)| id.ends_with(".musl") && EXT4_PASS.iter().any(|p| id.starts_with(p)))
         .map(|(id, exe)| (format!("{id}@ext4"), exe.clone()))
         .collect();
-    if !on_disk.is_empty() {
-        guest_pass(t, &on_disk, kvm, &xfail, true, 1)?;
+    if !on_disk.is_empty() && wanted("ext4") {
+        guest_pass(t, &on_disk, kvm, &xfail, Some("ext4.fsck"), 1)?;
     }
     // Every musl build again on four CPUs (threads and processes then really run at once).
     let on_smp: Vec<(String, PathBuf)> = guest
@@ -221,14 +230,14 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
         .filter(|(id, _)| id.ends_with(".musl"))
         .map(|(id, exe)| (format!("{id}@smp{SMP_CPUS}"), exe.clone()))
         .collect();
-    if !on_smp.is_empty() {
-        guest_pass(t, &on_smp, kvm, &xfail, false, SMP_CPUS)?;
+    if !on_smp.is_empty() && wanted(&format!("smp{SMP_CPUS}")) {
+        guest_pass(t, &on_smp, kvm, &xfail, None, SMP_CPUS)?;
     }
-    // A subset once more on a kernel that checks its lock order (the lockdep feature). On
-    // tmpfs: with the root on ext4 the checker still reports spin locks held while ext4
-    // sleeps (docs/architecture.md, "The lock-order checker"). (Under `--lockdep` every pass
-    // above already used that kernel.)
-    if !build::lockdep() {
+    // A subset once more on a kernel that checks its lock order (the lockdep feature), with
+    // the root on ext4: its sleeping locks (which may wait for the disk) must never be taken
+    // under a spin lock, and the file tests' scratch folders exercise them. (Under
+    // `--lockdep` every pass above already used that kernel.)
+    if !build::lockdep() && wanted("lockdep") {
         let mut checked: Vec<(String, PathBuf)> = guest
             .iter()
             .filter(|(id, _)| {
@@ -246,9 +255,22 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
             },
         );
         if !checked.is_empty() {
+            let start = std::time::Instant::now();
             build::set_lockdep(true);
-            let r = guest_pass(t, &checked, kvm, &xfail, false, LOCKDEP_CPUS);
+            let r = guest_pass(
+                t,
+                &checked,
+                kvm,
+                &xfail,
+                Some("ext4.fsck@lockdep"),
+                LOCKDEP_CPUS,
+            );
             build::set_lockdep(false);
+            println!(
+                "TIME  the lock-order-checked pass ({} tests): {:.0} s",
+                checked.len(),
+                start.elapsed().as_secs_f64()
+            );
             r?;
         }
     }
@@ -264,10 +286,7 @@ const LOCKDEP_PASS: &[&str] = &[
 ];
 
 /// Tests left out of the checked pass, with the lock-order report they still trigger.
-const LOCKDEP_KNOWN: &[(&str, &str)] = &[(
-    "io_epoll.",
-    "nested epoll holds one epoll's entries while polling another (same class, needs a depth subclass)",
-)];
+const LOCKDEP_KNOWN: &[(&str, &str)] = &[];
 
 /// CPUs of the lock-order-checked pass: two, so that threads hold locks on both.
 const LOCKDEP_CPUS: u32 = 2;
@@ -314,13 +333,14 @@ pub(super) fn settle_round(
 }
 
 /// Runs `guest` tests in as many boots as it takes (a test that takes the kernel down is
-/// failed and the rest run in a fresh boot), on tmpfs or with the root on an ext4 disk.
+/// failed and the rest run in a fresh boot), on tmpfs or with the root on an ext4 disk
+/// (`disk`: the test id of e2fsck's verdict on it afterwards).
 fn guest_pass(
     t: &mut Tally,
     guest: &[(String, PathBuf)],
     kvm: bool,
     xfail: &Xfail,
-    on_ext4: bool,
+    disk: Option<&str>,
     smp: u32,
 ) -> Result<(), String> {
     let bin = build::ensure_build_dir()?.join("tests");
@@ -347,7 +367,7 @@ fn guest_pass(
             outcome,
             console: out,
             fsck,
-        } = guest_round(&opts, &kernel, &runner, &pending, round, on_ext4)?;
+        } = guest_round(&opts, &kernel, &runner, &pending, round, disk.is_some())?;
         if let Some(r) = fsck {
             fsck_results.push(r);
         }
@@ -368,10 +388,10 @@ fn guest_pass(
             break;
         }
     }
-    if on_ext4 {
+    if let Some(fsck_id) = disk {
         match fsck_results.into_iter().find(|r| r.is_err()) {
-            Some(Err(e)) => t.fail("ext4.fsck", &e),
-            _ => t.pass("ext4.fsck"),
+            Some(Err(e)) => t.fail(fsck_id, &e),
+            _ => t.pass(fsck_id),
         }
     }
     for (id, _) in guest {

@@ -311,9 +311,11 @@ impl Loop {
     fn set_status(&self, arg: usize) -> KResult<usize> {
         let mut raw = [0u8; LOOP_INFO64_SIZE];
         crate::uaccess::read_bytes(arg, &mut raw)?;
-        let mut g = self.bound.lock();
-        let b = g.as_mut().ok_or(Errno::ENXIO)?;
+        let (file, ..) = self.bound_file()?;
         let info = parse_info(&raw)?;
+        let size = loop_size(&file, info.offset, info.sizelimit);
+        let mut g = self.bound.lock();
+        let b = self.same_file(&mut g, &file)?;
         let prev = b.flags;
         let resize = b.offset != info.offset || b.sizelimit != info.sizelimit;
         b.offset = info.offset;
@@ -325,9 +327,32 @@ impl Loop {
         flags |= prev & !LOOP_SET_STATUS_CLEARABLE_FLAGS;
         b.flags = flags;
         if resize {
-            b.size = loop_size(&b.file, b.offset, b.sizelimit);
+            b.size = size;
         }
         Ok(0)
+    }
+
+    /// The backing file, its offset and size limit; ENXIO when unbound. A size on a disk
+    /// file system is read behind its sleeping locks, so it is asked with `bound` let go,
+    /// and set after `same_file`.
+    fn bound_file(&self) -> KResult<(Arc<OpenFile>, u64, u64)> {
+        let b = self.bound.lock();
+        let b = b.as_ref().ok_or(Errno::ENXIO)?;
+        Ok((b.file.clone(), b.offset, b.sizelimit))
+    }
+
+    /// The binding under `g` if it is still to `file`: ENXIO when unbound meanwhile, EAGAIN
+    /// when bound to another file (Linux's loop_set_status holds its mutex instead).
+    fn same_file<'a>(
+        &self,
+        g: &'a mut Option<Bound>,
+        file: &Arc<OpenFile>,
+    ) -> KResult<&'a mut Bound> {
+        let b = g.as_mut().ok_or(Errno::ENXIO)?;
+        if !Arc::ptr_eq(&b.file, file) {
+            return Err(Errno::EAGAIN);
+        }
+        Ok(b)
     }
 
     fn get_status(&self, arg: usize) -> KResult<usize> {
@@ -382,10 +407,12 @@ impl Loop {
                 if !may_change() {
                     return Err(Errno::EPERM);
                 }
+                let (file, offset, sizelimit) = self.bound_file()?;
+                let size = loop_size(&file, offset, sizelimit);
                 let mut g = self.bound.lock();
-                let b = g.as_mut().ok_or(Errno::ENXIO)?;
+                let b = self.same_file(&mut g, &file)?;
                 match cmd {
-                    LOOP_SET_CAPACITY => b.size = loop_size(&b.file, b.offset, b.sizelimit),
+                    LOOP_SET_CAPACITY => b.size = size,
                     LOOP_SET_BLOCK_SIZE => {
                         if !block_size_valid(arg as u64) {
                             return Err(Errno::EINVAL);

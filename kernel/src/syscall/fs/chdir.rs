@@ -43,7 +43,10 @@ fn set_cwd(c: &mut Call, d: Arc<Dentry>) -> SysResult {
     }
     let cred = c.thread.proc_ref().cred.lock().vfs();
     lintel_vfs::inode_permission(&*d.inode, &cred, 1)?;
-    c.thread.proc_ref().fs.get().lock().cwd = d;
+    // The old directory may hold the last reference to its inode, whose release can take
+    // the file system's sleeping locks: it goes after the spin lock.
+    let old = core::mem::replace(&mut c.thread.proc_ref().fs.get().lock().cwd, d);
+    drop(old);
     ok(0)
 }
 
@@ -69,6 +72,8 @@ pub fn chroot(c: &mut Call) -> SysResult {
     if !cred.capable(lintel_abi::capability::CAP_SYS_CHROOT) {
         return Err(Errno::EPERM);
     }
-    c.thread.proc_ref().fs.get().lock().root = d;
+    // As in set_cwd: the old root goes after the spin lock.
+    let old = core::mem::replace(&mut c.thread.proc_ref().fs.get().lock().root, d);
+    drop(old);
     ok(0)
 }

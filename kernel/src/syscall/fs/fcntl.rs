@@ -118,9 +118,11 @@ pub fn fcntl(c: &mut Call) -> SysResult {
         F_GETSIG => ok(f.owner_sig.load(core::sync::atomic::Ordering::Relaxed) as usize),
         F_SETLEASE => {
             let p = c.thread.proc_ref();
+            // The owner is read first: `stat` of a disk inode takes sleeping locks, which
+            // the cred's spin lock must not be held over.
+            let owner = f.inode.as_ref().map(|i| i.stat().uid);
             let (may, ids) = {
                 let cred = p.cred.lock();
-                let owner = f.inode.as_ref().map(|i| i.stat().uid);
                 let may = owner == Some(cred.fsuid) || cred.capable(CAP_LEASE);
                 (may, (cred.uid, cred.euid))
             };

@@ -93,11 +93,10 @@ pub fn ustat(c: &mut Call) -> SysResult {
     let major = (dev & 0xfff00) >> 8;
     let minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
     let want = crate::fs::dev::makedev(major, minor);
-    let root = fs::MOUNT_INFO
-        .lock()
-        .iter()
-        .find(|m| m.root.stat().dev == want)
-        .map(|m| m.root.clone())
+    // Outside MOUNT_INFO's lock: `stat` of a disk file system's root takes its sleeping locks.
+    let root = fs::mount_roots()
+        .into_iter()
+        .find(|r| r.stat().dev == want)
         .ok_or(Errno::EINVAL)?;
     let s = statfs_of(&Dentry::new_root(root));
     let word = |i: usize| u64::from_le_bytes(s[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));

@@ -129,7 +129,9 @@ pub fn socketpair(c: &mut Call) -> SysResult {
     let fb = match install(c, new_file(b, flags), flags & O_CLOEXEC != 0) {
         Ok(fd) => fd,
         Err(e) => {
-            let _ = c.thread.proc_ref().files.get().lock().close(fa as i32);
+            // Bound, so that the file goes after the table's lock.
+            let closed = c.thread.proc_ref().files.get().lock().close(fa as i32);
+            drop(closed);
             return Err(e);
         }
     };
@@ -139,8 +141,9 @@ pub fn socketpair(c: &mut Call) -> SysResult {
     if let Err(e) = uaccess::write_bytes(sv, &out) {
         let table = c.thread.proc_ref().files.get();
         let mut t = table.lock();
-        let _ = t.close(fa as i32);
-        let _ = t.close(fb as i32);
+        let closed = (t.close(fa as i32), t.close(fb as i32));
+        drop(t);
+        drop(closed);
         return Err(e);
     }
     ok(0)

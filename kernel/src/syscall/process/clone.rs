@@ -365,7 +365,9 @@ type NewPidFd = (i32, Arc<PidFd>, [u8; 4]);
 /// Takes back a pidfd whose clone failed.
 fn drop_pidfd(c: &Call, pidfd: Option<NewPidFd>) {
     if let Some((fd, ..)) = pidfd {
-        let _ = c.thread.proc_ref().files.get().lock().close(fd);
+        // Bound, so that the file goes after the table's lock.
+        let closed = c.thread.proc_ref().files.get().lock().close(fd);
+        drop(closed);
     }
 }
 
