@@ -32,7 +32,8 @@ static long read_in(const char *path, char *out, size_t chunk) {
 
 /* Blanks out the page counts that move between two reads (Rss, Pss and the like change as
  * other processes map the same libraries or this one touches its stack); maps lines, Size
- * and the rest stay. The counts are padded, so a changed count keeps the text's length. */
+ * and the rest stay. The counts are padded to a width, so a changed count keeps the text's
+ * length, but a count with more digits has fewer spaces before it: digits become blanks. */
 static void mask_counts(char *t) {
     for (char *line = t; *line;) {
         char *nl = strchr(line, '\n');
@@ -44,7 +45,7 @@ static void mask_counts(char *t) {
         if (field)
             for (char *c = colon; c < nl; c++)
                 if (*c >= '0' && *c <= '9')
-                    *c = '0';
+                    *c = ' '; /* a blank: a count that gains a digit loses a pad */
         line = nl + 1;
     }
 }
