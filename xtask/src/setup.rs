@@ -149,10 +149,22 @@ pub fn ensure_with(ports: &[crate::arch::Arch]) -> Result<(), String> {
             ));
         }
         eprintln!("xtask: installing {list}");
-        let ok = Command::new("sh")
-            .args(["-c", &format!("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {list} >/dev/null")])
-            .status()
-            .is_ok_and(|s| s.success());
+        let install = |extra: &str| {
+            Command::new("sh")
+                .args(["-c", &format!("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {extra}{list} >/dev/null")])
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let mut ok = install("");
+        if !ok {
+            // A machine may come with a newer qemu-utils (from backports) than the sources it
+            // lists offer; its Breaks keep Debian's qemu-system-* out. Bring qemu-utils to the
+            // version of the QEMU we install, so the emulator is the distribution's.
+            if let Some(pin) = qemu_utils_pin() {
+                eprintln!("xtask: retrying with {pin}");
+                ok = install(&format!("--allow-downgrades {pin} "));
+            }
+        }
         if !ok {
             return Err(format!("apt-get install {list} failed"));
         }
@@ -176,4 +188,23 @@ pub fn ensure_with(ports: &[crate::arch::Arch]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `qemu-utils=VERSION` with the version apt would install qemu-system-common at, when the
+/// installed qemu-utils differs from it (and so may break the emulator's installation).
+fn qemu_utils_pin() -> Option<String> {
+    let version = |field: &str, pkg: &str| -> Option<String> {
+        let out = Command::new("apt-cache")
+            .args(["policy", pkg])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(field))
+            .map(|v| v.trim().to_string())
+            .filter(|v| v != "(none)")
+    };
+    let want = version("Candidate:", "qemu-system-common")?;
+    let have = version("Installed:", "qemu-utils")?;
+    (have != want).then(|| format!("qemu-utils={want}"))
 }
