@@ -55,6 +55,11 @@ impl MmInner {
             .filter(|v| addr < v.end)
     }
 
+    /// The VMAs starting at or after `addr`, in address order.
+    pub fn vmas_from(&self, addr: usize) -> impl Iterator<Item = &Vma> {
+        self.vmas.range(addr..).map(|(_, v)| v)
+    }
+
     /// Splits VMAs so that `at` is a boundary.
     pub(super) fn split_at(&mut self, at: usize) {
         let Some(v) = self.find(at).cloned() else {
