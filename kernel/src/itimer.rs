@@ -81,20 +81,7 @@ pub fn set(p: &Arc<Process>, which: usize, value: u64, interval: u64) -> (u64, u
 pub use crate::proc::timer::{PosixTimer, TimerClock};
 
 fn timer_clock_now(p: &Process, c: TimerClock) -> u64 {
-    match c {
-        TimerClock::Monotonic => crate::time::uptime_ns(),
-        TimerClock::Realtime => crate::time::realtime_ns().max(0) as u64,
-        TimerClock::ProcessCpu => {
-            let (u, s) = p.cpu_times();
-            u + s
-        }
-        TimerClock::ThreadCpu(tid) => proc::find_thread(tid)
-            .map(|t| {
-                let (u, s) = t.cpu.lock().user_sys(crate::time::uptime_ns());
-                u + s
-            })
-            .unwrap_or(0),
-    }
+    proc::timer::clock_now(p, c)
 }
 
 /// Remaining time and interval of a POSIX timer.

@@ -96,7 +96,7 @@ static int same(const ymm_set a, const ymm_set b, const char *what) {
     return ok;
 }
 
-static unsigned xsave_size; /* CPUID.(0xD,0).EBX: the standard XSAVE image for XCR0 */
+static unsigned xsave_size; /* the standard XSAVE image a signal frame carries */
 static unsigned ymm_offset; /* CPUID.(0xD,2).EBX: where the upper halves sit in it */
 
 /* ---- what the kernel enabled ---- */
@@ -105,6 +105,23 @@ static unsigned long long xgetbv0(void) {
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     return ((unsigned long long)hi << 32) | lo;
+}
+
+/* The standard-format XSAVE image of the components a signal frame carries: those enabled
+ * in XCR0 but the dynamic ones (AMX's XTILEDATA, bit 18) that a process has not asked for.
+ * CPUID.(0xD,0).EBX would count XTILEDATA too on a CPU with AMX. */
+static unsigned user_xsave_size(void) {
+    unsigned a, b, c, d;
+    __cpuid(1, a, b, c, d);
+    if (!(c & (1u << 27))) return 576;
+    unsigned long long feats = xgetbv0() & ~(1ULL << 18);
+    unsigned size = 576;
+    for (int i = 2; i < 63; i++) {
+        if (!(feats & (1ULL << i))) continue;
+        __cpuid_count(0xd, i, a, b, c, d);
+        if (a + b > size) size = a + b;
+    }
+    return size;
 }
 
 static void t_enabled(void) {
@@ -124,7 +141,10 @@ static void t_enabled(void) {
     CHECK(syscall(SYS_arch_prctl, ARCH_GET_XCOMP_SUPP, &supp) == 0);
     CHECK(supp == xcr0);
     CHECK(syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &perm) == 0);
-    CHECK((perm & xcr0) == xcr0);
+    /* Every enabled component is permitted, except the dynamically enabled ones (AMX's
+     * XTILEDATA, bit 18), which a process asks for with ARCH_REQ_XCOMP_PERM first. */
+    unsigned long long dynamic = 1ULL << 18;
+    CHECK((perm & xcr0) == (xcr0 & ~dynamic));
     CHECK_ERR(syscall(SYS_arch_prctl, ARCH_GET_XCOMP_SUPP, (void *)8), EFAULT);
     CHECK_ERR(syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, 64), EINVAL);
     /* The worst-case frame carries the XSAVE image and MAGIC2. */
@@ -408,8 +428,7 @@ int main(void) {
         printf("SKIP: this CPU has no AVX\n");
         return 0;
     }
-    __cpuid_count(0xd, 0, a, b, c, d);
-    xsave_size = b;
+    xsave_size = user_xsave_size();
     __cpuid_count(0xd, 2, a, b, c, d);
     ymm_offset = b;
     t_enabled();

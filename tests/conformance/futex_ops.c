@@ -212,6 +212,9 @@ int main(void) {
     }
     CHECK(futex(&word1, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0) == 0);
     CHECK(futex(&word2, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) == 1);
+    /* The woken one finishes (on a loaded host, or under qemu-user, that can take a while);
+     * the other stays asleep. */
+    for (int i = 0; i < 2000 && w.done + w2.done == 0; i++) sleep_ms(1);
     sleep_ms(20);
     CHECK(w.done + w2.done == 1);
     CHECK(futex(&word2, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) == 1);
@@ -327,6 +330,7 @@ int main(void) {
     /* Back to word1, waking one and requeueing the other: the result counts both. */
     CHECK(futex(&word2, FUTEX_CMP_REQUEUE, 1, VAL2(1), &word1, 0) == 2);
     CHECK(futex(&word2, FUTEX_WAKE, INT_MAX, NULL, NULL, 0) == 0);
+    for (int i = 0; i < 2000 && w.done + w2.done == 0; i++) sleep_ms(1);
     sleep_ms(20);
     CHECK(w.done + w2.done == 1);
     /* Plain REQUEUE (no comparison) moves the remaining one to word2; the return value

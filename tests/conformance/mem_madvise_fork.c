@@ -1,9 +1,9 @@
 /* madvise's fork advice: MADV_DONTFORK leaves a range out of a forked child (the child finds
- * nothing mapped there), MADV_WIPEONFORK gives the child zeros there (private anonymous
- * memory only: EINVAL for shared or file mappings) and a grandchild too, MADV_DOFORK and
- * MADV_KEEPONFORK undo them; the parent's memory is never touched; /proc/self/smaps shows
- * the "dc" and "wf" VmFlags on VMAs split at the range's edges, and holes in the range are
- * ENOMEM after the mapped part was advised. */
+ * nothing mapped there), MADV_WIPEONFORK gives the child zeros there and a grandchild too
+ * (private anonymous memory only: EINVAL at the first shared or file mapping, after the ones
+ * before it changed), MADV_DOFORK and MADV_KEEPONFORK undo them; the parent's memory is never
+ * touched; /proc/self/smaps shows the "dc" and "wf" VmFlags on VMAs split at the range's
+ * edges, and holes in the range are ENOMEM after the mapped part was advised. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -133,5 +133,16 @@ int main(void) {
     CHECK(strstr(vmflags_of(h, fl, sizeof fl), " dc") != NULL);
     CHECK(strstr(vmflags_of(h + 2 * PAGE, fl, sizeof fl), " dc") != NULL);
     CHECK_ERR(madvise(h, PAGE, MADV_DONTFORK + 1000), EINVAL);
+
+    /* A shared page after a private one: the walk advises the private VMA, then stops at
+     * the shared one with EINVAL (the change before it stays, as Linux's walk leaves it). */
+    unsigned char *p2 = mmap(0, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                             -1, 0);
+    CHECK(p2 != MAP_FAILED);
+    CHECK(mmap(p2 + PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED,
+               -1, 0) == p2 + PAGE);
+    CHECK_ERR(madvise(p2, 2 * PAGE, MADV_WIPEONFORK), EINVAL);
+    CHECK(strstr(vmflags_of(p2, fl, sizeof fl), " wf") != NULL);
+    CHECK(strstr(vmflags_of(p2 + PAGE, fl, sizeof fl), " wf") == NULL);
     DONE();
 }

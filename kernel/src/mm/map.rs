@@ -55,6 +55,11 @@ impl MmInner {
             .filter(|v| addr < v.end)
     }
 
+    /// The VMAs starting at or after `addr`, in address order.
+    pub fn vmas_from(&self, addr: usize) -> impl Iterator<Item = &Vma> {
+        self.vmas.range(addr..).map(|(_, v)| v)
+    }
+
     /// Splits VMAs so that `at` is a boundary.
     pub(super) fn split_at(&mut self, at: usize) {
         let Some(v) = self.find(at).cloned() else {
@@ -123,58 +128,47 @@ impl MmInner {
     }
 
     /// Merges every pair of touching, mergeable VMAs from the one ending at `start` to the
-    /// one starting at `end` (after a change of several VMAs' attributes).
+    /// one starting at `end` (after a change of several VMAs' attributes). Allocation-free:
+    /// `map` runs it on every mmap.
     fn merge_span(&mut self, start: usize, end: usize) {
-        let first = self
+        use core::ops::Bound::{Excluded, Unbounded};
+        let Some(mut cur) = self
             .vmas
             .range(..start)
             .next_back()
-            .map_or(start, |(&k, _)| k);
-        let keys: alloc::vec::Vec<usize> = self.vmas.range(first..=end).map(|(&k, _)| k).collect();
-        let mut cur = match keys.first() {
-            Some(&k) => k,
-            None => return,
+            .or_else(|| self.vmas.range(start..).next())
+            .map(|(&k, _)| k)
+        else {
+            return;
         };
-        for &k in &keys[1..] {
-            let joined = match (self.vmas.get(&cur), self.vmas.get(&k)) {
-                (Some(a), Some(b)) => a.end == b.start && mergeable(a, b),
-                _ => false,
+        loop {
+            let Some((&k, b)) = self.vmas.range((Excluded(cur), Unbounded)).next() else {
+                return;
             };
-            if joined {
-                if let Some(b) = self.vmas.remove(&k) {
-                    if let Some(a) = self.vmas.get_mut(&cur) {
-                        a.end = b.end;
-                    }
-                }
-            } else {
+            if k > end {
+                return;
+            }
+            let joined = self
+                .vmas
+                .get(&cur)
+                .is_some_and(|a| a.end == b.start && mergeable(a, b));
+            if !joined {
                 cur = k;
+                continue;
+            }
+            if let Some(b) = self.vmas.remove(&k) {
+                if let Some(a) = self.vmas.get_mut(&cur) {
+                    a.end = b.end;
+                }
             }
         }
     }
 
-    /// Merges private anonymous neighbours with equal protection into one VMA, as Linux does
-    /// (a growing heap stays one `[heap]` mapping).
+    /// Merges the VMAs of [start, end) with their neighbours where they are alike (private
+    /// anonymous neighbours with equal protection, ...), as Linux does (a growing heap stays
+    /// one `[heap]` mapping).
     pub(super) fn merge_around(&mut self, start: usize, end: usize) {
-        let mut start = start;
-        if let Some((&ps, prev)) = self.vmas.range(..start).next_back() {
-            if prev.end == start && mergeable(prev, &self.vmas[&start]) {
-                if let Some(cur) = self.vmas.remove(&start) {
-                    if let Some(p) = self.vmas.get_mut(&ps) {
-                        p.end = cur.end;
-                    }
-                    start = ps;
-                }
-            }
-        }
-        if let Some(next) = self.vmas.get(&end) {
-            if mergeable(&self.vmas[&start], next) {
-                if let Some(n) = self.vmas.remove(&end) {
-                    if let Some(c) = self.vmas.get_mut(&start) {
-                        c.end = n.end;
-                    }
-                }
-            }
-        }
+        self.merge_span(start, end);
     }
 
     pub fn is_free(&self, start: usize, end: usize) -> bool {
@@ -202,8 +196,9 @@ impl MmInner {
 
     /// madvise's fork advice over [start, end): `set` changes each VMA's, split at the ends
     /// and merged again where neighbours end up alike. MADV_WIPEONFORK (`wipe_only_anon`)
-    /// is for private anonymous memory only: EINVAL, with nothing changed, for any other.
-    /// Holes are skipped, then reported as ENOMEM, as Linux's madvise does.
+    /// is for private anonymous memory only: the first other VMA ends the walk with EINVAL,
+    /// the VMAs before it changed, as Linux's madvise walk leaves them. Holes are skipped,
+    /// then reported as ENOMEM.
     pub fn advise_fork(
         &mut self,
         start: usize,
@@ -222,11 +217,30 @@ impl MmInner {
                 hole = true;
                 break;
             };
-            hole |= v.start > a;
             if wipe_only_anon && (v.shared || !matches!(v.backing, Backing::Anon)) {
+                let stop = v.start.max(start);
+                self.advise_range(start, stop, &set);
                 return Err(Errno::EINVAL);
             }
+            hole |= v.start > a;
             a = v.end;
+        }
+        self.advise_range(start, end, &set);
+        if hole {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// Applies `set` to the fork advice of every VMA part inside [start, end).
+    fn advise_range(
+        &mut self,
+        start: usize,
+        end: usize,
+        set: &impl Fn(&mut super::vma::ForkAdvice),
+    ) {
+        if start >= end {
+            return;
         }
         self.split_at(start);
         self.split_at(end);
@@ -234,10 +248,6 @@ impl MmInner {
             set(&mut v.on_fork);
         }
         self.merge_span(start, end);
-        if hole {
-            return Err(Errno::ENOMEM);
-        }
-        Ok(())
     }
 
     /// mprotect: every page of [start, end) must be mapped (else ENOMEM).

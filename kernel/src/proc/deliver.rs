@@ -326,14 +326,17 @@ fn unprotect_init(p: &Process) {
 fn dequeue(t: &Thread, mask: u64) -> Option<SigInfo> {
     let p = t.proc_ref();
     let own = t.pending.peek() & !mask;
-    if own != 0 {
-        return t.pending.lock().take(next_signal(own));
-    }
-    let shared = p.shared_pending.peek() & !mask;
-    if shared != 0 {
-        return p.shared_pending.lock().take(next_signal(shared));
-    }
-    None
+    let mut info = if own != 0 {
+        t.pending.lock().take(next_signal(own))
+    } else {
+        let shared = p.shared_pending.peek() & !mask;
+        if shared == 0 {
+            return None;
+        }
+        p.shared_pending.lock().take(next_signal(shared))
+    }?;
+    super::timer::forward_on_dequeue(p, &mut info);
+    Some(info)
 }
 
 /// Dequeues one signal from `set` for sigtimedwait/signalfd (blocked signals included).

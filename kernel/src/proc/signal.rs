@@ -101,6 +101,9 @@ pub use lintel_abi::signal::{
 #[derive(Clone, Copy)]
 pub struct SigInfo(pub [u8; 128]);
 
+/// Where a kernel POSIX timer signal carries its mark (Linux's `_timer._sys_private`).
+const TIMER_PRIVATE: usize = 32;
+
 impl SigInfo {
     fn new(sig: u32, code: i32) -> SigInfo {
         let mut b = [0u8; 128];
@@ -180,12 +183,43 @@ impl SigInfo {
             .put_u64(40, stime)
     }
 
-    /// A timer expiry: timer id, overrun count and the timer's sigev_value.
+    /// A timer expiry: timer id, overrun count and the timer's sigev_value; marked as the
+    /// kernel's in the private word Linux calls si_sys_private (cleared before user space
+    /// sees it), so that its dequeue counts the expiries since (`timer::forward_on_dequeue`).
     pub fn timer(sig: u32, id: i32, overrun: i32, value: u64) -> SigInfo {
         SigInfo::new(sig, SI_TIMER)
             .put_i32(16, id)
             .put_i32(20, overrun)
             .put_u64(24, value)
+            .put_i32(TIMER_PRIVATE, 1)
+    }
+
+    /// The timer id of a POSIX timer's signal queued by the kernel (None for any other
+    /// signal, and for an SI_TIMER image sent by rt_sigqueueinfo); the mark is cleared.
+    pub fn take_kernel_timer(&mut self) -> Option<i32> {
+        if self.code() != SI_TIMER || self.get_i32(TIMER_PRIVATE) != 1 {
+            return None;
+        }
+        self.0[TIMER_PRIVATE..TIMER_PRIVATE + 4].fill(0);
+        Some(self.get_i32(16))
+    }
+
+    /// The overrun count of an SI_TIMER signal.
+    pub fn timer_overrun(&self) -> i32 {
+        self.get_i32(20)
+    }
+
+    pub fn set_timer_overrun(&mut self, n: i32) {
+        self.0[20..24].copy_from_slice(&n.to_le_bytes());
+    }
+
+    fn get_i32(&self, off: usize) -> i32 {
+        i32::from_le_bytes([
+            self.0[off],
+            self.0[off + 1],
+            self.0[off + 2],
+            self.0[off + 3],
+        ])
     }
 
     /// Signal-driven I/O (F_SETSIG): the POLL_* reason as si_code, the poll band and the fd.
@@ -197,6 +231,8 @@ impl SigInfo {
     pub fn from_user(sig: u32, raw: [u8; 128]) -> SigInfo {
         let mut s = SigInfo(raw);
         s.0[0..4].copy_from_slice(&(sig as i32).to_le_bytes());
+        // No image from user space passes for a kernel timer's.
+        s.0[TIMER_PRIVATE..TIMER_PRIVATE + 4].fill(0);
         s
     }
 }

@@ -25,10 +25,12 @@ pub const MADV_SEQUENTIAL: usize = 2;
 pub const MADV_WILLNEED: usize = 3;
 pub const MADV_DONTNEED: usize = 4;
 pub const MADV_FREE: usize = 8;
+pub const MADV_REMOVE: usize = 9;
 pub const MADV_DONTFORK: usize = 10;
 pub const MADV_DOFORK: usize = 11;
 pub const MADV_WIPEONFORK: usize = 18;
 pub const MADV_KEEPONFORK: usize = 19;
+pub const MADV_DONTNEED_LOCKED: usize = 24;
 
 pub const MREMAP_MAYMOVE: usize = 1;
 pub const MREMAP_FIXED: usize = 2;

@@ -58,6 +58,15 @@ fn after_word(line: &str, word: &str, class: fn(char) -> bool, with: &str) -> St
     out
 }
 
+/// Whether the host's gdb fails to call a function of the program it debugs: Debian 12's
+/// gdb 13 cannot write the registers back on a CPU whose XSAVE state includes AMX tiles
+/// ("Couldn't write extended state status: Bad address"), a host limitation. The expected
+/// output then comes from tests/debian/gdb.expected, the host output recorded on a CPU
+/// without AMX (where Lintel's matched it).
+fn host_gdb_cannot_call() -> bool {
+    std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|c| c.contains(" amx_tile"))
+}
+
 /// The program built from `dir`/gdbprog.c with the debug information pointing at GUEST_DIR.
 fn compile(dir: &Path) -> Result<(), String> {
     let out = Command::new("gcc")
@@ -90,10 +99,18 @@ fn run_in(dir: &Path, build_dir: &Path, kvm: bool) -> Result<(), String> {
         std::fs::copy(&src, dir.join(f)).map_err(|e| format!("{}: {e}", src.display()))?;
     }
     compile(dir)?;
-    let want = super::debian::on_host(
+    let want = match super::debian::on_host(
         Command::new("sh").current_dir(dir).args(["-c", SESSION]),
         |out| out.contains("exited normally]") && out.contains("exit status 5"),
-    )?;
+    ) {
+        Ok(w) => w,
+        Err(e) if e.contains("crash (p=0x0)") && host_gdb_cannot_call() => {
+            eprintln!("xtask: debian.gdb: this host's gdb cannot call into a program (AMX state), so Lintel's output is compared with tests/debian/gdb.expected");
+            let p = root().join("tests/debian/gdb.expected");
+            std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?
+        }
+        Err(e) => return Err(e),
+    };
     let disk = build_dir.join(format!("debian-gdb-{}.img", std::process::id()));
     let packages: Vec<String> = super::debian::USERLAND_PACKAGES
         .iter()

@@ -7,6 +7,7 @@ mod mem;
 mod meminfo;
 mod net;
 mod pid;
+mod snapshot;
 mod sys;
 mod vm;
 
@@ -88,9 +89,9 @@ pub fn new_root() -> Arc<dyn Inode> {
     Arc::new(ProcInode { node: Node::Root })
 }
 
-/// procfs files need no special open behaviour: reads go through `read_at`.
-pub fn special_ops(_inode: &Arc<dyn Inode>) -> Option<Arc<dyn FileOps>> {
-    None
+/// The file operations an open /proc file gets (see `snapshot`); None: plain inode reads.
+pub fn special_ops(inode: &Arc<dyn Inode>) -> Option<Arc<dyn FileOps>> {
+    snapshot::ops_for(inode.as_any().downcast_ref::<ProcInode>()?)
 }
 
 /// EACCES unless the caller may inspect process `pid` (`proc::ptrace_may_access` with its

@@ -6,7 +6,7 @@ use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
-use lintel_abi::Errno;
+use lintel_abi::{Errno, KResult};
 
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
     "fallocate",
@@ -48,18 +48,28 @@ pub fn fallocate(c: &mut Call) -> SysResult {
     crate::syscall::fs::remove_privs(c, &inode)?;
     let size = inode.stat().size;
     if mode & FALLOC_FL_PUNCH_HOLE != 0 {
-        let stop = end.min(size);
-        let zeros = alloc::vec![0u8; 65536];
-        let mut pos = off as u64;
-        while pos < stop {
-            let n = (stop - pos).min(zeros.len() as u64) as usize;
-            crate::mm::pagecache::write(&inode, pos, &zeros[..n])?;
-            pos += n as u64;
-        }
+        punch_hole(&inode, off as u64, end.min(size))?;
     } else if mode & FALLOC_FL_KEEP_SIZE == 0 && end > size {
         crate::fs::file::fsize_check_growth(size, end)?;
         crate::mm::pagecache::truncate(&inode, end)?;
     }
     crate::fs::notify::file_event(&f, lintel_vfs::inotify::IN_MODIFY);
     ok(0)
+}
+
+/// FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE over [off, end) of a regular file (the caller
+/// keeps `end` within the size): the bytes read as zeros afterwards.
+pub fn punch_hole(
+    inode: &alloc::sync::Arc<dyn lintel_vfs::Inode>,
+    off: u64,
+    end: u64,
+) -> KResult<()> {
+    let zeros = crate::mm::kheap::zeroed(65536)?;
+    let mut pos = off;
+    while pos < end {
+        let n = (end - pos).min(zeros.len() as u64) as usize;
+        crate::mm::pagecache::write(inode, pos, &zeros[..n])?;
+        pos += n as u64;
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@ mod chown;
 mod close;
 mod dup;
 mod fadvise;
-mod fallocate;
+pub(crate) mod fallocate;
 mod fcntl;
 mod flock;
 mod getdents;

@@ -1,18 +1,22 @@
 //! madvise
 
 use crate::mm::page_up;
+use crate::mm::Backing;
 use crate::mm::ForkAdvice;
 use crate::mm::PAGE;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use lintel_abi::Errno;
+use lintel_vfs::Inode;
 
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
     "madvise",
     madvise,
-    "MADV_DONTNEED/FREE drop private pages; MADV_DONTFORK/DOFORK/WIPEONFORK/KEEPONFORK change what fork copies; other advice (hints) accepted",
+    "MADV_DONTNEED(_LOCKED)/FREE drop private pages; MADV_REMOVE zeroes shared memory and punches shared file mappings; MADV_DONTFORK/DOFORK/WIPEONFORK/KEEPONFORK change what fork copies; other advice (hints) accepted; HWPOISON, SOFT_OFFLINE and COLLAPSE are EINVAL as in a kernel without memory-failure handling or THP",
 )];
 
 /// How one fork advice changes a VMA's.
@@ -30,8 +34,19 @@ fn fork_advice(advice: usize) -> Option<(bool, SetAdvice)> {
     })
 }
 
+/// What madvise does to one part of the range, gathered under the address-space lock.
+enum Work {
+    /// Private pages dropped: the next touch reads zeros (or the file) again.
+    Drop(usize, usize),
+    /// Shared anonymous or System V memory zeroed in place (MADV_REMOVE: every sharer sees
+    /// zeros, as after Linux's punch of the shmem object).
+    Zero(usize, usize),
+    /// A shared file mapping's bytes punched out of the file (MADV_REMOVE).
+    Punch(Arc<dyn Inode>, u64, u64),
+}
+
 pub fn madvise(c: &mut Call) -> SysResult {
-    use lintel_abi::mman::{MADV_DONTNEED, MADV_FREE};
+    use lintel_abi::mman::{MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_REMOVE};
     let [addr, len, advice, ..] = c.a;
     if addr % PAGE != 0 {
         return Err(Errno::EINVAL);
@@ -39,7 +54,10 @@ pub fn madvise(c: &mut Call) -> SysResult {
     let end = page_up(len)
         .and_then(|l| addr.checked_add(l))
         .ok_or(Errno::EINVAL)?;
-    if !matches!(advice, 0..=4 | 8..=23 | 100 | 101) {
+    // Linux's valid advice without CONFIG_MEMORY_FAILURE (MADV_HWPOISON, MADV_SOFT_OFFLINE)
+    // or CONFIG_TRANSPARENT_HUGEPAGE's MADV_COLLAPSE; MADV_HUGEPAGE/NOHUGEPAGE stay accepted
+    // hints, as on a kernel with THP.
+    if !matches!(advice, 0..=4 | 8..=24) {
         return Err(Errno::EINVAL);
     }
     let mm = c.thread.proc_ref().mm();
@@ -48,21 +66,92 @@ pub fn madvise(c: &mut Call) -> SysResult {
         m.advise_fork(addr, end, wipe_only_anon, set)?;
         return ok(0);
     }
+    // Linux's walk: each VMA of the range in turn, holes skipped (ENOMEM at the end), the
+    // first VMA the advice does not suit ending the walk with the VMAs before it done.
     let mut a = addr;
-    let mut private = alloc::vec::Vec::new();
+    let mut hole = false;
+    let mut failed = None;
+    let mut work = Vec::new();
     while a < end {
-        let v = m.find(a).ok_or(Errno::ENOMEM)?;
-        if !v.shared {
-            private.push((a.max(v.start), v.end.min(end)));
+        let v = match m.find(a) {
+            Some(v) => v,
+            None => match m.vmas_from(a).next() {
+                Some(v) if v.start < end => v,
+                _ => {
+                    hole = true;
+                    break;
+                }
+            },
+        };
+        hole |= v.start > a;
+        let (s, e) = (a.max(v.start), v.end.min(end));
+        match advice {
+            MADV_DONTNEED | MADV_DONTNEED_LOCKED if !v.shared => work.push(Work::Drop(s, e)),
+            MADV_FREE if v.shared || !matches!(v.backing, Backing::Anon) => {
+                failed = Some(Errno::EINVAL);
+                break;
+            }
+            MADV_FREE => work.push(Work::Drop(s, e)),
+            MADV_REMOVE => {
+                // Shared mappings that may become writable (Linux 6.7's
+                // vma_is_shared_maywrite; before, the mapping had to be writable now).
+                let w = match (&v.backing, v.shared) {
+                    (Backing::Anon, false) => Err(Errno::EINVAL),
+                    (Backing::Anon, true) => Ok(Work::Zero(s, e)),
+                    (Backing::Shm(shm), true) if shm.may_write => Ok(Work::Zero(s, e)),
+                    (
+                        Backing::File {
+                            inode,
+                            offset,
+                            may_write: true,
+                            ..
+                        },
+                        true,
+                    ) => {
+                        let off = offset + (s - v.start) as u64;
+                        Ok(Work::Punch(inode.clone(), off, off + (e - s) as u64))
+                    }
+                    (Backing::Special(_) | Backing::Kernel(_), _) => Err(Errno::EINVAL),
+                    _ => Err(Errno::EACCES),
+                };
+                match w {
+                    Ok(w) => work.push(w),
+                    Err(err) => {
+                        failed = Some(err);
+                        break;
+                    }
+                }
+            }
+            _ => {}
         }
         a = v.end;
     }
-    if advice == MADV_DONTNEED || advice == MADV_FREE {
-        // Private pages are dropped: the next touch reads zeros (or the file) again. Shared
-        // pages keep their contents (they live in the shared object).
-        for (s, e) in private {
-            m.aspace.unmap_range(s, e);
+    let mut punches = Vec::new();
+    for w in work {
+        match w {
+            Work::Drop(s, e) => m.aspace.unmap_range(s, e),
+            Work::Zero(s, e) => {
+                let zeros = [0u8; PAGE];
+                for p in (s..e).step_by(PAGE) {
+                    m.write_bytes(p, &zeros)?;
+                }
+            }
+            Work::Punch(inode, s, e) => punches.push((inode, s, e)),
         }
+    }
+    drop(m);
+    // The page cache is written without the address-space lock (a fault holds it while it
+    // reads the cache); bytes past the end of the file stay as they are, as a punch leaves
+    // them.
+    for (inode, s, e) in punches {
+        let size = inode.stat().size;
+        crate::syscall::fs::fallocate::punch_hole(&inode, s, e.min(size))?;
+    }
+    if let Some(err) = failed {
+        return Err(err);
+    }
+    if hole {
+        return Err(Errno::ENOMEM);
     }
     ok(0)
 }
