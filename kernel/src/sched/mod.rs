@@ -1,6 +1,7 @@
 //! The scheduler: a run queue per CPU ([`runq`]: placement, balancing, preemption), timed
 //! sleeps, and wait queues. Threads share a CPU by nice weight ([`fair`], Linux's CFS virtual
-//! runtime), real-time threads first. The kernel is not preemptible: a thread leaves its CPU
+//! runtime), real-time threads before them, deadline threads ([`deadline`]: earliest deadline
+//! first, within their reservations) before all. The kernel is not preemptible: a thread leaves its CPU
 //! only when it blocks, yields, exits, or at the safe point where the timer or another CPU's
 //! reschedule IPI interrupts it in user mode and a queued thread should run before it. Kernel
 //! code runs on one CPU at a time (hal's kernel lock), so these structures need no finer
