@@ -9,7 +9,8 @@
  * - fork and pthread_create from a deadline thread fail with EAGAIN unless
  *   SCHED_RESET_ON_FORK is set (the child is then SCHED_OTHER).
  * - the constant-bandwidth server: a thread with 1 ms every 20 ms that spins gets about 5% of
- *   a CPU, however idle the CPU is; sched_yield gives up the rest of the period. */
+ *   a CPU, however idle the CPUs are, and as much with every CPU busy with a SCHED_OTHER
+ *   hog (the deadline class runs first); sched_yield gives up the rest of the period. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include "sched_test.h"
@@ -213,17 +214,35 @@ static long thread_cpu_us(void) {
 }
 
 /* The reservation bounds a spinning thread: 1 ms every 20 ms is about 5% of a CPU, however
- * idle the CPUs are. */
-static void bandwidth(void) {
+ * idle the CPUs are; and it gets that much however busy they are (`hogs`: a CPU-bound
+ * SCHED_OTHER process pinned to each CPU). */
+static void spin_share(int hogs) {
+    pid_t pids[64];
+    int cpus[64], n = hogs ? lt_cpus(cpus, 64) : 0;
+    for (int i = 0; i < n; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            lt_pin(cpus[i]);
+            for (volatile unsigned long x = 0;; x++) {
+            }
+        }
+    }
+    if (n) lt_sleep_ms(50);
     CHECK_OK(set_dl(0, 1 * MS, 20 * MS, 20 * MS, 0));
     long start = lt_now_ms(), cpu0 = thread_cpu_us();
     volatile unsigned long spin = 0;
     while (lt_now_ms() - start < 400) spin++;
     long wall = lt_now_ms() - start, cpu = (thread_cpu_us() - cpu0) / 1000;
+    for (int i = 0; i < n; i++) kill(pids[i], SIGKILL);
+    for (int i = 0; i < n; i++) waitpid(pids[i], NULL, 0);
     if (cpu < wall / 50 || cpu > wall * 12 / 100)
-        printf("bandwidth: %ld ms of CPU in %ld ms (expected about 5%%)\n", cpu, wall);
+        printf("bandwidth (%d hogs): %ld ms of CPU in %ld ms (expected about 5%%)\n", n, cpu,
+               wall);
     CHECK(cpu >= wall / 50 && cpu <= wall * 12 / 100);
 }
+
+static void bandwidth(void) { spin_share(0); }
+static void bandwidth_loaded(void) { spin_share(1); }
 
 /* sched_yield ends the instance: each yield waits for the next period. */
 static void yielding(void) {
@@ -242,6 +261,8 @@ int main(void) {
     lt_sub("forking", forking, 10000);
     lt_sleep_ms(200); /* the forking thread's bandwidth is back at its 0-lag time */
     lt_sub("bandwidth", bandwidth, 10000);
+    lt_sleep_ms(200);
+    lt_sub("bandwidth_loaded", bandwidth_loaded, 10000);
     lt_sleep_ms(200);
     lt_sub("yielding", yielding, 10000);
     DONE();
