@@ -321,7 +321,7 @@ fn write_core(
     let ps = ProcessInfo {
         state: 0,
         sname: b'R',
-        nice: p.nice.load(Relaxed) as i8,
+        nice: t.sched.lock().nice as i8,
         uid: cred.uid,
         gid: cred.gid,
         pid: p.pid,

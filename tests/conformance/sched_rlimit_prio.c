@@ -5,6 +5,7 @@
  * current nice value. Linux starts init with both limits at 0. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
+#include "sched_test.h"
 #include <grp.h>
 #include <sched.h>
 #include <stdint.h>
@@ -16,14 +17,6 @@
 #ifndef SCHED_IDLE
 #define SCHED_IDLE 5
 #endif
-
-struct attr {
-    uint32_t size, policy;
-    uint64_t flags;
-    int32_t nice;
-    uint32_t priority;
-    uint64_t runtime, deadline, period;
-};
 
 static long setsched(int policy, int prio) {
     struct sched_param sp = {prio};

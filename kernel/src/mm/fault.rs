@@ -10,7 +10,9 @@ use lintel_hal::mm::{Frame, Prot};
 
 impl MmInner {
     /// Resolves a fault at `addr`.
+    /// `major_fault` tells afterwards whether the page had to be read from the file.
     pub fn handle_fault(&mut self, addr: usize, write: bool, exec: bool) -> Result<(), FaultError> {
+        self.major_fault = false;
         let vma = self.find(addr).ok_or(FaultError::MapErr)?.clone();
         let p = vma.prot;
         if (write && !p.write)
@@ -60,10 +62,11 @@ impl MmInner {
             if pos.is_multiple_of(PAGE as u64) && rel + PAGE as u64 <= *file_bytes {
                 let m = pagecache::get(inode);
                 let idx = pos / PAGE as u64;
-                let frame = m.page(inode, idx).map_err(|e| match e {
+                let (frame, missed) = m.page_missed(inode, idx).map_err(|e| match e {
                     Errno::ENOMEM => FaultError::NoMem,
                     _ => FaultError::Bus,
                 })?;
+                self.major_fault = missed;
                 let (frame, prot) = if vma.shared {
                     // A tmpfs page is the file itself: nothing to write back.
                     if p.write && !super::shmem::is_tmpfs(inode) {

@@ -138,6 +138,9 @@ pub struct MmInner {
     /// The largest `total_vm` seen before a mapping went away (Linux's lazy `hiwater_vm`,
     /// updated where the address space shrinks); VmPeak is the larger of it and now.
     pub hiwater_vm: usize,
+    /// The last fault `handle_fault` resolved read its page from the file system (a page
+    /// cache miss): a major fault for getrusage and /proc.
+    pub major_fault: bool,
 }
 
 impl MmInner {
@@ -237,6 +240,7 @@ impl Mm {
                 mmap_top: MMAP_TOP,
                 stack_top: STACK_TOP,
                 hiwater_vm: 0,
+                major_fault: false,
             }),
             membarrier: core::sync::atomic::AtomicU32::new(0),
             pkeys: core::sync::atomic::AtomicU32::new(0),

@@ -93,17 +93,20 @@ fn all() -> Vec<(Arc<dyn Inode>, Arc<Mapping>)> {
 impl Mapping {
     /// The cached page `idx`, read from the inode on a miss (with read-ahead for disk
     /// files). The caller checked that the page starts before the end of the file.
-    pub fn page(&self, inode: &Arc<dyn Inode>, idx: u64) -> KResult<Frame> {
+    /// Also tells whether it was a miss that read the file (a fault that waited for it is a
+    /// major fault).
+    pub fn page_missed(&self, inode: &Arc<dyn Inode>, idx: u64) -> KResult<(Frame, bool)> {
         // A tmpfs file's pages are its own: mapped as they are, never copied.
         if let Some(r) = super::shmem::page(inode, idx) {
-            return r;
+            return r.map(|f| (f, false));
         }
         if let Some(f) = self.pages.lock().get(&idx) {
-            return Ok(f.clone());
+            return Ok((f.clone(), false));
         }
         let pages = if self.cache_reads { READAHEAD } else { 1 };
         self.fill(inode, idx, pages, inode.stat().size)?;
-        self.pages.lock().get(&idx).cloned().ok_or(Errno::ENOMEM)
+        let f = self.pages.lock().get(&idx).cloned().ok_or(Errno::ENOMEM)?;
+        Ok((f, true))
     }
 
     /// The cached page `idx` if it is in the cache (nothing is read); a tmpfs file's own
@@ -391,6 +394,25 @@ pub fn page_counts() -> (usize, usize, usize) {
             .count();
     }
     (all, clean, dirty)
+}
+
+/// POSIX_FADV_DONTNEED: drops the cached pages of `inode` wholly inside `[off, off + len)`
+/// (to the end for `len` 0) that nothing maps and nothing needs written back, as Linux's
+/// invalidate_mapping_pages; the next fault or read of them reads the file again.
+pub fn drop_clean(inode: &Arc<dyn Inode>, off: u64, len: u64) {
+    let Some(m) = find(inode) else {
+        return;
+    };
+    let first = off.div_ceil(PAGE as u64);
+    let end = if len == 0 {
+        u64::MAX
+    } else {
+        off.saturating_add(len) / PAGE as u64
+    };
+    let dirty = m.dirty.lock().clone();
+    m.pages
+        .lock()
+        .retain(|idx, f| !(first..end).contains(idx) || f.ref_count() > 1 || dirty.contains(idx));
 }
 
 /// Memory is short: drops cached pages that nothing maps and nothing needs written back.

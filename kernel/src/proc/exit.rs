@@ -46,6 +46,8 @@ pub fn thread_exit(t: &Arc<Thread>) {
         }
     }
     THREADS.lock().remove(&t.tid());
+    // A deadline thread's bandwidth is free for others.
+    crate::sched::deadline::exited(&(t.clone() as crate::sched::ThreadRef));
     // The thread no longer uses its seccomp filters: a listener whose filter lost its last
     // user reports POLLHUP.
     if t.seccomp.lock().take().is_some() {

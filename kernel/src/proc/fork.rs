@@ -57,8 +57,6 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         dead: Mutex::new(Default::default()),
         reaped: Mutex::new(Default::default()),
         maxrss: AtomicUsize::new(0),
-        nice: AtomicI32::new(0),
-        sched_policy: Mutex::new((0, 0)),
         itimers: Mutex::new([(0, 0); 3]),
         timers: Mutex::new(BTreeMap::new()),
         start_ns: crate::time::uptime_ns(),
@@ -100,6 +98,7 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         cpu: spin::Mutex::new(CpuTime::default()),
         comm: Mutex::new([0; 16]),
         affinity: Mutex::new(lintel_hal::smp::cpu_mask()),
+        sched: spin::Mutex::new(Default::default()),
         timer_slack: Mutex::new(super::TimerSlack {
             current: crate::sched::DEFAULT_SLACK_NS,
             default: crate::sched::DEFAULT_SLACK_NS,
@@ -142,6 +141,8 @@ pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     if p.is_exiting() {
         return Err(Errno::EAGAIN);
     }
+    // A deadline thread cannot clone unless SCHED_RESET_ON_FORK is set (EAGAIN).
+    let sched = parent_thread.sched.lock().forked().ok_or(Errno::EAGAIN)?;
     let stack = reserve_task(&p, 0)?;
     let tid = alloc_pid()?;
     NPROCS.fetch_add(1, Ordering::Relaxed);
@@ -153,6 +154,7 @@ pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     *t.comm.lock() = comm;
     let affinity = *parent_thread.affinity.lock();
     *t.affinity.lock() = affinity;
+    *t.sched.lock() = sched;
     t.inherit_timer_slack(parent_thread);
     inherit_seccomp(parent_thread, &t);
     crate::keys::thread_cloned(parent_thread.tid(), t.tid());
@@ -200,6 +202,8 @@ pub struct ForkShare {
 pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread>> {
     let (vfork, share_vm) = (share.vfork, share.vm);
     let parent = parent_thread.process();
+    // A deadline thread cannot fork unless SCHED_RESET_ON_FORK is set (EAGAIN).
+    let sched = parent_thread.sched.lock().forked().ok_or(Errno::EAGAIN)?;
     // The child gets its own copies of the argument and environment strings.
     let strings = parent.exe.lock().len()
         + parent.cmdline.lock().len()
@@ -270,8 +274,6 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
         dead: Mutex::new(Default::default()),
         reaped: Mutex::new(Default::default()),
         maxrss: AtomicUsize::new(0),
-        nice: AtomicI32::new(parent.nice.load(Ordering::Relaxed)),
-        sched_policy: Mutex::new((0, 0)),
         itimers: Mutex::new([(0, 0); 3]),
         timers: Mutex::new(BTreeMap::new()),
         start_ns: crate::time::uptime_ns(),
@@ -296,6 +298,7 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
     *t.comm.lock() = comm;
     let affinity = *parent_thread.affinity.lock();
     *t.affinity.lock() = affinity;
+    *t.sched.lock() = sched;
     t.inherit_timer_slack(parent_thread);
     // fork keeps the alternate signal stack (the memory is copied); a CLONE_VM child does not.
     if !share_vm || vfork {

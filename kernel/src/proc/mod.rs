@@ -190,9 +190,6 @@ pub struct Process {
     /// Peak resident pages of the address spaces this process has left (exec, exit):
     /// Linux's signal->maxrss.
     pub maxrss: AtomicUsize,
-    /// Nice value (-20..=19) and scheduling policy/priority as set by the sched_* calls.
-    pub nice: AtomicI32,
-    pub sched_policy: Mutex<(u32, u32)>,
     /// Interval timers (ITIMER_REAL, VIRTUAL, PROF): (next expiry ns, interval ns); 0 = off.
     /// REAL counts on the monotonic clock, the others on the process's CPU time.
     pub itimers: Mutex<[(u64, u64); 3]>,
@@ -256,6 +253,9 @@ pub struct Thread {
     pub comm: Mutex<[u8; 16]>,
     /// sched_setaffinity mask (bit N = CPU N).
     pub affinity: Mutex<u64>,
+    /// Policy, priority, nice value and deadline reservation (the sched_* calls,
+    /// setpriority), per thread as on Linux.
+    pub sched: spin::Mutex<crate::sched::policy::SchedAttr>,
     /// PR_SET_TIMERSLACK: how late this thread's timed waits may end.
     pub timer_slack: Mutex<TimerSlack>,
     /// seccomp: 0 off, 1 strict, 2 filter (read on every system call, so an atomic), and the
@@ -309,24 +309,8 @@ impl crate::sched::Schedulable for Thread {
         self.timer_slack.lock().current
     }
 
-    fn nice(&self) -> i32 {
-        self.proc_ref().nice.load(Ordering::Relaxed)
-    }
-
-    fn rt_priority(&self) -> u32 {
-        match *self.proc_ref().sched_policy.lock() {
-            (p, prio)
-                if p == lintel_abi::sched::SCHED_FIFO as u32
-                    || p == lintel_abi::sched::SCHED_RR as u32 =>
-            {
-                prio
-            }
-            _ => 0,
-        }
-    }
-
-    fn round_robin(&self) -> bool {
-        self.proc_ref().sched_policy.lock().0 == lintel_abi::sched::SCHED_RR as u32
+    fn sched_attr(&self) -> &spin::Mutex<crate::sched::policy::SchedAttr> {
+        &self.sched
     }
 }
 

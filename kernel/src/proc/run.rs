@@ -95,17 +95,23 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
             }
             ReturnReason::Exception(Exception::PageFault { addr, access, .. }, record) => {
                 let mm = thread.proc_ref().mm();
-                let r = mm.inner.lock().handle_fault(
-                    addr,
-                    access == Access::Write,
-                    access == Access::Exec,
-                );
+                let (r, major) = {
+                    let mut inner = mm.inner.lock();
+                    let r =
+                        inner.handle_fault(addr, access == Access::Write, access == Access::Exec);
+                    (r, inner.major_fault)
+                };
                 if r == Err(FaultError::Userfault) {
                     user_fault_wait(&thread, &mm, addr, access == Access::Write);
                 }
                 drop(mm);
                 if matches!(r, Ok(()) | Err(FaultError::Userfault)) {
-                    thread.cpu.lock().events.min_flt += 1;
+                    let mut ct = thread.cpu.lock();
+                    if major {
+                        ct.events.maj_flt += 1;
+                    } else {
+                        ct.events.min_flt += 1;
+                    }
                 }
                 *thread.last_fault.lock() = Some(record);
                 let addr = addr as u64;

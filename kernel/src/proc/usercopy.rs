@@ -10,14 +10,23 @@ pub fn usercopy_fault(addr: usize, write: bool) -> bool {
         return false;
     };
     let mm = t.process().mm();
-    let r = mm.inner.lock().handle_fault(addr, write, false);
+    let (r, major) = {
+        let mut inner = mm.inner.lock();
+        let r = inner.handle_fault(addr, write, false);
+        (r, inner.major_fault)
+    };
     if let Err(FaultError::NoMem) = r {
         // The copy fails and the process dies on its way out. (Another victim is not chosen
         // here: the copying system call may hold locks, so it cannot wait for one to exit.)
         super::oom::kill(&t.process());
     }
     if r.is_ok() {
-        t.cpu.lock().events.min_flt += 1;
+        let mut ct = t.cpu.lock();
+        if major {
+            ct.events.maj_flt += 1;
+        } else {
+            ct.events.min_flt += 1;
+        }
     }
     r.is_ok()
 }

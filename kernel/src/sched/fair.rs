@@ -1,5 +1,5 @@
-//! What a thread's claim on a CPU is worth: real-time threads (SCHED_FIFO, SCHED_RR) before
-//! every other, by priority; the rest share a CPU in proportion to their nice weights, by
+//! What a thread's claim on a CPU is worth: deadline threads (SCHED_DEADLINE, [`super::deadline`])
+//! first, by absolute deadline; then real-time threads (SCHED_FIFO, SCHED_RR), by priority; the rest share a CPU in proportion to their nice weights, by
 //! virtual runtime (CPU time divided by weight, as Linux's CFS), the least served first.
 
 use super::ThreadRef;
@@ -21,16 +21,31 @@ pub fn weight(nice: i32) -> u64 {
     PRIO_TO_WEIGHT.get(i).copied().unwrap_or(NICE_0_WEIGHT)
 }
 
+/// Linux's weight of a SCHED_IDLE thread (WEIGHT_IDLEPRIO), below even nice 19's.
+const IDLE_WEIGHT: u64 = 3;
+
+/// The weight of thread `t`: its nice value's, or SCHED_IDLE's.
+pub fn weight_of(t: &ThreadRef) -> u64 {
+    let a = *t.sched_attr().lock();
+    if a.idle() {
+        IDLE_WEIGHT
+    } else {
+        weight(a.nice)
+    }
+}
+
 /// The virtual time `ns` of CPU time is worth at `weight`.
 pub fn virtual_ns(ns: u64, weight: u64) -> u64 {
     let v = u128::from(ns) * u128::from(NICE_0_WEIGHT) / u128::from(weight.max(1));
     u64::try_from(v).unwrap_or(u64::MAX)
 }
 
-/// A thread's rank for the CPU: a larger `rt` (real-time priority, 0 for the fair class) goes
-/// first; among fair threads, the smaller virtual runtime.
+/// A thread's rank for the CPU: a deadline thread (`dl`: its absolute deadline) before every
+/// other, the earliest deadline first; then a larger `rt` (real-time priority, 0 for the fair
+/// class); among fair threads, the smaller virtual runtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rank {
+    pub dl: Option<u64>,
     pub rt: u32,
     pub vruntime: u64,
 }
@@ -38,6 +53,12 @@ pub struct Rank {
 impl Rank {
     /// Whether `self` should run before `other`.
     pub fn before(&self, other: &Rank) -> bool {
+        match (self.dl, other.dl) {
+            (Some(a), Some(b)) => return a < b,
+            (Some(_), None) => return true,
+            (None, Some(_)) => return false,
+            (None, None) => {}
+        }
         if self.rt != other.rt {
             return self.rt > other.rt;
         }
@@ -48,6 +69,7 @@ impl Rank {
 /// The rank of a thread that is not running (its virtual runtime as last charged).
 pub fn rank(t: &ThreadRef) -> Rank {
     Rank {
+        dl: super::deadline::key(t),
         rt: t.rt_priority(),
         vruntime: t.cpu_time().lock().vruntime,
     }
@@ -55,7 +77,7 @@ pub fn rank(t: &ThreadRef) -> Rank {
 
 /// The rank of the running thread `t`, counting its current stint up to `now`.
 pub fn running_rank(t: &ThreadRef, now: u64) -> Rank {
-    let w = weight(t.nice());
+    let w = weight_of(t);
     let ct = *t.cpu_time().lock();
     let stint = if ct.running {
         now.saturating_sub(ct.since)
@@ -63,6 +85,7 @@ pub fn running_rank(t: &ThreadRef, now: u64) -> Rank {
         0
     };
     Rank {
+        dl: super::deadline::key(t),
         rt: t.rt_priority(),
         vruntime: ct.vruntime.saturating_add(virtual_ns(stint, w)),
     }

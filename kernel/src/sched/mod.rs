@@ -1,6 +1,7 @@
 //! The scheduler: a run queue per CPU ([`runq`]: placement, balancing, preemption), timed
 //! sleeps, and wait queues. Threads share a CPU by nice weight ([`fair`], Linux's CFS virtual
-//! runtime), real-time threads first. The kernel is not preemptible: a thread leaves its CPU
+//! runtime), real-time threads before them, deadline threads ([`deadline`]: earliest deadline
+//! first, within their reservations) before all. The kernel is not preemptible: a thread leaves its CPU
 //! only when it blocks, yields, exits, or at the safe point where the timer or another CPU's
 //! reschedule IPI interrupts it in user mode and a queued thread should run before it. Kernel
 //! code runs on one CPU at a time (hal's kernel lock), so these structures need no finer
@@ -15,7 +16,9 @@
 //! ends the waits that are due and runs the hooks. A deadline set on another CPU that comes
 //! before what the boot CPU is armed for interrupts the boot CPU, which arms again.
 
+pub mod deadline;
 mod fair;
+pub mod policy;
 mod runq;
 mod timers;
 
@@ -112,17 +115,20 @@ pub trait Schedulable: Any + Send + Sync {
     fn timer_slack_ns(&self) -> u64 {
         DEFAULT_SLACK_NS
     }
-    /// The nice value (-20..=19) its share of a CPU is weighted by.
-    fn nice(&self) -> i32 {
-        0
-    }
-    /// The real-time priority (1..=99 under SCHED_FIFO or SCHED_RR), 0 for the fair class.
+    /// Its scheduling attributes (policy, priority, nice, deadline reservation), per thread.
+    fn sched_attr(&self) -> &Mutex<policy::SchedAttr>;
+    /// The real-time priority (1..=99 under SCHED_FIFO or SCHED_RR), 0 for the other classes.
     fn rt_priority(&self) -> u32 {
-        0
+        let a = self.sched_attr().lock();
+        if a.is_rt() {
+            a.rt_priority
+        } else {
+            0
+        }
     }
     /// Whether a real-time thread is SCHED_RR (time-sliced among its priority).
     fn round_robin(&self) -> bool {
-        false
+        self.sched_attr().lock().policy == lintel_abi::sched::SCHED_RR
     }
 }
 
@@ -399,11 +405,8 @@ fn switch_away(yielding: bool) {
         }
         s.cpus[cpu].slice_start = now;
         TICK_AT[cpu].store(
-            if next.is_some() {
-                now.saturating_add(TICK_NS)
-            } else {
-                u64::MAX
-            },
+            next.as_ref()
+                .map_or(u64::MAX, |n| deadline::first_tick(n, now)),
             Ordering::Relaxed,
         );
         let task = match &next {
@@ -426,7 +429,7 @@ fn switch_away(yielding: bool) {
 /// runnable), under the same lock: switch_away takes it back in the rare case the thread is
 /// picked again.
 fn charge(t: &ThreadRef, now: u64, runnable: bool) {
-    let w = fair::weight(t.nice());
+    let w = fair::weight_of(t);
     let mut ct = t.cpu_time().lock();
     if runnable {
         ct.events.nivcsw += 1;
@@ -438,6 +441,9 @@ fn charge(t: &ThreadRef, now: u64, runnable: bool) {
         ct.total_ns += d;
         ct.vruntime = ct.vruntime.saturating_add(fair::virtual_ns(d, w));
         ct.running = false;
+        let since = ct.since;
+        drop(ct);
+        deadline::consume(t, since, now);
     }
 }
 

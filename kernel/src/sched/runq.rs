@@ -68,7 +68,12 @@ impl Sched {
     }
 
     /// Queues `t` on `cpu` with the virtual runtime its arrival gives it.
+    /// A deadline thread whose budget is used waits for its next period instead
+    /// ([`super::deadline::hold_back`]).
     pub(super) fn push_on(&mut self, t: ThreadRef, cpu: usize, how: Arrival) {
+        if super::deadline::hold_back(&t, how == Arrival::Moved, crate::time::uptime_ns()) {
+            return;
+        }
         let cpu = cpu % MAX_CPUS;
         let dst_min = self.cpus[cpu].min_vruntime;
         {
@@ -91,6 +96,15 @@ impl Sched {
         }
         self.cpus[cpu].queue.push_back(t);
         QUEUE_GEN.fetch_add(1, Ordering::Release);
+    }
+
+    /// Queues `t` as a woken thread where it fits best, and tells that CPU (a deadline
+    /// thread back from throttling).
+    pub(super) fn requeue_woken(&mut self, t: ThreadRef, now: u64) {
+        let prev = t.cpu_time().lock().cpu;
+        let cpu = self.choose_cpu(&t, prev);
+        self.push_on(t, cpu, Arrival::Woken);
+        self.notify(cpu, now);
     }
 
     /// Tells `cpu` that a thread was queued on it: a halted CPU is woken, a busy one is
@@ -215,6 +229,10 @@ impl Sched {
         let Some(cur) = &c.current else {
             return false;
         };
+        // A deadline thread that used its budget is throttled, even with nothing queued.
+        if super::deadline::exhausted(cur, now) {
+            return true;
+        }
         let Some(best) = c
             .queue
             .iter()
@@ -225,6 +243,9 @@ impl Sched {
         };
         let mine = fair::running_rank(cur, now);
         let ran = now.saturating_sub(c.slice_start);
+        if mine.dl.is_some() || best.dl.is_some() {
+            return best.before(&mine);
+        }
         if mine.rt > 0 {
             return best.rt > mine.rt
                 || (best.rt == mine.rt && cur.round_robin() && ran >= RR_SLICE_NS)

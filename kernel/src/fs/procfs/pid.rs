@@ -204,11 +204,12 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
             let (u, sy, ev) = (own.user_ns, own.sys_ns, own.events);
             let reaped = *p.reaped.lock();
             let (cu, cs, cev) = (reaped.user_ns, reaped.sys_ns, reaped.events);
-            let nice = p.nice.load(Ordering::Relaxed);
-            // Field 39: the CPU the (first) thread last ran on.
+            // Fields 18, 19, 40 and 41: the (first) thread's priority, nice value, real-time
+            // priority and policy; field 39: the CPU it last ran on.
+            let sched = threads.first().map(|t| *t.sched.lock()).unwrap_or_default();
             let processor = threads.first().map_or(0, |t| t.cpu.lock().cpu);
             format!(
-                "{} ({}) {} {} {} {} 0 -1 4194304 {} {} {} {} {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 {} 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                "{} ({}) {} {} {} {} 0 -1 4194304 {} {} {} {} {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 {} {} {} 0 0 0 0 0 0 0 0 0 0 0\n",
                 shown_pid,
                 comm_of(&p, &threads),
                 state,
@@ -223,13 +224,15 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
                 tick(sy),
                 tick(cu),
                 tick(cs),
-                20 + nice,
-                nice,
+                sched.shown_priority(),
+                sched.nice,
                 all.len().max(1),
                 tick(p.start_ns),
                 vsize,
                 rss_pages,
-                processor
+                processor,
+                if sched.is_rt() { sched.rt_priority } else { 0 },
+                sched.policy
             )
             .into_bytes()
         }

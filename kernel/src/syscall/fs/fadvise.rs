@@ -12,7 +12,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "fadvise64",
         fadvise64,
-        "the file and the advice are checked; the advice has no effect on the page cache",
+        "POSIX_FADV_DONTNEED drops clean unmapped cached pages; the other advice is checked only",
     ),
     Syscall::partial(
         "readahead",
@@ -21,6 +21,8 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     ),
 ];
 
+const POSIX_FADV_DONTNEED: usize = 4;
+
 pub fn fadvise64(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     if is_pipe(&f) {
@@ -28,6 +30,11 @@ pub fn fadvise64(c: &mut Call) -> SysResult {
     }
     if c.a[3] > 5 || (c.a[2] as i64) < 0 {
         return Err(Errno::EINVAL);
+    }
+    if c.a[3] == POSIX_FADV_DONTNEED {
+        if let Some(inode) = &f.inode {
+            crate::mm::pagecache::drop_clean(inode, c.a[1] as u64, c.a[2] as u64);
+        }
     }
     ok(0)
 }

@@ -14,7 +14,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "getrusage",
         getrusage,
-        "user and system times, ru_maxrss (peak resident set) and context switches and page faults (every fault counted as minor)",
+        "user and system times, ru_maxrss (peak resident set), context switches and page faults (major: a page-cache miss read from the file)",
     ),
 ];
 

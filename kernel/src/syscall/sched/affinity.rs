@@ -55,6 +55,7 @@ pub fn sched_setaffinity(c: &mut Call) -> SysResult {
     if m & online_cpus() == 0 {
         return Err(Errno::EINVAL);
     }
+    crate::sched::deadline::check_affinity(&(t.clone() as crate::sched::ThreadRef), m)?;
     *t.affinity.lock() = m & online_cpus();
     // A thread that may no longer run where it runs moves now, as on Linux.
     if Arc::ptr_eq(&t, &crate::proc::current()) {

@@ -2,13 +2,13 @@
 //! sched_get_priority_min, sched_rr_get_interval
 
 use crate::syscall::ok;
-use crate::syscall::sched::check_param;
-use crate::syscall::sched::may_reschedule;
-use crate::syscall::sched::may_set_policy;
-use crate::syscall::sched::proc_of;
-use crate::syscall::sched::valid_policy;
+use crate::syscall::sched::set_scheduler;
+use crate::syscall::sched::thread_of;
+use crate::syscall::sched::Request;
 use crate::syscall::sched::SCHED_BATCH;
+use crate::syscall::sched::SCHED_DEADLINE;
 use crate::syscall::sched::SCHED_FIFO;
+use crate::syscall::sched::SCHED_FLAG_RESET_ON_FORK;
 use crate::syscall::sched::SCHED_IDLE;
 use crate::syscall::sched::SCHED_OTHER;
 use crate::syscall::sched::SCHED_RESET_ON_FORK;
@@ -21,13 +21,9 @@ use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("sched_getscheduler", sched_getscheduler, ""),
-    Syscall::partial(
-        "sched_setscheduler",
-        sched_setscheduler,
-        "per process; SCHED_BATCH and SCHED_IDLE run as SCHED_OTHER",
-    ),
+    Syscall::implemented("sched_setscheduler", sched_setscheduler, ""),
     Syscall::implemented("sched_getparam", sched_getparam, ""),
-    Syscall::partial("sched_setparam", sched_setparam, "per process"),
+    Syscall::implemented("sched_setparam", sched_setparam, ""),
     Syscall::implemented(
         "sched_get_priority_max",
         |c| sched_get_priority(c, PriorityBound::Max),
@@ -41,35 +37,46 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("sched_rr_get_interval", sched_rr_get_interval, ""),
 ];
 
+/// The thread's policy, with SCHED_RESET_ON_FORK when set.
 pub fn sched_getscheduler(c: &mut Call) -> SysResult {
-    let p = proc_of(c, c.a[0] as i32)?;
-    let policy = p.sched_policy.lock().0;
-    ok(policy as usize)
+    let t = thread_of(c, c.a[0] as i32)?;
+    let a = *t.sched.lock();
+    let reset = if a.reset_on_fork {
+        SCHED_RESET_ON_FORK
+    } else {
+        0
+    };
+    ok(a.policy | reset)
 }
 
+/// The old interface to `set_scheduler`: a priority, and the nice value unchanged.
 pub fn sched_setscheduler(c: &mut Call) -> SysResult {
     let [pid, policy, param, ..] = c.a;
-    let policy = policy & !SCHED_RESET_ON_FORK;
-    if (pid as i32) < 0 || param == 0 || !valid_policy(policy) {
+    if (pid as i32) < 0 || param == 0 || (policy as i32) < 0 {
         return Err(Errno::EINVAL);
     }
     let prio = uaccess::read_i32(param)?;
-    let p = proc_of(c, pid as i32)?;
-    check_param(policy, prio)?;
-    may_reschedule(c, &p)?;
-    may_set_policy(c, &p, policy, prio, None)?;
-    *p.sched_policy.lock() = (policy as u32, prio as u32);
+    let t = thread_of(c, pid as i32)?;
+    let reset = policy & SCHED_RESET_ON_FORK != 0;
+    let r = Request {
+        policy: Some(policy as u32 as usize & !SCHED_RESET_ON_FORK),
+        flags: if reset { SCHED_FLAG_RESET_ON_FORK } else { 0 },
+        nice: t.sched.lock().nice,
+        priority: prio as u32,
+        ..Request::default()
+    };
+    set_scheduler(c, &t, r)?;
     ok(0)
 }
 
 pub fn sched_getparam(c: &mut Call) -> SysResult {
     let [pid, param, ..] = c.a;
-    if param == 0 {
+    if param == 0 || (pid as i32) < 0 {
         return Err(Errno::EINVAL);
     }
-    let p = proc_of(c, pid as i32)?;
-    let prio = p.sched_policy.lock().1;
-    uaccess::write_u32(param, prio)?;
+    let t = thread_of(c, pid as i32)?;
+    let a = *t.sched.lock();
+    uaccess::write_u32(param, if a.is_rt() { a.rt_priority } else { 0 })?;
     ok(0)
 }
 
@@ -79,12 +86,14 @@ pub fn sched_setparam(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let prio = uaccess::read_i32(param)?;
-    let p = proc_of(c, pid as i32)?;
-    let policy = p.sched_policy.lock().0 as usize;
-    check_param(policy, prio)?;
-    may_reschedule(c, &p)?;
-    may_set_policy(c, &p, policy, prio, None)?;
-    p.sched_policy.lock().1 = prio as u32;
+    let t = thread_of(c, pid as i32)?;
+    let r = Request {
+        policy: None,
+        nice: t.sched.lock().nice,
+        priority: prio as u32,
+        ..Request::default()
+    };
+    set_scheduler(c, &t, r)?;
     ok(0)
 }
 
@@ -99,13 +108,16 @@ pub fn sched_get_priority(c: &mut Call, kind: PriorityBound) -> SysResult {
     let max = kind == PriorityBound::Max;
     match c.a[0] {
         SCHED_FIFO | SCHED_RR => ok(if max { 99 } else { 1 }),
-        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE => ok(0),
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE | SCHED_DEADLINE => ok(0),
         _ => Err(Errno::EINVAL),
     }
 }
 
 pub fn sched_rr_get_interval(c: &mut Call) -> SysResult {
-    let _ = proc_of(c, c.a[0] as i32)?;
+    if (c.a[0] as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let _ = thread_of(c, c.a[0] as i32)?;
     // The round-robin slice: two timer ticks.
     crate::syscall::time::put_timespec(c.a[1], 20_000_000)?;
     ok(0)
