@@ -238,6 +238,13 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
                 Err(e) => t.fail(&name, &e),
             }
         }
+        let name = format!("boot.{}.smp4", port.arch);
+        if port.smp && filter.is_none_or(|f| name.contains(f)) {
+            match port.smp4() {
+                Ok(()) => t.pass(&name),
+                Err(e) => t.fail(&name, &e),
+            }
+        }
     }
     for port in [cross_conformance::RISCV64, cross_conformance::AARCH64] {
         if filter.is_none_or(|f| f.contains(port.arch)) {
