@@ -26,7 +26,8 @@ const USAGE: &str = "usage:
                   [--timeout SECONDS] [--add HOST[=GUEST]]... [--disk PATH]
                   [--net [restrict|user]] [--forward HOSTPORT:GUESTPORT]...
                   [--rootfs debian [--packages P1,P2...]] [--strace[=SYSCALL,...]]
-                  [--lockdep[=dump]] [-- PROGRAM ARGS...]
+                  [--lockdep[=dump]] [--gic 2|3] [-- PROGRAM ARGS...]
+      --gic 2|3    aarch64: the virt board's interrupt controller (default 3: GICv3)
       --disk PATH  attach PATH as a virtio-blk disk (/dev/vda in the guest; q35, or
                    virtio-mmio on riscv64's and aarch64's virt board). A
                    missing PATH is created as a 1 GiB ext4 image of the root tree; an image
@@ -80,6 +81,8 @@ const USAGE: &str = "usage:
 pub struct RunOpts {
     pub kvm: bool,
     pub smp: u32,
+    /// aarch64: the virt board's GIC version (2 or 3).
+    pub gic: u8,
     pub mem: String,
     pub log: String,
     pub machine: String,
@@ -124,6 +127,7 @@ impl Default for RunOpts {
         RunOpts {
             kvm: false,
             smp: 1,
+            gic: 3,
             mem: "512M".into(),
             log: "warn".into(),
             machine: "q35".into(),
@@ -191,6 +195,13 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
         match args[i].as_str() {
             "--kvm" => o.kvm = true,
             "--smp" => o.smp = val(&mut i)?.parse().map_err(|_| "--smp takes a number")?,
+            "--gic" => {
+                o.gic = match val(&mut i)?.as_str() {
+                    "2" => 2,
+                    "3" => 3,
+                    _ => return Err("--gic takes 2 or 3".into()),
+                }
+            }
             "--mem" => o.mem = val(&mut i)?,
             "--log" => o.log = val(&mut i)?,
             "--machine" => o.machine = val(&mut i)?,

@@ -7,7 +7,7 @@
 //! the GIC) is the root of two boots: a file written by the first is read by the second, and
 //! e2fsck finds the disk clean. boot.aarch64.smp4: on four CPUs, tests/boot/port_smp.c (the
 //! CPUs reported, CPU-bound threads on several CPUs at once, TLB shootdown seen by readers on
-//! other CPUs, membarrier). Runs `cargo xtask run --arch ARCH` as a child: the architecture
+//! other CPUs, membarrier); boot.aarch64.gic2 the same on a GICv2 board. Runs `cargo xtask run --arch ARCH` as a child: the architecture
 //! is chosen once per xtask run.
 
 use super::tail;
@@ -116,8 +116,9 @@ impl Port {
         r
     }
 
-    /// `boot.ARCH.smp4`: tests/boot/port_smp.c on `--smp 4` (a few seconds).
-    pub(super) fn smp4(&self) -> Result<(), String> {
+    /// `boot.ARCH.smp4`: tests/boot/port_smp.c on `--smp 4` (a few seconds), with `extra`
+    /// options (aarch64's `--gic 2`).
+    pub(super) fn smp4(&self, extra: &[&str]) -> Result<(), String> {
         let dir = crate::build::ensure_build_dir()?;
         let exe = dir.join(format!("{}-port-smp", self.arch));
         let cc = format!("{}-linux-gnu-gcc", self.arch);
@@ -134,7 +135,10 @@ impl Port {
             ));
         }
         let add = format!("{}=/port_smp", exe.display());
-        let (status, text) = self.run(&["--smp", "4", "--add", &add, "--", "/port_smp"])?;
+        let mut args = vec!["--smp", "4", "--add", &add];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", "/port_smp"]);
+        let (status, text) = self.run(&args)?;
         let mut lines = text.lines();
         for want in SMP_LINES {
             if !lines.any(|l| l.trim() == *want) {

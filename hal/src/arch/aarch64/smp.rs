@@ -227,9 +227,7 @@ pub(crate) fn cpu_index() -> usize {
 
 /// Interrupts CPU `cpu` with the wake-up SGI.
 pub(crate) fn send_wakeup(cpu: usize) {
-    if let Some(aff) = affinity_of(cpu) {
-        gic::send_sgi(aff, SGI_WAKEUP);
-    }
+    gic::send_sgi(cpu, SGI_WAKEUP);
 }
 
 /// Records that this CPU now uses root table `root` (called on every TTBR0 write).
@@ -302,11 +300,8 @@ pub(crate) fn shootdown(root: Option<u64>) {
         if cpu == me || online & (1 << cpu) == 0 {
             continue;
         }
-        let Some(aff) = affinity_of(cpu) else {
-            continue;
-        };
         *n = ASKED[cpu].fetch_add(1, Ordering::AcqRel) + 1;
-        gic::send_sgi(aff, SGI_REQUEST);
+        gic::send_sgi(cpu, SGI_REQUEST);
     }
     for (cpu, &n) in asked.iter().enumerate() {
         if n == 0 {
