@@ -21,18 +21,18 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   every command takes --arch x86_64|riscv64|aarch64 (default x86_64); riscv64 boots QEMU's
-  virt machine with OpenSBI, aarch64 QEMU's virt machine with a GICv3 (build and run so far)
+  virt machine with OpenSBI, aarch64 QEMU's virt machine with a GICv3 (run --gic 2: a GICv2)
   cargo xtask run [--kvm] [--smp N] [--mem SIZE] [--log LEVEL] [--machine q35|microvm]
                   [--timeout SECONDS] [--add HOST[=GUEST]]... [--disk PATH]
                   [--net [restrict|user]] [--forward HOSTPORT:GUESTPORT]...
                   [--rootfs debian [--packages P1,P2...]] [--strace[=SYSCALL,...]]
-                  [--lockdep[=dump]] [--gic 2|3] [-- PROGRAM ARGS...]
-      --gic 2|3    aarch64: the virt board's interrupt controller (default 3: GICv3)
+                  [--lockdep[=dump]] [-- PROGRAM ARGS...]
       --disk PATH  attach PATH as a virtio-blk disk (/dev/vda in the guest; q35, or
                    virtio-mmio on riscv64's and aarch64's virt board). A
                    missing PATH is created as a 1 GiB ext4 image of the root tree; an image
                    holding ext4 is the root file system (root=/dev/vda) and keeps its files
                    between runs; any other image is only attached
+      --gic 2|3    aarch64: the virt board's interrupt controller (default 3: GICv3)
       --net [restrict|user]  attach a virtio-net card on QEMU user networking (q35, or
                    virtio-mmio on riscv64 and aarch64). restrict (the default): the guest reaches only QEMU's built-in
                    gateway 10.0.2.2 and DNS 10.0.2.3, nothing beyond the host; user: the
