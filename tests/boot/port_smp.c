@@ -1,5 +1,6 @@
 // A port's multiprocessor check (boot.aarch64.smp4, on QEMU -smp 4): the CPUs are reported
-// (sched_getaffinity, /proc/cpuinfo, getcpu), four CPU-bound threads run on several CPUs at
+// (sched_getaffinity, /proc/cpuinfo, the getcpu syscall and glibc's sched_getcpu, which reads
+// the rseq area's cpu_id), four CPU-bound threads run on several CPUs at
 // once, a page replaced under threads that keep reading it on other CPUs is seen replaced
 // by all of them (their stale translations were shot down), a page unmapped under a reader on
 // another CPU faults there, and membarrier interrupts every CPU. Prints one line per check;
@@ -36,7 +37,7 @@ static unsigned cpu_now(void) {
 // Four CPU-bound threads; each records the CPUs it ran on and they all spin until each has
 // started, so they are runnable at once.
 static atomic_int started;
-static unsigned seen[THREADS];
+static unsigned seen[THREADS], rseq_seen[THREADS];
 static volatile unsigned long sink;
 
 static void *spin(void *arg) {
@@ -52,6 +53,9 @@ static void *spin(void *arg) {
         unsigned c = cpu_now();
         if (c < 32)
             seen[i] |= 1u << c;
+        int g = sched_getcpu();
+        if (g >= 0 && g < 32)
+            rseq_seen[i] |= 1u << g;
     }
     sink = x;
     return NULL;
@@ -117,15 +121,18 @@ int main(void) {
     pthread_t t[THREADS];
     for (long i = 0; i < THREADS; i++)
         pthread_create(&t[i], NULL, spin, (void *)i);
-    unsigned all = 0;
+    unsigned all = 0, rseq_all = 0;
     for (int i = 0; i < THREADS; i++) {
         pthread_join(t[i], NULL);
         all |= seen[i];
+        rseq_all |= rseq_seen[i];
     }
     int used = __builtin_popcount(all);
     printf("spinning threads used several cpus: %s\n", used >= 2 ? "yes" : "no");
-    if (used < 2) {
-        fprintf(stderr, "cpus used: %#x\n", all);
+    int rseq_used = __builtin_popcount(rseq_all);
+    printf("sched_getcpu saw several cpus: %s\n", rseq_used >= 2 ? "yes" : "no");
+    if (used < 2 || rseq_used < 2) {
+        fprintf(stderr, "cpus used: %#x, by sched_getcpu %#x\n", all, rseq_all);
         fails++;
     }
 

@@ -50,6 +50,7 @@ const SMP_LINES: &[&str] = &[
     "affinity cpus: 4",
     "cpuinfo processors: 4",
     "spinning threads used several cpus: yes",
+    "sched_getcpu saw several cpus: yes",
     "replaced page seen by readers: 3",
     "unmapped page faults the reader: yes",
     "membarrier: 0",
