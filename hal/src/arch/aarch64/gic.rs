@@ -283,20 +283,22 @@ pub(super) fn init() {
     init_cpu_interface();
 }
 
-/// A secondary CPU's redistributor (by its affinity) and CPU interface, as the boot CPU's.
-pub(super) fn init_secondary() {
+/// A secondary CPU's redistributor (by its affinity) and CPU interface, as the boot CPU's;
+/// false when it has none (it could take no interrupt, not even a wake-up).
+pub(super) fn init_secondary() -> bool {
     if !present() {
-        return;
+        return false;
     }
     if v2() {
         init_cpu_interface_v2();
-        return;
+        return true;
     }
     let Some(base) = find_redistributor(super::smp::my_affinity()) else {
-        return;
+        return false;
     };
     my_redist().store(base, Ordering::Relaxed);
     init_cpu_interface();
+    true
 }
 
 /// This CPU's redistributor awake, its private interrupts group 1 and masked but the timer's

@@ -191,7 +191,10 @@ extern "C" fn ap_main(index: u64) -> ! {
     trap::init_cpu();
     mm::activate_kernel();
     super::xstate::init();
-    gic::init_secondary();
+    if !gic::init_secondary() {
+        // No interrupts here: never reported ready, so never counted or scheduled on.
+        super::cpu::halt_forever();
+    }
     super::timer::init_secondary();
     PARKED.fetch_or(1 << index, Ordering::SeqCst);
     READY.store(index, Ordering::SeqCst);
