@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   every command takes --arch x86_64|riscv64|aarch64 (default x86_64); riscv64 boots QEMU's
-  virt machine with OpenSBI, aarch64 QEMU's virt machine with a GICv3 (build and run so far)
+  virt machine with OpenSBI, aarch64 QEMU's virt machine with a GICv3 (run --gic 2: a GICv2)
   cargo xtask run [--kvm] [--smp N] [--mem SIZE] [--log LEVEL] [--machine q35|microvm]
                   [--timeout SECONDS] [--add HOST[=GUEST]]... [--disk PATH]
                   [--net [restrict|user]] [--forward HOSTPORT:GUESTPORT]...
@@ -32,6 +32,7 @@ const USAGE: &str = "usage:
                    missing PATH is created as a 1 GiB ext4 image of the root tree; an image
                    holding ext4 is the root file system (root=/dev/vda) and keeps its files
                    between runs; any other image is only attached
+      --gic 2|3    aarch64: the virt board's interrupt controller (default 3: GICv3)
       --net [restrict|user]  attach a virtio-net card on QEMU user networking (q35, or
                    virtio-mmio on riscv64 and aarch64). restrict (the default): the guest reaches only QEMU's built-in
                    gateway 10.0.2.2 and DNS 10.0.2.3, nothing beyond the host; user: the
@@ -80,6 +81,8 @@ const USAGE: &str = "usage:
 pub struct RunOpts {
     pub kvm: bool,
     pub smp: u32,
+    /// aarch64: the virt board's GIC version (2 or 3).
+    pub gic: u8,
     pub mem: String,
     pub log: String,
     pub machine: String,
@@ -124,6 +127,7 @@ impl Default for RunOpts {
         RunOpts {
             kvm: false,
             smp: 1,
+            gic: 3,
             mem: "512M".into(),
             log: "warn".into(),
             machine: "q35".into(),
@@ -191,6 +195,13 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
         match args[i].as_str() {
             "--kvm" => o.kvm = true,
             "--smp" => o.smp = val(&mut i)?.parse().map_err(|_| "--smp takes a number")?,
+            "--gic" => {
+                o.gic = match val(&mut i)?.as_str() {
+                    "2" => 2,
+                    "3" => 3,
+                    _ => return Err("--gic takes 2 or 3".into()),
+                }
+            }
             "--mem" => o.mem = val(&mut i)?,
             "--log" => o.log = val(&mut i)?,
             "--machine" => o.machine = val(&mut i)?,

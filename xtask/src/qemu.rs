@@ -29,12 +29,12 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
         // board's test finisher (QEMU's own exit status).
         c.args(["-machine", "virt", "-bios", "default", "-cpu", "rv64"]);
     } else if arch == Arch::Aarch64 {
-        // QEMU's virt board with a GICv3, the kernel entered at EL1 as a Linux Image (device
-        // tree in x0, initrd and command line in /chosen); the exit status comes back through
-        // semihosting's SYS_EXIT (QEMU's own exit status).
+        // QEMU's virt board with a GICv3 (or the GICv2 `--gic 2` asks for), the kernel entered
+        // at EL1 as a Linux Image (device tree in x0, initrd and command line in /chosen); the
+        // exit status comes back through semihosting's SYS_EXIT (QEMU's own exit status).
         c.args([
             "-machine",
-            "virt,gic-version=3",
+            &format!("virt,gic-version={}", o.gic),
             "-cpu",
             "cortex-a72",
             "-semihosting-config",

@@ -86,6 +86,7 @@ fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
         sigmask: Summarized::default(),
         robust_list: Mutex::new((0, 0)),
         rseq: Mutex::new((0, 0, 0)),
+        rseq_cpu: AtomicU32::new(u32::MAX),
         exit_code: Mutex::new(None),
         exit_flag: AtomicBool::new(false),
         pending: Summarized::default(),

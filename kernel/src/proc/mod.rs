@@ -230,6 +230,9 @@ pub struct Thread {
     pub robust_list: Mutex<(usize, usize)>,
     /// Registered rseq area: (address, length, signature).
     pub rseq: Mutex<(usize, u32, u32)>,
+    /// The CPU index last written to the rseq area's cpu_id (u32::MAX: none): read without
+    /// the lock on every return to user mode.
+    pub rseq_cpu: AtomicU32,
     /// Set when this thread alone must leave (exit(2), or another thread's execve): the wait
     /// status it leaves with.
     pub exit_code: Mutex<Option<i32>>,

@@ -74,6 +74,31 @@ fn user_fault_wait(thread: &Arc<Thread>, mm: &crate::mm::Mm, addr: usize, write:
     }
 }
 
+/// Keeps a registered rseq area's cpu_id_start and cpu_id (offsets 0 and 4) at the CPU the
+/// thread returns to user mode on (glibc's sched_getcpu reads them). Called before every
+/// return to user mode; writes only when the CPU changed. A write that faults leaves the
+/// fields as they were.
+fn rseq_update_cpu(thread: &Thread) {
+    loop {
+        let cpu = lintel_hal::smp::cpu_index() as u32;
+        if thread.rseq_cpu.load(Ordering::Relaxed) == cpu {
+            return;
+        }
+        let addr = thread.rseq.lock().0;
+        thread.rseq_cpu.store(cpu, Ordering::Relaxed);
+        if addr == 0 {
+            return;
+        }
+        let mut ids = [0u8; 8];
+        ids[..4].copy_from_slice(&cpu.to_ne_bytes());
+        ids[4..].copy_from_slice(&cpu.to_ne_bytes());
+        // A fault may sleep and the thread wake on another CPU: then once more.
+        if crate::uaccess::write_bytes(addr, &ids).is_err() {
+            return;
+        }
+    }
+}
+
 pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
     thread.process().activate_mm();
     // A child its parent's tracer took at birth stops before its first instruction.
@@ -83,6 +108,7 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
     }
     let mut restart: Option<u64> = None;
     loop {
+        rseq_update_cpu(&thread);
         thread.trace.load_debug();
         sched::arm_timer();
         let entered = crate::time::uptime_ns();

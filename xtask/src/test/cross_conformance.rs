@@ -281,6 +281,14 @@ fn guest_round(
             "--timeout",
             "1800",
         ])
+        // By hand: XTASK_CROSS_SMP=N boots the round on N CPUs.
+        .args(
+            std::env::var("XTASK_CROSS_SMP")
+                .ok()
+                .map(|n| ["--smp".to_string(), n])
+                .into_iter()
+                .flatten(),
+        )
         .args(["--add", &add(runner, "/tests/runner")])
         .args(["--add", &add(&tests_dir, "/tests/bin")])
         .args(["--add", &add(&list_path, "/tests/list")])

@@ -238,6 +238,19 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
                 Err(e) => t.fail(&name, &e),
             }
         }
+        let smp: &[(&str, &[&str])] = match port.arch {
+            "aarch64" => &[("smp4", &[]), ("gic2", &["--gic", "2"])],
+            _ => &[("smp4", &[])],
+        };
+        for (what, extra) in smp {
+            let name = format!("boot.{}.{what}", port.arch);
+            if port.smp && filter.is_none_or(|f| name.contains(f)) {
+                match port.smp4(extra) {
+                    Ok(()) => t.pass(&name),
+                    Err(e) => t.fail(&name, &e),
+                }
+            }
+        }
     }
     for port in [cross_conformance::RISCV64, cross_conformance::AARCH64] {
         if filter.is_none_or(|f| f.contains(port.arch)) {

@@ -5,8 +5,10 @@
 //! kept across a handler, a SIGSEGV's address and code, TLS in a second thread), whose exit
 //! status reaches the host; then an ext4 disk on virtio-mmio (interrupts through the PLIC or
 //! the GIC) is the root of two boots: a file written by the first is read by the second, and
-//! e2fsck finds the disk clean. Runs `cargo xtask run --arch ARCH` as a child: the
-//! architecture is chosen once per xtask run.
+//! e2fsck finds the disk clean. boot.aarch64.smp4: on four CPUs, tests/boot/port_smp.c (the
+//! CPUs reported, CPU-bound threads on several CPUs at once, TLB shootdown seen by readers on
+//! other CPUs, membarrier); boot.aarch64.gic2 the same on a GICv2 board. Runs `cargo xtask run --arch ARCH` as a child: the architecture
+//! is chosen once per xtask run.
 
 use super::tail;
 use crate::root;
@@ -16,6 +18,8 @@ use std::process::Command;
 pub(super) struct Port {
     pub arch: &'static str,
     pub smoke_lines: &'static [&'static str],
+    /// Whether the port starts secondary CPUs: then `boot.ARCH.smp4` runs.
+    pub smp: bool,
 }
 
 pub(super) const RISCV64: Port = Port {
@@ -25,6 +29,7 @@ pub(super) const RISCV64: Port = Port {
         "signal handler ran: 10",
         "child exited 7",
     ],
+    smp: false,
 };
 
 pub(super) const AARCH64: Port = Port {
@@ -37,7 +42,19 @@ pub(super) const AARCH64: Port = Port {
         "thread 39 tls 5",
         "child exited 7",
     ],
+    smp: true,
 };
+
+/// What tests/boot/port_smp.c prints on four CPUs.
+const SMP_LINES: &[&str] = &[
+    "affinity cpus: 4",
+    "cpuinfo processors: 4",
+    "spinning threads used several cpus: yes",
+    "sched_getcpu saw several cpus: yes",
+    "replaced page seen by readers: 3",
+    "unmapped page faults the reader: yes",
+    "membarrier: 0",
+];
 
 /// The status every smoke program ends with.
 const SMOKE_STATUS: i32 = 3;
@@ -98,6 +115,41 @@ impl Port {
         let r = self.disk_check(&disk);
         let _ = std::fs::remove_file(&disk);
         r
+    }
+
+    /// `boot.ARCH.smp4`: tests/boot/port_smp.c on `--smp 4` (a few seconds), with `extra`
+    /// options (aarch64's `--gic 2`).
+    pub(super) fn smp4(&self, extra: &[&str]) -> Result<(), String> {
+        let dir = crate::build::ensure_build_dir()?;
+        let exe = dir.join(format!("{}-port-smp", self.arch));
+        let cc = format!("{}-linux-gnu-gcc", self.arch);
+        let out = Command::new(&cc)
+            .args(["-static", "-O2", "-pthread", "-o"])
+            .arg(&exe)
+            .arg(root().join("tests/boot/port_smp.c"))
+            .output()
+            .map_err(|e| format!("{cc}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{cc}: {}",
+                tail(&String::from_utf8_lossy(&out.stderr), 3)
+            ));
+        }
+        let add = format!("{}=/port_smp", exe.display());
+        let mut args = vec!["--smp", "4", "--add", &add];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", "/port_smp"]);
+        let (status, text) = self.run(&args)?;
+        let mut lines = text.lines();
+        for want in SMP_LINES {
+            if !lines.any(|l| l.trim() == *want) {
+                return Err(format!("no line {want:?}: {}", tail(&text, 8)));
+            }
+        }
+        if status != 0 {
+            return Err(format!("exit status {status}: {}", tail(&text, 5)));
+        }
+        Ok(())
     }
 
     /// `--disk` with a new image: the root is ext4 on /dev/vda, survives a reboot, and is

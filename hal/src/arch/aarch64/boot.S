@@ -26,35 +26,8 @@ _start:
 1:
     msr daifset, #0xf
     mov x19, x0
-    mrs x0, CurrentEL
-    lsr x0, x0, #2
-    cmp x0, #2
-    b.ne 2f
-    // EL2: EL1 is AArch64, the counters and timers are EL1's, no virtual offset; the GIC's
-    // system registers are open to EL1 when the CPU has them; then eret to EL1h, masked.
-    mov x0, #(1 << 31)
-    msr hcr_el2, x0
-    mrs x0, cnthctl_el2
-    orr x0, x0, #3
-    msr cnthctl_el2, x0
-    msr cntvoff_el2, xzr
-    mrs x0, id_aa64pfr0_el1
-    ubfx x0, x0, #24, #4
-    cbz x0, 3f
-    mrs x0, S3_4_C12_C9_5           // ICC_SRE_EL2
-    orr x0, x0, #0xf                // SRE, DFB, DIB, Enable (EL1 may use SRE)
-    msr S3_4_C12_C9_5, x0
-    isb
-3:  mov x0, #0x3c5                  // EL1h, D A I F masked
-    msr spsr_el2, x0
-    adr x0, 2f
-    msr elr_el2, x0
-    eret
-2:
-    // FP/SIMD on for EL0 and EL1 (CPACR_EL1.FPEN = 0b11): the kernel saves user state with it.
-    mov x0, #(3 << 20)
-    msr cpacr_el1, x0
-    isb
+    bl lintel_el2_to_el1
+    bl lintel_el1_setup
     // Zero the three boot tables (in .data: the Image carries them).
     adrp x0, lintel_boot_root
     add x0, x0, :lo12:lintel_boot_root
@@ -101,27 +74,9 @@ _start:
     cmp x4, #4
     b.lo 8b
     dsb sy
-    // MAIR: index 0 normal write-back, index 1 device nGnRE.
-    ldr x1, =0x04ff
-    msr mair_el1, x1
-    // TCR: 48-bit VA on both halves, 4 KiB granules, write-back walks, inner shareable, the
-    // physical address size the CPU has.
-    ldr x1, =((16 << 0) | (1 << 8) | (1 << 10) | (3 << 12) | (16 << 16) | (1 << 24) | (1 << 26) | (3 << 28) | (2 << 30))
-    mrs x2, id_aa64mmfr0_el1
-    and x2, x2, #7
-    orr x1, x1, x2, lsl #32
-    msr tcr_el1, x1
     msr ttbr0_el1, x0
     msr ttbr1_el1, x0
-    isb
-    tlbi vmalle1
-    dsb nsh
-    isb
-    // SCTLR_EL1: MMU, caches, EL0 may use DC ZVA, CTR_EL0, WFI/WFE and cache maintenance;
-    // the RES1 bits of ARMv8.0.
-    ldr x1, =((1 << 0) | (1 << 2) | (1 << 12) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 18) | (1 << 26) | (1 << 11) | (1 << 20) | (1 << 22) | (1 << 23) | (1 << 28) | (1 << 29))
-    msr sctlr_el1, x1
-    isb
+    bl lintel_mmu_on
     ldr x1, =9f
     br x1
 9:  // Now at the linked addresses.
@@ -143,6 +98,93 @@ _start:
     bl {boot_main}
 12: wfi
     b 12b
+
+// At EL2: EL1 is AArch64, the counters and timers are EL1's, no virtual offset; the GIC's
+// system registers are open to EL1 when the CPU has them; then eret to EL1h, masked, at the
+// caller's return address. At EL1: returns. Clobbers x0.
+lintel_el2_to_el1:
+    mrs x0, CurrentEL
+    lsr x0, x0, #2
+    cmp x0, #2
+    b.ne 2f
+    mov x0, #(1 << 31)
+    msr hcr_el2, x0
+    mrs x0, cnthctl_el2
+    orr x0, x0, #3
+    msr cnthctl_el2, x0
+    msr cntvoff_el2, xzr
+    mrs x0, id_aa64pfr0_el1
+    ubfx x0, x0, #24, #4
+    cbz x0, 1f
+    mrs x0, S3_4_C12_C9_5           // ICC_SRE_EL2
+    orr x0, x0, #0xf                // SRE, DFB, DIB, Enable (EL1 may use SRE)
+    msr S3_4_C12_C9_5, x0
+    isb
+1:  mov x0, #0x3c5                  // EL1h, D A I F masked
+    msr spsr_el2, x0
+    msr elr_el2, x30
+    eret
+2:  ret
+
+// EL1 state every CPU sets the same way before paging: FP/SIMD on for EL0 and EL1
+// (CPACR_EL1.FPEN = 0b11: the kernel saves user state with it); MAIR (index 0 normal
+// write-back, index 1 device nGnRE); TCR (48-bit VA on both halves, 4 KiB granules,
+// write-back walks, inner shareable, the physical address size the CPU has). Clobbers x1, x2.
+lintel_el1_setup:
+    mov x1, #(3 << 20)
+    msr cpacr_el1, x1
+    ldr x1, =0x04ff
+    msr mair_el1, x1
+    ldr x1, =((16 << 0) | (1 << 8) | (1 << 10) | (3 << 12) | (16 << 16) | (1 << 24) | (1 << 26) | (3 << 28) | (2 << 30))
+    mrs x2, id_aa64mmfr0_el1
+    and x2, x2, #7
+    orr x1, x1, x2, lsl #32
+    msr tcr_el1, x1
+    isb
+    ret
+
+// Paging on with the TTBRs already loaded (the caller's code must be identity-mapped):
+// SCTLR_EL1 = MMU, caches, EL0 may use DC ZVA, CTR_EL0, WFI/WFE and cache maintenance; the
+// RES1 bits of ARMv8.0. Clobbers x1.
+lintel_mmu_on:
+    isb
+    tlbi vmalle1
+    dsb nsh
+    isb
+    ldr x1, =((1 << 0) | (1 << 2) | (1 << 12) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 18) | (1 << 26) | (1 << 11) | (1 << 20) | (1 << 22) | (1 << 23) | (1 << 28) | (1 << 29))
+    msr sctlr_el1, x1
+    isb
+    ret
+
+// A secondary CPU, started by PSCI CPU_ON at this physical address with the MMU off and x0 =
+// the physical address of its start block (smp.rs `Start`): 0 the identity root (the image's
+// first 4 GiB at their physical addresses), 8 the kernel's root, 16 its stack top, 24 its
+// per-CPU block, 32 its CPU index, 40 the Rust entry `ap_main(index)`. Same EL1 state as the
+// boot CPU, TTBR1 = the kernel's root, then on at the linked addresses.
+.global lintel_secondary_entry
+lintel_secondary_entry:
+    msr daifset, #0xf
+    mov x19, x0
+    bl lintel_el2_to_el1
+    bl lintel_el1_setup
+    ldr x0, [x19, #0]
+    msr ttbr0_el1, x0
+    ldr x0, [x19, #8]
+    msr ttbr1_el1, x0
+    bl lintel_mmu_on
+    ldr x1, =13f
+    br x1
+13: ldr x1, =0xffff800000000000     // PHYS_OFFSET: the block through the direct map
+    add x19, x19, x1
+    ldr x0, [x19, #16]
+    mov sp, x0
+    ldr x0, [x19, #24]
+    msr tpidr_el1, x0
+    ldr x0, [x19, #32]
+    ldr x1, [x19, #40]
+    blr x1
+14: wfi
+    b 14b
 .ltorg
 
 .section .data.boot, "aw"

@@ -35,6 +35,11 @@ pub(super) fn init() {
     set_timer(u64::MAX);
 }
 
+/// A secondary CPU's timer (its own virtual timer, the same private interrupt), unarmed.
+pub(super) fn init_secondary() {
+    set_timer(u64::MAX);
+}
+
 /// Without a GIC console input raises no interrupt: the timer then never sleeps longer than
 /// this, so that the boot CPU's timer work keeps reading the UART.
 const CONSOLE_POLL_NS: u64 = 10_000_000;

@@ -170,3 +170,49 @@ pub(crate) fn virtio_mmio_windows(
     out.sort_unstable_by(|a, b| b.cmp(a));
     out
 }
+
+/// One `/cpus/cpu@N` node: its `reg` (riscv64: the hart id; aarch64: the MPIDR affinity
+/// fields) and its `enable-method` (aarch64: "psci" or "spin-table"; riscv64 has none).
+#[derive(Clone, Copy, Debug)]
+// riscv64 only counts the harts so far (it starts none).
+#[cfg_attr(target_arch = "riscv64", allow(dead_code))]
+pub(crate) struct TreeCpu {
+    pub id: u64,
+    pub enable_method: Option<&'static str>,
+}
+
+/// The CPUs the tree lists and does not mark disabled, in tree order. `reg` is read with
+/// `/cpus`' `#address-cells` (1, or 2 for an MPIDR with Aff3).
+pub(crate) fn cpus() -> alloc::vec::Vec<TreeCpu> {
+    let mut out = alloc::vec::Vec::new();
+    let Some(fdt) = fdt() else { return out };
+    let Some(parent) = fdt.find_node("/cpus") else {
+        return out;
+    };
+    let addr_cells = cells(&parent, "#address-cells").next().unwrap_or(1);
+    for n in parent.children() {
+        let is_cpu = n
+            .property("device_type")
+            .and_then(|p| p.as_str())
+            .map_or(n.name.starts_with("cpu@"), |t| t == "cpu");
+        let status = n.property("status").and_then(|p| p.as_str());
+        if !is_cpu || status.is_some_and(|s| s != "okay" && s != "ok") {
+            continue;
+        }
+        let mut reg = cells(&n, "reg");
+        let id = match addr_cells {
+            1 => reg.next().map(u64::from),
+            2 => reg
+                .next()
+                .zip(reg.next())
+                .map(|(hi, lo)| (u64::from(hi) << 32) | u64::from(lo)),
+            _ => None,
+        };
+        let Some(id) = id else { continue };
+        out.push(TreeCpu {
+            id,
+            enable_method: n.property("enable-method").and_then(|p| p.as_str()),
+        });
+    }
+    out
+}

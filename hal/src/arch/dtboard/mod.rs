@@ -19,9 +19,9 @@ pub(crate) fn line_msi(line: usize) -> crate::irq::MsiMessage {
     }
 }
 
-/// The arch-neutral hooks these ports do not call yet: secondary CPUs (`smp`), the NMI
-/// watchdog, ACPI (the boards have a device tree) and the AP trampoline's root table. Naming
-/// them here keeps the list visible instead of dead code.
+/// The arch-neutral hooks these ports do not both call yet: secondary CPUs (`smp`, aarch64
+/// only so far), the NMI watchdog, ACPI (the boards have a device tree) and x86_64's AP
+/// trampoline root table. Naming them here keeps the list visible instead of dead code.
 #[allow(dead_code)]
 fn not_yet_used() {
     let _ = crate::smp::secondary_enter as fn() -> !;

@@ -26,10 +26,12 @@ pub(crate) struct Census {
     pub mask: u64,
 }
 
-/// One CPU: the boot hart.
+/// One CPU running: the boot hart; the harts the device tree lists are present.
 pub(crate) fn start_secondaries() -> Census {
     Census {
-        present: 1,
+        present: crate::arch::dtboard::devicetree::cpus()
+            .len()
+            .clamp(1, MAX_CPUS),
         started: 1,
         mask: 1,
     }

@@ -5,12 +5,13 @@ use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
+use core::sync::atomic::Ordering;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
     "rseq",
     rseq,
-    "single CPU: cpu_id written at registration",
+    "cpu_id_start and cpu_id kept; no critical-section aborts",
 )];
 
 pub fn rseq(c: &mut Call) -> SysResult {
@@ -50,8 +51,10 @@ pub fn rseq(c: &mut Call) -> SysResult {
     if addr % 32 != 0 || len < 32 {
         return Err(Errno::EINVAL);
     }
-    // cpu_id_start and cpu_id: this kernel runs user code on CPU 0.
+    // cpu_id_start and cpu_id: written on the way back to user mode (proc::run's
+    // `rseq_update_cpu`).
     uaccess::write_bytes(addr, &[0u8; 8])?;
     *c.thread.rseq.lock() = (addr, len, sig);
+    c.thread.rseq_cpu.store(u32::MAX, Ordering::Relaxed);
     ok(0)
 }
