@@ -89,6 +89,15 @@ pub fn new_root() -> Arc<dyn Inode> {
     Arc::new(ProcInode { node: Node::Root })
 }
 
+/// The pid a /proc/PID directory names (not /proc/PID/task/TID), for pidfd_send_signal,
+/// which takes one in place of a pidfd as Linux's `tgid_pidfd_to_pid` does.
+pub fn pid_dir_of(inode: &dyn Inode) -> Option<i32> {
+    match inode.as_any().downcast_ref::<ProcInode>()?.node {
+        Node::Pid(pid) => Some(pid),
+        _ => None,
+    }
+}
+
 /// The file operations an open /proc file gets (see `snapshot`); None: plain inode reads.
 pub fn special_ops(inode: &Arc<dyn Inode>) -> Option<Arc<dyn FileOps>> {
     snapshot::ops_for(inode.as_any().downcast_ref::<ProcInode>()?)

@@ -63,6 +63,21 @@ pub fn pidfd_open(c: &mut Call) -> SysResult {
     install(c, PidFd::new(p), O_CLOEXEC | (flags & O_NONBLOCK))
 }
 
+/// pidfd_send_signal's process: a pidfd's, or a /proc/PID directory's (ESRCH once that
+/// process is gone); EBADF for any other file.
+fn signal_target(c: &Call, fd: i32) -> KResult<Arc<process::Process>> {
+    let f = file(c, fd)?;
+    if let Some(p) = f.ops_as::<PidFd>() {
+        return p.live();
+    }
+    let pid = f
+        .inode
+        .as_deref()
+        .and_then(crate::fs::procfs::pid_dir_of)
+        .ok_or(Errno::EBADF)?;
+    process::find_process(pid).ok_or(Errno::ESRCH)
+}
+
 pub fn pidfd_send_signal(c: &mut Call) -> SysResult {
     let [fd, sig, infop, flags, ..] = c.a;
     let sig = sig as u32;
@@ -70,8 +85,7 @@ pub fn pidfd_send_signal(c: &mut Call) -> SysResult {
     if scope & !SCOPES != 0 || scope.count_ones() > 1 {
         return Err(Errno::EINVAL);
     }
-    let (_, pidfd) = pidfd_of(c, fd as i32)?;
-    let target = pidfd.live()?;
+    let target = signal_target(c, fd as i32)?;
     let me = c.thread.process();
     let info = if infop != 0 {
         let mut raw = [0u8; 128];
