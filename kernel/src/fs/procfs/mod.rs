@@ -19,7 +19,7 @@ use lintel_abi::stat::*;
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::{Dentry, DirEntry, FileType, Inode};
 use net::{net_content, NetFile, NET_FILES};
-use pid::{fd_target, fdinfo_content, pid_content, process, PidFile, PID_FILES};
+use pid::{fd_target, fdinfo_content, leader, pid_content, process, task, PidFile, PID_FILES};
 use sys::{sys_content, sysctl_index, sysctl_setter, SysFile, SYSCTL, SYS_FILES};
 
 pub const PROC_DEV: u64 = 3;
@@ -310,8 +310,8 @@ impl ProcInode {
                 }
             }
             Node::FdInfoDir(pid) => {
-                let p = process(pid)?;
-                let fds: Vec<i32> = p.files.get().lock().fds().map(|(fd, _)| fd).collect();
+                let t = leader(pid)?;
+                let fds: Vec<i32> = t.files.with(|tb| tb.fds().map(|(fd, _)| fd).collect());
                 for fd in fds {
                     v.push(e(format!("{}", fd).as_bytes(), Node::FdInfo(pid, fd)));
                 }
@@ -327,8 +327,8 @@ impl ProcInode {
                 }
             }
             Node::FdDir(pid) => {
-                let p = process(pid)?;
-                let fds: Vec<i32> = p.files.get().lock().fds().map(|(fd, _)| fd).collect();
+                let t = leader(pid)?;
+                let fds: Vec<i32> = t.files.with(|tb| tb.fds().map(|(fd, _)| fd).collect());
                 for fd in fds {
                     v.push(e(format!("{}", fd).as_bytes(), Node::Fd(pid, fd)));
                 }
@@ -580,9 +580,8 @@ impl Inode for ProcInode {
             }
             Node::NetLink => Ok(b"self/net".to_vec()),
             Node::PidFile(pid, PidFile::Exe, _) => Ok(process(pid)?.exe.lock().clone()),
-            Node::PidFile(pid, PidFile::Cwd, _) => {
-                let p = process(pid)?;
-                let fs_ctx = p.fs.get();
+            Node::PidFile(pid, PidFile::Cwd, tid) => {
+                let fs_ctx = task(pid, tid)?.fs.get();
                 let f = fs_ctx.lock();
                 Ok(lintel_vfs::path_of(&f.cwd, &f.root))
             }
@@ -617,8 +616,8 @@ impl Inode for ProcInode {
         }
         match self.node {
             Node::Fd(pid, fd) => {
-                let f = match process(pid)
-                    .and_then(|p| p.files.get().lock().get(fd).map_err(|_| Errno::ENOENT))
+                let f = match leader(pid)
+                    .and_then(|t| t.files.get().lock().get(fd).map_err(|_| Errno::ENOENT))
                 {
                     Ok(f) => f,
                     Err(e) => return Some(Err(e)),
@@ -635,14 +634,14 @@ impl Inode for ProcInode {
                     None => Some(Err(Errno::ENXIO)),
                 }
             }
-            Node::PidFile(pid, PidFile::Cwd, _) => {
-                Some(process(pid).map(|p| p.fs.get().lock().cwd.clone()))
+            Node::PidFile(pid, PidFile::Cwd, tid) => {
+                Some(task(pid, tid).map(|t| t.fs.get().lock().cwd.clone()))
             }
             Node::NsUts(pid) => {
                 Some(process(pid).map(|_| crate::fs::nsfs::NsInode::dentry(crate::uts::ns_of(pid))))
             }
-            Node::PidFile(pid, PidFile::Root, _) => {
-                Some(process(pid).map(|p| p.fs.get().lock().root.clone()))
+            Node::PidFile(pid, PidFile::Root, tid) => {
+                Some(task(pid, tid).map(|t| t.fs.get().lock().root.clone()))
             }
             Node::NsInit(pid, i) => Some(process(pid).and_then(|_| {
                 let (_, _, inum) = INIT_NS.get(i as usize).ok_or(Errno::ENOENT)?;
