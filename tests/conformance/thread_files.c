@@ -4,9 +4,10 @@
  * to stays its own, and its exit closes its copy's files); unshare(CLONE_FILES),
  * unshare(CLONE_FS) and close_range(CLOSE_RANGE_UNSHARE) in one thread of a multi-threaded
  * process part only that thread (its siblings keep the fds it closes and their cwd), and
- * /proc/thread-self/cwd is the thread's. POSIX record locks belong to the fd table: processes
- * sharing one (CLONE_FILES) do not conflict, F_GETLK names the process that set each lock, and
- * closing any fd of the file in the shared table drops them all. */
+ * /proc/thread-self/cwd and fd are the thread's (/proc/self's are the leader's). POSIX
+ * record locks belong to the fd table: processes sharing one (CLONE_FILES) do not conflict,
+ * F_GETLK names the process that set each lock, and closing any fd of the file in the shared
+ * table drops them all. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -157,6 +158,12 @@ static int thread_ok;
 static void *unshare_files_thread(void *arg) {
     (void)arg;
     thread_ok = unshare(CLONE_FILES) == 0 && close(shared_fd) == 0 && !fd_open(shared_fd);
+    /* An fd of its own table only: /proc/thread-self/fd shows it, /proc/self/fd (the
+     * leader's table) does not. */
+    int fd = open("/dev/null", O_RDONLY);
+    thread_ok &= fd >= 0 && dup2(fd, 100) == 100;
+    thread_ok &= access("/proc/thread-self/fd/100", F_OK) == 0;
+    thread_ok &= access("/proc/self/fd/100", F_OK) == -1 && errno == ENOENT;
     return NULL;
 }
 
@@ -189,6 +196,7 @@ static void pthreads(void) {
     CHECK(shared_fd >= 0);
     run_pthread(unshare_files_thread);
     CHECK(fd_open(shared_fd));
+    CHECK(!fd_open(100));
 
     run_pthread(close_range_thread);
     CHECK(fd_open(shared_fd));

@@ -97,8 +97,8 @@ fn comm_of(p: &Process, threads: &[Arc<Thread>]) -> String {
     String::from_utf8_lossy(&base[..base.len().min(15)]).into_owned()
 }
 
-pub(super) fn fd_target(pid: i32, fd: i32) -> KResult<Vec<u8>> {
-    let t = leader(pid)?;
+pub(super) fn fd_target(pid: i32, fd: i32, tid: i32) -> KResult<Vec<u8>> {
+    let t = task(pid, tid)?;
     let f = t.files.get().lock().get(fd).map_err(|_| Errno::ENOENT)?;
     Ok(match &f.dentry {
         Some(d) => {
@@ -124,8 +124,8 @@ pub(super) fn fd_target(pid: i32, fd: i32) -> KResult<Vec<u8>> {
 
 /// /proc/PID/fdinfo/FD: the open file's position, flags (with O_CLOEXEC from the fd
 /// table) and identity.
-pub(super) fn fdinfo_content(pid: i32, fd: i32) -> KResult<String> {
-    let t = leader(pid)?;
+pub(super) fn fdinfo_content(pid: i32, fd: i32, tid: i32) -> KResult<String> {
+    let t = task(pid, tid)?;
     let (f, cloexec) = t
         .files
         .with(|tb| tb.entry(fd).map(|e| (e.file.clone(), e.cloexec)))
