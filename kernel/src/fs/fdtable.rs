@@ -48,10 +48,14 @@ impl Default for FdTable {
 
 /// The table is gone (its last thread or process let go): the POSIX locks and F_NOTIFY
 /// requests it owned go with it, as Linux's close_files releases them file by file. The
-/// files themselves go as their references drop.
+/// files themselves go as their references drop. An empty table owns nothing (every close
+/// of a file that could hold them went through `filp_close`), so the empty table an exited
+/// thread keeps takes no lock where the thread's last reference drops.
 impl Drop for FdTable {
     fn drop(&mut self) {
-        super::locks::on_exit(self.id);
+        if self.fds.iter().any(Option::is_some) {
+            super::locks::on_exit(self.id);
+        }
     }
 }
 

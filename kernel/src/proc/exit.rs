@@ -38,11 +38,18 @@ pub fn thread_exit(t: &Arc<Thread>) {
     drop(rings);
     // The thread lets go of its fd table and fs context (Linux's exit_files and exit_fs): a
     // table shared with other threads or processes keeps its files open for them; the last
-    // to let go closes them, and its POSIX locks go (`FdTable`'s drop). The thread keeps a
-    // private copy of a shared fs context, dropped with it.
+    // to let go closes them, and its POSIX locks go (`FdTable`'s drop). What they held goes
+    // here, not wherever the last reference to the thread happens to drop: the thread is
+    // left an empty table, and its root as its cwd too.
     let files = t.files.replace(Default::default());
     drop(files);
-    let _ = t.fs.unshare(|f| Ok(f.clone()));
+    let (root, umask) = t.fs.with(|f| (f.root.clone(), f.umask));
+    let fs = t.fs.replace(super::FsContext {
+        root: root.clone(),
+        cwd: root,
+        umask,
+    });
+    drop(fs);
     // CLONE_CHILD_CLEARTID: zero the tid word and wake one waiter (pthread_join).
     let ctid = core::mem::take(&mut *t.clear_child_tid.lock());
     if ctid != 0 && crate::uaccess::write_u32(ctid, 0).is_ok() {
