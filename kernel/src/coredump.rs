@@ -121,7 +121,7 @@ fn core_name(pat: &[u8], p: &Process, t: &Thread, sig: u32, limit: u64) -> Vec<u
 fn create(t: &Thread, name: &[u8]) -> KResult<Arc<OpenFile>> {
     let p = t.proc_ref();
     let cred = p.cred.lock().vfs();
-    let umask = p.fs.get().lock().umask;
+    let umask = t.fs.get().lock().umask;
     let (parent, leaf, trailing) = fs::with_walk(t, AT_FDCWD, name, |ctx| {
         lintel_vfs::resolve_create(ctx, name, false)
     })?;

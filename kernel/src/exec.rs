@@ -487,9 +487,10 @@ pub fn execve(
         m.brk = brk + layout.brk_shift;
     }
 
-    // A table shared with another process (CLONE_FILES) is left to it: close-on-exec closes
-    // only this process's copy (Linux's unshare_files).
-    let left = thread.proc_ref().files.unshare(|t| t.try_clone())?;
+    // A table shared with other threads or processes (CLONE_FILES) is left to them:
+    // close-on-exec closes only the caller's copy (Linux's unshare_files). The other threads
+    // of the process, about to be killed, drop theirs as they exit.
+    let left = thread.files.unshare(|t| t.try_clone())?;
     drop(left);
 
     // Point of no return.
@@ -501,11 +502,10 @@ pub fn execve(
     let old = p.set_mm(new_mm);
     p.activate_mm();
     crate::ipc::shm::release_mm(old, p.pid);
-    let closed = p.files.with(|t| t.close_on_exec());
-    for e in &closed {
-        crate::fs::locks::on_close(p.pid, &e.file);
+    let (owner, closed) = thread.files.with(|t| (t.id(), t.close_on_exec()));
+    for e in closed {
+        crate::fs::fdtable::filp_close(owner, e);
     }
-    drop(closed);
     p.timers.lock().clear();
     p.did_exec
         .store(true, core::sync::atomic::Ordering::Relaxed);

@@ -18,11 +18,12 @@ use lintel_vfs::{identity, FileType};
 /// An inode's identity: (file system, inode number), as inotify's marks.
 type Key = (u64, u64);
 
-/// One process's request through one open directory.
+/// One fd table's request through one open directory.
 struct Request {
     file: Weak<OpenFile>,
-    /// The process that asked (a close by it ends the request, as Linux's dnotify_flush).
-    pid: i32,
+    /// The fd table it was asked through (a close of the file in it ends the request, as
+    /// Linux's dnotify_flush, which keys requests by the files_struct).
+    files: u64,
     /// The descriptor the signal names (si_fd): the latest one F_NOTIFY was called with.
     fd: i32,
     /// DN_* bits, DN_MULTISHOT included.
@@ -37,24 +38,31 @@ pub fn active() -> bool {
     ACTIVE.load(Ordering::Relaxed)
 }
 
-/// fcntl(fd, F_NOTIFY, arg) by process `pid` with credentials `ids` (uid, euid): adds `arg`'s
-/// bits to this process's request on the directory (Linux ORs repeated calls together);
-/// bits 0 (DN_MULTISHOT alone included) removes it.
-pub fn request(file: &Arc<OpenFile>, fd: i32, pid: i32, ids: (u32, u32), arg: u32) -> KResult<()> {
+/// fcntl(fd, F_NOTIFY, arg) through fd table `files` by process `pid` (the signal's target)
+/// with credentials `ids` (uid, euid): adds `arg`'s bits to the table's request on the
+/// directory (Linux ORs repeated calls together); bits 0 (DN_MULTISHOT alone included)
+/// removes it.
+pub fn request(
+    file: &Arc<OpenFile>,
+    fd: i32,
+    (pid, files): (i32, u64),
+    ids: (u32, u32),
+    arg: u32,
+) -> KResult<()> {
     let inode = file.inode.as_ref().ok_or(Errno::ENOTDIR)?;
     if inode.file_type() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
     let key = identity(inode);
     if arg & !DN_MULTISHOT == 0 {
-        forget(file, pid);
+        forget(file, files);
         return Ok(());
     }
     *file.owner.lock() = (F_OWNER_PID, pid);
     *file.owner_ids.lock() = ids;
     let mut all = REQUESTS.lock();
     let list = all.entry(key).or_default();
-    let this = |r: &Request| r.pid == pid && core::ptr::eq(r.file.as_ptr(), Arc::as_ptr(file));
+    let this = |r: &Request| r.files == files && core::ptr::eq(r.file.as_ptr(), Arc::as_ptr(file));
     match list.iter_mut().find(|r| this(r)) {
         Some(r) => {
             r.fd = fd;
@@ -62,7 +70,7 @@ pub fn request(file: &Arc<OpenFile>, fd: i32, pid: i32, ids: (u32, u32), arg: u3
         }
         None => list.push(Request {
             file: Arc::downgrade(file),
-            pid,
+            files,
             fd,
             mask: arg,
         }),
@@ -71,27 +79,28 @@ pub fn request(file: &Arc<OpenFile>, fd: i32, pid: i32, ids: (u32, u32), arg: u3
     Ok(())
 }
 
-/// Process `pid` closed a descriptor of `file`: its request through that file ends.
-pub fn forget(file: &OpenFile, pid: i32) {
+/// A descriptor of `file` in fd table `files` was closed: the table's request through that
+/// file ends.
+pub fn forget(file: &OpenFile, files: u64) {
     if !active() {
         return;
     }
     let mut all = REQUESTS.lock();
     for list in all.values_mut() {
-        list.retain(|r| !(r.pid == pid && core::ptr::eq(r.file.as_ptr(), file)));
+        list.retain(|r| !(r.files == files && core::ptr::eq(r.file.as_ptr(), file)));
     }
     all.retain(|_, l| !l.is_empty());
     ACTIVE.store(!all.is_empty(), Ordering::Relaxed);
 }
 
-/// Process `pid` ended: its requests end (its descriptors were closed).
-pub fn forget_process(pid: i32) {
+/// The fd table `files` went: its requests end (its descriptors were closed).
+pub fn forget_table(files: u64) {
     if !active() {
         return;
     }
     let mut all = REQUESTS.lock();
     for list in all.values_mut() {
-        list.retain(|r| r.pid != pid);
+        list.retain(|r| r.files != files);
     }
     all.retain(|_, l| !l.is_empty());
     ACTIVE.store(!all.is_empty(), Ordering::Relaxed);

@@ -1,9 +1,25 @@
-//! A process's file descriptor table.
+//! A file descriptor table (Linux's files_struct): each thread points to one, shared with the
+//! threads and processes clone gave it to (CLONE_FILES).
 
 use super::file::OpenFile;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_abi::{Errno, KResult};
+
+/// What closing an fd of table `owner` does once the table has let go of it, as Linux's
+/// filp_close: the table's POSIX locks on the file and its F_NOTIFY request through it go,
+/// then, if no other descriptor, process or in-flight call holds the file, the file hears
+/// its last descriptor is going (`FileOps::last_close`: an IP socket under SO_LINGER waits
+/// there). close, close_range, dup2 over an open fd, exec's close-on-exec and seccomp's
+/// ADDFD all come here. May block: call it with no lock held.
+pub fn filp_close(owner: u64, e: FdEntry) {
+    super::locks::on_close(owner, &e.file);
+    if Arc::strong_count(&e.file) == 1 {
+        e.file.ops.last_close(&e.file);
+    }
+    drop(e);
+}
 
 #[derive(Clone)]
 pub struct FdEntry {
@@ -11,19 +27,54 @@ pub struct FdEntry {
     pub cloexec: bool,
 }
 
-#[derive(Clone, Default)]
 pub struct FdTable {
     fds: Vec<Option<FdEntry>>,
+    /// This table's identity, never reused: the owner of the POSIX record locks and F_NOTIFY
+    /// requests taken through it (Linux keys both by the files_struct).
+    id: u64,
+}
+
+/// The next table's identity.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Default for FdTable {
+    fn default() -> FdTable {
+        FdTable {
+            fds: Vec::new(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+/// The table is gone (its last thread or process let go): the POSIX locks and F_NOTIFY
+/// requests it owned go with it, as Linux's close_files releases them file by file. The
+/// files themselves go as their references drop. An empty table owns nothing (every close
+/// of a file that could hold them went through `filp_close`), so the empty table an exited
+/// thread keeps takes no lock where the thread's last reference drops.
+impl Drop for FdTable {
+    fn drop(&mut self) {
+        if self.fds.iter().any(Option::is_some) {
+            super::locks::on_exit(self.id);
+        }
+    }
 }
 
 impl FdTable {
-    /// A copy for fork, or ENOMEM when the heap cannot hold it (the table is as long as the
-    /// highest fd the process opened).
+    /// A copy for fork, clone and unshare (a new table, owning no locks), or ENOMEM when the
+    /// heap cannot hold it (the table is as long as the highest fd opened in it).
     pub fn try_clone(&self) -> KResult<FdTable> {
         let mut fds = Vec::new();
         crate::mm::kheap::reserve_in(&mut fds, self.fds.len())?;
         fds.extend(self.fds.iter().cloned());
-        Ok(FdTable { fds })
+        Ok(FdTable {
+            fds,
+            ..FdTable::default()
+        })
+    }
+
+    /// The table's identity (see `id`): what `filp_close` and the lock calls take as owner.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     pub fn get(&self, fd: i32) -> KResult<Arc<OpenFile>> {
@@ -112,7 +163,7 @@ impl FdTable {
         Ok(e)
     }
 
-    /// Closes the close-on-exec fds, returning them (their locks are released by the caller).
+    /// Closes the close-on-exec fds, returning them (the caller passes each to `filp_close`).
     pub fn close_on_exec(&mut self) -> alloc::vec::Vec<FdEntry> {
         let mut out = alloc::vec::Vec::new();
         for e in self.fds.iter_mut() {

@@ -17,8 +17,9 @@ type Key = (u64, u64);
 /// fcntl locks (POSIX and OFD locks conflict with each other) and flock locks, per inode.
 static RECORD: Mutex<BTreeMap<Key, LockTable>> = Mutex::new(BTreeMap::new());
 static FLOCK: Mutex<BTreeMap<Key, LockTable>> = Mutex::new(BTreeMap::new());
-/// What each blocked POSIX locker waits for (deadlock detection).
-static WAITING: Mutex<BTreeMap<i32, (Key, Lock)>> = Mutex::new(BTreeMap::new());
+/// What each blocked POSIX locker waits for (deadlock detection), by lock owner (the fd
+/// table) and thread: the threads sharing a table may each wait.
+static WAITING: Mutex<BTreeMap<(u64, i32), (Key, Lock)>> = Mutex::new(BTreeMap::new());
 static WAIT: WaitQueue = WaitQueue::new();
 /// Set once any lock was taken, so closes skip the tables until then.
 static USED: AtomicBool = AtomicBool::new(false);
@@ -34,19 +35,21 @@ fn file_id(f: &OpenFile) -> usize {
     f as *const OpenFile as usize
 }
 
-/// Whether `owner` waiting for `blocker` would close a cycle of waiting processes.
-fn deadlock(me: i32, blocker: &Lock) -> bool {
+/// Whether `me` (an fd table) waiting for `blocker` would close a cycle of waiting owners
+/// (as Linux's posix_locks_deadlock, the first waiter of an owner is followed).
+fn deadlock(me: u64, blocker: &Lock) -> bool {
     let waiting = WAITING.lock();
     let table = RECORD.lock();
     let mut cur = blocker.owner;
     for _ in 0..64 {
-        let Owner::Process(pid) = cur else {
+        let Owner::Files(owner) = cur else {
             return false;
         };
-        if pid == me {
+        if owner == me {
             return true;
         }
-        let Some((k, want)) = waiting.get(&pid) else {
+        let Some((_, (k, want))) = waiting.range((owner, i32::MIN)..=(owner, i32::MAX)).next()
+        else {
             return false;
         };
         let Some(next) = table.get(k).and_then(|t| t.conflict(want)) else {
@@ -57,9 +60,19 @@ fn deadlock(me: i32, blocker: &Lock) -> bool {
     false
 }
 
-/// fcntl F_GETLK/F_SETLK/F_SETLKW and the OFD variants for process `pid`; `arg` points at a
+/// Who asks for a POSIX lock: the fd table that owns it, the process F_GETLK reports, and the
+/// thread that may wait.
+#[derive(Clone, Copy)]
+pub struct Locker {
+    pub files: u64,
+    pub pid: i32,
+    pub tid: i32,
+}
+
+/// fcntl F_GETLK/F_SETLK/F_SETLKW and the OFD variants for `who`; `arg` points at a
 /// `struct flock`.
-pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize, pid: i32) -> KResult<usize> {
+pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize, who: Locker) -> KResult<usize> {
+    let pid = who.pid;
     let b = uaccess::read_vec(arg, 32)?;
     let l_type = i16::from_le_bytes([b[0], b[1]]);
     let whence = i16::from_le_bytes([b[2], b[3]]);
@@ -96,7 +109,7 @@ pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize, pid: i32) -> KResult<
     let owner = if ofd {
         Owner::File(file_id(f))
     } else {
-        Owner::Process(pid)
+        Owner::Files(who.files)
     };
     let kind = match l_type {
         F_RDLCK => Some(Kind::Read),
@@ -169,14 +182,16 @@ pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize, pid: i32) -> KResult<
                 if !wait {
                     return Some(Err(Errno::EAGAIN));
                 }
-                if !ofd && deadlock(pid, &blocker) {
+                if !ofd && deadlock(who.files, &blocker) {
                     return Some(Err(Errno::EDEADLK));
                 }
-                WAITING.lock().insert(pid, (key, lock(k)));
+                if !ofd {
+                    WAITING.lock().insert((who.files, who.tid), (key, lock(k)));
+                }
                 None
             });
             // Granted, refused or interrupted: no longer waiting (deadlock detection).
-            WAITING.lock().remove(&pid);
+            WAITING.lock().remove(&(who.files, who.tid));
             r
         }
     }
@@ -218,18 +233,18 @@ pub fn flock(f: &Arc<OpenFile>, op: u32, pid: i32) -> KResult<usize> {
     })
 }
 
-/// A process closed one of its fds for `f`: its POSIX locks on that file go (all of them,
-/// as POSIX requires, whatever fd they were taken through), and its F_NOTIFY request
-/// through `f` (Linux's filp_close does both).
-pub fn on_close(pid: i32, f: &OpenFile) {
-    super::dnotify::forget(f, pid);
+/// An fd of `f` in the fd table `files` was closed: the table's POSIX locks on that file go
+/// (all of them, as POSIX requires, whatever fd they were taken through), and its F_NOTIFY
+/// request through `f` (Linux's filp_close does both; `fdtable::filp_close` calls this).
+pub fn on_close(files: u64, f: &OpenFile) {
+    super::dnotify::forget(f, files);
     if !USED.load(Ordering::Relaxed) {
         return;
     }
     let Ok(key) = key_of(f) else { return };
     let mut tables = RECORD.lock();
     if let Some(tb) = tables.get_mut(&key) {
-        tb.remove_owner(Owner::Process(pid));
+        tb.remove_owner(Owner::Files(files));
         if tb.is_empty() {
             tables.remove(&key);
         }
@@ -258,18 +273,18 @@ pub fn on_release(f: &OpenFile) {
     WAIT.wake_all();
 }
 
-/// A process ended: all its POSIX locks go, and its F_NOTIFY requests.
-pub fn on_exit(pid: i32) {
-    super::dnotify::forget_process(pid);
+/// The fd table `files` went (its last thread or process let go of it): all its POSIX locks
+/// go, and its F_NOTIFY requests.
+pub fn on_exit(files: u64) {
+    super::dnotify::forget_table(files);
     if !USED.load(Ordering::Relaxed) {
         return;
     }
     let mut tables = RECORD.lock();
     for tb in tables.values_mut() {
-        tb.remove_owner(Owner::Process(pid));
+        tb.remove_owner(Owner::Files(files));
     }
     tables.retain(|_, tb| !tb.is_empty());
     drop(tables);
-    WAITING.lock().remove(&pid);
     WAIT.wake_all();
 }

@@ -364,7 +364,7 @@ pub fn mount(
                 let c = thread.proc_ref().cred.lock();
                 (c.uid, c.gid)
             };
-            let umask = thread.proc_ref().fs.get().lock().umask;
+            let umask = thread.fs.get().lock().umask;
             read_only |= bdev.read_only();
             (
                 vfat::mount_dev(bdev, data, read_only, uid, gid, umask)?,
@@ -650,11 +650,10 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
 
 /// The walk context of a thread, starting at `dirfd` (or the cwd for AT_FDCWD).
 fn start_dir(thread: &Thread, dirfd: i32, path: &[u8]) -> KResult<Arc<Dentry>> {
-    let p = thread.proc_ref();
     if path.first() == Some(&b'/') || dirfd == AT_FDCWD {
-        return Ok(p.fs.get().lock().cwd.clone());
+        return Ok(thread.fs.get().lock().cwd.clone());
     }
-    let f = p.files.get().lock().get(dirfd)?;
+    let f = thread.files.get().lock().get(dirfd)?;
     let d = f.dentry.clone().ok_or(Errno::ENOTDIR)?;
     if d.inode.file_type() != FileType::Directory {
         return Err(Errno::ENOTDIR);
@@ -669,7 +668,7 @@ pub fn with_walk<T>(
     f: impl FnOnce(&WalkCtx) -> KResult<T>,
 ) -> KResult<T> {
     let start = start_dir(thread, dirfd, path)?;
-    let root = thread.proc_ref().fs.get().lock().root.clone();
+    let root = thread.fs.get().lock().root.clone();
     walk_in(thread, &root, &start, f)
 }
 
@@ -743,9 +742,9 @@ pub fn lookup_at_flags(
             return Err(Errno::ENOENT);
         }
         if dirfd == AT_FDCWD {
-            return Ok(thread.proc_ref().fs.get().lock().cwd.clone());
+            return Ok(thread.fs.get().lock().cwd.clone());
         }
-        let f = thread.proc_ref().files.get().lock().get(dirfd)?;
+        let f = thread.files.get().lock().get(dirfd)?;
         return f.dentry.clone().ok_or(Errno::EBADF);
     }
     lookup_at(thread, dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0)
@@ -755,7 +754,7 @@ pub fn lookup_at_flags(
 pub fn absolute_path(thread: &Thread, path: &[u8]) -> Vec<u8> {
     match lookup_at(thread, AT_FDCWD, path, true) {
         Ok(d) => {
-            let root = thread.proc_ref().fs.get().lock().root.clone();
+            let root = thread.fs.get().lock().root.clone();
             lintel_vfs::path_of(&d, &root)
         }
         Err(_) => path.to_vec(),

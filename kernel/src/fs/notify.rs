@@ -187,18 +187,15 @@ fn deleted(i: &Arc<dyn Inode>) {
 /// changed by this very call chain (a close dropping the file that reports here), so it is
 /// skipped rather than waited for.
 fn open_anywhere(key: Key) -> bool {
-    crate::proc::all_pids()
-        .into_iter()
-        .filter_map(crate::proc::find_process)
-        .any(|p| {
-            p.files
-                .try_with(|files| {
-                    files
-                        .fds()
-                        .any(|(_, e)| e.file.inode.as_ref().is_some_and(|i| identity(i) == key))
-                })
-                .unwrap_or(false)
-        })
+    crate::proc::all_threads().into_iter().any(|t| {
+        t.files
+            .try_with(|files| {
+                files
+                    .fds()
+                    .any(|(_, e)| e.file.inode.as_ref().is_some_and(|i| identity(i) == key))
+            })
+            .unwrap_or(false)
+    })
 }
 
 /// The last reference to an open file went: IN_CLOSE_WRITE or IN_CLOSE_NOWRITE, a pending

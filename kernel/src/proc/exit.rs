@@ -36,6 +36,20 @@ pub fn thread_exit(t: &Arc<Thread>) {
     // Registered io_uring rings are let go, as Linux's io_uring_unreg_ringfd at exit.
     let rings = t.io_uring_rings.lock().take();
     drop(rings);
+    // The thread lets go of its fd table and fs context (Linux's exit_files and exit_fs): a
+    // table shared with other threads or processes keeps its files open for them; the last
+    // to let go closes them, and its POSIX locks go (`FdTable`'s drop). What they held goes
+    // here, not wherever the last reference to the thread happens to drop: the thread is
+    // left an empty table, and its root as its cwd too.
+    let files = t.files.replace(Default::default());
+    drop(files);
+    let (root, umask) = t.fs.with(|f| (f.root.clone(), f.umask));
+    let fs = t.fs.replace(super::FsContext {
+        root: root.clone(),
+        cwd: root,
+        umask,
+    });
+    drop(fs);
     // CLONE_CHILD_CLEARTID: zero the tid word and wake one waiter (pthread_join).
     let ctid = core::mem::take(&mut *t.clear_child_tid.lock());
     if ctid != 0 && crate::uaccess::write_u32(ctid, 0).is_ok() {
@@ -81,16 +95,9 @@ pub fn thread_exit(t: &Arc<Thread>) {
     }
     super::ptrace::tracer_exited(&p);
     release_vfork(&p);
-    // Release resources now; the zombie keeps only its status.
-    // A table shared with another process (CLONE_FILES) keeps its files open for it; the
-    // last process to let go closes them.
-    let files = p.files.replace(Default::default());
-    crate::fs::locks::on_exit(p.pid);
-    drop(files);
-    // An fs context shared by CLONE_FS is the survivors' alone from now on (Linux's exit_fs);
-    // the zombie keeps a copy for /proc/PID/cwd. Its handlers stay shared until it is reaped,
-    // as Linux's sighand is.
-    let _ = p.fs.unshare(|f| Ok(f.clone()));
+    // Release resources now; the zombie keeps only its status. (Each thread let go of its
+    // fd table and fs context above.) Its handlers stay shared until it is reaped, as
+    // Linux's sighand is.
     lintel_hal::mm::activate_kernel();
     if let Ok(empty) = Mm::zombie() {
         crate::ipc::shm::release_mm(p.set_mm(empty), p.pid);

@@ -34,8 +34,6 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         children: Mutex::new(Vec::new()),
         threads: Mutex::new(Vec::new()),
         mm: Mutex::new(Mm::new()?),
-        files: Shared::new(&shared::FILES, files),
-        fs: Shared::new(&shared::FS, fs),
         sigactions: Shared::new(&shared::SIGHAND, [SigAction::default(); 64]),
         cred: Mutex::new(Cred::default()),
         rlimits: Mutex::new(default_rlimits()),
@@ -72,16 +70,45 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
     });
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
-    Ok(new_thread(p, pid, stack))
+    let files = Shared::new(&shared::FILES, files);
+    let fs = Shared::new(&shared::FS, fs);
+    Ok(new_thread(p, pid, stack, (files, fs)))
 }
 
-fn new_thread(p: Arc<Process>, tid: i32, stack: KernelStack) -> Arc<Thread> {
+/// A new thread's fd table and fs context: `creator`'s own (CLONE_FILES, CLONE_FS) or
+/// copies of them, as Linux's copy_files and copy_fs.
+fn thread_tables(
+    creator: &Thread,
+    files: bool,
+    fs: bool,
+) -> KResult<(Shared<FdTable>, Shared<FsContext>)> {
+    let files = if files {
+        Shared::share(&creator.files)
+    } else {
+        Shared::new(&shared::FILES, creator.files.with(|t| t.try_clone())?)
+    };
+    let fs = if fs {
+        Shared::share(&creator.fs)
+    } else {
+        Shared::new(&shared::FS, creator.fs.with(|f| f.clone()))
+    };
+    Ok((files, fs))
+}
+
+fn new_thread(
+    p: Arc<Process>,
+    tid: i32,
+    stack: KernelStack,
+    (files, fs): (Shared<FdTable>, Shared<FsContext>),
+) -> Arc<Thread> {
     let t = Arc::new(Thread {
         tid: AtomicI32::new(tid),
         process: p.clone(),
         ktask: Mutex::new(None),
         kstack: Mutex::new(Some(stack)),
         state: spin::Mutex::new(ThreadState::Blocked),
+        files,
+        fs,
         clear_child_tid: Mutex::new(0),
         sigmask: Summarized::default(),
         robust_list: Mutex::new((0, 0)),
@@ -136,8 +163,10 @@ fn reserve_task(p: &Process, copied: usize) -> KResult<KernelStack> {
     KernelStack::try_new().ok_or(Errno::ENOMEM)
 }
 
-/// clone(CLONE_THREAD): a new thread in the caller's process.
-pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
+/// clone(CLONE_THREAD): a new thread in the caller's process, sharing the caller's fd table
+/// and fs context or with copies of them (`share`'s `files` and `fs`; its other fields are
+/// the process's and not looked at).
+pub fn clone_thread(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread>> {
     let p = parent_thread.process();
     if p.is_exiting() {
         return Err(Errno::EAGAIN);
@@ -145,9 +174,10 @@ pub fn clone_thread(parent_thread: &Arc<Thread>) -> KResult<Arc<Thread>> {
     // A deadline thread cannot clone unless SCHED_RESET_ON_FORK is set (EAGAIN).
     let sched = parent_thread.sched.lock().forked().ok_or(Errno::EAGAIN)?;
     let stack = reserve_task(&p, 0)?;
+    let tables = thread_tables(parent_thread, share.files, share.fs)?;
     let tid = alloc_pid()?;
     NPROCS.fetch_add(1, Ordering::Relaxed);
-    let t = new_thread(p, tid, stack);
+    let t = new_thread(p, tid, stack, tables);
     // Copied out first: the parent's mask is not held while the child's is taken.
     let mask = *parent_thread.sigmask.lock();
     *t.sigmask.lock() = mask;
@@ -211,16 +241,7 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
         + parent.environ.lock().len()
         + parent.auxv.lock().len();
     let stack = reserve_task(&parent, strings)?;
-    let files = if share.files {
-        Shared::share(&parent.files)
-    } else {
-        Shared::new(&shared::FILES, parent.files.with(|t| t.try_clone())?)
-    };
-    let fs = if share.fs {
-        Shared::share(&parent.fs)
-    } else {
-        Shared::new(&shared::FS, parent.fs.with(|f| f.clone()))
-    };
+    let tables = thread_tables(parent_thread, share.files, share.fs)?;
     let sigactions = if share.sighand {
         Shared::share(&parent.sigactions)
     } else {
@@ -252,8 +273,6 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
         children: Mutex::new(Vec::new()),
         threads: Mutex::new(Vec::new()),
         mm: Mutex::new(mm),
-        files,
-        fs,
         sigactions,
         cred: Mutex::new(parent.cred.lock().clone()),
         rlimits: Mutex::new(*parent.rlimits.lock()),
@@ -291,7 +310,7 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
     parent.children.lock().push(p.clone());
-    let t = new_thread(p, pid, stack);
+    let t = new_thread(p, pid, stack, tables);
     // Copied out first: the parent's mask is not held while the child's is taken.
     let mask = *parent_thread.sigmask.lock();
     *t.sigmask.lock() = mask;

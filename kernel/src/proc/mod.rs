@@ -147,10 +147,8 @@ pub struct Process {
     pub children: Mutex<Vec<Arc<Process>>>,
     pub threads: Mutex<Vec<Weak<Thread>>>,
     mm: Mutex<Arc<Mm>>,
-    /// The fd table, fs context (cwd, root, umask) and signal handlers: the process's own,
-    /// or shared with other processes by clone's CLONE_FILES, CLONE_FS and CLONE_SIGHAND.
-    pub files: Shared<FdTable>,
-    pub fs: Shared<FsContext>,
+    /// The signal handlers: the process's own, or shared with other processes by clone's
+    /// CLONE_SIGHAND. (The fd table and fs context belong to each thread: `Thread::files`.)
     pub sigactions: Shared<SigActions>,
     pub cred: Mutex<Cred>,
     pub rlimits: Mutex<[Rlimit; RLIM_NLIMITS]>,
@@ -225,6 +223,12 @@ pub struct Thread {
     /// The kernel stack reserved when the thread was created, until its task starts.
     kstack: Mutex<Option<KernelStack>>,
     pub state: spin::Mutex<ThreadState>,
+    /// The fd table and fs context (cwd, root, umask), as Linux's task's files_struct and
+    /// fs_struct: the thread's own, or shared with its creator (clone's CLONE_FILES and
+    /// CLONE_FS, which threads usually pass); unshare(2) and execve give the caller a copy.
+    /// /proc/PID/fd and cwd show the thread-group leader's.
+    pub files: Shared<FdTable>,
+    pub fs: Shared<FsContext>,
     pub clear_child_tid: Mutex<usize>,
     pub sigmask: Summarized<SigSet>,
     pub robust_list: Mutex<(usize, usize)>,
@@ -414,6 +418,15 @@ impl Thread {
 /// Every live thread by tid (futex and tkill targets, /proc/PID/task).
 static THREADS: Mutex<BTreeMap<i32, Weak<Thread>>> = Mutex::new(BTreeMap::new());
 
+/// Every live thread (the holders of fd tables, which threads may share).
+pub fn all_threads() -> Vec<Arc<Thread>> {
+    THREADS
+        .lock()
+        .values()
+        .filter_map(|w| w.upgrade())
+        .collect()
+}
+
 pub fn find_thread(tid: i32) -> Option<Arc<Thread>> {
     THREADS.lock().get(&tid).and_then(|w| w.upgrade())
 }
@@ -565,6 +578,14 @@ impl Process {
         let mut u = self.usage();
         u += *self.reaped.lock();
         u
+    }
+
+    /// The thread-group leader while it lives (its id is the pid): the thread whose fd table
+    /// and fs context /proc/PID shows, as Linux's.
+    pub fn leader(&self) -> Option<Arc<Thread>> {
+        self.live_threads()
+            .into_iter()
+            .find(|t| t.tid() == self.pid)
     }
 
     pub fn live_threads(&self) -> Vec<Arc<Thread>> {

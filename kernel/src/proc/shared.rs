@@ -1,11 +1,11 @@
-//! A table a process points to and that clone may share with other processes, as Linux's
+//! A table a task points to and that clone may share with other tasks, as Linux's
 //! `files_struct`, `fs_struct` and `sighand_struct`: CLONE_FILES, CLONE_FS and CLONE_SIGHAND
-//! hand the child the same table, otherwise it gets a copy. The threads of a process always
-//! share their process's table.
+//! hand the child the same table, otherwise it gets a copy. The fd table and fs context are
+//! each thread's (`Thread::files`, `Thread::fs`), the handlers the process's.
 //!
-//! A table shared by N processes is one object: a change through any of them is seen by the
+//! A table shared by N tasks is one object: a change through any of them is seen by the
 //! others, and what it holds (open files) goes only when the last of them lets go. unshare,
-//! execve and exit swap the process's pointer, which is why it sits behind its own lock.
+//! execve and exit swap the task's pointer, which is why it sits behind its own lock.
 
 use crate::spinlock::Mutex;
 use alloc::sync::Arc;
@@ -16,7 +16,7 @@ pub struct Shared<T> {
     names: &'static Names,
 }
 
-/// The lock-order checker's classes of one kind of table: the process's pointer to it and
+/// The lock-order checker's classes of one kind of table: the task's pointer to it and
 /// the table itself. Every Shared is built here, so without names the fd table, the fs
 /// context and the handlers would be one class and look nested in each other.
 pub struct Names {
@@ -25,11 +25,11 @@ pub struct Names {
 }
 
 pub const FILES: Names = Names {
-    pointer: "process files pointer",
+    pointer: "thread files pointer",
     table: "files table",
 };
 pub const FS: Names = Names {
-    pointer: "process fs pointer",
+    pointer: "thread fs pointer",
     table: "fs table",
 };
 pub const SIGHAND: Names = Names {
@@ -57,7 +57,7 @@ impl<T> Shared<T> {
         }
     }
 
-    /// The table this process points to now.
+    /// The table this task points to now.
     pub fn get(&self) -> Arc<Mutex<T>> {
         self.table.lock().clone()
     }
@@ -78,13 +78,13 @@ impl<T> Shared<T> {
         Some(f(&mut t))
     }
 
-    /// The table's identity, the same for the processes sharing it (kcmp's KCMP_FILES,
+    /// The table's identity, the same for the tasks sharing it (kcmp's KCMP_FILES,
     /// KCMP_FS, KCMP_SIGHAND).
     pub fn id(&self) -> usize {
         Arc::as_ptr(&*self.table.lock()) as usize
     }
 
-    /// Points this process at a new table holding `value`, returning the table it left
+    /// Points this task at a new table holding `value`, returning the table it left
     /// (dropped by the caller when no lock is held: the last reference to an fd table closes
     /// its files).
     pub fn replace(&self, value: T) -> Arc<Mutex<T>> {
@@ -92,13 +92,13 @@ impl<T> Shared<T> {
         core::mem::replace(&mut *self.table.lock(), new)
     }
 
-    /// Whether another process points to this table too (or holds it for a moment, as
+    /// Whether another task points to this table too (or holds it for a moment, as
     /// /proc does; a copy made then is merely unneeded).
     pub fn is_shared(&self) -> bool {
         Arc::strong_count(&*self.table.lock()) > 1
     }
 
-    /// Gives this process a private copy made by `copy` if the table is shared (unshare,
+    /// Gives this task a private copy made by `copy` if the table is shared (unshare,
     /// execve). Returns the table it left, if any, for the caller to drop outside any lock.
     pub fn unshare(&self, copy: impl FnOnce(&T) -> KResult<T>) -> KResult<Option<Arc<Mutex<T>>>> {
         if !self.is_shared() {

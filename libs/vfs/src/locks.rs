@@ -3,11 +3,12 @@
 
 use alloc::vec::Vec;
 
-/// Who holds a lock: a process (classic POSIX locks) or an open file description (OFD locks
-/// and flock).
+/// Who holds a lock: an fd table (classic POSIX locks, which Linux keys by the files_struct:
+/// the threads, and the processes clone gave CLONE_FILES, sharing one table share them) or an
+/// open file description (OFD locks and flock).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Owner {
-    Process(i32),
+    Files(u64),
     File(usize),
 }
 
@@ -24,7 +25,8 @@ pub struct Lock {
     pub kind: Kind,
     pub start: u64,
     pub end: u64,
-    /// The process reported by F_GETLK (-1 for OFD locks, as Linux does).
+    /// The process reported by F_GETLK: the one that set the lock (-1 for OFD locks, as Linux
+    /// does).
     pub pid: i32,
 }
 
@@ -80,10 +82,24 @@ impl LockTable {
     }
 
     /// Installs `req` (the caller checked for conflicts): the owner's locks in the range are
-    /// replaced, and adjacent or overlapping locks of the same kind merge.
+    /// replaced, and adjacent or overlapping locks of the same kind merge. As Linux's
+    /// posix_lock_inode, the merged lock is the first (lowest) such lock grown, keeping the
+    /// pid F_GETLK reports: another process sharing the owner's fd table that locks the same
+    /// bytes again does not take them over.
     pub fn set(&mut self, req: Lock) {
+        let pid = self
+            .locks
+            .iter()
+            .filter(|l| {
+                l.owner == req.owner
+                    && l.kind == req.kind
+                    && l.start <= req.end
+                    && req.start <= l.end
+            })
+            .min_by_key(|l| l.start)
+            .map_or(req.pid, |l| l.pid);
         self.unlock(req.owner, req.start, req.end);
-        let mut new = req;
+        let mut new = Lock { pid, ..req };
         self.locks.retain(|l| {
             let touches = l.start <= new.end && new.start <= l.end;
             if l.owner == new.owner && l.kind == new.kind && touches {
@@ -114,12 +130,42 @@ mod tests {
 
     fn lk(o: i32, kind: Kind, start: u64, end: u64) -> Lock {
         Lock {
-            owner: Owner::Process(o),
+            owner: Owner::Files(o as u64),
             kind,
             start,
             end,
             pid: o,
         }
+    }
+
+    #[test]
+    fn merge_keeps_first_pid() {
+        let mut t = LockTable::new();
+        t.set(lk(1, Kind::Write, 10, 20));
+        // The same owner (a table shared by another process) locks again: merged, first pid.
+        t.set(Lock {
+            pid: 7,
+            ..lk(1, Kind::Write, 5, 15)
+        });
+        assert_eq!(t.locks(), &[lk(1, Kind::Write, 5, 20)]);
+        // Another kind splits it: the new lock is the request's.
+        t.set(Lock {
+            pid: 7,
+            ..lk(1, Kind::Read, 8, 12)
+        });
+        assert_eq!(
+            t.locks()[1],
+            Lock {
+                pid: 7,
+                ..lk(1, Kind::Read, 8, 12)
+            }
+        );
+        // Apart from any lock: the request's pid.
+        t.set(Lock {
+            pid: 9,
+            ..lk(1, Kind::Write, 30, 40)
+        });
+        assert_eq!(t.locks()[3].pid, 9);
     }
 
     #[test]
@@ -140,7 +186,7 @@ mod tests {
     fn unlock_splits_and_set_merges() {
         let mut t = LockTable::new();
         t.set(lk(1, Kind::Write, 0, 100));
-        t.unlock(Owner::Process(1), 40, 60);
+        t.unlock(Owner::Files(1), 40, 60);
         assert_eq!(t.locks().len(), 2);
         assert!(t.conflict(&lk(2, Kind::Write, 40, 60)).is_none());
         assert!(t.conflict(&lk(2, Kind::Write, 39, 41)).is_some());
@@ -157,7 +203,7 @@ mod tests {
         assert_eq!(t.locks().len(), 3);
         assert!(t.conflict(&lk(2, Kind::Read, 12, 13)).is_none());
         assert!(t.conflict(&lk(2, Kind::Read, 0, 1)).is_some());
-        t.remove_owner(Owner::Process(1));
+        t.remove_owner(Owner::Files(1));
         assert!(t.is_empty());
     }
 }

@@ -224,7 +224,7 @@ impl Loop {
     /// loop_configure: binds `fd` with `info` (LOOP_SET_FD passes an empty one).
     fn configure(&self, writable: bool, fd: i32, block_size: u32, info: &[u8]) -> KResult<usize> {
         let thread = crate::proc::current();
-        let file = thread.proc_ref().files.get().lock().get(fd)?;
+        let file = thread.files.get().lock().get(fd)?;
         if file.flags() & lintel_abi::fcntl::O_PATH != 0 {
             return Err(Errno::EBADF);
         }

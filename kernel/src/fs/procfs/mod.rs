@@ -20,7 +20,7 @@ use lintel_abi::stat::*;
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::{Dentry, DirEntry, FileType, Inode};
 use net::{net_content, NetFile, NET_FILES};
-use pid::{fd_target, fdinfo_content, pid_content, process, PidFile, PID_FILES};
+use pid::{fd_target, fdinfo_content, pid_content, process, task, PidFile, PID_FILES};
 use sys::{sys_content, sysctl_index, sysctl_setter, SysFile, SYSCTL, SYS_FILES};
 
 pub const PROC_DEV: u64 = 3;
@@ -36,10 +36,12 @@ enum Node {
     /// A file of /proc/PID, or of /proc/PID/task/TID when the third field is the TID (0: the
     /// process's own): stat, status and comm then describe that thread.
     PidFile(i32, PidFile, i32),
-    FdDir(i32),
-    Fd(i32, i32),
-    FdInfoDir(i32),
-    FdInfo(i32, i32),
+    /// /proc/PID/fd and fdinfo and their entries (pid, [fd,] tid): the leader's table when the
+    /// tid is 0, else /proc/PID/task/TID/fd and fdinfo, the thread's.
+    FdDir(i32, i32),
+    Fd(i32, i32, i32),
+    FdInfoDir(i32, i32),
+    FdInfo(i32, i32, i32),
     /// /proc/PID/task and /proc/PID/task/TID.
     TaskDir(i32),
     Task(i32, i32),
@@ -122,10 +124,10 @@ fn owner_pid(node: Node) -> Option<i32> {
     match node {
         Node::Pid(p)
         | Node::PidFile(p, _, _)
-        | Node::FdDir(p)
-        | Node::Fd(p, _)
-        | Node::FdInfoDir(p)
-        | Node::FdInfo(p, _)
+        | Node::FdDir(p, _)
+        | Node::Fd(p, _, _)
+        | Node::FdInfoDir(p, _)
+        | Node::FdInfo(p, _, _)
         | Node::TaskDir(p)
         | Node::NsDir(p)
         | Node::NsUts(p)
@@ -142,7 +144,7 @@ fn dump_owner(node: Node) -> (u32, u32) {
     let Some(p) = owner_pid(node).and_then(crate::proc::find_process) else {
         return (0, 0);
     };
-    if matches!(node, Node::FdDir(_) | Node::FdInfoDir(_)) && p.pid == current_pid() {
+    if matches!(node, Node::FdDir(..) | Node::FdInfoDir(..)) && p.pid == current_pid() {
         let c = p.cred.lock();
         return (c.fsuid, c.fsgid);
     }
@@ -179,12 +181,18 @@ impl ProcInode {
             Node::PidFile(p, f, tid) => {
                 ((p as u64) << 16) | (1 + f as u64) | ((tid as u64 & 0xff_ffff) << 40)
             }
-            Node::FdDir(p) => ((p as u64) << 16) | 0x100,
-            Node::Fd(p, fd) => ((p as u64) << 16) | 0x1000 | fd as u64 & 0xfff,
-            Node::FdInfoDir(p) => ((p as u64) << 16) | 0x200,
+            Node::FdDir(p, tid) => ((p as u64) << 16) | 0x100 | ((tid as u64 & 0xff_ffff) << 40),
+            Node::Fd(p, fd, tid) => {
+                ((p as u64) << 16) | 0x1000 | fd as u64 & 0xfff | ((tid as u64 & 0xff_ffff) << 40)
+            }
+            Node::FdInfoDir(p, tid) => {
+                ((p as u64) << 16) | 0x200 | ((tid as u64 & 0xff_ffff) << 40)
+            }
             Node::TaskDir(p) => ((p as u64) << 16) | 0x300,
             Node::Task(p, t) => ((p as u64) << 16) | 0x4000 | (t as u64 & 0x3fff),
-            Node::FdInfo(p, fd) => ((p as u64) << 16) | 0x2000 | fd as u64 & 0xfff,
+            Node::FdInfo(p, fd, tid) => {
+                ((p as u64) << 16) | 0x2000 | fd as u64 & 0xfff | ((tid as u64 & 0xff_ffff) << 40)
+            }
             Node::Sysctl(i) => 64 + i as u64,
             Node::NetLink => 3,
             Node::NetDir(p) => ((p as u64) << 16) | 0x400,
@@ -199,8 +207,8 @@ impl ProcInode {
         match self.node {
             Node::Root
             | Node::Pid(_)
-            | Node::FdDir(_)
-            | Node::FdInfoDir(_)
+            | Node::FdDir(..)
+            | Node::FdInfoDir(..)
             | Node::TaskDir(_)
             | Node::NetDir(_)
             | Node::NsDir(_)
@@ -238,7 +246,7 @@ impl ProcInode {
                 Some(f) => f(),
                 None => return Err(Errno::EISDIR),
             },
-            Node::FdInfo(pid, fd) => fdinfo_content(pid, fd)?,
+            Node::FdInfo(pid, fd, tid) => fdinfo_content(pid, fd, tid)?,
             Node::Net(_, f) => net_content(f),
             _ => return Err(Errno::EISDIR),
         };
@@ -286,8 +294,8 @@ impl ProcInode {
                 for (n, f) in PID_FILES {
                     v.push(e(n, Node::PidFile(pid, *f, 0)));
                 }
-                v.push(e(b"fd", Node::FdDir(pid)));
-                v.push(e(b"fdinfo", Node::FdInfoDir(pid)));
+                v.push(e(b"fd", Node::FdDir(pid, 0)));
+                v.push(e(b"fdinfo", Node::FdInfoDir(pid, 0)));
                 v.push(e(b"task", Node::TaskDir(pid)));
                 v.push(e(b"net", Node::NetDir(pid)));
                 v.push(e(b"ns", Node::NsDir(pid)));
@@ -315,15 +323,17 @@ impl ProcInode {
                 }
             }
             Node::Task(pid, tid) => {
+                v.push(e(b"fd", Node::FdDir(pid, tid)));
+                v.push(e(b"fdinfo", Node::FdInfoDir(pid, tid)));
                 for (n, f) in PID_FILES {
                     v.push(e(n, Node::PidFile(pid, *f, tid)));
                 }
             }
-            Node::FdInfoDir(pid) => {
-                let p = process(pid)?;
-                let fds: Vec<i32> = p.files.get().lock().fds().map(|(fd, _)| fd).collect();
+            Node::FdInfoDir(pid, tid) => {
+                let t = task(pid, tid)?;
+                let fds: Vec<i32> = t.files.with(|tb| tb.fds().map(|(fd, _)| fd).collect());
                 for fd in fds {
-                    v.push(e(format!("{}", fd).as_bytes(), Node::FdInfo(pid, fd)));
+                    v.push(e(format!("{}", fd).as_bytes(), Node::FdInfo(pid, fd, tid)));
                 }
             }
             Node::Sysctl(i) => {
@@ -336,11 +346,11 @@ impl ProcInode {
                     }
                 }
             }
-            Node::FdDir(pid) => {
-                let p = process(pid)?;
-                let fds: Vec<i32> = p.files.get().lock().fds().map(|(fd, _)| fd).collect();
+            Node::FdDir(pid, tid) => {
+                let t = task(pid, tid)?;
+                let fds: Vec<i32> = t.files.with(|tb| tb.fds().map(|(fd, _)| fd).collect());
                 for fd in fds {
-                    v.push(e(format!("{}", fd).as_bytes(), Node::Fd(pid, fd)));
+                    v.push(e(format!("{}", fd).as_bytes(), Node::Fd(pid, fd, tid)));
                 }
             }
             _ => return Err(Errno::ENOTDIR),
@@ -353,7 +363,7 @@ impl Inode for ProcInode {
     fn stat(&self) -> Stat {
         let kind = self.kind();
         let mode = match kind {
-            FileType::Directory if matches!(self.node, Node::FdDir(_) | Node::FdInfoDir(_)) => {
+            FileType::Directory if matches!(self.node, Node::FdDir(..) | Node::FdInfoDir(..)) => {
                 S_IFDIR | 0o500
             }
             FileType::Directory if matches!(self.node, Node::NsDir(_)) => S_IFDIR | 0o511,
@@ -493,9 +503,9 @@ impl Inode for ProcInode {
             }
             Node::Pid(pid) => {
                 if name == b"fd" {
-                    Node::FdDir(pid)
+                    Node::FdDir(pid, 0)
                 } else if name == b"fdinfo" {
-                    Node::FdInfoDir(pid)
+                    Node::FdInfoDir(pid, 0)
                 } else if name == b"task" {
                     Node::TaskDir(pid)
                 } else if name == b"net" {
@@ -510,10 +520,10 @@ impl Inode for ProcInode {
                     Node::PidFile(pid, *f, 0)
                 }
             }
-            Node::FdDir(pid) => {
+            Node::FdDir(pid, tid) => {
                 let fd = parse_num(name).ok_or(Errno::ENOENT)?;
-                fd_target(pid, fd)?;
-                Node::Fd(pid, fd)
+                fd_target(pid, fd, tid)?;
+                Node::Fd(pid, fd, tid)
             }
             Node::NsDir(pid) if name == b"uts" => Node::NsUts(pid),
             Node::NsDir(pid) => {
@@ -530,6 +540,8 @@ impl Inode for ProcInode {
                 }
                 Node::Task(pid, tid)
             }
+            Node::Task(pid, tid) if name == b"fd" => Node::FdDir(pid, tid),
+            Node::Task(pid, tid) if name == b"fdinfo" => Node::FdInfoDir(pid, tid),
             Node::Task(pid, tid) => {
                 let (_, f) = PID_FILES
                     .iter()
@@ -544,10 +556,10 @@ impl Inode for ProcInode {
                     .ok_or(Errno::ENOENT)?;
                 Node::Net(pid, *f)
             }
-            Node::FdInfoDir(pid) => {
+            Node::FdInfoDir(pid, tid) => {
                 let fd = parse_num(name).ok_or(Errno::ENOENT)?;
-                fd_target(pid, fd)?;
-                Node::FdInfo(pid, fd)
+                fd_target(pid, fd, tid)?;
+                Node::FdInfo(pid, fd, tid)
             }
             Node::Sysctl(i) if SYSCTL[i as usize].1.is_none() => {
                 let name = core::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
@@ -576,7 +588,7 @@ impl Inode for ProcInode {
 
     fn readlink(&self) -> KResult<Vec<u8>> {
         if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root, _)
-        | Node::Fd(pid, _)
+        | Node::Fd(pid, _, _)
         | Node::NsUts(pid)
         | Node::NsInit(pid, _) = self.node
         {
@@ -590,14 +602,13 @@ impl Inode for ProcInode {
             }
             Node::NetLink => Ok(b"self/net".to_vec()),
             Node::PidFile(pid, PidFile::Exe, _) => Ok(process(pid)?.exe.lock().clone()),
-            Node::PidFile(pid, PidFile::Cwd, _) => {
-                let p = process(pid)?;
-                let fs_ctx = p.fs.get();
+            Node::PidFile(pid, PidFile::Cwd, tid) => {
+                let fs_ctx = task(pid, tid)?.fs.get();
                 let f = fs_ctx.lock();
                 Ok(lintel_vfs::path_of(&f.cwd, &f.root))
             }
             Node::PidFile(_, PidFile::Root, _) => Ok(b"/".to_vec()),
-            Node::Fd(pid, fd) => fd_target(pid, fd),
+            Node::Fd(pid, fd, tid) => fd_target(pid, fd, tid),
             Node::NsUts(pid) => {
                 process(pid)?;
                 Ok(format!("uts:[{}]", crate::uts::ns_of(pid).inum).into_bytes())
@@ -617,7 +628,7 @@ impl Inode for ProcInode {
 
     fn magic_link(&self) -> Option<KResult<Arc<Dentry>>> {
         if let Node::PidFile(pid, PidFile::Exe | PidFile::Cwd | PidFile::Root, _)
-        | Node::Fd(pid, _)
+        | Node::Fd(pid, _, _)
         | Node::NsUts(pid)
         | Node::NsInit(pid, _) = self.node
         {
@@ -626,9 +637,9 @@ impl Inode for ProcInode {
             }
         }
         match self.node {
-            Node::Fd(pid, fd) => {
-                let f = match process(pid)
-                    .and_then(|p| p.files.get().lock().get(fd).map_err(|_| Errno::ENOENT))
+            Node::Fd(pid, fd, tid) => {
+                let f = match task(pid, tid)
+                    .and_then(|t| t.files.get().lock().get(fd).map_err(|_| Errno::ENOENT))
                 {
                     Ok(f) => f,
                     Err(e) => return Some(Err(e)),
@@ -645,14 +656,14 @@ impl Inode for ProcInode {
                     None => Some(Err(Errno::ENXIO)),
                 }
             }
-            Node::PidFile(pid, PidFile::Cwd, _) => {
-                Some(process(pid).map(|p| p.fs.get().lock().cwd.clone()))
+            Node::PidFile(pid, PidFile::Cwd, tid) => {
+                Some(task(pid, tid).map(|t| t.fs.get().lock().cwd.clone()))
             }
             Node::NsUts(pid) => {
                 Some(process(pid).map(|_| crate::fs::nsfs::NsInode::dentry(crate::uts::ns_of(pid))))
             }
-            Node::PidFile(pid, PidFile::Root, _) => {
-                Some(process(pid).map(|p| p.fs.get().lock().root.clone()))
+            Node::PidFile(pid, PidFile::Root, tid) => {
+                Some(task(pid, tid).map(|t| t.fs.get().lock().root.clone()))
             }
             Node::NsInit(pid, i) => Some(process(pid).and_then(|_| {
                 let (_, _, inum) = INIT_NS.get(i as usize).ok_or(Errno::ENOENT)?;

@@ -66,6 +66,24 @@ pub(super) fn process(pid: i32) -> KResult<Arc<Process>> {
     proc::find_process(pid).ok_or(Errno::ENOENT)
 }
 
+/// The thread whose fd table and fs context /proc/PID shows: the thread-group leader, as
+/// Linux's (ENOENT once it has left, its tables gone, though its threads live on).
+pub(super) fn leader(pid: i32) -> KResult<Arc<Thread>> {
+    process(pid)?.leader().ok_or(Errno::ENOENT)
+}
+
+/// The thread a file of /proc/PID (`tid` 0: the leader) or /proc/PID/task/TID describes.
+pub(super) fn task(pid: i32, tid: i32) -> KResult<Arc<Thread>> {
+    if tid == 0 {
+        return leader(pid);
+    }
+    let p = process(pid)?;
+    p.live_threads()
+        .into_iter()
+        .find(|t| t.tid() == tid)
+        .ok_or(Errno::ENOENT)
+}
+
 /// The name of the first of `threads` (a process's, or one thread's), else of the program.
 fn comm_of(p: &Process, threads: &[Arc<Thread>]) -> String {
     if let Some(t) = threads.first() {
@@ -79,12 +97,12 @@ fn comm_of(p: &Process, threads: &[Arc<Thread>]) -> String {
     String::from_utf8_lossy(&base[..base.len().min(15)]).into_owned()
 }
 
-pub(super) fn fd_target(pid: i32, fd: i32) -> KResult<Vec<u8>> {
-    let p = process(pid)?;
-    let f = p.files.get().lock().get(fd).map_err(|_| Errno::ENOENT)?;
+pub(super) fn fd_target(pid: i32, fd: i32, tid: i32) -> KResult<Vec<u8>> {
+    let t = task(pid, tid)?;
+    let f = t.files.get().lock().get(fd).map_err(|_| Errno::ENOENT)?;
     Ok(match &f.dentry {
         Some(d) => {
-            let root = p.fs.get().lock().root.clone();
+            let root = t.fs.get().lock().root.clone();
             let mut path = lintel_vfs::path_of(d, &root);
             let st = d.inode.stat();
             if st.nlink == 0 && d.inode.file_type() != FileType::Directory {
@@ -106,16 +124,12 @@ pub(super) fn fd_target(pid: i32, fd: i32) -> KResult<Vec<u8>> {
 
 /// /proc/PID/fdinfo/FD: the open file's position, flags (with O_CLOEXEC from the fd
 /// table) and identity.
-pub(super) fn fdinfo_content(pid: i32, fd: i32) -> KResult<String> {
-    let p = process(pid)?;
-    let f = p.files.get().lock().get(fd).map_err(|_| Errno::ENOENT)?;
-    let cloexec = p
+pub(super) fn fdinfo_content(pid: i32, fd: i32, tid: i32) -> KResult<String> {
+    let t = task(pid, tid)?;
+    let (f, cloexec) = t
         .files
-        .get()
-        .lock()
-        .entry(fd)
-        .map(|e| e.cloexec)
-        .unwrap_or(false);
+        .with(|tb| tb.entry(fd).map(|e| (e.file.clone(), e.cloexec)))
+        .map_err(|_| Errno::ENOENT)?;
     let flags = f.flags()
         | if cloexec {
             lintel_abi::fcntl::O_CLOEXEC
@@ -248,6 +262,12 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
         .into_bytes(),
         PidFile::Status => {
             let leader = threads.first();
+            // The fd table and fs context shown: the leader's, or the thread's in task/TID.
+            let shown = if tid == 0 {
+                p.leader()
+            } else {
+                leader.cloned()
+            };
             let blocked = leader.map(|t| t.sigmask.lock().0).unwrap_or(0);
             let pnd = leader.map(|t| t.pending.lock().set.0).unwrap_or(0);
             let shd = p.shared_pending.lock().set.0;
@@ -265,7 +285,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
             let mut out = format!(
                 "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{}\nGroups:\t{}\nNStgid:\t{}\nNSpid:\t{}\nNSpgid:\t{}\nNSsid:\t{}\n",
                 comm_of(&p, &threads),
-                p.fs.get().lock().umask,
+                shown.as_ref().map_or(0, |t| t.fs.get().lock().umask),
                 state,
                 state_name,
                 pid,
@@ -280,7 +300,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
                 cr.egid,
                 cr.sgid,
                 cr.fsgid,
-                fd_size(&p),
+                shown.as_ref().map_or(0, |t| fd_size(t)),
                 cr.groups
                     .iter()
                     .map(|g| format!("{} ", g))
@@ -360,8 +380,8 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
 }
 
 /// Linux's FDSize: the fd table's capacity, which starts at 64 and doubles as fds grow.
-fn fd_size(p: &Process) -> usize {
-    let top = p
+fn fd_size(t: &Thread) -> usize {
+    let top = t
         .files
         .get()
         .lock()

@@ -169,7 +169,7 @@ impl FileOps for PtyMasterFile {
                     (flags & !lintel_abi::fcntl::O_CLOEXEC) | lintel_abi::fcntl::O_RDWR,
                 );
                 let limit = t.proc_ref().rlimit(crate::proc::RLIMIT_NOFILE).cur;
-                let fd = t.proc_ref().files.get().lock().alloc(
+                let fd = t.files.get().lock().alloc(
                     of,
                     flags & lintel_abi::fcntl::O_CLOEXEC != 0,
                     0,

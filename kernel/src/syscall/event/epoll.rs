@@ -51,7 +51,7 @@ pub fn epoll_create1(c: &mut Call) -> SysResult {
 }
 
 fn epoll_of(c: &Call, fd: i32) -> Result<Arc<Epoll>, Errno> {
-    let f = c.thread.proc_ref().files.get().lock().get(fd)?;
+    let f = c.thread.files.get().lock().get(fd)?;
     Ok(f.ops_as::<EpollFile>().ok_or(Errno::EINVAL)?.0.clone())
 }
 
@@ -59,7 +59,7 @@ pub fn epoll_ctl(c: &mut Call) -> SysResult {
     let [epfd, op, fd, evp, ..] = c.a;
     let (epfd, fd) = (epfd as i32, fd as i32);
     let ep = epoll_of(c, epfd)?;
-    let target = c.thread.proc_ref().files.get().lock().get(fd)?;
+    let target = c.thread.files.get().lock().get(fd)?;
     if fd == epfd {
         return Err(Errno::EINVAL);
     }

@@ -44,7 +44,7 @@ fn do_poll(c: &mut Call, fds_p: usize, nfds: usize, deadline: Option<u64>) -> Re
         })
         .collect();
     let files: Vec<Option<Arc<OpenFile>>> = {
-        let table = c.thread.proc_ref().files.get();
+        let table = c.thread.files.get();
         let t = table.lock();
         entries
             .iter()

@@ -53,7 +53,7 @@ fn do_select(
     let bit = |v: &[u8], fd: usize| v[fd / 8] & (1 << (fd % 8)) != 0;
     let mut watched: Vec<(usize, Arc<OpenFile>, [bool; 3])> = Vec::new();
     {
-        let table = c.thread.proc_ref().files.get();
+        let table = c.thread.files.get();
         let t = table.lock();
         for fd in 0..nfds {
             let want = [bit(&input[0], fd), bit(&input[1], fd), bit(&input[2], fd)];

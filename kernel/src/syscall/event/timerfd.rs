@@ -35,7 +35,7 @@ pub fn timerfd_create(c: &mut Call) -> SysResult {
 }
 
 fn timerfd_of(c: &Call, fd: i32) -> Result<Arc<TimerFd>, Errno> {
-    let f = c.thread.proc_ref().files.get().lock().get(fd)?;
+    let f = c.thread.files.get().lock().get(fd)?;
     f.ops_as::<TimerFd>().ok_or(Errno::EINVAL)
 }
 

@@ -23,8 +23,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 
 pub fn getcwd(c: &mut Call) -> SysResult {
     let (cwd, root) = {
-        let p = c.thread.process();
-        let fs_ctx = p.fs.get();
+        let fs_ctx = c.thread.fs.get();
         let fsx = fs_ctx.lock();
         (fsx.cwd.clone(), fsx.root.clone())
     };
@@ -45,7 +44,7 @@ fn set_cwd(c: &mut Call, d: Arc<Dentry>) -> SysResult {
     lintel_vfs::inode_permission(&*d.inode, &cred, 1)?;
     // The old directory may hold the last reference to its inode, whose release can take
     // the file system's sleeping locks: it goes after the spin lock.
-    let old = core::mem::replace(&mut c.thread.proc_ref().fs.get().lock().cwd, d);
+    let old = core::mem::replace(&mut c.thread.fs.get().lock().cwd, d);
     drop(old);
     ok(0)
 }
@@ -73,7 +72,7 @@ pub fn chroot(c: &mut Call) -> SysResult {
         return Err(Errno::EPERM);
     }
     // As in set_cwd: the old root goes after the spin lock.
-    let old = core::mem::replace(&mut c.thread.proc_ref().fs.get().lock().root, d);
+    let old = core::mem::replace(&mut c.thread.fs.get().lock().root, d);
     drop(old);
     ok(0)
 }

@@ -53,8 +53,7 @@ pub fn fchmodat(c: &mut Call) -> SysResult {
 }
 
 pub fn umask(c: &mut Call) -> SysResult {
-    let p = c.thread.process();
-    let fs_ctx = p.fs.get();
+    let fs_ctx = c.thread.fs.get();
     let mut f = fs_ctx.lock();
     let old = f.umask;
     f.umask = c.a[0] as u32 & 0o777;

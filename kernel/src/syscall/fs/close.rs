@@ -1,38 +1,22 @@
 //! close, close_range
 
-use crate::fs::file::OpenFile;
+use crate::fs::fdtable::filp_close;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("close", close, ""),
-    Syscall::partial(
-        "close_range",
-        close_range,
-        "CLOSE_RANGE_UNSHARE parts from processes sharing the table (CLONE_FILES); the \
-         threads of the process keep sharing it",
-    ),
+    Syscall::implemented("close_range", close_range, ""),
 ];
 
 pub fn close(c: &mut Call) -> SysResult {
-    let e = c.thread.proc_ref().files.get().lock().close(c.fd(0))?;
-    crate::fs::locks::on_close(c.thread.proc_ref().pid, &e.file);
-    last_close(&e.file);
-    drop(e);
+    let (owner, e) = c.thread.files.with(|t| (t.id(), t.close(c.fd(0))));
+    filp_close(owner, e?);
     ok(0)
-}
-
-/// Tells a file its last descriptor is going (`FileOps::last_close`) while no lock is held.
-/// The count is 1 only when no other descriptor, process or in-flight call holds the file.
-fn last_close(file: &Arc<OpenFile>) {
-    if Arc::strong_count(file) == 1 {
-        file.ops.last_close(file);
-    }
 }
 
 pub fn close_range(c: &mut Call) -> SysResult {
@@ -42,16 +26,16 @@ pub fn close_range(c: &mut Call) -> SysResult {
     if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
         return Err(Errno::EINVAL);
     }
-    let p = c.thread.process();
     if flags & CLOSE_RANGE_UNSHARE != 0 {
-        // A table shared with another process (CLONE_FILES) is left to it, as unshare(2)
-        // would; the range closes in the private copy. The left table may be the last
-        // reference to its files, so it goes with no lock held.
-        let left = p.files.unshare(|t| t.try_clone())?;
+        // A table shared with other threads or processes (CLONE_FILES) is left to them, as
+        // unshare(2) would; the range closes in the caller's private copy. The left table may
+        // be the last reference to its files, so it goes with no lock held.
+        let left = c.thread.files.unshare(|t| t.try_clone())?;
         drop(left);
     }
-    let table = p.files.get();
+    let table = c.thread.files.get();
     let mut t = table.lock();
+    let owner = t.id();
     let fds: Vec<i32> = t
         .fds()
         .map(|(fd, _)| fd)
@@ -64,14 +48,12 @@ pub fn close_range(c: &mut Call) -> SysResult {
                 e.cloexec = true;
             }
         } else if let Ok(e) = t.close(fd) {
-            crate::fs::locks::on_close(p.pid, &e.file);
             closed.push(e);
         }
     }
     drop(t);
-    for e in &closed {
-        last_close(&e.file);
+    for e in closed {
+        filp_close(owner, e);
     }
-    drop(closed);
     ok(0)
 }

@@ -18,12 +18,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 pub fn dup(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     let limit = nofile_limit(c);
-    ok(c.thread
-        .proc_ref()
-        .files
-        .get()
-        .lock()
-        .alloc(f, false, 0, limit)? as usize)
+    ok(c.thread.files.get().lock().alloc(f, false, 0, limit)? as usize)
 }
 
 fn dup_to(c: &mut Call, old: i32, new: i32, cloexec: bool) -> SysResult {
@@ -31,17 +26,14 @@ fn dup_to(c: &mut Call, old: i32, new: i32, cloexec: bool) -> SysResult {
     if new < 0 || new as usize >= nofile_limit(c) {
         return Err(Errno::EBADF);
     }
-    let prev = c
+    // An open fd at `new` is closed as close(2) would (Linux's do_dup2 calls filp_close).
+    let (owner, prev) = c
         .thread
-        .proc_ref()
         .files
-        .get()
-        .lock()
-        .install(new as usize, f, cloexec)?;
-    if let Some(p) = &prev {
-        crate::fs::locks::on_close(c.thread.proc_ref().pid, &p.file);
+        .with(|t| (t.id(), t.install(new as usize, f, cloexec)));
+    if let Some(prev) = prev? {
+        crate::fs::fdtable::filp_close(owner, prev);
     }
-    drop(prev);
     ok(new as usize)
 }
 

@@ -29,23 +29,17 @@ pub fn fcntl(c: &mut Call) -> SysResult {
             if arg >= limit {
                 return Err(Errno::EINVAL);
             }
-            let fd = c.thread.proc_ref().files.get().lock().alloc(
-                f,
-                cmd == F_DUPFD_CLOEXEC,
-                arg,
-                limit,
-            )?;
-            ok(fd as usize)
-        }
-        F_GETFD => ok(c.thread.proc_ref().files.get().lock().entry(fd)?.cloexec as usize),
-        F_SETFD => {
-            c.thread
-                .proc_ref()
+            let fd = c
+                .thread
                 .files
                 .get()
                 .lock()
-                .entry_mut(fd)?
-                .cloexec = arg as u32 & FD_CLOEXEC != 0;
+                .alloc(f, cmd == F_DUPFD_CLOEXEC, arg, limit)?;
+            ok(fd as usize)
+        }
+        F_GETFD => ok(c.thread.files.get().lock().entry(fd)?.cloexec as usize),
+        F_SETFD => {
+            c.thread.files.get().lock().entry_mut(fd)?.cloexec = arg as u32 & FD_CLOEXEC != 0;
             ok(0)
         }
         F_GETFL => ok((f.flags() | O_LARGEFILE) as usize),
@@ -54,12 +48,14 @@ pub fn fcntl(c: &mut Call) -> SysResult {
         | crate::fs::locks::F_SETLKW
         | crate::fs::locks::F_OFD_GETLK
         | crate::fs::locks::F_OFD_SETLK
-        | crate::fs::locks::F_OFD_SETLKW => ok(crate::fs::locks::fcntl_lock(
-            &f,
-            cmd,
-            arg,
-            c.thread.proc_ref().pid,
-        )?),
+        | crate::fs::locks::F_OFD_SETLKW => {
+            let who = crate::fs::locks::Locker {
+                files: c.thread.files.with(|t| t.id()),
+                pid: c.thread.proc_ref().pid,
+                tid: c.thread.tid(),
+            };
+            ok(crate::fs::locks::fcntl_lock(&f, cmd, arg, who)?)
+        }
         F_GETPIPE_SZ | F_SETPIPE_SZ => {
             ok(crate::fs::pipe::pipe_size(&f, cmd == F_SETPIPE_SZ, arg)?)
         }
@@ -142,7 +138,8 @@ pub fn fcntl(c: &mut Call) -> SysResult {
                 let cred = p.cred.lock();
                 (cred.uid, cred.euid)
             };
-            crate::fs::dnotify::request(&f, fd, p.pid, ids, arg as u32)?;
+            let files = c.thread.files.with(|t| t.id());
+            crate::fs::dnotify::request(&f, fd, (p.pid, files), ids, arg as u32)?;
             ok(0)
         }
         F_SETFL => {
@@ -176,11 +173,8 @@ fn other_opens(f: &Arc<crate::fs::file::OpenFile>) -> (usize, usize) {
     };
     let mut seen: alloc::vec::Vec<*const crate::fs::file::OpenFile> = alloc::vec::Vec::new();
     let (mut readers, mut writers) = (0, 0);
-    for p in crate::proc::all_pids()
-        .into_iter()
-        .filter_map(crate::proc::find_process)
-    {
-        let table = p.files.get();
+    for t in crate::proc::all_threads() {
+        let table = t.files.get();
         let files = table.lock();
         for (_, e) in files.fds() {
             let g = Arc::as_ptr(&e.file);

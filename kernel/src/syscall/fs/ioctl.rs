@@ -21,13 +21,7 @@ pub fn ioctl(c: &mut Call) -> SysResult {
     let cmd = c.a[1] as u32;
     match cmd {
         FIOCLEX | FIONCLEX => {
-            c.thread
-                .proc_ref()
-                .files
-                .get()
-                .lock()
-                .entry_mut(c.fd(0))?
-                .cloexec = cmd == FIOCLEX;
+            c.thread.files.get().lock().entry_mut(c.fd(0))?.cloexec = cmd == FIOCLEX;
             ok(0)
         }
         FIONBIO | FIOASYNC => {

@@ -24,7 +24,7 @@ fn do_mkdir(c: &mut Call, dirfd: i32, pathp: usize, mode: u32) -> SysResult {
         return Err(Errno::EEXIST);
     }
     may_write_dir(c, &parent)?;
-    let umask = c.thread.proc_ref().fs.get().lock().umask;
+    let umask = c.thread.fs.get().lock().umask;
     let inh = crate::fs::xattr::inherit(&parent.inode, mode & 0o1777, umask, true);
     let (uid, gid, mode) = new_owner(c, &parent, inh.mode, true);
     let inode = parent

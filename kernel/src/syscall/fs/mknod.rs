@@ -48,7 +48,7 @@ pub fn mknodat(c: &mut Call, dirfd: i32, pathp: usize, mode: u32, dev: u64) -> S
         return Err(Errno::EEXIST);
     }
     may_write_dir(c, &parent)?;
-    let umask = c.thread.proc_ref().fs.get().lock().umask;
+    let umask = c.thread.fs.get().lock().umask;
     let rdev = if matches!(kind, FileType::CharDevice | FileType::BlockDevice) {
         // The userspace encoding of dev_t.
         let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);

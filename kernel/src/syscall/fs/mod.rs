@@ -94,7 +94,7 @@ pub(in crate::syscall) const CHUNK: usize = 256 * 1024;
 const SMALL_IO: usize = 64;
 
 pub(in crate::syscall) fn file(c: &Call, fd: i32) -> KResult<Arc<OpenFile>> {
-    c.thread.proc_ref().files.with(|t| t.get(fd))
+    c.thread.files.with(|t| t.get(fd))
 }
 
 pub(in crate::syscall) fn nofile_limit(c: &Call) -> usize {
@@ -105,7 +105,7 @@ pub(in crate::syscall) fn nofile_limit(c: &Call) -> usize {
 /// file-max (a new file only; dup uses the table directly).
 pub(in crate::syscall) fn install(c: &Call, f: Arc<OpenFile>, cloexec: bool) -> KResult<usize> {
     let limit = nofile_limit(c);
-    let table = c.thread.proc_ref().files.get();
+    let table = c.thread.files.get();
     let mut files = table.lock();
     files.check_free(limit)?;
     check_new_files(c, 1, 1)?;

@@ -52,16 +52,11 @@ pub fn do_open_how(
     }
     // As Linux: a free descriptor (EMFILE), then a file (ENFILE), before the path is looked
     // up, so a refused O_CREAT creates nothing.
-    c.thread
-        .proc_ref()
-        .files
-        .get()
-        .lock()
-        .check_free(nofile_limit(c))?;
+    c.thread.files.get().lock().check_free(nofile_limit(c))?;
     check_new_files(c, 0, 1)?;
     let p = c.thread.process();
     let cred = p.cred.lock().vfs();
-    let umask = p.fs.get().lock().umask;
+    let umask = c.thread.fs.get().lock().umask;
     let mut created = false;
     let d: Arc<Dentry> = if flags & O_CREAT != 0 && flags & O_PATH == 0 {
         let (parent, name, trailing) = fs::with_walk_how(c.thread, dirfd, path, how, |ctx| {
@@ -182,7 +177,7 @@ fn open_tmpfile(
     }
     let p = c.thread.process();
     let cred = p.cred.lock().vfs();
-    let umask = p.fs.get().lock().umask;
+    let umask = c.thread.fs.get().lock().umask;
     lintel_vfs::inode_permission(&*dir.inode, &cred, 3)?;
     if let Some(e) = crate::fs::vfat::tmpfile_error(&dir.inode) {
         return Err(e);

@@ -28,8 +28,7 @@ pub fn pipe2(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
     let (r, w) = fs::pipe::new_pipe(flags);
     let cloexec = flags & O_CLOEXEC != 0;
     let limit = nofile_limit(c);
-    let p = c.thread.process();
-    let table = p.files.get();
+    let table = c.thread.files.get();
     let mut t = table.lock();
     let rfd = t.alloc(r, cloexec, 0, limit)?;
     let wfd = match t.alloc(w, cloexec, 0, limit) {
@@ -44,7 +43,7 @@ pub fn pipe2(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
     b[..4].copy_from_slice(&rfd.to_le_bytes());
     b[4..].copy_from_slice(&wfd.to_le_bytes());
     if let Err(e) = uaccess::write_bytes(c.a[0], &b) {
-        let table = p.files.get();
+        let table = c.thread.files.get();
         let mut t = table.lock();
         let _ = t.close(rfd);
         let _ = t.close(wfd);

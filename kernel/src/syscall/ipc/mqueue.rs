@@ -93,7 +93,7 @@ pub fn mq_open(c: &mut Call) -> SysResult {
             let cred = p.cred.lock().clone();
             let privileged = cred.capable(lintel_abi::capability::CAP_SYS_RESOURCE);
             let size = new_attr(attr, privileged, &mqueue::limits())?;
-            let umask = p.fs.get().lock().umask;
+            let umask = c.thread.fs.get().lock().umask;
             let creator = Creator {
                 uid: cred.fsuid,
                 gid: cred.fsgid,

@@ -60,7 +60,7 @@ pub fn mmap(c: &mut Call) -> SysResult {
     let backing = if flags & MAP_ANONYMOUS != 0 {
         Backing::Anon
     } else {
-        let file = c.thread.proc_ref().files.get().lock().get(fd as i32)?;
+        let file = c.thread.files.get().lock().get(fd as i32)?;
         if file.flags() & lintel_abi::fcntl::O_PATH != 0 {
             return Err(Errno::EBADF);
         }
@@ -152,7 +152,7 @@ fn file_backing(
             return Err(Errno::EPERM);
         }
     }
-    let root = c.thread.proc_ref().fs.get().lock().root.clone();
+    let root = c.thread.fs.get().lock().root.clone();
     let path = file
         .dentry
         .as_ref()

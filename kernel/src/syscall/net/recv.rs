@@ -216,7 +216,6 @@ pub(super) fn recvmsg_at(c: &mut Call, fd: i32, msgp: usize, flags: u32) -> SysR
             for f in files.iter().take(fit) {
                 match c
                     .thread
-                    .proc_ref()
                     .files
                     .get()
                     .lock()

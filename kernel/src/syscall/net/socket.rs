@@ -130,7 +130,7 @@ pub fn socketpair(c: &mut Call) -> SysResult {
         Ok(fd) => fd,
         Err(e) => {
             // Bound, so that the file goes after the table's lock.
-            let closed = c.thread.proc_ref().files.get().lock().close(fa as i32);
+            let closed = c.thread.files.get().lock().close(fa as i32);
             drop(closed);
             return Err(e);
         }
@@ -139,7 +139,7 @@ pub fn socketpair(c: &mut Call) -> SysResult {
     out[..4].copy_from_slice(&(fa as i32).to_le_bytes());
     out[4..].copy_from_slice(&(fb as i32).to_le_bytes());
     if let Err(e) = uaccess::write_bytes(sv, &out) {
-        let table = c.thread.proc_ref().files.get();
+        let table = c.thread.files.get();
         let mut t = table.lock();
         let closed = (t.close(fa as i32), t.close(fb as i32));
         drop(t);
@@ -172,7 +172,7 @@ pub fn bind(c: &mut Call) -> SysResult {
             }
             let (parent, name, _) = parent_of(c, AT_FDCWD, &path)?;
             may_write_dir(c, &parent)?;
-            let umask = c.thread.proc_ref().fs.get().lock().umask;
+            let umask = c.thread.fs.get().lock().umask;
             let inh = crate::fs::xattr::inherit(&parent.inode, 0o777, umask, false);
             let (uid, gid, mode) = new_owner(c, &parent, inh.mode, false);
             let inode = parent
@@ -248,12 +248,7 @@ pub fn accept(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
     let sock = sock_of(c, fd as i32)?;
     // Like Linux, which reserves the descriptor first: with the table full the pending
     // connection stays queued for a later accept.
-    c.thread
-        .proc_ref()
-        .files
-        .get()
-        .lock()
-        .check_free(nofile_limit(c))?;
+    c.thread.files.get().lock().check_free(nofile_limit(c))?;
     // ENFILE too before a connection is taken: Linux makes the new file first.
     crate::syscall::fs::check_new_files(c, 0, 1)?;
     let (f, s) = match sock {

@@ -23,7 +23,7 @@ use lintel_abi::{Errno, KResult};
 use lintel_hal::task::FpuState;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND shared between processes too (a thread always shares its process's fd table and fs context); CLONE_NEWUTS for processes, other namespaces EINVAL as a kernel built without them"),
+    Syscall::partial("clone", clone, "processes, vfork and threads; CLONE_FILES/FS/SIGHAND shared or copied for processes and threads alike (the fd table and fs context are per thread, as Linux's); CLONE_NEWUTS for processes, other namespaces EINVAL as a kernel built without them"),
     Syscall::implemented("fork", |c| fork(c, ForkKind::Fork), ""),
     Syscall::implemented("vfork", |c| fork(c, ForkKind::Vfork), ""),
     Syscall::partial("clone3", clone3, "as clone, with set_tid (one pid namespace) and CLONE_CLEAR_SIGHAND; CLONE_INTO_CGROUP pending"),
@@ -223,10 +223,6 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
         a.exit_signal,
     );
     let thread = flags & CLONE_THREAD != 0;
-    if thread && flags & (CLONE_FILES | CLONE_FS) != CLONE_FILES | CLONE_FS {
-        crate::warn!("clone: a thread with its own files or fs context is not supported yet");
-        return Err(Errno::EINVAL);
-    }
     let vfork = flags & CLONE_VFORK != 0;
     // A bad TLS base fails before the child exists (Linux checks it in copy_thread).
     if flags & CLONE_SETTLS != 0 && a.tls >= lintel_hal::usercopy::USER_END {
@@ -253,17 +249,17 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     if flags & CLONE_SYSVSEM != 0 {
         crate::ipc::sem::note_undo_list(c.thread.proc_ref().pid);
     }
+    let share = process::ForkShare {
+        vfork,
+        vm: flags & CLONE_VM != 0,
+        files: flags & CLONE_FILES != 0,
+        fs: flags & CLONE_FS != 0,
+        sighand: flags & CLONE_SIGHAND != 0,
+        clear_sighand: flags & CLONE_CLEAR_SIGHAND != 0,
+    };
     let child = if thread {
-        process::clone_thread(c.thread)
+        process::clone_thread(c.thread, share)
     } else {
-        let share = process::ForkShare {
-            vfork,
-            vm: flags & CLONE_VM != 0,
-            files: flags & CLONE_FILES != 0,
-            fs: flags & CLONE_FS != 0,
-            sighand: flags & CLONE_SIGHAND != 0,
-            clear_sighand: flags & CLONE_CLEAR_SIGHAND != 0,
-        };
         process::fork(c.thread, share)
     };
     // A fork that failed before taking its pid must not leave the request to the next one.
@@ -281,7 +277,7 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
         // table must not hold it (a shared one does), and a forked child's memory shows what
         // was there before.
         if flags & CLONE_FILES == 0 {
-            let _ = cp.files.with(|t| t.close(fd));
+            let _ = child.files.with(|t| t.close(fd));
         }
         if flags & CLONE_VM == 0 {
             let _ = cp.mm().inner.lock().write_bytes(a.pidfd, &before);
@@ -366,7 +362,7 @@ type NewPidFd = (i32, Arc<PidFd>, [u8; 4]);
 fn drop_pidfd(c: &Call, pidfd: Option<NewPidFd>) {
     if let Some((fd, ..)) = pidfd {
         // Bound, so that the file goes after the table's lock.
-        let closed = c.thread.proc_ref().files.get().lock().close(fd);
+        let closed = c.thread.files.get().lock().close(fd);
         drop(closed);
     }
 }

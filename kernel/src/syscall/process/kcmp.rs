@@ -49,7 +49,6 @@ fn task(pid: usize) -> KResult<Arc<Thread>> {
 
 fn file_id(t: &Thread, fd: usize) -> KResult<usize> {
     let f = t
-        .proc_ref()
         .files
         .get()
         .lock()
@@ -68,16 +67,17 @@ pub fn kcmp(c: &mut Call) -> SysResult {
         return Err(Errno::EPERM);
     }
     let (p1, p2) = (t1.proc_ref(), t2.proc_ref());
-    // Files, fs context and signal handlers are tables a process points to, the same one for
-    // the processes that clone shared them between (CLONE_FILES, CLONE_FS, CLONE_SIGHAND).
+    // Files and fs context are tables a thread points to, signal handlers one a process
+    // points to, the same one for the tasks that clone shared them between (CLONE_FILES,
+    // CLONE_FS, CLONE_SIGHAND).
     let (a, b) = match kind {
         KCMP_FILE => (file_id(&t1, idx1)?, file_id(&t2, idx2)?),
         KCMP_VM => (
             Arc::as_ptr(&p1.mm()) as usize,
             Arc::as_ptr(&p2.mm()) as usize,
         ),
-        KCMP_FILES => (p1.files.id(), p2.files.id()),
-        KCMP_FS => (p1.fs.id(), p2.fs.id()),
+        KCMP_FILES => (t1.files.id(), t2.files.id()),
+        KCMP_FS => (t1.fs.id(), t2.fs.id()),
         KCMP_SIGHAND => (p1.sigactions.id(), p2.sigactions.id()),
         KCMP_IO => (0, 0),
         // Undo lists belong to the process (CLONE_SYSVSEM goes with threads only); two
@@ -97,7 +97,7 @@ pub fn kcmp(c: &mut Call) -> SysResult {
             uaccess::read_bytes(idx2, &mut slot)?;
             let w = |i: usize| u32::from_le_bytes([slot[i], slot[i + 1], slot[i + 2], slot[i + 3]]);
             let (efd, tfd, toff) = (w(0), w(4), w(8));
-            let ep = p2
+            let ep = t2
                 .files
                 .get()
                 .lock()

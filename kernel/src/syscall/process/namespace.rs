@@ -24,10 +24,11 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "unshare",
         unshare,
-        "CLONE_NEWUTS (per process, not per thread); CLONE_FILES and CLONE_FS give a private \
-         copy of a table shared with other processes; CLONE_FILES, CLONE_FS, CLONE_SYSVSEM, \
-         CLONE_THREAD, CLONE_SIGHAND and CLONE_VM in a single-threaded process (EINVAL in a \
-         multi-threaded one, as CLONE_SIGHAND/CLONE_VM with shared handlers or memory); \
+        "CLONE_NEWUTS (per process, not per thread); CLONE_FILES and CLONE_FS give the \
+         calling thread a private copy of a table shared with other threads or processes; \
+         CLONE_SYSVSEM (undo lists are per process), CLONE_THREAD, CLONE_SIGHAND and CLONE_VM \
+         in a single-threaded process (EINVAL in a multi-threaded one, as \
+         CLONE_SIGHAND/CLONE_VM with shared handlers or memory); \
          other namespaces EINVAL as a kernel built without them \
          (CLONE_NEWNS too, which Linux always has), after EPERM without CAP_SYS_ADMIN",
     ),
@@ -76,8 +77,10 @@ pub fn unshare(c: &mut Call) -> SysResult {
     }
     let p = c.thread.process();
     let threaded = p.live_threads().len() > 1;
-    // check_unshare_flags, then what only threads share here.
-    if threaded && flags & (CLONE_THREAD | CLONE_FS | CLONE_FILES | CLONE_SYSVSEM) != 0 {
+    // check_unshare_flags, then what only threads share here (System V undo lists are kept
+    // per process). The fd table and fs context are the calling thread's to part from its
+    // siblings', as Linux's.
+    if threaded && flags & (CLONE_THREAD | CLONE_SYSVSEM) != 0 {
         return Err(Errno::EINVAL);
     }
     if flags & (CLONE_SIGHAND | CLONE_VM) != 0 && p.sigactions.is_shared() {
@@ -99,13 +102,14 @@ pub fn unshare(c: &mut Call) -> SysResult {
         }
     }
     // The copies are made before anything changes: ENOMEM leaves the caller as it was.
-    let fs = if flags & CLONE_FS != 0 && p.fs.is_shared() {
-        Some(p.fs.with(|f| f.clone()))
+    let t = c.thread;
+    let fs = if flags & CLONE_FS != 0 && t.fs.is_shared() {
+        Some(t.fs.with(|f| f.clone()))
     } else {
         None
     };
-    let files = if flags & CLONE_FILES != 0 && p.files.is_shared() {
-        Some(p.files.with(|t| t.try_clone())?)
+    let files = if flags & CLONE_FILES != 0 && t.files.is_shared() {
+        Some(t.files.with(|t| t.try_clone())?)
     } else {
         None
     };
@@ -117,11 +121,11 @@ pub fn unshare(c: &mut Call) -> SysResult {
         crate::uts::unshare(p.pid);
     }
     if let Some(fs) = fs {
-        drop(p.fs.replace(fs));
+        drop(t.fs.replace(fs));
     }
     if let Some(files) = files {
         // The shared table goes on for the others; dropped here with no lock held.
-        drop(p.files.replace(files));
+        drop(t.files.replace(files));
     }
     ok(0)
 }

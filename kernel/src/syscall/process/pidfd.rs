@@ -160,8 +160,11 @@ pub fn pidfd_getfd(c: &mut Call) -> SysResult {
     if !process::ptrace_may_access(c.thread.proc_ref(), &target, process::Creds::Real) {
         return Err(Errno::EPERM);
     }
-    // A zombie has closed all its files.
+    // A zombie has closed all its files; the files are the thread-group leader's, as Linux's
+    // (a leader that left before its threads has none either).
     let f = target
+        .leader()
+        .ok_or(Errno::EBADF)?
         .files
         .get()
         .lock()

@@ -164,7 +164,7 @@ fn set_filter(c: &Call, flags: usize, args: usize) -> SysResult {
     if notif.is_some() {
         // The listener's fd and file come before anything changes (EMFILE, ENFILE).
         let limit = crate::syscall::fs::nofile_limit(c);
-        p.files.get().lock().check_free(limit)?;
+        t.files.get().lock().check_free(limit)?;
         crate::syscall::fs::check_new_files(c, 0, 1)?;
     }
     if !may_assign(t, SECCOMP_MODE_FILTER) {

@@ -261,25 +261,24 @@ fn wait_answer(t: &Arc<Thread>, n: &Notif, id: u64) -> Woken {
 
 /// Puts an ADDFD file into the notified thread's table: the fd, or -errno.
 fn receive_fd(t: &Arc<Thread>, a: &AddFd) -> i32 {
-    let p = t.proc_ref();
-    let limit = p.rlimit(RLIMIT_NOFILE).cur.min(1 << 20) as usize;
+    let limit = t.proc_ref().rlimit(RLIMIT_NOFILE).cur.min(1 << 20) as usize;
     let r = match a.setfd {
-        None => p
+        None => t
             .files
-            .get()
-            .lock()
-            .alloc(a.file.clone(), a.cloexec, 0, limit),
+            .with(|tb| tb.alloc(a.file.clone(), a.cloexec, 0, limit)),
         Some(fd) if fd as usize >= limit => Err(Errno::EBADF),
         Some(fd) => {
-            let prev = p
-                .files
-                .get()
-                .lock()
-                .install(fd as usize, a.file.clone(), a.cloexec);
-            if let Ok(Some(e)) = &prev {
-                crate::fs::locks::on_close(p.pid, &e.file);
-            }
-            prev.map(|_| fd as i32)
+            // An open fd there is closed as dup2 would (Linux's replace_fd: filp_close).
+            let (owner, prev) = t.files.with(|tb| {
+                let prev = tb.install(fd as usize, a.file.clone(), a.cloexec);
+                (tb.id(), prev)
+            });
+            prev.map(|prev| {
+                if let Some(e) = prev {
+                    crate::fs::fdtable::filp_close(owner, e);
+                }
+                fd as i32
+            })
         }
     };
     r.unwrap_or_else(|e| -e.0)
@@ -413,7 +412,7 @@ impl Listener {
             return Err(Errno::EINVAL);
         }
         let t = crate::proc::current();
-        let file = t.proc_ref().files.get().lock().get(srcfd as i32)?;
+        let file = t.files.get().lock().get(srcfd as i32)?;
         let req = Arc::new(AddFd {
             file,
             setfd: (flags & ADDFD_FLAG_SETFD != 0).then_some(newfd),
