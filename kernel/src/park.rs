@@ -6,8 +6,8 @@
 //! unlock takes `PARKED` after it has let go. An unpark that comes between registering and
 //! blocking (another CPU, without the kernel lock) finds the thread still Runnable and leaves
 //! it a wake-up token, which `sched::block_until` takes instead of sleeping; a stale token
-//! (dropped here before registering, but a signal's wake-up may set one) only makes `park`
-//! return early, and the lock is tried again.
+//! (a signal's wake-up, an earlier wait's) only makes `park` return early, and the lock is
+//! tried again.
 
 use crate::sched::{self, ThreadRef};
 use alloc::collections::{BTreeMap, VecDeque};
@@ -36,7 +36,9 @@ impl lintel_sync::Park for Parker {
         // It must sleep all the same (the holder needs the CPU), but someone wanting the
         // spin lock meanwhile would hang: report it.
         crate::spinlock::sleeping_with_spin_lock("sleeping lock contended");
-        sched::prepare_wait(&me);
+        // No `prepare_wait` here: a token may belong to a wait this one is nested in, and
+        // dropping it when the lock turns out free (no block) would lose that wake-up. A
+        // stale token only makes the block below return at once, and the lock is tried again.
         {
             let mut parked = PARKED.lock();
             if !validate() {
