@@ -178,7 +178,10 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
         't'
     } else if p.stop.lock().stopped.is_some() {
         'T'
-    } else if threads.iter().any(|t| t.state.lock().is_runnable()) {
+    } else if threads
+        .iter()
+        .any(|t| *t.state.lock() == crate::proc::ThreadState::Runnable)
+    {
         'R'
     } else {
         'S'
