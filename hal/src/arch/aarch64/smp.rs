@@ -15,7 +15,7 @@
 use super::{gic, power, trap};
 use crate::arch::dtboard::devicetree;
 use crate::mm;
-use crate::smp::MAX_CPUS;
+use crate::smp::{self, Census, MAX_CPUS};
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -25,8 +25,6 @@ extern "C" {
 
 /// Each CPU's MPIDR affinity (Aff3 in bits 39:32, Aff2..Aff0 in 23:0), by CPU index.
 static AFFINITY: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-/// CPUs that finished their setup and wait in their park.
-static PARKED: AtomicU64 = AtomicU64::new(0);
 /// Each CPU's active root table (physical address), kept by `mmu::activate_root`.
 static ACTIVE_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 /// Barrier requests to each CPU, counted: an asker bumps `ASKED[cpu]` and waits until
@@ -34,8 +32,6 @@ static ACTIVE_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CP
 /// one answer end both waits).
 static ASKED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static DONE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-/// The index a starting CPU stores once it runs on the kernel's tables (0: none yet).
-static READY: AtomicU64 = AtomicU64::new(0);
 
 /// The SGIs: a wake-up (the kernel lock, the run queue, a release from the park) and a
 /// request to serve.
@@ -56,15 +52,6 @@ pub(super) fn my_affinity() -> u64 {
 /// The MPIDR affinity of CPU `cpu`.
 pub(super) fn affinity_of(cpu: usize) -> Option<u64> {
     AFFINITY.get(cpu).map(|a| a.load(Ordering::Relaxed))
-}
-
-/// What bring-up found: CPUs present and running.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Census {
-    pub present: usize,
-    pub started: usize,
-    /// The started CPUs by index (bit n: CPU n).
-    pub mask: u64,
 }
 
 /// What `lintel_secondary_entry` reads, by physical address with the MMU off (boot.S has the
@@ -104,11 +91,7 @@ pub(crate) fn start_secondaries() -> Census {
         .filter(|&id| id != boot)
         .collect();
     ids.truncate(MAX_CPUS - 1);
-    let mut census = Census {
-        present: ids.len() + 1,
-        started: 1,
-        mask: 1,
-    };
+    let mut census = Census::new(ids.len() + 1);
     if ids.is_empty() || !gic::present() {
         return census;
     }
@@ -152,7 +135,7 @@ pub(crate) fn start_secondaries() -> Census {
         let start_va = &*start as *const Start as usize;
         clean_to_poc(start_va, core::mem::size_of::<Start>());
         AFFINITY[next].store(id, Ordering::Relaxed);
-        READY.store(0, Ordering::SeqCst);
+        smp::expect_cpu();
         let r = power::cpu_on(
             id,
             entry_pa as u64,
@@ -163,15 +146,7 @@ pub(crate) fn start_secondaries() -> Census {
             continue;
         }
         next += 1;
-        let t0 = crate::clock::monotonic_ns();
-        while READY.load(Ordering::SeqCst) != index
-            && crate::clock::monotonic_ns() - t0 < 1_000_000_000
-        {
-            core::hint::spin_loop();
-        }
-        if READY.load(Ordering::SeqCst) == index {
-            census.started += 1;
-            census.mask |= 1 << index;
+        if smp::await_started(&mut census, index) {
             drop(start);
         } else {
             // It may still be on its way in: its start block and tables stay.
@@ -196,23 +171,9 @@ extern "C" fn ap_main(index: u64) -> ! {
         super::cpu::halt_forever();
     }
     super::timer::init_secondary();
-    PARKED.fetch_or(1 << index, Ordering::SeqCst);
-    READY.store(index, Ordering::SeqCst);
     // Parked: halted, so the release's wake-up SGI ends the wait.
-    while !crate::smp::entry_named() {
-        super::cpu::idle_wait();
-    }
-    crate::smp::secondary_enter()
-}
-
-/// Sends every parked CPU on its way (the kernel's entry point is named).
-pub(crate) fn release_parked() {
-    let parked = PARKED.swap(0, Ordering::SeqCst);
-    for cpu in 0..MAX_CPUS {
-        if parked & (1 << cpu) != 0 {
-            send_wakeup(cpu);
-        }
-    }
+    smp::park(index);
+    smp::secondary_enter()
 }
 
 /// The index of this CPU: the `cpu_id` of the per-CPU block at TPIDR_EL1 (offset 24, see

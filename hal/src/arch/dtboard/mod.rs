@@ -25,7 +25,10 @@ pub(crate) fn line_msi(line: usize) -> crate::irq::MsiMessage {
 #[allow(dead_code)]
 fn not_yet_used() {
     let _ = crate::smp::secondary_enter as fn() -> !;
-    let _ = crate::smp::entry_named as fn() -> bool;
+    let _ = crate::smp::expect_cpu as fn();
+    let _ = crate::smp::reported as fn(u64) -> bool;
+    let _ = crate::smp::await_started as fn(&mut crate::smp::Census, u64) -> bool;
+    let _ = crate::smp::park as fn(u64);
     let _ = crate::watchdog::on_nmi as fn(bool, u64, u64, u64);
     let _ = crate::acpi::set_rsdp as fn(u64);
     let _ = crate::mm::identity_root as fn() -> Option<crate::mm::Frame>;

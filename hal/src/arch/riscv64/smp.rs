@@ -2,7 +2,7 @@
 //! SBI HSM `hart_start` and IPIs are the next step). The CPU index lives in the per-CPU block
 //! tp points at.
 
-use crate::smp::MAX_CPUS;
+use crate::smp::{Census, MAX_CPUS};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 static BOOT_HART: AtomicUsize = AtomicUsize::new(0);
@@ -18,26 +18,14 @@ pub(crate) fn hart_of(_cpu: usize) -> usize {
     BOOT_HART.load(Ordering::Relaxed)
 }
 
-/// What bring-up found: CPUs present and running.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Census {
-    pub present: usize,
-    pub started: usize,
-    pub mask: u64,
-}
-
 /// One CPU running: the boot hart; the harts the device tree lists are present.
 pub(crate) fn start_secondaries() -> Census {
-    Census {
-        present: crate::arch::dtboard::devicetree::cpus()
+    Census::new(
+        crate::arch::dtboard::devicetree::cpus()
             .len()
             .clamp(1, MAX_CPUS),
-        started: 1,
-        mask: 1,
-    }
+    )
 }
-
-pub(crate) fn release_parked() {}
 
 /// The index of this CPU: the `cpu_id` of the per-CPU block at tp (offset 24, see entry.S).
 pub(crate) fn cpu_index() -> usize {
