@@ -19,19 +19,14 @@ pub(crate) fn line_msi(line: usize) -> crate::irq::MsiMessage {
     }
 }
 
-/// The arch-neutral hooks these ports do not both call yet: secondary CPUs (`smp`, aarch64
-/// only so far), the NMI watchdog, ACPI (the boards have a device tree) and x86_64's AP
-/// trampoline root table. Naming them here keeps the list visible instead of dead code.
+/// The arch-neutral hooks these ports do not call: the NMI watchdog, ACPI (the boards have a
+/// device tree), x86_64's AP trampoline root table and the IPI-driven TLB reload (riscv64
+/// and aarch64 flush other CPUs' TLBs by SBI RFENCE or broadcast TLBI). Naming them here
+/// keeps the list visible instead of dead code.
 #[allow(dead_code)]
 fn not_yet_used() {
-    let _ = crate::smp::secondary_enter as fn() -> !;
-    let _ = crate::smp::expect_cpu as fn();
-    let _ = crate::smp::reported as fn(u64) -> bool;
-    let _ = crate::smp::await_started as fn(&mut crate::smp::Census, u64) -> bool;
-    let _ = crate::smp::park as fn(u64);
     let _ = crate::watchdog::on_nmi as fn(bool, u64, u64, u64);
     let _ = crate::acpi::set_rsdp as fn(u64);
     let _ = crate::mm::identity_root as fn() -> Option<crate::mm::Frame>;
-    let _ = crate::task::KernelStack::top as fn(&mut crate::task::KernelStack) -> usize;
     let _ = crate::arch::mmu::reload_root as unsafe fn(u64);
 }

@@ -29,6 +29,13 @@ pub(super) fn init() {
     set_timer(u64::MAX);
 }
 
+/// A secondary hart's timer: its own (SBI `set_timer` arms the calling hart's), unarmed, its
+/// interrupt enabled.
+pub(super) fn init_secondary() {
+    cpu::enable_timer_interrupt();
+    set_timer(u64::MAX);
+}
+
 /// Without a PLIC console input raises no interrupt: the timer then never sleeps longer than
 /// this, so that the boot CPU's timer work keeps reading the UART.
 const CONSOLE_POLL_NS: u64 = 10_000_000;
