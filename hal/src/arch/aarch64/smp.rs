@@ -13,7 +13,7 @@
 //! has done so, so `shootdown(Some(root))` returns with the other CPUs' stale translations gone.
 
 use super::{gic, power, trap};
-use crate::arch::dtboard::devicetree;
+use crate::arch::dtboard::{self, barrier, devicetree};
 use crate::mm;
 use crate::smp::{self, Census, MAX_CPUS};
 use alloc::boxed::Box;
@@ -27,11 +27,6 @@ extern "C" {
 static AFFINITY: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 /// Each CPU's active root table (physical address), kept by `mmu::activate_root`.
 static ACTIVE_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-/// Barrier requests to each CPU, counted: an asker bumps `ASKED[cpu]` and waits until
-/// `DONE[cpu]` reaches its number (counts, not a flag, so that two askers at once cannot have
-/// one answer end both waits).
-static ASKED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-static DONE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
 /// The SGIs: a wake-up (the kernel lock, the run queue, a release from the park) and a
 /// request to serve.
@@ -115,45 +110,25 @@ pub(crate) fn start_secondaries() -> Census {
     clean_to_poc(mm::phys_to_virt(identity.phys()), 8);
     // Only the address of boot.S's symbol is taken.
     let entry_pa = mm::kernel_virt_to_phys(core::ptr::addr_of!(lintel_secondary_entry) as usize);
-    let mut next = 1usize;
-    let mut lost = false;
-    for &id in &ids {
-        let Some(stack) = crate::task::KernelStack::try_new() else {
-            break;
-        };
-        let index = next as u64;
-        let stack_top = Box::leak(Box::new(stack)).top() as u64;
-        let per_cpu = Box::leak(Box::new(trap::PerCpu::new(index)));
+    let lost = dtboard::start_cpus(&ids, &mut census, |cpu, id| {
         let start = Box::new(Start {
             identity_root: identity.phys() as u64,
             kernel_root,
-            stack_top,
-            per_cpu: per_cpu as *mut trap::PerCpu as u64,
-            index,
+            stack_top: cpu.stack_top,
+            per_cpu: cpu.per_cpu,
+            index: cpu.index,
             entry: ap_main as *const () as u64,
         });
         let start_va = &*start as *const Start as usize;
         clean_to_poc(start_va, core::mem::size_of::<Start>());
-        AFFINITY[next].store(id, Ordering::Relaxed);
-        smp::expect_cpu();
+        AFFINITY[cpu.index as usize].store(id, Ordering::Relaxed);
         let r = power::cpu_on(
             id,
             entry_pa as u64,
             mm::kernel_virt_to_phys(start_va) as u64,
         );
-        if r != 0 {
-            // Not started: its index goes to the next one.
-            continue;
-        }
-        next += 1;
-        if smp::await_started(&mut census, index) {
-            drop(start);
-        } else {
-            // It may still be on its way in: its start block and tables stay.
-            core::mem::forget(start);
-            lost = true;
-        }
-    }
+        (r == 0).then_some(start)
+    });
     if lost {
         core::mem::forget(identity);
     }
@@ -210,24 +185,21 @@ pub(super) fn on_sgi(_sgi: u32) {
 
 /// Answers what other CPUs asked of this one: barriers (with a local TLB flush).
 pub(crate) fn serve_requests() {
-    let me = cpu_index();
-    let (Some(asked), Some(done)) = (ASKED.get(me), DONE.get(me)) else {
-        return;
+    barrier::serve(&local_barrier);
+}
+
+/// A full barrier and a flush of this CPU's translations.
+fn local_barrier() {
+    // SAFETY: a barrier and a flush of this CPU's translations change no mapping.
+    unsafe {
+        core::arch::asm!(
+            "dsb ish",
+            "tlbi vmalle1",
+            "dsb nsh",
+            "isb",
+            options(nostack)
+        )
     };
-    let n = asked.load(Ordering::Acquire);
-    if done.load(Ordering::Relaxed) != n {
-        // SAFETY: a barrier and a flush of this CPU's translations change no mapping.
-        unsafe {
-            core::arch::asm!(
-                "dsb ish",
-                "tlbi vmalle1",
-                "dsb nsh",
-                "isb",
-                options(nostack)
-            )
-        };
-        done.store(n, Ordering::Release);
-    }
 }
 
 /// With `Some(root)`: drops every other CPU's translations when one of them has `root`
@@ -259,23 +231,12 @@ pub(crate) fn shootdown(root: Option<u64>) {
         }
         return;
     }
-    let mut asked = [0u64; MAX_CPUS];
-    for (cpu, n) in asked.iter_mut().enumerate() {
-        if cpu == me || online & (1 << cpu) == 0 {
-            continue;
-        }
-        *n = ASKED[cpu].fetch_add(1, Ordering::AcqRel) + 1;
-        gic::send_sgi(cpu, SGI_REQUEST);
-    }
-    for (cpu, &n) in asked.iter().enumerate() {
-        if n == 0 {
-            continue;
-        }
-        while DONE[cpu].load(Ordering::Acquire) < n {
-            // Another CPU may be waiting for this one meanwhile: answer it (interrupts are
-            // off).
-            serve_requests();
-            core::hint::spin_loop();
-        }
-    }
+    barrier::ask_all(
+        |targets| {
+            for cpu in (0..MAX_CPUS).filter(|c| targets & (1 << c) != 0) {
+                gic::send_sgi(cpu, SGI_REQUEST);
+            }
+        },
+        local_barrier,
+    );
 }

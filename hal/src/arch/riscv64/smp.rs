@@ -7,14 +7,14 @@
 //! hart's context.
 //!
 //! What harts ask of each other goes by SBI IPI (a supervisor software interrupt): a wake-up
-//! needs nothing more than the interrupt; a request (counted, as on aarch64) is answered by
-//! `serve_requests` with a full fence and a local `sfence.vma`, for `barrier_all`. TLB
+//! needs nothing more than the interrupt; a barrier request (`dtboard::barrier`, as on
+//! aarch64) is answered by `serve_requests` with a full fence and a local `sfence.vma`. TLB
 //! shootdown is SBI RFENCE `remote_sfence_vma`: the firmware flushes the other harts' TLBs in
 //! M-mode (whatever their S-mode interrupt state) and returns once every one has, so no
 //! S-mode interrupt and no wait for an answer.
 
 use super::{cpu, timer, trap, xstate};
-use crate::arch::dtboard::devicetree;
+use crate::arch::dtboard::{self, barrier, devicetree};
 use crate::mm;
 use crate::smp::{self, Census, MAX_CPUS};
 use alloc::boxed::Box;
@@ -30,11 +30,6 @@ extern "C" {
 static HARTS: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
 /// Each CPU's active root table (physical address), kept by `mmu::activate_root`.
 static ACTIVE_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-/// Barrier requests to each CPU, counted: an asker bumps `ASKED[cpu]` and waits until
-/// `DONE[cpu]` reaches its number (counts, not a flag, so that two askers at once cannot have
-/// one answer end both waits).
-static ASKED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-static DONE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
 pub(super) fn set_boot_hart(h: usize) {
     HARTS[0].store(h, Ordering::Relaxed);
@@ -56,14 +51,15 @@ struct Start {
     entry: u64,
 }
 
-/// Starts every hart the device tree lists besides this one (when the firmware has the HSM
-/// and IPI extensions); each parks once it is set up.
+/// Starts every hart the device tree lists besides this one (when the firmware has the HSM,
+/// IPI and RFENCE extensions); each parks once it is set up. A hart that never reports keeps
+/// its start block.
 pub(crate) fn start_secondaries() -> Census {
     let boot = hart_of(0);
-    let mut harts: Vec<usize> = devicetree::cpus()
+    let mut harts: Vec<u64> = devicetree::cpus()
         .iter()
-        .map(|c| c.id as usize)
-        .filter(|&h| h != boot)
+        .map(|c| c.id)
+        .filter(|&h| h != boot as u64)
         .collect();
     harts.truncate(MAX_CPUS - 1);
     let mut census = Census::new(harts.len() + 1);
@@ -78,38 +74,22 @@ pub(crate) fn start_secondaries() -> Census {
     let satp = cpu::read_satp();
     // Only the address of boot.S's symbol is taken.
     let entry_pa = mm::kernel_virt_to_phys(core::ptr::addr_of!(lintel_secondary_entry) as usize);
-    let mut next = 1usize;
-    for &hart in &harts {
-        let Some(stack) = crate::task::KernelStack::try_new() else {
-            break;
-        };
-        let index = next as u64;
-        let stack_top = Box::leak(Box::new(stack)).top() as u64;
-        let per_cpu = Box::leak(Box::new(trap::PerCpu::new(index)));
+    dtboard::start_cpus(&harts, &mut census, |cpu, hart| {
         let start = Box::new(Start {
             satp,
-            stack_top,
-            per_cpu: per_cpu as *mut trap::PerCpu as u64,
-            index,
+            stack_top: cpu.stack_top,
+            per_cpu: cpu.per_cpu,
+            index: cpu.index,
             entry: ap_main as *const () as u64,
         });
         let start_pa = mm::kernel_virt_to_phys(&*start as *const Start as usize);
-        HARTS[next].store(hart, Ordering::Relaxed);
-        smp::expect_cpu();
+        HARTS[cpu.index as usize].store(hart as usize, Ordering::Relaxed);
         // The start block's stores before the hart reads it (the SBI call is no barrier).
         core::sync::atomic::fence(Ordering::SeqCst);
-        if sbi_rt::hart_start(hart, entry_pa, start_pa).is_err() {
-            // Not started: its index goes to the next one.
-            continue;
-        }
-        next += 1;
-        if smp::await_started(&mut census, index) {
-            drop(start);
-        } else {
-            // It may still be on its way in: its start block stays.
-            core::mem::forget(start);
-        }
-    }
+        sbi_rt::hart_start(hart as usize, entry_pa, start_pa)
+            .is_ok()
+            .then_some(start)
+    });
     census
 }
 
@@ -175,16 +155,13 @@ pub(crate) fn note_active_root(root: u64) {
 
 /// Answers what other CPUs asked of this one: barriers (with a local TLB flush).
 pub(crate) fn serve_requests() {
-    let me = cpu_index();
-    let (Some(asked), Some(done)) = (ASKED.get(me), DONE.get(me)) else {
-        return;
-    };
-    let n = asked.load(Ordering::Acquire);
-    if done.load(Ordering::Relaxed) != n {
-        // SAFETY: a fence and a flush of this hart's translations change no mapping.
-        unsafe { core::arch::asm!("fence rw, rw", "sfence.vma", options(nostack)) };
-        done.store(n, Ordering::Release);
-    }
+    barrier::serve(&local_barrier);
+}
+
+/// A full fence and a flush of this hart's translations.
+fn local_barrier() {
+    // SAFETY: a fence and a flush of this hart's translations change no mapping.
+    unsafe { core::arch::asm!("fence rw, rw", "sfence.vma", options(nostack)) };
 }
 
 /// With `Some(root)`: every other online CPU that has `root` active drops its translations
@@ -211,27 +188,12 @@ pub(crate) fn shootdown(root: Option<u64>) {
         });
         return;
     }
-    let mut asked = [0u64; MAX_CPUS];
-    let mut targets = 0u64;
-    for (cpu, n) in asked.iter_mut().enumerate() {
-        if cpu == me || online & (1 << cpu) == 0 {
-            continue;
-        }
-        *n = ASKED[cpu].fetch_add(1, Ordering::AcqRel) + 1;
-        targets |= 1 << cpu;
-    }
-    for_harts(targets, |mask| {
-        let _ = sbi_rt::send_ipi(mask);
-    });
-    for (cpu, &n) in asked.iter().enumerate() {
-        if n == 0 {
-            continue;
-        }
-        while DONE[cpu].load(Ordering::Acquire) < n {
-            // Another CPU may be waiting for this one meanwhile: answer it (interrupts are
-            // off).
-            serve_requests();
-            core::hint::spin_loop();
-        }
-    }
+    barrier::ask_all(
+        |targets| {
+            for_harts(targets, |mask| {
+                let _ = sbi_rt::send_ipi(mask);
+            })
+        },
+        local_barrier,
+    );
 }
