@@ -2,8 +2,8 @@
 //! started with the SBI HSM extension's `hart_start` at `lintel_secondary_entry` (boot.S) in
 //! S-mode with paging off, given a start block: the kernel's satp, a stack, a per-CPU block
 //! (tp, with the CPU index) and `ap_main`. That sets the trap vector, the kernel root, FP and
-//! its timer (SBI `set_timer` arms the calling hart's own timer), and parks (halted) until
-//! `crate::smp::start_scheduling` releases it. Device interrupts (the PLIC) stay on the boot
+//! its timer (`stimecmp` and SBI `set_timer` both arm the calling hart's own), and parks
+//! (halted) until `crate::smp::start_scheduling` releases it. Device interrupts (the PLIC) stay on the boot
 //! hart's context.
 //!
 //! What harts ask of each other goes by SBI IPI (a supervisor software interrupt): a wake-up
