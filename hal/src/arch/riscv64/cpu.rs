@@ -109,6 +109,16 @@ pub(crate) fn halt_forever() -> ! {
     }
 }
 
+/// Makes every hart's instruction fetches see the stores made before: `fence.i` here and SBI
+/// `remote_fence_i` on the other online harts (riscv's instruction fetch need not be coherent
+/// with stores; QEMU's is).
+pub(crate) fn sync_icache() {
+    // SAFETY: orders this hart's later instruction fetches after its earlier stores; changes
+    // no state.
+    unsafe { core::arch::asm!("fence.i", options(nostack)) };
+    super::smp::remote_fence_i();
+}
+
 /// No hardware entropy instruction is assumed (Zkr is optional): a counter-derived value.
 pub(crate) fn hw_random() -> u64 {
     let mut x = rdtime() ^ 0x9e37_79b9_7f4a_7c15;

@@ -153,6 +153,14 @@ pub(crate) fn note_active_root(root: u64) {
     }
 }
 
+/// Every other online hart executes `fence.i` (SBI RFENCE, complete when the call returns).
+pub(super) fn remote_fence_i() {
+    let others = smp::online_mask() & !(1 << cpu_index());
+    for_harts(others, |mask| {
+        let _ = sbi_rt::remote_fence_i(mask);
+    });
+}
+
 /// Answers what other CPUs asked of this one: barriers (with a local TLB flush).
 pub(crate) fn serve_requests() {
     barrier::serve(&local_barrier);
