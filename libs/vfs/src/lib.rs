@@ -128,6 +128,11 @@ pub trait Inode: Send + Sync {
     fn truncate(&self, _size: u64) -> KResult<()> {
         Err(Errno::EINVAL)
     }
+    /// FALLOC_FL_PUNCH_HOLE over `[off, end)`, freeing the file's storage there: Ok(true)
+    /// when done, Ok(false) when the file system does not free space (the caller writes zeros).
+    fn punch_hole(&self, _off: u64, _end: u64) -> KResult<bool> {
+        Ok(false)
+    }
     fn lookup(&self, _name: &[u8]) -> KResult<Arc<dyn Inode>> {
         Err(Errno::ENOTDIR)
     }
