@@ -3,9 +3,11 @@
 //! ext4 library, which knows no scheduler, sleep through this too.
 //!
 //! No wake-up is lost: the lock's "still taken?" check runs under `PARKED`'s lock, and an
-//! unlock takes `PARKED` after it has let go. Between registering and blocking the thread
-//! cannot miss its wake-up either: kernel code runs on one CPU at a time and is not
-//! preempted (the same rule `WaitQueue::wait_once` relies on).
+//! unlock takes `PARKED` after it has let go. An unpark that comes between registering and
+//! blocking (another CPU, without the kernel lock) finds the thread still Runnable and leaves
+//! it a wake-up token, which `sched::block_until` takes instead of sleeping; a stale token
+//! (a signal's wake-up, an earlier wait's) only makes `park` return early, and the lock is
+//! tried again.
 
 use crate::sched::{self, ThreadRef};
 use alloc::collections::{BTreeMap, VecDeque};
@@ -34,6 +36,9 @@ impl lintel_sync::Park for Parker {
         // It must sleep all the same (the holder needs the CPU), but someone wanting the
         // spin lock meanwhile would hang: report it.
         crate::spinlock::sleeping_with_spin_lock("sleeping lock contended");
+        // No `prepare_wait` here: a token may belong to a wait this one is nested in, and
+        // dropping it when the lock turns out free (no block) would lose that wake-up. A
+        // stale token only makes the block below return at once, and the lock is tried again.
         {
             let mut parked = PARKED.lock();
             if !validate() {
@@ -42,6 +47,11 @@ impl lintel_sync::Park for Parker {
             parked.entry(key).or_default().push_back(me.clone());
         }
         sched::block_until(None);
+        // A wait this one is nested in (the thread registered on a wait queue, then took a
+        // sleeping lock to check its condition) may have lost its wake-up's token to the
+        // block above: leave one, so that the outer wait ends at once and checks again (as a
+        // nested sleep in Linux leaves the task TASK_RUNNING). Its callers loop.
+        sched::leave_token(&me);
         // Woken by the unlock (which took us off the list) or by something else (a signal):
         // either way the lock is tried again, and a stale entry must not swallow the next
         // unlock's wake-up.
