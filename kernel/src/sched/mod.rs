@@ -397,12 +397,15 @@ pub fn leave_token(t: &ThreadRef) {
 
 /// Drops a wake-up token left from an earlier wait of the current thread: called before the
 /// thread registers where a waker finds it and then checks its condition (the order that
-/// makes the token unneeded for wake-ups before the check).
-pub fn prepare_wait(t: &ThreadRef) {
+/// makes the token unneeded for wake-ups before the check). Returns whether there was one
+/// (a nested sleep, `park`, gives it back afterwards).
+pub fn prepare_wait(t: &ThreadRef) -> bool {
     let mut st = t.sched_state().lock();
     if *st == ThreadState::Woken {
         *st = ThreadState::Runnable;
+        return true;
     }
+    false
 }
 
 /// The CPU `t` is running on, if it is running.
