@@ -55,6 +55,9 @@ static ONLINE: AtomicU64 = AtomicU64::new(1);
 static IDLE: AtomicU64 = AtomicU64::new(0);
 /// Set once a second CPU may enter the kernel: from then on the lock is taken.
 static SHARED: AtomicBool = AtomicBool::new(false);
+/// Experimental (`lintel.bkl=off`): the lock is never taken, so kernel code runs on several
+/// CPUs at once. Only what docs/architecture.md lists as safe without the lock is.
+static LOCK_OFF: AtomicBool = AtomicBool::new(false);
 /// Ticket lock: the next ticket to hand out and the one allowed in.
 static NEXT_TICKET: AtomicU32 = AtomicU32::new(0);
 static SERVING: AtomicU32 = AtomicU32::new(0);
@@ -62,6 +65,25 @@ const NO_OWNER: usize = usize::MAX;
 static OWNER: AtomicUsize = AtomicUsize::new(NO_OWNER);
 /// What the secondary CPUs run once released: the kernel's idle loop.
 static ENTRY: spin::Once<fn() -> !> = spin::Once::new();
+
+/// Turns the big kernel lock off for good (`lintel.bkl=off`, experimental): called at boot,
+/// before [`start_scheduling`].
+pub fn disable_kernel_lock() {
+    LOCK_OFF.store(true, Ordering::SeqCst);
+}
+
+/// Whether the big kernel lock serialises kernel code (it is a no-op until a second CPU
+/// runs, and never taken at all once turned off).
+pub fn kernel_lock_on() -> bool {
+    SHARED.load(Ordering::Relaxed) && !LOCK_OFF.load(Ordering::Relaxed)
+}
+
+/// Answers what other CPUs asked of this one (a TLB shootdown) while it waits with interrupts
+/// off: every kernel spin loop that may wait for a CPU that may itself be waiting in
+/// [`shootdown`] calls this.
+pub fn serve_requests() {
+    arch::smp::serve_requests();
+}
 
 /// Starts the secondary CPUs (boot, once: the heap, paging and the clock are up).
 pub(crate) fn start() {
@@ -179,7 +201,7 @@ const SPINS_BEFORE_HALT: u32 = 100;
 /// Takes the kernel lock (no-op while one CPU runs). Requests from other CPUs are answered
 /// while waiting.
 pub(crate) fn lock_kernel() {
-    if !SHARED.load(Ordering::Acquire) {
+    if !SHARED.load(Ordering::Acquire) || LOCK_OFF.load(Ordering::Relaxed) {
         return;
     }
     let me = cpu_index() % MAX_CPUS;
@@ -206,7 +228,7 @@ pub(crate) fn lock_kernel() {
 
 /// Releases the kernel lock taken by [`lock_kernel`], waking the next waiter if it halted.
 pub(crate) fn unlock_kernel() {
-    if !SHARED.load(Ordering::Acquire) {
+    if !SHARED.load(Ordering::Acquire) || LOCK_OFF.load(Ordering::Relaxed) {
         return;
     }
     OWNER.store(NO_OWNER, Ordering::Relaxed);
@@ -224,14 +246,22 @@ pub(crate) fn unlock_kernel() {
 
 /// The scheduler's idle wait: without the kernel lock, halted until an interrupt (a device,
 /// the tick, or another CPU's wake-up) after which `still_idle` (lock-free) says there is
-/// nothing to look at; then the lock is taken again.
-pub fn idle_unlocked(still_idle: impl Fn() -> bool) {
+/// nothing to look at; then the lock is taken again. `still_idle` is also asked once before
+/// the first halt, after this CPU is marked idle: work queued between the caller's look at
+/// its queue and that mark found the CPU not (yet) idle and sent no wake-up (without the
+/// kernel lock the queuing CPU does not wait for this one to halt). `any_wakeup`: every
+/// wake-up ends the wait (the boot CPU's, whose timer work runs on each).
+pub fn idle_unlocked(still_idle: impl Fn() -> bool, any_wakeup: bool) {
     let me = 1u64 << cpu_index();
-    IDLE.fetch_or(me, Ordering::AcqRel);
+    IDLE.fetch_or(me, Ordering::SeqCst);
+    // Paired with the fence in `wake_idle_cpu` (the queuing side bumps its generation, then
+    // reads IDLE): either the look below sees the new work or the queuing CPU sees this CPU
+    // idle and wakes it.
+    core::sync::atomic::fence(Ordering::SeqCst);
     unlock_kernel();
-    loop {
+    while still_idle() {
         crate::cpu::idle_wait();
-        if !still_idle() {
+        if any_wakeup {
             break;
         }
     }
@@ -245,7 +275,9 @@ pub fn wake_idle_cpu(allowed: u64) {
     if !SHARED.load(Ordering::Relaxed) {
         return;
     }
-    let others = IDLE.load(Ordering::Acquire) & allowed & !(1u64 << cpu_index());
+    // Paired with the fence in `idle_unlocked`.
+    core::sync::atomic::fence(Ordering::SeqCst);
+    let others = IDLE.load(Ordering::SeqCst) & allowed & !(1u64 << cpu_index());
     if others != 0 {
         arch::smp::send_wakeup(others.trailing_zeros() as usize);
     }

@@ -4,10 +4,20 @@
 //! Ownership keeps switching sound: the running task is referenced by the per-CPU `CURRENT`, and
 //! the task switched away from stays referenced (in `PREV`) until the next task has left its
 //! stack behind, so a task can drop the last outside reference to itself and switch away.
+//!
+//! **On a CPU** (Linux's `on_cpu`): each task says whether a CPU is on its stack. The flag is
+//! set by the CPU that switches to the task and cleared, with Release, by the same CPU only
+//! once the switch has saved the task's registers and the CPU runs on the next task's stack
+//! (`finish_switch`). Without the kernel lock a thread that blocked on CPU A can be woken by
+//! CPU B and picked by CPU C while A is still on its stack, between the scheduler's decision
+//! and the register save: C then waits (Acquire) for the flag before it reads the saved stack
+//! pointer and FPU image. No cycle of such waits: a CPU waits only for a task that was queued
+//! before it picked (the scheduler picks under one lock), held by a CPU that picked earlier.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Mutex;
 
 use crate::arch::switch;
@@ -40,6 +50,8 @@ impl KernelStack {
 type Entry = Box<dyn FnOnce() + Send>;
 
 pub struct Task {
+    /// A CPU runs on this task's stack, or has not yet saved its registers after leaving it.
+    on_cpu: AtomicBool,
     sp: UnsafeCell<usize>,
     fpu: UnsafeCell<FpuState>,
     _stack: Option<KernelStack>,
@@ -74,6 +86,7 @@ fn slots() -> &'static Mutex<CpuSlots> {
 /// first task.
 pub(crate) fn init_boot_task() {
     let t = Arc::new(Task {
+        on_cpu: AtomicBool::new(true),
         sp: UnsafeCell::new(0),
         fpu: UnsafeCell::new(FpuState::initial()),
         _stack: None,
@@ -121,6 +134,7 @@ impl Task {
         // SAFETY: the stack was just allocated, is 16-aligned and belongs to this task only.
         let frame = unsafe { switch::prepare_stack(top) };
         Arc::new(Task {
+            on_cpu: AtomicBool::new(false),
             sp: UnsafeCell::new(frame),
             fpu: UnsafeCell::new(fpu),
             _stack: Some(stack),
@@ -170,6 +184,18 @@ pub fn switch_to(next: Arc<Task>) {
         if Arc::ptr_eq(&prev, &next) {
             return;
         }
+        // The CPU that last ran `next` may not have saved its registers yet (see the module
+        // comment): wait, answering other CPUs' requests meanwhile (interrupts are off, and
+        // that CPU may be waiting in a shootdown). With the kernel lock the flag is always
+        // clear here: the lock is held by the switching CPU until it runs on the next stack.
+        while next
+            .on_cpu
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            crate::smp::serve_requests();
+            core::hint::spin_loop();
+        }
         // SAFETY: prev is the running task and next is not running (scheduler invariant), so
         // nothing else touches their FPU slots; the FPU holds prev's user state.
         unsafe {
@@ -191,8 +217,14 @@ pub fn switch_to(next: Arc<Task>) {
     finish_switch();
 }
 
+/// Runs on the new task's stack after every switch: the task left behind has its registers
+/// saved, so other CPUs may switch to it (Release: the saved stack pointer and FPU image are
+/// visible to the CPU that takes it), and its stack may be freed.
 fn finish_switch() {
     let prev = slots().lock().prev.take();
+    if let Some(p) = &prev {
+        p.on_cpu.store(false, Ordering::Release);
+    }
     drop(prev);
 }
 

@@ -91,6 +91,12 @@ fn kernel_main(info: BootInfo) -> ! {
         );
     }
     start_watchdog(info.cmdline);
+    // Experimental: kernel code on several CPUs at once (issue 14; docs/architecture.md says
+    // what is not yet safe without the big kernel lock).
+    if info.cmdline.split(' ').any(|w| w == "lintel.bkl=off") {
+        warn!("smp: big kernel lock off (lintel.bkl=off, experimental)");
+        lintel_hal::smp::disable_kernel_lock();
+    }
     syscall::init_trace(info.cmdline);
     // `cargo xtask docs` boots with `lintel.syscalls` to read the syscall table.
     if info.cmdline.split(' ').any(|w| w == "lintel.syscalls") {

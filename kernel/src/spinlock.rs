@@ -5,6 +5,16 @@
 //! locks, and says so once. Debug builds also remember where the outermost lock was taken.
 //!
 //! The scheduler's own locks stay plain `spin::Mutex` (they are never held across a switch).
+//!
+//! **Waiting answers other CPUs.** Kernel code runs with interrupts off, so a CPU spinning here
+//! takes no TLB-shootdown IPI; without the big kernel lock the holder may be waiting in
+//! `smp::shootdown` for this very CPU (it unmaps under the process's `mm` lock, say), and both
+//! would wait for good. The wait loop therefore answers pending requests
+//! (`lintel_hal::smp::serve_requests`), as the kernel lock's own wait loop does. The plain
+//! `spin::Mutex`es of the scheduler, hal and the libraries do not: their holders run short
+//! sections that never wait for another CPU (no shootdown, no sleep), so a CPU spinning on one
+//! always gets it and reaches a point that answers (this loop, the kernel lock, user mode, the
+//! idle halt).
 
 use core::fmt;
 use core::ops::{Deref, DerefMut};
@@ -166,13 +176,28 @@ impl<T: ?Sized> Mutex<T> {
         self.check(false, subclass);
         #[cfg(not(feature = "lockdep"))]
         let _ = subclass;
-        let guard = self.inner.lock();
+        let guard = self.spin();
         MutexGuard {
             guard,
             #[cfg(not(feature = "lockdep"))]
             _count: Count::new(),
             #[cfg(feature = "lockdep")]
             _count: self.count(),
+        }
+    }
+
+    /// Takes the inner lock, answering other CPUs' requests while it is contended (see the
+    /// module comment). Uncontended, it is one compare-and-swap, as `spin::Mutex::lock`.
+    #[inline]
+    fn spin(&self) -> spin::MutexGuard<'_, T> {
+        loop {
+            if let Some(g) = self.inner.try_lock() {
+                return g;
+            }
+            while self.inner.is_locked() {
+                lintel_hal::smp::serve_requests();
+                core::hint::spin_loop();
+            }
         }
     }
 

@@ -26,7 +26,7 @@ const USAGE: &str = "usage:
                   [--timeout SECONDS] [--add HOST[=GUEST]]... [--disk PATH]
                   [--net [restrict|user]] [--forward HOSTPORT:GUESTPORT]...
                   [--rootfs debian [--packages P1,P2...]] [--strace[=SYSCALL,...]]
-                  [--lockdep[=dump]] [-- PROGRAM ARGS...]
+                  [--lockdep[=dump]] [--no-bkl] [-- PROGRAM ARGS...]
       --disk PATH  attach PATH as a virtio-blk disk (/dev/vda in the guest; q35, or
                    virtio-mmio on riscv64's and aarch64's virt board). A
                    missing PATH is created as a 1 GiB ext4 image of the root tree; an image
@@ -52,6 +52,9 @@ const USAGE: &str = "usage:
       --lockdep    boot a kernel built with the lock-order checker (feature lockdep),
                    which panics naming both locks when an acquisition could deadlock;
                    =dump: at power-off it logs every lock order it saw (outer -> inner)
+      --no-bkl     experimental (with --smp 2 or more): kernel code runs on several CPUs
+                   at once, without the big kernel lock (lintel.bkl=off); known to break
+                   (docs/architecture.md)
   cargo xtask test [--filter SUBSTR] [--suite cpython] [--kvm] [--lockdep]
       --filter     tests whose names hold SUBSTR; SUBSTR@PASS: only that pass of the
                    conformance tests (@ plain, @ext4, @smp4, @lockdep)
@@ -114,6 +117,8 @@ pub struct RunOpts {
     pub console_log: Option<PathBuf>,
     /// `--lockdep=dump`: the checked kernel logs every lock order it saw at power-off.
     pub lockdep_dump: bool,
+    /// `--no-bkl`: the kernel never takes the big kernel lock (`lintel.bkl=off`, experimental).
+    pub no_bkl: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +150,7 @@ impl Default for RunOpts {
             kill_after_ms: None,
             console_log: None,
             lockdep_dump: false,
+            no_bkl: false,
         }
     }
 }
@@ -239,6 +245,7 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
                 build::set_lockdep(true);
                 o.lockdep_dump = true;
             }
+            "--no-bkl" => o.no_bkl = true,
             "--strace" => o.strace = Some(String::new()),
             a if a.starts_with("--strace=") => o.strace = Some(a["--strace=".len()..].to_string()),
             "--rootfs" => o.rootfs = Some(val(&mut i)?),

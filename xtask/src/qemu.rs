@@ -75,6 +75,9 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
     if o.lockdep_dump {
         append.push_str(" lintel.lockdep_dump");
     }
+    if o.no_bkl {
+        append.push_str(" lintel.bkl=off");
+    }
     c.args(["-append", &append]);
     // virtio over PCI on x86_64; on riscv64 and aarch64 over the virt board's virtio-mmio windows, in
     // their modern (version 2) layout, which QEMU 7 does not give by default.

@@ -93,32 +93,41 @@ pub fn wait(
     if bitset == 0 {
         return Err(Errno::EINVAL);
     }
-    // The kernel is not preempted between this check and blocking, so no wake is lost.
-    if uaccess::read_u32(uaddr)? != val {
-        return Err(Errno::EAGAIN);
-    }
-    sleep_on(&[key], bitset, deadline).map(|_| 0)
+    // The word is read after the waiter is queued (Linux reads it under the hash bucket's
+    // lock): a FUTEX_WAKE from another CPU after a user store then finds the waiter.
+    let check = || match uaccess::read_u32(uaddr)? == val {
+        true => Ok(()),
+        false => Err(Errno::EAGAIN),
+    };
+    sleep_on(&[key], bitset, deadline, &check).map(|_| 0)
 }
 
 /// futex_waitv: sleeps until one of the words is woken (its index is returned), `deadline`
 /// passes, or a signal comes. EAGAIN if a word does not hold its expected value at the start.
 pub fn wait_multiple(futexes: &[(Key, usize, u32)], deadline: Option<u64>) -> KResult<usize> {
-    for &(_, uaddr, val) in futexes {
-        if uaccess::read_u32(uaddr)? != val {
-            return Err(Errno::EAGAIN);
+    let check = || {
+        for &(_, uaddr, val) in futexes {
+            if uaccess::read_u32(uaddr)? != val {
+                return Err(Errno::EAGAIN);
+            }
         }
-    }
+        Ok(())
+    };
     let keys: Vec<Key> = futexes.iter().map(|f| f.0).collect();
-    let woke = sleep_on(&keys, FUTEX_BITSET_MATCH_ANY, deadline)?;
+    let woke = sleep_on(&keys, FUTEX_BITSET_MATCH_ANY, deadline, &check)?;
     Ok(futexes.iter().position(|f| Some(f.0) == woke).unwrap_or(0))
 }
 
 /// Queues one waiter on every key and sleeps until a wake on one of them (Ok: that key), the
-/// deadline (ETIMEDOUT) or a signal. A wake that races with the timeout counts.
-fn sleep_on(keys: &[Key], bitset: u32, deadline: Option<u64>) -> KResult<Option<Key>> {
-    if deadline.is_some_and(|d| time::uptime_ns() >= d) {
-        return Err(Errno::ETIMEDOUT);
-    }
+/// deadline (ETIMEDOUT) or a signal. A wake that races with the timeout counts. `check` (the
+/// words still hold their values) runs once the waiter is queued; its error ends the wait,
+/// unless a wake-up already took the waiter (then the wake counts: it was spent on it).
+fn sleep_on(
+    keys: &[Key],
+    bitset: u32,
+    deadline: Option<u64>,
+    check: &dyn Fn() -> KResult<()>,
+) -> KResult<Option<Key>> {
     let thread = sched::current();
     let w = Arc::new(Waiter {
         thread: thread.clone(),
@@ -133,8 +142,26 @@ fn sleep_on(keys: &[Key], bitset: u32, deadline: Option<u64>) -> KResult<Option<
             t.entry(key).or_default().push(w.clone());
         }
     }
+    // The value first, then the deadline: EAGAIN before ETIMEDOUT, as Linux.
+    let early = check().and_then(
+        |()| match deadline.is_some_and(|d| time::uptime_ns() >= d) {
+            true => Err(Errno::ETIMEDOUT),
+            false => Ok(()),
+        },
+    );
+    if let Err(e) = early {
+        remove(&w);
+        if w.woken.load(Ordering::Acquire) {
+            return Ok(*w.woke.lock());
+        }
+        return Err(e);
+    }
     loop {
-        sched::block_until(deadline);
+        // Already woken: the wake-up's token may have been taken by a sleep nested in the
+        // check (a fault waiting for a sleeping lock).
+        if !w.woken.load(Ordering::Acquire) {
+            sched::block_until(deadline);
+        }
         let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
         let intr = if w.woken.load(Ordering::Acquire) {
             None

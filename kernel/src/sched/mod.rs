@@ -4,8 +4,24 @@
 //! first, within their reservations) before all. The kernel is not preemptible: a thread leaves its CPU
 //! only when it blocks, yields, exits, or at the safe point where the timer or another CPU's
 //! reschedule IPI interrupts it in user mode and a queued thread should run before it. Kernel
-//! code runs on one CPU at a time (hal's kernel lock), so these structures need no finer
-//! locking than the spin locks they already have.
+//! code runs on one CPU at a time (hal's kernel lock), but blocking, waking and switching do
+//! not rely on it (a stage of issue 14's SMP work: docs/architecture.md says what still does):
+//!
+//! **Block and wake without lost wake-ups.** A thread's state (under its `sched_state` lock)
+//! is one of [`ThreadState`]: Runnable (running or queued), Woken (the same, with a wake-up
+//! token), Blocked (going to sleep, still on its CPU), Asleep (off every CPU and queue), Dead.
+//! A waiter registers where its waker finds it, then [`block_until`]; a wake that comes in
+//! between (another CPU) finds it Runnable and leaves the token, which `block_until` takes
+//! instead of sleeping (Linux reaches the same with `set_current_state` before the condition
+//! check, and `try_to_wake_up`). A wake that finds it Blocked, still on its CPU, only makes it
+//! Runnable again: the switch away sees that and keeps it runnable, so it is never queued twice.
+//! Only an Asleep thread is queued by its waker. A token left over from an earlier wake-up
+//! makes one later wait end at once: every caller waits in a loop on its condition, so that is
+//! only a spurious wake-up; [`prepare_wait`] drops such a token where a caller registers before
+//! it checks.
+//!
+//! **Switching.** A thread queued by one CPU may be picked by another while the CPU it left is
+//! still on its stack; hal's task switch waits for that CPU to have saved it (`on_cpu`).
 //!
 //! **Time.** There is no periodic tick of the hardware's own: each CPU's one-shot timer is
 //! armed on every way out of the kernel (to user mode or to the idle halt) by [`arm_timer`],
@@ -34,11 +50,27 @@ use spin::Mutex;
 use timers::Deadlines;
 pub use timers::SleepKey;
 
+/// A thread's scheduling state (see the module comment for the transitions).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ThreadState {
+    /// Running, or queued to run.
     Runnable,
+    /// Runnable, and woken since it last waited: its next [`block_until`] returns at once.
+    Woken,
+    /// Going to sleep: marked by the thread itself, which is still on its CPU until its
+    /// switch away makes it Asleep (a thread made but not yet enqueued is Blocked too). A wake
+    /// now only makes it Runnable again.
     Blocked,
+    /// Off every CPU and run queue: its waker puts it on a queue.
+    Asleep,
     Dead,
+}
+
+impl ThreadState {
+    /// Running or waiting for a CPU (procfs's R).
+    pub fn is_runnable(self) -> bool {
+        matches!(self, ThreadState::Runnable | ThreadState::Woken)
+    }
 }
 
 /// CPU time a thread has used. `total_ns` counts time on the CPU (kernel and user); `user_ns`
@@ -324,6 +356,10 @@ pub fn wake(t: &ThreadRef) {
 fn wake_from(t: &ThreadRef, here: bool) {
     let mut st = t.sched_state().lock();
     if *st == ThreadState::Blocked {
+        // Still on its CPU (between marking itself and switching away): it stays runnable
+        // there; its switch away sees the state and queues it (once).
+        *st = ThreadState::Runnable;
+    } else if *st == ThreadState::Asleep {
         *st = ThreadState::Runnable;
         drop(st);
         let mut s = SCHED.lock();
@@ -337,12 +373,39 @@ fn wake_from(t: &ThreadRef, here: bool) {
         if !here {
             s.notify(cpu, crate::time::uptime_ns());
         }
-    } else if lintel_hal::smp::shared() {
+    } else if st.is_runnable() {
+        // Registered but not yet blocked (another CPU), or woken for something it will see
+        // on its own (a signal): the token ends its next wait.
+        *st = ThreadState::Woken;
         drop(st);
-        if let Some(cpu) = running_on(t) {
-            lintel_hal::smp::kick(cpu);
+        if lintel_hal::smp::shared() {
+            if let Some(cpu) = running_on(t) {
+                lintel_hal::smp::kick(cpu);
+            }
         }
     }
+}
+
+/// Gives the current thread `t` a wake-up token: its next wait ends at once (for a sleep
+/// nested in the condition check of another wait: see `park`).
+pub fn leave_token(t: &ThreadRef) {
+    let mut st = t.sched_state().lock();
+    if *st == ThreadState::Runnable {
+        *st = ThreadState::Woken;
+    }
+}
+
+/// Drops a wake-up token left from an earlier wait of the current thread: called before the
+/// thread registers where a waker finds it and then checks its condition (the order that
+/// makes the token unneeded for wake-ups before the check). Returns whether there was one
+/// (a nested sleep, `park`, gives it back afterwards).
+pub fn prepare_wait(t: &ThreadRef) -> bool {
+    let mut st = t.sched_state().lock();
+    if *st == ThreadState::Woken {
+        *st = ThreadState::Runnable;
+        return true;
+    }
+    false
 }
 
 /// The CPU `t` is running on, if it is running.
@@ -367,7 +430,14 @@ fn switch_away(yielding: bool) {
         // starts below), charged to its virtual runtime by its weight.
         let mut requeued = false;
         if let Some(c) = &cur {
-            requeued = *c.sched_state().lock() == ThreadState::Runnable;
+            // Under the thread's lock, so that a waker either saw Blocked (and made it
+            // Runnable: requeued here) or sees Asleep (and queues it itself).
+            let mut st = c.sched_state().lock();
+            if *st == ThreadState::Blocked {
+                *st = ThreadState::Asleep;
+            }
+            requeued = st.is_runnable();
+            drop(st);
             charge(c, now, requeued);
             if requeued {
                 s.push_on(c.clone(), cpu, runq::Arrival::Moved);
@@ -461,14 +531,31 @@ pub fn exit_current() -> ! {
 
 /// Blocks the current thread until something wakes it or `deadline_ns` (monotonic) passes.
 /// The caller has registered the thread where its waker will find it.
+/// A wake-up that came since the thread registered (or a stale one: see the module comment)
+/// ends the wait at once: every caller waits in a loop on its condition.
 pub fn block_until(deadline_ns: Option<u64>) {
     let t = current();
-    *t.sched_state().lock() = ThreadState::Blocked;
+    if !mark_blocked(&t) {
+        return;
+    }
     let key = deadline_ns.map(|d| add_sleeper(&t, d, false));
+    drop(t);
     switch_away(false);
     if let Some(k) = key {
         remove_sleeper(k);
     }
+}
+
+/// Marks the current thread Blocked, unless a wake-up token is pending: then takes the token
+/// and returns false (the caller does not sleep).
+fn mark_blocked(t: &ThreadRef) -> bool {
+    let mut st = t.sched_state().lock();
+    if *st == ThreadState::Woken {
+        *st = ThreadState::Runnable;
+        return false;
+    }
+    *st = ThreadState::Blocked;
+    true
 }
 
 /// Sleeps until the monotonic clock reaches `deadline_ns` or the thread is woken earlier.
@@ -476,7 +563,9 @@ pub fn block_until(deadline_ns: Option<u64>) {
 /// sleep early so that the caller computes it again.
 pub fn sleep_until(deadline_ns: u64, realtime: bool) {
     let t = current();
-    *t.sched_state().lock() = ThreadState::Blocked;
+    if !mark_blocked(&t) {
+        return;
+    }
     let key = add_sleeper(&t, deadline_ns, realtime);
     drop(t);
     switch_away(false);
@@ -626,9 +715,9 @@ pub fn idle_loop() -> ! {
         arm_timer();
         if boot_cpu {
             // Every wake-up of the boot CPU runs the tick's work.
-            lintel_hal::smp::idle_unlocked(|| false);
+            lintel_hal::smp::idle_unlocked(|| QUEUE_GEN.load(Ordering::Acquire) == gen, true);
         } else {
-            lintel_hal::smp::idle_unlocked(|| QUEUE_GEN.load(Ordering::Acquire) == gen);
+            lintel_hal::smp::idle_unlocked(|| QUEUE_GEN.load(Ordering::Acquire) == gen, false);
         }
     }
 }
@@ -647,31 +736,53 @@ impl WaitQueue {
     }
 
     /// Blocks until `cond` returns Some.
+    /// The thread registers before it checks (Linux's `prepare_to_wait`): a waker that
+    /// changes the condition after the check finds it on the queue.
+    /// The condition is asked once first without registering (the common case: no wait).
     pub fn wait_until<T>(&self, mut cond: impl FnMut() -> Option<T>) -> T {
+        if let Some(v) = cond() {
+            return v;
+        }
+        let t = current();
         loop {
+            self.register(&t);
             if let Some(v) = cond() {
+                self.unregister(&t);
                 return v;
             }
-            let t = current();
-            *t.sched_state().lock() = ThreadState::Blocked;
-            self.waiters.lock().push(t);
-            switch_away(false);
+            block_until(None);
         }
     }
 
+    /// Puts the current thread `t` on the queue (once), dropping a stale wake-up token.
+    fn register(&self, t: &ThreadRef) {
+        prepare_wait(t);
+        let mut w = self.waiters.lock();
+        if !w.iter().any(|w| Arc::ptr_eq(w, t)) {
+            w.push(t.clone());
+        }
+    }
+
+    fn unregister(&self, t: &ThreadRef) {
+        self.waiters.lock().retain(|w| !Arc::ptr_eq(w, t));
+    }
+
     /// Blocks once until woken through this queue or until `deadline_ns` (monotonic) passes;
-    /// the caller rechecks its condition. Safe against lost wake-ups because the kernel is not
-    /// preempted between the caller's check and this call.
+    /// the caller rechecks its condition. The caller checked before this registers: safe
+    /// against lost wake-ups only because, under the kernel lock, no other CPU changes the
+    /// condition in between (callers that may run without it use `wait_until` or
+    /// `wait_interruptible`, which register first). A wake-up between registering and
+    /// blocking is not lost (the token).
     pub fn wait_once(&self, deadline_ns: Option<u64>) {
         let t = current();
-        *t.sched_state().lock() = ThreadState::Blocked;
         self.waiters.lock().push(t.clone());
-        let key = deadline_ns.map(|d| add_sleeper(&t, d, false));
-        switch_away(false);
-        if let Some(k) = key {
-            remove_sleeper(k);
-        }
-        self.waiters.lock().retain(|w| !Arc::ptr_eq(w, &t));
+        self.block_registered(&t, deadline_ns);
+    }
+
+    /// Blocks the current thread `t`, registered on the queue, then takes it off.
+    fn block_registered(&self, t: &ThreadRef, deadline_ns: Option<u64>) {
+        block_until(deadline_ns);
+        self.unregister(t);
     }
 
     /// The one blocking wait of every interruptible call (reads, writes, accept, locks):
@@ -686,17 +797,30 @@ impl WaitQueue {
         nonblock: bool,
         mut cond: impl FnMut() -> Option<KResult<T>>,
     ) -> KResult<T> {
+        // Asked once first without registering (the common case: no wait).
+        if let Some(r) = cond() {
+            return r;
+        }
+        if nonblock {
+            return Err(Errno::EAGAIN);
+        }
+        // Registered before every check (condition, deadline, signal), so that a wake-up for
+        // any of them after the check is not lost.
+        let t = current();
         loop {
-            if let Some(r) = cond() {
+            self.register(&t);
+            let r = if let Some(r) = cond() {
+                Some(r)
+            } else if deadline_ns.is_some_and(|d| crate::time::uptime_ns() >= d) {
+                Some(Err(Errno::EAGAIN))
+            } else {
+                t.interrupted(Errno::ERESTARTSYS).map(Err)
+            };
+            if let Some(r) = r {
+                self.unregister(&t);
                 return r;
             }
-            if nonblock || deadline_ns.is_some_and(|d| crate::time::uptime_ns() >= d) {
-                return Err(Errno::EAGAIN);
-            }
-            if let Some(e) = current().interrupted(Errno::ERESTARTSYS) {
-                return Err(e);
-            }
-            self.wait_once(deadline_ns);
+            self.block_registered(&t, deadline_ns);
         }
     }
 

@@ -22,9 +22,13 @@ pub(crate) const TRAMPOLINE: usize = 0x8000;
 static LAPIC_IDS: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
 /// Each CPU's active root table (physical address), kept by `mmu::activate_root`.
 static ACTIVE_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-/// Set by a CPU that changed an address space this CPU has active; cleared by this CPU once
-/// its TLB is flushed.
-static FLUSH: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+/// Flush requests to each CPU, counted: a CPU that changed an address space this CPU has
+/// active bumps `FLUSH_ASKED[cpu]` and waits until `FLUSH_DONE[cpu]` reaches its number.
+/// Counts rather than one flag, because without the kernel lock several CPUs may ask at once:
+/// a flag set by a second asker just after the target read it, but cleared by the target's
+/// answer to the first, would end the second asker's wait before its change was flushed.
+static FLUSH_ASKED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static FLUSH_DONE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
 static TRAMPOLINE_FREE: AtomicBool = AtomicBool::new(false);
 
@@ -183,17 +187,21 @@ pub(crate) fn note_active_root(root: u64) {
     }
 }
 
-/// Answers what other CPUs asked of this one: a pending TLB flush.
+/// Answers what other CPUs asked of this one: pending TLB flushes.
 pub(crate) fn serve_requests() {
     let me = cpu_index();
-    if let Some(f) = FLUSH.get(me) {
-        if f.load(Ordering::Acquire) {
-            let root = super::mmu::active_root();
-            // SAFETY: reloading the active root flushes this CPU's non-global translations and
-            // changes nothing else.
-            unsafe { super::mmu::reload_root(root) };
-            f.store(false, Ordering::Release);
-        }
+    let (Some(asked), Some(done)) = (FLUSH_ASKED.get(me), FLUSH_DONE.get(me)) else {
+        return;
+    };
+    // Every request counted up to `n` was made after its asker changed the tables; one reload
+    // after reading `n` answers them all.
+    let n = asked.load(Ordering::Acquire);
+    if done.load(Ordering::Relaxed) != n {
+        let root = super::mmu::active_root();
+        // SAFETY: reloading the active root flushes this CPU's non-global translations and
+        // changes nothing else.
+        unsafe { super::mmu::reload_root(root) };
+        done.store(n, Ordering::Release);
     }
 }
 
@@ -203,22 +211,29 @@ pub(crate) fn serve_requests() {
 pub(crate) fn shootdown(root: Option<u64>) {
     let me = cpu_index();
     let online = crate::smp::online_mask();
-    let mut asked = 0u64;
+    // The caller's table writes before the reads of the active roots: a CPU that records a
+    // new root after this read loads it (CR3) after, and then walks the new tables; without
+    // the fence the writes could still sit in this CPU's store buffer.
+    core::sync::atomic::fence(Ordering::SeqCst);
+    let mut asked = [0u64; MAX_CPUS];
     for cpu in 0..MAX_CPUS {
         if cpu == me || online & (1 << cpu) == 0 {
             continue;
         }
         if root.is_none_or(|r| ACTIVE_ROOT[cpu].load(Ordering::Acquire) == r) {
-            FLUSH[cpu].store(true, Ordering::Release);
+            asked[cpu] = FLUSH_ASKED[cpu].fetch_add(1, Ordering::AcqRel) + 1;
             apic::send_fixed(LAPIC_IDS[cpu].load(Ordering::Relaxed), apic::FLUSH_VECTOR);
-            asked |= 1 << cpu;
         }
     }
-    for (cpu, flag) in FLUSH.iter().enumerate() {
-        if asked & (1 << cpu) != 0 {
-            while flag.load(Ordering::Acquire) {
-                core::hint::spin_loop();
-            }
+    for (cpu, &n) in asked.iter().enumerate() {
+        if n == 0 {
+            continue;
+        }
+        while FLUSH_DONE[cpu].load(Ordering::Acquire) < n {
+            // Another CPU may be waiting for this one meanwhile (two shootdowns at once
+            // without the kernel lock): answer it, interrupts being off.
+            serve_requests();
+            core::hint::spin_loop();
         }
     }
 }

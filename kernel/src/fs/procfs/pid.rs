@@ -172,10 +172,7 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
         't'
     } else if p.stop.lock().stopped.is_some() {
         'T'
-    } else if threads
-        .iter()
-        .any(|t| *t.state.lock() == crate::proc::ThreadState::Runnable)
-    {
+    } else if threads.iter().any(|t| t.state.lock().is_runnable()) {
         'R'
     } else {
         'S'

@@ -661,7 +661,7 @@ fn stat_text(up: u64) -> String {
         running += p
             .live_threads()
             .iter()
-            .filter(|t| *t.state.lock() == proc::ThreadState::Runnable)
+            .filter(|t| t.state.lock().is_runnable())
             .count() as u64;
     }
     let mask = lintel_hal::smp::cpu_mask();
