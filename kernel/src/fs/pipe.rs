@@ -185,8 +185,11 @@ impl Inode for AnonPipeInode {
 /// Opens a FIFO inode: every opener of the same inode shares one pipe. As Linux's
 /// fifo_open: a blocking open for reading waits for a writer and one for writing waits for a
 /// reader (interruptible by signals); O_NONBLOCK for writing with no reader is ENXIO; O_RDWR
-/// never waits.
+/// never waits. An anonymous pipe opened again through /proc/PID/fd/N (pipefs) never waits
+/// and is never ENXIO (Linux's `is_pipe`): its other end may be closed already, and the
+/// reader then sees end-of-file, the writer EPIPE.
 pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>> {
+    let is_pipe = inode.fs_id() == PIPE_FS;
     let key = (inode.fs_id(), inode.stat().ino);
     let pipe = {
         let mut m = FIFOS.lock();
@@ -205,11 +208,11 @@ pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>
         O_WRONLY => (false, true),
         _ => (true, true),
     };
-    if write && !read && nonblock && pipe.state.lock().readers == 0 {
+    if write && !read && nonblock && !is_pipe && pipe.state.lock().readers == 0 {
         return Err(Errno::ENXIO);
     }
     let mut end = PipeEnd::new(pipe.clone(), read, write);
-    if read && write {
+    if (read && write) || is_pipe {
         return Ok(Arc::new(end));
     }
     let (partners, counter) = {

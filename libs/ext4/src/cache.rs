@@ -16,6 +16,10 @@ pub(crate) struct Entry {
     pub data: Vec<u8>,
     dirty: bool,
     used: u64,
+    /// Bit `k`: part `k` of this copy (a directory block as a whole, an inode record of an
+    /// inode table block) passed its checksum since it was read or last changed, so reads
+    /// need not check it again (Linux's buffer_verified).
+    pub verified: u64,
 }
 
 pub(crate) struct Cache {
@@ -81,6 +85,7 @@ impl Cache {
                     data,
                     dirty: false,
                     used: tick,
+                    verified: 0,
                 },
             );
         }
@@ -88,6 +93,9 @@ impl Cache {
         e.used = tick;
         if fresh {
             e.data.fill(0);
+        }
+        if dirty {
+            e.verified = 0;
         }
         if dirty && !e.dirty {
             e.dirty = true;

@@ -131,19 +131,24 @@ impl Ext4Inode {
         let Some(p) = self.dir_pblk(st, idx)? else {
             return Ok(None);
         };
-        let b = self.fs.meta_read(p, |b| b.to_vec())?;
-        let n = b.len();
-        // Only a leaf whose entry chain ends in the checksum tail has one: in an htree's root the
-        // bytes of an old tail can survive under the dx tail.
-        let leaf = self
-            .parse_block(&b)
-            .is_ok_and(|v| v.last().is_some_and(|e| is_tail(&b, e)));
-        if self.fs.csum && leaf {
-            let seed = self.fs.inode_seed(self.ino, &st.raw);
-            if crc32c(seed, &b[..n - 12]) != le32(&b, n - 4) {
+        let seed = self.fs.inode_seed(self.ino, &st.raw);
+        let check = |b: &[u8]| {
+            let n = b.len();
+            // Only a leaf whose entry chain ends in the checksum tail has one: in an htree's
+            // root the bytes of an old tail can survive under the dx tail.
+            let leaf = self
+                .parse_block(b)
+                .is_ok_and(|v| v.last().is_some_and(|e| is_tail(b, e)));
+            if leaf && crc32c(seed, &b[..n - 12]) != le32(b, n - 4) {
                 return Err(Errno::EIO);
             }
-        }
+            Ok(())
+        };
+        let b = if self.fs.csum {
+            self.fs.meta_read_checked(p, 0, check, |b| b.to_vec())?
+        } else {
+            self.fs.meta_read(p, |b| b.to_vec())?
+        };
         Ok(Some((p, b)))
     }
 

@@ -226,25 +226,30 @@ impl Ext4 {
     pub(crate) fn read_inode(&self, ino: u32) -> KResult<Vec<u8>> {
         let (blk, off) = self.inode_loc(ino)?;
         let isz = self.isz;
-        let r = self.meta_read(blk, |b| b[off..off + isz].to_vec())?;
-        if isz > 128 {
-            let x = r_extra(&r);
-            if x + 128 > isz || !x.is_multiple_of(4) {
-                return Err(Errno::EIO);
+        let check = |b: &[u8]| {
+            let r = &b[off..off + isz];
+            if isz > 128 {
+                let x = r_extra(r);
+                if x + 128 > isz || !x.is_multiple_of(4) {
+                    return Err(Errno::EIO);
+                }
             }
-        }
-        if self.csum {
-            let c = self.inode_csum(ino, &r);
-            let lo = le16(&r, 0x7C) as u32;
-            let ok = if r_has(&r, 0x82) || (r.len() > 128 && r_extra(&r) >= 4) {
-                c == (lo | (le16(&r, 0x82) as u32) << 16)
-            } else {
-                c & 0xFFFF == lo
-            };
-            if !ok {
-                return Err(Errno::EIO);
+            if self.csum {
+                let c = self.inode_csum(ino, r);
+                let lo = le16(r, 0x7C) as u32;
+                let ok = if r_has(r, 0x82) || (r.len() > 128 && r_extra(r) >= 4) {
+                    c == (lo | (le16(r, 0x82) as u32) << 16)
+                } else {
+                    c & 0xFFFF == lo
+                };
+                if !ok {
+                    return Err(Errno::EIO);
+                }
             }
-        }
+            Ok(())
+        };
+        let part = (off / isz) as u32;
+        let r = self.meta_read_checked(blk, part, check, |b| b[off..off + isz].to_vec())?;
         Ok(r)
     }
 

@@ -482,6 +482,26 @@ impl Ext4 {
         Ok(f(&e.data))
     }
 
+    /// `meta_read` of a block whose part `part` (below 64) `check` validates (its checksum):
+    /// the check runs once per copy read from the device or changed, not on every read.
+    pub(crate) fn meta_read_checked<T>(
+        &self,
+        blk: u64,
+        part: u32,
+        check: impl FnOnce(&[u8]) -> KResult<()>,
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> KResult<T> {
+        self.check_block(blk)?;
+        let mut c = self.cache.lock();
+        let e = c.get(&*self.dev, self.bs as usize, blk, false, false)?;
+        let bit = 1u64.checked_shl(part).unwrap_or(0);
+        if bit == 0 || e.verified & bit == 0 {
+            check(&e.data)?;
+            e.verified |= bit;
+        }
+        Ok(f(&e.data))
+    }
+
     pub(crate) fn meta_write<T>(&self, blk: u64, f: impl FnOnce(&mut [u8]) -> T) -> KResult<T> {
         self.check_block(blk)?;
         let mut c = self.cache.lock();
