@@ -33,6 +33,8 @@ pub fn thread_exit(t: &Arc<Thread>) {
     if robust != 0 {
         crate::futex::exit_robust_list(&p.mm(), t.tid() as u32, robust);
     }
+    // The semaphore undo list (Linux's exit_sem): applied if no other task shares it.
+    crate::ipc::sem::leave(&t.sysvsem, p.pid);
     // Registered io_uring rings are let go, as Linux's io_uring_unreg_ringfd at exit.
     let rings = t.io_uring_rings.lock().take();
     drop(rings);
@@ -102,7 +104,6 @@ pub fn thread_exit(t: &Arc<Thread>) {
     if let Ok(empty) = Mm::zombie() {
         crate::ipc::shm::release_mm(p.set_mm(empty), p.pid);
     }
-    crate::ipc::on_exit(p.pid);
     crate::keys::exited(p.pid);
     crate::uts::exited(p.pid);
     if p.sid.load(Ordering::Relaxed) == p.pid {
