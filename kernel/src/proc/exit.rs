@@ -134,9 +134,27 @@ pub fn thread_exit(t: &Arc<Thread>) {
             for c in &orphans {
                 c.ppid.store(r.pid, Ordering::Relaxed);
                 *c.parent.lock() = Arc::downgrade(&r);
+                // Linux's reparent_leader: a child made with another exit signal (clone's
+                // CSIGNAL) reports to its new parent with SIGCHLD, so that a plain wait
+                // (without __WCLONE) there finds it.
+                c.exit_signal.store(signal::SIGCHLD, Ordering::Relaxed);
             }
-            // Zombies among them can now be reaped by the new parent.
             r.children.lock().extend(orphans.iter().cloned());
+            // Zombies among them: the new parent hears of each (SIGCHLD), or, when it
+            // discards its children's statuses (SIGCHLD ignored, SA_NOCLDWAIT), they are
+            // reaped now; before, such a zombie stayed for ever.
+            for c in &orphans {
+                let Some(st) = *c.exit_status.lock() else {
+                    continue;
+                };
+                if deliver::parent_autoreaps(c) {
+                    reap(&r, c);
+                } else if st & 0x7f == 0 {
+                    notify_parent(c, signal::CLD_EXITED, (st >> 8) & 0xff);
+                } else {
+                    notify_parent(c, signal::CLD_KILLED, st & 0x7f);
+                }
+            }
             r.child_event.wake_all();
         }
         for c in &orphans {
