@@ -175,7 +175,7 @@ fn kernel_main(info: BootInfo) -> ! {
     );
     for fd in 0..3 {
         files
-            .install(fd, console.clone(), false)
+            .install(fd, &console, false)
             .expect("no memory for the console descriptors at boot");
     }
     let thread = match proc::create_init(fsctx, files) {

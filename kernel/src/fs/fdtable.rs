@@ -119,9 +119,12 @@ impl FdTable {
     }
 
     /// Puts `file` at the lowest free fd >= `min` below `limit` (RLIMIT_NOFILE), else EMFILE.
+    /// The table takes a reference of its own: on an error the caller still holds `file`, so
+    /// a new file's last reference never drops (and its release never runs) under the
+    /// table's lock.
     pub fn alloc(
         &mut self,
-        file: Arc<OpenFile>,
+        file: &Arc<OpenFile>,
         cloexec: bool,
         min: usize,
         limit: usize,
@@ -131,13 +134,14 @@ impl FdTable {
         Ok(fd as i32)
     }
 
-    /// Puts `file` at `fd`, returning what was there. Growing the table to a high fd (dup2
-    /// up to RLIMIT_NOFILE) can need much memory: ENOMEM when the heap cannot give it, as
-    /// Linux's expand_files.
+    /// Puts `file` at `fd`, returning what was there (for the caller to pass to `filp_close`
+    /// once the lock is released). Growing the table to a high fd (dup2 up to RLIMIT_NOFILE)
+    /// can need much memory: ENOMEM when the heap cannot give it, as Linux's expand_files;
+    /// the caller's `file` is then untouched (see `alloc`).
     pub fn install(
         &mut self,
         fd: usize,
-        file: Arc<OpenFile>,
+        file: &Arc<OpenFile>,
         cloexec: bool,
     ) -> KResult<Option<FdEntry>> {
         if self.fds.len() <= fd {
@@ -145,6 +149,7 @@ impl FdTable {
             crate::mm::kheap::reserve_in(&mut self.fds, more)?;
             self.fds.resize(fd + 1, None);
         }
+        let file = file.clone();
         Ok(self.fds[fd].replace(FdEntry { file, cloexec }))
     }
 

@@ -2,7 +2,8 @@
 //! id table behind one lock (the bookkeeping itself is `lintel_sysvipc`, host-tested). The
 //! system calls in `syscall/ipc` decode arguments and user memory and call in here with the
 //! caller's identity. The process layer calls in at fork (`shm::forked`), exec
-//! (`shm::release_mm`) and exit (`shm::release_mm`, then `on_exit` for SEM_UNDO).
+//! (`shm::release_mm`) and exit (`shm::release_mm`); each exiting thread lets go of its
+//! SEM_UNDO list (`sem::leave`).
 
 pub mod limits;
 pub mod mqueue;
@@ -142,9 +143,4 @@ pub fn update_perm(p: &mut IpcPerm, s: &IpcSet) {
 /// Wall-clock seconds, for the *_time fields.
 pub fn now() -> i64 {
     crate::time::realtime_ns() / 1_000_000_000
-}
-
-/// A process is gone: its semaphore adjustments apply.
-pub fn on_exit(pid: i32) {
-    sem::exit(pid);
 }

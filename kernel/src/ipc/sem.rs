@@ -1,5 +1,6 @@
 //! Semaphore sets (Linux's ipc/sem.c): the id table, semget's rules, semop with its wait
-//! queue, the semctl commands and SEM_UNDO at exit. The set's values, queued operation lists
+//! queue, the semctl commands and SEM_UNDO, whose adjustments belong to an undo list
+//! (`UndoList`, Linux's sem_undo_list) that threads share. The set's values, queued operation lists
 //! and undo records are `lintel_sysvipc::sem::SemArray`; blocked callers sleep on one wait
 //! queue and look for their ticket's result after each wake-up.
 
@@ -7,9 +8,9 @@ use super::{existing, limits, now, owned, stat_target, update_perm, Caller};
 use crate::mm::kheap;
 use crate::sched::WaitQueue;
 use crate::spinlock::Mutex;
-use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_abi::ipc::*;
@@ -94,12 +95,10 @@ pub fn get(c: &Caller, key: i32, nsems: i32, flags: u32) -> KResult<i32> {
 /// semop and semtimedop, after the arguments were read: all of `sops` or none, waiting (until
 /// the monotonic `deadline`) while they cannot proceed. A signal ends the wait with EINTR,
 /// never a restart, as on Linux.
-pub fn op(c: &Caller, id: i32, sops: Vec<Sembuf>, deadline: Option<u64>) -> KResult<()> {
+/// `undo` is the caller's undo list (`undo_list`), for the operations with SEM_UNDO.
+pub fn op(c: &Caller, id: i32, sops: Vec<Sembuf>, deadline: Option<u64>, undo: u64) -> KResult<()> {
     let max = sops.iter().map(|s| s.num).max().unwrap_or(0) as usize;
     let alter = sops.iter().any(|s| s.op != 0);
-    if sops.iter().any(|s| s.flg & SEM_UNDO != 0) {
-        note_undo_list(c.pid);
-    }
     let (ticket, serial) = {
         let mut ids = SEM.lock();
         let s = ids.get_mut(id).ok_or(Errno::EINVAL)?;
@@ -110,7 +109,7 @@ pub fn op(c: &Caller, id: i32, sops: Vec<Sembuf>, deadline: Option<u64>) -> KRes
         if !c.who().may(&s.perm, want) {
             return Err(Errno::EACCES);
         }
-        match s.arr.try_ops(&sops, c.pid) {
+        match s.arr.try_ops(&sops, c.pid, undo) {
             Ok(changed) => {
                 s.otime = now();
                 if changed {
@@ -119,7 +118,9 @@ pub fn op(c: &Caller, id: i32, sops: Vec<Sembuf>, deadline: Option<u64>) -> KRes
                 return Ok(());
             }
             Err(Stop::Fail(e)) => return Err(e),
-            Err(Stop::Block { num, zero }) => (s.arr.enqueue(sops, c.pid, num, zero), s.serial),
+            Err(Stop::Block { num, zero }) => {
+                (s.arr.enqueue(sops, c.pid, undo, num, zero), s.serial)
+            }
         }
     };
     let r = WAIT.wait_interruptible(deadline, false, || {
@@ -141,30 +142,52 @@ pub fn op(c: &Caller, id: i32, sops: Vec<Sembuf>, deadline: Option<u64>) -> KRes
     })
 }
 
-/// Process `pid` exits: its SEM_UNDO adjustments apply to every set it has them in.
-pub fn exit(pid: i32) {
-    UNDO_LISTS.lock().remove(&pid);
-    let mut ids = SEM.lock();
-    for (_, s) in ids.iter_mut() {
-        if s.arr.has_undo(pid) && s.arr.exit(pid) {
-            s.changed();
-        }
+/// An undo list (Linux's sem_undo_list): where a task's SEM_UNDO adjustments are recorded,
+/// in every set by the list's `id`. A task gets one at its first SEM_UNDO operation, or when
+/// it clones with CLONE_SYSVSEM, which shares it with the new task (pthread_create passes
+/// it; fork does not, so a forked child starts without one). When the last task holding a
+/// list exits or unshares it (`leave`), its adjustments apply; kcmp(KCMP_SYSVSEM) compares
+/// lists.
+pub struct UndoList {
+    id: u64,
+}
+
+impl UndoList {
+    /// The list's identity, never reused (0 is no list).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 }
 
-/// Processes that have an undo list. Linux allocates a process's list at its first SEM_UNDO
-/// operation or when it starts a thread with CLONE_SYSVSEM (which shares it), keeps it until
-/// exit, and a forked child starts without one; kcmp(KCMP_SYSVSEM) compares the lists.
-static UNDO_LISTS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+static NEXT_UNDO: AtomicU64 = AtomicU64::new(1);
 
-/// Process `pid` has an undo list from now on.
-pub fn note_undo_list(pid: i32) {
-    UNDO_LISTS.lock().insert(pid);
+/// A task's undo list slot (`Thread::sysvsem`, Linux's task->sysvsem).
+pub type UndoSlot = Mutex<Option<Arc<UndoList>>>;
+
+/// The undo list in a task's `slot`, made now if it has none (Linux's get_undo_list).
+pub fn undo_list(slot: &UndoSlot) -> Arc<UndoList> {
+    slot.lock()
+        .get_or_insert_with(|| {
+            Arc::new(UndoList {
+                id: NEXT_UNDO.fetch_add(1, Ordering::Relaxed),
+            })
+        })
+        .clone()
 }
 
-/// Whether process `pid` has an undo list.
-pub fn has_undo_list(pid: i32) -> bool {
-    UNDO_LISTS.lock().contains(&pid)
+/// A task lets go of the undo list in its `slot` (exit, or unshare(CLONE_SYSVSEM); Linux's
+/// exit_sem), `pid` being its process: when no other task holds the list, its adjustments
+/// apply to every set it has them in.
+pub fn leave(slot: &UndoSlot, pid: i32) {
+    let list = slot.lock().take();
+    if let Some(list) = list.and_then(Arc::into_inner) {
+        let mut ids = SEM.lock();
+        for (_, s) in ids.iter_mut() {
+            if s.arr.has_undo(list.id) && s.arr.exit(list.id, pid) {
+                s.changed();
+            }
+        }
+    }
 }
 
 /// IPC_STAT (by id), SEM_STAT and SEM_STAT_ANY (by index).

@@ -33,6 +33,8 @@ pub fn thread_exit(t: &Arc<Thread>) {
     if robust != 0 {
         crate::futex::exit_robust_list(&p.mm(), t.tid() as u32, robust);
     }
+    // The semaphore undo list (Linux's exit_sem): applied if no other task shares it.
+    crate::ipc::sem::leave(&t.sysvsem, p.pid);
     // Registered io_uring rings are let go, as Linux's io_uring_unreg_ringfd at exit.
     let rings = t.io_uring_rings.lock().take();
     drop(rings);
@@ -102,7 +104,6 @@ pub fn thread_exit(t: &Arc<Thread>) {
     if let Ok(empty) = Mm::zombie() {
         crate::ipc::shm::release_mm(p.set_mm(empty), p.pid);
     }
-    crate::ipc::on_exit(p.pid);
     crate::keys::exited(p.pid);
     crate::uts::exited(p.pid);
     if p.sid.load(Ordering::Relaxed) == p.pid {
@@ -133,9 +134,27 @@ pub fn thread_exit(t: &Arc<Thread>) {
             for c in &orphans {
                 c.ppid.store(r.pid, Ordering::Relaxed);
                 *c.parent.lock() = Arc::downgrade(&r);
+                // Linux's reparent_leader: a child made with another exit signal (clone's
+                // CSIGNAL) reports to its new parent with SIGCHLD, so that a plain wait
+                // (without __WCLONE) there finds it.
+                c.exit_signal.store(signal::SIGCHLD, Ordering::Relaxed);
             }
-            // Zombies among them can now be reaped by the new parent.
             r.children.lock().extend(orphans.iter().cloned());
+            // Zombies among them: the new parent hears of each (SIGCHLD), or, when it
+            // discards its children's statuses (SIGCHLD ignored, SA_NOCLDWAIT), they are
+            // reaped now; before, such a zombie stayed for ever.
+            for c in &orphans {
+                let Some(st) = *c.exit_status.lock() else {
+                    continue;
+                };
+                if deliver::parent_autoreaps(c) {
+                    reap(&r, c);
+                } else if st & 0x7f == 0 {
+                    notify_parent(c, signal::CLD_EXITED, (st >> 8) & 0xff);
+                } else {
+                    notify_parent(c, signal::CLD_KILLED, st & 0x7f);
+                }
+            }
             r.child_event.wake_all();
         }
         for c in &orphans {

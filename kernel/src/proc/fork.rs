@@ -122,6 +122,7 @@ fn new_thread(
         restart_sleep: Mutex::new(None),
         last_fault: Mutex::new(None),
         core_state: Mutex::new(None),
+        sysvsem: Mutex::new(None),
         sigwait: core::sync::atomic::AtomicU64::new(0),
         cpu: spin::Mutex::new(CpuTime::default()),
         comm: Mutex::new([0; 16]),
@@ -163,9 +164,9 @@ fn reserve_task(p: &Process, copied: usize) -> KResult<KernelStack> {
     KernelStack::try_new().ok_or(Errno::ENOMEM)
 }
 
-/// clone(CLONE_THREAD): a new thread in the caller's process, sharing the caller's fd table
-/// and fs context or with copies of them (`share`'s `files` and `fs`; its other fields are
-/// the process's and not looked at).
+/// clone(CLONE_THREAD): a new thread in the caller's process, sharing the caller's fd table,
+/// fs context and undo list or with copies of them or none (`share`'s `files`, `fs` and
+/// `sysvsem`; its other fields are the process's and not looked at).
 pub fn clone_thread(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread>> {
     let p = parent_thread.process();
     if p.is_exiting() {
@@ -188,6 +189,7 @@ pub fn clone_thread(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Ar
     *t.sched.lock() = sched;
     t.inherit_timer_slack(parent_thread);
     inherit_seccomp(parent_thread, &t);
+    share_undo_list(parent_thread, &t, share.sysvsem);
     crate::keys::thread_cloned(parent_thread.tid(), t.tid());
     Ok(t)
 }
@@ -201,6 +203,14 @@ fn inherit_seccomp(from: &Thread, to: &Thread) {
     *to.seccomp.lock() = seccomp;
     to.seccomp_mode
         .store(from.seccomp_mode.load(Ordering::Relaxed), Ordering::Relaxed);
+}
+
+/// CLONE_SYSVSEM: `to` shares `from`'s undo list (Linux's copy_semundo).
+fn share_undo_list(from: &Thread, to: &Thread, share: bool) {
+    if share {
+        let list = crate::ipc::sem::undo_list(&from.sysvsem);
+        *to.sysvsem.lock() = Some(list);
+    }
 }
 
 pub fn attach_task(t: &Arc<Thread>, task: Arc<Task>) {
@@ -225,6 +235,9 @@ pub struct ForkShare {
     pub sighand: bool,
     /// clone3's CLONE_CLEAR_SIGHAND: the child's copy of the handlers starts at SIG_DFL.
     pub clear_sighand: bool,
+    /// CLONE_SYSVSEM: the same System V semaphore undo list (made for the parent if it has
+    /// none); otherwise the child starts without one.
+    pub sysvsem: bool,
 }
 
 /// fork/vfork/clone without CLONE_THREAD: a new process with a copy-on-write copy of the
@@ -326,6 +339,7 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
         *t.altstack.lock() = altstack;
     }
     inherit_seccomp(parent_thread, &t);
+    share_undo_list(parent_thread, &t, share.sysvsem);
     crate::keys::thread_cloned(parent_thread.tid(), t.tid());
     Ok(t)
 }

@@ -281,6 +281,9 @@ pub struct Thread {
     /// Registers and FP state a thread leaves behind when another dumps core: the dumper
     /// writes them into its NT_PRSTATUS and register notes.
     pub core_state: Mutex<Option<(lintel_hal::context::UserContext, lintel_hal::task::FpuState)>>,
+    /// The System V semaphore undo list (Linux's task->sysvsem): None until the first
+    /// SEM_UNDO operation; shared with the tasks cloned with CLONE_SYSVSEM (`ipc::sem`).
+    pub sysvsem: crate::ipc::sem::UndoSlot,
 }
 
 /// Slots for registered io_uring ring fds per thread (Linux's IO_RINGFD_REG_MAX).

@@ -52,6 +52,8 @@ pub enum Stop {
 struct Pending {
     ticket: u64,
     pid: i32,
+    /// The caller's undo list (see `try_ops`).
+    undo: u64,
     sops: Vec<Sembuf>,
     alter: bool,
     /// The operation it waits on (GETNCNT and GETZCNT count these).
@@ -61,8 +63,10 @@ struct Pending {
 
 pub struct SemArray {
     pub sems: Vec<Sem>,
-    /// Adjustments to apply when a process exits, by pid (one per semaphore).
-    undo: BTreeMap<i32, Vec<i32>>,
+    /// Adjustments to apply when an undo list goes (its last task exits or unshares it), by
+    /// the list's identity (one per semaphore). Linux's sem_undo, per sem_undo_list: the
+    /// tasks that cloned with CLONE_SYSVSEM (threads, as a rule) share one list.
+    undo: BTreeMap<u64, Vec<i32>>,
     pending: Vec<Pending>,
     /// Tickets of queued operation lists that have completed since they were queued.
     done: BTreeSet<u64>,
@@ -87,9 +91,10 @@ impl SemArray {
         })
     }
 
-    /// Tries `sops` for process `pid`. Ok(true) when they completed and changed a value
+    /// Tries `sops` for process `pid`, whose SEM_UNDO adjustments go to undo list `undo`.
+    /// Ok(true) when they completed and changed a value
     /// (others may now proceed: call `update`), Ok(false) when they completed without change.
-    pub fn try_ops(&mut self, sops: &[Sembuf], pid: i32) -> Result<bool, Stop> {
+    pub fn try_ops(&mut self, sops: &[Sembuf], pid: i32, undo: u64) -> Result<bool, Stop> {
         let mut vals: Vec<i32> = Vec::new();
         vals.try_reserve_exact(self.sems.len())
             .map_err(|_| Stop::Fail(Errno::ENOMEM))?;
@@ -119,7 +124,7 @@ impl SemArray {
                         let mut a = Vec::new();
                         a.try_reserve_exact(self.sems.len())
                             .map_err(|_| Stop::Fail(Errno::ENOMEM))?;
-                        match self.undo.get(&pid) {
+                        match self.undo.get(&undo) {
                             Some(u) => a.extend_from_slice(u),
                             None => a.resize(self.sems.len(), 0),
                         }
@@ -145,19 +150,20 @@ impl SemArray {
             }
         }
         if let Some(a) = adj {
-            self.undo.insert(pid, a);
+            self.undo.insert(undo, a);
         }
         Ok(changed)
     }
 
     /// Queues `sops`, which blocked as `stop` says; returns the ticket to wait on.
-    pub fn enqueue(&mut self, sops: Vec<Sembuf>, pid: i32, num: u16, zero: bool) -> u64 {
+    pub fn enqueue(&mut self, sops: Vec<Sembuf>, pid: i32, undo: u64, num: u16, zero: bool) -> u64 {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
         let alter = sops.iter().any(|s| s.op != 0);
         self.pending.push(Pending {
             ticket,
             pid,
+            undo,
             sops,
             alter,
             num,
@@ -220,8 +226,8 @@ impl SemArray {
     /// Tries queued list `i`: Some(changed) when it left the queue (completed or failed).
     fn retry(&mut self, i: usize) -> Option<bool> {
         let sops = core::mem::take(&mut self.pending[i].sops);
-        let pid = self.pending[i].pid;
-        let r = self.try_ops(&sops, pid);
+        let (pid, undo) = (self.pending[i].pid, self.pending[i].undo);
+        let r = self.try_ops(&sops, pid, undo);
         match r {
             Ok(changed) => {
                 let p = self.pending.remove(i);
@@ -285,10 +291,10 @@ impl SemArray {
         Ok(())
     }
 
-    /// Process `pid` exits: its adjustments are added (each value kept within 0..=SEMVMX).
-    /// True when a value changed.
-    pub fn exit(&mut self, pid: i32) -> bool {
-        let Some(adj) = self.undo.remove(&pid) else {
+    /// Undo list `undo` goes, its last holder being process `pid`: its adjustments are added
+    /// (each value kept within 0..=SEMVMX). True when a value changed.
+    pub fn exit(&mut self, undo: u64, pid: i32) -> bool {
+        let Some(adj) = self.undo.remove(&undo) else {
             return false;
         };
         let mut changed = false;
@@ -303,15 +309,15 @@ impl SemArray {
         changed
     }
 
-    /// Whether `pid` has adjustments here.
-    pub fn has_undo(&self, pid: i32) -> bool {
-        self.undo.contains_key(&pid)
+    /// Whether undo list `undo` has adjustments here.
+    pub fn has_undo(&self, undo: u64) -> bool {
+        self.undo.contains_key(&undo)
     }
 
-    /// The adjustment `pid` holds for semaphore `num` (for tests).
-    pub fn adjustment(&self, pid: i32, num: usize) -> i32 {
+    /// The adjustment undo list `undo` holds for semaphore `num` (for tests).
+    pub fn adjustment(&self, undo: u64, num: usize) -> i32 {
         self.undo
-            .get(&pid)
+            .get(&undo)
             .and_then(|a| a.get(num))
             .copied()
             .unwrap_or(0)
@@ -333,10 +339,10 @@ mod tests {
     #[test]
     fn all_or_nothing() {
         let mut a = SemArray::new(2).unwrap();
-        assert_eq!(a.try_ops(&[op(0, 2, 0)], 1), Ok(true));
+        assert_eq!(a.try_ops(&[op(0, 2, 0)], 1, 1), Ok(true));
         // The second operation blocks: the first is not applied.
         assert_eq!(
-            a.try_ops(&[op(0, -1, 0), op(1, -1, 0)], 1),
+            a.try_ops(&[op(0, -1, 0), op(1, -1, 0)], 1, 1),
             Err(Stop::Block {
                 num: 1,
                 zero: false
@@ -344,43 +350,46 @@ mod tests {
         );
         assert_eq!(vals(&a), [2, 0]);
         // Later operations see earlier ones.
-        assert_eq!(a.try_ops(&[op(1, 1, 0), op(1, -1, 0)], 1), Ok(false));
+        assert_eq!(a.try_ops(&[op(1, 1, 0), op(1, -1, 0)], 1, 1), Ok(false));
         assert_eq!(
-            a.try_ops(&[op(0, -1, 0), op(1, 0, IPC_NOWAIT as i16)], 1),
+            a.try_ops(&[op(0, -1, 0), op(1, 0, IPC_NOWAIT as i16)], 1, 1),
             Ok(true)
         );
         assert_eq!(
-            a.try_ops(&[op(0, 0, IPC_NOWAIT as i16)], 1),
+            a.try_ops(&[op(0, 0, IPC_NOWAIT as i16)], 1, 1),
             Err(Stop::Fail(Errno::EAGAIN))
         );
         assert_eq!(
-            a.try_ops(&[op(0, 32767, 0)], 1),
+            a.try_ops(&[op(0, 32767, 0)], 1, 1),
             Err(Stop::Fail(Errno::ERANGE))
         );
-        assert_eq!(a.try_ops(&[op(2, 1, 0)], 1), Err(Stop::Fail(Errno::EFBIG)));
+        assert_eq!(
+            a.try_ops(&[op(2, 1, 0)], 1, 1),
+            Err(Stop::Fail(Errno::EFBIG))
+        );
         assert_eq!(a.sems[0].pid, 1);
     }
 
     #[test]
     fn queue_order_and_counts() {
         let mut a = SemArray::new(1).unwrap();
-        let t1 = a.enqueue(alloc::vec![op(0, -2, 0)], 10, 0, false);
-        let t2 = a.enqueue(alloc::vec![op(0, -1, 0)], 11, 0, false);
-        let tz = a.enqueue(alloc::vec![op(0, 0, 0)], 12, 0, true);
+        let t1 = a.enqueue(alloc::vec![op(0, -2, 0)], 10, 10, 0, false);
+        let t2 = a.enqueue(alloc::vec![op(0, -1, 0)], 11, 11, 0, false);
+        let tz = a.enqueue(alloc::vec![op(0, 0, 0)], 12, 12, 0, true);
         assert_eq!(a.waiting(0, false), 2);
         assert_eq!(a.waiting(0, true), 1);
-        a.try_ops(&[op(0, 1, 0)], 1).unwrap();
+        a.try_ops(&[op(0, 1, 0)], 1, 1).unwrap();
         assert!(a.update());
         // The first waiter needs 2: the second takes the 1; then the value is zero again.
         assert_eq!(a.take_result(t2), Some(Ok(())));
         assert_eq!(a.take_result(t1), None);
         assert_eq!(a.take_result(tz), Some(Ok(())));
-        a.try_ops(&[op(0, 2, 0)], 1).unwrap();
+        a.try_ops(&[op(0, 2, 0)], 1, 1).unwrap();
         assert!(a.update());
         assert_eq!(a.take_result(t1), Some(Ok(())));
         assert_eq!(a.sems[0].pid, 10);
         assert_eq!(a.waiting(0, false), 0);
-        let t3 = a.enqueue(alloc::vec![op(0, -1, 0)], 13, 0, false);
+        let t3 = a.enqueue(alloc::vec![op(0, -1, 0)], 13, 13, 0, false);
         a.cancel(t3);
         assert_eq!(a.waiting(0, false), 0);
     }
@@ -388,19 +397,19 @@ mod tests {
     #[test]
     fn undo_at_exit() {
         let mut a = SemArray::new(2).unwrap();
-        a.try_ops(&[op(0, 5, SEM_UNDO), op(1, 3, 0)], 7).unwrap();
-        a.try_ops(&[op(0, -2, SEM_UNDO)], 7).unwrap();
+        a.try_ops(&[op(0, 5, SEM_UNDO), op(1, 3, 0)], 7, 7).unwrap();
+        a.try_ops(&[op(0, -2, SEM_UNDO)], 7, 7).unwrap();
         assert_eq!(a.adjustment(7, 0), -3);
-        assert!(a.exit(7));
+        assert!(a.exit(7, 7));
         assert_eq!(vals(&a), [0, 3]);
         assert!(!a.has_undo(7));
         // Clamped at zero.
-        a.try_ops(&[op(1, 1, SEM_UNDO)], 8).unwrap();
+        a.try_ops(&[op(1, 1, SEM_UNDO)], 8, 8).unwrap();
         a.set(1, 0, 9).unwrap();
-        assert!(!a.exit(8));
-        a.try_ops(&[op(1, 2, SEM_UNDO)], 8).unwrap();
-        a.try_ops(&[op(1, -2, 0)], 9).unwrap();
-        assert!(!a.exit(8));
+        assert!(!a.exit(8, 8));
+        a.try_ops(&[op(1, 2, SEM_UNDO)], 8, 8).unwrap();
+        a.try_ops(&[op(1, -2, 0)], 9, 9).unwrap();
+        assert!(!a.exit(8, 8));
         assert_eq!(vals(&a), [0, 0]);
         assert_eq!(a.set(0, 32768, 1), Err(Errno::ERANGE));
         assert_eq!(a.set_all(&[1], 1), Err(Errno::EINVAL));
@@ -409,16 +418,31 @@ mod tests {
     }
 
     #[test]
+    fn undo_list_shared_by_two_processes() {
+        // clone(CLONE_SYSVSEM) without CLONE_THREAD: two processes, one list; the list's
+        // adjustments apply once, when its last holder lets go.
+        let mut a = SemArray::new(1).unwrap();
+        a.try_ops(&[op(0, 2, SEM_UNDO)], 20, 5).unwrap();
+        a.try_ops(&[op(0, 3, SEM_UNDO)], 21, 5).unwrap();
+        assert_eq!(a.adjustment(5, 0), -5);
+        assert!(!a.has_undo(20) && !a.has_undo(21));
+        assert!(a.exit(5, 21));
+        assert_eq!(vals(&a), [0]);
+        assert_eq!(a.sems[0].pid, 21);
+        assert!(!a.exit(5, 20));
+    }
+
+    #[test]
     fn adjustment_range_and_failed_retry() {
         let mut a = SemArray::new(1).unwrap();
         // An adjustment past -SEMAEM-1 is ERANGE and nothing changes.
-        a.try_ops(&[op(0, 32767, SEM_UNDO)], 1).unwrap();
-        a.try_ops(&[op(0, -32767, 0)], 1).unwrap();
-        a.try_ops(&[op(0, 1, SEM_UNDO)], 1).unwrap();
+        a.try_ops(&[op(0, 32767, SEM_UNDO)], 1, 1).unwrap();
+        a.try_ops(&[op(0, -32767, 0)], 1, 1).unwrap();
+        a.try_ops(&[op(0, 1, SEM_UNDO)], 1, 1).unwrap();
         assert_eq!(a.adjustment(1, 0), -32768);
-        a.try_ops(&[op(0, -1, 0)], 1).unwrap();
+        a.try_ops(&[op(0, -1, 0)], 1, 1).unwrap();
         assert_eq!(
-            a.try_ops(&[op(0, 1, SEM_UNDO)], 1),
+            a.try_ops(&[op(0, 1, SEM_UNDO)], 1, 1),
             Err(Stop::Fail(Errno::ERANGE))
         );
         assert_eq!((a.sems[0].val, a.adjustment(1, 0)), (0, -32768));
@@ -427,8 +451,8 @@ mod tests {
         assert_eq!(a.adjustment(1, 0), 0);
         // A queued list that can no longer succeed leaves the queue with its error.
         a.set(0, 32767, 1).unwrap();
-        let t = a.enqueue(alloc::vec![op(0, 0, 0)], 3, 0, true);
-        let t2 = a.enqueue(alloc::vec![op(0, -1, 0), op(0, 2, 0)], 4, 0, false);
+        let t = a.enqueue(alloc::vec![op(0, 0, 0)], 3, 3, 0, true);
+        let t2 = a.enqueue(alloc::vec![op(0, -1, 0), op(0, 2, 0)], 4, 4, 0, false);
         a.set(0, 0, 1).unwrap();
         a.update();
         assert_eq!(a.take_result(t), Some(Ok(())));

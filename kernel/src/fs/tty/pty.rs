@@ -170,7 +170,7 @@ impl FileOps for PtyMasterFile {
                 );
                 let limit = t.proc_ref().rlimit(crate::proc::RLIMIT_NOFILE).cur;
                 let fd = t.files.get().lock().alloc(
-                    of,
+                    &of,
                     flags & lintel_abi::fcntl::O_CLOEXEC != 0,
                     0,
                     limit as usize,

@@ -98,7 +98,31 @@ fn my_cred() -> Cred {
 
 /// Every Unix socket, for /proc/net/unix.
 static ALL: Mutex<Vec<Weak<UnixSocket>>> = Mutex::new(Vec::new());
-static ALL_SWEPT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+/// How many Unix sockets are alive (made and not yet dropped).
+static LIVE: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Forgets the sockets that are gone once `all` holds twice as many entries as there are live
+/// sockets (at least 64). A Weak entry keeps its socket's allocation, so dead entries hold
+/// kernel heap: this bounds them by the live count, freeing them as sockets close (at one
+/// sweep per halving, linear in all). The sweep used to run only when the list had doubled
+/// since the last one: after stress-ng's sockpair closed its 65536 sockets, 16 MiB of heap
+/// stayed taken until as many sockets again had been made.
+fn sweep(all: &mut Vec<Weak<UnixSocket>>) {
+    let live = LIVE.load(core::sync::atomic::Ordering::Relaxed).max(32);
+    if all.len() >= 2 * live {
+        all.retain(|w| w.strong_count() > 0);
+        let keep = 2 * all.len().max(32);
+        if all.capacity() > 2 * keep {
+            all.shrink_to(keep);
+        }
+    }
+}
+
+/// A Unix socket's last reference dropped (its `Drop`).
+fn gone() {
+    LIVE.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+    sweep(&mut ALL.lock());
+}
 
 /// One socket as /proc/net/unix shows it: (flags, type, state, inode, name).
 pub struct ProcEntry {
@@ -177,16 +201,9 @@ impl UnixSocket {
                 st
             }),
         });
+        LIVE.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         let mut all = ALL.lock();
-        // Forget sockets that are gone whenever the list has doubled since the last sweep.
-        if all.len()
-            >= 2 * ALL_SWEPT
-                .load(core::sync::atomic::Ordering::Relaxed)
-                .max(64)
-        {
-            all.retain(|w| w.strong_count() > 0);
-            ALL_SWEPT.store(all.len(), core::sync::atomic::Ordering::Relaxed);
-        }
+        sweep(&mut all);
         all.push(Arc::downgrade(&s));
         s
     }

@@ -59,6 +59,7 @@ impl Drop for UnixSocket {
                 }
             }
         }
+        super::gone();
     }
 }
 

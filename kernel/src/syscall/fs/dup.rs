@@ -18,7 +18,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 pub fn dup(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     let limit = nofile_limit(c);
-    ok(c.thread.files.get().lock().alloc(f, false, 0, limit)? as usize)
+    ok(c.thread.files.get().lock().alloc(&f, false, 0, limit)? as usize)
 }
 
 fn dup_to(c: &mut Call, old: i32, new: i32, cloexec: bool) -> SysResult {
@@ -30,7 +30,7 @@ fn dup_to(c: &mut Call, old: i32, new: i32, cloexec: bool) -> SysResult {
     let (owner, prev) = c
         .thread
         .files
-        .with(|t| (t.id(), t.install(new as usize, f, cloexec)));
+        .with(|t| (t.id(), t.install(new as usize, &f, cloexec)));
     if let Some(prev) = prev? {
         crate::fs::fdtable::filp_close(owner, prev);
     }

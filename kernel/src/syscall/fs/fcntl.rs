@@ -34,7 +34,7 @@ pub fn fcntl(c: &mut Call) -> SysResult {
                 .files
                 .get()
                 .lock()
-                .alloc(f, cmd == F_DUPFD_CLOEXEC, arg, limit)?;
+                .alloc(&f, cmd == F_DUPFD_CLOEXEC, arg, limit)?;
             ok(fd as usize)
         }
         F_GETFD => ok(c.thread.files.get().lock().entry(fd)?.cloexec as usize),

@@ -109,7 +109,7 @@ pub(in crate::syscall) fn install(c: &Call, f: Arc<OpenFile>, cloexec: bool) -> 
     let mut files = table.lock();
     files.check_free(limit)?;
     check_new_files(c, 1, 1)?;
-    Ok(files.alloc(f, cloexec, 0, limit)? as usize)
+    Ok(files.alloc(&f, cloexec, 0, limit)? as usize)
 }
 
 /// ENFILE unless `new` more open files fit under file-max (`made` of them already exist);

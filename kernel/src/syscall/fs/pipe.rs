@@ -28,22 +28,25 @@ pub fn pipe2(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
     let (r, w) = fs::pipe::new_pipe(flags);
     let cloexec = flags & O_CLOEXEC != 0;
     let limit = nofile_limit(c);
+    // `r` and `w` outlive every table lock taken here: the entries a failure takes back out
+    // are never the pipe's last references, so no pipe end is released under the lock.
     let table = c.thread.files.get();
-    let mut t = table.lock();
-    let rfd = t.alloc(r, cloexec, 0, limit)?;
-    let wfd = match t.alloc(w, cloexec, 0, limit) {
-        Ok(fd) => fd,
-        Err(e) => {
-            let _ = t.close(rfd);
-            return Err(e);
+    let fds = {
+        let mut t = table.lock();
+        let rfd = t.alloc(&r, cloexec, 0, limit)?;
+        match t.alloc(&w, cloexec, 0, limit) {
+            Ok(wfd) => Ok((rfd, wfd)),
+            Err(e) => {
+                let _ = t.close(rfd);
+                Err(e)
+            }
         }
     };
-    drop(t);
+    let (rfd, wfd) = fds?;
     let mut b = [0u8; 8];
     b[..4].copy_from_slice(&rfd.to_le_bytes());
     b[4..].copy_from_slice(&wfd.to_le_bytes());
     if let Err(e) = uaccess::write_bytes(c.a[0], &b) {
-        let table = c.thread.files.get();
         let mut t = table.lock();
         let _ = t.close(rfd);
         let _ = t.close(wfd);

@@ -58,7 +58,12 @@ fn timed(c: &mut Call, timeout: Option<usize>) -> SysResult {
         }
         _ => None,
     };
-    sem::op(&caller(c), id, sops, deadline)?;
+    let undo = if sops.iter().any(|s| s.flg & SEM_UNDO != 0) {
+        sem::undo_list(&c.thread.sysvsem).id()
+    } else {
+        0
+    };
+    sem::op(&caller(c), id, sops, deadline, undo)?;
     ok(0)
 }
 

@@ -214,13 +214,7 @@ pub(super) fn recvmsg_at(c: &mut Call, fd: i32, msgp: usize, flags: u32) -> SysR
             let limit = c.thread.proc_ref().rlimit(crate::proc::RLIMIT_NOFILE).cur as usize;
             let mut fds = Vec::new();
             for f in files.iter().take(fit) {
-                match c
-                    .thread
-                    .files
-                    .get()
-                    .lock()
-                    .alloc(f.clone(), cloexec, 0, limit)
-                {
+                match c.thread.files.get().lock().alloc(f, cloexec, 0, limit) {
                     Ok(n) => fds.push(n),
                     Err(_) => {
                         out_flags |= MSG_CTRUNC;

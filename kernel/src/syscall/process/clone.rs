@@ -244,11 +244,6 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
             return Err(e);
         }
     }
-    // CLONE_SYSVSEM gives the caller an undo list to share (Linux's copy_semundo); undo
-    // records are kept per process, which its threads share anyway.
-    if flags & CLONE_SYSVSEM != 0 {
-        crate::ipc::sem::note_undo_list(c.thread.proc_ref().pid);
-    }
     let share = process::ForkShare {
         vfork,
         vm: flags & CLONE_VM != 0,
@@ -256,6 +251,7 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
         fs: flags & CLONE_FS != 0,
         sighand: flags & CLONE_SIGHAND != 0,
         clear_sighand: flags & CLONE_CLEAR_SIGHAND != 0,
+        sysvsem: flags & CLONE_SYSVSEM != 0,
     };
     let child = if thread {
         process::clone_thread(c.thread, share)

@@ -16,7 +16,7 @@ use lintel_abi::{Errno, KResult};
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "kcmp",
     kcmp,
-    "KCMP_SYSVSEM compares undo lists (per process); KCMP_IO compares absent io contexts (equal)",
+    "KCMP_IO compares absent io contexts (equal)",
 )];
 
 const KCMP_FILE: usize = 0;
@@ -80,17 +80,11 @@ pub fn kcmp(c: &mut Call) -> SysResult {
         KCMP_FS => (t1.fs.id(), t2.fs.id()),
         KCMP_SIGHAND => (p1.sigactions.id(), p2.sigactions.id()),
         KCMP_IO => (0, 0),
-        // Undo lists belong to the process (CLONE_SYSVSEM goes with threads only); two
-        // absent lists compare equal, as on Linux.
+        // Undo lists are the tasks' (shared by CLONE_SYSVSEM); two absent lists compare
+        // equal, as on Linux.
         KCMP_SYSVSEM => {
-            let list = |p: &Arc<process::Process>| {
-                if crate::ipc::sem::has_undo_list(p.pid) {
-                    Arc::as_ptr(p) as usize
-                } else {
-                    0
-                }
-            };
-            (list(p1), list(p2))
+            let list = |t: &Arc<Thread>| t.sysvsem.lock().as_ref().map_or(0, |l| l.id() as usize);
+            (list(&t1), list(&t2))
         }
         KCMP_EPOLL_TFD => {
             let mut slot = [0u8; 12];

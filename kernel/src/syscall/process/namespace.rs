@@ -26,8 +26,8 @@ pub(super) const SYSCALLS: &[Syscall] = &[
         unshare,
         "CLONE_NEWUTS (per process, not per thread); CLONE_FILES and CLONE_FS give the \
          calling thread a private copy of a table shared with other threads or processes; \
-         CLONE_SYSVSEM (undo lists are per process), CLONE_THREAD, CLONE_SIGHAND and CLONE_VM \
-         in a single-threaded process (EINVAL in a multi-threaded one, as \
+         CLONE_SYSVSEM leaves the calling thread's undo list (applied if no other task shares \
+         it); CLONE_THREAD, CLONE_SIGHAND and CLONE_VM in a single-threaded process (EINVAL in a multi-threaded one, as \
          CLONE_SIGHAND/CLONE_VM with shared handlers or memory); \
          other namespaces EINVAL as a kernel built without them \
          (CLONE_NEWNS too, which Linux always has), after EPERM without CAP_SYS_ADMIN",
@@ -77,10 +77,9 @@ pub fn unshare(c: &mut Call) -> SysResult {
     }
     let p = c.thread.process();
     let threaded = p.live_threads().len() > 1;
-    // check_unshare_flags, then what only threads share here (System V undo lists are kept
-    // per process). The fd table and fs context are the calling thread's to part from its
-    // siblings', as Linux's.
-    if threaded && flags & (CLONE_THREAD | CLONE_SYSVSEM) != 0 {
+    // check_unshare_flags. The fd table, fs context and undo list are the calling thread's
+    // to part from its siblings', as Linux's.
+    if threaded && flags & CLONE_THREAD != 0 {
         return Err(Errno::EINVAL);
     }
     if flags & (CLONE_SIGHAND | CLONE_VM) != 0 && p.sigactions.is_shared() {
@@ -114,8 +113,9 @@ pub fn unshare(c: &mut Call) -> SysResult {
         None
     };
     if flags & CLONE_SYSVSEM != 0 {
-        // Leaving the undo list is exit_sem: the adjustments apply now.
-        crate::ipc::on_exit(p.pid);
+        // Leaving the undo list is exit_sem: the adjustments apply now if no other task
+        // shares the list.
+        crate::ipc::sem::leave(&t.sysvsem, p.pid);
     }
     if flags & CLONE_NEWUTS != 0 {
         crate::uts::unshare(p.pid);

@@ -263,14 +263,12 @@ fn wait_answer(t: &Arc<Thread>, n: &Notif, id: u64) -> Woken {
 fn receive_fd(t: &Arc<Thread>, a: &AddFd) -> i32 {
     let limit = t.proc_ref().rlimit(RLIMIT_NOFILE).cur.min(1 << 20) as usize;
     let r = match a.setfd {
-        None => t
-            .files
-            .with(|tb| tb.alloc(a.file.clone(), a.cloexec, 0, limit)),
+        None => t.files.with(|tb| tb.alloc(&a.file, a.cloexec, 0, limit)),
         Some(fd) if fd as usize >= limit => Err(Errno::EBADF),
         Some(fd) => {
             // An open fd there is closed as dup2 would (Linux's replace_fd: filp_close).
             let (owner, prev) = t.files.with(|tb| {
-                let prev = tb.install(fd as usize, a.file.clone(), a.cloexec);
+                let prev = tb.install(fd as usize, &a.file, a.cloexec);
                 (tb.id(), prev)
             });
             prev.map(|prev| {
