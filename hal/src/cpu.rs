@@ -32,6 +32,12 @@ pub fn cpuinfo() -> String {
     arch::cpu::cpuinfo(crate::clock::counter_hz(), crate::smp::cpu_mask())
 }
 
+/// Makes every CPU's instruction fetches see the stores made before (riscv64's
+/// `riscv_flush_icache`; nothing on x86_64 and aarch64).
+pub fn sync_icache() {
+    arch::cpu::sync_icache()
+}
+
 /// Waits for an interrupt (idle).
 pub fn idle_wait() {
     crate::watchdog::progress();

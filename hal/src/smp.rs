@@ -1,7 +1,8 @@
 //! The machine's CPUs and the one lock that lets them share the kernel.
 //!
-//! Bring-up starts every CPU the firmware lists; each parks (halted) after its per-CPU setup
-//! until the kernel calls [`start_scheduling`], which sends them into the kernel's idle loop.
+//! Bring-up starts every CPU the firmware lists, one at a time ([`await_started`] waits for
+//! each); each parks (halted, [`park`]) after its per-CPU setup until the kernel calls
+//! [`start_scheduling`], which sends them into the kernel's idle loop.
 //!
 //! **The big kernel lock.** A CPU holds it whenever it runs kernel code: it is taken on every
 //! entry from user mode and when a CPU leaves the scheduler's idle wait, and released on the
@@ -20,7 +21,34 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering
 /// CPUs Lintel brings up at most (the boot CPU included); masks of CPUs are one u64.
 pub const MAX_CPUS: usize = 64;
 
-static CENSUS: spin::Once<arch::smp::Census> = spin::Once::new();
+/// What bring-up found: CPUs the firmware lists and CPUs running (the boot CPU included).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Census {
+    pub present: usize,
+    pub started: usize,
+    /// The started CPUs by index (bit n: CPU n).
+    pub mask: u64,
+}
+
+impl Census {
+    /// `present` CPUs listed; only the boot CPU (index 0) runs so far.
+    pub(crate) fn new(present: usize) -> Census {
+        Census {
+            present,
+            started: 1,
+            mask: 1,
+        }
+    }
+}
+
+static CENSUS: spin::Once<Census> = spin::Once::new();
+/// The index a starting CPU stores once it is set up (0: none yet). CPUs are started one at a
+/// time, so one slot does.
+static READY: AtomicU64 = AtomicU64::new(0);
+/// CPUs that finished their setup and wait in their park.
+static PARKED: AtomicU64 = AtomicU64::new(0);
+/// How long a starting CPU has to report before it is given up.
+const START_TIMEOUT_NS: u64 = 1_000_000_000;
 /// CPUs running the scheduler, as a mask (bit n: CPU n).
 static ONLINE: AtomicU64 = AtomicU64::new(1);
 /// CPUs halted in the scheduler's idle wait, without the lock.
@@ -76,7 +104,52 @@ pub fn start_scheduling(entry: fn() -> !) {
     SHARED.store(true, Ordering::SeqCst);
     lock_kernel();
     ENTRY.call_once(|| entry);
-    arch::smp::release_parked();
+    // Sends every parked CPU on its way: the wake-up ends its halt and it finds the entry
+    // point named.
+    let parked = PARKED.swap(0, Ordering::SeqCst);
+    for cpu in 0..MAX_CPUS {
+        if parked & (1 << cpu) != 0 {
+            arch::smp::send_wakeup(cpu);
+        }
+    }
+}
+
+/// Bring-up, before starting the CPU that is to have index `index`: nothing reported yet.
+pub(crate) fn expect_cpu() {
+    READY.store(0, Ordering::SeqCst);
+}
+
+/// Whether CPU `index`, being started, has reported from [`park`].
+pub(crate) fn reported(index: u64) -> bool {
+    READY.load(Ordering::SeqCst) == index
+}
+
+/// Bring-up: waits (up to a second) for CPU `index`, just started, to report from [`park`],
+/// and counts it in `census` when it does. Returns whether it did; one that did not may still
+/// be on its way in, so what it reads (its start block, its tables) must stay.
+pub(crate) fn await_started(census: &mut Census, index: u64) -> bool {
+    let t0 = crate::clock::monotonic_ns();
+    while !reported(index) && crate::clock::monotonic_ns() - t0 < START_TIMEOUT_NS {
+        core::hint::spin_loop();
+    }
+    if !reported(index) || index as usize >= MAX_CPUS {
+        return false;
+    }
+    census.started += 1;
+    census.mask |= 1 << index;
+    true
+}
+
+/// A secondary CPU, `index`, done with its per-CPU setup (its interrupts can reach it):
+/// reports to the CPU starting it and parks, halted, until [`start_scheduling`] names the
+/// entry point; each of its wake-ups ends a halt. The caller then finishes with
+/// [`secondary_enter`].
+pub(crate) fn park(index: u64) {
+    PARKED.fetch_or(1 << (index as usize % MAX_CPUS), Ordering::SeqCst);
+    READY.store(index, Ordering::SeqCst);
+    while !entry_named() {
+        arch::cpu::idle_wait();
+    }
 }
 
 /// A secondary CPU, released from its park: joins the scheduler.
@@ -91,7 +164,7 @@ pub(crate) fn secondary_enter() -> ! {
 }
 
 /// The secondary CPUs' entry point, once [`start_scheduling`] has named it.
-pub(crate) fn entry_named() -> bool {
+fn entry_named() -> bool {
     ENTRY.get().is_some()
 }
 

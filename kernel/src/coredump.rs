@@ -136,6 +136,7 @@ fn create(t: &Thread, name: &[u8]) -> KResult<Arc<OpenFile>> {
             return Err(Errno::EEXIST);
         }
         parent.inode.unlink(&leaf)?;
+        lintel_vfs::d_delete(&parent, &leaf);
     }
     let mode = 0o600 & !umask;
     if mode != 0o600 {
@@ -305,7 +306,7 @@ fn write_core(
             dump_len: dump_len(v, touched, head),
         });
         if let Backing::File { offset, path, .. } = &v.backing {
-            files.push((v.start as u64, v.end as u64, *offset, path.clone()));
+            files.push((v.start as u64, v.end as u64, *offset, path.bytes()));
         }
     }
     let maps: Vec<FileMapping> = files

@@ -199,7 +199,7 @@ fn map_elf(
                 // mmap of it fails the same way).
                 offset: s.offset.checked_sub(lead).ok_or(Errno::EINVAL)?,
                 file_bytes,
-                path: path.clone(),
+                path: crate::mm::MapName::Fixed(path.clone()),
                 may_write: false,
             },
             noreserve: false,

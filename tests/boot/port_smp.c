@@ -1,7 +1,7 @@
-// A port's multiprocessor check (boot.aarch64.smp4, on QEMU -smp 4): the CPUs are reported
-// (sched_getaffinity, /proc/cpuinfo, the getcpu syscall and glibc's sched_getcpu, which reads
-// the rseq area's cpu_id), four CPU-bound threads run on several CPUs at
-// once, a page replaced under threads that keep reading it on other CPUs is seen replaced
+// A port's multiprocessor check (boot.riscv64.smp4 and boot.aarch64.smp4, on QEMU -smp 4):
+// the CPUs are reported (sched_getaffinity, /proc/cpuinfo, the getcpu syscall and glibc's
+// sched_getcpu, which reads the rseq area's cpu_id), four CPU-bound threads run on several
+// CPUs at once, a page replaced under threads that keep reading it on other CPUs is seen replaced
 // by all of them (their stale translations were shot down), a page unmapped under a reader on
 // another CPU faults there, and membarrier interrupts every CPU. Prints one line per check;
 // exit status 0 when all pass.

@@ -80,7 +80,7 @@ pub fn memfd(name: &[u8]) -> KResult<Arc<OpenFile>> {
     root.inode.unlink(tmp.as_bytes())?;
     let mut shown = b"memfd:".to_vec();
     shown.extend_from_slice(name);
-    let d = Dentry::child(root, &shown, inode.clone());
+    let d = Dentry::detached(root, &shown, inode.clone());
     Ok(OpenFile::new(
         Arc::new(InodeFile),
         Some(inode),

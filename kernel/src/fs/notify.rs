@@ -4,33 +4,23 @@
 //! then to the file's own; a file unlinked while open reports IN_DELETE_SELF at its last
 //! close. Nothing is done unless some inode is watched: each hook starts with one atomic load.
 //!
-//! Known differences: a file renamed while open reports to its new place only when it was
-//! renamed while something was watched (the move is recorded then); IN_EXCL_UNLINK takes a
-//! file as unlinked when its last name is gone (Linux: the name it was opened by); only open
-//! fds count as "still open" (not mappings).
+//! An event about an open file goes to where its dentry is now: renames move dentries in
+//! place (`lintel_vfs::d_move`), so a file renamed while open reports to its new directory.
+//! IN_EXCL_UNLINK takes a file as unlinked once the name it was opened by is gone.
+//! Known difference: only open fds count as "still open" (not mappings).
 
 use super::file::OpenFile;
 pub use super::inotify::active;
 use super::inotify::{drop_marks, emit, emit_path, is_watched, watched_on, Key};
 use crate::spinlock::Mutex;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 use lintel_vfs::inotify::*;
 use lintel_vfs::{identity, Dentry, FileType, Inode};
 
 /// Watched inodes unlinked while open: IN_DELETE_SELF waits for their last close.
 static DELETE_PENDING: Mutex<BTreeSet<Key>> = Mutex::new(BTreeSet::new());
-/// Files renamed while open and watched: (directory, name, inode) an open file's dentry
-/// names → where that name is now. Linux moves the dentry itself; Lintel's dentries are
-/// fixed, so events about the open file look their place up here. Kept until the last close.
-type Place = (Key, Vec<u8>);
-/// (directory, name, inode).
-type Named = (Key, Vec<u8>, Key);
-static MOVED_OPEN: Mutex<BTreeMap<Named, Place>> = Mutex::new(BTreeMap::new());
-/// How many moves MOVED_OPEN holds (the fast path of every close).
-static MOVES: AtomicUsize = AtomicUsize::new(0);
 /// Pairs IN_MOVED_FROM with IN_MOVED_TO.
 static COOKIE: AtomicU32 = AtomicU32::new(0);
 
@@ -46,33 +36,10 @@ fn isdir(i: &Arc<dyn Inode>) -> u32 {
 /// own. `unlinked`: done through an open file whose name is gone (see `emit_path`).
 fn on_dentry(d: &Dentry, mask: u32, unlinked: bool) {
     let mask = mask | isdir(&d.inode);
-    if let Some(p) = &d.parent {
-        let (dir, name) = (identity(&p.inode), &d.name);
-        match moved_to(dir, name, identity(&d.inode)) {
-            Some((dir, name)) => emit_path(dir, mask, 0, &name, unlinked),
-            None => emit_path(dir, mask, 0, name, unlinked),
-        }
+    if let (name, Some(p)) = d.name_parent() {
+        emit_path(identity(&p.inode), mask, 0, &name, unlinked);
     }
     emit_path(identity(&d.inode), mask, 0, b"", unlinked);
-}
-
-/// Where the name `name` in `dir` of inode `ino` went, if it was renamed while open.
-fn moved_to(dir: Key, name: &[u8], ino: Key) -> Option<Place> {
-    if MOVES.load(Ordering::Relaxed) == 0 {
-        return None;
-    }
-    MOVED_OPEN.lock().get(&(dir, name.to_vec(), ino)).cloned()
-}
-
-/// Records that the open inode `ino` went from `from` to `to`, for the dentries that name
-/// `from` directly or through an earlier move.
-fn record_move(ino: Key, from: Place, to: Place) {
-    let mut m = MOVED_OPEN.lock();
-    for (_, place) in m.iter_mut().filter(|(k, p)| k.2 == ino && **p == from) {
-        *place = to.clone();
-    }
-    m.insert((from.0, from.1, ino), to);
-    MOVES.store(m.len(), Ordering::Relaxed);
 }
 
 /// Open, read, write or close of an open file (IN_OPEN, IN_ACCESS, IN_MODIFY, IN_CLOSE_*).
@@ -82,7 +49,7 @@ pub fn file_event(f: &OpenFile, mask: u32) {
     }
     let unlinked = |i: &Arc<dyn Inode>| i.file_type() != FileType::Directory && i.stat().nlink == 0;
     match (&f.dentry, &f.inode) {
-        (Some(d), _) => on_dentry(d, mask, unlinked(&d.inode)),
+        (Some(d), _) => on_dentry(d, mask, d.is_deleted() || unlinked(&d.inode)),
         (None, Some(i)) => emit_path(identity(i), mask | isdir(i), 0, b"", unlinked(i)),
         _ => {}
     }
@@ -154,14 +121,6 @@ pub fn renamed(
         }
     }
     emit(identity(moved), IN_MOVE_SELF, 0, b"");
-    let key = identity(moved);
-    if open_anywhere(key) {
-        record_move(
-            key,
-            (identity(&old_dir.inode), old_name.to_vec()),
-            (identity(&new_dir.inode), new_name.to_vec()),
-        );
-    }
     if let Some(r) = replaced {
         if r.file_type() == FileType::Directory || r.stat().nlink == 0 {
             deleted(r);
@@ -199,21 +158,13 @@ fn open_anywhere(key: Key) -> bool {
 }
 
 /// The last reference to an open file went: IN_CLOSE_WRITE or IN_CLOSE_NOWRITE, a pending
-/// IN_DELETE_SELF if this was the last open fd of an unlinked inode, and the file's recorded
-/// moves are forgotten if it was.
+/// IN_DELETE_SELF if this was the last open fd of an unlinked inode.
 pub fn released(f: &OpenFile) {
     if f.flags() & lintel_abi::fcntl::O_PATH != 0 {
         return;
     }
     if active() {
         closed(f);
-    }
-    // A recorded move outlives the watches that made it record: forgotten at the last close
-    // whether or not anything is still watched.
-    if MOVES.load(Ordering::Relaxed) != 0 {
-        if let Some(i) = &f.inode {
-            forget_moves(identity(i));
-        }
     }
 }
 
@@ -231,16 +182,6 @@ fn closed(f: &OpenFile) {
         DELETE_PENDING.lock().remove(&key);
         emit(key, IN_DELETE_SELF, 0, b"");
         drop_marks(key);
-    }
-}
-
-/// Drops the recorded moves of `ino` once no fd is open on it.
-fn forget_moves(ino: Key) {
-    let moved = MOVED_OPEN.lock().keys().any(|k| k.2 == ino);
-    if moved && !open_anywhere(ino) {
-        let mut m = MOVED_OPEN.lock();
-        m.retain(|k, _| k.2 != ino);
-        MOVES.store(m.len(), Ordering::Relaxed);
     }
 }
 

@@ -30,7 +30,7 @@ mod userfault;
 pub mod userfaultfd;
 mod vma;
 
-pub use vma::{Backing, ForkAdvice, KernelMap, ShmMap, Vma};
+pub use vma::{Backing, ForkAdvice, KernelMap, MapName, ShmMap, Vma};
 
 pub const PAGE: usize = 4096;
 /// Top of the initial stack (as Linux without randomization: just below the last user page).

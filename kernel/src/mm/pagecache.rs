@@ -396,6 +396,21 @@ pub fn page_counts() -> (usize, usize, usize) {
     (all, clean, dirty)
 }
 
+/// The file system punched a hole over `[off, end)`: cached pages read zeros there, as the
+/// file now does. (A page a shared mapping dirtied is written back whole later, so its part
+/// of the hole may get blocks again; its bytes there are zeros either way.)
+pub fn punched(inode: &Arc<dyn Inode>, off: u64, end: u64) {
+    let Some(m) = find(inode) else {
+        return;
+    };
+    let p = PAGE as u64;
+    let pages = m.pages.lock();
+    for (&idx, f) in pages.range(off / p..end.div_ceil(p)) {
+        let (s, e) = ((idx * p).max(off), ((idx + 1) * p).min(end));
+        f.fill((s - idx * p) as usize, (e - s) as usize, 0);
+    }
+}
+
 /// POSIX_FADV_DONTNEED: drops the cached pages of `inode` wholly inside `[off, off + len)`
 /// (to the end for `len` 0) that nothing maps and nothing needs written back, as Linux's
 /// invalidate_mapping_pages; the next fault or read of them reads the file again.

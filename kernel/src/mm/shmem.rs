@@ -32,6 +32,10 @@ impl FilePage for ShmemPage {
     fn zero(&self, off: usize, len: usize) {
         self.0.fill(off, len, 0)
     }
+
+    fn shared(&self) -> bool {
+        self.0.ref_count() > 1
+    }
 }
 
 /// A new tmpfs whose files keep their data in frames.

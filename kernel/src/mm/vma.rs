@@ -3,8 +3,32 @@
 //! are in map.rs.
 
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use lintel_hal::mm::Prot;
 use lintel_vfs::Inode;
+
+/// The name of a file mapping in /proc/PID/maps and core files.
+#[derive(Clone)]
+pub enum MapName {
+    /// Fixed when mapped (a program and its interpreter, mapped by exec).
+    Fixed(Arc<Vec<u8>>),
+    /// The mapped file's dentry, seen from the mapper's root: a rename shows, and an unlinked
+    /// file is " (deleted)" as Linux prints it.
+    Path {
+        dentry: Arc<lintel_vfs::Dentry>,
+        root: Arc<lintel_vfs::Dentry>,
+    },
+}
+
+impl MapName {
+    /// The name now.
+    pub fn bytes(&self) -> Vec<u8> {
+        match self {
+            MapName::Fixed(p) => p.to_vec(),
+            MapName::Path { dentry, root } => lintel_vfs::d_path(dentry, root),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub enum Backing {
@@ -17,8 +41,8 @@ pub enum Backing {
         inode: Arc<dyn Inode>,
         offset: u64,
         file_bytes: u64,
-        /// The path /proc/PID/maps shows.
-        path: Arc<alloc::vec::Vec<u8>>,
+        /// The name /proc/PID/maps shows.
+        path: MapName,
         /// The file was open for writing: a shared mapping may become writable.
         may_write: bool,
     },

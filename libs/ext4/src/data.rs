@@ -345,6 +345,30 @@ impl Ext4Inode {
         self.save(st)
     }
 
+    /// FALLOC_FL_PUNCH_HOLE over `[off, end)`: the blocks wholly inside are freed (the
+    /// extents split around them), the parts of blocks at the edges are zeroed; the size
+    /// stays.
+    pub(crate) fn punch_data(&self, st: &mut IState, off: u64, end: u64) -> KResult<()> {
+        let fs = self.fs.clone();
+        fs.check_writable()?;
+        fs.load_extents(self.ino, st)?;
+        let bs = fs.bs;
+        let end = end.min(r_size(&st.raw));
+        if off >= end {
+            return Ok(());
+        }
+        let (first, last) = (off.div_ceil(bs), end / bs);
+        if first >= last {
+            self.zero_range(st, off, end)?;
+        } else {
+            self.zero_range(st, off, first * bs)?;
+            self.zero_range(st, last * bs, end)?;
+            fs.release_range(self.ino, st, first, last)?;
+        }
+        self.touch(st, true);
+        self.save(st)
+    }
+
     pub(crate) fn readlink_data(&self, st: &mut IState) -> KResult<Vec<u8>> {
         let size = r_size(&st.raw);
         if size > self.fs.bs {

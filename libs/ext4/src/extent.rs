@@ -315,21 +315,45 @@ impl Ext4 {
 
     /// Frees every block at logical index >= `keep` (and the tree blocks no longer needed).
     pub(crate) fn release_blocks(&self, ino: u32, st: &mut IState, keep: u32) -> KResult<()> {
+        self.release_range(ino, st, keep as u64, u64::MAX)
+    }
+
+    /// Frees the blocks at logical indices in `[first, end)`, splitting the extents around
+    /// them (truncate, FALLOC_FL_PUNCH_HOLE), and the tree blocks no longer needed.
+    pub(crate) fn release_range(
+        &self,
+        ino: u32,
+        st: &mut IState,
+        first: u64,
+        end: u64,
+    ) -> KResult<()> {
         self.load_extents(ino, st)?;
         let backup = st.ext.clone();
-        let whole_tree = keep == 0 && !st.tree.is_empty();
+        let whole_tree = first == 0 && end == u64::MAX && !st.tree.is_empty();
         let exts = st.ext.as_mut().ok_or(Errno::EIO)?;
         let mut frees: Vec<(u64, u64)> = Vec::new();
         let mut kept = Vec::new();
         for e in exts.iter() {
-            if e.lblk >= keep {
-                frees.push((e.pblk, e.len as u64));
-            } else if e.end() > keep as u64 {
-                let k = keep - e.lblk;
-                frees.push((e.pblk + k as u64, (e.len - k) as u64));
-                kept.push(Ext { len: k, ..*e });
-            } else {
+            let (s, t) = (e.lblk as u64, e.end());
+            let (hs, he) = (s.max(first), t.min(end));
+            if hs >= he {
                 kept.push(*e);
+                continue;
+            }
+            if hs > s {
+                kept.push(Ext {
+                    len: (hs - s) as u32,
+                    ..*e
+                });
+            }
+            frees.push((e.pblk + (hs - s), he - hs));
+            if he < t {
+                kept.push(Ext {
+                    lblk: he as u32,
+                    len: (t - he) as u32,
+                    pblk: e.pblk + (he - s),
+                    uninit: e.uninit,
+                });
             }
         }
         if frees.is_empty() && !whole_tree {

@@ -68,6 +68,20 @@ impl Inode for Ext4Inode {
         }
     }
 
+    fn punch_hole(&self, off: u64, end: u64) -> KResult<bool> {
+        match self.kind {
+            FileType::Regular => {
+                self.fs.check_writable()?;
+                let _op = self.fs.begin();
+                let mut st = self.st.lock();
+                self.punch_data(&mut st, off, end)?;
+                Ok(true)
+            }
+            FileType::Directory => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
     fn lookup(&self, name: &[u8]) -> KResult<Arc<dyn Inode>> {
         if name.len() > 255 {
             return Err(Errno::ENAMETOOLONG);

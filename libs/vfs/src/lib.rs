@@ -7,6 +7,7 @@
 extern crate alloc;
 
 pub mod acl;
+mod dentry;
 mod handle;
 pub mod inotify;
 pub mod locks;
@@ -18,11 +19,12 @@ mod tmpfs;
 mod tmpfs_options;
 mod xattr;
 
+pub use dentry::{d_delete, d_move, Dentry};
 pub use handle::find_inode;
 pub use page::{FilePage, HeapPage, PAGE};
 pub use path::{
-    path_of, resolve, resolve_create, resolve_create_how, resolve_how, resolve_parent, Resolve,
-    WalkCtx,
+    d_path, path_of, resolve, resolve_create, resolve_create_how, resolve_how, resolve_parent,
+    Resolve, WalkCtx,
 };
 pub use perm::{
     chmod_mode, chown_kill_bits, chown_ok, kill_suid_bits, new_file_group, permission,
@@ -125,6 +127,11 @@ pub trait Inode: Send + Sync {
     }
     fn truncate(&self, _size: u64) -> KResult<()> {
         Err(Errno::EINVAL)
+    }
+    /// FALLOC_FL_PUNCH_HOLE over `[off, end)`, freeing the file's storage there: Ok(true)
+    /// when done, Ok(false) when the file system does not free space (the caller writes zeros).
+    fn punch_hole(&self, _off: u64, _end: u64) -> KResult<bool> {
+        Ok(false)
     }
     fn lookup(&self, _name: &[u8]) -> KResult<Arc<dyn Inode>> {
         Err(Errno::ENOTDIR)
@@ -264,31 +271,6 @@ pub fn identity(i: &Arc<dyn Inode>) -> (u64, u64) {
     (i.fs_id(), i.ino())
 }
 
-/// A name in the tree: the inode it resolved to and the dentry of its parent directory.
-pub struct Dentry {
-    pub name: Vec<u8>,
-    pub inode: Arc<dyn Inode>,
-    pub parent: Option<Arc<Dentry>>,
-}
-
-impl Dentry {
-    pub fn new_root(inode: Arc<dyn Inode>) -> Arc<Dentry> {
-        Arc::new(Dentry {
-            name: b"/".to_vec(),
-            inode,
-            parent: None,
-        })
-    }
-
-    pub fn child(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
-        Arc::new(Dentry {
-            name: name.to_vec(),
-            inode,
-            parent: Some(parent.clone()),
-        })
-    }
-}
-
 struct Mount {
     /// The covered directory.
     point: (u64, u64),
@@ -383,6 +365,8 @@ impl MountTable {
 mod tests;
 #[cfg(test)]
 mod tests_acl;
+#[cfg(test)]
+mod tests_dentry;
 #[cfg(test)]
 mod tests_handle;
 #[cfg(test)]

@@ -25,6 +25,8 @@ pub trait FilePage: Clone + Send + Sync + 'static {
     fn write(&self, off: usize, buf: &[u8]);
     /// Zeroes `len` bytes from `off`.
     fn zero(&self, off: usize, len: usize);
+    /// Whether something besides the file holds the page (a mapping's page table).
+    fn shared(&self) -> bool;
 }
 
 /// A page on the heap: what tmpfs uses where there are no page frames (host tests, tools).
@@ -52,5 +54,9 @@ impl FilePage for HeapPage {
 
     fn zero(&self, off: usize, len: usize) {
         self.0.lock()[off..off + len].fill(0);
+    }
+
+    fn shared(&self) -> bool {
+        Arc::strong_count(&self.0) > 1
     }
 }

@@ -85,12 +85,12 @@ fn dotdot(ctx: &WalkCtx, how: &Resolve, cur: &Arc<Dentry>) -> KResult<Arc<Dentry
         }
         return Ok(cur.clone());
     }
-    match &cur.parent {
+    match cur.parent() {
         Some(p) => {
             if how.no_xdev && p.inode.fs_id() != cur.inode.fs_id() {
                 return Err(Errno::EXDEV);
             }
-            Ok(p.clone())
+            Ok(p)
         }
         None => Ok(cur.clone()),
     }
@@ -290,17 +290,18 @@ fn parent_walk(
     Ok((parent, name.to_vec(), trailing))
 }
 
-/// The absolute path of `d` as seen from `root` (what getcwd reports).
+/// The absolute path of `d` as seen from `root` (what getcwd reports), with the names the
+/// dentries have now.
 pub fn path_of(d: &Arc<Dentry>, root: &Arc<Dentry>) -> Vec<u8> {
-    let mut names: Vec<&[u8]> = Vec::new();
-    let mut cur = d;
-    while !same(cur, root) {
-        match &cur.parent {
-            Some(p) => {
-                names.push(&cur.name);
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    let mut cur = d.clone();
+    while !same(&cur, root) {
+        match cur.name_parent() {
+            (name, Some(p)) => {
+                names.push(name);
                 cur = p;
             }
-            None => break,
+            (_, None) => break,
         }
     }
     if names.is_empty() {
@@ -312,4 +313,17 @@ pub fn path_of(d: &Arc<Dentry>, root: &Arc<Dentry>) -> Vec<u8> {
         out.extend_from_slice(n);
     }
     out
+}
+
+/// What readlink of /proc/PID/fd/N or /proc/PID/cwd shows (Linux's d_path): the path, with
+/// " (deleted)" once the name is gone. A file with no links left counts as gone too (memfd,
+/// O_TMPFILE files, whose dentries were never in a directory).
+pub fn d_path(d: &Arc<Dentry>, root: &Arc<Dentry>) -> Vec<u8> {
+    let mut path = path_of(d, root);
+    let gone =
+        d.is_deleted() || (d.inode.file_type() != FileType::Directory && d.inode.stat().nlink == 0);
+    if gone {
+        path.extend_from_slice(b" (deleted)");
+    }
+    path
 }

@@ -140,6 +140,37 @@ impl<P: FilePage> SparseData<P> {
         self.size = self.size.max(size);
     }
 
+    /// FALLOC_FL_PUNCH_HOLE over `[off, end)` (within the size): the pages it wholly covers
+    /// that nothing maps are freed (a hole again, as Linux's shmem_undo_range); what is left of
+    /// the range, partial pages and mapped ones, is zeroed in place, so mappings keep seeing
+    /// the file. Returns how many pages were freed.
+    pub fn punch(&mut self, off: u64, end: u64) -> u64 {
+        let end = end.min(self.size);
+        if off >= end {
+            return 0;
+        }
+        let p = PAGE as u64;
+        let idxs: alloc::vec::Vec<u64> = self
+            .pages
+            .range(off / p..end.div_ceil(p))
+            .map(|(&k, _)| k)
+            .collect();
+        let mut freed = 0;
+        for idx in idxs {
+            let (s, e) = ((idx * p).max(off), ((idx + 1) * p).min(end));
+            let Some(page) = self.pages.get(&idx) else {
+                continue;
+            };
+            if e - s == p && !page.shared() {
+                self.pages.remove(&idx);
+                freed += 1;
+            } else {
+                page.zero((s - idx * p) as usize, (e - s) as usize);
+            }
+        }
+        freed
+    }
+
     /// Sets the size: pages past it are freed and the tail of the last one zeroed, so growing
     /// again shows zeros.
     pub fn set_len(&mut self, size: u64) {
@@ -223,6 +254,27 @@ mod tests {
         assert!(d.page(1).is_none());
         p.read(10, &mut b);
         assert_eq!(&b, b"aXc");
+    }
+
+    #[test]
+    fn punching_frees_whole_unmapped_pages() {
+        let mut d = SparseData::default();
+        d.write_at(0, &vec![7u8; 4 * PAGE]).unwrap();
+        let mapped = d.page(2).unwrap();
+        // Pages 1 and 2 wholly, page 0 and 3 in part; page 2 is mapped.
+        assert_eq!(d.punch(100, 3 * PAGE as u64 + 10), 1);
+        assert_eq!(d.allocated_pages(), 3);
+        assert_eq!(d.size(), 4 * PAGE as u64);
+        let mut buf = vec![1u8; 4 * PAGE];
+        d.read_at(0, &mut buf);
+        assert!(buf[..100].iter().all(|&b| b == 7));
+        assert!(buf[100..3 * PAGE + 10].iter().all(|&b| b == 0));
+        assert!(buf[3 * PAGE + 10..].iter().all(|&b| b == 7));
+        let mut one = [1u8; 1];
+        mapped.read(0, &mut one);
+        assert_eq!(one[0], 0);
+        // Past the size: nothing.
+        assert_eq!(d.punch(8 * PAGE as u64, 9 * PAGE as u64), 0);
     }
 
     #[test]

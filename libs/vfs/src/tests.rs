@@ -3,7 +3,7 @@ extern crate std;
 use alloc::vec;
 use lintel_abi::stat::Timespec;
 
-fn fs() -> (Arc<Dentry>, MountTable) {
+pub(crate) fn fs() -> (Arc<Dentry>, MountTable) {
     let clock: Clock = Arc::new(|| Timespec {
         sec: 1_700_000_000,
         nsec: 0,
@@ -14,7 +14,7 @@ fn fs() -> (Arc<Dentry>, MountTable) {
     )
 }
 
-fn root_cred() -> Cred {
+pub(crate) fn root_cred() -> Cred {
     Cred {
         uid: 0,
         gid: 0,

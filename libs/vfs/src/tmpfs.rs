@@ -764,6 +764,18 @@ impl<P: FilePage> Inode for TmpInode<P> {
         Ok(())
     }
 
+    fn punch_hole(&self, off: u64, end: u64) -> KResult<bool> {
+        match &mut *self.data.lock() {
+            Data::File(v) => {
+                let freed = v.punch(off, end);
+                self.fs.free_blocks(freed);
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+        self.touch_dir();
+        Ok(true)
+    }
+
     fn lookup(&self, name: &[u8]) -> KResult<Arc<dyn Inode>> {
         if name.len() > 255 {
             return Err(Errno::ENAMETOOLONG);

@@ -113,12 +113,12 @@ fn allowed(e: Errno) -> bool {
 
 /// The dentry's parent chain reaches the walk's root: ".." and links never leave it.
 fn inside(d: &Arc<Dentry>, root: &Arc<Dentry>) -> bool {
-    let mut cur = Some(d);
+    let mut cur = Some(d.clone());
     while let Some(c) = cur {
         if identity(&c.inode) == identity(&root.inode) {
             return true;
         }
-        cur = c.parent.as_ref();
+        cur = c.parent();
     }
     false
 }

@@ -5,10 +5,11 @@
 //! kept across a handler, a SIGSEGV's address and code, TLS in a second thread), whose exit
 //! status reaches the host; then an ext4 disk on virtio-mmio (interrupts through the PLIC or
 //! the GIC) is the root of two boots: a file written by the first is read by the second, and
-//! e2fsck finds the disk clean. boot.aarch64.smp4: on four CPUs, tests/boot/port_smp.c (the
-//! CPUs reported, CPU-bound threads on several CPUs at once, TLB shootdown seen by readers on
-//! other CPUs, membarrier); boot.aarch64.gic2 the same on a GICv2 board. Runs `cargo xtask run --arch ARCH` as a child: the architecture
-//! is chosen once per xtask run.
+//! e2fsck finds the disk clean. boot.riscv64.smp4 and boot.aarch64.smp4: on four CPUs,
+//! tests/boot/port_smp.c (the CPUs reported, CPU-bound threads on several CPUs at once, TLB
+//! shootdown seen by readers on other CPUs, membarrier); boot.aarch64.gic2 the same on a
+//! GICv2 board. Runs `cargo xtask run --arch ARCH` as a child: the architecture is chosen once
+//! per xtask run.
 
 use super::tail;
 use crate::root;
@@ -29,7 +30,7 @@ pub(super) const RISCV64: Port = Port {
         "signal handler ran: 10",
         "child exited 7",
     ],
-    smp: false,
+    smp: true,
 };
 
 pub(super) const AARCH64: Port = Port {

@@ -128,6 +128,10 @@ pub(crate) fn halt_forever() -> ! {
     }
 }
 
+/// Nothing for the kernel to do: user code makes its own stores fetchable (DC CVAU and IC IVAU
+/// are open to EL0), and aarch64 has no call that asks the kernel.
+pub(crate) fn sync_icache() {}
+
 /// RNDR when the CPU has it (FEAT_RNG), else a counter-derived value.
 pub(crate) fn hw_random() -> u64 {
     if field(read_id!("id_aa64isar0_el1"), 60) >= 1 {

@@ -13,9 +13,9 @@
 //! has done so, so `shootdown(Some(root))` returns with the other CPUs' stale translations gone.
 
 use super::{gic, power, trap};
-use crate::arch::dtboard::devicetree;
+use crate::arch::dtboard::{self, barrier, devicetree};
 use crate::mm;
-use crate::smp::MAX_CPUS;
+use crate::smp::{self, Census, MAX_CPUS};
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -25,17 +25,8 @@ extern "C" {
 
 /// Each CPU's MPIDR affinity (Aff3 in bits 39:32, Aff2..Aff0 in 23:0), by CPU index.
 static AFFINITY: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-/// CPUs that finished their setup and wait in their park.
-static PARKED: AtomicU64 = AtomicU64::new(0);
 /// Each CPU's active root table (physical address), kept by `mmu::activate_root`.
 static ACTIVE_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-/// Barrier requests to each CPU, counted: an asker bumps `ASKED[cpu]` and waits until
-/// `DONE[cpu]` reaches its number (counts, not a flag, so that two askers at once cannot have
-/// one answer end both waits).
-static ASKED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-static DONE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-/// The index a starting CPU stores once it runs on the kernel's tables (0: none yet).
-static READY: AtomicU64 = AtomicU64::new(0);
 
 /// The SGIs: a wake-up (the kernel lock, the run queue, a release from the park) and a
 /// request to serve.
@@ -56,15 +47,6 @@ pub(super) fn my_affinity() -> u64 {
 /// The MPIDR affinity of CPU `cpu`.
 pub(super) fn affinity_of(cpu: usize) -> Option<u64> {
     AFFINITY.get(cpu).map(|a| a.load(Ordering::Relaxed))
-}
-
-/// What bring-up found: CPUs present and running.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Census {
-    pub present: usize,
-    pub started: usize,
-    /// The started CPUs by index (bit n: CPU n).
-    pub mask: u64,
 }
 
 /// What `lintel_secondary_entry` reads, by physical address with the MMU off (boot.S has the
@@ -104,11 +86,7 @@ pub(crate) fn start_secondaries() -> Census {
         .filter(|&id| id != boot)
         .collect();
     ids.truncate(MAX_CPUS - 1);
-    let mut census = Census {
-        present: ids.len() + 1,
-        started: 1,
-        mask: 1,
-    };
+    let mut census = Census::new(ids.len() + 1);
     if ids.is_empty() || !gic::present() {
         return census;
     }
@@ -132,53 +110,25 @@ pub(crate) fn start_secondaries() -> Census {
     clean_to_poc(mm::phys_to_virt(identity.phys()), 8);
     // Only the address of boot.S's symbol is taken.
     let entry_pa = mm::kernel_virt_to_phys(core::ptr::addr_of!(lintel_secondary_entry) as usize);
-    let mut next = 1usize;
-    let mut lost = false;
-    for &id in &ids {
-        let Some(stack) = crate::task::KernelStack::try_new() else {
-            break;
-        };
-        let index = next as u64;
-        let stack_top = Box::leak(Box::new(stack)).top() as u64;
-        let per_cpu = Box::leak(Box::new(trap::PerCpu::new(index)));
+    let lost = dtboard::start_cpus(&ids, &mut census, |cpu, id| {
         let start = Box::new(Start {
             identity_root: identity.phys() as u64,
             kernel_root,
-            stack_top,
-            per_cpu: per_cpu as *mut trap::PerCpu as u64,
-            index,
+            stack_top: cpu.stack_top,
+            per_cpu: cpu.per_cpu,
+            index: cpu.index,
             entry: ap_main as *const () as u64,
         });
         let start_va = &*start as *const Start as usize;
         clean_to_poc(start_va, core::mem::size_of::<Start>());
-        AFFINITY[next].store(id, Ordering::Relaxed);
-        READY.store(0, Ordering::SeqCst);
+        AFFINITY[cpu.index as usize].store(id, Ordering::Relaxed);
         let r = power::cpu_on(
             id,
             entry_pa as u64,
             mm::kernel_virt_to_phys(start_va) as u64,
         );
-        if r != 0 {
-            // Not started: its index goes to the next one.
-            continue;
-        }
-        next += 1;
-        let t0 = crate::clock::monotonic_ns();
-        while READY.load(Ordering::SeqCst) != index
-            && crate::clock::monotonic_ns() - t0 < 1_000_000_000
-        {
-            core::hint::spin_loop();
-        }
-        if READY.load(Ordering::SeqCst) == index {
-            census.started += 1;
-            census.mask |= 1 << index;
-            drop(start);
-        } else {
-            // It may still be on its way in: its start block and tables stay.
-            core::mem::forget(start);
-            lost = true;
-        }
-    }
+        (r == 0).then_some(start)
+    });
     if lost {
         core::mem::forget(identity);
     }
@@ -196,23 +146,9 @@ extern "C" fn ap_main(index: u64) -> ! {
         super::cpu::halt_forever();
     }
     super::timer::init_secondary();
-    PARKED.fetch_or(1 << index, Ordering::SeqCst);
-    READY.store(index, Ordering::SeqCst);
     // Parked: halted, so the release's wake-up SGI ends the wait.
-    while !crate::smp::entry_named() {
-        super::cpu::idle_wait();
-    }
-    crate::smp::secondary_enter()
-}
-
-/// Sends every parked CPU on its way (the kernel's entry point is named).
-pub(crate) fn release_parked() {
-    let parked = PARKED.swap(0, Ordering::SeqCst);
-    for cpu in 0..MAX_CPUS {
-        if parked & (1 << cpu) != 0 {
-            send_wakeup(cpu);
-        }
-    }
+    smp::park(index);
+    smp::secondary_enter()
 }
 
 /// The index of this CPU: the `cpu_id` of the per-CPU block at TPIDR_EL1 (offset 24, see
@@ -249,24 +185,21 @@ pub(super) fn on_sgi(_sgi: u32) {
 
 /// Answers what other CPUs asked of this one: barriers (with a local TLB flush).
 pub(crate) fn serve_requests() {
-    let me = cpu_index();
-    let (Some(asked), Some(done)) = (ASKED.get(me), DONE.get(me)) else {
-        return;
+    barrier::serve(&local_barrier);
+}
+
+/// A full barrier and a flush of this CPU's translations.
+fn local_barrier() {
+    // SAFETY: a barrier and a flush of this CPU's translations change no mapping.
+    unsafe {
+        core::arch::asm!(
+            "dsb ish",
+            "tlbi vmalle1",
+            "dsb nsh",
+            "isb",
+            options(nostack)
+        )
     };
-    let n = asked.load(Ordering::Acquire);
-    if done.load(Ordering::Relaxed) != n {
-        // SAFETY: a barrier and a flush of this CPU's translations change no mapping.
-        unsafe {
-            core::arch::asm!(
-                "dsb ish",
-                "tlbi vmalle1",
-                "dsb nsh",
-                "isb",
-                options(nostack)
-            )
-        };
-        done.store(n, Ordering::Release);
-    }
 }
 
 /// With `Some(root)`: drops every other CPU's translations when one of them has `root`
@@ -298,23 +231,12 @@ pub(crate) fn shootdown(root: Option<u64>) {
         }
         return;
     }
-    let mut asked = [0u64; MAX_CPUS];
-    for (cpu, n) in asked.iter_mut().enumerate() {
-        if cpu == me || online & (1 << cpu) == 0 {
-            continue;
-        }
-        *n = ASKED[cpu].fetch_add(1, Ordering::AcqRel) + 1;
-        gic::send_sgi(cpu, SGI_REQUEST);
-    }
-    for (cpu, &n) in asked.iter().enumerate() {
-        if n == 0 {
-            continue;
-        }
-        while DONE[cpu].load(Ordering::Acquire) < n {
-            // Another CPU may be waiting for this one meanwhile: answer it (interrupts are
-            // off).
-            serve_requests();
-            core::hint::spin_loop();
-        }
-    }
+    barrier::ask_all(
+        |targets| {
+            for cpu in (0..MAX_CPUS).filter(|c| targets & (1 << c) != 0) {
+                gic::send_sgi(cpu, SGI_REQUEST);
+            }
+        },
+        local_barrier,
+    );
 }

@@ -174,7 +174,7 @@ pub(crate) fn virtio_mmio_windows(
 /// One `/cpus/cpu@N` node: its `reg` (riscv64: the hart id; aarch64: the MPIDR affinity
 /// fields) and its `enable-method` (aarch64: "psci" or "spin-table"; riscv64 has none).
 #[derive(Clone, Copy, Debug)]
-// riscv64 only counts the harts so far (it starts none).
+// riscv64 harts have no enable method (SBI HSM starts them).
 #[cfg_attr(target_arch = "riscv64", allow(dead_code))]
 pub(crate) struct TreeCpu {
     pub id: u64,

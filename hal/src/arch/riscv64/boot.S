@@ -78,6 +78,42 @@ _start:
 7:  wfi
     j 7b
 
+# A secondary hart, started by SBI HSM hart_start at this physical address: S-mode, paging
+# off, interrupts off, a0 = its hart id, a1 = the physical address of its start block
+# (smp.rs `Start`): 0 satp (the kernel's root), 8 its stack top, 16 its per-CPU block, 24 its
+# CPU index, 32 the Rust entry `ap_main(index)`. The block is read before paging comes on.
+# The kernel's root does not map this code at its physical address, so stvec points at the
+# linked address of the instruction after the satp write: that fetch faults and the trap
+# lands there (Linux's relocate_enable_mmu does the same).
+.balign 4
+.global lintel_secondary_entry
+lintel_secondary_entry:
+    csrw sie, zero
+    csrw sscratch, zero
+    ld s1, 8(a1)
+    ld s2, 16(a1)
+    ld s3, 24(a1)
+    ld s4, 32(a1)
+    ld t0, 0(a1)
+    ld t1, 19f
+    csrw stvec, t1
+    sfence.vma
+    csrw satp, t0
+    # The fetch from the physical address faults into stvec; should the old translation
+    # still be used, this jump gets there too.
+    jr t1
+.balign 8
+19: .dword 20f
+.balign 4
+20: # Now at the linked addresses.
+    sfence.vma
+    mv sp, s1
+    mv tp, s2
+    mv a0, s3
+    jalr s4
+21: wfi
+    j 21b
+
 .section .data.boot, "aw"
 .balign 4096
 .global lintel_boot_root

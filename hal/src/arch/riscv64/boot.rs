@@ -55,6 +55,15 @@ pub(super) extern "C" fn boot_main(hartid: usize, dtb_pa: usize) -> ! {
     {
         super::cpu::set_isa(isa);
     }
+    // Newer trees list the extensions as strings too.
+    if fdt
+        .cpus()
+        .next()
+        .and_then(|c| c.property("riscv,isa-extensions"))
+        .is_some_and(|p| p.value.split(|&b| b == 0).any(|e| e == b"sstc"))
+    {
+        super::cpu::note_sstc();
+    }
 
     crate::boot::start(devicetree::firmware(&fdt, dtb_pa, mm::DIRECT_MAP_LIMIT))
 }

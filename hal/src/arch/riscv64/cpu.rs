@@ -1,7 +1,7 @@
 //! CSR access and what the CPU offers programs: the ISA letters (AT_HWCAP), the platform
 //! string, `/proc/cpuinfo`, idling.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 pub(crate) const ELF_MACHINE: u16 = 243;
 pub(crate) const PLATFORM: &str = "riscv64";
@@ -15,6 +15,8 @@ pub(crate) const SSTATUS_SUM: u64 = 1 << 18;
 
 /// The single-letter extensions from the device tree's ISA string (bit n: letter 'a' + n).
 static ISA_LETTERS: AtomicU64 = AtomicU64::new(0);
+/// Whether the harts have Sstc (the `stimecmp` CSR: S-mode arms its timer without the SBI).
+static SSTC: AtomicBool = AtomicBool::new(false);
 /// The string itself, in the device tree (kept out of the allocator; read before the heap).
 static ISA_STRING: spin::Once<&'static str> = spin::Once::new();
 
@@ -28,7 +30,28 @@ pub(super) fn set_isa(isa: &'static str) {
         }
     }
     ISA_LETTERS.store(bits, Ordering::Relaxed);
+    if isa.split('_').skip(1).any(|e| e == "sstc") {
+        note_sstc();
+    }
     ISA_STRING.call_once(|| isa);
+}
+
+/// The boot hart has Sstc (its ISA string or `riscv,isa-extensions` names it). The firmware
+/// enables it for S-mode (menvcfg.STCE) when the hart has it; OpenSBI does.
+pub(super) fn note_sstc() {
+    SSTC.store(true, Ordering::Relaxed);
+}
+
+/// Whether the timer is armed through `stimecmp` (Sstc) rather than the SBI.
+pub(super) fn has_sstc() -> bool {
+    SSTC.load(Ordering::Relaxed)
+}
+
+/// Writes `stimecmp` (Sstc): this hart's timer interrupt is pending while `time` >= it.
+pub(super) fn write_stimecmp(v: u64) {
+    // SAFETY: arms (or, with a far value, disarms) this hart's supervisor timer; only called
+    // when the hart has Sstc.
+    unsafe { core::arch::asm!("csrw 0x14d, {}", in(reg) v, options(nomem, nostack)) };
 }
 
 pub(crate) fn rdtime() -> u64 {
@@ -84,6 +107,16 @@ pub(crate) fn halt_forever() -> ! {
         // SAFETY: waits; interrupts stay off.
         unsafe { core::arch::asm!("wfi", options(nomem, nostack)) };
     }
+}
+
+/// Makes every hart's instruction fetches see the stores made before: `fence.i` here and SBI
+/// `remote_fence_i` on the other online harts (riscv's instruction fetch need not be coherent
+/// with stores; QEMU's is).
+pub(crate) fn sync_icache() {
+    // SAFETY: orders this hart's later instruction fetches after its earlier stores; changes
+    // no state.
+    unsafe { core::arch::asm!("fence.i", options(nostack)) };
+    super::smp::remote_fence_i();
 }
 
 /// No hardware entropy instruction is assumed (Zkr is optional): a counter-derived value.

@@ -1,8 +1,14 @@
-//! The SBI calls Lintel makes (through `sbi-rt`): timer deadlines and system reset.
+//! The SBI calls Lintel makes (through `sbi-rt`) besides smp.rs' (hart start, IPIs, remote
+//! fences): timer deadlines (unless Sstc) and system reset.
 
-/// Asks the firmware for a supervisor timer interrupt at `time` = `deadline`.
+/// A supervisor timer interrupt at `time` = `deadline` on this hart: through `stimecmp` when
+/// the harts have Sstc (no trap to the firmware), else the firmware's SBI `set_timer`.
 pub(super) fn set_timer(deadline: u64) {
-    let _ = sbi_rt::set_timer(deadline);
+    if super::cpu::has_sstc() {
+        super::cpu::write_stimecmp(deadline);
+    } else {
+        let _ = sbi_rt::set_timer(deadline);
+    }
 }
 
 /// Powers off through the SBI system reset extension (no status reaches the host).

@@ -1,5 +1,6 @@
 //! The clock and the timer: the `time` CSR (the timebase the device tree names, 10 MHz on QEMU
-//! virt) is the monotonic counter; the one-shot timer is the firmware's (SBI `set_timer`). The
+//! virt) is the monotonic counter; the one-shot timer is each hart's `stimecmp` (Sstc) or the
+//! firmware's (SBI `set_timer`). The
 //! wall clock is the goldfish RTC, when the machine has one.
 
 use super::cpu;
@@ -29,6 +30,13 @@ pub(super) fn init() {
     set_timer(u64::MAX);
 }
 
+/// A secondary hart's timer: its own (`stimecmp` and SBI `set_timer` arm the calling hart's),
+/// unarmed, its interrupt enabled.
+pub(super) fn init_secondary() {
+    cpu::enable_timer_interrupt();
+    set_timer(u64::MAX);
+}
+
 /// Without a PLIC console input raises no interrupt: the timer then never sleeps longer than
 /// this, so that the boot CPU's timer work keeps reading the UART.
 const CONSOLE_POLL_NS: u64 = 10_000_000;
@@ -49,7 +57,11 @@ pub(crate) fn set_timer(deadline_ns: u64) {
 }
 
 pub(crate) fn timer_name() -> &'static str {
-    "SBI set_timer (one-shot)"
+    if cpu::has_sstc() {
+        "Sstc stimecmp (one-shot)"
+    } else {
+        "SBI set_timer (one-shot)"
+    }
 }
 
 /// A timer interrupt: the deadline is used up (disarming also clears the pending bit); the

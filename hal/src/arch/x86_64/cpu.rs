@@ -95,6 +95,9 @@ pub(crate) fn halt_forever() -> ! {
     }
 }
 
+/// Instruction fetches already see earlier stores (x86 keeps them coherent).
+pub(crate) fn sync_icache() {}
+
 /// RDRAND when the CPU has it, else a TSC-derived value.
 pub(crate) fn hw_random() -> u64 {
     rdrand().unwrap_or_else(|| {

@@ -4,7 +4,7 @@
 //! also holds what CPUs ask of each other: wake-ups and TLB shootdowns, by IPI.
 
 use super::{apic, xstate};
-use crate::smp::MAX_CPUS;
+use crate::smp::{self, Census, MAX_CPUS};
 use crate::{acpi, mm};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -20,8 +20,6 @@ extern "C" {
 pub(crate) const TRAMPOLINE: usize = 0x8000;
 /// Each started CPU's local APIC id, by CPU index.
 static LAPIC_IDS: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
-/// CPUs that finished their setup and wait in their park.
-static PARKED: AtomicU64 = AtomicU64::new(0);
 /// Each CPU's active root table (physical address), kept by `mmu::activate_root`.
 static ACTIVE_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 /// Set by a CPU that changed an address space this CPU has active; cleared by this CPU once
@@ -29,8 +27,6 @@ static ACTIVE_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CP
 static FLUSH: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
 static TRAMPOLINE_FREE: AtomicBool = AtomicBool::new(false);
-/// The index a starting CPU stores once it runs on its own tables (0: none yet).
-static READY: AtomicU64 = AtomicU64::new(0);
 
 /// Whether the boot code found the trampoline page free (usable RAM holding nothing the loader
 /// passed).
@@ -71,15 +67,6 @@ fn madt_apic_ids() -> Vec<u32> {
     ids
 }
 
-/// What bring-up found: CPUs the firmware lists and CPUs running (the boot CPU included).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Census {
-    pub present: usize,
-    pub started: usize,
-    /// The started CPUs by index (bit n: CPU n).
-    pub mask: u64,
-}
-
 /// Starts every CPU the MADT lists besides this one; each parks once it is set up.
 pub(crate) fn start_secondaries() -> Census {
     let boot_id = apic::lapic_id();
@@ -87,11 +74,7 @@ pub(crate) fn start_secondaries() -> Census {
     let mut ids = madt_apic_ids();
     ids.retain(|&id| id != boot_id);
     ids.truncate(MAX_CPUS - 1);
-    let mut census = Census {
-        present: ids.len() + 1,
-        started: 1,
-        mask: 1,
-    };
+    let mut census = Census::new(ids.len() + 1);
     // xAPIC startup IPIs name 8-bit destinations.
     ids.retain(|&id| id < 0xff);
     if ids.is_empty() || !TRAMPOLINE_FREE.load(Ordering::Relaxed) {
@@ -130,26 +113,17 @@ pub(crate) fn start_secondaries() -> Census {
         slot(1, top);
         slot(2, ap_main as *const () as u64);
         slot(3, index);
-        READY.store(0, Ordering::SeqCst);
+        smp::expect_cpu();
         apic::send_init(id);
         apic::delay_us(10_000);
         for _ in 0..2 {
             apic::send_startup(id, (TRAMPOLINE >> 12) as u8);
             apic::delay_us(200);
-            if READY.load(Ordering::SeqCst) == index {
+            if smp::reported(index) {
                 break;
             }
         }
-        let t0 = crate::clock::monotonic_ns();
-        while READY.load(Ordering::SeqCst) != index
-            && crate::clock::monotonic_ns() - t0 < 1_000_000_000
-        {
-            core::hint::spin_loop();
-        }
-        if READY.load(Ordering::SeqCst) == index {
-            census.started += 1;
-            census.mask |= 1 << index;
-        }
+        smp::await_started(&mut census, index);
     }
     // Every started CPU switched to the kernel's root before reporting ready; one that never
     // reported may still be on its way in, so its page tables are kept.
@@ -170,24 +144,10 @@ extern "C" fn ap_main(index: u64) -> ! {
     mm::activate_kernel();
     xstate::init_secondary();
     apic::init_secondary();
-    PARKED.fetch_or(1 << index, Ordering::SeqCst);
-    READY.store(index, Ordering::SeqCst);
     // Parked: halted with interrupts on, so the release's wake-up IPI ends the wait.
-    while !crate::smp::entry_named() {
-        super::cpu::idle_wait();
-    }
+    smp::park(index);
     apic::start_secondary_timer();
-    crate::smp::secondary_enter()
-}
-
-/// Sends every parked CPU on its way (the kernel's entry point is named).
-pub(crate) fn release_parked() {
-    let parked = PARKED.swap(0, Ordering::SeqCst);
-    for cpu in 0..MAX_CPUS {
-        if parked & (1 << cpu) != 0 {
-            send_wakeup(cpu);
-        }
-    }
+    smp::secondary_enter()
 }
 
 /// The index of this CPU: the `cpu_id` field of its per-CPU block (GS-relative offset 32,

@@ -78,7 +78,7 @@ fn vma_usage(m: &MmInner, v: &Vma, exe: &[u8]) -> Usage {
         u.data = u.size;
     } else if v.prot.exec && !v.prot.write {
         match &v.backing {
-            Backing::File { path, .. } if path.as_slice() == exe => u.exe = u.size,
+            Backing::File { path, .. } if path.bytes() == exe => u.exe = u.size,
             _ => u.lib = u.size,
         }
     }
@@ -183,7 +183,7 @@ fn maps_line(m: &MmInner, v: &Vma) -> String {
                 *offset,
                 st.dev,
                 st.ino,
-                String::from_utf8_lossy(path).into_owned(),
+                String::from_utf8_lossy(&path.bytes()).into_owned(),
             )
         }
         Backing::Anon if is_stack(m, v) => (0, 0, 0, String::from("[stack]")),

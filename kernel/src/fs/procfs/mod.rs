@@ -604,8 +604,11 @@ impl Inode for ProcInode {
             Node::PidFile(pid, PidFile::Exe, _) => Ok(process(pid)?.exe.lock().clone()),
             Node::PidFile(pid, PidFile::Cwd, tid) => {
                 let fs_ctx = task(pid, tid)?.fs.get();
-                let f = fs_ctx.lock();
-                Ok(lintel_vfs::path_of(&f.cwd, &f.root))
+                let (cwd, root) = {
+                    let f = fs_ctx.lock();
+                    (f.cwd.clone(), f.root.clone())
+                };
+                Ok(lintel_vfs::d_path(&cwd, &root))
             }
             Node::PidFile(_, PidFile::Root, _) => Ok(b"/".to_vec()),
             Node::Fd(pid, fd, tid) => fd_target(pid, fd, tid),

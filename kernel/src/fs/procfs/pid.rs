@@ -11,7 +11,6 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use lintel_abi::stat::*;
 use lintel_abi::{Errno, KResult};
-use lintel_vfs::FileType;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum PidFile {
@@ -103,12 +102,7 @@ pub(super) fn fd_target(pid: i32, fd: i32, tid: i32) -> KResult<Vec<u8>> {
     Ok(match &f.dentry {
         Some(d) => {
             let root = t.fs.get().lock().root.clone();
-            let mut path = lintel_vfs::path_of(d, &root);
-            let st = d.inode.stat();
-            if st.nlink == 0 && d.inode.file_type() != FileType::Directory {
-                path.extend_from_slice(b" (deleted)");
-            }
-            path
+            lintel_vfs::d_path(d, &root)
         }
         None => {
             if let Some(n) = f.ops.anon_name() {

@@ -11,7 +11,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented(
         "riscv_flush_icache",
         riscv_flush_icache,
-        "one hart, and QEMU keeps fetches coherent with stores: nothing to flush",
+        "fence.i on every hart (the local-only flag too: the thread may move)",
     ),
     Syscall::partial(
         "riscv_hwprobe",
@@ -40,6 +40,8 @@ pub fn riscv_flush_icache(c: &mut Call) -> SysResult {
     if flags & !FLUSH_ICACHE_LOCAL != 0 {
         return Err(Errno::EINVAL);
     }
+    // Every hart, even for the local flag: the thread may run on another hart next.
+    lintel_hal::cpu::sync_icache();
     ok(0)
 }
 

@@ -27,6 +27,10 @@ pub fn getcwd(c: &mut Call) -> SysResult {
         let fsx = fs_ctx.lock();
         (fsx.cwd.clone(), fsx.root.clone())
     };
+    // A removed working directory has no path (Linux: ENOENT).
+    if cwd.is_deleted() {
+        return Err(Errno::ENOENT);
+    }
     let mut path = lintel_vfs::path_of(&cwd, &root);
     path.push(0);
     if path.len() > c.a[1] {

@@ -11,11 +11,12 @@ use lintel_abi::{Errno, KResult};
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
     "fallocate",
     fallocate,
-    "mode 0 grows the size, KEEP_SIZE, PUNCH_HOLE (zeros); space is not reserved ahead",
+    "mode 0 grows the size, KEEP_SIZE, PUNCH_HOLE (tmpfs and ext4 free the space; other file systems get zeros written); space is not reserved ahead",
 )];
 
 /// fallocate: space is never reserved ahead on Lintel's file systems, so mode 0 only grows
-/// the size; FALLOC_FL_PUNCH_HOLE writes zeros over the range (reads are what Linux gives).
+/// the size; FALLOC_FL_PUNCH_HOLE frees tmpfs pages and ext4 blocks and writes zeros
+/// elsewhere (reads are what Linux gives).
 pub fn fallocate(c: &mut Call) -> SysResult {
     use lintel_abi::fs::{FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE};
     let f = file(c, c.fd(0))?;
@@ -64,6 +65,11 @@ pub fn punch_hole(
     off: u64,
     end: u64,
 ) -> KResult<()> {
+    // tmpfs and ext4 free their storage; other file systems get zeros written over it.
+    if inode.punch_hole(off, end)? {
+        crate::mm::pagecache::punched(inode, off, end);
+        return Ok(());
+    }
     let zeros = crate::mm::kheap::zeroed(65536)?;
     let mut pos = off;
     while pos < end {

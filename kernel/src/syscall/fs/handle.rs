@@ -109,7 +109,7 @@ pub fn name_to_handle_at(c: &mut Call) -> SysResult {
 fn fs_root(d: &Arc<Dentry>) -> Arc<Dentry> {
     let fs_id = d.inode.fs_id();
     let mut cur = d.clone();
-    while let Some(p) = cur.parent.clone() {
+    while let Some(p) = cur.parent() {
         if p.inode.fs_id() != fs_id {
             break;
         }

@@ -17,11 +17,7 @@ use lintel_vfs::{identity, FileType};
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("inotify_init", |c| inotify_init1(c, FlagsArg::Absent), ""),
     Syscall::implemented("inotify_init1", |c| inotify_init1(c, FlagsArg::Present), ""),
-    Syscall::partial(
-        "inotify_add_watch",
-        inotify_add_watch,
-        "a file renamed while open reports to its new place if something was watched at the rename; IN_EXCL_UNLINK applies once a file's last name is gone",
-    ),
+    Syscall::implemented("inotify_add_watch", inotify_add_watch, ""),
     Syscall::implemented("inotify_rm_watch", inotify_rm_watch, ""),
 ];
 

@@ -198,7 +198,7 @@ fn open_tmpfile(
         fs::mark_linkable(&inode);
     }
     let name = alloc::format!("#{}", inode.stat().ino);
-    let d = Dentry::child(&dir, name.as_bytes(), inode);
+    let d = Dentry::detached(&dir, name.as_bytes(), inode);
     let f = fs::open_dentry(d, flags & !(O_TMPFILE & !O_DIRECTORY) & !O_DIRECTORY)?;
     ok(install(c, f, flags & O_CLOEXEC != 0)?)
 }

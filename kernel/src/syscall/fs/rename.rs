@@ -62,17 +62,19 @@ fn do_rename(c: &mut Call, odir: i32, op: usize, ndir: i32, np: usize, flags: u3
         let cred = c.thread.proc_ref().cred.lock().vfs();
         lintel_vfs::inode_permission(&*src, &cred, 2)?;
     }
-    // What the events will name, looked up only while someone watches.
-    let (moved, replaced) = if notify::active() {
-        (Some(src.clone()), np_d.inode.lookup(&nn).ok())
-    } else {
-        (None, None)
-    };
+    // What the events will name, and whether the rename is between two names of one file
+    // (then nothing happens).
+    let replaced = np_d.inode.lookup(&nn).ok();
+    let same = replaced
+        .as_ref()
+        .is_some_and(|r| identity(r) == identity(&src));
+    let moved = notify::active().then(|| src.clone());
     op_d.inode.rename(&on, &np_d.inode, &nn, flags)?;
+    if !same || flags & RENAME_EXCHANGE != 0 {
+        // Holders of the moved dentries (open files, cwds) see the new names.
+        lintel_vfs::d_move(&op_d, &on, &np_d, &nn, flags & RENAME_EXCHANGE != 0);
+    }
     if let Some(m) = moved {
-        let same = replaced
-            .as_ref()
-            .is_some_and(|r| identity(r) == identity(&m));
         if flags & RENAME_EXCHANGE != 0 {
             notify::renamed((&op_d, &on), (&np_d, &nn), &m, None);
             if let Some(r) = &replaced {

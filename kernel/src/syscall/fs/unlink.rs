@@ -51,6 +51,7 @@ fn do_unlink(c: &mut Call, dirfd: i32, pathp: usize, rmdir: bool) -> SysResult {
     } else {
         parent.inode.unlink(&name)?;
     }
+    lintel_vfs::d_delete(&parent, &name);
     fs::notify::removed(&parent, &name, &victim);
     ok(0)
 }

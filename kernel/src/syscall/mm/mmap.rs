@@ -153,16 +153,18 @@ fn file_backing(
         }
     }
     let root = c.thread.fs.get().lock().root.clone();
-    let path = file
-        .dentry
-        .as_ref()
-        .map(|d| lintel_vfs::path_of(d, &root))
-        .unwrap_or_default();
+    let path = match &file.dentry {
+        Some(d) => crate::mm::MapName::Path {
+            dentry: d.clone(),
+            root,
+        },
+        None => crate::mm::MapName::Fixed(alloc::sync::Arc::new(alloc::vec::Vec::new())),
+    };
     Ok(Backing::File {
         inode,
         offset: off as u64,
         file_bytes: u64::MAX,
-        path: alloc::sync::Arc::new(path),
+        path,
         may_write: file.writable(),
     })
 }

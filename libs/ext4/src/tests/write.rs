@@ -4,6 +4,42 @@
 use super::*;
 
 #[test]
+fn punch_hole_frees_blocks() {
+    for bs in ["4096", "1024"] {
+        let (d, img) = empty_image("punch", "16M", &["-b", bs]);
+        let fs = mount(&img, false);
+        let root = fs.root();
+        let b = bs.parse::<u64>().unwrap();
+        let data = pattern(3, 64 * 1024);
+        let f = write_file(&root, "f", &data);
+        let full = f.stat().blocks;
+        let free0 = fs.statfs().free_blocks;
+        // From the middle of a block to the middle of a later one: the blocks between go.
+        let (off, end) = (b + 10, 9 * b + 20);
+        assert!(f.punch_hole(off, end).unwrap());
+        let gone = 7;
+        assert_eq!(f.stat().blocks, full - gone * b / 512);
+        assert_eq!(fs.statfs().free_blocks, free0 + gone);
+        assert_eq!(f.stat().size, data.len() as u64);
+        let mut expect = data.clone();
+        expect[off as usize..end as usize].fill(0);
+        assert_eq!(read_all(&f), expect);
+        // Writing into the hole maps blocks again.
+        f.write_at(3 * b, b"back").unwrap();
+        expect[3 * b as usize..3 * b as usize + 4].copy_from_slice(b"back");
+        assert_eq!(read_all(&f), expect);
+        // Past the size: nothing happens.
+        assert!(f.punch_hole(1 << 20, 2 << 20).unwrap());
+        assert_eq!(read_all(&f), expect);
+        drop((f, root));
+        fs.sync().unwrap();
+        drop(fs);
+        fsck(&img);
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
 fn create_write_truncate_unlink() {
     for bs in ["4096", "1024"] {
         let (d, img) = empty_image("basic", "32M", &["-b", bs]);

@@ -1,0 +1,177 @@
+//! Dentries and the dentry cache: one live `Dentry` per (parent, name), whose name and parent
+//! change in place when the file is renamed (Linux's d_move), so every holder — an open file,
+//! a cwd, a walk's `..` — sees where the file is now. Unlinking marks the dentry deleted
+//! (Linux's d_delete/unhashed dentry), which readlink of /proc/PID/fd shows as " (deleted)".
+//!
+//! Locks: `RENAME` (one move at a time, Linux's rename_lock) → a directory's `children` → a
+//! dentry's `link`. No lock is held while an `Arc<Dentry>` may drop: a dentry's `Drop` takes
+//! its parent's `children` lock to forget itself.
+
+use crate::{identity, Inode};
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+use spin::Mutex;
+
+/// Serialises moves, so that no two renames race on the same dentries.
+static RENAME: Mutex<()> = Mutex::new(());
+
+struct Link {
+    name: Vec<u8>,
+    parent: Option<Arc<Dentry>>,
+}
+
+/// A name in the tree: the inode it resolved to and the dentry of its parent directory.
+pub struct Dentry {
+    pub inode: Arc<dyn Inode>,
+    link: Mutex<Link>,
+    /// Unlinked, or replaced by a rename onto its name.
+    deleted: AtomicBool,
+    /// The live dentries under this one, by name (weak: a dentry lives as long as its users).
+    children: Mutex<BTreeMap<Vec<u8>, Weak<Dentry>>>,
+}
+
+impl Dentry {
+    fn make(parent: Option<Arc<Dentry>>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        Arc::new(Dentry {
+            inode,
+            link: Mutex::new(Link {
+                name: name.to_vec(),
+                parent,
+            }),
+            deleted: AtomicBool::new(false),
+            children: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    pub fn new_root(inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        Self::make(None, b"/", inode)
+    }
+
+    /// The dentry of `name` in `parent` now naming `inode`: the cached one when it still names
+    /// the same file, else a new one that takes its place in the cache.
+    pub fn child(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        let id = identity(&inode);
+        let mut map = parent.children.lock();
+        let stale = match map.get(name).and_then(Weak::upgrade) {
+            Some(d) if identity(&d.inode) == id => return d,
+            other => other,
+        };
+        let d = Self::make(Some(parent.clone()), name, inode);
+        map.insert(name.to_vec(), Arc::downgrade(&d));
+        drop(map);
+        drop(stale);
+        d
+    }
+
+    /// A dentry under `parent` that no lookup finds (memfd, O_TMPFILE files): it is shown as
+    /// `parent/name` but never cached.
+    pub fn detached(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        Self::make(Some(parent.clone()), name, inode)
+    }
+
+    /// The name this dentry has now.
+    pub fn name(&self) -> Vec<u8> {
+        self.link.lock().name.clone()
+    }
+
+    /// The directory this dentry is in now (None for a root).
+    pub fn parent(&self) -> Option<Arc<Dentry>> {
+        self.link.lock().parent.clone()
+    }
+
+    /// Both at once, consistent with each other.
+    pub fn name_parent(&self) -> (Vec<u8>, Option<Arc<Dentry>>) {
+        let l = self.link.lock();
+        (l.name.clone(), l.parent.clone())
+    }
+
+    /// Whether the name was removed (unlink, rmdir, or replaced by a rename): Linux's
+    /// d_unlinked.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted.load(Ordering::Acquire)
+    }
+
+    /// The cached live dentry of `name` in this directory, taken out of the cache.
+    fn take(&self, name: &[u8]) -> Option<Arc<Dentry>> {
+        let w = self.children.lock().remove(name);
+        w.and_then(|w| w.upgrade())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn children_len(&self) -> usize {
+        self.children.lock().len()
+    }
+
+    fn put(&self, name: &[u8], d: &Arc<Dentry>) -> Option<Weak<Dentry>> {
+        self.children
+            .lock()
+            .insert(name.to_vec(), Arc::downgrade(d))
+    }
+}
+
+impl Drop for Dentry {
+    fn drop(&mut self) {
+        let link = self.link.get_mut();
+        if let Some(p) = &link.parent {
+            let mut map = p.children.lock();
+            if map.get(&link.name).is_some_and(|w| w.strong_count() == 0) {
+                map.remove(&link.name);
+            }
+        }
+    }
+}
+
+/// `name` was removed from `dir` (unlink, rmdir): its dentry, if anyone holds it, is marked
+/// deleted and leaves the cache.
+pub fn d_delete(dir: &Arc<Dentry>, name: &[u8]) {
+    let _g = RENAME.lock();
+    let gone = dir.take(name);
+    if let Some(d) = &gone {
+        d.deleted.store(true, Ordering::Release);
+    }
+    drop(_g);
+    drop(gone);
+}
+
+/// `old_dir/old_name` was renamed to `new_dir/new_name` (with `exchange`, the two swapped
+/// places). The moved dentry keeps its identity with its new name and parent; a replaced
+/// target is marked deleted. Call after the file system's rename succeeded.
+pub fn d_move(
+    old_dir: &Arc<Dentry>,
+    old_name: &[u8],
+    new_dir: &Arc<Dentry>,
+    new_name: &[u8],
+    exchange: bool,
+) {
+    let _g = RENAME.lock();
+    let src = old_dir.take(old_name);
+    let dst = new_dir.take(new_name);
+    // Everything that may hold the last reference to a dentry drops after the locks.
+    let mut dead: Vec<Option<Arc<Dentry>>> = Vec::new();
+    let mut dead_weak: Vec<Option<Weak<Dentry>>> = Vec::new();
+    if let Some(s) = &src {
+        let mut l = s.link.lock();
+        l.name = new_name.to_vec();
+        dead.push(l.parent.replace(new_dir.clone()));
+        drop(l);
+        dead_weak.push(new_dir.put(new_name, s));
+    }
+    if let Some(t) = &dst {
+        if exchange {
+            let mut l = t.link.lock();
+            l.name = old_name.to_vec();
+            dead.push(l.parent.replace(old_dir.clone()));
+            drop(l);
+            dead_weak.push(old_dir.put(old_name, t));
+        } else {
+            t.deleted.store(true, Ordering::Release);
+        }
+    }
+    drop(_g);
+    drop(dead_weak);
+    drop(dead);
+    drop(src);
+    drop(dst);
+}

@@ -1,0 +1,90 @@
+//! The dentry cache: one dentry per name, moved in place by renames, marked by unlinks.
+use super::*;
+extern crate std;
+use crate::tests::{fs, root_cred};
+
+fn res(root: &Arc<Dentry>, m: &MountTable, p: &[u8]) -> Arc<Dentry> {
+    let c = root_cred();
+    let ctx = WalkCtx {
+        root,
+        start: root,
+        mounts: m,
+        cred: &c,
+    };
+    resolve(&ctx, p, true).unwrap()
+}
+
+fn mkdir(d: &Arc<Dentry>, name: &[u8]) -> Arc<dyn Inode> {
+    d.inode
+        .create(name, FileType::Directory, 0o755, 0, 0, 0)
+        .unwrap()
+}
+
+#[test]
+fn one_dentry_per_name() {
+    let (r, m) = fs();
+    mkdir(&r, b"a");
+    let x = res(&r, &m, b"/a");
+    let y = res(&r, &m, b"/a/../a/.");
+    assert!(Arc::ptr_eq(&x, &y));
+    drop((x, y));
+    // Forgotten when the last holder lets go.
+    assert!(r.children_len() == 0);
+}
+
+#[test]
+fn rename_moves_holders() {
+    let (r, m) = fs();
+    let a = mkdir(&r, b"a");
+    a.create(b"b", FileType::Directory, 0o755, 0, 0, 0).unwrap();
+    mkdir(&r, b"other");
+    let b = res(&r, &m, b"/a/b");
+    assert_eq!(path_of(&b, &r), b"/a/b");
+    r.inode.rename(b"a", &r.inode, b"z", 0).unwrap();
+    d_move(&r, b"a", &r, b"z", false);
+    assert_eq!(path_of(&b, &r), b"/z/b");
+    // Into another directory: ".." follows.
+    let z = res(&r, &m, b"/z");
+    let other = res(&r, &m, b"/other");
+    z.inode.rename(b"b", &other.inode, b"b2", 0).unwrap();
+    d_move(&z, b"b", &other, b"b2", false);
+    assert_eq!(path_of(&b, &r), b"/other/b2");
+    assert!(Arc::ptr_eq(&b.parent().unwrap(), &other));
+    assert!(Arc::ptr_eq(&res(&r, &m, b"/other/b2"), &b));
+    // Unlinked: the dentry keeps its last place and says it is gone.
+    other.inode.rmdir(b"b2").unwrap();
+    d_delete(&other, b"b2");
+    assert!(b.is_deleted());
+    assert_eq!(d_path(&b, &r), b"/other/b2 (deleted)");
+}
+
+#[test]
+fn exchange_and_replace() {
+    let (r, m) = fs();
+    mkdir(&r, b"x");
+    mkdir(&r, b"y");
+    let x = res(&r, &m, b"/x");
+    let y = res(&r, &m, b"/y");
+    d_move(&r, b"x", &r, b"y", true);
+    assert_eq!(
+        (path_of(&x, &r), path_of(&y, &r)),
+        (b"/y".to_vec(), b"/x".to_vec())
+    );
+    // A rename onto a name deletes the dentry it replaced.
+    d_move(&r, b"y", &r, b"x", false);
+    assert_eq!(path_of(&x, &r), b"/x");
+    assert!(y.is_deleted() && !x.is_deleted());
+}
+
+#[test]
+fn stale_entry_replaced() {
+    // A name that now names another file (changed behind the cache) gets a new dentry.
+    let (r, m) = fs();
+    mkdir(&r, b"a");
+    let a = res(&r, &m, b"/a");
+    r.inode.rmdir(b"a").unwrap();
+    mkdir(&r, b"a");
+    let b = res(&r, &m, b"/a");
+    assert!(!Arc::ptr_eq(&a, &b));
+    assert_eq!(path_of(&b, &r), b"/a");
+}
