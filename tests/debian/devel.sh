@@ -1,6 +1,6 @@
 # debian.devel: development tools on the Debian root (gcc, g++, make -j4, git, perl,
-# python3 -m venv, dpkg-deb/dpkg -i). Runs inside Lintel and natively on the host; the
-# outputs must match, so it prints results, not tool versions or timings.
+# python3 -m venv and pip install of a local wheel, man, dpkg-deb/dpkg -i). Runs inside
+# Lintel and natively on the host; the outputs must match, so it prints results, not tool versions or timings.
 set -e
 export LC_ALL=C
 T=$(mktemp -d)
@@ -128,6 +128,37 @@ perl -MFile::Temp=tempfile -MJSON::PP -e \
 venv/bin/python -c 'import sys; print("venv", sys.prefix != sys.base_prefix)'
 venv/bin/python -m pip --version >/dev/null && echo "pip runs"
 test -x venv/bin/pip && echo "pip installed"
+
+# pip install of a local wheel (no index, no network): a pure-Python package with a console
+# script, built here as a wheel is laid out (a zip with the package, METADATA, WHEEL, RECORD).
+venv/bin/python - <<'PY'
+import base64, hashlib, zipfile
+files = {
+    "lintelhello/__init__.py": "GREETING = 'hello from a wheel'\ndef main():\n    print(GREETING)\n",
+    "lintelhello-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: lintelhello\nVersion: 1.0\n",
+    "lintelhello-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: lintel\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    "lintelhello-1.0.dist-info/entry_points.txt": "[console_scripts]\nlintelhello = lintelhello:main\n",
+}
+record = []
+with zipfile.ZipFile("lintelhello-1.0-py3-none-any.whl", "w") as z:
+    for name, text in files.items():
+        data = text.encode()
+        z.writestr(name, data)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(data)}")
+    record.append("lintelhello-1.0.dist-info/RECORD,,")
+    z.writestr("lintelhello-1.0.dist-info/RECORD", "\n".join(record) + "\n")
+PY
+venv/bin/pip install -q --no-index --no-cache-dir --disable-pip-version-check \
+    ./lintelhello-1.0-py3-none-any.whl
+venv/bin/python -c 'import lintelhello; print(lintelhello.GREETING)'
+venv/bin/lintelhello
+venv/bin/pip list --disable-pip-version-check 2>/dev/null | grep -c '^lintelhello '
+venv/bin/pip uninstall -q -y lintelhello
+venv/bin/python -c 'import lintelhello' 2>/dev/null || echo "wheel uninstalled"
+
+# man renders a page through groff (man-db, groff-base), fixed width, no pager.
+MANWIDTH=72 MANPAGER=cat man 1 true 2>&1 | col -b | sed -n '1,12p'
 
 # dpkg-deb --build and dpkg -i of a small package into a scratch admin directory, so the
 # host's own dpkg database is not touched.

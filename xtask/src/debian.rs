@@ -61,6 +61,8 @@ pub const USERLAND_PACKAGES: &[&str] = &[
     "git",
     "python3-venv",
     "xz-utils",
+    "man-db",
+    "groff-base",
 ];
 
 /// The /etc/hosts debootstrap leaves out: "localhost" and the host name resolve without DNS.

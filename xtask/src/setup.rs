@@ -111,13 +111,16 @@ pub fn ensure_with(ports: &[crate::arch::Arch]) -> Result<(), String> {
     if !have("gcc") {
         missing.push("gcc");
     }
-    // debian.devel runs the same compilers, make, git, dpkg-deb and Debian's python3 venv
-    // (ensurepip) on the host.
+    // debian.devel runs the same compilers, make, git, dpkg-deb, Debian's python3 venv
+    // (ensurepip) and man (groff, col) on the host.
     for (tool, package) in [
         ("g++", "g++"),
         ("make", "make"),
         ("git", "git"),
         ("xz", "xz-utils"),
+        ("man", "man-db"),
+        ("groff", "groff-base"),
+        ("col", "bsdextrautils"),
     ] {
         if !have(tool) {
             missing.push(package);

@@ -1,7 +1,8 @@
 //! The application rows of `cargo xtask bench` (issues 13, 14 and 20): Debian's own programs
 //! (iperf3, nginx-light driven by wrk on the host, redis-benchmark, rt-tests' hackbench,
-//! sysbench) on one Debian root, and the development rows (gcc, make, git, python3, sqlite3,
-//! tar, xz, bash) on the Debian tests' root, each booted from the same fresh ext4 image by
+//! sysbench, and sysbench's cpu/memory/fileio and fio's sequential and random I/O on ext4) on
+//! one Debian root, and the development rows (gcc, make, git, python3, sqlite3, tar, xz, bash)
+//! on the Debian tests' root, each booted from the same fresh ext4 image by
 //! Lintel and by Debian's Linux in the same QEMU. A program that fails or runs past its time limit marks
 //! its row `n/a` with the reason; the boot goes on with the next row.
 
@@ -21,6 +22,7 @@ const PACKAGES: &[&str] = &[
     "redis-tools",
     "rt-tests",
     "sysbench",
+    "fio",
 ];
 
 /// One row: its name and the shell call (a function of `PRELUDE`) that prints its
@@ -115,7 +117,35 @@ fn sets() -> Vec<Set> {
         ],
         timeout: 1800,
     };
-    vec![net, smp, dev]
+    // CPU, memory and file I/O as sysbench and fio measure them, on the ext4 root.
+    let io = Set {
+        tag: "app-io",
+        cpus: 1,
+        packages: PACKAGES,
+        rows: vec![
+            row("app_io_sysbench_cpu", "row_sysbench_cpu"),
+            row("app_io_sysbench_memory", "row_sysbench_memory"),
+            row("app_io_sysbench_fileio_rndrw", "row_sysbench_fileio"),
+            row(
+                "app_io_fio_seq_write",
+                "row_fio app_io_fio_seq_write write 1M 64M",
+            ),
+            row(
+                "app_io_fio_seq_read",
+                "row_fio app_io_fio_seq_read read 1M 64M",
+            ),
+            row(
+                "app_io_fio_rand_write",
+                "row_fio app_io_fio_rand_write randwrite 4k 16M",
+            ),
+            row(
+                "app_io_fio_rand_read",
+                "row_fio app_io_fio_rand_read randread 4k 16M",
+            ),
+        ],
+        timeout: 1200,
+    };
+    vec![net, smp, dev, io]
 }
 
 /// The sets with only the rows whose names contain `filter` (all without one); empty sets are
@@ -259,6 +289,48 @@ row_sysbench_mutex() {
     run $1 120 taskset -c $2 sysbench mutex --threads=4 --time=0 --mutex-num=4 \
         --mutex-locks=100000 --mutex-loops=100 run &&
         put $1 "$(ms "$(sed -n 's/^ *total time: *\([0-9.]*\)s.*/\1/p' /tmp/$1.out)")" ms
+}
+
+# sysbench cpu: 2,000 events of the prime search up to 2,000 on one thread; ms.
+row_sysbench_cpu() {
+    local r=app_io_sysbench_cpu
+    run $r 300 sysbench cpu --threads=1 --time=0 --events=2000 --cpu-max-prime=2000 run &&
+        put $r "$(ms "$(sed -n 's/^ *total time: *\([0-9.]*\)s.*/\1/p' /tmp/$r.out)")" ms
+}
+
+# sysbench memory: 512 MiB written in 1 MiB blocks by one thread; MiB/s.
+row_sysbench_memory() {
+    local r=app_io_sysbench_memory
+    run $r 300 sysbench memory --threads=1 --memory-total-size=512M --memory-block-size=1M run &&
+        put $r "$(sed -n 's/.*MiB transferred (\([0-9.]*\) MiB\/sec).*/\1/p' /tmp/$r.out)" MiB/s
+}
+
+# sysbench fileio on the ext4 root: 4 files of 16 MiB, 20,000 random 16 KiB reads and writes
+# (3:2) with an fsync every 100 requests (sysbench's defaults); ms.
+row_sysbench_fileio() {
+    local r=app_io_sysbench_fileio_rndrw io=/var/tmp/sbio
+    mkdir -p $io
+    (cd $io && run $r 300 sysbench fileio --file-num=4 --file-total-size=64M prepare) || return
+    (cd $io && run $r 600 sysbench fileio --file-num=4 --file-total-size=64M \
+        --file-test-mode=rndrw --time=0 --events=20000 run) &&
+        put $r "$(ms "$(sed -n 's/^ *total time: *\([0-9.]*\)s.*/\1/p' /tmp/$r.out)")" ms
+    rm -rf $io
+}
+
+# row_fio ROW MODE BS BYTES: fio (psync, one job) on a 64 MiB file of the ext4 root; writes end
+# with fsync, reads start with the page cache dropped (so both kernels read the disk); MiB/s.
+row_fio() {
+    local r=$1 mode=$2 f=/var/tmp/fio.dat field=7
+    case $mode in *write) field=48 ;; esac
+    if [ ! -s $f ]; then
+        fio --name=fill --filename=$f --size=64M --bs=1M --rw=write --ioengine=psync \
+            --end_fsync=1 >/dev/null 2>&1
+    fi
+    sync
+    case $mode in *read) echo 3 >/proc/sys/vm/drop_caches ;; esac
+    run $r 600 fio --name=$r --filename=$f --size=64M --io_size=$4 --bs=$3 --rw=$mode \
+        --ioengine=psync --end_fsync=1 --randrepeat=1 --minimal &&
+        put $r "$(awk -F';' -v f=$field 'NF > 50 { printf "%.1f", $f / 1024 }' /tmp/$r.out)" MiB/s
 }
 
 # The development rows work on the ext4 root (/var/tmp/dev), not a tmpfs.
@@ -700,7 +772,7 @@ mod tests {
     #[test]
     fn filter_picks_rows_and_drops_empty_sets() {
         let all = selected(None);
-        assert_eq!(all.len(), 3);
+        assert_eq!(all.len(), 4);
         let redis = selected(Some("redis"));
         assert_eq!(redis.len(), 1);
         assert_eq!(redis[0].rows.len(), 2);

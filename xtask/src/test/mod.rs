@@ -12,6 +12,7 @@ mod conformance;
 mod cpython;
 mod cross_conformance;
 mod debian;
+mod debian_console;
 mod debian_iproute;
 mod debian_loop;
 mod ext4_corrupt;
@@ -186,6 +187,12 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
         match debian::debian_devel(kvm) {
             Ok(()) => t.pass("debian.devel"),
             Err(e) => t.fail("debian.devel", &e),
+        }
+    }
+    if filter.is_none_or(|f| "debian.console".contains(f)) {
+        match debian_console::debian_console(kvm) {
+            Ok(()) => t.pass("debian.console"),
+            Err(e) => t.fail("debian.console", &e),
         }
     }
     if filter.is_none_or(|f| "debian.loop".contains(f)) {
