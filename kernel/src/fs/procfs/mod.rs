@@ -601,7 +601,7 @@ impl Inode for ProcInode {
                 Ok(format!("{}/task/{}", current_pid(), tid).into_bytes())
             }
             Node::NetLink => Ok(b"self/net".to_vec()),
-            Node::PidFile(pid, PidFile::Exe, _) => Ok(process(pid)?.exe.lock().clone()),
+            Node::PidFile(pid, PidFile::Exe, _) => Ok(process(pid)?.exe_path()),
             Node::PidFile(pid, PidFile::Cwd, tid) => {
                 let fs_ctx = task(pid, tid)?.fs.get();
                 let (cwd, root) = {
