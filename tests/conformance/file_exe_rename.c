@@ -1,7 +1,7 @@
 /* /proc/self/exe and the program's lines in /proc/self/maps follow the running executable's
  * file: a copy of this test is executed, renames itself while running (both names change to
  * the new path), then unlinks itself (both show " (deleted)"), as Linux's d_path of the exe
- * file and of the mapped file. */
+ * file and of the mapped file; opening /proc/self/exe still opens the program's file. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -45,8 +45,20 @@ static int maps_lines(const char *name) {
     return count;
 }
 
+/* Opening /proc/self/exe opens the running program's file (ino), with `nlink` links. */
+static int exe_opens(ino_t ino, nlink_t nlink) {
+    int fd = open("/proc/self/exe", O_RDONLY);
+    if (fd < 0) return 0;
+    struct stat st;
+    int ok = fstat(fd, &st) == 0 && st.st_ino == ino && st.st_nlink == nlink;
+    close(fd);
+    return ok;
+}
+
 static int child(const char *path) {
     char moved[256], deleted[300];
+    struct stat st;
+    CHECK_OK(stat(path, &st));
     snprintf(moved, sizeof moved, "%s-moved", path);
     snprintf(deleted, sizeof deleted, "%s (deleted)", moved);
     CHECK(exe_is(path));
@@ -56,10 +68,12 @@ static int child(const char *path) {
     CHECK(exe_is(moved));
     CHECK(maps_lines(path) == 0);
     CHECK(maps_lines(moved) == lines);
+    CHECK(exe_opens(st.st_ino, 1));
     CHECK_OK(unlink(moved));
     CHECK(exe_is(deleted));
     CHECK(maps_lines(moved) == 0);
     CHECK(maps_lines(deleted) == lines);
+    CHECK(exe_opens(st.st_ino, 0));
     DONE();
 }
 

@@ -507,6 +507,15 @@ impl Process {
         name.bytes()
     }
 
+    /// The executable's dentry (what opening /proc/PID/exe opens, renamed or unlinked as it
+    /// may be), if the process ran a program.
+    pub fn exe_dentry(&self) -> Option<Arc<lintel_vfs::Dentry>> {
+        match &*self.exe.lock() {
+            crate::mm::MapName::Path { dentry, .. } => Some(dentry.clone()),
+            crate::mm::MapName::Fixed(_) => None,
+        }
+    }
+
     /// Whether this process holds `cap` in its effective set.
     pub fn capable(&self, cap: u32) -> bool {
         self.cred.lock().capable(cap)

@@ -659,6 +659,11 @@ impl Inode for ProcInode {
                     None => Some(Err(Errno::ENXIO)),
                 }
             }
+            // The file itself, as Linux's proc_exe_link: opening works after a rename or an
+            // unlink.
+            Node::PidFile(pid, PidFile::Exe, _) => {
+                Some(process(pid).and_then(|p| p.exe_dentry().ok_or(Errno::ENOENT)))
+            }
             Node::PidFile(pid, PidFile::Cwd, tid) => {
                 Some(task(pid, tid).map(|t| t.fs.get().lock().cwd.clone()))
             }
