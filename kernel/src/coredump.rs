@@ -105,7 +105,7 @@ fn core_name(pat: &[u8], p: &Process, t: &Thread, sig: u32, limit: u64) -> Vec<u
             }
             b'h' => escaped(&mut out, &crate::uts::hostname(p.pid)),
             b'e' => escaped(&mut out, &t.comm_bytes()),
-            b'E' => escaped(&mut out, &p.exe.lock()),
+            b'E' => escaped(&mut out, &p.exe_path()),
             b'c' => out.extend_from_slice(format!("{}", limit).as_bytes()),
             _ => {}
         }

@@ -11,7 +11,7 @@ use lintel_abi::{Errno, KResult};
 use lintel_elf::{AuxInfo, ElfHeader, ElfInfo, ElfKind};
 use lintel_hal::mm::Prot;
 use lintel_hal::UserContext;
-use lintel_vfs::{FileType, Inode};
+use lintel_vfs::{Dentry, FileType, Inode};
 
 /// Linux's limit on nested interpreters (`#!` scripts and binfmt handlers): exec_binprm
 /// fails with ELOOP past depth 5.
@@ -150,7 +150,7 @@ fn map_elf(
     inode: &Arc<dyn Inode>,
     info: &ElfInfo,
     bias: usize,
-    path: &Arc<Vec<u8>>,
+    path: &crate::mm::MapName,
 ) -> KResult<usize> {
     let mut end = 0;
     let file_size = inode.stat().size;
@@ -199,7 +199,7 @@ fn map_elf(
                 // mmap of it fails the same way).
                 offset: s.offset.checked_sub(lead).ok_or(Errno::EINVAL)?,
                 file_bytes,
-                path: crate::mm::MapName::Fixed(path.clone()),
+                path: path.clone(),
                 may_write: false,
             },
             noreserve: false,
@@ -224,7 +224,8 @@ fn randomize_va(thread: &Thread) -> bool {
             == 0
 }
 
-fn resolve_exec(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KResult<Arc<dyn Inode>> {
+/// The dentry of the file to run (kept for /proc/PID/exe and the names in /proc/PID/maps).
+fn resolve_exec(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KResult<Arc<Dentry>> {
     // An empty path (execveat with AT_EMPTY_PATH, checked by the caller) runs the fd itself.
     use lintel_abi::fcntl::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
     let flags = AT_EMPTY_PATH | if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
@@ -235,7 +236,7 @@ fn resolve_exec(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KResu
     }
     let cred = thread.proc_ref().cred.lock().vfs();
     lintel_vfs::inode_permission(&*inode, &cred, 1)?;
-    Ok(inode)
+    Ok(d)
 }
 
 /// How many bytes of a file execve looks at to choose its format (BINPRM_BUF_SIZE).
@@ -305,7 +306,8 @@ pub fn execve(
     }
     let mut path = path;
     let execfn = path.clone();
-    let mut inode = resolve_exec(thread, dirfd, &path, follow)?;
+    let mut dentry = resolve_exec(thread, dirfd, &path, follow)?;
+    let mut inode = dentry.inode.clone();
     let mut depth = 0;
     let elf = loop {
         // Linux's exec_binprm: at most 5 rewrites by `#!` (depth 0 to 5 run a handler).
@@ -322,7 +324,8 @@ pub fn execve(
             new_argv.push(path.clone());
             new_argv.extend(argv.into_iter().skip(1));
             argv = new_argv;
-            inode = resolve_exec(thread, libc_at_fdcwd(), &interp, true)?;
+            dentry = resolve_exec(thread, libc_at_fdcwd(), &interp, true)?;
+            inode = dentry.inode.clone();
             path = interp;
             continue;
         }
@@ -344,9 +347,9 @@ pub fn execve(
             }
             let n = name.iter().position(|&c| c == 0).unwrap_or(name.len());
             name.truncate(n);
-            let ino = resolve_exec(thread, libc_at_fdcwd(), &name, true)?;
-            let info = parse_interp(&ino)?;
-            Some((ino, name, info))
+            let idn = resolve_exec(thread, libc_at_fdcwd(), &name, true)?;
+            let info = parse_interp(&idn.inode)?;
+            Some((idn, info))
         }
     };
 
@@ -384,6 +387,13 @@ pub fn execve(
     // Past this point Linux has given up the old program: whatever fails kills the process.
     let stack_rlimit = thread.proc_ref().rlimit(crate::proc::RLIMIT_STACK).cur;
     let layout = mm::layout(randomize_va(thread), stack_rlimit);
+    // The names /proc/PID/exe and /proc/PID/maps show follow the files' dentries (renames,
+    // " (deleted)"), seen from the root the program was run under.
+    let root = thread.fs.get().lock().root.clone();
+    let exe_name = crate::mm::MapName::Path {
+        dentry: dentry.clone(),
+        root: root.clone(),
+    };
     let built = (|| -> KResult<_> {
         let info = elf.info.clone()?;
         let new_mm = Mm::new()?;
@@ -395,17 +405,19 @@ pub fn execve(
         let mut m = new_mm.inner.lock();
         m.mmap_top = layout.mmap_top;
         m.stack_top = layout.stack_top;
-        let main_path = Arc::new(fs::absolute_path(thread, &path));
-        let end = map_elf(&mut m, &inode, &info, bias, &main_path)?;
+        let end = map_elf(&mut m, &inode, &info, bias, &exe_name)?;
         let mut entry = (info.header.entry as usize).wrapping_add(bias);
         let mut interp_base = 0;
-        if let Some((ino, name, ii)) = &interp {
+        if let Some((idn, ii)) = &interp {
             let ii = ii.clone()?;
             let span = ii.max_vaddr.saturating_sub(ii.min_vaddr) as usize;
             let base = m.find_free(span, m.mmap_top).ok_or(Errno::ENOMEM)?;
             let ibias = base.wrapping_sub(ii.min_vaddr as usize);
-            let ipath = Arc::new(fs::absolute_path(thread, name));
-            map_elf(&mut m, ino, &ii, ibias, &ipath)?;
+            let iname = crate::mm::MapName::Path {
+                dentry: idn.clone(),
+                root: root.clone(),
+            };
+            map_elf(&mut m, &idn.inode, &ii, ibias, &iname)?;
             entry = (ii.header.entry as usize).wrapping_add(ibias);
             interp_base = base;
         }
@@ -518,7 +530,8 @@ pub fn execve(
     // mask (Linux's flush_signal_handlers).
     signal::flush_handlers(&mut p.sigactions.get().lock()[..]);
     // For a script, /proc/PID/exe is its interpreter (the file actually run), as on Linux.
-    *p.exe.lock() = fs::absolute_path(thread, &path);
+    let old_exe = core::mem::replace(&mut *p.exe.lock(), exe_name);
+    drop(old_exe);
     let mut cmdline = Vec::new();
     for a in &argv {
         cmdline.extend_from_slice(a);

@@ -411,6 +411,40 @@ pub fn punched(inode: &Arc<dyn Inode>, off: u64, end: u64) {
     }
 }
 
+/// FALLOC_FL_COLLAPSE_RANGE or INSERT_RANGE moved the file's data from `off` on: the cached
+/// pages from there are read again from the file in place, so that every address space
+/// mapping them sees the moved bytes (Linux drops and refaults them; the result reads the
+/// same); pages past a shrunken end go as for truncate. Dirty pages were written back first.
+pub fn shifted(inode: &Arc<dyn Inode>, off: u64) -> KResult<()> {
+    let Some(m) = find(inode) else {
+        return Ok(());
+    };
+    let size = inode.stat().size;
+    m.truncated(size);
+    super::for_each_mm(|mm| mm.inner.lock().unmap_file_pages(inode, size));
+    let p = PAGE as u64;
+    let frames: Vec<(u64, Frame)> = m
+        .pages
+        .lock()
+        .range(off / p..)
+        .map(|(&i, f)| (i, f.clone()))
+        .collect();
+    let mut buf = alloc::vec![0u8; PAGE];
+    for (idx, f) in frames {
+        buf.fill(0);
+        let mut got = 0;
+        while got < PAGE {
+            let n = inode.read_at(idx * p + got as u64, &mut buf[got..])?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        f.write(0, &buf);
+    }
+    Ok(())
+}
+
 /// POSIX_FADV_DONTNEED: drops the cached pages of `inode` wholly inside `[off, off + len)`
 /// (to the end for `len` 0) that nothing maps and nothing needs written back, as Linux's
 /// invalidate_mapping_pages; the next fault or read of them reads the file again.

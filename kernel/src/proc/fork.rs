@@ -37,7 +37,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         sigactions: Shared::new(&shared::SIGHAND, [SigAction::default(); 64]),
         cred: Mutex::new(Cred::default()),
         rlimits: Mutex::new(default_rlimits()),
-        exe: Mutex::new(Vec::new()),
+        exe: Mutex::new(crate::mm::MapName::Fixed(Arc::new(Vec::new()))),
         cmdline: Mutex::new(Vec::new()),
         environ: Mutex::new(Vec::new()),
         auxv: Mutex::new(Vec::new()),
@@ -249,7 +249,7 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
     // A deadline thread cannot fork unless SCHED_RESET_ON_FORK is set (EAGAIN).
     let sched = parent_thread.sched.lock().forked().ok_or(Errno::EAGAIN)?;
     // The child gets its own copies of the argument and environment strings.
-    let strings = parent.exe.lock().len()
+    let strings = parent.exe_path().len()
         + parent.cmdline.lock().len()
         + parent.environ.lock().len()
         + parent.auxv.lock().len();

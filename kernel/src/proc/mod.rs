@@ -152,8 +152,9 @@ pub struct Process {
     pub sigactions: Shared<SigActions>,
     pub cred: Mutex<Cred>,
     pub rlimits: Mutex<[Rlimit; RLIM_NLIMITS]>,
-    /// Path of the running executable (/proc/PID/exe) and its argv (/proc/PID/cmdline).
-    pub exe: Mutex<Vec<u8>>,
+    /// The running executable (/proc/PID/exe: its dentry, so that renames show) and its argv
+    /// (/proc/PID/cmdline).
+    pub exe: Mutex<crate::mm::MapName>,
     pub cmdline: Mutex<Vec<u8>>,
     /// The environment execve passed (/proc/PID/environ).
     pub environ: Mutex<Vec<u8>>,
@@ -499,6 +500,22 @@ pub fn capable(cap: u32) -> bool {
 }
 
 impl Process {
+    /// /proc/PID/exe's target now: the executable's path from the root it was run under, with
+    /// " (deleted)" once unlinked (empty for a process that never ran a program).
+    pub fn exe_path(&self) -> Vec<u8> {
+        let name = self.exe.lock().clone();
+        name.bytes()
+    }
+
+    /// The executable's dentry (what opening /proc/PID/exe opens, renamed or unlinked as it
+    /// may be), if the process ran a program.
+    pub fn exe_dentry(&self) -> Option<Arc<lintel_vfs::Dentry>> {
+        match &*self.exe.lock() {
+            crate::mm::MapName::Path { dentry, .. } => Some(dentry.clone()),
+            crate::mm::MapName::Fixed(_) => None,
+        }
+    }
+
     /// Whether this process holds `cap` in its effective set.
     pub fn capable(&self, cap: u32) -> bool {
         self.cred.lock().capable(cap)

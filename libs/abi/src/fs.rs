@@ -10,6 +10,12 @@ pub const RENAME_WHITEOUT: u32 = 4;
 
 pub const FALLOC_FL_KEEP_SIZE: usize = 1;
 pub const FALLOC_FL_PUNCH_HOLE: usize = 2;
+pub const FALLOC_FL_NO_HIDE_STALE: usize = 4;
+pub const FALLOC_FL_COLLAPSE_RANGE: usize = 8;
+pub const FALLOC_FL_ZERO_RANGE: usize = 0x10;
+pub const FALLOC_FL_INSERT_RANGE: usize = 0x20;
+pub const FALLOC_FL_UNSHARE_RANGE: usize = 0x40;
+pub const FALLOC_FL_WRITE_ZEROES: usize = 0x80;
 
 pub const CLOSE_RANGE_UNSHARE: usize = 2;
 pub const CLOSE_RANGE_CLOEXEC: usize = 4;

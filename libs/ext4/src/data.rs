@@ -369,6 +369,155 @@ impl Ext4Inode {
         self.save(st)
     }
 
+    /// FALLOC_FL_ZERO_RANGE over `[off, end)`, as Linux's ext4: every block the range
+    /// touches gets allocated, the blocks wholly inside become unwritten (reading zeros), the
+    /// parts of blocks at the edges get zeros written; the size grows to `end` unless
+    /// `keep_size`.
+    pub(crate) fn zero_range_data(
+        &self,
+        st: &mut IState,
+        off: u64,
+        end: u64,
+        keep_size: bool,
+    ) -> KResult<()> {
+        let fs = self.fs.clone();
+        fs.check_writable()?;
+        if end > fs.max_file_size() {
+            return Err(Errno::EFBIG);
+        }
+        fs.load_extents(self.ino, st)?;
+        if r_flags(&st.raw) & EXTENTS_FL == 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let bs = fs.bs;
+        let size = r_size(&st.raw);
+        if !keep_size && end > size && off > size && !size.is_multiple_of(bs) {
+            // Whatever lies past EOF in the last block must read back as zeros.
+            self.zero_range(st, size, off.min(size.div_ceil(bs) * bs))?;
+        }
+        let (lo, hi) = ((off / bs) as u32, ((end - 1) / bs) as u32);
+        let backup = st.ext.clone();
+        let (mapped_to, fresh) = self.allocate_range(st, lo, hi)?;
+        let undo = |st: &mut IState, fresh: &[(u32, u64, u64)]| {
+            st.ext = backup.clone();
+            for &(_, p, n) in fresh {
+                let _ = fs.free_blocks(p, n);
+            }
+        };
+        if mapped_to <= hi as u64 {
+            undo(st, &fresh);
+            return Err(Errno::ENOSPC);
+        }
+        let exts = st.ext.as_mut().ok_or(Errno::EIO)?;
+        // New blocks hold stale data until written: unwritten, like the whole blocks.
+        for &(l, _, n) in &fresh {
+            set_unwritten(exts, l, l as u64 + n);
+        }
+        let (first, last) = (off.div_ceil(bs), end / bs);
+        if first < last {
+            set_unwritten(exts, first as u32, last);
+        }
+        if let Err(e) = fs.write_tree(self.ino, st) {
+            undo(st, &fresh);
+            return Err(e);
+        }
+        let nfresh: u64 = fresh.iter().map(|f| f.2).sum();
+        fs.add_blocks(st, (nfresh * (bs / 512)) as i64);
+        if first < last {
+            self.zero_range(st, off, first * bs)?;
+            self.zero_range(st, last * bs, end)?;
+        } else {
+            self.zero_range(st, off, end)?;
+        }
+        if !keep_size && end > size {
+            r_set_size(&mut st.raw, end);
+            if end > 0x7FFF_FFFF {
+                fs.set_ro_compat(crate::mount::RO_LARGE_FILE);
+            }
+        }
+        self.touch(st, true);
+        self.save(st)
+    }
+
+    /// The checks Linux's ext4 makes of FALLOC_FL_COLLAPSE_RANGE and INSERT_RANGE: extent
+    /// files only (EOPNOTSUPP), `off` and `len` block-aligned (EINVAL).
+    fn shift_checks(&self, st: &mut IState, off: u64, len: u64) -> KResult<()> {
+        self.fs.check_writable()?;
+        if !(off | len).is_multiple_of(self.fs.bs) {
+            return Err(Errno::EINVAL);
+        }
+        self.fs.load_extents(self.ino, st)?;
+        if r_flags(&st.raw) & EXTENTS_FL == 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        Ok(())
+    }
+
+    /// FALLOC_FL_COLLAPSE_RANGE: the blocks of `[off, off + len)` are freed and every later
+    /// one moves down by `len`; the size shrinks by `len`. The range must end before EOF
+    /// (EINVAL: that would be a truncate).
+    pub(crate) fn collapse_data(&self, st: &mut IState, off: u64, len: u64) -> KResult<()> {
+        self.shift_checks(st, off, len)?;
+        let size = r_size(&st.raw);
+        let end = off.checked_add(len).ok_or(Errno::EINVAL)?;
+        if end >= size {
+            return Err(Errno::EINVAL);
+        }
+        let fs = self.fs.clone();
+        let bs = fs.bs;
+        let (first, n) = (off / bs, len / bs);
+        let backup = st.ext.clone();
+        let exts = st.ext.as_ref().ok_or(Errno::EIO)?;
+        let (mut kept, frees) = cut(exts, first, first + n);
+        for e in kept.iter_mut() {
+            if e.lblk as u64 >= first + n {
+                e.lblk -= n as u32;
+            }
+        }
+        fs.replace_extents(self.ino, st, kept, backup, frees)?;
+        r_set_size(&mut st.raw, size - len);
+        self.touch(st, true);
+        self.save(st)
+    }
+
+    /// FALLOC_FL_INSERT_RANGE: every block from `off` on moves up by `len`, leaving a hole;
+    /// the size grows by `len`. `off` must lie before EOF (EINVAL); the new size must fit
+    /// (EFBIG).
+    pub(crate) fn insert_data(&self, st: &mut IState, off: u64, len: u64) -> KResult<()> {
+        self.shift_checks(st, off, len)?;
+        let fs = self.fs.clone();
+        let size = r_size(&st.raw);
+        if len > fs.max_file_size().saturating_sub(size) {
+            return Err(Errno::EFBIG);
+        }
+        if off >= size {
+            return Err(Errno::EINVAL);
+        }
+        let bs = fs.bs;
+        let (first, n) = ((off / bs) as u32, len / bs);
+        let backup = st.ext.clone();
+        let exts = st.ext.as_mut().ok_or(Errno::EIO)?;
+        if exts.last().is_some_and(|e| e.end() + n > u32::MAX as u64) {
+            return Err(Errno::EFBIG);
+        }
+        split_at(exts, first);
+        for e in exts.iter_mut() {
+            if e.lblk >= first {
+                e.lblk += n as u32;
+            }
+        }
+        if let Err(e) = fs.write_tree(self.ino, st) {
+            st.ext = backup;
+            return Err(e);
+        }
+        r_set_size(&mut st.raw, size + len);
+        if size + len > 0x7FFF_FFFF {
+            fs.set_ro_compat(crate::mount::RO_LARGE_FILE);
+        }
+        self.touch(st, true);
+        self.save(st)
+    }
+
     pub(crate) fn readlink_data(&self, st: &mut IState) -> KResult<Vec<u8>> {
         let size = r_size(&st.raw);
         if size > self.fs.bs {

@@ -330,36 +330,25 @@ impl Ext4 {
         self.load_extents(ino, st)?;
         let backup = st.ext.clone();
         let whole_tree = first == 0 && end == u64::MAX && !st.tree.is_empty();
-        let exts = st.ext.as_mut().ok_or(Errno::EIO)?;
-        let mut frees: Vec<(u64, u64)> = Vec::new();
-        let mut kept = Vec::new();
-        for e in exts.iter() {
-            let (s, t) = (e.lblk as u64, e.end());
-            let (hs, he) = (s.max(first), t.min(end));
-            if hs >= he {
-                kept.push(*e);
-                continue;
-            }
-            if hs > s {
-                kept.push(Ext {
-                    len: (hs - s) as u32,
-                    ..*e
-                });
-            }
-            frees.push((e.pblk + (hs - s), he - hs));
-            if he < t {
-                kept.push(Ext {
-                    lblk: he as u32,
-                    len: (t - he) as u32,
-                    pblk: e.pblk + (he - s),
-                    uninit: e.uninit,
-                });
-            }
-        }
+        let exts = st.ext.as_ref().ok_or(Errno::EIO)?;
+        let (kept, frees) = cut(exts, first, end);
         if frees.is_empty() && !whole_tree {
             return Ok(());
         }
-        *exts = kept;
+        self.replace_extents(ino, st, kept, backup, frees)
+    }
+
+    /// Makes `exts` the file's extent list (back to `backup` if the tree cannot be written),
+    /// then frees the runs no longer mapped.
+    pub(crate) fn replace_extents(
+        &self,
+        ino: u32,
+        st: &mut IState,
+        exts: Vec<Ext>,
+        backup: Option<Vec<Ext>>,
+        frees: Vec<(u64, u64)>,
+    ) -> KResult<()> {
+        st.ext = Some(exts);
         if let Err(e) = self.write_tree(ino, st) {
             st.ext = backup;
             return Err(e);
@@ -372,6 +361,96 @@ impl Ext4 {
         self.add_blocks(st, -((total * (self.bs / 512)) as i64));
         Ok(())
     }
+}
+
+/// The extents with logical blocks `[first, end)` taken out (those across the edges split),
+/// and the physical runs that held them.
+pub(crate) fn cut(exts: &[Ext], first: u64, end: u64) -> (Vec<Ext>, Vec<(u64, u64)>) {
+    let mut frees: Vec<(u64, u64)> = Vec::new();
+    let mut kept = Vec::new();
+    for e in exts.iter() {
+        let (s, t) = (e.lblk as u64, e.end());
+        let (hs, he) = (s.max(first), t.min(end));
+        if hs >= he {
+            kept.push(*e);
+            continue;
+        }
+        if hs > s {
+            kept.push(Ext {
+                len: (hs - s) as u32,
+                ..*e
+            });
+        }
+        frees.push((e.pblk + (hs - s), he - hs));
+        if he < t {
+            kept.push(Ext {
+                lblk: he as u32,
+                len: (t - he) as u32,
+                pblk: e.pblk + (he - s),
+                uninit: e.uninit,
+            });
+        }
+    }
+    (kept, frees)
+}
+
+/// Splits the extent across logical block `l` (if any) so that one starts at `l`.
+pub(crate) fn split_at(exts: &mut Vec<Ext>, l: u32) {
+    if let Ok(e) = find_ext(exts, l) {
+        if e.lblk < l {
+            let i = exts.partition_point(|x| x.lblk < e.lblk);
+            let head = l - e.lblk;
+            exts[i].len = head;
+            exts.insert(
+                i + 1,
+                Ext {
+                    lblk: l,
+                    len: e.len - head,
+                    pblk: e.pblk + head as u64,
+                    uninit: e.uninit,
+                },
+            );
+        }
+    }
+}
+
+/// Marks logical blocks `[first, end)` unwritten (they read as zeros), splitting extents at
+/// the edges; unwritten extents hold at most EXT_INIT_MAX - 1 blocks.
+pub(crate) fn set_unwritten(exts: &mut Vec<Ext>, first: u32, end: u64) {
+    split_at(exts, first);
+    if end < 1 << 32 {
+        split_at(exts, end as u32);
+    }
+    let mut out: Vec<Ext> = Vec::with_capacity(exts.len() + 2);
+    for e in exts.iter() {
+        if e.lblk < first || e.lblk as u64 >= end {
+            out.push(*e);
+            continue;
+        }
+        let mut at = 0u32;
+        while at < e.len {
+            let n = (e.len - at).min(EXT_INIT_MAX - 1);
+            let piece = Ext {
+                lblk: e.lblk + at,
+                len: n,
+                pblk: e.pblk + at as u64,
+                uninit: true,
+            };
+            match out.last_mut() {
+                Some(p)
+                    if p.uninit
+                        && p.end() == piece.lblk as u64
+                        && p.pblk + p.len as u64 == piece.pblk
+                        && p.len + n < EXT_INIT_MAX =>
+                {
+                    p.len += n
+                }
+                _ => out.push(piece),
+            }
+            at += n;
+        }
+    }
+    *exts = out;
 }
 
 /// The extent containing `l`, or the start of the next one.

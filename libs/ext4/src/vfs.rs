@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::stat::{Stat, Timespec};
 use lintel_abi::{Errno, KResult};
-use lintel_vfs::{DirEntry, FileType, Inode, RENAME_EXCHANGE, RENAME_NOREPLACE};
+use lintel_vfs::{DirEntry, Falloc, FileType, Inode, RENAME_EXCHANGE, RENAME_NOREPLACE};
 
 impl Inode for Ext4Inode {
     fn stat(&self) -> Stat {
@@ -76,6 +76,29 @@ impl Inode for Ext4Inode {
                 let mut st = self.st.lock();
                 self.punch_data(&mut st, off, end)?;
                 Ok(true)
+            }
+            FileType::Directory => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn fallocate_range(&self, op: Falloc, off: u64, len: u64) -> KResult<()> {
+        match self.kind {
+            FileType::Regular => {
+                self.fs.check_writable()?;
+                let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
+                if end > self.fs.max_file_size() {
+                    return Err(Errno::EFBIG);
+                }
+                let _op = self.fs.begin();
+                let mut st = self.st.lock();
+                match op {
+                    Falloc::Zero { keep_size } => {
+                        self.zero_range_data(&mut st, off, end, keep_size)
+                    }
+                    Falloc::Collapse => self.collapse_data(&mut st, off, len),
+                    Falloc::Insert => self.insert_data(&mut st, off, len),
+                }
             }
             FileType::Directory => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),

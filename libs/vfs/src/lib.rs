@@ -90,6 +90,19 @@ pub struct DirEntry {
 /// Source of timestamps (the crate cannot read a clock itself).
 pub type Clock = Arc<dyn Fn() -> Timespec + Send + Sync>;
 
+/// The fallocate modes that move or zero a file's data in place (Linux's ext4 has them,
+/// tmpfs does not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Falloc {
+    /// FALLOC_FL_ZERO_RANGE: `[off, off + len)` reads zeros and is allocated; the size grows
+    /// to its end unless `keep_size` (FALLOC_FL_KEEP_SIZE).
+    Zero { keep_size: bool },
+    /// FALLOC_FL_COLLAPSE_RANGE: `[off, off + len)` goes, what follows moves down.
+    Collapse,
+    /// FALLOC_FL_INSERT_RANGE: a hole of `len` bytes opens at `off`, what follows moves up.
+    Insert,
+}
+
 pub const RENAME_NOREPLACE: u32 = 1;
 pub const RENAME_EXCHANGE: u32 = 2;
 
@@ -132,6 +145,12 @@ pub trait Inode: Send + Sync {
     /// when done, Ok(false) when the file system does not free space (the caller writes zeros).
     fn punch_hole(&self, _off: u64, _end: u64) -> KResult<bool> {
         Ok(false)
+    }
+    /// fallocate's ZERO_RANGE, COLLAPSE_RANGE and INSERT_RANGE over `[off, off + len)` (the
+    /// caller checked the flags, the file type and `off + len` against overflow): EOPNOTSUPP
+    /// where the file system lacks them, as tmpfs does on Linux.
+    fn fallocate_range(&self, _op: Falloc, _off: u64, _len: u64) -> KResult<()> {
+        Err(Errno::EOPNOTSUPP)
     }
     fn lookup(&self, _name: &[u8]) -> KResult<Arc<dyn Inode>> {
         Err(Errno::ENOTDIR)

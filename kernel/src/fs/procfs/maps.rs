@@ -151,7 +151,7 @@ pub(super) fn usage(p: &Process) -> Usage {
     if p.exit_status.lock().is_some() {
         return total;
     }
-    let exe = p.exe.lock().clone();
+    let exe = p.exe_path();
     let mm = p.mm();
     let m = mm.inner.lock();
     for v in m.vmas.values() {
@@ -334,7 +334,7 @@ fn smaps_figures(s: &mut String, u: &Usage) {
 /// digits and none exceeds the VMA's size, so all but the first and last line have the
 /// length of an entry of zeros.
 pub(super) fn smaps_from(p: &Process, offset: usize, len: usize) -> (usize, String) {
-    let exe = p.exe.lock().clone();
+    let exe = p.exe_path();
     let mm = p.mm();
     let m = mm.inner.lock();
     let end = offset.saturating_add(len);
@@ -369,7 +369,7 @@ pub(super) fn smaps_from(p: &Process, offset: usize, len: usize) -> (usize, Stri
 }
 
 pub(super) fn smaps_rollup(p: &Process) -> String {
-    let exe = p.exe.lock().clone();
+    let exe = p.exe_path();
     let mm = p.mm();
     let m = mm.inner.lock();
     let mut total = Usage::default();

@@ -601,7 +601,7 @@ impl Inode for ProcInode {
                 Ok(format!("{}/task/{}", current_pid(), tid).into_bytes())
             }
             Node::NetLink => Ok(b"self/net".to_vec()),
-            Node::PidFile(pid, PidFile::Exe, _) => Ok(process(pid)?.exe.lock().clone()),
+            Node::PidFile(pid, PidFile::Exe, _) => Ok(process(pid)?.exe_path()),
             Node::PidFile(pid, PidFile::Cwd, tid) => {
                 let fs_ctx = task(pid, tid)?.fs.get();
                 let (cwd, root) = {
@@ -658,6 +658,11 @@ impl Inode for ProcInode {
                     }
                     None => Some(Err(Errno::ENXIO)),
                 }
+            }
+            // The file itself, as Linux's proc_exe_link: opening works after a rename or an
+            // unlink.
+            Node::PidFile(pid, PidFile::Exe, _) => {
+                Some(process(pid).and_then(|p| p.exe_dentry().ok_or(Errno::ENOENT)))
             }
             Node::PidFile(pid, PidFile::Cwd, tid) => {
                 Some(task(pid, tid).map(|t| t.fs.get().lock().cwd.clone()))

@@ -91,7 +91,7 @@ fn comm_of(p: &Process, threads: &[Arc<Thread>]) -> String {
             return String::from_utf8_lossy(&c).into_owned();
         }
     }
-    let exe = p.exe.lock().clone();
+    let exe = p.exe_path();
     let base = exe.rsplit(|&c| c == b'/').next().unwrap_or(&exe);
     String::from_utf8_lossy(&base[..base.len().min(15)]).into_owned()
 }

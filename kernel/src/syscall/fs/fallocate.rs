@@ -11,25 +11,41 @@ use lintel_abi::{Errno, KResult};
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
     "fallocate",
     fallocate,
-    "mode 0 grows the size, KEEP_SIZE, PUNCH_HOLE (tmpfs and ext4 free the space; other file systems get zeros written); space is not reserved ahead",
+    "mode 0 grows the size, KEEP_SIZE, PUNCH_HOLE (tmpfs and ext4 free the space; other file systems get zeros written), ZERO_RANGE, COLLAPSE_RANGE and INSERT_RANGE on ext4 (EOPNOTSUPP elsewhere, as tmpfs on Linux); space is not reserved ahead",
 )];
 
-/// fallocate: space is never reserved ahead on Lintel's file systems, so mode 0 only grows
-/// the size; FALLOC_FL_PUNCH_HOLE frees tmpfs pages and ext4 blocks and writes zeros
-/// elsewhere (reads are what Linux gives).
+/// fallocate, with Linux's checks in Linux's order (vfs_fallocate, then the file system's):
+/// space is never reserved ahead on Lintel's file systems, so mode 0 only grows the size;
+/// FALLOC_FL_PUNCH_HOLE frees tmpfs pages and ext4 blocks and writes zeros elsewhere;
+/// ZERO_RANGE, COLLAPSE_RANGE and INSERT_RANGE are ext4's (the inode refuses them with
+/// EOPNOTSUPP elsewhere), and the page cache follows the moved data.
 pub fn fallocate(c: &mut Call) -> SysResult {
-    use lintel_abi::fs::{FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE};
+    use lintel_abi::fs::*;
+    use lintel_vfs::Falloc;
     let f = file(c, c.fd(0))?;
     let [_, mode, off, len, ..] = c.a;
     let (off, len) = (off as i64, len as i64);
     if off < 0 || len <= 0 {
         return Err(Errno::EINVAL);
     }
-    if mode & !(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE) != 0 {
+    let op_mask = FALLOC_FL_PUNCH_HOLE
+        | FALLOC_FL_COLLAPSE_RANGE
+        | FALLOC_FL_ZERO_RANGE
+        | FALLOC_FL_INSERT_RANGE
+        | FALLOC_FL_UNSHARE_RANGE
+        | FALLOC_FL_WRITE_ZEROES;
+    if mode & !(op_mask | FALLOC_FL_KEEP_SIZE) != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
-    if mode & FALLOC_FL_PUNCH_HOLE != 0 && mode & FALLOC_FL_KEEP_SIZE == 0 {
-        return Err(Errno::EOPNOTSUPP);
+    let keep = mode & FALLOC_FL_KEEP_SIZE != 0;
+    let op = mode & op_mask;
+    // One operation at a time; PUNCH_HOLE only with KEEP_SIZE, the shifts and WRITE_ZEROES
+    // never with it.
+    match op {
+        0 | FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_ZERO_RANGE => {}
+        FALLOC_FL_PUNCH_HOLE if keep => {}
+        FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE | FALLOC_FL_WRITE_ZEROES if !keep => {}
+        _ => return Err(Errno::EOPNOTSUPP),
     }
     if !f.writable() {
         return Err(Errno::EBADF);
@@ -45,12 +61,39 @@ pub fn fallocate(c: &mut Call) -> SysResult {
         _ => return Err(Errno::ENODEV),
     }
     let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    let (off, len) = (off as u64, len as u64);
+    let range = match op {
+        FALLOC_FL_ZERO_RANGE => Some(Falloc::Zero { keep_size: keep }),
+        FALLOC_FL_COLLAPSE_RANGE => Some(Falloc::Collapse),
+        FALLOC_FL_INSERT_RANGE => Some(Falloc::Insert),
+        // No file system of Lintel's shares extents or offloads zeroing (ext4 on a disk
+        // without write-zeroes answers the same).
+        FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_WRITE_ZEROES => return Err(Errno::EOPNOTSUPP),
+        _ => None,
+    };
+    let size = inode.stat().size;
+    if let Some(range) = range {
+        if range == (Falloc::Zero { keep_size: false }) && end > size {
+            crate::fs::file::fsize_check_growth(size, end)?;
+        }
+        // What shared mappings stored reaches the file before its blocks move.
+        crate::mm::pagecache::writeback(&inode)?;
+        inode.fallocate_range(range, off, len)?;
+        match range {
+            Falloc::Zero { .. } => crate::mm::pagecache::punched(&inode, off, end),
+            _ => crate::mm::pagecache::shifted(&inode, off)?,
+        }
+        // file_modified (after the fact: a file system without the operation, tmpfs,
+        // refuses it before Linux gets there).
+        crate::syscall::fs::remove_privs(c, &inode)?;
+        crate::fs::notify::file_event(&f, lintel_vfs::inotify::IN_MODIFY);
+        return ok(0);
+    }
     // file_modified: allocating changes the file like a write does.
     crate::syscall::fs::remove_privs(c, &inode)?;
-    let size = inode.stat().size;
-    if mode & FALLOC_FL_PUNCH_HOLE != 0 {
-        punch_hole(&inode, off as u64, end.min(size))?;
-    } else if mode & FALLOC_FL_KEEP_SIZE == 0 && end > size {
+    if op == FALLOC_FL_PUNCH_HOLE {
+        punch_hole(&inode, off, end.min(size))?;
+    } else if !keep && end > size {
         crate::fs::file::fsize_check_growth(size, end)?;
         crate::mm::pagecache::truncate(&inode, end)?;
     }

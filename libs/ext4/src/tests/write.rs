@@ -446,3 +446,121 @@ fn unlink_frees_xattr_block() {
     fsck(&img);
     std::fs::remove_dir_all(d).unwrap();
 }
+
+/// fallocate's ZERO_RANGE, COLLAPSE_RANGE and INSERT_RANGE against a byte model, on a file
+/// with a few extents and on one whose extents need a tree; e2fsck must find it clean.
+#[test]
+fn zero_collapse_insert_ranges() {
+    use lintel_vfs::Falloc;
+    use std::sync::Arc;
+    for bs in ["4096", "1024"] {
+        let (d, img) = empty_image("shift", "32M", &["-b", bs]);
+        let fs = mount(&img, false);
+        let root = fs.root();
+        let b = bs.parse::<u64>().unwrap();
+        let bu = b as usize;
+        let check = |f: &Arc<dyn Inode>, model: &Vec<u8>| {
+            assert_eq!(f.stat().size, model.len() as u64);
+            assert!(read_all(f) == *model);
+        };
+        let mut model = pattern(5, 64 * 1024);
+        let f = write_file(&root, "f", &model);
+        let free0 = fs.statfs().free_blocks;
+
+        // ZERO_RANGE inside the file, from mid-block to mid-block: no block freed.
+        let blocks0 = f.stat().blocks;
+        f.fallocate_range(Falloc::Zero { keep_size: true }, b + 10, 4 * b)
+            .unwrap();
+        model[bu + 10..5 * bu + 10].fill(0);
+        check(&f, &model);
+        assert_eq!(f.stat().blocks, blocks0);
+        // Past EOF, growing: the size follows, the new bytes read zeros.
+        let len = model.len() as u64;
+        f.fallocate_range(Falloc::Zero { keep_size: false }, len + 100, 2 * b)
+            .unwrap();
+        model.resize((len + 100 + 2 * b) as usize, 0);
+        check(&f, &model);
+        // Past EOF with KEEP_SIZE: blocks, no size.
+        let (sz, bl) = (f.stat().size, f.stat().blocks);
+        f.fallocate_range(Falloc::Zero { keep_size: true }, sz.div_ceil(b) * b + b, b)
+            .unwrap();
+        assert_eq!(f.stat().size, sz);
+        assert_eq!(f.stat().blocks, bl + b / 512);
+        check(&f, &model);
+
+        // COLLAPSE_RANGE: alignment, range reaching EOF.
+        let size = model.len() as u64;
+        assert_eq!(
+            f.fallocate_range(Falloc::Collapse, 10, b),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            f.fallocate_range(Falloc::Collapse, b, 10),
+            Err(Errno::EINVAL)
+        );
+        let to_eof = size.div_ceil(b) * b - b;
+        assert_eq!(
+            f.fallocate_range(Falloc::Collapse, b, to_eof),
+            Err(Errno::EINVAL)
+        );
+        f.fallocate_range(Falloc::Collapse, 2 * b, 3 * b).unwrap();
+        model.drain(2 * bu..5 * bu);
+        check(&f, &model);
+
+        // INSERT_RANGE: alignment, offset at EOF, the hole.
+        let size = model.len() as u64;
+        assert_eq!(f.fallocate_range(Falloc::Insert, b, 10), Err(Errno::EINVAL));
+        assert_eq!(
+            f.fallocate_range(Falloc::Insert, size, b),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            f.fallocate_range(Falloc::Insert, b, 1 << 50),
+            Err(Errno::EFBIG)
+        );
+        f.fallocate_range(Falloc::Insert, 3 * b, 2 * b).unwrap();
+        model.splice(3 * bu..3 * bu, std::iter::repeat_n(0u8, 2 * bu));
+        check(&f, &model);
+        // Writing into the inserted hole maps it.
+        f.write_at(3 * b + 7, b"fill").unwrap();
+        model[3 * bu + 7..3 * bu + 11].copy_from_slice(b"fill");
+        check(&f, &model);
+
+        // A file with hundreds of extents (a tree): insert, collapse, zero across them.
+        let g = create(&root, "g", FileType::Regular);
+        let mut gm = Vec::new();
+        for i in 0..300u64 {
+            let chunk = pattern(100 + i, bu);
+            g.write_at(2 * i * b, &chunk).unwrap();
+            gm.resize(2 * (i as usize) * bu, 0);
+            gm.extend_from_slice(&chunk);
+        }
+        check(&g, &gm);
+        g.fallocate_range(Falloc::Insert, 101 * b, 5 * b).unwrap();
+        gm.splice(101 * bu..101 * bu, std::iter::repeat_n(0u8, 5 * bu));
+        check(&g, &gm);
+        g.fallocate_range(Falloc::Collapse, 11 * b, 200 * b)
+            .unwrap();
+        gm.drain(11 * bu..211 * bu);
+        check(&g, &gm);
+        g.fallocate_range(Falloc::Zero { keep_size: true }, 50 * b + 3, 100 * b)
+            .unwrap();
+        gm[50 * bu + 3..150 * bu + 3].fill(0);
+        check(&g, &gm);
+        g.fallocate_range(Falloc::Collapse, 0, 50 * b).unwrap();
+        gm.drain(..50 * bu);
+        check(&g, &gm);
+
+        // Dropping everything gives every block back.
+        drop(g);
+        root.unlink(b"g").unwrap();
+        f.truncate(0).unwrap();
+        assert_eq!(f.stat().blocks, 0);
+        assert_eq!(fs.statfs().free_blocks, free0 + 64 * 1024 / b);
+        drop((f, root));
+        fs.sync().unwrap();
+        drop(fs);
+        fsck(&img);
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
