@@ -52,6 +52,10 @@ pub fn getsockopt(c: &mut Call) -> SysResult {
             let val = netlink::getsockopt(&s, level, name)?;
             return put(valp, lenp, cap, &val);
         }
+        Sock::Packet(s) => {
+            let val = super::packet::getsockopt(&s, level, name)?;
+            return put(valp, lenp, cap, &val);
+        }
     };
     let val: Vec<u8> = match name {
         SO_TYPE => (s.kind as i32).to_le_bytes().to_vec(),
@@ -94,6 +98,9 @@ pub fn setsockopt(c: &mut Call) -> SysResult {
         Sock::Unix(_) => return Err(Errno::ENOPROTOOPT),
         Sock::Inet(s) => return ok(inet_sockopt::set(&s, level, name, valp, len).map(|_| 0)?),
         Sock::Netlink(s) => return ok(netlink::setsockopt(&s, level, name, valp, len).map(|_| 0)?),
+        Sock::Packet(s) => {
+            return ok(super::packet::setsockopt(&s, level, name, valp, len).map(|_| 0)?)
+        }
     };
     match name {
         SO_PASSCRED => {
