@@ -101,6 +101,9 @@ int main(void) {
     bad.sll_ifindex = 999999;
     CHECK_ERR(bind(p, (struct sockaddr *)&bad, sizeof bad), ENODEV);
     CHECK_ERR(bind(p, (struct sockaddr *)&sll, 8), EINVAL);
+    bad = sll;
+    bad.sll_family = AF_INET;
+    CHECK_ERR(bind(p, (struct sockaddr *)&bad, sizeof bad), EINVAL);
     CHECK_OK(bind(p, (struct sockaddr *)&sll, sizeof sll));
     struct sockaddr_ll name;
     socklen_t nl = sizeof name;
@@ -222,6 +225,16 @@ int main(void) {
     }
     CHECK(host == 1);
     close(p2);
+
+    /* sendto checks neither the family nor the protocol of the address (stress-ng's rawpkt
+     * sends so), only its length against sll_halen. */
+    struct sockaddr_ll bare = {.sll_ifindex = lo, .sll_halen = 6};
+    memcpy(f, "\0\0\0\0\0\0\0\0\0\0\0\0\x08\x00", 14);
+    len = 14 + udp_packet(f + 14, a.sin_port, "bare");
+    CHECK(sendto(p, f, len, 0, (struct sockaddr *)&bare, sizeof bare) == (ssize_t)len);
+    bare.sll_halen = 10;
+    CHECK_ERR(sendto(p, f, len, 0, (struct sockaddr *)&bare, sizeof bare), EINVAL);
+    CHECK_ERR(sendto(p, f, len, 0, (struct sockaddr *)&bare, 16), EINVAL);
 
     /* Without an interface to send on: ENXIO. */
     int q = socket(AF_PACKET, SOCK_RAW, 0);

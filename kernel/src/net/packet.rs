@@ -41,9 +41,14 @@ pub struct LinkAddr {
 }
 
 impl LinkAddr {
-    /// Parses a sockaddr_ll: EINVAL when shorter than Linux's minimum or of another family.
-    pub fn parse(b: &[u8]) -> KResult<LinkAddr> {
-        if b.len() < SOCKADDR_LL || u16::from_le_bytes([b[0], b[1]]) != AF_PACKET {
+    /// Parses a sockaddr_ll: EINVAL when shorter than Linux's minimum or than its address
+    /// length says, or (`bind`: Linux's packet_bind checks it, packet_snd does not) of
+    /// another family.
+    pub fn parse(b: &[u8], bind: bool) -> KResult<LinkAddr> {
+        if b.len() < SOCKADDR_LL || b.len() < 12 + usize::from(b[11]) {
+            return Err(Errno::EINVAL);
+        }
+        if bind && u16::from_le_bytes([b[0], b[1]]) != AF_PACKET {
             return Err(Errno::EINVAL);
         }
         let mut addr = [0u8; 6];

@@ -61,15 +61,15 @@ pub(in crate::syscall) fn socket(
     ok(install(c, f, cloexec)?)
 }
 
-fn read_ll(p: usize, len: usize) -> KResult<LinkAddr> {
+fn read_ll(p: usize, len: usize, bind: bool) -> KResult<LinkAddr> {
     if len > 128 {
         return Err(Errno::EINVAL);
     }
-    LinkAddr::parse(&uaccess::read_vec(p, len)?)
+    LinkAddr::parse(&uaccess::read_vec(p, len)?, bind)
 }
 
 pub(in crate::syscall) fn bind(s: &PacketSocket, p: usize, len: usize) -> KResult<()> {
-    s.bind(read_ll(p, len)?)
+    s.bind(read_ll(p, len, true)?)
 }
 
 pub(in crate::syscall) fn getsockname(s: &PacketSocket, p: usize, lenp: usize) -> KResult<()> {
@@ -86,7 +86,7 @@ pub(in crate::syscall) fn send(
 ) -> SysResult {
     let _ = f;
     let to = if addrp != 0 {
-        Some(read_ll(addrp, addrlen)?)
+        Some(read_ll(addrp, addrlen, false)?)
     } else {
         None
     };
