@@ -1,9 +1,11 @@
 /* Ping over a raw ICMP socket (raw(7), as ping programs run by root do): an echo request
  * with the program's checksum goes to 127.0.0.1 with a header the kernel writes; the raw
- * socket sees the request and then the echo reply, each with its IPv4 header. */
+ * socket sees the request and then the echo reply, each with its IPv4 header; ICMP_FILTER
+ * (SOL_RAW) drops the types it names, and is for ICMP sockets only. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <arpa/inet.h>
+#include <linux/icmp.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
@@ -22,6 +24,15 @@ static uint16_t csum(const uint8_t *p, size_t n) {
     return (uint16_t)~s;
 }
 
+/* Echo request `m` with sequence number `seq` and its checksum. */
+static void set_seq(uint8_t *m, size_t n, uint8_t seq) {
+    m[7] = seq;
+    m[2] = m[3] = 0;
+    uint16_t s = csum(m, n);
+    m[2] = s >> 8;
+    m[3] = s & 0xff;
+}
+
 int main(void) {
     if (geteuid() != 0) {
         CHECK_ERR(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), EPERM);
@@ -34,9 +45,7 @@ int main(void) {
     uint16_t id = (uint16_t)(getpid() ^ 0x5a5a);
     uint8_t m[8 + 16] = {8, 0, 0, 0, id >> 8, id & 0xff, 0, 7};
     memcpy(m + 8, "lintel-raw-ping!", 16);
-    uint16_t s = csum(m, sizeof m);
-    m[2] = s >> 8;
-    m[3] = s & 0xff;
+    set_seq(m, sizeof m, 7);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     CHECK(sendto(r, m, sizeof m, 0, (struct sockaddr *)&a, sizeof a) == (ssize_t)sizeof m);
 
@@ -72,11 +81,7 @@ int main(void) {
 
     /* connect() names the default destination; the socket then takes only that peer's. */
     CHECK_OK(connect(r, (struct sockaddr *)&a, sizeof a));
-    m[7] = 8;
-    m[2] = m[3] = 0;
-    s = csum(m, sizeof m);
-    m[2] = s >> 8;
-    m[3] = s & 0xff;
+    set_seq(m, sizeof m, 8);
     CHECK(send(r, m, sizeof m, 0) == (ssize_t)sizeof m);
     int replies = 0;
     for (int i = 0; i < 200 && !replies; i++) {
@@ -88,6 +93,29 @@ int main(void) {
             replies++;
     }
     CHECK(replies == 1);
+    /* ICMP_FILTER: requests filtered out, only the reply arrives. */
+    struct icmp_filter filt = {.data = 1u << ICMP_ECHO}, got = {0};
+    CHECK_OK(setsockopt(r, SOL_RAW, ICMP_FILTER, &filt, sizeof filt));
+    socklen_t gl = sizeof got;
+    CHECK_OK(getsockopt(r, SOL_RAW, ICMP_FILTER, &got, &gl));
+    CHECK(gl == sizeof got && got.data == filt.data);
+    set_seq(m, sizeof m, 9);
+    CHECK(send(r, m, sizeof m, 0) == (ssize_t)sizeof m);
+    int first = -1;
+    for (int i = 0; i < 200 && first < 0; i++) {
+        ssize_t n = recv(r, p, sizeof p, 0);
+        if (n < 0)
+            break;
+        int hl = (p[0] & 0xf) * 4;
+        if (n >= hl + 8 && p[hl + 4] == (id >> 8) && p[hl + 5] == (id & 0xff) && p[hl + 7] == 9)
+            first = p[hl];
+    }
+    CHECK(first == ICMP_ECHOREPLY);
+    int u = socket(AF_INET, SOCK_RAW, IPPROTO_UDP);
+    CHECK(u >= 0);
+    CHECK_ERR(setsockopt(u, SOL_RAW, ICMP_FILTER, &filt, sizeof filt), EOPNOTSUPP);
+    CHECK_ERR(setsockopt(r, SOL_RAW, 2, &filt, sizeof filt), ENOPROTOOPT);
+    close(u);
     close(r);
     DONE();
 }

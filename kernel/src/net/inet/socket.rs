@@ -27,6 +27,8 @@ pub struct InetSocket {
     /// A raw socket (see raw.rs): its receive queue, fed by the stack's packet copies.
     pub raw: bool,
     pub tap: Option<alloc::sync::Arc<crate::net::tap::Tap>>,
+    /// ICMP_FILTER of a raw ICMP socket: bit N set drops ICMP messages of type N (< 32).
+    pub icmp_filter: core::sync::atomic::AtomicU32,
     /// IP_HDRINCL: sends carry the program's own IPv4 header (always so for IPPROTO_RAW).
     pub hdrincl: AtomicBool,
     /// SO_BROADCAST: datagrams may go to the limited broadcast address.
@@ -79,6 +81,7 @@ impl InetSocket {
             ino,
             raw: false,
             tap: None,
+            icmp_filter: core::sync::atomic::AtomicU32::new(0),
             hdrincl: AtomicBool::new(false),
             broadcast: AtomicBool::new(false),
             cork: AtomicBool::new(false),
@@ -278,8 +281,11 @@ impl InetSocket {
         let peer = self.peer_addr().map(|a| a.ip());
         let deadline = self.deadline(true);
         let f = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
-            tap.pop(peek, |f| super::raw::accepts(f.ip_packet(), local, peer))
-                .map(Ok)
+            tap.pop(peek, |f| {
+                let p = f.ip_packet();
+                super::raw::accepts(p, local, peer) && !self.icmp_filtered(p)
+            })
+            .map(Ok)
         })?;
         let p = f.ip_packet();
         let n = p.len().min(buf.len());
@@ -289,6 +295,18 @@ impl InetSocket {
             from: Some(super::raw::source(p)),
             full: p.len(),
         })
+    }
+
+    /// Whether ICMP_FILTER drops datagram `p` (ICMP sockets only, as raw_rcv's icmp_filter).
+    fn icmp_filtered(&self, p: &[u8]) -> bool {
+        if self.protocol != lintel_abi::inet::IPPROTO_ICMP {
+            return false;
+        }
+        let ihl = usize::from(p.first().map_or(0, |b| b & 0xf)) * 4;
+        match p.get(ihl) {
+            Some(&t) if t < 32 => self.icmp_filter.load(Ordering::Relaxed) & (1 << t) != 0,
+            _ => false,
+        }
     }
 
     fn recv_plain(
