@@ -8,6 +8,8 @@ pub mod ifreq;
 pub mod inet;
 pub mod link;
 pub mod netlink;
+pub mod packet;
+pub mod tap;
 pub mod unix;
 
 /// What fstat shows of a socket of any family (Linux's sockfs: mode 0777, one link).

@@ -13,6 +13,7 @@ extern crate std;
 
 mod addr;
 mod api;
+mod capture;
 mod csum;
 mod dgram;
 mod dhcp;
@@ -35,6 +36,7 @@ use alloc::vec::Vec;
 use core::net::IpAddr;
 
 pub use addr::{in_prefix, ipv4_mask, network};
+pub use capture::{Captured, ETH_HEADER, ETH_P_IP, ETH_P_IPV6};
 pub use info::{SockInfo, TcpInfo, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN};
 pub use lintel_abi::Errno;
 pub use neigh::Neighbour;

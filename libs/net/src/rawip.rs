@@ -30,6 +30,32 @@ fn checksum(h: &[u8]) -> u16 {
 }
 
 impl Stack {
+    /// Sends `payload` as an IPv4 packet of protocol `proto` to `dst` with a header the
+    /// stack writes (a raw socket without IP_HDRINCL): TTL `ttl`, don't-fragment, source and
+    /// identification filled as for a header-included packet. Returns the payload length.
+    pub fn send_ipv4_payload(
+        &mut self,
+        proto: u8,
+        payload: &[u8],
+        dst: Ipv4Addr,
+        ttl: u8,
+        tos: u8,
+    ) -> Result<usize, Errno> {
+        if payload.len() > 0xffff - HEADER {
+            return Err(Errno::EMSGSIZE);
+        }
+        let mut p = vec![0u8; HEADER + payload.len()];
+        p[0] = 0x45;
+        p[1] = tos;
+        p[6] = 0x40;
+        p[8] = ttl;
+        p[9] = proto;
+        p[16..20].copy_from_slice(&dst.octets());
+        p[HEADER..].copy_from_slice(payload);
+        self.send_ipv4_packet(&p, dst)?;
+        Ok(payload.len())
+    }
+
     /// Sends `packet` (an IPv4 header and its payload) towards `dst`; returns its length.
     /// EINVAL for a packet shorter than a header or a header longer than the packet,
     /// EMSGSIZE beyond the interface MTU, ENETUNREACH without a route, ENOBUFS when the

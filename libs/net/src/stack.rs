@@ -176,6 +176,9 @@ pub struct Stack {
     /// Raw sockets carrying header-included packets out of Ethernet interfaces, by
     /// (interface, IP protocol) (see rawip.rs).
     pub(crate) raw_tx: alloc::collections::BTreeMap<(usize, u8), SocketHandle>,
+    /// Copying packets for raw and packet sockets (see capture.rs), and the copies.
+    pub(crate) capture: bool,
+    pub(crate) captured: Vec<crate::capture::Captured>,
 }
 
 /// What a new socket is charged at the gate before any buffer exists: its share of buffers
@@ -239,6 +242,8 @@ impl Stack {
             tw: TimeWaits::default(),
             egress_due: false,
             raw_tx: alloc::collections::BTreeMap::new(),
+            capture: false,
+            captured: Vec::new(),
             neigh: crate::neigh::Neighbours::default(),
         };
         s.sync_loopback_addrs();
@@ -830,6 +835,7 @@ impl Stack {
                 let mut again = due.get(n).copied().unwrap_or(true) || !frames.is_empty();
                 for frame in frames {
                     moved = true;
+                    self.capture_frame(n, &frame);
                     self.ingress(n, frame, now);
                 }
                 if again {

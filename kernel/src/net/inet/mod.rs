@@ -52,18 +52,38 @@ fn poll_locked(s: &mut Stack) -> bool {
 
 /// Runs `f` on the stack, then polls it and wakes pollers if that changed anything.
 pub(crate) fn with<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
-    let (r, changed, events) = {
+    let (r, mut changed, events, captured) = {
         let mut g = STACK.lock();
         let s = g.get_or_insert_with(new_stack);
+        sync_capture(s);
         let r = f(s);
         let changed = poll_locked(s);
-        (r, changed, async_events(s))
+        (r, changed, async_events(s), take_captured(s))
     };
+    changed |= crate::net::tap::deliver(captured);
     if changed {
         poll_notify();
     }
     tell_async(events);
     r
+}
+
+/// The stack copies packets for raw and packet sockets only while some exist.
+static CAPTURING: AtomicBool = AtomicBool::new(false);
+
+fn sync_capture(s: &mut Stack) {
+    let want = crate::net::tap::wanted();
+    if CAPTURING.swap(want, Ordering::Relaxed) != want {
+        s.set_capture(want);
+    }
+}
+
+fn take_captured(s: &mut Stack) -> alloc::vec::Vec<lintel_net::Captured> {
+    if CAPTURING.load(Ordering::Relaxed) {
+        s.take_captured()
+    } else {
+        alloc::vec::Vec::new()
+    }
 }
 
 /// Sockets with O_ASYNC opens (registered by F_SETFL/FIOASYNC, dropped when they go).
@@ -140,19 +160,21 @@ pub fn tick() -> Option<u64> {
         return next();
     }
     // Ticks run where no kernel path holds the lock on one CPU; try_lock keeps it that way.
-    let (changed, events) = match STACK.try_lock() {
+    let (mut changed, events, captured) = match STACK.try_lock() {
         Some(mut g) => {
             RX_PENDING.store(false, Ordering::Relaxed);
             match g.as_mut() {
                 Some(s) => {
+                    sync_capture(s);
                     let changed = poll_locked(s);
-                    (changed, async_events(s))
+                    (changed, async_events(s), take_captured(s))
                 }
-                None => (false, alloc::vec::Vec::new()),
+                None => (false, alloc::vec::Vec::new(), alloc::vec::Vec::new()),
             }
         }
-        None => (false, alloc::vec::Vec::new()),
+        None => (false, alloc::vec::Vec::new(), alloc::vec::Vec::new()),
     };
+    changed |= crate::net::tap::deliver(captured);
     if changed {
         poll_notify();
     }

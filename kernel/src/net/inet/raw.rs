@@ -1,35 +1,21 @@
-//! Raw IPv4 sockets (SOCK_RAW, CAP_NET_RAW). IPPROTO_ICMP ones serve ping programs running
-//! as root: an echo request goes out through the stack's ping-socket path under the
-//! identifier the program chose, and each echo reply comes back with an IPv4 header in front,
-//! as Linux's raw sockets deliver packets. IPPROTO_RAW ones (and any raw socket with
-//! IP_HDRINCL) send packets whose IPv4 header the program wrote; like Linux's, an IPPROTO_RAW
-//! socket receives nothing. Other ICMP messages and other protocols are not received.
+//! Raw IPv4 sockets (SOCK_RAW, CAP_NET_RAW), as Linux's raw(7): a raw socket of protocol P
+//! receives a copy of every IPv4 datagram of protocol P this host receives (its header
+//! included; on `lo` that is every one sent there too), from its `Tap`; an IPPROTO_RAW one
+//! receives nothing. Sends get an IPv4 header the stack writes (protocol P, the socket's
+//! TTL and TOS) unless IP_HDRINCL is on (always for IPPROTO_RAW), when the program wrote
+//! it. Ping over a raw ICMP socket is this: the request leaves with the program's ICMP
+//! checksum, the stack answers it (on `lo`) or the peer does, and the socket sees both.
 
 use super::InetSocket;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use core::sync::atomic::Ordering;
 use lintel_abi::{Errno, KResult};
+use lintel_net::{SockOpt, SockOptName};
 
-/// `sizeof(struct iphdr)` without options.
-pub const IP_HEADER: usize = 20;
-
-/// Before a send: a raw socket takes the echo identifier of its first request as its own, so
-/// the replies to it are the ones it receives.
-pub fn claim_ident(s: &InetSocket, packet: &[u8]) -> KResult<()> {
-    if s.local_addr().is_some() {
-        return Ok(());
-    }
-    let ident = match packet.get(4..6) {
-        Some(b) => u16::from_be_bytes([b[0], b[1]]),
-        None => return Ok(()),
-    };
-    s.bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), ident))
-}
-
-/// A send with the IPv4 header included: to the address sendto named (or the connected
-/// peer), as Linux routes it; EDESTADDRREQ without either, EACCES for the limited broadcast
-/// address without SO_BROADCAST.
-pub fn send_with_header(s: &InetSocket, packet: &[u8], to: Option<SocketAddr>) -> KResult<usize> {
+/// The destination of a raw send: the address sendto named or the connected peer;
+/// EDESTADDRREQ without either, EACCES for the limited broadcast address without
+/// SO_BROADCAST.
+fn destination(s: &InetSocket, to: Option<SocketAddr>) -> KResult<Ipv4Addr> {
     let dst = match to.or_else(|| s.peer_addr()) {
         Some(SocketAddr::V4(a)) => *a.ip(),
         Some(SocketAddr::V6(_)) => return Err(Errno::EAFNOSUPPORT),
@@ -38,43 +24,58 @@ pub fn send_with_header(s: &InetSocket, packet: &[u8], to: Option<SocketAddr>) -
     if dst.is_broadcast() && !s.broadcast.load(Ordering::Relaxed) {
         return Err(Errno::EACCES);
     }
+    Ok(dst)
+}
+
+/// A send with the IPv4 header included, routed to the address sendto named (or the
+/// connected peer), as Linux's raw_send_hdrinc.
+pub fn send_with_header(s: &InetSocket, packet: &[u8], to: Option<SocketAddr>) -> KResult<usize> {
+    let dst = destination(s, to)?;
     super::with(|st| st.send_ipv4_packet(packet, dst))
 }
 
-/// The address of ours that `from` reached: the local interface address on its network, or
-/// 127.0.0.1.
-fn our_address(from: Ipv4Addr) -> Ipv4Addr {
-    if from.is_loopback() {
-        return from;
-    }
-    for l in super::interfaces() {
-        for (ip, prefix) in l.addrs {
-            if let IpAddr::V4(a) = ip {
-                if lintel_net::in_prefix(IpAddr::V4(from), ip, prefix) {
-                    return a;
-                }
-            }
-        }
-    }
-    Ipv4Addr::LOCALHOST
+/// A send whose IPv4 header the stack writes.
+pub fn send_payload(s: &InetSocket, data: &[u8], to: Option<SocketAddr>) -> KResult<usize> {
+    let dst = destination(s, to)?;
+    let ttl = match s.get_option(SockOptName::Ttl) {
+        Ok(SockOpt::Ttl(t)) => t,
+        _ => 64,
+    };
+    let tos = match s.get_option(SockOptName::Tos) {
+        Ok(SockOpt::Tos(t)) => t,
+        _ => 0,
+    };
+    let proto = s.protocol as u8;
+    super::with(|st| st.send_ipv4_payload(proto, data, dst, ttl, tos))
 }
 
-/// The IPv4 header a received ICMP message of `len` bytes from `from` carries.
-pub fn header(from: Ipv4Addr, len: usize) -> [u8; IP_HEADER] {
-    let mut h = [0u8; IP_HEADER];
-    h[0] = 0x45;
-    h[2..4].copy_from_slice(&((IP_HEADER + len).min(65535) as u16).to_be_bytes());
-    h[6] = 0x40; // don't fragment
-    h[8] = 64; // TTL
-    h[9] = 1; // ICMP
-    h[12..16].copy_from_slice(&from.octets());
-    h[16..20].copy_from_slice(&our_address(from).octets());
-    let sum = h
-        .chunks(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-        .sum::<u32>();
-    let folded = (sum & 0xffff) + (sum >> 16);
-    let folded = (folded & 0xffff) + (folded >> 16);
-    h[10..12].copy_from_slice(&(!(folded as u16)).to_be_bytes());
-    h
+fn addr_at(p: &[u8], at: usize) -> Option<Ipv4Addr> {
+    let b = p.get(at..at + 4)?;
+    Some(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+}
+
+/// Whether a raw socket bound to `local` and connected to `peer` takes datagram `p`
+/// (Linux's __raw_v4_lookup: a bound address must be the destination, a connected one the
+/// source).
+pub fn accepts(p: &[u8], local: Option<IpAddr>, peer: Option<IpAddr>) -> bool {
+    let (Some(src), Some(dst)) = (addr_at(p, 12), addr_at(p, 16)) else {
+        return false;
+    };
+    let bound = match local {
+        Some(IpAddr::V4(a)) if !a.is_unspecified() => a == dst,
+        _ => true,
+    };
+    let connected = match peer {
+        Some(IpAddr::V4(a)) if !a.is_unspecified() => a == src,
+        _ => true,
+    };
+    bound && connected
+}
+
+/// The sender recvfrom names: the datagram's source address, port 0.
+pub fn source(p: &[u8]) -> SocketAddr {
+    SocketAddr::new(
+        IpAddr::V4(addr_at(p, 12).unwrap_or(Ipv4Addr::UNSPECIFIED)),
+        0,
+    )
 }

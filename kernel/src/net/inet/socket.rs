@@ -24,8 +24,11 @@ pub struct InetSocket {
     /// SO_RCVTIMEO / SO_SNDTIMEO in ns (0: wait forever).
     rcvtimeo: AtomicU64,
     sndtimeo: AtomicU64,
-    /// A raw socket (see raw.rs) rather than a ping socket.
+    /// A raw socket (see raw.rs): its receive queue, fed by the stack's packet copies.
     pub raw: bool,
+    pub tap: Option<alloc::sync::Arc<crate::net::tap::Tap>>,
+    /// ICMP_FILTER of a raw ICMP socket: bit N set drops ICMP messages of type N (< 32).
+    pub icmp_filter: core::sync::atomic::AtomicU32,
     /// IP_HDRINCL: sends carry the program's own IPv4 header (always so for IPPROTO_RAW).
     pub hdrincl: AtomicBool,
     /// SO_BROADCAST: datagrams may go to the limited broadcast address.
@@ -77,6 +80,8 @@ impl InetSocket {
             protocol,
             ino,
             raw: false,
+            tap: None,
+            icmp_filter: core::sync::atomic::AtomicU32::new(0),
             hdrincl: AtomicBool::new(false),
             broadcast: AtomicBool::new(false),
             cork: AtomicBool::new(false),
@@ -98,10 +103,14 @@ impl InetSocket {
         Ok(InetSocket::new(id, kind, family, protocol))
     }
 
-    /// A raw IPv4 socket (see raw.rs): ICMP, or IPPROTO_RAW (send only, header included).
+    /// A raw IPv4 socket of `protocol` (see raw.rs); IPPROTO_RAW ones send only, with the
+    /// header included. The stack socket underneath only holds the addresses and options.
     pub fn open_raw(protocol: u32) -> KResult<InetSocket> {
         let mut s = InetSocket::open(Kind::Icmp, Family::V4, protocol)?;
         s.raw = true;
+        s.tap = Some(crate::net::tap::Tap::new(crate::net::tap::Filter::Ip {
+            protocol: protocol as u8,
+        }));
         s.hdrincl = AtomicBool::new(protocol == lintel_abi::inet::IPPROTO_RAW);
         Ok(s)
     }
@@ -122,11 +131,21 @@ impl InetSocket {
     }
 
     pub fn events(&self) -> Events {
+        if let Some(t) = &self.tap {
+            return Events {
+                readable: t.readable(),
+                writable: true,
+                ..Events::default()
+            };
+        }
         with(|s| s.events(self.id))
     }
 
     /// Moves only on this socket's own events (see `Stack::generation`).
     pub fn generation(&self) -> u64 {
+        if let Some(t) = &self.tap {
+            return t.gen.load(Ordering::Relaxed);
+        }
         with(|s| s.generation(self.id))
     }
 
@@ -205,7 +224,7 @@ impl InetSocket {
             return super::raw::send_with_header(self, data, to);
         }
         if self.raw {
-            super::raw::claim_ident(self, data)?;
+            return super::raw::send_payload(self, data, to);
         }
         if let Some(SocketAddr::V4(a)) = to {
             // Linux routes 255.255.255.255 as a broadcast, refused without SO_BROADCAST.
@@ -252,24 +271,42 @@ impl InetSocket {
         self.recv_plain(buf, peek, waitall, nonblock)
     }
 
-    /// A raw socket's receive: the ICMP message with an IPv4 header in front.
+    /// A raw socket's receive: the next IPv4 datagram of its protocol, header included,
+    /// from the address it is connected to and to the one it is bound to, if any.
     fn recv_raw(&self, buf: &mut [u8], peek: bool, nonblock: bool) -> KResult<Received> {
-        use super::raw::{header, IP_HEADER};
-        let mut msg = alloc::vec![0u8; buf.len().saturating_sub(IP_HEADER).max(64)];
-        let r = self.recv_plain(&mut msg, peek, false, nonblock)?;
-        let from = match r.from {
-            Some(SocketAddr::V4(a)) => *a.ip(),
-            _ => core::net::Ipv4Addr::UNSPECIFIED,
+        let Some(tap) = &self.tap else {
+            return Err(Errno::EAGAIN);
         };
-        let mut packet = alloc::vec::Vec::from(header(from, r.full));
-        packet.extend_from_slice(&msg[..r.len]);
-        let n = packet.len().min(buf.len());
-        buf[..n].copy_from_slice(&packet[..n]);
+        let local = self.local_addr().map(|a| a.ip());
+        let peer = self.peer_addr().map(|a| a.ip());
+        let deadline = self.deadline(true);
+        let f = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
+            tap.pop(peek, |f| {
+                let p = f.ip_packet();
+                super::raw::accepts(p, local, peer) && !self.icmp_filtered(p)
+            })
+            .map(Ok)
+        })?;
+        let p = f.ip_packet();
+        let n = p.len().min(buf.len());
+        buf[..n].copy_from_slice(&p[..n]);
         Ok(Received {
             len: n,
-            from: r.from,
-            full: IP_HEADER + r.full,
+            from: Some(super::raw::source(p)),
+            full: p.len(),
         })
+    }
+
+    /// Whether ICMP_FILTER drops datagram `p` (ICMP sockets only, as raw_rcv's icmp_filter).
+    fn icmp_filtered(&self, p: &[u8]) -> bool {
+        if self.protocol != lintel_abi::inet::IPPROTO_ICMP {
+            return false;
+        }
+        let ihl = usize::from(p.first().map_or(0, |b| b & 0xf)) * 4;
+        match p.get(ihl) {
+            Some(&t) if t < 32 => self.icmp_filter.load(Ordering::Relaxed) & (1 << t) != 0,
+            _ => false,
+        }
     }
 
     fn recv_plain(
@@ -347,6 +384,9 @@ impl InetSocket {
     }
 
     pub fn rx_queued(&self) -> usize {
+        if let Some(t) = &self.tap {
+            return t.next_len(|f| f.ip_packet().len());
+        }
         with(|s| s.rx_queued(self.id))
     }
 

@@ -55,8 +55,8 @@ pub(in crate::syscall) fn socket(
         (SOCK_STREAM, 0 | IPPROTO_TCP) => (Kind::Tcp, IPPROTO_TCP),
         (SOCK_DGRAM, 0 | IPPROTO_UDP) => (Kind::Udp, IPPROTO_UDP),
         (SOCK_DGRAM, p) if p == icmp => (Kind::Icmp, p),
-        // Raw sockets need CAP_NET_RAW; root gets ICMP over IPv4 (ping) and IPPROTO_RAW
-        // (header-included sends), nothing else yet.
+        // Raw sockets need CAP_NET_RAW; IPv4 ones of any protocol but 0 (Linux's
+        // EPROTONOSUPPORT), IPv6 ones not yet.
         (SOCK_RAW, _)
             if !c
                 .thread
@@ -65,7 +65,7 @@ pub(in crate::syscall) fn socket(
         {
             return Err(Errno::EPERM)
         }
-        (SOCK_RAW, IPPROTO_ICMP | IPPROTO_RAW) if family == Family::V4 => {
+        (SOCK_RAW, 1..=IPPROTO_RAW) if family == Family::V4 => {
             let s = InetSocket::open_raw(protocol)?;
             return ok(install(c, new_file(s, flags), cloexec)?);
         }

@@ -20,6 +20,10 @@ use lintel_abi::socket::{
 use lintel_abi::{Errno, KResult};
 use lintel_net::{Family, Kind, SockOpt, SockOptName};
 
+/// Linux's SOL_RAW and its one option (raw(7)).
+const SOL_RAW: usize = 255;
+const ICMP_FILTER: usize = 1;
+
 fn int(v: i32) -> Vec<u8> {
     v.to_le_bytes().to_vec()
 }
@@ -74,6 +78,13 @@ pub(super) fn get(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>>
         (SOL_SOCKET, SO_KEEPALIVE) => stack_int(s, SockOptName::KeepAlive),
         (SOL_SOCKET, SO_BROADCAST) => Ok(int(s.broadcast.load(Ordering::Relaxed) as i32)),
         (SOL_IP, IP_HDRINCL) if s.raw => Ok(int(s.hdrincl.load(Ordering::Relaxed) as i32)),
+        (SOL_RAW, ICMP_FILTER) if s.raw => {
+            if s.protocol != lintel_abi::inet::IPPROTO_ICMP {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            Ok(s.icmp_filter.load(Ordering::Relaxed).to_le_bytes().to_vec())
+        }
+        (SOL_RAW, _) if s.raw => Err(Errno::ENOPROTOOPT),
         (SOL_SOCKET, SO_LINGER) => {
             let (on, secs) = match s.get_option(SockOptName::Linger)? {
                 SockOpt::Linger(Some(t)) => (1, t as i32),
@@ -218,6 +229,20 @@ pub(super) fn set(s: &InetSocket, level: usize, name: usize, p: usize, len: usiz
         }
         // Linux: raw sockets only (ENOPROTOOPT otherwise); an IPPROTO_RAW socket keeps
         // sending the header it is given.
+        // Linux's raw_seticmpfilter: ICMP sockets only; a shorter value replaces its first
+        // bytes, a longer one is cut to 4.
+        (SOL_RAW, ICMP_FILTER) if s.raw => {
+            if s.protocol != lintel_abi::inet::IPPROTO_ICMP {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            let b = uaccess::read_vec(p, len.min(4))?;
+            let mut v = s.icmp_filter.load(Ordering::Relaxed).to_le_bytes();
+            v[..b.len()].copy_from_slice(&b);
+            s.icmp_filter
+                .store(u32::from_le_bytes(v), Ordering::Relaxed);
+            return Ok(());
+        }
+        (SOL_RAW, _) if s.raw => return Err(Errno::ENOPROTOOPT),
         (SOL_IP, IP_HDRINCL) if s.raw => {
             let on = read_int(p, len)? != 0 || s.protocol == lintel_abi::inet::IPPROTO_RAW;
             s.hdrincl.store(on, Ordering::Relaxed);

@@ -6,6 +6,7 @@ mod inet;
 mod inet_sockopt;
 mod mmsg;
 mod netlink;
+mod packet;
 mod recv;
 mod send;
 mod socket;
@@ -56,6 +57,7 @@ pub(in crate::syscall) enum Sock {
     Unix(Arc<UnixSocket>),
     Inet(Arc<InetSocket>),
     Netlink(Arc<NetlinkSocket>),
+    Packet(Arc<crate::net::packet::PacketSocket>),
 }
 
 pub(in crate::syscall) fn sock_of(c: &Call, fd: i32) -> KResult<(Arc<OpenFile>, Sock)> {
@@ -66,6 +68,8 @@ pub(in crate::syscall) fn sock_of(c: &Call, fd: i32) -> KResult<(Arc<OpenFile>, 
         Sock::Inet(i.0.clone())
     } else if let Some(n) = f.ops_as::<NetlinkFile>() {
         Sock::Netlink(n.0.clone())
+    } else if let Some(p) = f.ops_as::<crate::net::packet::PacketFile>() {
+        Sock::Packet(p.0.clone())
     } else {
         return Err(Errno::ENOTSOCK);
     };

@@ -58,6 +58,10 @@ fn plain_recv(
             let (n, full, from) = netlink::recv(&f, &s, &mut data, flags)?;
             (n, full, Some(from))
         }
+        (f, Sock::Packet(s)) => {
+            let (n, full, from) = super::packet::recv(&f, &s, &mut data, flags)?;
+            (n, full, Some(from))
+        }
     };
     data.truncate(n);
     Ok(Some((data, full, from)))

@@ -128,6 +128,7 @@ pub fn sendto(c: &mut Call) -> SysResult {
             return inet::send(&f, &s, &data, flags as u32, to);
         }
         (_, Sock::Netlink(s)) => return netlink::send(c, &s, &data, addrp, addrlen),
+        (f, Sock::Packet(s)) => return super::packet::send(&f, &s, &data, addrp, addrlen),
         (_, Sock::Unix(_)) => {}
     }
     let to = if addrp != 0 {
@@ -161,6 +162,7 @@ pub(super) fn sendmsg_at(c: &mut Call, fd: i32, msgp: usize, flags: u32) -> SysR
             return inet::send(&f, &s, &data, flags, to);
         }
         (_, Sock::Netlink(s)) => return netlink::send(c, &s, &data, h.name, h.namelen),
+        (f, Sock::Packet(s)) => return super::packet::send(&f, &s, &data, h.name, h.namelen),
         (_, Sock::Unix(_)) => {}
     }
     let to = if h.name != 0 && h.namelen != 0 {

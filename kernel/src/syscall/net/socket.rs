@@ -40,7 +40,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "socket",
         socket,
-        "AF_UNIX stream, datagram and seqpacket; AF_INET/AF_INET6 TCP, UDP and ping sockets; raw IPv4 ICMP and IPPROTO_RAW (IP_HDRINCL) sockets for CAP_NET_RAW (EPERM without it), other raw protocols EPROTONOSUPPORT; other families EAFNOSUPPORT",
+        "AF_UNIX stream, datagram and seqpacket; AF_INET/AF_INET6 TCP, UDP and ping sockets; raw IPv4 sockets of any protocol and AF_PACKET SOCK_RAW/SOCK_DGRAM for CAP_NET_RAW (EPERM without it); raw IPv6 EPROTONOSUPPORT; other families EAFNOSUPPORT",
     ),
     Syscall::implemented("socketpair", socketpair, "AF_UNIX"),
     Syscall::implemented("bind", bind, "AF_UNIX path, abstract and autobind names"),
@@ -98,15 +98,7 @@ pub fn socket(c: &mut Call) -> SysResult {
         }
         AF_INET | AF_INET6 => inet::socket(c, domain, kind, protocol, flags, cloexec),
         AF_NETLINK => netlink::socket(c, kind, protocol, flags, cloexec),
-        // Packet sockets are not supported, but Linux asks for CAP_NET_RAW first.
-        lintel_abi::socket::AF_PACKET
-            if !c
-                .thread
-                .proc_ref()
-                .capable(lintel_abi::capability::CAP_NET_RAW) =>
-        {
-            Err(Errno::EPERM)
-        }
+        lintel_abi::socket::AF_PACKET => super::packet::socket(c, kind, protocol, flags, cloexec),
         _ => {
             // Programs probe for other families routinely; not worth a warning each time.
             crate::debug!("socket family {} not supported", domain);
@@ -161,6 +153,7 @@ pub fn bind(c: &mut Call) -> SysResult {
         Sock::Unix(s) => s,
         Sock::Inet(s) => return ok(inet::bind(&s, addrp, len).map(|_| 0)?),
         Sock::Netlink(s) => return ok(netlink::bind(c, &s, addrp, len).map(|_| 0)?),
+        Sock::Packet(s) => return ok(super::packet::bind(&s, addrp, len).map(|_| 0)?),
     };
     let addr = read_addr(addrp, len)?;
     match addr {
@@ -198,7 +191,7 @@ pub fn listen(c: &mut Call) -> SysResult {
     match sock_of(c, c.fd(0))?.1 {
         Sock::Unix(s) => s.listen(backlog)?,
         Sock::Inet(s) => s.listen(backlog)?,
-        Sock::Netlink(_) => return Err(Errno::EOPNOTSUPP),
+        Sock::Netlink(_) | Sock::Packet(_) => return Err(Errno::EOPNOTSUPP),
     }
     ok(0)
 }
@@ -226,6 +219,7 @@ pub fn connect(c: &mut Call) -> SysResult {
         (f, Sock::Unix(s)) => (f, s),
         (f, Sock::Inet(s)) => return ok(inet::connect(&f, &s, addrp, len).map(|_| 0)?),
         (_, Sock::Netlink(_)) => return ok(netlink::connect(addrp, len).map(|_| 0)?),
+        (_, Sock::Packet(_)) => return Err(Errno::EOPNOTSUPP),
     };
     let addr = read_addr(addrp, len)?.ok_or(Errno::EINVAL)?;
     let target = resolve(c, &addr)?;
@@ -254,7 +248,7 @@ pub fn accept(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
     let (f, s) = match sock {
         (f, Sock::Unix(s)) => (f, s),
         (f, Sock::Inet(s)) => return inet::accept(c, &f, &s, addrp, lenp, oflags, cloexec),
-        (_, Sock::Netlink(_)) => return Err(Errno::EOPNOTSUPP),
+        (_, Sock::Netlink(_) | Sock::Packet(_)) => return Err(Errno::EOPNOTSUPP),
     };
     if s.kind == unix::SOCK_DGRAM {
         return Err(Errno::EOPNOTSUPP);
@@ -283,6 +277,8 @@ pub fn getsockname(c: &mut Call, kind: SockName) -> SysResult {
             write_sockaddr(addrp, lenp, &netlink::getsockname(&s, peer))?;
             return ok(0);
         }
+        Sock::Packet(_) if peer => return Err(Errno::EOPNOTSUPP),
+        Sock::Packet(s) => return ok(super::packet::getsockname(&s, addrp, lenp).map(|_| 0)?),
     };
     let name = if peer { s.peer_name()? } else { s.name() };
     write_addr(addrp, lenp, name.as_ref())?;
@@ -293,7 +289,7 @@ pub fn shutdown(c: &mut Call) -> SysResult {
     match sock_of(c, c.fd(0))?.1 {
         Sock::Unix(s) => s.shutdown(c.a[1] as u32)?,
         Sock::Inet(s) => s.shutdown(c.a[1] as u32)?,
-        Sock::Netlink(_) => return Err(Errno::EOPNOTSUPP),
+        Sock::Netlink(_) | Sock::Packet(_) => return Err(Errno::EOPNOTSUPP),
     }
     ok(0)
 }

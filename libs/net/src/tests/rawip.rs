@@ -68,3 +68,84 @@ fn header_included_udp_crosses_ethernet() {
     assert_eq!(&buf[..n], b"query");
     assert_eq!(from, Some(SocketAddr::new(IpAddr::V4(A_IP), 4321)));
 }
+
+#[test]
+fn capture_copies_loopback_packets_with_an_ethernet_header() {
+    let mut h = Host::new();
+    let s = h.st.socket(Kind::Udp, Family::V4).unwrap();
+    h.st.bind(s, v4(9001)).unwrap();
+    let p = udp_packet(Ipv4Addr::LOCALHOST, 9001, b"hi");
+    // Nothing is kept while capture is off.
+    h.st.send_ipv4_packet(&p, Ipv4Addr::LOCALHOST).unwrap();
+    h.run(3);
+    assert!(h.st.take_captured().is_empty());
+    h.st.set_capture(true);
+    h.st.send_ipv4_packet(&p, Ipv4Addr::LOCALHOST).unwrap();
+    h.run(3);
+    let c = h.st.take_captured();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].ifindex, 1);
+    assert!(c[0].loopback);
+    assert_eq!(
+        &c[0].frame[..14],
+        &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0]
+    );
+    assert_eq!(c[0].frame.len(), 14 + p.len());
+    assert_eq!(c[0].frame[14 + 9], 17);
+}
+
+#[test]
+fn icmp_echo_with_a_stack_written_header_is_answered() {
+    let mut h = Host::new();
+    h.st.set_capture(true);
+    // Type 8, code 0, checksum of the rest, id 0x1234, seq 1.
+    let mut m = std::vec![8u8, 0, 0, 0, 0x12, 0x34, 0, 1];
+    let sum = !m
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum::<u32>() as u16;
+    m[2..4].copy_from_slice(&sum.to_be_bytes());
+    let lo = Ipv4Addr::LOCALHOST;
+    assert_eq!(h.st.send_ipv4_payload(1, &m, lo, 64, 0), Ok(8));
+    h.run(3);
+    let c = h.st.take_captured();
+    let types: Vec<u8> = c.iter().map(|f| f.frame[14 + 20]).collect();
+    assert_eq!(types, std::vec![8, 0]);
+}
+
+#[test]
+fn send_frame_on_loopback() {
+    let mut h = Host::new();
+    let s = h.st.socket(Kind::Udp, Family::V4).unwrap();
+    h.st.bind(s, v4(9002)).unwrap();
+    let mut p = udp_packet(Ipv4Addr::LOCALHOST, 9002, b"frame");
+    p[12..16].copy_from_slice(&[127, 0, 0, 1]);
+    let total = p.len() as u16;
+    p[2..4].copy_from_slice(&total.to_be_bytes());
+    p[10..12].copy_from_slice(&[0, 0]);
+    let sum = !p[..20]
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .fold(0u32, |a, b| {
+            let t = a + b;
+            (t & 0xffff) + (t >> 16)
+        }) as u16;
+    p[10..12].copy_from_slice(&sum.to_be_bytes());
+    let f = crate::capture::loopback_frame(&p);
+    // From 127.0.0.1: a martian to Linux's routing, seen by packet sockets only.
+    assert_eq!(h.st.send_frame(1, &f), Ok(f.len()));
+    h.run(3);
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        h.st.recv(s, &mut buf, false).map(|r| r.0),
+        Err(Errno::EAGAIN)
+    );
+    assert_eq!(h.st.send_frame(9, &f), Err(Errno::ENXIO));
+    assert_eq!(h.st.send_frame(1, &f[..10]), Err(Errno::EINVAL));
+    // Not IP: only packet sockets see it.
+    h.st.set_capture(true);
+    let mut arp = std::vec![0u8; 42];
+    arp[12..14].copy_from_slice(&[8, 6]);
+    assert_eq!(h.st.send_frame(1, &arp), Ok(42));
+    assert_eq!(h.st.take_captured().len(), 1);
+}
