@@ -204,14 +204,14 @@ impl Disk {
         }
         let now = crate::time::uptime_ns();
         {
+            // `pending` stays held while `done` takes the completions, as in
+            // `account_start`: a request is always counted as finished exactly once.
             let mut pending = self.pending.lock();
             for x in &c {
                 if let Some(p) = pending.remove(&x.token) {
                     p.done(&self.stats, now);
                 }
             }
-        }
-        {
             let mut done = self.done.lock();
             for x in c {
                 done.insert(x.token, x.result);
