@@ -3,6 +3,7 @@
 //! collected its completions and woken it; another thread runs meanwhile. Where no thread can
 //! sleep (boot, the idle loop's background work, power-off) the CPU halts instead.
 
+use super::iostats::{Group, IoStats};
 use crate::sched::WaitQueue;
 use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
@@ -34,6 +35,37 @@ pub struct Disk {
     done: Mutex<BTreeMap<Token, Result<(), IoError>>>,
     /// Submitters asleep until a completion of this disk is collected.
     waiters: WaitQueue,
+    /// The disk's I/O counters (/proc/diskstats).
+    stats: IoStats,
+    /// Requests in flight, for the counters: when each started, what it is, and the
+    /// partition it was made for (whose counters count it too, as Linux counts a request on
+    /// the partition and on the whole disk).
+    pending: Mutex<BTreeMap<Token, Pending>>,
+}
+
+struct Pending {
+    start: u64,
+    group: Group,
+    sectors: u64,
+    part: Option<Arc<IoStats>>,
+}
+
+impl Pending {
+    fn done(self, disk: &IoStats, now: u64) {
+        disk.done(self.group, self.sectors, self.start, now);
+        if let Some(p) = &self.part {
+            p.done(self.group, self.sectors, self.start, now);
+        }
+    }
+}
+
+/// What a request counts as, and over how many sectors.
+fn group_of(op: &Op<'_>) -> (Group, u64) {
+    match op {
+        Op::Read { bytes, .. } => (Group::Read, *bytes as u64 / SECTOR),
+        Op::Write { bytes, .. } => (Group::Write, *bytes as u64 / SECTOR),
+        Op::Flush => (Group::Flush, 0),
+    }
 }
 
 static DISKS: spin::Once<Vec<Arc<Disk>>> = spin::Once::new();
@@ -61,6 +93,8 @@ pub fn init() {
                     index,
                     done: Mutex::new(BTreeMap::new()),
                     waiters: WaitQueue::new(),
+                    stats: IoStats::new(),
+                    pending: Mutex::new(BTreeMap::new()),
                 })
             })
             .collect()
@@ -168,7 +202,16 @@ impl Disk {
         if c.is_empty() {
             return;
         }
+        let now = crate::time::uptime_ns();
         {
+            // `pending` stays held while `done` takes the completions, as in
+            // `account_start`: a request is always counted as finished exactly once.
+            let mut pending = self.pending.lock();
+            for x in &c {
+                if let Some(p) = pending.remove(&x.token) {
+                    p.done(&self.stats, now);
+                }
+            }
             let mut done = self.done.lock();
             for x in c {
                 done.insert(x.token, x.result);
@@ -198,15 +241,47 @@ impl Disk {
         self.collect(stalled);
     }
 
-    fn submit(&self, op: Op<'_>) -> KResult<Token> {
+    fn submit(&self, op: Op<'_>, part: Option<&Arc<IoStats>>) -> KResult<Token> {
         let since = crate::time::uptime_ns();
         loop {
             match self.dev.submit(op) {
-                Ok(t) => return Ok(t),
+                Ok(t) => {
+                    self.account_start(t, &op, part);
+                    return Ok(t);
+                }
                 Err(SubmitError::Busy) => self.wait(since),
                 Err(e) => return Err(submit_error(e)),
             }
         }
+    }
+
+    /// Counts request `t`, just submitted, as in flight (or as done already, should its
+    /// completion have been collected in between).
+    fn account_start(&self, t: Token, op: &Op<'_>, part: Option<&Arc<IoStats>>) {
+        let now = crate::time::uptime_ns();
+        let (group, sectors) = group_of(op);
+        self.stats.start(now);
+        if let Some(p) = part {
+            p.start(now);
+        }
+        let p = Pending {
+            start: now,
+            group,
+            sectors,
+            part: part.cloned(),
+        };
+        let mut pending = self.pending.lock();
+        if self.done.lock().contains_key(&t) {
+            drop(pending);
+            p.done(&self.stats, now);
+        } else {
+            pending.insert(t, p);
+        }
+    }
+
+    /// The disk's I/O counters.
+    pub fn stats(&self) -> &IoStats {
+        &self.stats
     }
 
     /// Waits for `tokens`; Ok when every one succeeded.
@@ -251,6 +326,7 @@ impl Disk {
         len: usize,
         mut fill: impl FnMut(usize, &[Frame]),
         mut drain: impl FnMut(usize, &[Frame]),
+        part: Option<&Arc<IoStats>>,
     ) -> KResult<()> {
         self.check(offset, len)?;
         let per_req = self.dev.max_frames() * PAGE;
@@ -284,7 +360,7 @@ impl Disk {
                         bytes: n,
                     }
                 };
-                match self.submit(op) {
+                match self.submit(op, part) {
                     Ok(t) => batch.push((pos, n, frames, t)),
                     Err(e) => {
                         err = Some(e);
@@ -308,8 +384,9 @@ impl Disk {
         Ok(())
     }
 
-    /// Reads `buf.len()` bytes at `offset` (both multiples of 512).
-    pub fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
+    /// Reads `buf.len()` bytes at `offset` (both multiples of 512), counted on the disk and
+    /// on `part`.
+    pub fn read(&self, offset: u64, buf: &mut [u8], part: Option<&Arc<IoStats>>) -> KResult<()> {
         let len = buf.len();
         self.transfer(
             false,
@@ -323,11 +400,12 @@ impl Disk {
                     f.read(0, &mut buf[s..e]);
                 }
             },
+            part,
         )
     }
 
-    /// Writes `buf` at `offset` (both multiples of 512).
-    pub fn write(&self, offset: u64, buf: &[u8]) -> KResult<()> {
+    /// Writes `buf` at `offset` (both multiples of 512), counted on the disk and on `part`.
+    pub fn write(&self, offset: u64, buf: &[u8], part: Option<&Arc<IoStats>>) -> KResult<()> {
         if self.read_only() {
             return Err(Errno::EROFS);
         }
@@ -343,6 +421,7 @@ impl Disk {
                 }
             },
             |_, _| {},
+            part,
         )
     }
 
@@ -351,7 +430,7 @@ impl Disk {
         if !self.dev.has_flush() {
             return Ok(());
         }
-        let t = self.submit(Op::Flush)?;
+        let t = self.submit(Op::Flush, None)?;
         self.wait_all(&[t])
     }
 

@@ -55,6 +55,22 @@ pub fn sync_all() {
     MOUNTED.sync_all("ext4", |fs| fs.sync());
 }
 
+/// drop_caches: every instance forgets its clean cached metadata blocks.
+pub fn drop_caches() {
+    for fs in MOUNTED.latest_first() {
+        fs.drop_clean_cache();
+    }
+}
+
+/// KiB of metadata the mounted instances cache (/proc/meminfo's Buffers).
+pub fn buffers_kb() -> u64 {
+    MOUNTED
+        .latest_first()
+        .iter()
+        .map(|fs| fs.cached_bytes() / 1024)
+        .sum()
+}
+
 /// Seconds between journal commits (Linux's default commit interval).
 const COMMIT_INTERVAL_NS: u64 = 5_000_000_000;
 

@@ -779,7 +779,7 @@ pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
         FileType::BlockDevice => dev::open_blockdev(inode.stat().rdev, flags)?,
         _ => match procfs::special_ops(&inode) {
             Some(ops) => ops,
-            None => Arc::new(InodeFile),
+            None => block::sysfs::special_ops(&inode).unwrap_or_else(|| Arc::new(InodeFile)),
         },
     };
     Ok(OpenFile::new(

@@ -16,7 +16,7 @@ use crate::spinlock::Mutex;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::Frame;
 use lintel_vfs::Inode;
@@ -36,6 +36,9 @@ pub struct Mapping {
     seals: AtomicU32,
     /// Reads fill the cache too (files on disks; tmpfs files already live in memory).
     cache_reads: bool,
+    /// The page after the last window `read` brought in: a miss there continues a
+    /// sequential reader (Linux's file_ra_state, kept per file rather than per open file).
+    next_read: AtomicU64,
 }
 
 /// Pages read at once when a read misses the cache of a disk file.
@@ -76,6 +79,7 @@ pub fn get(inode: &Arc<dyn Inode>) -> Arc<Mapping> {
         dirty: Mutex::new(BTreeSet::new()),
         seals: AtomicU32::new(0),
         cache_reads: is_disk_file(inode),
+        next_read: AtomicU64::new(0),
     });
     all.insert(k, m.clone());
     m
@@ -128,7 +132,12 @@ impl Mapping {
     /// keep their contents.
     fn fill(&self, inode: &Arc<dyn Inode>, idx: u64, pages: u64, size: u64) -> KResult<()> {
         let last = size.div_ceil(PAGE as u64);
-        let count = last.saturating_sub(idx).clamp(1, pages) as usize;
+        let mut count = last.saturating_sub(idx).clamp(1, pages);
+        // The window ends at the next page the cache holds: it is not read again.
+        if let Some((&next, _)) = self.pages.lock().range(idx + 1..).next() {
+            count = count.min(next - idx);
+        }
+        let count = count as usize;
         let mut buf = alloc::vec![0u8; count * PAGE];
         let mut got = 0;
         while got < buf.len() {
@@ -170,7 +179,17 @@ impl Mapping {
             let n = (PAGE - in_page).min(want - done);
             let mut cached = self.pages.lock().get(&idx).cloned();
             if cached.is_none() && self.cache_reads {
-                self.fill(inode, idx, READAHEAD, size)?;
+                // A miss where the last window ended (or at the start) is a sequential
+                // reader: a full window ahead. Elsewhere only the pages this read asks for,
+                // as Linux's ondemand_readahead does for random reads.
+                let pages = if idx == 0 || idx == self.next_read.load(Ordering::Relaxed) {
+                    READAHEAD
+                } else {
+                    (off + want as u64).div_ceil(PAGE as u64) - idx
+                };
+                self.fill(inode, idx, pages.clamp(1, READAHEAD), size)?;
+                self.next_read
+                    .store(idx + pages.clamp(1, READAHEAD), Ordering::Relaxed);
                 cached = self.pages.lock().get(&idx).cloned();
             }
             match cached {

@@ -141,6 +141,21 @@ impl Cache {
         }
     }
 
+    /// Forgets every clean block (drop_caches): each matches the device (the journal
+    /// checkpoints at once), so the next use reads it again. Dirty blocks stay for their
+    /// transaction or write-back, as Linux's drop_caches writes nothing back. Returns how
+    /// many went.
+    pub fn drop_clean(&mut self) -> usize {
+        let before = self.map.len();
+        self.map.retain(|_, e| e.dirty);
+        before - self.map.len()
+    }
+
+    /// Blocks held.
+    pub fn blocks(&self) -> usize {
+        self.map.len()
+    }
+
     /// Copies of every dirty block, in block order (a transaction being committed).
     pub fn dirty_blocks(&self) -> Vec<(u64, Vec<u8>)> {
         self.map

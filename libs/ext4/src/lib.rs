@@ -330,6 +330,18 @@ impl Ext4 {
         }
     }
 
+    /// drop_caches: forgets the cached metadata blocks that match the disk (dirty ones
+    /// stay); returns how many went.
+    pub fn drop_clean_cache(&self) -> usize {
+        self.cache.lock().drop_clean()
+    }
+
+    /// Bytes of metadata held in the block cache (Linux shows its buffer cache as
+    /// /proc/meminfo's Buffers).
+    pub fn cached_bytes(&self) -> u64 {
+        self.cache.lock().blocks() as u64 * self.bs
+    }
+
     /// Bounds the metadata cache to `blocks` blocks (default 4096).
     pub fn set_cache_blocks(&self, blocks: usize) {
         let mut c = self.cache.lock();

@@ -1,6 +1,7 @@
 //! The block-device trait every disk, partition and loop device implements, and `Hold`, the
 //! reference that counts as an opener.
 
+use crate::drivers::iostats::{Group, IoStats};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -22,6 +23,21 @@ pub trait BlockDev: Send + Sync {
     fn rdev(&self) -> u64;
     /// The name under /dev and in /proc/partitions ("vda1", "loop0").
     fn name(&self) -> String;
+    /// The device's I/O counters (/proc/diskstats, /sys/block/NAME/stat).
+    fn io_stats(&self) -> Option<&IoStats> {
+        None
+    }
+    /// `read` made for a partition: its requests count on `part` as well. A device that
+    /// does not see its requests counts the whole call as one.
+    fn read_for(&self, offset: u64, buf: &mut [u8], part: &Arc<IoStats>) -> KResult<()> {
+        let sectors = buf.len() as u64 / SECTOR;
+        part.timed(Group::Read, sectors, || self.read(offset, buf))
+    }
+    /// `write` made for a partition (as `read_for`).
+    fn write_for(&self, offset: u64, buf: &[u8], part: &Arc<IoStats>) -> KResult<()> {
+        let sectors = buf.len() as u64 / SECTOR;
+        part.timed(Group::Write, sectors, || self.write(offset, buf))
+    }
     /// For a partition: its disk's device number, its first sector and its number.
     fn partition_of(&self) -> Option<(u64, u64, u32)> {
         None

@@ -5,6 +5,7 @@
 //! devices. Eight devices exist from boot, as with Linux's default CONFIG_BLK_DEV_LOOP_MIN_COUNT.
 
 use super::bdev::{BlockDev, SECTOR};
+use crate::drivers::iostats::{Group, IoStats};
 use crate::fs::file::{FileOps, OpenFile};
 use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
@@ -40,6 +41,8 @@ pub struct Loop {
     bound: Mutex<Option<Bound>>,
     /// Open device files and mounts holding the device (Linux's disk_openers).
     openers: AtomicUsize,
+    /// Its I/O counters (/proc/diskstats), kept across bindings as Linux keeps them.
+    stats: IoStats,
 }
 
 static LOOPS: Mutex<BTreeMap<u32, Arc<Loop>>> = Mutex::new(BTreeMap::new());
@@ -84,6 +87,7 @@ fn add(n: u32) -> KResult<u32> {
                 number: n,
                 bound: Mutex::new(None),
                 openers: AtomicUsize::new(0),
+                stats: IoStats::new(),
             }),
         );
     }
@@ -430,8 +434,8 @@ impl Loop {
     }
 }
 
-impl BlockDev for Loop {
-    fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
+impl Loop {
+    fn read_backing(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
         let (file, base, size, _) = self.backing().ok_or(Errno::ENXIO)?;
         if offset
             .checked_add(buf.len() as u64)
@@ -454,7 +458,7 @@ impl BlockDev for Loop {
         Ok(())
     }
 
-    fn write(&self, offset: u64, buf: &[u8]) -> KResult<()> {
+    fn write_backing(&self, offset: u64, buf: &[u8]) -> KResult<()> {
         let (file, base, size, ro) = self.backing().ok_or(Errno::ENXIO)?;
         if ro {
             return Err(Errno::EROFS);
@@ -476,6 +480,24 @@ impl BlockDev for Loop {
             done += n;
         }
         Ok(())
+    }
+}
+
+impl BlockDev for Loop {
+    fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
+        let sectors = buf.len() as u64 / SECTOR;
+        self.stats
+            .timed(Group::Read, sectors, || self.read_backing(offset, buf))
+    }
+
+    fn write(&self, offset: u64, buf: &[u8]) -> KResult<()> {
+        let sectors = buf.len() as u64 / SECTOR;
+        self.stats
+            .timed(Group::Write, sectors, || self.write_backing(offset, buf))
+    }
+
+    fn io_stats(&self) -> Option<&IoStats> {
+        Some(&self.stats)
     }
 
     fn flush(&self) -> KResult<()> {

@@ -9,6 +9,7 @@ pub mod part;
 pub mod sysfs;
 
 use crate::drivers::blk::{self, Disk};
+use crate::drivers::iostats::IoStats;
 use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -54,10 +55,19 @@ pub fn virtio_rdev(index: usize, part: u32) -> u64 {
 
 impl BlockDev for Disk {
     fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
-        Disk::read(self, offset, buf)
+        Disk::read(self, offset, buf, None)
     }
     fn write(&self, offset: u64, buf: &[u8]) -> KResult<()> {
-        Disk::write(self, offset, buf)
+        Disk::write(self, offset, buf, None)
+    }
+    fn read_for(&self, offset: u64, buf: &mut [u8], part: &Arc<IoStats>) -> KResult<()> {
+        Disk::read(self, offset, buf, Some(part))
+    }
+    fn write_for(&self, offset: u64, buf: &[u8], part: &Arc<IoStats>) -> KResult<()> {
+        Disk::write(self, offset, buf, Some(part))
+    }
+    fn io_stats(&self) -> Option<&IoStats> {
+        Some(self.stats())
     }
     fn flush(&self) -> KResult<()> {
         Disk::flush(self)

@@ -2,6 +2,7 @@
 //! disk's MBR or GPT by `lintel-part` at boot.
 
 use super::bdev::{BlockDev, SECTOR};
+use crate::drivers::iostats::IoStats;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -29,6 +30,8 @@ pub struct Partition {
     number: u32,
     rdev: u64,
     name: String,
+    /// The partition's own I/O counters (its requests count on the disk too).
+    stats: Arc<IoStats>,
 }
 
 impl Partition {
@@ -46,6 +49,7 @@ impl Partition {
             number: p.number,
             rdev,
             name,
+            stats: Arc::new(IoStats::new()),
         }
     }
 
@@ -61,11 +65,14 @@ impl Partition {
 impl BlockDev for Partition {
     fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
         let at = self.place(offset, buf.len())?;
-        self.disk.read(at, buf)
+        self.disk.read_for(at, buf, &self.stats)
     }
     fn write(&self, offset: u64, buf: &[u8]) -> KResult<()> {
         let at = self.place(offset, buf.len())?;
-        self.disk.write(at, buf)
+        self.disk.write_for(at, buf, &self.stats)
+    }
+    fn io_stats(&self) -> Option<&IoStats> {
+        Some(&self.stats)
     }
     fn flush(&self) -> KResult<()> {
         self.disk.flush()

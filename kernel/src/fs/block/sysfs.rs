@@ -2,9 +2,13 @@
 //! sysfs instance is a tmpfs filled when it is mounted; loop devices rewrite their entries in
 //! every live instance when they are added, bound, changed or cleared (util-linux on a
 //! kernel ≥ 2.6.37 learns a loop device's backing file and autoclear flag from sysfs alone).
+//! Each device's `stat` and `inflight` are made when read (`special_ops`), from its I/O
+//! counters.
 
 use super::bdev::BlockDev;
+use crate::fs::file::{FileOps, OpenFile};
 use crate::spinlock::Mutex;
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -12,6 +16,101 @@ use lintel_abi::KResult;
 use lintel_vfs::{FileType, Inode};
 
 static ROOTS: Mutex<Vec<Weak<dyn Inode>>> = Mutex::new(Vec::new());
+
+/// The files whose text is made when they are read (each device's `stat` and `inflight`),
+/// by the address of their inode: the inode, the device number and which file.
+#[allow(clippy::type_complexity)]
+static LIVE: Mutex<BTreeMap<usize, (Weak<dyn Inode>, u64, Live)>> = Mutex::new(BTreeMap::new());
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Live {
+    /// /sys/block/NAME/stat: the /proc/diskstats counters in `%8lu` columns.
+    Stat,
+    /// /sys/block/NAME/inflight: reads and writes in flight.
+    Inflight,
+}
+
+fn live_text(rdev: u64, which: Live) -> String {
+    let c = super::get(rdev)
+        .and_then(|d| d.io_stats().map(|s| s.snapshot()))
+        .unwrap_or_default();
+    match which {
+        Live::Stat => c.sysfs_stat(),
+        // Lintel does not tell reads from writes in flight; all count as reads.
+        Live::Inflight => alloc::format!("{:8} {:8}\n", c.in_flight, 0),
+    }
+}
+
+fn key(i: &Arc<dyn Inode>) -> usize {
+    Arc::as_ptr(i) as *const u8 as usize
+}
+
+/// A generated file of `dev`'s folder.
+fn live_file(d: &Arc<dyn Inode>, n: &[u8], dev: &Arc<dyn BlockDev>, which: Live) -> KResult<()> {
+    let f = d.create(n, FileType::Regular, 0o444, 0, 0, 0)?;
+    f.write_at(0, live_text(dev.rdev(), which).as_bytes())?;
+    let mut live = LIVE.lock();
+    live.retain(|_, (w, ..)| w.strong_count() > 0);
+    live.insert(key(&f), (Arc::downgrade(&f), dev.rdev(), which));
+    Ok(())
+}
+
+/// The file operations of a generated /sys/block file (None for every other inode): its text
+/// is made when a read starts at offset 0, as sysfs makes it.
+pub fn special_ops(inode: &Arc<dyn Inode>) -> Option<Arc<dyn FileOps>> {
+    let live = LIVE.lock();
+    if live.is_empty() {
+        return None;
+    }
+    let (w, rdev, which) = live.get(&key(inode))?;
+    let same = w.upgrade().is_some_and(|i| Arc::ptr_eq(&i, inode));
+    same.then(|| {
+        Arc::new(LiveFile {
+            rdev: *rdev,
+            which: *which,
+            text: Mutex::new(None),
+        }) as Arc<dyn FileOps>
+    })
+}
+
+struct LiveFile {
+    rdev: u64,
+    which: Live,
+    text: Mutex<Option<Arc<String>>>,
+}
+
+impl FileOps for LiveFile {
+    fn pollable(&self) -> bool {
+        false
+    }
+
+    fn read(&self, _: &OpenFile, buf: &mut [u8], off: u64) -> KResult<usize> {
+        let kept = if off == 0 {
+            None
+        } else {
+            self.text.lock().clone()
+        };
+        let text = kept.unwrap_or_else(|| {
+            let t = Arc::new(live_text(self.rdev, self.which));
+            *self.text.lock() = Some(t.clone());
+            t
+        });
+        let text = text.as_bytes();
+        let from = usize::try_from(off).unwrap_or(usize::MAX).min(text.len());
+        let n = buf.len().min(text.len() - from);
+        buf[..n].copy_from_slice(&text[from..from + n]);
+        Ok(n)
+    }
+
+    /// sysfs has no store for these attributes.
+    fn write(&self, _: &OpenFile, _: &[u8], _: u64) -> KResult<usize> {
+        Err(lintel_abi::Errno::EACCES)
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+}
 
 fn file(d: &Arc<dyn Inode>, n: &[u8], text: &str) -> KResult<()> {
     let f = d.create(n, FileType::Regular, 0o444, 0, 0, 0)?;
@@ -40,6 +139,8 @@ fn common(d: &Arc<dyn Inode>, dev: &Arc<dyn BlockDev>) -> KResult<()> {
     file(d, b"size", &alloc::format!("{}\n", dev.size() / 512))?;
     file(d, b"ro", &alloc::format!("{}\n", dev.read_only() as u8))?;
     file(d, b"removable", "0\n")?;
+    live_file(d, b"stat", dev, Live::Stat)?;
+    live_file(d, b"inflight", dev, Live::Inflight)?;
     // What libblkid's topology probe reads (mke2fs warns without it).
     file(d, b"alignment_offset", "0\n")?;
     let q = dir(d, b"queue")?;

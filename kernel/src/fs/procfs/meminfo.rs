@@ -8,13 +8,16 @@ use alloc::string::String;
 
 pub(super) fn text() -> String {
     let m = meminfo::stats();
+    // ext4's metadata cache lives in the kernel heap: shown as Buffers, not as slab.
+    let buffers = crate::fs::ext4::buffers_kb().min(m.slab);
+    let slab = m.slab - buffers;
     let commit_limit = commit::limit_pages() as u64 * 4;
     let committed = commit::committed_pages(None) as u64 * 4;
     let rows: &[(&str, u64)] = &[
         ("MemTotal", m.total),
         ("MemFree", m.free),
         ("MemAvailable", m.available),
-        ("Buffers", 0),
+        ("Buffers", buffers),
         ("Cached", m.cached),
         ("SwapCached", 0),
         ("Active", m.anon + m.cached),
@@ -35,9 +38,9 @@ pub(super) fn text() -> String {
         ("Mapped", 0),
         ("Shmem", m.shmem),
         ("KReclaimable", 0),
-        ("Slab", m.slab),
+        ("Slab", slab),
         ("SReclaimable", 0),
-        ("SUnreclaim", m.slab),
+        ("SUnreclaim", slab),
         ("KernelStack", 0),
         ("PageTables", 0),
         ("NFS_Unstable", 0),

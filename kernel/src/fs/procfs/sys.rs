@@ -622,21 +622,26 @@ pub(super) fn sys_content(f: SysFile) -> String {
     }
 }
 
-/// /proc/diskstats: each disk and partition with Linux 6.1's 17 counters (reads, merges,
-/// sectors, milliseconds, writes, ..., in flight, discards, flushes). Lintel does not count
-/// requests, so the counters are 0.
+/// /proc/diskstats: each disk and partition with Linux ≥ 5.5's 17 counters (reads, merges,
+/// sectors, milliseconds, writes, ..., in flight, busy and weighted milliseconds, discards,
+/// flushes), counted per request by the block layer (`drivers::iostats`). Lintel merges no
+/// requests and has no discard, so those stay 0.
 fn diskstats() -> String {
     let mut s = String::new();
     for d in crate::fs::block::all() {
-        if d.size() == 0 {
+        // As Linux's diskstats_show: every disk (unbound loop devices too), partitions only
+        // with a size.
+        if d.partition_of().is_some() && d.size() == 0 {
             continue;
         }
         let rdev = d.rdev();
+        let c = d.io_stats().map(|st| st.snapshot()).unwrap_or_default();
         s += &format!(
-            "{:4} {:7} {} 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+            "{:4} {:7} {} {}\n",
             lintel_abi::stat::major(rdev),
             lintel_abi::stat::minor(rdev),
-            d.name()
+            d.name(),
+            c.diskstats()
         );
     }
     s

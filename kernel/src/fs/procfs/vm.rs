@@ -93,8 +93,11 @@ pub(super) fn write(name: &str, buf: &[u8]) -> KResult<()> {
     Ok(())
 }
 
-/// drop_caches: 1 frees the page cache's clean unmapped pages, 2 and 3 also the slab
-/// caches Lintel does not have; 4 only silences the log. Anything else is EINVAL.
+/// drop_caches: 1 frees the page cache's clean unmapped pages and ext4's clean cached
+/// metadata blocks (Linux's buffer cache is block-device page cache), 2 the reclaimable slab
+/// objects (dentries and inodes, which Lintel keeps only while they are used, so there is
+/// nothing to free), 3 both; 4 only silences the log. Nothing is written back. Anything else
+/// is EINVAL.
 pub(super) fn drop_caches(buf: &[u8]) -> KResult<()> {
     let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?;
     let v: u32 = text.trim().parse().map_err(|_| Errno::EINVAL)?;
@@ -103,6 +106,7 @@ pub(super) fn drop_caches(buf: &[u8]) -> KResult<()> {
     }
     if v & 1 != 0 {
         crate::mm::pagecache::reclaim();
+        crate::fs::ext4::drop_caches();
     }
     Ok(())
 }

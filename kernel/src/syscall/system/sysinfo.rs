@@ -19,6 +19,8 @@ pub fn sysinfo(c: &mut Call) -> SysResult {
     b[32..40].copy_from_slice(&(m.total * 1024).to_le_bytes());
     b[40..48].copy_from_slice(&(m.free * 1024).to_le_bytes());
     b[48..56].copy_from_slice(&(m.shmem * 1024).to_le_bytes()); // sharedram
+    let buffers = crate::fs::ext4::buffers_kb().min(m.slab);
+    b[56..64].copy_from_slice(&(buffers * 1024).to_le_bytes()); // bufferram
     b[80..82].copy_from_slice(&(crate::proc::all_pids().len() as u16).to_le_bytes());
     b[104..108].copy_from_slice(&1u32.to_le_bytes()); // mem_unit
     uaccess::write_bytes(c.a[0], &b)?;
