@@ -111,9 +111,11 @@ pub fn periodic_commit() -> Option<u64> {
     Some(NEXT_COMMIT.load(Ordering::Relaxed))
 }
 
-/// fsync(2) on a file of an ext4 instance (a no-op for other file systems).
-pub fn fsync(inode: &Arc<dyn Inode>) -> KResult<()> {
+/// fsync(2) (fdatasync(2) when `datasync`) on a file of an ext4 instance (a no-op for other
+/// file systems).
+pub fn fsync(inode: &Arc<dyn Inode>, datasync: bool) -> KResult<()> {
     match inode.as_any().downcast_ref::<Ext4Inode>() {
+        Some(i) if datasync => i.fdatasync(),
         Some(i) => i.fsync(),
         None => Ok(()),
     }

@@ -42,9 +42,17 @@ impl Ext4Inode {
         self.ino
     }
 
-    /// Makes this file's data and metadata durable (the whole file system's, in fact).
+    /// Makes this file's data and metadata durable (the whole running transaction's, in
+    /// fact); the data itself is written back already.
     pub fn fsync(&self) -> KResult<()> {
-        self.fs.sync()
+        self.fs.fsync_inode(self.ino, false)
+    }
+
+    /// fdatasync(2): as fsync, but timestamps alone do not make it commit.
+    /// Directories are all metadata: theirs commits as fsync.
+    pub fn fdatasync(&self) -> KResult<()> {
+        let datasync = self.kind == FileType::Regular;
+        self.fs.fsync_inode(self.ino, datasync)
     }
 
     pub(crate) fn save(&self, st: &IState) -> KResult<()> {

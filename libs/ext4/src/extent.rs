@@ -194,6 +194,7 @@ impl Ext4 {
 
     /// Rewrites the extent tree from `st.ext`, reusing its blocks; on error nothing changed.
     pub(crate) fn write_tree(&self, ino: u32, st: &mut IState) -> KResult<()> {
+        self.dsync_mark(ino);
         let exts = st.ext.as_ref().ok_or(Errno::EIO)?;
         let per = self.ext_capacity();
         let mut levels: Vec<usize> = Vec::new();

@@ -61,6 +61,33 @@ pub struct Ext4Inode {
 
 // ---- raw inode fields ----
 
+/// Byte ranges of a raw inode that fdatasync need not make durable: the times, i_version
+/// and the checksum (Linux's I_DIRTY_SYNC without I_DIRTY_DATASYNC).
+const NOT_DATASYNC: &[(usize, usize)] = &[
+    (0x08, 0x14), // atime, ctime, mtime
+    (0x24, 0x28), // i_version (osd1)
+    (0x7C, 0x7E), // checksum lo
+    (0x82, 0x98), // checksum hi, ctime/mtime/atime extra, crtime, crtime extra
+    (0x98, 0x9C), // i_version hi
+];
+
+/// Whether anything but the times and checksum differs between two raw inodes.
+pub(crate) fn datasync_changed(old: &[u8], new: &[u8]) -> bool {
+    if old.len() != new.len() {
+        return true;
+    }
+    // Past the extra fields (0x80 + i_extra_isize) are in-inode xattrs, inline data's among
+    // them: those always count.
+    let extra_end = if new.len() > 0x80 {
+        0x80 + le16(new, 0x80) as usize
+    } else {
+        0x80
+    };
+    old.iter().zip(new).enumerate().any(|(i, (a, b))| {
+        a != b && (i >= extra_end || !NOT_DATASYNC.iter().any(|&(s, e)| (s..e).contains(&i)))
+    })
+}
+
 pub(crate) fn r_mode(r: &[u8]) -> u16 {
     le16(r, 0)
 }
@@ -265,7 +292,16 @@ impl Ext4 {
         }
         let (blk, off) = self.inode_loc_in(&a.groups, ino)?;
         self.seal_inode(ino, &mut r);
-        self.meta_write(blk, |b| b[off..off + r.len()].copy_from_slice(&r))
+        let changed = self.meta_write(blk, |b| {
+            let old = &b[off..off + r.len()];
+            let changed = datasync_changed(old, &r);
+            b[off..off + r.len()].copy_from_slice(&r);
+            changed
+        })?;
+        if changed {
+            self.dsync_mark(ino);
+        }
+        Ok(())
     }
 
     /// Fetches the shared in-memory inode for `ino`.

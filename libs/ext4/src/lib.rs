@@ -167,6 +167,10 @@ pub struct Ext4 {
     /// transaction never holds half an operation. Outermost lock.
     txn: lintel_sync::RwLock<()>,
     journal: Mutex<Option<journal::Journal>>,
+    /// Inodes whose metadata needed to read their data (size, block map, flags; not the
+    /// timestamps) changed in the running transaction: fdatasync of one of them commits, of
+    /// any other file only flushes (Linux's I_DIRTY_DATASYNC).
+    pub(crate) dsync: Mutex<BTreeSet<u32>>,
     journaling: AtomicBool,
     /// Dirty metadata blocks past which the next operation first commits.
     dirty_limit: AtomicUsize,
@@ -209,6 +213,32 @@ impl Ext4 {
         }
         self.cache.lock().flush(&*self.dev, self.bs as usize)?;
         self.dev.flush()
+    }
+
+    /// fsync(2)/fdatasync(2) of inode `ino`; its data is on the device already. With a
+    /// journal, fsync commits the running transaction (leaving RECOVER set, as Linux does
+    /// while mounted: `sync` and unmount clear it), and fdatasync of a file whose
+    /// data-retrieval metadata is committed already only flushes the device's cache.
+    /// Without a journal, as `sync`.
+    pub fn fsync_inode(&self, ino: u32, datasync: bool) -> KResult<()> {
+        if self.ro {
+            return Ok(());
+        }
+        if !self.journaling.load(Ordering::Relaxed) {
+            return self.sync();
+        }
+        if datasync && !self.dsync.lock().contains(&ino) {
+            return self.dev.flush();
+        }
+        let _w = self.txn.write();
+        self.commit_locked(false)
+    }
+
+    /// Records that `ino`'s data-retrieval metadata changed in the running transaction.
+    pub(crate) fn dsync_mark(&self, ino: u32) {
+        if self.journaling.load(Ordering::Relaxed) {
+            self.dsync.lock().insert(ino);
+        }
     }
 
     /// Commits the running transaction if it holds anything; the kernel calls it every 5 s,

@@ -285,6 +285,7 @@ impl Ext4 {
             ns: Mutex::new(()),
             txn: lintel_sync::RwLock::new(()),
             journal: Mutex::new(None),
+            dsync: Mutex::new(BTreeSet::new()),
             journaling: AtomicBool::new(false),
             dirty_limit: AtomicUsize::new(CACHE_BLOCKS / 2),
             last_commit: AtomicI64::new(0),

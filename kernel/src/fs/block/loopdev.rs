@@ -291,7 +291,7 @@ impl Loop {
     fn sync_file(file: &Arc<OpenFile>) -> KResult<()> {
         if let Some(inode) = &file.inode {
             crate::mm::pagecache::writeback(inode)?;
-            crate::fs::ext4::fsync(inode)?;
+            crate::fs::ext4::fsync(inode, false)?;
         }
         file.ops.fsync()
     }

@@ -9,7 +9,11 @@ use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("fsync", fsync, "writes back pages stored through shared mappings; block devices flush the disk's write cache"),
-    Syscall::implemented("fdatasync", fsync, "as fsync"),
+    Syscall::implemented(
+        "fdatasync",
+        fdatasync,
+        "as fsync; on ext4 a regular file whose size and block map are committed only flushes the disk",
+    ),
     Syscall::implemented("syncfs", syncfs, "as sync: every file system and disk"),
     Syscall::implemented("sync", sync, "writes back shared mappings, flushes every disk"),
     Syscall::implemented(
@@ -48,10 +52,18 @@ pub fn sync_file_range(c: &mut Call) -> SysResult {
 }
 
 pub fn fsync(c: &mut Call) -> SysResult {
+    sync_fd(c, false)
+}
+
+pub fn fdatasync(c: &mut Call) -> SysResult {
+    sync_fd(c, true)
+}
+
+fn sync_fd(c: &mut Call, datasync: bool) -> SysResult {
     let f = file(c, c.fd(0))?;
     if let Some(inode) = &f.inode {
         crate::mm::pagecache::writeback(inode)?;
-        crate::fs::ext4::fsync(inode)?;
+        crate::fs::ext4::fsync(inode, datasync)?;
         crate::fs::vfat::fsync(inode)?;
     }
     f.ops.fsync()?;

@@ -78,6 +78,7 @@ impl Ext4 {
             }
             j.sb_block = sbb;
             self.cache.lock().clean_all();
+            self.dsync.lock().clear();
             let mut a = self.alloc.lock();
             a.pending.clear();
             a.pending_n = 0;

@@ -2,6 +2,7 @@
 
 mod crash;
 mod external;
+mod fsync;
 mod fuzz;
 mod read;
 mod recovery;

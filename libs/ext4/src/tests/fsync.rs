@@ -1,0 +1,115 @@
+//! fsync and fdatasync with a journal: what reaches the device, counted.
+
+use super::*;
+use std::sync::atomic::AtomicU64;
+
+/// A file's device that counts writes (all, and the superblock's) and cache flushes.
+struct CountDev {
+    inner: Arc<dyn BlockDevice>,
+    writes: AtomicU64,
+    sb_writes: AtomicU64,
+    flushes: AtomicU64,
+}
+
+impl CountDev {
+    fn take(&self) -> (u64, u64, u64) {
+        (
+            self.writes.swap(0, Ordering::Relaxed),
+            self.sb_writes.swap(0, Ordering::Relaxed),
+            self.flushes.swap(0, Ordering::Relaxed),
+        )
+    }
+}
+
+impl BlockDevice for CountDev {
+    fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
+        self.inner.read(offset, buf)
+    }
+    fn write(&self, offset: u64, buf: &[u8]) -> KResult<()> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        if offset <= 1024 && offset + buf.len() as u64 > 1024 {
+            self.sb_writes.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inner.write(offset, buf)
+    }
+    fn flush(&self) -> KResult<()> {
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+        self.inner.flush()
+    }
+    fn size(&self) -> u64 {
+        self.inner.size()
+    }
+}
+
+fn recover_flag(img: &Path) -> bool {
+    let b = std::fs::read(img).unwrap();
+    u32::from_le_bytes(b[1024 + 0x60..1024 + 0x64].try_into().unwrap()) & 4 != 0
+}
+
+#[test]
+fn fdatasync_of_an_overwrite_only_flushes() {
+    for bs in ["4096", "1024"] {
+        let (d, img) = empty_image("fsync", "16M", &["-b", bs]);
+        let cd = Arc::new(CountDev {
+            inner: dev(&img),
+            writes: AtomicU64::new(0),
+            sb_writes: AtomicU64::new(0),
+            flushes: AtomicU64::new(0),
+        });
+        let fs = Ext4::mount(cd.clone(), 7, clock(), false).expect("mount");
+        assert!(fs.journaling());
+        let root = fs.root();
+        let data = pattern(5, 64 * 1024);
+        let f = write_file(&root, "f", &data);
+        let e = f.as_any().downcast_ref::<Ext4Inode>().unwrap();
+        // New file: its size and blocks are in the running transaction, so fdatasync commits.
+        cd.take();
+        e.fdatasync().unwrap();
+        let (w, _, fl) = cd.take();
+        assert!(
+            w > 0 && fl > 1,
+            "fdatasync of a new file commits ({w} writes, {fl} flushes)"
+        );
+        // An overwrite changes only the times: the data is on the device, one flush.
+        f.write_at(4096, b"overwritten").unwrap();
+        cd.take();
+        e.fdatasync().unwrap();
+        assert_eq!(cd.take(), (0, 0, 1), "fdatasync of an overwrite");
+        // fsync commits the times, and leaves RECOVER set (cleared by sync and unmount).
+        e.fsync().unwrap();
+        let (w, sbw, fl) = cd.take();
+        std::eprintln!(
+            "bs {bs}: fsync of an overwrite: {w} writes ({sbw} superblock), {fl} flushes"
+        );
+        assert!(
+            sbw <= 1 && fl <= 4,
+            "fsync: {sbw} superblock writes, {fl} flushes"
+        );
+        assert!(recover_flag(&img));
+        // Nothing left to commit: fsync only flushes.
+        e.fsync().unwrap();
+        assert_eq!(cd.take(), (0, 0, 1), "fsync with nothing to commit");
+        // Growing the file changes its size: fdatasync commits again.
+        f.write_at(data.len() as u64, b"more").unwrap();
+        cd.take();
+        e.fdatasync().unwrap();
+        let (w, _, fl) = cd.take();
+        assert!(w > 0 && fl > 1, "fdatasync after growing commits");
+        // e2fsck -n accepts the image with RECOVER set and the log empty.
+        fsck(&img);
+        let mut expect = data.clone();
+        expect[4096..4096 + 11].copy_from_slice(b"overwritten");
+        expect.extend_from_slice(b"more");
+        assert_eq!(read_all(&f), expect);
+        drop(f);
+        drop(root);
+        fs.sync().unwrap();
+        assert!(!recover_flag(&img));
+        drop(fs);
+        fsck(&img);
+        let fs = mount(&img, true);
+        assert_eq!(read_all(&walk(&fs.root(), "f").unwrap()), expect);
+        drop(fs);
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
