@@ -307,6 +307,18 @@ pub fn write_back_all() {
     ext4::sync_all();
 }
 
+/// fsync(2) and fdatasync(2) of one open file, shared with io_uring's IORING_OP_FSYNC: the
+/// file's cached pages reach their blocks, then its file system makes them durable (ext4
+/// commits only what `datasync` needs), then the file's own operation (a block device's flush).
+pub fn fsync_file(f: &OpenFile, datasync: bool) -> KResult<()> {
+    if let Some(inode) = &f.inode {
+        crate::mm::pagecache::writeback(inode)?;
+        ext4::fsync(inode, datasync)?;
+        vfat::fsync(inode)?;
+    }
+    f.ops.fsync()
+}
+
 /// A new file-system instance's st_dev.
 pub fn next_fs_id() -> u64 {
     NEXT_FS_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed)

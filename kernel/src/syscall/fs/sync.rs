@@ -61,12 +61,7 @@ pub fn fdatasync(c: &mut Call) -> SysResult {
 
 fn sync_fd(c: &mut Call, datasync: bool) -> SysResult {
     let f = file(c, c.fd(0))?;
-    if let Some(inode) = &f.inode {
-        crate::mm::pagecache::writeback(inode)?;
-        crate::fs::ext4::fsync(inode, datasync)?;
-        crate::fs::vfat::fsync(inode)?;
-    }
-    f.ops.fsync()?;
+    crate::fs::fsync_file(&f, datasync)?;
     ok(0)
 }
 

@@ -273,7 +273,9 @@ pub fn run(c: &mut Call, ring: &Arc<IoUring>, sqe: &Sqe, retry: bool) -> Outcome
         IORING_OP_READ | IORING_OP_READV | IORING_OP_READ_FIXED => rw(c, ring, &f, false),
         IORING_OP_WRITE | IORING_OP_WRITEV | IORING_OP_WRITE_FIXED => rw(c, ring, &f, true),
         IORING_OP_FSYNC => match file_of(c, ring, &f) {
-            Ok(file) => result(file.ops.fsync().map(|_| 0)),
+            Ok(file) => result(
+                crate::fs::fsync_file(&file, f.op_flags & IORING_FSYNC_DATASYNC != 0).map(|_| 0),
+            ),
             Err(e) => err(e),
         },
         IORING_OP_POLL_ADD => {
