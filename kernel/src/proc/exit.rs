@@ -149,10 +149,9 @@ pub fn thread_exit(t: &Arc<Thread>) {
                 };
                 if deliver::parent_autoreaps(c) {
                     reap(&r, c);
-                } else if st & 0x7f == 0 {
-                    notify_parent(c, signal::CLD_EXITED, (st >> 8) & 0xff);
                 } else {
-                    notify_parent(c, signal::CLD_KILLED, st & 0x7f);
+                    let (code, val) = signal::child_exit_code(st);
+                    notify_parent(c, code, val);
                 }
             }
             r.child_event.wake_all();
@@ -165,11 +164,7 @@ pub fn thread_exit(t: &Arc<Thread>) {
     NPROCS.fetch_sub(1, Ordering::Relaxed);
     // Its pidfds poll readable from now on.
     crate::fs::file::poll_notify();
-    let (code, st) = if status & 0x7f == 0 {
-        (signal::CLD_EXITED, (status >> 8) & 0xff)
-    } else {
-        (signal::CLD_KILLED, status & 0x7f)
-    };
+    let (code, st) = signal::child_exit_code(status);
     let autoreap = deliver::parent_autoreaps(&p);
     notify_parent(&p, code, st);
     if autoreap {

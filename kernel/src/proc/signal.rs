@@ -91,10 +91,10 @@ pub const SYNCHRONOUS: u64 = (1 << (SIGSEGV - 1))
     | (1 << (SIGSYS - 1));
 
 pub use lintel_abi::signal::{
-    CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, SA_EXPOSE_TAGBITS, SA_NOCLDSTOP,
-    SA_NOCLDWAIT, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTART, SA_RESTORER, SA_SIGINFO,
-    SIGACTION_MASK_OFFSET, SIGACTION_RESTORER_OFFSET, SIGACTION_SIZE, SI_KERNEL, SI_TIMER,
-    SI_TKILL, SI_USER,
+    CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, SA_EXPOSE_TAGBITS,
+    SA_NOCLDSTOP, SA_NOCLDWAIT, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTART, SA_RESTORER,
+    SA_SIGINFO, SIGACTION_MASK_OFFSET, SIGACTION_RESTORER_OFFSET, SIGACTION_SIZE, SI_KERNEL,
+    SI_TIMER, SI_TKILL, SI_USER,
 };
 
 /// A `siginfo_t` image (128 bytes) for one queued signal.
@@ -345,10 +345,23 @@ pub fn next_signal(ready: u64) -> u32 {
     pick.trailing_zeros() + 1
 }
 
-/// Wait status of a process killed by `sig`. Lintel writes no core files, so the core-dump
-/// bit (0x80) is never set, as on Linux with RLIMIT_CORE at 0.
+/// Wait status of a process killed by `sig`, before any core dump: the dump, when one is
+/// written, adds the core bit (0x80) afterwards (`deliver::die`).
 pub fn killed_status(sig: u32) -> i32 {
     sig as i32
+}
+
+/// The si_code and si_status that SIGCHLD and waitid report for a dead child's wait status:
+/// CLD_EXITED with the exit code, or the signal that killed it with CLD_DUMPED when it dumped
+/// core (the 0x80 bit), else CLD_KILLED (Linux's do_notify_parent and wait_task_zombie).
+pub fn child_exit_code(status: i32) -> (i32, i32) {
+    if status & 0x7f == 0 {
+        (CLD_EXITED, (status >> 8) & 0xff)
+    } else if status & 0x80 != 0 {
+        (CLD_DUMPED, status & 0x7f)
+    } else {
+        (CLD_KILLED, status & 0x7f)
+    }
 }
 
 /// sa_flags bits Linux knows (with SA_RESTORER); others are cleared so programs can probe for

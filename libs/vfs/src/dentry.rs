@@ -111,6 +111,22 @@ impl Dentry {
     }
 }
 
+impl Dentry {
+    /// Gives this dentry a new name and parent and caches it there (under `RENAME`); returns
+    /// the old parent and the cache entry it displaced, for the caller to drop after the lock.
+    fn relink(
+        self: &Arc<Self>,
+        dir: &Arc<Dentry>,
+        name: &[u8],
+    ) -> (Option<Arc<Dentry>>, Option<Weak<Dentry>>) {
+        let mut l = self.link.lock();
+        l.name = name.to_vec();
+        let old_parent = l.parent.replace(dir.clone());
+        drop(l);
+        (old_parent, dir.put(name, self))
+    }
+}
+
 impl Drop for Dentry {
     fn drop(&mut self) {
         let link = self.link.get_mut();
@@ -135,36 +151,57 @@ pub fn d_delete(dir: &Arc<Dentry>, name: &[u8]) {
     drop(gone);
 }
 
-/// `old_dir/old_name` was renamed to `new_dir/new_name` (with `exchange`, the two swapped
-/// places). The moved dentry keeps its identity with its new name and parent; a replaced
-/// target is marked deleted. Call after the file system's rename succeeded.
+/// `old_dir/old_name`, the file `moved`, was renamed to `new_dir/new_name` (with `exchange`,
+/// the two swapped places). The moved dentry keeps its identity with its new name and parent;
+/// a replaced target is marked deleted. Call after the file system's rename succeeded, and not
+/// for a rename between two names of one file (which changes nothing).
+///
+/// Dentries are told apart by the file they name, not only by where they are cached: without
+/// the big kernel lock, a lookup between the file system's rename and this call may already
+/// have cached a dentry of `moved` under `new_name` (or, for an exchange, one of the other file
+/// under `old_name`). Such a dentry names its file where it now is: it is neither deleted nor
+/// moved back. It is kept in the cache unless the moved dentry takes its place there (its
+/// holders still see the right name and parent).
 pub fn d_move(
     old_dir: &Arc<Dentry>,
     old_name: &[u8],
     new_dir: &Arc<Dentry>,
     new_name: &[u8],
+    moved: &Arc<dyn Inode>,
     exchange: bool,
 ) {
+    let moved = identity(moved);
     let _g = RENAME.lock();
     let src = old_dir.take(old_name);
     let dst = new_dir.take(new_name);
     // Everything that may hold the last reference to a dentry drops after the locks.
     let mut dead: Vec<Option<Arc<Dentry>>> = Vec::new();
     let mut dead_weak: Vec<Option<Weak<Dentry>>> = Vec::new();
+    // Which of the two cached dentries name the moved file (the others name the file that was
+    // at `new_name`, or, after a racing lookup, the one now at `old_name`).
+    let src_moves = src.as_ref().is_some_and(|s| identity(&s.inode) == moved);
+    let dst_moved = dst.as_ref().is_some_and(|t| identity(&t.inode) == moved);
     if let Some(s) = &src {
-        let mut l = s.link.lock();
-        l.name = new_name.to_vec();
-        dead.push(l.parent.replace(new_dir.clone()));
-        drop(l);
-        dead_weak.push(new_dir.put(new_name, s));
+        if src_moves {
+            let (p, w) = s.relink(new_dir, new_name);
+            dead.push(p);
+            dead_weak.push(w);
+        } else {
+            // Already names what is at `old_name` now (only an exchange leaves a file there).
+            dead_weak.push(old_dir.put(old_name, s));
+        }
     }
     if let Some(t) = &dst {
-        if exchange {
-            let mut l = t.link.lock();
-            l.name = old_name.to_vec();
-            dead.push(l.parent.replace(old_dir.clone()));
-            drop(l);
-            dead_weak.push(old_dir.put(old_name, t));
+        if dst_moved {
+            // A racing lookup's dentry of the moved file: adopted unless the moved dentry took
+            // its place.
+            if !src_moves {
+                dead_weak.push(new_dir.put(new_name, t));
+            }
+        } else if exchange {
+            let (p, w) = t.relink(old_dir, old_name);
+            dead.push(p);
+            dead_weak.push(w);
         } else {
             t.deleted.store(true, Ordering::Release);
         }

@@ -65,6 +65,41 @@ fn pit_wait_ms(ms: u32) {
     }
 }
 
+/// The most 10 ms PIT rounds `init` calibrates over.
+const CALIBRATION_ROUNDS: usize = 5;
+
+/// Whether two calibration rounds (TSC ticks over the same PIT interval) agree within 0.1 %.
+fn rounds_agree(a: u64, b: u64) -> bool {
+    a.abs_diff(b) * 1000 <= a.max(b)
+}
+
+/// The TSC's rate and, when the CPU gives its crystal's, the LAPIC timer's at divide-by-16
+/// (the crystal feeds the LAPIC timer, as Linux's native_calibrate_tsc assumes), in Hz, from
+/// CPUID leaf 0x15 (and 0x16's base frequency when 0x15 gives the ratio without the crystal).
+/// None when the CPU does not say: QEMU's TCG `-cpu max` stops at leaf 0xd, and CPUID answers
+/// a leaf above the last with the last one's values, so the maximum leaf is checked first.
+fn cpuid_frequencies() -> Option<(u64, Option<u64>)> {
+    let (max_leaf, ..) = cpu::cpuid(0, 0);
+    if max_leaf < 0x15 {
+        return None;
+    }
+    let (denominator, numerator, crystal_hz, _) = cpu::cpuid(0x15, 0);
+    let (denominator, numerator) = (u64::from(denominator), u64::from(numerator));
+    if denominator == 0 || numerator == 0 {
+        return None;
+    }
+    if crystal_hz != 0 {
+        let crystal_hz = u64::from(crystal_hz);
+        return Some((crystal_hz * numerator / denominator, Some(crystal_hz / 16)));
+    }
+    if max_leaf < 0x16 {
+        return None;
+    }
+    let (base_mhz, ..) = cpu::cpuid(0x16, 0);
+    let tsc_hz = u64::from(base_mhz & 0xffff) * 1_000_000;
+    (tsc_hz != 0).then_some((tsc_hz, None))
+}
+
 pub(crate) fn init() {
     // Mask the legacy PICs: every interrupt comes through the LAPIC.
     outb(0x21, 0xff);
@@ -73,16 +108,34 @@ pub(crate) fn init() {
     LAPIC_BASE.store(phys_to_virt(base as usize) as u64, Ordering::Relaxed);
     lapic_write(0xf0, 0x100 | SPURIOUS_VECTOR as u32);
 
-    // Calibrate the TSC and the LAPIC timer together over 10 ms of the PIT, five times, and
-    // keep the shortest round (as Linux's pit_calibrate_tsc keeps its minimum): a round in
-    // which the CPU was held up (QEMU descheduled by a loaded host under TCG) sees the PIT
-    // expire late and counts too many ticks. One such round made every clock of the boot
-    // run several times slower than real time (sleeps and timeouts as much longer).
+    let (_, _, ecx, _) = cpu::cpuid(1, 0);
+    let tsc_deadline = ecx & (1 << 24) != 0;
+    TSC_DEADLINE.store(tsc_deadline, Ordering::Relaxed);
     lapic_write(0x3e0, 0x3); // divide by 16
     lapic_write(0x320, 1 << 16); // masked one-shot
+
+    // The CPU may say what its TSC (and crystal, which feeds the LAPIC timer) count: then no
+    // PIT round is needed, unless the LAPIC timer is used in count mode and its rate is unknown.
+    let known = cpuid_frequencies();
+    if let Some((tsc_hz, lapic_hz)) = known.filter(|&(_, lapic)| lapic.is_some() || tsc_deadline) {
+        TSC_HZ.store(tsc_hz, Ordering::Relaxed);
+        TSC_BOOT.store(cpu::rdtsc(), Ordering::Relaxed);
+        LAPIC_HZ.store(lapic_hz.unwrap_or(0).max(100_000), Ordering::Relaxed);
+        start_timer();
+        return;
+    }
+
+    // Otherwise calibrate the TSC and the LAPIC timer together over 10 ms rounds of the PIT
+    // and keep the shortest round (as Linux's pit_calibrate_tsc keeps its minimum): a round
+    // in which the CPU was held up (QEMU descheduled by a loaded host under TCG) sees the PIT
+    // expire late and counts too many ticks. One such round made every clock of the boot run
+    // several times slower than real time (sleeps and timeouts as much longer). Stop once two
+    // consecutive rounds agree within 0.1 % (a held-up round disagrees with its neighbours),
+    // after at most five.
     let mut boot = None;
     let mut best = (u64::MAX, 0u32);
-    for _ in 0..5 {
+    let mut previous = None;
+    for _ in 0..CALIBRATION_ROUNDS {
         lapic_write(0x380, u32::MAX);
         let t0 = cpu::rdtsc();
         pit_wait_ms(10);
@@ -93,14 +146,17 @@ pub(crate) fn init() {
             best = (d, lapic_ticks);
         }
         boot.get_or_insert(t0);
+        if previous.is_some_and(|p| rounds_agree(p, d)) {
+            break;
+        }
+        previous = Some(d);
     }
     let (tsc_ticks, lapic_ticks) = best;
-    let tsc_hz = tsc_ticks * 100;
+    // A TSC rate from CPUID is exact; the PIT's is kept for the LAPIC timer alone.
+    let tsc_hz = known.map_or(tsc_ticks * 100, |(hz, _)| hz);
     TSC_HZ.store(tsc_hz, Ordering::Relaxed);
     TSC_BOOT.store(boot.unwrap_or(0), Ordering::Relaxed);
     LAPIC_HZ.store((lapic_ticks as u64 * 100).max(100_000), Ordering::Relaxed);
-    let (_, _, ecx, _) = cpu::cpuid(1, 0);
-    TSC_DEADLINE.store(ecx & (1 << 24) != 0, Ordering::Relaxed);
     start_timer();
 }
 

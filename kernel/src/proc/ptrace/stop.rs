@@ -34,10 +34,8 @@ pub(super) fn notify_tracer(tracer: &Arc<Process>, pid: i32, status: i32) {
         let st = status & !EXITED_MARK;
         let (code, val) = if !exited {
             (lintel_abi::signal::CLD_TRAPPED, (st >> 8) & 0xff)
-        } else if st & 0x7f == 0 {
-            (signal::CLD_EXITED, (st >> 8) & 0xff)
         } else {
-            (signal::CLD_KILLED, st & 0x7f)
+            crate::proc::signal::child_exit_code(st)
         };
         let info = SigInfo::child(code, pid, 0, val, 0, 0);
         crate::proc::send_signal(tracer, None, info);

@@ -51,36 +51,44 @@ fn do_rename(c: &mut Call, odir: i32, op: usize, ndir: i32, np: usize, flags: u3
     // to a new parent also needs write permission on itself (its ".." changes).
     let src = op_d.inode.lookup(&on)?;
     may_delete(c, &op_d, &src)?;
-    match np_d.inode.lookup(&nn) {
-        Ok(target) => may_delete(c, &np_d, &target)?,
-        Err(Errno::ENOENT) => may_write_dir(c, &np_d)?,
+    // The file at the new name, if any: what the events name as replaced, and whether the
+    // rename is between two names of one file (then nothing happens).
+    let replaced = match np_d.inode.lookup(&nn) {
+        Ok(target) => {
+            may_delete(c, &np_d, &target)?;
+            Some(target)
+        }
+        Err(Errno::ENOENT) => {
+            may_write_dir(c, &np_d)?;
+            None
+        }
         Err(e) => return Err(e),
-    }
+    };
     if src.file_type() == FileType::Directory
         && lintel_vfs::identity(&op_d.inode) != lintel_vfs::identity(&np_d.inode)
     {
         let cred = c.thread.proc_ref().cred.lock().vfs();
         lintel_vfs::inode_permission(&*src, &cred, 2)?;
     }
-    // What the events will name, and whether the rename is between two names of one file
-    // (then nothing happens).
-    let replaced = np_d.inode.lookup(&nn).ok();
     let same = replaced
         .as_ref()
         .is_some_and(|r| identity(r) == identity(&src));
     let moved = notify::active().then(|| src.clone());
     op_d.inode.rename(&on, &np_d.inode, &nn, flags)?;
-    if !same || flags & RENAME_EXCHANGE != 0 {
-        // Holders of the moved dentries (open files, cwds) see the new names.
-        lintel_vfs::d_move(&op_d, &on, &np_d, &nn, flags & RENAME_EXCHANGE != 0);
+    if same {
+        // Two names of one file, exchanged or not: nothing moves and nothing is reported, as
+        // Linux's vfs_rename returns at once when source and target are the same inode.
+        return ok(0);
     }
+    // Holders of the moved dentries (open files, cwds) see the new names.
+    lintel_vfs::d_move(&op_d, &on, &np_d, &nn, &src, flags & RENAME_EXCHANGE != 0);
     if let Some(m) = moved {
         if flags & RENAME_EXCHANGE != 0 {
             notify::renamed((&op_d, &on), (&np_d, &nn), &m, None);
             if let Some(r) = &replaced {
                 notify::renamed((&np_d, &nn), (&op_d, &on), r, None);
             }
-        } else if !same {
+        } else {
             notify::renamed((&op_d, &on), (&np_d, &nn), &m, replaced.as_ref());
         }
     }

@@ -194,7 +194,6 @@ pub fn wait4(c: &mut Call) -> SysResult {
 const NONBLOCKING_PIDFD: usize = 1 << 40;
 
 pub fn waitid(c: &mut Call) -> SysResult {
-    use lintel_abi::signal::{CLD_EXITED, CLD_KILLED};
     use lintel_abi::wait::{P_ALL, P_PGID, P_PID, P_PIDFD};
     let [idtype, id, infop, options, rusage_p, _] = c.a;
     let options = options as u32 as usize;
@@ -231,10 +230,7 @@ pub fn waitid(c: &mut Call) -> SysResult {
     let mut info = [0u8; 128];
     if let Some((child, id, ev)) = &found {
         let (code, status) = match *ev {
-            Event::Exited(st) | Event::TraceExited(st) if st & 0x7f == 0 => {
-                (CLD_EXITED, (st >> 8) & 0xff)
-            }
-            Event::Exited(st) | Event::TraceExited(st) => (CLD_KILLED, st & 0x7f),
+            Event::Exited(st) | Event::TraceExited(st) => crate::proc::signal::child_exit_code(st),
             Event::Traced(st) => (lintel_abi::signal::CLD_TRAPPED, (st >> 8) & 0xff),
             Event::Stopped(sig) => (signal::CLD_STOPPED, sig as i32),
             Event::Continued => (signal::CLD_CONTINUED, signal::SIGCONT as i32),
