@@ -179,6 +179,11 @@ pub struct Process {
     /// `shared_pending` alone, as Linux sets TIF_SIGPENDING only on the thread it picked
     /// (without the big kernel lock another CPU's thread could take it first).
     pub shared_claim: core::sync::atomic::AtomicI32,
+    /// Set before the exit status when the parent discards it (SIGCHLD ignored,
+    /// SA_NOCLDWAIT): wait never reports such a zombie, which its own exit reaps at once
+    /// (Linux makes it EXIT_DEAD under tasklist_lock; a parent's wait on another CPU must not
+    /// see it in between).
+    pub autoreaped: AtomicBool,
     /// Group stop (SIGSTOP and friends) and what the parent has yet to see of it.
     pub stop: Summarized<StopState>,
     /// Stopped threads sleep here until SIGCONT or SIGKILL.
