@@ -135,6 +135,7 @@ fn create(t: &Thread, name: &[u8]) -> KResult<Arc<OpenFile>> {
         {
             return Err(Errno::EEXIST);
         }
+        let _ns = crate::fs::NAMESPACE.lock();
         parent.inode.unlink(&leaf)?;
         lintel_vfs::d_delete(&parent, &leaf);
     }

@@ -55,11 +55,13 @@ const USAGE: &str = "usage:
       --no-bkl     experimental (with --smp 2 or more): kernel code runs on several CPUs
                    at once, without the big kernel lock (lintel.bkl=off); known to break
                    (docs/architecture.md)
-  cargo xtask test [--filter SUBSTR] [--suite cpython] [--kvm] [--lockdep]
+  cargo xtask test [--filter SUBSTR] [--suite cpython] [--kvm] [--lockdep] [--no-bkl]
       --filter     tests whose names hold SUBSTR; SUBSTR@PASS: only that pass of the
                    conformance tests (@ plain, @ext4, @smp4, @lockdep)
       --lockdep    every boot uses the lock-order-checked kernel (the plain run already
                    has one pass with it, on an ext4 root: the tests named in LOCKDEP_PASS)
+      --no-bkl     the conformance boots run without the big kernel lock (lintel.bkl=off;
+                   it matters on the passes with several CPUs: @smp4, @lockdep), by hand
       --suite cpython  CPython's regression tests about the operating system, all modules
                    (the plain run has a bounded set), in Lintel and on this host
   cargo xtask fuzz [--seconds N] [--seed S] [--ops N] [--stress-ops N] [--children N]
@@ -318,6 +320,7 @@ fn main() -> ExitCode {
                     }
                     "--kvm" => kvm = true,
                     "--lockdep" => build::set_lockdep(true),
+                    "--no-bkl" => build::set_no_bkl(true),
                     a => {
                         eprintln!("xtask: unknown option {a}\n{USAGE}");
                         return ExitCode::from(2);

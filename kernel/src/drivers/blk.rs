@@ -4,7 +4,7 @@
 //! sleep (boot, the idle loop's background work, power-off) the CPU halts instead.
 
 use super::iostats::{Group, IoStats};
-use crate::sched::WaitQueue;
+use crate::sched::{Ticket, WaitQueue};
 use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -225,9 +225,9 @@ impl Disk {
     /// callers hold across I/O (file position, ext4, address space) are sleeping locks, so
     /// whoever else runs meanwhile and wants one sleeps too. Without a thread (boot, the idle
     /// loop's journal commit) or at power-off the CPU halts until the next interrupt instead.
-    /// The caller has just looked at `done`: nothing can collect in between (kernel code is
-    /// not preempted and runs on one CPU at a time), so no wake-up is lost.
-    fn wait(&self, since: u64) {
+    /// The caller took `tk` before it looked at `done` (or tried to submit): a collection on
+    /// another CPU since then ends the wait at once, so no wake-up is lost.
+    fn wait(&self, tk: Ticket, since: u64) {
         let now = crate::time::uptime_ns();
         let stalled = now.saturating_sub(since) > STALL_NS;
         if NO_SLEEP.load(Ordering::Relaxed)
@@ -236,7 +236,8 @@ impl Disk {
         {
             crate::sched::halt_briefly();
         } else {
-            self.waiters.wait_once(Some(now.saturating_add(RECHECK_NS)));
+            self.waiters
+                .wait_once(tk, Some(now.saturating_add(RECHECK_NS)));
         }
         self.collect(stalled);
     }
@@ -244,12 +245,13 @@ impl Disk {
     fn submit(&self, op: Op<'_>, part: Option<&Arc<IoStats>>) -> KResult<Token> {
         let since = crate::time::uptime_ns();
         loop {
+            let tk = self.waiters.ticket();
             match self.dev.submit(op) {
                 Ok(t) => {
                     self.account_start(t, &op, part);
                     return Ok(t);
                 }
-                Err(SubmitError::Busy) => self.wait(since),
+                Err(SubmitError::Busy) => self.wait(tk, since),
                 Err(e) => return Err(submit_error(e)),
             }
         }
@@ -290,6 +292,7 @@ impl Disk {
         let mut left: Vec<Token> = tokens.to_vec();
         let mut failed = false;
         loop {
+            let tk = self.waiters.ticket();
             {
                 let mut done = self.done.lock();
                 left.retain(|t| match done.remove(t) {
@@ -303,7 +306,7 @@ impl Disk {
             if left.is_empty() {
                 return if failed { Err(Errno::EIO) } else { Ok(()) };
             }
-            self.wait(since);
+            self.wait(tk, since);
         }
     }
 

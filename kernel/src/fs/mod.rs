@@ -38,6 +38,13 @@ use lintel_abi::fcntl::*;
 use lintel_abi::{Errno, KResult};
 use lintel_vfs::{Dentry, FileType, Inode, MountTable, WalkCtx};
 
+/// Held across a removal's or a rename's lookups, checks, file-system call and dentry update
+/// (unlink, rmdir, rename, a core file's replacement), so that each is one step against the
+/// others on every CPU: Linux's parent-directory locks and `lock_rename` in one, for every
+/// file system. A sleeping lock (ext4 may wait for the disk under it), taken with no other
+/// lock held; file systems' own locks nest inside.
+pub static NAMESPACE: lintel_sync::Mutex<()> = lintel_sync::Mutex::named("fs::NAMESPACE", ());
+
 static MOUNTS: spin::Once<MountTable> = spin::Once::new();
 static ROOT: spin::Once<Arc<Dentry>> = spin::Once::new();
 static INITRAMFS: spin::Once<Arc<Dentry>> = spin::Once::new();

@@ -186,6 +186,7 @@ impl FileOps for TimerFd {
         }
         let t = crate::proc::current();
         loop {
+            let tk = POLL_WAIT.ticket();
             let next = {
                 let mut s = self.state.lock();
                 self.update(&mut s);
@@ -208,7 +209,7 @@ impl FileOps for TimerFd {
                 return Err(e);
             }
             let deadline = (next != 0).then(|| self.mono_deadline(next));
-            POLL_WAIT.wait_once(deadline);
+            POLL_WAIT.wait_once(tk, deadline);
         }
     }
 

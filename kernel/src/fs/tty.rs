@@ -293,6 +293,7 @@ impl FileOps for TtyFile {
         let mut deadline = (!canon && vmin == 0 && vtime > 0)
             .then(|| crate::time::uptime_ns() + vtime * 100_000_000);
         loop {
+            let tk = tty.readers.ticket();
             if matches!(tty.sink, Sink::Console) {
                 poll_input();
             }
@@ -332,7 +333,7 @@ impl FileOps for TtyFile {
                 (Sink::Console, None) => Some(tick),
                 (_, d) => d,
             };
-            tty.readers.wait_once(d);
+            tty.readers.wait_once(tk, d);
         }
     }
 

@@ -402,12 +402,6 @@ pub fn wait_requeue_pi(
     if key == key2 {
         return Err(Errno::EINVAL);
     }
-    if uaccess::read_u32(uaddr)? != val {
-        return Err(Errno::EAGAIN);
-    }
-    if deadline.is_some_and(|d| time::uptime_ns() >= d) {
-        return Err(Errno::ETIMEDOUT);
-    }
     let thread = sched::current();
     let w = Arc::new(Waiter {
         thread: thread.clone(),
@@ -421,30 +415,51 @@ pub fn wait_requeue_pi(
         }),
     });
     TABLE.lock().entry(key).or_default().push(w.clone());
+    // The word is read once the waiter is queued (as FUTEX_WAIT does): a CMP_REQUEUE_PI from
+    // another CPU after a user store then finds the waiter. The value first, then the
+    // deadline: EAGAIN before ETIMEDOUT. If a requeue already took the waiter, it counts.
+    let early = match uaccess::read_u32(uaddr) {
+        Ok(v) if v != val => Some(Errno::EAGAIN),
+        Ok(_) if deadline.is_some_and(|d| time::uptime_ns() >= d) => Some(Errno::ETIMEDOUT),
+        Ok(_) => None,
+        Err(e) => Some(e),
+    };
+    // What a requeue decided for it (None: nothing yet).
+    let outcome = || match &w.requeue_pi {
+        Some(rq) => match &*rq.state.lock() {
+            RequeueState::Waiting => None,
+            RequeueState::Acquired => Some(None),
+            RequeueState::Requeued(pw) => Some(Some(pw.clone())),
+        },
+        None => None,
+    };
+    // An error ends the wait while the waiter is still queued: nothing took it. Else a
+    // requeue on another CPU took it and is about to set the outcome, which counts: wait.
+    let give_up = |e: Errno| match remove(&w) {
+        true => Err(e),
+        false => Ok(true),
+    };
+    let mut failed = false;
+    if let Some(e) = early {
+        failed = give_up(e)?;
+    }
     loop {
-        sched::block_until(deadline);
-        let state = match &w.requeue_pi {
-            Some(rq) => match &*rq.state.lock() {
-                RequeueState::Waiting => None,
-                RequeueState::Acquired => Some(None),
-                RequeueState::Requeued(pw) => Some(Some(pw.clone())),
-            },
-            None => None,
-        };
-        match state {
+        match outcome() {
             Some(None) => return Ok(0),
             Some(Some(pw)) => return pi::wait_requeued(key2, uaddr2, tid, pw, deadline, alive),
+            None if failed => sched::block_until(None),
             None => {
                 let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
                 let intr = thread.interrupted(Errno::ERESTARTNOINTR);
                 if timed_out || intr.is_some() {
-                    remove(&w);
-                    return Err(if timed_out {
+                    failed = give_up(if timed_out {
                         Errno::ETIMEDOUT
                     } else {
                         intr.unwrap_or(Errno::EINTR)
-                    });
+                    })?;
+                    continue;
                 }
+                sched::block_until(deadline);
             }
         }
     }

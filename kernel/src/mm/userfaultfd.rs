@@ -111,6 +111,7 @@ impl Uffd {
     /// as Linux returns VM_FAULT_RETRY.
     pub fn wait(&self, id: u64) {
         loop {
+            let tk = self.waiters.ticket();
             if !self.active() || !self.state.lock().faults.iter().any(|f| f.id == id) {
                 return;
             }
@@ -118,7 +119,7 @@ impl Uffd {
                 self.state.lock().faults.retain(|f| f.id != id);
                 return;
             }
-            self.waiters.wait_once(None);
+            self.waiters.wait_once(tk, None);
         }
     }
 

@@ -60,6 +60,14 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
     if is_ignored(&act, sig) && !blocked_by_all && !traced {
         return true;
     }
+    // The sender of a signal to its own process takes it itself when it does not block it.
+    // (Any older claim ends here: a signal from elsewhere goes to whichever thread is first.)
+    if target.is_none() {
+        let claim = super::try_current()
+            .filter(|me| Arc::ptr_eq(&me.process(), p) && !me.sigmask.lock().has(sig))
+            .map_or(0, |me| me.tid());
+        p.shared_claim.store(claim, Ordering::SeqCst);
+    }
     let queued = match target {
         Some(t) => t.pending.lock().add(info),
         None => p.shared_pending.lock().add(info),
@@ -223,7 +231,19 @@ pub fn signal_pending(t: &Thread) -> bool {
         return true;
     }
     let mask = t.sigmask.lock().0;
-    (t.pending.lock().set.0 | p.shared_pending.lock().set.0) & !mask != 0
+    let shared = p.shared_pending.lock().set.0 & !mask;
+    t.pending.lock().set.0 & !mask != 0 || (shared != 0 && !claimed_by_other(t, p))
+}
+
+/// Whether another live thread of `p` claimed its process's pending signals for now (see
+/// `Process::shared_claim`).
+fn claimed_by_other(t: &Thread, p: &Process) -> bool {
+    let c = p.shared_claim.load(Ordering::SeqCst);
+    c != 0
+        && c != t.tid()
+        && p.live_threads()
+            .iter()
+            .any(|x| x.tid() == c && !x.must_exit())
 }
 
 /// The errno a blocking wait returns when interrupted: EINTR if the thread is exiting anyway.
@@ -323,14 +343,15 @@ fn unprotect_init(p: &Process) {
 }
 
 /// Picks the next deliverable signal of `t`: thread-directed first, then process-wide.
-fn dequeue(t: &Thread, mask: u64) -> Option<SigInfo> {
+/// `waiting`: for sigtimedwait or signalfd, which take a process's signal whoever claimed it.
+fn dequeue(t: &Thread, mask: u64, waiting: bool) -> Option<SigInfo> {
     let p = t.proc_ref();
     let own = t.pending.peek() & !mask;
     let mut info = if own != 0 {
         t.pending.lock().take(next_signal(own))
     } else {
         let shared = p.shared_pending.peek() & !mask;
-        if shared == 0 {
+        if shared == 0 || (!waiting && claimed_by_other(t, p)) {
             return None;
         }
         p.shared_pending.lock().take(next_signal(shared))
@@ -341,7 +362,7 @@ fn dequeue(t: &Thread, mask: u64) -> Option<SigInfo> {
 
 /// Dequeues one signal from `set` for sigtimedwait/signalfd (blocked signals included).
 pub fn dequeue_from(t: &Thread, set: u64) -> Option<SigInfo> {
-    dequeue(t, !set)
+    dequeue(t, !set, true)
 }
 
 /// Stops the process for `sig` and sleeps until continued or killed (a tracee: until its
@@ -432,13 +453,23 @@ fn signal_work(t: &Thread) -> bool {
         || t.trace.trap_pending()
         || p.stop.peek() != 0
         || t.saved_sigmask.peek() != 0
-        || (t.pending.peek() | p.shared_pending.peek()) & !t.sigmask.peek() != 0
+        || t.pending.peek() & !t.sigmask.peek() != 0
+        || (p.shared_pending.peek() & !t.sigmask.peek() != 0 && !claimed_by_other(t, p))
 }
 
 /// Work on the way back to user mode: stops, default actions, handler frames, and the
 /// restart of an interrupted syscall (`restart` = the syscall number when its return value is
 /// one of the kernel-internal restart codes).
-pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64>) {
+pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, restart: Option<u64>) {
+    deliver_signals(t, ctx, restart);
+    // A claim of the process's signals ends once its thread had its turn.
+    let claim = &t.proc_ref().shared_claim;
+    if claim.load(Ordering::Relaxed) == t.tid() {
+        let _ = claim.compare_exchange(t.tid(), 0, Ordering::SeqCst, Ordering::Relaxed);
+    }
+}
+
+fn deliver_signals(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64>) {
     if restart.is_none() && !signal_work(t) {
         return;
     }
@@ -458,7 +489,9 @@ pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u64
             continue;
         }
         let mask = t.sigmask.peek();
-        let Some(info) = dequeue(t, mask) else { break };
+        let Some(info) = dequeue(t, mask, false) else {
+            break;
+        };
         let Some(info) = super::ptrace::signal_stop(t, ctx, info) else {
             continue;
         };

@@ -160,16 +160,19 @@ pub fn thread_exit(t: &Arc<Thread>) {
             send_pdeath_signal(&p, c);
         }
     }
+    let autoreap = deliver::parent_autoreaps(&p);
+    p.autoreaped.store(autoreap, Ordering::SeqCst);
     *p.exit_status.lock() = Some(status);
     NPROCS.fetch_sub(1, Ordering::Relaxed);
     // Its pidfds poll readable from now on.
     crate::fs::file::poll_notify();
     let (code, st) = signal::child_exit_code(status);
-    let autoreap = deliver::parent_autoreaps(&p);
     notify_parent(&p, code, st);
     if autoreap {
         if let Some(parent) = p.parent.lock().upgrade() {
             reap(&parent, &p);
+            // A wait that skipped it looks again (and may find no child left).
+            parent.child_event.wake_all();
         }
     }
 }

@@ -175,6 +175,16 @@ pub struct Process {
     pub thread_gone: WaitQueue,
     /// Signals sent to the process (kill) and not yet taken by any thread.
     pub shared_pending: Summarized<SigPending>,
+    /// The thread (tid; 0: none) that sent a signal to its own process without blocking it
+    /// and takes it on its way out of that call: until then the other threads leave
+    /// `shared_pending` alone, as Linux sets TIF_SIGPENDING only on the thread it picked
+    /// (without the big kernel lock another CPU's thread could take it first).
+    pub shared_claim: core::sync::atomic::AtomicI32,
+    /// Set before the exit status when the parent discards it (SIGCHLD ignored,
+    /// SA_NOCLDWAIT): wait never reports such a zombie, which its own exit reaps at once
+    /// (Linux makes it EXIT_DEAD under tasklist_lock; a parent's wait on another CPU must not
+    /// see it in between).
+    pub autoreaped: AtomicBool,
     /// Group stop (SIGSTOP and friends) and what the parent has yet to see of it.
     pub stop: Summarized<StopState>,
     /// Stopped threads sleep here until SIGCONT or SIGKILL.

@@ -726,13 +726,27 @@ pub fn idle_loop() -> ! {
 #[derive(Default)]
 pub struct WaitQueue {
     waiters: Mutex<Vec<ThreadRef>>,
+    /// How many times `wake_all` ran: an event count, so that `wait_once` can tell that a
+    /// wake-up came between a caller's check and its registration.
+    wakes: AtomicU64,
 }
+
+/// A `WaitQueue`'s wake count, read before a condition check (`WaitQueue::ticket`).
+#[derive(Clone, Copy)]
+#[must_use]
+pub struct Ticket(u64);
 
 impl WaitQueue {
     pub const fn new() -> Self {
         WaitQueue {
             waiters: Mutex::new(Vec::new()),
+            wakes: AtomicU64::new(0),
         }
+    }
+
+    /// Read before checking the condition that a later `wait_once` waits for.
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.wakes.load(Ordering::SeqCst))
     }
 
     /// Blocks until `cond` returns Some.
@@ -768,14 +782,21 @@ impl WaitQueue {
     }
 
     /// Blocks once until woken through this queue or until `deadline_ns` (monotonic) passes;
-    /// the caller rechecks its condition. The caller checked before this registers: safe
-    /// against lost wake-ups only because, under the kernel lock, no other CPU changes the
-    /// condition in between (callers that may run without it use `wait_until` or
-    /// `wait_interruptible`, which register first). A wake-up between registering and
-    /// blocking is not lost (the token).
-    pub fn wait_once(&self, deadline_ns: Option<u64>) {
+    /// the caller rechecks its condition. The caller took `ticket` before it checked: a
+    /// `wake_all` since then (another CPU changed the condition after the check) ends the
+    /// wait at once. `wake_all` counts before it takes the waiters and this registers before
+    /// it compares, so either the count has moved or the waker finds the thread queued
+    /// (Linux gets the same from `prepare_to_wait` before the check). A wake-up between
+    /// registering and blocking is not lost either (the token).
+    pub fn wait_once(&self, ticket: Ticket, deadline_ns: Option<u64>) {
         let t = current();
+        // No `prepare_wait` here: the caller checked signals before, and a token a signal
+        // left since must end the block.
         self.waiters.lock().push(t.clone());
+        if self.wakes.load(Ordering::SeqCst) != ticket.0 {
+            self.unregister(&t);
+            return;
+        }
         self.block_registered(&t, deadline_ns);
     }
 
@@ -825,6 +846,7 @@ impl WaitQueue {
     }
 
     pub fn wake_all(&self) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
         let w = core::mem::take(&mut *self.waiters.lock());
         for t in w {
             wake(&t);

@@ -659,3 +659,74 @@ fn tmpfs_whole_page_write_meets_a_page_made_meanwhile() {
     assert_eq!(b, [9; 8]);
     assert_eq!(tmpfs_statfs::<HeapPage>(&root), Some((8, 7, 0, 0)));
 }
+
+/// Threads creating, renaming (without replacing) and unlinking a few shared names at once:
+/// no rename loses its file (each name change is atomic under the file system's namespace
+/// lock), so what is left is what was created and not unlinked.
+#[test]
+fn tmpfs_names_change_atomically_across_threads() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let root = new_tmpfs::<HeapPage>(Arc::new(|| Timespec { sec: 0, nsec: 0 }), 13);
+    let created = Arc::new(AtomicU64::new(0));
+    let unlinked = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..4u64)
+        .map(|t| {
+            let (root, created, unlinked) = (root.clone(), created.clone(), unlinked.clone());
+            std::thread::spawn(move || {
+                let mut x = t * 7919 + 1;
+                for _ in 0..10000 {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let a = [b'a' + (x >> 33) as u8 % 4];
+                    let b = [b'a' + (x >> 40) as u8 % 4];
+                    match (x >> 50) % 3 {
+                        0 => {
+                            if root.create(&a, FileType::Regular, 0o644, 0, 0, 0).is_ok() {
+                                created.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        1 => {
+                            let _ = root.rename(&a, &root, &b, RENAME_NOREPLACE);
+                        }
+                        _ => {
+                            if root.unlink(&a).is_ok() {
+                                unlinked.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    // Meanwhile a name being replaced by rename never goes missing.
+    root.create(b"keep", FileType::Regular, 0o644, 0, 0, 0)
+        .unwrap();
+    let flipper = {
+        let root = root.clone();
+        std::thread::spawn(move || {
+            for _ in 0..10000 {
+                root.create(b"next", FileType::Regular, 0o644, 0, 0, 0)
+                    .unwrap();
+                root.rename(b"next", &root, b"keep", 0).unwrap();
+            }
+        })
+    };
+    while !flipper.is_finished() {
+        assert!(root.lookup(b"keep").is_ok());
+    }
+    flipper.join().unwrap();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let mut left = 0;
+    let mut cookie = 2;
+    while let Some((e, next)) = root.readdir(cookie).unwrap() {
+        if e.name != b"keep" {
+            left += 1;
+        }
+        cookie = next;
+    }
+    let expect = created.load(Ordering::Relaxed) - unlinked.load(Ordering::Relaxed);
+    assert_eq!(left, expect);
+}

@@ -38,6 +38,12 @@ struct Fs {
     next_ino: AtomicU64,
     clock: Clock,
     usage: Mutex<Usage>,
+    /// Held across every change of a name (create, link, unlink, rmdir, rename), so that each
+    /// is atomic against the others on any CPU: Linux's directory locks and its per-file-system
+    /// rename lock (`s_vfs_rename_mutex`) in one. Nothing sleeps under it; the directories'
+    /// `data` locks nest inside (two at once in inode-number order), and inodes a change
+    /// removed are dropped after it is let go.
+    ns: Mutex<()>,
     /// The root's mode, owner and group as mounted (what /proc/mounts shows).
     root_mode: u32,
     root_uid: u32,
@@ -150,6 +156,7 @@ pub fn new_tmpfs_with<P: FilePage>(clock: Clock, fs_id: u64, o: &TmpfsOptions) -
             max_inodes: o.inodes.unwrap_or(0),
             ..Usage::default()
         }),
+        ns: Mutex::new(()),
         root_mode: o.mode.unwrap_or(0o1777),
         root_uid: o.uid.unwrap_or(0),
         root_gid: o.gid.unwrap_or(0),
@@ -611,6 +618,160 @@ impl<P: FilePage> TmpInode<P> {
         r.ok_or(Errno::ENOENT)
     }
 
+    /// Runs one change of names under the file system's namespace lock; the inodes it put
+    /// in the list (removed entries) are dropped after the lock is let go.
+    fn namespace<T>(&self, f: impl FnOnce(&mut Vec<Arc<TmpInode<P>>>) -> KResult<T>) -> KResult<T> {
+        let mut gone = Vec::new();
+        let r = {
+            let _ns = self.fs.ns.lock();
+            f(&mut gone)
+        };
+        drop(gone);
+        r
+    }
+
+    /// Runs `f` with the entries of directory `self` and, when it is another one, of `other`
+    /// (`None`: the same directory), both locked at once in inode-number order.
+    fn with_two_dirs<T>(
+        &self,
+        other: &TmpInode<P>,
+        f: impl FnOnce(&mut Dir<P>, Option<&mut Dir<P>>) -> KResult<T>,
+    ) -> KResult<T> {
+        if core::ptr::eq(self, other) {
+            return self.with_dir(|d| f(d, None));
+        }
+        let (mut a, mut b) = if self.ino < other.ino {
+            let a = self.data.lock();
+            (a, other.data.lock())
+        } else {
+            let b = other.data.lock();
+            (self.data.lock(), b)
+        };
+        match (&mut *a, &mut *b) {
+            (Data::Dir(x), Data::Dir(y)) => f(x, Some(y)),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    /// rename's work, under the namespace lock: the checks, then both directories' entries
+    /// change under their locks at once, so a lookup of the new name never misses (Linux's
+    /// rename replaces the target atomically) and nothing else changes a name in between.
+    fn rename_locked(
+        &self,
+        old: &[u8],
+        nd: &Arc<TmpInode<P>>,
+        new: &[u8],
+        flags: u32,
+        gone: &mut Vec<Arc<TmpInode<P>>>,
+    ) -> KResult<()> {
+        if nd.meta.lock().nlink == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if new.is_empty() || new == b"." || new == b".." {
+            return Err(Errno::EEXIST);
+        }
+        if new.len() > 255 {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let me = self.this();
+        let src = self.get(old)?;
+        let dst = nd.get(new).ok();
+        if src.kind == FileType::Directory && nd.is_within(&src) {
+            return Err(Errno::EINVAL);
+        }
+        if flags & RENAME_EXCHANGE != 0 {
+            let dst = dst.ok_or(Errno::ENOENT)?;
+            if dst.kind == FileType::Directory && me.is_within(&dst) {
+                return Err(Errno::EINVAL);
+            }
+            if Arc::ptr_eq(&src, &dst) {
+                return Ok(());
+            }
+            // Each name keeps its place (cookie) and now names the other inode.
+            self.with_two_dirs(nd, |from, to| {
+                let oc = *from.by_name.get(old).ok_or(Errno::ENOENT)?;
+                let to = to.unwrap_or(&mut *from);
+                let nc = *to.by_name.get(new).ok_or(Errno::ENOENT)?;
+                to.entries.get_mut(&nc).ok_or(Errno::ENOENT)?.1 = src.clone();
+                from.entries.get_mut(&oc).ok_or(Errno::ENOENT)?.1 = dst.clone();
+                Ok(())
+            })?;
+            self.touch_dir();
+            if !Arc::ptr_eq(&me, nd) {
+                nd.touch_dir();
+                let sd = (src.kind == FileType::Directory) as i64;
+                let dd = (dst.kind == FileType::Directory) as i64;
+                me.add_nlink(dd - sd);
+                nd.add_nlink(sd - dd);
+                if sd == 1 {
+                    src.set_parent(nd);
+                }
+                if dd == 1 {
+                    dst.set_parent(&me);
+                }
+            }
+            src.touch_ctime();
+            dst.touch_ctime();
+            return Ok(());
+        }
+        if let Some(d) = &dst {
+            if flags & RENAME_NOREPLACE != 0 {
+                return Err(Errno::EEXIST);
+            }
+            if Arc::ptr_eq(d, &src) {
+                return Ok(());
+            }
+            match (
+                src.kind == FileType::Directory,
+                d.kind == FileType::Directory,
+            ) {
+                (true, false) => return Err(Errno::ENOTDIR),
+                (false, true) => return Err(Errno::EISDIR),
+                (true, true) if !d.is_empty_dir() => return Err(Errno::ENOTEMPTY),
+                _ => {}
+            }
+        }
+        // The old name goes and the new one (replacing any target) comes in one step.
+        self.with_two_dirs(nd, |from, to| {
+            let oc = from.by_name.remove(old).ok_or(Errno::ENOENT)?;
+            if let Some((_, i)) = from.entries.remove(&oc) {
+                gone.push(i);
+            }
+            let to = to.unwrap_or(from);
+            if let Some(nc) = to.by_name.remove(new) {
+                if let Some((_, i)) = to.entries.remove(&nc) {
+                    gone.push(i);
+                }
+            }
+            let c = to.next_cookie;
+            to.next_cookie += 1;
+            to.by_name.insert(new.to_vec(), c);
+            to.entries.insert(c, (new.to_vec(), src.clone()));
+            Ok(())
+        })?;
+        self.touch_dir();
+        if !Arc::ptr_eq(&me, nd) {
+            nd.touch_dir();
+        }
+        if let Some(d) = dst {
+            if d.kind == FileType::Directory {
+                d.meta.lock().nlink = 0;
+                nd.add_nlink(-1);
+            } else {
+                d.drop_link();
+                d.touch_ctime();
+            }
+            gone.push(d);
+        }
+        if src.kind == FileType::Directory && !Arc::ptr_eq(&me, nd) {
+            me.add_nlink(-1);
+            nd.add_nlink(1);
+            src.set_parent(nd);
+        }
+        src.touch_ctime();
+        Ok(())
+    }
+
     fn is_empty_dir(&self) -> bool {
         matches!(&*self.data.lock(), Data::Dir(d) if d.entries.is_empty())
     }
@@ -806,10 +967,13 @@ impl<P: FilePage> Inode for TmpInode<P> {
             Arc::downgrade(&me),
             Vec::new(),
         )?;
-        self.insert(name, child.clone())?;
-        if kind == FileType::Directory {
-            self.add_nlink(1);
-        }
+        self.namespace(|_| {
+            self.insert(name, child.clone())?;
+            if kind == FileType::Directory {
+                self.add_nlink(1);
+            }
+            Ok(())
+        })?;
         Ok(child)
     }
 
@@ -824,7 +988,7 @@ impl<P: FilePage> Inode for TmpInode<P> {
             Weak::new(),
             target.to_vec(),
         )?;
-        self.insert(name, child.clone())?;
+        self.namespace(|_| self.insert(name, child.clone()))?;
         Ok(child)
     }
 
@@ -836,40 +1000,48 @@ impl<P: FilePage> Inode for TmpInode<P> {
         if t.kind == FileType::Directory {
             return Err(Errno::EPERM);
         }
-        // A new name pins memory like an inode, so Linux counts it as one.
-        self.fs.reserve_inode()?;
-        if let Err(e) = self.insert(name, t.clone()) {
-            self.fs.free_inode();
-            return Err(e);
-        }
-        t.add_nlink(1);
-        t.touch_ctime();
-        Ok(())
+        self.namespace(|_| {
+            // A new name pins memory like an inode, so Linux counts it as one.
+            self.fs.reserve_inode()?;
+            if let Err(e) = self.insert(name, t.clone()) {
+                self.fs.free_inode();
+                return Err(e);
+            }
+            t.add_nlink(1);
+            t.touch_ctime();
+            Ok(())
+        })
     }
 
     fn unlink(&self, name: &[u8]) -> KResult<()> {
-        let child = self.get(name)?;
-        if child.kind == FileType::Directory {
-            return Err(Errno::EISDIR);
-        }
-        self.remove(name)?;
-        child.drop_link();
-        child.touch_ctime();
-        Ok(())
+        self.namespace(|gone| {
+            let child = self.get(name)?;
+            if child.kind == FileType::Directory {
+                return Err(Errno::EISDIR);
+            }
+            gone.push(self.remove(name)?);
+            child.drop_link();
+            child.touch_ctime();
+            gone.push(child);
+            Ok(())
+        })
     }
 
     fn rmdir(&self, name: &[u8]) -> KResult<()> {
-        let child = self.get(name)?;
-        if child.kind != FileType::Directory {
-            return Err(Errno::ENOTDIR);
-        }
-        if !child.is_empty_dir() {
-            return Err(Errno::ENOTEMPTY);
-        }
-        self.remove(name)?;
-        child.meta.lock().nlink = 0;
-        self.add_nlink(-1);
-        Ok(())
+        self.namespace(|gone| {
+            let child = self.get(name)?;
+            if child.kind != FileType::Directory {
+                return Err(Errno::ENOTDIR);
+            }
+            if !child.is_empty_dir() {
+                return Err(Errno::ENOTEMPTY);
+            }
+            gone.push(self.remove(name)?);
+            child.meta.lock().nlink = 0;
+            self.add_nlink(-1);
+            gone.push(child);
+            Ok(())
+        })
     }
 
     fn rename(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8], flags: u32) -> KResult<()> {
@@ -880,77 +1052,7 @@ impl<P: FilePage> Inode for TmpInode<P> {
         if nd.kind != FileType::Directory {
             return Err(Errno::ENOTDIR);
         }
-        if nd.meta.lock().nlink == 0 {
-            return Err(Errno::ENOENT);
-        }
-        let me = self.this();
-        let src = self.get(old)?;
-        let dst = nd.get(new).ok();
-        if src.kind == FileType::Directory && nd.is_within(&src) {
-            return Err(Errno::EINVAL);
-        }
-        if flags & RENAME_EXCHANGE != 0 {
-            let dst = dst.ok_or(Errno::ENOENT)?;
-            if dst.kind == FileType::Directory && me.is_within(&dst) {
-                return Err(Errno::EINVAL);
-            }
-            if Arc::ptr_eq(&src, &dst) {
-                return Ok(());
-            }
-            self.remove(old)?;
-            nd.remove(new)?;
-            self.insert(old, dst.clone())?;
-            nd.insert(new, src.clone())?;
-            if !Arc::ptr_eq(&me, &nd) {
-                let sd = (src.kind == FileType::Directory) as i64;
-                let dd = (dst.kind == FileType::Directory) as i64;
-                me.add_nlink(dd - sd);
-                nd.add_nlink(sd - dd);
-                if sd == 1 {
-                    src.set_parent(&nd);
-                }
-                if dd == 1 {
-                    dst.set_parent(&me);
-                }
-            }
-            src.touch_ctime();
-            dst.touch_ctime();
-            return Ok(());
-        }
-        if let Some(d) = &dst {
-            if flags & RENAME_NOREPLACE != 0 {
-                return Err(Errno::EEXIST);
-            }
-            if Arc::ptr_eq(d, &src) {
-                return Ok(());
-            }
-            match (
-                src.kind == FileType::Directory,
-                d.kind == FileType::Directory,
-            ) {
-                (true, false) => return Err(Errno::ENOTDIR),
-                (false, true) => return Err(Errno::EISDIR),
-                (true, true) if !d.is_empty_dir() => return Err(Errno::ENOTEMPTY),
-                _ => {}
-            }
-            nd.remove(new)?;
-            if d.kind == FileType::Directory {
-                d.meta.lock().nlink = 0;
-                nd.add_nlink(-1);
-            } else {
-                d.drop_link();
-                d.touch_ctime();
-            }
-        }
-        self.remove(old)?;
-        nd.insert(new, src.clone())?;
-        if src.kind == FileType::Directory && !Arc::ptr_eq(&me, &nd) {
-            me.add_nlink(-1);
-            nd.add_nlink(1);
-            src.set_parent(&nd);
-        }
-        src.touch_ctime();
-        Ok(())
+        self.namespace(|gone| self.rename_locked(old, &nd, new, flags, gone))
     }
 
     fn readdir(&self, cookie: u64) -> KResult<Option<(DirEntry, u64)>> {

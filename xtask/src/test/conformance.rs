@@ -353,6 +353,7 @@ fn guest_pass(
         mem: "1G".into(),
         timeout: Some(900),
         smp,
+        no_bkl: build::no_bkl(),
         ..RunOpts::default()
     };
     let mut results: BTreeMap<String, Result<(), String>> = BTreeMap::new();
@@ -370,6 +371,13 @@ fn guest_pass(
         } = guest_round(&opts, &kernel, &runner, &pending, round, disk.is_some())?;
         if let Some(r) = fsck {
             fsck_results.push(r);
+        }
+        // `--no-bkl` must really have turned the lock off (the kernel says so at boot).
+        if opts.no_bkl && smp > 1 && !out.contains("big kernel lock off") {
+            return Err(format!(
+                "--no-bkl: the boot did not report the big kernel lock off; console: {}",
+                tail(&out, 4)
+            ));
         }
         let why = || {
             format!(

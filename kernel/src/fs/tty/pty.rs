@@ -91,6 +91,7 @@ impl FileOps for PtyMasterFile {
             return Ok(0);
         }
         loop {
+            let tk = m.readers.ticket();
             {
                 let mut out = m.out.lock();
                 if !out.is_empty() {
@@ -118,7 +119,7 @@ impl FileOps for PtyMasterFile {
             {
                 return Err(e);
             }
-            m.readers.wait_once(None);
+            m.readers.wait_once(tk, None);
         }
     }
 

@@ -85,6 +85,7 @@ fn do_wait(c: &mut Call, epfd: i32, evp: usize, max: i32, deadline: Option<u64>)
     let ep = epoll_of(c, epfd)?;
     let t = c.thread.clone();
     loop {
+        let tk = POLL_WAIT.ticket();
         let evs = ep.collect(max as usize, true);
         if !evs.is_empty() {
             let mut out = alloc::vec![0u8; evs.len() * EPOLL_EVENT_SIZE];
@@ -103,7 +104,7 @@ fn do_wait(c: &mut Call, epfd: i32, evp: usize, max: i32, deadline: Option<u64>)
         if let Some(e) = crate::proc::interrupted(&t, Errno::EINTR) {
             return Err(e);
         }
-        POLL_WAIT.wait_once(deadline);
+        POLL_WAIT.wait_once(tk, deadline);
     }
 }
 

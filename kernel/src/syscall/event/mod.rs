@@ -57,6 +57,7 @@ pub(in crate::syscall) fn wait_for<T>(
     on_timeout: T,
 ) -> Result<T, Errno> {
     loop {
+        let tk = file::POLL_WAIT.ticket();
         if let Some(v) = check() {
             return Ok(v);
         }
@@ -66,7 +67,7 @@ pub(in crate::syscall) fn wait_for<T>(
         if let Some(e) = crate::proc::interrupted(&crate::proc::current(), Errno::ERESTARTNOHAND) {
             return Err(e);
         }
-        file::POLL_WAIT.wait_once(deadline);
+        file::POLL_WAIT.wait_once(tk, deadline);
     }
 }
 

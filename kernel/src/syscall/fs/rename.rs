@@ -49,6 +49,9 @@ fn do_rename(c: &mut Call, odir: i32, op: usize, ndir: i32, np: usize, flags: u3
     }
     // The source and an existing target go as unlink would take them; a directory moving
     // to a new parent also needs write permission on itself (its ".." changes).
+    // The lookups, the checks, the rename and the dentries' move are one step against other
+    // CPUs' renames and removals (Linux's lock_rename).
+    let ns = crate::fs::NAMESPACE.lock();
     let src = op_d.inode.lookup(&on)?;
     may_delete(c, &op_d, &src)?;
     // The file at the new name, if any: what the events name as replaced, and whether the
@@ -82,6 +85,7 @@ fn do_rename(c: &mut Call, odir: i32, op: usize, ndir: i32, np: usize, flags: u3
     }
     // Holders of the moved dentries (open files, cwds) see the new names.
     lintel_vfs::d_move(&op_d, &on, &np_d, &nn, &src, flags & RENAME_EXCHANGE != 0);
+    drop(ns);
     if let Some(m) = moved {
         if flags & RENAME_EXCHANGE != 0 {
             notify::renamed((&op_d, &on), (&np_d, &nn), &m, None);

@@ -147,6 +147,7 @@ pub fn tee(c: &mut Call) -> SysResult {
     let nonblock = flags & SPLICE_F_NONBLOCK != 0 || inp.nonblocking();
     let t = c.thread.clone();
     let data = loop {
+        let tk = crate::fs::file::POLL_WAIT.ticket();
         if let Some(d) = inp.ops.pipe_peek(len.min(65536))? {
             break d;
         }
@@ -156,7 +157,7 @@ pub fn tee(c: &mut Call) -> SysResult {
         if let Some(e) = crate::proc::interrupted(&t, Errno::ERESTARTSYS) {
             return Err(e);
         }
-        crate::fs::file::POLL_WAIT.wait_once(None);
+        crate::fs::file::POLL_WAIT.wait_once(tk, None);
     };
     if data.is_empty() {
         return ok(0);

@@ -34,6 +34,9 @@ fn do_unlink(c: &mut Call, dirfd: i32, pathp: usize, rmdir: bool) -> SysResult {
     } else if name.is_empty() || name == b"." || name == b".." {
         return Err(Errno::EISDIR);
     }
+    // The lookup, the checks, the removal and the dentry's update are one step against
+    // other CPUs' renames and removals (Linux holds the parent's lock across them).
+    let ns = fs::NAMESPACE.lock();
     let victim = parent.inode.lookup(&name)?;
     if !rmdir && trailing {
         return Err(if victim.file_type() == FileType::Directory {
@@ -52,6 +55,7 @@ fn do_unlink(c: &mut Call, dirfd: i32, pathp: usize, rmdir: bool) -> SysResult {
         parent.inode.unlink(&name)?;
     }
     lintel_vfs::d_delete(&parent, &name);
+    drop(ns);
     fs::notify::removed(&parent, &name, &victim);
     ok(0)
 }

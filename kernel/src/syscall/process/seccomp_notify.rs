@@ -231,6 +231,7 @@ pub fn notify(t: &Arc<Thread>, n: &Notif, data: SeccompData) -> Option<SysResult
 /// interrupts (only SIGKILL once received, under WAIT_KILLABLE_RECV).
 fn wait_answer(t: &Arc<Thread>, n: &Notif, id: u64) -> Woken {
     loop {
+        let tk = n.wq.ticket();
         let killable = {
             let mut q = n.q.lock();
             let Some(k) = q.list.iter_mut().find(|k| k.id == id) else {
@@ -255,7 +256,7 @@ fn wait_answer(t: &Arc<Thread>, n: &Notif, id: u64) -> Woken {
         } else if let Some(e) = t.interrupted(Errno::ERESTARTSYS) {
             return Woken::Interrupted(e);
         }
-        n.wq.wait_once(None);
+        n.wq.wait_once(tk, None);
     }
 }
 
@@ -305,6 +306,7 @@ impl Listener {
         let n = &self.notif;
         let t = crate::proc::current();
         loop {
+            let tk = n.wq.ticket();
             {
                 let mut q = n.q.lock();
                 if q.requests > 0 {
@@ -315,7 +317,7 @@ impl Listener {
             if let Some(e) = t.interrupted(Errno::EINTR) {
                 return Err(e);
             }
-            n.wq.wait_once(None);
+            n.wq.wait_once(tk, None);
         }
         let (id, tid, data) = {
             let mut q = n.q.lock();
@@ -433,6 +435,7 @@ impl Listener {
         }
         self.notif.changed();
         loop {
+            let tk = self.notif.wq.ticket();
             if let Some(r) = *req.ret.lock() {
                 return if r < 0 {
                     Err(Errno(-r))
@@ -453,7 +456,7 @@ impl Listener {
                     None => Err(e),
                 };
             }
-            self.notif.wq.wait_once(None);
+            self.notif.wq.wait_once(tk, None);
         }
     }
 }

@@ -125,6 +125,10 @@ fn wait_event(
         for k in kids.iter().filter(|k| matches(k, which) && kind_ok(k)) {
             any = true;
             if let Some(st) = *k.exit_status.lock() {
+                // Reaped by its own exit in a moment: never reported (see `autoreaped`).
+                if k.autoreaped.load(Ordering::SeqCst) {
+                    continue;
+                }
                 if exited {
                     return Some(Ok(Some((k.clone(), k.pid, Event::Exited(st)))));
                 }

@@ -277,6 +277,7 @@ fn wait(
     deadline: Option<u64>,
 ) -> Result<(), Errno> {
     loop {
+        let tk = POLL_WAIT.ticket();
         chain::run_pending(c, ring);
         ring.flush_overflow();
         if ring.cq_ready() >= want {
@@ -293,6 +294,6 @@ fn wait(
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        POLL_WAIT.wait_once(wake);
+        POLL_WAIT.wait_once(tk, wake);
     }
 }
