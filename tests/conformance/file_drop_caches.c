@@ -70,7 +70,12 @@ static long meminfo(const char *name) {
 
 /* Reads the file into the cache, drops `what` (nothing when NULL) and reads it again: true
  * when that read brought ~32 MiB from the disk and, at the drop, Cached fell by half of that
- * and Buffers fell but for a few dirty blocks (`reread`), or when it brought less than half (not `reread`), in one of a few tries. */
+ * and Buffers fell but for a few dirty blocks or to the floor an earlier drop reached (`reread`), or when it brought less than half (not `reread`), in one of a few tries. */
+/* Buffers (kB) left by the first drop that emptied them: what the file system keeps in use
+ * (Linux keeps its journal's and superblock's buffers, some hundred kB on the host), which a
+ * later drop cannot lower further. -1 before the first drop. */
+static long floor_kb = -1;
+
 static int round_ok(const struct disk *d, const char *what, int reread) {
     for (int attempt = 1; attempt <= 4; attempt++) {
         read_all();
@@ -89,8 +94,9 @@ static int round_ok(const struct disk *d, const char *what, int reread) {
         /* Dropping also empties the buffer cache (metadata: the file's extents, its inode)
          * of all but dirty blocks (a read's access time may leave an inode block dirty). */
         int ok = reread ? r >= SECTORS * 9 / 10 && c1 < c0 - SIZE / 2 / 1024 &&
-                              (b1 < b0 || b0 <= 64)
+                              (b1 < b0 || b0 <= 64 || (floor_kb >= 0 && b1 <= floor_kb))
                         : r < SECTORS / 2;
+        if (ok && reread && (floor_kb < 0 || b1 < floor_kb)) floor_kb = b1;
         if (ok) return 1;
         sleep(1);
     }
