@@ -27,8 +27,7 @@ pub struct PacketSocket {
     /// SOCK_DGRAM: the link header is taken off and written by the kernel.
     pub dgram: bool,
     pub ino: u64,
-    rcvtimeo: AtomicU64,
-    sndtimeo: AtomicU64,
+    pub timeouts: crate::net::SockTimeouts,
 }
 
 /// A link-layer address (struct sockaddr_ll) as given to bind and sendto.
@@ -99,8 +98,7 @@ impl PacketSocket {
             }),
             dgram,
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-            rcvtimeo: AtomicU64::new(0),
-            sndtimeo: AtomicU64::new(0),
+            timeouts: crate::net::SockTimeouts::new(),
         }
     }
 
@@ -141,16 +139,6 @@ impl PacketSocket {
         b
     }
 
-    pub fn set_timeout(&self, recv: bool, ns: u64) {
-        let t = if recv { &self.rcvtimeo } else { &self.sndtimeo };
-        t.store(ns, Ordering::Relaxed);
-    }
-
-    pub fn timeout(&self, recv: bool) -> u64 {
-        let t = if recv { &self.rcvtimeo } else { &self.sndtimeo };
-        t.load(Ordering::Relaxed)
-    }
-
     /// What a receive returns of `f`: the whole frame, or for SOCK_DGRAM what follows the
     /// link header.
     fn view<'a>(&self, f: &'a Frame) -> &'a [u8] {
@@ -173,8 +161,7 @@ impl PacketSocket {
         peek: bool,
         nonblock: bool,
     ) -> KResult<(usize, usize, Vec<u8>)> {
-        let t = self.timeout(true);
-        let deadline = (t > 0).then(|| crate::time::uptime_ns().saturating_add(t));
+        let deadline = self.timeouts.deadline(true);
         let f = POLL_WAIT
             .wait_interruptible(deadline, nonblock, || self.tap.pop(peek, |_| true).map(Ok))?;
         let data = self.view(&f);

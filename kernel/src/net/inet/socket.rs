@@ -21,9 +21,7 @@ pub struct InetSocket {
     pub protocol: u32,
     /// The inode number fstat and /proc/PID/fd show ("socket:[N]").
     pub ino: u64,
-    /// SO_RCVTIMEO / SO_SNDTIMEO in ns (0: wait forever).
-    rcvtimeo: AtomicU64,
-    sndtimeo: AtomicU64,
+    pub timeouts: crate::net::SockTimeouts,
     /// A raw socket (see raw.rs): its receive queue, fed by the stack's packet copies.
     pub raw: bool,
     pub tap: Option<alloc::sync::Arc<crate::net::tap::Tap>>,
@@ -89,8 +87,7 @@ impl InetSocket {
             mcast_loop: AtomicBool::new(true),
             mcast_hops: core::sync::atomic::AtomicU8::new(1),
             mcast_loop6: AtomicBool::new(true),
-            rcvtimeo: AtomicU64::new(0),
-            sndtimeo: AtomicU64::new(0),
+            timeouts: crate::net::SockTimeouts::new(),
             connecting: AtomicBool::new(false),
             fasync: crate::fs::file::FasyncList::new(),
             async_gen: AtomicU64::new(0),
@@ -113,21 +110,6 @@ impl InetSocket {
         }));
         s.hdrincl = AtomicBool::new(protocol == lintel_abi::inet::IPPROTO_RAW);
         Ok(s)
-    }
-
-    pub fn set_timeout(&self, recv: bool, ns: u64) {
-        let t = if recv { &self.rcvtimeo } else { &self.sndtimeo };
-        t.store(ns, Ordering::Relaxed);
-    }
-
-    pub fn timeout(&self, recv: bool) -> u64 {
-        let t = if recv { &self.rcvtimeo } else { &self.sndtimeo };
-        t.load(Ordering::Relaxed)
-    }
-
-    fn deadline(&self, recv: bool) -> Option<u64> {
-        let t = self.timeout(recv);
-        (t > 0).then(|| crate::time::uptime_ns().saturating_add(t))
     }
 
     pub fn events(&self) -> Events {
@@ -158,7 +140,7 @@ impl InetSocket {
     }
 
     pub fn accept(&self, nonblock: bool) -> KResult<(InetSocket, SocketAddr)> {
-        let deadline = self.deadline(true);
+        let deadline = self.timeouts.deadline(true);
         let (id, peer) = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
             match with(|s| s.accept(self.id)) {
                 Err(Errno::EAGAIN) => None,
@@ -190,7 +172,7 @@ impl InetSocket {
 
     /// The outcome of a handshake under way: waits for it unless `nonblock` (EALREADY).
     fn finish_connect(&self, nonblock: bool) -> KResult<()> {
-        let deadline = self.deadline(false);
+        let deadline = self.timeouts.deadline(false);
         let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
             with(|s| {
                 if let Some(e) = s.take_error(self.id) {
@@ -234,7 +216,7 @@ impl InetSocket {
         }
         let stream = self.kind == Kind::Tcp;
         let to = if stream { None } else { to };
-        let deadline = self.deadline(false);
+        let deadline = self.timeouts.deadline(false);
         let mut sent = 0;
         let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || loop {
             match with(|s| s.send(self.id, &data[sent..], to)) {
@@ -279,7 +261,7 @@ impl InetSocket {
         };
         let local = self.local_addr().map(|a| a.ip());
         let peer = self.peer_addr().map(|a| a.ip());
-        let deadline = self.deadline(true);
+        let deadline = self.timeouts.deadline(true);
         let f = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
             tap.pop(peek, |f| {
                 let p = f.ip_packet();
@@ -324,7 +306,7 @@ impl InetSocket {
                 full: 0,
             });
         }
-        let deadline = self.deadline(true);
+        let deadline = self.timeouts.deadline(true);
         let mut got = 0;
         let mut from = None;
         let mut full = 0;

@@ -69,8 +69,8 @@ pub(super) fn get(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>>
             Family::V4 => AF_INET,
             Family::V6 => AF_INET6,
         } as i32)),
-        (SOL_SOCKET, SO_RCVTIMEO) => Ok(timeval(s.timeout(true))),
-        (SOL_SOCKET, SO_SNDTIMEO) => Ok(timeval(s.timeout(false))),
+        (SOL_SOCKET, SO_RCVTIMEO) => Ok(timeval(s.timeouts.get(true))),
+        (SOL_SOCKET, SO_SNDTIMEO) => Ok(timeval(s.timeouts.get(false))),
         (SOL_SOCKET, SO_RCVBUF) => stack_int(s, SockOptName::RecvBuf),
         (SOL_SOCKET, SO_SNDBUF) => stack_int(s, SockOptName::SendBuf),
         (SOL_SOCKET, SO_REUSEADDR) => stack_int(s, SockOptName::ReuseAddr),
@@ -207,7 +207,7 @@ fn read_small(p: usize, len: usize) -> KResult<i32> {
 pub(super) fn set(s: &InetSocket, level: usize, name: usize, p: usize, len: usize) -> KResult<()> {
     let opt = match (level, name) {
         (SOL_SOCKET, SO_RCVTIMEO | SO_SNDTIMEO) => {
-            s.set_timeout(name == SO_RCVTIMEO, read_timeval(p, len)?);
+            s.timeouts.set(name == SO_RCVTIMEO, read_timeval(p, len)?);
             return Ok(());
         }
         (SOL_SOCKET, SO_LINGER) => {

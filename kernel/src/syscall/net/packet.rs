@@ -127,8 +127,8 @@ pub(in crate::syscall) fn getsockopt(
         (SOL_SOCKET, SO_ERROR) => Ok(int(0)),
         (SOL_SOCKET, SO_RCVBUF) => Ok(int(s.tap.rcvbuf.load(Ordering::Relaxed) as i32)),
         (SOL_SOCKET, SO_SNDBUF) => Ok(int(RMEM_MAX as i32)),
-        (SOL_SOCKET, SO_RCVTIMEO) => Ok(timeval(s.timeout(true))),
-        (SOL_SOCKET, SO_SNDTIMEO) => Ok(timeval(s.timeout(false))),
+        (SOL_SOCKET, SO_RCVTIMEO) => Ok(timeval(s.timeouts.get(true))),
+        (SOL_SOCKET, SO_SNDTIMEO) => Ok(timeval(s.timeouts.get(false))),
         _ => {
             crate::debug!("AF_PACKET getsockopt {}/{} not supported", level, name);
             Err(Errno::ENOPROTOOPT)
@@ -153,7 +153,7 @@ pub(in crate::syscall) fn setsockopt(
         (SOL_SOCKET, SO_SNDBUF) => read_int(p, len).map(|_| ()),
         (SOL_SOCKET, SO_RCVTIMEO | SO_SNDTIMEO) => {
             let ns = read_timeval(p, len)?;
-            s.set_timeout(name == SO_RCVTIMEO, ns);
+            s.timeouts.set(name == SO_RCVTIMEO, ns);
             Ok(())
         }
         (SOL_PACKET, PACKET_ADD_MEMBERSHIP | PACKET_DROP_MEMBERSHIP) => {
