@@ -17,8 +17,6 @@ pub const ETH_P_ALL: u16 = 0x0003;
 /// sll_pkttype values.
 pub const PACKET_HOST: u8 = 0;
 pub const PACKET_OUTGOING: u8 = 4;
-/// A receive queue's default limit in bytes (Linux's rmem_default).
-const RCVBUF_DEFAULT: usize = 212_992;
 
 /// Which packets a tap takes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -78,7 +76,7 @@ impl Tap {
             filter: Mutex::new(filter),
             queue: Mutex::new(VecDeque::new()),
             bytes: AtomicUsize::new(0),
-            rcvbuf: AtomicUsize::new(RCVBUF_DEFAULT),
+            rcvbuf: AtomicUsize::new(lintel_abi::socket::RMEM_DEFAULT),
             gen: AtomicU64::new(0),
         });
         LIVE.fetch_add(1, Ordering::Relaxed);

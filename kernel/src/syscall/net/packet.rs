@@ -25,9 +25,6 @@ const PACKET_ADD_MEMBERSHIP: usize = 1;
 const PACKET_DROP_MEMBERSHIP: usize = 2;
 /// sizeof(struct packet_mreq).
 const PACKET_MREQ: usize = 16;
-/// SO_RCVBUF's limits (Linux's rmem_max and SOCK_MIN_RCVBUF).
-const RMEM_MAX: usize = 212_992;
-const MIN_RCVBUF: usize = 2304;
 
 /// socket(AF_PACKET, ...): CAP_NET_RAW first, then SOCK_RAW or SOCK_DGRAM (SOCK_PACKET,
 /// long deprecated, is not offered: ESOCKTNOSUPPORT); `protocol` is an ethertype in
@@ -126,7 +123,7 @@ pub(in crate::syscall) fn getsockopt(
         (SOL_SOCKET, SO_DOMAIN) => Ok(int(i32::from(AF_PACKET))),
         (SOL_SOCKET, SO_ERROR) => Ok(int(0)),
         (SOL_SOCKET, SO_RCVBUF) => Ok(int(s.tap.rcvbuf.load(Ordering::Relaxed) as i32)),
-        (SOL_SOCKET, SO_SNDBUF) => Ok(int(RMEM_MAX as i32)),
+        (SOL_SOCKET, SO_SNDBUF) => Ok(int(lintel_abi::socket::WMEM_DEFAULT as i32)),
         (SOL_SOCKET, SO_RCVTIMEO) => Ok(timeval(s.timeouts.get(true))),
         (SOL_SOCKET, SO_SNDTIMEO) => Ok(timeval(s.timeouts.get(false))),
         _ => {
@@ -146,7 +143,7 @@ pub(in crate::syscall) fn setsockopt(
     match (level, name) {
         (SOL_SOCKET, SO_RCVBUF) => {
             let v = read_int(p, len)?.max(0) as usize;
-            let v = (v.min(RMEM_MAX) * 2).max(MIN_RCVBUF);
+            let v = lintel_abi::socket::rcvbuf_for(v);
             s.tap.rcvbuf.store(v, Ordering::Relaxed);
             Ok(())
         }

@@ -60,7 +60,12 @@ pub fn getsockopt(c: &mut Call) -> SysResult {
     let val: Vec<u8> = match name {
         SO_TYPE => (s.kind as i32).to_le_bytes().to_vec(),
         SO_ERROR => s.take_error().map_or(0, |e| e.0).to_le_bytes().to_vec(),
-        SO_SNDBUF | SO_RCVBUF => 212_992i32.to_le_bytes().to_vec(),
+        SO_SNDBUF => (lintel_abi::socket::WMEM_DEFAULT as i32)
+            .to_le_bytes()
+            .to_vec(),
+        SO_RCVBUF => (lintel_abi::socket::RMEM_DEFAULT as i32)
+            .to_le_bytes()
+            .to_vec(),
         SO_PASSCRED => (s.passcred() as i32).to_le_bytes().to_vec(),
         SO_ACCEPTCONN => (s.listening() as i32).to_le_bytes().to_vec(),
         SO_PROTOCOL => 0i32.to_le_bytes().to_vec(),
