@@ -27,7 +27,13 @@ pub struct InetSocket {
     pub tap: Option<alloc::sync::Arc<crate::net::tap::Tap>>,
     /// ICMP_FILTER of a raw ICMP socket: bit N set drops ICMP messages of type N (< 32).
     pub icmp_filter: core::sync::atomic::AtomicU32,
-    /// IP_HDRINCL: sends carry the program's own IPv4 header (always so for IPPROTO_RAW).
+    /// ICMP6_FILTER of a raw ICMPv6 socket: bit N set drops ICMPv6 messages of type N.
+    pub icmp6_filter: crate::spinlock::Mutex<[u32; 8]>,
+    /// IPV6_CHECKSUM of a raw IPv6 socket: where in a datagram the kernel writes (and on
+    /// receive checks) the transport checksum; -1 for none (ICMPv6: 2 from the start).
+    pub checksum: core::sync::atomic::AtomicI32,
+    /// IP_HDRINCL / IPV6_HDRINCL: sends carry the program's own IP header (always so for
+    /// IPv4's IPPROTO_RAW; IPv6's starts so and may be turned off).
     pub hdrincl: AtomicBool,
     /// SO_BROADCAST: datagrams may go to the limited broadcast address.
     pub broadcast: AtomicBool,
@@ -80,6 +86,8 @@ impl InetSocket {
             raw: false,
             tap: None,
             icmp_filter: core::sync::atomic::AtomicU32::new(0),
+            icmp6_filter: crate::spinlock::Mutex::new([0; 8]),
+            checksum: core::sync::atomic::AtomicI32::new(-1),
             hdrincl: AtomicBool::new(false),
             broadcast: AtomicBool::new(false),
             cork: AtomicBool::new(false),
@@ -100,15 +108,19 @@ impl InetSocket {
         Ok(InetSocket::new(id, kind, family, protocol))
     }
 
-    /// A raw IPv4 socket of `protocol` (see raw.rs); IPPROTO_RAW ones send only, with the
-    /// header included. The stack socket underneath only holds the addresses and options.
-    pub fn open_raw(protocol: u32) -> KResult<InetSocket> {
-        let mut s = InetSocket::open(Kind::Icmp, Family::V4, protocol)?;
+    /// A raw IPv4 or IPv6 socket of `protocol` (see raw.rs); IPPROTO_RAW ones send only,
+    /// with the header included. The stack socket underneath only holds the addresses and
+    /// options.
+    pub fn open_raw(family: Family, protocol: u32) -> KResult<InetSocket> {
+        let mut s = InetSocket::open(Kind::Icmp, family, protocol)?;
+        let v6 = family == Family::V6;
         s.raw = true;
         s.tap = Some(crate::net::tap::Tap::new(crate::net::tap::Filter::Ip {
             protocol: protocol as u8,
+            v6,
         }));
         s.hdrincl = AtomicBool::new(protocol == lintel_abi::inet::IPPROTO_RAW);
+        s.checksum = core::sync::atomic::AtomicI32::new(super::raw::initial_checksum(v6, protocol));
         Ok(s)
     }
 
@@ -253,8 +265,9 @@ impl InetSocket {
         self.recv_plain(buf, peek, waitall, nonblock)
     }
 
-    /// A raw socket's receive: the next IPv4 datagram of its protocol, header included,
-    /// from the address it is connected to and to the one it is bound to, if any.
+    /// A raw socket's receive: the next datagram of its protocol (IPv4: header included;
+    /// IPv6: what follows the header), from the address it is connected to and to the one
+    /// it is bound to, if any.
     fn recv_raw(&self, buf: &mut [u8], peek: bool, nonblock: bool) -> KResult<Received> {
         let Some(tap) = &self.tap else {
             return Err(Errno::EAGAIN);
@@ -265,30 +278,19 @@ impl InetSocket {
         let f = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
             tap.pop(peek, |f| {
                 let p = f.ip_packet();
-                super::raw::accepts(p, local, peer) && !self.icmp_filtered(p)
+                super::raw::accepts(p, local, peer) && super::raw::wanted(self, p)
             })
             .map(Ok)
         })?;
         let p = f.ip_packet();
-        let n = p.len().min(buf.len());
-        buf[..n].copy_from_slice(&p[..n]);
+        let data = super::raw::data(p);
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
         Ok(Received {
             len: n,
             from: Some(super::raw::source(p)),
-            full: p.len(),
+            full: data.len(),
         })
-    }
-
-    /// Whether ICMP_FILTER drops datagram `p` (ICMP sockets only, as raw_rcv's icmp_filter).
-    fn icmp_filtered(&self, p: &[u8]) -> bool {
-        if self.protocol != lintel_abi::inet::IPPROTO_ICMP {
-            return false;
-        }
-        let ihl = usize::from(p.first().map_or(0, |b| b & 0xf)) * 4;
-        match p.get(ihl) {
-            Some(&t) if t < 32 => self.icmp_filter.load(Ordering::Relaxed) & (1 << t) != 0,
-            _ => false,
-        }
     }
 
     fn recv_plain(
@@ -367,7 +369,7 @@ impl InetSocket {
 
     pub fn rx_queued(&self) -> usize {
         if let Some(t) = &self.tap {
-            return t.next_len(|f| f.ip_packet().len());
+            return t.next_len(|f| super::raw::data(f.ip_packet()).len());
         }
         with(|s| s.rx_queued(self.id))
     }

@@ -55,8 +55,8 @@ pub(in crate::syscall) fn socket(
         (SOCK_STREAM, 0 | IPPROTO_TCP) => (Kind::Tcp, IPPROTO_TCP),
         (SOCK_DGRAM, 0 | IPPROTO_UDP) => (Kind::Udp, IPPROTO_UDP),
         (SOCK_DGRAM, p) if p == icmp => (Kind::Icmp, p),
-        // Raw sockets need CAP_NET_RAW; IPv4 ones of any protocol but 0 (Linux's
-        // EPROTONOSUPPORT), IPv6 ones not yet.
+        // Raw sockets need CAP_NET_RAW, and are of any protocol but 0 (Linux's
+        // EPROTONOSUPPORT).
         (SOCK_RAW, _)
             if !c
                 .thread
@@ -65,8 +65,8 @@ pub(in crate::syscall) fn socket(
         {
             return Err(Errno::EPERM)
         }
-        (SOCK_RAW, 1..=IPPROTO_RAW) if family == Family::V4 => {
-            let s = InetSocket::open_raw(protocol)?;
+        (SOCK_RAW, 1..=IPPROTO_RAW) => {
+            let s = InetSocket::open_raw(family, protocol)?;
             return ok(install(c, new_file(s, flags), cloexec)?);
         }
         (SOCK_RAW, _) => return Err(Errno::EPROTONOSUPPORT),
@@ -169,6 +169,16 @@ pub(in crate::syscall) fn destination(
         return Err(Errno::EINVAL);
     }
     let fam = u16::from_le_bytes([b[0], b[1]]) as u32;
+    // rawv6_sendmsg: an address shorter than RFC 2133's sockaddr_in6 is EINVAL, one of
+    // another family EAFNOSUPPORT.
+    if s.raw && s.family == Family::V6 {
+        if b.len() < lintel_abi::inet::SOCKADDR_IN6_MIN {
+            return Err(Errno::EINVAL);
+        }
+        if fam != lintel_abi::socket::AF_INET6 && fam != lintel_abi::socket::AF_UNSPEC {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+    }
     match s.family {
         Family::V4 => {
             if b.len() < lintel_abi::inet::SOCKADDR_IN_SIZE {

@@ -30,8 +30,8 @@ use alloc::vec::Vec;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial("getsockopt", getsockopt, "SOL_SOCKET basics, SO_PEERCRED; IP: buffers, linger, keep-alive, TCP_NODELAY/KEEP*/CORK, IP_TTL/TOS, IP_MULTICAST_*, IPV6_MULTICAST_*, IPV6_V6ONLY, TCP_INFO (state and unsent bytes; RTT, windows and counters 0); raw: IP_HDRINCL, ICMP_FILTER; AF_PACKET: SOL_SOCKET basics (PACKET_* options ENOPROTOOPT)"),
-    Syscall::partial("setsockopt", setsockopt, "Unix: SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO (SO_REUSEADDR/KEEPALIVE/buffers accepted without effect); IP: as getsockopt, and group membership (IP_ADD/DROP_MEMBERSHIP, IPV6_JOIN/LEAVE_GROUP); raw: IP_HDRINCL, ICMP_FILTER; AF_PACKET: SO_RCVBUF, timeouts, PACKET_ADD/DROP_MEMBERSHIP (no effect), other PACKET_* ENOPROTOOPT"),
+    Syscall::partial("getsockopt", getsockopt, "SOL_SOCKET basics, SO_PEERCRED; IP: buffers, linger, keep-alive, TCP_NODELAY/KEEP*/CORK, IP_TTL/TOS, IP_MULTICAST_*, IPV6_MULTICAST_*, IPV6_V6ONLY, TCP_INFO (state and unsent bytes; RTT, windows and counters 0); raw: IP_HDRINCL, ICMP_FILTER, IPV6_HDRINCL, IPV6_CHECKSUM, ICMP6_FILTER; AF_PACKET: SOL_SOCKET basics (PACKET_* options ENOPROTOOPT)"),
+    Syscall::partial("setsockopt", setsockopt, "Unix: SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO (SO_REUSEADDR/KEEPALIVE/buffers accepted without effect); IP: as getsockopt, and group membership (IP_ADD/DROP_MEMBERSHIP, IPV6_JOIN/LEAVE_GROUP); raw: IP_HDRINCL, ICMP_FILTER, IPV6_HDRINCL, IPV6_CHECKSUM, ICMP6_FILTER; AF_PACKET: SO_RCVBUF, timeouts, PACKET_ADD/DROP_MEMBERSHIP (no effect), other PACKET_* ENOPROTOOPT"),
 ];
 
 pub fn getsockopt(c: &mut Call) -> SysResult {
