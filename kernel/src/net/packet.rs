@@ -27,7 +27,48 @@ pub struct PacketSocket {
     /// SOCK_DGRAM: the link header is taken off and written by the kernel.
     pub dgram: bool,
     pub ino: u64,
+    /// The effective uid of its creator (/proc/net/packet's User).
+    pub uid: u32,
     pub timeouts: crate::net::SockTimeouts,
+}
+
+/// The packet sockets that exist, for /proc/net/packet.
+static PACKETS: crate::spinlock::Mutex<Vec<alloc::sync::Weak<PacketSocket>>> =
+    crate::spinlock::Mutex::new(Vec::new());
+
+/// One line of /proc/net/packet (Linux's packet_seq_show): the socket's type, protocol,
+/// interface, whether it receives (a protocol is bound), its queued bytes, owner, inode.
+pub struct PacketEntry {
+    pub dgram: bool,
+    pub protocol: u16,
+    pub ifindex: u32,
+    pub running: bool,
+    pub rmem: usize,
+    pub uid: u32,
+    pub ino: u64,
+}
+
+/// Every packet socket, oldest first.
+pub fn proc_entries() -> Vec<PacketEntry> {
+    let live: Vec<Arc<PacketSocket>> = {
+        let mut reg = PACKETS.lock();
+        reg.retain(|w| w.strong_count() > 0);
+        reg.iter().filter_map(|w| w.upgrade()).collect()
+    };
+    live.iter()
+        .map(|s| {
+            let (protocol, ifindex) = s.bound();
+            PacketEntry {
+                dgram: s.dgram,
+                protocol,
+                ifindex,
+                running: protocol != 0,
+                rmem: s.tap.queued_bytes(),
+                uid: s.uid,
+                ino: s.ino,
+            }
+        })
+        .collect()
 }
 
 /// A link-layer address (struct sockaddr_ll) as given to bind and sendto.
@@ -89,17 +130,24 @@ fn sockaddr_ll(
 }
 
 impl PacketSocket {
-    pub fn new(dgram: bool, protocol: u16) -> PacketSocket {
+    /// A new packet socket, listed in /proc/net/packet while it lives.
+    pub fn new(dgram: bool, protocol: u16) -> Arc<PacketSocket> {
         static NEXT_INO: AtomicU64 = AtomicU64::new(300_000);
-        PacketSocket {
+        let uid = crate::proc::try_current().map_or(0, |t| t.proc_ref().cred.lock().euid);
+        let s = Arc::new(PacketSocket {
             tap: Tap::new(Filter::Packet {
                 protocol,
                 ifindex: 0,
             }),
             dgram,
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            uid,
             timeouts: crate::net::SockTimeouts::new(),
-        }
+        });
+        let mut reg = PACKETS.lock();
+        reg.retain(|w| w.strong_count() > 0);
+        reg.push(Arc::downgrade(&s));
+        s
     }
 
     fn bound(&self) -> (u16, u32) {

@@ -99,6 +99,11 @@ impl Tap {
         *self.filter.lock() = f;
     }
 
+    /// Bytes waiting in the queue (Linux's sk_rmem_alloc, without the overhead).
+    pub fn queued_bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
     pub fn readable(&self) -> bool {
         !self.queue.lock().is_empty()
     }

@@ -121,6 +121,7 @@ impl InetSocket {
         }));
         s.hdrincl = AtomicBool::new(protocol == lintel_abi::inet::IPPROTO_RAW);
         s.checksum = core::sync::atomic::AtomicI32::new(super::raw::initial_checksum(v6, protocol));
+        RAW.lock().insert(s.id, protocol as u8);
         Ok(s)
     }
 
@@ -461,6 +462,9 @@ impl Drop for InetSocket {
     fn drop(&mut self) {
         let id = self.id;
         OWNERS.lock().remove(&id);
+        if self.raw {
+            RAW.lock().remove(&id);
+        }
         with(|s| s.close(id));
     }
 }
@@ -469,6 +473,25 @@ impl Drop for InetSocket {
 /// /proc/net; orphans finishing their close have none, as on Linux (inode 0).
 static OWNERS: crate::spinlock::Mutex<BTreeMap<SockId, (u64, u32)>> =
     crate::spinlock::Mutex::new(BTreeMap::new());
+
+/// The protocol of each raw socket, for /proc/net/raw and raw6.
+static RAW: crate::spinlock::Mutex<BTreeMap<SockId, u8>> =
+    crate::spinlock::Mutex::new(BTreeMap::new());
+
+/// The raw sockets of `family`: the stack's view, the protocol, inode number and owner.
+pub fn raw_sockets(family: Family) -> Vec<(SockInfo, u8, (u64, u32))> {
+    let list = with(|s| s.sockets());
+    let raw = RAW.lock().clone();
+    let owners = OWNERS.lock();
+    list.into_iter()
+        .filter(|i| i.family == family)
+        .filter_map(|i| {
+            let proto = *raw.get(&i.id)?;
+            let o = owners.get(&i.id).copied().unwrap_or((0, 0));
+            Some((i, proto, o))
+        })
+        .collect()
+}
 
 /// Every socket of the stack with its inode number and owner.
 pub fn sockets() -> Vec<(SockInfo, Option<(u64, u32)>)> {

@@ -50,7 +50,7 @@ pub(in crate::syscall) fn socket(
     let proto = u16::from_be(protocol as u16);
     let s = PacketSocket::new(kind == SOCK_DGRAM, proto);
     let f = OpenFile::new(
-        Arc::new(PacketFile(Arc::new(s))),
+        Arc::new(PacketFile(s)),
         None,
         None,
         O_RDWR | (flags & O_NONBLOCK),
