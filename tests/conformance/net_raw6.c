@@ -72,11 +72,15 @@ static ssize_t wait_echo(int r, uint8_t *p, size_t cap, int type, uint16_t id, u
 }
 
 int main(void) {
+    /* Protocol 0 is refused before the capability is looked at; past IPPROTO_MAX, EINVAL. */
+    CHECK_ERR(socket(AF_INET6, SOCK_RAW, 0), EPROTONOSUPPORT);
+    CHECK_ERR(socket(AF_INET, SOCK_RAW, 0), EPROTONOSUPPORT);
+    CHECK_ERR(socket(AF_INET6, SOCK_RAW, 300), EINVAL);
+    CHECK_ERR(socket(AF_INET6, SOCK_DGRAM, 263), EINVAL);
     if (geteuid() != 0) {
         CHECK_ERR(socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6), EPERM);
         DONE();
     }
-    CHECK_ERR(socket(AF_INET6, SOCK_RAW, 0), EPROTONOSUPPORT);
     int r = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
     CHECK(r >= 0);
     CHECK_OK(timeout(r));

@@ -9,6 +9,8 @@ pub const IPPROTO_UDP: u32 = 17;
 pub const IPPROTO_IPV6: u32 = 41;
 pub const IPPROTO_ICMPV6: u32 = 58;
 pub const IPPROTO_RAW: u32 = 255;
+/// One past the largest protocol number socket(2) takes (IPPROTO_MPTCP is 262).
+pub const IPPROTO_MAX: u32 = 263;
 
 /// `setsockopt` levels are the protocol numbers.
 pub const SOL_IP: usize = IPPROTO_IP as usize;

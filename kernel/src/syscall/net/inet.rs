@@ -14,7 +14,9 @@ use crate::uaccess;
 use alloc::sync::Arc;
 use core::net::SocketAddr;
 use lintel_abi::fcntl::{O_NONBLOCK, O_RDWR};
-use lintel_abi::inet::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP};
+use lintel_abi::inet::{
+    IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_MAX, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP,
+};
 use lintel_abi::socket::{AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM};
 use lintel_abi::{Errno, KResult};
 use lintel_net::{Family, Kind};
@@ -51,12 +53,18 @@ pub(in crate::syscall) fn socket(
     } else {
         IPPROTO_ICMPV6
     };
+    // inet_create and inet6_create: a protocol number beyond IPPROTO_MAX is EINVAL before
+    // anything else.
+    if protocol >= IPPROTO_MAX {
+        return Err(Errno::EINVAL);
+    }
     let (kind, protocol) = match (ty, protocol) {
         (SOCK_STREAM, 0 | IPPROTO_TCP) => (Kind::Tcp, IPPROTO_TCP),
         (SOCK_DGRAM, 0 | IPPROTO_UDP) => (Kind::Udp, IPPROTO_UDP),
         (SOCK_DGRAM, p) if p == icmp => (Kind::Icmp, p),
-        // Raw sockets need CAP_NET_RAW, and are of any protocol but 0 (Linux's
-        // EPROTONOSUPPORT).
+        // Raw sockets are of any protocol but 0 (EPROTONOSUPPORT, found before the
+        // capability is checked) and need CAP_NET_RAW.
+        (SOCK_RAW, 0) => return Err(Errno::EPROTONOSUPPORT),
         (SOCK_RAW, _)
             if !c
                 .thread
