@@ -32,3 +32,42 @@ pub fn sigpipe_on_epipe<T>(r: KResult<T>, signal: bool) -> KResult<T> {
     }
     r
 }
+
+/// SO_RCVTIMEO and SO_SNDTIMEO of a socket, in ns (0: wait forever).
+#[derive(Default)]
+pub struct SockTimeouts {
+    rcv: core::sync::atomic::AtomicU64,
+    snd: core::sync::atomic::AtomicU64,
+}
+
+impl SockTimeouts {
+    pub const fn new() -> SockTimeouts {
+        SockTimeouts {
+            rcv: core::sync::atomic::AtomicU64::new(0),
+            snd: core::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn of(&self, recv: bool) -> &core::sync::atomic::AtomicU64 {
+        if recv {
+            &self.rcv
+        } else {
+            &self.snd
+        }
+    }
+
+    pub fn set(&self, recv: bool, ns: u64) {
+        self.of(recv)
+            .store(ns, core::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn get(&self, recv: bool) -> u64 {
+        self.of(recv).load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// When a receive (`recv`) or send that starts now gives up: None to wait forever.
+    pub fn deadline(&self, recv: bool) -> Option<u64> {
+        let t = self.get(recv);
+        (t > 0).then(|| crate::time::uptime_ns().saturating_add(t))
+    }
+}

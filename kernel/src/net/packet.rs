@@ -27,8 +27,48 @@ pub struct PacketSocket {
     /// SOCK_DGRAM: the link header is taken off and written by the kernel.
     pub dgram: bool,
     pub ino: u64,
-    rcvtimeo: AtomicU64,
-    sndtimeo: AtomicU64,
+    /// The effective uid of its creator (/proc/net/packet's User).
+    pub uid: u32,
+    pub timeouts: crate::net::SockTimeouts,
+}
+
+/// The packet sockets that exist, for /proc/net/packet.
+static PACKETS: crate::spinlock::Mutex<Vec<alloc::sync::Weak<PacketSocket>>> =
+    crate::spinlock::Mutex::new(Vec::new());
+
+/// One line of /proc/net/packet (Linux's packet_seq_show): the socket's type, protocol,
+/// interface, whether it receives (a protocol is bound), its queued bytes, owner, inode.
+pub struct PacketEntry {
+    pub dgram: bool,
+    pub protocol: u16,
+    pub ifindex: u32,
+    pub running: bool,
+    pub rmem: usize,
+    pub uid: u32,
+    pub ino: u64,
+}
+
+/// Every packet socket, oldest first.
+pub fn proc_entries() -> Vec<PacketEntry> {
+    let live: Vec<Arc<PacketSocket>> = {
+        let mut reg = PACKETS.lock();
+        reg.retain(|w| w.strong_count() > 0);
+        reg.iter().filter_map(|w| w.upgrade()).collect()
+    };
+    live.iter()
+        .map(|s| {
+            let (protocol, ifindex) = s.bound();
+            PacketEntry {
+                dgram: s.dgram,
+                protocol,
+                ifindex,
+                running: protocol != 0,
+                rmem: s.tap.queued_bytes(),
+                uid: s.uid,
+                ino: s.ino,
+            }
+        })
+        .collect()
 }
 
 /// A link-layer address (struct sockaddr_ll) as given to bind and sendto.
@@ -90,18 +130,24 @@ fn sockaddr_ll(
 }
 
 impl PacketSocket {
-    pub fn new(dgram: bool, protocol: u16) -> PacketSocket {
+    /// A new packet socket, listed in /proc/net/packet while it lives.
+    pub fn new(dgram: bool, protocol: u16) -> Arc<PacketSocket> {
         static NEXT_INO: AtomicU64 = AtomicU64::new(300_000);
-        PacketSocket {
+        let uid = crate::proc::try_current().map_or(0, |t| t.proc_ref().cred.lock().euid);
+        let s = Arc::new(PacketSocket {
             tap: Tap::new(Filter::Packet {
                 protocol,
                 ifindex: 0,
             }),
             dgram,
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-            rcvtimeo: AtomicU64::new(0),
-            sndtimeo: AtomicU64::new(0),
-        }
+            uid,
+            timeouts: crate::net::SockTimeouts::new(),
+        });
+        let mut reg = PACKETS.lock();
+        reg.retain(|w| w.strong_count() > 0);
+        reg.push(Arc::downgrade(&s));
+        s
     }
 
     fn bound(&self) -> (u16, u32) {
@@ -141,16 +187,6 @@ impl PacketSocket {
         b
     }
 
-    pub fn set_timeout(&self, recv: bool, ns: u64) {
-        let t = if recv { &self.rcvtimeo } else { &self.sndtimeo };
-        t.store(ns, Ordering::Relaxed);
-    }
-
-    pub fn timeout(&self, recv: bool) -> u64 {
-        let t = if recv { &self.rcvtimeo } else { &self.sndtimeo };
-        t.load(Ordering::Relaxed)
-    }
-
     /// What a receive returns of `f`: the whole frame, or for SOCK_DGRAM what follows the
     /// link header.
     fn view<'a>(&self, f: &'a Frame) -> &'a [u8] {
@@ -173,8 +209,7 @@ impl PacketSocket {
         peek: bool,
         nonblock: bool,
     ) -> KResult<(usize, usize, Vec<u8>)> {
-        let t = self.timeout(true);
-        let deadline = (t > 0).then(|| crate::time::uptime_ns().saturating_add(t));
+        let deadline = self.timeouts.deadline(true);
         let f = POLL_WAIT
             .wait_interruptible(deadline, nonblock, || self.tap.pop(peek, |_| true).map(Ok))?;
         let data = self.view(&f);

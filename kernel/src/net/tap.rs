@@ -2,7 +2,7 @@
 //! a queue fed copies of the packets that pass the interfaces. While any tap exists the
 //! stack copies every loopback packet and every frame an Ethernet interface receives
 //! (lintel-net's capture); after each poll the copies are handed to the taps whose filter
-//! they match, as Linux's raw_v4_input and packet_rcv do. Ethernet frames sent out are not
+//! they match, as Linux's raw_v4_input, raw6_local_deliver and packet_rcv do. Ethernet frames sent out are not
 //! copied (a packet socket sees only what arrives there; on `lo` it sees both directions).
 
 use crate::spinlock::Mutex;
@@ -10,21 +10,20 @@ use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use lintel_net::{Captured, ETH_HEADER, ETH_P_IP};
+use lintel_net::{Captured, ETH_HEADER, ETH_P_IP, ETH_P_IPV6};
 
 /// Linux's ETH_P_ALL: every protocol, sent frames too.
 pub const ETH_P_ALL: u16 = 0x0003;
 /// sll_pkttype values.
 pub const PACKET_HOST: u8 = 0;
 pub const PACKET_OUTGOING: u8 = 4;
-/// A receive queue's default limit in bytes (Linux's rmem_default).
-const RCVBUF_DEFAULT: usize = 212_992;
 
 /// Which packets a tap takes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Filter {
-    /// IPv4 datagrams of this protocol received by this host (IPPROTO_RAW: none).
-    Ip { protocol: u8 },
+    /// IPv4 (IPv6 with `v6`) datagrams of this protocol (IPv6: next header, extension
+    /// headers not walked) received by this host (IPPROTO_RAW: none).
+    Ip { protocol: u8, v6: bool },
     /// Frames of this ethertype (ETH_P_ALL: all, both directions; 0: none) on interface
     /// `ifindex` (0: any).
     Packet { protocol: u16, ifindex: u32 },
@@ -44,13 +43,17 @@ impl Frame {
         u16::from_be_bytes([self.frame[12], self.frame[13]])
     }
 
-    /// The IPv4 datagram inside (Ethernet padding cut off by its total length).
+    /// The IPv4 or IPv6 datagram inside (Ethernet padding cut off by its total or payload
+    /// length).
     pub fn ip_packet(&self) -> &[u8] {
         let p = &self.frame[ETH_HEADER..];
-        let total = p
-            .get(2..4)
-            .map_or(p.len(), |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
-        &p[..total.clamp(p.len().min(20), p.len())]
+        let v6 = p.first().is_some_and(|b| b >> 4 == 6);
+        let (at, header) = if v6 { (4, 40) } else { (2, 0) };
+        let total = p.get(at..at + 2).map_or(p.len(), |b| {
+            header + usize::from(u16::from_be_bytes([b[0], b[1]]))
+        });
+        let min = if v6 { 40 } else { 20 };
+        &p[..total.clamp(p.len().min(min), p.len())]
     }
 }
 
@@ -78,7 +81,7 @@ impl Tap {
             filter: Mutex::new(filter),
             queue: Mutex::new(VecDeque::new()),
             bytes: AtomicUsize::new(0),
-            rcvbuf: AtomicUsize::new(RCVBUF_DEFAULT),
+            rcvbuf: AtomicUsize::new(lintel_abi::socket::RMEM_DEFAULT),
             gen: AtomicU64::new(0),
         });
         LIVE.fetch_add(1, Ordering::Relaxed);
@@ -94,6 +97,11 @@ impl Tap {
 
     pub fn set_filter(&self, f: Filter) {
         *self.filter.lock() = f;
+    }
+
+    /// Bytes waiting in the queue (Linux's sk_rmem_alloc, without the overhead).
+    pub fn queued_bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
     }
 
     pub fn readable(&self) -> bool {
@@ -154,14 +162,15 @@ impl Tap {
             loopback: c.loopback,
         };
         match self.filter() {
-            Filter::Ip { protocol } => {
+            Filter::Ip { protocol, v6 } => {
                 let ip = &c.frame[ETH_HEADER..];
-                let ok = ty == ETH_P_IP
-                    && protocol != lintel_abi::inet::IPPROTO_RAW as u8
-                    && ip.len() >= 20
-                    && ip[0] >> 4 == 4
-                    && ip[9] == protocol;
-                ok && self.push(copy(PACKET_HOST))
+                let ok = if v6 {
+                    ty == ETH_P_IPV6 && ip.len() >= 40 && ip[0] >> 4 == 6 && ip[6] == protocol
+                } else {
+                    ty == ETH_P_IP && ip.len() >= 20 && ip[0] >> 4 == 4 && ip[9] == protocol
+                };
+                ok && protocol != lintel_abi::inet::IPPROTO_RAW as u8
+                    && self.push(copy(PACKET_HOST))
             }
             Filter::Packet { protocol, ifindex } => {
                 if protocol == 0 || (ifindex != 0 && ifindex != c.ifindex) {

@@ -9,12 +9,21 @@ pub const IPPROTO_UDP: u32 = 17;
 pub const IPPROTO_IPV6: u32 = 41;
 pub const IPPROTO_ICMPV6: u32 = 58;
 pub const IPPROTO_RAW: u32 = 255;
+/// One past the largest protocol number socket(2) takes (IPPROTO_MPTCP is 262).
+pub const IPPROTO_MAX: u32 = 263;
 
 /// `setsockopt` levels are the protocol numbers.
 pub const SOL_IP: usize = IPPROTO_IP as usize;
 pub const SOL_TCP: usize = IPPROTO_TCP as usize;
 pub const SOL_UDP: usize = IPPROTO_UDP as usize;
 pub const SOL_IPV6: usize = IPPROTO_IPV6 as usize;
+pub const SOL_ICMPV6: usize = IPPROTO_ICMPV6 as usize;
+/// Raw sockets' own level (raw(7)).
+pub const SOL_RAW: usize = 255;
+
+/// SOL_RAW's option of IPv4 ICMP sockets, and SOL_ICMPV6's of ICMPv6 ones.
+pub const ICMP_FILTER: usize = 1;
+pub const ICMP6_FILTER: usize = 1;
 
 pub const IP_TOS: usize = 1;
 pub const IP_TTL: usize = 2;
@@ -35,6 +44,8 @@ pub const IPV6_MULTICAST_LOOP: usize = 19;
 pub const IPV6_JOIN_GROUP: usize = 20;
 pub const IPV6_LEAVE_GROUP: usize = 21;
 pub const IPV6_TCLASS: usize = 67;
+pub const IPV6_CHECKSUM: usize = 7;
+pub const IPV6_HDRINCL: usize = 36;
 
 pub const TCP_NODELAY: usize = 1;
 pub const TCP_MAXSEG: usize = 2;

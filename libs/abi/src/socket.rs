@@ -33,3 +33,26 @@ pub const SCM_CREDENTIALS: i32 = 2;
 pub const SHUT_RD: u32 = 0;
 pub const SHUT_WR: u32 = 1;
 pub const SHUT_RDWR: u32 = 2;
+
+/// net.core.rmem_default and wmem_default (Linux's 212992 on a 64-bit host): a socket's
+/// buffer size before SO_RCVBUF/SO_SNDBUF are set.
+pub const RMEM_DEFAULT: usize = 212_992;
+pub const WMEM_DEFAULT: usize = 212_992;
+/// net.core.rmem_max and wmem_max: the largest value SO_RCVBUF/SO_SNDBUF accept (Linux
+/// clamps to them, then doubles).
+pub const RMEM_MAX: usize = 212_992;
+pub const WMEM_MAX: usize = 212_992;
+/// Linux's SOCK_MIN_RCVBUF and SOCK_MIN_SNDBUF after doubling.
+pub const MIN_RCVBUF: usize = 2304;
+pub const MIN_SNDBUF: usize = 4608;
+
+/// The receive buffer SO_RCVBUF's value `v` gives (Linux's sock_setsockopt: clamped to
+/// rmem_max, doubled for bookkeeping overhead, at least SOCK_MIN_RCVBUF).
+pub fn rcvbuf_for(v: usize) -> usize {
+    v.min(RMEM_MAX).saturating_mul(2).max(MIN_RCVBUF)
+}
+
+/// The send buffer SO_SNDBUF's value `v` gives (as [`rcvbuf_for`], with wmem_max).
+pub fn sndbuf_for(v: usize) -> usize {
+    v.min(WMEM_MAX).saturating_mul(2).max(MIN_SNDBUF)
+}

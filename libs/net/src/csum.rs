@@ -137,3 +137,13 @@ pub fn verify(f: &[u8]) -> bool {
     }
     fold(sum(seg, l4.pseudo)) == 0xffff
 }
+
+/// The ones'-complement sum (folded, not inverted) of IPv6's pseudo-header for `data` of
+/// protocol `proto` from `src` to `dst`, and of `data` itself: a checksum field in `data` is
+/// right when this is 0xffff; with the field zeroed, its value is the inverse of this.
+pub fn ipv6_sum(src: &[u8; 16], dst: &[u8; 16], proto: u8, data: &[u8]) -> u16 {
+    let acc = sum(src, 0);
+    let acc = sum(dst, acc);
+    let acc = sum(&(data.len() as u32).to_be_bytes(), acc) + u32::from(proto);
+    fold(sum(data, fold(acc).into()))
+}

@@ -37,6 +37,7 @@ use core::net::IpAddr;
 
 pub use addr::{in_prefix, ipv4_mask, network};
 pub use capture::{Captured, ETH_HEADER, ETH_P_IP, ETH_P_IPV6};
+pub use csum::ipv6_sum;
 pub use info::{SockInfo, TcpInfo, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN};
 pub use lintel_abi::Errno;
 pub use neigh::Neighbour;

@@ -43,12 +43,7 @@ pub enum SockOptName {
     Tos,
 }
 
-/// net.core.rmem_max / wmem_max: the largest value SO_RCVBUF/SO_SNDBUF accept (Linux clamps).
-const RMEM_MAX: usize = 212_992;
-const WMEM_MAX: usize = 212_992;
-/// Linux's SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF after doubling.
-const MIN_RCVBUF: usize = 2304;
-const MIN_SNDBUF: usize = 4608;
+use lintel_abi::socket::{rcvbuf_for, sndbuf_for, RMEM_DEFAULT, WMEM_DEFAULT};
 
 /// What Linux reports before SO_RCVBUF/SO_SNDBUF are set (tcp_rmem[1] / tcp_wmem[1]).
 pub(crate) const DEFAULT_RCVBUF_REPORTED: usize = 131_072;
@@ -157,10 +152,10 @@ impl Opts {
             }
             SockOpt::Linger(v) => self.linger = v,
             SockOpt::RecvBuf(v) => {
-                self.rcvbuf = Some(v.min(RMEM_MAX).saturating_mul(2).max(MIN_RCVBUF));
+                self.rcvbuf = Some(rcvbuf_for(v));
             }
             SockOpt::SendBuf(v) => {
-                self.sndbuf = Some(v.min(WMEM_MAX).saturating_mul(2).max(MIN_SNDBUF));
+                self.sndbuf = Some(sndbuf_for(v));
             }
             SockOpt::ReuseAddr(v) => self.reuseaddr = v,
             SockOpt::ReusePort(v) => self.reuseport = v,
@@ -207,12 +202,12 @@ impl Opts {
             SockOptName::RecvBuf => SockOpt::RecvBuf(self.rcvbuf.unwrap_or(if tcp {
                 DEFAULT_RCVBUF_REPORTED
             } else {
-                RMEM_MAX
+                RMEM_DEFAULT
             })),
             SockOptName::SendBuf => SockOpt::SendBuf(self.sndbuf.unwrap_or(if tcp {
                 DEFAULT_SNDBUF_REPORTED
             } else {
-                RMEM_MAX
+                WMEM_DEFAULT
             })),
             SockOptName::ReuseAddr => SockOpt::ReuseAddr(self.reuseaddr),
             SockOptName::ReusePort => SockOpt::ReusePort(self.reuseport),

@@ -1,19 +1,24 @@
-//! IPv4 packets whose header the program wrote itself (SOCK_RAW with IPPROTO_RAW, or
-//! IP_HDRINCL), as flood and probe tools send them. Linux's raw_send_hdrinc checks the
-//! length, fills a zero source address and identification, and always rewrites the total
-//! length and the header checksum; the packet is then routed to the address sendto named.
-//! `lo` takes the packet straight onto its queue; an Ethernet interface sends it through a
-//! smoltcp raw socket of the packet's protocol, which resolves the next hop.
+//! IP packets of raw sockets. IPv4 ones whose header the program wrote itself (SOCK_RAW with
+//! IPPROTO_RAW, or IP_HDRINCL), as flood and probe tools send them: Linux's raw_send_hdrinc
+//! checks the length, fills a zero source address and identification, and always rewrites
+//! the total length and the header checksum; the packet is then routed to the address
+//! sendto named. IPv6 ones with IPV6_HDRINCL go as written (rawv6_send_hdrinc changes
+//! nothing); without it the stack writes the header and, when asked (ICMPv6 always,
+//! IPV6_CHECKSUM otherwise), the transport checksum. `lo` takes a packet straight onto its
+//! queue; an Ethernet interface sends it through a smoltcp raw socket of the packet's
+//! version and protocol, which resolves the next hop.
 
 use crate::stack::Stack;
 use crate::Errno;
 use alloc::vec;
-use core::net::{IpAddr, Ipv4Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use smoltcp::socket::raw;
 use smoltcp::wire::{IpProtocol, IpVersion};
 
 /// `sizeof(struct iphdr)`.
 const HEADER: usize = 20;
+/// `sizeof(struct ipv6hdr)`.
+const HEADER6: usize = 40;
 /// Packets an Ethernet interface's raw socket holds before they leave.
 const TX_PACKETS: usize = 16;
 
@@ -94,6 +99,83 @@ impl Stack {
         if p[0] >> 4 != 4 || ihl < HEADER {
             return Ok(len);
         }
+        let proto = p[9];
+        self.send_ip(n, 4, proto, p)
+    }
+
+    /// Sends `payload` as an IPv6 packet of next header `proto` to `dst` with a header the
+    /// stack writes (a raw IPv6 socket without IPV6_HDRINCL): hop limit `hops`, the source
+    /// address of the route, and with `csum` the transport checksum written at that offset
+    /// of the payload (EINVAL when it does not fit, as rawv6_push_pending_frames). Returns
+    /// the payload length.
+    pub fn send_ipv6_payload(
+        &mut self,
+        proto: u8,
+        payload: &[u8],
+        dst: Ipv6Addr,
+        hops: u8,
+        csum: Option<usize>,
+    ) -> Result<usize, Errno> {
+        if payload.len() > 0xffff {
+            return Err(Errno::EMSGSIZE);
+        }
+        let n = self.route(IpAddr::V6(dst)).ok_or(Errno::ENETUNREACH)?;
+        let src = match self.source_for(n, IpAddr::V6(dst)) {
+            Some(IpAddr::V6(s)) => s,
+            _ => Ipv6Addr::UNSPECIFIED,
+        };
+        let mut p = vec![0u8; HEADER6 + payload.len()];
+        p[0] = 0x60;
+        p[4..6].copy_from_slice(&(payload.len() as u16).to_be_bytes());
+        p[6] = proto;
+        p[7] = hops;
+        p[8..24].copy_from_slice(&src.octets());
+        p[24..40].copy_from_slice(&dst.octets());
+        p[HEADER6..].copy_from_slice(payload);
+        if let Some(at) = csum {
+            if at + 1 >= payload.len() {
+                return Err(Errno::EINVAL);
+            }
+            let field = HEADER6 + at..HEADER6 + at + 2;
+            p[field.clone()].copy_from_slice(&[0; 2]);
+            let mut c = !crate::csum::ipv6_sum(&src.octets(), &dst.octets(), proto, &p[HEADER6..]);
+            if c == 0 && proto == 17 {
+                c = 0xffff;
+            }
+            p[field].copy_from_slice(&c.to_be_bytes());
+        }
+        self.send_ipv6_packet(&p, dst)?;
+        Ok(payload.len())
+    }
+
+    /// Sends `packet` (an IPv6 header and its payload, as the program wrote them) towards
+    /// `dst`; returns its length. EINVAL for a packet shorter than a header, EMSGSIZE beyond
+    /// the interface MTU, ENETUNREACH without a route, ENOBUFS when the queue is full.
+    pub fn send_ipv6_packet(&mut self, packet: &[u8], dst: Ipv6Addr) -> Result<usize, Errno> {
+        let len = packet.len();
+        if len < HEADER6 {
+            return Err(Errno::EINVAL);
+        }
+        let n = self.route(IpAddr::V6(dst)).ok_or(Errno::ENETUNREACH)?;
+        if len > self.netifs[n].port.mtu {
+            return Err(Errno::EMSGSIZE);
+        }
+        if packet[0] >> 4 != 6 {
+            return Ok(len);
+        }
+        self.send_ip(n, 6, packet[6], packet.to_vec())
+    }
+
+    /// Sends IP packet `p` of `version` and `proto` out of interface `n`: onto `lo`'s queue,
+    /// or through the interface's raw socket for them.
+    fn send_ip(
+        &mut self,
+        n: usize,
+        version: u8,
+        proto: u8,
+        p: alloc::vec::Vec<u8>,
+    ) -> Result<usize, Errno> {
+        let len = p.len();
         if n == 0 {
             let port = &mut self.netifs[0].port;
             if !port.queue_looped(p) {
@@ -101,8 +183,7 @@ impl Stack {
             }
             return Ok(len);
         }
-        let proto = p[9];
-        let handle = match self.raw_tx.get(&(n, proto)) {
+        let handle = match self.raw_tx.get(&(n, version, proto)) {
             Some(&h) => h,
             None => {
                 let rx = raw::PacketBuffer::new(vec![], vec![]);
@@ -110,9 +191,14 @@ impl Stack {
                     vec![raw::PacketMetadata::EMPTY; TX_PACKETS],
                     vec![0u8; TX_PACKETS * 1536],
                 );
-                let sock = raw::Socket::new(IpVersion::Ipv4, IpProtocol::from(proto), rx, tx);
+                let v = if version == 6 {
+                    IpVersion::Ipv6
+                } else {
+                    IpVersion::Ipv4
+                };
+                let sock = raw::Socket::new(v, IpProtocol::from(proto), rx, tx);
                 let h = self.netifs[n].sockets.add(sock);
-                self.raw_tx.insert((n, proto), h);
+                self.raw_tx.insert((n, version, proto), h);
                 h
             }
         };

@@ -175,7 +175,7 @@ pub struct Stack {
     pub(crate) egress_due: bool,
     /// Raw sockets carrying header-included packets out of Ethernet interfaces, by
     /// (interface, IP protocol) (see rawip.rs).
-    pub(crate) raw_tx: alloc::collections::BTreeMap<(usize, u8), SocketHandle>,
+    pub(crate) raw_tx: alloc::collections::BTreeMap<(usize, u8, u8), SocketHandle>,
     /// Copying packets for raw and packet sockets (see capture.rs), and the copies.
     pub(crate) capture: bool,
     pub(crate) captured: Vec<crate::capture::Captured>,

@@ -156,18 +156,8 @@ fn logical(
 
 /// CRC-32 (IEEE, reflected), as GPT headers and entry arrays carry.
 pub fn crc32(data: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for &b in data {
-        c ^= b as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 {
-                (c >> 1) ^ 0xedb8_8320
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
+    const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    CRC32.checksum(data)
 }
 
 /// Entries Linux's efi.c reads at most (it refuses more than fit its minors anyway).

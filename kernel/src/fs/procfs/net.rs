@@ -1,5 +1,5 @@
-//! /proc/net (a link to /proc/self/net, as on Linux): the interfaces, IPv6 addresses and
-//! IPv4 routes in the text formats ifconfig, route and netstat read.
+//! /proc/net (a link to /proc/self/net, as on Linux): the interfaces, IPv6 addresses,
+//! IPv4 routes and sockets in the text formats ifconfig, route and netstat read.
 
 use crate::net::netlink::route::snapshot;
 use alloc::format;
@@ -19,6 +19,7 @@ pub enum NetFile {
     Udp6,
     Raw,
     Raw6,
+    Packet,
     Unix,
 }
 
@@ -32,6 +33,7 @@ pub const NET_FILES: &[(&[u8], NetFile)] = &[
     (b"udp6", NetFile::Udp6),
     (b"raw", NetFile::Raw),
     (b"raw6", NetFile::Raw6),
+    (b"packet", NetFile::Packet),
     (b"unix", NetFile::Unix),
 ];
 
@@ -44,9 +46,9 @@ pub fn net_content(f: NetFile) -> String {
         NetFile::Tcp6 => sockets(Kind::Tcp, Family::V6),
         NetFile::Udp => sockets(Kind::Udp, Family::V4),
         NetFile::Udp6 => sockets(Kind::Udp, Family::V6),
-        // Lintel has no raw sockets: only the header.
-        NetFile::Raw => String::from("   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"),
-        NetFile::Raw6 => String::from("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"),
+        NetFile::Raw => raw(Family::V4),
+        NetFile::Raw6 => raw(Family::V6),
+        NetFile::Packet => packet(),
         NetFile::Unix => unix(),
     }
 }
@@ -215,6 +217,67 @@ fn sockets(kind: Kind, family: Family) -> String {
         }
         pad(&mut s, start);
         n += 1;
+    }
+    s
+}
+
+/// /proc/net/raw and raw6: Linux's raw_sock_seq_show and ip6_dgram_sock_seq_show layouts,
+/// the protocol in the local port; the first column counts lines (Linux's is the hash
+/// bucket), queues, pointers and drops read 0.
+fn raw(family: Family) -> String {
+    let v6 = family == Family::V6;
+    let mut s = String::from(if v6 {
+        "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"
+    } else {
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"
+    });
+    for (n, (i, proto, (ino, uid))) in crate::net::inet::raw_sockets(family)
+        .into_iter()
+        .enumerate()
+    {
+        let any = |v6| -> IpAddr {
+            if v6 {
+                core::net::Ipv6Addr::UNSPECIFIED.into()
+            } else {
+                core::net::Ipv4Addr::UNSPECIFIED.into()
+            }
+        };
+        let local = SocketAddr::new(i.local.map_or(any(v6), |a| a.ip()), u16::from(proto));
+        let peer = SocketAddr::new(i.peer.map_or(any(v6), |a| a.ip()), 0);
+        let _ = writeln!(
+            s,
+            "{:>width$}: {} {} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:>5} {:>8} {} 2 0000000000000000 0",
+            n,
+            hex_addr(Some(local), family),
+            hex_addr(Some(peer), family),
+            i.state,
+            0,
+            0,
+            uid,
+            0,
+            ino,
+            width = if v6 { 5 } else { 4 },
+        );
+    }
+    s
+}
+
+/// /proc/net/packet: Linux's packet_seq_show layout (the kernel address reads 0).
+fn packet() -> String {
+    let mut s = String::from("sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n");
+    for e in crate::net::packet::proc_entries() {
+        let _ = writeln!(
+            s,
+            "0000000000000000 {:<6} {:<4} {:04x}   {:<5} {:1} {:<6} {:<6} {:<6}",
+            if e.running { 3 } else { 2 },
+            if e.dgram { 2 } else { 3 },
+            e.protocol,
+            e.ifindex,
+            e.running as u8,
+            e.rmem,
+            e.uid,
+            e.ino
+        );
     }
     s
 }

@@ -12,7 +12,7 @@ pub mod file;
 mod raw;
 mod socket;
 
-pub use socket::{sockets, Received};
+pub use socket::{raw_sockets, sockets, Received};
 
 pub use socket::InetSocket;
 

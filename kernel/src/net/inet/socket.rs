@@ -21,15 +21,19 @@ pub struct InetSocket {
     pub protocol: u32,
     /// The inode number fstat and /proc/PID/fd show ("socket:[N]").
     pub ino: u64,
-    /// SO_RCVTIMEO / SO_SNDTIMEO in ns (0: wait forever).
-    rcvtimeo: AtomicU64,
-    sndtimeo: AtomicU64,
+    pub timeouts: crate::net::SockTimeouts,
     /// A raw socket (see raw.rs): its receive queue, fed by the stack's packet copies.
     pub raw: bool,
     pub tap: Option<alloc::sync::Arc<crate::net::tap::Tap>>,
     /// ICMP_FILTER of a raw ICMP socket: bit N set drops ICMP messages of type N (< 32).
     pub icmp_filter: core::sync::atomic::AtomicU32,
-    /// IP_HDRINCL: sends carry the program's own IPv4 header (always so for IPPROTO_RAW).
+    /// ICMP6_FILTER of a raw ICMPv6 socket: bit N set drops ICMPv6 messages of type N.
+    pub icmp6_filter: crate::spinlock::Mutex<[u32; 8]>,
+    /// IPV6_CHECKSUM of a raw IPv6 socket: where in a datagram the kernel writes (and on
+    /// receive checks) the transport checksum; -1 for none (ICMPv6: 2 from the start).
+    pub checksum: core::sync::atomic::AtomicI32,
+    /// IP_HDRINCL / IPV6_HDRINCL: sends carry the program's own IP header (always so for
+    /// IPv4's IPPROTO_RAW; IPv6's starts so and may be turned off).
     pub hdrincl: AtomicBool,
     /// SO_BROADCAST: datagrams may go to the limited broadcast address.
     pub broadcast: AtomicBool,
@@ -82,6 +86,8 @@ impl InetSocket {
             raw: false,
             tap: None,
             icmp_filter: core::sync::atomic::AtomicU32::new(0),
+            icmp6_filter: crate::spinlock::Mutex::new([0; 8]),
+            checksum: core::sync::atomic::AtomicI32::new(-1),
             hdrincl: AtomicBool::new(false),
             broadcast: AtomicBool::new(false),
             cork: AtomicBool::new(false),
@@ -89,8 +95,7 @@ impl InetSocket {
             mcast_loop: AtomicBool::new(true),
             mcast_hops: core::sync::atomic::AtomicU8::new(1),
             mcast_loop6: AtomicBool::new(true),
-            rcvtimeo: AtomicU64::new(0),
-            sndtimeo: AtomicU64::new(0),
+            timeouts: crate::net::SockTimeouts::new(),
             connecting: AtomicBool::new(false),
             fasync: crate::fs::file::FasyncList::new(),
             async_gen: AtomicU64::new(0),
@@ -103,31 +108,21 @@ impl InetSocket {
         Ok(InetSocket::new(id, kind, family, protocol))
     }
 
-    /// A raw IPv4 socket of `protocol` (see raw.rs); IPPROTO_RAW ones send only, with the
-    /// header included. The stack socket underneath only holds the addresses and options.
-    pub fn open_raw(protocol: u32) -> KResult<InetSocket> {
-        let mut s = InetSocket::open(Kind::Icmp, Family::V4, protocol)?;
+    /// A raw IPv4 or IPv6 socket of `protocol` (see raw.rs); IPPROTO_RAW ones send only,
+    /// with the header included. The stack socket underneath only holds the addresses and
+    /// options.
+    pub fn open_raw(family: Family, protocol: u32) -> KResult<InetSocket> {
+        let mut s = InetSocket::open(Kind::Icmp, family, protocol)?;
+        let v6 = family == Family::V6;
         s.raw = true;
         s.tap = Some(crate::net::tap::Tap::new(crate::net::tap::Filter::Ip {
             protocol: protocol as u8,
+            v6,
         }));
         s.hdrincl = AtomicBool::new(protocol == lintel_abi::inet::IPPROTO_RAW);
+        s.checksum = core::sync::atomic::AtomicI32::new(super::raw::initial_checksum(v6, protocol));
+        RAW.lock().insert(s.id, protocol as u8);
         Ok(s)
-    }
-
-    pub fn set_timeout(&self, recv: bool, ns: u64) {
-        let t = if recv { &self.rcvtimeo } else { &self.sndtimeo };
-        t.store(ns, Ordering::Relaxed);
-    }
-
-    pub fn timeout(&self, recv: bool) -> u64 {
-        let t = if recv { &self.rcvtimeo } else { &self.sndtimeo };
-        t.load(Ordering::Relaxed)
-    }
-
-    fn deadline(&self, recv: bool) -> Option<u64> {
-        let t = self.timeout(recv);
-        (t > 0).then(|| crate::time::uptime_ns().saturating_add(t))
     }
 
     pub fn events(&self) -> Events {
@@ -158,7 +153,7 @@ impl InetSocket {
     }
 
     pub fn accept(&self, nonblock: bool) -> KResult<(InetSocket, SocketAddr)> {
-        let deadline = self.deadline(true);
+        let deadline = self.timeouts.deadline(true);
         let (id, peer) = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
             match with(|s| s.accept(self.id)) {
                 Err(Errno::EAGAIN) => None,
@@ -190,7 +185,7 @@ impl InetSocket {
 
     /// The outcome of a handshake under way: waits for it unless `nonblock` (EALREADY).
     fn finish_connect(&self, nonblock: bool) -> KResult<()> {
-        let deadline = self.deadline(false);
+        let deadline = self.timeouts.deadline(false);
         let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
             with(|s| {
                 if let Some(e) = s.take_error(self.id) {
@@ -234,7 +229,7 @@ impl InetSocket {
         }
         let stream = self.kind == Kind::Tcp;
         let to = if stream { None } else { to };
-        let deadline = self.deadline(false);
+        let deadline = self.timeouts.deadline(false);
         let mut sent = 0;
         let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || loop {
             match with(|s| s.send(self.id, &data[sent..], to)) {
@@ -271,42 +266,32 @@ impl InetSocket {
         self.recv_plain(buf, peek, waitall, nonblock)
     }
 
-    /// A raw socket's receive: the next IPv4 datagram of its protocol, header included,
-    /// from the address it is connected to and to the one it is bound to, if any.
+    /// A raw socket's receive: the next datagram of its protocol (IPv4: header included;
+    /// IPv6: what follows the header), from the address it is connected to and to the one
+    /// it is bound to, if any.
     fn recv_raw(&self, buf: &mut [u8], peek: bool, nonblock: bool) -> KResult<Received> {
         let Some(tap) = &self.tap else {
             return Err(Errno::EAGAIN);
         };
         let local = self.local_addr().map(|a| a.ip());
         let peer = self.peer_addr().map(|a| a.ip());
-        let deadline = self.deadline(true);
+        let deadline = self.timeouts.deadline(true);
         let f = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
             tap.pop(peek, |f| {
                 let p = f.ip_packet();
-                super::raw::accepts(p, local, peer) && !self.icmp_filtered(p)
+                super::raw::accepts(p, local, peer) && super::raw::wanted(self, p)
             })
             .map(Ok)
         })?;
         let p = f.ip_packet();
-        let n = p.len().min(buf.len());
-        buf[..n].copy_from_slice(&p[..n]);
+        let data = super::raw::data(p);
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
         Ok(Received {
             len: n,
             from: Some(super::raw::source(p)),
-            full: p.len(),
+            full: data.len(),
         })
-    }
-
-    /// Whether ICMP_FILTER drops datagram `p` (ICMP sockets only, as raw_rcv's icmp_filter).
-    fn icmp_filtered(&self, p: &[u8]) -> bool {
-        if self.protocol != lintel_abi::inet::IPPROTO_ICMP {
-            return false;
-        }
-        let ihl = usize::from(p.first().map_or(0, |b| b & 0xf)) * 4;
-        match p.get(ihl) {
-            Some(&t) if t < 32 => self.icmp_filter.load(Ordering::Relaxed) & (1 << t) != 0,
-            _ => false,
-        }
     }
 
     fn recv_plain(
@@ -324,7 +309,7 @@ impl InetSocket {
                 full: 0,
             });
         }
-        let deadline = self.deadline(true);
+        let deadline = self.timeouts.deadline(true);
         let mut got = 0;
         let mut from = None;
         let mut full = 0;
@@ -385,7 +370,7 @@ impl InetSocket {
 
     pub fn rx_queued(&self) -> usize {
         if let Some(t) = &self.tap {
-            return t.next_len(|f| f.ip_packet().len());
+            return t.next_len(|f| super::raw::data(f.ip_packet()).len());
         }
         with(|s| s.rx_queued(self.id))
     }
@@ -477,6 +462,9 @@ impl Drop for InetSocket {
     fn drop(&mut self) {
         let id = self.id;
         OWNERS.lock().remove(&id);
+        if self.raw {
+            RAW.lock().remove(&id);
+        }
         with(|s| s.close(id));
     }
 }
@@ -485,6 +473,25 @@ impl Drop for InetSocket {
 /// /proc/net; orphans finishing their close have none, as on Linux (inode 0).
 static OWNERS: crate::spinlock::Mutex<BTreeMap<SockId, (u64, u32)>> =
     crate::spinlock::Mutex::new(BTreeMap::new());
+
+/// The protocol of each raw socket, for /proc/net/raw and raw6.
+static RAW: crate::spinlock::Mutex<BTreeMap<SockId, u8>> =
+    crate::spinlock::Mutex::new(BTreeMap::new());
+
+/// The raw sockets of `family`: the stack's view, the protocol, inode number and owner.
+pub fn raw_sockets(family: Family) -> Vec<(SockInfo, u8, (u64, u32))> {
+    let list = with(|s| s.sockets());
+    let raw = RAW.lock().clone();
+    let owners = OWNERS.lock();
+    list.into_iter()
+        .filter(|i| i.family == family)
+        .filter_map(|i| {
+            let proto = *raw.get(&i.id)?;
+            let o = owners.get(&i.id).copied().unwrap_or((0, 0));
+            Some((i, proto, o))
+        })
+        .collect()
+}
 
 /// Every socket of the stack with its inode number and owner.
 pub fn sockets() -> Vec<(SockInfo, Option<(u64, u32)>)> {

@@ -24,7 +24,7 @@ pub const NETLINK_ROUTE: u32 = 0;
 /// Socket listings for `ss` (also called NETLINK_INET_DIAG).
 pub const NETLINK_SOCK_DIAG: u32 = 4;
 /// Replies waiting beyond this many bytes are dropped (Linux: the receive buffer; ENOBUFS).
-const RCVBUF: usize = 212_992;
+const RCVBUF: usize = lintel_abi::socket::RMEM_DEFAULT;
 
 pub struct NetlinkSocket {
     pub protocol: u32,

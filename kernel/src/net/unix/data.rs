@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
 
 /// Bytes a socket may hold unread before writers block (Linux's default buffer order).
-const CAPACITY: usize = 212_992;
+const CAPACITY: usize = lintel_abi::socket::RMEM_DEFAULT;
 /// Datagrams a socket may hold unread.
 const MAX_DGRAMS: usize = 512;
 

@@ -14,7 +14,9 @@ use crate::uaccess;
 use alloc::sync::Arc;
 use core::net::SocketAddr;
 use lintel_abi::fcntl::{O_NONBLOCK, O_RDWR};
-use lintel_abi::inet::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP};
+use lintel_abi::inet::{
+    IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_MAX, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP,
+};
 use lintel_abi::socket::{AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM};
 use lintel_abi::{Errno, KResult};
 use lintel_net::{Family, Kind};
@@ -51,12 +53,18 @@ pub(in crate::syscall) fn socket(
     } else {
         IPPROTO_ICMPV6
     };
+    // inet_create and inet6_create: a protocol number beyond IPPROTO_MAX is EINVAL before
+    // anything else.
+    if protocol >= IPPROTO_MAX {
+        return Err(Errno::EINVAL);
+    }
     let (kind, protocol) = match (ty, protocol) {
         (SOCK_STREAM, 0 | IPPROTO_TCP) => (Kind::Tcp, IPPROTO_TCP),
         (SOCK_DGRAM, 0 | IPPROTO_UDP) => (Kind::Udp, IPPROTO_UDP),
         (SOCK_DGRAM, p) if p == icmp => (Kind::Icmp, p),
-        // Raw sockets need CAP_NET_RAW; IPv4 ones of any protocol but 0 (Linux's
-        // EPROTONOSUPPORT), IPv6 ones not yet.
+        // Raw sockets are of any protocol but 0 (EPROTONOSUPPORT, found before the
+        // capability is checked) and need CAP_NET_RAW.
+        (SOCK_RAW, 0) => return Err(Errno::EPROTONOSUPPORT),
         (SOCK_RAW, _)
             if !c
                 .thread
@@ -65,8 +73,8 @@ pub(in crate::syscall) fn socket(
         {
             return Err(Errno::EPERM)
         }
-        (SOCK_RAW, 1..=IPPROTO_RAW) if family == Family::V4 => {
-            let s = InetSocket::open_raw(protocol)?;
+        (SOCK_RAW, 1..=IPPROTO_RAW) => {
+            let s = InetSocket::open_raw(family, protocol)?;
             return ok(install(c, new_file(s, flags), cloexec)?);
         }
         (SOCK_RAW, _) => return Err(Errno::EPROTONOSUPPORT),
@@ -169,6 +177,16 @@ pub(in crate::syscall) fn destination(
         return Err(Errno::EINVAL);
     }
     let fam = u16::from_le_bytes([b[0], b[1]]) as u32;
+    // rawv6_sendmsg: an address shorter than RFC 2133's sockaddr_in6 is EINVAL, one of
+    // another family EAFNOSUPPORT.
+    if s.raw && s.family == Family::V6 {
+        if b.len() < lintel_abi::inet::SOCKADDR_IN6_MIN {
+            return Err(Errno::EINVAL);
+        }
+        if fam != lintel_abi::socket::AF_INET6 && fam != lintel_abi::socket::AF_UNSPEC {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+    }
     match s.family {
         Family::V4 => {
             if b.len() < lintel_abi::inet::SOCKADDR_IN_SIZE {

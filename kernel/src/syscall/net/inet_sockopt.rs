@@ -7,10 +7,11 @@ use crate::uaccess;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use lintel_abi::inet::{
-    IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF, IPV6_MULTICAST_LOOP,
-    IPV6_UNICAST_HOPS, IPV6_V6ONLY, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_HDRINCL,
-    IP_MULTICAST_IF, IP_MULTICAST_LOOP, IP_MULTICAST_TTL, IP_TOS, IP_TTL, SOL_IP, SOL_IPV6,
-    SOL_TCP, TCP_CORK, TCP_INFO, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY,
+    ICMP6_FILTER, ICMP_FILTER, IPV6_CHECKSUM, IPV6_HDRINCL, IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP,
+    IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF, IPV6_MULTICAST_LOOP, IPV6_UNICAST_HOPS, IPV6_V6ONLY,
+    IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IP_HDRINCL, IP_MULTICAST_IF, IP_MULTICAST_LOOP,
+    IP_MULTICAST_TTL, IP_TOS, IP_TTL, SOL_ICMPV6, SOL_IP, SOL_IPV6, SOL_RAW, SOL_TCP, TCP_CORK,
+    TCP_INFO, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_NODELAY,
 };
 use lintel_abi::socket::{
     AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_ACCEPTCONN, SO_BROADCAST, SO_DOMAIN,
@@ -19,10 +20,6 @@ use lintel_abi::socket::{
 };
 use lintel_abi::{Errno, KResult};
 use lintel_net::{Family, Kind, SockOpt, SockOptName};
-
-/// Linux's SOL_RAW and its one option (raw(7)).
-const SOL_RAW: usize = 255;
-const ICMP_FILTER: usize = 1;
 
 fn int(v: i32) -> Vec<u8> {
     v.to_le_bytes().to_vec()
@@ -69,8 +66,8 @@ pub(super) fn get(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>>
             Family::V4 => AF_INET,
             Family::V6 => AF_INET6,
         } as i32)),
-        (SOL_SOCKET, SO_RCVTIMEO) => Ok(timeval(s.timeout(true))),
-        (SOL_SOCKET, SO_SNDTIMEO) => Ok(timeval(s.timeout(false))),
+        (SOL_SOCKET, SO_RCVTIMEO) => Ok(timeval(s.timeouts.get(true))),
+        (SOL_SOCKET, SO_SNDTIMEO) => Ok(timeval(s.timeouts.get(false))),
         (SOL_SOCKET, SO_RCVBUF) => stack_int(s, SockOptName::RecvBuf),
         (SOL_SOCKET, SO_SNDBUF) => stack_int(s, SockOptName::SendBuf),
         (SOL_SOCKET, SO_REUSEADDR) => stack_int(s, SockOptName::ReuseAddr),
@@ -78,6 +75,9 @@ pub(super) fn get(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>>
         (SOL_SOCKET, SO_KEEPALIVE) => stack_int(s, SockOptName::KeepAlive),
         (SOL_SOCKET, SO_BROADCAST) => Ok(int(s.broadcast.load(Ordering::Relaxed) as i32)),
         (SOL_IP, IP_HDRINCL) if s.raw => Ok(int(s.hdrincl.load(Ordering::Relaxed) as i32)),
+        (SOL_RAW | SOL_IPV6 | SOL_ICMPV6, _) if s.raw && s.family == Family::V6 => {
+            get_raw6(s, level, name)
+        }
         (SOL_RAW, ICMP_FILTER) if s.raw => {
             if s.protocol != lintel_abi::inet::IPPROTO_ICMP {
                 return Err(Errno::EOPNOTSUPP);
@@ -105,18 +105,40 @@ pub(super) fn get(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>>
         (SOL_IP, IP_MULTICAST_TTL) => Ok(int(s.mcast_ttl.load(Ordering::Relaxed) as i32)),
         (SOL_IP, IP_MULTICAST_LOOP) => Ok(int(s.mcast_loop.load(Ordering::Relaxed) as i32)),
         (SOL_IP, IP_TOS) => stack_int(s, SockOptName::Tos),
-        (SOL_IPV6, IPV6_V6ONLY) if s.family == Family::V6 => stack_int(s, SockOptName::V6Only),
-        (SOL_IPV6, IPV6_UNICAST_HOPS) if s.family == Family::V6 => stack_int(s, SockOptName::Ttl),
-        (SOL_IPV6, IPV6_MULTICAST_IF) if s.family == Family::V6 => {
-            Ok(int(s.multicast_if6() as i32))
-        }
-        (SOL_IPV6, IPV6_MULTICAST_HOPS) if s.family == Family::V6 => {
-            Ok(int(s.mcast_hops.load(Ordering::Relaxed) as i32))
-        }
-        (SOL_IPV6, IPV6_MULTICAST_LOOP) if s.family == Family::V6 => {
-            Ok(int(s.mcast_loop6.load(Ordering::Relaxed) as i32))
-        }
+        (SOL_IPV6, name) if s.family == Family::V6 => get_ipv6(s, name),
         _ => Err(unknown_get(s, level)),
+    }
+}
+
+/// An IPPROTO_IPV6 option of an IPv6 socket.
+fn get_ipv6(s: &InetSocket, name: usize) -> KResult<Vec<u8>> {
+    match name {
+        IPV6_V6ONLY => stack_int(s, SockOptName::V6Only),
+        IPV6_UNICAST_HOPS => stack_int(s, SockOptName::Ttl),
+        IPV6_MULTICAST_IF => Ok(int(s.multicast_if6() as i32)),
+        IPV6_MULTICAST_HOPS => Ok(int(s.mcast_hops.load(Ordering::Relaxed) as i32)),
+        IPV6_MULTICAST_LOOP => Ok(int(s.mcast_loop6.load(Ordering::Relaxed) as i32)),
+        _ => Err(Errno::ENOPROTOOPT),
+    }
+}
+
+/// rawv6_getsockopt's options: IPV6_HDRINCL and IPV6_CHECKSUM (at SOL_RAW or SOL_IPV6; -1
+/// when off), ICMP6_FILTER (ICMPv6 sockets only: EOPNOTSUPP); other IPv6 options as for
+/// any IPv6 socket.
+fn get_raw6(s: &InetSocket, level: usize, name: usize) -> KResult<Vec<u8>> {
+    match (level, name) {
+        (SOL_RAW | SOL_IPV6, IPV6_HDRINCL) => Ok(int(s.hdrincl.load(Ordering::Relaxed) as i32)),
+        (SOL_RAW | SOL_IPV6, IPV6_CHECKSUM) => Ok(int(s.checksum.load(Ordering::Relaxed))),
+        (SOL_RAW, _) => Err(Errno::ENOPROTOOPT),
+        (SOL_ICMPV6, _) if s.protocol != lintel_abi::inet::IPPROTO_ICMPV6 => Err(Errno::EOPNOTSUPP),
+        (SOL_ICMPV6, ICMP6_FILTER) => Ok(s
+            .icmp6_filter
+            .lock()
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect()),
+        (SOL_ICMPV6, _) => Err(Errno::ENOPROTOOPT),
+        _ => get_ipv6(s, name),
     }
 }
 
@@ -207,7 +229,7 @@ fn read_small(p: usize, len: usize) -> KResult<i32> {
 pub(super) fn set(s: &InetSocket, level: usize, name: usize, p: usize, len: usize) -> KResult<()> {
     let opt = match (level, name) {
         (SOL_SOCKET, SO_RCVTIMEO | SO_SNDTIMEO) => {
-            s.set_timeout(name == SO_RCVTIMEO, read_timeval(p, len)?);
+            s.timeouts.set(name == SO_RCVTIMEO, read_timeval(p, len)?);
             return Ok(());
         }
         (SOL_SOCKET, SO_LINGER) => {
@@ -231,6 +253,12 @@ pub(super) fn set(s: &InetSocket, level: usize, name: usize, p: usize, len: usiz
         // sending the header it is given.
         // Linux's raw_seticmpfilter: ICMP sockets only; a shorter value replaces its first
         // bytes, a longer one is cut to 4.
+        (SOL_RAW | SOL_IPV6 | SOL_ICMPV6, _) if s.raw && s.family == Family::V6 => {
+            if let Some(r) = set_raw6(s, level, name, p, len) {
+                return r;
+            }
+            return set_ipv6(s, name, p, len);
+        }
         (SOL_RAW, ICMP_FILTER) if s.raw => {
             if s.protocol != lintel_abi::inet::IPPROTO_ICMP {
                 return Err(Errno::EOPNOTSUPP);
@@ -310,21 +338,63 @@ pub(super) fn set(s: &InetSocket, level: usize, name: usize, p: usize, len: usiz
             s.mcast_loop.store(on, Ordering::Relaxed);
             return s.set_multicast_loop(on);
         }
-        (SOL_IPV6, IPV6_V6ONLY) if s.family == Family::V6 => {
-            SockOpt::V6Only(read_int(p, len)? != 0)
-        }
-        (SOL_IPV6, IPV6_UNICAST_HOPS) if s.family == Family::V6 => {
-            let v = read_int(p, len)?;
-            match v {
-                -1 => SockOpt::Ttl(64),
-                0..=255 => SockOpt::Ttl(v as u8),
-                _ => return Err(Errno::EINVAL),
-            }
-        }
-        (SOL_IPV6, name) if s.family == Family::V6 => return set_ipv6_mcast(s, name, p, len),
+        (SOL_IPV6, name) if s.family == Family::V6 => return set_ipv6(s, name, p, len),
         _ => return Err(Errno::ENOPROTOOPT),
     };
     s.set_option(opt)
+}
+
+/// An IPPROTO_IPV6 option of an IPv6 socket.
+fn set_ipv6(s: &InetSocket, name: usize, p: usize, len: usize) -> KResult<()> {
+    let opt = match name {
+        IPV6_V6ONLY => SockOpt::V6Only(read_int(p, len)? != 0),
+        IPV6_UNICAST_HOPS => match read_int(p, len)? {
+            -1 => SockOpt::Ttl(64),
+            v @ 0..=255 => SockOpt::Ttl(v as u8),
+            _ => return Err(Errno::EINVAL),
+        },
+        _ => return set_ipv6_mcast(s, name, p, len),
+    };
+    s.set_option(opt)
+}
+
+/// rawv6_setsockopt's own options (None: an IPPROTO_IPV6 option for any IPv6 socket):
+/// IPV6_HDRINCL; IPV6_CHECKSUM (-1 or less: off; an odd offset EINVAL, and so is any at
+/// IPPROTO_IPV6 for ICMPv6, whose checksum stays); ICMP6_FILTER of ICMPv6 sockets (a shorter
+/// value replaces the filter's first bytes, a longer one is cut to its 32).
+fn set_raw6(
+    s: &InetSocket,
+    level: usize,
+    name: usize,
+    p: usize,
+    len: usize,
+) -> Option<KResult<()>> {
+    let icmp6 = s.protocol == lintel_abi::inet::IPPROTO_ICMPV6;
+    let r = match (level, name) {
+        (SOL_ICMPV6, _) if !icmp6 => Err(Errno::EOPNOTSUPP),
+        (SOL_ICMPV6, ICMP6_FILTER) => uaccess::read_vec(p, len.min(32)).map(|b| {
+            let mut f = s.icmp6_filter.lock();
+            let mut bytes: Vec<u8> = f.iter().flat_map(|w| w.to_le_bytes()).collect();
+            bytes[..b.len()].copy_from_slice(&b);
+            for (w, c) in f.iter_mut().zip(bytes.chunks_exact(4)) {
+                *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            }
+        }),
+        (SOL_ICMPV6, _) => Err(Errno::ENOPROTOOPT),
+        (SOL_RAW | SOL_IPV6, IPV6_HDRINCL) => read_int(p, len).map(|v| {
+            s.hdrincl.store(v != 0, Ordering::Relaxed);
+        }),
+        (SOL_RAW | SOL_IPV6, IPV6_CHECKSUM) => read_int(p, len).and_then(|v| {
+            if (icmp6 && level == SOL_IPV6) || (v > 0 && v & 1 != 0) {
+                return Err(Errno::EINVAL);
+            }
+            s.checksum.store(v.max(-1), Ordering::Relaxed);
+            Ok(())
+        }),
+        (SOL_RAW, _) => Err(Errno::ENOPROTOOPT),
+        _ => return None,
+    };
+    Some(r)
 }
 
 /// The IPv6 multicast options, with do_ipv6_setsockopt's order of checks: the length first

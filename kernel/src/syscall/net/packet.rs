@@ -25,9 +25,6 @@ const PACKET_ADD_MEMBERSHIP: usize = 1;
 const PACKET_DROP_MEMBERSHIP: usize = 2;
 /// sizeof(struct packet_mreq).
 const PACKET_MREQ: usize = 16;
-/// SO_RCVBUF's limits (Linux's rmem_max and SOCK_MIN_RCVBUF).
-const RMEM_MAX: usize = 212_992;
-const MIN_RCVBUF: usize = 2304;
 
 /// socket(AF_PACKET, ...): CAP_NET_RAW first, then SOCK_RAW or SOCK_DGRAM (SOCK_PACKET,
 /// long deprecated, is not offered: ESOCKTNOSUPPORT); `protocol` is an ethertype in
@@ -53,7 +50,7 @@ pub(in crate::syscall) fn socket(
     let proto = u16::from_be(protocol as u16);
     let s = PacketSocket::new(kind == SOCK_DGRAM, proto);
     let f = OpenFile::new(
-        Arc::new(PacketFile(Arc::new(s))),
+        Arc::new(PacketFile(s)),
         None,
         None,
         O_RDWR | (flags & O_NONBLOCK),
@@ -126,9 +123,9 @@ pub(in crate::syscall) fn getsockopt(
         (SOL_SOCKET, SO_DOMAIN) => Ok(int(i32::from(AF_PACKET))),
         (SOL_SOCKET, SO_ERROR) => Ok(int(0)),
         (SOL_SOCKET, SO_RCVBUF) => Ok(int(s.tap.rcvbuf.load(Ordering::Relaxed) as i32)),
-        (SOL_SOCKET, SO_SNDBUF) => Ok(int(RMEM_MAX as i32)),
-        (SOL_SOCKET, SO_RCVTIMEO) => Ok(timeval(s.timeout(true))),
-        (SOL_SOCKET, SO_SNDTIMEO) => Ok(timeval(s.timeout(false))),
+        (SOL_SOCKET, SO_SNDBUF) => Ok(int(lintel_abi::socket::WMEM_DEFAULT as i32)),
+        (SOL_SOCKET, SO_RCVTIMEO) => Ok(timeval(s.timeouts.get(true))),
+        (SOL_SOCKET, SO_SNDTIMEO) => Ok(timeval(s.timeouts.get(false))),
         _ => {
             crate::debug!("AF_PACKET getsockopt {}/{} not supported", level, name);
             Err(Errno::ENOPROTOOPT)
@@ -146,14 +143,14 @@ pub(in crate::syscall) fn setsockopt(
     match (level, name) {
         (SOL_SOCKET, SO_RCVBUF) => {
             let v = read_int(p, len)?.max(0) as usize;
-            let v = (v.min(RMEM_MAX) * 2).max(MIN_RCVBUF);
+            let v = lintel_abi::socket::rcvbuf_for(v);
             s.tap.rcvbuf.store(v, Ordering::Relaxed);
             Ok(())
         }
         (SOL_SOCKET, SO_SNDBUF) => read_int(p, len).map(|_| ()),
         (SOL_SOCKET, SO_RCVTIMEO | SO_SNDTIMEO) => {
             let ns = read_timeval(p, len)?;
-            s.set_timeout(name == SO_RCVTIMEO, ns);
+            s.timeouts.set(name == SO_RCVTIMEO, ns);
             Ok(())
         }
         (SOL_PACKET, PACKET_ADD_MEMBERSHIP | PACKET_DROP_MEMBERSHIP) => {

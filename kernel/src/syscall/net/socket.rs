@@ -40,7 +40,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "socket",
         socket,
-        "AF_UNIX stream, datagram and seqpacket; AF_INET/AF_INET6 TCP, UDP and ping sockets; raw IPv4 sockets of any protocol and AF_PACKET SOCK_RAW/SOCK_DGRAM for CAP_NET_RAW (EPERM without it); raw IPv6 EPROTONOSUPPORT; other families EAFNOSUPPORT",
+        "AF_UNIX stream, datagram and seqpacket; AF_INET/AF_INET6 TCP, UDP and ping sockets; raw IPv4 and IPv6 sockets of any protocol (0: EPROTONOSUPPORT) and AF_PACKET SOCK_RAW/SOCK_DGRAM for CAP_NET_RAW (EPERM without it); other families EAFNOSUPPORT",
     ),
     Syscall::implemented("socketpair", socketpair, "AF_UNIX"),
     Syscall::implemented("bind", bind, "AF_UNIX path, abstract and autobind names"),

@@ -30,8 +30,8 @@ use alloc::vec::Vec;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial("getsockopt", getsockopt, "SOL_SOCKET basics, SO_PEERCRED; IP: buffers, linger, keep-alive, TCP_NODELAY/KEEP*/CORK, IP_TTL/TOS, IP_MULTICAST_*, IPV6_MULTICAST_*, IPV6_V6ONLY, TCP_INFO (state and unsent bytes; RTT, windows and counters 0); raw: IP_HDRINCL, ICMP_FILTER; AF_PACKET: SOL_SOCKET basics (PACKET_* options ENOPROTOOPT)"),
-    Syscall::partial("setsockopt", setsockopt, "Unix: SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO (SO_REUSEADDR/KEEPALIVE/buffers accepted without effect); IP: as getsockopt, and group membership (IP_ADD/DROP_MEMBERSHIP, IPV6_JOIN/LEAVE_GROUP); raw: IP_HDRINCL, ICMP_FILTER; AF_PACKET: SO_RCVBUF, timeouts, PACKET_ADD/DROP_MEMBERSHIP (no effect), other PACKET_* ENOPROTOOPT"),
+    Syscall::partial("getsockopt", getsockopt, "SOL_SOCKET basics, SO_PEERCRED; IP: buffers, linger, keep-alive, TCP_NODELAY/KEEP*/CORK, IP_TTL/TOS, IP_MULTICAST_*, IPV6_MULTICAST_*, IPV6_V6ONLY, TCP_INFO (state and unsent bytes; RTT, windows and counters 0); raw: IP_HDRINCL, ICMP_FILTER, IPV6_HDRINCL, IPV6_CHECKSUM, ICMP6_FILTER; AF_PACKET: SOL_SOCKET basics (PACKET_* options ENOPROTOOPT)"),
+    Syscall::partial("setsockopt", setsockopt, "Unix: SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO (SO_REUSEADDR/KEEPALIVE/buffers accepted without effect); IP: as getsockopt, and group membership (IP_ADD/DROP_MEMBERSHIP, IPV6_JOIN/LEAVE_GROUP); raw: IP_HDRINCL, ICMP_FILTER, IPV6_HDRINCL, IPV6_CHECKSUM, ICMP6_FILTER; AF_PACKET: SO_RCVBUF, timeouts, PACKET_ADD/DROP_MEMBERSHIP (no effect), other PACKET_* ENOPROTOOPT"),
 ];
 
 pub fn getsockopt(c: &mut Call) -> SysResult {
@@ -60,7 +60,12 @@ pub fn getsockopt(c: &mut Call) -> SysResult {
     let val: Vec<u8> = match name {
         SO_TYPE => (s.kind as i32).to_le_bytes().to_vec(),
         SO_ERROR => s.take_error().map_or(0, |e| e.0).to_le_bytes().to_vec(),
-        SO_SNDBUF | SO_RCVBUF => 212_992i32.to_le_bytes().to_vec(),
+        SO_SNDBUF => (lintel_abi::socket::WMEM_DEFAULT as i32)
+            .to_le_bytes()
+            .to_vec(),
+        SO_RCVBUF => (lintel_abi::socket::RMEM_DEFAULT as i32)
+            .to_le_bytes()
+            .to_vec(),
         SO_PASSCRED => (s.passcred() as i32).to_le_bytes().to_vec(),
         SO_ACCEPTCONN => (s.listening() as i32).to_le_bytes().to_vec(),
         SO_PROTOCOL => 0i32.to_le_bytes().to_vec(),

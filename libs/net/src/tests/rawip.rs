@@ -1,4 +1,4 @@
-//! Header-included IPv4 packets (IPPROTO_RAW / IP_HDRINCL).
+//! Raw IP sends: header-included IPv4 packets (IPPROTO_RAW / IP_HDRINCL) and IPv6 ones.
 
 use super::eth::{both, joined, A_IP, B_IP};
 use super::*;
@@ -148,4 +148,60 @@ fn send_frame_on_loopback() {
     arp[12..14].copy_from_slice(&[8, 6]);
     assert_eq!(h.st.send_frame(1, &arp), Ok(42));
     assert_eq!(h.st.take_captured().len(), 1);
+}
+
+#[test]
+fn icmpv6_echo_with_the_stack_checksum_is_answered() {
+    let mut h = Host::new();
+    h.st.set_capture(true);
+    // Type 128, code 0, a checksum the program left wrong, id 0x1234, seq 1.
+    let m = [
+        128u8, 0, 0xde, 0xad, 0x12, 0x34, 0, 1, b'p', b'i', b'n', b'g',
+    ];
+    let lo = Ipv6Addr::LOCALHOST;
+    assert_eq!(h.st.send_ipv6_payload(58, &m, lo, 64, Some(2)), Ok(m.len()));
+    h.run(3);
+    let c = h.st.take_captured();
+    let types: Vec<u8> = c.iter().map(|f| f.frame[14 + 40]).collect();
+    assert_eq!(types, std::vec![128, 129]);
+    for f in &c {
+        let p = &f.frame[14..];
+        assert_eq!(p[7], 64);
+        let one = lo.octets();
+        assert_eq!(crate::ipv6_sum(&one, &one, 58, &p[40..]), 0xffff);
+    }
+    // No room for the checksum where it was asked for.
+    assert_eq!(
+        h.st.send_ipv6_payload(58, &[128], lo, 64, Some(2)),
+        Err(Errno::EINVAL)
+    );
+}
+
+#[test]
+fn ipv6_udp_with_the_stack_checksum_and_header_included() {
+    let mut h = Host::new();
+    let s = h.st.socket(Kind::Udp, Family::V6).unwrap();
+    h.st.bind(s, v6(9010)).unwrap();
+    let lo = Ipv6Addr::LOCALHOST;
+    let mut d = std::vec![0x10, 0xe1, 0x23, 0x32, 0, 13, 0, 0];
+    d.extend_from_slice(b"hello");
+    assert_eq!(h.st.send_ipv6_payload(17, &d, lo, 64, Some(6)), Ok(13));
+    h.run(3);
+    let mut buf = [0u8; 16];
+    let (n, from, _) = h.st.recv(s, &mut buf, false).unwrap();
+    assert_eq!(&buf[..n], b"hello");
+    assert_eq!(from, Some(SocketAddr::new(IpAddr::V6(lo), 4321)));
+    // The same datagram with a header the program wrote, sent as it is.
+    let mut p = std::vec![0x60, 0, 0, 0, 0, 13, 17, 64];
+    p.extend_from_slice(&lo.octets());
+    p.extend_from_slice(&lo.octets());
+    d[8..].copy_from_slice(b"HDRIN");
+    let c = !crate::ipv6_sum(&lo.octets(), &lo.octets(), 17, &d);
+    d[6..8].copy_from_slice(&c.to_be_bytes());
+    p.extend_from_slice(&d);
+    assert_eq!(h.st.send_ipv6_packet(&p, lo), Ok(p.len()));
+    h.run(3);
+    let (n, _, _) = h.st.recv(s, &mut buf, false).unwrap();
+    assert_eq!(&buf[..n], b"HDRIN");
+    assert_eq!(h.st.send_ipv6_packet(&p[..39], lo), Err(Errno::EINVAL));
 }
