@@ -160,6 +160,12 @@ fn compile(port: &Cross, src: &Path, out: &Path, dynamic: bool) -> Result<(), St
     Ok(())
 }
 
+/// The names of the tests port `arch`'s list runs (for docs/syscalls.md).
+pub(crate) fn port_tests(arch: &str) -> Result<Vec<String>, String> {
+    let path = root().join(format!("tests/conformance/{arch}.txt"));
+    Ok(listed(&path, 0)?.into_iter().map(|t| t.name).collect())
+}
+
 pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> Result<(), String> {
     let dir = root().join("tests/conformance");
     let tests = listed(&dir.join(format!("{}.txt", port.arch)), 0)?;
