@@ -13,7 +13,11 @@
 #endif
 
 static long rl(const char *path, char *buf, long n) {
+#ifdef SYS_readlink
     return syscall(SYS_readlink, path, buf, n);
+#else /* asm-generic (riscv64, aarch64): readlinkat only, which readlink is */
+    return syscall(SYS_readlinkat, AT_FDCWD, path, buf, n);
+#endif
 }
 
 static long rlat(int dfd, const char *path, char *buf, long n) {

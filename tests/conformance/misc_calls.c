@@ -61,10 +61,12 @@ int main(void) {
     CHECK_OK(utimes("f", tv));
     CHECK_OK(stat("f", &st));
     CHECK(st.st_mtime == 4000);
+#ifdef SYS_futimesat /* not in asm-generic (riscv64, aarch64) */
     tv[1].tv_sec = 5000;
     CHECK_OK(syscall(SYS_futimesat, dfd, "f", tv));
     CHECK_OK(stat("f", &st));
     CHECK(st.st_mtime == 5000);
+#endif
 
     /* tee copies without consuming. */
     int p[2], q[2];

@@ -83,8 +83,14 @@ static void clean(void) {
     DIR *d = opendir(".");
     if (!d) return;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strncmp(e->d_name, "core", 4) == 0) unlink(e->d_name);
+    /* Linux's "core" and "core.PID"; qemu-user (the ports' oracle) writes its own
+     * qemu_PROG_DATE_PID.core beside them. */
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, "core", 4) == 0 ||
+            (n > 5 && strcmp(e->d_name + n - 5, ".core") == 0))
+            unlink(e->d_name);
+    }
     closedir(d);
 }
 

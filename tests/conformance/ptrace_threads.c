@@ -62,9 +62,19 @@ static void t_clone_thread(void) {
             continue;
         }
         if (w == tid && WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+#ifdef __x86_64__
             struct user_regs_struct r;
             CHECK_OK(ptrace(PTRACE_GETREGS, tid, 0, &r));
             if (r.orig_rax == SYS_getppid && r.rdi == 77) seen_marker = 1;
+#else
+            /* The other ports have no GETREGS: the architecture-neutral request. */
+            struct sc_info si;
+            memset(&si, 0, sizeof si);
+            CHECK(ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof si, &si) > 0);
+            if (si.op == 1 /* PTRACE_SYSCALL_INFO_ENTRY */ && si.entry.nr == SYS_getppid &&
+                si.entry.args[0] == 77)
+                seen_marker = 1;
+#endif
             CHECK_OK(ptrace(PTRACE_SYSCALL, tid, 0, 0));
             continue;
         }

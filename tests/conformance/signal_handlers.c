@@ -6,7 +6,9 @@
  * child with a time limit, so one kernel bug shows as one failed part. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
+#ifdef __x86_64__
 #include <cpuid.h>
+#endif
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -667,6 +669,8 @@ static void t_autodisarm(void) {
 
 /* ---- FPU, SSE and AVX state across a handler ---- */
 
+/* x86_64's FPU/SSE/AVX registers (the ports' FP/SIMD state across a handler: tests/boot). */
+#ifdef __x86_64__
 static volatile int fpu_mxcsr_in, fpu_cw_in, fpu_use_avx, fpu_calls;
 static volatile double fpu_result;
 
@@ -823,6 +827,8 @@ static void t_fpu(void) {
     }
 }
 
+#endif
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     sub("siginfo", t_siginfo);
@@ -835,6 +841,8 @@ int main(void) {
     sub("ignore", t_ignore);
     sub("altstack", t_altstack);
     sub("autodisarm", t_autodisarm);
+#ifdef __x86_64__
     sub("fpu", t_fpu);
+#endif
     DONE();
 }

@@ -1,7 +1,7 @@
 /* The vDSO: AT_SYSINFO_EHDR points at an ELF image exporting __vdso_clock_gettime (version
- * LINUX_2.6), /proc/self/maps shows [vdso] and [vvar], and the C library's time calls (served
- * by the vDSO where it can) agree with the system calls: each reading lies between two raw
- * syscall readings of the same clock. */
+ * LINUX_2.6; riscv64's and aarch64's own names there), /proc/self/maps shows [vdso] and
+ * [vvar], and the C library's time calls (served by the vDSO where it can) agree with the
+ * system calls: each reading lies between two raw syscall readings of the same clock. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <elf.h>
@@ -61,10 +61,25 @@ int main(void) {
     CHECK(vdso != NULL);
     if (vdso) {
         CHECK(memcmp(vdso, ELFMAG, SELFMAG) == 0);
+        /* Each architecture's names, as Linux's vdso.lds exports them. */
+#if defined(__aarch64__)
+        CHECK(vdso_has(vdso, "__kernel_clock_gettime"));
+        CHECK(vdso_has(vdso, "__kernel_gettimeofday"));
+        CHECK(vdso_has(vdso, "__kernel_clock_getres"));
+        CHECK(vdso_has(vdso, "__kernel_rt_sigreturn"));
+#elif defined(__riscv)
+        CHECK(vdso_has(vdso, "__vdso_clock_gettime"));
+        CHECK(vdso_has(vdso, "__vdso_gettimeofday"));
+        CHECK(vdso_has(vdso, "__vdso_clock_getres"));
+        CHECK(vdso_has(vdso, "__vdso_getcpu"));
+        CHECK(vdso_has(vdso, "__vdso_flush_icache"));
+        CHECK(vdso_has(vdso, "__vdso_rt_sigreturn"));
+#else
         CHECK(vdso_has(vdso, "__vdso_clock_gettime"));
         CHECK(vdso_has(vdso, "__vdso_gettimeofday"));
         CHECK(vdso_has(vdso, "__vdso_time"));
         CHECK(vdso_has(vdso, "__vdso_getcpu"));
+#endif
     }
     FILE *m = fopen("/proc/self/maps", "r");
     CHECK(m != NULL);

@@ -8,6 +8,7 @@
 use crate::build::{self, Image};
 use crate::qemu::{self, Outcome};
 use crate::{root, RunOpts};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// One syscall as the kernel reports it.
@@ -54,6 +55,35 @@ fn kernel_table() -> Result<Vec<Row>, String> {
             }
         })
         .collect()
+}
+
+/// The ports whose numbers and lists docs/syscalls.md shows beside x86_64's.
+const PORTS: [&str; 2] = ["riscv64", "aarch64"];
+
+/// Port `arch`'s syscall numbers by name, from its table in libs/abi (asm-generic's
+/// `(nr, "name")` pairs and the port's own): the kernel dispatches a declared syscall on a
+/// port exactly when its name has a number there (kernel/src/syscall/table.rs).
+fn port_numbers(arch: &str) -> Result<BTreeMap<String, u32>, String> {
+    let mut out = BTreeMap::new();
+    for dir in ["generic", arch] {
+        let path = root().join(format!("libs/abi/src/arch/{dir}/syscall_nr.rs"));
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for (i, _) in text.match_indices('(') {
+            let rest = &text[i + 1..];
+            let Some((nr, rest)) = rest.split_once(", \"") else {
+                continue;
+            };
+            let Some((name, _)) = rest.split_once("\")") else {
+                continue;
+            };
+            let name_ok = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if let (Ok(nr), true) = (nr.parse::<u32>(), name_ok) {
+                out.insert(name.to_string(), nr);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Test names whose source calls `name(` (or names it in a `// covers:` line).
@@ -107,8 +137,18 @@ pub fn render() -> Result<String, String> {
          x86_64's. Any system call not listed returns `ENOSYS` and is logged once by name.\n\n\
          Status: **implemented** (Linux semantics, tested or testable), **partial** (the note says \
          what is missing).\n\n\
-         | nr | syscall | status | note | tests |\n|---|---|---|---|---|\n",
+         The riscv64 and aarch64 columns: the syscall's number there (the asm-generic table; \
+         \u{2013} where the architecture has no such call, which Lintel then does not dispatch \
+         there), and the tests of the row that the port's list \
+         (`tests/conformance/riscv64.txt`, `aarch64.txt`) leaves out: the others run on it too. riscv64's own riscv_hwprobe (258) and \
+         riscv_flush_icache (259), in kernel/src/syscall/arch/riscv64.rs, have no row.\n\n\
+         | nr | syscall | status | note | tests | riscv64 | aarch64 |\n\
+         |---|---|---|---|---|---|---|\n",
     );
+    let mut ports = Vec::new();
+    for arch in PORTS {
+        ports.push((port_numbers(arch)?, crate::test::port_tests(arch)?));
+    }
     let (mut full, mut partial) = (0, 0);
     for Row {
         nr,
@@ -123,9 +163,28 @@ pub fn render() -> Result<String, String> {
             partial += 1;
         }
         let t = tests_for(name, &tests);
+        let cols: Vec<String> = ports
+            .iter()
+            .map(|(numbers, listed)| match numbers.get(name) {
+                None => "\u{2013}".to_string(),
+                Some(n) => {
+                    let left: Vec<&str> = t
+                        .iter()
+                        .filter(|t| !listed.contains(t))
+                        .map(|t| t.as_str())
+                        .collect();
+                    if left.is_empty() {
+                        n.to_string()
+                    } else {
+                        format!("{n}; not {}", left.join(", "))
+                    }
+                }
+            })
+            .collect();
         out.push_str(&format!(
-            "| {nr} | `{name}` | {status} | {note} | {} |\n",
-            t.join(", ")
+            "| {nr} | `{name}` | {status} | {note} | {} | {} |\n",
+            t.join(", "),
+            cols.join(" | ")
         ));
     }
     out.push_str(&format!("\n{full} implemented, {partial} partial.\n"));

@@ -4,7 +4,8 @@
 //! under the port's qemu-user (the oracle: a test that fails there is a failure of the test;
 //! or, for the tests marked `host`, their x86_64 build on the host) and then in Lintel, all in
 //! one boot of `cargo xtask run --arch ARCH` with the guest runner (more boots only when a
-//! test takes the kernel down). One line per test, `NAME.ARCH`.
+//! test takes the kernel down). One line per test, `NAME.ARCH`; `--filter conformance.ARCH` runs
+//! the whole list and nothing else.
 
 use super::conformance::{parse_console, settle_round};
 use super::native::run_native_under;
@@ -159,9 +160,17 @@ fn compile(port: &Cross, src: &Path, out: &Path, dynamic: bool) -> Result<(), St
     Ok(())
 }
 
+/// The names of the tests port `arch`'s list runs (for docs/syscalls.md).
+pub(crate) fn port_tests(arch: &str) -> Result<Vec<String>, String> {
+    let path = root().join(format!("tests/conformance/{arch}.txt"));
+    Ok(listed(&path, 0)?.into_iter().map(|t| t.name).collect())
+}
+
 pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> Result<(), String> {
     let dir = root().join("tests/conformance");
     let tests = listed(&dir.join(format!("{}.txt", port.arch)), 0)?;
+    // `--filter conformance.ARCH`: the whole list, without the port's boot tests.
+    let filter = filter.filter(|f| *f != format!("conformance.{}", port.arch));
     let bin = crate::build::ensure_build_dir()?.join(format!("tests/{}", port.arch));
     let cwd = bin.join(format!("cwd-{}", std::process::id()));
     let mut guest: Vec<(String, PathBuf)> = Vec::new();

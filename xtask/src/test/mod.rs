@@ -11,6 +11,7 @@ mod boot_fixtures;
 mod conformance;
 mod cpython;
 mod cross_conformance;
+pub(crate) use cross_conformance::port_tests;
 mod debian;
 mod debian_console;
 mod debian_iproute;

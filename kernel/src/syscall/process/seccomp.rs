@@ -14,7 +14,7 @@ use crate::uaccess;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
-use lintel_abi::arch::target::AUDIT_ARCH;
+use lintel_abi::arch::target::{AUDIT_ARCH, ROLLBACK_RETURNS_NR};
 use lintel_abi::fcntl::O_RDWR;
 use lintel_abi::ptrace::{PTRACE_O_SUSPEND_SECCOMP, PTRACE_O_TRACESECCOMP};
 use lintel_abi::signal::{SIGSYS, SIG_DFL};
@@ -278,8 +278,10 @@ fn run_filters(c: &mut Call, n: &mut usize, recheck: bool) -> Option<SysResult> 
                 value as i32,
             );
             process::force_fault(t, info);
-            // The handler sees the registers as they were: rax holds the number.
-            Some(ok(*n))
+            // The handler sees the registers as they were at entry (Linux's
+            // syscall_rollback): the return register holds the number or the first
+            // argument, as the architecture passes them.
+            Some(ok(if ROLLBACK_RETURNS_NR { *n } else { c.a[0] }))
         }
         SECCOMP_RET_TRACE if recheck => None,
         SECCOMP_RET_TRACE => {

@@ -17,3 +17,7 @@ pub const CLONE_CHILD_TID_ARG: usize = 4;
 pub const CLONE_TLS_ARG: usize = 3;
 /// AUDIT_ARCH_RISCV64 (EM_RISCV, 64-bit, little-endian): the `arch` seccomp filters see.
 pub const AUDIT_ARCH: u32 = 0xc000_00f3;
+/// What a call skipped by seccomp's SECCOMP_RET_TRAP "returns" (Linux's `syscall_rollback`
+/// puts back the return register's value at entry), riscv64: the first argument (`a0` = `orig_a0`): whether that is the
+/// system call's number (else its first argument).
+pub const ROLLBACK_RETURNS_NR: bool = false;
