@@ -16,6 +16,7 @@ use crate::arch;
 /// before; asking again for the armed deadline costs nothing. The interrupt may come a little
 /// early (the timer and the clock are different counters on some machines), so the caller
 /// checks the clock and arms again.
+#[inline]
 pub fn set_timer(deadline_ns: u64) {
     arch::clock::set_timer(deadline_ns)
 }
@@ -26,6 +27,7 @@ pub fn timer_name() -> &'static str {
 }
 
 /// Nanoseconds since boot (monotonic zero).
+#[inline]
 pub fn monotonic_ns() -> u64 {
     arch::clock::monotonic_ns()
 }

@@ -112,6 +112,7 @@ pub fn online_mask() -> u64 {
 }
 
 /// The index of the CPU running this code (0: the boot CPU).
+#[inline]
 pub fn cpu_index() -> usize {
     arch::smp::cpu_index()
 }

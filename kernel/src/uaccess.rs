@@ -254,6 +254,32 @@ pub fn write_bytes_partial(addr: usize, data: &[u8]) -> KResult<usize> {
     Ok(done)
 }
 
+/// Fills `len` bytes of user memory with zeros up to the first inaccessible page: Ok(bytes
+/// cleared), or EFAULT when not even the first byte could be (a read of /dev/zero, Linux's
+/// clear_user with its short-copy semantics).
+pub fn zero_partial(addr: usize, len: usize) -> KResult<usize> {
+    if len == 0 {
+        return Ok(0);
+    }
+    if check_access(addr, len, true).is_ok() && usercopy::zero_user(addr, len).is_ok() {
+        return Ok(len);
+    }
+    let mut done = 0;
+    while done < len {
+        let n = (4096 - ((addr + done) & 4095)).min(len - done);
+        if check_access(addr + done, n, true).is_err()
+            || usercopy::zero_user(addr + done, n).is_err()
+        {
+            break;
+        }
+        done += n;
+    }
+    if done == 0 {
+        return Err(Errno::EFAULT);
+    }
+    Ok(done)
+}
+
 /// Reads up to `len` bytes of user memory, stopping at the first inaccessible page; EFAULT
 /// when nothing is readable.
 /// When the kernel heap is short it reads less (down to a page), so a write moves less at a

@@ -32,6 +32,24 @@
 extern char **environ;
 
 static int quick;
+/* "only=A,B": run only the rows whose names contain A or B (cargo xtask bench --filter). */
+static const char *only;
+static int want(const char *name) {
+    if (!only) return 1;
+    for (const char *p = only; *p;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char piece[64];
+        if (n > 0 && n < sizeof piece) {
+            memcpy(piece, p, n);
+            piece[n] = 0;
+            if (strstr(name, piece)) return 1;
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
 /* Set by a benchmark whose iterations do more than one operation each (b_ctx). */
 static double ctx_hops_scale = 1;
 static long long target_ns = 200000000; /* per round */
@@ -82,6 +100,7 @@ static double measure(bench_fn fn, long *iters_out) {
 }
 
 static void report(const char *name, bench_fn fn, const char *unit, double scale) {
+    if (!want(name)) return;
     long iters = 0;
     double ns = measure(fn, &iters);
     if (ns < 0) {
@@ -522,6 +541,10 @@ static void fs_rows(int kib) {
     double c[ROUNDS], d[ROUNDS];
     int rounds = quick ? 1 : ROUNDS;
     fs_size = kib * 1024;
+    char cname[32], dname[32];
+    snprintf(cname, sizeof cname, "fs_create_%dk", kib);
+    snprintf(dname, sizeof dname, "fs_delete_%dk", kib);
+    if (!want(cname) && !want(dname)) return;
     for (int i = 0; i < rounds; i++) {
         if (fs_round(files)) {
             printf("BENCH fs_create_%dk n/a %s\nBENCH fs_delete_%dk n/a %s\n", kib,
@@ -539,6 +562,7 @@ static void fs_rows(int kib) {
 }
 /* Reports a bandwidth row: `bytes` moved per iteration of fn. */
 static void report_bw(const char *name, bench_fn fn, double bytes) {
+    if (!want(name)) return;
     long it;
     double ns = measure(fn, &it);
     if (ns > 0) printf("BENCH %s %.1f MiB/s\n", name, (bytes / 1048576.0) / (ns / 1e9));
@@ -626,6 +650,7 @@ static int b_sock_pingpong(long n) {
     return 0;
 }
 static void net_lat(const char *name, int udp) {
+    if (!want(name)) return;
     int fd[2];
     if (udp ? udp_pair(fd) : tcp_pair(fd)) {
         printf("BENCH %s n/a %s\n", name, strerror(errno));
@@ -767,6 +792,8 @@ static void scaling(void) {
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "exit") == 0) return 0;
     quick = argc > 1 && strcmp(argv[1], "quick") == 0;
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "only=", 5) == 0) only = argv[i] + 5;
     int scale_only = argc > 1 && strcmp(argv[argc - 1], "scaling") == 0;
     if (getpid() == 1) init_setup();
     if (scale_only) {
@@ -828,12 +855,9 @@ int main(int argc, char **argv) {
         }
     /* Bandwidth: MiB/s from ns per 64 KiB chunk. */
     long it;
-    double ns = measure(b_pipe_bw, &it);
-    if (ns > 0) printf("BENCH pipe_bandwidth %.1f MiB/s\n", (CHUNK / 1048576.0) / (ns / 1e9));
-    else printf("BENCH pipe_bandwidth n/a %s\n", strerror(errno));
-    ns = measure(b_unix_bw, &it);
-    if (ns > 0) printf("BENCH unix_bandwidth %.1f MiB/s\n", (CHUNK / 1048576.0) / (ns / 1e9));
-    else printf("BENCH unix_bandwidth n/a %s\n", strerror(errno));
+    double ns;
+    report_bw("pipe_bandwidth", b_pipe_bw, CHUNK);
+    report_bw("unix_bandwidth", b_unix_bw, CHUNK);
     mem_a = malloc(MEM_LEN);
     mem_b = malloc(MEM_LEN);
     if (mem_a && mem_b) {
@@ -855,8 +879,12 @@ int main(int argc, char **argv) {
     report_bw("tmpfs_write", b_file_write, CHUNK);
     report_bw("tmpfs_read", b_file_read, CHUNK);
     report_bw("tmpfs_read_open2close", b_file_open2close, MAP_LEN);
-    const char *why = mount_disk();
-    if (why) {
+    /* ext4_read reads the file ext4_write leaves, so either row runs both. */
+    int ext4 = want("ext4_write") || want("ext4_read");
+    const char *why = ext4 ? mount_disk() : NULL;
+    if (!ext4) {
+        /* Neither ext4 row selected. */
+    } else if (why) {
         printf("BENCH ext4_write n/a %s\n", why);
         printf("BENCH ext4_read n/a %s\n", why);
     } else {
@@ -876,9 +904,7 @@ int main(int argc, char **argv) {
     report("futex_pingpong", b_futex_pingpong, "us", 1e-3);
     net_lat("tcp_lat", 0);
     net_lat("udp_lat", 1);
-    ns = measure(b_tcp_bw, &it);
-    if (ns > 0) printf("BENCH tcp_bandwidth %.1f MiB/s\n", (CHUNK / 1048576.0) / (ns / 1e9));
-    else printf("BENCH tcp_bandwidth n/a %s\n", strerror(errno));
+    report_bw("tcp_bandwidth", b_tcp_bw, CHUNK);
     /* Last: closed connections linger in TIME_WAIT and should not weigh on the others. */
     report("tcp_connect", b_tcp_connect, "us", 1e-3);
     printf("BENCH done\n");

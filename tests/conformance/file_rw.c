@@ -4,6 +4,7 @@
 #include "lintel_test.h"
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -186,6 +187,38 @@ static void test_read_write_close(void) {
     int allzero = 1;
     for (size_t i = 0; i < sizeof buf; i++) allzero &= buf[i] == 0;
     CHECK(allzero);
+    close(fd);
+    /* Neither /dev/null nor /dev/zero looks at what is written (Linux's write_null): even
+     * a NULL buffer is taken whole. A read of /dev/null copies nothing, so any buffer does. */
+    fd = open("/dev/null", O_RDWR);
+    CHECK(syscall(SYS_write, fd, NULL, 5) == 5);
+    CHECK(syscall(SYS_read, fd, NULL, 5) == 0);
+    CHECK(syscall(SYS_pread64, fd, buf, 4, 100) == 0);
+    CHECK(lseek(fd, 0, SEEK_CUR) == 0);
+    close(fd);
+    fd = open("/dev/zero", O_RDWR);
+    CHECK(syscall(SYS_write, fd, NULL, 7) == 7);
+    memset(buf, 'q', sizeof buf);
+    CHECK(pread(fd, buf, 5, 1000) == 5);
+    CHECK(buf[0] == 0 && buf[4] == 0 && buf[5] == 'q');
+    /* A read into a PROT_NONE page fails; one that runs into it stops there. */
+    char *pn = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(pn != MAP_FAILED);
+    if (pn != MAP_FAILED) {
+        CHECK_OK(mprotect(pn + 4096, 4096, PROT_NONE));
+        CHECK_ERR(read(fd, pn + 4096, 10), EFAULT);
+        memset(pn, 'q', 4096);
+        CHECK(read(fd, pn + 4090, 100) == 6);
+        CHECK(pn[4089] == 'q' && pn[4090] == 0 && pn[4095] == 0);
+        munmap(pn, 8192);
+    }
+    close(fd);
+    fd = open("/dev/full", O_RDWR);
+    CHECK(fd >= 0);
+    memset(buf, 'q', sizeof buf);
+    CHECK(read(fd, buf, 3) == 3);
+    CHECK(buf[0] == 0 && buf[2] == 0 && buf[3] == 'q');
+    CHECK_ERR(write(fd, "x", 1), ENOSPC);
     close(fd);
 }
 

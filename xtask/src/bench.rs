@@ -159,15 +159,35 @@ fn bench_binary() -> Result<PathBuf, String> {
     Ok(out)
 }
 
-/// Boots one kernel with the benchmark set and returns its figures.
+/// Boots one kernel with the benchmark set and returns its figures. `only`: a `--filter`
+/// whose rows alone the benchmark program runs (`only=FILTER` on its command line).
 fn run_on(
     kernel: &Path,
     linux: bool,
     quick: bool,
     kvm: bool,
     bench: &Path,
+    only: Option<&str>,
 ) -> Result<Vec<(String, Figure)>, String> {
-    run_mode(kernel, linux, quick, kvm, bench, None)
+    run_mode(kernel, linux, quick, kvm, bench, None, only)
+}
+
+/// Whether a row name is selected by a `--filter`: one substring, or several separated by
+/// commas (a row is shown when its name holds any of them).
+pub fn filter_matches(filter: &str, name: &str) -> bool {
+    filter.split(',').any(|f| !f.is_empty() && name.contains(f))
+}
+
+/// Names of the scaling rows (`bench scaling`), so that a filter matching none of them skips
+/// the scaling boots.
+fn scaling_row_names() -> Vec<String> {
+    let mut v = Vec::new();
+    for n in [1, 2, 4] {
+        for r in ["cpu_threads", "cpu_procs", "fork_exec_par"] {
+            v.push(format!("smp{SCALING_CPUS}_{r}_{n}"));
+        }
+    }
+    v
 }
 
 /// The scaling rows (`bench scaling`) on a machine with `SCALING_CPUS` CPUs, named
@@ -178,7 +198,7 @@ fn run_scaling(
     kvm: bool,
     bench: &Path,
 ) -> Result<Vec<(String, Figure)>, String> {
-    let rows = run_mode(kernel, linux, false, kvm, bench, Some(SCALING_CPUS))?;
+    let rows = run_mode(kernel, linux, false, kvm, bench, Some(SCALING_CPUS), None)?;
     Ok(rows
         .into_iter()
         .map(|(n, f)| (format!("smp{SCALING_CPUS}_{n}"), f))
@@ -197,6 +217,7 @@ fn run_mode(
     kvm: bool,
     bench: &Path,
     scaling_cpus: Option<u32>,
+    only: Option<&str>,
 ) -> Result<Vec<(String, Figure)>, String> {
     let mut img = if linux {
         Image::new()
@@ -207,6 +228,9 @@ fn run_mode(
     let mut argv = vec!["/bench".to_string()];
     if quick {
         argv.push("quick".into());
+    }
+    if let Some(f) = only {
+        argv.push(format!("only={f}"));
     }
     if scaling_cpus.is_some() {
         argv.push("scaling".into());
@@ -280,11 +304,11 @@ fn run_mode(
 pub fn quick_check(kvm: bool) -> Result<usize, String> {
     let bench = bench_binary()?;
     let lintel = build::kernel()?;
-    let figs = run_on(&lintel, false, true, kvm, &bench)?;
+    let figs = run_on(&lintel, false, true, kvm, &bench, None)?;
     if figs.len() < 20 {
         return Err(format!("only {} benchmark lines", figs.len()));
     }
-    let scaling = run_mode(&lintel, false, true, kvm, &bench, Some(SCALING_CPUS))?;
+    let scaling = run_mode(&lintel, false, true, kvm, &bench, Some(SCALING_CPUS), None)?;
     if scaling.len() < 9 {
         return Err(format!("only {} scaling lines", scaling.len()));
     }
@@ -402,13 +426,15 @@ pub fn run(
         let bench = bench_binary()?;
         for r in 1..=rounds {
             eprintln!("xtask: round {r}/{rounds}: the benchmarks on Lintel");
-            ours.push(run_on(&lintel, false, quick, kvm, &bench)?);
+            ours.push(run_on(&lintel, false, quick, kvm, &bench, filter)?);
             if let Some(linux) = &linux {
                 eprintln!("xtask: round {r}/{rounds}: the benchmarks on Linux");
-                theirs.push(run_on(linux, true, quick, kvm, &bench)?);
+                theirs.push(run_on(linux, true, quick, kvm, &bench, filter)?);
             }
         }
-        if let Some(linux) = &linux {
+        let scaling =
+            filter.is_none_or(|f| scaling_row_names().iter().any(|n| filter_matches(f, n)));
+        if let (Some(linux), true) = (&linux, scaling) {
             eprintln!("xtask: the scaling rows on Lintel ({SCALING_CPUS} CPUs)");
             ours.push(run_scaling(&lintel, false, kvm, &bench)?);
             eprintln!("xtask: the scaling rows on Linux ({SCALING_CPUS} CPUs)");
@@ -426,7 +452,7 @@ pub fn run(
     if let Some(f) = filter {
         for boots in [&mut ours, &mut theirs] {
             for b in boots.iter_mut() {
-                b.retain(|(n, _)| n.contains(f));
+                b.retain(|(n, _)| filter_matches(f, n));
             }
         }
     }

@@ -74,8 +74,9 @@ const USAGE: &str = "usage:
                     [--filter SUBSTR]
                    N interleaved boots of each kernel (default 3): medians and spread;
                    --lintel measures a prebuilt Lintel kernel ELF instead of this tree's;
-                   --filter shows only the rows whose names hold SUBSTR (a filter that
-                   matches an application row, app_*, boots only their Debian root sets)
+                   --filter runs and shows only the rows whose names hold SUBSTR (or any
+                   of SUBSTR,SUBSTR,...; a filter that matches an application row, app_*,
+                   boots only their Debian root sets)
   cargo xtask build
   cargo xtask docs
   cargo xtask cycles [SRC] (lists import cycles between the kernel's (or SRC's) files)

@@ -1,7 +1,7 @@
 //! Device files: the memory devices (null, zero, full, random, urandom), the console and the
 //! loop-control; block devices (/dev/vda, /dev/loop0...) are `fs::block`.
 
-use super::file::{FileOps, OpenFile};
+use super::file::{FileOps, OpenFile, UserIo};
 use alloc::sync::Arc;
 use lintel_abi::{Errno, KResult};
 
@@ -18,6 +18,12 @@ impl FileOps for Null {
     }
     fn write(&self, _: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
         Ok(buf.len())
+    }
+    /// read(2) and write(2) without a kernel buffer: end of file at once, and every byte
+    /// taken without being looked at (Linux's read_null and write_null never touch the
+    /// user buffer either).
+    fn user_io(&self, _: &OpenFile, io: UserIo) -> Option<KResult<usize>> {
+        Some(Ok(if io.write { io.len } else { 0 }))
     }
     fn seekable(&self) -> bool {
         true
@@ -36,6 +42,15 @@ impl FileOps for Zero {
     fn write(&self, _: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
         Ok(buf.len())
     }
+    /// A read clears user memory in place (Linux's read_zero: clear_user), with no kernel
+    /// buffer; a write takes every byte unread, as /dev/null's does.
+    fn user_io(&self, _: &OpenFile, io: UserIo) -> Option<KResult<usize>> {
+        Some(if io.write {
+            Ok(io.len)
+        } else {
+            crate::uaccess::zero_partial(io.ubuf, io.len)
+        })
+    }
     fn seekable(&self) -> bool {
         true
     }
@@ -52,6 +67,10 @@ impl FileOps for Full {
     }
     fn write(&self, _: &OpenFile, _: &[u8], _: u64) -> KResult<usize> {
         Err(Errno::ENOSPC)
+    }
+    /// Reads as /dev/zero's; writes take the staged path (ENOSPC).
+    fn user_io(&self, _: &OpenFile, io: UserIo) -> Option<KResult<usize>> {
+        (!io.write).then(|| crate::uaccess::zero_partial(io.ubuf, io.len))
     }
     fn seekable(&self) -> bool {
         true

@@ -154,7 +154,8 @@ pub fn selected(filter: Option<&str>) -> Vec<Set> {
     sets()
         .into_iter()
         .filter_map(|mut s| {
-            s.rows.retain(|r| filter.is_none_or(|f| r.name.contains(f)));
+            s.rows
+                .retain(|r| filter.is_none_or(|f| super::filter_matches(f, &r.name)));
             (!s.rows.is_empty()).then_some(s)
         })
         .collect()

@@ -118,7 +118,7 @@ pub(crate) fn init() {
     // PIT round is needed, unless the LAPIC timer is used in count mode and its rate is unknown.
     let known = cpuid_frequencies();
     if let Some((tsc_hz, lapic_hz)) = known.filter(|&(_, lapic)| lapic.is_some() || tsc_deadline) {
-        TSC_HZ.store(tsc_hz, Ordering::Relaxed);
+        set_tsc_hz(tsc_hz);
         TSC_BOOT.store(cpu::rdtsc(), Ordering::Relaxed);
         LAPIC_HZ.store(lapic_hz.unwrap_or(0).max(100_000), Ordering::Relaxed);
         start_timer();
@@ -154,7 +154,7 @@ pub(crate) fn init() {
     let (tsc_ticks, lapic_ticks) = best;
     // A TSC rate from CPUID is exact; the PIT's is kept for the LAPIC timer alone.
     let tsc_hz = known.map_or(tsc_ticks * 100, |(hz, _)| hz);
-    TSC_HZ.store(tsc_hz, Ordering::Relaxed);
+    set_tsc_hz(tsc_hz);
     TSC_BOOT.store(boot.unwrap_or(0), Ordering::Relaxed);
     LAPIC_HZ.store((lapic_ticks as u64 * 100).max(100_000), Ordering::Relaxed);
     start_timer();
@@ -189,11 +189,18 @@ pub(crate) fn timer_name() -> &'static str {
 
 /// Arms this CPU's timer to interrupt once when the monotonic clock reaches `deadline_ns`
 /// (at once if it has passed); u64::MAX disarms it. Replaces the previous deadline.
+/// The check for an unchanged deadline is inlined: every return to user mode asks, and the
+/// deadline seldom changes.
+#[inline]
 pub(crate) fn set_timer(deadline_ns: u64) {
     let slot = &ARMED_AT[super::smp::cpu_index() % MAX_CPUS];
-    if slot.load(Ordering::Relaxed) == deadline_ns {
-        return;
+    if slot.load(Ordering::Relaxed) != deadline_ns {
+        arm(slot, deadline_ns);
     }
+}
+
+#[inline(never)]
+fn arm(slot: &AtomicU64, deadline_ns: u64) {
     slot.store(deadline_ns, Ordering::Relaxed);
     if TSC_DEADLINE.load(Ordering::Relaxed) {
         let tsc = if deadline_ns == u64::MAX {
@@ -300,15 +307,26 @@ pub(crate) fn device_msi(line: usize) -> crate::irq::MsiMessage {
 
 /// Nanoseconds since boot from the TSC: ticks times `tsc_mult()`, shifted right by 32 (the
 /// vDSO computes the same in user space, so both agree to the nanosecond).
+#[inline]
 pub(crate) fn monotonic_ns() -> u64 {
     let d = cpu::rdtsc().wrapping_sub(TSC_BOOT.load(Ordering::Relaxed));
     ((d as u128 * tsc_mult() as u128) >> 32) as u64
 }
 
-/// Nanoseconds per TSC tick in 32.32 fixed point.
+/// Nanoseconds per TSC tick in 32.32 fixed point (computed once, when the rate is known:
+/// every clock read multiplies by it).
+#[inline]
 pub(crate) fn tsc_mult() -> u64 {
-    let hz = TSC_HZ.load(Ordering::Relaxed).max(1);
-    ((1_000_000_000u128 << 32) / hz as u128) as u64
+    TSC_MULT.load(Ordering::Relaxed)
+}
+
+/// 2^32 ns per tick at the initial 1 GHz rate, before calibration.
+static TSC_MULT: AtomicU64 = AtomicU64::new(1 << 32);
+
+fn set_tsc_hz(hz: u64) {
+    TSC_HZ.store(hz, Ordering::Relaxed);
+    let mult = ((1_000_000_000u128 << 32) / hz.max(1) as u128) as u64;
+    TSC_MULT.store(mult, Ordering::Relaxed);
 }
 
 /// The TSC value at monotonic zero.

@@ -43,6 +43,7 @@ pub(crate) fn cpuid(leaf: u32, sub: u32) -> (u32, u32, u32, u32) {
     (r.eax, r.ebx, r.ecx, r.edx)
 }
 
+#[inline]
 pub(crate) fn rdtsc() -> u64 {
     // SAFETY: rdtsc has no side effects.
     unsafe { core::arch::x86_64::_rdtsc() }

@@ -39,6 +39,7 @@ impl DebugRegs {
 
     /// The DR7 to load: a slot whose address lies outside user space stays disarmed, so no
     /// breakpoint ever fires on the kernel's own code or data.
+    #[inline]
     fn armed_dr7(&self) -> u64 {
         let mut v = self.dr7 & (DR7_ENABLES | DR7_FIELDS);
         for (i, a) in self.addr.iter().enumerate() {
@@ -58,12 +59,20 @@ impl DebugRegs {
 static LOADED: [[AtomicU64; 5]; MAX_CPUS] = [const { [const { AtomicU64::new(0) }; 5] }; MAX_CPUS];
 
 /// Makes `regs` the CPU's debug registers for the next entry to user mode.
+/// Inlined up to the common case (no breakpoint armed, none loaded), which every return to
+/// user mode takes.
+#[inline]
 pub fn load(regs: &DebugRegs) {
     let loaded = &LOADED[super::smp::cpu_index() % MAX_CPUS];
     let dr7 = regs.armed_dr7();
     if dr7 == 0 && loaded[4].load(Ordering::Relaxed) == 0 {
         return;
     }
+    load_slow(loaded, regs, dr7);
+}
+
+#[inline(never)]
+fn load_slow(loaded: &[AtomicU64; 5], regs: &DebugRegs, dr7: u64) {
     let want = [regs.addr[0], regs.addr[1], regs.addr[2], regs.addr[3], dr7];
     if (0..5).all(|i| loaded[i].load(Ordering::Relaxed) == want[i]) {
         return;

@@ -156,6 +156,7 @@ extern "C" fn ap_main(index: u64) -> ! {
 
 /// The index of this CPU: the `cpu_id` field of its per-CPU block (GS-relative offset 32,
 /// see entry.S).
+#[inline]
 pub(crate) fn cpu_index() -> usize {
     let v: u64;
     // SAFETY: GS points at this CPU's per-CPU block from `init_cpu` on (set before any task,

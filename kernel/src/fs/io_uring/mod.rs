@@ -96,6 +96,7 @@ pub struct State {
 static WAITING: Mutex<Vec<Weak<IoUring>>> = Mutex::new(Vec::new());
 static ANY_WAITING: AtomicBool = AtomicBool::new(false);
 
+#[inline]
 pub fn any_waiting() -> bool {
     ANY_WAITING.load(Ordering::Relaxed)
 }

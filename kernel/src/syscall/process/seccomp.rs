@@ -227,11 +227,21 @@ fn set_filter(c: &Call, flags: usize, args: usize) -> SysResult {
 /// Runs before every system call of a thread under seccomp: None lets the call run (as `n`,
 /// which a tracer may have changed at a PTRACE_EVENT_SECCOMP stop); Some(result) is what the
 /// call returns instead (or how the thread ends).
+/// Inlined up to the common case (no seccomp mode), which every call takes.
+#[inline]
 pub(in crate::syscall) fn on_entry(c: &mut Call, n: &mut usize) -> Option<SysResult> {
+    let mode = c.thread.seccomp_mode.load(Ordering::Relaxed);
+    if mode == 0 {
+        return None;
+    }
+    on_entry_slow(c, n, mode)
+}
+
+#[inline(never)]
+fn on_entry_slow(c: &mut Call, n: &mut usize, mode: u8) -> Option<SysResult> {
     let t = c.thread;
-    let mode = t.seccomp_mode.load(Ordering::Relaxed);
     // A checkpointing tracer (PTRACE_O_SUSPEND_SECCOMP) lifts every mode.
-    if mode == 0 || t.trace.has_option(PTRACE_O_SUSPEND_SECCOMP) {
+    if t.trace.has_option(PTRACE_O_SUSPEND_SECCOMP) {
         return None;
     }
     if mode == SECCOMP_MODE_STRICT {
