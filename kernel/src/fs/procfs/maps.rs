@@ -338,7 +338,18 @@ fn smaps_figures(s: &mut SeqText, u: &Usage) {
 /// digits and none exceeds the VMA's size, so all but the first and last line have the
 /// length of an entry of zeros. The text is a [`SeqText`]: the caller answers ENOMEM when
 /// it did not fit.
-pub(super) fn smaps_from(p: &Process, offset: usize, len: usize) -> (usize, SeqText) {
+///
+/// `resume` (file offset, address) starts at the first VMA at or above the address, whose
+/// entry is taken to begin at that offset: where the previous window ended, as Linux's
+/// seq_file resumes smaps at the VMA after the last one shown (a reader going through the
+/// file in pieces then renders each entry once, without measuring the ones before). The
+/// address after the window's last VMA comes back with the text, for the next resume.
+pub(super) fn smaps_from(
+    p: &Process,
+    offset: usize,
+    len: usize,
+    resume: Option<(usize, usize)>,
+) -> (usize, SeqText, usize) {
     let exe = p.exe_path();
     let mm = p.mm();
     let m = mm.inner.lock();
@@ -347,8 +358,9 @@ pub(super) fn smaps_from(p: &Process, offset: usize, len: usize) -> (usize, SeqT
     smaps_figures(&mut figures, &Usage::default());
     let mut line = SeqText::new();
     let mut s = SeqText::new();
-    let mut start = 0;
-    for v in m.vmas.values() {
+    let (mut start, from) = resume.unwrap_or((0, 0));
+    let mut next = from;
+    for v in m.vmas.range(from..).map(|(_, v)| v) {
         if s.failed() || (!s.is_empty() && start + s.len() >= end) {
             break;
         }
@@ -363,13 +375,14 @@ pub(super) fn smaps_from(p: &Process, offset: usize, len: usize) -> (usize, SeqT
             }
         }
         smaps_entry(&mut s, &m, v, &vma_usage(&m, v, &exe));
+        next = v.end;
         if !s.failed() && start + s.len() <= offset {
             // A VMA too big to measure without its walk, wholly before `offset`.
             start += s.len();
             s.clear();
         }
     }
-    (start, s)
+    (start, s, next)
 }
 
 pub(super) fn smaps_rollup(s: &mut SeqText, p: &Process) {

@@ -237,6 +237,23 @@ impl ProcInode {
         }
     }
 
+    /// The /proc/PID/smaps entries from the one holding byte `off` (or from `resume`, see
+    /// `maps::smaps_from`) for `len` bytes: their text's offset, the text, and the address
+    /// to resume after it.
+    fn smaps_window(
+        &self,
+        off: usize,
+        len: usize,
+        resume: Option<(usize, usize)>,
+    ) -> KResult<(usize, Vec<u8>, usize)> {
+        let Node::PidFile(pid, PidFile::Smaps, _) = self.node else {
+            return Err(Errno::EINVAL);
+        };
+        check_inspect(pid)?;
+        let (start, text, next) = maps::smaps_from(&*process(pid)?, off, len, resume);
+        Ok((start, text.finish()?, next))
+    }
+
     /// The file's whole text, built in a [`SeqText`]: ENOMEM when the heap cannot hold it.
     fn content(&self) -> KResult<Vec<u8>> {
         let mut t = SeqText::new();
@@ -440,23 +457,12 @@ impl Inode for ProcInode {
         if let Node::PidFile(pid, PidFile::Mem, _) = self.node {
             return mem::read(pid, offset, buf);
         }
-        if let Node::PidFile(pid, PidFile::Smaps, _) = self.node {
-            check_inspect(pid)?;
+        if let Node::PidFile(_, PidFile::Smaps, _) = self.node {
             let off = usize::try_from(offset).unwrap_or(usize::MAX);
-            let (start, text) = maps::smaps_from(&*process(pid)?, off, buf.len());
-            if text.failed() {
-                return Err(Errno::ENOMEM);
-            }
-            let from = (off - start).min(text.len());
-            let n = buf.len().min(text.len() - from);
-            buf[..n].copy_from_slice(&text.as_bytes()[from..from + n]);
-            return Ok(n);
+            let (start, text, _) = self.smaps_window(off, buf.len(), None)?;
+            return Ok(snapshot::copy_at(&text, (off - start) as u64, buf));
         }
-        let c = self.content()?;
-        let off = (offset as usize).min(c.len());
-        let n = buf.len().min(c.len() - off);
-        buf[..n].copy_from_slice(&c[off..off + n]);
-        Ok(n)
+        Ok(snapshot::copy_at(&self.content()?, offset, buf))
     }
 
     fn truncate(&self, _size: u64) -> KResult<()> {

@@ -363,7 +363,7 @@ pub(super) fn pid_content(t: &mut SeqText, pid: i32, f: PidFile, tid: i32) -> KR
         PidFile::Maps => super::maps::maps(t, &p),
         // Read a window at a time by `ProcInode::read_at`; as a whole, the same text.
         PidFile::Smaps => {
-            let (_, s) = super::maps::smaps_from(&p, 0, usize::MAX);
+            let (_, s, _) = super::maps::smaps_from(&p, 0, usize::MAX, None);
             if s.failed() {
                 return Err(Errno::ENOMEM);
             }
