@@ -48,6 +48,16 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     if !PANICKING.swap(true, Ordering::SeqCst) {
         console::force_unlock();
         println!("\nlintel: kernel panic: {}", info);
+        if let Some([claimed, allocated, available, count, holes]) = mm::heap_report() {
+            println!(
+                "  heap: {} KiB claimed, {} KiB allocated in {} allocations, {} KiB available in {} holes",
+                claimed / 1024,
+                allocated / 1024,
+                count,
+                available / 1024,
+                holes
+            );
+        }
         watchdog::print_backtrace_here();
     }
     power_off("panic")

@@ -5,6 +5,14 @@
 //! the global allocator aborts the kernel, so the kernel checks `heap_available` and uses
 //! fallible allocation (`try_reserve`) for everything user space can make it allocate in bulk.
 //!
+//! It does not grow: the page frames are a separate pool (frame.rs), and what the OOM killer
+//! frees goes back to that pool, never to the heap. Growing it from free frames would need
+//! physically contiguous runs for any allocation above a page (the direct map is the heap's
+//! address space), and the frame pool is a stack of single frames with no contiguous
+//! allocation. So a large request fails when the heap is short whatever the frame pool holds;
+//! the kernel panic's report (`report`) gives the heap's counters, to tell exhaustion (little
+//! available) from fragmentation (much available, in many holes).
+//!
 //! Why talc and not a buddy allocator: buddy_system_allocator frees a block by walking the
 //! whole free list of its size looking for the buddy, so once the heap is fragmented (tens of
 //! thousands of free small blocks after a fuzzer's churn) every free takes milliseconds and a
@@ -38,4 +46,19 @@ pub fn heap_stats() -> (usize, usize) {
 pub fn heap_available() -> usize {
     let (total, used) = heap_stats();
     total.saturating_sub(used)
+}
+
+/// The heap's counters for a kernel panic's report, if the heap's lock is free (the panic may
+/// have come from under it): bytes claimed, allocated and available, the live allocations and
+/// the holes between them.
+pub fn report() -> Option<[usize; 5]> {
+    let h = HEAP.try_lock()?;
+    let c = h.get_counters();
+    Some([
+        c.claimed_bytes,
+        c.allocated_bytes,
+        c.available_bytes,
+        c.allocation_count,
+        c.fragment_count,
+    ])
 }

@@ -8,7 +8,7 @@ mod paging;
 pub(crate) use frame::init as init_frames;
 pub use frame::{free_frames, set_reclaim_hook, total_frames, Frame};
 pub(crate) use heap::init as init_heap;
-pub use heap::{heap_available, heap_stats};
+pub use heap::{heap_available, heap_stats, report as heap_report};
 pub use paging::{Activator, AddressSpace, Prot};
 
 pub use crate::arch::mmu::{DIRECT_MAP_LIMIT, KERNEL_OFFSET, PHYS_OFFSET};

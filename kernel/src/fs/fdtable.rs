@@ -29,6 +29,10 @@ pub struct FdEntry {
 
 pub struct FdTable {
     fds: Vec<Option<FdEntry>>,
+    /// Fds taken by a call that has not put its file there yet (`reserve`), as the open-fd
+    /// bits Linux's get_unused_fd_flags sets before fd_install: no other allocation takes
+    /// them, dup2 onto one is EBUSY, close of one is EBADF. Always below `fds.len()`; few.
+    reserved: Vec<usize>,
     /// This table's identity, never reused: the owner of the POSIX record locks and F_NOTIFY
     /// requests taken through it (Linux keys both by the files_struct).
     id: u64,
@@ -41,6 +45,7 @@ impl Default for FdTable {
     fn default() -> FdTable {
         FdTable {
             fds: Vec::new(),
+            reserved: Vec::new(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -60,16 +65,16 @@ impl Drop for FdTable {
 }
 
 impl FdTable {
-    /// A copy for fork, clone and unshare (a new table, owning no locks), or ENOMEM when the
-    /// heap cannot hold it (the table is as long as the highest fd opened in it).
+    /// A copy for fork, clone and unshare (a new table, owning no locks, and without the
+    /// reserved fds, which stay the caller's, as Linux's dup_fd clears their bits), or ENOMEM
+    /// when the heap cannot hold it (the table is as long as the highest fd opened in it).
     pub fn try_clone(&self) -> KResult<FdTable> {
         let mut fds = Vec::new();
         crate::mm::kheap::reserve_in(&mut fds, self.fds.len())?;
         fds.extend(self.fds.iter().cloned());
-        Ok(FdTable {
-            fds,
-            ..FdTable::default()
-        })
+        let mut t = FdTable::default();
+        t.fds = fds;
+        Ok(t)
     }
 
     /// The table's identity (see `id`): what `filp_close` and the lock calls take as owner.
@@ -104,7 +109,8 @@ impl FdTable {
     /// Lowest free fd >= `min` below `limit` (RLIMIT_NOFILE), else EMFILE.
     fn free_slot(&self, min: usize, limit: usize) -> KResult<usize> {
         let start = min.min(self.fds.len());
-        let slot = (start..self.fds.len()).find(|&i| i >= min && self.fds[i].is_none());
+        let slot = (start..self.fds.len())
+            .find(|&i| i >= min && self.fds[i].is_none() && !self.reserved.contains(&i));
         let fd = slot.unwrap_or_else(|| self.fds.len().max(min));
         if fd >= limit {
             return Err(Errno::EMFILE);
@@ -137,20 +143,79 @@ impl FdTable {
     /// Puts `file` at `fd`, returning what was there (for the caller to pass to `filp_close`
     /// once the lock is released). Growing the table to a high fd (dup2 up to RLIMIT_NOFILE)
     /// can need much memory: ENOMEM when the heap cannot give it, as Linux's expand_files;
-    /// the caller's `file` is then untouched (see `alloc`).
+    /// the caller's `file` is then untouched (see `alloc`). EBUSY when another call has
+    /// reserved `fd` (Linux's do_dup2 on an fd that is open but not yet installed).
     pub fn install(
         &mut self,
         fd: usize,
         file: &Arc<OpenFile>,
         cloexec: bool,
     ) -> KResult<Option<FdEntry>> {
+        if self.reserved.contains(&fd) {
+            return Err(Errno::EBUSY);
+        }
+        self.grow_to(fd)?;
+        let file = file.clone();
+        Ok(self.fds[fd].replace(FdEntry { file, cloexec }))
+    }
+
+    /// Room in the table for `fd` (ENOMEM as `install`).
+    fn grow_to(&mut self, fd: usize) -> KResult<()> {
         if self.fds.len() <= fd {
             let more = fd + 1 - self.fds.len();
             crate::mm::kheap::reserve_in(&mut self.fds, more)?;
             self.fds.resize(fd + 1, None);
         }
-        let file = file.clone();
-        Ok(self.fds[fd].replace(FdEntry { file, cloexec }))
+        Ok(())
+    }
+
+    /// Takes the lowest free fd >= `min` below `limit` for a file the caller installs later
+    /// with `install_reserved` (or gives back with `unreserve`), as Linux's
+    /// get_unused_fd_flags: a call that must copy its fds out to user space before they
+    /// exist (pipe2, socketpair) copies them out with the table unlocked, and an EFAULT then
+    /// leaves no fd behind that another thread could have seen. EMFILE or ENOMEM.
+    pub fn reserve(&mut self, min: usize, limit: usize) -> KResult<i32> {
+        let fd = self.free_slot(min, limit)?;
+        self.grow_to(fd)?;
+        self.reserved.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        self.reserved.push(fd);
+        Ok(fd as i32)
+    }
+
+    /// Puts `file` at `fd`, which `reserve` took (Linux's fd_install).
+    pub fn install_reserved(&mut self, fd: i32, file: &Arc<OpenFile>, cloexec: bool) {
+        if self.take_reservation(fd) {
+            self.fds[fd as usize] = Some(FdEntry {
+                file: file.clone(),
+                cloexec,
+            });
+        }
+    }
+
+    /// Gives back a reserved fd unused (Linux's put_unused_fd).
+    pub fn unreserve(&mut self, fd: i32) {
+        if self.take_reservation(fd) {
+            self.trim();
+        }
+    }
+
+    fn take_reservation(&mut self, fd: i32) -> bool {
+        match self.reserved.iter().position(|&r| r as i32 == fd) {
+            Some(i) => {
+                self.reserved.swap_remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops the free slots at the end of the table (not the reserved ones).
+    fn trim(&mut self) {
+        while self.fds.last().is_some_and(|e| e.is_none())
+            && !self.reserved.contains(&(self.fds.len() - 1))
+        {
+            self.fds.pop();
+        }
     }
 
     pub fn close(&mut self, fd: i32) -> KResult<FdEntry> {
@@ -162,9 +227,7 @@ impl FdTable {
             .get_mut(fd as usize)
             .and_then(|e| e.take())
             .ok_or(Errno::EBADF)?;
-        while self.fds.last().is_some_and(|e| e.is_none()) {
-            self.fds.pop();
-        }
+        self.trim();
         Ok(e)
     }
 

@@ -22,6 +22,7 @@ pub mod nsfs;
 pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
+pub mod seq;
 pub mod signalfd;
 mod sysfs;
 pub mod timerfd;
@@ -174,8 +175,7 @@ fn ro_options(opts: &str, read_only: bool) -> alloc::string::String {
 }
 
 /// The /proc/mounts text.
-pub fn mounts_text() -> Vec<u8> {
-    let mut out = Vec::new();
+pub fn mounts_text(out: &mut seq::SeqText) {
     for m in MOUNT_INFO.lock().iter() {
         let opts = if m.nosuid && !matches!(m.fstype, "proc" | "sysfs") {
             "rw,nosuid,relatime"
@@ -183,9 +183,9 @@ pub fn mounts_text() -> Vec<u8> {
             mount_options(m.fstype)
         };
         let opts = ro_options(opts, m.read_only);
-        out.extend_from_slice(&m.source);
-        out.push(b' ');
-        out.extend_from_slice(&m.path);
+        out.bytes(&m.source);
+        out.byte(b' ');
+        out.bytes(&m.path);
         let extra = match m.fstype {
             "tmpfs" => {
                 let d = ram_pages() / 2;
@@ -193,16 +193,16 @@ pub fn mounts_text() -> Vec<u8> {
             }
             _ => alloc::string::String::new(),
         };
-        out.extend_from_slice(alloc::format!(" {} {}{} 0 0\n", m.fstype, opts, extra).as_bytes());
+        let _ =
+            core::fmt::Write::write_fmt(out, format_args!(" {} {}{} 0 0\n", m.fstype, opts, extra));
     }
-    out
 }
 
 /// The /proc/PID/mountinfo text (Linux's show_mountinfo): mount id, parent id (the mount
 /// whose path is the longest prefix of this one's; the root's own id for the root),
 /// major:minor of the file system, the root inside it ("/": no bind mounts), the mount
 /// point, per-mount options, no optional fields, then type, source and super options.
-pub fn mountinfo_text() -> Vec<u8> {
+pub fn mountinfo_text(out: &mut seq::SeqText) {
     // The roots' devices are read first: `stat` of a disk file system's inode takes its
     // sleeping locks, never under MOUNT_INFO's spin lock.
     let devs: Vec<(Arc<dyn Inode>, u64)> = mount_roots()
@@ -216,7 +216,6 @@ pub fn mountinfo_text() -> Vec<u8> {
     let under = |parent: &[u8], child: &[u8]| {
         parent == b"/" || (child.starts_with(parent) && child.get(parent.len()) == Some(&b'/'))
     };
-    let mut out = Vec::new();
     for (i, m) in mounts.iter().enumerate() {
         let parent = mounts[..i]
             .iter()
@@ -231,20 +230,19 @@ pub fn mountinfo_text() -> Vec<u8> {
             .map_or_else(|| m.root.fs_id(), |&(_, dev)| dev);
         let (major, minor) = ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
         let opts = ro_options(mount_options(m.fstype), m.read_only);
-        out.extend_from_slice(
-            alloc::format!(
+        let _ = core::fmt::Write::write_fmt(
+            out,
+            format_args!(
                 "{} {} {major}:{minor} / ",
                 FIRST_MOUNT_ID + i,
                 FIRST_MOUNT_ID + parent
-            )
-            .as_bytes(),
+            ),
         );
-        out.extend_from_slice(&m.path);
-        out.extend_from_slice(alloc::format!(" {opts} - {} ", m.fstype).as_bytes());
-        out.extend_from_slice(&m.source);
-        out.extend_from_slice(if m.read_only { b" ro\n" } else { b" rw\n" });
+        out.bytes(&m.path);
+        let _ = core::fmt::Write::write_fmt(out, format_args!(" {opts} - {} ", m.fstype));
+        out.bytes(&m.source);
+        out.bytes(if m.read_only { b" ro\n" } else { b" rw\n" });
     }
-    out
 }
 
 /// A small sysfs: the CPU topology files C libraries read for the processor count, block

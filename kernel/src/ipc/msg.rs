@@ -6,8 +6,6 @@ use super::{existing, limits, now, owned, stat_target, update_perm, Caller};
 use crate::sched::WaitQueue;
 use crate::spinlock::Mutex;
 use alloc::collections::VecDeque;
-use alloc::format;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_abi::ipc::*;
@@ -241,27 +239,29 @@ pub fn info(cmd: i32) -> ([u8; 32], i32) {
 }
 
 /// /proc/sysvipc/msg.
-pub fn proc_text() -> String {
-    let mut out = String::from("       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n");
+pub fn proc_text(out: &mut crate::fs::seq::SeqText) {
+    out.str("       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n");
     for (id, q) in MSG.lock().iter() {
         let p = &q.perm;
-        out.push_str(&format!(
-            "{:10} {:10}  {:4o}  {:10} {:10} {:5} {:5} {:5} {:5} {:5} {:5} {:10} {:10} {:10}\n",
-            p.key,
-            id,
-            p.mode,
-            q.cbytes,
-            q.msgs.len(),
-            q.lspid,
-            q.lrpid,
-            p.uid,
-            p.gid,
-            p.cuid,
-            p.cgid,
-            q.stime,
-            q.rtime,
-            q.ctime
-        ));
+        let _ = core::fmt::Write::write_fmt(
+            out,
+            format_args!(
+                "{:10} {:10}  {:4o}  {:10} {:10} {:5} {:5} {:5} {:5} {:5} {:5} {:10} {:10} {:10}\n",
+                p.key,
+                id,
+                p.mode,
+                q.cbytes,
+                q.msgs.len(),
+                q.lspid,
+                q.lrpid,
+                p.uid,
+                p.gid,
+                p.cuid,
+                p.cgid,
+                q.stime,
+                q.rtime,
+                q.ctime
+            ),
+        );
     }
-    out
 }

@@ -8,8 +8,6 @@ use super::{existing, limits, now, owned, stat_target, update_perm, Caller};
 use crate::mm::kheap;
 use crate::sched::WaitQueue;
 use crate::spinlock::Mutex;
-use alloc::format;
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -317,25 +315,27 @@ pub fn info(cmd: i32) -> ([u8; 40], i32) {
 }
 
 /// /proc/sysvipc/sem.
-pub fn proc_text() -> String {
-    let mut out = String::from(
+pub fn proc_text(out: &mut crate::fs::seq::SeqText) {
+    out.str(
         "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n",
     );
     for (id, s) in SEM.lock().iter() {
         let p = &s.perm;
-        out.push_str(&format!(
-            "{:10} {:10}  {:4o} {:10} {:5} {:5} {:5} {:5} {:10} {:10}\n",
-            p.key,
-            id,
-            p.mode,
-            s.arr.sems.len(),
-            p.uid,
-            p.gid,
-            p.cuid,
-            p.cgid,
-            s.otime,
-            s.ctime
-        ));
+        let _ = core::fmt::Write::write_fmt(
+            out,
+            format_args!(
+                "{:10} {:10}  {:4o} {:10} {:5} {:5} {:5} {:5} {:10} {:10}\n",
+                p.key,
+                id,
+                p.mode,
+                s.arr.sems.len(),
+                p.uid,
+                p.gid,
+                p.cuid,
+                p.cgid,
+                s.otime,
+                s.ctime
+            ),
+        );
     }
-    out
 }

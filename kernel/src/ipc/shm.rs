@@ -7,8 +7,6 @@
 use super::{existing, limits, now, owned, stat_target, update_perm, Caller};
 use crate::mm::shared::SharedPages;
 use crate::mm::{commit, Backing, Mm, ShmMap, PAGE};
-use alloc::format;
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::ipc::*;
@@ -333,13 +331,11 @@ pub fn shm_info() -> ([u8; 48], i32) {
 }
 
 /// /proc/sysvipc/shm.
-pub fn proc_text() -> String {
-    let mut out = String::from(
-        "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n",
-    );
+pub fn proc_text(out: &mut crate::fs::seq::SeqText) {
+    out.str("       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n");
     for (id, s) in table().iter() {
         let p = &s.perm;
-        out.push_str(&format!(
+        let _ = core::fmt::Write::write_fmt(out, format_args!(
             "{:10} {:10}  {:4o} {:21} {:5} {:5}  {:5} {:5} {:5} {:5} {:5} {:10} {:10} {:10} {:21} {:21}\n",
             p.key,
             id,
@@ -359,5 +355,4 @@ pub fn proc_text() -> String {
             0
         ));
     }
-    out
 }

@@ -113,23 +113,25 @@ pub fn init() {
 }
 
 /// The /proc/partitions text (Linux's show_partition): every device with a size.
-pub fn partitions_text() -> String {
-    let mut s = String::from("major minor  #blocks  name\n\n");
+pub fn partitions_text(s: &mut crate::fs::seq::SeqText) {
+    s.str("major minor  #blocks  name\n\n");
     for d in all() {
         let size = d.size();
         if size == 0 {
             continue;
         }
         let rdev = d.rdev();
-        s.push_str(&alloc::format!(
-            "{:4}  {:7} {:10} {}\n",
-            lintel_abi::stat::major(rdev),
-            lintel_abi::stat::minor(rdev),
-            size / 1024,
-            d.name()
-        ));
+        let _ = core::fmt::Write::write_fmt(
+            s,
+            format_args!(
+                "{:4}  {:7} {:10} {}\n",
+                lintel_abi::stat::major(rdev),
+                lintel_abi::stat::minor(rdev),
+                size / 1024,
+                d.name()
+            ),
+        );
     }
-    s
 }
 
 /// sync(2) and power-off: loop devices pass their writes to their backing files; the disks

@@ -3,10 +3,12 @@
 //! of a private writable mapping is anonymous unless it is the page cache's own page of the
 //! file; a page is shared when more than one mapping holds its frame).
 
+use crate::fs::seq::SeqText;
 use crate::mm::{pagecache, Backing, MmInner, Vma};
 use crate::proc::Process;
 use alloc::format;
 use alloc::string::String;
+use core::fmt::Write;
 
 const KB: u64 = 4;
 
@@ -169,7 +171,7 @@ pub(super) fn pte_kb(rss: u64) -> u64 {
 }
 
 /// A VMA's line in /proc/PID/maps.
-fn maps_line(m: &MmInner, v: &Vma) -> String {
+fn maps_line(t: &mut SeqText, m: &MmInner, v: &Vma) {
     // (offset, dev, inode, name) in Linux's format.
     let (off, dev, ino, name) = match &v.backing {
         Backing::File {
@@ -203,7 +205,9 @@ fn maps_line(m: &MmInner, v: &Vma) -> String {
             format!("/SYSV{:08x} (deleted)", s.key),
         ),
     };
-    let mut s = format!(
+    let start = t.len();
+    let _ = write!(
+        t,
         "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
         v.start,
         v.end,
@@ -218,37 +222,37 @@ fn maps_line(m: &MmInner, v: &Vma) -> String {
     );
     if !name.is_empty() {
         // The path starts at column 73, as Linux pads it.
-        while s.len() < 73 {
-            s.push(' ');
-        }
-        s += &name;
+        t.pad_to(start + 73, b' ');
+        t.str(&name);
     }
-    s.push('\n');
-    s
+    t.byte(b'\n');
 }
 
-pub(super) fn maps(p: &Process) -> String {
+pub(super) fn maps(t: &mut SeqText, p: &Process) {
     let mm = p.mm();
     let m = mm.inner.lock();
-    m.vmas.values().map(|v| maps_line(&m, v)).collect()
+    for v in m.vmas.values() {
+        if t.failed() {
+            break;
+        }
+        maps_line(t, &m, v);
+    }
 }
 
-fn kb_line(s: &mut String, name: &str, pages: u64) {
+fn kb_line(s: &mut SeqText, name: &str, pages: u64) {
     bytes_line(s, name, pages * KB * 1024);
 }
 
-fn bytes_line(s: &mut String, name: &str, bytes: u64) {
-    use core::fmt::Write;
-    *s += name;
-    *s += ":";
-    for _ in name.len() + 1..16 {
-        s.push(' ');
-    }
+fn bytes_line(s: &mut SeqText, name: &str, bytes: u64) {
+    let start = s.len();
+    s.str(name);
+    s.byte(b':');
+    s.pad_to(start + 16, b' ');
     let _ = writeln!(s, "{:>8} kB", bytes / 1024);
 }
 
 /// The lines smaps and smaps_rollup share, from Rss to Locked (6.1's __show_smap).
-fn usage_lines(s: &mut String, u: &Usage, rollup: bool) {
+fn usage_lines(s: &mut SeqText, u: &Usage, rollup: bool) {
     kb_line(s, "Rss", u.rss);
     bytes_line(s, "Pss", u.pss_frac);
     bytes_line(s, "Pss_Dirty", u.pss_dirty_frac);
@@ -272,7 +276,7 @@ fn usage_lines(s: &mut String, u: &Usage, rollup: bool) {
     ] {
         kb_line(s, name, 0);
     }
-    *s += "Private_Hugetlb:       0 kB\n";
+    s.str("Private_Hugetlb:       0 kB\n");
     kb_line(s, "Swap", 0);
     kb_line(s, "SwapPss", 0);
     kb_line(s, "Locked", 0);
@@ -307,21 +311,21 @@ fn vm_flags(m: &MmInner, v: &Vma) -> String {
 }
 
 /// One VMA's entry in /proc/PID/smaps.
-fn smaps_entry(s: &mut String, m: &MmInner, v: &Vma, u: &Usage) {
-    *s += &maps_line(m, v);
+fn smaps_entry(s: &mut SeqText, m: &MmInner, v: &Vma, u: &Usage) {
+    maps_line(s, m, v);
     smaps_figures(s, u);
-    *s += "VmFlags: ";
-    *s += &vm_flags(m, v);
-    s.push('\n');
+    s.str("VmFlags: ");
+    s.str(&vm_flags(m, v));
+    s.byte(b'\n');
 }
 
 /// The lines of an smaps entry between its maps line and VmFlags.
-fn smaps_figures(s: &mut String, u: &Usage) {
+fn smaps_figures(s: &mut SeqText, u: &Usage) {
     kb_line(s, "Size", u.size);
     kb_line(s, "KernelPageSize", 1);
     kb_line(s, "MMUPageSize", 1);
     usage_lines(s, u, false);
-    *s += "THPeligible:    0\n";
+    s.str("THPeligible:    0\n");
 }
 
 /// /proc/PID/smaps from the entry holding byte `offset` to the one holding byte
@@ -332,43 +336,56 @@ fn smaps_figures(s: &mut String, u: &Usage) {
 /// 150 VMAs under QEMU, so the stressor's threads never got back to check their time limit.
 /// The entries before `offset` are measured, not rendered: their figures are padded to 8
 /// digits and none exceeds the VMA's size, so all but the first and last line have the
-/// length of an entry of zeros.
-pub(super) fn smaps_from(p: &Process, offset: usize, len: usize) -> (usize, String) {
+/// length of an entry of zeros. The text is a [`SeqText`]: the caller answers ENOMEM when
+/// it did not fit.
+///
+/// `resume` (file offset, address) starts at the first VMA at or above the address, whose
+/// entry is taken to begin at that offset: where the previous window ended, as Linux's
+/// seq_file resumes smaps at the VMA after the last one shown (a reader going through the
+/// file in pieces then renders each entry once, without measuring the ones before). The
+/// address after the window's last VMA comes back with the text, for the next resume.
+pub(super) fn smaps_from(
+    p: &Process,
+    offset: usize,
+    len: usize,
+    resume: Option<(usize, usize)>,
+) -> (usize, SeqText, usize) {
     let exe = p.exe_path();
     let mm = p.mm();
     let m = mm.inner.lock();
     let end = offset.saturating_add(len);
-    let mut figures = String::new();
+    let mut figures = SeqText::new();
     smaps_figures(&mut figures, &Usage::default());
-    let mut s = String::new();
-    let mut start = 0;
-    for v in m.vmas.values() {
-        if !s.is_empty() && start + s.len() >= end {
+    let mut line = SeqText::new();
+    let mut s = SeqText::new();
+    let (mut start, from) = resume.unwrap_or((0, 0));
+    let mut next = from;
+    for v in m.vmas.range(from..).map(|(_, v)| v) {
+        if s.failed() || (!s.is_empty() && start + s.len() >= end) {
             break;
         }
         let size = ((v.end - v.start) / 4096) as u64;
         if s.is_empty() && size * KB < 100_000_000 {
-            let n = maps_line(&m, v).len()
-                + figures.len()
-                + "VmFlags: ".len()
-                + vm_flags(&m, v).len()
-                + 1;
-            if start + n <= offset {
+            line.clear();
+            maps_line(&mut line, &m, v);
+            let n = line.len() + figures.len() + "VmFlags: ".len() + vm_flags(&m, v).len() + 1;
+            if !line.failed() && start + n <= offset {
                 start += n;
                 continue;
             }
         }
         smaps_entry(&mut s, &m, v, &vma_usage(&m, v, &exe));
-        if start + s.len() <= offset {
+        next = v.end;
+        if !s.failed() && start + s.len() <= offset {
             // A VMA too big to measure without its walk, wholly before `offset`.
             start += s.len();
             s.clear();
         }
     }
-    (start, s)
+    (start, s, next)
 }
 
-pub(super) fn smaps_rollup(p: &Process) -> String {
+pub(super) fn smaps_rollup(s: &mut SeqText, p: &Process) {
     let exe = p.exe_path();
     let mm = p.mm();
     let m = mm.inner.lock();
@@ -378,11 +395,8 @@ pub(super) fn smaps_rollup(p: &Process) -> String {
     }
     let start = m.vmas.values().next().map_or(0, |v| v.start);
     let end = m.vmas.values().next_back().map_or(0, |v| v.end);
-    let mut s = format!("{:08x}-{:08x} ---p 00000000 00:00 0", start, end);
-    while s.len() < 73 {
-        s.push(' ');
-    }
-    s += "[rollup]\n";
-    usage_lines(&mut s, &total, true);
-    s
+    let _ = write!(s, "{:08x}-{:08x} ---p 00000000 00:00 0", start, end);
+    s.pad_to(73, b' ');
+    s.str("[rollup]\n");
+    usage_lines(s, &total, true);
 }

@@ -12,6 +12,7 @@ mod sys;
 mod vm;
 
 use super::file::FileOps;
+use super::seq::SeqText;
 use crate::proc;
 use alloc::format;
 use alloc::sync::Arc;
@@ -161,6 +162,17 @@ fn current_pid() -> i32 {
         .unwrap_or(1)
 }
 
+/// The open fds of `t`'s table, in a list whose size the heap was asked for (a table can
+/// hold a million fds).
+fn open_fds(t: &crate::proc::Thread) -> KResult<Vec<i32>> {
+    t.files.with(|tb| {
+        let mut fds = Vec::new();
+        crate::mm::kheap::reserve_in(&mut fds, tb.fds().count())?;
+        fds.extend(tb.fds().map(|(fd, _)| fd));
+        Ok(fds)
+    })
+}
+
 fn parse_num(name: &[u8]) -> Option<i32> {
     if name.is_empty() || name.len() > 9 || !name.iter().all(|c| c.is_ascii_digit()) {
         return None;
@@ -225,9 +237,28 @@ impl ProcInode {
         }
     }
 
+    /// The /proc/PID/smaps entries from the one holding byte `off` (or from `resume`, see
+    /// `maps::smaps_from`) for `len` bytes: their text's offset, the text, and the address
+    /// to resume after it.
+    fn smaps_window(
+        &self,
+        off: usize,
+        len: usize,
+        resume: Option<(usize, usize)>,
+    ) -> KResult<(usize, Vec<u8>, usize)> {
+        let Node::PidFile(pid, PidFile::Smaps, _) = self.node else {
+            return Err(Errno::EINVAL);
+        };
+        check_inspect(pid)?;
+        let (start, text, next) = maps::smaps_from(&*process(pid)?, off, len, resume);
+        Ok((start, text.finish()?, next))
+    }
+
+    /// The file's whole text, built in a [`SeqText`]: ENOMEM when the heap cannot hold it.
     fn content(&self) -> KResult<Vec<u8>> {
-        let s = match self.node {
-            Node::Sys(f) => sys_content(f),
+        let mut t = SeqText::new();
+        match self.node {
+            Node::Sys(f) => sys_content(&mut t, f),
             Node::PidFile(pid, f, tid) => {
                 if matches!(
                     f,
@@ -240,17 +271,17 @@ impl ProcInode {
                 ) {
                     check_inspect(pid)?;
                 }
-                return pid_content(pid, f, tid);
+                pid_content(&mut t, pid, f, tid)?;
             }
             Node::Sysctl(i) => match SYSCTL[i as usize].1 {
-                Some(f) => f(),
+                Some(f) => f(&mut t),
                 None => return Err(Errno::EISDIR),
             },
-            Node::FdInfo(pid, fd, tid) => fdinfo_content(pid, fd, tid)?,
-            Node::Net(_, f) => net_content(f),
+            Node::FdInfo(pid, fd, tid) => fdinfo_content(&mut t, pid, fd, tid)?,
+            Node::Net(_, f) => net_content(&mut t, f),
             _ => return Err(Errno::EISDIR),
-        };
-        Ok(s.into_bytes())
+        }
+        t.finish()
     }
 
     fn entries(&self) -> KResult<Vec<DirEntry>> {
@@ -285,7 +316,9 @@ impl ProcInode {
                 for (n, f) in SYS_FILES {
                     v.push(e(n, Node::Sys(*f)));
                 }
-                for pid in proc::all_pids() {
+                let pids = proc::all_pids();
+                crate::mm::kheap::reserve_in(&mut v, pids.len())?;
+                for pid in pids {
                     v.push(e(format!("{}", pid).as_bytes(), Node::Pid(pid)));
                 }
             }
@@ -315,7 +348,9 @@ impl ProcInode {
             }
             Node::TaskDir(pid) => {
                 let p = process(pid)?;
-                for t in p.live_threads() {
+                let threads = p.live_threads();
+                crate::mm::kheap::reserve_in(&mut v, threads.len())?;
+                for t in threads {
                     v.push(e(
                         format!("{}", t.tid()).as_bytes(),
                         Node::Task(pid, t.tid()),
@@ -330,8 +365,8 @@ impl ProcInode {
                 }
             }
             Node::FdInfoDir(pid, tid) => {
-                let t = task(pid, tid)?;
-                let fds: Vec<i32> = t.files.with(|tb| tb.fds().map(|(fd, _)| fd).collect());
+                let fds = open_fds(&*task(pid, tid)?)?;
+                crate::mm::kheap::reserve_in(&mut v, fds.len())?;
                 for fd in fds {
                     v.push(e(format!("{}", fd).as_bytes(), Node::FdInfo(pid, fd, tid)));
                 }
@@ -347,8 +382,8 @@ impl ProcInode {
                 }
             }
             Node::FdDir(pid, tid) => {
-                let t = task(pid, tid)?;
-                let fds: Vec<i32> = t.files.with(|tb| tb.fds().map(|(fd, _)| fd).collect());
+                let fds = open_fds(&*task(pid, tid)?)?;
+                crate::mm::kheap::reserve_in(&mut v, fds.len())?;
                 for fd in fds {
                     v.push(e(format!("{}", fd).as_bytes(), Node::Fd(pid, fd, tid)));
                 }
@@ -422,20 +457,12 @@ impl Inode for ProcInode {
         if let Node::PidFile(pid, PidFile::Mem, _) = self.node {
             return mem::read(pid, offset, buf);
         }
-        if let Node::PidFile(pid, PidFile::Smaps, _) = self.node {
-            check_inspect(pid)?;
+        if let Node::PidFile(_, PidFile::Smaps, _) = self.node {
             let off = usize::try_from(offset).unwrap_or(usize::MAX);
-            let (start, text) = maps::smaps_from(&*process(pid)?, off, buf.len());
-            let from = (off - start).min(text.len());
-            let n = buf.len().min(text.len() - from);
-            buf[..n].copy_from_slice(&text.as_bytes()[from..from + n]);
-            return Ok(n);
+            let (start, text, _) = self.smaps_window(off, buf.len(), None)?;
+            return Ok(snapshot::copy_at(&text, (off - start) as u64, buf));
         }
-        let c = self.content()?;
-        let off = (offset as usize).min(c.len());
-        let n = buf.len().min(c.len() - off);
-        buf[..n].copy_from_slice(&c[off..off + n]);
-        Ok(n)
+        Ok(snapshot::copy_at(&self.content()?, offset, buf))
     }
 
     fn truncate(&self, _size: u64) -> KResult<()> {

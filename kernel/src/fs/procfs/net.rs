@@ -1,6 +1,7 @@
 //! /proc/net (a link to /proc/self/net, as on Linux): the interfaces, IPv6 addresses,
 //! IPv4 routes and sockets in the text formats ifconfig, route and netstat read.
 
+use crate::fs::seq::SeqText;
 use crate::net::netlink::route::snapshot;
 use alloc::format;
 use alloc::string::String;
@@ -37,26 +38,26 @@ pub const NET_FILES: &[(&[u8], NetFile)] = &[
     (b"unix", NetFile::Unix),
 ];
 
-pub fn net_content(f: NetFile) -> String {
+pub fn net_content(t: &mut SeqText, f: NetFile) {
     match f {
-        NetFile::Dev => dev(),
-        NetFile::IfInet6 => if_inet6(),
-        NetFile::Route => route(),
-        NetFile::Tcp => sockets(Kind::Tcp, Family::V4),
-        NetFile::Tcp6 => sockets(Kind::Tcp, Family::V6),
-        NetFile::Udp => sockets(Kind::Udp, Family::V4),
-        NetFile::Udp6 => sockets(Kind::Udp, Family::V6),
-        NetFile::Raw => raw(Family::V4),
-        NetFile::Raw6 => raw(Family::V6),
-        NetFile::Packet => packet(),
-        NetFile::Unix => unix(),
+        NetFile::Dev => dev(t),
+        NetFile::IfInet6 => if_inet6(t),
+        NetFile::Route => route(t),
+        NetFile::Tcp => sockets(t, Kind::Tcp, Family::V4),
+        NetFile::Tcp6 => sockets(t, Kind::Tcp, Family::V6),
+        NetFile::Udp => sockets(t, Kind::Udp, Family::V4),
+        NetFile::Udp6 => sockets(t, Kind::Udp, Family::V6),
+        NetFile::Raw => raw(t, Family::V4),
+        NetFile::Raw6 => raw(t, Family::V6),
+        NetFile::Packet => packet(t),
+        NetFile::Unix => unix(t),
     }
 }
 
 /// Per-interface counters (errors, FIFO, frame, collision and carrier counts stay 0: the
 /// devices report none).
-fn dev() -> String {
-    let mut s = String::from(
+fn dev(s: &mut SeqText) {
+    s.str(
         "Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n",
     );
     for l in snapshot().links {
@@ -82,11 +83,9 @@ fn dev() -> String {
             0
         );
     }
-    s
 }
 
-fn if_inet6() -> String {
-    let mut s = String::new();
+fn if_inet6(s: &mut SeqText) {
     for l in snapshot().links {
         for (ip, prefix) in &l.addrs {
             if let IpAddr::V6(a) = ip {
@@ -106,17 +105,14 @@ fn if_inet6() -> String {
             }
         }
     }
-    s
 }
 
 /// IPv4 routes; addresses are printed as the native-endian u32 of their network bytes.
-fn route() -> String {
+fn route(s: &mut SeqText) {
     const RTF_UP: u32 = 1;
     const RTF_GATEWAY: u32 = 2;
     let snap = snapshot();
-    let mut s = String::from(
-        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n",
-    );
+    s.str("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n");
     let hex = |ip: Option<IpAddr>| match ip {
         Some(IpAddr::V4(a)) => format!("{:08X}", u32::from_le_bytes(a.octets())),
         _ => String::from("00000000"),
@@ -140,7 +136,6 @@ fn route() -> String {
             u32::from_le_bytes(mask.to_be_bytes()),
         );
     }
-    s
 }
 
 /// An address as /proc/net/tcp prints it: the network-order bytes read as native 32-bit
@@ -168,9 +163,9 @@ fn hex_addr(a: Option<SocketAddr>, family: Family) -> String {
 
 /// /proc/net/{tcp,tcp6,udp,udp6}: one line per bound socket (Linux's tcp4_seq_show and
 /// udp4_format_sock layouts; timers, retransmits and pointers read 0).
-fn sockets(kind: Kind, family: Family) -> String {
+fn sockets(s: &mut SeqText, kind: Kind, family: Family) {
     let tcp = kind == Kind::Tcp;
-    let mut s = String::from(match (tcp, family) {
+    s.str(match (tcp, family) {
         (true, Family::V4) => "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
         (true, Family::V6) => "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
         (false, Family::V4) => "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
@@ -182,13 +177,11 @@ fn sockets(kind: Kind, family: Family) -> String {
         (false, Family::V4) => 127,
         _ => 0,
     };
-    let pad = |s: &mut String, start: usize| {
-        while s.len() - start < width {
-            s.push(' ');
-        }
-        s.push('\n');
+    let pad = |s: &mut SeqText, start: usize| {
+        s.pad_to(start + width, b' ');
+        s.byte(b'\n');
     };
-    pad(&mut s, 0);
+    pad(s, 0);
     let mut n = 0;
     for (i, owner) in crate::net::inet::sockets() {
         if i.kind != kind || i.family != family || i.local.is_none() {
@@ -211,22 +204,21 @@ fn sockets(kind: Kind, family: Family) -> String {
             width = if tcp { 4 } else { 5 },
         );
         if tcp {
-            s.push_str("1 0000000000000000 100 0 0 10 0");
+            s.str("1 0000000000000000 100 0 0 10 0");
         } else {
-            s.push_str("2 0000000000000000 0");
+            s.str("2 0000000000000000 0");
         }
-        pad(&mut s, start);
+        pad(s, start);
         n += 1;
     }
-    s
 }
 
 /// /proc/net/raw and raw6: Linux's raw_sock_seq_show and ip6_dgram_sock_seq_show layouts,
 /// the protocol in the local port; the first column counts lines (Linux's is the hash
 /// bucket), queues, pointers and drops read 0.
-fn raw(family: Family) -> String {
+fn raw(s: &mut SeqText, family: Family) {
     let v6 = family == Family::V6;
-    let mut s = String::from(if v6 {
+    s.str(if v6 {
         "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"
     } else {
         "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"
@@ -259,12 +251,11 @@ fn raw(family: Family) -> String {
             width = if v6 { 5 } else { 4 },
         );
     }
-    s
 }
 
 /// /proc/net/packet: Linux's packet_seq_show layout (the kernel address reads 0).
-fn packet() -> String {
-    let mut s = String::from("sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n");
+fn packet(s: &mut SeqText) {
+    s.str("sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n");
     for e in crate::net::packet::proc_entries() {
         let _ = writeln!(
             s,
@@ -279,16 +270,15 @@ fn packet() -> String {
             e.ino
         );
     }
-    s
 }
 
 /// /proc/net/unix: Linux's unix_seq_show layout (the kernel address reads 0).
-fn unix() -> String {
+fn unix(s: &mut SeqText) {
     use crate::net::unix::Addr;
     const ACCEPTCON: u32 = 0x10000;
     const SS_UNCONNECTED: u8 = 1;
     const SS_CONNECTED: u8 = 3;
-    let mut s = String::from("Num       RefCount Protocol Flags    Type St Inode Path\n");
+    s.str("Num       RefCount Protocol Flags    Type St Inode Path\n");
     for e in crate::net::unix::proc_entries() {
         let flags = if e.listening { ACCEPTCON } else { 0 };
         let st = if e.connected {
@@ -303,16 +293,15 @@ fn unix() -> String {
         );
         match e.name {
             Some(Addr::Path(p)) => {
-                s.push(' ');
-                s.push_str(&String::from_utf8_lossy(&p));
+                s.byte(b' ');
+                s.str(&String::from_utf8_lossy(&p));
             }
             Some(Addr::Abstract(n)) => {
-                s.push_str(" @");
-                s.push_str(&String::from_utf8_lossy(&n));
+                s.str(" @");
+                s.str(&String::from_utf8_lossy(&n));
             }
             None => {}
         }
-        s.push('\n');
+        s.byte(b'\n');
     }
-    s
 }

@@ -3,11 +3,13 @@
 //! free of process internals.
 
 use super::sys::{sys_content, SysFile};
+use crate::fs::seq::SeqText;
 use crate::proc::{self, Process, Thread};
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::fmt::Write;
 use core::sync::atomic::Ordering;
 use lintel_abi::stat::*;
 use lintel_abi::{Errno, KResult};
@@ -118,9 +120,8 @@ pub(super) fn fd_target(pid: i32, fd: i32, tid: i32) -> KResult<Vec<u8>> {
 
 /// /proc/PID/fdinfo/FD: the open file's position, flags (with O_CLOEXEC from the fd
 /// table) and identity.
-pub(super) fn fdinfo_content(pid: i32, fd: i32, tid: i32) -> KResult<String> {
-    let t = task(pid, tid)?;
-    let (f, cloexec) = t
+pub(super) fn fdinfo_content(t: &mut SeqText, pid: i32, fd: i32, tid: i32) -> KResult<()> {
+    let (f, cloexec) = task(pid, tid)?
         .files
         .with(|tb| tb.entry(fd).map(|e| (e.file.clone(), e.cloexec)))
         .map_err(|_| Errno::ENOENT)?;
@@ -135,22 +136,23 @@ pub(super) fn fdinfo_content(pid: i32, fd: i32, tid: i32) -> KResult<String> {
     // each reading the fdinfo of the other's open fdinfo file could still cross; Linux reads
     // f_pos without its lock here.
     let pos = *f.pos.lock_nested(1);
-    let mut s = format!(
-        "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n",
+    let _ = writeln!(
+        t,
+        "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}",
         pos,
         flags,
         f.stat().dev,
         f.stat().ino
     );
     if let Some(more) = f.ops.fdinfo() {
-        s.push_str(&more);
+        t.string(more);
     }
-    Ok(s)
+    Ok(())
 }
 
 /// The contents of /proc/PID/`f`, or of /proc/PID/task/`tid`/`f` (`tid` non-zero: stat,
-/// status and comm then describe that thread).
-pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
+/// status and comm then describe that thread), written to `t`.
+pub(super) fn pid_content(t: &mut SeqText, pid: i32, f: PidFile, tid: i32) -> KResult<()> {
     let p = process(pid)?;
     let zombie = p.exit_status.lock().is_some();
     let all = p.live_threads();
@@ -197,13 +199,16 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
     };
     let vsize = usage.size * 4096;
     let rss_pages = usage.rss;
-    Ok(match f {
-        PidFile::Cmdline => p.cmdline.lock().clone(),
-        PidFile::Environ => p.environ.lock().clone(),
-        PidFile::Auxv => p.auxv.lock().clone(),
+    match f {
+        // Copied into the text under the lock (a copy that can fail, as the text's growth).
+        PidFile::Cmdline => t.bytes(&p.cmdline.lock()),
+        PidFile::Environ => t.bytes(&p.environ.lock()),
+        PidFile::Auxv => t.bytes(&p.auxv.lock()),
         // Read through `mem::read` at the address; as a whole it has no contents.
-        PidFile::Mem => Vec::new(),
-        PidFile::Comm => format!("{}\n", comm_of(&p, &threads)).into_bytes(),
+        PidFile::Mem => {}
+        PidFile::Comm => {
+            let _ = writeln!(t, "{}", comm_of(&p, &threads));
+        }
         PidFile::Stat => {
             let own = p.usage();
             let (u, sy, ev) = (own.user_ns, own.sys_ns, own.events);
@@ -213,8 +218,9 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
             // priority and policy; field 39: the CPU it last ran on.
             let sched = threads.first().map(|t| *t.sched.lock()).unwrap_or_default();
             let processor = threads.first().map_or(0, |t| t.cpu.lock().cpu);
-            format!(
-                "{} ({}) {} {} {} {} 0 -1 4194304 {} {} {} {} {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 {} {} {} 0 0 0 0 0 0 0 0 0 0 0\n",
+            let _ = writeln!(
+                t,
+                "{} ({}) {} {} {} {} 0 -1 4194304 {} {} {} {} {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 {} {} {} 0 0 0 0 0 0 0 0 0 0 0",
                 shown_pid,
                 comm_of(&p, &threads),
                 state,
@@ -238,19 +244,20 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
                 processor,
                 if sched.is_rt() { sched.rt_priority } else { 0 },
                 sched.policy
-            )
-            .into_bytes()
+            );
         }
         // size resident shared text lib data 0, in pages.
-        PidFile::Statm => format!(
-            "{} {} {} {} 0 {} 0\n",
-            usage.size,
-            usage.rss,
-            usage.file + usage.shmem,
-            usage.exe,
-            usage.data + usage.stack
-        )
-        .into_bytes(),
+        PidFile::Statm => {
+            let _ = writeln!(
+                t,
+                "{} {} {} {} 0 {} 0",
+                usage.size,
+                usage.rss,
+                usage.file + usage.shmem,
+                usage.exe,
+                usage.data + usage.stack
+            );
+        }
         PidFile::Status => {
             let leader = threads.first();
             // The fd table and fs context shown: the leader's, or the thread's in task/TID.
@@ -271,10 +278,10 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
                 }
             }
             let allowed = leader.map_or(1, |t| *t.affinity.lock()) & lintel_hal::smp::cpu_mask();
-            let vm = |name: &str, kb: u64| format!("{}:\t{:8} kB\n", name, kb);
             let rss_kb = usage.rss * 4;
-            let mut out = format!(
-                "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{}\nGroups:\t{}\nNStgid:\t{}\nNSpid:\t{}\nNSpgid:\t{}\nNSsid:\t{}\n",
+            let _ = write!(
+                t,
+                "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{}\nGroups:\t",
                 comm_of(&p, &threads),
                 shown.as_ref().map_or(0, |t| t.fs.get().lock().umask),
                 state,
@@ -292,35 +299,43 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
                 cr.sgid,
                 cr.fsgid,
                 shown.as_ref().map_or(0, |t| fd_size(t)),
-                cr.groups
-                    .iter()
-                    .map(|g| format!("{} ", g))
-                    .collect::<String>(),
+            );
+            // The supplementary groups (up to 65536 of them) go straight into the text.
+            for g in cr.groups.iter() {
+                let _ = write!(t, "{} ", g);
+            }
+            let _ = writeln!(
+                t,
+                "\nNStgid:\t{}\nNSpid:\t{}\nNSpgid:\t{}\nNSsid:\t{}",
                 pid,
                 shown_pid,
                 p.pgid.load(Ordering::Relaxed),
                 p.sid.load(Ordering::Relaxed),
             );
             if !zombie {
-                out += &vm("VmPeak", usage.peak_size.max(usage.size) * 4);
-                out += &vm("VmSize", vsize / 1024);
-                out += &vm("VmLck", 0);
-                out += &vm("VmPin", 0);
-                out += &vm("VmHWM", usage.peak_rss.max(usage.rss) * 4);
-                out += &vm("VmRSS", rss_kb);
-                out += &format!("RssAnon:\t{:8} kB\n", usage.anon * 4);
-                out += &format!("RssFile:\t{:8} kB\n", usage.file * 4);
-                out += &format!("RssShmem:\t{:8} kB\n", usage.shmem * 4);
-                out += &vm("VmData", usage.data * 4);
-                out += &vm("VmStk", usage.stack * 4);
-                out += &vm("VmExe", usage.exe * 4);
-                out += &vm("VmLib", usage.lib * 4);
-                out += &vm("VmPTE", super::maps::pte_kb(usage.rss));
-                out += &vm("VmSwap", 0);
-                out += &format!("HugetlbPages:\t{:8} kB\n", 0);
+                let mut vm = |name: &str, kb: u64| {
+                    let _ = writeln!(t, "{}:\t{:8} kB", name, kb);
+                };
+                vm("VmPeak", usage.peak_size.max(usage.size) * 4);
+                vm("VmSize", vsize / 1024);
+                vm("VmLck", 0);
+                vm("VmPin", 0);
+                vm("VmHWM", usage.peak_rss.max(usage.rss) * 4);
+                vm("VmRSS", rss_kb);
+                vm("RssAnon", usage.anon * 4);
+                vm("RssFile", usage.file * 4);
+                vm("RssShmem", usage.shmem * 4);
+                vm("VmData", usage.data * 4);
+                vm("VmStk", usage.stack * 4);
+                vm("VmExe", usage.exe * 4);
+                vm("VmLib", usage.lib * 4);
+                vm("VmPTE", super::maps::pte_kb(usage.rss));
+                vm("VmSwap", 0);
+                vm("HugetlbPages", 0);
             }
-            out += &format!(
-                "CoreDumping:\t{}\nTHP_enabled:\t1\nThreads:\t{}\nSigQ:\t0/{}\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}\nSpeculation_Store_Bypass:\tvulnerable\nSpeculationIndirectBranch:\talways enabled\nCpus_allowed:\t{:x}\nCpus_allowed_list:\t{}Mems_allowed:\t{}00000001\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t{}\nnonvoluntary_ctxt_switches:\t{}\n",
+            let _ = writeln!(
+                t,
+                "CoreDumping:\t{}\nTHP_enabled:\t1\nThreads:\t{}\nSigQ:\t0/{}\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}\nSpeculation_Store_Bypass:\tvulnerable\nSpeculationIndirectBranch:\talways enabled\nCpus_allowed:\t{:x}\nCpus_allowed_list:\t{}Mems_allowed:\t{}00000001\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t{}\nnonvoluntary_ctxt_switches:\t{}",
                 p.core_dumping.load(Ordering::Relaxed) as u8,
                 all.len().max(1),
                 p.rlimit(lintel_abi::resource::RLIMIT_SIGPENDING).cur.min(i64::MAX as u64),
@@ -344,30 +359,42 @@ pub(super) fn pid_content(pid: i32, f: PidFile, tid: i32) -> KResult<Vec<u8>> {
                 leader.map_or(0, |t| t.cpu.lock().events.nvcsw),
                 leader.map_or(0, |t| t.cpu.lock().events.nivcsw),
             );
-            out.into_bytes()
         }
-        PidFile::Maps => super::maps::maps(&p).into_bytes(),
-        PidFile::Smaps => super::maps::smaps_from(&p, 0, usize::MAX).1.into_bytes(),
-        PidFile::SmapsRollup => super::maps::smaps_rollup(&p).into_bytes(),
-        PidFile::Limits => limits_text(&p).into_bytes(),
+        PidFile::Maps => super::maps::maps(t, &p),
+        // Read a window at a time by `ProcInode::read_at`; as a whole, the same text.
+        PidFile::Smaps => {
+            let (_, s, _) = super::maps::smaps_from(&p, 0, usize::MAX, None);
+            if s.failed() {
+                return Err(Errno::ENOMEM);
+            }
+            t.bytes(s.as_bytes());
+        }
+        PidFile::SmapsRollup => super::maps::smaps_rollup(t, &p),
+        PidFile::Limits => t.string(limits_text(&p)),
         PidFile::Io => {
             let io = &p.io;
-            format!(
-                "rchar: {}\nwchar: {}\nsyscr: {}\nsyscw: {}\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n",
+            let _ = writeln!(
+                t,
+                "rchar: {}\nwchar: {}\nsyscr: {}\nsyscw: {}\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0",
                 io.rchar.load(Ordering::Relaxed),
                 io.wchar.load(Ordering::Relaxed),
                 io.syscr.load(Ordering::Relaxed),
                 io.syscw.load(Ordering::Relaxed),
-            )
-            .into_bytes()
+            );
         }
-        PidFile::Wchan => b"0".to_vec(),
-        PidFile::OomScore => format!("{}\n", oom_score(&p, usage.rss)).into_bytes(),
-        PidFile::OomScoreAdj => format!("{}\n", p.oom_score_adj.lock().0).into_bytes(),
-        PidFile::Mounts => sys_content(SysFile::Mounts).into_bytes(),
-        PidFile::Mountinfo => crate::fs::mountinfo_text(),
+        PidFile::Wchan => t.str("0"),
+        PidFile::OomScore => {
+            let _ = writeln!(t, "{}", oom_score(&p, usage.rss));
+        }
+        PidFile::OomScoreAdj => {
+            let adj = p.oom_score_adj.lock().0;
+            let _ = writeln!(t, "{}", adj);
+        }
+        PidFile::Mounts => sys_content(t, SysFile::Mounts),
+        PidFile::Mountinfo => crate::fs::mountinfo_text(t),
         PidFile::Exe | PidFile::Cwd | PidFile::Root => return Err(Errno::EINVAL),
-    })
+    }
+    Ok(())
 }
 
 /// Linux's FDSize: the fd table's capacity, which starts at 64 and doubles as fds grow.

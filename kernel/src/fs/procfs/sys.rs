@@ -3,6 +3,7 @@
 //! one match arm here.
 
 use crate::fs::file;
+use crate::fs::seq::SeqText;
 use crate::fs::{aio, inotify};
 use crate::ipc;
 use crate::ipc::mqueue;
@@ -11,274 +12,290 @@ use crate::proc::{self, limits};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt::Write;
 use core::sync::atomic::Ordering::Relaxed;
 use core::sync::atomic::{AtomicI64, AtomicUsize};
 use lintel_abi::{Errno, KResult};
 
 /// A /proc/sys or /proc/sysvipc entry: its path under /proc, and the generator of its text (None for a
 /// directory).
-type SysctlEntry = (&'static str, Option<fn() -> String>);
+type SysctlEntry = (&'static str, Option<fn(&mut SeqText)>);
 
 pub(super) const SYSCTL: &[SysctlEntry] = &[
     ("sys", None),
     ("sys/kernel", None),
-    ("sys/kernel/ostype", Some(|| String::from("Linux\n"))),
-    (
-        "sys/kernel/osrelease",
-        Some(|| String::from("6.1.0-lintel\n")),
-    ),
-    (
-        "sys/kernel/version",
-        Some(|| String::from("#1 SMP Lintel\n")),
-    ),
+    ("sys/kernel/ostype", Some(|t| t.str("Linux\n"))),
+    ("sys/kernel/osrelease", Some(|t| t.str("6.1.0-lintel\n"))),
+    ("sys/kernel/version", Some(|t| t.str("#1 SMP Lintel\n"))),
     (
         "sys/kernel/hostname",
-        Some(|| {
-            format!(
-                "{}\n",
-                String::from_utf8_lossy(&crate::uts::hostname(super::current_pid()))
-            )
+        Some(|t| {
+            t.string({
+                format!(
+                    "{}\n",
+                    String::from_utf8_lossy(&crate::uts::hostname(super::current_pid()))
+                )
+            })
         }),
     ),
     (
         "sys/kernel/domainname",
-        Some(|| {
-            format!(
-                "{}\n",
-                String::from_utf8_lossy(&crate::uts::domainname(super::current_pid()))
-            )
+        Some(|t| {
+            t.string({
+                format!(
+                    "{}\n",
+                    String::from_utf8_lossy(&crate::uts::domainname(super::current_pid()))
+                )
+            })
         }),
     ),
     (
         "sys/kernel/pid_max",
-        Some(|| format!("{}\n", limits::pid_max())),
+        Some(|t| t.string(format!("{}\n", limits::pid_max()))),
     ),
     (
         "sys/kernel/threads-max",
-        Some(|| format!("{}\n", limits::threads_max())),
+        Some(|t| t.string(format!("{}\n", limits::threads_max()))),
     ),
-    ("sys/kernel/ngroups_max", Some(|| String::from("65536\n"))),
+    ("sys/kernel/ngroups_max", Some(|t| t.str("65536\n"))),
     (
         "sys/kernel/core_pattern",
-        Some(|| {
-            format!(
-                "{}\n",
-                String::from_utf8_lossy(&proc::core_pattern::pattern())
-            )
+        Some(|t| {
+            t.string({
+                format!(
+                    "{}\n",
+                    String::from_utf8_lossy(&proc::core_pattern::pattern())
+                )
+            })
         }),
     ),
     (
         "sys/kernel/core_uses_pid",
-        Some(|| format!("{}\n", proc::core_pattern::uses_pid() as u8)),
+        Some(|t| t.string(format!("{}\n", proc::core_pattern::uses_pid() as u8))),
     ),
-    ("sys/kernel/cap_last_cap", Some(|| String::from("40\n"))),
+    ("sys/kernel/cap_last_cap", Some(|t| t.str("40\n"))),
     (
         "sys/kernel/randomize_va_space",
-        Some(|| String::from(if crate::aslr_enabled() { "2\n" } else { "0\n" })),
+        Some(|t| {
+            t.string(String::from(if crate::aslr_enabled() {
+                "2\n"
+            } else {
+                "0\n"
+            }))
+        }),
     ),
     ("sys/kernel/random", None),
-    ("sys/kernel/random/boot_id", Some(boot_id)),
-    ("sys/kernel/random/uuid", Some(new_uuid)),
-    (
-        "sys/kernel/random/entropy_avail",
-        Some(|| String::from("256\n")),
-    ),
+    ("sys/kernel/random/boot_id", Some(|t| t.string(boot_id()))),
+    ("sys/kernel/random/uuid", Some(|t| t.string(new_uuid()))),
+    ("sys/kernel/random/entropy_avail", Some(|t| t.str("256\n"))),
     ("sys/fs", None),
-    ("sys/fs/pipe-max-size", Some(|| String::from("1048576\n"))),
-    ("sys/fs/nr_open", Some(|| String::from("1048576\n"))),
+    ("sys/fs/pipe-max-size", Some(|t| t.str("1048576\n"))),
+    ("sys/fs/nr_open", Some(|t| t.str("1048576\n"))),
     (
         "sys/fs/file-max",
-        Some(|| format!("{}\n", file::file_max())),
+        Some(|t| t.string(format!("{}\n", file::file_max()))),
     ),
     (
         "sys/fs/file-nr",
-        Some(|| format!("{}\t0\t{}\n", file::nr_files(), file::file_max())),
+        Some(|t| t.string(format!("{}\t0\t{}\n", file::nr_files(), file::file_max()))),
     ),
     (
         "sys/fs/aio-max-nr",
-        Some(|| format!("{}\n", aio::AIO_MAX_NR.load(Relaxed))),
+        Some(|t| t.string(format!("{}\n", aio::AIO_MAX_NR.load(Relaxed)))),
     ),
     (
         "sys/fs/aio-nr",
-        Some(|| format!("{}\n", aio::AIO_NR.load(Relaxed))),
+        Some(|t| t.string(format!("{}\n", aio::AIO_NR.load(Relaxed)))),
     ),
     ("sys/fs/mqueue", None),
-    ("sys/fs/mqueue/msg_max", Some(|| num(&mqueue::MSG_MAX))),
+    (
+        "sys/fs/mqueue/msg_max",
+        Some(|t| t.string(num(&mqueue::MSG_MAX))),
+    ),
     (
         "sys/fs/mqueue/msgsize_max",
-        Some(|| num(&mqueue::MSGSIZE_MAX)),
+        Some(|t| t.string(num(&mqueue::MSGSIZE_MAX))),
     ),
     (
         "sys/fs/mqueue/msg_default",
-        Some(|| num(&mqueue::MSG_DEFAULT)),
+        Some(|t| t.string(num(&mqueue::MSG_DEFAULT))),
     ),
     (
         "sys/fs/mqueue/msgsize_default",
-        Some(|| num(&mqueue::MSGSIZE_DEFAULT)),
+        Some(|t| t.string(num(&mqueue::MSGSIZE_DEFAULT))),
     ),
     (
         "sys/fs/mqueue/queues_max",
-        Some(|| num(&mqueue::QUEUES_MAX)),
+        Some(|t| t.string(num(&mqueue::QUEUES_MAX))),
     ),
     (
         "sys/fs/lease-break-time",
-        Some(|| format!("{}\n", crate::fs::lease::BREAK_SECS.load(Relaxed))),
+        Some(|t| t.string(format!("{}\n", crate::fs::lease::BREAK_SECS.load(Relaxed)))),
     ),
     ("sys/fs/inotify", None),
     (
         "sys/fs/inotify/max_queued_events",
-        Some(|| format!("{}\n", inotify::MAX_QUEUED_EVENTS.load(Relaxed))),
+        Some(|t| t.string(format!("{}\n", inotify::MAX_QUEUED_EVENTS.load(Relaxed)))),
     ),
     (
         "sys/fs/inotify/max_user_instances",
-        Some(|| format!("{}\n", inotify::MAX_USER_INSTANCES.load(Relaxed))),
+        Some(|t| t.string(format!("{}\n", inotify::MAX_USER_INSTANCES.load(Relaxed)))),
     ),
     (
         "sys/fs/inotify/max_user_watches",
-        Some(|| format!("{}\n", inotify::MAX_USER_WATCHES.load(Relaxed))),
+        Some(|t| t.string(format!("{}\n", inotify::MAX_USER_WATCHES.load(Relaxed)))),
     ),
     ("sys/vm", None),
     (
         "sys/vm/overcommit_memory",
-        Some(|| format!("{}\n", commit::mode())),
+        Some(|t| t.string(format!("{}\n", commit::mode()))),
     ),
     (
         "sys/vm/overcommit_ratio",
-        Some(|| format!("{}\n", commit::ratio())),
+        Some(|t| t.string(format!("{}\n", commit::ratio()))),
     ),
     (
         "sys/vm/overcommit_kbytes",
-        Some(|| format!("{}\n", commit::kbytes())),
+        Some(|t| t.string(format!("{}\n", commit::kbytes()))),
     ),
-    ("sys/vm/max_map_count", Some(|| String::from("65530\n"))),
+    ("sys/vm/max_map_count", Some(|t| t.str("65530\n"))),
     (
         "sys/vm/admin_reserve_kbytes",
-        Some(|| super::vm::read("admin_reserve_kbytes")),
+        Some(|t| t.string(super::vm::read("admin_reserve_kbytes"))),
     ),
     (
         "sys/vm/compact_unevictable_allowed",
-        Some(|| super::vm::read("compact_unevictable_allowed")),
+        Some(|t| t.string(super::vm::read("compact_unevictable_allowed"))),
     ),
     (
         "sys/vm/dirty_background_bytes",
-        Some(|| super::vm::read("dirty_background_bytes")),
+        Some(|t| t.string(super::vm::read("dirty_background_bytes"))),
     ),
     (
         "sys/vm/dirty_background_ratio",
-        Some(|| super::vm::read("dirty_background_ratio")),
+        Some(|t| t.string(super::vm::read("dirty_background_ratio"))),
     ),
     (
         "sys/vm/dirty_bytes",
-        Some(|| super::vm::read("dirty_bytes")),
+        Some(|t| t.string(super::vm::read("dirty_bytes"))),
     ),
     (
         "sys/vm/dirty_expire_centisecs",
-        Some(|| super::vm::read("dirty_expire_centisecs")),
+        Some(|t| t.string(super::vm::read("dirty_expire_centisecs"))),
     ),
     (
         "sys/vm/dirty_ratio",
-        Some(|| super::vm::read("dirty_ratio")),
+        Some(|t| t.string(super::vm::read("dirty_ratio"))),
     ),
     (
         "sys/vm/dirty_writeback_centisecs",
-        Some(|| super::vm::read("dirty_writeback_centisecs")),
+        Some(|t| t.string(super::vm::read("dirty_writeback_centisecs"))),
     ),
     (
         "sys/vm/dirtytime_expire_seconds",
-        Some(|| super::vm::read("dirtytime_expire_seconds")),
+        Some(|t| t.string(super::vm::read("dirtytime_expire_seconds"))),
     ),
     (
         "sys/vm/extfrag_threshold",
-        Some(|| super::vm::read("extfrag_threshold")),
+        Some(|t| t.string(super::vm::read("extfrag_threshold"))),
     ),
     (
         "sys/vm/laptop_mode",
-        Some(|| super::vm::read("laptop_mode")),
+        Some(|t| t.string(super::vm::read("laptop_mode"))),
     ),
     (
         "sys/vm/min_free_kbytes",
-        Some(|| super::vm::read("min_free_kbytes")),
+        Some(|t| t.string(super::vm::read("min_free_kbytes"))),
     ),
     (
         "sys/vm/mmap_min_addr",
-        Some(|| super::vm::read("mmap_min_addr")),
+        Some(|t| t.string(super::vm::read("mmap_min_addr"))),
     ),
     (
         "sys/vm/oom_dump_tasks",
-        Some(|| super::vm::read("oom_dump_tasks")),
+        Some(|t| t.string(super::vm::read("oom_dump_tasks"))),
     ),
     (
         "sys/vm/oom_kill_allocating_task",
-        Some(|| super::vm::read("oom_kill_allocating_task")),
+        Some(|t| t.string(super::vm::read("oom_kill_allocating_task"))),
     ),
     (
         "sys/vm/page-cluster",
-        Some(|| super::vm::read("page-cluster")),
+        Some(|t| t.string(super::vm::read("page-cluster"))),
     ),
     (
         "sys/vm/panic_on_oom",
-        Some(|| super::vm::read("panic_on_oom")),
+        Some(|t| t.string(super::vm::read("panic_on_oom"))),
     ),
     (
         "sys/vm/stat_interval",
-        Some(|| super::vm::read("stat_interval")),
+        Some(|t| t.string(super::vm::read("stat_interval"))),
     ),
-    ("sys/vm/swappiness", Some(|| super::vm::read("swappiness"))),
+    (
+        "sys/vm/swappiness",
+        Some(|t| t.string(super::vm::read("swappiness"))),
+    ),
     (
         "sys/vm/user_reserve_kbytes",
-        Some(|| super::vm::read("user_reserve_kbytes")),
+        Some(|t| t.string(super::vm::read("user_reserve_kbytes"))),
     ),
     (
         "sys/vm/vfs_cache_pressure",
-        Some(|| super::vm::read("vfs_cache_pressure")),
+        Some(|t| t.string(super::vm::read("vfs_cache_pressure"))),
     ),
     (
         "sys/vm/watermark_scale_factor",
-        Some(|| super::vm::read("watermark_scale_factor")),
+        Some(|t| t.string(super::vm::read("watermark_scale_factor"))),
     ),
-    ("sys/vm/drop_caches", Some(|| String::from("0\n"))),
+    ("sys/vm/drop_caches", Some(|t| t.str("0\n"))),
     ("sys/net", None),
     ("sys/net/core", None),
-    ("sys/net/core/somaxconn", Some(|| String::from("4096\n"))),
+    ("sys/net/core/somaxconn", Some(|t| t.str("4096\n"))),
     (
         "sys/kernel/shmmax",
-        Some(|| format!("{}\n", ipc::limits::shmmax())),
+        Some(|t| t.string(format!("{}\n", ipc::limits::shmmax()))),
     ),
     (
         "sys/kernel/shmall",
-        Some(|| format!("{}\n", ipc::limits::shmall())),
+        Some(|t| t.string(format!("{}\n", ipc::limits::shmall()))),
     ),
     (
         "sys/kernel/shmmni",
-        Some(|| format!("{}\n", ipc::limits::SHMMNI.load(Relaxed))),
+        Some(|t| t.string(format!("{}\n", ipc::limits::SHMMNI.load(Relaxed)))),
     ),
     (
         "sys/kernel/msgmax",
-        Some(|| format!("{}\n", ipc::limits::msgmax())),
+        Some(|t| t.string(format!("{}\n", ipc::limits::msgmax()))),
     ),
     (
         "sys/kernel/msgmnb",
-        Some(|| format!("{}\n", ipc::limits::msgmnb())),
+        Some(|t| t.string(format!("{}\n", ipc::limits::msgmnb()))),
     ),
     (
         "sys/kernel/msgmni",
-        Some(|| format!("{}\n", ipc::limits::MSGMNI.load(Relaxed))),
+        Some(|t| t.string(format!("{}\n", ipc::limits::MSGMNI.load(Relaxed)))),
     ),
-    ("sys/kernel/sem", Some(sem_text)),
+    ("sys/kernel/sem", Some(|t| t.string(sem_text()))),
     ("sys/kernel/keys", None),
-    ("sys/kernel/keys/maxkeys", Some(|| key_limit("maxkeys"))),
+    (
+        "sys/kernel/keys/maxkeys",
+        Some(|t| t.string(key_limit("maxkeys"))),
+    ),
     (
         "sys/kernel/keys/persistent_keyring_expiry",
-        Some(|| key_limit("persistent_keyring_expiry")),
+        Some(|t| t.string(key_limit("persistent_keyring_expiry"))),
     ),
-    ("sys/kernel/keys/maxbytes", Some(|| key_limit("maxbytes"))),
+    (
+        "sys/kernel/keys/maxbytes",
+        Some(|t| t.string(key_limit("maxbytes"))),
+    ),
     (
         "sys/kernel/keys/root_maxkeys",
-        Some(|| key_limit("root_maxkeys")),
+        Some(|t| t.string(key_limit("root_maxkeys"))),
     ),
     (
         "sys/kernel/keys/root_maxbytes",
-        Some(|| key_limit("root_maxbytes")),
+        Some(|t| t.string(key_limit("root_maxbytes"))),
     ),
     // Not under /proc/sys, but the same kind of static tree: the System V IPC tables.
     ("sysvipc", None),
@@ -582,43 +599,50 @@ pub(super) const SYS_FILES: &[(&[u8], SysFile)] = &[
     (b"zoneinfo", SysFile::Zoneinfo),
 ];
 
-pub(super) fn sys_content(f: SysFile) -> String {
+pub(super) fn sys_content(t: &mut SeqText, f: SysFile) {
     let up = crate::time::uptime_ns();
     match f {
-        SysFile::Meminfo => super::meminfo::text(),
-        SysFile::Uptime => format!(
-            "{}.{:02} {}.{:02}\n",
-            up / 1_000_000_000,
-            (up / 10_000_000) % 100,
-            up / 1_000_000_000,
-            (up / 10_000_000) % 100
-        ),
-        SysFile::Version => {
-            String::from("Linux version 6.1.0-lintel (lintel@lintel) (rustc) #1 SMP Lintel\n")
+        SysFile::Meminfo => t.string(super::meminfo::text()),
+        SysFile::Uptime => {
+            let _ = writeln!(
+                t,
+                "{}.{:02} {}.{:02}",
+                up / 1_000_000_000,
+                (up / 10_000_000) % 100,
+                up / 1_000_000_000,
+                (up / 10_000_000) % 100
+            );
         }
-        SysFile::Cpuinfo => lintel_hal::cpu::cpuinfo(),
-        SysFile::Cmdline => format!("{}\n", super::boot_cmdline()),
-        SysFile::Vmstat => super::meminfo::vmstat(),
-        SysFile::Diskstats => diskstats(),
-        SysFile::Zoneinfo => super::meminfo::zoneinfo(
+        SysFile::Version => {
+            t.str("Linux version 6.1.0-lintel (lintel@lintel) (rustc) #1 SMP Lintel\n")
+        }
+        SysFile::Cpuinfo => t.string(lintel_hal::cpu::cpuinfo()),
+        SysFile::Cmdline => {
+            let _ = writeln!(t, "{}", super::boot_cmdline());
+        }
+        SysFile::Vmstat => t.string(super::meminfo::vmstat()),
+        SysFile::Diskstats => diskstats(t),
+        SysFile::Zoneinfo => t.string(super::meminfo::zoneinfo(
             super::vm::min_free_kbytes(),
             lintel_hal::smp::cpu_mask().count_ones() as u64,
-        ),
-        SysFile::Mounts => String::from_utf8_lossy(&crate::fs::mounts_text()).into_owned(),
-        SysFile::Filesystems => crate::fs::FILESYSTEMS
-            .iter()
-            .map(|(name, dev)| format!("{}\t{}\n", if *dev { "" } else { "nodev" }, name))
-            .collect(),
-        SysFile::Partitions => crate::fs::block::partitions_text(),
+        )),
+        SysFile::Mounts => crate::fs::mounts_text(t),
+        SysFile::Filesystems => {
+            for (name, dev) in crate::fs::FILESYSTEMS {
+                let _ = writeln!(t, "{}\t{}", if *dev { "" } else { "nodev" }, name);
+            }
+        }
+        SysFile::Partitions => crate::fs::block::partitions_text(t),
         SysFile::Loadavg => {
             let pids = proc::all_pids();
-            format!(
-                "0.00 0.00 0.00 1/{} {}\n",
+            let _ = writeln!(
+                t,
+                "0.00 0.00 0.00 1/{} {}",
                 pids.len(),
                 pids.last().copied().unwrap_or(1)
-            )
+            );
         }
-        SysFile::Stat => stat_text(up),
+        SysFile::Stat => stat_text(t, up),
     }
 }
 
@@ -626,8 +650,7 @@ pub(super) fn sys_content(f: SysFile) -> String {
 /// sectors, milliseconds, writes, ..., in flight, busy and weighted milliseconds, discards,
 /// flushes), counted per request by the block layer (`drivers::iostats`). Lintel merges no
 /// requests and has no discard, so those stay 0.
-fn diskstats() -> String {
-    let mut s = String::new();
+fn diskstats(s: &mut SeqText) {
     for d in crate::fs::block::all() {
         // As Linux's diskstats_show: every disk (unbound loop devices too), partitions only
         // with a size.
@@ -636,22 +659,22 @@ fn diskstats() -> String {
         }
         let rdev = d.rdev();
         let c = d.io_stats().map(|st| st.snapshot()).unwrap_or_default();
-        s += &format!(
-            "{:4} {:7} {} {}\n",
+        let _ = writeln!(
+            s,
+            "{:4} {:7} {} {}",
             lintel_abi::stat::major(rdev),
             lintel_abi::stat::minor(rdev),
             d.name(),
             c.diskstats()
         );
     }
-    s
 }
 
 /// /proc/stat: CPU time in USER_HZ ticks (user and system from every process's own and
 /// reaped children's time, the rest of each CPU's uptime idle; Lintel does not account time
 /// per CPU, so it is spread evenly and the cpu line is the sum of the cpuN lines), then
 /// Linux's counters and process figures.
-fn stat_text(up: u64) -> String {
+fn stat_text(t: &mut SeqText, up: u64) {
     let tick = |ns: u64| ns / 10_000_000;
     let (mut user, mut sys, mut running) = (0u64, 0u64, 0u64);
     for pid in proc::all_pids() {
@@ -675,24 +698,22 @@ fn stat_text(up: u64) -> String {
     let idle = (tick(up) * n).saturating_sub(user + sys);
     // Per CPU: an even share, the remainder on the first so the shares add up.
     let share = |total: u64, first: bool| total / n + if first { total % n } else { 0 };
-    let mut cpus = String::new();
+    let _ = writeln!(t, "cpu  {} 0 {} {} 0 0 0 0 0 0", user, sys, idle);
     for (k, i) in (0..64).filter(|i| mask & (1u64 << i) != 0).enumerate() {
-        cpus += &format!(
-            "cpu{} {} 0 {} {} 0 0 0 0 0 0\n",
+        let _ = writeln!(
+            t,
+            "cpu{} {} 0 {} {} 0 0 0 0 0 0",
             i,
             share(user, k == 0),
             share(sys, k == 0),
             share(idle, k == 0)
         );
     }
-    format!(
-        "cpu  {} 0 {} {} 0 0 0 0 0 0\n{}intr 0\nctxt 0\nbtime {}\nprocesses {}\nprocs_running {}\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n",
-        user,
-        sys,
-        idle,
-        cpus,
+    let _ = writeln!(
+        t,
+        "intr 0\nctxt 0\nbtime {}\nprocesses {}\nprocs_running {}\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0",
         (crate::time::realtime_ns() - up as i64) / 1_000_000_000,
         proc::all_pids().last().copied().unwrap_or(1),
         running.max(1)
-    )
+    );
 }

@@ -112,6 +112,44 @@ pub(in crate::syscall) fn install(c: &Call, f: Arc<OpenFile>, cloexec: bool) -> 
     Ok(files.alloc(&f, cloexec, 0, limit)? as usize)
 }
 
+/// Puts the two new files of pipe2 or socketpair at the two lowest free fds and copies
+/// the pair out to the int[2] at `user`, in Linux's order: the fds are reserved, copied
+/// out with the table unlocked, and only then installed. An EFAULT gives the reservations
+/// back: no other thread of the table ever saw the files at those fds (closing installed
+/// fds after a failed copy-out could close what another thread had dup2'd there).
+pub(in crate::syscall) fn install_pair(
+    c: &Call,
+    files: [&Arc<OpenFile>; 2],
+    cloexec: bool,
+    user: usize,
+) -> KResult<()> {
+    let limit = nofile_limit(c);
+    let table = c.thread.files.get();
+    let fds = {
+        let mut t = table.lock();
+        let a = t.reserve(0, limit)?;
+        match t.reserve(0, limit) {
+            Ok(b) => [a, b],
+            Err(e) => {
+                t.unreserve(a);
+                return Err(e);
+            }
+        }
+    };
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&fds[0].to_le_bytes());
+    out[4..].copy_from_slice(&fds[1].to_le_bytes());
+    let copied = uaccess::write_bytes(user, &out);
+    let mut t = table.lock();
+    for (fd, f) in fds.into_iter().zip(files) {
+        match copied {
+            Ok(()) => t.install_reserved(fd, f, cloexec),
+            Err(_) => t.unreserve(fd),
+        }
+    }
+    copied
+}
+
 /// ENFILE unless `new` more open files fit under file-max (`made` of them already exist);
 /// root goes past it.
 pub(in crate::syscall) fn check_new_files(c: &Call, made: usize, new: usize) -> KResult<()> {

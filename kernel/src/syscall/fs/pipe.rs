@@ -2,13 +2,12 @@
 
 use crate::fs;
 use crate::syscall::fs::check_new_files;
-use crate::syscall::fs::nofile_limit;
+use crate::syscall::fs::install_pair;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::FlagsArg;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
-use crate::uaccess;
 use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
 
@@ -26,31 +25,8 @@ pub fn pipe2(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
     // Two new files: both must fit under file-max.
     check_new_files(c, 0, 2)?;
     let (r, w) = fs::pipe::new_pipe(flags);
-    let cloexec = flags & O_CLOEXEC != 0;
-    let limit = nofile_limit(c);
-    // `r` and `w` outlive every table lock taken here: the entries a failure takes back out
-    // are never the pipe's last references, so no pipe end is released under the lock.
-    let table = c.thread.files.get();
-    let fds = {
-        let mut t = table.lock();
-        let rfd = t.alloc(&r, cloexec, 0, limit)?;
-        match t.alloc(&w, cloexec, 0, limit) {
-            Ok(wfd) => Ok((rfd, wfd)),
-            Err(e) => {
-                let _ = t.close(rfd);
-                Err(e)
-            }
-        }
-    };
-    let (rfd, wfd) = fds?;
-    let mut b = [0u8; 8];
-    b[..4].copy_from_slice(&rfd.to_le_bytes());
-    b[4..].copy_from_slice(&wfd.to_le_bytes());
-    if let Err(e) = uaccess::write_bytes(c.a[0], &b) {
-        let mut t = table.lock();
-        let _ = t.close(rfd);
-        let _ = t.close(wfd);
-        return Err(e);
-    }
+    // `r` and `w` outlive the table locks taken in `install_pair`: no pipe end is released
+    // under one.
+    install_pair(c, [&r, &w], flags & O_CLOEXEC != 0, c.a[0])?;
     ok(0)
 }

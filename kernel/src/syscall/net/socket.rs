@@ -3,7 +3,9 @@
 use crate::net::unix;
 use crate::net::unix::Addr;
 use crate::net::unix::UnixSocket;
+use crate::syscall::fs::check_new_files;
 use crate::syscall::fs::install;
+use crate::syscall::fs::install_pair;
 use crate::syscall::fs::may_write_dir;
 use crate::syscall::fs::new_owner;
 use crate::syscall::fs::nofile_limit;
@@ -27,7 +29,6 @@ use crate::syscall::Call;
 use crate::syscall::FlagsArg;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
-use crate::uaccess;
 use alloc::sync::Arc;
 use lintel_abi::fcntl::AT_FDCWD;
 use lintel_abi::fcntl::O_CLOEXEC;
@@ -116,28 +117,15 @@ pub fn socketpair(c: &mut Call) -> SysResult {
         AF_INET | AF_INET6 | AF_NETLINK => return Err(Errno::EOPNOTSUPP),
         _ => return Err(Errno::EAFNOSUPPORT),
     }
+    // Linux takes the fds before it makes the files: EMFILE comes before ENFILE.
+    let limit = nofile_limit(c);
+    c.thread.files.with(|t| t.check_free(limit))?;
+    // Two new files: both must fit under file-max.
+    check_new_files(c, 0, 2)?;
     let (a, b) = UnixSocket::pair(kind);
-    let fa = install(c, new_file(a, flags), flags & O_CLOEXEC != 0)?;
-    let fb = match install(c, new_file(b, flags), flags & O_CLOEXEC != 0) {
-        Ok(fd) => fd,
-        Err(e) => {
-            // Bound, so that the file goes after the table's lock.
-            let closed = c.thread.files.get().lock().close(fa as i32);
-            drop(closed);
-            return Err(e);
-        }
-    };
-    let mut out = [0u8; 8];
-    out[..4].copy_from_slice(&(fa as i32).to_le_bytes());
-    out[4..].copy_from_slice(&(fb as i32).to_le_bytes());
-    if let Err(e) = uaccess::write_bytes(sv, &out) {
-        let table = c.thread.files.get();
-        let mut t = table.lock();
-        let closed = (t.close(fa as i32), t.close(fb as i32));
-        drop(t);
-        drop(closed);
-        return Err(e);
-    }
+    let (fa, fb) = (new_file(a, flags), new_file(b, flags));
+    // `fa` and `fb` outlive the table locks taken in `install_pair`.
+    install_pair(c, [&fa, &fb], flags & O_CLOEXEC != 0, sv)?;
     ok(0)
 }
 
