@@ -115,12 +115,11 @@ fn step(ctx: &WalkCtx, how: &Resolve, dir: &Arc<Dentry>, name: &[u8]) -> KResult
         return Err(Errno::ENAMETOOLONG);
     }
     let inode = dir.inode.lookup(name)?;
-    let inode = match ctx.mounts.covering(&inode) {
+    Ok(match ctx.mounts.covering(dir.mnt(), &inode) {
         Some(_) if how.no_xdev => return Err(Errno::EXDEV),
-        Some(top) => top,
-        None => inode,
-    };
-    Ok(Dentry::child(dir, name, inode))
+        Some((mnt, top)) => Dentry::child_in(dir, name, top, mnt),
+        None => Dentry::child(dir, name, inode),
+    })
 }
 
 fn walk(
