@@ -194,9 +194,13 @@ pub fn fsync_file(f: &OpenFile, datasync: bool) -> KResult<()> {
     f.ops.fsync()
 }
 
-/// A new file-system instance's st_dev.
+/// A new file-system instance's st_dev: an anonymous device (major 0), as Linux gives
+/// tmpfs, proc and the like, never equal to a disk's number.
 pub fn next_fs_id() -> u64 {
-    NEXT_FS_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+    dev::makedev(
+        0,
+        NEXT_FS_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
+    )
 }
 
 /// The file system types this kernel knows, in the order /proc/filesystems and sysfs(2) list
