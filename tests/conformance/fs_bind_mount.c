@@ -12,8 +12,25 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+/* statx's mount id (stx_mnt_id, STATX_MNT_ID) and STATX_ATTR_MOUNT_ROOT, by the raw call (the
+ * field is newer than some C libraries' struct). */
+static int statx_mnt(const char *p, unsigned long long *mnt_id, int *root) {
+    unsigned char b[256];
+    memset(b, 0, sizeof b);
+    if (syscall(SYS_statx, AT_FDCWD, p, 0, 0x1000u, b) != 0) return -1;
+    unsigned mask;
+    unsigned long long attrs, attrs_mask;
+    memcpy(&mask, b, 4);
+    memcpy(&attrs, b + 8, 8);
+    memcpy(&attrs_mask, b + 56, 8);
+    memcpy(mnt_id, b + 144, 8);
+    *root = (attrs_mask & 0x2000) ? !!(attrs & 0x2000) : -1;
+    return (mask & 0x1000) ? 0 : -1;
+}
 
 /* The mountinfo line whose mount point is `point`: its id, parent, device and root. */
 struct mi {
@@ -100,6 +117,14 @@ int main(void) {
     CHECK(dm.maj == bm.maj && dm.min == bm.min);
     CHECK(major(a.st_dev) == dm.maj && minor(a.st_dev) == dm.min);
     CHECK(strncmp(dm.opts, "rw", 2) == 0);
+    unsigned long long mid = 0;
+    int is_root = -1;
+    CHECK_OK(statx_mnt(at("dst"), &mid, &is_root));
+    CHECK(mid == (unsigned long long)dm.id && is_root == 1);
+    CHECK_OK(statx_mnt(at("dst/file"), &mid, &is_root));
+    CHECK(mid == (unsigned long long)dm.id && is_root == 0);
+    CHECK_OK(statx_mnt(at("src/file"), &mid, &is_root));
+    CHECK(mid == (unsigned long long)bm.id && is_root == 0);
 
     /* Read-only bind: only this mount becomes read-only. */
     CHECK_OK(mount(NULL, at("dst"), NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL));

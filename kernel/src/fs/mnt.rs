@@ -273,6 +273,11 @@ fn path_in_fs(d: &Arc<Dentry>) -> Vec<u8> {
     out
 }
 
+/// Whether `d` is the root of a mount (statx's STATX_ATTR_MOUNT_ROOT).
+pub fn is_mount_root(d: &Dentry) -> bool {
+    mount_root_id(d).is_ok()
+}
+
 /// The mount whose root `d` is: its id (EINVAL when `d` is no mount's root).
 fn mount_root_id(d: &Dentry) -> KResult<usize> {
     if let Some(e) = mounts().mount_at(d) {

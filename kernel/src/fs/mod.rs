@@ -111,8 +111,8 @@ pub fn take_linkable(i: &Arc<dyn Inode>) -> bool {
 }
 
 pub use mnt::{
-    mount_flags, mount_of, mount_roots, mountinfo_text, mounts_text, nodev, noexec, nosuid,
-    want_write, FIRST_MOUNT_ID,
+    is_mount_root, mount_flags, mount_of, mount_roots, mountinfo_text, mounts_text, nodev, noexec,
+    nosuid, want_write, FIRST_MOUNT_ID,
 };
 
 /// A small sysfs: the CPU topology files C libraries read for the processor count, block
