@@ -3,7 +3,8 @@
  * field, parent id and device; MS_BIND|MS_REMOUNT|MS_RDONLY making only the bind read-only
  * (EROFS through it, the original still writable, statfs's ST_RDONLY, "ro" in /proc/mounts);
  * a plain bind leaving submounts out and MS_REC taking them; umount2 EBUSY with a submount,
- * MNT_DETACH taking the tree; MS_MOVE; and the errnos (ENOTDIR, ENOENT, EINVAL). */
+ * MNT_DETACH taking the tree, EBUSY for an open file or a working directory in it; MS_MOVE;
+ * and the errnos (ENOTDIR, ENOENT, EINVAL). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include "mounts.h"
@@ -203,6 +204,16 @@ int main(void) {
     CHECK(!mountinfo(at("plain")).found);
     CHECK_ERR(mount(at("dir"), at("plain"), NULL, MS_MOVE, NULL), EINVAL);
 
+    /* A mount in use (an open file, a working directory) is busy; MNT_DETACH would do. */
+    int busy = open(at("dst/file"), O_RDONLY);
+    CHECK(busy >= 0);
+    CHECK_ERR(umount2(at("dst"), 0), EBUSY);
+    if (busy >= 0) close(busy);
+    char cwd[256];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK_OK(chdir(at("dst")));
+    CHECK_ERR(umount2(at("dst"), 0), EBUSY);
+    CHECK_OK(chdir(cwd));
     /* Unmounting the bind leaves the original alone. */
     CHECK_OK(umount2(at("dst"), 0));
     CHECK(!exists(at("dst/file")));

@@ -480,6 +480,24 @@ pub fn change_type(thread: &Thread, target: &[u8], ms: usize) -> KResult<()> {
     Ok(())
 }
 
+/// Whether a process works in the mount `id`: an open file, a cwd or a root reached through it
+/// (Linux's busy mount, which umount2 without MNT_DETACH refuses).
+fn in_use(id: usize) -> bool {
+    crate::proc::all_threads().iter().any(|t| {
+        let fs = t.fs.get();
+        let busy = {
+            let f = fs.lock();
+            f.cwd.mnt() == id || f.root.mnt() == id
+        };
+        let files = t.files.get();
+        let open = files
+            .lock()
+            .fds()
+            .any(|(_, e)| e.file.dentry.as_ref().is_some_and(|d| d.mnt() == id));
+        busy || open
+    })
+}
+
 /// umount2(2): the mount at `target` goes away (with MNT_DETACH, with the mounts on it;
 /// without, EBUSY while some are). A file system leaves when its last mount does.
 pub fn umount(thread: &Thread, target: &[u8], flags: usize) -> KResult<()> {
@@ -498,6 +516,9 @@ pub fn umount(thread: &Thread, target: &[u8], flags: usize) -> KResult<()> {
     let ids = if flags & MNT_DETACH != 0 {
         mounts().umount_tree(id)
     } else {
+        if in_use(id) {
+            return Err(Errno::EBUSY);
+        }
         mounts().umount(id)?;
         alloc::vec![id]
     };
