@@ -18,7 +18,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented(
         "umount2",
         umount2,
-        "MNT_DETACH takes the mounts on top along; no busy check for open files",
+        "EBUSY for a mount with mounts on it or in use (open files, cwd, root; not mappings); MNT_DETACH takes the mounts on top along",
     ),
 ];
 
