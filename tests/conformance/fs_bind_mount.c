@@ -214,6 +214,17 @@ int main(void) {
     CHECK_OK(chdir(at("dst")));
     CHECK_ERR(umount2(at("dst"), 0), EBUSY);
     CHECK_OK(chdir(cwd));
+    /* The root bound below itself is not the root: ".." and getcwd go on up. */
+    CHECK_OK(mount("/", at("dir"), NULL, MS_BIND, NULL));
+    char want[256], got[256];
+    snprintf(want, sizeof want, "%s/tmp", at("dir"));
+    CHECK_OK(chdir(at("dir/tmp")));
+    CHECK(getcwd(got, sizeof got) != NULL && strcmp(got, want) == 0);
+    CHECK_OK(chdir(".."));
+    CHECK_OK(chdir(".."));
+    CHECK(getcwd(got, sizeof got) != NULL && strcmp(got, base) == 0);
+    CHECK_OK(chdir(cwd));
+    CHECK_OK(umount2(at("dir"), 0));
     /* Unmounting the bind leaves the original alone. */
     CHECK_OK(umount2(at("dst"), 0));
     CHECK(!exists(at("dst/file")));

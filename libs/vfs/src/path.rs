@@ -74,8 +74,11 @@ fn follow_ok(how: &Resolve, cur: &Arc<Dentry>, link: &Arc<Dentry>) -> KResult<()
     Ok(())
 }
 
+/// One place: the same file reached through the same mount (Linux's path_equal), so a bind
+/// mount of the root elsewhere is not taken for the root.
 fn same(a: &Arc<Dentry>, b: &Arc<Dentry>) -> bool {
-    Arc::ptr_eq(a, b) || crate::identity(&a.inode) == crate::identity(&b.inode)
+    Arc::ptr_eq(a, b)
+        || (crate::identity(&a.inode) == crate::identity(&b.inode) && a.mnt() == b.mnt())
 }
 
 fn dotdot(ctx: &WalkCtx, how: &Resolve, cur: &Arc<Dentry>) -> KResult<Arc<Dentry>> {
