@@ -236,6 +236,9 @@ fn resolve_exec(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KResu
     }
     let cred = thread.proc_ref().cred.lock().vfs();
     lintel_vfs::inode_permission(&*inode, &cred, 1)?;
+    if fs::noexec(&d) {
+        return Err(Errno::EACCES);
+    }
     Ok(d)
 }
 
@@ -358,7 +361,7 @@ pub fn execve(
     // or unsatisfiable file capabilities fail execve).
     let outcome = {
         let st = inode.stat();
-        let nosuid = fs::nosuid(&inode);
+        let nosuid = fs::nosuid(&dentry);
         let caps = if nosuid {
             None
         } else {

@@ -38,7 +38,8 @@ pub fn mount_dev(dev: Arc<dyn Bdev>, read_only: bool) -> KResult<Arc<dyn Inode>>
     let rdev = dev.rdev();
     MOUNTED.check_free(rdev)?;
     let ro = read_only || dev.read_only();
-    let id = super::next_fs_id();
+    // Files report the disk's device number as st_dev, as on Linux.
+    let id = rdev;
     let fs = Ext4::mount(Arc::new(DiskDevice(dev)), id, Arc::new(super::clock), ro)?;
     let root = fs.root();
     MOUNTED.add(rdev, fs);

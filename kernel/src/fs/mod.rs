@@ -16,6 +16,7 @@ pub mod inotify;
 pub mod io_uring;
 pub mod lease;
 pub mod locks;
+pub mod mnt;
 pub mod mounted;
 pub mod notify;
 pub mod nsfs;
@@ -110,140 +111,10 @@ pub fn take_linkable(i: &Arc<dyn Inode>) -> bool {
     LINKABLE.lock().remove(&lintel_vfs::identity(i))
 }
 
-/// What /proc/mounts lists, in mount order.
-pub struct MountInfo {
-    pub source: Vec<u8>,
-    pub path: Vec<u8>,
-    pub fstype: &'static str,
-    pub root: Arc<dyn Inode>,
-    /// MS_NOSUID: execve ignores set-user-ID and set-group-ID bits here.
-    pub nosuid: bool,
-    /// Mounted read-only (MS_RDONLY or a read-only device): /proc/mounts shows "ro".
-    pub read_only: bool,
-    /// The block device a disk file system holds open while mounted (a loop device with
-    /// LO_FLAGS_AUTOCLEAR unbinds when this goes at umount). Kept for its drop alone.
-    #[allow(dead_code)]
-    pub hold: Option<block::Hold>,
-}
-
-pub static MOUNT_INFO: crate::spinlock::Mutex<Vec<MountInfo>> =
-    crate::spinlock::Mutex::new(Vec::new());
-
-/// Whether execve ignores set-id bits on the file system `inode` lies on (MS_NOSUID).
-pub fn nosuid(inode: &Arc<dyn Inode>) -> bool {
-    let id = inode.fs_id();
-    MOUNT_INFO
-        .lock()
-        .iter()
-        .any(|m| m.nosuid && m.root.fs_id() == id)
-}
-
-/// Linux numbers the first mounts from about here (mountinfo's mount ids); only uniqueness
-/// matters.
-pub const FIRST_MOUNT_ID: usize = 21;
-
-/// The root inodes of the mounts, in mount order, for what must not look at them under
-/// MOUNT_INFO's lock.
-pub fn mount_roots() -> Vec<Arc<dyn Inode>> {
-    MOUNT_INFO.lock().iter().map(|m| m.root.clone()).collect()
-}
-
-/// The mount id (as mountinfo shows it) and type of the file system `fs_id`, if mounted.
-pub fn mount_of(fs_id: u64) -> Option<(usize, &'static str)> {
-    MOUNT_INFO
-        .lock()
-        .iter()
-        .enumerate()
-        .find(|(_, m)| m.root.fs_id() == fs_id)
-        .map(|(i, m)| (FIRST_MOUNT_ID + i, m.fstype))
-}
-
-/// The per-mount options /proc/mounts and mountinfo show.
-fn mount_options(fstype: &str) -> &'static str {
-    match fstype {
-        "proc" | "sysfs" => "rw,nosuid,nodev,noexec,relatime",
-        _ => "rw,relatime",
-    }
-}
-
-/// The options with "ro" for "rw" when the mount is read-only.
-fn ro_options(opts: &str, read_only: bool) -> alloc::string::String {
-    match opts.strip_prefix("rw") {
-        Some(rest) if read_only => alloc::format!("ro{rest}"),
-        _ => alloc::string::String::from(opts),
-    }
-}
-
-/// The /proc/mounts text.
-pub fn mounts_text(out: &mut seq::SeqText) {
-    for m in MOUNT_INFO.lock().iter() {
-        let opts = if m.nosuid && !matches!(m.fstype, "proc" | "sysfs") {
-            "rw,nosuid,relatime"
-        } else {
-            mount_options(m.fstype)
-        };
-        let opts = ro_options(opts, m.read_only);
-        out.bytes(&m.source);
-        out.byte(b' ');
-        out.bytes(&m.path);
-        let extra = match m.fstype {
-            "tmpfs" => {
-                let d = ram_pages() / 2;
-                crate::mm::shmem::mount_options(&m.root, d, d).unwrap_or_default()
-            }
-            _ => alloc::string::String::new(),
-        };
-        let _ =
-            core::fmt::Write::write_fmt(out, format_args!(" {} {}{} 0 0\n", m.fstype, opts, extra));
-    }
-}
-
-/// The /proc/PID/mountinfo text (Linux's show_mountinfo): mount id, parent id (the mount
-/// whose path is the longest prefix of this one's; the root's own id for the root),
-/// major:minor of the file system, the root inside it ("/": no bind mounts), the mount
-/// point, per-mount options, no optional fields, then type, source and super options.
-pub fn mountinfo_text(out: &mut seq::SeqText) {
-    // The roots' devices are read first: `stat` of a disk file system's inode takes its
-    // sleeping locks, never under MOUNT_INFO's spin lock.
-    let devs: Vec<(Arc<dyn Inode>, u64)> = mount_roots()
-        .into_iter()
-        .map(|r| {
-            let dev = r.stat().dev;
-            (r, dev)
-        })
-        .collect();
-    let mounts = MOUNT_INFO.lock();
-    let under = |parent: &[u8], child: &[u8]| {
-        parent == b"/" || (child.starts_with(parent) && child.get(parent.len()) == Some(&b'/'))
-    };
-    for (i, m) in mounts.iter().enumerate() {
-        let parent = mounts[..i]
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.path != m.path && under(&p.path, &m.path))
-            .max_by_key(|(_, p)| p.path.len())
-            .map_or(i, |(j, _)| j);
-        // A mount made since has no entry: its file system's id is its device.
-        let dev = devs
-            .iter()
-            .find(|(r, _)| Arc::ptr_eq(r, &m.root))
-            .map_or_else(|| m.root.fs_id(), |&(_, dev)| dev);
-        let (major, minor) = ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
-        let opts = ro_options(mount_options(m.fstype), m.read_only);
-        let _ = core::fmt::Write::write_fmt(
-            out,
-            format_args!(
-                "{} {} {major}:{minor} / ",
-                FIRST_MOUNT_ID + i,
-                FIRST_MOUNT_ID + parent
-            ),
-        );
-        out.bytes(&m.path);
-        let _ = core::fmt::Write::write_fmt(out, format_args!(" {opts} - {} ", m.fstype));
-        out.bytes(&m.source);
-        out.bytes(if m.read_only { b" ro\n" } else { b" rw\n" });
-    }
-}
+pub use mnt::{
+    is_mount_root, mount_flags, mount_of, mount_roots, mountinfo_text, mounts_text, nodev, noexec,
+    nosuid, want_write, FIRST_MOUNT_ID,
+};
 
 /// A small sysfs: the CPU topology files C libraries read for the processor count, block
 /// devices, NUMA node 0 and the transparent-huge-page policy (fs/sysfs.rs).
@@ -324,9 +195,13 @@ pub fn fsync_file(f: &OpenFile, datasync: bool) -> KResult<()> {
     f.ops.fsync()
 }
 
-/// A new file-system instance's st_dev.
+/// A new file-system instance's st_dev: an anonymous device (major 0), as Linux gives
+/// tmpfs, proc and the like, never equal to a disk's number.
 pub fn next_fs_id() -> u64 {
-    NEXT_FS_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+    dev::makedev(
+        0,
+        NEXT_FS_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
+    )
 }
 
 /// The file system types this kernel knows, in the order /proc/filesystems and sysfs(2) list
@@ -349,8 +224,7 @@ pub fn mount(
     source: &[u8],
     target: &[u8],
     fstype: &[u8],
-    read_only: bool,
-    nosuid: bool,
+    ms: usize,
     data: &[u8],
 ) -> KResult<()> {
     let at = lookup_at(thread, AT_FDCWD, target, true)?;
@@ -358,7 +232,7 @@ pub fn mount(
         return Err(Errno::ENOTDIR);
     }
     let mut hold = None;
-    let mut read_only = read_only;
+    let mut read_only = ms & lintel_abi::fs::MS_RDONLY != 0;
     let (root, name): (Arc<dyn Inode>, &'static str) = match fstype {
         // (Keep FILESYSTEMS in step with this list.)
         b"tmpfs" => {
@@ -392,17 +266,19 @@ pub fn mount(
         b"sysfs" => (new_sysfs()?, "sysfs"),
         _ => return Err(Errno::ENODEV),
     };
-    mounts().mount(&at, root.clone())?;
+    let id = mounts().mount(&at, root.clone())?;
     let path = absolute_path(thread, target);
-    MOUNT_INFO.lock().push(MountInfo {
-        source: source.to_vec(),
-        path,
-        fstype: name,
-        nosuid,
-        read_only,
+    mnt::add(
+        id,
+        at.mnt(),
+        source,
+        &path,
+        name,
         root,
+        mnt::flags_from(ms, None),
+        read_only,
         hold,
-    });
+    );
     Ok(())
 }
 
@@ -431,48 +307,6 @@ fn new_tmpfs_sized(mut o: lintel_vfs::TmpfsOptions, id: u64) -> Arc<dyn Inode> {
     o.blocks = o.blocks.or(Some(ram_pages() / 2));
     o.inodes = o.inodes.or(Some(ram_pages() / 2));
     crate::mm::shmem::new_tmpfs(Arc::new(clock), id, &o)
-}
-
-/// mount(2) with MS_REMOUNT: new limits for the tmpfs mounted at `target` (other file
-/// systems cannot be remounted yet: EINVAL).
-pub fn remount(thread: &Thread, target: &[u8], data: &[u8]) -> KResult<()> {
-    let d = lookup_at(thread, AT_FDCWD, target, true)?;
-    if !mounts().is_mount_root(&d.inode) && !Arc::ptr_eq(&d, &root()) {
-        return Err(Errno::EINVAL);
-    }
-    if crate::mm::shmem::statfs(&d.inode).is_none() {
-        crate::warn!("mount: remount is only supported for tmpfs");
-        return Err(Errno::EINVAL);
-    }
-    let o = lintel_vfs::parse_tmpfs_options(data, ram_pages())?;
-    crate::mm::shmem::reconfigure(&d.inode, &o)
-}
-
-/// umount2(2): the file system mounted at `target` goes away.
-pub fn umount(thread: &Thread, target: &[u8]) -> KResult<()> {
-    let d = lookup_at(thread, AT_FDCWD, target, true)?;
-    if !mounts().is_mount_root(&d.inode) {
-        return Err(Errno::EINVAL);
-    }
-    if Arc::ptr_eq(&d, &root()) {
-        return Err(Errno::EBUSY);
-    }
-    mounts().umount(&d.inode)?;
-    ext4::unmounted(&d.inode)?;
-    vfat::unmounted(&d.inode)?;
-    notify::unmounted(d.inode.fs_id());
-    let id = lintel_vfs::identity(&d.inode);
-    let gone: Vec<MountInfo> = {
-        let mut info = MOUNT_INFO.lock();
-        let (gone, keep) = core::mem::take(&mut *info)
-            .into_iter()
-            .partition(|m| lintel_vfs::identity(&m.root) == id);
-        *info = keep;
-        gone
-    };
-    // The device is let go (a loop device may unbind) outside the lock.
-    drop(gone);
-    Ok(())
 }
 
 /// The /dev tmpfs, where loop devices added later get their nodes.
@@ -524,8 +358,11 @@ pub fn devpts_remove(n: u32) {
 /// files, see [`initramfs_root`]).
 pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()> {
     // The initramfs root is a tmpfs of the default size, as Linux's rootfs.
-    let initfs = Dentry::new_root(new_tmpfs_sized(Default::default(), 1));
-    MOUNTS.call_once(MountTable::new);
+    MOUNTS.call_once(|| MountTable::with_first_id(FIRST_MOUNT_ID));
+    let root_id = mounts().alloc_id();
+    // Reached through the root mount when it is the root.
+    let initfs_mnt = if root_disk.is_none() { root_id } else { 0 };
+    let initfs = Dentry::new_root_in(new_tmpfs_sized(Default::default(), 1), initfs_mnt);
     if let Some(data) = initrd {
         initramfs::unpack(&initfs, data)?;
     }
@@ -536,7 +373,12 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
             let name = alloc::format!("/dev/{}", dev.name());
             let ro = read_only || dev.read_only();
             let inode = ext4::mount_dev(dev, read_only)?;
-            (Dentry::new_root(inode), name.into_bytes(), "ext4", ro)
+            (
+                Dentry::new_root_in(inode, root_id),
+                name.into_bytes(),
+                "ext4",
+                ro,
+            )
         }
         None => (initfs, b"tmpfs".to_vec(), "tmpfs", false),
     };
@@ -607,61 +449,74 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
     let pts = devfs.create(b"pts", FileType::Directory, 0o755, 0, 0, 0)?;
     pts.symlink(b"ptmx", b"../ptmx", 0, 0)?;
     PTS_DIR.call_once(|| pts);
-    mounts().mount(&walk(b"/dev")?, devfs.clone())?;
+    use lintel_abi::fs::{ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RELATIME};
+    mnt::add(
+        root_id,
+        root_id,
+        &source,
+        b"/",
+        fstype,
+        root.inode.clone(),
+        ST_RELATIME,
+        root_ro,
+        None,
+    );
+    let dev_id = mounts().mount(&walk(b"/dev")?, devfs.clone())?;
+    let dev_flags = ST_NOSUID | ST_RELATIME;
+    mnt::add(
+        dev_id,
+        root_id,
+        b"devtmpfs",
+        b"/dev",
+        "devtmpfs",
+        devfs,
+        dev_flags,
+        false,
+        None,
+    );
     // POSIX shared memory (shm_open, sem_open) goes to a tmpfs of its own with the default
     // limits, as systemd and initramfs scripts mount it on Linux.
     let shm = new_tmpfs_sized(Default::default(), next_fs_id());
-    mounts().mount(&walk(b"/dev/shm")?, shm.clone())?;
+    let shm_id = mounts().mount(&walk(b"/dev/shm")?, shm.clone())?;
+    let shm_flags = ST_NOSUID | ST_NODEV | ST_RELATIME;
+    mnt::add(
+        shm_id,
+        dev_id,
+        b"tmpfs",
+        b"/dev/shm",
+        "tmpfs",
+        shm,
+        shm_flags,
+        false,
+        None,
+    );
+    let kernel_flags = ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_RELATIME;
     let proc_root = procfs::new_root();
-    mounts().mount(&walk(b"/proc")?, proc_root.clone())?;
+    let proc_id = mounts().mount(&walk(b"/proc")?, proc_root.clone())?;
+    mnt::add(
+        proc_id,
+        root_id,
+        b"proc",
+        b"/proc",
+        "proc",
+        proc_root,
+        kernel_flags,
+        false,
+        None,
+    );
     let sysfs = new_sysfs()?;
-    mounts().mount(&walk(b"/sys")?, sysfs.clone())?;
-    let mut info = MOUNT_INFO.lock();
-    info.push(MountInfo {
-        source,
-        path: b"/".to_vec(),
-        fstype,
-        root: root.inode.clone(),
-        nosuid: false,
-        read_only: root_ro,
-        hold: None,
-    });
-    info.push(MountInfo {
-        source: b"devtmpfs".to_vec(),
-        path: b"/dev".to_vec(),
-        fstype: "devtmpfs",
-        root: devfs,
-        nosuid: false,
-        read_only: false,
-        hold: None,
-    });
-    info.push(MountInfo {
-        source: b"tmpfs".to_vec(),
-        path: b"/dev/shm".to_vec(),
-        fstype: "tmpfs",
-        root: shm,
-        nosuid: true,
-        read_only: false,
-        hold: None,
-    });
-    info.push(MountInfo {
-        source: b"proc".to_vec(),
-        path: b"/proc".to_vec(),
-        fstype: "proc",
-        root: proc_root,
-        nosuid: true,
-        read_only: false,
-        hold: None,
-    });
-    info.push(MountInfo {
-        source: b"sysfs".to_vec(),
-        path: b"/sys".to_vec(),
-        fstype: "sysfs",
-        root: sysfs,
-        nosuid: true,
-        read_only: false,
-        hold: None,
-    });
+    let sys_id = mounts().mount(&walk(b"/sys")?, sysfs.clone())?;
+    mnt::add(
+        sys_id,
+        root_id,
+        b"sysfs",
+        b"/sys",
+        "sysfs",
+        sysfs,
+        kernel_flags,
+        false,
+        None,
+    );
     Ok(())
 }
 

@@ -166,7 +166,7 @@ pub fn mount_dev(
         dev,
         cache: Mutex::new(BTreeMap::new()),
     })?;
-    let fs = FatFs::mount(vol, super::next_fs_id(), opts, ro, Arc::new(super::clock));
+    let fs = FatFs::mount(vol, rdev, opts, ro, Arc::new(super::clock));
     let root = fs.root();
     MOUNTED.add(rdev, fs);
     Ok(root)

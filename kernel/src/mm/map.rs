@@ -257,11 +257,22 @@ impl MmInner {
             let v = self.find(a).ok_or(Errno::ENOMEM)?;
             // A shared mapping of a file not open for writing (or sealed) cannot gain write.
             if let Backing::File {
-                inode, may_write, ..
+                inode,
+                may_write,
+                path,
+                ..
             } = &v.backing
             {
                 if v.shared && prot.write && (!may_write || pagecache::write_sealed(inode)) {
                     return Err(Errno::EACCES);
+                }
+                // A file of a noexec mount never becomes executable.
+                if prot.exec && !v.prot.exec {
+                    if let super::MapName::Path { dentry, .. } = path {
+                        if crate::fs::noexec(dentry) {
+                            return Err(Errno::EACCES);
+                        }
+                    }
                 }
             }
             if let Backing::Shm(m) = &v.backing {

@@ -29,9 +29,48 @@ pub const EFD_SEMAPHORE: u32 = 1;
 
 pub const MS_RDONLY: usize = 1;
 pub const MS_NOSUID: usize = 2;
+pub const MS_NODEV: usize = 4;
+pub const MS_NOEXEC: usize = 8;
+pub const MS_SYNCHRONOUS: usize = 16;
 pub const MS_REMOUNT: usize = 32;
+pub const MS_MANDLOCK: usize = 64;
+pub const MS_DIRSYNC: usize = 128;
+pub const MS_NOSYMFOLLOW: usize = 256;
+pub const MS_NOATIME: usize = 1024;
+pub const MS_NODIRATIME: usize = 2048;
 pub const MS_BIND: usize = 4096;
 pub const MS_MOVE: usize = 8192;
+pub const MS_REC: usize = 16384;
+pub const MS_SILENT: usize = 32768;
+pub const MS_UNBINDABLE: usize = 1 << 17;
+pub const MS_PRIVATE: usize = 1 << 18;
+pub const MS_SLAVE: usize = 1 << 19;
+pub const MS_SHARED: usize = 1 << 20;
+pub const MS_RELATIME: usize = 1 << 21;
+pub const MS_STRICTATIME: usize = 1 << 24;
+pub const MS_LAZYTIME: usize = 1 << 25;
+/// The old magic number in the top half of the flags, which Linux strips.
+pub const MS_MGC_MSK: usize = 0xffff_0000;
+pub const MS_MGC_VAL: usize = 0xc0ed_0000;
+
+/// umount2 flags.
+pub const MNT_FORCE: usize = 1;
+pub const MNT_DETACH: usize = 2;
+pub const MNT_EXPIRE: usize = 4;
+pub const UMOUNT_NOFOLLOW: usize = 8;
+
+/// statfs's f_flags (and statvfs's f_flag).
+pub const ST_RDONLY: u64 = 1;
+pub const ST_NOSUID: u64 = 2;
+pub const ST_NODEV: u64 = 4;
+pub const ST_NOEXEC: u64 = 8;
+pub const ST_SYNCHRONOUS: u64 = 16;
+pub const ST_VALID: u64 = 32;
+pub const ST_MANDLOCK: u64 = 64;
+pub const ST_NOSYMFOLLOW: u64 = 256;
+pub const ST_NOATIME: u64 = 1024;
+pub const ST_NODIRATIME: u64 = 2048;
+pub const ST_RELATIME: u64 = 4096;
 
 pub const TMPFS_MAGIC: u64 = 0x0102_1994;
 pub const PROC_SUPER_MAGIC: u64 = 0x9fa0;

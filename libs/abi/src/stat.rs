@@ -57,6 +57,11 @@ pub struct Stat {
 }
 
 pub use crate::arch::target::stat::STAT_SIZE;
+/// statx's STATX_MNT_ID (stx_mnt_id filled) and STATX_ATTR_MOUNT_ROOT (the file is the root
+/// of a mount).
+pub const STATX_MNT_ID: u32 = 0x1000;
+pub const STATX_ATTR_MOUNT_ROOT: u64 = 0x2000;
+
 /// Size of `struct statx`.
 pub const STATX_SIZE: usize = 256;
 
@@ -111,9 +116,9 @@ impl Stat {
             128,
             &((self.rdev >> 8) as u32 & 0xfff).to_le_bytes(),
         );
-        put(&mut b, 132, &((self.rdev & 0xff) as u32).to_le_bytes());
+        put(&mut b, 132, &(minor(self.rdev) as u32).to_le_bytes());
         put(&mut b, 136, &((self.dev >> 8) as u32 & 0xfff).to_le_bytes());
-        put(&mut b, 140, &((self.dev & 0xff) as u32).to_le_bytes());
+        put(&mut b, 140, &(minor(self.dev) as u32).to_le_bytes());
         b
     }
 }

@@ -30,11 +30,21 @@ pub struct Dentry {
     deleted: AtomicBool,
     /// The live dentries under this one, by name (weak: a dentry lives as long as its users).
     children: Mutex<BTreeMap<Vec<u8>, Weak<Dentry>>>,
+    /// The id of the mount this name was reached through (0: none), which carries the
+    /// per-mount flags (read-only, noexec...): Linux's `struct path` pairs a dentry with its
+    /// vfsmount, here the dentry keeps it. Fixed at creation (a moved mount keeps its id).
+    mnt: usize,
 }
 
 impl Dentry {
-    fn make(parent: Option<Arc<Dentry>>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
+    fn make(
+        parent: Option<Arc<Dentry>>,
+        name: &[u8],
+        inode: Arc<dyn Inode>,
+        mnt: usize,
+    ) -> Arc<Dentry> {
         Arc::new(Dentry {
+            mnt,
             inode,
             link: Mutex::new(Link {
                 name: name.to_vec(),
@@ -46,19 +56,34 @@ impl Dentry {
     }
 
     pub fn new_root(inode: Arc<dyn Inode>) -> Arc<Dentry> {
-        Self::make(None, b"/", inode)
+        Self::make(None, b"/", inode, 0)
+    }
+
+    /// A root dentry of the mount `mnt`.
+    pub fn new_root_in(inode: Arc<dyn Inode>, mnt: usize) -> Arc<Dentry> {
+        Self::make(None, b"/", inode, mnt)
     }
 
     /// The dentry of `name` in `parent` now naming `inode`: the cached one when it still names
     /// the same file, else a new one that takes its place in the cache.
     pub fn child(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        Self::child_in(parent, name, inode, parent.mnt())
+    }
+
+    /// [`Dentry::child`] reached through the mount `mnt` (a mount point crossed).
+    pub fn child_in(
+        parent: &Arc<Dentry>,
+        name: &[u8],
+        inode: Arc<dyn Inode>,
+        mnt: usize,
+    ) -> Arc<Dentry> {
         let id = identity(&inode);
         let mut map = parent.children.lock();
         let stale = match map.get(name).and_then(Weak::upgrade) {
-            Some(d) if identity(&d.inode) == id => return d,
+            Some(d) if identity(&d.inode) == id && d.mnt() == mnt => return d,
             other => other,
         };
-        let d = Self::make(Some(parent.clone()), name, inode);
+        let d = Self::make(Some(parent.clone()), name, inode, mnt);
         map.insert(name.to_vec(), Arc::downgrade(&d));
         drop(map);
         drop(stale);
@@ -68,7 +93,12 @@ impl Dentry {
     /// A dentry under `parent` that no lookup finds (memfd, O_TMPFILE files): it is shown as
     /// `parent/name` but never cached.
     pub fn detached(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
-        Self::make(Some(parent.clone()), name, inode)
+        Self::make(Some(parent.clone()), name, inode, parent.mnt())
+    }
+
+    /// The id of the mount this dentry was reached through (0: none).
+    pub fn mnt(&self) -> usize {
+        self.mnt
     }
 
     /// The name this dentry has now.

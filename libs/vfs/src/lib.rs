@@ -291,7 +291,10 @@ pub fn identity(i: &Arc<dyn Inode>) -> (u64, u64) {
 }
 
 struct Mount {
-    /// The covered directory.
+    id: usize,
+    /// The mount the covered place belongs to.
+    parent: usize,
+    /// The covered directory (or file, for a bind mount of a file).
     point: (u64, u64),
     root: Arc<dyn Inode>,
     /// `identity(&root)`, taken before the table's lock: an inode's `stat` may sleep (ext4's
@@ -299,9 +302,23 @@ struct Mount {
     root_id: (u64, u64),
 }
 
-/// Mounted file systems, keyed by the directory they cover.
+/// One mount as the table holds it: what the kernel's bookkeeping needs.
+#[derive(Clone)]
+pub struct MountEntry {
+    pub id: usize,
+    pub parent: usize,
+    pub root: Arc<dyn Inode>,
+}
+
+struct Table {
+    mounts: Vec<Mount>,
+    next_id: usize,
+}
+
+/// Mounted file systems, keyed by the mount and the place they cover. Each mount has an id
+/// (mountinfo's), which the dentries reached through it carry ([`Dentry::mnt`]).
 pub struct MountTable {
-    mounts: Mutex<Vec<Mount>>,
+    t: Mutex<Table>,
 }
 
 impl Default for MountTable {
@@ -312,55 +329,166 @@ impl Default for MountTable {
 
 impl MountTable {
     pub fn new() -> MountTable {
+        Self::with_first_id(1)
+    }
+
+    /// A table whose mount ids start at `first` (Linux numbers its first mounts from about 21).
+    pub fn with_first_id(first: usize) -> MountTable {
         MountTable {
-            mounts: Mutex::new(Vec::new()),
+            t: Mutex::new(Table {
+                mounts: Vec::new(),
+                next_id: first.max(1),
+            }),
         }
     }
 
-    /// Mounts `root` over the directory `at`.
-    pub fn mount(&self, at: &Arc<Dentry>, root: Arc<dyn Inode>) -> KResult<()> {
+    /// A new mount id, for a mount that covers nothing (the root).
+    pub fn alloc_id(&self) -> usize {
+        let mut t = self.t.lock();
+        let id = t.next_id;
+        t.next_id += 1;
+        id
+    }
+
+    /// Mounts a new file system `root` over the directory `at`; returns the mount's id.
+    pub fn mount(&self, at: &Arc<Dentry>, root: Arc<dyn Inode>) -> KResult<usize> {
         if at.inode.file_type() != FileType::Directory {
             return Err(Errno::ENOTDIR);
         }
-        let point = identity(&at.inode);
-        let root_id = identity(&root);
-        let mut m = self.mounts.lock();
-        if m.iter().any(|x| x.root_id == root_id) {
-            return Err(Errno::EBUSY);
+        self.attach(at.mnt(), identity(&at.inode), root)
+    }
+
+    /// Mounts `root` (any directory or file of a mounted file system) over `at`, as
+    /// MS_BIND does: a directory only over a directory, a file only over a file (ENOTDIR).
+    pub fn bind(&self, at: &Arc<Dentry>, root: Arc<dyn Inode>) -> KResult<usize> {
+        let dir = |i: &Arc<dyn Inode>| i.file_type() == FileType::Directory;
+        if dir(&at.inode) != dir(&root) {
+            return Err(Errno::ENOTDIR);
         }
-        m.push(Mount {
+        self.attach(at.mnt(), identity(&at.inode), root)
+    }
+
+    /// Mounts `root` on the place `point` of the mount `parent` (a recursive bind's copies).
+    pub fn attach(&self, parent: usize, point: (u64, u64), root: Arc<dyn Inode>) -> KResult<usize> {
+        let root_id = identity(&root);
+        let mut t = self.t.lock();
+        let id = t.next_id;
+        t.next_id += 1;
+        t.mounts.push(Mount {
+            id,
+            parent,
             point,
             root,
             root_id,
         });
-        Ok(())
+        Ok(id)
     }
 
-    /// Unmounts the file system whose root is `root`.
-    pub fn umount(&self, root: &Arc<dyn Inode>) -> KResult<()> {
-        let id = identity(root);
-        let mut m = self.mounts.lock();
-        let i = m
+    /// The mount whose root `d` is (None when `d` is no mount's root).
+    pub fn mount_at(&self, d: &Dentry) -> Option<MountEntry> {
+        let id = identity(&d.inode);
+        let mnt = d.mnt();
+        let t = self.t.lock();
+        t.mounts
             .iter()
-            .position(|x| x.root_id == id)
+            .find(|x| x.id == mnt && x.root_id == id)
+            .map(|x| MountEntry {
+                id: x.id,
+                parent: x.parent,
+                root: x.root.clone(),
+            })
+    }
+
+    /// The mounts on top of the mount `id`.
+    pub fn children(&self, id: usize) -> Vec<usize> {
+        let t = self.t.lock();
+        t.mounts
+            .iter()
+            .filter(|x| x.parent == id)
+            .map(|x| x.id)
+            .collect()
+    }
+
+    /// The place the mount `id` covers: its parent mount and the covered inode's identity.
+    pub fn place(&self, id: usize) -> Option<(usize, (u64, u64))> {
+        let t = self.t.lock();
+        t.mounts
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| (x.parent, x.point))
+    }
+
+    /// Unmounts the mount `id`: EBUSY while other mounts sit on it, EINVAL if unknown.
+    pub fn umount(&self, id: usize) -> KResult<Arc<dyn Inode>> {
+        let mut t = self.t.lock();
+        let i = t
+            .mounts
+            .iter()
+            .position(|x| x.id == id)
             .ok_or(Errno::EINVAL)?;
-        if m.iter().any(|x| x.point.0 == id.0) {
+        if t.mounts.iter().any(|x| x.parent == id) {
             return Err(Errno::EBUSY);
         }
-        m.remove(i);
+        Ok(t.mounts.remove(i).root)
+    }
+
+    /// Unmounts the mount `id` and every mount on top of it (MNT_DETACH); returns their ids,
+    /// the tree's root first.
+    pub fn umount_tree(&self, id: usize) -> Vec<usize> {
+        let mut t = self.t.lock();
+        let mut gone = alloc::vec![id];
+        let mut i = 0;
+        while i < gone.len() {
+            let p = gone[i];
+            gone.extend(t.mounts.iter().filter(|x| x.parent == p).map(|x| x.id));
+            i += 1;
+        }
+        t.mounts.retain(|x| !gone.contains(&x.id));
+        gone
+    }
+
+    /// Moves the mount `id` to cover `point` of the mount `parent` (MS_MOVE): ELOOP when
+    /// `parent` lies on the moved mount's own tree.
+    pub fn move_mount(&self, id: usize, parent: usize, point: (u64, u64)) -> KResult<()> {
+        let mut t = self.t.lock();
+        let mut p = parent;
+        for _ in 0..t.mounts.len() + 1 {
+            if p == id {
+                return Err(Errno::ELOOP);
+            }
+            match t.mounts.iter().find(|x| x.id == p) {
+                Some(x) => p = x.parent,
+                None => break,
+            }
+        }
+        let m = t
+            .mounts
+            .iter_mut()
+            .find(|x| x.id == id)
+            .ok_or(Errno::EINVAL)?;
+        m.parent = parent;
+        m.point = point;
         Ok(())
     }
 
-    /// What is mounted on `inode`, following stacked mounts to the top.
-    pub fn covering(&self, inode: &Arc<dyn Inode>) -> Option<Arc<dyn Inode>> {
+    /// What is mounted on `inode` reached through the mount `mnt`, following stacked mounts
+    /// to the top: the top mount's id and root.
+    pub fn covering(&self, mnt: usize, inode: &Arc<dyn Inode>) -> Option<(usize, Arc<dyn Inode>)> {
         let mut id = identity(inode);
-        let m = self.mounts.lock();
+        let mut mnt = mnt;
+        let t = self.t.lock();
         let mut found = None;
-        for _ in 0..16 {
-            match m.iter().rev().find(|x| x.point == id) {
+        for _ in 0..=t.mounts.len() {
+            match t
+                .mounts
+                .iter()
+                .rev()
+                .find(|x| x.parent == mnt && x.point == id)
+            {
                 Some(x) => {
                     id = x.root_id;
-                    found = Some(x.root.clone());
+                    mnt = x.id;
+                    found = Some((x.id, x.root.clone()));
                 }
                 None => break,
             }
@@ -368,15 +496,16 @@ impl MountTable {
         found
     }
 
+    /// Whether `inode` is covered by a mount anywhere.
     pub fn is_mountpoint(&self, inode: &Arc<dyn Inode>) -> bool {
         let id = identity(inode);
-        self.mounts.lock().iter().any(|x| x.point == id)
+        self.t.lock().mounts.iter().any(|x| x.point == id)
     }
 
-    /// Whether `inode` is the root of a mounted file system.
+    /// Whether `inode` is the root of a mount.
     pub fn is_mount_root(&self, inode: &Arc<dyn Inode>) -> bool {
         let id = identity(inode);
-        self.mounts.lock().iter().any(|x| x.root_id == id)
+        self.t.lock().mounts.iter().any(|x| x.root_id == id)
     }
 }
 

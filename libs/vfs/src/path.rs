@@ -74,8 +74,11 @@ fn follow_ok(how: &Resolve, cur: &Arc<Dentry>, link: &Arc<Dentry>) -> KResult<()
     Ok(())
 }
 
+/// One place: the same file reached through the same mount (Linux's path_equal), so a bind
+/// mount of the root elsewhere is not taken for the root.
 fn same(a: &Arc<Dentry>, b: &Arc<Dentry>) -> bool {
-    Arc::ptr_eq(a, b) || crate::identity(&a.inode) == crate::identity(&b.inode)
+    Arc::ptr_eq(a, b)
+        || (crate::identity(&a.inode) == crate::identity(&b.inode) && a.mnt() == b.mnt())
 }
 
 fn dotdot(ctx: &WalkCtx, how: &Resolve, cur: &Arc<Dentry>) -> KResult<Arc<Dentry>> {
@@ -115,12 +118,11 @@ fn step(ctx: &WalkCtx, how: &Resolve, dir: &Arc<Dentry>, name: &[u8]) -> KResult
         return Err(Errno::ENAMETOOLONG);
     }
     let inode = dir.inode.lookup(name)?;
-    let inode = match ctx.mounts.covering(&inode) {
+    Ok(match ctx.mounts.covering(dir.mnt(), &inode) {
         Some(_) if how.no_xdev => return Err(Errno::EXDEV),
-        Some(top) => top,
-        None => inode,
-    };
-    Ok(Dentry::child(dir, name, inode))
+        Some((mnt, top)) => Dentry::child_in(dir, name, top, mnt),
+        None => Dentry::child(dir, name, inode),
+    })
 }
 
 fn walk(

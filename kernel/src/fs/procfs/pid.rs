@@ -141,7 +141,12 @@ pub(super) fn fdinfo_content(t: &mut SeqText, pid: i32, fd: i32, tid: i32) -> KR
         "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}",
         pos,
         flags,
-        f.stat().dev,
+        // The mount the file was opened through (mountinfo's id).
+        f.dentry
+            .as_ref()
+            .map(|d| d.mnt() as u64)
+            .filter(|&m| m != 0)
+            .unwrap_or_else(|| f.stat().dev),
         f.stat().ino
     );
     if let Some(more) = f.ops.fdinfo() {

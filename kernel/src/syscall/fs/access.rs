@@ -40,6 +40,11 @@ fn access_check(c: &mut Call, dirfd: i32, pathp: usize, mode: u32, flags: u32) -
         }
     }
     lintel_vfs::inode_permission(&*d.inode, &vc, mode)?;
+    // Writing is refused on a read-only mount, but for devices, FIFOs and sockets.
+    use lintel_vfs::FileType::{Directory, Regular, Symlink};
+    if mode & 2 != 0 && matches!(d.inode.file_type(), Regular | Directory | Symlink) {
+        fs::want_write(&d)?;
+    }
     ok(0)
 }
 

@@ -19,6 +19,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 ];
 
 fn set_mode(c: &Call, d: &Dentry, mode: u32) -> SysResult {
+    crate::fs::want_write(d)?;
     let cr = c.thread.proc_ref().cred.lock().vfs();
     let st = d.inode.stat();
     if !cr.owns(&st) {

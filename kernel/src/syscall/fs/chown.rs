@@ -22,6 +22,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 /// the group to one of its own. Then set-user-ID goes, set-group-ID as
 /// `lintel_vfs::chown_kill_bits` says, and file capabilities, even for a privileged caller.
 fn do_chown(c: &Call, d: &Dentry, uid: u32, gid: u32) -> SysResult {
+    crate::fs::want_write(d)?;
     let cr = c.thread.proc_ref().cred.lock().vfs();
     let st = d.inode.stat();
     let new_uid = (uid != u32::MAX).then_some(uid);

@@ -47,7 +47,7 @@ fn do_link(
         return Err(Errno::EEXIST);
     }
     may_write_dir(c, &parent)?;
-    if parent.inode.fs_id() != src.inode.fs_id() {
+    if parent.inode.fs_id() != src.inode.fs_id() || parent.mnt() != src.mnt() {
         return Err(Errno::EXDEV);
     }
     parent.inode.link(&name, &src.inode)?;

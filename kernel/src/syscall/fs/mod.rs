@@ -287,6 +287,7 @@ pub(in crate::syscall) fn parent_of(
 }
 
 pub(in crate::syscall) fn may_write_dir(c: &Call, dir: &Dentry) -> KResult<()> {
+    fs::want_write(dir)?;
     let cred = c.thread.proc_ref().cred.lock().vfs();
     lintel_vfs::inode_permission(&*dir.inode, &cred, 3)
 }
@@ -298,6 +299,7 @@ pub(in crate::syscall) fn may_delete(
     dir: &Dentry,
     victim: &Arc<dyn lintel_vfs::Inode>,
 ) -> KResult<()> {
+    fs::want_write(dir)?;
     let cred = c.thread.proc_ref().cred.lock().vfs();
     let ds = dir.inode.stat();
     lintel_vfs::inode_permission(&*dir.inode, &cred, 3)?;

@@ -77,6 +77,7 @@ pub fn do_open_how(
             }
             Err(Errno::ENOENT) => {
                 // A dangling symlink is followed and its target created (unless O_EXCL).
+                fs::want_write(&parent)?;
                 lintel_vfs::inode_permission(&*parent.inode, &cred, 3)?;
                 let inh = crate::fs::xattr::inherit(&parent.inode, mode & 0o7777, umask, false);
                 let (uid, gid, mode) = new_owner(c, &parent, inh.mode, false);
@@ -134,8 +135,15 @@ fn open_file(c: &mut Call, d: Arc<Dentry>, flags: u32, cred: &Cred, created: boo
             want |= 2;
         }
         let st = d.inode.stat();
+        if matches!(kind, FileType::CharDevice | FileType::BlockDevice) && fs::nodev(&d) {
+            return Err(Errno::EACCES);
+        }
         if !created {
             lintel_vfs::inode_permission(&*d.inode, cred, want)?;
+        }
+        // Writing through a read-only mount (devices, FIFOs and sockets aside).
+        if want & 2 != 0 && matches!(kind, FileType::Regular | FileType::Directory) {
+            fs::want_write(&d)?;
         }
         if flags & O_NOATIME != 0 && !cred.owns(&st) {
             return Err(Errno::EPERM);
@@ -178,6 +186,7 @@ fn open_tmpfile(
     let p = c.thread.process();
     let cred = p.cred.lock().vfs();
     let umask = c.thread.fs.get().lock().umask;
+    fs::want_write(&dir)?;
     lintel_vfs::inode_permission(&*dir.inode, &cred, 3)?;
     if let Some(e) = crate::fs::vfat::tmpfile_error(&dir.inode) {
         return Err(e);

@@ -44,9 +44,12 @@ fn do_rename(c: &mut Call, odir: i32, op: usize, ndir: i32, np: usize, flags: u3
             return Err(Errno::ENOTDIR);
         }
     }
-    if op_d.inode.fs_id() != np_d.inode.fs_id() {
+    // Not across mounts, even two of one file system (Linux's EXDEV), and not on a
+    // read-only one.
+    if op_d.inode.fs_id() != np_d.inode.fs_id() || op_d.mnt() != np_d.mnt() {
         return Err(Errno::EXDEV);
     }
+    crate::fs::want_write(&op_d)?;
     // The source and an existing target go as unlink would take them; a directory moving
     // to a new parent also needs write permission on itself (its ".." changes).
     // The lookups, the checks, the rename and the dentries' move are one step against other

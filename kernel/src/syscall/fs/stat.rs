@@ -68,13 +68,32 @@ pub fn statx(c: &mut Call) -> SysResult {
     } else {
         uaccess::read_path(pathp)?
     };
-    let st = if path.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 != AT_FDCWD {
-        file(c, dirfd as i32)?.stat()
+    let (st, d) = if path.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 != AT_FDCWD {
+        let f = file(c, dirfd as i32)?;
+        (f.stat(), f.dentry.clone())
     } else {
-        fs::lookup_at_flags(c.thread, dirfd as i32, &path, flags)?
-            .inode
-            .stat()
+        let d = fs::lookup_at_flags(c.thread, dirfd as i32, &path, flags)?;
+        (d.inode.stat(), Some(d))
     };
-    uaccess::write_bytes(buf, &st.to_statx_bytes())?;
+    let mut b = st.to_statx_bytes();
+    // The mount the file was reached through: stx_mnt_id and STATX_ATTR_MOUNT_ROOT.
+    if let Some(d) = d.filter(|d| d.mnt() != 0) {
+        use lintel_abi::stat::{STATX_ATTR_MOUNT_ROOT, STATX_MNT_ID};
+        let word =
+            |b: &[u8], off: usize| u64::from_le_bytes(b[off..off + 8].try_into().unwrap_or([0; 8]));
+        let mask = u32::from_le_bytes(b[0..4].try_into().unwrap_or([0; 4])) | STATX_MNT_ID;
+        b[0..4].copy_from_slice(&mask.to_le_bytes());
+        b[144..152].copy_from_slice(&(d.mnt() as u64).to_le_bytes());
+        let root = if fs::is_mount_root(&d) {
+            STATX_ATTR_MOUNT_ROOT
+        } else {
+            0
+        };
+        let attrs = word(&b, 8) | root;
+        b[8..16].copy_from_slice(&attrs.to_le_bytes());
+        let attrs_mask = word(&b, 56) | STATX_ATTR_MOUNT_ROOT;
+        b[56..64].copy_from_slice(&attrs_mask.to_le_bytes());
+    }
+    uaccess::write_bytes(buf, &b)?;
     ok(0)
 }

@@ -67,7 +67,9 @@ fn statfs_of(d: &Dentry) -> [u8; 120] {
     };
     b[64..72].copy_from_slice(&namelen.to_le_bytes()); // f_namelen
     b[72..80].copy_from_slice(&vals[1].to_le_bytes()); // f_frsize
-    b[80..88].copy_from_slice(&0x20u64.to_le_bytes()); // f_flags: ST_VALID
+                                                       // f_flags: ST_VALID and the mount's flags (ST_RDONLY, ST_NOSUID...).
+    let flags = lintel_abi::fs::ST_VALID | fs::mount_flags(d);
+    b[80..88].copy_from_slice(&flags.to_le_bytes());
     b
 }
 

@@ -38,6 +38,11 @@ fn do_truncate(c: &Call, inode: &Arc<dyn lintel_vfs::Inode>, len: usize) -> SysR
 pub fn truncate(c: &mut Call) -> SysResult {
     let path = uaccess::read_path(c.a[0])?;
     let d = fs::lookup_at(c.thread, AT_FDCWD, &path, true)?;
+    match d.inode.file_type() {
+        FileType::Directory => return Err(Errno::EISDIR),
+        FileType::Regular => fs::want_write(&d)?,
+        _ => return Err(Errno::EINVAL),
+    }
     let cred = c.thread.proc_ref().cred.lock().vfs();
     lintel_vfs::inode_permission(&*d.inode, &cred, 2)?;
     if d.inode.file_type() == lintel_vfs::FileType::Regular {

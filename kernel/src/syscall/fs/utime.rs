@@ -28,6 +28,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 /// Sets timestamps: `times` None means both now. Setting explicit times needs ownership;
 /// setting "now" needs ownership or write permission.
 fn set_times(c: &Call, d: &Dentry, times: Option<[(i64, i64); 2]>) -> SysResult {
+    fs::want_write(d)?;
     let now = fs::clock();
     let conv = |t: (i64, i64)| -> KResult<Option<Timespec>> {
         match t.1 {

@@ -87,11 +87,17 @@ pub fn xattr(c: &mut Call, op: XattrOp, on: XattrOn) -> SysResult {
             } else {
                 Vec::new()
             };
+            if let Some(d) = &dentry {
+                fs::want_write(d)?;
+            }
             fs::xattr::set(t, &inode?, &name, &value, c.a[4] as u32)?;
             changed(dentry);
             ok(0)
         }
         _ => {
+            if let Some(d) = &dentry {
+                fs::want_write(d)?;
+            }
             fs::xattr::remove(t, &inode?, &name)?;
             changed(dentry);
             ok(0)

@@ -76,7 +76,7 @@ pub fn mmap(c: &mut Call) -> SysResult {
             kernel_pages = true;
             Backing::Kernel(pages?)
         } else {
-            file_backing(c, &file, off, shared, prot.write)?
+            file_backing(c, &file, off, shared, prot.write, prot.exec)?
         }
     };
     let mm = c.thread.proc_ref().mm();
@@ -133,6 +133,7 @@ fn file_backing(
     off: usize,
     shared: bool,
     write: bool,
+    exec: bool,
 ) -> Result<Backing, Errno> {
     if !file.readable() {
         return Err(Errno::EACCES);
@@ -143,6 +144,10 @@ fn file_backing(
     let inode = file.inode.clone().ok_or(Errno::ENODEV)?;
     if inode.file_type() != lintel_vfs::FileType::Regular {
         return Err(Errno::ENODEV);
+    }
+    // Linux's do_mmap: nothing on a noexec mount maps executable.
+    if exec && file.dentry.as_deref().is_some_and(crate::fs::noexec) {
+        return Err(Errno::EPERM);
     }
     if shared && write {
         if file.flags() & lintel_abi::fcntl::O_APPEND != 0 {

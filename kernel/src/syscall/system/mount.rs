@@ -7,20 +7,30 @@ use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
 use alloc::vec::Vec;
-use lintel_abi::Errno;
+use lintel_abi::{Errno, KResult};
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "mount",
         mount,
-        "new tmpfs (size, nr_blocks, nr_inodes, mode, uid, gid), proc, sysfs ext4 and vfat (virtio disk, partition or loop device) mounts with MS_RDONLY and MS_NOSUID; tmpfs remount; other flags ignored; bind, move and other remounts pending",
+        "new tmpfs (size, nr_blocks, nr_inodes, mode, uid, gid), proc, sysfs, ext4 and vfat (virtio disk, partition or loop device) mounts; MS_BIND (MS_REC) of folders and files, MS_MOVE, MS_REMOUNT with per-mount flags (rdonly, nosuid, nodev, noexec, atime rules; MS_BIND|MS_REMOUNT for the mount alone), tmpfs options on remount; no mount propagation (MS_SHARED/SLAVE/PRIVATE/UNBINDABLE accepted, every mount private); a disk file system mounted read-only stays so",
     ),
-    Syscall::implemented("umount2", umount2, ""),
+    Syscall::implemented(
+        "umount2",
+        umount2,
+        "EBUSY for a mount with mounts on it or in use (open files, cwd, root; not mappings); MNT_DETACH takes the mounts on top along",
+    ),
 ];
 
 pub fn mount(c: &mut Call) -> SysResult {
-    use lintel_abi::fs::{MS_BIND, MS_MOVE, MS_NOSUID, MS_RDONLY, MS_REMOUNT};
+    use lintel_abi::fs::*;
     let [src, target, fstype, flags, data, _] = c.a;
+    // The old magic number in the top half goes (Linux's path_mount).
+    let flags = if flags & MS_MGC_MSK == MS_MGC_VAL {
+        flags & !MS_MGC_MSK
+    } else {
+        flags
+    };
     if !c
         .thread
         .proc_ref()
@@ -35,13 +45,27 @@ pub fn mount(c: &mut Call) -> SysResult {
     } else {
         Vec::new()
     };
-    if flags & MS_REMOUNT != 0 && flags & MS_BIND == 0 {
-        fs::remount(c.thread, &target, &data)?;
+    let source = || -> KResult<Vec<u8>> {
+        if src == 0 {
+            return Err(Errno::EFAULT);
+        }
+        uaccess::read_path(src)
+    };
+    if flags & MS_REMOUNT != 0 {
+        fs::mnt::remount(c.thread, &target, flags, &data)?;
         return ok(0);
     }
-    if flags & (MS_REMOUNT | MS_BIND | MS_MOVE) != 0 {
-        crate::warn!("mount: remount, bind and move mounts are not supported yet");
-        return Err(Errno::EINVAL);
+    if flags & MS_BIND != 0 {
+        fs::mnt::bind(c.thread, &source()?, &target, flags & MS_REC != 0)?;
+        return ok(0);
+    }
+    if flags & (MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE) != 0 {
+        fs::mnt::change_type(c.thread, &target, flags)?;
+        return ok(0);
+    }
+    if flags & MS_MOVE != 0 {
+        fs::mnt::move_mount(c.thread, &source()?, &target)?;
+        return ok(0);
     }
     let fstype = uaccess::read_cstr(fstype, 64, Errno::ENODEV)?;
     // No source shows as "none" in /proc/mounts, as on Linux.
@@ -50,15 +74,7 @@ pub fn mount(c: &mut Call) -> SysResult {
     } else {
         b"none".to_vec()
     };
-    fs::mount(
-        c.thread,
-        &source,
-        &target,
-        &fstype,
-        flags & MS_RDONLY != 0,
-        flags & MS_NOSUID != 0,
-        &data,
-    )?;
+    fs::mount(c.thread, &source, &target, &fstype, flags, &data)?;
     ok(0)
 }
 
@@ -75,6 +91,6 @@ pub fn umount2(c: &mut Call) -> SysResult {
         return Err(Errno::EPERM);
     }
     let target = uaccess::read_path(c.a[0])?;
-    fs::umount(c.thread, &target)?;
+    fs::mnt::umount(c.thread, &target, flags)?;
     ok(0)
 }

@@ -1,0 +1,543 @@
+//! The mounts as Linux keeps them: each has an id, a parent mount, a root (a file system's
+//! root, or any directory or file of it for a bind mount) and per-mount flags (read-only,
+//! nosuid, nodev, noexec, the atime rules), apart from the file system's own read-only state.
+//! The path walk finds mounts in `lintel_vfs::MountTable` by (parent mount, covered inode);
+//! `MOUNT_INFO` keeps what /proc/mounts, mountinfo, statfs and the checks need. Lintel has
+//! no mount propagation: every mount is private.
+
+use super::seq::SeqText;
+use super::{absolute_path, block, ext4, lookup_at, mounts, notify, root, vfat};
+use crate::proc::Thread;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use lintel_abi::fcntl::AT_FDCWD;
+use lintel_abi::fs::*;
+use lintel_abi::{Errno, KResult};
+use lintel_vfs::{Dentry, FileType, Inode};
+
+/// One mount, as /proc/mounts and mountinfo show it, in mount order.
+pub struct MountInfo {
+    pub id: usize,
+    /// The mount this one sits on (the root mount's own id for the root).
+    pub parent: usize,
+    pub source: Vec<u8>,
+    pub path: Vec<u8>,
+    /// The mount's root inside its file system: "/", or the bound folder or file.
+    pub root_path: Vec<u8>,
+    pub fstype: &'static str,
+    pub root: Arc<dyn Inode>,
+    pub fs_id: u64,
+    /// The per-mount flags, as statfs's ST_* bits.
+    pub flags: u64,
+    /// The file system itself is read-only (mounted or remounted so, or on a read-only
+    /// device): every mount of it refuses writes.
+    pub sb_ro: bool,
+    /// The file system was mounted read-only underneath (the disk file system's own state):
+    /// a remount cannot make it writable.
+    pub fs_ro: bool,
+    /// The block device a disk file system holds open while mounted (a loop device with
+    /// LO_FLAGS_AUTOCLEAR unbinds when the last mount of it goes). Kept for its drop alone.
+    #[allow(dead_code)]
+    pub hold: Option<Arc<block::Hold>>,
+}
+
+pub static MOUNT_INFO: crate::spinlock::Mutex<Vec<MountInfo>> =
+    crate::spinlock::Mutex::new(Vec::new());
+
+/// Linux numbers the first mounts from about here (mountinfo's mount ids).
+pub const FIRST_MOUNT_ID: usize = 21;
+
+const ATIME_MASK: u64 = ST_NOATIME | ST_NODIRATIME | ST_RELATIME;
+
+/// The per-mount flags mount(2)'s `ms` flags ask for (Linux's path_mount): relatime unless
+/// noatime or strictatime; a remount that names no atime rule keeps the mount's (`old`).
+pub fn flags_from(ms: usize, old: Option<u64>) -> u64 {
+    let mut f = 0;
+    for (m, s) in [
+        (MS_RDONLY, ST_RDONLY),
+        (MS_NOSUID, ST_NOSUID),
+        (MS_NODEV, ST_NODEV),
+        (MS_NOEXEC, ST_NOEXEC),
+        (MS_NOSYMFOLLOW, ST_NOSYMFOLLOW),
+        (MS_NOATIME, ST_NOATIME),
+        (MS_NODIRATIME, ST_NODIRATIME),
+    ] {
+        if ms & m != 0 {
+            f |= s;
+        }
+    }
+    if ms & MS_NOATIME == 0 {
+        f |= ST_RELATIME;
+    }
+    if ms & MS_STRICTATIME != 0 {
+        f &= !(ST_RELATIME | ST_NOATIME);
+    }
+    if let Some(old) = old {
+        if ms & (MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME) == 0 {
+            f = (f & !ATIME_MASK) | (old & ATIME_MASK);
+        }
+    }
+    f
+}
+
+/// The flags of the mount `d` was reached through, as statfs reports them (ST_RDONLY when
+/// the mount or its file system is read-only), without ST_VALID. A dentry of no mount
+/// (anonymous files, a mount gone since) has none.
+pub fn mount_flags(d: &Dentry) -> u64 {
+    let id = d.mnt();
+    MOUNT_INFO
+        .lock()
+        .iter()
+        .find(|m| m.id == id)
+        .map_or(0, |m| m.flags | if m.sb_ro { ST_RDONLY } else { 0 })
+}
+
+/// Linux's mnt_want_write: EROFS when `d` lies on a read-only mount.
+pub fn want_write(d: &Dentry) -> KResult<()> {
+    if mount_flags(d) & ST_RDONLY != 0 {
+        return Err(Errno::EROFS);
+    }
+    Ok(())
+}
+
+/// Whether execve ignores set-user-ID and set-group-ID bits of `d` (MS_NOSUID).
+pub fn nosuid(d: &Dentry) -> bool {
+    mount_flags(d) & ST_NOSUID != 0
+}
+
+/// Whether `d` may not be executed or mapped executable (MS_NOEXEC).
+pub fn noexec(d: &Dentry) -> bool {
+    mount_flags(d) & ST_NOEXEC != 0
+}
+
+/// Whether device nodes on `d`'s mount may not be opened (MS_NODEV).
+pub fn nodev(d: &Dentry) -> bool {
+    mount_flags(d) & ST_NODEV != 0
+}
+
+/// The root inodes of the mounts, in mount order, for what must not look at them under
+/// MOUNT_INFO's lock.
+pub fn mount_roots() -> Vec<Arc<dyn Inode>> {
+    MOUNT_INFO.lock().iter().map(|m| m.root.clone()).collect()
+}
+
+/// The mount id (as mountinfo shows it) and type of the file system `fs_id`, if mounted.
+pub fn mount_of(fs_id: u64) -> Option<(usize, &'static str)> {
+    MOUNT_INFO
+        .lock()
+        .iter()
+        .find(|m| m.fs_id == fs_id)
+        .map(|m| (m.id, m.fstype))
+}
+
+/// The per-mount options after "ro"/"rw" (Linux's show_mnt_opts).
+fn mnt_opts(out: &mut alloc::string::String, flags: u64) {
+    for (f, name) in [
+        (ST_NOSUID, ",nosuid"),
+        (ST_NODEV, ",nodev"),
+        (ST_NOEXEC, ",noexec"),
+        (ST_NOATIME, ",noatime"),
+        (ST_NODIRATIME, ",nodiratime"),
+        (ST_RELATIME, ",relatime"),
+        (ST_NOSYMFOLLOW, ",nosymfollow"),
+    ] {
+        if flags & f != 0 {
+            out.push_str(name);
+        }
+    }
+}
+
+/// A file system's own options (tmpfs's size and inodes).
+fn fs_opts(m: &MountInfo) -> alloc::string::String {
+    match m.fstype {
+        "tmpfs" => {
+            let d = ram_pages() / 2;
+            crate::mm::shmem::mount_options(&m.root, d, d).unwrap_or_default()
+        }
+        _ => alloc::string::String::new(),
+    }
+}
+
+fn ram_pages() -> u64 {
+    crate::mm::commit::ram_pages() as u64
+}
+
+/// The /proc/mounts text.
+pub fn mounts_text(out: &mut SeqText) {
+    for m in MOUNT_INFO.lock().iter() {
+        let ro = m.sb_ro || m.flags & ST_RDONLY != 0;
+        let mut opts = alloc::string::String::from(if ro { "ro" } else { "rw" });
+        mnt_opts(&mut opts, m.flags);
+        out.bytes(&m.source);
+        out.byte(b' ');
+        out.bytes(&m.path);
+        let _ = writeln!(out, " {} {}{} 0 0", m.fstype, opts, fs_opts(m));
+    }
+}
+
+/// The /proc/PID/mountinfo text (Linux's show_mountinfo): mount id, parent id, major:minor
+/// of the file system, the mount's root inside it, the mount point, per-mount options, no
+/// optional fields (no propagation), then type, source and the file system's options.
+pub fn mountinfo_text(out: &mut SeqText) {
+    // The roots' devices are read first: `stat` of a disk file system's inode takes its
+    // sleeping locks, never under MOUNT_INFO's spin lock.
+    let devs: Vec<(Arc<dyn Inode>, u64)> = mount_roots()
+        .into_iter()
+        .map(|r| {
+            let dev = r.stat().dev;
+            (r, dev)
+        })
+        .collect();
+    let mounts = MOUNT_INFO.lock();
+    for m in mounts.iter() {
+        // A mount made since has no entry: its file system's id is its device.
+        let dev = devs
+            .iter()
+            .find(|(r, _)| Arc::ptr_eq(r, &m.root))
+            .map_or(m.fs_id, |&(_, dev)| dev);
+        let (major, minor) = ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
+        let mut opts =
+            alloc::string::String::from(if m.flags & ST_RDONLY != 0 { "ro" } else { "rw" });
+        mnt_opts(&mut opts, m.flags);
+        let _ = write!(out, "{} {} {major}:{minor} ", m.id, m.parent);
+        out.bytes(&m.root_path);
+        out.byte(b' ');
+        out.bytes(&m.path);
+        let _ = write!(out, " {opts} - {} ", m.fstype);
+        out.bytes(&m.source);
+        out.bytes(if m.sb_ro { b" ro" } else { b" rw" });
+        out.str(&fs_opts(m));
+        out.byte(b'\n');
+    }
+}
+
+/// Records a new file system's mount (mount(2) or boot): `root` mounted over `at` (None for
+/// the root itself, with its id `root_id`).
+#[allow(clippy::too_many_arguments)]
+pub fn add(
+    id: usize,
+    parent: usize,
+    source: &[u8],
+    path: &[u8],
+    fstype: &'static str,
+    root: Arc<dyn Inode>,
+    flags: u64,
+    fs_ro: bool,
+    hold: Option<block::Hold>,
+) {
+    let fs_id = root.fs_id();
+    MOUNT_INFO.lock().push(MountInfo {
+        id,
+        parent,
+        source: source.to_vec(),
+        path: path.to_vec(),
+        root_path: b"/".to_vec(),
+        fstype,
+        root,
+        fs_id,
+        flags: flags | if fs_ro { ST_RDONLY } else { 0 },
+        sb_ro: fs_ro,
+        fs_ro,
+        hold: hold.map(Arc::new),
+    });
+}
+
+/// The path of `d` inside its mount's file system (what a bind of it shows as its root).
+fn path_in_fs(d: &Arc<Dentry>) -> Vec<u8> {
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    let mut cur = d.clone();
+    while let (name, Some(p)) = cur.name_parent() {
+        if p.mnt() != cur.mnt() {
+            break;
+        }
+        names.push(name);
+        cur = p;
+    }
+    let id = cur.mnt();
+    let mut out = MOUNT_INFO
+        .lock()
+        .iter()
+        .find(|m| m.id == id)
+        .map_or_else(|| b"/".to_vec(), |m| m.root_path.clone());
+    for n in names.iter().rev() {
+        if out.last() != Some(&b'/') {
+            out.push(b'/');
+        }
+        out.extend_from_slice(n);
+    }
+    out
+}
+
+/// Whether `d` is the root of a mount (statx's STATX_ATTR_MOUNT_ROOT).
+pub fn is_mount_root(d: &Dentry) -> bool {
+    mount_root_id(d).is_ok()
+}
+
+/// The mount whose root `d` is: its id (EINVAL when `d` is no mount's root).
+fn mount_root_id(d: &Dentry) -> KResult<usize> {
+    if let Some(e) = mounts().mount_at(d) {
+        return Ok(e.id);
+    }
+    let r = root();
+    if core::ptr::eq(d, &*r)
+        || (d.mnt() == r.mnt() && lintel_vfs::identity(&d.inode) == lintel_vfs::identity(&r.inode))
+    {
+        return Ok(r.mnt());
+    }
+    Err(Errno::EINVAL)
+}
+
+/// A copy of the entry `id` for a bind mount `new` on `parent` at `path`.
+fn copy_entry(
+    id: usize,
+    new: usize,
+    parent: usize,
+    path: Vec<u8>,
+    root_path: Vec<u8>,
+    root: Arc<dyn Inode>,
+) -> KResult<()> {
+    let mut info = MOUNT_INFO.lock();
+    let m = info.iter().find(|m| m.id == id).ok_or(Errno::EINVAL)?;
+    let copy = MountInfo {
+        id: new,
+        parent,
+        source: m.source.clone(),
+        path,
+        root_path,
+        fstype: m.fstype,
+        root,
+        fs_id: m.fs_id,
+        flags: m.flags,
+        sb_ro: m.sb_ro,
+        fs_ro: m.fs_ro,
+        hold: m.hold.clone(),
+    };
+    info.push(copy);
+    Ok(())
+}
+
+/// mount(2) with MS_BIND: `source` (a folder or file) also appears at `target`, with the
+/// per-mount flags of the mount it came from; with `rec` (MS_REC) the mounts inside it too.
+pub fn bind(thread: &Thread, source: &[u8], target: &[u8], rec: bool) -> KResult<()> {
+    let at = lookup_at(thread, AT_FDCWD, target, true)?;
+    let src = lookup_at(thread, AT_FDCWD, source, true)?;
+    let from = src.mnt();
+    let root_path = path_in_fs(&src);
+    let new = mounts().bind(&at, src.inode.clone())?;
+    let path = absolute_path(thread, target);
+    copy_entry(
+        from,
+        new,
+        at.mnt(),
+        path.clone(),
+        root_path,
+        src.inode.clone(),
+    )
+    .inspect_err(|_| {
+        let _ = mounts().umount(new);
+    })?;
+    if !rec {
+        return Ok(());
+    }
+    // The mounts inside the source (by their paths), each copied onto its copied parent.
+    let src_path = absolute_path(thread, source);
+    let inside = |p: &[u8]| {
+        p == src_path.as_slice()
+            || (p.starts_with(&src_path)
+                && (src_path.last() == Some(&b'/') || p.get(src_path.len()) == Some(&b'/')))
+    };
+    let mut todo: Vec<(usize, usize)> = mounts()
+        .children(from)
+        .into_iter()
+        .map(|c| (c, new))
+        .collect();
+    while let Some((old, parent)) = todo.pop() {
+        let Some((_, point)) = mounts().place(old) else {
+            continue;
+        };
+        let (old_path, root_path, root) = {
+            let info = MOUNT_INFO.lock();
+            let Some(m) = info.iter().find(|m| m.id == old) else {
+                continue;
+            };
+            (m.path.clone(), m.root_path.clone(), m.root.clone())
+        };
+        // Only the source mount's direct children need the path test: everything on top
+        // of a copied mount is inside too.
+        if parent == new && !inside(&old_path) {
+            continue;
+        }
+        let mut p = path.clone();
+        let rest = old_path.get(src_path.len()..).unwrap_or_default();
+        if p.last() == Some(&b'/') && rest.first() == Some(&b'/') {
+            p.pop();
+        }
+        p.extend_from_slice(rest);
+        let copy = mounts().attach(parent, point, root.clone())?;
+        copy_entry(old, copy, parent, p, root_path, root)?;
+        todo.extend(mounts().children(old).into_iter().map(|c| (c, copy)));
+    }
+    Ok(())
+}
+
+/// The ids of the mount `id` and every mount on top of it.
+fn tree(id: usize) -> Vec<usize> {
+    let mut all = alloc::vec![id];
+    let mut i = 0;
+    while i < all.len() {
+        let c = mounts().children(all[i]);
+        all.extend(c);
+        i += 1;
+    }
+    all
+}
+
+/// mount(2) with MS_MOVE: the mount at `source` moves to `target` with the mounts on it.
+pub fn move_mount(thread: &Thread, source: &[u8], target: &[u8]) -> KResult<()> {
+    let at = lookup_at(thread, AT_FDCWD, target, true)?;
+    let src = lookup_at(thread, AT_FDCWD, source, true)?;
+    let id = mounts().mount_at(&src).ok_or(Errno::EINVAL)?.id;
+    let dir = |i: &Arc<dyn Inode>| i.file_type() == FileType::Directory;
+    if dir(&at.inode) != dir(&src.inode) {
+        return Err(Errno::ENOTDIR);
+    }
+    let moved = tree(id);
+    mounts().move_mount(id, at.mnt(), lintel_vfs::identity(&at.inode))?;
+    let new_path = absolute_path(thread, target);
+    let mut info = MOUNT_INFO.lock();
+    let old_path = info
+        .iter()
+        .find(|m| m.id == id)
+        .map(|m| m.path.clone())
+        .unwrap_or_default();
+    for m in info.iter_mut().filter(|m| moved.contains(&m.id)) {
+        let rest = m.path.get(old_path.len()..).unwrap_or_default().to_vec();
+        let mut p = new_path.clone();
+        if p.last() == Some(&b'/') && rest.first() == Some(&b'/') {
+            p.pop();
+        }
+        p.extend_from_slice(&rest);
+        m.path = p;
+        if m.id == id {
+            m.parent = at.mnt();
+        }
+    }
+    Ok(())
+}
+
+/// mount(2) with MS_REMOUNT: new per-mount flags for the mount at `target`; without
+/// MS_BIND also the file system's read-only state (for every mount of it) and, for tmpfs,
+/// its options.
+pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResult<()> {
+    let d = lookup_at(thread, AT_FDCWD, target, true)?;
+    let id = mount_root_id(&d)?;
+    let old = {
+        let info = MOUNT_INFO.lock();
+        let m = info.iter().find(|m| m.id == id).ok_or(Errno::EINVAL)?;
+        (m.flags, m.fs_id, m.fs_ro)
+    };
+    let (old_flags, fs_id, fs_ro) = old;
+    let flags = flags_from(ms, Some(old_flags));
+    if ms & MS_BIND == 0 {
+        if fs_ro && ms & MS_RDONLY == 0 {
+            // A disk file system mounted read-only underneath stays so.
+            return Err(Errno::EROFS);
+        }
+        if crate::mm::shmem::statfs(&d.inode).is_some() {
+            let o = lintel_vfs::parse_tmpfs_options(data, ram_pages())?;
+            crate::mm::shmem::reconfigure(&d.inode, &o)?;
+        }
+        if ms & MS_RDONLY != 0 {
+            super::write_back_all();
+        }
+    }
+    let mut info = MOUNT_INFO.lock();
+    for m in info.iter_mut() {
+        if m.id == id {
+            m.flags = flags;
+        }
+        if ms & MS_BIND == 0 && m.fs_id == fs_id {
+            m.sb_ro = ms & MS_RDONLY != 0;
+        }
+    }
+    Ok(())
+}
+
+/// mount(2) with MS_SHARED, MS_PRIVATE, MS_SLAVE or MS_UNBINDABLE: Lintel's mounts are all
+/// private already; `target` must be a mount, and one type asked for.
+pub fn change_type(thread: &Thread, target: &[u8], ms: usize) -> KResult<()> {
+    let d = lookup_at(thread, AT_FDCWD, target, true)?;
+    let types = ms & (MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE);
+    if types.count_ones() != 1 {
+        return Err(Errno::EINVAL);
+    }
+    mount_root_id(&d)?;
+    Ok(())
+}
+
+/// Whether a process works in the mount `id`: an open file, a cwd or a root reached through it
+/// (Linux's busy mount, which umount2 without MNT_DETACH refuses).
+fn in_use(id: usize) -> bool {
+    crate::proc::all_threads().iter().any(|t| {
+        let fs = t.fs.get();
+        let busy = {
+            let f = fs.lock();
+            f.cwd.mnt() == id || f.root.mnt() == id
+        };
+        let files = t.files.get();
+        let open = files
+            .lock()
+            .fds()
+            .any(|(_, e)| e.file.dentry.as_ref().is_some_and(|d| d.mnt() == id));
+        busy || open
+    })
+}
+
+/// umount2(2): the mount at `target` goes away (with MNT_DETACH, with the mounts on it;
+/// without, EBUSY while some are). A file system leaves when its last mount does.
+pub fn umount(thread: &Thread, target: &[u8], flags: usize) -> KResult<()> {
+    if flags & MNT_EXPIRE != 0 && flags & (MNT_FORCE | MNT_DETACH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let d = lookup_at(thread, AT_FDCWD, target, flags & UMOUNT_NOFOLLOW == 0)?;
+    let id = mount_root_id(&d)?;
+    if id == root().mnt() {
+        return Err(Errno::EBUSY);
+    }
+    if flags & MNT_EXPIRE != 0 {
+        // Linux marks the mount and refuses the first call.
+        return Err(Errno::EAGAIN);
+    }
+    let ids = if flags & MNT_DETACH != 0 {
+        mounts().umount_tree(id)
+    } else {
+        if in_use(id) {
+            return Err(Errno::EBUSY);
+        }
+        mounts().umount(id)?;
+        alloc::vec![id]
+    };
+    let gone: Vec<MountInfo> = {
+        let mut info = MOUNT_INFO.lock();
+        let (gone, keep) = core::mem::take(&mut *info)
+            .into_iter()
+            .partition(|m| ids.contains(&m.id));
+        *info = keep;
+        gone
+    };
+    // A file system whose last mount went is synced and let go, outside the lock.
+    for (i, m) in gone.iter().enumerate() {
+        let still = MOUNT_INFO.lock().iter().any(|x| x.fs_id == m.fs_id)
+            || gone[i + 1..].iter().any(|x| x.fs_id == m.fs_id);
+        if still {
+            continue;
+        }
+        ext4::unmounted(&m.root)?;
+        vfat::unmounted(&m.root)?;
+        notify::unmounted(m.fs_id);
+    }
+    // The devices are let go (a loop device may unbind) outside the lock.
+    drop(gone);
+    Ok(())
+}
