@@ -449,12 +449,25 @@ static PROCS: Mutex<BTreeMap<i32, Arc<Process>>> = Mutex::new(BTreeMap::new());
 /// Live tasks (threads of every process; zombies no longer count), against threads-max.
 static NPROCS: AtomicU32 = AtomicU32::new(0);
 
-/// The pid the next `alloc_pid` hands out instead of a fresh one (clone3's set_tid); 0: none.
-static REQUESTED_PID: AtomicI32 = AtomicI32::new(0);
+/// The pid the next `alloc_pid` of a thread (by tid) hands out instead of a fresh one
+/// (clone3's set_tid). Kept per requesting thread: a fork on another CPU must not take it.
+static REQUESTED_PID: Mutex<BTreeMap<i32, i32>> = Mutex::new(BTreeMap::new());
 
-/// Makes the next `alloc_pid` return `pid` (the caller checked it is free); 0 cancels.
+/// The calling thread's id, for `REQUESTED_PID` (0 outside any thread).
+fn requester() -> i32 {
+    try_current().map_or(0, |t| t.tid())
+}
+
+/// Makes the calling thread's next `alloc_pid` return `pid` (the caller checked it is free);
+/// 0 cancels.
 pub fn request_pid(pid: i32) {
-    REQUESTED_PID.store(pid, Ordering::Relaxed);
+    let me = requester();
+    let mut r = REQUESTED_PID.lock();
+    if pid == 0 {
+        r.remove(&me);
+    } else {
+        r.insert(me, pid);
+    }
 }
 
 /// Whether `pid` names a live task, a process (zombies too), or is a live process group or
@@ -472,8 +485,8 @@ pub fn pid_taken(pid: i32) -> bool {
 /// (EAGAIN when pid_max ids are all taken). Taken ids, including ones set_tid gave out ahead
 /// of the counter, are skipped.
 fn alloc_pid() -> KResult<i32> {
-    let requested = REQUESTED_PID.swap(0, Ordering::Relaxed);
-    if requested != 0 {
+    let me = requester();
+    if let Some(requested) = REQUESTED_PID.lock().remove(&me) {
         return Ok(requested);
     }
     limits::alloc_pid(pid_taken)
