@@ -23,7 +23,7 @@ pub use deliver::{
     dequeue_from, flush_pending, force_fatal, force_fault, fsize_limit, interrupted, notify_parent,
     raise_sigpipe, raise_sigxfsz, send_signal, send_simple, set_coredump_hook, sigreturn,
 };
-pub use exit::{reap, release_vfork, set_session_end_hook, thread_exit};
+pub use exit::{claim, reap, release_vfork, set_session_end_hook, thread_exit};
 pub use fork::{attach_task, clone_thread, create_init, fork, take_kstack, ForkShare};
 pub use run::{set_syscall_handler, set_task_work, start_thread};
 pub use shared::Shared;
@@ -185,6 +185,10 @@ pub struct Process {
     /// (Linux makes it EXIT_DEAD under tasklist_lock; a parent's wait on another CPU must not
     /// see it in between).
     pub autoreaped: AtomicBool,
+    /// Set by whoever takes this zombie to reap it (a wait of its parent, or the exit path
+    /// when nobody waits): it is reported and reaped once, however many threads of the parent
+    /// wait at the same moment (Linux's EXIT_ZOMBIE to EXIT_DEAD exchange).
+    pub reap_claimed: AtomicBool,
     /// Group stop (SIGSTOP and friends) and what the parent has yet to see of it.
     pub stop: Summarized<StopState>,
     /// Stopped threads sleep here until SIGCONT or SIGKILL.
