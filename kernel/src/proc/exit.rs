@@ -192,6 +192,24 @@ pub fn thread_exit(t: &Arc<Thread>) {
     crate::fs::file::poll_notify();
 }
 
+/// CLONE_PARENT: `child`, just made by `me`, becomes a child of `me`'s parent. Under
+/// EXIT_LOCK: that parent may be exiting on another CPU, and a child added to its list after
+/// it handed its children on would never be reaped; `me`'s parent read under the lock is
+/// one whose exit has not handed them on yet (else `me` was handed on too, to a new parent).
+pub fn adopt_by_grandparent(me: &Arc<Process>, child: &Arc<Process>) {
+    let _exit_lock = EXIT_LOCK.lock();
+    let Some(gp) = me.parent.lock().upgrade() else {
+        return;
+    };
+    me.children.lock().retain(|x| !Arc::ptr_eq(x, child));
+    child.ppid.store(gp.pid, Ordering::Relaxed);
+    *child.parent.lock() = Arc::downgrade(&gp);
+    child
+        .creator_tid
+        .store(me.creator_tid.load(Ordering::Relaxed), Ordering::Relaxed);
+    gp.children.lock().push(child.clone());
+}
+
 /// Serializes the ends of processes where they touch parents and children: handing a dying
 /// process's children to a new parent, and a child's choice between becoming a zombie for its
 /// parent to wait for and being reaped at once (Linux's tasklist_lock, in exit_notify).

@@ -23,7 +23,9 @@ pub use deliver::{
     dequeue_from, flush_pending, force_fatal, force_fault, fsize_limit, interrupted, notify_parent,
     raise_sigpipe, raise_sigxfsz, send_signal, send_simple, set_coredump_hook, sigreturn,
 };
-pub use exit::{claim, reap, release_vfork, set_session_end_hook, thread_exit};
+pub use exit::{
+    adopt_by_grandparent, claim, reap, release_vfork, set_session_end_hook, thread_exit,
+};
 pub use fork::{attach_task, clone_thread, create_init, fork, take_kstack, ForkShare};
 pub use run::{set_syscall_handler, set_task_work, start_thread};
 pub use shared::Shared;
