@@ -120,6 +120,12 @@ pub fn thread_exit(t: &Arc<Thread>) {
         crate::info!("init exited with status {:#x}", status);
         crate::power_off(&alloc::format!("exit {}", code));
     }
+    // Handing the orphans on and publishing this process's own exit run under EXIT_LOCK as
+    // one step (Linux's tasklist_lock in exit_notify): otherwise a child exiting at the same
+    // moment could decide to be reaped at exit by this (autoreaping) parent while being
+    // handed to a new parent that waits, or be handed to a subreaper that has already handed
+    // on its own children.
+    let exit_lock = EXIT_LOCK.lock();
     // Orphans go to the nearest living ancestor marked as child subreaper, else to init.
     let orphans = core::mem::take(&mut *p.children.lock());
     if !orphans.is_empty() {
@@ -148,33 +154,74 @@ pub fn thread_exit(t: &Arc<Thread>) {
                     continue;
                 };
                 if deliver::parent_autoreaps(c) {
-                    reap(&r, c);
+                    if claim(c) {
+                        reap(&r, c);
+                    }
                 } else {
+                    // What the old parent decided no longer holds: the new one waits for it.
+                    c.autoreaped.store(false, Ordering::SeqCst);
                     let (code, val) = signal::child_exit_code(st);
                     notify_parent(c, code, val);
                 }
             }
             r.child_event.wake_all();
         }
-        for c in &orphans {
-            send_pdeath_signal(&p, c);
-        }
     }
+    // Decided and acted on with the parent of this moment: reparenting (above, in the
+    // parent's own exit) cannot come in between.
     let autoreap = deliver::parent_autoreaps(&p);
     p.autoreaped.store(autoreap, Ordering::SeqCst);
     *p.exit_status.lock() = Some(status);
     NPROCS.fetch_sub(1, Ordering::Relaxed);
-    // Its pidfds poll readable from now on.
-    crate::fs::file::poll_notify();
     let (code, st) = signal::child_exit_code(status);
     notify_parent(&p, code, st);
     if autoreap {
         if let Some(parent) = p.parent.lock().upgrade() {
-            reap(&parent, &p);
+            if claim(&p) {
+                reap(&parent, &p);
+            }
             // A wait that skipped it looks again (and may find no child left).
             parent.child_event.wake_all();
         }
     }
+    drop(exit_lock);
+    for c in &orphans {
+        send_pdeath_signal(&p, c);
+    }
+    // Its pidfds poll readable from now on.
+    crate::fs::file::poll_notify();
+}
+
+/// CLONE_PARENT: `child`, just made by `me`, becomes a child of `me`'s parent. Under
+/// EXIT_LOCK: that parent may be exiting on another CPU, and a child added to its list after
+/// it handed its children on would never be reaped; `me`'s parent read under the lock is
+/// one whose exit has not handed them on yet (else `me` was handed on too, to a new parent).
+pub fn adopt_by_grandparent(me: &Arc<Process>, child: &Arc<Process>) {
+    let _exit_lock = EXIT_LOCK.lock();
+    let Some(gp) = me.parent.lock().upgrade() else {
+        return;
+    };
+    me.children.lock().retain(|x| !Arc::ptr_eq(x, child));
+    child.ppid.store(gp.pid, Ordering::Relaxed);
+    *child.parent.lock() = Arc::downgrade(&gp);
+    child
+        .creator_tid
+        .store(me.creator_tid.load(Ordering::Relaxed), Ordering::Relaxed);
+    gp.children.lock().push(child.clone());
+}
+
+/// Serializes the ends of processes where they touch parents and children: handing a dying
+/// process's children to a new parent, and a child's choice between becoming a zombie for its
+/// parent to wait for and being reaped at once (Linux's tasklist_lock, in exit_notify).
+static EXIT_LOCK: crate::spinlock::Mutex<()> = crate::spinlock::Mutex::new(());
+
+/// Takes zombie `child` for reaping: true for exactly one caller (a wait of its parent's, or
+/// the exit path when nobody waits for it); the others leave it alone.
+pub fn claim(child: &Process) -> bool {
+    child
+        .reap_claimed
+        .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
 }
 
 /// Linux's forget_original_parent for a thread that leaves while its process lives on: the
@@ -208,4 +255,7 @@ pub fn reap(parent: &Process, child: &Arc<Process>) {
     *parent.reaped.lock() += u;
     parent.children.lock().retain(|c| !Arc::ptr_eq(c, child));
     PROCS.lock().remove(&child.pid);
+    // Another thread's wait that passed over it (taken) looks again, and may find no child
+    // left.
+    parent.child_event.wake_all();
 }

@@ -80,21 +80,39 @@ pub fn set_pid_max(v: u64) -> KResult<()> {
 /// The next free id below pid_max, going round like Linux (after the top, on from
 /// RESERVED_PIDS); EAGAIN when every one is taken. `in_use` says whether an id still names a
 /// task, a process group or a session.
+///
+/// Several CPUs may allocate at once: the counter moves from the value this search started
+/// at to the id it found in one compare-and-swap, so two callers never leave with the same id
+/// (a caller that lost the race searches again from where the winner left the counter). The
+/// id is not in the tables until the caller inserts it, but no other allocation reaches it
+/// before the counter comes all the way round.
 pub fn alloc_pid(in_use: impl Fn(i32) -> bool) -> KResult<i32> {
     let max = pid_max();
-    let last = LAST_PID.load(Ordering::Relaxed);
-    let mut candidate = last;
-    // Every id from 1 to pid_max - 1 at most once.
-    for _ in 0..max {
-        candidate += 1;
-        if candidate >= max {
-            candidate = RESERVED_PIDS.min(max - 1);
-            WRAPPED.store(true, Ordering::Relaxed);
+    let mut last = LAST_PID.load(Ordering::Acquire);
+    'search: loop {
+        let mut candidate = last;
+        // Every id from 1 to pid_max - 1 at most once.
+        for _ in 0..max {
+            candidate += 1;
+            if candidate >= max {
+                candidate = RESERVED_PIDS.min(max - 1);
+                WRAPPED.store(true, Ordering::Relaxed);
+            }
+            if !in_use(candidate) {
+                match LAST_PID.compare_exchange(
+                    last,
+                    candidate,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => return Ok(candidate),
+                    Err(now) => {
+                        last = now;
+                        continue 'search;
+                    }
+                }
+            }
         }
-        if !in_use(candidate) {
-            LAST_PID.store(candidate, Ordering::Relaxed);
-            return Ok(candidate);
-        }
+        return Err(Errno::EAGAIN);
     }
-    Err(Errno::EAGAIN)
 }

@@ -23,7 +23,9 @@ pub use deliver::{
     dequeue_from, flush_pending, force_fatal, force_fault, fsize_limit, interrupted, notify_parent,
     raise_sigpipe, raise_sigxfsz, send_signal, send_simple, set_coredump_hook, sigreturn,
 };
-pub use exit::{reap, release_vfork, set_session_end_hook, thread_exit};
+pub use exit::{
+    adopt_by_grandparent, claim, reap, release_vfork, set_session_end_hook, thread_exit,
+};
 pub use fork::{attach_task, clone_thread, create_init, fork, take_kstack, ForkShare};
 pub use run::{set_syscall_handler, set_task_work, start_thread};
 pub use shared::Shared;
@@ -185,6 +187,10 @@ pub struct Process {
     /// (Linux makes it EXIT_DEAD under tasklist_lock; a parent's wait on another CPU must not
     /// see it in between).
     pub autoreaped: AtomicBool,
+    /// Set by whoever takes this zombie to reap it (a wait of its parent, or the exit path
+    /// when nobody waits): it is reported and reaped once, however many threads of the parent
+    /// wait at the same moment (Linux's EXIT_ZOMBIE to EXIT_DEAD exchange).
+    pub reap_claimed: AtomicBool,
     /// Group stop (SIGSTOP and friends) and what the parent has yet to see of it.
     pub stop: Summarized<StopState>,
     /// Stopped threads sleep here until SIGCONT or SIGKILL.
@@ -449,12 +455,25 @@ static PROCS: Mutex<BTreeMap<i32, Arc<Process>>> = Mutex::new(BTreeMap::new());
 /// Live tasks (threads of every process; zombies no longer count), against threads-max.
 static NPROCS: AtomicU32 = AtomicU32::new(0);
 
-/// The pid the next `alloc_pid` hands out instead of a fresh one (clone3's set_tid); 0: none.
-static REQUESTED_PID: AtomicI32 = AtomicI32::new(0);
+/// The pid the next `alloc_pid` of a thread (by tid) hands out instead of a fresh one
+/// (clone3's set_tid). Kept per requesting thread: a fork on another CPU must not take it.
+static REQUESTED_PID: Mutex<BTreeMap<i32, i32>> = Mutex::new(BTreeMap::new());
 
-/// Makes the next `alloc_pid` return `pid` (the caller checked it is free); 0 cancels.
+/// The calling thread's id, for `REQUESTED_PID` (0 outside any thread).
+fn requester() -> i32 {
+    try_current().map_or(0, |t| t.tid())
+}
+
+/// Makes the calling thread's next `alloc_pid` return `pid` (the caller checked it is free);
+/// 0 cancels.
 pub fn request_pid(pid: i32) {
-    REQUESTED_PID.store(pid, Ordering::Relaxed);
+    let me = requester();
+    let mut r = REQUESTED_PID.lock();
+    if pid == 0 {
+        r.remove(&me);
+    } else {
+        r.insert(me, pid);
+    }
 }
 
 /// Whether `pid` names a live task, a process (zombies too), or is a live process group or
@@ -472,8 +491,8 @@ pub fn pid_taken(pid: i32) -> bool {
 /// (EAGAIN when pid_max ids are all taken). Taken ids, including ones set_tid gave out ahead
 /// of the counter, are skipped.
 fn alloc_pid() -> KResult<i32> {
-    let requested = REQUESTED_PID.swap(0, Ordering::Relaxed);
-    if requested != 0 {
+    let me = requester();
+    if let Some(requested) = REQUESTED_PID.lock().remove(&me) {
         return Ok(requested);
     }
     limits::alloc_pid(pid_taken)

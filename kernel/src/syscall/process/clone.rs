@@ -288,16 +288,7 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
         }
     }
     if flags & CLONE_PARENT != 0 && !thread {
-        let me = c.thread.process();
-        let gp = me.parent.lock().upgrade();
-        if let Some(gp) = gp {
-            me.children.lock().retain(|x| !Arc::ptr_eq(x, &cp));
-            cp.ppid.store(gp.pid, Ordering::Relaxed);
-            *cp.parent.lock() = Arc::downgrade(&gp);
-            cp.creator_tid
-                .store(me.creator_tid.load(Ordering::Relaxed), Ordering::Relaxed);
-            gp.children.lock().push(cp.clone());
-        }
+        process::adopt_by_grandparent(&c.thread.process(), &cp);
     }
     let id = child.tid();
     let mut ctx = *c.ctx;

@@ -123,13 +123,20 @@ fn wait_event(
             options & WALL != 0 || (options & WCLONE != 0) == clone_child
         };
         for k in kids.iter().filter(|k| matches(k, which) && kind_ok(k)) {
+            let status = *k.exit_status.lock();
+            // A zombie reaped by its own exit in a moment (see `autoreaped`), or one another
+            // thread's wait has taken, is never reported, and no longer counts as a child
+            // to wait for (Linux's EXIT_DEAD): the wait may end in ECHILD.
+            if status.is_some()
+                && (k.autoreaped.load(Ordering::SeqCst) || k.reap_claimed.load(Ordering::SeqCst))
+            {
+                continue;
+            }
             any = true;
-            if let Some(st) = *k.exit_status.lock() {
-                // Reaped by its own exit in a moment: never reported (see `autoreaped`).
-                if k.autoreaped.load(Ordering::SeqCst) {
-                    continue;
-                }
-                if exited {
+            if let Some(st) = status {
+                // A wait that reaps takes the zombie first: two threads waiting at once
+                // must not both report it.
+                if exited && (options & WNOWAIT != 0 || process::claim(k)) {
                     return Some(Ok(Some((k.clone(), k.pid, Event::Exited(st)))));
                 }
                 continue;
@@ -181,15 +188,21 @@ pub fn wait4(c: &mut Call) -> SysResult {
     let Some((child, id, ev)) = wait_event(c, which, options, true)? else {
         return ok(0);
     };
-    if status_p != 0 {
-        uaccess::write_i32(status_p, ev.status())?;
-    }
-    if rusage_p != 0 {
-        uaccess::write_bytes(rusage_p, &child_rusage(&child))?;
-    }
+    let copied = (|| {
+        if status_p != 0 {
+            uaccess::write_i32(status_p, ev.status())?;
+        }
+        if rusage_p != 0 {
+            uaccess::write_bytes(rusage_p, &child_rusage(&child))?;
+        }
+        Ok(())
+    })();
+    // Taken is taken: the zombie goes even if the status could not be stored (as Linux's
+    // wait_task_zombie, which releases the task whatever put_user returned).
     if let Event::Exited(_) = ev {
         process::reap(&c.thread.process(), &child);
     }
+    copied?;
     ok(id as usize)
 }
 
@@ -249,16 +262,23 @@ pub fn waitid(c: &mut Call) -> SysResult {
         info[32..40].copy_from_slice(&(u / 10_000_000).to_le_bytes());
         info[40..48].copy_from_slice(&(s / 10_000_000).to_le_bytes());
     }
-    if infop != 0 {
-        uaccess::write_bytes(infop, &info)?;
-    }
-    if let Some((child, _, ev)) = found {
-        if rusage_p != 0 {
-            uaccess::write_bytes(rusage_p, &child_rusage(&child))?;
+    let copied = (|| {
+        if infop != 0 {
+            uaccess::write_bytes(infop, &info)?;
         }
-        if matches!(ev, Event::Exited(_)) && options & WNOWAIT == 0 {
-            process::reap(&c.thread.process(), &child);
+        if let Some((child, _, _)) = &found {
+            if rusage_p != 0 {
+                uaccess::write_bytes(rusage_p, &child_rusage(child))?;
+            }
+        }
+        Ok(())
+    })();
+    // A zombie this wait took goes even if its status could not be stored (see wait4).
+    if let Some((child, _, Event::Exited(_))) = &found {
+        if options & WNOWAIT == 0 {
+            process::reap(&c.thread.process(), child);
         }
     }
+    copied?;
     ok(0)
 }
