@@ -17,6 +17,7 @@ mod summarized;
 pub mod timer;
 mod usage;
 mod usercopy;
+pub(crate) mod work;
 
 pub use access::{ptrace_may_access, Creds};
 pub use deliver::{
@@ -38,7 +39,7 @@ use crate::sched::WaitQueue;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::task::{KernelStack, Task};
 use lintel_vfs::Dentry;
@@ -175,6 +176,9 @@ pub struct Process {
     pub vfork_released: Mutex<bool>,
     /// Wakes an execve waiting for the other threads to leave.
     pub thread_gone: WaitQueue,
+    /// Bumped after each change that may give every thread of the process work on its way
+    /// to user mode (`work`): the `Summarized` fields below, the exit.
+    pub work_gen: Arc<AtomicU64>,
     /// Signals sent to the process (kill) and not yet taken by any thread.
     pub shared_pending: Summarized<SigPending>,
     /// The thread (tid; 0: none) that sent a signal to its own process without blocking it
@@ -248,6 +252,11 @@ pub struct Thread {
     pub fs: Shared<FsContext>,
     pub clear_child_tid: Mutex<usize>,
     pub sigmask: Summarized<SigSet>,
+    /// Bumped after each change that may give this thread work on its way to user mode
+    /// (`work`): its `Summarized` signal fields, an exit or ptrace trap asked for.
+    pub work_gen: Arc<AtomicU64>,
+    /// The generations the last full check of the return path saw.
+    work_seen: work::Seen,
     pub robust_list: Mutex<(usize, usize)>,
     /// Registered rseq area: (address, length, signature).
     pub rseq: Mutex<(usize, u32, u32)>,
@@ -426,6 +435,9 @@ impl Thread {
     pub fn request_exit(self: &Arc<Self>, status: i32) {
         self.exit_code.lock().get_or_insert(status);
         self.exit_flag.store(true, Ordering::Release);
+        self.note_work();
+        // A claim on the process's signals held by this thread no longer holds.
+        self.process.note_work();
         self.wake();
     }
 
@@ -586,6 +598,7 @@ impl Process {
             *e = Some(status);
         }
         self.exiting_flag.store(true, Ordering::Release);
+        self.note_work();
     }
 
     pub fn rlimit(&self, r: usize) -> Rlimit {

@@ -22,8 +22,8 @@ pub fn set_syscall_handler(handler: SyscallHandler) {
 }
 
 /// Work a thread does on its way back to user mode, before signals (Linux's task_work): the
-/// syscall layer completes the io_uring requests of this process whose files became ready.
-/// Registered at boot; it starts with one atomic load.
+/// syscall layer completes the io_uring requests of this process whose files became ready
+/// (unless the thread is exiting). Registered at boot; it starts with one atomic load.
 pub type TaskWork = fn(&Arc<Thread>, &mut UserContext);
 
 static TASK_WORK: spin::Once<TaskWork> = spin::Once::new();
@@ -188,13 +188,16 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
         }
         sched::preempt_point();
         if let Some(work) = TASK_WORK.get() {
-            if !thread.must_exit() {
-                work(&thread, &mut ctx);
-            }
+            work(&thread, &mut ctx);
         }
-        super::deliver::do_signal(&thread, &mut ctx, restart.take());
-        if thread.must_exit() {
-            break;
+        // Signals, stops, ptrace traps and exits: the full check only when something changed
+        // since the last one (`work`) or a restart code needs settling.
+        if restart.is_some() || thread.work_changed() {
+            thread.work_checked();
+            super::deliver::do_signal(&thread, &mut ctx, restart.take());
+            if thread.must_exit() {
+                break;
+            }
         }
     }
     if thread.trace.is_traced() {

@@ -174,7 +174,7 @@ fn log_enosys(n: usize) {
 /// Work on the way back to user mode (registered with `proc::set_task_work`): io_uring
 /// requests whose files became ready complete, as Linux's task_work completes them.
 pub fn task_work(thread: &Arc<Thread>, ctx: &mut UserContext) {
-    if crate::fs::io_uring::any_waiting() {
+    if crate::fs::io_uring::any_waiting() && !thread.must_exit() {
         event::io_uring_task_work(thread, ctx);
     }
 }
