@@ -106,6 +106,9 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
         super::ptrace::start_stop(&thread, &mut ctx);
         super::deliver::do_signal(&thread, &mut ctx, None);
     }
+    // Registered at boot, before any thread runs: read once, not on every call.
+    let dispatch = *SYSCALL_HANDLER.get().expect("no syscall handler");
+    let task_work = TASK_WORK.get().copied();
     let mut restart: Option<u64> = None;
     loop {
         rseq_update_cpu(&thread);
@@ -115,10 +118,7 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
         let why = ctx.run();
         thread.cpu.lock().user_ns += crate::time::uptime_ns().saturating_sub(entered);
         match why {
-            ReturnReason::Syscall => {
-                let dispatch = SYSCALL_HANDLER.get().expect("no syscall handler");
-                restart = dispatch(&thread, &mut ctx);
-            }
+            ReturnReason::Syscall => restart = dispatch(&thread, &mut ctx),
             ReturnReason::Exception(Exception::PageFault { addr, access, .. }, record) => {
                 let mm = thread.proc_ref().mm();
                 let (r, major) = {
@@ -187,8 +187,11 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
             }
         }
         sched::preempt_point();
-        if let Some(work) = TASK_WORK.get() {
-            work(&thread, &mut ctx);
+        // The flag first, here: the call only when a ring waits.
+        if crate::fs::io_uring::any_waiting() {
+            if let Some(work) = task_work {
+                work(&thread, &mut ctx);
+            }
         }
         // Signals, stops, ptrace traps and exits: the full check only when something changed
         // since the last one (`work`) or a restart code needs settling.
