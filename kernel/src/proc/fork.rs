@@ -133,6 +133,7 @@ fn new_thread(
         sysvsem: Mutex::new(None),
         sigwait: core::sync::atomic::AtomicU64::new(0),
         cpu: spin::Mutex::new(CpuTime::default()),
+        user_ns: AtomicU64::new(0),
         comm: Mutex::new([0; 16]),
         affinity: Mutex::new(lintel_hal::smp::cpu_mask()),
         sched: spin::Mutex::new(Default::default()),

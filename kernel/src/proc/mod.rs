@@ -282,6 +282,10 @@ pub struct Thread {
     /// The arch's record of the fault being delivered (for the signal frame).
     pub last_fault: Mutex<Option<lintel_hal::context::FaultRecord>>,
     pub cpu: spin::Mutex<CpuTime>,
+    /// Time spent in user mode: written only by the thread itself, on each entry into the
+    /// kernel (a load and a store, no lock: Linux's vtime accounting keeps it the same way);
+    /// read by anyone.
+    user_ns: AtomicU64,
     /// The thread's name (comm): the executable's base name, or set by prctl(PR_SET_NAME).
     pub comm: Mutex<[u8; 16]>,
     /// sched_setaffinity mask (bit N = CPU N).
@@ -386,6 +390,23 @@ pub fn try_current() -> Option<Arc<Thread>> {
 impl Thread {
     pub fn tid(&self) -> i32 {
         self.tid.load(Ordering::Relaxed)
+    }
+
+    /// Time this thread spent in user mode until its last entry into the kernel.
+    pub fn user_ns(&self) -> u64 {
+        self.user_ns.load(Ordering::Relaxed)
+    }
+
+    /// The return from user mode: `ns` more in user mode. Only the thread itself calls this,
+    /// so a load and a store do (no read-modify-write).
+    pub fn add_user_ns(&self, ns: u64) {
+        self.user_ns
+            .store(self.user_ns.load(Ordering::Relaxed) + ns, Ordering::Relaxed);
+    }
+
+    /// (user, system) nanoseconds of this thread at `now`.
+    pub fn user_sys(&self, now: u64) -> (u64, u64) {
+        self.cpu.lock().user_sys(self.user_ns(), now)
     }
 
     /// execve from a non-leader thread: once the others are gone, the caller becomes the
@@ -611,7 +632,7 @@ impl Process {
         let d = *self.dead.lock();
         let (mut u, mut s) = (d.user_ns, d.sys_ns);
         for t in self.live_threads() {
-            let (tu, ts) = t.cpu.lock().user_sys(now);
+            let (tu, ts) = t.user_sys(now);
             u += tu;
             s += ts;
         }
@@ -625,7 +646,7 @@ impl Process {
         let mut total = *self.dead.lock();
         for t in self.live_threads() {
             let ct = *t.cpu.lock();
-            let (u, s) = ct.user_sys(now);
+            let (u, s) = ct.user_sys(t.user_ns(), now);
             total.user_ns += u;
             total.sys_ns += s;
             total.events += ct.events;

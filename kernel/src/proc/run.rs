@@ -116,7 +116,7 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
         sched::arm_timer();
         let entered = crate::time::uptime_ns();
         let why = ctx.run();
-        thread.cpu.lock().user_ns += crate::time::uptime_ns().saturating_sub(entered);
+        thread.add_user_ns(crate::time::uptime_ns().saturating_sub(entered));
         match why {
             ReturnReason::Syscall => restart = dispatch(&thread, &mut ctx),
             ReturnReason::Exception(Exception::PageFault { addr, access, .. }, record) => {
