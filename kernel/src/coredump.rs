@@ -258,7 +258,7 @@ fn thread_status(p: &Process, t: &Thread, sig: u32, leader: bool) -> ThreadStatu
     let (u, s) = if leader {
         p.cpu_times()
     } else {
-        t.cpu.lock().user_sys(now)
+        t.user_sys(now)
     };
     let (cu, cs) = {
         let r = *p.reaped.lock();

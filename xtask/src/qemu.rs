@@ -79,6 +79,11 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
         append.push_str(" lintel.bkl=off");
     }
     c.args(["-append", &append]);
+    // Extra QEMU arguments for measurements by hand (docs/performance.md counts translated
+    // blocks with `LINTEL_QEMU_ARGS="-d exec,nochain -D FIFO"`); split on white space.
+    if let Ok(extra) = std::env::var("LINTEL_QEMU_ARGS") {
+        c.args(extra.split_whitespace());
+    }
     // virtio over PCI on x86_64; on riscv64 and aarch64 over the virt board's virtio-mmio windows, in
     // their modern (version 2) layout, which QEMU 7 does not give by default.
     let (blk, net, net_tail) = if arch == Arch::X86_64 {

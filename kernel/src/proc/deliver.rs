@@ -63,10 +63,16 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
     // The sender of a signal to its own process takes it itself when it does not block it.
     // (Any older claim ends here: a signal from elsewhere goes to whichever thread is first.)
     if target.is_none() {
-        let claim = super::try_current()
-            .filter(|me| Arc::ptr_eq(&me.process(), p) && !me.sigmask.lock().has(sig))
-            .map_or(0, |me| me.tid());
-        p.shared_claim.store(claim, Ordering::SeqCst);
+        let me = super::try_current()
+            .filter(|me| Arc::ptr_eq(&me.process(), p) && !me.sigmask.lock().has(sig));
+        p.shared_claim
+            .store(me.as_ref().map_or(0, |me| me.tid()), Ordering::SeqCst);
+        // The claimer's return ends its claim (even if nothing is queued below), and the
+        // others look again at what an older claim kept from them.
+        if let Some(me) = me {
+            me.note_work();
+        }
+        p.note_work();
     }
     let queued = match target {
         Some(t) => t.pending.lock().add(info),
@@ -463,9 +469,16 @@ fn signal_work(t: &Thread) -> bool {
 pub fn do_signal(t: &Arc<Thread>, ctx: &mut UserContext, restart: Option<u64>) {
     deliver_signals(t, ctx, restart);
     // A claim of the process's signals ends once its thread had its turn.
-    let claim = &t.proc_ref().shared_claim;
-    if claim.load(Ordering::Relaxed) == t.tid() {
-        let _ = claim.compare_exchange(t.tid(), 0, Ordering::SeqCst, Ordering::Relaxed);
+    let p = t.proc_ref();
+    let claim = &p.shared_claim;
+    if claim.load(Ordering::Relaxed) == t.tid()
+        && claim
+            .compare_exchange(t.tid(), 0, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+        && p.shared_pending.peek() != 0
+    {
+        // What the claim kept from the other threads is theirs to look at again.
+        p.note_work();
     }
 }
 

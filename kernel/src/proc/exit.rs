@@ -73,7 +73,7 @@ pub fn thread_exit(t: &Arc<Thread>) {
     crate::futex::pi::owner_exited(t.tid() as u32);
     {
         let ct = *t.cpu.lock();
-        let (u, s) = ct.user_sys(crate::time::uptime_ns());
+        let (u, s) = ct.user_sys(t.user_ns(), crate::time::uptime_ns());
         let mut d = p.dead.lock();
         d.user_ns += u;
         d.sys_ns += s;

@@ -14,7 +14,7 @@ use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::task::{KernelStack, Task};
 
@@ -23,6 +23,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
     Mm::zombie()?;
     let stack = KernelStack::try_new().ok_or(Errno::ENOMEM)?;
     let pid = alloc_pid()?;
+    let work_gen = Arc::new(AtomicU64::new(0));
     let p = Arc::new(Process {
         pid,
         personality: AtomicU32::new(0),
@@ -48,11 +49,12 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         vfork_done: WaitQueue::new(),
         vfork_released: Mutex::new(true),
         thread_gone: WaitQueue::new(),
-        shared_pending: Summarized::default(),
+        shared_pending: Summarized::with_gen(Default::default(), &work_gen),
         shared_claim: core::sync::atomic::AtomicI32::new(0),
         autoreaped: AtomicBool::new(false),
         reap_claimed: AtomicBool::new(false),
-        stop: Summarized::default(),
+        stop: Summarized::with_gen(Default::default(), &work_gen),
+        work_gen,
         cont_wait: WaitQueue::new(),
         exit_signal: AtomicU32::new(signal::SIGCHLD),
         dead: Mutex::new(Default::default()),
@@ -104,6 +106,7 @@ fn new_thread(
     stack: KernelStack,
     (files, fs): (Shared<FdTable>, Shared<FsContext>),
 ) -> Arc<Thread> {
+    let work_gen = Arc::new(AtomicU64::new(0));
     let t = Arc::new(Thread {
         tid: AtomicI32::new(tid),
         process: p.clone(),
@@ -113,21 +116,24 @@ fn new_thread(
         files,
         fs,
         clear_child_tid: Mutex::new(0),
-        sigmask: Summarized::default(),
+        sigmask: Summarized::with_gen(Default::default(), &work_gen),
         robust_list: Mutex::new((0, 0)),
         rseq: Mutex::new((0, 0, 0)),
         rseq_cpu: AtomicU32::new(u32::MAX),
         exit_code: Mutex::new(None),
         exit_flag: AtomicBool::new(false),
-        pending: Summarized::default(),
+        pending: Summarized::with_gen(Default::default(), &work_gen),
         altstack: Mutex::new((0, 0, 0)),
-        saved_sigmask: Summarized::new(None),
+        saved_sigmask: Summarized::with_gen(None, &work_gen),
+        work_gen,
+        work_seen: Default::default(),
         restart_sleep: Mutex::new(None),
         last_fault: Mutex::new(None),
         core_state: Mutex::new(None),
         sysvsem: Mutex::new(None),
         sigwait: core::sync::atomic::AtomicU64::new(0),
         cpu: spin::Mutex::new(CpuTime::default()),
+        user_ns: AtomicU64::new(0),
         comm: Mutex::new([0; 16]),
         affinity: Mutex::new(lintel_hal::smp::cpu_mask()),
         sched: spin::Mutex::new(Default::default()),
@@ -278,6 +284,7 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
     let pid = alloc_pid()?;
     crate::keys::forked(parent.pid, pid);
     crate::uts::forked(parent.pid, pid);
+    let work_gen = Arc::new(AtomicU64::new(0));
     let p = Arc::new(Process {
         pid,
         personality: AtomicU32::new(parent.personality.load(Ordering::Relaxed)),
@@ -303,11 +310,12 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
         vfork_done: WaitQueue::new(),
         vfork_released: Mutex::new(!vfork),
         thread_gone: WaitQueue::new(),
-        shared_pending: Summarized::default(),
+        shared_pending: Summarized::with_gen(Default::default(), &work_gen),
         shared_claim: core::sync::atomic::AtomicI32::new(0),
         autoreaped: AtomicBool::new(false),
         reap_claimed: AtomicBool::new(false),
-        stop: Summarized::default(),
+        stop: Summarized::with_gen(Default::default(), &work_gen),
+        work_gen,
         cont_wait: WaitQueue::new(),
         exit_signal: AtomicU32::new(signal::SIGCHLD),
         dead: Mutex::new(Default::default()),

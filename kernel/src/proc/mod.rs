@@ -17,6 +17,7 @@ mod summarized;
 pub mod timer;
 mod usage;
 mod usercopy;
+pub(crate) mod work;
 
 pub use access::{ptrace_may_access, Creds};
 pub use deliver::{
@@ -38,7 +39,7 @@ use crate::sched::WaitQueue;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::task::{KernelStack, Task};
 use lintel_vfs::Dentry;
@@ -175,6 +176,9 @@ pub struct Process {
     pub vfork_released: Mutex<bool>,
     /// Wakes an execve waiting for the other threads to leave.
     pub thread_gone: WaitQueue,
+    /// Bumped after each change that may give every thread of the process work on its way
+    /// to user mode (`work`): the `Summarized` fields below, the exit.
+    pub work_gen: Arc<AtomicU64>,
     /// Signals sent to the process (kill) and not yet taken by any thread.
     pub shared_pending: Summarized<SigPending>,
     /// The thread (tid; 0: none) that sent a signal to its own process without blocking it
@@ -248,6 +252,11 @@ pub struct Thread {
     pub fs: Shared<FsContext>,
     pub clear_child_tid: Mutex<usize>,
     pub sigmask: Summarized<SigSet>,
+    /// Bumped after each change that may give this thread work on its way to user mode
+    /// (`work`): its `Summarized` signal fields, an exit or ptrace trap asked for.
+    pub work_gen: Arc<AtomicU64>,
+    /// The generations the last full check of the return path saw.
+    work_seen: work::Seen,
     pub robust_list: Mutex<(usize, usize)>,
     /// Registered rseq area: (address, length, signature).
     pub rseq: Mutex<(usize, u32, u32)>,
@@ -273,6 +282,10 @@ pub struct Thread {
     /// The arch's record of the fault being delivered (for the signal frame).
     pub last_fault: Mutex<Option<lintel_hal::context::FaultRecord>>,
     pub cpu: spin::Mutex<CpuTime>,
+    /// Time spent in user mode: written only by the thread itself, on each entry into the
+    /// kernel (a load and a store, no lock: Linux's vtime accounting keeps it the same way);
+    /// read by anyone.
+    user_ns: AtomicU64,
     /// The thread's name (comm): the executable's base name, or set by prctl(PR_SET_NAME).
     pub comm: Mutex<[u8; 16]>,
     /// sched_setaffinity mask (bit N = CPU N).
@@ -379,6 +392,23 @@ impl Thread {
         self.tid.load(Ordering::Relaxed)
     }
 
+    /// Time this thread spent in user mode until its last entry into the kernel.
+    pub fn user_ns(&self) -> u64 {
+        self.user_ns.load(Ordering::Relaxed)
+    }
+
+    /// The return from user mode: `ns` more in user mode. Only the thread itself calls this,
+    /// so a load and a store do (no read-modify-write).
+    pub fn add_user_ns(&self, ns: u64) {
+        self.user_ns
+            .store(self.user_ns.load(Ordering::Relaxed) + ns, Ordering::Relaxed);
+    }
+
+    /// (user, system) nanoseconds of this thread at `now`.
+    pub fn user_sys(&self, now: u64) -> (u64, u64) {
+        self.cpu.lock().user_sys(self.user_ns(), now)
+    }
+
     /// execve from a non-leader thread: once the others are gone, the caller becomes the
     /// thread-group leader and takes the process id as its thread id.
     pub fn become_leader(self: &Arc<Self>) {
@@ -426,6 +456,9 @@ impl Thread {
     pub fn request_exit(self: &Arc<Self>, status: i32) {
         self.exit_code.lock().get_or_insert(status);
         self.exit_flag.store(true, Ordering::Release);
+        self.note_work();
+        // A claim on the process's signals held by this thread no longer holds.
+        self.process.note_work();
         self.wake();
     }
 
@@ -586,6 +619,7 @@ impl Process {
             *e = Some(status);
         }
         self.exiting_flag.store(true, Ordering::Release);
+        self.note_work();
     }
 
     pub fn rlimit(&self, r: usize) -> Rlimit {
@@ -598,7 +632,7 @@ impl Process {
         let d = *self.dead.lock();
         let (mut u, mut s) = (d.user_ns, d.sys_ns);
         for t in self.live_threads() {
-            let (tu, ts) = t.cpu.lock().user_sys(now);
+            let (tu, ts) = t.user_sys(now);
             u += tu;
             s += ts;
         }
@@ -612,7 +646,7 @@ impl Process {
         let mut total = *self.dead.lock();
         for t in self.live_threads() {
             let ct = *t.cpu.lock();
-            let (u, s) = ct.user_sys(now);
+            let (u, s) = ct.user_sys(t.user_ns(), now);
             total.user_ns += u;
             total.sys_ns += s;
             total.events += ct.events;

@@ -22,8 +22,8 @@ pub fn set_syscall_handler(handler: SyscallHandler) {
 }
 
 /// Work a thread does on its way back to user mode, before signals (Linux's task_work): the
-/// syscall layer completes the io_uring requests of this process whose files became ready.
-/// Registered at boot; it starts with one atomic load.
+/// syscall layer completes the io_uring requests of this process whose files became ready
+/// (unless the thread is exiting). Registered at boot; it starts with one atomic load.
 pub type TaskWork = fn(&Arc<Thread>, &mut UserContext);
 
 static TASK_WORK: spin::Once<TaskWork> = spin::Once::new();
@@ -106,6 +106,9 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
         super::ptrace::start_stop(&thread, &mut ctx);
         super::deliver::do_signal(&thread, &mut ctx, None);
     }
+    // Registered at boot, before any thread runs: read once, not on every call.
+    let dispatch = *SYSCALL_HANDLER.get().expect("no syscall handler");
+    let task_work = TASK_WORK.get().copied();
     let mut restart: Option<u64> = None;
     loop {
         rseq_update_cpu(&thread);
@@ -113,12 +116,9 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
         sched::arm_timer();
         let entered = crate::time::uptime_ns();
         let why = ctx.run();
-        thread.cpu.lock().user_ns += crate::time::uptime_ns().saturating_sub(entered);
+        thread.add_user_ns(crate::time::uptime_ns().saturating_sub(entered));
         match why {
-            ReturnReason::Syscall => {
-                let dispatch = SYSCALL_HANDLER.get().expect("no syscall handler");
-                restart = dispatch(&thread, &mut ctx);
-            }
+            ReturnReason::Syscall => restart = dispatch(&thread, &mut ctx),
             ReturnReason::Exception(Exception::PageFault { addr, access, .. }, record) => {
                 let mm = thread.proc_ref().mm();
                 let (r, major) = {
@@ -187,14 +187,20 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
             }
         }
         sched::preempt_point();
-        if let Some(work) = TASK_WORK.get() {
-            if !thread.must_exit() {
+        // The flag first, here: the call only when a ring waits.
+        if crate::fs::io_uring::any_waiting() {
+            if let Some(work) = task_work {
                 work(&thread, &mut ctx);
             }
         }
-        super::deliver::do_signal(&thread, &mut ctx, restart.take());
-        if thread.must_exit() {
-            break;
+        // Signals, stops, ptrace traps and exits: the full check only when something changed
+        // since the last one (`work`) or a restart code needs settling.
+        if restart.is_some() || thread.work_changed() {
+            thread.work_checked();
+            super::deliver::do_signal(&thread, &mut ctx, restart.take());
+            if thread.must_exit() {
+                break;
+            }
         }
     }
     if thread.trace.is_traced() {

@@ -1,9 +1,12 @@
 //! A spin lock whose holder leaves a one-word summary of the value on unlock, so the return to
-//! user mode can see "no signal work" from four atomic loads instead of five lock round trips
-//! (Linux keeps TIF_SIGPENDING for the same reason). Every writer goes through `lock()`, so
-//! the summary cannot fall behind the value: it is recomputed whenever a guard is dropped.
+//! user mode can see "no signal work" from atomic loads instead of lock round trips (Linux
+//! keeps TIF_SIGPENDING for the same reason). Every writer goes through `lock()`, so the
+//! summary cannot fall behind the value: it is recomputed whenever a guard is dropped, and a
+//! change of it bumps the owner's work generation (`proc::work`), which the return to user
+//! mode compares with the one its last full check saw.
 
 use crate::spinlock::{Mutex, MutexGuard};
+use alloc::sync::Arc;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,6 +18,8 @@ pub trait Summary {
 pub struct Summarized<T: Summary> {
     value: Mutex<T>,
     word: AtomicU64,
+    /// The work generation of the thread or process this value belongs to.
+    gen: Option<Arc<AtomicU64>>,
 }
 
 impl<T: Summary> Summarized<T> {
@@ -26,6 +31,18 @@ impl<T: Summary> Summarized<T> {
         Self {
             value: Mutex::new(value),
             word,
+            gen: None,
+        }
+    }
+
+    /// Like `new`, bumping `gen` whenever the summary changes.
+    #[cfg_attr(feature = "lockdep", track_caller)]
+    pub fn with_gen(value: T, gen: &Arc<AtomicU64>) -> Self {
+        let word = AtomicU64::new(value.summary());
+        Self {
+            value: Mutex::new(value),
+            word,
+            gen: Some(gen.clone()),
         }
     }
 
@@ -39,6 +56,7 @@ impl<T: Summary> Summarized<T> {
         SummaryGuard {
             guard: self.value.lock(),
             word: &self.word,
+            gen: self.gen.as_deref(),
         }
     }
 }
@@ -53,6 +71,7 @@ impl<T: Summary + Default> Default for Summarized<T> {
 pub struct SummaryGuard<'a, T: Summary> {
     guard: MutexGuard<'a, T>,
     word: &'a AtomicU64,
+    gen: Option<&'a AtomicU64>,
 }
 
 impl<T: Summary> Deref for SummaryGuard<'_, T> {
@@ -70,8 +89,17 @@ impl<T: Summary> DerefMut for SummaryGuard<'_, T> {
 
 impl<T: Summary> Drop for SummaryGuard<'_, T> {
     /// Runs before the inner guard unlocks (fields drop after this), so no other holder can
-    /// change the value between the computation and the store.
+    /// change the value between the computation and the store. The generation is bumped
+    /// after the summary is stored (both Release), so a return path that sees the new
+    /// generation also sees the new summary, and one that read the generation before the
+    /// bump sees it change at its next return.
     fn drop(&mut self) {
-        self.word.store(self.guard.summary(), Ordering::Release);
+        let new = self.guard.summary();
+        if self.word.load(Ordering::Relaxed) != new {
+            self.word.store(new, Ordering::Release);
+            if let Some(g) = self.gen {
+                super::work::bump(g);
+            }
+        }
     }
 }

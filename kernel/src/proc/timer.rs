@@ -38,7 +38,7 @@ pub fn clock_now(p: &super::Process, c: TimerClock) -> u64 {
         }
         TimerClock::ThreadCpu(tid) => super::find_thread(tid)
             .map(|t| {
-                let (u, s) = t.cpu.lock().user_sys(crate::time::uptime_ns());
+                let (u, s) = t.user_sys(crate::time::uptime_ns());
                 u + s
             })
             .unwrap_or(0),

@@ -73,14 +73,15 @@ impl ThreadState {
     }
 }
 
-/// CPU time a thread has used. `total_ns` counts time on the CPU (kernel and user); `user_ns`
-/// the part spent in user mode; `since` is when the thread last got the CPU. `vruntime` is
+/// CPU time a thread has used. `total_ns` counts time on the CPU (kernel and user); the part
+/// spent in user mode is kept by the thread itself, outside this lock (`proc::Thread::user_ns`:
+/// the return to user mode adds to it without a lock); `since` is when the thread last got
+/// the CPU. `vruntime` is
 /// the CPU time it was charged divided by its nice weight (the fair share's measure, relative
 /// to the queue of `cpu`, the CPU it last ran or waited on: /proc's processor field).
 #[derive(Clone, Copy, Default, Debug)]
 pub struct CpuTime {
     pub total_ns: u64,
-    pub user_ns: u64,
     pub since: u64,
     pub running: bool,
     pub vruntime: u64,
@@ -112,15 +113,16 @@ impl core::ops::AddAssign for Events {
 }
 
 impl CpuTime {
-    /// (user, system) nanoseconds, counting the current stint if the thread is running.
-    pub fn user_sys(&self, now: u64) -> (u64, u64) {
+    /// (user, system) nanoseconds, counting the current stint if the thread is running;
+    /// `user_ns` is the thread's user time.
+    pub fn user_sys(&self, user_ns: u64, now: u64) -> (u64, u64) {
         let total = self.total_ns
             + if self.running {
                 now.saturating_sub(self.since)
             } else {
                 0
             };
-        let user = self.user_ns.min(total);
+        let user = user_ns.min(total);
         (user, total - user)
     }
 }

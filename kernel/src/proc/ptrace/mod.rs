@@ -132,8 +132,11 @@ impl Tracee {
         self.flags.load(Ordering::Relaxed) & (TRACED | TRAP) == TRACED | TRAP
     }
 
-    pub fn request_trap(&self) {
+    /// `work_gen` is the thread's (`Thread::work_gen`): bumped before the wake-up, so the
+    /// thread's return to user mode looks.
+    pub fn request_trap(&self, work_gen: &core::sync::atomic::AtomicU64) {
         self.flags.fetch_or(TRAP, Ordering::Relaxed);
+        crate::proc::work::bump(work_gen);
         self.resumed.wake_all();
     }
 

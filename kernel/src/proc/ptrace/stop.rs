@@ -187,7 +187,7 @@ pub fn group_stop(t: &Arc<Thread>, ctx: &mut UserContext, sig: u32) -> bool {
     if ended.is_some_and(|e| e.listen) {
         // SIGCONT ends the group stop, and the tracer hears of it (PTRACE_EVENT_STOP).
         if listen(t, true) {
-            t.trace.request_trap();
+            t.trace.request_trap(&t.work_gen);
         }
         return true;
     }

@@ -50,7 +50,7 @@ pub fn ptrace(c: &mut Call) -> SysResult {
             (st.stopped.is_some(), st.listening)
         };
         if !stopped || listening {
-            t.trace.request_trap();
+            t.trace.request_trap(&t.work_gen);
             t.wake();
             t.proc_ref().cont_wait.wake_all();
         }

@@ -73,7 +73,7 @@ pub fn getrusage(c: &mut Call) -> SysResult {
         RUSAGE_CHILDREN => *p.reaped.lock(),
         RUSAGE_THREAD => {
             let ct = *c.thread.cpu.lock();
-            let (user_ns, sys_ns) = ct.user_sys(crate::time::uptime_ns());
+            let (user_ns, sys_ns) = ct.user_sys(c.thread.user_ns(), crate::time::uptime_ns());
             Usage {
                 user_ns,
                 sys_ns,

@@ -87,7 +87,7 @@ pub(in crate::syscall) fn decode_cpu_clock(
 fn cpu_clock_now(id: usize) -> Result<i64, Errno> {
     let (p, t) = decode_cpu_clock(id)?;
     let (u, s) = match t {
-        Some(t) => t.cpu.lock().user_sys(time::uptime_ns()),
+        Some(t) => t.user_sys(time::uptime_ns()),
         None => p.cpu_times(),
     };
     // CPUCLOCK_VIRT (1) counts user time only.
@@ -111,10 +111,7 @@ pub(in crate::syscall) fn clock_now(id: usize) -> Result<i64, Errno> {
             (u + s) as i64
         }
         CLOCK_THREAD_CPUTIME_ID => {
-            let (u, s) = crate::proc::current()
-                .cpu
-                .lock()
-                .user_sys(time::uptime_ns());
+            let (u, s) = crate::proc::current().user_sys(time::uptime_ns());
             (u + s) as i64
         }
         _ => return Err(Errno::EINVAL),

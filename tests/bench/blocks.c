@@ -1,0 +1,35 @@
+/* The per-call cost in QEMU's translated blocks (docs/performance.md, "Counting translated
+ * blocks"): runs each small system call N times between two marker functions, which
+ * tests/bench/blocks.py finds in QEMU's `-d exec,nochain` log to count the kernel's blocks
+ * per call. Usage: blocks N (default 10000). Static, non-PIE, so the markers' addresses are
+ * the ones `nm` prints. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+__attribute__((noinline)) void blocks_window_open(int op) { __asm__ volatile("" ::"r"(op)); }
+__attribute__((noinline)) void blocks_window_close(int op) { __asm__ volatile("" ::"r"(op)); }
+
+int main(int argc, char **argv) {
+    long n = argc > 1 ? atol(argv[1]) : 10000;
+    int null = open("/dev/null", O_RDWR), zero = open("/dev/zero", O_RDONLY);
+    char c = 0;
+    /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero. */
+    for (int op = 0; op < 4; op++) {
+        blocks_window_open(op);
+        for (long i = 0; i < n; i++) {
+            switch (op) {
+            case 0: syscall(SYS_getppid); break;
+            case 1: read(null, &c, 1); break;
+            case 2: write(null, &c, 1); break;
+            case 3: read(zero, &c, 1); break;
+            }
+        }
+        blocks_window_close(op);
+    }
+    printf("blocks: %ld calls each\n", n);
+    return 0;
+}
