@@ -205,6 +205,7 @@ fn map_elf(
             noreserve: false,
             uffd: None,
             on_fork: Default::default(),
+            mlock: Default::default(),
         });
         end = end.max(stop);
     }
@@ -495,6 +496,7 @@ pub fn execve(
             noreserve: false,
             uffd: None,
             on_fork: Default::default(),
+            mlock: Default::default(),
         });
         let base = layout.stack_top - image.bytes.len();
         m.write_bytes(base, &image.bytes)?;

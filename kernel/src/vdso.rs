@@ -85,6 +85,7 @@ pub fn map(m: &mut MmInner) -> KResult<usize> {
             noreserve: false,
             uffd: None,
             on_fork: Default::default(),
+            mlock: Default::default(),
         });
         for i in 0..pages {
             if let Some(f) = page(name, i) {

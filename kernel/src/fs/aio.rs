@@ -92,6 +92,7 @@ pub fn setup(mm: &Arc<Mm>, nr_events: usize) -> KResult<Arc<AioCtx>> {
             noreserve: true,
             uffd: None,
             on_fork: Default::default(),
+            mlock: Default::default(),
         });
         start
     };

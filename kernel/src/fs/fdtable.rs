@@ -182,13 +182,19 @@ impl FdTable {
         Ok(fd as i32)
     }
 
-    /// Puts `file` at `fd`, which `reserve` took (Linux's fd_install).
+    /// Puts `file` at `fd`, which `reserve` took (Linux's fd_install). Nothing but
+    /// `install_reserved`/`unreserve` gives a reservation back, so an fd without one is a
+    /// caller's bug: debug builds stop there, release builds log it (the file is dropped,
+    /// as the fd was never handed out).
     pub fn install_reserved(&mut self, fd: i32, file: &Arc<OpenFile>, cloexec: bool) {
         if self.take_reservation(fd) {
             self.fds[fd as usize] = Some(FdEntry {
                 file: file.clone(),
                 cloexec,
             });
+        } else {
+            debug_assert!(false, "install_reserved: fd {fd} was not reserved");
+            crate::warn!("install_reserved: fd {fd} was not reserved; file dropped");
         }
     }
 

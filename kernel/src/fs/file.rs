@@ -532,9 +532,9 @@ impl OpenFile {
                 if off < 0 || off >= size {
                     return Err(Errno::ENXIO);
                 }
-                let r = if whence == SEEK_DATA { off } else { size };
-                *pos = r as u64;
-                return Ok(r as u64);
+                let r = self.seek_data_hole(off as u64, size as u64, whence == SEEK_DATA)?;
+                *pos = r;
+                return Ok(r);
             }
             _ => return Err(Errno::EINVAL),
         };
@@ -544,6 +544,40 @@ impl OpenFile {
         }
         *pos = new as u64;
         Ok(new as u64)
+    }
+}
+
+impl OpenFile {
+    /// lseek's SEEK_DATA (`data`) or SEEK_HOLE from `off` (< `size`), from the file system's
+    /// runs of data (Linux's mapping_seek_hole_data and iomap_seek_*): the end of the file
+    /// counts as a hole; SEEK_DATA with only holes after `off` is ENXIO. Pages stored to
+    /// through shared mappings are written back first so that they count as data, as
+    /// Linux's dirty page cache does.
+    fn seek_data_hole(&self, off: u64, size: u64, data: bool) -> KResult<u64> {
+        let Some(inode) = self.inode.as_ref() else {
+            return Ok(if data { off } else { size });
+        };
+        if inode.file_type() != lintel_vfs::FileType::Regular {
+            return Ok(if data { off } else { size });
+        }
+        crate::mm::pagecache::writeback(inode)?;
+        if data {
+            return match inode.next_data(off)? {
+                Some(r) if r.start < size => Ok(r.start.max(off)),
+                _ => Err(Errno::ENXIO),
+            };
+        }
+        let mut pos = off;
+        while let Some(r) = inode.next_data(pos)? {
+            if r.start > pos || r.end <= pos {
+                break;
+            }
+            pos = r.end;
+            if pos >= size {
+                break;
+            }
+        }
+        Ok(pos.min(size))
     }
 }
 

@@ -195,11 +195,15 @@ impl MmInner {
         Ok(done)
     }
 
-    /// Faults in every page of [start, end) (MAP_POPULATE, shared anonymous memory).
+    /// Faults in every page of [start, end) (MAP_POPULATE, mlock, shared anonymous memory).
+    /// Private writable pages are faulted for writing, as Linux's populate_vma_page_range
+    /// does, so that they are the process's own pages and not the shared zero page or the
+    /// file's.
     pub fn populate(&mut self, start: usize, end: usize) -> KResult<()> {
         let mut a = start;
         while a < end {
-            if let Err(FaultError::NoMem) = self.handle_fault(a, false, false) {
+            let write = self.find(a).is_some_and(|v| !v.shared && v.prot.write);
+            if let Err(FaultError::NoMem) = self.handle_fault(a, write, false) {
                 return Err(Errno::ENOMEM);
             }
             a += PAGE;

@@ -36,6 +36,7 @@ fn mergeable(a: &Vma, b: &Vma) -> bool {
         && !b.shared
         && a.noreserve == b.noreserve
         && a.on_fork == b.on_fork
+        && a.mlock == b.mlock
         && a.prot.read == b.prot.read
         && a.prot.write == b.prot.write
         && a.prot.exec == b.prot.exec
@@ -130,7 +131,7 @@ impl MmInner {
     /// Merges every pair of touching, mergeable VMAs from the one ending at `start` to the
     /// one starting at `end` (after a change of several VMAs' attributes). Allocation-free:
     /// `map` runs it on every mmap.
-    fn merge_span(&mut self, start: usize, end: usize) {
+    pub(super) fn merge_span(&mut self, start: usize, end: usize) {
         use core::ops::Bound::{Excluded, Unbounded};
         let Some(mut cur) = self
             .vmas

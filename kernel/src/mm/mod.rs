@@ -21,6 +21,7 @@ mod fault;
 pub mod kheap;
 mod map;
 pub mod meminfo;
+mod mlock;
 pub mod pagecache;
 mod poke;
 mod remap;
@@ -30,7 +31,8 @@ mod userfault;
 pub mod userfaultfd;
 mod vma;
 
-pub use vma::{Backing, ForkAdvice, KernelMap, MapName, ShmMap, Vma};
+pub use mlock::lockable;
+pub use vma::{Backing, ForkAdvice, KernelMap, MapName, Mlock, ShmMap, Vma};
 
 pub const PAGE: usize = 4096;
 /// Top of the initial stack (as Linux without randomization: just below the last user page).
@@ -141,6 +143,8 @@ pub struct MmInner {
     /// The last fault `handle_fault` resolved read its page from the file system (a page
     /// cache miss): a major fault for getrusage and /proc.
     pub major_fault: bool,
+    /// What mlockall(MCL_FUTURE) asked of mappings made from now on (Linux's def_flags).
+    pub def_mlock: Mlock,
 }
 
 impl MmInner {
@@ -241,6 +245,7 @@ impl Mm {
                 stack_top: STACK_TOP,
                 hiwater_vm: 0,
                 major_fault: false,
+                def_mlock: Mlock::No,
             }),
             membarrier: core::sync::atomic::AtomicU32::new(0),
             pkeys: core::sync::atomic::AtomicU32::new(0),
@@ -310,9 +315,11 @@ impl Mm {
             c.vmas = p.vmas.clone();
             // MADV_DONTFORK: not in the child at all.
             c.vmas.retain(|_, v| !v.on_fork.dontfork);
-            // Without UFFD_FEATURE_EVENT_FORK the child's memory is not registered.
+            // Without UFFD_FEATURE_EVENT_FORK the child's memory is not registered; locks
+            // are not inherited (nor is MCL_FUTURE: the child's def_mlock stays No).
             for v in c.vmas.values_mut() {
                 v.uffd = None;
+                v.mlock = Mlock::No;
             }
             // MADV_WIPEONFORK: the child's pages there start as holes (zeros on touch).
             let vmas: alloc::vec::Vec<Vma> = c

@@ -88,6 +88,27 @@ pub struct Vma {
     /// The userfaultfd its missing pages are reported to (UFFDIO_REGISTER).
     pub uffd: Option<Arc<super::userfaultfd::Uffd>>,
     pub on_fork: ForkAdvice,
+    /// mlock state (Linux's VM_LOCKED and VM_LOCKONFAULT).
+    pub mlock: Mlock,
+}
+
+/// Whether a VMA's pages are locked in memory. Lintel never swaps, so what locking changes
+/// is that the pages are faulted in when the lock is taken (not with `OnFault`), that they
+/// count against RLIMIT_MEMLOCK, and what /proc and madvise see.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub enum Mlock {
+    #[default]
+    No,
+    /// mlock, mlockall(MCL_CURRENT), MAP_LOCKED: pages faulted in now.
+    Locked,
+    /// mlock2(MLOCK_ONFAULT), MCL_ONFAULT: pages locked as they are touched.
+    OnFault,
+}
+
+impl Mlock {
+    pub fn is_locked(self) -> bool {
+        self != Mlock::No
+    }
 }
 
 /// What fork does with a VMA, as madvise set it: MADV_DONTFORK leaves it out of the child

@@ -32,6 +32,12 @@ pub const MADV_WIPEONFORK: usize = 18;
 pub const MADV_KEEPONFORK: usize = 19;
 pub const MADV_DONTNEED_LOCKED: usize = 24;
 
+/// mlockall's flags and mlock2's.
+pub const MCL_CURRENT: usize = 1;
+pub const MCL_FUTURE: usize = 2;
+pub const MCL_ONFAULT: usize = 4;
+pub const MLOCK_ONFAULT: usize = 1;
+
 pub const MREMAP_MAYMOVE: usize = 1;
 pub const MREMAP_FIXED: usize = 2;
 pub const MREMAP_DONTUNMAP: usize = 4;

@@ -170,6 +170,24 @@ impl Ext4Inode {
         Ok(n)
     }
 
+    /// The first run of written blocks ending after byte `off` (SEEK_DATA/SEEK_HOLE):
+    /// unwritten extents are holes, as Linux's ext4 reports them when the page cache holds
+    /// nothing over them.
+    pub(crate) fn next_data_run(
+        &self,
+        st: &mut IState,
+        off: u64,
+    ) -> KResult<Option<core::ops::Range<u64>>> {
+        self.fs.load_extents(self.ino, st)?;
+        let exts = st.ext.as_ref().ok_or(Errno::EIO)?;
+        let bs = self.fs.bs;
+        let first = exts.partition_point(|e| e.end() * bs <= off);
+        Ok(exts[first..]
+            .iter()
+            .find(|e| !e.uninit)
+            .map(|e| e.lblk as u64 * bs..e.end() * bs))
+    }
+
     /// Writes zeros over [from, to) where the file has initialized blocks.
     fn zero_range(&self, st: &IState, from: u64, to: u64) -> KResult<()> {
         let fs = &self.fs;

@@ -82,6 +82,17 @@ impl Inode for Ext4Inode {
         }
     }
 
+    fn next_data(&self, off: u64) -> KResult<Option<core::ops::Range<u64>>> {
+        match self.kind {
+            FileType::Regular => {
+                let mut st = self.st.lock();
+                self.next_data_run(&mut st, off)
+            }
+            FileType::Directory => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
     fn fallocate_range(&self, op: Falloc, off: u64, len: u64) -> KResult<()> {
         match self.kind {
             FileType::Regular => {

@@ -146,6 +146,15 @@ pub trait Inode: Send + Sync {
     fn punch_hole(&self, _off: u64, _end: u64) -> KResult<bool> {
         Ok(false)
     }
+    /// The first run of data in the file that ends after byte `off`, as a byte range
+    /// (lseek's SEEK_DATA and SEEK_HOLE walk these runs); None when only holes follow.
+    /// Runs may reach past the file's size (callers clip) and adjacent runs need not be
+    /// merged. A file system that keeps no holes reports the whole file as one run, as
+    /// Linux's generic_file_llseek_size does.
+    fn next_data(&self, off: u64) -> KResult<Option<core::ops::Range<u64>>> {
+        let size = self.stat().size;
+        Ok((off < size).then_some(0..size))
+    }
     /// fallocate's ZERO_RANGE, COLLAPSE_RANGE and INSERT_RANGE over `[off, off + len)` (the
     /// caller checked the flags, the file type and `off + len` against overflow): EOPNOTSUPP
     /// where the file system lacks them, as tmpfs does on Linux.

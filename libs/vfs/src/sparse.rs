@@ -26,6 +26,16 @@ impl<P: FilePage> SparseData<P> {
         self.size
     }
 
+    /// The first page holding data that ends after byte `off`, as a byte range: a page
+    /// never written (a hole, or fallocate's reservation) is a hole, as on Linux's shmem.
+    pub fn next_data(&self, off: u64) -> Option<core::ops::Range<u64>> {
+        let page = PAGE as u64;
+        self.pages
+            .range(off / page..)
+            .next()
+            .map(|(&i, _)| i * page..(i + 1) * page)
+    }
+
     /// Pages that hold data (for st_blocks).
     pub fn allocated_pages(&self) -> u64 {
         self.pages.len() as u64
@@ -254,6 +264,20 @@ mod tests {
         assert!(d.page(1).is_none());
         p.read(10, &mut b);
         assert_eq!(&b, b"aXc");
+    }
+
+    #[test]
+    fn data_runs_are_the_written_pages() {
+        let mut d = SparseData::default();
+        assert_eq!(d.next_data(0), None);
+        d.write_at(PAGE as u64 + 5, b"x").unwrap();
+        d.write_at(3 * PAGE as u64, b"y").unwrap();
+        d.set_len(10 * PAGE as u64);
+        let p = PAGE as u64;
+        assert_eq!(d.next_data(0), Some(p..2 * p));
+        assert_eq!(d.next_data(2 * p - 1), Some(p..2 * p));
+        assert_eq!(d.next_data(2 * p), Some(3 * p..4 * p));
+        assert_eq!(d.next_data(4 * p), None);
     }
 
     #[test]

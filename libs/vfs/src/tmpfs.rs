@@ -925,6 +925,13 @@ impl<P: FilePage> Inode for TmpInode<P> {
         Ok(())
     }
 
+    fn next_data(&self, off: u64) -> KResult<Option<core::ops::Range<u64>>> {
+        match &*self.data.lock() {
+            Data::File(v) => Ok(v.next_data(off)),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
     fn punch_hole(&self, off: u64, end: u64) -> KResult<bool> {
         match &mut *self.data.lock() {
             Data::File(v) => {

@@ -38,6 +38,9 @@ pub(super) struct Usage {
     pub stack: u64,
     pub exe: u64,
     pub lib: u64,
+    /// Pages of locked VMAs (VmLck) and their proportional share in bytes (smaps' Locked).
+    pub locked: u64,
+    pub pss_locked_frac: u64,
 }
 
 impl Usage {
@@ -60,6 +63,8 @@ impl Usage {
         self.stack += o.stack;
         self.exe += o.exe;
         self.lib += o.lib;
+        self.locked += o.locked;
+        self.pss_locked_frac += o.pss_locked_frac;
     }
 }
 
@@ -144,6 +149,10 @@ fn vma_usage(m: &MmInner, v: &Vma, exe: &[u8]) -> Usage {
             (false, false) => u.private_clean += 1,
         }
     });
+    if v.mlock.is_locked() {
+        u.locked = u.size;
+        u.pss_locked_frac = u.pss_frac;
+    }
     u
 }
 
@@ -279,7 +288,7 @@ fn usage_lines(s: &mut SeqText, u: &Usage, rollup: bool) {
     s.str("Private_Hugetlb:       0 kB\n");
     kb_line(s, "Swap", 0);
     kb_line(s, "SwapPss", 0);
-    kb_line(s, "Locked", 0);
+    bytes_line(s, "Locked", u.pss_locked_frac);
 }
 
 /// The two-letter VmFlags of a VMA (show_smap_vma_flags).

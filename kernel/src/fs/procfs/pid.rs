@@ -323,7 +323,7 @@ pub(super) fn pid_content(t: &mut SeqText, pid: i32, f: PidFile, tid: i32) -> KR
                 };
                 vm("VmPeak", usage.peak_size.max(usage.size) * 4);
                 vm("VmSize", vsize / 1024);
-                vm("VmLck", 0);
+                vm("VmLck", usage.locked * 4);
                 vm("VmPin", 0);
                 vm("VmHWM", usage.peak_rss.max(usage.rss) * 4);
                 vm("VmRSS", rss_kb);

@@ -9,7 +9,7 @@ use crate::syscall::Syscall;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
     "lseek",
     lseek,
-    "SEEK_DATA/SEEK_HOLE treat files as dense",
+    "SEEK_DATA/SEEK_HOLE see the holes of tmpfs and ext4 files (unwritten extents are holes); other file systems are dense",
 )];
 
 pub fn lseek(c: &mut Call) -> SysResult {

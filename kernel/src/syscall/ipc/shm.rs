@@ -73,6 +73,7 @@ pub fn shmat(c: &mut Call) -> SysResult {
         m.find_free(len, m.mmap_top).ok_or(Errno::ENOMEM)?
     };
     check_as(c, &m, len)?;
+    let mlock = crate::syscall::mm::mlock::new_mapping_lock(c, &m, false, len)?;
     m.map(Vma {
         start,
         end: start + len,
@@ -87,7 +88,11 @@ pub fn shmat(c: &mut Call) -> SysResult {
         noreserve: true,
         uffd: None,
         on_fork: Default::default(),
+        mlock,
     });
+    if mlock == crate::mm::Mlock::Locked {
+        let _ = m.populate(start, start + len);
+    }
     ok(start)
 }
 

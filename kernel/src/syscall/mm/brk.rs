@@ -35,6 +35,12 @@ pub fn brk(c: &mut Call) -> SysResult {
         if (new_end - page_up(m.brk_start).unwrap_or(new_end)) as u64 > data_limit {
             return ok(m.brk);
         }
+        // mlockall(MCL_FUTURE) locks the heap's growth too (Linux's mlock_future_ok).
+        let Ok(mlock) =
+            crate::syscall::mm::mlock::new_mapping_lock(c, &m, false, new_end - old_end)
+        else {
+            return ok(m.brk);
+        };
         let rw = Prot {
             read: true,
             write: true,
@@ -49,7 +55,11 @@ pub fn brk(c: &mut Call) -> SysResult {
             noreserve: false,
             uffd: None,
             on_fork: Default::default(),
+            mlock,
         });
+        if mlock == crate::mm::Mlock::Locked {
+            let _ = m.populate(old_end, new_end);
+        }
     } else if new_end < old_end {
         m.unmap(new_end, old_end);
     }

@@ -85,6 +85,12 @@ pub fn madvise(c: &mut Call) -> SysResult {
         };
         hole |= v.start > a;
         let (s, e) = (a.max(v.start), v.end.min(end));
+        // Locked pages are not dropped (Linux's madvise_dontneed_free_valid_vma and
+        // madvise_remove), unless by MADV_DONTNEED_LOCKED.
+        if v.mlock.is_locked() && matches!(advice, MADV_DONTNEED | MADV_FREE | MADV_REMOVE) {
+            failed = Some(Errno::EINVAL);
+            break;
+        }
         match advice {
             MADV_DONTNEED | MADV_DONTNEED_LOCKED if !v.shared => work.push(Work::Drop(s, e)),
             MADV_FREE if v.shared || !matches!(v.backing, Backing::Anon) => {

@@ -29,7 +29,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "mmap",
         mmap,
-        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_32BIT, MAP_GROWSDOWN, MAP_LOCKED and MAP_HUGETLB are accepted without effect",
+        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_LOCKED locks and faults in (mlock); MAP_32BIT, MAP_GROWSDOWN and MAP_HUGETLB are accepted without effect",
     ),
     Syscall::implemented("munmap", munmap, ""),
 ];
@@ -105,6 +105,12 @@ pub fn mmap(c: &mut Call) -> SysResult {
     let noreserve = kernel_pages
         || (flags & MAP_NORESERVE != 0
             && crate::mm::commit::mode() != crate::mm::commit::OVERCOMMIT_NEVER);
+    let mlock = if crate::mm::lockable(&backing) {
+        let map_locked = flags & lintel_abi::mman::MAP_LOCKED != 0;
+        crate::syscall::mm::mlock::new_mapping_lock(c, &m, map_locked, len)?
+    } else {
+        crate::mm::Mlock::No
+    };
     let vma = Vma {
         start,
         end: start + len,
@@ -114,6 +120,7 @@ pub fn mmap(c: &mut Call) -> SysResult {
         noreserve,
         uffd: None,
         on_fork: Default::default(),
+        mlock,
     };
     if crate::mm::commit::charged(&vma) {
         check_commit(c, &m, len)?;
@@ -122,6 +129,10 @@ pub fn mmap(c: &mut Call) -> SysResult {
     if flags & MAP_POPULATE != 0 || (shared && flags & MAP_ANONYMOUS != 0) {
         // Shared anonymous pages must exist before fork so both sides map the same frames.
         m.populate(start, start + len)?;
+    } else if mlock == crate::mm::Mlock::Locked && (prot.read || prot.write || prot.exec) {
+        // A locked mapping is faulted in; what cannot be made is left, as Linux's
+        // mm_populate after mmap ignores it.
+        let _ = m.populate(start, start + len);
     }
     ok(start)
 }

@@ -6,7 +6,7 @@ mod madvise;
 mod membarrier;
 mod memfd;
 mod mincore;
-mod mlock;
+pub(in crate::syscall) mod mlock;
 mod mmap;
 mod mprotect;
 mod mremap;

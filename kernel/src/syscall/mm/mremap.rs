@@ -1,6 +1,7 @@
 //! mremap
 
 use crate::mm::page_up;
+use crate::mm::Mlock;
 use crate::mm::PAGE;
 use crate::syscall::mm::check_as;
 use crate::syscall::mm::check_commit;
@@ -41,8 +42,12 @@ pub fn mremap(c: &mut Call) -> SysResult {
     };
     let mm = c.thread.proc_ref().mm();
     let mut m = mm.inner.lock();
+    let locked = m.find(old).is_some_and(|v| v.mlock.is_locked());
     if new_len > old_len {
         check_as(c, &m, new_len - old_len)?;
+        if locked {
+            crate::syscall::mm::mlock::check_lock_growth(c, &m, new_len - old_len)?;
+        }
     }
     // Growing a charged mapping commits the growth; MREMAP_DONTUNMAP keeps the old range
     // mapped, so the whole new one is committed again.
@@ -60,5 +65,10 @@ pub fn mremap(c: &mut Call) -> SysResult {
     if flags & MREMAP_DONTUNMAP != 0 {
         return ok(m.move_keep(old, old_len, fixed)?);
     }
-    ok(m.remap(old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed)?)
+    let at = m.remap(old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed)?;
+    // The growth of a locked mapping is faulted in (errors left, as Linux's mm_populate).
+    if locked && new_len > old_len && m.find(at).is_some_and(|v| v.mlock == Mlock::Locked) {
+        let _ = m.populate(at + old_len, at + new_len);
+    }
+    ok(at)
 }

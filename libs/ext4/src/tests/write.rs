@@ -40,6 +40,28 @@ fn punch_hole_frees_blocks() {
 }
 
 #[test]
+fn data_runs_skip_holes_and_unwritten_extents() {
+    let (d, img) = empty_image("seekdata", "16M", &["-b", "1024"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let f = write_file(&root, "f", &pattern(4, 2048));
+    assert_eq!(f.next_data(0).unwrap(), Some(0..2048));
+    assert_eq!(f.next_data(2048).unwrap(), None);
+    // A block far away, an unwritten extent between (a hole for SEEK_DATA).
+    f.write_at(10 * 1024 + 3, b"x").unwrap();
+    f.fallocate_range(lintel_vfs::Falloc::Zero { keep_size: true }, 4096, 2048)
+        .unwrap();
+    assert_eq!(f.next_data(2048).unwrap(), Some(10 * 1024..11 * 1024));
+    assert!(f.punch_hole(0, 1024).unwrap());
+    assert_eq!(f.next_data(0).unwrap(), Some(1024..2048));
+    drop((f, root));
+    fs.sync().unwrap();
+    drop(fs);
+    fsck(&img);
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
 fn create_write_truncate_unlink() {
     for bs in ["4096", "1024"] {
         let (d, img) = empty_image("basic", "32M", &["-b", bs]);
