@@ -16,6 +16,13 @@ pub fn hwcap() -> u64 {
     arch::cpu::hwcap()
 }
 
+/// Whether the harts have the multi-letter ISA extension `name` ("zba"), as the device tree's
+/// ISA string names it (riscv_hwprobe reports these; AT_HWCAP has only the letters).
+#[cfg(target_arch = "riscv64")]
+pub fn has_isa_extension(name: &str) -> bool {
+    arch::cpu::has_isa_extension(name)
+}
+
 /// AT_HWCAP2: the second feature word.
 pub fn hwcap2() -> u64 {
     arch::cpu::hwcap2()

@@ -1,7 +1,13 @@
 //! A Debian bookworm root file system for Lintel: `debootstrap --variant=minbase` (from
 //! Debian's package registry, as root) into a folder cached under build/debian, plus named
-//! extra packages, then an ext4 image of it made with `mke2fs -d`.
+//! extra packages, then an ext4 image of it made with `mke2fs -d`. For `--arch aarch64` the
+//! root is Debian's arm64 one, cached under build/debian-arm64: debootstrap's first stage
+//! (`--foreign`: download and unpack) runs on this host, and since this host cannot run arm64
+//! programs in a chroot (no binfmt_misc; see `unpack_foreign`), the second stage's
+//! configuring is replaced by unpacking every downloaded package and the few files the
+//! maintainer scripts would write that a shell needs.
 
+use crate::arch::Arch;
 use crate::build_dir;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -69,8 +75,24 @@ pub const USERLAND_PACKAGES: &[&str] = &[
 pub const HOSTS: &str =
     "127.0.0.1\tlocalhost\n127.0.1.1\tlintel\n::1\tlocalhost ip6-localhost ip6-loopback\n";
 
+/// Debian's name for the architecture xtask builds for, and the folder under build/ its
+/// roots are cached in (x86_64's keeps the name it always had).
+fn debian_arch() -> Result<(&'static str, &'static str), String> {
+    match crate::arch::current() {
+        Arch::X86_64 => Ok(("amd64", "debian")),
+        Arch::Aarch64 => Ok(("arm64", "debian-arm64")),
+        Arch::Riscv64 => Err(
+            "--rootfs debian: Debian bookworm has no riscv64 release (riscv64 \
+             is an official architecture from trixie on)"
+                .into(),
+        ),
+    }
+}
+
 /// The root tree with `packages` installed, made once and cached.
 pub fn tree(packages: &[String]) -> Result<PathBuf, String> {
+    let (arch, cache) = debian_arch()?;
+    let foreign = arch != "amd64";
     let mut pk: Vec<String> = packages.to_vec();
     for (named, provider) in VIRTUAL_DEPS {
         if packages.iter().any(|p| p == named) {
@@ -84,7 +106,7 @@ pub fn tree(packages: &[String]) -> Result<PathBuf, String> {
     } else {
         pk.join("+")
     };
-    let dir = build_dir().join("debian").join(key);
+    let dir = build_dir().join(cache).join(key);
     let root = dir.join("root");
     let stamp = dir.join("complete");
     if stamp.exists() {
@@ -111,9 +133,15 @@ pub fn tree(packages: &[String]) -> Result<PathBuf, String> {
     }
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    eprintln!("xtask: debootstrap {SUITE} into {} (once)", root.display());
+    eprintln!(
+        "xtask: debootstrap {SUITE} ({arch}) into {} (once)",
+        root.display()
+    );
     let mut c = Command::new("/usr/sbin/debootstrap");
     c.arg("--variant=minbase");
+    if foreign {
+        c.arg(format!("--arch={arch}")).arg("--foreign");
+    }
     if !pk.is_empty() {
         c.arg(format!("--include={}", pk.join(",")));
     }
@@ -131,6 +159,9 @@ pub fn tree(packages: &[String]) -> Result<PathBuf, String> {
             tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
         ));
     }
+    if foreign {
+        unpack_foreign(&root)?;
+    }
     std::fs::write(root.join("etc/hostname"), "lintel\n").map_err(|e| e.to_string())?;
     std::fs::write(root.join("etc/hosts"), HOSTS).map_err(|e| e.to_string())?;
     std::fs::write(&stamp, "").map_err(|e| e.to_string())?;
@@ -141,4 +172,58 @@ pub fn tree(packages: &[String]) -> Result<PathBuf, String> {
 pub fn image(packages: &[String], out: &Path) -> Result<(), String> {
     let root = tree(packages)?;
     crate::disk::mke2fs(&root, out, 3 << 10)
+}
+
+/// What debootstrap's second stage would have done, as far as this host can do it without
+/// running the root's programs (that needs binfmt_misc, which is the host kernel's and not
+/// this container's to register): every package the first stage downloaded, unpacked over
+/// the root (the first stage unpacked only the ones the second needs to start; merged /usr's
+/// /bin, /lib... symlinks kept), and the account files base-passwd's postinst would copy
+/// from its masters. No maintainer script runs: dpkg lists the packages as unpacked, not
+/// installed, and what a postinst makes (alternatives, ld.so.cache, users of other
+/// packages) is missing; `/debootstrap/debootstrap --second-stage` run inside Lintel (as
+/// root, on the booted disk) would finish the job.
+fn unpack_foreign(root: &Path) -> Result<(), String> {
+    let archives = root.join("var/cache/apt/archives");
+    let mut debs: Vec<PathBuf> = std::fs::read_dir(&archives)
+        .map_err(|e| format!("{}: {e}", archives.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "deb"))
+        .collect();
+    debs.sort();
+    eprintln!(
+        "xtask: unpacking {} packages into {}",
+        debs.len(),
+        root.display()
+    );
+    for deb in &debs {
+        let script = format!(
+            "dpkg-deb --fsys-tarfile '{}' | tar -C '{}' --keep-directory-symlink -xf -",
+            deb.display(),
+            root.display()
+        );
+        let ok = Command::new("sh")
+            .args(["-c", &script])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return Err(format!("unpacking {} failed", deb.display()));
+        }
+    }
+    // The first stage points /proc at the host's (for a fakechroot); the booted root mounts
+    // its own there.
+    let proc_dir = root.join("proc");
+    if proc_dir.is_symlink() {
+        std::fs::remove_file(&proc_dir).map_err(|e| format!("{}: {e}", proc_dir.display()))?;
+        std::fs::create_dir(&proc_dir).map_err(|e| format!("{}: {e}", proc_dir.display()))?;
+    }
+    for (master, file) in [("passwd", "passwd"), ("group", "group")] {
+        let to = root.join("etc").join(file);
+        if !to.exists() {
+            let from = root.join(format!("usr/share/base-passwd/{master}.master"));
+            std::fs::copy(&from, &to).map_err(|e| format!("{}: {e}", from.display()))?;
+        }
+    }
+    Ok(())
 }

@@ -86,6 +86,63 @@ fn port_numbers(arch: &str) -> Result<BTreeMap<String, u32>, String> {
     Ok(out)
 }
 
+/// The calls a port declares in its own file, kernel/src/syscall/arch/ARCH.rs (which the
+/// x86_64 kernel's table cannot show): (name, status, note) from each
+/// `Syscall::implemented("name", handler, "note")` or `Syscall::partial(...)` there.
+fn port_only_calls(arch: &str) -> Result<Vec<(String, String, String)>, String> {
+    let path = root().join(format!("kernel/src/syscall/arch/{arch}.rs"));
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for status in ["implemented", "partial"] {
+        for (i, _) in text.match_indices(&format!("Syscall::{status}(")) {
+            let strings = string_literals(&text[i..], 2);
+            match &strings[..] {
+                [name, note] => out.push((name.clone(), status.to_string(), note.clone())),
+                _ => {
+                    return Err(format!(
+                        "{}: a declaration xtask cannot read",
+                        path.display()
+                    ))
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The first `n` Rust string literals of `text`, with `\` line continuations and the simple
+/// escapes undone.
+fn string_literals(text: &str, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while out.len() < n {
+        // The opening quote.
+        if !chars.by_ref().any(|c| c == '"') {
+            break;
+        }
+        let mut s = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => break,
+                '\\' => match chars.next() {
+                    Some('\n') => {
+                        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                            chars.next();
+                        }
+                    }
+                    Some('n') => s.push('\n'),
+                    Some('t') => s.push('\t'),
+                    Some(e) => s.push(e),
+                    None => {}
+                },
+                c => s.push(c),
+            }
+        }
+        out.push(s);
+    }
+    out
+}
+
 /// Test names whose source calls `name(` (or names it in a `// covers:` line).
 fn tests_for(name: &str, tests: &[(String, String)]) -> Vec<String> {
     let call = format!("{name}(");
@@ -140,8 +197,9 @@ pub fn render() -> Result<String, String> {
          The riscv64 and aarch64 columns: the syscall's number there (the asm-generic table; \
          \u{2013} where the architecture has no such call, which Lintel then does not dispatch \
          there), and the tests of the row that the port's list \
-         (`tests/conformance/riscv64.txt`, `aarch64.txt`) leaves out: the others run on it too. riscv64's own riscv_hwprobe (258) and \
-         riscv_flush_icache (259), in kernel/src/syscall/arch/riscv64.rs, have no row.\n\n\
+         (`tests/conformance/riscv64.txt`, `aarch64.txt`) leaves out: the others run on it too. The \
+         rows at the end, with no x86_64 number, are the calls only a port has (declared in \
+         `kernel/src/syscall/arch/ARCH.rs`).\n\n\
          | nr | syscall | status | note | tests | riscv64 | aarch64 |\n\
          |---|---|---|---|---|---|---|\n",
     );
@@ -149,14 +207,48 @@ pub fn render() -> Result<String, String> {
     for arch in PORTS {
         ports.push((port_numbers(arch)?, crate::test::port_tests(arch)?));
     }
+    // The ports' own calls, after x86_64's rows (no x86_64 number), in the first port's
+    // number order.
+    let mut only: Vec<(u32, Row)> = Vec::new();
+    for arch in PORTS {
+        let numbers = port_numbers(arch)?;
+        for (name, status, note) in port_only_calls(arch)? {
+            let Some(&n) = numbers.get(&name) else {
+                continue;
+            };
+            if rows.iter().any(|r| r.name == name) || only.iter().any(|(_, r)| r.name == name) {
+                continue;
+            }
+            only.push((
+                n,
+                Row {
+                    nr: 0,
+                    name,
+                    status,
+                    note,
+                },
+            ));
+        }
+    }
+    only.sort_by_key(|(n, _)| *n);
+    let x86_rows = rows.len();
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .chain(only.into_iter().map(|(_, r)| r))
+        .collect();
     let (mut full, mut partial) = (0, 0);
-    for Row {
-        nr,
-        name,
-        status,
-        note,
-    } in &rows
-    {
+    for (i, row) in rows.iter().enumerate() {
+        let Row {
+            nr,
+            name,
+            status,
+            note,
+        } = row;
+        let nr = if i < x86_rows {
+            nr.to_string()
+        } else {
+            "\u{2013}".to_string()
+        };
         if status == "implemented" {
             full += 1;
         } else {
@@ -197,4 +289,27 @@ pub fn generate() -> Result<(), String> {
     std::fs::write(&path, out).map_err(|e| format!("{}: {e}", path.display()))?;
     println!("wrote {}", path.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_literals_undo_continuations() {
+        let src = "Syscall::partial(\n    \"a_call\",\n    handler,\n    \"one \\\n     two \\\"q\\\"\",\n)";
+        assert_eq!(string_literals(src, 2), ["a_call", "one two \"q\""]);
+        assert_eq!(string_literals("none", 2), Vec::<String>::new());
+    }
+
+    #[test]
+    fn riscv64_has_its_own_calls() {
+        let calls = port_only_calls("riscv64").unwrap();
+        let names: Vec<&str> = calls.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert!(names.contains(&"riscv_hwprobe") && names.contains(&"riscv_flush_icache"));
+        assert!(calls.iter().all(|(_, _, note)| !note.contains('\n')));
+        let numbers = port_numbers("riscv64").unwrap();
+        assert_eq!(numbers.get("riscv_hwprobe"), Some(&258));
+        assert!(port_only_calls("aarch64").unwrap().is_empty());
+    }
 }

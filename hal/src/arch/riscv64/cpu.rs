@@ -136,6 +136,14 @@ pub(crate) fn hwcap() -> u64 {
     ISA_LETTERS.load(Ordering::Relaxed) & known
 }
 
+/// Whether the boot hart's ISA string lists the multi-letter extension `name` (lower case,
+/// as "rv64imafdc_zicsr_zba" writes them).
+pub(crate) fn has_isa_extension(name: &str) -> bool {
+    ISA_STRING
+        .get()
+        .is_some_and(|isa| isa.split('_').skip(1).any(|e| e == name))
+}
+
 pub(crate) fn hwcap2() -> u64 {
     0
 }

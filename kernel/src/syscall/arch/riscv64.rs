@@ -16,7 +16,8 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "riscv_hwprobe",
         riscv_hwprobe,
-        "base behaviour, IMA extensions (F, D, C, V from the ISA string); vendor ids 0",
+        "base behaviour, IMA extensions (F, D, C, V, Zba, Zbb, Zbs, Zbc from the ISA string; \
+         the later extension bits and keys are not reported); vendor ids 0",
     ),
 ];
 
@@ -55,6 +56,13 @@ const BASE_BEHAVIOR_IMA: u64 = 1;
 const IMA_FD: u64 = 1;
 const IMA_C: u64 = 2;
 const IMA_V: u64 = 4;
+/// RISCV_HWPROBE_EXT_ZBA, _ZBB, _ZBS (Linux 6.5), _ZBC (6.8): bit manipulation.
+const EXT_ZB: [(&str, u64); 4] = [
+    ("zba", 1 << 3),
+    ("zbb", 1 << 4),
+    ("zbs", 1 << 5),
+    ("zbc", 1 << 7),
+];
 /// RISCV_HWPROBE_MISALIGNED_UNKNOWN.
 const MISALIGNED_UNKNOWN: u64 = 0;
 
@@ -75,6 +83,11 @@ fn probe(key: i64) -> Option<u64> {
             if has(b'v') {
                 v |= IMA_V;
             }
+            for (name, bit) in EXT_ZB {
+                if lintel_hal::cpu::has_isa_extension(name) {
+                    v |= bit;
+                }
+            }
             v
         }
         KEY_CPUPERF_0 => MISALIGNED_UNKNOWN,
@@ -82,12 +95,28 @@ fn probe(key: i64) -> Option<u64> {
     })
 }
 
+/// The bytes of a user CPU set riscv_hwprobe reads: Linux's cpumask_size() for a kernel of
+/// at most 64 CPUs (the mask `online_cpus` has room for); bytes past it are not looked at.
+const CPUMASK_BYTES: usize = 8;
+
 /// riscv_hwprobe(pairs, count, cpusetsize, cpus, flags): each `{i64 key; u64 value}` pair gets
-/// its value for every CPU (they are alike); an unknown key becomes -1 with value 0.
+/// its value for every CPU (they are alike); an unknown key becomes -1 with value 0. As Linux's
+/// hwprobe_get_values: flags first (none defined: EINVAL), then the CPU set (0 and NULL mean
+/// every online CPU; otherwise read, EFAULT, and it must name an online CPU, EINVAL), then
+/// the pairs in order (EFAULT at the first that cannot be read or written, those before it
+/// already answered).
 pub fn riscv_hwprobe(c: &mut Call) -> SysResult {
-    let [pairs, count, _cpusetsize, _cpus, flags, _] = c.a;
+    let [pairs, count, cpusetsize, cpus, flags, _] = c.a;
     if flags != 0 {
         return Err(Errno::EINVAL);
+    }
+    if cpusetsize != 0 || cpus != 0 {
+        let mut mask = [0u8; CPUMASK_BYTES];
+        let n = cpusetsize.min(CPUMASK_BYTES);
+        uaccess::read_bytes(cpus, &mut mask[..n])?;
+        if u64::from_le_bytes(mask) & crate::syscall::sched::online_cpus() == 0 {
+            return Err(Errno::EINVAL);
+        }
     }
     for i in 0..count {
         let at = i
