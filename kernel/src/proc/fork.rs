@@ -4,7 +4,7 @@
 
 use super::signal::{self, SigAction};
 use super::{
-    alloc_pid, default_rlimits, limits, shared, CpuTime, Cred, FsContext, Process, Shared,
+    alloc_pid, default_rlimits, limits, shared, CpuTime, Cred, FsContext, NewPid, Process, Shared,
     Summarized, Thread, ThreadState, NPROCS, PROCS, RLIMIT_NPROC, THREADS,
 };
 use crate::fs::fdtable::FdTable;
@@ -22,7 +22,8 @@ use lintel_hal::task::{KernelStack, Task};
 pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
     Mm::zombie()?;
     let stack = KernelStack::try_new().ok_or(Errno::ENOMEM)?;
-    let pid = alloc_pid()?;
+    let new_pid = alloc_pid(None)?;
+    let pid = new_pid.get();
     let p = Arc::new(Process {
         pid,
         personality: AtomicU32::new(0),
@@ -75,7 +76,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
     NPROCS.fetch_add(1, Ordering::Relaxed);
     let files = Shared::new(&shared::FILES, files);
     let fs = Shared::new(&shared::FS, fs);
-    Ok(new_thread(p, pid, stack, (files, fs)))
+    Ok(new_thread(p, new_pid, stack, (files, fs)))
 }
 
 /// A new thread's fd table and fs context: `creator`'s own (CLONE_FILES, CLONE_FS) or
@@ -98,12 +99,15 @@ fn thread_tables(
     Ok((files, fs))
 }
 
+/// A thread of `p` with id `new_tid`, in the process's list and `THREADS`; the id stops
+/// being only reserved (`NewPid`) once it is there.
 fn new_thread(
     p: Arc<Process>,
-    tid: i32,
+    new_tid: NewPid,
     stack: KernelStack,
     (files, fs): (Shared<FdTable>, Shared<FsContext>),
 ) -> Arc<Thread> {
+    let tid = new_tid.get();
     let t = Arc::new(Thread {
         tid: AtomicI32::new(tid),
         process: p.clone(),
@@ -143,6 +147,7 @@ fn new_thread(
     });
     p.threads.lock().push(Arc::downgrade(&t));
     THREADS.lock().insert(tid, Arc::downgrade(&t));
+    drop(new_tid);
     t
 }
 
@@ -169,7 +174,8 @@ fn reserve_task(p: &Process, copied: usize) -> KResult<KernelStack> {
 
 /// clone(CLONE_THREAD): a new thread in the caller's process, sharing the caller's fd table,
 /// fs context and undo list or with copies of them or none (`share`'s `files`, `fs` and
-/// `sysvsem`; its other fields are the process's and not looked at).
+/// `sysvsem`), with the id `share.set_tid` asks for if any; its other fields are the
+/// process's and not looked at.
 pub fn clone_thread(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread>> {
     let p = parent_thread.process();
     if p.is_exiting() {
@@ -179,7 +185,7 @@ pub fn clone_thread(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Ar
     let sched = parent_thread.sched.lock().forked().ok_or(Errno::EAGAIN)?;
     let stack = reserve_task(&p, 0)?;
     let tables = thread_tables(parent_thread, share.files, share.fs)?;
-    let tid = alloc_pid()?;
+    let tid = alloc_pid(share.set_tid)?;
     NPROCS.fetch_add(1, Ordering::Relaxed);
     let t = new_thread(p, tid, stack, tables);
     // Copied out first: the parent's mask is not held while the child's is taken.
@@ -241,6 +247,9 @@ pub struct ForkShare {
     /// CLONE_SYSVSEM: the same System V semaphore undo list (made for the parent if it has
     /// none); otherwise the child starts without one.
     pub sysvsem: bool,
+    /// clone3's set_tid: the id the new task must get (EEXIST when it is taken), checked
+    /// and taken in one step by `alloc_pid`.
+    pub set_tid: Option<i32>,
 }
 
 /// fork/vfork/clone without CLONE_THREAD: a new process with a copy-on-write copy of the
@@ -275,7 +284,8 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
         crate::ipc::shm::forked(&mm, parent.pid);
         mm
     };
-    let pid = alloc_pid()?;
+    let new_pid = alloc_pid(share.set_tid)?;
+    let pid = new_pid.get();
     crate::keys::forked(parent.pid, pid);
     crate::uts::forked(parent.pid, pid);
     let p = Arc::new(Process {
@@ -329,7 +339,7 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
     parent.children.lock().push(p.clone());
-    let t = new_thread(p, pid, stack, tables);
+    let t = new_thread(p, new_pid, stack, tables);
     // Copied out first: the parent's mask is not held while the child's is taken.
     let mask = *parent_thread.sigmask.lock();
     *t.sigmask.lock() = mask;
