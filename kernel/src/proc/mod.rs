@@ -21,7 +21,8 @@ mod usercopy;
 pub use access::{ptrace_may_access, Creds};
 pub use deliver::{
     dequeue_from, flush_pending, force_fatal, force_fault, fsize_limit, interrupted, notify_parent,
-    raise_sigpipe, raise_sigxfsz, send_signal, send_simple, set_coredump_hook, sigreturn,
+    raise_sigpipe, raise_sigxfsz, retarget_shared, send_signal, send_simple, set_blocked,
+    set_coredump_hook, sigreturn,
 };
 pub use exit::{
     adopt_by_grandparent, claim, reap, release_vfork, set_session_end_hook, thread_exit,
