@@ -76,7 +76,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
     NPROCS.fetch_add(1, Ordering::Relaxed);
     let files = Shared::new(&shared::FILES, files);
     let fs = Shared::new(&shared::FS, fs);
-    Ok(new_thread(p, new_pid, stack, (files, fs)))
+    new_thread(p, new_pid, stack, (files, fs), Default::default(), None)
 }
 
 /// A new thread's fd table and fs context: `creator`'s own (CLONE_FILES, CLONE_FS) or
@@ -99,14 +99,26 @@ fn thread_tables(
     Ok((files, fs))
 }
 
-/// A thread of `p` with id `new_tid`, in the process's list and `THREADS`; the id stops
+/// A thread of `p` with id `new_tid` and signal mask `sigmask` (set before any sender can
+/// find the thread: one that picked it as wanting a signal it then blocks would leave the
+/// signal with nobody woken for it), in the process's list and `THREADS`; the id stops
 /// being only reserved (`NewPid`) once it is there.
+///
+/// `sibling_of`: the creating thread of a clone_thread. It must not be exiting when the new
+/// thread joins the list (ERESTARTNOINTR otherwise, Linux's check of a fatal signal in
+/// copy_process, which the caller never sees): the check and the insertion are one step
+/// under `p.threads`, the lock under which exec marks the other threads to exit
+/// (`kill_other_threads`), so a thread cloned while exec or exit_group sweeps the process is
+/// either refused or found by the sweep. (exit_group's flag is the process's: a thread
+/// inserted just before it exits before it first runs, see `run::user_main`.)
 fn new_thread(
     p: Arc<Process>,
     new_tid: NewPid,
     stack: KernelStack,
     (files, fs): (Shared<FdTable>, Shared<FsContext>),
-) -> Arc<Thread> {
+    sigmask: signal::SigSet,
+    sibling_of: Option<&Thread>,
+) -> KResult<Arc<Thread>> {
     let tid = new_tid.get();
     let t = Arc::new(Thread {
         tid: AtomicI32::new(tid),
@@ -117,7 +129,7 @@ fn new_thread(
         files,
         fs,
         clear_child_tid: Mutex::new(0),
-        sigmask: Summarized::default(),
+        sigmask: Summarized::new(sigmask),
         robust_list: Mutex::new((0, 0)),
         rseq: Mutex::new((0, 0, 0)),
         rseq_cpu: AtomicU32::new(u32::MAX),
@@ -145,10 +157,17 @@ fn new_thread(
         trace: super::ptrace::Tracee::default(),
         io_uring_rings: Mutex::new(None),
     });
-    p.threads.lock().push(Arc::downgrade(&t));
+    {
+        let mut threads = p.threads.lock();
+        if sibling_of.is_some_and(|c| c.must_exit()) {
+            drop(threads);
+            return Err(Errno::ERESTARTNOINTR);
+        }
+        threads.push(Arc::downgrade(&t));
+    }
     THREADS.lock().insert(tid, Arc::downgrade(&t));
     drop(new_tid);
-    t
+    Ok(t)
 }
 
 /// Checks the limits before a new task (process or thread) is created, as Linux's
@@ -186,11 +205,10 @@ pub fn clone_thread(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Ar
     let stack = reserve_task(&p, 0)?;
     let tables = thread_tables(parent_thread, share.files, share.fs)?;
     let tid = alloc_pid(share.set_tid)?;
-    NPROCS.fetch_add(1, Ordering::Relaxed);
-    let t = new_thread(p, tid, stack, tables);
     // Copied out first: the parent's mask is not held while the child's is taken.
     let mask = *parent_thread.sigmask.lock();
-    *t.sigmask.lock() = mask;
+    let t = new_thread(p, tid, stack, tables, mask, Some(parent_thread))?;
+    NPROCS.fetch_add(1, Ordering::Relaxed);
     let comm = *parent_thread.comm.lock();
     *t.comm.lock() = comm;
     let affinity = *parent_thread.affinity.lock();
@@ -339,10 +357,9 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
     parent.children.lock().push(p.clone());
-    let t = new_thread(p, new_pid, stack, tables);
     // Copied out first: the parent's mask is not held while the child's is taken.
     let mask = *parent_thread.sigmask.lock();
-    *t.sigmask.lock() = mask;
+    let t = new_thread(p, new_pid, stack, tables, mask, None)?;
     let comm = *parent_thread.comm.lock();
     *t.comm.lock() = comm;
     let affinity = *parent_thread.affinity.lock();

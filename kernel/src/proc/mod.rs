@@ -425,9 +425,15 @@ impl Thread {
 
     /// Makes this thread leave with `status` and wakes it if it sleeps.
     pub fn request_exit(self: &Arc<Self>, status: i32) {
+        self.mark_exit(status);
+        self.wake();
+    }
+
+    /// `request_exit` without the wake-up: for a sweep over the process's threads under its
+    /// `threads` lock, which wakes them after letting the lock go.
+    pub fn mark_exit(&self, status: i32) {
         self.exit_code.lock().get_or_insert(status);
         self.exit_flag.store(true, Ordering::Release);
-        self.wake();
     }
 
     /// Makes the thread runnable if it sleeps.

@@ -107,7 +107,9 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
         super::deliver::do_signal(&thread, &mut ctx, None);
     }
     let mut restart: Option<u64> = None;
-    loop {
+    // Checked before the first entry to user mode too: a thread cloned just as its process
+    // began to exit (exit_group, a fatal signal, exec's sweep) runs no user code.
+    while !thread.must_exit() {
         rseq_update_cpu(&thread);
         thread.trace.load_debug();
         sched::arm_timer();
@@ -193,9 +195,6 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
             }
         }
         super::deliver::do_signal(&thread, &mut ctx, restart.take());
-        if thread.must_exit() {
-            break;
-        }
     }
     if thread.trace.is_traced() {
         let status = thread
