@@ -379,7 +379,10 @@ fn trace_child(
     if flags & CLONE_UNTRACED != 0 || !(wanted || flags & CLONE_PTRACE != 0) {
         return None;
     }
-    process::ptrace::attach(child, &tracer, seized, options);
+    // A child not yet started is neither traced nor gone: this attach always takes.
+    if !process::ptrace::attach(child, &tracer, seized, options) {
+        return None;
+    }
     child.trace.state.lock().born_traced = true;
     wanted.then_some(ev)
 }
