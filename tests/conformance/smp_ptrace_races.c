@@ -25,17 +25,6 @@
 #define TWO_ROUNDS 20
 #define EXIT_ROUNDS 30
 
-static int ncpu;
-static int cpus[8];
-
-static void pin(int i) {
-    if (ncpu > 1) lt_pin(cpus[i % ncpu]);
-}
-
-static void relax(void) {
-    if (ncpu < 2) sched_yield();
-}
-
 /* Shared with the children: [0] go, [1] ready count, [2] successes, [3] EPERMs, [4] other
  * results, [5] a thread id. */
 static atomic_int *shared;
@@ -54,9 +43,9 @@ static void two_tracers(void) {
         for (int i = 0; i < 2; i++) {
             tr[i] = fork();
             if (tr[i] == 0) {
-                pin(i + 1);
+                lt_pin_nth(i + 1);
                 atomic_fetch_add(&shared[1], 1);
-                while (!atomic_load(&shared[0])) relax();
+                while (!atomic_load(&shared[0])) lt_relax();
                 long x = ptrace(PTRACE_SEIZE, target, 0, 0);
                 if (x == 0)
                     atomic_fetch_add(&shared[2], 1);
@@ -93,7 +82,7 @@ static void two_tracers(void) {
 static void *leaver(void *arg) {
     (void)arg;
     atomic_store(&shared[5], (int)syscall(SYS_gettid));
-    while (!atomic_load(&shared[0])) relax();
+    while (!atomic_load(&shared[0])) lt_relax();
     syscall(SYS_exit, 0);
     return 0;
 }
@@ -103,7 +92,7 @@ static void attach_vs_exit(void) {
         for (int i = 0; i < 6; i++) atomic_store(&shared[i], 0);
         pid_t target = fork();
         if (target == 0) {
-            pin(r + 1);
+            lt_pin_nth(r + 1);
             pthread_t t;
             if (pthread_create(&t, 0, leaver, 0) != 0) _exit(3);
             for (;;) pause();
@@ -140,11 +129,10 @@ static void attach_vs_exit(void) {
 }
 
 int main(void) {
-    ncpu = lt_cpus(cpus, 8);
+    lt_smp_init();
     shared = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     CHECK(shared != MAP_FAILED);
     if (shared == MAP_FAILED) DONE();
-    printf("%d CPUs\n", ncpu);
     lt_sub("two tracers seize at once", two_tracers, 60000);
     lt_sub("seize against the thread's exit", attach_vs_exit, 60000);
     DONE();

@@ -26,18 +26,6 @@
 #define BLOCK_ROUNDS 150
 #define EXIT_ROUNDS 60
 
-static int ncpu;
-static int cpus[8];
-
-static void pin(int i) {
-    if (ncpu > 1) lt_pin(cpus[i % ncpu]);
-}
-
-/* A busy wait's step: on one CPU it lets the awaited process run. */
-static void relax(void) {
-    if (ncpu < 2) sched_yield();
-}
-
 static atomic_int count;
 
 static void on_sig(int sig) {
@@ -72,7 +60,7 @@ static int wait_count(int n, int spin) {
 /* ---- timers set in the past ---- */
 
 static void timer_proc(int i) {
-    pin(i + 1);
+    lt_pin_nth(i + 1);
     handle(SIGUSR1);
     static const clockid_t clocks[] = {CLOCK_REALTIME, CLOCK_MONOTONIC};
     for (unsigned c = 0; c < 2; c++) {
@@ -92,7 +80,7 @@ static void timer_proc(int i) {
             its.it_value.tv_nsec = now.tv_sec > 1 ? now.tv_nsec : 1;
             CHECK(timer_settime(t, TIMER_ABSTIME, &its, NULL) == 0);
             /* Spinning only with a CPU of its own. */
-            if (!wait_count(before + 1, ncpu > 1 && r % 2)) {
+            if (!wait_count(before + 1, lt_ncpu > 1 && r % 2)) {
                 printf("process %d, clock %d, round %d: no expiry of a timer set in the past\n",
                        i, (int)clocks[c], r);
                 lt_failures++;
@@ -106,7 +94,7 @@ static void timer_proc(int i) {
 
 static void timers_in_the_past(void) {
     /* One process per CPU but the first (the boot CPU, which keeps time in Lintel). */
-    int procs = ncpu - 1 < 1 ? 1 : ncpu - 1 > MAX_TIMER_PROCS ? MAX_TIMER_PROCS : ncpu - 1;
+    int procs = lt_ncpu - 1 < 1 ? 1 : lt_ncpu - 1 > MAX_TIMER_PROCS ? MAX_TIMER_PROCS : lt_ncpu - 1;
     pid_t kids[MAX_TIMER_PROCS];
     for (int i = 0; i < procs; i++) {
         kids[i] = fork();
@@ -135,7 +123,7 @@ static atomic_int *shared;
 
 static void *pauser(void *arg) {
     (void)arg;
-    pin(2);
+    lt_pin_nth(2);
     set_mask(SIG_UNBLOCK, SIGUSR1);
     for (;;) pause();
     return NULL;
@@ -145,11 +133,11 @@ static void *pauser(void *arg) {
 static pid_t start_sender(pid_t parent) {
     pid_t c = fork();
     if (c == 0) {
-        pin(1);
+        lt_pin_nth(1);
         for (int r = 1;; r++) {
             while (atomic_load(&shared[0]) < r) {
                 if (atomic_load(&shared[0]) < 0) _exit(0);
-                relax();
+                lt_relax();
             }
             kill(parent, SIGUSR1);
             atomic_store(&shared[1], r);
@@ -164,7 +152,7 @@ static void stop_sender(pid_t c) {
 }
 
 static void retarget_on_block(void) {
-    pin(0);
+    lt_pin_nth(0);
     handle(SIGUSR1);
     atomic_store(&shared[0], 0);
     atomic_store(&shared[1], 0);
@@ -182,8 +170,8 @@ static void retarget_on_block(void) {
         atomic_store(&shared[0], r);
         for (int spin = 0; spin < (r % 7) * 200; spin++) __asm__ volatile("" ::: "memory");
         set_mask(SIG_BLOCK, SIGUSR1);
-        while (atomic_load(&shared[1]) < r) relax();
-        if (!wait_count(before + 1, ncpu > 1 && r % 2)) {
+        while (atomic_load(&shared[1]) < r) lt_relax();
+        if (!wait_count(before + 1, lt_ncpu > 1 && r % 2)) {
             printf("round %d: the signal blocked by the thread it was meant for never "
                    "reached the other thread\n",
                    r);
@@ -203,23 +191,23 @@ static atomic_int leaver_go, pauser_stop;
 
 static void *leaver(void *arg) {
     (void)arg;
-    pin(3);
+    lt_pin_nth(3);
     set_mask(SIG_UNBLOCK, SIGUSR1);
-    while (!atomic_load(&leaver_go)) relax();
+    while (!atomic_load(&leaver_go)) lt_relax();
     syscall(SYS_exit, 0); /* this thread only, at once */
     return NULL;
 }
 
 static void *stoppable_pauser(void *arg) {
     (void)arg;
-    pin(2);
+    lt_pin_nth(2);
     set_mask(SIG_UNBLOCK, SIGUSR1);
     while (!atomic_load(&pauser_stop)) pause();
     return NULL;
 }
 
 static void retarget_on_exit(void) {
-    pin(0);
+    lt_pin_nth(0);
     handle(SIGUSR1);
     handle(SIGUSR2);
     atomic_store(&shared[0], 0);
@@ -245,7 +233,7 @@ static void retarget_on_exit(void) {
         atomic_store(&leaver_go, 1);
         for (int spin = 0; spin < (r % 5) * 300; spin++) __asm__ volatile("" ::: "memory");
         atomic_store(&shared[0], r);
-        while (atomic_load(&shared[1]) < r) relax();
+        while (atomic_load(&shared[1]) < r) lt_relax();
         int got = wait_count(before + 1, 0);
         atomic_store(&pauser_stop, 1);
         pthread_kill(pz, SIGUSR2);
@@ -260,11 +248,10 @@ static void retarget_on_exit(void) {
 }
 
 int main(void) {
-    ncpu = lt_cpus(cpus, 8);
+    lt_smp_init();
     shared = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     CHECK(shared != MAP_FAILED);
     if (shared == MAP_FAILED) DONE();
-    printf("%d CPUs\n", ncpu);
     lt_sub("timers set in the past", timers_in_the_past, 60000);
     lt_sub("retarget when the chosen thread blocks the signal", retarget_on_block, 60000);
     lt_sub("retarget when the chosen thread exits", retarget_on_exit, 60000);
