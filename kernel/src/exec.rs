@@ -588,11 +588,25 @@ fn commit_exec_creds(p: &crate::proc::Process, outcome: lintel_cred::ExecOutcome
 /// A non-leader caller then takes the leader's id, as on Linux.
 fn kill_other_threads(me: &Arc<Thread>) {
     let p = me.process();
-    for t in p.live_threads() {
-        if !Arc::ptr_eq(&t, me) {
-            t.request_exit(0);
+    // Marked under the process's `threads` lock, where clone_thread checks its caller and
+    // adds the new thread (`fork::new_thread`): a thread cloned meanwhile is either refused
+    // or in this list. Marked only, then woken with the lock let go.
+    let others: Vec<Arc<Thread>> = {
+        let threads = p.threads.lock();
+        let others: Vec<Arc<Thread>> = threads
+            .iter()
+            .filter_map(|w| w.upgrade())
+            .filter(|t| !Arc::ptr_eq(t, me))
+            .collect();
+        for t in &others {
+            t.mark_exit(0);
         }
+        others
+    };
+    for t in &others {
+        t.wake();
     }
+    drop(others);
     p.thread_gone.wait_until(|| {
         let others = p.live_threads().iter().any(|t| !Arc::ptr_eq(t, me));
         (!others).then_some(())

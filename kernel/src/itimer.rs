@@ -62,20 +62,53 @@ pub fn get(p: &Process, which: usize) -> (u64, u64) {
     (expiry.saturating_sub(clock(p, which)).max(1), interval)
 }
 
-/// Arms (value > 0) or disarms a timer; returns the previous (remaining, interval).
+/// Arms (value > 0) or disarms a timer; returns the previous (remaining, interval), read in
+/// the same step (two setitimer calls at once each see the other's setting or the one
+/// before both).
 pub fn set(p: &Arc<Process>, which: usize, value: u64, interval: u64) -> (u64, u64) {
-    let old = get(p, which);
-    let expiry = if value == 0 {
-        0
-    } else {
-        clock(p, which).saturating_add(value)
+    let (old, expiry) = {
+        let mut timers = p.itimers.lock();
+        let (expiry, old_interval) = timers[which];
+        let now = clock(p, which);
+        let old = if expiry == 0 {
+            (0, old_interval)
+        } else {
+            (expiry.saturating_sub(now).max(1), old_interval)
+        };
+        let expiry = if value == 0 {
+            0
+        } else {
+            now.saturating_add(value)
+        };
+        timers[which] = (expiry, interval);
+        (old, expiry)
     };
-    p.itimers.lock()[which] = (expiry, interval);
-    if value != 0 {
-        ARMED.lock().insert(p.pid, Arc::downgrade(p));
-        crate::sched::note_deadline(mono_deadline(which, expiry));
+    if expiry != 0 {
+        watch(p, mono_deadline(which, expiry));
     }
     old
+}
+
+/// `p` has a timer armed that the tick must look at by `at` (monotonic ns). Called after the
+/// timer is stored: a tick that finds `p` on `ARMED` then also finds the timer armed, and
+/// one that looked at `p` before the store and found nothing armed checks again before it
+/// takes `p` off (`forget_if_unarmed`).
+fn watch(p: &Arc<Process>, at: u64) {
+    ARMED.lock().insert(p.pid, Arc::downgrade(p));
+    crate::sched::note_deadline(at);
+}
+
+/// Takes `p` off `ARMED` unless one of its timers is armed, both under `ARMED`'s lock: the
+/// tick saw none armed, but another CPU may have armed one since, and its `watch` either
+/// came before this (the timer shows here) or comes after (it puts `p` back). Without the
+/// check, a timer armed while the tick looked at `p` was never looked at again (a timer set
+/// in the past that never expired, seen without the big kernel lock).
+fn forget_if_unarmed(pid: i32, p: &Process) {
+    let mut armed = ARMED.lock();
+    let itimer_armed = p.itimers.lock().iter().any(|&(expiry, _)| expiry != 0);
+    if !itimer_armed && !p.timers.lock().values().any(|t| t.expiry != 0) {
+        armed.remove(&pid);
+    }
 }
 
 pub use crate::proc::timer::{PosixTimer, TimerClock};
@@ -95,21 +128,38 @@ pub fn timer_get(p: &Process, t: &PosixTimer) -> (u64, u64) {
     )
 }
 
-/// Arms a POSIX timer: `value` is relative unless `absolute`.
-pub fn timer_arm(p: &Arc<Process>, t: &mut PosixTimer, value: u64, interval: u64, absolute: bool) {
-    t.interval = interval;
-    t.overrun = 0;
-    t.expiry = if value == 0 {
-        0
-    } else if absolute {
-        value.max(1)
-    } else {
-        timer_clock_now(p, t.clock).saturating_add(value)
+/// Arms (value > 0) or disarms POSIX timer `id` of `p`, `value` relative unless `absolute`;
+/// returns its previous (remaining, interval), or None when `p` has no timer `id`. The timer
+/// is read and changed in place under `p.timers` (the tick fires timers under the same
+/// lock), and only then watched: the tick never sees `p` on `ARMED` with the timer not yet
+/// stored.
+pub fn timer_set(
+    p: &Arc<Process>,
+    id: i32,
+    value: u64,
+    interval: u64,
+    absolute: bool,
+) -> Option<(u64, u64)> {
+    let (old, deadline) = {
+        let mut timers = p.timers.lock();
+        let t = timers.get_mut(&id)?;
+        let old = timer_get(p, t);
+        t.interval = interval;
+        t.overrun = 0;
+        t.expiry = if value == 0 {
+            0
+        } else if absolute {
+            value.max(1)
+        } else {
+            timer_clock_now(p, t.clock).saturating_add(value)
+        };
+        let deadline = (t.expiry != 0).then(|| posix_mono_deadline(t.clock, t.expiry));
+        (old, deadline)
     };
-    if t.expiry != 0 {
-        ARMED.lock().insert(p.pid, Arc::downgrade(p));
-        crate::sched::note_deadline(posix_mono_deadline(t.clock, t.expiry));
+    if let Some(at) = deadline {
+        watch(p, at);
     }
+    Some(old)
 }
 
 /// Fires the expired POSIX timers of `p`; returns when the earliest one still armed must be
@@ -195,28 +245,36 @@ pub fn tick() -> Option<u64> {
                 continue;
             }
             let now = clock(&p, which);
-            if now >= expiry {
-                // Linux re-arms a periodic timer when its signal is dequeued; a signal that is
-                // ignored (and not blocked) is discarded at once, so the timer stops.
-                let ignored = {
-                    let act = p.sigactions.get().lock()[sig as usize - 1];
-                    proc::signal::is_ignored(&act, sig)
-                        && p.live_threads().iter().all(|t| !t.sigmask.lock().has(sig))
-                };
-                // A periodic timer keeps its phase (Linux's hrtimer_forward_now): the next
-                // expiry is the first multiple of the interval after now.
-                let next = if interval > 0 && !ignored {
-                    expiry.saturating_add(((now - expiry) / interval + 1).saturating_mul(interval))
-                } else {
-                    0
-                };
-                p.itimers.lock()[which].0 = next;
-                proc::send_simple(&p, None, sig, proc::signal::SI_KERNEL, None);
-                if next != 0 {
-                    note(mono_deadline(which, next));
-                }
-            } else {
+            if now < expiry {
                 note(mono_deadline(which, expiry));
+                continue;
+            }
+            // Linux re-arms a periodic timer when its signal is dequeued; a signal that is
+            // ignored (and not blocked) is discarded at once, so the timer stops.
+            let ignored = {
+                let act = p.sigactions.get().lock()[sig as usize - 1];
+                proc::signal::is_ignored(&act, sig)
+                    && p.live_threads().iter().all(|t| !t.sigmask.lock().has(sig))
+            };
+            // A periodic timer keeps its phase (Linux's hrtimer_forward_now): the next
+            // expiry is the first multiple of the interval after now.
+            let next = if interval > 0 && !ignored {
+                expiry.saturating_add(((now - expiry) / interval + 1).saturating_mul(interval))
+            } else {
+                0
+            };
+            // Only the expiry read above moves on: a setitimer on another CPU since then
+            // keeps its own setting (it watched it itself) and this expiry is dropped.
+            {
+                let mut timers = p.itimers.lock();
+                if timers[which] != (expiry, interval) {
+                    continue;
+                }
+                timers[which].0 = next;
+            }
+            proc::send_simple(&p, None, sig, proc::signal::SI_KERNEL, None);
+            if next != 0 {
+                note(mono_deadline(which, next));
             }
         }
         if let Some(at) = posix_tick(&p) {
@@ -224,9 +282,7 @@ pub fn tick() -> Option<u64> {
         }
         match next {
             Some(at) => earliest = Some(earliest.map_or(at, |e| e.min(at))),
-            None => {
-                ARMED.lock().remove(&pid);
-            }
+            None => forget_if_unarmed(pid, &p),
         }
     }
     earliest

@@ -236,6 +236,22 @@ static inline void lt_pin(int cpu) {
     CPU_SET(cpu, &s);
     sched_setaffinity(0, sizeof s, &s);
 }
+
+/* For the multiprocessor races: the CPUs this process may use (lt_smp_init reads them once),
+ * pinning to the i-th of them round-robin (nothing with one CPU), and a busy wait's step
+ * (on one CPU it lets the awaited process run). */
+static int lt_ncpu __attribute__((unused));
+static int lt_cpu_list[8] __attribute__((unused));
+static inline void lt_smp_init(void) {
+    lt_ncpu = lt_cpus(lt_cpu_list, 8);
+    printf("%d CPUs\n", lt_ncpu);
+}
+static inline void lt_pin_nth(int i) {
+    if (lt_ncpu > 1) lt_pin(lt_cpu_list[i % lt_ncpu]);
+}
+static inline void lt_relax(void) {
+    if (lt_ncpu < 2) sched_yield();
+}
 #endif
 
 #endif

@@ -1,9 +1,12 @@
 /* clone3's set_tid: the child gets the requested pid when it is free; EEXIST when it is taken;
  * EPERM for a caller without privilege; EINVAL for a set_tid_size the pid namespace depth does
  * not allow, a size without an array (or the reverse), and pids out of range; EFAULT for an
- * unreadable array. Must run as root (as the test suite does, natively and in Lintel). */
+ * unreadable array; two threads asking for the same free pid at once: exactly one gets it
+ * and the other EEXIST. Must run as root (as the test suite does, natively and in Lintel). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -40,6 +43,59 @@ static pid_t free_pid(void) {
     for (pid_t p = 300; p < 32000; p++)
         if (kill(p, 0) == -1 && errno == ESRCH) return p;
     return -1;
+}
+
+/* ---- two threads, one requested pid ---- */
+
+#define RACE_ROUNDS 100
+
+static pid_t race_pid;
+static atomic_int race_go;
+static long race_ret[2];
+static int race_err[2];
+
+static void *racer(void *arg) {
+    int i = (int)(intptr_t)arg;
+    while (!atomic_load(&race_go)) {
+    }
+    pid_t tids[1] = {race_pid};
+    errno = 0;
+    race_ret[i] = clone3_tid(tids, 1);
+    race_err[i] = errno;
+    return NULL;
+}
+
+/* Each round both threads ask for one free pid at the same moment: one child gets it, the
+ * other call fails with EEXIST (never two children with one pid, never both failing). */
+static void same_pid_race(void) {
+    for (int r = 0; r < RACE_ROUNDS; r++) {
+        race_pid = free_pid();
+        CHECK(race_pid > 0);
+        atomic_store(&race_go, 0);
+        pthread_t th[2];
+        for (int i = 0; i < 2; i++)
+            CHECK(pthread_create(&th[i], NULL, racer, (void *)(intptr_t)i) == 0);
+        atomic_store(&race_go, 1);
+        for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+        int won = 0, lost = 0;
+        for (int i = 0; i < 2; i++) {
+            if (race_ret[i] == race_pid) {
+                won++;
+                CHECK(wait_status(race_pid) == 7 << 8);
+            } else if (race_ret[i] == -1 && race_err[i] == EEXIST) {
+                lost++;
+            } else {
+                printf("round %d: thread %d: clone3 gave %ld (errno %d), pid %d asked\n", r, i,
+                       race_ret[i], race_err[i], (int)race_pid);
+                lt_failures++;
+            }
+        }
+        if (won != 1 || lost != 1) {
+            printf("round %d: %d got pid %d, %d EEXIST\n", r, won, (int)race_pid, lost);
+            lt_failures++;
+            return;
+        }
+    }
 }
 
 int main(void) {
@@ -98,6 +154,8 @@ int main(void) {
         _exit(x == -1 && errno == EPERM ? 0 : 1);
     }
     CHECK(wait_status(child) == 0);
+
+    same_pid_race();
 
     /* Ordinary forks still work and never hand out a pid someone has. */
     for (int i = 0; i < 3; i++) {

@@ -8,6 +8,9 @@
  * - two waiters: two threads of one process call wait(-1) while its children exit at once
  *   on every CPU; every child's pid comes back exactly once, to one of them, with its own
  *   status.
+ * - exec while threads clone: a process whose threads keep creating threads execs itself;
+ *   a thread created while exec sweeps the others away must not survive it (exec would
+ *   wait for it for ever: its threads spin once the exec has begun).
  * A hang (a zombie left for ever, a lost wake-up) shows up as a timeout of the part. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
@@ -18,6 +21,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -187,7 +191,83 @@ static void two_waiters(void) {
     }
 }
 
-int main(void) {
+/* ---- exec while threads clone ---- */
+
+#define EXEC_ROUNDS 15
+#define SPINNERS 3
+
+static atomic_int execing, alive;
+
+static long mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Spins 10 ms, or for ever once the exec has begun: only the kernel's sweep ends it then. */
+static void *spinner(void *arg) {
+    (void)arg;
+    long start = mono_ms();
+    while (atomic_load(&execing) || mono_ms() - start < 10) {
+    }
+    atomic_fetch_sub(&alive, 1);
+    return 0;
+}
+
+/* Keeps SPINNERS threads alive, creating a new one whenever one ends, and goes on trying
+ * while the exec runs. */
+static void *spawner(void *arg) {
+    pin((int)(intptr_t)arg);
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    for (;;) {
+        if (atomic_load(&alive) >= SPINNERS && !atomic_load(&execing)) continue;
+        atomic_fetch_add(&alive, 1);
+        pthread_t t;
+        if (pthread_create(&t, &at, spinner, 0) != 0) atomic_fetch_sub(&alive, 1);
+    }
+    return 0;
+}
+
+static void exec_while_cloning(void) {
+    for (int r = 0; r < EXEC_ROUNDS; r++) {
+        pid_t c = fork();
+        if (c == 0) {
+            pin(r);
+            pthread_t a, b;
+            if (pthread_create(&a, 0, spawner, (void *)(intptr_t)(r + 1)) != 0) _exit(3);
+            if (pthread_create(&b, 0, spawner, (void *)(intptr_t)(r + 2)) != 0) _exit(3);
+            lt_sleep_ms(20 + r % 5 * 5);
+            atomic_store(&execing, 1);
+            char *argv[] = {"smp_exit_races", "exec-child", 0};
+            execv("/proc/self/exe", argv);
+            _exit(4);
+        }
+        CHECK(c > 0);
+        int st = 0;
+        long start = lt_now_ms();
+        pid_t w;
+        while ((w = waitpid(c, &st, WNOHANG)) == 0 && lt_now_ms() - start < 15000) lt_sleep_ms(5);
+        if (w != c) {
+            printf("round %d: the exec did not finish in 15 s (a thread cloned during the "
+                   "sweep survived it?)\n",
+                   r);
+            kill(c, SIGKILL);
+            waitpid(c, &st, 0);
+            lt_failures++;
+            return;
+        }
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 42) {
+            printf("round %d: status %#x, expected exit 42 from the new image\n", r, st);
+            lt_failures++;
+            return;
+        }
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "exec-child") == 0) _exit(42);
     ncpu = lt_cpus(cpus, 8);
     shared = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     CHECK(shared != MAP_FAILED);
@@ -195,5 +275,6 @@ int main(void) {
     printf("%d CPUs\n", ncpu);
     lt_sub("autoreap handover", handover, 60000);
     lt_sub("two threads in wait(-1)", two_waiters, 40000);
+    lt_sub("exec while threads clone", exec_while_cloning, 120000);
     DONE();
 }

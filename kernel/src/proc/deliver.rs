@@ -106,9 +106,23 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
         return true;
     }
     // Wake a thread that can take it, so a blocking call returns to deliver it, and any
-    // thread waiting for it in sigwait/sigtimedwait.
-    if let Some(t) = threads.iter().find(|t| !t.sigmask.lock().has(sig)) {
-        t.wake();
+    // thread waiting for it in sigwait/sigtimedwait. As Linux's complete_signal: not one
+    // that is exiting (it will never take it), and for a process-directed signal the
+    // claimer if there is one (the sender itself, on its way back to user mode). The fence
+    // pairs with `retarget_shared`'s: a thread that blocks the signal (or starts exiting)
+    // at the same time either is seen doing so here, or sees the signal queued there and
+    // wakes another thread for it.
+    core::sync::atomic::fence(Ordering::SeqCst);
+    let claimer = if target.is_none() {
+        p.shared_claim.load(Ordering::SeqCst)
+    } else {
+        0
+    };
+    if claimer == 0 {
+        let wanted = |t: &&Arc<Thread>| !t.sigmask.lock().has(sig) && !t.must_exit();
+        if let Some(t) = threads.iter().find(wanted) {
+            t.wake();
+        }
     }
     for t in &threads {
         if t.sigwait.load(Ordering::Relaxed) & bit(sig) != 0 {
@@ -250,6 +264,54 @@ fn claimed_by_other(t: &Thread, p: &Process) -> bool {
         && p.live_threads()
             .iter()
             .any(|x| x.tid() == c && !x.must_exit())
+}
+
+/// Sets `t`'s signal mask (Linux's set_current_blocked) and returns the old one. Process-
+/// directed signals it now blocks go to the other threads (`retarget_shared`).
+pub fn set_blocked(t: &Thread, new: SigSet) -> SigSet {
+    let old = core::mem::replace(&mut *t.sigmask.lock(), new);
+    let newly = new.0 & !old.0;
+    if newly != 0 {
+        retarget_shared(t, newly);
+    }
+    old
+}
+
+/// Linux's retarget_shared_pending: `t` will not take its process's pending signals in
+/// `sigs` (it just blocked them, or it is exiting), yet the sender may have woken only `t`
+/// for them. Other threads that can take them are woken, so that one asleep in a wait
+/// (pause, a futex) still gets them; a claim `t` holds ends. Without this a process signal
+/// picked for a thread that then blocked it waited until some other thread happened to pass
+/// through the kernel. The fence pairs with `send_signal`'s.
+pub fn retarget_shared(t: &Thread, sigs: u64) {
+    let p = t.proc_ref();
+    let released = p
+        .shared_claim
+        .compare_exchange(t.tid(), 0, Ordering::SeqCst, Ordering::Relaxed)
+        .is_ok();
+    core::sync::atomic::fence(Ordering::SeqCst);
+    let mut left = p.shared_pending.peek() & sigs;
+    if released || left != 0 {
+        // The other threads' return paths check again (their last check may have seen the
+        // signal claimed by `t`, or wanted by it).
+        p.note_work();
+    }
+    if left == 0 {
+        return;
+    }
+    for o in p.live_threads() {
+        if o.tid() == t.tid() || o.must_exit() {
+            continue;
+        }
+        let takes = left & !o.sigmask.peek();
+        if takes != 0 {
+            left &= !takes;
+            o.wake();
+            if left == 0 {
+                break;
+            }
+        }
+    }
 }
 
 /// The errno a blocking wait returns when interrupted: EINTR if the thread is exiting anyway.
@@ -547,7 +609,7 @@ fn deliver_signals(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u
         if act.flags & SA_NODEFER == 0 {
             new_mask |= bit(sig);
         }
-        *t.sigmask.lock() = SigSet(new_mask).sanitized();
+        set_blocked(t, SigSet(new_mask).sanitized());
         if act.flags & SA_RESETHAND != 0 {
             p.sigactions.get().lock()[sig as usize - 1].handler = SIG_DFL;
         }
@@ -566,8 +628,9 @@ fn deliver_signals(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u
         }
     }
     if !delivered && t.saved_sigmask.peek() != 0 {
-        if let Some(m) = t.saved_sigmask.lock().take() {
-            *t.sigmask.lock() = m;
+        let saved = t.saved_sigmask.lock().take();
+        if let Some(m) = saved {
+            set_blocked(t, m);
         }
     }
 }
@@ -635,7 +698,7 @@ pub fn sigreturn(t: &Arc<Thread>, ctx: &mut UserContext) -> KResult<()> {
     let sp = ctx.sp();
     let mut read = |a: usize, b: &mut [u8]| uaccess::read_bytes(a, b).map_err(|_| Fault);
     let r = lintel_hal::signal::restore_frame(ctx, &mut read).map_err(|_| Errno::EFAULT)?;
-    *t.sigmask.lock() = SigSet(r.mask).sanitized();
+    set_blocked(t, SigSet(r.mask).sanitized());
     // uc_stack: reinstate the alternate stack as sigaltstack would (errors ignored).
     let UcStack {
         sp: ss_sp,

@@ -29,6 +29,9 @@ pub fn set_session_end_hook(hook: fn(&Process)) {
 /// Called by each thread as it leaves; the last one turns the process into a zombie.
 pub fn thread_exit(t: &Arc<Thread>) {
     let p = t.process();
+    // Process signals this thread could have taken go to the others (Linux's exit_signals):
+    // a sender may have woken only this one for them.
+    super::retarget_shared(t, !t.sigmask.peek());
     let (robust, _) = core::mem::take(&mut *t.robust_list.lock());
     if robust != 0 {
         crate::futex::exit_robust_list(&p.mm(), t.tid() as u32, robust);

@@ -4,7 +4,7 @@
 
 use super::signal::{self, SigAction};
 use super::{
-    alloc_pid, default_rlimits, limits, shared, CpuTime, Cred, FsContext, Process, Shared,
+    alloc_pid, default_rlimits, limits, shared, CpuTime, Cred, FsContext, NewPid, Process, Shared,
     Summarized, Thread, ThreadState, NPROCS, PROCS, RLIMIT_NPROC, THREADS,
 };
 use crate::fs::fdtable::FdTable;
@@ -22,7 +22,8 @@ use lintel_hal::task::{KernelStack, Task};
 pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
     Mm::zombie()?;
     let stack = KernelStack::try_new().ok_or(Errno::ENOMEM)?;
-    let pid = alloc_pid()?;
+    let new_pid = alloc_pid(None)?;
+    let pid = new_pid.get();
     let work_gen = Arc::new(AtomicU64::new(0));
     let p = Arc::new(Process {
         pid,
@@ -77,7 +78,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
     NPROCS.fetch_add(1, Ordering::Relaxed);
     let files = Shared::new(&shared::FILES, files);
     let fs = Shared::new(&shared::FS, fs);
-    Ok(new_thread(p, pid, stack, (files, fs)))
+    new_thread(p, new_pid, stack, (files, fs), Default::default(), None)
 }
 
 /// A new thread's fd table and fs context: `creator`'s own (CLONE_FILES, CLONE_FS) or
@@ -100,12 +101,27 @@ fn thread_tables(
     Ok((files, fs))
 }
 
+/// A thread of `p` with id `new_tid` and signal mask `sigmask` (set before any sender can
+/// find the thread: one that picked it as wanting a signal it then blocks would leave the
+/// signal with nobody woken for it), in the process's list and `THREADS`; the id stops
+/// being only reserved (`NewPid`) once it is there.
+///
+/// `sibling_of`: the creating thread of a clone_thread. It must not be exiting when the new
+/// thread joins the list (ERESTARTNOINTR otherwise, Linux's check of a fatal signal in
+/// copy_process, which the caller never sees): the check and the insertion are one step
+/// under `p.threads`, the lock under which exec marks the other threads to exit
+/// (`kill_other_threads`), so a thread cloned while exec or exit_group sweeps the process is
+/// either refused or found by the sweep. (exit_group's flag is the process's: a thread
+/// inserted just before it exits before it first runs, see `run::user_main`.)
 fn new_thread(
     p: Arc<Process>,
-    tid: i32,
+    new_tid: NewPid,
     stack: KernelStack,
     (files, fs): (Shared<FdTable>, Shared<FsContext>),
-) -> Arc<Thread> {
+    sigmask: signal::SigSet,
+    sibling_of: Option<&Thread>,
+) -> KResult<Arc<Thread>> {
+    let tid = new_tid.get();
     let work_gen = Arc::new(AtomicU64::new(0));
     let t = Arc::new(Thread {
         tid: AtomicI32::new(tid),
@@ -116,7 +132,7 @@ fn new_thread(
         files,
         fs,
         clear_child_tid: Mutex::new(0),
-        sigmask: Summarized::with_gen(Default::default(), &work_gen),
+        sigmask: Summarized::with_gen(sigmask, &work_gen),
         robust_list: Mutex::new((0, 0)),
         rseq: Mutex::new((0, 0, 0)),
         rseq_cpu: AtomicU32::new(u32::MAX),
@@ -147,9 +163,17 @@ fn new_thread(
         trace: super::ptrace::Tracee::default(),
         io_uring_rings: Mutex::new(None),
     });
-    p.threads.lock().push(Arc::downgrade(&t));
+    {
+        let mut threads = p.threads.lock();
+        if sibling_of.is_some_and(|c| c.must_exit()) {
+            drop(threads);
+            return Err(Errno::ERESTARTNOINTR);
+        }
+        threads.push(Arc::downgrade(&t));
+    }
     THREADS.lock().insert(tid, Arc::downgrade(&t));
-    t
+    drop(new_tid);
+    Ok(t)
 }
 
 /// Checks the limits before a new task (process or thread) is created, as Linux's
@@ -175,7 +199,8 @@ fn reserve_task(p: &Process, copied: usize) -> KResult<KernelStack> {
 
 /// clone(CLONE_THREAD): a new thread in the caller's process, sharing the caller's fd table,
 /// fs context and undo list or with copies of them or none (`share`'s `files`, `fs` and
-/// `sysvsem`; its other fields are the process's and not looked at).
+/// `sysvsem`), with the id `share.set_tid` asks for if any; its other fields are the
+/// process's and not looked at.
 pub fn clone_thread(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread>> {
     let p = parent_thread.process();
     if p.is_exiting() {
@@ -185,12 +210,11 @@ pub fn clone_thread(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Ar
     let sched = parent_thread.sched.lock().forked().ok_or(Errno::EAGAIN)?;
     let stack = reserve_task(&p, 0)?;
     let tables = thread_tables(parent_thread, share.files, share.fs)?;
-    let tid = alloc_pid()?;
-    NPROCS.fetch_add(1, Ordering::Relaxed);
-    let t = new_thread(p, tid, stack, tables);
+    let tid = alloc_pid(share.set_tid)?;
     // Copied out first: the parent's mask is not held while the child's is taken.
     let mask = *parent_thread.sigmask.lock();
-    *t.sigmask.lock() = mask;
+    let t = new_thread(p, tid, stack, tables, mask, Some(parent_thread))?;
+    NPROCS.fetch_add(1, Ordering::Relaxed);
     let comm = *parent_thread.comm.lock();
     *t.comm.lock() = comm;
     let affinity = *parent_thread.affinity.lock();
@@ -247,6 +271,9 @@ pub struct ForkShare {
     /// CLONE_SYSVSEM: the same System V semaphore undo list (made for the parent if it has
     /// none); otherwise the child starts without one.
     pub sysvsem: bool,
+    /// clone3's set_tid: the id the new task must get (EEXIST when it is taken), checked
+    /// and taken in one step by `alloc_pid`.
+    pub set_tid: Option<i32>,
 }
 
 /// fork/vfork/clone without CLONE_THREAD: a new process with a copy-on-write copy of the
@@ -281,7 +308,8 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
         crate::ipc::shm::forked(&mm, parent.pid);
         mm
     };
-    let pid = alloc_pid()?;
+    let new_pid = alloc_pid(share.set_tid)?;
+    let pid = new_pid.get();
     crate::keys::forked(parent.pid, pid);
     crate::uts::forked(parent.pid, pid);
     let work_gen = Arc::new(AtomicU64::new(0));
@@ -337,10 +365,9 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
     PROCS.lock().insert(pid, p.clone());
     NPROCS.fetch_add(1, Ordering::Relaxed);
     parent.children.lock().push(p.clone());
-    let t = new_thread(p, pid, stack, tables);
     // Copied out first: the parent's mask is not held while the child's is taken.
     let mask = *parent_thread.sigmask.lock();
-    *t.sigmask.lock() = mask;
+    let t = new_thread(p, new_pid, stack, tables, mask, None)?;
     let comm = *parent_thread.comm.lock();
     *t.comm.lock() = comm;
     let affinity = *parent_thread.affinity.lock();

@@ -22,7 +22,8 @@ pub(crate) mod work;
 pub use access::{ptrace_may_access, Creds};
 pub use deliver::{
     dequeue_from, flush_pending, force_fatal, force_fault, fsize_limit, interrupted, notify_parent,
-    raise_sigpipe, raise_sigxfsz, send_signal, send_simple, set_coredump_hook, sigreturn,
+    raise_sigpipe, raise_sigxfsz, retarget_shared, send_signal, send_simple, set_blocked,
+    set_coredump_hook, sigreturn,
 };
 pub use exit::{
     adopt_by_grandparent, claim, reap, release_vfork, set_session_end_hook, thread_exit,
@@ -454,12 +455,18 @@ impl Thread {
 
     /// Makes this thread leave with `status` and wakes it if it sleeps.
     pub fn request_exit(self: &Arc<Self>, status: i32) {
+        self.mark_exit(status);
+        self.wake();
+    }
+
+    /// `request_exit` without the wake-up: for a sweep over the process's threads under its
+    /// `threads` lock, which wakes them after letting the lock go.
+    pub fn mark_exit(&self, status: i32) {
         self.exit_code.lock().get_or_insert(status);
         self.exit_flag.store(true, Ordering::Release);
         self.note_work();
         // A claim on the process's signals held by this thread no longer holds.
         self.process.note_work();
-        self.wake();
     }
 
     /// Makes the thread runnable if it sleeps.
@@ -488,24 +495,26 @@ static PROCS: Mutex<BTreeMap<i32, Arc<Process>>> = Mutex::new(BTreeMap::new());
 /// Live tasks (threads of every process; zombies no longer count), against threads-max.
 static NPROCS: AtomicU32 = AtomicU32::new(0);
 
-/// The pid the next `alloc_pid` of a thread (by tid) hands out instead of a fresh one
-/// (clone3's set_tid). Kept per requesting thread: a fork on another CPU must not take it.
-static REQUESTED_PID: Mutex<BTreeMap<i32, i32>> = Mutex::new(BTreeMap::new());
+/// Ids `alloc_pid` handed out whose task is not in `THREADS` yet (Linux's pid idr holds an
+/// id from alloc_pid on). Every allocation checks and fills it under its lock, so the
+/// counter's search and clone3's set_tid never give one id out twice, even before the new
+/// task is in the tables.
+static PIDS_HANDED: Mutex<alloc::collections::BTreeSet<i32>> =
+    Mutex::new(alloc::collections::BTreeSet::new());
 
-/// The calling thread's id, for `REQUESTED_PID` (0 outside any thread).
-fn requester() -> i32 {
-    try_current().map_or(0, |t| t.tid())
+/// An id from `alloc_pid`. It counts as taken until dropped: `fork::new_thread` drops it
+/// once the task is in `THREADS`, and a fork that fails before that gives it back.
+pub(super) struct NewPid(i32);
+
+impl NewPid {
+    pub(super) fn get(&self) -> i32 {
+        self.0
+    }
 }
 
-/// Makes the calling thread's next `alloc_pid` return `pid` (the caller checked it is free);
-/// 0 cancels.
-pub fn request_pid(pid: i32) {
-    let me = requester();
-    let mut r = REQUESTED_PID.lock();
-    if pid == 0 {
-        r.remove(&me);
-    } else {
-        r.insert(me, pid);
+impl Drop for NewPid {
+    fn drop(&mut self) {
+        PIDS_HANDED.lock().remove(&self.0);
     }
 }
 
@@ -520,15 +529,22 @@ pub fn pid_taken(pid: i32) -> bool {
         })
 }
 
-/// A new process or thread id: the one clone3's set_tid asked for, else the next free one
-/// (EAGAIN when pid_max ids are all taken). Taken ids, including ones set_tid gave out ahead
-/// of the counter, are skipped.
-fn alloc_pid() -> KResult<i32> {
-    let me = requester();
-    if let Some(requested) = REQUESTED_PID.lock().remove(&me) {
-        return Ok(requested);
-    }
-    limits::alloc_pid(pid_taken)
+/// A new process or thread id: `requested` (clone3's set_tid; EEXIST when taken, as
+/// Linux's idr_alloc of that one id), else the next free one (EAGAIN when pid_max ids are
+/// all taken). Taken ids, including ones set_tid gave out ahead of the counter and ones
+/// handed out whose task is not in the tables yet, are skipped. The check and the
+/// reservation are one step under `PIDS_HANDED`'s lock: a set_tid request checked free
+/// earlier and taken later could meet a concurrent allocation of the same id in between.
+fn alloc_pid(requested: Option<i32>) -> KResult<NewPid> {
+    let mut handed = PIDS_HANDED.lock();
+    let taken = |pid: i32| handed.contains(&pid) || pid_taken(pid);
+    let pid = match requested {
+        Some(pid) if taken(pid) => return Err(Errno::EEXIST),
+        Some(pid) => pid,
+        None => limits::alloc_pid(taken)?,
+    };
+    handed.insert(pid);
+    Ok(NewPid(pid))
 }
 
 /// What Linux's commit_creds does besides storing: a process whose effective or filesystem

@@ -110,7 +110,9 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
     let dispatch = *SYSCALL_HANDLER.get().expect("no syscall handler");
     let task_work = TASK_WORK.get().copied();
     let mut restart: Option<u64> = None;
-    loop {
+    // Checked before the first entry to user mode too: a thread cloned just as its process
+    // began to exit (exit_group, a fatal signal, exec's sweep) runs no user code.
+    while !thread.must_exit() {
         rseq_update_cpu(&thread);
         thread.trace.load_debug();
         sched::arm_timer();

@@ -259,23 +259,49 @@ const MIN_REPOLL_NS: u64 = 1_000_000;
 /// Arms this CPU's timer for the earliest thing it must do at a given time: its next tick if
 /// it runs a thread, and on the boot CPU the earliest timed wait and hook deadline. Called on
 /// every way out of the kernel (back to user mode, into the idle halt).
+///
+/// The boot CPU publishes what it armed for, then reads the deadlines once more (a fence
+/// between): another CPU adding a deadline writes it, then reads `ARMED[0]`
+/// (`boot_cpu_must_see`), so either this second read sees the new deadline or that CPU sees
+/// the new `ARMED[0]` and kicks us when its deadline is earlier. With plain loads both could
+/// read the old values, and an idle boot CPU slept past the deadline until some other
+/// interrupt (possible only without the big kernel lock).
 pub fn arm_timer() {
     let cpu = this_cpu();
-    let mut at = TICK_AT[cpu].load(Ordering::Relaxed);
-    if cpu == 0 {
-        at = at
-            .min(SLEEP_FIRST.load(Ordering::Relaxed))
-            .min(NEXT_WORK.load(Ordering::Relaxed));
+    let tick = TICK_AT[cpu].load(Ordering::Relaxed);
+    if cpu != 0 {
+        ARMED[cpu].store(tick, Ordering::Relaxed);
+        lintel_hal::clock::set_timer(tick);
+        return;
     }
-    ARMED[cpu].store(at, Ordering::Relaxed);
+    let deadlines = || {
+        SLEEP_FIRST
+            .load(Ordering::Relaxed)
+            .min(NEXT_WORK.load(Ordering::Relaxed))
+    };
+    let mut at = tick.min(deadlines());
+    loop {
+        ARMED[0].store(at, Ordering::Relaxed);
+        core::sync::atomic::fence(Ordering::SeqCst);
+        let again = deadlines();
+        if again >= at {
+            break;
+        }
+        at = again;
+    }
     lintel_hal::clock::set_timer(at);
 }
 
-/// A new deadline `at` exists: if it comes before what the boot CPU's timer is armed for and
-/// this is another CPU, the boot CPU is interrupted so that it arms again (on the boot CPU
-/// itself the way out of the kernel does).
+/// A new deadline `at` exists (already stored where `arm_timer` reads it): if it comes before
+/// what the boot CPU's timer is armed for and this is another CPU, the boot CPU is
+/// interrupted so that it arms again (on the boot CPU itself the way out of the kernel does).
+/// The fence pairs with `arm_timer`'s.
 fn boot_cpu_must_see(at: u64) {
-    if this_cpu() != 0 && at < ARMED[0].load(Ordering::Relaxed) {
+    if this_cpu() == 0 {
+        return;
+    }
+    core::sync::atomic::fence(Ordering::SeqCst);
+    if at < ARMED[0].load(Ordering::Relaxed) {
         lintel_hal::smp::kick(0);
     }
 }

@@ -31,6 +31,8 @@ const KILLED: u32 = 4;
 const TRAP: u32 = 8;
 /// The tracer armed a hardware breakpoint (DR7 has an enable bit).
 const ARMED: u32 = 16;
+/// The thread has ended (`tracee_exited` ran): no tracer may attach any more.
+const GONE: u32 = 32;
 
 /// How the tracer resumed a stopped tracee.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,24 +215,32 @@ impl Tracee {
 /// Held strongly: a tracee that exited stays here until its tracer has seen the exit.
 static TRACEES: Mutex<Vec<Arc<Thread>>> = Mutex::new(Vec::new());
 
-/// Makes `tracer` the tracer of `t`.
-pub fn attach(t: &Arc<Thread>, tracer: &Arc<Process>, seized: bool, options: u32) {
+/// Makes `tracer` the tracer of `t`; false (Linux's EPERM) when `t` is traced already or has
+/// ended. The check and the attach are one step under `t`'s trace state, which
+/// `tracee_exited` also takes: two tracers attaching at once do not both succeed, and a
+/// thread ending meanwhile either reports its exit to the new tracer or refuses it (it was
+/// left on `TRACEES` for ever, and its tracer's wait(-1) never ended).
+pub fn attach(t: &Arc<Thread>, tracer: &Arc<Process>, seized: bool, options: u32) -> bool {
     {
         let mut st = t.trace.state.lock();
+        if t.trace.flags.load(Ordering::Relaxed) & (TRACED | GONE) != 0 {
+            return false;
+        }
         *st = TraceState {
             tracer: Arc::downgrade(tracer),
             seized,
             options,
             ..TraceState::default()
         };
+        t.trace.flags.store(TRACED, Ordering::Relaxed);
     }
-    t.trace.flags.store(TRACED, Ordering::Relaxed);
     TRACEES.lock().push(t.clone());
+    true
 }
 
 /// Ends tracing of `t`; a stopped tracee resumes with `sig` (0: none).
 pub fn detach(t: &Arc<Thread>, sig: u32) {
-    t.trace.flags.fetch_and(KILLED, Ordering::Relaxed);
+    t.trace.flags.fetch_and(KILLED | GONE, Ordering::Relaxed);
     {
         let mut st = t.trace.state.lock();
         st.tracer = Weak::new();
@@ -284,7 +294,15 @@ pub fn tracer_exited(tracer: &Process) {
 /// A traced thread ends: a tracer that is not its parent learns the exit status from its wait
 /// (the parent learns it as for any child); the parent-tracer is simply detached.
 pub fn tracee_exited(t: &Arc<Thread>, status: i32, last: bool) {
-    let Some(tracer) = t.trace.tracer() else {
+    let tracer = {
+        let st = t.trace.state.lock();
+        t.trace.flags.fetch_or(GONE, Ordering::Relaxed);
+        if !t.trace.is_traced() {
+            return;
+        }
+        st.tracer.upgrade()
+    };
+    let Some(tracer) = tracer else {
         return;
     };
     let p = t.process();

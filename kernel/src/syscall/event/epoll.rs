@@ -130,13 +130,13 @@ fn with_mask(
         return Err(Errno::EINVAL);
     }
     let mask = SigSet(uaccess::read_u64(maskp)?).sanitized();
-    let old = core::mem::replace(&mut *c.thread.sigmask.lock(), mask);
+    let old = crate::proc::set_blocked(c.thread, mask);
     let r = f(c);
     if matches!(r, Err(Errno::EINTR)) {
         // The old mask comes back after the handler runs (like sigsuspend).
         *c.thread.saved_sigmask.lock() = Some(old);
     } else {
-        *c.thread.sigmask.lock() = old;
+        crate::proc::set_blocked(c.thread, old);
     }
     r
 }

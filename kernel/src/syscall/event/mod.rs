@@ -94,10 +94,7 @@ pub(in crate::syscall) fn with_sigmask<T>(
     }
     let mask = uaccess::read_u64(mask_p)?;
     let t = c.thread.clone();
-    let old = core::mem::replace(
-        &mut *t.sigmask.lock(),
-        crate::proc::signal::SigSet(mask).sanitized(),
-    );
+    let old = crate::proc::set_blocked(&t, crate::proc::signal::SigSet(mask).sanitized());
     let r = f(c);
     if matches!(
         r,
@@ -107,7 +104,7 @@ pub(in crate::syscall) fn with_sigmask<T>(
         // returns after its handler, as with sigsuspend.
         *t.saved_sigmask.lock() = Some(old);
     } else {
-        *t.sigmask.lock() = old;
+        crate::proc::set_blocked(&t, old);
     }
     r
 }

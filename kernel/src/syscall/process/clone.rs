@@ -73,8 +73,9 @@ struct CloneArgs {
 }
 
 /// Checks clone3's requested pid as Linux does in the root pid namespace (one level, so one
-/// pid), and has the next pid allocation return it.
-fn request_set_tid(c: &Call, set_tid_size: usize, tid: i32) -> KResult<()> {
+/// pid): EINVAL out of range, EPERM without CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN. Whether
+/// it is free is the allocation's to say (EEXIST), in the same step that takes it.
+fn check_set_tid(c: &Call, set_tid_size: usize, tid: i32) -> KResult<i32> {
     if set_tid_size > 1 || !(1..crate::proc::limits::pid_max()).contains(&tid) {
         return Err(Errno::EINVAL);
     }
@@ -84,11 +85,7 @@ fn request_set_tid(c: &Call, set_tid_size: usize, tid: i32) -> KResult<()> {
     {
         return Err(Errno::EPERM);
     }
-    if process::pid_taken(tid) {
-        return Err(Errno::EEXIST);
-    }
-    process::request_pid(tid);
-    Ok(())
+    Ok(tid)
 }
 
 pub fn clone(c: &mut Call) -> SysResult {
@@ -238,12 +235,14 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     } else {
         None
     };
-    if let Some((size, tid)) = a.set_tid {
-        if let Err(e) = request_set_tid(c, size, tid) {
+    let set_tid = match a.set_tid.map(|(size, tid)| check_set_tid(c, size, tid)) {
+        None => None,
+        Some(Ok(tid)) => Some(tid),
+        Some(Err(e)) => {
             drop_pidfd(c, pidfd);
             return Err(e);
         }
-    }
+    };
     let share = process::ForkShare {
         vfork,
         vm: flags & CLONE_VM != 0,
@@ -252,14 +251,13 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
         sighand: flags & CLONE_SIGHAND != 0,
         clear_sighand: flags & CLONE_CLEAR_SIGHAND != 0,
         sysvsem: flags & CLONE_SYSVSEM != 0,
+        set_tid,
     };
     let child = if thread {
         process::clone_thread(c.thread, share)
     } else {
         process::fork(c.thread, share)
     };
-    // A fork that failed before taking its pid must not leave the request to the next one.
-    process::request_pid(0);
     let child = match child {
         Ok(child) => child,
         Err(e) => {
@@ -381,7 +379,10 @@ fn trace_child(
     if flags & CLONE_UNTRACED != 0 || !(wanted || flags & CLONE_PTRACE != 0) {
         return None;
     }
-    process::ptrace::attach(child, &tracer, seized, options);
+    // A child not yet started is neither traced nor gone: this attach always takes.
+    if !process::ptrace::attach(child, &tracer, seized, options) {
+        return None;
+    }
     child.trace.state.lock().born_traced = true;
     wanted.then_some(ev)
 }

@@ -16,7 +16,15 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented("getsid", getsid, ""),
 ];
 
+/// Serializes setpgid and setsid, each from its checks to its stores (Linux holds
+/// tasklist_lock for writing across both). Without it, a parent's setpgid of a child could
+/// check "not a session leader, same session", the child's setsid run, and the store then
+/// put the new session leader into a group of the old session; and setsid's two stores
+/// could interleave with another setpgid's check.
+static PGRP_LOCK: crate::spinlock::Mutex<()> = crate::spinlock::Mutex::new(());
+
 pub fn setpgid(c: &mut Call) -> SysResult {
+    let _pgrp = PGRP_LOCK.lock();
     let me = c.thread.process();
     let pid = if c.a[0] as i32 == 0 {
         me.pid
@@ -87,15 +95,20 @@ pub fn getsid(c: &mut Call) -> SysResult {
 pub fn setsid(c: &mut Call) -> SysResult {
     let me = c.thread.process();
     let pid = me.pid;
-    let leader = process::all_pids()
-        .into_iter()
-        .filter_map(process::find_process)
-        .any(|p| p.pgid.load(Ordering::Relaxed) == pid);
-    if leader {
-        return Err(Errno::EPERM);
-    }
-    me.sid.store(pid, Ordering::Relaxed);
-    me.pgid.store(pid, Ordering::Relaxed);
-    *me.ctty.lock() = None;
+    let old_ctty = {
+        let _pgrp = PGRP_LOCK.lock();
+        let leader = process::all_pids()
+            .into_iter()
+            .filter_map(process::find_process)
+            .any(|p| p.pgid.load(Ordering::Relaxed) == pid);
+        if leader {
+            return Err(Errno::EPERM);
+        }
+        me.sid.store(pid, Ordering::Relaxed);
+        me.pgid.store(pid, Ordering::Relaxed);
+        me.ctty.lock().take()
+    };
+    // The terminal goes after the lock (its last reference may close it).
+    drop(old_ctty);
     ok(pid as usize)
 }

@@ -180,7 +180,9 @@ fn traceme(c: &mut Call) -> SysResult {
     if parent.exit_status.lock().is_some() || parent.is_exiting() {
         return Err(Errno::EPERM);
     }
-    pt::attach(me, &parent, false, 0);
+    if !pt::attach(me, &parent, false, 0) {
+        return Err(Errno::EPERM);
+    }
     ok(0)
 }
 
@@ -196,7 +198,9 @@ fn attach(c: &mut Call, pid: i32, seize: bool, options: u32) -> SysResult {
     {
         return Err(Errno::EPERM);
     }
-    pt::attach(&t, &me, seize, options);
+    if !pt::attach(&t, &me, seize, options) {
+        return Err(Errno::EPERM);
+    }
     if !seize {
         process::send_simple(&target, Some(&t), signal::SIGSTOP, signal::SI_KERNEL, None);
     }

@@ -30,7 +30,7 @@ pub fn rt_sigprocmask(c: &mut Call) -> SysResult {
         if oset != 0 {
             uaccess::write_u64(oset, old.0)?;
         }
-        *c.thread.sigmask.lock() = new.sanitized();
+        crate::proc::set_blocked(c.thread, new.sanitized());
     } else if oset != 0 {
         uaccess::write_u64(oset, old.0)?;
     }

@@ -35,7 +35,7 @@ pub fn rt_sigsuspend(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let mask = SigSet(uaccess::read_u64(c.a[0])?).sanitized();
-    let old = core::mem::replace(&mut *c.thread.sigmask.lock(), mask);
+    let old = crate::proc::set_blocked(c.thread, mask);
     *c.thread.saved_sigmask.lock() = Some(old);
     Err(sleep_for_signal(c))
 }

@@ -52,19 +52,16 @@ pub fn timer_create(c: &mut Call) -> SysResult {
     let [clockid, sevp, idp, ..] = c.a;
     let clock = timer_clock(c, clockid)?;
     let p = c.thread.process();
-    let id = {
-        let t = p.timers.lock();
-        (0..).find(|i| !t.contains_key(i)).unwrap_or(0)
-    };
     let (value, signo, notify, tid) = if sevp != 0 {
         let b = uaccess::read_vec(sevp, 20)?;
         let value = u64::from_le_bytes(b[0..8].try_into().unwrap_or([0; 8]));
         let signo = i32::from_le_bytes(b[8..12].try_into().unwrap_or([0; 4]));
         let notify = i32::from_le_bytes(b[12..16].try_into().unwrap_or([0; 4]));
         let tid = i32::from_le_bytes(b[16..20].try_into().unwrap_or([0; 4]));
-        (value, signo, notify, tid)
+        (Some(value), signo, notify, tid)
     } else {
-        (id as u64, 14, SIGEV_SIGNAL, 0)
+        // No sigevent: SIGALRM with the timer's id as its value.
+        (None, 14, SIGEV_SIGNAL, 0)
     };
     let (notify_on, thread) = match notify {
         SIGEV_NONE => (false, None),
@@ -81,21 +78,30 @@ pub fn timer_create(c: &mut Call) -> SysResult {
     if notify_on && !(1..=64).contains(&signo) {
         return Err(Errno::EINVAL);
     }
-    uaccess::write_i32(idp, id)?;
-    p.timers.lock().insert(
-        id,
-        crate::itimer::PosixTimer {
-            clock,
-            signo: signo as u32,
-            value,
-            thread,
-            notify: notify_on,
-            expiry: 0,
-            interval: 0,
-            overrun: 0,
-            last_overrun: 0,
-        },
-    );
+    let mut timer = crate::itimer::PosixTimer {
+        clock,
+        signo: signo as u32,
+        value: value.unwrap_or(0),
+        thread,
+        notify: notify_on,
+        expiry: 0,
+        interval: 0,
+        overrun: 0,
+        last_overrun: 0,
+    };
+    // The id is picked and taken in one step (two threads creating timers at once get two),
+    // then copied out; a bad pointer takes the timer back (Linux's timer_create does the same).
+    let id = {
+        let mut timers = p.timers.lock();
+        let id = (0..).find(|i| !timers.contains_key(i)).unwrap_or(0);
+        timer.value = value.unwrap_or(id as u64);
+        timers.insert(id, timer);
+        id
+    };
+    if let Err(e) = uaccess::write_i32(idp, id) {
+        p.timers.lock().remove(&id);
+        return Err(e);
+    }
     ok(0)
 }
 
@@ -110,14 +116,11 @@ pub fn timer_settime(c: &mut Call) -> SysResult {
     let interval = get_timespec(new)? as u64;
     let value = get_timespec(new + 16)? as u64;
     let p = c.thread.process();
-    let mut t = *p.timers.lock().get(&id).ok_or(Errno::EINVAL)?;
+    // As Linux: the timer is set, then the old setting copied out (EFAULT after the change).
+    let (rem, int) =
+        crate::itimer::timer_set(&p, id, value, interval, flags & 1 != 0).ok_or(Errno::EINVAL)?;
     if old != 0 {
-        let (rem, int) = crate::itimer::timer_get(&p, &t);
         put_itimerspec(old, rem, int)?;
-    }
-    crate::itimer::timer_arm(&p, &mut t, value, interval, flags & 1 != 0);
-    if let Some(x) = p.timers.lock().get_mut(&id) {
-        *x = t;
     }
     ok(0)
 }
