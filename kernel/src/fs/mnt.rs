@@ -14,11 +14,14 @@ use core::fmt::Write;
 use lintel_abi::fcntl::AT_FDCWD;
 use lintel_abi::fs::*;
 use lintel_abi::{Errno, KResult};
-use lintel_vfs::{Dentry, FileType, Inode};
+use lintel_vfs::{Dentry, FileType, Inode, VfsMount};
 
 /// One mount, as /proc/mounts and mountinfo show it, in mount order.
 pub struct MountInfo {
     pub id: usize,
+    /// The mount the dentries reached through it hold: its flags (`flags`, with ST_RDONLY
+    /// when `sb_ro`) are published there for the checks, see [`MountInfo::publish`].
+    pub vfs: Arc<VfsMount>,
     /// The mount this one sits on (the root mount's own id for the root).
     pub parent: usize,
     pub source: Vec<u8>,
@@ -40,6 +43,15 @@ pub struct MountInfo {
     /// LO_FLAGS_AUTOCLEAR unbinds when the last mount of it goes). Kept for its drop alone.
     #[allow(dead_code)]
     pub hold: Option<Arc<block::Hold>>,
+}
+
+impl MountInfo {
+    /// Makes the flags the checks read (through the dentries' `VfsMount`) what this entry
+    /// says; called whenever `flags` or `sb_ro` change.
+    fn publish(&self) {
+        self.vfs
+            .set_flags(self.flags | if self.sb_ro { ST_RDONLY } else { 0 });
+    }
 }
 
 pub static MOUNT_INFO: crate::spinlock::Mutex<Vec<MountInfo>> =
@@ -82,15 +94,11 @@ pub fn flags_from(ms: usize, old: Option<u64>) -> u64 {
 }
 
 /// The flags of the mount `d` was reached through, as statfs reports them (ST_RDONLY when
-/// the mount or its file system is read-only), without ST_VALID. A dentry of no mount
-/// (anonymous files, a mount gone since) has none.
+/// the mount or its file system is read-only), without ST_VALID: one load from the mount the
+/// dentry holds, as Linux reads `path->mnt->mnt_flags`. A dentry of no mount (anonymous
+/// files) has none; one of a mount gone since keeps the mount's last flags.
 pub fn mount_flags(d: &Dentry) -> u64 {
-    let id = d.mnt();
-    MOUNT_INFO
-        .lock()
-        .iter()
-        .find(|m| m.id == id)
-        .map_or(0, |m| m.flags | if m.sb_ro { ST_RDONLY } else { 0 })
+    d.vfsmount().flags()
 }
 
 /// Linux's mnt_want_write: EROFS when `d` lies on a read-only mount.
@@ -216,7 +224,7 @@ pub fn mountinfo_text(out: &mut SeqText) {
 /// the root itself, with its id `root_id`).
 #[allow(clippy::too_many_arguments)]
 pub fn add(
-    id: usize,
+    vfs: Arc<VfsMount>,
     parent: usize,
     source: &[u8],
     path: &[u8],
@@ -227,8 +235,9 @@ pub fn add(
     hold: Option<block::Hold>,
 ) {
     let fs_id = root.fs_id();
-    MOUNT_INFO.lock().push(MountInfo {
-        id,
+    let m = MountInfo {
+        id: vfs.id(),
+        vfs,
         parent,
         source: source.to_vec(),
         path: path.to_vec(),
@@ -240,7 +249,9 @@ pub fn add(
         sb_ro: fs_ro,
         fs_ro,
         hold: hold.map(Arc::new),
-    });
+    };
+    m.publish();
+    MOUNT_INFO.lock().push(m);
 }
 
 /// The path of `d` inside its mount's file system (what a bind of it shows as its root).
@@ -291,7 +302,7 @@ fn mount_root_id(d: &Dentry) -> KResult<usize> {
 /// A copy of the entry `id` for a bind mount `new` on `parent` at `path`.
 fn copy_entry(
     id: usize,
-    new: usize,
+    new: Arc<VfsMount>,
     parent: usize,
     path: Vec<u8>,
     root_path: Vec<u8>,
@@ -300,7 +311,8 @@ fn copy_entry(
     let mut info = MOUNT_INFO.lock();
     let m = info.iter().find(|m| m.id == id).ok_or(Errno::EINVAL)?;
     let copy = MountInfo {
-        id: new,
+        id: new.id(),
+        vfs: new,
         parent,
         source: m.source.clone(),
         path,
@@ -313,6 +325,7 @@ fn copy_entry(
         fs_ro: m.fs_ro,
         hold: m.hold.clone(),
     };
+    copy.publish();
     info.push(copy);
     Ok(())
 }
@@ -324,11 +337,12 @@ pub fn bind(thread: &Thread, source: &[u8], target: &[u8], rec: bool) -> KResult
     let src = lookup_at(thread, AT_FDCWD, source, true)?;
     let from = src.mnt();
     let root_path = path_in_fs(&src);
-    let new = mounts().bind(&at, src.inode.clone())?;
+    let new_vfs = mounts().bind(&at, src.inode.clone())?;
+    let new = new_vfs.id();
     let path = absolute_path(thread, target);
     copy_entry(
         from,
-        new,
+        new_vfs,
         at.mnt(),
         path.clone(),
         root_path,
@@ -374,8 +388,9 @@ pub fn bind(thread: &Thread, source: &[u8], target: &[u8], rec: bool) -> KResult
             p.pop();
         }
         p.extend_from_slice(rest);
-        let copy = mounts().attach(parent, point, root.clone())?;
-        copy_entry(old, copy, parent, p, root_path, root)?;
+        let copy_vfs = mounts().attach(parent, point, root.clone())?;
+        let copy = copy_vfs.id();
+        copy_entry(old, copy_vfs, parent, p, root_path, root)?;
         todo.extend(mounts().children(old).into_iter().map(|c| (c, copy)));
     }
     Ok(())
@@ -460,6 +475,7 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
         if ms & MS_BIND == 0 && m.fs_id == fs_id {
             m.sb_ro = ms & MS_RDONLY != 0;
         }
+        m.publish();
     }
     Ok(())
 }
