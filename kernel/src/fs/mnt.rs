@@ -26,8 +26,12 @@ pub struct MountInfo {
     pub parent: usize,
     pub source: Vec<u8>,
     pub path: Vec<u8>,
-    /// The mount's root inside its file system: "/", or the bound folder or file.
+    /// The mount's root inside its file system: "/", or the bound folder or file as it was
+    /// named at bind time (mountinfo shows where `root_dentry` is now).
     pub root_path: Vec<u8>,
+    /// A bind mount's bound folder or file, whose path inside the file system mountinfo
+    /// shows as the mount's root: it follows renames, as Linux's dentry path does.
+    pub root_dentry: Option<Arc<Dentry>>,
     pub fstype: &'static str,
     pub root: Arc<dyn Inode>,
     pub fs_id: u64,
@@ -197,6 +201,14 @@ pub fn mountinfo_text(out: &mut SeqText) {
             (r, dev)
         })
         .collect();
+    // The bind mounts' roots as named now, also outside the lock (each walk takes it).
+    let bound: Vec<(usize, Arc<Dentry>)> = MOUNT_INFO
+        .lock()
+        .iter()
+        .filter_map(|m| Some((m.id, m.root_dentry.clone()?)))
+        .collect();
+    let root_paths: Vec<(usize, Vec<u8>)> =
+        bound.iter().map(|(id, d)| (*id, path_in_fs(d))).collect();
     let mounts = MOUNT_INFO.lock();
     for m in mounts.iter() {
         // A mount made since has no entry: its file system's id is its device.
@@ -209,7 +221,8 @@ pub fn mountinfo_text(out: &mut SeqText) {
             alloc::string::String::from(if m.flags & ST_RDONLY != 0 { "ro" } else { "rw" });
         mnt_opts(&mut opts, m.flags);
         let _ = write!(out, "{} {} {major}:{minor} ", m.id, m.parent);
-        out.bytes(&m.root_path);
+        let root_path = root_paths.iter().find(|(id, _)| *id == m.id);
+        out.bytes(root_path.map_or(&m.root_path, |(_, p)| p));
         out.byte(b' ');
         out.bytes(&m.path);
         let _ = write!(out, " {opts} - {} ", m.fstype);
@@ -242,6 +255,7 @@ pub fn add(
         source: source.to_vec(),
         path: path.to_vec(),
         root_path: b"/".to_vec(),
+        root_dentry: None,
         fstype,
         root,
         fs_id,
@@ -254,8 +268,18 @@ pub fn add(
     MOUNT_INFO.lock().push(m);
 }
 
-/// The path of `d` inside its mount's file system (what a bind of it shows as its root).
+/// The path of `d` inside its mount's file system (what a bind of it shows as its root), as
+/// it is named now; a deleted file or folder gets Linux's "//deleted".
 fn path_in_fs(d: &Arc<Dentry>) -> Vec<u8> {
+    let mut out = path_in_fs_depth(d, 8);
+    if d.is_deleted() {
+        out.extend_from_slice(b"//deleted");
+    }
+    out
+}
+
+/// [`path_in_fs`] through at most `depth` bind mounts of bind mounts.
+fn path_in_fs_depth(d: &Arc<Dentry>, depth: usize) -> Vec<u8> {
     let mut names: Vec<Vec<u8>> = Vec::new();
     let mut cur = d.clone();
     while let (name, Some(p)) = cur.name_parent() {
@@ -266,11 +290,15 @@ fn path_in_fs(d: &Arc<Dentry>) -> Vec<u8> {
         cur = p;
     }
     let id = cur.mnt();
-    let mut out = MOUNT_INFO
-        .lock()
-        .iter()
-        .find(|m| m.id == id)
-        .map_or_else(|| b"/".to_vec(), |m| m.root_path.clone());
+    let (stored, bound) = MOUNT_INFO.lock().iter().find(|m| m.id == id).map_or_else(
+        || (b"/".to_vec(), None),
+        |m| (m.root_path.clone(), m.root_dentry.clone()),
+    );
+    // The walk stopped at the root of a bind mount: where its bound dentry is now.
+    let mut out = match bound {
+        Some(b) if depth > 0 && !Arc::ptr_eq(&b, &cur) => path_in_fs_depth(&b, depth - 1),
+        _ => stored,
+    };
     for n in names.iter().rev() {
         if out.last() != Some(&b'/') {
             out.push(b'/');
@@ -306,6 +334,7 @@ fn copy_entry(
     parent: usize,
     path: Vec<u8>,
     root_path: Vec<u8>,
+    root_dentry: Option<Arc<Dentry>>,
     root: Arc<dyn Inode>,
 ) -> KResult<()> {
     let mut info = MOUNT_INFO.lock();
@@ -317,6 +346,7 @@ fn copy_entry(
         source: m.source.clone(),
         path,
         root_path,
+        root_dentry,
         fstype: m.fstype,
         root,
         fs_id: m.fs_id,
@@ -346,6 +376,7 @@ pub fn bind(thread: &Thread, source: &[u8], target: &[u8], rec: bool) -> KResult
         at.mnt(),
         path.clone(),
         root_path,
+        Some(src.clone()),
         src.inode.clone(),
     )
     .inspect_err(|_| {
@@ -370,12 +401,13 @@ pub fn bind(thread: &Thread, source: &[u8], target: &[u8], rec: bool) -> KResult
         let Some((_, point)) = mounts().place(old) else {
             continue;
         };
-        let (old_path, root_path, root) = {
+        let (old_path, root_path, root_dentry, root) = {
             let info = MOUNT_INFO.lock();
             let Some(m) = info.iter().find(|m| m.id == old) else {
                 continue;
             };
-            (m.path.clone(), m.root_path.clone(), m.root.clone())
+            let r = (m.root_path.clone(), m.root_dentry.clone());
+            (m.path.clone(), r.0, r.1, m.root.clone())
         };
         // Only the source mount's direct children need the path test: everything on top
         // of a copied mount is inside too.
@@ -390,7 +422,7 @@ pub fn bind(thread: &Thread, source: &[u8], target: &[u8], rec: bool) -> KResult
         p.extend_from_slice(rest);
         let copy_vfs = mounts().attach(parent, point, root.clone())?;
         let copy = copy_vfs.id();
-        copy_entry(old, copy_vfs, parent, p, root_path, root)?;
+        copy_entry(old, copy_vfs, parent, p, root_path, root_dentry, root)?;
         todo.extend(mounts().children(old).into_iter().map(|c| (c, copy)));
     }
     Ok(())
