@@ -14,17 +14,24 @@ use core::fmt::Write;
 use lintel_abi::fcntl::AT_FDCWD;
 use lintel_abi::fs::*;
 use lintel_abi::{Errno, KResult};
-use lintel_vfs::{Dentry, FileType, Inode};
+use lintel_vfs::{Dentry, FileType, Inode, VfsMount};
 
 /// One mount, as /proc/mounts and mountinfo show it, in mount order.
 pub struct MountInfo {
     pub id: usize,
+    /// The mount the dentries reached through it hold: its flags (`flags`, with ST_RDONLY
+    /// when `sb_ro`) are published there for the checks, see [`MountInfo::publish`].
+    pub vfs: Arc<VfsMount>,
     /// The mount this one sits on (the root mount's own id for the root).
     pub parent: usize,
     pub source: Vec<u8>,
     pub path: Vec<u8>,
-    /// The mount's root inside its file system: "/", or the bound folder or file.
+    /// The mount's root inside its file system: "/", or the bound folder or file as it was
+    /// named at bind time (mountinfo shows where `root_dentry` is now).
     pub root_path: Vec<u8>,
+    /// A bind mount's bound folder or file, whose path inside the file system mountinfo
+    /// shows as the mount's root: it follows renames, as Linux's dentry path does.
+    pub root_dentry: Option<Arc<Dentry>>,
     pub fstype: &'static str,
     pub root: Arc<dyn Inode>,
     pub fs_id: u64,
@@ -40,6 +47,15 @@ pub struct MountInfo {
     /// LO_FLAGS_AUTOCLEAR unbinds when the last mount of it goes). Kept for its drop alone.
     #[allow(dead_code)]
     pub hold: Option<Arc<block::Hold>>,
+}
+
+impl MountInfo {
+    /// Makes the flags the checks read (through the dentries' `VfsMount`) what this entry
+    /// says; called whenever `flags` or `sb_ro` change.
+    fn publish(&self) {
+        self.vfs
+            .set_flags(self.flags | if self.sb_ro { ST_RDONLY } else { 0 });
+    }
 }
 
 pub static MOUNT_INFO: crate::spinlock::Mutex<Vec<MountInfo>> =
@@ -82,15 +98,11 @@ pub fn flags_from(ms: usize, old: Option<u64>) -> u64 {
 }
 
 /// The flags of the mount `d` was reached through, as statfs reports them (ST_RDONLY when
-/// the mount or its file system is read-only), without ST_VALID. A dentry of no mount
-/// (anonymous files, a mount gone since) has none.
+/// the mount or its file system is read-only), without ST_VALID: one load from the mount the
+/// dentry holds, as Linux reads `path->mnt->mnt_flags`. A dentry of no mount (anonymous
+/// files) has none; one of a mount gone since keeps the mount's last flags.
 pub fn mount_flags(d: &Dentry) -> u64 {
-    let id = d.mnt();
-    MOUNT_INFO
-        .lock()
-        .iter()
-        .find(|m| m.id == id)
-        .map_or(0, |m| m.flags | if m.sb_ro { ST_RDONLY } else { 0 })
+    d.vfsmount().flags()
 }
 
 /// Linux's mnt_want_write: EROFS when `d` lies on a read-only mount.
@@ -189,6 +201,14 @@ pub fn mountinfo_text(out: &mut SeqText) {
             (r, dev)
         })
         .collect();
+    // The bind mounts' roots as named now, also outside the lock (each walk takes it).
+    let bound: Vec<(usize, Arc<Dentry>)> = MOUNT_INFO
+        .lock()
+        .iter()
+        .filter_map(|m| Some((m.id, m.root_dentry.clone()?)))
+        .collect();
+    let root_paths: Vec<(usize, Vec<u8>)> =
+        bound.iter().map(|(id, d)| (*id, path_in_fs(d))).collect();
     let mounts = MOUNT_INFO.lock();
     for m in mounts.iter() {
         // A mount made since has no entry: its file system's id is its device.
@@ -201,7 +221,8 @@ pub fn mountinfo_text(out: &mut SeqText) {
             alloc::string::String::from(if m.flags & ST_RDONLY != 0 { "ro" } else { "rw" });
         mnt_opts(&mut opts, m.flags);
         let _ = write!(out, "{} {} {major}:{minor} ", m.id, m.parent);
-        out.bytes(&m.root_path);
+        let root_path = root_paths.iter().find(|(id, _)| *id == m.id);
+        out.bytes(root_path.map_or(&m.root_path, |(_, p)| p));
         out.byte(b' ');
         out.bytes(&m.path);
         let _ = write!(out, " {opts} - {} ", m.fstype);
@@ -216,7 +237,7 @@ pub fn mountinfo_text(out: &mut SeqText) {
 /// the root itself, with its id `root_id`).
 #[allow(clippy::too_many_arguments)]
 pub fn add(
-    id: usize,
+    vfs: Arc<VfsMount>,
     parent: usize,
     source: &[u8],
     path: &[u8],
@@ -227,12 +248,14 @@ pub fn add(
     hold: Option<block::Hold>,
 ) {
     let fs_id = root.fs_id();
-    MOUNT_INFO.lock().push(MountInfo {
-        id,
+    let m = MountInfo {
+        id: vfs.id(),
+        vfs,
         parent,
         source: source.to_vec(),
         path: path.to_vec(),
         root_path: b"/".to_vec(),
+        root_dentry: None,
         fstype,
         root,
         fs_id,
@@ -240,11 +263,23 @@ pub fn add(
         sb_ro: fs_ro,
         fs_ro,
         hold: hold.map(Arc::new),
-    });
+    };
+    m.publish();
+    MOUNT_INFO.lock().push(m);
 }
 
-/// The path of `d` inside its mount's file system (what a bind of it shows as its root).
+/// The path of `d` inside its mount's file system (what a bind of it shows as its root), as
+/// it is named now; a deleted file or folder gets Linux's "//deleted".
 fn path_in_fs(d: &Arc<Dentry>) -> Vec<u8> {
+    let mut out = path_in_fs_depth(d, 8);
+    if d.is_deleted() {
+        out.extend_from_slice(b"//deleted");
+    }
+    out
+}
+
+/// [`path_in_fs`] through at most `depth` bind mounts of bind mounts.
+fn path_in_fs_depth(d: &Arc<Dentry>, depth: usize) -> Vec<u8> {
     let mut names: Vec<Vec<u8>> = Vec::new();
     let mut cur = d.clone();
     while let (name, Some(p)) = cur.name_parent() {
@@ -255,11 +290,15 @@ fn path_in_fs(d: &Arc<Dentry>) -> Vec<u8> {
         cur = p;
     }
     let id = cur.mnt();
-    let mut out = MOUNT_INFO
-        .lock()
-        .iter()
-        .find(|m| m.id == id)
-        .map_or_else(|| b"/".to_vec(), |m| m.root_path.clone());
+    let (stored, bound) = MOUNT_INFO.lock().iter().find(|m| m.id == id).map_or_else(
+        || (b"/".to_vec(), None),
+        |m| (m.root_path.clone(), m.root_dentry.clone()),
+    );
+    // The walk stopped at the root of a bind mount: where its bound dentry is now.
+    let mut out = match bound {
+        Some(b) if depth > 0 && !Arc::ptr_eq(&b, &cur) => path_in_fs_depth(&b, depth - 1),
+        _ => stored,
+    };
     for n in names.iter().rev() {
         if out.last() != Some(&b'/') {
             out.push(b'/');
@@ -291,20 +330,23 @@ fn mount_root_id(d: &Dentry) -> KResult<usize> {
 /// A copy of the entry `id` for a bind mount `new` on `parent` at `path`.
 fn copy_entry(
     id: usize,
-    new: usize,
+    new: Arc<VfsMount>,
     parent: usize,
     path: Vec<u8>,
     root_path: Vec<u8>,
+    root_dentry: Option<Arc<Dentry>>,
     root: Arc<dyn Inode>,
 ) -> KResult<()> {
     let mut info = MOUNT_INFO.lock();
     let m = info.iter().find(|m| m.id == id).ok_or(Errno::EINVAL)?;
     let copy = MountInfo {
-        id: new,
+        id: new.id(),
+        vfs: new,
         parent,
         source: m.source.clone(),
         path,
         root_path,
+        root_dentry,
         fstype: m.fstype,
         root,
         fs_id: m.fs_id,
@@ -313,6 +355,7 @@ fn copy_entry(
         fs_ro: m.fs_ro,
         hold: m.hold.clone(),
     };
+    copy.publish();
     info.push(copy);
     Ok(())
 }
@@ -324,14 +367,16 @@ pub fn bind(thread: &Thread, source: &[u8], target: &[u8], rec: bool) -> KResult
     let src = lookup_at(thread, AT_FDCWD, source, true)?;
     let from = src.mnt();
     let root_path = path_in_fs(&src);
-    let new = mounts().bind(&at, src.inode.clone())?;
+    let new_vfs = mounts().bind(&at, src.inode.clone())?;
+    let new = new_vfs.id();
     let path = absolute_path(thread, target);
     copy_entry(
         from,
-        new,
+        new_vfs,
         at.mnt(),
         path.clone(),
         root_path,
+        Some(src.clone()),
         src.inode.clone(),
     )
     .inspect_err(|_| {
@@ -356,12 +401,13 @@ pub fn bind(thread: &Thread, source: &[u8], target: &[u8], rec: bool) -> KResult
         let Some((_, point)) = mounts().place(old) else {
             continue;
         };
-        let (old_path, root_path, root) = {
+        let (old_path, root_path, root_dentry, root) = {
             let info = MOUNT_INFO.lock();
             let Some(m) = info.iter().find(|m| m.id == old) else {
                 continue;
             };
-            (m.path.clone(), m.root_path.clone(), m.root.clone())
+            let r = (m.root_path.clone(), m.root_dentry.clone());
+            (m.path.clone(), r.0, r.1, m.root.clone())
         };
         // Only the source mount's direct children need the path test: everything on top
         // of a copied mount is inside too.
@@ -374,8 +420,9 @@ pub fn bind(thread: &Thread, source: &[u8], target: &[u8], rec: bool) -> KResult
             p.pop();
         }
         p.extend_from_slice(rest);
-        let copy = mounts().attach(parent, point, root.clone())?;
-        copy_entry(old, copy, parent, p, root_path, root)?;
+        let copy_vfs = mounts().attach(parent, point, root.clone())?;
+        let copy = copy_vfs.id();
+        copy_entry(old, copy_vfs, parent, p, root_path, root_dentry, root)?;
         todo.extend(mounts().children(old).into_iter().map(|c| (c, copy)));
     }
     Ok(())
@@ -460,6 +507,7 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
         if ms & MS_BIND == 0 && m.fs_id == fs_id {
             m.sb_ro = ms & MS_RDONLY != 0;
         }
+        m.publish();
     }
     Ok(())
 }

@@ -266,10 +266,10 @@ pub fn mount(
         b"sysfs" => (new_sysfs()?, "sysfs"),
         _ => return Err(Errno::ENODEV),
     };
-    let id = mounts().mount(&at, root.clone())?;
+    let vfs = mounts().mount(&at, root.clone())?;
     let path = absolute_path(thread, target);
     mnt::add(
-        id,
+        vfs,
         at.mnt(),
         source,
         &path,
@@ -359,10 +359,15 @@ pub fn devpts_remove(n: u32) {
 pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()> {
     // The initramfs root is a tmpfs of the default size, as Linux's rootfs.
     MOUNTS.call_once(|| MountTable::with_first_id(FIRST_MOUNT_ID));
-    let root_id = mounts().alloc_id();
+    let root_mnt = mounts().alloc();
+    let root_id = root_mnt.id();
     // Reached through the root mount when it is the root.
-    let initfs_mnt = if root_disk.is_none() { root_id } else { 0 };
-    let initfs = Dentry::new_root_in(new_tmpfs_sized(Default::default(), 1), initfs_mnt);
+    let initfs_mnt = if root_disk.is_none() {
+        root_mnt.clone()
+    } else {
+        lintel_vfs::VfsMount::new(0)
+    };
+    let initfs = Dentry::new_root_in(new_tmpfs_sized(Default::default(), 1), &initfs_mnt);
     if let Some(data) = initrd {
         initramfs::unpack(&initfs, data)?;
     }
@@ -374,7 +379,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
             let ro = read_only || dev.read_only();
             let inode = ext4::mount_dev(dev, read_only)?;
             (
-                Dentry::new_root_in(inode, root_id),
+                Dentry::new_root_in(inode, &root_mnt),
                 name.into_bytes(),
                 "ext4",
                 ro,
@@ -451,7 +456,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
     PTS_DIR.call_once(|| pts);
     use lintel_abi::fs::{ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RELATIME};
     mnt::add(
-        root_id,
+        root_mnt,
         root_id,
         &source,
         b"/",
@@ -461,10 +466,11 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
         root_ro,
         None,
     );
-    let dev_id = mounts().mount(&walk(b"/dev")?, devfs.clone())?;
+    let dev_mnt = mounts().mount(&walk(b"/dev")?, devfs.clone())?;
     let dev_flags = ST_NOSUID | ST_RELATIME;
+    let dev_id = dev_mnt.id();
     mnt::add(
-        dev_id,
+        dev_mnt,
         root_id,
         b"devtmpfs",
         b"/dev",
@@ -477,10 +483,10 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
     // POSIX shared memory (shm_open, sem_open) goes to a tmpfs of its own with the default
     // limits, as systemd and initramfs scripts mount it on Linux.
     let shm = new_tmpfs_sized(Default::default(), next_fs_id());
-    let shm_id = mounts().mount(&walk(b"/dev/shm")?, shm.clone())?;
+    let shm_mnt = mounts().mount(&walk(b"/dev/shm")?, shm.clone())?;
     let shm_flags = ST_NOSUID | ST_NODEV | ST_RELATIME;
     mnt::add(
-        shm_id,
+        shm_mnt,
         dev_id,
         b"tmpfs",
         b"/dev/shm",
@@ -492,9 +498,9 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
     );
     let kernel_flags = ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_RELATIME;
     let proc_root = procfs::new_root();
-    let proc_id = mounts().mount(&walk(b"/proc")?, proc_root.clone())?;
+    let proc_mnt = mounts().mount(&walk(b"/proc")?, proc_root.clone())?;
     mnt::add(
-        proc_id,
+        proc_mnt,
         root_id,
         b"proc",
         b"/proc",
@@ -505,9 +511,9 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
         None,
     );
     let sysfs = new_sysfs()?;
-    let sys_id = mounts().mount(&walk(b"/sys")?, sysfs.clone())?;
+    let sys_mnt = mounts().mount(&walk(b"/sys")?, sysfs.clone())?;
     mnt::add(
-        sys_id,
+        sys_mnt,
         root_id,
         b"sysfs",
         b"/sys",

@@ -7,7 +7,7 @@
 //! dentry's `link`. No lock is held while an `Arc<Dentry>` may drop: a dentry's `Drop` takes
 //! its parent's `children` lock to forget itself.
 
-use crate::{identity, Inode};
+use crate::{identity, Inode, VfsMount};
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -30,10 +30,10 @@ pub struct Dentry {
     deleted: AtomicBool,
     /// The live dentries under this one, by name (weak: a dentry lives as long as its users).
     children: Mutex<BTreeMap<Vec<u8>, Weak<Dentry>>>,
-    /// The id of the mount this name was reached through (0: none), which carries the
-    /// per-mount flags (read-only, noexec...): Linux's `struct path` pairs a dentry with its
-    /// vfsmount, here the dentry keeps it. Fixed at creation (a moved mount keeps its id).
-    mnt: usize,
+    /// The mount this name was reached through (id 0: none), which carries the per-mount
+    /// flags (read-only, noexec...): Linux's `struct path` pairs a dentry with its vfsmount,
+    /// here the dentry keeps it. Fixed at creation (a moved mount stays the same mount).
+    mnt: Arc<VfsMount>,
 }
 
 impl Dentry {
@@ -41,7 +41,7 @@ impl Dentry {
         parent: Option<Arc<Dentry>>,
         name: &[u8],
         inode: Arc<dyn Inode>,
-        mnt: usize,
+        mnt: Arc<VfsMount>,
     ) -> Arc<Dentry> {
         Arc::new(Dentry {
             mnt,
@@ -56,18 +56,18 @@ impl Dentry {
     }
 
     pub fn new_root(inode: Arc<dyn Inode>) -> Arc<Dentry> {
-        Self::make(None, b"/", inode, 0)
+        Self::make(None, b"/", inode, VfsMount::new(0))
     }
 
     /// A root dentry of the mount `mnt`.
-    pub fn new_root_in(inode: Arc<dyn Inode>, mnt: usize) -> Arc<Dentry> {
-        Self::make(None, b"/", inode, mnt)
+    pub fn new_root_in(inode: Arc<dyn Inode>, mnt: &Arc<VfsMount>) -> Arc<Dentry> {
+        Self::make(None, b"/", inode, mnt.clone())
     }
 
     /// The dentry of `name` in `parent` now naming `inode`: the cached one when it still names
     /// the same file, else a new one that takes its place in the cache.
     pub fn child(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
-        Self::child_in(parent, name, inode, parent.mnt())
+        Self::child_in(parent, name, inode, &parent.mnt)
     }
 
     /// [`Dentry::child`] reached through the mount `mnt` (a mount point crossed).
@@ -75,15 +75,15 @@ impl Dentry {
         parent: &Arc<Dentry>,
         name: &[u8],
         inode: Arc<dyn Inode>,
-        mnt: usize,
+        mnt: &Arc<VfsMount>,
     ) -> Arc<Dentry> {
         let id = identity(&inode);
         let mut map = parent.children.lock();
         let stale = match map.get(name).and_then(Weak::upgrade) {
-            Some(d) if identity(&d.inode) == id && d.mnt() == mnt => return d,
+            Some(d) if identity(&d.inode) == id && d.mnt() == mnt.id() => return d,
             other => other,
         };
-        let d = Self::make(Some(parent.clone()), name, inode, mnt);
+        let d = Self::make(Some(parent.clone()), name, inode, mnt.clone());
         map.insert(name.to_vec(), Arc::downgrade(&d));
         drop(map);
         drop(stale);
@@ -93,12 +93,17 @@ impl Dentry {
     /// A dentry under `parent` that no lookup finds (memfd, O_TMPFILE files): it is shown as
     /// `parent/name` but never cached.
     pub fn detached(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
-        Self::make(Some(parent.clone()), name, inode, parent.mnt())
+        Self::make(Some(parent.clone()), name, inode, parent.mnt.clone())
     }
 
     /// The id of the mount this dentry was reached through (0: none).
     pub fn mnt(&self) -> usize {
-        self.mnt
+        self.mnt.id()
+    }
+
+    /// The mount this dentry was reached through, with its flags.
+    pub fn vfsmount(&self) -> &Arc<VfsMount> {
+        &self.mnt
     }
 
     /// The name this dentry has now.

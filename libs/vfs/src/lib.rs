@@ -39,6 +39,7 @@ pub use xattr::XattrMap;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_abi::stat::*;
 use lintel_abi::{Errno, KResult};
 use spin::Mutex;
@@ -299,8 +300,41 @@ pub fn identity(i: &Arc<dyn Inode>) -> (u64, u64) {
     (i.fs_id(), i.ino())
 }
 
+/// A mount as the dentries reached through it hold it (Linux's `struct vfsmount` in a
+/// `struct path`): its id and its flags, so that the checks on every write, exec and device
+/// open (read-only, noexec, nosuid, nodev) are one load, with no table searched under a lock.
+/// The flags are the kernel's (statfs's ST_* bits), set at mount time and by remount; a
+/// mount gone keeps its last flags for the dentries still holding it, as a detached vfsmount.
+pub struct VfsMount {
+    id: usize,
+    flags: AtomicU64,
+}
+
+impl VfsMount {
+    pub fn new(id: usize) -> Arc<VfsMount> {
+        Arc::new(VfsMount {
+            id,
+            flags: AtomicU64::new(0),
+        })
+    }
+
+    /// The mount's id (mountinfo's; 0: no mount).
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    pub fn flags(&self) -> u64 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    pub fn set_flags(&self, flags: u64) {
+        self.flags.store(flags, Ordering::Relaxed);
+    }
+}
+
 struct Mount {
     id: usize,
+    vfs: Arc<VfsMount>,
     /// The mount the covered place belongs to.
     parent: usize,
     /// The covered directory (or file, for a bind mount of a file).
@@ -351,16 +385,16 @@ impl MountTable {
         }
     }
 
-    /// A new mount id, for a mount that covers nothing (the root).
-    pub fn alloc_id(&self) -> usize {
+    /// A new mount, for one that covers nothing (the root).
+    pub fn alloc(&self) -> Arc<VfsMount> {
         let mut t = self.t.lock();
         let id = t.next_id;
         t.next_id += 1;
-        id
+        VfsMount::new(id)
     }
 
-    /// Mounts a new file system `root` over the directory `at`; returns the mount's id.
-    pub fn mount(&self, at: &Arc<Dentry>, root: Arc<dyn Inode>) -> KResult<usize> {
+    /// Mounts a new file system `root` over the directory `at`; returns the new mount.
+    pub fn mount(&self, at: &Arc<Dentry>, root: Arc<dyn Inode>) -> KResult<Arc<VfsMount>> {
         if at.inode.file_type() != FileType::Directory {
             return Err(Errno::ENOTDIR);
         }
@@ -369,7 +403,7 @@ impl MountTable {
 
     /// Mounts `root` (any directory or file of a mounted file system) over `at`, as
     /// MS_BIND does: a directory only over a directory, a file only over a file (ENOTDIR).
-    pub fn bind(&self, at: &Arc<Dentry>, root: Arc<dyn Inode>) -> KResult<usize> {
+    pub fn bind(&self, at: &Arc<Dentry>, root: Arc<dyn Inode>) -> KResult<Arc<VfsMount>> {
         let dir = |i: &Arc<dyn Inode>| i.file_type() == FileType::Directory;
         if dir(&at.inode) != dir(&root) {
             return Err(Errno::ENOTDIR);
@@ -378,19 +412,26 @@ impl MountTable {
     }
 
     /// Mounts `root` on the place `point` of the mount `parent` (a recursive bind's copies).
-    pub fn attach(&self, parent: usize, point: (u64, u64), root: Arc<dyn Inode>) -> KResult<usize> {
+    pub fn attach(
+        &self,
+        parent: usize,
+        point: (u64, u64),
+        root: Arc<dyn Inode>,
+    ) -> KResult<Arc<VfsMount>> {
         let root_id = identity(&root);
         let mut t = self.t.lock();
         let id = t.next_id;
         t.next_id += 1;
+        let vfs = VfsMount::new(id);
         t.mounts.push(Mount {
             id,
+            vfs: vfs.clone(),
             parent,
             point,
             root,
             root_id,
         });
-        Ok(id)
+        Ok(vfs)
     }
 
     /// The mount whose root `d` is (None when `d` is no mount's root).
@@ -481,8 +522,12 @@ impl MountTable {
     }
 
     /// What is mounted on `inode` reached through the mount `mnt`, following stacked mounts
-    /// to the top: the top mount's id and root.
-    pub fn covering(&self, mnt: usize, inode: &Arc<dyn Inode>) -> Option<(usize, Arc<dyn Inode>)> {
+    /// to the top: the top mount and its root.
+    pub fn covering(
+        &self,
+        mnt: usize,
+        inode: &Arc<dyn Inode>,
+    ) -> Option<(Arc<VfsMount>, Arc<dyn Inode>)> {
         let mut id = identity(inode);
         let mut mnt = mnt;
         let t = self.t.lock();
@@ -497,7 +542,7 @@ impl MountTable {
                 Some(x) => {
                     id = x.root_id;
                     mnt = x.id;
-                    found = Some((x.id, x.root.clone()));
+                    found = Some((x.vfs.clone(), x.root.clone()));
                 }
                 None => break,
             }

@@ -120,7 +120,7 @@ fn step(ctx: &WalkCtx, how: &Resolve, dir: &Arc<Dentry>, name: &[u8]) -> KResult
     let inode = dir.inode.lookup(name)?;
     Ok(match ctx.mounts.covering(dir.mnt(), &inode) {
         Some(_) if how.no_xdev => return Err(Errno::EXDEV),
-        Some((mnt, top)) => Dentry::child_in(dir, name, top, mnt),
+        Some((mnt, top)) => Dentry::child_in(dir, name, top, &mnt),
         None => Dentry::child(dir, name, inode),
     })
 }

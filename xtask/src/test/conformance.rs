@@ -305,6 +305,7 @@ const EXT4_PASS: &[&str] = &[
     "shell_script",
     "busybox_",
     "fs_inotify",
+    "fs_ro_order",
 ];
 
 /// Takes one boot's results `got`: the test that was `running` when the boot ended (else the

@@ -35,20 +35,23 @@ fn do_link(
     } else {
         fs::lookup_at(c.thread, olddir, &old, flags & AT_SYMLINK_FOLLOW != 0)?
     };
+    // Linux's order: the new name (EEXIST, then EROFS), the mounts (EXDEV), then the
+    // directory's permissions and the source (EPERM for a folder, ENOENT for a deleted file).
+    let (parent, name, _) = parent_of(c, newdir, &new)?;
+    if name.is_empty() || name == b"." || name == b".." || parent.inode.lookup(&name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    fs::want_write(&parent)?;
+    if parent.inode.fs_id() != src.inode.fs_id() || parent.mnt() != src.mnt() {
+        return Err(Errno::EXDEV);
+    }
+    may_write_dir(c, &parent)?;
     if src.inode.file_type() == FileType::Directory {
         return Err(Errno::EPERM);
     }
     // A deleted file cannot get a name again, except an O_TMPFILE file.
     if src.inode.stat().nlink == 0 && !fs::take_linkable(&src.inode) {
         return Err(Errno::ENOENT);
-    }
-    let (parent, name, _) = parent_of(c, newdir, &new)?;
-    if name.is_empty() || name == b"." || name == b".." {
-        return Err(Errno::EEXIST);
-    }
-    may_write_dir(c, &parent)?;
-    if parent.inode.fs_id() != src.inode.fs_id() || parent.mnt() != src.mnt() {
-        return Err(Errno::EXDEV);
     }
     parent.inode.link(&name, &src.inode)?;
     fs::notify::linked(&parent, &name, &src.inode);

@@ -1,6 +1,6 @@
 //! mkdir, mkdirat
 
-use crate::syscall::fs::may_write_dir;
+use crate::syscall::fs::may_create;
 use crate::syscall::fs::new_owner;
 use crate::syscall::fs::parent_of;
 use crate::syscall::ok;
@@ -23,7 +23,7 @@ fn do_mkdir(c: &mut Call, dirfd: i32, pathp: usize, mode: u32) -> SysResult {
     if name.is_empty() || name == b"." || name == b".." {
         return Err(Errno::EEXIST);
     }
-    may_write_dir(c, &parent)?;
+    may_create(c, &parent, &name)?;
     let umask = c.thread.fs.get().lock().umask;
     let inh = crate::fs::xattr::inherit(&parent.inode, mode & 0o1777, umask, true);
     let (uid, gid, mode) = new_owner(c, &parent, inh.mode, true);

@@ -1,6 +1,6 @@
 //! mknod, mknodat
 
-use crate::syscall::fs::may_write_dir;
+use crate::syscall::fs::may_create;
 use crate::syscall::fs::new_owner;
 use crate::syscall::fs::parent_of;
 use crate::syscall::ok;
@@ -47,7 +47,7 @@ pub fn mknodat(c: &mut Call, dirfd: i32, pathp: usize, mode: u32, dev: u64) -> S
     if name.is_empty() || name == b"." || name == b".." {
         return Err(Errno::EEXIST);
     }
-    may_write_dir(c, &parent)?;
+    may_create(c, &parent, &name)?;
     let umask = c.thread.fs.get().lock().umask;
     let rdev = if matches!(kind, FileType::CharDevice | FileType::BlockDevice) {
         // The userspace encoding of dev_t.

@@ -286,6 +286,16 @@ pub(in crate::syscall) fn parent_of(
     })
 }
 
+/// A new `name` in `dir` (mkdir, mknod, symlink, link), checked as Linux's filename_create
+/// and may_create: an existing name is EEXIST before the mount's read-only state (EROFS)
+/// and before the directory's permissions (EACCES).
+pub(in crate::syscall) fn may_create(c: &Call, dir: &Dentry, name: &[u8]) -> KResult<()> {
+    if dir.inode.lookup(name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    may_write_dir(c, dir)
+}
+
 pub(in crate::syscall) fn may_write_dir(c: &Call, dir: &Dentry) -> KResult<()> {
     fs::want_write(dir)?;
     let cred = c.thread.proc_ref().cred.lock().vfs();

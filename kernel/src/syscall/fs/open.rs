@@ -70,8 +70,11 @@ pub fn do_open_how(
             Ok(_) => {
                 let follow = flags & O_NOFOLLOW == 0;
                 let d = fs::lookup_how(c.thread, dirfd, path, follow, how)?;
-                if d.inode.file_type() == FileType::Symlink {
-                    return Err(Errno::ELOOP);
+                match d.inode.file_type() {
+                    FileType::Symlink => return Err(Errno::ELOOP),
+                    // Linux's do_open: O_CREAT never opens a directory, even read-only.
+                    FileType::Directory => return Err(Errno::EISDIR),
+                    _ => {}
                 }
                 d
             }

@@ -1,7 +1,7 @@
 //! symlink, readlink, symlinkat, readlinkat
 
 use crate::fs;
-use crate::syscall::fs::may_write_dir;
+use crate::syscall::fs::may_create;
 use crate::syscall::fs::new_owner;
 use crate::syscall::fs::parent_of;
 use crate::syscall::ok;
@@ -30,7 +30,7 @@ fn do_symlink(c: &mut Call, tp: usize, dirfd: i32, lp: usize) -> SysResult {
     if name.is_empty() || name == b"." || name == b".." {
         return Err(Errno::EEXIST);
     }
-    may_write_dir(c, &parent)?;
+    may_create(c, &parent, &name)?;
     let (uid, gid, _) = new_owner(c, &parent, 0o777, false);
     parent.inode.symlink(&name, &target, uid, gid)?;
     crate::fs::notify::created(&parent, &name, false);

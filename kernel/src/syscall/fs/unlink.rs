@@ -34,6 +34,8 @@ fn do_unlink(c: &mut Call, dirfd: i32, pathp: usize, rmdir: bool) -> SysResult {
     } else if name.is_empty() || name == b"." || name == b".." {
         return Err(Errno::EISDIR);
     }
+    // The mount before the name, as Linux's do_unlinkat and do_rmdir (EROFS, not ENOENT).
+    fs::want_write(&parent)?;
     // The lookup, the checks, the removal and the dentry's update are one step against
     // other CPUs' renames and removals (Linux holds the parent's lock across them).
     let ns = fs::NAMESPACE.lock();
