@@ -42,6 +42,16 @@ pub fn power_off(line: &str) -> ! {
     arch::power_off(line)
 }
 
+/// What the kernel adds to a panic's report (its heap users' counters), set once at boot.
+static PANIC_REPORT: spin::Once<fn()> = spin::Once::new();
+
+/// Registers `report` to print more lines in a kernel panic's report, after the heap's
+/// counters. It runs with interrupts off, possibly under any lock and with the heap exhausted:
+/// it must only read counters (atomics) and print, never lock or allocate.
+pub fn set_panic_report(report: fn()) {
+    PANIC_REPORT.call_once(|| report);
+}
+
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     arch::cpu::disable_interrupts();
@@ -57,6 +67,15 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
                 available / 1024,
                 holes
             );
+            let stacks = task::kernel_stacks();
+            println!(
+                "  kernel stacks: {} ({} KiB)",
+                stacks,
+                stacks * task::STACK_SIZE / 1024
+            );
+        }
+        if let Some(report) = PANIC_REPORT.get() {
+            report();
         }
         watchdog::print_backtrace_here();
     }

@@ -17,7 +17,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use spin::Mutex;
 
 use crate::arch::switch;
@@ -38,6 +38,7 @@ impl KernelStack {
         let mut v: alloc::vec::Vec<u128> = alloc::vec::Vec::new();
         v.try_reserve_exact(words).ok()?;
         v.resize(words, 0);
+        LIVE_STACKS.fetch_add(1, Ordering::Relaxed);
         Some(KernelStack(v.into_boxed_slice()))
     }
 
@@ -45,6 +46,20 @@ impl KernelStack {
     pub(crate) fn top(&mut self) -> usize {
         self.0.as_mut_ptr() as usize + STACK_SIZE
     }
+}
+
+impl Drop for KernelStack {
+    fn drop(&mut self) {
+        LIVE_STACKS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Kernel stacks allocated and not yet freed (each `STACK_SIZE` bytes of the heap).
+static LIVE_STACKS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many kernel stacks the heap holds (/proc/meminfo's KernelStack, a panic's report).
+pub fn kernel_stacks() -> usize {
+    LIVE_STACKS.load(Ordering::Relaxed)
 }
 
 type Entry = Box<dyn FnOnce() + Send>;

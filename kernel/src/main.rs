@@ -77,6 +77,7 @@ fn kernel_main(info: BootInfo) -> ! {
     vdso::init();
     lintel_hal::set_user_fault_handler(proc::usercopy_fault);
     lintel_hal::mm::set_reclaim_hook(mm::pagecache::reclaim);
+    lintel_hal::set_panic_report(mm::kheap::panic_report);
     info!(
         "lintel {} booting, {} MiB of memory, cmdline '{}'",
         env!("CARGO_PKG_VERSION"),

@@ -25,9 +25,76 @@ const SMALL: usize = 4096;
 pub fn check(bytes: usize) -> KResult<()> {
     let keep = if bytes <= SMALL { 0 } else { reserve() };
     if heap_available() < keep.saturating_add(bytes) {
+        warn_short(bytes);
         return Err(Errno::ENOMEM);
     }
     Ok(())
+}
+
+/// The heap's big users, as counters anyone may read at any time (no lock, no allocation).
+#[derive(Clone, Copy, Debug)]
+pub struct Users {
+    /// Kernel stacks (each `STACK_SIZE` bytes).
+    pub stacks: usize,
+    /// ext4's metadata block caches: bytes held, bytes dirty.
+    pub ext4_cache: (usize, usize),
+    /// ext4 inodes in memory.
+    pub ext4_inodes: usize,
+}
+
+pub fn users() -> Users {
+    Users {
+        stacks: lintel_hal::task::kernel_stacks(),
+        ext4_cache: lintel_ext4::cache_totals(),
+        ext4_inodes: lintel_ext4::live_inodes(),
+    }
+}
+
+impl core::fmt::Display for Users {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        write!(
+            f,
+            "{} kernel stacks ({} KiB), ext4 metadata cache {} KiB ({} KiB dirty), {} ext4 inodes",
+            self.stacks,
+            self.stacks * lintel_hal::task::STACK_SIZE / 1024,
+            self.ext4_cache.0 / 1024,
+            self.ext4_cache.1 / 1024,
+            self.ext4_inodes
+        )
+    }
+}
+
+/// Lines a kernel panic's report adds after the heap's counters (registered at boot).
+pub fn panic_report() {
+    lintel_hal::println!("  heap users: {}", users());
+}
+
+/// Uptime (ns) of the last low-heap warning.
+static LAST_WARNING: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Says once every 10 s that a request was refused for want of heap, with the heap's users,
+/// so that a console shows what filled it before anything fails outright.
+fn warn_short(bytes: usize) {
+    use core::sync::atomic::Ordering;
+    let now = crate::time::uptime_ns();
+    let last = LAST_WARNING.load(Ordering::Relaxed);
+    if last != 0 && now.saturating_sub(last) < 10_000_000_000 {
+        return;
+    }
+    if LAST_WARNING
+        .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
+        .is_err()
+    {
+        return;
+    }
+    let (total, used) = heap_stats();
+    crate::warn!(
+        "kheap: {} bytes refused, {} of {} KiB in use; {}",
+        bytes,
+        used / 1024,
+        total / 1024,
+        users()
+    );
 }
 
 /// Room for `n` more elements in `v`, or ENOMEM.

@@ -85,13 +85,30 @@ pub fn get(inode: &Arc<dyn Inode>) -> Arc<Mapping> {
     m
 }
 
-/// Every live mapping (for sync).
-fn all() -> Vec<(Arc<dyn Inode>, Arc<Mapping>)> {
-    MAPPINGS
-        .lock()
-        .values()
-        .filter_map(|m| Some((m.inode.upgrade()?, m.clone())))
-        .collect()
+/// Calls `f` on every mapping, a batch of 32 at a time taken under the table's lock and
+/// visited without it: no list of every mapping is built (a file read from disk keeps one, so
+/// they can be many thousands: one large heap block on every /proc/meminfo read), and the
+/// lock is not held while `f` locks pages or writes back.
+fn each_mapping(mut f: impl FnMut(&Arc<Mapping>)) {
+    let mut next = 0usize;
+    loop {
+        let mut batch: [Option<(usize, Arc<Mapping>)>; 32] = Default::default();
+        {
+            let all = MAPPINGS.lock();
+            for (slot, (k, m)) in batch.iter_mut().zip(all.range(next..)) {
+                *slot = Some((*k, m.clone()));
+            }
+        }
+        let mut n = 0;
+        for (k, m) in batch.iter().flatten() {
+            n += 1;
+            next = k.saturating_add(1);
+            f(m);
+        }
+        if n < batch.len() {
+            return;
+        }
+    }
 }
 
 impl Mapping {
@@ -390,19 +407,21 @@ pub fn writeback(inode: &Arc<dyn Inode>) -> KResult<()> {
 
 /// sync(2): every file's dirty pages.
 pub fn writeback_all() {
-    for (inode, m) in all() {
+    each_mapping(|m| {
+        let Some(inode) = m.inode.upgrade() else {
+            return;
+        };
         if let Err(e) = m.writeback(&inode) {
             crate::warn!("writeback failed: {}", e.name());
         }
-    }
+    });
 }
 
 /// (pages held by the cache, of them pages nothing maps and nothing needs written back,
 /// dirty pages), for /proc/meminfo's Cached, MemAvailable and Dirty.
 pub fn page_counts() -> (usize, usize, usize) {
-    let maps: Vec<Arc<Mapping>> = MAPPINGS.lock().values().cloned().collect();
     let (mut all, mut clean, mut dirty) = (0, 0, 0);
-    for m in maps {
+    each_mapping(|m| {
         let pages = m.pages.lock();
         let d = m.dirty.lock();
         all += pages.len();
@@ -411,7 +430,7 @@ pub fn page_counts() -> (usize, usize, usize) {
             .iter()
             .filter(|(idx, f)| f.ref_count() <= 1 && !d.contains(idx))
             .count();
-    }
+    });
     (all, clean, dirty)
 }
 

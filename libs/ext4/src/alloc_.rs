@@ -263,20 +263,23 @@ impl Ext4 {
         }
         let ng = self.groups;
         let near_g = (near.saturating_sub(1) / self.ipg).min(ng - 1);
-        let mut order: Vec<u32> = (0..ng).map(|i| (near_g + i) % ng).collect();
+        // A directory starts in the best group; then every group from the parent's on (an
+        // iterator, not a list: a disk's groups can be many).
+        let mut best = None;
         if dir {
             let avg = a.free_inodes / ng as u64;
-            let best = (0..ng)
+            best = (0..ng)
                 .filter(|&g| {
                     let x = &a.groups[g as usize];
                     x.free_inodes as u64 >= avg.max(1) && x.free_blocks > 0
                 })
                 .max_by_key(|&g| (a.groups[g as usize].free_blocks, core::cmp::Reverse(g)));
-            if let Some(b) = best {
-                order.retain(|&g| g != b);
-                order.insert(0, b);
-            }
         }
+        let order = best.into_iter().chain(
+            (0..ng)
+                .map(|i| (near_g + i) % ng)
+                .filter(move |&g| Some(g) != best),
+        );
         for g in order {
             if a.groups[g as usize].free_inodes == 0 {
                 continue;

@@ -8,6 +8,7 @@
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use lintel_abi::KResult;
 
 use crate::BlockDevice;
@@ -29,6 +30,44 @@ pub(crate) struct Cache {
     ndirty: usize,
     /// Dirty blocks wait for a commit instead of being written back on eviction.
     pub journaled: bool,
+    /// The block size (known from the first `get`).
+    bs: usize,
+    /// (bytes cached, bytes dirty) as last added to the global counters.
+    published: (usize, usize),
+}
+
+/// Bytes of block data in every instance's cache, and how many of them are dirty: counters a
+/// kernel panic's report reads without taking any lock.
+static CACHED_BYTES: AtomicUsize = AtomicUsize::new(0);
+static DIRTY_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// (bytes cached, bytes dirty) in the metadata caches of every mounted instance.
+pub fn cache_totals() -> (usize, usize) {
+    (
+        CACHED_BYTES.load(Ordering::Relaxed),
+        DIRTY_BYTES.load(Ordering::Relaxed),
+    )
+}
+
+/// Moves the global counters from what a cache last published to `now`.
+fn publish(published: &mut (usize, usize), now: (usize, usize)) {
+    if *published == now {
+        return;
+    }
+    let (old_c, old_d) = *published;
+    CACHED_BYTES.fetch_add(now.0, Ordering::Relaxed);
+    CACHED_BYTES.fetch_sub(old_c, Ordering::Relaxed);
+    DIRTY_BYTES.fetch_add(now.1, Ordering::Relaxed);
+    DIRTY_BYTES.fetch_sub(old_d, Ordering::Relaxed);
+    *published = now;
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        self.map.clear();
+        self.ndirty = 0;
+        self.publish();
+    }
 }
 
 impl Cache {
@@ -39,7 +78,15 @@ impl Cache {
             cap: cap.max(16),
             ndirty: 0,
             journaled: false,
+            bs: 0,
+            published: (0, 0),
         }
+    }
+
+    /// Brings the global counters up to date with this cache.
+    fn publish(&mut self) {
+        let now = (self.map.len() * self.bs, self.ndirty * self.bs);
+        publish(&mut self.published, now);
     }
 
     pub fn set_cap(&mut self, cap: usize) {
@@ -65,6 +112,7 @@ impl Cache {
         dirty: bool,
     ) -> KResult<&mut Entry> {
         self.tick += 1;
+        self.bs = bs;
         let tick = self.tick;
         if !self.map.contains_key(&blk) {
             let bound = if self.journaled {
@@ -89,6 +137,7 @@ impl Cache {
                 },
             );
         }
+        let held = self.map.len();
         let e = self.map.get_mut(&blk).expect("just inserted");
         e.used = tick;
         if fresh {
@@ -101,44 +150,81 @@ impl Cache {
             e.dirty = true;
             self.ndirty += 1;
         }
+        publish(&mut self.published, (held * bs, self.ndirty * bs));
         Ok(e)
     }
 
     /// Drops the oldest half of the cache (of its clean blocks, with a journal), writing back
-    /// dirty blocks first.
+    /// dirty blocks first. Allocates nothing: the cut between old and new is found by a binary
+    /// search over the access ticks (each pass counts, no list of ages is built), so a metadata
+    /// read never needs a large heap block, however fragmented the heap is.
     fn evict(&mut self, dev: &dyn BlockDevice, bs: usize) -> KResult<()> {
         let journaled = self.journaled;
-        let mut ages: Vec<(u64, u64)> = self
-            .map
-            .iter()
-            .filter(|(_, e)| !(journaled && e.dirty))
-            .map(|(b, e)| (e.used, *b))
-            .collect();
-        ages.sort_unstable();
-        let n = ages.len() / 2;
-        let mut victims: Vec<u64> = ages[..n].iter().map(|x| x.1).collect();
-        victims.sort_unstable();
-        for b in victims {
-            if let Some(e) = self.map.get(&b) {
-                if e.dirty {
-                    dev.write(b * bs as u64, &e.data)?;
-                    self.ndirty -= 1;
-                }
-            }
-            self.map.remove(&b);
+        let candidate = move |e: &Entry| !(journaled && e.dirty);
+        let (mut lo, mut hi, mut n) = (u64::MAX, 0u64, 0usize);
+        for e in self.map.values().filter(|e| candidate(e)) {
+            lo = lo.min(e.used);
+            hi = hi.max(e.used);
+            n += 1;
         }
+        let target = n / 2;
+        if target == 0 {
+            return Ok(());
+        }
+        // The smallest tick `cut` with at least `target` candidates used before it (ticks
+        // are distinct, so exactly `target`).
+        let older = |t: u64| {
+            self.map
+                .values()
+                .filter(|e| candidate(e) && e.used < t)
+                .count()
+        };
+        let (mut a, mut b) = (lo, hi.saturating_add(1));
+        while a < b {
+            let m = a + (b - a) / 2;
+            if older(m) >= target {
+                b = m;
+            } else {
+                a = m + 1;
+            }
+        }
+        let cut = a;
+        let victim = move |e: &Entry| candidate(e) && e.used < cut;
+        // Without a journal, dirty victims go back to their place first (in block order, runs
+        // coalesced); a failed write leaves every block cached.
+        write_runs(
+            dev,
+            bs,
+            self.map
+                .iter()
+                .filter(|(_, e)| victim(e) && e.dirty)
+                .map(|(b, e)| (*b, &e.data[..])),
+        )?;
+        let mut written = 0;
+        self.map.retain(|_, e| {
+            let go = victim(e);
+            if go && e.dirty {
+                written += 1;
+            }
+            !go
+        });
+        self.ndirty -= written;
+        self.publish();
         Ok(())
     }
 
     /// Forgets blocks [start, start+count) (freed; their contents no longer matter).
     pub fn discard(&mut self, start: u64, count: u64) {
         let end = start.saturating_add(count);
-        let keys: Vec<u64> = self.map.range(start..end).map(|(k, _)| *k).collect();
-        for k in keys {
+        let mut from = start;
+        // One lookup per cached block of the range, without collecting their numbers first.
+        while let Some(k) = self.map.range(from..end).next().map(|(k, _)| *k) {
             if self.map.remove(&k).is_some_and(|e| e.dirty) {
                 self.ndirty -= 1;
             }
+            from = k + 1;
         }
+        self.publish();
     }
 
     /// Forgets every clean block (drop_caches): each matches the device (the journal
@@ -148,6 +234,7 @@ impl Cache {
     pub fn drop_clean(&mut self) -> usize {
         let before = self.map.len();
         self.map.retain(|_, e| e.dirty);
+        self.publish();
         before - self.map.len()
     }
 
@@ -156,13 +243,13 @@ impl Cache {
         self.map.len()
     }
 
-    /// Copies of every dirty block, in block order (a transaction being committed).
-    pub fn dirty_blocks(&self) -> Vec<(u64, Vec<u8>)> {
+    /// Every dirty block, in block order, borrowed (a transaction being committed holds the
+    /// cache's lock while it writes them: no copy of the transaction is ever made).
+    pub fn dirty(&self) -> impl Iterator<Item = (u64, &[u8])> + Clone + '_ {
         self.map
             .iter()
             .filter(|(_, e)| e.dirty)
-            .map(|(b, e)| (*b, e.data.clone()))
-            .collect()
+            .map(|(b, e)| (*b, &e.data[..]))
     }
 
     /// Every block is now where it belongs on the device.
@@ -171,39 +258,261 @@ impl Cache {
             e.dirty = false;
         }
         self.ndirty = 0;
+        self.publish();
     }
 
     /// Writes every dirty block, coalescing runs of adjacent blocks into one device write.
     pub fn flush(&mut self, dev: &dyn BlockDevice, bs: usize) -> KResult<()> {
-        let blocks = self.dirty_blocks();
-        write_runs(dev, bs, &blocks)?;
+        write_runs(dev, bs, self.dirty())?;
         self.clean_all();
         Ok(())
     }
 }
 
-/// Writes blocks (sorted by number) in place, adjacent ones in one write of at most 1 MiB.
-pub(crate) fn write_runs(
+/// The longest run written at once, and the largest buffer a run may take.
+const RUN_MAX: usize = 256 << 10;
+
+/// Writes blocks (sorted by number, each `bs` bytes) in place, adjacent ones in one write of
+/// at most [`RUN_MAX`] bytes. The run buffer is reserved fallibly once, halving down to two
+/// blocks while the heap has no hole that large; without one, every block is written on its
+/// own from where it lies. A block with no neighbour is never copied. So writing back needs
+/// no heap block it might not get (a commit that could not write would keep its dirty
+/// blocks, and the cache, growing).
+pub(crate) fn write_runs<'a>(
     dev: &dyn BlockDevice,
     bs: usize,
-    blocks: &[(u64, Vec<u8>)],
+    blocks: impl Iterator<Item = (u64, &'a [u8])>,
 ) -> KResult<()> {
-    let mut run_start = 0u64;
-    let mut run: Vec<u8> = Vec::new();
-    let mut next = u64::MAX;
+    write_runs_within(dev, bs, blocks, RUN_MAX)
+}
+
+/// [`write_runs`] with a run buffer of at most `limit` bytes (below two blocks: none).
+fn write_runs_within<'a>(
+    dev: &dyn BlockDevice,
+    bs: usize,
+    blocks: impl Iterator<Item = (u64, &'a [u8])>,
+    limit: usize,
+) -> KResult<()> {
+    let mut r = Runs {
+        dev,
+        bs,
+        buf: Vec::new(),
+        limit,
+        reserved: false,
+        start: 0,
+        next: u64::MAX,
+        lone: None,
+    };
     for (b, data) in blocks {
-        if *b != next || run.len() >= 1 << 20 {
-            if !run.is_empty() {
-                dev.write(run_start * bs as u64, &run)?;
-                run.clear();
+        if b == r.next && r.room() {
+            if let Some(first) = r.lone.take() {
+                r.buf.extend_from_slice(first);
             }
-            run_start = *b;
+            // Within the reserved capacity: no allocation.
+            r.buf.extend_from_slice(data);
+        } else {
+            r.finish()?;
+            r.start = b;
+            r.lone = Some(data);
         }
-        run.extend_from_slice(data);
-        next = *b + 1;
+        r.next = b + 1;
     }
-    if !run.is_empty() {
-        dev.write(run_start * bs as u64, &run)?;
+    r.finish()
+}
+
+/// The run being gathered by [`write_runs`].
+struct Runs<'a, 'd> {
+    dev: &'d dyn BlockDevice,
+    bs: usize,
+    buf: Vec<u8>,
+    /// The largest buffer to reserve.
+    limit: usize,
+    reserved: bool,
+    /// First block of the run.
+    start: u64,
+    /// The block that would extend the run.
+    next: u64,
+    /// The run's only block while it has one, not yet copied.
+    lone: Option<&'a [u8]>,
+}
+
+impl Runs<'_, '_> {
+    /// Whether the run can take one more block (reserving the buffer the first time).
+    fn room(&mut self) -> bool {
+        if !self.reserved {
+            self.reserved = true;
+            let mut cap = self.limit;
+            while cap >= 2 * self.bs && self.buf.try_reserve_exact(cap).is_err() {
+                cap /= 2;
+            }
+        }
+        let held = if self.lone.is_some() {
+            self.bs
+        } else {
+            self.buf.len()
+        };
+        held + self.bs <= self.buf.capacity().min(self.limit)
     }
-    Ok(())
+
+    fn finish(&mut self) -> KResult<()> {
+        let at = self.start * self.bs as u64;
+        if let Some(one) = self.lone.take() {
+            self.dev.write(at, one)?;
+        } else if !self.buf.is_empty() {
+            self.dev.write(at, &self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex as StdMutex;
+
+    /// A device of 64 blocks of 1 KiB that records every write as (offset, length).
+    struct Rec {
+        data: StdMutex<Vec<u8>>,
+        writes: StdMutex<Vec<(u64, usize)>>,
+    }
+
+    impl Rec {
+        fn new() -> Rec {
+            Rec {
+                data: StdMutex::new(vec![0u8; 64 * 1024]),
+                writes: StdMutex::new(Vec::new()),
+            }
+        }
+    }
+
+    impl BlockDevice for Rec {
+        fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
+            let d = self.data.lock().unwrap();
+            buf.copy_from_slice(&d[offset as usize..offset as usize + buf.len()]);
+            Ok(())
+        }
+        fn write(&self, offset: u64, buf: &[u8]) -> KResult<()> {
+            self.writes.lock().unwrap().push((offset, buf.len()));
+            let mut d = self.data.lock().unwrap();
+            d[offset as usize..offset as usize + buf.len()].copy_from_slice(buf);
+            Ok(())
+        }
+        fn flush(&self) -> KResult<()> {
+            Ok(())
+        }
+        fn size(&self) -> u64 {
+            64 * 1024
+        }
+    }
+
+    #[test]
+    fn write_runs_coalesces_adjacent_blocks() {
+        let dev = Rec::new();
+        let blocks: Vec<(u64, Vec<u8>)> = [1u64, 2, 3, 7, 9, 10]
+            .iter()
+            .map(|&b| (b, vec![b as u8; 1024]))
+            .collect();
+        write_runs(&dev, 1024, blocks.iter().map(|(b, d)| (*b, &d[..]))).unwrap();
+        assert_eq!(
+            *dev.writes.lock().unwrap(),
+            [(1024, 3 * 1024), (7 * 1024, 1024), (9 * 1024, 2 * 1024)]
+        );
+        let d = dev.data.lock().unwrap();
+        for (b, data) in &blocks {
+            assert_eq!(&d[*b as usize * 1024..(*b as usize + 1) * 1024], &data[..]);
+        }
+    }
+
+    #[test]
+    fn write_runs_splits_at_the_run_limit() {
+        // Blocks of 64 KiB on a device that only counts: RUN_MAX's worth, then one more.
+        let bs = 64 << 10;
+        let data = vec![5u8; bs];
+        let n = RUN_MAX / bs + 1;
+        struct Count(StdMutex<Vec<usize>>);
+        impl BlockDevice for Count {
+            fn read(&self, _: u64, _: &mut [u8]) -> KResult<()> {
+                Ok(())
+            }
+            fn write(&self, _: u64, buf: &[u8]) -> KResult<()> {
+                self.0.lock().unwrap().push(buf.len());
+                Ok(())
+            }
+            fn flush(&self) -> KResult<()> {
+                Ok(())
+            }
+            fn size(&self) -> u64 {
+                u64::MAX
+            }
+        }
+        let c = Count(StdMutex::new(Vec::new()));
+        write_runs(&c, bs, (0..n as u64).map(|b| (b, &data[..]))).unwrap();
+        assert_eq!(*c.0.lock().unwrap(), [RUN_MAX, bs]);
+    }
+
+    #[test]
+    fn write_runs_without_a_buffer_writes_each_block_in_place() {
+        let dev = Rec::new();
+        let blocks: Vec<(u64, Vec<u8>)> = (3u64..8).map(|b| (b, vec![b as u8; 1024])).collect();
+        write_runs_within(&dev, 1024, blocks.iter().map(|(b, d)| (*b, &d[..])), 0).unwrap();
+        let w: Vec<(u64, usize)> = (3u64..8).map(|b| (b * 1024, 1024)).collect();
+        assert_eq!(*dev.writes.lock().unwrap(), w);
+        assert_eq!(dev.data.lock().unwrap()[7 * 1024 + 5], 7);
+    }
+
+    #[test]
+    fn eviction_drops_the_older_half_of_clean_blocks() {
+        let dev = Rec::new();
+        let mut c = Cache::new(16);
+        c.journaled = true;
+        // Two dirty blocks stay whatever their age; 16 clean ones fill the cache.
+        c.get(&dev, 1024, 40, false, true).unwrap();
+        c.get(&dev, 1024, 41, false, true).unwrap();
+        for b in 1..=16 {
+            c.get(&dev, 1024, b, false, false).unwrap();
+        }
+        assert_eq!(c.blocks(), 18);
+        // Block 1 used again: 2..=9 are now the oldest half.
+        c.get(&dev, 1024, 1, false, false).unwrap();
+        c.get(&dev, 1024, 20, false, false).unwrap();
+        assert_eq!(c.blocks(), 18 - 8 + 1);
+        for b in 2..=9 {
+            assert!(!c.map.contains_key(&b), "block {b} kept");
+        }
+        for b in [1, 10, 16, 20, 40, 41] {
+            assert!(c.map.contains_key(&b), "block {b} evicted");
+        }
+        assert_eq!(c.ndirty(), 2);
+        assert!(dev.writes.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn eviction_without_a_journal_writes_dirty_victims_back() {
+        let dev = Rec::new();
+        let mut c = Cache::new(16);
+        for b in 1..=16 {
+            let e = c.get(&dev, 1024, b, false, b <= 4).unwrap();
+            e.data.fill(b as u8);
+        }
+        c.get(&dev, 1024, 30, false, false).unwrap();
+        // Blocks 1..=8 went; the dirty 1..=4 in one write.
+        assert_eq!(*dev.writes.lock().unwrap(), [(1024, 4 * 1024)]);
+        assert_eq!(c.ndirty(), 0);
+        assert_eq!(c.blocks(), 9);
+        assert_eq!(dev.data.lock().unwrap()[3 * 1024], 3);
+    }
+
+    #[test]
+    fn discard_forgets_a_range() {
+        let dev = Rec::new();
+        let mut c = Cache::new(16);
+        for b in 1..=10 {
+            c.get(&dev, 1024, b, false, b % 2 == 0).unwrap();
+        }
+        c.discard(3, 5);
+        assert_eq!(c.blocks(), 5);
+        assert_eq!(c.ndirty(), 3);
+        assert_eq!(c.dirty().map(|(b, _)| b).collect::<Vec<_>>(), [2, 8, 10]);
+    }
 }

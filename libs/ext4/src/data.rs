@@ -18,6 +18,7 @@ impl Ext4Inode {
         let mut raw = vec![0u8; isz];
         put16(&mut raw, 0, 0o040000);
         put16(&mut raw, 0x1A, 2);
+        crate::inode::LIVE_INODES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         Arc::new_cyclic(|me| Ext4Inode {
             fs,
             ino,
@@ -298,7 +299,7 @@ impl Ext4Inode {
         }
         let first = (offset / bs) as u32;
         let last = ((end - 1) / bs) as u32;
-        let backup = st.ext.clone();
+        let backup = backup_exts(&mut st.ext)?;
         let (mapped_to, fresh) = self.allocate_range(st, first, last)?;
         let undo = |st: &mut IState, fresh: &[(u32, u64, u64)]| {
             st.ext = backup.clone();
@@ -422,7 +423,7 @@ impl Ext4Inode {
             self.zero_range(st, size, off.min(size.div_ceil(bs) * bs))?;
         }
         let (lo, hi) = ((off / bs) as u32, ((end - 1) / bs) as u32);
-        let backup = st.ext.clone();
+        let backup = backup_exts(&mut st.ext)?;
         let (mapped_to, fresh) = self.allocate_range(st, lo, hi)?;
         let undo = |st: &mut IState, fresh: &[(u32, u64, u64)]| {
             st.ext = backup.clone();
@@ -492,7 +493,7 @@ impl Ext4Inode {
         let fs = self.fs.clone();
         let bs = fs.bs;
         let (first, n) = (off / bs, len / bs);
-        let backup = st.ext.clone();
+        let backup = backup_exts(&mut st.ext)?;
         let exts = st.ext.as_ref().ok_or(Errno::EIO)?;
         let (mut kept, frees) = cut(exts, first, first + n);
         for e in kept.iter_mut() {
@@ -521,7 +522,7 @@ impl Ext4Inode {
         }
         let bs = fs.bs;
         let (first, n) = ((off / bs) as u32, len / bs);
-        let backup = st.ext.clone();
+        let backup = backup_exts(&mut st.ext)?;
         let exts = st.ext.as_mut().ok_or(Errno::EIO)?;
         if exts.last().is_some_and(|e| e.end() + n > u32::MAX as u64) {
             return Err(Errno::EFBIG);
@@ -607,6 +608,7 @@ impl Ext4Inode {
         } else {
             None
         };
+        crate::inode::LIVE_INODES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         let node = Arc::new_cyclic(|me| Ext4Inode {
             fs: fs.clone(),
             ino,

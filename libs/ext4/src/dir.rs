@@ -48,7 +48,7 @@ impl Ext4Inode {
         if n == u32::MAX {
             return Err(Errno::ENOSPC);
         }
-        let backup = st.ext.clone();
+        let backup = backup_exts(&mut st.ext)?;
         let goal = self
             .dir_pblk(st, n.wrapping_sub(1))
             .ok()

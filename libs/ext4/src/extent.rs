@@ -329,7 +329,7 @@ impl Ext4 {
         end: u64,
     ) -> KResult<()> {
         self.load_extents(ino, st)?;
-        let backup = st.ext.clone();
+        let backup = backup_exts(&mut st.ext)?;
         let whole_tree = first == 0 && end == u64::MAX && !st.tree.is_empty();
         let exts = st.ext.as_ref().ok_or(Errno::EIO)?;
         let (kept, frees) = cut(exts, first, end);
@@ -393,6 +393,21 @@ pub(crate) fn cut(exts: &[Ext], first: u64, end: u64) -> (Vec<Ext>, Vec<(u64, u6
         }
     }
     (kept, frees)
+}
+
+/// A copy of a file's extent list to restore if a change fails, made fallibly (the list of a
+/// fragmented file is long, and a write must not abort the kernel for want of one large heap
+/// block: ENOMEM instead). Also gives the live list room for a few more extents, so that the
+/// change's insertions do not reallocate it.
+pub(crate) fn backup_exts(exts: &mut Option<Vec<Ext>>) -> KResult<Option<Vec<Ext>>> {
+    let Some(v) = exts else {
+        return Ok(None);
+    };
+    v.try_reserve(8).map_err(|_| Errno::ENOMEM)?;
+    let mut copy = Vec::new();
+    copy.try_reserve_exact(v.len()).map_err(|_| Errno::ENOMEM)?;
+    copy.extend_from_slice(v);
+    Ok(Some(copy))
 }
 
 /// Splits the extent across logical block `l` (if any) so that one starts at `l`.

@@ -5,8 +5,8 @@
 use crate::util::*;
 use crate::Ext4;
 use alloc::sync::{Arc, Weak};
-use alloc::vec;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use lintel_abi::stat::Timespec;
 use lintel_abi::{Errno, KResult};
 use lintel_sync::Mutex;
@@ -321,6 +321,7 @@ impl Ext4 {
         if (r_links(&raw) == 0 && !allow_free) || r_flags(&raw) & INLINE_DATA_FL != 0 {
             return Err(Errno::EIO);
         }
+        LIVE_INODES.fetch_add(1, Ordering::Relaxed);
         let node = Arc::new_cyclic(|me| Ext4Inode {
             fs: self.arc(),
             ino,
@@ -454,9 +455,19 @@ impl Ext4 {
         Ok(())
     }
 
+    /// Writes zeros over `count` blocks from `pblk`, up to 64 blocks per write: the zeroed
+    /// buffer is reserved fallibly, smaller while the heap has no hole that large, down to
+    /// one block.
     pub(crate) fn zero_blocks(&self, pblk: u64, count: u64) -> KResult<()> {
-        let chunk = 64u64.min(count.max(1));
-        let z = vec![0u8; (chunk * self.bs) as usize];
+        let mut chunk = 64u64.min(count.max(1));
+        let mut z: Vec<u8> = Vec::new();
+        while z.try_reserve_exact((chunk * self.bs) as usize).is_err() {
+            if chunk == 1 {
+                return Err(Errno::ENOMEM);
+            }
+            chunk /= 2;
+        }
+        z.resize((chunk * self.bs) as usize, 0);
         let mut b = pblk;
         let end = pblk + count;
         while b < end {
@@ -510,8 +521,17 @@ impl Ext4 {
     }
 }
 
+/// `Ext4Inode` objects alive, in every instance (a kernel panic's report reads it).
+pub(crate) static LIVE_INODES: AtomicUsize = AtomicUsize::new(0);
+
+/// How many ext4 inodes are in memory.
+pub fn live_inodes() -> usize {
+    LIVE_INODES.load(Ordering::Relaxed)
+}
+
 impl Drop for Ext4Inode {
     fn drop(&mut self) {
+        LIVE_INODES.fetch_sub(1, Ordering::Relaxed);
         let ino = self.ino;
         let st = self.st.get_mut();
         if st.dup {

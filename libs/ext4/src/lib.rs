@@ -63,7 +63,8 @@ use lintel_abi::{Errno, KResult};
 use lintel_sync::Mutex;
 use lintel_vfs::{Clock, Inode};
 
-pub use inode::Ext4Inode;
+pub use cache::cache_totals;
+pub use inode::{live_inodes, Ext4Inode};
 use util::*;
 
 /// A disk (or partition) holding the file system.

@@ -14,7 +14,6 @@ use crate::cache::write_runs;
 use crate::util::*;
 use crate::Ext4;
 use alloc::vec;
-use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use lintel_abi::KResult;
 
@@ -44,24 +43,32 @@ impl Ext4 {
             put32(s, 0x60, (le32(s, 0x60) & !INCOMPAT_RECOVER) | old_recover);
             self.seal_sb(s);
         }
-        let mut blocks = self.cache.lock().dirty_blocks();
         let now = self.now();
         self.last_commit.store(now.sec, Ordering::Relaxed);
-        if !blocks.is_empty() || sbb != j.sb_block {
+        if self.cache.lock().ndirty() > 0 || sbb != j.sb_block {
             {
                 let s = &mut sbb[sb_off..sb_end];
                 put32(s, 0x30, now.sec as u32);
                 put32(s, 0x60, le32(s, 0x60) | INCOMPAT_RECOVER);
                 self.seal_sb(s);
             }
-            blocks.push((sb_blk, sbb.clone()));
-            blocks.sort_unstable_by_key(|b| b.0);
-            if log_blocks(j, bs, blocks.len()) <= j.capacity() {
+            // The transaction is the superblock's block and the cache's dirty blocks, written
+            // from where they lie under the cache's lock (taken after `sb`, which
+            // `set_recover_in_place` takes): no operation changes them meanwhile (`txn` is
+            // held exclusively), and readers wait for the commit. The superblock's block comes
+            // first: every cached block lies past the first data block, which holds it.
+            let mut cache = self.cache.lock();
+            let n = cache.dirty().count() + 1;
+            let fits = log_blocks(j, bs, n) <= j.capacity();
+            drop(cache);
+            if fits {
                 self.set_recover_in_place(j, true)?;
+                cache = self.cache.lock();
+                let blocks = || core::iter::once((sb_blk, &sbb[..])).chain(cache.dirty());
                 let tid = j.jsb.sequence;
                 let logged = j
-                    .log(self, &blocks, now)
-                    .and_then(|()| write_runs(dev, bs, &blocks))
+                    .log(self, blocks(), now)
+                    .and_then(|()| write_runs(dev, bs, blocks()))
                     .and_then(|()| dev.flush());
                 if logged.is_err() {
                     // The log may hold this id's commit block now: the retry takes the next
@@ -74,10 +81,16 @@ impl Ext4 {
                 // Larger than the whole log (one operation cannot do that with a journal of
                 // Linux's minimum size, but a damaged bound could): written in place, not
                 // atomically, as without a journal.
-                write_runs(dev, bs, &blocks)?;
+                cache = self.cache.lock();
+                write_runs(
+                    dev,
+                    bs,
+                    core::iter::once((sb_blk, &sbb[..])).chain(cache.dirty()),
+                )?;
             }
+            cache.clean_all();
+            drop(cache);
             j.sb_block = sbb;
-            self.cache.lock().clean_all();
             self.dsync.lock().clear();
             let mut a = self.alloc.lock();
             a.pending.clear();
@@ -126,11 +139,13 @@ fn log_blocks(j: &Journal, bs: usize, n: usize) -> u64 {
 
 impl Journal {
     /// Writes one transaction into the log from its first block: the superblock pointing at
-    /// it, descriptors with the copies (escaped), a flush, the commit block, a flush.
-    fn log(
+    /// it, descriptors with the copies (escaped), a flush, the commit block, a flush. The
+    /// blocks are walked twice per descriptor (tags, then copies) rather than copied: only an
+    /// escaped block goes through one scratch block.
+    fn log<'a>(
         &mut self,
         fs: &Ext4,
-        blocks: &[(u64, Vec<u8>)],
+        blocks: impl Iterator<Item = (u64, &'a [u8])> + Clone,
         now: lintel_abi::stat::Timespec,
     ) -> KResult<()> {
         let dev = fs.dev();
@@ -138,31 +153,42 @@ impl Journal {
         let tid = self.jsb.sequence;
         self.jsb.start = self.jsb.first;
         self.write_sb(dev)?;
-        let uuid: Vec<u8> = self.jsb.raw[0x30..0x40].to_vec();
+        let mut uuid = [0u8; 16];
+        uuid.copy_from_slice(&self.jsb.raw[0x30..0x40]);
         let tb = self.jsb.tag_bytes();
+        let per = tags_per_desc(self, bs);
         let mut pos = self.jsb.first;
-        for chunk in blocks.chunks(tags_per_desc(self, bs)) {
-            let mut d = vec![0u8; bs];
+        let mut d = vec![0u8; bs];
+        let mut scratch = vec![0u8; bs];
+        let mut rest = blocks;
+        loop {
+            let count = rest.clone().take(per).count();
+            if count == 0 {
+                break;
+            }
+            d.fill(0);
             header(&mut d, DESCRIPTOR, tid);
             let mut off = HEADER;
-            let mut copies = Vec::with_capacity(chunk.len());
-            for (i, (blk, data)) in chunk.iter().enumerate() {
-                let mut copy = data.clone();
+            for (i, (blk, data)) in rest.clone().take(count).enumerate() {
                 let mut flags = 0;
-                if be32(&copy, 0) == MAGIC {
-                    put_be32(&mut copy, 0, 0);
+                let csum = if be32(data, 0) == MAGIC {
                     flags |= FLAG_ESCAPE;
-                }
+                    scratch.copy_from_slice(data);
+                    put_be32(&mut scratch, 0, 0);
+                    self.jsb.block_csum(tid, &scratch)
+                } else {
+                    self.jsb.block_csum(tid, data)
+                };
                 if i > 0 {
                     flags |= FLAG_SAME_UUID;
                 }
-                if i + 1 == chunk.len() {
+                if i + 1 == count {
                     flags |= FLAG_LAST_TAG;
                 }
                 let tag = Tag {
-                    blocknr: *blk,
+                    blocknr: blk,
                     flags,
-                    csum: self.jsb.block_csum(tid, &copy),
+                    csum,
                 };
                 put_tag(&self.jsb, &mut d, off, &tag);
                 off += tb;
@@ -170,7 +196,6 @@ impl Journal {
                     d[off..off + 16].copy_from_slice(&uuid);
                     off += 16;
                 }
-                copies.push(copy);
             }
             if self.jsb.csum() {
                 let c = self.jsb.tail_csum(&d);
@@ -178,13 +203,20 @@ impl Journal {
             }
             self.write(dev, pos, &d)?;
             pos = self.next(pos);
-            for c in copies {
-                self.write(dev, pos, &c)?;
+            for (_, data) in rest.by_ref().take(count) {
+                if be32(data, 0) == MAGIC {
+                    scratch.copy_from_slice(data);
+                    put_be32(&mut scratch, 0, 0);
+                    self.write(dev, pos, &scratch)?;
+                } else {
+                    self.write(dev, pos, data)?;
+                }
                 pos = self.next(pos);
             }
         }
         dev.flush()?;
-        let mut c = vec![0u8; bs];
+        let mut c = d;
+        c.fill(0);
         header(&mut c, COMMIT, tid);
         c[0x30..0x38].copy_from_slice(&(now.sec as u64).to_be_bytes());
         c[0x38..0x3C].copy_from_slice(&(now.nsec as u32).to_be_bytes());
