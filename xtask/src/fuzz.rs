@@ -54,6 +54,23 @@ const STRESS_FAIL_ON_LINUX: &[(&str, i32)] = &[("io-uring", 2), ("sysfs", 2)];
 /// The stressor classes `cargo xtask fuzz` runs one stressor at a time.
 const STRESS_CLASSES: &str = "os,memory,filesystem,pipe,scheduler";
 
+/// How often the host types its clock on the console of a budgeted run, in seconds.
+const HOST_TICK_SECS: u64 = 5;
+
+/// The host's clock typed on the console of a budgeted run: "H<seconds>" lines from 20 s on
+/// (after the guest script has turned the echo off), until past the hard limit.
+fn host_ticks(p: &Plan) -> Option<qemu::Keys> {
+    p.budget?;
+    let first = 20;
+    let mut keys = vec![(first * 1000, format!("H{first}\n").into_bytes())];
+    let mut t = first;
+    while t < p.seconds {
+        t += HOST_TICK_SECS;
+        keys.push((HOST_TICK_SECS * 1000, format!("H{t}\n").into_bytes()));
+    }
+    Some(keys)
+}
+
 /// Seconds of a budget the guest's uptime does not see (QEMU's start before the kernel's
 /// clock, the power-off) or that may pass unseen (seconds are read whole): the guest plans
 /// to end its script at the budget less these, by its uptime.
@@ -108,9 +125,14 @@ pub struct Plan {
 /// that the others need), waits for every fuzzer process to be gone, drops the caches and
 /// reads MemFree again. Lines starting with "fuzz:" are for the host.
 ///
-/// With a budget the script watches /proc/uptime (a monotonic clock: trinity and stress-ng
-/// as root set the wall clock, which bash's `SECONDS` follows): it ends by uptime `END`
-/// (the budget less `BOOT_ALLOWANCE`) and keeps `FINAL_RESERVE` for the end. trinity as nobody may take 15%
+/// With a budget the script keeps time by the host's clock, which the host types on the
+/// console every `HOST_TICK_SECS` ("H<seconds since QEMU started>", echo off): the guest's
+/// own clocks are not enough, since its wall clock is set by trinity and stress-ng as root
+/// (bash's `SECONDS` follows it) and its monotonic clock (the TSC under TCG) was seen to fall
+/// behind the host's by 16% to 40% on a loaded host. Durations the guest's programs count
+/// (trinity's cap, stress-ng's `--timeout`) are scaled by the lag seen so far. It takes the later of that and
+/// /proc/uptime, ends by `END` (the budget less `BOOT_ALLOWANCE`) and keeps `FINAL_RESERVE`
+/// for the end. The fuzzers' stdin is /dev/null, so that they do not read those lines. trinity as nobody may take 15%
 /// of the plan (`timeout` sends SIGINT, on which trinity stops its children and exits), a
 /// stressor starts only while it could use its whole `--timeout` and leave the minimum
 /// share of trinity as root and the reserve, and trinity as root gets what is left. The
@@ -145,26 +167,37 @@ settle() {{ sync; echo 3 > /proc/sys/vm/drop_caches; sleep 1; }}
 # The figures that tell a leak's kind (frames: AnonPages, Shmem, Cached; heap: Slab, Buffers).
 memline() {{ sed -n 's/^\(MemFree\|Buffers\|Cached\|Shmem\|Slab\|AnonPages\): *\([0-9]*\) kB$/\1=\2/p' /proc/meminfo | tr '\n' ' '; }}
 # After each stage its figures, caches dropped: the host names the stages that kept memory.
-stage() {{ sync; echo 3 > /proc/sys/vm/drop_caches; echo "fuzz: mem $1 $(memline)"; }}
+stage() {{ sync; echo 3 > /proc/sys/vm/drop_caches; tick; echo "fuzz: mem $1 t=$NOW $(memline)"; }}
 quiet() {{ grep -v -e 'marking as inactive' -e "Couldn't open socket" -e "Can't do protocol" -e '^\[main\] Couldn' ; }}
 # capped SECONDS COMMAND...: with a budget, SIGINT after SECONDS and SIGKILL GRACE later.
 capped() {{ local t=$1; shift; if [ $END -gt 0 ]; then timeout -s INT -k $GRACE $t "$@"; else "$@"; fi; }}
-now() {{ local u; read -r u _ < /proc/uptime; echo "${{u%.*}}"; }}
-left() {{ echo $((END - RESERVE - $(now))); }}
+# tick: NOW, seconds since the boot by the later of the host's clock (its last "H" line on
+# the console) and the uptime; LEFT, the seconds left before the final checks; SLOW, host
+# seconds per 100 guest seconds so far (timeout and --timeout count guest seconds).
+HOST=0
+tick() {{
+  local u l; read -r u _ < /proc/uptime; NOW=${{u%.*}}; UP=$NOW; [ $UP -lt 1 ] && UP=1
+  if [ $END -gt 0 ]; then
+    while read -r -t 0.05 l < /dev/console; do case $l in H[0-9]*) HOST=${{l#H}} ;; esac; done 2>/dev/null
+  fi
+  [ $HOST -gt $NOW ] && NOW=$HOST
+  LEFT=$((END - RESERVE - NOW)); SLOW=$((NOW * 100 / UP))
+}}
+[ $END -gt 0 ] && stty -F /dev/console -echo 2>/dev/null
 mkdir -p /fuzz
 mount -t tmpfs -o mode=1777 tmpfs /fuzz || chmod 1777 /fuzz
 trinity --help >/dev/null 2>&1; stress-ng --version >/dev/null 2>&1; su nobody -s /bin/sh -c true
 settle
 echo "fuzz: memfree-before $(memfree)"
 stage start
-[ $END -gt 0 ] && echo "fuzz: budget: end by uptime $END s; uptime now $(now) s"
+tick; [ $END -gt 0 ] && echo "fuzz: budget: end by $END s; now $NOW s"
 mkdir -m 777 /fuzz/nobody /fuzz/root
 # stress-ng works on the ext4 root, as it would in a home folder: the filesystem class tests ext4.
 rm -rf /var/tmp/fuzz-stress; mkdir -p /var/tmp/fuzz-stress
-PLAN=$(left); TNOBODY=$((PLAN * 15 / 100)); TROOT=$((PLAN * 10 / 100))
+tick; PLAN=$LEFT; TNOBODY=$((PLAN * 15 / 100)); TROOT=$((PLAN * 10 / 100))
 [ $TNOBODY -lt 10 ] && TNOBODY=10; [ $TROOT -lt 10 ] && TROOT=10
 echo "fuzz: trinity nobody: trinity -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED"
-capped $TNOBODY su nobody -s /bin/sh -c "cd /fuzz/nobody && exec trinity -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED" 2>&1 | quiet
+capped $TNOBODY su nobody -s /bin/sh -c "cd /fuzz/nobody && exec trinity -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED" </dev/null 2>&1 | quiet
 echo "fuzz: trinity-exit nobody ${{PIPESTATUS[0]}}"
 stage trinity-nobody
 LIST="{stressors}"
@@ -172,23 +205,25 @@ if {rotate}; then set -- $LIST; [ $# -gt 0 ] && k=$((SEED % $#)); LIST="${{*:k+1
 for s in $LIST; do
   # With a budget a stressor starts only if its whole --timeout (and some) fits before the
   # share kept for trinity as root and the final checks.
-  if [ $END -gt 0 ] && [ $(left) -lt $((STIME + 20 + TROOT + GRACE)) ]; then
-    echo "fuzz: stress-skip $s"; continue
+  # Once one is skipped so are the rest (time only passes), without another look at the clock.
+  [ -z "$OUT_OF_TIME" ] && tick
+  if [ -n "$OUT_OF_TIME" ] || {{ [ $END -gt 0 ] && [ $LEFT -lt $(((STIME + GRACE) * SLOW / 100 + 20 + TROOT)) ]; }}; then
+    OUT_OF_TIME=1; echo "fuzz: stress-skip $s"; continue
   fi
   # A stressor that outlives its --timeout by a minute is killed: exit 124, a hang.
-  out=$(timeout -k 5 $((STIME + 60)) stress-ng --$s 1 --$s-ops $SOPS --timeout $STIME --verify --seed $SEED --temp-path /var/tmp/fuzz-stress --log-brief --skip-silent 2>&1); rc=$?
+  out=$(timeout -k 5 $((STIME + 60)) stress-ng --$s 1 --$s-ops $SOPS --timeout $STIME --verify --seed $SEED --temp-path /var/tmp/fuzz-stress --log-brief --skip-silent </dev/null 2>&1); rc=$?
   printf '%s\n' "$out" | grep -v -e '^stress-ng: info:' -e '^info:' -e 'dispatching hogs' -e 'successful run completed' -e 'setting to a .* run per stressor'
   # Stressors stress-ng runs only with --pathological count as skipped (4).
   case "$out" in *"may hang or reboot the machine"*) rc=4 ;; esac
   echo "fuzz: stress-exit $s $rc"
   stage $s
 done
-if [ $END -gt 0 ]; then TROOT=$(( $(left) - GRACE )); fi
+if [ $END -gt 0 ]; then tick; TROOT=$((LEFT * 100 / SLOW - GRACE)); fi
 if [ $END -gt 0 ] && [ $TROOT -lt 10 ]; then
   echo "fuzz: trinity-skip root"
 else
   echo "fuzz: trinity root: trinity --dangerous -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED{excl}"
-  (cd /fuzz/root && capped $TROOT trinity --dangerous -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED{excl}) 2>&1 | quiet
+  (cd /fuzz/root && capped $TROOT trinity --dangerous -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED{excl}) </dev/null 2>&1 | quiet
   echo "fuzz: trinity-exit root ${{PIPESTATUS[0]}}"
   stage trinity-root
 fi
@@ -215,7 +250,7 @@ rm -rf /var/tmp/fuzz-stress
 settle
 echo "fuzz: memfree-after $(memfree)"
 stage end
-echo "fuzz: elapsed $(now)"
+tick; echo "fuzz: elapsed $NOW"
 echo "fuzz: done"
 "#,
         seed = p.seed,
@@ -249,7 +284,7 @@ pub struct Report {
     pub mem: Option<(u64, u64)>,
     /// IPC objects and /dev/shm files the stressors left (removed before the last reading).
     pub left_behind: Vec<String>,
-    /// The guest's uptime in seconds when its script ended.
+    /// Seconds since the boot (host's clock, else the guest's uptime) when the script ended.
     pub elapsed: Option<u64>,
     /// Seconds QEMU ran, by the host's clock (what the hard limit and the budget measure).
     pub boot_secs: u64,
@@ -275,7 +310,7 @@ impl Report {
             }
             let moved: Vec<String> = b
                 .iter()
-                .filter(|(k, _)| k != "MemFree")
+                .filter(|(k, _)| k != "MemFree" && k != "t")
                 .filter_map(|(k, vb)| {
                     let d = *vb as i64 - get(a, k)? as i64;
                     (d.abs() >= 256).then(|| format!("{k} {d:+}"))
@@ -450,7 +485,7 @@ pub fn boot(p: &Plan, kvm: bool, log: Option<&Path>) -> Result<(Report, String),
     };
     let kernel = build::kernel()?;
     let t = std::time::Instant::now();
-    let booted = qemu::boot(&opts, &kernel, &img, "fuzz", true);
+    let booted = qemu::boot_typed(&opts, &kernel, &img, "fuzz", true, host_ticks(p));
     let boot_secs = t.elapsed().as_secs();
     let fsck = match &booted {
         Ok((Outcome::Exit(0), _)) => crate::disk::fsck(&disk).err(),
@@ -559,7 +594,7 @@ pub fn run(args: &[String]) -> Result<u8, String> {
         r.boot_secs,
         started.elapsed().as_secs(),
         r.elapsed
-            .map(|e| format!(" (the guest's script ended at uptime {e} s)"))
+            .map(|e| format!(" (the guest's script ended at {e} s)"))
             .unwrap_or_default()
     );
     if !r.trinity_stopped.is_empty() {
@@ -687,7 +722,7 @@ mod tests {
         let out = "fuzz: memfree-before 1000\nfuzz: trinity-exit nobody 124\n\
                    fuzz: stress-exit fork 0\nfuzz: stress-skip pipe\nfuzz: trinity-exit root 137\n\
                    fuzz: mem fork MemFree=9000 Slab=100 Shmem=0\n\
-                   fuzz: mem pipe MemFree=5000 Slab=4100 Shmem=0\n\
+                   fuzz: mem pipe t=300 MemFree=5000 Slab=4100 Shmem=0\n\
                    fuzz: memfree-after 1000\nfuzz: elapsed 570\nfuzz: done\n";
         let r = analyze(&p, &Outcome::Exit(0), out, Path::new("/nonexistent"));
         assert_eq!(r.trinity_stopped, vec!["nobody".to_string()]);
