@@ -186,7 +186,7 @@ tick() {{
 [ $END -gt 0 ] && stty -F /dev/console -echo 2>/dev/null
 mkdir -p /fuzz
 mount -t tmpfs -o mode=1777 tmpfs /fuzz || chmod 1777 /fuzz
-trinity --help >/dev/null 2>&1; stress-ng --version >/dev/null 2>&1; su nobody -s /bin/sh -c true
+trinity --help >/dev/null 2>&1; stress-ng --version >/dev/null 2>&1; setpriv --reuid=nobody --regid=nogroup --clear-groups true
 settle
 echo "fuzz: memfree-before $(memfree)"
 stage start
@@ -197,8 +197,12 @@ rm -rf /var/tmp/fuzz-stress; mkdir -p /var/tmp/fuzz-stress
 tick; PLAN=$LEFT; TNOBODY=$((PLAN * 15 / 100)); TROOT=$((PLAN * 10 / 100))
 [ $TNOBODY -lt 10 ] && TNOBODY=10; [ $TROOT -lt 10 ] && TROOT=10
 echo "fuzz: trinity nobody: trinity -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED"
-capped $TNOBODY su nobody -s /bin/sh -c "cd /fuzz/nobody && exec trinity -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED" </dev/null 2>&1 | quiet
-echo "fuzz: trinity-exit nobody ${{PIPESTATUS[0]}}"
+# setpriv execs trinity as nobody: su would stay in between and, on the budget's SIGINT, kill
+# trinity's main process before it could stop its children. The output goes to a file, so
+# that a child left behind cannot keep a pipe (and the script) waiting.
+(cd /fuzz/nobody && capped $TNOBODY setpriv --reuid=nobody --regid=nogroup --clear-groups trinity -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED) </dev/null >/fuzz/trinity.out 2>&1
+rc=$?; quiet </fuzz/trinity.out; rm -f /fuzz/trinity.out
+echo "fuzz: trinity-exit nobody $rc"
 stage trinity-nobody
 LIST="{stressors}"
 if {rotate}; then set -- $LIST; [ $# -gt 0 ] && k=$((SEED % $#)); LIST="${{*:k+1}} ${{*:1:k}}"; fi
@@ -223,8 +227,9 @@ if [ $END -gt 0 ] && [ $TROOT -lt 10 ]; then
   echo "fuzz: trinity-skip root"
 else
   echo "fuzz: trinity root: trinity --dangerous -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED{excl}"
-  (cd /fuzz/root && capped $TROOT trinity --dangerous -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED{excl}) </dev/null 2>&1 | quiet
-  echo "fuzz: trinity-exit root ${{PIPESTATUS[0]}}"
+  (cd /fuzz/root && capped $TROOT trinity --dangerous -q -l off -a 64 -C $CHILDREN -N $OPS -s $SEED{excl}) </dev/null >/fuzz/trinity.out 2>&1
+  rc=$?; quiet </fuzz/trinity.out; rm -f /fuzz/trinity.out
+  echo "fuzz: trinity-exit root $rc"
   stage trinity-root
 fi
 cd /
