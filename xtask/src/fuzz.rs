@@ -178,7 +178,9 @@ HOST=0
 tick() {{
   local u l; read -r u _ < /proc/uptime; NOW=${{u%.*}}; UP=$NOW; [ $UP -lt 1 ] && UP=1
   if [ $END -gt 0 ]; then
-    while read -r -t 0.05 l < /dev/console; do case $l in H[0-9]*) HOST=${{l#H}} ;; esac; done 2>/dev/null
+    # What the console holds, without waiting: no `read -t` (its SIGALRM ended the script,
+    # exit 142, once the daemon stressor had left children to init).
+    for l in $(dd if=/dev/console iflag=nonblock bs=4096 count=1 2>/dev/null); do case $l in H[0-9]*) HOST=${{l#H}} ;; esac; done
   fi
   [ $HOST -gt $NOW ] && NOW=$HOST
   LEFT=$((END - RESERVE - NOW)); SLOW=$((NOW * 100 / UP))
