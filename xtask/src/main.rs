@@ -69,8 +69,12 @@ const USAGE: &str = "usage:
                    [--stressors A,B...] [--watchdog SECONDS] [--kvm]
                    trinity (as nobody, then as root) and stress-ng (each stressor of the
                    os, memory, filesystem, pipe and scheduler classes, or the named ones)
-                   on a Debian root; fails on a kernel panic, a watchdog report, a run
-                   longer than --seconds, or MemFree not back near its starting level
+                   on a Debian root; fails on a kernel panic, a watchdog report, a hang,
+                   MemFree not back near its starting level (caches dropped) or e2fsck
+                   finding the disk unclean. --seconds N is a time budget: trinity is
+                   cut short and stressors that would not fit are skipped (and listed) so
+                   that the run ends within N s; a hang is a run past N + max(120, N/10).
+                   Without it a full run (every stressor; a hang past an hour)
   cargo xtask bench [--quick] [--kvm] [--json PATH] [--rounds N] [--lintel KERNEL]
                     [--filter SUBSTR]
                    N interleaved boots of each kernel (default 3): medians and spread;

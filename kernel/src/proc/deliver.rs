@@ -576,6 +576,12 @@ fn deliver_signals(t: &Arc<Thread>, ctx: &mut UserContext, mut restart: Option<u
             continue;
         }
         if act.handler == SIG_DFL {
+            // Init drops a signal that became pending while it had a handler and finds the
+            // default action now (Linux's get_signal for SIGNAL_UNKILLABLE; bash's `read -t`
+            // can leave its SIGALRM so): only a forced fault signal still reaches it.
+            if p.pid == 1 && !INIT_FORCED.load(core::sync::atomic::Ordering::Relaxed) {
+                continue;
+            }
             if default_stops(sig) {
                 // Keyboard and terminal stops are dropped for an orphaned process group:
                 // nobody is left to continue it.

@@ -176,6 +176,25 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             smp: 1,
         });
     }
+    // Init survives signals pending from when it had a handler that find SIG_DFL at delivery.
+    let pending = bin.join("init_pending.musl");
+    build::compile_c(
+        &root().join("tests/boot/init_pending.c"),
+        Variant::Musl,
+        &pending,
+    )?;
+    cases.push(Case {
+        id: "boot.init-pending-default".into(),
+        argv: s(&["/init_pending"]),
+        add: Some((pending, "/init_pending".into())),
+        status: 4,
+        output: vec![],
+        keys: None,
+        contains: vec!["init survived its pending signals".into()],
+        disk: None,
+        mem: None,
+        smp: 1,
+    });
     // 1,000 loopback TCP connections at once on a 1 GiB guest (issue 13's capacity mark).
     let conns = bin.join("conns.musl");
     build::compile_c(&root().join("tests/boot/conns.c"), Variant::Musl, &conns)?;

@@ -70,6 +70,7 @@ pub(super) fn debian_fuzz(kvm: bool) -> Result<(), String> {
         .collect(),
         stress_timeout: 20,
         seconds: 480,
+        budget: None,
         mem_slack_kib: 8192,
         watchdog: None,
     };
