@@ -62,7 +62,29 @@ pub fn kernel_stacks() -> usize {
     LIVE_STACKS.load(Ordering::Relaxed)
 }
 
-type Entry = Box<dyn FnOnce() + Send>;
+/// A task's first code. Not a `Box<dyn FnOnce()>`: calling one frees its heap block only
+/// when the call returns, and a task's entry never returns (it switches away for good), so
+/// every task left its closure (the thread and its user registers, ~200 bytes) on the heap.
+trait Start: Send {
+    /// Takes the closure out of its box, frees the box, then runs it.
+    fn start(self: Box<Self>);
+}
+
+struct StartFn<F>(F);
+
+impl<F: FnOnce() + Send> Start for StartFn<F> {
+    fn start(self: Box<Self>) {
+        // The box is dropped (its memory freed) at the end of this block, before the call.
+        let f = {
+            let b = self;
+            let StartFn(f) = *b;
+            f
+        };
+        f();
+    }
+}
+
+type Entry = Box<dyn Start>;
 
 pub struct Task {
     /// A CPU runs on this task's stack, or has not yet saved its registers after leaving it.
@@ -153,7 +175,7 @@ impl Task {
             sp: UnsafeCell::new(frame),
             fpu: UnsafeCell::new(fpu),
             _stack: Some(stack),
-            entry: Mutex::new(Some(Box::new(entry))),
+            entry: Mutex::new(Some(Box::new(StartFn(entry)))),
         })
     }
 }
@@ -250,7 +272,7 @@ extern "C" fn lintel_task_start() -> ! {
     let entry = t.entry.lock().take();
     drop(t);
     if let Some(f) = entry {
-        f();
+        f.start();
     }
     panic!("kernel task returned");
 }

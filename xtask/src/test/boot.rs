@@ -195,6 +195,25 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         mem: None,
         smp: 1,
     });
+    // Exited and reaped tasks give back all their kernel memory.
+    let task_leak = bin.join("task_leak.musl");
+    build::compile_c(
+        &root().join("tests/boot/task_leak.c"),
+        Variant::Musl,
+        &task_leak,
+    )?;
+    cases.push(Case {
+        id: "boot.task-memory".into(),
+        argv: s(&["/task_leak"]),
+        add: Some((task_leak, "/task_leak".into())),
+        status: 0,
+        output: vec![],
+        keys: None,
+        contains: vec!["no task memory lost".into()],
+        disk: None,
+        mem: None,
+        smp: 1,
+    });
     // 1,000 loopback TCP connections at once on a 1 GiB guest (issue 13's capacity mark).
     let conns = bin.join("conns.musl");
     build::compile_c(&root().join("tests/boot/conns.c"), Variant::Musl, &conns)?;
