@@ -38,6 +38,16 @@ pub const MAX_PERIOD_NS: u64 = (1 << 22) * 1000;
 const LIMIT_RUNTIME_US: u64 = 950_000;
 const LIMIT_PERIOD_US: u64 = 1_000_000;
 
+/// The least a deadline thread runs once it has the CPU before its budget is checked, even
+/// when less budget is left. The stint starts when the CPU switches to the thread, so the
+/// switch and the way back to user mode are paid from the budget; a budget smaller than that
+/// path (tens of µs under emulation) would let a thread reach user mode only to be stopped
+/// at once, every period, and never finish (a thread with 50 µs every 4 ms took up to 44 s
+/// to exit). Linux checks the budget at its tick (HRTICK_DL is off by default), so its
+/// threads overrun by up to a tick and pay it back from later periods; here the overrun is
+/// at most this much, paid back the same way ([`replenish`]).
+const MIN_STINT_NS: u64 = 1_000_000;
+
 /// The bandwidth admitted so far, all deadline threads together (under the scheduler's lock).
 static TOTAL_BW: Mutex<u64> = Mutex::new(0);
 /// Throttled threads and when their next period starts (under the scheduler's lock).
@@ -166,28 +176,31 @@ pub fn consume(t: &ThreadRef, since: u64, now: u64) {
     }
 }
 
-/// Whether the running deadline thread `t` has used its instance's budget by `now`.
+/// Whether the running deadline thread `t` has used its instance's budget by `now` (and
+/// had its least stint, [`MIN_STINT_NS`]: an interrupt for something else does not stop it
+/// sooner than its budget's timer would).
 pub fn exhausted(t: &ThreadRef, now: u64) -> bool {
     let a = t.sched_attr().lock();
     if !a.is_deadline() {
         return false;
     }
     let ct = *t.cpu_time().lock();
-    let used = if ct.running {
-        now.saturating_sub(ct.since.max(a.dl.from))
-    } else {
-        0
-    };
-    i128::from(a.dl.left) <= i128::from(used)
+    if !ct.running {
+        return a.dl.left <= 0;
+    }
+    let stint = now.saturating_sub(ct.since);
+    let used = now.saturating_sub(ct.since.max(a.dl.from));
+    i128::from(a.dl.left) <= i128::from(used) && stint >= MIN_STINT_NS
 }
 
 /// When the CPU that starts running `t` at `now` must look at it again: a tick from now, or
-/// sooner when a deadline thread's budget runs out first.
+/// sooner when a deadline thread's budget runs out first — but not sooner than
+/// [`MIN_STINT_NS`].
 pub fn first_tick(t: &ThreadRef, now: u64) -> u64 {
     let a = t.sched_attr().lock();
     let mut d = TICK_NS;
     if a.is_deadline() {
-        d = d.min(u64::try_from(a.dl.left).unwrap_or(0).max(1_000));
+        d = d.min(u64::try_from(a.dl.left).unwrap_or(0).max(MIN_STINT_NS));
     }
     now.saturating_add(d)
 }
