@@ -137,6 +137,10 @@ static void test_eventfd(void) {
 
     /* A blocking read wakes up when another process adds. */
     e = eventfd(0, 0);
+    /* The clock starts before the fork: a parent that runs late after it (a loaded host)
+     * must not see less than the child's sleep. */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     pid_t pid = fork();
     if (pid == 0) {
         sleep_ms(30);
@@ -144,8 +148,6 @@ static void test_eventfd(void) {
         write(e, &one, 8);
         _exit(0);
     }
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     v = 0;
     CHECK(read(e, &v, 8) == 8);
     CHECK(v == 9);

@@ -15,6 +15,7 @@ static int lt_failures;
         if (!(cond)) {                                                               \
             printf("%s:%d: CHECK(%s) failed (errno %d %s)\n", __FILE__, __LINE__, #cond, \
                    errno, strerror(errno));                                          \
+            fflush(stdout);                                                          \
             lt_failures++;                                                           \
         }                                                                            \
     } while (0)
@@ -28,6 +29,7 @@ static int lt_failures;
         if (lt_r != -1 || lt_e != (err)) {                                            \
             printf("%s:%d: %s = %ld errno %d (%s), expected -1 errno %d (%s)\n", __FILE__, \
                    __LINE__, #expr, lt_r, lt_e, strerror(lt_e), err, strerror(err));  \
+            fflush(stdout);                                                           \
             lt_failures++;                                                            \
         }                                                                             \
     } while (0)
@@ -40,6 +42,7 @@ static int lt_failures;
         if (lt_r == -1) {                                                                \
             printf("%s:%d: %s failed: errno %d (%s)\n", __FILE__, __LINE__, #expr, errno, \
                    strerror(errno));                                                     \
+            fflush(stdout);                                                              \
             lt_failures++;                                                               \
         }                                                                                \
     } while (0)
@@ -59,6 +62,7 @@ static int lt_failures;
             printf("%s:%d: %s: status 0x%x (exit %d, signal %d), expected exit %d\n", __FILE__, \
                    __LINE__, #st_expr, s_, WIFEXITED(s_) ? WEXITSTATUS(s_) : -1,              \
                    WIFSIGNALED(s_) ? WTERMSIG(s_) : 0, code);                                  \
+            fflush(stdout);                                                                    \
             lt_failures++;                                                                     \
         }                                                                                      \
     } while (0)
