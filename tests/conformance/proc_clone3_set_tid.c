@@ -2,12 +2,15 @@
  * EPERM for a caller without privilege; EINVAL for a set_tid_size the pid namespace depth does
  * not allow, a size without an array (or the reverse), and pids out of range; EFAULT for an
  * unreadable array; two threads asking for the same free pid at once: exactly one gets it
- * and the other EEXIST. Must run as root (as the test suite does, natively and in Lintel). */
+ * and the other EEXIST; the pid of a process group's or session's leader stays taken (EEXIST)
+ * while a member is left, after the leader was reaped, and is free again once the last member
+ * is. Must run as root (as the test suite does, natively and in Lintel). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,6 +101,53 @@ static void same_pid_race(void) {
     }
 }
 
+/* ---- ids held by a process group or session ---- */
+
+/* A child leads a new process group (or session), forks a member into it and exits; once
+ * the leader is reaped, its pid is still the group's (or session's) id and set_tid of it
+ * fails with EEXIST, as Linux keeps a pid while any PIDTYPE_PGID or PIDTYPE_SID user is left.
+ * In the session case the member moves to a group of its own first, so that only the
+ * session holds the id. Once the member (ours by PR_SET_CHILD_SUBREAPER) is reaped, the id
+ * is free. */
+static void held_by_group(int session) {
+    int before = lt_failures;
+    int gate[2], report[2];
+    CHECK_OK(pipe(gate));
+    CHECK_OK(pipe(report));
+    pid_t leader = fork();
+    if (leader == 0) {
+        if (session ? setsid() == -1 : setpgid(0, 0) == -1) _exit(2);
+        pid_t member = fork();
+        if (member == 0) {
+            close(gate[1]);
+            member = session && setpgid(0, 0) == -1 ? -1 : getpid();
+            char c;
+            if (write(report[1], &member, sizeof member) != sizeof member) _exit(4);
+            if (read(gate[0], &c, 1) != 0) _exit(5); /* EOF: the test let go */
+            _exit(0);
+        }
+        _exit(member > 0 ? 0 : 3);
+    }
+    close(gate[0]);
+    close(report[1]);
+    pid_t member = -1;
+    CHECK(read(report[0], &member, sizeof member) == sizeof member);
+    close(report[0]);
+    CHECK(leader > 0 && wait_status(leader) == 0);
+    CHECK(member > 0);
+    CHECK((session ? getsid(member) : getpgid(member)) == leader);
+    CHECK(getpgid(member) == (session ? member : leader));
+    pid_t tids[1] = {leader};
+    CHECK_ERR(clone3_tid(tids, 1), EEXIST);
+    close(gate[1]);
+    /* The member is ours now (we are a subreaper). */
+    CHECK(member > 0 && wait_status(member) == 0);
+    long r = clone3_tid(tids, 1);
+    CHECK(r == leader);
+    if (r > 0) CHECK(wait_status((pid_t)r) == 7 << 8);
+    if (lt_failures > before) printf("held_by_group(%d) failed\n", session);
+}
+
 int main(void) {
     if (getuid() != 0) {
         printf("needs root\n");
@@ -156,6 +206,10 @@ int main(void) {
     CHECK(wait_status(child) == 0);
 
     same_pid_race();
+
+    CHECK_OK(prctl(PR_SET_CHILD_SUBREAPER, 1));
+    held_by_group(0);
+    held_by_group(1);
 
     /* Ordinary forks still work and never hand out a pid someone has. */
     for (int i = 0; i < 3; i++) {

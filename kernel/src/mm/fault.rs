@@ -2,7 +2,7 @@
 //! pages, and copy-on-write. The user-copy and exception paths call it through MmInner's
 //! methods; it is apart from the VMA tree so that the tree does not depend on the vDSO.
 
-use super::vma::Backing;
+use super::vma::{Backing, Vma};
 use super::{page_down, pagecache, FaultError, MmInner, PAGE};
 use lintel_abi::userfaultfd::UFFD_FEATURE_SIGBUS;
 use lintel_abi::{Errno, KResult};
@@ -12,8 +12,20 @@ impl MmInner {
     /// Resolves a fault at `addr`.
     /// `major_fault` tells afterwards whether the page had to be read from the file.
     pub fn handle_fault(&mut self, addr: usize, write: bool, exec: bool) -> Result<(), FaultError> {
-        self.major_fault = false;
         let vma = self.find(addr).ok_or(FaultError::MapErr)?.clone();
+        self.fault_in(&vma, addr, write, exec)
+    }
+
+    /// `handle_fault` at `addr` of `vma` (a copy of the VMA holding it), for a caller that
+    /// looked the VMA up once for many pages.
+    fn fault_in(
+        &mut self,
+        vma: &Vma,
+        addr: usize,
+        write: bool,
+        exec: bool,
+    ) -> Result<(), FaultError> {
+        self.major_fault = false;
         let p = vma.prot;
         if (write && !p.write)
             || (exec && !p.exec)
@@ -199,14 +211,24 @@ impl MmInner {
     /// Private writable pages are faulted for writing, as Linux's populate_vma_page_range
     /// does, so that they are the process's own pages and not the shared zero page or the
     /// file's.
+    /// The VMAs are looked up once each, not once a page; addresses in no VMA are skipped
+    /// (their faults would fail, and only ENOMEM is reported).
     pub fn populate(&mut self, start: usize, end: usize) -> KResult<()> {
-        let mut a = start;
+        let mut a = page_down(start);
         while a < end {
-            let write = self.find(a).is_some_and(|v| !v.shared && v.prot.write);
-            if let Err(FaultError::NoMem) = self.handle_fault(a, write, false) {
-                return Err(Errno::ENOMEM);
+            let Some(vma) = self.find(a).or_else(|| self.vmas_from(a).next()).cloned() else {
+                break;
+            };
+            let write = !vma.shared && vma.prot.write;
+            a = a.max(vma.start);
+            let stop = vma.end.min(end);
+            while a < stop {
+                if let Err(FaultError::NoMem) = self.fault_in(&vma, a, write, false) {
+                    return Err(Errno::ENOMEM);
+                }
+                a += PAGE;
             }
-            a += PAGE;
+            a = a.max(vma.end);
         }
         Ok(())
     }

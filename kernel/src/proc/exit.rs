@@ -1,9 +1,7 @@
 //! The end of threads and processes: robust futexes and clear_child_tid, releasing a process's
 //! resources when its last thread leaves, telling the parent, and reaping the zombie (wait4).
 
-use super::{
-    deliver, find_process, notify_parent, signal, Process, Thread, NPROCS, PROCS, THREADS,
-};
+use super::{deliver, find_process, notify_parent, signal, Process, Thread, NPROCS, THREADS};
 use crate::mm::Mm;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
@@ -257,7 +255,7 @@ pub fn reap(parent: &Process, child: &Arc<Process>) {
     let u = child.usage_with_reaped();
     *parent.reaped.lock() += u;
     parent.children.lock().retain(|c| !Arc::ptr_eq(c, child));
-    PROCS.lock().remove(&child.pid);
+    super::pids::leave(child);
     // Another thread's wait that passed over it (taken) looks again, and may find no child
     // left.
     parent.child_event.wake_all();

@@ -4,8 +4,8 @@
 
 use super::signal::{self, SigAction};
 use super::{
-    alloc_pid, default_rlimits, limits, shared, CpuTime, Cred, FsContext, NewPid, Process, Shared,
-    Summarized, Thread, ThreadState, NPROCS, PROCS, RLIMIT_NPROC, THREADS,
+    default_rlimits, limits, pids, shared, CpuTime, Cred, FsContext, Process, Shared, Summarized,
+    Thread, ThreadState, NPROCS, RLIMIT_NPROC, THREADS,
 };
 use crate::fs::fdtable::FdTable;
 use crate::mm::Mm;
@@ -17,6 +17,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::task::{KernelStack, Task};
+use pids::{alloc_pid, NewPid};
 
 /// Creates the first process (pid 1) with an empty address space; exec fills it.
 pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
@@ -74,7 +75,7 @@ pub fn create_init(fs: FsContext, files: FdTable) -> KResult<Arc<Thread>> {
         oom_score_adj: Mutex::new((0, 0)),
         io: Default::default(),
     });
-    PROCS.lock().insert(pid, p.clone());
+    pids::enter(&p, None);
     NPROCS.fetch_add(1, Ordering::Relaxed);
     let files = Shared::new(&shared::FILES, files);
     let fs = Shared::new(&shared::FS, fs);
@@ -317,6 +318,7 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
         pid,
         personality: AtomicU32::new(parent.personality.load(Ordering::Relaxed)),
         ppid: AtomicI32::new(parent.pid),
+        // Set again by `pids::enter` under its lock, as the parent's are then.
         pgid: AtomicI32::new(parent.pgid.load(Ordering::Relaxed)),
         sid: AtomicI32::new(parent.sid.load(Ordering::Relaxed)),
         parent: Mutex::new(Arc::downgrade(&parent)),
@@ -362,7 +364,7 @@ pub fn fork(parent_thread: &Arc<Thread>, share: ForkShare) -> KResult<Arc<Thread
         oom_score_adj: Mutex::new(*parent.oom_score_adj.lock()),
         io: Default::default(),
     });
-    PROCS.lock().insert(pid, p.clone());
+    pids::enter(&p, Some(&parent));
     NPROCS.fetch_add(1, Ordering::Relaxed);
     parent.children.lock().push(p.clone());
     // Copied out first: the parent's mask is not held while the child's is taken.

@@ -9,6 +9,7 @@ mod fork;
 pub mod ioacct;
 pub mod limits;
 pub mod oom;
+mod pids;
 pub mod ptrace;
 mod run;
 pub(crate) mod shared;
@@ -29,6 +30,7 @@ pub use exit::{
     adopt_by_grandparent, claim, reap, release_vfork, set_session_end_hook, thread_exit,
 };
 pub use fork::{attach_task, clone_thread, create_init, fork, take_kstack, ForkShare};
+pub use pids::{set_pgid, set_session};
 pub use run::{set_syscall_handler, set_task_work, start_thread};
 pub use shared::Shared;
 pub use usage::Usage;
@@ -41,7 +43,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use lintel_abi::{Errno, KResult};
+use lintel_abi::Errno;
 use lintel_hal::task::{KernelStack, Task};
 use lintel_vfs::Dentry;
 use signal::{SigAction, SigPending, SigSet};
@@ -494,58 +496,6 @@ pub fn find_thread(tid: i32) -> Option<Arc<Thread>> {
 static PROCS: Mutex<BTreeMap<i32, Arc<Process>>> = Mutex::new(BTreeMap::new());
 /// Live tasks (threads of every process; zombies no longer count), against threads-max.
 static NPROCS: AtomicU32 = AtomicU32::new(0);
-
-/// Ids `alloc_pid` handed out whose task is not in `THREADS` yet (Linux's pid idr holds an
-/// id from alloc_pid on). Every allocation checks and fills it under its lock, so the
-/// counter's search and clone3's set_tid never give one id out twice, even before the new
-/// task is in the tables.
-static PIDS_HANDED: Mutex<alloc::collections::BTreeSet<i32>> =
-    Mutex::new(alloc::collections::BTreeSet::new());
-
-/// An id from `alloc_pid`. It counts as taken until dropped: `fork::new_thread` drops it
-/// once the task is in `THREADS`, and a fork that fails before that gives it back.
-pub(super) struct NewPid(i32);
-
-impl NewPid {
-    pub(super) fn get(&self) -> i32 {
-        self.0
-    }
-}
-
-impl Drop for NewPid {
-    fn drop(&mut self) {
-        PIDS_HANDED.lock().remove(&self.0);
-    }
-}
-
-/// Whether `pid` names a live task, a process (zombies too), or is a live process group or
-/// session id.
-pub fn pid_taken(pid: i32) -> bool {
-    THREADS.lock().contains_key(&pid)
-        || PROCS.lock().values().any(|p| {
-            p.pid == pid
-                || p.pgid.load(Ordering::Relaxed) == pid
-                || p.sid.load(Ordering::Relaxed) == pid
-        })
-}
-
-/// A new process or thread id: `requested` (clone3's set_tid; EEXIST when taken, as
-/// Linux's idr_alloc of that one id), else the next free one (EAGAIN when pid_max ids are
-/// all taken). Taken ids, including ones set_tid gave out ahead of the counter and ones
-/// handed out whose task is not in the tables yet, are skipped. The check and the
-/// reservation are one step under `PIDS_HANDED`'s lock: a set_tid request checked free
-/// earlier and taken later could meet a concurrent allocation of the same id in between.
-fn alloc_pid(requested: Option<i32>) -> KResult<NewPid> {
-    let mut handed = PIDS_HANDED.lock();
-    let taken = |pid: i32| handed.contains(&pid) || pid_taken(pid);
-    let pid = match requested {
-        Some(pid) if taken(pid) => return Err(Errno::EEXIST),
-        Some(pid) => pid,
-        None => limits::alloc_pid(taken)?,
-    };
-    handed.insert(pid);
-    Ok(NewPid(pid))
-}
 
 /// What Linux's commit_creds does besides storing: a process whose effective or filesystem
 /// ids changed, or whose permitted set grew, is no longer dumpable (so /proc/PID and ptrace

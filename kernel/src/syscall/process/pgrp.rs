@@ -69,7 +69,7 @@ pub fn setpgid(c: &mut Call) -> SysResult {
             return Err(Errno::EPERM);
         }
     }
-    target.pgid.store(pgid, Ordering::Relaxed);
+    process::set_pgid(&target, pgid)?;
     ok(0)
 }
 
@@ -97,15 +97,8 @@ pub fn setsid(c: &mut Call) -> SysResult {
     let pid = me.pid;
     let old_ctty = {
         let _pgrp = PGRP_LOCK.lock();
-        let leader = process::all_pids()
-            .into_iter()
-            .filter_map(process::find_process)
-            .any(|p| p.pgid.load(Ordering::Relaxed) == pid);
-        if leader {
-            return Err(Errno::EPERM);
-        }
-        me.sid.store(pid, Ordering::Relaxed);
-        me.pgid.store(pid, Ordering::Relaxed);
+        // EPERM when a process group has our pid (we lead one).
+        process::set_session(&me)?;
         me.ctty.lock().take()
     };
     // The terminal goes after the lock (its last reference may close it).
