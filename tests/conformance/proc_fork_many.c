@@ -1,5 +1,5 @@
 /* Many live processes at once: fork keeps handing out distinct pids while hundreds of
- * children (up to 2000; half of /proc/sys/kernel/threads-max when that is lower) are alive,
+ * children (up to 400; half of /proc/sys/kernel/threads-max when that is lower) are alive,
  * every fourth of them in a process group of its own and every eighth in a session of its
  * own; each child's getpgid/getsid are what it asked for; all are reaped, and afterwards
  * their pids are free again (set_tid of one of them works) and fork still works. Prints how
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CAP 2000
+#define CAP 400
 #define TIMED 100
 
 static pid_t pids[CAP];
