@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: the benchmark set of tests/bench on Lintel and on Debian's Linux kernel
 //! in the same QEMU configuration, as a table of ratios (Lintel / Linux, lower is better).
 
+use crate::arch::Arch;
 use crate::build::{self, Image, Variant};
 use crate::qemu::{self, Outcome};
 use crate::{build_dir, root, RunOpts};
@@ -51,9 +52,27 @@ fn higher_is_better(unit: &str) -> bool {
     unit.ends_with("/s")
 }
 
-/// Debian's kernel: downloaded with apt-get and unpacked into build/linux, not installed.
-fn linux_kernel() -> Result<PathBuf, String> {
-    let dir = build_dir().join("linux");
+/// Debian's Linux package for the architecture (`linux-image-amd64`, `linux-image-arm64`), or
+/// why there is none to compare with.
+fn linux_package(arch: Arch) -> Result<&'static str, &'static str> {
+    match arch {
+        Arch::X86_64 => Ok("linux-image-amd64"),
+        Arch::Aarch64 => Ok("linux-image-arm64"),
+        Arch::Riscv64 => Err("Debian bookworm has no riscv64 kernel package"),
+    }
+}
+
+/// Debian's kernel: downloaded with apt-get and unpacked into build/linux (build/linux-arm64 for
+/// aarch64), not installed. `None` for an architecture with no Debian kernel (riscv64).
+fn linux_kernel() -> Result<Option<PathBuf>, String> {
+    let arch = crate::arch::current();
+    let Ok(meta) = linux_package(arch) else {
+        return Ok(None);
+    };
+    let dir = build_dir().join(match arch {
+        Arch::X86_64 => "linux",
+        _ => "linux-arm64",
+    });
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let find = |d: &Path| -> Option<PathBuf> {
         let boot = d.join("extracted/boot");
@@ -67,10 +86,10 @@ fn linux_kernel() -> Result<PathBuf, String> {
             })
     };
     if let Some(k) = find(&dir) {
-        return Ok(k);
+        return Ok(Some(k));
     }
     let deps = Command::new("apt-cache")
-        .args(["depends", "linux-image-amd64"])
+        .args(["depends", meta])
         .output()
         .map_err(|e| format!("apt-cache: {e}"))?;
     let text = String::from_utf8_lossy(&deps.stdout);
@@ -78,9 +97,9 @@ fn linux_kernel() -> Result<PathBuf, String> {
         .lines()
         .find_map(|l| l.trim().strip_prefix("Depends: "))
         .map(|s| s.trim().to_string())
-        .ok_or(
-            "cannot find the linux-image package linux-image-amd64 depends on (apt-get update?)",
-        )?;
+        .ok_or_else(|| {
+            format!("cannot find the linux-image package {meta} depends on (apt-get update?)")
+        })?;
     let ok = Command::new("apt-get")
         .current_dir(&dir)
         .args(["download", "-qq", &pkg])
@@ -104,7 +123,9 @@ fn linux_kernel() -> Result<PathBuf, String> {
     if !ok {
         return Err("dpkg-deb -x failed".into());
     }
-    find(&dir).ok_or_else(|| "no vmlinuz in the linux-image package".into())
+    find(&dir)
+        .map(Some)
+        .ok_or_else(|| "no vmlinuz in the linux-image package".into())
 }
 
 /// Debian's kernel has virtio-blk and ext4 as modules: they go into the initramfs under
@@ -123,6 +144,27 @@ const DISK_MODULES: &[&str] = &[
     "fs/jbd2/jbd2.ko",
     "fs/ext4/ext4.ko",
 ];
+
+/// The same on aarch64's virt board: virtio over virtio-mmio (virtio and crc32 are built in),
+/// then ext4 as on x86_64 (DISK_MODULES' tail from crc16 on).
+const DISK_MODULES_ARM64_VIRTIO: &[&str] = &[
+    "drivers/virtio/virtio_mmio.ko",
+    "drivers/block/virtio_blk.ko",
+];
+
+/// The disk modules of this architecture's Debian kernel, in load order.
+fn disk_modules(arch: Arch) -> Vec<&'static str> {
+    match arch {
+        Arch::X86_64 => DISK_MODULES.to_vec(),
+        _ => {
+            let ext4 = DISK_MODULES
+                .iter()
+                .position(|m| *m == "lib/crc16.ko")
+                .unwrap_or(0);
+            [DISK_MODULES_ARM64_VIRTIO, &DISK_MODULES[ext4..]].concat()
+        }
+    }
+}
 
 /// Puts `modules` (paths under the kernel's lib/modules/VERSION/kernel) into the initramfs
 /// under /modules, with /modules/order listing them in the given order.
@@ -153,9 +195,39 @@ fn add_modules(img: &mut Image, kernel: &Path, modules: &[&str]) -> Result<(), S
     Ok(())
 }
 
+/// tests/bench/bench.c: a static musl program on x86_64; on the ports static glibc from the
+/// cross compiler (Debian has no musl cross toolchain).
 fn bench_binary() -> Result<PathBuf, String> {
-    let out = build_dir().join("bench/bench");
-    build::compile_c(&root().join("tests/bench/bench.c"), Variant::Musl, &out)?;
+    let src = root().join("tests/bench/bench.c");
+    let arch = crate::arch::current();
+    if arch == Arch::X86_64 {
+        let out = build_dir().join("bench/bench");
+        build::compile_c(&src, Variant::Musl, &out)?;
+        return Ok(out);
+    }
+    let out = build_dir().join(format!("bench/bench-{}", arch.name()));
+    if let Some(p) = out.parent() {
+        std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
+    }
+    let cc = format!("{}-linux-gnu-gcc", arch.name());
+    let flags = std::fs::read_to_string(src.with_extension("flags")).unwrap_or_default();
+    let o = Command::new(&cc)
+        .args(["-static", "-O2", "-Wall", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .args(flags.split_whitespace())
+        .output()
+        .map_err(|e| format!("{cc}: {e}"))?;
+    if !o.status.success() {
+        return Err(format!(
+            "{cc}: {}",
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
+        ));
+    }
     Ok(out)
 }
 
@@ -251,9 +323,16 @@ fn run_mode(
     crate::disk::make_ext4(&Image::new(), &disk, 512)?;
     opts.disk = Some(disk.clone());
     if linux {
-        add_modules(&mut img, kernel, DISK_MODULES)?;
+        let arch = crate::arch::current();
+        add_modules(&mut img, kernel, &disk_modules(arch))?;
         // The shell row (fork_shell_wait) runs the same busybox sh as Lintel's image.
-        img.add_host(Path::new("/bin/busybox"), "/bin/sh")?;
+        let busybox = match arch {
+            Arch::X86_64 => PathBuf::from("/bin/busybox"),
+            _ => crate::busybox::ensure(arch)?
+                .map(|(p, _)| p)
+                .ok_or("no busybox for this architecture")?,
+        };
+        img.add_host(&busybox, "/bin/sh")?;
         img.chardev("/dev/console", 5, 1);
         img.chardev("/dev/null", 1, 3);
         img.dir("/tmp", 0o1777);
@@ -263,7 +342,14 @@ fn run_mode(
         } else {
             String::new()
         };
-        opts.append = Some(format!("console=ttyS0 quiet panic=-1 rdinit=/bench{args}"));
+        let console = if arch == Arch::X86_64 {
+            "ttyS0"
+        } else {
+            "ttyAMA0"
+        };
+        opts.append = Some(format!(
+            "console={console} quiet panic=-1 rdinit=/bench{args}"
+        ));
     } else {
         // The root stays the initramfs (no root=): the disk is only for the ext4 rows.
         opts.append = Some(format!("log={}", opts.log));
@@ -408,7 +494,9 @@ pub fn run(
     lintel: Option<&Path>,
     filter: Option<&str>,
 ) -> Result<u8, String> {
-    let apps = if quick {
+    let arch = crate::arch::current();
+    // The application rows boot a Debian root, built for x86_64 only so far.
+    let apps = if quick || arch != Arch::X86_64 {
         Vec::new()
     } else {
         app::selected(filter)
@@ -418,7 +506,15 @@ pub fn run(
         Some(k) => k.to_path_buf(),
         None => build::kernel()?,
     };
-    let linux = if quick { None } else { Some(linux_kernel()?) };
+    let linux = if quick { None } else { linux_kernel()? };
+    let no_linux = if quick {
+        None
+    } else {
+        linux_package(arch).err()
+    };
+    if let Some(why) = no_linux {
+        eprintln!("xtask: Lintel only: {why}");
+    }
     let rounds = rounds.max(1);
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
@@ -434,11 +530,13 @@ pub fn run(
         }
         let scaling =
             filter.is_none_or(|f| scaling_row_names().iter().any(|n| filter_matches(f, n)));
-        if let (Some(linux), true) = (&linux, scaling) {
+        if scaling && (linux.is_some() || no_linux.is_some()) {
             eprintln!("xtask: the scaling rows on Lintel ({SCALING_CPUS} CPUs)");
             ours.push(run_scaling(&lintel, false, kvm, &bench)?);
-            eprintln!("xtask: the scaling rows on Linux ({SCALING_CPUS} CPUs)");
-            theirs.push(run_scaling(linux, true, kvm, &bench)?);
+            if let Some(linux) = &linux {
+                eprintln!("xtask: the scaling rows on Linux ({SCALING_CPUS} CPUs)");
+                theirs.push(run_scaling(linux, true, kvm, &bench)?);
+            }
         }
     }
     if let Some(linux) = &linux {
@@ -458,6 +556,9 @@ pub fn run(
     }
     let ours = rows_of(&ours);
     let theirs: BTreeMap<String, Row> = rows_of(&theirs).into_iter().collect();
+    if let Some(why) = no_linux {
+        println!("{} has no Linux to compare with: {why}", arch.name());
+    }
     if rounds > 1 {
         println!(
             "median of {rounds} boots of each kernel, interleaved; ± is half the range \
@@ -543,6 +644,25 @@ mod tests {
             )
         );
         assert!(higher_is_better("MiB/s") && !higher_is_better("us"));
+    }
+
+    #[test]
+    fn names_debian_kernels_per_arch() {
+        assert_eq!(linux_package(Arch::X86_64), Ok("linux-image-amd64"));
+        assert_eq!(linux_package(Arch::Aarch64), Ok("linux-image-arm64"));
+        assert!(linux_package(Arch::Riscv64).is_err());
+        assert_eq!(
+            disk_modules(Arch::Aarch64),
+            [
+                "drivers/virtio/virtio_mmio.ko",
+                "drivers/block/virtio_blk.ko",
+                "lib/crc16.ko",
+                "crypto/crc32c_generic.ko",
+                "fs/mbcache.ko",
+                "fs/jbd2/jbd2.ko",
+                "fs/ext4/ext4.ko",
+            ]
+        );
     }
 
     #[test]
