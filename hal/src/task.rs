@@ -17,49 +17,37 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Mutex;
 
 use crate::arch::switch;
 pub use crate::arch::xstate::{BadImage, FpuState, FPREGS_SIZE};
 use crate::smp::MAX_CPUS;
 
-/// Size of each kernel stack (16 KiB on Linux; Lintel's deeper call chains get 64 KiB).
-pub const STACK_SIZE: usize = 64 * 1024;
+pub use crate::mm::kstack::STACK_SIZE;
 
 /// A kernel stack, allocated apart from its task so that fork can reserve it (and fail with
-/// ENOMEM) before it commits to creating anything.
-pub struct KernelStack(Box<[u128]>);
+/// ENOMEM) before it commits to creating anything. Its pages are frames mapped in the kernel
+/// stack area with an unmapped guard below (`mm::kstack`), freed when it is dropped, which is
+/// never while a CPU runs on it (the task that owns it is kept alive until then).
+pub struct KernelStack(crate::mm::kstack::StackPages);
 
 impl KernelStack {
-    /// A zeroed stack, or None when the heap has no free block of `STACK_SIZE` bytes.
+    /// A zeroed stack, or None when no page frames (or no slot of the area) are left.
     pub fn try_new() -> Option<KernelStack> {
-        let words = STACK_SIZE / 16;
-        let mut v: alloc::vec::Vec<u128> = alloc::vec::Vec::new();
-        v.try_reserve_exact(words).ok()?;
-        v.resize(words, 0);
-        LIVE_STACKS.fetch_add(1, Ordering::Relaxed);
-        Some(KernelStack(v.into_boxed_slice()))
+        crate::mm::kstack::StackPages::alloc().map(KernelStack)
     }
 
     /// The address just above the stack (where a push starts).
     pub(crate) fn top(&mut self) -> usize {
-        self.0.as_mut_ptr() as usize + STACK_SIZE
+        self.0.top()
     }
 }
 
-impl Drop for KernelStack {
-    fn drop(&mut self) {
-        LIVE_STACKS.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// Kernel stacks allocated and not yet freed (each `STACK_SIZE` bytes of the heap).
-static LIVE_STACKS: AtomicUsize = AtomicUsize::new(0);
-
-/// How many kernel stacks the heap holds (/proc/meminfo's KernelStack, a panic's report).
+/// How many kernel stacks exist (/proc/meminfo's KernelStack, a panic's report); each takes
+/// `STACK_SIZE` bytes of page frames.
 pub fn kernel_stacks() -> usize {
-    LIVE_STACKS.load(Ordering::Relaxed)
+    crate::mm::kstack::live_stacks()
 }
 
 /// A task's first code. Not a `Box<dyn FnOnce()>`: calling one frees its heap block only
@@ -167,8 +155,9 @@ impl Task {
         entry: impl FnOnce() + Send + 'static,
         fpu: FpuState,
     ) -> Arc<Task> {
-        let top = stack.0.as_mut_ptr() as usize + STACK_SIZE;
-        // SAFETY: the stack was just allocated, is 16-aligned and belongs to this task only.
+        let top = stack.top();
+        // SAFETY: the stack was just allocated and mapped, is 16-aligned and belongs to this
+        // task only.
         let frame = unsafe { switch::prepare_stack(top) };
         Arc::new(Task {
             on_cpu: AtomicBool::new(false),

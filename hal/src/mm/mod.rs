@@ -1,8 +1,9 @@
 //! Physical memory: the direct map, page frames with reference counts, the kernel heap, user
-//! page tables, and the architecture's user address-space layout.
+//! page tables, kernel stacks' guarded area, and the architecture's user address-space layout.
 
 mod frame;
 mod heap;
+pub(crate) mod kstack;
 mod paging;
 
 pub(crate) use frame::init as init_frames;

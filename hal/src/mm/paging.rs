@@ -67,6 +67,13 @@ pub(crate) fn init_kernel_root() {
     KERNEL_ROOT.call_once(|| root);
     // Drop the boot identity map of the low 4 GiB: user space lives there.
     set_entry(root, 0, 0);
+    // The kernel stack area's root entry exists before any other root copies the kernel
+    // half, so every root shares the tables under it (a stack mapped later is seen by all).
+    let i = index(mmu::KSTACK_AREA, LEVELS - 1);
+    if !present(entry(root, i)) {
+        let f = Frame::alloc().expect("no frame for the kernel stack area's table");
+        set_entry(root, i, mmu::table(f.into_phys() as u64));
+    }
     // SAFETY: reloading the same root flushes the dropped identity entries.
     unsafe { activate_root(root) };
 }
@@ -130,23 +137,7 @@ impl AddressSpace {
 
     /// Walks to the leaf entry's table for `va`, creating tables when `create`.
     fn leaf_table(&self, va: usize, create: bool) -> Option<u64> {
-        let mut t = self.root;
-        for level in (1..LEVELS).rev() {
-            let i = index(va, level);
-            let e = entry(t, i);
-            if !present(e) {
-                if !create {
-                    return None;
-                }
-                let f = Frame::alloc()?;
-                let pa = f.into_phys() as u64;
-                set_entry(t, i, mmu::table(pa));
-                t = pa;
-            } else {
-                t = addr(e);
-            }
-        }
-        Some(t)
+        leaf_table(self.root, va, create)
     }
 
     /// Drops the translation of `va` on this CPU and on every other CPU using this address
@@ -322,6 +313,56 @@ impl AddressSpace {
         }
         drop(Frame::from_phys(t as usize));
     }
+}
+
+/// Walks from `root` to the leaf entry's table for `va`, creating tables when `create`.
+fn leaf_table(root: u64, va: usize, create: bool) -> Option<u64> {
+    let mut t = root;
+    for level in (1..LEVELS).rev() {
+        let i = index(va, level);
+        let e = entry(t, i);
+        if !present(e) {
+            if !create {
+                return None;
+            }
+            let f = Frame::alloc()?;
+            let pa = f.into_phys() as u64;
+            set_entry(t, i, mmu::table(pa));
+            t = pa;
+        } else {
+            t = addr(e);
+        }
+    }
+    Some(t)
+}
+
+/// Maps kernel page `va` (in the kernel stack area, whose tables every root shares) to
+/// `frame`, kernel-only and writable. Err (the frame dropped) when no frame is left for a
+/// table. The caller owns `va` (no one else maps or unmaps it meanwhile).
+pub(crate) fn map_kernel(va: usize, frame: Frame) -> Result<(), OutOfMemory> {
+    let kernel = *KERNEL_ROOT.get().expect("paging not initialized");
+    let t = leaf_table(kernel, va, true).ok_or(OutOfMemory)?;
+    let i = index(va, 0);
+    debug_assert!(!present(entry(t, i)));
+    set_entry(t, i, mmu::kernel_leaf(frame.into_phys() as u64));
+    // Orders the entry's store before any use of the page (aarch64: dsb + isb).
+    flush_page(va);
+    Ok(())
+}
+
+/// Unmaps kernel page `va` (mapped by `map_kernel`), dropping it from this CPU's TLB; other
+/// CPUs may still hold it until the caller has them flush. Returns the frame it held.
+pub(crate) fn unmap_kernel(va: usize) -> Option<Frame> {
+    let kernel = *KERNEL_ROOT.get().expect("paging not initialized");
+    let t = leaf_table(kernel, va, false)?;
+    let i = index(va, 0);
+    let old = entry(t, i);
+    if !present(old) {
+        return None;
+    }
+    set_entry(t, i, 0);
+    flush_page(va);
+    Some(Frame::from_phys(addr(old) as usize))
 }
 
 /// The root table at the address it holds, and the user half under it.

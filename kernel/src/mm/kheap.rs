@@ -2,8 +2,8 @@
 //!
 //! The heap is fixed (a quarter of RAM) and the global allocator cannot report failure: an
 //! allocation it cannot serve aborts the kernel. So allocations whose size or number user space
-//! controls (kernel stacks, buffers copied from user memory, argv/env, pipe buffers, the lists
-//! fork builds) go through here: they fail with ENOMEM while a reserve is still free, and they
+//! controls (buffers copied from user memory, argv/env, pipe buffers, the lists fork builds,
+//! the task structures beside each kernel stack) go through here: they fail with ENOMEM while a reserve is still free, and they
 //! use `try_reserve`, which returns an error instead of aborting even when the free bytes are
 //! too fragmented. The reserve keeps the kernel's own small, infallible allocations working.
 
@@ -31,10 +31,12 @@ pub fn check(bytes: usize) -> KResult<()> {
     Ok(())
 }
 
-/// The heap's big users, as counters anyone may read at any time (no lock, no allocation).
+/// The heap's big users, and the kernel stacks (page frames since issue 19, not heap, but
+/// they grow with the same thing, tasks), as counters anyone may read at any time (no lock,
+/// no allocation).
 #[derive(Clone, Copy, Debug)]
 pub struct Users {
-    /// Kernel stacks (each `STACK_SIZE` bytes).
+    /// Kernel stacks (each `STACK_SIZE` bytes of page frames, outside the heap).
     pub stacks: usize,
     /// ext4's metadata block caches: bytes held, bytes dirty.
     pub ext4_cache: (usize, usize),
@@ -54,7 +56,7 @@ impl core::fmt::Display for Users {
     fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
         write!(
             f,
-            "{} kernel stacks ({} KiB), ext4 metadata cache {} KiB ({} KiB dirty), {} ext4 inodes",
+            "{} kernel stacks ({} KiB of frames, not heap), ext4 metadata cache {} KiB ({} KiB dirty), {} ext4 inodes",
             self.stacks,
             self.stacks * lintel_hal::task::STACK_SIZE / 1024,
             self.ext4_cache.0 / 1024,

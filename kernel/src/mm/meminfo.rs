@@ -20,7 +20,10 @@ pub struct MemStats {
     pub dirty: u64,
     /// Kernel heap in use (Linux's slab, all unreclaimable).
     pub slab: u64,
-    /// Frames in use by neither the cache nor the heap: process memory and page tables.
+    /// Frames holding kernel stacks (Linux's KernelStack).
+    pub kernel_stack: u64,
+    /// Frames in use by neither the cache nor the kernel stacks: process memory and page
+    /// tables.
     pub anon: u64,
 }
 
@@ -36,6 +39,9 @@ pub fn stats() -> MemStats {
     let used = frames_total - frames_free;
     let shmem = (super::shmem::pages() * 4).min(used);
     let cached = (cached as u64 * 4 + shmem).min(used);
+    let kernel_stack = ((lintel_hal::task::kernel_stacks() * lintel_hal::task::STACK_SIZE / 1024)
+        as u64)
+        .min(used - cached);
     MemStats {
         total,
         free,
@@ -44,6 +50,7 @@ pub fn stats() -> MemStats {
         shmem,
         dirty: (dirty as u64 * 4).min(cached),
         slab: heap_used,
-        anon: used - cached,
+        kernel_stack,
+        anon: used - cached - kernel_stack,
     }
 }

@@ -179,9 +179,9 @@ fn new_thread(
 
 /// Checks the limits before a new task (process or thread) is created, as Linux's
 /// copy_process does: RLIMIT_NPROC (not for root) and threads-max (for everyone) give EAGAIN.
-/// Then reserves the task's kernel stack, with heap headroom for the rest of what the task
-/// takes, plus `copied` bytes the caller is about to copy (ENOMEM, like a failed kernel-stack
-/// allocation on Linux).
+/// Then checks heap headroom for the task's structures plus `copied` bytes the caller is about
+/// to copy, and reserves its kernel stack from page frames (ENOMEM for either, like a failed
+/// kernel-stack allocation on Linux).
 fn reserve_task(p: &Process, copied: usize) -> KResult<KernelStack> {
     let limit = p.rlimit(RLIMIT_NPROC).cur;
     let n = NPROCS.load(Ordering::Relaxed);

@@ -3,12 +3,13 @@
 //!
 //! Linux sizes `threads-max` from memory: `max_threads = RAM / (8 * THREAD_SIZE)`, THREAD_SIZE
 //! being 16 KiB on 64-bit machines, so that thread structures take at most an eighth of RAM. In Lintel a
-//! task's kernel stack (64 KiB) and its structures come from the kernel heap, which is only a
-//! quarter of RAM; Linux's formula would let tasks take more than the whole heap. So the limit
-//! is also bounded so that `threads-max` tasks take at most half of the heap (the rest is the
-//! reserve and what open files, pipes, mappings and caches need):
-//! `min(RAM / 128 KiB, heap / 2 / TASK_HEAP_COST)`, clamped to [20, FUTEX_TID_MASK] like Linux.
-//! With 128 MiB of RAM that gives about 200 tasks, with 512 MiB about 800.
+//! task's kernel stack is 64 KiB of page frames and its structures come from the kernel heap,
+//! which is only a quarter of RAM. So the limit is also bounded so that `threads-max` tasks
+//! take at most half of the heap (the rest is the reserve and what open files, pipes, mappings
+//! and caches need) and their stacks at most a quarter of the page frames:
+//! `min(RAM / 128 KiB, heap / 2 / TASK_HEAP_COST, frames / 4 / TASK_FRAME_COST)`, clamped to
+//! [20, FUTEX_TID_MASK] like Linux. With 128 MiB of RAM that gives about 380 tasks, with
+//! 512 MiB about 1,500.
 
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use lintel_abi::futex::FUTEX_TID_MASK;
@@ -22,10 +23,11 @@ const RESERVED_PIDS: i32 = 300;
 const MIN_THREADS: u32 = 20;
 /// THREAD_SIZE in Linux's formula.
 const LINUX_THREAD_SIZE: usize = 16 << 10;
-/// Kernel heap one task takes: its kernel stack, plus its thread, process, file table,
-/// memory map and signal state (about 13 KiB beyond the stack for busybox sh: a 31 MiB heap
-/// held some 400 of them before this limit existed; rounded up).
-pub const TASK_HEAP_COST: usize = lintel_hal::task::STACK_SIZE + (16 << 10);
+/// Kernel heap one task takes: its thread, process, file table, memory map and signal state
+/// (about 13 KiB for busybox sh, rounded up). Its kernel stack is not on the heap.
+pub const TASK_HEAP_COST: usize = 16 << 10;
+/// Page frames one task takes for itself: its kernel stack (hal's kernel stack area).
+pub const TASK_FRAME_COST: usize = lintel_hal::task::STACK_SIZE;
 
 /// 0 until first used (the heap and frame counts are known only after boot).
 static THREADS_MAX: AtomicU32 = AtomicU32::new(0);
@@ -39,7 +41,9 @@ fn default_threads_max() -> u32 {
     let ram = lintel_hal::mm::total_frames() * 4096 + heap;
     let linux = ram / (8 * LINUX_THREAD_SIZE);
     let by_heap = heap / 2 / TASK_HEAP_COST;
-    (linux.min(by_heap) as u64).clamp(MIN_THREADS as u64, FUTEX_TID_MASK as u64) as u32
+    let by_frames = lintel_hal::mm::total_frames() * 4096 / 4 / TASK_FRAME_COST;
+    (linux.min(by_heap).min(by_frames) as u64).clamp(MIN_THREADS as u64, FUTEX_TID_MASK as u64)
+        as u32
 }
 
 /// /proc/sys/kernel/threads-max.

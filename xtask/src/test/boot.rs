@@ -214,6 +214,25 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         mem: None,
         smp: 1,
     });
+    // Kernel stacks are page frames in their own guarded area, not kernel heap (issue 19).
+    let kstack_frames = bin.join("kstack_frames.musl");
+    build::compile_c(
+        &root().join("tests/boot/kstack_frames.c"),
+        Variant::Musl,
+        &kstack_frames,
+    )?;
+    cases.push(Case {
+        id: "boot.kstack-frames".into(),
+        argv: s(&["/kstack_frames"]),
+        add: Some((kstack_frames, "/kstack_frames".into())),
+        status: 0,
+        output: vec![],
+        keys: None,
+        contains: vec!["kernel stacks are frames".into()],
+        disk: None,
+        mem: None,
+        smp: 1,
+    });
     // 1,000 loopback TCP connections at once on a 1 GiB guest (issue 13's capacity mark).
     let conns = bin.join("conns.musl");
     build::compile_c(&root().join("tests/boot/conns.c"), Variant::Musl, &conns)?;

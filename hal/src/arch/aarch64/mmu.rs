@@ -50,6 +50,12 @@ pub(crate) fn leaf(pa: u64, prot: Prot) -> u64 {
     (pa & ADDR_MASK) | b
 }
 
+/// A leaf entry for kernel-only data at `pa` (a kernel stack page): normal memory, writable
+/// by EL1 only, never executable.
+pub(crate) fn kernel_leaf(pa: u64) -> u64 {
+    (pa & ADDR_MASK) | VALID | TABLE_OR_PAGE | AF | SH_INNER | PXN | UXN
+}
+
 /// An entry pointing at the next-level table at `pa`.
 pub(crate) fn table(pa: u64) -> u64 {
     (pa & ADDR_MASK) | VALID | TABLE_OR_PAGE
@@ -145,6 +151,9 @@ pub const PHYS_OFFSET: usize = 0xffff_8000_0000_0000;
 /// The kernel image's virtual base (physical 0): the image at 0x40080000 runs at
 /// 0xffffff8040080000.
 pub const KERNEL_OFFSET: usize = 0xffff_ff80_0000_0000;
+/// Kernel stacks are mapped here (root entry 384, unused otherwise), each with an unmapped
+/// guard below it (`mm::kstack`).
+pub(crate) const KSTACK_AREA: usize = 0xffff_c000_0000_0000;
 /// Highest physical address the direct map covers (boot.S: 512 GiB; the PCIe ECAM of QEMU's
 /// virt board sits at 256 GiB).
 pub const DIRECT_MAP_LIMIT: usize = 512 << 30;

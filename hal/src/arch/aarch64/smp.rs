@@ -217,17 +217,7 @@ pub(crate) fn shootdown(root: Option<u64>) {
             cpu != me && online & (1 << cpu) != 0 && ACTIVE_ROOT[cpu].load(Ordering::Acquire) == r
         });
         if elsewhere {
-            // SAFETY: a broadcast TLB invalidation changes no mapping; the page-table stores
-            // before it are complete first (dsb ishst).
-            unsafe {
-                core::arch::asm!(
-                    "dsb ishst",
-                    "tlbi vmalle1is",
-                    "dsb ish",
-                    "isb",
-                    options(nostack)
-                )
-            };
+            flush_kernel_all();
         }
         return;
     }
@@ -239,4 +229,20 @@ pub(crate) fn shootdown(root: Option<u64>) {
         },
         local_barrier,
     );
+}
+
+/// Every CPU drops all its translations (a freed kernel stack slot is then forgotten
+/// everywhere), complete on return.
+pub(crate) fn flush_kernel_all() {
+    // SAFETY: a broadcast TLB invalidation changes no mapping; the page-table stores before it
+    // are complete first (dsb ishst).
+    unsafe {
+        core::arch::asm!(
+            "dsb ishst",
+            "tlbi vmalle1is",
+            "dsb ish",
+            "isb",
+            options(nostack)
+        )
+    }
 }

@@ -276,6 +276,12 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
             return;
         }
     }
+    if crate::mm::kstack::is_guard(far as usize) {
+        panic!(
+            "kernel stack overflow: fault in the guard page at {:#x} (elr {:#x})",
+            far, frame.elr
+        );
+    }
     panic!(
         "kernel exception: kind {} esr {:#x} far {:#x} elr {:#x} lr {:#x}",
         frame.kind, esr, far, frame.elr, frame.x[LR]

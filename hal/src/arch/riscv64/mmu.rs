@@ -46,6 +46,12 @@ pub(crate) fn leaf(pa: u64, prot: Prot) -> u64 {
     ((pa >> 12) << 10) | b
 }
 
+/// A leaf entry for kernel-only data at `pa` (a kernel stack page): readable and writable,
+/// not executable, not user-accessible, not global.
+pub(crate) fn kernel_leaf(pa: u64) -> u64 {
+    ((pa >> 12) << 10) | V | R | W | A | D
+}
+
 /// An entry pointing at the next-level table at `pa` (no R/W/X: a pointer, not a leaf).
 pub(crate) fn table(pa: u64) -> u64 {
     ((pa >> 12) << 10) | V
@@ -143,6 +149,9 @@ pub const PHYS_OFFSET: usize = 0xffff_ffc0_0000_0000;
 pub const KERNEL_OFFSET: usize = 0xffff_ffff_0000_0000;
 /// Highest physical address the direct map covers.
 pub const DIRECT_MAP_LIMIT: usize = 64 << 30;
+/// Kernel stacks are mapped here (root entry 384, a 1 GiB slot above the direct map), each
+/// with an unmapped guard below it (`mm::kstack`).
+pub(crate) const KSTACK_AREA: usize = 0xffff_ffe0_0000_0000;
 
 /// Linux's riscv64 (Sv39) user address-space layout.
 pub mod layout {

@@ -205,3 +205,17 @@ pub(crate) fn shootdown(root: Option<u64>) {
         local_barrier,
     );
 }
+
+/// Every online hart, this one included, drops all its translations (a freed kernel stack
+/// slot is then forgotten everywhere) before this returns (SBI RFENCE waits for the remote
+/// fences).
+pub(crate) fn flush_kernel_all() {
+    // SAFETY: a TLB flush changes no mapping.
+    unsafe { super::mmu::reload_root(0) };
+    let me = cpu_index();
+    let targets = smp::online_mask() & !(1 << me);
+    core::sync::atomic::fence(Ordering::SeqCst);
+    for_harts(targets, |mask| {
+        let _ = sbi_rt::remote_sfence_vma(mask, 0, usize::MAX);
+    });
+}

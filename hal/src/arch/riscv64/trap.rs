@@ -242,6 +242,12 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
             return;
         }
     }
+    if crate::mm::kstack::is_guard(tval as usize) {
+        panic!(
+            "kernel stack overflow: fault in the guard page at {:#x} (sepc {:#x} sp {:#x})",
+            tval, frame.sepc, frame.x[SP]
+        );
+    }
     panic!(
         "kernel exception: scause {:#x} stval {:#x} sepc {:#x} ra {:#x} sp {:#x}",
         cause, tval, frame.sepc, frame.x[RA], frame.x[SP]

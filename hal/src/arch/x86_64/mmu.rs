@@ -41,6 +41,12 @@ pub(crate) fn leaf(pa: u64, prot: Prot) -> u64 {
     pa | b
 }
 
+/// A leaf entry for kernel-only data at `pa` (a kernel stack page): writable, never
+/// executable, not global, so that the CR3 reload of a TLB shootdown drops it.
+pub(crate) fn kernel_leaf(pa: u64) -> u64 {
+    pa | P | W | NX
+}
+
 /// An entry pointing at the next-level table at `pa` (permissions are decided by the leaf).
 pub(crate) fn table(pa: u64) -> u64 {
     pa | P | W | U
@@ -105,6 +111,9 @@ pub const PHYS_OFFSET: usize = 0xffff_8000_0000_0000;
 pub const KERNEL_OFFSET: usize = 0xffff_ffff_8000_0000;
 /// Highest physical address the direct map covers.
 pub const DIRECT_MAP_LIMIT: usize = 4 << 30;
+/// Kernel stacks are mapped here (root entry 384, unused otherwise), each with an unmapped
+/// guard below it (`mm::kstack`).
+pub(crate) const KSTACK_AREA: usize = 0xffff_c000_0000_0000;
 
 /// Linux's x86_64 user address-space layout (`arch_pick_mmap_layout`, `randomize_stack_top`,
 /// `ELF_ET_DYN_BASE`, `arch_randomize_brk`).

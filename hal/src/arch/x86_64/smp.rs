@@ -238,3 +238,12 @@ pub(crate) fn shootdown(root: Option<u64>) {
         }
     }
 }
+
+/// Every online CPU, this one included, drops its non-global translations (kernel stack pages
+/// are mapped non-global, so a freed stack slot is forgotten everywhere) before this returns.
+pub(crate) fn flush_kernel_all() {
+    // SAFETY: reloading the active root flushes this CPU's non-global translations and
+    // changes nothing else.
+    unsafe { super::mmu::reload_root(super::mmu::active_root()) };
+    shootdown(None);
+}

@@ -57,6 +57,7 @@ pub struct FaultRecord {
 }
 
 const PAGE_FAULT: u8 = 14;
+const DOUBLE_FAULT: u8 = 8;
 const GENERAL_PROTECTION: u8 = 13;
 const DEBUG: u8 = 1;
 /// RFLAGS.RF: the next instruction breakpoint check is skipped once.
@@ -340,6 +341,12 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
             frame.rip = fix;
             return;
         }
+        if crate::mm::kstack::is_guard(addr as usize) {
+            panic!(
+                "kernel stack overflow: page fault in the guard page at {:#x} (rsp {:#x})\n{:#x?}",
+                addr, frame.rsp, frame
+            );
+        }
         panic!(
             "kernel page fault at {:#x} (error {:#x})\n{:#x?}",
             addr, frame.error, frame
@@ -351,6 +358,17 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
         if let Some(fix) = fixup_for(frame.rip) {
             frame.rip = fix;
             return;
+        }
+    }
+    // A push into a kernel stack's guard page faults, and so does delivering that page fault
+    // on the same stack: the double fault runs on its own stack (IST 1) and says why.
+    if vector == DOUBLE_FAULT {
+        let addr = cpu::read_cr2() as usize;
+        if crate::mm::kstack::is_guard(addr) || crate::mm::kstack::is_guard(frame.rsp as usize) {
+            panic!(
+                "kernel stack overflow: double fault on the guard page at {:#x} (rsp {:#x})\n{:#x?}",
+                addr, frame.rsp, frame
+            );
         }
     }
     panic!(

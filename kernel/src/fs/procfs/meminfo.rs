@@ -10,10 +10,10 @@ pub(super) fn text() -> String {
     let m = meminfo::stats();
     // ext4's metadata cache lives in the kernel heap: shown as Buffers, not as slab.
     let buffers = crate::fs::ext4::buffers_kb().min(m.slab);
-    // Kernel stacks come from the heap too: shown as KernelStack, as Linux does.
-    let stacks = (crate::mm::kheap::users().stacks * lintel_hal::task::STACK_SIZE / 1024) as u64;
-    let stacks = stacks.min(m.slab - buffers);
-    let slab = m.slab - buffers - stacks;
+    let slab = m.slab - buffers;
+    // Kernel stacks are page frames (hal's kernel stack area): shown as KernelStack, as
+    // Linux does, and not in AnonPages.
+    let stacks = m.kernel_stack;
     let commit_limit = commit::limit_pages() as u64 * 4;
     let committed = commit::committed_pages(None) as u64 * 4;
     let rows: &[(&str, u64)] = &[
