@@ -483,15 +483,10 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
     let old = {
         let info = MOUNT_INFO.lock();
         let m = info.iter().find(|m| m.id == id).ok_or(Errno::EINVAL)?;
-        (
-            m.flags,
-            m.fs_id,
-            m.fs_ro && m.hold.is_some(),
-            m.fstype,
-            m.sb_ro,
-        )
+        let disk_ro = (m.fs_ro && m.hold.is_some(), m.root.clone());
+        (m.flags, m.fs_id, disk_ro, m.fstype, m.sb_ro)
     };
-    let (old_flags, fs_id, disk_ro, fstype, was_ro) = old;
+    let (old_flags, fs_id, (disk_ro, fs_root), fstype, was_ro) = old;
     let flags = flags_from(ms, Some(old_flags));
     let mut sb_ro = ms & MS_RDONLY != 0;
     if ms & MS_BIND == 0 {
@@ -502,8 +497,15 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
         }
         sb_ro = generic.read_only.unwrap_or(sb_ro);
         if disk_ro && !sb_ro {
-            // A disk file system mounted read-only underneath stays so.
-            return Err(Errno::EROFS);
+            // A disk file system mounted read-only starts writing (ext4: its journal);
+            // vfat mounted read-only stays so.
+            if fstype != "ext4" {
+                return Err(Errno::EROFS);
+            }
+            ext4::remount_rw(&fs_root)?;
+            for m in MOUNT_INFO.lock().iter_mut().filter(|m| m.fs_id == fs_id) {
+                m.fs_ro = false;
+            }
         }
         if crate::mm::shmem::statfs(&d.inode).is_some() {
             let o = lintel_vfs::parse_tmpfs_options(data, ram_pages())?;
