@@ -36,20 +36,6 @@ static unsigned long fflags(void) {
     return s.f_flags;
 }
 
-/* Copies this program to `dst` with `mode`. */
-static void copy_self(const char *dst, mode_t mode) {
-    int in = open("/proc/self/exe", O_RDONLY);
-    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0700);
-    CHECK(in >= 0 && out >= 0);
-    char buf[65536];
-    ssize_t n;
-    while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
-        CHECK(write(out, buf, n) == n);
-    if (in >= 0) close(in);
-    if (out >= 0) close(out);
-    CHECK_OK(chmod(dst, mode));
-}
-
 /* Runs `prog euid` as user 65534: its exit status is 0 when it ran as euid 0. */
 static int run_euid(const char *prog) {
     pid_t p = fork();

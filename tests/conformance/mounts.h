@@ -1,10 +1,12 @@
 /* Reading the mount tables as a test sees them: the per-mount options of a mount point in
- * /proc/mounts, and the `at` helper naming a file under a test's scratch mount `base`. */
+ * /proc/mounts, the `at` helper naming a file under a test's scratch mount `base`, and
+ * `copy_self` putting the running program onto it. */
 #ifndef MOUNTS_H
 #define MOUNTS_H
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char base[64];
@@ -38,5 +40,19 @@ static const char *mounts_opts(const char *point) {
             snprintf(opts, sizeof opts, "%s", o);
     }
     return opts;
+}
+
+/* Copies this program to `dst` with `mode`. */
+static __attribute__((unused)) void copy_self(const char *dst, mode_t mode) {
+    int in = open("/proc/self/exe", O_RDONLY);
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0700);
+    CHECK(in >= 0 && out >= 0);
+    char buf[65536];
+    ssize_t n;
+    while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        CHECK(write(out, buf, n) == n);
+    if (in >= 0) close(in);
+    if (out >= 0) close(out);
+    CHECK_OK(chmod(dst, mode));
 }
 #endif

@@ -6,7 +6,7 @@ use super::block::bdev::BlockDev as Bdev;
 use super::mounted::Mounted;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
-use lintel_abi::KResult;
+use lintel_abi::{Errno, KResult};
 use lintel_ext4::{BlockDevice, Ext4, Ext4Inode};
 use lintel_vfs::Inode;
 
@@ -49,6 +49,14 @@ pub fn mount_dev(dev: Arc<dyn Bdev>, read_only: bool) -> KResult<Arc<dyn Inode>>
 /// The file system is going away: everything reaches the disk first.
 pub fn unmounted(root: &Arc<dyn Inode>) -> KResult<()> {
     MOUNTED.unmounted(lintel_ext4::ext4_of(root.as_ref()), |fs| fs.sync())
+}
+
+/// A read-write remount of the file system of `root`, mounted read-only (EROFS where the
+/// image cannot be written, EACCES on a read-only device; EROFS for what is no ext4).
+pub fn remount_rw(root: &Arc<dyn Inode>) -> KResult<()> {
+    lintel_ext4::ext4_of(root.as_ref())
+        .ok_or(Errno::EROFS)?
+        .remount_rw()
 }
 
 /// sync(2), syncfs(2) and power-off: every mounted instance writes back and flushes.

@@ -474,28 +474,48 @@ pub fn move_mount(thread: &Thread, source: &[u8], target: &[u8]) -> KResult<()> 
 }
 
 /// mount(2) with MS_REMOUNT: new per-mount flags for the mount at `target`; without
-/// MS_BIND also the file system's read-only state (for every mount of it) and, for tmpfs,
-/// its options.
+/// MS_BIND also the file system's read-only state (for every mount of it: MS_RDONLY, or the
+/// last `ro`/`rw` in the options) after its options are checked as Linux checks them (EINVAL
+/// for one the file system does not know) and, for tmpfs, applied.
 pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResult<()> {
     let d = lookup_at(thread, AT_FDCWD, target, true)?;
     let id = mount_root_id(&d)?;
     let old = {
         let info = MOUNT_INFO.lock();
         let m = info.iter().find(|m| m.id == id).ok_or(Errno::EINVAL)?;
-        (m.flags, m.fs_id, m.fs_ro)
+        let disk_ro = (m.fs_ro && m.hold.is_some(), m.root.clone());
+        (m.flags, m.fs_id, disk_ro, m.fstype, m.sb_ro)
     };
-    let (old_flags, fs_id, fs_ro) = old;
+    let (old_flags, fs_id, (disk_ro, fs_root), fstype, was_ro) = old;
     let flags = flags_from(ms, Some(old_flags));
+    let mut sb_ro = ms & MS_RDONLY != 0;
     if ms & MS_BIND == 0 {
-        if fs_ro && ms & MS_RDONLY == 0 {
-            // A disk file system mounted read-only underneath stays so.
-            return Err(Errno::EROFS);
+        // (MS_BIND|MS_REMOUNT changes the mount alone and ignores the options.)
+        let generic = lintel_vfs::check_options(fstype, data, true)?;
+        if fstype == "vfat" {
+            lintel_vfat::vfs::parse_options(data, 0, 0, 0)?;
+        }
+        sb_ro = generic.read_only.unwrap_or(sb_ro);
+        if disk_ro && !sb_ro {
+            // A disk file system mounted read-only starts writing (ext4: its journal);
+            // vfat mounted read-only stays so.
+            if fstype != "ext4" {
+                return Err(Errno::EROFS);
+            }
+            ext4::remount_rw(&fs_root)?;
+            for m in MOUNT_INFO.lock().iter_mut().filter(|m| m.fs_id == fs_id) {
+                m.fs_ro = false;
+            }
         }
         if crate::mm::shmem::statfs(&d.inode).is_some() {
             let o = lintel_vfs::parse_tmpfs_options(data, ram_pages())?;
             crate::mm::shmem::reconfigure(&d.inode, &o)?;
         }
-        if ms & MS_RDONLY != 0 {
+        if sb_ro && !was_ro && has_writers(fs_id) {
+            // sb_prepare_remount_readonly: not while files are open for writing.
+            return Err(Errno::EBUSY);
+        }
+        if sb_ro {
             super::write_back_all();
         }
     }
@@ -505,8 +525,30 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
             m.flags = flags;
         }
         if ms & MS_BIND == 0 && m.fs_id == fs_id {
-            m.sb_ro = ms & MS_RDONLY != 0;
+            m.sb_ro = sb_ro;
         }
+        m.publish();
+    }
+    Ok(())
+}
+
+/// The file system of the mount `id` becomes read-only for all its mounts, after it has
+/// written back; EBUSY while files on it are open for writing.
+fn set_sb_read_only(id: usize) -> KResult<()> {
+    let (fs_id, ro) = {
+        let info = MOUNT_INFO.lock();
+        let m = info.iter().find(|m| m.id == id).ok_or(Errno::EINVAL)?;
+        (m.fs_id, m.sb_ro)
+    };
+    if ro {
+        return Ok(());
+    }
+    if has_writers(fs_id) {
+        return Err(Errno::EBUSY);
+    }
+    super::write_back_all();
+    for m in MOUNT_INFO.lock().iter_mut().filter(|m| m.fs_id == fs_id) {
+        m.sb_ro = true;
         m.publish();
     }
     Ok(())
@@ -524,22 +566,85 @@ pub fn change_type(thread: &Thread, target: &[u8], ms: usize) -> KResult<()> {
     Ok(())
 }
 
-/// Whether a process works in the mount `id`: an open file, a cwd or a root reached through it
-/// (Linux's busy mount, which umount2 without MNT_DETACH refuses).
-fn in_use(id: usize) -> bool {
-    crate::proc::all_threads().iter().any(|t| {
+/// How a dentry is held, for the busy checks: a cwd, root or running program, an open file
+/// or a file mapping (`write`: open for writing, or mapped shared and writable), a loop
+/// device's backing file.
+#[derive(Clone, Copy)]
+struct Use {
+    write: bool,
+}
+
+/// Calls `f` for every dentry a process or a loop device holds (Linux's references to a
+/// `struct path`, which keep a mount busy); true as soon as `f` is.
+fn any_use(f: impl Fn(&Dentry, Use) -> bool) -> bool {
+    let read = Use { write: false };
+    for t in crate::proc::all_threads() {
         let fs = t.fs.get();
-        let busy = {
-            let f = fs.lock();
-            f.cwd.mnt() == id || f.root.mnt() == id
-        };
-        let files = t.files.get();
-        let open = files
+        {
+            let fs = fs.lock();
+            if f(&fs.cwd, read) || f(&fs.root, read) {
+                return true;
+            }
+        }
+        let files: Vec<Arc<super::file::OpenFile>> = t
+            .files
+            .get()
             .lock()
             .fds()
-            .any(|(_, e)| e.file.dentry.as_ref().is_some_and(|d| d.mnt() == id));
-        busy || open
+            .map(|(_, e)| e.file.clone())
+            .collect();
+        for file in files {
+            let write = Use {
+                write: file.writable(),
+            };
+            if file.dentry.as_ref().is_some_and(|d| f(d, write)) {
+                return true;
+            }
+        }
+        let p = t.proc_ref();
+        if p.exe_dentry().is_some_and(|d| f(&d, read)) {
+            return true;
+        }
+        // A mapping keeps its file (and so its mount) after the fd is closed.
+        let mm = p.mm();
+        let inner = mm.inner.lock();
+        for v in inner.vmas.values() {
+            if let crate::mm::Backing::File {
+                path: crate::mm::MapName::Path { dentry, .. },
+                may_write,
+                ..
+            } = &v.backing
+            {
+                let u = Use {
+                    write: v.shared && *may_write,
+                };
+                if f(dentry, u) {
+                    return true;
+                }
+            }
+        }
+    }
+    block::loopdev::all().iter().any(|l| {
+        l.backing_file().is_some_and(|file| {
+            let u = Use {
+                write: file.writable(),
+            };
+            file.dentry.as_ref().is_some_and(|d| f(d, u))
+        })
     })
+}
+
+/// Whether a process works in the mount `id`: an open file, a mapping, a cwd, a root or a
+/// running program reached through it, or a loop device over a file on it (Linux's busy
+/// mount, which umount2 without MNT_DETACH refuses).
+fn in_use(id: usize) -> bool {
+    any_use(|d, _| d.mnt() == id)
+}
+
+/// Whether the file system `fs_id` has files open for writing, or mapped shared and
+/// writable (Linux's sb_prepare_remount_readonly: then it cannot become read-only, EBUSY).
+fn has_writers(fs_id: u64) -> bool {
+    any_use(|d, u| u.write && d.inode.fs_id() == fs_id)
 }
 
 /// umount2(2): the mount at `target` goes away (with MNT_DETACH, with the mounts on it;
@@ -550,12 +655,25 @@ pub fn umount(thread: &Thread, target: &[u8], flags: usize) -> KResult<()> {
     }
     let d = lookup_at(thread, AT_FDCWD, target, flags & UMOUNT_NOFOLLOW == 0)?;
     let id = mount_root_id(&d)?;
-    if id == root().mnt() {
-        return Err(Errno::EBUSY);
-    }
+    let own_root = thread.fs.get().lock().root.mnt();
     if flags & MNT_EXPIRE != 0 {
+        if id == own_root {
+            return Err(Errno::EINVAL);
+        }
+        if id == root().mnt() {
+            return Err(Errno::EBUSY);
+        }
         // Linux marks the mount and refuses the first call.
         return Err(Errno::EAGAIN);
+    }
+    if id == own_root && flags & MNT_DETACH == 0 {
+        // Linux's do_umount_root: "unmounting" the caller's root makes its file system
+        // read-only (EBUSY while files are open for writing) and leaves it mounted.
+        return set_sb_read_only(id);
+    }
+    if id == root().mnt() {
+        // Without mount namespaces this is everyone's root: it is never detached.
+        return Err(Errno::EBUSY);
     }
     let ids = if flags & MNT_DETACH != 0 {
         mounts().umount_tree(id)

@@ -232,7 +232,13 @@ pub fn mount(
         return Err(Errno::ENOTDIR);
     }
     let mut hold = None;
-    let mut read_only = ms & lintel_abi::fs::MS_RDONLY != 0;
+    // Linux's generic and per-type option checks (EINVAL); `ro` or `rw` in the options
+    // decides the file system's read-only state over MS_RDONLY.
+    let name = core::str::from_utf8(fstype).unwrap_or_default();
+    let generic = lintel_vfs::check_options(name, data, false)?;
+    let mut read_only = generic
+        .read_only
+        .unwrap_or(ms & lintel_abi::fs::MS_RDONLY != 0);
     let (root, name): (Arc<dyn Inode>, &'static str) = match fstype {
         // (Keep FILESYSTEMS in step with this list.)
         b"tmpfs" => {

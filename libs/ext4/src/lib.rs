@@ -133,7 +133,15 @@ pub struct Ext4 {
     dev: Arc<dyn BlockDevice>,
     fs_id: u64,
     clock: Clock,
-    ro: bool,
+    /// Read-only (mounted so, or forced by the image); a read-write remount clears it
+    /// (`remount_rw`).
+    ro: AtomicBool,
+    /// The image cannot be written by this implementation (see `Ext4::mount`).
+    forced_ro: bool,
+    /// The journal's inode (0: none) and whether the file system is 64-bit, for starting
+    /// the journal at a read-write remount.
+    j_ino: u32,
+    is64: bool,
     pub(crate) bs: u64,
     pub(crate) blocks_count: u64,
     pub(crate) first_data_block: u64,
@@ -197,7 +205,7 @@ impl Ext4 {
     /// running transaction and marks the file system clean; without, writes back every dirty
     /// cached block. Then flushes the device.
     pub fn sync(&self) -> KResult<()> {
-        if self.ro {
+        if self.is_read_only() {
             return Ok(());
         }
         if self.journaling.load(Ordering::Relaxed) {
@@ -222,7 +230,7 @@ impl Ext4 {
     /// data-retrieval metadata is committed already only flushes the device's cache.
     /// Without a journal, as `sync`.
     pub fn fsync_inode(&self, ino: u32, datasync: bool) -> KResult<()> {
-        if self.ro {
+        if self.is_read_only() {
             return Ok(());
         }
         if !self.journaling.load(Ordering::Relaxed) {
@@ -247,7 +255,7 @@ impl Ext4 {
     /// the commit to the next call (or to the next operation, which commits an old
     /// transaction itself).
     pub fn periodic_commit(&self) -> KResult<()> {
-        if self.ro || !self.journaling.load(Ordering::Relaxed) || !self.has_changes() {
+        if self.is_read_only() || !self.journaling.load(Ordering::Relaxed) || !self.has_changes() {
             return Ok(());
         }
         match self.txn.try_write() {
@@ -404,7 +412,7 @@ impl Ext4 {
     }
 
     pub fn is_read_only(&self) -> bool {
-        self.ro
+        self.ro.load(Ordering::Relaxed)
     }
 
     pub(crate) fn arc(&self) -> Arc<Ext4> {
@@ -416,7 +424,7 @@ impl Ext4 {
     }
 
     pub(crate) fn check_writable(&self) -> KResult<()> {
-        if self.ro {
+        if self.is_read_only() {
             Err(Errno::EROFS)
         } else {
             Ok(())

@@ -81,12 +81,13 @@ impl Ext4 {
         };
         // A journal on another device is not supported: never write under it.
         let external = compat & COMPAT_HAS_JOURNAL != 0 && j_ino == 0;
-        let ro = read_only
-            || ro_compat & !RO_SUPPORTED != 0
+        // What the image itself forbids writing (a read-write remount cannot lift it).
+        let forced_ro = ro_compat & !RO_SUPPORTED != 0
             || (incompat & INCOMPAT_RECOVER != 0 && j_ino == 0)
             || external
             || compat & COMPAT_SPARSE_SUPER2 != 0
             || incompat & INCOMPAT_EXTENTS == 0;
+        let ro = read_only || forced_ro;
         // Recovery first looks at the image through a read-only instance, then mounts again.
         let replay = incompat & INCOMPAT_RECOVER != 0 && j_ino != 0;
         if replay && dev.read_only() {
@@ -244,7 +245,10 @@ impl Ext4 {
             dev: dev.clone(),
             fs_id,
             clock: clock.clone(),
-            ro: ro || replay,
+            ro: AtomicBool::new(ro || replay),
+            forced_ro,
+            j_ino,
+            is64,
             bs,
             blocks_count,
             first_data_block,
@@ -322,21 +326,10 @@ impl Ext4 {
             clear_recover(&*dev)?;
             return Ext4::mount(dev, fs_id, clock, read_only);
         }
-        if !fs.ro && j_ino != 0 {
-            let mut j = Journal::load(&fs, j_ino)?;
-            if j.jsb.start != 0 {
-                // Log contents without RECOVER are stale: Linux's jbd2_journal_wipe skips them.
-                let scan = j.scan(&*dev)?;
-                j.reset(&*dev, scan.end)?;
-            }
-            j.set_features(&*dev, is64, csum)?;
-            *fs.journal.lock() = Some(j);
-            fs.cache.lock().journaled = true;
-            fs.journaling.store(true, Ordering::Relaxed);
-            fs.last_commit.store(fs.now().sec, Ordering::Relaxed);
-            fs.set_dirty_limit(CACHE_BLOCKS);
+        if !fs.is_read_only() {
+            fs.start_writing()?;
         }
-        if !fs.ro && needs_orphans {
+        if !fs.is_read_only() && needs_orphans {
             fs.process_orphans()?;
         }
         // The root must be a directory.
@@ -370,6 +363,54 @@ impl Ext4 {
                 .store(o.min(blocks_count), core::sync::atomic::Ordering::Relaxed);
         }
         Ok(fs)
+    }
+}
+
+impl Ext4 {
+    /// Starts the journal for a writable instance (at mount, or at a read-write remount
+    /// while still read-only): stale log contents are wiped, the features set, and metadata
+    /// changes from now on go through it.
+    fn start_writing(&self) -> KResult<()> {
+        if self.j_ino == 0 {
+            return Ok(());
+        }
+        let dev = self.dev.clone();
+        let mut j = Journal::load(self, self.j_ino)?;
+        if j.jsb.start != 0 {
+            // Log contents without RECOVER are stale: Linux's jbd2_journal_wipe skips them.
+            let scan = j.scan(&*dev)?;
+            j.reset(&*dev, scan.end)?;
+        }
+        j.set_features(&*dev, self.is64, self.csum)?;
+        *self.journal.lock() = Some(j);
+        self.cache.lock().journaled = true;
+        self.journaling.store(true, Ordering::Relaxed);
+        self.last_commit.store(self.now().sec, Ordering::Relaxed);
+        self.set_dirty_limit(CACHE_BLOCKS);
+        Ok(())
+    }
+
+    /// A read-write remount of an instance mounted read-only (Linux's ext4_reconfigure
+    /// without SB_RDONLY): EROFS when the image forbids writing (unknown read-only-compatible
+    /// features, an external journal...), EACCES on a read-only device; otherwise the
+    /// journal starts, writes are allowed and orphans left by a crash are cleaned up.
+    pub fn remount_rw(&self) -> KResult<()> {
+        if !self.is_read_only() {
+            return Ok(());
+        }
+        if self.forced_ro {
+            return Err(Errno::EROFS);
+        }
+        if self.dev.read_only() {
+            return Err(Errno::EACCES);
+        }
+        self.start_writing()?;
+        self.ro.store(false, Ordering::Relaxed);
+        let orphans = le32(&self.sb.lock(), 0xE8) != 0;
+        if orphans {
+            self.process_orphans()?;
+        }
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ mod dentry;
 mod handle;
 pub mod inotify;
 pub mod locks;
+mod mount_options;
 mod page;
 mod path;
 mod perm;
@@ -21,6 +22,7 @@ mod xattr;
 
 pub use dentry::{d_delete, d_move, Dentry};
 pub use handle::find_inode;
+pub use mount_options::{check_options, generic_options, Generic as GenericMountOptions};
 pub use page::{FilePage, HeapPage, PAGE};
 pub use path::{
     d_path, path_of, resolve, resolve_create, resolve_create_how, resolve_how, resolve_parent,

@@ -1,6 +1,7 @@
 //! boot.loop-part: an MBR-partitioned disk (an ext4 partition holding an ext4 image, and a
 //! raw one) whose partitions the guest sees as /dev/vda1, /dev/vda2, in /proc/partitions and
-//! /sys/block; busybox `mount -o loop` of the image on the partition and of a copy on tmpfs
+//! /sys/block; the partition mounted read-only, then remounted read-write (its journal
+//! starts then); busybox `mount -o loop` of the image on the partition and of a copy on tmpfs
 //! (LO_FLAGS_AUTOCLEAR unbinds at umount). After power-off the host checks the partition and
 //! the image inside it with `e2fsck -fn` and reads the file the guest wrote.
 
@@ -18,8 +19,11 @@ echo parts=$(awk 'NR>2 {print $4}' /proc/partitions | tr '\\n' ,)
 echo start1=$(cat /sys/block/vda/vda1/start) size2=$(cat /sys/block/vda/vda2/size)
 echo dev2=$(cat /sys/block/vda/vda2/dev)
 mkdir -p /mnt /mnt2
-mount -t ext4 /dev/vda1 /mnt
+mount -t ext4 -o ro /dev/vda1 /mnt
 echo hello=$(cat /mnt/hello)
+touch /mnt/x 2>/dev/null || echo ro-refused
+mount -o remount,rw /mnt
+echo remounted=$(grep ' /mnt ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1)
 mount -o loop /mnt/inner.img /mnt2
 echo inner=$(cat /mnt2/inner-hello)
 echo loopdev=$(grep ' /mnt2 ' /proc/mounts | cut -d' ' -f1)
@@ -38,6 +42,8 @@ pub(super) const LOOP_PART_OUTPUT: &[&str] = &[
     "start1=2048 size2=16384",
     "dev2=254:2",
     "hello=hello",
+    "ro-refused",
+    "remounted=rw",
     "inner=inner",
     "loopdev=/dev/loop0",
     "autocleared",

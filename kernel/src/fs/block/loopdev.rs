@@ -225,6 +225,11 @@ impl Loop {
         ))
     }
 
+    /// The file the device reads and writes, while bound (it keeps its mount busy).
+    pub fn backing_file(&self) -> Option<Arc<OpenFile>> {
+        self.backing().map(|b| b.0)
+    }
+
     /// loop_configure: binds `fd` with `info` (LOOP_SET_FD passes an empty one).
     fn configure(&self, writable: bool, fd: i32, block_size: u32, info: &[u8]) -> KResult<usize> {
         let thread = crate::proc::current();

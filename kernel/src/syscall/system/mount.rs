@@ -13,12 +13,12 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "mount",
         mount,
-        "new tmpfs (size, nr_blocks, nr_inodes, mode, uid, gid), proc, sysfs, ext4 and vfat (virtio disk, partition or loop device) mounts; MS_BIND (MS_REC) of folders and files, MS_MOVE, MS_REMOUNT with per-mount flags (rdonly, nosuid, nodev, noexec, atime rules; MS_BIND|MS_REMOUNT for the mount alone), tmpfs options on remount; no mount propagation (MS_SHARED/SLAVE/PRIVATE/UNBINDABLE accepted, every mount private); a disk file system mounted read-only stays so",
+        "new tmpfs (size, nr_blocks, nr_inodes, mode, uid, gid), proc, sysfs, ext4 and vfat (virtio disk, partition or loop device) mounts; MS_BIND (MS_REC) of folders and files, MS_MOVE, MS_REMOUNT with per-mount flags (rdonly, nosuid, nodev, noexec, atime rules; MS_BIND|MS_REMOUNT for the mount alone), tmpfs options on remount; every file system's options checked as Linux's fs_parse does on mount and remount (EINVAL for unknown ones; proc's and ext4's own are accepted and not acted on), \"ro\"/\"rw\" in the options setting the file system's read-only state, EBUSY for a read-only remount while files are open for writing; no mount propagation (MS_SHARED/SLAVE/PRIVATE/UNBINDABLE accepted, every mount private); ext4 mounted read-only becomes writable on a read-write remount (its journal starts; EACCES on a read-only device, EROFS for an image Lintel cannot write), vfat mounted read-only stays so",
     ),
     Syscall::implemented(
         "umount2",
         umount2,
-        "EBUSY for a mount with mounts on it or in use (open files, cwd, root; not mappings); MNT_DETACH takes the mounts on top along",
+        "EBUSY for a mount with mounts on it or in use (open files, O_PATH too, file mappings, cwd, root, running programs, loop devices' backing files); MNT_DETACH takes the mounts on top along; the caller's own root (a chroot) becomes read-only and stays mounted as Linux's do_umount_root (EBUSY with writers); the real root is never detached (EBUSY)",
     ),
 ];
 

@@ -169,11 +169,7 @@ fn times_and_attrs() {
     f.set_times(Some(t), Some(Timespec { sec: -5, nsec: 7 }))
         .unwrap();
     drop(f);
-    fs.sync().unwrap();
-    drop(root);
-    drop(fs);
-    fsck(&img);
-    let fs = mount(&img, true);
+    let fs = checked_again(fs, root, &img);
     let st = walk(&fs.root(), "f").unwrap().stat();
     assert_eq!(st.mode & 0o7777, 0o4755);
     assert_eq!((st.uid, st.gid), (123456, 1000));
@@ -618,4 +614,42 @@ fn drop_clean_cache_keeps_dirty_blocks() {
     assert_eq!(read_all(&walk(&fs.root(), "g").unwrap()), b"after the drop");
     drop(fs);
     let _ = std::fs::remove_dir_all(d);
+}
+
+/// Syncs and lets go of `fs`, checks the image with e2fsck and mounts it again read-only.
+fn checked_again(fs: Arc<Ext4>, root: Arc<dyn Inode>, img: &Path) -> Arc<Ext4> {
+    fs.sync().unwrap();
+    drop(root);
+    drop(fs);
+    fsck(img);
+    mount(img, true)
+}
+
+#[test]
+fn read_only_mount_remounted_read_write() {
+    for extra in [&[][..], &["-O", "^has_journal"][..]] {
+        let (d, img) = empty_image("remount-rw", "16M", extra);
+        let fs = mount(&img, true);
+        let root = fs.root();
+        assert!(fs.is_read_only());
+        assert_eq!(
+            root.create(b"no", FileType::Regular, 0o644, 0, 0, 0).err(),
+            Some(Errno::EROFS)
+        );
+        fs.remount_rw().unwrap();
+        assert!(!fs.is_read_only());
+        assert_eq!(fs.journaling(), extra.is_empty());
+        let data = pattern(3, 50_000);
+        let f = write_file(&root, "f", &data);
+        create(&root, "dir", FileType::Directory);
+        drop(f);
+        let fs = checked_again(fs, root, &img);
+        assert_eq!(read_all(&walk(&fs.root(), "f").unwrap()), data);
+        // Already writable: nothing to do.
+        let rw = mount(&img, false);
+        drop(fs);
+        rw.remount_rw().unwrap();
+        drop(rw);
+        let _ = std::fs::remove_dir_all(d);
+    }
 }
