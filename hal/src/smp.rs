@@ -51,8 +51,19 @@ static PARKED: AtomicU64 = AtomicU64::new(0);
 const START_TIMEOUT_NS: u64 = 1_000_000_000;
 /// CPUs running the scheduler, as a mask (bit n: CPU n).
 static ONLINE: AtomicU64 = AtomicU64::new(1);
-/// CPUs halted in the scheduler's idle wait, without the lock.
+/// CPUs in the scheduler's idle wait, without the lock (polling or halted).
 static IDLE: AtomicU64 = AtomicU64::new(0);
+/// The idle CPUs past their polling phase, that halt: only these need a wake-up IPI.
+static HALTING: AtomicU64 = AtomicU64::new(0);
+/// Idle CPUs some other CPU asked to look again ([`wake_idle_cpu`]) while they polled.
+static POKED: AtomicU64 = AtomicU64::new(0);
+/// How long an idle CPU polls for new work before it halts. A wake-up in that time needs
+/// no IPI: under QEMU's TCG an IPI is an APIC write under QEMU's global lock, which the
+/// target vCPU, busy going idle, also takes; on a loaded host the sender then waits for the
+/// host to schedule it again (measured: 1-5 ms per wake-up without the kernel lock, so a
+/// futex ping-pong across CPUs ran 15x slower than with it). Linux's idle poll
+/// (TIF_POLLING_NRFLAG) spares the IPI the same way.
+const IDLE_POLL_NS: u64 = 200_000;
 /// Set once a second CPU may enter the kernel: from then on the lock is taken.
 static SHARED: AtomicBool = AtomicBool::new(false);
 /// Experimental (`lintel.bkl=off`): the lock is never taken, so kernel code runs on several
@@ -252,6 +263,9 @@ pub(crate) fn unlock_kernel() {
 /// its queue and that mark found the CPU not (yet) idle and sent no wake-up (without the
 /// kernel lock the queuing CPU does not wait for this one to halt). `any_wakeup`: every
 /// wake-up ends the wait (the boot CPU's, whose timer work runs on each).
+///
+/// The wait first polls (up to `IDLE_POLL_NS`, interrupts still off: at most that late) and
+/// only then halts; while it polls, a waker sends no IPI, the new work or its poke suffices.
 pub fn idle_unlocked(still_idle: impl Fn() -> bool, any_wakeup: bool) {
     let me = 1u64 << cpu_index();
     IDLE.fetch_or(me, Ordering::SeqCst);
@@ -260,12 +274,28 @@ pub fn idle_unlocked(still_idle: impl Fn() -> bool, any_wakeup: bool) {
     // idle and wakes it.
     core::sync::atomic::fence(Ordering::SeqCst);
     unlock_kernel();
-    while still_idle() {
+    let poked = || POKED.load(Ordering::SeqCst) & me != 0;
+    let start = crate::clock::monotonic_ns();
+    while still_idle()
+        && !(any_wakeup && poked())
+        && crate::clock::monotonic_ns().wrapping_sub(start) < IDLE_POLL_NS
+    {
+        arch::smp::serve_requests();
+        core::hint::spin_loop();
+    }
+    // Halting from here on: announced, then the work and the poke looked at again (paired
+    // with `wake_idle_cpu`, which pokes, then reads HALTING): either the look sees them or
+    // the waker sees this CPU halting and sends the IPI.
+    HALTING.fetch_or(me, Ordering::SeqCst);
+    core::sync::atomic::fence(Ordering::SeqCst);
+    while still_idle() && !(any_wakeup && poked()) {
         crate::cpu::idle_wait();
         if any_wakeup {
             break;
         }
     }
+    HALTING.fetch_and(!me, Ordering::SeqCst);
+    POKED.fetch_and(!me, Ordering::SeqCst);
     IDLE.fetch_and(!me, Ordering::AcqRel);
     lock_kernel();
 }
@@ -280,7 +310,14 @@ pub fn wake_idle_cpu(allowed: u64) {
     core::sync::atomic::fence(Ordering::SeqCst);
     let others = IDLE.load(Ordering::SeqCst) & allowed & !(1u64 << cpu_index());
     if others != 0 {
-        arch::smp::send_wakeup(others.trailing_zeros() as usize);
+        let cpu = others.trailing_zeros() as usize;
+        // A CPU still polling sees the poke (or the new work) itself; one that halts needs
+        // the IPI. Poke first, then look (paired with the fence in `idle_unlocked`).
+        POKED.fetch_or(1u64 << cpu, Ordering::SeqCst);
+        core::sync::atomic::fence(Ordering::SeqCst);
+        if HALTING.load(Ordering::SeqCst) & (1u64 << cpu) != 0 {
+            arch::smp::send_wakeup(cpu);
+        }
     }
 }
 
