@@ -276,7 +276,12 @@ pub fn idle_unlocked(still_idle: impl Fn() -> bool, any_wakeup: bool) {
     unlock_kernel();
     let poked = || POKED.load(Ordering::SeqCst) & me != 0;
     let start = crate::clock::monotonic_ns();
-    while still_idle()
+    // Only without the kernel lock: with it (the default), and on one CPU, wake-ups were
+    // not measured slow, and the poll would delay device interrupts (a disk's completion)
+    // by up to its length and take host time from the other vCPUs.
+    let poll = SHARED.load(Ordering::Relaxed) && LOCK_OFF.load(Ordering::Relaxed);
+    while poll
+        && still_idle()
         && !(any_wakeup && poked())
         && crate::clock::monotonic_ns().wrapping_sub(start) < IDLE_POLL_NS
     {
