@@ -3,8 +3,8 @@
 //! (CNTV_CVAL_EL0 and CNTV_CTL_EL0, its private interrupt through the GIC). The wall clock is
 //! the PL031 RTC, when the machine has one.
 
-use crate::arch::dtboard::counter;
 pub(crate) use crate::arch::dtboard::counter::{counter_at_boot, counter_hz, counter_mult};
+use crate::arch::dtboard::{armed, counter};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 static RTC: AtomicUsize = AtomicUsize::new(0);
@@ -52,6 +52,11 @@ pub(crate) fn set_timer(deadline_ns: u64) {
     } else {
         deadline_ns.min(monotonic_ns().saturating_add(CONSOLE_POLL_NS))
     };
+    armed::set(super::smp::cpu_index(), deadline_ns, program);
+}
+
+/// Programs this CPU's virtual timer: u64::MAX disables it.
+fn program(deadline_ns: u64) {
     if deadline_ns == u64::MAX {
         // SAFETY: disables the virtual timer (its interrupt line drops).
         unsafe { core::arch::asm!("msr cntv_ctl_el0, xzr", "isb", options(nomem, nostack)) };
@@ -78,7 +83,7 @@ pub(crate) fn timer_name() -> &'static str {
 /// A timer interrupt: the deadline is used up (disabling drops the line); the kernel arms the
 /// next one on its way out.
 pub(super) fn on_interrupt() {
-    set_timer(u64::MAX);
+    armed::fired(super::smp::cpu_index(), program);
 }
 
 /// Wall-clock seconds since the epoch: the PL031's data register, or 0 without one.

@@ -4,8 +4,8 @@
 //! wall clock is the goldfish RTC, when the machine has one.
 
 use super::cpu;
-use crate::arch::dtboard::counter;
 pub(crate) use crate::arch::dtboard::counter::{counter_at_boot, counter_hz, counter_mult};
+use crate::arch::dtboard::{armed, counter};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 static RTC: AtomicUsize = AtomicUsize::new(0);
@@ -49,6 +49,11 @@ pub(crate) fn set_timer(deadline_ns: u64) {
     } else {
         deadline_ns.min(monotonic_ns().saturating_add(CONSOLE_POLL_NS))
     };
+    armed::set(super::smp::cpu_index(), deadline_ns, program);
+}
+
+/// Programs this hart's timer (SBI or `stimecmp`): u64::MAX never fires.
+fn program(deadline_ns: u64) {
     if deadline_ns == u64::MAX {
         super::sbi::set_timer(u64::MAX);
         return;
@@ -67,7 +72,7 @@ pub(crate) fn timer_name() -> &'static str {
 /// A timer interrupt: the deadline is used up (disarming also clears the pending bit); the
 /// kernel arms the next one on its way out.
 pub(super) fn on_interrupt() {
-    set_timer(u64::MAX);
+    armed::fired(super::smp::cpu_index(), program);
 }
 
 /// Wall-clock seconds since the epoch: the goldfish RTC's nanoseconds (low word first: the
