@@ -28,21 +28,99 @@ mod vfat;
 
 use crate::root;
 use std::process::{Command, Stdio};
+use std::time::Instant;
 
-#[derive(Default)]
+/// The run's count, and where its time went: CI has a time budget (45 minutes on a fresh
+/// machine), so every check that came 15 s or more after the previous line gets a `TIME`
+/// line, and the run ends with the time per stage (the id's part before its first dot).
 struct Tally {
     passed: u32,
     failed: u32,
+    started: Instant,
+    last: Instant,
+    stages: Vec<(String, f64)>,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        let now = Instant::now();
+        Tally {
+            passed: 0,
+            failed: 0,
+            started: now,
+            last: now,
+            stages: Vec::new(),
+        }
+    }
 }
 
 impl Tally {
     fn pass(&mut self, id: &str) {
         println!("PASS  {id}");
         self.passed += 1;
+        self.clock(id);
     }
     fn fail(&mut self, id: &str, why: &str) {
         println!("FAIL  {id}: {why}");
         self.failed += 1;
+        self.clock(id);
+    }
+    /// Charges the time since the previous line to `id`'s stage (a boot that runs many
+    /// tests is charged to the first line it prints).
+    fn clock(&mut self, id: &str) {
+        let now = Instant::now();
+        let dt = now.duration_since(self.last).as_secs_f64();
+        self.last = now;
+        if dt >= 15.0 {
+            println!("TIME  {id}: {dt:.0} s since the previous line");
+        }
+        let stage = stage_of(id);
+        match self.stages.iter_mut().find(|(s, _)| *s == stage) {
+            Some((_, total)) => *total += dt,
+            None => self.stages.push((stage, dt)),
+        }
+    }
+    /// The per-stage summary, before the final count.
+    fn summary(&self) {
+        let total = self.started.elapsed().as_secs_f64();
+        let shown: Vec<String> = self
+            .stages
+            .iter()
+            .filter(|(_, t)| *t >= 30.0)
+            .map(|(s, t)| format!("{s} {:.0}", t))
+            .collect();
+        println!(
+            "TIME  total {total:.0} s; stages over 30 s: {}",
+            shown.join(", ")
+        );
+    }
+}
+
+/// A check's stage for the time summary: its id up to the first dot, with the variant
+/// after `@` kept (`proc_fork.musl@smp4` is stage `conformance@smp4`).
+fn stage_of(id: &str) -> String {
+    let variant = id.split_once('@').map(|(_, v)| v);
+    let head = id.split(['.', ':', ' ']).next().unwrap_or(id);
+    let known = [
+        "host", "docs", "kernel", "arch", "boot", "debian", "cpython", "bench", "net",
+    ];
+    let base = if known.contains(&head) {
+        head.to_string()
+    } else if id.contains(".riscv64") || id.contains(".aarch64") {
+        format!(
+            "conformance.{}",
+            if id.contains(".riscv64") {
+                "riscv64"
+            } else {
+                "aarch64"
+            }
+        )
+    } else {
+        "conformance".to_string()
+    };
+    match variant {
+        Some(v) => format!("{base}@{v}"),
+        None => base,
     }
 }
 
@@ -274,6 +352,7 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
             Err(e) => t.fail("bench.quick", &e),
         }
     }
+    t.summary();
     println!("{} passed, {} failed", t.passed, t.failed);
     Ok(if t.failed == 0 { 0 } else { 1 })
 }
