@@ -65,6 +65,9 @@ const USAGE: &str = "usage:
                    it matters on the passes with several CPUs: @smp4, @lockdep), by hand
       --suite cpython  CPython's regression tests about the operating system, all modules
                    (the plain run has a bounded set), in Lintel and on this host
+      --arch riscv64|aarch64  the host unit tests, the port's boot tests and its
+                   conformance list (under qemu-user on the host, then in Lintel); the
+                   plain run (x86_64) runs these too
   cargo xtask fuzz [--seconds N] [--seed S] [--ops N] [--stress-ops N] [--children N]
                    [--stressors A,B...] [--watchdog SECONDS] [--kvm]
                    trinity (as nobody, then as root) and stress-ng (each stressor of the
@@ -308,8 +311,8 @@ fn main() -> ExitCode {
             setup::ensure()?;
             qemu::run_interactive(&o)
         }),
-        "test" | "fuzz" if arch::current() != arch::Arch::X86_64 => Err(format!(
-            "{cmd} runs on x86_64 only so far (riscv64 and aarch64: build, run and bench)"
+        "fuzz" if arch::current() != arch::Arch::X86_64 => Err(format!(
+            "{cmd} runs on x86_64 only so far (riscv64 and aarch64: build, run, test and bench)"
         )),
         "test" => {
             let mut filter = None;
@@ -337,8 +340,15 @@ fn main() -> ExitCode {
                 i += 1;
             }
             let ports = [arch::Arch::Riscv64, arch::Arch::Aarch64];
+            let port = arch::current();
             setup::ensure_with(&ports).and_then(|_| match &suite {
+                Some(_) if port != arch::Arch::X86_64 => {
+                    Err("--suite runs on x86_64 only (its Debian root is amd64's)".into())
+                }
                 Some(s) => test::run_suite(s, filter.as_deref(), kvm),
+                None if port != arch::Arch::X86_64 => {
+                    test::run_port(port.name(), filter.as_deref())
+                }
                 None => test::run(filter.as_deref(), kvm),
             })
         }

@@ -316,7 +316,26 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
             Err(e) => t.fail("debian.fuzz", &e),
         }
     }
+    port_checks(&mut t, filter, None);
+    cpython::cpython(&mut t, filter, false, kvm);
+    if filter.is_none_or(|f| "bench.quick".contains(f)) {
+        match crate::bench::quick_check(kvm) {
+            Ok(_) => t.pass("bench.quick"),
+            Err(e) => t.fail("bench.quick", &e),
+        }
+    }
+    t.summary();
+    println!("{} passed, {} failed", t.passed, t.failed);
+    Ok(if t.failed == 0 { 0 } else { 1 })
+}
+
+/// The riscv64 and aarch64 checks (`only`: one of them): boot tests, then every conformance
+/// test built for the port, run under qemu-user on the host as the oracle and in Lintel.
+fn port_checks(t: &mut Tally, filter: Option<&str>, only: Option<&str>) {
     for port in [ports::RISCV64, ports::AARCH64] {
+        if only.is_some_and(|a| a != port.arch) {
+            continue;
+        }
         let name = format!("boot.{}", port.arch);
         if filter.is_none_or(|f| name.contains(f)) {
             match port.boot() {
@@ -339,19 +358,24 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
         }
     }
     for port in [cross_conformance::RISCV64, cross_conformance::AARCH64] {
-        if filter.is_none_or(|f| f.contains(port.arch)) {
-            if let Err(e) = cross_conformance::conformance(&mut t, filter, &port) {
+        if only.is_some_and(|a| a != port.arch) {
+            continue;
+        }
+        if only.is_some() || filter.is_none_or(|f| f.contains(port.arch)) {
+            if let Err(e) = cross_conformance::conformance(t, filter, &port) {
                 t.fail(&format!("conformance.{}", port.arch), &e);
             }
         }
     }
-    cpython::cpython(&mut t, filter, false, kvm);
-    if filter.is_none_or(|f| "bench.quick".contains(f)) {
-        match crate::bench::quick_check(kvm) {
-            Ok(_) => t.pass("bench.quick"),
-            Err(e) => t.fail("bench.quick", &e),
-        }
+}
+
+/// `cargo xtask test --arch riscv64|aarch64`: the host unit tests and the port's checks.
+pub fn run_port(arch: &str, filter: Option<&str>) -> Result<u8, String> {
+    let mut t = Tally::default();
+    if filter.is_none() {
+        host_tests(&mut t);
     }
+    port_checks(&mut t, filter, Some(arch));
     t.summary();
     println!("{} passed, {} failed", t.passed, t.failed);
     Ok(if t.failed == 0 { 0 } else { 1 })
