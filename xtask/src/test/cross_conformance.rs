@@ -1,6 +1,7 @@
 //! Conformance tests on the ports (riscv64, aarch64): the programs a port's list names
 //! (tests/conformance/riscv64.txt, aarch64.txt), cross-built with the port's glibc cross
-//! compiler (`-static`, or dynamically linked for the lines marked `dynamic`), run natively
+//! compiler (`-static`, or dynamically linked for the lines marked `dynamic`; or against
+//! Debian's musl for the lines marked `musl`, aarch64 only: cross_musl.rs), run natively
 //! under the port's qemu-user (the oracle: a test that fails there is a failure of the test;
 //! or, for the tests marked `host`, their x86_64 build on the host) and then in Lintel, all in
 //! one boot of `cargo xtask run --arch ARCH` with the guest runner (more boots only when a
@@ -45,6 +46,8 @@ pub(super) const AARCH64: Cross = Cross {
 
 /// What a dynamically linked test's id has before `.ARCH`.
 const DYN: &str = ".dyn";
+/// What a test built against musl has before `.ARCH`.
+const MUSL: &str = ".musl";
 
 /// Which Linux a test is compared with.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -56,14 +59,16 @@ enum Oracle {
     Host,
 }
 
-/// One line of a list: a test, its oracle, and whether it is linked dynamically.
+/// One line of a list: a test, its oracle, whether it is linked dynamically, and whether
+/// against musl instead of glibc (static; only where Debian has the port's musl).
 struct Listed {
     name: String,
     oracle: Oracle,
     dynamic: bool,
+    musl: bool,
 }
 
-/// The tests of a list file: `NAME [host] [dynamic]` a line, `#` comments, and
+/// The tests of a list file: `NAME [host] [dynamic|musl]` a line, `#` comments, and
 /// `include FILE` for the lines of another list (a sibling file) in its place. A later line
 /// for the same test (name and linking) takes the place of an earlier one.
 fn listed(path: &Path, depth: usize) -> Result<Vec<Listed>, String> {
@@ -83,17 +88,30 @@ fn listed(path: &Path, depth: usize) -> Result<Vec<Listed>, String> {
             name: name.to_string(),
             oracle: Oracle::QemuUser,
             dynamic: false,
+            musl: false,
         };
+        let mut oracle_named = false;
         for word in w {
             match word {
-                "host" => t.oracle = Oracle::Host,
+                "host" => {
+                    t.oracle = Oracle::Host;
+                    oracle_named = true;
+                }
                 "dynamic" => t.dynamic = true,
+                "musl" => t.musl = true,
                 o => return Err(format!("{}: {name}: unknown word {o}", path.display())),
+            }
+        }
+        // A musl line takes the glibc line's oracle unless it names one: what qemu-user
+        // cannot run, it cannot run in either C library.
+        if t.musl && !oracle_named {
+            if let Some(g) = out.iter().find(|o: &&Listed| o.name == t.name && !o.musl) {
+                t.oracle = g.oracle;
             }
         }
         match out
             .iter_mut()
-            .find(|o: &&mut Listed| o.name == t.name && o.dynamic == t.dynamic)
+            .find(|o: &&mut Listed| o.name == t.name && o.dynamic == t.dynamic && o.musl == t.musl)
         {
             Some(o) => *o = t,
             None => out.push(t),
@@ -117,18 +135,24 @@ fn run_oracle(port: &Cross, t: &Listed, exe: &Path, cwd: &Path) -> Result<(i32, 
         Oracle::Host => {
             // One host run per test serves both ports in one `cargo xtask test`.
             static VERDICTS: Mutex<BTreeMap<String, HostVerdict>> = Mutex::new(BTreeMap::new());
-            if let Some(v) = VERDICTS.lock().map_err(|e| e.to_string())?.get(name) {
+            // A musl test's oracle is its x86_64 musl build.
+            let (key, variant) = if t.musl {
+                (format!("{name}{MUSL}"), crate::build::Variant::Musl)
+            } else {
+                (name.clone(), crate::build::Variant::Glibc)
+            };
+            if let Some(v) = VERDICTS.lock().map_err(|e| e.to_string())?.get(&key) {
                 return v.clone();
             }
             let host = exe.with_extension("host");
             let src = root().join(format!("tests/conformance/{name}.c"));
-            let v = crate::build::compile_c(&src, crate::build::Variant::Glibc, &host)
+            let v = crate::build::compile_c(&src, variant, &host)
                 .map_err(|e| format!("the host build does not compile: {e}"))
                 .and_then(|()| run_native_under(&[], &host, cwd));
             VERDICTS
                 .lock()
                 .map_err(|e| e.to_string())?
-                .insert(name.clone(), v.clone());
+                .insert(key, v.clone());
             v
         }
     }
@@ -138,13 +162,19 @@ fn run_oracle(port: &Cross, t: &Listed, exe: &Path, cwd: &Path) -> Result<(i32, 
 type HostVerdict = Result<(i32, String), String>;
 
 /// Cross-compiles `src` (with its `.flags`) into `out` against glibc, statically unless
-/// `dynamic`.
-fn compile(port: &Cross, src: &Path, out: &Path, dynamic: bool) -> Result<(), String> {
+/// `dynamic`, or against musl (static) when `musl`.
+fn compile(port: &Cross, src: &Path, out: &Path, dynamic: bool, musl: bool) -> Result<(), String> {
+    let libc: Vec<String> = if musl {
+        super::cross_musl::args(port.arch, port.triplet)?
+    } else {
+        Vec::new()
+    };
     let extra = std::fs::read_to_string(src.with_extension("flags")).unwrap_or_default();
     if let Some(p) = out.parent() {
         std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
     }
     let o = Command::new(port.cc)
+        .args(&libc)
         .args((!dynamic).then_some("-static"))
         .args(["-O2", "-Wall", "-I"])
         .arg(src.parent().unwrap_or(Path::new(".")))
@@ -176,13 +206,18 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> 
     let mut guest: Vec<(String, PathBuf)> = Vec::new();
     let start = std::time::Instant::now();
     for test in tests {
-        let (name, dynamic) = (&test.name, test.dynamic);
-        let id = format!("{name}{}.{}", if dynamic { DYN } else { "" }, port.arch);
+        let (name, dynamic, musl) = (&test.name, test.dynamic, test.musl);
+        let kind = match (dynamic, musl) {
+            (true, _) => DYN,
+            (false, true) => MUSL,
+            (false, false) => "",
+        };
+        let id = format!("{name}{kind}.{}", port.arch);
         if filter.is_some_and(|f| !id.contains(f)) {
             continue;
         }
         let exe = bin.join(&id);
-        if let Err(e) = compile(port, &dir.join(format!("{name}.c")), &exe, dynamic) {
+        if let Err(e) = compile(port, &dir.join(format!("{name}.c")), &exe, dynamic, musl) {
             t.fail(&id, &format!("does not compile: {e}"));
             continue;
         }
@@ -206,8 +241,14 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> 
         return Ok(());
     }
     let runner = bin.join("runner");
-    compile(port, &root().join("tests/runner/runner.c"), &runner, false)
-        .map_err(|e| format!("the runner does not compile: {e}"))?;
+    compile(
+        port,
+        &root().join("tests/runner/runner.c"),
+        &runner,
+        false,
+        false,
+    )
+    .map_err(|e| format!("the runner does not compile: {e}"))?;
 
     let oracle_time = start.elapsed().as_secs();
     let mut results: BTreeMap<String, Result<(), String>> = BTreeMap::new();

@@ -11,6 +11,7 @@ mod boot_fixtures;
 mod conformance;
 mod cpython;
 mod cross_conformance;
+mod cross_musl;
 pub(crate) use cross_conformance::port_tests;
 mod debian;
 mod debian_console;
