@@ -264,8 +264,9 @@ pub(crate) fn unlock_kernel() {
 /// kernel lock the queuing CPU does not wait for this one to halt). `any_wakeup`: every
 /// wake-up ends the wait (the boot CPU's, whose timer work runs on each).
 ///
-/// The wait first polls (up to `IDLE_POLL_NS`, interrupts still off: at most that late) and
-/// only then halts; while it polls, a waker sends no IPI, the new work or its poke suffices.
+/// With the kernel lock off ([`idle_polls`]) the wait first polls (up to `IDLE_POLL_NS`,
+/// interrupts still off: at most that late) and only then halts; while it polls, a waker
+/// sends no IPI, the new work or its poke suffices.
 pub fn idle_unlocked(still_idle: impl Fn() -> bool, any_wakeup: bool) {
     let me = 1u64 << cpu_index();
     IDLE.fetch_or(me, Ordering::SeqCst);
@@ -274,12 +275,33 @@ pub fn idle_unlocked(still_idle: impl Fn() -> bool, any_wakeup: bool) {
     // idle and wakes it.
     core::sync::atomic::fence(Ordering::SeqCst);
     unlock_kernel();
+    if idle_polls() {
+        poll_then_halt(me, &still_idle, any_wakeup);
+    } else {
+        // A waker sends every idle CPU the IPI: nothing else to announce or clear.
+        halt(&still_idle, any_wakeup, || false);
+    }
+    IDLE.fetch_and(!me, Ordering::AcqRel);
+    lock_kernel();
+}
+
+/// Whether idle CPUs poll before they halt, and so whether wakers poke them and send the IPI
+/// only to those past the poll (`HALTING`): with the kernel lock off. Only then: with it on
+/// (the default), and on one CPU, wake-ups were not measured slow, and the poll would delay
+/// device interrupts (a disk's completion) by up to its length and take host time from the
+/// other vCPUs. Fixed before any CPU idles ([`disable_kernel_lock`] is called at boot), so
+/// an idle CPU and its waker always agree.
+fn idle_polls() -> bool {
+    LOCK_OFF.load(Ordering::Relaxed)
+}
+
+/// The idle wait of [`idle_polls`]: the poll (on several CPUs), then the halt, with the
+/// bookkeeping that tells a waker which of the two this CPU (bit `me`) is in.
+fn poll_then_halt(me: u64, still_idle: &impl Fn() -> bool, any_wakeup: bool) {
     let poked = || POKED.load(Ordering::SeqCst) & me != 0;
     let start = crate::clock::monotonic_ns();
-    // Only without the kernel lock: with it (the default), and on one CPU, wake-ups were
-    // not measured slow, and the poll would delay device interrupts (a disk's completion)
-    // by up to its length and take host time from the other vCPUs.
-    let poll = SHARED.load(Ordering::Relaxed) && LOCK_OFF.load(Ordering::Relaxed);
+    // On one CPU nothing wakes this one but interrupts.
+    let poll = SHARED.load(Ordering::Relaxed);
     while poll
         && still_idle()
         && !(any_wakeup && poked())
@@ -293,16 +315,20 @@ pub fn idle_unlocked(still_idle: impl Fn() -> bool, any_wakeup: bool) {
     // the waker sees this CPU halting and sends the IPI.
     HALTING.fetch_or(me, Ordering::SeqCst);
     core::sync::atomic::fence(Ordering::SeqCst);
+    halt(still_idle, any_wakeup, poked);
+    HALTING.fetch_and(!me, Ordering::SeqCst);
+    POKED.fetch_and(!me, Ordering::SeqCst);
+}
+
+/// Halts while `still_idle` says so and nobody `poked` this CPU; with `any_wakeup`, only
+/// until the first interrupt.
+fn halt(still_idle: &impl Fn() -> bool, any_wakeup: bool, poked: impl Fn() -> bool) {
     while still_idle() && !(any_wakeup && poked()) {
         crate::cpu::idle_wait();
         if any_wakeup {
             break;
         }
     }
-    HALTING.fetch_and(!me, Ordering::SeqCst);
-    POKED.fetch_and(!me, Ordering::SeqCst);
-    IDLE.fetch_and(!me, Ordering::AcqRel);
-    lock_kernel();
 }
 
 /// Work became runnable that may run on the CPUs in `allowed`: wake one of them that is idle
@@ -314,16 +340,20 @@ pub fn wake_idle_cpu(allowed: u64) {
     // Paired with the fence in `idle_unlocked`.
     core::sync::atomic::fence(Ordering::SeqCst);
     let others = IDLE.load(Ordering::SeqCst) & allowed & !(1u64 << cpu_index());
-    if others != 0 {
-        let cpu = others.trailing_zeros() as usize;
+    if others == 0 {
+        return;
+    }
+    let cpu = others.trailing_zeros() as usize;
+    if idle_polls() {
         // A CPU still polling sees the poke (or the new work) itself; one that halts needs
-        // the IPI. Poke first, then look (paired with the fence in `idle_unlocked`).
+        // the IPI. Poke first, then look (paired with the fence in `poll_then_halt`).
         POKED.fetch_or(1u64 << cpu, Ordering::SeqCst);
         core::sync::atomic::fence(Ordering::SeqCst);
-        if HALTING.load(Ordering::SeqCst) & (1u64 << cpu) != 0 {
-            arch::smp::send_wakeup(cpu);
+        if HALTING.load(Ordering::SeqCst) & (1u64 << cpu) == 0 {
+            return;
         }
     }
+    arch::smp::send_wakeup(cpu);
 }
 
 /// Interrupts CPU `cpu` (if it is not this one) so that it enters the kernel, where it looks

@@ -88,11 +88,7 @@ static int read_is(const char *p, const char *s) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
-    strcpy(base, "/tmp/lt_bind_XXXXXX");
-    CHECK(mkdtemp(base) != NULL);
-    CHECK_OK(mount("none", base, "tmpfs", 0, "size=1m"));
-    /* No propagation to or from the rest of the system (Linux's default there may be shared). */
-    CHECK_OK(mount(NULL, base, NULL, MS_PRIVATE, NULL));
+    scratch_tmpfs("/tmp/lt_bind_XXXXXX", "size=1m");
     struct mi bm = mountinfo(base);
     CHECK(bm.found);
     const char *dirs[] = {"src", "dst", "plain", "rec", "moved", "src/sub", "dir"};
@@ -231,7 +227,6 @@ int main(void) {
     CHECK(read_is(at("src/file"), "again"));
     CHECK_OK(umount2(at("moved"), 0));
     CHECK_OK(umount2(at("src/sub"), 0));
-    CHECK_OK(umount2(base, 0));
-    CHECK_OK(rmdir(base));
+    scratch_done();
     DONE();
 }

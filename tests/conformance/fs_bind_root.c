@@ -30,12 +30,8 @@ static void expect(const char *point, const char *want) {
 }
 
 int main(void) {
-    (void)mounts_opts;
     setvbuf(stdout, NULL, _IONBF, 0);
-    strcpy(base, "/tmp/lt_bind_root_XXXXXX");
-    CHECK(mkdtemp(base) != NULL);
-    CHECK_OK(mount("none", base, "tmpfs", 0, "size=1m"));
-    CHECK_OK(mount(NULL, base, NULL, MS_PRIVATE, NULL));
+    scratch_tmpfs("/tmp/lt_bind_root_XXXXXX", "size=1m");
     CHECK_OK(mkdir(at("top"), 0755));
     CHECK_OK(mkdir(at("top/a"), 0755));
     CHECK_OK(mkdir(at("top/a/in"), 0755));
@@ -70,7 +66,6 @@ int main(void) {
     CHECK_OK(umount2(at("bb"), 0));
     CHECK_OK(umount2(at("g"), 0));
     CHECK_OK(umount2(at("b"), 0));
-    CHECK_OK(umount2(base, 0));
-    CHECK_OK(rmdir(base));
+    scratch_done();
     DONE();
 }

@@ -45,10 +45,7 @@ static int find_ext4(char *point, size_t n, int *ro) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
-    strcpy(base, "/tmp/lt_mntopt_XXXXXX");
-    CHECK(mkdtemp(base) != NULL);
-    CHECK_OK(mount("none", base, "tmpfs", 0, "size=1m"));
-    CHECK_OK(mount(NULL, base, NULL, MS_PRIVATE, NULL));
+    scratch_tmpfs("/tmp/lt_mntopt_XXXXXX", "size=1m");
     CHECK_OK(mkdir(at("p"), 0755));
     CHECK_OK(mkdir(at("s"), 0755));
 
@@ -110,7 +107,6 @@ int main(void) {
         CHECK(strncmp(o, ro ? "ro" : "rw", 2) == 0);
     }
 
-    CHECK_OK(umount2(base, 0));
-    CHECK_OK(rmdir(base));
+    scratch_done();
     DONE();
 }

@@ -52,10 +52,7 @@ static int run_euid(const char *prog) {
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "euid") == 0) return geteuid() == 0 ? 0 : 1;
     setvbuf(stdout, NULL, _IONBF, 0);
-    strcpy(base, "/tmp/lt_remount_XXXXXX");
-    CHECK(mkdtemp(base) != NULL);
-    CHECK_OK(mount("none", base, "tmpfs", 0, "size=8m,mode=0755"));
-    CHECK_OK(mount(NULL, base, NULL, MS_PRIVATE, NULL));
+    scratch_tmpfs("/tmp/lt_remount_XXXXXX", "size=8m,mode=0755");
     copy_self(at("prog"), 04755);
     unsigned long f = fflags();
     CHECK((f & (ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC)) == 0);
@@ -135,7 +132,6 @@ int main(int argc, char **argv) {
     CHECK_ERR(mount(NULL, at("d"), NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL), EINVAL);
     CHECK_ERR(mount(NULL, at("nothing"), NULL, MS_REMOUNT, NULL), ENOENT);
 
-    CHECK_OK(umount2(base, 0));
-    CHECK_OK(rmdir(base));
+    scratch_done();
     DONE();
 }

@@ -34,7 +34,6 @@ static void as_nobody(void) {
 }
 
 int main(void) {
-    (void)mounts_opts;
     setvbuf(stdout, NULL, _IONBF, 0);
     strcpy(base, "lt_ro_order_XXXXXX");
     CHECK(mkdtemp(base) != NULL);

@@ -46,12 +46,8 @@ int main(int argc, char **argv) {
         char c;
         return read(0, &c, 1) == 1 ? 0 : 1;
     }
-    (void)mounts_opts;
     setvbuf(stdout, NULL, _IONBF, 0);
-    strcpy(base, "/tmp/lt_busy_XXXXXX");
-    CHECK(mkdtemp(base) != NULL);
-    CHECK_OK(mount("none", base, "tmpfs", 0, "size=8m"));
-    CHECK_OK(mount(NULL, base, NULL, MS_PRIVATE, NULL));
+    scratch_tmpfs("/tmp/lt_busy_XXXXXX", "size=8m");
     CHECK_OK(mkdir(at("d"), 0755));
     int fd = open(at("f"), O_RDWR | O_CREAT, 0644);
     CHECK(fd >= 0);
@@ -139,7 +135,6 @@ int main(int argc, char **argv) {
     CHECK(fd >= 0);
     if (fd >= 0) close(fd);
 
-    CHECK_OK(umount2(base, 0));
-    CHECK_OK(rmdir(base));
+    scratch_done();
     DONE();
 }

@@ -1,11 +1,14 @@
 /* Reading the mount tables as a test sees them: the per-mount options of a mount point in
- * /proc/mounts, the `at` helper naming a file under a test's scratch mount `base`, and
- * `copy_self` putting the running program onto it. */
+ * /proc/mounts, a test's scratch mount `base` (`scratch_tmpfs`, `scratch_done`) and the `at`
+ * helper naming a file under it, and `copy_self` putting the running program onto it.
+ * Include after lintel_test.h. */
 #ifndef MOUNTS_H
 #define MOUNTS_H
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,7 +33,7 @@ static void read_all(const char *path, char *buf, size_t size) {
 }
 
 /* The options field of `point`'s /proc/mounts line, or "". */
-static const char *mounts_opts(const char *point) {
+static __attribute__((unused)) const char *mounts_opts(const char *point) {
     static char buf[65536], opts[256];
     opts[0] = 0;
     read_all("/proc/mounts", buf, sizeof buf);
@@ -40,6 +43,22 @@ static const char *mounts_opts(const char *point) {
             snprintf(opts, sizeof opts, "%s", o);
     }
     return opts;
+}
+
+/* Makes `base` a new folder named after `template` (ending in XXXXXX) with a tmpfs mounted
+ * on it with `opts`, private: no propagation to or from the rest of the system (Linux's
+ * default there may be shared). */
+static __attribute__((unused)) void scratch_tmpfs(const char *template, const char *opts) {
+    snprintf(base, sizeof base, "%s", template);
+    CHECK(mkdtemp(base) != NULL);
+    CHECK_OK(mount("none", base, "tmpfs", 0, opts));
+    CHECK_OK(mount(NULL, base, NULL, MS_PRIVATE, NULL));
+}
+
+/* Unmounts the scratch mount and removes its folder. */
+static __attribute__((unused)) void scratch_done(void) {
+    CHECK_OK(umount2(base, 0));
+    CHECK_OK(rmdir(base));
 }
 
 /* Copies this program to `dst` with `mode`. */

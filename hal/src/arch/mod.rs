@@ -39,7 +39,11 @@
 //!   `addr`, `prot`), `active_root`, `activate_root`, `flush_page`, and `layout`;
 //! - `vdso`: `IMAGE`, `SEQ_OFFSET`, `CLOCK_OFFSET`, `clock_data` (and a `vdso/` folder with the
 //!   source hal/build.rs compiles), plus `linker.ld` for the kernel image.
+//!
+//! Shared by the folders: `armed` (what each CPU's one-shot timer is armed for, so that an
+//! unchanged deadline is not programmed again) and, for the two device-tree ports, `dtboard`.
 
+mod armed;
 #[cfg(any(target_arch = "riscv64", target_arch = "aarch64"))]
 mod dtboard;
 #[cfg(target_arch = "x86_64")]

@@ -3,8 +3,9 @@
 //! (CNTV_CVAL_EL0 and CNTV_CTL_EL0, its private interrupt through the GIC). The wall clock is
 //! the PL031 RTC, when the machine has one.
 
+use crate::arch::armed;
+use crate::arch::dtboard::counter;
 pub(crate) use crate::arch::dtboard::counter::{counter_at_boot, counter_hz, counter_mult};
-use crate::arch::dtboard::{armed, counter};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 static RTC: AtomicUsize = AtomicUsize::new(0);

@@ -4,7 +4,6 @@
 //! register views' lack of a PEEKUSER area, the interrupt "message" of a wired line and the
 //! counted barrier requests between CPUs.
 
-pub(crate) mod armed;
 pub(crate) mod barrier;
 pub(crate) mod counter;
 pub(crate) mod debugreg;

@@ -4,8 +4,9 @@
 //! wall clock is the goldfish RTC, when the machine has one.
 
 use super::cpu;
+use crate::arch::armed;
+use crate::arch::dtboard::counter;
 pub(crate) use crate::arch::dtboard::counter::{counter_at_boot, counter_hz, counter_mult};
-use crate::arch::dtboard::{armed, counter};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 static RTC: AtomicUsize = AtomicUsize::new(0);

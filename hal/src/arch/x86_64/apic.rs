@@ -2,8 +2,8 @@
 //! count mode), TSC calibration against the PIT, and the CMOS clock.
 
 use super::cpu::{self, inb, outb};
+use crate::arch::armed;
 use crate::mm::phys_to_virt;
-use crate::smp::MAX_CPUS;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 pub(crate) const TIMER_VECTOR: u8 = 32;
@@ -25,9 +25,6 @@ static LAPIC_BASE: AtomicU64 = AtomicU64::new(0);
 static LAPIC_HZ: AtomicU64 = AtomicU64::new(0);
 /// CPUID.1:ECX.TSC_DEADLINE: the timer takes an absolute TSC value (IA32_TSC_DEADLINE).
 static TSC_DEADLINE: AtomicBool = AtomicBool::new(false);
-/// The deadline (monotonic ns) each CPU's timer is armed for, u64::MAX for none; cleared when
-/// it fires, so that asking again for a deadline that fired early re-arms it.
-static ARMED_AT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(u64::MAX) }; MAX_CPUS];
 const MSR_TSC_DEADLINE: u32 = 0x6e0;
 const LVT_TIMER: usize = 0x320;
 const INITIAL_COUNT: usize = 0x380;
@@ -170,7 +167,7 @@ fn start_timer() {
         0
     };
     lapic_write(LVT_TIMER, TIMER_VECTOR as u32 | mode);
-    ARMED_AT[super::smp::cpu_index() % MAX_CPUS].store(u64::MAX, Ordering::Relaxed);
+    armed::disarmed(super::smp::cpu_index());
 }
 
 /// Starts a secondary CPU's timer (in the boot CPU's mode).
@@ -188,20 +185,17 @@ pub(crate) fn timer_name() -> &'static str {
 }
 
 /// Arms this CPU's timer to interrupt once when the monotonic clock reaches `deadline_ns`
-/// (at once if it has passed); u64::MAX disarms it. Replaces the previous deadline.
-/// The check for an unchanged deadline is inlined: every return to user mode asks, and the
-/// deadline seldom changes.
+/// (at once if it has passed); u64::MAX disarms it. Replaces the previous deadline; an
+/// unchanged one is not programmed again (`armed`, whose check is inlined here).
 #[inline]
 pub(crate) fn set_timer(deadline_ns: u64) {
-    let slot = &ARMED_AT[super::smp::cpu_index() % MAX_CPUS];
-    if slot.load(Ordering::Relaxed) != deadline_ns {
-        arm(slot, deadline_ns);
-    }
+    armed::set(super::smp::cpu_index(), deadline_ns, program);
 }
 
+/// Programs this CPU's timer for `deadline_ns` (u64::MAX: off). Out of line: the common call
+/// of `set_timer` never gets here.
 #[inline(never)]
-fn arm(slot: &AtomicU64, deadline_ns: u64) {
-    slot.store(deadline_ns, Ordering::Relaxed);
+fn program(deadline_ns: u64) {
     if TSC_DEADLINE.load(Ordering::Relaxed) {
         let tsc = if deadline_ns == u64::MAX {
             0
@@ -233,8 +227,9 @@ fn arm(slot: &AtomicU64, deadline_ns: u64) {
 
 pub(crate) fn handle_interrupt(vector: u8) {
     if vector == TIMER_VECTOR {
-        // The deadline is used up: the kernel arms the next one on its way out.
-        ARMED_AT[super::smp::cpu_index() % MAX_CPUS].store(u64::MAX, Ordering::Relaxed);
+        // The deadline is used up and the timer disarmed itself: the kernel arms the next one
+        // on its way out.
+        armed::disarmed(super::smp::cpu_index());
     } else if vector == CONSOLE_VECTOR {
         // Nothing to do: the interrupt woke the boot CPU, whose timer work reads the input.
     } else if vector == FLUSH_VECTOR {
