@@ -511,8 +511,9 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
             let o = lintel_vfs::parse_tmpfs_options(data, ram_pages())?;
             crate::mm::shmem::reconfigure(&d.inode, &o)?;
         }
-        if sb_ro && !was_ro && has_writers(fs_id) {
-            // sb_prepare_remount_readonly: not while files are open for writing.
+        if sb_ro && !was_ro && remount_ro_busy(fs_id) {
+            // sb_prepare_remount_readonly: not while files are open for writing or removed
+            // files are in use.
             return Err(Errno::EBUSY);
         }
         if sb_ro {
@@ -533,7 +534,7 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
 }
 
 /// The file system of the mount `id` becomes read-only for all its mounts, after it has
-/// written back; EBUSY while files on it are open for writing.
+/// written back; EBUSY while files on it are open for writing or removed ones in use.
 fn set_sb_read_only(id: usize) -> KResult<()> {
     let (fs_id, ro) = {
         let info = MOUNT_INFO.lock();
@@ -543,7 +544,7 @@ fn set_sb_read_only(id: usize) -> KResult<()> {
     if ro {
         return Ok(());
     }
-    if has_writers(fs_id) {
+    if remount_ro_busy(fs_id) {
         return Err(Errno::EBUSY);
     }
     super::write_back_all();
@@ -641,10 +642,24 @@ fn in_use(id: usize) -> bool {
     any_use(|d, _| d.mnt() == id)
 }
 
-/// Whether the file system `fs_id` has files open for writing, or mapped shared and
-/// writable (Linux's sb_prepare_remount_readonly: then it cannot become read-only, EBUSY).
-fn has_writers(fs_id: u64) -> bool {
-    any_use(|d, u| u.write && d.inode.fs_id() == fs_id)
+/// Whether the file system `fs_id` cannot become read-only (Linux's
+/// sb_prepare_remount_readonly, EBUSY): a file on it is open for writing or mapped shared and
+/// writable, or a file removed from it is still in use (open, mapped, a cwd: Linux's
+/// `s_remove_count`, an inode whose last link went but which is not yet freed, whose
+/// freeing would write to the file system).
+fn remount_ro_busy(fs_id: u64) -> bool {
+    let removed: core::cell::RefCell<Vec<Arc<dyn Inode>>> = Default::default();
+    let writers = any_use(|d, u| {
+        if d.inode.fs_id() != fs_id {
+            return false;
+        }
+        if d.is_deleted() {
+            // Its link count is read below, outside the locks `any_use` holds.
+            removed.borrow_mut().push(d.inode.clone());
+        }
+        u.write
+    });
+    writers || removed.into_inner().iter().any(|i| i.stat().nlink == 0)
 }
 
 /// umount2(2): the mount at `target` goes away (with MNT_DETACH, with the mounts on it;
