@@ -497,12 +497,12 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
         }
         sb_ro = generic.read_only.unwrap_or(sb_ro);
         if disk_ro && !sb_ro {
-            // A disk file system mounted read-only starts writing (ext4: its journal);
-            // vfat mounted read-only stays so.
-            if fstype != "ext4" {
-                return Err(Errno::EROFS);
+            // A disk file system mounted read-only starts writing (ext4: its journal).
+            match fstype {
+                "ext4" => ext4::remount_rw(&fs_root)?,
+                "vfat" => vfat::remount_rw(&fs_root)?,
+                _ => return Err(Errno::EROFS),
             }
-            ext4::remount_rw(&fs_root)?;
             for m in MOUNT_INFO.lock().iter_mut().filter(|m| m.fs_id == fs_id) {
                 m.fs_ro = false;
             }
