@@ -364,6 +364,7 @@ fn copy_entry(
 /// per-mount flags of the mount it came from; with `rec` (MS_REC) the mounts inside it too.
 pub fn bind(thread: &Thread, source: &[u8], target: &[u8], rec: bool) -> KResult<()> {
     let at = lookup_at(thread, AT_FDCWD, target, true)?;
+    attached(&at)?;
     let src = lookup_at(thread, AT_FDCWD, source, true)?;
     let from = src.mnt();
     let root_path = path_in_fs(&src);
@@ -443,6 +444,7 @@ fn tree(id: usize) -> Vec<usize> {
 /// mount(2) with MS_MOVE: the mount at `source` moves to `target` with the mounts on it.
 pub fn move_mount(thread: &Thread, source: &[u8], target: &[u8]) -> KResult<()> {
     let at = lookup_at(thread, AT_FDCWD, target, true)?;
+    attached(&at)?;
     let src = lookup_at(thread, AT_FDCWD, source, true)?;
     let id = mounts().mount_at(&src).ok_or(Errno::EINVAL)?.id;
     let dir = |i: &Arc<dyn Inode>| i.file_type() == FileType::Directory;
@@ -699,17 +701,52 @@ pub fn umount(thread: &Thread, target: &[u8], flags: usize) -> KResult<()> {
         mounts().umount(id)?;
         alloc::vec![id]
     };
-    let gone: Vec<MountInfo> = {
-        let mut info = MOUNT_INFO.lock();
-        let (gone, keep) = core::mem::take(&mut *info)
-            .into_iter()
-            .partition(|m| ids.contains(&m.id));
-        *info = keep;
-        gone
+    let gone = take(&MOUNT_INFO, &ids);
+    // A lazily detached mount still in use keeps its file system (and device) until it is
+    // no longer (Linux frees the superblock at the last reference): it waits in DETACHED.
+    let (busy, gone): (Vec<MountInfo>, Vec<MountInfo>) = if flags & MNT_DETACH != 0 {
+        gone.into_iter().partition(|m| in_use(m.id))
+    } else {
+        (Vec::new(), gone)
     };
-    // A file system whose last mount went is synced and let go, outside the lock.
+    DETACHED.lock().extend(busy);
+    release(gone)?;
+    reap_detached()
+}
+
+/// Lazily detached mounts whose files are still in use (see [`umount`]), looked at again
+/// by [`reap_detached`].
+static DETACHED: crate::spinlock::Mutex<Vec<MountInfo>> = crate::spinlock::Mutex::new(Vec::new());
+
+/// Lets go of the detached mounts no one uses any more: each file system whose last mount
+/// (in the tree or detached) went is synced and let go. Called at umount, mount and sync
+/// (Lintel does not watch the last close of a detached mount's files).
+pub fn reap_detached() -> KResult<()> {
+    let ids: Vec<usize> = DETACHED.lock().iter().map(|m| m.id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let idle: Vec<usize> = ids.into_iter().filter(|&id| !in_use(id)).collect();
+    release(take(&DETACHED, &idle))
+}
+
+/// The entries of `list` whose ids are among `ids`, taken out of it.
+fn take(list: &crate::spinlock::Mutex<Vec<MountInfo>>, ids: &[usize]) -> Vec<MountInfo> {
+    let mut l = list.lock();
+    let (gone, keep) = core::mem::take(&mut *l)
+        .into_iter()
+        .partition(|m| ids.contains(&m.id));
+    *l = keep;
+    gone
+}
+
+/// The mounts `gone` have left: a file system none of whose mounts remain (in the tree or
+/// detached and in use) is synced and let go, outside the locks; then their devices are (a
+/// loop device may unbind).
+fn release(gone: Vec<MountInfo>) -> KResult<()> {
     for (i, m) in gone.iter().enumerate() {
         let still = MOUNT_INFO.lock().iter().any(|x| x.fs_id == m.fs_id)
+            || DETACHED.lock().iter().any(|x| x.fs_id == m.fs_id)
             || gone[i + 1..].iter().any(|x| x.fs_id == m.fs_id);
         if still {
             continue;
@@ -718,7 +755,15 @@ pub fn umount(thread: &Thread, target: &[u8], flags: usize) -> KResult<()> {
         vfat::unmounted(&m.root)?;
         notify::unmounted(m.fs_id);
     }
-    // The devices are let go (a loop device may unbind) outside the lock.
     drop(gone);
+    Ok(())
+}
+
+/// Mounting inside a mount that left the tree (a lazy umount's) is ENOENT, as Linux's
+/// lock_mount finds no place there.
+pub fn attached(d: &Dentry) -> KResult<()> {
+    if d.vfsmount().is_detached() {
+        return Err(Errno::ENOENT);
+    }
     Ok(())
 }

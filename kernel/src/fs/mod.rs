@@ -176,6 +176,8 @@ static NEXT_FS_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64
 /// the caller).
 pub fn write_back_all() {
     crate::mm::pagecache::writeback_all();
+    // (A failure to let a detached file system go leaves it to the next sync.)
+    let _ = mnt::reap_detached();
     vfat::sync_all();
     ext4::sync_all();
     // Loop devices hand their writes to their backing files, whose file systems sync next.
@@ -231,6 +233,9 @@ pub fn mount(
     if at.inode.file_type() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
+    mnt::attached(&at)?;
+    // A device a lazily unmounted file system held may be free now.
+    mnt::reap_detached()?;
     let mut hold = None;
     // Linux's generic and per-type option checks (EINVAL); `ro` or `rw` in the options
     // decides the file system's read-only state over MS_RDONLY.
