@@ -167,6 +167,7 @@ fn fs_opts(m: &MountInfo) -> alloc::string::String {
             let d = ram_pages() / 2;
             crate::mm::shmem::mount_options(&m.root, d, d).unwrap_or_default()
         }
+        "devpts" => super::devpts_options_text(),
         _ => alloc::string::String::new(),
     }
 }
@@ -266,6 +267,13 @@ pub fn add(
     };
     m.publish();
     MOUNT_INFO.lock().push(m);
+}
+
+/// Gives the mount `id` the file system id `fs_id` (devpts mounts share one of their own).
+pub fn set_fs_id(id: usize, fs_id: u64) {
+    for m in MOUNT_INFO.lock().iter_mut().filter(|m| m.id == id) {
+        m.fs_id = fs_id;
+    }
 }
 
 /// The path of `d` inside its mount's file system (what a bind of it shows as its root), as
@@ -497,6 +505,9 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
         if fstype == "vfat" {
             lintel_vfat::vfs::parse_options(data, 0, 0, 0)?;
         }
+        if fstype == "devpts" {
+            super::devpts_configure(data)?;
+        }
         sb_ro = generic.read_only.unwrap_or(sb_ro);
         if disk_ro && !sb_ro {
             // A disk file system mounted read-only starts writing (ext4: its journal).
@@ -509,7 +520,8 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
                 m.fs_ro = false;
             }
         }
-        if crate::mm::shmem::statfs(&d.inode).is_some() {
+        // (devpts's folder lies in a tmpfs, but its options are its own.)
+        if fstype != "devpts" && crate::mm::shmem::statfs(&d.inode).is_some() {
             let o = lintel_vfs::parse_tmpfs_options(data, ram_pages())?;
             crate::mm::shmem::reconfigure(&d.inode, &o)?;
         }

@@ -8,6 +8,7 @@ extern crate alloc;
 
 pub mod acl;
 mod dentry;
+mod devpts_options;
 mod handle;
 pub mod inotify;
 pub mod locks;
@@ -21,6 +22,7 @@ mod tmpfs_options;
 mod xattr;
 
 pub use dentry::{d_delete, d_move, Dentry};
+pub use devpts_options::{parse_devpts_options, DevptsOptions, NR_UNIX98_PTY_MAX};
 pub use handle::find_inode;
 pub use mount_options::{check_options, generic_options, Generic as GenericMountOptions};
 pub use page::{FilePage, HeapPage, PAGE};
