@@ -723,7 +723,9 @@ pub fn umount(thread: &Thread, target: &[u8], flags: usize) -> KResult<()> {
     };
     DETACHED.lock().extend(busy);
     release(gone)?;
-    reap_detached()
+    // (An earlier detached file system failing to sync is no error of this umount.)
+    let _ = reap_detached();
+    Ok(())
 }
 
 /// Lazily detached mounts whose files are still in use (see [`umount`]), looked at again

@@ -235,8 +235,9 @@ pub fn mount(
         return Err(Errno::ENOTDIR);
     }
     mnt::attached(&at)?;
-    // A device a lazily unmounted file system held may be free now.
-    mnt::reap_detached()?;
+    // A device a lazily unmounted file system held may be free now (its failing to sync
+    // is no error of this mount).
+    let _ = mnt::reap_detached();
     let mut hold = None;
     // Linux's generic and per-type option checks (EINVAL); `ro` or `rw` in the options
     // decides the file system's read-only state over MS_RDONLY.
