@@ -167,6 +167,7 @@ fn fs_opts(m: &MountInfo) -> alloc::string::String {
             let d = ram_pages() / 2;
             crate::mm::shmem::mount_options(&m.root, d, d).unwrap_or_default()
         }
+        "devpts" => super::devpts_options_text(),
         _ => alloc::string::String::new(),
     }
 }
@@ -268,6 +269,13 @@ pub fn add(
     MOUNT_INFO.lock().push(m);
 }
 
+/// Gives the mount `id` the file system id `fs_id` (devpts mounts share one of their own).
+pub fn set_fs_id(id: usize, fs_id: u64) {
+    for m in MOUNT_INFO.lock().iter_mut().filter(|m| m.id == id) {
+        m.fs_id = fs_id;
+    }
+}
+
 /// The path of `d` inside its mount's file system (what a bind of it shows as its root), as
 /// it is named now; a deleted file or folder gets Linux's "//deleted".
 fn path_in_fs(d: &Arc<Dentry>) -> Vec<u8> {
@@ -364,6 +372,7 @@ fn copy_entry(
 /// per-mount flags of the mount it came from; with `rec` (MS_REC) the mounts inside it too.
 pub fn bind(thread: &Thread, source: &[u8], target: &[u8], rec: bool) -> KResult<()> {
     let at = lookup_at(thread, AT_FDCWD, target, true)?;
+    attached(&at)?;
     let src = lookup_at(thread, AT_FDCWD, source, true)?;
     let from = src.mnt();
     let root_path = path_in_fs(&src);
@@ -443,6 +452,7 @@ fn tree(id: usize) -> Vec<usize> {
 /// mount(2) with MS_MOVE: the mount at `source` moves to `target` with the mounts on it.
 pub fn move_mount(thread: &Thread, source: &[u8], target: &[u8]) -> KResult<()> {
     let at = lookup_at(thread, AT_FDCWD, target, true)?;
+    attached(&at)?;
     let src = lookup_at(thread, AT_FDCWD, source, true)?;
     let id = mounts().mount_at(&src).ok_or(Errno::EINVAL)?.id;
     let dir = |i: &Arc<dyn Inode>| i.file_type() == FileType::Directory;
@@ -495,24 +505,29 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
         if fstype == "vfat" {
             lintel_vfat::vfs::parse_options(data, 0, 0, 0)?;
         }
+        if fstype == "devpts" {
+            super::devpts_configure(data)?;
+        }
         sb_ro = generic.read_only.unwrap_or(sb_ro);
         if disk_ro && !sb_ro {
-            // A disk file system mounted read-only starts writing (ext4: its journal);
-            // vfat mounted read-only stays so.
-            if fstype != "ext4" {
-                return Err(Errno::EROFS);
+            // A disk file system mounted read-only starts writing (ext4: its journal).
+            match fstype {
+                "ext4" => ext4::remount_rw(&fs_root)?,
+                "vfat" => vfat::remount_rw(&fs_root)?,
+                _ => return Err(Errno::EROFS),
             }
-            ext4::remount_rw(&fs_root)?;
             for m in MOUNT_INFO.lock().iter_mut().filter(|m| m.fs_id == fs_id) {
                 m.fs_ro = false;
             }
         }
-        if crate::mm::shmem::statfs(&d.inode).is_some() {
+        // (devpts's folder lies in a tmpfs, but its options are its own.)
+        if fstype != "devpts" && crate::mm::shmem::statfs(&d.inode).is_some() {
             let o = lintel_vfs::parse_tmpfs_options(data, ram_pages())?;
             crate::mm::shmem::reconfigure(&d.inode, &o)?;
         }
-        if sb_ro && !was_ro && has_writers(fs_id) {
-            // sb_prepare_remount_readonly: not while files are open for writing.
+        if sb_ro && !was_ro && remount_ro_busy(fs_id) {
+            // sb_prepare_remount_readonly: not while files are open for writing or removed
+            // files are in use.
             return Err(Errno::EBUSY);
         }
         if sb_ro {
@@ -533,7 +548,7 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
 }
 
 /// The file system of the mount `id` becomes read-only for all its mounts, after it has
-/// written back; EBUSY while files on it are open for writing.
+/// written back; EBUSY while files on it are open for writing or removed ones in use.
 fn set_sb_read_only(id: usize) -> KResult<()> {
     let (fs_id, ro) = {
         let info = MOUNT_INFO.lock();
@@ -543,7 +558,7 @@ fn set_sb_read_only(id: usize) -> KResult<()> {
     if ro {
         return Ok(());
     }
-    if has_writers(fs_id) {
+    if remount_ro_busy(fs_id) {
         return Err(Errno::EBUSY);
     }
     super::write_back_all();
@@ -641,10 +656,24 @@ fn in_use(id: usize) -> bool {
     any_use(|d, _| d.mnt() == id)
 }
 
-/// Whether the file system `fs_id` has files open for writing, or mapped shared and
-/// writable (Linux's sb_prepare_remount_readonly: then it cannot become read-only, EBUSY).
-fn has_writers(fs_id: u64) -> bool {
-    any_use(|d, u| u.write && d.inode.fs_id() == fs_id)
+/// Whether the file system `fs_id` cannot become read-only (Linux's
+/// sb_prepare_remount_readonly, EBUSY): a file on it is open for writing or mapped shared and
+/// writable, or a file removed from it is still in use (open, mapped, a cwd: Linux's
+/// `s_remove_count`, an inode whose last link went but which is not yet freed, whose
+/// freeing would write to the file system).
+fn remount_ro_busy(fs_id: u64) -> bool {
+    let removed: core::cell::RefCell<Vec<Arc<dyn Inode>>> = Default::default();
+    let writers = any_use(|d, u| {
+        if d.inode.fs_id() != fs_id {
+            return false;
+        }
+        if d.is_deleted() {
+            // Its link count is read below, outside the locks `any_use` holds.
+            removed.borrow_mut().push(d.inode.clone());
+        }
+        u.write
+    });
+    writers || removed.into_inner().iter().any(|i| i.stat().nlink == 0)
 }
 
 /// umount2(2): the mount at `target` goes away (with MNT_DETACH, with the mounts on it;
@@ -684,17 +713,54 @@ pub fn umount(thread: &Thread, target: &[u8], flags: usize) -> KResult<()> {
         mounts().umount(id)?;
         alloc::vec![id]
     };
-    let gone: Vec<MountInfo> = {
-        let mut info = MOUNT_INFO.lock();
-        let (gone, keep) = core::mem::take(&mut *info)
-            .into_iter()
-            .partition(|m| ids.contains(&m.id));
-        *info = keep;
-        gone
+    let gone = take(&MOUNT_INFO, &ids);
+    // A lazily detached mount still in use keeps its file system (and device) until it is
+    // no longer (Linux frees the superblock at the last reference): it waits in DETACHED.
+    let (busy, gone): (Vec<MountInfo>, Vec<MountInfo>) = if flags & MNT_DETACH != 0 {
+        gone.into_iter().partition(|m| in_use(m.id))
+    } else {
+        (Vec::new(), gone)
     };
-    // A file system whose last mount went is synced and let go, outside the lock.
+    DETACHED.lock().extend(busy);
+    release(gone)?;
+    // (An earlier detached file system failing to sync is no error of this umount.)
+    let _ = reap_detached();
+    Ok(())
+}
+
+/// Lazily detached mounts whose files are still in use (see [`umount`]), looked at again
+/// by [`reap_detached`].
+static DETACHED: crate::spinlock::Mutex<Vec<MountInfo>> = crate::spinlock::Mutex::new(Vec::new());
+
+/// Lets go of the detached mounts no one uses any more: each file system whose last mount
+/// (in the tree or detached) went is synced and let go. Called at umount, mount and sync
+/// (Lintel does not watch the last close of a detached mount's files).
+pub fn reap_detached() -> KResult<()> {
+    let ids: Vec<usize> = DETACHED.lock().iter().map(|m| m.id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let idle: Vec<usize> = ids.into_iter().filter(|&id| !in_use(id)).collect();
+    release(take(&DETACHED, &idle))
+}
+
+/// The entries of `list` whose ids are among `ids`, taken out of it.
+fn take(list: &crate::spinlock::Mutex<Vec<MountInfo>>, ids: &[usize]) -> Vec<MountInfo> {
+    let mut l = list.lock();
+    let (gone, keep) = core::mem::take(&mut *l)
+        .into_iter()
+        .partition(|m| ids.contains(&m.id));
+    *l = keep;
+    gone
+}
+
+/// The mounts `gone` have left: a file system none of whose mounts remain (in the tree or
+/// detached and in use) is synced and let go, outside the locks; then their devices are (a
+/// loop device may unbind).
+fn release(gone: Vec<MountInfo>) -> KResult<()> {
     for (i, m) in gone.iter().enumerate() {
         let still = MOUNT_INFO.lock().iter().any(|x| x.fs_id == m.fs_id)
+            || DETACHED.lock().iter().any(|x| x.fs_id == m.fs_id)
             || gone[i + 1..].iter().any(|x| x.fs_id == m.fs_id);
         if still {
             continue;
@@ -703,7 +769,15 @@ pub fn umount(thread: &Thread, target: &[u8], flags: usize) -> KResult<()> {
         vfat::unmounted(&m.root)?;
         notify::unmounted(m.fs_id);
     }
-    // The devices are let go (a loop device may unbind) outside the lock.
     drop(gone);
+    Ok(())
+}
+
+/// Mounting inside a mount that left the tree (a lazy umount's) is ENOENT, as Linux's
+/// lock_mount finds no place there.
+pub fn attached(d: &Dentry) -> KResult<()> {
+    if d.vfsmount().is_detached() {
+        return Err(Errno::ENOENT);
+    }
     Ok(())
 }

@@ -176,6 +176,8 @@ static NEXT_FS_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64
 /// the caller).
 pub fn write_back_all() {
     crate::mm::pagecache::writeback_all();
+    // (A failure to let a detached file system go leaves it to the next sync.)
+    let _ = mnt::reap_detached();
     vfat::sync_all();
     ext4::sync_all();
     // Loop devices hand their writes to their backing files, whose file systems sync next.
@@ -211,6 +213,7 @@ pub const FILESYSTEMS: &[(&str, bool)] = &[
     ("tmpfs", false),
     ("devtmpfs", false),
     ("proc", false),
+    ("devpts", false),
     ("ext3", true),
     ("ext2", true),
     ("ext4", true),
@@ -231,6 +234,10 @@ pub fn mount(
     if at.inode.file_type() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
+    mnt::attached(&at)?;
+    // A device a lazily unmounted file system held may be free now (its failing to sync
+    // is no error of this mount).
+    let _ = mnt::reap_detached();
     let mut hold = None;
     // Linux's generic and per-type option checks (EINVAL); `ro` or `rw` in the options
     // decides the file system's read-only state over MS_RDONLY.
@@ -268,11 +275,13 @@ pub fn mount(
                 "vfat",
             )
         }
+        b"devpts" => (devpts_mount(data)?, "devpts"),
         b"proc" => (procfs::new_root(), "proc"),
         b"sysfs" => (new_sysfs()?, "sysfs"),
         _ => return Err(Errno::ENODEV),
     };
     let vfs = mounts().mount(&at, root.clone())?;
+    let id = vfs.id();
     let path = absolute_path(thread, target);
     mnt::add(
         vfs,
@@ -285,6 +294,9 @@ pub fn mount(
         read_only,
         hold,
     );
+    if name == "devpts" {
+        mnt::set_fs_id(id, devpts_fs_id());
+    }
     Ok(())
 }
 
@@ -335,6 +347,39 @@ pub fn devfs_remove(name: &[u8]) {
 
 /// /dev/pts, where pseudo-terminal slaves appear.
 static PTS_DIR: spin::Once<Arc<dyn Inode>> = spin::Once::new();
+
+/// The options of the last devpts mount or remount (None: never mounted).
+static DEVPTS_OPTS: crate::spinlock::Mutex<Option<lintel_vfs::DevptsOptions>> =
+    crate::spinlock::Mutex::new(None);
+
+/// Lintel's one devpts instance: every `mount -t devpts` shows the pty folder /dev/pts has
+/// (Linux makes a new instance per mount, with its own numbering: not modelled). Its
+/// options are checked as Linux's and shown in /proc/mounts; the slave nodes keep mode 620
+/// and group tty. ENODEV before /dev exists.
+fn devpts_mount(data: &[u8]) -> KResult<Arc<dyn Inode>> {
+    let root = PTS_DIR.get().ok_or(Errno::ENODEV)?.clone();
+    devpts_configure(data)?;
+    Ok(root)
+}
+
+/// A devpts mount or remount's options: each starts from the defaults, as Linux's.
+pub fn devpts_configure(data: &[u8]) -> KResult<()> {
+    let o = lintel_vfs::parse_devpts_options(data)?;
+    *DEVPTS_OPTS.lock() = Some(o);
+    Ok(())
+}
+
+/// The devpts options /proc/mounts shows.
+pub fn devpts_options_text() -> alloc::string::String {
+    DEVPTS_OPTS.lock().unwrap_or_default().show()
+}
+
+/// The id the devpts mounts share as one file system (the pty folder itself lies in the
+/// /dev tmpfs, whose read-only state and busy checks are not theirs).
+fn devpts_fs_id() -> u64 {
+    static ID: spin::Once<u64> = spin::Once::new();
+    *ID.call_once(next_fs_id)
+}
 
 /// A new pty slave node /dev/pts/N.
 pub fn devpts_add(n: u32) {

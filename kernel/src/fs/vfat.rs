@@ -181,6 +181,17 @@ pub fn unmounted(root: &Arc<dyn Inode>) -> KResult<()> {
     MOUNTED.unmounted(fs_of(root), |fs| fs.sync())
 }
 
+/// A read-write remount of the vfat volume of `root`, mounted read-only: EACCES on a
+/// read-only device (Linux's reconfigure_super), EROFS for what is no vfat.
+pub fn remount_rw(root: &Arc<dyn Inode>) -> KResult<()> {
+    let fs = fs_of(root).ok_or(Errno::EROFS)?;
+    if fs.volume().device().dev.read_only() {
+        return Err(Errno::EACCES);
+    }
+    fs.remount_rw();
+    Ok(())
+}
+
 /// sync(2), syncfs(2) and power-off: every mounted instance writes back and flushes.
 pub fn sync_all() {
     MOUNTED.sync_all("vfat", |fs| fs.sync());

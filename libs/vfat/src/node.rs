@@ -190,7 +190,7 @@ impl<D: crate::Device + Send + Sync + 'static> Node<D> {
     /// A read moves the access date as Linux's default `relatime` does: when it is not
     /// after the modification time, or a day old. Nothing on a read-only mount.
     pub(crate) fn accessed(&self, st: &mut State) -> KResult<()> {
-        if self.fs.read_only || st.at.is_none() || st.unlinked {
+        if self.fs.read_only() || st.at.is_none() || st.unlinked {
             return Ok(());
         }
         let now = (self.fs.clock)();

@@ -10,6 +10,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 use lintel_abi::stat::{Stat, Timespec};
 use lintel_abi::{Errno, KResult};
 use lintel_sync::Mutex;
@@ -89,7 +90,8 @@ pub struct FatFs<D: crate::Device> {
     pub(crate) vol: Volume<D>,
     pub(crate) id: u64,
     pub(crate) opts: Options,
-    pub(crate) read_only: bool,
+    /// Every change is EROFS; cleared by a read-write remount ([`FatFs::remount_rw`]).
+    pub(crate) read_only: AtomicBool,
     pub(crate) clock: Clock,
     /// Serialises every operation on the volume.
     pub(crate) big: Mutex<()>,
@@ -143,7 +145,7 @@ impl<D: crate::Device + Send + Sync + 'static> FatFs<D> {
             vol,
             id,
             opts,
-            read_only,
+            read_only: AtomicBool::new(read_only),
             clock,
             big: Mutex::new(()),
             nodes: Mutex::new(BTreeMap::new()),
@@ -170,7 +172,14 @@ impl<D: crate::Device + Send + Sync + 'static> FatFs<D> {
     }
 
     pub fn read_only(&self) -> bool {
-        self.read_only
+        self.read_only.load(Ordering::Acquire)
+    }
+
+    /// A read-write remount of a volume mounted read-only: changes are allowed from now on
+    /// (FAT keeps no journal or mount state to start; the caller checked the device).
+    pub fn remount_rw(&self) {
+        let _g = self.big.lock();
+        self.read_only.store(false, Ordering::Release);
     }
 
     /// The inode of the entry at `at`: the one in use, or a new one.
@@ -226,7 +235,7 @@ impl<D: crate::Device + Send + Sync + 'static> FatFs<D> {
     /// flushed.
     pub fn sync(&self) -> KResult<()> {
         let _g = self.big.lock();
-        if self.read_only {
+        if self.read_only() {
             return Ok(());
         }
         self.reap()?;
@@ -241,7 +250,7 @@ impl<D: crate::Device + Send + Sync + 'static> FatFs<D> {
 
     /// The start of every change: EROFS on a read-only mount, then pending frees.
     pub(crate) fn writable(&self) -> KResult<()> {
-        if self.read_only {
+        if self.read_only() {
             return Err(Errno::EROFS);
         }
         self.reap()
@@ -515,7 +524,7 @@ impl<D: crate::Device + Send + Sync + 'static> Inode for Node<D> {
 
     /// Owners are the mount's: another is EPERM (success without effect with `quiet`).
     fn set_owner(&self, uid: Option<u32>, gid: Option<u32>) -> KResult<()> {
-        if self.fs.read_only {
+        if self.fs.read_only() {
             return Err(Errno::EROFS);
         }
         let o = &self.fs.opts;
@@ -563,7 +572,7 @@ pub fn fs_of<D: crate::Device + Send + Sync + 'static>(i: &dyn Inode) -> Option<
 pub fn statfs<D: crate::Device + Send + Sync + 'static>(i: &dyn Inode) -> Option<(u64, u64, u64)> {
     let fs = fs_of::<D>(i)?;
     let _g = fs.big.lock();
-    if !fs.read_only {
+    if !fs.read_only() {
         let _ = fs.reap();
     }
     let g = fs.vol.geometry();

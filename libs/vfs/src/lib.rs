@@ -8,6 +8,7 @@ extern crate alloc;
 
 pub mod acl;
 mod dentry;
+mod devpts_options;
 mod handle;
 pub mod inotify;
 pub mod locks;
@@ -21,6 +22,7 @@ mod tmpfs_options;
 mod xattr;
 
 pub use dentry::{d_delete, d_move, Dentry};
+pub use devpts_options::{parse_devpts_options, DevptsOptions, NR_UNIX98_PTY_MAX};
 pub use handle::find_inode;
 pub use mount_options::{check_options, generic_options, Generic as GenericMountOptions};
 pub use page::{FilePage, HeapPage, PAGE};
@@ -41,7 +43,7 @@ pub use xattr::XattrMap;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use lintel_abi::stat::*;
 use lintel_abi::{Errno, KResult};
 use spin::Mutex;
@@ -310,6 +312,10 @@ pub fn identity(i: &Arc<dyn Inode>) -> (u64, u64) {
 pub struct VfsMount {
     id: usize,
     flags: AtomicU64,
+    /// Unmounted (a lazy umount's mounts live on for the files still open on them): no
+    /// longer in the tree, nothing can be mounted inside it, and its root is the root of the
+    /// paths of its files.
+    detached: AtomicBool,
 }
 
 impl VfsMount {
@@ -317,7 +323,13 @@ impl VfsMount {
         Arc::new(VfsMount {
             id,
             flags: AtomicU64::new(0),
+            detached: AtomicBool::new(false),
         })
+    }
+
+    /// Whether the mount has left the tree (see [`MountTable::umount_tree`]).
+    pub fn is_detached(&self) -> bool {
+        self.detached.load(Ordering::Acquire)
     }
 
     /// The mount's id (mountinfo's; 0: no mount).
@@ -481,11 +493,15 @@ impl MountTable {
         if t.mounts.iter().any(|x| x.parent == id) {
             return Err(Errno::EBUSY);
         }
-        Ok(t.mounts.remove(i).root)
+        let m = t.mounts.remove(i);
+        m.vfs.detached.store(true, Ordering::Release);
+        Ok(m.root)
     }
 
     /// Unmounts the mount `id` and every mount on top of it (MNT_DETACH); returns their ids,
-    /// the tree's root first.
+    /// the tree's root first. Each is detached on its own, as Linux's umount_tree without
+    /// UMOUNT_CONNECTED: a folder of the detached mount that a mount covered is a plain
+    /// folder again.
     pub fn umount_tree(&self, id: usize) -> Vec<usize> {
         let mut t = self.t.lock();
         let mut gone = alloc::vec![id];
@@ -495,7 +511,13 @@ impl MountTable {
             gone.extend(t.mounts.iter().filter(|x| x.parent == p).map(|x| x.id));
             i += 1;
         }
-        t.mounts.retain(|x| !gone.contains(&x.id));
+        t.mounts.retain(|x| {
+            let keep = !gone.contains(&x.id);
+            if !keep {
+                x.vfs.detached.store(true, Ordering::Release);
+            }
+            keep
+        });
         gone
     }
 

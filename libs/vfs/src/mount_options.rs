@@ -20,6 +20,11 @@ const SB_FLAGS: &[&str] = &[
     "rw",
 ];
 
+/// Whether `key` is a generic superblock word (taken before any file system's options).
+pub(crate) fn is_sb_flag(key: &[u8]) -> bool {
+    SB_FLAGS.iter().any(|f| f.as_bytes() == key)
+}
+
 /// What a parameter's value must be (Linux's fs_param_is_*).
 #[derive(Clone, Copy)]
 enum Kind {

@@ -89,6 +89,9 @@ fn dotdot(ctx: &WalkCtx, how: &Resolve, cur: &Arc<Dentry>) -> KResult<Arc<Dentry
         return Ok(cur.clone());
     }
     match cur.parent() {
+        // The root of a detached mount has nothing above it (Linux's follow_dotdot at a
+        // mount with no parent).
+        Some(p) if detached_root(cur, &p) => Ok(cur.clone()),
         Some(p) => {
             if how.no_xdev && p.inode.fs_id() != cur.inode.fs_id() {
                 return Err(Errno::EXDEV);
@@ -97,6 +100,12 @@ fn dotdot(ctx: &WalkCtx, how: &Resolve, cur: &Arc<Dentry>) -> KResult<Arc<Dentry
         }
         None => Ok(cur.clone()),
     }
+}
+
+/// Whether `d` (whose parent is `p`) is the root of a mount that left the tree: the top of
+/// every path from inside it.
+fn detached_root(d: &Dentry, p: &Dentry) -> bool {
+    p.mnt() != d.mnt() && d.vfsmount().is_detached()
 }
 
 fn components(path: &[u8]) -> Vec<&[u8]> {
@@ -293,17 +302,17 @@ fn parent_walk(
 }
 
 /// The absolute path of `d` as seen from `root` (what getcwd reports), with the names the
-/// dentries have now.
+/// dentries have now; inside a detached mount, from that mount's root (as Linux's d_path).
 pub fn path_of(d: &Arc<Dentry>, root: &Arc<Dentry>) -> Vec<u8> {
     let mut names: Vec<Vec<u8>> = Vec::new();
     let mut cur = d.clone();
     while !same(&cur, root) {
         match cur.name_parent() {
-            (name, Some(p)) => {
+            (name, Some(p)) if !detached_root(&cur, &p) => {
                 names.push(name);
                 cur = p;
             }
-            (_, None) => break,
+            _ => break,
         }
     }
     if names.is_empty() {

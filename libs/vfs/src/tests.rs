@@ -128,23 +128,51 @@ fn permissions() {
     assert!(permission(&st, &root_cred(), 6).is_ok());
 }
 
-#[test]
-fn mounts_and_dotdot() {
-    let (r, m) = fs();
+/// A second tmpfs (id 2) holding `name` of `kind`, mounted on a new folder /mnt.
+fn mount_other(r: &Arc<Dentry>, m: &MountTable, name: &[u8], kind: FileType) -> Arc<VfsMount> {
     r.inode
         .create(b"mnt", FileType::Directory, 0o755, 0, 0, 0)
         .unwrap();
     let clock: Clock = Arc::new(Timespec::default);
     let other = new_tmpfs::<HeapPage>(clock, 2);
-    other
-        .create(b"inner", FileType::Regular, 0o644, 0, 0, 0)
-        .unwrap();
-    m.mount(&res(&r, &m, b"/mnt", true).unwrap(), other)
-        .unwrap();
+    other.create(name, kind, 0o755, 0, 0, 0).unwrap();
+    m.mount(&res(r, m, b"/mnt", true).unwrap(), other).unwrap()
+}
+
+#[test]
+fn mounts_and_dotdot() {
+    let (r, m) = fs();
+    mount_other(&r, &m, b"inner", FileType::Regular);
     let d = res(&r, &m, b"/mnt/inner", true).unwrap();
     assert_eq!(d.inode.fs_id(), 2);
     assert_eq!(res(&r, &m, b"/mnt/..", true).unwrap().inode.fs_id(), 1);
     assert_eq!(path_of(&d, &r), b"/mnt/inner");
+}
+
+/// A lazily unmounted mount: gone from the walk, while what was reached through it names
+/// itself from the detached root and `..` stops there.
+#[test]
+fn detached_mount() {
+    let (r, m) = fs();
+    let vfs = mount_other(&r, &m, b"dir", FileType::Directory);
+    let top = res(&r, &m, b"/mnt", true).unwrap();
+    let d = res(&r, &m, b"/mnt/dir", true).unwrap();
+    assert!(!vfs.is_detached());
+    assert_eq!(m.umount_tree(vfs.id()), vec![vfs.id()]);
+    assert!(vfs.is_detached() && d.vfsmount().is_detached());
+    assert_eq!(res(&r, &m, b"/mnt", true).unwrap().inode.fs_id(), 1);
+    assert_eq!(path_of(&d, &r), b"/dir");
+    assert_eq!(path_of(&top, &r), b"/");
+    let c = root_cred();
+    let ctx = WalkCtx {
+        root: &r,
+        start: &d,
+        mounts: &m,
+        cred: &c,
+    };
+    let up = resolve(&ctx, b"../..", true).unwrap();
+    assert_eq!(up.inode.fs_id(), 2);
+    assert_eq!(path_of(&up, &r), b"/");
 }
 
 #[test]

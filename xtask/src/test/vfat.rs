@@ -1,6 +1,7 @@
 //! boot.vfat: a FAT32 image made here by mkfs.vfat and filled by mcopy (long names with
 //! spaces and non-ASCII letters, a folder, a 300 KB file), attached with `--disk`, mounted
-//! read-write with `mount -t vfat` and changed by busybox (mkdir, cp, mv over a file, rm,
+//! read-only with `mount -t vfat` (a write refused), remounted read-write (`mount -o
+//! remount,rw`, as Linux's vfat allows) and changed by busybox (mkdir, cp, mv over a file, rm,
 //! rm -r, rmdir, truncate both ways, a file of several MiB, mixed-case long names, chmod,
 //! touch, refused links); tests/boot/vfat_calls.c checks what busybox cannot show (errnos
 //! of O_TMPFILE, mknod, links and bad names, chmod and chown, times, RENAME_EXCHANGE,
@@ -11,7 +12,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 pub(super) const VFAT_SCRIPT: &str = "mkdir -p /mnt
-mount -t vfat -o uid=1000,gid=100,fmask=0133,dmask=022 /dev/vda /mnt && echo mounted
+mount -t vfat -o ro,uid=1000,gid=100,fmask=0133,dmask=022 /dev/vda /mnt && echo mounted
+touch /mnt/rofile 2>/dev/null || echo ro-refused
+mount -o remount,rw /mnt
+echo remounted=$(grep ' /mnt ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1)
 echo long=$(cat '/mnt/a LONG file name with spaces.TXT')
 echo nested=$(cat '/mnt/Sub Folder/Nested ümlaut.txt')
 echo big=$(md5sum '/mnt/Sub Folder/big.bin' | cut -d' ' -f1)
@@ -91,6 +95,8 @@ fn digest(tool: &str, data: &[u8]) -> String {
 pub(super) fn vfat_output() -> Vec<String> {
     [
         "mounted".to_string(),
+        "ro-refused".into(),
+        "remounted=rw".into(),
         "long=long".into(),
         "nested=nested".into(),
         format!("big={}", digest("md5sum", &vfat_big())),
