@@ -238,10 +238,23 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
             Err(e) => t.fail("debian.fuzz", &e),
         }
     }
+    if filter.is_none_or(|f| "boot.kstack-overflow".contains(f)) {
+        match ports::kstack_overflow(None) {
+            Ok(()) => t.pass("boot.kstack-overflow"),
+            Err(e) => t.fail("boot.kstack-overflow", &e),
+        }
+    }
     for port in [ports::RISCV64, ports::AARCH64] {
         let name = format!("boot.{}", port.arch);
         if filter.is_none_or(|f| name.contains(f)) {
             match port.boot() {
+                Ok(()) => t.pass(&name),
+                Err(e) => t.fail(&name, &e),
+            }
+        }
+        let name = format!("boot.{}.kstack-overflow", port.arch);
+        if filter.is_none_or(|f| name.contains(f)) {
+            match port.kstack_overflow() {
                 Ok(()) => t.pass(&name),
                 Err(e) => t.fail(&name, &e),
             }
