@@ -173,8 +173,13 @@ pub(crate) struct StackPages {
 }
 
 impl StackPages {
-    /// A zeroed stack, or None when no frames (or no slot) are left.
+    /// A zeroed stack, or None when no slot is left or its frames would eat into the frame
+    /// reserve (`frame::reserve_frames`): fork then fails with ENOMEM while the frames the
+    /// running programs and the kernel's own paths need are still there.
     pub(crate) fn alloc() -> Option<StackPages> {
+        if !super::frame::above_reserve(STACK_PAGES) {
+            return None;
+        }
         // Frames first, with no lock held: the allocator may run the page cache's shrinker.
         let mut frames: [Option<Frame>; STACK_PAGES] = core::array::from_fn(|_| None);
         for f in frames.iter_mut() {
