@@ -17,7 +17,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use spin::Mutex;
 
 use crate::arch::switch;
@@ -81,6 +81,8 @@ pub struct Task {
     fpu: UnsafeCell<FpuState>,
     _stack: Option<KernelStack>,
     entry: Mutex<Option<Entry>>,
+    /// What the kernel calls the task (its thread id), for a report that cannot take locks.
+    label: AtomicU64,
 }
 
 // SAFETY: `sp` and `fpu` are only touched by `switch_to` on the CPU that owns the task at that
@@ -102,6 +104,15 @@ static SLOTS: [Mutex<CpuSlots>; MAX_CPUS] = [const {
     })
 }; MAX_CPUS];
 
+/// Each CPU's running task's label (`Task::set_label`), readable without a lock: a kernel
+/// stack overflow's report names the thread by it.
+static RUNNING: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// The label of the task running on this CPU (0: none given, a CPU's first task).
+pub(crate) fn running_label() -> u64 {
+    RUNNING[crate::smp::cpu_index() % MAX_CPUS].load(Ordering::Relaxed)
+}
+
 /// This CPU's slots.
 fn slots() -> &'static Mutex<CpuSlots> {
     &SLOTS[crate::smp::cpu_index() % MAX_CPUS]
@@ -116,6 +127,7 @@ pub(crate) fn init_boot_task() {
         fpu: UnsafeCell::new(FpuState::initial()),
         _stack: None,
         entry: Mutex::new(None),
+        label: AtomicU64::new(0),
     });
     #[cfg(feature = "lockdep")]
     set_context_key(&t);
@@ -165,7 +177,14 @@ impl Task {
             fpu: UnsafeCell::new(fpu),
             _stack: Some(stack),
             entry: Mutex::new(Some(Box::new(StartFn(entry)))),
+            label: AtomicU64::new(0),
         })
+    }
+
+    /// Gives the task the number a kernel stack overflow's report names it by (the kernel
+    /// passes the thread id). Takes effect from the next switch to it.
+    pub fn set_label(&self, label: u64) {
+        self.label.store(label, Ordering::Relaxed);
     }
 }
 
@@ -232,6 +251,8 @@ pub fn switch_to(next: Arc<Task>) {
         // SAFETY: reading next's saved sp; next is not running.
         let nr = unsafe { *next.sp.get() };
         s.prev = Some(prev);
+        RUNNING[crate::smp::cpu_index() % MAX_CPUS]
+            .store(next.label.load(Ordering::Relaxed), Ordering::Relaxed);
         #[cfg(feature = "lockdep")]
         set_context_key(&next);
         (pr, nr)

@@ -99,6 +99,7 @@ fn kernel_main(info: BootInfo) -> ! {
         lintel_hal::smp::disable_kernel_lock();
     }
     syscall::init_trace(info.cmdline);
+    proc::init_overflow_test(info.cmdline);
     // `cargo xtask docs` boots with `lintel.syscalls` to read the syscall table.
     if info.cmdline.split(' ').any(|w| w == "lintel.syscalls") {
         syscall::print_table();

@@ -26,7 +26,8 @@ const USAGE: &str = "usage:
                   [--timeout SECONDS] [--add HOST[=GUEST]]... [--disk PATH]
                   [--net [restrict|user]] [--forward HOSTPORT:GUESTPORT]...
                   [--rootfs debian [--packages P1,P2...]] [--strace[=SYSCALL,...]]
-                  [--lockdep[=dump]] [--no-bkl] [-- PROGRAM ARGS...]
+                  [--lockdep[=dump]] [--no-bkl] [--append CMDLINE] [-- PROGRAM ARGS...]
+      --append CMDLINE  the kernel command line instead of the default (log=LEVEL...)
       --disk PATH  attach PATH as a virtio-blk disk (/dev/vda in the guest; q35, or
                    virtio-mmio on riscv64's and aarch64's virt board). A
                    missing PATH is created as a 1 GiB ext4 image of the root tree; an image
@@ -232,6 +233,7 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
                 )
             }
             "--add" => o.adds.push(parse_add(&val(&mut i)?)),
+            "--append" => o.append = Some(val(&mut i)?),
             "--disk" => o.disk = Some(PathBuf::from(val(&mut i)?)),
             "--net" => {
                 o.net = Some(match args.get(i + 1).map(String::as_str) {

@@ -45,6 +45,38 @@ pub fn total_frames() -> usize {
     TOTAL.load(Ordering::Relaxed)
 }
 
+/// The reserve in KiB as /proc/sys/vm/min_free_kbytes set it; 0: the default.
+static RESERVE_KIB: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the frame reserve (`reserve_frames`) in KiB: /proc/sys/vm/min_free_kbytes.
+pub fn set_reserve_kib(kib: usize) {
+    RESERVE_KIB.store(kib, Ordering::Relaxed);
+}
+
+/// Frames that allocations which can fail cleanly (a new task's kernel stack) leave to those
+/// which cannot wait or fail as easily (page tables, the page cache's writes, a faulting
+/// thread): Linux's min watermark, `min_free_kbytes`, by default sqrt(16 × memory in KiB)
+/// within 128 KiB..256 MiB.
+pub fn reserve_frames() -> usize {
+    let kib = match RESERVE_KIB.load(Ordering::Relaxed) {
+        0 => (16 * total_frames() * (PAGE / 1024))
+            .isqrt()
+            .clamp(128, 262_144),
+        k => k,
+    };
+    kib / (PAGE / 1024)
+}
+
+/// Whether `n` frames can be taken with the reserve still free afterwards, once the page
+/// cache has dropped what it could when they cannot. A hint: other CPUs allocate meanwhile.
+pub(crate) fn above_reserve(n: usize) -> bool {
+    let need = n + reserve_frames();
+    if free_frames() >= need {
+        return true;
+    }
+    RECLAIM.get().is_some_and(|hook| hook()) && free_frames() >= need
+}
+
 fn refs(pfn: usize) -> &'static AtomicU32 {
     &REFS.get().expect("frame allocator not initialized")[pfn]
 }

@@ -22,9 +22,9 @@ const PAGE: usize = 4096;
 const STACK_PAGES: usize = STACK_SIZE / PAGE;
 /// A slot: the guard, as big as the stack (a big frame that skips pages still lands in it),
 /// then the stack.
-const SLOT_SIZE: usize = 2 * STACK_SIZE;
+pub(crate) const SLOT_SIZE: usize = 2 * STACK_SIZE;
 /// The area: what one root entry maps (1 GiB on Sv39), at most 8 GiB (65,536 stacks).
-const AREA_SIZE: usize = {
+pub(crate) const AREA_SIZE: usize = {
     let span = 1usize << (12 + 9 * (LEVELS - 1));
     if span < (8 << 30) {
         span
@@ -50,6 +50,71 @@ static SLOTS: Mutex<Slots> = Mutex::new(Slots {
     clean: Vec::new(),
     dirty: Vec::new(),
 });
+
+// The trap entries of riscv64 and aarch64 find a guard by these facts (entry.S): slots are
+// aligned to their size, so bit 16 of an address in the area says stack (1) or guard (0).
+const _: () = assert!(STACK_SIZE == 1 << 16 && KSTACK_AREA.is_multiple_of(AREA_SIZE));
+const _: () = assert!(AREA_SIZE.is_power_of_two() && AREA_SIZE.is_multiple_of(SLOT_SIZE));
+
+/// Size of each CPU's emergency stack: where a trap that found its kernel stack overflowed
+/// runs the panic that reports it (x86_64 has its double-fault stack instead).
+const EMERGENCY_SIZE: usize = 16 * 1024;
+
+#[repr(C, align(16))]
+struct EmergencyStack(core::cell::UnsafeCell<[u8; EMERGENCY_SIZE]>);
+
+// SAFETY: only the boot CPU's trap entry ever writes it (as its stack), and then only to panic.
+unsafe impl Sync for EmergencyStack {}
+
+static BOOT_EMERGENCY: EmergencyStack =
+    EmergencyStack(core::cell::UnsafeCell::new([0; EMERGENCY_SIZE]));
+
+/// The top of a new emergency stack for CPU `cpu` (the boot CPU's is static: it is set up
+/// before the heap), kept for good.
+#[allow(dead_code)] // x86_64 uses its IST stack
+pub(crate) fn emergency_stack_top(cpu: usize) -> usize {
+    let base = if cpu == 0 {
+        BOOT_EMERGENCY.0.get() as usize
+    } else {
+        alloc::vec![0u8; EMERGENCY_SIZE].leak().as_mut_ptr() as usize
+    };
+    (base + EMERGENCY_SIZE) & !15
+}
+
+/// Reports a kernel stack overflow and stops: `what` happened at `addr` with the stack
+/// pointer at `sp` and the program counter at `pc`. Names the CPU, the thread the kernel said
+/// runs there (`task::set_label`) and the bounds of the stack that overflowed; `detail`
+/// follows (the registers, where the port has them at hand).
+pub(crate) fn overflow_panic(
+    what: core::fmt::Arguments,
+    addr: usize,
+    pc: usize,
+    sp: usize,
+    detail: core::fmt::Arguments,
+) -> ! {
+    let slot_of = |a: usize| {
+        (KSTACK_AREA..KSTACK_AREA + AREA_SIZE)
+            .contains(&a)
+            .then(|| (a - KSTACK_AREA) / SLOT_SIZE)
+    };
+    // The stack is the one above the guard the address (or sp) lies in.
+    let stack = slot_of(addr)
+        .or_else(|| slot_of(sp))
+        .map(|s| (stack_base(s), stack_base(s) + STACK_SIZE))
+        .unwrap_or((0, 0));
+    panic!(
+        "kernel stack overflow: {} at {:#x} (pc {:#x} sp {:#x}) on cpu {}, thread {}, stack {:#x}..{:#x}{}",
+        what,
+        addr,
+        pc,
+        sp,
+        crate::smp::cpu_index(),
+        crate::task::running_label(),
+        stack.0,
+        stack.1,
+        detail
+    )
+}
 
 /// Stacks mapped now.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -108,8 +173,13 @@ pub(crate) struct StackPages {
 }
 
 impl StackPages {
-    /// A zeroed stack, or None when no frames (or no slot) are left.
+    /// A zeroed stack, or None when no slot is left or its frames would eat into the frame
+    /// reserve (`frame::reserve_frames`): fork then fails with ENOMEM while the frames the
+    /// running programs and the kernel's own paths need are still there.
     pub(crate) fn alloc() -> Option<StackPages> {
+        if !super::frame::above_reserve(STACK_PAGES) {
+            return None;
+        }
         // Frames first, with no lock held: the allocator may run the page cache's shrinker.
         let mut frames: [Option<Frame>; STACK_PAGES] = core::array::from_fn(|_| None);
         for f in frames.iter_mut() {

@@ -7,7 +7,9 @@ pub(crate) mod kstack;
 mod paging;
 
 pub(crate) use frame::init as init_frames;
-pub use frame::{free_frames, set_reclaim_hook, total_frames, Frame};
+pub use frame::{
+    free_frames, reserve_frames, set_reclaim_hook, set_reserve_kib, total_frames, Frame,
+};
 pub(crate) use heap::init as init_heap;
 pub use heap::{heap_available, heap_stats, report as heap_report};
 pub use paging::{Activator, AddressSpace, Prot};

@@ -31,7 +31,7 @@ pub use exit::{
 };
 pub use fork::{attach_task, clone_thread, create_init, fork, take_kstack, ForkShare};
 pub use pids::{set_pgid, set_session};
-pub use run::{set_syscall_handler, set_task_work, start_thread};
+pub use run::{init_overflow_test, set_syscall_handler, set_task_work, start_thread};
 pub use shared::Shared;
 pub use usage::Usage;
 pub use usercopy::usercopy_fault;

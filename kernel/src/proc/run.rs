@@ -32,6 +32,36 @@ pub fn set_task_work(work: TaskWork) {
     TASK_WORK.call_once(|| work);
 }
 
+/// `lintel.kstack_overflow_test` on the command line: the first thread overflows its kernel
+/// stack on purpose before it runs any user code, so a boot test sees the guard page caught
+/// and reported ("kernel stack overflow: ...") on each port. Only the boot loader sets it.
+static OVERFLOW_TEST: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Reads `lintel.kstack_overflow_test` from the command line.
+pub fn init_overflow_test(cmdline: &str) {
+    if cmdline
+        .split(' ')
+        .any(|w| w == "lintel.kstack_overflow_test")
+    {
+        OVERFLOW_TEST.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Recurses with a 512-byte frame until the kernel stack's guard page stops it.
+fn overflow_for_test() -> ! {
+    #[inline(never)]
+    fn deeper(depth: u64) -> u64 {
+        let frame = core::hint::black_box([depth; 64]);
+        if core::hint::black_box(depth) == u64::MAX {
+            return frame[0];
+        }
+        deeper(depth + 1).wrapping_add(frame[depth as usize % 64])
+    }
+    crate::warn!("kstack overflow test: overflowing thread 1's kernel stack");
+    let r = deeper(0);
+    panic!("kstack overflow test: the recursion returned {r}");
+}
+
 /// Creates the kernel task for `thread`, starting in user mode with `ctx`, and makes it runnable.
 /// It runs on the stack reserved when the thread was created (fork, clone or the first
 /// process), so starting it allocates nothing big and cannot fail.
@@ -39,6 +69,7 @@ pub fn start_thread(thread: Arc<Thread>, ctx: UserContext, fpu: FpuState) {
     let stack = super::take_kstack(&thread).expect("thread started twice");
     let t2 = thread.clone();
     let task = Task::new(stack, move || user_main(t2, ctx), fpu);
+    task.set_label(thread.tid() as u64);
     super::attach_task(&thread, task);
     sched::enqueue(thread);
 }
@@ -101,6 +132,9 @@ fn rseq_update_cpu(thread: &Thread) {
 
 pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
     thread.process().activate_mm();
+    if OVERFLOW_TEST.load(Ordering::Relaxed) && thread.tid() == 1 {
+        overflow_for_test();
+    }
     // A child its parent's tracer took at birth stops before its first instruction.
     if thread.trace.is_traced() {
         super::ptrace::start_stop(&thread, &mut ctx);

@@ -223,7 +223,8 @@ impl Ext4Inode {
     }
 
     /// Maps [first, last] with blocks, allocating holes; returns the first block left
-    /// unmapped (ENOSPC part-way) and the runs newly allocated.
+    /// unmapped (ENOSPC part-way) and the runs newly allocated. On an error the runs are
+    /// freed again and the caller must restore the extent list it backed up.
     #[allow(clippy::type_complexity)]
     fn allocate_range(
         &self,
@@ -239,7 +240,13 @@ impl Ext4Inode {
             match find_ext(exts, l as u32) {
                 Ok(e) => {
                     if e.uninit {
-                        fs.zero_blocks(e.pblk, e.len as u64)?;
+                        if let Err(err) = fs.zero_blocks(e.pblk, e.len as u64) {
+                            // As below: the caller puts the list back, the blocks go now.
+                            for (_, p, n) in fresh {
+                                let _ = fs.free_blocks(p, n);
+                            }
+                            return Err(err);
+                        }
                         let i = exts.partition_point(|x| x.lblk < e.lblk);
                         exts[i].uninit = false;
                     }
@@ -254,15 +261,22 @@ impl Ext4Inode {
                     let goal = self.goal_for(exts, l as u32);
                     match fs.alloc_blocks(goal, want) {
                         Ok((p, n)) => {
-                            insert_ext(
-                                exts,
-                                Ext {
-                                    lblk: l as u32,
-                                    len: n as u32,
-                                    pblk: p,
-                                    uninit: false,
-                                },
-                            );
+                            let ext = Ext {
+                                lblk: l as u32,
+                                len: n as u32,
+                                pblk: p,
+                                uninit: false,
+                            };
+                            if let Err(e) = insert_ext(exts, ext)
+                                .and_then(|()| fresh.try_reserve(1).map_err(|_| Errno::ENOMEM))
+                            {
+                                // The caller puts the list back; the blocks go back now.
+                                let _ = fs.free_blocks(p, n);
+                                for (_, p, n) in fresh {
+                                    let _ = fs.free_blocks(p, n);
+                                }
+                                return Err(e);
+                            }
                             fresh.push((l as u32, p, n));
                             l += n;
                         }
@@ -300,7 +314,13 @@ impl Ext4Inode {
         let first = (offset / bs) as u32;
         let last = ((end - 1) / bs) as u32;
         let backup = backup_exts(&mut st.ext)?;
-        let (mapped_to, fresh) = self.allocate_range(st, first, last)?;
+        let (mapped_to, fresh) = match self.allocate_range(st, first, last) {
+            Ok(r) => r,
+            Err(e) => {
+                st.ext = backup;
+                return Err(e);
+            }
+        };
         let undo = |st: &mut IState, fresh: &[(u32, u64, u64)]| {
             st.ext = backup.clone();
             for &(_, p, n) in fresh {
@@ -424,7 +444,13 @@ impl Ext4Inode {
         }
         let (lo, hi) = ((off / bs) as u32, ((end - 1) / bs) as u32);
         let backup = backup_exts(&mut st.ext)?;
-        let (mapped_to, fresh) = self.allocate_range(st, lo, hi)?;
+        let (mapped_to, fresh) = match self.allocate_range(st, lo, hi) {
+            Ok(r) => r,
+            Err(e) => {
+                st.ext = backup;
+                return Err(e);
+            }
+        };
         let undo = |st: &mut IState, fresh: &[(u32, u64, u64)]| {
             st.ext = backup.clone();
             for &(_, p, n) in fresh {
@@ -437,14 +463,18 @@ impl Ext4Inode {
         }
         let exts = st.ext.as_mut().ok_or(Errno::EIO)?;
         // New blocks hold stale data until written: unwritten, like the whole blocks.
-        for &(l, _, n) in &fresh {
-            set_unwritten(exts, l, l as u64 + n);
-        }
         let (first, last) = (off.div_ceil(bs), end / bs);
-        if first < last {
-            set_unwritten(exts, first as u32, last);
-        }
-        if let Err(e) = fs.write_tree(self.ino, st) {
+        let marked = fresh
+            .iter()
+            .try_for_each(|&(l, _, n)| set_unwritten(exts, l, l as u64 + n))
+            .and_then(|()| {
+                if first < last {
+                    set_unwritten(exts, first as u32, last)
+                } else {
+                    Ok(())
+                }
+            });
+        if let Err(e) = marked.and_then(|()| fs.write_tree(self.ino, st)) {
             undo(st, &fresh);
             return Err(e);
         }
@@ -527,7 +557,7 @@ impl Ext4Inode {
         if exts.last().is_some_and(|e| e.end() + n > u32::MAX as u64) {
             return Err(Errno::EFBIG);
         }
-        split_at(exts, first);
+        split_at(exts, first)?;
         for e in exts.iter_mut() {
             if e.lblk >= first {
                 e.lblk += n as u32;

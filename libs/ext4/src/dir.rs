@@ -64,16 +64,18 @@ impl Ext4Inode {
                 (b, b)
             }
         };
-        insert_ext(
-            st.ext.as_mut().ok_or(Errno::EIO)?,
-            Ext {
-                lblk: n,
-                len: 1,
-                pblk: p,
-                uninit: false,
-            },
-        );
-        if let Err(e) = fs.write_tree(self.ino, st) {
+        let inserted = st.ext.as_mut().ok_or(Errno::EIO).and_then(|exts| {
+            insert_ext(
+                exts,
+                Ext {
+                    lblk: n,
+                    len: 1,
+                    pblk: p,
+                    uninit: false,
+                },
+            )
+        });
+        if let Err(e) = inserted.and_then(|()| fs.write_tree(self.ino, st)) {
             st.ext = backup;
             let _ = fs.free_blocks(fresh, 1);
             return Err(e);

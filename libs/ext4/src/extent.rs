@@ -410,10 +410,18 @@ pub(crate) fn backup_exts(exts: &mut Option<Vec<Ext>>) -> KResult<Option<Vec<Ext
     Ok(Some(copy))
 }
 
-/// Splits the extent across logical block `l` (if any) so that one starts at `l`.
-pub(crate) fn split_at(exts: &mut Vec<Ext>, l: u32) {
+/// Room for one more extent in `exts`, or ENOMEM: a fragmented file's list is long, and
+/// growing it must not abort the kernel for want of one large heap block.
+fn room_for_one(exts: &mut Vec<Ext>) -> KResult<()> {
+    exts.try_reserve(1).map_err(|_| Errno::ENOMEM)
+}
+
+/// Splits the extent across logical block `l` (if any) so that one starts at `l`. ENOMEM
+/// leaves the list as it was.
+pub(crate) fn split_at(exts: &mut Vec<Ext>, l: u32) -> KResult<()> {
     if let Ok(e) = find_ext(exts, l) {
         if e.lblk < l {
+            room_for_one(exts)?;
             let i = exts.partition_point(|x| x.lblk < e.lblk);
             let head = l - e.lblk;
             exts[i].len = head;
@@ -428,18 +436,22 @@ pub(crate) fn split_at(exts: &mut Vec<Ext>, l: u32) {
             );
         }
     }
+    Ok(())
 }
 
 /// Marks logical blocks `[first, end)` unwritten (they read as zeros), splitting extents at
-/// the edges; unwritten extents hold at most EXT_INIT_MAX - 1 blocks.
-pub(crate) fn set_unwritten(exts: &mut Vec<Ext>, first: u32, end: u64) {
-    split_at(exts, first);
+/// the edges; unwritten extents hold at most EXT_INIT_MAX - 1 blocks. ENOMEM leaves the
+/// list mapping what it mapped (perhaps split at the edges).
+pub(crate) fn set_unwritten(exts: &mut Vec<Ext>, first: u32, end: u64) -> KResult<()> {
+    split_at(exts, first)?;
     if end < 1 << 32 {
-        split_at(exts, end as u32);
+        split_at(exts, end as u32)?;
     }
-    let mut out: Vec<Ext> = Vec::with_capacity(exts.len() + 2);
+    let mut out: Vec<Ext> = Vec::new();
+    out.try_reserve(exts.len() + 2).map_err(|_| Errno::ENOMEM)?;
     for e in exts.iter() {
         if e.lblk < first || e.lblk as u64 >= end {
+            room_for_one(&mut out)?;
             out.push(*e);
             continue;
         }
@@ -461,12 +473,16 @@ pub(crate) fn set_unwritten(exts: &mut Vec<Ext>, first: u32, end: u64) {
                 {
                     p.len += n
                 }
-                _ => out.push(piece),
+                _ => {
+                    room_for_one(&mut out)?;
+                    out.push(piece)
+                }
             }
             at += n;
         }
     }
     *exts = out;
+    Ok(())
 }
 
 /// The extent containing `l`, or the start of the next one.
@@ -479,8 +495,9 @@ pub(crate) fn find_ext(exts: &[Ext], l: u32) -> Result<Ext, Option<u32>> {
     }
 }
 
-/// Inserts a mapping for a hole, merging with its neighbours.
-pub(crate) fn insert_ext(exts: &mut Vec<Ext>, mut new: Ext) {
+/// Inserts a mapping for a hole, merging with its neighbours. ENOMEM leaves the list as it
+/// was.
+pub(crate) fn insert_ext(exts: &mut Vec<Ext>, mut new: Ext) -> KResult<()> {
     let i = exts.partition_point(|e| e.lblk < new.lblk);
     if i > 0 {
         let p = &mut exts[i - 1];
@@ -502,7 +519,7 @@ pub(crate) fn insert_ext(exts: &mut Vec<Ext>, mut new: Ext) {
                     exts.remove(i);
                 }
             }
-            return;
+            return Ok(());
         }
     }
     if let Some(n) = exts.get_mut(i) {
@@ -514,8 +531,10 @@ pub(crate) fn insert_ext(exts: &mut Vec<Ext>, mut new: Ext) {
             n.lblk = new.lblk;
             n.pblk = new.pblk;
             n.len += new.len;
-            return;
+            return Ok(());
         }
     }
+    room_for_one(exts)?;
     exts.insert(i, new);
+    Ok(())
 }

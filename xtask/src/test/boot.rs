@@ -455,6 +455,31 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             smp: 1,
         });
     }
+    // Fork with page frames nearly exhausted fails with ENOMEM and leaves the frame reserve
+    // free (issue 19): nobody is OOM-killed, fork works again once memory is back.
+    let fork_reserve = bin.join("fork_reserve.musl");
+    build::compile_c(
+        &root().join("tests/boot/fork_reserve.c"),
+        Variant::Musl,
+        &fork_reserve,
+    )?;
+    cases.push(Case {
+        id: "boot.exhaust.fork-reserve".into(),
+        argv: s(&["/fork_reserve"]),
+        add: Some((fork_reserve, "/fork_reserve".into())),
+        status: 0,
+        output: s(&[
+            "fork-refused",
+            "reserve-kept",
+            "children-alive-until-killed",
+            "fork-again",
+        ]),
+        keys: None,
+        contains: vec![],
+        disk: None,
+        mem: Some("128M"),
+        smp: 1,
+    });
     // Issue 18: tmpfs data lives in page frames, not the kernel heap (a quarter of RAM).
     cases.push(Case {
         id: "boot.tmpfs-frames".into(),

@@ -317,6 +317,12 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
             Err(e) => t.fail("debian.fuzz", &e),
         }
     }
+    if filter.is_none_or(|f| "boot.kstack-overflow".contains(f)) {
+        match ports::kstack_overflow(None) {
+            Ok(()) => t.pass("boot.kstack-overflow"),
+            Err(e) => t.fail("boot.kstack-overflow", &e),
+        }
+    }
     port_checks(&mut t, filter, None);
     cpython::cpython(&mut t, filter, false, kvm);
     if filter.is_none_or(|f| "bench.quick".contains(f)) {
@@ -340,6 +346,13 @@ fn port_checks(t: &mut Tally, filter: Option<&str>, only: Option<&str>) {
         let name = format!("boot.{}", port.arch);
         if filter.is_none_or(|f| name.contains(f)) {
             match port.boot() {
+                Ok(()) => t.pass(&name),
+                Err(e) => t.fail(&name, &e),
+            }
+        }
+        let name = format!("boot.{}.kstack-overflow", port.arch);
+        if filter.is_none_or(|f| name.contains(f)) {
+            match port.kstack_overflow() {
                 Ok(()) => t.pass(&name),
                 Err(e) => t.fail(&name, &e),
             }

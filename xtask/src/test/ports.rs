@@ -153,6 +153,11 @@ impl Port {
         Ok(())
     }
 
+    /// `boot.ARCH.kstack-overflow`: see [`kstack_overflow`].
+    pub(super) fn kstack_overflow(&self) -> Result<(), String> {
+        kstack_overflow(Some(self.arch))
+    }
+
     /// `--disk` with a new image: the root is ext4 on /dev/vda, survives a reboot, and is
     /// clean.
     fn disk_check(&self, disk: &std::path::Path) -> Result<(), String> {
@@ -175,4 +180,45 @@ impl Port {
         }
         crate::disk::fsck(disk).map_err(|e| format!("disk: e2fsck: {e}"))
     }
+}
+
+/// `boot.kstack-overflow` (x86_64, `arch` None) and `boot.ARCH.kstack-overflow`: booted with
+/// `lintel.kstack_overflow_test`, the first thread overflows its kernel stack on purpose; the
+/// kernel must catch the guard page and report it, naming thread 1 (a trap entry that saved on
+/// the overflowed stack would fault again and again, and the run would hang or reset).
+pub(super) fn kstack_overflow(arch: Option<&str>) -> Result<(), String> {
+    let xtask = std::env::current_exe().map_err(|e| format!("xtask: {e}"))?;
+    let mut c = Command::new(xtask);
+    c.current_dir(root()).arg("run");
+    if let Some(a) = arch {
+        c.args(["--arch", a]);
+    }
+    let out = c
+        .args([
+            "--timeout",
+            "120",
+            "--append",
+            "log=warn lintel.kstack_overflow_test",
+        ])
+        .args(["--", "/bin/busybox", "true"])
+        .output()
+        .map_err(|e| format!("xtask run: {e}"))?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("kernel stack overflow: "))
+        .ok_or_else(|| format!("no \"kernel stack overflow:\" line: {}", tail(&text, 8)))?;
+    if !line.contains(", thread 1, stack 0x") {
+        return Err(format!(
+            "the report does not name thread 1 and its stack: {line}"
+        ));
+    }
+    if !text.contains("xtask: kernel panic") {
+        return Err(format!(
+            "no kernel panic after the report: {}",
+            tail(&text, 5)
+        ));
+    }
+    Ok(())
 }

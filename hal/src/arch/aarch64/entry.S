@@ -4,7 +4,7 @@
 // exception-table entries.
 //
 // TPIDR_EL1 holds this CPU's per-CPU block: 0 kernel sp saved by lintel_enter_user, 8 current
-// UserContext, 16 scratch, 24 cpu index. SP_EL1 is the kernel stack; eret to EL0 leaves it
+// UserContext, 16 scratch, 24 cpu index, 32 top of the CPU's emergency stack. SP_EL1 is the kernel stack; eret to EL0 leaves it
 // where lintel_enter_user stopped, so a trap from EL0 lands on that same stack.
 //
 // UserContext: x0..x30 at 8*n, sp 248, pc 256, pstate 264, tpidr_el0 272, esr 280, far 288,
@@ -28,6 +28,25 @@
     ldp x25, x26, [sp, #64]
     ldp x27, x28, [sp, #80]
     ldp x29, x30, [sp], #96
+.endm
+
+// x2..x30 at 8*n from sp (a KernelTrapFrame).
+.macro save_x2_x30
+    stp x2, x3, [sp, #16]
+    stp x4, x5, [sp, #32]
+    stp x6, x7, [sp, #48]
+    stp x8, x9, [sp, #64]
+    stp x10, x11, [sp, #80]
+    stp x12, x13, [sp, #96]
+    stp x14, x15, [sp, #112]
+    stp x16, x17, [sp, #128]
+    stp x18, x19, [sp, #144]
+    stp x20, x21, [sp, #160]
+    stp x22, x23, [sp, #176]
+    stp x24, x25, [sp, #192]
+    stp x26, x27, [sp, #208]
+    stp x28, x29, [sp, #224]
+    str x30, [sp, #240]
 .endm
 
 // void lintel_enter_user(UserContext *ctx): runs user code until the next exception or
@@ -109,21 +128,7 @@ lintel_user_trap:
 // elr 248, spsr 256, kind 264), the Rust handler, and back.
 lintel_kernel_trap_entry:
     str x1, [sp, #264]
-    stp x2, x3, [sp, #16]
-    stp x4, x5, [sp, #32]
-    stp x6, x7, [sp, #48]
-    stp x8, x9, [sp, #64]
-    stp x10, x11, [sp, #80]
-    stp x12, x13, [sp, #96]
-    stp x14, x15, [sp, #112]
-    stp x16, x17, [sp, #128]
-    stp x18, x19, [sp, #144]
-    stp x20, x21, [sp, #160]
-    stp x22, x23, [sp, #176]
-    stp x24, x25, [sp, #192]
-    stp x26, x27, [sp, #208]
-    stp x28, x29, [sp, #224]
-    str x30, [sp, #240]
+    save_x2_x30
     mrs x2, elr_el1
     mrs x3, spsr_el1
     stp x2, x3, [sp, #248]
@@ -151,12 +156,31 @@ lintel_kernel_trap_entry:
     add sp, sp, #272
     eret
 
+// A trap at EL1 saves on the current stack, unless its frame F = sp - 272 lies in a guard
+// page of the kernel stack area (mm/kstack.rs): the stack overflowed, and saving on it would
+// fault again, forever. No register is free before the frame is saved, so (as Linux does)
+// sp carries F + x0 while x0 holds F: in the area, bit 16 of F is 0 in a guard and 1 in a
+// stack; bit 16 set (or an address outside the area) takes the usual way. With bit 16 clear,
+// F waits in TPIDRRO_EL0 (which user code sees as 0: it is cleared again) while x0 checks
+// the area, F >> 33 == KSTACK_AREA >> 33 (the area is 8 GiB, aligned).
 .macro kernel_vector kind
     .balign 0x80
     sub sp, sp, #272
+    add sp, sp, x0
+    sub x0, sp, x0
+    tbz x0, #16, 1f
+0:  sub x0, sp, x0
+    sub sp, sp, x0
     stp x0, x1, [sp]
     mov x1, #\kind
     b lintel_kernel_trap_entry
+1:  msr tpidrro_el0, x0
+    lsr x0, x0, #33
+    eor x0, x0, #{kstack_area_tag}
+    cbz x0, lintel_kstack_overflow_entry
+    mrs x0, tpidrro_el0
+    msr tpidrro_el0, xzr
+    b 0b
 .endm
 
 .macro user_vector kind
@@ -187,6 +211,33 @@ lintel_vectors:
     kernel_vector 9
     kernel_vector 10
     kernel_vector 11
+
+// The kernel stack overflowed: sp holds F + x0 and TPIDRRO_EL0 holds F (the frame the trap
+// would have saved). x0 waits in TPIDR_EL0 (the user TLS, already saved in the thread's
+// UserContext) while sp moves to this CPU's emergency stack; every register is saved there
+// and the Rust handler reports, with the stack pointer of the overflow (F + 272) as its
+// second argument. No way back.
+lintel_kstack_overflow_entry:
+    mrs x0, tpidrro_el0
+    sub x0, sp, x0
+    msr tpidr_el0, x0
+    mrs x0, tpidr_el1
+    ldr x0, [x0, #32]
+    mov sp, x0
+    sub sp, sp, #272
+    mrs x0, tpidr_el0
+    stp x0, x1, [sp]
+    save_x2_x30
+    mrs x2, elr_el1
+    mrs x3, spsr_el1
+    stp x2, x3, [sp, #248]
+    str xzr, [sp, #264]
+    mov x0, sp
+    mrs x1, tpidrro_el0
+    add x1, x1, #272
+    msr tpidrro_el0, xzr
+    bl lintel_kstack_overflow
+    brk #0
 
 // void lintel_switch(usize *save_sp, usize new_sp)
 .global lintel_switch

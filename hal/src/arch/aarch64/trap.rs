@@ -4,7 +4,15 @@
 use crate::context::{Access, Exception, ReturnReason};
 use crate::fault::{fixup_for, user_fault};
 
-core::arch::global_asm!(include_str!("entry.S"));
+core::arch::global_asm!(
+    include_str!("entry.S"),
+    kstack_area_tag = const crate::arch::mmu::KSTACK_AREA >> 33,
+);
+
+// The vectors' check (entry.S) knows the area as the 8 GiB at KSTACK_AREA, and the frame as
+// 272 bytes.
+const _: () = assert!(crate::mm::kstack::AREA_SIZE == 1 << 33);
+const _: () = assert!(core::mem::size_of::<KernelTrapFrame>() == 272);
 
 extern "C" {
     fn lintel_enter_user(ctx: *mut UserContext);
@@ -18,6 +26,8 @@ pub struct PerCpu {
     user_ctx: u64,
     scratch: u64,
     pub cpu_id: u64,
+    /// Top of the stack a trap moves to when the kernel stack overflowed (set by init_cpu).
+    emergency_sp: u64,
 }
 
 impl PerCpu {
@@ -27,6 +37,7 @@ impl PerCpu {
             user_ctx: 0,
             scratch: 0,
             cpu_id,
+            emergency_sp: 0,
         }
     }
 }
@@ -277,9 +288,13 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
         }
     }
     if crate::mm::kstack::is_guard(far as usize) {
-        panic!(
-            "kernel stack overflow: fault in the guard page at {:#x} (elr {:#x})",
-            far, frame.elr
+        crate::mm::kstack::overflow_panic(
+            format_args!("fault in the guard page"),
+            far as usize,
+            frame.elr as usize,
+            // The trap's frame sits just below the stack pointer of the fault.
+            frame as *const KernelTrapFrame as usize + core::mem::size_of::<KernelTrapFrame>(),
+            format_args!(""),
         );
     }
     panic!(
@@ -288,9 +303,43 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
     );
 }
 
+/// A trap found its kernel stack overflowed (entry.S moved to the emergency stack; `frame`
+/// has the registers of the overflow, `sp` its stack pointer).
+#[no_mangle]
+extern "C" fn lintel_kstack_overflow(frame: &KernelTrapFrame, sp: u64) -> ! {
+    let (esr, far): (u64, u64);
+    // SAFETY: reads two registers describing the exception being handled.
+    unsafe {
+        core::arch::asm!("mrs {}, esr_el1", out(reg) esr, options(nomem, nostack));
+        core::arch::asm!("mrs {}, far_el1", out(reg) far, options(nomem, nostack));
+    }
+    crate::mm::kstack::overflow_panic(
+        format_args!(
+            "trap (esr {:#x} far {:#x}) on the overflowed stack",
+            esr, far
+        ),
+        sp as usize,
+        frame.elr as usize,
+        sp as usize,
+        format_args!(""),
+    )
+}
+
 /// Sets up this CPU's exception vectors and lets user code read the virtual counter (the
 /// vDSO's clock).
 pub fn init_cpu() {
+    let emergency = crate::mm::kstack::emergency_stack_top(crate::smp::cpu_index()) as u64;
+    // SAFETY: TPIDR_EL1 points at this CPU's per-CPU block (boot.S, or the secondary entry);
+    // the emergency stack is this CPU's for good.
+    unsafe {
+        core::arch::asm!(
+            "mrs {t}, tpidr_el1",
+            "str {e}, [{t}, #32]",
+            t = out(reg) _,
+            e = in(reg) emergency,
+            options(nostack)
+        )
+    };
     // SAFETY: VBAR_EL1 points at the 2 KiB-aligned vector table of entry.S; CNTKCTL_EL1.EL0VCTEN
     // only opens the virtual counter to EL0.
     unsafe {

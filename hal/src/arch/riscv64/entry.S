@@ -4,7 +4,8 @@
 #
 # sscratch holds this CPU's per-CPU block while user code runs and 0 while the kernel runs;
 # tp holds the per-CPU block in the kernel. Per-CPU block: 0 kernel sp saved by
-# lintel_enter_user, 8 current UserContext, 16 scratch, 24 cpu index.
+# lintel_enter_user, 8 current UserContext, 16 scratch, 24 cpu index, 32 top of the CPU's
+# emergency stack, 40 second scratch.
 #
 # UserContext: x1..x31 at 8*n, sepc 256, sstatus 264, scause 272, stval 280.
 
@@ -44,6 +45,35 @@
     ld s10, 88(sp)
     ld s11, 96(sp)
     addi sp, sp, 112
+.endm
+
+# x7..x31 at 8*n from sp (a KernelTrapFrame).
+.macro save_x7_x31
+    sd x7, 56(sp)
+    sd x8, 64(sp)
+    sd x9, 72(sp)
+    sd x10, 80(sp)
+    sd x11, 88(sp)
+    sd x12, 96(sp)
+    sd x13, 104(sp)
+    sd x14, 112(sp)
+    sd x15, 120(sp)
+    sd x16, 128(sp)
+    sd x17, 136(sp)
+    sd x18, 144(sp)
+    sd x19, 152(sp)
+    sd x20, 160(sp)
+    sd x21, 168(sp)
+    sd x22, 176(sp)
+    sd x23, 184(sp)
+    sd x24, 192(sp)
+    sd x25, 200(sp)
+    sd x26, 208(sp)
+    sd x27, 216(sp)
+    sd x28, 224(sp)
+    sd x29, 232(sp)
+    sd x30, 240(sp)
+    sd x31, 248(sp)
 .endm
 
 # void lintel_enter_user(UserContext *ctx): runs user code until the next trap; the user
@@ -150,38 +180,34 @@ lintel_trap_entry:
 
 # A trap taken in kernel mode: every register on the current stack (KernelTrapFrame: x1..x31
 # at 8*n, sepc 256, sstatus 264), the Rust handler, and back.
+#
+# Unless the frame would touch a guard page of the kernel stack area (mm/kstack.rs): then the
+# stack overflowed, and saving on it would fault again, forever. The check needs two
+# registers, kept in the per-CPU block's scratch words meanwhile (nothing here can trap:
+# interrupts are off and these instructions do not fault). With o = sp - 1 - KSTACK_AREA:
+# inside the area when o < AREA_SIZE, and then the frame [sp - 272, sp) reaches the guard
+# below the stack when o modulo the slot size is below STACK_SIZE + 272.
 lintel_kernel_trap_entry:
+    sd t0, 16(tp)
+    sd t1, 40(tp)
+    addi t0, sp, -1
+    li t1, {kstack_area_neg}
+    add t0, t0, t1
+    li t1, {kstack_area_size}
+    bgeu t0, t1, 1f
+    li t1, {kstack_slot_mask}
+    and t0, t0, t1
+    li t1, {kstack_guard_reach}
+    bltu t0, t1, lintel_kstack_overflow_entry
+1:  ld t0, 16(tp)
+    ld t1, 40(tp)
     addi sp, sp, -272
     sd x1, 8(sp)
     sd x3, 24(sp)
     sd x4, 32(sp)
     sd x5, 40(sp)
     sd x6, 48(sp)
-    sd x7, 56(sp)
-    sd x8, 64(sp)
-    sd x9, 72(sp)
-    sd x10, 80(sp)
-    sd x11, 88(sp)
-    sd x12, 96(sp)
-    sd x13, 104(sp)
-    sd x14, 112(sp)
-    sd x15, 120(sp)
-    sd x16, 128(sp)
-    sd x17, 136(sp)
-    sd x18, 144(sp)
-    sd x19, 152(sp)
-    sd x20, 160(sp)
-    sd x21, 168(sp)
-    sd x22, 176(sp)
-    sd x23, 184(sp)
-    sd x24, 192(sp)
-    sd x25, 200(sp)
-    sd x26, 208(sp)
-    sd x27, 216(sp)
-    sd x28, 224(sp)
-    sd x29, 232(sp)
-    sd x30, 240(sp)
-    sd x31, 248(sp)
+    save_x7_x31
     addi t0, sp, 272
     sd t0, 16(sp)
     csrr t0, sepc
@@ -226,6 +252,29 @@ lintel_kernel_trap_entry:
     ld x31, 248(sp)
     addi sp, sp, 272
     sret
+
+# The kernel stack overflowed (t0 and t1 are in the per-CPU block): save every register on
+# this CPU's emergency stack (x2 the stack pointer of the overflow) and report; no way back.
+lintel_kstack_overflow_entry:
+    mv t0, sp
+    ld sp, 32(tp)
+    addi sp, sp, -272
+    sd t0, 16(sp)
+    ld t0, 16(tp)
+    sd t0, 40(sp)
+    ld t1, 40(tp)
+    sd t1, 48(sp)
+    sd x1, 8(sp)
+    sd x3, 24(sp)
+    sd x4, 32(sp)
+    save_x7_x31
+    csrr t0, sepc
+    sd t0, 256(sp)
+    csrr t0, sstatus
+    sd t0, 264(sp)
+    mv a0, sp
+    call lintel_kstack_overflow
+    unimp
 
 # void lintel_switch(usize *save_sp, usize new_sp)
 .global lintel_switch

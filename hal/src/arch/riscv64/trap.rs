@@ -5,7 +5,17 @@ use super::cpu::{self, SSTATUS_FS_DIRTY, SSTATUS_SPIE, SSTATUS_SPP, SSTATUS_SUM}
 use crate::context::{Access, Exception, ReturnReason};
 use crate::fault::{fixup_for, user_fault};
 
-core::arch::global_asm!(include_str!("entry.S"));
+core::arch::global_asm!(
+    include_str!("entry.S"),
+    kstack_area_neg = const crate::arch::mmu::KSTACK_AREA.wrapping_neg(),
+    kstack_area_size = const crate::mm::kstack::AREA_SIZE,
+    kstack_slot_mask = const crate::mm::kstack::SLOT_SIZE - 1,
+    kstack_guard_reach = const crate::mm::kstack::STACK_SIZE + KERNEL_FRAME_SIZE,
+);
+
+/// Bytes of a `KernelTrapFrame` on the stack (entry.S).
+const KERNEL_FRAME_SIZE: usize = 272;
+const _: () = assert!(core::mem::size_of::<KernelTrapFrame>() == KERNEL_FRAME_SIZE);
 
 extern "C" {
     fn lintel_enter_user(ctx: *mut UserContext);
@@ -19,6 +29,9 @@ pub struct PerCpu {
     user_ctx: u64,
     scratch: u64,
     pub cpu_id: u64,
+    /// Top of the stack a trap moves to when the kernel stack overflowed (set by init_cpu).
+    emergency_sp: u64,
+    scratch2: u64,
 }
 
 impl PerCpu {
@@ -28,6 +41,8 @@ impl PerCpu {
             user_ctx: 0,
             scratch: 0,
             cpu_id,
+            emergency_sp: 0,
+            scratch2: 0,
         }
     }
 }
@@ -243,9 +258,12 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
         }
     }
     if crate::mm::kstack::is_guard(tval as usize) {
-        panic!(
-            "kernel stack overflow: fault in the guard page at {:#x} (sepc {:#x} sp {:#x})",
-            tval, frame.sepc, frame.x[SP]
+        crate::mm::kstack::overflow_panic(
+            format_args!("fault in the guard page"),
+            tval as usize,
+            frame.sepc as usize,
+            frame.x[SP] as usize,
+            format_args!(""),
         );
     }
     panic!(
@@ -254,8 +272,34 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
     );
 }
 
+/// A trap found its kernel stack overflowed (entry.S moved to the emergency stack; `frame`
+/// has the registers of the overflow, x2 its stack pointer).
+#[no_mangle]
+extern "C" fn lintel_kstack_overflow(frame: &KernelTrapFrame) -> ! {
+    let (cause, tval): (u64, u64);
+    // SAFETY: reads two CSRs describing the trap being handled.
+    unsafe {
+        core::arch::asm!("csrr {}, scause", out(reg) cause, options(nomem, nostack));
+        core::arch::asm!("csrr {}, stval", out(reg) tval, options(nomem, nostack));
+    }
+    crate::mm::kstack::overflow_panic(
+        format_args!(
+            "trap (scause {:#x} stval {:#x}) on the overflowed stack",
+            cause, tval
+        ),
+        frame.x[SP] as usize,
+        frame.sepc as usize,
+        frame.x[SP] as usize,
+        format_args!(""),
+    )
+}
+
 /// Sets up this CPU's trap vector, its interrupt enables and the kernel's sstatus.
 pub fn init_cpu() {
+    let emergency = crate::mm::kstack::emergency_stack_top(crate::smp::cpu_index()) as u64;
+    // SAFETY: tp points at this CPU's per-CPU block (boot.S, or the secondary entry); the
+    // emergency stack is this CPU's for good.
+    unsafe { core::arch::asm!("sd {}, 32(tp)", in(reg) emergency, options(nostack)) };
     // SAFETY: stvec points at the vector of entry.S (4-aligned, direct mode); sscratch 0 marks
     // kernel mode; SUM lets the copy routines reach user pages; software interrupts (IPIs)
     // are enabled, the timer's when the tick starts; scounteren.TM lets user code (the vDSO)

@@ -342,9 +342,12 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
             return;
         }
         if crate::mm::kstack::is_guard(addr as usize) {
-            panic!(
-                "kernel stack overflow: page fault in the guard page at {:#x} (rsp {:#x})\n{:#x?}",
-                addr, frame.rsp, frame
+            crate::mm::kstack::overflow_panic(
+                format_args!("page fault in the guard page"),
+                addr as usize,
+                frame.rip as usize,
+                frame.rsp as usize,
+                format_args!("\n{:#x?}", frame),
             );
         }
         panic!(
@@ -365,9 +368,12 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
     if vector == DOUBLE_FAULT {
         let addr = cpu::read_cr2() as usize;
         if crate::mm::kstack::is_guard(addr) || crate::mm::kstack::is_guard(frame.rsp as usize) {
-            panic!(
-                "kernel stack overflow: double fault on the guard page at {:#x} (rsp {:#x})\n{:#x?}",
-                addr, frame.rsp, frame
+            crate::mm::kstack::overflow_panic(
+                format_args!("double fault on the guard page"),
+                addr,
+                frame.rip as usize,
+                frame.rsp as usize,
+                format_args!("\n{:#x?}", frame),
             );
         }
     }

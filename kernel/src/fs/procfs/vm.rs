@@ -90,6 +90,10 @@ pub(super) fn write(name: &str, buf: &[u8]) -> KResult<()> {
         return Err(Errno::EINVAL);
     }
     t.value.store(v, Relaxed);
+    if t.name == "min_free_kbytes" {
+        // The frames new kernel stacks leave free (fork's ENOMEM point) follow it.
+        lintel_hal::mm::set_reserve_kib(min_free_kbytes() as usize);
+    }
     Ok(())
 }
 
