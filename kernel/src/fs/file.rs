@@ -457,6 +457,10 @@ impl OpenFile {
                 let off = if append { self.size() } else { off };
                 self.ops.user_io(self, io(off))?
             }
+            // A device whose position stays 0 (Linux's null_lseek: /dev/null, /dev/zero,
+            // /dev/full): Linux's read_null, read_iter_zero and write_null leave f_pos alone,
+            // so neither the position nor its lock is touched.
+            None if self.ops.fixed_offset() => self.ops.user_io(self, io(0))?,
             None => {
                 let mut pos = self.pos.lock();
                 let start = if append { self.size() } else { *pos };
