@@ -14,6 +14,7 @@ pub(super) fn set_rtc(pa: Option<usize>) {
 }
 
 /// The virtual counter (ordered after earlier instructions by the isb).
+#[inline]
 pub(crate) fn counter() -> u64 {
     let v: u64;
     // SAFETY: reads the virtual count.
@@ -21,6 +22,7 @@ pub(crate) fn counter() -> u64 {
     v
 }
 
+#[inline]
 pub(crate) fn monotonic_ns() -> u64 {
     counter::ns_at(counter())
 }

@@ -15,10 +15,12 @@ pub(super) fn set_rtc(pa: Option<usize>) {
 }
 
 /// The `time` CSR.
+#[inline]
 pub(crate) fn counter() -> u64 {
     cpu::rdtime()
 }
 
+#[inline]
 pub(crate) fn monotonic_ns() -> u64 {
     counter::ns_at(counter())
 }
