@@ -48,6 +48,7 @@ const CONSOLE_POLL_NS: u64 = 10_000_000;
 
 /// Arms this CPU's one-shot timer for monotonic time `deadline_ns` (u64::MAX: off, so an idle
 /// CPU sleeps until a device interrupt; the console's receive interrupt wakes it).
+#[inline]
 pub(crate) fn set_timer(deadline_ns: u64) {
     let deadline_ns = if super::gic::present() {
         deadline_ns
@@ -58,6 +59,7 @@ pub(crate) fn set_timer(deadline_ns: u64) {
 }
 
 /// Programs this CPU's virtual timer: u64::MAX disables it.
+#[inline(never)]
 fn program(deadline_ns: u64) {
     if deadline_ns == u64::MAX {
         // SAFETY: disables the virtual timer (its interrupt line drops).

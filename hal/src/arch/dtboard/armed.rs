@@ -16,6 +16,7 @@ static ARMED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(UNKNOWN) }; MAX_CP
 
 /// Arms (or with u64::MAX disarms) this CPU's timer for `deadline` through `program`, unless
 /// it is already armed for exactly that. `cpu` is the calling CPU's index.
+#[inline]
 pub(crate) fn set(cpu: usize, deadline: u64, program: impl FnOnce(u64)) {
     let slot = &ARMED[cpu % MAX_CPUS];
     if deadline != UNKNOWN && slot.load(Ordering::Relaxed) == deadline {
