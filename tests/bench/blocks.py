@@ -24,7 +24,9 @@ def symbols(elf, demangle):
     addrs, names = [], []
     for line in out.splitlines():
         parts = line.split(" ", 2)
-        if len(parts) == 3 and parts[1] in "tTwW":
+        # `.L` names are assembler-local labels (the riscv64 toolchain keeps them): they would
+        # take the place of the functions they sit in.
+        if len(parts) == 3 and parts[1] in "tTwW" and not parts[2].startswith(".L"):
             addrs.append(int(parts[0], 16))
             names.append(parts[2])
     return addrs, names

@@ -30,12 +30,13 @@ pub trait FileOps: Any + Send + Sync {
     fn user_io(&self, _file: &OpenFile, _io: UserIo) -> Option<KResult<usize>> {
         None
     }
-    /// Whether lseek/pread/pwrite apply (else ESPIPE).
+    /// Whether lseek/pread/pwrite apply (else ESPIPE). A constant of the kind of file:
+    /// `OpenFile::new` asks once and keeps the answer.
     fn seekable(&self) -> bool {
         false
     }
     /// Devices whose position is always 0 (Linux's null_lseek): lseek succeeds and moves
-    /// nothing.
+    /// nothing. A constant, as `seekable`.
     fn fixed_offset(&self) -> bool {
         false
     }
@@ -139,7 +140,17 @@ pub struct OpenFile {
     /// The real and effective uid of whoever set the owner: they must be allowed to signal
     /// it (Linux's sigio_perm).
     pub owner_ids: Mutex<(u32, u32)>,
+    /// What the read/write path asks of every call, answered once at open (`KIND_*`): the
+    /// operations' `seekable` and `fixed_offset` (constants of each kind of file) and the
+    /// inode's type (fixed for its life), so a read or write makes no indirect call to learn
+    /// them.
+    kind: u8,
 }
+
+const KIND_SEEKABLE: u8 = 1;
+const KIND_FIXED_OFFSET: u8 = 2;
+const KIND_DIR: u8 = 4;
+const KIND_REGULAR: u8 = 8;
 
 /// The open files (and the fd each was registered through) to tell when one pipe, terminal
 /// or socket becomes ready: Linux's fasync list.
@@ -334,7 +345,20 @@ impl OpenFile {
         flags: u32,
     ) -> Arc<OpenFile> {
         NR_FILES.fetch_add(1, Ordering::Relaxed);
+        let file_type = inode.as_ref().map(|i| i.file_type());
+        let kind = if ops.seekable() { KIND_SEEKABLE } else { 0 }
+            | if ops.fixed_offset() {
+                KIND_FIXED_OFFSET
+            } else {
+                0
+            }
+            | match file_type {
+                Some(FileType::Directory) => KIND_DIR,
+                Some(FileType::Regular) => KIND_REGULAR,
+                _ => 0,
+            };
         Arc::new(OpenFile {
+            kind,
             ops,
             inode,
             dentry,
@@ -373,9 +397,22 @@ impl OpenFile {
     }
 
     pub fn is_dir(&self) -> bool {
-        self.inode
-            .as_ref()
-            .is_some_and(|i| i.file_type() == FileType::Directory)
+        self.kind & KIND_DIR != 0
+    }
+
+    /// Whether the file's inode is a regular file.
+    pub fn is_regular(&self) -> bool {
+        self.kind & KIND_REGULAR != 0
+    }
+
+    /// `FileOps::seekable` of the file's operations, without the indirect call.
+    pub fn seekable(&self) -> bool {
+        self.kind & KIND_SEEKABLE != 0
+    }
+
+    /// `FileOps::fixed_offset` of the file's operations, without the indirect call.
+    pub fn fixed_offset(&self) -> bool {
+        self.kind & KIND_FIXED_OFFSET != 0
     }
 
     pub fn stat(&self) -> Stat {
@@ -395,7 +432,7 @@ impl OpenFile {
         if !self.readable() {
             return Err(Errno::EBADF);
         }
-        let n = if !self.ops.seekable() {
+        let n = if !self.seekable() {
             self.ops.read(self, buf, 0)?
         } else {
             let mut pos = self.pos.lock();
@@ -412,7 +449,7 @@ impl OpenFile {
         if !self.writable() {
             return Err(Errno::EBADF);
         }
-        let n = if !self.ops.seekable() {
+        let n = if !self.seekable() {
             self.ops.write(self, buf, 0)?
         } else {
             let mut pos = self.pos.lock();
@@ -442,7 +479,7 @@ impl OpenFile {
         } else {
             self.readable()
         };
-        if !allowed || !self.ops.seekable() {
+        if !allowed || !self.seekable() {
             return None;
         }
         let append = write && self.flags() & O_APPEND != 0;
@@ -457,6 +494,10 @@ impl OpenFile {
                 let off = if append { self.size() } else { off };
                 self.ops.user_io(self, io(off))?
             }
+            // A device whose position stays 0 (Linux's null_lseek: /dev/null, /dev/zero,
+            // /dev/full): Linux's read_null, read_iter_zero and write_null leave f_pos alone,
+            // so neither the position nor its lock is touched.
+            None if self.fixed_offset() => self.ops.user_io(self, io(0))?,
             None => {
                 let mut pos = self.pos.lock();
                 let start = if append { self.size() } else { *pos };
@@ -486,7 +527,7 @@ impl OpenFile {
         if !self.readable() {
             return Err(Errno::EBADF);
         }
-        if !self.ops.seekable() {
+        if !self.seekable() {
             return Err(Errno::ESPIPE);
         }
         let n = self.ops.read(self, buf, off)?;
@@ -498,7 +539,7 @@ impl OpenFile {
         if !self.writable() {
             return Err(Errno::EBADF);
         }
-        if !self.ops.seekable() {
+        if !self.seekable() {
             return Err(Errno::ESPIPE);
         }
         // Linux quirk: pwrite on an O_APPEND file appends.
@@ -516,10 +557,10 @@ impl OpenFile {
         if self.flags() & O_PATH != 0 {
             return Err(Errno::EBADF);
         }
-        if !self.ops.seekable() {
+        if !self.seekable() {
             return Err(Errno::ESPIPE);
         }
-        if self.ops.fixed_offset() {
+        if self.fixed_offset() {
             return Ok(0);
         }
         let mut pos = self.pos.lock();

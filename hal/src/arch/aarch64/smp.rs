@@ -153,6 +153,7 @@ extern "C" fn ap_main(index: u64) -> ! {
 
 /// The index of this CPU: the `cpu_id` of the per-CPU block at TPIDR_EL1 (offset 24, see
 /// entry.S).
+#[inline]
 pub(crate) fn cpu_index() -> usize {
     let v: u64;
     // SAFETY: TPIDR_EL1 points at this CPU's per-CPU block from boot.S (or, on a secondary

@@ -15,6 +15,7 @@ pub(super) fn set_rtc(pa: Option<usize>) {
 }
 
 /// The virtual counter (ordered after earlier instructions by the isb).
+#[inline]
 pub(crate) fn counter() -> u64 {
     let v: u64;
     // SAFETY: reads the virtual count.
@@ -22,6 +23,7 @@ pub(crate) fn counter() -> u64 {
     v
 }
 
+#[inline]
 pub(crate) fn monotonic_ns() -> u64 {
     counter::ns_at(counter())
 }
@@ -47,6 +49,7 @@ const CONSOLE_POLL_NS: u64 = 10_000_000;
 
 /// Arms this CPU's one-shot timer for monotonic time `deadline_ns` (u64::MAX: off, so an idle
 /// CPU sleeps until a device interrupt; the console's receive interrupt wakes it).
+#[inline]
 pub(crate) fn set_timer(deadline_ns: u64) {
     let deadline_ns = if super::gic::present() {
         deadline_ns
@@ -57,6 +60,7 @@ pub(crate) fn set_timer(deadline_ns: u64) {
 }
 
 /// Programs this CPU's virtual timer: u64::MAX disables it.
+#[inline(never)]
 fn program(deadline_ns: u64) {
     if deadline_ns == u64::MAX {
         // SAFETY: disables the virtual timer (its interrupt line drops).

@@ -54,6 +54,7 @@ pub(super) fn write_stimecmp(v: u64) {
     unsafe { core::arch::asm!("csrw 0x14d, {}", in(reg) v, options(nomem, nostack)) };
 }
 
+#[inline]
 pub(crate) fn rdtime() -> u64 {
     let v: u64;
     // SAFETY: reads the time CSR.

@@ -103,6 +103,7 @@ pub(super) fn note(fdt: &fdt::Fdt<'_>, hart: usize) {
 }
 
 /// Whether the machine has a PLIC this hart can take interrupts from.
+#[inline]
 pub(crate) fn present() -> bool {
     BASE.load(Ordering::Relaxed) != 0
 }

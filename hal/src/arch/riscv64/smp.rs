@@ -105,6 +105,7 @@ extern "C" fn ap_main(index: u64) -> ! {
 }
 
 /// The index of this CPU: the `cpu_id` of the per-CPU block at tp (offset 24, see entry.S).
+#[inline]
 pub(crate) fn cpu_index() -> usize {
     let v: u64;
     // SAFETY: tp points at this CPU's per-CPU block from boot.S (or, on a secondary hart,

@@ -16,10 +16,12 @@ pub(super) fn set_rtc(pa: Option<usize>) {
 }
 
 /// The `time` CSR.
+#[inline]
 pub(crate) fn counter() -> u64 {
     cpu::rdtime()
 }
 
+#[inline]
 pub(crate) fn monotonic_ns() -> u64 {
     counter::ns_at(counter())
 }
@@ -44,6 +46,7 @@ const CONSOLE_POLL_NS: u64 = 10_000_000;
 
 /// Arms this hart's one-shot timer for monotonic time `deadline_ns` (u64::MAX: none, so an
 /// idle hart sleeps until a device interrupt; the console's receive interrupt wakes it).
+#[inline]
 pub(crate) fn set_timer(deadline_ns: u64) {
     let deadline_ns = if super::plic::present() {
         deadline_ns
@@ -54,6 +57,7 @@ pub(crate) fn set_timer(deadline_ns: u64) {
 }
 
 /// Programs this hart's timer (SBI or `stimecmp`): u64::MAX never fires.
+#[inline(never)]
 fn program(deadline_ns: u64) {
     if deadline_ns == u64::MAX {
         super::sbi::set_timer(u64::MAX);

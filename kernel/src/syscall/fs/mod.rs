@@ -184,7 +184,7 @@ pub(in crate::syscall) fn read_into(
         let want = k.len();
         let n = match at {
             Some(off) => f.pread(k, off + total as u64)?,
-            None if f.ops.seekable() => {
+            None if f.seekable() => {
                 let mut pos = f.pos.lock();
                 if !f.readable() {
                     return Err(Errno::EBADF);
@@ -222,7 +222,7 @@ pub(in crate::syscall) fn read_into(
             Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
         };
         total += m;
-        if m < want || total >= count || !f.ops.seekable() {
+        if m < want || total >= count || !f.seekable() {
             return Ok(total);
         }
     }

@@ -78,9 +78,7 @@ fn write_uncounted(c: &mut Call) -> SysResult {
 /// A write to a regular file drops its set-id bits first, as Linux's file_remove_privs.
 fn before_write(c: &Call, f: &crate::fs::file::OpenFile) -> KResult<()> {
     match &f.inode {
-        Some(inode) if f.writable() && inode.file_type() == lintel_vfs::FileType::Regular => {
-            crate::syscall::fs::remove_privs(c, inode)
-        }
+        Some(inode) if f.writable() && f.is_regular() => crate::syscall::fs::remove_privs(c, inode),
         _ => Ok(()),
     }
 }
@@ -101,7 +99,7 @@ fn pread64_uncounted(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     let n = check_count(c.a[2])?;
     let off = offset_arg(c.a[3])?;
-    if !f.ops.seekable() {
+    if !f.seekable() {
         return Err(Errno::ESPIPE);
     }
     ok(read_into(&f, c.a[1], n, Some(off))?)
@@ -116,7 +114,7 @@ fn pwrite64_uncounted(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     let n = check_count(c.a[2])?;
     let off = offset_arg(c.a[3])?;
-    if !f.ops.seekable() {
+    if !f.seekable() {
         return Err(Errno::ESPIPE);
     }
     before_write(c, &f)?;
@@ -127,7 +125,7 @@ fn pwrite64_uncounted(c: &mut Call) -> SysResult {
 /// offset for the positioned variants.
 fn do_readv(c: &mut Call, fd: i32, iovp: usize, cnt: usize, at: Option<u64>) -> SysResult {
     let f = file(c, fd)?;
-    if at.is_some() && !f.ops.seekable() {
+    if at.is_some() && !f.seekable() {
         return Err(Errno::ESPIPE);
     }
     let iov = uaccess::read_iovecs(iovp, cnt)?;
@@ -152,7 +150,7 @@ fn do_readv(c: &mut Call, fd: i32, iovp: usize, cnt: usize, at: Option<u64>) -> 
 /// whole); a fault in a later segment writes what came before it.
 fn do_writev(c: &mut Call, fd: i32, iovp: usize, cnt: usize, at: Option<u64>) -> SysResult {
     let f = file(c, fd)?;
-    if at.is_some() && !f.ops.seekable() {
+    if at.is_some() && !f.seekable() {
         return Err(Errno::ESPIPE);
     }
     let iov = uaccess::read_iovecs(iovp, cnt)?;
