@@ -19,6 +19,7 @@ mod fault;
 mod irq;
 pub mod mm;
 pub mod pci;
+pub mod percpu;
 pub mod signal;
 pub mod smp;
 pub mod task;

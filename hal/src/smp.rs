@@ -96,6 +96,19 @@ pub fn serve_requests() {
     arch::smp::serve_requests();
 }
 
+/// Waits until no other CPU has root table `root` loaded, answering requests meanwhile: its
+/// frame is about to be freed. A CPU keeps the root of the thread it last ran until it loads
+/// another (the next thread's, or the kernel's in the idle loop), which it does before it
+/// waits for anything; freed and reused while still loaded there, the table's kernel half
+/// could vanish under that CPU (a fault it cannot even report: a triple fault). With the big
+/// kernel lock no CPU is ever in that window when the last owner drops the table.
+pub(crate) fn wait_root_unused(root: u64) {
+    while arch::smp::root_active_elsewhere(root) {
+        serve_requests();
+        core::hint::spin_loop();
+    }
+}
+
 /// Starts the secondary CPUs (boot, once: the heap, paging and the clock are up).
 pub(crate) fn start() {
     CENSUS.call_once(arch::smp::start_secondaries);

@@ -10,6 +10,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* FUTEX_WAIT | FUTEX_PRIVATE_FLAG (musl-gcc has no linux/futex.h). */
+#define FUTEX_WAIT_PRIVATE_OP 128
+
 __attribute__((noinline)) void blocks_window_open(int op) { __asm__ volatile("" ::"r"(op)); }
 __attribute__((noinline)) void blocks_window_close(int op) { __asm__ volatile("" ::"r"(op)); }
 
@@ -17,8 +20,13 @@ int main(int argc, char **argv) {
     long n = argc > 1 ? atol(argv[1]) : 10000;
     int null = open("/dev/null", O_RDWR), zero = open("/dev/zero", O_RDONLY);
     char c = 0;
-    /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero. */
-    for (int op = 0; op < 4; op++) {
+    /* futex_eagain: FUTEX_WAIT on a word that does not hold the value, which fails with EAGAIN
+     * at once (an uncontended lock's slow path that lost its race): the futex path that looks
+     * up the calling thread. */
+    unsigned word = 0;
+    /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
+     * futex_eagain. */
+    for (int op = 0; op < 5; op++) {
         blocks_window_open(op);
         for (long i = 0; i < n; i++) {
             switch (op) {
@@ -26,6 +34,7 @@ int main(int argc, char **argv) {
             case 1: read(null, &c, 1); break;
             case 2: write(null, &c, 1); break;
             case 3: read(zero, &c, 1); break;
+            case 4: syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE_OP, 1, NULL, NULL, 0); break;
             }
         }
         blocks_window_close(op);

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections import Counter
 
-OPS = ["getppid", "read_devnull", "write_devnull", "read_devzero"]
+OPS = ["getppid", "read_devnull", "write_devnull", "read_devzero", "futex_eagain"]
 KERNEL_HALF = 0xFFFF800000000000
 
 

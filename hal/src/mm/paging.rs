@@ -373,6 +373,7 @@ impl Drop for Tables {
         if active_root() == self.0 {
             activate_kernel();
         }
+        crate::smp::wait_root_unused(self.0);
         for i in 0..KERNEL_ROOT_FIRST {
             let e = entry(self.0, i);
             if present(e) {

@@ -97,8 +97,21 @@ pub fn periodic_commit() -> Option<u64> {
     let due = NEXT_COMMIT.load(Ordering::Relaxed);
     // The idle loop has no thread to put to sleep: it commits only while no sleeping lock is
     // held at all (then none it takes can be contended), and leaves it to a later call else.
-    if now >= due && crate::sched::try_current().is_none() && lintel_sync::held() > 0 {
-        return Some(now + crate::sched::TICK_NS);
+    // Without the big kernel lock on several CPUs that check says nothing about the next
+    // instant: a thread on another CPU may take a lock the commit needs right after it, and
+    // sleep holding it on the disk or a timed wait that only this CPU (the boot CPU, which
+    // takes the device interrupts and expires timed waits) would end, while this CPU spun on
+    // the lock with interrupts off: a deadlock. The commit is then left to a thread (the
+    // quiet hooks also run when one is back from user mode on a timer interrupt, and a
+    // transaction that grew too old is committed by the next operation that changes
+    // metadata, `begin`); waking the idle CPU sooner would not help.
+    if now >= due && crate::sched::try_current().is_none() {
+        if lintel_hal::smp::shared() && !lintel_hal::smp::kernel_lock_on() {
+            return Some(now + COMMIT_INTERVAL_NS);
+        }
+        if lintel_sync::held() > 0 {
+            return Some(now + crate::sched::TICK_NS);
+        }
     }
     if now < due
         || NEXT_COMMIT

@@ -168,6 +168,14 @@ fn signal_group(pgrp: i32, sig: u32) {
 
 static CONSOLE: spin::Once<Arc<Tty>> = spin::Once::new();
 
+/// Serializes changes of controlling terminals, each from its checks to its stores (Linux
+/// holds the tty lock and tasklist_lock there): a session leader acquiring one at open or by
+/// TIOCSCTTY, TIOCNOTTY, a session leader's exit, vhangup. Without it two session leaders
+/// opening one free terminal on two CPUs could both find it free and both take it, and a
+/// leader's exit could clear a session that a TIOCSCTTY steal had just installed. Taken with
+/// no other lock held; the processes' `ctty` locks nest inside; signals are sent after it.
+pub(super) static CTTY_LOCK: Mutex<()> = Mutex::new(());
+
 pub fn console_tty() -> Arc<Tty> {
     CONSOLE
         .call_once(|| Tty::new(Sink::Console, u32::MAX))
@@ -216,6 +224,7 @@ impl TtyFile {
         if flags & lintel_abi::fcntl::O_NOCTTY == 0 {
             if let Some(t) = crate::proc::try_current() {
                 let p = t.process();
+                let _ctty = CTTY_LOCK.lock();
                 let leader = p.sid.load(Ordering::Relaxed) == p.pid;
                 if leader && p.ctty.lock().is_none() && tty.session.load(Ordering::Relaxed) == 0 {
                     tty.session.store(p.pid, Ordering::Relaxed);
@@ -408,16 +417,19 @@ fn ctty_of(held: Option<Arc<dyn core::any::Any + Send + Sync>>) -> Option<Arc<Tt
 
 /// Called when a session leader exits: its terminal loses its session.
 pub fn session_ended(p: &Process) {
-    let Some(tty) = ctty_of(p.ctty.lock().take()) else {
-        return;
-    };
-    if tty.session.load(Ordering::Relaxed) == p.pid {
-        let fg = tty.pgrp.load(Ordering::Relaxed);
-        signal_group(fg, signal::SIGHUP);
-        signal_group(fg, signal::SIGCONT);
+    let fg = {
+        let _ctty = CTTY_LOCK.lock();
+        let Some(tty) = ctty_of(p.ctty.lock().take()) else {
+            return;
+        };
+        if tty.session.load(Ordering::Relaxed) != p.pid {
+            return;
+        }
         tty.session.store(0, Ordering::Relaxed);
-        tty.pgrp.store(0, Ordering::Relaxed);
-    }
+        tty.pgrp.swap(0, Ordering::Relaxed)
+    };
+    signal_group(fg, signal::SIGHUP);
+    signal_group(fg, signal::SIGCONT);
 }
 
 /// vhangup: hangs up `p`'s controlling terminal (Linux's __tty_hangup without exit_session):
@@ -425,12 +437,14 @@ pub fn session_ended(p: &Process) {
 /// it as controlling terminal, and the session leader gets SIGHUP and SIGCONT. Later opens
 /// of the terminal work again.
 pub fn vhangup(p: &Process) {
+    let ctty = CTTY_LOCK.lock();
     let Some(tty) = ctty_of(p.ctty.lock().clone()) else {
         return;
     };
     tty.hangups.fetch_add(1, Ordering::Relaxed);
     let session = tty.session.swap(0, Ordering::Relaxed);
     tty.pgrp.store(0, Ordering::Relaxed);
+    let mut leader = None;
     for pid in process::all_pids() {
         let Some(q) = process::find_process(pid) else {
             continue;
@@ -442,10 +456,14 @@ pub fn vhangup(p: &Process) {
         if mine {
             *q.ctty.lock() = None;
         }
-        if q.pid == session && q.exit_status.lock().is_none() {
-            process::send_simple(&q, None, signal::SIGHUP, signal::SI_KERNEL, None);
-            process::send_simple(&q, None, signal::SIGCONT, signal::SI_KERNEL, None);
+        if q.pid == session {
+            leader = Some(q);
         }
+    }
+    drop(ctty);
+    if let Some(q) = leader.filter(|q| q.exit_status.lock().is_none()) {
+        process::send_simple(&q, None, signal::SIGHUP, signal::SI_KERNEL, None);
+        process::send_simple(&q, None, signal::SIGCONT, signal::SI_KERNEL, None);
     }
     tty.readers.wake_all();
     poll_notify();

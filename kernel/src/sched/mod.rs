@@ -44,6 +44,7 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use lintel_abi::{Errno, KResult};
+use lintel_hal::percpu::CpuSlot;
 use lintel_hal::smp::MAX_CPUS;
 use lintel_hal::task::Task;
 use spin::Mutex;
@@ -190,6 +191,11 @@ struct Sched {
     sleepers: Deadlines,
     cpus: [Cpu; MAX_CPUS],
 }
+
+/// Each CPU's running thread as [`current`] reads it: `Cpu::current` (which the scheduler
+/// reads under `SCHED` with the queues), mirrored in a slot only its CPU touches, set by the
+/// switch to the thread before the switch itself (hal's `percpu`).
+static CURRENT: CpuSlot<dyn Schedulable> = CpuSlot::new();
 
 static SCHED: Mutex<Sched> = Mutex::new(Sched {
     sleepers: Deadlines::new(),
@@ -359,8 +365,11 @@ pub fn current() -> ThreadRef {
     try_current().expect("no current thread")
 }
 
+/// The thread running on this CPU, if any (None in the idle loop). Read from this CPU's
+/// slot, which only the switch on this CPU changes: no lock (it used to take `SCHED`, which
+/// every CPU takes to block, wake and switch).
 pub fn try_current() -> Option<ThreadRef> {
-    SCHED.lock().cpu().current.clone()
+    CURRENT.get()
 }
 
 /// Makes a new thread runnable, on the CPU with the most room (this one when tied).
@@ -436,19 +445,17 @@ pub fn prepare_wait(t: &ThreadRef) -> bool {
     false
 }
 
-/// The CPU `t` is running on, if it is running.
+/// The CPU `t` is running on, if it is running (the answer may be stale at once: see
+/// `CpuSlot::holder`).
 fn running_on(t: &ThreadRef) -> Option<usize> {
-    let s = SCHED.lock();
-    s.cpus
-        .iter()
-        .position(|c| c.current.as_ref().is_some_and(|c| Arc::ptr_eq(c, t)))
+    CURRENT.holder(t)
 }
 
 /// Gives the CPU away. The current thread must already be marked Blocked (and registered
 /// somewhere that will wake it), Dead, or Runnable (then it is requeued; `yielding`: another
 /// queued thread runs before it).
 fn switch_away(yielding: bool) {
-    let next_task = {
+    let (next_task, left, cur) = {
         let mut s = SCHED.lock();
         let cpu = this_cpu();
         let now = crate::time::uptime_ns();
@@ -511,10 +518,14 @@ fn switch_away(yielding: bool) {
             Some(n) => n.kernel_task(),
             None => s.cpus[cpu].idle.clone().expect("no idle task"),
         };
+        let left = CURRENT.replace(next.clone());
         s.cpus[cpu].current = next;
         s.update_min(cpu, now);
-        task
+        (task, left, cur)
     };
+    // Dropped with no lock held (the last reference to an exited thread frees it).
+    drop(left);
+    drop(cur);
     lintel_hal::task::switch_to(next_task);
     // Running again: make our address space current.
     if let Some(t) = try_current() {

@@ -170,6 +170,15 @@ pub(crate) fn send_wakeup(cpu: usize) {
     gic::send_sgi(cpu, SGI_WAKEUP);
 }
 
+/// Whether another online CPU has `root` loaded now (its last recorded root table).
+pub(crate) fn root_active_elsewhere(root: u64) -> bool {
+    let me = cpu_index();
+    let online = smp::online_mask();
+    (0..MAX_CPUS).any(|cpu| {
+        cpu != me && online & (1 << cpu) != 0 && ACTIVE_ROOT[cpu].load(Ordering::Acquire) == root
+    })
+}
+
 /// Records that this CPU now uses root table `root` (called on every TTBR0 write).
 pub(crate) fn note_active_root(root: u64) {
     if let Some(slot) = ACTIVE_ROOT.get(cpu_index()) {

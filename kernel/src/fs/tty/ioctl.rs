@@ -151,6 +151,7 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
         TIOCSCTTY => {
             let t = crate::proc::current();
             let p = t.process();
+            let _ctty = super::CTTY_LOCK.lock();
             if p.sid.load(Ordering::Relaxed) != p.pid {
                 return Err(Errno::EPERM);
             }
@@ -184,6 +185,7 @@ pub(super) fn tty_ioctl(tty: &Arc<Tty>, file: &OpenFile, cmd: u32, arg: usize) -
         TIOCNOTTY => {
             let t = crate::proc::current();
             let p = t.process();
+            let _ctty = super::CTTY_LOCK.lock();
             if !tty.is_ctty_of(&p) {
                 return Err(Errno::ENOTTY);
             }

@@ -160,6 +160,11 @@ pub fn tick() -> Option<u64> {
         return next();
     }
     // Ticks run where no kernel path holds the lock on one CPU; try_lock keeps it that way.
+    // Without the big kernel lock a thread on another CPU may hold it: its `with` polls
+    // before it lets go, but frames that arrive after that poll would wait (RX_PENDING still
+    // set) for the boot CPU's next interrupt, which an idle boot CPU may not get for long:
+    // the hook asks to run again soon instead.
+    let mut busy = false;
     let (mut changed, events, captured) = match STACK.try_lock() {
         Some(mut g) => {
             RX_PENDING.store(false, Ordering::Relaxed);
@@ -172,13 +177,20 @@ pub fn tick() -> Option<u64> {
                 None => (false, alloc::vec::Vec::new(), alloc::vec::Vec::new()),
             }
         }
-        None => (false, alloc::vec::Vec::new(), alloc::vec::Vec::new()),
+        None => {
+            busy = true;
+            (false, alloc::vec::Vec::new(), alloc::vec::Vec::new())
+        }
     };
     changed |= crate::net::tap::deliver(captured);
     if changed {
         poll_notify();
     }
     tell_async(events);
+    if busy {
+        // The scheduler runs a hook that asks for "now" no sooner than a millisecond later.
+        return Some(crate::time::uptime_ns());
+    }
     next()
 }
 
