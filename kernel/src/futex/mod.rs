@@ -128,6 +128,10 @@ fn sleep_on(
     deadline: Option<u64>,
     check: &dyn Fn() -> KResult<()>,
 ) -> KResult<Option<Key>> {
+    // A word that already differs ends the call before anything is allocated or queued
+    // (EAGAIN is what a check at this instant would answer; a contended lock's waiter often
+    // finds it so). A word that matches is read again once the waiter is queued, below.
+    check()?;
     let thread = sched::current();
     let w = Arc::new(Waiter {
         thread: thread.clone(),
