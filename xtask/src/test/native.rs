@@ -47,7 +47,15 @@ pub(super) fn run_native_under(
             break s;
         }
         if start.elapsed() > NATIVE_TIMEOUT {
+            // The test's own children too (a timed-out test may have left them spinning):
+            // found by their parent links while the test still lives, then killed with it.
+            let family = descendants(child.id());
             let _ = child.kill();
+            for pid in family {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
             let _ = child.wait();
             return Err("timed out".into());
         }
@@ -59,4 +67,58 @@ pub(super) fn run_native_under(
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok((code, text))
+}
+
+/// Every living descendant of process `root`, from the parent field of /proc/PID/stat.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut parent_of: Vec<(u32, u32)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": the command name may hold spaces and parentheses.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+            parent_of.push((pid, ppid));
+        }
+    }
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let p = found[i];
+        found.extend(parent_of.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn descendants_are_found_through_the_parent_links() {
+        let mut sh = std::process::Command::new("sh")
+            .args(["-c", "sleep 5 & sleep 5 & wait"])
+            .spawn()
+            .expect("sh");
+        let mut found = Vec::new();
+        for _ in 0..200 {
+            found = super::descendants(sh.id());
+            if found.len() >= 2 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        for pid in &found {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        let _ = sh.kill();
+        let _ = sh.wait();
+        assert_eq!(found.len(), 2, "{found:?}");
+    }
 }
