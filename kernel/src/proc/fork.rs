@@ -174,6 +174,7 @@ fn new_thread(
     }
     THREADS.lock().insert(tid, Arc::downgrade(&t));
     drop(new_tid);
+    crate::sched::cpustat::forked();
     Ok(t)
 }
 

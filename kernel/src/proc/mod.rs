@@ -332,6 +332,10 @@ impl crate::sched::Schedulable for Thread {
         &self.cpu
     }
 
+    fn user_time_ns(&self) -> u64 {
+        self.user_ns()
+    }
+
     fn kernel_task(&self) -> Arc<Task> {
         self.ktask()
     }

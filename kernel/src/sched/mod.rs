@@ -32,6 +32,7 @@
 //! ends the waits that are due and runs the hooks. A deadline set on another CPU that comes
 //! before what the boot CPU is armed for interrupts the boot CPU, which arms again.
 
+pub mod cpustat;
 pub mod deadline;
 mod fair;
 pub mod policy;
@@ -87,6 +88,8 @@ pub struct CpuTime {
     pub running: bool,
     pub vruntime: u64,
     pub cpu: usize,
+    /// The thread's user time when the current stint began (for the CPU's share of it).
+    pub user_at_since: u64,
     /// What getrusage counts besides time, kept beside it because the same lock guards both.
     pub events: Events,
 }
@@ -134,6 +137,10 @@ impl CpuTime {
 pub trait Schedulable: Any + Send + Sync {
     fn sched_state(&self) -> &Mutex<ThreadState>;
     fn cpu_time(&self) -> &Mutex<CpuTime>;
+    /// Its time in user mode so far (kept by the thread itself).
+    fn user_time_ns(&self) -> u64 {
+        0
+    }
     /// The kernel task (stack and saved registers) the thread runs on.
     fn kernel_task(&self) -> Arc<Task>;
     /// Called on the thread's own stack when it has the CPU again: makes its address space
@@ -473,7 +480,7 @@ fn switch_away(yielding: bool) {
             }
             requeued = st.is_runnable();
             drop(st);
-            charge(c, now, requeued);
+            charge(c, now, requeued, cpu);
             if requeued {
                 s.push_on(c.clone(), cpu, runq::Arrival::Moved);
             }
@@ -494,6 +501,7 @@ fn switch_away(yielding: bool) {
             t.since = now;
             t.running = true;
             t.cpu = cpu;
+            t.user_at_since = n.user_time_ns();
             if same {
                 // charge counted a switch that did not happen: the thread runs on.
                 if requeued {
@@ -509,6 +517,7 @@ fn switch_away(yielding: bool) {
             return;
         }
         s.cpus[cpu].slice_start = now;
+        cpustat::switched(cpu);
         TICK_AT[cpu].store(
             next.as_ref()
                 .map_or(u64::MAX, |n| deadline::first_tick(n, now)),
@@ -537,7 +546,7 @@ fn switch_away(yielding: bool) {
 /// Also counts the switch away as getrusage sees it (involuntary when the thread is still
 /// runnable), under the same lock: switch_away takes it back in the rare case the thread is
 /// picked again.
-fn charge(t: &ThreadRef, now: u64, runnable: bool) {
+fn charge(t: &ThreadRef, now: u64, runnable: bool, cpu: usize) {
     let w = fair::weight_of(t);
     let mut ct = t.cpu_time().lock();
     if runnable {
@@ -548,6 +557,7 @@ fn charge(t: &ThreadRef, now: u64, runnable: bool) {
     if ct.running {
         let d = now.saturating_sub(ct.since);
         ct.total_ns += d;
+        cpustat::ran(cpu, d, t.user_time_ns().saturating_sub(ct.user_at_since));
         ct.vruntime = ct.vruntime.saturating_add(fair::virtual_ns(d, w));
         ct.running = false;
         let since = ct.since;

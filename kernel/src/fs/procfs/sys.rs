@@ -670,50 +670,55 @@ fn diskstats(s: &mut SeqText) {
     }
 }
 
-/// /proc/stat: CPU time in USER_HZ ticks (user and system from every process's own and
-/// reaped children's time, the rest of each CPU's uptime idle; Lintel does not account time
-/// per CPU, so it is spread evenly and the cpu line is the sum of the cpuN lines), then
-/// Linux's counters and process figures.
+/// /proc/stat: CPU time in USER_HZ ticks per CPU (user and system: what threads ran there,
+/// `sched::cpustat`; idle: the rest of the CPU's uptime), the cpu line their sum, then
+/// Linux's counters: context switches, forks since boot, threads runnable now.
 fn stat_text(t: &mut SeqText, up: u64) {
     let tick = |ns: u64| ns / 10_000_000;
-    let (mut user, mut sys, mut running) = (0u64, 0u64, 0u64);
-    for pid in proc::all_pids() {
-        let Some(p) = proc::find_process(pid) else {
-            continue;
-        };
-        let (u, s) = p.cpu_times();
-        let r = *p.reaped.lock();
-        let (cu, cs) = (r.user_ns, r.sys_ns);
-        user += u + cu;
-        sys += s + cs;
-        running += p
-            .live_threads()
-            .iter()
-            .filter(|t| t.state.lock().is_runnable())
-            .count() as u64;
+    // The stints running now, which cpustat counts only when they end: (user, system) per CPU.
+    let now = crate::time::uptime_ns();
+    let mut current = [(0u64, 0u64); 64];
+    let mut running = 0u64;
+    for p in proc::all_pids().into_iter().filter_map(proc::find_process) {
+        for th in p.live_threads() {
+            running += u64::from(th.state.lock().is_runnable());
+            let ct = *th.cpu.lock();
+            if ct.running {
+                let busy = now.saturating_sub(ct.since);
+                let user = th.user_ns().saturating_sub(ct.user_at_since).min(busy);
+                let c = &mut current[ct.cpu % 64];
+                c.0 += user;
+                c.1 += busy - user;
+            }
+        }
     }
     let mask = lintel_hal::smp::cpu_mask();
-    let n = u64::from(mask.count_ones().max(1));
-    let (user, sys) = (tick(user), tick(sys));
-    let idle = (tick(up) * n).saturating_sub(user + sys);
-    // Per CPU: an even share, the remainder on the first so the shares add up.
-    let share = |total: u64, first: bool| total / n + if first { total % n } else { 0 };
-    let _ = writeln!(t, "cpu  {} 0 {} {} 0 0 0 0 0 0", user, sys, idle);
-    for (k, i) in (0..64).filter(|i| mask & (1u64 << i) != 0).enumerate() {
-        let _ = writeln!(
-            t,
-            "cpu{} {} 0 {} {} 0 0 0 0 0 0",
-            i,
-            share(user, k == 0),
-            share(sys, k == 0),
-            share(idle, k == 0)
-        );
+    let cpus: alloc::vec::Vec<(usize, u64, u64, u64)> = (0..64)
+        .filter(|i| mask & (1u64 << i) != 0)
+        .map(|i| {
+            let (user, sys) = crate::sched::cpustat::cpu_times(i);
+            let (user, sys) = (user + current[i].0, sys + current[i].1);
+            let idle = up.saturating_sub(user + sys);
+            (i, tick(user), tick(sys), tick(idle))
+        })
+        .collect();
+    let sum = |f: fn(&(usize, u64, u64, u64)) -> u64| cpus.iter().map(f).sum::<u64>();
+    let _ = writeln!(
+        t,
+        "cpu  {} 0 {} {} 0 0 0 0 0 0",
+        sum(|c| c.1),
+        sum(|c| c.2),
+        sum(|c| c.3)
+    );
+    for (i, user, sys, idle) in &cpus {
+        let _ = writeln!(t, "cpu{i} {user} 0 {sys} {idle} 0 0 0 0 0 0");
     }
     let _ = writeln!(
         t,
-        "intr 0\nctxt 0\nbtime {}\nprocesses {}\nprocs_running {}\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0",
+        "intr 0\nctxt {}\nbtime {}\nprocesses {}\nprocs_running {}\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0",
+        crate::sched::cpustat::switches(),
         (crate::time::realtime_ns() - up as i64) / 1_000_000_000,
-        proc::all_pids().last().copied().unwrap_or(1),
+        crate::sched::cpustat::forks(),
         running.max(1)
     );
 }
