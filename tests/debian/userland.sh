@@ -215,6 +215,15 @@ getfattr -d out/f
 setfacl -b f
 gfacl f
 cd ..
+# What a user first runs to look at the system (procps, util-linux): no errors, and figures
+# that hold together (the numbers themselves differ between the two systems).
+free -k | awk 'NR == 1 { print $1, $2, $6 } NR == 2 { print $1, ($2 > 0), ($3 <= $2), ($7 <= $2) }'
+ps aux | awk 'NR == 1 { print $1, $2, $3, $4, $11 }'
+ps -o comm= -p $$
+ps -eo pid= | grep -qx " *$$" && echo "ps lists this shell"
+top -b -n1 > top.out 2>&1 && echo "top status 0"
+awk 'NR == 1 { print $1 } /^ *PID/ { print $1, $2, $NF }' top.out
+lsblk -dn -o TYPE | grep -qx disk && echo "lsblk: a disk"
 cd /
 rm -rf "$T"
 echo end

@@ -46,7 +46,7 @@ const VIRTUAL_DEPS: &[(&str, &str)] = &[("gdb", "libboost-regex1.74.0")];
 /// network tests run, the debugger debian.gdb runs (setup installs gdb on the host too), and
 /// the toolchain debian.devel and the development bench rows use: gcc, g++, make, git,
 /// python3-venv (ensurepip's bundled pip wheel) and xz-utils (setup installs those on the
-/// host too).
+/// host too), and procps (ps, top, free: what a user first runs to see the system).
 pub const USERLAND_PACKAGES: &[&str] = &[
     "python3",
     "gawk",
@@ -69,6 +69,7 @@ pub const USERLAND_PACKAGES: &[&str] = &[
     "xz-utils",
     "man-db",
     "groff-base",
+    "procps",
 ];
 
 /// The /etc/hosts debootstrap leaves out: "localhost" and the host name resolve without DNS.

@@ -108,6 +108,10 @@ pub fn ensure_with(ports: &[crate::arch::Arch]) -> Result<(), String> {
     if !have("setfattr") {
         missing.push("attr");
     }
+    // ... and procps' ps, top and free.
+    if !have("top") {
+        missing.push("procps");
+    }
     if !have("gcc") {
         missing.push("gcc");
     }
