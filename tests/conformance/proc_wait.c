@@ -620,6 +620,43 @@ int main(void) {
         CHECK(waitpid(pid, &st, 0) == pid);
         CHECK_STATUS(st, WIFEXITED(s_) && WEXITSTATUS(s_) == 0);
 
+        /* A group whose only member is a zombie still exists: another child can join it
+         * (a task stays in its group until it is reaped, as a shell's pipeline leader that
+         * exited first). Once the zombie is reaped, the group is gone. */
+        {
+            fflush(stdout);
+            pid_t lead = fork();
+            if (lead == 0) {
+                setpgid(0, 0);
+                _exit(0);
+            }
+            CHECK(setpgid(lead, lead) == 0 || errno == EACCES || errno == ESRCH);
+            siginfo_t si;
+            /* Exited, not reaped. */
+            CHECK(waitid(P_PID, lead, &si, WEXITED | WNOWAIT) == 0);
+            CHECK(getpgid(lead) == lead);
+            fflush(stdout);
+            pid_t join = fork();
+            if (join == 0) {
+                for (;;) pause();
+            }
+            CHECK(setpgid(join, lead) == 0);
+            CHECK(getpgid(join) == lead);
+            CHECK(waitpid(lead, &st, 0) == lead);
+            /* The joiner alone keeps the group now; once it moves to a group of its own,
+             * no member is left and the group cannot be joined. */
+            CHECK(setpgid(join, join) == 0);
+            pid_t late = fork();
+            if (late == 0) {
+                for (;;) pause();
+            }
+            CHECK_ERR(setpgid(late, lead), EPERM);
+            kill(join, SIGKILL);
+            kill(late, SIGKILL);
+            CHECK(waitpid(join, &st, 0) == join);
+            CHECK(waitpid(late, &st, 0) == late);
+        }
+
         /* The parent cannot move a child that is in another session. */
         int g[2];
         CHECK(pipe(g) == 0);

@@ -24,6 +24,9 @@ struct Uses {
     pgrp: u32,
     /// Processes in the session with this id.
     session: u32,
+    /// The session of the process group with this id (all of a group's members are in one
+    /// session), set when the group gets its first member.
+    pgrp_sid: i32,
 }
 
 #[derive(Clone, Copy)]
@@ -51,10 +54,14 @@ static IDS: Mutex<BTreeMap<i32, Uses>> = Mutex::new(BTreeMap::new());
 /// split nodes up to the root: a few hundred bytes at most for these small entries).
 const INSERT_BYTES: usize = 1024;
 
-/// One more holder of `id` as `role`; false (and nothing changed) when nobody holds `id`.
-fn add(ids: &mut BTreeMap<i32, Uses>, id: i32, role: Role) -> bool {
+/// One more holder of `id` as `role`, of a process in session `sid`; false (and nothing
+/// changed) when nobody holds `id`.
+fn add(ids: &mut BTreeMap<i32, Uses>, id: i32, role: Role, sid: i32) -> bool {
     match ids.get_mut(&id) {
         Some(u) => {
+            if matches!(role, Role::Pgrp) && u.pgrp == 0 {
+                u.pgrp_sid = sid;
+            }
             *u.count(role) += 1;
             true
         }
@@ -133,12 +140,13 @@ pub(super) fn enter(p: &Arc<Process>, parent: Option<&Process>) {
         p.sid
             .store(parent.sid.load(Ordering::Relaxed), Ordering::Relaxed);
     }
+    let sid = p.sid.load(Ordering::Relaxed);
     for (id, role) in [
         (p.pid, Role::Own),
         (p.pgid.load(Ordering::Relaxed), Role::Pgrp),
-        (p.sid.load(Ordering::Relaxed), Role::Session),
+        (sid, Role::Session),
     ] {
-        let held = add(&mut ids, id, role);
+        let held = add(&mut ids, id, role, sid);
         debug_assert!(held, "pid {id} joined but not in use");
     }
     PROCS.lock().insert(p.pid, p.clone());
@@ -163,21 +171,24 @@ fn listed(p: &Process) -> KResult<()> {
     }
 }
 
-/// setpgid's store: `p` moves to process group `pgid`, its own pid or a group that exists
-/// (EPERM when the group is gone, as when its last member was reaped after the caller
-/// looked).
+/// setpgid's check and store: `p` moves to process group `pgid`, its own pid or a group
+/// that has a member (a zombie counts, as on Linux, where a task stays in its group until
+/// reaped) in `p`'s session; EPERM otherwise.
 pub fn set_pgid(p: &Process, pgid: i32) -> KResult<()> {
     let mut ids = IDS.lock();
     listed(p)?;
     let old = p.pgid.load(Ordering::Relaxed);
-    if old == pgid {
-        return Ok(());
-    }
+    let sid = p.sid.load(Ordering::Relaxed);
     let ok = if pgid == p.pid {
-        add(&mut ids, pgid, Role::Pgrp)
+        old == pgid || add(&mut ids, pgid, Role::Pgrp, sid)
     } else {
-        ids.get(&pgid).is_some_and(|u| u.pgrp > 0) && add(&mut ids, pgid, Role::Pgrp)
+        ids.get(&pgid)
+            .is_some_and(|u| u.pgrp > 0 && u.pgrp_sid == sid)
+            && (old == pgid || add(&mut ids, pgid, Role::Pgrp, sid))
     };
+    if old == pgid {
+        return if ok { Ok(()) } else { Err(Errno::EPERM) };
+    }
     if !ok {
         return Err(Errno::EPERM);
     }
@@ -195,8 +206,8 @@ pub fn set_session(p: &Process) -> KResult<()> {
     if ids.get(&pid).is_none_or(|u| u.pgrp > 0) {
         return Err(Errno::EPERM);
     }
-    add(&mut ids, pid, Role::Pgrp);
-    add(&mut ids, pid, Role::Session);
+    add(&mut ids, pid, Role::Pgrp, pid);
+    add(&mut ids, pid, Role::Session, pid);
     remove(&mut ids, p.pgid.load(Ordering::Relaxed), Role::Pgrp);
     remove(&mut ids, p.sid.load(Ordering::Relaxed), Role::Session);
     p.pgid.store(pid, Ordering::Relaxed);
