@@ -123,7 +123,9 @@ pub fn timer_get(p: &Process, t: &PosixTimer) -> (u64, u64) {
         return (0, t.interval);
     }
     (
-        t.expiry.saturating_sub(timer_clock_now(p, t.clock)).max(1),
+        t.expiry
+            .saturating_sub(timer_clock_now(p, t.expiry_clock()))
+            .max(1),
         t.interval,
     )
 }
@@ -146,14 +148,15 @@ pub fn timer_set(
         let old = timer_get(p, t);
         t.interval = interval;
         t.overrun = 0;
+        t.relative_realtime = !absolute && matches!(t.clock, TimerClock::Realtime);
         t.expiry = if value == 0 {
             0
         } else if absolute {
             value.max(1)
         } else {
-            timer_clock_now(p, t.clock).saturating_add(value)
+            timer_clock_now(p, t.expiry_clock()).saturating_add(value)
         };
-        let deadline = (t.expiry != 0).then(|| posix_mono_deadline(t.clock, t.expiry));
+        let deadline = (t.expiry != 0).then(|| posix_mono_deadline(t.expiry_clock(), t.expiry));
         (old, deadline)
     };
     if let Some(at) = deadline {
@@ -177,16 +180,16 @@ fn posix_tick(p: &Arc<Process>) -> Option<u64> {
             if t.expiry == 0 {
                 continue;
             }
-            let now = timer_clock_now(p, t.clock);
+            let now = timer_clock_now(p, t.expiry_clock());
             if now < t.expiry {
-                note(t.clock, t.expiry);
+                note(t.expiry_clock(), t.expiry);
                 continue;
             }
             if let Some(missed) = (now - t.expiry).checked_div(t.interval) {
                 // Expiries missed since the last one count as overruns.
                 t.overrun = t.overrun.saturating_add(missed.min(i32::MAX as u64) as i32);
                 t.expiry += (missed + 1) * t.interval;
-                note(t.clock, t.expiry);
+                note(t.expiry_clock(), t.expiry);
             } else {
                 t.expiry = 0;
             }

@@ -24,6 +24,11 @@ struct State {
     cancel_on_set: Option<u64>,
     /// The clock was set since: the next read fails with ECANCELED.
     cancelled: bool,
+    /// `expiry` counts on the wall clock: a CLOCK_REALTIME timer armed with an absolute
+    /// time. A relative one counts on the monotonic clock, as Linux's (hrtimer_init turns a
+    /// relative CLOCK_REALTIME timer into a CLOCK_MONOTONIC one): setting the clock does not
+    /// move it.
+    on_wall: bool,
 }
 
 pub struct TimerFd {
@@ -61,7 +66,7 @@ impl TimerFd {
         if s.expiry == 0 {
             return;
         }
-        let t = now(self.realtime);
+        let t = now(s.on_wall);
         if t < s.expiry {
             return;
         }
@@ -82,14 +87,15 @@ impl TimerFd {
         let rem = if s.expiry == 0 {
             0
         } else {
-            s.expiry.saturating_sub(now(self.realtime)).max(1)
+            s.expiry.saturating_sub(now(s.on_wall)).max(1)
         };
         (rem, s.interval)
     }
 
-    /// The monotonic time at which the boot CPU must look at this timer.
-    fn mono_deadline(&self, expiry: u64) -> u64 {
-        if self.realtime {
+    /// The monotonic time at which the boot CPU must look at a timer whose expiry is
+    /// `expiry` (on the wall clock when `on_wall`).
+    fn mono_deadline(on_wall: bool, expiry: u64) -> u64 {
+        if on_wall {
             let left = expiry.saturating_sub(now(true));
             crate::time::uptime_ns().saturating_add(left)
         } else {
@@ -114,14 +120,15 @@ impl TimerFd {
         s.cancel_on_set =
             (cancel_on_set && absolute && self.realtime).then(crate::time::clock_set_count);
         let cancel_on_set = s.cancel_on_set.is_some();
+        s.on_wall = self.realtime && absolute;
         s.expiry = if value == 0 {
             0
         } else if absolute {
             value.max(1)
         } else {
-            now(self.realtime).saturating_add(value)
+            now(false).saturating_add(value)
         };
-        let expiry = s.expiry;
+        let (expiry, on_wall) = (s.expiry, s.on_wall);
         // The lists are taken after the timer's state is let go: `tick` and `clock_was_set`
         // hold a list while they take each timer's state (the lock order is list, then state).
         drop(s);
@@ -130,7 +137,7 @@ impl TimerFd {
         }
         if expiry != 0 {
             ARMED.lock().push(Arc::downgrade(self));
-            crate::sched::note_deadline(self.mono_deadline(expiry));
+            crate::sched::note_deadline(Self::mono_deadline(on_wall, expiry));
         }
         old
     }
@@ -163,7 +170,7 @@ pub fn tick() -> Option<u64> {
         t.update(&mut s);
         fired |= s.ticks != before;
         if s.expiry != 0 {
-            let at = t.mono_deadline(s.expiry);
+            let at = TimerFd::mono_deadline(s.on_wall, s.expiry);
             next = Some(next.map_or(at, |n| n.min(at)));
         }
         s.expiry != 0
@@ -200,7 +207,7 @@ impl FileOps for TimerFd {
                     s.ticks = 0;
                     return Ok(8);
                 }
-                s.expiry
+                (s.on_wall, s.expiry)
             };
             if file.nonblocking() {
                 return Err(Errno::EAGAIN);
@@ -208,7 +215,8 @@ impl FileOps for TimerFd {
             if let Some(e) = crate::proc::interrupted(&t, Errno::ERESTARTSYS) {
                 return Err(e);
             }
-            let deadline = (next != 0).then(|| self.mono_deadline(next));
+            let (on_wall, next) = next;
+            let deadline = (next != 0).then(|| Self::mono_deadline(on_wall, next));
             POLL_WAIT.wait_once(tk, deadline);
         }
     }

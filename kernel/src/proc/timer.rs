@@ -25,6 +25,20 @@ pub struct PosixTimer {
     pub overrun: i32,
     /// The overrun count of the last expiry signalled (timer_getoverrun).
     pub last_overrun: i32,
+    /// Armed relative on CLOCK_REALTIME: the expiry counts on the monotonic clock instead,
+    /// as Linux's (a relative timer is not moved by setting the clock; only absolute ones
+    /// are), until the next timer_settime.
+    pub relative_realtime: bool,
+}
+
+impl PosixTimer {
+    /// The clock `expiry` and `interval` count on.
+    pub fn expiry_clock(&self) -> TimerClock {
+        match self.clock {
+            TimerClock::Realtime if self.relative_realtime => TimerClock::Monotonic,
+            c => c,
+        }
+    }
 }
 
 /// Now on clock `c` of process `p`, in ns.
@@ -61,7 +75,7 @@ pub fn forward_on_dequeue(p: &super::Process, info: &mut super::signal::SigInfo)
     if t.expiry == 0 || t.interval == 0 || t.signo != info.signo() {
         return;
     }
-    let now = clock_now(p, t.clock);
+    let now = clock_now(p, t.expiry_clock());
     if now < t.expiry {
         return;
     }

@@ -195,6 +195,25 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         mem: None,
         smp: 1,
     });
+    // Relative CLOCK_REALTIME timers count on the monotonic clock across clock changes.
+    let realtime_jump = bin.join("realtime_jump.musl");
+    build::compile_c(
+        &root().join("tests/boot/realtime_jump.c"),
+        Variant::Musl,
+        &realtime_jump,
+    )?;
+    cases.push(Case {
+        id: "boot.realtime-jump".into(),
+        argv: s(&["/realtime_jump"]),
+        add: Some((realtime_jump, "/realtime_jump".into())),
+        status: 0,
+        output: vec![],
+        keys: None,
+        contains: vec!["realtime-jump: ok".into()],
+        disk: None,
+        mem: None,
+        smp: 1,
+    });
     // Exited and reaped tasks give back all their kernel memory.
     let task_leak = bin.join("task_leak.musl");
     build::compile_c(

@@ -88,6 +88,7 @@ pub fn timer_create(c: &mut Call) -> SysResult {
         interval: 0,
         overrun: 0,
         last_overrun: 0,
+        relative_realtime: false,
     };
     // The id is picked and taken in one step (two threads creating timers at once get two),
     // then copied out; a bad pointer takes the timer back (Linux's timer_create does the same).
