@@ -166,9 +166,10 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
     let bin = build::ensure_build_dir()?.join("tests");
     let cwd = bin.join(format!("cwd-{}", std::process::id()));
 
-    // Build and run natively; what passes on Linux goes to the guest.
-    let mut guest: Vec<(String, PathBuf)> = Vec::new();
-    let mut native_failed: BTreeMap<String, String> = BTreeMap::new();
+    // Build (on every core) and run natively (one at a time: some tests time themselves);
+    // what passes on Linux goes to the guest.
+    let start = std::time::Instant::now();
+    let mut jobs: Vec<(String, &PathBuf, Variant, PathBuf)> = Vec::new();
     for src in &sources {
         let name = src
             .file_stem()
@@ -180,30 +181,44 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
             if filter.is_some_and(|f| !id.contains(f)) {
                 continue;
             }
-            let exe = bin.join(v.name()).join(&name);
-            if let Err(e) = build::compile_c(src, v, &exe) {
-                native_failed.insert(id, format!("does not compile: {e}"));
-                continue;
+            jobs.push((id, src, v, bin.join(v.name()).join(&name)));
+        }
+    }
+    let built = build::in_parallel(&jobs, |(_, src, v, exe)| build::compile_c(src, *v, exe));
+    let build_time = start.elapsed().as_secs();
+    let mut guest: Vec<(String, PathBuf)> = Vec::new();
+    let mut native_failed: BTreeMap<String, String> = BTreeMap::new();
+    for ((id, _, _, exe), built) in jobs.into_iter().zip(built) {
+        if let Err(e) = built {
+            native_failed.insert(id, format!("does not compile: {e}"));
+            continue;
+        }
+        let _ = std::fs::remove_dir_all(&cwd);
+        std::fs::create_dir_all(&cwd).map_err(|e| e.to_string())?;
+        match run_native(&exe, &cwd) {
+            Ok((0, _)) => guest.push((id, exe)),
+            Ok((code, text)) => {
+                native_failed.insert(
+                    id,
+                    format!(
+                        "fails natively on Linux (status {code}): {}",
+                        tail(&text, 3)
+                    ),
+                );
             }
-            let _ = std::fs::remove_dir_all(&cwd);
-            std::fs::create_dir_all(&cwd).map_err(|e| e.to_string())?;
-            match run_native(&exe, &cwd) {
-                Ok((0, _)) => guest.push((id, exe)),
-                Ok((code, text)) => {
-                    native_failed.insert(
-                        id,
-                        format!(
-                            "fails natively on Linux (status {code}): {}",
-                            tail(&text, 3)
-                        ),
-                    );
-                }
-                Err(e) => {
-                    native_failed.insert(id, format!("fails natively on Linux: {e}"));
-                }
+            Err(e) => {
+                native_failed.insert(id, format!("fails natively on Linux: {e}"));
             }
         }
     }
+    if guest.is_empty() && native_failed.is_empty() {
+        return Ok(());
+    }
+    println!(
+        "TIME  conformance: {} builds {build_time} s, Linux runs {} s",
+        guest.len() + native_failed.len(),
+        start.elapsed().as_secs() - build_time
+    );
     let _ = std::fs::remove_dir_all(&cwd);
     for (id, why) in &native_failed {
         t.fail(id, why);

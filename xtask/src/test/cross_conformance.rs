@@ -205,19 +205,27 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> 
     let cwd = bin.join(format!("cwd-{}", std::process::id()));
     let mut guest: Vec<(String, PathBuf)> = Vec::new();
     let start = std::time::Instant::now();
+    // Compile on every core, then run the oracles one at a time (some tests time themselves).
+    let mut jobs = Vec::new();
     for test in tests {
-        let (name, dynamic, musl) = (&test.name, test.dynamic, test.musl);
-        let kind = match (dynamic, musl) {
+        let kind = match (test.dynamic, test.musl) {
             (true, _) => DYN,
             (false, true) => MUSL,
             (false, false) => "",
         };
-        let id = format!("{name}{kind}.{}", port.arch);
+        let id = format!("{}{kind}.{}", test.name, port.arch);
         if filter.is_some_and(|f| !id.contains(f)) {
             continue;
         }
         let exe = bin.join(&id);
-        if let Err(e) = compile(port, &dir.join(format!("{name}.c")), &exe, dynamic, musl) {
+        jobs.push((id, test, exe));
+    }
+    let built = crate::build::in_parallel(&jobs, |(_, test, exe)| {
+        let src = dir.join(format!("{}.c", test.name));
+        compile(port, &src, exe, test.dynamic, test.musl)
+    });
+    for ((id, test, exe), built) in jobs.into_iter().zip(built) {
+        if let Err(e) = built {
             t.fail(&id, &format!("does not compile: {e}"));
             continue;
         }

@@ -23,6 +23,9 @@ pub(super) fn args(arch: &str, triplet: &str) -> Result<Vec<String>, String> {
     let dir = crate::build::ensure_build_dir()?.join(arch).join("musl");
     let specs = dir.join("musl-gcc.specs");
     let khdr = dir.join("kernel-headers");
+    // Tests compile in parallel: the first one in fetches, the others wait for it.
+    static FETCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
     if !specs.exists() {
         fetch(&dir, deb_arch)?;
         let musl = format!("{arch}-linux-musl");
