@@ -21,10 +21,7 @@ static void check_opts(const char *pt, const char *want) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
-    strcpy(base, "/tmp/lt_devpts_XXXXXX");
-    CHECK(mkdtemp(base) != NULL);
-    CHECK_OK(mount("none", base, "tmpfs", 0, "size=1m"));
-    CHECK_OK(mount(NULL, base, NULL, MS_PRIVATE, NULL));
+    scratch_tmpfs("/tmp/lt_devpts_XXXXXX", "size=1m");
     CHECK_OK(mkdir(at("p"), 0755));
     const char *p = at("p");
 
@@ -83,7 +80,6 @@ int main(void) {
     check_opts(p, "rw,nosuid,noexec,relatime,uid=5,mode=600,ptmxmode=000");
     CHECK_OK(umount2(p, 0));
 
-    CHECK_OK(umount2(base, 0));
-    CHECK_OK(rmdir(base));
+    scratch_done();
     DONE();
 }

@@ -39,10 +39,7 @@ static int create(const char *name, int flags) {
 int main(void) {
     (void)mounts_opts;
     setvbuf(stdout, NULL, _IONBF, 0);
-    strcpy(base, "/tmp/lt_rmdel_XXXXXX");
-    CHECK(mkdtemp(base) != NULL);
-    CHECK_OK(mount("none", base, "tmpfs", 0, "size=1m"));
-    CHECK_OK(mount(NULL, base, NULL, MS_PRIVATE, NULL));
+    scratch_tmpfs("/tmp/lt_rmdel_XXXXXX", "size=1m");
 
     /* Removed, open for writing. */
     int fd = create("w", O_WRONLY);
@@ -111,7 +108,6 @@ int main(void) {
     CHECK_OK(remount(MS_RDONLY));
     check_ro_then_rw();
 
-    CHECK_OK(umount2(base, 0));
-    CHECK_OK(rmdir(base));
+    scratch_done();
     DONE();
 }

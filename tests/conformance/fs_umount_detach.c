@@ -30,10 +30,7 @@ static int mounted(const char *point) {
 int main(void) {
     (void)mounts_opts;
     setvbuf(stdout, NULL, _IONBF, 0);
-    strcpy(base, "/tmp/lt_detach_XXXXXX");
-    CHECK(mkdtemp(base) != NULL);
-    CHECK_OK(mount("none", base, "tmpfs", 0, "size=1m"));
-    CHECK_OK(mount(NULL, base, NULL, MS_PRIVATE, NULL));
+    scratch_tmpfs("/tmp/lt_detach_XXXXXX", "size=1m");
     CHECK_OK(mkdir(at("m"), 0755));
     /* What lies under the mount. */
     int fd0 = open(at("m/under"), O_WRONLY | O_CREAT, 0644);
@@ -95,7 +92,6 @@ int main(void) {
 
     close(fd);
     close(dfd);
-    CHECK_OK(umount2(base, 0));
-    CHECK_OK(rmdir(base));
+    scratch_done();
     DONE();
 }

@@ -4,6 +4,7 @@
 use super::file::{FileOps, OpenFile, UserIo};
 use alloc::sync::Arc;
 use lintel_abi::{Errno, KResult};
+use lintel_vfs::Dentry;
 
 pub use lintel_abi::stat::{major, makedev, minor};
 
@@ -91,13 +92,18 @@ impl FileOps for Random {
     }
 }
 
-/// The driver behind a device number, if Lintel has one.
-pub fn open_chardev(rdev: u64, flags: u32) -> KResult<Arc<dyn FileOps>> {
+/// The driver behind the device number of node `d`, if Lintel has one (where the node lies
+/// picks the devpts instance of a ptmx or pty slave node).
+pub fn open_chardev(d: &Arc<Dentry>, flags: u32) -> KResult<Arc<dyn FileOps>> {
+    let rdev = d.inode.stat().rdev;
     Ok(match (major(rdev), minor(rdev)) {
         (5, 0) => super::tty::open_controlling(flags)?,
         (5, 1) | (4, _) => super::tty::TtyFile::open(super::tty::console_tty(), flags),
-        (5, 2) => super::tty::open_ptmx()?,
-        (136, n) => super::tty::open_pts(n as u32, flags)?,
+        (5, 2) => super::tty::open_ptmx(super::devpts::ptmx_instance(d)?)?,
+        (136, n) => {
+            let inst = super::devpts::instance_of(d.inode.fs_id())?;
+            super::tty::open_pts(&inst, n as u32, flags)?
+        }
         (1, 3) => Arc::new(Null),
         (1, 5) => Arc::new(Zero),
         (1, 7) => Arc::new(Full),

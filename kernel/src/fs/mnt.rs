@@ -47,6 +47,8 @@ pub struct MountInfo {
     /// LO_FLAGS_AUTOCLEAR unbinds when the last mount of it goes). Kept for its drop alone.
     #[allow(dead_code)]
     pub hold: Option<Arc<block::Hold>>,
+    /// A devpts mount's instance (its options; the mount keeps it alive).
+    pub devpts: Option<Arc<super::devpts::Instance>>,
 }
 
 impl MountInfo {
@@ -167,7 +169,11 @@ fn fs_opts(m: &MountInfo) -> alloc::string::String {
             let d = ram_pages() / 2;
             crate::mm::shmem::mount_options(&m.root, d, d).unwrap_or_default()
         }
-        "devpts" => super::devpts_options_text(),
+        "devpts" => m
+            .devpts
+            .as_ref()
+            .map(|i| i.options_text())
+            .unwrap_or_default(),
         _ => alloc::string::String::new(),
     }
 }
@@ -264,15 +270,16 @@ pub fn add(
         sb_ro: fs_ro,
         fs_ro,
         hold: hold.map(Arc::new),
+        devpts: None,
     };
     m.publish();
     MOUNT_INFO.lock().push(m);
 }
 
-/// Gives the mount `id` the file system id `fs_id` (devpts mounts share one of their own).
-pub fn set_fs_id(id: usize, fs_id: u64) {
+/// Gives the mount `id` its devpts instance.
+pub fn set_devpts(id: usize, inst: Arc<super::devpts::Instance>) {
     for m in MOUNT_INFO.lock().iter_mut().filter(|m| m.id == id) {
-        m.fs_id = fs_id;
+        m.devpts = Some(inst.clone());
     }
 }
 
@@ -362,6 +369,7 @@ fn copy_entry(
         sb_ro: m.sb_ro,
         fs_ro: m.fs_ro,
         hold: m.hold.clone(),
+        devpts: m.devpts.clone(),
     };
     copy.publish();
     info.push(copy);
@@ -494,9 +502,16 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
         let info = MOUNT_INFO.lock();
         let m = info.iter().find(|m| m.id == id).ok_or(Errno::EINVAL)?;
         let disk_ro = (m.fs_ro && m.hold.is_some(), m.root.clone());
-        (m.flags, m.fs_id, disk_ro, m.fstype, m.sb_ro)
+        (
+            m.flags,
+            m.fs_id,
+            disk_ro,
+            m.fstype,
+            m.sb_ro,
+            m.devpts.clone(),
+        )
     };
-    let (old_flags, fs_id, (disk_ro, fs_root), fstype, was_ro) = old;
+    let (old_flags, fs_id, (disk_ro, fs_root), fstype, was_ro, pts) = old;
     let flags = flags_from(ms, Some(old_flags));
     let mut sb_ro = ms & MS_RDONLY != 0;
     if ms & MS_BIND == 0 {
@@ -505,8 +520,8 @@ pub fn remount(thread: &Thread, target: &[u8], ms: usize, data: &[u8]) -> KResul
         if fstype == "vfat" {
             lintel_vfat::vfs::parse_options(data, 0, 0, 0)?;
         }
-        if fstype == "devpts" {
-            super::devpts_configure(data)?;
+        if let Some(inst) = &pts {
+            inst.configure(data)?;
         }
         sb_ro = generic.read_only.unwrap_or(sb_ro);
         if disk_ro && !sb_ro {
@@ -732,9 +747,20 @@ pub fn umount(thread: &Thread, target: &[u8], flags: usize) -> KResult<()> {
 /// by [`reap_detached`].
 static DETACHED: crate::spinlock::Mutex<Vec<MountInfo>> = crate::spinlock::Mutex::new(Vec::new());
 
+/// On the way back to user mode, as Linux's fput defers the last mntput to task work: after
+/// a detached mount's file closed, the detached mounts no one uses any more are let go (so
+/// the file system is gone before close(2) returns, as on Linux). One atomic load otherwise.
+pub fn detached_task_work() {
+    if super::detached::take() {
+        // (A detached file system failing to sync has no one to tell, as on Linux.)
+        let _ = reap_detached();
+    }
+}
+
 /// Lets go of the detached mounts no one uses any more: each file system whose last mount
-/// (in the tree or detached) went is synced and let go. Called at umount, mount and sync
-/// (Lintel does not watch the last close of a detached mount's files).
+/// (in the tree or detached) went is synced and let go. Called on the way back to user mode
+/// after a detached mount's file closed, and at umount, mount and sync (for the other last
+/// uses: a working directory left, a mapping gone, a process ended).
 pub fn reap_detached() -> KResult<()> {
     let ids: Vec<usize> = DETACHED.lock().iter().map(|m| m.id).collect();
     if ids.is_empty() {

@@ -3,7 +3,9 @@
 
 pub mod aio;
 pub mod block;
+pub mod detached;
 pub mod dev;
+pub mod devpts;
 pub mod dnotify;
 pub mod epoll;
 pub mod eventfd;
@@ -239,6 +241,7 @@ pub fn mount(
     // is no error of this mount).
     let _ = mnt::reap_detached();
     let mut hold = None;
+    let mut pts = None;
     // Linux's generic and per-type option checks (EINVAL); `ro` or `rw` in the options
     // decides the file system's read-only state over MS_RDONLY.
     let name = core::str::from_utf8(fstype).unwrap_or_default();
@@ -275,7 +278,17 @@ pub fn mount(
                 "vfat",
             )
         }
-        b"devpts" => (devpts_mount(data)?, "devpts"),
+        b"devpts" => {
+            // A new instance, its folder a small tmpfs of its own.
+            let o = lintel_vfs::TmpfsOptions {
+                blocks: Some(0),
+                ..Default::default()
+            };
+            let folder = crate::mm::shmem::new_tmpfs(Arc::new(clock), next_fs_id(), &o);
+            let inst = devpts::new_instance(data, folder.clone())?;
+            pts = Some(inst);
+            (folder, "devpts")
+        }
         b"proc" => (procfs::new_root(), "proc"),
         b"sysfs" => (new_sysfs()?, "sysfs"),
         _ => return Err(Errno::ENODEV),
@@ -294,8 +307,8 @@ pub fn mount(
         read_only,
         hold,
     );
-    if name == "devpts" {
-        mnt::set_fs_id(id, devpts_fs_id());
+    if let Some(inst) = pts {
+        mnt::set_devpts(id, inst);
     }
     Ok(())
 }
@@ -342,64 +355,6 @@ pub fn devfs_add(name: &[u8], kind: FileType, mode: u32, gid: u32, rdev: u64) {
 pub fn devfs_remove(name: &[u8]) {
     if let Some(d) = DEV_DIR.get() {
         let _ = d.unlink(name);
-    }
-}
-
-/// /dev/pts, where pseudo-terminal slaves appear.
-static PTS_DIR: spin::Once<Arc<dyn Inode>> = spin::Once::new();
-
-/// The options of the last devpts mount or remount (None: never mounted).
-static DEVPTS_OPTS: crate::spinlock::Mutex<Option<lintel_vfs::DevptsOptions>> =
-    crate::spinlock::Mutex::new(None);
-
-/// Lintel's one devpts instance: every `mount -t devpts` shows the pty folder /dev/pts has
-/// (Linux makes a new instance per mount, with its own numbering: not modelled). Its
-/// options are checked as Linux's and shown in /proc/mounts; the slave nodes keep mode 620
-/// and group tty. ENODEV before /dev exists.
-fn devpts_mount(data: &[u8]) -> KResult<Arc<dyn Inode>> {
-    let root = PTS_DIR.get().ok_or(Errno::ENODEV)?.clone();
-    devpts_configure(data)?;
-    Ok(root)
-}
-
-/// A devpts mount or remount's options: each starts from the defaults, as Linux's.
-pub fn devpts_configure(data: &[u8]) -> KResult<()> {
-    let o = lintel_vfs::parse_devpts_options(data)?;
-    *DEVPTS_OPTS.lock() = Some(o);
-    Ok(())
-}
-
-/// The devpts options /proc/mounts shows.
-pub fn devpts_options_text() -> alloc::string::String {
-    DEVPTS_OPTS.lock().unwrap_or_default().show()
-}
-
-/// The id the devpts mounts share as one file system (the pty folder itself lies in the
-/// /dev tmpfs, whose read-only state and busy checks are not theirs).
-fn devpts_fs_id() -> u64 {
-    static ID: spin::Once<u64> = spin::Once::new();
-    *ID.call_once(next_fs_id)
-}
-
-/// A new pty slave node /dev/pts/N.
-pub fn devpts_add(n: u32) {
-    if let Some(d) = PTS_DIR.get() {
-        let name = alloc::format!("{n}");
-        let _ = d.unlink(name.as_bytes());
-        let _ = d.create(
-            name.as_bytes(),
-            FileType::CharDevice,
-            0o620,
-            0,
-            5,
-            dev::makedev(136, n as u64),
-        );
-    }
-}
-
-pub fn devpts_remove(n: u32) {
-    if let Some(d) = PTS_DIR.get() {
-        let _ = d.unlink(alloc::format!("{n}").as_bytes());
     }
 }
 
@@ -504,7 +459,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
     devfs.create(b"shm", FileType::Directory, 0o1777, 0, 0, 0)?;
     let pts = devfs.create(b"pts", FileType::Directory, 0o755, 0, 0, 0)?;
     pts.symlink(b"ptmx", b"../ptmx", 0, 0)?;
-    PTS_DIR.call_once(|| pts);
+    devpts::init_boot(pts);
     use lintel_abi::fs::{ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RELATIME};
     mnt::add(
         root_mnt,
@@ -702,7 +657,7 @@ pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
         ));
     }
     let ops: Arc<dyn file::FileOps> = match inode.file_type() {
-        FileType::CharDevice => dev::open_chardev(inode.stat().rdev, flags)?,
+        FileType::CharDevice => dev::open_chardev(&d, flags)?,
         FileType::Fifo => pipe::open_fifo(&inode, flags)?,
         FileType::Socket => return Err(Errno::ENXIO),
         FileType::BlockDevice => dev::open_blockdev(inode.stat().rdev, flags)?,
@@ -720,8 +675,15 @@ pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
 }
 
 /// What the end of an open file description releases and reports: the file locks it owns,
-/// and inotify's IN_CLOSE_* (see `file::set_release_hook`).
+/// inotify's IN_CLOSE_*, and a lazily unmounted file system to let go on the way back to
+/// user mode (see `file::set_release_hook`, [`mnt::detached_task_work`]).
 pub fn on_release(f: &file::OpenFile) {
     locks::on_release(f);
     notify::released(f);
+    if f.dentry
+        .as_ref()
+        .is_some_and(|d| d.vfsmount().is_detached())
+    {
+        detached::closed();
+    }
 }

@@ -223,8 +223,9 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
             }
         }
         sched::preempt_point();
-        // The flag first, here: the call only when a ring waits.
-        if crate::fs::io_uring::any_waiting() {
+        // The flags first, here: the call only when a ring waits or a lazily unmounted file
+        // system's file closed.
+        if crate::fs::io_uring::any_waiting() || crate::fs::detached::pending() {
             if let Some(work) = task_work {
                 work(&thread, &mut ctx);
             }

@@ -172,8 +172,10 @@ fn log_enosys(n: usize) {
 }
 
 /// Work on the way back to user mode (registered with `proc::set_task_work`): io_uring
-/// requests whose files became ready complete, as Linux's task_work completes them.
+/// requests whose files became ready complete, as Linux's task_work completes them, and a
+/// lazily unmounted file system whose last file closed is let go.
 pub fn task_work(thread: &Arc<Thread>, ctx: &mut UserContext) {
+    crate::fs::mnt::detached_task_work();
     if crate::fs::io_uring::any_waiting() && !thread.must_exit() {
         event::io_uring_task_work(thread, ctx);
     }

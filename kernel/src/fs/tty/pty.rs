@@ -2,10 +2,13 @@
 
 use super::ioctl::*;
 use super::*;
+use crate::fs::devpts::Instance;
 
 /// The master side of a pseudo-terminal.
 pub struct PtyMaster {
     index: u32,
+    /// The devpts instance the pty was opened in (its number and slave node are there).
+    inst: Arc<Instance>,
     slave: Mutex<Option<Arc<Tty>>>,
     /// Output of the slave, read by the master.
     pub(super) out: Mutex<VecDeque<u8>>,
@@ -17,18 +20,16 @@ pub struct PtyMaster {
     pub(super) slave_opens: AtomicU32,
 }
 
-static PTYS: Mutex<BTreeMap<u32, Weak<PtyMaster>>> = Mutex::new(BTreeMap::new());
+/// The open ptys by instance key and number.
+static PTYS: Mutex<BTreeMap<(u64, u32), Weak<PtyMaster>>> = Mutex::new(BTreeMap::new());
 
-/// /dev/ptmx: a new pseudo-terminal pair; its slave appears as /dev/pts/N.
-pub fn open_ptmx() -> KResult<Arc<dyn FileOps>> {
-    let index = {
-        let t = PTYS.lock();
-        (0..4096u32)
-            .find(|i| t.get(i).is_none_or(|w| w.upgrade().is_none()))
-            .ok_or(Errno::ENOSPC)?
-    };
+/// A `ptmx` node of `inst` (or /dev/ptmx): a new pseudo-terminal pair; its slave appears as
+/// N in the instance's folder, numbered in the instance (ENOSPC past its max=).
+pub fn open_ptmx(inst: Arc<Instance>) -> KResult<Arc<dyn FileOps>> {
+    let index = inst.take_index()?;
     let m = Arc::new(PtyMaster {
         index,
+        inst: inst.clone(),
         slave: Mutex::new(None),
         out: Mutex::new(VecDeque::new()),
         readers: WaitQueue::new(),
@@ -39,16 +40,20 @@ pub fn open_ptmx() -> KResult<Arc<dyn FileOps>> {
     });
     let slave = Tty::new(Sink::Pty(Arc::downgrade(&m)), index);
     *m.slave.lock() = Some(slave);
-    PTYS.lock().insert(index, Arc::downgrade(&m));
-    crate::fs::devpts_add(index);
+    PTYS.lock().insert((inst.key(), index), Arc::downgrade(&m));
+    let (uid, gid) = crate::proc::try_current().map_or((0, 0), |t| {
+        let c = t.proc_ref().cred.lock();
+        (c.fsuid, c.fsgid)
+    });
+    inst.add_node(index, uid, gid);
     Ok(Arc::new(PtyMasterFile(m)))
 }
 
-/// /dev/pts/N: the slave side (EIO while locked or after the master closed).
-pub fn open_pts(index: u32, flags: u32) -> KResult<Arc<dyn FileOps>> {
+/// /dev/pts/N of `inst`: the slave side (EIO while locked or after the master closed).
+pub fn open_pts(inst: &Instance, index: u32, flags: u32) -> KResult<Arc<dyn FileOps>> {
     let m = PTYS
         .lock()
-        .get(&index)
+        .get(&(inst.key(), index))
         .and_then(|w| w.upgrade())
         .ok_or(Errno::EIO)?;
     if m.locked.load(Ordering::Relaxed) || !m.master_open.load(Ordering::Relaxed) {
@@ -69,7 +74,8 @@ impl Drop for PtyMasterFile {
             signal_group(s.pgrp.load(Ordering::Relaxed), signal::SIGHUP);
             s.readers.wake_all();
         }
-        crate::fs::devpts_remove(m.index);
+        PTYS.lock().remove(&(m.inst.key(), m.index));
+        m.inst.release(m.index);
         poll_notify();
     }
 }
@@ -161,7 +167,7 @@ impl FileOps for PtyMasterFile {
             }
             TIOCGPTPEER => {
                 let flags = arg as u32;
-                let ops = open_pts(m.index, flags | lintel_abi::fcntl::O_NOCTTY)?;
+                let ops = open_pts(&m.inst, m.index, flags | lintel_abi::fcntl::O_NOCTTY)?;
                 let t = crate::proc::current();
                 let of = OpenFile::new(
                     ops,
