@@ -92,11 +92,6 @@ pub(crate) fn overflow_panic(
     sp: usize,
     detail: core::fmt::Arguments,
 ) -> ! {
-    let slot_of = |a: usize| {
-        (KSTACK_AREA..KSTACK_AREA + AREA_SIZE)
-            .contains(&a)
-            .then(|| (a - KSTACK_AREA) / SLOT_SIZE)
-    };
     // The stack is the one above the guard the address (or sp) lies in.
     let stack = slot_of(addr)
         .or_else(|| slot_of(sp))
@@ -114,6 +109,49 @@ pub(crate) fn overflow_panic(
         stack.1,
         detail
     )
+}
+
+/// The report of a trap that found its kernel stack overflowed: riscv64's and aarch64's
+/// trap entries (entry.S) moved to this CPU's emergency stack first and give the trap's two
+/// registers that say why and where (`cause`, `addr`: name and value), and the program
+/// counter, stack pointer and frame pointer of the overflow. The panic's own backtrace walks
+/// the emergency stack and stops where it leaves it, so the overflowed stack's frame chain is
+/// printed here first, from `fp`, within the mapped part of that stack (a record in the guard
+/// would fault again).
+#[allow(dead_code)] // x86_64 overflows into its double-fault handler instead
+pub(crate) fn overflow_trap(
+    cause: (&str, u64),
+    addr: (&str, u64),
+    pc: usize,
+    sp: usize,
+    fp: usize,
+) -> ! {
+    let lo = match slot_of(sp) {
+        Some(s) => sp.max(stack_base(s)),
+        None => sp,
+    };
+    crate::console::emergency_fmt(format_args!(
+        "\nframes of the overflowed kernel stack (sp {:#x} fp {:#x}):\n",
+        sp, fp
+    ));
+    crate::watchdog::print_frames(lo as u64, fp as u64);
+    overflow_panic(
+        format_args!(
+            "trap ({} {:#x} {} {:#x}) on the overflowed stack",
+            cause.0, cause.1, addr.0, addr.1
+        ),
+        sp,
+        pc,
+        sp,
+        format_args!(""),
+    )
+}
+
+/// The slot whose guard or stack holds `a`, if it lies in the area.
+fn slot_of(a: usize) -> Option<usize> {
+    (KSTACK_AREA..KSTACK_AREA + AREA_SIZE)
+        .contains(&a)
+        .then(|| (a - KSTACK_AREA) / SLOT_SIZE)
 }
 
 /// Stacks mapped now.

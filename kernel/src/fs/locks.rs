@@ -158,7 +158,7 @@ pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize, who: Locker) -> KResu
             let wait = matches!(cmd, F_SETLKW | F_OFD_SETLKW);
             let Some(k) = kind else {
                 if let Some(tb) = RECORD.lock().get_mut(&key) {
-                    tb.unlock(owner, start, end);
+                    tb.unlock(owner, start, end)?;
                 }
                 WAIT.wake_all();
                 return Ok(0);
@@ -172,10 +172,7 @@ pub fn fcntl_lock(f: &Arc<OpenFile>, cmd: u32, arg: usize, who: Locker) -> KResu
                     let mut tables = RECORD.lock();
                     let tb = tables.entry(key).or_default();
                     match tb.conflict(&lock(k)) {
-                        None => {
-                            tb.set(lock(k));
-                            return Some(Ok(0));
-                        }
+                        None => return Some(tb.set(lock(k)).map(|()| 0)),
                         Some(c) => c,
                     }
                 };
@@ -226,10 +223,7 @@ pub fn flock(f: &Arc<OpenFile>, op: u32, pid: i32) -> KResult<usize> {
     WAIT.wait_interruptible(None, op & LOCK_NB != 0, || {
         let mut tables = FLOCK.lock();
         let tb = tables.entry(key).or_default();
-        tb.conflict(&req).is_none().then(|| {
-            tb.set(req);
-            Ok(0)
-        })
+        tb.conflict(&req).is_none().then(|| tb.set(req).map(|()| 0))
     })
 }
 

@@ -17,31 +17,26 @@ impl Ext4Inode {
         let ftype = if fs.filetype { ftype } else { 0 };
         let seed = fs.inode_seed(self.ino, &st.raw);
         let need = rec_of(name.len());
-        for idx in self.dir_indices(st)? {
-            let Some((p, b)) = self.read_dir_block(st, idx)? else {
+        let mut cur = 0;
+        while let Some(idx) = self.next_block(st, cur)? {
+            cur = idx as u64 + 1;
+            let Some((p, room)) = self.with_dir_block(st, idx, |b| self.room_in(b, need))? else {
                 continue;
             };
-            for e in self.parse_block(&b)? {
-                if is_tail(&b, &e) {
-                    continue;
+            let Some((e, used)) = room? else {
+                continue;
+            };
+            fs.meta_write(p, |b| {
+                if used == 0 {
+                    put_ent(b, e.off, ino, e.rec_len, name, ftype);
+                } else {
+                    put16(b, e.off + 4, used as u16);
+                    put_ent(b, e.off + used, ino, e.rec_len - used, name, ftype);
                 }
-                let used = if e.ino == 0 { 0 } else { rec_of(e.name_len) };
-                if e.rec_len >= used + need {
-                    fs.meta_write(p, |b| {
-                        if used == 0 {
-                            put_ent(b, e.off, ino, e.rec_len, name, ftype);
-                        } else {
-                            put16(b, e.off + 4, used as u16);
-                            put_ent(b, e.off + used, ino, e.rec_len - used, name, ftype);
-                        }
-                        self.set_csum(seed, b);
-                    })?;
-                    if let Some(m) = &mut st.names {
-                        m.insert(name.to_vec(), (idx, ino, ftype));
-                    }
-                    return Ok(());
-                }
-            }
+                self.set_csum(seed, b);
+            })?;
+            st.names.added(name, idx);
+            return Ok(());
         }
         // A new block at the end.
         let n = self.nblocks(st);
@@ -90,9 +85,7 @@ impl Ext4Inode {
         let size = r_size(&st.raw) + fs.bs;
         r_set_size(&mut st.raw, size);
         fs.add_blocks(st, (fs.bs / 512) as i64);
-        if let Some(m) = &mut st.names {
-            m.insert(name.to_vec(), (n, ino, ftype));
-        }
+        st.names.added(name, n);
         self.save(st)
     }
 
@@ -100,30 +93,18 @@ impl Ext4Inode {
     pub(crate) fn dir_remove(&self, st: &mut IState, name: &[u8]) -> KResult<u32> {
         self.unindex(st)?;
         let seed = self.fs.inode_seed(self.ino, &st.raw);
-        for idx in self.blocks_with(st, name)? {
-            let Some((p, b)) = self.read_dir_block(st, idx)? else {
-                continue;
-            };
-            let ents = self.parse_block(&b)?;
-            for (k, e) in ents.iter().enumerate() {
-                if e.ino != 0 && name_of(&b, e) == name {
-                    let prev = if k > 0 { Some(ents[k - 1]) } else { None };
-                    let e = *e;
-                    self.fs.meta_write(p, |b| {
-                        match prev {
-                            Some(pe) => put16(b, pe.off + 4, (pe.rec_len + e.rec_len) as u16),
-                            None => put32(b, e.off, 0),
-                        }
-                        self.set_csum(seed, b);
-                    })?;
-                    if let Some(m) = &mut st.names {
-                        m.remove(name);
-                    }
-                    return Ok(e.ino);
-                }
+        let Some(Hit { p, idx, e, prev }) = self.locate(st, name)? else {
+            return Err(Errno::ENOENT);
+        };
+        self.fs.meta_write(p, |b| {
+            match prev {
+                Some(pe) => put16(b, pe.off + 4, (pe.rec_len + e.rec_len) as u16),
+                None => put32(b, e.off, 0),
             }
-        }
-        Err(Errno::ENOENT)
+            self.set_csum(seed, b);
+        })?;
+        st.names.removed(name, idx);
+        Ok(e.ino)
     }
 
     /// Points the existing entry `name` at `ino`.
@@ -131,35 +112,33 @@ impl Ext4Inode {
         self.unindex(st)?;
         let ftype = if self.fs.filetype { ftype } else { 0 };
         let seed = self.fs.inode_seed(self.ino, &st.raw);
-        for idx in self.blocks_with(st, name)? {
-            let Some((p, b)) = self.read_dir_block(st, idx)? else {
-                continue;
-            };
-            for e in self.parse_block(&b)? {
-                if e.ino != 0 && name_of(&b, &e) == name {
-                    self.fs.meta_write(p, |b| {
-                        put32(b, e.off, ino);
-                        b[e.off + 7] = ftype;
-                        self.set_csum(seed, b);
-                    })?;
-                    if let Some(m) = &mut st.names {
-                        m.insert(name.to_vec(), (idx, ino, ftype));
-                    }
-                    return Ok(());
-                }
-            }
-        }
-        Err(Errno::ENOENT)
+        let Some(Hit { p, e, .. }) = self.locate(st, name)? else {
+            return Err(Errno::ENOENT);
+        };
+        self.fs.meta_write(p, |b| {
+            put32(b, e.off, ino);
+            b[e.off + 7] = ftype;
+            self.set_csum(seed, b);
+        })?;
+        Ok(())
     }
 
     pub(crate) fn dir_is_empty(&self, st: &mut IState) -> KResult<bool> {
-        for idx in self.dir_indices(st)? {
-            let Some((_, b)) = self.read_dir_block(st, idx)? else {
-                continue;
-            };
-            for e in self.parse_block(&b)? {
-                let n = name_of(&b, &e);
-                if e.ino != 0 && n != b"." && n != b".." {
+        let mut cur = 0;
+        while let Some(idx) = self.next_block(st, cur)? {
+            cur = idx as u64 + 1;
+            let only_dots = self.with_dir_block(st, idx, |b| -> KResult<bool> {
+                for e in self.ents(b) {
+                    let e = e?;
+                    let n = name_of(b, &e);
+                    if e.ino != 0 && n != b"." && n != b".." {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            })?;
+            if let Some((_, r)) = only_dots {
+                if !r? {
                     return Ok(false);
                 }
             }

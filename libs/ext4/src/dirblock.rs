@@ -3,9 +3,18 @@
 
 use crate::extent::*;
 use crate::inode::*;
+use crate::names::NameIndex;
 use crate::util::*;
-use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
+
+/// Where a name was found: physical block, block index, the entry and the one before it in
+/// its block.
+pub(crate) struct Hit {
+    pub p: u64,
+    pub idx: u32,
+    pub e: DEnt,
+    pub prev: Option<DEnt>,
+}
 
 #[derive(Clone, Copy)]
 pub(crate) struct DEnt {
@@ -49,39 +58,95 @@ pub(crate) fn check_name(name: &[u8]) -> KResult<()> {
     Ok(())
 }
 
-impl Ext4Inode {
-    pub(crate) fn parse_block(&self, b: &[u8]) -> KResult<Vec<DEnt>> {
-        let mut v = Vec::new();
-        let mut off = 0;
+/// The entries of a directory block in order, each checked (EIO for the first bad one, after
+/// which the walk ends). Allocates nothing.
+pub(crate) struct Ents<'a> {
+    b: &'a [u8],
+    off: usize,
+    max_ino: u32,
+    failed: bool,
+}
+
+impl Iterator for Ents<'_> {
+    type Item = KResult<DEnt>;
+
+    fn next(&mut self) -> Option<KResult<DEnt>> {
+        let (b, off) = (self.b, self.off);
         let bs = b.len();
-        while off < bs {
-            if off + 8 > bs {
-                return Err(Errno::EIO);
-            }
-            let mut rec_len = le16(b, off + 4) as usize;
-            if bs >= 65536 && (rec_len == 65535 || rec_len == 0) {
-                rec_len = 65536;
-            }
-            let e = DEnt {
-                off,
-                ino: le32(b, off),
-                rec_len,
-                name_len: b[off + 6] as usize,
-                ftype: b[off + 7],
-            };
-            if rec_len < 8
-                || !rec_len.is_multiple_of(4)
-                || off + rec_len > bs
-                || e.name_len + 8 > rec_len
-                || e.ino > self.fs.inodes_count
-                || (e.ino != 0 && e.name_len == 0)
-            {
-                return Err(Errno::EIO);
-            }
-            v.push(e);
-            off += rec_len;
+        if self.failed || off >= bs {
+            return None;
         }
-        Ok(v)
+        if off + 8 > bs {
+            self.failed = true;
+            return Some(Err(Errno::EIO));
+        }
+        let mut rec_len = le16(b, off + 4) as usize;
+        if bs >= 65536 && (rec_len == 65535 || rec_len == 0) {
+            rec_len = 65536;
+        }
+        let e = DEnt {
+            off,
+            ino: le32(b, off),
+            rec_len,
+            name_len: b[off + 6] as usize,
+            ftype: b[off + 7],
+        };
+        if rec_len < 8
+            || !rec_len.is_multiple_of(4)
+            || off + rec_len > bs
+            || e.name_len + 8 > rec_len
+            || e.ino > self.max_ino
+            || (e.ino != 0 && e.name_len == 0)
+        {
+            self.failed = true;
+            return Some(Err(Errno::EIO));
+        }
+        self.off += rec_len;
+        Some(Ok(e))
+    }
+}
+
+impl Ext4Inode {
+    pub(crate) fn ents<'a>(&self, b: &'a [u8]) -> Ents<'a> {
+        Ents {
+            b,
+            off: 0,
+            max_ino: self.fs.inodes_count,
+            failed: false,
+        }
+    }
+
+    /// The entry named `name` in block `b` (the first, if a damaged block has two) and the
+    /// entry before it, or EIO if any entry of the block is bad. Allocates nothing.
+    pub(crate) fn find_in(&self, b: &[u8], name: &[u8]) -> KResult<Option<(DEnt, Option<DEnt>)>> {
+        let mut found = None;
+        let mut prev = None;
+        for e in self.ents(b) {
+            let e = e?;
+            if found.is_none() && e.ino != 0 && name_of(b, &e) == name {
+                found = Some((e, prev));
+            }
+            prev = Some(e);
+        }
+        Ok(found)
+    }
+
+    /// The first entry of block `b` with room for a new entry of `need` bytes after its own
+    /// (`used` bytes, 0 for an unused entry), or EIO if any entry of the block is bad.
+    /// Allocates nothing.
+    pub(crate) fn room_in(&self, b: &[u8], need: usize) -> KResult<Option<(DEnt, usize)>> {
+        let mut found = None;
+        for e in self.ents(b) {
+            let e = e?;
+            if found.is_some() || is_tail(b, &e) {
+                continue;
+            }
+            let used = if e.ino == 0 { 0 } else { rec_of(e.name_len) };
+            if e.rec_len >= used + need {
+                found = Some((e, used));
+            }
+        }
+        Ok(found)
     }
 
     pub(crate) fn tail_len(&self) -> usize {
@@ -123,11 +188,15 @@ impl Ext4Inode {
         })
     }
 
-    pub(crate) fn read_dir_block(
+    /// Runs `f` on directory block `idx` where it sits in the metadata cache, without copying
+    /// it (its checksum checked when first read): (physical block, what `f` gave), or None
+    /// for a hole.
+    pub(crate) fn with_dir_block<T>(
         &self,
         st: &mut IState,
         idx: u32,
-    ) -> KResult<Option<(u64, Vec<u8>)>> {
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> KResult<Option<(u64, T)>> {
         let Some(p) = self.dir_pblk(st, idx)? else {
             return Ok(None);
         };
@@ -135,96 +204,93 @@ impl Ext4Inode {
         let check = |b: &[u8]| {
             let n = b.len();
             // Only a leaf whose entry chain ends in the checksum tail has one: in an htree's
-            // root the bytes of an old tail can survive under the dx tail.
+            // root the bytes of an old tail can survive under the dx tail. (A bad entry ends
+            // the walk with an error, so the last item is the tail only if all are good.)
             let leaf = self
-                .parse_block(b)
-                .is_ok_and(|v| v.last().is_some_and(|e| is_tail(b, e)));
+                .ents(b)
+                .last()
+                .is_some_and(|e| e.is_ok_and(|e| is_tail(b, &e)));
             if leaf && crc32c(seed, &b[..n - 12]) != le32(b, n - 4) {
                 return Err(Errno::EIO);
             }
             Ok(())
         };
-        let b = if self.fs.csum {
-            self.fs.meta_read_checked(p, 0, check, |b| b.to_vec())?
+        let r = if self.fs.csum {
+            self.fs.meta_read_checked(p, 0, check, f)?
         } else {
-            self.fs.meta_read(p, |b| b.to_vec())?
+            self.fs.meta_read(p, f)?
         };
-        Ok(Some((p, b)))
+        Ok(Some((p, r)))
     }
 
-    /// Indices of the directory's mapped blocks, in order.
-    pub(crate) fn dir_indices(&self, st: &mut IState) -> KResult<Vec<u32>> {
-        self.fs.load_extents(self.ino, st)?;
-        let n = self.nblocks(st) as u64;
-        let mut v = Vec::new();
-        for e in st.ext.as_ref().ok_or(Errno::EIO)? {
-            if e.uninit {
-                continue;
-            }
-            let end = (e.lblk as u64 + e.len as u64).min(n);
-            for l in e.lblk as u64..end {
-                v.push(l as u32);
-            }
+    /// The entry `name` in block `idx`: (physical block, the entry, the one before it).
+    fn find_at(&self, st: &mut IState, idx: u32, name: &[u8]) -> KResult<Option<Hit>> {
+        match self.with_dir_block(st, idx, |b| self.find_in(b, name))? {
+            Some((p, r)) => Ok(r?.map(|(e, prev)| Hit { p, idx, e, prev })),
+            None => Ok(None),
         }
-        Ok(v)
     }
 
-    /// Finds `name`: (physical block, entry).
-    pub(crate) fn dir_find(&self, st: &mut IState, name: &[u8]) -> KResult<Option<(u64, u32, u8)>> {
+    /// Finds the entry `name`: through the name index when the directory has one (built
+    /// here for a large directory), else by reading its blocks in turn.
+    pub(crate) fn locate(&self, st: &mut IState, name: &[u8]) -> KResult<Option<Hit>> {
         if st.broken {
             return Err(Errno::EIO);
         }
-        if st.names.is_none() && self.nblocks(st) > 4 {
+        if self.nblocks(st) > 4 && st.names.should_build() {
             self.build_names(st)?;
         }
-        if let Some(m) = &st.names {
-            return match m.get(name).copied() {
-                Some((idx, ino, ft)) => {
-                    let p = self.dir_pblk(st, idx)?.ok_or(Errno::EIO)?;
-                    Ok(Some((p, ino, ft)))
+        if let Some(h) = st.names.index.as_ref().map(|m| m.hash(name)) {
+            let mut step = 0;
+            while let Some(idx) = st.names.index.as_ref().and_then(|m| m.next(h, &mut step)) {
+                if let Some(hit) = self.find_at(st, idx, name)? {
+                    return Ok(Some(hit));
                 }
-                None => Ok(None),
-            };
+            }
+            return Ok(None);
         }
-        for idx in self.dir_indices(st)? {
-            let Some((p, b)) = self.read_dir_block(st, idx)? else {
-                continue;
-            };
-            for e in self.parse_block(&b)? {
-                if e.ino != 0 && name_of(&b, &e) == name {
-                    return Ok(Some((p, e.ino, e.ftype)));
-                }
+        let mut cur = 0;
+        while let Some(idx) = self.next_block(st, cur)? {
+            cur = idx as u64 + 1;
+            if let Some(hit) = self.find_at(st, idx, name)? {
+                return Ok(Some(hit));
             }
         }
         Ok(None)
     }
 
-    fn build_names(&self, st: &mut IState) -> KResult<()> {
-        let mut m = alloc::collections::BTreeMap::new();
-        for idx in self.dir_indices(st)? {
-            let Some((_, b)) = self.read_dir_block(st, idx)? else {
-                continue;
-            };
-            for e in self.parse_block(&b)? {
-                if e.ino != 0 {
-                    m.entry(name_of(&b, &e).to_vec())
-                        .or_insert((idx, e.ino, e.ftype));
-                }
-            }
-        }
-        st.names = Some(m);
-        Ok(())
+    /// Finds `name`: (physical block, inode, file type).
+    pub(crate) fn dir_find(&self, st: &mut IState, name: &[u8]) -> KResult<Option<(u64, u32, u8)>> {
+        Ok(self.locate(st, name)?.map(|h| (h.p, h.e.ino, h.e.ftype)))
     }
 
-    /// The blocks to search for an existing `name`.
-    pub(crate) fn blocks_with(&self, st: &mut IState, name: &[u8]) -> KResult<Vec<u32>> {
-        match &st.names {
-            Some(m) => match m.get(name) {
-                Some(&(idx, _, _)) => Ok(alloc::vec![idx]),
-                None => Ok(Vec::new()),
-            },
-            None => self.dir_indices(st),
+    /// Builds the name index from every block. I/O errors and damage are errors; want of
+    /// memory is not (the directory goes on without an index for a while; names.rs).
+    fn build_names(&self, st: &mut IState) -> KResult<()> {
+        let mut m = NameIndex::new(self.fs.name_key(self.ino));
+        let mut cur = 0;
+        while let Some(idx) = self.next_block(st, cur)? {
+            cur = idx as u64 + 1;
+            let r = self.with_dir_block(st, idx, |b| -> KResult<()> {
+                for e in self.ents(b) {
+                    let e = e?;
+                    if e.ino != 0 {
+                        m.insert(name_of(b, &e), idx)?;
+                    }
+                }
+                Ok(())
+            })?;
+            match r {
+                Some((_, Err(Errno::ENOMEM))) => {
+                    st.names.give_up();
+                    return Ok(());
+                }
+                Some((_, Err(e))) => return Err(e),
+                _ => {}
+            }
         }
+        st.names.index = Some(m);
+        Ok(())
     }
 
     /// The first mapped directory block at or after `from`.
@@ -252,15 +318,18 @@ impl Ext4Inode {
         let seed = self.fs.inode_seed(self.ino, &st.raw);
         let bs = self.fs.bs as usize;
         let tl = self.tail_len();
-        for idx in self.dir_indices(st)? {
+        let mut cur = 0;
+        while let Some(idx) = self.next_block(st, cur)? {
+            cur = idx as u64 + 1;
             let Some(p) = self.dir_pblk(st, idx)? else {
                 continue;
             };
-            let b = self.fs.meta_read(p, |b| b.to_vec())?;
             if idx == 0 {
-                let dot = le32(&b, 0);
-                let dotdot = le32(&b, 12);
-                if le16(&b, 4) != 12 || b[6] != 1 || b[8] != b'.' || b[18] != 2 {
+                let (dot, dotdot, ok) = self.fs.meta_read(p, |b| {
+                    let ok = le16(b, 4) == 12 && b[6] == 1 && b[8] == b'.' && b[18] == 2;
+                    (le32(b, 0), le32(b, 12), ok)
+                })?;
+                if !ok {
                     return Err(Errno::EIO);
                 }
                 self.fs.meta_write(p, |b| {
@@ -270,9 +339,12 @@ impl Ext4Inode {
                     self.put_tail(b);
                     self.set_csum(seed, b);
                 })?;
-            } else if le32(&b, 0) == 0
-                && (le16(&b, 4) as usize == bs || (bs == 65536 && le16(&b, 4) == 0))
-            {
+                continue;
+            }
+            let node = self.fs.meta_read(p, |b| {
+                le32(b, 0) == 0 && (le16(b, 4) as usize == bs || (bs == 65536 && le16(b, 4) == 0))
+            })?;
+            if node {
                 self.fs.meta_write(p, |b| {
                     b.fill(0);
                     put_ent(b, 0, 0, bs - tl, b"", 0);

@@ -77,7 +77,7 @@ impl Ext4 {
         if self.in_sys(blk, 1) || tree.len() > 1 << 22 {
             return Err(Errno::EIO);
         }
-        tree.push(blk);
+        try_push(tree, blk)?;
         let b = self.meta_read(blk, |b| b.to_vec())?;
         let per = self.bs / 4;
         let span = per.pow(level - 1);
@@ -110,13 +110,15 @@ impl Ext4 {
                 return Ok(());
             }
         }
-        out.push(Ext {
-            lblk: l as u32,
-            len: 1,
-            pblk: p,
-            uninit: false,
-        });
-        Ok(())
+        try_push(
+            out,
+            Ext {
+                lblk: l as u32,
+                len: 1,
+                pblk: p,
+                uninit: false,
+            },
+        )
     }
 
     fn parse_node(
@@ -162,12 +164,15 @@ impl Ext4 {
                 if out.last().is_some_and(|l| l.end() > lblk as u64) {
                     return bad;
                 }
-                out.push(Ext {
-                    lblk,
-                    len,
-                    pblk,
-                    uninit,
-                });
+                try_push(
+                    out,
+                    Ext {
+                        lblk,
+                        len,
+                        pblk,
+                        uninit,
+                    },
+                )?;
             } else {
                 let child = (le16(node, e + 8) as u64) << 32 | le32(node, e + 4) as u64;
                 self.check_block(child)?;
@@ -177,7 +182,7 @@ impl Ext4 {
                 if tree.contains(&child) || tree.len() > 1 << 20 {
                     return bad;
                 }
-                tree.push(child);
+                try_push(tree, child)?;
                 let b = self.meta_read(child, |b| b.to_vec())?;
                 if self.csum {
                     let cmax = le16(&b, 4) as usize;
@@ -205,8 +210,23 @@ impl Ext4 {
             n = nodes;
         }
         let need: usize = levels.iter().sum();
-        let mut blocks = st.tree.clone();
+        // Everything this needs from the heap, taken before any block is: a fragmented file
+        // has a long list, and want of memory must be ENOMEM with nothing changed, not an
+        // abort of the kernel. Entries of the level being written (first logical block,
+        // 12-byte entry) in `cur`; `next` takes the level above, at most `levels[0]` long.
+        let enomem = |_| Errno::ENOMEM;
+        let mut blocks: Vec<u64> = Vec::new();
+        blocks
+            .try_reserve_exact(need.max(st.tree.len()))
+            .map_err(enomem)?;
+        blocks.extend_from_slice(&st.tree);
         let mut fresh: Vec<(u64, u64)> = Vec::new();
+        fresh.try_reserve_exact(need).map_err(enomem)?;
+        let mut cur: Vec<(u32, [u8; 12])> = Vec::new();
+        cur.try_reserve_exact(exts.len()).map_err(enomem)?;
+        let mut next: Vec<(u32, [u8; 12])> = Vec::new();
+        next.try_reserve_exact(levels.first().copied().unwrap_or(0))
+            .map_err(enomem)?;
         while blocks.len() < need {
             let goal = exts.first().map(|e| e.pblk.saturating_sub(1)).unwrap_or(0);
             match self.alloc_blocks(goal, (need - blocks.len()) as u64) {
@@ -226,25 +246,21 @@ impl Ext4 {
         }
         let surplus = blocks.split_off(need);
         let seed = self.inode_seed(ino, &st.raw);
-        // Entries of the level being written: (first logical block, 12-byte entry).
-        let mut cur: Vec<(u32, [u8; 12])> = exts
-            .iter()
-            .map(|e| {
-                let mut x = [0u8; 12];
-                put32(&mut x, 0, e.lblk);
-                put16(
-                    &mut x,
-                    4,
-                    (e.len + if e.uninit { EXT_INIT_MAX } else { 0 }) as u16,
-                );
-                put16(&mut x, 6, (e.pblk >> 32) as u16);
-                put32(&mut x, 8, e.pblk as u32);
-                (e.lblk, x)
-            })
-            .collect();
+        cur.extend(exts.iter().map(|e| {
+            let mut x = [0u8; 12];
+            put32(&mut x, 0, e.lblk);
+            put16(
+                &mut x,
+                4,
+                (e.len + if e.uninit { EXT_INIT_MAX } else { 0 }) as u16,
+            );
+            put16(&mut x, 6, (e.pblk >> 32) as u16);
+            put32(&mut x, 8, e.pblk as u32);
+            (e.lblk, x)
+        }));
         let mut bi = 0usize;
         for (depth, _) in levels.iter().enumerate() {
-            let mut next = Vec::new();
+            next.clear();
             for chunk in cur.chunks(per) {
                 let blk = blocks[bi];
                 bi += 1;
@@ -266,9 +282,10 @@ impl Ext4 {
                 put32(&mut x, 0, chunk[0].0);
                 put32(&mut x, 4, blk as u32);
                 put16(&mut x, 8, (blk >> 32) as u16);
+                // Within the capacity reserved above (each level is smaller than the first).
                 next.push((chunk[0].0, x));
             }
-            cur = next;
+            core::mem::swap(&mut cur, &mut next);
         }
         let r = &mut st.raw;
         // (A block-mapped file becomes an extent-mapped one.)

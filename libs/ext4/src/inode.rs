@@ -43,8 +43,9 @@ pub(crate) struct IState {
     pub ext: Option<Vec<Ext>>,
     /// Index and leaf blocks of the extent tree.
     pub tree: Vec<u64>,
-    /// A large directory's names: name -> (block index, inode, file type); built on first use.
-    pub names: Option<alloc::collections::BTreeMap<Vec<u8>, (u32, u32, u8)>>,
+    /// A large directory's name index (names.rs): which block holds each name; built on
+    /// first use.
+    pub names: crate::names::Names,
     /// Not the registered object for its number (lost a race, or a placeholder): Drop does nothing.
     pub dup: bool,
     pub broken: bool,
@@ -250,6 +251,17 @@ impl Ext4 {
         crc32c(c, &r_gen(r).to_le_bytes())
     }
 
+    /// The key of directory `ino`'s name-index hash (names.rs): the file system's UUID with
+    /// the inode number folded in, so each directory hashes differently.
+    pub(crate) fn name_key(&self, ino: u32) -> (u64, u64) {
+        let half = |k: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&self.uuid[k..k + 8]);
+            u64::from_le_bytes(w)
+        };
+        (half(0) ^ ino as u64, half(8))
+    }
+
     pub(crate) fn read_inode(&self, ino: u32) -> KResult<Vec<u8>> {
         let (blk, off) = self.inode_loc(ino)?;
         let isz = self.isz;
@@ -330,7 +342,7 @@ impl Ext4 {
                 raw,
                 ext: None,
                 tree: Vec::new(),
-                names: None,
+                names: Default::default(),
                 dup: false,
                 broken: false,
             }),
@@ -555,7 +567,7 @@ impl Drop for Ext4Inode {
                 raw: Vec::new(),
                 ext: None,
                 tree: Vec::new(),
-                names: None,
+                names: Default::default(),
                 dup: true,
                 broken: true,
             },

@@ -47,6 +47,7 @@ mod extent;
 mod inode;
 mod journal;
 mod mount;
+mod names;
 mod util;
 mod vfs;
 mod xattr;
@@ -155,7 +156,7 @@ pub struct Ext4 {
     pub(crate) csum: bool,
     gdt_csum: bool,
     pub(crate) csum_seed: u32,
-    uuid: [u8; 16],
+    pub(crate) uuid: [u8; 16],
     r_blocks: u64,
     pub(crate) gdt_blocks: u64,
     pub(crate) reserved_gdt: u64,

@@ -27,6 +27,14 @@ pub fn put32(b: &mut [u8], off: usize, v: u32) {
     }
 }
 
+/// Appends `x` to `v`, or ENOMEM (with `v` unchanged) when `v` cannot grow: for lists whose
+/// length the disk or user space decides, which must not abort the kernel.
+pub(crate) fn try_push<T>(v: &mut alloc::vec::Vec<T>, x: T) -> lintel_abi::KResult<()> {
+    v.try_reserve(1).map_err(|_| lintel_abi::Errno::ENOMEM)?;
+    v.push(x);
+    Ok(())
+}
+
 /// CRC32C (Castagnoli, CRC_32_ISCSI) with the `crc` crate's slicing-by-16 tables, built at
 /// compile time (16 KiB).
 static CRC32C: crc::Crc<u32, crc::Table<16>> =

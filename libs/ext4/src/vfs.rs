@@ -421,29 +421,36 @@ impl Inode for Ext4Inode {
             let idx = idx as u64;
             cur = idx + 1;
             let from = if idx == first { (pos % bs) as usize } else { 0 };
-            if let Some((_, b)) = self.read_dir_block(&mut st, idx as u32)? {
-                for e in self.parse_block(&b)? {
-                    if e.off < from || e.ino == 0 {
+            // The next entry, its name copied out of the cached block (nothing else is).
+            let next = self.with_dir_block(&mut st, idx as u32, |b| {
+                for e in self.ents(b) {
+                    let e = e?;
+                    let name = name_of(b, &e);
+                    if e.off < from || e.ino == 0 || name == b"." || name == b".." {
                         continue;
                     }
-                    let name = name_of(&b, &e);
-                    if name == b"." || name == b".." {
-                        continue;
-                    }
-                    let next = 2 + idx * bs + e.off as u64 + 1;
-                    let ent = DirEntry {
-                        ino: e.ino as u64,
-                        kind: kind_of_ftype(e.ftype).unwrap_or(FileType::Regular),
-                        name: name.to_vec(),
-                    };
-                    if kind_of_ftype(e.ftype).is_none() {
-                        drop(st);
-                        let kind = self.fs.iget(e.ino)?.kind;
-                        return Ok(Some((DirEntry { kind, ..ent }, next)));
-                    }
-                    return Ok(Some((ent, next)));
+                    let mut v = Vec::new();
+                    v.try_reserve_exact(name.len()).map_err(|_| Errno::ENOMEM)?;
+                    v.extend_from_slice(name);
+                    return Ok(Some((e, v)));
                 }
+                Ok(None)
+            })?;
+            let Some((e, name)) = next.map(|(_, r)| r).transpose()?.flatten() else {
+                continue;
+            };
+            let next = 2 + idx * bs + e.off as u64 + 1;
+            let ent = DirEntry {
+                ino: e.ino as u64,
+                kind: kind_of_ftype(e.ftype).unwrap_or(FileType::Regular),
+                name,
+            };
+            if kind_of_ftype(e.ftype).is_none() {
+                drop(st);
+                let kind = self.fs.iget(e.ino)?.kind;
+                return Ok(Some((DirEntry { kind, ..ent }, next)));
             }
+            return Ok(Some((ent, next)));
         }
         Ok(None)
     }

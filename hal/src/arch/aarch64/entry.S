@@ -156,24 +156,30 @@ lintel_kernel_trap_entry:
     add sp, sp, #272
     eret
 
-// A trap at EL1 saves on the current stack, unless its frame F = sp - 272 lies in a guard
-// page of the kernel stack area (mm/kstack.rs): the stack overflowed, and saving on it would
-// fault again, forever. No register is free before the frame is saved, so (as Linux does)
-// sp carries F + x0 while x0 holds F: in the area, bit 16 of F is 0 in a guard and 1 in a
-// stack; bit 16 set (or an address outside the area) takes the usual way. With bit 16 clear,
-// F waits in TPIDRRO_EL0 (which user code sees as 0: it is cleared again) while x0 checks
-// the area, F >> 33 == KSTACK_AREA >> 33 (the area is 8 GiB, aligned).
+// A trap at EL1 saves on the current stack, unless its frame [F, F + 272), F = sp - 272,
+// touches a guard page of the kernel stack area (mm/kstack.rs): the stack overflowed, and
+// saving on it would fault again, forever. No register is free before the frame is saved,
+// so (as Linux does) sp carries F + x0 while x0 holds F: in the area, bit 16 of an address
+// is 0 in a guard and 1 in a stack. The frame's last byte F + 271 is checked first (a frame
+// that jumped past a whole stack can end in the lowest 272 bytes of a guard while F lies in
+// the stack below), then F; both bits set (or an address outside the area) take the usual
+// way. Otherwise F waits in TPIDRRO_EL0 (which user code sees as 0: it is cleared again)
+// while x0 checks the area, F >> 33 == KSTACK_AREA >> 33 (the area is 8 GiB, aligned).
 .macro kernel_vector kind
     .balign 0x80
     sub sp, sp, #272
     add sp, sp, x0
     sub x0, sp, x0
+    add x0, x0, #271
+    tbz x0, #16, 2f
+    sub x0, x0, #271
     tbz x0, #16, 1f
 0:  sub x0, sp, x0
     sub sp, sp, x0
     stp x0, x1, [sp]
     mov x1, #\kind
     b lintel_kernel_trap_entry
+2:  sub x0, x0, #271
 1:  msr tpidrro_el0, x0
     lsr x0, x0, #33
     eor x0, x0, #{kstack_area_tag}

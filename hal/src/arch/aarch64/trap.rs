@@ -66,6 +66,8 @@ pub struct UserContext {
 
 /// The link register and the syscall-number register.
 pub(crate) const LR: usize = 30;
+/// x29, the frame pointer.
+pub(crate) const FP: usize = 29;
 pub(crate) const X8: usize = 8;
 
 /// The raw aarch64 description of an exception (ESR_EL1 and FAR_EL1), for the signal frame's
@@ -313,15 +315,12 @@ extern "C" fn lintel_kstack_overflow(frame: &KernelTrapFrame, sp: u64) -> ! {
         core::arch::asm!("mrs {}, esr_el1", out(reg) esr, options(nomem, nostack));
         core::arch::asm!("mrs {}, far_el1", out(reg) far, options(nomem, nostack));
     }
-    crate::mm::kstack::overflow_panic(
-        format_args!(
-            "trap (esr {:#x} far {:#x}) on the overflowed stack",
-            esr, far
-        ),
-        sp as usize,
+    crate::mm::kstack::overflow_trap(
+        ("esr", esr),
+        ("far", far),
         frame.elr as usize,
         sp as usize,
-        format_args!(""),
+        frame.x[FP] as usize,
     )
 }
 

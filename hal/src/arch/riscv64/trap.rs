@@ -67,6 +67,8 @@ pub struct UserContext {
 /// Register numbers by ABI name.
 pub(crate) const RA: usize = 1;
 pub(crate) const SP: usize = 2;
+/// s0, the frame pointer.
+pub(crate) const FP: usize = 8;
 pub(crate) const TP: usize = 4;
 pub(crate) const A0: usize = 10;
 pub(crate) const A7: usize = 17;
@@ -282,15 +284,12 @@ extern "C" fn lintel_kstack_overflow(frame: &KernelTrapFrame) -> ! {
         core::arch::asm!("csrr {}, scause", out(reg) cause, options(nomem, nostack));
         core::arch::asm!("csrr {}, stval", out(reg) tval, options(nomem, nostack));
     }
-    crate::mm::kstack::overflow_panic(
-        format_args!(
-            "trap (scause {:#x} stval {:#x}) on the overflowed stack",
-            cause, tval
-        ),
-        frame.x[SP] as usize,
+    crate::mm::kstack::overflow_trap(
+        ("scause", cause),
+        ("stval", tval),
         frame.sepc as usize,
         frame.x[SP] as usize,
-        format_args!(""),
+        frame.x[FP] as usize,
     )
 }
 

@@ -653,3 +653,108 @@ fn read_only_mount_remounted_read_write() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+/// A large directory's name index (names.rs) follows creates, unlinks, renames and links,
+/// within one directory and across two, and a directory whose index was dropped for want of
+/// memory still finds every name (by reading its blocks) and builds the index again later.
+#[test]
+fn large_directory_index_follows_changes() {
+    use std::collections::BTreeSet;
+    let (d, img) = empty_image("bigdir", "32M", &["-b", "1024"]);
+    let fs = mount(&img, false);
+    let root = fs.root();
+    let a = create(&root, "a", FileType::Directory);
+    let b = create(&root, "b", FileType::Directory);
+    let index_of = |i: &Arc<dyn Inode>| {
+        let e = i.as_any().downcast_ref::<Ext4Inode>().unwrap();
+        e.st.lock().names.index.as_ref().map(|m| m.len())
+    };
+    let mut in_a = BTreeSet::new();
+    let mut in_b = BTreeSet::new();
+    for i in 0..1500 {
+        let n = format!("file-with-a-name-long-enough-{i:05}");
+        create(&a, &n, FileType::Regular);
+        in_a.insert(n);
+    }
+    assert!(
+        index_of(&a).is_some(),
+        "the creates' lookups built the index"
+    );
+    for i in (0..1500).step_by(3) {
+        let n = format!("file-with-a-name-long-enough-{i:05}");
+        a.unlink(n.as_bytes()).unwrap();
+        in_a.remove(&n);
+    }
+    for i in (1..1500).step_by(7) {
+        let n = format!("file-with-a-name-long-enough-{i:05}");
+        if !in_a.remove(&n) {
+            continue;
+        }
+        let m = format!("moved-{i}");
+        if i % 2 == 0 {
+            a.rename(n.as_bytes(), &a, m.as_bytes(), 0).unwrap();
+            in_a.insert(m);
+        } else {
+            a.rename(n.as_bytes(), &b, m.as_bytes(), 0).unwrap();
+            in_b.insert(m);
+        }
+    }
+    // Names that reuse the space unlinks left.
+    for i in 0..300 {
+        let n = format!("again-{i}");
+        create(&a, &n, FileType::Regular);
+        in_a.insert(n);
+    }
+    let target = a.lookup(b"again-7").unwrap();
+    a.link(b"hard-link-to-again-7", &target).unwrap();
+    in_a.insert("hard-link-to-again-7".into());
+    let check = |dir: &Arc<dyn Inode>, want: &BTreeSet<String>| {
+        let have: BTreeSet<String> = names(dir)
+            .into_iter()
+            .map(|(n, _)| String::from_utf8(n).unwrap())
+            .filter(|n| n != "." && n != "..")
+            .collect();
+        assert_eq!(&have, want);
+        for n in want {
+            dir.lookup(n.as_bytes()).unwrap();
+        }
+        for i in (0..1500).step_by(3) {
+            let gone = format!("file-with-a-name-long-enough-{i:05}");
+            assert_eq!(dir.lookup(gone.as_bytes()).err(), Some(Errno::ENOENT));
+        }
+    };
+    check(&a, &in_a);
+    check(&b, &in_b);
+    assert_eq!(
+        index_of(&a),
+        Some(in_a.len() + 2),
+        "'.' and '..' are indexed too"
+    );
+    // As after a failed growth: no index; every name still found, and a later lookup
+    // builds it again.
+    a.as_any()
+        .downcast_ref::<Ext4Inode>()
+        .unwrap()
+        .st
+        .lock()
+        .names
+        .give_up();
+    check(&a, &in_a);
+    a.unlink(b"again-8").unwrap();
+    in_a.remove("again-8");
+    create(&a, "after-give-up", FileType::Regular);
+    in_a.insert("after-give-up".into());
+    for _ in 0..100 {
+        let _ = a.lookup(b"no-such-name");
+    }
+    assert_eq!(index_of(&a), Some(in_a.len() + 2));
+    check(&a, &in_a);
+    drop((a, b, target, root));
+    fs.sync().unwrap();
+    drop(fs);
+    fsck(&img);
+    let fs = mount(&img, true);
+    let a = walk(&fs.root(), "a").unwrap();
+    check(&a, &in_a);
+    std::fs::remove_dir_all(d).unwrap();
+}
