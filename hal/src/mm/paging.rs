@@ -9,6 +9,7 @@ use crate::arch::mmu::{
     KERNEL_ROOT_FIRST, LEVELS, USER_TOP,
 };
 use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
 
 /// Access a user mapping allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -33,6 +34,17 @@ fn entry(table_pa: u64, idx: usize) -> u64 {
 fn set_entry(table_pa: u64, idx: usize, v: u64) {
     // SAFETY: as for `entry`; page tables are only changed under the owner's lock.
     unsafe { table(table_pa).add(idx).write_volatile(v) }
+}
+
+/// Replaces the non-present entry `old` with `v` unless another CPU changed it first (then
+/// returns what it holds now). For tables that several CPUs may grow at once: the kernel stack area's, which every
+/// root shares and whose stacks are mapped without a common lock (`map_kernel`).
+fn install_entry(table_pa: u64, idx: usize, old: u64, v: u64) -> Result<(), u64> {
+    // SAFETY: as for `entry`; the entry is a naturally aligned u64 that other CPUs only
+    // read or change atomically (this function) while it is not present.
+    let slot = unsafe { core::sync::atomic::AtomicU64::from_ptr(table(table_pa).add(idx)) };
+    slot.compare_exchange(old, v, Ordering::AcqRel, Ordering::Acquire)
+        .map(|_| ())
 }
 
 const INDEX_BITS: u32 = ENTRIES.trailing_zeros();
@@ -327,8 +339,15 @@ fn leaf_table(root: u64, va: usize, create: bool) -> Option<u64> {
             }
             let f = Frame::alloc()?;
             let pa = f.into_phys() as u64;
-            set_entry(t, i, mmu::table(pa));
-            t = pa;
+            // Two CPUs mapping kernel stacks at once may both find this entry empty: the
+            // loser's table would be overwritten, and the stack pages it mapped there lost.
+            match install_entry(t, i, e, mmu::table(pa)) {
+                Ok(()) => t = pa,
+                Err(won) => {
+                    drop(Frame::from_phys(pa as usize));
+                    t = addr(won);
+                }
+            }
         } else {
             t = addr(e);
         }

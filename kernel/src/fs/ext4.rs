@@ -36,14 +36,13 @@ static MOUNTED: Mounted<Ext4> = Mounted::new();
 /// Mounts the ext4 file system on `dev`; EBUSY if it is mounted already.
 pub fn mount_dev(dev: Arc<dyn Bdev>, read_only: bool) -> KResult<Arc<dyn Inode>> {
     let rdev = dev.rdev();
-    MOUNTED.check_free(rdev)?;
     let ro = read_only || dev.read_only();
     // Files report the disk's device number as st_dev, as on Linux.
     let id = rdev;
-    let fs = Ext4::mount(Arc::new(DiskDevice(dev)), id, Arc::new(super::clock), ro)?;
-    let root = fs.root();
-    MOUNTED.add(rdev, fs);
-    Ok(root)
+    let fs = MOUNTED.mount(rdev, || {
+        Ext4::mount(Arc::new(DiskDevice(dev)), id, Arc::new(super::clock), ro)
+    })?;
+    Ok(fs.root())
 }
 
 /// The file system is going away: everything reaches the disk first.

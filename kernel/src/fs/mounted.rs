@@ -6,25 +6,46 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
 
-pub struct Mounted<T>(Mutex<Vec<(u64, Arc<T>)>>);
+pub struct Mounted<T>(Mutex<List<T>>);
+
+struct List<T> {
+    mounted: Vec<(u64, Arc<T>)>,
+    /// Devices a mount is reading now (`mount`): a second mount of one of them is EBUSY
+    /// too. Without it two mounts of one device on two CPUs could both find it free while
+    /// each reads the disk, and two instances would then write one disk.
+    opening: Vec<u64>,
+}
 
 impl<T> Mounted<T> {
     /// One lock class per file system type (the caller's place) for the lock-order checker.
     #[cfg_attr(feature = "lockdep", track_caller)]
     pub const fn new() -> Mounted<T> {
-        Mounted(Mutex::new(Vec::new()))
+        Mounted(Mutex::new(List {
+            mounted: Vec::new(),
+            opening: Vec::new(),
+        }))
     }
 
-    /// EBUSY when the device `rdev` holds a mounted instance already.
-    pub fn check_free(&self, rdev: u64) -> KResult<()> {
-        if self.0.lock().iter().any(|(r, _)| *r == rdev) {
-            return Err(Errno::EBUSY);
+    /// Mounts device `rdev` with `open` (run without the lock: it reads the disk) and adds
+    /// the instance; EBUSY when the device holds a mounted instance already or another
+    /// mount of it is under way (Linux decides under sb_lock).
+    pub fn mount(&self, rdev: u64, open: impl FnOnce() -> KResult<Arc<T>>) -> KResult<Arc<T>> {
+        {
+            let mut l = self.0.lock();
+            if l.opening.contains(&rdev) || l.mounted.iter().any(|(r, _)| *r == rdev) {
+                return Err(Errno::EBUSY);
+            }
+            l.opening.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            l.mounted.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            l.opening.push(rdev);
         }
-        Ok(())
-    }
-
-    pub fn add(&self, rdev: u64, fs: Arc<T>) {
-        self.0.lock().push((rdev, fs));
+        let r = open();
+        let mut l = self.0.lock();
+        l.opening.retain(|&d| d != rdev);
+        if let Ok(fs) = &r {
+            l.mounted.push((rdev, fs.clone()));
+        }
+        r
     }
 
     /// `fs` (None: not one of these) is being unmounted: pages stored through shared
@@ -35,18 +56,24 @@ impl<T> Mounted<T> {
         };
         crate::mm::pagecache::writeback_all();
         sync(&fs)?;
-        self.0.lock().retain(|(_, f)| !Arc::ptr_eq(f, &fs));
+        self.0.lock().mounted.retain(|(_, f)| !Arc::ptr_eq(f, &fs));
         Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.lock().is_empty()
+        self.0.lock().mounted.is_empty()
     }
 
     /// Every instance, the latest mount first (one on a loop device writes into a file of
     /// an earlier one, which must sync after it).
     pub fn latest_first(&self) -> Vec<Arc<T>> {
-        self.0.lock().iter().rev().map(|(_, f)| f.clone()).collect()
+        self.0
+            .lock()
+            .mounted
+            .iter()
+            .rev()
+            .map(|(_, f)| f.clone())
+            .collect()
     }
 
     /// Runs `sync` on every instance, latest first; a failure is logged, as `kind`'s.

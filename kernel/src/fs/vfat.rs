@@ -160,16 +160,15 @@ pub fn mount_dev(
 ) -> KResult<Arc<dyn Inode>> {
     let opts: Options = lintel_vfat::vfs::parse_options(data, uid, gid, umask)?;
     let rdev = dev.rdev();
-    MOUNTED.check_free(rdev)?;
     let ro = read_only || dev.read_only();
-    let vol = Volume::open(FatDevice {
-        dev,
-        cache: Mutex::new(BTreeMap::new()),
+    let fs = MOUNTED.mount(rdev, || {
+        let vol = Volume::open(FatDevice {
+            dev,
+            cache: Mutex::new(BTreeMap::new()),
+        })?;
+        Ok(FatFs::mount(vol, rdev, opts, ro, Arc::new(super::clock)))
     })?;
-    let fs = FatFs::mount(vol, rdev, opts, ro, Arc::new(super::clock));
-    let root = fs.root();
-    MOUNTED.add(rdev, fs);
-    Ok(root)
+    Ok(fs.root())
 }
 
 fn fs_of(inode: &Arc<dyn Inode>) -> Option<Arc<Fs>> {

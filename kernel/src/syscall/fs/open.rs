@@ -14,6 +14,7 @@ use crate::uaccess;
 use alloc::sync::Arc;
 use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
+use lintel_abi::KResult;
 use lintel_vfs::inotify::{IN_MODIFY, IN_OPEN};
 use lintel_vfs::Cred;
 use lintel_vfs::Dentry;
@@ -65,34 +66,39 @@ pub fn do_open_how(
         if trailing || name.is_empty() || name == b"." || name == b".." {
             return Err(Errno::EISDIR);
         }
-        match parent.inode.lookup(&name) {
-            Ok(_) if flags & O_EXCL != 0 => return Err(Errno::EEXIST),
-            Ok(_) => {
-                let follow = flags & O_NOFOLLOW == 0;
-                let d = fs::lookup_how(c.thread, dirfd, path, follow, how)?;
-                match d.inode.file_type() {
-                    FileType::Symlink => return Err(Errno::ELOOP),
-                    // Linux's do_open: O_CREAT never opens a directory, even read-only.
-                    FileType::Directory => return Err(Errno::EISDIR),
-                    _ => {}
+        // Another CPU may create the name between the lookup and the create (Linux holds the
+        // directory's lock across both): the create then says EEXIST, which without O_EXCL
+        // means open what is there now. A few turns, in case it is also unlinked again.
+        let mut turns = 0;
+        loop {
+            turns += 1;
+            match parent.inode.lookup(&name) {
+                Ok(_) if flags & O_EXCL != 0 => return Err(Errno::EEXIST),
+                Ok(_) => match open_existing(c, dirfd, path, flags, how) {
+                    Err(Errno::ENOENT) if turns < 4 => continue,
+                    r => break r?,
+                },
+                Err(Errno::ENOENT) => {
+                    // A dangling symlink is followed and its target created (unless O_EXCL).
+                    fs::want_write(&parent)?;
+                    lintel_vfs::inode_permission(&*parent.inode, &cred, 3)?;
+                    let inh = crate::fs::xattr::inherit(&parent.inode, mode & 0o7777, umask, false);
+                    let (uid, gid, mode) = new_owner(c, &parent, inh.mode, false);
+                    let inode =
+                        match parent
+                            .inode
+                            .create(&name, FileType::Regular, mode, uid, gid, 0)
+                        {
+                            Err(Errno::EEXIST) if flags & O_EXCL == 0 && turns < 4 => continue,
+                            r => r?,
+                        };
+                    crate::fs::xattr::apply_inherited(&inode, &inh)?;
+                    fs::notify::created(&parent, &name, false);
+                    created = true;
+                    break Dentry::child(&parent, &name, inode);
                 }
-                d
+                Err(e) => return Err(e),
             }
-            Err(Errno::ENOENT) => {
-                // A dangling symlink is followed and its target created (unless O_EXCL).
-                fs::want_write(&parent)?;
-                lintel_vfs::inode_permission(&*parent.inode, &cred, 3)?;
-                let inh = crate::fs::xattr::inherit(&parent.inode, mode & 0o7777, umask, false);
-                let (uid, gid, mode) = new_owner(c, &parent, inh.mode, false);
-                let inode = parent
-                    .inode
-                    .create(&name, FileType::Regular, mode, uid, gid, 0)?;
-                crate::fs::xattr::apply_inherited(&inode, &inh)?;
-                fs::notify::created(&parent, &name, false);
-                created = true;
-                Dentry::child(&parent, &name, inode)
-            }
-            Err(e) => return Err(e),
         }
     } else {
         let follow = flags & O_NOFOLLOW == 0;
@@ -103,6 +109,25 @@ pub fn do_open_how(
         d
     };
     open_file(c, d, flags, &cred, created)
+}
+
+/// The file an O_CREAT open found at `path` (its last component exists): symlinks are
+/// followed unless O_NOFOLLOW, and what is found must be no symlink or directory.
+fn open_existing(
+    c: &mut Call,
+    dirfd: i32,
+    path: &[u8],
+    flags: u32,
+    how: &Resolve,
+) -> KResult<Arc<Dentry>> {
+    let follow = flags & O_NOFOLLOW == 0;
+    let d = fs::lookup_how(c.thread, dirfd, path, follow, how)?;
+    match d.inode.file_type() {
+        FileType::Symlink => Err(Errno::ELOOP),
+        // Linux's do_open: O_CREAT never opens a directory, even read-only.
+        FileType::Directory => Err(Errno::EISDIR),
+        _ => Ok(d),
+    }
 }
 
 /// The end of every open once the file is found: O_DIRECTORY, EISDIR, access and O_NOATIME

@@ -1,0 +1,157 @@
+/* Races of two CPUs in the kernel at once that the big kernel lock hid, a fixed count each.
+ * - O_CREAT without O_EXCL at once: a thread on each CPU opens one new name with
+ *   O_CREAT | O_RDWR at the same moment; every open must succeed (one creates the file, the
+ *   others open it: never EEXIST, which only O_EXCL may give), and all of them must have
+ *   the same file (one inode).
+ * - threads created at once on every CPU: each CPU's thread starts many threads together,
+ *   all alive at once, so the kernel maps many new kernel stacks on several CPUs at the same
+ *   time (the page tables of the kernel stack area grow then); every thread must run and
+ *   report back. */
+#define _GNU_SOURCE
+#include "lintel_test.h"
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CREAT_ROUNDS 200
+#define OPENERS 4
+#define SPAWNERS 4
+#define SPAWN_EACH 48
+#define SPAWN_ROUNDS 3
+
+/* ---- O_CREAT at once ---- */
+
+static int openers;
+static atomic_int arrived;
+static atomic_int phase;
+static int creat_fd[OPENERS];
+static int creat_err[OPENERS];
+static int creat_bad;
+
+/* All openers meet here (a spin barrier: each runs on a CPU of its own). */
+static void meet(void) {
+    int p = atomic_load(&phase);
+    if (atomic_fetch_add(&arrived, 1) == openers - 1) {
+        atomic_store(&arrived, 0);
+        atomic_store(&phase, p + 1);
+    } else {
+        while (atomic_load(&phase) == p) lt_relax();
+    }
+}
+
+static void *opener(void *arg) {
+    int me = (int)(long)arg;
+    lt_pin_nth(me);
+    for (int r = 0; r < CREAT_ROUNDS; r++) {
+        char name[32];
+        snprintf(name, sizeof name, "vfsrace.%d", r);
+        meet();
+        int fd = open(name, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+        creat_fd[me] = fd;
+        creat_err[me] = fd < 0 ? errno : 0;
+        meet();
+        if (me == 0) {
+            struct stat first = {0};
+            for (int i = 0; i < openers; i++) {
+                if (creat_fd[i] < 0) {
+                    if (creat_bad++ < 5) printf("round %d: opener %d: %s\n", r, i, strerror(creat_err[i]));
+                    continue;
+                }
+                struct stat st;
+                CHECK_OK(fstat(creat_fd[i], &st));
+                if (first.st_ino == 0) first = st;
+                else if (st.st_ino != first.st_ino || st.st_dev != first.st_dev) {
+                    if (creat_bad++ < 5) printf("round %d: opener %d has another file\n", r, i);
+                }
+                close(creat_fd[i]);
+            }
+            CHECK_OK(unlink(name));
+        }
+    }
+    return NULL;
+}
+
+static void creat_at_once(void) {
+    openers = lt_ncpu < 2 ? 2 : lt_ncpu > OPENERS ? OPENERS : lt_ncpu;
+    pthread_t t[OPENERS];
+    for (int i = 0; i < openers; i++) CHECK_OK(pthread_create(&t[i], NULL, opener, (void *)(long)i));
+    for (int i = 0; i < openers; i++) pthread_join(t[i], NULL);
+    if (creat_bad) {
+        printf("%d opens failed or disagreed in %d rounds\n", creat_bad, CREAT_ROUNDS);
+        lt_failures++;
+    }
+}
+
+/* ---- threads created at once ---- */
+
+static atomic_int spawn_go;
+static atomic_int spawned_ran;
+static atomic_int spawned_left;
+
+static void *child(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&spawned_ran, 1);
+    /* Stay alive until every spawner has started all of its threads. */
+    while (atomic_load(&spawn_go) < 2) usleep(1000);
+    atomic_fetch_add(&spawned_left, 1);
+    return NULL;
+}
+
+static void *spawner(void *arg) {
+    int me = (int)(long)arg;
+    lt_pin_nth(me);
+    while (atomic_load(&spawn_go) < 1) sched_yield();
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 64 * 1024);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    int n = 0;
+    for (int i = 0; i < SPAWN_EACH; i++) {
+        pthread_t t;
+        int e = pthread_create(&t, &a, child, NULL);
+        if (e) {
+            printf("spawner %d: pthread_create: %s\n", me, strerror(e));
+            break;
+        }
+        n++;
+    }
+    pthread_attr_destroy(&a);
+    return (void *)(long)n;
+}
+
+static void threads_at_once(void) {
+    for (int r = 0; r < SPAWN_ROUNDS; r++) {
+        atomic_store(&spawn_go, 0);
+        atomic_store(&spawned_ran, 0);
+        atomic_store(&spawned_left, 0);
+        pthread_t s[SPAWNERS];
+        for (int i = 0; i < SPAWNERS; i++) CHECK_OK(pthread_create(&s[i], NULL, spawner, (void *)(long)i));
+        atomic_store(&spawn_go, 1);
+        /* The spawners return once their threads exist; the children wait for go == 2. */
+        long total = 0;
+        void *ret;
+        for (int i = 0; i < SPAWNERS; i++) {
+            pthread_join(s[i], &ret);
+            total += (long)ret;
+        }
+        while (atomic_load(&spawned_ran) < total) usleep(1000);
+        atomic_store(&spawn_go, 2);
+        if (total != SPAWNERS * SPAWN_EACH) {
+            printf("round %d: %ld threads of %d started\n", r, total, SPAWNERS * SPAWN_EACH);
+            lt_failures++;
+        }
+        /* The children are detached: wait until each is on its way out. */
+        while (atomic_load(&spawned_left) < total) usleep(1000);
+        usleep(20000);
+    }
+}
+
+int main(void) {
+    lt_smp_init();
+    lt_sub("O_CREAT without O_EXCL at once", creat_at_once, 60000);
+    lt_sub("threads created at once", threads_at_once, 60000);
+    DONE();
+}
