@@ -2,7 +2,7 @@
 //! through the exception table; a fault on a valid but not yet present page is resolved by the
 //! kernel's fault handler and the copy continues.
 //!
-//! The fast path is one bounds check against `USER_END` and the architecture's copy: no walk
+//! The fast path is one bounds check against `user_end()` and the architecture's copy: no walk
 //! of the mappings, since an unmapped or read-only page faults in the copy itself. Fixed-size
 //! values (`get_user_*`, `put_user_*`) are one load or store each, with no general copy.
 
@@ -11,7 +11,7 @@
 pub struct Fault;
 
 /// Lowest address above what user copies may touch (the architecture's end of user space).
-pub const USER_END: usize = crate::arch::mmu::USER_END;
+pub use crate::arch::mmu::user_end;
 
 use crate::arch::usercopy::{
     clear_user, cmpxchg_user32, copy_user, load_user_u32, load_user_u64, store_user_u32,
@@ -21,7 +21,7 @@ use crate::arch::usercopy::{
 #[inline(always)]
 fn check(addr: usize, len: usize) -> Result<(), Fault> {
     match addr.checked_add(len) {
-        Some(end) if end <= USER_END => Ok(()),
+        Some(end) if end <= user_end() => Ok(()),
         _ => Err(Fault),
     }
 }
@@ -32,7 +32,7 @@ pub fn copy_from_user(dst: &mut [u8], src: usize) -> Result<(), Fault> {
         return Ok(());
     }
     check(src, dst.len())?;
-    // SAFETY: the source range is entirely below USER_END, so it cannot alias kernel memory; a
+    // SAFETY: the source range is entirely below user_end(), so it cannot alias kernel memory; a
     // fault in the copy is caught by the exception table and reported as bytes left.
     let left = unsafe { copy_user(dst.as_mut_ptr(), src as *const u8, dst.len()) };
     if left == 0 {
@@ -64,7 +64,7 @@ pub(crate) fn copy_from_user_raw(dst: *mut u8, src: usize, len: usize) -> usize 
     if len == 0 || check(src, len).is_err() {
         return 0;
     }
-    // SAFETY: the user range lies below USER_END; the caller gives a kernel range valid for
+    // SAFETY: the user range lies below user_end(); the caller gives a kernel range valid for
     // `len` bytes. A fault in the copy is caught by the exception table.
     let left = unsafe { copy_user(dst, src as *const u8, len) };
     len - left
@@ -95,7 +95,7 @@ pub fn append_from_user(v: &mut alloc::vec::Vec<u8>, src: usize, len: usize) -> 
     }
     let old = v.len();
     let spare = v.spare_capacity_mut();
-    // SAFETY: the source lies below USER_END; the destination is `len` bytes of the vector's
+    // SAFETY: the source lies below user_end(); the destination is `len` bytes of the vector's
     // reserved spare capacity. The copy runs forwards, so when it stops at a fault the first
     // `len - left` bytes of the room are written, and only those are added to the length.
     let left = unsafe {
@@ -116,7 +116,7 @@ pub fn zero_user(dst: usize, len: usize) -> Result<(), Fault> {
         return Ok(());
     }
     check(dst, len)?;
-    // SAFETY: the range is entirely below USER_END; faults go through the exception table.
+    // SAFETY: the range is entirely below user_end(); faults go through the exception table.
     let left = unsafe { clear_user(dst as *mut u8, len) };
     if left == 0 {
         Ok(())
@@ -129,7 +129,7 @@ pub fn zero_user(dst: usize, len: usize) -> Result<(), Fault> {
 #[inline]
 pub fn get_user_u64(addr: usize) -> Result<u64, Fault> {
     check(addr, 8)?;
-    // SAFETY: the 8 bytes lie below USER_END (checked above).
+    // SAFETY: the 8 bytes lie below user_end() (checked above).
     unsafe { load_user_u64(addr) }.ok_or(Fault)
 }
 
@@ -137,7 +137,7 @@ pub fn get_user_u64(addr: usize) -> Result<u64, Fault> {
 #[inline]
 pub fn get_user_u32(addr: usize) -> Result<u32, Fault> {
     check(addr, 4)?;
-    // SAFETY: the 4 bytes lie below USER_END (checked above).
+    // SAFETY: the 4 bytes lie below user_end() (checked above).
     unsafe { load_user_u32(addr) }.ok_or(Fault)
 }
 
@@ -145,7 +145,7 @@ pub fn get_user_u32(addr: usize) -> Result<u32, Fault> {
 #[inline]
 pub fn put_user_u64(addr: usize, v: u64) -> Result<(), Fault> {
     check(addr, 8)?;
-    // SAFETY: the 8 bytes lie below USER_END (checked above).
+    // SAFETY: the 8 bytes lie below user_end() (checked above).
     if unsafe { store_user_u64(addr, v) } {
         Ok(())
     } else {
@@ -157,7 +157,7 @@ pub fn put_user_u64(addr: usize, v: u64) -> Result<(), Fault> {
 #[inline]
 pub fn put_user_u32(addr: usize, v: u32) -> Result<(), Fault> {
     check(addr, 4)?;
-    // SAFETY: the 4 bytes lie below USER_END (checked above).
+    // SAFETY: the 4 bytes lie below user_end() (checked above).
     if unsafe { store_user_u32(addr, v) } {
         Ok(())
     } else {
@@ -173,6 +173,6 @@ pub fn cmpxchg_user_u32(addr: usize, old: u32, new: u32) -> Result<u32, Fault> {
     if !addr.is_multiple_of(4) {
         return Err(Fault);
     }
-    // SAFETY: the word is aligned and below USER_END (checked above).
+    // SAFETY: the word is aligned and below user_end() (checked above).
     unsafe { cmpxchg_user32(addr, old, new) }.ok_or(Fault)
 }

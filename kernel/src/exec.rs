@@ -161,7 +161,7 @@ fn map_elf(
         let seg_end = vaddr.checked_add(s.memsz as usize).ok_or(Errno::ENOMEM)?;
         let start = page_down(vaddr);
         let stop = page_up(seg_end).ok_or(Errno::ENOMEM)?;
-        if stop > mm::USER_END || start < mm::MMAP_MIN {
+        if stop > mm::user_end() || start < mm::MMAP_MIN {
             return Err(Errno::ENOMEM);
         }
         let lead = (vaddr - start) as u64;

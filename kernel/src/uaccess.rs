@@ -200,7 +200,7 @@ pub fn read_iovecs(addr: usize, count: usize) -> KResult<Vec<(usize, usize)>> {
         if len > 0
             && base
                 .checked_add(len)
-                .is_none_or(|e| e > lintel_hal::usercopy::USER_END)
+                .is_none_or(|e| e > lintel_hal::usercopy::user_end())
         {
             return Err(Errno::EFAULT);
         }

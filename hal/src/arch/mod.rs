@@ -34,18 +34,24 @@
 //! - `signal`: `setup_frame`, `restore_frame`, `min_stack_size`;
 //! - `switch`: `prepare_stack`, `switch`;
 //! - `xstate`: `FpuState` (a user thread's FP/vector state), `BadImage`, `xfeatures`;
-//! - `mmu`: `LEVELS`, `ENTRIES`, `KERNEL_ROOT_FIRST`, `USER_TOP`, `USER_END`, `PHYS_OFFSET`,
+//! - `mmu`: `levels()`, `ENTRIES`, `KERNEL_ROOT_FIRST`, `user_top()`, `user_end()` (functions:
+//!   riscv64 picks Sv48 or Sv39 at boot; constants behind them elsewhere), `KSTACK_SPAN`,
+//!   `WIDENS`/`try_widen` (riscv64's Sv48 root over the boot Sv39 one), `PHYS_OFFSET`,
 //!   `KERNEL_OFFSET`, `DIRECT_MAP_LIMIT`, entry helpers (`leaf`, `table`, `present`, `huge`,
-//!   `addr`, `prot`), `active_root`, `activate_root`, `flush_page`, and `layout`;
+//!   `addr`, `prot`), `active_root`, `activate_root`, `flush_page`, and `layout` (with
+//!   `stack_top()` and `pie_base()`);
 //! - `vdso`: `IMAGE`, `SEQ_OFFSET`, `CLOCK_OFFSET`, `clock_data` (and a `vdso/` folder with the
 //!   source hal/build.rs compiles), plus `linker.ld` for the kernel image.
 //!
 //! Shared by the folders: `armed` (what each CPU's one-shot timer is armed for, so that an
-//! unchanged deadline is not programmed again) and, for the two device-tree ports, `dtboard`.
+//! unchanged deadline is not programmed again), for the two device-tree ports `dtboard`, and
+//! for the two with a fixed page-table depth (x86_64, aarch64) `fixed_levels`.
 
 mod armed;
 #[cfg(any(target_arch = "riscv64", target_arch = "aarch64"))]
 mod dtboard;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod fixed_levels;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 #[cfg(target_arch = "x86_64")]

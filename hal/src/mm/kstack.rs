@@ -11,7 +11,7 @@
 
 use super::paging::{map_kernel, unmap_kernel};
 use super::Frame;
-use crate::arch::mmu::{KSTACK_AREA, LEVELS};
+use crate::arch::mmu::{KSTACK_AREA, KSTACK_SPAN};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Mutex;
@@ -23,14 +23,12 @@ const STACK_PAGES: usize = STACK_SIZE / PAGE;
 /// A slot: the guard, as big as the stack (a big frame that skips pages still lands in it),
 /// then the stack.
 pub(crate) const SLOT_SIZE: usize = 2 * STACK_SIZE;
-/// The area: what one root entry maps (1 GiB on Sv39), at most 8 GiB (65,536 stacks).
-pub(crate) const AREA_SIZE: usize = {
-    let span = 1usize << (12 + 9 * (LEVELS - 1));
-    if span < (8 << 30) {
-        span
-    } else {
-        8 << 30
-    }
+/// The area: what one root entry maps (on riscv64 one Sv39 root entry, 1 GiB, also under
+/// Sv48), at most 8 GiB (65,536 stacks).
+pub(crate) const AREA_SIZE: usize = if KSTACK_SPAN < (8 << 30) {
+    KSTACK_SPAN
+} else {
+    8 << 30
 };
 const SLOT_COUNT: usize = AREA_SIZE / SLOT_SIZE;
 /// Freed slots wait for a TLB flush in batches of this many before they are reused.

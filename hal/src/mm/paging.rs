@@ -5,8 +5,8 @@
 
 use super::{phys_to_virt, Frame};
 use crate::arch::mmu::{
-    self, activate_root, active_root, addr, flush_page, huge, leaf, present, ENTRIES,
-    KERNEL_ROOT_FIRST, LEVELS, USER_TOP,
+    self, activate_root, active_root, addr, flush_page, huge, leaf, levels, present, user_top,
+    ENTRIES, KERNEL_ROOT_FIRST,
 };
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
@@ -75,13 +75,22 @@ pub struct AddressSpace {
 static KERNEL_ROOT: spin::Once<u64> = spin::Once::new();
 
 pub(crate) fn init_kernel_root() {
-    let root = active_root();
-    KERNEL_ROOT.call_once(|| root);
+    let mut root = active_root();
     // Drop the boot identity map of the low 4 GiB: user space lives there.
     set_entry(root, 0, 0);
+    // riscv64 moves from boot.S's Sv39 to Sv48 when the CPU offers it: a new root above the
+    // boot root (`arch::mmu::try_widen`).
+    if mmu::WIDENS {
+        if let Some(f) = Frame::alloc() {
+            if mmu::try_widen(root, f.phys() as u64) {
+                root = f.into_phys() as u64;
+            }
+        }
+    }
+    KERNEL_ROOT.call_once(|| root);
     // The kernel stack area's root entry exists before any other root copies the kernel
     // half, so every root shares the tables under it (a stack mapped later is seen by all).
-    let i = index(mmu::KSTACK_AREA, LEVELS - 1);
+    let i = index(mmu::KSTACK_AREA, levels() - 1);
     if !present(entry(root, i)) {
         let f = Frame::alloc().expect("no frame for the kernel stack area's table");
         set_entry(root, i, mmu::table(f.into_phys() as u64));
@@ -100,7 +109,11 @@ pub(crate) fn identity_root() -> Option<Frame> {
     for i in KERNEL_ROOT_FIRST..ENTRIES {
         set_entry(root, i, entry(kernel, i));
     }
-    set_entry(root, 0, entry(kernel, index(mmu::PHYS_OFFSET, LEVELS - 1)));
+    set_entry(
+        root,
+        0,
+        entry(kernel, index(mmu::PHYS_OFFSET, levels() - 1)),
+    );
     Some(f)
 }
 
@@ -190,7 +203,7 @@ impl AddressSpace {
         frame: Frame,
         prot: Prot,
     ) -> Result<Option<Frame>, OutOfMemory> {
-        assert!(va < USER_TOP && va.is_multiple_of(4096));
+        assert!(va < user_top() && va.is_multiple_of(4096));
         let t = self.leaf_table(va, true).ok_or(OutOfMemory)?;
         let i = index(va, 0);
         let old = entry(t, i);
@@ -258,10 +271,10 @@ impl AddressSpace {
     pub fn for_each_mapped(&self, start: usize, end: usize, mut f: impl FnMut(usize, Prot)) {
         self.walk(
             self.root,
-            LEVELS - 1,
+            levels() - 1,
             0,
             start,
-            end.min(USER_TOP),
+            end.min(user_top()),
             &mut |va, e| f(va, mmu::prot(e)),
         );
     }
@@ -330,7 +343,7 @@ impl AddressSpace {
 /// Walks from `root` to the leaf entry's table for `va`, creating tables when `create`.
 fn leaf_table(root: u64, va: usize, create: bool) -> Option<u64> {
     let mut t = root;
-    for level in (1..LEVELS).rev() {
+    for level in (1..levels()).rev() {
         let i = index(va, level);
         let e = entry(t, i);
         if !present(e) {
@@ -396,7 +409,7 @@ impl Drop for Tables {
         for i in 0..KERNEL_ROOT_FIRST {
             let e = entry(self.0, i);
             if present(e) {
-                AddressSpace::free_tables(addr(e), LEVELS - 2);
+                AddressSpace::free_tables(addr(e), levels() - 2);
             }
         }
         drop(Frame::from_phys(self.0 as usize));

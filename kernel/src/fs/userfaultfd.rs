@@ -5,7 +5,7 @@
 
 use super::file::{poll_notify, FileOps, OpenFile, POLLERR, POLLIN, POLL_WAIT};
 use crate::mm::userfaultfd::{Uffd, FEATURES};
-use crate::mm::{Mm, MMAP_MIN, PAGE, USER_END};
+use crate::mm::{user_end, Mm, MMAP_MIN, PAGE};
 use crate::uaccess;
 use alloc::sync::{Arc, Weak};
 use lintel_abi::stat::{Stat, S_IFREG};
@@ -50,7 +50,7 @@ fn fields<const N: usize>(arg: usize) -> KResult<[u64; N]> {
 /// Linux's validate_unaligned_range: a non-empty, page-multiple length inside the user
 /// address space, above vm.mmap_min_addr.
 fn valid_unaligned(start: u64, len: u64) -> KResult<(usize, usize)> {
-    let top = USER_END as u64;
+    let top = user_end() as u64;
     if !len.is_multiple_of(PAGE as u64)
         || len == 0
         || start < MMAP_MIN as u64

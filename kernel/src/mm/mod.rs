@@ -35,20 +35,26 @@ pub use mlock::lockable;
 pub use vma::{Backing, ForkAdvice, KernelMap, MapName, Mlock, ShmMap, Vma};
 
 pub const PAGE: usize = 4096;
-/// Top of the initial stack (as Linux without randomization: just below the last user page).
-pub const STACK_TOP: usize = layout::STACK_TOP;
+/// Top of the initial stack (as Linux without randomization: just below the last user page);
+/// riscv64 knows it once paging is set up (Sv48 or Sv39).
+pub fn stack_top() -> usize {
+    layout::stack_top()
+}
 /// Size reserved for the main stack (RLIMIT_STACK default).
 pub const STACK_SIZE: usize = 8 << 20;
 /// mmap allocates top-down from here (below the stack and its guard gap): where `layout`
 /// puts it without randomization for the default RLIMIT_STACK.
-pub const MMAP_TOP: usize = STACK_TOP - MMAP_GAP_MIN;
+pub fn mmap_top() -> usize {
+    stack_top() - MMAP_GAP_MIN
+}
 /// Linux's stack_guard_gap: 256 pages kept free below a stack.
 const STACK_GUARD_GAP: usize = 256 * PAGE;
 /// The least room mmap_base leaves for the stack (Linux's SIZE_128M).
 const MMAP_GAP_MIN: usize = 128 << 20;
 /// Lowest address mmap hands out without MAP_FIXED (vm.mmap_min_addr).
 pub const MMAP_MIN: usize = 0x10000;
-pub const USER_END: usize = lintel_hal::usercopy::USER_END;
+/// Lowest address above what user memory may reach (riscv64: set by the paging mode at boot).
+pub use lintel_hal::usercopy::user_end;
 
 /// Where a new program's regions go (Linux's `arch_pick_mmap_layout`, `randomize_stack_top`,
 /// `ELF_ET_DYN_BASE` and `arch_randomize_brk`): fixed, or shifted by random page counts with
@@ -60,14 +66,13 @@ pub struct Layout {
     pub brk_shift: usize,
 }
 
-pub const PIE_BASE: usize = layout::PIE_BASE;
-
 pub fn layout(randomize: bool, stack_rlimit: u64) -> Layout {
+    let (stack_top, pie_base) = (stack_top(), layout::pie_base());
     if !randomize {
         return Layout {
-            stack_top: STACK_TOP,
-            mmap_top: page_down(STACK_TOP - mmap_gap(stack_rlimit, false)),
-            pie_base: PIE_BASE,
+            stack_top,
+            mmap_top: page_down(stack_top - mmap_gap(stack_rlimit, false)),
+            pie_base,
             brk_shift: 0,
         };
     }
@@ -75,13 +80,12 @@ pub fn layout(randomize: bool, stack_rlimit: u64) -> Layout {
     crate::random::fill(&mut r);
     let word = |i: usize| u64::from_le_bytes(r[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
     let pages = |v: u64, bits: u32| ((v & ((1 << bits) - 1)) as usize) * PAGE;
-    let stack_top = STACK_TOP - pages(word(0), layout::STACK_RND_BITS);
     Layout {
-        stack_top,
+        stack_top: stack_top - pages(word(0), layout::STACK_RND_BITS),
         mmap_top: page_down(
-            STACK_TOP - mmap_gap(stack_rlimit, true) - pages(word(1), layout::MMAP_RND_BITS),
+            stack_top - mmap_gap(stack_rlimit, true) - pages(word(1), layout::MMAP_RND_BITS),
         ),
-        pie_base: PIE_BASE + pages(word(2), layout::MMAP_RND_BITS),
+        pie_base: pie_base + pages(word(2), layout::MMAP_RND_BITS),
         brk_shift: pages(word(3), layout::BRK_RND_BITS),
     }
 }
@@ -99,7 +103,7 @@ fn mmap_gap(stack_rlimit: u64, randomize: bool) -> usize {
     let limit = usize::try_from(stack_rlimit).unwrap_or(usize::MAX);
     // RLIM_INFINITY and values near it are taken as they are (Linux: "can overflow").
     let gap = limit.checked_add(shift + STACK_GUARD_GAP).unwrap_or(limit);
-    gap.clamp(MMAP_GAP_MIN, STACK_TOP / 6 * 5)
+    gap.clamp(MMAP_GAP_MIN, stack_top() / 6 * 5)
 }
 
 pub fn page_down(a: usize) -> usize {
@@ -241,8 +245,8 @@ impl Mm {
                 brk_start: 0,
                 has_protnone: false,
                 brk: 0,
-                mmap_top: MMAP_TOP,
-                stack_top: STACK_TOP,
+                mmap_top: mmap_top(),
+                stack_top: stack_top(),
                 hiwater_vm: 0,
                 major_fault: false,
                 def_mlock: Mlock::No,

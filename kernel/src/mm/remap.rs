@@ -3,7 +3,7 @@
 //! whose operations it is built on.
 
 use super::vma::{Backing, Vma};
-use super::{MmInner, USER_END};
+use super::{user_end, MmInner};
 use lintel_abi::{Errno, KResult};
 
 impl MmInner {
@@ -25,7 +25,7 @@ impl MmInner {
         if let Some(dest) = fixed {
             let dest_end = dest
                 .checked_add(new_len)
-                .filter(|&e| e <= USER_END)
+                .filter(|&e| e <= user_end())
                 .ok_or(Errno::EINVAL)?;
             if dest < old_end && old < dest_end {
                 return Err(Errno::EINVAL);

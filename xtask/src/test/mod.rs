@@ -357,6 +357,17 @@ fn port_checks(t: &mut Tally, filter: Option<&str>, only: Option<&str>) {
                 Err(e) => t.fail(&name, &e),
             }
         }
+        if port.arch == "riscv64" {
+            for (what, sv39) in [("sv48", false), ("sv39", true)] {
+                let name = format!("boot.{}.{what}", port.arch);
+                if filter.is_none_or(|f| name.contains(f)) {
+                    match port.vaspace(sv39) {
+                        Ok(()) => t.pass(&name),
+                        Err(e) => t.fail(&name, &e),
+                    }
+                }
+            }
+        }
         let smp: &[(&str, &[&str])] = match port.arch {
             "aarch64" => &[("smp4", &[]), ("gic2", &["--gic", "2"])],
             _ => &[("smp4", &[])],

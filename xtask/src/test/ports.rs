@@ -8,8 +8,10 @@
 //! e2fsck finds the disk clean. boot.riscv64.smp4 and boot.aarch64.smp4: on four CPUs,
 //! tests/boot/port_smp.c (the CPUs reported, CPU-bound threads on several CPUs at once, TLB
 //! shootdown seen by readers on other CPUs, membarrier); boot.aarch64.gic2 the same on a
-//! GICv2 board. Runs `cargo xtask run --arch ARCH` as a child: the architecture is chosen once
-//! per xtask run.
+//! GICv2 board. boot.riscv64.sv48 and boot.riscv64.sv39: tests/boot/riscv64_vaspace.c sees
+//! Sv48's address space (QEMU's CPU offers it) and, booted with `lintel.sv39`, Sv39's (the
+//! fallback for CPUs without Sv48). Runs `cargo xtask run --arch ARCH` as a child: the
+//! architecture is chosen once per xtask run.
 
 use super::tail;
 use crate::root;
@@ -55,6 +57,32 @@ const SMP_LINES: &[&str] = &[
     "replaced page seen by readers: 3",
     "unmapped page faults the reader: yes",
     "membarrier: 0",
+];
+
+/// What tests/boot/riscv64_vaspace.c prints under Sv48 (Linux's TASK_SIZE 1 << 47).
+const SV48_LINES: &[&str] = &[
+    "cpuinfo mmu: sv48",
+    "stack above 1<<46: yes",
+    "stack below 1<<38: no",
+    "hint 1<<40: granted",
+    "mmap without hint above 1<<46: yes",
+    "fixed below 1<<38: at hint 42",
+    "fixed at 1<<38: at hint 42",
+    "fixed below 1<<47: at hint 42",
+    "fixed at 1<<47: ENOMEM",
+];
+
+/// What it prints under Sv39 (TASK_SIZE 1 << 38).
+const SV39_LINES: &[&str] = &[
+    "cpuinfo mmu: sv39",
+    "stack above 1<<46: no",
+    "stack below 1<<38: yes",
+    "hint 1<<40: elsewhere",
+    "mmap without hint above 1<<46: no",
+    "fixed below 1<<38: at hint 42",
+    "fixed at 1<<38: ENOMEM",
+    "fixed below 1<<47: ENOMEM",
+    "fixed at 1<<47: ENOMEM",
 ];
 
 /// The status every smoke program ends with.
@@ -145,6 +173,43 @@ impl Port {
         for want in SMP_LINES {
             if !lines.any(|l| l.trim() == *want) {
                 return Err(format!("no line {want:?}: {}", tail(&text, 8)));
+            }
+        }
+        if status != 0 {
+            return Err(format!("exit status {status}: {}", tail(&text, 5)));
+        }
+        Ok(())
+    }
+
+    /// `boot.riscv64.sv48` (`sv39` false) and `boot.riscv64.sv39` (booted with `lintel.sv39`):
+    /// tests/boot/riscv64_vaspace.c prints the address space of that paging mode.
+    pub(super) fn vaspace(&self, sv39: bool) -> Result<(), String> {
+        let dir = crate::build::ensure_build_dir()?;
+        let exe = dir.join(format!("{}-vaspace", self.arch));
+        let cc = format!("{}-linux-gnu-gcc", self.arch);
+        let out = Command::new(&cc)
+            .args(["-static", "-O2", "-o"])
+            .arg(&exe)
+            .arg(root().join("tests/boot/riscv64_vaspace.c"))
+            .output()
+            .map_err(|e| format!("{cc}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{cc}: {}",
+                tail(&String::from_utf8_lossy(&out.stderr), 3)
+            ));
+        }
+        let add = format!("{}=/vaspace", exe.display());
+        let mut args = vec!["--add", &add];
+        if sv39 {
+            args.extend_from_slice(&["--append", "lintel.sv39"]);
+        }
+        args.extend_from_slice(&["--", "/vaspace"]);
+        let (status, text) = self.run(&args)?;
+        let mut lines = text.lines();
+        for want in if sv39 { SV39_LINES } else { SV48_LINES } {
+            if !lines.any(|l| l.trim() == *want) {
+                return Err(format!("no line {want:?}: {}", tail(&text, 10)));
             }
         }
         if status != 0 {

@@ -6,8 +6,8 @@
 
 use crate::mm::Prot;
 
-/// Levels of tables; the root is level `LEVELS - 1`, leaves are level 0.
-pub(crate) const LEVELS: u32 = 4;
+/// The fixed depth (four levels) and what follows from it.
+pub(crate) use super::super::fixed_levels::{levels, try_widen, KSTACK_SPAN, WIDENS};
 /// Entries per table.
 pub(crate) const ENTRIES: usize = 512;
 /// Root entries from here on map the upper half (the kernel's, shared by every address space).
@@ -17,6 +17,15 @@ pub(crate) const KERNEL_ROOT_FIRST: usize = 256;
 pub(crate) const USER_TOP: usize = 0x8000_0000_0000;
 /// Lowest address above what user copies may touch.
 pub const USER_END: usize = USER_TOP - 0x1000;
+/// `USER_END`, as the arch-neutral code asks for it (riscv64 decides at boot).
+#[inline(always)]
+pub const fn user_end() -> usize {
+    USER_END
+}
+/// `USER_TOP`, as the arch-neutral code asks for it (riscv64 decides at boot).
+pub(crate) const fn user_top() -> usize {
+    USER_TOP
+}
 
 const VALID: u64 = 1;
 /// Table descriptor above level 0; page descriptor at level 0.
@@ -162,6 +171,14 @@ pub(crate) const RAM_LIMIT: usize = 256 << 30;
 
 /// Lintel's aarch64 user address-space layout: Linux's for a 47-bit user space.
 pub mod layout {
+    /// `STACK_TOP`, as the arch-neutral code asks for it (riscv64 decides at boot).
+    pub const fn stack_top() -> usize {
+        STACK_TOP
+    }
+    /// `PIE_BASE`, as the arch-neutral code asks for it.
+    pub const fn pie_base() -> usize {
+        PIE_BASE
+    }
     /// Top of the initial stack without randomization.
     pub const STACK_TOP: usize = 0x8000_0000_0000;
     /// ELF_ET_DYN_BASE: two thirds of the user space, page-aligned.

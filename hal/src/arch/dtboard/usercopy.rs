@@ -12,7 +12,7 @@ extern "C" {
 /// of a fault the user-fault handler could not resolve.
 ///
 /// # Safety
-/// The user side must lie below `USER_END` and the kernel side must be valid for `len` bytes.
+/// The user side must lie below `user_end()` and the kernel side must be valid for `len` bytes.
 pub(crate) unsafe fn copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize {
     // SAFETY: delegated to the caller; faults in the copy go through the exception table.
     unsafe { lintel_copy_user(dst, src, len) }
@@ -21,7 +21,7 @@ pub(crate) unsafe fn copy_user(dst: *mut u8, src: *const u8, len: usize) -> usiz
 /// Zeroes `len` bytes of user memory from a zeroed kernel block; returns the bytes not cleared.
 ///
 /// # Safety
-/// The range must lie below `USER_END`.
+/// The range must lie below `user_end()`.
 pub(crate) unsafe fn clear_user(dst: *mut u8, len: usize) -> usize {
     static ZEROS: [u8; 256] = [0; 256];
     let mut done = 0;
@@ -41,7 +41,7 @@ pub(crate) unsafe fn clear_user(dst: *mut u8, len: usize) -> usize {
 /// or None when the word could not be reached.
 ///
 /// # Safety
-/// `uaddr` must be 4-aligned and below `USER_END`.
+/// `uaddr` must be 4-aligned and below `user_end()`.
 pub(crate) unsafe fn cmpxchg_user32(uaddr: usize, old: u32, new: u32) -> Option<u32> {
     let mut prev = 0u32;
     // SAFETY: delegated to the caller; a fault is resolved or fixed up through the exception
@@ -53,7 +53,7 @@ pub(crate) unsafe fn cmpxchg_user32(uaddr: usize, old: u32, new: u32) -> Option<
 macro_rules! load_user {
     ($name:ident, $t:ty) => {
         /// # Safety
-        /// `addr..addr + size_of::<T>()` must lie below `USER_END`.
+        /// `addr..addr + size_of::<T>()` must lie below `user_end()`.
         pub(crate) unsafe fn $name(addr: usize) -> Option<$t> {
             let mut b = [0u8; core::mem::size_of::<$t>()];
             // SAFETY: user source (caller), kernel destination on the stack.
@@ -66,7 +66,7 @@ macro_rules! load_user {
 macro_rules! store_user {
     ($name:ident, $t:ty) => {
         /// # Safety
-        /// `addr..addr + size_of::<T>()` must lie below `USER_END`.
+        /// `addr..addr + size_of::<T>()` must lie below `user_end()`.
         pub(crate) unsafe fn $name(addr: usize, val: $t) -> bool {
             let b = val.to_le_bytes();
             // SAFETY: user destination (caller), kernel source on the stack.

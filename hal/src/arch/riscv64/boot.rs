@@ -65,5 +65,7 @@ pub(super) extern "C" fn boot_main(hartid: usize, dtb_pa: usize) -> ! {
         super::cpu::note_sstc();
     }
 
-    crate::boot::start(devicetree::firmware(&fdt, dtb_pa, mm::DIRECT_MAP_LIMIT))
+    let fw = devicetree::firmware(&fdt, dtb_pa, mm::DIRECT_MAP_LIMIT);
+    super::mmu::note_cmdline(fw.cmdline);
+    crate::boot::start(fw)
 }

@@ -157,8 +157,9 @@ pub(crate) fn cpuinfo(_counter_hz: u64, mask: u64) -> alloc::string::String {
     for cpu in (0..64).filter(|c| mask & (1 << c) != 0) {
         let _ = write!(
             s,
-            "processor\t: {cpu}\nhart\t\t: {}\nisa\t\t: {isa}\nmmu\t\t: sv39\n\n",
-            super::smp::hart_of(cpu)
+            "processor\t: {cpu}\nhart\t\t: {}\nisa\t\t: {isa}\nmmu\t\t: {}\n\n",
+            super::smp::hart_of(cpu),
+            super::mmu::mode_name()
         );
     }
     s

@@ -1,19 +1,123 @@
-//! Sv39 paging: three levels of 512 entries, the page-table entry format (PPN at bit 10,
-//! V R W X U G A D flags), the root register (satp), TLB maintenance (sfence.vma) and where
-//! user space ends. `mm::paging` walks the tables with these and never looks at entry bits.
+//! Sv48 paging when the CPU offers it, Sv39 otherwise (as Linux picks its satp mode): four or
+//! three levels of 512 entries, the page-table entry format (PPN at bit 10, V R W X U G A D
+//! flags), the root register (satp), TLB maintenance (sfence.vma) and where user space ends.
+//! `mm::paging` walks the tables with these and never looks at entry bits.
+//!
+//! boot.S starts in Sv39, which every rv64 CPU with paging has. `try_widen` then probes Sv48
+//! the way Linux's `set_satp_mode` does: satp is WARL, so a write of an unsupported MODE
+//! leaves it unchanged, and reading it back says whether the CPU took it. The Sv48 root's last
+//! entry points at the Sv39 boot root: every kernel address (direct map, kernel stacks, image)
+//! lies in Sv48's top 512 GiB, where an Sv39 root's upper-half indices are the level-2
+//! indices, so the kernel's tables stay as boot.S built them. `lintel.sv39` on the command
+//! line keeps Sv39 (QEMU 7.2 cannot switch Sv48 off), to test the fallback.
 
 use crate::mm::Prot;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// Levels of tables; the root is level `LEVELS - 1`, leaves are level 0.
-pub(crate) const LEVELS: u32 = 3;
 /// Entries per table.
 pub(crate) const ENTRIES: usize = 512;
 /// Root entries from here on map the upper half (the kernel's, shared by every address space).
 pub(crate) const KERNEL_ROOT_FIRST: usize = 256;
-/// End of the lower half of Sv39's 39-bit space: user mappings lie below (Linux's TASK_SIZE).
-pub(crate) const USER_TOP: usize = 0x40_0000_0000;
+/// What one Sv39 root entry (an Sv48 level-2 entry) maps: the kernel stack area's size.
+pub(crate) const KSTACK_SPAN: usize = 1 << 30;
+
+/// Sv48 is on (set once by the boot CPU, before any address space or other CPU exists).
+static SV48: AtomicBool = AtomicBool::new(false);
+/// TASK_SIZE of the mode in use, kept apart so that a user copy's bounds check is one load
+/// and one compare.
+static USER_TOP: AtomicUsize = AtomicUsize::new(1 << 38);
+/// The command line asked for Sv39 (`lintel.sv39`).
+static SV39_ONLY: AtomicBool = AtomicBool::new(false);
+
+fn sv48() -> bool {
+    SV48.load(Ordering::Relaxed)
+}
+
+/// Levels of tables; the root is level `levels() - 1`, leaves are level 0.
+pub(crate) fn levels() -> u32 {
+    if sv48() {
+        4
+    } else {
+        3
+    }
+}
+
+/// End of the lower half of the virtual address space: user mappings lie below (Linux's
+/// TASK_SIZE: 1 << 47 on Sv48, 1 << 38 on Sv39).
+#[inline(always)]
+pub(crate) fn user_top() -> usize {
+    USER_TOP.load(Ordering::Relaxed)
+}
+
 /// Lowest address above what user copies may touch.
-pub const USER_END: usize = USER_TOP - 0x1000;
+#[inline(always)]
+pub fn user_end() -> usize {
+    user_top() - 0x1000
+}
+
+/// The paging mode's name as /proc/cpuinfo's `mmu` line gives it.
+pub fn mode_name() -> &'static str {
+    if sv48() {
+        "sv48"
+    } else {
+        "sv39"
+    }
+}
+
+/// Takes note of the kernel command line before paging is set up (`lintel.sv39`).
+pub(crate) fn note_cmdline(cmdline: &str) {
+    if cmdline.split_ascii_whitespace().any(|w| w == "lintel.sv39") {
+        SV39_ONLY.store(true, Ordering::Relaxed);
+    }
+}
+
+/// satp.MODE of the paging mode in use.
+fn satp_mode() -> u64 {
+    if sv48() {
+        SATP_SV48
+    } else {
+        SATP_SV39
+    }
+}
+
+/// boot.S's Sv39 root may get an Sv48 root above it (`try_widen`).
+pub(crate) const WIDENS: bool = true;
+
+/// Turns on Sv48 with the zeroed table at `new` as its root, over the active Sv39 root `root`
+/// (the boot root: its user half is cleared here), if the CPU offers Sv48 and the command line
+/// did not ask for Sv39. False when paging stays Sv39 on `root` (then `new` is unused).
+pub(crate) fn try_widen(root: u64, new: u64) -> bool {
+    if SV39_ONLY.load(Ordering::Relaxed) {
+        return false;
+    }
+    let old = root as usize + crate::mm::PHYS_OFFSET;
+    let top = new as usize + crate::mm::PHYS_OFFSET;
+    // SAFETY: both are page-table pages inside the direct map: `root` the active root, `new`
+    // a zeroed frame the caller owns. The user half of the boot root maps nothing the kernel
+    // runs from (boot_main dropped the identity gigapage), and under Sv48 it would alias
+    // addresses below the kernel's.
+    unsafe {
+        for i in 0..KERNEL_ROOT_FIRST {
+            (old as *mut u64).add(i).write_volatile(0);
+        }
+        (top as *mut u64)
+            .add(ENTRIES - 1)
+            .write_volatile(table(root));
+    }
+    let want = SATP_SV48 | (new >> 12);
+    // SAFETY: the new root maps every kernel address as the active one does (its last entry
+    // is the active root's upper half, one level down); should the CPU not take MODE 9, the
+    // write has no effect (satp is WARL) and the old root stays.
+    unsafe {
+        core::arch::asm!("sfence.vma", "csrw satp, {}", "sfence.vma", in(reg) want, options(nostack))
+    }
+    let took = super::cpu::read_satp() == want;
+    if took {
+        SV48.store(true, Ordering::Relaxed);
+        USER_TOP.store(1 << 47, Ordering::Relaxed);
+    }
+    took
+}
 
 const V: u64 = 1;
 const R: u64 = 2;
@@ -25,6 +129,8 @@ const D: u64 = 128;
 const PPN_MASK: u64 = (1 << 44) - 1;
 /// satp.MODE = Sv39.
 const SATP_SV39: u64 = 8 << 60;
+/// satp.MODE = Sv48.
+const SATP_SV48: u64 = 9 << 60;
 
 /// A leaf entry mapping physical page `pa` with `prot`, accessed and dirty already (the
 /// hardware need not update them). PROT_NONE keeps the page (and its contents) but denies user
@@ -97,7 +203,7 @@ pub(crate) unsafe fn activate_root(root: u64) {
         core::arch::asm!(
             "csrw satp, {}",
             "sfence.vma",
-            in(reg) SATP_SV39 | (root >> 12),
+            in(reg) satp_mode() | (root >> 12),
             options(nostack)
         )
     }
@@ -122,7 +228,7 @@ pub(crate) fn flush_page(va: usize) {
 /// riscv's scause does not give).
 pub(crate) fn mapped(va: usize) -> bool {
     let mut t = active_root();
-    for level in (0..LEVELS).rev() {
+    for level in (0..levels()).rev() {
         let i = (va >> (12 + 9 * level)) & (ENTRIES - 1);
         // SAFETY: `t` is a page-table page (the root or one an entry points at), inside the
         // direct map.
@@ -149,19 +255,25 @@ pub const PHYS_OFFSET: usize = 0xffff_ffc0_0000_0000;
 pub const KERNEL_OFFSET: usize = 0xffff_ffff_0000_0000;
 /// Highest physical address the direct map covers.
 pub const DIRECT_MAP_LIMIT: usize = 64 << 30;
-/// Kernel stacks are mapped here (root entry 384, a 1 GiB slot above the direct map), each
+/// Kernel stacks are mapped here (Sv39 root entry 384, a 1 GiB slot above the direct map), each
 /// with an unmapped guard below it (`mm::kstack`).
 pub(crate) const KSTACK_AREA: usize = 0xffff_ffe0_0000_0000;
 
-/// Linux's riscv64 (Sv39) user address-space layout.
+/// Linux's riscv64 user address-space layout (Sv48's, or Sv39's when paging is Sv39).
 pub mod layout {
     /// Top of the initial stack without randomization (TASK_SIZE).
-    pub const STACK_TOP: usize = 0x40_0000_0000;
-    /// ELF_ET_DYN_BASE: two thirds of TASK_SIZE, page-aligned.
-    pub const PIE_BASE: usize = 0x2a_aaaa_a000;
+    pub fn stack_top() -> usize {
+        super::user_top()
+    }
+    /// ELF_ET_DYN_BASE: two thirds of TASK_SIZE, page-aligned (0x5555_5555_5000 on Sv48,
+    /// 0x2a_aaaa_a000 on Sv39).
+    pub fn pie_base() -> usize {
+        (super::user_top() / 3 * 2) & !0xfff
+    }
     /// Random page-count bits for the stack top (STACK_RND_MASK 0x3ffff).
     pub const STACK_RND_BITS: u32 = 18;
-    /// Random page-count bits for the mmap base (ARCH_MMAP_RND_BITS_MIN for Sv39).
+    /// Random page-count bits for the mmap base (ARCH_MMAP_RND_BITS: riscv's
+    /// ARCH_MMAP_RND_BITS_MIN, the default, whatever the paging mode).
     pub const MMAP_RND_BITS: u32 = 18;
     /// Random page-count bits for the brk start (1 GiB on 64-bit).
     pub const BRK_RND_BITS: u32 = 18;

@@ -182,7 +182,7 @@ impl UserContext {
 
     /// Runs user code until it enters the kernel again.
     pub fn run(&mut self) -> ReturnReason {
-        if self.sepc >= super::mmu::USER_TOP as u64 {
+        if self.sepc >= super::mmu::user_top() as u64 {
             let (reason, record) = decode(INSN_PAGE_FAULT, self.sepc);
             return ReturnReason::Exception(reason, record);
         }
@@ -250,7 +250,7 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
         if let Some(fix) = fixup_for(frame.sepc) {
             let write = matches!(cause, STORE_PAGE_FAULT | 7);
             if matches!(cause, LOAD_PAGE_FAULT | STORE_PAGE_FAULT)
-                && tval < super::mmu::USER_TOP as u64
+                && tval < super::mmu::user_top() as u64
                 && user_fault(tval as usize, write)
             {
                 return;

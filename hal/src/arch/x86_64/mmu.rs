@@ -5,8 +5,8 @@
 use super::cpu;
 use crate::mm::Prot;
 
-/// Levels of tables; the root is level `LEVELS - 1`, leaves are level 0.
-pub(crate) const LEVELS: u32 = 4;
+/// The fixed depth (four levels) and what follows from it.
+pub(crate) use super::super::fixed_levels::{levels, try_widen, KSTACK_SPAN, WIDENS};
 /// Entries per table (9 bits of the address per level, 4 KiB pages).
 pub(crate) const ENTRIES: usize = 512;
 /// Root entries from here on map the kernel half and are shared by every address space.
@@ -16,6 +16,15 @@ pub(crate) const USER_TOP: usize = 0x0000_8000_0000_0000;
 /// Lowest address above what user copies may touch (the last page below the canonical hole is
 /// excluded, as on Linux).
 pub const USER_END: usize = 0x0000_7fff_ffff_f000;
+/// `USER_END`, as the arch-neutral code asks for it (riscv64 decides at boot).
+#[inline(always)]
+pub const fn user_end() -> usize {
+    USER_END
+}
+/// `USER_TOP`, as the arch-neutral code asks for it (riscv64 decides at boot).
+pub(crate) const fn user_top() -> usize {
+    USER_TOP
+}
 
 const P: u64 = 1;
 const W: u64 = 2;
@@ -118,6 +127,14 @@ pub(crate) const KSTACK_AREA: usize = 0xffff_c000_0000_0000;
 /// Linux's x86_64 user address-space layout (`arch_pick_mmap_layout`, `randomize_stack_top`,
 /// `ELF_ET_DYN_BASE`, `arch_randomize_brk`).
 pub mod layout {
+    /// `STACK_TOP`, as the arch-neutral code asks for it (riscv64 decides at boot).
+    pub const fn stack_top() -> usize {
+        STACK_TOP
+    }
+    /// `PIE_BASE`, as the arch-neutral code asks for it.
+    pub const fn pie_base() -> usize {
+        PIE_BASE
+    }
     /// Top of the initial stack without randomization: just below the last user page.
     pub const STACK_TOP: usize = 0x7fff_ffff_f000;
     /// ELF_ET_DYN_BASE: where a PIE executable goes without randomization.

@@ -155,7 +155,7 @@ fn probe(key: i64) -> Option<u64> {
         // does not here (cbo.zero is not enabled for user mode, senvcfg.CBZE).
         KEY_ZICBOZ_BLOCK_SIZE => 0,
         // Linux's user_max_virt_addr(): where user mappings end (TASK_SIZE).
-        KEY_HIGHEST_VIRT_ADDRESS => crate::mm::USER_END as u64,
+        KEY_HIGHEST_VIRT_ADDRESS => crate::mm::user_end() as u64,
         // The `time` CSR's frequency, the device tree's timebase-frequency.
         KEY_TIME_CSR_FREQ => lintel_hal::clock::counter_hz(),
         KEY_MISALIGNED_VECTOR_PERF => {

@@ -2,7 +2,7 @@
 
 use super::{caller, read_set};
 use crate::ipc::shm;
-use crate::mm::{page_up, Backing, Vma, PAGE, USER_END};
+use crate::mm::{page_up, user_end, Backing, Vma, PAGE};
 use crate::syscall::mm::check_as;
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -65,7 +65,7 @@ pub fn shmat(c: &mut Call) -> SysResult {
         if flags & SHM_REMAP == 0 && !m.is_free(addr, end) {
             return Err(Errno::EINVAL);
         }
-        if end > USER_END {
+        if end > user_end() {
             return Err(Errno::ENOMEM);
         }
         addr

@@ -1,8 +1,8 @@
 //! mincore
 
 use crate::mm::page_up;
+use crate::mm::user_end;
 use crate::mm::PAGE;
-use crate::mm::USER_END;
 use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
@@ -19,7 +19,7 @@ pub fn mincore(c: &mut Call) -> SysResult {
     }
     let end = page_up(len)
         .and_then(|l| addr.checked_add(l))
-        .filter(|&e| e <= USER_END)
+        .filter(|&e| e <= user_end())
         .ok_or(Errno::ENOMEM)?;
     let mut out = alloc::vec::Vec::with_capacity((end - addr) / PAGE);
     {

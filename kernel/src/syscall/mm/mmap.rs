@@ -2,11 +2,11 @@
 
 use crate::mm::page_down;
 use crate::mm::page_up;
+use crate::mm::user_end;
 use crate::mm::Backing;
 use crate::mm::Vma;
 use crate::mm::MMAP_MIN;
 use crate::mm::PAGE;
-use crate::mm::USER_END;
 use crate::syscall::mm::check_as;
 use crate::syscall::mm::check_commit;
 use crate::syscall::mm::check_data;
@@ -41,7 +41,7 @@ pub fn mmap(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let len = page_up(len)
-        .filter(|&l| l <= USER_END)
+        .filter(|&l| l <= user_end())
         .ok_or(Errno::ENOMEM)?;
     let kind = flags & 3;
     if kind == 0 {
@@ -84,7 +84,7 @@ pub fn mmap(c: &mut Call) -> SysResult {
     let start = if fixed {
         let end = addr
             .checked_add(len)
-            .filter(|&e| e <= USER_END)
+            .filter(|&e| e <= user_end())
             .ok_or(Errno::ENOMEM)?;
         if flags & MAP_FIXED_NOREPLACE != 0 && flags & MAP_FIXED == 0 && !m.is_free(addr, end) {
             return Err(Errno::EEXIST);
@@ -192,7 +192,7 @@ pub fn munmap(c: &mut Call) -> SysResult {
     }
     let end = page_up(len)
         .and_then(|l| addr.checked_add(l))
-        .filter(|&e| e <= USER_END)
+        .filter(|&e| e <= user_end())
         .ok_or(Errno::EINVAL)?;
     let mm = c.thread.proc_ref().mm();
     mm.inner.lock().unmap(addr, end);

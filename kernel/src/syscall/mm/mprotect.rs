@@ -1,8 +1,8 @@
 //! mprotect
 
 use crate::mm::page_up;
+use crate::mm::user_end;
 use crate::mm::PAGE;
-use crate::mm::USER_END;
 use crate::syscall::mm::check_commit;
 use crate::syscall::mm::prot_of;
 use crate::syscall::ok;
@@ -36,7 +36,7 @@ pub fn do_mprotect(c: &mut Call, addr: usize, len: usize, prot: usize, pkey: i32
         .and_then(|l| addr.checked_add(l))
         .ok_or(Errno::ENOMEM)?;
     let prot = prot_of(prot)?;
-    if end > USER_END {
+    if end > user_end() {
         return Err(Errno::ENOMEM);
     }
     if pkey != -1 {

@@ -222,7 +222,7 @@ fn do_clone(c: &mut Call, a: CloneArgs) -> SysResult {
     let thread = flags & CLONE_THREAD != 0;
     let vfork = flags & CLONE_VFORK != 0;
     // A bad TLS base fails before the child exists (Linux checks it in copy_thread).
-    if flags & CLONE_SETTLS != 0 && a.tls >= lintel_hal::usercopy::USER_END {
+    if flags & CLONE_SETTLS != 0 && a.tls >= lintel_hal::usercopy::user_end() {
         return Err(Errno::EPERM);
     }
     if flags & CLONE_PIDFD != 0 && flags & (CLONE_DETACHED | CLONE_THREAD) != 0 {

@@ -1,0 +1,58 @@
+/* boot.riscv64.sv48 and boot.riscv64.sv39: the virtual address space riscv64 Lintel gives a
+ * program, as Linux does for the paging mode it picked (Sv48 when the CPU offers it, Sv39
+ * otherwise): /proc/cpuinfo's mmu line, the stack's top half (TASK_SIZE 1 << 47 or 1 << 38),
+ * a mmap hint above Sv39's user half (granted only under Sv48), MAP_FIXED just below and
+ * just above TASK_SIZE, and a page written and read back up there. Prints one line each. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static void fixed_at(const char *what, unsigned long a)
+{
+    void *p = mmap((void *)a, 4096, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED) {
+        printf("fixed %s: %s\n", what, errno == ENOMEM ? "ENOMEM" : strerror(errno));
+        return;
+    }
+    *(volatile int *)p = 41;
+    printf("fixed %s: %s %d\n", what, p == (void *)a ? "at hint" : "elsewhere",
+           *(volatile int *)p + 1);
+    munmap(p, 4096);
+}
+
+int main(void)
+{
+    char line[256];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "mmu", 3) == 0) {
+            char *v = strchr(line, ':');
+            printf("cpuinfo mmu: %s", v ? v + 2 : line);
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+
+    int local;
+    unsigned long sp = (unsigned long)&local;
+    printf("stack above 1<<46: %s\n", sp >= (1UL << 46) ? "yes" : "no");
+    printf("stack below 1<<38: %s\n", sp < (1UL << 38) ? "yes" : "no");
+
+    void *hint = (void *)(1UL << 40);
+    void *p = mmap(hint, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("hint 1<<40: %s\n", p == MAP_FAILED ? "failed" : p == hint ? "granted" : "elsewhere");
+    if (p != MAP_FAILED)
+        munmap(p, 4096);
+    p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("mmap without hint above 1<<46: %s\n",
+           p != MAP_FAILED && (unsigned long)p >= (1UL << 46) ? "yes" : "no");
+
+    fixed_at("below 1<<38", (1UL << 38) - 8192);
+    fixed_at("at 1<<38", 1UL << 38);
+    fixed_at("below 1<<47", (1UL << 47) - 8192);
+    fixed_at("at 1<<47", 1UL << 47);
+    return 0;
+}
