@@ -39,10 +39,18 @@ pub struct Mapping {
     /// The page after the last window `read` brought in: a miss there continues a
     /// sequential reader (Linux's file_ra_state, kept per file rather than per open file).
     next_read: AtomicU64,
+    /// Bumped, under the `pages` lock, by every write and truncation that changes the
+    /// inode: a fill that read the inode while it changed sees another value when it comes
+    /// to insert, and reads again rather than caching what it read before the change (its
+    /// read sleeps on the disk with no lock held; see `fill`).
+    changes: AtomicU64,
 }
 
 /// Pages read at once when a read misses the cache of a disk file.
 const READAHEAD: u64 = 32;
+
+/// Reads a fill makes before it inserts what it read despite a change meanwhile.
+const FILL_ROUNDS: u32 = 4;
 
 /// Files whose reads should stay in memory: those of disk file systems.
 fn is_disk_file(inode: &Arc<dyn Inode>) -> bool {
@@ -80,6 +88,7 @@ pub fn get(inode: &Arc<dyn Inode>) -> Arc<Mapping> {
         seals: AtomicU32::new(0),
         cache_reads: is_disk_file(inode),
         next_read: AtomicU64::new(0),
+        changes: AtomicU64::new(0),
     });
     all.insert(k, m.clone());
     m
@@ -147,35 +156,57 @@ impl Mapping {
     /// Reads up to `pages` pages from `idx` on (not past the end of the file, but at least
     /// the first) into the cache with one call into the file system; pages already cached
     /// keep their contents.
+    ///
+    /// The read runs with no lock held (a disk read sleeps), so a `write` or truncation can
+    /// change the inode meanwhile; the pages it would have updated were not cached yet, and
+    /// inserting what was read before it would leave the cache older than the inode (Linux
+    /// inserts a locked page first and reads into it). A change seen at insert time (the
+    /// `changes` count moved) means the read is done again, of the first page alone (the
+    /// narrowest window); the last of `FILL_ROUNDS` inserts what it read even so (a writer
+    /// that changed the file during every one of them: the window left, where Linux has
+    /// none).
     fn fill(&self, inode: &Arc<dyn Inode>, idx: u64, pages: u64, size: u64) -> KResult<()> {
-        let last = size.div_ceil(PAGE as u64);
-        let mut count = last.saturating_sub(idx).clamp(1, pages);
-        // The window ends at the next page the cache holds: it is not read again.
-        if let Some((&next, _)) = self.pages.lock().range(idx + 1..).next() {
-            count = count.min(next - idx);
-        }
-        let count = count as usize;
-        let mut buf = alloc::vec![0u8; count * PAGE];
-        let mut got = 0;
-        while got < buf.len() {
-            let n = inode.read_at(idx * PAGE as u64 + got as u64, &mut buf[got..])?;
-            if n == 0 {
-                break;
+        let mut size = size;
+        let mut pages = pages;
+        for round in 0..FILL_ROUNDS {
+            let seen = self.changes.load(Ordering::Acquire);
+            if round > 0 {
+                size = inode.stat().size;
+                pages = 1;
             }
-            got += n;
-        }
-        let mut pages = self.pages.lock();
-        // The first page always (zeros where the file ended early), then what was read.
-        for i in 0..got.div_ceil(PAGE).max(1) {
-            if pages.contains_key(&(idx + i as u64)) {
+            let last = size.div_ceil(PAGE as u64);
+            let mut count = last.saturating_sub(idx).clamp(1, pages);
+            // The window ends at the next page the cache holds: it is not read again.
+            if let Some((&next, _)) = self.pages.lock().range(idx + 1..).next() {
+                count = count.min(next - idx);
+            }
+            let count = count as usize;
+            let mut buf = alloc::vec![0u8; count * PAGE];
+            let mut got = 0;
+            while got < buf.len() {
+                let n = inode.read_at(idx * PAGE as u64 + got as u64, &mut buf[got..])?;
+                if n == 0 {
+                    break;
+                }
+                got += n;
+            }
+            let mut cached = self.pages.lock();
+            if self.changes.load(Ordering::Acquire) != seen && round + 1 < FILL_ROUNDS {
                 continue;
             }
-            let Some(frame) = Frame::alloc() else {
-                break; // short of memory: the rest is read directly
-            };
-            let end = ((i + 1) * PAGE).min(got).max(i * PAGE);
-            frame.write(0, &buf[i * PAGE..end]);
-            pages.insert(idx + i as u64, frame);
+            // The first page always (zeros where the file ended early), then what was read.
+            for i in 0..got.div_ceil(PAGE).max(1) {
+                if cached.contains_key(&(idx + i as u64)) {
+                    continue;
+                }
+                let Some(frame) = Frame::alloc() else {
+                    break; // short of memory: the rest is read directly
+                };
+                let end = ((i + 1) * PAGE).min(got).max(i * PAGE);
+                frame.write(0, &buf[i * PAGE..end]);
+                cached.insert(idx + i as u64, frame);
+            }
+            break;
         }
         Ok(())
     }
@@ -226,6 +257,7 @@ impl Mapping {
     /// After `write` put `data` into the inode at `off`: the cached pages follow.
     pub fn written(&self, off: u64, data: &[u8]) {
         let pages = self.pages.lock();
+        self.changes.fetch_add(1, Ordering::Release);
         if pages.is_empty() {
             return;
         }
@@ -274,6 +306,7 @@ impl Mapping {
     fn truncated(&self, size: u64) {
         let first_gone = size.div_ceil(PAGE as u64);
         let mut pages = self.pages.lock();
+        self.changes.fetch_add(1, Ordering::Release);
         let _ = pages.split_off(&first_gone);
         if !size.is_multiple_of(PAGE as u64) {
             if let Some(f) = pages.get(&(size / PAGE as u64)) {
