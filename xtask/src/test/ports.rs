@@ -15,6 +15,7 @@
 
 use super::tail;
 use crate::root;
+use std::path::Path;
 use std::process::Command;
 
 /// One port's boot test: its `--arch` name and what its smoke program must print (in order).
@@ -103,6 +104,24 @@ impl Port {
         Ok((out.status.code().unwrap_or(-1), text))
     }
 
+    /// Cross-compiles tests/boot/`src` statically (with pthreads) into `exe`.
+    fn cross_static(&self, src: &str, exe: &Path) -> Result<(), String> {
+        let cc = format!("{}-linux-gnu-gcc", self.arch);
+        let out = Command::new(&cc)
+            .args(["-static", "-O2", "-pthread", "-o"])
+            .arg(exe)
+            .arg(root().join("tests/boot").join(src))
+            .output()
+            .map_err(|e| format!("{cc}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{cc}: {}",
+                tail(&String::from_utf8_lossy(&out.stderr), 3)
+            ));
+        }
+        Ok(())
+    }
+
     pub(super) fn boot(&self) -> Result<(), String> {
         // First: the port boots and busybox runs (this also installs the cross tools and
         // QEMU, and fetches or builds busybox, the first time).
@@ -112,19 +131,7 @@ impl Port {
         }
         let dir = crate::build::ensure_build_dir()?;
         let smoke = dir.join(format!("{}-smoke", self.arch));
-        let cc = format!("{}-linux-gnu-gcc", self.arch);
-        let out = Command::new(&cc)
-            .args(["-static", "-O2", "-pthread", "-o"])
-            .arg(&smoke)
-            .arg(root().join(format!("tests/boot/{}_smoke.c", self.arch)))
-            .output()
-            .map_err(|e| format!("{cc}: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{cc}: {}",
-                tail(&String::from_utf8_lossy(&out.stderr), 3)
-            ));
-        }
+        self.cross_static(&format!("{}_smoke.c", self.arch), &smoke)?;
         let add = format!("{}=/smoke", smoke.display());
         let (status, text) = self.run(&["--add", &add, "--", "/smoke"])?;
         let mut lines = text.lines();
@@ -151,19 +158,7 @@ impl Port {
     pub(super) fn smp4(&self, extra: &[&str]) -> Result<(), String> {
         let dir = crate::build::ensure_build_dir()?;
         let exe = dir.join(format!("{}-port-smp", self.arch));
-        let cc = format!("{}-linux-gnu-gcc", self.arch);
-        let out = Command::new(&cc)
-            .args(["-static", "-O2", "-pthread", "-o"])
-            .arg(&exe)
-            .arg(root().join("tests/boot/port_smp.c"))
-            .output()
-            .map_err(|e| format!("{cc}: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{cc}: {}",
-                tail(&String::from_utf8_lossy(&out.stderr), 3)
-            ));
-        }
+        self.cross_static("port_smp.c", &exe)?;
         let add = format!("{}=/port_smp", exe.display());
         let mut args = vec!["--smp", "4", "--add", &add];
         args.extend_from_slice(extra);
@@ -186,19 +181,7 @@ impl Port {
     pub(super) fn vaspace(&self, sv39: bool) -> Result<(), String> {
         let dir = crate::build::ensure_build_dir()?;
         let exe = dir.join(format!("{}-vaspace", self.arch));
-        let cc = format!("{}-linux-gnu-gcc", self.arch);
-        let out = Command::new(&cc)
-            .args(["-static", "-O2", "-o"])
-            .arg(&exe)
-            .arg(root().join("tests/boot/riscv64_vaspace.c"))
-            .output()
-            .map_err(|e| format!("{cc}: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{cc}: {}",
-                tail(&String::from_utf8_lossy(&out.stderr), 3)
-            ));
-        }
+        self.cross_static("riscv64_vaspace.c", &exe)?;
         let add = format!("{}=/vaspace", exe.display());
         let mut args = vec!["--add", &add];
         if sv39 {
