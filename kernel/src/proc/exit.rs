@@ -105,6 +105,10 @@ pub fn thread_exit(t: &Arc<Thread>) {
     if let Ok(empty) = Mm::zombie() {
         crate::ipc::shm::release_mm(p.set_mm(empty), p.pid);
     }
+    // The executable goes with the address space (Linux's mm->exe_file): a program file
+    // unlinked while it ran is freed now, not when the zombie is reaped (or never, for init,
+    // whose exit powers off). Its path stays as the zombie's name.
+    p.release_exe();
     crate::keys::exited(p.pid);
     crate::uts::exited(p.pid);
     if p.sid.load(Ordering::Relaxed) == p.pid {

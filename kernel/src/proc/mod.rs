@@ -548,6 +548,14 @@ impl Process {
         }
     }
 
+    /// Lets go of the executable's dentry (at exit), keeping its path as it reads now. The
+    /// dentry drops after the spin lock: freeing an unlinked file takes sleeping locks.
+    pub fn release_exe(&self) {
+        let name = Arc::new(self.exe_path());
+        let old = core::mem::replace(&mut *self.exe.lock(), crate::mm::MapName::Fixed(name));
+        drop(old);
+    }
+
     /// Whether this process holds `cap` in its effective set.
     pub fn capable(&self, cap: u32) -> bool {
         self.cred.lock().capable(cap)
