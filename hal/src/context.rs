@@ -47,14 +47,20 @@ pub enum Exception {
     Divide,
     /// A single-step trap after an instruction (trace flag).
     SingleStep,
-    /// A breakpoint instruction.
-    Breakpoint,
+    /// A breakpoint instruction. `at_insn`: the CPU stopped at the instruction itself
+    /// (riscv64 `ebreak`, aarch64 `brk`), and Linux reports it as TRAP_BRKPT with si_addr
+    /// there; otherwise the CPU trapped after it (x86_64 `int3`) and Linux sends a plain
+    /// SIGTRAP (SI_KERNEL) without an address.
+    Breakpoint { at_insn: bool },
     /// A hardware breakpoint or watchpoint fired: bit i set for debug slot i.
     HardwareBreakpoint { hits: u8 },
-    /// An undefined or privileged instruction.
-    IllegalInstruction,
-    /// A misaligned access the CPU refuses.
-    Alignment,
+    /// An undefined or privileged instruction. `opcode`: Linux reports it as ILL_ILLOPC
+    /// (riscv64 and aarch64: an instruction the CPU does not know); otherwise as ILL_ILLOPN
+    /// (x86_64's #UD, whatever its cause).
+    IllegalInstruction { opcode: bool },
+    /// A misaligned access the CPU refuses; `addr` is what Linux reports as si_addr (the
+    /// misaligned address on aarch64, the instruction on riscv64, 0 on x86_64).
+    Alignment { addr: usize },
     /// A bus error without a faulting address (on x86_64: segment-not-present, stack fault).
     Bus,
     /// A floating-point or SIMD exception.

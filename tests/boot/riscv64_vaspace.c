@@ -1,8 +1,9 @@
 /* boot.riscv64.sv48 and boot.riscv64.sv39: the virtual address space riscv64 Lintel gives a
  * program, as Linux does for the paging mode it picked (Sv48 when the CPU offers it, Sv39
  * otherwise): /proc/cpuinfo's mmu line, the stack's top half (TASK_SIZE 1 << 47 or 1 << 38),
- * a mmap hint above Sv39's user half (granted only under Sv48), MAP_FIXED just below and
- * just above TASK_SIZE, and a page written and read back up there. Prints one line each. */
+ * a mmap hint above Sv39's user half (granted only under Sv48), MAP_FIXED just below,
+ * on the last page below (riscv64 Linux keeps no guard page there, unlike x86_64) and just
+ * above TASK_SIZE, and a page written and read back up there. Prints one line each. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,8 +52,10 @@ int main(void)
            p != MAP_FAILED && (unsigned long)p >= (1UL << 46) ? "yes" : "no");
 
     fixed_at("below 1<<38", (1UL << 38) - 8192);
+    fixed_at("last page below 1<<38", (1UL << 38) - 4096);
     fixed_at("at 1<<38", 1UL << 38);
     fixed_at("below 1<<47", (1UL << 47) - 8192);
+    fixed_at("last page below 1<<47", (1UL << 47) - 4096);
     fixed_at("at 1<<47", 1UL << 47);
     return 0;
 }

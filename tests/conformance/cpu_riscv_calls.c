@@ -10,7 +10,9 @@
  *   at).
  * - the later keys (Linux 6.11's, up to MISALIGNED_VECTOR_PERF): CPUPERF_0 and
  *   MISALIGNED_SCALAR_PERF agree, ZICBOZ_BLOCK_SIZE is 0 unless IMA_EXT_0 has Zicboz,
- *   HIGHEST_VIRT_ADDRESS bounds every mapping (one past it is ENOMEM), TIME_CSR_FREQ is the
+ *   HIGHEST_VIRT_ADDRESS is TASK_SIZE (user_max_virt_addr(): 1 << 38, 47 or 56 for Sv39, 48
+ *   or 57) and bounds every mapping (a page at it is ENOMEM, the page below it maps: riscv64
+ *   keeps no guard page below TASK_SIZE, unlike x86_64), TIME_CSR_FREQ is the
  *   rate `rdtime` counts at, MISALIGNED_VECTOR_PERF has no speed without V.
  * - RISCV_HWPROBE_WHICH_CPUS: the set is in/out (empty in: every online CPU), the CPUs on
  *   which every pair matches (bitmask keys: every bit asked for; others: equal); the pairs are
@@ -157,10 +159,12 @@ static void test_hwprobe_later_keys(void) {
         CHECK(p[2].value >= 16 && (p[2].value & (p[2].value - 1)) == 0);
     else
         CHECK(p[2].value == 0);
-    /* HIGHEST_VIRT_ADDRESS: above the stack and a new mapping; a page at it is ENOMEM. */
+    /* HIGHEST_VIRT_ADDRESS: TASK_SIZE, above the stack and a new mapping; a page at it is
+     * ENOMEM, the last page below it maps. */
     uint64_t top = p[3].value;
     long pg = sysconf(_SC_PAGESIZE);
-    CHECK(top >= (1ull << 37) && (uintptr_t)&top < top);
+    CHECK(top == 1ull << 38 || top == 1ull << 47 || top == 1ull << 56);
+    CHECK((uintptr_t)&top < top);
     void *m = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(m != MAP_FAILED && (uint64_t)(uintptr_t)m + pg <= top);
     if (m != MAP_FAILED) munmap(m, pg);
@@ -168,6 +172,20 @@ static void test_hwprobe_later_keys(void) {
     CHECK(mmap((void *)(uintptr_t)((top + pg - 1) & ~(uint64_t)(pg - 1)), pg, PROT_READ,
                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) == MAP_FAILED &&
           errno == ENOMEM);
+    char *last = mmap((void *)(uintptr_t)(top - pg), pg, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    CHECK(last == (char *)(uintptr_t)(top - pg));
+    if (last != MAP_FAILED) {
+        last[pg - 1] = 7;
+        /* A copy from the last byte below TASK_SIZE reaches it (usercopy's bound). */
+        int fds[2];
+        char got = 0;
+        CHECK_OK(pipe(fds));
+        CHECK(write(fds[1], last + pg - 1, 1) == 1 && read(fds[0], &got, 1) == 1 && got == 7);
+        close(fds[0]);
+        close(fds[1]);
+        munmap(last, pg);
+    }
     /* TIME_CSR_FREQ: `rdtime` over a sleep, against CLOCK_MONOTONIC. */
     uint64_t hz = p[4].value;
     CHECK(hz > 0);

@@ -74,23 +74,26 @@ pub fn start_thread(thread: Arc<Thread>, ctx: UserContext, fpu: FpuState) {
     sched::enqueue(thread);
 }
 
-/// The signal and si_code Linux raises for a CPU exception (other than a page fault), and
-/// whether si_addr is the faulting instruction.
-fn exception_signal(e: Exception) -> (u32, i32, bool) {
+/// The signal, si_code and si_addr Linux raises for a CPU exception (other than a page
+/// fault) of a thread at instruction `ip`; which code and address an architecture's Linux
+/// gives is in the exception itself (hal decodes it so).
+fn exception_signal(e: Exception, ip: u64) -> (u32, i32, u64) {
     use signal::*;
     match e {
-        Exception::Divide => (SIGFPE, 1, true),      // FPE_INTDIV
-        Exception::SingleStep => (SIGTRAP, 2, true), // TRAP_TRACE
-        Exception::Breakpoint => (SIGTRAP, SI_KERNEL, false),
-        Exception::HardwareBreakpoint { .. } => (SIGTRAP, 4, true), // TRAP_HWBKPT
-        Exception::IllegalInstruction => (SIGILL, 2, true),         // ILL_ILLOPN
-        Exception::Bus => (SIGBUS, SI_KERNEL, false),
-        Exception::FloatingPoint => (SIGFPE, 7, true), // FPE_FLTINV
-        Exception::Alignment => (SIGBUS, 1, false),    // BUS_ADRALN
+        Exception::Divide => (SIGFPE, 1, ip),      // FPE_INTDIV
+        Exception::SingleStep => (SIGTRAP, 2, ip), // TRAP_TRACE
+        Exception::Breakpoint { at_insn: true } => (SIGTRAP, 1, ip), // TRAP_BRKPT
+        Exception::Breakpoint { at_insn: false } => (SIGTRAP, SI_KERNEL, 0),
+        Exception::HardwareBreakpoint { .. } => (SIGTRAP, 4, ip), // TRAP_HWBKPT
+        Exception::IllegalInstruction { opcode: true } => (SIGILL, 1, ip), // ILL_ILLOPC
+        Exception::IllegalInstruction { opcode: false } => (SIGILL, 2, ip), // ILL_ILLOPN
+        Exception::Bus => (SIGBUS, SI_KERNEL, 0),
+        Exception::FloatingPoint => (SIGFPE, 7, ip), // FPE_FLTINV
+        Exception::Alignment { addr } => (SIGBUS, 1, addr as u64), // BUS_ADRALN
         Exception::PageFault { .. }
         | Exception::ProtectionKey { .. }
         | Exception::GeneralProtection
-        | Exception::Other => (SIGSEGV, SI_KERNEL, false),
+        | Exception::Other => (SIGSEGV, SI_KERNEL, 0),
     }
 }
 
@@ -203,9 +206,8 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
                     }
                     _ => {}
                 }
-                let (sig, code, at_ip) = exception_signal(e);
+                let (sig, code, addr) = exception_signal(e, ctx.ip());
                 *thread.last_fault.lock() = Some(record);
-                let addr = if at_ip { ctx.ip() } else { 0 };
                 let info = if code == signal::SI_KERNEL {
                     SigInfo::kernel(sig)
                 } else {

@@ -68,8 +68,10 @@ const SV48_LINES: &[&str] = &[
     "hint 1<<40: granted",
     "mmap without hint above 1<<46: yes",
     "fixed below 1<<38: at hint 42",
+    "fixed last page below 1<<38: at hint 42",
     "fixed at 1<<38: at hint 42",
     "fixed below 1<<47: at hint 42",
+    "fixed last page below 1<<47: at hint 42",
     "fixed at 1<<47: ENOMEM",
 ];
 
@@ -81,8 +83,10 @@ const SV39_LINES: &[&str] = &[
     "hint 1<<40: elsewhere",
     "mmap without hint above 1<<46: no",
     "fixed below 1<<38: at hint 42",
+    "fixed last page below 1<<38: at hint 42",
     "fixed at 1<<38: ENOMEM",
     "fixed below 1<<47: ENOMEM",
+    "fixed last page below 1<<47: ENOMEM",
     "fixed at 1<<47: ENOMEM",
 ];
 

@@ -115,8 +115,11 @@ fn fault_status(esr: u64) -> u64 {
     esr & 0x3f
 }
 
-/// Decodes ESR_EL1 and FAR_EL1 into an arch-neutral reason.
-fn decode(esr: u64, far: u64) -> (Exception, FaultRecord) {
+/// Decodes ESR_EL1 and FAR_EL1 (and the user stack pointer, for an SP alignment fault)
+/// into an arch-neutral reason, as arm64 Linux reports each class (arch/arm64/kernel/traps.c,
+/// arch/arm64/mm/fault.c): an undefined instruction as ILL_ILLOPC, `brk` as TRAP_BRKPT at the
+/// instruction, an alignment fault at the misaligned address (FAR, or SP).
+fn decode(esr: u64, far: u64, sp: u64) -> (Exception, FaultRecord) {
     let record = FaultRecord { esr, addr: far };
     let abort = |access| {
         let fsc = fault_status(esr);
@@ -131,7 +134,7 @@ fn decode(esr: u64, far: u64) -> (Exception, FaultRecord) {
                 access,
                 present: true,
             },
-            0x21 => Exception::Alignment,
+            0x21 => Exception::Alignment { addr: far as usize },
             _ => Exception::Bus,
         }
     };
@@ -142,10 +145,13 @@ fn decode(esr: u64, far: u64) -> (Exception, FaultRecord) {
         } else {
             Access::Read
         }),
-        EC_PC_ALIGN | EC_SP_ALIGN => Exception::Alignment,
-        EC_UNKNOWN | EC_ILLEGAL_STATE | EC_SYSREG | EC_FP_ACCESS => Exception::IllegalInstruction,
+        EC_PC_ALIGN => Exception::Alignment { addr: far as usize },
+        EC_SP_ALIGN => Exception::Alignment { addr: sp as usize },
+        EC_UNKNOWN | EC_ILLEGAL_STATE | EC_SYSREG | EC_FP_ACCESS => {
+            Exception::IllegalInstruction { opcode: true }
+        }
         EC_FP_EXC64 => Exception::FloatingPoint,
-        EC_BRK64 | EC_BREAKPT_LOW | EC_WATCHPT_LOW => Exception::Breakpoint,
+        EC_BRK64 | EC_BREAKPT_LOW | EC_WATCHPT_LOW => Exception::Breakpoint { at_insn: true },
         EC_SOFTSTP_LOW => Exception::SingleStep,
         EC_SERROR => Exception::Bus,
         _ => Exception::Other,
@@ -239,7 +245,7 @@ impl UserContext {
             return ReturnReason::Syscall;
         }
         let (reason, record) = if self.kind == KIND_SYNC {
-            decode(self.esr, self.far)
+            decode(self.esr, self.far, self.sp)
         } else {
             (
                 Exception::Bus,

@@ -49,10 +49,11 @@ pub(crate) fn user_top() -> usize {
     USER_TOP.load(Ordering::Relaxed)
 }
 
-/// Lowest address above what user copies may touch.
+/// Lowest address above what user copies (and mappings) may touch: TASK_SIZE itself, as on
+/// riscv64 Linux, which maps and copies up to its last page (x86_64 keeps that page out).
 #[inline(always)]
 pub fn user_end() -> usize {
-    user_top() - 0x1000
+    user_top()
 }
 
 /// The paging mode's name as /proc/cpuinfo's `mmu` line gives it.

@@ -89,8 +89,10 @@ const INSN_PAGE_FAULT: u64 = 12;
 const LOAD_PAGE_FAULT: u64 = 13;
 const STORE_PAGE_FAULT: u64 = 15;
 
-/// Decodes scause and stval into an arch-neutral reason.
-fn decode(cause: u64, tval: u64) -> (Exception, FaultRecord) {
+/// Decodes scause and stval (and sepc, where Linux reports the instruction) into an
+/// arch-neutral reason, as arch/riscv/kernel/traps.c reports each cause: a misaligned access
+/// and an illegal instruction (ILL_ILLOPC) at sepc, ebreak as TRAP_BRKPT at sepc.
+fn decode(cause: u64, tval: u64, epc: u64) -> (Exception, FaultRecord) {
     let record = FaultRecord { cause, addr: tval };
     let page_fault = |access| Exception::PageFault {
         addr: tval as usize,
@@ -101,10 +103,10 @@ fn decode(cause: u64, tval: u64) -> (Exception, FaultRecord) {
         INSN_PAGE_FAULT => page_fault(Access::Exec),
         LOAD_PAGE_FAULT => page_fault(Access::Read),
         STORE_PAGE_FAULT => page_fault(Access::Write),
-        0 | 4 | 6 => Exception::Alignment,
+        0 | 4 | 6 => Exception::Alignment { addr: epc as usize },
         1 | 5 | 7 => Exception::GeneralProtection,
-        2 => Exception::IllegalInstruction,
-        3 => Exception::Breakpoint,
+        2 => Exception::IllegalInstruction { opcode: true },
+        3 => Exception::Breakpoint { at_insn: true },
         _ => Exception::Other,
     };
     (reason, record)
@@ -183,7 +185,7 @@ impl UserContext {
     /// Runs user code until it enters the kernel again.
     pub fn run(&mut self) -> ReturnReason {
         if self.sepc >= super::mmu::user_top() as u64 {
-            let (reason, record) = decode(INSN_PAGE_FAULT, self.sepc);
+            let (reason, record) = decode(INSN_PAGE_FAULT, self.sepc, self.sepc);
             return ReturnReason::Exception(reason, record);
         }
         self.sstatus = user_sstatus();
@@ -206,7 +208,7 @@ impl UserContext {
             self.orig_a0 = self.x[A0];
             return ReturnReason::Syscall;
         }
-        let (reason, record) = decode(cause, self.stval);
+        let (reason, record) = decode(cause, self.stval, self.sepc);
         ReturnReason::Exception(reason, record)
     }
 }

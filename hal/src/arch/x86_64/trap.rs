@@ -101,12 +101,12 @@ fn decode(vector: u8, error: u64, cr2: u64) -> (Exception, FaultRecord) {
         }
         0 => Exception::Divide,
         1 => Exception::SingleStep,
-        3 => Exception::Breakpoint,
-        6 => Exception::IllegalInstruction,
+        3 => Exception::Breakpoint { at_insn: false },
+        6 => Exception::IllegalInstruction { opcode: false },
         11 | 12 => Exception::Bus,
         13 => Exception::GeneralProtection,
         16 | 19 => Exception::FloatingPoint,
-        17 => Exception::Alignment,
+        17 => Exception::Alignment { addr: 0 },
         _ => Exception::Other,
     };
     (reason, record)

@@ -154,7 +154,8 @@ fn probe(key: i64) -> Option<u64> {
         // Linux: the device tree's block size only when IMA_EXT_0 reports Zicboz, which it
         // does not here (cbo.zero is not enabled for user mode, senvcfg.CBZE).
         KEY_ZICBOZ_BLOCK_SIZE => 0,
-        // Linux's user_max_virt_addr(): where user mappings end (TASK_SIZE).
+        // Linux's user_max_virt_addr(), arch_get_mmap_end(ULONG_MAX, ..) = STACK_TOP_MAX:
+        // TASK_SIZE itself (1 << 47 on Sv48, 1 << 38 on Sv39), where user mappings end.
         KEY_HIGHEST_VIRT_ADDRESS => crate::mm::user_end() as u64,
         // The `time` CSR's frequency, the device tree's timebase-frequency.
         KEY_TIME_CSR_FREQ => lintel_hal::clock::counter_hz(),
