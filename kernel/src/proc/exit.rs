@@ -94,6 +94,8 @@ pub fn thread_exit(t: &Arc<Thread>) {
         let heir = p.live_threads().first().map(|h| h.tid());
         creator_left(&p, t.tid(), heir);
         NPROCS.fetch_sub(1, Ordering::Relaxed);
+        // Its cwd may have been a lazily unmounted mount's last use.
+        crate::fs::detached::thread_gone();
         return;
     }
     super::ptrace::tracer_exited(&p);
@@ -105,6 +107,10 @@ pub fn thread_exit(t: &Arc<Thread>) {
     if let Ok(empty) = Mm::zombie() {
         crate::ipc::shm::release_mm(p.set_mm(empty), p.pid);
     }
+    // Its cwd, files or mappings may have been a lazily unmounted mount's last use: the mount
+    // goes before the parent hears of the exit (as Linux's exit_task_work runs the last
+    // mntput before exit_notify), on the next return to user mode of any thread.
+    crate::fs::detached::thread_gone();
     crate::keys::exited(p.pid);
     crate::uts::exited(p.pid);
     if p.sid.load(Ordering::Relaxed) == p.pid {

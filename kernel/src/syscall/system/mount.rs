@@ -18,7 +18,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented(
         "umount2",
         umount2,
-        "EBUSY for a mount with mounts on it or in use (open files, O_PATH too, file mappings, cwd, root, running programs, loop devices' backing files); MNT_DETACH of a busy mount succeeds and takes the mounts on top along, each leaving the tree while open files keep working through it (paths named from its root, `..` stops there, nothing mounts inside it: ENOENT), its file system let go once no longer used (at the last close of its files, before close returns, as Linux; other last uses found at the next close, mount, umount or sync); the caller's own root (a chroot) becomes read-only and stays mounted as Linux's do_umount_root (EBUSY with writers); the real root is never detached (EBUSY)",
+        "EBUSY for a mount with mounts on it or in use (open files, O_PATH too, file mappings, cwd, root, running programs, loop devices' backing files); MNT_DETACH of a busy mount succeeds and takes the mounts on top along, each leaving the tree while open files keep working through it (paths named from its root, `..` stops there, nothing mounts inside it: ENOENT), its file system let go once no longer used (at its last use's end, before the call returns, as Linux: the last close of its files, chdir/chroot out of it, munmap of a mapping of its file, and a process working in it exiting before its parent's wait returns; a last use ended elsewhere, such as an address space dropped at exec, found at the next such return, mount, umount or sync); the caller's own root (a chroot) becomes read-only and stays mounted as Linux's do_umount_root (EBUSY with writers); the real root is never detached (EBUSY)",
     ),
 ];
 
