@@ -1,13 +1,17 @@
-/* A lazily unmounted file system goes at the last close of its files (as root, on a private
- * tmpfs, on the host too): a tmpfs detached with umount2(MNT_DETACH) while a file of it is
- * open keeps its memory (Shmem in /proc/meminfo) while the file is open, and gives it back
- * by the time close(2) of the last one returns, as Linux's fput runs the last mntput before
- * the return to user mode. */
+/* A lazily unmounted file system goes at the end of its last use (as root, on a private
+ * tmpfs, on the host too): a tmpfs detached with umount2(MNT_DETACH) while in use keeps its
+ * memory (Shmem in /proc/meminfo) while it is, and gives it back by the time the call that
+ * ended the last use returns, as Linux's last mntput runs before the return to user mode:
+ * close(2) of its last open file, chdir(2) out of it, munmap(2) of a mapping of its file
+ * (the file closed), and, for a child working in it, the child's exit (before the parent's
+ * wait returns). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include "mounts.h"
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MB (1024L * 1024)
@@ -20,33 +24,108 @@ static long shmem(void) {
     return p ? atol(p + 7) * 1024 : -1;
 }
 
-int main(void) {
-    (void)mounts_opts;
-    setvbuf(stdout, NULL, _IONBF, 0);
-    scratch_tmpfs("/tmp/lt_detclose_XXXXXX", "size=1m");
-    CHECK_OK(mkdir(at("m"), 0755));
-    CHECK_OK(mount("none", at("m"), "tmpfs", 0, "size=32m"));
-    int fd = open(at("m/f"), O_RDWR | O_CREAT, 0644);
+/* Mounts a tmpfs at `dir` (under the scratch mount) with a 16 MB file `dir`/f; returns the
+ * file open for reading and writing. */
+static int filled(const char *dir) {
+    CHECK_OK(mkdir(at(dir), 0755));
+    CHECK_OK(mount("none", at(dir), "tmpfs", 0, "size=32m"));
+    char path[192];
+    snprintf(path, sizeof path, "%s/f", at(dir));
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
     CHECK(fd >= 0);
     static char chunk[1 << 20];
     memset(chunk, 'x', sizeof chunk);
     for (int i = 0; i < 16; i++) CHECK(write(fd, chunk, sizeof chunk) == (ssize_t)sizeof chunk);
-    /* A second open file of it: the first one's close is not the last. */
-    int fd2 = open(at("m/f"), O_RDONLY);
-    CHECK(fd2 >= 0);
+    return fd;
+}
 
-    long before = shmem();
+/* Shmem before the lazy umount of `dir` (in use), after it, and after `end` ended the last
+ * use: kept while in use, given back after. */
+static void check(const char *what, const char *dir, long before, void (*end)(void)) {
     CHECK(before >= 16 * MB);
-    CHECK_OK(umount2(at("m"), MNT_DETACH));
-    CHECK_OK(close(fd));
+    CHECK_OK(umount2(at(dir), MNT_DETACH));
     long held = shmem();
-    CHECK(held > before - 4 * MB);
-    CHECK_OK(close(fd2));
+    end();
     long after = shmem();
-    CHECK(after < held - 12 * MB);
-    if (!(held > before - 4 * MB && after < held - 12 * MB))
-        printf("Shmem: %ld before, %ld detached, %ld after the last close\n", before, held,
-               after);
+    int ok = held > before - 4 * MB && after < held - 12 * MB;
+    CHECK(ok);
+    if (!ok)
+        printf("%s: Shmem %ld before, %ld detached, %ld after the last use\n", what, before,
+               held, after);
+}
+
+static int fd1, fd2;
+static void *map;
+static int go[2];
+static pid_t child;
+
+static void end_close(void) {
+    CHECK_OK(close(fd1));
+    long held = shmem();
+    CHECK_OK(close(fd2));
+    /* The first close was not the last. */
+    CHECK(shmem() < held - 12 * MB);
+}
+
+static void end_chdir(void) {
+    CHECK_OK(chdir("/"));
+}
+
+static void end_munmap(void) {
+    CHECK_OK(munmap(map, 16 * MB));
+}
+
+static void end_exit(void) {
+    close(go[1]);
+    int st = -1;
+    CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    scratch_tmpfs("/tmp/lt_detclose_XXXXXX", "size=1m");
+
+    /* The last close: a second open file of it makes the first close not the last. */
+    fd1 = filled("m");
+    fd2 = open(at("m/f"), O_RDONLY);
+    CHECK(fd2 >= 0);
+    check("close", "m", shmem(), end_close);
+
+    /* Leaving it as the working directory. */
+    CHECK_OK(close(filled("c")));
+    CHECK_OK(chdir(at("c")));
+    check("chdir", "c", shmem(), end_chdir);
+
+    /* Unmapping its file, closed after mmap. */
+    int fd = filled("u");
+    map = mmap(NULL, 16 * MB, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK(map != MAP_FAILED);
+    CHECK_OK(close(fd));
+    check("munmap", "u", shmem(), end_munmap);
+
+    /* A child working in it exits. */
+    CHECK_OK(close(filled("e")));
+    int ready[2];
+    CHECK_OK(pipe(ready));
+    CHECK_OK(pipe(go));
+    child = fork();
+    if (child == 0) {
+        close(ready[0]);
+        close(go[1]);
+        if (chdir(at("e")) != 0) _exit(1);
+        close(ready[1]);
+        char c;
+        (void)!read(go[0], &c, 1);
+        _exit(0);
+    }
+    CHECK(child > 0);
+    close(ready[1]);
+    close(go[0]);
+    char c;
+    CHECK(read(ready[0], &c, 1) == 0);
+    close(ready[0]);
+    check("exit", "e", shmem(), end_exit);
+
     scratch_done();
     DONE();
 }

@@ -2,8 +2,10 @@
 //! `mount -t devpts` is a new instance with its own pty numbering, its own options (uid=,
 //! gid=, mode= for the slave nodes it makes, ptmxmode= for its `ptmx` node, max= for the
 //! most ptys it holds) and a `ptmx` node that opens ptys in it. /dev/ptmx opens a pty in the
-//! instance mounted at /dev/pts, or, when none is, in the boot instance: the /dev/pts folder
-//! of the /dev tmpfs (mode 620, group tty, as systemd mounts it).
+//! instance mounted at /dev/pts, or, when none is (it was unmounted), in the boot instance:
+//! the one the kernel mounts at /dev/pts at boot with the options systemd and Debian's
+//! initramfs give it (`gid=5,mode=620,ptmxmode=000`), so that statfs and /proc/mounts show a
+//! devpts there as on Linux.
 //!
 //! An instance's folder is a small tmpfs of its own, so its nodes' file system id names the
 //! instance when one of them is opened. The instance lives while a mount shows it or a pty
@@ -22,7 +24,7 @@ pub const DEVPTS_SUPER_MAGIC: u64 = 0x1cd1;
 
 /// One devpts instance.
 pub struct Instance {
-    /// Its folder's file system id (the boot instance's is the /dev tmpfs's, not its own).
+    /// Its folder's file system id.
     fs_id: u64,
     root: Arc<dyn Inode>,
     opts: Mutex<DevptsOptions>,
@@ -32,31 +34,26 @@ pub struct Instance {
 
 /// The mounted instances by file system id.
 static INSTANCES: Mutex<BTreeMap<u64, Weak<Instance>>> = Mutex::new(BTreeMap::new());
-/// The /dev/pts folder the kernel makes at boot.
+/// The instance the kernel mounts at /dev/pts at boot.
 static BOOT: spin::Once<Arc<Instance>> = spin::Once::new();
 
-/// Sets up the boot instance in `folder` (/dev/pts of the /dev tmpfs).
-pub fn init_boot(folder: Arc<dyn Inode>) {
-    let opts = DevptsOptions {
-        gid: Some(5),
-        mode: 0o620,
-        ptmxmode: 0o666,
-        ..Default::default()
-    };
-    BOOT.call_once(|| {
-        Arc::new(Instance {
-            fs_id: 0,
-            root: folder,
-            opts: Mutex::new(opts),
-            used: Mutex::new(BTreeMap::new()),
-        })
-    });
+/// The options of the boot instance, as systemd and Debian's initramfs mount /dev/pts.
+pub const BOOT_OPTIONS: &[u8] = b"gid=5,mode=620,ptmxmode=000";
+
+/// Makes `inst` the boot instance (mounted at /dev/pts).
+pub fn set_boot(inst: Arc<Instance>) {
+    BOOT.call_once(|| inst);
 }
 
-/// A new instance for `mount -t devpts` with `data` as options (EINVAL for bad ones), its
-/// folder `root` (a new tmpfs, whose id becomes the instance's) given its `ptmx` node.
-pub fn new_instance(data: &[u8], root: Arc<dyn Inode>) -> KResult<Arc<Instance>> {
+/// A new instance for `mount -t devpts` with `data` as options (EINVAL for bad ones), and its
+/// folder: a small tmpfs of its own (so its id names the instance) given its `ptmx` node.
+pub fn new_instance(data: &[u8]) -> KResult<(Arc<dyn Inode>, Arc<Instance>)> {
     let opts = lintel_vfs::parse_devpts_options(data)?;
+    let o = lintel_vfs::TmpfsOptions {
+        blocks: Some(0),
+        ..Default::default()
+    };
+    let root = crate::mm::shmem::new_tmpfs(Arc::new(super::clock), super::next_fs_id(), &o);
     root.set_mode(0o755)?;
     root.create(
         b"ptmx",
@@ -68,14 +65,14 @@ pub fn new_instance(data: &[u8], root: Arc<dyn Inode>) -> KResult<Arc<Instance>>
     )?;
     let inst = Arc::new(Instance {
         fs_id: root.fs_id(),
-        root,
+        root: root.clone(),
         opts: Mutex::new(opts),
         used: Mutex::new(BTreeMap::new()),
     });
     let mut all = INSTANCES.lock();
     all.retain(|_, w| w.strong_count() > 0);
     all.insert(inst.fs_id, Arc::downgrade(&inst));
-    Ok(inst)
+    Ok((root, inst))
 }
 
 /// Whether `fs_id` is a devpts instance's (statfs gives DEVPTS_SUPER_MAGIC).
@@ -119,8 +116,7 @@ pub fn ptmx_instance(d: &Arc<Dentry>) -> KResult<Arc<Instance>> {
 }
 
 impl Instance {
-    /// What tells the instance's ptys apart from another's (its file system id; 0 for the
-    /// boot instance, which no tmpfs has).
+    /// What tells the instance's ptys apart from another's (its file system id).
     pub fn key(&self) -> u64 {
         self.fs_id
     }

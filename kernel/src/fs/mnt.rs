@@ -736,7 +736,11 @@ pub fn umount(thread: &Thread, target: &[u8], flags: usize) -> KResult<()> {
     } else {
         (Vec::new(), gone)
     };
-    DETACHED.lock().extend(busy);
+    {
+        let mut d = DETACHED.lock();
+        d.extend(busy);
+        super::detached::set_waiting(!d.is_empty());
+    }
     release(gone)?;
     // (An earlier detached file system failing to sync is no error of this umount.)
     let _ = reap_detached();
@@ -759,15 +763,18 @@ pub fn detached_task_work() {
 
 /// Lets go of the detached mounts no one uses any more: each file system whose last mount
 /// (in the tree or detached) went is synced and let go. Called on the way back to user mode
-/// after a detached mount's file closed, and at umount, mount and sync (for the other last
-/// uses: a working directory left, a mapping gone, a process ended).
+/// after a use of a detached mount ended (see [`detached_task_work`]), and at umount, mount
+/// and sync (for any last use not noticed there: a mapping dropped with a whole address
+/// space at exec, say).
 pub fn reap_detached() -> KResult<()> {
     let ids: Vec<usize> = DETACHED.lock().iter().map(|m| m.id).collect();
     if ids.is_empty() {
         return Ok(());
     }
     let idle: Vec<usize> = ids.into_iter().filter(|&id| !in_use(id)).collect();
-    release(take(&DETACHED, &idle))
+    let gone = take(&DETACHED, &idle);
+    super::detached::set_waiting(!DETACHED.lock().is_empty());
+    release(gone)
 }
 
 /// The entries of `list` whose ids are among `ids`, taken out of it.

@@ -279,13 +279,7 @@ pub fn mount(
             )
         }
         b"devpts" => {
-            // A new instance, its folder a small tmpfs of its own.
-            let o = lintel_vfs::TmpfsOptions {
-                blocks: Some(0),
-                ..Default::default()
-            };
-            let folder = crate::mm::shmem::new_tmpfs(Arc::new(clock), next_fs_id(), &o);
-            let inst = devpts::new_instance(data, folder.clone())?;
+            let (folder, inst) = devpts::new_instance(data)?;
             pts = Some(inst);
             (folder, "devpts")
         }
@@ -457,9 +451,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
     devfs.symlink(b"stdout", b"/proc/self/fd/1", 0, 0)?;
     devfs.symlink(b"stderr", b"/proc/self/fd/2", 0, 0)?;
     devfs.create(b"shm", FileType::Directory, 0o1777, 0, 0, 0)?;
-    let pts = devfs.create(b"pts", FileType::Directory, 0o755, 0, 0, 0)?;
-    pts.symlink(b"ptmx", b"../ptmx", 0, 0)?;
-    devpts::init_boot(pts);
+    devfs.create(b"pts", FileType::Directory, 0o755, 0, 0, 0)?;
     use lintel_abi::fs::{ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RELATIME};
     mnt::add(
         root_mnt,
@@ -502,6 +494,24 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
         false,
         None,
     );
+    // The boot devpts instance on /dev/pts, as systemd and Debian's initramfs mount it (a
+    // later `mount -t devpts` there stacks a new instance, which /dev/ptmx then opens in).
+    let (pts, pts_inst) = devpts::new_instance(devpts::BOOT_OPTIONS)?;
+    devpts::set_boot(pts_inst.clone());
+    let pts_mnt = mounts().mount(&walk(b"/dev/pts")?, pts.clone())?;
+    let pts_id = pts_mnt.id();
+    mnt::add(
+        pts_mnt,
+        dev_id,
+        b"devpts",
+        b"/dev/pts",
+        "devpts",
+        pts,
+        ST_NOSUID | ST_NOEXEC | ST_RELATIME,
+        false,
+        None,
+    );
+    mnt::set_devpts(pts_id, pts_inst);
     let kernel_flags = ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_RELATIME;
     let proc_root = procfs::new_root();
     let proc_mnt = mounts().mount(&walk(b"/proc")?, proc_root.clone())?;

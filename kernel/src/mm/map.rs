@@ -84,6 +84,17 @@ impl MmInner {
         for k in keys {
             if let Some(v) = self.vmas.remove(&k) {
                 v.write_back();
+                // A mapping of a lazily unmounted mount's file may have been its last user,
+                // which then goes on the way back to user mode (Linux's fput at munmap).
+                if let super::Backing::File {
+                    path: super::MapName::Path { dentry, .. },
+                    ..
+                } = &v.backing
+                {
+                    if dentry.vfsmount().is_detached() {
+                        crate::fs::detached::closed();
+                    }
+                }
             }
         }
         self.aspace.unmap_range(start, end);

@@ -94,6 +94,8 @@ pub fn thread_exit(t: &Arc<Thread>) {
         let heir = p.live_threads().first().map(|h| h.tid());
         creator_left(&p, t.tid(), heir);
         NPROCS.fetch_sub(1, Ordering::Relaxed);
+        // Its cwd may have been a lazily unmounted mount's last use.
+        crate::fs::detached::thread_gone();
         return;
     }
     super::ptrace::tracer_exited(&p);
@@ -109,6 +111,10 @@ pub fn thread_exit(t: &Arc<Thread>) {
     // unlinked while it ran is freed now, not when the zombie is reaped (or never, for init,
     // whose exit powers off). Its path stays as the zombie's name.
     p.release_exe();
+    // Its cwd, files or mappings may have been a lazily unmounted mount's last use: the mount
+    // goes before the parent hears of the exit (as Linux's exit_task_work runs the last
+    // mntput before exit_notify), on the next return to user mode of any thread.
+    crate::fs::detached::thread_gone();
     crate::keys::exited(p.pid);
     crate::uts::exited(p.pid);
     if p.sid.load(Ordering::Relaxed) == p.pid {

@@ -49,7 +49,7 @@ fn set_cwd(c: &mut Call, d: Arc<Dentry>) -> SysResult {
     // The old directory may hold the last reference to its inode, whose release can take
     // the file system's sleeping locks: it goes after the spin lock.
     let old = core::mem::replace(&mut c.thread.fs.get().lock().cwd, d);
-    drop(old);
+    left(old);
     ok(0)
 }
 
@@ -77,6 +77,14 @@ pub fn chroot(c: &mut Call) -> SysResult {
     }
     // As in set_cwd: the old root goes after the spin lock.
     let old = core::mem::replace(&mut c.thread.fs.get().lock().root, d);
-    drop(old);
+    left(old);
     ok(0)
+}
+
+/// A working directory or root left: in a lazily unmounted mount it may have been the
+/// mount's last user, which then goes on the way back to user mode (Linux's path_put).
+fn left(old: Arc<Dentry>) {
+    if old.vfsmount().is_detached() {
+        fs::detached::closed();
+    }
 }
