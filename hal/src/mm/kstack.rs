@@ -109,21 +109,12 @@ pub(crate) fn overflow_panic(
     )
 }
 
-/// The report of a trap that found its kernel stack overflowed: riscv64's and aarch64's
-/// trap entries (entry.S) moved to this CPU's emergency stack first and give the trap's two
-/// registers that say why and where (`cause`, `addr`: name and value), and the program
-/// counter, stack pointer and frame pointer of the overflow. The panic's own backtrace walks
-/// the emergency stack and stops where it leaves it, so the overflowed stack's frame chain is
-/// printed here first, from `fp`, within the mapped part of that stack (a record in the guard
-/// would fault again).
-#[allow(dead_code)] // x86_64 overflows into its double-fault handler instead
-pub(crate) fn overflow_trap(
-    cause: (&str, u64),
-    addr: (&str, u64),
-    pc: usize,
-    sp: usize,
-    fp: usize,
-) -> ! {
+/// Prints the frame chain of a kernel stack that overflowed, from the stack and frame
+/// pointers of the overflow, before the report's panic: that panic runs on another stack (the
+/// emergency stack, or x86_64's double-fault stack), whose backtrace stops where it leaves it.
+/// Only the mapped part of the overflowed stack is read (a record in the guard would fault
+/// again).
+pub(crate) fn print_overflowed_frames(sp: usize, fp: usize) {
     let lo = match slot_of(sp) {
         Some(s) => sp.max(stack_base(s)),
         None => sp,
@@ -133,6 +124,21 @@ pub(crate) fn overflow_trap(
         sp, fp
     ));
     crate::watchdog::print_frames(lo as u64, fp as u64);
+}
+
+/// The report of a trap that found its kernel stack overflowed: riscv64's and aarch64's
+/// trap entries (entry.S) moved to this CPU's emergency stack first and give the trap's two
+/// registers that say why and where (`cause`, `addr`: name and value), and the program
+/// counter, stack pointer and frame pointer of the overflow.
+#[allow(dead_code)] // x86_64 overflows into its double-fault handler instead
+pub(crate) fn overflow_trap(
+    cause: (&str, u64),
+    addr: (&str, u64),
+    pc: usize,
+    sp: usize,
+    fp: usize,
+) -> ! {
+    print_overflowed_frames(sp, fp);
     overflow_panic(
         format_args!(
             "trap ({} {:#x} {} {:#x}) on the overflowed stack",
