@@ -30,16 +30,6 @@ static int read_text(const char *path, char *buf, size_t n) {
     return 0;
 }
 
-static int write_text(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) return -1;
-    ssize_t n = write(fd, text, strlen(text));
-    int e = errno;
-    close(fd);
-    errno = e;
-    return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
 /* file-nr's three fields. */
 static int file_nr(long *nr, long *free_, long *max) {
     char buf[128];
@@ -101,9 +91,9 @@ int main(void) {
     free(fds);
 
     if (geteuid() != 0) DONE();
-    CHECK_ERR(write_text(MAX, "abc"), EINVAL);
-    CHECK_ERR(write_text(MAX, "-1"), EINVAL);
-    CHECK_ERR(write_text(MAX, "9223372036854775808"), EINVAL);
+    CHECK_ERR(lt_write_file(MAX, "abc"), EINVAL);
+    CHECK_ERR(lt_write_file(MAX, "-1"), EINVAL);
+    CHECK_ERR(lt_write_file(MAX, "9223372036854775808"), EINVAL);
     CHECK_OK(read_text(MAX, buf, sizeof buf));
     CHECK(atol(buf) == max);
 
@@ -121,7 +111,7 @@ int main(void) {
     char low[32];
     snprintf(low, sizeof low, "%ld", nr / 2);
     fflush(stdout);
-    CHECK_OK(write_text(MAX, low));
+    CHECK_OK(lt_write_file(MAX, low));
     int root_fd = open("/dev/null", O_RDONLY);
     int root_errno = errno;
     pid_t pid = fork();
@@ -134,7 +124,7 @@ int main(void) {
     int st = -1;
     if (pid > 0) waitpid(pid, &st, 0);
     snprintf(low, sizeof low, "%ld", max);
-    CHECK_OK(write_text(MAX, low));
+    CHECK_OK(lt_write_file(MAX, low));
 
     CHECK_EXIT(st, 0);
     if (root_fd < 0) printf("root's open: %s\n", strerror(root_errno));

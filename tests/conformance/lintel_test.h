@@ -163,6 +163,18 @@ static inline long lt_slurp(const char *path, char *buf, size_t cap) {
     return (long)n;
 }
 
+/* Writes `text` to the file `path` in one write (a /proc/sys file): 0, or -1 with errno
+ * from open or write. */
+static inline int lt_write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
 /* The number after "name:" at the start of a line of `text` (/proc/meminfo, status), -1 if
  * no line has it. */
 static inline long long lt_field_num(const char *text, const char *name) {

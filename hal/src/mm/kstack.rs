@@ -6,10 +6,13 @@
 //!
 //! A freed slot's pages are unmapped and their frames freed at once; other CPUs may still
 //! hold the old translations, so the slot is reused only after every CPU has flushed its TLB
-//! (one flush for a batch of freed slots, as Linux's lazy vunmap does). The page tables under
-//! the area's root entry stay once made: a few pages for the most stacks ever live at once.
+//! (one flush for a batch of freed slots, as Linux's lazy vunmap does). The leaf table of a
+//! group of slots (2 MiB, 16 slots) none of which is handed out is taken out at that flush
+//! and freed after it; the group's free slots wait out the flush too, so that no CPU can
+//! reach a new stack there through the old table it may still hold cached. The middle tables
+//! (one per 1 GiB) stay once made.
 
-use super::paging::{map_kernel, unmap_kernel};
+use super::paging::{detach_kernel_table, map_kernel, unmap_kernel};
 use super::Frame;
 use crate::arch::mmu::{KSTACK_AREA, KSTACK_SPAN};
 use alloc::vec::Vec;
@@ -33,6 +36,9 @@ pub(crate) const AREA_SIZE: usize = if KSTACK_SPAN < (8 << 30) {
 const SLOT_COUNT: usize = AREA_SIZE / SLOT_SIZE;
 /// Freed slots wait for a TLB flush in batches of this many before they are reused.
 const DIRTY_BATCH: usize = 32;
+/// Slots under one leaf page table (2 MiB of the area).
+const GROUP_SLOTS: usize = (2 << 20) / SLOT_SIZE;
+const GROUP_COUNT: usize = SLOT_COUNT / GROUP_SLOTS;
 
 struct Slots {
     /// Slots below this have been handed out at some time.
@@ -41,13 +47,20 @@ struct Slots {
     clean: Vec<usize>,
     /// Freed slots other CPUs may still hold translations of.
     dirty: Vec<usize>,
+    /// Slots handed out (mapped, or being mapped or unmapped) in each group: a group's table
+    /// may go only at 0.
+    used: [u16; GROUP_COUNT],
 }
 
 static SLOTS: Mutex<Slots> = Mutex::new(Slots {
     next: 0,
     clean: Vec::new(),
     dirty: Vec::new(),
+    used: [0; GROUP_COUNT],
 });
+
+const _: () =
+    assert!(GROUP_SLOTS * SLOT_SIZE == 2 << 20 && GROUP_COUNT * GROUP_SLOTS == SLOT_COUNT);
 
 // The trap entries of riscv64 and aarch64 find a guard by these facts (entry.S): slots are
 // aligned to their size, so bit 16 of an address in the area says stack (1) or guard (0).
@@ -109,21 +122,12 @@ pub(crate) fn overflow_panic(
     )
 }
 
-/// The report of a trap that found its kernel stack overflowed: riscv64's and aarch64's
-/// trap entries (entry.S) moved to this CPU's emergency stack first and give the trap's two
-/// registers that say why and where (`cause`, `addr`: name and value), and the program
-/// counter, stack pointer and frame pointer of the overflow. The panic's own backtrace walks
-/// the emergency stack and stops where it leaves it, so the overflowed stack's frame chain is
-/// printed here first, from `fp`, within the mapped part of that stack (a record in the guard
-/// would fault again).
-#[allow(dead_code)] // x86_64 overflows into its double-fault handler instead
-pub(crate) fn overflow_trap(
-    cause: (&str, u64),
-    addr: (&str, u64),
-    pc: usize,
-    sp: usize,
-    fp: usize,
-) -> ! {
+/// Prints the frame chain of a kernel stack that overflowed, from the stack and frame
+/// pointers of the overflow, before the report's panic: that panic runs on another stack (the
+/// emergency stack, or x86_64's double-fault stack), whose backtrace stops where it leaves it.
+/// Only the mapped part of the overflowed stack is read (a record in the guard would fault
+/// again).
+pub(crate) fn print_overflowed_frames(sp: usize, fp: usize) {
     let lo = match slot_of(sp) {
         Some(s) => sp.max(stack_base(s)),
         None => sp,
@@ -133,6 +137,21 @@ pub(crate) fn overflow_trap(
         sp, fp
     ));
     crate::watchdog::print_frames(lo as u64, fp as u64);
+}
+
+/// The report of a trap that found its kernel stack overflowed: riscv64's and aarch64's
+/// trap entries (entry.S) moved to this CPU's emergency stack first and give the trap's two
+/// registers that say why and where (`cause`, `addr`: name and value), and the program
+/// counter, stack pointer and frame pointer of the overflow.
+#[allow(dead_code)] // x86_64 overflows into its double-fault handler instead
+pub(crate) fn overflow_trap(
+    cause: (&str, u64),
+    addr: (&str, u64),
+    pc: usize,
+    sp: usize,
+    fp: usize,
+) -> ! {
+    print_overflowed_frames(sp, fp);
     overflow_panic(
         format_args!(
             "trap ({} {:#x} {} {:#x}) on the overflowed stack",
@@ -170,28 +189,84 @@ pub(crate) fn is_guard(addr: usize) -> bool {
         && (addr - KSTACK_AREA) % SLOT_SIZE < STACK_SIZE
 }
 
+impl Slots {
+    /// Hands out `slot`.
+    fn hand_out(&mut self, slot: usize) -> usize {
+        self.used[slot / GROUP_SLOTS] += 1;
+        slot
+    }
+
+    /// Takes the leaf tables of the groups wholly below `next` with no slot handed out, and
+    /// moves their free slots from `clean` and `dirty` into `parked`, where they wait for the
+    /// flush that makes the old tables unreachable. Returns the tables' frames.
+    fn detach_idle(&mut self, parked: &mut Vec<usize>) -> Vec<Frame> {
+        let mut idle = [0u64; GROUP_COUNT.div_ceil(64)];
+        let mut tables = Vec::new();
+        // Room first (the heap may be short): every clean slot may move to `parked`.
+        if parked.try_reserve(self.clean.len()).is_err() {
+            return tables;
+        }
+        for g in 0..self.next / GROUP_SLOTS {
+            if self.used[g] != 0 {
+                continue;
+            }
+            // No slot of the group is handed out, so no CPU maps or unmaps there now, and
+            // none will until its slots leave `parked`.
+            if tables.len() == tables.capacity() && tables.try_reserve(1).is_err() {
+                break;
+            }
+            let base = KSTACK_AREA + g * GROUP_SLOTS * SLOT_SIZE;
+            if let Some(f) = detach_kernel_table(base) {
+                tables.push(f);
+                idle[g / 64] |= 1 << (g % 64);
+            }
+        }
+        if tables.is_empty() {
+            return tables;
+        }
+        let is_idle = |slot: &usize| {
+            let g = slot / GROUP_SLOTS;
+            idle[g / 64] & (1 << (g % 64)) != 0
+        };
+        self.clean.retain(|s| {
+            if is_idle(s) {
+                parked.push(*s);
+                false
+            } else {
+                true
+            }
+        });
+        tables
+    }
+}
+
 /// A free slot, flushing the freed ones everywhere first when none is clean and a batch is
 /// waiting (or the area is used up). The flush runs without the lock: a CPU that frees a
 /// stack with interrupts off must not spin on it while this one waits for that CPU.
 fn take_slot() -> Option<usize> {
-    let dirty = {
+    let (dirty, tables) = {
         let mut s = SLOTS.lock();
         if let Some(i) = s.clean.pop() {
-            return Some(i);
+            return Some(s.hand_out(i));
         }
         if s.dirty.len() < DIRTY_BATCH && s.next < SLOT_COUNT {
             s.next += 1;
-            return Some(s.next - 1);
+            let i = s.next - 1;
+            return Some(s.hand_out(i));
         }
         if s.dirty.is_empty() {
             return None;
         }
-        core::mem::take(&mut s.dirty)
+        let mut dirty = core::mem::take(&mut s.dirty);
+        let tables = s.detach_idle(&mut dirty);
+        (dirty, tables)
     };
     crate::arch::smp::flush_kernel_all();
+    drop(tables);
     let mut s = SLOTS.lock();
     s.clean.extend(dirty);
-    s.clean.pop()
+    let i = s.clean.pop()?;
+    Some(s.hand_out(i))
 }
 
 /// Unmaps a slot's stack pages, frees their frames and queues the slot for reuse.
@@ -200,7 +275,9 @@ fn release(slot: usize) {
     for i in 0..STACK_PAGES {
         drop(unmap_kernel(base + i * PAGE));
     }
-    SLOTS.lock().dirty.push(slot);
+    let mut s = SLOTS.lock();
+    s.dirty.push(slot);
+    s.used[slot / GROUP_SLOTS] -= 1;
 }
 
 /// One kernel stack's pages, mapped in its slot until dropped.

@@ -397,6 +397,32 @@ pub(crate) fn unmap_kernel(va: usize) -> Option<Frame> {
     Some(Frame::from_phys(addr(old) as usize))
 }
 
+/// Takes the leaf table that maps the 2 MiB (one level-1 entry) of the kernel stack area
+/// holding `va` out of the tables, if it is there and maps nothing, and returns its frame.
+/// The caller makes sure no one maps or unmaps in that range meanwhile, and frees the frame
+/// only after every CPU has flushed its TLB (a CPU may still hold the entry cached).
+pub(crate) fn detach_kernel_table(va: usize) -> Option<Frame> {
+    let mut t = *KERNEL_ROOT.get()?;
+    for level in (2..levels()).rev() {
+        let e = entry(t, index(va, level));
+        if !present(e) || huge(e) {
+            return None;
+        }
+        t = addr(e);
+    }
+    let i = index(va, 1);
+    let e = entry(t, i);
+    if !present(e) || huge(e) {
+        return None;
+    }
+    let leaf = addr(e);
+    if (0..ENTRIES).any(|j| present(entry(leaf, j))) {
+        return None;
+    }
+    set_entry(t, i, 0);
+    Some(Frame::from_phys(leaf as usize))
+}
+
 /// The root table at the address it holds, and the user half under it.
 struct Tables(u64);
 

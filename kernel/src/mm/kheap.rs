@@ -23,7 +23,18 @@ const SMALL: usize = 4096;
 /// ENOMEM unless `bytes` more can come from the heap with the reserve left free (or, for
 /// small requests, at all).
 pub fn check(bytes: usize) -> KResult<()> {
-    let keep = if bytes <= SMALL { 0 } else { reserve() };
+    check_keeping(bytes, if bytes <= SMALL { 0 } else { reserve() })
+}
+
+/// ENOMEM unless `bytes` more can come from the heap with the reserve left free, however
+/// small the request: for small allocations that user space repeats until a limit of its
+/// own, far beyond the reserve (a node of an epoll interest list per few watches), made
+/// with the infallible allocator.
+pub fn check_bulk(bytes: usize) -> KResult<()> {
+    check_keeping(bytes, reserve())
+}
+
+fn check_keeping(bytes: usize, keep: usize) -> KResult<()> {
     if heap_available() < keep.saturating_add(bytes) {
         warn_short(bytes);
         return Err(Errno::ENOMEM);

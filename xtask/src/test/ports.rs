@@ -236,8 +236,9 @@ impl Port {
 
 /// `boot.kstack-overflow` (x86_64, `arch` None) and `boot.ARCH.kstack-overflow`: booted with
 /// `lintel.kstack_overflow_test`, the first thread overflows its kernel stack on purpose; the
-/// kernel must catch the guard page and report it, naming thread 1 (a trap entry that saved on
-/// the overflowed stack would fault again and again, and the run would hang or reset).
+/// kernel must catch the guard page and report it, naming thread 1, after the frames of the
+/// overflowed stack (a trap entry that saved on the overflowed stack would fault again and
+/// again, and the run would hang or reset).
 pub(super) fn kstack_overflow(arch: Option<&str>) -> Result<(), String> {
     let xtask = std::env::current_exe().map_err(|e| format!("xtask: {e}"))?;
     let mut c = Command::new(xtask);
@@ -270,6 +271,37 @@ pub(super) fn kstack_overflow(arch: Option<&str>) -> Result<(), String> {
         return Err(format!(
             "no kernel panic after the report: {}",
             tail(&text, 5)
+        ));
+    }
+    overflowed_frames(&text)
+}
+
+/// The overflowed stack's own frames come before the report (the panic's backtrace shows
+/// only the stack the report runs on): a backtrace line after "frames of the overflowed
+/// kernel stack" with the test's recursion in it, one return address many times.
+fn overflowed_frames(text: &str) -> Result<(), String> {
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.starts_with("frames of the overflowed kernel stack"));
+    let header = lines.next().ok_or_else(|| {
+        format!(
+            "no \"frames of the overflowed kernel stack\" line: {}",
+            tail(text, 8)
+        )
+    })?;
+    let frames: Vec<&str> = lines
+        .next()
+        .and_then(|l| l.trim_start().strip_prefix("backtrace:"))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    let most = frames
+        .iter()
+        .map(|f| frames.iter().filter(|g| *g == f).count())
+        .max()
+        .unwrap_or(0);
+    if frames.len() < 8 || most < 4 {
+        return Err(format!(
+            "{header}: expected the recursion's frames (8 or more, one address 4 times or more), got {frames:?}"
         ));
     }
     Ok(())

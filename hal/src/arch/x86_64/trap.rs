@@ -342,6 +342,7 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
             return;
         }
         if crate::mm::kstack::is_guard(addr as usize) {
+            crate::mm::kstack::print_overflowed_frames(frame.rsp as usize, frame.rbp as usize);
             crate::mm::kstack::overflow_panic(
                 format_args!("page fault in the guard page"),
                 addr as usize,
@@ -364,10 +365,12 @@ extern "C" fn lintel_kernel_trap(frame: &mut KernelTrapFrame) {
         }
     }
     // A push into a kernel stack's guard page faults, and so does delivering that page fault
-    // on the same stack: the double fault runs on its own stack (IST 1) and says why.
+    // on the same stack: the double fault runs on its own stack (IST 1) and says why, after
+    // the overflowed stack's frames (from the rsp and rbp it saved).
     if vector == DOUBLE_FAULT {
         let addr = cpu::read_cr2() as usize;
         if crate::mm::kstack::is_guard(addr) || crate::mm::kstack::is_guard(frame.rsp as usize) {
+            crate::mm::kstack::print_overflowed_frames(frame.rsp as usize, frame.rbp as usize);
             crate::mm::kstack::overflow_panic(
                 format_args!("double fault on the guard page"),
                 addr,

@@ -4,7 +4,7 @@
 
 use crate::fs::file;
 use crate::fs::seq::SeqText;
-use crate::fs::{aio, inotify};
+use crate::fs::{aio, epoll, inotify};
 use crate::ipc;
 use crate::ipc::mqueue;
 use crate::mm::commit;
@@ -131,6 +131,11 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
     (
         "sys/fs/lease-break-time",
         Some(|t| t.string(format!("{}\n", crate::fs::lease::BREAK_SECS.load(Relaxed)))),
+    ),
+    ("sys/fs/epoll", None),
+    (
+        "sys/fs/epoll/max_user_watches",
+        Some(|t| t.string(format!("{}\n", epoll::watches::max_user_watches()))),
     ),
     ("sys/fs/inotify", None),
     (
@@ -393,6 +398,9 @@ const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
     }),
     ("sys/fs/aio-max-nr", |b| {
         set_int(&aio::AIO_MAX_NR, sysctl_number(b)?)
+    }),
+    ("sys/fs/epoll/max_user_watches", |b| {
+        epoll::watches::set_max_user_watches(sysctl_number(b)?)
     }),
     ("sys/fs/inotify/max_queued_events", |b| {
         set_int(&inotify::MAX_QUEUED_EVENTS, sysctl_number(b)?)

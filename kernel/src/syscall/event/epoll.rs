@@ -31,7 +31,9 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 ];
 
 fn new_epoll(c: &Call, flags: u32) -> SysResult {
-    let ep = Epoll::new();
+    // Watches are charged to the creator's real uid (Linux's ep->user).
+    let uid = c.thread.proc_ref().cred.lock().uid;
+    let ep = Epoll::new(uid)?;
     install(c, Arc::new(EpollFile(ep)), flags)
 }
 
@@ -88,7 +90,7 @@ fn do_wait(c: &mut Call, epfd: i32, evp: usize, max: i32, deadline: Option<u64>)
         let tk = POLL_WAIT.ticket();
         let evs = ep.collect(max as usize, true);
         if !evs.is_empty() {
-            let mut out = alloc::vec![0u8; evs.len() * EPOLL_EVENT_SIZE];
+            let mut out = crate::mm::kheap::zeroed(evs.len() * EPOLL_EVENT_SIZE)?;
             for (rec, (e, d)) in out.chunks_mut(EPOLL_EVENT_SIZE).zip(&evs) {
                 rec[..4].copy_from_slice(&e.to_le_bytes());
                 let o = EPOLL_EVENT_DATA_OFFSET;

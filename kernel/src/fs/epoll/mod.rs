@@ -1,8 +1,12 @@
 //! epoll: an interest list of open files, checked for readiness on epoll_wait. Level-triggered
 //! entries report while ready; edge-triggered ones when something happened since their last
-//! report; one-shot ones once until re-armed by EPOLL_CTL_MOD.
+//! report; one-shot ones once until re-armed by EPOLL_CTL_MOD. Each entry is charged to the
+//! instance's user (see [`watches`]), and the list grows only while the heap has room.
+
+pub mod watches;
 
 use super::file::{FileOps, OpenFile, POLLIN, POLLRDNORM};
+use crate::mm::kheap;
 use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
@@ -23,12 +27,16 @@ struct Entry {
     last_gen: u64,
 }
 
-/// Keyed by (fd, open file identity): the same file under two fds is two entries.
+/// An entry's key: (fd, open file identity): the same file under two fds is two entries.
+type Key = (i32, usize);
+
 pub struct Epoll {
-    entries: Mutex<BTreeMap<(i32, usize), Entry>>,
+    /// The real uid of the creator, who is charged for the entries.
+    uid: u32,
+    entries: Mutex<BTreeMap<Key, Entry>>,
 }
 
-fn key(fd: i32, f: &Arc<OpenFile>) -> (i32, usize) {
+fn key(fd: i32, f: &Arc<OpenFile>) -> Key {
     (fd, Arc::as_ptr(f) as usize)
 }
 
@@ -36,10 +44,14 @@ fn key(fd: i32, f: &Arc<OpenFile>) -> (i32, usize) {
 const MAX_NESTING: usize = 4;
 
 impl Epoll {
-    pub fn new() -> Arc<Epoll> {
-        Arc::new(Epoll {
+    /// A new instance of the user `uid` (its real uid).
+    pub fn new(uid: u32) -> KResult<Arc<Epoll>> {
+        let ep = Arc::new(Epoll {
+            uid,
             entries: Mutex::new(BTreeMap::new()),
-        })
+        });
+        watches::register(uid, &ep)?;
+        Ok(ep)
     }
 
     pub fn ctl(
@@ -59,33 +71,15 @@ impl Epoll {
             if Arc::ptr_eq(other, self) {
                 return Err(Errno::EINVAL);
             }
-            if other.watches(self, 0) {
+            if other.watches(self, 0)? {
                 return Err(Errno::ELOOP);
             }
         }
         let k = key(fd, file);
-        let mut e = self.entries.lock();
         match op {
-            EPOLL_CTL_ADD => {
-                if e.contains_key(&k) {
-                    return Err(Errno::EEXIST);
-                }
-                if events & EPOLLEXCLUSIVE != 0 && events & EPOLLONESHOT != 0 {
-                    return Err(Errno::EINVAL);
-                }
-                e.insert(
-                    k,
-                    Entry {
-                        file: Arc::downgrade(file),
-                        events,
-                        data,
-                        armed: true,
-                        last: 0,
-                        last_gen: u64::MAX,
-                    },
-                );
-            }
+            EPOLL_CTL_ADD => self.add(k, file, events, data)?,
             EPOLL_CTL_MOD => {
+                let mut e = self.entries.lock();
                 let ent = e.get_mut(&k).ok_or(Errno::ENOENT)?;
                 if ent.events & EPOLLEXCLUSIVE != 0 {
                     return Err(Errno::EINVAL);
@@ -97,30 +91,90 @@ impl Epoll {
                 ent.last_gen = u64::MAX;
             }
             EPOLL_CTL_DEL => {
-                e.remove(&k).ok_or(Errno::ENOENT)?;
+                self.entries.lock().remove(&k).ok_or(Errno::ENOENT)?;
+                watches::uncharge(self.uid, 1);
             }
             _ => return Err(Errno::EINVAL),
         }
-        drop(e);
         super::file::poll_notify();
         Ok(())
     }
 
-    /// Whether this instance (or one it watches) watches `target`.
-    fn watches(&self, target: &Arc<Epoll>, depth: usize) -> bool {
-        if depth > MAX_NESTING {
-            return true;
+    /// EPOLL_CTL_ADD: EEXIST for a key already there, ENOSPC when the user has
+    /// max_user_watches, ENOMEM when the heap has no room for the entry (Linux's order). The
+    /// user is charged before the list is locked (a sweep may lock it), so the key is looked
+    /// for again after.
+    fn add(&self, k: Key, file: &Arc<OpenFile>, events: u32, data: u64) -> KResult<()> {
+        if self.entries.lock().contains_key(&k) {
+            return Err(Errno::EEXIST);
         }
-        let files: Vec<Arc<OpenFile>> = self
-            .entries
-            .lock()
-            .values()
-            .filter_map(|e| e.file.upgrade())
-            .collect();
-        files.iter().any(|f| match f.ops_as::<EpollFile>() {
-            Some(ep) => Arc::ptr_eq(&ep.0, target) || ep.0.watches(target, depth + 1),
-            None => false,
-        })
+        if events & EPOLLEXCLUSIVE != 0 && events & EPOLLONESHOT != 0 {
+            return Err(Errno::EINVAL);
+        }
+        watches::charge(self.uid)?;
+        let r = kheap::check_bulk(watches::node_bytes::<Key, Entry>()).and_then(|()| {
+            let mut e = self.entries.lock();
+            if e.contains_key(&k) {
+                return Err(Errno::EEXIST);
+            }
+            e.insert(
+                k,
+                Entry {
+                    file: Arc::downgrade(file),
+                    events,
+                    data,
+                    armed: true,
+                    last: 0,
+                    last_gen: u64::MAX,
+                },
+            );
+            Ok(())
+        });
+        if r.is_err() {
+            watches::uncharge(self.uid, 1);
+        }
+        r
+    }
+
+    /// Drops the entries whose file was closed, and their charges.
+    fn prune(&self) {
+        let removed = {
+            let mut e = self.entries.lock();
+            let before = e.len();
+            e.retain(|_, ent| ent.file.strong_count() > 0);
+            before - e.len()
+        };
+        watches::uncharge(self.uid, removed);
+    }
+
+    /// Whether this instance (or one it watches) watches `target` (ENOMEM when the heap has
+    /// no room for the list of epoll files it watches).
+    fn watches(&self, target: &Arc<Epoll>, depth: usize) -> KResult<bool> {
+        if depth > MAX_NESTING {
+            return Ok(true);
+        }
+        // The watched epoll files, collected first: each is searched with this list unlocked.
+        let mut inner: Vec<Arc<OpenFile>> = Vec::new();
+        {
+            let e = self.entries.lock();
+            for ent in e.values() {
+                let Some(f) = ent.file.upgrade() else {
+                    continue;
+                };
+                if f.ops_as::<EpollFile>().is_some() {
+                    kheap::reserve_in(&mut inner, 1)?;
+                    inner.push(f);
+                }
+            }
+        }
+        for f in &inner {
+            if let Some(ep) = f.ops_as::<EpollFile>() {
+                if Arc::ptr_eq(&ep.0, target) || ep.0.watches(target, depth + 1)? {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// The instance's own poll mask, `depth` levels below the instance waited on.
@@ -150,13 +204,13 @@ impl Epoll {
     fn collect_at(&self, max: usize, consume: bool, depth: u8) -> Vec<(u32, u64)> {
         let mut out = Vec::new();
         let mut e = self.entries.lock_nested(depth);
+        let before = e.len();
         e.retain(|_, ent| ent.file.strong_count() > 0);
-        let keys: Vec<(i32, usize)> = e.keys().copied().collect();
-        for k in keys {
+        let removed = before - e.len();
+        for ent in e.values_mut() {
             if out.len() >= max {
                 break;
             }
-            let Some(ent) = e.get_mut(&k) else { continue };
             if !ent.armed {
                 continue;
             }
@@ -174,22 +228,35 @@ impl Epoll {
                 }
                 continue;
             }
-            if ent.events & EPOLLET != 0 {
-                let gen = f.ops.generation();
-                if r & !ent.last == 0 && gen == ent.last_gen {
-                    continue;
-                }
-                if consume {
-                    ent.last = r;
-                    ent.last_gen = gen;
-                }
+            let et = ent.events & EPOLLET != 0;
+            let gen = if et { f.ops.generation() } else { 0 };
+            if et && r & !ent.last == 0 && gen == ent.last_gen {
+                continue;
+            }
+            // Room before the event is consumed: with the heap short, fewer are reported
+            // and the rest stay for the next call.
+            if out.len() == out.capacity() && kheap::reserve_in(&mut out, 1).is_err() {
+                break;
+            }
+            if consume && et {
+                ent.last = r;
+                ent.last_gen = gen;
             }
             if consume && ent.events & EPOLLONESHOT != 0 {
                 ent.armed = false;
             }
             out.push((r, ent.data));
         }
+        drop(e);
+        watches::uncharge(self.uid, removed);
         out
+    }
+}
+
+impl Drop for Epoll {
+    fn drop(&mut self) {
+        let n = self.entries.get_mut().len();
+        watches::unregister(self.uid, self, n);
     }
 }
 
