@@ -134,8 +134,9 @@ impl Mapping {
             return Ok((f.clone(), false));
         }
         let pages = if self.cache_reads { READAHEAD } else { 1 };
-        self.fill(inode, idx, pages, inode.stat().size)?;
-        let f = self.pages.lock().get(&idx).cloned().ok_or(Errno::ENOMEM)?;
+        let f = self
+            .fill(inode, idx, pages, inode.stat().size)?
+            .ok_or(Errno::ENOMEM)?;
         Ok((f, true))
     }
 
@@ -155,7 +156,9 @@ impl Mapping {
 
     /// Reads up to `pages` pages from `idx` on (not past the end of the file, but at least
     /// the first) into the cache with one call into the file system; pages already cached
-    /// keep their contents.
+    /// keep their contents. Returns the cached page `idx` (None: no frame for it), so that a
+    /// shrinker on another CPU dropping the new clean page before the caller looks it up
+    /// cannot turn the miss into a failure.
     ///
     /// The read runs with no lock held (a disk read sleeps), so a `write` or truncation can
     /// change the inode meanwhile; the pages it would have updated were not cached yet, and
@@ -165,7 +168,17 @@ impl Mapping {
     /// narrowest window); the last of `FILL_ROUNDS` inserts what it read even so (a writer
     /// that changed the file during every one of them: the window left, where Linux has
     /// none).
-    fn fill(&self, inode: &Arc<dyn Inode>, idx: u64, pages: u64, size: u64) -> KResult<()> {
+    ///
+    /// The frames are allocated and filled before the `pages` lock is taken: an allocation
+    /// that finds no free frame runs the shrinker (`reclaim`), which must then be able to
+    /// take this mapping's lock too, and the spin lock is held only for the inserts.
+    fn fill(
+        &self,
+        inode: &Arc<dyn Inode>,
+        idx: u64,
+        pages: u64,
+        size: u64,
+    ) -> KResult<Option<Frame>> {
         let mut size = size;
         let mut pages = pages;
         for round in 0..FILL_ROUNDS {
@@ -190,25 +203,29 @@ impl Mapping {
                 }
                 got += n;
             }
-            let mut cached = self.pages.lock();
-            if self.changes.load(Ordering::Acquire) != seen && round + 1 < FILL_ROUNDS {
-                continue;
-            }
-            // The first page always (zeros where the file ended early), then what was read.
+            // The first page always (zeros where the file ended early), then what was read;
+            // short of memory, the rest is read directly later.
+            let mut frames = Vec::new();
             for i in 0..got.div_ceil(PAGE).max(1) {
-                if cached.contains_key(&(idx + i as u64)) {
-                    continue;
-                }
                 let Some(frame) = Frame::alloc() else {
-                    break; // short of memory: the rest is read directly
+                    break;
                 };
                 let end = ((i + 1) * PAGE).min(got).max(i * PAGE);
                 frame.write(0, &buf[i * PAGE..end]);
-                cached.insert(idx + i as u64, frame);
+                frames.push(frame);
             }
-            break;
+            let mut cached = self.pages.lock();
+            if self.changes.load(Ordering::Acquire) != seen && round + 1 < FILL_ROUNDS {
+                drop(cached);
+                continue;
+            }
+            for (i, frame) in frames.into_iter().enumerate() {
+                // Pages cached meanwhile keep theirs; the spare frame is freed at once.
+                cached.entry(idx + i as u64).or_insert(frame);
+            }
+            return Ok(cached.get(&idx).cloned());
         }
-        Ok(())
+        Ok(self.pages.lock().get(&idx).cloned())
     }
 
     /// `read` through the cache: cached pages are copied, the rest comes from the inode (and,
@@ -235,10 +252,9 @@ impl Mapping {
                 } else {
                     (off + want as u64).div_ceil(PAGE as u64) - idx
                 };
-                self.fill(inode, idx, pages.clamp(1, READAHEAD), size)?;
+                cached = self.fill(inode, idx, pages.clamp(1, READAHEAD), size)?;
                 self.next_read
                     .store(idx + pages.clamp(1, READAHEAD), Ordering::Relaxed);
-                cached = self.pages.lock().get(&idx).cloned();
             }
             match cached {
                 Some(f) => f.read(in_page, &mut buf[done..done + n]),
