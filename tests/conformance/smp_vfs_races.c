@@ -6,7 +6,11 @@
  * - threads created at once on every CPU: each CPU's thread starts many threads together,
  *   all alive at once, so the kernel maps many new kernel stacks on several CPUs at the same
  *   time (the page tables of the kernel stack area grow then); every thread must run and
- *   report back. */
+ *   report back.
+ * - chown and chmod of one file at once: a set-user-ID file gets fchown(fd, -1, -1) (which
+ *   clears the set-user-ID bit of a regular file) on one CPU and fchmod(fd, 0600) on
+ *   another at the same moment; either order leaves 0600, never the mode chown read before
+ *   chmod changed it (attribute changes are one step each, as under Linux's inode lock). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -149,9 +153,53 @@ static void threads_at_once(void) {
     }
 }
 
+/* ---- chown and chmod at once ---- */
+
+#define ATTR_ROUNDS 300
+
+static int attr_fd;
+static int attr_bad;
+
+static void *attr_changer(void *arg) {
+    int me = (int)(long)arg;
+    lt_pin_nth(me);
+    for (int r = 0; r < ATTR_ROUNDS; r++) {
+        if (me == 0) CHECK_OK(fchmod(attr_fd, 04755));
+        meet();
+        if (me == 0) CHECK_OK(fchown(attr_fd, (uid_t)-1, (gid_t)-1));
+        else CHECK_OK(fchmod(attr_fd, 0600));
+        meet();
+        if (me == 0) {
+            struct stat st;
+            CHECK_OK(fstat(attr_fd, &st));
+            if ((st.st_mode & 07777) != 0600 && attr_bad++ < 5)
+                printf("round %d: mode %o after chown and chmod 600\n", r, st.st_mode & 07777);
+        }
+    }
+    return NULL;
+}
+
+static void chown_chmod_at_once(void) {
+    openers = 2;
+    atomic_store(&arrived, 0);
+    attr_fd = open("vfsrace.attr", O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    CHECK(attr_fd >= 0);
+    if (attr_fd < 0) return;
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) CHECK_OK(pthread_create(&t[i], NULL, attr_changer, (void *)(long)i));
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    close(attr_fd);
+    CHECK_OK(unlink("vfsrace.attr"));
+    if (attr_bad) {
+        printf("%d of %d rounds ended with another mode\n", attr_bad, ATTR_ROUNDS);
+        lt_failures++;
+    }
+}
+
 int main(void) {
     lt_smp_init();
     lt_sub("O_CREAT without O_EXCL at once", creat_at_once, 60000);
     lt_sub("threads created at once", threads_at_once, 60000);
+    lt_sub("chown and chmod at once", chown_chmod_at_once, 60000);
     DONE();
 }

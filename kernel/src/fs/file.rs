@@ -427,6 +427,20 @@ impl OpenFile {
         self.ops.size().unwrap_or_else(|| self.stat().size)
     }
 
+    /// Runs `f`, a write of this file, under the file's write lock when it is a regular
+    /// file read and written through the page cache (`pagecache::write_locked`, Linux's
+    /// inode lock around a buffered write); other files run it as it is. `nesting`: the
+    /// lock-order checker's subclass (1 for a loop device's write of its backing file).
+    pub fn write_serialised<R>(&self, nesting: u8, f: impl FnOnce() -> R) -> R {
+        let ops: &dyn Any = &*self.ops;
+        match &self.inode {
+            Some(inode) if inode.file_type() == FileType::Regular && ops.is::<InodeFile>() => {
+                crate::mm::pagecache::write_locked(inode, nesting, f)
+            }
+            _ => f(),
+        }
+    }
+
     /// read(2): uses and advances the shared offset.
     pub fn read(&self, buf: &mut [u8]) -> KResult<usize> {
         if !self.readable() {
@@ -453,10 +467,12 @@ impl OpenFile {
             self.ops.write(self, buf, 0)?
         } else {
             let mut pos = self.pos.lock();
-            if self.flags() & O_APPEND != 0 {
-                *pos = self.size();
-            }
-            let n = self.ops.write(self, buf, *pos)?;
+            let n = self.write_serialised(0, || {
+                if self.flags() & O_APPEND != 0 {
+                    *pos = self.size();
+                }
+                self.ops.write(self, buf, *pos)
+            })?;
             *pos += n as u64;
             n
         };
@@ -489,23 +505,34 @@ impl OpenFile {
             len,
             off,
         };
-        let r = match at {
-            Some(off) => {
-                let off = if append { self.size() } else { off };
-                self.ops.user_io(self, io(off))?
+        // Writes run under the file's write lock (O_APPEND's size read with them); reads
+        // do not take it.
+        let serialised = |f: &mut dyn FnMut() -> Option<KResult<usize>>| {
+            if write {
+                self.write_serialised(0, f)
+            } else {
+                f()
             }
+        };
+        let r = match at {
+            Some(off) => serialised(&mut || {
+                let off = if append { self.size() } else { off };
+                self.ops.user_io(self, io(off))
+            })?,
             // A device whose position stays 0 (Linux's null_lseek: /dev/null, /dev/zero,
             // /dev/full): Linux's read_null, read_iter_zero and write_null leave f_pos alone,
             // so neither the position nor its lock is touched.
             None if self.fixed_offset() => self.ops.user_io(self, io(0))?,
             None => {
                 let mut pos = self.pos.lock();
-                let start = if append { self.size() } else { *pos };
-                let r = self.ops.user_io(self, io(start))?;
-                if let Ok(n) = r {
-                    *pos = start + n as u64;
-                }
-                r
+                serialised(&mut || {
+                    let start = if append { self.size() } else { *pos };
+                    let r = self.ops.user_io(self, io(start))?;
+                    if let Ok(n) = r {
+                        *pos = start + n as u64;
+                    }
+                    Some(r)
+                })?
             }
         };
         if let Ok(n) = r {
@@ -542,13 +569,15 @@ impl OpenFile {
         if !self.seekable() {
             return Err(Errno::ESPIPE);
         }
-        // Linux quirk: pwrite on an O_APPEND file appends.
-        let off = if self.flags() & O_APPEND != 0 {
-            self.size()
-        } else {
-            off
-        };
-        let n = self.ops.write(self, buf, off)?;
+        let n = self.write_serialised(0, || {
+            // Linux quirk: pwrite on an O_APPEND file appends.
+            let off = if self.flags() & O_APPEND != 0 {
+                self.size()
+            } else {
+                off
+            };
+            self.ops.write(self, buf, off)
+        })?;
         self.report_io(n, IN_MODIFY);
         Ok(n)
     }

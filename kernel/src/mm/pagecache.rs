@@ -44,6 +44,13 @@ pub struct Mapping {
     /// to insert, and reads again rather than caching what it read before the change (its
     /// read sleeps on the disk with no lock held; see `fill`).
     changes: AtomicU64,
+    /// Serialises the file's writers and truncations against each other (Linux's inode
+    /// `i_rwsem` for write and truncate): a write's two steps, the inode then the cached
+    /// pages, and an O_APPEND write's reading of the size, happen with no other write or
+    /// truncation of the file in between. Readers and faults do not take it (`changes`
+    /// orders them against writers). A sleeping lock: it is held across the file system's
+    /// I/O. See `write_locked`.
+    write_lock: lintel_sync::Mutex<()>,
 }
 
 /// Pages read at once when a read misses the cache of a disk file.
@@ -58,6 +65,9 @@ fn is_disk_file(inode: &Arc<dyn Inode>) -> bool {
 }
 
 static MAPPINGS: Mutex<BTreeMap<usize, Arc<Mapping>>> = Mutex::new(BTreeMap::new());
+
+/// The table size at which `get` next drops the mappings of files no one can reach.
+static SWEEP_AT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(64);
 
 fn key(inode: &Arc<dyn Inode>) -> usize {
     Arc::as_ptr(inode) as *const u8 as usize
@@ -79,8 +89,14 @@ pub fn get(inode: &Arc<dyn Inode>) -> Arc<Mapping> {
     if let Some(m) = all.get(&k) {
         return m.clone();
     }
-    // Files no one can reach any more have nothing worth keeping.
-    all.retain(|_, m| m.inode.strong_count() > 0);
+    // Files no one can reach any more have nothing worth keeping. Every regular file that
+    // is written gets a mapping (its write lock), so the sweep runs when the table has
+    // doubled since the last one rather than on every new entry (amortised O(1); `reclaim`
+    // sweeps too when memory is short).
+    if all.len() >= SWEEP_AT.load(Ordering::Relaxed) {
+        all.retain(|_, m| m.inode.strong_count() > 0);
+        SWEEP_AT.store((all.len() * 2).max(64), Ordering::Relaxed);
+    }
     let m = Arc::new(Mapping {
         inode: Arc::downgrade(inode),
         pages: Mutex::new(BTreeMap::new()),
@@ -89,6 +105,7 @@ pub fn get(inode: &Arc<dyn Inode>) -> Arc<Mapping> {
         cache_reads: is_disk_file(inode),
         next_read: AtomicU64::new(0),
         changes: AtomicU64::new(0),
+        write_lock: lintel_sync::Mutex::named("pagecache::Mapping::write_lock", ()),
     });
     all.insert(k, m.clone());
     m
@@ -134,8 +151,9 @@ impl Mapping {
             return Ok((f.clone(), false));
         }
         let pages = if self.cache_reads { READAHEAD } else { 1 };
-        self.fill(inode, idx, pages, inode.stat().size)?;
-        let f = self.pages.lock().get(&idx).cloned().ok_or(Errno::ENOMEM)?;
+        let f = self
+            .fill(inode, idx, pages, inode.stat().size)?
+            .ok_or(Errno::ENOMEM)?;
         Ok((f, true))
     }
 
@@ -155,7 +173,9 @@ impl Mapping {
 
     /// Reads up to `pages` pages from `idx` on (not past the end of the file, but at least
     /// the first) into the cache with one call into the file system; pages already cached
-    /// keep their contents.
+    /// keep their contents. Returns the cached page `idx` (None: no frame for it), so that a
+    /// shrinker on another CPU dropping the new clean page before the caller looks it up
+    /// cannot turn the miss into a failure.
     ///
     /// The read runs with no lock held (a disk read sleeps), so a `write` or truncation can
     /// change the inode meanwhile; the pages it would have updated were not cached yet, and
@@ -165,7 +185,17 @@ impl Mapping {
     /// narrowest window); the last of `FILL_ROUNDS` inserts what it read even so (a writer
     /// that changed the file during every one of them: the window left, where Linux has
     /// none).
-    fn fill(&self, inode: &Arc<dyn Inode>, idx: u64, pages: u64, size: u64) -> KResult<()> {
+    ///
+    /// The frames are allocated and filled before the `pages` lock is taken: an allocation
+    /// that finds no free frame runs the shrinker (`reclaim`), which must then be able to
+    /// take this mapping's lock too, and the spin lock is held only for the inserts.
+    fn fill(
+        &self,
+        inode: &Arc<dyn Inode>,
+        idx: u64,
+        pages: u64,
+        size: u64,
+    ) -> KResult<Option<Frame>> {
         let mut size = size;
         let mut pages = pages;
         for round in 0..FILL_ROUNDS {
@@ -190,25 +220,29 @@ impl Mapping {
                 }
                 got += n;
             }
-            let mut cached = self.pages.lock();
-            if self.changes.load(Ordering::Acquire) != seen && round + 1 < FILL_ROUNDS {
-                continue;
-            }
-            // The first page always (zeros where the file ended early), then what was read.
+            // The first page always (zeros where the file ended early), then what was read;
+            // short of memory, the rest is read directly later.
+            let mut frames = Vec::new();
             for i in 0..got.div_ceil(PAGE).max(1) {
-                if cached.contains_key(&(idx + i as u64)) {
-                    continue;
-                }
                 let Some(frame) = Frame::alloc() else {
-                    break; // short of memory: the rest is read directly
+                    break;
                 };
                 let end = ((i + 1) * PAGE).min(got).max(i * PAGE);
                 frame.write(0, &buf[i * PAGE..end]);
-                cached.insert(idx + i as u64, frame);
+                frames.push(frame);
             }
-            break;
+            let mut cached = self.pages.lock();
+            if self.changes.load(Ordering::Acquire) != seen && round + 1 < FILL_ROUNDS {
+                drop(cached);
+                continue;
+            }
+            for (i, frame) in frames.into_iter().enumerate() {
+                // Pages cached meanwhile keep theirs; the spare frame is freed at once.
+                cached.entry(idx + i as u64).or_insert(frame);
+            }
+            return Ok(cached.get(&idx).cloned());
         }
-        Ok(())
+        Ok(self.pages.lock().get(&idx).cloned())
     }
 
     /// `read` through the cache: cached pages are copied, the rest comes from the inode (and,
@@ -235,10 +269,9 @@ impl Mapping {
                 } else {
                     (off + want as u64).div_ceil(PAGE as u64) - idx
                 };
-                self.fill(inode, idx, pages.clamp(1, READAHEAD), size)?;
+                cached = self.fill(inode, idx, pages.clamp(1, READAHEAD), size)?;
                 self.next_read
                     .store(idx + pages.clamp(1, READAHEAD), Ordering::Relaxed);
-                cached = self.pages.lock().get(&idx).cloned();
             }
             match cached {
                 Some(f) => f.read(in_page, &mut buf[done..done + n]),
@@ -380,7 +413,22 @@ pub fn read(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> 
     }
 }
 
-/// `write` on a regular file: seals, then the inode, then the cached pages.
+/// Runs `f`, a write of the regular file `inode` (with an O_APPEND write's reading of the
+/// size), holding the file's write lock (`Mapping::write_lock`): writes and truncations of
+/// one file happen one after the other, each reaching the inode and the cached pages before
+/// the next starts, and an O_APPEND write lands at the end no other write has moved since.
+/// `nesting` is the lock-order checker's subclass: 0 for a write from a system call, 1 for
+/// a loop device's write of its backing file, which happens under the write lock of a file
+/// on the file system the device holds (docs/architecture.md, "Sleeping locks and the lock
+/// order").
+pub fn write_locked<R>(inode: &Arc<dyn Inode>, nesting: u8, f: impl FnOnce() -> R) -> R {
+    let m = get(inode);
+    let _serialised = m.write_lock.lock_nested(nesting);
+    f()
+}
+
+/// `write` on a regular file: seals, then the inode, then the cached pages. The callers
+/// writing for a system call hold the file's write lock (`write_locked`).
 pub fn write(inode: &Arc<dyn Inode>, off: u64, buf: &[u8]) -> KResult<usize> {
     let Some(m) = find(inode) else {
         return inode.write_at(off, buf);
@@ -413,7 +461,16 @@ fn check_seals(m: &Mapping, inode: &Arc<dyn Inode>, off: u64, len: usize) -> KRe
 
 /// truncate/ftruncate/O_TRUNC/fallocate growth: seals, the inode, the cache, and the pages
 /// past the new end vanish from every address space (touching them then raises SIGBUS).
+/// Under the file's write lock, so that no write runs between the inode's change and the
+/// cache's (a regular file's; others have no cached pages to follow).
 pub fn truncate(inode: &Arc<dyn Inode>, size: u64) -> KResult<()> {
+    if inode.file_type() != lintel_vfs::FileType::Regular {
+        return truncate_locked(inode, size);
+    }
+    write_locked(inode, 0, || truncate_locked(inode, size))
+}
+
+fn truncate_locked(inode: &Arc<dyn Inode>, size: u64) -> KResult<()> {
     let m = find(inode);
     if let Some(m) = &m {
         let seals = m.seals();

@@ -474,17 +474,21 @@ impl Loop {
         {
             return Err(Errno::EINVAL);
         }
-        let mut done = 0;
-        while done < buf.len() {
-            let n = file
-                .ops
-                .write(&file, &buf[done..], base + offset + done as u64)?;
-            if n == 0 {
-                return Err(Errno::EIO);
+        // Under the backing file's write lock, as any write of it; nested in the write lock
+        // of a file on the file system this device holds (its data reaches the device).
+        file.write_serialised(1, || {
+            let mut done = 0;
+            while done < buf.len() {
+                let n = file
+                    .ops
+                    .write(&file, &buf[done..], base + offset + done as u64)?;
+                if n == 0 {
+                    return Err(Errno::EIO);
+                }
+                done += n;
             }
-            done += n;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 

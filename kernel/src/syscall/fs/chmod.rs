@@ -21,6 +21,10 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 fn set_mode(c: &Call, d: &Dentry, mode: u32) -> SysResult {
     crate::fs::want_write(d)?;
     let cr = c.thread.proc_ref().cred.lock().vfs();
+    // The check, the new mode computed from the old and the change are one step against
+    // another CPU's chmod or chown of the file (Linux holds the inode's lock across
+    // notify_change): `fs::NAMESPACE`, which chown holds too.
+    let attrs = crate::fs::NAMESPACE.lock();
     let st = d.inode.stat();
     if !cr.owns(&st) {
         return Err(Errno::EPERM);
@@ -28,6 +32,7 @@ fn set_mode(c: &Call, d: &Dentry, mode: u32) -> SysResult {
     let mode = lintel_vfs::chmod_mode(&st, &cr, mode & 0o7777);
     d.inode.set_mode(mode)?;
     crate::fs::xattr::chmod_acl(&d.inode, mode)?;
+    drop(attrs);
     crate::fs::notify::changed(d, lintel_vfs::inotify::IN_ATTRIB);
     ok(0)
 }

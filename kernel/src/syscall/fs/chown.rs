@@ -24,6 +24,11 @@ pub(super) const SYSCALLS: &[Syscall] = &[
 fn do_chown(c: &Call, d: &Dentry, uid: u32, gid: u32) -> SysResult {
     crate::fs::want_write(d)?;
     let cr = c.thread.proc_ref().cred.lock().vfs();
+    // The check, the owner, the set-id bits cleared from the mode read here and the
+    // capability are one step against another CPU's chmod or chown of the file (a chmod in
+    // between was undone by the mode written back; Linux holds the inode's lock):
+    // `fs::NAMESPACE`, which chmod holds too.
+    let attrs = crate::fs::NAMESPACE.lock();
     let st = d.inode.stat();
     let new_uid = (uid != u32::MAX).then_some(uid);
     let new_gid = (gid != u32::MAX).then_some(gid);
@@ -41,6 +46,7 @@ fn do_chown(c: &Call, d: &Dentry, uid: u32, gid: u32) -> SysResult {
     {
         d.inode.remove_xattr(b"security.capability")?;
     }
+    drop(attrs);
     crate::fs::notify::changed(d, lintel_vfs::inotify::IN_ATTRIB);
     ok(0)
 }

@@ -49,11 +49,17 @@ fn do_link(
     if src.inode.file_type() == FileType::Directory {
         return Err(Errno::EPERM);
     }
-    // A deleted file cannot get a name again, except an O_TMPFILE file.
+    // A deleted file cannot get a name again, except an O_TMPFILE file. The check and the
+    // link hold `fs::NAMESPACE`, as unlink and rename hold it across theirs (Linux checks
+    // i_nlink under the inode's lock, which unlink takes): an unlink of the last name on
+    // another CPU between the two would otherwise let a deleted file (on ext4: one on the
+    // orphan chain) get a name again.
+    let ns = fs::NAMESPACE.lock();
     if src.inode.stat().nlink == 0 && !fs::take_linkable(&src.inode) {
         return Err(Errno::ENOENT);
     }
     parent.inode.link(&name, &src.inode)?;
+    drop(ns);
     fs::notify::linked(&parent, &name, &src.inode);
     ok(0)
 }
