@@ -42,7 +42,8 @@ const USAGE: &str = "usage:
                    host to GUESTPORT in the guest (repeatable; implies --net restrict)
       --rootfs debian  boot a Debian bookworm root (debootstrap --variant=minbase, cached
                    in build/debian; arm64's with --arch aarch64, in build/debian-arm64,
-                   its packages unpacked only), plus --packages, from an ext4 disk; bash is the
+                   configured once by debootstrap's second stage run inside Lintel),
+                   plus --packages, from an ext4 disk; bash is the
                    default program. The disk is a fresh copy each run unless --disk PATH
                    names one to keep (made from the Debian root when missing). --add
                    copies files and folders onto that disk (replacing files of the same
