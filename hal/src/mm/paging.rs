@@ -106,15 +106,22 @@ pub(crate) fn identity_root() -> Option<Frame> {
     let kernel = *KERNEL_ROOT.get()?;
     let f = Frame::alloc()?;
     let root = f.phys() as u64;
-    for i in KERNEL_ROOT_FIRST..ENTRIES {
-        set_entry(root, i, entry(kernel, i));
-    }
+    copy_kernel_half(kernel, root);
     set_entry(
         root,
         0,
         entry(kernel, index(mmu::PHYS_OFFSET, levels() - 1)),
     );
     Some(f)
+}
+
+/// Copies the kernel half's root entries (`KERNEL_ROOT_FIRST` on) from the kernel's root to
+/// `root`. None on aarch64, whose kernel runs on a root of its own (TTBR1): there a user
+/// root's 512 entries are all user space.
+fn copy_kernel_half(kernel: u64, root: u64) {
+    for i in (0..ENTRIES).skip(KERNEL_ROOT_FIRST) {
+        set_entry(root, i, entry(kernel, i));
+    }
 }
 
 /// Switches to the kernel's own page tables (used when no user address space is current).
@@ -132,9 +139,7 @@ impl AddressSpace {
         let f = Frame::alloc()?;
         let root = f.into_phys() as u64;
         let kernel = *KERNEL_ROOT.get().expect("paging not initialized");
-        for i in KERNEL_ROOT_FIRST..ENTRIES {
-            set_entry(root, i, entry(kernel, i));
-        }
+        copy_kernel_half(kernel, root);
         Some(AddressSpace {
             root,
             tables: Arc::new(Tables(root)),

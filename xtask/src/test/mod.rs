@@ -357,14 +357,19 @@ fn port_checks(t: &mut Tally, filter: Option<&str>, only: Option<&str>) {
                 Err(e) => t.fail(&name, &e),
             }
         }
-        if port.arch == "riscv64" {
-            for (what, sv39) in [("sv48", false), ("sv39", true)] {
-                let name = format!("boot.{}.{what}", port.arch);
-                if filter.is_none_or(|f| name.contains(f)) {
-                    match port.vaspace(sv39) {
-                        Ok(()) => t.pass(&name),
-                        Err(e) => t.fail(&name, &e),
-                    }
+        let vaspaces: &[(&str, Option<&str>, &[&str])] = match port.arch {
+            "riscv64" => &[
+                ("sv48", None, ports::SV48_LINES),
+                ("sv39", Some("lintel.sv39"), ports::SV39_LINES),
+            ],
+            _ => &[("va48", None, ports::VA48_LINES)],
+        };
+        for (what, append, expect) in vaspaces {
+            let name = format!("boot.{}.{what}", port.arch);
+            if filter.is_none_or(|f| name.contains(f)) {
+                match port.vaspace(*append, expect) {
+                    Ok(()) => t.pass(&name),
+                    Err(e) => t.fail(&name, &e),
                 }
             }
         }

@@ -8,9 +8,10 @@
 //! e2fsck finds the disk clean. boot.riscv64.smp4 and boot.aarch64.smp4: on four CPUs,
 //! tests/boot/port_smp.c (the CPUs reported, CPU-bound threads on several CPUs at once, TLB
 //! shootdown seen by readers on other CPUs, membarrier); boot.aarch64.gic2 the same on a
-//! GICv2 board. boot.riscv64.sv48 and boot.riscv64.sv39: tests/boot/riscv64_vaspace.c sees
+//! GICv2 board. boot.riscv64.sv48 and boot.riscv64.sv39: tests/boot/port_vaspace.c sees
 //! Sv48's address space (QEMU's CPU offers it) and, booted with `lintel.sv39`, Sv39's (the
-//! fallback for CPUs without Sv48). Runs `cargo xtask run --arch ARCH` as a child: the
+//! fallback for CPUs without Sv48); boot.aarch64.va48: the same program sees arm64's 48-bit
+//! user space. Runs `cargo xtask run --arch ARCH` as a child: the
 //! architecture is chosen once per xtask run.
 
 use super::tail;
@@ -60,34 +61,64 @@ const SMP_LINES: &[&str] = &[
     "membarrier: 0",
 ];
 
-/// What tests/boot/riscv64_vaspace.c prints under Sv48 (Linux's TASK_SIZE 1 << 47).
-const SV48_LINES: &[&str] = &[
+/// What tests/boot/port_vaspace.c prints on riscv64 under Sv48 (Linux's TASK_SIZE 1 << 47).
+pub(super) const SV48_LINES: &[&str] = &[
     "cpuinfo mmu: sv48",
     "stack above 1<<46: yes",
     "stack below 1<<38: no",
+    "stack above 1<<47: no",
     "hint 1<<40: granted",
+    "hint 1<<47: elsewhere",
     "mmap without hint above 1<<46: yes",
+    "mmap without hint above 1<<47: no",
     "fixed below 1<<38: at hint 42",
     "fixed last page below 1<<38: at hint 42",
     "fixed at 1<<38: at hint 42",
     "fixed below 1<<47: at hint 42",
     "fixed last page below 1<<47: at hint 42",
     "fixed at 1<<47: ENOMEM",
+    "fixed last page below 1<<48: ENOMEM",
+    "fixed at 1<<48: ENOMEM",
 ];
 
-/// What it prints under Sv39 (TASK_SIZE 1 << 38).
-const SV39_LINES: &[&str] = &[
+/// What it prints on riscv64 under Sv39 (TASK_SIZE 1 << 38).
+pub(super) const SV39_LINES: &[&str] = &[
     "cpuinfo mmu: sv39",
     "stack above 1<<46: no",
     "stack below 1<<38: yes",
+    "stack above 1<<47: no",
     "hint 1<<40: elsewhere",
+    "hint 1<<47: elsewhere",
     "mmap without hint above 1<<46: no",
+    "mmap without hint above 1<<47: no",
     "fixed below 1<<38: at hint 42",
     "fixed last page below 1<<38: at hint 42",
     "fixed at 1<<38: ENOMEM",
     "fixed below 1<<47: ENOMEM",
     "fixed last page below 1<<47: ENOMEM",
     "fixed at 1<<47: ENOMEM",
+    "fixed last page below 1<<48: ENOMEM",
+    "fixed at 1<<48: ENOMEM",
+];
+
+/// What it prints on aarch64 (arm64 Linux with 48-bit VAs: TASK_SIZE 1 << 48, no guard page;
+/// measured on Debian's arm64 6.1 kernel).
+pub(super) const VA48_LINES: &[&str] = &[
+    "stack above 1<<46: yes",
+    "stack below 1<<38: no",
+    "stack above 1<<47: yes",
+    "hint 1<<40: granted",
+    "hint 1<<47: granted",
+    "mmap without hint above 1<<46: yes",
+    "mmap without hint above 1<<47: yes",
+    "fixed below 1<<38: at hint 42",
+    "fixed last page below 1<<38: at hint 42",
+    "fixed at 1<<38: at hint 42",
+    "fixed below 1<<47: at hint 42",
+    "fixed last page below 1<<47: at hint 42",
+    "fixed at 1<<47: at hint 42",
+    "fixed last page below 1<<48: at hint 42",
+    "fixed at 1<<48: ENOMEM",
 ];
 
 /// The status every smoke program ends with.
@@ -180,21 +211,22 @@ impl Port {
         Ok(())
     }
 
-    /// `boot.riscv64.sv48` (`sv39` false) and `boot.riscv64.sv39` (booted with `lintel.sv39`):
-    /// tests/boot/riscv64_vaspace.c prints the address space of that paging mode.
-    pub(super) fn vaspace(&self, sv39: bool) -> Result<(), String> {
+    /// `boot.riscv64.sv48`, `boot.riscv64.sv39` (booted with `append` `lintel.sv39`) and
+    /// `boot.aarch64.va48`: tests/boot/port_vaspace.c prints the address space it has, which
+    /// must hold `expect` (in order).
+    pub(super) fn vaspace(&self, append: Option<&str>, expect: &[&str]) -> Result<(), String> {
         let dir = crate::build::ensure_build_dir()?;
         let exe = dir.join(format!("{}-vaspace", self.arch));
-        self.cross_static("riscv64_vaspace.c", &exe)?;
+        self.cross_static("port_vaspace.c", &exe)?;
         let add = format!("{}=/vaspace", exe.display());
         let mut args = vec!["--add", &add];
-        if sv39 {
-            args.extend_from_slice(&["--append", "lintel.sv39"]);
+        if let Some(a) = append {
+            args.extend_from_slice(&["--append", a]);
         }
         args.extend_from_slice(&["--", "/vaspace"]);
         let (status, text) = self.run(&args)?;
         let mut lines = text.lines();
-        for want in if sv39 { SV39_LINES } else { SV48_LINES } {
+        for want in expect {
             if !lines.any(|l| l.trim() == *want) {
                 return Err(format!("no line {want:?}: {}", tail(&text, 10)));
             }

@@ -1,7 +1,7 @@
 //! VMSAv8-64 paging with the 4 KiB granule and 48-bit addresses: four levels of 512 entries,
 //! the stage-1 descriptor format (output address in bits 47:12, AP, AF, SH, AttrIndx, PXN and
-//! UXN), TTBR0 for the active root (TTBR1 keeps the kernel's; every root carries the same
-//! kernel half in entries 256..511, so one root could serve both), TLB maintenance and where
+//! UXN), TTBR0 for the active root (TTBR1 keeps the kernel's: a user root holds only user
+//! entries, all 512 of them, as arm64 Linux's 48-bit user space does), TLB maintenance and where
 //! user space ends. `mm::paging` walks the tables with these and never looks at entry bits.
 
 use crate::mm::Prot;
@@ -10,13 +10,15 @@ use crate::mm::Prot;
 pub(crate) use super::super::fixed_levels::{levels, try_widen, KSTACK_SPAN, WIDENS};
 /// Entries per table.
 pub(crate) const ENTRIES: usize = 512;
-/// Root entries from here on map the upper half (the kernel's, shared by every address space).
-pub(crate) const KERNEL_ROOT_FIRST: usize = 256;
-/// User mappings lie below 2^47: TTBR0's root entries 256..511 are the kernel half's copies,
-/// which EL0 cannot reach.
-pub(crate) const USER_TOP: usize = 0x8000_0000_0000;
-/// Lowest address above what user copies may touch.
-pub const USER_END: usize = USER_TOP - 0x1000;
+/// Root entries from here on would be the kernel half's copies: none, since TTBR1 translates
+/// the kernel (T1SZ 16) and TTBR0 (T0SZ 16) gives user space all 512 root entries.
+pub(crate) const KERNEL_ROOT_FIRST: usize = ENTRIES;
+/// User mappings lie below 2^48, arm64 Linux's TASK_SIZE_64 with 48-bit VAs (measured on
+/// Debian's 6.1: MAP_FIXED on the last page below 2^48 succeeds, at 2^48 it is ENOMEM).
+pub(crate) const USER_TOP: usize = 0x1_0000_0000_0000;
+/// Lowest address above what user copies may touch: `USER_TOP` itself (arm64 Linux keeps no
+/// guard page below it, unlike x86_64).
+pub const USER_END: usize = USER_TOP;
 /// `USER_END`, as the arch-neutral code asks for it (riscv64 decides at boot).
 #[inline(always)]
 pub const fn user_end() -> usize {
@@ -102,25 +104,62 @@ pub(crate) fn active_root() -> u64 {
     v & ADDR_MASK
 }
 
+/// TCR_EL1.EPD0: no table walks through TTBR0 (a TLB miss there is a translation fault).
+const TCR_EPD0: u64 = 1 << 7;
+
+/// The kernel's root table (TTBR1, without the ASID): `mm::paging`'s kernel root.
+fn kernel_root() -> u64 {
+    let v: u64;
+    // SAFETY: reads a system register.
+    unsafe { core::arch::asm!("mrs {}, ttbr1_el1", out(reg) v, options(nomem, nostack)) };
+    v & ADDR_MASK
+}
+
+/// Sets or clears TCR_EL1.EPD0 (when it is not so already), synchronized.
+fn set_ttbr0_walks_off(off: bool) {
+    let tcr: u64;
+    // SAFETY: reads a system register.
+    unsafe { core::arch::asm!("mrs {}, tcr_el1", out(reg) tcr, options(nomem, nostack)) };
+    let new = if off { tcr | TCR_EPD0 } else { tcr & !TCR_EPD0 };
+    if new != tcr {
+        // SAFETY: only EPD0 changes; TTBR1's walks (the kernel's) are untouched, and the
+        // caller flushes the TLB afterwards.
+        unsafe { core::arch::asm!("msr tcr_el1, {}", "isb", in(reg) new, options(nostack)) };
+    }
+}
+
 /// Makes `root` the active root table and drops stale translations (no ASIDs are used).
 ///
+/// The kernel's own root (`activate_kernel`: idle CPUs, kernel threads, a process's exit) is
+/// loaded with TTBR0 walks turned off (TCR_EL1.EPD0): its entries 256..511 are the kernel
+/// half, global, at [2^47, 2^48) through TTBR0, which is user space now; a walk there (a user
+/// copy from a kernel thread, a speculative one) would reach kernel memory or leave a global
+/// TLB entry that outlives the switch to a user root and shadows its mappings. Walks go off
+/// before that root is loaded and come back on only after a user root is.
+///
 /// # Safety
-/// `root` must be a valid root table whose kernel half maps the kernel as the current one does.
+/// `root` must be the kernel's root or a valid user root table (the kernel runs on TTBR1).
 pub(crate) unsafe fn activate_root(root: u64) {
     super::smp::note_active_root(root);
+    let kernel = root == kernel_root();
+    if kernel {
+        set_ttbr0_walks_off(true);
+    }
     // SAFETY: delegated to the caller; TTBR1 keeps translating the kernel.
     unsafe {
         core::arch::asm!(
             "dsb ishst",
             "msr ttbr0_el1, {}",
             "isb",
-            "tlbi vmalle1",
-            "dsb nsh",
-            "isb",
             in(reg) root,
             options(nostack)
         )
     }
+    if !kernel {
+        set_ttbr0_walks_off(false);
+    }
+    // SAFETY: a TLB flush changes no mapping.
+    unsafe { core::arch::asm!("tlbi vmalle1", "dsb nsh", "isb", options(nostack)) }
 }
 
 /// Drops this CPU's translations of the active root (`root`).
@@ -169,7 +208,7 @@ pub const DIRECT_MAP_LIMIT: usize = 512 << 30;
 /// Highest physical address mapped as normal memory (boot.S): RAM above it is not used.
 pub(crate) const RAM_LIMIT: usize = 256 << 30;
 
-/// Lintel's aarch64 user address-space layout: Linux's for a 47-bit user space.
+/// Lintel's aarch64 user address-space layout: Linux's for a 48-bit user space (VA_BITS 48).
 pub mod layout {
     /// `STACK_TOP`, as the arch-neutral code asks for it (riscv64 decides at boot).
     pub const fn stack_top() -> usize {
@@ -179,10 +218,12 @@ pub mod layout {
     pub const fn pie_base() -> usize {
         PIE_BASE
     }
-    /// Top of the initial stack without randomization.
-    pub const STACK_TOP: usize = 0x8000_0000_0000;
-    /// ELF_ET_DYN_BASE: two thirds of the user space, page-aligned.
-    pub const PIE_BASE: usize = 0x5555_5555_5000;
+    /// Top of the initial stack without randomization: arm64 Linux's STACK_TOP, TASK_SIZE_64
+    /// itself (no guard page).
+    pub const STACK_TOP: usize = super::USER_TOP;
+    /// ELF_ET_DYN_BASE: two thirds of the user space (2 * DEFAULT_MAP_WINDOW_64 / 3),
+    /// page-aligned.
+    pub const PIE_BASE: usize = 0xaaaa_aaaa_a000;
     /// Random page-count bits for the stack top (STACK_RND_MASK 0x3ffff).
     pub const STACK_RND_BITS: u32 = 18;
     /// Random page-count bits for the mmap base (arm64's ARCH_MMAP_RND_BITS default).

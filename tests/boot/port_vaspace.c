@@ -1,9 +1,11 @@
-/* boot.riscv64.sv48 and boot.riscv64.sv39: the virtual address space riscv64 Lintel gives a
- * program, as Linux does for the paging mode it picked (Sv48 when the CPU offers it, Sv39
- * otherwise): /proc/cpuinfo's mmu line, the stack's top half (TASK_SIZE 1 << 47 or 1 << 38),
- * a mmap hint above Sv39's user half (granted only under Sv48), MAP_FIXED just below,
- * on the last page below (riscv64 Linux keeps no guard page there, unlike x86_64) and just
- * above TASK_SIZE, and a page written and read back up there. Prints one line each. */
+/* boot.riscv64.sv48, boot.riscv64.sv39 and boot.aarch64.va48: the virtual address space a
+ * port of Lintel gives a program, as Linux does. riscv64 for the paging mode it picked (Sv48
+ * when the CPU offers it, Sv39 otherwise), aarch64 for 48-bit VAs: /proc/cpuinfo's mmu line
+ * (riscv64), the stack's top half (TASK_SIZE 1 << 47 or 1 << 38 on riscv64, 1 << 48 on
+ * aarch64), mmap hints above Sv39's user half (granted only under Sv48 and on aarch64) and
+ * at 1 << 47 (granted only on aarch64), MAP_FIXED just below, on the last page below (neither
+ * Linux keeps a guard page there, unlike x86_64) and just above each TASK_SIZE, and a page
+ * written and read back up there. Prints one line each. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,15 +43,23 @@ int main(void)
     unsigned long sp = (unsigned long)&local;
     printf("stack above 1<<46: %s\n", sp >= (1UL << 46) ? "yes" : "no");
     printf("stack below 1<<38: %s\n", sp < (1UL << 38) ? "yes" : "no");
+    printf("stack above 1<<47: %s\n", sp >= (1UL << 47) ? "yes" : "no");
 
     void *hint = (void *)(1UL << 40);
     void *p = mmap(hint, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     printf("hint 1<<40: %s\n", p == MAP_FAILED ? "failed" : p == hint ? "granted" : "elsewhere");
     if (p != MAP_FAILED)
         munmap(p, 4096);
+    hint = (void *)(1UL << 47);
+    p = mmap(hint, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("hint 1<<47: %s\n", p == MAP_FAILED ? "failed" : p == hint ? "granted" : "elsewhere");
+    if (p != MAP_FAILED)
+        munmap(p, 4096);
     p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     printf("mmap without hint above 1<<46: %s\n",
            p != MAP_FAILED && (unsigned long)p >= (1UL << 46) ? "yes" : "no");
+    printf("mmap without hint above 1<<47: %s\n",
+           p != MAP_FAILED && (unsigned long)p >= (1UL << 47) ? "yes" : "no");
 
     fixed_at("below 1<<38", (1UL << 38) - 8192);
     fixed_at("last page below 1<<38", (1UL << 38) - 4096);
@@ -57,5 +67,7 @@ int main(void)
     fixed_at("below 1<<47", (1UL << 47) - 8192);
     fixed_at("last page below 1<<47", (1UL << 47) - 4096);
     fixed_at("at 1<<47", 1UL << 47);
+    fixed_at("last page below 1<<48", (1UL << 48) - 4096);
+    fixed_at("at 1<<48", 1UL << 48);
     return 0;
 }
