@@ -166,6 +166,26 @@ fn disk_modules(arch: Arch) -> Vec<&'static str> {
     }
 }
 
+/// The busybox that Linux's initramfs runs (the host's own on x86_64, the port's build
+/// elsewhere): the same one Lintel's image has.
+fn linux_busybox(arch: Arch) -> Result<PathBuf, String> {
+    match arch {
+        Arch::X86_64 => Ok(PathBuf::from("/bin/busybox")),
+        _ => crate::busybox::ensure(arch)?
+            .map(|(p, _)| p)
+            .ok_or_else(|| "no busybox for this architecture".into()),
+    }
+}
+
+/// Linux's console on this architecture's QEMU board (the 16550 on x86_64, the PL011 on
+/// aarch64's virt).
+fn linux_console(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 => "ttyS0",
+        _ => "ttyAMA0",
+    }
+}
+
 /// Puts `modules` (paths under the kernel's lib/modules/VERSION/kernel) into the initramfs
 /// under /modules, with /modules/order listing them in the given order.
 fn add_modules(img: &mut Image, kernel: &Path, modules: &[&str]) -> Result<(), String> {
@@ -326,13 +346,7 @@ fn run_mode(
         let arch = crate::arch::current();
         add_modules(&mut img, kernel, &disk_modules(arch))?;
         // The shell row (fork_shell_wait) runs the same busybox sh as Lintel's image.
-        let busybox = match arch {
-            Arch::X86_64 => PathBuf::from("/bin/busybox"),
-            _ => crate::busybox::ensure(arch)?
-                .map(|(p, _)| p)
-                .ok_or("no busybox for this architecture")?,
-        };
-        img.add_host(&busybox, "/bin/sh")?;
+        img.add_host(&linux_busybox(arch)?, "/bin/sh")?;
         img.chardev("/dev/console", 5, 1);
         img.chardev("/dev/null", 1, 3);
         img.dir("/tmp", 0o1777);
@@ -342,13 +356,9 @@ fn run_mode(
         } else {
             String::new()
         };
-        let console = if arch == Arch::X86_64 {
-            "ttyS0"
-        } else {
-            "ttyAMA0"
-        };
         opts.append = Some(format!(
-            "console={console} quiet panic=-1 rdinit=/bench{args}"
+            "console={} quiet panic=-1 rdinit=/bench{args}",
+            linux_console(arch)
         ));
     } else {
         // The root stays the initramfs (no root=): the disk is only for the ext4 rows.
@@ -495,8 +505,8 @@ pub fn run(
     filter: Option<&str>,
 ) -> Result<u8, String> {
     let arch = crate::arch::current();
-    // The application rows boot a Debian root, built for x86_64 only so far.
-    let apps = if quick || arch != Arch::X86_64 {
+    // The application rows boot a Debian root: bookworm has none for riscv64.
+    let apps = if quick || arch == Arch::Riscv64 {
         Vec::new()
     } else {
         app::selected(filter)

@@ -689,18 +689,22 @@ pub fn boot_set(
     }
     let mut img;
     if linux {
+        let arch = crate::arch::current();
         img = Image::new();
-        img.add_host(Path::new("/bin/busybox"), "/bin/busybox")?;
+        img.add_host(&super::linux_busybox(arch)?, "/bin/busybox")?;
         img.file("/init", 0o755, LINUX_INIT.as_bytes().to_vec());
         img.file("/app.sh", 0o644, script.into_bytes());
         img.chardev("/dev/console", 5, 1);
-        let mut modules: Vec<&str> = super::DISK_MODULES.to_vec();
+        let mut modules = super::disk_modules(arch);
         if port.is_some() {
             modules.extend_from_slice(NET_MODULES);
         }
         super::add_modules(&mut img, kernel, &modules)?;
         // ip=off: virtio-net is a module, loaded after the kernel's own IP autoconfiguration.
-        opts.append = Some("console=ttyS0 quiet panic=-1 rdinit=/init ip=off".into());
+        opts.append = Some(format!(
+            "console={} quiet panic=-1 rdinit=/init ip=off",
+            super::linux_console(arch)
+        ));
     } else {
         img = build::base_image()?;
         build::set_launch(&mut img, &["/bin/bash".into(), "-c".into(), script]);
