@@ -422,9 +422,26 @@ pub fn read(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> 
 /// on the file system the device holds (docs/architecture.md, "Sleeping locks and the lock
 /// order").
 pub fn write_locked<R>(inode: &Arc<dyn Inode>, nesting: u8, f: impl FnOnce() -> R) -> R {
-    let m = get(inode);
-    let _serialised = m.write_lock.lock_nested(nesting);
-    f()
+    match write_lock_of(inode) {
+        Some(m) => {
+            let _serialised = m.write_lock.lock_nested(nesting);
+            f()
+        }
+        None => f(),
+    }
+}
+
+/// The mapping whose write lock serialises `inode`'s writes: made for the files whose data
+/// the cache holds or may hold (ext4's, tmpfs'), an existing one for any other. Not made for
+/// the rest: procfs' files make their contents on each read, and a mapping would serve their
+/// reads from a cache that their size (0) says is empty — /proc/PID/mem and every sysctl
+/// read back after a write (found by ptrace_basic). vfat's writes are not serialised yet.
+fn write_lock_of(inode: &Arc<dyn Inode>) -> Option<Arc<Mapping>> {
+    if is_disk_file(inode) || super::shmem::is_tmpfs(inode) {
+        Some(get(inode))
+    } else {
+        find(inode)
+    }
 }
 
 /// `write` on a regular file: seals, then the inode, then the cached pages. The callers
