@@ -519,6 +519,10 @@ pub fn execve(
     let old = p.set_mm(new_mm);
     p.activate_mm();
     crate::ipc::shm::release_mm(old, p.pid);
+    // The old address space is gone: its file mappings may have been a lazily unmounted
+    // mount's last use, which goes on the way back to user mode, before the new program
+    // runs (Linux's mmput at exec_mmap, its fputs run as task work), as munmap's does.
+    crate::fs::detached::thread_gone();
     let (owner, closed) = thread.files.with(|t| (t.id(), t.close_on_exec()));
     for e in closed {
         crate::fs::fdtable::filp_close(owner, e);

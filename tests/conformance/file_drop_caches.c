@@ -46,14 +46,9 @@ static double read_all(void) {
     return now() - t;
 }
 
+/* Writes `what` to /proc/sys/vm/drop_caches: 0, or -1 with errno. */
 static int drop(const char *what) {
-    int p = open("/proc/sys/vm/drop_caches", O_WRONLY);
-    if (p < 0) return -1;
-    ssize_t n = write(p, what, strlen(what));
-    int e = errno;
-    close(p);
-    errno = e;
-    return n == (ssize_t)strlen(what) ? 0 : -1;
+    return lt_write_file("/proc/sys/vm/drop_caches", what);
 }
 
 static long meminfo(const char *name) {

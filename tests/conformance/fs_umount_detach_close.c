@@ -3,8 +3,9 @@
  * memory (Shmem in /proc/meminfo) while it is, and gives it back by the time the call that
  * ended the last use returns, as Linux's last mntput runs before the return to user mode:
  * close(2) of its last open file, chdir(2) out of it, munmap(2) of a mapping of its file
- * (the file closed), and, for a child working in it, the child's exit (before the parent's
- * wait returns). */
+ * (the file closed), execve(2) of a process whose old address space mapped its file (before
+ * the new program runs), and, for a child working in it, the child's exit (before the
+ * parent's wait returns). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include "mounts.h"
@@ -75,14 +76,32 @@ static void end_munmap(void) {
     CHECK_OK(munmap(map, 16 * MB));
 }
 
+/* The exec test's pipes: the child's go-ahead to exec, the new program's "running", and
+ * the one whose close lets it exit. */
+static int exec_go[2], exec_up[2], exec_hold[2];
+
+static void end_exec(void) {
+    CHECK(write(exec_go[1], "g", 1) == 1);
+    char c;
+    CHECK(read(exec_up[0], &c, 1) == 1);
+}
+
 static void end_exit(void) {
     close(go[1]);
     int st = -1;
     CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc == 4 && strcmp(argv[1], "exec-wait") == 0) {
+        /* The program the exec test's child became: says it runs, waits for EOF. */
+        char c;
+        if (write(atoi(argv[2]), "u", 1) != 1) return 1;
+        while (read(atoi(argv[3]), &c, 1) > 0) {
+        }
+        return 0;
+    }
     scratch_tmpfs("/tmp/lt_detclose_XXXXXX", "size=1m");
 
     /* The last close: a second open file of it makes the first close not the last. */
@@ -102,6 +121,47 @@ int main(void) {
     CHECK(map != MAP_FAILED);
     CHECK_OK(close(fd));
     check("munmap", "u", shmem(), end_munmap);
+    char c;
+
+    /* A child mapping its file (closed) execs: its old address space was the last use. */
+    fd = filled("x");
+    CHECK_OK(pipe(exec_go));
+    CHECK_OK(pipe(exec_up));
+    CHECK_OK(pipe(exec_hold));
+    int mapped[2];
+    CHECK_OK(pipe(mapped));
+    child = fork();
+    if (child == 0) {
+        close(mapped[0]);
+        close(exec_go[1]);
+        close(exec_up[0]);
+        close(exec_hold[1]);
+        void *m = mmap(NULL, 16 * MB, PROT_READ, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED) _exit(1);
+        close(fd);
+        close(mapped[1]);
+        char c;
+        if (read(exec_go[0], &c, 1) != 1) _exit(1);
+        char up[16], hold[16];
+        snprintf(up, sizeof up, "%d", exec_up[1]);
+        snprintf(hold, sizeof hold, "%d", exec_hold[0]);
+        execl("/proc/self/exe", argv[0], "exec-wait", up, hold, (char *)NULL);
+        _exit(1);
+    }
+    CHECK(child > 0);
+    CHECK_OK(close(fd));
+    close(mapped[1]);
+    close(exec_go[0]);
+    close(exec_up[1]);
+    close(exec_hold[0]);
+    CHECK(read(mapped[0], &c, 1) == 0);
+    close(mapped[0]);
+    check("exec", "x", shmem(), end_exec);
+    close(exec_hold[1]);
+    int st = -1;
+    CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    close(exec_go[1]);
+    close(exec_up[0]);
 
     /* A child working in it exits. */
     CHECK_OK(close(filled("e")));
@@ -121,7 +181,6 @@ int main(void) {
     CHECK(child > 0);
     close(ready[1]);
     close(go[0]);
-    char c;
     CHECK(read(ready[0], &c, 1) == 0);
     close(ready[0]);
     check("exit", "e", shmem(), end_exit);

@@ -1,6 +1,7 @@
 /* epoll: creation flags, epoll_ctl errors, level-triggered, edge-triggered and one-shot
  * readiness, EPOLLHUP/EPOLLOUT/EPOLLRDHUP, data round trip, epoll_wait arguments and
- * timeouts, epoll_pwait's signal mask, nested epoll sets and closed fds leaving the set. */
+ * timeouts, epoll_pwait's signal mask, nested epoll sets, closed fds leaving the set, and a
+ * large set built, searched and thinned in a scrambled order. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -308,6 +310,35 @@ int main(void) {
     CHECK_OK(epoll_ctl(ep, EPOLL_CTL_DEL, p2[0], NULL));
 
     close(p[1]);
+    close(ep);
+
+    /* A large set: 300 eventfds added in a scrambled order (the list grows and splits in
+     * the middle), every one a duplicate the second time, a third deleted, the rest ready:
+     * each reported once with its data. */
+    enum { BIG = 300 };
+    static int big[BIG], seen[BIG];
+    ep = epoll_create1(0);
+    CHECK(ep >= 0);
+    for (int i = 0; i < BIG; i++) {
+        big[i] = eventfd(1, 0);
+        CHECK(big[i] >= 0);
+    }
+    for (int i = 0; i < BIG; i++) {
+        int j = (i * 7919) % BIG;
+        CHECK_OK(add(ep, big[j], EPOLLIN, j));
+    }
+    for (int i = 0; i < BIG; i++) CHECK_ERR(add(ep, big[i], EPOLLIN, i), EEXIST);
+    for (int i = 0; i < BIG; i += 3) CHECK_OK(epoll_ctl(ep, EPOLL_CTL_DEL, big[i], NULL));
+    for (int i = 0; i < BIG; i += 3) CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_DEL, big[i], NULL), ENOENT);
+    static struct epoll_event many[BIG];
+    int got = epoll_wait(ep, many, BIG, 0);
+    CHECK(got == BIG - (BIG + 2) / 3);
+    for (int i = 0; i < got; i++)
+        if (many[i].data.u64 < BIG) seen[many[i].data.u64]++;
+    int right = 1;
+    for (int i = 0; i < BIG; i++) right &= seen[i] == (i % 3 ? 1 : 0);
+    CHECK(right);
+    for (int i = 0; i < BIG; i++) close(big[i]);
     close(ep);
     DONE();
 }

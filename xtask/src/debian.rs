@@ -221,8 +221,13 @@ fn staging_dir() -> Option<PathBuf> {
 /// `cp -a` of a built root (ownership, modes, hard and symbolic links, device nodes kept).
 fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(to);
+    cp("-a", from, to)
+}
+
+/// `cp OPTION FROM TO`; a failure (or no `cp`) as a message naming the command.
+fn cp(option: &str, from: &Path, to: &Path) -> Result<(), String> {
     let ok = Command::new("cp")
-        .arg("-a")
+        .arg(option)
         .arg(from)
         .arg(to)
         .status()
@@ -230,7 +235,12 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("cp -a {} {} failed", from.display(), to.display()))
+        Err(format!(
+            "cp {} {} {} failed",
+            option,
+            from.display(),
+            to.display()
+        ))
     }
 }
 
@@ -243,17 +253,7 @@ pub fn image(packages: &[String], out: &Path) -> Result<(), String> {
     }
     let configured = configured(&root)?;
     let _ = std::fs::remove_file(out);
-    let ok = Command::new("cp")
-        .arg("--sparse=always")
-        .arg(&configured)
-        .arg(out)
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("copying {} failed", configured.display()))
-    }
+    cp("--sparse=always", &configured, out)
 }
 
 /// The size of a root image: the largest root (the Debian tests' toolchain) with room for

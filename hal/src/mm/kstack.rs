@@ -171,6 +171,17 @@ fn slot_of(a: usize) -> Option<usize> {
         .then(|| (a - KSTACK_AREA) / SLOT_SIZE)
 }
 
+/// The highest address a frame-pointer walk from `sp` may read below: the top of the kernel
+/// stack `sp` lies in (or of the stack above the guard it overflowed into), else one stack
+/// size above `sp` (the boot and emergency stacks, in always-mapped memory). A walk bounded
+/// by `sp` + a stack size alone could cross from a slot's stack into the next slot's guard.
+pub(crate) fn walk_top(sp: usize) -> usize {
+    match slot_of(sp) {
+        Some(s) => stack_base(s) + STACK_SIZE,
+        None => sp.saturating_add(STACK_SIZE),
+    }
+}
+
 /// Stacks mapped now.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 

@@ -9,7 +9,25 @@ use crate::arch::mmu::{
     ENTRIES, KERNEL_ROOT_FIRST,
 };
 use alloc::sync::Arc;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// Page-table frames made since boot and not freed: the user address spaces' roots and
+/// tables, and the kernel stack area's (Linux's PageTables counts only the first; the
+/// second come and go with the kernel stacks, `kstack`). The boot page tables are not in it.
+static TABLES: AtomicUsize = AtomicUsize::new(0);
+
+/// Page-table frames in use ([`TABLES`]), for /proc/meminfo's PageTables.
+pub fn page_table_frames() -> usize {
+    TABLES.load(Ordering::Relaxed)
+}
+
+fn table_made() {
+    TABLES.fetch_add(1, Ordering::Relaxed);
+}
+
+fn table_freed() {
+    TABLES.fetch_sub(1, Ordering::Relaxed);
+}
 
 /// Access a user mapping allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -94,6 +112,7 @@ pub(crate) fn init_kernel_root() {
     if !present(entry(root, i)) {
         let f = Frame::alloc().expect("no frame for the kernel stack area's table");
         set_entry(root, i, mmu::table(f.into_phys() as u64));
+        table_made();
     }
     // SAFETY: reloading the same root flushes the dropped identity entries.
     unsafe { activate_root(root) };
@@ -139,6 +158,7 @@ impl AddressSpace {
         let f = Frame::alloc()?;
         let root = f.into_phys() as u64;
         let kernel = *KERNEL_ROOT.get().expect("paging not initialized");
+        table_made();
         copy_kernel_half(kernel, root);
         Some(AddressSpace {
             root,
@@ -342,6 +362,7 @@ impl AddressSpace {
             }
         }
         drop(Frame::from_phys(t as usize));
+        table_freed();
     }
 }
 
@@ -360,7 +381,10 @@ fn leaf_table(root: u64, va: usize, create: bool) -> Option<u64> {
             // Two CPUs mapping kernel stacks at once may both find this entry empty: the
             // loser's table would be overwritten, and the stack pages it mapped there lost.
             match install_entry(t, i, e, mmu::table(pa)) {
-                Ok(()) => t = pa,
+                Ok(()) => {
+                    table_made();
+                    t = pa;
+                }
                 Err(won) => {
                     drop(Frame::from_phys(pa as usize));
                     t = addr(won);
@@ -425,6 +449,7 @@ pub(crate) fn detach_kernel_table(va: usize) -> Option<Frame> {
         return None;
     }
     set_entry(t, i, 0);
+    table_freed();
     Some(Frame::from_phys(leaf as usize))
 }
 
@@ -444,6 +469,7 @@ impl Drop for Tables {
             }
         }
         drop(Frame::from_phys(self.0 as usize));
+        table_freed();
     }
 }
 

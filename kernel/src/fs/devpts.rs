@@ -92,7 +92,8 @@ pub fn instance_of(fs_id: u64) -> KResult<Arc<Instance>> {
 
 /// The instance a ptmx node `d` opens a pty in: its own instance's, or, for a ptmx outside
 /// any (/dev/ptmx), the one mounted on the `pts` beside it, as Linux's devpts_acquire
-/// finds it; else the boot instance.
+/// finds it (path_pts, symlinks not followed): ENOENT when there is no `pts` there, ENODEV
+/// when what is there is not a devpts instance.
 pub fn ptmx_instance(d: &Arc<Dentry>) -> KResult<Arc<Instance>> {
     let own = INSTANCES
         .lock()
@@ -101,18 +102,21 @@ pub fn ptmx_instance(d: &Arc<Dentry>) -> KResult<Arc<Instance>> {
     if let Some(i) = own {
         return Ok(i);
     }
-    let beside = d.parent().and_then(|dir| {
-        let cred = crate::proc::Cred::default().vfs();
-        let root = super::root();
-        let ctx = WalkCtx {
-            root: &root,
-            start: &dir,
-            mounts: super::mounts(),
-            cred: &cred,
-        };
-        lintel_vfs::resolve(&ctx, b"pts", true).ok()
-    });
-    instance_of(beside.map_or(0, |p| p.inode.fs_id()))
+    let dir = d.parent().ok_or(Errno::ENOENT)?;
+    let cred = crate::proc::Cred::default().vfs();
+    let root = super::root();
+    let ctx = WalkCtx {
+        root: &root,
+        start: &dir,
+        mounts: super::mounts(),
+        cred: &cred,
+    };
+    let pts = lintel_vfs::resolve(&ctx, b"pts", false).map_err(|_| Errno::ENOENT)?;
+    let inst = INSTANCES
+        .lock()
+        .get(&pts.inode.fs_id())
+        .and_then(Weak::upgrade);
+    inst.ok_or(Errno::ENODEV)
 }
 
 impl Instance {

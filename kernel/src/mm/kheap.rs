@@ -28,8 +28,8 @@ pub fn check(bytes: usize) -> KResult<()> {
 
 /// ENOMEM unless `bytes` more can come from the heap with the reserve left free, however
 /// small the request: for small allocations that user space repeats until a limit of its
-/// own, far beyond the reserve (a node of an epoll interest list per few watches), made
-/// with the infallible allocator.
+/// own, far beyond the reserve (the growth of an epoll interest list, then made with
+/// `try_reserve`).
 pub fn check_bulk(bytes: usize) -> KResult<()> {
     check_keeping(bytes, reserve())
 }

@@ -22,8 +22,10 @@ pub struct MemStats {
     pub slab: u64,
     /// Frames holding kernel stacks (Linux's KernelStack).
     pub kernel_stack: u64,
-    /// Frames in use by neither the cache nor the kernel stacks: process memory and page
-    /// tables.
+    /// Page-table frames: user address spaces' and the kernel stack area's (Linux's
+    /// PageTables; `lintel_hal::mm::page_table_frames`).
+    pub page_tables: u64,
+    /// Frames in use by none of the above: process memory.
     pub anon: u64,
 }
 
@@ -42,6 +44,8 @@ pub fn stats() -> MemStats {
     let kernel_stack = ((lintel_hal::task::kernel_stacks() * lintel_hal::task::STACK_SIZE / 1024)
         as u64)
         .min(used - cached);
+    let page_tables =
+        (lintel_hal::mm::page_table_frames() as u64 * 4).min(used - cached - kernel_stack);
     MemStats {
         total,
         free,
@@ -51,6 +55,7 @@ pub fn stats() -> MemStats {
         dirty: (dirty as u64 * 4).min(cached),
         slab: heap_used,
         kernel_stack,
-        anon: used - cached - kernel_stack,
+        page_tables,
+        anon: used - cached - kernel_stack - page_tables,
     }
 }

@@ -4,7 +4,6 @@
 use crate::mm::PHYS_OFFSET;
 
 const MAX_FRAMES: usize = 32;
-const STACK_SPAN: u64 = 64 * 1024;
 
 /// Nothing to start without an NMI source.
 pub(crate) fn start() {}
@@ -12,12 +11,13 @@ pub(crate) fn start() {}
 /// Calls `f` with each return address of the frame chain starting at `fp` (x29): the AAPCS64
 /// frame record is the caller's fp at fp and the return address at fp+8.
 pub(crate) fn walk(sp: u64, mut fp: u64, mut f: impl FnMut(u64)) {
-    let (lo, hi) = (sp, sp.saturating_add(STACK_SPAN));
+    let (lo, hi) = (sp, crate::mm::kstack::walk_top(sp as usize) as u64);
     for _ in 0..MAX_FRAMES {
         if fp < lo || fp + 16 > hi || !fp.is_multiple_of(8) || (fp as usize) < PHYS_OFFSET {
             return;
         }
-        // SAFETY: fp is 8-aligned and within one kernel stack above the live stack pointer,
+        // SAFETY: fp is 8-aligned, between the live stack pointer and the top of its stack
+        // (`walk_top`: within a kernel stack slot's mapped part, never the next slot's guard),
         // in the kernel half, which is always mapped.
         let (next, ret) = unsafe {
             let p = fp as *const u64;

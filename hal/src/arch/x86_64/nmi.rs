@@ -57,19 +57,18 @@ extern "C" fn lintel_nmi(frame: &mut NmiFrame) {
 
 /// Frames the walk follows at most.
 const MAX_FRAMES: usize = 24;
-/// How far above the stack pointer a frame may lie: one kernel stack.
-const STACK_SPAN: u64 = 64 << 10;
 
 /// Calls `f` with each return address of the frame-pointer chain starting at `fp`, on the
 /// stack that `sp` points into. Every frame must lie above the previous one, on that stack
 /// and inside the kernel's half, so a corrupt chain ends the walk instead of faulting.
 pub(crate) fn walk(sp: u64, mut fp: u64, mut f: impl FnMut(u64)) {
-    let (lo, hi) = (sp, sp.saturating_add(STACK_SPAN));
+    let (lo, hi) = (sp, crate::mm::kstack::walk_top(sp as usize) as u64);
     for _ in 0..MAX_FRAMES {
         if fp < lo || fp > hi - 16 || !fp.is_multiple_of(8) || (fp as usize) < PHYS_OFFSET {
             return;
         }
-        // SAFETY: fp is 8-aligned and within one kernel stack above the live stack pointer,
+        // SAFETY: fp is 8-aligned, between the live stack pointer and the top of its stack
+        // (`walk_top`: within a kernel stack slot's mapped part, never the next slot's guard),
         // in the kernel half (direct map or kernel image), which is always mapped.
         let (next, ret) = unsafe {
             let p = fp as *const u64;

@@ -1,18 +1,20 @@
 //! epoll: an interest list of open files, checked for readiness on epoll_wait. Level-triggered
 //! entries report while ready; edge-triggered ones when something happened since their last
 //! report; one-shot ones once until re-armed by EPOLL_CTL_MOD. Each entry is charged to the
-//! instance's user (see [`watches`]), and the list grows only while the heap has room.
+//! instance's user (see [`watches`]), and the list grows only while the heap has room
+//! (see [`list`]).
 
+mod list;
 pub mod watches;
 
 use super::file::{FileOps, OpenFile, POLLIN, POLLRDNORM};
 use crate::mm::kheap;
 use crate::spinlock::Mutex;
-use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
+use list::List;
 
 pub use lintel_abi::poll::{EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLHUP, EPOLLONESHOT};
 
@@ -33,7 +35,7 @@ type Key = (i32, usize);
 pub struct Epoll {
     /// The real uid of the creator, who is charged for the entries.
     uid: u32,
-    entries: Mutex<BTreeMap<Key, Entry>>,
+    entries: Mutex<List<Key, Entry>>,
 }
 
 fn key(fd: i32, f: &Arc<OpenFile>) -> Key {
@@ -48,7 +50,7 @@ impl Epoll {
     pub fn new(uid: u32) -> KResult<Arc<Epoll>> {
         let ep = Arc::new(Epoll {
             uid,
-            entries: Mutex::new(BTreeMap::new()),
+            entries: Mutex::new(List::new()),
         });
         watches::register(uid, &ep)?;
         Ok(ep)
@@ -112,24 +114,17 @@ impl Epoll {
             return Err(Errno::EINVAL);
         }
         watches::charge(self.uid)?;
-        let r = kheap::check_bulk(watches::node_bytes::<Key, Entry>()).and_then(|()| {
-            let mut e = self.entries.lock();
-            if e.contains_key(&k) {
-                return Err(Errno::EEXIST);
-            }
-            e.insert(
-                k,
-                Entry {
-                    file: Arc::downgrade(file),
-                    events,
-                    data,
-                    armed: true,
-                    last: 0,
-                    last_gen: u64::MAX,
-                },
-            );
-            Ok(())
-        });
+        let r = self.entries.lock().insert(
+            k,
+            Entry {
+                file: Arc::downgrade(file),
+                events,
+                data,
+                armed: true,
+                last: 0,
+                last_gen: u64::MAX,
+            },
+        );
         if r.is_err() {
             watches::uncharge(self.uid, 1);
         }
@@ -140,9 +135,7 @@ impl Epoll {
     fn prune(&self) {
         let removed = {
             let mut e = self.entries.lock();
-            let before = e.len();
-            e.retain(|_, ent| ent.file.strong_count() > 0);
-            before - e.len()
+            e.retain(|ent| ent.file.strong_count() > 0)
         };
         watches::uncharge(self.uid, removed);
     }
@@ -189,8 +182,8 @@ impl Epoll {
     /// The file of the `nth` entry registered under `fd` (kcmp's KCMP_EPOLL_TFD).
     pub fn target(&self, fd: i32, nth: usize) -> Option<Arc<OpenFile>> {
         let e = self.entries.lock();
-        let ent = e.range((fd, 0)..=(fd, usize::MAX)).nth(nth)?.1;
-        ent.file.upgrade()
+        let mut of_fd = e.from(&(fd, 0)).take_while(|((f, _), _)| *f == fd);
+        of_fd.nth(nth)?.1.file.upgrade()
     }
 
     /// Collects up to `max` ready events; `consume` applies edge and one-shot bookkeeping.
@@ -204,9 +197,7 @@ impl Epoll {
     fn collect_at(&self, max: usize, consume: bool, depth: u8) -> Vec<(u32, u64)> {
         let mut out = Vec::new();
         let mut e = self.entries.lock_nested(depth);
-        let before = e.len();
-        e.retain(|_, ent| ent.file.strong_count() > 0);
-        let removed = before - e.len();
+        let removed = e.retain(|ent| ent.file.strong_count() > 0);
         for ent in e.values_mut() {
             if out.len() >= max {
                 break;

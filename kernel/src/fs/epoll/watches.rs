@@ -12,7 +12,6 @@
 use super::Epoll;
 use crate::mm::kheap;
 use crate::spinlock::Mutex;
-use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -55,28 +54,38 @@ struct User {
     instances: Vec<Weak<Epoll>>,
 }
 
-/// Users with an epoll instance. A leaf lock: nothing else is taken while it is held (an
-/// instance's list is locked before it, never after).
-static USERS: Mutex<BTreeMap<u32, User>> = Mutex::new(BTreeMap::new());
+/// Users with an epoll instance, sorted by uid (few: a vector whose growth is fallible). A
+/// leaf lock: nothing else is taken while it is held (an instance's list is locked before it,
+/// never after).
+static USERS: Mutex<Vec<(u32, User)>> = Mutex::new(Vec::new());
 
-/// Heap for one more node of a B-tree map (11 keys and values, 12 edges; an insert may split
-/// two), which an interest list or the map above grows by.
-pub(super) fn node_bytes<K, V>() -> usize {
-    2 * (11 * core::mem::size_of::<(K, V)>() + 12 * core::mem::size_of::<usize>() + 16)
+fn find(users: &[(u32, User)], uid: u32) -> Result<usize, usize> {
+    users.binary_search_by_key(&uid, |(u, _)| *u)
+}
+
+fn user(users: &mut [(u32, User)], uid: u32) -> Option<&mut User> {
+    let i = find(users, uid).ok()?;
+    Some(&mut users[i].1)
 }
 
 /// Records the new instance `ep` of user `uid` (ENOMEM when the heap is short).
 pub(super) fn register(uid: u32, ep: &Arc<Epoll>) -> KResult<()> {
     let mut users = USERS.lock();
-    if !users.contains_key(&uid) {
-        kheap::check_bulk(node_bytes::<u32, User>())?;
-    }
-    let u = users.entry(uid).or_default();
+    let i = match find(&users, uid) {
+        Ok(i) => i,
+        Err(i) => {
+            kheap::check_bulk(core::mem::size_of::<(u32, User)>())?;
+            users.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            users.insert(i, (uid, User::default()));
+            i
+        }
+    };
+    let u = &mut users[i].1;
     let r = kheap::reserve_in(&mut u.instances, 1);
     if r.is_ok() {
         u.instances.push(Arc::downgrade(ep));
     } else if u.instances.is_empty() && u.watches == 0 {
-        users.remove(&uid);
+        users.remove(i);
     }
     r
 }
@@ -84,15 +93,16 @@ pub(super) fn register(uid: u32, ep: &Arc<Epoll>) -> KResult<()> {
 /// The instance at `ep` of user `uid` is going, and with it its `watches` entries.
 pub(super) fn unregister(uid: u32, ep: *const Epoll, watches: usize) {
     let mut users = USERS.lock();
-    let Some(u) = users.get_mut(&uid) else {
+    let Ok(i) = find(&users, uid) else {
         return;
     };
+    let u = &mut users[i].1;
     u.watches = u.watches.saturating_sub(watches as u64);
-    if let Some(i) = u.instances.iter().position(|w| w.as_ptr() == ep) {
-        u.instances.swap_remove(i);
+    if let Some(j) = u.instances.iter().position(|w| w.as_ptr() == ep) {
+        u.instances.swap_remove(j);
     }
     if u.instances.is_empty() && u.watches == 0 {
-        users.remove(&uid);
+        users.remove(i);
     }
 }
 
@@ -114,7 +124,7 @@ fn try_charge(uid: u32) -> bool {
     let max = max_user_watches();
     let mut users = USERS.lock();
     // The caller's instance is registered, so its user is here.
-    let Some(u) = users.get_mut(&uid) else {
+    let Some(u) = user(&mut users, uid) else {
         return false;
     };
     if u.watches >= max {
@@ -129,7 +139,7 @@ pub(super) fn uncharge(uid: u32, n: usize) {
     if n == 0 {
         return;
     }
-    if let Some(u) = USERS.lock().get_mut(&uid) {
+    if let Some(u) = user(&mut USERS.lock(), uid) {
         u.watches = u.watches.saturating_sub(n as u64);
     }
 }
@@ -141,9 +151,10 @@ fn sweep(uid: u32) {
     let mut instances: Vec<Weak<Epoll>> = Vec::new();
     {
         let users = USERS.lock();
-        let Some(u) = users.get(&uid) else {
+        let Ok(i) = find(&users, uid) else {
             return;
         };
+        let u = &users[i].1;
         if kheap::reserve_in(&mut instances, u.instances.len()).is_err() {
             return;
         }
