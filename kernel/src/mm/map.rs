@@ -318,8 +318,7 @@ impl MmInner {
                 ..
             }) = self.vmas.get(&k)
             {
-                if prot.write {
-                    let m = pagecache::get(inode);
+                if let Some(m) = pagecache::get(inode).filter(|_| prot.write) {
                     for &va in &pages {
                         m.mark_dirty((offset + (va - vs) as u64) / PAGE as u64);
                     }
