@@ -21,9 +21,7 @@ impl Vma {
             },
         ) = (self.shared, &self.backing)
         {
-            if let Err(e) = pagecache::writeback(inode) {
-                crate::warn!("writeback at unmap failed: {}", e.name());
-            }
+            pagecache::writeback_unmapped(inode);
         }
     }
 }

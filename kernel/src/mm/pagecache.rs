@@ -529,20 +529,86 @@ fn truncate_locked(inode: &Arc<dyn Inode>, size: u64) -> KResult<()> {
     Ok(())
 }
 
-/// Writes back what shared mappings stored into this file.
+/// Writes back what shared mappings stored into this file, under the file's write lock (a
+/// `write` of the same page then lands wholly before or after it: the file never keeps a
+/// page's older bytes while the cache has the newer). The caller holds no `Mm::inner`
+/// (truncation takes that under the write lock; see `writeback_unmapped`).
 pub fn writeback(inode: &Arc<dyn Inode>) -> KResult<()> {
+    writeback_nested(inode, 0)
+}
+
+/// `writeback` taking the write lock as the lock-order checker's `nesting` (1 for a loop
+/// device's backing file, whose flush may come under a write lock of a file on the file
+/// system the device holds, as `write_locked`).
+pub fn writeback_nested(inode: &Arc<dyn Inode>, nesting: u8) -> KResult<()> {
+    match find(inode) {
+        Some(m) => {
+            let _serialised = m.write_lock.lock_nested(nesting);
+            m.writeback(inode)
+        }
+        None => Ok(()),
+    }
+}
+
+/// `writeback` for a caller that holds the file's write lock (fallocate).
+pub fn writeback_locked(inode: &Arc<dyn Inode>) -> KResult<()> {
     match find(inode) {
         Some(m) => m.writeback(inode),
         None => Ok(()),
     }
 }
 
-/// sync(2): every file's dirty pages.
+/// Files whose writeback at unmap had to wait (`writeback_unmapped`): their pages stay
+/// dirty in the cache (reads and mappings see them; the inode held here keeps them) until
+/// `writeback_deferred` writes them.
+static DEFERRED: Mutex<Vec<Arc<dyn Inode>>> = Mutex::new(Vec::new());
+
+/// A shared writable mapping of the file goes away under `Mm::inner` (munmap, mmap over it,
+/// the end of an address space). A truncation takes `Mm::inner` under the file's write lock
+/// (to unmap the pages past the end), so waiting here for the write lock could deadlock:
+/// the pages are written back at once if the lock is free, else the file is deferred to
+/// `writeback_deferred`, which munmap and sync run with no `Mm::inner` held (Linux leaves
+/// them to its flusher threads).
+pub fn writeback_unmapped(inode: &Arc<dyn Inode>) {
+    let Some(m) = find(inode) else {
+        return;
+    };
+    if m.dirty.lock().is_empty() {
+        return;
+    }
+    let r = match m.write_lock.try_lock() {
+        Some(_serialised) => m.writeback(inode),
+        None => {
+            DEFERRED.lock().push(inode.clone());
+            Ok(())
+        }
+    };
+    if let Err(e) = r {
+        crate::warn!("writeback at unmap failed: {}", e.name());
+    }
+}
+
+/// Writes back the files `writeback_unmapped` deferred. The caller holds no `Mm::inner`.
+pub fn writeback_deferred() {
+    if DEFERRED.lock().is_empty() {
+        return;
+    }
+    let files = core::mem::take(&mut *DEFERRED.lock());
+    for inode in files {
+        if let Err(e) = writeback(&inode) {
+            crate::warn!("deferred writeback failed: {}", e.name());
+        }
+    }
+}
+
+/// sync(2): every file's dirty pages, each under its write lock.
 pub fn writeback_all() {
+    writeback_deferred();
     each_mapping(|m| {
         let Some(inode) = m.inode.upgrade() else {
             return;
         };
+        let _serialised = m.write_lock.lock();
         if let Err(e) = m.writeback(&inode) {
             crate::warn!("writeback failed: {}", e.name());
         }

@@ -80,7 +80,7 @@ pub fn fallocate(c: &mut Call) -> SysResult {
         // write lock is held throughout (Linux's inode lock): no write lands between the
         // move and the cache's following it.
         crate::mm::pagecache::write_locked(&inode, 0, || -> KResult<()> {
-            crate::mm::pagecache::writeback(&inode)?;
+            crate::mm::pagecache::writeback_locked(&inode)?;
             inode.fallocate_range(range, off, len)?;
             match range {
                 Falloc::Zero { .. } => crate::mm::pagecache::punched(&inode, off, end),

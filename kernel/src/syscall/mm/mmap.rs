@@ -204,5 +204,7 @@ pub fn munmap(c: &mut Call) -> SysResult {
         .ok_or(Errno::EINVAL)?;
     let mm = c.thread.proc_ref().mm();
     mm.inner.lock().unmap(addr, end);
+    // What the unmap could not write back under the address space's lock.
+    crate::mm::pagecache::writeback_deferred();
     ok(0)
 }
