@@ -435,6 +435,7 @@ pub fn read(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> 
 /// a loop device's write of its backing file, which happens under the write lock of a file
 /// on the file system the device holds (docs/architecture.md, "Sleeping locks and the lock
 /// order").
+///
 /// Files whose data the cache does not hold (`Inode::page_cached`: procfs') have no mapping
 /// and no write lock: `f` runs as it is.
 pub fn write_locked<R>(inode: &Arc<dyn Inode>, nesting: u8, f: impl FnOnce() -> R) -> R {
