@@ -24,9 +24,14 @@ int main(int argc, char **argv) {
      * at once (an uncontended lock's slow path that lost its race): the futex path that looks
      * up the calling thread. */
     unsigned word = 0;
+    /* pwrite_tmpfs: a 1-byte pwrite at offset 0 of a regular tmpfs file (the write lock and
+     * the page cache's checks of a regular file's write). */
+    int tmp = open("/tmp/blocks.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (tmp < 0)
+        tmp = open("/dev/shm/blocks.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
-     * futex_eagain. */
-    for (int op = 0; op < 5; op++) {
+     * futex_eagain, pwrite_tmpfs. */
+    for (int op = 0; op < 6; op++) {
         blocks_window_open(op);
         for (long i = 0; i < n; i++) {
             switch (op) {
@@ -35,6 +40,7 @@ int main(int argc, char **argv) {
             case 2: write(null, &c, 1); break;
             case 3: read(zero, &c, 1); break;
             case 4: syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE_OP, 1, NULL, NULL, 0); break;
+            case 5: pwrite(tmp, &c, 1, 0); break;
             }
         }
         blocks_window_close(op);

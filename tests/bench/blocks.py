@@ -14,7 +14,14 @@ import subprocess
 import sys
 from collections import Counter
 
-OPS = ["getppid", "read_devnull", "write_devnull", "read_devzero", "futex_eagain"]
+OPS = [
+    "getppid",
+    "read_devnull",
+    "write_devnull",
+    "read_devzero",
+    "futex_eagain",
+    "pwrite_tmpfs",
+]
 KERNEL_HALF = 0xFFFF800000000000
 
 

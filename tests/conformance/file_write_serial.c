@@ -3,7 +3,9 @@
  * and truncations of it):
  * - O_APPEND writes through separate open files never overlap or interleave: the file ends
  *   up exactly the sum of the records, each record whole, each thread's in its order
- *   (write and pwrite, which appends on an O_APPEND file, mixed).
+ *   (write, pwrite, which appends on an O_APPEND file, and writev of a record in three
+ *   pieces mixed: a writev appends as one, its pieces together, as Linux's holds the
+ *   inode lock across them).
  * - Two overlapping writes of a range over several pages leave it wholly one writer's, and
  *   the cached pages (read through a shared mapping) hold what the file holds (read again
  *   after the mapping is gone and the cache dropped): the write reached the file and the
@@ -20,6 +22,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define PAGE 4096
@@ -45,7 +48,10 @@ static void *appender(void *arg) {
         memset(rec, 'a' + t, sizeof rec);
         memcpy(rec + 1, &i, sizeof i);
         rec[0] = (char)t;
-        ssize_t n = (i % 2) ? pwrite(fd, rec, sizeof rec, 0) : write(fd, rec, sizeof rec);
+        struct iovec iov[3] = {{rec, 1}, {rec + 1, sizeof i}, {rec + 1 + sizeof i, REC - 1 - sizeof i}};
+        ssize_t n = i % 3 == 0   ? write(fd, rec, sizeof rec)
+                    : i % 3 == 1 ? pwrite(fd, rec, sizeof rec, 0)
+                                 : writev(fd, iov, 3);
         if (n != sizeof rec) {
             atomic_fetch_add(&failed, 1);
             break;

@@ -145,6 +145,11 @@ pub struct OpenFile {
     /// inode's type (fixed for its life), so a read or write makes no indirect call to learn
     /// them.
     kind: u8,
+    /// The page-cache mapping of a regular file whose data the cache holds, looked up in
+    /// the global table (`pagecache::get`) on the first write and kept: the table keeps a
+    /// file's entry while anyone holds its inode, as this file does, so it stays the one
+    /// every other opener finds. None for every other file.
+    mapping: spin::Once<Option<Arc<crate::mm::pagecache::Mapping>>>,
 }
 
 const KIND_SEEKABLE: u8 = 1;
@@ -367,7 +372,24 @@ impl OpenFile {
             owner: Mutex::new((0, 0)),
             owner_sig: AtomicU32::new(0),
             owner_ids: Mutex::new((0, 0)),
+            mapping: spin::Once::new(),
         })
+    }
+
+    /// The file's page-cache mapping (`mapping`): a regular file read and written through
+    /// the cache, whose data the cache holds (`Inode::page_cached`).
+    pub fn page_mapping(&self) -> Option<&Arc<crate::mm::pagecache::Mapping>> {
+        self.mapping
+            .call_once(|| {
+                let ops: &dyn Any = &*self.ops;
+                match &self.inode {
+                    Some(inode) if self.is_regular() && ops.is::<InodeFile>() => {
+                        crate::mm::pagecache::get(inode)
+                    }
+                    _ => None,
+                }
+            })
+            .as_ref()
     }
 
     /// The file's operations as their concrete type, for the calls that act on one kind of
@@ -432,13 +454,7 @@ impl OpenFile {
     /// inode lock around a buffered write); other files run it as it is. `nesting`: the
     /// lock-order checker's subclass (1 for a loop device's write of its backing file).
     pub fn write_serialised<R>(&self, nesting: u8, f: impl FnOnce() -> R) -> R {
-        let ops: &dyn Any = &*self.ops;
-        match &self.inode {
-            Some(inode) if inode.file_type() == FileType::Regular && ops.is::<InodeFile>() => {
-                crate::mm::pagecache::write_locked(inode, nesting, f)
-            }
-            _ => f(),
-        }
+        crate::mm::pagecache::write_locked_in(self.page_mapping().map(|m| &**m), nesting, f)
     }
 
     /// read(2): uses and advances the shared offset.
@@ -677,7 +693,7 @@ impl FileOps for InodeFile {
         } else {
             buf
         };
-        crate::mm::pagecache::write(inode, off, buf)
+        crate::mm::pagecache::write_in(file.page_mapping().map(|m| &**m), inode, off, buf)
     }
 
     /// tmpfs files: straight between user memory and their frames (a write after the
@@ -695,7 +711,8 @@ impl FileOps for InodeFile {
                     .filter(|&e| e <= i64::MAX as u64)
                     .ok_or(Errno::EFBIG)?;
                 len = fsize_allows(io.off, len)?;
-                crate::mm::pagecache::write_allowed(inode, io.off, len)?;
+                let m = file.page_mapping().map(|m| &**m);
+                crate::mm::pagecache::write_allowed(m, inode, io.off, len)?;
             }
             crate::mm::shmem::user_io(inode, io.write, io.off, io.ubuf, len)
         };

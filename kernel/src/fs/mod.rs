@@ -118,10 +118,19 @@ pub use mnt::{
     nosuid, want_write, FIRST_MOUNT_ID,
 };
 
+/// sysfs' st_dev (every instance's: its files are fixed at mount).
+const SYSFS_DEV: u64 = 5;
+
+/// Whether `inode` is a sysfs file: a tmpfs inside, but its attributes are not mappable
+/// (Linux's kernfs answers mmap ENODEV).
+pub fn is_sysfs(inode: &Arc<dyn Inode>) -> bool {
+    inode.fs_id() == SYSFS_DEV
+}
+
 /// A small sysfs: the CPU topology files C libraries read for the processor count, block
 /// devices, NUMA node 0 and the transparent-huge-page policy (fs/sysfs.rs).
 fn new_sysfs() -> KResult<Arc<dyn Inode>> {
-    let fs = crate::mm::shmem::new_tmpfs(Arc::new(clock), 5, &Default::default());
+    let fs = crate::mm::shmem::new_tmpfs(Arc::new(clock), SYSFS_DEV, &Default::default());
     use sysfs::{file, mkdir};
     let devices = mkdir(&fs, b"devices")?;
     let system = mkdir(&devices, b"system")?;

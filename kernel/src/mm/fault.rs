@@ -71,8 +71,12 @@ impl MmInner {
             }
             // Whole file pages come from the page cache: shared mappings map the cached
             // frame itself, private ones map it read-only until the first store copies it.
-            if pos.is_multiple_of(PAGE as u64) && rel + PAGE as u64 <= *file_bytes {
-                let m = pagecache::get(inode);
+            // (Files whose data the cache does not hold are never mapped by mmap; an ELF
+            // segment of one gets a private copy below.)
+            let cache = (pos.is_multiple_of(PAGE as u64) && rel + PAGE as u64 <= *file_bytes)
+                .then(|| pagecache::get(inode))
+                .flatten();
+            if let Some(m) = cache {
                 let idx = pos / PAGE as u64;
                 let (frame, missed) = m.page_missed(inode, idx).map_err(|e| match e {
                     Errno::ENOMEM => FaultError::NoMem,

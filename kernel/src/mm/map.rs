@@ -21,9 +21,7 @@ impl Vma {
             },
         ) = (self.shared, &self.backing)
         {
-            if let Err(e) = pagecache::writeback(inode) {
-                crate::warn!("writeback at unmap failed: {}", e.name());
-            }
+            pagecache::writeback_unmapped(inode);
         }
     }
 }
@@ -318,8 +316,7 @@ impl MmInner {
                 ..
             }) = self.vmas.get(&k)
             {
-                if prot.write {
-                    let m = pagecache::get(inode);
+                if let Some(m) = pagecache::get(inode).filter(|_| prot.write) {
                     for &va in &pages {
                         m.mark_dirty((offset + (va - vs) as u64) / PAGE as u64);
                     }

@@ -82,12 +82,17 @@ pub fn find(inode: &Arc<dyn Inode>) -> Option<Arc<Mapping>> {
     m.get(&key(inode)).cloned()
 }
 
-/// The file's mapping, made on first use.
-pub fn get(inode: &Arc<dyn Inode>) -> Arc<Mapping> {
+/// The file's mapping, made on first use; None for a file whose data does not live in the
+/// cache (`Inode::page_cached`: procfs' files are made on each read, and a mapping of one
+/// would serve its reads from a cache its size, 0, says is empty).
+pub fn get(inode: &Arc<dyn Inode>) -> Option<Arc<Mapping>> {
+    if !inode.page_cached() {
+        return None;
+    }
     let k = key(inode);
     let mut all = MAPPINGS.lock();
     if let Some(m) = all.get(&k) {
-        return m.clone();
+        return Some(m.clone());
     }
     // Files no one can reach any more have nothing worth keeping. Every regular file that
     // is written gets a mapping (its write lock), so the sweep runs when the table has
@@ -108,7 +113,7 @@ pub fn get(inode: &Arc<dyn Inode>) -> Arc<Mapping> {
         write_lock: lintel_sync::Mutex::named("pagecache::Mapping::write_lock", ()),
     });
     all.insert(k, m.clone());
-    m
+    Some(m)
 }
 
 /// Calls `f` on every mapping, a batch of 32 at a time taken under the table's lock and
@@ -358,7 +363,9 @@ impl Mapping {
 
 /// memfd_create: a file that supports seals, sealed against sealing unless `allow`.
 pub fn make_sealable(inode: &Arc<dyn Inode>, allow: bool) {
-    let m = get(inode);
+    let Some(m) = get(inode) else {
+        return;
+    };
     let initial = if allow { 0 } else { F_SEAL_SEAL };
     m.seals.store(SEALABLE | initial, Ordering::Relaxed);
 }
@@ -404,11 +411,18 @@ pub fn write_sealed(inode: &Arc<dyn Inode>) -> bool {
     seals_of(inode) & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0
 }
 
-/// `read` on a regular file.
+/// `read` on a regular file: through the cache for the files whose data it holds, straight
+/// from the inode for the rest (which never have a mapping).
 pub fn read(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> {
+    if !inode.page_cached() {
+        return inode.read_at(off, buf);
+    }
     match find(inode) {
         Some(m) => m.read(inode, off, buf),
-        None if is_disk_file(inode) => get(inode).read(inode, off, buf),
+        None if is_disk_file(inode) => match get(inode) {
+            Some(m) => m.read(inode, off, buf),
+            None => inode.read_at(off, buf),
+        },
         None => inode.read_at(off, buf),
     }
 }
@@ -421,8 +435,17 @@ pub fn read(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> 
 /// a loop device's write of its backing file, which happens under the write lock of a file
 /// on the file system the device holds (docs/architecture.md, "Sleeping locks and the lock
 /// order").
+///
+/// Files whose data the cache does not hold (`Inode::page_cached`: procfs') have no mapping
+/// and no write lock: `f` runs as it is.
 pub fn write_locked<R>(inode: &Arc<dyn Inode>, nesting: u8, f: impl FnOnce() -> R) -> R {
-    match write_lock_of(inode) {
+    write_locked_in(get(inode).as_deref(), nesting, f)
+}
+
+/// `write_locked` with the file's mapping already at hand (`OpenFile::page_mapping` keeps
+/// it, so that a write does not look it up in the global table).
+pub fn write_locked_in<R>(m: Option<&Mapping>, nesting: u8, f: impl FnOnce() -> R) -> R {
+    match m {
         Some(m) => {
             let _serialised = m.write_lock.lock_nested(nesting);
             f()
@@ -431,26 +454,23 @@ pub fn write_locked<R>(inode: &Arc<dyn Inode>, nesting: u8, f: impl FnOnce() -> 
     }
 }
 
-/// The mapping whose write lock serialises `inode`'s writes: made for the files whose data
-/// the cache holds or may hold (ext4's, tmpfs'), an existing one for any other. Not made for
-/// the rest: procfs' files make their contents on each read, and a mapping would serve their
-/// reads from a cache that their size (0) says is empty — /proc/PID/mem and every sysctl
-/// read back after a write (found by ptrace_basic). vfat's writes are not serialised yet.
-fn write_lock_of(inode: &Arc<dyn Inode>) -> Option<Arc<Mapping>> {
-    if is_disk_file(inode) || super::shmem::is_tmpfs(inode) {
-        Some(get(inode))
-    } else {
-        find(inode)
-    }
-}
-
 /// `write` on a regular file: seals, then the inode, then the cached pages. The callers
 /// writing for a system call hold the file's write lock (`write_locked`).
 pub fn write(inode: &Arc<dyn Inode>, off: u64, buf: &[u8]) -> KResult<usize> {
-    let Some(m) = find(inode) else {
+    write_in(find(inode).as_deref(), inode, off, buf)
+}
+
+/// `write` with the file's mapping at hand (None: the file has none).
+pub fn write_in(
+    m: Option<&Mapping>,
+    inode: &Arc<dyn Inode>,
+    off: u64,
+    buf: &[u8],
+) -> KResult<usize> {
+    let Some(m) = m else {
         return inode.write_at(off, buf);
     };
-    check_seals(&m, inode, off, buf.len())?;
+    check_seals(m, inode, off, buf.len())?;
     let n = inode.write_at(off, buf)?;
     m.written(off, &buf[..n]);
     Ok(n)
@@ -458,9 +478,15 @@ pub fn write(inode: &Arc<dyn Inode>, off: u64, buf: &[u8]) -> KResult<usize> {
 
 /// EPERM when the file's seals forbid a write of `len` bytes at `off` (for writes that go
 /// to the file's pages themselves, which no cached copy needs to follow: tmpfs).
-pub fn write_allowed(inode: &Arc<dyn Inode>, off: u64, len: usize) -> KResult<()> {
-    match find(inode) {
-        Some(m) => check_seals(&m, inode, off, len),
+/// `m`: the file's mapping, if it has one.
+pub fn write_allowed(
+    m: Option<&Mapping>,
+    inode: &Arc<dyn Inode>,
+    off: u64,
+    len: usize,
+) -> KResult<()> {
+    match m {
+        Some(m) => check_seals(m, inode, off, len),
         None => Ok(()),
     }
 }
@@ -504,20 +530,86 @@ fn truncate_locked(inode: &Arc<dyn Inode>, size: u64) -> KResult<()> {
     Ok(())
 }
 
-/// Writes back what shared mappings stored into this file.
+/// Writes back what shared mappings stored into this file, under the file's write lock (a
+/// `write` of the same page then lands wholly before or after it: the file never keeps a
+/// page's older bytes while the cache has the newer). The caller holds no `Mm::inner`
+/// (truncation takes that under the write lock; see `writeback_unmapped`).
 pub fn writeback(inode: &Arc<dyn Inode>) -> KResult<()> {
+    writeback_nested(inode, 0)
+}
+
+/// `writeback` taking the write lock as the lock-order checker's `nesting` (1 for a loop
+/// device's backing file, whose flush may come under a write lock of a file on the file
+/// system the device holds, as `write_locked`).
+pub fn writeback_nested(inode: &Arc<dyn Inode>, nesting: u8) -> KResult<()> {
+    match find(inode) {
+        Some(m) => {
+            let _serialised = m.write_lock.lock_nested(nesting);
+            m.writeback(inode)
+        }
+        None => Ok(()),
+    }
+}
+
+/// `writeback` for a caller that holds the file's write lock (fallocate).
+pub fn writeback_locked(inode: &Arc<dyn Inode>) -> KResult<()> {
     match find(inode) {
         Some(m) => m.writeback(inode),
         None => Ok(()),
     }
 }
 
-/// sync(2): every file's dirty pages.
+/// Files whose writeback at unmap had to wait (`writeback_unmapped`): their pages stay
+/// dirty in the cache (reads and mappings see them; the inode held here keeps them) until
+/// `writeback_deferred` writes them.
+static DEFERRED: Mutex<Vec<Arc<dyn Inode>>> = Mutex::new(Vec::new());
+
+/// A shared writable mapping of the file goes away under `Mm::inner` (munmap, mmap over it,
+/// the end of an address space). A truncation takes `Mm::inner` under the file's write lock
+/// (to unmap the pages past the end), so waiting here for the write lock could deadlock:
+/// the pages are written back at once if the lock is free, else the file is deferred to
+/// `writeback_deferred`, which munmap and sync run with no `Mm::inner` held (Linux leaves
+/// them to its flusher threads).
+pub fn writeback_unmapped(inode: &Arc<dyn Inode>) {
+    let Some(m) = find(inode) else {
+        return;
+    };
+    if m.dirty.lock().is_empty() {
+        return;
+    }
+    let r = match m.write_lock.try_lock() {
+        Some(_serialised) => m.writeback(inode),
+        None => {
+            DEFERRED.lock().push(inode.clone());
+            Ok(())
+        }
+    };
+    if let Err(e) = r {
+        crate::warn!("writeback at unmap failed: {}", e.name());
+    }
+}
+
+/// Writes back the files `writeback_unmapped` deferred. The caller holds no `Mm::inner`.
+pub fn writeback_deferred() {
+    if DEFERRED.lock().is_empty() {
+        return;
+    }
+    let files = core::mem::take(&mut *DEFERRED.lock());
+    for inode in files {
+        if let Err(e) = writeback(&inode) {
+            crate::warn!("deferred writeback failed: {}", e.name());
+        }
+    }
+}
+
+/// sync(2): every file's dirty pages, each under its write lock.
 pub fn writeback_all() {
+    writeback_deferred();
     each_mapping(|m| {
         let Some(inode) = m.inode.upgrade() else {
             return;
         };
+        let _serialised = m.write_lock.lock();
         if let Err(e) = m.writeback(&inode) {
             crate::warn!("writeback failed: {}", e.name());
         }

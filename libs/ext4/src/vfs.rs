@@ -19,6 +19,10 @@ impl Inode for Ext4Inode {
         self.kind
     }
 
+    fn page_cached(&self) -> bool {
+        self.kind == FileType::Regular
+    }
+
     fn fs_id(&self) -> u64 {
         self.fs.fs_id()
     }

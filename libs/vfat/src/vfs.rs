@@ -320,6 +320,10 @@ impl<D: crate::Device + Send + Sync + 'static> Inode for Node<D> {
         }
     }
 
+    fn page_cached(&self) -> bool {
+        !self.dir
+    }
+
     fn fs_id(&self) -> u64 {
         self.fs.id
     }

@@ -129,6 +129,21 @@ pub trait Inode: Send + Sync {
         0
     }
 
+    /// Whether this is a regular file whose bytes are stored (ext4, vfat, tmpfs) rather than
+    /// made on each read (procfs): such a file's data lives in the page cache, which maps it
+    /// (mmap), keeps its pages, and serialises its writes (the write lock). The cache makes
+    /// nothing for any other file: its size (0 for procfs) would make a cache of it serve
+    /// reads from nothing.
+    fn page_cached(&self) -> bool {
+        false
+    }
+    /// The errno mmap gives for a file that is not `page_cached`: ENODEV (Linux's do_mmap of
+    /// a file with no mmap operation), which procfs' entries made with proc_create answer
+    /// EIO instead.
+    fn mmap_errno(&self) -> Errno {
+        Errno::ENODEV
+    }
+
     fn read_at(&self, _offset: u64, _buf: &mut [u8]) -> KResult<usize> {
         Err(if self.file_type() == FileType::Directory {
             Errno::EISDIR

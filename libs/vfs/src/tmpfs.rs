@@ -858,6 +858,10 @@ impl<P: FilePage> Inode for TmpInode<P> {
         self.kind
     }
 
+    fn page_cached(&self) -> bool {
+        self.kind == FileType::Regular
+    }
+
     fn fs_id(&self) -> u64 {
         self.fs.id
     }

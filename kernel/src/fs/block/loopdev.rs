@@ -295,7 +295,7 @@ impl Loop {
 
     fn sync_file(file: &Arc<OpenFile>) -> KResult<()> {
         if let Some(inode) = &file.inode {
-            crate::mm::pagecache::writeback(inode)?;
+            crate::mm::pagecache::writeback_nested(inode, 1)?;
             crate::fs::ext4::fsync(inode, false)?;
         }
         file.ops.fsync()

@@ -453,6 +453,15 @@ impl Inode for ProcInode {
         PROC_DEV
     }
 
+    /// Linux's proc_reg_mmap: the entries made with proc_create (/proc/meminfo, /proc/net/*)
+    /// answer EIO; the per-process files and sysctls have no mmap (ENODEV).
+    fn mmap_errno(&self) -> Errno {
+        match self.node {
+            Node::Sys(_) | Node::Net(..) => Errno::EIO,
+            _ => Errno::ENODEV,
+        }
+    }
+
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
         if let Node::PidFile(pid, PidFile::Mem, _) = self.node {
             return mem::read(pid, offset, buf);

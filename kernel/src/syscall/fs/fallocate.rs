@@ -76,13 +76,18 @@ pub fn fallocate(c: &mut Call) -> SysResult {
         if range == (Falloc::Zero { keep_size: false }) && end > size {
             crate::fs::file::fsize_check_growth(size, end)?;
         }
-        // What shared mappings stored reaches the file before its blocks move.
-        crate::mm::pagecache::writeback(&inode)?;
-        inode.fallocate_range(range, off, len)?;
-        match range {
-            Falloc::Zero { .. } => crate::mm::pagecache::punched(&inode, off, end),
-            _ => crate::mm::pagecache::shifted(&inode, off)?,
-        }
+        // What shared mappings stored reaches the file before its blocks move. The file's
+        // write lock is held throughout (Linux's inode lock): no write lands between the
+        // move and the cache's following it.
+        crate::mm::pagecache::write_locked(&inode, 0, || -> KResult<()> {
+            crate::mm::pagecache::writeback_locked(&inode)?;
+            inode.fallocate_range(range, off, len)?;
+            match range {
+                Falloc::Zero { .. } => crate::mm::pagecache::punched(&inode, off, end),
+                _ => crate::mm::pagecache::shifted(&inode, off)?,
+            }
+            Ok(())
+        })?;
         // file_modified (after the fact: a file system without the operation, tmpfs,
         // refuses it before Linux gets there).
         crate::syscall::fs::remove_privs(c, &inode)?;
@@ -102,8 +107,18 @@ pub fn fallocate(c: &mut Call) -> SysResult {
 }
 
 /// FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE over [off, end) of a regular file (the caller
-/// keeps `end` within the size): the bytes read as zeros afterwards.
+/// keeps `end` within the size): the bytes read as zeros afterwards. Under the file's write
+/// lock, as a write: no write lands between the file's change and the cache's, nor between
+/// the zero writes of a file system that does not free space.
 pub fn punch_hole(
+    inode: &alloc::sync::Arc<dyn lintel_vfs::Inode>,
+    off: u64,
+    end: u64,
+) -> KResult<()> {
+    crate::mm::pagecache::write_locked(inode, 0, || punch_hole_locked(inode, off, end))
+}
+
+fn punch_hole_locked(
     inode: &alloc::sync::Arc<dyn lintel_vfs::Inode>,
     off: u64,
     end: u64,

@@ -156,6 +156,14 @@ fn file_backing(
     if inode.file_type() != lintel_vfs::FileType::Regular {
         return Err(Errno::ENODEV);
     }
+    // Only files whose data the page cache holds map (procfs' and nsfs' files are made
+    // on each read: Linux has no mmap for them); sysfs' attributes neither.
+    if !inode.page_cached() {
+        return Err(inode.mmap_errno());
+    }
+    if crate::fs::is_sysfs(&inode) {
+        return Err(Errno::ENODEV);
+    }
     // Linux's do_mmap: nothing on a noexec mount maps executable.
     if exec && file.dentry.as_deref().is_some_and(crate::fs::noexec) {
         return Err(Errno::EPERM);
@@ -196,5 +204,7 @@ pub fn munmap(c: &mut Call) -> SysResult {
         .ok_or(Errno::EINVAL)?;
     let mm = c.thread.proc_ref().mm();
     mm.inner.lock().unmap(addr, end);
+    // What the unmap could not write back under the address space's lock.
+    crate::mm::pagecache::writeback_deferred();
     ok(0)
 }
