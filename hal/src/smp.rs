@@ -66,8 +66,8 @@ static POKED: AtomicU64 = AtomicU64::new(0);
 const IDLE_POLL_NS: u64 = 200_000;
 /// Set once a second CPU may enter the kernel: from then on the lock is taken.
 static SHARED: AtomicBool = AtomicBool::new(false);
-/// Experimental (`lintel.bkl=off`): the lock is never taken, so kernel code runs on several
-/// CPUs at once. Only what docs/architecture.md lists as safe without the lock is.
+/// The default (unless `lintel.bkl=on`): the lock is never taken, so kernel code runs on
+/// several CPUs at once (docs/architecture.md, "Without the big kernel lock").
 static LOCK_OFF: AtomicBool = AtomicBool::new(false);
 /// Ticket lock: the next ticket to hand out and the one allowed in.
 static NEXT_TICKET: AtomicU32 = AtomicU32::new(0);
@@ -77,8 +77,8 @@ static OWNER: AtomicUsize = AtomicUsize::new(NO_OWNER);
 /// What the secondary CPUs run once released: the kernel's idle loop.
 static ENTRY: spin::Once<fn() -> !> = spin::Once::new();
 
-/// Turns the big kernel lock off for good (`lintel.bkl=off`, experimental): called at boot,
-/// before [`start_scheduling`].
+/// Turns the big kernel lock off for good (the default; `lintel.bkl=on` keeps it): called
+/// at boot, before [`start_scheduling`].
 pub fn disable_kernel_lock() {
     LOCK_OFF.store(true, Ordering::SeqCst);
 }

@@ -10,14 +10,20 @@
  * - chown and chmod of one file at once: a set-user-ID file gets fchown(fd, -1, -1) (which
  *   clears the set-user-ID bit of a regular file) on one CPU and fchmod(fd, 0600) on
  *   another at the same moment; either order leaves 0600, never the mode chown read before
- *   chmod changed it (attribute changes are one step each, as under Linux's inode lock). */
+ *   chmod changed it (attribute changes are one step each, as under Linux's inode lock).
+ * - an ACL and chmod of one file at once: a 0644 file gets an access ACL equal to mode 0640
+ *   (which becomes the mode, keeping its set-id bits) on one CPU and fchmod(fd, 04600) on
+ *   another; either order leaves the set-user-ID bit (04600 or 04640), never the mode the
+ *   ACL's change read before chmod changed it. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define CREAT_ROUNDS 200
@@ -196,10 +202,76 @@ static void chown_chmod_at_once(void) {
     }
 }
 
+/* ---- an ACL and chmod at once ---- */
+
+static int acl_skip;
+
+/* The access ACL u::rw-,g::r--,o::--- (mode 0640) in the xattr format (version 2). */
+static void acl_0640(unsigned char out[28]) {
+    uint32_t version = 2;
+    memcpy(out, &version, 4);
+    const uint16_t tags[3][2] = {{0x01, 6}, {0x04, 4}, {0x20, 0}};
+    for (int i = 0; i < 3; i++) {
+        uint32_t id = (uint32_t)-1;
+        memcpy(out + 4 + i * 8, &tags[i][0], 2);
+        memcpy(out + 6 + i * 8, &tags[i][1], 2);
+        memcpy(out + 8 + i * 8, &id, 4);
+    }
+}
+
+static void *acl_changer(void *arg) {
+    int me = (int)(long)arg;
+    lt_pin_nth(me);
+    unsigned char acl[28];
+    acl_0640(acl);
+    for (int r = 0; r < ATTR_ROUNDS; r++) {
+        if (me == 0) CHECK_OK(fchmod(attr_fd, 0644));
+        meet();
+        if (me == 0) {
+            if (fsetxattr(attr_fd, "system.posix_acl_access", acl, sizeof acl, 0) < 0) {
+                if (errno == EOPNOTSUPP) acl_skip = 1;
+                else CHECK_OK(-1);
+            }
+        } else {
+            CHECK_OK(fchmod(attr_fd, 04600));
+        }
+        meet();
+        if (acl_skip) break;
+        if (me == 0) {
+            struct stat st;
+            CHECK_OK(fstat(attr_fd, &st));
+            unsigned m = st.st_mode & 07777;
+            if (m != 04600 && m != 04640 && attr_bad++ < 5)
+                printf("round %d: mode %o after an 0640 ACL and chmod 4600\n", r, m);
+        }
+    }
+    return NULL;
+}
+
+static void acl_chmod_at_once(void) {
+    openers = 2;
+    attr_bad = 0;
+    atomic_store(&arrived, 0);
+    attr_fd = open("vfsrace.acl", O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    CHECK(attr_fd >= 0);
+    if (attr_fd < 0) return;
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) CHECK_OK(pthread_create(&t[i], NULL, acl_changer, (void *)(long)i));
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    close(attr_fd);
+    CHECK_OK(unlink("vfsrace.acl"));
+    if (acl_skip) printf("no ACLs on this file system: skipped\n");
+    if (attr_bad) {
+        printf("%d of %d rounds ended with another mode\n", attr_bad, ATTR_ROUNDS);
+        lt_failures++;
+    }
+}
+
 int main(void) {
     lt_smp_init();
     lt_sub("O_CREAT without O_EXCL at once", creat_at_once, 60000);
     lt_sub("threads created at once", threads_at_once, 60000);
     lt_sub("chown and chmod at once", chown_chmod_at_once, 60000);
+    lt_sub("an ACL and chmod at once", acl_chmod_at_once, 60000);
     DONE();
 }

@@ -19,17 +19,19 @@ pub fn lockdep() -> bool {
     LOCKDEP.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Whether the kernels `cargo xtask test` boots run without the big kernel lock (`--no-bkl`).
-static NO_BKL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Whether the kernels `cargo xtask test` and `bench` boot keep the big kernel lock
+/// (`--bkl`, and the `@bkl` pass of the conformance tests).
+static BKL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// `cargo xtask test --no-bkl`: every test boot gets `lintel.bkl=off` (experimental).
-pub fn set_no_bkl(on: bool) {
-    NO_BKL.store(on, std::sync::atomic::Ordering::Relaxed);
+/// `cargo xtask test --bkl`, `bench --bkl`: every boot gets `lintel.bkl=on` (kernel code
+/// on one CPU at a time, as before issue 14; without it kernel code runs on all CPUs).
+pub fn set_bkl(on: bool) {
+    BKL.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Whether test boots run without the big kernel lock.
-pub fn no_bkl() -> bool {
-    NO_BKL.load(std::sync::atomic::Ordering::Relaxed)
+/// Whether boots keep the big kernel lock.
+pub fn bkl() -> bool {
+    BKL.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Builds the kernel for the current architecture and returns the path of its ELF image.

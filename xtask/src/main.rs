@@ -26,7 +26,7 @@ const USAGE: &str = "usage:
                   [--timeout SECONDS] [--add HOST[=GUEST]]... [--disk PATH]
                   [--net [restrict|user]] [--forward HOSTPORT:GUESTPORT]...
                   [--rootfs debian [--packages P1,P2...]] [--strace[=SYSCALL,...]]
-                  [--lockdep[=dump]] [--no-bkl] [--append CMDLINE] [-- PROGRAM ARGS...]
+                  [--lockdep[=dump]] [--bkl] [--append CMDLINE] [-- PROGRAM ARGS...]
       --append CMDLINE  the kernel command line instead of the default (log=LEVEL...)
       --disk PATH  attach PATH as a virtio-blk disk (/dev/vda in the guest; q35, or
                    virtio-mmio on riscv64's and aarch64's virt board). A
@@ -55,16 +55,17 @@ const USAGE: &str = "usage:
       --lockdep    boot a kernel built with the lock-order checker (feature lockdep),
                    which panics naming both locks when an acquisition could deadlock;
                    =dump: at power-off it logs every lock order it saw (outer -> inner)
-      --no-bkl     experimental (with --smp 2 or more): kernel code runs on several CPUs
-                   at once, without the big kernel lock (lintel.bkl=off); known to break
-                   (docs/architecture.md)
-  cargo xtask test [--filter SUBSTR] [--suite cpython] [--kvm] [--lockdep] [--no-bkl]
+      --bkl        (with --smp 2 or more) keep the big kernel lock (lintel.bkl=on): kernel
+                   code on one CPU at a time, as before; by default it runs on every CPU
+                   at once (docs/architecture.md, \"Without the big kernel lock\")
+  cargo xtask test [--filter SUBSTR] [--suite cpython] [--kvm] [--lockdep] [--bkl]
       --filter     tests whose names hold SUBSTR; SUBSTR@PASS: only that pass of the
-                   conformance tests (@ plain, @ext4, @smp4, @lockdep)
+                   conformance tests (@ plain, @ext4, @smp4, @lockdep, @bkl)
       --lockdep    every boot uses the lock-order-checked kernel (the plain run already
                    has one pass with it, on an ext4 root: the tests named in LOCKDEP_PASS)
-      --no-bkl     the conformance boots run without the big kernel lock (lintel.bkl=off;
-                   it matters on the passes with several CPUs: @smp4, @lockdep), by hand
+      --bkl        every boot keeps the big kernel lock (lintel.bkl=on; it matters with
+                   several CPUs: @smp4, @lockdep, boot.smp*), by hand; the plain run
+                   has one pass with it (@bkl: the tests named in BKL_PASS on four CPUs)
       --suite cpython  CPython's regression tests about the operating system, all modules
                    (the plain run has a bounded set), in Lintel and on this host
       --arch riscv64|aarch64  the host unit tests, the port's boot tests and its
@@ -81,14 +82,15 @@ const USAGE: &str = "usage:
                    that the run ends within N s; a hang is a run past N + max(120, N/10).
                    Without it a full run (every stressor; a hang past an hour)
   cargo xtask bench [--quick] [--kvm] [--json PATH] [--rounds N] [--lintel KERNEL]
-                    [--filter SUBSTR]
+                    [--filter SUBSTR] [--bkl]
                    N interleaved boots of each kernel (default 3): medians and spread;
                    --lintel measures a prebuilt Lintel kernel ELF instead of this tree's;
                    --filter runs and shows only the rows whose names hold SUBSTR (or any
                    of SUBSTR,SUBSTR,...; a filter that matches an application row, app_*,
                    boots only their Debian root sets). --arch aarch64 compares with
                    Debian's linux-image-arm64, without the application rows; --arch
-                   riscv64 measures Lintel only (bookworm has no riscv64 kernel)
+                   riscv64 measures Lintel only (bookworm has no riscv64 kernel); --bkl
+                   boots Lintel with the big kernel lock kept (lintel.bkl=on)
   cargo xtask build
   cargo xtask docs
   cargo xtask cycles [SRC] (lists import cycles between the kernel's (or SRC's) files)
@@ -132,8 +134,9 @@ pub struct RunOpts {
     pub console_log: Option<PathBuf>,
     /// `--lockdep=dump`: the checked kernel logs every lock order it saw at power-off.
     pub lockdep_dump: bool,
-    /// `--no-bkl`: the kernel never takes the big kernel lock (`lintel.bkl=off`, experimental).
-    pub no_bkl: bool,
+    /// `--bkl`: the kernel keeps the big kernel lock (`lintel.bkl=on`: kernel code on one CPU
+    /// at a time, as before issue 14).
+    pub bkl: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,7 +168,7 @@ impl Default for RunOpts {
             kill_after_ms: None,
             console_log: None,
             lockdep_dump: false,
-            no_bkl: false,
+            bkl: false,
         }
     }
 }
@@ -261,7 +264,7 @@ fn parse_run(args: &[String]) -> Result<RunOpts, String> {
                 build::set_lockdep(true);
                 o.lockdep_dump = true;
             }
-            "--no-bkl" => o.no_bkl = true,
+            "--bkl" => o.bkl = true,
             "--strace" => o.strace = Some(String::new()),
             a if a.starts_with("--strace=") => o.strace = Some(a["--strace=".len()..].to_string()),
             "--rootfs" => o.rootfs = Some(val(&mut i)?),
@@ -334,7 +337,7 @@ fn main() -> ExitCode {
                     }
                     "--kvm" => kvm = true,
                     "--lockdep" => build::set_lockdep(true),
-                    "--no-bkl" => build::set_no_bkl(true),
+                    "--bkl" => build::set_bkl(true),
                     a => {
                         eprintln!("xtask: unknown option {a}\n{USAGE}");
                         return ExitCode::from(2);
@@ -388,6 +391,11 @@ fn main() -> ExitCode {
         "bench" => {
             let quick = rest.iter().any(|a| a == "--quick");
             let kvm = rest.iter().any(|a| a == "--kvm");
+            // `--bkl`: Lintel's boots keep the big kernel lock (the scaling rows then show
+            // kernel code on one CPU at a time, as before issue 14).
+            if rest.iter().any(|a| a == "--bkl") {
+                build::set_bkl(true);
+            }
             let json = rest
                 .iter()
                 .position(|a| a == "--json")

@@ -75,8 +75,10 @@ fn qemu_command(o: &RunOpts, kernel: &Path, initrd: &Path, ctl: &Path) -> Comman
     if o.lockdep_dump {
         append.push_str(" lintel.lockdep_dump");
     }
-    if o.no_bkl {
-        append.push_str(" lintel.bkl=off");
+    // `run --bkl`, and `test --bkl` / `bench --bkl`, which reach every boot of the command
+    // (boot tests, conformance passes, benches).
+    if o.bkl || build::bkl() {
+        append.push_str(" lintel.bkl=on");
     }
     c.args(["-append", &append]);
     // Extra QEMU arguments for measurements by hand (docs/performance.md counts translated

@@ -129,6 +129,11 @@ pub fn set(
     if name == b"security.capability" && !valid_caps_header(value) {
         return Err(Errno::EINVAL);
     }
+    // The permission check (owner, mode) and the change are one step against another CPU's
+    // chmod or chown; an ACL's change of the mode and chmod's change of the ACL (`chmod_acl`)
+    // are not interleaved: `fs::NAMESPACE`, which chmod and chown hold across theirs (Linux
+    // holds the inode's lock across __vfs_setxattr_locked).
+    let _attrs = crate::fs::NAMESPACE.lock();
     permission(thread, &**inode, name, true)?;
     check_namespace(name)?;
     if is_acl(name) {
@@ -143,6 +148,8 @@ pub fn set(
 
 /// removexattr once the file and the name are known.
 pub fn remove(thread: &Thread, inode: &Arc<dyn Inode>, name: &[u8]) -> KResult<()> {
+    // As `set`: check and change under `fs::NAMESPACE`, against chmod and chown.
+    let _attrs = crate::fs::NAMESPACE.lock();
     permission(thread, &**inode, name, true)?;
     check_namespace(name)?;
     if is_acl(name) {

@@ -156,21 +156,31 @@ pub fn thread_exit(t: &Arc<Thread>) {
                 // (without __WCLONE) there finds it.
                 c.exit_signal.store(signal::SIGCHLD, Ordering::Relaxed);
             }
-            r.children.lock().extend(orphans.iter().cloned());
             // Zombies among them: the new parent hears of each (SIGCHLD), or, when it
             // discards its children's statuses (SIGCHLD ignored, SA_NOCLDWAIT), they are
-            // reaped now; before, such a zombie stayed for ever.
+            // reaped now; before, such a zombie stayed for ever. Which of the two is decided
+            // (`autoreaped`, which a wait skips) before they join the new parent's list: a
+            // wait of the new parent's on another CPU (which does not take EXIT_LOCK) found
+            // a zombie to be reaped here in its list in between and reported it
+            // (`proc_reparent_zombie`: waitpid with SIGCHLD ignored returned its pid instead
+            // of ECHILD, without the big kernel lock). What the old parent decided no longer
+            // holds.
+            for c in &orphans {
+                if c.exit_status.lock().is_some() {
+                    c.autoreaped
+                        .store(deliver::parent_autoreaps(c), Ordering::SeqCst);
+                }
+            }
+            r.children.lock().extend(orphans.iter().cloned());
             for c in &orphans {
                 let Some(st) = *c.exit_status.lock() else {
                     continue;
                 };
-                if deliver::parent_autoreaps(c) {
+                if c.autoreaped.load(Ordering::SeqCst) {
                     if claim(c) {
                         reap(&r, c);
                     }
                 } else {
-                    // What the old parent decided no longer holds: the new one waits for it.
-                    c.autoreaped.store(false, Ordering::SeqCst);
                     let (code, val) = signal::child_exit_code(st);
                     notify_parent(c, code, val);
                 }

@@ -49,6 +49,22 @@ pub fn acquire(a: Acquire) {
     }
 }
 
+/// The running thread enters (`enter`) or leaves the I/O of a device stacked on a file
+/// system (a loop device's backing file): the locks it takes inside are ordered as a deeper
+/// level ([`Graph::nest`]).
+pub fn nest(enter: bool) {
+    if !ON.load(Ordering::Acquire) {
+        return;
+    }
+    let Some(h) = HOOKS.get() else { return };
+    let context = (h.context)();
+    let r = GRAPH.lock().nest(context, enter);
+    if let Err(why) = r {
+        ON.store(false, Ordering::Release);
+        (h.log)(format_args!("lockdep: {why}: lock-order checking stops"));
+    }
+}
+
 /// After the lock at `instance` was let go.
 pub fn release(instance: usize) {
     if !ON.load(Ordering::Acquire) {

@@ -12,6 +12,9 @@ pub const MAX_HELD: usize = 32;
 pub const MAX_CONTEXTS: usize = 128;
 /// Classes a report shows of a cycle's path.
 pub const MAX_PATH: usize = 16;
+/// Subclasses each device nesting level moves a lock by ([`Graph::nest`]): more than any
+/// fixed nesting of one class uses (epoll's depth is at most 5).
+pub const NEST_SUBCLASSES: u8 = 16;
 
 const WORDS: usize = MAX_CLASSES / 64;
 const INDEX_SLOTS: usize = 2 * MAX_CLASSES;
@@ -147,6 +150,9 @@ pub struct Graph {
     edges: [[u64; WORDS]; MAX_CLASSES],
     contexts: [Context; MAX_CONTEXTS],
     ncontexts: usize,
+    /// Contexts inside a nested device's I/O and how deep (see [`Graph::nest`]).
+    nests: [(usize, u8); MAX_CONTEXTS],
+    nnests: usize,
     full: Option<Full>,
     // Scratch of the path search.
     seen: [u64; WORDS],
@@ -169,6 +175,8 @@ impl Graph {
             edges: [[0; WORDS]; MAX_CLASSES],
             contexts: [NO_CONTEXT; MAX_CONTEXTS],
             ncontexts: 0,
+            nests: [(0, 0); MAX_CONTEXTS],
+            nnests: 0,
             full: None,
             seen: [0; WORDS],
             parent: [0; MAX_CLASSES],
@@ -211,7 +219,15 @@ impl Graph {
         if self.full.is_some() {
             return Ok(());
         }
-        let class = self.class(&a.class).map_err(|f| self.stop(f))?;
+        let key = match self.nest_level(context) {
+            0 => a.class,
+            n => a.class.nested(
+                a.class
+                    .subclass
+                    .saturating_add(n.saturating_mul(NEST_SUBCLASSES)),
+            ),
+        };
+        let class = self.class(&key).map_err(|f| self.stop(f))?;
         let ci = self.context(context).map_err(|f| self.stop(f))?;
         if !a.try_lock {
             self.check(ci, class, a).map_err(Error::Problem)?;
@@ -252,6 +268,53 @@ impl Graph {
             self.ncontexts -= 1;
             self.contexts[ci] = self.contexts[self.ncontexts];
         }
+    }
+
+    /// `context` enters (`enter`) or leaves the I/O of a device stacked on a file system
+    /// (a loop device's read or write of its backing file), which runs in the caller's
+    /// context under the locks of the file system on the device. Inside, every lock counts
+    /// as a class of its own, its subclass moved by [`NEST_SUBCLASSES`] per level: the same
+    /// code's locks of the file system below (another instance of one file system) are then
+    /// ordered after those of the one above, as Linux's lockdep orders the instances of a
+    /// stack by subclass, rather than seen as one class taken in both orders. Levels nest.
+    pub fn nest(&mut self, context: usize, enter: bool) -> Result<(), Full> {
+        if self.full.is_some() {
+            return Ok(());
+        }
+        let found = self.nests[..self.nnests]
+            .iter()
+            .position(|&(id, _)| id == context);
+        match (found, enter) {
+            (Some(i), true) => self.nests[i].1 = self.nests[i].1.saturating_add(1),
+            (Some(i), false) => {
+                self.nests[i].1 -= 1;
+                if self.nests[i].1 == 0 {
+                    self.nnests -= 1;
+                    self.nests[i] = self.nests[self.nnests];
+                }
+            }
+            (None, true) => {
+                if self.nnests == MAX_CONTEXTS {
+                    self.full = Some(Full::Contexts);
+                    return Err(Full::Contexts);
+                }
+                self.nests[self.nnests] = (context, 1);
+                self.nnests += 1;
+            }
+            (None, false) => {}
+        }
+        Ok(())
+    }
+
+    /// How many nested devices' I/O `context` is inside (0 almost always: no search then).
+    fn nest_level(&self, context: usize) -> u8 {
+        if self.nnests == 0 {
+            return 0;
+        }
+        self.nests[..self.nnests]
+            .iter()
+            .find(|&&(id, _)| id == context)
+            .map_or(0, |&(_, n)| n)
     }
 
     fn stop(&mut self, why: Full) -> Error {

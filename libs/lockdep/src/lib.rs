@@ -20,7 +20,7 @@ mod global;
 pub mod graph;
 
 pub use class::{Acquire, ClassKey, Kind, Name};
-pub use global::{acquire, dump, release, set_hooks, Hooks};
+pub use global::{acquire, dump, nest, release, set_hooks, Hooks};
 pub use graph::{Error, Graph, Problem, Report};
 
 #[cfg(test)]

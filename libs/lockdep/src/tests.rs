@@ -291,3 +291,29 @@ fn long_cycle_paths_are_cut_in_the_report() {
     assert!(text.contains("n0 -> n1 -> "), "{text}");
     assert!(text.ends_with("n14 -> ... -> n39 -> n0"), "{text}");
 }
+
+#[test]
+fn nested_device_io_is_a_level_of_its_own() {
+    let mut g = graph();
+    // The lower file system: A (its mount's lock) then B (an inode's).
+    g.acquire(1, &lock(A, 0xa)).unwrap();
+    g.acquire(1, &lock(B, 0xb)).unwrap();
+    g.release(1, 0xb);
+    g.release(1, 0xa);
+    // The upper instance (on a loop device backed by a file below) holds its B, and the
+    // device's I/O takes the lower instance's A: a cycle, unless the I/O is a nested level.
+    g.acquire(2, &lock(B, 0xb2)).unwrap();
+    g.nest(2, true).unwrap();
+    g.acquire(2, &lock(A, 0xa)).unwrap();
+    g.acquire(2, &lock(B, 0xb)).unwrap();
+    g.release(2, 0xb);
+    g.release(2, 0xa);
+    g.nest(2, false).unwrap();
+    g.release(2, 0xb2);
+    assert!(g.has_edge(&B, &A.nested(graph::NEST_SUBCLASSES)));
+    assert!(!g.has_edge(&B, &A));
+    // Outside it, the context is back at level 0: the same B -> A is a cycle again.
+    g.acquire(2, &lock(B, 0xb2)).unwrap();
+    let r = problem(g.acquire(2, &lock(A, 0xa)));
+    assert_eq!(r.problem, Problem::Cycle);
+}

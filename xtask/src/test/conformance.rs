@@ -248,6 +248,22 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
     if !on_smp.is_empty() && wanted(&format!("smp{SMP_CPUS}")) {
         guest_pass(t, &on_smp, kvm, &xfail, None, SMP_CPUS)?;
     }
+    // A subset once more on four CPUs with the big kernel lock kept (`lintel.bkl=on`, kernel
+    // code on one CPU at a time): the old way stays working for comparison, cheaply. (Under
+    // `--bkl` every pass above already kept it.)
+    if !build::bkl() && wanted("bkl") {
+        let with_lock: Vec<(String, PathBuf)> = guest
+            .iter()
+            .filter(|(id, _)| id.ends_with(".musl") && BKL_PASS.iter().any(|p| id.starts_with(p)))
+            .map(|(id, exe)| (format!("{id}@bkl"), exe.clone()))
+            .collect();
+        if !with_lock.is_empty() {
+            build::set_bkl(true);
+            let r = guest_pass(t, &with_lock, kvm, &xfail, None, SMP_CPUS);
+            build::set_bkl(false);
+            r?;
+        }
+    }
     // A subset once more on a kernel that checks its lock order (the lockdep feature), with
     // the root on ext4: its sleeping locks (which may wait for the disk) must never be taken
     // under a spin lock, and the file tests' scratch folders exercise them. (Under
@@ -291,6 +307,10 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
     }
     Ok(())
 }
+
+/// Test-name prefixes of the `@bkl` pass (four CPUs, the big kernel lock kept): the tests
+/// written for several CPUs, and threads and futexes, whose waits and wake-ups cross CPUs.
+const BKL_PASS: &[&str] = &["smp_", "thread_", "futex"];
 
 /// Test-name prefixes of the lock-order-checked pass: the areas whose locks nest (files and
 /// ext4, processes and signals, futexes, pipes and ttys, sockets, memory, System V IPC),
@@ -369,7 +389,7 @@ fn guest_pass(
         mem: "1G".into(),
         timeout: Some(900),
         smp,
-        no_bkl: build::no_bkl(),
+        bkl: build::bkl(),
         ..RunOpts::default()
     };
     let mut results: BTreeMap<String, Result<(), String>> = BTreeMap::new();
@@ -388,10 +408,11 @@ fn guest_pass(
         if let Some(r) = fsck {
             fsck_results.push(r);
         }
-        // `--no-bkl` must really have turned the lock off (the kernel says so at boot).
-        if opts.no_bkl && smp > 1 && !out.contains("big kernel lock off") {
+        // `--bkl` (and the `@bkl` pass) must really have kept the lock (the kernel says so at
+        // boot).
+        if opts.bkl && smp > 1 && !out.contains("big kernel lock on") {
             return Err(format!(
-                "--no-bkl: the boot did not report the big kernel lock off; console: {}",
+                "--bkl: the boot did not report the big kernel lock on; console: {}",
                 tail(&out, 4)
             ));
         }

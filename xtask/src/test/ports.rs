@@ -131,6 +131,8 @@ impl Port {
         let out = Command::new(xtask)
             .current_dir(root())
             .args(["run", "--arch", self.arch, "--timeout", "300"])
+            // `test --bkl` reaches the port's boots, which run in a child xtask.
+            .args(crate::build::bkl().then_some("--bkl"))
             .args(args)
             .output()
             .map_err(|e| format!("xtask run --arch {}: {e}", self.arch))?;

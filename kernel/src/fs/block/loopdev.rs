@@ -439,8 +439,31 @@ impl Loop {
     }
 }
 
+/// While it lives, the lock-order checker (`--lockdep`) counts the locks this thread takes
+/// as one nesting level deeper (`lintel_lockdep::nest`): the backing file's I/O runs under
+/// the locks of the file system on the device, and takes the locks of the one holding the
+/// file, which may be another instance of the same file system (ext4 on a loop device
+/// backed by a file on ext4: the same lock classes, in the opposite order).
+struct NestedIo;
+
+impl NestedIo {
+    fn enter() -> NestedIo {
+        #[cfg(feature = "lockdep")]
+        lintel_lockdep::nest(true);
+        NestedIo
+    }
+}
+
+impl Drop for NestedIo {
+    fn drop(&mut self) {
+        #[cfg(feature = "lockdep")]
+        lintel_lockdep::nest(false);
+    }
+}
+
 impl Loop {
     fn read_backing(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
+        let _nested = NestedIo::enter();
         let (file, base, size, _) = self.backing().ok_or(Errno::ENXIO)?;
         if offset
             .checked_add(buf.len() as u64)
@@ -464,6 +487,7 @@ impl Loop {
     }
 
     fn write_backing(&self, offset: u64, buf: &[u8]) -> KResult<()> {
+        let _nested = NestedIo::enter();
         let (file, base, size, ro) = self.backing().ok_or(Errno::ENXIO)?;
         if ro {
             return Err(Errno::EROFS);
@@ -510,6 +534,8 @@ impl BlockDev for Loop {
     }
 
     fn flush(&self) -> KResult<()> {
+        // Called by the file system on the device, under its locks (its journal commit).
+        let _nested = NestedIo::enter();
         match self.backing() {
             Some((file, ..)) => Self::sync_file(&file),
             None => Ok(()),

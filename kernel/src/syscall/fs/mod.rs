@@ -325,11 +325,21 @@ pub(in crate::syscall) fn remove_privs(
     c: &Call,
     inode: &Arc<dyn lintel_vfs::Inode>,
 ) -> KResult<()> {
-    let st = inode.stat();
-    if st.mode & (lintel_abi::stat::S_ISUID | lintel_abi::stat::S_ISGID) == 0 {
+    let set_id = lintel_abi::stat::S_ISUID | lintel_abi::stat::S_ISGID;
+    if inode.stat().mode & set_id == 0 {
         return Ok(());
     }
-    let kill = lintel_vfs::kill_suid_bits(&st, &c.thread.proc_ref().cred.lock().vfs());
+    let cred = c.thread.proc_ref().cred.lock().vfs();
+    // The mode read, the bits removed from it and the change are one step against another
+    // CPU's chmod or chown (which hold `fs::NAMESPACE` across theirs): the mode read before
+    // a chmod and written back after it undid the chmod. Looked at again under the lock (a
+    // file without set-id bits, the common case, takes no lock).
+    let _attrs = crate::fs::NAMESPACE.lock();
+    let st = inode.stat();
+    if st.mode & set_id == 0 {
+        return Ok(());
+    }
+    let kill = lintel_vfs::kill_suid_bits(&st, &cred);
     if kill != 0 {
         inode.set_mode(st.mode & 0o7777 & !kill)?;
     }

@@ -50,6 +50,10 @@ fn set_times(c: &Call, d: &Dentry, times: Option<[(i64, i64); 2]>) -> SysResult 
         return ok(0);
     }
     let cr = c.thread.proc_ref().cred.lock().vfs();
+    // The owner and permission check and the change are one step against another CPU's
+    // chown or chmod of the file (Linux holds the inode's lock across notify_change):
+    // `fs::NAMESPACE`, which both hold across theirs.
+    let attrs = fs::NAMESPACE.lock();
     let st = d.inode.stat();
     if !cr.owns(&st) {
         if explicit {
@@ -58,6 +62,7 @@ fn set_times(c: &Call, d: &Dentry, times: Option<[(i64, i64); 2]>) -> SysResult 
         lintel_vfs::inode_permission(&*d.inode, &cr, 2)?;
     }
     d.inode.set_times(a, m)?;
+    drop(attrs);
     crate::fs::notify::changed(d, lintel_vfs::inotify::IN_ATTRIB);
     ok(0)
 }
