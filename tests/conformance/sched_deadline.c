@@ -247,7 +247,12 @@ static long thread_cpu_us(void) {
 
 /* The reservation bounds a spinning thread: 1 ms every 20 ms is about 5% of a CPU, however
  * idle the CPUs are; and it gets that much however busy they are (`hogs`: a CPU-bound
- * SCHED_OTHER process pinned to each CPU). */
+ * SCHED_OTHER process pinned to each CPU). The upper bound is 20%, four times the share:
+ * under an emulator whose virtual CPUs outnumber the host's cores, a host stall of the
+ * virtual CPU while the thread runs counts as the thread's run time (the guest's clock goes
+ * on), so an instance can overrun by the stall and the last overrun is not yet paid back when
+ * the 400 ms end (seen: 12-13% in whole multiprocessor passes on a loaded 2-core host). An
+ * unthrottled thread would get 50% or more. */
 static void spin_share(int hogs) {
     pid_t pids[64];
     int cpus[64], n = hogs ? lt_cpus(cpus, 64) : 0;
@@ -267,10 +272,10 @@ static void spin_share(int hogs) {
     long wall = lt_now_ms() - start, cpu = (thread_cpu_us() - cpu0) / 1000;
     for (int i = 0; i < n; i++) kill(pids[i], SIGKILL);
     for (int i = 0; i < n; i++) waitpid(pids[i], NULL, 0);
-    if (cpu < wall / 50 || cpu > wall * 12 / 100)
+    if (cpu < wall / 50 || cpu > wall / 5)
         printf("bandwidth (%d hogs): %ld ms of CPU in %ld ms (expected about 5%%)\n", n, cpu,
                wall);
-    CHECK(cpu >= wall / 50 && cpu <= wall * 12 / 100);
+    CHECK(cpu >= wall / 50 && cpu <= wall / 5);
 }
 
 static void bandwidth(void) { spin_share(0); }
