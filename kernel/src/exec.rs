@@ -212,6 +212,30 @@ fn map_elf(
     Ok(end)
 }
 
+/// Where the program's addresses are shifted to, as Linux 6.1's load_elf_binary places an
+/// ET_DYN file: a PIE (one with an interpreter) at ELF_ET_DYN_BASE (randomized), aligned
+/// down to its largest segment alignment (maximum_alignment); a loader (no interpreter: a
+/// static-pie, or ld.so run directly) where mmap would put it, in the mmap area, so that
+/// the program such a loader maps cannot collide with it. An ET_EXEC stays where it is.
+fn load_bias(
+    m: &mm::MmInner,
+    info: &ElfInfo,
+    has_interp: bool,
+    layout: &mm::Layout,
+) -> KResult<usize> {
+    if info.header.kind != ElfKind::Dyn {
+        return Ok(0);
+    }
+    let base = if has_interp {
+        let align = info.max_align.max(1) as usize;
+        layout.pie_base & !(align - 1)
+    } else {
+        let span = info.max_vaddr.saturating_sub(info.min_vaddr) as usize;
+        m.find_free(span, m.mmap_top).ok_or(Errno::ENOMEM)?
+    };
+    Ok(base.wrapping_sub(info.min_vaddr as usize))
+}
+
 /// ASLR: on unless the kernel command line says `norandmaps` or the process's personality
 /// has ADDR_NO_RANDOMIZE (`setarch -R`).
 fn randomize_va(thread: &Thread) -> bool {
@@ -401,14 +425,10 @@ pub fn execve(
     let built = (|| -> KResult<_> {
         let info = elf.info.clone()?;
         let new_mm = Mm::new()?;
-        let bias = if info.header.kind == ElfKind::Dyn {
-            layout.pie_base.wrapping_sub(info.min_vaddr as usize)
-        } else {
-            0
-        };
         let mut m = new_mm.inner.lock();
         m.mmap_top = layout.mmap_top;
         m.stack_top = layout.stack_top;
+        let bias = load_bias(&m, &info, interp.is_some(), &layout)?;
         let end = map_elf(&mut m, &inode, &info, bias, &exe_name)?;
         let mut entry = (info.header.entry as usize).wrapping_add(bias);
         let mut interp_base = 0;
@@ -431,6 +451,13 @@ pub fn execve(
             .unwrap_or(0);
         let vdso = crate::vdso::map(&mut m)?;
         drop(m);
+        // A loader run directly (ET_DYN without an interpreter) sits in the mmap area, where
+        // a brk growing up would soon meet other mappings: with randomization Linux starts
+        // it at ELF_ET_DYN_BASE instead (load_elf_binary), randomized as any brk.
+        let end = match layout.loader_brk {
+            Some(b) if info.header.kind == ElfKind::Dyn && interp.is_none() => b,
+            _ => end + layout.brk_shift,
+        };
         Ok((new_mm, info, bias, entry, phdr, interp_base, end, vdso))
     })();
     let (new_mm, info, bias, entry, phdr, interp_base, brk, vdso) = match built {
@@ -500,8 +527,8 @@ pub fn execve(
         });
         let base = layout.stack_top - image.bytes.len();
         m.write_bytes(base, &image.bytes)?;
-        m.brk_start = brk + layout.brk_shift;
-        m.brk = brk + layout.brk_shift;
+        m.brk_start = brk;
+        m.brk = brk;
     }
 
     // A table shared with other threads or processes (CLONE_FILES) is left to them:

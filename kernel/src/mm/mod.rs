@@ -64,6 +64,10 @@ pub struct Layout {
     pub mmap_top: usize,
     pub pie_base: usize,
     pub brk_shift: usize,
+    /// Where a loader's brk starts (an ET_DYN program without an interpreter): with
+    /// randomization Linux moves it out of the mmap area to ELF_ET_DYN_BASE, shifted as any
+    /// brk; without, it follows the program.
+    pub loader_brk: Option<usize>,
 }
 
 pub fn layout(randomize: bool, stack_rlimit: u64) -> Layout {
@@ -74,19 +78,22 @@ pub fn layout(randomize: bool, stack_rlimit: u64) -> Layout {
             mmap_top: page_down(stack_top - mmap_gap(stack_rlimit, false)),
             pie_base,
             brk_shift: 0,
+            loader_brk: None,
         };
     }
     let mut r = [0u8; 32];
     crate::random::fill(&mut r);
     let word = |i: usize| u64::from_le_bytes(r[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
     let pages = |v: u64, bits: u32| ((v & ((1 << bits) - 1)) as usize) * PAGE;
+    let brk_shift = pages(word(3), layout::BRK_RND_BITS);
     Layout {
         stack_top: stack_top - pages(word(0), layout::STACK_RND_BITS),
         mmap_top: page_down(
             stack_top - mmap_gap(stack_rlimit, true) - pages(word(1), layout::MMAP_RND_BITS),
         ),
         pie_base: pie_base + pages(word(2), layout::MMAP_RND_BITS),
-        brk_shift: pages(word(3), layout::BRK_RND_BITS),
+        brk_shift,
+        loader_brk: Some(pie_base + brk_shift),
     }
 }
 

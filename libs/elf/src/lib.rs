@@ -111,6 +111,10 @@ pub struct ElfInfo {
     pub exec_stack: bool,
     pub min_vaddr: u64,
     pub max_vaddr: u64,
+    /// The largest power-of-two p_align of the load segments, rounded up to a page (0 when
+    /// none has one): Linux 6.1's maximum_alignment(), to which a PIE's base is aligned
+    /// (arm64 toolchains link with 64 KiB).
+    pub max_align: u64,
 }
 
 /// The first PT_INTERP entry of `phdrs` (`phnum` entries): the file offset and size of the
@@ -163,6 +167,7 @@ impl ElfInfo {
         let mut segments = Vec::new();
         let mut phdr_vaddr = None;
         let mut exec_stack = false;
+        let mut max_align = 0;
         for i in 0..header.phnum as usize {
             let p = &phdrs[i * 56..i * 56 + 56];
             let ptype = u32_at(p, 0);
@@ -173,6 +178,12 @@ impl ElfInfo {
             let memsz = u64_at(p, 40);
             match ptype {
                 PT_LOAD => {
+                    // Linux counts every PT_LOAD here, empty ones too, and skips alignments
+                    // that are not powers of two as invalid.
+                    let align = u64_at(p, 48);
+                    if align.is_power_of_two() {
+                        max_align = max_align.max(align.div_ceil(PAGE) * PAGE);
+                    }
                     if memsz == 0 {
                         continue;
                     }
@@ -226,6 +237,7 @@ impl ElfInfo {
             exec_stack,
             min_vaddr,
             max_vaddr,
+            max_align,
         })
     }
 

@@ -57,6 +57,25 @@ fn parses_valid() {
     assert_eq!(i.max_vaddr, 0x405000);
     assert_eq!(i.phdr_vaddr, Some(0x400040));
     assert!(!i.is_pie());
+    assert_eq!(i.max_align, 4096);
+}
+
+#[test]
+fn max_align_as_linux() {
+    // The largest power-of-two p_align wins, an empty segment's too; others are skipped,
+    // and a small one still aligns to a page.
+    let mut f = simple();
+    let aligns: [u64; 2] = [0x10000, 0x3000];
+    for (i, a) in aligns.iter().enumerate() {
+        let o = 64 + i * 56 + 48;
+        f[o..o + 8].copy_from_slice(&a.to_le_bytes());
+    }
+    assert_eq!(parse_all(&f).unwrap().max_align, 0x10000);
+    f[64 + 48..64 + 56].copy_from_slice(&16u64.to_le_bytes());
+    assert_eq!(parse_all(&f).unwrap().max_align, 4096);
+    f[64 + 48..64 + 56].copy_from_slice(&0u64.to_le_bytes());
+    f[64 + 56 + 48..64 + 112].copy_from_slice(&0u64.to_le_bytes());
+    assert_eq!(parse_all(&f).unwrap().max_align, 0);
 }
 
 #[test]
