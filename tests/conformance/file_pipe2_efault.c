@@ -82,9 +82,11 @@ static void *failing_pipes(void *arg) {
  * that pipe2 would take): when dup2 says it worked, the fd holds its file until it is
  * closed. Linux answers EBUSY for an fd another call has reserved and not filled yet. */
 static void test_race(void) {
+    /* Before the thread starts: once it runs, its pipe2 may hold the lowest fds reserved at
+     * the moment of the look (a thread started on another CPU runs at once). */
+    int target = lowest_free();
     pthread_t t;
     CHECK(pthread_create(&t, NULL, failing_pipes, NULL) == 0);
-    int target = lowest_free();
     int lost = 0, done = 0;
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
