@@ -739,6 +739,7 @@ pub fn quiet() {
 /// without the kernel lock.
 pub fn idle_loop() -> ! {
     SCHED.lock().cpu().idle = Some(lintel_hal::task::current());
+    lintel_hal::mm::activate_kernel();
     let boot_cpu = this_cpu() == 0;
     loop {
         if boot_cpu {
