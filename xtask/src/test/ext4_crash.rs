@@ -7,8 +7,10 @@
 //! number only after `sync FILE`, busybox's fsync of one file, returned) holds exactly its
 //! content (derived from round and number, 1 byte to 24 KB), and the renamed-over file holds
 //! one whole version, none older than the last rename whose directory fsync returned; and
-//! e2fsck -fn must find the image clean. Ten rounds on one disk, each starting from what the
-//! last one left.
+//! e2fsck -fn must find the image clean. Cross-check: a copy of the cut disk is replayed by
+//! `e2fsck -fy` instead, and both trees (dumped with debugfs rdump: names, kinds, modes,
+//! sizes, contents, link targets) must be the same. Ten rounds on one disk, each starting
+//! from what the last one left.
 
 use super::boot_fixtures::ext4_image;
 use super::{tail, Tally};
@@ -109,6 +111,9 @@ fn rounds(
             ));
         }
         replayed += needs_recovery(disk) as u32;
+        // e2fsck replays a copy of the same cut disk, for the cross-check below.
+        let copy = disk.with_extension("fsck.img");
+        let fsck_copy = e2fsck_replay(disk, &copy);
         let mut img = build::base_image()?;
         build::set_launch(&mut img, &["/bin/sh".into(), "-c".into(), CHECK.into()]);
         let opts = RunOpts {
@@ -148,6 +153,9 @@ fn rounds(
             .map_err(|e| format!("round {round} (cut at {cut} ms): {e}"))?;
         renames += renamed.is_some() as u32;
         crate::disk::fsck(disk).map_err(|e| format!("round {round} (cut at {cut} ms): {e}"))?;
+        let same = fsck_copy.and_then(|()| same_tree(disk, &copy));
+        let _ = std::fs::remove_file(&copy);
+        same.map_err(|e| format!("round {round} (cut at {cut} ms): {e}"))?;
     }
     Ok((replayed, files, renames))
 }
@@ -262,4 +270,90 @@ fn needs_recovery(disk: &std::path::Path) -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).contains("needs_recovery"))
         .unwrap_or(false)
+}
+
+/// Copies the cut `disk` to `copy` and lets `e2fsck -fy` replay its journal there.
+fn e2fsck_replay(disk: &std::path::Path, copy: &std::path::Path) -> Result<(), String> {
+    std::fs::copy(disk, copy).map_err(|e| format!("{}: {e}", copy.display()))?;
+    let out = std::process::Command::new("e2fsck")
+        .arg("-fy")
+        .arg(copy)
+        .output()
+        .map_err(|e| format!("e2fsck: {e}"))?;
+    // 0: clean; 1: changed (the journal replayed). Anything else is an error left.
+    match out.status.code() {
+        Some(0 | 1) => Ok(()),
+        _ => Err(format!(
+            "e2fsck -fy of the cut disk: {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        )),
+    }
+}
+
+/// The cross-check: the tree Lintel's replay (and second boot) left in `disk` is the tree
+/// e2fsck's replay left in `copy`: the same names, kinds, modes, sizes, contents and link
+/// targets. The second boot writes nothing in the tree (the check script only reads, and
+/// times are not compared), so nothing is excluded.
+fn same_tree(disk: &std::path::Path, copy: &std::path::Path) -> Result<(), String> {
+    let base = build::ensure_build_dir()?.join(format!("crash-{}-trees", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let mut trees = Vec::new();
+    for (name, img) in [("lintel", disk), ("e2fsck", copy)] {
+        let dir = base.join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        debugfs(img, &format!("rdump / {}\n", dir.display()))?;
+        let mut tree = std::collections::BTreeMap::new();
+        walk(&dir, "", &mut tree);
+        trees.push(tree);
+    }
+    let _ = std::fs::remove_dir_all(&base);
+    let (a, b) = (&trees[0], &trees[1]);
+    let differ: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .take(4)
+        .map(|k| format!("{k}: lintel {:?}, e2fsck {:?}", a.get(k), b.get(k)))
+        .collect();
+    if differ.is_empty() && a.len() > 1 {
+        Ok(())
+    } else {
+        Err(format!(
+            "Lintel's journal replay and e2fsck's differ ({} and {} entries): {}",
+            a.len(),
+            b.len(),
+            differ.join("; ")
+        ))
+    }
+}
+
+/// Describes every entry under `dir` (named from `rel`) into `tree`: kind, mode, size and a
+/// hash of the contents (FNV-1a) or the link target.
+fn walk(dir: &std::path::Path, rel: &str, tree: &mut std::collections::BTreeMap<String, String>) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = format!("{rel}/{}", e.file_name().to_string_lossy());
+        let path = e.path();
+        let Ok(m) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let mode = m.permissions().mode() & 0o7777;
+        let what = if m.is_dir() {
+            walk(&path, &name, tree);
+            format!("dir {mode:o}")
+        } else if m.is_symlink() {
+            let to = std::fs::read_link(&path).unwrap_or_default();
+            format!("link {}", to.display())
+        } else {
+            let data = std::fs::read(&path).unwrap_or_default();
+            let hash = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+                (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+            });
+            format!("file {mode:o} {} {hash:016x}", m.len())
+        };
+        tree.insert(name, what);
+    }
 }
