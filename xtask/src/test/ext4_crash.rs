@@ -20,7 +20,7 @@ use crate::{build, RunOpts};
 pub(super) const ID: &str = "boot.ext4-crash";
 
 /// The first boot: a marker synced at once, then changes until the power goes. Each pass
-/// also writes a file of `fsynced` content under /s/$R, fsyncs it (busybox `sync FILE` is
+/// also writes a file of derived content under /s/$R, fsyncs it (busybox `sync FILE` is
 /// one fsync(2) of that file) and only then prints `F i`; and replaces /m/mv by rename
 /// (temp written, fsynced, renamed over, the directory fsynced, then `M i`).
 const WORKLOAD: &str = "rm -rf /s; mkdir -p /s/$R /m
