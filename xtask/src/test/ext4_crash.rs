@@ -1,8 +1,16 @@
 //! boot.ext4-crash: power cuts. Lintel boots from an ext4 disk and runs a write workload
-//! (creates, appends, renames, deletes, directory trees, an occasional sync); QEMU is killed
-//! at a seeded random moment; a second boot mounts the disk (replaying the journal), checks
-//! that what was synced before the cut is there, and powers off; e2fsck -fn must find the
-//! image clean. Ten rounds on one disk, each starting from what the last one left.
+//! (creates, appends, renames, deletes, directory trees, an occasional sync, and on every
+//! pass a file written and fsynced and a file replaced by fsynced temp + rename); QEMU is
+//! killed at a seeded random moment; a second boot mounts the disk (replaying the journal),
+//! checks that what was synced before the cut is there, and powers off. Then, read on the
+//! host with debugfs: every file whose fsync returned before the cut (the workload prints its
+//! number only after `sync FILE`, busybox's fsync of one file, returned) holds exactly its
+//! content (derived from round and number, 1 byte to 24 KB), and the renamed-over file holds
+//! one whole version, none older than the last rename whose directory fsync returned; and
+//! e2fsck -fn must find the image clean. Cross-check: a copy of the cut disk is replayed by
+//! `e2fsck -fy` instead, and both trees (dumped with debugfs rdump: names, kinds, modes,
+//! sizes, contents, link targets) must be the same. Ten rounds on one disk, each starting
+//! from what the last one left.
 
 use super::boot_fixtures::ext4_image;
 use super::{tail, Tally};
@@ -11,8 +19,13 @@ use crate::{build, RunOpts};
 
 pub(super) const ID: &str = "boot.ext4-crash";
 
-/// The first boot: a marker synced at once, then changes until the power goes.
-const WORKLOAD: &str = "echo round-$R > /synced-$R && sync && echo synced
+/// The first boot: a marker synced at once, then changes until the power goes. Each pass
+/// also writes a file of derived content under /s/$R, fsyncs it (busybox `sync FILE` is
+/// one fsync(2) of that file) and only then prints `F i`; and replaces /m/mv by rename
+/// (temp written, fsynced, renamed over, the directory fsynced, then `M i`).
+const WORKLOAD: &str = "rm -rf /s; mkdir -p /s/$R /m
+echo round-$R > /synced-$R && sync && echo synced
+[ -e /m/mv ] || { yes \"m r$R v0\" | head -c 64 > /m/mv && sync /m/mv && sync /m && echo M 0; }
 i=0
 while :; do
   i=$((i+1)); d=/w/$R/d$((i%7))
@@ -24,6 +37,10 @@ while :; do
   [ $((i%3)) = 0 ] && rm -f $d/b$((i-2))
   [ $((i%5)) = 0 ] && rm -rf /w/$R/d$(((i+3)%7))
   [ $((i%150)) = 0 ] && sync
+  f=/s/$R/f$i
+  yes \"f r$R i$i\" | head -c $((i*2741%24000+1)) > $f && sync $f && echo F $i
+  yes \"m r$R v$i\" | head -c $((i*1523%9000+64)) > /m/t && sync /m/t &&
+    mv /m/t /m/mv && sync /m && echo M $i
 done";
 
 /// The second boot: the root was mounted (and recovered); every synced marker is there.
@@ -51,17 +68,26 @@ pub(super) fn ext4_crash(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
     let r = rounds(&disk, &kernel, kvm);
     let _ = std::fs::remove_file(&disk);
     match r {
-        Ok(n) => t.pass(&format!("{ID} ({n} of 10 cuts replayed)")),
+        Ok((n, files, renames)) => t.pass(&format!(
+            "{ID} ({n} of 10 cuts replayed; {files} fsynced files and {renames} renames checked)"
+        )),
         Err(e) => t.fail(ID, &e),
     }
     Ok(())
 }
 
-/// Runs the rounds; returns how many cuts left a journal to replay.
-fn rounds(disk: &std::path::Path, kernel: &std::path::Path, kvm: bool) -> Result<u32, String> {
+/// Runs the rounds; returns how many cuts left a journal to replay, how many fsynced files
+/// were checked, and how many rounds checked /m/mv.
+fn rounds(
+    disk: &std::path::Path,
+    kernel: &std::path::Path,
+    kvm: bool,
+) -> Result<(u32, usize, u32), String> {
     let mut seed = 0x6A09_E667_F3BC_C908u64;
-    let mut replayed = 0;
-    for round in 0..10 {
+    let (mut replayed, mut files, mut renames) = (0, 0, 0);
+    // The newest (round, version) of /m/mv whose rename was fsynced before a cut.
+    let mut renamed: Option<(u32, u32)> = None;
+    for round in 0..10u32 {
         let mut img = build::base_image()?;
         let script = format!("R={round}\n{WORKLOAD}");
         build::set_launch(&mut img, &["/bin/sh".into(), "-c".into(), script]);
@@ -85,6 +111,9 @@ fn rounds(disk: &std::path::Path, kernel: &std::path::Path, kvm: bool) -> Result
             ));
         }
         replayed += needs_recovery(disk) as u32;
+        // e2fsck replays a copy of the same cut disk, for the cross-check below.
+        let copy = disk.with_extension("fsck.img");
+        let fsck_copy = e2fsck_replay(disk, &copy);
         let mut img = build::base_image()?;
         build::set_launch(&mut img, &["/bin/sh".into(), "-c".into(), CHECK.into()]);
         let opts = RunOpts {
@@ -120,9 +149,117 @@ fn rounds(disk: &std::path::Path, kernel: &std::path::Path, kvm: bool) -> Result
                 ));
             }
         }
+        files += check_files(disk, round, &out, &mut renamed)
+            .map_err(|e| format!("round {round} (cut at {cut} ms): {e}"))?;
+        renames += renamed.is_some() as u32;
         crate::disk::fsck(disk).map_err(|e| format!("round {round} (cut at {cut} ms): {e}"))?;
+        let same = fsck_copy.and_then(|()| same_tree(disk, &copy));
+        let _ = std::fs::remove_file(&copy);
+        same.map_err(|e| format!("round {round} (cut at {cut} ms): {e}"))?;
     }
-    Ok(replayed)
+    Ok((replayed, files, renames))
+}
+
+/// `line` and a newline, repeated and cut at `size` bytes: what the workload's
+/// `yes LINE | head -c SIZE` wrote.
+fn content(line: &str, size: usize) -> Vec<u8> {
+    format!("{line}\n").bytes().cycle().take(size).collect()
+}
+
+/// The numbers `i` of the console's `TAG i` lines (whole lines only: a line the cut broke
+/// records nothing).
+fn recorded(out: &str, tag: &str) -> Vec<u32> {
+    out.lines()
+        .filter_map(|l| l.trim_end_matches('\r').strip_prefix(tag)?.parse().ok())
+        .collect()
+}
+
+/// After the second boot (the journal replayed): every file whose fsync returned before the
+/// cut (`F i`) holds exactly what was written, and /m/mv holds one whole version, no older
+/// than the last whose rename and directory fsync returned (`M i`), in this round or before.
+fn check_files(
+    disk: &std::path::Path,
+    round: u32,
+    out: &str,
+    renamed: &mut Option<(u32, u32)>,
+) -> Result<usize, String> {
+    let dir = build::ensure_build_dir()?.join(format!("crash-{}-files", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let r = check_dumped(disk, round, out, renamed, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
+fn check_dumped(
+    disk: &std::path::Path,
+    round: u32,
+    out: &str,
+    renamed: &mut Option<(u32, u32)>,
+    dir: &std::path::Path,
+) -> Result<usize, String> {
+    let d = dir.display();
+    debugfs(disk, &format!("rdump /s/{round} {d}\ndump /m/mv {d}/mv\n"))?;
+    let fsynced = recorded(out, "F ");
+    for &i in &fsynced {
+        let want = content(&format!("f r{round} i{i}"), (i as usize * 2741) % 24000 + 1);
+        let got = std::fs::read(dir.join(format!("{round}/f{i}"))).unwrap_or_default();
+        if got != want {
+            return Err(format!(
+                "/s/{round}/f{i} was fsynced with {} bytes but holds {} (first difference at {})",
+                want.len(),
+                got.len(),
+                want.iter().zip(&got).take_while(|(a, b)| a == b).count()
+            ));
+        }
+    }
+    if let Some(&v) = recorded(out, "M ").iter().max() {
+        *renamed = Some((round, v));
+    }
+    let Some(oldest) = *renamed else {
+        return Ok(fsynced.len());
+    };
+    let got = std::fs::read(dir.join("mv")).unwrap_or_default();
+    let first = String::from_utf8_lossy(&got)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let version = first
+        .strip_prefix("m r")
+        .and_then(|l| l.split_once(" v"))
+        .and_then(|(r, v)| Some((r.parse::<u32>().ok()?, v.parse::<u32>().ok()?)));
+    let whole =
+        version.is_some_and(|(_, v)| got == content(&first, (v as usize * 1523) % 9000 + 64));
+    match version {
+        Some(v) if whole && v >= oldest && v.0 <= round => Ok(fsynced.len()),
+        _ => Err(format!(
+            "/m/mv ({} bytes, first line {first:?}) is not a whole version at or after \
+             round {} version {} (renamed, fsynced)",
+            got.len(),
+            oldest.0,
+            oldest.1
+        )),
+    }
+}
+
+/// Runs debugfs `script` (read-only) on `disk`.
+fn debugfs(disk: &std::path::Path, script: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("debugfs")
+        .args(["-f", "-"])
+        .arg(disk)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("debugfs: {e}"))?;
+    if let Some(mut i) = child.stdin.take() {
+        i.write_all(script.as_bytes())
+            .map_err(|e| format!("debugfs: {e}"))?;
+    }
+    child.wait().map_err(|e| format!("debugfs: {e}"))?;
+    Ok(())
 }
 
 /// Whether the image's superblock asks for journal recovery.
@@ -133,4 +270,90 @@ fn needs_recovery(disk: &std::path::Path) -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).contains("needs_recovery"))
         .unwrap_or(false)
+}
+
+/// Copies the cut `disk` to `copy` and lets `e2fsck -fy` replay its journal there.
+fn e2fsck_replay(disk: &std::path::Path, copy: &std::path::Path) -> Result<(), String> {
+    std::fs::copy(disk, copy).map_err(|e| format!("{}: {e}", copy.display()))?;
+    let out = std::process::Command::new("e2fsck")
+        .arg("-fy")
+        .arg(copy)
+        .output()
+        .map_err(|e| format!("e2fsck: {e}"))?;
+    // 0: clean; 1: changed (the journal replayed). Anything else is an error left.
+    match out.status.code() {
+        Some(0 | 1) => Ok(()),
+        _ => Err(format!(
+            "e2fsck -fy of the cut disk: {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        )),
+    }
+}
+
+/// The cross-check: the tree Lintel's replay (and second boot) left in `disk` is the tree
+/// e2fsck's replay left in `copy`: the same names, kinds, modes, sizes, contents and link
+/// targets. The second boot writes nothing in the tree (the check script only reads, and
+/// times are not compared), so nothing is excluded.
+fn same_tree(disk: &std::path::Path, copy: &std::path::Path) -> Result<(), String> {
+    let base = build::ensure_build_dir()?.join(format!("crash-{}-trees", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let mut trees = Vec::new();
+    for (name, img) in [("lintel", disk), ("e2fsck", copy)] {
+        let dir = base.join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        debugfs(img, &format!("rdump / {}\n", dir.display()))?;
+        let mut tree = std::collections::BTreeMap::new();
+        walk(&dir, "", &mut tree);
+        trees.push(tree);
+    }
+    let _ = std::fs::remove_dir_all(&base);
+    let (a, b) = (&trees[0], &trees[1]);
+    let differ: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .take(4)
+        .map(|k| format!("{k}: lintel {:?}, e2fsck {:?}", a.get(k), b.get(k)))
+        .collect();
+    if differ.is_empty() && a.len() > 1 {
+        Ok(())
+    } else {
+        Err(format!(
+            "Lintel's journal replay and e2fsck's differ ({} and {} entries): {}",
+            a.len(),
+            b.len(),
+            differ.join("; ")
+        ))
+    }
+}
+
+/// Describes every entry under `dir` (named from `rel`) into `tree`: kind, mode, size and a
+/// hash of the contents (FNV-1a) or the link target.
+fn walk(dir: &std::path::Path, rel: &str, tree: &mut std::collections::BTreeMap<String, String>) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = format!("{rel}/{}", e.file_name().to_string_lossy());
+        let path = e.path();
+        let Ok(m) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let mode = m.permissions().mode() & 0o7777;
+        let what = if m.is_dir() {
+            walk(&path, &name, tree);
+            format!("dir {mode:o}")
+        } else if m.is_symlink() {
+            let to = std::fs::read_link(&path).unwrap_or_default();
+            format!("link {}", to.display())
+        } else {
+            let data = std::fs::read(&path).unwrap_or_default();
+            let hash = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+                (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+            });
+            format!("file {mode:o} {} {hash:016x}", m.len())
+        };
+        tree.insert(name, what);
+    }
 }
