@@ -207,11 +207,18 @@ pub fn first_tick(t: &ThreadRef, now: u64) -> u64 {
 
 /// sched_yield: a deadline thread gives up what is left of its instance and waits for its
 /// next period; every thread lets the others of its CPU run first.
+/// A fair or real-time thread with nothing else to run on its CPU returns at once, without the
+/// scheduler's lock ([`super::yield_alone`]).
 pub fn yield_current() {
     if let Some(t) = super::try_current() {
         let mut a = t.sched_attr().lock();
         if a.is_deadline() {
             a.dl.yielded = true;
+        } else {
+            drop(a);
+            if super::yield_alone(&t) {
+                return;
+            }
         }
     }
     super::yield_now();

@@ -43,7 +43,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::percpu::CpuSlot;
 use lintel_hal::smp::MAX_CPUS;
@@ -220,6 +220,10 @@ static SCHED: Mutex<Sched> = Mutex::new(Sched {
 /// Bumped at every push onto a run queue: an idle CPU that found no work for itself sleeps
 /// on without taking the kernel lock until this moves.
 static QUEUE_GEN: AtomicU64 = AtomicU64::new(0);
+
+/// Per CPU: how many threads wait on its queue, written under `SCHED` at every change of the
+/// queue (`Sched::note_len`), read without it by [`yield_alone`].
+static QUEUE_LEN: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
 
 /// Per CPU: a thread this CPU's own thread made runnable here should run before it; the
 /// running thread gives the CPU up at its next [`preempt_point`].
@@ -564,6 +568,27 @@ fn charge(t: &ThreadRef, now: u64, runnable: bool, cpu: usize) {
         drop(ct);
         deadline::consume(t, since, now);
     }
+}
+
+/// sched_yield's fast path: whether the yield of `t`, this CPU's running thread, is a no-op
+/// that needs no scheduler lock. It is when nothing waits on this CPU's queue, no reschedule
+/// is pending here, and `t` may stay on this CPU. Then [`switch_away`] would only requeue `t`
+/// and pick it again: its stint would be split in two (same CPU time and virtual runtime in
+/// total) and the involuntary switch it counts taken back, as Linux counts no switch for a
+/// yield that finds nothing else runnable. Without this every sched_yield took the global
+/// `SCHED` lock, which CPUs yielding in a loop fought over (sysbench threads, issue 14).
+/// A thread queued here just after the length is read is no different from one queued just
+/// after the yield: its push notifies this CPU as usual. Deadline threads are not asked
+/// (their yield gives up the instance: [`deadline::yield_current`]).
+pub(crate) fn yield_alone(t: &ThreadRef) -> bool {
+    let cpu = this_cpu();
+    let (Some(len), Some(resched)) = (QUEUE_LEN.get(cpu), RESCHED.get(cpu)) else {
+        return false;
+    };
+    len.load(Ordering::Acquire) == 0
+        && !resched.load(Ordering::Relaxed)
+        && t.affinity() & (1u64 << cpu) != 0
+        && t.sched_state().lock().is_runnable()
 }
 
 /// Lets the other threads queued on this CPU run first (sched_yield, a thread that must move).

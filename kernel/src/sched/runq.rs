@@ -3,7 +3,7 @@
 //! CPUs take work from busy ones. Everything here runs under the scheduler's lock.
 
 use super::fair::{self, Rank};
-use super::{this_cpu, Sched, ThreadRef, QUEUE_GEN, RESCHED, SLICE_NS};
+use super::{this_cpu, Sched, ThreadRef, QUEUE_GEN, QUEUE_LEN, RESCHED, SLICE_NS};
 use core::sync::atomic::Ordering;
 use lintel_hal::smp::{self, MAX_CPUS};
 
@@ -36,6 +36,14 @@ fn bits(mask: u64) -> impl Iterator<Item = usize> {
 }
 
 impl Sched {
+    /// Publishes `cpu`'s queue length for [`super::yield_alone`], which reads it without the
+    /// scheduler's lock: called after every change of a queue.
+    fn note_len(&self, cpu: usize) {
+        if let (Some(c), Some(n)) = (self.cpus.get(cpu), QUEUE_LEN.get(cpu)) {
+            n.store(c.queue.len(), Ordering::Release);
+        }
+    }
+
     /// Threads on `cpu`: queued plus running.
     fn load(&self, cpu: usize) -> usize {
         self.cpus.get(cpu).map_or(usize::MAX, |c| {
@@ -95,6 +103,7 @@ impl Sched {
             ct.cpu = cpu;
         }
         self.cpus[cpu].queue.push_back(t);
+        self.note_len(cpu);
         QUEUE_GEN.fetch_add(1, Ordering::Release);
     }
 
@@ -145,7 +154,9 @@ impl Sched {
             }
         }
         let (i, _) = best?;
-        self.cpus[cpu].queue.remove(i)
+        let t = self.cpus[cpu].queue.remove(i);
+        self.note_len(cpu);
+        t
     }
 
     /// Queued threads whose affinity no longer allows `cpu` go where they may run.
@@ -165,6 +176,7 @@ impl Sched {
                 self.notify(to, now);
             }
         }
+        self.note_len(cpu);
     }
 
     /// `cpu` takes a queued thread it may run from the busiest CPU whose load is at least
@@ -194,6 +206,7 @@ impl Sched {
         let Some(t) = self.cpus[from].queue.remove(i) else {
             return false;
         };
+        self.note_len(from);
         self.push_on(t, cpu, Arrival::Moved);
         true
     }
