@@ -31,6 +31,8 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         mem: Option<&'static str>,
         /// CPUs (QEMU -smp).
         smp: u32,
+        /// Seconds before the boot counts as hung (exit status 124).
+        timeout: u64,
     }
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let mut cases = vec![
@@ -45,6 +47,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             disk: None,
             mem: None,
             smp: 1,
+            timeout: 120,
         },
         Case {
             id: "boot.exit-status".into(),
@@ -57,6 +60,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             disk: None,
             mem: None,
             smp: 1,
+            timeout: 120,
         },
         // Init is unkillable, as on Linux: SIGKILL and signals it has no handler for do not
         // reach it (a child is killed as usual).
@@ -75,6 +79,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             disk: None,
             mem: None,
             smp: 1,
+            timeout: 120,
         },
         Case {
             id: "boot.missing-program".into(),
@@ -89,6 +94,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             disk: None,
             mem: None,
             smp: 1,
+            timeout: 120,
         },
     ];
     // Issue 14's mark: every CPU QEMU gives is online and reported.
@@ -107,6 +113,23 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: None,
         mem: None,
         smp: 4,
+        timeout: 120,
+    });
+    // ... and an init that exits at once on four CPUs powers off: before 5a900cb a CPU that
+    // had not yet run a thread kept its bring-up root table, and exit waited for ever for it
+    // to leave (it printed 4 and hung). A boot takes a few seconds; a hang fails at 60.
+    cases.push(Case {
+        id: "boot.smp.short-init".into(),
+        argv: s(&["/bin/busybox", "nproc"]),
+        add: None,
+        status: 0,
+        output: s(&["4"]),
+        keys: None,
+        contains: vec![],
+        disk: None,
+        mem: None,
+        smp: 4,
+        timeout: 60,
     });
     let bin = build::ensure_build_dir()?.join("tests/boot");
     for v in [Variant::Musl, Variant::MuslPie, Variant::Glibc] {
@@ -123,6 +146,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             disk: None,
             mem: None,
             smp: 1,
+            timeout: 120,
         });
     }
     // Issue 20: a program of any kind given to `--add` brings what it needs (musl's or
@@ -174,6 +198,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             disk: None,
             mem: None,
             smp: 1,
+            timeout: 120,
         });
     }
     // Init survives signals pending from when it had a handler that find SIG_DFL at delivery.
@@ -194,6 +219,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: None,
         mem: None,
         smp: 1,
+        timeout: 120,
     });
     // Relative CLOCK_REALTIME timers count on the monotonic clock across clock changes.
     let realtime_jump = bin.join("realtime_jump.musl");
@@ -213,6 +239,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: None,
         mem: None,
         smp: 1,
+        timeout: 120,
     });
     // Exited and reaped tasks give back all their kernel memory.
     let task_leak = bin.join("task_leak.musl");
@@ -232,6 +259,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: None,
         mem: None,
         smp: 1,
+        timeout: 120,
     });
     // Kernel stacks are page frames in their own guarded area, not kernel heap (issue 19).
     let kstack_frames = bin.join("kstack_frames.musl");
@@ -251,6 +279,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: None,
         mem: None,
         smp: 1,
+        timeout: 120,
     });
     // 1,000 loopback TCP connections at once on a 1 GiB guest (issue 13's capacity mark).
     let conns = bin.join("conns.musl");
@@ -266,6 +295,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: None,
         mem: Some("1G"),
         smp: 1,
+        timeout: 120,
     });
     // The interactive shell on the console: line editing, ^C, job control (^Z, fg, bg, jobs,
     // kill %1) and vi, typed as a user would.
@@ -309,6 +339,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: None,
         mem: None,
         smp: 1,
+        timeout: 120,
     });
     cases.push(Case {
         id: "boot.disk".into(),
@@ -328,6 +359,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: Some((disk_setup, disk_verify)),
         mem: None,
         smp: 1,
+        timeout: 120,
     });
     cases.push(Case {
         id: "boot.ext4-workload".into(),
@@ -340,6 +372,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: Some((ext4_setup_big, ext4_verify_workload)),
         mem: None,
         smp: 1,
+        timeout: 120,
     });
     cases.push(Case {
         id: "boot.ext4-enospc".into(),
@@ -357,6 +390,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: Some((ext4_setup_small, ext4_verify_fsck)),
         mem: None,
         smp: 1,
+        timeout: 120,
     });
     cases.push(Case {
         id: "boot.loop-part".into(),
@@ -369,6 +403,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: Some((blockdev::loop_part_setup, blockdev::loop_part_verify)),
         mem: None,
         smp: 1,
+        timeout: 120,
     });
     let vfat_calls = bin.join("vfat_calls.musl");
     build::compile_c(
@@ -387,6 +422,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: Some((vfat::vfat_setup, vfat::vfat_verify)),
         mem: None,
         smp: 1,
+        timeout: 120,
     });
     // `--add` of a dynamically linked Debian program brings its interpreter and libraries.
     cases.push(Case {
@@ -400,6 +436,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: None,
         mem: None,
         smp: 1,
+        timeout: 120,
     });
     // Exhaustion: runaway process creation by root on a small guest ends with fork failing
     // (EAGAIN from threads-max, or ENOMEM), never a kernel panic, and the system works after.
@@ -472,6 +509,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             disk: None,
             mem: Some("128M"),
             smp: 1,
+            timeout: 120,
         });
     }
     // Fork with page frames nearly exhausted fails with ENOMEM and leaves the frame reserve
@@ -498,6 +536,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: None,
         mem: Some("128M"),
         smp: 1,
+        timeout: 120,
     });
     // Issue 18: tmpfs data lives in page frames, not the kernel heap (a quarter of RAM).
     cases.push(Case {
@@ -519,6 +558,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         disk: None,
         mem: Some("512M"),
         smp: 1,
+        timeout: 120,
     });
     // ... so a 300 MB initramfs unpacks into the tmpfs root of a 2 GiB guest (ENOSPC when
     // tmpfs was capped by the heap). The file is a hole with a mark at its end.
@@ -539,6 +579,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             disk: None,
             mem: Some("2G"),
             smp: 1,
+            timeout: 120,
         });
     }
     let kernel = build::kernel()?;
@@ -562,7 +603,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         };
         let mut opts = RunOpts {
             kvm,
-            timeout: Some(120),
+            timeout: Some(c.timeout),
             disk: disk.clone(),
             ..RunOpts::default()
         };

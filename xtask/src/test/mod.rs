@@ -386,6 +386,13 @@ fn port_checks(t: &mut Tally, filter: Option<&str>, only: Option<&str>) {
                 }
             }
         }
+        let name = format!("boot.{}.smp4-exit", port.arch);
+        if port.smp && filter.is_none_or(|f| name.contains(f)) {
+            match port.smp4_exit() {
+                Ok(()) => t.pass(&name),
+                Err(e) => t.fail(&name, &e),
+            }
+        }
     }
     for port in [cross_conformance::RISCV64, cross_conformance::AARCH64] {
         if only.is_some_and(|a| a != port.arch) {

@@ -8,7 +8,9 @@
 //! e2fsck finds the disk clean. boot.riscv64.smp4 and boot.aarch64.smp4: on four CPUs,
 //! tests/boot/port_smp.c (the CPUs reported, CPU-bound threads on several CPUs at once, TLB
 //! shootdown seen by readers on other CPUs, membarrier); boot.aarch64.gic2 the same on a
-//! GICv2 board. boot.riscv64.sv48 and boot.riscv64.sv39: tests/boot/port_vaspace.c sees
+//! GICv2 board. boot.riscv64.smp4-exit and boot.aarch64.smp4-exit: busybox nproc as init on
+//! four CPUs prints 4 and powers off at once (a hang at exit fails in a minute, not five).
+//! boot.riscv64.sv48 and boot.riscv64.sv39: tests/boot/port_vaspace.c sees
 //! Sv48's address space (QEMU's CPU offers it) and, booted with `lintel.sv39`, Sv39's (the
 //! fallback for CPUs without Sv48); boot.aarch64.va48: the same program sees arm64's 48-bit
 //! user space. Runs `cargo xtask run --arch ARCH` as a child: the
@@ -124,13 +126,30 @@ pub(super) const VA48_LINES: &[&str] = &[
 /// The status every smoke program ends with.
 const SMOKE_STATUS: i32 = 3;
 
+/// Seconds a port's boot may take before `xtask run` stops QEMU (status 124).
+const TIMEOUT: u32 = 300;
+
+/// ... and a boot whose init exits at once: a few seconds, so a minute means a hang.
+const SHORT_TIMEOUT: u32 = 60;
+
 impl Port {
-    /// `cargo xtask run --arch ARCH ARGS...`: (exit status, output).
+    /// `cargo xtask run --arch ARCH ARGS...` with the usual timeout: (exit status, output).
     fn run(&self, args: &[&str]) -> Result<(i32, String), String> {
+        self.run_for(TIMEOUT, args)
+    }
+
+    /// `cargo xtask run --arch ARCH --timeout SECONDS ARGS...`: (exit status, output).
+    fn run_for(&self, seconds: u32, args: &[&str]) -> Result<(i32, String), String> {
         let xtask = std::env::current_exe().map_err(|e| format!("xtask: {e}"))?;
         let out = Command::new(xtask)
             .current_dir(root())
-            .args(["run", "--arch", self.arch, "--timeout", "300"])
+            .args([
+                "run",
+                "--arch",
+                self.arch,
+                "--timeout",
+                &seconds.to_string(),
+            ])
             // `test --bkl` reaches the port's boots, which run in a child xtask.
             .args(crate::build::bkl().then_some("--bkl"))
             .args(args)
@@ -206,6 +225,23 @@ impl Port {
             if !lines.any(|l| l.trim() == *want) {
                 return Err(format!("no line {want:?}: {}", tail(&text, 8)));
             }
+        }
+        if status != 0 {
+            return Err(format!("exit status {status}: {}", tail(&text, 5)));
+        }
+        Ok(())
+    }
+
+    /// `boot.ARCH.smp4-exit`: busybox nproc as init on `--smp 4` prints 4 and powers off
+    /// (issue 14: before 5a900cb a CPU that had not yet run a thread kept its bring-up root
+    /// table, and init's exit waited for ever for it to leave).
+    pub(super) fn smp4_exit(&self) -> Result<(), String> {
+        let (status, text) = self.run_for(
+            SHORT_TIMEOUT,
+            &["--smp", "4", "--", "/bin/busybox", "nproc"],
+        )?;
+        if !text.lines().any(|l| l.trim() == "4") {
+            return Err(format!("no line \"4\": {}", tail(&text, 5)));
         }
         if status != 0 {
             return Err(format!("exit status {status}: {}", tail(&text, 5)));
