@@ -17,7 +17,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "shmget",
         shmget,
-        "SHM_HUGETLB is ENOMEM as on Linux without huge pages; SHM_HUGETLB|SHM_NORESERVE gets ordinary pages (Linux's raise SIGBUS when touched)",
+        "SHM_HUGETLB is ENOMEM as on Linux without huge pages; SHM_HUGETLB with SHM_NORESERVE gets ordinary pages (Linux's raise SIGBUS when touched)",
     ),
     Syscall::implemented("shmat", shmat, ""),
     Syscall::implemented("shmdt", shmdt, ""),

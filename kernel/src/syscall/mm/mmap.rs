@@ -31,7 +31,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "mmap",
         mmap,
-        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_LOCKED locks and faults in (mlock); MAP_HUGETLB is ENOMEM as on Linux without huge pages; MAP_32BIT and MAP_GROWSDOWN are accepted without effect, and MAP_HUGETLB|MAP_NORESERVE maps ordinary pages (Linux's raise SIGBUS when touched)",
+        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_LOCKED locks and faults in (mlock); MAP_HUGETLB is ENOMEM as on Linux without huge pages; MAP_32BIT and MAP_GROWSDOWN are accepted without effect, and MAP_HUGETLB with MAP_NORESERVE maps ordinary pages (Linux's raise SIGBUS when touched)",
     ),
     Syscall::implemented("munmap", munmap, ""),
 ];
