@@ -93,6 +93,15 @@ pub fn get(c: &Caller, mm: &Arc<Mm>, key: i32, size: u64, flags: u32) -> KResult
     if size > i64::MAX as u64 {
         return Err(Errno::EINVAL);
     }
+    // SHM_HUGETLB: Lintel has no huge pages, so the answer is Linux's with an empty pool: an
+    // unknown page size is EINVAL, the reservation ENOMEM; SHM_NORESERVE reserves nothing
+    // and gets ordinary pages (Linux's would raise SIGBUS when touched).
+    if flags & SHM_HUGETLB != 0 {
+        crate::mm::hugetlb::size_log2(flags as usize).ok_or(Errno::EINVAL)?;
+        if flags & SHM_NORESERVE == 0 {
+            return Err(Errno::ENOMEM);
+        }
+    }
     // The segment is committed memory from now on (Linux's shmem_acct_size), unless
     // SHM_NORESERVE outside strict overcommit.
     let charge = flags & SHM_NORESERVE == 0 || commit::mode() == commit::OVERCOMMIT_NEVER;

@@ -18,6 +18,7 @@ use lintel_hal::mm::{layout, AddressSpace, Frame, Prot};
 
 pub mod commit;
 mod fault;
+pub mod hugetlb;
 pub mod kheap;
 mod map;
 pub mod meminfo;

@@ -14,7 +14,11 @@ use lintel_abi::Errno;
 use lintel_hal::mm::Prot;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial("shmget", shmget, "SHM_HUGETLB is accepted without effect"),
+    Syscall::partial(
+        "shmget",
+        shmget,
+        "SHM_HUGETLB is ENOMEM as on Linux without huge pages; SHM_HUGETLB with SHM_NORESERVE gets ordinary pages (Linux's raise SIGBUS when touched)",
+    ),
     Syscall::implemented("shmat", shmat, ""),
     Syscall::implemented("shmdt", shmdt, ""),
     Syscall::implemented(

@@ -22,14 +22,16 @@ use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
+use lintel_abi::mman::MAP_HUGETLB;
 use lintel_abi::mman::MAP_NORESERVE;
 use lintel_abi::Errno;
+use lintel_abi::KResult;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "mmap",
         mmap,
-        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_LOCKED locks and faults in (mlock); MAP_32BIT, MAP_GROWSDOWN and MAP_HUGETLB are accepted without effect",
+        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_LOCKED locks and faults in (mlock); MAP_HUGETLB is ENOMEM as on Linux without huge pages; MAP_32BIT and MAP_GROWSDOWN are accepted without effect, and MAP_HUGETLB with MAP_NORESERVE maps ordinary pages (Linux's raise SIGBUS when touched)",
     ),
     Syscall::implemented("munmap", munmap, ""),
 ];
@@ -46,6 +48,9 @@ pub fn mmap(c: &mut Call) -> SysResult {
     let kind = flags & 3;
     if kind == 0 {
         return Err(Errno::EINVAL);
+    }
+    if flags & MAP_HUGETLB != 0 {
+        hugetlb(c, addr, flags, fd)?;
     }
     // MAP_SHARED_VALIDATE is only meaningful for files; Linux refuses it for anonymous memory.
     if kind == MAP_SHARED_VALIDATE && flags & MAP_ANONYMOUS != 0 {
@@ -135,6 +140,28 @@ pub fn mmap(c: &mut Call) -> SysResult {
         let _ = m.populate(start, start + len);
     }
     ok(start)
+}
+
+/// MAP_HUGETLB, answered as Linux with no huge pages (an empty pool): a file that is not on
+/// hugetlbfs is EINVAL (after EBADF), an unknown page size EINVAL, a MAP_FIXED address off
+/// the huge page size EINVAL, and the reservation ENOMEM. Only MAP_NORESERVE, which reserves
+/// nothing, goes on (as ordinary pages: Linux's would raise SIGBUS when touched).
+fn hugetlb(c: &Call, addr: usize, flags: usize, fd: usize) -> KResult<()> {
+    if flags & MAP_ANONYMOUS == 0 {
+        let file = c.thread.files.get().lock().get(fd as i32)?;
+        if file.flags() & lintel_abi::fcntl::O_PATH != 0 {
+            return Err(Errno::EBADF);
+        }
+        return Err(Errno::EINVAL);
+    }
+    let log2 = crate::mm::hugetlb::size_log2(flags).ok_or(Errno::EINVAL)?;
+    if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 && addr & ((1 << log2) - 1) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MAP_NORESERVE == 0 {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
 }
 
 /// The backing of a mapping of an ordinary file: EACCES, ENODEV, EPERM as Linux's checks.

@@ -53,7 +53,7 @@ pub fn gettimeofday(c: &mut Call) -> SysResult {
         uaccess::write_bytes(c.a[0], &b)?;
     }
     if c.a[1] != 0 {
-        uaccess::write_bytes(c.a[1], &[0u8; 8])?;
+        uaccess::write_bytes(c.a[1], &super::settime::timezone())?;
     }
     ok(0)
 }

@@ -7,23 +7,37 @@ use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
 use crate::uaccess;
+use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_abi::capability::CAP_SYS_TIME;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial(
+    Syscall::implemented(
         "settimeofday",
         settimeofday,
-        "the timezone is checked, not kept",
+        "the timezone is kept for gettimeofday (Linux's sys_tz)",
     ),
     Syscall::implemented("clock_settime", clock_settime, ""),
 ];
 
+/// Linux's sys_tz: the timezone settimeofday set, as gettimeofday's second argument returns it
+/// (tz_minuteswest in the low 32 bits, tz_dsttime in the high); 0/0 at boot. The vDSOs'
+/// gettimeofday enter the kernel when asked for it.
+static TIMEZONE: AtomicU64 = AtomicU64::new(0);
+
+/// The kept timezone as gettimeofday writes it: struct timezone's two ints.
+pub(super) fn timezone() -> [u8; 8] {
+    TIMEZONE.load(Ordering::Relaxed).to_le_bytes()
+}
+
 /// do_sys_settimeofday64: the values are checked first (EINVAL), then CAP_SYS_TIME (EPERM),
 /// even when neither is given.
-fn set_wall_clock(c: &Call, ns: Option<i64>) -> SysResult {
+fn set_wall_clock(c: &Call, ns: Option<i64>, tz: Option<u64>) -> SysResult {
     if !c.thread.proc_ref().capable(CAP_SYS_TIME) {
         return Err(Errno::EPERM);
+    }
+    if let Some(tz) = tz {
+        TIMEZONE.store(tz, Ordering::Relaxed);
     }
     if let Some(ns) = ns {
         crate::time::set_realtime_ns(ns);
@@ -63,13 +77,18 @@ pub fn settimeofday(c: &mut Call) -> SysResult {
     } else {
         None
     };
-    if tz != 0 {
-        let minuteswest = uaccess::read_i32(tz)?;
+    let tz = if tz != 0 {
+        let b = uaccess::read_vec(tz, 8)?;
+        let zone = u64::from_le_bytes(b.as_slice().try_into().unwrap_or([0; 8]));
+        let minuteswest = zone as u32 as i32;
         if !(-15 * 60..=15 * 60).contains(&minuteswest) {
             return Err(Errno::EINVAL);
         }
-    }
-    set_wall_clock(c, ns)
+        Some(zone)
+    } else {
+        None
+    };
+    set_wall_clock(c, ns, tz)
 }
 
 /// Only CLOCK_REALTIME can be set; other valid clocks give EINVAL.
@@ -78,5 +97,5 @@ pub fn clock_settime(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let ns = get_timespec(c.a[1])?;
-    set_wall_clock(c, Some(ns))
+    set_wall_clock(c, Some(ns), None)
 }
