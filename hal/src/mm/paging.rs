@@ -11,22 +11,32 @@ use crate::arch::mmu::{
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-/// Page-table frames made since boot and not freed: the user address spaces' roots and
-/// tables, and the kernel stack area's (Linux's PageTables counts only the first; the
-/// second come and go with the kernel stacks, `kstack`). The boot page tables are not in it.
-static TABLES: AtomicUsize = AtomicUsize::new(0);
+/// Page-table frames of user address spaces (roots and the tables under their user half)
+/// made and not yet freed: Linux's PageTables counts these alone.
+static USER_TABLES: AtomicUsize = AtomicUsize::new(0);
 
-/// Page-table frames in use ([`TABLES`]), for /proc/meminfo's PageTables.
+/// Page-table frames of the kernel stack area (shared by every root; they come and go with
+/// the kernel stacks, `kstack`), kept apart from [`USER_TABLES`] so that PageTables is
+/// Linux's figure. The boot page tables are in neither.
+static KERNEL_TABLES: AtomicUsize = AtomicUsize::new(0);
+
+/// User page-table frames in use ([`USER_TABLES`]), for /proc/meminfo's PageTables.
 pub fn page_table_frames() -> usize {
-    TABLES.load(Ordering::Relaxed)
+    USER_TABLES.load(Ordering::Relaxed)
 }
 
-fn table_made() {
-    TABLES.fetch_add(1, Ordering::Relaxed);
+/// Kernel stack area page-table frames in use ([`KERNEL_TABLES`]): memory in use that
+/// /proc/meminfo must not count as process memory.
+pub fn kernel_table_frames() -> usize {
+    KERNEL_TABLES.load(Ordering::Relaxed)
 }
 
-fn table_freed() {
-    TABLES.fetch_sub(1, Ordering::Relaxed);
+fn table_made(count: &AtomicUsize) {
+    count.fetch_add(1, Ordering::Relaxed);
+}
+
+fn table_freed(count: &AtomicUsize) {
+    count.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// Access a user mapping allows.
@@ -112,7 +122,7 @@ pub(crate) fn init_kernel_root() {
     if !present(entry(root, i)) {
         let f = Frame::alloc().expect("no frame for the kernel stack area's table");
         set_entry(root, i, mmu::table(f.into_phys() as u64));
-        table_made();
+        table_made(&KERNEL_TABLES);
     }
     // SAFETY: reloading the same root flushes the dropped identity entries.
     unsafe { activate_root(root) };
@@ -158,7 +168,7 @@ impl AddressSpace {
         let f = Frame::alloc()?;
         let root = f.into_phys() as u64;
         let kernel = *KERNEL_ROOT.get().expect("paging not initialized");
-        table_made();
+        table_made(&USER_TABLES);
         copy_kernel_half(kernel, root);
         Some(AddressSpace {
             root,
@@ -187,7 +197,7 @@ impl AddressSpace {
 
     /// Walks to the leaf entry's table for `va`, creating tables when `create`.
     fn leaf_table(&self, va: usize, create: bool) -> Option<u64> {
-        leaf_table(self.root, va, create)
+        leaf_table(self.root, va, create, &USER_TABLES)
     }
 
     /// Drops the translation of `va` on this CPU and on every other CPU using this address
@@ -362,12 +372,13 @@ impl AddressSpace {
             }
         }
         drop(Frame::from_phys(t as usize));
-        table_freed();
+        table_freed(&USER_TABLES);
     }
 }
 
-/// Walks from `root` to the leaf entry's table for `va`, creating tables when `create`.
-fn leaf_table(root: u64, va: usize, create: bool) -> Option<u64> {
+/// Walks from `root` to the leaf entry's table for `va`, creating tables when `create` (each
+/// counted in `count`: [`USER_TABLES`] or [`KERNEL_TABLES`]).
+fn leaf_table(root: u64, va: usize, create: bool, count: &AtomicUsize) -> Option<u64> {
     let mut t = root;
     for level in (1..levels()).rev() {
         let i = index(va, level);
@@ -382,7 +393,7 @@ fn leaf_table(root: u64, va: usize, create: bool) -> Option<u64> {
             // loser's table would be overwritten, and the stack pages it mapped there lost.
             match install_entry(t, i, e, mmu::table(pa)) {
                 Ok(()) => {
-                    table_made();
+                    table_made(count);
                     t = pa;
                 }
                 Err(won) => {
@@ -402,7 +413,7 @@ fn leaf_table(root: u64, va: usize, create: bool) -> Option<u64> {
 /// table. The caller owns `va` (no one else maps or unmaps it meanwhile).
 pub(crate) fn map_kernel(va: usize, frame: Frame) -> Result<(), OutOfMemory> {
     let kernel = *KERNEL_ROOT.get().expect("paging not initialized");
-    let t = leaf_table(kernel, va, true).ok_or(OutOfMemory)?;
+    let t = leaf_table(kernel, va, true, &KERNEL_TABLES).ok_or(OutOfMemory)?;
     let i = index(va, 0);
     debug_assert!(!present(entry(t, i)));
     set_entry(t, i, mmu::kernel_leaf(frame.into_phys() as u64));
@@ -415,7 +426,7 @@ pub(crate) fn map_kernel(va: usize, frame: Frame) -> Result<(), OutOfMemory> {
 /// CPUs may still hold it until the caller has them flush. Returns the frame it held.
 pub(crate) fn unmap_kernel(va: usize) -> Option<Frame> {
     let kernel = *KERNEL_ROOT.get().expect("paging not initialized");
-    let t = leaf_table(kernel, va, false)?;
+    let t = leaf_table(kernel, va, false, &KERNEL_TABLES)?;
     let i = index(va, 0);
     let old = entry(t, i);
     if !present(old) {
@@ -449,7 +460,7 @@ pub(crate) fn detach_kernel_table(va: usize) -> Option<Frame> {
         return None;
     }
     set_entry(t, i, 0);
-    table_freed();
+    table_freed(&KERNEL_TABLES);
     Some(Frame::from_phys(leaf as usize))
 }
 
@@ -469,7 +480,7 @@ impl Drop for Tables {
             }
         }
         drop(Frame::from_phys(self.0 as usize));
-        table_freed();
+        table_freed(&USER_TABLES);
     }
 }
 

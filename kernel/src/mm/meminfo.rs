@@ -22,10 +22,11 @@ pub struct MemStats {
     pub slab: u64,
     /// Frames holding kernel stacks (Linux's KernelStack).
     pub kernel_stack: u64,
-    /// Page-table frames: user address spaces' and the kernel stack area's (Linux's
-    /// PageTables; `lintel_hal::mm::page_table_frames`).
+    /// Page-table frames of user address spaces (Linux's PageTables, which leaves kernel
+    /// page tables out; `lintel_hal::mm::page_table_frames`).
     pub page_tables: u64,
-    /// Frames in use by none of the above: process memory.
+    /// Frames in use by none of the above, nor by the kernel stack area's page tables
+    /// (`lintel_hal::mm::kernel_table_frames`, in no line as in Linux): process memory.
     pub anon: u64,
 }
 
@@ -46,6 +47,8 @@ pub fn stats() -> MemStats {
         .min(used - cached);
     let page_tables =
         (lintel_hal::mm::page_table_frames() as u64 * 4).min(used - cached - kernel_stack);
+    let kernel_tables = (lintel_hal::mm::kernel_table_frames() as u64 * 4)
+        .min(used - cached - kernel_stack - page_tables);
     MemStats {
         total,
         free,
@@ -56,6 +59,6 @@ pub fn stats() -> MemStats {
         slab: heap_used,
         kernel_stack,
         page_tables,
-        anon: used - cached - kernel_stack - page_tables,
+        anon: used - cached - kernel_stack - page_tables - kernel_tables,
     }
 }

@@ -16,7 +16,7 @@ use crate::spinlock::Mutex;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::Frame;
 use lintel_vfs::Inode;
@@ -51,6 +51,9 @@ pub struct Mapping {
     /// orders them against writers). A sleeping lock: it is held across the file system's
     /// I/O. See `write_locked`.
     write_lock: lintel_sync::Mutex<()>,
+    /// Set when an unmap found `write_lock` held and left the dirty pages to
+    /// `writeback_deferred` (`writeback_unmapped`): the inode, held until they are written.
+    deferred: Mutex<Option<Arc<dyn Inode>>>,
 }
 
 /// Pages read at once when a read misses the cache of a disk file.
@@ -67,7 +70,7 @@ fn is_disk_file(inode: &Arc<dyn Inode>) -> bool {
 static MAPPINGS: Mutex<BTreeMap<usize, Arc<Mapping>>> = Mutex::new(BTreeMap::new());
 
 /// The table size at which `get` next drops the mappings of files no one can reach.
-static SWEEP_AT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(64);
+static SWEEP_AT: AtomicUsize = AtomicUsize::new(64);
 
 fn key(inode: &Arc<dyn Inode>) -> usize {
     Arc::as_ptr(inode) as *const u8 as usize
@@ -111,6 +114,7 @@ pub fn get(inode: &Arc<dyn Inode>) -> Option<Arc<Mapping>> {
         next_read: AtomicU64::new(0),
         changes: AtomicU64::new(0),
         write_lock: lintel_sync::Mutex::named("pagecache::Mapping::write_lock", ()),
+        deferred: Mutex::new(None),
     });
     all.insert(k, m.clone());
     Some(m)
@@ -559,10 +563,9 @@ pub fn writeback_locked(inode: &Arc<dyn Inode>) -> KResult<()> {
     }
 }
 
-/// Files whose writeback at unmap had to wait (`writeback_unmapped`): their pages stay
-/// dirty in the cache (reads and mappings see them; the inode held here keeps them) until
-/// `writeback_deferred` writes them.
-static DEFERRED: Mutex<Vec<Arc<dyn Inode>>> = Mutex::new(Vec::new());
+/// How many mappings hold a deferred writeback (`Mapping::deferred`): munmap's
+/// `writeback_deferred` looks at this count alone when it is 0, as it nearly always is.
+static DEFERRED: AtomicUsize = AtomicUsize::new(0);
 
 /// A shared writable mapping of the file goes away under `Mm::inner` (munmap, mmap over it,
 /// the end of an address space). A truncation takes `Mm::inner` under the file's write lock
@@ -570,6 +573,11 @@ static DEFERRED: Mutex<Vec<Arc<dyn Inode>>> = Mutex::new(Vec::new());
 /// the pages are written back at once if the lock is free, else the file is deferred to
 /// `writeback_deferred`, which munmap and sync run with no `Mm::inner` held (Linux leaves
 /// them to its flusher threads).
+///
+/// Deferring allocates nothing and lists a file at most once however often it is unmapped
+/// meanwhile: the mapping's own `deferred` slot takes a reference to the inode (which keeps
+/// the inode, so its dirty pages, from going away with its last user before they are
+/// written: the table holds only a `Weak`).
 pub fn writeback_unmapped(inode: &Arc<dyn Inode>) {
     let Some(m) = find(inode) else {
         return;
@@ -580,7 +588,11 @@ pub fn writeback_unmapped(inode: &Arc<dyn Inode>) {
     let r = match m.write_lock.try_lock() {
         Some(_serialised) => m.writeback(inode),
         None => {
-            DEFERRED.lock().push(inode.clone());
+            let mut slot = m.deferred.lock();
+            if slot.is_none() {
+                *slot = Some(inode.clone());
+                DEFERRED.fetch_add(1, Ordering::Release);
+            }
             Ok(())
         }
     };
@@ -590,16 +602,28 @@ pub fn writeback_unmapped(inode: &Arc<dyn Inode>) {
 }
 
 /// Writes back the files `writeback_unmapped` deferred. The caller holds no `Mm::inner`.
+/// With none deferred (the count 0) it takes no lock; otherwise it walks the table, as
+/// sync does, for the mappings whose slot is set.
 pub fn writeback_deferred() {
-    if DEFERRED.lock().is_empty() {
+    if DEFERRED.load(Ordering::Acquire) == 0 {
         return;
     }
-    let files = core::mem::take(&mut *DEFERRED.lock());
-    for inode in files {
-        if let Err(e) = writeback(&inode) {
-            crate::warn!("deferred writeback failed: {}", e.name());
+    each_mapping(|m| {
+        let inode = {
+            let mut slot = m.deferred.lock();
+            let inode = slot.take();
+            if inode.is_some() {
+                DEFERRED.fetch_sub(1, Ordering::Release);
+            }
+            inode
+        };
+        if let Some(inode) = inode {
+            let _serialised = m.write_lock.lock();
+            if let Err(e) = m.writeback(&inode) {
+                crate::warn!("deferred writeback failed: {}", e.name());
+            }
         }
-    }
+    });
 }
 
 /// sync(2): every file's dirty pages, each under its write lock.
