@@ -32,7 +32,7 @@ pub use path::{
 };
 pub use perm::{
     chmod_mode, chown_kill_bits, chown_ok, kill_suid_bits, new_file_group, permission,
-    permission_acl, sticky_ok, Cred,
+    permission_acl, sticky_ok, sysctl_permission, Cred,
 };
 pub use tmpfs::{
     new_tmpfs, new_tmpfs_with, tmpfs_copy, tmpfs_file_page, tmpfs_mount_options, tmpfs_page,
@@ -142,6 +142,11 @@ pub trait Inode: Send + Sync {
     /// EIO instead.
     fn mmap_errno(&self) -> Errno {
         Errno::ENODEV
+    }
+    /// A file system's own access rule (Linux's `i_op->permission`), answered instead of
+    /// the mode, ACL and capability checks of `inode_permission`; None keeps those.
+    fn permission(&self, _cred: &Cred, _mask: u32) -> Option<KResult<()>> {
+        None
     }
 
     fn read_at(&self, _offset: u64, _buf: &mut [u8]) -> KResult<usize> {
@@ -305,6 +310,9 @@ pub fn access_acl(inode: &dyn Inode) -> Option<acl::Acl> {
 /// generic_permission). The ACL is read only when it can matter: not the owner, and group
 /// bits in the mode.
 pub fn inode_permission(inode: &dyn Inode, cred: &Cred, mask: u32) -> KResult<()> {
+    if let Some(r) = inode.permission(cred, mask) {
+        return r;
+    }
     let stat = inode.stat();
     if stat.uid != cred.uid && stat.mode & 0o070 != 0 {
         if let Some(a) = access_acl(inode) {

@@ -85,6 +85,24 @@ pub fn permission_acl(stat: &Stat, acl: Option<&Acl>, cred: &Cred, mask: u32) ->
     Err(Errno::EACCES)
 }
 
+/// /proc/sys's rule (Linux's sysctl test_perm): root gets the owner bits, a member of group 0
+/// the group bits, anyone else the other bits, and no capability overrides them, so even
+/// root cannot write a read-only sysctl or read a write-only one (EACCES at open).
+pub fn sysctl_permission(mode: u32, cred: &Cred, mask: u32) -> KResult<()> {
+    let bits = if cred.uid == 0 {
+        mode >> 6
+    } else if cred.in_group(0) {
+        mode >> 3
+    } else {
+        mode
+    };
+    if mask & 7 & !bits == 0 {
+        Ok(())
+    } else {
+        Err(Errno::EACCES)
+    }
+}
+
 /// The sticky-directory rule (check_sticky): in a directory with S_ISVTX, only the owner of
 /// the entry or of the directory, or CAP_FOWNER, may remove or rename it.
 pub fn sticky_ok(dir: &Stat, victim: &Stat, cred: &Cred) -> bool {

@@ -758,3 +758,27 @@ fn tmpfs_names_change_atomically_across_threads() {
     let expect = created.load(Ordering::Relaxed) - unlinked.load(Ordering::Relaxed);
     assert_eq!(left, expect);
 }
+
+#[test]
+fn sysctl_permission_ignores_capabilities() {
+    let cred = |uid: u32, groups: Vec<u32>, caps: u64| Cred {
+        uid,
+        gid: uid,
+        groups,
+        caps,
+    };
+    let (root, user, wheel) = (
+        cred(0, vec![], u64::MAX),
+        cred(1000, vec![], 0),
+        cred(1000, vec![0], 0),
+    );
+    assert_eq!(sysctl_permission(0o444, &root, 4), Ok(()));
+    assert_eq!(sysctl_permission(0o444, &root, 2), Err(Errno::EACCES));
+    assert_eq!(sysctl_permission(0o200, &root, 4), Err(Errno::EACCES));
+    assert_eq!(sysctl_permission(0o200, &root, 2), Ok(()));
+    assert_eq!(sysctl_permission(0o644, &root, 6), Ok(()));
+    assert_eq!(sysctl_permission(0o644, &user, 2), Err(Errno::EACCES));
+    assert_eq!(sysctl_permission(0o644, &user, 4), Ok(()));
+    assert_eq!(sysctl_permission(0o640, &wheel, 4), Ok(()));
+    assert_eq!(sysctl_permission(0o600, &wheel, 4), Err(Errno::EACCES));
+}

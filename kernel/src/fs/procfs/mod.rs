@@ -453,6 +453,20 @@ impl Inode for ProcInode {
         PROC_DEV
     }
 
+    /// /proc/sys goes by its own rule (sysctl_perm): root cannot write a read-only sysctl or
+    /// read drop_caches, whatever its capabilities.
+    fn permission(&self, cred: &lintel_vfs::Cred, mask: u32) -> Option<KResult<()>> {
+        match self.node {
+            Node::Sysctl(i)
+                if SYSCTL[i as usize].0 != "sysvipc"
+                    && !SYSCTL[i as usize].0.starts_with("sysvipc/") =>
+            {
+                Some(lintel_vfs::sysctl_permission(self.stat().mode, cred, mask))
+            }
+            _ => None,
+        }
+    }
+
     /// Linux's proc_reg_mmap: the entries made with proc_create (/proc/meminfo, /proc/net/*)
     /// answer EIO; the per-process files and sysctls have no mmap (ENODEV).
     fn mmap_errno(&self) -> Errno {
