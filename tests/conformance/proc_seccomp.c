@@ -3,7 +3,8 @@
  * tracer), filters reading arguments and the architecture, stacking (the most restrictive
  * answer wins), inheritance across fork, the no_new_privs rule for unprivileged callers,
  * filter checking (EINVAL), SECCOMP_GET_ACTION_AVAIL and PR_GET_SECCOMP. Each case runs in a
- * child, since a filter cannot be removed. */
+ * child, since a filter cannot be removed. Also /proc/sys/kernel/seccomp: actions_avail, and
+ * actions_logged as root writes it (restored at the end). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <linux/audit.h>
@@ -219,7 +220,49 @@ static void invalid(void) {
     CHECK_ERR(sc(SECCOMP_SET_MODE_STRICT, 0, NULL), EINVAL);
 }
 
+#define SYSCTL "/proc/sys/kernel/seccomp/"
+
+/* The whole text of a sysctl file, or "" when it cannot be read. */
+static const char *sysctl_text(const char *name) {
+    static char buf[256];
+    lt_slurp(name, buf, sizeof buf);
+    return buf;
+}
+
+static void proc_files(void) {
+    CHECK(strcmp(sysctl_text(SYSCTL "actions_avail"),
+                 "kill_process kill_thread trap errno user_notif trace log allow\n") == 0);
+    CHECK_ERR(open(SYSCTL "actions_avail", O_WRONLY), EACCES);
+    char saved[256];
+    snprintf(saved, sizeof saved, "%s", sysctl_text(SYSCTL "actions_logged"));
+    CHECK(saved[0] != 0);
+    CHECK_OK(lt_write_file(SYSCTL "actions_logged", "trap errno\n"));
+    CHECK(strcmp(sysctl_text(SYSCTL "actions_logged"), "trap errno\n") == 0);
+    CHECK_OK(lt_write_file(SYSCTL "actions_logged", "log log"));
+    CHECK(strcmp(sysctl_text(SYSCTL "actions_logged"), "log\n") == 0);
+    /* Parsing stops at the first empty name. */
+    CHECK_OK(lt_write_file(SYSCTL "actions_logged", "kill_process  trap"));
+    CHECK(strcmp(sysctl_text(SYSCTL "actions_logged"), "kill_process\n") == 0);
+    CHECK_OK(lt_write_file(SYSCTL "actions_logged", " trap"));
+    CHECK(strcmp(sysctl_text(SYSCTL "actions_logged"), "\n") == 0);
+    CHECK_ERR(lt_write_file(SYSCTL "actions_logged", "allow"), EINVAL);
+    CHECK_ERR(lt_write_file(SYSCTL "actions_logged", "trap bogus"), EINVAL);
+    CHECK(strcmp(sysctl_text(SYSCTL "actions_logged"), "\n") == 0);
+    pid_t k = fork();
+    if (k == 0) {
+        if (setuid(65534) != 0)
+            _exit(2);
+        _exit(open(SYSCTL "actions_logged", O_WRONLY) < 0 && errno == EACCES ? 0 : 1);
+    }
+    int st;
+    waitpid(k, &st, 0);
+    CHECK_EXIT(st, 0);
+    CHECK_OK(lt_write_file(SYSCTL "actions_logged", saved));
+    CHECK(strcmp(sysctl_text(SYSCTL "actions_logged"), saved) == 0);
+}
+
 int main(void) {
+    proc_files();
     CHECK_EXIT(in_child(errno_action), 0);
     CHECK_EXIT(in_child(args_and_arch), 0);
     CHECK_EXIT(in_child(trap_action), 0);

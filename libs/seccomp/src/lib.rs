@@ -443,5 +443,7 @@ pub fn action_available(action: u32) -> bool {
     )
 }
 
+pub mod logged;
+
 #[cfg(test)]
 mod tests;

@@ -84,6 +84,23 @@ pub(super) const SYSCTL: &[SysctlEntry] = &[
             }))
         }),
     ),
+    ("sys/kernel/seccomp", None),
+    (
+        "sys/kernel/seccomp/actions_avail",
+        Some(|t| {
+            t.string(lintel_seccomp::logged::names_text(
+                lintel_seccomp::logged::ALL,
+            ))
+        }),
+    ),
+    (
+        "sys/kernel/seccomp/actions_logged",
+        Some(|t| {
+            t.string(lintel_seccomp::logged::names_text(
+                lintel_seccomp::logged::ACTIONS_LOGGED.load(Relaxed),
+            ))
+        }),
+    ),
     ("sys/kernel/random", None),
     ("sys/kernel/random/boot_id", Some(|t| t.string(boot_id()))),
     ("sys/kernel/random/uuid", Some(|t| t.string(new_uuid()))),
@@ -325,6 +342,11 @@ pub(super) type SysctlSetter = fn(&[u8]) -> KResult<()>;
 const SYSCTL_WRITABLE: &[(&str, SysctlSetter)] = &[
     ("sys/kernel/core_pattern", |b| {
         proc::core_pattern::set_pattern(b);
+        Ok(())
+    }),
+    ("sys/kernel/seccomp/actions_logged", |b| {
+        let mask = lintel_seccomp::logged::logged_from_names(b).ok_or(Errno::EINVAL)?;
+        lintel_seccomp::logged::ACTIONS_LOGGED.store(mask, Relaxed);
         Ok(())
     }),
     ("sys/kernel/core_uses_pid", |b| {

@@ -20,12 +20,13 @@ use lintel_abi::ptrace::{PTRACE_O_SUSPEND_SECCOMP, PTRACE_O_TRACESECCOMP};
 use lintel_abi::signal::{SIGSYS, SIG_DFL};
 use lintel_abi::syscall_nr as nr;
 use lintel_abi::{Errno, KResult};
+use lintel_seccomp::logged;
 use lintel_seccomp::*;
 
-pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
+pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
     "seccomp",
     seccomp,
-    "strict and filter modes, every action: TRACE stops tracers with PTRACE_O_TRACESECCOMP, USER_NOTIF listeners with RECV, SEND, ID_VALID, ADDFD and poll; no /proc/sys/kernel/seccomp",
+    "strict and filter modes, every action: TRACE stops tracers with PTRACE_O_TRACESECCOMP, USER_NOTIF listeners with RECV, SEND, ID_VALID, ADDFD and poll; /proc/sys/kernel/seccomp's actions_avail and actions_logged (the actions Linux would audit-log go to the kernel log at level info)",
 )];
 
 pub const SECCOMP_MODE_STRICT: u8 = 1;
@@ -274,7 +275,7 @@ fn run_filters(c: &mut Call, n: &mut usize, recheck: bool) -> Option<SysResult> 
     let log = matched.is_some_and(|f| f.log);
     let action = ret & SECCOMP_RET_ACTION_FULL;
     let value = ret & SECCOMP_RET_DATA;
-    if log && action != SECCOMP_RET_ALLOW || action == SECCOMP_RET_LOG {
+    if logged::should_log(action, log, logged::ACTIONS_LOGGED.load(Ordering::Relaxed)) {
         crate::info!("seccomp: pid {} syscall {} action {:#x}", t.tid(), n, ret);
     }
     match action {
