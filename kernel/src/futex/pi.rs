@@ -4,9 +4,10 @@
 //! already owns the lock. A lock whose owner died goes to the first waiter with
 //! FUTEX_OWNER_DIED set, which glibc reports as EOWNERDEAD.
 //!
-//! Priorities: Lintel's scheduler has no real-time priorities to inherit (every thread is
-//! scheduled round-robin), so the boosting part of PI has nothing to do; waiters are served
-//! in arrival order. The word is changed with atomic user cmpxchg, since threads on other
+//! Priorities: not inherited yet. The scheduler has real-time policies (SCHED_FIFO/RR and
+//! SCHED_DEADLINE), but a waiter does not lend its priority to the owner (Linux's rt_mutex
+//! boost), so a middle-priority thread can keep a low-priority owner off the CPU while a
+//! high-priority waiter waits; waiters are served in arrival order, not by priority. The word is changed with atomic user cmpxchg, since threads on other
 //! CPUs take and mark it at the same time.
 //!
 //! Requeue-PI (`super::requeue_pi`) queues a waiter here on its behalf ([`enqueue_proxy`]);

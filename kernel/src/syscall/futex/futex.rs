@@ -19,7 +19,7 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "futex",
     futex,
-    "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, bitsets, LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI (no priority boost: no real-time priorities)",
+    "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, bitsets, LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI (no priority inheritance: a real-time waiter does not boost the lock's owner, and waiters are served in arrival order, not by priority)",
 )];
 
 pub fn futex(c: &mut Call) -> SysResult {
