@@ -355,11 +355,14 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
     });
     // Exhaustion: runaway process creation by root on a small guest ends with fork failing
     // (EAGAIN from threads-max, or ENOMEM), never a kernel panic, and the system works after.
-    let exhaust: [(&str, &str, &[&str]); 6] = [
+    // The OOM killer's victim is logged on the console, as Linux logs it.
+    let oom_log: &[&str] = &["Out of memory: Killed process"];
+    let exhaust: [(&str, &str, &[&str], &[&str]); 6] = [
         (
             "boot.exhaust.chain",
             EXHAUST_CHAIN,
             &["applet-ok", "fork-refused", "final-ok"],
+            &[],
         ),
         (
             "boot.exhaust.forkbomb",
@@ -370,11 +373,13 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
                 "fork-refused",
                 "final-ok",
             ],
+            &[],
         ),
         (
             "boot.exhaust.exec-chain",
             EXHAUST_EXEC_CHAIN,
             &["fork-refused", "final-ok"],
+            &[],
         ),
         (
             "boot.exhaust.sysctl",
@@ -388,6 +393,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
                 "pid-wrapped",
                 "final-ok",
             ],
+            &[],
         ),
         (
             "boot.exhaust.memory",
@@ -400,6 +406,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
                 "tmpfs-again",
                 "final-ok",
             ],
+            oom_log,
         ),
         (
             "boot.exhaust.oom-killer",
@@ -410,14 +417,16 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
                 "big-status=137",
                 "final-ok",
             ],
+            oom_log,
         ),
     ];
-    for (id, script, expect) in exhaust {
+    for (id, script, expect, logged) in exhaust {
         cases.push(Case {
             id: id.into(),
             argv: s(&["/bin/sh", "-c", script]),
             status: 0,
             output: s(expect),
+            contains: s(logged),
             mem: Some("128M"),
             ..Case::DEFAULT
         });
