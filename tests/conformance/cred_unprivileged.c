@@ -303,6 +303,11 @@ static void unprivileged(void) {
     CHECK_ERR(access("d/rootfile", W_OK), EACCES);
     CHECK_ERR(open("d/rootfile", O_WRONLY), EACCES);
     CHECK_ERR(open("d/rootfile", O_RDONLY | O_NOATIME), EPERM);
+    int ro = open("d/rootfile", O_RDONLY);
+    CHECK(ro >= 0);
+    CHECK_ERR(fcntl(ro, F_SETFL, O_NOATIME), EPERM); /* nor later, by fcntl */
+    CHECK_OK(fcntl(ro, F_SETFL, O_NONBLOCK));
+    close(ro);
     CHECK_ERR(truncate("d/rootfile", 0), EACCES);
     CHECK_ERR(open("d/new", O_CREAT | O_WRONLY, 0644), EACCES);
     CHECK_ERR(mkdir("d/newdir", 0755), EACCES);

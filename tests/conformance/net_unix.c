@@ -2,7 +2,8 @@
  * path and abstract names (bind/listen/connect/accept, EADDRINUSE, ECONNREFUSED, ENOENT),
  * getsockname/getpeername, SCM_RIGHTS, SCM_CREDENTIALS, SO_PEERCRED, SO_TYPE, datagram
  * boundaries and MSG_TRUNC, MSG_PEEK, MSG_DONTWAIT, non-blocking accept, bad socket types,
- * and poll on a listening socket. */
+ * poll on a listening socket, and full socket buffers (a writer whose reader does not read
+ * gets EAGAIN and loses POLLOUT, stream and datagram; everything arrives once drained). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -734,6 +735,51 @@ static void test_creds(void) {
     close(sv[1]);
 }
 
+/* Socket buffers run out (issue 19's exhaustion list): a non-blocking writer whose peer does
+ * not read fills the buffers and gets EAGAIN, within a bound (the buffers are finite), and
+ * POLLOUT goes; the reader then gets every byte (or datagram) in order, POLLOUT comes back
+ * and sending works again. */
+static void test_full_buffers(void) {
+    static char chunk[4096], in[65536];
+    for (int type = SOCK_STREAM; type <= SOCK_DGRAM; type++) {
+        int sv[2];
+        CHECK_OK(socketpair(AF_UNIX, type, 0, sv));
+        CHECK_OK(fcntl(sv[0], F_SETFL, O_NONBLOCK));
+        size_t sent = 0, n = 0;
+        ssize_t w = 0;
+        while (sent < (64u << 20)) {
+            memset(chunk, 'a' + (int)(n % 26), sizeof chunk);
+            w = send(sv[0], chunk, sizeof chunk, 0);
+            if (w <= 0) break;
+            sent += (size_t)w;
+            n++;
+        }
+        CHECK(w == -1 && errno == EAGAIN);
+        CHECK(sent > 0 && sent < (64u << 20));
+        struct pollfd p = {.fd = sv[0], .events = POLLOUT};
+        CHECK(poll(&p, 1, 0) == 0);
+        CHECK_ERR(send(sv[0], chunk, 1, MSG_DONTWAIT), EAGAIN);
+        /* Drain: the same bytes in the same order (each 4 KiB chunk one letter). */
+        size_t got = 0;
+        int bad = 0;
+        while (got < sent) {
+            ssize_t r = recv(sv[1], in, sizeof in, MSG_DONTWAIT);
+            if (r <= 0) break;
+            if (type == SOCK_DGRAM) bad += r != (ssize_t)sizeof chunk;
+            for (ssize_t i = 0; i < r; i++) bad += in[i] != 'a' + (int)((got + (size_t)i) / sizeof chunk % 26);
+            got += (size_t)r;
+        }
+        CHECK(got == sent && bad == 0);
+        CHECK_ERR(recv(sv[1], in, sizeof in, MSG_DONTWAIT), EAGAIN);
+        p.revents = 0;
+        CHECK(poll(&p, 1, 2000) == 1 && (p.revents & POLLOUT));
+        CHECK(send(sv[0], chunk, sizeof chunk, 0) == (ssize_t)sizeof chunk);
+        CHECK(recv(sv[1], in, sizeof in, 0) == (ssize_t)sizeof chunk);
+        close(sv[0]);
+        close(sv[1]);
+    }
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     signal(SIGALRM, on_watchdog);
@@ -745,5 +791,6 @@ int main(void) {
     test_dgram();
     test_rights();
     test_creds();
+    test_full_buffers();
     DONE();
 }

@@ -59,6 +59,7 @@ const USAGE: &str = "usage:
                    code on one CPU at a time, as before; by default it runs on every CPU
                    at once (docs/architecture.md, \"Without the big kernel lock\")
   cargo xtask test [--filter SUBSTR] [--suite cpython] [--kvm] [--lockdep] [--bkl]
+                   [--crash-rounds N] [--crash-seed S]
       --filter     tests whose names hold SUBSTR; SUBSTR@PASS: only that pass of the
                    conformance tests (@ plain, @ext4, @smp4, @lockdep, @bkl)
       --lockdep    every boot uses the lock-order-checked kernel (the plain run already
@@ -66,6 +67,9 @@ const USAGE: &str = "usage:
       --bkl        every boot keeps the big kernel lock (lintel.bkl=on; it matters with
                    several CPUs: @smp4, @lockdep, boot.smp*), by hand; the plain run
                    has one pass with it (@bkl: the tests named in BKL_PASS on four CPUs)
+      --crash-rounds N  boot.ext4-crash cuts the power N times (default 10)
+      --crash-seed S  the seed of its cut moments (a number above 0; default the fixed
+                   seed its PASS/FAIL line prints, which a failure is repeated with)
       --suite cpython  CPython's regression tests about the operating system, all modules
                    (the plain run has a bounded set), in Lintel and on this host
       --arch riscv64|aarch64  the host unit tests, the port's boot tests and its
@@ -324,12 +328,29 @@ fn main() -> ExitCode {
             let mut filter = None;
             let mut suite = None;
             let mut kvm = false;
+            let mut crash = test::CrashOpts::default();
+            let mut crash_set = false;
             let mut i = 0;
             while i < rest.len() {
                 match rest[i].as_str() {
                     "--filter" => {
                         i += 1;
                         filter = rest.get(i).cloned();
+                    }
+                    o @ ("--crash-rounds" | "--crash-seed") => {
+                        i += 1;
+                        let n = rest.get(i).and_then(|v| v.parse::<u64>().ok());
+                        match (o, n) {
+                            ("--crash-rounds", Some(n @ 1..=100_000)) => crash.rounds = n as u32,
+                            ("--crash-seed", Some(s @ 1..)) => crash.seed = s,
+                            _ => {
+                                eprintln!(
+                                    "xtask: {o} takes a number above 0 (rounds: at most 100000)\n{USAGE}"
+                                );
+                                return ExitCode::from(2);
+                            }
+                        }
+                        crash_set = true;
                     }
                     "--suite" => {
                         i += 1;
@@ -347,6 +368,10 @@ fn main() -> ExitCode {
             }
             let ports = [arch::Arch::Riscv64, arch::Arch::Aarch64];
             let port = arch::current();
+            if crash_set && (suite.is_some() || port != arch::Arch::X86_64) {
+                eprintln!("xtask: --crash-rounds and --crash-seed are for boot.ext4-crash, which the plain x86_64 run has");
+                return ExitCode::from(2);
+            }
             setup::ensure_with(&ports).and_then(|_| match &suite {
                 Some(_) if port != arch::Arch::X86_64 => {
                     Err("--suite runs on x86_64 only (its Debian root is amd64's)".into())
@@ -355,7 +380,7 @@ fn main() -> ExitCode {
                 None if port != arch::Arch::X86_64 => {
                     test::run_port(port.name(), filter.as_deref())
                 }
-                None => test::run(filter.as_deref(), kvm),
+                None => test::run(filter.as_deref(), kvm, crash),
             })
         }
         "fuzz" => setup::ensure().and_then(|_| fuzz::run(rest)),
@@ -453,6 +478,15 @@ mod tests {
 
     fn parse(a: &[&str]) -> Result<RunOpts, String> {
         parse_run(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn usage_names_the_crash_default() {
+        let rounds = format!(
+            "--crash-rounds N  boot.ext4-crash cuts the power N times (default {})",
+            test::CrashOpts::default().rounds
+        );
+        assert!(USAGE.contains(&rounds));
     }
 
     #[test]

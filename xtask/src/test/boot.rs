@@ -34,33 +34,37 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         /// Seconds before the boot counts as hung (exit status 124).
         timeout: u64,
     }
+    impl Case {
+        /// What most cases leave as it is: no program added, nothing typed, no disk, the
+        /// default memory, one CPU, no output required, 120 s before the boot counts as hung.
+        const DEFAULT: Case = Case {
+            id: String::new(),
+            argv: Vec::new(),
+            add: None,
+            status: 0,
+            output: Vec::new(),
+            keys: None,
+            contains: Vec::new(),
+            disk: None,
+            mem: None,
+            smp: 1,
+            timeout: 120,
+        };
+    }
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let mut cases = vec![
         Case {
             id: "boot.echo".into(),
             argv: s(&["/bin/busybox", "echo", "hi"]),
-            add: None,
             status: 0,
             output: s(&["hi"]),
-            keys: None,
-            contains: vec![],
-            disk: None,
-            mem: None,
-            smp: 1,
-            timeout: 120,
+            ..Case::DEFAULT
         },
         Case {
             id: "boot.exit-status".into(),
             argv: s(&["/bin/sh", "-c", "exit 7"]),
-            add: None,
             status: 7,
-            output: vec![],
-            keys: None,
-            contains: vec![],
-            disk: None,
-            mem: None,
-            smp: 1,
-            timeout: 120,
+            ..Case::DEFAULT
         },
         // Init is unkillable, as on Linux: SIGKILL and signals it has no handler for do not
         // reach it (a child is killed as usual).
@@ -71,30 +75,18 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
                 "-c",
                 "kill -9 $$; kill -TERM $$; sh -c 'kill -9 $$'; echo child $?; exit 3",
             ]),
-            add: None,
             status: 3,
-            output: vec![],
-            keys: None,
             contains: vec!["child 137".into()],
-            disk: None,
-            mem: None,
-            smp: 1,
-            timeout: 120,
+            ..Case::DEFAULT
         },
         Case {
             id: "boot.missing-program".into(),
             argv: s(&["/no/such/program"]),
-            add: None,
             status: 127,
             output: s(&[
                 "lintel: cannot execute /no/such/program: No such file or directory (ENOENT)",
             ]),
-            keys: None,
-            contains: vec![],
-            disk: None,
-            mem: None,
-            smp: 1,
-            timeout: 120,
+            ..Case::DEFAULT
         },
     ];
     // Issue 14's mark: every CPU QEMU gives is online and reported.
@@ -105,15 +97,10 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             "-c",
             "nproc; cat /sys/devices/system/cpu/online; grep -c ^processor /proc/cpuinfo",
         ]),
-        add: None,
         status: 0,
         output: s(&["4", "0-3", "4"]),
-        keys: None,
-        contains: vec![],
-        disk: None,
-        mem: None,
         smp: 4,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     // ... and an init that exits at once on four CPUs powers off: before 5a900cb a CPU that
     // had not yet run a thread kept its bring-up root table, and exit waited for ever for it
@@ -121,15 +108,11 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
     cases.push(Case {
         id: "boot.smp.short-init".into(),
         argv: s(&["/bin/busybox", "nproc"]),
-        add: None,
         status: 0,
         output: s(&["4"]),
-        keys: None,
-        contains: vec![],
-        disk: None,
-        mem: None,
         smp: 4,
         timeout: 60,
+        ..Case::DEFAULT
     });
     let bin = build::ensure_build_dir()?.join("tests/boot");
     for v in [Variant::Musl, Variant::MuslPie, Variant::Glibc] {
@@ -141,12 +124,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             add: Some((exe, "/args".into())),
             status: 3,
             output: s(&["argc=3", "argv[0]=/args", "argv[1]=a", "argv[2]=b c"]),
-            keys: None,
-            contains: vec![],
-            disk: None,
-            mem: None,
-            smp: 1,
-            timeout: 120,
+            ..Case::DEFAULT
         });
     }
     // Issue 20: a program of any kind given to `--add` brings what it needs (musl's or
@@ -193,12 +171,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             add: Some((exe, "/usr/local/bin/libcuse".into())),
             status: 0,
             output,
-            keys: None,
-            contains: vec![],
-            disk: None,
-            mem: None,
-            smp: 1,
-            timeout: 120,
+            ..Case::DEFAULT
         });
     }
     // Init survives signals pending from when it had a handler that find SIG_DFL at delivery.
@@ -213,13 +186,8 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         argv: s(&["/init_pending"]),
         add: Some((pending, "/init_pending".into())),
         status: 4,
-        output: vec![],
-        keys: None,
         contains: vec!["init survived its pending signals".into()],
-        disk: None,
-        mem: None,
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     // Relative CLOCK_REALTIME timers count on the monotonic clock across clock changes.
     let realtime_jump = bin.join("realtime_jump.musl");
@@ -233,13 +201,8 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         argv: s(&["/realtime_jump"]),
         add: Some((realtime_jump, "/realtime_jump".into())),
         status: 0,
-        output: vec![],
-        keys: None,
         contains: vec!["realtime-jump: ok".into()],
-        disk: None,
-        mem: None,
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     // Exited and reaped tasks give back all their kernel memory.
     let task_leak = bin.join("task_leak.musl");
@@ -253,13 +216,8 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         argv: s(&["/task_leak"]),
         add: Some((task_leak, "/task_leak".into())),
         status: 0,
-        output: vec![],
-        keys: None,
         contains: vec!["no task memory lost".into()],
-        disk: None,
-        mem: None,
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     // Kernel stacks are page frames in their own guarded area, not kernel heap (issue 19).
     let kstack_frames = bin.join("kstack_frames.musl");
@@ -273,13 +231,8 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         argv: s(&["/kstack_frames"]),
         add: Some((kstack_frames, "/kstack_frames".into())),
         status: 0,
-        output: vec![],
-        keys: None,
         contains: vec!["kernel stacks are frames".into()],
-        disk: None,
-        mem: None,
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     // 1,000 loopback TCP connections at once on a 1 GiB guest (issue 13's capacity mark).
     let conns = bin.join("conns.musl");
@@ -290,12 +243,8 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         add: Some((conns, "/conns".into())),
         status: 0,
         output: s(&["1000 connections echoed"]),
-        keys: None,
-        contains: vec![],
-        disk: None,
         mem: Some("1G"),
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     // The interactive shell on the console: line editing, ^C, job control (^Z, fg, bg, jobs,
     // kill %1) and vi, typed as a user would.
@@ -303,9 +252,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
     cases.push(Case {
         id: "boot.console".into(),
         argv: vec![],
-        add: None,
         status: 3,
-        output: vec![],
         keys: Some(vec![
             k(2500, "echo $((6*7))\n"),
             k(400, "echo abcX\x7fd\n"),
@@ -336,15 +283,11 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             "Stopped",
             "hello from vi",
         ]),
-        disk: None,
-        mem: None,
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     cases.push(Case {
         id: "boot.disk".into(),
         argv: s(&["/bin/sh", "-c", DISK_SCRIPT]),
-        add: None,
         status: 0,
         output: s(&[
             "size=8388608",
@@ -354,30 +297,20 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             "back=WRITTEN-BY-GUEST",
             "big=262144",
         ]),
-        keys: None,
-        contains: vec![],
         disk: Some((disk_setup, disk_verify)),
-        mem: None,
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     cases.push(Case {
         id: "boot.ext4-workload".into(),
         argv: s(&["/bin/sh", "-c", EXT4_WORKLOAD]),
-        add: None,
         status: 0,
         output: s(&["files=800", "big1=1000000", "workload done"]),
-        keys: None,
-        contains: vec![],
         disk: Some((ext4_setup_big, ext4_verify_workload)),
-        mem: None,
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     cases.push(Case {
         id: "boot.ext4-enospc".into(),
         argv: s(&["/bin/sh", "-c", EXT4_ENOSPC]),
-        add: None,
         status: 0,
         output: s(&[
             "fill=ENOSPC",
@@ -385,25 +318,16 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             "busybox intact",
             "writable again",
         ]),
-        keys: None,
-        contains: vec![],
         disk: Some((ext4_setup_small, ext4_verify_fsck)),
-        mem: None,
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     cases.push(Case {
         id: "boot.loop-part".into(),
         argv: s(&["/bin/sh", "-c", blockdev::LOOP_PART_SCRIPT]),
-        add: None,
         status: 0,
         output: s(blockdev::LOOP_PART_OUTPUT),
-        keys: None,
-        contains: vec![],
         disk: Some((blockdev::loop_part_setup, blockdev::loop_part_verify)),
-        mem: None,
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     let vfat_calls = bin.join("vfat_calls.musl");
     build::compile_c(
@@ -417,12 +341,8 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         add: Some((vfat_calls, "/vfat_calls".into())),
         status: 0,
         output: vfat::vfat_output(),
-        keys: None,
-        contains: vec![],
         disk: Some((vfat::vfat_setup, vfat::vfat_verify)),
-        mem: None,
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     // `--add` of a dynamically linked Debian program brings its interpreter and libraries.
     cases.push(Case {
@@ -431,20 +351,18 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
         add: Some((PathBuf::from("/usr/bin/ls"), "/usr/bin/ls".into())),
         status: 0,
         output: s(&["/lintel", "/tests"]),
-        keys: None,
-        contains: vec![],
-        disk: None,
-        mem: None,
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     // Exhaustion: runaway process creation by root on a small guest ends with fork failing
     // (EAGAIN from threads-max, or ENOMEM), never a kernel panic, and the system works after.
-    let exhaust: [(&str, &str, &[&str]); 6] = [
+    // The OOM killer's victim is logged on the console, as Linux logs it.
+    let oom_log: &[&str] = &["Out of memory: Killed process"];
+    let exhaust: [(&str, &str, &[&str], &[&str]); 6] = [
         (
             "boot.exhaust.chain",
             EXHAUST_CHAIN,
             &["applet-ok", "fork-refused", "final-ok"],
+            &[],
         ),
         (
             "boot.exhaust.forkbomb",
@@ -455,11 +373,13 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
                 "fork-refused",
                 "final-ok",
             ],
+            &[],
         ),
         (
             "boot.exhaust.exec-chain",
             EXHAUST_EXEC_CHAIN,
             &["fork-refused", "final-ok"],
+            &[],
         ),
         (
             "boot.exhaust.sysctl",
@@ -473,6 +393,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
                 "pid-wrapped",
                 "final-ok",
             ],
+            &[],
         ),
         (
             "boot.exhaust.memory",
@@ -485,6 +406,7 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
                 "tmpfs-again",
                 "final-ok",
             ],
+            oom_log,
         ),
         (
             "boot.exhaust.oom-killer",
@@ -495,21 +417,18 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
                 "big-status=137",
                 "final-ok",
             ],
+            oom_log,
         ),
     ];
-    for (id, script, expect) in exhaust {
+    for (id, script, expect, logged) in exhaust {
         cases.push(Case {
             id: id.into(),
             argv: s(&["/bin/sh", "-c", script]),
-            add: None,
             status: 0,
             output: s(expect),
-            keys: None,
-            contains: vec![],
-            disk: None,
+            contains: s(logged),
             mem: Some("128M"),
-            smp: 1,
-            timeout: 120,
+            ..Case::DEFAULT
         });
     }
     // Fork with page frames nearly exhausted fails with ENOMEM and leaves the frame reserve
@@ -531,18 +450,13 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             "children-alive-until-killed",
             "fork-again",
         ]),
-        keys: None,
-        contains: vec![],
-        disk: None,
         mem: Some("128M"),
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     // Issue 18: tmpfs data lives in page frames, not the kernel heap (a quarter of RAM).
     cases.push(Case {
         id: "boot.tmpfs-frames".into(),
         argv: s(&["/bin/sh", "-c", TMPFS_FRAMES]),
-        add: None,
         status: 0,
         output: s(&[
             "written",
@@ -553,12 +467,8 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             "df-used 0",
             "final-ok",
         ]),
-        keys: None,
-        contains: vec![],
-        disk: None,
         mem: Some("512M"),
-        smp: 1,
-        timeout: 120,
+        ..Case::DEFAULT
     });
     // ... so a 300 MB initramfs unpacks into the tmpfs root of a 2 GiB guest (ENOSPC when
     // tmpfs was capped by the heap). The file is a hole with a mark at its end.
@@ -574,12 +484,8 @@ pub(super) fn boot_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Resu
             add: Some((big, "/big".into())),
             status: 0,
             output: s(&["314572800", "END"]),
-            keys: None,
-            contains: vec![],
-            disk: None,
             mem: Some("2G"),
-            smp: 1,
-            timeout: 120,
+            ..Case::DEFAULT
         });
     }
     let kernel = build::kernel()?;

@@ -96,8 +96,9 @@ p=$(sh -c 'echo $$')
 
 /// boot.exhaust.memory: a buffer larger than RAM is refused up front (overcommit mode 0's
 /// guess: busybox dd exits 1), a program touching more memory than is free is killed
-/// (SIGKILL); files filling tmpfs (whose data is on the kernel heap) get ENOSPC while pipes
-/// and new programs still work; deleting them gives the space back.
+/// (SIGKILL, logged by the OOM killer); files filling tmpfs (page frames since issue 18, no
+/// longer the kernel heap) get ENOSPC while pipes and new programs still work; deleting them
+/// gives the space back.
 pub(super) const EXHAUST_MEMORY: &str = "dd if=/dev/zero bs=200M count=1 of=/dev/null 2> /dev/null
 echo dd-big=$?
 dd if=/dev/zero bs=110M count=1 of=/dev/null 2> /dev/null

@@ -19,6 +19,7 @@ mod debian_iproute;
 mod debian_loop;
 mod ext4_corrupt;
 mod ext4_crash;
+pub use ext4_crash::CrashOpts;
 mod fuzz;
 mod gdb;
 mod native;
@@ -188,7 +189,7 @@ pub fn run_suite(suite: &str, filter: Option<&str>, kvm: bool) -> Result<u8, Str
     Ok(if t.failed == 0 { 0 } else { 1 })
 }
 
-pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
+pub fn run(filter: Option<&str>, kvm: bool, crash: CrashOpts) -> Result<u8, String> {
     let mut t = Tally::default();
     if filter.is_none() {
         host_tests(&mut t);
@@ -248,7 +249,7 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
     if let Err(e) = strace::strace_tests(&mut t, filter, kvm) {
         t.fail("boot.strace", &e);
     }
-    if let Err(e) = ext4_crash::ext4_crash(&mut t, filter, kvm) {
+    if let Err(e) = ext4_crash::ext4_crash(&mut t, filter, kvm, crash) {
         t.fail(ext4_crash::ID, &e);
     }
     if let Err(e) = ext4_corrupt::ext4_corrupt(&mut t, filter, kvm) {
