@@ -20,6 +20,7 @@ pub mod lease;
 pub mod locks;
 pub mod mnt;
 pub mod mounted;
+pub mod mqueue;
 pub mod notify;
 pub mod nsfs;
 pub mod pidfd;
@@ -229,10 +230,11 @@ pub const FILESYSTEMS: &[(&str, bool)] = &[
     ("ext2", true),
     ("ext4", true),
     ("vfat", true),
+    ("mqueue", false),
 ];
 
-/// mount(2) for the file systems Lintel has: tmpfs, proc, sysfs, and ext4 (ext2/ext3 too)
-/// on a disk.
+/// mount(2) for the file systems Lintel has: tmpfs, proc, sysfs, devpts, mqueue, and ext4
+/// (ext2/ext3 too) or vfat on a disk.
 pub fn mount(
     thread: &Thread,
     source: &[u8],
@@ -294,6 +296,8 @@ pub fn mount(
         }
         b"proc" => (procfs::new_root(), "proc"),
         b"sysfs" => (new_sysfs()?, "sysfs"),
+        // Every mount shows the one instance (Linux's per-IPC-namespace superblock).
+        b"mqueue" => (mqueue::root(), "mqueue"),
         _ => return Err(Errno::ENODEV),
     };
     let vfs = mounts().mount(&at, root.clone())?;
@@ -461,6 +465,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
     devfs.symlink(b"stderr", b"/proc/self/fd/2", 0, 0)?;
     devfs.create(b"shm", FileType::Directory, 0o1777, 0, 0, 0)?;
     devfs.create(b"pts", FileType::Directory, 0o755, 0, 0, 0)?;
+    devfs.create(b"mqueue", FileType::Directory, 0o755, 0, 0, 0)?;
     use lintel_abi::fs::{ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RELATIME};
     mnt::add(
         root_mnt,
@@ -521,6 +526,20 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
         None,
     );
     mnt::set_devpts(pts_id, pts_inst);
+    // The mqueue file system on /dev/mqueue, as systemd mounts it on Debian.
+    let mq = mqueue::root();
+    let mq_mnt = mounts().mount(&walk(b"/dev/mqueue")?, mq.clone())?;
+    mnt::add(
+        mq_mnt,
+        dev_id,
+        b"mqueue",
+        b"/dev/mqueue",
+        "mqueue",
+        mq,
+        ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_RELATIME,
+        false,
+        None,
+    );
     let kernel_flags = ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_RELATIME;
     let proc_root = procfs::new_root();
     let proc_mnt = mounts().mount(&walk(b"/proc")?, proc_root.clone())?;
@@ -682,7 +701,9 @@ pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
         FileType::BlockDevice => dev::open_blockdev(inode.stat().rdev, flags)?,
         _ => match procfs::special_ops(&inode) {
             Some(ops) => ops,
-            None => block::sysfs::special_ops(&inode).unwrap_or_else(|| Arc::new(InodeFile)),
+            None => block::sysfs::special_ops(&inode)
+                .or_else(|| mqueue::special_ops(&inode))
+                .unwrap_or_else(|| Arc::new(InodeFile)),
         },
     };
     Ok(OpenFile::new(

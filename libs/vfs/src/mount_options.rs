@@ -175,7 +175,7 @@ pub fn check_options(fstype: &str, data: &[u8], remount: bool) -> KResult<Generi
     let specs: &[(&str, Kind)] = match fstype {
         "ext4" | "ext3" | "ext2" => EXT4,
         "proc" => PROC,
-        "sysfs" => &[],
+        "sysfs" | "mqueue" => &[],
         _ => return Ok(generic_options(data)),
     };
     let mut source = false;

@@ -103,6 +103,14 @@ impl NetlinkSocket {
         Ok(data.len())
     }
 
+    /// A message the kernel sends unasked (a message queue's SIGEV_THREAD cookie, as Linux's
+    /// netlink_sendskb): queued whatever the receive buffer holds, since the registration
+    /// that sends it was already charged for it.
+    pub fn deliver(&self, data: Vec<u8>) {
+        self.rx.lock().push_back(data);
+        poll_notify();
+    }
+
     /// The next reply datagram into `buf`: (bytes copied, datagram length).
     pub fn recv(&self, buf: &mut [u8], peek: bool, nonblock: bool) -> KResult<(usize, usize)> {
         let t = self.rcvtimeo.load(Ordering::Relaxed);

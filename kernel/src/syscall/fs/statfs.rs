@@ -49,6 +49,8 @@ fn statfs_of(d: &Dentry) -> [u8; 120] {
         ]
     } else if fsid == crate::fs::procfs::PROC_DEV {
         [PROC_SUPER_MAGIC, 4096, 0, 0, 0, 0, 0]
+    } else if fs::mqueue::is_mqueue(fsid) {
+        [fs::mqueue::MQUEUE_MAGIC, 4096, 0, 0, 0, 0, 0]
     } else if fs::devpts::is_instance(fsid) {
         [fs::devpts::DEVPTS_SUPER_MAGIC, 4096, 0, 0, 0, 0, 0]
     } else if let Some((blocks, bfree, files, ffree)) = crate::mm::shmem::statfs(&d.inode) {

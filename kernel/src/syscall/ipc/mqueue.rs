@@ -1,9 +1,10 @@
 //! mq_open, mq_unlink, mq_timedsend, mq_timedreceive, mq_notify, mq_getsetattr
 
 use crate::fs::file::{OpenFile, POLL_WAIT};
-use crate::ipc::mqueue::{self, Creator, MqFile, Notify, Queue};
+use crate::ipc::mqueue::{self, Creator, How, MqFile, Notify, Queue, NOTIFY_COOKIE_LEN};
 use crate::proc::signal;
 use crate::syscall::fs::{file, install};
+use crate::syscall::net::{sock_of, Sock};
 use crate::syscall::ok;
 use crate::syscall::time::get_timespec;
 use crate::syscall::Call;
@@ -18,24 +19,27 @@ use lintel_abi::{Errno, KResult};
 use lintel_sysvipc::mq::{check_name, new_attr, MQ_PRIO_MAX};
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial(
+    Syscall::implemented(
         "mq_open",
         mq_open,
-        "queues live in a kernel namespace: no mqueue file system to mount or list yet",
+        "queues are files of the mqueue file system (one instance, as one IPC namespace): \
+         `mount -t mqueue` shows it, the kernel mounts it at /dev/mqueue as systemd does",
     ),
     Syscall::implemented("mq_unlink", mq_unlink, ""),
     Syscall::implemented("mq_timedsend", mq_timedsend, ""),
     Syscall::implemented("mq_timedreceive", mq_timedreceive, ""),
-    Syscall::partial(
+    Syscall::implemented(
         "mq_notify",
         mq_notify,
-        "SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD (a netlink socket) is EINVAL",
+        "SIGEV_THREAD sends the C library's cookie to its netlink socket; the owner's \
+         registration ends when it closes the last descriptor of an open queue (Linux: any)",
     ),
     Syscall::implemented("mq_getsetattr", mq_getsetattr, ""),
 ];
 
 const SIGEV_SIGNAL: u32 = 0;
 const SIGEV_NONE: u32 = 1;
+const SIGEV_THREAD: u32 = 2;
 /// `sizeof(struct mq_attr)`: flags, maxmsg, msgsize, curmsgs and four reserved longs.
 const MQ_ATTR: usize = 64;
 
@@ -49,9 +53,9 @@ fn read_name(addr: usize) -> KResult<alloc::vec::Vec<u8>> {
 fn may(c: &Call, q: &Queue, want: u32) -> bool {
     let cred = c.thread.proc_ref().cred.lock().vfs();
     let st = lintel_abi::stat::Stat {
-        mode: lintel_abi::stat::S_IFREG | q.mode,
-        uid: q.uid,
-        gid: q.gid,
+        mode: lintel_abi::stat::S_IFREG | q.mode(),
+        uid: q.uid(),
+        gid: q.gid(),
         ..Default::default()
     };
     lintel_vfs::permission(&st, &cred, want).is_ok()
@@ -104,7 +108,11 @@ pub fn mq_open(c: &mut Call) -> SysResult {
         }
     };
     let flags = oflag & (O_ACCMODE | O_NONBLOCK);
-    let f = OpenFile::new(Arc::new(MqFile(q)), None, None, flags);
+    // The file lies in the kernel's own mount of the mqueue file system, as Linux's
+    // (/proc/self/fd shows "/NAME").
+    let d = crate::fs::mqueue::internal_dentry(&name, &q);
+    let inode = d.inode.clone();
+    let f = OpenFile::new(Arc::new(MqFile(q)), Some(inode), Some(d), flags);
     ok(install(c, f, oflag & O_CLOEXEC != 0)?)
 }
 
@@ -113,7 +121,7 @@ pub fn mq_unlink(c: &mut Call) -> SysResult {
     // The mqueue root is sticky and world-writable: the owner or root may remove a queue.
     let cred = c.thread.proc_ref().cred.lock().clone();
     mqueue::unlink(&name, |q| {
-        cred.fsuid == q.uid || cred.capable(lintel_abi::capability::CAP_FOWNER)
+        cred.fsuid == q.uid() || cred.capable(lintel_abi::capability::CAP_FOWNER)
     })?;
     ok(0)
 }
@@ -196,43 +204,61 @@ pub fn mq_timedreceive(c: &mut Call) -> SysResult {
     ok(msg.len())
 }
 
+/// mq_notify in Linux's order of checks: the sigevent (EINVAL for an unknown kind or an
+/// invalid signal, SIGEV_THREAD's cookie and netlink socket: EBADF, ENOTSOCK, EINVAL for
+/// another family), then the queue (EBADF), then EBUSY when another process is registered.
 pub fn mq_notify(c: &mut Call) -> SysResult {
     let [fd, sevp, ..] = c.a;
+    let how = if sevp == 0 {
+        None
+    } else {
+        let mut ev = [0u8; 16];
+        uaccess::read_bytes(sevp, &mut ev)?;
+        let value = u64::from_le_bytes(ev[0..8].try_into().unwrap_or([0; 8]));
+        let signo = u32::from_le_bytes([ev[8], ev[9], ev[10], ev[11]]);
+        let kind = u32::from_le_bytes([ev[12], ev[13], ev[14], ev[15]]);
+        Some(match kind {
+            SIGEV_NONE => How::None,
+            // Linux's valid_signal takes 0 too (nothing is sent then).
+            SIGEV_SIGNAL if signo <= signal::NSIG => How::Signal(signo, value),
+            SIGEV_THREAD => {
+                let mut cookie = [0u8; NOTIFY_COOKIE_LEN];
+                uaccess::read_bytes(value as usize, &mut cookie)?;
+                let sock = match sock_of(c, signo as i32)? {
+                    (_, Sock::Netlink(s)) => s,
+                    _ => return Err(Errno::EINVAL),
+                };
+                How::Thread(sock, cookie)
+            }
+            _ => return Err(Errno::EINVAL),
+        })
+    };
     let f = file(c, fd as i32)?;
     let q = f.ops_as::<MqFile>().ok_or(Errno::EBADF)?.0.clone();
     let me = c.thread.process();
+    let Some(how) = how else {
+        q.unregister(&me);
+        return ok(0);
+    };
     let mut n = q.notify.lock();
     // A registration whose process is gone no longer holds the queue.
-    if n.as_ref().is_some_and(|x| x.owner.strong_count() == 0) {
-        *n = None;
-    }
-    let mine = n
-        .as_ref()
-        .is_some_and(|x| x.owner.upgrade().is_some_and(|p| Arc::ptr_eq(&p, &me)));
-    if sevp == 0 {
-        if mine {
-            *n = None;
-        }
-        return ok(0);
-    }
-    let mut ev = [0u8; 64];
-    uaccess::read_bytes(sevp, &mut ev)?;
-    let value = u64::from_le_bytes(ev[0..8].try_into().unwrap_or([0; 8]));
-    let signo = u32::from_le_bytes([ev[8], ev[9], ev[10], ev[11]]);
-    let kind = u32::from_le_bytes([ev[12], ev[13], ev[14], ev[15]]);
-    let sig = match kind {
-        SIGEV_NONE => None,
-        SIGEV_SIGNAL if (1..=signal::NSIG).contains(&signo) => Some((signo, value)),
-        _ => return Err(Errno::EINVAL),
+    let gone = if n.as_ref().is_some_and(|x| x.owner.strong_count() == 0) {
+        n.take()
+    } else {
+        None
     };
-    if n.is_some() {
-        return Err(Errno::EBUSY);
-    }
-    *n = Some(Notify {
-        owner: Arc::downgrade(&me),
-        signal: sig,
-    });
-    ok(0)
+    let r = if n.is_some() {
+        Err(Errno::EBUSY)
+    } else {
+        *n = Some(Notify {
+            owner: Arc::downgrade(&me),
+            how,
+        });
+        Ok(0)
+    };
+    drop(n);
+    drop(gone);
+    ok(r?)
 }
 
 pub fn mq_getsetattr(c: &mut Call) -> SysResult {
