@@ -15,10 +15,12 @@ pub const SEQ_OFFSET: usize = arch::vdso::SEQ_OFFSET;
 /// Offset in the data page of [`clock_data`].
 pub const CLOCK_OFFSET: usize = arch::vdso::CLOCK_OFFSET;
 
-/// The clock fields of the data page (the counter at boot, its ns multiplier, and the
-/// wall-clock offset), matching what `clock::monotonic_ns` computes, and what getcpu needs.
-pub fn clock_data(realtime_offset_ns: i64) -> [u8; 28] {
-    arch::vdso::clock_data(realtime_offset_ns)
+/// The clock fields of the data page (the counter at boot, its ns multiplier, the
+/// wall-clock offset, the monotonic clock's offset from the raw clock), matching what
+/// `clock::monotonic_ns` computes, and what getcpu needs. While `slewing`, the vDSO reads
+/// only the raw clock itself and asks the kernel for the disciplined ones.
+pub fn clock_data(realtime_offset_ns: i64, mono_offset_ns: i64, slewing: bool) -> [u8; 40] {
+    arch::vdso::clock_data(realtime_offset_ns, mono_offset_ns, slewing)
 }
 
 /// Offset in the image of `__vdso_rt_sigreturn`, where signal handlers return on

@@ -15,6 +15,8 @@ struct Pages {
 }
 
 static PAGES: spin::Once<Pages> = spin::Once::new();
+/// Serializes writers of the data page (the sequence count allows one at a time).
+static UPDATE: spin::Mutex<()> = spin::Mutex::new(());
 
 pub const VVAR_NAME: &str = "[vvar]";
 pub const VDSO_NAME: &str = "[vdso]";
@@ -34,18 +36,23 @@ pub fn init() {
         Pages { vvar, text }
     });
     crate::mm::set_special_pages(page);
+    crate::time::on_change(update);
     update();
 }
 
 /// Rewrites the data page's clock fields, with the sequence count odd while writing.
 pub fn update() {
     let Some(p) = PAGES.get() else { return };
+    let _one_writer = UPDATE.lock();
     let mut seq = [0u8; 4];
     p.vvar.read(SEQ_OFFSET, &mut seq);
     let s = u32::from_le_bytes(seq);
     p.vvar.write(SEQ_OFFSET, &(s | 1).to_le_bytes());
-    p.vvar
-        .write(CLOCK_OFFSET, &clock_data(crate::time::realtime_offset_ns()));
+    let (mono_offset, slewing) = crate::time::mono_offset_ns();
+    p.vvar.write(
+        CLOCK_OFFSET,
+        &clock_data(crate::time::realtime_offset_ns(), mono_offset, slewing),
+    );
     p.vvar.write(SEQ_OFFSET, &((s | 1) + 1).to_le_bytes());
 }
 

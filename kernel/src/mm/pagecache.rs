@@ -39,6 +39,11 @@ pub struct Mapping {
     /// The page after the last window `read` brought in: a miss there continues a
     /// sequential reader (Linux's file_ra_state, kept per file rather than per open file).
     next_read: AtomicU64,
+    /// The read-ahead window in pages (Linux's file_ra_state.ra_pages and FMODE_RANDOM, kept
+    /// per file too): [`READAHEAD`], twice that after POSIX_FADV_SEQUENTIAL, 0 after
+    /// POSIX_FADV_RANDOM (reads bring in only the pages they ask for; faults still read
+    /// around, as Linux's do).
+    window: AtomicU64,
     /// Bumped, under the `pages` lock, by every write and truncation that changes the
     /// inode: a fill that read the inode while it changed sees another value when it comes
     /// to insert, and reads again rather than caching what it read before the change (its
@@ -56,8 +61,13 @@ pub struct Mapping {
     deferred: Mutex<Option<Arc<dyn Inode>>>,
 }
 
-/// Pages read at once when a read misses the cache of a disk file.
+/// Pages read at once when a read misses the cache of a disk file (Linux's default
+/// read-ahead window, 128 KiB).
 const READAHEAD: u64 = 32;
+
+/// The most pages readahead(2) and POSIX_FADV_WILLNEED bring in at once when the window is
+/// smaller (Linux's force_page_cache_ra reads up to the device's optimal I/O size).
+const FORCE_MAX: u64 = 256;
 
 /// Reads a fill makes before it inserts what it read despite a change meanwhile.
 const FILL_ROUNDS: u32 = 4;
@@ -112,6 +122,7 @@ pub fn get(inode: &Arc<dyn Inode>) -> Option<Arc<Mapping>> {
         seals: AtomicU32::new(0),
         cache_reads: is_disk_file(inode),
         next_read: AtomicU64::new(0),
+        window: AtomicU64::new(READAHEAD),
         changes: AtomicU64::new(0),
         write_lock: lintel_sync::Mutex::named("pagecache::Mapping::write_lock", ()),
         deferred: Mutex::new(None),
@@ -159,7 +170,11 @@ impl Mapping {
         if let Some(f) = self.pages.lock().get(&idx) {
             return Ok((f.clone(), false));
         }
-        let pages = if self.cache_reads { READAHEAD } else { 1 };
+        let pages = match self.window.load(Ordering::Relaxed) {
+            _ if !self.cache_reads => 1,
+            0 => READAHEAD,
+            w => w,
+        };
         let f = self
             .fill(inode, idx, pages, inode.stat().size)?
             .ok_or(Errno::ENOMEM)?;
@@ -271,16 +286,20 @@ impl Mapping {
             let mut cached = self.pages.lock().get(&idx).cloned();
             if cached.is_none() && self.cache_reads {
                 // A miss where the last window ended (or at the start) is a sequential
-                // reader: a full window ahead. Elsewhere only the pages this read asks for,
-                // as Linux's ondemand_readahead does for random reads.
-                let pages = if idx == 0 || idx == self.next_read.load(Ordering::Relaxed) {
-                    READAHEAD
-                } else {
-                    (off + want as u64).div_ceil(PAGE as u64) - idx
-                };
-                cached = self.fill(inode, idx, pages.clamp(1, READAHEAD), size)?;
-                self.next_read
-                    .store(idx + pages.clamp(1, READAHEAD), Ordering::Relaxed);
+                // reader: a full window ahead. Elsewhere (and after POSIX_FADV_RANDOM) only
+                // the pages this read asks for, as Linux's ondemand_readahead does for
+                // random reads.
+                let window = self.window.load(Ordering::Relaxed);
+                let asked = (off + want as u64).div_ceil(PAGE as u64) - idx;
+                let pages =
+                    if window != 0 && (idx == 0 || idx == self.next_read.load(Ordering::Relaxed)) {
+                        window
+                    } else {
+                        asked
+                    };
+                let pages = pages.clamp(1, window.max(READAHEAD));
+                cached = self.fill(inode, idx, pages, size)?;
+                self.next_read.store(idx + pages, Ordering::Relaxed);
             }
             match cached {
                 Some(f) => f.read(in_page, &mut buf[done..done + n]),
@@ -704,6 +723,78 @@ pub fn shifted(inode: &Arc<dyn Inode>, off: u64) -> KResult<()> {
         f.write(0, &buf);
     }
     Ok(())
+}
+
+/// readahead(2) and POSIX_FADV_WILLNEED: reads the pages of `[off, off + len)` (to the end
+/// of the file for `len` 0) that are not cached into the cache, at most the larger of the
+/// read-ahead window and [`FORCE_MAX`] pages (Linux's force_page_cache_ra). Only disk files
+/// are cached so; a tmpfs file's pages are the file itself.
+pub fn fill_ahead(inode: &Arc<dyn Inode>, off: u64, len: u64) -> KResult<()> {
+    if !inode.page_cached() || !is_disk_file(inode) {
+        return Ok(());
+    }
+    let Some(m) = get(inode) else {
+        return Ok(());
+    };
+    let size = inode.stat().size;
+    let page = PAGE as u64;
+    let first = off / page;
+    let end = if len == 0 {
+        u64::MAX
+    } else {
+        off.saturating_add(len).div_ceil(page)
+    };
+    let max = m.window.load(Ordering::Relaxed).max(FORCE_MAX);
+    let end = end.min(size.div_ceil(page)).min(first.saturating_add(max));
+    let mut idx = first;
+    while idx < end {
+        let next_missing = {
+            let cached = m.pages.lock();
+            let mut i = idx;
+            while i < end && cached.contains_key(&i) {
+                i += 1;
+            }
+            i
+        };
+        if next_missing >= end {
+            break;
+        }
+        // A read of the run up to `end`, two windows at a time (the buffer is on the heap);
+        // it stops at the next cached page.
+        m.fill(
+            inode,
+            next_missing,
+            (end - next_missing).min(2 * READAHEAD),
+            size,
+        )?;
+        idx = next_missing + 1;
+    }
+    Ok(())
+}
+
+/// The advice of POSIX_FADV_NORMAL, POSIX_FADV_SEQUENTIAL and POSIX_FADV_RANDOM.
+#[derive(Clone, Copy)]
+pub enum Access {
+    Normal,
+    Sequential,
+    Random,
+}
+
+/// Sets the file's read-ahead window for the access pattern announced (Linux's
+/// generic_fadvise: the default window, twice it, or none). Only disk files read ahead.
+pub fn set_access(inode: &Arc<dyn Inode>, access: Access) {
+    if !inode.page_cached() || !is_disk_file(inode) {
+        return;
+    }
+    let Some(m) = get(inode) else {
+        return;
+    };
+    let window = match access {
+        Access::Normal => READAHEAD,
+        Access::Sequential => 2 * READAHEAD,
+        Access::Random => 0,
+    };
+    m.window.store(window, Ordering::Relaxed);
 }
 
 /// POSIX_FADV_DONTNEED: drops the cached pages of `inode` wholly inside `[off, off + len)`

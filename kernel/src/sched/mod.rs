@@ -288,7 +288,7 @@ pub fn arm_timer() {
     let tick = TICK_AT[cpu].load(Ordering::Relaxed);
     if cpu != 0 {
         ARMED[cpu].store(tick, Ordering::Relaxed);
-        lintel_hal::clock::set_timer(tick);
+        lintel_hal::clock::set_timer(crate::time::raw_deadline(tick));
         return;
     }
     let deadlines = || {
@@ -306,7 +306,7 @@ pub fn arm_timer() {
         }
         at = again;
     }
-    lintel_hal::clock::set_timer(at);
+    lintel_hal::clock::set_timer(crate::time::raw_deadline(at));
 }
 
 /// A new deadline `at` exists (already stored where `arm_timer` reads it): if it comes before
@@ -348,7 +348,7 @@ pub fn clock_was_set() {
 /// Halts this CPU until an interrupt, or for at most a tick: for kernel code that waits for a
 /// device with the kernel lock held (a lost interrupt must not hang it).
 pub fn halt_briefly() {
-    lintel_hal::clock::set_timer(crate::time::uptime_ns().saturating_add(TICK_NS));
+    lintel_hal::clock::set_timer(crate::time::raw_ns().saturating_add(TICK_NS));
     lintel_hal::idle_wait();
 }
 

@@ -1,5 +1,6 @@
 //! fadvise64, readahead
 
+use crate::mm::pagecache::{self, Access};
 use crate::syscall::fs::file;
 use crate::syscall::fs::splice::is_pipe;
 use crate::syscall::ok;
@@ -9,18 +10,22 @@ use crate::syscall::Syscall;
 use lintel_abi::Errno;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial(
+    Syscall::implemented(
         "fadvise64",
         fadvise64,
-        "POSIX_FADV_DONTNEED drops clean unmapped cached pages; the other advice is checked only",
+        "POSIX_FADV_WILLNEED fills the page cache as readahead does; DONTNEED drops clean unmapped cached pages; SEQUENTIAL doubles the file's read-ahead window, RANDOM turns it off, NORMAL restores it (kept per file, not per open file); NOREUSE changes nothing, as in Linux 6.1",
     ),
-    Syscall::partial(
+    Syscall::implemented(
         "readahead",
         readahead,
-        "the file is checked; the page cache is not filled ahead (reads do their own read-ahead)",
+        "reads the range into the page cache (up to the larger of the read-ahead window and 1 MiB, as Linux's force_page_cache_ra); tmpfs pages are already there",
     ),
 ];
 
+const POSIX_FADV_NORMAL: usize = 0;
+const POSIX_FADV_RANDOM: usize = 1;
+const POSIX_FADV_SEQUENTIAL: usize = 2;
+const POSIX_FADV_WILLNEED: usize = 3;
 const POSIX_FADV_DONTNEED: usize = 4;
 
 pub fn fadvise64(c: &mut Call) -> SysResult {
@@ -31,14 +36,26 @@ pub fn fadvise64(c: &mut Call) -> SysResult {
     if c.a[3] > 5 || (c.a[2] as i64) < 0 {
         return Err(Errno::EINVAL);
     }
-    if c.a[3] == POSIX_FADV_DONTNEED {
-        if let Some(inode) = &f.inode {
-            crate::mm::pagecache::drop_clean(inode, c.a[1] as u64, c.a[2] as u64);
+    let Some(inode) = &f.inode else {
+        return ok(0);
+    };
+    let (off, len) = (c.a[1] as u64, c.a[2] as u64);
+    match c.a[3] {
+        POSIX_FADV_NORMAL => pagecache::set_access(inode, Access::Normal),
+        POSIX_FADV_RANDOM => pagecache::set_access(inode, Access::Random),
+        POSIX_FADV_SEQUENTIAL => pagecache::set_access(inode, Access::Sequential),
+        // Linux ignores read errors of the read-ahead.
+        POSIX_FADV_WILLNEED => {
+            let _ = pagecache::fill_ahead(inode, off, len);
         }
+        POSIX_FADV_DONTNEED => pagecache::drop_clean(inode, off, len),
+        _ => {}
     }
     ok(0)
 }
 
+/// Linux's ksys_readahead: EBADF unless open for reading, EINVAL unless a regular file with a
+/// page cache; then POSIX_FADV_WILLNEED.
 pub fn readahead(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     if !f.readable() {
@@ -46,6 +63,9 @@ pub fn readahead(c: &mut Call) -> SysResult {
     }
     if !f.ops.seekable() {
         return Err(Errno::EINVAL);
+    }
+    if let Some(inode) = &f.inode {
+        let _ = pagecache::fill_ahead(inode, c.a[1] as u64, c.a[2] as u64);
     }
     ok(0)
 }

@@ -1,7 +1,9 @@
 //! mincore
 
 use crate::mm::page_up;
+use crate::mm::pagecache;
 use crate::mm::user_end;
+use crate::mm::Backing;
 use crate::mm::PAGE;
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -27,8 +29,18 @@ pub fn mincore(c: &mut Call) -> SysResult {
         let m = mm.inner.lock();
         let mut a = addr;
         while a < end {
-            m.find(a).ok_or(Errno::ENOMEM)?;
-            out.push(m.aspace.lookup(a).is_some() as u8);
+            let vma = m.find(a).ok_or(Errno::ENOMEM)?;
+            let resident = m.aspace.lookup(a).is_some()
+                || match &vma.backing {
+                    // A file page not mapped here may be in the page cache (Linux reports
+                    // the cache's pages for file mappings).
+                    Backing::File { inode, offset, .. } => {
+                        let idx = (offset + (a - vma.start) as u64) / PAGE as u64;
+                        pagecache::get(inode).is_some_and(|c| c.cached(idx).is_some())
+                    }
+                    _ => false,
+                };
+            out.push(resident as u8);
             a += PAGE;
         }
     }

@@ -12,7 +12,7 @@ use crate::uaccess;
 use lintel_abi::capability::CAP_SYS_TIME;
 use lintel_abi::Errno;
 
-const NOTE: &str = "the discipline's values are kept and reported, the clock is not slewed by them; ADJ_SETOFFSET steps it (CAP_SYS_TIME, else EPERM)";
+const NOTE: &str = "slews CLOCK_REALTIME and CLOCK_MONOTONIC (never CLOCK_MONOTONIC_RAW) as Linux's NTP code does: tick, frequency, the PLL's phase offset, adjtime's single-shot offset at 500 µs/s; ADJ_SETOFFSET steps it (CAP_SYS_TIME, else EPERM); leap seconds (STA_INS/STA_DEL) and PPS are not acted on";
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial("adjtimex", adjtimex, NOTE),
@@ -35,42 +35,102 @@ const ADJ_TICK: u32 = 0x4000;
 const ADJ_OFFSET_SINGLESHOT: u32 = 0x0001;
 const ADJ_OFFSET_READONLY: u32 = 0x2000;
 const ADJ_ADJTIME: u32 = 0x8000;
+const ADJ_MICRO: u32 = 0x1000;
+const STA_PLL: i32 = 0x0001;
+const STA_PPSFREQ: i32 = 0x0002;
+const STA_PPSTIME: i32 = 0x0004;
+const STA_FLL: i32 = 0x0008;
 const STA_UNSYNC: i32 = 0x0040;
-/// The status bits a caller may set (STA_RONLY's bits are the kernel's).
+const STA_FREQHOLD: i32 = 0x0080;
+const STA_PPSSIGNAL: i32 = 0x0100;
+const STA_PPSJITTER: i32 = 0x0200;
+const STA_PPSWANDER: i32 = 0x0400;
+const STA_PPSERROR: i32 = 0x0800;
+const STA_CLOCKERR: i32 = 0x1000;
+const STA_NANO: i32 = 0x2000;
+const STA_MODE: i32 = 0x4000;
+/// The status bits a caller may not set (Linux's STA_RONLY).
 const STA_RONLY: i32 = 0x0100 | 0x0200 | 0x0400 | 0x0800 | 0x1000 | 0x2000 | 0x4000 | 0x8000;
 /// The clock states adjtimex returns: synchronized, and unsynchronized.
 const TIME_OK: usize = 0;
 const TIME_ERROR: usize = 5;
 /// Linux's NTP_PHASE_LIMIT, the maximum and estimated error of an unsynchronized clock (µs).
 const NTP_PHASE_LIMIT: i64 = 16_000_000;
-/// MAXFREQ_SCALED: 500 ppm in the 16.16 format of `freq` and `tolerance`.
-const MAXFREQ_SCALED: i64 = 500 << 16;
-/// USEC_PER_SEC / USER_HZ.
-const TICK_USEC: i64 = 10_000;
+/// Linux's MAXPHASE: the largest phase offset the PLL takes (ns).
+const MAXPHASE: i64 = 500_000_000;
+/// Linux's MAXFREQ_SCALED: 500 ppm as ns per second shifted left by 32.
+const MAXFREQ_SCALED: i64 = 500_000 << 32;
+/// Linux's PPM_SCALE: `freq` (ppm in 16.16) to ns per second shifted left by 32.
+const PPM_SCALE: i64 = 1000 << 16;
+/// Linux's PPM_SCALE_INV_SHIFT and PPM_SCALE_INV: the reverse, without a division.
+const PPM_SCALE_INV_SHIFT: u32 = 19;
+const PPM_SCALE_INV: i64 = (1i64 << (PPM_SCALE_INV_SHIFT + 32)) / PPM_SCALE + 1;
+/// Linux's SHIFT_PLL, SHIFT_FLL, MINSEC, MAXSEC and MAXTC.
+const SHIFT_PLL: i64 = 2;
+const SHIFT_FLL: i64 = 2;
+const MINSEC: i64 = 256;
+const MAXSEC: i64 = 2048;
+const MAXTC: i64 = 10;
 
-/// The clock discipline root set (ntpd, chrony): reported back, not applied, since Lintel
-/// does not slew its clock.
-struct Discipline {
-    offset: i64,
-    freq: i64,
+/// The rest of the discipline (the part that sets the clock's rate is the clock's own,
+/// [`time::Discipline`]).
+struct Ntp {
+    status: i32,
     maxerror: i64,
     esterror: i64,
-    status: i32,
-    constant: i64,
-    tick: i64,
-    nano: bool,
+    /// Monotonic ns when `maxerror` was last brought up to date (it grows 500 µs a second).
+    maxerror_at: u64,
+    /// The wall-clock second of the last phase offset (Linux's time_reftime).
+    reftime: i64,
 }
 
-static NTP: Mutex<Discipline> = Mutex::new(Discipline {
-    offset: 0,
-    freq: 0,
+static NTP: Mutex<Ntp> = Mutex::new(Ntp {
+    status: STA_UNSYNC,
     maxerror: NTP_PHASE_LIMIT,
     esterror: NTP_PHASE_LIMIT,
-    status: STA_UNSYNC,
-    constant: 2,
-    tick: TICK_USEC,
-    nano: false,
+    maxerror_at: 0,
+    reftime: 0,
 });
+
+/// Linux's is_error_status: the clock is unsynchronized, or a PPS discipline lacks its signal.
+fn error_status(st: i32) -> bool {
+    st & (STA_UNSYNC | STA_CLOCKERR) != 0
+        || (st & (STA_PPSFREQ | STA_PPSTIME) != 0 && st & STA_PPSSIGNAL == 0)
+        || st & (STA_PPSTIME | STA_PPSJITTER) == STA_PPSTIME | STA_PPSJITTER
+        || (st & STA_PPSFREQ != 0 && st & (STA_PPSWANDER | STA_PPSERROR) != 0)
+}
+
+/// Linux's ntp_update_offset: a phase offset for the PLL (or FLL), which also corrects the
+/// frequency; nothing unless STA_PLL.
+fn update_offset(ntp: &mut Ntp, d: &mut time::Discipline, offset: i64, now_sec: i64) {
+    if ntp.status & STA_PLL == 0 {
+        return;
+    }
+    let mut offset = offset;
+    if ntp.status & STA_NANO == 0 {
+        offset = offset.clamp(-1_000_000, 1_000_000) * 1000;
+    }
+    let offset = offset.clamp(-MAXPHASE, MAXPHASE);
+    let mut secs = now_sec.saturating_sub(ntp.reftime);
+    if ntp.status & STA_FREQHOLD != 0 {
+        secs = 0;
+    }
+    ntp.reftime = now_sec;
+    ntp.status &= !STA_MODE;
+    let mut freq_adj: i64 = 0;
+    if secs >= MINSEC && (ntp.status & STA_FLL != 0 || secs > MAXSEC) {
+        ntp.status |= STA_MODE;
+        freq_adj = (offset << (32 - SHIFT_FLL)) / secs;
+    }
+    let tc = d.time_constant;
+    secs = secs.min(1 << (SHIFT_PLL + 1 + tc));
+    let pll = ((offset as i128 * secs as i128) << (32 - 2 * (SHIFT_PLL + 2 + tc))) as i64;
+    freq_adj = freq_adj.saturating_add(pll);
+    d.time_freq = freq_adj
+        .saturating_add(d.time_freq)
+        .clamp(-MAXFREQ_SCALED, MAXFREQ_SCALED);
+    d.time_offset = offset << 32;
+}
 
 fn get(b: &[u8; TIMEX_SIZE], at: usize) -> i64 {
     let mut w = [0u8; 8];
@@ -83,7 +143,8 @@ fn put(b: &mut [u8; TIMEX_SIZE], at: usize, v: i64) {
 }
 
 /// Linux's timekeeping_validate_timex, then do_adjtimex: EINVAL for bad values first where
-/// Linux checks them first, EPERM for changes without CAP_SYS_TIME.
+/// Linux checks them first, EPERM for changes without CAP_SYS_TIME. The offsets and rates
+/// set go to the clock ([`time::discipline`]), which slews by them as Linux's does.
 fn do_adjtimex(c: &Call, addr: usize) -> SysResult {
     let mut b = [0u8; TIMEX_SIZE];
     uaccess::read_bytes(addr, &mut b)?;
@@ -104,6 +165,12 @@ fn do_adjtimex(c: &Call, addr: usize) -> SysResult {
             return Err(Errno::EINVAL);
         }
     }
+    if modes & ADJ_FREQUENCY != 0 && modes & ADJ_ADJTIME == 0 {
+        let f = get(&b, 16);
+        if !(i64::MIN / PPM_SCALE..=i64::MAX / PPM_SCALE).contains(&f) {
+            return Err(Errno::EINVAL);
+        }
+    }
     let setoffset = modes & ADJ_ADJTIME == 0 && modes & ADJ_SETOFFSET != 0;
     let step = if setoffset {
         let (sec, frac) = (get(&b, 72), get(&b, 80));
@@ -121,52 +188,97 @@ fn do_adjtimex(c: &Call, addr: usize) -> SysResult {
         time::step_realtime_ns(d);
         super::settime::clock_changed();
     }
+    let now = time::realtime_ns();
     let mut ntp = NTP.lock();
-    if modes & ADJ_ADJTIME == 0 {
-        if modes & ADJ_NANO != 0 {
-            ntp.nano = true;
-        } else if modes & 0x1000 != 0 {
-            ntp.nano = false;
+    // The maximum error grows by the worst frequency error, 500 µs a second, up to the
+    // limit where the clock counts as unsynchronized (Linux's second_overflow).
+    let up = time::uptime_ns();
+    let secs = up.saturating_sub(ntp.maxerror_at) / 1_000_000_000;
+    ntp.maxerror_at += secs * 1_000_000_000;
+    ntp.maxerror = ntp
+        .maxerror
+        .saturating_add((secs as i64).saturating_mul(time::MAX_TICKADJ_US));
+    if ntp.maxerror > NTP_PHASE_LIMIT {
+        ntp.maxerror = NTP_PHASE_LIMIT;
+        ntp.status |= STA_UNSYNC;
+    }
+    let (d, offset) = time::discipline(|d| {
+        if modes & ADJ_ADJTIME != 0 {
+            // adjtime(3): a single-shot offset in µs, independent of the PLL; the offset left
+            // of the previous one is reported.
+            let left = d.time_adjust;
+            if modes & ADJ_OFFSET_READONLY == 0 {
+                d.time_adjust = get(&b, 8);
+            }
+            return (*d, left);
         }
         if modes & ADJ_STATUS != 0 {
             let st = get(&b, 40) as i32;
+            if ntp.status & STA_PLL != 0 && st & STA_PLL == 0 {
+                // Leaving PLL mode resets the state (Linux's process_adj_status).
+                ntp.status = STA_UNSYNC;
+            }
+            if ntp.status & STA_PLL == 0 && st & STA_PLL != 0 {
+                ntp.reftime = now.div_euclid(1_000_000_000);
+            }
             ntp.status = (ntp.status & STA_RONLY) | (st & !STA_RONLY);
         }
-        if modes & ADJ_OFFSET != 0 {
-            ntp.offset = get(&b, 8);
+        if modes & ADJ_NANO != 0 {
+            ntp.status |= STA_NANO;
+        }
+        if modes & ADJ_MICRO != 0 {
+            ntp.status &= !STA_NANO;
         }
         if modes & ADJ_FREQUENCY != 0 {
-            ntp.freq = get(&b, 16).clamp(-MAXFREQ_SCALED, MAXFREQ_SCALED);
+            d.time_freq = get(&b, 16)
+                .saturating_mul(PPM_SCALE)
+                .clamp(-MAXFREQ_SCALED, MAXFREQ_SCALED);
         }
         if modes & ADJ_MAXERROR != 0 {
-            ntp.maxerror = get(&b, 24).clamp(0, NTP_PHASE_LIMIT);
+            ntp.maxerror = get(&b, 24);
         }
         if modes & ADJ_ESTERROR != 0 {
-            ntp.esterror = get(&b, 32).clamp(0, NTP_PHASE_LIMIT);
+            ntp.esterror = get(&b, 32);
         }
         if modes & ADJ_TIMECONST != 0 {
-            ntp.constant = get(&b, 48).clamp(0, 10);
+            let mut tc = get(&b, 48);
+            if ntp.status & STA_NANO == 0 {
+                tc = tc.saturating_add(4);
+            }
+            d.time_constant = tc.clamp(0, MAXTC);
+        }
+        if modes & ADJ_OFFSET != 0 {
+            update_offset(&mut ntp, d, get(&b, 8), now.div_euclid(1_000_000_000));
         }
         if modes & ADJ_TICK != 0 {
-            ntp.tick = get(&b, 88);
+            d.tick_usec = get(&b, 88);
         }
-    }
-    let now = time::realtime_ns();
+        // The phase offset left to apply (Linux reports it through a u32 in µs mode).
+        let left = time::shift_right(d.time_offset, 32);
+        let left = if ntp.status & STA_NANO != 0 {
+            left
+        } else {
+            (left as u32 / 1000) as i64
+        };
+        (*d, left)
+    });
     let mut out = [0u8; TIMEX_SIZE];
     out[..4].copy_from_slice(&modes.to_le_bytes());
-    put(&mut out, 8, ntp.offset);
-    put(&mut out, 16, ntp.freq);
+    put(&mut out, 8, offset);
+    let freq = time::shift_right((d.time_freq >> PPM_SCALE_INV_SHIFT) * PPM_SCALE_INV, 32);
+    put(&mut out, 16, freq);
     put(&mut out, 24, ntp.maxerror);
     put(&mut out, 32, ntp.esterror);
     out[40..44].copy_from_slice(&ntp.status.to_le_bytes());
-    put(&mut out, 48, ntp.constant);
+    put(&mut out, 48, d.time_constant);
     put(&mut out, 56, 1); // precision (µs)
-    put(&mut out, 64, MAXFREQ_SCALED); // tolerance
+    put(&mut out, 64, MAXFREQ_SCALED / PPM_SCALE); // tolerance
     let frac = now.rem_euclid(1_000_000_000);
+    let nano = ntp.status & STA_NANO != 0;
     put(&mut out, 72, now.div_euclid(1_000_000_000)); // time.tv_sec
-    put(&mut out, 80, if ntp.nano { frac } else { frac / 1000 }); // time.tv_usec
-    put(&mut out, 88, ntp.tick);
-    let state = if ntp.status & STA_UNSYNC != 0 {
+    put(&mut out, 80, if nano { frac } else { frac / 1000 }); // time.tv_usec
+    put(&mut out, 88, d.tick_usec);
+    let state = if error_status(ntp.status) {
         TIME_ERROR
     } else {
         TIME_OK

@@ -12,6 +12,8 @@ struct vvar {
     uint64_t mult;
     int64_t realtime_offset; /* wall-clock ns at boot */
     uint32_t tsc_aux_is_cpu; /* RDTSCP's TSC_AUX holds the CPU index */
+    uint32_t slewing; /* the disciplined clocks come from the kernel */
+    int64_t mono_offset; /* CLOCK_MONOTONIC minus the raw clock, ns */
 };
 
 struct timespec_k { int64_t tv_sec; int64_t tv_nsec; };
@@ -36,29 +38,40 @@ static inline long sys2(long nr, long a, long b) {
 }
 
 /* Monotonic and wall-clock nanoseconds, read consistently. */
-static void read_clock(uint64_t *mono, int64_t *offset) {
+/* The raw clock, the offsets of the monotonic and wall clocks from it, and whether they
+ * are slewing (then only the kernel knows them), read consistently. */
+static void read_clock(uint64_t *raw, int64_t *mono_off, int64_t *offset, uint32_t *slewing) {
     const struct vvar *v = vvar();
     uint32_t s;
     do {
         s = v->seq;
         __asm__ volatile("" ::: "memory");
         uint64_t d = rdtsc() - v->tsc_boot;
-        *mono = (uint64_t)(((unsigned __int128)d * v->mult) >> 32);
+        *raw = (uint64_t)(((unsigned __int128)d * v->mult) >> 32);
+        *mono_off = v->mono_offset;
         *offset = v->realtime_offset;
+        *slewing = v->slewing;
         __asm__ volatile("" ::: "memory");
     } while ((s & 1) || s != v->seq);
 }
 
 static int do_clock_gettime(int clk, struct timespec_k *ts) {
-    uint64_t mono;
-    int64_t off, ns;
+    uint64_t raw;
+    int64_t mono_off, off, ns;
+    uint32_t slewing;
     switch (clk) {
     case 0: /* CLOCK_REALTIME */
     case 1: /* CLOCK_MONOTONIC */
     case 4: /* CLOCK_MONOTONIC_RAW */
     case 7: /* CLOCK_BOOTTIME */
-        read_clock(&mono, &off);
-        ns = clk == 0 ? (int64_t)mono + off : (int64_t)mono;
+        read_clock(&raw, &mono_off, &off, &slewing);
+        if (clk != 4 && slewing)
+            return (int)sys2(228, clk, (long)ts); /* clock_gettime */
+        ns = (int64_t)raw;
+        if (clk != 4)
+            ns += mono_off;
+        if (clk == 0)
+            ns += off;
         ts->tv_sec = ns / 1000000000;
         ts->tv_nsec = ns % 1000000000;
         if (ts->tv_nsec < 0) {
