@@ -392,6 +392,10 @@ impl PipeEnd {
             };
             let r = self.fill_claim(claim, done, total, fill);
             self.release_write();
+            // Readers are told once a claim is filled, not page by page.
+            if matches!(r, Ok((n, _)) if n > 0) {
+                self.pipe.wake_readers();
+            }
             match r {
                 Ok((n, short)) => {
                     done += n;
@@ -432,9 +436,6 @@ impl PipeEnd {
             }
             drop(s);
             done += m;
-            if m > 0 {
-                self.pipe.wake_readers();
-            }
             if m < claim.merged {
                 return Ok((done - start, true));
             }
@@ -456,9 +457,6 @@ impl PipeEnd {
             s.push(frame, 0, m, true);
             drop(s);
             done += m;
-            if m > 0 {
-                self.pipe.wake_readers();
-            }
             if m < n {
                 return Ok((done - start, true));
             }
