@@ -48,11 +48,6 @@ pub trait FileOps: Any + Send + Sync {
     fn poll(&self, _file: &OpenFile) -> u32 {
         POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
     }
-    /// tee(2): up to `max` bytes of a pipe's read end without consuming them. Ok(None) when
-    /// the pipe is empty but still has writers; EINVAL for files that are not pipe read ends.
-    fn pipe_peek(&self, _max: usize) -> KResult<Option<alloc::vec::Vec<u8>>> {
-        Err(Errno::EINVAL)
-    }
     /// F_GETPIPE_SZ / F_SETPIPE_SZ: the pipe's capacity (EBADF for other files).
     fn pipe_capacity(&self, _set: Option<usize>) -> KResult<usize> {
         Err(Errno::EBADF)
@@ -511,16 +506,28 @@ impl OpenFile {
         } else {
             self.readable()
         };
-        if !allowed || !self.seekable() {
+        if !allowed {
             return None;
         }
-        let append = write && self.flags() & O_APPEND != 0;
         let io = |off| UserIo {
             write,
             ubuf,
             len,
             off,
         };
+        // A stream (a pipe): no position, no write lock; the file orders its own readers
+        // and writers.
+        if !self.seekable() {
+            if at.is_some() {
+                return None;
+            }
+            let r = self.ops.user_io(self, io(0))?;
+            if let Ok(n) = r {
+                self.report_io(n, if write { IN_MODIFY } else { IN_ACCESS });
+            }
+            return Some(r);
+        }
+        let append = write && self.flags() & O_APPEND != 0;
         // Writes run under the file's write lock (O_APPEND's size read with them); reads
         // do not take it.
         let serialised = |f: &mut dyn FnMut() -> Option<KResult<usize>>| {

@@ -1,7 +1,10 @@
-//! Pipes and FIFOs: a bounded byte buffer with blocking readers and writers.
+//! Pipes and FIFOs: a ring of page buffers (Linux's pipe_buffer: a frame reference, an
+//! offset and a length) with blocking readers and writers. A write copies user memory
+//! straight into frames and a read straight out of them; tee and splice from the page cache
+//! move frame references, not bytes.
 
 use super::file::FasyncList;
-use super::file::{FileOps, OpenFile};
+use super::file::{FileOps, OpenFile, UserIo};
 use crate::sched::WaitQueue;
 use crate::spinlock::Mutex;
 use alloc::collections::{BTreeMap, VecDeque};
@@ -10,16 +13,44 @@ use lintel_abi::fcntl::*;
 use lintel_abi::signal::{POLL_IN, POLL_OUT};
 use lintel_abi::stat::{Stat, S_IFIFO};
 use lintel_abi::{Errno, KResult};
+use lintel_hal::mm::Frame;
 use lintel_vfs::Inode;
 
 pub use lintel_abi::limits::PIPE_BUF;
+const PAGE: usize = 4096;
+// A write of at most PIPE_BUF bytes fits one page, so it goes in whole.
+const _: () = assert!(PIPE_BUF <= PAGE);
 const DEFAULT_CAPACITY: usize = 65536;
 /// /proc/sys/fs/pipe-max-size: the most an unprivileged process may ask for.
 const MAX_CAPACITY: usize = 1 << 20;
 
+/// One slot of the ring: `len` bytes at `off` of a frame.
+struct PipeBuf {
+    frame: Frame,
+    off: usize,
+    len: usize,
+    /// A write may append into the frame after `off + len` (Linux's PIPE_BUF_FLAG_CAN_MERGE):
+    /// the frame is this pipe's own and nothing else's bytes follow there. Off for frames of
+    /// the page cache and for references tee duplicated.
+    merge: bool,
+    /// Which buffer this is, so that a reader or writer that copied outside the lock finds
+    /// the same one again (or knows it went).
+    id: u64,
+}
+
 struct PipeState {
-    buf: VecDeque<u8>,
-    capacity: usize,
+    bufs: VecDeque<PipeBuf>,
+    /// Bytes in `bufs` (FIONREAD).
+    bytes: usize,
+    /// Capacity in pages (F_GETPIPE_SZ / 4096).
+    slots: usize,
+    /// Slots a writer holds while it fills frames outside the lock.
+    reserved: usize,
+    /// A reader (read, splice or vmsplice from the pipe) or a writer is copying outside the
+    /// lock: the others of its side wait, as they wait for Linux's pipe->mutex.
+    reading: bool,
+    writing: bool,
+    next_id: u64,
     readers: usize,
     writers: usize,
     /// Opens for reading and for writing so far (Linux's r_counter and w_counter): a blocking
@@ -27,6 +58,42 @@ struct PipeState {
     /// once a writer has come (and gone) since it opened.
     r_counter: u64,
     w_counter: u64,
+}
+
+impl PipeState {
+    fn free_slots(&self) -> usize {
+        self.slots.saturating_sub(self.bufs.len() + self.reserved)
+    }
+
+    /// Adds `len` bytes at `off` of `frame` at the end of the ring (room was reserved).
+    fn push(&mut self, frame: Frame, off: usize, len: usize, merge: bool) {
+        if len == 0 {
+            return;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.bytes += len;
+        self.bufs.push_back(PipeBuf {
+            frame,
+            off,
+            len,
+            merge,
+            id,
+        });
+    }
+
+    /// Drops `n` bytes from the front of buffer `id` (the ring's first).
+    fn consume(&mut self, id: u64, n: usize) {
+        if let Some(b) = self.bufs.front_mut().filter(|b| b.id == id) {
+            let n = n.min(b.len);
+            b.off += n;
+            b.len -= n;
+            self.bytes -= n;
+            if b.len == 0 {
+                self.bufs.pop_front();
+            }
+        }
+    }
 }
 
 pub struct Pipe {
@@ -47,8 +114,13 @@ impl Pipe {
     fn new() -> Arc<Pipe> {
         Arc::new(Pipe {
             state: Mutex::new(PipeState {
-                buf: VecDeque::new(),
-                capacity: DEFAULT_CAPACITY,
+                bufs: VecDeque::new(),
+                bytes: 0,
+                slots: DEFAULT_CAPACITY / PAGE,
+                reserved: 0,
+                reading: false,
+                writing: false,
+                next_id: 0,
                 readers: 0,
                 writers: 0,
                 r_counter: 0,
@@ -62,18 +134,25 @@ impl Pipe {
             ino: NEXT_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
         })
     }
+
+    /// Tells readers that data came.
+    fn wake_readers(&self) {
+        self.read_wait.wake_all();
+        super::file::poll_notify();
+        self.async_readers.kill(POLL_IN);
+    }
+
+    /// Tells writers that room came.
+    fn wake_writers(&self) {
+        self.write_wait.wake_all();
+        super::file::poll_notify();
+        self.async_writers.kill(POLL_OUT);
+    }
 }
 
-/// Room for `n` more bytes in a pipe's buffer, which lives on the kernel heap: ENOMEM when the
-/// heap cannot take it and keep its reserve (Linux's pipe_write fails the same way when it
-/// cannot get a page).
-fn grow(buf: &mut VecDeque<u8>, n: usize) -> KResult<()> {
-    if buf.capacity() - buf.len() >= n {
-        return Ok(());
-    }
-    crate::mm::kheap::check(buf.len() + n)?;
-    buf.try_reserve(n).map_err(|_| Errno::ENOMEM)
-}
+/// Fills a write's frame: copies `n` bytes at `done` of the source into the frame at `at`;
+/// the bytes copied (short at a fault).
+type Fill<'a> = dyn FnMut(&Frame, usize, usize, usize) -> usize + 'a;
 
 /// One open end: a pipe's read or write end, or a FIFO opened for reading, writing or both.
 pub struct PipeEnd {
@@ -238,6 +317,295 @@ pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>
     Ok(Arc::new(end))
 }
 
+/// A write's claim on the pipe: the frame to merge into (its end offset and buffer id) and
+/// how many bytes go there, then how many new pages were reserved.
+struct Claim {
+    tail: Option<(Frame, usize, u64)>,
+    merged: usize,
+    pages: usize,
+}
+
+impl PipeEnd {
+    /// Claims the write side for a write of `left` more bytes (`first`: none moved yet):
+    /// waits for other writers to finish and, as Linux's pipe_write, for a free slot unless
+    /// the first `left % 4096` bytes fit after the last buffer's data; a write of at most
+    /// PIPE_BUF bytes so goes in whole (atomic).
+    fn claim_write(&self, nonblock: bool, left: usize, first: bool) -> KResult<Claim> {
+        self.pipe.write_wait.wait_interruptible(None, false, || {
+            let mut s = self.pipe.state.lock();
+            if s.readers == 0 {
+                return Some(Err(Errno::EPIPE));
+            }
+            if s.writing {
+                return None;
+            }
+            let chars = if first { left % PAGE } else { 0 };
+            let tail = s
+                .bufs
+                .back()
+                .filter(|b| chars > 0 && b.merge && b.off + b.len + chars <= PAGE)
+                .map(|b| (b.frame.clone(), b.off + b.len, b.id));
+            let merged = if tail.is_some() { chars } else { 0 };
+            let pages = (left - merged).div_ceil(PAGE).min(s.free_slots());
+            if tail.is_none() && pages == 0 {
+                return nonblock.then_some(Err(Errno::EAGAIN));
+            }
+            if s.bufs.try_reserve(pages + 1).is_err() {
+                return Some(Err(Errno::ENOMEM));
+            }
+            s.writing = true;
+            s.reserved = pages;
+            Some(Ok(Claim {
+                tail,
+                merged,
+                pages,
+            }))
+        })
+    }
+
+    /// Ends a claim: the other writers may go on.
+    fn release_write(&self) {
+        let mut s = self.pipe.state.lock();
+        s.writing = false;
+        s.reserved = 0;
+        drop(s);
+        self.pipe.write_wait.wake_all();
+    }
+
+    /// Writes `total` bytes that `fill` copies into the pipe's frames: blocks for room
+    /// unless `nonblock`; EPIPE (with SIGPIPE) without readers; the bytes written, or the
+    /// error when none were.
+    fn write_pages(&self, nonblock: bool, total: usize, fill: &mut Fill) -> KResult<usize> {
+        let mut done = 0;
+        while done < total {
+            let claim = match self.claim_write(nonblock, total - done, done == 0) {
+                Ok(c) => c,
+                Err(Errno::EPIPE) => {
+                    crate::proc::raise_sigpipe();
+                    return if done > 0 {
+                        Ok(done)
+                    } else {
+                        Err(Errno::EPIPE)
+                    };
+                }
+                Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
+            };
+            let r = self.fill_claim(claim, done, total, fill);
+            self.release_write();
+            // Readers are told once a claim is filled, not page by page.
+            if matches!(r, Ok((n, _)) if n > 0) {
+                self.pipe.wake_readers();
+            }
+            match r {
+                Ok((n, short)) => {
+                    done += n;
+                    if short {
+                        return if done > 0 {
+                            Ok(done)
+                        } else {
+                            Err(Errno::EFAULT)
+                        };
+                    }
+                }
+                Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
+            }
+        }
+        Ok(done)
+    }
+
+    /// Fills what a claim holds (outside the lock: the copies may fault): the bytes written
+    /// and whether the source ran short.
+    fn fill_claim(
+        &self,
+        claim: Claim,
+        mut done: usize,
+        total: usize,
+        fill: &mut Fill,
+    ) -> KResult<(usize, bool)> {
+        let start = done;
+        if let Some((frame, at, id)) = claim.tail {
+            let m = fill(&frame, at, done, claim.merged);
+            let mut s = self.pipe.state.lock();
+            match s.bufs.back_mut().filter(|b| b.id == id) {
+                Some(b) => {
+                    b.len += m;
+                    s.bytes += m;
+                }
+                // Read to its end meanwhile: the new bytes stand alone in the same frame.
+                None => s.push(frame, at, m, true),
+            }
+            drop(s);
+            done += m;
+            if m < claim.merged {
+                return Ok((done - start, true));
+            }
+        }
+        for _ in 0..claim.pages {
+            let n = (total - done).min(PAGE);
+            if n == 0 {
+                break;
+            }
+            // Only the filled part is ever seen (a buffer's length), so no zeroing.
+            let frame = match Frame::alloc_to_overwrite() {
+                Some(f) => f,
+                None if done > start => return Ok((done - start, false)),
+                None => return Err(Errno::ENOMEM),
+            };
+            let m = fill(&frame, 0, done, n);
+            let mut s = self.pipe.state.lock();
+            s.reserved = s.reserved.saturating_sub(1);
+            s.push(frame, 0, m, true);
+            drop(s);
+            done += m;
+            if m < n {
+                return Ok((done - start, true));
+            }
+        }
+        Ok((done - start, false))
+    }
+
+    /// Claims the read side: waits for other readers to finish and for data (Ok(true)), or
+    /// end of file (Ok(false)); EAGAIN when empty and `nonblock`.
+    fn claim_read(&self, nonblock: bool) -> KResult<bool> {
+        self.pipe.read_wait.wait_interruptible(None, false, || {
+            let mut s = self.pipe.state.lock();
+            if s.reading {
+                return None;
+            }
+            if !s.bufs.is_empty() {
+                s.reading = true;
+                return Some(Ok(true));
+            }
+            if s.writers == 0 {
+                return Some(Ok(false));
+            }
+            nonblock.then_some(Err(Errno::EAGAIN))
+        })
+    }
+
+    fn release_read(&self, moved: bool) {
+        self.pipe.state.lock().reading = false;
+        self.pipe.read_wait.wake_all();
+        if moved {
+            self.pipe.wake_writers();
+        }
+    }
+
+    /// Reads up to `total` bytes, which `copy` takes out of the pipe's frames (frame, offset,
+    /// bytes done, count; it returns what it took, short at a fault). What it did not take
+    /// stays in the pipe. EFAULT when it took nothing.
+    fn read_pages(&self, nonblock: bool, total: usize, copy: &mut Fill) -> KResult<usize> {
+        if !self.claim_read(nonblock)? {
+            return Ok(0);
+        }
+        let mut done = 0;
+        let mut short = false;
+        while done < total {
+            let head = {
+                let s = self.pipe.state.lock();
+                s.bufs
+                    .front()
+                    .map(|b| (b.frame.clone(), b.off, b.len, b.id))
+            };
+            let Some((frame, off, len, id)) = head else {
+                break;
+            };
+            let n = len.min(total - done);
+            let m = copy(&frame, off, done, n);
+            self.pipe.state.lock().consume(id, m);
+            done += m;
+            if m < n {
+                short = true;
+                break;
+            }
+        }
+        self.release_read(done > 0);
+        if done == 0 && short {
+            return Err(Errno::EFAULT);
+        }
+        Ok(done)
+    }
+}
+
+/// tee(2): duplicates the references to up to `len` bytes of `inp`'s pages into `out`
+/// without consuming them (Linux's link_pipe); 0 at end of file. Waits for data and for
+/// room as the files' flags (or `nonblock`) say. EINVAL when either is not a pipe.
+pub fn tee(inp: &OpenFile, out: &OpenFile, len: usize, nonblock: bool) -> KResult<usize> {
+    let (Some(i), Some(o)) = (inp.ops_as::<PipeEnd>(), out.ops_as::<PipeEnd>()) else {
+        return Err(Errno::EINVAL);
+    };
+    if !i.read || !o.write {
+        return Err(Errno::EBADF);
+    }
+    if Arc::ptr_eq(&i.pipe, &o.pipe) {
+        return Err(Errno::EINVAL);
+    }
+    // Input: data, or 0 at end of file.
+    i.pipe.read_wait.wait_interruptible(None, false, || {
+        let s = i.pipe.state.lock();
+        if !s.bufs.is_empty() || s.writers == 0 {
+            return Some(Ok(()));
+        }
+        (nonblock || inp.nonblocking()).then_some(Err(Errno::EAGAIN))
+    })?;
+    if i.pipe.state.lock().bufs.is_empty() {
+        return Ok(0);
+    }
+    let nb = nonblock || out.nonblocking();
+    // Output: a free slot (no merging: the references keep their own pages).
+    let claim = o.pipe.write_wait.wait_interruptible(None, false, || {
+        let mut s = o.pipe.state.lock();
+        if s.readers == 0 {
+            return Some(Err(Errno::EPIPE));
+        }
+        if s.writing {
+            return None;
+        }
+        if s.free_slots() == 0 {
+            return nb.then_some(Err(Errno::EAGAIN));
+        }
+        s.writing = true;
+        Some(Ok(()))
+    });
+    match claim {
+        Err(Errno::EPIPE) => {
+            crate::proc::raise_sigpipe();
+            return Err(Errno::EPIPE);
+        }
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
+    // Both locks at once, in a fixed order (by address) so two tees cannot deadlock.
+    let (first, second) = if Arc::as_ptr(&i.pipe) < Arc::as_ptr(&o.pipe) {
+        (&i.pipe, &o.pipe)
+    } else {
+        (&o.pipe, &i.pipe)
+    };
+    let mut done = 0;
+    {
+        let mut a = first.state.lock();
+        let mut b = second.state.lock_nested(1);
+        let (src, dst) = if Arc::ptr_eq(first, &i.pipe) {
+            (&mut *a, &mut *b)
+        } else {
+            (&mut *b, &mut *a)
+        };
+        for buf in src.bufs.iter() {
+            if done >= len || dst.free_slots() == 0 || dst.bufs.try_reserve(1).is_err() {
+                break;
+            }
+            let n = buf.len.min(len - done);
+            dst.push(buf.frame.clone(), buf.off, n, false);
+            done += n;
+        }
+    }
+    o.release_write();
+    if done > 0 {
+        o.pipe.wake_readers();
+    }
+    Ok(done)
+}
+
 impl FileOps for PipeEnd {
     fn fasync(&self) -> [Option<&FasyncList>; 2] {
         [
@@ -253,80 +621,46 @@ impl FileOps for PipeEnd {
         if buf.is_empty() {
             return Ok(0);
         }
-        let nonblock = file.nonblocking();
-        let r = self.pipe.read_wait.wait_interruptible(None, nonblock, || {
-            let mut s = self.pipe.state.lock();
-            if !s.buf.is_empty() {
-                // Two block copies (the ring's two halves), not a loop over bytes.
-                let n = buf.len().min(s.buf.len());
-                let (a, b) = s.buf.as_slices();
-                let na = n.min(a.len());
-                buf[..na].copy_from_slice(&a[..na]);
-                buf[na..n].copy_from_slice(&b[..n - na]);
-                s.buf.drain(..n);
-                return Some(Ok(n));
-            }
-            if s.writers == 0 {
-                return Some(Ok(0));
-            }
-            None
-        });
-        self.pipe.write_wait.wake_all();
-        super::file::poll_notify();
-        if matches!(r, Ok(n) if n > 0) {
-            self.pipe.async_writers.kill(POLL_OUT);
-        }
-        r
+        self.read_pages(file.nonblocking(), buf.len(), &mut |f, off, done, n| {
+            f.read(off, &mut buf[done..done + n]);
+            n
+        })
     }
 
     fn write(&self, file: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
         if !self.write {
             return Err(Errno::EBADF);
         }
-        let nonblock = file.nonblocking();
-        let mut done = 0;
-        while done < buf.len() || buf.is_empty() {
-            let r = self.pipe.write_wait.wait_interruptible(None, nonblock, || {
-                let mut s = self.pipe.state.lock();
-                if s.readers == 0 {
-                    return Some(Err(Errno::EPIPE));
-                }
-                let room = s.capacity - s.buf.len();
-                let left = buf.len() - done;
-                // Writes of at most PIPE_BUF bytes are atomic.
-                let need = if left <= PIPE_BUF { left } else { 1 };
-                if room >= need {
-                    let n = room.min(left);
-                    if let Err(e) = grow(&mut s.buf, n) {
-                        return Some(Err(e));
-                    }
-                    s.buf.extend(&buf[done..done + n]);
-                    return Some(Ok(n));
-                }
-                None
-            });
-            match r {
-                Ok(n) => {
-                    done += n;
-                    self.pipe.read_wait.wake_all();
-                    super::file::poll_notify();
-                    self.pipe.async_readers.kill(POLL_IN);
-                    if buf.is_empty() {
-                        break;
-                    }
-                }
-                Err(Errno::EPIPE) => {
-                    crate::proc::raise_sigpipe();
-                    return if done > 0 {
-                        Ok(done)
-                    } else {
-                        Err(Errno::EPIPE)
-                    };
-                }
-                Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
+        if buf.is_empty() {
+            // Only the checks: a reader must exist (EPIPE otherwise).
+            if self.pipe.state.lock().readers == 0 {
+                crate::proc::raise_sigpipe();
+                return Err(Errno::EPIPE);
             }
+            return Ok(0);
         }
-        Ok(done)
+        self.write_pages(file.nonblocking(), buf.len(), &mut |f, at, done, n| {
+            f.write(at, &buf[done..done + n]);
+            n
+        })
+    }
+
+    /// read(2)/write(2) straight between user memory and the pipe's frames (one copy).
+    /// Empty ones take the plain path (`read`/`write`).
+    fn user_io(&self, file: &OpenFile, io: UserIo) -> Option<KResult<usize>> {
+        if io.len == 0 || (io.write && !self.write) || (!io.write && !self.read) {
+            return None;
+        }
+        let nonblock = file.nonblocking();
+        Some(if io.write {
+            self.write_pages(nonblock, io.len, &mut |f, at, done, n| {
+                f.copy_from_user(at, io.ubuf + done, n)
+            })
+        } else {
+            self.read_pages(nonblock, io.len, &mut |f, off, done, n| {
+                f.copy_to_user(off, io.ubuf + done, n)
+            })
+        })
     }
 
     fn poll(&self, _: &OpenFile) -> u32 {
@@ -334,7 +668,8 @@ impl FileOps for PipeEnd {
         let s = self.pipe.state.lock();
         let mut m = 0;
         if self.write {
-            if s.capacity - s.buf.len() >= PIPE_BUF.min(s.capacity) {
+            // As Linux's pipe_poll: room while a slot is free.
+            if s.free_slots() > 0 {
                 m |= POLLOUT | POLLWRNORM;
             }
             if s.readers == 0 {
@@ -342,7 +677,7 @@ impl FileOps for PipeEnd {
             }
         }
         if self.read {
-            if !s.buf.is_empty() {
+            if !s.bufs.is_empty() {
                 m |= POLLIN | POLLRDNORM;
             }
             if s.writers == 0 && self.hup_quiet != Some(s.w_counter) {
@@ -352,26 +687,11 @@ impl FileOps for PipeEnd {
         m
     }
 
-    fn pipe_peek(&self, max: usize) -> KResult<Option<alloc::vec::Vec<u8>>> {
-        if !self.read {
-            return Err(Errno::EINVAL);
-        }
-        let s = self.pipe.state.lock();
-        if s.buf.is_empty() {
-            return Ok(if s.writers == 0 {
-                Some(alloc::vec::Vec::new())
-            } else {
-                None
-            });
-        }
-        Ok(Some(s.buf.iter().take(max).copied().collect()))
-    }
-
     fn pipe_capacity(&self, set: Option<usize>) -> KResult<usize> {
         let mut s = self.pipe.state.lock();
         if let Some(want) = set {
             let size = want
-                .max(4096)
+                .max(PAGE)
                 .checked_next_power_of_two()
                 .ok_or(Errno::EINVAL)?;
             if size > MAX_CAPACITY {
@@ -380,21 +700,22 @@ impl FileOps for PipeEnd {
                     return Err(Errno::EPERM);
                 }
             }
-            if size < s.buf.len() {
+            // As Linux's pipe_resize_ring: the slots in use must fit.
+            if size / PAGE < s.bufs.len() + s.reserved {
                 return Err(Errno::EBUSY);
             }
-            s.capacity = size;
+            s.slots = size / PAGE;
             drop(s);
             self.pipe.write_wait.wake_all();
             return Ok(size);
         }
-        Ok(s.capacity)
+        Ok(s.slots * PAGE)
     }
 
     fn ioctl(&self, _: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
         use lintel_abi::ioctl::FIONREAD;
         if cmd == FIONREAD {
-            let n = self.pipe.state.lock().buf.len();
+            let n = self.pipe.state.lock().bytes;
             crate::uaccess::write_i32(arg, n as i32)?;
             return Ok(0);
         }
@@ -416,4 +737,98 @@ impl FileOps for PipeEnd {
 /// fcntl F_GETPIPE_SZ / F_SETPIPE_SZ.
 pub fn pipe_size(f: &OpenFile, set: bool, arg: usize) -> KResult<usize> {
     f.ops.pipe_capacity(set.then_some(arg as u32 as usize))
+}
+
+/// splice(2) from a regular file whose pages are frames (tmpfs, ext4) into a pipe: the
+/// pipe's buffers take references to the file's pages, nothing is copied (a tmpfs hole
+/// reads as a new zeroed page). From `off`, or the file's position when None (which then
+/// moves); the bytes moved and the new `off`. None when `src` is not such a file or `out`
+/// not a pipe's write end: the caller copies.
+pub fn splice_from_file(
+    src: &OpenFile,
+    off: Option<u64>,
+    out: &OpenFile,
+    len: usize,
+    nonblock: bool,
+) -> Option<KResult<(usize, Option<u64>)>> {
+    let inode = src.inode.as_ref()?;
+    if len == 0 || inode.file_type() != lintel_vfs::FileType::Regular {
+        return None;
+    }
+    let o = out.ops_as::<PipeEnd>().filter(|o| o.write)?;
+    if !crate::mm::pagecache::splice_pages(inode) {
+        return None;
+    }
+    let mut pos_guard = if off.is_none() {
+        Some(src.pos.lock())
+    } else {
+        None
+    };
+    Some((|| {
+        let mut pos = match (&pos_guard, off) {
+            (Some(p), _) => **p,
+            (None, Some(o)) => o,
+            (None, None) => 0,
+        };
+        let size = inode.stat().size;
+        if pos >= size {
+            return Ok((0, off));
+        }
+        let want = (len as u64).min(size - pos) as usize;
+        let pages = ((pos % PAGE as u64) as usize + want).div_ceil(PAGE);
+        let claim = match o.claim_write(nonblock || out.nonblocking(), pages * PAGE, false) {
+            Ok(c) => c,
+            Err(Errno::EPIPE) => {
+                crate::proc::raise_sigpipe();
+                return Err(Errno::EPIPE);
+            }
+            Err(e) => return Err(e),
+        };
+        let mut done = 0;
+        let mut err = None;
+        for _ in 0..claim.pages {
+            if done >= want {
+                break;
+            }
+            let idx = pos / PAGE as u64;
+            let at = (pos % PAGE as u64) as usize;
+            let n = (PAGE - at).min(want - done);
+            let frame = match crate::mm::pagecache::splice_page(inode, idx) {
+                Some(Ok(Some(f))) => f,
+                Some(Ok(None)) => match Frame::alloc() {
+                    Some(f) => f,
+                    None => {
+                        err = Some(Errno::ENOMEM);
+                        break;
+                    }
+                },
+                Some(Err(e)) => {
+                    err = Some(e);
+                    break;
+                }
+                None => {
+                    err = Some(Errno::EINVAL);
+                    break;
+                }
+            };
+            let mut s = o.pipe.state.lock();
+            s.reserved = s.reserved.saturating_sub(1);
+            s.push(frame, at, n, false);
+            drop(s);
+            o.pipe.wake_readers();
+            done += n;
+            pos += n as u64;
+        }
+        o.release_write();
+        if done == 0 {
+            if let Some(e) = err {
+                return Err(e);
+            }
+        }
+        if let Some(p) = pos_guard.as_mut() {
+            **p = pos;
+        }
+        src.report_io(done, lintel_vfs::inotify::IN_ACCESS);
+        Ok((done, off.map(|_| pos)))
+    })())
 }

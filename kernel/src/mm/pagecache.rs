@@ -450,6 +450,26 @@ pub fn read(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> 
     }
 }
 
+/// Whether `splice_page` serves the file (tmpfs and ext4 files).
+pub fn splice_pages(inode: &Arc<dyn Inode>) -> bool {
+    super::shmem::is_tmpfs(inode) || (is_disk_file(inode) && inode.page_cached())
+}
+
+/// A reference to page `idx` of a regular file whose data lives in frames (tmpfs' own pages,
+/// an ext4 file's cached pages, read in on a miss), for splice to put into a pipe without a
+/// copy: Some(Ok(None)) for a tmpfs hole (nothing is made there); None for other files.
+/// The caller checked that the page starts before the end of the file.
+pub fn splice_page(inode: &Arc<dyn Inode>, idx: u64) -> Option<KResult<Option<Frame>>> {
+    if let Some(p) = super::shmem::cached(inode, idx) {
+        return Some(Ok(p));
+    }
+    if !splice_pages(inode) {
+        return None;
+    }
+    let m = get(inode)?;
+    Some(m.page_missed(inode, idx).map(|(f, _)| Some(f)))
+}
+
 /// Runs `f`, a write of the regular file `inode` (with an O_APPEND write's reading of the
 /// size), holding the file's write lock (`Mapping::write_lock`): writes and truncations of
 /// one file happen one after the other, each reaching the inode and the cached pages before

@@ -16,16 +16,16 @@ use lintel_abi::Errno;
 use lintel_vfs::FileType;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::implemented("tee", tee, ""),
+    Syscall::implemented("tee", tee, "duplicates page references, no copy"),
     Syscall::partial(
         "splice",
         splice,
-        "copies through a kernel buffer; SPLICE_F_NONBLOCK follows the files' own flags",
+        "from a tmpfs or ext4 file into a pipe the pipe takes references to the page-cache pages (no copy); other directions copy through a kernel buffer; SPLICE_F_NONBLOCK follows the files' own flags",
     ),
     Syscall::partial(
         "vmsplice",
         vmsplice,
-        "copies (SPLICE_F_GIFT pages are copied, not moved)",
+        "copies user memory straight into and out of the pipe's pages (SPLICE_F_GIFT pages are copied, not moved)",
     ),
 ];
 
@@ -87,7 +87,8 @@ pub(in crate::syscall) fn is_pipe(f: &OpenFile) -> bool {
             .is_some_and(|i| i.file_type() == FileType::Fifo)
 }
 
-/// splice: moves data between a pipe and another file (through a kernel buffer).
+/// splice: moves data between a pipe and another file: page references from a page-cache
+/// file into a pipe, through a kernel buffer otherwise.
 pub fn splice(c: &mut Call) -> SysResult {
     let [fd_in, off_in, fd_out, off_out, len, flags] = c.a;
     if flags & !0xf != 0 {
@@ -120,7 +121,20 @@ pub fn splice(c: &mut Call) -> SysResult {
     }
     let oi = read_off(off_in)?;
     let oo = read_off(off_out)?;
-    let (n, ni, no) = copy_between(&inp, oi, &out, oo, len.min(64 * 1024))?;
+    // From a file of the page cache into a pipe: references to its pages, no copy.
+    let nonblock = flags & SPLICE_F_NONBLOCK != 0;
+    let moved = if po && !pi {
+        crate::fs::pipe::splice_from_file(&inp, oi, &out, len, nonblock)
+    } else {
+        None
+    };
+    let (n, ni, no) = match moved {
+        Some(r) => {
+            let (n, ni) = r?;
+            (n, ni, oo)
+        }
+        None => copy_between(&inp, oi, &out, oo, len.min(64 * 1024))?,
+    };
     if let Some(o) = ni {
         uaccess::write_u64(off_in, o)?;
     }
@@ -130,7 +144,8 @@ pub fn splice(c: &mut Call) -> SysResult {
     ok(n)
 }
 
-/// tee(2): copies up to `len` bytes from one pipe to another without consuming them.
+/// tee(2): duplicates up to `len` bytes of one pipe into another without consuming them:
+/// page references, not copies.
 pub fn tee(c: &mut Call) -> SysResult {
     let [fd_in, fd_out, len, flags, ..] = c.a;
     if flags & !0xf != 0 {
@@ -144,23 +159,10 @@ pub fn tee(c: &mut Call) -> SysResult {
     if Arc::ptr_eq(&inp, &out) || !is_pipe(&out) {
         return Err(Errno::EINVAL);
     }
-    let nonblock = flags & SPLICE_F_NONBLOCK != 0 || inp.nonblocking();
-    let t = c.thread.clone();
-    let data = loop {
-        let tk = crate::fs::file::POLL_WAIT.ticket();
-        if let Some(d) = inp.ops.pipe_peek(len.min(65536))? {
-            break d;
-        }
-        if nonblock {
-            return Err(Errno::EAGAIN);
-        }
-        if let Some(e) = crate::proc::interrupted(&t, Errno::ERESTARTSYS) {
-            return Err(e);
-        }
-        crate::fs::file::POLL_WAIT.wait_once(tk, None);
-    };
-    if data.is_empty() {
-        return ok(0);
-    }
-    ok(out.write(&data)?)
+    ok(crate::fs::pipe::tee(
+        &inp,
+        &out,
+        len,
+        flags & SPLICE_F_NONBLOCK != 0,
+    )?)
 }
