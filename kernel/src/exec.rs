@@ -206,6 +206,7 @@ fn map_elf(
             uffd: None,
             on_fork: Default::default(),
             mlock: Default::default(),
+            flags: Default::default(),
         });
         end = end.max(stop);
     }
@@ -238,7 +239,7 @@ fn load_bias(
 
 /// ASLR: on unless the kernel command line says `norandmaps` or the process's personality
 /// has ADDR_NO_RANDOMIZE (`setarch -R`).
-fn randomize_va(thread: &Thread) -> bool {
+pub(crate) fn randomize_va(thread: &Thread) -> bool {
     use lintel_abi::prctl::ADDR_NO_RANDOMIZE;
     crate::aslr_enabled()
         && thread
@@ -524,6 +525,11 @@ pub fn execve(
             uffd: None,
             on_fork: Default::default(),
             mlock: Default::default(),
+            // The main stack grows down as Linux's (VM_GROWSDOWN), within RLIMIT_STACK.
+            flags: mm::VmaFlags {
+                growsdown: true,
+                huge_shift: 0,
+            },
         });
         let base = layout.stack_top - image.bytes.len();
         m.write_bytes(base, &image.bytes)?;

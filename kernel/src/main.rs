@@ -75,6 +75,7 @@ fn kernel_main(info: BootInfo) -> ! {
     fs::procfs::set_boot_cmdline(info.cmdline);
     time::init();
     vdso::init();
+    mm::set_grow_limits(proc::grow_limits);
     lintel_hal::set_user_fault_handler(proc::usercopy_fault);
     lintel_hal::mm::set_reclaim_hook(mm::pagecache::reclaim);
     lintel_hal::set_panic_report(mm::kheap::panic_report);

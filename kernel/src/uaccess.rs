@@ -30,7 +30,7 @@ fn walk_access(addr: usize, len: usize, write: bool) -> KResult<()> {
     }
     let mut a = addr;
     while a < end {
-        let v = m.find(a).ok_or(Errno::EFAULT)?;
+        let v = m.find_or_growing(a).ok_or(Errno::EFAULT)?;
         if !v.prot.read && !v.prot.write && !v.prot.exec || (write && !v.prot.write) {
             return Err(Errno::EFAULT);
         }
@@ -225,7 +225,7 @@ pub fn writable_prefix(addr: usize, len: usize) -> usize {
     let end = addr.saturating_add(len);
     let mut a = addr;
     while a < end {
-        match m.find(a) {
+        match m.find_or_growing(a) {
             Some(v) if v.prot.write => a = v.end,
             _ => break,
         }

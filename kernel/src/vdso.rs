@@ -93,6 +93,7 @@ pub fn map(m: &mut MmInner) -> KResult<usize> {
             uffd: None,
             on_fork: Default::default(),
             mlock: Default::default(),
+            flags: Default::default(),
         });
         for i in 0..pages {
             if let Some(f) = page(name, i) {

@@ -3,15 +3,22 @@
  * no pool for (12, the base page), a MAP_FIXED address off the huge page size, a length of 0,
  * a file not on hugetlbfs (after EBADF) and a segment smaller than SHMMIN; the size bits mean
  * nothing without MAP_HUGETLB, and an existing segment's key ignores SHM_HUGETLB. The
- * NORESERVE forms, which reserve nothing, are left alone (Linux maps them and raises SIGBUS
- * when touched). /proc/meminfo's HugePages_Total and /proc/sys/vm/nr_hugepages (if present)
- * read 0. */
+ * NORESERVE forms, which reserve nothing, succeed: the mapping (or attach) covers whole huge
+ * pages at a huge-page-aligned address, splits only at huge page boundaries (EINVAL), smaps
+ * flags it "ht" with 2048 kB pages, and every touch raises SIGBUS (BUS_ADRERR) while a kernel access is
+ * EFAULT, as no page comes from the empty pool. memfd_create(MFD_HUGETLB) makes a hugetlbfs
+ * file: no write (EINVAL), sizes of whole huge pages, fallocate ENOSPC, reads of zeros, and
+ * mappings as MAP_HUGETLB's (ENOMEM unless MAP_NORESERVE, then SIGBUS); a page size without
+ * a pool is ENODEV there. /proc/meminfo's HugePages_Total and
+ * /proc/sys/vm/nr_hugepages (if present) read 0. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
+#include <setjmp.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define HUGE (2UL << 20)
@@ -19,6 +26,176 @@
 
 static void *map(size_t len, int flags, int fd) {
     return mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, 0);
+}
+
+static sigjmp_buf jb;
+static volatile int sig, code;
+static void *volatile sig_addr;
+
+static void handler(int s, siginfo_t *si, void *u) {
+    (void)u;
+    sig = s;
+    code = si->si_code;
+    sig_addr = si->si_addr;
+    siglongjmp(jb, 1);
+}
+
+/* Stores to (or loads from) `p`: 0, or the signal it raised. */
+static int access_at(volatile char *p, int store) {
+    sig = 0;
+    if (!sigsetjmp(jb, 1)) {
+        if (store)
+            *p = 1;
+        else
+            (void)*p;
+        return 0;
+    }
+    return sig;
+}
+
+/* Whether the smaps entry of the mapping holding `p` has a line starting `head` that holds
+ * `want`. */
+static int smaps_has(void *p, const char *head, const char *want) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    int in = 0, yes = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long s, e;
+        if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, ':') > strchr(line, ' '))
+            in = s <= (unsigned long)p && (unsigned long)p < e;
+        else if (in && strncmp(line, head, strlen(head)) == 0)
+            yes = strstr(line + strlen(head), want) != NULL;
+    }
+    if (f)
+        fclose(f);
+    return yes;
+}
+
+/* Whether the smaps entry of the mapping holding `p` has VmFlags `flag`. */
+static int smaps_flag(void *p, const char *flag) {
+    char want[8];
+    snprintf(want, sizeof want, " %s ", flag);
+    return smaps_has(p, "VmFlags:", want);
+}
+
+/* A touch of the NORESERVE mapping (or attach) at `p`: SIGBUS at the address. */
+static void touch_bus(char *p, size_t len) {
+    CHECK(((unsigned long)p & (HUGE - 1)) == 0);
+    CHECK(access_at(p, 1) == SIGBUS && code == BUS_ADRERR && sig_addr == p);
+    CHECK(access_at(p + len - 1, 0) == SIGBUS && code == BUS_ADRERR);
+    CHECK(smaps_flag(p, "ht"));
+    CHECK(smaps_has(p, "KernelPageSize:", " 2048 kB"));
+    CHECK(smaps_has(p, "MMUPageSize:", " 2048 kB"));
+    /* The kernel finds no page either. */
+    int fd[2];
+    CHECK_OK(pipe(fd));
+    CHECK(write(fd[1], "abcd", 4) == 4);
+    CHECK_ERR(read(fd[0], p + 8, 4), EFAULT);
+    CHECK_ERR(write(fd[1], p, 4), EFAULT);
+    close(fd[0]);
+    close(fd[1]);
+}
+
+static void noreserve(void) {
+    int anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_NORESERVE;
+    char *p = map(HUGE, anon, -1);
+    CHECK(p != MAP_FAILED);
+    if (p != MAP_FAILED) {
+        touch_bus(p, HUGE);
+        CHECK(smaps_flag(p, "nr"));
+        CHECK_OK(munmap(p, HUGE));
+    }
+    /* A page's worth maps a whole huge page, split only at its boundaries. */
+    p = map(4096, anon, -1);
+    CHECK(p != MAP_FAILED);
+    if (p != MAP_FAILED) {
+        touch_bus(p, HUGE);
+        CHECK_ERR(munmap(p, 4096), EINVAL);
+        CHECK_ERR(munmap(p + 4096, 4096), EINVAL);
+        CHECK_ERR(mprotect(p, 4096, PROT_READ), EINVAL);
+        CHECK_OK(mprotect(p, HUGE, PROT_READ));
+        CHECK(access_at(p, 0) == SIGBUS);
+        CHECK(access_at(p, 1) == SIGSEGV && code == SEGV_ACCERR);
+        CHECK_OK(munmap(p, HUGE));
+    }
+    p = map(3 * HUGE, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_NORESERVE, -1);
+    CHECK(p != MAP_FAILED);
+    if (p != MAP_FAILED) {
+        touch_bus(p + HUGE, HUGE);
+        CHECK_OK(munmap(p + HUGE, HUGE));
+        CHECK(access_at(p, 1) == SIGBUS);
+        CHECK(access_at(p + HUGE, 1) == SIGSEGV && code == SEGV_MAPERR);
+        CHECK_OK(munmap(p, 3 * HUGE));
+    }
+    /* The size bits still choose the page size. */
+    CHECK(map(HUGE, anon | SIZE_BITS(12), -1) == MAP_FAILED && errno == EINVAL);
+
+    /* SHM_HUGETLB | SHM_NORESERVE: a segment of the size asked, attached as huge pages. */
+    int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | SHM_HUGETLB | SHM_NORESERVE | 0600);
+    CHECK(id >= 0);
+    if (id < 0)
+        return;
+    struct shmid_ds ds;
+    CHECK_OK(shmctl(id, IPC_STAT, &ds));
+    CHECK(ds.shm_segsz == 4096);
+    char *a = shmat(id, NULL, 0);
+    CHECK(a != (void *)-1);
+    if (a != (void *)-1) {
+        CHECK_OK(shmctl(id, IPC_STAT, &ds));
+        CHECK(ds.shm_nattch == 1);
+        touch_bus(a, HUGE);
+        CHECK(!smaps_flag(a, "nr"));
+        CHECK_OK(shmdt(a));
+        /* An attach address off the huge page size. */
+        CHECK(shmat(id, a + 4096, 0) == (void *)-1 && errno == EINVAL);
+        CHECK(shmat(id, a, 0) == a);
+        CHECK_OK(shmdt(a));
+    }
+    CHECK_OK(shmctl(id, IPC_RMID, NULL));
+}
+
+static void memfd_huge(void) {
+    int fd = memfd_create("huge", MFD_HUGETLB);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    CHECK(fcntl(fd, F_GET_SEALS) == F_SEAL_SEAL);
+    CHECK_ERR(ftruncate(fd, 4096), EINVAL);
+    CHECK_OK(ftruncate(fd, 2 * HUGE));
+    struct stat st;
+    CHECK_OK(fstat(fd, &st));
+    CHECK(st.st_size == (off_t)(2 * HUGE));
+    CHECK_ERR(write(fd, "x", 1), EINVAL);
+    CHECK_ERR(pwrite(fd, "x", 1, 0), EINVAL);
+    char b = 9;
+    CHECK(pread(fd, &b, 1, 5) == 1 && b == 0);
+    CHECK_ERR(fallocate(fd, 0, 0, HUGE), ENOSPC);
+    CHECK(map(HUGE, MAP_SHARED, fd) == MAP_FAILED && errno == ENOMEM);
+    CHECK(map(HUGE, MAP_PRIVATE, fd) == MAP_FAILED && errno == ENOMEM);
+    CHECK(mmap(NULL, HUGE, PROT_READ, MAP_SHARED | MAP_NORESERVE, fd, 4096) == MAP_FAILED &&
+          errno == EINVAL);
+    char *p = map(HUGE, MAP_SHARED | MAP_NORESERVE, fd);
+    CHECK(p != MAP_FAILED);
+    if (p != MAP_FAILED) {
+        touch_bus(p, HUGE);
+        CHECK_OK(munmap(p, HUGE));
+    }
+    p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_NORESERVE | MAP_HUGETLB, fd, HUGE);
+    CHECK(p != MAP_FAILED);
+    if (p != MAP_FAILED) {
+        CHECK(access_at(p + HUGE - 1, 0) == SIGBUS);
+        CHECK_ERR(munmap(p, 4096), EINVAL);
+        CHECK_OK(munmap(p, HUGE));
+    }
+    close(fd);
+    CHECK_ERR(memfd_create("huge", MFD_HUGETLB | SIZE_BITS(12)), ENODEV);
+    CHECK_ERR(memfd_create("huge", SIZE_BITS(21)), EINVAL);
+    fd = memfd_create("huge", MFD_HUGETLB | MFD_ALLOW_SEALING | SIZE_BITS(21));
+    CHECK(fd >= 0);
+    if (fd >= 0) {
+        CHECK(fcntl(fd, F_GET_SEALS) == 0);
+        close(fd);
+    }
 }
 
 static void mmap_calls(void) {
@@ -111,8 +288,15 @@ static void pool_is_empty(void) {
 }
 
 int main(void) {
+    struct sigaction sa = {0};
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGSEGV, &sa, NULL);
     pool_is_empty();
     mmap_calls();
     shm_calls();
+    noreserve();
+    memfd_huge();
     DONE();
 }

@@ -20,7 +20,7 @@ pub use crate::arch::mmu::{DIRECT_MAP_LIMIT, KERNEL_OFFSET, PHYS_OFFSET};
 /// each may move by (Linux's values for this architecture).
 pub mod layout {
     pub use crate::arch::mmu::layout::{
-        pie_base, stack_top, BRK_RND_BITS, MMAP_RND_BITS, STACK_RND_BITS,
+        map_32bit, pie_base, stack_top, BRK_RND_BITS, MMAP_RND_BITS, STACK_RND_BITS,
     };
 }
 

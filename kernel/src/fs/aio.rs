@@ -93,6 +93,7 @@ pub fn setup(mm: &Arc<Mm>, nr_events: usize) -> KResult<Arc<AioCtx>> {
             uffd: None,
             on_fork: Default::default(),
             mlock: Default::default(),
+            flags: Default::default(),
         });
         start
     };

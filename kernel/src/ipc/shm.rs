@@ -24,6 +24,8 @@ pub struct Segment {
     ctime: i64,
     cpid: i32,
     lpid: i32,
+    /// SHM_HUGETLB: log2 of the huge page size (0: ordinary pages).
+    huge_shift: u8,
 }
 
 impl IpcObject for Segment {
@@ -95,9 +97,10 @@ pub fn get(c: &Caller, mm: &Arc<Mm>, key: i32, size: u64, flags: u32) -> KResult
     }
     // SHM_HUGETLB: Lintel has no huge pages, so the answer is Linux's with an empty pool: an
     // unknown page size is EINVAL, the reservation ENOMEM; SHM_NORESERVE reserves nothing
-    // and gets ordinary pages (Linux's would raise SIGBUS when touched).
+    // and makes a segment without pages, whose attaches raise SIGBUS when touched.
+    let mut huge_shift = 0;
     if flags & SHM_HUGETLB != 0 {
-        crate::mm::hugetlb::size_log2(flags as usize).ok_or(Errno::EINVAL)?;
+        huge_shift = crate::mm::hugetlb::size_log2(flags as usize).ok_or(Errno::EINVAL)? as u8;
         if flags & SHM_NORESERVE == 0 {
             return Err(Errno::ENOMEM);
         }
@@ -108,7 +111,11 @@ pub fn get(c: &Caller, mm: &Arc<Mm>, key: i32, size: u64, flags: u32) -> KResult
     if charge {
         commit::enough(&mm.inner.lock(), n as usize, c.admin())?;
     }
-    let pages = Arc::new(SharedPages::new(bytes, charge)?);
+    let pages = if huge_shift != 0 {
+        Arc::new(SharedPages::new(0, false)?)
+    } else {
+        Arc::new(SharedPages::new(bytes, charge)?)
+    };
     let (id, seq) = ids.next_id(limits::shmmni()).ok_or(Errno::ENOSPC)?;
     ids.insert(
         id,
@@ -121,14 +128,16 @@ pub fn get(c: &Caller, mm: &Arc<Mm>, key: i32, size: u64, flags: u32) -> KResult
             ctime: now(),
             cpid: c.pid,
             lpid: 0,
+            huge_shift,
         },
     );
     Ok(id)
 }
 
 /// shmat's bookkeeping: checks access (`write` unless SHM_RDONLY, `exec` with SHM_EXEC) and
-/// returns the new attach, with the segment's size in bytes; the caller maps it.
-pub fn attach(c: &Caller, id: i32, write: bool, exec: bool) -> KResult<(ShmMap, usize)> {
+/// returns the new attach, with the segment's size in bytes and its huge page size (log2, 0
+/// for ordinary pages); the caller maps it.
+pub fn attach(c: &Caller, id: i32, write: bool, exec: bool) -> KResult<(ShmMap, usize, u8)> {
     let mut ids = table();
     let s = ids.get_mut(id).ok_or(Errno::EINVAL)?;
     let mut want = ACCESS_READ;
@@ -153,6 +162,7 @@ pub fn attach(c: &Caller, id: i32, write: bool, exec: bool) -> KResult<(ShmMap, 
             may_write: write,
         },
         size,
+        s.huge_shift,
     ))
 }
 

@@ -12,8 +12,58 @@ impl MmInner {
     /// Resolves a fault at `addr`.
     /// `major_fault` tells afterwards whether the page had to be read from the file.
     pub fn handle_fault(&mut self, addr: usize, write: bool, exec: bool) -> Result<(), FaultError> {
-        let vma = self.find(addr).ok_or(FaultError::MapErr)?.clone();
+        let vma = match self.find(addr) {
+            Some(v) => v.clone(),
+            None => self.grow_down(addr)?,
+        };
         self.fault_in(&vma, addr, write, exec)
+    }
+
+    /// A fault at `addr` in no mapping, just below a MAP_GROWSDOWN one (or the main stack):
+    /// that mapping grows down to the page of `addr`, as Linux's expand_downwards allows it:
+    /// not below mmap_min_addr, not within the guard gap of an accessible mapping below
+    /// that does not grow itself, and (acct_stack_growth) not past RLIMIT_STACK for the
+    /// mapping's whole size nor past RLIMIT_AS. Returns the grown mapping.
+    fn grow_down(&mut self, addr: usize) -> Result<Vma, FaultError> {
+        let old = self.may_grow_to(addr).ok_or(FaultError::MapErr)?;
+        let start = page_down(addr);
+        let mut v = self.vmas.remove(&old).ok_or(FaultError::MapErr)?;
+        // Only private anonymous memory grows: no file offset moves with the start.
+        v.start = start;
+        self.vmas.insert(start, v.clone());
+        Ok(v)
+    }
+
+    /// The start of the growing mapping that a fault at `addr` (in no mapping) would grow
+    /// down to it, if `grow_down`'s rules let it.
+    fn may_grow_to(&self, addr: usize) -> Option<usize> {
+        let next = self.vmas_from(addr).next().filter(|v| v.flags.growsdown)?;
+        let (start, old, end) = (page_down(addr), next.start, next.end);
+        if start < super::MMAP_MIN {
+            return None;
+        }
+        // Every mapping below ends at or below `start`: none holds `addr`.
+        if let Some((_, prev)) = self.vmas.range(..start).next_back() {
+            let accessible = prev.prot.read || prev.prot.write || prev.prot.exec;
+            if !prev.flags.growsdown && accessible && start - prev.end < super::STACK_GUARD_GAP {
+                return None;
+            }
+        }
+        let (stack, aspace) = super::GROW_LIMITS
+            .get()
+            .map_or((u64::MAX, u64::MAX), |limits| limits());
+        let grown = self.total_vm().saturating_add(old - start);
+        if (end - start) as u64 > stack || grown as u64 > aspace {
+            return None;
+        }
+        Some(old)
+    }
+
+    /// The mapping holding `addr`, or the growing one a fault at `addr` would grow down to
+    /// it: what a user copy there reaches (the copy's fault grows it).
+    pub fn find_or_growing(&self, addr: usize) -> Option<&Vma> {
+        self.find(addr)
+            .or_else(|| self.may_grow_to(addr).and_then(|s| self.vmas.get(&s)))
     }
 
     /// `handle_fault` at `addr` of `vma` (a copy of the VMA holding it), for a caller that
@@ -32,6 +82,10 @@ impl MmInner {
             || (!write && !exec && !p.read && !p.write && !p.exec)
         {
             return Err(FaultError::AccErr);
+        }
+        // The huge page pool is empty: no page to give (Linux's VM_FAULT_SIGBUS).
+        if vma.flags.hugetlb() {
+            return Err(FaultError::Bus);
         }
         let page = page_down(addr);
         if let Some((frame, cur)) = self.aspace.lookup(page) {

@@ -35,6 +35,7 @@ fn mergeable(a: &Vma, b: &Vma) -> bool {
         && a.noreserve == b.noreserve
         && a.on_fork == b.on_fork
         && a.mlock == b.mlock
+        && a.flags == b.flags
         && a.prot.read == b.prot.read
         && a.prot.write == b.prot.write
         && a.prot.exec == b.prot.exec
@@ -43,6 +44,16 @@ fn mergeable(a: &Vma, b: &Vma) -> bool {
             (Some(x), Some(y)) => Arc::ptr_eq(x, y),
             _ => false,
         }
+}
+
+/// The lowest address a mapping below `v` may end at: a growing mapping keeps the guard gap
+/// free below it (Linux's vm_start_gap).
+fn start_gap(v: &Vma) -> usize {
+    if v.flags.growsdown {
+        v.start.saturating_sub(super::STACK_GUARD_GAP)
+    } else {
+        v.start
+    }
 }
 
 impl MmInner {
@@ -181,6 +192,50 @@ impl MmInner {
         self.merge_span(start, end);
     }
 
+    /// Whether [start, end) is free and ends at or below the guard gap of the mapping above
+    /// (Linux's `addr + len <= vm_start_gap(vma)` for a hint).
+    pub fn is_free_gap(&self, start: usize, end: usize) -> bool {
+        self.is_free(start, end)
+            && self
+                .vmas_from(end)
+                .next()
+                .is_none_or(|v| end <= start_gap(v))
+    }
+
+    /// Lowest free range of `len` bytes in [lo, hi), below the guard gap of a growing
+    /// mapping above it (Linux's bottom-up vm_unmapped_area, for MAP_32BIT).
+    pub fn find_free_up(&self, len: usize, lo: usize, hi: usize) -> Option<usize> {
+        let mut a = self.find(lo).map_or(lo, |v| v.end);
+        for v in self.vmas_from(lo) {
+            if v.end <= a {
+                continue;
+            }
+            if a.checked_add(len)? <= start_gap(v) {
+                break;
+            }
+            a = a.max(v.end);
+            if a >= hi {
+                return None;
+            }
+        }
+        (a.checked_add(len)? <= hi).then_some(a)
+    }
+
+    /// Highest free range of `len` bytes below `top` whose start is a multiple of `align`
+    /// (a power of two, at least a page), for huge page mappings.
+    pub fn find_free_aligned(&self, len: usize, align: usize, top: usize) -> Option<usize> {
+        let s = self.find_free(len.checked_add(align - PAGE)?, top)?;
+        Some((s + align - PAGE) & !(align - 1))
+    }
+
+    /// Whether `at` falls inside a huge page mapping other than at a multiple of its huge
+    /// page size: Linux refuses such a split (hugetlb_vm_op_split) with EINVAL.
+    pub fn splits_huge(&self, at: usize) -> bool {
+        self.find(at).is_some_and(|v| {
+            v.flags.hugetlb() && v.start != at && at & ((1usize << v.flags.huge_shift) - 1) != 0
+        })
+    }
+
     pub fn is_free(&self, start: usize, end: usize) -> bool {
         if self.vmas.range(start..end).next().is_some() {
             return false;
@@ -195,7 +250,7 @@ impl MmInner {
             if v.end <= end && end - v.end >= len {
                 return Some(end - len);
             }
-            end = end.min(v.start);
+            end = end.min(start_gap(v));
         }
         if end >= MMAP_MIN + len {
             Some(end - len)

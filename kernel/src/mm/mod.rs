@@ -33,7 +33,7 @@ pub mod userfaultfd;
 mod vma;
 
 pub use mlock::lockable;
-pub use vma::{Backing, ForkAdvice, KernelMap, MapName, Mlock, ShmMap, Vma};
+pub use vma::{Backing, ForkAdvice, KernelMap, MapName, Mlock, ShmMap, Vma, VmaFlags};
 
 pub const PAGE: usize = 4096;
 /// Top of the initial stack (as Linux without randomization: just below the last user page);
@@ -49,7 +49,7 @@ pub fn mmap_top() -> usize {
     stack_top() - MMAP_GAP_MIN
 }
 /// Linux's stack_guard_gap: 256 pages kept free below a stack.
-const STACK_GUARD_GAP: usize = 256 * PAGE;
+pub(crate) const STACK_GUARD_GAP: usize = 256 * PAGE;
 /// The least room mmap_base leaves for the stack (Linux's SIZE_128M).
 const MMAP_GAP_MIN: usize = 128 << 20;
 /// Lowest address mmap hands out without MAP_FIXED (vm.mmap_min_addr).
@@ -187,6 +187,14 @@ pub struct Mm {
 /// Where the frames of `Backing::Special` mappings come from (the vDSO and its data page):
 /// page `index` of the mapping named `name`. Set once by their owner at boot.
 static SPECIAL_PAGES: spin::Once<fn(&str, usize) -> Option<Frame>> = spin::Once::new();
+
+/// The limits a growing stack is held to (Linux's acct_stack_growth): RLIMIT_STACK and
+/// RLIMIT_AS of the thread faulting, in bytes. Set once at boot by the process code.
+static GROW_LIMITS: spin::Once<fn() -> (u64, u64)> = spin::Once::new();
+
+pub fn set_grow_limits(limits: fn() -> (u64, u64)) {
+    GROW_LIMITS.call_once(|| limits);
+}
 
 pub fn set_special_pages(pages: fn(&str, usize) -> Option<Frame>) {
     SPECIAL_PAGES.call_once(|| pages);

@@ -27,6 +27,12 @@ pub use lintel_abi::fcntl::{
 
 /// Not a Linux seal: marks a file that supports seals at all (memfd).
 const SEALABLE: u32 = 1 << 31;
+/// Not a seal either: log2 of the huge page size of a memfd made with MFD_HUGETLB (a file of
+/// hugetlbfs, whose pool is empty), 0 for any other file.
+const HUGE_SHIFT: u32 = 24;
+const HUGE_MASK: u32 = 0x3f << HUGE_SHIFT;
+/// What the seals word holds besides seals.
+const MARKS: u32 = SEALABLE | HUGE_MASK;
 
 pub struct Mapping {
     inode: Weak<dyn Inode>,
@@ -380,7 +386,7 @@ impl Mapping {
     }
 
     pub fn seals(&self) -> u32 {
-        self.seals.load(Ordering::Relaxed) & !SEALABLE
+        self.seals.load(Ordering::Relaxed) & !MARKS
     }
 }
 
@@ -393,6 +399,21 @@ pub fn make_sealable(inode: &Arc<dyn Inode>, allow: bool) {
     m.seals.store(SEALABLE | initial, Ordering::Relaxed);
 }
 
+/// memfd_create(MFD_HUGETLB): the file is hugetlbfs', with pages of 1 << `shift` bytes.
+pub fn make_huge(inode: &Arc<dyn Inode>, shift: u32) {
+    if let Some(m) = get(inode) {
+        m.seals
+            .fetch_or((shift << HUGE_SHIFT) & HUGE_MASK, Ordering::Relaxed);
+    }
+}
+
+/// log2 of the huge page size of a MFD_HUGETLB memfd, 0 for any other file.
+pub fn huge_shift(inode: &Arc<dyn Inode>) -> u8 {
+    find(inode).map_or(0, |m| {
+        ((m.seals.load(Ordering::Relaxed) & HUGE_MASK) >> HUGE_SHIFT) as u8
+    })
+}
+
 /// F_GET_SEALS: EINVAL for files that do not support seals.
 pub fn get_seals(inode: &Arc<dyn Inode>) -> KResult<u32> {
     let m = find(inode).ok_or(Errno::EINVAL)?;
@@ -400,7 +421,7 @@ pub fn get_seals(inode: &Arc<dyn Inode>) -> KResult<u32> {
     if s & SEALABLE == 0 {
         return Err(Errno::EINVAL);
     }
-    Ok(s & !SEALABLE)
+    Ok(s & !MARKS)
 }
 
 /// F_ADD_SEALS. `writably_mapped` tells whether a shared writable mapping exists (F_SEAL_WRITE
@@ -535,6 +556,10 @@ pub fn write_allowed(
 }
 
 fn check_seals(m: &Mapping, inode: &Arc<dyn Inode>, off: u64, len: usize) -> KResult<()> {
+    // hugetlbfs files have no write (vfs_write's EINVAL).
+    if m.seals.load(Ordering::Relaxed) & HUGE_MASK != 0 {
+        return Err(Errno::EINVAL);
+    }
     let seals = m.seals();
     if seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
         return Err(Errno::EPERM);
@@ -559,6 +584,11 @@ pub fn truncate(inode: &Arc<dyn Inode>, size: u64) -> KResult<()> {
 fn truncate_locked(inode: &Arc<dyn Inode>, size: u64) -> KResult<()> {
     let m = find(inode);
     if let Some(m) = &m {
+        // A hugetlbfs file is whole huge pages long.
+        let huge = (m.seals.load(Ordering::Relaxed) & HUGE_MASK) >> HUGE_SHIFT;
+        if huge != 0 && size & ((1u64 << huge) - 1) != 0 {
+            return Err(Errno::EINVAL);
+        }
         let seals = m.seals();
         let old = inode.stat().size;
         if (size < old && seals & F_SEAL_SHRINK != 0) || (size > old && seals & F_SEAL_GROW != 0) {

@@ -90,6 +90,27 @@ pub struct Vma {
     pub on_fork: ForkAdvice,
     /// mlock state (Linux's VM_LOCKED and VM_LOCKONFAULT).
     pub mlock: Mlock,
+    /// MAP_GROWSDOWN and MAP_HUGETLB.
+    pub flags: VmaFlags,
+}
+
+/// What Linux's VM_GROWSDOWN and VM_HUGETLB say of a mapping.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct VmaFlags {
+    /// MAP_GROWSDOWN: a fault just below grows it downwards, as a stack (Linux's
+    /// expand_downwards), kept a guard gap above the mapping below.
+    pub growsdown: bool,
+    /// MAP_HUGETLB with MAP_NORESERVE (or a SHM_HUGETLB segment) from an empty huge page
+    /// pool: log2 of its huge page size (0: an ordinary mapping). Every touch raises SIGBUS,
+    /// as Linux's hugetlb_no_page finds no page to give, and the mapping splits only at
+    /// multiples of the huge page size.
+    pub huge_shift: u8,
+}
+
+impl VmaFlags {
+    pub fn hugetlb(&self) -> bool {
+        self.huge_shift != 0
+    }
 }
 
 /// Whether a VMA's pages are locked in memory. Lintel never swaps, so what locking changes

@@ -388,6 +388,15 @@ pub fn current() -> Arc<Thread> {
     try_current().expect("no current thread")
 }
 
+/// RLIMIT_STACK and RLIMIT_AS of the running thread's process: what a growing stack is held
+/// to (none outside a thread).
+pub fn grow_limits() -> (u64, u64) {
+    try_current().map_or((u64::MAX, u64::MAX), |t| {
+        let p = t.proc_ref();
+        (p.rlimit(RLIMIT_STACK).cur, p.rlimit(RLIMIT_AS).cur)
+    })
+}
+
 /// The thread running on this CPU, if any.
 pub fn try_current() -> Option<Arc<Thread>> {
     let t: Arc<dyn core::any::Any + Send + Sync> = crate::sched::try_current()?;

@@ -230,4 +230,8 @@ pub mod layout {
     pub const MMAP_RND_BITS: u32 = 18;
     /// Random page-count bits for the brk start (1 GiB on 64-bit).
     pub const BRK_RND_BITS: u32 = 18;
+    /// MAP_32BIT: Linux has no such flag here (mmap ignores the bit).
+    pub const fn map_32bit(_flags: usize) -> Option<(usize, usize, usize)> {
+        None
+    }
 }

@@ -145,4 +145,15 @@ pub mod layout {
     pub const MMAP_RND_BITS: u32 = 28;
     /// Random page-count bits for the brk start (32 MiB).
     pub const BRK_RND_BITS: u32 = 13;
+    /// MAP_32BIT (`flags` of mmap): the range [low, high) its mappings go in and how far up
+    /// (bytes) a randomized search starts (find_start_end in sys_x86_64.c), or None without
+    /// the flag.
+    pub const fn map_32bit(flags: usize) -> Option<(usize, usize, usize)> {
+        const MAP_32BIT: usize = 0x40;
+        if flags & MAP_32BIT != 0 {
+            Some((0x4000_0000, 0x8000_0000, 0x0200_0000))
+        } else {
+            None
+        }
+    }
 }

@@ -78,7 +78,8 @@ fn vma_usage(m: &MmInner, v: &Vma, exe: &[u8]) -> Usage {
         size: ((v.end - v.start) / 4096) as u64,
         ..Default::default()
     };
-    let stack = is_stack(m, v);
+    // Linux's VM_STACK: the main stack and every MAP_GROWSDOWN mapping (VmStk).
+    let stack = is_stack(m, v) || v.flags.growsdown;
     if stack {
         u.stack = u.size;
     } else if v.prot.write && !v.shared {
@@ -308,12 +309,22 @@ fn vm_flags(m: &MmInner, v: &Vma) -> String {
     add(!v.shared || v.prot.write, "mw");
     add(true, "me");
     add(v.shared, "ms");
-    add(is_stack(m, v), "gd");
+    add(is_stack(m, v) || v.flags.growsdown, "gd");
     add(v.on_fork.dontfork, "dc");
+    // A huge page mapping neither grows by mremap (VM_DONTEXPAND) nor is accounted.
+    add(v.flags.hugetlb(), "de");
     add(
-        !v.shared && v.prot.write && !matches!(v.backing, Backing::Special(_)),
+        !v.shared
+            && v.prot.write
+            && !matches!(v.backing, Backing::Special(_))
+            && !v.flags.hugetlb(),
         "ac",
     );
+    add(
+        v.flags.hugetlb() && v.noreserve && !matches!(v.backing, Backing::Shm(_)),
+        "nr",
+    );
+    add(v.flags.hugetlb(), "ht");
     add(v.on_fork.wipe, "wf");
     add(true, "sd");
     f
@@ -322,17 +333,19 @@ fn vm_flags(m: &MmInner, v: &Vma) -> String {
 /// One VMA's entry in /proc/PID/smaps.
 fn smaps_entry(s: &mut SeqText, m: &MmInner, v: &Vma, u: &Usage) {
     maps_line(s, m, v);
-    smaps_figures(s, u);
+    // A huge page mapping's page size (in base pages).
+    let page = 1u64 << v.flags.huge_shift.saturating_sub(12);
+    smaps_figures(s, u, page);
     s.str("VmFlags: ");
     s.str(&vm_flags(m, v));
     s.byte(b'\n');
 }
 
 /// The lines of an smaps entry between its maps line and VmFlags.
-fn smaps_figures(s: &mut SeqText, u: &Usage) {
+fn smaps_figures(s: &mut SeqText, u: &Usage, page: u64) {
     kb_line(s, "Size", u.size);
-    kb_line(s, "KernelPageSize", 1);
-    kb_line(s, "MMUPageSize", 1);
+    kb_line(s, "KernelPageSize", page);
+    kb_line(s, "MMUPageSize", page);
     usage_lines(s, u, false);
     s.str("THPeligible:    0\n");
 }
@@ -364,7 +377,8 @@ pub(super) fn smaps_from(
     let m = mm.inner.lock();
     let end = offset.saturating_add(len);
     let mut figures = SeqText::new();
-    smaps_figures(&mut figures, &Usage::default());
+    // Every entry's figures have this length (each padded to 8 digits).
+    smaps_figures(&mut figures, &Usage::default(), 1);
     let mut line = SeqText::new();
     let mut s = SeqText::new();
     let (mut start, from) = resume.unwrap_or((0, 0));

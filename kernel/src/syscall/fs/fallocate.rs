@@ -61,6 +61,15 @@ pub fn fallocate(c: &mut Call) -> SysResult {
         _ => return Err(Errno::ENODEV),
     }
     let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    // A MFD_HUGETLB memfd (hugetlbfs_fallocate): only PUNCH_HOLE, with nothing to punch, and
+    // no huge page to allocate from the empty pool.
+    if crate::mm::pagecache::huge_shift(&inode) != 0 {
+        return match op {
+            FALLOC_FL_PUNCH_HOLE => ok(0),
+            0 => Err(Errno::ENOSPC),
+            _ => Err(Errno::EOPNOTSUPP),
+        };
+    }
     let (off, len) = (off as u64, len as u64);
     let range = match op {
         FALLOC_FL_ZERO_RANGE => Some(Falloc::Zero { keep_size: keep }),

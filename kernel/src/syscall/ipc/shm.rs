@@ -2,7 +2,7 @@
 
 use super::{caller, read_set};
 use crate::ipc::shm;
-use crate::mm::{page_up, user_end, Backing, Vma, PAGE};
+use crate::mm::{user_end, Backing, Vma, PAGE};
 use crate::syscall::mm::check_as;
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -14,10 +14,10 @@ use lintel_abi::Errno;
 use lintel_hal::mm::Prot;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::partial(
+    Syscall::implemented(
         "shmget",
         shmget,
-        "SHM_HUGETLB is ENOMEM as on Linux without huge pages; SHM_HUGETLB with SHM_NORESERVE gets ordinary pages (Linux's raise SIGBUS when touched)",
+        "SHM_HUGETLB as Linux with an empty huge page pool: ENOMEM, or with SHM_NORESERVE a segment whose attaches raise SIGBUS when touched",
     ),
     Syscall::implemented("shmat", shmat, ""),
     Syscall::implemented("shmdt", shmdt, ""),
@@ -60,11 +60,22 @@ pub fn shmat(c: &mut Call) -> SysResult {
     }
     let write = flags & SHM_RDONLY == 0;
     let exec = flags & SHM_EXEC != 0;
-    let (map, size) = shm::attach(&caller(c), id, write, exec)?;
-    let len = page_up(size).ok_or(Errno::ENOMEM)?;
+    let (map, size, huge_shift) = shm::attach(&caller(c), id, write, exec)?;
+    // A huge page segment maps whole huge pages, at a multiple of their size.
+    let align = 1usize << huge_shift.max(12);
+    let len = size
+        .checked_add(align - 1)
+        .map(|l| l & !(align - 1))
+        .ok_or(Errno::ENOMEM)?;
+    if fixed && addr & (align - 1) != 0 {
+        return Err(Errno::EINVAL);
+    }
     let mm = c.thread.proc_ref().mm();
     let mut m = mm.inner.lock();
-    let start = if fixed {
+    let start = if huge_shift != 0 && !fixed {
+        m.find_free_aligned(len, align, m.mmap_top)
+            .ok_or(Errno::ENOMEM)?
+    } else if fixed {
         let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
         if flags & SHM_REMAP == 0 && !m.is_free(addr, end) {
             return Err(Errno::EINVAL);
@@ -93,6 +104,10 @@ pub fn shmat(c: &mut Call) -> SysResult {
         uffd: None,
         on_fork: Default::default(),
         mlock,
+        flags: crate::mm::VmaFlags {
+            growsdown: false,
+            huge_shift,
+        },
     });
     if mlock == crate::mm::Mlock::Locked {
         let _ = m.populate(start, start + len);

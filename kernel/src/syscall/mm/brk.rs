@@ -56,6 +56,7 @@ pub fn brk(c: &mut Call) -> SysResult {
             uffd: None,
             on_fork: Default::default(),
             mlock,
+            flags: Default::default(),
         });
         if mlock == crate::mm::Mlock::Locked {
             let _ = m.populate(old_end, new_end);

@@ -22,6 +22,7 @@ use crate::syscall::ok;
 use crate::syscall::Call;
 use crate::syscall::SysResult;
 use crate::syscall::Syscall;
+use lintel_abi::mman::MAP_GROWSDOWN;
 use lintel_abi::mman::MAP_HUGETLB;
 use lintel_abi::mman::MAP_NORESERVE;
 use lintel_abi::Errno;
@@ -31,7 +32,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "mmap",
         mmap,
-        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_LOCKED locks and faults in (mlock); MAP_HUGETLB is ENOMEM as on Linux without huge pages; MAP_32BIT and MAP_GROWSDOWN are accepted without effect, and MAP_HUGETLB with MAP_NORESERVE maps ordinary pages (Linux's raise SIGBUS when touched)",
+        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_LOCKED locks and faults in (mlock); MAP_HUGETLB as Linux with an empty huge page pool (ENOMEM, or with MAP_NORESERVE a mapping whose touch raises SIGBUS; /proc/PID/maps shows it unnamed where Linux names it /anon_hugepage); MAP_32BIT mappings go in [1 GiB, 2 GiB) where Linux has the flag; MAP_GROWSDOWN mappings grow on faults below them as Linux's stacks",
     ),
     Syscall::implemented("munmap", munmap, ""),
 ];
@@ -49,9 +50,32 @@ pub fn mmap(c: &mut Call) -> SysResult {
     if kind == 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & MAP_HUGETLB != 0 {
-        hugetlb(c, addr, flags, fd)?;
-    }
+    // A MFD_HUGETLB memfd is a hugetlbfs file: its mappings are huge, MAP_HUGETLB or not.
+    let file_huge = if flags & MAP_ANONYMOUS == 0 {
+        c.thread
+            .files
+            .get()
+            .lock()
+            .get(fd as i32)
+            .ok()
+            .and_then(|f| f.inode.clone())
+            .map_or(0, |i| crate::mm::pagecache::huge_shift(&i))
+    } else {
+        0
+    };
+    let (len, huge_shift) = if flags & MAP_HUGETLB != 0 || file_huge != 0 {
+        let shift = hugetlb(c, addr, off, flags, fd, file_huge)?;
+        let huge = 1usize << shift;
+        let len = len
+            .checked_add(huge - 1)
+            .map(|l| l & !(huge - 1))
+            .filter(|&l| l <= user_end())
+            .ok_or(Errno::ENOMEM)?;
+        (len, shift as u8)
+    } else {
+        (len, 0)
+    };
+    let growsdown = flags & MAP_GROWSDOWN != 0;
     // MAP_SHARED_VALIDATE is only meaningful for files; Linux refuses it for anonymous memory.
     if kind == MAP_SHARED_VALIDATE && flags & MAP_ANONYMOUS != 0 {
         return Err(Errno::EINVAL);
@@ -84,6 +108,10 @@ pub fn mmap(c: &mut Call) -> SysResult {
             file_backing(c, &file, off, shared, prot.write, prot.exec)?
         }
     };
+    // Only private anonymous memory grows (Linux's do_mmap refuses VM_GROWSDOWN otherwise).
+    if growsdown && (shared || !matches!(backing, Backing::Anon)) {
+        return Err(Errno::EINVAL);
+    }
     let mm = c.thread.proc_ref().mm();
     let mut m = mm.inner.lock();
     let start = if fixed {
@@ -95,15 +123,28 @@ pub fn mmap(c: &mut Call) -> SysResult {
             return Err(Errno::EEXIST);
         }
         addr
+    } else if huge_shift != 0 {
+        // Linux's hugetlb_get_unmapped_area: the hint rounded down to the huge page size.
+        let align = 1usize << huge_shift;
+        let hint = addr & !(align - 1);
+        match hint.checked_add(len) {
+            Some(e) if hint >= MMAP_MIN && e <= m.mmap_top && m.is_free_gap(hint, e) => hint,
+            _ => m
+                .find_free_aligned(len, align, m.mmap_top)
+                .ok_or(Errno::ENOMEM)?,
+        }
+    } else if let Some(range) = lintel_hal::mm::layout::map_32bit(flags) {
+        low_map(c, &m, range, addr, len)?
     } else {
         let hint = page_down(addr);
         match hint.checked_add(len) {
-            Some(e) if hint >= MMAP_MIN && e <= m.mmap_top && m.is_free(hint, e) => hint,
+            Some(e) if hint >= MMAP_MIN && e <= m.mmap_top && m.is_free_gap(hint, e) => hint,
             _ => m.find_free(len, m.mmap_top).ok_or(Errno::ENOMEM)?,
         }
     };
     check_as(c, &m, len)?;
-    if !shared && prot.write {
+    // A growing mapping is stack (Linux's VM_STACK), not data.
+    if !shared && prot.write && !growsdown {
         check_data(c, &m, len)?;
     }
     // MAP_NORESERVE means nothing in overcommit mode 2, as on Linux.
@@ -126,6 +167,10 @@ pub fn mmap(c: &mut Call) -> SysResult {
         uffd: None,
         on_fork: Default::default(),
         mlock,
+        flags: crate::mm::VmaFlags {
+            growsdown,
+            huge_shift,
+        },
     };
     if crate::mm::commit::charged(&vma) {
         check_commit(c, &m, len)?;
@@ -142,26 +187,74 @@ pub fn mmap(c: &mut Call) -> SysResult {
     ok(start)
 }
 
-/// MAP_HUGETLB, answered as Linux with no huge pages (an empty pool): a file that is not on
-/// hugetlbfs is EINVAL (after EBADF), an unknown page size EINVAL, a MAP_FIXED address off
-/// the huge page size EINVAL, and the reservation ENOMEM. Only MAP_NORESERVE, which reserves
-/// nothing, goes on (as ordinary pages: Linux's would raise SIGBUS when touched).
-fn hugetlb(c: &Call, addr: usize, flags: usize, fd: usize) -> KResult<()> {
-    if flags & MAP_ANONYMOUS == 0 {
+/// Where a MAP_32BIT mapping goes, in the architecture's range [low, high) (Linux's
+/// find_start_end and bottom-up arch_get_unmapped_area): a free hint that ends by `high`,
+/// else the lowest free range in it, the search starting up to `rnd` bytes higher when the
+/// process randomizes its layout (randomize_page), else ENOMEM.
+fn low_map(
+    c: &Call,
+    m: &crate::mm::MmInner,
+    (low, high, rnd): (usize, usize, usize),
+    addr: usize,
+    len: usize,
+) -> KResult<usize> {
+    if len > high {
+        return Err(Errno::ENOMEM);
+    }
+    // A hint below mmap_min_addr is raised to it (round_hint_to_min).
+    let hint = match page_down(addr) {
+        0 => 0,
+        h => h.max(MMAP_MIN),
+    };
+    if hint != 0 && hint <= high - len && m.is_free_gap(hint, hint + len) {
+        return Ok(hint);
+    }
+    let mut begin = low;
+    if crate::exec::randomize_va(c.thread) && rnd != 0 {
+        let mut r = [0u8; 8];
+        crate::random::fill(&mut r);
+        begin += (u64::from_le_bytes(r) % (rnd / PAGE) as u64) as usize * PAGE;
+    }
+    m.find_free_up(len, begin, high).ok_or(Errno::ENOMEM)
+}
+
+/// MAP_HUGETLB, and any mapping of a MFD_HUGETLB memfd (`file_huge`: its huge page size),
+/// answered as Linux with no huge pages (an empty pool): a file that is not on hugetlbfs is
+/// EINVAL (after EBADF), an unknown page size EINVAL, a MAP_FIXED address or a file offset
+/// off the huge page size EINVAL, and the reservation ENOMEM. Only MAP_NORESERVE, which reserves
+/// nothing, goes on, with the huge page size (log2) returned: the mapping's touches raise
+/// SIGBUS, as Linux's find no page in the pool.
+fn hugetlb(
+    c: &Call,
+    addr: usize,
+    off: usize,
+    flags: usize,
+    fd: usize,
+    file_huge: u8,
+) -> KResult<u32> {
+    let log2 = if flags & MAP_ANONYMOUS == 0 {
         let file = c.thread.files.get().lock().get(fd as i32)?;
         if file.flags() & lintel_abi::fcntl::O_PATH != 0 {
             return Err(Errno::EBADF);
         }
-        return Err(Errno::EINVAL);
-    }
-    let log2 = crate::mm::hugetlb::size_log2(flags).ok_or(Errno::EINVAL)?;
+        if file_huge == 0 {
+            return Err(Errno::EINVAL);
+        }
+        // The file's own page size; the offset in whole huge pages.
+        if off & ((1 << file_huge) - 1) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        file_huge as u32
+    } else {
+        crate::mm::hugetlb::size_log2(flags).ok_or(Errno::EINVAL)?
+    };
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 && addr & ((1 << log2) - 1) != 0 {
         return Err(Errno::EINVAL);
     }
     if flags & MAP_NORESERVE == 0 {
         return Err(Errno::ENOMEM);
     }
-    Ok(())
+    Ok(log2)
 }
 
 /// The backing of a mapping of an ordinary file: EACCES, ENODEV, EPERM as Linux's checks.
@@ -230,7 +323,12 @@ pub fn munmap(c: &mut Call) -> SysResult {
         .filter(|&e| e <= user_end())
         .ok_or(Errno::EINVAL)?;
     let mm = c.thread.proc_ref().mm();
-    mm.inner.lock().unmap(addr, end);
+    let mut m = mm.inner.lock();
+    if m.splits_huge(addr) || m.splits_huge(end) {
+        return Err(Errno::EINVAL);
+    }
+    m.unmap(addr, end);
+    drop(m);
     // What the unmap could not write back under the address space's lock.
     crate::mm::pagecache::writeback_deferred();
     ok(0)

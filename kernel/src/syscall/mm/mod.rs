@@ -134,7 +134,7 @@ pub(in crate::syscall) fn check_data(c: &Call, m: &crate::mm::MmInner, grow: usi
     let data: usize = m
         .vmas
         .values()
-        .filter(|v| !v.shared && v.prot.write && v.end != m.stack_top)
+        .filter(|v| !v.shared && v.prot.write && v.end != m.stack_top && !v.flags.growsdown)
         .map(|v| v.end - v.start)
         .sum();
     if (data as u64).saturating_add(grow as u64) > limit {

@@ -22,6 +22,7 @@ pub fn mprotect(c: &mut Call) -> SysResult {
 /// mprotect, and pkey_mprotect with `pkey` (-1: none). Without protection keys no key is
 /// ever allocated, so any other key is EINVAL (do_mprotect_pkey's mm_pkey_is_allocated).
 pub fn do_mprotect(c: &mut Call, addr: usize, len: usize, prot: usize, pkey: i32) -> SysResult {
+    let grows_down = prot & PROT_GROWSDOWN != 0;
     // Linux's order: both growth directions, alignment and an empty range are judged before
     // the protection bits, so mprotect(addr, 0, junk) succeeds.
     if prot & (PROT_GROWSDOWN | PROT_GROWSUP) == PROT_GROWSDOWN | PROT_GROWSUP
@@ -44,6 +45,23 @@ pub fn do_mprotect(c: &mut Call, addr: usize, len: usize, prot: usize, pkey: i32
     }
     let mm = c.thread.proc_ref().mm();
     let mut m = mm.inner.lock();
+    let mut addr = addr;
+    if grows_down {
+        // PROT_GROWSDOWN: the change reaches down to the start of the growing mapping
+        // holding the range's first page (EINVAL for one that does not grow).
+        let v = m
+            .find(addr)
+            .or_else(|| m.vmas_from(addr).next())
+            .filter(|v| v.start < end)
+            .ok_or(Errno::ENOMEM)?;
+        if !v.flags.growsdown {
+            return Err(Errno::EINVAL);
+        }
+        addr = v.start;
+    }
+    if m.splits_huge(addr) || m.splits_huge(end) {
+        return Err(Errno::EINVAL);
+    }
     if prot.write {
         // Private mappings becoming writable are committed now.
         let mut gain = 0;
