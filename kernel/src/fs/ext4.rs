@@ -142,6 +142,11 @@ pub fn fsync(inode: &Arc<dyn Inode>, datasync: bool) -> KResult<()> {
     }
 }
 
+/// Whether `inode` is a file of an ext4 instance.
+pub fn is_ext4(inode: &Arc<dyn Inode>) -> bool {
+    lintel_ext4::ext4_of(inode.as_ref()).is_some()
+}
+
 /// statfs figures for an inode on ext4.
 pub fn statfs(inode: &Arc<dyn Inode>) -> Option<lintel_ext4::StatFs> {
     lintel_ext4::ext4_of(inode.as_ref()).map(|f| f.statfs())

@@ -6,6 +6,7 @@ pub mod block;
 pub mod detached;
 pub mod dev;
 pub mod devpts;
+pub mod direct;
 pub mod dnotify;
 pub mod epoll;
 pub mod eventfd;
@@ -694,6 +695,7 @@ pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
             flags & (O_PATH | O_ACCMODE | O_NOFOLLOW | O_DIRECTORY),
         ));
     }
+    direct::check_open(&inode, flags)?;
     let ops: Arc<dyn file::FileOps> = match inode.file_type() {
         FileType::CharDevice => dev::open_chardev(&d, flags)?,
         FileType::Fifo => pipe::open_fifo(&inode, flags)?,

@@ -221,3 +221,8 @@ pub fn tmpfile_error(dir: &Arc<dyn Inode>) -> Option<Errno> {
 pub fn statfs(inode: &Arc<dyn Inode>) -> Option<(u64, u64, u64)> {
     lintel_vfat::vfs::statfs::<FatDevice>(inode.as_ref())
 }
+
+/// Whether `inode` is a file of a vfat instance.
+pub fn is_vfat(inode: &Arc<dyn Inode>) -> bool {
+    fs_of(inode).is_some()
+}

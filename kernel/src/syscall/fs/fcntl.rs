@@ -153,6 +153,10 @@ pub fn fcntl(c: &mut Call) -> SysResult {
                     }
                 }
             }
+            // O_DIRECT only where the file takes it (Linux's setfl).
+            if arg as u32 & O_DIRECT != 0 && f.flags() & O_DIRECT == 0 {
+                crate::fs::direct::check_setfl(&f)?;
+            }
             let old = f.flags();
             let new = (old & !changeable) | (arg as u32 & changeable);
             if (old ^ new) & O_ASYNC != 0 {

@@ -176,6 +176,7 @@ fn open_file(c: &mut Call, d: Arc<Dentry>, flags: u32, cred: &Cred, created: boo
         if flags & O_NOATIME != 0 && !cred.owns(&st) {
             return Err(Errno::EPERM);
         }
+        fs::direct::check_open(&d.inode, flags)?;
         if kind == FileType::Regular {
             let (write, nonblock) = (acc != O_RDONLY, flags & O_NONBLOCK != 0);
             fs::lease::break_lease(lintel_vfs::identity(&d.inode), write, nonblock)?;

@@ -1,5 +1,6 @@
 //! read, write, pread64, pwrite64, readv, writev, preadv, pwritev, preadv2, pwritev2
 
+use crate::fs::direct;
 use crate::syscall::fs::file;
 use crate::syscall::fs::read_into;
 use crate::syscall::fs::write_from;
@@ -60,6 +61,7 @@ pub fn read(c: &mut Call) -> SysResult {
 fn read_uncounted(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     let n = check_count(c.a[2])?;
+    direct::check_io(&f, &[(c.a[1], n)], None, false)?;
     ok(read_into(&f, c.a[1], n, None)?)
 }
 
@@ -71,6 +73,7 @@ pub fn write(c: &mut Call) -> SysResult {
 fn write_uncounted(c: &mut Call) -> SysResult {
     let f = file(c, c.fd(0))?;
     let n = check_count(c.a[2])?;
+    direct::check_io(&f, &[(c.a[1], n)], None, true)?;
     before_write(c, &f)?;
     ok(write_from(&f, c.a[1], n, None)?)
 }
@@ -102,6 +105,7 @@ fn pread64_uncounted(c: &mut Call) -> SysResult {
     if !f.seekable() {
         return Err(Errno::ESPIPE);
     }
+    direct::check_io(&f, &[(c.a[1], n)], Some(off), false)?;
     ok(read_into(&f, c.a[1], n, Some(off))?)
 }
 
@@ -117,6 +121,7 @@ fn pwrite64_uncounted(c: &mut Call) -> SysResult {
     if !f.seekable() {
         return Err(Errno::ESPIPE);
     }
+    direct::check_io(&f, &[(c.a[1], n)], Some(off), true)?;
     before_write(c, &f)?;
     ok(write_from(&f, c.a[1], n, Some(off))?)
 }
@@ -129,6 +134,7 @@ fn do_readv(c: &mut Call, fd: i32, iovp: usize, cnt: usize, at: Option<u64>) -> 
         return Err(Errno::ESPIPE);
     }
     let iov = uaccess::read_iovecs(iovp, cnt)?;
+    direct::check_io(&f, &iov, at, false)?;
     let mut total = 0;
     for (base, len) in iov {
         if len == 0 {
@@ -157,6 +163,7 @@ fn do_writev(c: &mut Call, fd: i32, iovp: usize, cnt: usize, at: Option<u64>) ->
     if !f.writable() {
         return Err(Errno::EBADF);
     }
+    direct::check_io(&f, &iov, at, true)?;
     let mut data = Vec::new();
     for (base, len) in iov {
         if data.len() + len > CHUNK * 4 {
