@@ -19,6 +19,7 @@ mod debian_iproute;
 mod debian_loop;
 mod ext4_corrupt;
 mod ext4_crash;
+mod ext4_linux_journal;
 mod fuzz;
 mod gdb;
 mod native;
@@ -250,6 +251,9 @@ pub fn run(filter: Option<&str>, kvm: bool) -> Result<u8, String> {
     }
     if let Err(e) = ext4_crash::ext4_crash(&mut t, filter, kvm) {
         t.fail(ext4_crash::ID, &e);
+    }
+    if let Err(e) = ext4_linux_journal::ext4_linux_journal(&mut t, filter, kvm) {
+        t.fail(ext4_linux_journal::ID, &e);
     }
     if let Err(e) = ext4_corrupt::ext4_corrupt(&mut t, filter, kvm) {
         t.fail("boot.ext4-corrupt", &e);
