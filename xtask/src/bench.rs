@@ -271,18 +271,22 @@ pub(crate) fn boot_linux_disk(
 }
 
 /// The ELF kernel inside Debian's x86_64 `vmlinuz` (an xz stream after the decompressor),
-/// unpacked once beside it as `vmlinux`: QEMU boots it through its PVH entry, which spares
-/// the guest its own decompression, several seconds under TCG on a busy host. `None` when it
-/// cannot be unpacked (the caller boots `vmlinuz` then).
+/// unpacked once as build/linux/vmlinux-VERSION: QEMU boots it through its PVH entry, which
+/// spares the guest its own decompression, several seconds under TCG on a busy host. `None`
+/// when it cannot be unpacked (the caller boots `vmlinuz` then).
 fn linux_elf(kernel: &Path) -> Option<PathBuf> {
-    let out = kernel.parent()?.parent()?.parent()?.join("vmlinux");
+    let name = kernel
+        .file_name()?
+        .to_str()?
+        .replace("vmlinuz-", "vmlinux-");
+    let out = kernel.parent()?.parent()?.parent()?.join(&name);
     if out.exists() {
         return Some(out);
     }
     let data = std::fs::read(kernel).ok()?;
     let magic = b"\xfd7zXZ\x00";
     let at = data.windows(magic.len()).position(|w| w == magic)?;
-    let tmp = out.with_extension("part");
+    let tmp = out.with_file_name(format!("{name}.part-{}", std::process::id()));
     let file = std::fs::File::create(&tmp).ok()?;
     let mut child = Command::new("xz")
         .args(["-dc", "--single-stream"])
