@@ -64,7 +64,7 @@ fn linux_package(arch: Arch) -> Result<&'static str, &'static str> {
 
 /// Debian's kernel: downloaded with apt-get and unpacked into build/linux (build/linux-arm64 for
 /// aarch64), not installed. `None` for an architecture with no Debian kernel (riscv64).
-fn linux_kernel() -> Result<Option<PathBuf>, String> {
+pub(crate) fn linux_kernel() -> Result<Option<PathBuf>, String> {
     let arch = crate::arch::current();
     let Ok(meta) = linux_package(arch) else {
         return Ok(None);
@@ -153,7 +153,7 @@ const DISK_MODULES_ARM64_VIRTIO: &[&str] = &[
 ];
 
 /// The disk modules of this architecture's Debian kernel, in load order.
-fn disk_modules(arch: Arch) -> Vec<&'static str> {
+pub(crate) fn disk_modules(arch: Arch) -> Vec<&'static str> {
     match arch {
         Arch::X86_64 => DISK_MODULES.to_vec(),
         _ => {
@@ -168,7 +168,7 @@ fn disk_modules(arch: Arch) -> Vec<&'static str> {
 
 /// The busybox that Linux's initramfs runs (the host's own on x86_64, the port's build
 /// elsewhere): the same one Lintel's image has.
-fn linux_busybox(arch: Arch) -> Result<PathBuf, String> {
+pub(crate) fn linux_busybox(arch: Arch) -> Result<PathBuf, String> {
     match arch {
         Arch::X86_64 => Ok(PathBuf::from("/bin/busybox")),
         _ => crate::busybox::ensure(arch)?
@@ -179,7 +179,7 @@ fn linux_busybox(arch: Arch) -> Result<PathBuf, String> {
 
 /// Linux's console on this architecture's QEMU board (the 16550 on x86_64, the PL011 on
 /// aarch64's virt).
-fn linux_console(arch: Arch) -> &'static str {
+pub(crate) fn linux_console(arch: Arch) -> &'static str {
     match arch {
         Arch::X86_64 => "ttyS0",
         _ => "ttyAMA0",
@@ -188,7 +188,7 @@ fn linux_console(arch: Arch) -> &'static str {
 
 /// Puts `modules` (paths under the kernel's lib/modules/VERSION/kernel) into the initramfs
 /// under /modules, with /modules/order listing them in the given order.
-fn add_modules(img: &mut Image, kernel: &Path, modules: &[&str]) -> Result<(), String> {
+pub(crate) fn add_modules(img: &mut Image, kernel: &Path, modules: &[&str]) -> Result<(), String> {
     let version = kernel
         .file_name()
         .and_then(|n| n.to_str())
@@ -213,6 +213,99 @@ fn add_modules(img: &mut Image, kernel: &Path, modules: &[&str]) -> Result<(), S
     }
     img.file("/modules/order", 0o644, order.into_bytes());
     Ok(())
+}
+
+/// The start of Linux's /init (busybox sh) in the initramfs of `boot_linux_disk` and of the
+/// application rows: mounts proc, sysfs and a devtmpfs, loads the disk modules of
+/// /modules/order and waits for /dev/vda (at most 10 s).
+pub(crate) const LINUX_INIT_DISK: &str = r#"#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /mnt /newroot
+/bin/busybox mount -t proc proc /proc
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+while read m; do insmod "/modules/$m" || echo "linux: insmod $m failed"; done </modules/order
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+"#;
+
+/// Boots Debian's Linux `kernel` (from `linux_kernel`) with `disk` as /dev/vda and a busybox
+/// initramfs that loads the virtio and ext4 modules and runs the shell `script` (the disk is
+/// not mounted: the script mounts it, at /mnt say), then powers off without a sync of its
+/// own (a script that ends in a power cut leaves the disk as it was). For tests that check what
+/// Lintel and Linux make of each other's disks. Linux powers off through ACPI, so a finished
+/// boot is `Outcome::NoReport`.
+pub(crate) fn boot_linux_disk(
+    kernel: &Path,
+    disk: &Path,
+    script: &str,
+    tag: &str,
+    kvm: bool,
+    timeout: u64,
+) -> Result<(Outcome, String), String> {
+    let arch = crate::arch::current();
+    let mut img = Image::new();
+    img.add_host(&linux_busybox(arch)?, "/bin/busybox")?;
+    let init = format!("{LINUX_INIT_DISK}sh /run.sh\npoweroff -f\n");
+    img.file("/init", 0o755, init.into_bytes());
+    img.file("/run.sh", 0o644, script.as_bytes().to_vec());
+    img.chardev("/dev/console", 5, 1);
+    add_modules(&mut img, kernel, &disk_modules(arch))?;
+    let opts = RunOpts {
+        kvm,
+        timeout: Some(timeout),
+        disk: Some(disk.to_path_buf()),
+        append: Some(format!(
+            "console={} quiet panic=-1 rdinit=/init",
+            linux_console(arch)
+        )),
+        ..RunOpts::default()
+    };
+    let elf = if arch == Arch::X86_64 && !kvm {
+        linux_elf(kernel)
+    } else {
+        None
+    };
+    qemu::boot(&opts, elf.as_deref().unwrap_or(kernel), &img, tag, true)
+}
+
+/// The ELF kernel inside Debian's x86_64 `vmlinuz` (an xz stream after the decompressor),
+/// unpacked once as build/linux/vmlinux-VERSION: QEMU boots it through its PVH entry, which
+/// spares the guest its own decompression, several seconds under TCG on a busy host. `None`
+/// when it cannot be unpacked (the caller boots `vmlinuz` then).
+fn linux_elf(kernel: &Path) -> Option<PathBuf> {
+    let name = kernel
+        .file_name()?
+        .to_str()?
+        .replace("vmlinuz-", "vmlinux-");
+    let out = kernel.parent()?.parent()?.parent()?.join(&name);
+    if out.exists() {
+        return Some(out);
+    }
+    let data = std::fs::read(kernel).ok()?;
+    let magic = b"\xfd7zXZ\x00";
+    let at = data.windows(magic.len()).position(|w| w == magic)?;
+    let tmp = out.with_file_name(format!("{name}.part-{}", std::process::id()));
+    let file = std::fs::File::create(&tmp).ok()?;
+    let mut child = Command::new("xz")
+        .args(["-dc", "--single-stream"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(file)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    if let Some(mut i) = child.stdin.take() {
+        use std::io::Write;
+        let _ = i.write_all(&data[at..]);
+    }
+    let elf = child.wait().is_ok_and(|s| s.success())
+        && std::fs::read(&tmp).is_ok_and(|b| b.starts_with(b"\x7fELF"));
+    if !elf || std::fs::rename(&tmp, &out).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return None;
+    }
+    Some(out)
 }
 
 /// tests/bench/bench.c: a static musl program on x86_64; on the ports static glibc from the

@@ -501,21 +501,11 @@ fn script(rows: &[AppRow]) -> String {
     s
 }
 
-/// Linux's /init (busybox sh): loads the virtio, ext4 and virtio-net modules, mounts the
-/// Debian root from /dev/vda with what Lintel provides at boot (proc, sysfs, a devtmpfs with
-/// pts and shm), configures lo and eth0 as Lintel's `ip=` does, runs /app.sh chrooted into it
-/// and powers off.
-const LINUX_INIT: &str = r#"#!/bin/busybox sh
-/bin/busybox mkdir -p /proc /sys /dev /newroot
-/bin/busybox mount -t proc proc /proc
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-while read m; do insmod "/modules/$m" || echo "appbench: insmod $m failed"; done </modules/order
-i=0
-while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-if ! mount -t ext4 /dev/vda /newroot; then echo "appbench: cannot mount /dev/vda"; poweroff -f; fi
+/// The rest of Linux's /init after `LINUX_INIT_DISK` (which loads the virtio, ext4 and
+/// virtio-net modules): mounts the Debian root from /dev/vda with what Lintel provides at boot
+/// (proc, sysfs, a devtmpfs with pts and shm), configures lo and eth0 as Lintel's `ip=` does,
+/// runs /app.sh chrooted into it and powers off.
+const LINUX_INIT: &str = r#"if ! mount -t ext4 /dev/vda /newroot; then echo "appbench: cannot mount /dev/vda"; poweroff -f; fi
 mount -t proc proc /newroot/proc
 mount -t sysfs sysfs /newroot/sys
 mount -t devtmpfs devtmpfs /newroot/dev
@@ -692,7 +682,8 @@ pub fn boot_set(
         let arch = crate::arch::current();
         img = Image::new();
         img.add_host(&super::linux_busybox(arch)?, "/bin/busybox")?;
-        img.file("/init", 0o755, LINUX_INIT.as_bytes().to_vec());
+        let init = format!("{}{LINUX_INIT}", super::LINUX_INIT_DISK);
+        img.file("/init", 0o755, init.into_bytes());
         img.file("/app.sh", 0o644, script.into_bytes());
         img.chardev("/dev/console", 5, 1);
         let mut modules = super::disk_modules(arch);

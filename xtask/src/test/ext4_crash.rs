@@ -9,7 +9,10 @@
 //! one whole version, none older than the last rename whose directory fsync returned; and
 //! e2fsck -fn must find the image clean. Cross-check: a copy of the cut disk is replayed by
 //! `e2fsck -fy` instead, and both trees (dumped with debugfs rdump: names, kinds, modes,
-//! sizes, contents, link targets) must be the same. `ROUNDS` rounds on one disk (or
+//! sizes, contents, link targets) must be the same. And Linux replays Lintel's journal: a
+//! second copy of the first cut disk that needs recovery is mounted and unmounted by Debian's
+//! Linux kernel (its mount replays the journal); e2fsck -fn must find that copy clean and its
+//! tree must be the same as the other two. `ROUNDS` rounds on one disk (or
 //! `--crash-rounds N`), each starting from what the last one left; the cut moments come from
 //! `SEED` (or `--crash-seed S`), which the PASS or FAIL line prints.
 
@@ -95,36 +98,100 @@ pub(super) fn ext4_crash(
     // and at least as many rounds (the cut moments are the same; what the guest has done
     // by then varies a little with the host's speed).
     let again = format!("--crash-seed {} --crash-rounds {}", o.seed, o.rounds);
+    // Debian's Linux kernel (downloaded once into build/linux), when the architecture has one.
+    let linux = crate::bench::linux_kernel()?;
     let r = (|| {
         let disk =
             build::ensure_build_dir()?.join(format!("disk-{}-crash.img", std::process::id()));
         ext4_image(&disk, 64)?;
         let kernel = build::kernel()?;
-        let r = rounds(&disk, &kernel, kvm, o);
+        let r = rounds(&disk, &kernel, linux.as_deref(), kvm, o);
         let _ = std::fs::remove_file(&disk);
         r
     })();
     match r {
-        Ok((n, files, renames)) => t.pass(&format!(
-            "{ID} ({n} of {} cuts replayed; {files} fsynced files and {renames} renames \
-             checked; {again})",
-            o.rounds
+        Ok(s) => t.pass(&format!(
+            "{ID} ({} of {} cuts replayed; {} fsynced files and {} renames checked; {}; {again})",
+            s.replayed,
+            o.rounds,
+            s.files,
+            s.renames,
+            match (&s.linux, linux.is_some()) {
+                (Some((round, secs)), _) =>
+                    format!("Linux replayed round {round}'s cut the same in {secs:.1} s"),
+                (None, true) => "no cut needed recovery for Linux to replay".into(),
+                (None, false) => "no Linux kernel for this architecture".into(),
+            }
         )),
         Err(e) => t.fail(ID, &format!("{e} (repeat: {again})")),
     }
     Ok(())
 }
 
-/// Runs the rounds; returns how many cuts left a journal to replay, how many fsynced files
-/// were checked, and how many rounds checked /m/mv.
+/// What the rounds checked.
+struct Summary {
+    /// Cuts that left a journal to replay.
+    replayed: u32,
+    /// Fsynced files checked.
+    files: usize,
+    /// Rounds that checked /m/mv.
+    renames: u32,
+    /// The round whose cut Linux replayed, and how long its boot took (seconds).
+    linux: Option<(u32, f64)>,
+}
+
+/// Linux's side of the cross-check: mounts the disk read-write (which replays the journal),
+/// reports whether it recovered and any complaint of ext4 or jbd2, and unmounts cleanly.
+const LINUX_REPLAY: &str = "if mount -t ext4 /dev/vda /mnt; then
+  dmesg | grep -q 'EXT4-fs (vda): recovery complete' && echo linux-recovered
+  umount /mnt && echo linux-unmounted
+else
+  echo linux-mount-failed
+fi
+dmesg | grep -E 'EXT4-fs|JBD2' | grep -iE 'error|corrupt|invalid|fail|bad' | sed 's/^/linux-complaint: /'";
+
+/// Boots Linux on `copy` (a copy of a cut disk) with `LINUX_REPLAY`; returns the boot's time.
+fn linux_replay(linux: &std::path::Path, copy: &std::path::Path, kvm: bool) -> Result<f64, String> {
+    let start = std::time::Instant::now();
+    let (outcome, out) =
+        crate::bench::boot_linux_disk(linux, copy, LINUX_REPLAY, "crash-linux", kvm, 120)?;
+    let secs = start.elapsed().as_secs_f64();
+    let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let complaints: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("linux-complaint: "))
+        .collect();
+    if !matches!(outcome, Outcome::NoReport(_))
+        || !lines.contains(&"linux-recovered")
+        || !lines.contains(&"linux-unmounted")
+        || !complaints.is_empty()
+    {
+        return Err(format!(
+            "Linux's replay of the cut disk: {}; console: {}",
+            qemu::describe(&outcome),
+            if complaints.is_empty() {
+                tail(&out, 4)
+            } else {
+                complaints.join(" | ")
+            }
+        ));
+    }
+    Ok(secs)
+}
+
+/// Runs the rounds. `linux`: Debian's kernel, which replays a copy of the first cut disk that
+/// needs recovery.
 fn rounds(
     disk: &std::path::Path,
     kernel: &std::path::Path,
+    linux: Option<&std::path::Path>,
     kvm: bool,
     o: CrashOpts,
-) -> Result<(u32, usize, u32), String> {
+) -> Result<Summary, String> {
     let mut seed = o.seed;
     let (mut replayed, mut files, mut renames) = (0, 0, 0);
+    let mut linux_done = None;
     // The newest (round, version) of /m/mv whose rename was fsynced before a cut.
     let mut renamed: Option<(u32, u32)> = None;
     for round in 0..o.rounds {
@@ -150,10 +217,21 @@ fn rounds(
                 tail(&out, 4)
             ));
         }
-        replayed += needs_recovery(disk) as u32;
+        let recover = needs_recovery(disk);
+        replayed += recover as u32;
         // e2fsck replays a copy of the same cut disk, for the cross-check below.
         let copy = disk.with_extension("fsck.img");
         let fsck_copy = e2fsck_replay(disk, &copy);
+        // And, once a run, Linux replays another copy.
+        let linux_copy = disk.with_extension("linux.img");
+        let linux_run = match linux {
+            Some(l) if recover && linux_done.is_none() => Some(
+                std::fs::copy(disk, &linux_copy)
+                    .map_err(|e| format!("{}: {e}", linux_copy.display()))
+                    .and_then(|_| linux_replay(l, &linux_copy, kvm)),
+            ),
+            _ => None,
+        };
         let mut img = build::base_image()?;
         build::set_launch(&mut img, &["/bin/sh".into(), "-c".into(), CHECK.into()]);
         let opts = RunOpts {
@@ -192,22 +270,39 @@ fn rounds(
             .map_err(|e| format!("round {round} (cut at {cut} ms): {e}"))?;
         renames += renamed.is_some() as u32;
         crate::disk::fsck(disk).map_err(|e| format!("round {round} (cut at {cut} ms): {e}"))?;
-        let same = fsck_copy.and_then(|()| same_tree(disk, &copy));
+        let mut images = vec![("lintel", disk), ("e2fsck", copy.as_path())];
+        let same = fsck_copy.and_then(|()| match &linux_run {
+            Some(Ok(secs)) => {
+                linux_done = Some((round, *secs));
+                images.push(("linux", linux_copy.as_path()));
+                crate::disk::fsck(&linux_copy)
+                    .map_err(|e| format!("after Linux's replay: {e}"))
+                    .and_then(|()| same_tree(&images))
+            }
+            Some(Err(e)) => Err(e.clone()),
+            None => same_tree(&images),
+        });
         let _ = std::fs::remove_file(&copy);
+        let _ = std::fs::remove_file(&linux_copy);
         same.map_err(|e| format!("round {round} (cut at {cut} ms): {e}"))?;
     }
-    Ok((replayed, files, renames))
+    Ok(Summary {
+        replayed,
+        files,
+        renames,
+        linux: linux_done,
+    })
 }
 
 /// `line` and a newline, repeated and cut at `size` bytes: what the workload's
 /// `yes LINE | head -c SIZE` wrote.
-fn content(line: &str, size: usize) -> Vec<u8> {
+pub(super) fn content(line: &str, size: usize) -> Vec<u8> {
     format!("{line}\n").bytes().cycle().take(size).collect()
 }
 
 /// The numbers `i` of the console's `TAG i` lines (whole lines only: a line the cut broke
 /// records nothing).
-fn recorded(out: &str, tag: &str) -> Vec<u32> {
+pub(super) fn recorded(out: &str, tag: &str) -> Vec<u32> {
     out.lines()
         .filter_map(|l| l.trim_end_matches('\r').strip_prefix(tag)?.parse().ok())
         .collect()
@@ -298,7 +393,11 @@ fn check_dumped(
 /// empty dump: debugfs exits 0 when a command fails (its status counts only unknown
 /// commands; it even goes on when the image does not open) and says so on stderr, so
 /// anything there but its version banner is an error too.
-fn debugfs(disk: &std::path::Path, args: &[&str], script: &str) -> Result<String, String> {
+pub(super) fn debugfs(
+    disk: &std::path::Path,
+    args: &[&str],
+    script: &str,
+) -> Result<String, String> {
     use std::io::Write;
     use std::process::Stdio;
     let mut child = std::process::Command::new("debugfs")
@@ -335,7 +434,7 @@ fn debugfs(disk: &std::path::Path, args: &[&str], script: &str) -> Result<String
 }
 
 /// Whether the image's superblock asks for journal recovery.
-fn needs_recovery(disk: &std::path::Path) -> bool {
+pub(super) fn needs_recovery(disk: &std::path::Path) -> bool {
     std::process::Command::new("dumpe2fs")
         .arg("-h")
         .arg(disk)
@@ -345,7 +444,7 @@ fn needs_recovery(disk: &std::path::Path) -> bool {
 }
 
 /// Copies the cut `disk` to `copy` and lets `e2fsck -fy` replay its journal there.
-fn e2fsck_replay(disk: &std::path::Path, copy: &std::path::Path) -> Result<(), String> {
+pub(super) fn e2fsck_replay(disk: &std::path::Path, copy: &std::path::Path) -> Result<(), String> {
     std::fs::copy(disk, copy).map_err(|e| format!("{}: {e}", copy.display()))?;
     let out = std::process::Command::new("e2fsck")
         .arg("-fy")
@@ -362,15 +461,16 @@ fn e2fsck_replay(disk: &std::path::Path, copy: &std::path::Path) -> Result<(), S
     }
 }
 
-/// The cross-check: the tree Lintel's replay (and second boot) left in `disk` is the tree
-/// e2fsck's replay left in `copy`: the same names, kinds, modes, sizes, contents and link
-/// targets. The second boot writes nothing in the tree (the check script only reads, and
-/// times are not compared), so nothing is excluded.
-fn same_tree(disk: &std::path::Path, copy: &std::path::Path) -> Result<(), String> {
+/// The cross-check: the trees that Lintel's replay (and second boot), e2fsck's replay and
+/// (when it ran) Linux's left in their `images` (named by whose replay it was; Lintel's
+/// first) are the same: the same names, kinds, modes, sizes, contents and link targets. The
+/// second boot writes nothing in the tree (the check script only reads, and times are not
+/// compared), so nothing is excluded.
+pub(super) fn same_tree(images: &[(&str, &std::path::Path)]) -> Result<(), String> {
     let base = build::ensure_build_dir()?.join(format!("crash-{}-trees", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     let mut trees = Vec::new();
-    for (name, img) in [("lintel", disk), ("e2fsck", copy)] {
+    for &(name, img) in images {
         let dir = base.join(name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         debugfs(img, &["-f", "-"], &format!("rdump / {}\n", dir.display()))?;
@@ -379,24 +479,32 @@ fn same_tree(disk: &std::path::Path, copy: &std::path::Path) -> Result<(), Strin
         trees.push(tree);
     }
     let _ = std::fs::remove_dir_all(&base);
-    let (a, b) = (&trees[0], &trees[1]);
-    let differ: Vec<String> = a
-        .keys()
-        .chain(b.keys())
-        .filter(|k| a.get(*k) != b.get(*k))
-        .take(4)
-        .map(|k| format!("{k}: lintel {:?}, e2fsck {:?}", a.get(k), b.get(k)))
-        .collect();
-    if differ.is_empty() && a.len() > 1 {
-        Ok(())
-    } else {
-        Err(format!(
-            "Lintel's journal replay and e2fsck's differ ({} and {} entries): {}",
-            a.len(),
-            b.len(),
-            differ.join("; ")
-        ))
+    let a = &trees[0];
+    if a.len() <= 1 {
+        return Err(format!(
+            "Lintel's replayed tree is empty ({} entries)",
+            a.len()
+        ));
     }
+    for (i, b) in trees.iter().enumerate().skip(1) {
+        let (an, bn) = (images[0].0, images[i].0);
+        let differ: Vec<String> = a
+            .keys()
+            .chain(b.keys())
+            .filter(|k| a.get(*k) != b.get(*k))
+            .take(4)
+            .map(|k| format!("{k}: {an} {:?}, {bn} {:?}", a.get(k), b.get(k)))
+            .collect();
+        if !differ.is_empty() {
+            return Err(format!(
+                "{an}'s journal replay and {bn}'s differ ({} and {} entries): {}",
+                a.len(),
+                b.len(),
+                differ.join("; ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Describes every entry under `dir` (named from `rel`) into `tree`: kind, mode, size and a

@@ -20,6 +20,7 @@ mod debian_loop;
 mod ext4_corrupt;
 mod ext4_crash;
 pub use ext4_crash::CrashOpts;
+mod ext4_linux_journal;
 mod fuzz;
 mod gdb;
 mod native;
@@ -251,6 +252,9 @@ pub fn run(filter: Option<&str>, kvm: bool, crash: CrashOpts) -> Result<u8, Stri
     }
     if let Err(e) = ext4_crash::ext4_crash(&mut t, filter, kvm, crash) {
         t.fail(ext4_crash::ID, &e);
+    }
+    if let Err(e) = ext4_linux_journal::ext4_linux_journal(&mut t, filter, kvm) {
+        t.fail(ext4_linux_journal::ID, &e);
     }
     if let Err(e) = ext4_corrupt::ext4_corrupt(&mut t, filter, kvm) {
         t.fail("boot.ext4-corrupt", &e);
