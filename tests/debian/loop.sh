@@ -21,4 +21,14 @@ echo "source=$(findmnt -n -o SOURCE,FSTYPE /mnt | tr -s ' ')"
 umount /mnt
 echo "after umount=$(losetup -a | wc -l)"
 e2fsck -fn /root/x.img >/dev/null 2>&1 && echo "image clean"
+# journal_checksum without metadata_csum: jbd2's version 1 checksums, as Linux sets them.
+truncate -s 16M /root/y.img
+mke2fs -q -t ext4 -O ^metadata_csum /root/y.img 2>&1
+mount -o loop,journal_checksum /root/y.img /mnt
+echo v1 > /mnt/g
+sync
+umount /mnt
+dumpe2fs -h /root/y.img 2>/dev/null | grep '^Journal features' | grep -qw journal_checksum &&
+    echo "journal_checksum v1"
+e2fsck -fn /root/y.img >/dev/null 2>&1 && echo "v1 image clean"
 echo "loop done"

@@ -33,14 +33,23 @@ impl BlockDevice for DiskDevice {
 /// Mounted instances with the device number of their device.
 static MOUNTED: Mounted<Ext4> = Mounted::new();
 
-/// Mounts the ext4 file system on `dev`; EBUSY if it is mounted already.
-pub fn mount_dev(dev: Arc<dyn Bdev>, read_only: bool) -> KResult<Arc<dyn Inode>> {
+/// Mounts the ext4 file system on `dev`; EBUSY if it is mounted already. `journal_checksum`:
+/// the mount option's wish, if the options named it.
+pub fn mount_dev(
+    dev: Arc<dyn Bdev>,
+    read_only: bool,
+    journal_checksum: Option<bool>,
+) -> KResult<Arc<dyn Inode>> {
     let rdev = dev.rdev();
     let ro = read_only || dev.read_only();
     // Files report the disk's device number as st_dev, as on Linux.
     let id = rdev;
     let fs = MOUNTED.mount(rdev, || {
-        Ext4::mount(Arc::new(DiskDevice(dev)), id, Arc::new(super::clock), ro)
+        let fs = Ext4::mount(Arc::new(DiskDevice(dev)), id, Arc::new(super::clock), ro)?;
+        if let Some(on) = journal_checksum {
+            fs.set_journal_checksum(on)?;
+        }
+        Ok(fs)
     })?;
     Ok(fs.root())
 }

@@ -274,7 +274,8 @@ pub fn mount(
             let bdev = block_source(thread, source)?;
             hold = Some(block::Hold::new(bdev.clone()));
             read_only |= bdev.read_only();
-            (ext4::mount_dev(bdev, read_only)?, "ext4")
+            let checksum = lintel_vfs::ext4_journal_checksum(data);
+            (ext4::mount_dev(bdev, read_only, checksum)?, "ext4")
         }
         b"vfat" | b"msdos" => {
             let bdev = block_source(thread, source)?;
@@ -391,7 +392,7 @@ pub fn init(initrd: Option<&[u8]>, root_disk: Option<(u64, bool)>) -> KResult<()
             let dev = block::get(rdev).ok_or(Errno::ENXIO)?;
             let name = alloc::format!("/dev/{}", dev.name());
             let ro = read_only || dev.read_only();
-            let inode = ext4::mount_dev(dev, read_only)?;
+            let inode = ext4::mount_dev(dev, read_only, None)?;
             (
                 Dentry::new_root_in(inode, &root_mnt),
                 name.into_bytes(),

@@ -182,6 +182,9 @@ pub struct Ext4 {
     /// any other file only flushes (Linux's I_DIRTY_DATASYNC).
     pub(crate) dsync: Mutex<BTreeSet<u32>>,
     journaling: AtomicBool,
+    /// The `journal_checksum` mount option: version 1 journal checksums on a file system
+    /// without metadata checksums (with them, the journal always has version 3).
+    journal_checksum: AtomicBool,
     /// Dirty metadata blocks past which the next operation first commits.
     dirty_limit: AtomicUsize,
     /// Clock seconds of the last commit.
@@ -380,6 +383,18 @@ impl Ext4 {
     /// /proc/meminfo's Buffers).
     pub fn cached_bytes(&self) -> u64 {
         self.cache.lock().blocks() as u64 * self.bs
+    }
+
+    /// The `journal_checksum` (`on`) or `nojournal_checksum` mount option, as ext4's
+    /// set_journal_csum_feature_set applies it: version 1 checksums in the journal unless the
+    /// file system has metadata checksums, whose version 3 stays. Takes effect at once on a
+    /// writable instance (the log is empty between commits), else when writing starts.
+    pub fn set_journal_checksum(&self, on: bool) -> KResult<()> {
+        self.journal_checksum.store(on, Ordering::Relaxed);
+        match self.journal.lock().as_mut() {
+            Some(j) => j.set_features(&*self.dev, self.is64, self.csum, on),
+            None => Ok(()),
+        }
     }
 
     /// Bounds the metadata cache to `blocks` blocks (default 4096).

@@ -291,6 +291,7 @@ impl Ext4 {
             journal: Mutex::new(None),
             dsync: Mutex::new(BTreeSet::new()),
             journaling: AtomicBool::new(false),
+            journal_checksum: AtomicBool::new(false),
             dirty_limit: AtomicUsize::new(CACHE_BLOCKS / 2),
             last_commit: AtomicI64::new(0),
             me: me.clone(),
@@ -381,7 +382,8 @@ impl Ext4 {
             let scan = j.scan(&*dev)?;
             j.reset(&*dev, scan.end)?;
         }
-        j.set_features(&*dev, self.is64, self.csum)?;
+        let v1 = self.journal_checksum.load(Ordering::Relaxed);
+        j.set_features(&*dev, self.is64, self.csum, v1)?;
         *self.journal.lock() = Some(j);
         self.cache.lock().journaled = true;
         self.journaling.store(true, Ordering::Relaxed);

@@ -35,6 +35,19 @@ pub(crate) fn try_push<T>(v: &mut alloc::vec::Vec<T>, x: T) -> lintel_abi::KResu
     Ok(())
 }
 
+/// Linux's `crc32_be`: CRC-32 with the polynomial 0x04C11DB7 taken most significant bit
+/// first, no inversion (CRC-32/MPEG-2 is that with an initial value of !0). jbd2's version 1
+/// checksums (COMPAT_CHECKSUM, the `journal_checksum` mount option without metadata_csum).
+static CRC32_BE: crc::Crc<u32, crc::Table<1>> =
+    crc::Crc::<u32, crc::Table<1>>::new(&crc::CRC_32_MPEG_2);
+
+/// Raw `crc32_be` update from `crc`.
+pub fn crc32_be(crc: u32, data: &[u8]) -> u32 {
+    let mut digest = CRC32_BE.digest_with_initial(crc);
+    digest.update(data);
+    digest.finalize()
+}
+
 /// CRC32C (Castagnoli, CRC_32_ISCSI) with the `crc` crate's slicing-by-16 tables, built at
 /// compile time (16 KiB).
 static CRC32C: crc::Crc<u32, crc::Table<16>> =
@@ -81,6 +94,29 @@ pub fn crc16(mut crc: u16, data: &[u8]) -> u16 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn crc32_be_matches_bitwise() {
+        // The CRC-32/MPEG-2 check value, and the bit-at-a-time definition of Linux's
+        // crc32_be from any value (including one carried over from an earlier block).
+        assert_eq!(super::crc32_be(!0, b"123456789"), 0x0376_E6E7);
+        let data: alloc::vec::Vec<u8> = (0..300u32).map(|i| (i * 13 + i / 5) as u8).collect();
+        for seed in [!0u32, 0x1234_5678] {
+            let mut want = seed;
+            for &b in &data {
+                want ^= (b as u32) << 24;
+                for _ in 0..8 {
+                    want = if want & 0x8000_0000 != 0 {
+                        (want << 1) ^ 0x04C1_1DB7
+                    } else {
+                        want << 1
+                    };
+                }
+            }
+            let split = super::crc32_be(super::crc32_be(seed, &data[..100]), &data[100..]);
+            assert_eq!(split, want);
+        }
+    }
+
     #[test]
     fn crc32c_check_value() {
         // The standard check value of CRC-32C over "123456789" (with inversions).

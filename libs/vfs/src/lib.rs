@@ -24,7 +24,9 @@ mod xattr;
 pub use dentry::{d_delete, d_move, Dentry};
 pub use devpts_options::{parse_devpts_options, DevptsOptions, NR_UNIX98_PTY_MAX};
 pub use handle::find_inode;
-pub use mount_options::{check_options, generic_options, Generic as GenericMountOptions};
+pub use mount_options::{
+    check_options, ext4_journal_checksum, generic_options, Generic as GenericMountOptions,
+};
 pub use page::{FilePage, HeapPage, PAGE};
 pub use path::{
     d_path, path_of, resolve, resolve_create, resolve_create_how, resolve_how, resolve_parent,

@@ -169,6 +169,21 @@ pub fn generic_options(data: &[u8]) -> Generic {
     g
 }
 
+/// ext4's journal checksum wish: the last of `journal_checksum` or `journal_async_commit`
+/// (which implies it; Lintel's commits stay synchronous) for Some(true), `nojournal_checksum`
+/// for Some(false); None when the options name none of them.
+pub fn ext4_journal_checksum(data: &[u8]) -> Option<bool> {
+    let mut on = None;
+    for (key, _) in items(data) {
+        match key {
+            b"journal_checksum" | b"journal_async_commit" => on = Some(true),
+            b"nojournal_checksum" => on = Some(false),
+            _ => {}
+        }
+    }
+    on
+}
+
 /// Checks `data` for a mount (or, with `remount`, a remount) of `fstype` ("ext4", "proc",
 /// "sysfs"; other types are not checked here). EINVAL for what Linux refuses.
 pub fn check_options(fstype: &str, data: &[u8], remount: bool) -> KResult<Generic> {

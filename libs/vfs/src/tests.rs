@@ -782,3 +782,18 @@ fn sysctl_permission_ignores_capabilities() {
     assert_eq!(sysctl_permission(0o640, &wheel, 4), Ok(()));
     assert_eq!(sysctl_permission(0o600, &wheel, 4), Err(Errno::EACCES));
 }
+
+#[test]
+fn ext4_journal_checksum_option() {
+    assert_eq!(ext4_journal_checksum(b""), None);
+    assert_eq!(ext4_journal_checksum(b"rw,journal_checksum"), Some(true));
+    assert_eq!(ext4_journal_checksum(b"journal_async_commit"), Some(true));
+    assert_eq!(
+        ext4_journal_checksum(b"journal_checksum,nojournal_checksum"),
+        Some(false)
+    );
+    assert_eq!(
+        ext4_journal_checksum(b"journal_checksumx,data=ordered"),
+        None
+    );
+}

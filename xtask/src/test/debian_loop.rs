@@ -20,6 +20,8 @@ const WANT: &[&str] = &[
     "source=/dev/loop0 ext4",
     "after umount=0",
     "image clean",
+    "journal_checksum v1",
+    "v1 image clean",
     "loop done",
 ];
 

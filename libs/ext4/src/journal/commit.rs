@@ -161,6 +161,9 @@ impl Journal {
         let mut d = vec![0u8; bs];
         let mut scratch = vec![0u8; bs];
         let mut rest = blocks;
+        // Version 1 checksum: every descriptor and logged block, as written.
+        let v1 = self.jsb.csum1();
+        let mut crc = !0u32;
         loop {
             let count = rest.clone().take(per).count();
             if count == 0 {
@@ -202,14 +205,21 @@ impl Journal {
                 put_be32(&mut d, bs - TAIL, c);
             }
             self.write(dev, pos, &d)?;
+            if v1 {
+                crc = crc32_be(crc, &d);
+            }
             pos = self.next(pos);
             for (_, data) in rest.by_ref().take(count) {
-                if be32(data, 0) == MAGIC {
+                let written = if be32(data, 0) == MAGIC {
                     scratch.copy_from_slice(data);
                     put_be32(&mut scratch, 0, 0);
-                    self.write(dev, pos, &scratch)?;
+                    &scratch[..]
                 } else {
-                    self.write(dev, pos, data)?;
+                    data
+                };
+                self.write(dev, pos, written)?;
+                if v1 {
+                    crc = crc32_be(crc, written);
                 }
                 pos = self.next(pos);
             }
@@ -223,6 +233,8 @@ impl Journal {
         if self.jsb.csum() {
             let s = self.jsb.commit_csum(&c);
             put_be32(&mut c, 0x10, s);
+        } else if v1 {
+            Jsb::put_commit_csum1(&mut c, crc);
         }
         self.write(dev, pos, &c)?;
         dev.flush()

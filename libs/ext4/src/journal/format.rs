@@ -23,6 +23,8 @@ pub(crate) const INCOMPAT_CSUM_V3: u32 = 0x10;
 const INCOMPAT_KNOWN: u32 =
     INCOMPAT_REVOKE | INCOMPAT_64BIT | INCOMPAT_ASYNC_COMMIT | INCOMPAT_CSUM_V2 | INCOMPAT_CSUM_V3;
 const CRC32C_CHKSUM: u8 = 4;
+/// A version 1 commit block's checksum type (JBD2_CRC32_CHKSUM).
+const CRC32_CHKSUM: u8 = 1;
 
 pub(crate) const FLAG_ESCAPE: u32 = 1;
 pub(crate) const FLAG_SAME_UUID: u32 = 2;
@@ -126,6 +128,12 @@ impl Jsb {
         self.incompat & (INCOMPAT_CSUM_V2 | INCOMPAT_CSUM_V3) != 0
     }
 
+    /// Version 1 checksums (COMPAT_CHECKSUM): one `crc32_be` over a transaction's
+    /// descriptor and logged blocks, in its commit block.
+    pub fn csum1(&self) -> bool {
+        be32(&self.raw, 0x24) & COMPAT_CHECKSUM != 0 && !self.csum()
+    }
+
     pub fn csum3(&self) -> bool {
         self.incompat & INCOMPAT_CSUM_V3 != 0
     }
@@ -159,9 +167,11 @@ impl Jsb {
         }
     }
 
-    /// Switches to the features this crate writes: 64-bit block numbers when the file system
-    /// has them, checksums v3 when it has metadata checksums (as ext4 asks of jbd2 at mount).
-    pub fn set_features(&mut self, is64: bool, csum: bool) {
+    /// Switches to the features this crate writes (as ext4's set_journal_csum_feature_set):
+    /// 64-bit block numbers when the file system has them; checksums v3 when it has metadata
+    /// checksums, else version 1 checksums when `v1` (the `journal_checksum` mount option),
+    /// else none.
+    pub fn set_features(&mut self, is64: bool, csum: bool, v1: bool) {
         if be32(&self.raw, 4) != SB_V2 {
             put_be32(&mut self.raw, 4, SB_V2);
         }
@@ -169,12 +179,14 @@ impl Jsb {
         if is64 {
             inc |= INCOMPAT_64BIT;
         }
+        let mut compat = be32(&self.raw, 0x24) & !COMPAT_CHECKSUM;
         if csum {
             inc |= INCOMPAT_CSUM_V3;
             self.raw[0x50] = CRC32C_CHKSUM;
-            let compat = be32(&self.raw, 0x24) & !COMPAT_CHECKSUM;
-            put_be32(&mut self.raw, 0x24, compat);
+        } else if v1 {
+            compat |= COMPAT_CHECKSUM;
         }
+        put_be32(&mut self.raw, 0x24, compat);
         self.incompat = inc;
     }
 
@@ -199,6 +211,25 @@ impl Jsb {
 
     pub fn tail_ok(&self, b: &[u8]) -> bool {
         !self.csum() || self.tail_csum(b) == be32(b, b.len() - TAIL)
+    }
+
+    /// Marks a commit block with a transaction's version 1 checksum (JBD2_CRC32_CHKSUM, 4
+    /// bytes).
+    pub fn put_commit_csum1(b: &mut [u8], crc: u32) {
+        b[0x0C] = CRC32_CHKSUM;
+        b[0x0D] = 4;
+        put_be32(b, 0x10, crc);
+    }
+
+    /// A commit block's version 1 checksum as recovery reads it: Some(true) when it matches
+    /// `crc`, Some(false) when it differs, None when the block carries none (type, size and
+    /// value all 0: a commit written without checksums).
+    pub fn commit_csum1_ok(b: &[u8], crc: u32) -> Option<bool> {
+        let (kind, size, found) = (b[0x0C], b[0x0D], be32(b, 0x10));
+        if kind == 0 && size == 0 && found == 0 {
+            return None;
+        }
+        Some(kind == CRC32_CHKSUM && size == 4 && found == crc)
     }
 
     /// Checksum of a commit block with its first checksum word zeroed.

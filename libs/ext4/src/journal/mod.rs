@@ -105,9 +105,15 @@ impl Journal {
 
     /// Makes the journal use the features this crate writes, rewriting its superblock if
     /// they change.
-    pub fn set_features(&mut self, dev: &dyn BlockDevice, is64: bool, csum: bool) -> KResult<()> {
+    pub fn set_features(
+        &mut self,
+        dev: &dyn BlockDevice,
+        is64: bool,
+        csum: bool,
+        v1: bool,
+    ) -> KResult<()> {
         let before = self.jsb.raw.clone();
-        self.jsb.set_features(is64, csum);
+        self.jsb.set_features(is64, csum, v1);
         let after = self.jsb.encode();
         if after != before {
             self.write_sb(dev)?;

@@ -6,6 +6,7 @@
 
 use super::format::*;
 use super::Journal;
+use crate::util::crc32_be;
 use crate::BlockDevice;
 use alloc::collections::BTreeMap;
 use alloc::vec;
@@ -55,6 +56,11 @@ impl Journal {
             blocks: Vec::new(),
         };
         let mut revokes: Vec<u64> = Vec::new();
+        // Version 1 checksums: the running crc32_be of the transaction's descriptor and
+        // logged blocks, and whether a commit carrying one was seen (after which a commit
+        // without one ends the log too, as in Linux's do_one_pass).
+        let v1 = j.csum1();
+        let (mut crc, mut crc_seen) = (!0u32, false);
         // Never walk more blocks than the log has (a log that loops on itself).
         let mut budget = j.maxlen as u64;
         'log: while budget > 0 {
@@ -69,6 +75,9 @@ impl Journal {
                     if !j.tail_ok(&b) {
                         break;
                     }
+                    if v1 {
+                        crc = crc32_be(crc, &b);
+                    }
                     let Some(tags) = read_tags(j, &b) else {
                         break;
                     };
@@ -80,6 +89,9 @@ impl Journal {
                         self.read(dev, blk, &mut data)?;
                         if !tag_ok(j, &t, seq, &data) {
                             break 'log;
+                        }
+                        if v1 {
+                            crc = crc32_be(crc, &data);
                         }
                         cur.blocks.push(Logged {
                             fs_block: t.blocknr,
@@ -101,6 +113,14 @@ impl Journal {
                 COMMIT => {
                     if j.csum() && j.commit_csum(&b) != be32(&b, 0x10) {
                         break;
+                    }
+                    if v1 {
+                        match Jsb::commit_csum1_ok(&b, crc) {
+                            Some(true) => crc_seen = true,
+                            None if !crc_seen => {}
+                            _ => break,
+                        }
+                        crc = !0;
                     }
                     for r in revokes.drain(..) {
                         let e = scan.revoked.entry(r).or_insert(seq);

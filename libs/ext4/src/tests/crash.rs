@@ -303,7 +303,15 @@ fn one_op(
     Ok(false)
 }
 
-fn crash_rounds(tag: &str, opts: &[&str], cache: usize, rounds: u64, cross_check_every: u64) {
+/// `v1`: mounted with `journal_checksum` (version 1 journal checksums without metadata_csum).
+fn crash_rounds(
+    tag: &str,
+    opts: &[&str],
+    cache: usize,
+    rounds: u64,
+    cross_check_every: u64,
+    v1: bool,
+) {
     let (d, img) = empty_image(tag, "16M", opts);
     let template = std::fs::read(&img).unwrap();
     let ops = 250;
@@ -312,6 +320,7 @@ fn crash_rounds(tag: &str, opts: &[&str], cache: usize, rounds: u64, cross_check
         let dev = CrashDev::new(template.clone(), u64::MAX, false);
         let fs = Ext4::mount(dev.clone(), 1, clock(), false).unwrap();
         fs.set_cache_blocks(cache);
+        fs.set_journal_checksum(v1).unwrap();
         run_workload(&fs, &dev, 77, ops);
         drop(fs);
         let w = dev.st.lock().unwrap().writes;
@@ -329,6 +338,7 @@ fn crash_rounds(tag: &str, opts: &[&str], cache: usize, rounds: u64, cross_check
         let dev = CrashDev::new(template.clone(), crash_at, fail);
         let fs = Ext4::mount(dev.clone(), 1, clock(), false).unwrap();
         fs.set_cache_blocks(cache);
+        fs.set_journal_checksum(v1).unwrap();
         let (states, synced) = run_workload(&fs, &dev, 77, ops);
         if fail {
             // Unmounting over a failing disk: errors, never a panic.
@@ -341,6 +351,15 @@ fn crash_rounds(tag: &str, opts: &[&str], cache: usize, rounds: u64, cross_check
         let crashed = dev.image(&mut rng);
         std::fs::write(&img, &crashed).unwrap();
         replayed += (crate::util::le32(&crashed[1024..], 0x60) & 4 != 0) as u32;
+        if v1 {
+            let o = tool("dumpe2fs").arg("-h").arg(&img).output().unwrap();
+            let text = String::from_utf8_lossy(&o.stdout);
+            assert!(
+                text.lines().any(|l| l.starts_with("Journal features:")
+                    && l.split_whitespace().any(|f| f == "journal_checksum")),
+                "{tag}: no journal_checksum in the journal's features:\n{text}"
+            );
+        }
         let fs = mount(&img, false);
         let mut got = Tree::new();
         read_tree(&fs.root(), "", &mut got);
@@ -381,12 +400,12 @@ fn crash_rounds(tag: &str, opts: &[&str], cache: usize, rounds: u64, cross_check
 
 #[test]
 fn crash_points_1k_blocks_small_cache() {
-    crash_rounds("crash1k", &["-b", "1024"], 48, 40, 5);
+    crash_rounds("crash1k", &["-b", "1024"], 48, 40, 5, false);
 }
 
 #[test]
 fn crash_points_4k_blocks() {
-    crash_rounds("crash4k", &["-b", "4096"], 4096, 30, 5);
+    crash_rounds("crash4k", &["-b", "4096"], 4096, 30, 5, false);
 }
 
 #[test]
@@ -397,5 +416,21 @@ fn crash_points_without_metadata_csum() {
         64,
         20,
         4,
+        false,
+    );
+}
+
+/// The `journal_checksum` mount option on a file system without metadata checksums: version
+/// 1 checksums (one crc32_be per transaction in its commit block), which Lintel's recovery
+/// and e2fsck's (the cross-check every round) must both accept.
+#[test]
+fn crash_points_journal_checksum_v1() {
+    crash_rounds(
+        "crashv1",
+        &["-b", "1024", "-O", "^metadata_csum"],
+        64,
+        16,
+        1,
+        true,
     );
 }
