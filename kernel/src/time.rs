@@ -265,6 +265,24 @@ impl Clock {
 /// rate applies from now on (Linux's ntp_update_frequency changes the current tick's length
 /// at once); offsets start to apply at the next second boundary.
 pub fn discipline<R>(f: impl FnOnce(&mut Discipline) -> R) -> R {
+    adjust(f, false)
+}
+
+/// Linux's ntp_clear on the clock's side, when the wall clock is set or stepped: adjtime's
+/// and the PLL's offsets left are dropped and the current second runs at the base rate.
+pub fn clear_offsets() {
+    adjust(
+        |d| {
+            d.time_adjust = 0;
+            d.time_offset = 0;
+        },
+        true,
+    )
+}
+
+/// [`discipline`]; with `rebase` the current second's length becomes the base rate's (Linux's
+/// `tick_length = tick_length_base`), otherwise it moves by the change of the base rate.
+fn adjust<R>(f: impl FnOnce(&mut Discipline) -> R, rebase: bool) -> R {
     let raw = raw_ns();
     let (r, changed) = {
         let mut c = CLOCK.lock();
@@ -281,7 +299,11 @@ pub fn discipline<R>(f: impl FnOnce(&mut Discipline) -> R) -> R {
         let old = c.d.base_length();
         let r = f(&mut c.d);
         let new = c.d.base_length();
-        c.tick_length += new - old;
+        if rebase {
+            c.tick_length = new;
+        } else {
+            c.tick_length += new - old;
+        }
         let was = SLEWING.load(Ordering::Relaxed);
         let changed = if c.settle() {
             true

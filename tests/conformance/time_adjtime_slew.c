@@ -6,7 +6,10 @@
  * - ADJ_FREQUENCY and ADJ_TICK change the rate of CLOCK_MONOTONIC and CLOCK_REALTIME
  *   against CLOCK_MONOTONIC_RAW (+200 ppm each here);
  * - a PLL phase offset (ADJ_OFFSET with STA_PLL, nanosecond mode) is applied a part a second
- *   (offset >> (SHIFT_PLL + time constant)), the offset reported shrinking with it.
+ *   (offset >> (SHIFT_PLL + time constant)), the offset reported shrinking with it;
+ * - setting or stepping the wall clock (ADJ_SETOFFSET, even by nothing; clock_settime;
+ *   settimeofday) is Linux's ntp_clear: the pending offsets are dropped, STA_UNSYNC is set and
+ *   the maximum and estimated errors go to NTP_PHASE_LIMIT (16 s), whatever the status was.
  * This runs as root on the host too, so it changes the clock by little and undoes it all:
  * offsets are slewed back, the frequency, tick and status restored to what they were read. */
 #define _GNU_SOURCE
@@ -213,13 +216,103 @@ static void pll(void) {
     t.time.tv_sec = back / 1000000000 - 1;
     t.time.tv_usec = back % 1000000000 + 1000000000;
     CHECK(adjtimex(&t) >= 0);
+    /* The step cleared the discipline (ntp_clear); the status is put back as it was. */
     memset(&t, 0, sizeof t);
     t.modes = ADJ_MICRO;
+    CHECK(adjtimex(&t) >= 0);
+    CHECK(t.status & STA_UNSYNC);
+    CHECK(t.maxerror == 16000000 && t.esterror == 16000000);
+    memset(&t, 0, sizeof t);
+    t.modes = ADJ_STATUS;
+    t.status = status;
     CHECK(adjtimex(&t) >= 0);
     struct offs e = offsets();
     printf("PLL moved the clock %lld ns; stepped back: %+lld ns\n", moved, e.rt - a.rt);
     CHECK(llabs(e.rt - a.rt) <= 100000);
+    printf("after: status %#x (was %#x), freq %ld (was %ld), offset %ld\n", t.status, status,
+           t.freq, freq, t.offset);
     CHECK(t.status == status && t.freq == freq && t.offset == 0);
+}
+
+/* Reads the status, maximum and estimated error. */
+static struct timex now_timex(void) {
+    struct timex t;
+    memset(&t, 0, sizeof t);
+    CHECK(adjtimex(&t) >= 0);
+    return t;
+}
+
+/* Marks the clock synchronized with small errors (what a daemon does), as a step's
+ * starting point; returns the previous state. */
+static struct timex mark_synced(void) {
+    struct timex old = now_timex();
+    struct timex t;
+    memset(&t, 0, sizeof t);
+    t.modes = ADJ_STATUS | ADJ_MAXERROR | ADJ_ESTERROR;
+    t.status = old.status & ~STA_UNSYNC & ~STA_PLL;
+    t.maxerror = 1000;
+    t.esterror = 500;
+    CHECK(adjtimex(&t) == TIME_OK);
+    CHECK(t.maxerror == 1000 && !(t.status & STA_UNSYNC));
+    return old;
+}
+
+static void expect_cleared(const char *what) {
+    struct timex t = now_timex();
+    printf("after %s: status %#x, maxerror %ld, esterror %ld\n", what, t.status, t.maxerror,
+           t.esterror);
+    CHECK(t.status & STA_UNSYNC);
+    CHECK(t.maxerror == 16000000 && t.esterror == 16000000);
+    CHECK(adjtimex(&t) == TIME_ERROR);
+}
+
+static void step_clears(void) {
+    struct timex old = now_timex();
+    if (old.status & STA_PLL) {
+        printf("the clock is disciplined already: step part skipped\n");
+        return;
+    }
+    /* A step by nothing. */
+    mark_synced();
+    struct timex t;
+    memset(&t, 0, sizeof t);
+    t.modes = ADJ_SETOFFSET | ADJ_NANO;
+    CHECK(adjtimex(&t) == TIME_ERROR);
+    CHECK(t.status & STA_NANO);
+    expect_cleared("ADJ_SETOFFSET by 0");
+    /* A single-shot offset left is dropped by a step. */
+    mark_synced();
+    memset(&t, 0, sizeof t);
+    t.modes = ADJ_OFFSET_SINGLESHOT;
+    t.offset = 20000;
+    CHECK(adjtimex(&t) >= 0);
+    struct timespec ts;
+    CHECK(clock_gettime(CLOCK_REALTIME, &ts) == 0);
+    CHECK(clock_settime(CLOCK_REALTIME, &ts) == 0);
+    expect_cleared("clock_settime");
+    memset(&t, 0, sizeof t);
+    t.modes = ADJ_OFFSET_SS_READ;
+    CHECK(adjtimex(&t) >= 0);
+    CHECK(t.offset == 0);
+    mark_synced();
+    struct timeval tv;
+    CHECK(gettimeofday(&tv, NULL) == 0);
+    CHECK(settimeofday(&tv, NULL) == 0);
+    expect_cleared("settimeofday");
+    /* Only the timezone: no step, nothing cleared. */
+    mark_synced();
+    struct timezone tz;
+    CHECK(gettimeofday(&tv, &tz) == 0);
+    CHECK(settimeofday(NULL, &tz) == 0);
+    t = now_timex();
+    CHECK(!(t.status & STA_UNSYNC) && t.maxerror == 1000);
+    /* Back as it was. */
+    memset(&t, 0, sizeof t);
+    t.modes = ADJ_STATUS | ADJ_MAXERROR | ADJ_ESTERROR | ADJ_MICRO;
+    t.status = old.status;
+    t.maxerror = old.maxerror;
+    t.esterror = old.esterror;
+    CHECK(adjtimex(&t) >= 0);
 }
 
 int main(void) {
@@ -234,5 +327,6 @@ int main(void) {
     singleshot();
     frequency();
     pll();
+    step_clears();
     DONE();
 }

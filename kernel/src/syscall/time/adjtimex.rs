@@ -92,6 +92,18 @@ static NTP: Mutex<Ntp> = Mutex::new(Ntp {
     reftime: 0,
 });
 
+/// Linux's ntp_clear, after the wall clock was set or stepped (settimeofday, clock_settime,
+/// ADJ_SETOFFSET, even by nothing): the pending offsets are dropped and the clock counts as
+/// unsynchronized with the largest errors, until a daemon says otherwise.
+pub(super) fn ntp_clear() {
+    let mut ntp = NTP.lock();
+    ntp.status |= STA_UNSYNC;
+    ntp.maxerror = NTP_PHASE_LIMIT;
+    ntp.esterror = NTP_PHASE_LIMIT;
+    ntp.maxerror_at = time::uptime_ns();
+    time::clear_offsets();
+}
+
 /// Linux's is_error_status: the clock is unsynchronized, or a PPS discipline lacks its signal.
 fn error_status(st: i32) -> bool {
     st & (STA_UNSYNC | STA_CLOCKERR) != 0
@@ -186,6 +198,7 @@ fn do_adjtimex(c: &Call, addr: usize) -> SysResult {
     };
     if let Some(d) = step {
         time::step_realtime_ns(d);
+        ntp_clear();
         super::settime::clock_changed();
     }
     let now = time::realtime_ns();

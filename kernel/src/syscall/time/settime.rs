@@ -41,6 +41,7 @@ fn set_wall_clock(c: &Call, ns: Option<i64>, tz: Option<u64>) -> SysResult {
     }
     if let Some(ns) = ns {
         crate::time::set_realtime_ns(ns);
+        super::adjtimex::ntp_clear();
         clock_changed();
     }
     ok(0)
