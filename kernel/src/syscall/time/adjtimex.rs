@@ -95,13 +95,24 @@ static NTP: Mutex<Ntp> = Mutex::new(Ntp {
 /// Linux's ntp_clear, after the wall clock was set or stepped (settimeofday, clock_settime,
 /// ADJ_SETOFFSET, even by nothing): the pending offsets are dropped and the clock counts as
 /// unsynchronized with the largest errors, until a daemon says otherwise.
-pub(super) fn ntp_clear() {
+fn ntp_clear() {
     let mut ntp = NTP.lock();
     ntp.status |= STA_UNSYNC;
     ntp.maxerror = NTP_PHASE_LIMIT;
     ntp.esterror = NTP_PHASE_LIMIT;
     ntp.maxerror_at = time::uptime_ns();
     time::clear_offsets();
+}
+
+/// After the wall clock was set or stepped (here, by settimeofday or clock_settime): the NTP
+/// state is cleared, the vDSO gets the new offset, and timers and sleeps on the wall clock
+/// look at it again.
+pub(super) fn wall_clock_set() {
+    ntp_clear();
+    crate::vdso::update();
+    crate::fs::timerfd::clock_was_set();
+    crate::sched::clock_was_set();
+    crate::fs::file::poll_notify();
 }
 
 /// Linux's is_error_status: the clock is unsynchronized, or a PPS discipline lacks its signal.
@@ -198,8 +209,7 @@ fn do_adjtimex(c: &Call, addr: usize) -> SysResult {
     };
     if let Some(d) = step {
         time::step_realtime_ns(d);
-        ntp_clear();
-        super::settime::clock_changed();
+        wall_clock_set();
     }
     let now = time::realtime_ns();
     let mut ntp = NTP.lock();
