@@ -17,7 +17,7 @@
 //! `SEED` (or `--crash-seed S`), which the PASS or FAIL line prints.
 
 use super::boot_fixtures::ext4_image;
-use super::{tail, Tally};
+use super::{selects, tail, Tally};
 use crate::qemu::{self, Outcome};
 use crate::{build, RunOpts};
 
@@ -91,7 +91,7 @@ pub(super) fn ext4_crash(
     kvm: bool,
     o: CrashOpts,
 ) -> Result<(), String> {
-    if filter.is_some_and(|f| !ID.contains(f)) {
+    if !selects(filter, ID) {
         return Ok(());
     }
     // The rounds run in order on one disk, so a failing round is repeated by the same seed

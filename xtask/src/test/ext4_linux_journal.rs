@@ -14,7 +14,7 @@ use super::ext4_crash::{
     check_fsynced, debugfs, e2fsck_replay, in_scratch, needs_recovery, recorded, renamed_version,
     same_tree,
 };
-use super::{tail, Tally};
+use super::{selects, tail, Tally};
 use crate::build;
 use crate::qemu::{self, Outcome};
 use crate::RunOpts;
@@ -70,7 +70,7 @@ pub(super) fn ext4_linux_journal(
     filter: Option<&str>,
     kvm: bool,
 ) -> Result<(), String> {
-    if filter.is_some_and(|f| !ID.contains(f)) {
+    if !selects(filter, ID) {
         return Ok(());
     }
     let Some(linux) = crate::bench::linux_kernel()? else {
