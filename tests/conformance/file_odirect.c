@@ -7,7 +7,8 @@
  * of the same file both ways. fcntl(F_SETFL) turns O_DIRECT on for ext4 files and pipes
  * (FIFOs too) and refuses it for sockets and /dev/null; open(O_DIRECT) is EINVAL for
  * directories, FIFOs, /dev/null and proc files, and for tmpfs files before Linux 6.6 (from
- * 6.6 tmpfs takes any alignment). O_PATH ignores O_DIRECT. */
+ * 6.6 tmpfs takes any alignment), O_TMPFILE ones too, and a refused O_TRUNC truncates
+ * nothing. O_PATH ignores O_DIRECT. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -248,7 +249,19 @@ int main(void) {
             int plain = open(shm, O_RDWR);
             CHECK(plain >= 0);
             CHECK_ERR(fcntl(plain, F_SETFL, O_DIRECT), EINVAL);
+            /* A refused O_TRUNC truncates nothing; O_TMPFILE is refused too. */
+            CHECK(pwrite(plain, "abc", 3, 0) == 3);
+            CHECK_ERR(open(shm, O_RDWR | O_TRUNC | O_DIRECT), EINVAL);
+            struct stat ss;
+            CHECK_OK(fstat(plain, &ss));
+            CHECK(ss.st_size == 3);
+            CHECK_ERR(open("/dev/shm", O_TMPFILE | O_RDWR | O_DIRECT, 0600), EINVAL);
             if (plain >= 0) close(plain);
+        }
+        if (release_at_least(6, 6)) {
+            int t = open("/dev/shm", O_TMPFILE | O_RDWR | O_DIRECT, 0600);
+            CHECK(t >= 0);
+            if (t >= 0) close(t);
         }
         if (s >= 0) close(s);
         unlink(shm);

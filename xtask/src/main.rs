@@ -61,7 +61,9 @@ const USAGE: &str = "usage:
   cargo xtask test [--filter SUBSTR] [--suite cpython] [--kvm] [--lockdep] [--bkl]
                    [--crash-rounds N] [--crash-seed S]
       --filter     tests whose names hold SUBSTR; SUBSTR@PASS: only that pass of the
-                   conformance tests (@ plain, @ext4, @smp4, @lockdep, @bkl)
+                   conformance tests (@ plain, @ext4, @smp4, @lockdep, @bkl);
+                   SUBSTR,SUBSTR@PASS,...: the tests any of the terms selects. The ports'
+                   lists run for a term that names the port (NAME.riscv64, .aarch64)
       --lockdep    every boot uses the lock-order-checked kernel (the plain run already
                    has one pass with it, on an ext4 root: the tests named in LOCKDEP_PASS)
       --bkl        every boot keeps the big kernel lock (lintel.bkl=on; it matters with

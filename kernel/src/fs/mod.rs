@@ -685,7 +685,9 @@ pub fn absolute_path(thread: &Thread, path: &[u8]) -> Vec<u8> {
     }
 }
 
-/// Opens an inode found by a path walk, giving it the right file operations.
+/// Opens an inode found by a path walk, giving it the right file operations. The checks of
+/// open(2) (access, O_NOATIME, O_DIRECT's [`direct::check_open`]) are the caller's: the
+/// open syscalls make them in `open_file` (syscall/fs/open.rs), before O_TRUNC.
 pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
     let inode: Arc<dyn Inode> = d.inode.clone();
     if flags & O_PATH != 0 {
@@ -696,7 +698,6 @@ pub fn open_dentry(d: Arc<Dentry>, flags: u32) -> KResult<Arc<OpenFile>> {
             flags & (O_PATH | O_ACCMODE | O_NOFOLLOW | O_DIRECTORY),
         ));
     }
-    direct::check_open(&inode, flags)?;
     let ops: Arc<dyn file::FileOps> = match inode.file_type() {
         FileType::CharDevice => dev::open_chardev(&d, flags)?,
         FileType::Fifo => pipe::open_fifo(&inode, flags)?,

@@ -147,13 +147,15 @@ fn guest_round(
 }
 
 pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
-    // `SUBSTR@PASS` (`file_@ext4`, `.musl@lockdep`, `@smp4`) runs only that pass's tests
-    // whose names hold SUBSTR; the plain pass is `@`.
-    let (filter, only) = match filter.and_then(|f| f.split_once('@')) {
-        Some((f, pass)) => (Some(f).filter(|f| !f.is_empty()), Some(pass)),
-        None => (filter, None),
+    // Each comma-separated term of the filter: `SUBSTR` runs the tests whose names hold it in
+    // every pass; `SUBSTR@PASS` (`file_@ext4`, `.musl@lockdep`, `@smp4`) only in that pass
+    // (the plain pass is `@`).
+    let terms = filter.map(filter_terms);
+    let selected = |id: &str, pass: Option<&str>| {
+        terms
+            .as_deref()
+            .is_none_or(|terms| term_selects(terms, id, pass))
     };
-    let wanted = |pass: &str| only.is_none_or(|p| p == pass);
     let dir = root().join("tests/conformance");
     let xfail = Xfail::load(&dir.join("xfail.txt"));
     let mut sources: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -178,12 +180,9 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
             .into_owned();
         for v in Variant::ALL {
             let id = format!("{name}.{}", v.name());
-            if filter.is_some_and(|f| !id.contains(f)) {
-                continue;
-            }
-            // A filter naming a pass runs natively only what that pass will run (the
-            // others would cost minutes for nothing: `--filter @bkl`).
-            if only.is_some_and(|pass| !in_pass(pass, &id)) {
+            // A term naming a pass runs natively only what that pass will run (the others
+            // would cost minutes for nothing: `--filter @bkl`).
+            if !selected(&id, None) {
                 continue;
             }
             jobs.push((id, src, v, bin.join(v.name()).join(&name)));
@@ -232,34 +231,40 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
         return Ok(());
     }
 
-    if wanted("") {
-        guest_pass(t, &guest, kvm, &xfail, None, 1)?;
+    let plain: Vec<(String, PathBuf)> = guest
+        .iter()
+        .filter(|(id, _)| selected(id, Some("")))
+        .cloned()
+        .collect();
+    if !plain.is_empty() {
+        guest_pass(t, &plain, kvm, &xfail, None, 1)?;
     }
     // The file tests again with their scratch folders on an ext4 disk (musl builds only).
     let on_disk: Vec<(String, PathBuf)> = guest
         .iter()
-        .filter(|(id, _)| in_pass("ext4", id))
+        .filter(|(id, _)| in_pass("ext4", id) && selected(id, Some("ext4")))
         .map(|(id, exe)| (format!("{id}@ext4"), exe.clone()))
         .collect();
-    if !on_disk.is_empty() && wanted("ext4") {
+    if !on_disk.is_empty() {
         guest_pass(t, &on_disk, kvm, &xfail, Some("ext4.fsck"), 1)?;
     }
     // Every musl build again on four CPUs (threads and processes then really run at once).
+    let smp = format!("smp{SMP_CPUS}");
     let on_smp: Vec<(String, PathBuf)> = guest
         .iter()
-        .filter(|(id, _)| in_pass(&format!("smp{SMP_CPUS}"), id))
-        .map(|(id, exe)| (format!("{id}@smp{SMP_CPUS}"), exe.clone()))
+        .filter(|(id, _)| in_pass(&smp, id) && selected(id, Some(&smp)))
+        .map(|(id, exe)| (format!("{id}@{smp}"), exe.clone()))
         .collect();
-    if !on_smp.is_empty() && wanted(&format!("smp{SMP_CPUS}")) {
+    if !on_smp.is_empty() {
         guest_pass(t, &on_smp, kvm, &xfail, None, SMP_CPUS)?;
     }
     // A subset once more on four CPUs with the big kernel lock kept (`lintel.bkl=on`, kernel
     // code on one CPU at a time): the old way stays working for comparison, cheaply. (Under
     // `--bkl` every pass above already kept it.)
-    if !build::bkl() && wanted("bkl") {
+    if !build::bkl() {
         let with_lock: Vec<(String, PathBuf)> = guest
             .iter()
-            .filter(|(id, _)| in_pass("bkl", id))
+            .filter(|(id, _)| in_pass("bkl", id) && selected(id, Some("bkl")))
             .map(|(id, exe)| (format!("{id}@bkl"), exe.clone()))
             .collect();
         if !with_lock.is_empty() {
@@ -273,10 +278,10 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
     // the root on ext4: its sleeping locks (which may wait for the disk) must never be taken
     // under a spin lock, and the file tests' scratch folders exercise them. (Under
     // `--lockdep` every pass above already used that kernel.)
-    if !build::lockdep() && wanted("lockdep") {
+    if !build::lockdep() {
         let mut checked: Vec<(String, PathBuf)> = guest
             .iter()
-            .filter(|(id, _)| in_pass("lockdep", id))
+            .filter(|(id, _)| in_pass("lockdep", id) && selected(id, Some("lockdep")))
             .map(|(id, exe)| (format!("{id}@lockdep"), exe.clone()))
             .collect();
         checked.retain(
@@ -309,6 +314,32 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
         }
     }
     Ok(())
+}
+
+/// The comma-separated terms of a `--filter`, each `SUBSTR` or `SUBSTR@PASS` (empty ones
+/// left out, as `bench --filter` does).
+fn filter_terms(filter: &str) -> Vec<(&str, Option<&str>)> {
+    filter
+        .split(',')
+        .map(|t| match t.split_once('@') {
+            Some((sub, pass)) => (sub, Some(pass)),
+            None => (t, None),
+        })
+        .filter(|(sub, pass)| !sub.is_empty() || pass.is_some())
+        .collect()
+}
+
+/// Whether `terms` run test `id` (`name.variant`) in guest pass `pass` (None: in some pass,
+/// for the native run): a term whose SUBSTR the id holds, with no pass, or with that one.
+fn term_selects(terms: &[(&str, Option<&str>)], id: &str, pass: Option<&str>) -> bool {
+    terms.iter().any(|&(sub, p)| {
+        id.contains(sub)
+            && match (p, pass) {
+                (None, _) => true,
+                (Some(p), None) => in_pass(p, id),
+                (Some(p), Some(pass)) => p == pass,
+            }
+    })
 }
 
 /// Whether the guest pass `pass` (`""` the plain one, `ext4`, `smp4`, `bkl`, `lockdep`: the
@@ -482,6 +513,29 @@ fn guest_pass(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--filter A,B@PASS,...`: each term with its own pass; empty terms select nothing.
+    #[test]
+    fn filter_lists() {
+        let t = filter_terms("file_odirect,file_open@ext4,@bkl,,");
+        assert_eq!(
+            t,
+            [
+                ("file_odirect", None),
+                ("file_open", Some("ext4")),
+                ("", Some("bkl"))
+            ]
+        );
+        let sel = |id: &str, pass| term_selects(&t, id, pass);
+        assert!(sel("file_odirect.glibc", None) && sel("file_odirect.musl", Some("smp4")));
+        // file_open runs natively (musl: the ext4 pass has it) and in the ext4 pass only.
+        assert!(sel("file_open.musl", None) && sel("file_open.musl", Some("ext4")));
+        assert!(!sel("file_open.musl", Some("")) && !sel("file_open.glibc", None));
+        assert!(sel("smp_tlb.musl", Some("bkl")) && !sel("smp_tlb.musl", Some("")));
+        assert!(!sel("getpid.glibc", None));
+        assert!(filter_terms("").is_empty() && filter_terms(",").is_empty());
+        assert_eq!(filter_terms("@"), [("", Some(""))]);
+    }
 
     #[test]
     fn xfail_patterns() {

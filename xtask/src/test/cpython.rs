@@ -5,7 +5,7 @@
 //! own). Every case that passes on the host must pass on Lintel, apart from those listed in
 //! tests/cpython/expected.txt with their cause.
 
-use super::Tally;
+use super::{selects, Tally};
 use crate::qemu::{self, Outcome};
 use crate::{build, root, RunOpts};
 use std::collections::BTreeMap;
@@ -360,7 +360,7 @@ pub(super) fn cpython(t: &mut Tally, filter: Option<&str>, all: bool, kvm: bool)
         .into_iter()
         .filter(|s| {
             let name = format!("cpython.{}", s.split(':').next().unwrap_or(s));
-            filter.is_none_or(|f| name.contains(f))
+            selects(filter, &name)
         })
         .collect();
     if specs.is_empty() {

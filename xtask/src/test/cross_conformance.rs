@@ -6,7 +6,7 @@
 //! or, for the tests marked `host`, their x86_64 build on the host) and then in Lintel, all in
 //! one boot of `cargo xtask run --arch ARCH` with the guest runner (more boots only when a
 //! test takes the kernel down). One line per test, `NAME.ARCH`; `--filter conformance.ARCH` runs
-//! the whole list and nothing else.
+//! the whole list and nothing else (also as a term of a comma-separated list).
 
 use super::conformance::{parse_console, settle_round};
 use super::native::run_native_under;
@@ -199,8 +199,10 @@ pub(crate) fn port_tests(arch: &str) -> Result<Vec<String>, String> {
 pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> Result<(), String> {
     let dir = root().join("tests/conformance");
     let tests = listed(&dir.join(format!("{}.txt", port.arch)), 0)?;
-    // `--filter conformance.ARCH`: the whole list, without the port's boot tests.
-    let filter = filter.filter(|f| *f != format!("conformance.{}", port.arch));
+    // `--filter conformance.ARCH` (or a term of a list): the whole list, without the port's
+    // boot tests.
+    let whole = format!("conformance.{}", port.arch);
+    let filter = filter.filter(|f| !f.split(',').any(|t| t == whole));
     let bin = crate::build::ensure_build_dir()?.join(format!("tests/{}", port.arch));
     let cwd = bin.join(format!("cwd-{}", std::process::id()));
     let mut guest: Vec<(String, PathBuf)> = Vec::new();
@@ -214,7 +216,7 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> 
             (false, false) => "",
         };
         let id = format!("{}{kind}.{}", test.name, port.arch);
-        if filter.is_some_and(|f| !id.contains(f)) {
+        if !super::selects(filter, &id) {
             continue;
         }
         let exe = bin.join(&id);

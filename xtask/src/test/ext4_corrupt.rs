@@ -10,7 +10,7 @@
 //! `CORRUPT_LOG=log=trace` sets the kernel command line, `KEEP_CORRUPT=1` keeps the images in
 //! build/corrupt-PID.
 
-use super::{tail, Tally};
+use super::{selects, tail, Tally};
 use crate::build;
 use crate::qemu::{self, Outcome};
 use crate::RunOpts;
@@ -233,7 +233,7 @@ done
 }
 
 pub(super) fn ext4_corrupt(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
-    if filter.is_some_and(|f| !ID.contains(f)) {
+    if !selects(filter, ID) {
         return Ok(());
     }
     let dir = build::ensure_build_dir()?.join(format!("corrupt-{}", std::process::id()));

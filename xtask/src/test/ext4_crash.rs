@@ -17,7 +17,7 @@
 //! `SEED` (or `--crash-seed S`), which the PASS or FAIL line prints.
 
 use super::boot_fixtures::ext4_image;
-use super::{tail, Tally};
+use super::{selects, tail, Tally};
 use crate::qemu::{self, Outcome};
 use crate::{build, RunOpts};
 
@@ -91,7 +91,7 @@ pub(super) fn ext4_crash(
     kvm: bool,
     o: CrashOpts,
 ) -> Result<(), String> {
-    if filter.is_some_and(|f| !ID.contains(f)) {
+    if !selects(filter, ID) {
         return Ok(());
     }
     // The rounds run in order on one disk, so a failing round is repeated by the same seed
@@ -296,7 +296,7 @@ fn rounds(
 
 /// `line` and a newline, repeated and cut at `size` bytes: what the workload's
 /// `yes LINE | head -c SIZE` wrote.
-pub(super) fn content(line: &str, size: usize) -> Vec<u8> {
+fn content(line: &str, size: usize) -> Vec<u8> {
     format!("{line}\n").bytes().cycle().take(size).collect()
 }
 
@@ -317,12 +317,9 @@ fn check_files(
     out: &str,
     renamed: &mut Option<(u32, u32)>,
 ) -> Result<usize, String> {
-    let dir = build::ensure_build_dir()?.join(format!("crash-{}-files", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let r = check_dumped(disk, round, out, renamed, &dir);
-    let _ = std::fs::remove_dir_all(&dir);
-    r
+    in_scratch("crash-files", |dir| {
+        check_dumped(disk, round, out, renamed, dir)
+    })
 }
 
 fn check_dumped(
@@ -349,42 +346,97 @@ fn check_dumped(
     if !script.is_empty() {
         debugfs(disk, &["-f", "-"], &script)?;
     }
-    for &i in &fsynced {
-        let want = content(&format!("f r{round} i{i}"), (i as usize * 2741) % 24000 + 1);
-        let got = std::fs::read(dir.join(format!("{round}/f{i}"))).unwrap_or_default();
+    check_fsynced(
+        &dir.join(round.to_string()),
+        &format!("/s/{round}"),
+        &fsynced,
+        |i| format!("f r{round} i{i}"),
+    )?;
+    let Some(oldest) = *renamed else {
+        return Ok(fsynced.len());
+    };
+    let mv = renamed_version(&dir.join("mv"));
+    match mv.whole {
+        Some((Some(r), v)) if (r, v) >= oldest && r <= round => Ok(fsynced.len()),
+        _ => Err(format!(
+            "/m/mv ({} bytes, first line {:?}) is not a whole version at or after \
+             round {} version {} (renamed, fsynced)",
+            mv.len, mv.first, oldest.0, oldest.1
+        )),
+    }
+}
+
+/// Runs `f` in a fresh scratch directory of the build directory (`NAME-PID`), removed after.
+pub(super) fn in_scratch<T>(
+    name: &str,
+    f: impl FnOnce(&std::path::Path) -> Result<T, String>,
+) -> Result<T, String> {
+    let dir = build::ensure_build_dir()?.join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let r = f(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
+/// That every file `i` of `fsynced`, dumped as `dir/fI`, holds exactly what the workloads
+/// wrote and fsynced: `yes "LINE" | head -c $((i*2741%24000+1))`, LINE `line(i)`. `name`:
+/// the directory in the guest, for the error.
+pub(super) fn check_fsynced(
+    dir: &std::path::Path,
+    name: &str,
+    fsynced: &[u32],
+    line: impl Fn(u32) -> String,
+) -> Result<(), String> {
+    for &i in fsynced {
+        let want = content(&line(i), (i as usize * 2741) % 24000 + 1);
+        let got = std::fs::read(dir.join(format!("f{i}"))).unwrap_or_default();
         if got != want {
             return Err(format!(
-                "/s/{round}/f{i} was fsynced with {} bytes but holds {} (first difference at {})",
+                "{name}/f{i} was fsynced with {} bytes but holds {} (first difference at {})",
                 want.len(),
                 got.len(),
                 want.iter().zip(&got).take_while(|(a, b)| a == b).count()
             ));
         }
     }
-    let Some(oldest) = *renamed else {
-        return Ok(fsynced.len());
-    };
-    let got = std::fs::read(dir.join("mv")).unwrap_or_default();
+    Ok(())
+}
+
+/// The renamed-over file (/m/mv, /lj/mv) as dumped at some path.
+pub(super) struct Renamed {
+    /// Its size.
+    pub len: usize,
+    /// Its first line.
+    pub first: String,
+    /// When it is one whole version as the workloads write it, `yes "m [rR ]vV" | head -c
+    /// $((V*1523%9000+64))`: the round R (the crash test's lines have one) and V.
+    pub whole: Option<(Option<u32>, u32)>,
+}
+
+/// [`Renamed`] of the file dumped at `path` (a missing file is empty: no version).
+pub(super) fn renamed_version(path: &std::path::Path) -> Renamed {
+    renamed_of(std::fs::read(path).unwrap_or_default())
+}
+
+fn renamed_of(got: Vec<u8>) -> Renamed {
     let first = String::from_utf8_lossy(&got)
         .lines()
         .next()
         .unwrap_or("")
         .to_string();
-    let version = first
-        .strip_prefix("m r")
-        .and_then(|l| l.split_once(" v"))
-        .and_then(|(r, v)| Some((r.parse::<u32>().ok()?, v.parse::<u32>().ok()?)));
-    let whole =
-        version.is_some_and(|(_, v)| got == content(&first, (v as usize * 1523) % 9000 + 64));
-    match version {
-        Some(v) if whole && v >= oldest && v.0 <= round => Ok(fsynced.len()),
-        _ => Err(format!(
-            "/m/mv ({} bytes, first line {first:?}) is not a whole version at or after \
-             round {} version {} (renamed, fsynced)",
-            got.len(),
-            oldest.0,
-            oldest.1
-        )),
+    let numbers = first.strip_prefix("m ").and_then(|l| {
+        let (round, v) = match l.split_once(' ') {
+            Some((r, v)) => (Some(r.strip_prefix('r')?.parse::<u32>().ok()?), v),
+            None => (None, l),
+        };
+        Some((round, v.strip_prefix('v')?.parse::<u32>().ok()?))
+    });
+    let whole = numbers.filter(|&(_, v)| got == content(&first, (v as usize * 1523) % 9000 + 64));
+    Renamed {
+        len: got.len(),
+        first,
+        whole,
     }
 }
 
@@ -570,5 +622,21 @@ mod tests {
         assert!(rdump("/", &out, &dir.join("missing.img")).is_err());
         assert!(debugfs(&img, &["-f", "-"], "no-such-command\n").is_err());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Both workloads' renamed-over files: the crash test's `m rR vV`, Linux's `m vV`; a
+    /// cut or grown file is no whole version.
+    #[test]
+    fn renamed_versions() {
+        let of = |line: &str, v: usize| renamed_of(content(line, v * 1523 % 9000 + 64)).whole;
+        assert_eq!(of("m r3 v8", 8), Some((Some(3), 8)));
+        assert_eq!(of("m r0 v0", 0), Some((Some(0), 0)));
+        assert_eq!(of("m v16", 16), Some((None, 16)));
+        assert_eq!(of("m v16", 8), None);
+        assert_eq!(of("m r3", 8), None);
+        assert_eq!(of("x v8", 8), None);
+        let cut = renamed_of(content("m v8", 8 * 1523 % 9000 + 63));
+        assert_eq!((cut.whole, cut.first.as_str()), (None, "m v8"));
+        assert_eq!(renamed_of(Vec::new()).whole, None);
     }
 }

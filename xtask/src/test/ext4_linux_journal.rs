@@ -10,8 +10,11 @@
 //! find every fsynced file whole and /lj/mv one whole version no older than the last fsynced
 //! rename, and the tree must be the one e2fsck's own replay of a copy of the cut disk makes.
 
-use super::ext4_crash::{content, debugfs, e2fsck_replay, needs_recovery, recorded, same_tree};
-use super::{tail, Tally};
+use super::ext4_crash::{
+    check_fsynced, debugfs, e2fsck_replay, in_scratch, needs_recovery, recorded, renamed_version,
+    same_tree,
+};
+use super::{selects, tail, Tally};
 use crate::build;
 use crate::qemu::{self, Outcome};
 use crate::RunOpts;
@@ -67,7 +70,7 @@ pub(super) fn ext4_linux_journal(
     filter: Option<&str>,
     kvm: bool,
 ) -> Result<(), String> {
-    if filter.is_some_and(|f| !ID.contains(f)) {
+    if !selects(filter, ID) {
         return Ok(());
     }
     let Some(linux) = crate::bench::linux_kernel()? else {
@@ -188,47 +191,22 @@ fn journal_start(disk: &Path) -> Option<u64> {
 /// On the disk as Lintel left it: every fsynced file whole, /lj/mv a whole version no older
 /// than `renamed`.
 fn check_dumped(disk: &Path, fsynced: &[u32], renamed: u32) -> Result<(), String> {
-    let dir = build::ensure_build_dir()?.join(format!("ljournal-{}-files", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let r = debugfs(
-        disk,
-        &["-f", "-"],
-        &format!("rdump /lj {}\n", dir.display()),
-    )
-    .and_then(|_| {
-        for &i in fsynced {
-            let want = content(&format!("l i{i}"), (i as usize * 2741) % 24000 + 1);
-            let got = std::fs::read(dir.join(format!("lj/f{i}"))).unwrap_or_default();
-            if got != want {
-                return Err(format!(
-                    "/lj/f{i} was fsynced by Linux with {} bytes but holds {} after Lintel's \
-                     replay",
-                    want.len(),
-                    got.len()
-                ));
-            }
-        }
-        let got = std::fs::read(dir.join("lj/mv")).unwrap_or_default();
-        let first = String::from_utf8_lossy(&got)
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string();
-        let v = first
-            .strip_prefix("m v")
-            .and_then(|v| v.parse::<u32>().ok());
-        match v {
-            Some(v) if v >= renamed && got == content(&first, (v as usize * 1523) % 9000 + 64) => {
-                Ok(())
-            }
+    in_scratch("ljournal-files", |dir| {
+        debugfs(
+            disk,
+            &["-f", "-"],
+            &format!("rdump /lj {}\n", dir.display()),
+        )?;
+        check_fsynced(&dir.join("lj"), "/lj", fsynced, |i| format!("l i{i}"))
+            .map_err(|e| format!("{e}, by Linux, after Lintel's replay"))?;
+        let mv = renamed_version(&dir.join("lj/mv"));
+        match mv.whole {
+            Some((None, v)) if v >= renamed => Ok(()),
             _ => Err(format!(
-                "/lj/mv ({} bytes, first line {first:?}) is not a whole version at or after \
+                "/lj/mv ({} bytes, first line {:?}) is not a whole version at or after \
                  v{renamed} (renamed and fsynced by Linux)",
-                got.len()
+                mv.len, mv.first
             )),
         }
-    });
-    let _ = std::fs::remove_dir_all(&dir);
-    r
+    })
 }

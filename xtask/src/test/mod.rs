@@ -174,6 +174,13 @@ fn host_tests(t: &mut Tally) {
     }
 }
 
+/// Whether `--filter` selects the test `name`: there is none, or the name holds one of its
+/// comma-separated substrings (as `bench --filter`'s rows). A term `SUBSTR@PASS` names a
+/// conformance pass, which no other name holds: conformance.rs reads those.
+fn selects(filter: Option<&str>, name: &str) -> bool {
+    filter.is_none_or(|f| crate::bench::filter_matches(f, name))
+}
+
 fn tail(text: &str, lines: usize) -> String {
     let v: Vec<&str> = text.lines().collect();
     v[v.len().saturating_sub(lines)..].join(" | ")
@@ -221,7 +228,7 @@ pub fn run(filter: Option<&str>, kvm: bool, crash: CrashOpts) -> Result<u8, Stri
         }
     }
     // Architecture names stay in hal/src/arch (see xtask/src/archcheck.rs).
-    if filter.is_none_or(|f| "arch.no-x86-names".contains(f)) {
+    if selects(filter, "arch.no-x86-names") {
         let v = crate::archcheck::violations(&root());
         if v.is_empty() {
             t.pass("arch.no-x86-names");
@@ -262,67 +269,67 @@ pub fn run(filter: Option<&str>, kvm: bool, crash: CrashOpts) -> Result<u8, Stri
     if let Err(e) = net::net_tests(&mut t, filter, kvm) {
         t.fail("boot.net", &e);
     }
-    if filter.is_none_or(|f| "debian.userland".contains(f)) {
+    if selects(filter, "debian.userland") {
         match debian::debian_userland(kvm) {
             Ok(()) => t.pass("debian.userland"),
             Err(e) => t.fail("debian.userland", &e),
         }
     }
-    if filter.is_none_or(|f| "debian.devel".contains(f)) {
+    if selects(filter, "debian.devel") {
         match debian::debian_devel(kvm) {
             Ok(()) => t.pass("debian.devel"),
             Err(e) => t.fail("debian.devel", &e),
         }
     }
-    if filter.is_none_or(|f| "debian.console".contains(f)) {
+    if selects(filter, "debian.console") {
         match debian_console::debian_console(kvm) {
             Ok(()) => t.pass("debian.console"),
             Err(e) => t.fail("debian.console", &e),
         }
     }
-    if filter.is_none_or(|f| "debian.loop".contains(f)) {
+    if selects(filter, "debian.loop") {
         match debian_loop::debian_loop(kvm) {
             Ok(()) => t.pass("debian.loop"),
             Err(e) => t.fail("debian.loop", &e),
         }
     }
-    if filter.is_none_or(|f| "debian.iproute".contains(f)) {
+    if selects(filter, "debian.iproute") {
         match debian_iproute::debian_iproute(kvm) {
             Ok(()) => t.pass("debian.iproute"),
             Err(e) => t.fail("debian.iproute", &e),
         }
     }
-    if filter.is_none_or(|f| "debian.gdb".contains(f)) {
+    if selects(filter, "debian.gdb") {
         match gdb::debian_gdb(kvm) {
             Ok(()) => t.pass("debian.gdb"),
             Err(e) => t.fail("debian.gdb", &e),
         }
     }
-    if filter.is_none_or(|f| "debian.nginx-redis".contains(f)) {
+    if selects(filter, "debian.nginx-redis") {
         match debian::debian_nginx_redis(kvm) {
             Ok(()) => t.pass("debian.nginx-redis"),
             Err(e) => t.fail("debian.nginx-redis", &e),
         }
     }
-    if filter.is_none_or(|f| "debian.http-server".contains(f)) {
+    if selects(filter, "debian.http-server") {
         match debian::debian_http_server(kvm) {
             Ok(()) => t.pass("debian.http-server"),
             Err(e) => t.fail("debian.http-server", &e),
         }
     }
-    if filter.is_none_or(|f| "boot.watchdog".contains(f)) {
+    if selects(filter, "boot.watchdog") {
         match fuzz::boot_watchdog(kvm) {
             Ok(()) => t.pass("boot.watchdog"),
             Err(e) => t.fail("boot.watchdog", &e),
         }
     }
-    if filter.is_none_or(|f| "debian.fuzz".contains(f)) {
+    if selects(filter, "debian.fuzz") {
         match fuzz::debian_fuzz(kvm) {
             Ok(()) => t.pass("debian.fuzz"),
             Err(e) => t.fail("debian.fuzz", &e),
         }
     }
-    if filter.is_none_or(|f| "boot.kstack-overflow".contains(f)) {
+    if selects(filter, "boot.kstack-overflow") {
         match ports::kstack_overflow(None) {
             Ok(()) => t.pass("boot.kstack-overflow"),
             Err(e) => t.fail("boot.kstack-overflow", &e),
@@ -330,7 +337,7 @@ pub fn run(filter: Option<&str>, kvm: bool, crash: CrashOpts) -> Result<u8, Stri
     }
     port_checks(&mut t, filter, None);
     cpython::cpython(&mut t, filter, false, kvm);
-    if filter.is_none_or(|f| "bench.quick".contains(f)) {
+    if selects(filter, "bench.quick") {
         match crate::bench::quick_check(kvm) {
             Ok(_) => t.pass("bench.quick"),
             Err(e) => t.fail("bench.quick", &e),
@@ -349,14 +356,14 @@ fn port_checks(t: &mut Tally, filter: Option<&str>, only: Option<&str>) {
             continue;
         }
         let name = format!("boot.{}", port.arch);
-        if filter.is_none_or(|f| name.contains(f)) {
+        if selects(filter, &name) {
             match port.boot() {
                 Ok(()) => t.pass(&name),
                 Err(e) => t.fail(&name, &e),
             }
         }
         let name = format!("boot.{}.kstack-overflow", port.arch);
-        if filter.is_none_or(|f| name.contains(f)) {
+        if selects(filter, &name) {
             match port.kstack_overflow() {
                 Ok(()) => t.pass(&name),
                 Err(e) => t.fail(&name, &e),
@@ -371,7 +378,7 @@ fn port_checks(t: &mut Tally, filter: Option<&str>, only: Option<&str>) {
         };
         for (what, append, expect) in vaspaces {
             let name = format!("boot.{}.{what}", port.arch);
-            if filter.is_none_or(|f| name.contains(f)) {
+            if selects(filter, &name) {
                 match port.vaspace(*append, expect) {
                     Ok(()) => t.pass(&name),
                     Err(e) => t.fail(&name, &e),
@@ -384,7 +391,7 @@ fn port_checks(t: &mut Tally, filter: Option<&str>, only: Option<&str>) {
         };
         for (what, extra) in smp {
             let name = format!("boot.{}.{what}", port.arch);
-            if port.smp && filter.is_none_or(|f| name.contains(f)) {
+            if port.smp && selects(filter, &name) {
                 match port.smp4(extra) {
                     Ok(()) => t.pass(&name),
                     Err(e) => t.fail(&name, &e),
@@ -392,7 +399,7 @@ fn port_checks(t: &mut Tally, filter: Option<&str>, only: Option<&str>) {
             }
         }
         let name = format!("boot.{}.smp4-exit", port.arch);
-        if port.smp && filter.is_none_or(|f| name.contains(f)) {
+        if port.smp && selects(filter, &name) {
             match port.smp4_exit() {
                 Ok(()) => t.pass(&name),
                 Err(e) => t.fail(&name, &e),
@@ -403,7 +410,9 @@ fn port_checks(t: &mut Tally, filter: Option<&str>, only: Option<&str>) {
         if only.is_some_and(|a| a != port.arch) {
             continue;
         }
-        if only.is_some() || filter.is_none_or(|f| f.contains(port.arch)) {
+        // On x86_64 a filter runs a port's list only when it names the port (`NAME.ARCH`,
+        // `conformance.ARCH`).
+        if only.is_some() || filter.is_none_or(|f| f.split(',').any(|t| t.contains(port.arch))) {
             if let Err(e) = cross_conformance::conformance(t, filter, &port) {
                 t.fail(&format!("conformance.{}", port.arch), &e);
             }

@@ -1,7 +1,7 @@
 //! Network boot tests: a virtio-net card on QEMU user networking in restrict mode (the guest
 //! reaches QEMU's built-in gateway and nothing beyond; no test uses any other mode).
 
-use super::{tail, Tally};
+use super::{selects, tail, Tally};
 use crate::build;
 use crate::qemu::{self, Outcome};
 use crate::{NetMode, RunOpts};
@@ -99,7 +99,7 @@ fn script_case(
     kvm: bool,
     case: &ScriptCase,
 ) -> Result<(), String> {
-    if filter.is_some_and(|f| !case.id.contains(f)) {
+    if !selects(filter, case.id) {
         return Ok(());
     }
     let kernel = build::kernel()?;
@@ -183,7 +183,7 @@ pub(super) fn free_port() -> Result<u16, String> {
 /// byte, then calls a CGI script (fork and exec in the guest) that lets the guest finish.
 fn httpd(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
     let id = "boot.net.httpd";
-    if filter.is_some_and(|f| !id.contains(f)) {
+    if !selects(filter, id) {
         return Ok(());
     }
     let kernel = build::kernel()?;

@@ -1,7 +1,7 @@
 //! The kernel's syscall trace (`--strace`, `lintel.strace` on the command line): a boot with a
 //! filter shows the named calls, strace's way, and nothing else; one without shows them all.
 
-use super::{tail, Tally};
+use super::{selects, tail, Tally};
 use crate::build;
 use crate::qemu::{self, Outcome};
 use crate::RunOpts;
@@ -53,10 +53,7 @@ const CASES: &[Case] = &[
 ];
 
 pub(super) fn strace_tests(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Result<(), String> {
-    let cases: Vec<&Case> = CASES
-        .iter()
-        .filter(|c| filter.is_none_or(|f| c.id.contains(f)))
-        .collect();
+    let cases: Vec<&Case> = CASES.iter().filter(|c| selects(filter, c.id)).collect();
     if cases.is_empty() {
         return Ok(());
     }

@@ -235,6 +235,8 @@ fn open_tmpfile(
     if flags & O_EXCL == 0 {
         fs::mark_linkable(&inode);
     }
+    // Linux's do_dentry_open refuses O_DIRECT after vfs_tmpfile made the (unlinked) file.
+    fs::direct::check_open(&inode, flags)?;
     let name = alloc::format!("#{}", inode.stat().ino);
     let d = Dentry::detached(&dir, name.as_bytes(), inode);
     let f = fs::open_dentry(d, flags & !(O_TMPFILE & !O_DIRECTORY) & !O_DIRECTORY)?;
