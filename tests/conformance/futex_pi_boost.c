@@ -178,13 +178,13 @@ static void *b_main(void *arg) {
 
 static volatile int c_result = -1;
 
-/* c: FIFO 40, waits for l2 for 200 ms (LOCK_PI's timeout: absolute, CLOCK_REALTIME). */
+/* c: FIFO 40, waits for l2 for 500 ms (LOCK_PI's timeout: absolute, CLOCK_REALTIME). */
 static void *c_main(void *arg) {
     (void)arg;
     fifo(40);
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_nsec += 200 * 1000000L;
+    t.tv_nsec += 500 * 1000000L;
     if (t.tv_nsec >= 1000000000L) t.tv_sec++, t.tv_nsec -= 1000000000L;
     c_result = fx(&l2, FUTEX_LOCK_PI_PRIVATE, 0, &t) == 0 ? 0 : errno;
     if (c_result == 0) fx(&l2, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL);
