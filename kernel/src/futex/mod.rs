@@ -2,8 +2,9 @@
 //!
 //! A private futex is keyed by (address space, virtual address); a shared one by the physical
 //! address of the word, so processes mapping the same page meet on the same key, unless the
-//! word is in a private mapping (see `key_of`). Waiters are
-//! kept in FIFO order per key; requeue moves them to another key without waking them.
+//! word is in a private mapping (see `key_of`). Waiters are kept per key by priority, FIFO
+//! among equals (Linux's plist: real-time waiters by their own priority before the rest);
+//! requeue moves them to another key without waking them.
 
 pub mod pi;
 
@@ -31,6 +32,10 @@ pub use lintel_abi::futex::FUTEX_BITSET_MATCH_ANY;
 
 struct Waiter {
     thread: ThreadRef,
+    /// Its place in the queues: its own real-time priority when it queued (Linux's plist of
+    /// futex waiters, by normal_prio capped at the fair classes': 0 for all of those), so
+    /// wake-ups and requeues take the highest first, the first queued among equals.
+    prio: u32,
     bitset: u32,
     woken: AtomicBool,
     /// The key it was woken on (futex_waitv queues one waiter on several keys).
@@ -135,6 +140,7 @@ fn sleep_on(
     let thread = sched::current();
     let w = Arc::new(Waiter {
         thread: thread.clone(),
+        prio: queue_prio(&thread),
         bitset,
         woken: AtomicBool::new(false),
         woke: Mutex::new(None),
@@ -143,7 +149,7 @@ fn sleep_on(
     {
         let mut t = TABLE.lock();
         for &key in keys {
-            t.entry(key).or_default().push(w.clone());
+            queue(t.entry(key).or_default(), w.clone());
         }
     }
     // The value first, then the deadline: EAGAIN before ETIMEDOUT, as Linux.
@@ -188,6 +194,23 @@ fn sleep_on(
             intr.unwrap_or(Errno::EINTR)
         });
     }
+}
+
+/// The rank of `t` in a futex's queue: SCHED_DEADLINE above every real-time priority, then
+/// its own real-time priority, 0 for the fair classes (a PI boost does not count: Linux
+/// queues by normal_prio).
+fn queue_prio(t: &ThreadRef) -> u32 {
+    if t.sched_attr().lock().is_deadline() {
+        100
+    } else {
+        t.own_rt_priority()
+    }
+}
+
+/// Puts `w` in queue `q` after every waiter of its priority or higher.
+fn queue(q: &mut Vec<Arc<Waiter>>, w: Arc<Waiter>) {
+    let at = lintel_pi::insert_at(q.iter().map(|x| x.prio), w.prio);
+    q.insert(at, w);
 }
 
 /// Removes a waiter wherever requeue may have moved it; false if it was already woken.
@@ -282,7 +305,10 @@ pub fn requeue(
     }
     let n = moved.len();
     if n > 0 {
-        t.entry(to).or_default().extend(moved);
+        let q = t.entry(to).or_default();
+        for w in moved {
+            queue(q, w);
+        }
     }
     Ok(woken + n)
 }
@@ -401,7 +427,7 @@ pub fn wait_requeue_pi(
     key2: Key,
     uaddr2: usize,
     tid: u32,
-    alive: impl Fn(u32) -> bool,
+    find: impl Fn(u32) -> Option<ThreadRef>,
 ) -> KResult<usize> {
     if key == key2 {
         return Err(Errno::EINVAL);
@@ -409,6 +435,7 @@ pub fn wait_requeue_pi(
     let thread = sched::current();
     let w = Arc::new(Waiter {
         thread: thread.clone(),
+        prio: queue_prio(&thread),
         bitset: FUTEX_BITSET_MATCH_ANY,
         woken: AtomicBool::new(false),
         woke: Mutex::new(None),
@@ -418,7 +445,7 @@ pub fn wait_requeue_pi(
             state: Mutex::new(RequeueState::Waiting),
         }),
     });
-    TABLE.lock().entry(key).or_default().push(w.clone());
+    queue(TABLE.lock().entry(key).or_default(), w.clone());
     // The word is read once the waiter is queued (as FUTEX_WAIT does): a CMP_REQUEUE_PI from
     // another CPU after a user store then finds the waiter. The value first, then the
     // deadline: EAGAIN before ETIMEDOUT. If a requeue already took the waiter, it counts.
@@ -450,7 +477,7 @@ pub fn wait_requeue_pi(
     loop {
         match outcome() {
             Some(None) => return Ok(0),
-            Some(Some(pw)) => return pi::wait_requeued(key2, uaddr2, tid, pw, deadline, alive),
+            Some(Some(pw)) => return pi::wait_requeued(key2, uaddr2, tid, pw, deadline, find),
             None if failed => sched::block_until(None),
             None => {
                 let timed_out = deadline.is_some_and(|d| time::uptime_ns() >= d);
@@ -474,6 +501,7 @@ pub fn wait_requeue_pi(
 /// others, up to `nmove` of them (the first too when the lock is held), onto the lock's
 /// queue. Every waiter involved must be a WAIT_REQUEUE_PI waiter for `key2` (else EINVAL).
 /// Returns how many were woken or moved.
+#[allow(clippy::too_many_arguments)]
 pub fn cmp_requeue_pi(
     key: Key,
     uaddr: usize,
@@ -482,6 +510,7 @@ pub fn cmp_requeue_pi(
     nwake: usize,
     nmove: usize,
     cmpval: u32,
+    find: impl Fn(u32) -> Option<ThreadRef>,
 ) -> KResult<usize> {
     if key == key2 || nwake != 1 {
         return Err(Errno::EINVAL);
@@ -520,6 +549,9 @@ pub fn cmp_requeue_pi(
             if cur & FUTEX_TID_MASK == 0 {
                 let new = rq.tid | (cur & FUTEX_OWNER_DIED) | if more { FUTEX_WAITERS } else { 0 };
                 if uaccess::cmpxchg_u32(uaddr2, cur, new)? == cur {
+                    if more {
+                        pi::acquired_by_requeue(key2, &w.thread, rq.tid);
+                    }
                     *rq.state.lock() = RequeueState::Acquired;
                     sched::wake(&w.thread);
                     count += 1;
@@ -529,7 +561,9 @@ pub fn cmp_requeue_pi(
         }
         // Onto the lock's queue; the word says it has waiters.
         let old = uaccess::update_u32(uaddr2, |v| Some(v | FUTEX_WAITERS))?;
-        let pw = pi::enqueue_proxy(key2, w.thread.clone(), rq.tid, old & FUTEX_TID_MASK);
+        let owner = old & FUTEX_TID_MASK;
+        let owner_thread = if owner != 0 { find(owner) } else { None };
+        let pw = pi::enqueue_proxy(key2, w.thread.clone(), rq.tid, owner, owner_thread);
         *rq.state.lock() = RequeueState::Requeued(pw);
         count += 1;
     }

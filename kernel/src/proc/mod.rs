@@ -296,6 +296,8 @@ pub struct Thread {
     /// Policy, priority, nice value and deadline reservation (the sched_* calls,
     /// setpriority), per thread as on Linux.
     pub sched: spin::Mutex<crate::sched::policy::SchedAttr>,
+    /// The real-time priority its PI futexes' waiters lend it (`futex::pi`), 0 for none.
+    pub pi_boost: AtomicU32,
     /// PR_SET_TIMERSLACK: how late this thread's timed waits may end.
     pub timer_slack: Mutex<TimerSlack>,
     /// seccomp: 0 off, 1 strict, 2 filter (read on every system call, so an atomic), and the
@@ -358,6 +360,10 @@ impl crate::sched::Schedulable for Thread {
 
     fn sched_attr(&self) -> &spin::Mutex<crate::sched::policy::SchedAttr> {
         &self.sched
+    }
+
+    fn pi_boost(&self) -> &AtomicU32 {
+        &self.pi_boost
     }
 }
 

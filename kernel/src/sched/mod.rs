@@ -43,7 +43,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::percpu::CpuSlot;
 use lintel_hal::smp::MAX_CPUS;
@@ -159,14 +159,25 @@ pub trait Schedulable: Any + Send + Sync {
     }
     /// Its scheduling attributes (policy, priority, nice, deadline reservation), per thread.
     fn sched_attr(&self) -> &Mutex<policy::SchedAttr>;
-    /// The real-time priority (1..=99 under SCHED_FIFO or SCHED_RR), 0 for the other classes.
-    fn rt_priority(&self) -> u32 {
+    /// The real-time priority a PI futex's waiters lend it while it owns the futex (0: none;
+    /// `futex::pi` keeps it, Linux's rt_mutex boost). Not part of its own attributes: the
+    /// sched_* calls still show those.
+    fn pi_boost(&self) -> &AtomicU32;
+    /// Its own real-time priority (1..=99 under SCHED_FIFO or SCHED_RR), 0 for the other
+    /// classes: Linux's normal_prio, without a boost.
+    fn own_rt_priority(&self) -> u32 {
         let a = self.sched_attr().lock();
         if a.is_rt() {
             a.rt_priority
         } else {
             0
         }
+    }
+    /// The real-time priority it runs at: its own, or the boost lent to it when higher
+    /// (Linux's effective prio: a boosted thread of a fair class runs as a real-time one).
+    fn rt_priority(&self) -> u32 {
+        self.own_rt_priority()
+            .max(self.pi_boost().load(Ordering::Relaxed))
     }
     /// Whether a real-time thread is SCHED_RR (time-sliced among its priority).
     fn round_robin(&self) -> bool {
@@ -389,6 +400,15 @@ pub fn enqueue(t: ThreadRef) {
     let mut s = SCHED.lock();
     let cpu = s.choose_cpu(&t, this_cpu());
     s.push_on(t, cpu, runq::Arrival::Fresh);
+    s.notify(cpu, crate::time::uptime_ns());
+}
+
+/// `t`'s effective priority changed (a PI boost given or taken back): the CPU it runs or
+/// waits on looks again at whether its running thread must give way (at once on another
+/// CPU, at the way back to user mode on this one), as after a wake-up.
+pub fn reprioritized(t: &ThreadRef) {
+    let s = SCHED.lock();
+    let cpu = running_on(t).unwrap_or_else(|| t.cpu_time().lock().cpu) % MAX_CPUS;
     s.notify(cpu, crate::time::uptime_ns());
 }
 

@@ -52,13 +52,16 @@ impl SchedAttr {
         matches!(self.policy, SCHED_FIFO | SCHED_RR)
     }
 
-    /// Linux's priority as /proc/PID/stat shows it (task_prio): -1 - priority for real-time
-    /// threads, -101 under SCHED_DEADLINE, 20 + nice for the others.
-    pub fn shown_priority(&self) -> i32 {
+    /// Linux's priority as /proc/PID/stat shows it (task_prio, of the effective priority):
+    /// -1 - priority for real-time threads and for threads a PI futex's waiter lends a
+    /// real-time priority `boost` above their own, -101 under SCHED_DEADLINE, 20 + nice for
+    /// the others.
+    pub fn shown_priority(&self, boost: u32) -> i32 {
+        let own = if self.is_rt() { self.rt_priority } else { 0 };
         if self.is_deadline() {
             -101
-        } else if self.is_rt() {
-            -1 - self.rt_priority as i32
+        } else if self.is_rt() || boost > own {
+            -1 - own.max(boost) as i32
         } else {
             20 + self.nice
         }

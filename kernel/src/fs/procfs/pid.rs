@@ -222,6 +222,9 @@ pub(super) fn pid_content(t: &mut SeqText, pid: i32, f: PidFile, tid: i32) -> KR
             // Fields 18, 19, 40 and 41: the (first) thread's priority, nice value, real-time
             // priority and policy; field 39: the CPU it last ran on.
             let sched = threads.first().map(|t| *t.sched.lock()).unwrap_or_default();
+            let boost = threads
+                .first()
+                .map_or(0, |t| t.pi_boost.load(Ordering::Relaxed));
             let processor = threads.first().map_or(0, |t| t.cpu.lock().cpu);
             let _ = writeln!(
                 t,
@@ -240,7 +243,7 @@ pub(super) fn pid_content(t: &mut SeqText, pid: i32, f: PidFile, tid: i32) -> KR
                 tick(sy),
                 tick(cu),
                 tick(cs),
-                sched.shown_priority(),
+                sched.shown_priority(boost),
                 sched.nice,
                 all.len().max(1),
                 tick(p.start_ns),

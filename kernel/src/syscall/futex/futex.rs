@@ -3,6 +3,7 @@
 use crate::futex;
 use crate::futex::pi::{self, PiWait};
 use crate::futex::FUTEX_BITSET_MATCH_ANY;
+use crate::sched::ThreadRef;
 use crate::syscall::ok;
 use crate::syscall::time::get_timespec;
 use crate::syscall::Call;
@@ -19,8 +20,13 @@ use lintel_abi::Errno;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "futex",
     futex,
-    "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, bitsets, LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI (no priority inheritance: a real-time waiter does not boost the lock's owner, and waiters are served in arrival order, not by priority)",
+    "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, bitsets (waiters woken and requeued by real-time priority, FIFO among equals), LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI with priority inheritance (a PI waiter lends its real-time priority to the owner, along owner chains, taken back at unlock, timeout or signal; UNLOCK_PI hands to the highest-priority waiter; an ABBA cycle is EDEADLK); not done: SCHED_DEADLINE waiters lend nothing (Linux lends the deadline), and CMP_REQUEUE_PI does not check for deadlock",
 )];
+
+/// The live thread a futex word's owner id names (the PI futexes' owner, who inherits).
+fn find_thread(tid: u32) -> Option<ThreadRef> {
+    crate::proc::find_thread(tid as i32).map(|t| t as ThreadRef)
+}
 
 pub fn futex(c: &mut Call) -> SysResult {
     let [uaddr, op, val, timeout, uaddr2, val3] = c.a;
@@ -106,8 +112,7 @@ pub fn futex(c: &mut Call) -> SysResult {
                 PiWait::Block(futex::deadline(t, true, cmd == FUTEX_LOCK_PI || realtime))
             };
             let tid = c.thread.tid() as u32;
-            let alive = |t: u32| crate::proc::find_thread(t as i32).is_some();
-            ok(pi::lock(key(uaddr)?, uaddr, tid, how, alive)?)
+            ok(pi::lock(key(uaddr)?, uaddr, tid, how, find_thread)?)
         }
         FUTEX_UNLOCK_PI => ok(pi::unlock(key(uaddr)?, uaddr, c.thread.tid() as u32)?),
         FUTEX_WAIT_REQUEUE_PI => {
@@ -119,7 +124,6 @@ pub fn futex(c: &mut Call) -> SysResult {
             // Absolute, on the monotonic clock unless FUTEX_CLOCK_REALTIME.
             let deadline = futex::deadline(t, true, realtime);
             let tid = c.thread.tid() as u32;
-            let alive = |t: u32| crate::proc::find_thread(t as i32).is_some();
             ok(futex::wait_requeue_pi(
                 key(uaddr)?,
                 uaddr,
@@ -128,7 +132,7 @@ pub fn futex(c: &mut Call) -> SysResult {
                 key(uaddr2)?,
                 uaddr2,
                 tid,
-                alive,
+                find_thread,
             )?)
         }
         FUTEX_CMP_REQUEUE_PI => ok(futex::cmp_requeue_pi(
@@ -139,6 +143,7 @@ pub fn futex(c: &mut Call) -> SysResult {
             val as u32 as usize,
             count2,
             val3 as u32,
+            find_thread,
         )?),
         _ => Err(Errno::ENOSYS),
     }

@@ -137,7 +137,11 @@ pub(in crate::syscall) fn set_scheduler(c: &Call, t: &Arc<Thread>, r: Request) -
         new.dl.period = if r.period == 0 { r.deadline } else { r.period };
         new.dl.flags = r.flags & (SCHED_FLAG_RECLAIM | SCHED_FLAG_DL_OVERRUN);
     }
-    crate::sched::deadline::apply(&(t.clone() as crate::sched::ThreadRef), new)
+    let t = t.clone() as crate::sched::ThreadRef;
+    crate::sched::deadline::apply(&t, new)?;
+    // A PI futex's owner inherits the new priority of a waiter (Linux's rt_mutex_adjust_pi).
+    crate::futex::pi::priority_changed(&t);
+    Ok(())
 }
 
 /// Linux's get_params: what sched_setattr with SCHED_FLAG_KEEP_PARAMS keeps.
