@@ -108,10 +108,10 @@ fn detached_root(d: &Dentry, p: &Dentry) -> bool {
     p.mnt() != d.mnt() && d.vfsmount().is_detached()
 }
 
-fn components(path: &[u8]) -> Vec<&[u8]> {
-    path.split(|&c| c == b'/')
-        .filter(|c| !c.is_empty())
-        .collect()
+/// The names of `path`, without the empty ones of repeated or trailing slashes (no list is
+/// built: a walk takes them one by one).
+fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+    path.split(|&c| c == b'/').filter(|c| !c.is_empty())
 }
 
 fn search_ok(ctx: &WalkCtx, d: &Arc<Dentry>) -> KResult<()> {
@@ -157,14 +157,14 @@ fn walk(
         start.clone()
     };
     let trailing = path.len() > 1 && path.last() == Some(&b'/');
-    let comps = components(path);
-    for (i, comp) in comps.iter().enumerate() {
-        let last = i + 1 == comps.len();
+    let mut comps = components(path).peekable();
+    while let Some(comp) = comps.next() {
+        let last = comps.peek().is_none();
         search_ok(ctx, &cur)?;
-        if *comp == b"." {
+        if comp == b"." {
             continue;
         }
-        if *comp == b".." {
+        if comp == b".." {
             cur = dotdot(ctx, how, &cur)?;
             continue;
         }
