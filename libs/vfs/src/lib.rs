@@ -29,8 +29,8 @@ pub use mount_options::{
 };
 pub use page::{FilePage, HeapPage, PAGE};
 pub use path::{
-    d_path, path_of, resolve, resolve_create, resolve_create_how, resolve_how, resolve_parent,
-    Resolve, WalkCtx,
+    d_path, path_of, resolve, resolve_create, resolve_create_how, resolve_how, resolve_inode,
+    resolve_parent, Resolve, WalkCtx,
 };
 pub use perm::{
     chmod_mode, chown_kill_bits, chown_ok, kill_suid_bits, new_file_group, permission,

@@ -1,7 +1,7 @@
 //! Path resolution as path_resolution(7) describes it, and permission checks.
 
 use crate::perm::Cred;
-use crate::{Dentry, FileType, MountTable};
+use crate::{Dentry, FileType, Inode, MountTable};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
@@ -53,11 +53,11 @@ fn jump_root_ok(ctx: &WalkCtx, how: &Resolve, cur: &Arc<Dentry>) -> KResult<()> 
 }
 
 /// The checks before following the symlink `link` found in `cur` (pick_link, nd_jump_link).
-fn follow_ok(how: &Resolve, cur: &Arc<Dentry>, link: &Arc<Dentry>) -> KResult<()> {
+fn follow_ok(how: &Resolve, cur: &Arc<Dentry>, link: &Arc<dyn Inode>) -> KResult<()> {
     if how.no_symlinks {
         return Err(Errno::ELOOP);
     }
-    if let Some(target) = link.inode.magic_link() {
+    if let Some(target) = link.magic_link() {
         if how.no_magiclinks {
             return Err(Errno::ELOOP);
         }
@@ -134,6 +134,32 @@ fn step(ctx: &WalkCtx, how: &Resolve, dir: &Arc<Dentry>, name: &[u8]) -> KResult
     })
 }
 
+/// The inode `name` in `dir` names, crossing into whatever is mounted there: [`step`] without
+/// a dentry, for the last name of a walk whose caller wants only the file.
+fn step_inode(
+    ctx: &WalkCtx,
+    how: &Resolve,
+    dir: &Arc<Dentry>,
+    name: &[u8],
+) -> KResult<Arc<dyn Inode>> {
+    if name.len() > NAME_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    let inode = dir.inode.lookup(name)?;
+    Ok(match ctx.mounts.covering(dir.mnt(), &inode) {
+        Some(_) if how.no_xdev => return Err(Errno::EXDEV),
+        Some((_, top)) => top,
+        None => inode,
+    })
+}
+
+/// What a walk ends on: a dentry, or, for a walk that asked for the file only, the inode of a
+/// last name (which then needs no dentry made and cached: stat of a file nothing holds).
+enum Found {
+    Dentry(Arc<Dentry>),
+    Inode(Arc<dyn Inode>),
+}
+
 fn walk(
     ctx: &WalkCtx,
     how: &Resolve,
@@ -142,6 +168,24 @@ fn walk(
     follow_last: bool,
     budget: &mut u32,
 ) -> KResult<Arc<Dentry>> {
+    match walk_to(ctx, how, start, path, follow_last, budget, false)? {
+        Found::Dentry(d) => Ok(d),
+        // A walk that did not ask for an inode ends on a dentry.
+        Found::Inode(_) => Err(Errno::EIO),
+    }
+}
+
+/// The walk of `path` from `start`; with `inode_only`, a last name that is not `.`, `..` nor
+/// followed by a slash is looked up without a dentry (the result is the same file).
+fn walk_to(
+    ctx: &WalkCtx,
+    how: &Resolve,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    follow_last: bool,
+    budget: &mut u32,
+    inode_only: bool,
+) -> KResult<Found> {
     if path.len() >= PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
@@ -168,13 +212,32 @@ fn walk(
             cur = dotdot(ctx, how, &cur)?;
             continue;
         }
+        if last && inode_only && !trailing {
+            let inode = step_inode(ctx, how, &cur, comp)?;
+            if inode.file_type() != FileType::Symlink || !follow_last {
+                return Ok(Found::Inode(inode));
+            }
+            if *budget == 0 {
+                return Err(Errno::ELOOP);
+            }
+            *budget -= 1;
+            follow_ok(how, &cur, &inode)?;
+            if let Some(d) = inode.magic_link() {
+                return Ok(Found::Dentry(d?));
+            }
+            let target = inode.readlink()?;
+            if target.first() == Some(&b'/') {
+                jump_root_ok(ctx, how, &cur)?;
+            }
+            return walk_to(ctx, how, &cur, &target, true, budget, true);
+        }
         let child = step(ctx, how, &cur, comp)?;
         if child.inode.file_type() == FileType::Symlink && (!last || follow_last || trailing) {
             if *budget == 0 {
                 return Err(Errno::ELOOP);
             }
             *budget -= 1;
-            follow_ok(how, &cur, &child)?;
+            follow_ok(how, &cur, &child.inode)?;
             if let Some(d) = child.inode.magic_link() {
                 cur = d?;
             } else {
@@ -191,12 +254,25 @@ fn walk(
     if trailing && cur.inode.file_type() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
-    Ok(cur)
+    Ok(Found::Dentry(cur))
 }
 
 /// Resolves `path`; the final component is followed if it is a symlink and `follow_last`.
 pub fn resolve(ctx: &WalkCtx, path: &[u8], follow_last: bool) -> KResult<Arc<Dentry>> {
     resolve_how(ctx, path, follow_last, &Resolve::default())
+}
+
+/// The file `path` names, as [`resolve`] finds it, without making a dentry for its last name
+/// (stat, which needs the inode only: a file no one holds is not cached for it).
+pub fn resolve_inode(ctx: &WalkCtx, path: &[u8], follow_last: bool) -> KResult<Arc<dyn Inode>> {
+    let mut budget = MAX_SYMLINKS;
+    let how = Resolve::default();
+    Ok(
+        match walk_to(ctx, &how, ctx.start, path, follow_last, &mut budget, true)? {
+            Found::Dentry(d) => d.inode.clone(),
+            Found::Inode(i) => i,
+        },
+    )
 }
 
 /// [`resolve`] under openat2's restrictions.
@@ -249,14 +325,14 @@ pub fn resolve_create_how(
             break;
         }
         if child.inode.magic_link().is_some() {
-            follow_ok(how, &parent, &child)?;
+            follow_ok(how, &parent, &child.inode)?;
             break;
         }
         if budget == 0 {
             return Err(Errno::ELOOP);
         }
         budget -= 1;
-        follow_ok(how, &parent, &child)?;
+        follow_ok(how, &parent, &child.inode)?;
         let target = child.inode.readlink()?;
         if target.first() == Some(&b'/') {
             jump_root_ok(ctx, how, &parent)?;

@@ -251,3 +251,54 @@ fn in_root() {
     assert_eq!(go(&r, &m, b"/a", b"up", h), Err(Errno::ENOENT));
     assert_eq!(go(&r, &m, b"/", b"proc/fd", h), Err(Errno::EXDEV));
 }
+
+/// `resolve_inode` (stat's walk, no dentry for the last name) finds what `resolve` finds, or
+/// fails as it does, for every kind of last name: files, directories, `.` and `..`, trailing
+/// slashes, symlinks followed and not (relative, `..`, absolute, into a mount), mount points
+/// and magic links.
+#[test]
+fn resolve_inode_matches_resolve() {
+    let (r, m) = tree();
+    let c = root_cred();
+    let ctx = WalkCtx {
+        root: &r,
+        start: &r,
+        mounts: &m,
+        cred: &c,
+    };
+    let paths: &[&[u8]] = &[
+        b"/a/f",
+        b"/a/f/",
+        b"/a/b",
+        b"/a/b/",
+        b"/a/.",
+        b"/a/b/..",
+        b"a/f",
+        b"/a/rel",
+        b"/a/rel/",
+        b"/a/up",
+        b"/a/abs",
+        b"/a/out",
+        b"/a/tomnt",
+        b"/mnt",
+        b"/mnt/inner",
+        b"/proc/fd",
+        b"/proc/fd/",
+        b"/a/missing",
+        b"/a/f/x",
+        b"/",
+        b"//a//f",
+    ];
+    for p in paths {
+        for follow in [true, false] {
+            let want = resolve(&ctx, p, follow).map(|d| identity(&d.inode));
+            let got = resolve_inode(&ctx, p, follow).map(|i| identity(&i));
+            assert_eq!(
+                got,
+                want,
+                "{} follow {follow}",
+                std::string::String::from_utf8_lossy(p)
+            );
+        }
+    }
+}
