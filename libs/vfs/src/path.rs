@@ -110,8 +110,49 @@ fn detached_root(d: &Dentry, p: &Dentry) -> bool {
 
 /// The names of `path`, without the empty ones of repeated or trailing slashes (no list is
 /// built: a walk takes them one by one).
-fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
-    path.split(|&c| c == b'/').filter(|c| !c.is_empty())
+fn components(path: &[u8]) -> Components<'_> {
+    Components { rest: path }
+}
+
+struct Components<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Components<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let start = self.rest.iter().position(|&c| c != b'/')?;
+        let rest = &self.rest[start..];
+        let end = find_slash(rest).unwrap_or(rest.len());
+        self.rest = &rest[end..];
+        Some(&rest[..end])
+    }
+}
+
+/// The index of the first `/` in `s`, eight bytes at a time (as Linux's hash_name): a byte
+/// equal to `/` is a zero byte of the word xor-ed with `/` in every byte, and the lowest
+/// flagged byte of the zero-byte test is the first zero byte.
+fn find_slash(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut words = s.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        let x = u64::from_le_bytes(b) ^ (ONES * b'/' as u64);
+        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&c| c == b'/')
+        .map(|p| at + p)
 }
 
 fn search_ok(ctx: &WalkCtx, d: &Arc<Dentry>) -> KResult<()> {
@@ -413,4 +454,14 @@ pub fn d_path(d: &Arc<Dentry>, root: &Arc<Dentry>) -> Vec<u8> {
         path.extend_from_slice(b" (deleted)");
     }
     path
+}
+
+#[cfg(test)]
+pub(crate) fn components_for_test(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+    components(path)
+}
+
+#[cfg(test)]
+pub(crate) fn find_slash_for_test(s: &[u8]) -> Option<usize> {
+    find_slash(s)
 }

@@ -302,3 +302,38 @@ fn resolve_inode_matches_resolve() {
         }
     }
 }
+
+/// The word-at-a-time component split gives what splitting at every `/` and dropping the
+/// empty names gives, wherever the slashes fall against the 8-byte words.
+#[test]
+fn components_match_split() {
+    let names: &[&[u8]] = &[
+        b"a",
+        b"bb",
+        b"seven77",
+        b"eight888",
+        b"nine99999",
+        b"x.y-z_0123456789",
+    ];
+    for mask in 0u32..512 {
+        let mut p = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            for k in 0..3 {
+                if mask & (1 << ((i + k) % 9)) != 0 {
+                    p.push(b'/');
+                }
+            }
+            p.extend_from_slice(n);
+            if mask & (1 << (i % 9)) != 0 {
+                p.push(b'/');
+            }
+        }
+        let want: Vec<&[u8]> = p.split(|&c| c == b'/').filter(|c| !c.is_empty()).collect();
+        let got: Vec<&[u8]> = crate::path::components_for_test(&p).collect();
+        assert_eq!(got, want);
+        for cut in 0..p.len() {
+            let want = p[cut..].iter().position(|&c| c == b'/');
+            assert_eq!(crate::path::find_slash_for_test(&p[cut..]), want);
+        }
+    }
+}
