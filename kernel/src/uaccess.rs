@@ -128,26 +128,33 @@ pub fn write_i32(addr: usize, v: i32) -> KResult<()> {
 
 /// Reads a NUL-terminated string of at most `max` bytes (without the NUL). Longer strings give
 /// `too_long` (ENAMETOOLONG for paths, E2BIG for exec arguments).
+///
+/// Read straight into the result in pieces that grow from 64 bytes and never cross the end of
+/// a page unless no NUL came before it (so a string near the end of a mapping still works, and
+/// a fault means what reading to the page's end meant). A short path costs a 64-byte copy, not
+/// the zeroing and copying of a page-sized buffer.
 pub fn read_cstr(addr: usize, max: usize, too_long: Errno) -> KResult<Vec<u8>> {
-    let mut out = Vec::new();
+    let mut out: Vec<u8> = Vec::new();
     let mut a = addr;
+    let mut piece = 64;
     loop {
-        // Read up to the end of the page so a string near the end of a mapping still works.
-        let chunk = 4096 - (a % 4096);
-        let mut buf = [0u8; 4096];
-        read_bytes(a, &mut buf[..chunk])?;
-        if let Some(p) = buf[..chunk].iter().position(|&b| b == 0) {
-            out.extend_from_slice(&buf[..p]);
+        let chunk = (4096 - (a % 4096)).min(piece);
+        out.try_reserve(chunk).map_err(|_| Errno::ENOMEM)?;
+        check_access(a, chunk, false)?;
+        let start = out.len();
+        usercopy::append_from_user(&mut out, a, chunk).map_err(|_| Errno::EFAULT)?;
+        if let Some(p) = out[start..].iter().position(|&b| b == 0) {
+            out.truncate(start + p);
             if out.len() > max {
                 return Err(too_long);
             }
             return Ok(out);
         }
-        out.extend_from_slice(&buf[..chunk]);
         if out.len() > max {
             return Err(too_long);
         }
         a += chunk;
+        piece = (piece * 4).min(4096);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,9 +30,16 @@ int main(int argc, char **argv) {
     int tmp = open("/tmp/blocks.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (tmp < 0)
         tmp = open("/dev/shm/blocks.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    /* The path rows (bench.c's stat and open_close): stat of the tmpfs file (two components,
+     * as bench.c's /tmp/bench.file), stat of a file four components deep, fstat of the open
+     * file (the stat buffer without the walk), and an open and close of the tmpfs file. */
+    struct stat st;
+    mkdir("/tmp/blocks.d", 0700);
+    mkdir("/tmp/blocks.d/sub", 0700);
+    close(open("/tmp/blocks.d/sub/file", O_RDWR | O_CREAT, 0600));
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
-     * futex_eagain, pwrite_tmpfs. */
-    for (int op = 0; op < 6; op++) {
+     * futex_eagain, pwrite_tmpfs, stat_tmp, stat_deep, fstat, open_close. */
+    for (int op = 0; op < 10; op++) {
         blocks_window_open(op);
         for (long i = 0; i < n; i++) {
             switch (op) {
@@ -41,6 +49,10 @@ int main(int argc, char **argv) {
             case 3: read(zero, &c, 1); break;
             case 4: syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE_OP, 1, NULL, NULL, 0); break;
             case 5: pwrite(tmp, &c, 1, 0); break;
+            case 6: stat("/tmp/blocks.tmp", &st); break;
+            case 7: stat("/tmp/blocks.d/sub/file", &st); break;
+            case 8: fstat(tmp, &st); break;
+            case 9: close(open("/tmp/blocks.tmp", O_RDONLY)); break;
             }
         }
         blocks_window_close(op);

@@ -21,6 +21,10 @@ OPS = [
     "read_devzero",
     "futex_eagain",
     "pwrite_tmpfs",
+    "stat_tmp",
+    "stat_deep",
+    "fstat",
+    "open_close",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 

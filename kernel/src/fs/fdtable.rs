@@ -33,6 +33,10 @@ pub struct FdTable {
     /// bits Linux's get_unused_fd_flags sets before fd_install: no other allocation takes
     /// them, dup2 onto one is EBUSY, close of one is EBADF. Always below `fds.len()`; few.
     reserved: Vec<usize>,
+    /// No fd below this one is free (each is open or reserved): where the search for the
+    /// lowest free fd starts, as Linux's `files->next_fd`. Moved up when the fd it names is
+    /// taken, down when a lower one is freed.
+    next_free: usize,
     /// This table's identity, never reused: the owner of the POSIX record locks and F_NOTIFY
     /// requests taken through it (Linux keys both by the files_struct).
     id: u64,
@@ -46,6 +50,7 @@ impl Default for FdTable {
         FdTable {
             fds: Vec::new(),
             reserved: Vec::new(),
+            next_free: 0,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -108,7 +113,7 @@ impl FdTable {
 
     /// Lowest free fd >= `min` below `limit` (RLIMIT_NOFILE), else EMFILE.
     fn free_slot(&self, min: usize, limit: usize) -> KResult<usize> {
-        let start = min.min(self.fds.len());
+        let start = min.max(self.next_free).min(self.fds.len());
         let slot = (start..self.fds.len())
             .find(|&i| i >= min && self.fds[i].is_none() && !self.reserved.contains(&i));
         let fd = slot.unwrap_or_else(|| self.fds.len().max(min));
@@ -156,6 +161,7 @@ impl FdTable {
         }
         self.grow_to(fd)?;
         let file = file.clone();
+        self.taken(fd);
         Ok(self.fds[fd].replace(FdEntry { file, cloexec }))
     }
 
@@ -179,7 +185,20 @@ impl FdTable {
         self.grow_to(fd)?;
         self.reserved.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         self.reserved.push(fd);
+        self.taken(fd);
         Ok(fd as i32)
+    }
+
+    /// `fd` is open or reserved now: the lowest free fd is above it if it was the lowest.
+    fn taken(&mut self, fd: usize) {
+        if fd == self.next_free {
+            self.next_free = fd + 1;
+        }
+    }
+
+    /// `fd` is free now.
+    fn freed(&mut self, fd: usize) {
+        self.next_free = self.next_free.min(fd);
     }
 
     /// Puts `file` at `fd`, which `reserve` took (Linux's fd_install). Nothing but
@@ -201,6 +220,7 @@ impl FdTable {
     /// Gives back a reserved fd unused (Linux's put_unused_fd).
     pub fn unreserve(&mut self, fd: i32) {
         if self.take_reservation(fd) {
+            self.freed(fd as usize);
             self.trim();
         }
     }
@@ -233,6 +253,7 @@ impl FdTable {
             .get_mut(fd as usize)
             .and_then(|e| e.take())
             .ok_or(Errno::EBADF)?;
+        self.freed(fd as usize);
         self.trim();
         Ok(e)
     }
@@ -240,12 +261,17 @@ impl FdTable {
     /// Closes the close-on-exec fds, returning them (the caller passes each to `filp_close`).
     pub fn close_on_exec(&mut self) -> alloc::vec::Vec<FdEntry> {
         let mut out = alloc::vec::Vec::new();
-        for e in self.fds.iter_mut() {
+        let mut lowest = None;
+        for (i, e) in self.fds.iter_mut().enumerate() {
             if e.as_ref().is_some_and(|x| x.cloexec) {
                 if let Some(x) = e.take() {
+                    lowest.get_or_insert(i);
                     out.push(x);
                 }
             }
+        }
+        if let Some(i) = lowest {
+            self.freed(i);
         }
         out
     }

@@ -654,6 +654,22 @@ pub fn lookup_at(thread: &Thread, dirfd: i32, path: &[u8], follow: bool) -> KRes
     })
 }
 
+/// The file `path` names relative to `dirfd`, as [`lookup_at`] finds it, without a dentry
+/// made for its last name (stat).
+pub fn lookup_inode_at(
+    thread: &Thread,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+) -> KResult<Arc<dyn Inode>> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    with_walk(thread, dirfd, path, |ctx| {
+        lintel_vfs::resolve_inode(ctx, path, follow)
+    })
+}
+
 /// The dentry for `*at` calls that accept AT_EMPTY_PATH (the fd itself).
 pub fn lookup_at_flags(
     thread: &Thread,

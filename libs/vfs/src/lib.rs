@@ -29,8 +29,8 @@ pub use mount_options::{
 };
 pub use page::{FilePage, HeapPage, PAGE};
 pub use path::{
-    d_path, path_of, resolve, resolve_create, resolve_create_how, resolve_how, resolve_parent,
-    Resolve, WalkCtx,
+    d_path, path_of, resolve, resolve_create, resolve_create_how, resolve_how, resolve_inode,
+    resolve_parent, Resolve, WalkCtx,
 };
 pub use perm::{
     chmod_mode, chown_kill_bits, chown_ok, kill_suid_bits, new_file_group, permission,
@@ -401,6 +401,19 @@ struct Table {
 /// (mountinfo's), which the dentries reached through it carry ([`Dentry::mnt`]).
 pub struct MountTable {
     t: Mutex<Table>,
+    /// A one-word filter of the places mounts cover: bit `point_bit(point)` is set (under the
+    /// lock, before the mount is in the table) for every place a mount has covered, and never
+    /// cleared. A path walk's step asks `covering` for every name, and almost no name is a
+    /// mount point: a clear bit answers without the lock (Linux's DCACHE_MOUNTED test). A
+    /// step that reads the bit clear before a racing mount sets it is a step taken before
+    /// that mount, as one that took the lock first would be.
+    points: AtomicU64,
+}
+
+/// The bit of `point` in [`MountTable::points`].
+fn point_bit(point: (u64, u64)) -> u64 {
+    let h = (point.0 ^ point.1.rotate_left(17)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    1 << (h >> 58)
 }
 
 impl Default for MountTable {
@@ -421,6 +434,7 @@ impl MountTable {
                 mounts: Vec::new(),
                 next_id: first.max(1),
             }),
+            points: AtomicU64::new(0),
         }
     }
 
@@ -462,6 +476,7 @@ impl MountTable {
         let id = t.next_id;
         t.next_id += 1;
         let vfs = VfsMount::new(id);
+        self.points.fetch_or(point_bit(point), Ordering::Release);
         t.mounts.push(Mount {
             id,
             vfs: vfs.clone(),
@@ -565,6 +580,7 @@ impl MountTable {
             .iter_mut()
             .find(|x| x.id == id)
             .ok_or(Errno::EINVAL)?;
+        self.points.fetch_or(point_bit(point), Ordering::Release);
         m.parent = parent;
         m.point = point;
         Ok(())
@@ -578,6 +594,9 @@ impl MountTable {
         inode: &Arc<dyn Inode>,
     ) -> Option<(Arc<VfsMount>, Arc<dyn Inode>)> {
         let mut id = identity(inode);
+        if self.points.load(Ordering::Acquire) & point_bit(id) == 0 {
+            return None;
+        }
         let mut mnt = mnt;
         let t = self.t.lock();
         let mut found = None;

@@ -1,7 +1,7 @@
 //! Path resolution as path_resolution(7) describes it, and permission checks.
 
 use crate::perm::Cred;
-use crate::{Dentry, FileType, MountTable};
+use crate::{Dentry, FileType, Inode, MountTable};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
@@ -53,11 +53,11 @@ fn jump_root_ok(ctx: &WalkCtx, how: &Resolve, cur: &Arc<Dentry>) -> KResult<()> 
 }
 
 /// The checks before following the symlink `link` found in `cur` (pick_link, nd_jump_link).
-fn follow_ok(how: &Resolve, cur: &Arc<Dentry>, link: &Arc<Dentry>) -> KResult<()> {
+fn follow_ok(how: &Resolve, cur: &Arc<Dentry>, link: &Arc<dyn Inode>) -> KResult<()> {
     if how.no_symlinks {
         return Err(Errno::ELOOP);
     }
-    if let Some(target) = link.inode.magic_link() {
+    if let Some(target) = link.magic_link() {
         if how.no_magiclinks {
             return Err(Errno::ELOOP);
         }
@@ -108,10 +108,51 @@ fn detached_root(d: &Dentry, p: &Dentry) -> bool {
     p.mnt() != d.mnt() && d.vfsmount().is_detached()
 }
 
-fn components(path: &[u8]) -> Vec<&[u8]> {
-    path.split(|&c| c == b'/')
-        .filter(|c| !c.is_empty())
-        .collect()
+/// The names of `path`, without the empty ones of repeated or trailing slashes (no list is
+/// built: a walk takes them one by one).
+fn components(path: &[u8]) -> Components<'_> {
+    Components { rest: path }
+}
+
+struct Components<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Components<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let start = self.rest.iter().position(|&c| c != b'/')?;
+        let rest = &self.rest[start..];
+        let end = find_slash(rest).unwrap_or(rest.len());
+        self.rest = &rest[end..];
+        Some(&rest[..end])
+    }
+}
+
+/// The index of the first `/` in `s`, eight bytes at a time (as Linux's hash_name): a byte
+/// equal to `/` is a zero byte of the word xor-ed with `/` in every byte, and the lowest
+/// flagged byte of the zero-byte test is the first zero byte.
+fn find_slash(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut words = s.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        let x = u64::from_le_bytes(b) ^ (ONES * b'/' as u64);
+        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&c| c == b'/')
+        .map(|p| at + p)
 }
 
 fn search_ok(ctx: &WalkCtx, d: &Arc<Dentry>) -> KResult<()> {
@@ -134,6 +175,32 @@ fn step(ctx: &WalkCtx, how: &Resolve, dir: &Arc<Dentry>, name: &[u8]) -> KResult
     })
 }
 
+/// The inode `name` in `dir` names, crossing into whatever is mounted there: [`step`] without
+/// a dentry, for the last name of a walk whose caller wants only the file.
+fn step_inode(
+    ctx: &WalkCtx,
+    how: &Resolve,
+    dir: &Arc<Dentry>,
+    name: &[u8],
+) -> KResult<Arc<dyn Inode>> {
+    if name.len() > NAME_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    let inode = dir.inode.lookup(name)?;
+    Ok(match ctx.mounts.covering(dir.mnt(), &inode) {
+        Some(_) if how.no_xdev => return Err(Errno::EXDEV),
+        Some((_, top)) => top,
+        None => inode,
+    })
+}
+
+/// What a walk ends on: a dentry, or, for a walk that asked for the file only, the inode of a
+/// last name (which then needs no dentry made and cached: stat of a file nothing holds).
+enum Found {
+    Dentry(Arc<Dentry>),
+    Inode(Arc<dyn Inode>),
+}
+
 fn walk(
     ctx: &WalkCtx,
     how: &Resolve,
@@ -142,6 +209,24 @@ fn walk(
     follow_last: bool,
     budget: &mut u32,
 ) -> KResult<Arc<Dentry>> {
+    match walk_to(ctx, how, start, path, follow_last, budget, false)? {
+        Found::Dentry(d) => Ok(d),
+        // A walk that did not ask for an inode ends on a dentry.
+        Found::Inode(_) => Err(Errno::EIO),
+    }
+}
+
+/// The walk of `path` from `start`; with `inode_only`, a last name that is not `.`, `..` nor
+/// followed by a slash is looked up without a dentry (the result is the same file).
+fn walk_to(
+    ctx: &WalkCtx,
+    how: &Resolve,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    follow_last: bool,
+    budget: &mut u32,
+    inode_only: bool,
+) -> KResult<Found> {
     if path.len() >= PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
@@ -157,16 +242,35 @@ fn walk(
         start.clone()
     };
     let trailing = path.len() > 1 && path.last() == Some(&b'/');
-    let comps = components(path);
-    for (i, comp) in comps.iter().enumerate() {
-        let last = i + 1 == comps.len();
+    let mut comps = components(path).peekable();
+    while let Some(comp) = comps.next() {
+        let last = comps.peek().is_none();
         search_ok(ctx, &cur)?;
-        if *comp == b"." {
+        if comp == b"." {
             continue;
         }
-        if *comp == b".." {
+        if comp == b".." {
             cur = dotdot(ctx, how, &cur)?;
             continue;
+        }
+        if last && inode_only && !trailing {
+            let inode = step_inode(ctx, how, &cur, comp)?;
+            if inode.file_type() != FileType::Symlink || !follow_last {
+                return Ok(Found::Inode(inode));
+            }
+            if *budget == 0 {
+                return Err(Errno::ELOOP);
+            }
+            *budget -= 1;
+            follow_ok(how, &cur, &inode)?;
+            if let Some(d) = inode.magic_link() {
+                return Ok(Found::Dentry(d?));
+            }
+            let target = inode.readlink()?;
+            if target.first() == Some(&b'/') {
+                jump_root_ok(ctx, how, &cur)?;
+            }
+            return walk_to(ctx, how, &cur, &target, true, budget, true);
         }
         let child = step(ctx, how, &cur, comp)?;
         if child.inode.file_type() == FileType::Symlink && (!last || follow_last || trailing) {
@@ -174,7 +278,7 @@ fn walk(
                 return Err(Errno::ELOOP);
             }
             *budget -= 1;
-            follow_ok(how, &cur, &child)?;
+            follow_ok(how, &cur, &child.inode)?;
             if let Some(d) = child.inode.magic_link() {
                 cur = d?;
             } else {
@@ -191,12 +295,25 @@ fn walk(
     if trailing && cur.inode.file_type() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
-    Ok(cur)
+    Ok(Found::Dentry(cur))
 }
 
 /// Resolves `path`; the final component is followed if it is a symlink and `follow_last`.
 pub fn resolve(ctx: &WalkCtx, path: &[u8], follow_last: bool) -> KResult<Arc<Dentry>> {
     resolve_how(ctx, path, follow_last, &Resolve::default())
+}
+
+/// The file `path` names, as [`resolve`] finds it, without making a dentry for its last name
+/// (stat, which needs the inode only: a file no one holds is not cached for it).
+pub fn resolve_inode(ctx: &WalkCtx, path: &[u8], follow_last: bool) -> KResult<Arc<dyn Inode>> {
+    let mut budget = MAX_SYMLINKS;
+    let how = Resolve::default();
+    Ok(
+        match walk_to(ctx, &how, ctx.start, path, follow_last, &mut budget, true)? {
+            Found::Dentry(d) => d.inode.clone(),
+            Found::Inode(i) => i,
+        },
+    )
 }
 
 /// [`resolve`] under openat2's restrictions.
@@ -249,14 +366,14 @@ pub fn resolve_create_how(
             break;
         }
         if child.inode.magic_link().is_some() {
-            follow_ok(how, &parent, &child)?;
+            follow_ok(how, &parent, &child.inode)?;
             break;
         }
         if budget == 0 {
             return Err(Errno::ELOOP);
         }
         budget -= 1;
-        follow_ok(how, &parent, &child)?;
+        follow_ok(how, &parent, &child.inode)?;
         let target = child.inode.readlink()?;
         if target.first() == Some(&b'/') {
             jump_root_ok(ctx, how, &parent)?;
@@ -337,4 +454,14 @@ pub fn d_path(d: &Arc<Dentry>, root: &Arc<Dentry>) -> Vec<u8> {
         path.extend_from_slice(b" (deleted)");
     }
     path
+}
+
+#[cfg(test)]
+pub(crate) fn components_for_test(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+    components(path)
+}
+
+#[cfg(test)]
+pub(crate) fn find_slash_for_test(s: &[u8]) -> Option<usize> {
+    find_slash(s)
 }

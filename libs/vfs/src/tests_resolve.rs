@@ -251,3 +251,89 @@ fn in_root() {
     assert_eq!(go(&r, &m, b"/a", b"up", h), Err(Errno::ENOENT));
     assert_eq!(go(&r, &m, b"/", b"proc/fd", h), Err(Errno::EXDEV));
 }
+
+/// `resolve_inode` (stat's walk, no dentry for the last name) finds what `resolve` finds, or
+/// fails as it does, for every kind of last name: files, directories, `.` and `..`, trailing
+/// slashes, symlinks followed and not (relative, `..`, absolute, into a mount), mount points
+/// and magic links.
+#[test]
+fn resolve_inode_matches_resolve() {
+    let (r, m) = tree();
+    let c = root_cred();
+    let ctx = WalkCtx {
+        root: &r,
+        start: &r,
+        mounts: &m,
+        cred: &c,
+    };
+    let paths: &[&[u8]] = &[
+        b"/a/f",
+        b"/a/f/",
+        b"/a/b",
+        b"/a/b/",
+        b"/a/.",
+        b"/a/b/..",
+        b"a/f",
+        b"/a/rel",
+        b"/a/rel/",
+        b"/a/up",
+        b"/a/abs",
+        b"/a/out",
+        b"/a/tomnt",
+        b"/mnt",
+        b"/mnt/inner",
+        b"/proc/fd",
+        b"/proc/fd/",
+        b"/a/missing",
+        b"/a/f/x",
+        b"/",
+        b"//a//f",
+    ];
+    for p in paths {
+        for follow in [true, false] {
+            let want = resolve(&ctx, p, follow).map(|d| identity(&d.inode));
+            let got = resolve_inode(&ctx, p, follow).map(|i| identity(&i));
+            assert_eq!(
+                got,
+                want,
+                "{} follow {follow}",
+                std::string::String::from_utf8_lossy(p)
+            );
+        }
+    }
+}
+
+/// The word-at-a-time component split gives what splitting at every `/` and dropping the
+/// empty names gives, wherever the slashes fall against the 8-byte words.
+#[test]
+fn components_match_split() {
+    let names: &[&[u8]] = &[
+        b"a",
+        b"bb",
+        b"seven77",
+        b"eight888",
+        b"nine99999",
+        b"x.y-z_0123456789",
+    ];
+    for mask in 0u32..512 {
+        let mut p = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            for k in 0..3 {
+                if mask & (1 << ((i + k) % 9)) != 0 {
+                    p.push(b'/');
+                }
+            }
+            p.extend_from_slice(n);
+            if mask & (1 << (i % 9)) != 0 {
+                p.push(b'/');
+            }
+        }
+        let want: Vec<&[u8]> = p.split(|&c| c == b'/').filter(|c| !c.is_empty()).collect();
+        let got: Vec<&[u8]> = crate::path::components_for_test(&p).collect();
+        assert_eq!(got, want);
+        for cut in 0..p.len() {
+            let want = p[cut..].iter().position(|&c| c == b'/');
+            assert_eq!(crate::path::find_slash_for_test(&p[cut..]), want);
+        }
+    }
+}

@@ -866,6 +866,11 @@ impl<P: FilePage> Inode for TmpInode<P> {
         self.fs.id
     }
 
+    /// Fixed at creation: `identity` (asked at every step of a path walk) needs no `stat`.
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> KResult<usize> {
         match &*self.data.lock() {
             Data::File(v) => Ok(v.read_at(offset, buf)),

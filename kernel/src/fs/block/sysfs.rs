@@ -12,6 +12,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_abi::KResult;
 use lintel_vfs::{FileType, Inode};
 
@@ -21,6 +22,15 @@ static ROOTS: Mutex<Vec<Weak<dyn Inode>>> = Mutex::new(Vec::new());
 /// by the address of their inode: the inode, the device number and which file.
 #[allow(clippy::type_complexity)]
 static LIVE: Mutex<BTreeMap<usize, (Weak<dyn Inode>, u64, Live)>> = Mutex::new(BTreeMap::new());
+
+/// A one-word filter of the file systems holding generated files: bit `fs_id % 64` is set
+/// (before the file is in `LIVE`) for each, never cleared. Every open of a regular file asks
+/// `special_ops`; a file of another file system answers without `LIVE`'s lock and search.
+static LIVE_FS: AtomicU64 = AtomicU64::new(0);
+
+fn fs_bit(fs_id: u64) -> u64 {
+    1 << (fs_id % 64)
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Live {
@@ -49,6 +59,7 @@ fn key(i: &Arc<dyn Inode>) -> usize {
 fn live_file(d: &Arc<dyn Inode>, n: &[u8], dev: &Arc<dyn BlockDev>, which: Live) -> KResult<()> {
     let f = d.create(n, FileType::Regular, 0o444, 0, 0, 0)?;
     f.write_at(0, live_text(dev.rdev(), which).as_bytes())?;
+    LIVE_FS.fetch_or(fs_bit(f.fs_id()), Ordering::Release);
     let mut live = LIVE.lock();
     live.retain(|_, (w, ..)| w.strong_count() > 0);
     live.insert(key(&f), (Arc::downgrade(&f), dev.rdev(), which));
@@ -58,6 +69,9 @@ fn live_file(d: &Arc<dyn Inode>, n: &[u8], dev: &Arc<dyn BlockDev>, which: Live)
 /// The file operations of a generated /sys/block file (None for every other inode): its text
 /// is made when a read starts at offset 0, as sysfs makes it.
 pub fn special_ops(inode: &Arc<dyn Inode>) -> Option<Arc<dyn FileOps>> {
+    if LIVE_FS.load(Ordering::Acquire) & fs_bit(inode.fs_id()) == 0 {
+        return None;
+    }
     let live = LIVE.lock();
     if live.is_empty() {
         return None;

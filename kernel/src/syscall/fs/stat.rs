@@ -29,8 +29,8 @@ fn stat_out(addr: usize, st: &Stat) -> SysResult {
 pub fn stat(c: &mut Call, link: FinalSymlink) -> SysResult {
     let nofollow = link == FinalSymlink::NoFollow;
     let path = uaccess::read_path(c.a[0])?;
-    let d = fs::lookup_at(c.thread, AT_FDCWD, &path, !nofollow)?;
-    stat_out(c.a[1], &d.inode.stat())
+    let inode = fs::lookup_inode_at(c.thread, AT_FDCWD, &path, !nofollow)?;
+    stat_out(c.a[1], &inode.stat())
 }
 
 pub fn fstat(c: &mut Call) -> SysResult {
@@ -46,10 +46,13 @@ pub fn newfstatat(c: &mut Call) -> SysResult {
     let path = uaccess::read_path(c.a[1])?;
     let st = if path.is_empty() && flags & AT_EMPTY_PATH != 0 && c.fd(0) != AT_FDCWD {
         file(c, c.fd(0))?.stat()
-    } else {
+    } else if path.is_empty() {
         fs::lookup_at_flags(c.thread, c.fd(0), &path, flags)?
             .inode
             .stat()
+    } else {
+        let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+        fs::lookup_inode_at(c.thread, c.fd(0), &path, follow)?.stat()
     };
     stat_out(c.a[2], &st)
 }
