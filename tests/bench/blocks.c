@@ -29,9 +29,14 @@ int main(int argc, char **argv) {
     int tmp = open("/tmp/blocks.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (tmp < 0)
         tmp = open("/dev/shm/blocks.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    /* pipe_write_read: a 1-byte write into an empty pipe, then a 1-byte read of it in the same
+     * process (no switch): the pipe's page handling without the scheduler's. */
+    int pfd[2];
+    if (pipe(pfd) < 0)
+        return 1;
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
-     * futex_eagain, pwrite_tmpfs. */
-    for (int op = 0; op < 6; op++) {
+     * futex_eagain, pwrite_tmpfs, pipe_write_read. */
+    for (int op = 0; op < 7; op++) {
         blocks_window_open(op);
         for (long i = 0; i < n; i++) {
             switch (op) {
@@ -41,6 +46,10 @@ int main(int argc, char **argv) {
             case 3: read(zero, &c, 1); break;
             case 4: syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE_OP, 1, NULL, NULL, 0); break;
             case 5: pwrite(tmp, &c, 1, 0); break;
+            case 6:
+                write(pfd[1], &c, 1);
+                read(pfd[0], &c, 1);
+                break;
             }
         }
         blocks_window_close(op);

@@ -21,6 +21,7 @@ OPS = [
     "read_devzero",
     "futex_eagain",
     "pwrite_tmpfs",
+    "pipe_write_read",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 

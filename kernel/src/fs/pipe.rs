@@ -51,6 +51,10 @@ struct PipeState {
     reading: bool,
     writing: bool,
     next_id: u64,
+    /// A page of this pipe's own that a read emptied, for the next write (Linux's
+    /// pipe->tmp_page): a small write into an empty pipe reuses it instead of allocating one.
+    /// Freed with the pipe.
+    spare: Option<Frame>,
     readers: usize,
     writers: usize,
     /// Opens for reading and for writing so far (Linux's r_counter and w_counter): a blocking
@@ -82,7 +86,9 @@ impl PipeState {
         });
     }
 
-    /// Drops `n` bytes from the front of buffer `id` (the ring's first).
+    /// Drops `n` bytes from the front of buffer `id` (the ring's first). An emptied buffer's
+    /// page is kept as a spare when it is the pipe's own and nothing else holds it (as
+    /// Linux's anon_pipe_buf_release).
     fn consume(&mut self, id: u64, n: usize) {
         if let Some(b) = self.bufs.front_mut().filter(|b| b.id == id) {
             let n = n.min(b.len);
@@ -90,7 +96,11 @@ impl PipeState {
             b.len -= n;
             self.bytes -= n;
             if b.len == 0 {
-                self.bufs.pop_front();
+                if let Some(b) = self.bufs.pop_front() {
+                    if self.spare.is_none() && b.merge && b.frame.ref_count() == 1 {
+                        self.spare = Some(b.frame);
+                    }
+                }
             }
         }
     }
@@ -121,6 +131,7 @@ impl Pipe {
                 reading: false,
                 writing: false,
                 next_id: 0,
+                spare: None,
                 readers: 0,
                 writers: 0,
                 r_counter: 0,
@@ -318,11 +329,13 @@ pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>
 }
 
 /// A write's claim on the pipe: the frame to merge into (its end offset and buffer id) and
-/// how many bytes go there, then how many new pages were reserved.
+/// how many bytes go there, then how many new pages were reserved and the pipe's spare page
+/// for the first of them.
 struct Claim {
     tail: Option<(Frame, usize, u64)>,
     merged: usize,
     pages: usize,
+    spare: Option<Frame>,
 }
 
 impl PipeEnd {
@@ -355,19 +368,24 @@ impl PipeEnd {
             }
             s.writing = true;
             s.reserved = pages;
+            let spare = if pages > 0 { s.spare.take() } else { None };
             Some(Ok(Claim {
                 tail,
                 merged,
                 pages,
+                spare,
             }))
         })
     }
 
-    /// Ends a claim: the other writers may go on.
-    fn release_write(&self) {
+    /// Ends a claim (giving back the spare page it did not use): the other writers may go on.
+    fn release_write(&self, spare: Option<Frame>) {
         let mut s = self.pipe.state.lock();
         s.writing = false;
         s.reserved = 0;
+        if spare.is_some() {
+            s.spare = spare;
+        }
         drop(s);
         self.pipe.write_wait.wake_all();
     }
@@ -378,7 +396,7 @@ impl PipeEnd {
     fn write_pages(&self, nonblock: bool, total: usize, fill: &mut Fill) -> KResult<usize> {
         let mut done = 0;
         while done < total {
-            let claim = match self.claim_write(nonblock, total - done, done == 0) {
+            let mut claim = match self.claim_write(nonblock, total - done, done == 0) {
                 Ok(c) => c,
                 Err(Errno::EPIPE) => {
                     crate::proc::raise_sigpipe();
@@ -390,8 +408,8 @@ impl PipeEnd {
                 }
                 Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
             };
-            let r = self.fill_claim(claim, done, total, fill);
-            self.release_write();
+            let r = self.fill_claim(&mut claim, done, total, fill);
+            self.release_write(claim.spare.take());
             // Readers are told once a claim is filled, not page by page.
             if matches!(r, Ok((n, _)) if n > 0) {
                 self.pipe.wake_readers();
@@ -417,13 +435,13 @@ impl PipeEnd {
     /// and whether the source ran short.
     fn fill_claim(
         &self,
-        claim: Claim,
+        claim: &mut Claim,
         mut done: usize,
         total: usize,
         fill: &mut Fill,
     ) -> KResult<(usize, bool)> {
         let start = done;
-        if let Some((frame, at, id)) = claim.tail {
+        if let Some((frame, at, id)) = claim.tail.take() {
             let m = fill(&frame, at, done, claim.merged);
             let mut s = self.pipe.state.lock();
             match s.bufs.back_mut().filter(|b| b.id == id) {
@@ -445,8 +463,9 @@ impl PipeEnd {
             if n == 0 {
                 break;
             }
-            // Only the filled part is ever seen (a buffer's length), so no zeroing.
-            let frame = match Frame::alloc_to_overwrite() {
+            // Only the filled part is ever seen (a buffer's length), so no zeroing; a spare
+            // page held only bytes of this pipe that were read already.
+            let frame = match claim.spare.take().or_else(Frame::alloc_to_overwrite) {
                 Some(f) => f,
                 None if done > start => return Ok((done - start, false)),
                 None => return Err(Errno::ENOMEM),
@@ -512,6 +531,8 @@ impl PipeEnd {
             };
             let n = len.min(total - done);
             let m = copy(&frame, off, done, n);
+            // Without this reference an emptied page may stay as the pipe's spare.
+            drop(frame);
             self.pipe.state.lock().consume(id, m);
             done += m;
             if m < n {
@@ -599,7 +620,7 @@ pub fn tee(inp: &OpenFile, out: &OpenFile, len: usize, nonblock: bool) -> KResul
             done += n;
         }
     }
-    o.release_write();
+    o.release_write(None);
     if done > 0 {
         o.pipe.wake_readers();
     }
@@ -776,7 +797,7 @@ pub fn splice_from_file(
         }
         let want = (len as u64).min(size - pos) as usize;
         let pages = ((pos % PAGE as u64) as usize + want).div_ceil(PAGE);
-        let claim = match o.claim_write(nonblock || out.nonblocking(), pages * PAGE, false) {
+        let mut claim = match o.claim_write(nonblock || out.nonblocking(), pages * PAGE, false) {
             Ok(c) => c,
             Err(Errno::EPIPE) => {
                 crate::proc::raise_sigpipe();
@@ -819,7 +840,7 @@ pub fn splice_from_file(
             done += n;
             pos += n as u64;
         }
-        o.release_write();
+        o.release_write(claim.spare.take());
         if done == 0 {
             if let Some(e) = err {
                 return Err(e);
