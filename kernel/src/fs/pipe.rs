@@ -1,60 +1,49 @@
 //! Pipes and FIFOs: a ring of page buffers (Linux's pipe_buffer: a frame reference, an
 //! offset and a length) with blocking readers and writers. A write copies user memory
 //! straight into frames and a read straight out of them; tee and splice from the page cache
-//! move frame references, not bytes.
+//! move frame references, not bytes. The ring's accounting (slots, merging, the spare page,
+//! tee, resizing) is `lintel_pipe::Ring`, host-tested; this module adds the lock, the waits
+//! and the copies.
 
 use super::file::FasyncList;
 use super::file::{FileOps, OpenFile, UserIo};
 use crate::sched::WaitQueue;
 use crate::spinlock::Mutex;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use lintel_abi::fcntl::*;
 use lintel_abi::signal::{POLL_IN, POLL_OUT};
 use lintel_abi::stat::{Stat, S_IFIFO};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::Frame;
+use lintel_pipe::{Ring, WritePlan};
 use lintel_vfs::Inode;
 
 pub use lintel_abi::limits::PIPE_BUF;
-const PAGE: usize = 4096;
+use lintel_pipe::PAGE;
 // A write of at most PIPE_BUF bytes fits one page, so it goes in whole.
 const _: () = assert!(PIPE_BUF <= PAGE);
 const DEFAULT_CAPACITY: usize = 65536;
 /// /proc/sys/fs/pipe-max-size: the most an unprivileged process may ask for.
 const MAX_CAPACITY: usize = 1 << 20;
 
-/// One slot of the ring: `len` bytes at `off` of a frame.
-struct PipeBuf {
-    frame: Frame,
-    off: usize,
-    len: usize,
-    /// A write may append into the frame after `off + len` (Linux's PIPE_BUF_FLAG_CAN_MERGE):
-    /// the frame is this pipe's own and nothing else's bytes follow there. Off for frames of
-    /// the page cache and for references tee duplicated.
-    merge: bool,
-    /// Which buffer this is, so that a reader or writer that copied outside the lock finds
-    /// the same one again (or knows it went).
-    id: u64,
+/// A frame as a page of the ring: unique while no other reference (another pipe's tee'd
+/// buffer, the page cache, a reader or writer copying outside the lock) holds it.
+#[derive(Clone)]
+struct PipePage(Frame);
+
+impl lintel_pipe::Page for PipePage {
+    fn unique(&self) -> bool {
+        self.0.ref_count() == 1
+    }
 }
 
 struct PipeState {
-    bufs: VecDeque<PipeBuf>,
-    /// Bytes in `bufs` (FIONREAD).
-    bytes: usize,
-    /// Capacity in pages (F_GETPIPE_SZ / 4096).
-    slots: usize,
-    /// Slots a writer holds while it fills frames outside the lock.
-    reserved: usize,
+    ring: Ring<PipePage>,
     /// A reader (read, splice or vmsplice from the pipe) or a writer is copying outside the
     /// lock: the others of its side wait, as they wait for Linux's pipe->mutex.
     reading: bool,
     writing: bool,
-    next_id: u64,
-    /// A page of this pipe's own that a read emptied, for the next write (Linux's
-    /// pipe->tmp_page): a small write into an empty pipe reuses it instead of allocating one.
-    /// Freed with the pipe.
-    spare: Option<Frame>,
     readers: usize,
     writers: usize,
     /// Opens for reading and for writing so far (Linux's r_counter and w_counter): a blocking
@@ -62,48 +51,6 @@ struct PipeState {
     /// once a writer has come (and gone) since it opened.
     r_counter: u64,
     w_counter: u64,
-}
-
-impl PipeState {
-    fn free_slots(&self) -> usize {
-        self.slots.saturating_sub(self.bufs.len() + self.reserved)
-    }
-
-    /// Adds `len` bytes at `off` of `frame` at the end of the ring (room was reserved).
-    fn push(&mut self, frame: Frame, off: usize, len: usize, merge: bool) {
-        if len == 0 {
-            return;
-        }
-        let id = self.next_id;
-        self.next_id += 1;
-        self.bytes += len;
-        self.bufs.push_back(PipeBuf {
-            frame,
-            off,
-            len,
-            merge,
-            id,
-        });
-    }
-
-    /// Drops `n` bytes from the front of buffer `id` (the ring's first). An emptied buffer's
-    /// page is kept as a spare when it is the pipe's own and nothing else holds it (as
-    /// Linux's anon_pipe_buf_release).
-    fn consume(&mut self, id: u64, n: usize) {
-        if let Some(b) = self.bufs.front_mut().filter(|b| b.id == id) {
-            let n = n.min(b.len);
-            b.off += n;
-            b.len -= n;
-            self.bytes -= n;
-            if b.len == 0 {
-                if let Some(b) = self.bufs.pop_front() {
-                    if self.spare.is_none() && b.merge && b.frame.ref_count() == 1 {
-                        self.spare = Some(b.frame);
-                    }
-                }
-            }
-        }
-    }
 }
 
 pub struct Pipe {
@@ -124,14 +71,9 @@ impl Pipe {
     fn new() -> Arc<Pipe> {
         Arc::new(Pipe {
             state: Mutex::new(PipeState {
-                bufs: VecDeque::new(),
-                bytes: 0,
-                slots: DEFAULT_CAPACITY / PAGE,
-                reserved: 0,
+                ring: Ring::new(DEFAULT_CAPACITY / PAGE),
                 reading: false,
                 writing: false,
-                next_id: 0,
-                spare: None,
                 readers: 0,
                 writers: 0,
                 r_counter: 0,
@@ -328,22 +270,17 @@ pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>
     Ok(Arc::new(end))
 }
 
-/// A write's claim on the pipe: the frame to merge into (its end offset and buffer id) and
-/// how many bytes go there, then how many new pages were reserved and the pipe's spare page
-/// for the first of them.
-struct Claim {
-    tail: Option<(Frame, usize, u64)>,
-    merged: usize,
-    pages: usize,
-    spare: Option<Frame>,
-}
-
 impl PipeEnd {
     /// Claims the write side for a write of `left` more bytes (`first`: none moved yet):
     /// waits for other writers to finish and, as Linux's pipe_write, for a free slot unless
     /// the first `left % 4096` bytes fit after the last buffer's data; a write of at most
     /// PIPE_BUF bytes so goes in whole (atomic).
-    fn claim_write(&self, nonblock: bool, left: usize, first: bool) -> KResult<Claim> {
+    fn claim_write(
+        &self,
+        nonblock: bool,
+        left: usize,
+        first: bool,
+    ) -> KResult<WritePlan<PipePage>> {
         self.pipe.write_wait.wait_interruptible(None, false, || {
             let mut s = self.pipe.state.lock();
             if s.readers == 0 {
@@ -352,40 +289,22 @@ impl PipeEnd {
             if s.writing {
                 return None;
             }
-            let chars = if first { left % PAGE } else { 0 };
-            let tail = s
-                .bufs
-                .back()
-                .filter(|b| chars > 0 && b.merge && b.off + b.len + chars <= PAGE)
-                .map(|b| (b.frame.clone(), b.off + b.len, b.id));
-            let merged = if tail.is_some() { chars } else { 0 };
-            let pages = (left - merged).div_ceil(PAGE).min(s.free_slots());
-            if tail.is_none() && pages == 0 {
-                return nonblock.then_some(Err(Errno::EAGAIN));
+            match s.ring.plan_write(left, first) {
+                Ok(Some(plan)) => {
+                    s.writing = true;
+                    Some(Ok(plan))
+                }
+                Ok(None) => nonblock.then_some(Err(Errno::EAGAIN)),
+                Err(e) => Some(Err(e)),
             }
-            if s.bufs.try_reserve(pages + 1).is_err() {
-                return Some(Err(Errno::ENOMEM));
-            }
-            s.writing = true;
-            s.reserved = pages;
-            let spare = if pages > 0 { s.spare.take() } else { None };
-            Some(Ok(Claim {
-                tail,
-                merged,
-                pages,
-                spare,
-            }))
         })
     }
 
     /// Ends a claim (giving back the spare page it did not use): the other writers may go on.
-    fn release_write(&self, spare: Option<Frame>) {
+    fn release_write(&self, spare: Option<PipePage>) {
         let mut s = self.pipe.state.lock();
         s.writing = false;
-        s.reserved = 0;
-        if spare.is_some() {
-            s.spare = spare;
-        }
+        s.ring.end_write(spare);
         drop(s);
         self.pipe.write_wait.wake_all();
     }
@@ -435,24 +354,16 @@ impl PipeEnd {
     /// and whether the source ran short.
     fn fill_claim(
         &self,
-        claim: &mut Claim,
+        claim: &mut WritePlan<PipePage>,
         mut done: usize,
         total: usize,
         fill: &mut Fill,
     ) -> KResult<(usize, bool)> {
         let start = done;
-        if let Some((frame, at, id)) = claim.tail.take() {
-            let m = fill(&frame, at, done, claim.merged);
-            let mut s = self.pipe.state.lock();
-            match s.bufs.back_mut().filter(|b| b.id == id) {
-                Some(b) => {
-                    b.len += m;
-                    s.bytes += m;
-                }
-                // Read to its end meanwhile: the new bytes stand alone in the same frame.
-                None => s.push(frame, at, m, true),
-            }
-            drop(s);
+        if let Some(tail) = claim.tail.take() {
+            let m = fill(&tail.page.0, tail.at, done, claim.merged);
+            // Read to its end meanwhile: the new bytes stand alone in the same frame.
+            self.pipe.state.lock().ring.merged(tail, m);
             done += m;
             if m < claim.merged {
                 return Ok((done - start, true));
@@ -465,16 +376,17 @@ impl PipeEnd {
             }
             // Only the filled part is ever seen (a buffer's length), so no zeroing; a spare
             // page held only bytes of this pipe that were read already.
-            let frame = match claim.spare.take().or_else(Frame::alloc_to_overwrite) {
-                Some(f) => f,
+            let page = match claim
+                .spare
+                .take()
+                .or_else(|| Frame::alloc_to_overwrite().map(PipePage))
+            {
+                Some(p) => p,
                 None if done > start => return Ok((done - start, false)),
                 None => return Err(Errno::ENOMEM),
             };
-            let m = fill(&frame, 0, done, n);
-            let mut s = self.pipe.state.lock();
-            s.reserved = s.reserved.saturating_sub(1);
-            s.push(frame, 0, m, true);
-            drop(s);
+            let m = fill(&page.0, 0, done, n);
+            self.pipe.state.lock().ring.filled(page, 0, m, true);
             done += m;
             if m < n {
                 return Ok((done - start, true));
@@ -491,7 +403,7 @@ impl PipeEnd {
             if s.reading {
                 return None;
             }
-            if !s.bufs.is_empty() {
+            if !s.ring.is_empty() {
                 s.reading = true;
                 return Some(Ok(true));
             }
@@ -522,18 +434,16 @@ impl PipeEnd {
         while done < total {
             let head = {
                 let s = self.pipe.state.lock();
-                s.bufs
-                    .front()
-                    .map(|b| (b.frame.clone(), b.off, b.len, b.id))
+                s.ring.front().map(|b| (b.page.clone(), b.off, b.len, b.id))
             };
-            let Some((frame, off, len, id)) = head else {
+            let Some((page, off, len, id)) = head else {
                 break;
             };
             let n = len.min(total - done);
-            let m = copy(&frame, off, done, n);
+            let m = copy(&page.0, off, done, n);
             // Without this reference an emptied page may stay as the pipe's spare.
-            drop(frame);
-            self.pipe.state.lock().consume(id, m);
+            drop(page);
+            self.pipe.state.lock().ring.consume(id, m);
             done += m;
             if m < n {
                 short = true;
@@ -564,12 +474,12 @@ pub fn tee(inp: &OpenFile, out: &OpenFile, len: usize, nonblock: bool) -> KResul
     // Input: data, or 0 at end of file.
     i.pipe.read_wait.wait_interruptible(None, false, || {
         let s = i.pipe.state.lock();
-        if !s.bufs.is_empty() || s.writers == 0 {
+        if !s.ring.is_empty() || s.writers == 0 {
             return Some(Ok(()));
         }
         (nonblock || inp.nonblocking()).then_some(Err(Errno::EAGAIN))
     })?;
-    if i.pipe.state.lock().bufs.is_empty() {
+    if i.pipe.state.lock().ring.is_empty() {
         return Ok(0);
     }
     let nb = nonblock || out.nonblocking();
@@ -582,7 +492,7 @@ pub fn tee(inp: &OpenFile, out: &OpenFile, len: usize, nonblock: bool) -> KResul
         if s.writing {
             return None;
         }
-        if s.free_slots() == 0 {
+        if s.ring.free_slots() == 0 {
             return nb.then_some(Err(Errno::EAGAIN));
         }
         s.writing = true;
@@ -602,8 +512,7 @@ pub fn tee(inp: &OpenFile, out: &OpenFile, len: usize, nonblock: bool) -> KResul
     } else {
         (&o.pipe, &i.pipe)
     };
-    let mut done = 0;
-    {
+    let done = {
         let mut a = first.state.lock();
         let mut b = second.state.lock_nested(1);
         let (src, dst) = if Arc::ptr_eq(first, &i.pipe) {
@@ -611,15 +520,8 @@ pub fn tee(inp: &OpenFile, out: &OpenFile, len: usize, nonblock: bool) -> KResul
         } else {
             (&mut *b, &mut *a)
         };
-        for buf in src.bufs.iter() {
-            if done >= len || dst.free_slots() == 0 || dst.bufs.try_reserve(1).is_err() {
-                break;
-            }
-            let n = buf.len.min(len - done);
-            dst.push(buf.frame.clone(), buf.off, n, false);
-            done += n;
-        }
-    }
+        src.ring.tee_into(&mut dst.ring, len)
+    };
     o.release_write(None);
     if done > 0 {
         o.pipe.wake_readers();
@@ -690,7 +592,7 @@ impl FileOps for PipeEnd {
         let mut m = 0;
         if self.write {
             // As Linux's pipe_poll: room while a slot is free.
-            if s.free_slots() > 0 {
+            if s.ring.free_slots() > 0 {
                 m |= POLLOUT | POLLWRNORM;
             }
             if s.readers == 0 {
@@ -698,7 +600,7 @@ impl FileOps for PipeEnd {
             }
         }
         if self.read {
-            if !s.bufs.is_empty() {
+            if !s.ring.is_empty() {
                 m |= POLLIN | POLLRDNORM;
             }
             if s.writers == 0 && self.hup_quiet != Some(s.w_counter) {
@@ -711,32 +613,26 @@ impl FileOps for PipeEnd {
     fn pipe_capacity(&self, set: Option<usize>) -> KResult<usize> {
         let mut s = self.pipe.state.lock();
         if let Some(want) = set {
-            let size = want
-                .max(PAGE)
-                .checked_next_power_of_two()
-                .ok_or(Errno::EINVAL)?;
+            let size = lintel_pipe::round_size(want as u32)?;
             if size > MAX_CAPACITY {
                 let root = crate::proc::capable(lintel_abi::capability::CAP_SYS_RESOURCE);
                 if !root || size > (1 << 30) {
                     return Err(Errno::EPERM);
                 }
             }
-            // As Linux's pipe_resize_ring: the slots in use must fit.
-            if size / PAGE < s.bufs.len() + s.reserved {
-                return Err(Errno::EBUSY);
-            }
-            s.slots = size / PAGE;
+            // As Linux's pipe_resize_ring: the slots in use must fit (EBUSY).
+            s.ring.resize(size)?;
             drop(s);
             self.pipe.write_wait.wake_all();
             return Ok(size);
         }
-        Ok(s.slots * PAGE)
+        Ok(s.ring.capacity())
     }
 
     fn ioctl(&self, _: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
         use lintel_abi::ioctl::FIONREAD;
         if cmd == FIONREAD {
-            let n = self.pipe.state.lock().bytes;
+            let n = self.pipe.state.lock().ring.bytes();
             crate::uaccess::write_i32(arg, n as i32)?;
             return Ok(0);
         }
@@ -832,10 +728,11 @@ pub fn splice_from_file(
                     break;
                 }
             };
-            let mut s = o.pipe.state.lock();
-            s.reserved = s.reserved.saturating_sub(1);
-            s.push(frame, at, n, false);
-            drop(s);
+            o.pipe
+                .state
+                .lock()
+                .ring
+                .filled(PipePage(frame), at, n, false);
             o.pipe.wake_readers();
             done += n;
             pos += n as u64;
