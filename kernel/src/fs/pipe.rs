@@ -11,6 +11,7 @@ use crate::sched::WaitQueue;
 use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
 use lintel_abi::fcntl::*;
 use lintel_abi::signal::{POLL_IN, POLL_OUT};
 use lintel_abi::stat::{Stat, S_IFIFO};
@@ -654,6 +655,133 @@ impl FileOps for PipeEnd {
 /// fcntl F_GETPIPE_SZ / F_SETPIPE_SZ.
 pub fn pipe_size(f: &OpenFile, set: bool, arg: usize) -> KResult<usize> {
     f.ops.pipe_capacity(set.then_some(arg as u32 as usize))
+}
+
+/// splice(2) from a pipe into a regular file without a staging buffer (Linux's
+/// iter_file_splice_write): waits for data as a read does (0 at end of file), then writes up
+/// to `len` bytes of the pipe's buffers at `off`, or the file's position when None (which
+/// then moves). A tmpfs file takes the bytes straight from the pipe's frames into its pages;
+/// other file systems write from a byte slice, so each buffer goes through one page-sized
+/// copy. Only what the file took leaves the pipe: a short write (RLIMIT_FSIZE, a full file
+/// system) or a failed one leaves the rest to read. The bytes moved and the new `off`. None
+/// when `inp` is not a pipe's read end or `out` not a regular file: the caller copies.
+pub fn splice_to_file(
+    inp: &OpenFile,
+    out: &OpenFile,
+    off: Option<u64>,
+    len: usize,
+    nonblock: bool,
+) -> Option<KResult<(usize, Option<u64>)>> {
+    let i = inp.ops_as::<PipeEnd>().filter(|i| i.read)?;
+    let inode = out.inode.as_ref()?;
+    if len == 0 || !out.is_regular() || out.ops_as::<super::file::InodeFile>().is_none() {
+        return None;
+    }
+    Some((|| {
+        if !i.claim_read(nonblock || inp.nonblocking())? {
+            return Ok((0, off));
+        }
+        let r = i.write_buffers_to(out, inode, off, len);
+        let n = r.as_ref().map_or(0, |r| r.0);
+        i.release_read(n > 0);
+        if n > 0 {
+            inp.report_io(n, lintel_vfs::inotify::IN_ACCESS);
+            out.report_io(n, lintel_vfs::inotify::IN_MODIFY);
+        }
+        r
+    })())
+}
+
+impl PipeEnd {
+    /// `splice_to_file` with the read side claimed.
+    fn write_buffers_to(
+        &self,
+        out: &OpenFile,
+        inode: &Arc<dyn Inode>,
+        off: Option<u64>,
+        len: usize,
+    ) -> KResult<(usize, Option<u64>)> {
+        // The buffers to write: references to their pages (the read side is ours, so no
+        // other reader consumes them meanwhile).
+        let mut segs: Vec<(PipePage, usize, usize, u64)> = Vec::new();
+        let mut total = 0;
+        {
+            let s = self.pipe.state.lock();
+            segs.try_reserve(s.ring.buffers())
+                .map_err(|_| Errno::ENOMEM)?;
+            for b in s.ring.iter() {
+                if total >= len {
+                    break;
+                }
+                let n = b.len.min(len - total);
+                segs.push((b.page.clone(), b.off, n, b.id));
+                total += n;
+            }
+        }
+        let write_at = |pos: u64| -> KResult<usize> {
+            pos.checked_add(total as u64)
+                .filter(|&e| e <= i64::MAX as u64)
+                .ok_or(Errno::EFBIG)?;
+            let n = super::file::fsize_allows(pos, total)?;
+            if crate::mm::shmem::is_tmpfs(inode) {
+                let m = out.page_mapping().map(|m| &**m);
+                crate::mm::pagecache::write_allowed(m, inode, pos, n)?;
+                let mut src = Vec::new();
+                src.try_reserve(segs.len()).map_err(|_| Errno::ENOMEM)?;
+                src.extend(segs.iter().map(|(p, o, l, _)| (&p.0, *o, *l)));
+                return crate::mm::shmem::write_from_frames(inode, pos, &src, n);
+            }
+            let mut buf = Vec::new();
+            buf.try_reserve_exact(PAGE).map_err(|_| Errno::ENOMEM)?;
+            buf.resize(PAGE, 0);
+            let mut done = 0;
+            for (p, o, l, _) in &segs {
+                if done >= n {
+                    break;
+                }
+                let m = (*l).min(n - done);
+                p.0.read(*o, &mut buf[..m]);
+                match out.ops.write(out, &buf[..m], pos + done as u64) {
+                    Ok(w) => {
+                        done += w;
+                        if w < m {
+                            break;
+                        }
+                    }
+                    Err(e) if done == 0 => return Err(e),
+                    Err(_) => break,
+                }
+            }
+            Ok(done)
+        };
+        let r = match off {
+            Some(o) => out
+                .write_serialised(0, || write_at(o))
+                .map(|n| (n, Some(o + n as u64))),
+            None => {
+                let mut pos = out.pos.lock();
+                let r = out.write_serialised(0, || write_at(*pos));
+                if let Ok(n) = r {
+                    *pos += n as u64;
+                }
+                r.map(|n| (n, None))
+            }
+        };
+        // What the file took leaves the pipe; the page references go first, so an emptied
+        // page of the pipe's own may stay as its spare.
+        let mut left = r.as_ref().map_or(0, |r| r.0);
+        let mut s = self.pipe.state.lock();
+        for (p, _, l, id) in segs {
+            drop(p);
+            if left == 0 {
+                continue;
+            }
+            let m = l.min(left);
+            s.ring.consume(id, m);
+            left -= m;
+        }
+        r
+    }
 }
 
 /// splice(2) from a regular file whose pages are frames (tmpfs, ext4) into a pipe: the
