@@ -30,13 +30,16 @@ int main(int argc, char **argv) {
     if (tmp < 0)
         tmp = open("/dev/shm/blocks.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
     /* pipe_write_read: a 1-byte write into an empty pipe, then a 1-byte read of it in the same
-     * process (no switch): the pipe's page handling without the scheduler's. */
+     * process (no switch): the pipe's page handling without the scheduler's.
+     * splice_pipe_tmpfs: a 4096-byte write into the pipe, then splice of those bytes from the
+     * pipe to offset 0 of the tmpfs file. */
+    static char page[4096];
     int pfd[2];
     if (pipe(pfd) < 0)
         return 1;
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
-     * futex_eagain, pwrite_tmpfs, pipe_write_read. */
-    for (int op = 0; op < 7; op++) {
+     * futex_eagain, pwrite_tmpfs, pipe_write_read, splice_pipe_tmpfs. */
+    for (int op = 0; op < 8; op++) {
         blocks_window_open(op);
         for (long i = 0; i < n; i++) {
             switch (op) {
@@ -50,6 +53,12 @@ int main(int argc, char **argv) {
                 write(pfd[1], &c, 1);
                 read(pfd[0], &c, 1);
                 break;
+            case 7: {
+                loff_t off = 0;
+                write(pfd[1], page, sizeof page);
+                splice(pfd[0], NULL, tmp, &off, sizeof page, 0);
+                break;
+            }
             }
         }
         blocks_window_close(op);

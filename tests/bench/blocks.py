@@ -22,6 +22,7 @@ OPS = [
     "futex_eagain",
     "pwrite_tmpfs",
     "pipe_write_read",
+    "splice_pipe_tmpfs",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 
