@@ -37,9 +37,18 @@ int main(int argc, char **argv) {
     mkdir("/tmp/blocks.d", 0700);
     mkdir("/tmp/blocks.d/sub", 0700);
     close(open("/tmp/blocks.d/sub/file", O_RDWR | O_CREAT, 0600));
+    /* pipe_write_read: a 1-byte write into an empty pipe, then a 1-byte read of it in the same
+     * process (no switch): the pipe's page handling without the scheduler's.
+     * splice_pipe_tmpfs: a 4096-byte write into the pipe, then splice of those bytes from the
+     * pipe to offset 0 of the tmpfs file. */
+    static char page[4096];
+    int pfd[2];
+    if (pipe(pfd) < 0)
+        return 1;
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
-     * futex_eagain, pwrite_tmpfs, stat_tmp, stat_deep, fstat, open_close. */
-    for (int op = 0; op < 10; op++) {
+     * futex_eagain, pwrite_tmpfs, stat_tmp, stat_deep, fstat, open_close, pipe_write_read,
+     * splice_pipe_tmpfs. */
+    for (int op = 0; op < 12; op++) {
         blocks_window_open(op);
         for (long i = 0; i < n; i++) {
             switch (op) {
@@ -53,6 +62,16 @@ int main(int argc, char **argv) {
             case 7: stat("/tmp/blocks.d/sub/file", &st); break;
             case 8: fstat(tmp, &st); break;
             case 9: close(open("/tmp/blocks.tmp", O_RDONLY)); break;
+            case 10:
+                write(pfd[1], &c, 1);
+                read(pfd[0], &c, 1);
+                break;
+            case 11: {
+                loff_t off = 0;
+                write(pfd[1], page, sizeof page);
+                splice(pfd[0], NULL, tmp, &off, sizeof page, 0);
+                break;
+            }
             }
         }
         blocks_window_close(op);

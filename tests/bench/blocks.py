@@ -25,6 +25,8 @@ OPS = [
     "stat_deep",
     "fstat",
     "open_close",
+    "pipe_write_read",
+    "splice_pipe_tmpfs",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 

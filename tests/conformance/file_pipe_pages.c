@@ -3,7 +3,8 @@
  * pages (F_SETPIPE_SZ below the pages in use is EBUSY), tee duplicates page references
  * that a later write into the source does not reach, and splice from a tmpfs file (memfd)
  * into a pipe gives the file's bytes, holes as zeros, moving the offset it was given or the
- * file's position. */
+ * file's position; splice from a pipe into a file (tmpfs or the working directory's) writes
+ * the buffers' bytes and consumes only those, O_APPEND being EINVAL and a sealed memfd EPERM. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -119,9 +120,81 @@ static void test_splice_file(void) {
     close(fd);
 }
 
+/* splice from a pipe into a file (a memfd: tmpfs; and a file of the working directory, ext4
+ * or tmpfs): the bytes of several buffers, partial pages among them, land at the offset given
+ * or the file's position; only what was written leaves the pipe; O_APPEND is EINVAL and a
+ * sealed file EPERM, with the pipe's bytes left to read. */
+static void splice_into(int fd, int sealable) {
+    int p[2];
+    CHECK_OK(pipe(p));
+    static char data[8100], got[70000];
+    for (int i = 0; i < (int)sizeof data; i++) data[i] = (char)(i * 13 + 5);
+    /* 100 bytes, then 5000 (904 merge into the first page, 4096 take the next), then 3000
+     * (a third page). */
+    CHECK(write(p[1], data, 100) == 100);
+    CHECK(write(p[1], data + 100, 5000) == 5000);
+    CHECK(write(p[1], data + 5100, 3000) == 3000);
+    loff_t off = 10;
+    CHECK(splice(p[0], NULL, fd, &off, 6000, 0) == 6000);
+    CHECK(off == 6010);
+    int avail = -1;
+    CHECK_OK(ioctl(p[0], FIONREAD, &avail));
+    CHECK(avail == 2100);
+    memset(got, 0, sizeof got);
+    CHECK(pread(fd, got, 6000, 10) == 6000);
+    CHECK(memcmp(got, data, 6000) == 0);
+    /* The file's position when no offset is given; a len past the pipe's bytes takes them
+     * all. */
+    CHECK(lseek(fd, 3, SEEK_SET) == 3);
+    CHECK(splice(p[0], NULL, fd, NULL, 100000, 0) == 2100);
+    CHECK(lseek(fd, 0, SEEK_CUR) == 2103);
+    CHECK(pread(fd, got, 2100, 3) == 2100);
+    CHECK(memcmp(got, data + 6000, 2100) == 0);
+    /* A full 64 KiB pipe at an offset inside a page. */
+    static char big[65536];
+    for (int i = 0; i < (int)sizeof big; i++) big[i] = (char)(i * 7 + i / 4096);
+    CHECK(write(p[1], big, sizeof big) == (ssize_t)sizeof big);
+    off = 4097;
+    CHECK(splice(p[0], NULL, fd, &off, sizeof big, 0) == (ssize_t)sizeof big);
+    CHECK(off == 4097 + (loff_t)sizeof big);
+    CHECK(pread(fd, got, sizeof big, 4097) == (ssize_t)sizeof big);
+    CHECK(memcmp(got, big, sizeof big) == 0);
+    /* O_APPEND: EINVAL, nothing leaves the pipe. */
+    CHECK(write(p[1], "hello", 5) == 5);
+    int fl = fcntl(fd, F_GETFL);
+    CHECK_OK(fcntl(fd, F_SETFL, fl | O_APPEND));
+    CHECK_ERR(splice(p[0], NULL, fd, NULL, 5, 0), EINVAL);
+    CHECK_OK(fcntl(fd, F_SETFL, fl));
+    CHECK_OK(ioctl(p[0], FIONREAD, &avail));
+    CHECK(avail == 5);
+    if (sealable) {
+        CHECK_OK(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+        off = 0;
+        CHECK_ERR(splice(p[0], NULL, fd, &off, 5, 0), EPERM);
+        CHECK_OK(ioctl(p[0], FIONREAD, &avail));
+        CHECK(avail == 5);
+    }
+    CHECK(read(p[0], got, sizeof got) == 5 && memcmp(got, "hello", 5) == 0);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void test_splice_to_file(void) {
+    int m = memfd_create("into", MFD_ALLOW_SEALING);
+    CHECK(m >= 0);
+    splice_into(m, 1);
+    close(m);
+    int fd = open("splice_into", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0);
+    splice_into(fd, 0);
+    close(fd);
+    unlink("splice_into");
+}
+
 int main(void) {
     test_merge();
     test_tee();
     test_splice_file();
+    test_splice_to_file();
     DONE();
 }

@@ -178,6 +178,18 @@ impl Frame {
         crate::usercopy::copy_from_user_raw(self.ptr().wrapping_add(off), src, len)
     }
 
+    /// Copies `len` bytes at `src_off` of `src` into this frame at `off` (splice from a pipe's
+    /// page into a file's, with no staging buffer). The two may be one frame (a file's page
+    /// spliced into a pipe and back into the file elsewhere). Panics if either range leaves
+    /// its page (a kernel bug, never user input).
+    pub fn copy_from_frame(&self, off: usize, src: &Frame, src_off: usize, len: usize) {
+        assert!(off <= PAGE && len <= PAGE - off);
+        assert!(src_off <= PAGE && len <= PAGE - src_off);
+        // SAFETY: both ranges are inside pages of the direct map (asserted above); `copy`
+        // allows them to overlap.
+        unsafe { core::ptr::copy(src.ptr().add(src_off), self.ptr().add(off), len) }
+    }
+
     /// Takes ownership of one reference held in a page-table entry.
     pub(crate) fn from_phys(pa: usize) -> Frame {
         Frame { pfn: pa / PAGE }

@@ -1,56 +1,50 @@
 //! Pipes and FIFOs: a ring of page buffers (Linux's pipe_buffer: a frame reference, an
 //! offset and a length) with blocking readers and writers. A write copies user memory
 //! straight into frames and a read straight out of them; tee and splice from the page cache
-//! move frame references, not bytes.
+//! move frame references, not bytes. The ring's accounting (slots, merging, the spare page,
+//! tee, resizing) is `lintel_pipe::Ring`, host-tested; this module adds the lock, the waits
+//! and the copies.
 
 use super::file::FasyncList;
 use super::file::{FileOps, OpenFile, UserIo};
 use crate::sched::WaitQueue;
 use crate::spinlock::Mutex;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
 use lintel_abi::fcntl::*;
 use lintel_abi::signal::{POLL_IN, POLL_OUT};
 use lintel_abi::stat::{Stat, S_IFIFO};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::Frame;
+use lintel_pipe::{Ring, WritePlan};
 use lintel_vfs::Inode;
 
 pub use lintel_abi::limits::PIPE_BUF;
-const PAGE: usize = 4096;
+use lintel_pipe::PAGE;
 // A write of at most PIPE_BUF bytes fits one page, so it goes in whole.
 const _: () = assert!(PIPE_BUF <= PAGE);
 const DEFAULT_CAPACITY: usize = 65536;
 /// /proc/sys/fs/pipe-max-size: the most an unprivileged process may ask for.
 const MAX_CAPACITY: usize = 1 << 20;
 
-/// One slot of the ring: `len` bytes at `off` of a frame.
-struct PipeBuf {
-    frame: Frame,
-    off: usize,
-    len: usize,
-    /// A write may append into the frame after `off + len` (Linux's PIPE_BUF_FLAG_CAN_MERGE):
-    /// the frame is this pipe's own and nothing else's bytes follow there. Off for frames of
-    /// the page cache and for references tee duplicated.
-    merge: bool,
-    /// Which buffer this is, so that a reader or writer that copied outside the lock finds
-    /// the same one again (or knows it went).
-    id: u64,
+/// A frame as a page of the ring: unique while no other reference (another pipe's tee'd
+/// buffer, the page cache, a reader or writer copying outside the lock) holds it.
+#[derive(Clone)]
+struct PipePage(Frame);
+
+impl lintel_pipe::Page for PipePage {
+    fn unique(&self) -> bool {
+        self.0.ref_count() == 1
+    }
 }
 
 struct PipeState {
-    bufs: VecDeque<PipeBuf>,
-    /// Bytes in `bufs` (FIONREAD).
-    bytes: usize,
-    /// Capacity in pages (F_GETPIPE_SZ / 4096).
-    slots: usize,
-    /// Slots a writer holds while it fills frames outside the lock.
-    reserved: usize,
+    ring: Ring<PipePage>,
     /// A reader (read, splice or vmsplice from the pipe) or a writer is copying outside the
     /// lock: the others of its side wait, as they wait for Linux's pipe->mutex.
     reading: bool,
     writing: bool,
-    next_id: u64,
     readers: usize,
     writers: usize,
     /// Opens for reading and for writing so far (Linux's r_counter and w_counter): a blocking
@@ -58,42 +52,6 @@ struct PipeState {
     /// once a writer has come (and gone) since it opened.
     r_counter: u64,
     w_counter: u64,
-}
-
-impl PipeState {
-    fn free_slots(&self) -> usize {
-        self.slots.saturating_sub(self.bufs.len() + self.reserved)
-    }
-
-    /// Adds `len` bytes at `off` of `frame` at the end of the ring (room was reserved).
-    fn push(&mut self, frame: Frame, off: usize, len: usize, merge: bool) {
-        if len == 0 {
-            return;
-        }
-        let id = self.next_id;
-        self.next_id += 1;
-        self.bytes += len;
-        self.bufs.push_back(PipeBuf {
-            frame,
-            off,
-            len,
-            merge,
-            id,
-        });
-    }
-
-    /// Drops `n` bytes from the front of buffer `id` (the ring's first).
-    fn consume(&mut self, id: u64, n: usize) {
-        if let Some(b) = self.bufs.front_mut().filter(|b| b.id == id) {
-            let n = n.min(b.len);
-            b.off += n;
-            b.len -= n;
-            self.bytes -= n;
-            if b.len == 0 {
-                self.bufs.pop_front();
-            }
-        }
-    }
 }
 
 pub struct Pipe {
@@ -114,13 +72,9 @@ impl Pipe {
     fn new() -> Arc<Pipe> {
         Arc::new(Pipe {
             state: Mutex::new(PipeState {
-                bufs: VecDeque::new(),
-                bytes: 0,
-                slots: DEFAULT_CAPACITY / PAGE,
-                reserved: 0,
+                ring: Ring::new(DEFAULT_CAPACITY / PAGE),
                 reading: false,
                 writing: false,
-                next_id: 0,
                 readers: 0,
                 writers: 0,
                 r_counter: 0,
@@ -317,20 +271,17 @@ pub fn open_fifo(inode: &Arc<dyn Inode>, flags: u32) -> KResult<Arc<dyn FileOps>
     Ok(Arc::new(end))
 }
 
-/// A write's claim on the pipe: the frame to merge into (its end offset and buffer id) and
-/// how many bytes go there, then how many new pages were reserved.
-struct Claim {
-    tail: Option<(Frame, usize, u64)>,
-    merged: usize,
-    pages: usize,
-}
-
 impl PipeEnd {
     /// Claims the write side for a write of `left` more bytes (`first`: none moved yet):
     /// waits for other writers to finish and, as Linux's pipe_write, for a free slot unless
     /// the first `left % 4096` bytes fit after the last buffer's data; a write of at most
     /// PIPE_BUF bytes so goes in whole (atomic).
-    fn claim_write(&self, nonblock: bool, left: usize, first: bool) -> KResult<Claim> {
+    fn claim_write(
+        &self,
+        nonblock: bool,
+        left: usize,
+        first: bool,
+    ) -> KResult<WritePlan<PipePage>> {
         self.pipe.write_wait.wait_interruptible(None, false, || {
             let mut s = self.pipe.state.lock();
             if s.readers == 0 {
@@ -339,35 +290,22 @@ impl PipeEnd {
             if s.writing {
                 return None;
             }
-            let chars = if first { left % PAGE } else { 0 };
-            let tail = s
-                .bufs
-                .back()
-                .filter(|b| chars > 0 && b.merge && b.off + b.len + chars <= PAGE)
-                .map(|b| (b.frame.clone(), b.off + b.len, b.id));
-            let merged = if tail.is_some() { chars } else { 0 };
-            let pages = (left - merged).div_ceil(PAGE).min(s.free_slots());
-            if tail.is_none() && pages == 0 {
-                return nonblock.then_some(Err(Errno::EAGAIN));
+            match s.ring.plan_write(left, first) {
+                Ok(Some(plan)) => {
+                    s.writing = true;
+                    Some(Ok(plan))
+                }
+                Ok(None) => nonblock.then_some(Err(Errno::EAGAIN)),
+                Err(e) => Some(Err(e)),
             }
-            if s.bufs.try_reserve(pages + 1).is_err() {
-                return Some(Err(Errno::ENOMEM));
-            }
-            s.writing = true;
-            s.reserved = pages;
-            Some(Ok(Claim {
-                tail,
-                merged,
-                pages,
-            }))
         })
     }
 
-    /// Ends a claim: the other writers may go on.
-    fn release_write(&self) {
+    /// Ends a claim (giving back the spare page it did not use): the other writers may go on.
+    fn release_write(&self, spare: Option<PipePage>) {
         let mut s = self.pipe.state.lock();
         s.writing = false;
-        s.reserved = 0;
+        s.ring.end_write(spare);
         drop(s);
         self.pipe.write_wait.wake_all();
     }
@@ -378,7 +316,7 @@ impl PipeEnd {
     fn write_pages(&self, nonblock: bool, total: usize, fill: &mut Fill) -> KResult<usize> {
         let mut done = 0;
         while done < total {
-            let claim = match self.claim_write(nonblock, total - done, done == 0) {
+            let mut claim = match self.claim_write(nonblock, total - done, done == 0) {
                 Ok(c) => c,
                 Err(Errno::EPIPE) => {
                     crate::proc::raise_sigpipe();
@@ -390,8 +328,8 @@ impl PipeEnd {
                 }
                 Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
             };
-            let r = self.fill_claim(claim, done, total, fill);
-            self.release_write();
+            let r = self.fill_claim(&mut claim, done, total, fill);
+            self.release_write(claim.spare.take());
             // Readers are told once a claim is filled, not page by page.
             if matches!(r, Ok((n, _)) if n > 0) {
                 self.pipe.wake_readers();
@@ -417,24 +355,16 @@ impl PipeEnd {
     /// and whether the source ran short.
     fn fill_claim(
         &self,
-        claim: Claim,
+        claim: &mut WritePlan<PipePage>,
         mut done: usize,
         total: usize,
         fill: &mut Fill,
     ) -> KResult<(usize, bool)> {
         let start = done;
-        if let Some((frame, at, id)) = claim.tail {
-            let m = fill(&frame, at, done, claim.merged);
-            let mut s = self.pipe.state.lock();
-            match s.bufs.back_mut().filter(|b| b.id == id) {
-                Some(b) => {
-                    b.len += m;
-                    s.bytes += m;
-                }
-                // Read to its end meanwhile: the new bytes stand alone in the same frame.
-                None => s.push(frame, at, m, true),
-            }
-            drop(s);
+        if let Some(tail) = claim.tail.take() {
+            let m = fill(&tail.page.0, tail.at, done, claim.merged);
+            // Read to its end meanwhile: the new bytes stand alone in the same frame.
+            self.pipe.state.lock().ring.merged(tail, m);
             done += m;
             if m < claim.merged {
                 return Ok((done - start, true));
@@ -445,17 +375,19 @@ impl PipeEnd {
             if n == 0 {
                 break;
             }
-            // Only the filled part is ever seen (a buffer's length), so no zeroing.
-            let frame = match Frame::alloc_to_overwrite() {
-                Some(f) => f,
+            // Only the filled part is ever seen (a buffer's length), so no zeroing; a spare
+            // page held only bytes of this pipe that were read already.
+            let page = match claim
+                .spare
+                .take()
+                .or_else(|| Frame::alloc_to_overwrite().map(PipePage))
+            {
+                Some(p) => p,
                 None if done > start => return Ok((done - start, false)),
                 None => return Err(Errno::ENOMEM),
             };
-            let m = fill(&frame, 0, done, n);
-            let mut s = self.pipe.state.lock();
-            s.reserved = s.reserved.saturating_sub(1);
-            s.push(frame, 0, m, true);
-            drop(s);
+            let m = fill(&page.0, 0, done, n);
+            self.pipe.state.lock().ring.filled(page, 0, m, true);
             done += m;
             if m < n {
                 return Ok((done - start, true));
@@ -472,7 +404,7 @@ impl PipeEnd {
             if s.reading {
                 return None;
             }
-            if !s.bufs.is_empty() {
+            if !s.ring.is_empty() {
                 s.reading = true;
                 return Some(Ok(true));
             }
@@ -503,16 +435,16 @@ impl PipeEnd {
         while done < total {
             let head = {
                 let s = self.pipe.state.lock();
-                s.bufs
-                    .front()
-                    .map(|b| (b.frame.clone(), b.off, b.len, b.id))
+                s.ring.front().map(|b| (b.page.clone(), b.off, b.len, b.id))
             };
-            let Some((frame, off, len, id)) = head else {
+            let Some((page, off, len, id)) = head else {
                 break;
             };
             let n = len.min(total - done);
-            let m = copy(&frame, off, done, n);
-            self.pipe.state.lock().consume(id, m);
+            let m = copy(&page.0, off, done, n);
+            // Without this reference an emptied page may stay as the pipe's spare.
+            drop(page);
+            self.pipe.state.lock().ring.consume(id, m);
             done += m;
             if m < n {
                 short = true;
@@ -543,12 +475,12 @@ pub fn tee(inp: &OpenFile, out: &OpenFile, len: usize, nonblock: bool) -> KResul
     // Input: data, or 0 at end of file.
     i.pipe.read_wait.wait_interruptible(None, false, || {
         let s = i.pipe.state.lock();
-        if !s.bufs.is_empty() || s.writers == 0 {
+        if !s.ring.is_empty() || s.writers == 0 {
             return Some(Ok(()));
         }
         (nonblock || inp.nonblocking()).then_some(Err(Errno::EAGAIN))
     })?;
-    if i.pipe.state.lock().bufs.is_empty() {
+    if i.pipe.state.lock().ring.is_empty() {
         return Ok(0);
     }
     let nb = nonblock || out.nonblocking();
@@ -561,7 +493,7 @@ pub fn tee(inp: &OpenFile, out: &OpenFile, len: usize, nonblock: bool) -> KResul
         if s.writing {
             return None;
         }
-        if s.free_slots() == 0 {
+        if s.ring.free_slots() == 0 {
             return nb.then_some(Err(Errno::EAGAIN));
         }
         s.writing = true;
@@ -581,8 +513,7 @@ pub fn tee(inp: &OpenFile, out: &OpenFile, len: usize, nonblock: bool) -> KResul
     } else {
         (&o.pipe, &i.pipe)
     };
-    let mut done = 0;
-    {
+    let done = {
         let mut a = first.state.lock();
         let mut b = second.state.lock_nested(1);
         let (src, dst) = if Arc::ptr_eq(first, &i.pipe) {
@@ -590,16 +521,9 @@ pub fn tee(inp: &OpenFile, out: &OpenFile, len: usize, nonblock: bool) -> KResul
         } else {
             (&mut *b, &mut *a)
         };
-        for buf in src.bufs.iter() {
-            if done >= len || dst.free_slots() == 0 || dst.bufs.try_reserve(1).is_err() {
-                break;
-            }
-            let n = buf.len.min(len - done);
-            dst.push(buf.frame.clone(), buf.off, n, false);
-            done += n;
-        }
-    }
-    o.release_write();
+        src.ring.tee_into(&mut dst.ring, len)
+    };
+    o.release_write(None);
     if done > 0 {
         o.pipe.wake_readers();
     }
@@ -669,7 +593,7 @@ impl FileOps for PipeEnd {
         let mut m = 0;
         if self.write {
             // As Linux's pipe_poll: room while a slot is free.
-            if s.free_slots() > 0 {
+            if s.ring.free_slots() > 0 {
                 m |= POLLOUT | POLLWRNORM;
             }
             if s.readers == 0 {
@@ -677,7 +601,7 @@ impl FileOps for PipeEnd {
             }
         }
         if self.read {
-            if !s.bufs.is_empty() {
+            if !s.ring.is_empty() {
                 m |= POLLIN | POLLRDNORM;
             }
             if s.writers == 0 && self.hup_quiet != Some(s.w_counter) {
@@ -690,32 +614,26 @@ impl FileOps for PipeEnd {
     fn pipe_capacity(&self, set: Option<usize>) -> KResult<usize> {
         let mut s = self.pipe.state.lock();
         if let Some(want) = set {
-            let size = want
-                .max(PAGE)
-                .checked_next_power_of_two()
-                .ok_or(Errno::EINVAL)?;
+            let size = lintel_pipe::round_size(want as u32)?;
             if size > MAX_CAPACITY {
                 let root = crate::proc::capable(lintel_abi::capability::CAP_SYS_RESOURCE);
                 if !root || size > (1 << 30) {
                     return Err(Errno::EPERM);
                 }
             }
-            // As Linux's pipe_resize_ring: the slots in use must fit.
-            if size / PAGE < s.bufs.len() + s.reserved {
-                return Err(Errno::EBUSY);
-            }
-            s.slots = size / PAGE;
+            // As Linux's pipe_resize_ring: the slots in use must fit (EBUSY).
+            s.ring.resize(size)?;
             drop(s);
             self.pipe.write_wait.wake_all();
             return Ok(size);
         }
-        Ok(s.slots * PAGE)
+        Ok(s.ring.capacity())
     }
 
     fn ioctl(&self, _: &OpenFile, cmd: u32, arg: usize) -> KResult<usize> {
         use lintel_abi::ioctl::FIONREAD;
         if cmd == FIONREAD {
-            let n = self.pipe.state.lock().bytes;
+            let n = self.pipe.state.lock().ring.bytes();
             crate::uaccess::write_i32(arg, n as i32)?;
             return Ok(0);
         }
@@ -737,6 +655,133 @@ impl FileOps for PipeEnd {
 /// fcntl F_GETPIPE_SZ / F_SETPIPE_SZ.
 pub fn pipe_size(f: &OpenFile, set: bool, arg: usize) -> KResult<usize> {
     f.ops.pipe_capacity(set.then_some(arg as u32 as usize))
+}
+
+/// splice(2) from a pipe into a regular file without a staging buffer (Linux's
+/// iter_file_splice_write): waits for data as a read does (0 at end of file), then writes up
+/// to `len` bytes of the pipe's buffers at `off`, or the file's position when None (which
+/// then moves). A tmpfs file takes the bytes straight from the pipe's frames into its pages;
+/// other file systems write from a byte slice, so each buffer goes through one page-sized
+/// copy. Only what the file took leaves the pipe: a short write (RLIMIT_FSIZE, a full file
+/// system) or a failed one leaves the rest to read. The bytes moved and the new `off`. None
+/// when `inp` is not a pipe's read end or `out` not a regular file: the caller copies.
+pub fn splice_to_file(
+    inp: &OpenFile,
+    out: &OpenFile,
+    off: Option<u64>,
+    len: usize,
+    nonblock: bool,
+) -> Option<KResult<(usize, Option<u64>)>> {
+    let i = inp.ops_as::<PipeEnd>().filter(|i| i.read)?;
+    let inode = out.inode.as_ref()?;
+    if len == 0 || !out.is_regular() || out.ops_as::<super::file::InodeFile>().is_none() {
+        return None;
+    }
+    Some((|| {
+        if !i.claim_read(nonblock || inp.nonblocking())? {
+            return Ok((0, off));
+        }
+        let r = i.write_buffers_to(out, inode, off, len);
+        let n = r.as_ref().map_or(0, |r| r.0);
+        i.release_read(n > 0);
+        if n > 0 {
+            inp.report_io(n, lintel_vfs::inotify::IN_ACCESS);
+            out.report_io(n, lintel_vfs::inotify::IN_MODIFY);
+        }
+        r
+    })())
+}
+
+impl PipeEnd {
+    /// `splice_to_file` with the read side claimed.
+    fn write_buffers_to(
+        &self,
+        out: &OpenFile,
+        inode: &Arc<dyn Inode>,
+        off: Option<u64>,
+        len: usize,
+    ) -> KResult<(usize, Option<u64>)> {
+        // The buffers to write: references to their pages (the read side is ours, so no
+        // other reader consumes them meanwhile).
+        let mut segs: Vec<(PipePage, usize, usize, u64)> = Vec::new();
+        let mut total = 0;
+        {
+            let s = self.pipe.state.lock();
+            segs.try_reserve(s.ring.buffers())
+                .map_err(|_| Errno::ENOMEM)?;
+            for b in s.ring.iter() {
+                if total >= len {
+                    break;
+                }
+                let n = b.len.min(len - total);
+                segs.push((b.page.clone(), b.off, n, b.id));
+                total += n;
+            }
+        }
+        let write_at = |pos: u64| -> KResult<usize> {
+            pos.checked_add(total as u64)
+                .filter(|&e| e <= i64::MAX as u64)
+                .ok_or(Errno::EFBIG)?;
+            let n = super::file::fsize_allows(pos, total)?;
+            if crate::mm::shmem::is_tmpfs(inode) {
+                let m = out.page_mapping().map(|m| &**m);
+                crate::mm::pagecache::write_allowed(m, inode, pos, n)?;
+                let mut src = Vec::new();
+                src.try_reserve(segs.len()).map_err(|_| Errno::ENOMEM)?;
+                src.extend(segs.iter().map(|(p, o, l, _)| (&p.0, *o, *l)));
+                return crate::mm::shmem::write_from_frames(inode, pos, &src, n);
+            }
+            let mut buf = Vec::new();
+            buf.try_reserve_exact(PAGE).map_err(|_| Errno::ENOMEM)?;
+            buf.resize(PAGE, 0);
+            let mut done = 0;
+            for (p, o, l, _) in &segs {
+                if done >= n {
+                    break;
+                }
+                let m = (*l).min(n - done);
+                p.0.read(*o, &mut buf[..m]);
+                match out.ops.write(out, &buf[..m], pos + done as u64) {
+                    Ok(w) => {
+                        done += w;
+                        if w < m {
+                            break;
+                        }
+                    }
+                    Err(e) if done == 0 => return Err(e),
+                    Err(_) => break,
+                }
+            }
+            Ok(done)
+        };
+        let r = match off {
+            Some(o) => out
+                .write_serialised(0, || write_at(o))
+                .map(|n| (n, Some(o + n as u64))),
+            None => {
+                let mut pos = out.pos.lock();
+                let r = out.write_serialised(0, || write_at(*pos));
+                if let Ok(n) = r {
+                    *pos += n as u64;
+                }
+                r.map(|n| (n, None))
+            }
+        };
+        // What the file took leaves the pipe; the page references go first, so an emptied
+        // page of the pipe's own may stay as its spare.
+        let mut left = r.as_ref().map_or(0, |r| r.0);
+        let mut s = self.pipe.state.lock();
+        for (p, _, l, id) in segs {
+            drop(p);
+            if left == 0 {
+                continue;
+            }
+            let m = l.min(left);
+            s.ring.consume(id, m);
+            left -= m;
+        }
+        r
+    }
 }
 
 /// splice(2) from a regular file whose pages are frames (tmpfs, ext4) into a pipe: the
@@ -776,7 +821,7 @@ pub fn splice_from_file(
         }
         let want = (len as u64).min(size - pos) as usize;
         let pages = ((pos % PAGE as u64) as usize + want).div_ceil(PAGE);
-        let claim = match o.claim_write(nonblock || out.nonblocking(), pages * PAGE, false) {
+        let mut claim = match o.claim_write(nonblock || out.nonblocking(), pages * PAGE, false) {
             Ok(c) => c,
             Err(Errno::EPIPE) => {
                 crate::proc::raise_sigpipe();
@@ -811,15 +856,16 @@ pub fn splice_from_file(
                     break;
                 }
             };
-            let mut s = o.pipe.state.lock();
-            s.reserved = s.reserved.saturating_sub(1);
-            s.push(frame, at, n, false);
-            drop(s);
+            o.pipe
+                .state
+                .lock()
+                .ring
+                .filled(PipePage(frame), at, n, false);
             o.pipe.wake_readers();
             done += n;
             pos += n as u64;
         }
-        o.release_write();
+        o.release_write(claim.spare.take());
         if done == 0 {
             if let Some(e) = err {
                 return Err(e);

@@ -101,6 +101,44 @@ pub fn user_io(
         .unwrap_or(Err(lintel_abi::Errno::EINVAL))
 }
 
+/// A write of the tmpfs regular file `inode` at `off` of `len` bytes taken from frames
+/// (`src`: a frame, an offset in it and a length, in order): splice from a pipe, one copy
+/// from the pipe's pages into the file's and no staging buffer (Linux's
+/// iter_file_splice_write). The bytes written, as `user_io`'s write.
+pub fn write_from_frames(
+    inode: &Arc<dyn Inode>,
+    off: u64,
+    src: &[(&Frame, usize, usize)],
+    len: usize,
+) -> KResult<usize> {
+    // The segment holding byte `base` of the source onwards (`done` only grows).
+    let (mut seg, mut base) = (0usize, 0usize);
+    let mut copy = |page: Option<&ShmemPage>, at: usize, done: usize, n: usize| {
+        let Some(p) = page else { return 0 };
+        if done < base {
+            (seg, base) = (0, 0);
+        }
+        let mut moved = 0;
+        while moved < n {
+            let pos = done + moved;
+            while seg < src.len() && base + src[seg].2 <= pos {
+                base += src[seg].2;
+                seg += 1;
+            }
+            let Some(&(f, o, l)) = src.get(seg) else {
+                break;
+            };
+            let within = pos - base;
+            let m = (l - within).min(n - moved);
+            p.0.copy_from_frame(at + moved, f, o + within, m);
+            moved += m;
+        }
+        moved
+    };
+    lintel_vfs::tmpfs_copy::<ShmemPage>(inode, true, off, len, &mut copy)
+        .unwrap_or(Err(lintel_abi::Errno::EINVAL))
+}
+
 /// Frames held by all tmpfs files (/proc/meminfo's Shmem).
 pub fn pages() -> u64 {
     lintel_vfs::tmpfs_pages()

@@ -20,7 +20,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "splice",
         splice,
-        "from a tmpfs or ext4 file into a pipe the pipe takes references to the page-cache pages (no copy); other directions copy through a kernel buffer; SPLICE_F_NONBLOCK follows the files' own flags",
+        "from a tmpfs or ext4 file into a pipe the pipe takes references to the page-cache pages (no copy); from a pipe into a regular file the bytes go from the pipe's pages (into tmpfs pages straight, into other file systems through one page-sized copy per buffer) and only what the file took leaves the pipe; O_APPEND files are EINVAL as Linux; between a pipe and anything else through a kernel buffer; SPLICE_F_NONBLOCK follows the files' own flags",
     ),
     Syscall::partial(
         "vmsplice",
@@ -109,6 +109,10 @@ pub fn splice(c: &mut Call) -> SysResult {
     if pi && po && Arc::ptr_eq(&inp, &out) {
         return Err(Errno::EINVAL);
     }
+    // As Linux's do_splice: a pipe does not splice into an O_APPEND file.
+    if pi && !po && out.flags() & lintel_abi::fcntl::O_APPEND != 0 {
+        return Err(Errno::EINVAL);
+    }
     // SPLICE_F_NONBLOCK makes the pipe ends non-blocking for this call.
     if flags & SPLICE_F_NONBLOCK != 0 {
         use crate::fs::file::{POLLHUP, POLLIN, POLLOUT};
@@ -121,18 +125,20 @@ pub fn splice(c: &mut Call) -> SysResult {
     }
     let oi = read_off(off_in)?;
     let oo = read_off(off_out)?;
-    // From a file of the page cache into a pipe: references to its pages, no copy.
+    // From a file of the page cache into a pipe: references to its pages, no copy. From a
+    // pipe into a regular file: from the pipe's pages, no staging buffer.
     let nonblock = flags & SPLICE_F_NONBLOCK != 0;
     let moved = if po && !pi {
         crate::fs::pipe::splice_from_file(&inp, oi, &out, len, nonblock)
+            .map(|r| r.map(|(n, ni)| (n, ni, oo)))
+    } else if pi && !po {
+        crate::fs::pipe::splice_to_file(&inp, &out, oo, len, nonblock)
+            .map(|r| r.map(|(n, no)| (n, oi, no)))
     } else {
         None
     };
     let (n, ni, no) = match moved {
-        Some(r) => {
-            let (n, ni) = r?;
-            (n, ni, oo)
-        }
+        Some(r) => r?,
         None => copy_between(&inp, oi, &out, oo, len.min(64 * 1024))?,
     };
     if let Some(o) = ni {
