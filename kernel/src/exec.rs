@@ -528,7 +528,7 @@ pub fn execve(
             // The main stack grows down as Linux's (VM_GROWSDOWN), within RLIMIT_STACK.
             flags: mm::VmaFlags {
                 growsdown: true,
-                huge_shift: 0,
+                ..Default::default()
             },
         });
         let base = layout.stack_top - image.bytes.len();
