@@ -14,7 +14,8 @@
  * Names: an anonymous huge mapping is an unlinked file of the hidden hugetlbfs mount, which
  * /proc/PID/maps shows as "/anon_hugepage (deleted)" with that mount's device, an inode of
  * its own and the file offset of each piece; a SHM_HUGETLB segment is "/SYSV<key> (deleted)"
- * on the same device with the segment id as inode. */
+ * on the same device with the segment id as inode. A MFD_HUGETLB memfd's stat has that
+ * device and the huge page size as st_blksize, and fstatfs says hugetlbfs. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -22,8 +23,11 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #define HUGE (2UL << 20)
@@ -185,6 +189,48 @@ static void names(void) {
         CHECK_OK(shmdt(s));
     }
     CHECK_OK(shmctl(id, IPC_RMID, NULL));
+}
+
+/* A MFD_HUGETLB memfd's stat and statfs: hugetlbfs's. */
+static void memfd_stat(void) {
+    int fd = memfd_create("huge", MFD_HUGETLB);
+    int plain = memfd_create("plain", 0);
+    CHECK(fd >= 0 && plain >= 0);
+    if (fd < 0 || plain < 0)
+        return;
+    CHECK_OK(ftruncate(fd, 2 * HUGE));
+    struct stat st, ps;
+    CHECK_OK(fstat(fd, &st));
+    CHECK_OK(fstat(plain, &ps));
+    CHECK(st.st_blksize == (blksize_t)HUGE);
+    CHECK(ps.st_blksize == 4096);
+    CHECK(st.st_dev != ps.st_dev && major(st.st_dev) == 0);
+    CHECK(st.st_blocks == 0);
+    CHECK(st.st_nlink == 0);
+    CHECK((st.st_mode & 07777) == 0777 && S_ISREG(st.st_mode));
+    char path[64];
+    struct stat via;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    CHECK_OK(stat(path, &via));
+    CHECK(via.st_blksize == (blksize_t)HUGE && via.st_dev == st.st_dev && via.st_ino == st.st_ino);
+    struct statfs sf;
+    CHECK_OK(fstatfs(fd, &sf));
+    CHECK(sf.f_type == 0x958458f6);
+    CHECK(sf.f_bsize == (long)HUGE && sf.f_frsize == (long)HUGE);
+    CHECK(sf.f_blocks == 0 && sf.f_files == 0);
+    /* statx: hugetlbfs keeps no birth time. (musl has no struct statx.) */
+    struct {
+        uint32_t mask, blksize;
+        uint64_t pad[15];
+        uint32_t rdev_major, rdev_minor, dev_major, dev_minor;
+        uint64_t spare[14];
+    } sx;
+    CHECK_OK(syscall(SYS_statx, fd, "", AT_EMPTY_PATH, 0xfff, &sx));
+    CHECK(sx.blksize == HUGE);
+    CHECK(!(sx.mask & 0x800));
+    CHECK(sx.dev_major == major(st.st_dev) && sx.dev_minor == minor(st.st_dev));
+    close(fd);
+    close(plain);
 }
 
 /* A touch of the NORESERVE mapping (or attach) at `p`: SIGBUS at the address. */
@@ -408,5 +454,6 @@ int main(void) {
     noreserve();
     memfd_huge();
     names();
+    memfd_stat();
     DONE();
 }

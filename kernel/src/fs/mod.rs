@@ -131,6 +131,7 @@ fn hugetlbfs_root(shift: u8) -> &'static Arc<Dentry> {
             crate::mm::hugetlb::dev(shift),
             &Default::default(),
         );
+        crate::mm::shmem::set_blksize(&fs, 1u32 << shift.clamp(12, 30));
         Dentry::new_root(fs)
     })
 }
