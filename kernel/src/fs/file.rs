@@ -92,6 +92,9 @@ pub trait FileOps: Any + Send + Sync {
     /// Told after an open of this file joined (`on`) or left its fasync lists, for files
     /// whose events are found by looking (IP sockets).
     fn fasync_set(&self, _on: bool) {}
+    /// A descriptor of this file is being closed (Linux's f_op->flush, which filp_close
+    /// calls on every close, whatever other descriptors remain), in the task that closed it.
+    fn flush(&self, _file: &OpenFile) {}
     /// close(2) or close_range(2) dropped the last descriptor of this file, in the task that
     /// closed it (not at exit, whose closes never wait): where an IP socket under SO_LINGER
     /// waits for its unsent data, as Linux's inet_release does. May block.
