@@ -201,6 +201,7 @@ fn map_elf(
                 file_bytes,
                 path: path.clone(),
                 may_write: false,
+                ra: None,
             },
             noreserve: false,
             uffd: None,

@@ -148,6 +148,9 @@ pub struct OpenFile {
     /// file's entry while anyone holds its inode, as this file does, so it stays the one
     /// every other opener finds. None for every other file.
     mapping: spin::Once<Option<Arc<crate::mm::pagecache::Mapping>>>,
+    /// A regular file's read-ahead state (Linux's f_ra, per open file: posix_fadvise sets
+    /// it), shared with the file's mappings for their faults. None for every other file.
+    pub ra: Option<Arc<crate::mm::pagecache::ReadAhead>>,
 }
 
 const KIND_SEEKABLE: u8 = 1;
@@ -371,6 +374,7 @@ impl OpenFile {
             owner_sig: AtomicU32::new(0),
             owner_ids: Mutex::new((0, 0)),
             mapping: spin::Once::new(),
+            ra: (kind & KIND_REGULAR != 0).then(Default::default),
         })
     }
 
@@ -690,7 +694,7 @@ impl FileOps for InodeFile {
         if inode.file_type() == FileType::Directory {
             return Err(Errno::EISDIR);
         }
-        crate::mm::pagecache::read(inode, off, buf)
+        crate::mm::pagecache::read(inode, off, buf, file.ra.as_deref())
     }
 
     fn write(&self, file: &OpenFile, buf: &[u8], off: u64) -> KResult<usize> {

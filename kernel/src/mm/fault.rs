@@ -111,6 +111,7 @@ impl MmInner {
             inode,
             offset,
             file_bytes,
+            ra,
             ..
         } = &vma.backing
         {
@@ -132,10 +133,12 @@ impl MmInner {
                 .flatten();
             if let Some(m) = cache {
                 let idx = pos / PAGE as u64;
-                let (frame, missed) = m.page_missed(inode, idx).map_err(|e| match e {
-                    Errno::ENOMEM => FaultError::NoMem,
-                    _ => FaultError::Bus,
-                })?;
+                let (frame, missed) =
+                    m.page_missed(inode, idx, ra.as_deref())
+                        .map_err(|e| match e {
+                            Errno::ENOMEM => FaultError::NoMem,
+                            _ => FaultError::Bus,
+                        })?;
                 self.major_fault = missed;
                 let (frame, prot) = if vma.shared {
                     // A tmpfs page is the file itself: nothing to write back.

@@ -45,6 +45,8 @@ pub enum Backing {
         path: MapName,
         /// The file was open for writing: a shared mapping may become writable.
         may_write: bool,
+        /// The mapped open file's read-ahead state (its faults read around by its window).
+        ra: Option<Arc<super::pagecache::ReadAhead>>,
     },
     /// A System V shared memory attach.
     Shm(ShmMap),

@@ -318,6 +318,7 @@ fn file_backing(
         file_bytes: u64::MAX,
         path,
         may_write: file.writable(),
+        ra: file.ra.clone(),
     })
 }
 
