@@ -201,6 +201,7 @@ fn map_elf(
                 file_bytes,
                 path: path.clone(),
                 may_write: false,
+                ra: None,
             },
             noreserve: false,
             uffd: None,
@@ -528,7 +529,7 @@ pub fn execve(
             // The main stack grows down as Linux's (VM_GROWSDOWN), within RLIMIT_STACK.
             flags: mm::VmaFlags {
                 growsdown: true,
-                huge_shift: 0,
+                ..Default::default()
             },
         });
         let base = layout.stack_top - image.bytes.len();

@@ -4,6 +4,8 @@
  * - POSIX_FADV_WILLNEED does the same (a length of 0: to the end of the file);
  * - after POSIX_FADV_RANDOM a read brings in only the page it asks for;
  * - NORMAL, SEQUENTIAL and NOREUSE are accepted; DONTNEED drops unmapped clean pages;
+ * - the advice is the open file's: after RANDOM through one open of the file, sequential
+ *   reads through another open still read ahead, and through the first they do not;
  * - EBADF for readahead on a file not open for reading, EINVAL for a pipe; ESPIPE for
  *   fadvise on a pipe, EINVAL for unknown advice.
  * On tmpfs the pages are the file itself: always resident. Linux's read-ahead is
@@ -104,6 +106,24 @@ int main(void) {
     expect(0, 8, 1);
     expect(16, 24, 0);
     expect(56, PAGES, 0);
+
+    /* The advice is per open file (Linux's f_ra): RANDOM through `fd` leaves another open of
+     * the file reading ahead, and NORMAL through that one leaves `fd` random. */
+    int fd2 = open(path, O_RDONLY);
+    CHECK(fd2 >= 0);
+    CHECK(posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM) == 0);
+    CHECK(posix_fadvise(fd2, 0, 0, POSIX_FADV_NORMAL) == 0);
+    CHECK(pread(fd2, buf, pg, 32 * pg) == pg);
+    CHECK(pread(fd2, buf, pg, 33 * pg) == pg && buf[0] == 'a' + 33 % 26);
+    expect(33, 36, 1);
+    CHECK(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
+    expect(32, 48, 0);
+    CHECK(pread(fd, buf, pg, 32 * pg) == pg);
+    CHECK(pread(fd, buf, pg, 33 * pg) == pg && buf[0] == 'a' + 33 % 26);
+    expect(32, 34, 1);
+    expect(34, 48, 0);
+    close(fd2);
+    CHECK(posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL) == 0);
 
     /* Errors. */
     CHECK(posix_fadvise(fd, 0, 0, 6) == EINVAL);

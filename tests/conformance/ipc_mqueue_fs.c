@@ -3,7 +3,9 @@
  * created with and reads as Linux's status line; open() of it gives a queue descriptor,
  * open(O_CREAT) there creates a queue with the default attributes, unlink removes one as
  * mq_unlink, chmod applies; mkdir, mknod, symlink, link and rename are EPERM; mq_open's
- * descriptor reads as "/NAME" in /proc/self/fd; /dev/mqueue, where mounted, lists them. */
+ * descriptor reads as "/NAME" in /proc/self/fd; /dev/mqueue, where mounted, lists them.
+ * A process's mq_notify registration ends when it closes any descriptor of the queue (a dup,
+ * another open of it), as Linux's mqueue_flush_file; another process's close leaves it. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <dirent.h>
@@ -51,6 +53,72 @@ static long sysctl_num(const char *path) {
     if (lt_slurp(path, b, sizeof b) <= 0)
         return -1;
     return atol(b);
+}
+
+/* The NOTIFY_PID of the status line read through `fd` (a descriptor of the queue's file). */
+static int notify_pid(int fd) {
+    char got[128] = {0};
+    int pid = -1;
+    CHECK(pread(fd, got, sizeof got - 1, 0) > 0);
+    char *p = strstr(got, "NOTIFY_PID:");
+    CHECK(p && sscanf(p, "NOTIFY_PID:%d", &pid) == 1);
+    return pid;
+}
+
+/* Registers for queue `q` (SIGEV_NONE). */
+static int notify_none(mqd_t q) {
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_NONE;
+    return mq_notify(q, &ev);
+}
+
+/* Whether a child can register for `q`: 0 it could, 1 EBUSY, 2 something else. */
+static int child_registers(mqd_t q) {
+    pid_t k = fork();
+    if (k == 0)
+        _exit(notify_none(q) == 0 ? 0 : errno == EBUSY ? 1 : 2);
+    int st = 0;
+    waitpid(k, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 3;
+}
+
+/* mq_notify's registration ends when its process closes any descriptor of the queue (Linux's
+ * mqueue_flush_file), not only the last one of its open; `status` is a descriptor of the
+ * queue's file kept open to read its status line. */
+static void closes_end_notify(mqd_t q, int status) {
+    CHECK_OK(notify_none(q));
+    CHECK(notify_pid(status) == getpid());
+    int d = dup(q);
+    CHECK(d >= 0);
+    CHECK_OK(close(d));
+    CHECK(notify_pid(status) == 0);
+    CHECK(child_registers(q) == 0);
+    /* Another open of the queue. */
+    CHECK_OK(notify_none(q));
+    int o = open(in(dir1, "lintel-mqfs-a"), O_RDONLY);
+    CHECK(o >= 0);
+    CHECK(notify_pid(status) == getpid());
+    CHECK_OK(close(o));
+    CHECK(notify_pid(status) == 0);
+    /* dup2 over a descriptor of the queue closes it too. */
+    CHECK_OK(notify_none(q));
+    d = dup(q);
+    CHECK(d >= 0 && dup2(status, d) == d);
+    CHECK(notify_pid(status) == 0);
+    CHECK_OK(close(d));
+    /* Another process's close leaves the registration. */
+    CHECK_OK(notify_none(q));
+    pid_t k = fork();
+    if (k == 0)
+        _exit(close(q) == 0 && notify_none(q) == -1 ? 0 : 1);
+    int st;
+    waitpid(k, &st, 0);
+    CHECK_EXIT(st, 0);
+    CHECK(notify_pid(status) == getpid());
+    CHECK(child_registers(q) == 1);
+    CHECK_OK(mq_notify(q, NULL));
+    CHECK(notify_pid(status) == 0);
 }
 
 int main(void) {
@@ -119,6 +187,7 @@ int main(void) {
     CHECK_OK(mq_notify(q, NULL));
     fd_link(fd, lnk, sizeof lnk);
     CHECK(strcmp(lnk, in(dir2, name)) == 0);
+    closes_end_notify(q, fd);
     close(fd);
 
     /* open() gives a queue descriptor; the file takes no writes. */

@@ -10,7 +10,12 @@
  * file: no write (EINVAL), sizes of whole huge pages, fallocate ENOSPC, reads of zeros, and
  * mappings as MAP_HUGETLB's (ENOMEM unless MAP_NORESERVE, then SIGBUS); a page size without
  * a pool is ENODEV there. /proc/meminfo's HugePages_Total and
- * /proc/sys/vm/nr_hugepages (if present) read 0. */
+ * /proc/sys/vm/nr_hugepages (if present) read 0.
+ * Names: an anonymous huge mapping is an unlinked file of the hidden hugetlbfs mount, which
+ * /proc/PID/maps shows as "/anon_hugepage (deleted)" with that mount's device, an inode of
+ * its own and the file offset of each piece; a SHM_HUGETLB segment is "/SYSV<key> (deleted)"
+ * on the same device with the segment id as inode. A MFD_HUGETLB memfd's stat has that
+ * device and the huge page size as st_blksize, and fstatfs says hugetlbfs. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -18,7 +23,11 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #define HUGE (2UL << 20)
@@ -76,6 +85,152 @@ static int smaps_flag(void *p, const char *flag) {
     char want[8];
     snprintf(want, sizeof want, " %s ", flag);
     return smaps_has(p, "VmFlags:", want);
+}
+
+/* The /proc/self/maps line of the mapping holding `p`: its offset, device, inode and name
+ * (0 when there is none). */
+struct maps_line {
+    unsigned long start, off, ino;
+    unsigned maj, min;
+    char name[256];
+};
+
+static int maps_of(void *p, struct maps_line *l) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    int found = 0;
+    while (!found && f && fgets(line, sizeof line, f)) {
+        unsigned long s, e;
+        int n = 0;
+        l->name[0] = 0;
+        if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu %n", &s, &e, &l->off, &l->maj, &l->min,
+                   &l->ino, &n) >= 6 &&
+            s <= (unsigned long)p && (unsigned long)p < e) {
+            l->start = s;
+            snprintf(l->name, sizeof l->name, "%s", line + n);
+            l->name[strcspn(l->name, "\n")] = 0;
+            found = 1;
+        }
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* The device of the hidden hugetlbfs mount of 2 MiB pages (a MFD_HUGETLB memfd's). */
+static dev_t hugetlbfs_dev(void) {
+    struct stat st = {0};
+    int fd = memfd_create("dev", MFD_HUGETLB);
+    CHECK(fd >= 0 && fstat(fd, &st) == 0);
+    if (fd >= 0)
+        close(fd);
+    return st.st_dev;
+}
+
+/* The mapping holding `p` is an anonymous huge mapping's piece at file offset `off`;
+ * returns its inode. */
+static unsigned long anon_huge(void *p, unsigned long off) {
+    struct maps_line l;
+    dev_t dev = hugetlbfs_dev();
+    CHECK(maps_of(p, &l));
+    CHECK(strcmp(l.name, "/anon_hugepage (deleted)") == 0);
+    CHECK(l.off == off);
+    CHECK(l.maj == major(dev) && l.min == minor(dev));
+    CHECK(l.ino != 0);
+    return l.ino;
+}
+
+static void names(void) {
+    int anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_NORESERVE;
+    char *p = map(HUGE, anon, -1);
+    char *q = map(3 * HUGE, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_NORESERVE, -1);
+    CHECK(p != MAP_FAILED && q != MAP_FAILED);
+    if (p == MAP_FAILED || q == MAP_FAILED)
+        return;
+    unsigned long ip = anon_huge(p, 0), iq = anon_huge(q, 0);
+    CHECK(ip != iq);
+    /* Each piece keeps its file offset. */
+    CHECK_OK(munmap(q + HUGE, HUGE));
+    CHECK(anon_huge(q + 2 * HUGE, 2 * HUGE) == iq);
+    CHECK(anon_huge(q, 0) == iq);
+    CHECK_OK(mprotect(p, HUGE, PROT_READ));
+    CHECK(anon_huge(p, 0) == ip);
+    CHECK_OK(munmap(p, HUGE));
+    CHECK_OK(munmap(q, 3 * HUGE));
+    /* Two private ones side by side stay two mappings (two files). */
+    char *area = map(4 * HUGE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+    CHECK(area != MAP_FAILED);
+    char *a = (char *)(((unsigned long)area + HUGE - 1) & ~(HUGE - 1));
+    CHECK_OK(munmap(area, 4 * HUGE));
+    p = mmap(a, HUGE, PROT_READ | PROT_WRITE, anon | MAP_FIXED, -1, 0);
+    q = mmap(a + HUGE, HUGE, PROT_READ | PROT_WRITE, anon | MAP_FIXED, -1, 0);
+    CHECK(p == a && q == a + HUGE);
+    struct maps_line l;
+    CHECK(maps_of(q, &l) && l.start == (unsigned long)q);
+    CHECK(anon_huge(p, 0) != anon_huge(q, 0));
+    CHECK_OK(munmap(a, 2 * HUGE));
+
+    /* SHM_HUGETLB: the segment's file on hugetlbfs, its id as inode. */
+    key_t key = 0x4b1e18 ^ getpid();
+    int id = shmget(key, 4096, IPC_CREAT | IPC_EXCL | SHM_HUGETLB | SHM_NORESERVE | 0600);
+    CHECK(id >= 0);
+    if (id < 0)
+        return;
+    char *s = shmat(id, NULL, 0);
+    CHECK(s != (void *)-1);
+    if (s != (void *)-1) {
+        char want[64];
+        snprintf(want, sizeof want, "/SYSV%08x (deleted)", (unsigned)key);
+        dev_t dev = hugetlbfs_dev();
+        CHECK(maps_of(s, &l));
+        CHECK(strcmp(l.name, want) == 0);
+        CHECK(l.maj == major(dev) && l.min == minor(dev));
+        CHECK(l.ino == (unsigned long)id && l.off == 0);
+        CHECK_OK(shmdt(s));
+    }
+    CHECK_OK(shmctl(id, IPC_RMID, NULL));
+}
+
+/* A MFD_HUGETLB memfd's stat and statfs: hugetlbfs's. */
+static void memfd_stat(void) {
+    int fd = memfd_create("huge", MFD_HUGETLB);
+    int plain = memfd_create("plain", 0);
+    CHECK(fd >= 0 && plain >= 0);
+    if (fd < 0 || plain < 0)
+        return;
+    CHECK_OK(ftruncate(fd, 2 * HUGE));
+    struct stat st, ps;
+    CHECK_OK(fstat(fd, &st));
+    CHECK_OK(fstat(plain, &ps));
+    CHECK(st.st_blksize == (blksize_t)HUGE);
+    CHECK(ps.st_blksize == 4096);
+    CHECK(st.st_dev != ps.st_dev && major(st.st_dev) == 0);
+    CHECK(st.st_blocks == 0);
+    CHECK(st.st_nlink == 0);
+    CHECK((st.st_mode & 07777) == 0777 && S_ISREG(st.st_mode));
+    char path[64];
+    struct stat via;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    CHECK_OK(stat(path, &via));
+    CHECK(via.st_blksize == (blksize_t)HUGE && via.st_dev == st.st_dev && via.st_ino == st.st_ino);
+    struct statfs sf;
+    CHECK_OK(fstatfs(fd, &sf));
+    CHECK(sf.f_type == 0x958458f6);
+    CHECK(sf.f_bsize == (long)HUGE && sf.f_frsize == (long)HUGE);
+    CHECK(sf.f_blocks == 0 && sf.f_files == 0);
+    /* statx: hugetlbfs keeps no birth time. (musl has no struct statx.) */
+    struct {
+        uint32_t mask, blksize;
+        uint64_t pad[15];
+        uint32_t rdev_major, rdev_minor, dev_major, dev_minor;
+        uint64_t spare[14];
+    } sx;
+    CHECK_OK(syscall(SYS_statx, fd, "", AT_EMPTY_PATH, 0xfff, &sx));
+    CHECK(sx.blksize == HUGE);
+    CHECK(!(sx.mask & 0x800));
+    CHECK(sx.dev_major == major(st.st_dev) && sx.dev_minor == minor(st.st_dev));
+    close(fd);
+    close(plain);
 }
 
 /* A touch of the NORESERVE mapping (or attach) at `p`: SIGBUS at the address. */
@@ -298,5 +453,7 @@ int main(void) {
     shm_calls();
     noreserve();
     memfd_huge();
+    names();
+    memfd_stat();
     DONE();
 }

@@ -2,7 +2,9 @@
  * RAM + swap unless MAP_NORESERVE; mode 1 grants everything; mode 2 refuses mmap, brk, mremap
  * growth and mprotect(PROT_WRITE) of private memory past CommitLimit, MAP_NORESERVE or not.
  * /proc/meminfo's CommitLimit is RAM × overcommit_ratio / 100 + swap and Committed_AS moves
- * with what is mapped.
+ * with what is mapped. A MAP_GROWSDOWN mapping's growth is committed memory too: in mode 2 a
+ * fault that would grow it past the limit raises SIGSEGV (acct_stack_growth's
+ * security_vm_enough_memory_mm), while a page's growth goes on.
  *
  * Safe on the host too: the sysctls are only written as root, the ratio is never changed
  * (only written back with its own value), and mode 2 lasts a few system calls in a child,
@@ -12,8 +14,10 @@
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
+#include <setjmp.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define GiB (1UL << 30)
@@ -133,6 +137,42 @@ static void mode1(void) {
     if (p != MAP_FAILED) munmap(p, big);
 }
 
+static sigjmp_buf grow_jb;
+static volatile int grow_sig, grow_code;
+
+static void grow_handler(int s, siginfo_t *si, void *u) {
+    (void)u;
+    grow_sig = s;
+    grow_code = si->si_code;
+    siglongjmp(grow_jb, 1);
+}
+
+/* Stores to `p`: 0, or the signal it raised. */
+static int store_at(volatile char *p) {
+    grow_sig = 0;
+    if (!sigsetjmp(grow_jb, 1)) {
+        *p = 1;
+        return 0;
+    }
+    return grow_sig;
+}
+
+/* A one-page MAP_GROWSDOWN mapping with `room` free bytes below it (and RLIMIT_STACK
+ * lifted, so that only the commit limit holds a growth back); its address. */
+static char *growsdown_with_room(size_t room) {
+    struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+    CHECK_OK(setrlimit(RLIMIT_STACK, &rl));
+    size_t span = room + 8 * MiB;
+    char *area = mmap(NULL, span, PROT_NONE, PRIV | MAP_NORESERVE, -1, 0);
+    CHECK(area != MAP_FAILED);
+    if (area == MAP_FAILED) return NULL;
+    CHECK_OK(munmap(area, span));
+    char *top = area + span - 4096;
+    char *g = mmap(top, 4096, RW, PRIV | MAP_GROWSDOWN | MAP_FIXED_NOREPLACE, -1, 0);
+    CHECK(g == top);
+    return g == top ? g : NULL;
+}
+
 /* Runs in a child: mode 2 lasts from here to the end of the function. */
 static void mode2(void) {
     size_t big = too_much();
@@ -140,6 +180,11 @@ static void mode2(void) {
     char *ro = mmap(NULL, big, PROT_READ, PRIV, -1, 0);
     char *small = mmap(NULL, 4096, RW, PRIV, -1, 0);
     void *brk0 = sbrk(0);
+    struct sigaction sa = {0};
+    sa.sa_sigaction = grow_handler;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigaction(SIGSEGV, &sa, NULL);
+    char *g = growsdown_with_room(big + 8 * MiB);
     CHECK(ro != MAP_FAILED && small != MAP_FAILED);
     if (write_num(MODE, 2) != 0) {
         printf("cannot write %s: %s\n", MODE, strerror(errno));
@@ -156,9 +201,16 @@ static void mode2(void) {
     int e4 = errno;
     void *s = sbrk(big);
     int e5 = errno;
+    /* A growing mapping's growth past the limit, then by a page. */
+    int far = g ? store_at(g - big) : -1, far_code = grow_code;
+    int near = g ? store_at(g - 4096) : -1;
     void *ok = mmap(NULL, 4 * MiB, RW, PRIV, -1, 0);
     int e6 = errno;
     write_num(MODE, 0);
+    /* Outside mode 2 the same growth goes on (when it is no bigger than RAM: mode 0's
+     * guess refuses more); `ok` may have gone just below the growing mapping. */
+    if (ok != MAP_FAILED) munmap(ok, 4 * MiB);
+    if (g && big < (size_t)meminfo("MemTotal") * 1024) CHECK(store_at(g - big) == 0);
 
     CHECK(a == MAP_FAILED && e1 == ENOMEM);
     CHECK(b == MAP_FAILED && e2 == ENOMEM); /* MAP_NORESERVE means nothing in mode 2 */
@@ -166,6 +218,8 @@ static void mode2(void) {
     CHECK(m == MAP_FAILED && e4 == ENOMEM);
     CHECK(s == (void *)-1 && e5 == ENOMEM);
     CHECK(sbrk(0) == brk0);
+    CHECK(far == SIGSEGV && far_code == SEGV_MAPERR);
+    CHECK(near == 0);
     if (ok == MAP_FAILED) printf("small mapping in mode 2: %s\n", strerror(e6));
     CHECK(ok != MAP_FAILED);
     /* A mapping made in mode 2 with MAP_NORESERVE stays committed after it. */

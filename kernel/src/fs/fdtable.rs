@@ -8,12 +8,13 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_abi::{Errno, KResult};
 
 /// What closing an fd of table `owner` does once the table has let go of it, as Linux's
-/// filp_close: the table's POSIX locks on the file and its F_NOTIFY request through it go,
+/// filp_close: the file hears of it (`FileOps::flush`), the table's POSIX locks on the file and its F_NOTIFY request through it go,
 /// then, if no other descriptor, process or in-flight call holds the file, the file hears
 /// its last descriptor is going (`FileOps::last_close`: an IP socket under SO_LINGER waits
 /// there). close, close_range, dup2 over an open fd, exec's close-on-exec and seccomp's
 /// ADDFD all come here. May block: call it with no lock held.
 pub fn filp_close(owner: u64, e: FdEntry) {
+    e.file.ops.flush(&e.file);
     super::locks::on_close(owner, &e.file);
     if Arc::strong_count(&e.file) == 1 {
         e.file.ops.last_close(&e.file);

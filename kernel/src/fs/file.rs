@@ -92,6 +92,9 @@ pub trait FileOps: Any + Send + Sync {
     /// Told after an open of this file joined (`on`) or left its fasync lists, for files
     /// whose events are found by looking (IP sockets).
     fn fasync_set(&self, _on: bool) {}
+    /// A descriptor of this file is being closed (Linux's f_op->flush, which filp_close
+    /// calls on every close, whatever other descriptors remain), in the task that closed it.
+    fn flush(&self, _file: &OpenFile) {}
     /// close(2) or close_range(2) dropped the last descriptor of this file, in the task that
     /// closed it (not at exit, whose closes never wait): where an IP socket under SO_LINGER
     /// waits for its unsent data, as Linux's inet_release does. May block.
@@ -145,6 +148,9 @@ pub struct OpenFile {
     /// file's entry while anyone holds its inode, as this file does, so it stays the one
     /// every other opener finds. None for every other file.
     mapping: spin::Once<Option<Arc<crate::mm::pagecache::Mapping>>>,
+    /// A regular file's read-ahead state (Linux's f_ra, per open file: posix_fadvise sets
+    /// it), shared with the file's mappings for their faults. None for every other file.
+    pub ra: Option<Arc<crate::mm::pagecache::ReadAhead>>,
 }
 
 const KIND_SEEKABLE: u8 = 1;
@@ -368,6 +374,7 @@ impl OpenFile {
             owner_sig: AtomicU32::new(0),
             owner_ids: Mutex::new((0, 0)),
             mapping: spin::Once::new(),
+            ra: (kind & KIND_REGULAR != 0).then(Default::default),
         })
     }
 
@@ -687,7 +694,7 @@ impl FileOps for InodeFile {
         if inode.file_type() == FileType::Directory {
             return Err(Errno::EISDIR);
         }
-        crate::mm::pagecache::read(inode, off, buf)
+        crate::mm::pagecache::read(inode, off, buf, file.ra.as_deref())
     }
 
     fn write(&self, file: &OpenFile, buf: &[u8], off: u64) -> KResult<usize> {

@@ -75,22 +75,21 @@ pub fn clock() -> lintel_abi::stat::Timespec {
 /// The hidden tmpfs memfd_create files live in (unlinked at once).
 static MEMFD_ROOT: spin::Once<Arc<Dentry>> = spin::Once::new();
 
-/// memfd_create: an anonymous regular file, shown as "/memfd:NAME (deleted)".
-pub fn memfd(name: &[u8]) -> KResult<Arc<OpenFile>> {
-    static NEXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
-    let root = MEMFD_ROOT.call_once(|| {
-        Dentry::new_root(crate::mm::shmem::new_tmpfs(
-            Arc::new(clock),
-            4,
-            &Default::default(),
-        ))
-    });
-    let id = NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-    let tmp = alloc::format!("{id}");
-    let inode = root
-        .inode
-        .create(tmp.as_bytes(), FileType::Regular, 0o777, 0, 0, 0)?;
-    root.inode.unlink(tmp.as_bytes())?;
+/// memfd_create: an anonymous regular file, shown as "/memfd:NAME (deleted)"; with
+/// `huge_shift` (MFD_HUGETLB) a file of the hidden hugetlbfs mount of that page size.
+pub fn memfd(name: &[u8], huge_shift: u8) -> KResult<Arc<OpenFile>> {
+    let root = if huge_shift != 0 {
+        hugetlbfs_root(huge_shift)
+    } else {
+        MEMFD_ROOT.call_once(|| {
+            Dentry::new_root(crate::mm::shmem::new_tmpfs(
+                Arc::new(clock),
+                4,
+                &Default::default(),
+            ))
+        })
+    };
+    let inode = unlinked_file(root)?;
     let mut shown = b"memfd:".to_vec();
     shown.extend_from_slice(name);
     let d = Dentry::detached(root, &shown, inode.clone());
@@ -100,6 +99,48 @@ pub fn memfd(name: &[u8]) -> KResult<Arc<OpenFile>> {
         Some(d),
         O_RDWR | O_LARGEFILE,
     ))
+}
+
+/// A new regular file in the hidden directory `root`, unlinked at once.
+fn unlinked_file(root: &Arc<Dentry>) -> KResult<Arc<dyn Inode>> {
+    static NEXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+    let id = NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    let tmp = alloc::format!("{id}");
+    let inode = root
+        .inode
+        .create(tmp.as_bytes(), FileType::Regular, 0o777, 0, 0, 0)?;
+    root.inode.unlink(tmp.as_bytes())?;
+    Ok(inode)
+}
+
+/// Lintel's stand-ins for Linux's hidden hugetlbfs mounts, one per huge page size (log2 in
+/// [16, 30]): tmpfs instances on the devices `mm::hugetlb::dev` names, whose files report
+/// the huge page size as st_blksize.
+static HUGETLBFS_ROOTS: [spin::Once<Arc<Dentry>>; 4] = [const { spin::Once::new() }; 4];
+
+fn hugetlbfs_root(shift: u8) -> &'static Arc<Dentry> {
+    let slot = match shift {
+        30 => 1,
+        16 => 2,
+        25 => 3,
+        _ => 0,
+    };
+    HUGETLBFS_ROOTS[slot].call_once(|| {
+        let fs = crate::mm::shmem::new_tmpfs(
+            Arc::new(clock),
+            crate::mm::hugetlb::dev(shift),
+            &Default::default(),
+        );
+        crate::mm::shmem::set_blksize(&fs, 1u32 << shift.clamp(12, 30));
+        Dentry::new_root(fs)
+    })
+}
+
+/// The inode number of a new unlinked file of the hidden hugetlbfs mount of pages of
+/// 1 << `shift` bytes: the file Linux makes for a MAP_ANONYMOUS | MAP_HUGETLB mapping
+/// (hugetlb_file_setup), which /proc/PID/maps names "/anon_hugepage (deleted)".
+pub fn hugetlbfs_ino(shift: u8) -> KResult<u64> {
+    Ok(unlinked_file(hugetlbfs_root(shift))?.stat().ino)
 }
 
 /// O_TMPFILE files (without O_EXCL) that linkat may still give a name, by inode identity.

@@ -364,9 +364,9 @@ impl FileOps for MqFile {
         self.0.stat(0)
     }
 
-    fn last_close(&self, _: &OpenFile) {
-        // Linux's mqueue_flush_file: the registered process closing the queue ends its
-        // registration.
+    fn flush(&self, _: &OpenFile) {
+        // Linux's mqueue_flush_file: the registered process closing any descriptor of the
+        // queue (of any open of it) ends its registration.
         if let Some(t) = crate::proc::try_current() {
             self.0.unregister(&t.process());
         }

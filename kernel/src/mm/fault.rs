@@ -23,7 +23,9 @@ impl MmInner {
     /// that mapping grows down to the page of `addr`, as Linux's expand_downwards allows it:
     /// not below mmap_min_addr, not within the guard gap of an accessible mapping below
     /// that does not grow itself, and (acct_stack_growth) not past RLIMIT_STACK for the
-    /// mapping's whole size nor past RLIMIT_AS. Returns the grown mapping.
+    /// mapping's whole size nor past RLIMIT_AS, and only if the pages it grows by may be
+    /// committed (security_vm_enough_memory_mm: the commit limit in overcommit mode 2).
+    /// Returns the grown mapping.
     fn grow_down(&mut self, addr: usize) -> Result<Vma, FaultError> {
         let old = self.may_grow_to(addr).ok_or(FaultError::MapErr)?;
         let start = page_down(addr);
@@ -49,13 +51,14 @@ impl MmInner {
                 return None;
             }
         }
-        let (stack, aspace) = super::GROW_LIMITS
+        let (stack, aspace, admin) = super::GROW_LIMITS
             .get()
-            .map_or((u64::MAX, u64::MAX), |limits| limits());
+            .map_or((u64::MAX, u64::MAX, true), |limits| limits());
         let grown = self.total_vm().saturating_add(old - start);
         if (end - start) as u64 > stack || grown as u64 > aspace {
             return None;
         }
+        super::commit::enough(self, (old - start) / super::PAGE, admin).ok()?;
         Some(old)
     }
 
@@ -111,6 +114,7 @@ impl MmInner {
             inode,
             offset,
             file_bytes,
+            ra,
             ..
         } = &vma.backing
         {
@@ -132,10 +136,12 @@ impl MmInner {
                 .flatten();
             if let Some(m) = cache {
                 let idx = pos / PAGE as u64;
-                let (frame, missed) = m.page_missed(inode, idx).map_err(|e| match e {
-                    Errno::ENOMEM => FaultError::NoMem,
-                    _ => FaultError::Bus,
-                })?;
+                let (frame, missed) =
+                    m.page_missed(inode, idx, ra.as_deref())
+                        .map_err(|e| match e {
+                            Errno::ENOMEM => FaultError::NoMem,
+                            _ => FaultError::Bus,
+                        })?;
                 self.major_fault = missed;
                 let (frame, prot) = if vma.shared {
                     // A tmpfs page is the file itself: nothing to write back.

@@ -20,3 +20,24 @@ pub fn size_log2(flags: usize) -> Option<u32> {
     };
     ok.then_some(log2 as u32)
 }
+
+/// statfs's f_type of a hugetlbfs file.
+pub const HUGETLBFS_MAGIC: u64 = 0x9584_58f6;
+
+/// The st_dev of the hidden hugetlbfs mount of pages of 1 << `shift` bytes, where
+/// memfd_create(MFD_HUGETLB), MAP_ANONYMOUS | MAP_HUGETLB and SHM_HUGETLB make their files:
+/// Linux mounts one per huge page size (hugetlbfs_vfsmount), each an anonymous device of
+/// its own. Numbers no other Lintel file system takes.
+pub fn dev(shift: u8) -> u64 {
+    match shift {
+        30 => 14,
+        16 => 13,
+        25 => 11,
+        _ => 15,
+    }
+}
+
+/// Whether `dev` is one of the hidden hugetlbfs mounts' devices.
+pub fn is_dev(d: u64) -> bool {
+    [21, 30, 16, 25].iter().any(|&s| dev(s) == d)
+}

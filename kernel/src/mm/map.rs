@@ -35,7 +35,7 @@ fn mergeable(a: &Vma, b: &Vma) -> bool {
         && a.noreserve == b.noreserve
         && a.on_fork == b.on_fork
         && a.mlock == b.mlock
-        && a.flags == b.flags
+        && a.flags.continue_into(a.end - a.start, &b.flags)
         && a.prot.read == b.prot.read
         && a.prot.write == b.prot.write
         && a.prot.exec == b.prot.exec

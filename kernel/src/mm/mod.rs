@@ -189,10 +189,14 @@ pub struct Mm {
 static SPECIAL_PAGES: spin::Once<fn(&str, usize) -> Option<Frame>> = spin::Once::new();
 
 /// The limits a growing stack is held to (Linux's acct_stack_growth): RLIMIT_STACK and
-/// RLIMIT_AS of the thread faulting, in bytes. Set once at boot by the process code.
-static GROW_LIMITS: spin::Once<fn() -> (u64, u64)> = spin::Once::new();
+/// RLIMIT_AS of the thread faulting, in bytes, and whether it may use the commit limit's
+/// admin reserve (root, as `check_commit` asks). Set once at boot by the process code.
+static GROW_LIMITS: spin::Once<GrowLimits> = spin::Once::new();
 
-pub fn set_grow_limits(limits: fn() -> (u64, u64)) {
+/// What [`GROW_LIMITS`] holds: (RLIMIT_STACK, RLIMIT_AS, admin) of the faulting thread.
+pub type GrowLimits = fn() -> (u64, u64, bool);
+
+pub fn set_grow_limits(limits: GrowLimits) {
     GROW_LIMITS.call_once(|| limits);
 }
 

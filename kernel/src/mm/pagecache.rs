@@ -42,14 +42,6 @@ pub struct Mapping {
     seals: AtomicU32,
     /// Reads fill the cache too (files on disks; tmpfs files already live in memory).
     cache_reads: bool,
-    /// The page after the last window `read` brought in: a miss there continues a
-    /// sequential reader (Linux's file_ra_state, kept per file rather than per open file).
-    next_read: AtomicU64,
-    /// The read-ahead window in pages (Linux's file_ra_state.ra_pages and FMODE_RANDOM, kept
-    /// per file too): [`READAHEAD`], twice that after POSIX_FADV_SEQUENTIAL, 0 after
-    /// POSIX_FADV_RANDOM (reads bring in only the pages they ask for; faults still read
-    /// around, as Linux's do).
-    window: AtomicU64,
     /// Bumped, under the `pages` lock, by every write and truncation that changes the
     /// inode: a fill that read the inode while it changed sees another value when it comes
     /// to insert, and reads again rather than caching what it read before the change (its
@@ -70,6 +62,45 @@ pub struct Mapping {
 /// Pages read at once when a read misses the cache of a disk file (Linux's default
 /// read-ahead window, 128 KiB).
 const READAHEAD: u64 = 32;
+
+/// An open file's read-ahead state (Linux's file_ra_state and FMODE_RANDOM, which each open
+/// of a file keeps for itself: posix_fadvise through one open file leaves the others'
+/// alone). The file's mappings read around their faults with it too.
+pub struct ReadAhead {
+    /// The page after the last window a read brought in: a miss there continues a
+    /// sequential reader.
+    next_read: AtomicU64,
+    /// The read-ahead window in pages: [`READAHEAD`], twice that after
+    /// POSIX_FADV_SEQUENTIAL, 0 after POSIX_FADV_RANDOM (reads bring in only the pages they
+    /// ask for; faults still read around, as Linux's do).
+    window: AtomicU64,
+}
+
+impl Default for ReadAhead {
+    fn default() -> ReadAhead {
+        ReadAhead {
+            next_read: AtomicU64::new(0),
+            window: AtomicU64::new(READAHEAD),
+        }
+    }
+}
+
+impl ReadAhead {
+    /// Sets the window for the access pattern announced (Linux's generic_fadvise: the
+    /// default window, twice it, or none).
+    pub fn set_access(&self, access: Access) {
+        let window = match access {
+            Access::Normal => READAHEAD,
+            Access::Sequential => 2 * READAHEAD,
+            Access::Random => 0,
+        };
+        self.window.store(window, Ordering::Relaxed);
+    }
+
+    fn window(ra: Option<&ReadAhead>) -> u64 {
+        ra.map_or(READAHEAD, |r| r.window.load(Ordering::Relaxed))
+    }
+}
 
 /// The most pages readahead(2) and POSIX_FADV_WILLNEED bring in at once when the window is
 /// smaller (Linux's force_page_cache_ra reads up to the device's optimal I/O size).
@@ -127,8 +158,6 @@ pub fn get(inode: &Arc<dyn Inode>) -> Option<Arc<Mapping>> {
         dirty: Mutex::new(BTreeSet::new()),
         seals: AtomicU32::new(0),
         cache_reads: is_disk_file(inode),
-        next_read: AtomicU64::new(0),
-        window: AtomicU64::new(READAHEAD),
         changes: AtomicU64::new(0),
         write_lock: lintel_sync::Mutex::named("pagecache::Mapping::write_lock", ()),
         deferred: Mutex::new(None),
@@ -168,7 +197,13 @@ impl Mapping {
     /// files). The caller checked that the page starts before the end of the file.
     /// Also tells whether it was a miss that read the file (a fault that waited for it is a
     /// major fault).
-    pub fn page_missed(&self, inode: &Arc<dyn Inode>, idx: u64) -> KResult<(Frame, bool)> {
+    /// `ra`: the read-ahead state of the mapped open file, if known.
+    pub fn page_missed(
+        &self,
+        inode: &Arc<dyn Inode>,
+        idx: u64,
+        ra: Option<&ReadAhead>,
+    ) -> KResult<(Frame, bool)> {
         // A tmpfs file's pages are its own: mapped as they are, never copied.
         if let Some(r) = super::shmem::page(inode, idx) {
             return r.map(|f| (f, false));
@@ -176,7 +211,7 @@ impl Mapping {
         if let Some(f) = self.pages.lock().get(&idx) {
             return Ok((f.clone(), false));
         }
-        let pages = match self.window.load(Ordering::Relaxed) {
+        let pages = match ReadAhead::window(ra) {
             _ if !self.cache_reads => 1,
             0 => READAHEAD,
             w => w,
@@ -276,8 +311,14 @@ impl Mapping {
     }
 
     /// `read` through the cache: cached pages are copied, the rest comes from the inode (and,
-    /// for disk files, stays cached).
-    pub fn read(&self, inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> {
+    /// for disk files, stays cached, read ahead as the reading open file's `ra` says).
+    pub fn read(
+        &self,
+        inode: &Arc<dyn Inode>,
+        off: u64,
+        buf: &mut [u8],
+        ra: &ReadAhead,
+    ) -> KResult<usize> {
         let size = inode.stat().size;
         if off >= size {
             return Ok(0);
@@ -295,17 +336,17 @@ impl Mapping {
                 // reader: a full window ahead. Elsewhere (and after POSIX_FADV_RANDOM) only
                 // the pages this read asks for, as Linux's ondemand_readahead does for
                 // random reads.
-                let window = self.window.load(Ordering::Relaxed);
+                let window = ra.window.load(Ordering::Relaxed);
                 let asked = (off + want as u64).div_ceil(PAGE as u64) - idx;
                 let pages =
-                    if window != 0 && (idx == 0 || idx == self.next_read.load(Ordering::Relaxed)) {
+                    if window != 0 && (idx == 0 || idx == ra.next_read.load(Ordering::Relaxed)) {
                         window
                     } else {
                         asked
                     };
                 let pages = pages.clamp(1, window.max(READAHEAD));
                 cached = self.fill(inode, idx, pages, size)?;
-                self.next_read.store(idx + pages, Ordering::Relaxed);
+                ra.next_read.store(idx + pages, Ordering::Relaxed);
             }
             match cached {
                 Some(f) => f.read(in_page, &mut buf[done..done + n]),
@@ -456,15 +497,29 @@ pub fn write_sealed(inode: &Arc<dyn Inode>) -> bool {
 }
 
 /// `read` on a regular file: through the cache for the files whose data it holds, straight
-/// from the inode for the rest (which never have a mapping).
-pub fn read(inode: &Arc<dyn Inode>, off: u64, buf: &mut [u8]) -> KResult<usize> {
+/// from the inode for the rest (which never have a mapping). `ra`: the reading open file's
+/// read-ahead state (None: a fresh one's).
+pub fn read(
+    inode: &Arc<dyn Inode>,
+    off: u64,
+    buf: &mut [u8],
+    ra: Option<&ReadAhead>,
+) -> KResult<usize> {
     if !inode.page_cached() {
         return inode.read_at(off, buf);
     }
+    let fresh;
+    let ra = match ra {
+        Some(r) => r,
+        None => {
+            fresh = ReadAhead::default();
+            &fresh
+        }
+    };
     match find(inode) {
-        Some(m) => m.read(inode, off, buf),
+        Some(m) => m.read(inode, off, buf, ra),
         None if is_disk_file(inode) => match get(inode) {
-            Some(m) => m.read(inode, off, buf),
+            Some(m) => m.read(inode, off, buf, ra),
             None => inode.read_at(off, buf),
         },
         None => inode.read_at(off, buf),
@@ -488,7 +543,7 @@ pub fn splice_page(inode: &Arc<dyn Inode>, idx: u64) -> Option<KResult<Option<Fr
         return None;
     }
     let m = get(inode)?;
-    Some(m.page_missed(inode, idx).map(|(f, _)| Some(f)))
+    Some(m.page_missed(inode, idx, None).map(|(f, _)| Some(f)))
 }
 
 /// Runs `f`, a write of the regular file `inode` (with an O_APPEND write's reading of the
@@ -777,9 +832,15 @@ pub fn shifted(inode: &Arc<dyn Inode>, off: u64) -> KResult<()> {
 
 /// readahead(2) and POSIX_FADV_WILLNEED: reads the pages of `[off, off + len)` (to the end
 /// of the file for `len` 0) that are not cached into the cache, at most the larger of the
-/// read-ahead window and [`FORCE_MAX`] pages (Linux's force_page_cache_ra). Only disk files
-/// are cached so; a tmpfs file's pages are the file itself.
-pub fn fill_ahead(inode: &Arc<dyn Inode>, off: u64, len: u64) -> KResult<()> {
+/// open file's read-ahead window (`ra`) and [`FORCE_MAX`] pages (Linux's
+/// force_page_cache_ra). Only disk files are cached so; a tmpfs file's pages are the file
+/// itself.
+pub fn fill_ahead(
+    inode: &Arc<dyn Inode>,
+    off: u64,
+    len: u64,
+    ra: Option<&ReadAhead>,
+) -> KResult<()> {
     if !inode.page_cached() || !is_disk_file(inode) {
         return Ok(());
     }
@@ -794,7 +855,7 @@ pub fn fill_ahead(inode: &Arc<dyn Inode>, off: u64, len: u64) -> KResult<()> {
     } else {
         off.saturating_add(len).div_ceil(page)
     };
-    let max = m.window.load(Ordering::Relaxed).max(FORCE_MAX);
+    let max = ReadAhead::window(ra).max(FORCE_MAX);
     let end = end.min(size.div_ceil(page)).min(first.saturating_add(max));
     let mut idx = first;
     while idx < end {
@@ -828,23 +889,6 @@ pub enum Access {
     Normal,
     Sequential,
     Random,
-}
-
-/// Sets the file's read-ahead window for the access pattern announced (Linux's
-/// generic_fadvise: the default window, twice it, or none). Only disk files read ahead.
-pub fn set_access(inode: &Arc<dyn Inode>, access: Access) {
-    if !inode.page_cached() || !is_disk_file(inode) {
-        return;
-    }
-    let Some(m) = get(inode) else {
-        return;
-    };
-    let window = match access {
-        Access::Normal => READAHEAD,
-        Access::Sequential => 2 * READAHEAD,
-        Access::Random => 0,
-    };
-    m.window.store(window, Ordering::Relaxed);
 }
 
 /// POSIX_FADV_DONTNEED: drops the cached pages of `inode` wholly inside `[off, off + len)`

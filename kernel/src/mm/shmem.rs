@@ -47,6 +47,11 @@ pub fn new_tmpfs(
     lintel_vfs::new_tmpfs_with::<ShmemPage>(clock, id, o)
 }
 
+/// Sets the st_blksize of the files of the tmpfs holding `inode`.
+pub fn set_blksize(inode: &Arc<dyn Inode>, blksize: u32) {
+    lintel_vfs::tmpfs_set_blksize::<ShmemPage>(inode, blksize)
+}
+
 pub fn is_tmpfs(inode: &Arc<dyn Inode>) -> bool {
     inode.as_any().is::<lintel_vfs::TmpInode<ShmemPage>>()
 }

@@ -45,6 +45,8 @@ pub enum Backing {
         path: MapName,
         /// The file was open for writing: a shared mapping may become writable.
         may_write: bool,
+        /// The mapped open file's read-ahead state (its faults read around by its window).
+        ra: Option<Arc<super::pagecache::ReadAhead>>,
     },
     /// A System V shared memory attach.
     Shm(ShmMap),
@@ -105,11 +107,31 @@ pub struct VmaFlags {
     /// as Linux's hugetlb_no_page finds no page to give, and the mapping splits only at
     /// multiples of the huge page size.
     pub huge_shift: u8,
+    /// An anonymous huge mapping (MAP_ANONYMOUS | MAP_HUGETLB): the inode number of the
+    /// unlinked hugetlbfs file Linux makes for it (hugetlb_file_setup), which
+    /// /proc/PID/maps shows as "/anon_hugepage (deleted)", and the byte offset of the VMA's
+    /// start in that file. 0 for every other mapping.
+    pub huge_ino: u64,
+    pub huge_off: u64,
 }
 
 impl VmaFlags {
     pub fn hugetlb(&self) -> bool {
         self.huge_shift != 0
+    }
+
+    /// The flags of a VMA of `len` bytes and of the one that starts where it ends allow one
+    /// VMA: equal, with an anonymous huge mapping's file offsets continuing.
+    pub fn continue_into(&self, len: usize, next: &VmaFlags) -> bool {
+        let off = if self.huge_ino != 0 {
+            self.huge_off + len as u64
+        } else {
+            self.huge_off
+        };
+        VmaFlags {
+            huge_off: off,
+            ..*self
+        } == *next
     }
 }
 
@@ -157,6 +179,9 @@ impl Vma {
         }
         if let Backing::Shm(m) = &mut v.backing {
             m.offset += delta;
+        }
+        if v.flags.huge_ino != 0 {
+            v.flags.huge_off += delta;
         }
         if let Backing::Kernel(m) = &mut v.backing {
             m.offset += delta;

@@ -396,10 +396,11 @@ pub fn current() -> Arc<Thread> {
 
 /// RLIMIT_STACK and RLIMIT_AS of the running thread's process: what a growing stack is held
 /// to (none outside a thread).
-pub fn grow_limits() -> (u64, u64) {
-    try_current().map_or((u64::MAX, u64::MAX), |t| {
+pub fn grow_limits() -> (u64, u64, bool) {
+    try_current().map_or((u64::MAX, u64::MAX, true), |t| {
         let p = t.proc_ref();
-        (p.rlimit(RLIMIT_STACK).cur, p.rlimit(RLIMIT_AS).cur)
+        let admin = p.cred.lock().euid == 0;
+        (p.rlimit(RLIMIT_STACK).cur, p.rlimit(RLIMIT_AS).cur, admin)
     })
 }
 

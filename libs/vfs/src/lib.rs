@@ -38,7 +38,7 @@ pub use perm::{
 };
 pub use tmpfs::{
     new_tmpfs, new_tmpfs_with, tmpfs_copy, tmpfs_file_page, tmpfs_mount_options, tmpfs_page,
-    tmpfs_pages, tmpfs_reconfigure, tmpfs_statfs, PageCopy, TmpInode,
+    tmpfs_pages, tmpfs_reconfigure, tmpfs_set_blksize, tmpfs_statfs, PageCopy, TmpInode,
 };
 pub use tmpfs_options::{parse_tmpfs_options, TmpfsOptions};
 pub use xattr::XattrMap;

@@ -35,6 +35,8 @@ pub fn tmpfs_pages() -> u64 {
 
 struct Fs {
     id: u64,
+    /// st_blksize of its files (4096; a hugetlbfs stand-in's is its huge page size).
+    blksize: core::sync::atomic::AtomicU32,
     next_ino: AtomicU64,
     clock: Clock,
     usage: Mutex<Usage>,
@@ -149,6 +151,7 @@ pub fn new_tmpfs<P: FilePage>(clock: Clock, fs_id: u64) -> Arc<dyn Inode> {
 pub fn new_tmpfs_with<P: FilePage>(clock: Clock, fs_id: u64, o: &TmpfsOptions) -> Arc<dyn Inode> {
     let fs = Arc::new(Fs {
         id: fs_id,
+        blksize: core::sync::atomic::AtomicU32::new(PAGE as u32),
         next_ino: AtomicU64::new(1),
         clock,
         usage: Mutex::new(Usage {
@@ -173,6 +176,14 @@ pub fn new_tmpfs_with<P: FilePage>(clock: Clock, fs_id: u64, o: &TmpfsOptions) -
         Weak::new(),
         Vec::new(),
     ) as _
+}
+
+/// Sets the st_blksize the files of the tmpfs holding `inode` report (Lintel's stand-in
+/// for a hugetlbfs mount reports its huge page size, as Linux's hugetlbfs inodes do).
+pub fn tmpfs_set_blksize<P: FilePage>(inode: &Arc<dyn Inode>, blksize: u32) {
+    if let Some(t) = TmpInode::<P>::downcast(inode) {
+        t.fs.blksize.store(blksize, Ordering::Relaxed);
+    }
 }
 
 /// What statfs reports for a tmpfs: (f_blocks, f_bfree, f_files, f_ffree), zeros for a limit
@@ -845,7 +856,7 @@ impl<P: FilePage> Inode for TmpInode<P> {
             gid: m.gid,
             rdev: m.rdev,
             size,
-            blksize: 4096,
+            blksize: u64::from(self.fs.blksize.load(Ordering::Relaxed)),
             blocks,
             atime: m.atime,
             mtime: m.mtime,

@@ -198,6 +198,13 @@ fn maps_line(t: &mut SeqText, m: &MmInner, v: &Vma) {
                 String::from_utf8_lossy(&path.bytes()).into_owned(),
             )
         }
+        // An anonymous huge mapping is its unlinked hugetlbfs file's (hugetlb_file_setup).
+        Backing::Anon if v.flags.huge_ino != 0 => (
+            v.flags.huge_off,
+            crate::mm::hugetlb::dev(v.flags.huge_shift),
+            v.flags.huge_ino,
+            String::from("/anon_hugepage (deleted)"),
+        ),
         Backing::Anon if is_stack(m, v) => (0, 0, 0, String::from("[stack]")),
         Backing::Anon
             if m.brk > m.brk_start
@@ -208,9 +215,14 @@ fn maps_line(t: &mut SeqText, m: &MmInner, v: &Vma) {
         Backing::Anon => (0, 0, 0, String::new()),
         Backing::Special(name) => (0, 0, 0, String::from(*name)),
         Backing::Kernel(k) => (k.offset, 0, 0, format!("anon_inode:{}", k.name)),
+        // A segment's file is on shm's hidden tmpfs, a SHM_HUGETLB one's on hugetlbfs.
         Backing::Shm(s) => (
             s.offset,
-            1,
+            if v.flags.hugetlb() {
+                crate::mm::hugetlb::dev(v.flags.huge_shift)
+            } else {
+                1
+            },
             s.id as u64,
             format!("/SYSV{:08x} (deleted)", s.key),
         ),

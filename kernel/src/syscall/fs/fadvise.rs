@@ -13,7 +13,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented(
         "fadvise64",
         fadvise64,
-        "POSIX_FADV_WILLNEED fills the page cache as readahead does; DONTNEED drops clean unmapped cached pages; SEQUENTIAL doubles the file's read-ahead window, RANDOM turns it off, NORMAL restores it (kept per file, not per open file); NOREUSE changes nothing, as in Linux 6.1",
+        "POSIX_FADV_WILLNEED fills the page cache as readahead does; DONTNEED drops clean unmapped cached pages; SEQUENTIAL doubles the open file's read-ahead window, RANDOM turns it off, NORMAL restores it; NOREUSE changes nothing, as in Linux 6.1",
     ),
     Syscall::implemented(
         "readahead",
@@ -40,13 +40,20 @@ pub fn fadvise64(c: &mut Call) -> SysResult {
         return ok(0);
     };
     let (off, len) = (c.a[1] as u64, c.a[2] as u64);
+    // The advice is the open file's (Linux's f_ra and FMODE_RANDOM).
+    let ra = f.ra.as_deref();
+    let access = |a| {
+        if let Some(ra) = ra {
+            ra.set_access(a);
+        }
+    };
     match c.a[3] {
-        POSIX_FADV_NORMAL => pagecache::set_access(inode, Access::Normal),
-        POSIX_FADV_RANDOM => pagecache::set_access(inode, Access::Random),
-        POSIX_FADV_SEQUENTIAL => pagecache::set_access(inode, Access::Sequential),
+        POSIX_FADV_NORMAL => access(Access::Normal),
+        POSIX_FADV_RANDOM => access(Access::Random),
+        POSIX_FADV_SEQUENTIAL => access(Access::Sequential),
         // Linux ignores read errors of the read-ahead.
         POSIX_FADV_WILLNEED => {
-            let _ = pagecache::fill_ahead(inode, off, len);
+            let _ = pagecache::fill_ahead(inode, off, len, ra);
         }
         POSIX_FADV_DONTNEED => pagecache::drop_clean(inode, off, len),
         _ => {}
@@ -65,7 +72,7 @@ pub fn readahead(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     if let Some(inode) = &f.inode {
-        let _ = pagecache::fill_ahead(inode, c.a[1] as u64, c.a[2] as u64);
+        let _ = pagecache::fill_ahead(inode, c.a[1] as u64, c.a[2] as u64, f.ra.as_deref());
     }
     ok(0)
 }

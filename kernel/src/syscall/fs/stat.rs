@@ -79,6 +79,13 @@ pub fn statx(c: &mut Call) -> SysResult {
         (d.inode.stat(), Some(d))
     };
     let mut b = st.to_statx_bytes();
+    if crate::mm::hugetlb::is_dev(st.dev) {
+        // hugetlbfs keeps no birth time.
+        let mask = u32::from_le_bytes(b[0..4].try_into().unwrap_or([0; 4]))
+            & !lintel_abi::stat::STATX_BTIME;
+        b[0..4].copy_from_slice(&mask.to_le_bytes());
+        b[80..96].fill(0);
+    }
     // The mount the file was reached through: stx_mnt_id and STATX_ATTR_MOUNT_ROOT.
     if let Some(d) = d.filter(|d| d.mnt() != 0) {
         use lintel_abi::stat::{STATX_ATTR_MOUNT_ROOT, STATX_MNT_ID};

@@ -53,6 +53,10 @@ fn statfs_of(d: &Dentry) -> [u8; 120] {
         [fs::mqueue::MQUEUE_MAGIC, 4096, 0, 0, 0, 0, 0]
     } else if fs::devpts::is_instance(fsid) {
         [fs::devpts::DEVPTS_SUPER_MAGIC, 4096, 0, 0, 0, 0, 0]
+    } else if crate::mm::hugetlb::is_dev(fsid) {
+        // A hidden hugetlbfs mount without a size limit: blocks are huge pages.
+        let bsize = d.inode.stat().blksize;
+        [crate::mm::hugetlb::HUGETLBFS_MAGIC, bsize, 0, 0, 0, 0, 0]
     } else if let Some((blocks, bfree, files, ffree)) = crate::mm::shmem::statfs(&d.inode) {
         [TMPFS_MAGIC, 4096, blocks, bfree, bfree, files, ffree]
     } else {

@@ -32,7 +32,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
         "mq_notify",
         mq_notify,
         "SIGEV_THREAD sends the C library's cookie to its netlink socket; the owner's \
-         registration ends when it closes the last descriptor of an open queue (Linux: any)",
+         registration ends when it closes any descriptor of the queue",
     ),
     Syscall::implemented("mq_getsetattr", mq_getsetattr, ""),
 ];

@@ -105,8 +105,8 @@ pub fn shmat(c: &mut Call) -> SysResult {
         on_fork: Default::default(),
         mlock,
         flags: crate::mm::VmaFlags {
-            growsdown: false,
             huge_shift,
+            ..Default::default()
         },
     });
     if mlock == crate::mm::Mlock::Locked {

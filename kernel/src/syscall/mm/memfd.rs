@@ -37,7 +37,7 @@ pub fn memfd_create(c: &mut Call) -> SysResult {
         0
     };
     let name = uaccess::read_cstr(c.a[0], 250, Errno::EINVAL)?;
-    let f = fs::memfd(&name)?;
+    let f = fs::memfd(&name, huge as u8)?;
     if let Some(inode) = &f.inode {
         crate::mm::pagecache::make_sealable(inode, flags & MFD_ALLOW_SEALING != 0);
         if huge != 0 {

@@ -32,7 +32,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "mmap",
         mmap,
-        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_LOCKED locks and faults in (mlock); MAP_HUGETLB as Linux with an empty huge page pool (ENOMEM, or with MAP_NORESERVE a mapping whose touch raises SIGBUS; /proc/PID/maps shows it unnamed where Linux names it /anon_hugepage); MAP_32BIT mappings go in [1 GiB, 2 GiB) where Linux has the flag; MAP_GROWSDOWN mappings grow on faults below them as Linux's stacks",
+        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_LOCKED locks and faults in (mlock); MAP_HUGETLB as Linux with an empty huge page pool (ENOMEM, or with MAP_NORESERVE a mapping whose touch raises SIGBUS); MAP_32BIT mappings go in [1 GiB, 2 GiB) where Linux has the flag; MAP_GROWSDOWN mappings grow on faults below them as Linux's stacks",
     ),
     Syscall::implemented("munmap", munmap, ""),
 ];
@@ -108,6 +108,12 @@ pub fn mmap(c: &mut Call) -> SysResult {
             file_backing(c, &file, off, shared, prot.write, prot.exec)?
         }
     };
+    // An anonymous huge mapping is an unlinked hugetlbfs file's, as Linux makes one for it.
+    let huge_ino = if huge_shift != 0 && matches!(backing, Backing::Anon) {
+        crate::fs::hugetlbfs_ino(huge_shift)?
+    } else {
+        0
+    };
     // Only private anonymous memory grows (Linux's do_mmap refuses VM_GROWSDOWN otherwise).
     if growsdown && (shared || !matches!(backing, Backing::Anon)) {
         return Err(Errno::EINVAL);
@@ -170,6 +176,8 @@ pub fn mmap(c: &mut Call) -> SysResult {
         flags: crate::mm::VmaFlags {
             growsdown,
             huge_shift,
+            huge_ino,
+            huge_off: 0,
         },
     };
     if crate::mm::commit::charged(&vma) {
@@ -310,6 +318,7 @@ fn file_backing(
         file_bytes: u64::MAX,
         path,
         may_write: file.writable(),
+        ra: file.ra.clone(),
     })
 }
 
