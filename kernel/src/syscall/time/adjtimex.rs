@@ -199,7 +199,7 @@ fn do_adjtimex(c: &Call, addr: usize) -> SysResult {
     if let Some(d) = step {
         time::step_realtime_ns(d);
         ntp_clear();
-        super::settime::clock_changed();
+        super::clock_changed();
     }
     let now = time::realtime_ns();
     let mut ntp = NTP.lock();

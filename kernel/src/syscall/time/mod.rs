@@ -22,6 +22,15 @@ pub(super) const SYSCALLS: &[&[Syscall]] = &[
     timer::SYSCALLS,
 ];
 
+/// After the wall clock was set or stepped: the vDSO gets the new offset, and timers and
+/// sleeps on the wall clock look at it again.
+pub(super) fn clock_changed() {
+    crate::vdso::update();
+    crate::fs::timerfd::clock_was_set();
+    crate::sched::clock_was_set();
+    crate::fs::file::poll_notify();
+}
+
 pub(in crate::syscall) fn put_timespec(addr: usize, ns: i64) -> Result<(), Errno> {
     let t = time::ns_to_timespec(ns);
     let mut b = [0u8; 16];

@@ -42,18 +42,9 @@ fn set_wall_clock(c: &Call, ns: Option<i64>, tz: Option<u64>) -> SysResult {
     if let Some(ns) = ns {
         crate::time::set_realtime_ns(ns);
         super::adjtimex::ntp_clear();
-        clock_changed();
+        super::clock_changed();
     }
     ok(0)
-}
-
-/// After the wall clock was set or stepped: the vDSO gets the new offset, and timers and
-/// sleeps on the wall clock look at it again.
-pub(super) fn clock_changed() {
-    crate::vdso::update();
-    crate::fs::timerfd::clock_was_set();
-    crate::sched::clock_was_set();
-    crate::fs::file::poll_notify();
 }
 
 pub fn settimeofday(c: &mut Call) -> SysResult {
