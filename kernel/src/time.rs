@@ -19,6 +19,7 @@
 use core::sync::atomic::{fence, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use lintel_abi::stat::Timespec;
 use lintel_hal::clock;
+use lintel_ntp::Leap;
 
 /// Wall-clock nanoseconds at boot (monotonic zero). Changed by clock_settime.
 static REALTIME_OFFSET_NS: AtomicI64 = AtomicI64::new(0);
@@ -230,6 +231,10 @@ pub struct Discipline {
     pub time_adjust: i64,
     /// The PLL's time constant (0..=10).
     pub time_constant: i64,
+    /// The leap-second state machine (Linux's time_state), run at each second boundary.
+    pub leap: Leap,
+    /// adjtimex's status bits STA_INS and STA_DEL (the leap second asked for).
+    pub leap_status: i32,
 }
 
 impl Discipline {
@@ -270,6 +275,8 @@ static CLOCK: spin::Mutex<Clock> = spin::Mutex::new(Clock {
         time_offset: 0,
         time_adjust: 0,
         time_constant: 2,
+        leap: Leap::new(),
+        leap_status: 0,
     },
     raw_a: 0,
     mono_a: 0,
@@ -337,13 +344,21 @@ impl Clock {
         }
         while raw >= self.raw_next {
             let mut at = self.raw_next;
-            if self.steady() {
+            if self.steady() && self.d.leap.quiet(self.d.leap_status) {
                 // Steady seconds: straight to the last boundary before `raw`.
                 let second = self.raw_len(NSEC_PER_SEC);
                 at += (raw - at) / second * second;
             }
             self.mono_a = self.mono_scaled(at);
             self.raw_a = at;
+            // A leap second at the UTC midnight: the wall clock steps, TAI does not.
+            let secs = (self.wall_a() + NSEC_PER_SEC / 2).div_euclid(NSEC_PER_SEC);
+            let leap = self.d.leap.second_overflow(secs, self.d.leap_status);
+            if leap != 0 {
+                REALTIME_OFFSET_NS.fetch_add(leap * NSEC_PER_SEC, Ordering::Relaxed);
+                TAI_OFFSET.fetch_sub(leap, Ordering::Relaxed);
+                CLOCK_SETS.fetch_add(1, Ordering::Relaxed);
+            }
             let mut len = self.d.base_length();
             let chunk = self.d.offset_chunk();
             self.d.time_offset -= chunk;
@@ -365,9 +380,13 @@ impl Clock {
         self.end_publish();
     }
 
-    /// When the clock runs at the raw rate with nothing left to apply, its line needs no end.
+    /// When the clock runs at the raw rate with nothing left to apply and no leap second to
+    /// watch for, its line needs no end.
     fn settle(&mut self) {
-        if self.steady() && self.tick_length == NSEC_PER_SEC << SCALE {
+        if self.steady()
+            && self.tick_length == NSEC_PER_SEC << SCALE
+            && self.d.leap.quiet(self.d.leap_status)
+        {
             self.idle = true;
         }
     }
@@ -403,6 +422,7 @@ pub fn clear_offsets() {
         |d| {
             d.time_adjust = 0;
             d.time_offset = 0;
+            d.leap.clear();
         },
         true,
     )
@@ -436,8 +456,31 @@ fn adjust<R>(f: impl FnOnce(&mut Discipline) -> R, rebase: bool) -> R {
     r
 }
 
+/// The wall clock (CLOCK_REALTIME). The monotonic clock is read first: reading it may pass a
+/// leap second, which moves the offset.
 pub fn realtime_ns() -> i64 {
-    REALTIME_OFFSET_NS.load(Ordering::Relaxed) + uptime_ns() as i64
+    let mono = uptime_ns() as i64;
+    REALTIME_OFFSET_NS.load(Ordering::Relaxed) + mono
+}
+
+/// CLOCK_TAI's offset from the wall clock in seconds (adjtimex's `tai`; 0 at boot, as on
+/// Linux, until a daemon sets it with ADJ_TAI). A leap second moves it.
+static TAI_OFFSET: AtomicI64 = AtomicI64::new(0);
+
+pub fn tai_offset() -> i64 {
+    TAI_OFFSET.load(Ordering::Relaxed)
+}
+
+/// Sets the TAI offset (ADJ_TAI); called with the discipline's lock held (in [`discipline`]'s
+/// closure) so that no leap second comes between.
+pub fn set_tai_offset(secs: i64) {
+    TAI_OFFSET.store(secs, Ordering::Relaxed);
+}
+
+/// CLOCK_TAI: the wall clock plus the TAI offset.
+pub fn tai_ns() -> i64 {
+    let rt = realtime_ns();
+    rt.saturating_add(tai_offset().saturating_mul(NSEC_PER_SEC))
 }
 
 pub fn ns_to_timespec(ns: i64) -> Timespec {
