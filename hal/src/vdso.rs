@@ -15,12 +15,32 @@ pub const SEQ_OFFSET: usize = arch::vdso::SEQ_OFFSET;
 /// Offset in the data page of [`clock_data`].
 pub const CLOCK_OFFSET: usize = arch::vdso::CLOCK_OFFSET;
 
-/// The clock fields of the data page (the counter at boot, its ns multiplier, the
-/// wall-clock offset, the monotonic clock's offset from the raw clock), matching what
-/// `clock::monotonic_ns` computes, and what getcpu needs. While `slewing`, the vDSO reads
-/// only the raw clock itself and asks the kernel for the disciplined ones.
-pub fn clock_data(realtime_offset_ns: i64, mono_offset_ns: i64, slewing: bool) -> [u8; 40] {
-    arch::vdso::clock_data(realtime_offset_ns, mono_offset_ns, slewing)
+/// The monotonic clock as the kernel publishes it (the kernel's `time::Line`): monotonic ns
+/// at raw ns `raw` are `base_mono + (base_frac + (raw - base_raw) * mult) >> 32` while
+/// `raw < raw_next`; past it the vDSO asks the kernel, which moves the line on.
+#[derive(Clone, Copy)]
+pub struct MonoLine {
+    pub base_raw: u64,
+    pub base_mono: i64,
+    pub base_frac: u32,
+    pub mult: u64,
+    pub raw_next: u64,
+}
+
+/// Size of [`clock_data`].
+pub const CLOCK_SIZE: usize = 64;
+
+/// The clock fields of the data page (the counter at boot, its ns multiplier giving the raw
+/// clock, the wall-clock offset, the monotonic clock's line), matching what
+/// `clock::monotonic_ns` computes, and what getcpu needs.
+pub fn clock_data(realtime_offset_ns: i64, line: &MonoLine) -> [u8; CLOCK_SIZE] {
+    let mut b = arch::vdso::clock_data(realtime_offset_ns);
+    b[28..32].copy_from_slice(&line.base_frac.to_le_bytes());
+    b[32..40].copy_from_slice(&line.base_raw.to_le_bytes());
+    b[40..48].copy_from_slice(&line.base_mono.to_le_bytes());
+    b[48..56].copy_from_slice(&line.mult.to_le_bytes());
+    b[56..64].copy_from_slice(&line.raw_next.to_le_bytes());
+    b
 }
 
 /// Offset in the image of `__vdso_rt_sigreturn`, where signal handlers return on

@@ -8,13 +8,18 @@
 //! frequency offset, plus this second's share of the PLL's phase offset (the offset shifted
 //! right by `SHIFT_PLL + time_constant`) and of adjtime's single-shot offset (at most 500 µs
 //! a second). Linux applies those shares at each second boundary (`second_overflow`); here
-//! they are applied lazily, second by second, when the clock is next read. While the clock
-//! runs at the raw rate with nothing left to apply it is the raw clock plus a fixed offset,
-//! read without a lock and by the vDSO; otherwise the vDSO asks the kernel.
+//! they are applied lazily, second by second, when the clock is next read past the current
+//! second's end. Within a second the rate is constant, so the clock is published as a line
+//! (base raw and monotonic time, a multiplier, the raw time it ends: Linux's timekeeper)
+//! under a sequence count, here and in the vDSO's data page: both compute the clock from it
+//! without a lock; whoever reads past its end advances the clock under [`CLOCK`]'s lock and
+//! publishes the next second's. While the clock runs at the raw rate with nothing left to
+//! apply the line has no end.
 
-use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use core::sync::atomic::{fence, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use lintel_abi::stat::Timespec;
 use lintel_hal::clock;
+use lintel_ntp::Leap;
 
 /// Wall-clock nanoseconds at boot (monotonic zero). Changed by clock_settime.
 static REALTIME_OFFSET_NS: AtomicI64 = AtomicI64::new(0);
@@ -63,21 +68,17 @@ pub fn raw_ns() -> u64 {
 }
 
 /// The monotonic clock (CLOCK_MONOTONIC): nanoseconds since boot at the disciplined rate.
+/// Lock-free while the raw clock is short of the published line's end (`raw_next`, the
+/// current second's end while slewing); past it the reader advances the clock under the lock.
 pub fn uptime_ns() -> u64 {
+    let (line, raw) = read_line();
+    if raw < line.raw_next {
+        return line.mono(raw).max(0) as u64;
+    }
+    let mut c = CLOCK.lock();
     let raw = raw_ns();
-    if !SLEWING.load(Ordering::Acquire) {
-        return raw.wrapping_add(MONO_OFFSET_NS.load(Ordering::Relaxed) as u64);
-    }
-    let (now, settled) = {
-        let mut c = CLOCK.lock();
-        c.advance(raw);
-        let now = c.mono_at(raw);
-        (now, c.settle())
-    };
-    if settled {
-        publish();
-    }
-    now.max(0) as u64
+    c.advance(raw);
+    c.line().mono(raw).max(0) as u64
 }
 
 /// The raw-clock time at which the monotonic clock reaches `at` (for the hardware timer,
@@ -87,44 +88,115 @@ pub fn raw_deadline(at: u64) -> u64 {
     if at == u64::MAX {
         return at;
     }
-    if !SLEWING.load(Ordering::Acquire) {
-        return (at as i64)
-            .wrapping_sub(MONO_OFFSET_NS.load(Ordering::Relaxed))
-            .max(0) as u64;
-    }
-    let raw = raw_ns();
-    let mut c = CLOCK.lock();
-    c.advance(raw);
-    let now = c.mono_at(raw);
+    let (line, raw) = read_line();
+    let (now, fastest) = if raw < line.raw_next {
+        (line.mono(raw), FASTEST.load(Ordering::Relaxed))
+    } else {
+        let mut c = CLOCK.lock();
+        c.advance(raw);
+        (c.line().mono(raw), c.fastest())
+    };
     let left = (at as i64).saturating_sub(now);
     if left <= 0 {
         return raw;
     }
-    let rate = c.tick_length.max(c.d.base_length()).max(1);
-    let raw_left = ((left as i128) << 32) * NSEC_PER_SEC as i128 / rate as i128;
+    if fastest == NSEC_PER_SEC << SCALE {
+        return raw.saturating_add(left as u64);
+    }
+    let raw_left = ((left as i128) << SCALE) * NSEC_PER_SEC as i128 / fastest.max(1) as i128;
     raw.saturating_add(raw_left.clamp(0, u64::MAX as i128) as u64)
 }
 
-/// Who republishes the clock when it starts or stops slewing (the vDSO's data page; set by
-/// `vdso::init`, which depends on this module rather than the other way round).
-static PUBLISH: spin::Once<fn()> = spin::Once::new();
-
-/// Sets the function that republishes the clock (`vdso::update`).
-pub fn on_change(f: fn()) {
-    PUBLISH.call_once(|| f);
+/// The monotonic clock as the current second's line (Linux's timekeeper as the vDSO sees it):
+/// `mono(raw) = base_mono + (base_frac + (raw - base_raw) * mult) >> 32`, valid while
+/// `raw < raw_next` (`u64::MAX` while the clock runs steadily at the raw rate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub base_raw: u64,
+    pub base_mono: i64,
+    /// Fractions of a nanosecond at `base_raw`, in units of 2^-32 ns.
+    pub base_frac: u32,
+    /// Monotonic ns per raw ns in 32.32.
+    pub mult: u64,
+    pub raw_next: u64,
 }
 
-fn publish() {
-    if let Some(f) = PUBLISH.get() {
-        f();
+impl Line {
+    /// Monotonic ns at raw time `raw` (the base's for a raw time before it).
+    pub fn mono(&self, raw: u64) -> i64 {
+        let d = raw.saturating_sub(self.base_raw) as u128;
+        let f = (self.base_frac as u128 + d * self.mult as u128) >> SCALE;
+        self.base_mono.wrapping_add(f.min(i64::MAX as u128) as i64)
     }
 }
 
-/// The monotonic clock is the raw clock plus this while not [`SLEWING`].
-static MONO_OFFSET_NS: AtomicI64 = AtomicI64::new(0);
-/// Whether the monotonic clock runs off the raw rate (or has offsets left to apply): read
-/// under [`CLOCK`]'s lock then, and not by the vDSO.
-static SLEWING: AtomicBool = AtomicBool::new(false);
+/// The published line, a sequence count odd while it is rewritten (under [`CLOCK`]'s lock,
+/// the only writer), as Linux's vdso_data: readers retry while it is odd or changed.
+static SEQ: AtomicU32 = AtomicU32::new(0);
+static BASE_RAW: AtomicU64 = AtomicU64::new(0);
+static BASE_MONO: AtomicI64 = AtomicI64::new(0);
+static BASE_FRAC: AtomicU32 = AtomicU32::new(0);
+static MULT: AtomicU64 = AtomicU64::new(1 << SCALE);
+static RAW_NEXT: AtomicU64 = AtomicU64::new(u64::MAX);
+/// The fastest rate the discipline may reach before a deadline (`raw_deadline`), ns per
+/// second shifted left by 32.
+static FASTEST: AtomicI64 = AtomicI64::new(NSEC_PER_SEC << SCALE);
+
+/// The published line and a raw-clock reading taken inside the same read section (so a rate
+/// change, which reads the raw clock only after the count went odd, never comes before it).
+fn read_line() -> (Line, u64) {
+    loop {
+        let s = SEQ.load(Ordering::Acquire);
+        if s & 1 == 0 {
+            let raw = raw_ns();
+            let line = Line {
+                base_raw: BASE_RAW.load(Ordering::Relaxed),
+                base_mono: BASE_MONO.load(Ordering::Relaxed),
+                base_frac: BASE_FRAC.load(Ordering::Relaxed),
+                mult: MULT.load(Ordering::Relaxed),
+                raw_next: RAW_NEXT.load(Ordering::Relaxed),
+            };
+            fence(Ordering::Acquire);
+            if SEQ.load(Ordering::Relaxed) == s {
+                return (line, raw);
+            }
+        }
+        core::hint::spin_loop();
+    }
+}
+
+/// Who writes the vDSO's data page (set by `vdso::init`, which depends on this module rather
+/// than the other way round): `begin` makes its count odd, `end` writes the line and the wall
+/// clock's offset and makes it even. Called under [`CLOCK`]'s lock, so in order.
+pub struct Publisher {
+    pub begin: fn(),
+    pub end: fn(&Line, i64),
+}
+
+static PUBLISH: spin::Once<Publisher> = spin::Once::new();
+
+/// Sets who writes the vDSO's data page, and writes it.
+pub fn on_change(p: Publisher) {
+    PUBLISH.call_once(|| p);
+    republish();
+}
+
+/// Writes the vDSO's data page again (the wall clock was set).
+pub fn republish() {
+    let c = CLOCK.lock();
+    begin_publish();
+    c.end_publish();
+}
+
+/// Makes both sequence counts odd: readers wait until the matching `end_publish`.
+fn begin_publish() {
+    let s = SEQ.load(Ordering::Relaxed);
+    SEQ.store(s | 1, Ordering::Relaxed);
+    fence(Ordering::Release);
+    if let Some(p) = PUBLISH.get() {
+        (p.begin)();
+    }
+}
 
 const NSEC_PER_SEC: i64 = 1_000_000_000;
 /// Linux's NTP_SCALE_SHIFT: lengths and offsets are ns shifted left by this.
@@ -159,6 +231,10 @@ pub struct Discipline {
     pub time_adjust: i64,
     /// The PLL's time constant (0..=10).
     pub time_constant: i64,
+    /// The leap-second state machine (Linux's time_state), run at each second boundary.
+    pub leap: Leap,
+    /// adjtimex's status bits STA_INS and STA_DEL (the leap second asked for).
+    pub leap_status: i32,
 }
 
 impl Discipline {
@@ -174,16 +250,22 @@ impl Discipline {
 }
 
 /// The monotonic clock as a function of the raw clock: linear from an anchor through the
-/// current second (at `tick_length`), the next second's length set at each boundary.
+/// current second (at `tick_length`), the next second's length set at each boundary. Readers
+/// see the published [`Line`] from the anchor, whose multiplier is the rate rounded down, so
+/// it stays within a quarter of a nanosecond below this exact function and meets it again
+/// at each boundary (a step forward, never back).
 struct Clock {
     d: Discipline,
     /// The anchor: raw ns, and monotonic ns there shifted left by 32.
     raw_a: u64,
     mono_a: i128,
-    /// The raw time at which the current second ends.
+    /// The raw time at which the current second ends (where the wall clock's does).
     raw_next: u64,
     /// The length of the current second in ns, shifted left by 32.
     tick_length: i64,
+    /// The clock runs steadily at the raw rate: the line is published without an end and
+    /// the second boundaries are not kept ([`adjust`] finds them again).
+    idle: bool,
 }
 
 static CLOCK: spin::Mutex<Clock> = spin::Mutex::new(Clock {
@@ -193,22 +275,44 @@ static CLOCK: spin::Mutex<Clock> = spin::Mutex::new(Clock {
         time_offset: 0,
         time_adjust: 0,
         time_constant: 2,
+        leap: Leap::new(),
+        leap_status: 0,
     },
     raw_a: 0,
     mono_a: 0,
     raw_next: NSEC_PER_SEC as u64,
     tick_length: NSEC_PER_SEC << SCALE,
+    idle: true,
 });
 
 impl Clock {
-    /// Monotonic ns at raw time `raw` (not before the anchor, within the current second).
+    /// Monotonic ns at raw time `raw` (not before the anchor, within the current second),
+    /// shifted left by 32: the exact function.
     fn mono_scaled(&self, raw: u64) -> i128 {
         let d = raw.saturating_sub(self.raw_a) as i128;
         self.mono_a + d * self.tick_length as i128 / NSEC_PER_SEC as i128
     }
 
-    fn mono_at(&self, raw: u64) -> i64 {
-        (self.mono_scaled(raw) >> SCALE) as i64
+    /// Raw ns in which the monotonic clock advances `mono` ns at the current rate.
+    fn raw_len(&self, mono: i64) -> u64 {
+        let r = ((mono as i128) << SCALE) * NSEC_PER_SEC as i128 / self.tick_length.max(1) as i128;
+        r.clamp(1, u64::MAX as i128) as u64
+    }
+
+    /// What readers compute from: the line through the anchor at the current rate.
+    fn line(&self) -> Line {
+        Line {
+            base_raw: self.raw_a,
+            base_mono: (self.mono_a >> SCALE) as i64,
+            base_frac: self.mono_a as u32,
+            mult: (self.tick_length.max(0) / NSEC_PER_SEC) as u64,
+            raw_next: if self.idle { u64::MAX } else { self.raw_next },
+        }
+    }
+
+    /// The fastest rate the discipline may reach before a deadline.
+    fn fastest(&self) -> i64 {
+        self.tick_length.max(self.d.base_length())
     }
 
     /// Nothing is left to apply: each second is as long as the last.
@@ -218,21 +322,43 @@ impl Clock {
             && self.tick_length == self.d.base_length()
     }
 
-    /// Moves the anchor to `raw`, applying each second boundary passed (Linux's
-    /// second_overflow: the next second's share of the phase and single-shot offsets).
+    /// The wall-clock ns at the anchor.
+    fn wall_a(&self) -> i64 {
+        ((self.mono_a >> SCALE) as i64).saturating_add(REALTIME_OFFSET_NS.load(Ordering::Relaxed))
+    }
+
+    /// Starts keeping second boundaries again, the next where the wall clock's next second
+    /// begins.
+    fn wake(&mut self) {
+        self.idle = false;
+        let rem = self.wall_a().rem_euclid(NSEC_PER_SEC);
+        self.raw_next = self.raw_a.saturating_add(self.raw_len(NSEC_PER_SEC - rem));
+    }
+
+    /// Moves the anchor to each second boundary passed up to `raw`, applying it (Linux's
+    /// second_overflow: the next second's share of the phase and single-shot offsets), and
+    /// publishes the new line if one was passed.
     fn advance(&mut self, raw: u64) {
+        if self.idle || raw < self.raw_next {
+            return;
+        }
         while raw >= self.raw_next {
-            if self.steady() {
-                let secs = (raw - self.raw_next) / NSEC_PER_SEC as u64 + 1;
-                let end = self.raw_next + (secs - 1) * NSEC_PER_SEC as u64;
-                self.mono_a = self.mono_scaled(end);
-                self.raw_a = end;
-                self.raw_next = end + NSEC_PER_SEC as u64;
-                break;
+            let mut at = self.raw_next;
+            if self.steady() && self.d.leap.quiet(self.d.leap_status) {
+                // Steady seconds: straight to the last boundary before `raw`.
+                let second = self.raw_len(NSEC_PER_SEC);
+                at += (raw - at) / second * second;
             }
-            self.mono_a = self.mono_scaled(self.raw_next);
-            self.raw_a = self.raw_next;
-            self.raw_next += NSEC_PER_SEC as u64;
+            self.mono_a = self.mono_scaled(at);
+            self.raw_a = at;
+            // A leap second at the UTC midnight: the wall clock steps, TAI does not.
+            let secs = (self.wall_a() + NSEC_PER_SEC / 2).div_euclid(NSEC_PER_SEC);
+            let leap = self.d.leap.second_overflow(secs, self.d.leap_status);
+            if leap != 0 {
+                REALTIME_OFFSET_NS.fetch_add(leap * NSEC_PER_SEC, Ordering::Relaxed);
+                TAI_OFFSET.fetch_sub(leap, Ordering::Relaxed);
+                CLOCK_SETS.fetch_add(1, Ordering::Relaxed);
+            }
             let mut len = self.d.base_length();
             let chunk = self.d.offset_chunk();
             self.d.time_offset -= chunk;
@@ -241,23 +367,44 @@ impl Clock {
             self.d.time_adjust -= adj;
             len += (adj * 1000) << SCALE;
             self.tick_length = len;
+            // The next boundary is where the wall clock's next second begins.
+            let rem = self.wall_a().rem_euclid(NSEC_PER_SEC);
+            let mut to_go = NSEC_PER_SEC - rem;
+            if to_go < NSEC_PER_SEC / 2 {
+                to_go += NSEC_PER_SEC;
+            }
+            self.raw_next = at.saturating_add(self.raw_len(to_go));
         }
-        if raw > self.raw_a {
-            self.mono_a = self.mono_scaled(raw);
-            self.raw_a = raw;
+        self.settle();
+        begin_publish();
+        self.end_publish();
+    }
+
+    /// When the clock runs at the raw rate with nothing left to apply and no leap second to
+    /// watch for, its line needs no end.
+    fn settle(&mut self) {
+        if self.steady()
+            && self.tick_length == NSEC_PER_SEC << SCALE
+            && self.d.leap.quiet(self.d.leap_status)
+        {
+            self.idle = true;
         }
     }
 
-    /// When the clock runs at the raw rate with nothing left to apply, it becomes the raw
-    /// clock plus an offset again; true when that changed (the vDSO's page must say so).
-    fn settle(&mut self) -> bool {
-        if !self.steady() || self.tick_length != NSEC_PER_SEC << SCALE {
-            return false;
+    /// Writes the line (after [`begin_publish`]) and makes the counts even again.
+    fn end_publish(&self) {
+        let l = self.line();
+        BASE_RAW.store(l.base_raw, Ordering::Relaxed);
+        BASE_MONO.store(l.base_mono, Ordering::Relaxed);
+        BASE_FRAC.store(l.base_frac, Ordering::Relaxed);
+        MULT.store(l.mult, Ordering::Relaxed);
+        RAW_NEXT.store(l.raw_next, Ordering::Relaxed);
+        FASTEST.store(self.fastest(), Ordering::Relaxed);
+        let s = SEQ.load(Ordering::Relaxed);
+        SEQ.store((s | 1).wrapping_add(1), Ordering::Release);
+        if let Some(p) = PUBLISH.get() {
+            (p.end)(&l, realtime_offset_ns());
         }
-        let offset = (self.mono_a >> SCALE) as i64 - self.raw_a as i64;
-        self.mono_a = ((self.raw_a as i64 + offset) as i128) << SCALE;
-        MONO_OFFSET_NS.store(offset, Ordering::Relaxed);
-        SLEWING.swap(false, Ordering::Release)
     }
 }
 
@@ -275,6 +422,7 @@ pub fn clear_offsets() {
         |d| {
             d.time_adjust = 0;
             d.time_offset = 0;
+            d.leap.clear();
         },
         true,
     )
@@ -282,54 +430,57 @@ pub fn clear_offsets() {
 
 /// [`discipline`]; with `rebase` the current second's length becomes the base rate's (Linux's
 /// `tick_length = tick_length_base`), otherwise it moves by the change of the base rate.
+/// The published line is re-anchored at now: its count goes odd before the raw clock is
+/// read, so no reader computes the old line past the new anchor.
 fn adjust<R>(f: impl FnOnce(&mut Discipline) -> R, rebase: bool) -> R {
+    let mut c = CLOCK.lock();
+    // Boundaries passed first (publishing each).
+    c.advance(raw_ns());
+    begin_publish();
     let raw = raw_ns();
-    let (r, changed) = {
-        let mut c = CLOCK.lock();
-        if SLEWING.load(Ordering::Acquire) {
-            c.advance(raw);
-        } else {
-            // Re-anchor at now; seconds end where the wall clock's do.
-            let mono = raw as i64 + MONO_OFFSET_NS.load(Ordering::Relaxed);
-            c.mono_a = (mono as i128) << SCALE;
-            c.raw_a = raw;
-            let wall = mono + REALTIME_OFFSET_NS.load(Ordering::Relaxed);
-            c.raw_next = raw + (NSEC_PER_SEC - wall.rem_euclid(NSEC_PER_SEC)) as u64;
-        }
-        let old = c.d.base_length();
-        let r = f(&mut c.d);
-        let new = c.d.base_length();
-        if rebase {
-            c.tick_length = new;
-        } else {
-            c.tick_length += new - old;
-        }
-        let was = SLEWING.load(Ordering::Relaxed);
-        let changed = if c.settle() {
-            true
-        } else if c.steady() && c.tick_length == NSEC_PER_SEC << SCALE {
-            false
-        } else {
-            SLEWING.store(true, Ordering::Release);
-            !was
-        };
-        (r, changed)
-    };
-    if changed {
-        publish();
+    c.mono_a = c.mono_scaled(raw);
+    c.raw_a = raw;
+    if c.idle || raw >= c.raw_next {
+        c.wake();
     }
+    let old = c.d.base_length();
+    let r = f(&mut c.d);
+    let new = c.d.base_length();
+    if rebase {
+        c.tick_length = new;
+    } else {
+        c.tick_length += new - old;
+    }
+    c.settle();
+    c.end_publish();
     r
 }
 
-/// The monotonic clock's offset from the raw clock, and whether it is slewing (the vDSO's
-/// data page).
-pub fn mono_offset_ns() -> (i64, bool) {
-    let slewing = SLEWING.load(Ordering::Acquire);
-    (MONO_OFFSET_NS.load(Ordering::Relaxed), slewing)
+/// The wall clock (CLOCK_REALTIME). The monotonic clock is read first: reading it may pass a
+/// leap second, which moves the offset.
+pub fn realtime_ns() -> i64 {
+    let mono = uptime_ns() as i64;
+    REALTIME_OFFSET_NS.load(Ordering::Relaxed) + mono
 }
 
-pub fn realtime_ns() -> i64 {
-    REALTIME_OFFSET_NS.load(Ordering::Relaxed) + uptime_ns() as i64
+/// CLOCK_TAI's offset from the wall clock in seconds (adjtimex's `tai`; 0 at boot, as on
+/// Linux, until a daemon sets it with ADJ_TAI). A leap second moves it.
+static TAI_OFFSET: AtomicI64 = AtomicI64::new(0);
+
+pub fn tai_offset() -> i64 {
+    TAI_OFFSET.load(Ordering::Relaxed)
+}
+
+/// Sets the TAI offset (ADJ_TAI); called with the discipline's lock held (in [`discipline`]'s
+/// closure) so that no leap second comes between.
+pub fn set_tai_offset(secs: i64) {
+    TAI_OFFSET.store(secs, Ordering::Relaxed);
+}
+
+/// CLOCK_TAI: the wall clock plus the TAI offset.
+pub fn tai_ns() -> i64 {
+    let rt = realtime_ns();
+    rt.saturating_add(tai_offset().saturating_mul(NSEC_PER_SEC))
 }
 
 pub fn ns_to_timespec(ns: i64) -> Timespec {

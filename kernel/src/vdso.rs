@@ -4,10 +4,11 @@
 
 use crate::mm::{Backing, MmInner, Vma, PAGE};
 use alloc::vec::Vec;
+use core::sync::atomic::{fence, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::{Frame, Prot};
 
-use lintel_hal::vdso::{clock_data, CLOCK_OFFSET, IMAGE, SEQ_OFFSET};
+use lintel_hal::vdso::{clock_data, MonoLine, CLOCK_OFFSET, IMAGE, SEQ_OFFSET};
 
 struct Pages {
     vvar: Frame,
@@ -15,9 +16,6 @@ struct Pages {
 }
 
 static PAGES: spin::Once<Pages> = spin::Once::new();
-/// Serializes writers of the data page (the sequence count allows one at a time).
-static UPDATE: spin::Mutex<()> = spin::Mutex::new(());
-
 pub const VVAR_NAME: &str = "[vvar]";
 pub const VDSO_NAME: &str = "[vdso]";
 
@@ -36,24 +34,48 @@ pub fn init() {
         Pages { vvar, text }
     });
     crate::mm::set_special_pages(page);
-    crate::time::on_change(update);
-    update();
+    crate::time::on_change(crate::time::Publisher {
+        begin: begin_update,
+        end: end_update,
+    });
 }
 
-/// Rewrites the data page's clock fields, with the sequence count odd while writing.
+/// Rewrites the data page's clock fields (the wall clock was set).
 pub fn update() {
+    crate::time::republish();
+}
+
+/// Makes the data page's sequence count odd: readers retry until [`end_update`]. The clock
+/// calls both under its lock, so there is one writer at a time.
+fn begin_update() {
     let Some(p) = PAGES.get() else { return };
-    let _one_writer = UPDATE.lock();
     let mut seq = [0u8; 4];
     p.vvar.read(SEQ_OFFSET, &mut seq);
     let s = u32::from_le_bytes(seq);
     p.vvar.write(SEQ_OFFSET, &(s | 1).to_le_bytes());
-    let (mono_offset, slewing) = crate::time::mono_offset_ns();
-    p.vvar.write(
-        CLOCK_OFFSET,
-        &clock_data(crate::time::realtime_offset_ns(), mono_offset, slewing),
-    );
-    p.vvar.write(SEQ_OFFSET, &((s | 1) + 1).to_le_bytes());
+    // Linux's smp_wmb: the odd count is seen before any field changes.
+    fence(Ordering::Release);
+}
+
+/// Writes the clock fields and makes the count even again.
+fn end_update(line: &crate::time::Line, realtime_offset_ns: i64) {
+    let Some(p) = PAGES.get() else { return };
+    let line = MonoLine {
+        base_raw: line.base_raw,
+        base_mono: line.base_mono,
+        base_frac: line.base_frac,
+        mult: line.mult,
+        raw_next: line.raw_next,
+    };
+    p.vvar
+        .write(CLOCK_OFFSET, &clock_data(realtime_offset_ns, &line));
+    // The fields are seen before the even count.
+    fence(Ordering::Release);
+    let mut seq = [0u8; 4];
+    p.vvar.read(SEQ_OFFSET, &mut seq);
+    let s = u32::from_le_bytes(seq);
+    p.vvar
+        .write(SEQ_OFFSET, &((s | 1).wrapping_add(1)).to_le_bytes());
 }
 
 /// The frame behind page `index` of the named special mapping.

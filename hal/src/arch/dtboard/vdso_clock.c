@@ -10,8 +10,13 @@ struct vvar {
     uint64_t mult;
     int64_t realtime_offset; /* wall-clock ns at boot */
     uint32_t resolution_ns;  /* one counter tick, rounded up */
-    uint32_t slewing; /* the disciplined clocks come from the kernel */
-    int64_t mono_offset; /* CLOCK_MONOTONIC minus the raw clock, ns */
+    /* CLOCK_MONOTONIC = base_mono + (base_frac + (raw - base_raw) * mono_mult) >> 32 while
+     * raw < raw_next (the kernel's time::Line); past it the kernel moves the line on. */
+    uint32_t base_frac;
+    uint64_t base_raw;
+    int64_t base_mono;
+    uint64_t mono_mult;
+    uint64_t raw_next;
 };
 
 struct timespec_k { int64_t tv_sec; int64_t tv_nsec; };
@@ -23,38 +28,46 @@ static inline const struct vvar *vvar(void) {
     return (const struct vvar *)(__ehdr_start - 4096);
 }
 
-/* The raw clock, the offsets of the monotonic and wall clocks from it, and whether they
- * are slewing (then only the kernel knows them), read consistently. */
-static void read_clock(uint64_t *raw, int64_t *mono_off, int64_t *offset, uint32_t *slewing) {
+/* The raw clock, the monotonic clock and the wall clock's offset from it, read consistently;
+ * 0 when the monotonic clock's line has ended (only the kernel knows it then). */
+static int read_clock(uint64_t *raw, int64_t *mono, int64_t *offset) {
     const struct vvar *v = vvar();
     uint32_t s;
+    uint64_t r, base_raw, mono_mult, raw_next;
+    int64_t base_mono;
+    uint32_t base_frac;
     do {
         s = v->seq;
         READ_BARRIER();
         uint64_t d = rdtime() - v->time_boot;
-        *raw = (uint64_t)(((unsigned __int128)d * v->mult) >> 32);
-        *mono_off = v->mono_offset;
+        r = (uint64_t)(((unsigned __int128)d * v->mult) >> 32);
+        base_raw = v->base_raw;
+        base_mono = v->base_mono;
+        base_frac = v->base_frac;
+        mono_mult = v->mono_mult;
+        raw_next = v->raw_next;
         *offset = v->realtime_offset;
-        *slewing = v->slewing;
         READ_BARRIER();
     } while ((s & 1) || s != v->seq);
+    *raw = r;
+    if (r >= raw_next)
+        return 0;
+    uint64_t dr = r > base_raw ? r - base_raw : 0;
+    *mono = base_mono + (int64_t)(((unsigned __int128)dr * mono_mult + base_frac) >> 32);
+    return 1;
 }
 
 static int do_clock_gettime(int clk, struct timespec_k *ts) {
     uint64_t raw;
-    int64_t mono_off, off, ns;
-    uint32_t slewing;
+    int64_t mono = 0, off, ns;
     switch (clk) {
     case 0: /* CLOCK_REALTIME */
     case 1: /* CLOCK_MONOTONIC */
     case 4: /* CLOCK_MONOTONIC_RAW */
     case 7: /* CLOCK_BOOTTIME */
-        read_clock(&raw, &mono_off, &off, &slewing);
-        if (clk != 4 && slewing)
+        if (!read_clock(&raw, &mono, &off) && clk != 4)
             return (int)sys3(113, clk, (long)ts, 0); /* clock_gettime */
-        ns = (int64_t)raw;
-        if (clk != 4)
-            ns += mono_off;
+        ns = clk == 4 ? (int64_t)raw : mono;
         if (clk == 0)
             ns += off;
         ts->tv_sec = ns / 1000000000;

@@ -11,8 +11,9 @@ use crate::time;
 use crate::uaccess;
 use lintel_abi::capability::CAP_SYS_TIME;
 use lintel_abi::Errno;
+use lintel_ntp::{STA_DEL, STA_INS, TIME_ERROR};
 
-const NOTE: &str = "slews CLOCK_REALTIME and CLOCK_MONOTONIC (never CLOCK_MONOTONIC_RAW) as Linux's NTP code does: tick, frequency, the PLL's phase offset, adjtime's single-shot offset at 500 µs/s; ADJ_SETOFFSET steps it (CAP_SYS_TIME, else EPERM); leap seconds (STA_INS/STA_DEL) and PPS are not acted on";
+const NOTE: &str = "slews CLOCK_REALTIME and CLOCK_MONOTONIC (never CLOCK_MONOTONIC_RAW) as Linux's NTP code does: tick, frequency, the PLL's phase offset, adjtime's single-shot offset at 500 µs/s; ADJ_SETOFFSET steps it (CAP_SYS_TIME, else EPERM); leap seconds (STA_INS/STA_DEL) as Linux's state machine, inserted or deleted at the UTC midnight, the state returned; ADJ_TAI sets CLOCK_TAI's offset, which leap seconds move; PPS is not acted on (no PPS source)";
 
 pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial("adjtimex", adjtimex, NOTE),
@@ -27,6 +28,7 @@ const ADJ_MAXERROR: u32 = 0x0004;
 const ADJ_ESTERROR: u32 = 0x0008;
 const ADJ_STATUS: u32 = 0x0010;
 const ADJ_TIMECONST: u32 = 0x0020;
+const ADJ_TAI: u32 = 0x0080;
 const ADJ_SETOFFSET: u32 = 0x0100;
 const ADJ_NANO: u32 = 0x2000;
 const ADJ_TICK: u32 = 0x4000;
@@ -51,9 +53,8 @@ const STA_NANO: i32 = 0x2000;
 const STA_MODE: i32 = 0x4000;
 /// The status bits a caller may not set (Linux's STA_RONLY).
 const STA_RONLY: i32 = 0x0100 | 0x0200 | 0x0400 | 0x0800 | 0x1000 | 0x2000 | 0x4000 | 0x8000;
-/// The clock states adjtimex returns: synchronized, and unsynchronized.
-const TIME_OK: usize = 0;
-const TIME_ERROR: usize = 5;
+/// Linux's MAX_TAI_OFFSET: ADJ_TAI takes 0..=this.
+const MAX_TAI_OFFSET: i64 = 100_000;
 /// Linux's NTP_PHASE_LIMIT, the maximum and estimated error of an unsynchronized clock (µs).
 const NTP_PHASE_LIMIT: i64 = 16_000_000;
 /// Linux's MAXPHASE: the largest phase offset the PLL takes (ns).
@@ -225,7 +226,7 @@ fn do_adjtimex(c: &Call, addr: usize) -> SysResult {
         ntp.maxerror = NTP_PHASE_LIMIT;
         ntp.status |= STA_UNSYNC;
     }
-    let (d, offset) = time::discipline(|d| {
+    let (d, offset, tai) = time::discipline(|d| {
         if modes & ADJ_ADJTIME != 0 {
             // adjtime(3): a single-shot offset in µs, independent of the PLL; the offset left
             // of the previous one is reported.
@@ -233,18 +234,21 @@ fn do_adjtimex(c: &Call, addr: usize) -> SysResult {
             if modes & ADJ_OFFSET_READONLY == 0 {
                 d.time_adjust = get(&b, 8);
             }
-            return (*d, left);
+            return (*d, left, time::tai_offset());
         }
         if modes & ADJ_STATUS != 0 {
             let st = get(&b, 40) as i32;
             if ntp.status & STA_PLL != 0 && st & STA_PLL == 0 {
                 // Leaving PLL mode resets the state (Linux's process_adj_status).
                 ntp.status = STA_UNSYNC;
+                d.leap.reset();
             }
             if ntp.status & STA_PLL == 0 && st & STA_PLL != 0 {
                 ntp.reftime = now.div_euclid(1_000_000_000);
             }
             ntp.status = (ntp.status & STA_RONLY) | (st & !STA_RONLY);
+            // The clock acts on a leap second asked for at its next second boundary.
+            d.leap_status = ntp.status & (STA_INS | STA_DEL);
         }
         if modes & ADJ_NANO != 0 {
             ntp.status |= STA_NANO;
@@ -270,6 +274,12 @@ fn do_adjtimex(c: &Call, addr: usize) -> SysResult {
             }
             d.time_constant = tc.clamp(0, MAXTC);
         }
+        if modes & ADJ_TAI != 0 {
+            let tai = get(&b, 48);
+            if (0..=MAX_TAI_OFFSET).contains(&tai) {
+                time::set_tai_offset(tai);
+            }
+        }
         if modes & ADJ_OFFSET != 0 {
             update_offset(&mut ntp, d, get(&b, 8), now.div_euclid(1_000_000_000));
         }
@@ -283,7 +293,7 @@ fn do_adjtimex(c: &Call, addr: usize) -> SysResult {
         } else {
             (left as u32 / 1000) as i64
         };
-        (*d, left)
+        (*d, left, time::tai_offset())
     });
     let mut out = [0u8; TIMEX_SIZE];
     out[..4].copy_from_slice(&modes.to_le_bytes());
@@ -301,14 +311,15 @@ fn do_adjtimex(c: &Call, addr: usize) -> SysResult {
     put(&mut out, 72, now.div_euclid(1_000_000_000)); // time.tv_sec
     put(&mut out, 80, if nano { frac } else { frac / 1000 }); // time.tv_usec
     put(&mut out, 88, d.tick_usec);
+    out[160..164].copy_from_slice(&(tai as i32).to_le_bytes());
     let state = if error_status(ntp.status) {
         TIME_ERROR
     } else {
-        TIME_OK
+        d.leap.state
     };
     drop(ntp);
     uaccess::write_bytes(addr, &out)?;
-    ok(state)
+    ok(state as usize)
 }
 
 pub fn adjtimex(c: &mut Call) -> SysResult {

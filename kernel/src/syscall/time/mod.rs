@@ -100,7 +100,7 @@ pub(in crate::syscall) fn clock_now(id: usize) -> Result<i64, Errno> {
     }
     Ok(match id {
         CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_REALTIME_ALARM => time::realtime_ns(),
-        CLOCK_TAI => time::realtime_ns() + 37_000_000_000,
+        CLOCK_TAI => time::tai_ns(),
         CLOCK_MONOTONIC_RAW => time::raw_ns() as i64,
         CLOCK_MONOTONIC | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME | CLOCK_BOOTTIME_ALARM => {
             time::uptime_ns() as i64
