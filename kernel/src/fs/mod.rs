@@ -34,6 +34,7 @@ pub mod timerfd;
 pub mod tty;
 pub mod userfaultfd;
 pub mod vfat;
+pub mod write_hint;
 pub mod xattr;
 
 use crate::proc::Thread;

@@ -84,6 +84,10 @@ pub const F_OFD_SETLKW: u32 = 38;
 /// File seals (`F_ADD_SEALS`/`F_GET_SEALS` on a memfd).
 pub const F_ADD_SEALS: u32 = 1033;
 pub const F_GET_SEALS: u32 = 1034;
+/// Write-life hints of a file's inode (`u64` through the pointer argument). The per-file
+/// forms (`F_GET_FILE_RW_HINT` 1037, `F_SET_FILE_RW_HINT` 1038) are EINVAL since Linux 5.18.
+pub const F_GET_RW_HINT: u32 = 1035;
+pub const F_SET_RW_HINT: u32 = 1036;
 pub const F_SEAL_SEAL: u32 = 1;
 pub const F_SEAL_SHRINK: u32 = 2;
 pub const F_SEAL_GROW: u32 = 4;

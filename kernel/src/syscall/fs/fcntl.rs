@@ -12,10 +12,10 @@ use lintel_abi::fcntl::*;
 use lintel_abi::fcntl::{F_ADD_SEALS, F_GET_SEALS};
 use lintel_abi::Errno;
 
-pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
+pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
     "fcntl",
     fcntl,
-    "dup, fd and status flags, POSIX and OFD record locks with deadlock detection, pipe sizes, seals; F_SETOWN(_EX)/F_SETSIG with SIGIO from pipes, FIFOs, terminals, Unix and IP sockets; leases with breaking (F_SETLEASE/F_GETLEASE) and F_NOTIFY (dnotify)",
+    "dup, fd and status flags, POSIX and OFD record locks with deadlock detection, pipe sizes, seals; F_SETOWN(_EX)/F_SETSIG with SIGIO from pipes, FIFOs, terminals, Unix and IP sockets; leases with breaking (F_SETLEASE/F_GETLEASE) and F_NOTIFY (dnotify); write-life hints (F_GET/SET_RW_HINT) kept on the inode and reported, as Linux does for a disk that does not place data by them",
 )];
 
 pub fn fcntl(c: &mut Call) -> SysResult {
@@ -132,6 +132,26 @@ pub fn fcntl(c: &mut Call) -> SysResult {
             ok(0)
         }
         F_GETLEASE => ok(crate::fs::lease::get(&f) as usize),
+        F_GET_RW_HINT => {
+            let hint = crate::fs::write_hint::get(&f);
+            crate::uaccess::write_bytes(arg, &hint.to_ne_bytes())?;
+            ok(0)
+        }
+        F_SET_RW_HINT => {
+            // The inode's owner or CAP_FOWNER only (Linux since 6.9; 6.1 let anyone).
+            let owner = f.stat().uid;
+            {
+                let p = c.thread.proc_ref();
+                let cred = p.cred.lock();
+                if owner != cred.fsuid && !cred.capable(lintel_abi::capability::CAP_FOWNER) {
+                    return Err(Errno::EPERM);
+                }
+            }
+            let mut b = [0u8; 8];
+            crate::uaccess::read_bytes(arg, &mut b)?;
+            crate::fs::write_hint::set(&f, u64::from_ne_bytes(b))?;
+            ok(0)
+        }
         F_NOTIFY => {
             let p = c.thread.proc_ref();
             let ids = {

@@ -32,7 +32,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "mmap",
         mmap,
-        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_LOCKED locks and faults in (mlock); MAP_HUGETLB as Linux with an empty huge page pool (ENOMEM, or with MAP_NORESERVE a mapping whose touch raises SIGBUS); MAP_32BIT mappings go in [1 GiB, 2 GiB) where Linux has the flag; MAP_GROWSDOWN mappings grow on faults below them as Linux's stacks",
+        "anonymous, private and shared file mappings (shared ones through the page cache); MAP_LOCKED locks and faults in (mlock); no huge page pool (vm.nr_hugepages stays 0), so MAP_HUGETLB answers as Linux with an empty pool: ENOMEM, or with MAP_NORESERVE a mapping whose touch raises SIGBUS; MAP_32BIT mappings go in [1 GiB, 2 GiB) where Linux has the flag; MAP_GROWSDOWN mappings grow on faults below them as Linux's stacks",
     ),
     Syscall::implemented("munmap", munmap, ""),
 ];
