@@ -4,7 +4,10 @@
 #include "lintel_test.h"
 #include <fcntl.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -298,10 +301,58 @@ static void test_statx(void) {
     CHECK_OK(close(fd));
 }
 
+/* stx_attributes_mask: every file reports automount, DAX and mount root (0x203000), and its
+ * file system adds the inode flags it keeps: tmpfs append, immutable, no-dump (0x70), ext4
+ * those and compressed, encrypted, verity (0x100874). Newer kernels may add
+ * STATX_ATTR_WRITE_ATOMIC (0x400000), left out of the comparison. */
+#define LT_ATTR_WRITE_ATOMIC 0x400000ULL
+static uint64_t attr_mask(int dfd, const char *path, int flags) {
+    struct lt_statx sx;
+    memset(&sx, 0, sizeof sx);
+    CHECK_OK(xstatx(dfd, path, flags, LT_STATX_BASIC_STATS, &sx));
+    return sx.stx_attributes_mask & ~LT_ATTR_WRITE_ATOMIC;
+}
+
+static void test_statx_attributes_mask(void) {
+    const uint64_t every = 0x203000;
+    int p[2];
+    CHECK_OK(pipe(p));
+    CHECK(attr_mask(p[0], "", AT_EMPTY_PATH) == every);
+    close(p[0]);
+    close(p[1]);
+    CHECK(attr_mask(AT_FDCWD, "/proc/self/status", 0) == every);
+    int m = memfd_create("attrs", 0);
+    CHECK(m >= 0);
+    CHECK(attr_mask(m, "", AT_EMPTY_PATH) == (every | 0x70));
+    close(m);
+
+    struct statfs fs;
+    CHECK_OK(statfs(".", &fs));
+    int fd = open("st_attrs", O_CREAT | O_TRUNC | O_RDWR, 0644);
+    CHECK(fd >= 0);
+    uint64_t want = 0;
+    if (fs.f_type == 0x01021994) /* TMPFS_MAGIC */
+        want = every | 0x70;
+    else if (fs.f_type == 0xEF53) /* EXT4_SUPER_MAGIC */
+        want = every | 0x100874;
+    if (want) {
+        CHECK(attr_mask(fd, "", AT_EMPTY_PATH) == want);
+        CHECK(attr_mask(AT_FDCWD, "st_attrs", 0) == want);
+        CHECK(attr_mask(AT_FDCWD, ".", 0) == want);
+        /* No flag is set on a new file. */
+        struct lt_statx sx;
+        CHECK_OK(xstatx(fd, "", AT_EMPTY_PATH, LT_STATX_BASIC_STATS, &sx));
+        CHECK((sx.stx_attributes & 0x100874) == 0);
+    }
+    close(fd);
+    unlink("st_attrs");
+}
+
 int main(void) {
     test_fstat_basic();
     test_fstatat();
     test_dirs_and_devices();
     test_statx();
+    test_statx_attributes_mask();
     DONE();
 }

@@ -61,6 +61,15 @@ pub use crate::arch::target::stat::STAT_SIZE;
 /// of a mount).
 pub const STATX_MNT_ID: u32 = 0x1000;
 pub const STATX_ATTR_MOUNT_ROOT: u64 = 0x2000;
+/// The other STATX_ATTR_* bits: inode flags (chattr's) a file system can report.
+pub const STATX_ATTR_COMPRESSED: u64 = 0x4;
+pub const STATX_ATTR_IMMUTABLE: u64 = 0x10;
+pub const STATX_ATTR_APPEND: u64 = 0x20;
+pub const STATX_ATTR_NODUMP: u64 = 0x40;
+pub const STATX_ATTR_ENCRYPTED: u64 = 0x800;
+pub const STATX_ATTR_AUTOMOUNT: u64 = 0x1000;
+pub const STATX_ATTR_VERITY: u64 = 0x10_0000;
+pub const STATX_ATTR_DAX: u64 = 0x20_0000;
 
 /// Size of `struct statx`.
 pub const STATX_SIZE: usize = 256;

@@ -23,6 +23,17 @@ impl Inode for Ext4Inode {
         self.kind == FileType::Regular
     }
 
+    /// Linux's ext4_getattr: the inode flags ext4 can report, set or not.
+    fn statx_attributes_mask(&self) -> u64 {
+        use lintel_abi::stat::*;
+        STATX_ATTR_APPEND
+            | STATX_ATTR_COMPRESSED
+            | STATX_ATTR_ENCRYPTED
+            | STATX_ATTR_IMMUTABLE
+            | STATX_ATTR_NODUMP
+            | STATX_ATTR_VERITY
+    }
+
     fn fs_id(&self) -> u64 {
         self.fs.fs_id()
     }

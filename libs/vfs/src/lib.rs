@@ -145,6 +145,12 @@ pub trait Inode: Send + Sync {
     fn mmap_errno(&self) -> Errno {
         Errno::ENODEV
     }
+    /// statx's stx_attributes_mask bits that this file system reports (Linux's getattr of
+    /// each file system sets them): which STATX_ATTR_* inode flags its files can show.
+    /// statx adds the ones every file has (automount, DAX, mount root).
+    fn statx_attributes_mask(&self) -> u64 {
+        0
+    }
     /// A file system's own access rule (Linux's `i_op->permission`), answered instead of
     /// the mode, ACL and capability checks of `inode_permission`; None keeps those.
     fn permission(&self, _cred: &Cred, _mask: u32) -> Option<KResult<()>> {

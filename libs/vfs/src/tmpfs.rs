@@ -865,6 +865,12 @@ impl<P: FilePage> Inode for TmpInode<P> {
         }
     }
 
+    /// Linux's shmem_getattr: tmpfs keeps the append, immutable and no-dump flags.
+    fn statx_attributes_mask(&self) -> u64 {
+        use lintel_abi::stat::{STATX_ATTR_APPEND, STATX_ATTR_IMMUTABLE, STATX_ATTR_NODUMP};
+        STATX_ATTR_APPEND | STATX_ATTR_IMMUTABLE | STATX_ATTR_NODUMP
+    }
+
     fn file_type(&self) -> FileType {
         self.kind
     }

@@ -71,14 +71,32 @@ pub fn statx(c: &mut Call) -> SysResult {
     } else {
         uaccess::read_path(pathp)?
     };
-    let (st, d) = if path.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 != AT_FDCWD {
-        let f = file(c, dirfd as i32)?;
-        (f.stat(), f.dentry.clone())
-    } else {
-        let d = fs::lookup_at_flags(c.thread, dirfd as i32, &path, flags)?;
-        (d.inode.stat(), Some(d))
-    };
+    let (st, d, fs_mask) =
+        if path.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 != AT_FDCWD {
+            let f = file(c, dirfd as i32)?;
+            let fs_mask = f.inode.as_ref().map_or(0, |i| i.statx_attributes_mask());
+            (f.stat(), f.dentry.clone(), fs_mask)
+        } else {
+            let d = fs::lookup_at_flags(c.thread, dirfd as i32, &path, flags)?;
+            (
+                d.inode.stat(),
+                Some(d.clone()),
+                d.inode.statx_attributes_mask(),
+            )
+        };
     let mut b = st.to_statx_bytes();
+    // The attributes every file reports (vfs_getattr_nosec and vfs_statx: automount, DAX and
+    // mount root), and its file system's (no file has the inode flags set: Lintel has no
+    // FS_IOC_SETFLAGS yet, so their values stay 0).
+    {
+        use lintel_abi::stat::{STATX_ATTR_AUTOMOUNT, STATX_ATTR_DAX, STATX_ATTR_MOUNT_ROOT};
+        let hugetlb = crate::mm::hugetlb::is_dev(st.dev);
+        let mask = STATX_ATTR_AUTOMOUNT
+            | STATX_ATTR_DAX
+            | STATX_ATTR_MOUNT_ROOT
+            | if hugetlb { 0 } else { fs_mask };
+        b[56..64].copy_from_slice(&mask.to_le_bytes());
+    }
     if crate::mm::hugetlb::is_dev(st.dev) {
         // hugetlbfs keeps no birth time.
         let mask = u32::from_le_bytes(b[0..4].try_into().unwrap_or([0; 4]))
@@ -101,8 +119,6 @@ pub fn statx(c: &mut Call) -> SysResult {
         };
         let attrs = word(&b, 8) | root;
         b[8..16].copy_from_slice(&attrs.to_le_bytes());
-        let attrs_mask = word(&b, 56) | STATX_ATTR_MOUNT_ROOT;
-        b[56..64].copy_from_slice(&attrs_mask.to_le_bytes());
     }
     uaccess::write_bytes(buf, &b)?;
     ok(0)
