@@ -314,7 +314,14 @@ impl InetSocket {
         let mut from = None;
         let mut full = 0;
         let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || loop {
-            match with(|s| s.recv(self.id, &mut buf[got..], peek)) {
+            let rest = &mut buf[got..];
+            // A datagram receive sends nothing (a stream's may: a window update).
+            let r = if stream {
+                with(|s| s.recv(self.id, rest, peek))
+            } else {
+                super::with_quiet(|s| s.recv(self.id, rest, peek))
+            };
+            match r {
                 Ok((n, f, whole)) => {
                     got += n;
                     from = f;
