@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -22,23 +23,7 @@
 __attribute__((noinline)) void blocks_window_open(int op) { __asm__ volatile("" ::"r"(op)); }
 __attribute__((noinline)) void blocks_window_close(int op) { __asm__ volatile("" ::"r"(op)); }
 
-/* Two UDP sockets on 127.0.0.1 connected to each other (bench.c's udp_pair). */
-static int udp_pair(int fd[2]) {
-    struct sockaddr_in sa[2];
-    for (int i = 0; i < 2; i++) {
-        socklen_t len = sizeof sa[i];
-        memset(&sa[i], 0, sizeof sa[i]);
-        sa[i].sin_family = AF_INET;
-        sa[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        fd[i] = socket(AF_INET, SOCK_DGRAM, 0);
-        if (fd[i] < 0 || bind(fd[i], (struct sockaddr *)&sa[i], sizeof sa[i]) ||
-            getsockname(fd[i], (struct sockaddr *)&sa[i], &len))
-            return -1;
-    }
-    for (int i = 0; i < 2; i++)
-        if (connect(fd[i], (struct sockaddr *)&sa[1 - i], sizeof sa[1 - i])) return -1;
-    return 0;
-}
+#include "udp_pair.h"
 
 /* A connected TCP pair on 127.0.0.1, Nagle off (bench.c's tcp_pair). */
 static int tcp_pair(int fd[2]) {
@@ -101,7 +86,7 @@ int main(int argc, char **argv) {
     /* udp_send_recv, tcp_send_recv: one byte there and back over a connected pair on
      * 127.0.0.1 (two packets, two sends and two receives per call). */
     int upair[2], tpair[2];
-    if (udp_pair(upair) || tcp_pair(tpair)) {
+    if (udp_pair_on_lo(upair, NULL) || tcp_pair(tpair)) {
         perror("blocks: socket pair");
         return 1;
     }
