@@ -70,7 +70,7 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
 
 /// Runs `f` on the stack like [`with`], for an `f` that sends nothing, arms no timer and
 /// changes nothing a poll would act on (a datagram socket's receive: it only takes what
-/// earlier polls delivered). The poll afterwards is left out when the stack has no work of
+/// earlier polls delivered; a readiness check). The poll afterwards is left out when the stack has no work of
 /// its own waiting: every other call polls before it lets go of the lock, so between calls
 /// only a timer coming due (NEXT_POLL) or a device's frames (RX_PENDING) give a poll
 /// something to do.
