@@ -614,24 +614,8 @@ fail:;
     errno = err;
     return -1;
 }
-/* Two UDP sockets on 127.0.0.1 connected to each other. */
-static int udp_pair(int fd[2]) {
-    struct sockaddr_in sa[2];
-    for (int i = 0; i < 2; i++) {
-        socklen_t len = sizeof sa[i];
-        memset(&sa[i], 0, sizeof sa[i]);
-        sa[i].sin_family = AF_INET;
-        sa[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        fd[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd[i] < 0 || bind(fd[i], (struct sockaddr *)&sa[i], sizeof sa[i]) ||
-            getsockname(fd[i], (struct sockaddr *)&sa[i], &len) ||
-            setsockopt(fd[i], SOL_SOCKET, SO_RCVTIMEO, &net_timeout, sizeof net_timeout))
-            return -1;
-    }
-    for (int i = 0; i < 2; i++)
-        if (connect(fd[i], (struct sockaddr *)&sa[1 - i], sizeof sa[1 - i])) return -1;
-    return 0;
-}
+#include "udp_pair.h"
+static int udp_pair(int fd[2]) { return udp_pair_on_lo(fd, &net_timeout); }
 /* One byte there and back between this process and an echo child over a connected socket
  * pair. The pair and the child are set up once for all rounds (net_lat): on Linux under TCG
  * a fork and a connection cost about 7 ms, which per round would swamp a short round and

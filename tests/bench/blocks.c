@@ -4,10 +4,16 @@
  * per call. Usage: blocks N (default 10000). Static, non-PIE, so the markers' addresses are
  * the ones `nm` prints. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,6 +22,38 @@
 
 __attribute__((noinline)) void blocks_window_open(int op) { __asm__ volatile("" ::"r"(op)); }
 __attribute__((noinline)) void blocks_window_close(int op) { __asm__ volatile("" ::"r"(op)); }
+
+#include "udp_pair.h"
+
+/* A connected TCP pair on 127.0.0.1, Nagle off (bench.c's tcp_pair). */
+static int tcp_pair(int fd[2]) {
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    int one = 1, l = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) || listen(l, 1) ||
+        getsockname(l, (struct sockaddr *)&sa, &len))
+        return -1;
+    fd[1] = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd[1] < 0 || connect(fd[1], (struct sockaddr *)&sa, sizeof sa)) return -1;
+    fd[0] = accept(l, NULL, NULL);
+    if (fd[0] < 0) return -1;
+    for (int i = 0; i < 2; i++)
+        if (setsockopt(fd[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one)) return -1;
+    close(l);
+    return 0;
+}
+
+/* One byte there and back over a socket pair in one process (bench.c's udp_lat and tcp_lat
+ * without the echo child: the stack's work per packet without the scheduler's). */
+static void sock_there_and_back(int fd[2], char *c) {
+    send(fd[0], c, 1, 0);
+    recv(fd[1], c, 1, 0);
+    send(fd[1], c, 1, 0);
+    recv(fd[0], c, 1, 0);
+}
 
 int main(int argc, char **argv) {
     long n = argc > 1 ? atol(argv[1]) : 10000;
@@ -45,10 +83,17 @@ int main(int argc, char **argv) {
     int pfd[2];
     if (pipe(pfd) < 0)
         return 1;
+    /* udp_send_recv, tcp_send_recv: one byte there and back over a connected pair on
+     * 127.0.0.1 (two packets, two sends and two receives per call). */
+    int upair[2], tpair[2];
+    if (udp_pair_on_lo(upair, NULL) || tcp_pair(tpair)) {
+        perror("blocks: socket pair");
+        return 1;
+    }
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
      * futex_eagain, pwrite_tmpfs, stat_tmp, stat_deep, fstat, open_close, pipe_write_read,
-     * splice_pipe_tmpfs. */
-    for (int op = 0; op < 12; op++) {
+     * splice_pipe_tmpfs, udp_send_recv, tcp_send_recv. */
+    for (int op = 0; op < 14; op++) {
         blocks_window_open(op);
         for (long i = 0; i < n; i++) {
             switch (op) {
@@ -72,6 +117,8 @@ int main(int argc, char **argv) {
                 splice(pfd[0], NULL, tmp, &off, sizeof page, 0);
                 break;
             }
+            case 12: sock_there_and_back(upair, &c); break;
+            case 13: sock_there_and_back(tpair, &c); break;
             }
         }
         blocks_window_close(op);

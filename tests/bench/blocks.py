@@ -27,6 +27,8 @@ OPS = [
     "open_close",
     "pipe_write_read",
     "splice_pipe_tmpfs",
+    "udp_send_recv",
+    "tcp_send_recv",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 

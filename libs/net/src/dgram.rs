@@ -91,6 +91,23 @@ impl Stack {
         }
     }
 
+    /// The `i`th of the socket's per-interface smoltcp sockets (no copy of the list, for the
+    /// send and receive paths).
+    fn handle_at(&self, id: SockId, i: usize) -> Option<(usize, SocketHandle)> {
+        match self.sock(id).map(|s| &s.body) {
+            Ok(Body::Dgram(v)) => v.get(i).copied(),
+            _ => None,
+        }
+    }
+
+    /// The smoltcp socket of this datagram socket on interface `n`.
+    fn handle_on(&self, id: SockId, n: usize) -> Option<SocketHandle> {
+        match self.sock(id).map(|s| &s.body) {
+            Ok(Body::Dgram(v)) => v.iter().find(|&&(m, _)| m == n).map(|&(_, h)| h),
+            _ => None,
+        }
+    }
+
     fn handles(&self, id: SockId) -> Vec<(usize, SocketHandle)> {
         match self.sock(id).map(|s| &s.body) {
             Ok(Body::Dgram(v)) => v.clone(),
@@ -170,12 +187,7 @@ impl Stack {
         if src.is_ipv4() != dst.is_ipv4() {
             return Err(Errno::ENETUNREACH);
         }
-        let h = self
-            .handles(id)
-            .into_iter()
-            .find(|&(m, _)| m == n)
-            .map(|(_, h)| h)
-            .ok_or(Errno::ENETUNREACH)?;
+        let h = self.handle_on(id, n).ok_or(Errno::ENETUNREACH)?;
         let sockets = &mut self.netifs[n].sockets;
         match kind {
             Kind::Udp => {
@@ -248,7 +260,9 @@ impl Stack {
         if kind == Kind::Icmp {
             return self.icmp_recv(id, buf, peek);
         }
-        for (n, h) in self.handles(id) {
+        let mut i = 0;
+        while let Some((n, h)) = self.handle_at(id, i) {
+            i += 1;
             loop {
                 let sk = self.netifs[n].sockets.get_mut::<udp::Socket>(h);
                 let from = match sk.peek() {

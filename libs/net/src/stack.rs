@@ -801,6 +801,8 @@ impl Stack {
         self.egress_due = false;
         for _ in 0..MAX_ROUNDS {
             let mut moved = false;
+            // A device gave a full batch: it may hold more frames.
+            let mut full = false;
             for n in 0..self.netifs.len() {
                 let up = self.netifs[n].up;
                 let frames: Vec<Vec<u8>> = {
@@ -816,20 +818,32 @@ impl Stack {
                             }
                             continue;
                         }
-                        // Local copies of multicast sent there (IP_MULTICAST_LOOP) first.
-                        Some(_) if !port.looped.is_empty() => port.looped.drain(..).collect(),
+                        // Local copies of multicast sent there (IP_MULTICAST_LOOP) first; the
+                        // device is read in the next round.
+                        Some(_) if !port.looped.is_empty() => {
+                            full = true;
+                            port.looped.drain(..).collect()
+                        }
                         Some(dev) if dev.checksum_offload() => {
                             // smoltcp checks no TCP or UDP checksum here: frames the card
                             // did not verify are checked now, and bad ones dropped.
-                            core::iter::from_fn(|| dev.receive_checked())
+                            let mut got = 0;
+                            let f: Vec<Vec<u8>> = core::iter::from_fn(|| dev.receive_checked())
                                 .take(RX_BATCH)
+                                .inspect(|_| got += 1)
                                 .filter(|(f, ok)| *ok || crate::csum::verify(f))
                                 .map(|(f, _)| f)
-                                .collect()
+                                .collect();
+                            full |= got >= RX_BATCH;
+                            f
                         }
-                        Some(dev) => core::iter::from_fn(|| dev.receive())
-                            .take(RX_BATCH)
-                            .collect(),
+                        Some(dev) => {
+                            let f: Vec<Vec<u8>> = core::iter::from_fn(|| dev.receive())
+                                .take(RX_BATCH)
+                                .collect();
+                            full |= f.len() >= RX_BATCH;
+                            f
+                        }
                     }
                 };
                 let mut again = due.get(n).copied().unwrap_or(true) || !frames.is_empty();
@@ -855,7 +869,15 @@ impl Stack {
                 due.iter_mut().for_each(|d| *d = true);
                 moved = true;
             }
-            if !moved && self.netifs[0].port.looped.is_empty() {
+            // Another round finds work only where this one left some: an interface whose
+            // egress pass sent (it may have more), frames on the loopback wire (or looped
+            // back for an Ethernet interface), a device that filled its batch, or `update`
+            // asking for egress (above). A round after frames were taken and answered would
+            // only repeat `update` on an unchanged stack.
+            let more = due.iter().any(|&d| d)
+                || full
+                || self.netifs.iter().any(|n| !n.port.looped.is_empty());
+            if !moved || !more {
                 break;
             }
         }

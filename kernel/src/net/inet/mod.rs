@@ -68,6 +68,29 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
     r
 }
 
+/// Runs `f` on the stack like [`with`], for an `f` that sends nothing, arms no timer and
+/// changes nothing a poll would act on (a datagram socket's receive: it only takes what
+/// earlier polls delivered; a readiness check). The poll afterwards is left out when the stack has no work of
+/// its own waiting: every other call polls before it lets go of the lock, so between calls
+/// only a timer coming due (NEXT_POLL) or a device's frames (RX_PENDING) give a poll
+/// something to do.
+pub(crate) fn with_quiet<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
+    let mut g = STACK.lock();
+    let busy = RX_PENDING.load(Ordering::Relaxed)
+        || CAPTURING.load(Ordering::Relaxed) != crate::net::tap::wanted()
+        || {
+            let next = NEXT_POLL.load(Ordering::Relaxed);
+            next != u64::MAX && crate::time::uptime_ns() >= next
+        };
+    match g.as_mut() {
+        Some(s) if !busy => f(s),
+        _ => {
+            drop(g);
+            with(f)
+        }
+    }
+}
+
 /// The stack copies packets for raw and packet sockets only while some exist.
 static CAPTURING: AtomicBool = AtomicBool::new(false);
 

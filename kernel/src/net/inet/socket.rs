@@ -133,7 +133,8 @@ impl InetSocket {
                 ..Events::default()
             };
         }
-        with(|s| s.events(self.id))
+        // Readiness is read, nothing sent (poll, select and epoll ask it per socket).
+        super::with_quiet(|s| s.events(self.id))
     }
 
     /// Moves only on this socket's own events (see `Stack::generation`).
@@ -141,7 +142,7 @@ impl InetSocket {
         if let Some(t) = &self.tap {
             return t.gen.load(Ordering::Relaxed);
         }
-        with(|s| s.generation(self.id))
+        super::with_quiet(|s| s.generation(self.id))
     }
 
     pub fn bind(&self, addr: SocketAddr) -> KResult<()> {
@@ -314,7 +315,14 @@ impl InetSocket {
         let mut from = None;
         let mut full = 0;
         let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || loop {
-            match with(|s| s.recv(self.id, &mut buf[got..], peek)) {
+            let rest = &mut buf[got..];
+            // A datagram receive sends nothing (a stream's may: a window update).
+            let r = if stream {
+                with(|s| s.recv(self.id, rest, peek))
+            } else {
+                super::with_quiet(|s| s.recv(self.id, rest, peek))
+            };
+            match r {
                 Ok((n, f, whole)) => {
                     got += n;
                     from = f;
