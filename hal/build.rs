@@ -28,7 +28,8 @@ fn build_vdso(arch: &str, rel: &str) {
         println!("cargo:rerun-if-changed={rel}/{f}");
     }
     println!("cargo:rerun-if-env-changed=LINTEL_VDSO_CC");
-    // The device-tree ports share the clock half (included by their vdso.c).
+    // Every vDSO's clock half (included by its vdso.c; the device-tree ports' through theirs).
+    println!("cargo:rerun-if-changed=src/arch/vdso_clock.h");
     println!("cargo:rerun-if-changed=src/arch/dtboard/vdso_clock.c");
     let pre = prefix(arch);
     let cc = std::env::var("LINTEL_VDSO_CC").unwrap_or_else(|_| format!("{pre}gcc"));

@@ -175,6 +175,24 @@ static inline int lt_write_file(const char *path, const char *text) {
     return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
+#include <sys/file.h>
+/* The machine clock's lock, for the tests that set or discipline the clock (time_adjtime_slew,
+ * time_adjtime_leap, time_hrtimer's clock_settime): they run natively on the host as root,
+ * each libc's build in parallel, and a set clears the NTP state another one checks. Held until
+ * lt_clock_unlock or the process ends; -1 (the test goes on unlocked) if the file cannot be
+ * opened. */
+#define LT_CLOCK_LOCK "/tmp/lintel_clock.lock"
+static inline int lt_clock_lock(void) {
+    int fd = open(LT_CLOCK_LOCK, O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (fd >= 0)
+        while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+        }
+    return fd;
+}
+static inline void lt_clock_unlock(int fd) {
+    if (fd >= 0) close(fd);
+}
+
 /* The number after "name:" at the start of a line of `text` (/proc/meminfo, status), -1 if
  * no line has it. */
 static inline long long lt_field_num(const char *text, const char *name) {

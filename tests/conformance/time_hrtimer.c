@@ -12,13 +12,11 @@
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <linux/futex.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
@@ -390,10 +388,9 @@ int main(void) {
     if (geteuid() == 0) {
         /* Setting the clock clears the machine's NTP state (STA_UNSYNC), which the adjtimex
          * tests check: one of them at a time (the host runs the libc builds in parallel). */
-        int lock = open("/tmp/lintel_time_adjtime_slew.lock", O_RDWR | O_CREAT, 0666);
-        if (lock >= 0) flock(lock, LOCK_EX);
+        int lock = lt_clock_lock();
         settime_as_root();
-        if (lock >= 0) close(lock);
+        lt_clock_unlock(lock);
     }
     settime_as_nobody();
     DONE();

@@ -207,7 +207,10 @@ fn queue_prio(t: &ThreadRef) -> u32 {
     }
 }
 
-/// Puts `w` in queue `q` after every waiter of its priority or higher.
+/// Puts `w` in queue `q` after every waiter of its priority or higher. Every insertion comes
+/// here, so `q` stays sorted and the place is found from the back: a waiter joining a herd of
+/// its own priority looks at one entry (each entry carries its priority: no thread's lock is
+/// taken).
 fn queue(q: &mut Vec<Arc<Waiter>>, w: Arc<Waiter>) {
     let at = lintel_pi::insert_at(q.iter().map(|x| x.prio), w.prio);
     q.insert(at, w);

@@ -112,15 +112,20 @@ pub fn next_waiter(waiters: impl IntoIterator<Item = (u32, u64)>) -> Option<usiz
 }
 
 /// Where a waiter of priority `prio` goes in a queue kept by priority (each entry's given by
-/// `prios`): after every entry of its priority or higher (Linux's plist: FIFO among equals).
-pub fn insert_at(prios: impl IntoIterator<Item = u32>, prio: u32) -> usize {
-    let mut at = 0;
-    for (i, p) in prios.into_iter().enumerate() {
-        if p >= prio {
-            at = i + 1;
-        }
-    }
-    at
+/// `prios`, highest first): after every entry of its priority or higher (Linux's plist: FIFO
+/// among equals). The queue is scanned from its back and the scan stops at the first entry of
+/// `prio` or higher, so a waiter joining a herd of its own priority (every fair-class waiter
+/// on a condition variable) costs O(1), not O(queue length).
+pub fn insert_at<I>(prios: I, prio: u32) -> usize
+where
+    I: IntoIterator<Item = u32>,
+    I::IntoIter: DoubleEndedIterator + ExactSizeIterator,
+{
+    let prios = prios.into_iter();
+    let len = prios.len();
+    // The entries after that first one from the back are all of lower priority: it goes
+    // before them.
+    len - prios.rev().position(|p| p >= prio).unwrap_or(len)
 }
 
 #[cfg(test)]

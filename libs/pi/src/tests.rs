@@ -159,3 +159,38 @@ fn insert_keeps_fifo_among_equals() {
     assert_eq!(insert_at([20, 20, 10], 0), 3);
     assert_eq!(insert_at([0, 0], 0), 2);
 }
+
+#[test]
+fn insert_scans_from_the_back() {
+    // A herd of equals: one entry looked at, whatever the queue's length.
+    let herd = [0u32; 1000];
+    let seen = core::cell::Cell::new(0);
+    let count = |&p: &u32| {
+        seen.set(seen.get() + 1);
+        p
+    };
+    assert_eq!(insert_at(herd.iter().map(count), 0), 1000);
+    assert_eq!(seen.get(), 1);
+    // Higher priorities at the front, a fair-class herd behind them: a real-time waiter's scan
+    // stops at the last of its priority or higher, after the herd.
+    let mut q = vec![50u32, 30, 30];
+    q.extend([0; 100]);
+    seen.set(0);
+    assert_eq!(insert_at(q.iter().map(count), 30), 3);
+    assert_eq!(seen.get(), 101);
+    seen.set(0);
+    assert_eq!(insert_at(q.iter().map(count), 99), 0);
+    assert_eq!(seen.get(), 103);
+    // The same places as the front-to-back definition, on every sorted queue of a few levels.
+    for len in 0..6 {
+        for code in 0..3u32.pow(len) {
+            let mut q: Vec<u32> = (0..len).map(|i| code / 3u32.pow(i) % 3 * 10).collect();
+            q.sort_unstable_by(|a, b| b.cmp(a));
+            for prio in [0, 5, 10, 15, 20, 25] {
+                let front = (q.iter().enumerate())
+                    .fold(0, |at, (i, &p)| if p >= prio { i + 1 } else { at });
+                assert_eq!(insert_at(q.iter().copied(), prio), front, "{q:?} {prio}");
+            }
+        }
+    }
+}

@@ -5,7 +5,7 @@
  * counter ticks since boot times `mult`, shifted right by 32), so both paths agree. */
 #include <stdint.h>
 
-static inline uint64_t rdtime(void) {
+static inline uint64_t read_counter(void) {
     uint64_t t;
     __asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(t) :: "memory");
     return t;
