@@ -5,16 +5,20 @@
  * the ones `nm` prints. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <string.h>
 #include <unistd.h>
 
 /* FUTEX_WAIT | FUTEX_PRIVATE_FLAG (musl-gcc has no linux/futex.h). */
 #define FUTEX_WAIT_PRIVATE_OP 128
 
 __attribute__((noinline)) void blocks_window_open(int op) { __asm__ volatile("" ::"r"(op)); }
+static void on_usr2(int s) { (void)s; }
+
 __attribute__((noinline)) void blocks_window_close(int op) { __asm__ volatile("" ::"r"(op)); }
 
 int main(int argc, char **argv) {
@@ -45,10 +49,15 @@ int main(int argc, char **argv) {
     int pfd[2];
     if (pipe(pfd) < 0)
         return 1;
+    /* sigaction: a handler installed and the old one read back (bench.c's sigaction row,
+     * lmbench's lat_sig install); after the first call libc makes one rt_sigaction each. */
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr2;
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
      * futex_eagain, pwrite_tmpfs, stat_tmp, stat_deep, fstat, open_close, pipe_write_read,
-     * splice_pipe_tmpfs. */
-    for (int op = 0; op < 12; op++) {
+     * splice_pipe_tmpfs, sigaction. */
+    for (int op = 0; op < 13; op++) {
         blocks_window_open(op);
         for (long i = 0; i < n; i++) {
             switch (op) {
@@ -72,6 +81,7 @@ int main(int argc, char **argv) {
                 splice(pfd[0], NULL, tmp, &off, sizeof page, 0);
                 break;
             }
+            case 12: sigaction(SIGUSR2, &sa, &old); break;
             }
         }
         blocks_window_close(op);

@@ -27,6 +27,7 @@ OPS = [
     "open_close",
     "pipe_write_read",
     "splice_pipe_tmpfs",
+    "sigaction",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 
