@@ -63,6 +63,7 @@ pub fn clock_set_count() -> u64 {
 }
 
 /// The raw clock (CLOCK_MONOTONIC_RAW): nanoseconds since boot, never disciplined.
+#[inline]
 pub fn raw_ns() -> u64 {
     clock::monotonic_ns()
 }
@@ -71,6 +72,9 @@ pub fn raw_ns() -> u64 {
 /// Lock-free while the raw clock is short of the published line's end (`raw_next`, the
 /// current second's end while slewing); past it the reader advances the clock under the lock.
 pub fn uptime_ns() -> u64 {
+    if let Some(ns) = uptime_at_raw_rate() {
+        return ns;
+    }
     let (line, raw) = read_line();
     if raw < line.raw_next {
         return line.mono(raw).max(0) as u64;
@@ -81,13 +85,41 @@ pub fn uptime_ns() -> u64 {
     c.line().mono(raw).max(0) as u64
 }
 
+/// A stretch of `raw` raw-clock ns in monotonic ns at the current rate: the length itself at
+/// the raw rate, else scaled by the published multiplier. For stretches short against a
+/// second, such as a stint in user mode (the user-time accounting of every return to user
+/// mode, which reads the raw clock on both sides): exact while the rate stays, and off by the
+/// change of rate times the stretch when it changes within it.
+#[inline]
+pub fn mono_len(raw: u64) -> u64 {
+    let mult = MULT.load(Ordering::Relaxed);
+    if mult == 1 << SCALE {
+        return raw;
+    }
+    ((raw as u128 * mult as u128) >> SCALE).min(u64::MAX as u128) as u64
+}
+
 /// The raw-clock time at which the monotonic clock reaches `at` (for the hardware timer,
 /// which counts raw time): at the fastest rate the discipline may reach before then, so the
 /// timer never fires late (early is fine: whoever armed it checks the clock and arms again).
+#[inline]
 pub fn raw_deadline(at: u64) -> u64 {
     if at == u64::MAX {
         return at;
     }
+    // At the raw rate the answer is `at` moved by the line's fixed offset: no clock read
+    // (the hardware timer fires at once for a raw time that has passed). One word, so no
+    // sequence count: the line it comes from was current when it was read.
+    let off = RAW_OFFSET.load(Ordering::Relaxed);
+    if off != NOT_RAW_RATE {
+        return (at as i128 + off as i128).clamp(0, u64::MAX as i128 - 1) as u64;
+    }
+    raw_deadline_slow(at)
+}
+
+/// [`raw_deadline`] off the raw rate: from the line and a clock read.
+#[inline(never)]
+fn raw_deadline_slow(at: u64) -> u64 {
     let (line, raw) = read_line();
     let (now, fastest) = if raw < line.raw_next {
         (line.mono(raw), FASTEST.load(Ordering::Relaxed))
@@ -141,6 +173,36 @@ static RAW_NEXT: AtomicU64 = AtomicU64::new(u64::MAX);
 /// The fastest rate the discipline may reach before a deadline (`raw_deadline`), ns per
 /// second shifted left by 32.
 static FASTEST: AtomicI64 = AtomicI64::new(NSEC_PER_SEC << SCALE);
+/// While the clock runs steadily at the raw rate (multiplier 1.0, no end, nothing faster to
+/// come), `base_raw - base_mono`: monotonic time is the raw time minus it, an add where the
+/// general line needs a 128-bit multiply and its end checked. [`NOT_RAW_RATE`] otherwise.
+/// Written with the line, inside its sequence count.
+static RAW_OFFSET: AtomicI64 = AtomicI64::new(0);
+const NOT_RAW_RATE: i64 = i64::MIN;
+
+/// The monotonic clock while it runs at the raw rate (the common case: no adjtimex slew or
+/// frequency offset), None otherwise. Read inside the sequence count as [`read_line`]: the
+/// raw reading and the offset come from the same line.
+#[inline]
+fn uptime_at_raw_rate() -> Option<u64> {
+    loop {
+        let s = SEQ.load(Ordering::Acquire);
+        if s & 1 == 0 {
+            let off = RAW_OFFSET.load(Ordering::Relaxed);
+            if off == NOT_RAW_RATE {
+                return None;
+            }
+            // A raw time before the base (another CPU's counter a little behind) reads as
+            // the base, as [`Line::mono`] has it.
+            let raw = raw_ns().max(BASE_RAW.load(Ordering::Relaxed));
+            fence(Ordering::Acquire);
+            if SEQ.load(Ordering::Relaxed) == s {
+                return Some((raw as i64).wrapping_sub(off).max(0) as u64);
+            }
+        }
+        core::hint::spin_loop();
+    }
+}
 
 /// The published line and a raw-clock reading taken inside the same read section (so a rate
 /// change, which reads the raw clock only after the count went odd, never comes before it).
@@ -400,6 +462,17 @@ impl Clock {
         MULT.store(l.mult, Ordering::Relaxed);
         RAW_NEXT.store(l.raw_next, Ordering::Relaxed);
         FASTEST.store(self.fastest(), Ordering::Relaxed);
+        let raw_rate = l.mult == 1 << SCALE
+            && l.raw_next == u64::MAX
+            && self.fastest() == NSEC_PER_SEC << SCALE;
+        RAW_OFFSET.store(
+            if raw_rate {
+                (l.base_raw as i64).wrapping_sub(l.base_mono)
+            } else {
+                NOT_RAW_RATE
+            },
+            Ordering::Relaxed,
+        );
         let s = SEQ.load(Ordering::Relaxed);
         SEQ.store((s | 1).wrapping_add(1), Ordering::Release);
         if let Some(p) = PUBLISH.get() {

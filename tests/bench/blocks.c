@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #define FUTEX_WAIT_PRIVATE_OP 128
 
 __attribute__((noinline)) void blocks_window_open(int op) { __asm__ volatile("" ::"r"(op)); }
+static void on_usr2(int s) { (void)s; }
+
 __attribute__((noinline)) void blocks_window_close(int op) { __asm__ volatile("" ::"r"(op)); }
 
 #include "udp_pair.h"
@@ -90,10 +93,15 @@ int main(int argc, char **argv) {
         perror("blocks: socket pair");
         return 1;
     }
+    /* sigaction: a handler installed and the old one read back (bench.c's sigaction row,
+     * lmbench's lat_sig install); after the first call libc makes one rt_sigaction each. */
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr2;
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
      * futex_eagain, pwrite_tmpfs, stat_tmp, stat_deep, fstat, open_close, pipe_write_read,
-     * splice_pipe_tmpfs, udp_send_recv, tcp_send_recv. */
-    for (int op = 0; op < 14; op++) {
+     * splice_pipe_tmpfs, udp_send_recv, tcp_send_recv, sigaction. */
+    for (int op = 0; op < 15; op++) {
         blocks_window_open(op);
         for (long i = 0; i < n; i++) {
             switch (op) {
@@ -119,6 +127,7 @@ int main(int argc, char **argv) {
             }
             case 12: sock_there_and_back(upair, &c); break;
             case 13: sock_there_and_back(tpair, &c); break;
+            case 14: sigaction(SIGUSR2, &sa, &old); break;
             }
         }
         blocks_window_close(op);

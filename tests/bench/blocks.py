@@ -29,6 +29,7 @@ OPS = [
     "splice_pipe_tmpfs",
     "udp_send_recv",
     "tcp_send_recv",
+    "sigaction",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 

@@ -487,6 +487,23 @@ static void t_rtqueue(void) {
 
 /* ---- SIG_IGN discards pending signals; a blocked signal is queued even when ignored ---- */
 
+/* rt_sigaction with an unreadable new action fails with EFAULT and changes nothing; with an
+ * unwritable old-action pointer it fails with EFAULT after installing the new action (Linux
+ * copies the old action out after do_sigaction). The kernel's struct: handler, flags, then
+ * (restorer and) mask, all zero here. */
+static void t_sigaction_efault(void) {
+    struct sigaction o;
+    unsigned long kact[4] = {(unsigned long)SIG_IGN, 0, 0, 0};
+    set_handler(SIGWINCH, SIG_DFL, 0, NULL);
+    CHECK_ERR(syscall(SYS_rt_sigaction, SIGWINCH, (void *)8, NULL, 8), EFAULT);
+    CHECK(sigaction(SIGWINCH, NULL, &o) == 0);
+    CHECK(o.sa_handler == SIG_DFL);
+    CHECK_ERR(syscall(SYS_rt_sigaction, SIGWINCH, kact, (void *)8, 8), EFAULT);
+    CHECK(sigaction(SIGWINCH, NULL, &o) == 0);
+    CHECK(o.sa_handler == SIG_IGN);
+    set_handler(SIGWINCH, SIG_DFL, 0, NULL);
+}
+
 static void t_ignore(void) {
     count = 0;
     set_info_handler(SIGUSR1, info_handler, 0, NULL);
@@ -839,6 +856,7 @@ int main(void) {
     sub("coalesce", t_coalesce);
     sub("rtqueue", t_rtqueue);
     sub("ignore", t_ignore);
+    sub("sigaction_efault", t_sigaction_efault);
     sub("altstack", t_altstack);
     sub("autodisarm", t_autodisarm);
 #ifdef __x86_64__

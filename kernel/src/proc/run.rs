@@ -153,9 +153,13 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
         rseq_update_cpu(&thread);
         thread.trace.load_debug();
         sched::arm_timer();
-        let entered = crate::time::uptime_ns();
+        // User time from two raw-clock reads (no sequence count, no line), at the monotonic
+        // rate.
+        let entered = crate::time::raw_ns();
         let why = ctx.run();
-        thread.add_user_ns(crate::time::uptime_ns().saturating_sub(entered));
+        thread.add_user_ns(crate::time::mono_len(
+            crate::time::raw_ns().saturating_sub(entered),
+        ));
         match why {
             ReturnReason::Syscall => restart = dispatch(&thread, &mut ctx),
             ReturnReason::Exception(Exception::PageFault { addr, access, .. }, record) => {

@@ -8,6 +8,12 @@
 //! `copy_user_generic_string`). ERMS alone does not make byte moves the better choice for
 //! short copies, and under QEMU's TCG, which emulates `rep movsb` one byte per iteration and
 //! reports ERMS without FSRM with `-cpu max`, the word loop is eight times faster.
+//!
+//! Below 64 bytes, whatever the CPU offers, plain `mov` loops (8 bytes, then the tail byte by
+//! byte) as Linux's short copies and clears: a `rep` instruction's start-up costs more than
+//! such a copy on hardware without FSRM, and under TCG each `rep` instruction is a loop of
+//! its own, entered even for a count of zero (a 1-byte clear ran `rep stosq` with rcx = 0 and
+//! `rep stosb`).
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -37,10 +43,55 @@ core::arch::global_asm!(
 .popsection
 .endm
 
+# Below 64 bytes (rdx, with rcx free): a loop of 8-byte moves, then one of byte moves, through
+# rax (Linux's copy_user_short_string and clear_user_original); `\load` is empty for a clear
+# (rax holds 0). Returns in rax the bytes not done. At 64 bytes and more, `user_string`.
+.macro user_short load, step_src
+    cmp rdx, 64
+    jae 10f
+    mov ecx, edx
+    shr ecx, 3
+    jz 12f
+    short_loop \load, \step_src, qword, rax, 8, ecx, 17f
+12: and edx, 7
+    jz 15f
+    short_loop \load, \step_src, byte, al, 1, edx, 18f
+15: xor eax, eax
+    ret
+17: lea rax, [rcx * 8]
+    and edx, 7
+    add rax, rdx
+    ret
+18: mov eax, edx
+    ret
+10:
+.endm
+
+# One loop of `user_short`: `count` moves of `size` bytes through `reg`, a fault in either
+# move going to `fix`.
+.macro short_loop load, step_src, width, reg, size, count, fix
+1:  \load \reg, \width ptr [rsi]
+2:  mov \width ptr [rdi], \reg
+    \step_src rsi, \size
+    add rdi, \size
+    dec \count
+    jnz 1b
+.pushsection .ex_table, "a"
+.balign 8
+    .quad 1b, \fix
+    .quad 2b, \fix
+.popsection
+.endm
+
+# For a clear: no load, no source to step.
+.macro nothing args:vararg
+.endm
+
 .text
 # usize lintel_copy_user(void *dst, const void *src, usize len): returns the bytes NOT copied.
 .global lintel_copy_user
 lintel_copy_user:
+    user_short mov, add
     user_string movs
 
 # usize lintel_clear_user(void *dst, usize len): zeroes user memory; returns the bytes NOT
@@ -49,6 +100,7 @@ lintel_copy_user:
 lintel_clear_user:
     mov rdx, rsi
     xor eax, eax
+    user_short nothing, nothing
     user_string stos
 
 # u64 lintel_cmpxchg_user32(u32 *uaddr, u32 old, u32 new, u32 *prev): an atomic

@@ -27,17 +27,28 @@ pub fn rt_sigaction(c: &mut Call) -> SysResult {
     } else {
         None
     };
-    let p = c.thread.process();
-    let old = p.sigactions.get().lock()[sig - 1];
+    // One pass over the table under its lock (the old action read, the new one stored),
+    // then the old one copied out: Linux's order (do_sigaction, then copy_to_user), so a
+    // bad `oact` fails with EFAULT after the new action took effect.
+    let p = c.thread.proc_ref();
+    let new = new.map(|mut n| {
+        n.flags &= signal::SA_KNOWN_FLAGS;
+        n
+    });
+    let old = p.sigactions.with(|t| {
+        let old = t[sig - 1];
+        if let Some(n) = new {
+            t[sig - 1] = n;
+        }
+        old
+    });
+    if let Some(n) = new {
+        if signal::is_ignored(&n, sig as u32) {
+            process::flush_pending(p, sig as u32);
+        }
+    }
     if oact != 0 {
         uaccess::write_bytes(oact, &old.to_bytes())?;
-    }
-    if let Some(mut n) = new {
-        n.flags &= signal::SA_KNOWN_FLAGS;
-        p.sigactions.get().lock()[sig - 1] = n;
-        if signal::is_ignored(&n, sig as u32) {
-            process::flush_pending(&p, sig as u32);
-        }
     }
     ok(0)
 }
