@@ -27,6 +27,10 @@ OPS = [
     "open_close",
     "pipe_write_read",
     "splice_pipe_tmpfs",
+    "yield_switch",
+    "futex_handoff",
+    "condvar_handoff",
+    "pipe_switch",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 
