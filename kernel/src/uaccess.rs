@@ -7,8 +7,8 @@ use lintel_hal::usercopy;
 /// Checks that [addr, addr+len) lies in mappings that allow the access. The page tables
 /// alone cannot say: a PROT_NONE page stays mapped for the kernel (only user access is
 /// revoked), so without this check the kernel would read it where Linux gives EFAULT. Other
-/// cases (unmapped, read-only) fault in the copy itself, so address spaces that never had a
-/// PROT_NONE mapping skip the walk.
+/// cases (unmapped, read-only, a PROT_NONE page never touched: its fault is refused) fault in
+/// the copy itself, so address spaces where no present page was made PROT_NONE skip the walk.
 #[inline]
 fn check_access(addr: usize, len: usize, write: bool) -> KResult<()> {
     if len == 0 || !crate::mm::Mm::active_may_have_protnone() {

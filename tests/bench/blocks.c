@@ -8,23 +8,80 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* FUTEX_WAIT | FUTEX_PRIVATE_FLAG (musl-gcc has no linux/futex.h). */
 #define FUTEX_WAIT_PRIVATE_OP 128
+#define FUTEX_WAKE_PRIVATE_OP 129
+
+/* The switch rows (issue 21): a second thread of this process, started before the window
+ * opens and parked on `go` until it does. Each row makes N switches in all: yield_switch, two
+ * threads calling sched_yield N/2 times each; futex_handoff, a word passed back and forth
+ * through FUTEX_WAIT/FUTEX_WAKE N/2 times (one handoff = one wake and one wait); condvar_handoff,
+ * bench.c's futex_pingpong (a mutex and a condition variable) N/2 round trips. pipe_switch (in
+ * main) is the same between two processes: a byte back and forth through two pipes N/2 times. */
+static volatile int go, word2;
+static long rounds;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static volatile int turn;
+
+static long futex(volatile int *w, int op, int val) { return syscall(SYS_futex, w, op, val, NULL, NULL, 0); }
+static void wait_go(void) {
+    while (!go)
+        futex(&go, FUTEX_WAIT_PRIVATE_OP, 0);
+}
+static void start(void) {
+    go = 1;
+    futex(&go, FUTEX_WAKE_PRIVATE_OP, 1);
+}
+static void *yielder(void *a) {
+    (void)a;
+    wait_go();
+    for (long i = 0; i < rounds; i++)
+        sched_yield();
+    return NULL;
+}
+static void *futex_partner(void *a) {
+    (void)a;
+    wait_go();
+    for (long i = 0; i < rounds; i++) {
+        while (word2 == 0)
+            futex(&word2, FUTEX_WAIT_PRIVATE_OP, 0);
+        word2 = 0;
+        futex(&word2, FUTEX_WAKE_PRIVATE_OP, 1);
+    }
+    return NULL;
+}
+static void *ponger(void *a) {
+    (void)a;
+    wait_go();
+    pthread_mutex_lock(&mu);
+    for (long i = 0; i < rounds; i++) {
+        while (turn != 1)
+            pthread_cond_wait(&cv, &mu);
+        turn = 0;
+        pthread_cond_signal(&cv);
+    }
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
 
 __attribute__((noinline)) void blocks_window_open(int op) { __asm__ volatile("" ::"r"(op)); }
-static void on_usr2(int s) { (void)s; }
-
 __attribute__((noinline)) void blocks_window_close(int op) { __asm__ volatile("" ::"r"(op)); }
+
+static void on_usr2(int s) { (void)s; }
 
 #include "udp_pair.h"
 
@@ -100,37 +157,99 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_usr2;
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
      * futex_eagain, pwrite_tmpfs, stat_tmp, stat_deep, fstat, open_close, pipe_write_read,
-     * splice_pipe_tmpfs, udp_send_recv, tcp_send_recv, sigaction. */
-    for (int op = 0; op < 15; op++) {
-        blocks_window_open(op);
-        for (long i = 0; i < n; i++) {
-            switch (op) {
-            case 0: syscall(SYS_getppid); break;
-            case 1: read(null, &c, 1); break;
-            case 2: write(null, &c, 1); break;
-            case 3: read(zero, &c, 1); break;
-            case 4: syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE_OP, 1, NULL, NULL, 0); break;
-            case 5: pwrite(tmp, &c, 1, 0); break;
-            case 6: stat("/tmp/blocks.tmp", &st); break;
-            case 7: stat("/tmp/blocks.d/sub/file", &st); break;
-            case 8: fstat(tmp, &st); break;
-            case 9: close(open("/tmp/blocks.tmp", O_RDONLY)); break;
-            case 10:
-                write(pfd[1], &c, 1);
-                read(pfd[0], &c, 1);
-                break;
-            case 11: {
-                loff_t off = 0;
-                write(pfd[1], page, sizeof page);
-                splice(pfd[0], NULL, tmp, &off, sizeof page, 0);
-                break;
+     * splice_pipe_tmpfs, udp_send_recv, tcp_send_recv, sigaction, then the switch rows:
+     * yield_switch, futex_handoff, condvar_handoff, pipe_switch. */
+    rounds = n / 2;
+    for (int op = 0; op < 19; op++) {
+        pthread_t t;
+        void *(*partner)(void *) = op == 15 ? yielder : op == 16 ? futex_partner : op == 17 ? ponger : NULL;
+        int up[2], down[2];
+        pid_t child = -1;
+        go = 0;
+        if (partner && pthread_create(&t, NULL, partner, NULL) != 0)
+            return 1;
+        if (op == 18) {
+            if (pipe(up) < 0 || pipe(down) < 0)
+                return 1;
+            child = fork();
+            if (child == 0) {
+                for (long i = 0; i < rounds; i++) {
+                    if (read(down[0], &c, 1) != 1)
+                        _exit(1);
+                    write(up[1], &c, 1);
+                }
+                _exit(0);
             }
-            case 12: sock_there_and_back(upair, &c); break;
-            case 13: sock_there_and_back(tpair, &c); break;
-            case 14: sigaction(SIGUSR2, &sa, &old); break;
+            /* One trip before the window: the child is past fork and blocked in read. */
+            write(down[1], &c, 1);
+            read(up[0], &c, 1);
+        }
+        if (partner)
+            sched_yield(); /* the partner parks on `go` */
+        blocks_window_open(op);
+        if (partner)
+            start();
+        if (op < 15) {
+            for (long i = 0; i < n; i++) {
+                switch (op) {
+                case 0: syscall(SYS_getppid); break;
+                case 1: read(null, &c, 1); break;
+                case 2: write(null, &c, 1); break;
+                case 3: read(zero, &c, 1); break;
+                case 4: syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE_OP, 1, NULL, NULL, 0); break;
+                case 5: pwrite(tmp, &c, 1, 0); break;
+                case 6: stat("/tmp/blocks.tmp", &st); break;
+                case 7: stat("/tmp/blocks.d/sub/file", &st); break;
+                case 8: fstat(tmp, &st); break;
+                case 9: close(open("/tmp/blocks.tmp", O_RDONLY)); break;
+                case 10:
+                    write(pfd[1], &c, 1);
+                    read(pfd[0], &c, 1);
+                    break;
+                case 11: {
+                    loff_t off = 0;
+                    write(pfd[1], page, sizeof page);
+                    splice(pfd[0], NULL, tmp, &off, sizeof page, 0);
+                    break;
+                }
+                case 12: sock_there_and_back(upair, &c); break;
+                case 13: sock_there_and_back(tpair, &c); break;
+                case 14: sigaction(SIGUSR2, &sa, &old); break;
+                }
+            }
+        } else if (op == 15) {
+            for (long i = 0; i < rounds; i++)
+                sched_yield();
+        } else if (op == 16) {
+            for (long i = 0; i < rounds; i++) {
+                word2 = 1;
+                futex(&word2, FUTEX_WAKE_PRIVATE_OP, 1);
+                while (word2 == 1)
+                    futex(&word2, FUTEX_WAIT_PRIVATE_OP, 1);
+            }
+        } else if (op == 17) {
+            pthread_mutex_lock(&mu);
+            for (long i = 0; i < rounds; i++) {
+                turn = 1;
+                pthread_cond_signal(&cv);
+                while (turn != 0)
+                    pthread_cond_wait(&cv, &mu);
+            }
+            pthread_mutex_unlock(&mu);
+        } else if (op == 18) {
+            for (long i = 1; i < rounds; i++) {
+                write(down[1], &c, 1);
+                read(up[0], &c, 1);
             }
         }
         blocks_window_close(op);
+        if (partner)
+            pthread_join(t, NULL);
+        if (op == 18) {
+            close(down[1]);
+            waitpid(child, NULL, 0);
+            close(down[0]), close(up[0]), close(up[1]);
+        }
     }
     printf("blocks: %ld calls each\n", n);
     return 0;

@@ -30,6 +30,10 @@ OPS = [
     "udp_send_recv",
     "tcp_send_recv",
     "sigaction",
+    "yield_switch",
+    "futex_handoff",
+    "condvar_handoff",
+    "pipe_switch",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 

@@ -12,7 +12,6 @@ use crate::mm::Mm;
 use crate::sched::ThreadRef;
 use crate::spinlock::Mutex;
 use crate::{sched, time, uaccess};
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -60,7 +59,112 @@ enum RequeueState {
     Requeued(Arc<pi::PiWaiter>),
 }
 
-static TABLE: Mutex<BTreeMap<Key, Vec<Arc<Waiter>>>> = Mutex::new(BTreeMap::new());
+/// The waiters by key, under one lock: a fixed hash of buckets (Linux's futex hash), each a
+/// short list of per-key queues. A queue left empty stays in its bucket, with its capacity, for
+/// the next key that hashes there (up to `SPARE_QUEUES` of them per bucket): a wait and its
+/// wake-up allocate no queue once the table is warm (issue 21; the `BTreeMap` it replaces
+/// allocated a node and a queue for every wait on a key with no other waiter, and freed both
+/// at the wake-up).
+static TABLE: Mutex<Table> = Mutex::new(Table::new());
+
+const BUCKETS: usize = 64;
+/// Empty queues a bucket keeps for reuse.
+const SPARE_QUEUES: usize = 2;
+
+struct Queue {
+    key: Key,
+    waiters: Vec<Arc<Waiter>>,
+}
+
+struct Table {
+    buckets: [Vec<Queue>; BUCKETS],
+}
+
+impl Table {
+    const fn new() -> Table {
+        Table {
+            buckets: [const { Vec::new() }; BUCKETS],
+        }
+    }
+
+    fn bucket(key: &Key) -> usize {
+        let h = (key.0 ^ key.1.rotate_left(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> (usize::BITS - BUCKETS.trailing_zeros())) % BUCKETS
+    }
+
+    /// The waiters on `key` (None or an empty queue: none).
+    fn get(&self, key: &Key) -> Option<&Vec<Arc<Waiter>>> {
+        self.buckets[Self::bucket(key)]
+            .iter()
+            .find(|q| q.key == *key)
+            .map(|q| &q.waiters)
+    }
+
+    fn get_mut(&mut self, key: &Key) -> Option<&mut Vec<Arc<Waiter>>> {
+        self.buckets[Self::bucket(key)]
+            .iter_mut()
+            .find(|q| q.key == *key)
+            .map(|q| &mut q.waiters)
+    }
+
+    /// The queue of `key`, taking a spare empty queue of its bucket (or a new one) when the
+    /// key has none. A key has at most one queue.
+    fn or_default(&mut self, key: Key) -> &mut Vec<Arc<Waiter>> {
+        let b = &mut self.buckets[Self::bucket(&key)];
+        let i = match b.iter().position(|q| q.key == key) {
+            Some(i) => i,
+            None => match b.iter().position(|q| q.waiters.is_empty()) {
+                Some(i) => {
+                    b[i].key = key;
+                    i
+                }
+                None => {
+                    b.push(Queue {
+                        key,
+                        waiters: Vec::new(),
+                    });
+                    b.len() - 1
+                }
+            },
+        };
+        &mut b[i].waiters
+    }
+
+    /// `key`'s queue was left empty: it stays as a spare unless its bucket has enough.
+    fn remove(&mut self, key: &Key) {
+        let b = &mut self.buckets[Self::bucket(key)];
+        Self::trim(b);
+    }
+
+    fn trim(b: &mut Vec<Queue>) {
+        let mut spare = b.iter().filter(|q| q.waiters.is_empty()).count();
+        let mut i = 0;
+        while spare > SPARE_QUEUES && i < b.len() {
+            if b[i].waiters.is_empty() {
+                b.swap_remove(i);
+                spare -= 1;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Keeps the waiters for which `f` holds, in every queue.
+    fn retain(&mut self, mut f: impl FnMut(&Arc<Waiter>) -> bool) {
+        for b in &mut self.buckets {
+            let mut emptied = false;
+            for q in b.iter_mut() {
+                if !q.waiters.is_empty() {
+                    q.waiters.retain(&mut f);
+                    emptied |= q.waiters.is_empty();
+                }
+            }
+            if emptied {
+                Self::trim(b);
+            }
+        }
+    }
+}
 
 /// The key of the futex word at `uaddr` in the address space `mm` (the caller's: a shared
 /// key faults the page in through the current address space).
@@ -149,7 +253,7 @@ fn sleep_on(
     {
         let mut t = TABLE.lock();
         for &key in keys {
-            queue(t.entry(key).or_default(), w.clone());
+            queue(t.or_default(key), w.clone());
         }
     }
     // The value first, then the deadline: EAGAIN before ETIMEDOUT, as Linux.
@@ -220,11 +324,10 @@ fn queue(q: &mut Vec<Arc<Waiter>>, w: Arc<Waiter>) {
 fn remove(w: &Arc<Waiter>) -> bool {
     let mut t = TABLE.lock();
     let mut found = false;
-    t.retain(|_, v| {
-        let before = v.len();
-        v.retain(|x| !Arc::ptr_eq(x, w));
-        found |= v.len() != before;
-        !v.is_empty()
+    t.retain(|x| {
+        let other = !Arc::ptr_eq(x, w);
+        found |= !other;
+        other
     });
     found
 }
@@ -234,7 +337,10 @@ pub fn wake(key: Key, n: usize, bitset: u32) -> KResult<usize> {
     if bitset == 0 {
         return Err(Errno::EINVAL);
     }
-    let mut woken = Vec::new();
+    // The first woken apart: waking one (the common case) allocates nothing.
+    let mut first: Option<Arc<Waiter>> = None;
+    let mut more = Vec::new();
+    let mut count = 0;
     {
         let mut t = TABLE.lock();
         // A requeue-PI waiter is only for CMP_REQUEUE_PI (Linux: EINVAL).
@@ -248,7 +354,7 @@ pub fn wake(key: Key, n: usize, bitset: u32) -> KResult<usize> {
         }
         if let Some(v) = t.get_mut(&key) {
             let mut i = 0;
-            while i < v.len() && woken.len() < n {
+            while i < v.len() && count < n {
                 if v[i].woken.load(Ordering::Relaxed) {
                     // Already woken through another of its keys (futex_waitv).
                     v.remove(i);
@@ -256,7 +362,11 @@ pub fn wake(key: Key, n: usize, bitset: u32) -> KResult<usize> {
                     let w = v.remove(i);
                     w.woken.store(true, Ordering::Release);
                     *w.woke.lock() = Some(key);
-                    woken.push(w);
+                    count += 1;
+                    match first {
+                        None => first = Some(w),
+                        Some(_) => more.push(w),
+                    }
                 } else {
                     i += 1;
                 }
@@ -266,10 +376,10 @@ pub fn wake(key: Key, n: usize, bitset: u32) -> KResult<usize> {
             }
         }
     }
-    for w in &woken {
+    for w in first.iter().chain(&more) {
         sched::wake(&w.thread);
     }
-    Ok(woken.len())
+    Ok(count)
 }
 
 /// FUTEX_(CMP_)REQUEUE: wakes `nwake` waiters of `from` and moves up to `nmove` of the rest to
@@ -308,7 +418,7 @@ pub fn requeue(
     }
     let n = moved.len();
     if n > 0 {
-        let q = t.entry(to).or_default();
+        let q = t.or_default(to);
         for w in moved {
             queue(q, w);
         }
@@ -448,7 +558,7 @@ pub fn wait_requeue_pi(
             state: Mutex::new(RequeueState::Waiting),
         }),
     });
-    queue(TABLE.lock().entry(key).or_default(), w.clone());
+    queue(TABLE.lock().or_default(key), w.clone());
     // The word is read once the waiter is queued (as FUTEX_WAIT does): a CMP_REQUEUE_PI from
     // another CPU after a user store then finds the waiter. The value first, then the
     // deadline: EAGAIN before ETIMEDOUT. If a requeue already took the waiter, it counts.

@@ -140,8 +140,9 @@ impl MmInner {
     }
 
     /// Inserts a VMA, replacing whatever was mapped there (MAP_FIXED semantics).
+    /// A new mapping has no page yet, and a PROT_NONE one never gets any (its faults are
+    /// refused): it needs no `note_protnone` (musl's thread stacks and guard pages, issue 21).
     pub fn map(&mut self, vma: Vma) {
-        self.note_protnone(!vma.prot.read && !vma.prot.write && !vma.prot.exec);
         self.unmap(vma.start, vma.end);
         let (start, end) = (vma.start, vma.end);
         self.vmas.insert(start, vma);
@@ -347,7 +348,7 @@ impl MmInner {
             }
             a = v.end;
         }
-        self.note_protnone(!prot.read && !prot.write && !prot.exec);
+        let none = !prot.read && !prot.write && !prot.exec;
         self.split_at(start);
         self.split_at(end);
         let keys: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
@@ -377,6 +378,11 @@ impl MmInner {
                     }
                 }
             }
+            // Only pages already there stay mapped for the kernel under PROT_NONE (a fault
+            // in a PROT_NONE mapping is refused, kernel copies' too): a guard page made
+            // before it was ever touched (glibc's thread stacks) leaves the user copies of
+            // the address space without the walk (issue 21).
+            self.note_protnone(none && !pages.is_empty());
             // Other CPUs running this address space flush once, before mprotect returns.
             self.aspace.defer_remote_flush();
             for va in pages {

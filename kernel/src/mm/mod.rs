@@ -143,8 +143,10 @@ pub struct MmInner {
     pub vmas: BTreeMap<usize, Vma>,
     pub brk_start: usize,
     pub brk: usize,
-    /// Set once any mapping has had no access at all (PROT_NONE). Such pages stay mapped for
-    /// the kernel, so user copies must check the VMAs; without any, the page tables suffice.
+    /// Set once pages present in the page tables were made PROT_NONE (mprotect). Such pages
+    /// stay mapped for the kernel, so user copies must check the VMAs; without any, the page
+    /// tables suffice (a PROT_NONE mapping that never had pages gets none: its faults,
+    /// kernel copies' included, are refused).
     pub has_protnone: bool,
     /// mmap allocates top-down from here; the stack ends here (both moved by ASLR).
     pub mmap_top: usize,
@@ -160,8 +162,9 @@ pub struct MmInner {
 }
 
 impl MmInner {
-    /// Records that a mapping with no access at all (`none`) now exists. Every CPU's flag goes
-    /// up, since any of them may run this address space; each is reset at its next activation.
+    /// Records that present pages were made inaccessible (`none`: PROT_NONE). Every CPU's
+    /// flag goes up, since any of them may run this address space; each is reset at its next
+    /// activation.
     pub(crate) fn note_protnone(&mut self, none: bool) {
         if none {
             self.has_protnone = true;
@@ -297,7 +300,13 @@ impl Mm {
         self.activator.activate();
         let protnone = self.inner.try_lock().is_none_or(|m| m.has_protnone);
         PROTNONE[cpu_slot()].store(protnone, Ordering::Relaxed);
-        *active_slot().lock() = Arc::downgrade(self);
+        // A switch between threads of one process finds itself there: no reference count
+        // down and up (issue 21). The slot's weak reference keeps the allocation, so no other
+        // address space can be at this address while it is there.
+        let mut slot = active_slot().lock();
+        if !core::ptr::eq(slot.as_ptr(), Arc::as_ptr(self)) {
+            *slot = Arc::downgrade(self);
+        }
     }
 
     /// Whether the address space this CPU runs with may hold a PROT_NONE mapping, without a

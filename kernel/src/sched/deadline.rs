@@ -154,13 +154,6 @@ pub fn exited(t: &ThreadRef) {
     a.dl.bw = 0;
 }
 
-/// The absolute deadline a runnable deadline thread is ranked by (None for the other
-/// classes).
-pub fn key(t: &ThreadRef) -> Option<u64> {
-    let a = t.sched_attr().lock();
-    a.is_deadline().then_some(a.dl.abs)
-}
-
 /// The running thread `t` ran from `since` to `now`: a deadline thread's budget pays for it.
 pub fn consume(t: &ThreadRef, since: u64, now: u64) {
     let mut a = t.sched_attr().lock();

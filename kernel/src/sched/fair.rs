@@ -36,6 +36,10 @@ pub fn weight_of(t: &ThreadRef) -> u64 {
 
 /// The virtual time `ns` of CPU time is worth at `weight`.
 pub fn virtual_ns(ns: u64, weight: u64) -> u64 {
+    // Nice 0 (most threads): no 128-bit division (`__udivti3`) at every switch.
+    if weight == NICE_0_WEIGHT {
+        return ns;
+    }
     let v = u128::from(ns) * u128::from(NICE_0_WEIGHT) / u128::from(weight.max(1));
     u64::try_from(v).unwrap_or(u64::MAX)
 }
@@ -66,18 +70,36 @@ impl Rank {
     }
 }
 
+/// What a rank needs of `t`'s attributes, read under one lock (it was three per rank, issue
+/// 21): a deadline thread's absolute deadline (None for the other classes), the real-time priority it runs at
+/// (`Schedulable::rt_priority`: its own or its PI boost) and its weight (`weight_of`).
+fn attrs(t: &ThreadRef) -> (Option<u64>, u32, u64) {
+    let a = t.sched_attr().lock();
+    let dl = a.is_deadline().then_some(a.dl.abs);
+    let own = if a.is_rt() { a.rt_priority } else { 0 };
+    let w = if a.idle() {
+        IDLE_WEIGHT
+    } else {
+        weight(a.nice)
+    };
+    drop(a);
+    let rt = own.max(t.pi_boost().load(core::sync::atomic::Ordering::Relaxed));
+    (dl, rt, w)
+}
+
 /// The rank of a thread that is not running (its virtual runtime as last charged).
 pub fn rank(t: &ThreadRef) -> Rank {
+    let (dl, rt, _) = attrs(t);
     Rank {
-        dl: super::deadline::key(t),
-        rt: t.rt_priority(),
+        dl,
+        rt,
         vruntime: t.cpu_time().lock().vruntime,
     }
 }
 
 /// The rank of the running thread `t`, counting its current stint up to `now`.
 pub fn running_rank(t: &ThreadRef, now: u64) -> Rank {
-    let w = weight_of(t);
+    let (dl, rt, w) = attrs(t);
     let ct = *t.cpu_time().lock();
     let stint = if ct.running {
         now.saturating_sub(ct.since)
@@ -85,8 +107,8 @@ pub fn running_rank(t: &ThreadRef, now: u64) -> Rank {
         0
     };
     Rank {
-        dl: super::deadline::key(t),
-        rt: t.rt_priority(),
+        dl,
+        rt,
         vruntime: ct.vruntime.saturating_add(virtual_ns(stint, w)),
     }
 }
