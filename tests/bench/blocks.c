@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -45,10 +46,20 @@ int main(int argc, char **argv) {
     int pfd[2];
     if (pipe(pfd) < 0)
         return 1;
+    /* file_fault: the first read of one byte of each page of a 4 MiB tmpfs file already in
+     * memory, mapped MAP_PRIVATE (bench.c's file_page_fault, lmbench's lat_pagefault): one
+     * call is one page, the file mapped again (and unmapped) every 1024 pages, so a call's
+     * count includes 1/1024 of an mmap and a munmap. */
+    enum { MAP_PAGES = 1024 };
+    int mapfd = open("/tmp/blocks.map", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    for (int i = 0; i < MAP_PAGES; i++)
+        if (write(mapfd, page, sizeof page) != (ssize_t)sizeof page)
+            return 1;
+    volatile char *map = NULL;
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
      * futex_eagain, pwrite_tmpfs, stat_tmp, stat_deep, fstat, open_close, pipe_write_read,
-     * splice_pipe_tmpfs. */
-    for (int op = 0; op < 12; op++) {
+     * splice_pipe_tmpfs, file_fault. */
+    for (int op = 0; op < 13; op++) {
         blocks_window_open(op);
         for (long i = 0; i < n; i++) {
             switch (op) {
@@ -72,8 +83,20 @@ int main(int argc, char **argv) {
                 splice(pfd[0], NULL, tmp, &off, sizeof page, 0);
                 break;
             }
+            case 12:
+                if (i % MAP_PAGES == 0) {
+                    if (map)
+                        munmap((void *)map, MAP_PAGES * sizeof page);
+                    map = mmap(NULL, MAP_PAGES * sizeof page, PROT_READ, MAP_PRIVATE, mapfd, 0);
+                    if (map == MAP_FAILED)
+                        return 1;
+                }
+                c = map[(i % MAP_PAGES) * sizeof page];
+                break;
             }
         }
+        if (op == 12 && map)
+            munmap((void *)map, MAP_PAGES * sizeof page);
         blocks_window_close(op);
     }
     printf("blocks: %ld calls each\n", n);

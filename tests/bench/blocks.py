@@ -27,6 +27,7 @@ OPS = [
     "open_close",
     "pipe_write_read",
     "splice_pipe_tmpfs",
+    "file_fault",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 
