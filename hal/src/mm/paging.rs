@@ -252,6 +252,51 @@ impl AddressSpace {
         Ok(None)
     }
 
+    /// Maps page `start + i * 4096` to `frames[i]` (taken out of the slice) where that page
+    /// has no entry yet, all with `prot`: a fault's mapping of the pages around it (Linux's
+    /// filemap_map_pages, which fills only empty entries of one page table). Pages already
+    /// mapped and empty slots are left as they are (their frames stay in the slice). Walks to
+    /// each leaf table once, not once a page; no translation changes, so nothing is flushed.
+    /// Returns how many pages it mapped; Err when a page table cannot be allocated (what was
+    /// mapped before stays).
+    pub fn map_absent(
+        &mut self,
+        start: usize,
+        frames: &mut [Option<Frame>],
+        prot: Prot,
+    ) -> Result<usize, OutOfMemory> {
+        // The leaf table last walked to, and which span of ENTRIES pages it maps.
+        let mut t: Option<(u64, usize)> = None;
+        let mut mapped = 0;
+        for (i, slot) in frames.iter_mut().enumerate() {
+            let va = start + i * 4096;
+            assert!(va < user_top() && va.is_multiple_of(4096));
+            if slot.is_none() {
+                continue;
+            }
+            let span = va / (ENTRIES * 4096);
+            let table = match t {
+                Some((t, s)) if s == span => t,
+                _ => {
+                    let new = self.leaf_table(va, true).ok_or(OutOfMemory)?;
+                    t = Some((new, span));
+                    new
+                }
+            };
+            let j = index(va, 0);
+            if present(entry(table, j)) {
+                continue;
+            }
+            if let Some(frame) = slot.take() {
+                set_entry(table, j, leaf(frame.into_phys() as u64, prot));
+                mapped += 1;
+            }
+        }
+        self.resident += mapped;
+        self.resident_peak = self.resident_peak.max(self.resident);
+        Ok(mapped)
+    }
+
     /// Pages mapped in the user half now.
     pub fn resident(&self) -> usize {
         self.resident
