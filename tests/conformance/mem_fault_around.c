@@ -6,7 +6,7 @@
  *   mincore reports every cached page of the file whether mapped or not; a sequential reader
  *   of 64 pages takes 4 faults;
  * - the window starts at the mapping's start when that is higher (then runs 16 pages from
- *   there) and stops at the mapping's end;
+ *   there) and stops at the mapping's end and at the end of the page table (2 MiB);
  * - only cached pages: holes of a sparse file are not mapped by a neighbour's fault;
  * - never for a write fault: a store as first touch maps (copies) its page alone;
  * - MAP_PRIVATE: a store to a page mapped around a read copies it (the file keeps its
@@ -14,7 +14,8 @@
  * - MAP_SHARED read faults map around as well;
  * - never past the end of the file: the partial last page is mapped (its tail reads zeros),
  *   the pages after it are not (mincore 0) and a touch there is SIGBUS (BUS_ADRERR).
- * The pages are mapped at 64 KiB-aligned addresses (a larger reservation, then MAP_FIXED). */
+ * The mappings are placed relative to a 2 MiB boundary (a larger reservation, then
+ * MAP_FIXED), so that no window meets a page table's end by chance. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -53,16 +54,19 @@ static int make_memfd(size_t pages, int (*skip)(size_t)) {
     return fd;
 }
 
-/* Maps `pages` pages of fd from page `off` at an address `shift` pages past a 64 KiB
- * boundary. */
+/* Pages one page table maps (2 MiB): fault-around stops at its end. */
+#define TABLE 512
+
+/* Maps `pages` pages of fd from page `off` at an address `shift` pages (maybe negative) from a
+ * 2 MiB boundary, so that no window meets a page table's end unless the test wants it to. */
 static volatile unsigned char *map_at(size_t pages, int prot, int flags, int fd, size_t off,
-                                      size_t shift) {
-    size_t span = (pages + shift + 2 * WINDOW) * PAGE;
+                                      long shift) {
+    size_t span = (pages + 3 * TABLE) * PAGE;
     char *r = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(r != MAP_FAILED);
-    uintptr_t a = ((uintptr_t)r + WINDOW * PAGE - 1) & ~(uintptr_t)(WINDOW * PAGE - 1);
+    uintptr_t a = ((uintptr_t)r + 2 * TABLE * PAGE - 1) & ~(uintptr_t)(TABLE * PAGE - 1);
     CHECK_OK(munmap(r, span));
-    a += shift * PAGE;
+    a += shift * (long)PAGE;
     void *p = mmap((void *)a, pages * PAGE, prot, flags | MAP_FIXED, fd, (off_t)(off * PAGE));
     CHECK(p == (void *)a);
     return p;
@@ -148,6 +152,13 @@ static void window_clamped(void) {
     p = map_at(20, PROT_READ, MAP_PRIVATE, fd, 0, 0);
     CHECK(p[18 * PAGE] == pat(18));
     CHECK_KB(p, "Rss:", 16);
+    CHECK_OK(munmap((void *)p, 20 * PAGE));
+    /* Starting 5 pages below a page table's end: the window stops there. */
+    p = map_at(20, PROT_READ, MAP_PRIVATE, fd, 0, -5);
+    CHECK(p[0] == pat(0));
+    CHECK_KB(p, "Rss:", 20);
+    CHECK(p[5 * PAGE] == pat(5));
+    CHECK_KB(p, "Rss:", 80);
     CHECK_OK(munmap((void *)p, 20 * PAGE));
     close(fd);
 }
