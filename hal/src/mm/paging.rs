@@ -368,15 +368,15 @@ impl AddressSpace {
         end: usize,
         f: &mut dyn FnMut(usize, u64),
     ) {
-        let span = 1usize << (12 + INDEX_BITS * level);
-        for i in 0..ENTRIES {
-            let va = base + i * span;
-            if va >= end {
-                break;
-            }
-            if va + span <= start {
-                continue;
-            }
+        if start >= end {
+            return;
+        }
+        // Only the entries that meet [start, end).
+        let shift = 12 + INDEX_BITS * level;
+        let first = (start.max(base) - base) >> shift;
+        let last = (((end - 1) - base) >> shift).min(ENTRIES - 1);
+        for i in first..=last {
+            let va = base + (i << shift);
             let e = entry(t, i);
             if !present(e) {
                 continue;
@@ -390,18 +390,54 @@ impl AddressSpace {
     }
 
     /// Removes every mapping in [start, end) and frees the page tables this empties.
+    /// One walk that clears the entries as it finds them (Linux's zap_pte_range), visiting
+    /// only the entries of each table that lie in the range.
     pub fn unmap_range(&mut self, start: usize, end: usize) {
-        let mut pages = alloc::vec::Vec::new();
-        self.for_each_mapped(start, end, |va, _| pages.push(va));
+        let end = end.min(user_top());
+        if start >= end {
+            return;
+        }
+        let mut frames = alloc::vec::Vec::with_capacity(((end - start) / 4096).min(self.resident));
         // One shootdown for the whole range; the frames are freed after it.
         let deferred = core::mem::replace(&mut self.defer_remote, true);
-        let frames: alloc::vec::Vec<Frame> =
-            pages.into_iter().filter_map(|va| self.unmap(va)).collect();
+        self.clear_walk(self.root, levels() - 1, 0, start, end, &mut frames);
         self.defer_remote = deferred;
         if core::mem::take(&mut self.remote_pending) {
             crate::smp::shootdown(self.root);
         }
         drop(frames);
+    }
+
+    /// `unmap_range`'s walk of table `t` (at `level`, mapping from `base`) over the entries
+    /// that meet [start, end) (end > start): each present leaf entry is cleared, flushed
+    /// (remotely at the end) and its frame added to `frames`.
+    fn clear_walk(
+        &mut self,
+        t: u64,
+        level: u32,
+        base: usize,
+        start: usize,
+        end: usize,
+        frames: &mut alloc::vec::Vec<Frame>,
+    ) {
+        let shift = 12 + INDEX_BITS * level;
+        let first = (start.max(base) - base) >> shift;
+        let last = (((end - 1) - base) >> shift).min(ENTRIES - 1);
+        for i in first..=last {
+            let e = entry(t, i);
+            if !present(e) {
+                continue;
+            }
+            let va = base + (i << shift);
+            if level == 0 {
+                set_entry(t, i, 0);
+                self.flush(va);
+                self.resident -= 1;
+                frames.push(Frame::from_phys(addr(e) as usize));
+            } else {
+                self.clear_walk(addr(e), level - 1, va, start, end, frames);
+            }
+        }
     }
 
     fn free_tables(t: u64, level: u32) {
