@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -155,12 +156,22 @@ int main(int argc, char **argv) {
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr2;
+    /* file_fault: the first read of one byte of each page of a 4 MiB tmpfs file already in
+     * memory, mapped MAP_PRIVATE (bench.c's file_page_fault, lmbench's lat_pagefault): one
+     * call is one page, the file mapped again (and unmapped) every 1024 pages, so a call's
+     * count includes 1/1024 of an mmap and a munmap. */
+    enum { MAP_PAGES = 1024 };
+    int mapfd = open("/tmp/blocks.map", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    for (int i = 0; i < MAP_PAGES; i++)
+        if (write(mapfd, page, sizeof page) != (ssize_t)sizeof page)
+            return 1;
+    volatile char *map = NULL;
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
      * futex_eagain, pwrite_tmpfs, stat_tmp, stat_deep, fstat, open_close, pipe_write_read,
      * splice_pipe_tmpfs, udp_send_recv, tcp_send_recv, sigaction, then the switch rows:
-     * yield_switch, futex_handoff, condvar_handoff, pipe_switch. */
+     * yield_switch, futex_handoff, condvar_handoff, pipe_switch, then file_fault. */
     rounds = n / 2;
-    for (int op = 0; op < 19; op++) {
+    for (int op = 0; op < 20; op++) {
         pthread_t t;
         void *(*partner)(void *) = op == 15 ? yielder : op == 16 ? futex_partner : op == 17 ? ponger : NULL;
         int up[2], down[2];
@@ -189,7 +200,7 @@ int main(int argc, char **argv) {
         blocks_window_open(op);
         if (partner)
             start();
-        if (op < 15) {
+        if (op < 15 || op == 19) {
             for (long i = 0; i < n; i++) {
                 switch (op) {
                 case 0: syscall(SYS_getppid); break;
@@ -215,6 +226,16 @@ int main(int argc, char **argv) {
                 case 12: sock_there_and_back(upair, &c); break;
                 case 13: sock_there_and_back(tpair, &c); break;
                 case 14: sigaction(SIGUSR2, &sa, &old); break;
+                case 19:
+                    if (i % MAP_PAGES == 0) {
+                        if (map)
+                            munmap((void *)map, MAP_PAGES * sizeof page);
+                        map = mmap(NULL, MAP_PAGES * sizeof page, PROT_READ, MAP_PRIVATE, mapfd, 0);
+                        if (map == MAP_FAILED)
+                            return 1;
+                    }
+                    c = map[(i % MAP_PAGES) * sizeof page];
+                    break;
                 }
             }
         } else if (op == 15) {
@@ -242,6 +263,8 @@ int main(int argc, char **argv) {
                 read(up[0], &c, 1);
             }
         }
+        if (op == 19 && map)
+            munmap((void *)map, MAP_PAGES * sizeof page);
         blocks_window_close(op);
         if (partner)
             pthread_join(t, NULL);

@@ -34,6 +34,7 @@ OPS = [
     "futex_handoff",
     "condvar_handoff",
     "pipe_switch",
+    "file_fault",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 

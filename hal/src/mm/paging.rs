@@ -252,6 +252,51 @@ impl AddressSpace {
         Ok(None)
     }
 
+    /// Maps page `start + i * 4096` to `frames[i]` (taken out of the slice) where that page
+    /// has no entry yet, all with `prot`: a fault's mapping of the pages around it (Linux's
+    /// filemap_map_pages, which fills only empty entries of one page table). Pages already
+    /// mapped and empty slots are left as they are (their frames stay in the slice). Walks to
+    /// each leaf table once, not once a page; no translation changes, so nothing is flushed.
+    /// Returns how many pages it mapped; Err when a page table cannot be allocated (what was
+    /// mapped before stays).
+    pub fn map_absent(
+        &mut self,
+        start: usize,
+        frames: &mut [Option<Frame>],
+        prot: Prot,
+    ) -> Result<usize, OutOfMemory> {
+        // The leaf table last walked to, and which span of ENTRIES pages it maps.
+        let mut t: Option<(u64, usize)> = None;
+        let mut mapped = 0;
+        for (i, slot) in frames.iter_mut().enumerate() {
+            let va = start + i * 4096;
+            assert!(va < user_top() && va.is_multiple_of(4096));
+            if slot.is_none() {
+                continue;
+            }
+            let span = va / (ENTRIES * 4096);
+            let table = match t {
+                Some((t, s)) if s == span => t,
+                _ => {
+                    let new = self.leaf_table(va, true).ok_or(OutOfMemory)?;
+                    t = Some((new, span));
+                    new
+                }
+            };
+            let j = index(va, 0);
+            if present(entry(table, j)) {
+                continue;
+            }
+            if let Some(frame) = slot.take() {
+                set_entry(table, j, leaf(frame.into_phys() as u64, prot));
+                mapped += 1;
+            }
+        }
+        self.resident += mapped;
+        self.resident_peak = self.resident_peak.max(self.resident);
+        Ok(mapped)
+    }
+
     /// Pages mapped in the user half now.
     pub fn resident(&self) -> usize {
         self.resident
@@ -323,15 +368,15 @@ impl AddressSpace {
         end: usize,
         f: &mut dyn FnMut(usize, u64),
     ) {
-        let span = 1usize << (12 + INDEX_BITS * level);
-        for i in 0..ENTRIES {
-            let va = base + i * span;
-            if va >= end {
-                break;
-            }
-            if va + span <= start {
-                continue;
-            }
+        if start >= end {
+            return;
+        }
+        // Only the entries that meet [start, end).
+        let shift = 12 + INDEX_BITS * level;
+        let first = (start.max(base) - base) >> shift;
+        let last = (((end - 1) - base) >> shift).min(ENTRIES - 1);
+        for i in first..=last {
+            let va = base + (i << shift);
             let e = entry(t, i);
             if !present(e) {
                 continue;
@@ -345,18 +390,54 @@ impl AddressSpace {
     }
 
     /// Removes every mapping in [start, end) and frees the page tables this empties.
+    /// One walk that clears the entries as it finds them (Linux's zap_pte_range), visiting
+    /// only the entries of each table that lie in the range.
     pub fn unmap_range(&mut self, start: usize, end: usize) {
-        let mut pages = alloc::vec::Vec::new();
-        self.for_each_mapped(start, end, |va, _| pages.push(va));
+        let end = end.min(user_top());
+        if start >= end {
+            return;
+        }
+        let mut frames = alloc::vec::Vec::with_capacity(((end - start) / 4096).min(self.resident));
         // One shootdown for the whole range; the frames are freed after it.
         let deferred = core::mem::replace(&mut self.defer_remote, true);
-        let frames: alloc::vec::Vec<Frame> =
-            pages.into_iter().filter_map(|va| self.unmap(va)).collect();
+        self.clear_walk(self.root, levels() - 1, 0, start, end, &mut frames);
         self.defer_remote = deferred;
         if core::mem::take(&mut self.remote_pending) {
             crate::smp::shootdown(self.root);
         }
         drop(frames);
+    }
+
+    /// `unmap_range`'s walk of table `t` (at `level`, mapping from `base`) over the entries
+    /// that meet [start, end) (end > start): each present leaf entry is cleared, flushed
+    /// (remotely at the end) and its frame added to `frames`.
+    fn clear_walk(
+        &mut self,
+        t: u64,
+        level: u32,
+        base: usize,
+        start: usize,
+        end: usize,
+        frames: &mut alloc::vec::Vec<Frame>,
+    ) {
+        let shift = 12 + INDEX_BITS * level;
+        let first = (start.max(base) - base) >> shift;
+        let last = (((end - 1) - base) >> shift).min(ENTRIES - 1);
+        for i in first..=last {
+            let e = entry(t, i);
+            if !present(e) {
+                continue;
+            }
+            let va = base + (i << shift);
+            if level == 0 {
+                set_entry(t, i, 0);
+                self.flush(va);
+                self.resident -= 1;
+                frames.push(Frame::from_phys(addr(e) as usize));
+            } else {
+                self.clear_walk(addr(e), level - 1, va, start, end, frames);
+            }
+        }
     }
 
     fn free_tables(t: u64, level: u32) {

@@ -3,10 +3,14 @@
 //! methods; it is apart from the VMA tree so that the tree does not depend on the vDSO.
 
 use super::vma::{Backing, Vma};
-use super::{page_down, pagecache, FaultError, MmInner, PAGE};
+use super::{page_down, pagecache, FaultError, MmInner, FAULT_AROUND, PAGE};
 use lintel_abi::userfaultfd::UFFD_FEATURE_SIGBUS;
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::{Frame, Prot};
+
+/// What one leaf page table maps (512 entries of 4 KiB on every architecture here): Linux's
+/// fault-around stays within the page table of the fault (PTRS_PER_PTE).
+const PAGE_TABLE_SPAN: usize = 512 * PAGE;
 
 impl MmInner {
     /// Resolves a fault at `addr`.
@@ -121,19 +125,26 @@ impl MmInner {
             let rel = (page - vma.start) as u64;
             let pos = offset + rel;
             // So does a page of an ELF segment's file data past the end of the file.
+            let mut size = None;
             if rel < *file_bytes {
-                let size = inode.stat().size;
-                if pos >= size.div_ceil(PAGE as u64) * PAGE as u64 {
+                let s = inode.stat().size;
+                if pos >= s.div_ceil(PAGE as u64) * PAGE as u64 {
                     return Err(FaultError::Bus);
+                }
+                size = Some(s);
+            }
+            let whole = pos.is_multiple_of(PAGE as u64) && rel + PAGE as u64 <= *file_bytes;
+            // A read (or instruction fetch) maps the cached pages around it too.
+            if let Some(size) = size.filter(|_| whole && !write) {
+                if self.fault_around(vma, page, size) {
+                    return Ok(());
                 }
             }
             // Whole file pages come from the page cache: shared mappings map the cached
             // frame itself, private ones map it read-only until the first store copies it.
             // (Files whose data the cache does not hold are never mapped by mmap; an ELF
             // segment of one gets a private copy below.)
-            let cache = (pos.is_multiple_of(PAGE as u64) && rel + PAGE as u64 <= *file_bytes)
-                .then(|| pagecache::get(inode))
-                .flatten();
+            let cache = whole.then(|| pagecache::get(inode)).flatten();
             if let Some(m) = cache {
                 let idx = pos / PAGE as u64;
                 let (frame, missed) =
@@ -213,6 +224,68 @@ impl MmInner {
             .map(page, frame, p)
             .map_err(|_| FaultError::NoMem)?;
         Ok(())
+    }
+
+    /// Linux's fault-around (do_fault_around and filemap_map_pages) for a read or instruction
+    /// fault at `page` of the file mapping `vma` (whose file is `size` bytes long): maps, as
+    /// the fault would, every page of a window of [`FAULT_AROUND`] pages that the page cache
+    /// (or tmpfs) holds and that has no entry yet, so that a sequential reader takes one fault
+    /// per 64 KiB. The window starts at the 64 KiB boundary below `page` or the mapping's
+    /// start, whichever is higher, and stops at the end of the mapping, of its file part (an
+    /// ELF segment's), of the file (its last partial page included) and of the page table.
+    /// Pages not cached are not read: only the faulting page is, by the caller. A private
+    /// mapping gets them read-only (a store copies the page, as after any read fault). Not
+    /// for a shared writable mapping of a disk file, whose fault marks the page dirty: a page
+    /// mapped ahead of use would be written back without having been stored to.
+    /// Returns whether `page` itself is mapped now.
+    fn fault_around(&mut self, vma: &Vma, page: usize, size: u64) -> bool {
+        let Backing::File {
+            inode,
+            offset,
+            file_bytes,
+            ..
+        } = &vma.backing
+        else {
+            return false;
+        };
+        let tmpfs = super::shmem::is_tmpfs(inode);
+        if vma.shared && vma.prot.write && !tmpfs {
+            return false;
+        }
+        let start = (page & !(FAULT_AROUND * PAGE - 1)).max(vma.start);
+        let rel = (start - vma.start) as u64;
+        let first = (offset + rel) / PAGE as u64;
+        let count = |pages: u64| usize::try_from(pages).unwrap_or(usize::MAX);
+        let n = FAULT_AROUND
+            .min((vma.end - start) / PAGE)
+            .min((PAGE_TABLE_SPAN - start % PAGE_TABLE_SPAN) / PAGE)
+            .min(count(file_bytes.saturating_sub(rel) / PAGE as u64))
+            .min(count(size.div_ceil(PAGE as u64).saturating_sub(first)));
+        let at = (page - start) / PAGE;
+        if at >= n {
+            return false;
+        }
+        let mut frames: [Option<Frame>; FAULT_AROUND] = Default::default();
+        let frames = &mut frames[..n];
+        if !super::shmem::cached_pages(inode, first, frames) {
+            match pagecache::find(inode) {
+                Some(m) => m.cached_pages(first, frames),
+                None => return false,
+            }
+        }
+        if frames[at].is_none() {
+            return false;
+        }
+        let prot = if vma.shared {
+            vma.prot
+        } else {
+            Prot {
+                write: false,
+                ..vma.prot
+            }
+        };
+        // The faulting page's slot is emptied when it is mapped (it had no entry).
+        self.aspace.map_absent(start, frames, prot).is_ok() && frames[at].is_none()
     }
 
     /// Writes bytes into this (possibly inactive) address space, faulting pages in as needed.

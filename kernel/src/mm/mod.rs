@@ -36,6 +36,9 @@ pub use mlock::lockable;
 pub use vma::{Backing, ForkAdvice, KernelMap, MapName, Mlock, ShmMap, Vma, VmaFlags};
 
 pub const PAGE: usize = 4096;
+/// Pages a read fault of a file mapping maps at once when the page cache holds them (Linux's
+/// fault_around_bytes, 64 KiB; fault.rs).
+pub(crate) const FAULT_AROUND: usize = 16;
 /// Top of the initial stack (as Linux without randomization: just below the last user page);
 /// riscv64 knows it once paging is set up (Sv48 or Sv39).
 pub fn stack_top() -> usize {

@@ -232,6 +232,16 @@ impl Mapping {
         super::shmem::cached(&inode, idx).flatten()
     }
 
+    /// The cached pages from `first` on, into `out[idx - first]`, under one lock (a fault's
+    /// mapping of the pages around it); pages not cached leave their slots alone. Not for a
+    /// tmpfs file, whose pages are its own (`shmem::cached_pages`).
+    pub fn cached_pages(&self, first: u64, out: &mut [Option<Frame>]) {
+        let end = first.saturating_add(out.len() as u64);
+        for (&idx, f) in self.pages.lock().range(first..end) {
+            out[(idx - first) as usize] = Some(f.clone());
+        }
+    }
+
     pub fn mark_dirty(&self, idx: u64) {
         self.dirty.lock().insert(idx);
     }

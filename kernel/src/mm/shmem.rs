@@ -85,6 +85,23 @@ pub fn cached(inode: &Arc<dyn Inode>, idx: u64) -> Option<Option<Frame>> {
     lintel_vfs::tmpfs_file_page::<ShmemPage>(inode, idx).map(|p| p.map(|p| p.0))
 }
 
+/// The frames of a tmpfs file's pages from `first` on that hold data, into `out[idx - first]`
+/// (at most [`super::FAULT_AROUND`] of them), under one lock; holes leave their slots
+/// alone. False for files of other file systems.
+pub fn cached_pages(inode: &Arc<dyn Inode>, first: u64, out: &mut [Option<Frame>]) -> bool {
+    let mut pages: [Option<ShmemPage>; super::FAULT_AROUND] = Default::default();
+    let n = out.len().min(pages.len());
+    if !lintel_vfs::tmpfs_file_pages::<ShmemPage>(inode, first, &mut pages[..n]) {
+        return false;
+    }
+    for (o, p) in out.iter_mut().zip(pages) {
+        if let Some(p) = p {
+            *o = Some(p.0);
+        }
+    }
+    true
+}
+
 /// read(2) or write(2) (`write`) of a tmpfs file straight between its frames and user memory
 /// at `ubuf` (a hole read zeroes the user's bytes); EINVAL for files of other file systems.
 pub fn user_io(

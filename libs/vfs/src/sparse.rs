@@ -119,6 +119,15 @@ impl<P: FilePage> SparseData<P> {
         self.pages.get(&idx).cloned()
     }
 
+    /// Each page from `first` on that holds data, into `out[idx - first]` (holes and pages
+    /// past the slice leave their slots alone).
+    pub fn pages_into(&self, first: u64, out: &mut [Option<P>]) {
+        let end = first.saturating_add(out.len() as u64);
+        for (&idx, p) in self.pages.range(first..end) {
+            out[(idx - first) as usize] = Some(p.clone());
+        }
+    }
+
     /// The page `idx`, made (zero-filled) in a hole: what a fault of a mapping of the file
     /// maps. None when no page can be had. The size does not change.
     pub fn page_or_alloc(&mut self, idx: u64) -> Option<P> {

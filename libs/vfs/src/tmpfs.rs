@@ -287,6 +287,23 @@ pub fn tmpfs_file_page<P: FilePage>(inode: &Arc<dyn Inode>, idx: u64) -> Option<
     Some(r)
 }
 
+/// The pages of a tmpfs regular file from `first` on that hold data, into
+/// `out[idx - first]`, under one lock (a fault's mapping of the pages around it); holes leave
+/// their slots alone. False for an inode of another file system.
+pub fn tmpfs_file_pages<P: FilePage>(
+    inode: &Arc<dyn Inode>,
+    first: u64,
+    out: &mut [Option<P>],
+) -> bool {
+    let Some(t) = TmpInode::<P>::downcast(inode) else {
+        return false;
+    };
+    if let Data::File(v) = &*t.data.lock() {
+        v.pages_into(first, out);
+    }
+    true
+}
+
 /// How `tmpfs_read_with` and `tmpfs_write_with` move bytes: `copy(page, at, done, n)` moves
 /// `n` bytes between offset `at` of `page` and offset `done` of the caller's buffer (a read
 /// gets None for a hole: zeros), and returns how many it moved, short at a fault in the
