@@ -27,6 +27,8 @@ OPS = [
     "open_close",
     "pipe_write_read",
     "splice_pipe_tmpfs",
+    "tmpfs_read_64k",
+    "ext4_read_64k",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 
