@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -116,6 +118,32 @@ static void sock_there_and_back(int fd[2], char *c) {
     recv(fd[0], c, 1, 0);
 }
 
+#define TMPFS_MAGIC 0x01021994
+#define EXT4_MAGIC 0xEF53
+#define BIG 65536
+#define BIG_FILE (1 << 20)
+
+/* A file of BIG_FILE bytes in the directory `dir` if it is on a file system of `magic`, read
+ * through once so that its pages are cached; -1 if the directory is on another one. */
+static int big_file(const char *dir, long magic, const char *name) {
+    static char chunk[BIG];
+    char path[256];
+    struct statfs fs;
+    if (statfs(dir, &fs) != 0 || fs.f_type != magic)
+        return -1;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return -1;
+    for (int i = 0; i < BIG_FILE / BIG; i++)
+        if (pwrite(fd, chunk, BIG, (off_t)i * BIG) != BIG)
+            return -1;
+    fsync(fd);
+    for (int i = 0; i < BIG_FILE / BIG; i++)
+        pread(fd, chunk, BIG, (off_t)i * BIG);
+    return fd;
+}
+
 int main(int argc, char **argv) {
     long n = argc > 1 ? atol(argv[1]) : 10000;
     int null = open("/dev/null", O_RDWR), zero = open("/dev/zero", O_RDONLY);
@@ -166,12 +194,34 @@ int main(int argc, char **argv) {
         if (write(mapfd, page, sizeof page) != (ssize_t)sizeof page)
             return 1;
     volatile char *map = NULL;
+    /* tmpfs_read_64k and ext4_read_64k: a 64 KiB pread at an offset cycling through a 1 MiB
+     * file whose pages are all cached (bench.c's tmpfs_read and ext4_read without the
+     * first pass). The tmpfs file is on /tmp or /dev/shm, or on a tmpfs mounted for it; the
+     * ext4 file on the root if it is ext4 (`cargo xtask run --disk IMAGE`), else on /dev/vda
+     * mounted on /mnt. Without one of them its window runs nothing. */
+    static char big[BIG];
+    int tbig = big_file("/tmp", TMPFS_MAGIC, "blocks.big");
+    if (tbig < 0)
+        tbig = big_file("/dev/shm", TMPFS_MAGIC, "blocks.big");
+    if (tbig < 0) {
+        mkdir("/blocks.tmpfs", 0700);
+        mount("tmpfs", "/blocks.tmpfs", "tmpfs", 0, NULL);
+        tbig = big_file("/blocks.tmpfs", TMPFS_MAGIC, "blocks.big");
+    }
+    int ebig = big_file("/", EXT4_MAGIC, "blocks.big");
+    if (ebig < 0) {
+        mkdir("/mnt", 0755);
+        mount("/dev/vda", "/mnt", "ext4", 0, NULL);
+        ebig = big_file("/mnt", EXT4_MAGIC, "blocks.big");
+    }
+    if (tbig < 0 || ebig < 0)
+        fprintf(stderr, "blocks: no %s file: its window is empty\n", tbig < 0 ? "tmpfs" : "ext4");
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
      * futex_eagain, pwrite_tmpfs, stat_tmp, stat_deep, fstat, open_close, pipe_write_read,
      * splice_pipe_tmpfs, udp_send_recv, tcp_send_recv, sigaction, then the switch rows:
-     * yield_switch, futex_handoff, condvar_handoff, pipe_switch, then file_fault. */
+     * yield_switch, futex_handoff, condvar_handoff, pipe_switch, then file_fault, tmpfs_read_64k, ext4_read_64k. */
     rounds = n / 2;
-    for (int op = 0; op < 20; op++) {
+    for (int op = 0; op < 22; op++) {
         pthread_t t;
         void *(*partner)(void *) = op == 15 ? yielder : op == 16 ? futex_partner : op == 17 ? ponger : NULL;
         int up[2], down[2];
@@ -200,7 +250,7 @@ int main(int argc, char **argv) {
         blocks_window_open(op);
         if (partner)
             start();
-        if (op < 15 || op == 19) {
+        if (op < 15 || op >= 19) {
             for (long i = 0; i < n; i++) {
                 switch (op) {
                 case 0: syscall(SYS_getppid); break;
@@ -236,6 +286,13 @@ int main(int argc, char **argv) {
                     }
                     c = map[(i % MAP_PAGES) * sizeof page];
                     break;
+                case 20:
+                case 21: {
+                    int fd = op == 20 ? tbig : ebig;
+                    if (fd >= 0)
+                        pread(fd, big, BIG, (i % (BIG_FILE / BIG)) * (off_t)BIG);
+                    break;
+                }
                 }
             }
         } else if (op == 15) {

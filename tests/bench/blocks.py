@@ -35,6 +35,8 @@ OPS = [
     "condvar_handoff",
     "pipe_switch",
     "file_fault",
+    "tmpfs_read_64k",
+    "ext4_read_64k",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 

@@ -49,6 +49,8 @@ pub fn mount_dev(
         if let Some(on) = journal_checksum {
             fs.set_journal_checksum(on)?;
         }
+        // Files outlive their last open for the page cache's sake; `unmounted` lets go.
+        fs.hold_recent_files(true);
         Ok(fs)
     })?;
     Ok(fs.root())
@@ -56,7 +58,12 @@ pub fn mount_dev(
 
 /// The file system is going away: everything reaches the disk first.
 pub fn unmounted(root: &Arc<dyn Inode>) -> KResult<()> {
-    MOUNTED.unmounted(lintel_ext4::ext4_of(root.as_ref()), |fs| fs.sync())
+    MOUNTED.unmounted(lintel_ext4::ext4_of(root.as_ref()), |fs| {
+        fs.sync()?;
+        // The files held for the page cache hold the instance too.
+        fs.forget_recent();
+        Ok(())
+    })
 }
 
 /// A read-write remount of the file system of `root`, mounted read-only (EROFS where the

@@ -711,11 +711,19 @@ impl FileOps for InodeFile {
     }
 
     /// tmpfs files: straight between user memory and their frames (a write after the
-    /// checks `write` makes).
+    /// checks `write` makes). Reads of disk files (ext4): straight from their cached pages.
     fn user_io(&self, file: &OpenFile, io: UserIo) -> Option<KResult<usize>> {
         let inode = file.inode.as_ref()?;
-        if !crate::mm::shmem::is_tmpfs(inode) || inode.file_type() != FileType::Regular {
+        if !file.is_regular() {
             return None;
+        }
+        if !crate::mm::shmem::is_tmpfs(inode) {
+            if io.write {
+                return None;
+            }
+            // (Every regular file has its read-ahead state.)
+            let ra = file.ra.as_deref()?;
+            return crate::mm::pagecache::read_user(inode, io.off, io.ubuf, io.len, ra);
         }
         let checked = || -> KResult<usize> {
             let mut len = io.len;

@@ -109,6 +109,13 @@ const FORCE_MAX: u64 = 256;
 /// Reads a fill makes before it inserts what it read despite a change meanwhile.
 const FILL_ROUNDS: u32 = 4;
 
+/// Where `Mapping::read_with` takes a page's bytes from: a cached frame (and the offset in
+/// it), or the inode at a file offset where no frame could be had.
+enum Source<'a> {
+    Frame(&'a Frame, usize),
+    Inode(u64),
+}
+
 /// Files whose reads should stay in memory: those of disk file systems.
 fn is_disk_file(inode: &Arc<dyn Inode>) -> bool {
     inode.as_any().is::<lintel_ext4::Ext4Inode>()
@@ -329,11 +336,72 @@ impl Mapping {
         buf: &mut [u8],
         ra: &ReadAhead,
     ) -> KResult<usize> {
+        self.read_with(inode, off, buf.len(), ra, &mut |src, done, n| {
+            let dst = &mut buf[done..done + n];
+            match src {
+                Source::Frame(f, at) => {
+                    f.read(at, dst);
+                    Ok(n)
+                }
+                Source::Inode(pos) => inode.read_at(pos, dst),
+            }
+        })
+    }
+
+    /// read(2) of a disk file straight from the cached frames into user memory at `ubuf`
+    /// (one copy per page, no staging buffer: Linux's filemap_read and copy_page_to_iter);
+    /// misses are read into the cache as `read` does. Short at the first fault, EFAULT if
+    /// nothing could be copied.
+    pub fn read_user(
+        &self,
+        inode: &Arc<dyn Inode>,
+        off: u64,
+        ubuf: usize,
+        len: usize,
+        ra: &ReadAhead,
+    ) -> KResult<usize> {
+        let mut faulted = false;
+        let done = self.read_with(inode, off, len, ra, &mut |src, done, n| {
+            let u = ubuf + done;
+            let moved = match src {
+                Source::Frame(f, at) => f.copy_to_user(at, u, n),
+                // No frame for the page (memory is short): through a buffer of its bytes.
+                Source::Inode(pos) => {
+                    let mut tmp = alloc::vec![0u8; n];
+                    let got = inode.read_at(pos, &mut tmp)?;
+                    // All or nothing: a fault ends the read at this page.
+                    let moved =
+                        lintel_hal::usercopy::copy_to_user(u, &tmp[..got]).map_or(0, |()| got);
+                    if moved == got {
+                        return Ok(got);
+                    }
+                    moved
+                }
+            };
+            faulted = moved < n;
+            Ok(moved)
+        })?;
+        if faulted && done == 0 {
+            return Err(Errno::EFAULT);
+        }
+        Ok(done)
+    }
+
+    /// The loop of `read` and `read_user`: `copy(source, done, n)` moves `n` bytes to byte
+    /// `done` of the destination and returns how many it moved (short: the read ends there).
+    fn read_with(
+        &self,
+        inode: &Arc<dyn Inode>,
+        off: u64,
+        len: usize,
+        ra: &ReadAhead,
+        copy: &mut dyn FnMut(Source<'_>, usize, usize) -> KResult<usize>,
+    ) -> KResult<usize> {
         let size = inode.stat().size;
         if off >= size {
             return Ok(0);
         }
-        let want = (buf.len() as u64).min(size - off) as usize;
+        let want = (len as u64).min(size - off) as usize;
         let mut done = 0;
         while done < want {
             let pos = off + done as u64;
@@ -358,16 +426,14 @@ impl Mapping {
                 cached = self.fill(inode, idx, pages, size)?;
                 ra.next_read.store(idx + pages, Ordering::Relaxed);
             }
-            match cached {
-                Some(f) => f.read(in_page, &mut buf[done..done + n]),
-                None => {
-                    let got = inode.read_at(pos, &mut buf[done..done + n])?;
-                    if got < n {
-                        return Ok(done + got);
-                    }
-                }
+            let got = match &cached {
+                Some(f) => copy(Source::Frame(f, in_page), done, n)?,
+                None => copy(Source::Inode(pos), done, n)?,
+            };
+            done += got;
+            if got < n {
+                break;
             }
-            done += n;
         }
         Ok(done)
     }
@@ -534,6 +600,23 @@ pub fn read(
         },
         None => inode.read_at(off, buf),
     }
+}
+
+/// read(2) of a regular file of a disk file system straight from its cached pages into user
+/// memory at `ubuf` (`Mapping::read_user`); None for other files (tmpfs has its own path,
+/// the rest go through a kernel buffer). `ra`: the reading open file's read-ahead state.
+pub fn read_user(
+    inode: &Arc<dyn Inode>,
+    off: u64,
+    ubuf: usize,
+    len: usize,
+    ra: &ReadAhead,
+) -> Option<KResult<usize>> {
+    if !is_disk_file(inode) || !inode.page_cached() {
+        return None;
+    }
+    let m = get(inode)?;
+    Some(m.read_user(inode, off, ubuf, len, ra))
 }
 
 /// Whether `splice_page` serves the file (tmpfs and ext4 files).

@@ -638,6 +638,8 @@ impl Ext4Inode {
         } else {
             None
         };
+        // A new regular file with a name (not O_TMPFILE's) is held as one just loaded is.
+        let hold = kind == FileType::Regular && r_links(&raw) != 0;
         crate::inode::LIVE_INODES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         let node = Arc::new_cyclic(|me| Ext4Inode {
             fs: fs.clone(),
@@ -654,6 +656,9 @@ impl Ext4Inode {
             me: me.clone(),
         });
         fs.icache.lock().insert(ino, Arc::downgrade(&node));
+        if hold {
+            fs.hold_recent(&node);
+        }
         node
     }
 

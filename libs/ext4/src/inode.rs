@@ -355,6 +355,10 @@ impl Ext4 {
             return Ok(e);
         }
         map.insert(ino, Arc::downgrade(&node));
+        drop(map);
+        if kind == FileType::Regular && !allow_free {
+            self.hold_recent(&node);
+        }
         Ok(node)
     }
 

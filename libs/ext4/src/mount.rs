@@ -286,6 +286,8 @@ impl Ext4 {
             }),
             cache: Mutex::new(cache::Cache::new(CACHE_BLOCKS)),
             icache: Mutex::new(BTreeMap::new()),
+            recent: Mutex::new(Default::default()),
+            holds_recent: Default::default(),
             ns: Mutex::new(()),
             txn: lintel_sync::RwLock::new(()),
             journal: Mutex::new(None),

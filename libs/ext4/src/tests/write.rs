@@ -758,3 +758,42 @@ fn large_directory_index_follows_changes() {
     check(&a, &in_a);
     std::fs::remove_dir_all(d).unwrap();
 }
+
+/// With `hold_recent_files` (the kernel's mounts), regular files outlive their last user:
+/// reloading one finds the same inode object (whose cached pages the kernel keeps), an
+/// unlinked one is freed at once as without it, a rename over one frees it too, and after
+/// `forget_recent` the instance is dropped (and synced) as before.
+#[test]
+fn recent_files_are_held_until_unlinked_or_forgotten() {
+    let (d, img) = empty_image("recent", "16M", &["-b", "4096"]);
+    let fs = mount(&img, false);
+    fs.hold_recent_files(true);
+    let root = fs.root();
+    let free0 = fs.statfs().free_blocks;
+    let f = write_file(&root, "f", &pattern(1, 64 * 1024));
+    let g = write_file(&root, "g", &pattern(2, 8 * 1024));
+    let h = write_file(&root, "h", &pattern(3, 8 * 1024));
+    let addr = Arc::as_ptr(&f) as *const u8 as usize;
+    drop((f, g, h));
+    let f = walk(&root, "f").unwrap();
+    assert_eq!(
+        Arc::as_ptr(&f) as *const u8 as usize,
+        addr,
+        "the inode was not held"
+    );
+    assert_eq!(read_all(&f), pattern(1, 64 * 1024));
+    drop(f);
+    root.unlink(b"f").unwrap();
+    root.rename(b"g", &root, b"h", 0).unwrap();
+    assert_eq!(fs.statfs().free_blocks, free0 - 2);
+    drop(root);
+    fs.forget_recent();
+    let weak = Arc::downgrade(&fs);
+    drop(fs);
+    assert!(
+        weak.upgrade().is_none(),
+        "the instance outlived its last user"
+    );
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
