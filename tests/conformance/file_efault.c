@@ -5,6 +5,7 @@
 #include "lintel_test.h"
 #include <fcntl.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -160,5 +161,37 @@ int main(void) {
     CHECK(syscall(SYS_read, pp[0], NULL, 0) == 0);
     close(pp[0]);
     close(pp[1]);
+
+    /* Pages written and then made PROT_NONE (still present in memory): a write from them
+     * or a read into them is EFAULT for pipes, regular files and /dev/null alike, and the
+     * pipe and the file are left as they were. */
+    char *np = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(np != MAP_FAILED);
+    memset(np, 'n', 4096);
+    CHECK_OK(mprotect(np, 4096, PROT_NONE));
+    CHECK_OK(pipe(pp));
+    CHECK_ERR(syscall(SYS_write, pp[1], np, 16), EFAULT);
+    struct iovec niov = {np, 16};
+    CHECK_ERR(syscall(SYS_vmsplice, pp[1], &niov, 1, 0), EFAULT);
+    CHECK(syscall(SYS_write, pp[1], "pq", 2) == 2);
+    CHECK_ERR(syscall(SYS_read, pp[0], np, 2), EFAULT);
+    char pq[2];
+    CHECK(read(pp[0], pq, 2) == 2 && memcmp(pq, "pq", 2) == 0);
+    close(pp[0]);
+    close(pp[1]);
+    int nf = open("ef_none", O_CREAT | O_TRUNC | O_RDWR, 0644);
+    CHECK(nf >= 0);
+    CHECK_ERR(syscall(SYS_write, nf, np, 16), EFAULT);
+    CHECK_ERR(syscall(SYS_pwrite64, nf, np, 16, 0), EFAULT);
+    CHECK(size_of("ef_none") == 0);
+    CHECK(pwrite(nf, "data", 4, 0) == 4);
+    CHECK_ERR(syscall(SYS_pread64, nf, np, 4, 0), EFAULT);
+    CHECK_ERR(syscall(SYS_read, nf, np, 4), EFAULT);
+    close(nf);
+    unlink("ef_none");
+    int dz = open("/dev/zero", O_RDONLY);
+    CHECK_ERR(syscall(SYS_read, dz, np, 4), EFAULT);
+    close(dz);
+    CHECK_OK(munmap(np, 4096));
     DONE();
 }

@@ -508,6 +508,12 @@ impl OpenFile {
         len: usize,
         at: Option<u64>,
     ) -> Option<KResult<usize>> {
+        // Pages made PROT_NONE stay mapped for the kernel, so the direct copies would reach
+        // them where Linux gives EFAULT: with such pages possible, the caller's staging path
+        // (whose user copies check the mappings, `uaccess`) does the I/O instead.
+        if crate::mm::Mm::active_may_have_protnone() {
+            return None;
+        }
         let allowed = if write {
             self.writable()
         } else {
