@@ -12,31 +12,14 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-/* The kernel's struct statx (musl has no header for it). */
-struct lt_statx_ts {
-    int64_t tv_sec;
-    uint32_t tv_nsec;
-    int32_t reserved;
-};
-struct lt_statx {
-    uint32_t stx_mask, stx_blksize;
-    uint64_t stx_attributes;
-    uint32_t stx_nlink, stx_uid, stx_gid;
-    uint16_t stx_mode, pad1;
-    uint64_t stx_ino, stx_size, stx_blocks, stx_attributes_mask;
-    struct lt_statx_ts stx_atime, stx_btime, stx_ctime, stx_mtime;
-    uint32_t stx_rdev_major, stx_rdev_minor, stx_dev_major, stx_dev_minor;
-    uint64_t spare[14];
-};
+#include "statx.h"
+
 #define LT_STATX_TYPE 0x1u
 #define LT_STATX_MODE 0x2u
 #define LT_STATX_NLINK 0x4u
 #define LT_STATX_SIZE 0x200u
 #define LT_STATX_BASIC_STATS 0x7ffu
 #define LT_STATX_RESERVED 0x80000000u
-#ifndef SYS_statx
-#define SYS_statx 332
-#endif
 
 static long xstatx(int dfd, const char *path, int flags, unsigned mask, struct lt_statx *sx) {
     memset(sx, 0xa5, sizeof *sx);

@@ -215,6 +215,28 @@ getfattr -d out/f
 setfacl -b f
 gfacl f
 cd ..
+# Inode flags with e2fsprogs' chattr and lsattr, on ext4 and on a tmpfs: an immutable file
+# refuses changes, an append-only one takes appends only.
+mkdir fl fl/tm
+mount -t tmpfs none fl/tm
+for d in fl fl/tm; do
+  echo data > $d/f
+  chattr +i $d/f
+  lsattr $d/f
+  { echo more >> $d/f; } 2>/dev/null || echo "append refused"
+  rm -f $d/f 2>/dev/null || echo "rm refused"
+  chattr -i $d/f
+  chattr +a $d/f
+  lsattr $d/f
+  echo more >> $d/f
+  { echo over > $d/f; } 2>/dev/null || echo "overwrite refused"
+  chattr -a $d/f
+  lsattr $d/f
+  cat $d/f
+  rm $d/f
+done
+umount fl/tm
+rmdir fl/tm fl
 # What a user first runs to look at the system (procps, util-linux): no errors, and figures
 # that hold together (the numbers themselves differ between the two systems).
 free -k | awk 'NR == 1 { print $1, $2, $6 } NR == 2 { print $1, ($2 > 0), ($3 <= $2), ($7 <= $2) }'

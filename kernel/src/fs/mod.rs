@@ -14,6 +14,7 @@ pub mod ext4;
 pub mod fasync;
 pub mod fdtable;
 pub mod file;
+pub mod iflags;
 pub mod initramfs;
 pub mod inotify;
 pub mod io_uring;

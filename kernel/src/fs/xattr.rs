@@ -45,6 +45,10 @@ fn is_acl(name: &[u8]) -> bool {
 
 /// xattr_permission and the capability module's setxattr/removexattr rule.
 fn permission(thread: &Thread, inode: &dyn Inode, name: &[u8], write: bool) -> KResult<()> {
+    // Nothing set on or removed from an append-only or immutable file.
+    if write && lintel_vfs::is_append_or_immutable(inode) {
+        return Err(Errno::EPERM);
+    }
     if name.starts_with(b"security.") || name.starts_with(b"system.") {
         // cap_inode_setxattr: security.capability needs CAP_SETFCAP, any other security.*
         // CAP_SYS_ADMIN; system.* is the handler's (the ACL rules below).

@@ -76,6 +76,47 @@ pub const TMPFS_MAGIC: u64 = 0x0102_1994;
 pub const PROC_SUPER_MAGIC: u64 = 0x9fa0;
 pub const EXT4_SUPER_MAGIC: u64 = 0xef53;
 
+/// Inode flags (linux/fs.h's FS_*_FL: FS_IOC_GETFLAGS/SETFLAGS, chattr's letters).
+pub const FS_SECRM_FL: u32 = 0x1;
+pub const FS_UNRM_FL: u32 = 0x2;
+pub const FS_COMPR_FL: u32 = 0x4;
+pub const FS_SYNC_FL: u32 = 0x8;
+pub const FS_IMMUTABLE_FL: u32 = 0x10;
+pub const FS_APPEND_FL: u32 = 0x20;
+pub const FS_NODUMP_FL: u32 = 0x40;
+pub const FS_NOATIME_FL: u32 = 0x80;
+pub const FS_DAX_FL: u32 = 0x0200_0000;
+pub const FS_PROJINHERIT_FL: u32 = 0x2000_0000;
+/// The flags any file system shows (FS_FL_USER_VISIBLE).
+pub const FS_FL_USER_VISIBLE: u32 = 0x0003_dfff;
+/// The flags struct fsxattr mirrors in its xflags (Linux's FS_COMMON_FL).
+pub const FS_COMMON_FL: u32 = FS_SYNC_FL
+    | FS_IMMUTABLE_FL
+    | FS_APPEND_FL
+    | FS_NODUMP_FL
+    | FS_NOATIME_FL
+    | FS_DAX_FL
+    | FS_PROJINHERIT_FL;
+/// struct fsxattr's fsx_xflags (linux/fs.h's FS_XFLAG_*).
+pub const FS_XFLAG_IMMUTABLE: u32 = 0x8;
+pub const FS_XFLAG_APPEND: u32 = 0x10;
+pub const FS_XFLAG_SYNC: u32 = 0x20;
+pub const FS_XFLAG_NOATIME: u32 = 0x40;
+pub const FS_XFLAG_NODUMP: u32 = 0x80;
+pub const FS_XFLAG_PROJINHERIT: u32 = 0x200;
+pub const FS_XFLAG_EXTSIZE: u32 = 0x800;
+pub const FS_XFLAG_EXTSZINHERIT: u32 = 0x1000;
+pub const FS_XFLAG_DAX: u32 = 0x8000;
+pub const FS_XFLAG_COWEXTSIZE: u32 = 0x1_0000;
+/// The xflags that mirror inode flags (Linux's FS_XFLAG_COMMON).
+pub const FS_XFLAG_COMMON: u32 = FS_XFLAG_SYNC
+    | FS_XFLAG_IMMUTABLE
+    | FS_XFLAG_APPEND
+    | FS_XFLAG_NODUMP
+    | FS_XFLAG_NOATIME
+    | FS_XFLAG_DAX
+    | FS_XFLAG_PROJINHERIT;
+
 /// setxattr flags (<linux/xattr.h>): fail if the attribute exists / does not exist.
 pub const XATTR_CREATE: u32 = 1;
 pub const XATTR_REPLACE: u32 = 2;

@@ -282,7 +282,7 @@ impl Ext4Inode {
         fs.check_writable()?;
         check_name(name)?;
         let _ns = fs.ns.lock();
-        {
+        let parent_flags = {
             let mut st = self.st.lock();
             if r_links(&st.raw) == 0 {
                 return Err(Errno::ENOENT);
@@ -290,7 +290,8 @@ impl Ext4Inode {
             if self.dir_find(&mut st, name)?.is_some() {
                 return Err(Errno::EEXIST);
             }
-        }
+            r_flags(&st.raw)
+        };
         let ino = fs.alloc_inode(self.ino, kind == FileType::Directory)?;
         // A damaged inode bitmap may hand out an inode that is in use: leave it marked.
         let live = fs
@@ -304,7 +305,11 @@ impl Ext4Inode {
         if live || on_disk {
             return Err(Errno::EIO);
         }
-        let raw = Ext4Inode::new_raw(&fs, kind, mode, uid, gid, rdev);
+        let mut raw = Ext4Inode::new_raw(&fs, kind, mode, uid, gid, rdev);
+        // Linux's __ext4_new_inode: the folder's inheritable flags that suit the new inode.
+        let inherited = mask_flags(kind, parent_flags & FL_INHERITED);
+        let f = r_flags(&raw) | inherited;
+        r_set_flags(&mut raw, f);
         let child = Ext4Inode::install(&fs, ino, kind, raw);
         let r = (|| {
             let mut cs = child.st.lock();
@@ -318,7 +323,8 @@ impl Ext4Inode {
                     r_set_size(&mut cs.raw, target.len() as u64);
                 }
                 FileType::Symlink => {
-                    r_set_flags(&mut cs.raw, EXTENTS_FL);
+                    let f = r_flags(&cs.raw) | EXTENTS_FL;
+                    r_set_flags(&mut cs.raw, f);
                     put16(&mut cs.raw, 0x28, 0xF30A);
                     put16(&mut cs.raw, 0x2C, 4);
                     cs.ext = Some(Vec::new());

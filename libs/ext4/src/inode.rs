@@ -16,6 +16,35 @@ pub(crate) const EXTENTS_FL: u32 = 0x80000;
 pub(crate) const INDEX_FL: u32 = 0x1000;
 pub(crate) const HUGE_FILE_FL: u32 = 0x40000;
 const INLINE_DATA_FL: u32 = 0x1000_0000;
+pub(crate) const IMMUTABLE_FL: u32 = 0x10;
+const NODUMP_FL: u32 = 0x40;
+const NOATIME_FL: u32 = 0x80;
+const JOURNAL_DATA_FL: u32 = 0x4000;
+const DIRSYNC_FL: u32 = 0x1_0000;
+const TOPDIR_FL: u32 = 0x2_0000;
+pub(crate) const PROJINHERIT_FL: u32 = 0x2000_0000;
+const CASEFOLD_FL: u32 = 0x4000_0000;
+/// The flags FS_IOC_GETFLAGS shows and those chattr may change (Linux 6.1's
+/// EXT4_FL_USER_VISIBLE and EXT4_FL_USER_MODIFIABLE).
+pub(crate) const FL_USER_VISIBLE: u32 = 0x725b_dfff;
+pub(crate) const FL_USER_MODIFIABLE: u32 = 0x624b_c0ff;
+/// What a new inode takes from its folder (EXT4_FL_INHERITED): secure deletion, undelete,
+/// compression, sync, no-dump, no-atime, no-compression, data journalling, no-tail, dirsync,
+/// project inheritance, case folding and DAX.
+pub(crate) const FL_INHERITED: u32 = 0x6201_c4cf;
+/// Changes Lintel's ext4 does not make (Linux's do, with more work): per-file data
+/// journalling (chattr's j), a file moved between block maps and extents (e), a case-folding
+/// folder (F).
+pub(crate) const FL_UNCHANGEABLE: u32 = JOURNAL_DATA_FL | EXTENTS_FL | CASEFOLD_FL;
+
+/// Linux's ext4_mask_flags: the flags an inode of `kind` may have.
+pub(crate) fn mask_flags(kind: FileType, flags: u32) -> u32 {
+    match kind {
+        FileType::Directory => flags,
+        FileType::Regular => flags & !(DIRSYNC_FL | TOPDIR_FL | CASEFOLD_FL | PROJINHERIT_FL),
+        _ => flags & (NODUMP_FL | NOATIME_FL),
+    }
+}
 pub(crate) const EXT_MAGIC: u16 = 0xF30A;
 /// Longest initialized extent.
 pub(crate) const EXT_INIT_MAX: u32 = 32768;

@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::stat::{Stat, Timespec};
 use lintel_abi::{Errno, KResult};
-use lintel_vfs::{DirEntry, Falloc, FileType, Inode, RENAME_EXCHANGE, RENAME_NOREPLACE};
+use lintel_vfs::{DirEntry, Falloc, FileType, FsxAttr, Inode, RENAME_EXCHANGE, RENAME_NOREPLACE};
 
 impl Inode for Ext4Inode {
     fn stat(&self) -> Stat {
@@ -32,6 +32,55 @@ impl Inode for Ext4Inode {
             | STATX_ATTR_IMMUTABLE
             | STATX_ATTR_NODUMP
             | STATX_ATTR_VERITY
+    }
+
+    /// Linux's ext4_fileattr_get: the on-disk i_flags that are shown (a regular file's
+    /// without project inheritance).
+    fn iflags(&self) -> Option<u32> {
+        let show = match self.kind {
+            FileType::Directory => FL_USER_VISIBLE,
+            FileType::Regular => FL_USER_VISIBLE & !PROJINHERIT_FL,
+            _ => return None,
+        };
+        Some(r_flags(&self.st.lock().raw) & show)
+    }
+
+    /// Linux's ext4_fileattr_set and ext4_ioctl_setflags, into the on-disk i_flags: flags
+    /// that are not shown, or that do not suit the kind of file, are EOPNOTSUPP; shown ones
+    /// that cannot be set are dropped without a word (chattr writes back what it read); an
+    /// immutable inode that stays immutable changes in nothing else (EPERM); the changes
+    /// Lintel's ext4 does not make (`FL_UNCHANGEABLE`) are EOPNOTSUPP; without the project
+    /// feature only project 0 exists.
+    fn set_iflags(&self, flags: u32, fsx: Option<&FsxAttr>) -> KResult<()> {
+        if !matches!(self.kind, FileType::Regular | FileType::Directory) {
+            return Err(Errno::ENOTTY);
+        }
+        if flags & !FL_USER_VISIBLE != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let flags = flags & FL_USER_MODIFIABLE;
+        if mask_flags(self.kind, flags) != flags {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        self.fs.check_writable()?;
+        let _op = self.fs.begin();
+        {
+            let mut st = self.st.lock();
+            let old = r_flags(&st.raw);
+            if old & flags & IMMUTABLE_FL != 0 && (old & !IMMUTABLE_FL) != (flags & !IMMUTABLE_FL) {
+                return Err(Errno::EPERM);
+            }
+            if (old ^ flags) & FL_UNCHANGEABLE != 0 {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            r_set_flags(&mut st.raw, (old & !FL_USER_MODIFIABLE) | flags);
+            self.touch(&mut st, false);
+            self.save(&st)?;
+        }
+        if fsx.is_some_and(|x| x.projid != 0) {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        Ok(())
     }
 
     fn fs_id(&self) -> u64 {

@@ -10,6 +10,7 @@ pub mod acl;
 mod dentry;
 mod devpts_options;
 mod handle;
+mod iflags;
 pub mod inotify;
 pub mod locks;
 mod mount_options;
@@ -24,6 +25,10 @@ mod xattr;
 pub use dentry::{d_delete, d_move, Dentry};
 pub use devpts_options::{parse_devpts_options, DevptsOptions, NR_UNIX98_PTY_MAX};
 pub use handle::find_inode;
+pub use iflags::{
+    fileattr_set, fsxattr_of, inode_flags, is_append, is_append_or_immutable, is_immutable,
+    FsxAttr, SetAttr, FSXATTR_SIZE,
+};
 pub use mount_options::{
     check_options, ext4_journal_checksum, generic_options, Generic as GenericMountOptions,
 };
@@ -151,6 +156,20 @@ pub trait Inode: Send + Sync {
     /// statx adds the ones every file has (automount, DAX, mount root).
     fn statx_attributes_mask(&self) -> u64 {
         0
+    }
+    /// The file's inode flags (FS_*_FL: what FS_IOC_GETFLAGS reads, lsattr shows and chattr
+    /// changes): None where the file system keeps none for it (Linux's inode without
+    /// fileattr operations, whose flag ioctls are ENOTTY), which is every file but tmpfs'
+    /// and ext4's regular files and directories.
+    fn iflags(&self) -> Option<u32> {
+        None
+    }
+    /// The file system's part of a change of the flags (Linux's fileattr_set), after the
+    /// VFS's checks ([`fileattr_set`]): `flags` the whole new set, `fsx` the struct a
+    /// FS_IOC_FSSETXATTR brought (None for FS_IOC_SETFLAGS). EOPNOTSUPP for flags the file
+    /// system does not keep.
+    fn set_iflags(&self, _flags: u32, _fsx: Option<&FsxAttr>) -> KResult<()> {
+        Err(Errno::ENOTTY)
     }
     /// A file system's own access rule (Linux's `i_op->permission`), answered instead of
     /// the mode, ACL and capability checks of `inode_permission`; None keeps those.
@@ -319,6 +338,10 @@ pub fn access_acl(inode: &dyn Inode) -> Option<acl::Acl> {
 /// generic_permission). The ACL is read only when it can matter: not the owner, and group
 /// bits in the mode.
 pub fn inode_permission(inode: &dyn Inode, cred: &Cred, mask: u32) -> KResult<()> {
+    // Nobody writes to an immutable file, nor in an immutable folder.
+    if mask & 2 != 0 && is_immutable(inode) {
+        return Err(Errno::EPERM);
+    }
     if let Some(r) = inode.permission(cred, mask) {
         return r;
     }
@@ -646,5 +669,7 @@ mod tests_acl;
 mod tests_dentry;
 #[cfg(test)]
 mod tests_handle;
+#[cfg(test)]
+mod tests_iflags;
 #[cfg(test)]
 mod tests_resolve;

@@ -113,7 +113,17 @@ struct Meta {
     mtime: Timespec,
     ctime: Timespec,
     btime: Timespec,
+    /// The inode flags chattr sets (Linux's shmem_inode_info.fsflags).
+    fsflags: u32,
 }
+
+/// The flags tmpfs keeps (Linux's SHMEM_FL_USER_MODIFIABLE), and those a new file takes from
+/// its folder (SHMEM_FL_INHERITED).
+const FL_MODIFIABLE: u32 = lintel_abi::fs::FS_IMMUTABLE_FL
+    | lintel_abi::fs::FS_APPEND_FL
+    | lintel_abi::fs::FS_NODUMP_FL
+    | lintel_abi::fs::FS_NOATIME_FL;
+const FL_INHERITED: u32 = lintel_abi::fs::FS_NODUMP_FL | lintel_abi::fs::FS_NOATIME_FL;
 
 struct Dir<P: FilePage> {
     /// cookie -> (name, inode); cookies 0 and 1 are "." and "..".
@@ -571,6 +581,7 @@ impl<P: FilePage> TmpInode<P> {
                 mtime: now,
                 ctime: now,
                 btime: now,
+                fsflags: 0,
             }),
             data: Mutex::new(data),
             xattrs: Mutex::new(XattrMap::default()),
@@ -587,6 +598,14 @@ impl<P: FilePage> TmpInode<P> {
         let mut m = self.meta.lock();
         m.mtime = now;
         m.ctime = now;
+    }
+
+    /// A new inode in this folder takes its no-dump and no-atime flags (shmem_get_inode).
+    fn inherit_flags(&self, child: &TmpInode<P>) {
+        let f = self.meta.lock().fsflags & FL_INHERITED;
+        if f != 0 {
+            child.meta.lock().fsflags = f;
+        }
     }
 
     fn touch_ctime(&self) {
@@ -888,6 +907,28 @@ impl<P: FilePage> Inode for TmpInode<P> {
         STATX_ATTR_APPEND | STATX_ATTR_IMMUTABLE | STATX_ATTR_NODUMP
     }
 
+    /// Linux's shmem_fileattr_get: a regular file's or folder's flags.
+    fn iflags(&self) -> Option<u32> {
+        matches!(self.kind, FileType::Regular | FileType::Directory)
+            .then(|| self.meta.lock().fsflags & lintel_abi::fs::FS_FL_USER_VISIBLE)
+    }
+
+    /// Linux's shmem_fileattr_set: the four flags tmpfs keeps, and no fsxattr field beyond
+    /// them (EOPNOTSUPP).
+    fn set_iflags(&self, flags: u32, fsx: Option<&crate::FsxAttr>) -> KResult<()> {
+        if self.iflags().is_none() {
+            return Err(Errno::ENOTTY);
+        }
+        if fsx.is_some_and(|x| x.has_extra()) || flags & !FL_MODIFIABLE != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let now = self.now();
+        let mut m = self.meta.lock();
+        m.fsflags = (m.fsflags & !FL_MODIFIABLE) | flags;
+        m.ctime = now;
+        Ok(())
+    }
+
     fn file_type(&self) -> FileType {
         self.kind
     }
@@ -1017,6 +1058,7 @@ impl<P: FilePage> Inode for TmpInode<P> {
             Arc::downgrade(&me),
             Vec::new(),
         )?;
+        self.inherit_flags(&child);
         self.namespace(|_| {
             self.insert(name, child.clone())?;
             if kind == FileType::Directory {
@@ -1038,6 +1080,7 @@ impl<P: FilePage> Inode for TmpInode<P> {
             Weak::new(),
             target.to_vec(),
         )?;
+        self.inherit_flags(&child);
         self.namespace(|_| self.insert(name, child.clone()))?;
         Ok(child)
     }

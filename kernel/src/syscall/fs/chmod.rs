@@ -25,6 +25,10 @@ fn set_mode(c: &Call, d: &Dentry, mode: u32) -> SysResult {
     // another CPU's chmod or chown of the file (Linux holds the inode's lock across
     // notify_change): `fs::NAMESPACE`, which chown holds too.
     let attrs = crate::fs::NAMESPACE.lock();
+    // may_setattr: no new mode for an append-only or immutable file.
+    if lintel_vfs::is_append_or_immutable(&*d.inode) {
+        return Err(Errno::EPERM);
+    }
     let st = d.inode.stat();
     if !cr.owns(&st) {
         return Err(Errno::EPERM);

@@ -32,6 +32,10 @@ fn do_chown(c: &Call, d: &Dentry, uid: u32, gid: u32) -> SysResult {
     let st = d.inode.stat();
     let new_uid = (uid != u32::MAX).then_some(uid);
     let new_gid = (gid != u32::MAX).then_some(gid);
+    // may_setattr: no new owner for an append-only or immutable file.
+    if (new_uid.is_some() || new_gid.is_some()) && lintel_vfs::is_append_or_immutable(&*d.inode) {
+        return Err(Errno::EPERM);
+    }
     if !lintel_vfs::chown_ok(&st, &cr, new_uid, new_gid) {
         return Err(Errno::EPERM);
     }

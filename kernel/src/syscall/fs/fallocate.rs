@@ -50,6 +50,14 @@ pub fn fallocate(c: &mut Call) -> SysResult {
     if !f.writable() {
         return Err(Errno::EBADF);
     }
+    // No hole punched in or range collapsed out of an append-only file, nothing at all done
+    // to an immutable one (vfs_fallocate).
+    let fl = f.inode.as_deref().map_or(0, lintel_vfs::inode_flags);
+    if (op & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE) != 0 && fl & FS_APPEND_FL != 0)
+        || fl & FS_IMMUTABLE_FL != 0
+    {
+        return Err(Errno::EPERM);
+    }
     if is_pipe(&f) {
         return Err(Errno::ESPIPE);
     }

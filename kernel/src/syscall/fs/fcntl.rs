@@ -164,6 +164,12 @@ pub fn fcntl(c: &mut Call) -> SysResult {
         }
         F_SETFL => {
             let changeable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
+            // An append-only file's descriptors keep O_APPEND as they have it (setfl).
+            if (arg as u32 ^ f.flags()) & O_APPEND != 0
+                && f.inode.as_deref().is_some_and(lintel_vfs::is_append)
+            {
+                return Err(Errno::EPERM);
+            }
             // O_NOATIME is for the file's owner (or CAP_FOWNER) only.
             if arg as u32 & O_NOATIME != 0 && f.flags() & O_NOATIME == 0 {
                 if let Some(inode) = &f.inode {

@@ -11,7 +11,7 @@ use lintel_abi::fcntl::*;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::partial(
     "ioctl",
     ioctl,
-    "terminal, pty, FIONREAD, FIONBIO, FIOASYNC, socket SIOCGIF*/SIOCINQ/SIOCOUTQ, seccomp listener SECCOMP_IOCTL_NOTIF_* and block-device size ioctls",
+    "terminal, pty, FIONREAD, FIONBIO, FIOASYNC, socket SIOCGIF*/SIOCINQ/SIOCOUTQ, seccomp listener SECCOMP_IOCTL_NOTIF_* and block-device size ioctls; the inode flags of chattr/lsattr, FS_IOC_GETFLAGS/FS_IOC_SETFLAGS and FS_IOC_FSGETXATTR/FS_IOC_FSSETXATTR, on tmpfs (append-only, immutable, no-dump, no-atime; others EOPNOTSUPP) and ext4 (the flags Linux's ext4 keeps, in the on-disk inode; a change of data journalling, extents or case folding EOPNOTSUPP) regular files and folders, ENOTTY elsewhere; owner or CAP_FOWNER, CAP_LINUX_IMMUTABLE for append-only and immutable, EROFS on a read-only mount; append-only and immutable enforced where Linux's VFS does (open, truncate, unlink, rename, link, chmod, chown, utimes, xattrs, fallocate, F_SETFL, shared mappings; no-atime holds as Lintel's reads never update atime)",
 )];
 
 pub fn ioctl(c: &mut Call) -> SysResult {
@@ -19,6 +19,11 @@ pub fn ioctl(c: &mut Call) -> SysResult {
     use lintel_abi::fcntl::O_ASYNC;
     use lintel_abi::ioctl::{FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX};
     let cmd = c.a[1] as u32;
+    if crate::fs::iflags::is_flags_cmd(cmd) {
+        if let Some(r) = crate::fs::iflags::ioctl(c.thread, &f, cmd, c.a[2]) {
+            return ok(r?);
+        }
+    }
     match cmd {
         FIOCLEX | FIONCLEX => {
             c.thread.files.get().lock().entry_mut(c.fd(0))?.cloexec = cmd == FIOCLEX;

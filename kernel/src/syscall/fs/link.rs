@@ -46,6 +46,10 @@ fn do_link(
         return Err(Errno::EXDEV);
     }
     may_write_dir(c, &parent)?;
+    // No new name for an append-only or immutable file (vfs_link).
+    if lintel_vfs::is_append_or_immutable(&*src.inode) {
+        return Err(Errno::EPERM);
+    }
     if src.inode.file_type() == FileType::Directory {
         return Err(Errno::EPERM);
     }

@@ -302,8 +302,9 @@ pub(in crate::syscall) fn may_write_dir(c: &Call, dir: &Dentry) -> KResult<()> {
     lintel_vfs::inode_permission(&*dir.inode, &cred, 3)
 }
 
-/// may_delete: write and search permission on the directory, then the sticky-directory rule
-/// for the entry (EPERM).
+/// may_delete: write and search permission on the directory (EPERM for an immutable one),
+/// then EPERM for an append-only directory, for the sticky-directory rule and for an
+/// append-only or immutable entry.
 pub(in crate::syscall) fn may_delete(
     c: &Call,
     dir: &Dentry,
@@ -313,7 +314,10 @@ pub(in crate::syscall) fn may_delete(
     let cred = c.thread.proc_ref().cred.lock().vfs();
     let ds = dir.inode.stat();
     lintel_vfs::inode_permission(&*dir.inode, &cred, 3)?;
-    if !lintel_vfs::sticky_ok(&ds, &victim.stat(), &cred) {
+    if lintel_vfs::is_append(&*dir.inode)
+        || !lintel_vfs::sticky_ok(&ds, &victim.stat(), &cred)
+        || lintel_vfs::is_append_or_immutable(&**victim)
+    {
         return Err(Errno::EPERM);
     }
     Ok(())

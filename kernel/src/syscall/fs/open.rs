@@ -169,6 +169,14 @@ fn open_file(c: &mut Call, d: Arc<Dentry>, flags: u32, cred: &Cred, created: boo
         if !created {
             lintel_vfs::inode_permission(&*d.inode, cred, want)?;
         }
+        // An append-only file opens for writing only with O_APPEND, and never with O_TRUNC
+        // (may_open).
+        if (acc != O_RDONLY || flags & O_TRUNC != 0)
+            && lintel_vfs::is_append(&*d.inode)
+            && (flags & O_APPEND == 0 || flags & O_TRUNC != 0)
+        {
+            return Err(Errno::EPERM);
+        }
         // Writing through a read-only mount (devices, FIFOs and sockets aside).
         if want & 2 != 0 && matches!(kind, FileType::Regular | FileType::Directory) {
             fs::want_write(&d)?;

@@ -71,23 +71,25 @@ pub fn statx(c: &mut Call) -> SysResult {
     } else {
         uaccess::read_path(pathp)?
     };
-    let (st, d, fs_mask) =
+    let (st, d, fs_mask, iflags) =
         if path.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 != AT_FDCWD {
             let f = file(c, dirfd as i32)?;
             let fs_mask = f.inode.as_ref().map_or(0, |i| i.statx_attributes_mask());
-            (f.stat(), f.dentry.clone(), fs_mask)
+            let iflags = f.inode.as_deref().map_or(0, lintel_vfs::inode_flags);
+            (f.stat(), f.dentry.clone(), fs_mask, iflags)
         } else {
             let d = fs::lookup_at_flags(c.thread, dirfd as i32, &path, flags)?;
             (
                 d.inode.stat(),
                 Some(d.clone()),
                 d.inode.statx_attributes_mask(),
+                lintel_vfs::inode_flags(&*d.inode),
             )
         };
     let mut b = st.to_statx_bytes();
     // The attributes every file reports (vfs_getattr_nosec and vfs_statx: automount, DAX and
-    // mount root), and its file system's (no file has the inode flags set: Lintel has no
-    // FS_IOC_SETFLAGS yet, so their values stay 0).
+    // mount root), and its file system's, with the file's inode flags among them (tmpfs' and
+    // ext4's getattr: their STATX_ATTR_* bits are the FS_*_FL ones).
     {
         use lintel_abi::stat::{STATX_ATTR_AUTOMOUNT, STATX_ATTR_DAX, STATX_ATTR_MOUNT_ROOT};
         let hugetlb = crate::mm::hugetlb::is_dev(st.dev);
@@ -96,6 +98,9 @@ pub fn statx(c: &mut Call) -> SysResult {
             | STATX_ATTR_MOUNT_ROOT
             | if hugetlb { 0 } else { fs_mask };
         b[56..64].copy_from_slice(&mask.to_le_bytes());
+        let set = u64::from(iflags) & if hugetlb { 0 } else { fs_mask };
+        let attrs = u64::from_le_bytes(b[8..16].try_into().unwrap_or([0; 8])) | set;
+        b[8..16].copy_from_slice(&attrs.to_le_bytes());
     }
     if crate::mm::hugetlb::is_dev(st.dev) {
         // hugetlbfs keeps no birth time.

@@ -45,6 +45,10 @@ pub fn truncate(c: &mut Call) -> SysResult {
     }
     let cred = c.thread.proc_ref().cred.lock().vfs();
     lintel_vfs::inode_permission(&*d.inode, &cred, 2)?;
+    // An append-only file keeps its bytes (vfs_truncate).
+    if lintel_vfs::is_append(&*d.inode) {
+        return Err(Errno::EPERM);
+    }
     if d.inode.file_type() == lintel_vfs::FileType::Regular {
         fs::lease::break_lease(lintel_vfs::identity(&d.inode), true, false)?;
     }
@@ -59,6 +63,14 @@ pub fn ftruncate(c: &mut Call) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let inode = f.inode.clone().ok_or(Errno::EINVAL)?;
+    // Not an append-only file (do_sys_ftruncate), nor an ext4 file made immutable since it
+    // was opened (ext4_setattr; Linux's tmpfs lets that one through).
+    let fl = lintel_vfs::inode_flags(&*inode);
+    if fl & lintel_abi::fs::FS_APPEND_FL != 0
+        || (fl & lintel_abi::fs::FS_IMMUTABLE_FL != 0 && !crate::mm::shmem::is_tmpfs(&inode))
+    {
+        return Err(Errno::EPERM);
+    }
     do_truncate(c, &inode, c.a[1])?;
     fs::notify::file_event(&f, IN_MODIFY);
     ok(0)

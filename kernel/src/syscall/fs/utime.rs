@@ -54,6 +54,15 @@ fn set_times(c: &Call, d: &Dentry, times: Option<[(i64, i64); 2]>) -> SysResult 
     // chown or chmod of the file (Linux holds the inode's lock across notify_change):
     // `fs::NAMESPACE`, which both hold across theirs.
     let attrs = fs::NAMESPACE.lock();
+    // may_setattr: an immutable file's times do not change, an append-only file's only to
+    // "now" (times NULL, or both UTIME_NOW).
+    let touch = times.is_none_or(|[at, mt]| at.1 == UTIME_NOW && mt.1 == UTIME_NOW);
+    let fl = lintel_vfs::inode_flags(&*d.inode);
+    if fl & lintel_abi::fs::FS_IMMUTABLE_FL != 0
+        || (!touch && fl & lintel_abi::fs::FS_APPEND_FL != 0)
+    {
+        return Err(Errno::EPERM);
+    }
     let st = d.inode.stat();
     if !cr.owns(&st) {
         if explicit {

@@ -280,6 +280,11 @@ fn file_backing(
     if shared && write && !file.writable() {
         return Err(Errno::EACCES);
     }
+    // do_mmap: no shared mapping of an append-only file through a descriptor open for
+    // writing, whatever the protection.
+    if shared && file.writable() && file.inode.as_deref().is_some_and(lintel_vfs::is_append) {
+        return Err(Errno::EACCES);
+    }
     let inode = file.inode.clone().ok_or(Errno::ENODEV)?;
     if inode.file_type() != lintel_vfs::FileType::Regular {
         return Err(Errno::ENODEV);

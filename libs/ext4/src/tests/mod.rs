@@ -4,6 +4,7 @@ mod crash;
 mod external;
 mod fsync;
 mod fuzz;
+mod iflags;
 mod read;
 mod recovery;
 mod workload;

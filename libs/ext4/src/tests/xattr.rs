@@ -5,7 +5,7 @@ use super::*;
 use crate::util::{le16, le32, put16, put32};
 use lintel_abi::fs::{XATTR_CREATE, XATTR_REPLACE};
 
-fn debugfs_out(img: &Path, cmd: &str) -> String {
+pub(super) fn debugfs_out(img: &Path, cmd: &str) -> String {
     let o = tool("debugfs").args(["-R", cmd]).arg(img).output().unwrap();
     assert!(o.status.success());
     String::from_utf8_lossy(&o.stdout).into_owned()

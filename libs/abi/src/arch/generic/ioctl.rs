@@ -33,6 +33,13 @@ pub const FIONCLEX: u32 = 0x5450;
 pub const FIOASYNC: u32 = 0x5452;
 pub const FIOCLEX: u32 = 0x5451;
 
+/// Inode flags (linux/fs.h): FS_IOC_GETFLAGS/SETFLAGS take an `int` (their size field says
+/// `long`), FS_IOC_FSGETXATTR/FSSETXATTR a struct fsxattr (28 bytes).
+pub const FS_IOC_GETFLAGS: u32 = 0x8008_6601;
+pub const FS_IOC_SETFLAGS: u32 = 0x4008_6602;
+pub const FS_IOC_FSGETXATTR: u32 = 0x801c_581f;
+pub const FS_IOC_FSSETXATTR: u32 = 0x401c_5820;
+
 pub const BLKROGET: u32 = 0x125e;
 pub const BLKGETSIZE: u32 = 0x1260;
 pub const BLKFLSBUF: u32 = 0x1261;
