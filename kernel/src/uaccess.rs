@@ -1,51 +1,19 @@
 //! Typed access to user memory on top of the hal's fault-safe copies. Every failure is EFAULT.
+//!
+//! No walk of the mappings: the page tables say it all. An unmapped or read-only page faults
+//! in the copy itself, and so does a PROT_NONE page, whose entry is not present even when it
+//! holds a page (hal's paging); the fault handler refuses the access (`fault_in`) and the
+//! copy fails through the exception table.
 
 use alloc::vec::Vec;
 use lintel_abi::{Errno, KResult};
 use lintel_hal::usercopy;
 
-/// Checks that [addr, addr+len) lies in mappings that allow the access. The page tables
-/// alone cannot say: a PROT_NONE page stays mapped for the kernel (only user access is
-/// revoked), so without this check the kernel would read it where Linux gives EFAULT. Other
-/// cases (unmapped, read-only, a PROT_NONE page never touched: its fault is refused) fault in
-/// the copy itself, so address spaces where no present page was made PROT_NONE skip the walk.
-#[inline]
-fn check_access(addr: usize, len: usize, write: bool) -> KResult<()> {
-    if len == 0 || !crate::mm::Mm::active_may_have_protnone() {
-        return Ok(());
-    }
-    walk_access(addr, len, write)
-}
-
-/// The slow half of [`check_access`], for address spaces with PROT_NONE mappings.
-#[inline(never)]
-fn walk_access(addr: usize, len: usize, write: bool) -> KResult<()> {
-    let Some(mm) = crate::mm::Mm::active() else {
-        return Ok(());
-    };
-    let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
-    let m = mm.inner.lock();
-    if !m.has_protnone {
-        return Ok(());
-    }
-    let mut a = addr;
-    while a < end {
-        let v = m.find_or_growing(a).ok_or(Errno::EFAULT)?;
-        if !v.prot.read && !v.prot.write && !v.prot.exec || (write && !v.prot.write) {
-            return Err(Errno::EFAULT);
-        }
-        a = v.end;
-    }
-    Ok(())
-}
-
 pub fn read_bytes(addr: usize, buf: &mut [u8]) -> KResult<()> {
-    check_access(addr, buf.len(), false)?;
     usercopy::copy_from_user(buf, addr).map_err(|_| Errno::EFAULT)
 }
 
 pub fn write_bytes(addr: usize, buf: &[u8]) -> KResult<()> {
-    check_access(addr, buf.len(), true)?;
     usercopy::copy_to_user(addr, buf).map_err(|_| Errno::EFAULT)
 }
 
@@ -79,12 +47,10 @@ pub fn read_bytes_partial(addr: usize, buf: &mut [u8]) -> KResult<usize> {
 }
 
 pub fn read_u64(addr: usize) -> KResult<u64> {
-    check_access(addr, 8, false)?;
     usercopy::get_user_u64(addr).map_err(|_| Errno::EFAULT)
 }
 
 pub fn read_u32(addr: usize) -> KResult<u32> {
-    check_access(addr, 4, false)?;
     usercopy::get_user_u32(addr).map_err(|_| Errno::EFAULT)
 }
 
@@ -93,12 +59,10 @@ pub fn read_i32(addr: usize) -> KResult<i32> {
 }
 
 pub fn write_u64(addr: usize, v: u64) -> KResult<()> {
-    check_access(addr, 8, true)?;
     usercopy::put_user_u64(addr, v).map_err(|_| Errno::EFAULT)
 }
 
 pub fn write_u32(addr: usize, v: u32) -> KResult<()> {
-    check_access(addr, 4, true)?;
     usercopy::put_user_u32(addr, v).map_err(|_| Errno::EFAULT)
 }
 
@@ -140,7 +104,6 @@ pub fn read_cstr(addr: usize, max: usize, too_long: Errno) -> KResult<Vec<u8>> {
     loop {
         let chunk = (4096 - (a % 4096)).min(piece);
         out.try_reserve(chunk).map_err(|_| Errno::ENOMEM)?;
-        check_access(a, chunk, false)?;
         let start = out.len();
         usercopy::append_from_user(&mut out, a, chunk).map_err(|_| Errno::EFAULT)?;
         if let Some(p) = out[start..].iter().position(|&b| b == 0) {
@@ -268,15 +231,13 @@ pub fn zero_partial(addr: usize, len: usize) -> KResult<usize> {
     if len == 0 {
         return Ok(0);
     }
-    if check_access(addr, len, true).is_ok() && usercopy::zero_user(addr, len).is_ok() {
+    if usercopy::zero_user(addr, len).is_ok() {
         return Ok(len);
     }
     let mut done = 0;
     while done < len {
         let n = (4096 - ((addr + done) & 4095)).min(len - done);
-        if check_access(addr + done, n, true).is_err()
-            || usercopy::zero_user(addr + done, n).is_err()
-        {
+        if usercopy::zero_user(addr + done, n).is_err() {
             break;
         }
         done += n;
@@ -294,25 +255,18 @@ pub fn zero_partial(addr: usize, len: usize) -> KResult<usize> {
 pub fn read_vec_partial(addr: usize, len: usize) -> KResult<Vec<u8>> {
     let mut v = crate::mm::kheap::room(len)?;
     let n = v.capacity().min(len);
-    if check_access(addr, n, false).is_ok() {
-        if usercopy::append_from_user(&mut v, addr, n).is_err() {
-            // The copy moves words: one that straddles into an unreadable page stops it up to
-            // 7 bytes before the boundary. Those bytes are readable and belong to the result.
-            let at = addr + v.len();
-            let to_boundary = (4096 - (at & 4095)) % 4096;
-            let rest = to_boundary.min(n - v.len());
-            if to_boundary < 8 {
-                let _ = usercopy::append_from_user(&mut v, at, rest);
-            }
+    if usercopy::append_from_user(&mut v, addr, n).is_err() {
+        // The copy moves words: one that straddles into an unreadable page stops it up to
+        // 7 bytes before the boundary. Those bytes are readable and belong to the result.
+        let at = addr + v.len();
+        let to_boundary = (4096 - (at & 4095)) % 4096;
+        let rest = to_boundary.min(n - v.len());
+        if to_boundary < 8 {
+            let _ = usercopy::append_from_user(&mut v, at, rest);
         }
-        if v.is_empty() && n > 0 {
-            return Err(Errno::EFAULT);
-        }
-        return Ok(v);
     }
-    // A PROT_NONE mapping in the range: page by page.
-    v.resize(n, 0);
-    let done = read_bytes_partial(addr, &mut v)?;
-    v.truncate(done);
+    if v.is_empty() && n > 0 {
+        return Err(Errno::EFAULT);
+    }
     Ok(v)
 }

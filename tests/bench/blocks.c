@@ -67,6 +67,12 @@ static void *futex_partner(void *a) {
     }
     return NULL;
 }
+/* read_devzero_protnone's second thread: parked until the window has closed. */
+static void *parker(void *a) {
+    (void)a;
+    wait_go();
+    return NULL;
+}
 static void *ponger(void *a) {
     (void)a;
     wait_go();
@@ -219,10 +225,11 @@ int main(int argc, char **argv) {
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
      * futex_eagain, pwrite_tmpfs, stat_tmp, stat_deep, fstat, open_close, pipe_write_read,
      * splice_pipe_tmpfs, udp_send_recv, tcp_send_recv, sigaction, then the switch rows:
-     * yield_switch, futex_handoff, condvar_handoff, pipe_switch, then file_fault, tmpfs_read_64k, ext4_read_64k. */
+     * yield_switch, futex_handoff, condvar_handoff, pipe_switch, then file_fault, tmpfs_read_64k, ext4_read_64k,
+     * read_devzero_protnone. */
     rounds = n / 2;
-    for (int op = 0; op < 22; op++) {
-        pthread_t t;
+    for (int op = 0; op < 23; op++) {
+        pthread_t t, parked;
         void *(*partner)(void *) = op == 15 ? yielder : op == 16 ? futex_partner : op == 17 ? ponger : NULL;
         int up[2], down[2];
         pid_t child = -1;
@@ -245,6 +252,19 @@ int main(int argc, char **argv) {
             write(down[1], &c, 1);
             read(up[0], &c, 1);
         }
+        /* read_devzero_protnone (issue 21): read_devzero again, in a process with a second
+         * thread (parked) and a page that was written and then made PROT_NONE, where user
+         * copies walked the mappings and the direct I/O path stepped aside. Last: nothing
+         * undoes the PROT_NONE page. */
+        if (op == 22) {
+            char *none = mmap(NULL, sizeof page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (none == MAP_FAILED || pthread_create(&parked, NULL, parker, NULL) != 0)
+                return 1;
+            none[0] = 1;
+            if (mprotect(none, sizeof page, PROT_NONE) != 0)
+                return 1;
+            sched_yield();
+        }
         if (partner)
             sched_yield(); /* the partner parks on `go` */
         blocks_window_open(op);
@@ -256,7 +276,8 @@ int main(int argc, char **argv) {
                 case 0: syscall(SYS_getppid); break;
                 case 1: read(null, &c, 1); break;
                 case 2: write(null, &c, 1); break;
-                case 3: read(zero, &c, 1); break;
+                case 3:
+                case 22: read(zero, &c, 1); break;
                 case 4: syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE_OP, 1, NULL, NULL, 0); break;
                 case 5: pwrite(tmp, &c, 1, 0); break;
                 case 6: stat("/tmp/blocks.tmp", &st); break;
@@ -325,6 +346,10 @@ int main(int argc, char **argv) {
         blocks_window_close(op);
         if (partner)
             pthread_join(t, NULL);
+        if (op == 22) {
+            start();
+            pthread_join(parked, NULL);
+        }
         if (op == 18) {
             close(down[1]);
             waitpid(child, NULL, 0);

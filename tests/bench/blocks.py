@@ -37,6 +37,7 @@ OPS = [
     "file_fault",
     "tmpfs_read_64k",
     "ext4_read_64k",
+    "read_devzero_protnone",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 

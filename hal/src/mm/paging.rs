@@ -1,12 +1,15 @@
 //! Page tables for user address spaces, walked level by level; the entry format, the number
 //! of levels and the TLB instructions come from the architecture (`arch::mmu`). The kernel half
 //! (root entries from `KERNEL_ROOT_FIRST` on) is shared by every address space; the user half
-//! is owned by one `AddressSpace`, whose leaf entries each own one `Frame` reference.
+//! is owned by one `AddressSpace`, whose leaf entries each own one `Frame` reference. A page
+//! made PROT_NONE keeps its frame in a leaf entry that is not present (`mmu::held`: Linux's
+//! pte of a PROT_NONE page), so that any access to it faults, the kernel's included, and the
+//! page comes back with its contents when its protection does.
 
 use super::{phys_to_virt, Frame};
 use crate::arch::mmu::{
-    self, activate_root, active_root, addr, flush_page, huge, leaf, levels, present, user_top,
-    ENTRIES, KERNEL_ROOT_FIRST,
+    self, activate_root, active_root, addr, flush_page, held, huge, leaf, levels, present,
+    user_top, ENTRIES, KERNEL_ROOT_FIRST,
 };
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -230,8 +233,9 @@ impl AddressSpace {
         }
     }
 
-    /// Maps the page at `va` to `frame`, returning the frame it replaces. Err when a page table
-    /// cannot be allocated (the frame is dropped).
+    /// Maps the page at `va` to `frame` (a PROT_NONE `prot` keeps it in a not-present entry),
+    /// returning the frame it replaces. Err when a page table cannot be allocated (the frame
+    /// is dropped).
     pub fn map(
         &mut self,
         va: usize,
@@ -243,7 +247,7 @@ impl AddressSpace {
         let i = index(va, 0);
         let old = entry(t, i);
         set_entry(t, i, leaf(frame.into_phys() as u64, prot));
-        if present(old) {
+        if held(old) {
             self.flush(va);
             return Ok(Some(Frame::from_phys(addr(old) as usize)));
         }
@@ -284,7 +288,7 @@ impl AddressSpace {
                 }
             };
             let j = index(va, 0);
-            if present(entry(table, j)) {
+            if held(entry(table, j)) {
                 continue;
             }
             if let Some(frame) = slot.take() {
@@ -297,7 +301,7 @@ impl AddressSpace {
         Ok(mapped)
     }
 
-    /// Pages mapped in the user half now.
+    /// Pages mapped in the user half now, PROT_NONE ones included (Linux counts them in Rss).
     pub fn resident(&self) -> usize {
         self.resident
     }
@@ -311,20 +315,23 @@ impl AddressSpace {
         let t = self.leaf_table(va, false)?;
         let i = index(va, 0);
         let old = entry(t, i);
-        if !present(old) {
+        if !held(old) {
             return None;
         }
         set_entry(t, i, 0);
-        self.flush(va);
+        // A not-present entry is in no TLB (it was flushed when it stopped being present).
+        if present(old) {
+            self.flush(va);
+        }
         self.resident -= 1;
         Some(Frame::from_phys(addr(old) as usize))
     }
 
-    /// The frame and protection at `va`, if mapped.
+    /// The frame and protection at `va`, if mapped (a PROT_NONE page: no access at all).
     pub fn lookup(&self, va: usize) -> Option<(Frame, Prot)> {
         let t = self.leaf_table(va, false)?;
         let e = entry(t, index(va, 0));
-        if !present(e) {
+        if !held(e) {
             return None;
         }
         let f = Frame::from_phys(addr(e) as usize);
@@ -333,13 +340,15 @@ impl AddressSpace {
         Some((copy, mmu::prot(e)))
     }
 
+    /// Changes the protection of the page at `va`, if mapped: PROT_NONE turns its entry into
+    /// a not-present one that keeps the frame, another protection makes it present again.
     pub fn protect(&mut self, va: usize, prot: Prot) -> bool {
         let Some(t) = self.leaf_table(va, false) else {
             return false;
         };
         let i = index(va, 0);
         let e = entry(t, i);
-        if !present(e) {
+        if !held(e) {
             return false;
         }
         set_entry(t, i, leaf(addr(e), prot));
@@ -347,7 +356,8 @@ impl AddressSpace {
         true
     }
 
-    /// Calls `f` for every mapped page in [start, end), skipping empty tables quickly.
+    /// Calls `f` for every mapped page in [start, end) (PROT_NONE ones with no access),
+    /// skipping empty tables quickly.
     pub fn for_each_mapped(&self, start: usize, end: usize, mut f: impl FnMut(usize, Prot)) {
         self.walk(
             self.root,
@@ -378,12 +388,11 @@ impl AddressSpace {
         for i in first..=last {
             let va = base + (i << shift);
             let e = entry(t, i);
-            if !present(e) {
-                continue;
-            }
             if level == 0 {
-                f(va, e);
-            } else {
+                if held(e) {
+                    f(va, e);
+                }
+            } else if present(e) {
                 self.walk(addr(e), level - 1, va, start, end, f);
             }
         }
@@ -409,8 +418,8 @@ impl AddressSpace {
     }
 
     /// `unmap_range`'s walk of table `t` (at `level`, mapping from `base`) over the entries
-    /// that meet [start, end) (end > start): each present leaf entry is cleared, flushed
-    /// (remotely at the end) and its frame added to `frames`.
+    /// that meet [start, end) (end > start): each leaf entry that holds a frame is cleared,
+    /// flushed if it was present (remotely at the end) and its frame added to `frames`.
     fn clear_walk(
         &mut self,
         t: u64,
@@ -425,16 +434,18 @@ impl AddressSpace {
         let last = (((end - 1) - base) >> shift).min(ENTRIES - 1);
         for i in first..=last {
             let e = entry(t, i);
-            if !present(e) {
-                continue;
-            }
             let va = base + (i << shift);
             if level == 0 {
+                if !held(e) {
+                    continue;
+                }
                 set_entry(t, i, 0);
-                self.flush(va);
+                if present(e) {
+                    self.flush(va);
+                }
                 self.resident -= 1;
                 frames.push(Frame::from_phys(addr(e) as usize));
-            } else {
+            } else if present(e) {
                 self.clear_walk(addr(e), level - 1, va, start, end, frames);
             }
         }
@@ -443,12 +454,11 @@ impl AddressSpace {
     fn free_tables(t: u64, level: u32) {
         for i in 0..ENTRIES {
             let e = entry(t, i);
-            if !present(e) {
-                continue;
-            }
             if level == 0 {
-                drop(Frame::from_phys(addr(e) as usize));
-            } else if !huge(e) {
+                if held(e) {
+                    drop(Frame::from_phys(addr(e) as usize));
+                }
+            } else if present(e) && !huge(e) {
                 Self::free_tables(addr(e), level - 1);
             }
         }

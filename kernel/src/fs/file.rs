@@ -508,12 +508,8 @@ impl OpenFile {
         len: usize,
         at: Option<u64>,
     ) -> Option<KResult<usize>> {
-        // Pages made PROT_NONE stay mapped for the kernel, so the direct copies would reach
-        // them where Linux gives EFAULT: with such pages possible, the caller's staging path
-        // (whose user copies check the mappings, `uaccess`) does the I/O instead.
-        if crate::mm::Mm::active_may_have_protnone() {
-            return None;
-        }
+        // (A page made PROT_NONE faults in the direct copies as in any other: its entry is
+        // not present, and the fault handler refuses it.)
         let allowed = if write {
             self.writable()
         } else {

@@ -140,8 +140,6 @@ impl MmInner {
     }
 
     /// Inserts a VMA, replacing whatever was mapped there (MAP_FIXED semantics).
-    /// A new mapping has no page yet, and a PROT_NONE one never gets any (its faults are
-    /// refused): it needs no `note_protnone` (musl's thread stacks and guard pages, issue 21).
     pub fn map(&mut self, vma: Vma) {
         self.unmap(vma.start, vma.end);
         let (start, end) = (vma.start, vma.end);
@@ -348,7 +346,6 @@ impl MmInner {
             }
             a = v.end;
         }
-        let none = !prot.read && !prot.write && !prot.exec;
         self.split_at(start);
         self.split_at(end);
         let keys: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
@@ -378,11 +375,9 @@ impl MmInner {
                     }
                 }
             }
-            // Only pages already there stay mapped for the kernel under PROT_NONE (a fault
-            // in a PROT_NONE mapping is refused, kernel copies' too): a guard page made
-            // before it was ever touched (glibc's thread stacks) leaves the user copies of
-            // the address space without the walk (issue 21).
-            self.note_protnone(none && !pages.is_empty());
+            // PROT_NONE keeps each page in a not-present entry (hal), where any access
+            // faults and the fault is refused, a kernel copy's too (EFAULT, as on Linux);
+            // protection given back makes the entry present again with the same page.
             // Other CPUs running this address space flush once, before mprotect returns.
             self.aspace.defer_remote_flush();
             for va in pages {

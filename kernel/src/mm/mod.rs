@@ -12,7 +12,6 @@ use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::{layout, AddressSpace, Frame, Prot};
 
@@ -146,11 +145,6 @@ pub struct MmInner {
     pub vmas: BTreeMap<usize, Vma>,
     pub brk_start: usize,
     pub brk: usize,
-    /// Set once pages present in the page tables were made PROT_NONE (mprotect). Such pages
-    /// stay mapped for the kernel, so user copies must check the VMAs; without any, the page
-    /// tables suffice (a PROT_NONE mapping that never had pages gets none: its faults,
-    /// kernel copies' included, are refused).
-    pub has_protnone: bool,
     /// mmap allocates top-down from here; the stack ends here (both moved by ASLR).
     pub mmap_top: usize,
     pub stack_top: usize,
@@ -162,20 +156,6 @@ pub struct MmInner {
     pub major_fault: bool,
     /// What mlockall(MCL_FUTURE) asked of mappings made from now on (Linux's def_flags).
     pub def_mlock: Mlock,
-}
-
-impl MmInner {
-    /// Records that present pages were made inaccessible (`none`: PROT_NONE). Every CPU's
-    /// flag goes up, since any of them may run this address space; each is reset at its next
-    /// activation.
-    pub(crate) fn note_protnone(&mut self, none: bool) {
-        if none {
-            self.has_protnone = true;
-            for f in &PROTNONE {
-                f.store(true, Ordering::Relaxed);
-            }
-        }
-    }
 }
 
 pub struct Mm {
@@ -223,11 +203,6 @@ fn cpu_slot() -> usize {
     lintel_hal::smp::cpu_index() % lintel_hal::smp::MAX_CPUS
 }
 
-/// Per CPU: the active address space's `has_protnone` as of its activation, or true since an
-/// address space (maybe this one) got a PROT_NONE mapping. Never false when it should be true.
-static PROTNONE: [AtomicBool; lintel_hal::smp::MAX_CPUS] =
-    [const { AtomicBool::new(false) }; lintel_hal::smp::MAX_CPUS];
-
 /// Every address space alive, by the address of its `Mm`: truncation and memfd seals must
 /// look at all mappings of a file, whoever holds them (processes, a vfork child, an exec in
 /// progress).
@@ -269,7 +244,6 @@ impl Mm {
                 aspace,
                 vmas: BTreeMap::new(),
                 brk_start: 0,
-                has_protnone: false,
                 brk: 0,
                 mmap_top: mmap_top(),
                 stack_top: stack_top(),
@@ -296,13 +270,11 @@ impl Mm {
         Ok(ZOMBIE.call_once(|| m).clone())
     }
 
-    /// Loads this address space into the CPU; `active()` returns it from now on. Never waits
-    /// for the lock: a thread resuming (the scheduler calls this) may find it held by a fault
-    /// asleep on the disk, its own or another thread's; PROT_NONE is then assumed.
+    /// Loads this address space into the CPU; `active()` returns it from now on. Never takes
+    /// the lock: a thread resuming (the scheduler calls this) may find it held by a fault
+    /// asleep on the disk, its own or another thread's.
     pub fn activate(self: &Arc<Self>) {
         self.activator.activate();
-        let protnone = self.inner.try_lock().is_none_or(|m| m.has_protnone);
-        PROTNONE[cpu_slot()].store(protnone, Ordering::Relaxed);
         // A switch between threads of one process finds itself there: no reference count
         // down and up (issue 21). The slot's weak reference keeps the allocation, so no other
         // address space can be at this address while it is there.
@@ -310,12 +282,6 @@ impl Mm {
         if !core::ptr::eq(slot.as_ptr(), Arc::as_ptr(self)) {
             *slot = Arc::downgrade(self);
         }
-    }
-
-    /// Whether the address space this CPU runs with may hold a PROT_NONE mapping, without a
-    /// lock: user copies walk the mappings only then (`uaccess`).
-    pub fn active_may_have_protnone() -> bool {
-        PROTNONE[cpu_slot()].load(Ordering::Relaxed)
     }
 
     /// The user address space the CPU runs with (the last one activated), for checks on user
@@ -343,7 +309,6 @@ impl Mm {
             let mut c = child.inner.lock_nested(1);
             c.brk_start = p.brk_start;
             c.brk = p.brk;
-            c.has_protnone = p.has_protnone;
             c.mmap_top = p.mmap_top;
             c.stack_top = p.stack_top;
             // The copy of the map costs heap in proportion to what user space mapped.
@@ -375,7 +340,8 @@ impl Mm {
 }
 
 /// Fork's copy of the parent's pages into the child: private writable pages become
-/// read-only in both (copy-on-write).
+/// read-only in both (copy-on-write). A PROT_NONE page's entry is copied as it is (not
+/// present, its frame shared): mprotect gives write back only to a page no one else holds.
 fn copy_pages(p: &mut MmInner, c: &mut MmInner, vmas: alloc::vec::Vec<Vma>) -> KResult<()> {
     for v in vmas {
         // The list of mapped pages is as long as user space made it: count, then reserve it

@@ -41,17 +41,21 @@ const AF: u64 = 1 << 10;
 const NG: u64 = 1 << 11;
 const PXN: u64 = 1 << 53;
 const UXN: u64 = 1 << 54;
+/// A PROT_NONE leaf's mark (Linux's PTE_PROT_NONE, a bit left to software): the entry is
+/// invalid, so the MMU looks at none of its other bits.
+const PROT_NONE: u64 = 1 << 58;
 const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 
 /// A leaf (page) entry mapping physical page `pa` with `prot`: normal memory, accessed already
 /// (no access-flag faults), never executable by the kernel. PROT_NONE keeps the page (and its
-/// contents) readable by the kernel only, as x86_64 keeps one without the user bit.
-/// Execute-only is readable too (Linux's arm64 made PROT_EXEC imply PROT_READ until 6.2).
+/// contents) in an invalid entry marked [`PROT_NONE`], so that every access faults, the
+/// kernel's too (Linux's pte of a PROT_NONE page).
+/// Execute-only is readable (Linux's arm64 made PROT_EXEC imply PROT_READ until 6.2).
 pub(crate) fn leaf(pa: u64, prot: Prot) -> u64 {
-    let mut b = VALID | TABLE_OR_PAGE | AF | SH_INNER | NG | PXN;
-    if prot.read || prot.write || prot.exec {
-        b |= AP_EL0;
+    if !(prot.read || prot.write || prot.exec) {
+        return (pa & ADDR_MASK) | PROT_NONE;
     }
+    let mut b = VALID | TABLE_OR_PAGE | AF | SH_INNER | NG | PXN | AP_EL0;
     if !prot.write {
         b |= AP_RO;
     }
@@ -76,6 +80,11 @@ pub(crate) fn present(e: u64) -> bool {
     e & VALID != 0
 }
 
+/// Whether a leaf entry holds a frame: valid, or a PROT_NONE page's entry.
+pub(crate) fn held(e: u64) -> bool {
+    e & (VALID | PROT_NONE) != 0
+}
+
 /// Whether a non-leaf-level entry maps a block instead of pointing at a table.
 pub(crate) fn huge(e: u64) -> bool {
     e & TABLE_OR_PAGE == 0
@@ -86,9 +95,9 @@ pub(crate) fn addr(e: u64) -> u64 {
     e & ADDR_MASK
 }
 
-/// The user access a leaf entry allows.
+/// The user access a leaf entry allows (none for a PROT_NONE one).
 pub(crate) fn prot(e: u64) -> Prot {
-    let user = e & AP_EL0 != 0;
+    let user = e & (VALID | AP_EL0) == VALID | AP_EL0;
     Prot {
         read: user,
         write: user && e & AP_RO == 0,

@@ -125,6 +125,9 @@ const R: u64 = 2;
 const W: u64 = 4;
 const X: u64 = 8;
 const U: u64 = 16;
+/// A PROT_NONE leaf's mark (Linux's _PAGE_PROT_NONE, in the G bit's place): V is clear, so the
+/// hardware looks at none of the entry's other bits.
+const PROT_NONE: u64 = 32;
 const A: u64 = 64;
 const D: u64 = 128;
 const PPN_MASK: u64 = (1 << 44) - 1;
@@ -134,14 +137,15 @@ const SATP_SV39: u64 = 8 << 60;
 const SATP_SV48: u64 = 9 << 60;
 
 /// A leaf entry mapping physical page `pa` with `prot`, accessed and dirty already (the
-/// hardware need not update them). PROT_NONE keeps the page (and its contents) but denies user
-/// access: valid and readable, without U. Write implies read (W without R is reserved).
+/// hardware need not update them). PROT_NONE keeps the page (and its contents) in an invalid
+/// entry marked [`PROT_NONE`], so that every access faults, the kernel's too (Linux's pte of a
+/// PROT_NONE page). Write implies read (W without R is reserved).
 pub(crate) fn leaf(pa: u64, prot: Prot) -> u64 {
-    let mut b = V | A | D;
-    if prot.read || prot.write || prot.exec {
-        b |= U;
+    if !(prot.read || prot.write || prot.exec) {
+        return ((pa >> 12) << 10) | PROT_NONE;
     }
-    if prot.read || prot.write || !prot.exec {
+    let mut b = V | A | D | U;
+    if prot.read || prot.write {
         b |= R;
     }
     if prot.write {
@@ -168,6 +172,11 @@ pub(crate) fn present(e: u64) -> bool {
     e & V != 0
 }
 
+/// Whether a leaf entry holds a frame: valid, or a PROT_NONE page's entry.
+pub(crate) fn held(e: u64) -> bool {
+    e & (V | PROT_NONE) != 0
+}
+
 /// Whether a non-leaf-level entry maps a large page instead of pointing at a table.
 pub(crate) fn huge(e: u64) -> bool {
     e & (R | W | X) != 0
@@ -178,9 +187,9 @@ pub(crate) fn addr(e: u64) -> u64 {
     ((e >> 10) & PPN_MASK) << 12
 }
 
-/// The user access a leaf entry allows.
+/// The user access a leaf entry allows (none for a PROT_NONE one).
 pub(crate) fn prot(e: u64) -> Prot {
-    let user = e & U != 0;
+    let user = e & (V | U) == V | U;
     Prot {
         read: user && e & R != 0,
         write: user && e & W != 0,

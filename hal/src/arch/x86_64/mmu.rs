@@ -30,17 +30,22 @@ const P: u64 = 1;
 const W: u64 = 2;
 const U: u64 = 4;
 const PS: u64 = 0x80;
+/// A PROT_NONE leaf's mark (Linux's _PAGE_PROTNONE, in the global bit's place): the entry is
+/// not present, so the CPU looks at none of its other bits.
+const PROTNONE: u64 = 0x100;
 const NX: u64 = 1 << 63;
 const ADDR: u64 = 0x000f_ffff_ffff_f000;
 
 /// A leaf entry mapping physical page `pa` with `prot`. PROT_NONE keeps the page (and its
-/// contents) but denies user access: present, not user-accessible.
+/// contents) in a not-present entry marked [`PROTNONE`], so that every access faults, the
+/// kernel's too (Linux's pte of a PROT_NONE page). Its frame number is stored inverted, as
+/// Linux's L1TF mitigation stores it (pte_mkinvert): a speculative load through the entry
+/// would reach no memory.
 pub(crate) fn leaf(pa: u64, prot: Prot) -> u64 {
-    let mut b = if prot.read || prot.write || prot.exec {
-        P | U
-    } else {
-        P
-    };
+    if !(prot.read || prot.write || prot.exec) {
+        return (!pa & ADDR) | PROTNONE;
+    }
+    let mut b = P | U;
     if prot.write {
         b |= W;
     }
@@ -65,19 +70,28 @@ pub(crate) fn present(e: u64) -> bool {
     e & P != 0
 }
 
+/// Whether a leaf entry holds a frame: present, or a PROT_NONE page's entry.
+pub(crate) fn held(e: u64) -> bool {
+    e & (P | PROTNONE) != 0
+}
+
 /// Whether a non-leaf entry maps a large page instead of pointing at a table.
 pub(crate) fn huge(e: u64) -> bool {
     e & PS != 0
 }
 
-/// The physical address an entry points at.
+/// The physical address an entry points at (a PROT_NONE leaf's kept inverted).
 pub(crate) fn addr(e: u64) -> u64 {
-    e & ADDR
+    if e & (P | PROTNONE) == PROTNONE {
+        !e & ADDR
+    } else {
+        e & ADDR
+    }
 }
 
-/// The user access a leaf entry allows.
+/// The user access a leaf entry allows (none for a PROT_NONE one).
 pub(crate) fn prot(e: u64) -> Prot {
-    let user = e & U != 0;
+    let user = e & (P | U) == P | U;
     Prot {
         read: user,
         write: user && e & W != 0,
