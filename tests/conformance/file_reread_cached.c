@@ -4,8 +4,7 @@
  * cached yet, so that read may go to the disk: not checked), closed, then read through yet
  * another open file: (almost) nothing comes from the disk;
  * and reads of cached pages into user memory that is not mapped: EFAULT, the file position
- * unmoved. (A buffer whose second page is not mapped is left out: Linux copies up to the
- * fault, Lintel's tmpfs and ext4 paths did not give the same count; see docs/performance.md.) An unlinked file's blocks are free
+ * unmoved (a buffer whose second page is not mapped: file_partial_buf). An unlinked file's blocks are free
  * again once it is closed (statfs). On a file system with no disk in /proc/diskstats
  * (tmpfs) only the data and errnos are checked. */
 #define _GNU_SOURCE

@@ -2,12 +2,14 @@
  * no waiters, a woken thread), the PRIVATE variants, WAIT_BITSET/WAKE_BITSET (disjoint
  * bitsets, bitset 0, absolute timeouts on CLOCK_MONOTONIC and CLOCK_REALTIME), REQUEUE and
  * CMP_REQUEUE, WAKE_OP, argument errors (alignment, bad addresses, bad timeouts, unknown
- * operations), a shared futex in MAP_SHARED memory woken across fork(), and a shared futex
- * operation on a private page that a fork and a write made this process copy. */
+ * operations), a shared futex in MAP_SHARED memory woken across fork(), a shared futex
+ * operation on a private page that a fork and a write made this process copy, and a
+ * requeued waiter whose timeout or signal takes it off the queue it was moved to. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -135,6 +137,37 @@ static void join_waiter(struct waiter *w, long want_ret) {
 }
 
 static int word1, word2;
+
+/* FUTEX_WAIT_PRIVATE on word1 (for 0) with a timeout of `arg` ms: 0 or the errno. */
+static void *timed_waiter(void *arg) {
+    long ms = (long)(intptr_t)arg;
+    struct timespec to = {ms / 1000, (ms % 1000) * 1000000L};
+    long r = futex(&word1, FUTEX_WAIT_PRIVATE, 0, &to, NULL, 0);
+    return (void *)(intptr_t)(r == 0 ? 0 : errno);
+}
+
+static void on_usr1(int sig) { (void)sig; }
+
+/* A waiter moved from word1 to word2 by REQUEUE leaves word2's queue when its wait ends by
+ * the timeout (`by_signal` 0) or by a signal: a wake of word2 afterwards finds no one. */
+static void requeued_leaves(int by_signal) {
+    word1 = 0;
+    word2 = 0;
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, timed_waiter, (void *)(intptr_t)(by_signal ? 20000 : 1000)) == 0);
+    long moved = 0;
+    for (int i = 0; i < 500 && moved == 0; i++) {
+        moved = futex(&word1, FUTEX_REQUEUE_PRIVATE, 0, VAL2(1), &word2, 0);
+        if (moved == 0) sleep_ms(1);
+    }
+    CHECK(moved == 1);
+    if (by_signal) CHECK(pthread_kill(th, SIGUSR1) == 0);
+    void *ret = NULL;
+    CHECK(pthread_join(th, &ret) == 0);
+    CHECK((intptr_t)ret == (by_signal ? EINTR : ETIMEDOUT));
+    CHECK(futex(&word2, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0) == 0);
+    CHECK(futex(&word1, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0) == 0);
+}
 
 /* A private page (.bss) for the copy-on-write case. */
 static int cow_page[1024] __attribute__((aligned(4096)));
@@ -361,6 +394,16 @@ int main(void) {
     CHECK(futex(&word2, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0) == 2);
     join_waiter(&w, 0);
     join_waiter(&w2, 0);
+
+    /* A requeued waiter whose wait ends otherwise is off the queue it was moved to. */
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_usr1;
+        CHECK_OK(sigaction(SIGUSR1, &sa, NULL));
+        requeued_leaves(0);
+        requeued_leaves(1);
+    }
 
     /* ---- WAKE_OP ---- */
     word1 = 0;

@@ -88,6 +88,15 @@ fn index(va: usize, level: u32) -> usize {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutOfMemory;
 
+/// Why [`AddressSpace::map_absent`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapError {
+    /// No frame was left for a page table.
+    OutOfMemory,
+    /// The start is not page-aligned, or the pages run past the user half (nothing mapped).
+    BadRange,
+}
+
 /// A user address space: a root table whose kernel half is the kernel's.
 pub struct AddressSpace {
     root: u64,
@@ -262,19 +271,26 @@ impl AddressSpace {
     /// mapped and empty slots are left as they are (their frames stay in the slice). Walks to
     /// each leaf table once, not once a page; no translation changes, so nothing is flushed.
     /// Returns how many pages it mapped; Err when a page table cannot be allocated (what was
-    /// mapped before stays).
+    /// mapped before stays) or, before anything is mapped, when the pages are not all
+    /// page-aligned user pages.
     pub fn map_absent(
         &mut self,
         start: usize,
         frames: &mut [Option<Frame>],
         prot: Prot,
-    ) -> Result<usize, OutOfMemory> {
+    ) -> Result<usize, MapError> {
+        let end = frames
+            .len()
+            .checked_mul(4096)
+            .and_then(|len| start.checked_add(len));
+        if !start.is_multiple_of(4096) || end.is_none_or(|end| end > user_top()) {
+            return Err(MapError::BadRange);
+        }
         // The leaf table last walked to, and which span of ENTRIES pages it maps.
         let mut t: Option<(u64, usize)> = None;
         let mut mapped = 0;
         for (i, slot) in frames.iter_mut().enumerate() {
             let va = start + i * 4096;
-            assert!(va < user_top() && va.is_multiple_of(4096));
             if slot.is_none() {
                 continue;
             }
@@ -282,7 +298,7 @@ impl AddressSpace {
             let table = match t {
                 Some((t, s)) if s == span => t,
                 _ => {
-                    let new = self.leaf_table(va, true).ok_or(OutOfMemory)?;
+                    let new = self.leaf_table(va, true).ok_or(MapError::OutOfMemory)?;
                     t = Some((new, span));
                     new
                 }
@@ -398,19 +414,39 @@ impl AddressSpace {
         }
     }
 
-    /// Removes every mapping in [start, end) and frees the page tables this empties.
-    /// One walk that clears the entries as it finds them (Linux's zap_pte_range), visiting
-    /// only the entries of each table that lie in the range.
+    /// Removes every mapping in [start, end) and frees the page tables this leaves empty
+    /// (Linux's free_pgtables; the root stays): one walk that clears the entries as it finds
+    /// them (Linux's zap_pte_range), visiting only the entries of each table that lie in the
+    /// range, and gives back each table it changed whose entries are then all clear.
     pub fn unmap_range(&mut self, start: usize, end: usize) {
         let end = end.min(user_top());
         if start >= end {
             return;
         }
         let mut frames = alloc::vec::Vec::with_capacity(((end - start) / 4096).min(self.resident));
-        // One shootdown for the whole range; the frames are freed after it.
+        // One shootdown for the whole range; the frames (pages and tables) are freed after it.
         let deferred = core::mem::replace(&mut self.defer_remote, true);
-        self.clear_walk(self.root, levels() - 1, 0, start, end, &mut frames);
+        let mut tables = 0;
+        self.clear_walk(
+            self.root,
+            levels() - 1,
+            0,
+            start,
+            end,
+            &mut frames,
+            &mut tables,
+        );
         self.defer_remote = deferred;
+        if tables > 0 {
+            // A CPU may cache the entries that pointed at the freed tables (page-walk caches,
+            // which a flush of one page need not reach on every architecture): this CPU drops
+            // all its translations of the address space, the others at the shootdown.
+            if self.is_active() {
+                // SAFETY: this address space's root is the active one.
+                unsafe { mmu::reload_root(self.root) };
+            }
+            self.remote_pending = true;
+        }
         if core::mem::take(&mut self.remote_pending) {
             crate::smp::shootdown(self.root);
         }
@@ -419,7 +455,10 @@ impl AddressSpace {
 
     /// `unmap_range`'s walk of table `t` (at `level`, mapping from `base`) over the entries
     /// that meet [start, end) (end > start): each leaf entry that holds a frame is cleared,
-    /// flushed if it was present (remotely at the end) and its frame added to `frames`.
+    /// flushed if it was present (remotely at the end) and its frame added to `frames`; a
+    /// table below that the walk changed and left all clear is unhooked, its frame added to
+    /// `frames` too and counted in `tables`. Returns whether `t` changed.
+    #[allow(clippy::too_many_arguments)]
     fn clear_walk(
         &mut self,
         t: u64,
@@ -428,10 +467,12 @@ impl AddressSpace {
         start: usize,
         end: usize,
         frames: &mut alloc::vec::Vec<Frame>,
-    ) {
+        tables: &mut usize,
+    ) -> bool {
         let shift = 12 + INDEX_BITS * level;
         let first = (start.max(base) - base) >> shift;
         let last = (((end - 1) - base) >> shift).min(ENTRIES - 1);
+        let mut changed = false;
         for i in first..=last {
             let e = entry(t, i);
             let va = base + (i << shift);
@@ -445,10 +486,40 @@ impl AddressSpace {
                 }
                 self.resident -= 1;
                 frames.push(Frame::from_phys(addr(e) as usize));
-            } else if present(e) {
-                self.clear_walk(addr(e), level - 1, va, start, end, frames);
+                changed = true;
+            } else if present(e)
+                && self.clear_walk(addr(e), level - 1, va, start, end, frames, tables)
+                && (0..ENTRIES).all(|j| entry(addr(e), j) == 0)
+            {
+                set_entry(t, i, 0);
+                frames.push(Frame::from_phys(addr(e) as usize));
+                table_freed(&USER_TABLES);
+                *tables += 1;
+                changed = true;
             }
         }
+        changed
+    }
+
+    /// Page-table frames under the root's user half (Linux's VmPTE counts the tables below
+    /// the top level).
+    pub fn page_tables(&self) -> usize {
+        fn below(t: u64, level: u32) -> usize {
+            if level == 0 {
+                return 0;
+            }
+            (0..ENTRIES)
+                .map(|i| entry(t, i))
+                .filter(|&e| present(e) && !huge(e))
+                .map(|e| 1 + below(addr(e), level - 1))
+                .sum()
+        }
+        let top = levels() - 1;
+        (0..KERNEL_ROOT_FIRST)
+            .map(|i| entry(self.root, i))
+            .filter(|&e| present(e) && !huge(e))
+            .map(|e| 1 + below(addr(e), top - 1))
+            .sum()
     }
 
     fn free_tables(t: u64, level: u32) {

@@ -363,6 +363,9 @@ impl PipeEnd {
         let start = done;
         if let Some(tail) = claim.tail.take() {
             let m = fill(&tail.page.0, tail.at, done, claim.merged);
+            // Bytes the source could not give whole are not added (Linux's pipe_write:
+            // EFAULT for a short merge).
+            let m = if m < claim.merged { 0 } else { m };
             // Read to its end meanwhile: the new bytes stand alone in the same frame.
             self.pipe.state.lock().ring.merged(tail, m);
             done += m;
@@ -387,11 +390,13 @@ impl PipeEnd {
                 None => return Err(Errno::ENOMEM),
             };
             let m = fill(&page.0, 0, done, n);
-            self.pipe.state.lock().ring.filled(page, 0, m, true);
-            done += m;
+            // A page the source could not fill whole is dropped, as Linux's pipe_write
+            // drops a short copy: the write counts the pages before it (EFAULT if none).
             if m < n {
                 return Ok((done - start, true));
             }
+            self.pipe.state.lock().ring.filled(page, 0, m, true);
+            done += m;
         }
         Ok((done - start, false))
     }
@@ -444,12 +449,14 @@ impl PipeEnd {
             let m = copy(&page.0, off, done, n);
             // Without this reference an emptied page may stay as the pipe's spare.
             drop(page);
-            self.pipe.state.lock().ring.consume(id, m);
-            done += m;
+            // A buffer the destination could not take whole stays in the pipe, as Linux's
+            // pipe_read leaves one whose copy fell short (EFAULT if it was the first).
             if m < n {
                 short = true;
                 break;
             }
+            self.pipe.state.lock().ring.consume(id, m);
+            done += m;
         }
         self.release_read(done > 0);
         if done == 0 && short {

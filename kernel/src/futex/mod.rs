@@ -31,6 +31,10 @@ pub use lintel_abi::futex::FUTEX_BITSET_MATCH_ANY;
 
 struct Waiter {
     thread: ThreadRef,
+    /// The keys whose queues hold it, so that it leaves them without a search of the table
+    /// (a timeout, a signal, a late EAGAIN). Read and changed under the table's lock only:
+    /// requeue moves it from one key to another.
+    keys: Mutex<Keys>,
     /// Its place in the queues: its own real-time priority when it queued (Linux's plist of
     /// futex waiters, by normal_prio capped at the fair classes': 0 for all of those), so
     /// wake-ups and requeues take the highest first, the first queued among equals.
@@ -41,6 +45,34 @@ struct Waiter {
     woke: Mutex<Option<Key>>,
     /// For a FUTEX_WAIT_REQUEUE_PI waiter: the PI futex it may be moved to.
     requeue_pi: Option<RequeuePi>,
+}
+
+/// The keys a waiter is queued on: one for FUTEX_WAIT and the requeue-PI wait (nothing
+/// allocated), several for futex_waitv (which brings its list).
+enum Keys {
+    One(Key),
+    Many(Vec<Key>),
+}
+
+impl Keys {
+    fn as_slice(&self) -> &[Key] {
+        match self {
+            Keys::One(k) => core::slice::from_ref(k),
+            Keys::Many(v) => v,
+        }
+    }
+
+    /// A requeue moved it from `from` to `to` (one of its places, if it waits on `from`
+    /// more than once).
+    fn moved(&mut self, from: Key, to: Key) {
+        let keys: &mut [Key] = match self {
+            Keys::One(k) => core::slice::from_mut(k),
+            Keys::Many(v) => v,
+        };
+        if let Some(k) = keys.iter_mut().find(|k| **k == from) {
+            *k = to;
+        }
+    }
 }
 
 /// A FUTEX_WAIT_REQUEUE_PI waiter's side: the PI futex it waits to be moved to, its thread
@@ -149,20 +181,21 @@ impl Table {
         }
     }
 
-    /// Keeps the waiters for which `f` holds, in every queue.
-    fn retain(&mut self, mut f: impl FnMut(&Arc<Waiter>) -> bool) {
-        for b in &mut self.buckets {
-            let mut emptied = false;
-            for q in b.iter_mut() {
-                if !q.waiters.is_empty() {
-                    q.waiters.retain(&mut f);
-                    emptied |= q.waiters.is_empty();
-                }
-            }
-            if emptied {
-                Self::trim(b);
-            }
+    /// Takes `w` out of the queue of `key` (its bucket alone is searched); false if it is
+    /// not there.
+    fn remove_waiter(&mut self, key: &Key, w: &Arc<Waiter>) -> bool {
+        let b = &mut self.buckets[Self::bucket(key)];
+        let Some(q) = b.iter_mut().find(|q| q.key == *key) else {
+            return false;
+        };
+        let Some(i) = q.waiters.iter().position(|x| Arc::ptr_eq(x, w)) else {
+            return false;
+        };
+        q.waiters.remove(i);
+        if q.waiters.is_empty() {
+            Self::trim(b);
         }
+        true
     }
 }
 
@@ -208,7 +241,7 @@ pub fn wait(
         true => Ok(()),
         false => Err(Errno::EAGAIN),
     };
-    sleep_on(&[key], bitset, deadline, &check).map(|_| 0)
+    sleep_on(Keys::One(key), bitset, deadline, &check).map(|_| 0)
 }
 
 /// futex_waitv: sleeps until one of the words is woken (its index is returned), `deadline`
@@ -222,8 +255,8 @@ pub fn wait_multiple(futexes: &[(Key, usize, u32)], deadline: Option<u64>) -> KR
         }
         Ok(())
     };
-    let keys: Vec<Key> = futexes.iter().map(|f| f.0).collect();
-    let woke = sleep_on(&keys, FUTEX_BITSET_MATCH_ANY, deadline, &check)?;
+    let keys = Keys::Many(futexes.iter().map(|f| f.0).collect());
+    let woke = sleep_on(keys, FUTEX_BITSET_MATCH_ANY, deadline, &check)?;
     Ok(futexes.iter().position(|f| Some(f.0) == woke).unwrap_or(0))
 }
 
@@ -232,7 +265,7 @@ pub fn wait_multiple(futexes: &[(Key, usize, u32)], deadline: Option<u64>) -> KR
 /// words still hold their values) runs once the waiter is queued; its error ends the wait,
 /// unless a wake-up already took the waiter (then the wake counts: it was spent on it).
 fn sleep_on(
-    keys: &[Key],
+    keys: Keys,
     bitset: u32,
     deadline: Option<u64>,
     check: &dyn Fn() -> KResult<()>,
@@ -242,8 +275,10 @@ fn sleep_on(
     // finds it so). A word that matches is read again once the waiter is queued, below.
     check()?;
     let thread = sched::current();
+    let several = keys.as_slice().len() > 1;
     let w = Arc::new(Waiter {
         thread: thread.clone(),
+        keys: Mutex::new(keys),
         prio: queue_prio(&thread),
         bitset,
         woken: AtomicBool::new(false),
@@ -252,7 +287,7 @@ fn sleep_on(
     });
     {
         let mut t = TABLE.lock();
-        for &key in keys {
+        for &key in w.keys.lock().as_slice() {
             queue(t.or_default(key), w.clone());
         }
     }
@@ -286,7 +321,7 @@ fn sleep_on(
             continue;
         }
         // Off every other key (a single-key waiter is off its key once woken).
-        if keys.len() > 1 || !w.woken.load(Ordering::Acquire) {
+        if several || !w.woken.load(Ordering::Acquire) {
             remove(&w);
         }
         if w.woken.load(Ordering::Acquire) {
@@ -320,15 +355,15 @@ fn queue(q: &mut Vec<Arc<Waiter>>, w: Arc<Waiter>) {
     q.insert(at, w);
 }
 
-/// Removes a waiter wherever requeue may have moved it; false if it was already woken.
+/// Removes a waiter from the queues of its keys (where requeue may have moved it); false if
+/// it was in none of them (already woken, or taken by a requeue to a PI futex).
 fn remove(w: &Arc<Waiter>) -> bool {
     let mut t = TABLE.lock();
+    let keys = w.keys.lock();
     let mut found = false;
-    t.retain(|x| {
-        let other = !Arc::ptr_eq(x, w);
-        found |= !other;
-        other
-    });
+    for key in keys.as_slice() {
+        found |= t.remove_waiter(key, w);
+    }
     found
 }
 
@@ -353,24 +388,27 @@ pub fn wake(key: Key, n: usize, bitset: u32) -> KResult<usize> {
             return Err(Errno::EINVAL);
         }
         if let Some(v) = t.get_mut(&key) {
-            let mut i = 0;
-            while i < v.len() && count < n {
-                if v[i].woken.load(Ordering::Relaxed) {
-                    // Already woken through another of its keys (futex_waitv).
-                    v.remove(i);
-                } else if v[i].bitset & bitset != 0 {
-                    let w = v.remove(i);
-                    w.woken.store(true, Ordering::Release);
-                    *w.woke.lock() = Some(key);
-                    count += 1;
-                    match first {
-                        None => first = Some(w),
-                        Some(_) => more.push(w),
-                    }
-                } else {
-                    i += 1;
+            // One pass that takes out the waiters it wakes (and those already woken through
+            // another of their keys, futex_waitv) and stops at the n-th; the rest of the
+            // queue moves down once, when the pass ends (a removal per woken waiter would
+            // shift it each time: O(n^2) for a wake of many).
+            let mut taken = v.extract_if(.., |w| {
+                w.woken.load(Ordering::Relaxed) || w.bitset & bitset != 0
+            });
+            while count < n {
+                let Some(w) = taken.next() else { break };
+                if w.woken.load(Ordering::Relaxed) {
+                    continue;
+                }
+                w.woken.store(true, Ordering::Release);
+                *w.woke.lock() = Some(key);
+                count += 1;
+                match first {
+                    None => first = Some(w),
+                    Some(_) => more.push(w),
                 }
             }
+            drop(taken);
             if v.is_empty() {
                 t.remove(&key);
             }
@@ -420,6 +458,7 @@ pub fn requeue(
     if n > 0 {
         let q = t.or_default(to);
         for w in moved {
+            w.keys.lock().moved(from, to);
             queue(q, w);
         }
     }
@@ -548,6 +587,7 @@ pub fn wait_requeue_pi(
     let thread = sched::current();
     let w = Arc::new(Waiter {
         thread: thread.clone(),
+        keys: Mutex::new(Keys::One(key)),
         prio: queue_prio(&thread),
         bitset: FUTEX_BITSET_MATCH_ANY,
         woken: AtomicBool::new(false),

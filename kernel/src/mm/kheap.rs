@@ -35,11 +35,21 @@ pub fn check_bulk(bytes: usize) -> KResult<()> {
 }
 
 fn check_keeping(bytes: usize, keep: usize) -> KResult<()> {
-    if heap_available() < keep.saturating_add(bytes) {
+    if !fits(bytes, keep) {
         warn_short(bytes);
         return Err(Errno::ENOMEM);
     }
     Ok(())
+}
+
+fn fits(bytes: usize, keep: usize) -> bool {
+    heap_available() >= keep.saturating_add(bytes)
+}
+
+/// Whether `bytes` more could come from the heap with the reserve left free, for a caller
+/// that only chooses by it (nothing is allocated on the answer, so a no is not logged).
+pub fn spare(bytes: usize) -> bool {
+    fits(bytes, reserve())
 }
 
 /// The heap's big users, and the kernel stacks (page frames since issue 19, not heap, but

@@ -165,6 +165,8 @@ pub struct Stack {
     pub(crate) neigh: crate::neigh::Neighbours,
     /// Asked before buffers are allocated for a socket or connection (see `set_memory_gate`).
     mem_gate: Option<fn(usize) -> bool>,
+    /// Asked how much is to spare, with no allocation to follow (see `set_memory_probe`).
+    mem_probe: Option<fn(usize) -> bool>,
     /// DHCP clients: (interface, smoltcp socket).
     pub(crate) dhcp: Vec<(usize, SocketHandle)>,
     /// Multicast groups joined on each interface, with how many sockets joined them.
@@ -195,9 +197,25 @@ impl Stack {
         self.mem_gate = Some(gate);
     }
 
+    /// Installs the owner's answer to "could `bytes` more be allocated?" when nothing is
+    /// allocated on the strength of it (a new connection's buffer sizes: roomy while the heap
+    /// has plenty left): unlike the gate's, a no here is no failure, and the owner need not
+    /// report it. Without one, the gate answers.
+    pub fn set_memory_probe(&mut self, probe: fn(usize) -> bool) {
+        self.mem_probe = Some(probe);
+    }
+
     /// Whether `bytes` more may be allocated.
     pub(crate) fn mem_ok(&self, bytes: usize) -> bool {
         self.mem_gate.is_none_or(|g| g(bytes))
+    }
+
+    /// Whether `bytes` more are to spare, for a choice that allocates nothing yet.
+    pub(crate) fn mem_spare(&self, bytes: usize) -> bool {
+        match self.mem_probe {
+            Some(p) => p(bytes),
+            None => self.mem_ok(bytes),
+        }
     }
 
     /// A stack with `lo` (ifindex 1): 127.0.0.1/8 and ::1/128.
@@ -237,6 +255,7 @@ impl Stack {
             free: Vec::new(),
             listeners: Vec::new(),
             mem_gate: None,
+            mem_probe: None,
             dhcp: Vec::new(),
             mgroups: alloc::collections::BTreeMap::new(),
             tw: TimeWaits::default(),

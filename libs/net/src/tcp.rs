@@ -102,7 +102,7 @@ impl Stack {
     /// has plenty left (Linux's tcp_mem pressure, reduced to one threshold).
     fn tcp_sizes(&self, opts: &Opts) -> (usize, usize) {
         let (rx, tx) = opts.tcp_sizes(true);
-        let roomy = self.mem_ok(rx + tx + ROOMY_HEADROOM);
+        let roomy = self.mem_spare(rx + tx + ROOMY_HEADROOM);
         opts.tcp_sizes(roomy)
     }
 

@@ -20,7 +20,10 @@ use core::sync::atomic::{AtomicBool, Ordering};
 core::arch::global_asm!(
     r#"
 # The body of copy and clear: `rep \op` over rcx = rdx bytes, by words unless FSRM; returns in
-# rax the bytes not done (a fault in the word loop leaves rcx words and the tail).
+# rax the bytes not done. A fault in the word loop goes on byte by byte from the word it
+# stopped at (rcx words and the tail), so the count stops at the faulting byte itself, as
+# Linux's copy_user_generic does: a read into a buffer that runs into an unmapped page fills
+# it up to the page's end.
 .macro user_string op
     mov rcx, rdx
     cmp byte ptr [rip + {fsrm}], 0
@@ -32,10 +35,10 @@ core::arch::global_asm!(
 2:  rep \op\()b
 3:  mov rax, rcx
     ret
-4:  lea rax, [rcx * 8]
+4:  lea rcx, [rcx * 8]
     and edx, 7
-    add rax, rdx
-    ret
+    add rcx, rdx
+    jmp 2b
 .pushsection .ex_table, "a"
 .balign 8
     .quad 5b, 4b
@@ -45,7 +48,8 @@ core::arch::global_asm!(
 
 # Below 64 bytes (rdx, with rcx free): a loop of 8-byte moves, then one of byte moves, through
 # rax (Linux's copy_user_short_string and clear_user_original); `\load` is empty for a clear
-# (rax holds 0). Returns in rax the bytes not done. At 64 bytes and more, `user_string`.
+# (rax holds 0). Returns in rax the bytes not done; a fault in the 8-byte loop goes on with
+# the byte loop from there, as `user_string`. At 64 bytes and more, `user_string`.
 .macro user_short load, step_src
     cmp rdx, 64
     jae 10f
@@ -55,13 +59,12 @@ core::arch::global_asm!(
     short_loop \load, \step_src, qword, rax, 8, ecx, 17f
 12: and edx, 7
     jz 15f
-    short_loop \load, \step_src, byte, al, 1, edx, 18f
+16: short_loop \load, \step_src, byte, al, 1, edx, 18f
 15: xor eax, eax
     ret
-17: lea rax, [rcx * 8]
-    and edx, 7
-    add rax, rdx
-    ret
+17: and edx, 7
+    lea edx, [rdx + rcx * 8]
+    jmp 16b
 18: mov eax, edx
     ret
 10:

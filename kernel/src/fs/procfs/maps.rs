@@ -41,6 +41,8 @@ pub(super) struct Usage {
     /// Pages of locked VMAs (VmLck) and their proportional share in bytes (smaps' Locked).
     pub locked: u64,
     pub pss_locked_frac: u64,
+    /// Page-table pages of the whole address space (VmPTE).
+    pub page_tables: u64,
 }
 
 impl Usage {
@@ -171,13 +173,8 @@ pub(super) fn usage(p: &Process) -> Usage {
     }
     total.peak_size = (m.peak_vm() / 4096) as u64;
     total.peak_rss = m.peak_resident_pages() as u64;
+    total.page_tables = m.aspace.page_tables() as u64;
     total
-}
-
-/// Page-table pages for `rss` resident pages, as a stand-in for VmPTE (one table page per
-/// 512 pages, at least one of each level above).
-pub(super) fn pte_kb(rss: u64) -> u64 {
-    (rss.div_ceil(512) + 3) * KB
 }
 
 /// A VMA's line in /proc/PID/maps.

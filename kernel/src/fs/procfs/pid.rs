@@ -337,7 +337,7 @@ pub(super) fn pid_content(t: &mut SeqText, pid: i32, f: PidFile, tid: i32) -> KR
                 vm("VmStk", usage.stack * 4);
                 vm("VmExe", usage.exe * 4);
                 vm("VmLib", usage.lib * 4);
-                vm("VmPTE", super::maps::pte_kb(usage.rss));
+                vm("VmPTE", usage.page_tables * 4);
                 vm("VmSwap", 0);
                 vm("HugetlbPages", 0);
             }

@@ -881,6 +881,15 @@ fn buffer_sizes_follow_memory() {
     h.st.set_option(c, SockOpt::RecvBuf(200_000)).unwrap();
     h.st.connect(c, la).unwrap();
     assert_eq!(capacities(&h, c).0, 200_000);
+    // A probe, when there is one, chooses the sizes; the gate still admits the connection.
+    h.st.set_memory_gate(|_| true);
+    h.st.set_memory_probe(|_| false);
+    let (c, s) = h.pair(l, la, Family::V4);
+    assert_eq!(capacities(&h, c), (TCP_RX_DEFAULT, TCP_TX_DEFAULT));
+    assert_eq!(capacities(&h, s), (TCP_RX_DEFAULT, TCP_TX_DEFAULT));
+    h.st.set_memory_probe(|_| true);
+    let (c, _) = h.pair(l, la, Family::V4);
+    assert_eq!(capacities(&h, c), (TCP_RX_ROOMY, TCP_TX_ROOMY));
 }
 
 /// Connections closed client-first pile up in TIME_WAIT without growing the socket table or
