@@ -68,6 +68,7 @@ use lintel_vfs::{Clock, Inode};
 pub use cache::cache_totals;
 pub use inode::{live_inodes, Ext4Inode};
 use util::*;
+pub use wb::{dirty_data_bytes, set_dirty_data_limit};
 
 /// A disk (or partition) holding the file system.
 pub trait BlockDevice: Send + Sync {
@@ -204,8 +205,6 @@ pub struct Ext4 {
     /// Dirty file data: whole blocks by physical block number, newer than the disk (`wb.rs`).
     /// Taken after every other lock but the device's; held across the device's I/O.
     data: Mutex<BTreeMap<u64, Vec<u8>>>,
-    /// Dirty data blocks past which a writer writes them back.
-    data_limit: AtomicUsize,
     /// A write-back of data failed since the last fsync or sync reported it.
     data_error: AtomicBool,
     me: Weak<Ext4>,

@@ -297,7 +297,6 @@ impl Ext4 {
             dirty_limit: AtomicUsize::new(CACHE_BLOCKS / 2),
             last_commit: AtomicI64::new(0),
             data: Mutex::new(BTreeMap::new()),
-            data_limit: AtomicUsize::new(crate::wb::DATA_LIMIT_BYTES / bs as usize),
             data_error: AtomicBool::new(false),
             me: me.clone(),
         });

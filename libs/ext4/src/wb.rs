@@ -10,8 +10,9 @@
 //!   before the metadata that makes it reachable commits), so at fsync, sync, syncfs,
 //!   unmount, power-off and the 5 s commit; fdatasync of a file whose metadata needs no
 //!   commit writes them back and flushes;
-//! - when more than `data_limit` blocks are dirty: the writer over the bound writes them all
-//!   back itself (Linux's balance_dirty_pages);
+//! - when the instances together hold more than the bound (`set_dirty_data_limit`; the
+//!   kernel's heap, where they live, is fixed, so the kernel gives an eighth of it): the
+//!   writer over the bound writes its instance's back itself (Linux's balance_dirty_pages);
 //! - without a journal, at sync and at each periodic call.
 //!
 //! Freed blocks (truncate, unlink of the last link, punch hole, an error's undo) leave the
@@ -23,12 +24,28 @@
 
 use crate::Ext4;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 
-/// Dirty data blocks an instance holds before a writer writes them back (16 MiB of 4 KiB
-/// blocks: between Linux's few MiB of background threshold and its 10-20 % of memory).
+/// Dirty data an instance holds before a writer writes it back, until the kernel sets its
+/// own bound (`set_dirty_data_limit`).
 pub(crate) const DATA_LIMIT_BYTES: usize = 16 << 20;
+
+/// Dirty data bytes of every instance, and the bound on them (the kernel's heap is fixed: one
+/// bound for all the instances, not one each).
+static DIRTY_BYTES: AtomicUsize = AtomicUsize::new(0);
+static LIMIT_BYTES: AtomicUsize = AtomicUsize::new(DATA_LIMIT_BYTES);
+
+/// Sets the bytes of dirty data (all instances together) past which a writer writes its
+/// instance's back ([`DATA_LIMIT_BYTES`] until called); at least 1 MiB.
+pub fn set_dirty_data_limit(bytes: usize) {
+    LIMIT_BYTES.store(bytes.max(1 << 20), Ordering::Relaxed);
+}
+
+/// Dirty data bytes of every instance.
+pub fn dirty_data_bytes() -> usize {
+    DIRTY_BYTES.load(Ordering::Relaxed)
+}
 
 /// The most bytes one write-back request carries.
 const RUN_MAX: usize = 512 << 10;
@@ -98,10 +115,11 @@ impl Ext4 {
                     blk[a..a + n].copy_from_slice(src);
                 }
                 d.insert(b, blk);
+                DIRTY_BYTES.fetch_add(bs as usize, Ordering::Relaxed);
             }
             pos += n as u64;
         }
-        if d.len() > self.data_limit.load(Ordering::Relaxed) {
+        if DIRTY_BYTES.load(Ordering::Relaxed) > LIMIT_BYTES.load(Ordering::Relaxed) {
             self.writeback_locked(&mut d)?;
         }
         Ok(())
@@ -110,13 +128,13 @@ impl Ext4 {
     /// Puts zeros over blocks [pblk, pblk + count): a few through the dirty set, longer
     /// ranges straight to the disk (their dirty copies dropped first).
     pub(crate) fn zero_blocks(&self, pblk: u64, count: u64) -> KResult<()> {
-        if count <= 8 {
-            let bs = self.bs as usize;
-            let z = [0u8; 512];
+        let bs = self.bs as usize;
+        let mut z: Vec<u8> = Vec::new();
+        if count <= 8 && z.try_reserve_exact(bs).is_ok() {
+            // Whole blocks: nothing is read from the disk first.
+            z.resize(bs, 0);
             for b in pblk..pblk + count {
-                for k in (0..bs).step_by(512) {
-                    self.dev_write_bytes(b * bs as u64 + k as u64, &z[..512.min(bs - k)])?;
-                }
+                self.dev_write_bytes(b * bs as u64, &z)?;
             }
             return Ok(());
         }
@@ -133,6 +151,7 @@ impl Ext4 {
         let mut tail = d.split_off(&start);
         let mut rest = tail.split_off(&start.saturating_add(count));
         d.append(&mut rest);
+        DIRTY_BYTES.fetch_sub(tail.len() * self.bs as usize, Ordering::Relaxed);
         drop(d);
         drop(tail);
     }
@@ -155,11 +174,6 @@ impl Ext4 {
             return Err(Errno::EIO);
         }
         Ok(())
-    }
-
-    /// Dirty data bytes the instance holds.
-    pub fn dirty_data_bytes(&self) -> u64 {
-        self.data.lock().len() as u64 * self.bs
     }
 
     fn writeback_locked(&self, d: &mut alloc::collections::BTreeMap<u64, Vec<u8>>) -> KResult<()> {
@@ -218,6 +232,7 @@ impl Ext4 {
             first_err.get_or_insert(e);
         }
         drop(run_blocks);
+        DIRTY_BYTES.fetch_sub(d.len() * bs, Ordering::Relaxed);
         d.clear();
         match first_err {
             Some(e) => {

@@ -120,6 +120,8 @@ fn fdatasync_of_an_overwrite_only_flushes() {
 /// truncated before any write-back are never written.
 #[test]
 fn data_is_written_back_in_runs() {
+    // The bound is shared by every instance, those of tests running beside this one too.
+    crate::set_dirty_data_limit(1 << 40);
     let (d, img) = empty_image("wb", "16M", &["-b", "4096"]);
     let cd = Arc::new(CountDev {
         inner: dev(&img),
