@@ -51,6 +51,9 @@ pub fn mount_dev(
         }
         // Files outlive their last open for the page cache's sake; `unmounted` lets go.
         fs.hold_recent_files(true);
+        // Written data waits in the kernel heap (a quarter of memory, fixed): up to an eighth
+        // of it for all instances together, with the metadata caches' 16 MiB each beside it.
+        lintel_ext4::set_dirty_data_limit(lintel_hal::mm::heap_stats().0 / 8);
         Ok(fs)
     })?;
     Ok(fs.root())

@@ -3,7 +3,9 @@
 //!
 //! A file gets a `Mapping` the first time one of its pages is mapped. From then on `read`
 //! copies from cached pages where it has them and `write` updates them after writing through
-//! to the inode, so the inode always holds everything written by `write`; only stores through
+//! to the inode, so the inode always holds everything written by `write` (not necessarily the
+//! disk: ext4 keeps written data blocks in memory until a commit or fsync writes them back,
+//! and its reads see them, `lintel_ext4`'s wb.rs); only stores through
 //! shared mappings make a cached page newer than the inode (it is then in the dirty set until
 //! written back by msync, fsync, sync, munmap or the end of the address space).
 //!

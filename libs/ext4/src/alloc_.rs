@@ -218,6 +218,8 @@ impl Ext4 {
         {
             return Err(Errno::EIO);
         }
+        // The blocks' dirty data, if any, is never written: the blocks are free.
+        self.drop_data(start, count);
         let mut a = self.alloc.lock();
         let mut b = start;
         let end = start + count;

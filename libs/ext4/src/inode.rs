@@ -449,9 +449,9 @@ impl Ext4 {
         self.meta_write(blk, |b| b[off..off + isz].copy_from_slice(&r))
     }
 
-    // ---- raw device access for file data ----
+    // ---- raw device access for file data (past the dirty data of `wb.rs`) ----
 
-    pub(crate) fn dev_read_bytes(&self, off: u64, buf: &mut [u8]) -> KResult<()> {
+    pub(crate) fn raw_read_bytes(&self, off: u64, buf: &mut [u8]) -> KResult<()> {
         let mut pos = off;
         let mut done = 0usize;
         let end = off + buf.len() as u64;
@@ -475,7 +475,7 @@ impl Ext4 {
         Ok(())
     }
 
-    pub(crate) fn dev_write_bytes(&self, off: u64, buf: &[u8]) -> KResult<()> {
+    pub(crate) fn raw_write_bytes(&self, off: u64, buf: &[u8]) -> KResult<()> {
         let mut pos = off;
         let mut done = 0usize;
         let end = off + buf.len() as u64;
@@ -500,10 +500,10 @@ impl Ext4 {
         Ok(())
     }
 
-    /// Writes zeros over `count` blocks from `pblk`, up to 64 blocks per write: the zeroed
-    /// buffer is reserved fallibly, smaller while the heap has no hole that large, down to
-    /// one block.
-    pub(crate) fn zero_blocks(&self, pblk: u64, count: u64) -> KResult<()> {
+    /// Writes zeros over `count` blocks from `pblk` on the device, up to 64 blocks per write:
+    /// the zeroed buffer is reserved fallibly, smaller while the heap has no hole that large,
+    /// down to one block (see `zero_blocks`, which goes through the dirty data).
+    pub(crate) fn raw_zero_blocks(&self, pblk: u64, count: u64) -> KResult<()> {
         let mut chunk = 64u64.min(count.max(1));
         let mut z: Vec<u8> = Vec::new();
         while z.try_reserve_exact((chunk * self.bs) as usize).is_err() {

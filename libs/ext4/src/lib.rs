@@ -50,6 +50,7 @@ mod mount;
 mod names;
 mod util;
 mod vfs;
+mod wb;
 mod xattr;
 
 #[cfg(test)]
@@ -67,6 +68,7 @@ use lintel_vfs::{Clock, Inode};
 pub use cache::cache_totals;
 pub use inode::{live_inodes, Ext4Inode};
 use util::*;
+pub use wb::{dirty_data_bytes, set_dirty_data_limit};
 
 /// A disk (or partition) holding the file system.
 pub trait BlockDevice: Send + Sync {
@@ -200,6 +202,11 @@ pub struct Ext4 {
     dirty_limit: AtomicUsize,
     /// Clock seconds of the last commit.
     last_commit: AtomicI64,
+    /// Dirty file data: whole blocks by physical block number, newer than the disk (`wb.rs`).
+    /// Taken after every other lock but the device's; held across the device's I/O.
+    data: Mutex<BTreeMap<u64, Vec<u8>>>,
+    /// A write-back of data failed since the last fsync or sync reported it.
+    data_error: AtomicBool,
     me: Weak<Ext4>,
 }
 
@@ -228,8 +235,10 @@ impl Ext4 {
         }
         if self.journaling.load(Ordering::Relaxed) {
             let _w = self.txn.write();
-            return self.commit_locked(true);
+            self.commit_locked(true)?;
+            return self.take_data_error();
         }
+        let _ = self.writeback_data();
         self.prepare_sb()?;
         {
             let mut sb = self.sb.lock();
@@ -239,14 +248,16 @@ impl Ext4 {
             self.dev.write(1024, &sb)?;
         }
         self.cache.lock().flush(&*self.dev, self.bs as usize)?;
-        self.dev.flush()
+        self.dev.flush()?;
+        self.take_data_error()
     }
 
-    /// fsync(2)/fdatasync(2) of inode `ino`; its data is on the device already. With a
-    /// journal, fsync commits the running transaction (leaving RECOVER set, as Linux does
-    /// while mounted: `sync` and unmount clear it), and fdatasync of a file whose
-    /// data-retrieval metadata is committed already only flushes the device's cache.
-    /// Without a journal, as `sync`.
+    /// fsync(2)/fdatasync(2) of inode `ino`. With a journal, fsync commits the running
+    /// transaction (which first writes the dirty data back; leaving RECOVER set, as Linux
+    /// does while mounted: `sync` and unmount clear it), and fdatasync of a file whose
+    /// data-retrieval metadata is committed already only writes the dirty data back and
+    /// flushes the device's cache. Without a journal, as `sync`. A write-back that failed
+    /// since the last report is EIO, once.
     pub fn fsync_inode(&self, ino: u32, datasync: bool) -> KResult<()> {
         if self.is_read_only() {
             return Ok(());
@@ -255,10 +266,13 @@ impl Ext4 {
             return self.sync();
         }
         if datasync && !self.dsync.lock().contains(&ino) {
-            return self.dev.flush();
+            let _ = self.writeback_data();
+            self.dev.flush()?;
+            return self.take_data_error();
         }
         let _w = self.txn.write();
-        self.commit_locked(false)
+        self.commit_locked(false)?;
+        self.take_data_error()
     }
 
     /// Records that `ino`'s data-retrieval metadata changed in the running transaction.
@@ -273,7 +287,15 @@ impl Ext4 {
     /// the commit to the next call (or to the next operation, which commits an old
     /// transaction itself).
     pub fn periodic_commit(&self) -> KResult<()> {
-        if self.is_read_only() || !self.journaling.load(Ordering::Relaxed) || !self.has_changes() {
+        if self.is_read_only() {
+            return Ok(());
+        }
+        if !self.journaling.load(Ordering::Relaxed) {
+            // Without a journal only the data waits for this call (metadata is written
+            // back as the cache evicts it and at sync).
+            return self.writeback_data();
+        }
+        if !self.has_changes() {
             return Ok(());
         }
         match self.txn.try_write() {
@@ -296,7 +318,9 @@ impl Ext4 {
     }
 
     fn has_changes(&self) -> bool {
-        self.cache.lock().ndirty() > 0 || !self.alloc.lock().dirty_groups.is_empty()
+        self.cache.lock().ndirty() > 0
+            || !self.alloc.lock().dirty_groups.is_empty()
+            || self.has_dirty_data()
     }
 
     /// 5 s after the last commit, with something to commit.

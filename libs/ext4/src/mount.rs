@@ -296,6 +296,8 @@ impl Ext4 {
             journal_checksum: AtomicBool::new(false),
             dirty_limit: AtomicUsize::new(CACHE_BLOCKS / 2),
             last_commit: AtomicI64::new(0),
+            data: Mutex::new(BTreeMap::new()),
+            data_error: AtomicBool::new(false),
             me: me.clone(),
         });
         // Verify the descriptors' checksums.

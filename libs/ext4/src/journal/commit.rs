@@ -1,5 +1,6 @@
-//! Committing the running transaction (Linux's fs/jbd2/commit.c, ordered mode): file data
-//! has already gone to its place on the device; the dirty metadata blocks and the superblock
+//! Committing the running transaction (Linux's fs/jbd2/commit.c, ordered mode): the dirty
+//! file data is written to its place on the device first (`wb.rs`); the dirty metadata
+//! blocks and the superblock
 //! are logged, a flush, the commit block, a flush; then every block is written in place
 //! (the checkpoint), a flush, and the log is emptied again.
 //!
@@ -23,6 +24,10 @@ impl Ext4 {
     /// Commits the running transaction; `clean` also marks the file system as needing no
     /// recovery. The caller holds `txn` exclusively (no operation in flight).
     pub(crate) fn commit_locked(&self, clean: bool) -> KResult<()> {
+        // Ordered mode: the data reaches its blocks before the metadata that makes them
+        // reachable commits. A failure is recorded for the next fsync (`take_data_error`)
+        // and the commit goes on, as jbd2's does.
+        let _ = self.writeback_data();
         let mut jg = self.journal.lock();
         let Some(j) = jg.as_mut() else {
             return Ok(());
