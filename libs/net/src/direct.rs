@@ -4,9 +4,10 @@
 //! over every socket of the table and `next_poll_ns` over every socket again, so a send's
 //! cost grew with the number of open sockets (redis with eight clients). A send or receive
 //! on an established loopback connection only moves packets between that connection's two
-//! ends: here the caller's smoltcp socket is swapped into a one-socket set (`Stack::one`) for
-//! its egress pass, each frame it puts on the loopback wire is handed to the socket it is
-//! addressed to in the same way, and only those sockets are looked at afterwards. Linux does
+//! ends: here the caller's smoltcp socket is swapped into a small set of its own (`Stack::one`)
+//! for the egress passes, the socket each frame on the loopback wire is addressed to joins it
+//! there, the frame is handed to that set, and only those sockets are looked at afterwards
+//! (each is swapped in and out once per poll: a swap copies the whole socket structure). Linux does
 //! the same in effect: a loopback segment goes straight to the peer socket's receive queue.
 //! Whatever falls outside that (a SYN or RST, a frame for another kind of socket or for a
 //! connection that is not established, a state change, packet capture) ends the shortcut:
@@ -20,7 +21,6 @@ use crate::SockId;
 use core::net::SocketAddr;
 use smoltcp::iface::{PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
-use smoltcp::time::Instant;
 use smoltcp::wire::IpEndpoint;
 
 /// The most sockets one limited poll follows (a round trip touches two).
@@ -28,20 +28,24 @@ const MAX_TOUCHED: usize = 4;
 /// Rounds of egress and delivery before the full poll takes over.
 const MAX_ROUNDS: usize = 16;
 
-/// The one-socket set the limited poll runs smoltcp on, holding a placeholder between polls.
+/// The small set the limited poll runs smoltcp on: one slot per socket it follows, each
+/// holding a placeholder (a closed socket, which accepts nothing and sends nothing) between
+/// polls.
 pub(crate) struct OneSet {
     set: SocketSet<'static>,
-    handle: SocketHandle,
+    slots: [SocketHandle; MAX_TOUCHED],
 }
 
 impl OneSet {
     pub(crate) fn new() -> OneSet {
         let mut set = SocketSet::new(alloc::vec![]);
-        let handle = set.add(tcp::Socket::new(
-            tcp::SocketBuffer::new(alloc::vec::Vec::new()),
-            tcp::SocketBuffer::new(alloc::vec::Vec::new()),
-        ));
-        OneSet { set, handle }
+        let slots = core::array::from_fn(|_| {
+            set.add(tcp::Socket::new(
+                tcp::SocketBuffer::new(alloc::vec::Vec::new()),
+                tcp::SocketBuffer::new(alloc::vec::Vec::new()),
+            ))
+        });
+        OneSet { set, slots }
     }
 }
 
@@ -56,43 +60,20 @@ fn eligible(c: &Conn, shut_rd: bool, zombie: bool) -> bool {
 }
 
 impl Stack {
-    /// Swaps loopback socket `h` with the one-socket set's placeholder (twice: and back).
-    fn swap_one(&mut self, h: SocketHandle) {
+    /// Swaps loopback socket `h` with the placeholder of slot `k` (twice: and back).
+    fn swap_one(&mut self, k: usize, h: SocketHandle) {
         let one = &mut self.one;
         core::mem::swap(
             self.netifs[0].sockets.get_mut::<tcp::Socket>(h),
-            one.set.get_mut::<tcp::Socket>(one.handle),
+            one.set.get_mut::<tcp::Socket>(one.slots[k]),
         );
     }
 
-    /// One egress pass of loopback socket `h` alone; true if it sent a packet.
-    fn egress_one(&mut self, h: SocketHandle, now: Instant) -> bool {
-        self.swap_one(h);
-        let nif = &mut self.netifs[0];
-        let r = nif.iface.poll_egress(now, &mut nif.port, &mut self.one.set);
-        self.swap_one(h);
-        r == PollResult::SocketStateChanged
-    }
-
-    /// Hands `frame` to loopback socket `h` alone.
-    fn ingress_one(&mut self, h: SocketHandle, frame: alloc::vec::Vec<u8>, now: Instant) {
-        self.swap_one(h);
-        let nif = &mut self.netifs[0];
-        nif.port.current = Some(frame);
-        nif.iface
-            .poll_ingress_single(now, &mut nif.port, &mut self.one.set);
-        nif.port.current = None;
-        nif.port.recycle();
-        self.swap_one(h);
-    }
-
-    /// When loopback socket `h` next wants a poll (absolute ns), if ever.
-    fn poll_at_one(&mut self, h: SocketHandle, now_ns: u64) -> Option<u64> {
-        self.swap_one(h);
-        let nif = &mut self.netifs[0];
-        let t = nif.iface.poll_at(instant(now_ns), &self.one.set);
-        self.swap_one(h);
-        t.map(|t| ns_of(t).max(now_ns))
+    /// Puts the followed sockets back into the loopback interface's set.
+    fn swap_back(&mut self, touched: &[(SockId, SocketHandle)]) {
+        for (k, &(_, h)) in touched.iter().enumerate() {
+            self.swap_one(k, h);
+        }
     }
 
     /// The established loopback connection with local address `dst` and peer `src` (wire
@@ -138,15 +119,15 @@ impl Stack {
         let now = instant(now_ns);
         let mut touched = [(id, h); MAX_TOUCHED];
         let mut count = 1;
+        self.swap_one(0, h);
         let mut moved = false;
         let mut settled = false;
-        for _ in 0..MAX_ROUNDS {
-            let mut sent = false;
-            for &(_, h) in &touched[..count] {
-                sent |= self.egress_one(h, now);
-            }
+        'rounds: for _ in 0..MAX_ROUNDS {
+            let nif = &mut self.netifs[0];
+            let sent = nif.iface.poll_egress(now, &mut nif.port, &mut self.one.set)
+                == PollResult::SocketStateChanged;
             moved |= sent;
-            if self.netifs[0].port.looped.is_empty() {
+            if nif.port.looped.is_empty() {
                 if !sent {
                     settled = true;
                     break;
@@ -168,20 +149,35 @@ impl Stack {
                     });
                 let Some((t, th)) = to else {
                     self.netifs[0].port.looped.push_front(frame);
-                    return None;
+                    break 'rounds;
                 };
                 if !touched[..count].iter().any(|&(x, _)| x == t) {
                     if count == MAX_TOUCHED {
                         self.netifs[0].port.looped.push_front(frame);
-                        return None;
+                        break 'rounds;
                     }
                     touched[count] = (t, th);
+                    self.swap_one(count, th);
                     count += 1;
                 }
                 moved = true;
-                self.ingress_one(th, frame, now);
+                let nif = &mut self.netifs[0];
+                nif.port.current = Some(frame);
+                nif.iface
+                    .poll_ingress_single(now, &mut nif.port, &mut self.one.set);
+                nif.port.current = None;
+                nif.port.recycle();
             }
         }
+        let next = if settled {
+            self.netifs[0]
+                .iface
+                .poll_at(now, &self.one.set)
+                .map(|t| ns_of(t).max(now_ns))
+        } else {
+            None
+        };
+        self.swap_back(&touched[..count]);
         if !settled {
             return None;
         }
@@ -209,12 +205,6 @@ impl Stack {
             }
             c.rxq = rxq;
             c.txq = txq;
-        }
-        let mut next: Option<u64> = None;
-        for &(_, th) in &touched[..count] {
-            if let Some(t) = self.poll_at_one(th, now_ns) {
-                next = Some(next.map_or(t, |b: u64| b.min(t)));
-            }
         }
         Some((changed, next))
     }
