@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -124,6 +125,50 @@ static void sock_there_and_back(int fd[2], char *c) {
     recv(fd[0], c, 1, 0);
 }
 
+/* tcp_epoll_1, tcp_epoll_8 (issue 21, redis over loopback): NPAIRS connected TCP pairs and a
+ * listener, the server ends and the listener watched by one epoll instance (redis-server's
+ * event loop). One call: a byte sent by client i (round robin), epoll_wait (one event), the
+ * server end's recv and reply, the client's recv. The two rows differ only in how many
+ * sockets are open and watched. */
+#define NPAIRS 8
+static int epairs[NPAIRS][2], elisten = -1, epfd[2] = {-1, -1};
+
+static int epoll_pairs(void) {
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    elisten = socket(AF_INET, SOCK_STREAM, 0);
+    if (elisten < 0 || bind(elisten, (struct sockaddr *)&sa, sizeof sa) || listen(elisten, 16))
+        return -1;
+    for (int k = 0; k < 2; k++) {
+        epfd[k] = epoll_create1(0);
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = elisten};
+        if (epfd[k] < 0 || epoll_ctl(epfd[k], EPOLL_CTL_ADD, elisten, &ev))
+            return -1;
+    }
+    for (int i = 0; i < NPAIRS; i++) {
+        if (tcp_pair(epairs[i]))
+            return -1;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+        /* epfd[0] watches pair 0 only, epfd[1] all of them. */
+        if ((i == 0 && epoll_ctl(epfd[0], EPOLL_CTL_ADD, epairs[i][1], &ev)) ||
+            epoll_ctl(epfd[1], EPOLL_CTL_ADD, epairs[i][1], &ev))
+            return -1;
+    }
+    return 0;
+}
+
+static void epoll_there_and_back(int ep, int pair, char *c) {
+    struct epoll_event ev[NPAIRS + 1];
+    send(epairs[pair][0], c, 1, 0);
+    if (epoll_wait(ep, ev, NPAIRS + 1, -1) != 1 || ev[0].data.u32 != (unsigned)pair)
+        fprintf(stderr, "blocks: epoll_wait gave something else\n");
+    recv(epairs[pair][1], c, 1, 0);
+    send(epairs[pair][1], c, 1, 0);
+    recv(epairs[pair][0], c, 1, 0);
+}
+
 #define TMPFS_MAGIC 0x01021994
 #define EXT4_MAGIC 0xEF53
 #define BIG 65536
@@ -181,7 +226,7 @@ int main(int argc, char **argv) {
     /* udp_send_recv, tcp_send_recv: one byte there and back over a connected pair on
      * 127.0.0.1 (two packets, two sends and two receives per call). */
     int upair[2], tpair[2];
-    if (udp_pair_on_lo(upair, NULL) || tcp_pair(tpair)) {
+    if (udp_pair_on_lo(upair, NULL) || tcp_pair(tpair) || epoll_pairs()) {
         perror("blocks: socket pair");
         return 1;
     }
@@ -225,10 +270,13 @@ int main(int argc, char **argv) {
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
      * futex_eagain, pwrite_tmpfs, stat_tmp, stat_deep, fstat, open_close, pipe_write_read,
      * splice_pipe_tmpfs, udp_send_recv, tcp_send_recv, sigaction, then the switch rows:
-     * yield_switch, futex_handoff, condvar_handoff, pipe_switch, then file_fault, tmpfs_read_64k, ext4_read_64k,
-     * read_devzero_protnone. */
+     * yield_switch, futex_handoff, condvar_handoff, pipe_switch, then file_fault, tmpfs_read_64k,
+     * ext4_read_64k, tcp_epoll_1, tcp_epoll_8, read_devzero_protnone (last: nothing undoes its
+     * PROT_NONE page). A second argument FIRST runs only the windows from FIRST on (blocks.py
+     * --first FIRST). */
     rounds = n / 2;
-    for (int op = 0; op < 23; op++) {
+    int first = argc > 2 ? atoi(argv[2]) : 0;
+    for (int op = first; op < 25; op++) {
         pthread_t t, parked;
         void *(*partner)(void *) = op == 15 ? yielder : op == 16 ? futex_partner : op == 17 ? ponger : NULL;
         int up[2], down[2];
@@ -256,7 +304,7 @@ int main(int argc, char **argv) {
          * thread (parked) and a page that was written and then made PROT_NONE, where user
          * copies walked the mappings and the direct I/O path stepped aside. Last: nothing
          * undoes the PROT_NONE page. */
-        if (op == 22) {
+        if (op == 24) {
             char *none = mmap(NULL, sizeof page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (none == MAP_FAILED || pthread_create(&parked, NULL, parker, NULL) != 0)
                 return 1;
@@ -277,7 +325,7 @@ int main(int argc, char **argv) {
                 case 1: read(null, &c, 1); break;
                 case 2: write(null, &c, 1); break;
                 case 3:
-                case 22: read(zero, &c, 1); break;
+                case 24: read(zero, &c, 1); break;
                 case 4: syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE_OP, 1, NULL, NULL, 0); break;
                 case 5: pwrite(tmp, &c, 1, 0); break;
                 case 6: stat("/tmp/blocks.tmp", &st); break;
@@ -314,6 +362,8 @@ int main(int argc, char **argv) {
                         pread(fd, big, BIG, (i % (BIG_FILE / BIG)) * (off_t)BIG);
                     break;
                 }
+                case 22: epoll_there_and_back(epfd[0], 0, &c); break;
+                case 23: epoll_there_and_back(epfd[1], (int)(i % NPAIRS), &c); break;
                 }
             }
         } else if (op == 15) {
@@ -346,7 +396,7 @@ int main(int argc, char **argv) {
         blocks_window_close(op);
         if (partner)
             pthread_join(t, NULL);
-        if (op == 22) {
+        if (op == 24) {
             start();
             pthread_join(parked, NULL);
         }

@@ -2,13 +2,14 @@
 """Counts the kernel's translated blocks per call from QEMU's `-d exec,nochain` log while
 tests/bench/blocks.c runs (docs/performance.md, "Counting translated blocks").
 
-    blocks.py KERNEL_ELF BLOCKS_BINARY LOG [N] [--top K]
+    blocks.py KERNEL_ELF BLOCKS_BINARY LOG [N] [--top K] [--first FIRST]
 
 LOG is the file or FIFO QEMU writes (`-D LOG`); N the calls per window (blocks.c's argument,
 default 10000). Only guest addresses in the kernel's half (>= 0xffff800000000000) between the
 first block of `blocks_window_open` and that of `blocks_window_close` count, so user code, boot
 and the program's start-up do not. Prints blocks per call for each window and the K functions
-(default 12) that ran most blocks in it."""
+(default 12) that ran most blocks in it. --first FIRST: blocks.c ran only the windows from
+FIRST on (its second argument)."""
 import bisect
 import subprocess
 import sys
@@ -37,6 +38,8 @@ OPS = [
     "file_fault",
     "tmpfs_read_64k",
     "ext4_read_64k",
+    "tcp_epoll_1",
+    "tcp_epoll_8",
     "read_devzero_protnone",
 ]
 KERNEL_HALF = 0xFFFF800000000000
@@ -67,6 +70,11 @@ def main():
     if "--dump" in argv:
         i = argv.index("--dump")
         dump = argv[i + 1]
+        del argv[i : i + 2]
+    first = 0
+    if "--first" in argv:
+        i = argv.index("--first")
+        first = int(argv[i + 1])
         del argv[i : i + 2]
     kernel, user, log = argv[:3]
     n = int(argv[3]) if len(argv) > 3 else 10000
@@ -106,7 +114,8 @@ def main():
                     d.write("%s %d\n" % (pc, w[pc]))
             d.write("addr2line\n" + out)
     for i, w in enumerate(windows):
-        name = OPS[i] if i < len(OPS) else "window%d" % i
+        k = i + first
+        name = OPS[k] if k < len(OPS) else "window%d" % k
         total = sum(w.values())
         print("%-14s %8.1f kernel blocks per call (%d in %d calls)" % (name, total / n, total, n))
         by_sym = Counter()

@@ -17,6 +17,7 @@ mod capture;
 mod csum;
 mod dgram;
 mod dhcp;
+mod direct;
 mod info;
 mod mcast;
 mod neigh;

@@ -181,6 +181,8 @@ pub struct Stack {
     /// Copying packets for raw and packet sockets (see capture.rs), and the copies.
     pub(crate) capture: bool,
     pub(crate) captured: Vec<crate::capture::Captured>,
+    /// The one-socket set of the limited poll (see direct.rs).
+    pub(crate) one: crate::direct::OneSet,
 }
 
 /// What a new socket is charged at the gate before any buffer exists: its share of buffers
@@ -264,6 +266,7 @@ impl Stack {
             capture: false,
             captured: Vec::new(),
             neigh: crate::neigh::Neighbours::default(),
+            one: crate::direct::OneSet::new(),
         };
         s.sync_loopback_addrs();
         s

@@ -80,19 +80,62 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
 /// something to do.
 pub(crate) fn with_quiet<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
     let mut g = STACK.lock();
-    let busy = RX_PENDING.load(Ordering::Relaxed)
-        || CAPTURING.load(Ordering::Relaxed) != crate::net::tap::wanted()
-        || {
-            let next = NEXT_POLL.load(Ordering::Relaxed);
-            next != u64::MAX && crate::time::uptime_ns() >= next
-        };
     match g.as_mut() {
-        Some(s) if !busy => f(s),
+        Some(s) if !busy() => f(s),
         _ => {
             drop(g);
             with(f)
         }
     }
+}
+
+/// Whether the stack has work of its own waiting (see [`with_quiet`]): a timer came due, a
+/// device has frames, or packet capture was switched on or off.
+fn busy() -> bool {
+    RX_PENDING.load(Ordering::Relaxed)
+        || CAPTURING.load(Ordering::Relaxed) != crate::net::tap::wanted()
+        || {
+            let next = NEXT_POLL.load(Ordering::Relaxed);
+            next != u64::MAX && crate::time::uptime_ns() >= next
+        }
+}
+
+/// Runs `f`, a send or receive on socket `id`, like [`with`], but when the stack has no work
+/// of its own waiting and `id` is an established loopback connection, moves only the packets
+/// between it and its peer ([`Stack::poll_conn`]) instead of polling every socket: the
+/// other sockets have nothing new to do until a timer comes due, which the timer tick (or the
+/// next call) sees in NEXT_POLL.
+pub(crate) fn with_conn<R>(id: lintel_net::SockId, f: impl FnOnce(&mut Stack) -> R) -> R {
+    let (r, mut changed, events, captured) = {
+        let mut g = STACK.lock();
+        let s = match g.as_mut() {
+            Some(s) if !busy() => s,
+            _ => {
+                drop(g);
+                return with(f);
+            }
+        };
+        let r = f(s);
+        let now = crate::time::uptime_ns();
+        let changed = match s.poll_conn(now, id) {
+            Some((changed, next)) => {
+                if let Some(t) = next {
+                    if NEXT_POLL.fetch_min(t, Ordering::Relaxed) > t {
+                        crate::sched::note_deadline(t);
+                    }
+                }
+                changed
+            }
+            None => poll_locked(s),
+        };
+        (r, changed, async_events(s), take_captured(s))
+    };
+    changed |= crate::net::tap::deliver(captured);
+    if changed {
+        poll_notify();
+    }
+    tell_async(events);
+    r
 }
 
 /// The stack copies packets for raw and packet sockets only while some exist.

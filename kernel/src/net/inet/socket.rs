@@ -233,7 +233,7 @@ impl InetSocket {
         let deadline = self.timeouts.deadline(false);
         let mut sent = 0;
         let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || loop {
-            match with(|s| s.send(self.id, &data[sent..], to)) {
+            match super::with_conn(self.id, |s| s.send(self.id, &data[sent..], to)) {
                 Ok(n) => {
                     sent += n;
                     if !stream || sent >= data.len() {
@@ -318,7 +318,7 @@ impl InetSocket {
             let rest = &mut buf[got..];
             // A datagram receive sends nothing (a stream's may: a window update).
             let r = if stream {
-                with(|s| s.recv(self.id, rest, peek))
+                super::with_conn(self.id, |s| s.recv(self.id, rest, peek))
             } else {
                 super::with_quiet(|s| s.recv(self.id, rest, peek))
             };
