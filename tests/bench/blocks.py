@@ -5,7 +5,8 @@ tests/bench/blocks.c runs (docs/performance.md, "Counting translated blocks").
     blocks.py KERNEL_ELF BLOCKS_BINARY LOG [N] [--top K]
 
 LOG is the file or FIFO QEMU writes (`-D LOG`); N the calls per window (blocks.c's argument,
-default 10000). Only guest addresses in the kernel's half (>= 0xffff800000000000) between the
+default 10000). blocks.c runs only the rows named in its optional second argument; the others'
+windows stay empty (0 blocks) and in place, so OPS below names them all in blocks.c's order. Only guest addresses in the kernel's half (>= 0xffff800000000000) between the
 first block of `blocks_window_open` and that of `blocks_window_close` count, so user code, boot
 and the program's start-up do not. Prints blocks per call for each window and the K functions
 (default 12) that ran most blocks in it."""
