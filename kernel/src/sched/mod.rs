@@ -551,8 +551,8 @@ fn switch_away(yielding: bool, now: Option<u64>) {
         s.cpus[cpu].slice_start = now;
         cpustat::switched(cpu);
         // The next tick: a tick from now for a CPU that was idle, sooner when a deadline
-        // thread's budget runs out first (always armed for it: a tick that came first would
-        // arm the next one a tick later, past the budget's end). For the other threads a tick
+        // thread's budget runs out first (then always armed for it: a tick that came first
+        // would arm the next one a tick later, past the budget's end). Otherwise a tick
         // already due before that stays where it is: a switch between them moves no timer
         // (each move reprogrammed the hardware timer, and under QEMU a host timer, at every
         // switch: issue 21), and a CPU that switches often still ticks every TICK_NS. A tick
@@ -563,11 +563,7 @@ fn switch_away(yielding: bool, now: Option<u64>) {
             .as_ref()
             .map_or(u64::MAX, |n| deadline::first_tick(n, now));
         let armed = TICK_AT[cpu].load(Ordering::Relaxed);
-        let keep = next
-            .as_ref()
-            .is_some_and(|n| !n.sched_attr().class().is_deadline())
-            && armed > now
-            && armed <= tick;
+        let keep = armed > now && armed <= tick && tick == now.saturating_add(TICK_NS);
         if !keep {
             TICK_AT[cpu].store(tick, Ordering::Relaxed);
         }
