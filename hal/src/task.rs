@@ -17,7 +17,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use spin::Mutex;
 
 use crate::arch::switch;
@@ -83,7 +83,21 @@ pub struct Task {
     entry: Mutex<Option<Entry>>,
     /// What the kernel calls the task (its thread id), for a report that cannot take locks.
     label: AtomicU64,
+    /// A CPU's first task (its idle loop): it runs no user code, so its FPU state is neither
+    /// saved nor loaded, and the registers keep the state of the thread that ran before it.
+    idle: bool,
+    /// The CPU whose registers still hold the state last saved into `fpu` (NO_CPU: none known,
+    /// or the image was replaced since): switching back to the task there loads nothing.
+    fpu_cpu: AtomicUsize,
 }
+
+const NO_CPU: usize = usize::MAX;
+
+/// Per CPU: the task (its address) whose user FP state the CPU's registers hold, 0 for none
+/// known. Linux's fpu_fpregs_owner_ctx: with `Task::fpu_cpu` it lets a thread that comes back
+/// to a CPU after only the idle loop ran there skip its XRSTOR (Linux's fpregs_state_valid).
+/// Written only by its CPU, in `switch_to`.
+static FPU_HELD: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
 
 // SAFETY: `sp` and `fpu` are only touched by `switch_to` on the CPU that owns the task at that
 // moment (a task runs on one CPU at a time; the scheduler guarantees it).
@@ -128,6 +142,8 @@ pub(crate) fn init_boot_task() {
         _stack: None,
         entry: Mutex::new(None),
         label: AtomicU64::new(0),
+        idle: true,
+        fpu_cpu: AtomicUsize::new(NO_CPU),
     });
     #[cfg(feature = "lockdep")]
     set_context_key(&t);
@@ -178,6 +194,8 @@ impl Task {
             _stack: Some(stack),
             entry: Mutex::new(Some(Box::new(StartFn(entry)))),
             label: AtomicU64::new(0),
+            idle: false,
+            fpu_cpu: AtomicUsize::new(NO_CPU),
         })
     }
 
@@ -211,6 +229,8 @@ impl Task {
             state.restore_current();
             return;
         }
+        // The registers of the CPU it last ran on no longer match the image.
+        self.fpu_cpu.store(NO_CPU, Ordering::Relaxed);
         // SAFETY: as in `fpu_state`.
         unsafe { *self.fpu.get() = state };
     }
@@ -241,11 +261,25 @@ pub fn switch_to(next: Arc<Task>) {
             crate::smp::serve_requests();
             core::hint::spin_loop();
         }
-        // SAFETY: prev is the running task and next is not running (scheduler invariant), so
-        // nothing else touches their FPU slots; the FPU holds prev's user state.
-        unsafe {
-            (*prev.fpu.get()).save_into();
-            (*next.fpu.get()).restore_current();
+        // The user FP state: prev's is saved (the registers keep it), next's loaded unless the
+        // registers still hold it (only an idle loop ran here since it was saved here). An
+        // idle task has none of its own.
+        let cpu = crate::smp::cpu_index() % MAX_CPUS;
+        let held = &FPU_HELD[cpu];
+        if !prev.idle {
+            // SAFETY: prev is the running task, so nothing else touches its FPU slot; the FPU
+            // holds its user state.
+            unsafe { (*prev.fpu.get()).save_into() };
+            prev.fpu_cpu.store(cpu, Ordering::Relaxed);
+            held.store(Arc::as_ptr(&prev) as usize, Ordering::Relaxed);
+        }
+        let loaded = held.load(Ordering::Relaxed) == Arc::as_ptr(&next) as usize
+            && next.fpu_cpu.load(Ordering::Relaxed) == cpu;
+        if !next.idle && !loaded {
+            // SAFETY: next is not running (scheduler invariant, and `on_cpu` waited for above),
+            // so nothing else touches its FPU slot.
+            unsafe { (*next.fpu.get()).restore_current() };
+            held.store(Arc::as_ptr(&next) as usize, Ordering::Relaxed);
         }
         let pr = prev.sp.get();
         // SAFETY: reading next's saved sp; next is not running.

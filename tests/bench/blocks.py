@@ -2,14 +2,15 @@
 """Counts the kernel's translated blocks per call from QEMU's `-d exec,nochain` log while
 tests/bench/blocks.c runs (docs/performance.md, "Counting translated blocks").
 
-    blocks.py KERNEL_ELF BLOCKS_BINARY LOG [N] [--top K] [--first FIRST]
+    blocks.py KERNEL_ELF BLOCKS_BINARY LOG [N] [--top K]
 
 LOG is the file or FIFO QEMU writes (`-D LOG`); N the calls per window (blocks.c's argument,
-default 10000). Only guest addresses in the kernel's half (>= 0xffff800000000000) between the
+default 10000). blocks.c runs only the rows named in its optional second argument; the others'
+windows stay empty (0 blocks) and in place, so OPS below names them all in blocks.c's order.
+Only guest addresses in the kernel's half (>= 0xffff800000000000) between the
 first block of `blocks_window_open` and that of `blocks_window_close` count, so user code, boot
 and the program's start-up do not. Prints blocks per call for each window and the K functions
-(default 12) that ran most blocks in it. --first FIRST: blocks.c ran only the windows from
-FIRST on (its second argument)."""
+(default 12) that ran most blocks in it."""
 import bisect
 import subprocess
 import sys
@@ -71,11 +72,6 @@ def main():
         i = argv.index("--dump")
         dump = argv[i + 1]
         del argv[i : i + 2]
-    first = 0
-    if "--first" in argv:
-        i = argv.index("--first")
-        first = int(argv[i + 1])
-        del argv[i : i + 2]
     kernel, user, log = argv[:3]
     n = int(argv[3]) if len(argv) > 3 else 10000
     uaddrs, unames = symbols(user, False)
@@ -114,8 +110,7 @@ def main():
                     d.write("%s %d\n" % (pc, w[pc]))
             d.write("addr2line\n" + out)
     for i, w in enumerate(windows):
-        k = i + first
-        name = OPS[k] if k < len(OPS) else "window%d" % k
+        name = OPS[i] if i < len(OPS) else "window%d" % i
         total = sum(w.values())
         print("%-14s %8.1f kernel blocks per call (%d in %d calls)" % (name, total / n, total, n))
         by_sym = Counter()

@@ -339,10 +339,11 @@ fn sleep_on(
 /// its own real-time priority, 0 for the fair classes (a PI boost does not count: Linux
 /// queues by normal_prio).
 fn queue_prio(t: &ThreadRef) -> u32 {
-    if t.sched_attr().lock().is_deadline() {
+    let c = t.sched_attr().class();
+    if c.is_deadline() {
         100
     } else {
-        t.own_rt_priority()
+        c.own_rt()
     }
 }
 

@@ -153,7 +153,7 @@ fn new_thread(
         user_ns: AtomicU64::new(0),
         comm: Mutex::new([0; 16]),
         affinity: Mutex::new(lintel_hal::smp::cpu_mask()),
-        sched: spin::Mutex::new(Default::default()),
+        sched: Default::default(),
         pi_boost: AtomicU32::new(0),
         timer_slack: Mutex::new(super::TimerSlack {
             current: crate::sched::DEFAULT_SLACK_NS,

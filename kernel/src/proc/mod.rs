@@ -295,7 +295,7 @@ pub struct Thread {
     pub affinity: Mutex<u64>,
     /// Policy, priority, nice value and deadline reservation (the sched_* calls,
     /// setpriority), per thread as on Linux.
-    pub sched: spin::Mutex<crate::sched::policy::SchedAttr>,
+    pub sched: crate::sched::policy::AttrCell,
     /// The real-time priority its PI futexes' waiters lend it (`futex::pi`), 0 for none.
     pub pi_boost: AtomicU32,
     /// PR_SET_TIMERSLACK: how late this thread's timed waits may end.
@@ -358,7 +358,7 @@ impl crate::sched::Schedulable for Thread {
         self.timer_slack.lock().current
     }
 
-    fn sched_attr(&self) -> &spin::Mutex<crate::sched::policy::SchedAttr> {
+    fn sched_attr(&self) -> &crate::sched::policy::AttrCell {
         &self.sched
     }
 

@@ -156,6 +156,9 @@ pub fn exited(t: &ThreadRef) {
 
 /// The running thread `t` ran from `since` to `now`: a deadline thread's budget pays for it.
 pub fn consume(t: &ThreadRef, since: u64, now: u64) {
+    if !t.sched_attr().class().is_deadline() {
+        return;
+    }
     let mut a = t.sched_attr().lock();
     if !a.is_deadline() {
         return;
@@ -173,6 +176,9 @@ pub fn consume(t: &ThreadRef, since: u64, now: u64) {
 /// had its least stint, [`MIN_STINT_NS`]: an interrupt for something else does not stop it
 /// sooner than its budget's timer would).
 pub fn exhausted(t: &ThreadRef, now: u64) -> bool {
+    if !t.sched_attr().class().is_deadline() {
+        return false;
+    }
     let a = t.sched_attr().lock();
     if !a.is_deadline() {
         return false;
@@ -190,10 +196,12 @@ pub fn exhausted(t: &ThreadRef, now: u64) -> bool {
 /// sooner when a deadline thread's budget runs out first — but not sooner than
 /// [`MIN_STINT_NS`].
 pub fn first_tick(t: &ThreadRef, now: u64) -> u64 {
-    let a = t.sched_attr().lock();
     let mut d = TICK_NS;
-    if a.is_deadline() {
-        d = d.min(u64::try_from(a.dl.left).unwrap_or(0).max(MIN_STINT_NS));
+    if t.sched_attr().class().is_deadline() {
+        let a = t.sched_attr().lock();
+        if a.is_deadline() {
+            d = d.min(u64::try_from(a.dl.left).unwrap_or(0).max(MIN_STINT_NS));
+        }
     }
     now.saturating_add(d)
 }
@@ -204,14 +212,11 @@ pub fn first_tick(t: &ThreadRef, now: u64) -> u64 {
 /// scheduler's lock ([`super::yield_alone`]).
 pub fn yield_current() {
     if let Some(t) = super::try_current() {
-        let mut a = t.sched_attr().lock();
-        if a.is_deadline() {
-            a.dl.yielded = true;
-        } else {
-            drop(a);
-            if super::yield_alone(&t) {
-                return;
-            }
+        if t.sched_attr().class().is_deadline() {
+            let mut a = t.sched_attr().lock();
+            a.dl.yielded = a.is_deadline();
+        } else if super::yield_alone(&t) {
+            return;
         }
     }
     super::yield_now();
@@ -241,6 +246,9 @@ fn replenish(dl: &mut Dl, now: u64) {
 /// replenished, and a woken thread gets a new instance when its old one cannot serve it
 /// (its deadline passed, or its budget left exceeds its bandwidth until the deadline).
 pub(super) fn hold_back(t: &ThreadRef, moved: bool, now: u64) -> bool {
+    if !t.sched_attr().class().is_deadline() {
+        return false;
+    }
     let mut a = t.sched_attr().lock();
     if !a.is_deadline() {
         return false;
@@ -303,7 +311,7 @@ fn replenish_due() -> Option<u64> {
 /// counts the bandwidth of all of them), else EBUSY, as Linux's dl_task_check_affinity.
 pub fn check_affinity(t: &ThreadRef, mask: u64) -> KResult<()> {
     let all = lintel_hal::smp::cpu_mask();
-    if t.sched_attr().lock().is_deadline() && mask & all != all {
+    if t.sched_attr().class().is_deadline() && mask & all != all {
         return Err(Errno::EBUSY);
     }
     Ok(())

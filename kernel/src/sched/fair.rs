@@ -22,16 +22,11 @@ pub fn weight(nice: i32) -> u64 {
 }
 
 /// Linux's weight of a SCHED_IDLE thread (WEIGHT_IDLEPRIO), below even nice 19's.
-const IDLE_WEIGHT: u64 = 3;
+pub(super) const IDLE_WEIGHT: u64 = 3;
 
 /// The weight of thread `t`: its nice value's, or SCHED_IDLE's.
 pub fn weight_of(t: &ThreadRef) -> u64 {
-    let a = *t.sched_attr().lock();
-    if a.idle() {
-        IDLE_WEIGHT
-    } else {
-        weight(a.nice)
-    }
+    t.sched_attr().class().weight()
 }
 
 /// The virtual time `ns` of CPU time is worth at `weight`.
@@ -70,21 +65,23 @@ impl Rank {
     }
 }
 
-/// What a rank needs of `t`'s attributes, read under one lock (it was three per rank, issue
-/// 21): a deadline thread's absolute deadline (None for the other classes), the real-time priority it runs at
-/// (`Schedulable::rt_priority`: its own or its PI boost) and its weight (`weight_of`).
+/// What a rank needs of `t`'s attributes: a deadline thread's absolute deadline (None for the
+/// other classes), the real-time priority it runs at (`Schedulable::rt_priority`: its own or
+/// its PI boost) and its weight (`weight_of`). From the attributes' one-word class, without
+/// their lock (issue 21: three lock round trips per rank, then one); only a deadline thread's
+/// deadline is read under it.
 fn attrs(t: &ThreadRef) -> (Option<u64>, u32, u64) {
-    let a = t.sched_attr().lock();
-    let dl = a.is_deadline().then_some(a.dl.abs);
-    let own = if a.is_rt() { a.rt_priority } else { 0 };
-    let w = if a.idle() {
-        IDLE_WEIGHT
+    let c = t.sched_attr().class();
+    let dl = if c.is_deadline() {
+        let a = t.sched_attr().lock();
+        a.is_deadline().then_some(a.dl.abs)
     } else {
-        weight(a.nice)
+        None
     };
-    drop(a);
-    let rt = own.max(t.pi_boost().load(core::sync::atomic::Ordering::Relaxed));
-    (dl, rt, w)
+    let rt = c
+        .own_rt()
+        .max(t.pi_boost().load(core::sync::atomic::Ordering::Relaxed));
+    (dl, rt, c.weight())
 }
 
 /// The rank of a thread that is not running (its virtual runtime as last charged).

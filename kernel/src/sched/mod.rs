@@ -157,8 +157,9 @@ pub trait Schedulable: Any + Send + Sync {
     fn timer_slack_ns(&self) -> u64 {
         DEFAULT_SLACK_NS
     }
-    /// Its scheduling attributes (policy, priority, nice, deadline reservation), per thread.
-    fn sched_attr(&self) -> &Mutex<policy::SchedAttr>;
+    /// Its scheduling attributes (policy, priority, nice, deadline reservation), per thread,
+    /// with the one word of them that ranking reads without their lock.
+    fn sched_attr(&self) -> &policy::AttrCell;
     /// The real-time priority a PI futex's waiters lend it while it owns the futex (0: none;
     /// `futex::pi` keeps it, Linux's rt_mutex boost). Not part of its own attributes: the
     /// sched_* calls still show those.
@@ -166,12 +167,7 @@ pub trait Schedulable: Any + Send + Sync {
     /// Its own real-time priority (1..=99 under SCHED_FIFO or SCHED_RR), 0 for the other
     /// classes: Linux's normal_prio, without a boost.
     fn own_rt_priority(&self) -> u32 {
-        let a = self.sched_attr().lock();
-        if a.is_rt() {
-            a.rt_priority
-        } else {
-            0
-        }
+        self.sched_attr().class().own_rt()
     }
     /// The real-time priority it runs at: its own, or the boost lent to it when higher
     /// (Linux's effective prio: a boosted thread of a fair class runs as a real-time one).
@@ -181,7 +177,7 @@ pub trait Schedulable: Any + Send + Sync {
     }
     /// Whether a real-time thread is SCHED_RR (time-sliced among its priority).
     fn round_robin(&self) -> bool {
-        self.sched_attr().lock().policy == lintel_abi::sched::SCHED_RR
+        self.sched_attr().class().round_robin()
     }
 }
 
@@ -246,11 +242,12 @@ pub fn preempt_point() {
     let cpu = this_cpu();
     // A plain load first: the read-modify-write only when a reschedule was asked for (this
     // runs on every return to user mode).
-    if RESCHED[cpu].load(Ordering::Relaxed)
-        && RESCHED[cpu].swap(false, Ordering::Relaxed)
-        && SCHED.lock().preempt_due(cpu, crate::time::uptime_ns())
-    {
-        yield_now();
+    if RESCHED[cpu].load(Ordering::Relaxed) && RESCHED[cpu].swap(false, Ordering::Relaxed) {
+        // One clock read for the check and the switch it leads to.
+        let now = crate::time::uptime_ns();
+        if SCHED.lock().preempt_due(cpu, now) {
+            switch_away(true, Some(now));
+        }
     }
 }
 
@@ -397,10 +394,11 @@ pub fn try_current() -> Option<ThreadRef> {
 /// Makes a new thread runnable, on the CPU with the most room (this one when tied).
 pub fn enqueue(t: ThreadRef) {
     *t.sched_state().lock() = ThreadState::Runnable;
+    let now = crate::time::uptime_ns();
     let mut s = SCHED.lock();
     let cpu = s.choose_cpu(&t, this_cpu());
-    s.push_on(t, cpu, runq::Arrival::Fresh);
-    s.notify(cpu, crate::time::uptime_ns());
+    s.push_on(t, cpu, runq::Arrival::Fresh, now);
+    s.notify(cpu, now);
 }
 
 /// `t`'s effective priority changed (a PI boost given or taken back): the CPU it runs or
@@ -430,6 +428,9 @@ fn wake_from(t: &ThreadRef, here: bool) {
     } else if *st == ThreadState::Asleep {
         *st = ThreadState::Runnable;
         drop(st);
+        // One clock read for the queueing (a deadline thread's budget) and the preemption
+        // check (issue 21: one each before).
+        let now = crate::time::uptime_ns();
         let mut s = SCHED.lock();
         let cpu = if here {
             this_cpu()
@@ -437,9 +438,9 @@ fn wake_from(t: &ThreadRef, here: bool) {
             let prev = t.cpu_time().lock().cpu;
             s.choose_cpu(t, prev)
         };
-        s.push_on(t.clone(), cpu, runq::Arrival::Woken);
+        s.push_on(t.clone(), cpu, runq::Arrival::Woken, now);
         if !here {
-            s.notify(cpu, crate::time::uptime_ns());
+            s.notify(cpu, now);
         }
     } else if st.is_runnable() {
         // Registered but not yet blocked (another CPU), or woken for something it will see
@@ -484,12 +485,14 @@ fn running_on(t: &ThreadRef) -> Option<usize> {
 
 /// Gives the CPU away. The current thread must already be marked Blocked (and registered
 /// somewhere that will wake it), Dead, or Runnable (then it is requeued; `yielding`: another
-/// queued thread runs before it).
-fn switch_away(yielding: bool) {
+/// queued thread runs before it). `now`: the clock as the caller just read it, if it did; the
+/// one read serves the outgoing thread's accounting, its requeueing and the incoming one's
+/// start.
+fn switch_away(yielding: bool, now: Option<u64>) {
     let (next_task, left, cur) = {
         let mut s = SCHED.lock();
         let cpu = this_cpu();
-        let now = crate::time::uptime_ns();
+        let now = now.unwrap_or_else(crate::time::uptime_ns);
         let cur = s.cpus[cpu].current.take();
         RESCHED[cpu].store(false, Ordering::Relaxed);
         // CPU-time accounting: the outgoing thread's stint ends (if it runs on, a new one
@@ -506,10 +509,10 @@ fn switch_away(yielding: bool) {
             drop(st);
             charge(c, now, requeued, cpu);
             if requeued {
-                s.push_on(c.clone(), cpu, runq::Arrival::Moved);
+                s.push_on(c.clone(), cpu, runq::Arrival::Moved, now);
             }
         }
-        let next = s.pick(cpu, cur.as_ref().filter(|_| yielding));
+        let (next, rest) = s.pick(cpu, cur.as_ref().filter(|_| yielding));
         // The thread left runnable may go to an idle CPU rather than wait for this one.
         if let Some(c) = cur
             .as_ref()
@@ -520,8 +523,11 @@ fn switch_away(yielding: bool) {
             }
         }
         let same = matches!((&cur, &next), (Some(c), Some(n)) if Arc::ptr_eq(c, n));
+        // The virtual runtime the incoming thread starts its stint with.
+        let mut running = None;
         if let Some(n) = &next {
             let mut t = n.cpu_time().lock();
+            running = Some(t.vruntime);
             t.since = now;
             t.running = true;
             t.cpu = cpu;
@@ -535,25 +541,38 @@ fn switch_away(yielding: bool) {
                 }
             }
         }
+        // The CPU's least virtual runtime moves up to its threads' (what `update_min` finds,
+        // from the ranks `pick` read).
+        s.raise_min(cpu, running, rest);
         if same {
             s.cpus[cpu].current = cur.clone();
-            s.update_min(cpu, now);
             return;
         }
         s.cpus[cpu].slice_start = now;
         cpustat::switched(cpu);
-        TICK_AT[cpu].store(
-            next.as_ref()
-                .map_or(u64::MAX, |n| deadline::first_tick(n, now)),
-            Ordering::Relaxed,
-        );
+        // The next tick: a tick from now for a CPU that was idle, sooner when a deadline
+        // thread's budget runs out first (then always armed for it: a tick that came first
+        // would arm the next one a tick later, past the budget's end). Otherwise a tick
+        // already due before that stays where it is: a switch between them moves no timer
+        // (each move reprogrammed the hardware timer, and under QEMU a host timer, at every
+        // switch: issue 21), and a CPU that switches often still ticks every TICK_NS. A tick
+        // only looks (time slices count from `slice_start`, and `slice_over` brings the tick
+        // forward to the end of the slice), so one that comes sooner after the switch
+        // changes nothing.
+        let tick = next
+            .as_ref()
+            .map_or(u64::MAX, |n| deadline::first_tick(n, now));
+        let armed = TICK_AT[cpu].load(Ordering::Relaxed);
+        let keep = armed > now && armed <= tick && tick == now.saturating_add(TICK_NS);
+        if !keep {
+            TICK_AT[cpu].store(tick, Ordering::Relaxed);
+        }
         let task = match &next {
             Some(n) => n.kernel_task(),
             None => s.cpus[cpu].idle.clone().expect("no idle task"),
         };
         let left = CURRENT.replace(next.clone());
         s.cpus[cpu].current = next;
-        s.update_min(cpu, now);
         (task, left, cur)
     };
     // Dropped with no lock held (the last reference to an exited thread frees it).
@@ -613,13 +632,13 @@ pub(crate) fn yield_alone(t: &ThreadRef) -> bool {
 
 /// Lets the other threads queued on this CPU run first (sched_yield, a thread that must move).
 pub fn yield_now() {
-    switch_away(true);
+    switch_away(true, None);
 }
 
 /// Leaves the CPU for good. The caller has dropped every reference it held.
 pub fn exit_current() -> ! {
     *current().sched_state().lock() = ThreadState::Dead;
-    switch_away(false);
+    switch_away(false, None);
     unreachable!("dead thread scheduled");
 }
 
@@ -634,7 +653,7 @@ pub fn block_until(deadline_ns: Option<u64>) {
     }
     let key = deadline_ns.map(|d| add_sleeper(&t, d, false));
     drop(t);
-    switch_away(false);
+    switch_away(false, None);
     if let Some(k) = key {
         remove_sleeper(k);
     }
@@ -662,7 +681,7 @@ pub fn sleep_until(deadline_ns: u64, realtime: bool) {
     }
     let key = add_sleeper(&t, deadline_ns, realtime);
     drop(t);
-    switch_away(false);
+    switch_away(false, None);
     remove_sleeper(key);
 }
 
@@ -695,7 +714,7 @@ pub fn tick() -> bool {
     // Waits and the hooks belong to the boot CPU (the clock's); the other CPUs' ticks only
     // end time slices.
     if cpu != 0 {
-        return slice_over();
+        return slice_over(now);
     }
     let (expired, idle_here) = {
         let mut s = SCHED.lock();
@@ -721,14 +740,14 @@ pub fn tick() -> bool {
             NEXT_WORK.fetch_min(at.max(now + MIN_REPOLL_NS), Ordering::Relaxed);
         }
     }
-    slice_over()
+    slice_over(now)
 }
 
 /// Whether this CPU's thread must give the CPU up: a queued thread should run before it
 /// (`runq`'s `preempt_due`: priority, virtual runtime, slice), or its affinity no longer
 /// allows this CPU (sched_setaffinity from another thread: it moves at once, as on Linux).
 /// A CPU running a thread also balances its load against the others here.
-fn slice_over() -> bool {
+fn slice_over(now: u64) -> bool {
     let mut s = SCHED.lock();
     let cpu = this_cpu();
     let Some(cur) = s.cpus[cpu].current.clone() else {
@@ -737,9 +756,14 @@ fn slice_over() -> bool {
     if lintel_hal::smp::shared() && cur.affinity() & (1u64 << cpu) == 0 {
         return true;
     }
-    let now = crate::time::uptime_ns();
     s.balance(cpu);
     s.update_min(cpu, now);
+    // The ticks keep their phase across switches (`switch_away`): the next one comes no later
+    // than the next end of a slice of the running thread, so that slices end on time.
+    let end = runq::next_slice_end(s.cpus[cpu].slice_start, now);
+    if end < TICK_AT[cpu].load(Ordering::Relaxed) {
+        TICK_AT[cpu].store(end, Ordering::Relaxed);
+    }
     s.preempt_due(cpu, now)
 }
 
@@ -803,7 +827,7 @@ pub fn idle_loop() -> ! {
             (!s.cpus[cpu].queue.is_empty(), gen)
         };
         if has_work {
-            switch_away(false);
+            switch_away(false, None);
             lintel_hal::mm::activate_kernel();
             continue;
         }

@@ -3,6 +3,8 @@
 //! and its constant-bandwidth server's state ([`super::deadline`]). A new thread starts with
 //! its creator's ([`SchedAttr::forked`]); exec keeps them.
 
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_abi::sched::{SCHED_DEADLINE, SCHED_FIFO, SCHED_IDLE, SCHED_RR};
 
 /// A SCHED_DEADLINE reservation (sched_setattr's runtime, deadline and period, in ns; the
@@ -93,5 +95,124 @@ impl SchedAttr {
     /// Whether the fair class weights the thread as SCHED_IDLE (Linux's WEIGHT_IDLEPRIO).
     pub fn idle(&self) -> bool {
         self.policy == SCHED_IDLE
+    }
+}
+
+/// A thread's [`SchedAttr`] behind its lock, with a one-word copy of what ranking it needs
+/// ([`Class`]: deadline or not, its own real-time priority, SCHED_RR, its fair weight) that
+/// the scheduler reads without the lock. Every switch, wake-up and preemption check asked the
+/// attributes several times (rank, weight, the deadline class's budget checks), each under the
+/// lock (issue 21). Every writer goes through [`AttrCell::lock`], whose guard stores the word
+/// again before it unlocks, so the word cannot fall behind the attributes.
+pub struct AttrCell {
+    attr: spin::Mutex<SchedAttr>,
+    class: AtomicU64,
+}
+
+impl AttrCell {
+    pub fn new(a: SchedAttr) -> AttrCell {
+        AttrCell {
+            class: AtomicU64::new(Class::of(&a).0),
+            attr: spin::Mutex::new(a),
+        }
+    }
+
+    pub fn lock(&self) -> AttrGuard<'_> {
+        AttrGuard {
+            guard: self.attr.lock(),
+            class: &self.class,
+        }
+    }
+
+    /// What ranking needs, as the last holder of the lock left it.
+    #[inline]
+    pub fn class(&self) -> Class {
+        Class(self.class.load(Ordering::Acquire))
+    }
+}
+
+impl Default for AttrCell {
+    fn default() -> AttrCell {
+        AttrCell::new(SchedAttr::default())
+    }
+}
+
+pub struct AttrGuard<'a> {
+    guard: spin::MutexGuard<'a, SchedAttr>,
+    class: &'a AtomicU64,
+}
+
+impl Deref for AttrGuard<'_> {
+    type Target = SchedAttr;
+    fn deref(&self) -> &SchedAttr {
+        &self.guard
+    }
+}
+
+impl DerefMut for AttrGuard<'_> {
+    fn deref_mut(&mut self) -> &mut SchedAttr {
+        &mut self.guard
+    }
+}
+
+impl Drop for AttrGuard<'_> {
+    /// Runs before the lock is released (the fields drop after this): the stores of
+    /// successive holders are ordered by the lock, so the last one describes the attributes.
+    fn drop(&mut self) {
+        let c = Class::of(&self.guard).0;
+        if self.class.load(Ordering::Relaxed) != c {
+            self.class.store(c, Ordering::Release);
+        }
+    }
+}
+
+/// The part of a thread's attributes its rank depends on, in one word: the weight in the low
+/// 32 bits, its own real-time priority in the next 8, then SCHED_RR and SCHED_DEADLINE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Class(u64);
+
+const CLASS_RR: u64 = 1 << 40;
+const CLASS_DEADLINE: u64 = 1 << 41;
+
+impl Class {
+    fn of(a: &SchedAttr) -> Class {
+        let weight = if a.idle() {
+            super::fair::IDLE_WEIGHT
+        } else {
+            super::fair::weight(a.nice)
+        };
+        let rt = if a.is_rt() {
+            u64::from(a.rt_priority.min(0xff))
+        } else {
+            0
+        };
+        let mut c = weight.min(u64::from(u32::MAX)) | rt << 32;
+        if a.policy == SCHED_RR {
+            c |= CLASS_RR;
+        }
+        if a.is_deadline() {
+            c |= CLASS_DEADLINE;
+        }
+        Class(c)
+    }
+
+    /// SCHED_DEADLINE (its absolute deadline, which changes with every instance, is read under
+    /// the lock).
+    pub fn is_deadline(self) -> bool {
+        self.0 & CLASS_DEADLINE != 0
+    }
+
+    /// Its own real-time priority (1..=99 under SCHED_FIFO and SCHED_RR), 0 for the others.
+    pub fn own_rt(self) -> u32 {
+        ((self.0 >> 32) & 0xff) as u32
+    }
+
+    pub fn round_robin(self) -> bool {
+        self.0 & CLASS_RR != 0
+    }
+
+    /// The fair class's weight: its nice value's, or SCHED_IDLE's.
+    pub fn weight(self) -> u64 {
+        self.0 & u64::from(u32::MAX)
     }
 }

@@ -19,6 +19,18 @@ const RR_SLICE_NS: u64 = 100_000_000;
 /// throttles real-time threads to 950 ms a second).
 const RT_LIMIT_NS: u64 = 950_000_000;
 
+/// The first end of a slice after `now` of the thread that got its CPU at `start`: its fair
+/// slice, a SCHED_RR slice, the real-time limit (each is a time [`Sched::preempt_due`] may
+/// answer differently after), or u64::MAX once all have passed. The tick is brought forward to
+/// it (`slice_over`), as the ticks used to start with every switch and met these ends.
+pub(super) fn next_slice_end(start: u64, now: u64) -> u64 {
+    [SLICE_NS, RR_SLICE_NS, RT_LIMIT_NS]
+        .into_iter()
+        .map(|d| start.saturating_add(d))
+        .find(|&end| end > now)
+        .unwrap_or(u64::MAX)
+}
+
 /// How a thread arrives on a queue, which decides its virtual runtime there.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Arrival {
@@ -75,11 +87,11 @@ impl Sched {
             .unwrap_or(here)
     }
 
-    /// Queues `t` on `cpu` with the virtual runtime its arrival gives it.
+    /// Queues `t` on `cpu` at `now` with the virtual runtime its arrival gives it.
     /// A deadline thread whose budget is used waits for its next period instead
     /// ([`super::deadline::hold_back`]).
-    pub(super) fn push_on(&mut self, t: ThreadRef, cpu: usize, how: Arrival) {
-        if super::deadline::hold_back(&t, how == Arrival::Moved, crate::time::uptime_ns()) {
+    pub(super) fn push_on(&mut self, t: ThreadRef, cpu: usize, how: Arrival, now: u64) {
+        if super::deadline::hold_back(&t, how == Arrival::Moved, now) {
             return;
         }
         let cpu = cpu % MAX_CPUS;
@@ -112,7 +124,7 @@ impl Sched {
     pub(super) fn requeue_woken(&mut self, t: ThreadRef, now: u64) {
         let prev = t.cpu_time().lock().cpu;
         let cpu = self.choose_cpu(&t, prev);
-        self.push_on(t, cpu, Arrival::Woken);
+        self.push_on(t, cpu, Arrival::Woken, now);
         self.notify(cpu, now);
     }
 
@@ -138,25 +150,42 @@ impl Sched {
 
     /// Takes the thread that runs next on `cpu` off its queue: real-time threads by priority
     /// (first come first among equals), then the least virtual runtime. `skip` (a thread that
-    /// yielded) is taken only when nothing else is queued.
-    pub(super) fn pick(&mut self, cpu: usize, skip: Option<&ThreadRef>) -> Option<ThreadRef> {
+    /// yielded) is taken only when nothing else is queued. Also returns the least virtual
+    /// runtime of the threads left queued, for [`Sched::raise_min`] (the same pass: the
+    /// switch used to rank the queue once more for it).
+    pub(super) fn pick(
+        &mut self,
+        cpu: usize,
+        skip: Option<&ThreadRef>,
+    ) -> (Option<ThreadRef>, Option<u64>) {
         self.evict_misplaced(cpu);
         let q = &self.cpus[cpu].queue;
         let skipped = |t: &ThreadRef| skip.is_some_and(|s| alloc::sync::Arc::ptr_eq(s, t));
         let mut best: Option<(usize, Rank)> = None;
+        let mut rest: Option<u64> = None;
+        let mut keep = |v: u64| rest = Some(rest.map_or(v, |r: u64| r.min(v)));
         for (i, t) in q.iter().enumerate() {
+            let r = fair::rank(t);
             if skipped(t) && q.len() > 1 {
+                keep(r.vruntime);
                 continue;
             }
-            let r = fair::rank(t);
-            if best.as_ref().is_none_or(|(_, b)| r.before(b)) {
-                best = Some((i, r));
+            match &best {
+                Some((_, b)) if !r.before(b) => keep(r.vruntime),
+                _ => {
+                    if let Some((_, b)) = &best {
+                        keep(b.vruntime);
+                    }
+                    best = Some((i, r));
+                }
             }
         }
-        let (i, _) = best?;
+        let Some((i, _)) = best else {
+            return (None, rest);
+        };
         let t = self.cpus[cpu].queue.remove(i);
         self.note_len(cpu);
-        t
+        (t, rest)
     }
 
     /// Queued threads whose affinity no longer allows `cpu` go where they may run.
@@ -172,7 +201,7 @@ impl Sched {
                 self.cpus[cpu].queue.push_back(t);
             } else {
                 let to = self.choose_cpu(&t, cpu);
-                self.push_on(t, to, Arrival::Moved);
+                self.push_on(t, to, Arrival::Moved, now);
                 self.notify(to, now);
             }
         }
@@ -207,7 +236,7 @@ impl Sched {
             return false;
         };
         self.note_len(from);
-        self.push_on(t, cpu, Arrival::Moved);
+        self.push_on(t, cpu, Arrival::Moved, crate::time::uptime_ns());
         true
     }
 
@@ -220,6 +249,12 @@ impl Sched {
             .as_ref()
             .map(|t| fair::running_rank(t, now).vruntime);
         let queued = c.queue.iter().map(|t| fair::rank(t).vruntime).min();
+        self.raise_min(cpu, running, queued);
+    }
+
+    /// Moves `cpu`'s least virtual runtime up to the least of `running` (its running thread's,
+    /// if any) and `queued` (its queued threads' least, if any).
+    pub(super) fn raise_min(&mut self, cpu: usize, running: Option<u64>, queued: Option<u64>) {
         let least = match (running, queued) {
             (Some(a), Some(b)) => a.min(b),
             (a, b) => match a.or(b) {

@@ -360,7 +360,11 @@ impl FpuState {
     /// Loads this state into the CPU. Only for images the kernel made or checked (a thread's
     /// own saved state); user-supplied ones go through [`FpuState::try_restore`].
     pub fn restore_current(&self) {
-        if self.try_restore(xfeatures()).is_err() {
+        // Without `try_restore`'s MXCSR check: every image the kernel keeps went through it or
+        // came from the CPU (`save`, `initial` and the setters, which check MXCSR as Linux
+        // does). The CPU's own checks still go through the exception table. A thread switch
+        // loads an image each time (issue 21: the check was 5 blocks of its ~16).
+        if self.load(xfeatures()).is_err() {
             // Cannot happen for images from `save`/`initial`; fall back to the initial state
             // rather than run the thread on whatever the CPU holds.
             FpuState::load_initial();
@@ -376,6 +380,11 @@ impl FpuState {
         if self.get_u32(MXCSR_OFF) & !MXCSR_MASK.load(Ordering::Relaxed) != 0 {
             return Err(BadImage);
         }
+        self.load(mask)
+    }
+
+    /// XRSTOR (or FXRSTOR) of the components in `mask` from this image, a fault caught.
+    fn load(&self, mask: u64) -> Result<(), BadImage> {
         let p = self.as_ptr();
         // SAFETY: the buffer is 64-aligned and complete for XCR0; a #GP from a malformed image
         // is caught by the exception table entry of the instruction and reported as nonzero.
