@@ -14,7 +14,7 @@ pub(crate) use heap::init as init_heap;
 pub use heap::{heap_available, heap_stats, report as heap_report};
 pub use paging::{kernel_table_frames, page_table_frames, Activator, AddressSpace, Prot};
 
-pub use crate::arch::mmu::{DIRECT_MAP_LIMIT, KERNEL_OFFSET, PHYS_OFFSET};
+pub use crate::arch::mmu::{DIRECT_MAP_LIMIT, EXEC_IMPLIES_READ, KERNEL_OFFSET, PHYS_OFFSET};
 
 /// Where a new program's regions go without randomization, and how many random bits of pages
 /// each may move by (Linux's values for this architecture).

@@ -84,10 +84,11 @@ impl MmInner {
     ) -> Result<(), FaultError> {
         self.major_fault = false;
         let p = vma.prot;
-        if (write && !p.write)
-            || (exec && !p.exec)
-            || (!write && !exec && !p.read && !p.write && !p.exec)
-        {
+        // A read of an execute-only mapping: allowed where the hardware makes such pages
+        // readable, refused where it cannot read them (riscv64: the fault would come back
+        // for ever).
+        let readable = p.read || p.write || (p.exec && lintel_hal::mm::EXEC_IMPLIES_READ);
+        if (write && !p.write) || (exec && !p.exec) || (!write && !exec && !readable) {
             return Err(FaultError::AccErr);
         }
         // The huge page pool is empty: no page to give (Linux's VM_FAULT_SIGBUS).

@@ -46,6 +46,10 @@ const UXN: u64 = 1 << 54;
 const PROT_NONE: u64 = 1 << 58;
 const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 
+/// Whether a mapping that may only be executed can be read too: yes, `leaf` makes an
+/// execute-only page readable (see there).
+pub const EXEC_IMPLIES_READ: bool = true;
+
 /// A leaf (page) entry mapping physical page `pa` with `prot`: normal memory, accessed already
 /// (no access-flag faults), never executable by the kernel. PROT_NONE keeps the page (and its
 /// contents) in an invalid entry marked [`PROT_NONE`], so that every access faults, the

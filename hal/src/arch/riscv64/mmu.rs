@@ -136,6 +136,11 @@ const SATP_SV39: u64 = 8 << 60;
 /// satp.MODE = Sv48.
 const SATP_SV48: u64 = 9 << 60;
 
+/// Whether a mapping that may only be executed can be read too: not here, an execute-only
+/// page is X without R and neither user loads nor the kernel's copies (no MXR) may read it,
+/// so a read fault in such a mapping is refused as Linux's riscv access_error does.
+pub const EXEC_IMPLIES_READ: bool = false;
+
 /// A leaf entry mapping physical page `pa` with `prot`, accessed and dirty already (the
 /// hardware need not update them). PROT_NONE keeps the page (and its contents) in an invalid
 /// entry marked [`PROT_NONE`], so that every access faults, the kernel's too (Linux's pte of a

@@ -36,6 +36,10 @@ const PROTNONE: u64 = 0x100;
 const NX: u64 = 1 << 63;
 const ADDR: u64 = 0x000f_ffff_ffff_f000;
 
+/// Whether a mapping that may only be executed can be read too: yes, x86_64 page tables have
+/// no execute-only pages (present means readable).
+pub const EXEC_IMPLIES_READ: bool = true;
+
 /// A leaf entry mapping physical page `pa` with `prot`. PROT_NONE keeps the page (and its
 /// contents) in a not-present entry marked [`PROTNONE`], so that every access faults, the
 /// kernel's too (Linux's pte of a PROT_NONE page). Its frame number is stored inverted, as
