@@ -45,6 +45,17 @@ pub fn thread_exit(t: &Arc<Thread>) {
     // here, not wherever the last reference to the thread happens to drop: the thread is
     // left an empty table, and its root as its cwd too.
     let files = t.files.replace(Default::default());
+    if Arc::strong_count(&files) == 1 {
+        // The table's last user closes its files as Linux's close_files does (filp_close on
+        // each): each file hears of it (`FileOps::flush`), so this process's mq_notify
+        // registrations end now, before its parent can reap it, not when the last reference
+        // to the process drops (which may come after a reaping parent registers: EBUSY).
+        let table = core::mem::take(&mut *files.lock());
+        for (_, e) in table.fds() {
+            e.file.ops.flush(&e.file);
+        }
+        drop(table);
+    }
     drop(files);
     let (root, umask) = t.fs.with(|f| (f.root.clone(), f.umask));
     let fs = t.fs.replace(super::FsContext {
