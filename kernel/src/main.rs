@@ -133,8 +133,9 @@ fn kernel_main(info: BootInfo) -> ! {
     sched::on_tick(fs::timerfd::tick);
     sched::on_tick(fs::io_uring::tick);
     sched::on_tick(net::inet::tick);
-    // Work that may wait for the disk: the ext4 journal's commit every 5 s.
-    sched::on_quiet(fs::ext4::periodic_commit);
+    // Work that may wait for the disk runs on kernel threads: the ext4 journal's commit
+    // every 5 s.
+    fs::ext4::start_commit_thread();
     // Closing the last reference to an open file drops the locks it owns.
     fs::file::set_release_hook(fs::on_release);
     fs::file::set_sigio_hook(fs::fasync::send_sigio);

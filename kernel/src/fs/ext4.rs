@@ -4,6 +4,7 @@
 
 use super::block::bdev::BlockDev as Bdev;
 use super::mounted::Mounted;
+use crate::sched::WaitQueue;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_abi::{Errno, KResult};
@@ -56,6 +57,8 @@ pub fn mount_dev(
         lintel_ext4::set_dirty_data_limit(lintel_hal::mm::heap_stats().0 / 8);
         Ok(fs)
     })?;
+    // The commit thread sleeps without a timeout while nothing is mounted.
+    COMMIT_WAIT.wake_all();
     Ok(fs.root())
 }
 
@@ -104,51 +107,47 @@ const COMMIT_INTERVAL_NS: u64 = 5_000_000_000;
 /// Uptime at which the next periodic commit is due.
 static NEXT_COMMIT: AtomicU64 = AtomicU64::new(COMMIT_INTERVAL_NS);
 
-/// Commits every journaled instance's running transaction every 5 s, as Linux's jbd2 commit
-/// timer does (a quiet hook: called often, returns at once until the interval has passed;
-/// while an instance is mounted it asks to be called again when the next one is due).
-pub fn periodic_commit() -> Option<u64> {
-    if MOUNTED.is_empty() {
-        return None;
+/// Where the commit thread sleeps: until the next commit is due, or without a timeout while
+/// no instance is mounted (a mount wakes it).
+static COMMIT_WAIT: WaitQueue = WaitQueue::new();
+
+/// Starts the kernel thread that commits every journaled instance's running transaction
+/// every 5 s, as Linux's jbd2 threads do (one thread for all instances). At boot, before any
+/// mount.
+pub fn start_commit_thread() {
+    if let Err(e) = crate::sched::kthread::spawn("jbd2", commit_thread) {
+        crate::warn!("ext4: no journal commit thread: {}", e.name());
     }
-    let now = crate::time::uptime_ns();
-    let due = NEXT_COMMIT.load(Ordering::Relaxed);
-    // The idle loop has no thread to put to sleep: it commits only while no sleeping lock is
-    // held at all (then none it takes can be contended), and leaves it to a later call else.
-    // Without the big kernel lock on several CPUs that check says nothing about the next
-    // instant: a thread on another CPU may take a lock the commit needs right after it, and
-    // sleep holding it on the disk or a timed wait that only this CPU (the boot CPU, which
-    // takes the device interrupts and expires timed waits) would end, while this CPU spun on
-    // the lock with interrupts off: a deadlock. The commit is then left to a thread (the
-    // quiet hooks also run when one is back from user mode on a timer interrupt, and a
-    // transaction that grew too old is committed by the next operation that changes
-    // metadata, `begin`); waking the idle CPU sooner would not help.
-    if now >= due && crate::sched::try_current().is_none() {
-        if lintel_hal::smp::shared() && !lintel_hal::smp::kernel_lock_on() {
-            return Some(now + COMMIT_INTERVAL_NS);
+}
+
+/// The commit thread: sleeps until the interval has passed, then commits each instance
+/// (`Ext4::periodic_commit`: never waits for operations in flight; a transaction that grew
+/// too old or large is also committed by the next operation that changes metadata). It is a
+/// thread of its own, so it sleeps on the disk and on the instances' locks like any thread,
+/// and the user threads run meanwhile (this ran on whichever thread came back from a timer
+/// interrupt before, or in the idle loop, which could not sleep). sync, syncfs, unmount and
+/// power-off commit themselves: an unmount's sync waits for a commit in progress (the
+/// transaction lock) and drops the instance from the list the thread walks.
+fn commit_thread() {
+    loop {
+        let ticket = COMMIT_WAIT.ticket();
+        if MOUNTED.is_empty() {
+            COMMIT_WAIT.wait_once(ticket, None);
+            continue;
         }
-        if lintel_sync::held() > 0 {
-            return Some(now + crate::sched::TICK_NS);
+        let now = crate::time::uptime_ns();
+        let due = NEXT_COMMIT.load(Ordering::Relaxed);
+        if now < due {
+            COMMIT_WAIT.wait_once(ticket, Some(due));
+            continue;
         }
-    }
-    if now < due
-        || NEXT_COMMIT
-            .compare_exchange(
-                due,
-                now + COMMIT_INTERVAL_NS,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            )
-            .is_err()
-    {
-        return Some(NEXT_COMMIT.load(Ordering::Relaxed));
-    }
-    for fs in MOUNTED.latest_first() {
-        if let Err(e) = fs.periodic_commit() {
-            crate::warn!("ext4: journal commit failed: {}", e.name());
+        NEXT_COMMIT.store(now + COMMIT_INTERVAL_NS, Ordering::Relaxed);
+        for fs in MOUNTED.latest_first() {
+            if let Err(e) = fs.periodic_commit() {
+                crate::warn!("ext4: journal commit failed: {}", e.name());
+            }
         }
     }
-    Some(NEXT_COMMIT.load(Ordering::Relaxed))
 }
 
 /// fsync(2) (fdatasync(2) when `datasync`) on a file of an ext4 instance (a no-op for other

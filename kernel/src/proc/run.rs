@@ -222,7 +222,6 @@ pub fn user_main(thread: Arc<Thread>, mut ctx: UserContext) -> ! {
             ReturnReason::Interrupt => {
                 cpu_limit(&thread);
                 let slice_over = sched::tick();
-                sched::quiet();
                 if slice_over {
                     sched::yield_now();
                 }

@@ -26,7 +26,7 @@
 //! **Time.** There is no periodic tick of the hardware's own: each CPU's one-shot timer is
 //! armed on every way out of the kernel (to user mode or to the idle halt) by [`arm_timer`],
 //! for the earliest of what this CPU must do at a given time. A CPU running a thread ticks
-//! every `TICK_NS` (time slices, CPU-time timers, the quiet hooks); an idle CPU does not tick
+//! every `TICK_NS` (time slices, CPU-time timers); an idle CPU does not tick
 //! at all. The boot CPU keeps time for all: its timer also covers the earliest timed wait
 //! ([`timers`]) and the earliest time a tick hook asked for, and its timer work ([`tick`])
 //! ends the waits that are due and runs the hooks. A deadline set on another CPU that comes
@@ -35,6 +35,7 @@
 pub mod cpustat;
 pub mod deadline;
 mod fair;
+pub mod kthread;
 pub mod policy;
 mod runq;
 mod timers;
@@ -270,7 +271,7 @@ const SLICE_NS: u64 = 2 * TICK_NS;
 /// The earliest hard deadline of a timed wait (u64::MAX for none), kept with the set under
 /// the scheduler's lock so that arming the timer needs no lock.
 static SLEEP_FIRST: AtomicU64 = AtomicU64::new(u64::MAX);
-/// The earliest time a tick hook or quiet hook asked to run again, or that a layer noted
+/// The earliest time a tick hook asked to run again, or that a layer noted
 /// with [`note_deadline`] (u64::MAX for none).
 static NEXT_WORK: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Each CPU's next tick while it runs a thread (u64::MAX while idle).
@@ -777,34 +778,8 @@ pub fn kick_if_running(t: &ThreadRef) {
     }
 }
 
-/// Background work that must run where this CPU holds no kernel lock and is in no system
-/// call (the journal's periodic commit), registered at boot like the tick hooks.
-static QUIET_HOOKS: Mutex<[Option<TickHook>; 4]> = Mutex::new([None; 4]);
-
-/// Runs `hook` from the idle loop and whenever a thread is back from user mode on a timer
-/// interrupt: unlike a tick hook, it may take locks and wait for the disk. Like a tick hook,
-/// it returns when it wants to run again.
-pub fn on_quiet(hook: TickHook) {
-    let mut hooks = QUIET_HOOKS.lock();
-    match hooks.iter_mut().find(|h| h.is_none()) {
-        Some(slot) => *slot = Some(hook),
-        None => panic!("more than {} quiet hooks", hooks.len()),
-    }
-}
-
-/// Runs the quiet hooks; the caller holds no lock and is in no system call.
-pub fn quiet() {
-    let hooks = *QUIET_HOOKS.lock();
-    let now = crate::time::uptime_ns();
-    for hook in hooks.iter().flatten() {
-        if let Some(at) = hook() {
-            note_deadline(at.max(now + MIN_REPOLL_NS));
-        }
-    }
-}
-
 /// The CPU's first task becomes its idle task: it runs whenever no thread is runnable here.
-/// The boot CPU's also runs the tick's polled work and the quiet hooks; every CPU waits
+/// The boot CPU's also runs the tick's polled work; every CPU waits
 /// without the kernel lock.
 pub fn idle_loop() -> ! {
     SCHED.lock().cpu().idle = Some(lintel_hal::task::current());
@@ -813,7 +788,6 @@ pub fn idle_loop() -> ! {
     loop {
         if boot_cpu {
             tick();
-            quiet();
         }
         let (has_work, gen) = {
             let mut s = SCHED.lock();
