@@ -5,7 +5,8 @@
  * new files, statx's attributes; the permission rules (the owner or CAP_FOWNER; a change of
  * append-only or immutable needs CAP_LINUX_IMMUTABLE; EROFS on a read-only mount); and what
  * the flags forbid: an immutable file cannot be opened for writing, truncated, removed,
- * renamed, linked, changed in mode, owner, times or attributes, or fallocated, and nothing
+ * renamed, linked, changed in mode, owner, times or attributes, fallocated or copied into
+ * (on ext4 not written through a descriptor opened before either), and nothing
  * is created in or removed from an immutable folder; an append-only file opens for writing
  * only with O_APPEND, keeps O_APPEND (F_SETFL), is neither truncated nor removed, renamed or
  * linked, has no hole punched, no shared mapping through a writable descriptor; an
@@ -19,9 +20,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -270,9 +273,36 @@ static void test_immutable(void) {
     CHECK_ERR(utimensat(AT_FDCWD, "im", ts, 0), EPERM);
     CHECK_ERR(setxattr("im", "user.x", "v", 1, 0), EPERM);
     CHECK_ERR(removexattr("im", "user.x"), EPERM);
-    /* A descriptor opened before: no allocation (nor, on ext4, truncation). */
+    /* A descriptor opened before: no allocation, nothing copied in (nor, on ext4, a write
+     * of any kind, an empty one too, or a truncation; Linux's tmpfs lets those through). */
     CHECK_ERR(fallocate(rw, 0, 0, 4096), EPERM);
-    if (is_ext4) CHECK_ERR(ftruncate(rw, 0), EPERM);
+    if (is_ext4) {
+        CHECK_ERR(ftruncate(rw, 0), EPERM);
+        CHECK_ERR(write(rw, "a", 1), EPERM);
+        CHECK_ERR(write(rw, "", 0), EPERM);
+        CHECK_ERR(pwrite(rw, "a", 1, 0), EPERM);
+        struct iovec iv = {"a", 1};
+        CHECK_ERR(pwritev(rw, &iv, 1, 0), EPERM);
+        int ap = open("im", O_RDONLY);
+        CHECK(ap >= 0);
+        CHECK_ERR(write(ap, "a", 1), EBADF); /* no write access comes first */
+        close(ap);
+    } else {
+        CHECK(pwrite(rw, "a", 1, 0) == 1);
+        CHECK(write(rw, "", 0) == 0);
+    }
+    put("src", "a");
+    int src = open("src", O_RDONLY);
+    CHECK(src >= 0);
+    off_t so = 0;
+    CHECK_ERR(copy_file_range(src, &so, rw, NULL, 1, 0), EPERM);
+    CHECK_ERR(copy_file_range(src, &so, rw, NULL, 0, 0), EPERM);
+    if (is_ext4) {
+        so = 0;
+        CHECK_ERR(sendfile(rw, src, &so, 1), EPERM);
+    }
+    close(src);
+    CHECK_OK(unlink("src"));
     /* ext4: while immutable stays set, no other flag changes. */
     int v = getfl_path("im");
     int fd = open("im", O_RDONLY);

@@ -205,6 +205,31 @@ int main(void) {
     CHECK(fd >= 0);
     CHECK_ERR(kmmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 0), EACCES);
     CHECK(close(fd) == 0);
+    /* An O_APPEND descriptor backs a writable shared mapping as any other (only the
+     * append-only inode flag refuses it), and stores through it reach the file. */
+    fd = open("mmap_file", O_RDWR | O_APPEND);
+    CHECK(fd >= 0);
+    m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(m != MAP_FAILED);
+    if (m != MAP_FAILED) {
+        CHECK(strcmp(perms_at(m), "rw-s") == 0);
+        char was = m[0];
+        m[0] = 'A';
+        char b = 0;
+        CHECK(pread(fd, &b, 1, 0) == 1 && b == 'A');
+        m[0] = was;
+        CHECK(munmap(m, PAGE) == 0);
+    }
+    m = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK(m != MAP_FAILED);
+    if (m != MAP_FAILED) {
+        CHECK_OK(mprotect(m, PAGE, PROT_READ | PROT_WRITE));
+        CHECK(munmap(m, PAGE) == 0);
+    }
+    m = mmap(NULL, PAGE, PROT_WRITE, MAP_SHARED_VALIDATE, fd, 0);
+    CHECK(m != MAP_FAILED);
+    if (m != MAP_FAILED) CHECK(munmap(m, PAGE) == 0);
+    CHECK(close(fd) == 0);
 
     /* MAP_ANONYMOUS|MAP_SHARED: zeroed, usable, and shared with a forked child. */
     volatile unsigned char *s = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -74,6 +74,10 @@ pub fn check_io(
     if f.flags() & O_DIRECT == 0 || !(if write { f.writable() } else { f.readable() }) {
         return Ok(());
     }
+    // An ext4 file made immutable since it was opened: EPERM before the alignment.
+    if let Some(inode) = f.inode.as_ref().filter(|_| write) {
+        crate::fs::file::immutable_write_check(inode)?;
+    }
     let Some(align) = of_file(f) else {
         return Ok(());
     };

@@ -279,6 +279,19 @@ pub fn fsize_allows(off: u64, len: usize) -> KResult<usize> {
     Ok((limit - off) as usize)
 }
 
+/// EPERM for a write through a descriptor to a regular file made immutable since it was
+/// opened, on the file systems that check (ext4's ext4_generic_write_checks, before anything
+/// else, an empty write too); Linux's tmpfs (generic_file_write_iter) lets it through.
+pub fn immutable_write_check(inode: &Arc<dyn Inode>) -> KResult<()> {
+    if inode.file_type() == FileType::Regular
+        && lintel_vfs::is_immutable(&**inode)
+        && !crate::mm::shmem::is_tmpfs(inode)
+    {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
+}
+
 /// Growing a regular file from `old` to `new` bytes (truncate, fallocate) past the caller's
 /// RLIMIT_FSIZE raises SIGXFSZ and fails with EFBIG, as Linux's inode_newsize_ok.
 pub fn fsize_check_growth(old: u64, new: u64) -> KResult<()> {
@@ -701,6 +714,7 @@ impl FileOps for InodeFile {
 
     fn write(&self, file: &OpenFile, buf: &[u8], off: u64) -> KResult<usize> {
         let inode = file.inode.as_ref().ok_or(Errno::EBADF)?;
+        immutable_write_check(inode)?;
         off.checked_add(buf.len() as u64)
             .filter(|&e| e <= i64::MAX as u64)
             .ok_or(Errno::EFBIG)?;

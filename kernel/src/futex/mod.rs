@@ -30,7 +30,9 @@ const PRIVATE_MAPPING: usize = 1;
 pub use lintel_abi::futex::FUTEX_BITSET_MATCH_ANY;
 
 struct Waiter {
-    thread: ThreadRef,
+    /// The waiting thread: set for each wait; None while the waiter rests in its thread's
+    /// `WaiterCache` (which must not hold the thread: that would be a cycle).
+    thread: Option<ThreadRef>,
     /// The keys whose queues hold it, so that it leaves them without a search of the table
     /// (a timeout, a signal, a late EAGAIN). Read and changed under the table's lock only:
     /// requeue moves it from one key to another.
@@ -45,6 +47,83 @@ struct Waiter {
     woke: Mutex<Option<Key>>,
     /// For a FUTEX_WAIT_REQUEUE_PI waiter: the PI futex it may be moved to.
     requeue_pi: Option<RequeuePi>,
+}
+
+/// A thread's futex waiter between its waits (issue 21): FUTEX_WAIT and futex_waitv take it
+/// instead of allocating one per call, and give it back when the wait ends, if nothing else
+/// holds it any more (a waker that took it from its queue drops its reference after the
+/// wake-up; until then the next wait allocates a new one). Requeue-PI waits allocate their
+/// own. Empty until the thread's first wait.
+///
+/// Only its thread takes and gives back, so its lock is never contended: a plain spin lock
+/// (no interrupt masking or lock accounting of `spinlock::Mutex`, which wrap other threads'
+/// contention).
+pub struct WaiterCache(spin::Mutex<Option<Arc<Waiter>>>);
+
+impl WaiterCache {
+    pub const fn new() -> WaiterCache {
+        WaiterCache(spin::Mutex::new(None))
+    }
+}
+
+impl Default for WaiterCache {
+    fn default() -> WaiterCache {
+        WaiterCache::new()
+    }
+}
+
+/// `thread`'s waiter cache (None for threads that have none).
+fn cache_of(thread: &ThreadRef) -> Option<&WaiterCache> {
+    thread.futex_cache()?.downcast_ref::<WaiterCache>()
+}
+
+/// A waiter for `thread` on `keys`: its cached one, made ready for this wait, or a new one.
+fn take_waiter(thread: &ThreadRef, keys: Keys, bitset: u32) -> Arc<Waiter> {
+    let prio = queue_prio(thread);
+    if let Some(mut w) = cache_of(thread).and_then(|c| c.0.lock().take()) {
+        // Only a waiter no queue and no waker holds rests in the cache (`give_back`).
+        if let Some(m) = Arc::get_mut(&mut w) {
+            m.thread = Some(thread.clone());
+            *m.keys.get_mut() = keys;
+            m.prio = prio;
+            m.bitset = bitset;
+            *m.woken.get_mut() = false;
+            *m.woke.get_mut() = None;
+            return w;
+        }
+    }
+    Arc::new(Waiter {
+        thread: Some(thread.clone()),
+        keys: Mutex::new(keys),
+        prio,
+        bitset,
+        woken: AtomicBool::new(false),
+        woke: Mutex::new(None),
+        requeue_pi: None,
+    })
+}
+
+/// The wait with `w` is over (it is in no queue): back into `thread`'s cache if nothing
+/// else holds it (a waker about to drop it: it is freed then) and the cache is empty (a wait
+/// nested in another's check had its own).
+fn give_back(thread: &ThreadRef, mut w: Arc<Waiter>) {
+    let Some(cache) = cache_of(thread) else {
+        return;
+    };
+    let Some(m) = Arc::get_mut(&mut w) else {
+        return;
+    };
+    if m.requeue_pi.is_some() {
+        return;
+    }
+    m.thread = None;
+    if let Keys::Many(_) = m.keys.get_mut() {
+        *m.keys.get_mut() = Keys::One((0, 0));
+    }
+    let mut c = cache.0.lock();
+    if c.is_none() {
+        *c = Some(w);
+    }
 }
 
 /// The keys a waiter is queued on: one for FUTEX_WAIT and the requeue-PI wait (nothing
@@ -276,15 +355,20 @@ fn sleep_on(
     check()?;
     let thread = sched::current();
     let several = keys.as_slice().len() > 1;
-    let w = Arc::new(Waiter {
-        thread: thread.clone(),
-        keys: Mutex::new(keys),
-        prio: queue_prio(&thread),
-        bitset,
-        woken: AtomicBool::new(false),
-        woke: Mutex::new(None),
-        requeue_pi: None,
-    });
+    let w = take_waiter(&thread, keys, bitset);
+    let r = sleep_queued(&thread, &w, several, deadline, check);
+    give_back(&thread, w);
+    r
+}
+
+/// `sleep_on` with the waiter `w` of `thread`, until it is in no queue.
+fn sleep_queued(
+    thread: &ThreadRef,
+    w: &Arc<Waiter>,
+    several: bool,
+    deadline: Option<u64>,
+    check: &dyn Fn() -> KResult<()>,
+) -> KResult<Option<Key>> {
     {
         let mut t = TABLE.lock();
         for &key in w.keys.lock().as_slice() {
@@ -299,7 +383,7 @@ fn sleep_on(
         },
     );
     if let Err(e) = early {
-        remove(&w);
+        remove(w);
         if w.woken.load(Ordering::Acquire) {
             return Ok(*w.woke.lock());
         }
@@ -322,7 +406,7 @@ fn sleep_on(
         }
         // Off every other key (a single-key waiter is off its key once woken).
         if several || !w.woken.load(Ordering::Acquire) {
-            remove(&w);
+            remove(w);
         }
         if w.woken.load(Ordering::Acquire) {
             return Ok(*w.woke.lock());
@@ -415,8 +499,14 @@ pub fn wake(key: Key, n: usize, bitset: u32) -> KResult<usize> {
             }
         }
     }
-    for w in first.iter().chain(&more) {
-        sched::wake(&w.thread);
+    // Each waiter's reference is dropped before its thread is woken: the wait that ends
+    // then finds its waiter free for its next wait (`give_back`).
+    for w in first.into_iter().chain(more) {
+        let t = w.thread.clone();
+        drop(w);
+        if let Some(t) = t {
+            sched::wake(&t);
+        }
     }
     Ok(count)
 }
@@ -587,7 +677,7 @@ pub fn wait_requeue_pi(
     }
     let thread = sched::current();
     let w = Arc::new(Waiter {
-        thread: thread.clone(),
+        thread: Some(thread.clone()),
         keys: Mutex::new(Keys::One(key)),
         prio: queue_prio(&thread),
         bitset: FUTEX_BITSET_MATCH_ANY,
@@ -695,7 +785,9 @@ pub fn cmp_requeue_pi(
     };
     let mut count = 0;
     for (i, w) in taken.iter().enumerate() {
-        let Some(rq) = &w.requeue_pi else { continue };
+        let (Some(rq), Some(thread)) = (&w.requeue_pi, &w.thread) else {
+            continue;
+        };
         w.woken.store(true, Ordering::Release);
         if i == 0 {
             let more = taken.len() > 1 || pi::queued(key2);
@@ -704,10 +796,10 @@ pub fn cmp_requeue_pi(
                 let new = rq.tid | (cur & FUTEX_OWNER_DIED) | if more { FUTEX_WAITERS } else { 0 };
                 if uaccess::cmpxchg_u32(uaddr2, cur, new)? == cur {
                     if more {
-                        pi::acquired_by_requeue(key2, &w.thread, rq.tid);
+                        pi::acquired_by_requeue(key2, thread, rq.tid);
                     }
                     *rq.state.lock() = RequeueState::Acquired;
-                    sched::wake(&w.thread);
+                    sched::wake(thread);
                     count += 1;
                     continue;
                 }
@@ -717,7 +809,7 @@ pub fn cmp_requeue_pi(
         let old = uaccess::update_u32(uaddr2, |v| Some(v | FUTEX_WAITERS))?;
         let owner = old & FUTEX_TID_MASK;
         let owner_thread = if owner != 0 { find(owner) } else { None };
-        let pw = pi::enqueue_proxy(key2, w.thread.clone(), rq.tid, owner, owner_thread);
+        let pw = pi::enqueue_proxy(key2, thread.clone(), rq.tid, owner, owner_thread);
         *rq.state.lock() = RequeueState::Requeued(pw);
         count += 1;
     }

@@ -155,6 +155,7 @@ fn new_thread(
         affinity: Mutex::new(lintel_hal::smp::cpu_mask()),
         sched: Default::default(),
         pi_boost: AtomicU32::new(0),
+        futex_waiter: crate::futex::WaiterCache::new(),
         timer_slack: Mutex::new(super::TimerSlack {
             current: crate::sched::DEFAULT_SLACK_NS,
             default: crate::sched::DEFAULT_SLACK_NS,

@@ -298,6 +298,8 @@ pub struct Thread {
     pub sched: crate::sched::policy::AttrCell,
     /// The real-time priority its PI futexes' waiters lend it (`futex::pi`), 0 for none.
     pub pi_boost: AtomicU32,
+    /// Its futex waiter between waits (`futex::WaiterCache`).
+    pub futex_waiter: crate::futex::WaiterCache,
     /// PR_SET_TIMERSLACK: how late this thread's timed waits may end.
     pub timer_slack: Mutex<TimerSlack>,
     /// seccomp: 0 off, 1 strict, 2 filter (read on every system call, so an atomic), and the
@@ -364,6 +366,10 @@ impl crate::sched::Schedulable for Thread {
 
     fn pi_boost(&self) -> &AtomicU32 {
         &self.pi_boost
+    }
+
+    fn futex_cache(&self) -> Option<&(dyn core::any::Any + Send + Sync)> {
+        Some(&self.futex_waiter)
     }
 }
 

@@ -123,6 +123,15 @@ pub fn copy_file_range(c: &mut Call) -> SysResult {
     }
     let oi = read_off(off_in)?;
     let oo = read_off(off_out)?;
+    // Not into an immutable file, on any file system, even for nothing
+    // (generic_copy_file_checks).
+    if out
+        .inode
+        .as_ref()
+        .is_some_and(|i| lintel_vfs::is_immutable(&**i))
+    {
+        return Err(Errno::EPERM);
+    }
     // Overlapping ranges within one file are refused.
     if let (Some(a), Some(b)) = (inp.inode.as_ref(), out.inode.as_ref()) {
         if Arc::ptr_eq(a, b) {

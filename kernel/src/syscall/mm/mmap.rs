@@ -301,13 +301,10 @@ fn file_backing(
     if exec && file.dentry.as_deref().is_some_and(crate::fs::noexec) {
         return Err(Errno::EPERM);
     }
-    if shared && write {
-        if file.flags() & lintel_abi::fcntl::O_APPEND != 0 {
-            return Err(Errno::EACCES);
-        }
-        if crate::mm::pagecache::write_sealed(&inode) {
-            return Err(Errno::EPERM);
-        }
+    // (An O_APPEND descriptor backs a writable shared mapping as any other: only the
+    // append-only inode flag above refuses one.)
+    if shared && write && crate::mm::pagecache::write_sealed(&inode) {
+        return Err(Errno::EPERM);
     }
     let root = c.thread.fs.get().lock().root.clone();
     let path = match &file.dentry {
