@@ -154,6 +154,56 @@ impl Cache {
         Ok(e)
     }
 
+    /// Reads blocks [blk, blk + count) that are not cached, from `blk` up to the first one
+    /// that is, in one request, and caches them clean (read-ahead: nothing when `blk` is
+    /// cached, when fewer than two would be read, or when they would not fit without
+    /// evicting; a failed allocation reads nothing ahead).
+    pub fn read_ahead(
+        &mut self,
+        dev: &dyn BlockDevice,
+        bs: usize,
+        blk: u64,
+        count: u64,
+    ) -> KResult<()> {
+        let n = (blk..blk.saturating_add(count))
+            .take_while(|b| !self.map.contains_key(b))
+            .count();
+        let bound = if self.journaled {
+            self.cap + self.ndirty
+        } else {
+            self.cap
+        };
+        if n < 2 || self.map.len() + n > bound {
+            return Ok(());
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        if buf.try_reserve_exact(n * bs).is_err() {
+            return Ok(());
+        }
+        buf.extend(core::iter::repeat_n(0u8, n * bs));
+        dev.read(blk * bs as u64, &mut buf)?;
+        self.bs = bs;
+        for (i, d) in buf.chunks_exact(bs).enumerate() {
+            let mut data: Vec<u8> = Vec::new();
+            if data.try_reserve_exact(bs).is_err() {
+                break;
+            }
+            data.extend_from_slice(d);
+            self.tick += 1;
+            self.map.insert(
+                blk + i as u64,
+                Entry {
+                    data,
+                    dirty: false,
+                    used: self.tick,
+                    verified: 0,
+                },
+            );
+        }
+        self.publish();
+        Ok(())
+    }
+
     /// Drops the oldest half of the cache (of its clean blocks, with a journal), writing back
     /// dirty blocks first. Allocates nothing: the cut between old and new is found by a binary
     /// search over the access ticks (each pass counts, no list of ages is built), so a metadata
@@ -386,6 +436,7 @@ mod tests {
     struct Rec {
         data: StdMutex<Vec<u8>>,
         writes: StdMutex<Vec<(u64, usize)>>,
+        reads: StdMutex<Vec<(u64, usize)>>,
     }
 
     impl Rec {
@@ -393,12 +444,14 @@ mod tests {
             Rec {
                 data: StdMutex::new(vec![0u8; 64 * 1024]),
                 writes: StdMutex::new(Vec::new()),
+                reads: StdMutex::new(Vec::new()),
             }
         }
     }
 
     impl BlockDevice for Rec {
         fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
+            self.reads.lock().unwrap().push((offset, buf.len()));
             let d = self.data.lock().unwrap();
             buf.copy_from_slice(&d[offset as usize..offset as usize + buf.len()]);
             Ok(())
@@ -512,6 +565,26 @@ mod tests {
         assert_eq!(c.ndirty(), 0);
         assert_eq!(c.blocks(), 9);
         assert_eq!(dev.data.lock().unwrap()[3 * 1024], 3);
+    }
+
+    #[test]
+    fn read_ahead_reads_the_uncached_run_at_once() {
+        let dev = Rec::new();
+        dev.data.lock().unwrap()[5 * 1024] = 55;
+        let mut c = Cache::new(64);
+        c.journaled = true;
+        // Block 8 is cached and dirty: the run stops before it, and its copy stays.
+        c.get(&dev, 1024, 8, false, true).unwrap().data[0] = 88;
+        dev.reads.lock().unwrap().clear();
+        c.read_ahead(&dev, 1024, 4, 32).unwrap();
+        assert_eq!(*dev.reads.lock().unwrap(), [(4 * 1024, 4 * 1024)]);
+        assert_eq!(c.blocks(), 5);
+        assert_eq!(c.get(&dev, 1024, 5, false, false).unwrap().data[0], 55);
+        assert_eq!(c.get(&dev, 1024, 8, false, false).unwrap().data[0], 88);
+        assert_eq!(dev.reads.lock().unwrap().len(), 1);
+        // Nothing when the first block is cached.
+        c.read_ahead(&dev, 1024, 5, 32).unwrap();
+        assert_eq!(dev.reads.lock().unwrap().len(), 1);
     }
 
     #[test]
