@@ -18,6 +18,8 @@ const PAGE: usize = 4096;
 pub const SECTOR: u64 = virtio_blk::SECTOR;
 /// Requests a single call keeps in flight at most.
 const BATCH: usize = 8;
+/// Bytes of writes `write_segments` keeps in flight before it waits for them.
+const INFLIGHT_MAX: usize = 4 << 20;
 /// After this long without a completion, look at the device even without an interrupt.
 const STALL_NS: u64 = 1_000_000_000;
 /// A sleeping submitter looks at the device at least this often (a lost interrupt).
@@ -176,6 +178,17 @@ pub fn shutdown() {
             }
             Err(e) => crate::warn!("{}: cannot flush at power-off: {:?}", disk_name(d.index), e),
         }
+    }
+}
+
+/// Copies `data` into `frames` (pages of one request) from byte `pos` of the request on.
+fn copy_into(frames: &[Frame], mut pos: usize, mut data: &[u8]) {
+    while !data.is_empty() {
+        let off = pos % PAGE;
+        let k = (PAGE - off).min(data.len());
+        frames[pos / PAGE].write(off, &data[..k]);
+        pos += k;
+        data = &data[k..];
     }
 }
 
@@ -426,6 +439,100 @@ impl Disk {
             |_, _| {},
             part,
         )
+    }
+
+    /// Writes every `(offset, bytes)` of `segs` (offsets and lengths multiples of 512):
+    /// segments that continue one another share a request (up to the device's request size),
+    /// and every request is submitted before the first is waited for (up to
+    /// [`INFLIGHT_MAX`] bytes at once), as Linux's block layer merges and queues a plug's
+    /// worth of bios. The order in which they reach the medium is not defined (a flush
+    /// orders). Ok when every request succeeded, else the first error, once every request
+    /// submitted has finished.
+    pub fn write_segments(
+        &self,
+        segs: &[(u64, &[u8])],
+        part: Option<&Arc<IoStats>>,
+    ) -> KResult<()> {
+        if self.read_only() {
+            return Err(Errno::EROFS);
+        }
+        for (o, b) in segs {
+            self.check(*o, b.len())?;
+        }
+        let per_req = self.dev.max_frames() * PAGE;
+        let mut flight: Vec<(Vec<Frame>, Token)> = Vec::new();
+        let mut bytes = 0usize;
+        let mut err = None;
+        // The cursor: segment `si`, `so` bytes into it.
+        let (mut si, mut so) = (0usize, 0usize);
+        while si < segs.len() {
+            // One request: from the cursor while the segments continue one another.
+            let start = segs[si].0 + so as u64;
+            let (mut ei, mut eo, mut n) = (si, so, 0usize);
+            while ei < segs.len() && n < per_req {
+                let (o, b) = segs[ei];
+                if o + eo as u64 != start + n as u64 {
+                    break;
+                }
+                let take = (b.len() - eo).min(per_req - n);
+                n += take;
+                eo += take;
+                if eo == b.len() {
+                    ei += 1;
+                    eo = 0;
+                }
+            }
+            if n == 0 {
+                (si, so) = (ei, eo);
+                continue;
+            }
+            let frames: Option<Vec<Frame>> =
+                (0..n.div_ceil(PAGE)).map(|_| Frame::alloc()).collect();
+            let Some(frames) = frames else {
+                err = Some(Errno::ENOMEM);
+                break;
+            };
+            let mut p = 0;
+            while p < n {
+                let b = segs[si].1;
+                let take = (b.len() - so).min(n - p);
+                copy_into(&frames, p, &b[so..so + take]);
+                p += take;
+                so += take;
+                if so == b.len() {
+                    si += 1;
+                    so = 0;
+                }
+            }
+            let op = Op::Write {
+                sector: start / SECTOR,
+                frames: &frames,
+                bytes: n,
+            };
+            match self.submit(op, part) {
+                Ok(t) => flight.push((frames, t)),
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+            bytes += n;
+            if bytes >= INFLIGHT_MAX {
+                let tokens: Vec<Token> = flight.iter().map(|f| f.1).collect();
+                if let Err(e) = self.wait_all(&tokens) {
+                    err.get_or_insert(e);
+                }
+                flight.clear();
+                bytes = 0;
+            }
+        }
+        let tokens: Vec<Token> = flight.iter().map(|f| f.1).collect();
+        let r = self.wait_all(&tokens);
+        drop(flight);
+        match err {
+            Some(e) => Err(e),
+            None => r,
+        }
     }
 
     /// Makes completed writes durable.

@@ -20,6 +20,12 @@ impl BlockDevice for DiskDevice {
     fn write(&self, offset: u64, buf: &[u8]) -> KResult<()> {
         self.0.write(offset, buf)
     }
+    fn write_segments(&self, segs: &[(u64, &[u8])]) -> KResult<()> {
+        match self.0.write_segments(segs) {
+            Some(r) => r,
+            None => lintel_ext4::write_coalesced(self, segs),
+        }
+    }
     fn flush(&self) -> KResult<()> {
         self.0.flush()
     }

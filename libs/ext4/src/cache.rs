@@ -154,6 +154,56 @@ impl Cache {
         Ok(e)
     }
 
+    /// Reads blocks [blk, blk + count) that are not cached, from `blk` up to the first one
+    /// that is, in one request, and caches them clean (read-ahead: nothing when `blk` is
+    /// cached, when fewer than two would be read, or when they would not fit without
+    /// evicting; a failed allocation reads nothing ahead).
+    pub fn read_ahead(
+        &mut self,
+        dev: &dyn BlockDevice,
+        bs: usize,
+        blk: u64,
+        count: u64,
+    ) -> KResult<()> {
+        let n = (blk..blk.saturating_add(count))
+            .take_while(|b| !self.map.contains_key(b))
+            .count();
+        let bound = if self.journaled {
+            self.cap + self.ndirty
+        } else {
+            self.cap
+        };
+        if n < 2 || self.map.len() + n > bound {
+            return Ok(());
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        if buf.try_reserve_exact(n * bs).is_err() {
+            return Ok(());
+        }
+        buf.extend(core::iter::repeat_n(0u8, n * bs));
+        dev.read(blk * bs as u64, &mut buf)?;
+        self.bs = bs;
+        for (i, d) in buf.chunks_exact(bs).enumerate() {
+            let mut data: Vec<u8> = Vec::new();
+            if data.try_reserve_exact(bs).is_err() {
+                break;
+            }
+            data.extend_from_slice(d);
+            self.tick += 1;
+            self.map.insert(
+                blk + i as u64,
+                Entry {
+                    data,
+                    dirty: false,
+                    used: self.tick,
+                    verified: 0,
+                },
+            );
+        }
+        self.publish();
+        Ok(())
+    }
+
     /// Drops the oldest half of the cache (of its clean blocks, with a journal), writing back
     /// dirty blocks first. Allocates nothing: the cut between old and new is found by a binary
     /// search over the access ticks (each pass counts, no list of ages is built), so a metadata
@@ -269,33 +319,47 @@ impl Cache {
     }
 }
 
-/// The longest run written at once, and the largest buffer a run may take.
+/// The longest run written at once, and the largest buffer a run may take (where the device
+/// has no `write_segments` of its own).
 const RUN_MAX: usize = 256 << 10;
 
-/// Writes blocks (sorted by number, each `bs` bytes) in place, adjacent ones in one write of
-/// at most [`RUN_MAX`] bytes. The run buffer is reserved fallibly once, halving down to two
-/// blocks while the heap has no hole that large; without one, every block is written on its
-/// own from where it lies. A block with no neighbour is never copied. So writing back needs
-/// no heap block it might not get (a commit that could not write would keep its dirty
-/// blocks, and the cache, growing).
+/// Writes blocks (sorted by number, each `bs` bytes) in place, all in flight together
+/// ([`BlockDevice::write_segments`]: adjacent ones share a request, none is copied into a run
+/// buffer first). The list of the blocks is reserved fallibly; without room for it they go
+/// through [`write_coalesced`]'s runs one at a time. So writing back needs no heap block it
+/// might not get (a commit that could not write would keep its dirty blocks, and the cache,
+/// growing).
 pub(crate) fn write_runs<'a>(
     dev: &dyn BlockDevice,
     bs: usize,
-    blocks: impl Iterator<Item = (u64, &'a [u8])>,
+    blocks: impl Iterator<Item = (u64, &'a [u8])> + Clone,
 ) -> KResult<()> {
-    write_runs_within(dev, bs, blocks, RUN_MAX)
+    let at = move |(b, d): (u64, &'a [u8])| (b * bs as u64, d);
+    let mut segs: Vec<(u64, &[u8])> = Vec::new();
+    if segs.try_reserve_exact(blocks.clone().count()).is_ok() {
+        segs.extend(blocks.map(at));
+        return dev.write_segments(&segs);
+    }
+    coalesce_within(dev, blocks.map(at), RUN_MAX)
 }
 
-/// [`write_runs`] with a run buffer of at most `limit` bytes (below two blocks: none).
-fn write_runs_within<'a>(
-    dev: &dyn BlockDevice,
-    bs: usize,
-    blocks: impl Iterator<Item = (u64, &'a [u8])>,
+/// Writes every `(offset, bytes)` of `segs` (sorted by offset), adjacent ones in one write
+/// of at most [`RUN_MAX`] bytes: what `BlockDevice::write_segments` does for a device without
+/// a request queue. The run buffer is reserved fallibly once, halving while the heap has no
+/// hole that large; without one, every segment is written on its own from where it lies. A
+/// segment with no neighbour is never copied.
+pub fn write_coalesced<D: BlockDevice + ?Sized>(dev: &D, segs: &[(u64, &[u8])]) -> KResult<()> {
+    coalesce_within(dev, segs.iter().copied(), RUN_MAX)
+}
+
+/// [`write_coalesced`] with a run buffer of at most `limit` bytes (0: none).
+fn coalesce_within<'a, D: BlockDevice + ?Sized>(
+    dev: &D,
+    segs: impl Iterator<Item = (u64, &'a [u8])>,
     limit: usize,
 ) -> KResult<()> {
     let mut r = Runs {
         dev,
-        bs,
         buf: Vec::new(),
         limit,
         reserved: false,
@@ -303,8 +367,8 @@ fn write_runs_within<'a>(
         next: u64::MAX,
         lone: None,
     };
-    for (b, data) in blocks {
-        if b == r.next && r.room() {
+    for (at, data) in segs {
+        if at == r.next && r.room(data.len()) {
             if let Some(first) = r.lone.take() {
                 r.buf.extend_from_slice(first);
             }
@@ -312,54 +376,51 @@ fn write_runs_within<'a>(
             r.buf.extend_from_slice(data);
         } else {
             r.finish()?;
-            r.start = b;
+            r.start = at;
             r.lone = Some(data);
         }
-        r.next = b + 1;
+        r.next = at + data.len() as u64;
     }
     r.finish()
 }
 
-/// The run being gathered by [`write_runs`].
-struct Runs<'a, 'd> {
-    dev: &'d dyn BlockDevice,
-    bs: usize,
+/// The run being gathered by [`coalesce_within`].
+struct Runs<'a, 'd, D: ?Sized> {
+    dev: &'d D,
     buf: Vec<u8>,
     /// The largest buffer to reserve.
     limit: usize,
     reserved: bool,
-    /// First block of the run.
+    /// Byte offset of the run.
     start: u64,
-    /// The block that would extend the run.
+    /// The offset that would extend the run.
     next: u64,
-    /// The run's only block while it has one, not yet copied.
+    /// The run's only segment while it has one, not yet copied.
     lone: Option<&'a [u8]>,
 }
 
-impl Runs<'_, '_> {
-    /// Whether the run can take one more block (reserving the buffer the first time).
-    fn room(&mut self) -> bool {
+impl<D: BlockDevice + ?Sized> Runs<'_, '_, D> {
+    /// Whether the run can take `len` more bytes (reserving the buffer the first time).
+    fn room(&mut self, len: usize) -> bool {
         if !self.reserved {
             self.reserved = true;
             let mut cap = self.limit;
-            while cap >= 2 * self.bs && self.buf.try_reserve_exact(cap).is_err() {
+            while cap >= 1024 && self.buf.try_reserve_exact(cap).is_err() {
                 cap /= 2;
             }
         }
-        let held = if self.lone.is_some() {
-            self.bs
-        } else {
-            self.buf.len()
+        let held = match self.lone {
+            Some(l) => l.len(),
+            None => self.buf.len(),
         };
-        held + self.bs <= self.buf.capacity().min(self.limit)
+        held + len <= self.buf.capacity().min(self.limit)
     }
 
     fn finish(&mut self) -> KResult<()> {
-        let at = self.start * self.bs as u64;
         if let Some(one) = self.lone.take() {
-            self.dev.write(at, one)?;
+            self.dev.write(self.start, one)?;
         } else if !self.buf.is_empty() {
-            self.dev.write(at, &self.buf)?;
+            self.dev.write(self.start, &self.buf)?;
             self.buf.clear();
         }
         Ok(())
@@ -375,6 +436,7 @@ mod tests {
     struct Rec {
         data: StdMutex<Vec<u8>>,
         writes: StdMutex<Vec<(u64, usize)>>,
+        reads: StdMutex<Vec<(u64, usize)>>,
     }
 
     impl Rec {
@@ -382,12 +444,14 @@ mod tests {
             Rec {
                 data: StdMutex::new(vec![0u8; 64 * 1024]),
                 writes: StdMutex::new(Vec::new()),
+                reads: StdMutex::new(Vec::new()),
             }
         }
     }
 
     impl BlockDevice for Rec {
         fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()> {
+            self.reads.lock().unwrap().push((offset, buf.len()));
             let d = self.data.lock().unwrap();
             buf.copy_from_slice(&d[offset as usize..offset as usize + buf.len()]);
             Ok(())
@@ -455,7 +519,7 @@ mod tests {
     fn write_runs_without_a_buffer_writes_each_block_in_place() {
         let dev = Rec::new();
         let blocks: Vec<(u64, Vec<u8>)> = (3u64..8).map(|b| (b, vec![b as u8; 1024])).collect();
-        write_runs_within(&dev, 1024, blocks.iter().map(|(b, d)| (*b, &d[..])), 0).unwrap();
+        coalesce_within(&dev, blocks.iter().map(|(b, d)| (*b * 1024, &d[..])), 0).unwrap();
         let w: Vec<(u64, usize)> = (3u64..8).map(|b| (b * 1024, 1024)).collect();
         assert_eq!(*dev.writes.lock().unwrap(), w);
         assert_eq!(dev.data.lock().unwrap()[7 * 1024 + 5], 7);
@@ -501,6 +565,57 @@ mod tests {
         assert_eq!(c.ndirty(), 0);
         assert_eq!(c.blocks(), 9);
         assert_eq!(dev.data.lock().unwrap()[3 * 1024], 3);
+    }
+
+    #[test]
+    fn read_ahead_reads_the_uncached_run_at_once() {
+        let dev = Rec::new();
+        dev.data.lock().unwrap()[5 * 1024] = 55;
+        let mut c = Cache::new(64);
+        c.journaled = true;
+        // Block 8 is cached and dirty: the run stops before it, and its copy stays.
+        c.get(&dev, 1024, 8, false, true).unwrap().data[0] = 88;
+        dev.reads.lock().unwrap().clear();
+        c.read_ahead(&dev, 1024, 4, 32).unwrap();
+        assert_eq!(*dev.reads.lock().unwrap(), [(4 * 1024, 4 * 1024)]);
+        assert_eq!(c.blocks(), 5);
+        assert_eq!(c.get(&dev, 1024, 5, false, false).unwrap().data[0], 55);
+        assert_eq!(c.get(&dev, 1024, 8, false, false).unwrap().data[0], 88);
+        assert_eq!(dev.reads.lock().unwrap().len(), 1);
+        // Nothing when the first block is cached.
+        c.read_ahead(&dev, 1024, 5, 32).unwrap();
+        assert_eq!(dev.reads.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn write_runs_hands_every_block_to_write_segments_at_once() {
+        struct Seg(StdMutex<Vec<Vec<(u64, usize)>>>);
+        impl BlockDevice for Seg {
+            fn read(&self, _: u64, _: &mut [u8]) -> KResult<()> {
+                Ok(())
+            }
+            fn write(&self, _: u64, _: &[u8]) -> KResult<()> {
+                panic!("one call of write_segments expected");
+            }
+            fn write_segments(&self, segs: &[(u64, &[u8])]) -> KResult<()> {
+                let v = segs.iter().map(|(o, b)| (*o, b.len())).collect();
+                self.0.lock().unwrap().push(v);
+                Ok(())
+            }
+            fn flush(&self) -> KResult<()> {
+                Ok(())
+            }
+            fn size(&self) -> u64 {
+                u64::MAX
+            }
+        }
+        let dev = Seg(StdMutex::new(Vec::new()));
+        let data = vec![1u8; 1024];
+        write_runs(&dev, 1024, [2u64, 3, 9].iter().map(|b| (*b, &data[..]))).unwrap();
+        assert_eq!(
+            *dev.0.lock().unwrap(),
+            [vec![(2048, 1024), (3072, 1024), (9216, 1024)]]
+        );
     }
 
     #[test]

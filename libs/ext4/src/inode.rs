@@ -12,6 +12,11 @@ use lintel_abi::{Errno, KResult};
 use lintel_sync::Mutex;
 use lintel_vfs::{type_of_mode, FileType};
 
+/// The largest read `raw_read_bytes` bounces through a buffer of its own to make it one request.
+const BOUNCE_MAX: usize = 64 << 10;
+/// Inode table blocks read at once when one is missed (Linux's inode_readahead_blks).
+const INODE_READAHEAD: u64 = 32;
+
 pub(crate) const EXTENTS_FL: u32 = 0x80000;
 pub(crate) const INDEX_FL: u32 = 0x1000;
 pub(crate) const HUGE_FILE_FL: u32 = 0x40000;
@@ -291,6 +296,29 @@ impl Ext4 {
         (half(0) ^ ino as u64, half(8))
     }
 
+    /// Before inode `ino`'s table block `blk` is read from the device: up to
+    /// [`INODE_READAHEAD`] blocks of the group's table from it on, as far as the table holds
+    /// inodes in use, come in the same request (Linux's inode_readahead_blks).
+    fn inode_read_ahead(&self, ino: u32, blk: u64) -> KResult<()> {
+        let g = ((ino - 1) / self.ipg) as usize;
+        let end = {
+            let a = self.alloc.lock();
+            let Some(grp) = a.groups.get(g) else {
+                return Ok(());
+            };
+            let used = if self.csum || self.gdt_csum {
+                self.ipg.saturating_sub(grp.itable_unused)
+            } else {
+                self.ipg
+            };
+            grp.inode_table + (used as u64 * self.isz as u64).div_ceil(self.bs)
+        };
+        let count = end.saturating_sub(blk).min(INODE_READAHEAD);
+        self.cache
+            .lock()
+            .read_ahead(&*self.dev, self.bs as usize, blk, count)
+    }
+
     pub(crate) fn read_inode(&self, ino: u32) -> KResult<Vec<u8>> {
         let (blk, off) = self.inode_loc(ino)?;
         let isz = self.isz;
@@ -317,6 +345,7 @@ impl Ext4 {
             Ok(())
         };
         let part = (off / isz) as u32;
+        self.inode_read_ahead(ino, blk)?;
         let r = self.meta_read_checked(blk, part, check, |b| b[off..off + isz].to_vec())?;
         Ok(r)
     }
@@ -452,6 +481,21 @@ impl Ext4 {
     // ---- raw device access for file data (past the dirty data of `wb.rs`) ----
 
     pub(crate) fn raw_read_bytes(&self, off: u64, buf: &mut [u8]) -> KResult<()> {
+        // A read that starts or ends inside a sector (a small file's tail, read up to its
+        // size) goes to the device as one request over the sectors it covers, not as the
+        // whole sectors plus one more request per partial one.
+        let (sec, sec_end) = (off & !511, (off + buf.len() as u64).next_multiple_of(512));
+        let span = (sec_end - sec) as usize;
+        if (sec != off || sec_end != off + buf.len() as u64) && span <= BOUNCE_MAX {
+            let mut t: Vec<u8> = Vec::new();
+            if t.try_reserve_exact(span).is_ok() {
+                t.extend(core::iter::repeat_n(0u8, span));
+                self.dev().read(sec, &mut t)?;
+                let a = (off - sec) as usize;
+                buf.copy_from_slice(&t[a..a + buf.len()]);
+                return Ok(());
+            }
+        }
         let mut pos = off;
         let mut done = 0usize;
         let end = off + buf.len() as u64;

@@ -65,7 +65,7 @@ use lintel_abi::{Errno, KResult};
 use lintel_sync::Mutex;
 use lintel_vfs::{Clock, Inode};
 
-pub use cache::cache_totals;
+pub use cache::{cache_totals, write_coalesced};
 pub use inode::{live_inodes, Ext4Inode};
 use util::*;
 pub use wb::{dirty_data_bytes, set_dirty_data_limit};
@@ -75,6 +75,12 @@ pub trait BlockDevice: Send + Sync {
     /// Reads `buf.len()` bytes at byte `offset`; both are multiples of 512.
     fn read(&self, offset: u64, buf: &mut [u8]) -> KResult<()>;
     fn write(&self, offset: u64, buf: &[u8]) -> KResult<()>;
+    /// Writes every `(offset, bytes)` of `segs` (sorted by offset), in no defined order: a
+    /// device with a request queue keeps them all in flight together. By default adjacent
+    /// ones are written in one `write` through a run buffer ([`write_coalesced`]).
+    fn write_segments(&self, segs: &[(u64, &[u8])]) -> KResult<()> {
+        write_coalesced(self, segs)
+    }
     /// Makes everything written so far durable.
     fn flush(&self) -> KResult<()>;
     /// Device size in bytes.

@@ -22,6 +22,7 @@
 //! error recorded) and the error is reported once by the next fsync, fdatasync or sync of
 //! the instance (`take_data_error`).
 
+use crate::cache::write_runs;
 use crate::Ext4;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -46,9 +47,6 @@ pub fn set_dirty_data_limit(bytes: usize) {
 pub fn dirty_data_bytes() -> usize {
     DIRTY_BYTES.load(Ordering::Relaxed)
 }
-
-/// The most bytes one write-back request carries.
-const RUN_MAX: usize = 512 << 10;
 
 impl Ext4 {
     /// Reads `buf.len()` bytes of file data at device offset `off`, dirty blocks from memory.
@@ -181,65 +179,11 @@ impl Ext4 {
             return Ok(());
         }
         let bs = self.bs as usize;
-        let per_run = (RUN_MAX / bs).max(1);
-        let mut first_err: Option<Errno> = None;
-        let mut run: Vec<u8> = Vec::new();
-        let mut run_start = 0u64;
-        let mut run_blocks: Vec<&Vec<u8>> = Vec::new();
-        let _ = run_blocks.try_reserve(per_run);
-        let flush = |start: u64, blocks: &mut Vec<&Vec<u8>>, run: &mut Vec<u8>| -> KResult<()> {
-            let r = match blocks.len() {
-                0 => Ok(()),
-                1 => self.dev().write(start * bs as u64, blocks[0]),
-                n => {
-                    run.clear();
-                    if run.try_reserve_exact(n * bs).is_ok() {
-                        for b in blocks.iter() {
-                            run.extend_from_slice(b);
-                        }
-                        self.dev().write(start * bs as u64, run)
-                    } else {
-                        blocks.iter().enumerate().try_for_each(|(i, b)| {
-                            self.dev().write((start + i as u64) * bs as u64, b)
-                        })
-                    }
-                }
-            };
-            blocks.clear();
-            r
-        };
-        for (&b, blk) in d.iter() {
-            let adjacent = b == run_start + run_blocks.len() as u64;
-            if !run_blocks.is_empty()
-                && (!adjacent || run_blocks.len() >= per_run || run_blocks.try_reserve(1).is_err())
-            {
-                if let Err(e) = flush(run_start, &mut run_blocks, &mut run) {
-                    first_err.get_or_insert(e);
-                }
-            }
-            if run_blocks.is_empty() {
-                run_start = b;
-                if run_blocks.try_reserve(1).is_err() {
-                    if let Err(e) = self.dev().write(b * bs as u64, blk) {
-                        first_err.get_or_insert(e);
-                    }
-                    continue;
-                }
-            }
-            run_blocks.push(blk);
-        }
-        if let Err(e) = flush(run_start, &mut run_blocks, &mut run) {
-            first_err.get_or_insert(e);
-        }
-        drop(run_blocks);
+        // Every block in flight at once, adjacent ones in one request, none copied
+        // (`write_runs`).
+        let r = write_runs(self.dev(), bs, d.iter().map(|(b, blk)| (*b, &blk[..])));
         DIRTY_BYTES.fetch_sub(d.len() * bs, Ordering::Relaxed);
         d.clear();
-        match first_err {
-            Some(e) => {
-                self.data_error.store(true, Ordering::Relaxed);
-                Err(e)
-            }
-            None => Ok(()),
-        }
+        r.inspect_err(|_| self.data_error.store(true, Ordering::Relaxed))
     }
 }

@@ -38,6 +38,21 @@ pub trait BlockDev: Send + Sync {
         let sectors = buf.len() as u64 / SECTOR;
         part.timed(Group::Write, sectors, || self.write(offset, buf))
     }
+    /// Writes every `(offset, bytes)` of `segs` with all their requests in flight together
+    /// (adjacent segments in one request), in no defined order (a `flush` orders); None from
+    /// a device without a request queue of its own (a loop device), whose caller writes the
+    /// segments itself.
+    fn write_segments(&self, _segs: &[(u64, &[u8])]) -> Option<KResult<()>> {
+        None
+    }
+    /// `write_segments` made for a partition (as `read_for`).
+    fn write_segments_for(
+        &self,
+        _segs: &[(u64, &[u8])],
+        _part: &Arc<IoStats>,
+    ) -> Option<KResult<()>> {
+        None
+    }
     /// For a partition: its disk's device number, its first sector and its number.
     fn partition_of(&self) -> Option<(u64, u64, u32)> {
         None

@@ -66,6 +66,16 @@ impl BlockDev for Disk {
     fn write_for(&self, offset: u64, buf: &[u8], part: &Arc<IoStats>) -> KResult<()> {
         Disk::write(self, offset, buf, Some(part))
     }
+    fn write_segments(&self, segs: &[(u64, &[u8])]) -> Option<KResult<()>> {
+        Some(Disk::write_segments(self, segs, None))
+    }
+    fn write_segments_for(
+        &self,
+        segs: &[(u64, &[u8])],
+        part: &Arc<IoStats>,
+    ) -> Option<KResult<()>> {
+        Some(Disk::write_segments(self, segs, Some(part)))
+    }
     fn io_stats(&self) -> Option<&IoStats> {
         Some(self.stats())
     }

@@ -71,6 +71,19 @@ impl BlockDev for Partition {
         let at = self.place(offset, buf.len())?;
         self.disk.write_for(at, buf, &self.stats)
     }
+    fn write_segments(&self, segs: &[(u64, &[u8])]) -> Option<KResult<()>> {
+        let mut at: Vec<(u64, &[u8])> = Vec::new();
+        if at.try_reserve_exact(segs.len()).is_err() {
+            return None;
+        }
+        for (o, b) in segs {
+            match self.place(*o, b.len()) {
+                Ok(p) => at.push((p, b)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        self.disk.write_segments_for(&at, &self.stats)
+    }
     fn io_stats(&self) -> Option<&IoStats> {
         Some(&self.stats)
     }

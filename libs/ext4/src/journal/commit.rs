@@ -15,6 +15,7 @@ use crate::cache::write_runs;
 use crate::util::*;
 use crate::Ext4;
 use alloc::vec;
+use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use lintel_abi::KResult;
 
@@ -144,9 +145,9 @@ fn log_blocks(j: &Journal, bs: usize, n: usize) -> u64 {
 
 impl Journal {
     /// Writes one transaction into the log from its first block: the superblock pointing at
-    /// it, descriptors with the copies (escaped), a flush, the commit block, a flush. The
-    /// blocks are walked twice per descriptor (tags, then copies) rather than copied: only an
-    /// escaped block goes through one scratch block.
+    /// it, descriptors with the copies (escaped), all submitted together (one request where
+    /// the log is contiguous), a flush, the commit block, a flush. The descriptors are built
+    /// first; the blocks are written from where they lie: only an escaped block is copied.
     fn log<'a>(
         &mut self,
         fs: &Ext4,
@@ -157,33 +158,33 @@ impl Journal {
         let bs = self.bs;
         let tid = self.jsb.sequence;
         self.jsb.start = self.jsb.first;
-        self.write_sb(dev)?;
+        let raw = self.jsb.encode();
+        self.jsb_block[..raw.len()].copy_from_slice(&raw);
         let mut uuid = [0u8; 16];
         uuid.copy_from_slice(&self.jsb.raw[0x30..0x40]);
         let tb = self.jsb.tag_bytes();
         let per = tags_per_desc(self, bs);
-        let mut pos = self.jsb.first;
-        let mut d = vec![0u8; bs];
-        let mut scratch = vec![0u8; bs];
-        let mut rest = blocks;
-        // Version 1 checksum: every descriptor and logged block, as written.
-        let v1 = self.jsb.csum1();
-        let mut crc = !0u32;
+        // The descriptors (each with the number of blocks it tags) and the escaped copies.
+        let mut descs: Vec<(Vec<u8>, usize)> = Vec::new();
+        let mut escaped: Vec<Vec<u8>> = Vec::new();
+        let mut rest = blocks.clone();
         loop {
             let count = rest.clone().take(per).count();
             if count == 0 {
                 break;
             }
-            d.fill(0);
+            let mut d = vec![0u8; bs];
             header(&mut d, DESCRIPTOR, tid);
             let mut off = HEADER;
-            for (i, (blk, data)) in rest.clone().take(count).enumerate() {
+            for (i, (blk, data)) in rest.by_ref().take(count).enumerate() {
                 let mut flags = 0;
                 let csum = if be32(data, 0) == MAGIC {
                     flags |= FLAG_ESCAPE;
-                    scratch.copy_from_slice(data);
-                    put_be32(&mut scratch, 0, 0);
-                    self.jsb.block_csum(tid, &scratch)
+                    let mut e = data.to_vec();
+                    put_be32(&mut e, 0, 0);
+                    let c = self.jsb.block_csum(tid, &e);
+                    escaped.push(e);
+                    c
                 } else {
                     self.jsb.block_csum(tid, data)
                 };
@@ -209,29 +210,48 @@ impl Journal {
                 let c = self.jsb.tail_csum(&d);
                 put_be32(&mut d, bs - TAIL, c);
             }
-            self.write(dev, pos, &d)?;
+            descs.push((d, count));
+        }
+        // The log in order: the journal superblock (log block 0), then from the first
+        // block on each descriptor and its copies. Version 1 checksum: every descriptor and
+        // logged block, as written.
+        let v1 = self.jsb.csum1();
+        let mut crc = !0u32;
+        let mut segs: Vec<(u64, &[u8])> = Vec::new();
+        let n = descs.iter().map(|d| d.1 + 1).sum::<usize>() + 1;
+        segs.try_reserve_exact(n)
+            .map_err(|_| lintel_abi::Errno::ENOMEM)?;
+        segs.push((self.pblk(0)? * bs as u64, &self.jsb_block[..]));
+        let mut pos = self.jsb.first;
+        let mut rest = blocks;
+        let mut esc = escaped.iter();
+        for (d, count) in &descs {
+            segs.push((self.pblk(pos)? * bs as u64, &d[..]));
             if v1 {
-                crc = crc32_be(crc, &d);
+                crc = crc32_be(crc, d);
             }
             pos = self.next(pos);
-            for (_, data) in rest.by_ref().take(count) {
-                let written = if be32(data, 0) == MAGIC {
-                    scratch.copy_from_slice(data);
-                    put_be32(&mut scratch, 0, 0);
-                    &scratch[..]
-                } else {
-                    data
+            for (_, data) in rest.by_ref().take(*count) {
+                let written = match esc.as_slice().first() {
+                    Some(e) if be32(data, 0) == MAGIC => {
+                        esc.next();
+                        &e[..]
+                    }
+                    _ => data,
                 };
-                self.write(dev, pos, written)?;
+                segs.push((self.pblk(pos)? * bs as u64, written));
                 if v1 {
                     crc = crc32_be(crc, written);
                 }
                 pos = self.next(pos);
             }
         }
+        // Sorted for a device that writes them one run after another.
+        segs.sort_unstable_by_key(|s| s.0);
+        dev.write_segments(&segs)?;
+        drop(segs);
         dev.flush()?;
-        let mut c = d;
-        c.fill(0);
+        let mut c = vec![0u8; bs];
         header(&mut c, COMMIT, tid);
         c[0x30..0x38].copy_from_slice(&(now.sec as u64).to_be_bytes());
         c[0x38..0x3C].copy_from_slice(&(now.nsec as u32).to_be_bytes());

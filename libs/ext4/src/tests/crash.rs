@@ -56,6 +56,11 @@ impl BlockDevice for CrashDev {
         }
         Ok(())
     }
+    /// Each segment on its own, as the disk may write them (a request in flight together
+    /// with others is not atomic either): the crash can fall between any two.
+    fn write_segments(&self, segs: &[(u64, &[u8])]) -> KResult<()> {
+        segs.iter().try_for_each(|(o, b)| self.write(*o, b))
+    }
     fn flush(&self) -> KResult<()> {
         let mut s = self.st.lock().unwrap();
         if !s.crashed {
