@@ -4,6 +4,7 @@
 #include "lintel_test.h"
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -212,12 +213,15 @@ static void test_read_write_close(void) {
         CHECK(pn[4089] == 'q' && pn[4090] == 0 && pn[4095] == 0);
         /* A page written before it became PROT_NONE, and one mapped PROT_NONE from the start
          * (a thread stack's guard): the kernel cannot write the first nor read or write the
-         * second. (Not checked: a pipe write from the first, which Lintel's pipe copies
-         * without the mapping walk.) */
+         * second; a pipe write from either is EFAULT and leaves the pipe empty. */
         int pp[2];
         CHECK_OK(pipe(pp));
         CHECK_OK(mprotect(pn, 4096, PROT_NONE));
         CHECK_ERR(read(fd, pn, 10), EFAULT);
+        CHECK_ERR(write(pp[1], pn, 10), EFAULT);
+        CHECK_ERR(write(pp[1], pn + 4000, 10), EFAULT);
+        int queued = -1;
+        CHECK(ioctl(pp[0], FIONREAD, &queued) == 0 && queued == 0);
         char *fresh = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         CHECK(fresh != MAP_FAILED);
         if (fresh != MAP_FAILED) {

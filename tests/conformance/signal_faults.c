@@ -288,7 +288,9 @@ static void t_altstack_jump(void) {
     install(SIGSEGV, SA_ONSTACK);
     char *ro = map_page(PROT_READ);
     volatile int jumps = 0;
-    for (int i = 0; i < 3; i++) {
+    /* The counters are volatile: a local changed across a sigsetjmp in a loop has no defined
+     * value after the siglongjmp back (the compiler may have stored its next value). */
+    for (volatile int i = 0; i < 3; i++) {
         reset();
         if (sigsetjmp(jb, 1) == 0) {
             lt_store_fn(ro + 8 * i, i);
@@ -310,7 +312,7 @@ static void t_altstack_jump(void) {
     CHECK(jumps == 3);
     /* Also from a fault in the middle of ordinary C code: */
     volatile uintptr_t low = 0x10;
-    for (int i = 0; i < 3; i++) {
+    for (volatile int i = 0; i < 3; i++) {
         reset();
         if (sigsetjmp(jb, 1) == 0) {
             *(volatile int *)low = 1;

@@ -86,7 +86,9 @@ static int probe_write(volatile unsigned *p, unsigned v) {
 
 /* Adds 1 to a counter, again after each fault (the page is read-only for a moment). */
 static long add_retrying(atomic_uint *c) {
-    long retries = 0;
+    /* volatile: it changes in the loop around sigsetjmp, and a local changed across a
+     * sigsetjmp has no defined value after the siglongjmp back. */
+    volatile long retries = 0;
     for (;;) {
         if (sigsetjmp(tl_jb, 1) == 0) {
             tl_armed = 1;

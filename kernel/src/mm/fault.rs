@@ -75,7 +75,7 @@ impl MmInner {
 
     /// `handle_fault` at `addr` of `vma` (a copy of the VMA holding it), for a caller that
     /// looked the VMA up once for many pages.
-    fn fault_in(
+    pub(super) fn fault_in(
         &mut self,
         vma: &Vma,
         addr: usize,

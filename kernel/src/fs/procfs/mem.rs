@@ -1,6 +1,8 @@
 //! /proc/PID/mem: the process's address space as a file, the offset being the address.
 //! Debuggers read and write it instead of a word at a time through ptrace; like ptrace's
-//! POKETEXT it may write into read-only private mappings (Linux's FOLL_FORCE).
+//! PEEK/POKE it reads PROT_NONE pages and writes into read-only or PROT_NONE private
+//! mappings (Linux's FOLL_FORCE). An access that runs into an address it cannot reach moves
+//! the bytes before it (EIO when there are none), as Linux's mem_rw.
 
 use super::process;
 use crate::proc::{self, Creds};
@@ -24,7 +26,7 @@ pub(super) fn read(pid: i32, addr: u64, buf: &mut [u8]) -> KResult<usize> {
     }
     let addr = usize::try_from(addr).map_err(|_| Errno::EIO)?;
     let mm = p.mm();
-    let got = mm.inner.lock().read_bytes(addr, buf);
+    let got = mm.inner.lock().read_force(addr, buf);
     got.map_err(|_| Errno::EIO)
 }
 
@@ -33,6 +35,5 @@ pub(super) fn write(pid: i32, addr: u64, buf: &[u8]) -> KResult<usize> {
     let addr = usize::try_from(addr).map_err(|_| Errno::EIO)?;
     let mm = p.mm();
     let r = mm.inner.lock().write_force(addr, buf);
-    r.map_err(|_| Errno::EIO)?;
-    Ok(buf.len())
+    r.map_err(|_| Errno::EIO)
 }

@@ -21,7 +21,7 @@ pub fn request(_c: &mut Call, t: &Arc<Thread>, req: usize, addr: usize, data: us
         PTRACE_PEEKTEXT | PTRACE_PEEKDATA => {
             let mut b = [0u8; 8];
             let mm = t.proc_ref().mm();
-            let got = mm.inner.lock().read_bytes(addr, &mut b);
+            let got = mm.inner.lock().read_force(addr, &mut b);
             if got != Ok(8) {
                 return Err(Errno::EIO);
             }
@@ -34,7 +34,11 @@ pub fn request(_c: &mut Call, t: &Arc<Thread>, req: usize, addr: usize, data: us
                 .inner
                 .lock()
                 .write_force(addr, &(data as u64).to_le_bytes());
-            r.map_err(|_| Errno::EIO)?;
+            // A short write (the word runs into an unmapped page) keeps what it stored and
+            // is EIO, as Linux's generic_ptrace_pokedata.
+            if r != Ok(8) {
+                return Err(Errno::EIO);
+            }
             ok(0)
         }
         PTRACE_PEEKUSR => {
