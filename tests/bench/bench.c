@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -205,10 +206,8 @@ static char buf[CHUNK];
 static int tcp_pair(int fd[2]);
 /* Moves n chunks through a pipe, a Unix socket pair (sock 1) or a loopback TCP connection
  * (sock 2) to a child that drains them. */
-static int stream_bw(long n, int sock) {
-    int fd[2];
-    if (sock == 2 ? tcp_pair(fd) : sock ? socketpair(AF_UNIX, SOCK_STREAM, 0, fd) : pipe(fd))
-        return -1;
+/* A child that reads fd[0] to its end (fd[1] closed in it); fd[0] closed in the caller. */
+static pid_t drain_child(int fd[2]) {
     pid_t p = fork();
     if (p == 0) {
         close(fd[1]);
@@ -217,6 +216,13 @@ static int stream_bw(long n, int sock) {
         _exit(0);
     }
     close(fd[0]);
+    return p;
+}
+static int stream_bw(long n, int sock) {
+    int fd[2];
+    if (sock == 2 ? tcp_pair(fd) : sock ? socketpair(AF_UNIX, SOCK_STREAM, 0, fd) : pipe(fd))
+        return -1;
+    pid_t p = drain_child(fd);
     for (long i = 0; i < n; i++) {
         size_t off = 0;
         while (off < CHUNK) {
@@ -732,6 +738,50 @@ static void init_setup(void) {
     loopback_up();
 }
 
+/* sendfile and copy_file_range from the 4 MiB tmpfs file (map_path): the whole file sent
+ * over a Unix stream socket pair (sock 1) or a loopback TCP connection (sock 2) to a child
+ * that drains it, or copied into another tmpfs file. */
+static int sendfile_bw(long n, int sock) {
+    int fd[2];
+    if (sock == 2 ? tcp_pair(fd) : socketpair(AF_UNIX, SOCK_STREAM, 0, fd)) return -1;
+    int src = open(map_path, O_RDONLY);
+    if (src < 0) return -1;
+    pid_t p = drain_child(fd);
+    int rc = 0;
+    for (long i = 0; i < n && rc == 0; i++) {
+        off_t off = 0;
+        while (off < MAP_LEN) {
+            ssize_t w = sendfile(fd[1], src, &off, MAP_LEN - off);
+            if (w <= 0) {
+                rc = -1;
+                break;
+            }
+        }
+    }
+    close(src);
+    close(fd[1]);
+    waitpid(p, NULL, 0);
+    return rc;
+}
+static int b_sendfile_unix(long n) { return sendfile_bw(n, 1); }
+static int b_sendfile_tcp(long n) { return sendfile_bw(n, 2); }
+static int b_copy_file_range(long n) {
+    int src = open(map_path, O_RDONLY);
+    int dst = open("/tmp/bench.copy", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    if (src < 0 || dst < 0) return -1;
+    for (long i = 0; i < n; i++) {
+        loff_t in = 0, out = 0;
+        while (in < MAP_LEN) {
+            ssize_t w = copy_file_range(src, &in, dst, &out, MAP_LEN - in, 0);
+            if (w <= 0) return -1;
+        }
+    }
+    close(src);
+    close(dst);
+    unlink("/tmp/bench.copy");
+    return 0;
+}
+
 /* Scaling: the same total work done by 1, 2 and 4 workers at once. */
 #define SPIN_TOTAL 400000000UL
 static volatile unsigned long spin_sink;
@@ -891,6 +941,9 @@ int main(int argc, char **argv) {
     report_bw("tcp_bandwidth", b_tcp_bw, CHUNK);
     /* Last: closed connections linger in TIME_WAIT and should not weigh on the others. */
     report("tcp_connect", b_tcp_connect, "us", 1e-3);
+    report_bw("sendfile_tmpfs_unix", b_sendfile_unix, MAP_LEN);
+    report_bw("sendfile_tmpfs_tcp", b_sendfile_tcp, MAP_LEN);
+    report_bw("copy_file_range_4m", b_copy_file_range, MAP_LEN);
     printf("BENCH done\n");
     fflush(stdout);
     if (getpid() == 1) {

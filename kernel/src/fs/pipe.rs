@@ -670,8 +670,10 @@ pub fn pipe_size(f: &OpenFile, set: bool, arg: usize) -> KResult<usize> {
 /// then moves). A tmpfs file takes the bytes straight from the pipe's frames into its pages;
 /// other file systems write from a byte slice, so each buffer goes through one page-sized
 /// copy. Only what the file took leaves the pipe: a short write (RLIMIT_FSIZE, a full file
-/// system) or a failed one leaves the rest to read. The bytes moved and the new `off`. None
-/// when `inp` is not a pipe's read end or `out` not a regular file: the caller copies.
+/// system) or a failed one leaves the rest to read. The bytes moved and the new `off`. Into a
+/// stream that is not a pipe (a socket, a tty, a device without a position: `off` is None)
+/// the same, each buffer through its write one page at a time. None when `inp` is not a
+/// pipe's read end or `out` neither a regular file nor such a stream: the caller copies.
 pub fn splice_to_file(
     inp: &OpenFile,
     out: &OpenFile,
@@ -680,8 +682,15 @@ pub fn splice_to_file(
     nonblock: bool,
 ) -> Option<KResult<(usize, Option<u64>)>> {
     let i = inp.ops_as::<PipeEnd>().filter(|i| i.read)?;
-    let inode = out.inode.as_ref()?;
-    if len == 0 || !out.is_regular() || out.ops_as::<super::file::InodeFile>().is_none() {
+    // A regular file's inode; None for a stream.
+    let inode = if out.is_regular() && out.ops_as::<super::file::InodeFile>().is_some() {
+        Some(out.inode.as_ref()?)
+    } else if !out.seekable() && off.is_none() && out.ops_as::<PipeEnd>().is_none() {
+        None
+    } else {
+        return None;
+    };
+    if len == 0 {
         return None;
     }
     Some((|| {
@@ -704,7 +713,7 @@ impl PipeEnd {
     fn write_buffers_to(
         &self,
         out: &OpenFile,
-        inode: &Arc<dyn Inode>,
+        inode: Option<&Arc<dyn Inode>>,
         off: Option<u64>,
         len: usize,
     ) -> KResult<(usize, Option<u64>)> {
@@ -729,8 +738,11 @@ impl PipeEnd {
             pos.checked_add(total as u64)
                 .filter(|&e| e <= i64::MAX as u64)
                 .ok_or(Errno::EFBIG)?;
-            let n = super::file::fsize_allows(pos, total)?;
-            if crate::mm::shmem::is_tmpfs(inode) {
+            let n = match inode {
+                Some(_) => super::file::fsize_allows(pos, total)?,
+                None => total,
+            };
+            if let Some(inode) = inode.filter(|i| crate::mm::shmem::is_tmpfs(i)) {
                 let m = out.page_mapping().map(|m| &**m);
                 crate::mm::pagecache::write_allowed(m, inode, pos, n)?;
                 let mut src = Vec::new();
@@ -762,6 +774,8 @@ impl PipeEnd {
             Ok(done)
         };
         let r = match off {
+            // A stream: no position, no write lock.
+            None if inode.is_none() => write_at(0).map(|n| (n, None)),
             Some(o) => out
                 .write_serialised(0, || write_at(o))
                 .map(|n| (n, Some(o + n as u64))),
@@ -845,21 +859,11 @@ pub fn splice_from_file(
             let idx = pos / PAGE as u64;
             let at = (pos % PAGE as u64) as usize;
             let n = (PAGE - at).min(want - done);
-            let frame = match crate::mm::pagecache::splice_page(inode, idx) {
-                Some(Ok(Some(f))) => f,
-                Some(Ok(None)) => match Frame::alloc() {
-                    Some(f) => f,
-                    None => {
-                        err = Some(Errno::ENOMEM);
-                        break;
-                    }
-                },
-                Some(Err(e)) => {
+            // (A hole: a zeroed frame of its own.)
+            let frame = match crate::mm::pagecache::splice_page_or_zero(inode, idx, &mut None) {
+                Ok(f) => f,
+                Err(e) => {
                     err = Some(e);
-                    break;
-                }
-                None => {
-                    err = Some(Errno::EINVAL);
                     break;
                 }
             };

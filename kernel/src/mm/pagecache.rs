@@ -641,6 +641,27 @@ pub fn splice_page(inode: &Arc<dyn Inode>, idx: u64) -> Option<KResult<Option<Fr
     Some(m.page_missed(inode, idx, None).map(|(f, _)| Some(f)))
 }
 
+/// `splice_page` as a frame to read from: a tmpfs hole reads from `zero` (a zeroed frame,
+/// made on first use and shared by the holes that follow); EINVAL for files it does not
+/// serve.
+pub fn splice_page_or_zero(
+    inode: &Arc<dyn Inode>,
+    idx: u64,
+    zero: &mut Option<Frame>,
+) -> KResult<Frame> {
+    match splice_page(inode, idx) {
+        Some(Ok(Some(f))) => Ok(f),
+        Some(Ok(None)) => match zero {
+            Some(z) => Ok(z.clone()),
+            None => Frame::alloc()
+                .map(|z| zero.insert(z).clone())
+                .ok_or(Errno::ENOMEM),
+        },
+        Some(Err(e)) => Err(e),
+        None => Err(Errno::EINVAL),
+    }
+}
+
 /// Runs `f`, a write of the regular file `inode` (with an O_APPEND write's reading of the
 /// size), holding the file's write lock (`Mapping::write_lock`): writes and truncations of
 /// one file happen one after the other, each reaching the inode and the cached pages before

@@ -11,22 +11,240 @@ use alloc::sync::Arc;
 use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
 use lintel_abi::KResult;
+use lintel_hal::mm::Frame;
+use lintel_pipe::PAGE;
 use lintel_vfs::FileType;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
-    Syscall::implemented("sendfile", sendfile, ""),
-    Syscall::implemented("copy_file_range", copy_file_range, ""),
+    Syscall::implemented(
+        "sendfile",
+        sendfile,
+        "from a tmpfs or ext4 file the bytes come straight from its page-cache pages: a pipe takes references to them (no copy), a tmpfs file one copy from page to page, any other destination (socket, ext4 file, device) its write of each page; other sources through a kernel buffer; O_APPEND destinations EINVAL as Linux",
+    ),
+    Syscall::implemented(
+        "copy_file_range",
+        copy_file_range,
+        "from the source's page-cache pages as sendfile (tmpfs to tmpfs: one copy from page to page); Linux 6.1's checks: two file systems EXDEV (none of Lintel's has a copy_file_range of its own), the length cut at the source's end, overlapping ranges of one file EINVAL, O_APPEND destination EBADF",
+    ),
 ];
 
-/// Copies up to `len` bytes from `src` to `dst` through a kernel buffer, at explicit offsets
-/// when given (the file positions are then left alone).
+/// What `copy_between` moved: the bytes, and the source's and destination's offsets after
+/// them (when given explicitly).
+pub(in crate::syscall) type Copied = (usize, Option<u64>, Option<u64>);
+
+/// Pages taken from the source per round of `copy_from_pages` (64 KiB).
+const BATCH: usize = 16;
+
+/// Copies up to `len` bytes from `src` to `dst`, at explicit offsets when given (the file
+/// positions are then left alone): from the source's page-cache pages when it is a tmpfs or
+/// ext4 file (`copy_from_pages`), through a kernel buffer otherwise.
 pub(in crate::syscall) fn copy_between(
+    src: &OpenFile,
+    src_off: Option<u64>,
+    dst: &OpenFile,
+    dst_off: Option<u64>,
+    len: usize,
+) -> KResult<Copied> {
+    if let Some(r) = copy_from_pages(src, src_off, dst, dst_off, len) {
+        return r;
+    }
+    copy_buffered(src, src_off, dst, dst_off, len)
+}
+
+/// `copy_between` from a regular file whose pages are frames (tmpfs, ext4: as splice into
+/// a pipe takes them), with no staging copy of the source: its pages go straight into a tmpfs
+/// destination's (one copy, Linux's splice_direct through the page cache), and into any other
+/// destination's write one page at a time. None (nothing done) for other sources, and when
+/// `src` and `dst` are one open file (whose one position both sides would move).
+fn copy_from_pages(
+    src: &OpenFile,
+    src_off: Option<u64>,
+    dst: &OpenFile,
+    dst_off: Option<u64>,
+    len: usize,
+) -> Option<KResult<Copied>> {
+    let inode = src.inode.as_ref()?;
+    if len == 0
+        || core::ptr::eq(src, dst)
+        || inode.file_type() != FileType::Regular
+        || !crate::mm::pagecache::splice_pages(inode)
+    {
+        return None;
+    }
+    let mut pos = match src_off {
+        Some(o) => o,
+        None => *src.pos.lock(),
+    };
+    let start = pos;
+    // A tmpfs destination takes the frames themselves; others a kernel slice, staged one
+    // page at a time.
+    let to_tmpfs = dst.is_regular()
+        && dst.ops_as::<crate::fs::file::InodeFile>().is_some()
+        && dst.inode.as_ref().is_some_and(crate::mm::shmem::is_tmpfs);
+    let mut page: alloc::vec::Vec<u8> = alloc::vec::Vec::new();
+    let mut zero: Option<Frame> = None;
+    let mut frames: alloc::vec::Vec<(Frame, usize, usize)> = alloc::vec::Vec::new();
+    if frames.try_reserve_exact(BATCH).is_err() {
+        return Some(Err(Errno::ENOMEM));
+    }
+    let mut done = 0usize;
+    let mut dpos = dst_off;
+    let mut err = None;
+    'outer: while done < len {
+        let size = inode.stat().size;
+        if pos >= size {
+            break;
+        }
+        // Up to BATCH pages of the source, as references.
+        let want = ((len - done) as u64).min(size - pos) as usize;
+        let mut got = 0usize;
+        frames.clear();
+        while frames.len() < BATCH && got < want {
+            let p = pos + got as u64;
+            let idx = p / PAGE as u64;
+            let at = (p % PAGE as u64) as usize;
+            let n = (PAGE - at).min(want - got);
+            // A tmpfs hole reads as zeros.
+            let frame = match crate::mm::pagecache::splice_page_or_zero(inode, idx, &mut zero) {
+                Ok(f) => f,
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            };
+            frames.push((frame, at, n));
+            got += n;
+        }
+        if got == 0 {
+            break;
+        }
+        let w = if to_tmpfs {
+            write_frames_tmpfs(dst, dpos, &frames, got)
+        } else {
+            write_frames_staged(dst, dpos, &frames, &mut page)
+        };
+        frames.clear();
+        let w = match w {
+            Ok(w) => w,
+            Err(e) => {
+                err = Some(e);
+                break 'outer;
+            }
+        };
+        pos += w as u64;
+        if let Some(o) = dpos.as_mut() {
+            *o += w as u64;
+        }
+        done += w;
+        if w < got || err.is_some() {
+            break;
+        }
+    }
+    if done == 0 {
+        if let Some(e) = err {
+            return Some(Err(e));
+        }
+    }
+    if src_off.is_none() {
+        // The position moves by what was copied (a concurrent read meanwhile, as Linux's
+        // sendfile without an offset, is not serialised against this).
+        let mut p = src.pos.lock();
+        if *p == start {
+            *p = pos;
+        } else {
+            *p += done as u64;
+        }
+    }
+    src.report_io(done, lintel_vfs::inotify::IN_ACCESS);
+    Some(Ok((done, src_off.map(|_| pos), dpos)))
+}
+
+/// The frames' bytes (`frames`: frame, offset, length; `len` in all) into the tmpfs file
+/// `dst` at `off`, or its position when None, straight from frame to frame, with the checks of
+/// a write (file size limit, seals) under the file's write lock. The bytes written.
+fn write_frames_tmpfs(
+    dst: &OpenFile,
+    off: Option<u64>,
+    frames: &[(Frame, usize, usize)],
+    len: usize,
+) -> KResult<usize> {
+    let inode = dst.inode.as_ref().ok_or(Errno::EBADF)?;
+    if !dst.writable() {
+        return Err(Errno::EBADF);
+    }
+    let Some(first) = frames.first() else {
+        return Ok(0);
+    };
+    let mut segs = [(&first.0, 0, 0); BATCH];
+    for (s, f) in segs.iter_mut().zip(frames) {
+        *s = (&f.0, f.1, f.2);
+    }
+    let segs = &segs[..frames.len().min(BATCH)];
+    let write_at = |pos: u64| -> KResult<usize> {
+        pos.checked_add(len as u64)
+            .filter(|&e| e <= i64::MAX as u64)
+            .ok_or(Errno::EFBIG)?;
+        let n = crate::fs::file::fsize_allows(pos, len)?;
+        let m = dst.page_mapping().map(|m| &**m);
+        crate::mm::pagecache::write_allowed(m, inode, pos, n)?;
+        crate::mm::shmem::write_from_frames(inode, pos, segs, n)
+    };
+    let n = match off {
+        Some(o) => dst.write_serialised(0, || write_at(o))?,
+        None => {
+            let mut pos = dst.pos.lock();
+            let n = dst.write_serialised(0, || write_at(*pos))?;
+            *pos += n as u64;
+            n
+        }
+    };
+    dst.report_io(n, lintel_vfs::inotify::IN_MODIFY);
+    Ok(n)
+}
+
+/// `dst`'s write of the frames' bytes one page at a time through `page` (a page-sized buffer
+/// made on first use): at `off` (moving on), or at its position when None. The bytes
+/// written, short when the destination took less.
+fn write_frames_staged(
+    dst: &OpenFile,
+    off: Option<u64>,
+    frames: &[(Frame, usize, usize)],
+    page: &mut alloc::vec::Vec<u8>,
+) -> KResult<usize> {
+    if page.is_empty() {
+        page.try_reserve_exact(PAGE).map_err(|_| Errno::ENOMEM)?;
+        page.resize(PAGE, 0);
+    }
+    let mut done = 0;
+    for (f, o, l) in frames {
+        f.read(*o, &mut page[..*l]);
+        let w = match off {
+            Some(at) => dst.pwrite(&page[..*l], at + done as u64),
+            None => dst.write(&page[..*l]),
+        };
+        match w {
+            Ok(w) => {
+                done += w;
+                if w < *l {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
+}
+
+/// Copies up to `len` bytes from `src` to `dst` through a kernel buffer (`copy_between` for
+/// sources whose pages are not frames).
+fn copy_buffered(
     src: &OpenFile,
     mut src_off: Option<u64>,
     dst: &OpenFile,
     mut dst_off: Option<u64>,
     len: usize,
-) -> KResult<(usize, Option<u64>, Option<u64>)> {
+) -> KResult<Copied> {
     let mut done = 0;
     let mut buf = alloc::vec![0u8; len.min(64 * 1024)];
     while done < len {
@@ -93,7 +311,15 @@ pub fn sendfile(c: &mut Call) -> SysResult {
     }
     let off = read_off(offp)?;
     let count = count.min(0x7fff_f000);
-    let (n, src_off, _) = copy_between(&inp, off, &out, None, count)?;
+    // Into a pipe from a page-cache file: the pipe takes references to the file's pages, as
+    // splice (Linux's sendfile is a splice through its internal pipe).
+    let (n, src_off) = match crate::fs::pipe::splice_from_file(&inp, off, &out, count, false) {
+        Some(r) => r?,
+        None => {
+            let (n, o, _) = copy_between(&inp, off, &out, None, count)?;
+            (n, o)
+        }
+    };
     if let Some(o) = src_off {
         uaccess::write_u64(offp, o)?;
     }
@@ -123,24 +349,31 @@ pub fn copy_file_range(c: &mut Call) -> SysResult {
     }
     let oi = read_off(off_in)?;
     let oo = read_off(off_out)?;
-    // Not into an immutable file, on any file system, even for nothing
-    // (generic_copy_file_checks).
-    if out
-        .inode
-        .as_ref()
-        .is_some_and(|i| lintel_vfs::is_immutable(&**i))
-    {
+    let (Some(a), Some(b)) = (inp.inode.as_ref(), out.inode.as_ref()) else {
+        return Err(Errno::EINVAL);
+    };
+    // As Linux's generic_copy_file_checks (5.19 on): between two file systems only those
+    // with a copy_file_range of their own (nfs, cifs), which Lintel has none of; offsets
+    // that would wrap past 2^64; the length shortened to the end of the source; overlapping
+    // ranges within one file refused; nothing to copy is 0.
+    if inp.stat().dev != out.stat().dev {
+        return Err(Errno::EXDEV);
+    }
+    // Not into an immutable file, on any file system, even for nothing.
+    if lintel_vfs::is_immutable(&**b) {
         return Err(Errno::EPERM);
     }
-    // Overlapping ranges within one file are refused.
-    if let (Some(a), Some(b)) = (inp.inode.as_ref(), out.inode.as_ref()) {
-        if Arc::ptr_eq(a, b) {
-            let si = oi.unwrap_or(*inp.pos.lock());
-            let so = oo.unwrap_or(*out.pos.lock());
-            if si < so + len as u64 && so < si + len as u64 {
-                return Err(Errno::EINVAL);
-            }
-        }
+    let si = oi.unwrap_or(*inp.pos.lock());
+    let so = oo.unwrap_or(*out.pos.lock());
+    if si.checked_add(len as u64).is_none() || so.checked_add(len as u64).is_none() {
+        return Err(Errno::EOVERFLOW);
+    }
+    let len = (len as u64).min(inp.size().saturating_sub(si)) as usize;
+    if Arc::ptr_eq(a, b) && si < so + len as u64 && so < si + len as u64 {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 {
+        return ok(0);
     }
     let (n, ni, no) = copy_between(&inp, oi, &out, oo, len.min(0x7fff_f000))?;
     if let Some(o) = ni {

@@ -20,7 +20,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::partial(
         "splice",
         splice,
-        "from a tmpfs or ext4 file into a pipe the pipe takes references to the page-cache pages (no copy); from a pipe into a regular file the bytes go from the pipe's pages (into tmpfs pages straight, into other file systems through one page-sized copy per buffer) and only what the file took leaves the pipe; O_APPEND files are EINVAL as Linux; between a pipe and anything else through a kernel buffer; SPLICE_F_NONBLOCK follows the files' own flags",
+        "from a tmpfs or ext4 file into a pipe the pipe takes references to the page-cache pages (no copy); from a pipe into a regular file the bytes go from the pipe's pages (into tmpfs pages straight, into other file systems through one page-sized copy per buffer) and only what the file took leaves the pipe; O_APPEND files are EINVAL as Linux; from a pipe into a stream (a socket, a tty, a device without a position) from the pipe's pages, one page-sized copy per buffer into the stream's write, only what it took leaving the pipe; from anything else (a socket) into a pipe, and with an offset into a non-seekable file, through a kernel buffer; SPLICE_F_NONBLOCK follows the files' own flags",
     ),
     Syscall::partial(
         "vmsplice",
