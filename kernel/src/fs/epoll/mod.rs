@@ -26,7 +26,7 @@ use crate::mm::kheap;
 use crate::spinlock::Mutex;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
 use list::List;
@@ -59,6 +59,9 @@ struct Ready {
     wanted: AtomicU32,
     /// Whether the key is on the ready list (or being looked at by a collect).
     queued: AtomicBool,
+    /// The collect that last looked at the entry (`Interest::pass`): a key listed twice
+    /// (a hook fired while a collect had it) is looked at once per call.
+    pass: AtomicU64,
 }
 
 impl Hook for Ready {
@@ -98,6 +101,8 @@ impl ReadyList {
 struct Interest {
     list: List<Key, Entry>,
     unhooked: Vec<Key>,
+    /// Counts collects (see `Ready::pass`).
+    pass: u64,
 }
 
 impl Interest {
@@ -144,6 +149,7 @@ impl Epoll {
             entries: Mutex::new(Interest {
                 list: List::new(),
                 unhooked: Vec::new(),
+                pass: 0,
             }),
             ready: Arc::new(ReadyList(Mutex::new(ReadyKeys {
                 keys: Vec::new(),
@@ -240,6 +246,7 @@ impl Epoll {
                     key: k,
                     wanted: AtomicU32::new(events | EPOLLERR | EPOLLHUP),
                     queued: AtomicBool::new(true),
+                    pass: AtomicU64::new(0),
                 });
                 let weak: Weak<dyn Hook> = Arc::downgrade(&h) as Weak<dyn Hook>;
                 hooks.add(weak)?;
@@ -294,7 +301,7 @@ impl Epoll {
     fn prune(&self) {
         let removed = {
             let mut e = self.entries.lock();
-            let Interest { list, unhooked } = &mut *e;
+            let Interest { list, unhooked, .. } = &mut *e;
             let n = list.retain(|ent| ent.file.strong_count() > 0);
             unhooked.retain(|k| list.contains_key(k));
             n
@@ -370,9 +377,9 @@ impl Epoll {
             self.scan_all(&mut e, max, consume, depth, &mut out, &mut dead);
         } else {
             // The keys looked at are replaced in place by those that stay on the list
-            // (`kept` of them); the keys from `i` on were not reached. A key listed twice (a
-            // hook fired while a collect had it) is looked at once: the first look clears
-            // its flag, and the flag of one that stays is set again only after the loop.
+            // (`kept` of them); the keys from `i` on were not reached.
+            e.pass += 1;
+            let pass = e.pass;
             let mut kept = 0;
             let mut i = 0;
             while i < batch.len() && out.len() < max {
@@ -384,7 +391,9 @@ impl Epoll {
                 let Some(h) = ent.hook.clone() else {
                     continue;
                 };
-                if !h.queued.swap(false, Ordering::AcqRel) {
+                if h.pass.swap(pass, Ordering::Relaxed) == pass
+                    || !h.queued.swap(false, Ordering::AcqRel)
+                {
                     continue;
                 }
                 let stays = match visit(ent, consume, depth, &mut out) {
@@ -403,40 +412,43 @@ impl Epoll {
                         break;
                     }
                 };
-                if stays {
+                // A level-triggered entry that reported stays (unless its hook put it back
+                // on the list meanwhile).
+                if stays && !h.queued.swap(true, Ordering::AcqRel) {
                     batch[kept] = k;
                     kept += 1;
                 }
             }
-            // A level-triggered entry that reported stays (unless its hook put it back on the
-            // list meanwhile).
-            let mut w = 0;
-            for r in 0..kept {
-                let k = batch[r];
-                let again = e
-                    .list
-                    .get_mut(&k)
-                    .and_then(|ent| ent.hook.as_ref())
-                    .is_some_and(|h| !h.queued.swap(true, Ordering::AcqRel));
-                if again {
-                    batch[w] = k;
-                    w += 1;
-                }
-            }
             // What stays: the keys not reached, then those looked at that stay.
-            batch.drain(w..i);
-            batch.rotate_left(w);
-            // The files without hooks, every time.
-            let mut j = 0;
-            while j < e.unhooked.len() && out.len() < max {
-                let k = e.unhooked[j];
-                j += 1;
-                let Some(ent) = e.list.get_mut(&k) else {
-                    continue;
-                };
-                if let Seen::Dead = visit(ent, consume, depth, &mut out) {
-                    if dead.try_reserve(1).is_ok() {
-                        dead.push(k);
+            batch.drain(kept..i);
+            batch.rotate_left(kept);
+            // The files without hooks, every time: walked in the list when they are many
+            // of it (no lookup each), else looked up.
+            if e.unhooked.len() * 8 >= e.list.len() {
+                for (k, ent) in e.list.iter_mut() {
+                    if out.len() >= max {
+                        break;
+                    }
+                    if ent.hook.is_none() {
+                        if let Seen::Dead = visit(ent, consume, depth, &mut out) {
+                            if dead.try_reserve(1).is_ok() {
+                                dead.push(*k);
+                            }
+                        }
+                    }
+                }
+            } else {
+                let mut j = 0;
+                while j < e.unhooked.len() && out.len() < max {
+                    let k = e.unhooked[j];
+                    j += 1;
+                    let Some(ent) = e.list.get_mut(&k) else {
+                        continue;
+                    };
+                    if let Seen::Dead = visit(ent, consume, depth, &mut out) {
+                        if dead.try_reserve(1).is_ok() {
+                            dead.push(k);
+                        }
                     }
                 }
             }
