@@ -18,7 +18,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -96,7 +98,7 @@ static const char *const row_names[] = {
     "stat_tmp", "stat_deep", "fstat", "open_close", "pipe_write_read", "splice_pipe_tmpfs",
     "udp_send_recv", "tcp_send_recv", "sigaction", "yield_switch", "futex_handoff",
     "condvar_handoff", "pipe_switch", "file_fault", "tmpfs_read_64k", "ext4_read_64k",
-    "tcp_epoll_1", "tcp_epoll_8", "read_devzero_protnone",
+    "tcp_epoll_1", "tcp_epoll_8", "read_devzero_protnone", "epoll_idle_1000",
 };
 
 /* Whether row `op` is asked for in `rows` (NULL: every row). */
@@ -189,6 +191,45 @@ static void epoll_there_and_back(int ep, int pair, char *c) {
     recv(epairs[pair][1], c, 1, 0);
     send(epairs[pair][1], c, 1, 0);
     recv(epairs[pair][0], c, 1, 0);
+}
+
+/* epoll_idle_1000 (issue 21, a server with many idle connections): one epoll instance
+ * watching IDLE idle files (IDLE / 2 eventfds at 0 and the read ends of IDLE / 2 empty pipes)
+ * and the read end of one active pipe. One call: a byte written into the active pipe,
+ * epoll_wait (one event), the byte read back. Set up only when the row is asked for (it needs
+ * RLIMIT_NOFILE raised). */
+#define IDLE 1000
+static int idle_ep = -1, idle_pipe[2] = {-1, -1};
+
+static int epoll_idle(void) {
+    struct rlimit rl = {.rlim_cur = 4096, .rlim_max = 4096};
+    if (setrlimit(RLIMIT_NOFILE, &rl) && (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < 2 * IDLE))
+        return -1;
+    idle_ep = epoll_create1(0);
+    if (idle_ep < 0 || pipe(idle_pipe))
+        return -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = IDLE};
+    if (epoll_ctl(idle_ep, EPOLL_CTL_ADD, idle_pipe[0], &ev))
+        return -1;
+    for (int i = 0; i < IDLE; i++) {
+        int p[2], fd = -1;
+        if (i % 2 == 0)
+            fd = eventfd(0, 0);
+        else if (pipe(p) == 0)
+            fd = p[0];
+        ev.data.u32 = i;
+        if (fd < 0 || epoll_ctl(idle_ep, EPOLL_CTL_ADD, fd, &ev))
+            return -1;
+    }
+    return 0;
+}
+
+static void epoll_idle_call(char *c) {
+    struct epoll_event ev[4];
+    write(idle_pipe[1], c, 1);
+    if (epoll_wait(idle_ep, ev, 4, -1) != 1 || ev[0].data.u32 != IDLE)
+        fprintf(stderr, "blocks: epoll_wait gave something else\n");
+    read(idle_pipe[0], c, 1);
 }
 
 #define TMPFS_MAGIC 0x01021994
@@ -290,12 +331,16 @@ int main(int argc, char **argv) {
     }
     if (tbig < 0 || ebig < 0)
         fprintf(stderr, "blocks: no %s file: its window is empty\n", tbig < 0 ? "tmpfs" : "ext4");
+    if (wanted(rows, 25) && epoll_idle()) {
+        perror("blocks: epoll_idle_1000");
+        return 1;
+    }
     /* The order is the one blocks.py names: getppid, read_devnull, write_devnull, read_devzero,
      * futex_eagain, pwrite_tmpfs, stat_tmp, stat_deep, fstat, open_close, pipe_write_read,
      * splice_pipe_tmpfs, udp_send_recv, tcp_send_recv, sigaction, then the switch rows:
      * yield_switch, futex_handoff, condvar_handoff, pipe_switch, then file_fault, tmpfs_read_64k,
-     * ext4_read_64k, tcp_epoll_1, tcp_epoll_8, read_devzero_protnone (last: nothing undoes its
-     * PROT_NONE page). A second argument (row names, comma-separated) runs only those rows; the
+     * ext4_read_64k, tcp_epoll_1, tcp_epoll_8, read_devzero_protnone (nothing undoes its
+     * PROT_NONE page), epoll_idle_1000. A second argument (row names, comma-separated) runs only those rows; the
      * others' windows stay empty and in place. */
     rounds = n / 2;
     for (int op = 0; op < (int)(sizeof row_names / sizeof *row_names); op++) {
@@ -391,6 +436,7 @@ int main(int argc, char **argv) {
                 }
                 case 22: epoll_there_and_back(epfd[0], 0, &c); break;
                 case 23: epoll_there_and_back(epfd[1], (int)(i % NPAIRS), &c); break;
+                case 25: epoll_idle_call(&c); break;
                 }
             }
         } else if (op == 15) {

@@ -42,6 +42,7 @@ OPS = [
     "tcp_epoll_1",
     "tcp_epoll_8",
     "read_devzero_protnone",
+    "epoll_idle_1000",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 

@@ -3,6 +3,7 @@
 use super::file::{
     poll_notify, FileOps, OpenFile, POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, POLL_WAIT,
 };
+use super::pollhook::PollHooks;
 use crate::spinlock::Mutex;
 use alloc::sync::Arc;
 use lintel_abi::stat::{Stat, S_IFREG};
@@ -14,6 +15,8 @@ const MAX: u64 = u64::MAX - 1;
 pub struct EventFd {
     count: Mutex<u64>,
     semaphore: bool,
+    /// epoll's wake-up hooks.
+    hooks: PollHooks,
 }
 
 impl EventFd {
@@ -21,6 +24,7 @@ impl EventFd {
         Arc::new(EventFd {
             count: Mutex::new(init),
             semaphore,
+            hooks: PollHooks::new(),
         })
     }
 
@@ -30,11 +34,16 @@ impl EventFd {
         let mut c = self.count.lock();
         *c = c.saturating_add(1).min(MAX);
         drop(c);
+        self.hooks.fire(POLLIN | POLLRDNORM);
         poll_notify();
     }
 }
 
 impl FileOps for EventFd {
+    fn poll_hooks(&self) -> Option<&PollHooks> {
+        Some(&self.hooks)
+    }
+
     fn anon_name(&self) -> Option<&'static str> {
         Some("[eventfd]")
     }
@@ -52,6 +61,7 @@ impl FileOps for EventFd {
             *c -= v;
             drop(c);
             buf[..8].copy_from_slice(&v.to_le_bytes());
+            self.hooks.fire(POLLOUT | POLLWRNORM);
             poll_notify();
             Some(Ok(8))
         })
@@ -72,6 +82,7 @@ impl FileOps for EventFd {
             }
             *c += v;
             drop(c);
+            self.hooks.fire(POLLIN | POLLRDNORM);
             poll_notify();
             Some(Ok(8))
         })

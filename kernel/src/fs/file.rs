@@ -71,6 +71,12 @@ pub trait FileOps: Any + Send + Sync {
     fn generation(&self) -> u64 {
         POLL_GEN.load(Ordering::Relaxed)
     }
+    /// The wake-up hooks this file fires wherever its readiness may change (see
+    /// [`super::pollhook`]); None for files that only call [`poll_notify`], which epoll then
+    /// polls on every epoll_wait.
+    fn poll_hooks(&self) -> Option<&super::pollhook::PollHooks> {
+        None
+    }
     /// Metadata for files that have no inode (pipes, sockets).
     fn stat(&self) -> Stat {
         Stat::default()
@@ -311,6 +317,10 @@ impl Drop for OpenFile {
     fn drop(&mut self) {
         if let Some(hook) = RELEASE_HOOK.get() {
             hook(self);
+        }
+        // epoll entries of this file are looked at again, and go (Linux's eventpoll_release).
+        if let Some(h) = self.ops.poll_hooks() {
+            h.fire(0);
         }
         NR_FILES.fetch_sub(1, Ordering::Relaxed);
     }

@@ -27,6 +27,7 @@ pub mod notify;
 pub mod nsfs;
 pub mod pidfd;
 pub mod pipe;
+pub mod pollhook;
 pub mod procfs;
 pub mod seq;
 pub mod signalfd;

@@ -6,7 +6,8 @@
 //! and the copies.
 
 use super::file::FasyncList;
-use super::file::{FileOps, OpenFile, UserIo};
+use super::file::{FileOps, OpenFile, UserIo, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
+use super::pollhook::PollHooks;
 use crate::sched::WaitQueue;
 use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
@@ -63,6 +64,8 @@ pub struct Pipe {
     /// O_ASYNC readers (told of new data) and writers (told of room).
     async_readers: FasyncList,
     async_writers: FasyncList,
+    /// epoll's wake-up hooks (both ends' entries).
+    hooks: PollHooks,
     ino: u64,
 }
 
@@ -85,6 +88,7 @@ impl Pipe {
             open_wait: WaitQueue::new(),
             async_readers: FasyncList::new(),
             async_writers: FasyncList::new(),
+            hooks: PollHooks::new(),
             ino: NEXT_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
         })
     }
@@ -92,6 +96,7 @@ impl Pipe {
     /// Tells readers that data came.
     fn wake_readers(&self) {
         self.read_wait.wake_all();
+        self.hooks.fire(POLLIN | POLLRDNORM);
         super::file::poll_notify();
         self.async_readers.kill(POLL_IN);
     }
@@ -99,6 +104,7 @@ impl Pipe {
     /// Tells writers that room came.
     fn wake_writers(&self) {
         self.write_wait.wake_all();
+        self.hooks.fire(POLLOUT | POLLWRNORM);
         super::file::poll_notify();
         self.async_writers.kill(POLL_OUT);
     }
@@ -154,6 +160,7 @@ impl Drop for PipeEnd {
         drop(s);
         self.pipe.read_wait.wake_all();
         self.pipe.write_wait.wake_all();
+        self.pipe.hooks.fire(0);
         super::file::poll_notify();
         self.pipe.async_readers.kill(POLL_IN);
         self.pipe.async_writers.kill(POLL_OUT);
@@ -538,6 +545,10 @@ pub fn tee(inp: &OpenFile, out: &OpenFile, len: usize, nonblock: bool) -> KResul
 }
 
 impl FileOps for PipeEnd {
+    fn poll_hooks(&self) -> Option<&PollHooks> {
+        Some(&self.pipe.hooks)
+    }
+
     fn fasync(&self) -> [Option<&FasyncList>; 2] {
         [
             self.read.then_some(&self.pipe.async_readers),
@@ -632,6 +643,7 @@ impl FileOps for PipeEnd {
             s.ring.resize(size)?;
             drop(s);
             self.pipe.write_wait.wake_all();
+            self.pipe.hooks.fire(POLLOUT | POLLWRNORM);
             return Ok(size);
         }
         Ok(s.ring.capacity())

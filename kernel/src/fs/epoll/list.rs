@@ -124,8 +124,8 @@ impl<K: Ord + Copy, V> List<K, V> {
         self.chunks.iter().flatten().map(|(_, v)| v)
     }
 
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        self.chunks.iter_mut().flatten().map(|(_, v)| v)
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
+        self.chunks.iter_mut().flatten().map(|(k, v)| (&*k, v))
     }
 
     /// The entries from the first key not below `k` on, in order.

@@ -1,17 +1,32 @@
-//! epoll: an interest list of open files, checked for readiness on epoll_wait. Level-triggered
-//! entries report while ready; edge-triggered ones when something happened since their last
-//! report; one-shot ones once until re-armed by EPOLL_CTL_MOD. Each entry is charged to the
-//! instance's user (see [`watches`]), and the list grows only while the heap has room
-//! (see [`list`]).
+//! epoll: an interest list of open files and a ready list of the entries that may have an
+//! event. Level-triggered entries report while ready; edge-triggered ones when something
+//! happened since their last report; one-shot ones once until re-armed by EPOLL_CTL_MOD. Each
+//! entry is charged to the instance's user (see [`watches`]), and the list grows only while
+//! the heap has room (see [`list`]).
+//!
+//! The ready list (Linux's rdllist): an entry whose file has wake-up hooks
+//! ([`crate::fs::pollhook`]: pipes, eventfds) installs one when it is added; the file fires it
+//! where its readiness may change, and the hook puts the entry's key on the ready list.
+//! epoll_wait polls only the entries on that list (to confirm: a hook says "may"), and the
+//! entries of files without hooks, which are polled on every call as before. A level-triggered
+//! entry that reported stays on the list and is polled again on the next call; one that is not
+//! ready leaves it until its hook fires again. When the list cannot grow (the heap is short),
+//! the instance remembers it and the next call polls every entry.
+//!
+//! Sleeping is unchanged: epoll_wait sleeps on the global poll queue, which every readiness
+//! change wakes (`poll_notify`); the hooks fire before that wake-up, so a woken sleeper finds
+//! the entry on the list.
 
 mod list;
 pub mod watches;
 
 use super::file::{FileOps, OpenFile, POLLIN, POLLRDNORM};
+use super::pollhook::Hook;
 use crate::mm::kheap;
 use crate::spinlock::Mutex;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use lintel_abi::stat::{Stat, S_IFREG};
 use lintel_abi::{Errno, KResult};
 use list::List;
@@ -24,18 +39,87 @@ struct Entry {
     data: u64,
     /// ONESHOT entries are disabled after reporting.
     armed: bool,
-    /// For edge triggering: what was last reported, and the event generation then.
+    /// For edge triggering of files without hooks: what was last reported, and the event
+    /// generation then.
     last: u32,
     last_gen: u64,
+    /// The hook on the file's wake-up hooks; None for a file without them (on `unhooked`).
+    hook: Option<Arc<Ready>>,
 }
 
 /// An entry's key: (fd, open file identity): the same file under two fds is two entries.
 type Key = (i32, usize);
 
+/// An entry's wake-up hook (Linux's ep_poll_callback): puts the key on the ready list.
+struct Ready {
+    list: Arc<ReadyList>,
+    key: Key,
+    /// The events that queue the entry (its events, EPOLLERR and EPOLLHUP); 0 while a
+    /// one-shot entry is disarmed.
+    wanted: AtomicU32,
+    /// Whether the key is on the ready list (or being looked at by a collect).
+    queued: AtomicBool,
+    /// The collect that last looked at the entry (`Interest::pass`): a key listed twice
+    /// (a hook fired while a collect had it) is looked at once per call.
+    pass: AtomicU64,
+}
+
+impl Hook for Ready {
+    fn fire(&self, events: u32) {
+        let wanted = self.wanted.load(Ordering::Acquire);
+        if wanted == 0 || (events != 0 && events & wanted == 0) {
+            return;
+        }
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            self.list.push(self.key);
+        }
+    }
+}
+
+/// The keys of entries that may be ready. A leaf lock: hooks take it under their file's
+/// locks, epoll under its interest list's.
+struct ReadyList(Mutex<ReadyKeys>);
+
+struct ReadyKeys {
+    keys: Vec<Key>,
+    /// A key could not be added (no heap): the next collect polls every entry.
+    overflow: bool,
+}
+
+impl ReadyList {
+    fn push(&self, k: Key) {
+        let mut q = self.0.lock();
+        if q.keys.len() == q.keys.capacity() && q.keys.try_reserve(1).is_err() {
+            q.overflow = true;
+            return;
+        }
+        q.keys.push(k);
+    }
+}
+
+/// The interest list, and the keys of its entries whose files have no hooks.
+struct Interest {
+    list: List<Key, Entry>,
+    unhooked: Vec<Key>,
+    /// Counts collects (see `Ready::pass`).
+    pass: u64,
+}
+
+impl Interest {
+    fn remove(&mut self, k: &Key) -> Option<Entry> {
+        let ent = self.list.remove(k)?;
+        if ent.hook.is_none() {
+            self.unhooked.retain(|u| u != k);
+        }
+        Some(ent)
+    }
+}
+
 pub struct Epoll {
     /// The real uid of the creator, who is charged for the entries.
     uid: u32,
-    entries: Mutex<List<Key, Entry>>,
+    entries: Mutex<Interest>,
+    ready: Arc<ReadyList>,
 }
 
 fn key(fd: i32, f: &Arc<OpenFile>) -> Key {
@@ -45,12 +129,32 @@ fn key(fd: i32, f: &Arc<OpenFile>) -> Key {
 /// How deep epoll instances may watch each other.
 const MAX_NESTING: usize = 4;
 
+/// What looking at one entry found.
+enum Seen {
+    /// Its file was closed: the entry goes.
+    Dead,
+    /// No event (or disarmed).
+    Idle,
+    /// Reported into the output.
+    Reported,
+    /// An event, but no room to report it (the heap is short).
+    NoRoom,
+}
+
 impl Epoll {
     /// A new instance of the user `uid` (its real uid).
     pub fn new(uid: u32) -> KResult<Arc<Epoll>> {
         let ep = Arc::new(Epoll {
             uid,
-            entries: Mutex::new(List::new()),
+            entries: Mutex::new(Interest {
+                list: List::new(),
+                unhooked: Vec::new(),
+                pass: 0,
+            }),
+            ready: Arc::new(ReadyList(Mutex::new(ReadyKeys {
+                keys: Vec::new(),
+                overflow: false,
+            }))),
         });
         watches::register(uid, &ep)?;
         Ok(ep)
@@ -82,7 +186,7 @@ impl Epoll {
             EPOLL_CTL_ADD => self.add(k, file, events, data)?,
             EPOLL_CTL_MOD => {
                 let mut e = self.entries.lock();
-                let ent = e.get_mut(&k).ok_or(Errno::ENOENT)?;
+                let ent = e.list.get_mut(&k).ok_or(Errno::ENOENT)?;
                 if ent.events & EPOLLEXCLUSIVE != 0 {
                     return Err(Errno::EINVAL);
                 }
@@ -91,9 +195,19 @@ impl Epoll {
                 ent.armed = true;
                 ent.last = 0;
                 ent.last_gen = u64::MAX;
+                if let Some(h) = &ent.hook {
+                    h.wanted
+                        .store(events | EPOLLERR | EPOLLHUP, Ordering::Release);
+                    // Looked at on the next call, as Linux's ep_modify polls the file.
+                    h.queued.store(true, Ordering::Release);
+                    self.ready.push(k);
+                }
             }
             EPOLL_CTL_DEL => {
-                self.entries.lock().remove(&k).ok_or(Errno::ENOENT)?;
+                let ent = self.entries.lock().remove(&k).ok_or(Errno::ENOENT)?;
+                if let (Some(h), Some(hooks)) = (&ent.hook, file.ops.poll_hooks()) {
+                    hooks.remove(Arc::as_ptr(h) as *const ());
+                }
                 watches::uncharge(self.uid, 1);
             }
             _ => return Err(Errno::EINVAL),
@@ -105,37 +219,92 @@ impl Epoll {
     /// EPOLL_CTL_ADD: EEXIST for a key already there, ENOSPC when the user has
     /// max_user_watches, ENOMEM when the heap has no room for the entry (Linux's order). The
     /// user is charged before the list is locked (a sweep may lock it), so the key is looked
-    /// for again after.
+    /// for again after. The hook is installed before the entry is in the list; a hook that
+    /// fires before is harmless (its key is not found and dropped), and the new entry is put
+    /// on the ready list after, to be polled once as Linux's ep_insert polls it.
     fn add(&self, k: Key, file: &Arc<OpenFile>, events: u32, data: u64) -> KResult<()> {
-        if self.entries.lock().contains_key(&k) {
+        if self.entries.lock().list.contains_key(&k) {
             return Err(Errno::EEXIST);
         }
         if events & EPOLLEXCLUSIVE != 0 && events & EPOLLONESHOT != 0 {
             return Err(Errno::EINVAL);
         }
         watches::charge(self.uid)?;
-        let r = self.entries.lock().insert(
-            k,
-            Entry {
-                file: Arc::downgrade(file),
-                events,
-                data,
-                armed: true,
-                last: 0,
-                last_gen: u64::MAX,
-            },
-        );
+        let r = self.insert(k, file, events, data);
         if r.is_err() {
             watches::uncharge(self.uid, 1);
         }
         r
     }
 
+    fn insert(&self, k: Key, file: &Arc<OpenFile>, events: u32, data: u64) -> KResult<()> {
+        let hooks = file.ops.poll_hooks();
+        let hook = match hooks {
+            Some(hooks) => {
+                let h = Arc::new(Ready {
+                    list: self.ready.clone(),
+                    key: k,
+                    wanted: AtomicU32::new(events | EPOLLERR | EPOLLHUP),
+                    queued: AtomicBool::new(true),
+                    pass: AtomicU64::new(0),
+                });
+                let weak: Weak<dyn Hook> = Arc::downgrade(&h) as Weak<dyn Hook>;
+                hooks.add(weak)?;
+                Some(h)
+            }
+            None => None,
+        };
+        let hook_ptr = hook.as_ref().map(|h| Arc::as_ptr(h) as *const ());
+        let r = {
+            let mut e = self.entries.lock();
+            let room = if hook.is_none() {
+                kheap::reserve_in(&mut e.unhooked, 1)
+            } else {
+                Ok(())
+            };
+            room.and_then(|()| {
+                let hooked = hook.is_some();
+                e.list.insert(
+                    k,
+                    Entry {
+                        file: Arc::downgrade(file),
+                        events,
+                        data,
+                        armed: true,
+                        last: 0,
+                        last_gen: u64::MAX,
+                        hook,
+                    },
+                )?;
+                if !hooked {
+                    e.unhooked.push(k);
+                }
+                Ok(hooked)
+            })
+        };
+        match r {
+            Ok(true) => {
+                self.ready.push(k);
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(err) => {
+                if let (Some(hooks), Some(p)) = (hooks, hook_ptr) {
+                    hooks.remove(p);
+                }
+                Err(err)
+            }
+        }
+    }
+
     /// Drops the entries whose file was closed, and their charges.
     fn prune(&self) {
         let removed = {
             let mut e = self.entries.lock();
-            e.retain(|ent| ent.file.strong_count() > 0)
+            let Interest { list, unhooked, .. } = &mut *e;
+            let n = list.retain(|ent| ent.file.strong_count() > 0);
+            unhooked.retain(|k| list.contains_key(k));
+            n
         };
         watches::uncharge(self.uid, removed);
     }
@@ -150,7 +319,7 @@ impl Epoll {
         let mut inner: Vec<Arc<OpenFile>> = Vec::new();
         {
             let e = self.entries.lock();
-            for ent in e.values() {
+            for ent in e.list.values() {
                 let Some(f) = ent.file.upgrade() else {
                     continue;
                 };
@@ -182,7 +351,7 @@ impl Epoll {
     /// The file of the `nth` entry registered under `fd` (kcmp's KCMP_EPOLL_TFD).
     pub fn target(&self, fd: i32, nth: usize) -> Option<Arc<OpenFile>> {
         let e = self.entries.lock();
-        let mut of_fd = e.from(&(fd, 0)).take_while(|((f, _), _)| *f == fd);
+        let mut of_fd = e.list.from(&(fd, 0)).take_while(|((f, _), _)| *f == fd);
         of_fd.nth(nth)?.1.file.upgrade()
     }
 
@@ -197,56 +366,213 @@ impl Epoll {
     fn collect_at(&self, max: usize, consume: bool, depth: u8) -> Vec<(u32, u64)> {
         let mut out = Vec::new();
         let mut e = self.entries.lock_nested(depth);
-        let removed = e.retain(|ent| ent.file.strong_count() > 0);
-        for ent in e.values_mut() {
-            if out.len() >= max {
-                break;
-            }
-            if !ent.armed {
-                continue;
-            }
-            let Some(f) = ent.file.upgrade() else {
-                continue;
-            };
-            let mask = ent.events | EPOLLERR | EPOLLHUP;
-            let r = match f.ops_as::<EpollFile>() {
-                Some(inner) => inner.0.readiness(depth + 1),
-                None => f.ops.poll(&f),
-            } & mask;
-            if r == 0 {
-                if consume {
-                    ent.last = 0;
+        let (mut batch, overflow) = {
+            let mut q = self.ready.0.lock();
+            let overflow = core::mem::replace(&mut q.overflow, false);
+            (core::mem::take(&mut q.keys), overflow)
+        };
+        let mut dead: Vec<Key> = Vec::new();
+        if overflow {
+            batch.clear();
+            self.scan_all(&mut e, max, consume, depth, &mut out, &mut dead);
+        } else {
+            // The keys looked at are replaced in place by those that stay on the list
+            // (`kept` of them); the keys from `i` on were not reached.
+            e.pass += 1;
+            let pass = e.pass;
+            let mut kept = 0;
+            let mut i = 0;
+            while i < batch.len() && out.len() < max {
+                let k = batch[i];
+                i += 1;
+                let Some(ent) = e.list.get_mut(&k) else {
+                    continue;
+                };
+                let Some(h) = ent.hook.clone() else {
+                    continue;
+                };
+                if h.pass.swap(pass, Ordering::Relaxed) == pass
+                    || !h.queued.swap(false, Ordering::AcqRel)
+                {
+                    continue;
                 }
-                continue;
+                let stays = match visit(ent, consume, depth, &mut out) {
+                    Seen::Dead => {
+                        if dead.try_reserve(1).is_ok() {
+                            dead.push(k);
+                        }
+                        false
+                    }
+                    Seen::Idle => false,
+                    Seen::Reported => !consume || ent.events & (EPOLLET | EPOLLONESHOT) == 0,
+                    Seen::NoRoom => {
+                        // Not reached after all.
+                        h.queued.store(true, Ordering::Release);
+                        i -= 1;
+                        break;
+                    }
+                };
+                // A level-triggered entry that reported stays (unless its hook put it back
+                // on the list meanwhile).
+                if stays && !h.queued.swap(true, Ordering::AcqRel) {
+                    batch[kept] = k;
+                    kept += 1;
+                }
             }
-            let et = ent.events & EPOLLET != 0;
-            let gen = if et { f.ops.generation() } else { 0 };
-            if et && r & !ent.last == 0 && gen == ent.last_gen {
-                continue;
+            // What stays: the keys not reached, then those looked at that stay.
+            batch.drain(kept..i);
+            batch.rotate_left(kept);
+            // The files without hooks, every time: walked in the list when they are many
+            // of it (no lookup each), else looked up.
+            if e.unhooked.len() * 8 >= e.list.len() {
+                for (k, ent) in e.list.iter_mut() {
+                    if out.len() >= max {
+                        break;
+                    }
+                    if ent.hook.is_none() {
+                        if let Seen::Dead = visit(ent, consume, depth, &mut out) {
+                            if dead.try_reserve(1).is_ok() {
+                                dead.push(*k);
+                            }
+                        }
+                    }
+                }
+            } else {
+                let mut j = 0;
+                while j < e.unhooked.len() && out.len() < max {
+                    let k = e.unhooked[j];
+                    j += 1;
+                    let Some(ent) = e.list.get_mut(&k) else {
+                        continue;
+                    };
+                    if let Seen::Dead = visit(ent, consume, depth, &mut out) {
+                        if dead.try_reserve(1).is_ok() {
+                            dead.push(k);
+                        }
+                    }
+                }
             }
-            // Room before the event is consumed: with the heap short, fewer are reported
-            // and the rest stay for the next call.
-            if out.len() == out.capacity() && kheap::reserve_in(&mut out, 1).is_err() {
-                break;
+        }
+        {
+            let mut q = self.ready.0.lock();
+            if !batch.is_empty() {
+                // Keys queued while this ran go after.
+                if batch.try_reserve(q.keys.len()).is_ok() {
+                    batch.append(&mut q.keys);
+                    q.keys = batch;
+                } else {
+                    q.overflow = true;
+                }
             }
-            if consume && et {
-                ent.last = r;
-                ent.last_gen = gen;
+        }
+        let mut removed = 0;
+        for k in &dead {
+            if e.remove(k).is_some() {
+                removed += 1;
             }
-            if consume && ent.events & EPOLLONESHOT != 0 {
-                ent.armed = false;
-            }
-            out.push((r, ent.data));
         }
         drop(e);
         watches::uncharge(self.uid, removed);
         out
     }
+
+    /// The ready list was incomplete: every entry is looked at, and the level-triggered ones
+    /// that reported go back on the list (which may overflow again).
+    fn scan_all(
+        &self,
+        e: &mut Interest,
+        max: usize,
+        consume: bool,
+        depth: u8,
+        out: &mut Vec<(u32, u64)>,
+        dead: &mut Vec<Key>,
+    ) {
+        for (k, ent) in e.list.iter_mut() {
+            if out.len() >= max {
+                // The rest are looked at on the next call.
+                self.ready.0.lock().overflow = true;
+                break;
+            }
+            let hook = ent.hook.clone();
+            if let Some(h) = &hook {
+                h.queued.store(false, Ordering::Release);
+            }
+            match visit(ent, consume, depth, out) {
+                Seen::Dead => {
+                    if dead.try_reserve(1).is_ok() {
+                        dead.push(*k);
+                    }
+                }
+                Seen::Idle => {}
+                Seen::Reported => {
+                    let stays = !consume || ent.events & (EPOLLET | EPOLLONESHOT) == 0;
+                    if let Some(h) = hook.filter(|_| stays) {
+                        if !h.queued.swap(true, Ordering::AcqRel) {
+                            self.ready.push(*k);
+                        }
+                    }
+                }
+                Seen::NoRoom => {
+                    self.ready.0.lock().overflow = true;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Polls one entry and reports it into `out` when it has an event, with the edge and one-shot
+/// bookkeeping when `consume`.
+fn visit(ent: &mut Entry, consume: bool, depth: u8, out: &mut Vec<(u32, u64)>) -> Seen {
+    if !ent.armed {
+        return Seen::Idle;
+    }
+    let Some(f) = ent.file.upgrade() else {
+        return Seen::Dead;
+    };
+    let mask = ent.events | EPOLLERR | EPOLLHUP;
+    let r = match f.ops_as::<EpollFile>() {
+        Some(inner) => inner.0.readiness(depth + 1),
+        None => f.ops.poll(&f),
+    } & mask;
+    if r == 0 {
+        if consume {
+            ent.last = 0;
+        }
+        return Seen::Idle;
+    }
+    let et = ent.events & EPOLLET != 0;
+    // Without hooks, an edge is told by the file's event generation.
+    let gen = if et && ent.hook.is_none() {
+        f.ops.generation()
+    } else {
+        0
+    };
+    if et && ent.hook.is_none() && r & !ent.last == 0 && gen == ent.last_gen {
+        return Seen::Idle;
+    }
+    // Room before the event is consumed: with the heap short, fewer are reported and the
+    // rest stay for the next call.
+    if out.len() == out.capacity() && kheap::reserve_in(out, 1).is_err() {
+        return Seen::NoRoom;
+    }
+    if consume && et {
+        ent.last = r;
+        ent.last_gen = gen;
+    }
+    if consume && ent.events & EPOLLONESHOT != 0 {
+        ent.armed = false;
+        if let Some(h) = &ent.hook {
+            h.wanted.store(0, Ordering::Release);
+        }
+    }
+    out.push((r, ent.data));
+    Seen::Reported
 }
 
 impl Drop for Epoll {
     fn drop(&mut self) {
-        let n = self.entries.get_mut().len();
+        let n = self.entries.get_mut().list.len();
         watches::unregister(self.uid, self, n);
     }
 }
