@@ -874,16 +874,11 @@ pub fn splice_from_file(
         };
         let mut done = 0;
         let mut err = None;
-        for _ in 0..claim.pages {
-            if done >= want {
-                break;
-            }
-            let idx = pos / PAGE as u64;
-            let at = (pos % PAGE as u64) as usize;
-            let n = (PAGE - at).min(want - done);
-            // (A hole: a zeroed frame of its own.)
-            let frame = match crate::mm::pagecache::splice_page_or_zero(inode, idx, &mut None) {
-                Ok(f) => f,
+        // (A hole: a zeroed frame of its own.)
+        for page in crate::mm::pagecache::file_pages(inode, pos, want, &mut None).take(claim.pages)
+        {
+            let (frame, at, n) = match page {
+                Ok(p) => p,
                 Err(e) => {
                     err = Some(e);
                     break;

@@ -102,21 +102,18 @@ fn copy_from_pages(
         let want = ((len - done) as u64).min(size - pos) as usize;
         let mut got = 0usize;
         frames.clear();
-        while frames.len() < BATCH && got < want {
-            let p = pos + got as u64;
-            let idx = p / PAGE as u64;
-            let at = (p % PAGE as u64) as usize;
-            let n = (PAGE - at).min(want - got);
-            // A tmpfs hole reads as zeros.
-            let frame = match crate::mm::pagecache::splice_page_or_zero(inode, idx, &mut zero) {
-                Ok(f) => f,
+        // (A tmpfs hole reads as zeros.)
+        for page in crate::mm::pagecache::file_pages(inode, pos, want, &mut zero).take(BATCH) {
+            match page {
+                Ok((frame, at, n)) => {
+                    frames.push((frame, at, n));
+                    got += n;
+                }
                 Err(e) => {
                     err = Some(e);
                     break;
                 }
-            };
-            frames.push((frame, at, n));
-            got += n;
+            }
         }
         if got == 0 {
             break;
