@@ -21,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -98,7 +99,7 @@ static const char *const row_names[] = {
     "stat_tmp", "stat_deep", "fstat", "open_close", "pipe_write_read", "splice_pipe_tmpfs",
     "udp_send_recv", "tcp_send_recv", "sigaction", "yield_switch", "futex_handoff",
     "condvar_handoff", "pipe_switch", "file_fault", "tmpfs_read_64k", "ext4_read_64k",
-    "tcp_epoll_1", "tcp_epoll_8", "read_devzero_protnone", "epoll_idle_1000",
+    "tcp_epoll_1", "tcp_epoll_8", "read_devzero_protnone", "epoll_idle_1000", "sendfile_tcp_16k",
 };
 
 /* Whether row `op` is asked for in `rows` (NULL: every row). */
@@ -340,7 +341,7 @@ int main(int argc, char **argv) {
      * splice_pipe_tmpfs, udp_send_recv, tcp_send_recv, sigaction, then the switch rows:
      * yield_switch, futex_handoff, condvar_handoff, pipe_switch, then file_fault, tmpfs_read_64k,
      * ext4_read_64k, tcp_epoll_1, tcp_epoll_8, read_devzero_protnone (nothing undoes its
-     * PROT_NONE page), epoll_idle_1000. A second argument (row names, comma-separated) runs only those rows; the
+     * PROT_NONE page), epoll_idle_1000, sendfile_tcp_16k. A second argument (row names, comma-separated) runs only those rows; the
      * others' windows stay empty and in place. */
     rounds = n / 2;
     for (int op = 0; op < (int)(sizeof row_names / sizeof *row_names); op++) {
@@ -437,6 +438,19 @@ int main(int argc, char **argv) {
                 case 22: epoll_there_and_back(epfd[0], 0, &c); break;
                 case 23: epoll_there_and_back(epfd[1], (int)(i % NPAIRS), &c); break;
                 case 25: epoll_idle_call(&c); break;
+                case 26: {
+                    /* sendfile_tcp_16k (issue 21): sendfile of 16 KiB of the cached tmpfs file
+                     * into the TCP pair, and its reads out of the other end. */
+                    off_t off = (i % (BIG_FILE / 16384)) * (off_t)16384;
+                    if (tbig >= 0 && sendfile(tpair[1], tbig, &off, 16384) == 16384)
+                        for (ssize_t got = 0; got < 16384;) {
+                            ssize_t r = read(tpair[0], big, 16384 - got);
+                            if (r <= 0)
+                                break;
+                            got += r;
+                        }
+                    break;
+                }
                 }
             }
         } else if (op == 15) {

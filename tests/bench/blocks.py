@@ -43,6 +43,7 @@ OPS = [
     "tcp_epoll_8",
     "read_devzero_protnone",
     "epoll_idle_1000",
+    "sendfile_tcp_16k",
 ]
 KERNEL_HALF = 0xFFFF800000000000
 

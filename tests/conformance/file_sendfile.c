@@ -6,7 +6,8 @@
  * of the file or zeros arrive, never an error), O_APPEND destinations (sendfile EINVAL,
  * copy_file_range EBADF), copy_file_range between two file systems (EXDEV, as Linux since
  * 5.19 for file systems without a copy_file_range of their own) and within one file; splice
- * from a pipe into a socket, whose unsent bytes stay in the pipe. */
+ * from a pipe into a socket, whose unsent bytes stay in the pipe. The sockets: Unix stream
+ * pairs and loopback TCP connections (a non-blocking one filled by sendfile and splice). */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -17,6 +18,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #define BIG (300 * 1024 + 123)
@@ -54,9 +57,29 @@ static int holds(int fd, off_t at, long from, long len) {
 
 /* sendfile of [from, from + len) of `in` into a Unix stream socket, read by a child that
  * checks every byte: 0 when all arrived as they should. */
-static void sendfile_socket(int in, long from, long len, int use_pos) {
+/* A connected TCP pair on 127.0.0.1: sv[0] the client, sv[1] the accepted end. */
+static int tcp_pair(int sv[2]) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) ||
+        getsockname(l, (struct sockaddr *)&a, &al))
+        return -1;
+    sv[0] = socket(AF_INET, SOCK_STREAM, 0);
+    if (sv[0] < 0 || connect(sv[0], (struct sockaddr *)&a, sizeof a)) return -1;
+    sv[1] = accept(l, NULL, NULL);
+    close(l);
+    return sv[1] < 0 ? -1 : 0;
+}
+
+/* A Unix stream pair, or with `tcp` a loopback TCP connection. */
+static int stream_pair(int sv[2], int tcp) {
+    return tcp ? tcp_pair(sv) : socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+}
+
+static void sendfile_socket(int in, long from, long len, int use_pos, int tcp) {
     int sv[2];
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHECK(stream_pair(sv, tcp) == 0);
     pid_t p = fork();
     if (p == 0) {
         close(sv[0]);
@@ -88,6 +111,49 @@ static void sendfile_socket(int in, long from, long len, int use_pos) {
     CHECK(waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* sendfile into a non-blocking TCP socket nobody reads until it is full (a short count,
+ * then EAGAIN): what it reported sent arrives, byte for byte. */
+static void sendfile_full_socket(int in) {
+    int sv[2];
+    CHECK(tcp_pair(sv) == 0);
+    CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0 && fcntl(sv[1], F_SETFL, O_NONBLOCK) == 0);
+    /* The file from offset 3 over and over (up to 64 times) until the socket refuses. */
+    const long span = BIG - 3;
+    off_t off = 3;
+    long sent = 0;
+    int eagain = 0;
+    for (int round = 0; round < 100000 && sent < 64 * span; round++) {
+        if (off == BIG) off = 3;
+        ssize_t w = sendfile(sv[0], in, &off, BIG - off);
+        if (w < 0) {
+            CHECK(errno == EAGAIN);
+            eagain = 1;
+            break;
+        }
+        CHECK(w > 0);
+        sent += w;
+    }
+    CHECK(off == 3 + (sent - 1) % span + 1);
+    CHECK(eagain);
+    static unsigned char b[65536];
+    long got = 0, bad = 0;
+    for (int idle = 0; got < sent && idle < 1000;) {
+        ssize_t r = read(sv[1], b, sizeof b);
+        if (r <= 0) {
+            usleep(1000);
+            idle++;
+            continue;
+        }
+        for (ssize_t i = 0; i < r; i++)
+            if (b[i] != pat(3 + (got + i) % span)) bad++;
+        got += r;
+    }
+    CHECK(got == sent && bad == 0);
+    printf("sendfile filled a TCP socket with %ld bytes%s\n", sent, eagain ? ", then EAGAIN" : "");
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void test_dir(const char *dir) {
     char src[256], dst[256];
     snprintf(src, sizeof src, "%s/lt_sendfile_src.%d", dir, getpid());
@@ -99,9 +165,13 @@ static void test_dir(const char *dir) {
 
     /* Into a socket: explicit offsets leave the position alone; without, it moves. */
     CHECK(lseek(in, 5, SEEK_SET) == 5);
-    sendfile_socket(in, 4097, BIG - 4097, 0);
-    CHECK(lseek(in, 0, SEEK_CUR) == 5);
-    sendfile_socket(in, 1, 200000, 1);
+    for (int tcp = 0; tcp < 2; tcp++) {
+        CHECK(lseek(in, 5, SEEK_SET) == 5);
+        sendfile_socket(in, 4097, BIG - 4097, 0, tcp);
+        CHECK(lseek(in, 0, SEEK_CUR) == 5);
+        sendfile_socket(in, 1, 200000, 1, tcp);
+    }
+    sendfile_full_socket(in);
 
     /* Into a pipe, partial at the end of file, nothing past it. */
     int pp[2];
@@ -251,9 +321,9 @@ static void test_dir(const char *dir) {
 
 /* splice from a pipe into a non-blocking Unix socket until the socket is full: what was
  * spliced arrives, what was not stays in the pipe, in order. */
-static void splice_pipe_socket(void) {
+static void splice_pipe_socket(int tcp) {
     int pp[2], sv[2];
-    CHECK(pipe(pp) == 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHECK(pipe(pp) == 0 && stream_pair(sv, tcp) == 0);
     CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
     static unsigned char b[65536];
     long in_pipe = 0, spliced = 0, arrived = 0, bad = 0;
@@ -275,7 +345,13 @@ static void splice_pipe_socket(void) {
     CHECK(ioctl(pp[0], FIONREAD, &q) == 0 && q == in_pipe);
     ssize_t r;
     CHECK(fcntl(sv[1], F_SETFL, O_NONBLOCK) == 0);
-    while ((r = read(sv[1], b, sizeof b)) > 0) {
+    /* (Over TCP the last bytes may still be on their way: wait a little for them.) */
+    for (int idle = 0; arrived < spliced && idle < 1000;) {
+        if ((r = read(sv[1], b, sizeof b)) <= 0) {
+            usleep(1000);
+            idle++;
+            continue;
+        }
         for (ssize_t i = 0; i < r; i++)
             if (b[i] != pat(arrived + i)) bad++;
         arrived += r;
@@ -290,7 +366,7 @@ static void splice_pipe_socket(void) {
     }
     CHECK(in_pipe == 0);
     CHECK(bad == 0);
-    printf("spliced %ld bytes into the socket\n", spliced);
+    printf("spliced %ld bytes into the %s socket\n", spliced, tcp ? "TCP" : "Unix");
     close(pp[0]);
     close(pp[1]);
     close(sv[0]);
@@ -302,7 +378,8 @@ int main(void) {
     test_dir("/dev/shm");
     test_dir(".");
     test_dir("/tmp");
-    splice_pipe_socket();
+    splice_pipe_socket(0);
+    splice_pipe_socket(1);
 
     /* Between two file systems: EXDEV (tmpfs and ext4 have no copy_file_range of their
      * own); within one, a copy. */

@@ -30,6 +30,16 @@ pub trait FileOps: Any + Send + Sync {
     fn user_io(&self, _file: &OpenFile, _io: UserIo) -> Option<KResult<usize>> {
         None
     }
+    /// write(2) of a stream (no position) from page frames (`segs`: frame, offset, length),
+    /// with no staging copy: sendfile and splice from page-cache or pipe pages. None for
+    /// files without such a path (the caller then writes through a page-sized buffer).
+    fn write_frames(
+        &self,
+        _file: &OpenFile,
+        _segs: &[(&lintel_hal::mm::Frame, usize, usize)],
+    ) -> Option<KResult<usize>> {
+        None
+    }
     /// Whether lseek/pread/pwrite apply (else ESPIPE). A constant of the kind of file:
     /// `OpenFile::new` asks once and keeps the answer.
     fn seekable(&self) -> bool {
@@ -519,6 +529,25 @@ impl OpenFile {
         };
         self.report_io(n, IN_MODIFY);
         Ok(n)
+    }
+
+    /// write(2) of a stream from page frames (`FileOps::write_frames`); None for a file with a
+    /// position or without that path, with nothing done.
+    pub fn write_frames(
+        &self,
+        segs: &[(&lintel_hal::mm::Frame, usize, usize)],
+    ) -> Option<KResult<usize>> {
+        if self.seekable() {
+            return None;
+        }
+        if !self.writable() {
+            return Some(Err(Errno::EBADF));
+        }
+        let r = self.ops.write_frames(self, segs)?;
+        if let Ok(n) = r {
+            self.report_io(n, IN_MODIFY);
+        }
+        Some(r)
     }
 
     /// read(2)/pread(2) or, with `write`, write(2)/pwrite(2) (`at`) straight between user

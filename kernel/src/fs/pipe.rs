@@ -684,7 +684,8 @@ pub fn pipe_size(f: &OpenFile, set: bool, arg: usize) -> KResult<usize> {
 /// copy. Only what the file took leaves the pipe: a short write (RLIMIT_FSIZE, a full file
 /// system) or a failed one leaves the rest to read. The bytes moved and the new `off`. Into a
 /// stream that is not a pipe (a socket, a tty, a device without a position: `off` is None)
-/// the same, each buffer through its write one page at a time. None when `inp` is not a
+/// the same, each buffer through its write one page at a time, or all of them in one write
+/// straight from the frames for a stream that takes them (a TCP socket). None when `inp` is not a
 /// pipe's read end or `out` neither a regular file nor such a stream: the caller copies.
 pub fn splice_to_file(
     inp: &OpenFile,
@@ -761,6 +762,15 @@ impl PipeEnd {
                 src.try_reserve(segs.len()).map_err(|_| Errno::ENOMEM)?;
                 src.extend(segs.iter().map(|(p, o, l, _)| (&p.0, *o, *l)));
                 return crate::mm::shmem::write_from_frames(inode, pos, &src, n);
+            }
+            if inode.is_none() {
+                // A stream that takes frames (a TCP socket): no staging copy.
+                let mut src = Vec::new();
+                src.try_reserve(segs.len()).map_err(|_| Errno::ENOMEM)?;
+                src.extend(segs.iter().map(|(p, o, l, _)| (&p.0, *o, *l)));
+                if let Some(r) = out.ops.write_frames(out, &src) {
+                    return r;
+                }
             }
             let mut buf = Vec::new();
             buf.try_reserve_exact(PAGE).map_err(|_| Errno::ENOMEM)?;
@@ -864,16 +874,11 @@ pub fn splice_from_file(
         };
         let mut done = 0;
         let mut err = None;
-        for _ in 0..claim.pages {
-            if done >= want {
-                break;
-            }
-            let idx = pos / PAGE as u64;
-            let at = (pos % PAGE as u64) as usize;
-            let n = (PAGE - at).min(want - done);
-            // (A hole: a zeroed frame of its own.)
-            let frame = match crate::mm::pagecache::splice_page_or_zero(inode, idx, &mut None) {
-                Ok(f) => f,
+        // (A hole: a zeroed frame of its own.)
+        for page in crate::mm::pagecache::file_pages(inode, pos, want, &mut None).take(claim.pages)
+        {
+            let (frame, at, n) = match page {
+                Ok(p) => p,
                 Err(e) => {
                     err = Some(e);
                     break;

@@ -662,6 +662,55 @@ pub fn splice_page_or_zero(
     }
 }
 
+/// The page references of `len` bytes of a regular file from `pos`, one page at a time:
+/// (frame, offset in it, length), from `splice_page_or_zero` (holes read from `zero`). An
+/// error is the last item. sendfile's and splice's walks over a file's pages.
+pub struct FilePages<'a> {
+    inode: &'a Arc<dyn Inode>,
+    pos: u64,
+    left: usize,
+    zero: &'a mut Option<Frame>,
+}
+
+impl Iterator for FilePages<'_> {
+    type Item = KResult<(Frame, usize, usize)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        let idx = self.pos / PAGE as u64;
+        let at = (self.pos % PAGE as u64) as usize;
+        let n = (PAGE - at).min(self.left);
+        match splice_page_or_zero(self.inode, idx, self.zero) {
+            Ok(f) => {
+                self.pos += n as u64;
+                self.left -= n;
+                Some(Ok((f, at, n)))
+            }
+            Err(e) => {
+                self.left = 0;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// `FilePages` of `len` bytes of `inode` from `pos`.
+pub fn file_pages<'a>(
+    inode: &'a Arc<dyn Inode>,
+    pos: u64,
+    len: usize,
+    zero: &'a mut Option<Frame>,
+) -> FilePages<'a> {
+    FilePages {
+        inode,
+        pos,
+        left: len,
+        zero,
+    }
+}
+
 /// Runs `f`, a write of the regular file `inode` (with an O_APPEND write's reading of the
 /// size), holding the file's write lock (`Mapping::write_lock`): writes and truncations of
 /// one file happen one after the other, each reaching the inode and the cached pages before

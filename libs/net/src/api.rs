@@ -44,6 +44,22 @@ impl Stack {
         }
     }
 
+    /// A send on a stream (TCP) socket of `len` bytes that the caller writes straight into
+    /// the socket's send buffer: `fill(at, buf)` fills `buf` with bytes `at..at + buf.len()`
+    /// of them (sendfile from page-cache pages, with no staging copy). What `send` returns;
+    /// EOPNOTSUPP for a datagram socket.
+    pub fn send_fill(
+        &mut self,
+        id: SockId,
+        len: usize,
+        fill: &mut dyn FnMut(usize, &mut [u8]),
+    ) -> Result<usize, Errno> {
+        match self.sock(id)?.kind {
+            Kind::Tcp => self.tcp_send_fill(id, len, fill),
+            Kind::Udp | Kind::Icmp => Err(Errno::EOPNOTSUPP),
+        }
+    }
+
     /// Returns (bytes copied, source address, full datagram length for MSG_TRUNC).
     pub fn recv(
         &mut self,

@@ -588,6 +588,42 @@ impl Stack {
     }
 
     pub(crate) fn tcp_send(&mut self, id: SockId, data: &[u8]) -> Result<usize, Errno> {
+        self.tcp_send_with(id, data.len(), |sk| sk.send_slice(data))
+    }
+
+    /// `tcp_send` of `len` bytes that `fill` writes straight into the send ring (see
+    /// `Stack::send_fill`): one copy from wherever the caller keeps them.
+    pub(crate) fn tcp_send_fill(
+        &mut self,
+        id: SockId,
+        len: usize,
+        fill: &mut dyn FnMut(usize, &mut [u8]),
+    ) -> Result<usize, Errno> {
+        self.tcp_send_with(id, len, |sk| {
+            // The ring's free space may wrap: two contiguous pieces at most.
+            let mut done = 0;
+            while done < len {
+                let k = sk.send(|buf| {
+                    let k = buf.len().min(len - done);
+                    fill(done, &mut buf[..k]);
+                    (k, k)
+                })?;
+                if k == 0 {
+                    break;
+                }
+                done += k;
+            }
+            Ok(done)
+        })
+    }
+
+    /// The checks of a send of `len` bytes, then `put` to queue them.
+    fn tcp_send_with(
+        &mut self,
+        id: SockId,
+        len: usize,
+        put: impl FnOnce(&mut tcp::Socket<'static>) -> Result<usize, tcp::SendError>,
+    ) -> Result<usize, Errno> {
         let (n, h) = self.conn(id).map_err(|_| Errno::EPIPE)?;
         let s = self.sock_mut(id)?;
         if let Some(e) = s.error.take() {
@@ -602,10 +638,10 @@ impl Stack {
             _ if !sk.may_send() => return Err(Errno::EPIPE),
             _ => {}
         }
-        if data.is_empty() {
+        if len == 0 {
             return Ok(0);
         }
-        let r = match sk.send_slice(data) {
+        let r = match put(sk) {
             Ok(0) => Err(Errno::EAGAIN),
             Ok(k) => Ok(k),
             Err(_) => Err(Errno::EPIPE),

@@ -37,6 +37,16 @@ impl FileOps for InetFile {
         crate::net::sigpipe_on_epipe(self.0.send(buf, None, file.nonblocking()), true)
     }
 
+    /// A TCP socket's send buffer filled straight from the frames (sendfile, splice).
+    fn write_frames(
+        &self,
+        file: &OpenFile,
+        segs: &[(&lintel_hal::mm::Frame, usize, usize)],
+    ) -> Option<KResult<usize>> {
+        let r = self.0.send_frames(segs, file.nonblocking())?;
+        Some(crate::net::sigpipe_on_epipe(r, true))
+    }
+
     fn poll(&self, _: &OpenFile) -> u32 {
         poll_mask(self.0.events())
     }

@@ -230,13 +230,46 @@ impl InetSocket {
         }
         let stream = self.kind == Kind::Tcp;
         let to = if stream { None } else { to };
+        self.send_with(data.len(), nonblock, |s, sent| {
+            s.send(self.id, &data[sent..], to)
+        })
+    }
+
+    /// send of the frames' bytes (`segs`: frame, offset, length) on a TCP socket, straight
+    /// from the frames into its send buffer (`Stack::send_fill`), waiting as `send` does.
+    /// None for other sockets (datagrams keep one message per write).
+    pub fn send_frames(
+        &self,
+        segs: &[(&lintel_hal::mm::Frame, usize, usize)],
+        nonblock: bool,
+    ) -> Option<KResult<usize>> {
+        if self.raw || self.kind != Kind::Tcp {
+            return None;
+        }
+        let len = segs.iter().map(|s| s.2).sum();
+        Some(self.send_with(len, nonblock, |s, sent| {
+            s.send_fill(self.id, len - sent, &mut |at, buf| {
+                fill_from_frames(segs, sent + at, buf)
+            })
+        }))
+    }
+
+    /// The wait of a send of `len` bytes; `put(stack, sent)` queues what it can from byte
+    /// `sent` on.
+    fn send_with(
+        &self,
+        len: usize,
+        nonblock: bool,
+        mut put: impl FnMut(&mut lintel_net::Stack, usize) -> Result<usize, Errno>,
+    ) -> KResult<usize> {
+        let stream = self.kind == Kind::Tcp;
         let deadline = self.timeouts.deadline(false);
         let mut sent = 0;
         let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || loop {
-            match super::with_conn(self.id, |s| s.send(self.id, &data[sent..], to)) {
+            match super::with_conn(self.id, |s| put(s, sent)) {
                 Ok(n) => {
                     sent += n;
-                    if !stream || sent >= data.len() {
+                    if !stream || sent >= len {
                         return Some(Ok(()));
                     }
                     if n == 0 {
@@ -533,4 +566,24 @@ pub fn poll_mask(ev: Events) -> u32 {
         m |= POLLERR;
     }
     m
+}
+
+/// Fills `buf` with bytes `at..at + buf.len()` of the frames' bytes (`segs`: frame, offset,
+/// length, in order).
+fn fill_from_frames(segs: &[(&lintel_hal::mm::Frame, usize, usize)], at: usize, buf: &mut [u8]) {
+    let mut skip = at;
+    let mut done = 0;
+    for &(f, o, l) in segs {
+        if done >= buf.len() {
+            break;
+        }
+        if skip >= l {
+            skip -= l;
+            continue;
+        }
+        let k = (l - skip).min(buf.len() - done);
+        f.read(o + skip, &mut buf[done..done + k]);
+        done += k;
+        skip = 0;
+    }
 }

@@ -19,7 +19,7 @@ pub(super) const SYSCALLS: &[Syscall] = &[
     Syscall::implemented(
         "sendfile",
         sendfile,
-        "from a tmpfs or ext4 file the bytes come straight from its page-cache pages: a pipe takes references to them (no copy), a tmpfs file one copy from page to page, any other destination (socket, ext4 file, device) its write of each page; other sources through a kernel buffer; O_APPEND destinations EINVAL as Linux",
+        "from a tmpfs or ext4 file the bytes come straight from its page-cache pages: a pipe takes references to them (no copy), a tmpfs file one copy from page to page, a TCP socket one copy from the pages into its send buffer (up to 64 KiB a send), any other destination (Unix or UDP socket, ext4 file, device) its write of each page; other sources through a kernel buffer; O_APPEND destinations EINVAL as Linux",
     ),
     Syscall::implemented(
         "copy_file_range",
@@ -53,8 +53,11 @@ pub(in crate::syscall) fn copy_between(
 
 /// `copy_between` from a regular file whose pages are frames (tmpfs, ext4: as splice into
 /// a pipe takes them), with no staging copy of the source: its pages go straight into a tmpfs
-/// destination's (one copy, Linux's splice_direct through the page cache), and into any other
-/// destination's write one page at a time. None (nothing done) for other sources, and when
+/// destination's (one copy, Linux's splice_direct through the page cache), into a stream that
+/// takes frames (a TCP socket: `FileOps::write_frames`) in one send per batch, and into any
+/// other destination's write one page at a time. Bytes are copied when they are queued: a
+/// later write to the file does not change what a socket has queued (Linux's skb frags keep
+/// the page itself, so there it may). None (nothing done) for other sources, and when
 /// `src` and `dst` are one open file (whose one position both sides would move).
 fn copy_from_pages(
     src: &OpenFile,
@@ -99,27 +102,30 @@ fn copy_from_pages(
         let want = ((len - done) as u64).min(size - pos) as usize;
         let mut got = 0usize;
         frames.clear();
-        while frames.len() < BATCH && got < want {
-            let p = pos + got as u64;
-            let idx = p / PAGE as u64;
-            let at = (p % PAGE as u64) as usize;
-            let n = (PAGE - at).min(want - got);
-            // A tmpfs hole reads as zeros.
-            let frame = match crate::mm::pagecache::splice_page_or_zero(inode, idx, &mut zero) {
-                Ok(f) => f,
+        // (A tmpfs hole reads as zeros.)
+        for page in crate::mm::pagecache::file_pages(inode, pos, want, &mut zero).take(BATCH) {
+            match page {
+                Ok((frame, at, n)) => {
+                    frames.push((frame, at, n));
+                    got += n;
+                }
                 Err(e) => {
                     err = Some(e);
                     break;
                 }
-            };
-            frames.push((frame, at, n));
-            got += n;
+            }
         }
         if got == 0 {
             break;
         }
         let w = if to_tmpfs {
             write_frames_tmpfs(dst, dpos, &frames, got)
+        } else if let Some(w) = dpos
+            .is_none()
+            .then(|| write_frames_stream(dst, &frames))
+            .flatten()
+        {
+            w
         } else {
             write_frames_staged(dst, dpos, &frames, &mut page)
         };
@@ -200,6 +206,18 @@ fn write_frames_tmpfs(
     };
     dst.report_io(n, lintel_vfs::inotify::IN_MODIFY);
     Ok(n)
+}
+
+/// A stream's write straight from the frames (a TCP socket's send buffer filled from the
+/// page-cache pages: `FileOps::write_frames`), all of them in one call; None for a
+/// destination without that path.
+fn write_frames_stream(dst: &OpenFile, frames: &[(Frame, usize, usize)]) -> Option<KResult<usize>> {
+    let (first, _) = frames.split_first()?;
+    let mut segs = [(&first.0, 0, 0); BATCH];
+    for (s, f) in segs.iter_mut().zip(frames) {
+        *s = (&f.0, f.1, f.2);
+    }
+    dst.write_frames(&segs[..frames.len().min(BATCH)])
 }
 
 /// `dst`'s write of the frames' bytes one page at a time through `page` (a page-sized buffer

@@ -949,3 +949,38 @@ fn linger_with_unread_data_does_not_wait() {
     h.run(5);
     assert_eq!(h.st.linger_close(s), None);
 }
+
+/// send_fill: the caller's bytes written straight into the send ring, across its wrap, and a
+/// datagram socket refused.
+#[test]
+fn send_fill_wraps_the_ring() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 8);
+    let (c, s) = h.pair(l, la, Family::V4);
+    let pat = |i: usize| (i * 7 + (i >> 9)) as u8;
+    let total = 300_000;
+    let mut sent = 0;
+    let mut got = Vec::new();
+    while got.len() < total {
+        if sent < total {
+            let want = (total - sent).min(70_000);
+            match h.st.send_fill(c, want, &mut |at, buf| {
+                for (k, b) in buf.iter_mut().enumerate() {
+                    *b = pat(sent + at + k);
+                }
+            }) {
+                Ok(n) => sent += n,
+                Err(Errno::EAGAIN) => {}
+                Err(e) => panic!("send_fill: {e:?}"),
+            }
+        }
+        h.run(1);
+        if let Ok(b) = h.recv_some(s, 65536) {
+            got.extend_from_slice(&b);
+        }
+    }
+    assert_eq!(got.len(), total);
+    assert!(got.iter().enumerate().all(|(i, &b)| b == pat(i)));
+    let u = h.st.socket(crate::Kind::Udp, Family::V4).unwrap();
+    assert_eq!(h.st.send_fill(u, 1, &mut |_, _| {}), Err(Errno::EOPNOTSUPP));
+}
