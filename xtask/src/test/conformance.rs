@@ -199,7 +199,9 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
         }
         let _ = std::fs::remove_dir_all(&cwd);
         std::fs::create_dir_all(&cwd).map_err(|e| e.to_string())?;
-        match run_native(&exe, &cwd) {
+        let ran = run_native(&exe, &cwd);
+        super::cross_conformance::host_ran(&id, &ran);
+        match ran {
             Ok((0, _)) => guest.push((id, exe)),
             Ok((code, text)) => {
                 native_failed.insert(

@@ -133,14 +133,13 @@ fn run_oracle(port: &Cross, t: &Listed, exe: &Path, cwd: &Path) -> Result<(i32, 
         }
         Oracle::QemuUser => run_native_under(&[port.qemu_user], exe, cwd),
         Oracle::Host => {
-            // One host run per test serves both ports in one `cargo xtask test`.
-            static VERDICTS: Mutex<BTreeMap<String, HostVerdict>> = Mutex::new(BTreeMap::new());
             // A musl test's oracle is its x86_64 musl build.
-            let (key, variant) = if t.musl {
-                (format!("{name}{MUSL}"), crate::build::Variant::Musl)
+            let variant = if t.musl {
+                crate::build::Variant::Musl
             } else {
-                (name.clone(), crate::build::Variant::Glibc)
+                crate::build::Variant::Glibc
             };
+            let key = format!("{name}.{}", variant.name());
             if let Some(v) = VERDICTS.lock().map_err(|e| e.to_string())?.get(&key) {
                 return v.clone();
             }
@@ -159,7 +158,22 @@ fn run_oracle(port: &Cross, t: &Listed, exe: &Path, cwd: &Path) -> Result<(i32, 
 }
 
 /// A host run's (status, output), or why it could not run.
-type HostVerdict = Result<(i32, String), String>;
+pub(super) type HostVerdict = Result<(i32, String), String>;
+
+/// The host's runs of x86_64 builds, by id (`NAME.musl`, `NAME.glibc`): one run per test
+/// serves both ports in one `cargo xtask test`, and the x86_64 conformance stage, which ran
+/// the same build (`build::compile_c`, the same variant) the same way (`run_native`, a fresh
+/// folder) just before, hands its runs over (`host_ran`) rather than have the ports compile
+/// and run 125 of them once more (about a minute and a half of a CI run).
+static VERDICTS: Mutex<BTreeMap<String, HostVerdict>> = Mutex::new(BTreeMap::new());
+
+/// Records the host's run of the x86_64 build `id` (`NAME.VARIANT`) for the ports' `host`
+/// oracle.
+pub(super) fn host_ran(id: &str, verdict: &HostVerdict) {
+    if let Ok(mut v) = VERDICTS.lock() {
+        v.insert(id.to_string(), verdict.clone());
+    }
+}
 
 /// Cross-compiles `src` (with its `.flags`) into `out` against glibc, statically unless
 /// `dynamic`, or against musl (static) when `musl`.
