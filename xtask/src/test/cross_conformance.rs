@@ -176,8 +176,16 @@ pub(super) fn host_ran(id: &str, verdict: &HostVerdict) {
 }
 
 /// Cross-compiles `src` (with its `.flags`) into `out` against glibc, statically unless
-/// `dynamic`, or against musl (static) when `musl`.
-fn compile(port: &Cross, src: &Path, out: &Path, dynamic: bool, musl: bool) -> Result<(), String> {
+/// `dynamic`, or against musl (static) when `musl`; at the idle scheduling class when `idle`
+/// (`chrt --idle 0`: see `prebuild`).
+fn compile(
+    port: &Cross,
+    src: &Path,
+    out: &Path,
+    dynamic: bool,
+    musl: bool,
+    idle: bool,
+) -> Result<(), String> {
     let libc: Vec<String> = if musl {
         super::cross_musl::args(port.arch, port.triplet)?
     } else {
@@ -187,7 +195,14 @@ fn compile(port: &Cross, src: &Path, out: &Path, dynamic: bool, musl: bool) -> R
     if let Some(p) = out.parent() {
         std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
     }
-    let o = Command::new(port.cc)
+    let mut cmd = if idle {
+        let mut c = Command::new("chrt");
+        c.args(["--idle", "0", port.cc]);
+        c
+    } else {
+        Command::new(port.cc)
+    };
+    let o = cmd
         .args(&libc)
         .args((!dynamic).then_some("-static"))
         .args(["-O2", "-Wall", "-I"])
@@ -210,18 +225,11 @@ pub(crate) fn port_tests(arch: &str) -> Result<Vec<String>, String> {
     Ok(listed(&path, 0)?.into_iter().map(|t| t.name).collect())
 }
 
-pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> Result<(), String> {
+/// What a port's list builds under `filter`: (id, test, program).
+fn jobs(filter: Option<&str>, port: &Cross) -> Result<Vec<(String, Listed, PathBuf)>, String> {
     let dir = root().join("tests/conformance");
     let tests = listed(&dir.join(format!("{}.txt", port.arch)), 0)?;
-    // `--filter conformance.ARCH` (or a term of a list): the whole list, without the port's
-    // boot tests.
-    let whole = format!("conformance.{}", port.arch);
-    let filter = filter.filter(|f| !f.split(',').any(|t| t == whole));
     let bin = crate::build::ensure_build_dir()?.join(format!("tests/{}", port.arch));
-    let cwd = bin.join(format!("cwd-{}", std::process::id()));
-    let mut guest: Vec<(String, PathBuf)> = Vec::new();
-    let start = std::time::Instant::now();
-    // Compile on every core, then run the oracles one at a time (some tests time themselves).
     let mut jobs = Vec::new();
     for test in tests {
         let kind = match (test.dynamic, test.musl) {
@@ -236,9 +244,65 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> 
         let exe = bin.join(&id);
         jobs.push((id, test, exe));
     }
-    let built = crate::build::in_parallel(&jobs, |(_, test, exe)| {
-        let src = dir.join(format!("{}.c", test.name));
-        compile(port, &src, exe, test.dynamic, test.musl)
+    Ok(jobs)
+}
+
+/// The ports' builds of a whole run, made in a thread of their own from the start of the run
+/// on, at the idle scheduling class (SCHED_IDLE: a compiler runs only on a core nothing else
+/// wants, and any other thread that wakes takes the core at once): they fill the second core
+/// while the x86_64 stage's native runs sleep and its one-CPU guest passes keep one core
+/// busy, instead of taking both cores for minutes when the ports' turn comes. The timing
+/// tests, native or in a guest, never wait for them. The results, by program path, go to
+/// `conformance` (which compiles anything missing as before).
+pub(super) fn prebuild() -> std::thread::JoinHandle<Prebuilt> {
+    std::thread::spawn(|| {
+        let mut all = Vec::new();
+        for port in [&RISCV64, &AARCH64] {
+            if let Ok(jobs) = jobs(None, port) {
+                all.extend(jobs.into_iter().map(|(_, test, exe)| (port, test, exe)));
+            }
+        }
+        let dir = root().join("tests/conformance");
+        let built = crate::build::in_parallel(&all, |(port, test, exe)| {
+            let src = dir.join(format!("{}.c", test.name));
+            compile(port, &src, exe, test.dynamic, test.musl, true)
+        });
+        all.into_iter()
+            .zip(built)
+            .map(|((_, _, exe), r)| (exe, r))
+            .collect()
+    })
+}
+
+/// `prebuild`'s results: a program's path and whether it compiled.
+pub(super) type Prebuilt = BTreeMap<PathBuf, Result<(), String>>;
+
+pub(super) fn conformance(
+    t: &mut Tally,
+    filter: Option<&str>,
+    port: &Cross,
+    prebuilt: &Prebuilt,
+) -> Result<(), String> {
+    let dir = root().join("tests/conformance");
+    // `--filter conformance.ARCH` (or a term of a list): the whole list, without the port's
+    // boot tests.
+    let whole = format!("conformance.{}", port.arch);
+    let filter = filter.filter(|f| !f.split(',').any(|t| t == whole));
+    let bin = crate::build::ensure_build_dir()?.join(format!("tests/{}", port.arch));
+    let cwd = bin.join(format!("cwd-{}", std::process::id()));
+    let mut guest: Vec<(String, PathBuf)> = Vec::new();
+    let start = std::time::Instant::now();
+    // Compile on every core (what `prebuild` has not), then run the oracles one at a time
+    // (some tests time themselves).
+    let jobs = jobs(filter, port)?;
+    let built = crate::build::in_parallel(&jobs, |(_, test, exe)| match prebuilt.get(exe) {
+        Some(Ok(())) => Ok(()),
+        // Not built early, or not there (a failure is compiled again: its message then
+        // is the compiler's, whatever became of `chrt`).
+        _ => {
+            let src = dir.join(format!("{}.c", test.name));
+            compile(port, &src, exe, test.dynamic, test.musl, false)
+        }
     });
     for ((id, test, exe), built) in jobs.into_iter().zip(built) {
         if let Err(e) = built {
@@ -269,6 +333,7 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> 
         port,
         &root().join("tests/runner/runner.c"),
         &runner,
+        false,
         false,
         false,
     )
