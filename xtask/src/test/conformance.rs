@@ -188,7 +188,34 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
             jobs.push((id, src, v, bin.join(v.name()).join(&name)));
         }
     }
-    let built = build::in_parallel(&jobs, |(_, src, v, exe)| build::compile_c(src, *v, exe));
+    // A test's two glibc builds come from one compilation when both are wanted.
+    let mut units: Vec<Vec<usize>> = Vec::new();
+    for (i, (_, src, v, _)) in jobs.iter().enumerate() {
+        let pair = units.iter_mut().find(|u| {
+            let (_, s, w, _) = &jobs[u[0]];
+            s == src && u.len() == 1 && (*w, *v) == (Variant::Glibc, Variant::GlibcDyn)
+        });
+        match pair {
+            Some(u) => u.push(i),
+            None => units.push(vec![i]),
+        }
+    }
+    let unit_built = build::in_parallel(&units, |u| match u[..] {
+        [s, d] => {
+            let r = build::compile_glibc_pair(jobs[s].1, &jobs[s].3, &jobs[d].3);
+            vec![r.clone(), r]
+        }
+        _ => u
+            .iter()
+            .map(|&i| build::compile_c(jobs[i].1, jobs[i].2, &jobs[i].3))
+            .collect(),
+    });
+    let mut built: Vec<Result<(), String>> = vec![Ok(()); jobs.len()];
+    for (u, rs) in units.iter().zip(unit_built) {
+        for (&i, r) in u.iter().zip(rs) {
+            built[i] = r;
+        }
+    }
     let build_time = start.elapsed().as_secs();
     let mut guest: Vec<(String, PathBuf)> = Vec::new();
     let mut native_failed: BTreeMap<String, String> = BTreeMap::new();
@@ -199,7 +226,9 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, kvm: bool) -> Res
         }
         let _ = std::fs::remove_dir_all(&cwd);
         std::fs::create_dir_all(&cwd).map_err(|e| e.to_string())?;
-        match run_native(&exe, &cwd) {
+        let ran = run_native(&exe, &cwd);
+        super::cross_conformance::host_ran(&id, &ran);
+        match ran {
             Ok((0, _)) => guest.push((id, exe)),
             Ok((code, text)) => {
                 native_failed.insert(

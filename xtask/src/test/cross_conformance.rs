@@ -133,14 +133,13 @@ fn run_oracle(port: &Cross, t: &Listed, exe: &Path, cwd: &Path) -> Result<(i32, 
         }
         Oracle::QemuUser => run_native_under(&[port.qemu_user], exe, cwd),
         Oracle::Host => {
-            // One host run per test serves both ports in one `cargo xtask test`.
-            static VERDICTS: Mutex<BTreeMap<String, HostVerdict>> = Mutex::new(BTreeMap::new());
             // A musl test's oracle is its x86_64 musl build.
-            let (key, variant) = if t.musl {
-                (format!("{name}{MUSL}"), crate::build::Variant::Musl)
+            let variant = if t.musl {
+                crate::build::Variant::Musl
             } else {
-                (name.clone(), crate::build::Variant::Glibc)
+                crate::build::Variant::Glibc
             };
+            let key = format!("{name}.{}", variant.name());
             if let Some(v) = VERDICTS.lock().map_err(|e| e.to_string())?.get(&key) {
                 return v.clone();
             }
@@ -159,11 +158,34 @@ fn run_oracle(port: &Cross, t: &Listed, exe: &Path, cwd: &Path) -> Result<(i32, 
 }
 
 /// A host run's (status, output), or why it could not run.
-type HostVerdict = Result<(i32, String), String>;
+pub(super) type HostVerdict = Result<(i32, String), String>;
+
+/// The host's runs of x86_64 builds, by id (`NAME.musl`, `NAME.glibc`): one run per test
+/// serves both ports in one `cargo xtask test`, and the x86_64 conformance stage, which ran
+/// the same build (`build::compile_c`, the same variant) the same way (`run_native`, a fresh
+/// folder) just before, hands its runs over (`host_ran`) rather than have the ports compile
+/// and run 125 of them once more (about a minute and a half of a CI run).
+static VERDICTS: Mutex<BTreeMap<String, HostVerdict>> = Mutex::new(BTreeMap::new());
+
+/// Records the host's run of the x86_64 build `id` (`NAME.VARIANT`) for the ports' `host`
+/// oracle.
+pub(super) fn host_ran(id: &str, verdict: &HostVerdict) {
+    if let Ok(mut v) = VERDICTS.lock() {
+        v.insert(id.to_string(), verdict.clone());
+    }
+}
 
 /// Cross-compiles `src` (with its `.flags`) into `out` against glibc, statically unless
-/// `dynamic`, or against musl (static) when `musl`.
-fn compile(port: &Cross, src: &Path, out: &Path, dynamic: bool, musl: bool) -> Result<(), String> {
+/// `dynamic`, or against musl (static) when `musl`; at the idle scheduling class when `idle`
+/// (`chrt --idle 0`: see `prebuild`).
+fn compile(
+    port: &Cross,
+    src: &Path,
+    out: &Path,
+    dynamic: bool,
+    musl: bool,
+    idle: bool,
+) -> Result<(), String> {
     let libc: Vec<String> = if musl {
         super::cross_musl::args(port.arch, port.triplet)?
     } else {
@@ -173,7 +195,14 @@ fn compile(port: &Cross, src: &Path, out: &Path, dynamic: bool, musl: bool) -> R
     if let Some(p) = out.parent() {
         std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
     }
-    let o = Command::new(port.cc)
+    let mut cmd = if idle {
+        let mut c = Command::new("chrt");
+        c.args(["--idle", "0", port.cc]);
+        c
+    } else {
+        Command::new(port.cc)
+    };
+    let o = cmd
         .args(&libc)
         .args((!dynamic).then_some("-static"))
         .args(["-O2", "-Wall", "-I"])
@@ -196,18 +225,11 @@ pub(crate) fn port_tests(arch: &str) -> Result<Vec<String>, String> {
     Ok(listed(&path, 0)?.into_iter().map(|t| t.name).collect())
 }
 
-pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> Result<(), String> {
+/// What a port's list builds under `filter`: (id, test, program).
+fn jobs(filter: Option<&str>, port: &Cross) -> Result<Vec<(String, Listed, PathBuf)>, String> {
     let dir = root().join("tests/conformance");
     let tests = listed(&dir.join(format!("{}.txt", port.arch)), 0)?;
-    // `--filter conformance.ARCH` (or a term of a list): the whole list, without the port's
-    // boot tests.
-    let whole = format!("conformance.{}", port.arch);
-    let filter = filter.filter(|f| !f.split(',').any(|t| t == whole));
     let bin = crate::build::ensure_build_dir()?.join(format!("tests/{}", port.arch));
-    let cwd = bin.join(format!("cwd-{}", std::process::id()));
-    let mut guest: Vec<(String, PathBuf)> = Vec::new();
-    let start = std::time::Instant::now();
-    // Compile on every core, then run the oracles one at a time (some tests time themselves).
     let mut jobs = Vec::new();
     for test in tests {
         let kind = match (test.dynamic, test.musl) {
@@ -222,9 +244,65 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> 
         let exe = bin.join(&id);
         jobs.push((id, test, exe));
     }
-    let built = crate::build::in_parallel(&jobs, |(_, test, exe)| {
-        let src = dir.join(format!("{}.c", test.name));
-        compile(port, &src, exe, test.dynamic, test.musl)
+    Ok(jobs)
+}
+
+/// The ports' builds of a whole run, made in a thread of their own from the start of the run
+/// on, at the idle scheduling class (SCHED_IDLE: a compiler runs only on a core nothing else
+/// wants, and any other thread that wakes takes the core at once): they fill the second core
+/// while the x86_64 stage's native runs sleep and its one-CPU guest passes keep one core
+/// busy, instead of taking both cores for minutes when the ports' turn comes. The timing
+/// tests, native or in a guest, never wait for them. The results, by program path, go to
+/// `conformance` (which compiles anything missing as before).
+pub(super) fn prebuild() -> std::thread::JoinHandle<Prebuilt> {
+    std::thread::spawn(|| {
+        let mut all = Vec::new();
+        for port in [&RISCV64, &AARCH64] {
+            if let Ok(jobs) = jobs(None, port) {
+                all.extend(jobs.into_iter().map(|(_, test, exe)| (port, test, exe)));
+            }
+        }
+        let dir = root().join("tests/conformance");
+        let built = crate::build::in_parallel(&all, |(port, test, exe)| {
+            let src = dir.join(format!("{}.c", test.name));
+            compile(port, &src, exe, test.dynamic, test.musl, true)
+        });
+        all.into_iter()
+            .zip(built)
+            .map(|((_, _, exe), r)| (exe, r))
+            .collect()
+    })
+}
+
+/// `prebuild`'s results: a program's path and whether it compiled.
+pub(super) type Prebuilt = BTreeMap<PathBuf, Result<(), String>>;
+
+pub(super) fn conformance(
+    t: &mut Tally,
+    filter: Option<&str>,
+    port: &Cross,
+    prebuilt: &Prebuilt,
+) -> Result<(), String> {
+    let dir = root().join("tests/conformance");
+    // `--filter conformance.ARCH` (or a term of a list): the whole list, without the port's
+    // boot tests.
+    let whole = format!("conformance.{}", port.arch);
+    let filter = filter.filter(|f| !f.split(',').any(|t| t == whole));
+    let bin = crate::build::ensure_build_dir()?.join(format!("tests/{}", port.arch));
+    let cwd = bin.join(format!("cwd-{}", std::process::id()));
+    let mut guest: Vec<(String, PathBuf)> = Vec::new();
+    let start = std::time::Instant::now();
+    // Compile on every core (what `prebuild` has not), then run the oracles one at a time
+    // (some tests time themselves).
+    let jobs = jobs(filter, port)?;
+    let built = crate::build::in_parallel(&jobs, |(_, test, exe)| match prebuilt.get(exe) {
+        Some(Ok(())) => Ok(()),
+        // Not built early, or not there (a failure is compiled again: its message then
+        // is the compiler's, whatever became of `chrt`).
+        _ => {
+            let src = dir.join(format!("{}.c", test.name));
+            compile(port, &src, exe, test.dynamic, test.musl, false)
+        }
     });
     for ((id, test, exe), built) in jobs.into_iter().zip(built) {
         if let Err(e) = built {
@@ -255,6 +333,7 @@ pub(super) fn conformance(t: &mut Tally, filter: Option<&str>, port: &Cross) -> 
         port,
         &root().join("tests/runner/runner.c"),
         &runner,
+        false,
         false,
         false,
     )

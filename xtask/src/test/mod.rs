@@ -199,6 +199,8 @@ pub fn run_suite(suite: &str, filter: Option<&str>, kvm: bool) -> Result<u8, Str
 
 pub fn run(filter: Option<&str>, kvm: bool, crash: CrashOpts) -> Result<u8, String> {
     let mut t = Tally::default();
+    // A whole run compiles the ports' lists from now on, on the cores nothing else wants.
+    let prebuilt = filter.is_none().then(cross_conformance::prebuild);
     if filter.is_none() {
         host_tests(&mut t);
         // The syscall coverage table must match the kernel's table and the tests.
@@ -335,7 +337,7 @@ pub fn run(filter: Option<&str>, kvm: bool, crash: CrashOpts) -> Result<u8, Stri
             Err(e) => t.fail("boot.kstack-overflow", &e),
         }
     }
-    port_checks(&mut t, filter, None);
+    port_checks(&mut t, filter, None, prebuilt);
     cpython::cpython(&mut t, filter, false, kvm);
     if selects(filter, "bench.quick") {
         match crate::bench::quick_check(kvm) {
@@ -349,8 +351,14 @@ pub fn run(filter: Option<&str>, kvm: bool, crash: CrashOpts) -> Result<u8, Stri
 }
 
 /// The riscv64 and aarch64 checks (`only`: one of them): boot tests, then every conformance
-/// test built for the port, run under qemu-user on the host as the oracle and in Lintel.
-fn port_checks(t: &mut Tally, filter: Option<&str>, only: Option<&str>) {
+/// test built for the port (by `prebuilt` when it ran), run under qemu-user on the host as
+/// the oracle and in Lintel.
+fn port_checks(
+    t: &mut Tally,
+    filter: Option<&str>,
+    only: Option<&str>,
+    prebuilt: Option<std::thread::JoinHandle<cross_conformance::Prebuilt>>,
+) {
     for port in [ports::RISCV64, ports::AARCH64] {
         if only.is_some_and(|a| a != port.arch) {
             continue;
@@ -406,6 +414,7 @@ fn port_checks(t: &mut Tally, filter: Option<&str>, only: Option<&str>) {
             }
         }
     }
+    let prebuilt = prebuilt.and_then(|h| h.join().ok()).unwrap_or_default();
     for port in [cross_conformance::RISCV64, cross_conformance::AARCH64] {
         if only.is_some_and(|a| a != port.arch) {
             continue;
@@ -413,7 +422,7 @@ fn port_checks(t: &mut Tally, filter: Option<&str>, only: Option<&str>) {
         // On x86_64 a filter runs a port's list only when it names the port (`NAME.ARCH`,
         // `conformance.ARCH`).
         if only.is_some() || filter.is_none_or(|f| f.split(',').any(|t| t.contains(port.arch))) {
-            if let Err(e) = cross_conformance::conformance(t, filter, &port) {
+            if let Err(e) = cross_conformance::conformance(t, filter, &port, &prebuilt) {
                 t.fail(&format!("conformance.{}", port.arch), &e);
             }
         }
@@ -426,7 +435,7 @@ pub fn run_port(arch: &str, filter: Option<&str>) -> Result<u8, String> {
     if filter.is_none() {
         host_tests(&mut t);
     }
-    port_checks(&mut t, filter, Some(arch));
+    port_checks(&mut t, filter, Some(arch), None);
     t.summary();
     println!("{} passed, {} failed", t.passed, t.failed);
     Ok(if t.failed == 0 { 0 } else { 1 })
