@@ -165,11 +165,6 @@ pub trait Schedulable: Any + Send + Sync {
     /// `futex::pi` keeps it, Linux's rt_mutex boost). Not part of its own attributes: the
     /// sched_* calls still show those.
     fn pi_boost(&self) -> &AtomicU32;
-    /// Where futex waits keep the thread's waiter between calls (`futex::WaiterCache`), so
-    /// that a wait allocates none; None: each wait allocates its own.
-    fn futex_cache(&self) -> Option<&(dyn Any + Send + Sync)> {
-        None
-    }
     /// Its own real-time priority (1..=99 under SCHED_FIFO or SCHED_RR), 0 for the other
     /// classes: Linux's normal_prio, without a boost.
     fn own_rt_priority(&self) -> u32 {
