@@ -691,7 +691,7 @@ pub fn sleep_until(deadline_ns: u64, realtime: bool) {
 /// wants to run again (monotonic ns), if it has a deadline; hooks also run at every tick of
 /// the boot CPU and whenever it wakes from idle (a device interrupt).
 pub type TickHook = fn() -> Option<u64>;
-static TICK_HOOKS: Mutex<[Option<TickHook>; 8]> = Mutex::new([None; 8]);
+static TICK_HOOKS: Mutex<[Option<TickHook>; 12]> = Mutex::new([None; 12]);
 
 /// Runs `hook` from the boot CPU's timer work, after expired waits have ended.
 pub fn on_tick(hook: TickHook) {
