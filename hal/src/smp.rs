@@ -83,12 +83,6 @@ pub fn disable_kernel_lock() {
     LOCK_OFF.store(true, Ordering::SeqCst);
 }
 
-/// Whether the big kernel lock serialises kernel code (it is a no-op until a second CPU
-/// runs, and never taken at all once turned off).
-pub fn kernel_lock_on() -> bool {
-    SHARED.load(Ordering::Relaxed) && !LOCK_OFF.load(Ordering::Relaxed)
-}
-
 /// Answers what other CPUs asked of this one (a TLB shootdown) while it waits with interrupts
 /// off: every kernel spin loop that may wait for a CPU that may itself be waiting in
 /// [`shootdown`] calls this.

@@ -126,13 +126,14 @@ fn kernel_main(info: BootInfo) -> ! {
     net::inet::device::attach(info.cmdline);
     info!("timer: {}, tickless idle", lintel_hal::clock::timer_name());
     // Polled work of the boot CPU's timer: console input, disk completions, interval timers,
-    // network timers and received frames.
+    // network timers and received frames, leap seconds.
     sched::on_tick(fs::tty::poll_input);
     sched::on_tick(drivers::blk::poll);
     sched::on_tick(itimer::tick);
     sched::on_tick(fs::timerfd::tick);
     sched::on_tick(fs::io_uring::tick);
     sched::on_tick(net::inet::tick);
+    sched::on_tick(syscall::leap_tick);
     // Work that may wait for the disk runs on kernel threads: the ext4 journal's commit
     // every 5 s.
     fs::ext4::start_commit_thread();

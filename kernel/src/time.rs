@@ -62,6 +62,30 @@ pub fn clock_set_count() -> u64 {
     CLOCK_SETS.load(Ordering::Relaxed)
 }
 
+/// Leap seconds applied since boot (each also counts in `CLOCK_SETS`).
+static LEAPS: AtomicU64 = AtomicU64::new(0);
+/// While a leap second is armed (adjtimex's STA_INS or STA_DEL, or one under way), the wall
+/// clock's time (ns) of the second boundary where the leap state next changes: the leap's own
+/// boundary once the state machine has it, else the next one. `i64::MAX` otherwise. Written
+/// with the published line.
+static LEAP_DUE: AtomicI64 = AtomicI64::new(i64::MAX);
+
+/// How many leap seconds were applied since boot. A leap second is applied lazily, by whoever
+/// reads the clock past the second's end (often inside a lock): the boot CPU's tick compares
+/// this count to tell the timers as setting the clock does.
+pub fn leap_count() -> u64 {
+    LEAPS.load(Ordering::Acquire)
+}
+
+/// While a leap second is armed, the monotonic time of the second boundary where its state
+/// next changes (the leap is applied when the clock is first read past it): the boot CPU's
+/// tick reads the clock then, so that the leap is applied and announced at its time. None
+/// otherwise. (Early by a slew's share at most: the tick then asks again.)
+pub fn leap_due() -> Option<u64> {
+    let wall = LEAP_DUE.load(Ordering::Relaxed);
+    (wall != i64::MAX).then(|| wall.saturating_sub(realtime_offset_ns()).max(0) as u64)
+}
+
 /// The raw clock (CLOCK_MONOTONIC_RAW): nanoseconds since boot, never disciplined.
 #[inline]
 pub fn raw_ns() -> u64 {
@@ -420,6 +444,7 @@ impl Clock {
                 REALTIME_OFFSET_NS.fetch_add(leap * NSEC_PER_SEC, Ordering::Relaxed);
                 TAI_OFFSET.fetch_sub(leap, Ordering::Relaxed);
                 CLOCK_SETS.fetch_add(1, Ordering::Relaxed);
+                LEAPS.fetch_add(1, Ordering::Release);
             }
             let mut len = self.d.base_length();
             let chunk = self.d.offset_chunk();
@@ -473,6 +498,14 @@ impl Clock {
             },
             Ordering::Relaxed,
         );
+        let leap_due = if self.d.leap.quiet(self.d.leap_status) || l.raw_next == u64::MAX {
+            i64::MAX
+        } else if self.d.leap.next_leap_sec != i64::MAX {
+            self.d.leap.next_leap_sec.saturating_mul(NSEC_PER_SEC)
+        } else {
+            l.mono(l.raw_next).saturating_add(realtime_offset_ns())
+        };
+        LEAP_DUE.store(leap_due, Ordering::Relaxed);
         let s = SEQ.load(Ordering::Relaxed);
         SEQ.store((s | 1).wrapping_add(1), Ordering::Release);
         if let Some(p) = PUBLISH.get() {

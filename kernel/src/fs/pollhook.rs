@@ -10,10 +10,18 @@
 //! instance alive and nothing is used after it went. Lock order: the file's own locks, then
 //! this list's, then whatever a hook takes (epoll's ready list, a leaf); a hook never takes
 //! the list's lock or a file's.
+//!
+//! Most files have no hook (no epoll watches them), and `fire` runs on every pipe and eventfd
+//! wake: it first reads how many hooks the list holds, without the lock (Linux's
+//! wq_has_sleeper), and returns at once for none. A full fence on both sides keeps a hook
+//! from being missed: `add` counts the hook, fences, and its epoll then looks at the file's
+//! readiness; `fire`'s caller changed the readiness, and `fire` fences, then reads the count.
+//! Either the count is seen or the new readiness is.
 
 use crate::spinlock::Mutex;
 use alloc::sync::Weak;
 use alloc::vec::Vec;
+use core::sync::atomic::{fence, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 
 /// What a hook does when its file's readiness may have changed.
@@ -24,6 +32,8 @@ pub trait Hook: Send + Sync {
 
 pub struct PollHooks {
     hooks: Mutex<Vec<Weak<dyn Hook>>>,
+    /// `hooks.len()` (dead ones too), written under the lock, read by `fire` without it.
+    count: AtomicUsize,
 }
 
 impl Default for PollHooks {
@@ -36,6 +46,7 @@ impl PollHooks {
     pub const fn new() -> Self {
         PollHooks {
             hooks: Mutex::new(Vec::new()),
+            count: AtomicUsize::new(0),
         }
     }
 
@@ -47,18 +58,27 @@ impl PollHooks {
             crate::mm::kheap::reserve_in(&mut hooks, 1).map_err(|_| Errno::ENOMEM)?;
         }
         hooks.push(h);
+        self.count.store(hooks.len(), Ordering::Relaxed);
+        drop(hooks);
+        // Paired with `fire`'s: the caller looks at the file's readiness after this.
+        fence(Ordering::SeqCst);
         Ok(())
     }
 
     /// Unregisters the hook at `h` (and any dead ones).
     pub fn remove(&self, h: *const ()) {
-        self.hooks
-            .lock()
-            .retain(|w| w.strong_count() > 0 && w.as_ptr() as *const () != h);
+        let mut hooks = self.hooks.lock();
+        hooks.retain(|w| w.strong_count() > 0 && w.as_ptr() as *const () != h);
+        self.count.store(hooks.len(), Ordering::Relaxed);
     }
 
     /// Tells every live hook that `events` happened.
     pub fn fire(&self, events: u32) {
+        // Paired with `add`'s: the caller changed the readiness before this.
+        fence(Ordering::SeqCst);
+        if self.count.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         let mut hooks = self.hooks.lock();
         if hooks.is_empty() {
             return;
@@ -72,6 +92,7 @@ impl PollHooks {
         }
         if dead {
             hooks.retain(|w| w.strong_count() > 0);
+            self.count.store(hooks.len(), Ordering::Relaxed);
         }
     }
 }

@@ -57,7 +57,9 @@ struct Waiter {
 ///
 /// Only its thread takes and gives back, so its lock is never contended: a plain spin lock
 /// (no interrupt masking or lock accounting of `spinlock::Mutex`, which wrap other threads'
-/// contention).
+/// contention). The thread's field (`proc::Thread::futex_waiter`); the futex system calls,
+/// which know the thread's type, pass it to [`wait`] and [`wait_multiple`] (a field reached
+/// directly, where a lookup through `Schedulable` would need a downcast on every wait).
 pub struct WaiterCache(spin::Mutex<Option<Arc<Waiter>>>);
 
 impl WaiterCache {
@@ -72,15 +74,12 @@ impl Default for WaiterCache {
     }
 }
 
-/// `thread`'s waiter cache (None for threads that have none).
-fn cache_of(thread: &ThreadRef) -> Option<&WaiterCache> {
-    thread.futex_cache()?.downcast_ref::<WaiterCache>()
-}
-
-/// A waiter for `thread` on `keys`: its cached one, made ready for this wait, or a new one.
-fn take_waiter(thread: &ThreadRef, keys: Keys, bitset: u32) -> Arc<Waiter> {
+/// A waiter for `thread` on `keys`: its cached one (in `cache`, the thread's), made ready for
+/// this wait, or a new one.
+fn take_waiter(thread: &ThreadRef, cache: &WaiterCache, keys: Keys, bitset: u32) -> Arc<Waiter> {
     let prio = queue_prio(thread);
-    if let Some(mut w) = cache_of(thread).and_then(|c| c.0.lock().take()) {
+    let cached = cache.0.lock().take();
+    if let Some(mut w) = cached {
         // Only a waiter no queue and no waker holds rests in the cache (`give_back`).
         if let Some(m) = Arc::get_mut(&mut w) {
             m.thread = Some(thread.clone());
@@ -103,13 +102,10 @@ fn take_waiter(thread: &ThreadRef, keys: Keys, bitset: u32) -> Arc<Waiter> {
     })
 }
 
-/// The wait with `w` is over (it is in no queue): back into `thread`'s cache if nothing
+/// The wait with `w` is over (it is in no queue): back into its thread's `cache` if nothing
 /// else holds it (a waker about to drop it: it is freed then) and the cache is empty (a wait
 /// nested in another's check had its own).
-fn give_back(thread: &ThreadRef, mut w: Arc<Waiter>) {
-    let Some(cache) = cache_of(thread) else {
-        return;
-    };
+fn give_back(cache: &WaiterCache, mut w: Arc<Waiter>) {
     let Some(m) = Arc::get_mut(&mut w) else {
         return;
     };
@@ -303,8 +299,9 @@ pub fn key_of(mm: &Arc<Mm>, uaddr: usize, private: bool) -> KResult<Key> {
 }
 
 /// FUTEX_WAIT(_BITSET): sleeps while `*uaddr == val` until woken, `deadline` (monotonic ns)
-/// passes (ETIMEDOUT), or the thread must exit (EINTR).
+/// passes (ETIMEDOUT), or the thread must exit (EINTR). `cache`: the calling thread's.
 pub fn wait(
+    cache: &WaiterCache,
     key: Key,
     uaddr: usize,
     val: u32,
@@ -320,12 +317,17 @@ pub fn wait(
         true => Ok(()),
         false => Err(Errno::EAGAIN),
     };
-    sleep_on(Keys::One(key), bitset, deadline, &check).map(|_| 0)
+    sleep_on(cache, Keys::One(key), bitset, deadline, &check).map(|_| 0)
 }
 
 /// futex_waitv: sleeps until one of the words is woken (its index is returned), `deadline`
 /// passes, or a signal comes. EAGAIN if a word does not hold its expected value at the start.
-pub fn wait_multiple(futexes: &[(Key, usize, u32)], deadline: Option<u64>) -> KResult<usize> {
+/// `cache`: the calling thread's.
+pub fn wait_multiple(
+    cache: &WaiterCache,
+    futexes: &[(Key, usize, u32)],
+    deadline: Option<u64>,
+) -> KResult<usize> {
     let check = || {
         for &(_, uaddr, val) in futexes {
             if uaccess::read_u32(uaddr)? != val {
@@ -335,7 +337,7 @@ pub fn wait_multiple(futexes: &[(Key, usize, u32)], deadline: Option<u64>) -> KR
         Ok(())
     };
     let keys = Keys::Many(futexes.iter().map(|f| f.0).collect());
-    let woke = sleep_on(keys, FUTEX_BITSET_MATCH_ANY, deadline, &check)?;
+    let woke = sleep_on(cache, keys, FUTEX_BITSET_MATCH_ANY, deadline, &check)?;
     Ok(futexes.iter().position(|f| Some(f.0) == woke).unwrap_or(0))
 }
 
@@ -344,6 +346,7 @@ pub fn wait_multiple(futexes: &[(Key, usize, u32)], deadline: Option<u64>) -> KR
 /// words still hold their values) runs once the waiter is queued; its error ends the wait,
 /// unless a wake-up already took the waiter (then the wake counts: it was spent on it).
 fn sleep_on(
+    cache: &WaiterCache,
     keys: Keys,
     bitset: u32,
     deadline: Option<u64>,
@@ -355,9 +358,9 @@ fn sleep_on(
     check()?;
     let thread = sched::current();
     let several = keys.as_slice().len() > 1;
-    let w = take_waiter(&thread, keys, bitset);
+    let w = take_waiter(&thread, cache, keys, bitset);
     let r = sleep_queued(&thread, &w, several, deadline, check);
-    give_back(&thread, w);
+    give_back(cache, w);
     r
 }
 

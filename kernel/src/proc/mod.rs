@@ -367,10 +367,6 @@ impl crate::sched::Schedulable for Thread {
     fn pi_boost(&self) -> &AtomicU32 {
         &self.pi_boost
     }
-
-    fn futex_cache(&self) -> Option<&(dyn core::any::Any + Send + Sync)> {
-        Some(&self.futex_waiter)
-    }
 }
 
 /// A thread's timer slack, as Linux keeps it per task: the current value, and the one

@@ -165,11 +165,6 @@ pub trait Schedulable: Any + Send + Sync {
     /// `futex::pi` keeps it, Linux's rt_mutex boost). Not part of its own attributes: the
     /// sched_* calls still show those.
     fn pi_boost(&self) -> &AtomicU32;
-    /// Where futex waits keep the thread's waiter between calls (`futex::WaiterCache`), so
-    /// that a wait allocates none; None: each wait allocates its own.
-    fn futex_cache(&self) -> Option<&(dyn Any + Send + Sync)> {
-        None
-    }
     /// Its own real-time priority (1..=99 under SCHED_FIFO or SCHED_RR), 0 for the other
     /// classes: Linux's normal_prio, without a boost.
     fn own_rt_priority(&self) -> u32 {
@@ -696,7 +691,7 @@ pub fn sleep_until(deadline_ns: u64, realtime: bool) {
 /// wants to run again (monotonic ns), if it has a deadline; hooks also run at every tick of
 /// the boot CPU and whenever it wakes from idle (a device interrupt).
 pub type TickHook = fn() -> Option<u64>;
-static TICK_HOOKS: Mutex<[Option<TickHook>; 8]> = Mutex::new([None; 8]);
+static TICK_HOOKS: Mutex<[Option<TickHook>; 12]> = Mutex::new([None; 12]);
 
 /// Runs `hook` from the boot CPU's timer work, after expired waits have ended.
 pub fn on_tick(hook: TickHook) {

@@ -141,6 +141,7 @@ use lintel_abi::{Errno, KResult};
 use lintel_hal::UserContext;
 pub use table::print as print_table;
 use table::Syscall;
+pub use time::leap_tick;
 pub use trace::init as init_trace;
 
 /// Arguments of one syscall, with the caller's thread and registers.

@@ -23,7 +23,7 @@ mod park;
 mod rwlock;
 
 pub use mutex::{Mutex, MutexGuard};
-pub use park::{held, set_parker, Park};
+pub use park::{set_parker, Park};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 #[cfg(test)]

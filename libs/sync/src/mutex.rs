@@ -26,7 +26,6 @@ struct Release<'a> {
 
 impl Drop for Release<'_> {
     fn drop(&mut self) {
-        park::released();
         #[cfg(feature = "lockdep")]
         lockdep::release(self.key);
         park::wake(self.key, self.parked, false);
@@ -75,7 +74,6 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn guard<'a>(&'a self, guard: spin::MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-        park::acquired();
         MutexGuard {
             guard,
             _release: Release {

@@ -1,4 +1,4 @@
-//! The hook between the locks and the scheduler, and the count of sleeping locks held.
+//! The hook between the locks and the scheduler.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -19,26 +19,9 @@ pub trait Park: Sync {
 
 static PARKER: spin::Once<&'static dyn Park> = spin::Once::new();
 
-/// Sleeping locks held right now, by anyone: zero means that taking one cannot wait (the
-/// kernel's idle loop runs its background work only then, since it cannot sleep).
-static HELD: AtomicUsize = AtomicUsize::new(0);
-
 /// Installs the scheduler's parker (once, at boot).
 pub fn set_parker(p: &'static dyn Park) {
     PARKER.call_once(|| p);
-}
-
-/// How many sleeping locks are held (by every thread together).
-pub fn held() -> usize {
-    HELD.load(Ordering::Acquire)
-}
-
-pub(crate) fn acquired() {
-    HELD.fetch_add(1, Ordering::AcqRel);
-}
-
-pub(crate) fn released() {
-    HELD.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// Waits once for the lock at `key` while `validate` says it is still taken, counting the

@@ -35,7 +35,6 @@ impl Drop for Release<'_> {
         if let Some(r) = self.readers {
             r.fetch_sub(1, Ordering::SeqCst);
         }
-        park::released();
         #[cfg(feature = "lockdep")]
         lockdep::release(self.key);
         park::wake(self.key, self.parked, true);
@@ -89,7 +88,6 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     fn release(&self, reader: bool) -> Release<'_> {
-        park::acquired();
         if reader {
             self.readers.fetch_add(1, Ordering::SeqCst);
         }

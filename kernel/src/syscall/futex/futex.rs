@@ -62,7 +62,8 @@ pub fn futex(c: &mut Call) -> SysResult {
             };
             let deadline = futex::deadline(t, cmd == FUTEX_WAIT_BITSET, realtime);
             let k = key(uaddr)?;
-            ok(futex::wait(k, uaddr, val as u32, bitset, deadline)?)
+            let cache = &c.thread.futex_waiter;
+            ok(futex::wait(cache, k, uaddr, val as u32, bitset, deadline)?)
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
             let bitset = if cmd == FUTEX_WAKE {

@@ -56,5 +56,9 @@ pub fn futex_waitv(c: &mut Call) -> SysResult {
         let key = futex::key_of(&mm, uaddr, fl & FUTEX2_PRIVATE != 0)?;
         futexes.push((key, uaddr, val as u32));
     }
-    ok(futex::wait_multiple(&futexes, deadline)?)
+    ok(futex::wait_multiple(
+        &c.thread.futex_waiter,
+        &futexes,
+        deadline,
+    )?)
 }

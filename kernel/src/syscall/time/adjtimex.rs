@@ -116,6 +116,21 @@ pub(super) fn wall_clock_set() {
     crate::fs::file::poll_notify();
 }
 
+/// Boot-CPU tick work (Linux's clock_was_set_delayed after a leap second): a leap second
+/// steps the wall clock inside whichever clock read passed its boundary, often under a lock,
+/// so the timers are told here, as [`wall_clock_set`] tells them (the NTP state stays: the
+/// leap is the discipline's own doing). Returns when a leap second armed is next due.
+pub fn leap_tick() -> Option<u64> {
+    static SEEN: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+    let leaps = time::leap_count();
+    if SEEN.swap(leaps, core::sync::atomic::Ordering::Relaxed) != leaps {
+        crate::fs::timerfd::clock_was_set();
+        crate::sched::clock_was_set();
+        crate::fs::file::poll_notify();
+    }
+    time::leap_due()
+}
+
 /// Linux's is_error_status: the clock is unsynchronized, or a PPS discipline lacks its signal.
 fn error_status(st: i32) -> bool {
     st & (STA_UNSYNC | STA_CLOCKERR) != 0
@@ -318,6 +333,11 @@ fn do_adjtimex(c: &Call, addr: usize) -> SysResult {
         d.leap.state
     };
     drop(ntp);
+    // A leap second armed: the boot CPU's tick looks at the clock at its second boundaries
+    // (`leap_tick`), from the next one on.
+    if let Some(at) = time::leap_due() {
+        crate::sched::note_deadline(at);
+    }
     uaccess::write_bytes(addr, &out)?;
     ok(state as usize)
 }

@@ -1,6 +1,7 @@
 //! Time calls: clocks, the clock discipline (adjtimex), sleeping, interval timers (setitimer, alarm) and POSIX timers.
 
 mod adjtimex;
+pub use adjtimex::leap_tick;
 mod clock;
 mod itimer;
 mod nanosleep;
