@@ -13,8 +13,9 @@
 //! log). Replaying them again after a crash rewrites what their checkpoints wrote, except
 //! over a block freed since and reused for file data (written in place, not logged): a
 //! freed block is not handed out before the transaction freeing it commits
-//! (`Alloc::pending`), when the superblock moves to it; a transaction that logs a block it
-//! also frees empties the log before its commit returns (Linux writes revoke records
+//! (`Alloc::pending`), when the superblock moves to it, and that transaction does not log it
+//! (the cache forgets a block as it is freed); should a transaction ever log a block it also
+//! frees, it empties the log before its commit returns (Linux writes revoke records
 //! instead). A sync (`clean`) empties it too, so a synced image has an empty log.
 //!
 //! The superblock's RECOVER flag is set in place (in the old, committed superblock) before
@@ -78,8 +79,10 @@ impl Ext4 {
             // `set_recover_in_place` takes): no operation changes them meanwhile (`txn` is
             // held exclusively), and readers wait for the commit. The superblock's block comes
             // first: every cached block lies past the first data block, which holds it.
-            // A block logged here and freed here may be reused for file data as soon as this
-            // returns: the log must not replay it over that data (`alloc` before `cache`).
+            // A block logged here and freed here could be reused for file data as soon as
+            // this returns: the log must not replay it over that data. (The cache forgets a
+            // block as it is freed, so this is a guard, not a path taken today.) `alloc`
+            // before `cache`, as everywhere.
             let freed_logged;
             let mut cache;
             {
