@@ -762,7 +762,10 @@ impl FileOps for InodeFile {
         } else {
             buf
         };
-        crate::mm::pagecache::write_in(file.page_mapping().map(|m| &**m), inode, off, buf)
+        // An O_DIRECT write (buffered here, docs/architecture.md "O_DIRECT") updates the
+        // cached pages but, as Linux's, brings none into the cache.
+        let keep = file.flags() & O_DIRECT == 0;
+        crate::mm::pagecache::write_in(file.page_mapping().map(|m| &**m), inode, off, buf, keep)
     }
 
     /// tmpfs files: straight between user memory and their frames (a write after the

@@ -3,7 +3,8 @@
 //!
 //! A file gets a `Mapping` the first time one of its pages is mapped. From then on `read`
 //! copies from cached pages where it has them and `write` updates them after writing through
-//! to the inode, so the inode always holds everything written by `write` (not necessarily the
+//! to the inode (a disk file's pages it writes whole enter the cache then, as Linux's written
+//! pages do), so the inode always holds everything written by `write` (not necessarily the
 //! disk: ext4 keeps written data blocks in memory until a commit or fsync writes them back,
 //! and its reads see them, `lintel_ext4`'s wb.rs); only stores through
 //! shared mappings make a cached page newer than the inode (it is then in the dirty set until
@@ -440,22 +441,70 @@ impl Mapping {
         Ok(done)
     }
 
-    /// After `write` put `data` into the inode at `off`: the cached pages follow.
-    pub fn written(&self, off: u64, data: &[u8]) {
-        let pages = self.pages.lock();
+    /// After `write` put `data` into the inode at `off` (the file was `old_size` bytes long
+    /// before it): the cached pages follow. With `keep`, a page of a disk file that is not
+    /// cached yet enters the cache when the write tells all of its bytes (Linux's
+    /// generic_perform_write, which writes into the page cache): the write covers it whole,
+    /// or what it leaves of the page lies past the old end (a hole or past the end: zeros).
+    /// Such pages are clean (the inode holds the bytes) and go with the others when memory
+    /// is short (`reclaim`). Their frames are allocated before the `pages` lock is taken,
+    /// as `fill`'s are; a page with no frame is simply left uncached.
+    pub fn written(&self, off: u64, data: &[u8], old_size: u64, keep: bool) {
+        let p = PAGE as u64;
+        let end = off + data.len() as u64;
+        // The pages the write tells wholly, each with its frame, made before the lock.
+        let mut fresh: Vec<(u64, Frame)> = Vec::new();
+        if keep && self.cache_reads && !data.is_empty() {
+            let first = off / p;
+            let last = (end - 1) / p;
+            let known = |idx: u64| {
+                let (s, e) = (idx * p, (idx + 1) * p);
+                (off <= s || s >= old_size) && (end >= e || end >= old_size)
+            };
+            let candidates = (first..=last).filter(|&i| known(i));
+            let cached = self.pages.lock();
+            let missing: Vec<u64> = candidates.filter(|i| !cached.contains_key(i)).collect();
+            drop(cached);
+            if fresh.try_reserve_exact(missing.len()).is_ok() {
+                for idx in missing {
+                    let (s, e) = ((idx * p).max(off), ((idx + 1) * p).min(end));
+                    // A page written whole needs no zeroing first; any other gets zeros
+                    // around the written bytes.
+                    let frame = if e - s == p {
+                        Frame::alloc_to_overwrite()
+                    } else {
+                        Frame::alloc()
+                    };
+                    let Some(frame) = frame else {
+                        break;
+                    };
+                    let from = (s - off) as usize;
+                    frame.write((s - idx * p) as usize, &data[from..from + (e - s) as usize]);
+                    fresh.push((idx, frame));
+                }
+            }
+        }
+        let mut pages = self.pages.lock();
         self.changes.fetch_add(1, Ordering::Release);
-        if pages.is_empty() {
+        if pages.is_empty() && fresh.is_empty() {
             return;
         }
+        let mut fresh = fresh.into_iter().peekable();
         let mut done = 0;
         while done < data.len() {
             let pos = off + done as u64;
-            let idx = pos / PAGE as u64;
-            let in_page = (pos % PAGE as u64) as usize;
+            let idx = pos / p;
+            let in_page = (pos % p) as usize;
             let n = (PAGE - in_page).min(data.len() - done);
             if let Some(f) = pages.get(&idx) {
+                // Cached meanwhile (a fault or read filled it after the look above, before
+                // this write's change count): it is updated like any other; the spare
+                // frame goes.
                 f.write(in_page, &data[done..done + n]);
+            } else if let Some((_, f)) = fresh.next_if(|(i, _)| *i == idx) {
+                pages.insert(idx, f);
             }
+            while fresh.next_if(|(i, _)| *i <= idx).is_some() {}
             done += n;
         }
     }
@@ -741,22 +790,30 @@ pub fn write_locked_in<R>(m: Option<&Mapping>, nesting: u8, f: impl FnOnce() -> 
 /// `write` on a regular file: seals, then the inode, then the cached pages. The callers
 /// writing for a system call hold the file's write lock (`write_locked`).
 pub fn write(inode: &Arc<dyn Inode>, off: u64, buf: &[u8]) -> KResult<usize> {
-    write_in(find(inode).as_deref(), inode, off, buf)
+    write_in(find(inode).as_deref(), inode, off, buf, true)
 }
 
-/// `write` with the file's mapping at hand (None: the file has none).
+/// `write` with the file's mapping at hand (None: the file has none). `keep`: the pages
+/// the write tells wholly enter the cache (`Mapping::written`); false for an O_DIRECT write,
+/// which Linux does not cache (the pages already cached are updated either way).
 pub fn write_in(
     m: Option<&Mapping>,
     inode: &Arc<dyn Inode>,
     off: u64,
     buf: &[u8],
+    keep: bool,
 ) -> KResult<usize> {
     let Some(m) = m else {
         return inode.write_at(off, buf);
     };
     check_seals(m, inode, off, buf.len())?;
+    let old_size = if keep && m.cache_reads {
+        inode.stat().size
+    } else {
+        0
+    };
     let n = inode.write_at(off, buf)?;
-    m.written(off, &buf[..n]);
+    m.written(off, &buf[..n], old_size, keep);
     Ok(n)
 }
 

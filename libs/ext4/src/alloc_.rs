@@ -18,7 +18,7 @@ fn set_bit(b: &mut [u8], i: usize, v: bool) {
 }
 
 /// Whether block `x` is among the (disjoint) ranges freed by the running transaction.
-fn is_pending(p: &alloc::collections::BTreeMap<u64, u64>, x: u64) -> bool {
+pub(crate) fn is_pending(p: &alloc::collections::BTreeMap<u64, u64>, x: u64) -> bool {
     p.range(..=x).next_back().is_some_and(|(_, &end)| x < end)
 }
 

@@ -1,8 +1,22 @@
 //! Committing the running transaction (Linux's fs/jbd2/commit.c, ordered mode): the dirty
 //! file data is written to its place on the device first (`wb.rs`); the dirty metadata
-//! blocks and the superblock
-//! are logged, a flush, the commit block, a flush; then every block is written in place
-//! (the checkpoint), a flush, and the log is emptied again.
+//! blocks are logged after the previous transaction, a flush, the commit block with the
+//! journal superblock now pointing at this transaction, a flush (jbd2's pre-flush and FUA
+//! commit block: two flushes a commit); then every block is written in place (the
+//! checkpoint), not waited for.
+//!
+//! The log is emptied lazily (`Journal::retire`): the previous transaction's checkpoint is
+//! made durable by this commit's first flush, before the journal superblock moves past it,
+//! so the superblock on the device points at the last or the last but one committed
+//! transaction, whose log blocks are never overwritten while it may (the next transaction
+//! is written after them; one that does not fit before the log's end first empties the
+//! log). Replaying them again after a crash rewrites what their checkpoints wrote, except
+//! over a block freed since and reused for file data (written in place, not logged): a
+//! freed block is not handed out before the transaction freeing it commits
+//! (`Alloc::pending`), when the superblock moves to it, and that transaction does not log it
+//! (the cache forgets a block as it is freed); should a transaction ever log a block it also
+//! frees, it empties the log before its commit returns (Linux writes revoke records
+//! instead). A sync (`clean`) empties it too, so a synced image has an empty log.
 //!
 //! The superblock's RECOVER flag is set in place (in the old, committed superblock) before
 //! the first commit block can exist, and cleared by a sync once the log is empty, so an image
@@ -51,6 +65,8 @@ impl Ext4 {
         }
         let now = self.now();
         self.last_commit.store(now.sec, Ordering::Relaxed);
+        // Whether this commit's flushes made everything written so far durable.
+        let mut flushed = false;
         if self.cache.lock().ndirty() > 0 || sbb != j.sb_block {
             {
                 let s = &mut sbb[sb_off..sb_end];
@@ -63,30 +79,55 @@ impl Ext4 {
             // `set_recover_in_place` takes): no operation changes them meanwhile (`txn` is
             // held exclusively), and readers wait for the commit. The superblock's block comes
             // first: every cached block lies past the first data block, which holds it.
-            let mut cache = self.cache.lock();
+            // A block logged here and freed here could be reused for file data as soon as
+            // this returns: the log must not replay it over that data. (The cache forgets a
+            // block as it is freed, so this is a guard, not a path taken today.) `alloc`
+            // before `cache`, as everywhere.
+            let freed_logged;
+            let mut cache;
+            {
+                let a = self.alloc.lock();
+                cache = self.cache.lock();
+                freed_logged = cache
+                    .dirty()
+                    .any(|(b, _)| crate::alloc_::is_pending(&a.pending, b));
+            }
             let n = cache.dirty().count() + 1;
             let fits = log_blocks(j, bs, n) <= j.capacity();
             drop(cache);
             if fits {
                 self.set_recover_in_place(j, true)?;
+                let start = j.place(dev, n)?;
                 cache = self.cache.lock();
                 let blocks = || core::iter::once((sb_blk, &sbb[..])).chain(cache.dirty());
                 let tid = j.jsb.sequence;
-                let logged = j
-                    .log(self, blocks(), now)
-                    .and_then(|()| write_runs(dev, bs, blocks()))
-                    .and_then(|()| dev.flush());
-                if logged.is_err() {
-                    // The log may hold this id's commit block now: the retry takes the next
-                    // id, so that block can never end a different transaction.
-                    j.jsb.sequence = tid.wrapping_add(1);
-                    return logged;
+                let logged = j.log(self, blocks(), start, now);
+                let end = match logged {
+                    Ok(end) => end,
+                    Err(e) => {
+                        // The log may hold this id's commit block now: the retry takes the
+                        // next id, so that block can never end a different transaction, and
+                        // empties the log first (what the superblock points at is unknown).
+                        j.jsb.sequence = tid.wrapping_add(1);
+                        j.must_retire = true;
+                        return Err(e);
+                    }
+                };
+                j.jsb.sequence = tid.wrapping_add(1);
+                j.head = end;
+                // The checkpoint, made durable by the next flush. Should it fail, the blocks
+                // stay dirty and the next transaction, logged after this one, holds them
+                // again.
+                write_runs(dev, bs, blocks())?;
+                if freed_logged {
+                    j.retire(dev)?;
                 }
-                j.reset_after(dev, tid)?;
+                flushed = true;
             } else {
                 // Larger than the whole log (one operation cannot do that with a journal of
                 // Linux's minimum size, but a damaged bound could): written in place, not
-                // atomically, as without a journal.
+                // atomically, as without a journal, once the log can replay nothing over it.
+                j.retire(dev)?;
                 cache = self.cache.lock();
                 write_runs(
                     dev,
@@ -103,9 +144,15 @@ impl Ext4 {
             a.pending_n = 0;
         }
         if clean {
-            dev.flush()?;
+            // The checkpoints durable, the log empty, then RECOVER cleared.
+            j.retire(dev)?;
             self.set_recover_in_place(j, false)?;
+            return dev.flush();
         }
+        if flushed {
+            return Ok(());
+        }
+        // Nothing logged: the data written back is made durable (fsync).
         dev.flush()
     }
 
@@ -144,22 +191,22 @@ fn log_blocks(j: &Journal, bs: usize, n: usize) -> u64 {
 }
 
 impl Journal {
-    /// Writes one transaction into the log from its first block: the superblock pointing at
-    /// it, descriptors with the copies (escaped), all submitted together (one request where
-    /// the log is contiguous), a flush, the commit block, a flush. The descriptors are built
-    /// first; the blocks are written from where they lie: only an escaped block is copied.
+    /// Writes one transaction into the log from log block `start` (`place`): descriptors
+    /// with the copies (escaped), all submitted together (one request where the log is
+    /// contiguous), a flush, the commit block and the journal superblock pointing at
+    /// `start`, a flush. The descriptors are built first; the blocks are written from where
+    /// they lie: only an escaped block is copied. Returns the log block after the commit
+    /// block.
     fn log<'a>(
         &mut self,
         fs: &Ext4,
         blocks: impl Iterator<Item = (u64, &'a [u8])> + Clone,
+        start: u32,
         now: lintel_abi::stat::Timespec,
-    ) -> KResult<()> {
+    ) -> KResult<u32> {
         let dev = fs.dev();
         let bs = self.bs;
         let tid = self.jsb.sequence;
-        self.jsb.start = self.jsb.first;
-        let raw = self.jsb.encode();
-        self.jsb_block[..raw.len()].copy_from_slice(&raw);
         let mut uuid = [0u8; 16];
         uuid.copy_from_slice(&self.jsb.raw[0x30..0x40]);
         let tb = self.jsb.tag_bytes();
@@ -212,17 +259,15 @@ impl Journal {
             }
             descs.push((d, count));
         }
-        // The log in order: the journal superblock (log block 0), then from the first
-        // block on each descriptor and its copies. Version 1 checksum: every descriptor and
-        // logged block, as written.
+        // The log in order: from `start` on each descriptor and its copies. Version 1
+        // checksum: every descriptor and logged block, as written.
         let v1 = self.jsb.csum1();
         let mut crc = !0u32;
         let mut segs: Vec<(u64, &[u8])> = Vec::new();
-        let n = descs.iter().map(|d| d.1 + 1).sum::<usize>() + 1;
+        let n = descs.iter().map(|d| d.1 + 1).sum::<usize>();
         segs.try_reserve_exact(n)
             .map_err(|_| lintel_abi::Errno::ENOMEM)?;
-        segs.push((self.pblk(0)? * bs as u64, &self.jsb_block[..]));
-        let mut pos = self.jsb.first;
+        let mut pos = start;
         let mut rest = blocks;
         let mut esc = escaped.iter();
         for (d, count) in &descs {
@@ -261,14 +306,52 @@ impl Journal {
         } else if v1 {
             Jsb::put_commit_csum1(&mut c, crc);
         }
-        self.write(dev, pos, &c)?;
-        dev.flush()
+        // The superblock now points at this transaction: the previous one's checkpoint is
+        // durable (the flush above), and a crash before the next flush replays it or both.
+        self.jsb.start = start;
+        let raw = self.jsb.encode();
+        self.jsb_block[..raw.len()].copy_from_slice(&raw);
+        let mut two = [
+            (self.pblk(0)? * bs as u64, &self.jsb_block[..]),
+            (self.pblk(pos)? * bs as u64, &c[..]),
+        ];
+        two.sort_unstable_by_key(|s| s.0);
+        dev.write_segments(&two)?;
+        dev.flush()?;
+        Ok(self.next(pos))
     }
 
-    /// After the checkpoint: the log is empty and the next transaction is `tid + 1`.
-    fn reset_after(&mut self, dev: &dyn crate::BlockDevice, tid: u32) -> KResult<()> {
+    /// Where the next transaction of `n` blocks (`log_blocks` of them in the log) starts:
+    /// after the last one (the superblock on the device may still point at it: its blocks
+    /// stay), or, when it would not fit before the log's end, at the first block once the
+    /// log is emptied (`retire`).
+    fn place(&mut self, dev: &dyn crate::BlockDevice, n: usize) -> KResult<u32> {
+        let len = log_blocks(self, self.bs, n);
+        if self.must_retire
+            || (self.head != 0 && u64::from(self.head) + len > u64::from(self.jsb.maxlen))
+        {
+            self.retire(dev)?;
+        }
+        Ok(if self.head == 0 {
+            self.jsb.first
+        } else {
+            self.head
+        })
+    }
+
+    /// Empties the log for good: a flush (the checkpoints written are durable), the journal
+    /// superblock saying the log is empty, a flush (nothing in the log can be replayed after
+    /// this returns). Only the flush when the log is empty already.
+    pub(crate) fn retire(&mut self, dev: &dyn crate::BlockDevice) -> KResult<()> {
+        dev.flush()?;
+        if self.head == 0 && !self.must_retire {
+            return Ok(());
+        }
         self.jsb.start = 0;
-        self.jsb.sequence = tid.wrapping_add(1);
-        self.write_sb(dev)
+        self.write_sb(dev)?;
+        dev.flush()?;
+        self.head = 0;
+        self.must_retire = false;
+        Ok(())
     }
 }

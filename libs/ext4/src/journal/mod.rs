@@ -2,10 +2,12 @@
 //! (`recover.rs`) and committing transactions (`commit.rs`), in Linux's format
 //! (`format.rs`) so that Linux and e2fsck replay what this crate writes and vice versa.
 //!
-//! The design keeps at most one transaction in the log: a commit writes the journal copies,
-//! the commit block, then checkpoints every block in place and empties the log again. So no
-//! older transaction can ever be replayed over a block that was freed and reused since, and
-//! revoke records are never needed when writing (recovery still honours them).
+//! The design keeps at most two transactions in the log: a commit writes the journal copies
+//! after the last transaction's, the commit block, then checkpoints every block in place;
+//! the next commit's first flush makes that durable and its commit block moves the log's
+//! start past it. No older transaction is replayed over a block that was freed and reused
+//! since (commit.rs says why), and revoke records are never needed when writing (recovery
+//! still honours them).
 
 mod commit;
 pub(crate) mod format;
@@ -28,6 +30,11 @@ pub(crate) struct Journal {
     jsb_block: Vec<u8>,
     /// The file-system block holding the ext4 superblock, as last written in place.
     pub sb_block: Vec<u8>,
+    /// The log block after the last committed transaction, where the next one goes; 0: the
+    /// log is empty on the device (the next one goes at the first block). See commit.rs.
+    head: u32,
+    /// A commit failed part way: the log is emptied before the next one is written.
+    must_retire: bool,
 }
 
 impl Journal {
@@ -62,6 +69,8 @@ impl Journal {
             jsb,
             jsb_block: b,
             sb_block: Vec::new(),
+            head: 0,
+            must_retire: false,
         };
         // Every block of the log must be mapped.
         for n in [j.jsb.first, j.jsb.maxlen - 1] {
