@@ -193,6 +193,7 @@ impl Stack {
             let Ok(s) = self.sock_mut(t) else {
                 return None;
             };
+            let mut bump = false;
             let Body::Tcp(TcpState::Conn(c)) = &mut s.body else {
                 return None;
             };
@@ -201,10 +202,14 @@ impl Stack {
                 if rxq > c.rxq || txq < c.txq {
                     c.activity_ns = now_ns;
                     s.gen = s.gen.wrapping_add(1);
+                    bump = s.watched;
                 }
             }
             c.rxq = rxq;
             c.txq = txq;
+            if bump {
+                self.bumped.push(t);
+            }
         }
         Some((changed, next))
     }
