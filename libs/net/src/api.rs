@@ -72,7 +72,7 @@ impl Stack {
             }
         }
         if self.sock_mut(id)?.bump() {
-            self.bumped.push(id);
+            self.bumped.push((id, 0));
         }
         Ok(())
     }
@@ -95,19 +95,19 @@ impl Stack {
     }
 
     /// Follows (or stops following) the events of socket `id`: from now on each move of its
-    /// event counter puts it on the list `take_bumped` hands out (the owner's wake-up hooks).
+    /// event counter puts it on the list `drain_bumped` hands out (the owner's wake-up hooks).
     pub fn watch(&mut self, id: SockId, on: bool) {
         if let Ok(s) = self.sock_mut(id) {
             s.watched = on;
         }
     }
 
-    /// Hands `f` the watched sockets whose event counter moved since the last call (in
-    /// order, possibly more than once) and forgets them. A watched socket's counter moves on
+    /// Hands `f` the watched sockets whose event counter moved since the last call, with
+    /// what happened (`BUMP_*`; in order, possibly more than once) and forgets them. A watched socket's counter moves on
     /// its own events: data, a connection or an error arriving, room freed, a state change.
-    pub fn drain_bumped(&mut self, f: impl FnMut(SockId)) {
+    pub fn drain_bumped(&mut self, mut f: impl FnMut(SockId, u8)) {
         if !self.bumped.is_empty() {
-            self.bumped.drain(..).for_each(f);
+            self.bumped.drain(..).for_each(|(id, what)| f(id, what));
         }
     }
 

@@ -196,8 +196,8 @@ pub struct Stack {
     /// The one-socket set of the limited poll (see direct.rs).
     pub(crate) one: crate::direct::OneSet,
     /// Watched sockets whose event counter moved since the owner last took the list
-    /// (`take_bumped`), in order, possibly more than once.
-    pub(crate) bumped: Vec<SockId>,
+    /// (`drain_bumped`), with what happened (`BUMP_*`), in order, possibly more than once.
+    pub(crate) bumped: Vec<(SockId, u8)>,
 }
 
 /// What a new socket is charged at the gate before any buffer exists: its share of buffers

@@ -289,13 +289,13 @@ impl Stack {
                     s.next_len = crate::dgram::head_len(netifs, s.kind, handles, &s.stash);
                     let rx = crate::dgram::rx_bytes(netifs, s.kind, handles, &s.stash);
                     if rx > s.rx_seen && s.bump() {
-                        bumped.push(SockId(i));
+                        bumped.push((SockId(i), crate::BUMP_IN));
                     }
                     s.rx_seen = rx;
                     if let Some(e) = crate::dgram::icmp_error(netifs, s.icmp_err) {
                         s.error = Some(e);
                         if s.bump() {
-                            bumped.push(SockId(i));
+                            bumped.push((SockId(i), 0));
                         }
                         changed = true;
                     }
@@ -332,7 +332,12 @@ impl Stack {
                             c.activity_ns = now_ns;
                             s.gen = s.gen.wrapping_add(1);
                             if s.watched {
-                                bumped.push(SockId(i));
+                                let what = if st != c.last {
+                                    0
+                                } else {
+                                    bump_kind(rxq > c.rxq, txq < c.txq)
+                                };
+                                bumped.push((SockId(i), what));
                             }
                         }
                     }
@@ -445,7 +450,7 @@ impl Stack {
             }
             if let Ok(l) = self.sock_mut(lid) {
                 if l.bump() {
-                    self.bumped.push(lid);
+                    self.bumped.push((lid, crate::BUMP_IN));
                 }
             }
         }
@@ -887,4 +892,9 @@ impl Stack {
             apply_tcp_opts(sk, &opts, connecting);
         }
     }
+}
+
+/// The `BUMP_*` kind of a connection's queue changes: data came, room was freed.
+pub(crate) fn bump_kind(more_rx: bool, less_tx: bool) -> u8 {
+    (if more_rx { crate::BUMP_IN } else { 0 }) | (if less_tx { crate::BUMP_OUT } else { 0 })
 }

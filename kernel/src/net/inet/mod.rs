@@ -162,9 +162,17 @@ fn unwatch(id: lintel_net::SockId) {
 /// (Linux's sk_data_ready/sk_write_space/sk_state_change waking the socket's wait queue), with
 /// the stack's lock held.
 fn fire_bumped(s: &mut Stack) {
-    s.drain_bumped(|id| {
+    use crate::fs::file::{POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
+    s.drain_bumped(|id, what| {
+        let mut events = 0;
+        if what & lintel_net::BUMP_IN != 0 {
+            events |= POLLIN | POLLRDNORM;
+        }
+        if what & lintel_net::BUMP_OUT != 0 {
+            events |= POLLOUT | POLLWRNORM;
+        }
         if let Some(h) = WATCHED.lock().get(&id) {
-            h.fire(0);
+            h.fire(events);
         }
     });
 }
