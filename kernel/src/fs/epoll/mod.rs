@@ -5,7 +5,8 @@
 //! the heap has room (see [`list`]).
 //!
 //! The ready list (Linux's rdllist): an entry whose file has wake-up hooks
-//! ([`crate::fs::pollhook`]: pipes, eventfds) installs one when it is added; the file fires it
+//! ([`crate::fs::pollhook`]: pipes, eventfds, timerfds, IP sockets, Unix stream sockets)
+//! installs one when it is added; the file fires it
 //! where its readiness may change, and the hook puts the entry's key on the ready list.
 //! epoll_wait polls only the entries on that list (to confirm: a hook says "may"), and the
 //! entries of files without hooks, which are polled on every call as before. A level-triggered
@@ -13,9 +14,11 @@
 //! ready leaves it until its hook fires again. When the list cannot grow (the heap is short),
 //! the instance remembers it and the next call polls every entry.
 //!
-//! Sleeping is unchanged: epoll_wait sleeps on the global poll queue, which every readiness
-//! change wakes (`poll_notify`); the hooks fire before that wake-up, so a woken sleeper finds
-//! the entry on the list.
+//! Sleeping: epoll_wait sleeps on the instance's own wait queue, which its hooks wake when
+//! they queue a key, when every entry's file has hooks (`Epoll::wait_queue`); otherwise on
+//! the global poll queue, which every readiness change wakes (`poll_notify`). An
+//! EPOLLEXCLUSIVE entry's hook is exclusive (`Hook::exclusive`): of several instances
+//! watching one file so, one event queues the entry of the first only.
 
 mod list;
 pub mod watches;
