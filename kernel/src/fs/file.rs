@@ -87,6 +87,9 @@ pub trait FileOps: Any + Send + Sync {
     fn poll_hooks(&self) -> Option<&super::pollhook::PollHooks> {
         None
     }
+    /// A hook is about to be added to `poll_hooks` (EPOLL_CTL_ADD): files that feed their
+    /// hooks only once someone watches them (IP sockets) start here.
+    fn poll_watch(&self) {}
     /// Metadata for files that have no inode (pipes, sockets).
     fn stat(&self) -> Stat {
         Stat::default()

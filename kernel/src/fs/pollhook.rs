@@ -26,8 +26,15 @@ use lintel_abi::{Errno, KResult};
 
 /// What a hook does when its file's readiness may have changed.
 pub trait Hook: Send + Sync {
-    /// `events`: the `POLL*` bits of what happened (0: anything may have).
-    fn fire(&self, events: u32);
+    /// `events`: the `POLL*` bits of what happened (0: anything may have). True when an
+    /// exclusive hook took the wake-up (see [`Hook::exclusive`]).
+    fn fire(&self, events: u32) -> bool;
+    /// An exclusive hook (epoll's EPOLLEXCLUSIVE, Linux's WQ_FLAG_EXCLUSIVE entries): of
+    /// the exclusive hooks of a file, a wake-up goes only as far as the first that takes it;
+    /// the others are not told. Hooks that are not exclusive are all told.
+    fn exclusive(&self) -> bool {
+        false
+    }
 }
 
 pub struct PollHooks {
@@ -72,7 +79,9 @@ impl PollHooks {
         self.count.store(hooks.len(), Ordering::Relaxed);
     }
 
-    /// Tells every live hook that `events` happened.
+    /// Tells every live hook that `events` happened (the exclusive ones up to the first
+    /// that takes it, in the order they were added, as Linux's __wake_up_common with one
+    /// exclusive wake-up).
     pub fn fire(&self, events: u32) {
         // Paired with `add`'s: the caller changed the readiness before this.
         fence(Ordering::SeqCst);
@@ -84,9 +93,14 @@ impl PollHooks {
             return;
         }
         let mut dead = false;
+        let mut taken = false;
         for w in hooks.iter() {
             match w.upgrade() {
-                Some(h) => h.fire(events),
+                Some(h) => {
+                    if !(taken && h.exclusive()) && h.fire(events) {
+                        taken = true;
+                    }
+                }
                 None => dead = true,
             }
         }

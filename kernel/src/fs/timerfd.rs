@@ -6,6 +6,7 @@
 //! ECANCELED, as Linux's timerfd_clock_was_set makes it.
 
 use super::file::{poll_notify, FileOps, OpenFile, POLLIN, POLLRDNORM, POLL_WAIT};
+use super::pollhook::PollHooks;
 use crate::spinlock::Mutex;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -34,6 +35,9 @@ struct State {
 pub struct TimerFd {
     realtime: bool,
     state: Mutex<State>,
+    /// epoll's wake-up hooks, fired where the timer becomes readable: an expiry seen by the
+    /// tick, a wall-clock set that cancels it.
+    hooks: PollHooks,
 }
 
 static ARMED: Mutex<Vec<Weak<TimerFd>>> = Mutex::new(Vec::new());
@@ -51,11 +55,23 @@ impl TimerFd {
         Arc::new(TimerFd {
             realtime,
             state: Mutex::new(State::default()),
+            hooks: PollHooks::new(),
         })
     }
 
-    /// Folds elapsed expirations into the tick count.
+    /// Folds elapsed expirations into the tick count; fires the hooks when that made the
+    /// timer readable (whoever notices first: the tick, a poll, a gettime). Expirations
+    /// while it is readable fire nothing, as Linux's timer is re-armed only by the read
+    /// (edge-triggered epoll reports an unread periodic timer once).
     fn update(&self, s: &mut State) {
+        let was_ready = s.ticks > 0 || s.cancelled;
+        self.fold(s);
+        if !was_ready && (s.ticks > 0 || s.cancelled) {
+            self.hooks.fire(POLLIN | POLLRDNORM);
+        }
+    }
+
+    fn fold(&self, s: &mut State) {
         if let Some(gen) = s.cancel_on_set {
             let now_gen = crate::time::clock_set_count();
             if now_gen != gen {
@@ -183,6 +199,10 @@ pub fn tick() -> Option<u64> {
 }
 
 impl FileOps for TimerFd {
+    fn poll_hooks(&self) -> Option<&PollHooks> {
+        Some(&self.hooks)
+    }
+
     fn anon_name(&self) -> Option<&'static str> {
         Some("[timerfd]")
     }

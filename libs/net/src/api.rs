@@ -87,8 +87,9 @@ impl Stack {
                 s.shut_wr |= wr;
             }
         }
-        let s = self.sock_mut(id)?;
-        s.gen = s.gen.wrapping_add(1);
+        if self.sock_mut(id)?.bump() {
+            self.bumped.push((id, 0));
+        }
         Ok(())
     }
 
@@ -106,6 +107,23 @@ impl Stack {
             Ok(s) if s.kind == Kind::Tcp => self.tcp_events(s),
             Ok(_) => self.dgram_events(id),
             Err(_) => Events::default(),
+        }
+    }
+
+    /// Follows (or stops following) the events of socket `id`: from now on each move of its
+    /// event counter puts it on the list `drain_bumped` hands out (the owner's wake-up hooks).
+    pub fn watch(&mut self, id: SockId, on: bool) {
+        if let Ok(s) = self.sock_mut(id) {
+            s.watched = on;
+        }
+    }
+
+    /// Hands `f` the watched sockets whose event counter moved since the last call, with
+    /// what happened (`BUMP_*`; in order, possibly more than once) and forgets them. A watched socket's counter moves on
+    /// its own events: data, a connection or an error arriving, room freed, a state change.
+    pub fn drain_bumped(&mut self, mut f: impl FnMut(SockId, u8)) {
+        if !self.bumped.is_empty() {
+            self.bumped.drain(..).for_each(|(id, what)| f(id, what));
         }
     }
 

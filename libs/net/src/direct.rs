@@ -193,6 +193,7 @@ impl Stack {
             let Ok(s) = self.sock_mut(t) else {
                 return None;
             };
+            let mut bump = None;
             let Body::Tcp(TcpState::Conn(c)) = &mut s.body else {
                 return None;
             };
@@ -201,10 +202,16 @@ impl Stack {
                 if rxq > c.rxq || txq < c.txq {
                     c.activity_ns = now_ns;
                     s.gen = s.gen.wrapping_add(1);
+                    if s.watched {
+                        bump = Some(crate::tcp::bump_kind(rxq > c.rxq, txq < c.txq));
+                    }
                 }
             }
             c.rxq = rxq;
             c.txq = txq;
+            if let Some(what) = bump {
+                self.bumped.push((t, what));
+            }
         }
         Some((changed, next))
     }

@@ -45,6 +45,12 @@ pub use neigh::Neighbour;
 pub use opts::{SockOpt, SockOptName};
 pub use stack::Stack;
 
+/// What a watched socket's event was (`Stack::drain_bumped`): data or a connection came
+/// (BUMP_IN), room was freed (BUMP_OUT), both, or anything else (0: a state change, an error,
+/// a shutdown).
+pub const BUMP_IN: u8 = 1;
+pub const BUMP_OUT: u8 = 2;
+
 /// A socket inside a [`Stack`]; the kernel maps file descriptors to these.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub struct SockId(usize);

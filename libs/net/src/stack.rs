@@ -95,6 +95,9 @@ pub(crate) struct Sock {
     /// Counts events (data or a connection arriving, space freed, a state change, an error):
     /// edge-triggered epoll reports a socket again only when this moved.
     pub gen: u64,
+    /// The owner follows this socket's events (`Stack::watch`): each move of `gen` is
+    /// recorded in `Stack::bumped`.
+    pub watched: bool,
     /// Datagram sockets: bytes queued for reading at the last look, to notice arrivals.
     pub rx_seen: usize,
     /// IP_MULTICAST_IF: the interface IPv4 multicast datagrams leave by.
@@ -110,6 +113,14 @@ pub(crate) struct Sock {
 }
 
 impl Sock {
+    /// An event of the socket's own (see `gen`): true when it is watched, and `id` must then
+    /// go on `Stack::bumped`.
+    #[inline]
+    pub(crate) fn bump(&mut self) -> bool {
+        self.gen = self.gen.wrapping_add(1);
+        self.watched
+    }
+
     pub(crate) fn new(kind: Kind, family: Family, opts: Opts, body: Body) -> Sock {
         Sock {
             kind,
@@ -128,6 +139,7 @@ impl Sock {
             next_len: 0,
             icmp_err: None,
             gen: 0,
+            watched: false,
             rx_seen: 0,
             mcast_if: None,
             mcast_if6: None,
@@ -183,6 +195,9 @@ pub struct Stack {
     pub(crate) captured: Vec<crate::capture::Captured>,
     /// The one-socket set of the limited poll (see direct.rs).
     pub(crate) one: crate::direct::OneSet,
+    /// Watched sockets whose event counter moved since the owner last took the list
+    /// (`drain_bumped`), with what happened (`BUMP_*`), in order, possibly more than once.
+    pub(crate) bumped: Vec<(SockId, u8)>,
 }
 
 /// What a new socket is charged at the gate before any buffer exists: its share of buffers
@@ -267,6 +282,7 @@ impl Stack {
             captured: Vec::new(),
             neigh: crate::neigh::Neighbours::default(),
             one: crate::direct::OneSet::new(),
+            bumped: Vec::new(),
         };
         s.sync_loopback_addrs();
         s

@@ -275,6 +275,7 @@ impl Stack {
         // A smoltcp socket was changed here (reset, options): it may have something to send.
         let mut touched = false;
         let netifs = &mut self.netifs;
+        let bumped = &mut self.bumped;
         for (i, slot) in self.socks.iter_mut().enumerate() {
             let Some(s) = slot else { continue };
             let held = if s.zombie {
@@ -287,13 +288,15 @@ impl Stack {
                 Body::Dgram(handles) => {
                     s.next_len = crate::dgram::head_len(netifs, s.kind, handles, &s.stash);
                     let rx = crate::dgram::rx_bytes(netifs, s.kind, handles, &s.stash);
-                    if rx > s.rx_seen {
-                        s.gen = s.gen.wrapping_add(1);
+                    if rx > s.rx_seen && s.bump() {
+                        bumped.push((SockId(i), crate::BUMP_IN));
                     }
                     s.rx_seen = rx;
                     if let Some(e) = crate::dgram::icmp_error(netifs, s.icmp_err) {
                         s.error = Some(e);
-                        s.gen = s.gen.wrapping_add(1);
+                        if s.bump() {
+                            bumped.push((SockId(i), 0));
+                        }
                         changed = true;
                     }
                     continue;
@@ -328,6 +331,14 @@ impl Stack {
                         if st != c.last || rxq > c.rxq || txq < c.txq {
                             c.activity_ns = now_ns;
                             s.gen = s.gen.wrapping_add(1);
+                            if s.watched {
+                                let what = if st != c.last {
+                                    0
+                                } else {
+                                    bump_kind(rxq > c.rxq, txq < c.txq)
+                                };
+                                bumped.push((SockId(i), what));
+                            }
                         }
                     }
                     if c.last == tcp::State::SynSent
@@ -438,7 +449,9 @@ impl Stack {
                 l.queue.push_back(id);
             }
             if let Ok(l) = self.sock_mut(lid) {
-                l.gen = l.gen.wrapping_add(1);
+                if l.bump() {
+                    self.bumped.push((lid, crate::BUMP_IN));
+                }
             }
         }
         changed
@@ -915,4 +928,9 @@ impl Stack {
             apply_tcp_opts(sk, &opts, connecting);
         }
     }
+}
+
+/// The `BUMP_*` kind of a connection's queue changes: data came, room was freed.
+pub(crate) fn bump_kind(more_rx: bool, less_tx: bool) -> u8 {
+    (if more_rx { crate::BUMP_IN } else { 0 }) | (if less_tx { crate::BUMP_OUT } else { 0 })
 }

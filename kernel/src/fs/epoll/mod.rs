@@ -5,7 +5,8 @@
 //! the heap has room (see [`list`]).
 //!
 //! The ready list (Linux's rdllist): an entry whose file has wake-up hooks
-//! ([`crate::fs::pollhook`]: pipes, eventfds) installs one when it is added; the file fires it
+//! ([`crate::fs::pollhook`]: pipes, eventfds, timerfds, IP sockets, Unix stream sockets)
+//! installs one when it is added; the file fires it
 //! where its readiness may change, and the hook puts the entry's key on the ready list.
 //! epoll_wait polls only the entries on that list (to confirm: a hook says "may"), and the
 //! entries of files without hooks, which are polled on every call as before. A level-triggered
@@ -13,9 +14,11 @@
 //! ready leaves it until its hook fires again. When the list cannot grow (the heap is short),
 //! the instance remembers it and the next call polls every entry.
 //!
-//! Sleeping is unchanged: epoll_wait sleeps on the global poll queue, which every readiness
-//! change wakes (`poll_notify`); the hooks fire before that wake-up, so a woken sleeper finds
-//! the entry on the list.
+//! Sleeping: epoll_wait sleeps on the instance's own wait queue, which its hooks wake when
+//! they queue a key, when every entry's file has hooks (`Epoll::wait_queue`); otherwise on
+//! the global poll queue, which every readiness change wakes (`poll_notify`). An
+//! EPOLLEXCLUSIVE entry's hook is exclusive (`Hook::exclusive`): of several instances
+//! watching one file so, one event queues the entry of the first only.
 
 mod list;
 pub mod watches;
@@ -23,6 +26,7 @@ pub mod watches;
 use super::file::{FileOps, OpenFile, POLLIN, POLLRDNORM};
 use super::pollhook::Hook;
 use crate::mm::kheap;
+use crate::sched::WaitQueue;
 use crate::spinlock::Mutex;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -32,6 +36,7 @@ use lintel_abi::{Errno, KResult};
 use list::List;
 
 pub use lintel_abi::poll::{EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLHUP, EPOLLONESHOT};
+use lintel_abi::poll::{EPOLLIN, EPOLLOUT};
 
 struct Entry {
     file: Weak<OpenFile>,
@@ -62,23 +67,41 @@ struct Ready {
     /// The collect that last looked at the entry (`Interest::pass`): a key listed twice
     /// (a hook fired while a collect had it) is looked at once per call.
     pass: AtomicU64,
+    /// EPOLLEXCLUSIVE (fixed: EPOLL_CTL_MOD refuses such entries).
+    exclusive: bool,
 }
 
 impl Hook for Ready {
-    fn fire(&self, events: u32) {
+    fn fire(&self, events: u32) -> bool {
         let wanted = self.wanted.load(Ordering::Acquire);
         if wanted == 0 || (events != 0 && events & wanted == 0) {
-            return;
+            return false;
         }
         if !self.queued.swap(true, Ordering::AcqRel) {
             self.list.push(self.key);
+            // Linux's ep_poll_callback wakes the instance's waiters.
+            self.list.1.wake_all();
         }
+        // Linux's ep_poll_callback: an exclusive entry takes a wake-up of input only (or
+        // output only) that it asked for; a wake-up of both, or of neither (a hang-up, a
+        // release), goes on to the others.
+        self.exclusive
+            && match events & (EPOLLIN | EPOLLOUT) {
+                EPOLLIN => wanted & EPOLLIN != 0,
+                EPOLLOUT => wanted & EPOLLOUT != 0,
+                _ => events != 0 && events & (EPOLLIN | EPOLLOUT) == 0,
+            }
+    }
+
+    fn exclusive(&self) -> bool {
+        self.exclusive
     }
 }
 
-/// The keys of entries that may be ready. A leaf lock: hooks take it under their file's
-/// locks, epoll under its interest list's.
-struct ReadyList(Mutex<ReadyKeys>);
+/// The keys of entries that may be ready (a leaf lock: hooks take it under their file's
+/// locks, epoll under its interest list's), and the instance's own wait queue (Linux's
+/// ep->wq), which its hooks wake when they queue a key.
+struct ReadyList(Mutex<ReadyKeys>, WaitQueue);
 
 struct ReadyKeys {
     keys: Vec<Key>,
@@ -120,6 +143,9 @@ pub struct Epoll {
     uid: u32,
     entries: Mutex<Interest>,
     ready: Arc<ReadyList>,
+    /// Every entry's file has hooks (`Interest::unhooked` is empty): epoll_wait may sleep on
+    /// the instance's own queue. Written under the interest list's lock.
+    hooked_only: AtomicBool,
 }
 
 fn key(fd: i32, f: &Arc<OpenFile>) -> Key {
@@ -151,10 +177,14 @@ impl Epoll {
                 unhooked: Vec::new(),
                 pass: 0,
             }),
-            ready: Arc::new(ReadyList(Mutex::new(ReadyKeys {
-                keys: Vec::new(),
-                overflow: false,
-            }))),
+            ready: Arc::new(ReadyList(
+                Mutex::new(ReadyKeys {
+                    keys: Vec::new(),
+                    overflow: false,
+                }),
+                WaitQueue::new(),
+            )),
+            hooked_only: AtomicBool::new(true),
         });
         watches::register(uid, &ep)?;
         Ok(ep)
@@ -204,7 +234,12 @@ impl Epoll {
                 }
             }
             EPOLL_CTL_DEL => {
-                let ent = self.entries.lock().remove(&k).ok_or(Errno::ENOENT)?;
+                let ent = {
+                    let mut e = self.entries.lock();
+                    let ent = e.remove(&k).ok_or(Errno::ENOENT)?;
+                    self.note_unhooked(&e);
+                    ent
+                };
                 if let (Some(h), Some(hooks)) = (&ent.hook, file.ops.poll_hooks()) {
                     hooks.remove(Arc::as_ptr(h) as *const ());
                 }
@@ -213,7 +248,31 @@ impl Epoll {
             _ => return Err(Errno::EINVAL),
         }
         super::file::poll_notify();
+        self.ready.1.wake_all();
         Ok(())
+    }
+
+    /// Records whether every entry's file has hooks (`e` is the locked interest list).
+    fn note_unhooked(&self, e: &Interest) {
+        self.hooked_only
+            .store(e.unhooked.is_empty(), Ordering::Release);
+    }
+
+    /// The queue epoll_wait sleeps on once it found nothing: the instance's own when every
+    /// watched file has hooks (their events wake it), else the global poll queue. Asked
+    /// after the look at the entries (whose lock orders it after any EPOLL_CTL_ADD seen), with
+    /// both queues' tickets taken before: an entry added after the look wakes the own queue.
+    pub fn wait_queue(&self) -> &WaitQueue {
+        if self.hooked_only.load(Ordering::Acquire) {
+            &self.ready.1
+        } else {
+            &super::file::POLL_WAIT
+        }
+    }
+
+    /// The instance's own wait queue (see `wait_queue`).
+    pub fn own_queue(&self) -> &WaitQueue {
+        &self.ready.1
     }
 
     /// EPOLL_CTL_ADD: EEXIST for a key already there, ENOSPC when the user has
@@ -241,12 +300,14 @@ impl Epoll {
         let hooks = file.ops.poll_hooks();
         let hook = match hooks {
             Some(hooks) => {
+                file.ops.poll_watch();
                 let h = Arc::new(Ready {
                     list: self.ready.clone(),
                     key: k,
                     wanted: AtomicU32::new(events | EPOLLERR | EPOLLHUP),
                     queued: AtomicBool::new(true),
                     pass: AtomicU64::new(0),
+                    exclusive: events & EPOLLEXCLUSIVE != 0,
                 });
                 let weak: Weak<dyn Hook> = Arc::downgrade(&h) as Weak<dyn Hook>;
                 hooks.add(weak)?;
@@ -278,6 +339,7 @@ impl Epoll {
                 )?;
                 if !hooked {
                     e.unhooked.push(k);
+                    self.note_unhooked(&e);
                 }
                 Ok(hooked)
             })
@@ -304,6 +366,7 @@ impl Epoll {
             let Interest { list, unhooked, .. } = &mut *e;
             let n = list.retain(|ent| ent.file.strong_count() > 0);
             unhooked.retain(|k| list.contains_key(k));
+            self.note_unhooked(&e);
             n
         };
         watches::uncharge(self.uid, removed);
@@ -471,6 +534,9 @@ impl Epoll {
                 removed += 1;
             }
         }
+        if removed > 0 {
+            self.note_unhooked(&e);
+        }
         drop(e);
         watches::uncharge(self.uid, removed);
         out
@@ -523,6 +589,7 @@ impl Epoll {
 
 /// Polls one entry and reports it into `out` when it has an event, with the edge and one-shot
 /// bookkeeping when `consume`.
+#[inline]
 fn visit(ent: &mut Entry, consume: bool, depth: u8, out: &mut Vec<(u32, u64)>) -> Seen {
     if !ent.armed {
         return Seen::Idle;

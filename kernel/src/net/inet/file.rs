@@ -47,6 +47,14 @@ impl FileOps for InetFile {
         Some(crate::net::sigpipe_on_epipe(r, true))
     }
 
+    fn poll_hooks(&self) -> Option<&crate::fs::pollhook::PollHooks> {
+        self.0.poll_hooks()
+    }
+
+    fn poll_watch(&self) {
+        self.0.watch();
+    }
+
     fn poll(&self, _: &OpenFile) -> u32 {
         poll_mask(self.0.events())
     }

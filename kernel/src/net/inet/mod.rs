@@ -17,8 +17,10 @@ pub use socket::{raw_sockets, sockets, Received};
 pub use socket::InetSocket;
 
 use crate::fs::file::poll_notify;
+use crate::fs::pollhook::PollHooks;
 use crate::spinlock::Mutex;
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use lintel_net::{Device, Stack};
 
@@ -62,6 +64,7 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
         sync_capture(s);
         let r = f(s);
         let changed = poll_locked(s);
+        fire_bumped(s);
         (r, changed, async_events(s), take_captured(s))
     };
     changed |= crate::net::tap::deliver(captured);
@@ -128,6 +131,7 @@ pub(crate) fn with_conn<R>(id: lintel_net::SockId, f: impl FnOnce(&mut Stack) ->
             }
             None => poll_locked(s),
         };
+        fire_bumped(s);
         (r, changed, async_events(s), take_captured(s))
     };
     changed |= crate::net::tap::deliver(captured);
@@ -136,6 +140,41 @@ pub(crate) fn with_conn<R>(id: lintel_net::SockId, f: impl FnOnce(&mut Stack) ->
     }
     tell_async(events);
     r
+}
+
+/// The wake-up hooks of the sockets epoll watches, by stack socket (see `InetSocket::watch`;
+/// an entry goes when its socket does). Taken under the stack's lock, and takes the hooks'.
+static WATCHED: Mutex<alloc::collections::BTreeMap<lintel_net::SockId, Arc<PollHooks>>> =
+    Mutex::new(alloc::collections::BTreeMap::new());
+
+/// The stack records the events of socket `id` for `hooks` from now on.
+fn watch(id: lintel_net::SockId, hooks: &Arc<PollHooks>) {
+    WATCHED.lock().insert(id, hooks.clone());
+    with(|s| s.watch(id, true));
+}
+
+/// Socket `id` is going: its events are no longer followed.
+fn unwatch(id: lintel_net::SockId) {
+    WATCHED.lock().remove(&id);
+}
+
+/// Fires the hooks of the watched sockets that had events of their own since the last look
+/// (Linux's sk_data_ready/sk_write_space/sk_state_change waking the socket's wait queue), with
+/// the stack's lock held.
+fn fire_bumped(s: &mut Stack) {
+    use crate::fs::file::{POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
+    s.drain_bumped(|id, what| {
+        let mut events = 0;
+        if what & lintel_net::BUMP_IN != 0 {
+            events |= POLLIN | POLLRDNORM;
+        }
+        if what & lintel_net::BUMP_OUT != 0 {
+            events |= POLLOUT | POLLWRNORM;
+        }
+        if let Some(h) = WATCHED.lock().get(&id) {
+            h.fire(events);
+        }
+    });
 }
 
 /// The stack copies packets for raw and packet sockets only while some exist.
@@ -242,6 +281,7 @@ pub fn tick() -> Option<u64> {
                 Some(s) => {
                     sync_capture(s);
                     let changed = poll_locked(s);
+                    fire_bumped(s);
                     (changed, async_events(s), take_captured(s))
                 }
                 None => (false, alloc::vec::Vec::new(), alloc::vec::Vec::new()),

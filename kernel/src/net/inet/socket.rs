@@ -52,6 +52,10 @@ pub struct InetSocket {
     /// A non-blocking connect returned EINPROGRESS and no connect has reported its outcome
     /// yet: the next connect does (0 or the error), as Linux's does.
     connecting: AtomicBool,
+    /// epoll's wake-up hooks, fired (by `super::fire_bumped`) on the socket's own events once
+    /// it is watched (`watch`).
+    pub hooks: alloc::sync::Arc<crate::fs::pollhook::PollHooks>,
+    watched: AtomicBool,
 }
 
 /// What a receive returned: bytes copied, the sender, and the datagram's full length.
@@ -99,6 +103,8 @@ impl InetSocket {
             connecting: AtomicBool::new(false),
             fasync: crate::fs::file::FasyncList::new(),
             async_gen: AtomicU64::new(0),
+            hooks: alloc::sync::Arc::new(crate::fs::pollhook::PollHooks::new()),
+            watched: AtomicBool::new(false),
         }
     }
 
@@ -135,6 +141,20 @@ impl InetSocket {
         }
         // Readiness is read, nothing sent (poll, select and epoll ask it per socket).
         super::with_quiet(|s| s.events(self.id))
+    }
+
+    /// The socket's wake-up hooks, for epoll: none for raw sockets (whose readiness comes
+    /// from their packet copies, not the stack's events).
+    pub fn poll_hooks(&self) -> Option<&crate::fs::pollhook::PollHooks> {
+        self.tap.is_none().then_some(&*self.hooks)
+    }
+
+    /// From now on the stack's events of this socket fire its hooks (once: epoll's first
+    /// watch of it).
+    pub fn watch(&self) {
+        if self.tap.is_none() && !self.watched.swap(true, Ordering::Relaxed) {
+            super::watch(self.id, &self.hooks);
+        }
     }
 
     /// Moves only on this socket's own events (see `Stack::generation`).
@@ -503,6 +523,9 @@ impl Drop for InetSocket {
     fn drop(&mut self) {
         let id = self.id;
         OWNERS.lock().remove(&id);
+        if self.watched.load(Ordering::Relaxed) {
+            super::unwatch(id);
+        }
         if self.raw {
             RAW.lock().remove(&id);
         }

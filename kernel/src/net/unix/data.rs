@@ -79,6 +79,7 @@ impl UnixSocket {
                     });
                     sent += n;
                     drop(d);
+                    dest.fire(POLLIN | POLLRDNORM);
                     poll_notify();
                     if sent == total {
                         return Some(Ok(total));
@@ -141,6 +142,7 @@ impl UnixSocket {
                     drop(s);
                     let n = buf.len().min(m.data.len());
                     buf[..n].copy_from_slice(&m.data[..n]);
+                    self.room_made();
                     poll_notify();
                     return Some(Ok((n, m.data.len(), m.from, m.files, m.cred)));
                 }
@@ -188,6 +190,7 @@ impl UnixSocket {
                 }
                 if got > 0 && (!waitall || got == buf.len()) {
                     drop(s);
+                    self.room_made();
                     poll_notify();
                     return Some(Ok((
                         got,
@@ -227,6 +230,15 @@ impl UnixSocket {
             }
         })
     }
+    /// A receive made room: the connected peer (whose sends fill this socket) may write.
+    fn room_made(&self) {
+        if self.connection_oriented() {
+            if let Some(p) = self.peer() {
+                p.fire(POLLOUT | POLLWRNORM);
+            }
+        }
+    }
+
     pub(super) fn readiness(&self) -> u32 {
         let s = self.state.lock();
         let mut m = 0;

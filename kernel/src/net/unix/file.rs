@@ -31,6 +31,10 @@ impl FileOps for SocketFile {
         crate::net::sigpipe_on_epipe(self.0.send(msg, None, file.nonblocking()), true)
     }
 
+    fn poll_hooks(&self) -> Option<&crate::fs::pollhook::PollHooks> {
+        self.0.poll_hooks()
+    }
+
     fn poll(&self, _: &OpenFile) -> u32 {
         self.0.readiness()
     }

@@ -10,7 +10,8 @@ mod data;
 pub mod file;
 pub mod names;
 
-use crate::fs::file::{poll_notify, OpenFile, POLL_WAIT};
+use crate::fs::file::{poll_notify, OpenFile, POLLIN, POLLRDNORM, POLL_WAIT};
+use crate::fs::pollhook::PollHooks;
 use crate::spinlock::Mutex;
 use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
@@ -79,6 +80,10 @@ pub struct UnixSocket {
     state: Mutex<State>,
     /// O_ASYNC opens, told of data or a connection to take (and of the peer's hang-up).
     pub fasync: crate::fs::file::FasyncList,
+    /// epoll's wake-up hooks, fired where the socket's readiness may grow: data or a
+    /// connection queued for it, room made by its peer's receive, a shutdown or hang-up.
+    /// Used for stream and seqpacket sockets only (see `poll_hooks`).
+    hooks: PollHooks,
 }
 
 fn my_cred() -> Cred {
@@ -181,6 +186,7 @@ impl UnixSocket {
             kind,
             ino: NEXT_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
             fasync: crate::fs::file::FasyncList::new(),
+            hooks: PollHooks::new(),
             state: Mutex::new({
                 let mut st = State {
                     phase: Phase::Unconnected,
@@ -228,6 +234,20 @@ impl UnixSocket {
 
     fn connection_oriented(&self) -> bool {
         self.kind != SOCK_DGRAM
+    }
+
+    /// The wake-up hooks, for stream and seqpacket sockets: a connected datagram socket's
+    /// room is made by a receiver that does not know its senders, so datagram sockets have
+    /// none (epoll polls them on every call).
+    pub fn poll_hooks(&self) -> Option<&PollHooks> {
+        self.connection_oriented().then_some(&self.hooks)
+    }
+
+    /// Fires the hooks (of a connection-oriented socket) with `events`.
+    fn fire(&self, events: u32) {
+        if self.connection_oriented() {
+            self.hooks.fire(events);
+        }
     }
 
     pub fn name(&self) -> Option<Addr> {
@@ -351,6 +371,8 @@ impl UnixSocket {
                         s.phase = Phase::Connected(Arc::downgrade(&server));
                         s.peer_cred = Some(listener_cred);
                         drop(s);
+                        target.fire(POLLIN | POLLRDNORM);
+                        self.fire(0);
                         // Keep the server end alive while it waits in the queue.
                         poll_notify();
                         return Some(Ok(()));
@@ -405,7 +427,10 @@ impl UnixSocket {
                 // Our write side closed: the peer reads end of file.
                 ps.peer_gone = ps.peer_gone || self.connection_oriented();
             }
+            drop(ps);
+            p.fire(0);
         }
+        self.fire(0);
         poll_notify();
         Ok(())
     }

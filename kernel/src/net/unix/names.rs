@@ -54,6 +54,7 @@ impl Drop for UnixSocket {
         // A connected peer hears of the hang-up (unix_release_sock).
         if let super::Phase::Connected(w) = &s.phase {
             if let Some(p) = w.upgrade() {
+                p.fire(0);
                 if p.kind != super::SOCK_DGRAM {
                     p.fasync.kill(lintel_abi::signal::POLL_HUP);
                 }

@@ -87,7 +87,9 @@ fn do_wait(c: &mut Call, epfd: i32, evp: usize, max: i32, deadline: Option<u64>)
     let ep = epoll_of(c, epfd)?;
     let t = c.thread.clone();
     loop {
+        // Both tickets before the look: which queue to sleep on is known only after it.
         let tk = POLL_WAIT.ticket();
+        let own = ep.own_queue().ticket();
         let evs = ep.collect(max as usize, true);
         if !evs.is_empty() {
             let mut out = crate::mm::kheap::zeroed(evs.len() * EPOLL_EVENT_SIZE)?;
@@ -106,7 +108,12 @@ fn do_wait(c: &mut Call, epfd: i32, evp: usize, max: i32, deadline: Option<u64>)
         if let Some(e) = crate::proc::interrupted(&t, Errno::EINTR) {
             return Err(e);
         }
-        POLL_WAIT.wait_once(tk, deadline);
+        let q = ep.wait_queue();
+        if core::ptr::eq(q, &POLL_WAIT) {
+            POLL_WAIT.wait_once(tk, deadline);
+        } else {
+            q.wait_once(own, deadline);
+        }
     }
 }
 
