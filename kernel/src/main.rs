@@ -77,7 +77,8 @@ fn kernel_main(info: BootInfo) -> ! {
     vdso::init();
     mm::set_grow_limits(proc::grow_limits);
     lintel_hal::set_user_fault_handler(proc::usercopy_fault);
-    lintel_hal::mm::set_reclaim_hook(mm::pagecache::reclaim);
+    lintel_hal::mm::set_reclaim_hook(fs::ext4::reclaim);
+    mm::kheap::set_shrinker(fs::ext4::shrink_for_heap);
     lintel_hal::set_panic_report(mm::kheap::panic_report);
     info!(
         "lintel {} booting, {} MiB of memory, cmdline '{}'",

@@ -56,8 +56,14 @@ pub fn mount_dev(
         if let Some(on) = journal_checksum {
             fs.set_journal_checksum(on)?;
         }
-        // Files outlive their last open for the page cache's sake; `unmounted` lets go.
+        // Files outlive their last open for the page cache's sake until memory is short
+        // (`reclaim`, `shrink_for_heap`); `unmounted` lets go. Their heap share is bounded:
+        // an eighth of the heap for all instances together.
         fs.hold_recent_files(true);
+        lintel_ext4::set_held_heap_limit(
+            lintel_hal::mm::heap_stats().0 / 8,
+            crate::mm::pagecache::MAPPING_BYTES,
+        );
         // Written data waits in the kernel heap (a quarter of memory, fixed): up to an eighth
         // of it for all instances together, with the metadata caches' 16 MiB each beside it.
         lintel_ext4::set_dirty_data_limit(lintel_hal::mm::heap_stats().0 / 8);
@@ -91,11 +97,63 @@ pub fn sync_all() {
     MOUNTED.sync_all("ext4", |fs| fs.sync());
 }
 
-/// drop_caches: every instance forgets its clean cached metadata blocks.
+/// drop_caches: every instance lets go of its unused files (their cached pages go with
+/// them, `pagecache::drop_all_clean`) and forgets its clean cached metadata blocks.
 pub fn drop_caches() {
     for fs in MOUNTED.latest_first() {
         fs.drop_clean_cache();
     }
+}
+
+/// The frame allocator's shrinker (registered at boot): memory is short, so the instances
+/// let go of their unused files, oldest first, whole, until their cached pages free enough
+/// frames to put the free ones a reserve above the allocator's reserve (Linux's kswapd
+/// reclaims to its high watermark); only when that is not enough are the clean unmapped
+/// pages of every file dropped, as before the files were kept. Never waits for a lock.
+pub fn reclaim() -> bool {
+    let reserve = lintel_hal::mm::reserve_frames();
+    let target = (2 * reserve)
+        .saturating_sub(lintel_hal::mm::free_frames())
+        .max(32);
+    let mut got = 0;
+    let mut swept = false;
+    if let Some(table) = crate::mm::pagecache::Unused::try_lock() {
+        MOUNTED.try_each(|fs| {
+            if got < target {
+                fs.shrink_held(&mut |node| {
+                    got += table.freed_by(node).0;
+                    got < target
+                });
+            }
+        });
+        swept = table.sweep();
+    }
+    if got >= target {
+        return true;
+    }
+    crate::mm::pagecache::drop_all_clean() || swept
+}
+
+/// The kernel heap's shrinker (registered at boot): a request would leave less than the
+/// heap's reserve free, so the instances let go of unused files, oldest first, until
+/// about `bytes` of heap are freed (the inodes, their page-cache mappings). Whether any
+/// went. Never waits for a lock.
+pub fn shrink_for_heap(bytes: usize) -> bool {
+    let mut got = 0;
+    let mut n = 0;
+    let Some(table) = crate::mm::pagecache::Unused::try_lock() else {
+        return false;
+    };
+    MOUNTED.try_each(|fs| {
+        if got < bytes {
+            n += fs.shrink_held(&mut |node| {
+                got += lintel_ext4::held_file_bytes(256) + table.freed_by(node).1;
+                got < bytes
+            });
+        }
+    });
+    table.sweep();
+    n > 0
 }
 
 /// KiB of metadata the mounted instances cache (/proc/meminfo's Buffers).

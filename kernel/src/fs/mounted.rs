@@ -76,6 +76,19 @@ impl<T> Mounted<T> {
             .collect()
     }
 
+    /// Runs `f` on every instance, latest first, under the list's lock, unless it is busy
+    /// (false): for the shrinkers, which never wait. The instances outlive the call (the
+    /// list holds them), so nothing `f` lets go of drops one.
+    pub fn try_each(&self, mut f: impl FnMut(&T)) -> bool {
+        let Some(l) = self.0.try_lock() else {
+            return false;
+        };
+        for (_, fs) in l.mounted.iter().rev() {
+            f(fs);
+        }
+        true
+    }
+
     /// Runs `sync` on every instance, latest first; a failure is logged, as `kind`'s.
     pub fn sync_all(&self, kind: &str, sync: impl Fn(&T) -> KResult<()>) {
         for fs in self.latest_first() {

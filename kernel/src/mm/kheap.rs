@@ -34,12 +34,32 @@ pub fn check_bulk(bytes: usize) -> KResult<()> {
     check_keeping(bytes, reserve())
 }
 
+/// What frees heap when a request does not fit (`set_shrinker`).
+static SHRINKER: spin::Once<fn(usize) -> bool> = spin::Once::new();
+
+/// Registers what lets go of heap that is only a cache when a request would not leave the
+/// reserve free (the unused ext4 files kept for the page cache: Linux's inode shrinker). It
+/// is called with the bytes missing, says whether it freed anything, and must not wait for
+/// a lock (the caller may hold any).
+pub fn set_shrinker(f: fn(usize) -> bool) {
+    SHRINKER.call_once(|| f);
+}
+
 fn check_keeping(bytes: usize, keep: usize) -> KResult<()> {
-    if !fits(bytes, keep) {
+    if !fits(bytes, keep) && !shrunk_to_fit(bytes, keep) {
         warn_short(bytes);
         return Err(Errno::ENOMEM);
     }
     Ok(())
+}
+
+/// Whether the shrinker freed enough for `bytes` with `keep` left free.
+fn shrunk_to_fit(bytes: usize, keep: usize) -> bool {
+    let Some(shrink) = SHRINKER.get() else {
+        return false;
+    };
+    let missing = keep.saturating_add(bytes).saturating_sub(heap_available());
+    shrink(missing) && fits(bytes, keep)
 }
 
 fn fits(bytes: usize, keep: usize) -> bool {
@@ -63,6 +83,8 @@ pub struct Users {
     pub ext4_cache: (usize, usize),
     /// ext4 inodes in memory.
     pub ext4_inodes: usize,
+    /// Of them, unused regular files kept for their cached pages.
+    pub ext4_held: usize,
 }
 
 pub fn users() -> Users {
@@ -70,6 +92,7 @@ pub fn users() -> Users {
         stacks: lintel_hal::task::kernel_stacks(),
         ext4_cache: lintel_ext4::cache_totals(),
         ext4_inodes: lintel_ext4::live_inodes(),
+        ext4_held: lintel_ext4::held_files(),
     }
 }
 
@@ -77,12 +100,13 @@ impl core::fmt::Display for Users {
     fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
         write!(
             f,
-            "{} kernel stacks ({} KiB of frames, not heap), ext4 metadata cache {} KiB ({} KiB dirty), {} ext4 inodes",
+            "{} kernel stacks ({} KiB of frames, not heap), ext4 metadata cache {} KiB ({} KiB dirty), {} ext4 inodes ({} kept unused)",
             self.stacks,
             self.stacks * lintel_hal::task::STACK_SIZE / 1024,
             self.ext4_cache.0 / 1024,
             self.ext4_cache.1 / 1024,
-            self.ext4_inodes
+            self.ext4_inodes,
+            self.ext4_held
         )
     }
 }

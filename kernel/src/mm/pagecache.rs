@@ -972,10 +972,14 @@ pub fn writeback_deferred() {
     });
 }
 
-/// sync(2): every file's dirty pages, each under its write lock.
+/// sync(2): every file's dirty pages, each under its write lock. Files with none are passed
+/// over without a lock (the unused files kept for their cached pages are many, and clean).
 pub fn writeback_all() {
     writeback_deferred();
     each_mapping(|m| {
+        if m.dirty.lock().is_empty() {
+            return;
+        }
         let Some(inode) = m.inode.upgrade() else {
             return;
         };
@@ -1132,9 +1136,10 @@ pub fn drop_clean(inode: &Arc<dyn Inode>, off: u64, len: u64) {
         .retain(|idx, f| !(first..end).contains(idx) || f.ref_count() > 1 || dirty.contains(idx));
 }
 
-/// Memory is short: drops cached pages that nothing maps and nothing needs written back.
-/// Never waits for a lock (the allocation that ran dry may hold one).
-pub fn reclaim() -> bool {
+/// drop_caches, and memory short with no unused file left to let go of (`Unused`): drops
+/// cached pages that nothing maps and nothing needs written back, of every file. Never waits
+/// for a lock (the allocation that ran dry may hold one).
+pub fn drop_all_clean() -> bool {
     let Some(mut all) = MAPPINGS.try_lock() else {
         return false;
     };
@@ -1150,4 +1155,49 @@ pub fn reclaim() -> bool {
         freed |= pages.len() < n;
     }
     freed
+}
+
+/// Heap bytes the cache keeps for a file besides its pages' entries: its `Mapping` and the
+/// table's entry (for the bound on the heap share of the files kept unused,
+/// `lintel_ext4::set_held_heap_limit`).
+pub const MAPPING_BYTES: usize =
+    core::mem::size_of::<Mapping>() + 2 * core::mem::size_of::<usize>() + 32;
+
+/// Heap bytes per cached page (its entry in a mapping's B-tree, with the nodes' slack).
+const PAGE_ENTRY_BYTES: usize = 24;
+
+/// The table of mappings, held while the shrinkers let go of unused files (Linux's inode
+/// LRU, ext4's held files): says what the going of a file frees, then drops the mappings
+/// of the files that went.
+pub struct Unused<'a>(crate::spinlock::MutexGuard<'a, BTreeMap<usize, Arc<Mapping>>>);
+
+impl Unused<'_> {
+    /// The table, unless it is busy (memory ran short in an allocation that holds it, or
+    /// on another CPU): a shrinker never waits.
+    pub fn try_lock() -> Option<Unused<'static>> {
+        MAPPINGS.try_lock().map(Unused)
+    }
+
+    /// (frames, heap bytes) that the going of `inode`, used by no one else, frees: its
+    /// cached pages that nothing maps (all of them, for an unused file, but a frame a pipe
+    /// or a socket took by splice) and its mapping.
+    pub fn freed_by(&self, inode: &dyn Inode) -> (usize, usize) {
+        let k = inode as *const dyn Inode as *const u8 as usize;
+        let Some(m) = self.0.get(&k) else {
+            return (0, 0);
+        };
+        let Some(pages) = m.pages.try_lock() else {
+            return (0, MAPPING_BYTES);
+        };
+        let frames = pages.values().filter(|f| f.ref_count() <= 1).count();
+        (frames, MAPPING_BYTES + pages.len() * PAGE_ENTRY_BYTES)
+    }
+
+    /// Drops the mappings of files no one can reach any more (those let go), with their
+    /// pages; whether any went.
+    pub fn sweep(mut self) -> bool {
+        let before = self.0.len();
+        self.0.retain(|_, m| m.inode.strong_count() > 0);
+        self.0.len() < before
+    }
 }

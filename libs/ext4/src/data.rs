@@ -32,6 +32,7 @@ impl Ext4Inode {
                 broken: true,
             }),
             me: me.clone(),
+            hold: Default::default(),
         })
     }
 
@@ -654,6 +655,7 @@ impl Ext4Inode {
                 broken: false,
             }),
             me: me.clone(),
+            hold: Default::default(),
         });
         fs.icache.lock().insert(ino, Arc::downgrade(&node));
         if hold {

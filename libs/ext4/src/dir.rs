@@ -197,7 +197,7 @@ impl Ext4Inode {
         node.touch(&mut st, false);
         if new == 0 {
             self.fs.add_orphan(node.ino);
-            self.fs.forget_recent_ino(node.ino);
+            self.fs.forget_recent_node(node);
         }
         node.save(&st)
     }

@@ -92,6 +92,8 @@ pub struct Ext4Inode {
     pub(crate) kind: FileType,
     pub(crate) st: Mutex<IState>,
     pub(crate) me: Weak<Ext4Inode>,
+    /// Its place among the instance's held files (held.rs).
+    pub(crate) hold: crate::held::HoldMark,
 }
 
 // ---- raw inode fields ----
@@ -384,6 +386,8 @@ impl Ext4 {
             return Err(Errno::EIO);
         }
         if let Some(i) = self.icache.lock().get(&ino).and_then(|w| w.upgrade()) {
+            // Used again: a held file gets a second chance from the shrinker.
+            i.hold.referenced.store(true, Ordering::Relaxed);
             return Ok(i);
         }
         let raw = self.read_inode(ino)?;
@@ -405,6 +409,7 @@ impl Ext4 {
                 broken: false,
             }),
             me: me.clone(),
+            hold: Default::default(),
         });
         let mut map = self.icache.lock();
         if let Some(e) = map.get(&ino).and_then(|w| w.upgrade()) {
@@ -626,7 +631,8 @@ impl Drop for Ext4Inode {
         if st.dup {
             return;
         }
-        {
+        // The shrinker took it out of the table already (a linked file: nothing else to do).
+        if !self.hold.unlisted.load(Ordering::Relaxed) {
             let mut map = self.fs.icache.lock();
             if map.get(&ino).is_some_and(|w| w.strong_count() == 0) {
                 map.remove(&ino);

@@ -44,6 +44,7 @@ mod data;
 mod dir;
 mod dirblock;
 mod extent;
+mod held;
 mod inode;
 mod journal;
 mod mount;
@@ -66,6 +67,7 @@ use lintel_sync::Mutex;
 use lintel_vfs::{Clock, Inode};
 
 pub use cache::{cache_totals, write_coalesced};
+pub use held::{held_file_bytes, held_files, set_held_heap_limit};
 pub use inode::{live_inodes, Ext4Inode};
 use util::*;
 pub use wb::{dirty_data_bytes, set_dirty_data_limit};
@@ -180,17 +182,18 @@ pub struct Ext4 {
     pub(crate) alloc: Mutex<Alloc>,
     cache: Mutex<cache::Cache>,
     pub(crate) icache: Mutex<BTreeMap<u32, Weak<Ext4Inode>>>,
-    /// The regular files loaded last, held so that they outlive their last open file (as
-    /// Linux's inode cache keeps unused inodes): the kernel's page cache keeps a file's
-    /// pages as long as its inode lives, so reopening a file read recently finds its data
-    /// in memory. At most [`RECENT`]; a file leaves when its last link goes
-    /// (`forget_recent_ino`), and all of them at unmount and drop_caches (`forget_recent`).
-    /// A leaf lock: nothing is taken while it is held, and the inodes that leave are
-    /// dropped after it is released. Only after `hold_recent_files(true)` (the kernel's
-    /// mounts): the held files hold the instance too, so it is dropped (and synced) only
-    /// after `forget_recent`.
-    pub(crate) recent: Mutex<alloc::collections::VecDeque<Arc<Ext4Inode>>>,
-    holds_recent: AtomicBool,
+    /// The regular files loaded, held so that they outlive their last open file (as
+    /// Linux's inode cache keeps unused inodes) until memory is short: the kernel's page
+    /// cache keeps a file's pages as long as its inode lives, so reopening a file read
+    /// earlier finds its data in memory (held.rs). A file leaves when its last link goes
+    /// (`forget_recent_node`), when the shrinker lets it go (`shrink_held`), and all of them
+    /// at unmount and drop_caches (`forget_recent`). Only the inode table's lock and an
+    /// inode's state lock are taken (tried) while it is held, by the shrinker; inodes that
+    /// may take locks in their drop are dropped after it is released. Only after
+    /// `hold_recent_files(true)` (the kernel's mounts): the held files hold the instance
+    /// too, so it is dropped (and synced) only after `forget_recent`.
+    pub(crate) recent: Mutex<held::Held>,
+    pub(crate) holds_recent: AtomicBool,
     pub(crate) ns: Mutex<()>,
     /// Held shared by every operation that changes metadata, exclusively by a commit, so a
     /// transaction never holds half an operation. Outermost lock.
@@ -215,9 +218,6 @@ pub struct Ext4 {
     data_error: AtomicBool,
     me: Weak<Ext4>,
 }
-
-/// The most regular files `Ext4::recent` holds.
-pub(crate) const RECENT: usize = 128;
 
 fn bad<T>() -> KResult<T> {
     Err(Errno::EINVAL)
@@ -424,49 +424,13 @@ impl Ext4 {
         self.cache.lock().drop_clean()
     }
 
-    /// Whether regular files are held after their last user (`recent`); off by default.
+    /// Whether regular files are held after their last user (`recent`, held.rs); off by
+    /// default.
     pub fn hold_recent_files(&self, on: bool) {
         self.holds_recent.store(on, Ordering::Relaxed);
         if !on {
             self.forget_recent();
         }
-    }
-
-    /// Lets go of the recently loaded files held for the page cache (unmount, drop_caches):
-    /// each lives on only while something else holds it.
-    pub fn forget_recent(&self) {
-        let gone = core::mem::take(&mut *self.recent.lock());
-        drop(gone);
-    }
-
-    /// Holds `node`, a regular file just loaded, among the recent ones; the oldest leaves
-    /// when there are more than [`RECENT`].
-    pub(crate) fn hold_recent(&self, node: &Arc<Ext4Inode>) {
-        if !self.holds_recent.load(Ordering::Relaxed) {
-            return;
-        }
-        let old = {
-            let mut r = self.recent.lock();
-            r.push_back(node.clone());
-            if r.len() > RECENT {
-                r.pop_front()
-            } else {
-                None
-            }
-        };
-        drop(old);
-    }
-
-    /// Inode `ino` lost its last link: it is no longer held among the recent files (the
-    /// caller holds it still, so this never drops the last reference).
-    pub(crate) fn forget_recent_ino(&self, ino: u32) {
-        let gone = {
-            let mut r = self.recent.lock();
-            r.iter()
-                .position(|n| n.ino == ino)
-                .and_then(|i| r.remove(i))
-        };
-        drop(gone);
     }
 
     /// Bytes of metadata held in the block cache (Linux shows its buffer cache as

@@ -97,11 +97,12 @@ pub(super) fn write(name: &str, buf: &[u8]) -> KResult<()> {
     Ok(())
 }
 
-/// drop_caches: 1 frees the page cache's clean unmapped pages and ext4's clean cached
-/// metadata blocks (Linux's buffer cache is block-device page cache), 2 the reclaimable slab
-/// objects (dentries and inodes, which Lintel keeps only while they are used, so there is
-/// nothing to free), 3 both; 4 only silences the log. Nothing is written back. Anything else
-/// is EINVAL.
+/// drop_caches: 1 frees the page cache's clean unmapped pages, the unused ext4 files kept
+/// for them and ext4's clean cached metadata blocks (Linux's buffer cache is block-device
+/// page cache), 2 the reclaimable slab objects (dentries and inodes, which Lintel keeps
+/// only while they are used, but for the unused ext4 files that 1 frees with their pages:
+/// nothing to free), 3 both; 4 only silences the log. Nothing is written back. Anything
+/// else is EINVAL.
 pub(super) fn drop_caches(buf: &[u8]) -> KResult<()> {
     let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?;
     let v: u32 = text.trim().parse().map_err(|_| Errno::EINVAL)?;
@@ -109,8 +110,9 @@ pub(super) fn drop_caches(buf: &[u8]) -> KResult<()> {
         return Err(Errno::EINVAL);
     }
     if v & 1 != 0 {
-        crate::mm::pagecache::reclaim();
+        // The unused files first: their pages then go with the others.
         crate::fs::ext4::drop_caches();
+        crate::mm::pagecache::drop_all_clean();
     }
     Ok(())
 }

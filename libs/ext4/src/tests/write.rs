@@ -759,6 +759,59 @@ fn large_directory_index_follows_changes() {
     std::fs::remove_dir_all(d).unwrap();
 }
 
+/// The shrinker (memory short) lets go of held files nothing uses, oldest first and whole;
+/// one looked up again since it was held gets a second chance, one in use stays, and a
+/// file let go is loaded again (a new object) with its data intact.
+#[test]
+fn held_files_go_oldest_first_when_memory_is_short() {
+    let (d, img) = empty_image("held", "16M", &["-b", "4096"]);
+    let fs = mount(&img, false);
+    fs.hold_recent_files(true);
+    let root = fs.root();
+    let names = ["a", "b", "c", "d"];
+    let addrs: Vec<usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let f = write_file(&root, n, &pattern(i as u64, 4096));
+            Arc::as_ptr(&f) as *const u8 as usize
+        })
+        .collect();
+    assert_eq!(fs.held_count(), 4);
+    // b is looked up again (second chance), c is in use.
+    drop(walk(&root, "b").unwrap());
+    let c = walk(&root, "c").unwrap();
+    let mut seen = Vec::new();
+    let gone = fs.shrink_held(&mut |n| {
+        seen.push(n as *const Ext4Inode as *const u8 as usize);
+        seen.len() < 2
+    });
+    assert_eq!(gone, 2);
+    assert_eq!(
+        seen,
+        vec![addrs[0], addrs[3]],
+        "not the oldest idle files first"
+    );
+    assert_eq!(fs.held_count(), 2);
+    let a = walk(&root, "a").unwrap();
+    assert_ne!(Arc::as_ptr(&a) as *const u8 as usize, addrs[0]);
+    assert_eq!(read_all(&a), pattern(0, 4096));
+    drop(a);
+    // Everything idle goes; c, in use, stays.
+    fs.shrink_held(&mut |_| true);
+    fs.shrink_held(&mut |_| true);
+    assert_eq!(fs.held_count(), 1);
+    assert_eq!(Arc::as_ptr(&c) as *const u8 as usize, addrs[2]);
+    drop(c);
+    drop(root);
+    fs.forget_recent();
+    let weak = Arc::downgrade(&fs);
+    drop(fs);
+    assert!(weak.upgrade().is_none());
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
 /// With `hold_recent_files` (the kernel's mounts), regular files outlive their last user:
 /// reloading one finds the same inode object (whose cached pages the kernel keeps), an
 /// unlinked one is freed at once as without it, a rename over one frees it too, and after
