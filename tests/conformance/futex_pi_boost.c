@@ -226,8 +226,11 @@ static void chain(void) {
     CHECK(l1 == 0 && l2 == 0);
 }
 
-/* A boosted SCHED_OTHER owner: sched_getscheduler still says SCHED_OTHER. */
-static volatile int o_holds, o_release;
+/* A boosted SCHED_OTHER owner: sched_getscheduler still says SCHED_OTHER. After its unlock
+ * it stays until the main thread has read its stat (o_exit): the main thread reads it after
+ * joining the waiter, and o would run on to its exit (its stat gone) if the main thread
+ * slept on anything in between. */
+static volatile int o_holds, o_release, o_unlocked, o_exit, w_saw_unlocked = -1;
 static volatile pid_t o_tid;
 static void *other_main(void *arg) {
     (void)arg;
@@ -238,11 +241,19 @@ static void *other_main(void *arg) {
     while (!o_release)
         lt_sleep_ms(1);
     fx(&l1, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL);
+    o_unlocked = 1;
+    while (!o_exit)
+        lt_sleep_ms(1);
     return NULL;
 }
+/* w: o's unlock gives it the lock and takes o's boost back, so w (FIFO 25) runs before o
+ * (SCHED_OTHER again) is back from the unlock. */
 static void *wait_l1(void *arg) {
     fifo((int)(intptr_t)arg);
-    if (fx(&l1, FUTEX_LOCK_PI_PRIVATE, 0, NULL) == 0) fx(&l1, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL);
+    if (fx(&l1, FUTEX_LOCK_PI_PRIVATE, 0, NULL) == 0) {
+        w_saw_unlocked = o_unlocked;
+        fx(&l1, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL);
+    }
     return NULL;
 }
 
@@ -264,7 +275,9 @@ static void other_owner(void) {
     CHECK(sp.sched_priority == 0);
     o_release = 1;
     pthread_join(w, NULL);
+    CHECK(w_saw_unlocked == 0);
     CHECK(stat_prio(o_tid) == before);
+    o_exit = 1;
     pthread_join(o, NULL);
 }
 
