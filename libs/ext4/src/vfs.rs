@@ -185,7 +185,17 @@ impl Inode for Ext4Inode {
             return Err(Errno::ENAMETOOLONG);
         }
         let (ino, _) = self.find(name)?.ok_or(Errno::ENOENT)?;
-        Ok(self.fs.iget(ino)?)
+        match self.fs.iget(ino) {
+            // An unlink (under `ns`) may have removed the name and freed its inode between
+            // the find and the load, which then finds no links: look again under `ns`, so a
+            // name that went is ENOENT as on Linux (whose lookup holds the directory's lock).
+            Err(Errno::EIO) => {
+                let _ns = self.fs.ns.lock();
+                let (ino, _) = self.find(name)?.ok_or(Errno::ENOENT)?;
+                Ok(self.fs.iget(ino)?)
+            }
+            r => Ok(r?),
+        }
     }
 
     fn create(
