@@ -7,8 +7,10 @@
  * that outlasts its time slice lets the counter run on its way back to user mode, before
  * the second look at the count. A stricter form, reads shorter than a slice, was not
  * reliable on a loaded host, where it must pass too.)
- * The host's page cache is asked to drop the file first (POSIX_FADV_DONTNEED), so the
- * host's reads wait for its disk too; the counter runs on another core there anyway. */
+ * The page cache is asked to drop the file before each pass over it (POSIX_FADV_DONTNEED:
+ * the written pages are cached, on Linux and on Lintel), so the reads wait for the disk; on
+ * the host the counter runs on another core anyway, but a loaded host may give it no core
+ * during one pass's reads, so passes repeat (a fresh drop each time) for up to 20 s. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
@@ -56,32 +58,36 @@ int main(void) {
     struct statfs sf;
     CHECK_OK(fstatfs(fd, &sf));
     int disk = sf.f_type == EXT_MAGIC;
-    /* Drop the host's cached copy (Lintel caches reads only, and nothing read it yet). */
-    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 
     pthread_t t;
     CHECK(pthread_create(&t, NULL, counter, NULL) == 0);
     int overlapped = 0, reads = 0;
     double start = now();
-    for (off_t off = 0; off < (off_t)FILE_MB << 20; off += CHUNK) {
-        long before = atomic_load(&count);
-        ssize_t n = pread(fd, buf, CHUNK, off);
-        long after = atomic_load(&count);
-        CHECK(n == CHUNK);
-        if (n != CHUNK) break;
-        reads++;
-        overlapped += after > before;
-        for (int i = 0; i < CHUNK; i += 4096) {
-            long blk, want = (long)(off + i) / 4096;
-            memcpy(&blk, buf + i, sizeof blk);
-            if (blk != want || (unsigned char)buf[i + 4095] != (unsigned char)(want & 0xff)) {
-                printf("block %ld reads as %ld\n", want, blk);
-                lt_failures++;
-                break;
+    /* One pass on tmpfs; on a disk, passes until two reads overlapped or 20 s. */
+    for (int pass = 0;
+         pass == 0 || (disk && lt_failures == 0 && overlapped < 2 && now() - start <= 20);
+         pass++) {
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        for (off_t off = 0; off < (off_t)FILE_MB << 20; off += CHUNK) {
+            long before = atomic_load(&count);
+            ssize_t n = pread(fd, buf, CHUNK, off);
+            long after = atomic_load(&count);
+            CHECK(n == CHUNK);
+            if (n != CHUNK) break;
+            reads++;
+            overlapped += after > before;
+            for (int i = 0; i < CHUNK; i += 4096) {
+                long blk, want = (long)(off + i) / 4096;
+                memcpy(&blk, buf + i, sizeof blk);
+                if (blk != want || (unsigned char)buf[i + 4095] != (unsigned char)(want & 0xff)) {
+                    printf("block %ld reads as %ld\n", want, blk);
+                    lt_failures++;
+                    break;
+                }
             }
+            /* Enough evidence; the rest would only cost time. */
+            if (overlapped >= 2 || now() - start > 20) break;
         }
-        /* Enough evidence; the rest would only cost time. */
-        if (overlapped >= 2 || now() - start > 20) break;
     }
     atomic_store(&stop, 1);
     CHECK(pthread_join(t, NULL) == 0);
