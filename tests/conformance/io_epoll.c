@@ -3,7 +3,7 @@
  * timeouts, epoll_pwait's signal mask, nested epoll sets, closed fds leaving the set, and a
  * large set built, searched and thinned in a scrambled order. */
 #define _GNU_SOURCE
-#include "lintel_test.h"
+#include "epoll_test.h"
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,22 +28,6 @@ static long ms_since(struct timespec *a) {
     struct timespec b;
     clock_gettime(CLOCK_MONOTONIC, &b);
     return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
-}
-
-static int add(int ep, int fd, uint32_t events, uint64_t data) {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = events;
-    ev.data.u64 = data;
-    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-}
-
-static int mod(int ep, int fd, uint32_t events, uint64_t data) {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = events;
-    ev.data.u64 = data;
-    return epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
 }
 
 static volatile sig_atomic_t got_usr1;

@@ -6,7 +6,7 @@
  * thread waits (with and without hooks); EPOLLEXCLUSIVE entries of two instances on one
  * eventfd: one write wakes only the first. */
 #define _GNU_SOURCE
-#include "lintel_test.h"
+#include "epoll_test.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -23,27 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int add(int ep, int fd, uint32_t events, uint64_t data) {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = events;
-    ev.data.u64 = data;
-    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-}
-
-static int mod(int ep, int fd, uint32_t events, uint64_t data) {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = events;
-    ev.data.u64 = data;
-    return epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
-}
-
-static void sleep_ms(int ms) {
-    struct timespec d = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&d, NULL);
-}
-
 /* Runs `fn(arg)` on a thread after `ms` milliseconds. */
 struct later {
     pthread_t th;
@@ -54,7 +33,7 @@ struct later {
 
 static void *later_main(void *p) {
     struct later *l = p;
-    sleep_ms(l->ms);
+    lt_sleep_ms(l->ms);
     l->fn(l->arg);
     return NULL;
 }
@@ -90,7 +69,7 @@ static void drain(long fd) {
         if (n > 0)
             got += n;
         else
-            sleep_ms(1);
+            lt_sleep_ms(1);
     }
     CHECK(got == drain_total);
 }
@@ -349,7 +328,7 @@ static void signalfd_and_ctl_part(void) {
         pthread_t th;
         wait_n = -2;
         CHECK(pthread_create(&th, NULL, waiter, NULL) == 0);
-        sleep_ms(50);
+        lt_sleep_ms(50);
         CHECK_OK(add(wait_ep, i == 0 ? p[0] : sfd, EPOLLIN, 9));
         pthread_join(th, NULL);
         CHECK(wait_n == 1 && wait_ev[0].data.u64 == 9);
@@ -388,7 +367,7 @@ static void exclusive_part(void) {
     pthread_t th[3];
     for (long i = 0; i < 3; i++)
         CHECK(pthread_create(&th[i], NULL, ex_waiter, (void *)i) == 0);
-    sleep_ms(100);
+    lt_sleep_ms(100);
     uint64_t one = 1;
     CHECK(write(efd, &one, 8) == 8);
     for (int i = 0; i < 3; i++)

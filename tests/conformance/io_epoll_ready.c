@@ -8,7 +8,7 @@
  * closed while its files keep firing; 1000 idle fds and one busy one; a thread woken from
  * epoll_wait by another's write. */
 #define _GNU_SOURCE
-#include "lintel_test.h"
+#include "epoll_test.h"
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -16,22 +16,6 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-static int add(int ep, int fd, uint32_t events, uint64_t data) {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = events;
-    ev.data.u64 = data;
-    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-}
-
-static int mod(int ep, int fd, uint32_t events, uint64_t data) {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = events;
-    ev.data.u64 = data;
-    return epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
-}
 
 static int bump(int efd) {
     uint64_t one = 1;
