@@ -62,6 +62,72 @@ pub fn ensure() -> Result<(), String> {
 /// As `ensure`, and for the ports in `ports` too (`cargo xtask test` cross-builds their
 /// tests and runs them under qemu-user before it boots them).
 pub fn ensure_with(ports: &[crate::arch::Arch]) -> Result<(), String> {
+    let current = crate::arch::current();
+    let mut arches = vec![current];
+    arches.extend(ports.iter().copied().filter(|a| *a != current));
+    let missing = missing_packages(&arches);
+    if !missing.is_empty() {
+        let list = missing.join(" ");
+        if !is_root() {
+            return Err(format!(
+                "missing packages; run: sudo apt-get install -y {list}"
+            ));
+        }
+        eprintln!("xtask: installing {list}");
+        let install = |extra: &str| {
+            Command::new("sh")
+                .args(["-c", &format!("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {extra}{list} >/dev/null")])
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let mut ok = install("");
+        if !ok {
+            // A machine may come with a newer qemu-utils (from backports) than the sources it
+            // lists offer; its Breaks keep Debian's qemu-system-* out. Bring qemu-utils to the
+            // version of the QEMU we install, so the emulator is the distribution's.
+            if let Some(pin) = qemu_utils_pin() {
+                eprintln!("xtask: retrying with {pin}");
+                ok = install(&format!("--allow-downgrades {pin} "));
+            }
+        }
+        if !ok {
+            return Err(format!("apt-get install {list} failed"));
+        }
+        // apt can report success and still leave a command out (a package held, a path
+        // excluded by the image's dpkg configuration): a host test would then fail far from
+        // the cause, so the run stops here and names what is missing.
+        let still = missing_packages(&arches);
+        if !still.is_empty() {
+            return Err(format!(
+                "apt-get install {list} succeeded, but these are still missing: {}",
+                still.join(" ")
+            ));
+        }
+    }
+    let targets = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    let Ok(t) = targets else {
+        return Ok(());
+    };
+    let installed = String::from_utf8_lossy(&t.stdout);
+    for target in arches.iter().map(|a| a.target()) {
+        if !installed.contains(target) {
+            let ok = Command::new("rustup")
+                .args(["target", "add", target])
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                return Err(format!("rustup target add {target} failed"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The Debian packages this run needs that are not installed (for the host's architecture
+/// and `arches`' ports), sorted.
+fn missing_packages(arches: &[crate::arch::Arch]) -> Vec<&'static str> {
     let mut missing = Vec::new();
     if !have("qemu-system-x86_64") {
         missing.push("qemu-system-x86");
@@ -140,61 +206,12 @@ pub fn ensure_with(ports: &[crate::arch::Arch]) -> Result<(), String> {
     if !Path::new("/usr/lib/x86_64-linux-gnu/liburing.a").exists() {
         missing.push("liburing-dev");
     }
-    let current = crate::arch::current();
-    let mut arches = vec![current];
-    arches.extend(ports.iter().copied().filter(|a| *a != current));
-    for &arch in &arches {
+    for &arch in arches {
         port_packages(arch, &mut missing);
     }
     missing.sort();
     missing.dedup();
-    if !missing.is_empty() {
-        let list = missing.join(" ");
-        if !is_root() {
-            return Err(format!(
-                "missing packages; run: sudo apt-get install -y {list}"
-            ));
-        }
-        eprintln!("xtask: installing {list}");
-        let install = |extra: &str| {
-            Command::new("sh")
-                .args(["-c", &format!("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {extra}{list} >/dev/null")])
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        let mut ok = install("");
-        if !ok {
-            // A machine may come with a newer qemu-utils (from backports) than the sources it
-            // lists offer; its Breaks keep Debian's qemu-system-* out. Bring qemu-utils to the
-            // version of the QEMU we install, so the emulator is the distribution's.
-            if let Some(pin) = qemu_utils_pin() {
-                eprintln!("xtask: retrying with {pin}");
-                ok = install(&format!("--allow-downgrades {pin} "));
-            }
-        }
-        if !ok {
-            return Err(format!("apt-get install {list} failed"));
-        }
-    }
-    let targets = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output();
-    let Ok(t) = targets else {
-        return Ok(());
-    };
-    let installed = String::from_utf8_lossy(&t.stdout);
-    for target in arches.iter().map(|a| a.target()) {
-        if !installed.contains(target) {
-            let ok = Command::new("rustup")
-                .args(["target", "add", target])
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                return Err(format!("rustup target add {target} failed"));
-            }
-        }
-    }
-    Ok(())
+    missing
 }
 
 /// `qemu-utils=VERSION` with the version apt would install qemu-system-common at, when the

@@ -132,7 +132,8 @@ fn host_tests(t: &mut Tally) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(root())
-        .args(["test", "--quiet"])
+        // Every crate's tests run even when one fails: a failure must not hide the count.
+        .args(["test", "--quiet", "--no-fail-fast"])
         .stderr(Stdio::inherit())
         .output();
     let out = match out {
