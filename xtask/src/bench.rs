@@ -5,7 +5,6 @@ use crate::arch::Arch;
 use crate::build::{self, Image, Variant};
 use crate::qemu::{self, Outcome};
 use crate::{build_dir, root, RunOpts};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -507,8 +506,9 @@ pub fn quick_check(kvm: bool) -> Result<usize, String> {
 /// One row over several boots: the median of the figures and their spread.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Row {
-    /// Median, unit, and half the range (max - min) as a fraction of the median.
-    Value(f64, String, f64),
+    /// Median, unit, half the range (max - min) as a fraction of the median, and how many
+    /// boots gave a figure.
+    Value(f64, String, f64, usize),
     NotAvailable(String),
 }
 
@@ -543,22 +543,29 @@ pub fn combine(figs: &[&Figure]) -> Row {
     } else {
         0.0
     };
-    Row::Value(median, unit, spread)
+    Row::Value(median, unit, spread, n)
 }
 
+/// A row's cell: the median with its spread when there were several rounds, and `k/N` when
+/// only k of the N rounds gave a figure (the others failed or could not run it).
 fn show_row(r: Option<&Row>, rounds: usize) -> String {
     match r {
-        Some(Row::Value(v, unit, s)) if rounds > 1 => {
-            format!("{v:.2} {unit} ±{:>2.0}%", s * 100.0)
+        Some(Row::Value(v, unit, s, n)) if rounds > 1 => {
+            let some = if *n < rounds {
+                format!(" {n}/{rounds}")
+            } else {
+                String::new()
+            };
+            format!("{v:.2} {unit} ±{:>2.0}%{some}", s * 100.0)
         }
-        Some(Row::Value(v, unit, _)) => format!("{v:.2} {unit}"),
+        Some(Row::Value(v, unit, _, _)) => format!("{v:.2} {unit}"),
         Some(Row::NotAvailable(why)) => format!("n/a ({why})"),
         None => "n/a (missing)".into(),
     }
 }
 
-/// The rows of several boots of one kernel, in the order of the first boot.
-fn rows_of(boots: &[Vec<(String, Figure)>]) -> Vec<(String, Row)> {
+/// The names of the rows of several boots, in the order they first appear.
+fn names_of(boots: &[Vec<(String, Figure)>]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for b in boots {
         for (n, _) in b {
@@ -568,21 +575,102 @@ fn rows_of(boots: &[Vec<(String, Figure)>]) -> Vec<(String, Row)> {
         }
     }
     names
-        .into_iter()
-        .map(|n| {
-            let figs: Vec<&Figure> = boots
-                .iter()
-                .filter_map(|b| b.iter().find(|(m, _)| *m == n).map(|(_, f)| f))
-                .collect();
-            let row = combine(&figs);
-            (n, row)
-        })
-        .collect()
 }
 
-/// `rounds` boots of each kernel, alternating (Lintel, Linux, Lintel, ...) so that a change in
-/// the host's load falls on both; then the scaling boots and the application sets (Debian
-/// root), once each.
+/// One row from several boots of one kernel: `None` when no boot reported it.
+fn row_of(boots: &[Vec<(String, Figure)>], name: &str) -> Option<Row> {
+    let figs: Vec<&Figure> = boots
+        .iter()
+        .filter_map(|b| b.iter().find(|(m, _)| m == name).map(|(_, f)| f))
+        .collect();
+    (!figs.is_empty()).then(|| combine(&figs))
+}
+
+/// One kind of boot that every round repeats on each kernel (the benchmark program, the
+/// scaling rows, one application set): the figures of each boot that gave any.
+#[derive(Default)]
+struct Group {
+    ours: Vec<Vec<(String, Figure)>>,
+    theirs: Vec<Vec<(String, Figure)>>,
+}
+
+impl Group {
+    /// The group's rows with Lintel's and Linux's combined figures: Lintel's rows in the
+    /// order of its boots, then any that only Linux's boots reported.
+    fn rows(&self) -> Vec<(String, Option<Row>, Option<Row>)> {
+        let mut names = names_of(&self.ours);
+        for n in names_of(&self.theirs) {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        names
+            .into_iter()
+            .map(|n| {
+                let (a, b) = (row_of(&self.ours, &n), row_of(&self.theirs, &n));
+                (n, a, b)
+            })
+            .collect()
+    }
+}
+
+/// The kinds of boot a round repeats.
+enum Kind<'a> {
+    /// The benchmark program (its binary).
+    Bench(&'a Path),
+    /// The benchmark program's scaling rows on `SCALING_CPUS` CPUs.
+    Scaling(&'a Path),
+    /// One application set on the Debian root.
+    App(&'a app::Set),
+}
+
+/// What one boot gave: its rows, or why it gave none; and, for a boot that gave rows but
+/// ended early, why.
+pub type Booted = Result<(Vec<(String, Figure)>, Option<String>), String>;
+
+/// Keeps one boot's rows in `boots` and notes a failure in `failed`, naming the round, the
+/// kernel and the kind of boot: a failed boot costs its own figures, never the other rounds'.
+fn record(
+    boots: &mut Vec<Vec<(String, Figure)>>,
+    failed: &mut Vec<String>,
+    what: &str,
+    booted: Booted,
+) {
+    match booted {
+        Ok((rows, ended)) => {
+            if let Some(why) = ended {
+                eprintln!("xtask: {what} failed: {why}");
+                failed.push(format!("{what}: {why}"));
+            }
+            boots.push(rows);
+        }
+        Err(why) => {
+            eprintln!("xtask: {what} failed: {why}");
+            failed.push(format!("{what}: {why}"));
+        }
+    }
+}
+
+/// A string as a JSON string literal.
+fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// `rounds` rounds, each booting every selected kind once on Lintel and then on Linux: the
+/// benchmark program, the scaling rows (4 CPUs) and each application set (Debian root), so
+/// that a change in the host's load falls on both kernels and on every kind; a row's figure
+/// is the median over its boots. A boot that fails costs its own figures only: the others are
+/// kept, the failures listed under the table, and the exit status is 1.
 /// `lintel`: a prebuilt Lintel kernel to measure instead of this tree's (an older commit's, for
 /// before/after figures).
 /// `filter`: only the rows whose names contain it. The application rows are known before
@@ -619,53 +707,70 @@ pub fn run(
         eprintln!("xtask: Lintel only: {why}");
     }
     let rounds = rounds.max(1);
-    let mut ours = Vec::new();
-    let mut theirs = Vec::new();
-    if core {
-        let bench = bench_binary()?;
-        for r in 1..=rounds {
-            eprintln!("xtask: round {r}/{rounds}: the benchmarks on Lintel");
-            ours.push(run_on(&lintel, false, quick, kvm, &bench, filter)?);
-            if let Some(linux) = &linux {
-                eprintln!("xtask: round {r}/{rounds}: the benchmarks on Linux");
-                theirs.push(run_on(linux, true, quick, kvm, &bench, filter)?);
-            }
+    let scaling = core
+        && (linux.is_some() || no_linux.is_some())
+        && filter.is_none_or(|f| scaling_row_names().iter().any(|n| filter_matches(f, n)));
+    let bench = if core { Some(bench_binary()?) } else { None };
+    let mut groups: Vec<(Kind, Group)> = Vec::new();
+    if let Some(b) = &bench {
+        groups.push((Kind::Bench(b), Group::default()));
+        if scaling {
+            groups.push((Kind::Scaling(b), Group::default()));
         }
-        let scaling =
-            filter.is_none_or(|f| scaling_row_names().iter().any(|n| filter_matches(f, n)));
-        if scaling && (linux.is_some() || no_linux.is_some()) {
-            eprintln!("xtask: the scaling rows on Lintel ({SCALING_CPUS} CPUs)");
-            ours.push(run_scaling(&lintel, false, kvm, &bench)?);
-            if let Some(linux) = &linux {
-                eprintln!("xtask: the scaling rows on Linux ({SCALING_CPUS} CPUs)");
-                theirs.push(run_scaling(linux, true, kvm, &bench)?);
+    }
+    // The application sets run only against Linux (`linux` is None in quick mode).
+    if linux.is_some() {
+        groups.extend(apps.iter().map(|s| (Kind::App(s), Group::default())));
+    }
+    let mut kernels: Vec<(&Path, bool, &str)> = vec![(&lintel, false, "Lintel")];
+    if let Some(k) = &linux {
+        kernels.push((k, true, "Linux"));
+    }
+    let mut failed = Vec::new();
+    for r in 1..=rounds {
+        for (kind, group) in groups.iter_mut() {
+            for &(kernel, is_linux, who) in &kernels {
+                let what = match kind {
+                    Kind::Bench(_) => "the benchmarks".to_string(),
+                    Kind::Scaling(_) => format!("the scaling rows ({SCALING_CPUS} CPUs)"),
+                    Kind::App(set) => {
+                        format!("the application set {} ({})", set.name(), set.describe())
+                    }
+                };
+                let what = format!("round {r}/{rounds}: {what} on {who}");
+                eprintln!("xtask: {what}");
+                let booted = match kind {
+                    Kind::Bench(b) => {
+                        run_on(kernel, is_linux, quick, kvm, b, filter).map(|f| (f, None))
+                    }
+                    Kind::Scaling(b) => run_scaling(kernel, is_linux, kvm, b).map(|f| (f, None)),
+                    Kind::App(set) => app::boot_set(kernel, is_linux, kvm, set),
+                };
+                let boots = if is_linux {
+                    &mut group.theirs
+                } else {
+                    &mut group.ours
+                };
+                record(boots, &mut failed, &what, booted);
             }
         }
     }
-    if let Some(linux) = &linux {
-        for set in &apps {
-            eprintln!("xtask: the application rows on Lintel ({})", set.describe());
-            ours.push(app::boot_set(&lintel, false, kvm, set)?);
-            eprintln!("xtask: the application rows on Linux ({})", set.describe());
-            theirs.push(app::boot_set(linux, true, kvm, set)?);
-        }
-    }
+    let mut groups: Vec<Group> = groups.into_iter().map(|(_, g)| g).collect();
     if let Some(f) = filter {
-        for boots in [&mut ours, &mut theirs] {
-            for b in boots.iter_mut() {
+        for g in groups.iter_mut() {
+            for b in g.ours.iter_mut().chain(g.theirs.iter_mut()) {
                 b.retain(|(n, _)| filter_matches(f, n));
             }
         }
     }
-    let ours = rows_of(&ours);
-    let theirs: BTreeMap<String, Row> = rows_of(&theirs).into_iter().collect();
     if let Some(why) = no_linux {
         println!("{} has no Linux to compare with: {why}", arch.name());
     }
     if rounds > 1 {
         println!(
-            "median of {rounds} boots of each kernel, interleaved; ± is half the range \
-             (max - min) over the median; scaling and application rows: one boot"
+            "median of {rounds} rounds, each booting Lintel then Linux (the benchmark program, \
+             the scaling rows and each application set); ± is half the range (max - min) over \
+             the median; k/{rounds}: only k boots gave a figure"
         );
     }
     println!(
@@ -674,10 +779,11 @@ pub fn run(
     );
     let mut logs = Vec::new();
     let mut rows = Vec::new();
-    for (name, row) in &ours {
-        let other = theirs.get(name);
-        let ratio = match (row, other) {
-            (Row::Value(a, unit, _), Some(Row::Value(b, _, _))) if *a > 0.0 && *b > 0.0 => {
+    for (name, ours, theirs) in groups.iter().flat_map(Group::rows) {
+        let ratio = match (&ours, &theirs) {
+            (Some(Row::Value(a, unit, _, _)), Some(Row::Value(b, _, _, _)))
+                if *a > 0.0 && *b > 0.0 =>
+            {
                 // Always "Lintel cost / Linux cost": invert bandwidths.
                 Some(if higher_is_better(unit) { b / a } else { a / b })
             }
@@ -689,9 +795,12 @@ pub fn run(
         let rtext = ratio
             .map(|r| format!("{r:.2}"))
             .unwrap_or_else(|| "n/a".into());
-        let (a, b) = (show_row(Some(row), rounds), show_row(other, rounds));
+        let (a, b) = (
+            show_row(ours.as_ref(), rounds),
+            show_row(theirs.as_ref(), rounds),
+        );
         println!("{name:<28} {a:>28} {b:>28} {rtext:>8}");
-        rows.push((name.clone(), a, b, ratio));
+        rows.push((name, a, b, ratio));
     }
     let geo = (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp());
     let geo_text = geo
@@ -701,6 +810,15 @@ pub fn run(
         "{:<28} {:>28} {:>28} {:>8}",
         "geometric mean", "", "", geo_text
     );
+    if !failed.is_empty() {
+        println!(
+            "{} boot(s) failed; their rounds count without them:",
+            failed.len()
+        );
+        for f in &failed {
+            println!("  {f}");
+        }
+    }
     if let Some(path) = json {
         let mut j = String::from("{\n  \"benchmarks\": [\n");
         for (i, (n, a, b, r)) in rows.iter().enumerate() {
@@ -708,18 +826,23 @@ pub fn run(
                 .map(|x| format!("{x:.4}"))
                 .unwrap_or_else(|| "null".into());
             j += &format!(
-                "    {{\"name\": \"{n}\", \"lintel\": \"{a}\", \"linux\": \"{b}\", \"ratio\": {r}}}{}\n",
+                "    {{\"name\": {}, \"lintel\": {}, \"linux\": {}, \"ratio\": {r}}}{}\n",
+                json_str(n),
+                json_str(a),
+                json_str(b),
                 if i + 1 < rows.len() { "," } else { "" }
             );
         }
+        let failed_json: Vec<String> = failed.iter().map(|f| json_str(f)).collect();
         j += &format!(
-            "  ],\n  \"rounds\": {rounds},\n  \"geometric_mean\": {}\n}}\n",
+            "  ],\n  \"rounds\": {rounds},\n  \"failed_boots\": [{}],\n  \"geometric_mean\": {}\n}}\n",
+            failed_json.join(", "),
             geo.map(|g| format!("{g:.4}"))
                 .unwrap_or_else(|| "null".into())
         );
         std::fs::write(path, j).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    Ok(0)
+    Ok(if failed.is_empty() { 0 } else { 1 })
 }
 
 #[cfg(test)]
@@ -775,9 +898,116 @@ mod tests {
         let gap = Figure::NotAvailable("no disk".into());
         assert_eq!(
             combine(&[&a, &gap, &b, &c]),
-            Row::Value(100.0, "ns".into(), 0.1)
+            Row::Value(100.0, "ns".into(), 0.1, 3)
         );
         assert_eq!(combine(&[&gap]), Row::NotAvailable("no disk".into()));
-        assert_eq!(combine(&[&a, &b]), Row::Value(100.0, "ns".into(), 0.1));
+        assert_eq!(combine(&[&a, &b]), Row::Value(100.0, "ns".into(), 0.1, 2));
+    }
+
+    fn boot(rows: &[(&str, Figure)]) -> Vec<(String, Figure)> {
+        rows.iter()
+            .map(|(n, f)| (n.to_string(), f.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn application_rows_over_rounds_with_a_failed_boot() {
+        let ms = |x: f64| Figure::Value(x, "ms".into());
+        let ended = Figure::NotAvailable("the boot ended first".into());
+        let mut g = Group::default();
+        let mut failed = Vec::new();
+        // Lintel: three rounds, the second ended after xz; Linux: the third never booted.
+        let lintel: [Booted; 3] = [
+            Ok((
+                boot(&[("app_dev_xz", ms(900.0)), ("app_dev_tar_czf", ms(400.0))]),
+                None,
+            )),
+            Ok((
+                boot(&[
+                    ("app_dev_xz", ms(1100.0)),
+                    ("app_dev_tar_czf", ended.clone()),
+                ]),
+                Some("the boot ended first (timeout)".into()),
+            )),
+            Ok((
+                boot(&[("app_dev_xz", ms(1000.0)), ("app_dev_tar_czf", ms(500.0))]),
+                None,
+            )),
+        ];
+        let linux: [Booted; 3] = [
+            Ok((
+                boot(&[("app_dev_xz", ms(1000.0)), ("app_dev_tar_czf", ms(450.0))]),
+                None,
+            )),
+            Ok((
+                boot(&[("app_dev_xz", ms(1000.0)), ("app_dev_tar_czf", ms(450.0))]),
+                None,
+            )),
+            Err("qemu did not start".into()),
+        ];
+        for (r, (a, b)) in lintel.into_iter().zip(linux).enumerate() {
+            record(
+                &mut g.ours,
+                &mut failed,
+                &format!("round {} Lintel", r + 1),
+                a,
+            );
+            record(
+                &mut g.theirs,
+                &mut failed,
+                &format!("round {} Linux", r + 1),
+                b,
+            );
+        }
+        assert_eq!(
+            failed,
+            [
+                "round 2 Lintel: the boot ended first (timeout)",
+                "round 3 Linux: qemu did not start"
+            ]
+        );
+        let rows = g.rows();
+        assert_eq!(rows.len(), 2);
+        let (name, ours, theirs) = &rows[0];
+        assert_eq!(name, "app_dev_xz");
+        assert_eq!(ours, &Some(Row::Value(1000.0, "ms".into(), 0.1, 3)));
+        assert_eq!(theirs, &Some(Row::Value(1000.0, "ms".into(), 0.0, 2)));
+        assert_eq!(show_row(ours.as_ref(), 3), "1000.00 ms ±10%");
+        assert_eq!(show_row(theirs.as_ref(), 3), "1000.00 ms ± 0% 2/3");
+        let (name, ours, _) = &rows[1];
+        assert_eq!(name, "app_dev_tar_czf");
+        // The round whose boot ended is left out of the median, and the cell says so.
+        assert_eq!(ours, &Some(Row::Value(450.0, "ms".into(), 0.5 / 4.5, 2)));
+        assert_eq!(show_row(ours.as_ref(), 3), "450.00 ms ±11% 2/3");
+        assert_eq!(show_row(ours.as_ref(), 1), "450.00 ms");
+    }
+
+    #[test]
+    fn rows_only_one_kernel_reported_still_show() {
+        let mut g = Group::default();
+        let mut failed = Vec::new();
+        record(&mut g.ours, &mut failed, "Lintel", Err("crashed".into()));
+        record(
+            &mut g.theirs,
+            &mut failed,
+            "Linux",
+            Ok((
+                boot(&[("smp4_cpu_threads_4", Figure::Value(5.0, "ms".into()))]),
+                None,
+            )),
+        );
+        let rows = g.rows();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].1, None);
+        assert_eq!(show_row(rows[0].1.as_ref(), 2), "n/a (missing)");
+        assert_eq!(failed, ["Lintel: crashed"]);
+    }
+
+    #[test]
+    fn quotes_json_strings() {
+        assert_eq!(
+            json_str("n/a (\"x\" \\ y\n)"),
+            "\"n/a (\\\"x\\\" \\\\ y\\u000a)\""
+        );
     }
 }

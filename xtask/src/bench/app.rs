@@ -643,13 +643,9 @@ fn http_done(port: u16) -> Result<(), String> {
 }
 
 /// Boots one kernel with `set`'s rows on a fresh image of the Debian root. Every row of the set
-/// comes back: a figure, or `n/a` with the program's or the boot's failure.
-pub fn boot_set(
-    kernel: &Path,
-    linux: bool,
-    kvm: bool,
-    set: &Set,
-) -> Result<Vec<(String, Figure)>, String> {
+/// comes back: a figure, or `n/a` with the program's or the boot's failure; with them, when the
+/// boot ended before the script did (crash, time limit), why.
+pub fn boot_set(kernel: &Path, linux: bool, kvm: bool, set: &Set) -> super::Booted {
     let who = if linux { "linux" } else { "lintel" };
     let pid = std::process::id();
     let disk = build_dir().join(format!("bench-{}-{who}-{pid}.img", set.tag));
@@ -735,7 +731,7 @@ pub fn boot_set(
         )
     });
     // The set's order, every row present.
-    Ok(set
+    let rows = set
         .rows
         .iter()
         .map(|r| {
@@ -748,10 +744,16 @@ pub fn boot_set(
                 });
             (r.name.clone(), f)
         })
-        .collect())
+        .collect();
+    Ok((rows, ended))
 }
 
 impl Set {
+    /// The set's name in messages: its boot's tag (`app`, `app-smp`, `app-dev`, `app-io`).
+    pub fn name(&self) -> &'static str {
+        self.tag
+    }
+
     pub fn describe(&self) -> String {
         format!(
             "{} row(s) on the Debian root, {} CPU(s)",
