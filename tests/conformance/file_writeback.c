@@ -7,8 +7,10 @@
  * copy_file_range of freshly written data; a program written and executed at once (exec
  * reads it); a file unlinked before any fsync, its blocks reused by the next file, which
  * reads back its own bytes; many small files written, half of them unlinked, the rest read
- * back. The disk requests the unsynced writes took are printed (/proc/diskstats), not
- * checked. */
+ * back; small writes inside blocks already written back (sqlite3's rollback journal: its
+ * header rewritten after an fdatasync; a store through a shared mapping beside a pwrite into
+ * the same page; writes across the end of the file) read back. The disk requests the
+ * unsynced writes and the header rewrites took are printed (/proc/diskstats), not checked. */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include "diskstats.h"
@@ -261,6 +263,82 @@ static void small_files(void) {
     CHECK_OK(rmdir("wb_dir"));
 }
 
+/* sqlite3's rollback journal, commit after commit: a new file written in small unaligned
+ * pieces, fdatasync, its 12-byte header rewritten, fdatasync; the block is written back
+ * already when the header is rewritten (Linux writes into the cached page and reads
+ * nothing). Then a store through a shared mapping and a pwrite into the same page, and
+ * writes across the end of the file inside one page. */
+static void small_rewrites(void) {
+    static unsigned char w[3 * 4096 + 100];
+    struct disk d;
+    struct dstats a, b;
+    int have_disk = -1;
+    unsigned long long reads = 0;
+    for (int round = 0; round < 20; round++) {
+        int fd = open("wb.jrn", O_RDWR | O_CREAT | O_TRUNC, 0644);
+        CHECK_OK(fd);
+        if (fd < 0) return;
+        if (have_disk < 0) have_disk = ds_disk_of(fd, &d) == 0;
+        memset(w, 0, sizeof w);
+        for (size_t k = 0; k < sizeof w; k++) w[k] = (unsigned char)(next() | 1);
+        size_t size = 516 + 4096 + 4 + 4 + 4096 + 4;
+        CHECK(pwrite(fd, w, 512, 0) == 512);
+        CHECK(pwrite(fd, w + 512, 4, 512) == 4);
+        CHECK(pwrite(fd, w + 516, 4096, 516) == 4096);
+        CHECK(pwrite(fd, w + 4612, 4, 4612) == 4);
+        CHECK(pwrite(fd, w + 4616, 4, 4616) == 4);
+        CHECK(pwrite(fd, w + 4620, 4096, 4620) == 4096);
+        CHECK(pwrite(fd, w + 8716, 4, 8716) == 4);
+        CHECK_OK(fdatasync(fd));
+        int timed = have_disk == 1 && ds_read(&d, &a) == 0;
+        memset(w, 0x5A + round, 12);
+        CHECK(pwrite(fd, w, 12, 0) == 12);
+        CHECK_OK(fdatasync(fd));
+        if (timed && ds_read(&d, &b) == 0) reads += b.v[DS_READS] - a.v[DS_READS];
+        CHECK(same_file(fd, w, size, "journal after its header's rewrite"));
+        close(fd);
+        if (round + 1 < 20) unlink("wb.jrn");
+    }
+    if (have_disk == 1)
+        printf("20 journal header rewrites after fdatasync: %llu read requests\n", reads);
+    /* A store through a shared mapping, then a pwrite into the same page. */
+    int fd = open("wb.jrn", O_RDWR);
+    CHECK_OK(fd);
+    if (fd < 0) return;
+    size_t size = 516 + 4096 + 4 + 4 + 4096 + 4;
+    unsigned char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(m != MAP_FAILED);
+    if (m != MAP_FAILED) {
+        m[100] = 'M';
+        w[100] = 'M';
+        CHECK(pwrite(fd, "pw", 2, 200) == 2);
+        memcpy(w + 200, "pw", 2);
+        CHECK(m[200] == 'p' && m[100] == 'M');
+        CHECK(same_file(fd, w, size, "store through a mapping, then pwrite"));
+        CHECK_OK(msync(m, 8192, MS_SYNC));
+        munmap(m, 8192);
+    }
+    CHECK_OK(fdatasync(fd));
+    CHECK(same_file(fd, w, size, "after msync and fdatasync"));
+    /* Across the end of the file inside one page: the size grows to the write's end. */
+    CHECK(pwrite(fd, "tail!", 5, size - 2) == 5);
+    memcpy(w + size - 2, "tail!", 5);
+    size += 3;
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0 && (size_t)st.st_size == size);
+    CHECK(same_file(fd, w, size, "write across the end"));
+    /* A write starting past the end in the same page leaves zeros between. */
+    CHECK(pwrite(fd, "far", 3, size + 10) == 3);
+    memset(w + size, 0, 10);
+    memcpy(w + size + 10, "far", 3);
+    size += 13;
+    CHECK(same_file(fd, w, size, "write past the end"));
+    CHECK_OK(fsync(fd));
+    CHECK(same_file(fd, w, size, "after fsync"));
+    close(fd);
+    unlink("wb.jrn");
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "child") == 0) return 42;
     random_pieces();
@@ -271,6 +349,7 @@ int main(int argc, char **argv) {
     exec_fresh();
     unlinked_then_reused();
     small_files();
+    small_rewrites();
     unlink("wb.dat");
     DONE();
 }

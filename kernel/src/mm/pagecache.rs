@@ -232,6 +232,59 @@ impl Mapping {
         Ok((f, true))
     }
 
+    /// A write of a disk file that lies inside one cached page and leaves some bytes of its
+    /// file-system blocks (`blksize`, st_blksize) below the end of the file untold goes to
+    /// the inode with those bytes from the cache around it, so the file system gets whole
+    /// blocks (or blocks up to the end of the file) and does not read the rest of them from
+    /// the disk first: Linux writes into the cached page and reads nothing. (sqlite3
+    /// rewrites the 12-byte header of its rollback journal after each commit's first
+    /// fdatasync wrote the block back: a disk read a transaction.) None when the write is
+    /// not such a write (across pages, starting past the end of the file, the page not
+    /// cached, blocks larger than a page, O_DIRECT's zero `blksize`); otherwise how many of
+    /// `buf`'s bytes went in. The caller holds the file's write lock; the cached bytes are
+    /// the file's (reads are served from them as well).
+    fn write_merged(
+        &self,
+        inode: &Arc<dyn Inode>,
+        off: u64,
+        buf: &[u8],
+        old_size: u64,
+        blksize: u64,
+    ) -> KResult<Option<usize>> {
+        let p = PAGE as u64;
+        let page_start = off - off % p;
+        let end = off + buf.len() as u64;
+        if !self.cache_reads
+            || buf.is_empty()
+            || end > page_start + p
+            || off > old_size
+            || blksize == 0
+            || !blksize.is_power_of_two()
+            || blksize > p
+        {
+            return Ok(None);
+        }
+        let start = off - off % blksize;
+        let wide_end = end.max(end.next_multiple_of(blksize).min(old_size));
+        if start == off && wide_end == end {
+            return Ok(None);
+        }
+        let Some(frame) = self.pages.lock().get(&(page_start / p)).cloned() else {
+            return Ok(None);
+        };
+        let len = (wide_end - start) as usize;
+        let at = (off - start) as usize;
+        let mut page = [0u8; PAGE];
+        frame.read((start - page_start) as usize, &mut page[..len]);
+        page[at..at + buf.len()].copy_from_slice(buf);
+        let n = inode.write_at(start, &page[..len])?;
+        match n.saturating_sub(at).min(buf.len()) {
+            // The file system stopped before the caller's bytes (out of blocks).
+            0 => Err(Errno::ENOSPC),
+            got => Ok(Some(got)),
+        }
+    }
+
     /// The cached page `idx` if it is in the cache (nothing is read); a tmpfs file's own
     /// page.
     pub fn cached(&self, idx: u64) -> Option<Frame> {
@@ -807,12 +860,16 @@ pub fn write_in(
         return inode.write_at(off, buf);
     };
     check_seals(m, inode, off, buf.len())?;
-    let old_size = if keep && m.cache_reads {
-        inode.stat().size
+    let (old_size, blksize) = if keep && m.cache_reads {
+        let st = inode.stat();
+        (st.size, st.blksize)
     } else {
-        0
+        (0, 0)
     };
-    let n = inode.write_at(off, buf)?;
+    let n = match m.write_merged(inode, off, buf, old_size, blksize)? {
+        Some(n) => n,
+        None => inode.write_at(off, buf)?,
+    };
     m.written(off, &buf[..n], old_size, keep);
     Ok(n)
 }

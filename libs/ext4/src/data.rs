@@ -47,14 +47,15 @@ impl Ext4Inode {
     /// Makes this file's data and metadata durable (the whole running transaction's, in
     /// fact); the data itself is written back already.
     pub fn fsync(&self) -> KResult<()> {
-        self.fs.fsync_inode(self.ino, false)
+        self.fs
+            .fsync_inode(self.ino, false, self.kind == FileType::Regular)
     }
 
     /// fdatasync(2): as fsync, but timestamps alone do not make it commit.
     /// Directories are all metadata: theirs commits as fsync.
     pub fn fdatasync(&self) -> KResult<()> {
-        let datasync = self.kind == FileType::Regular;
-        self.fs.fsync_inode(self.ino, datasync)
+        let regular = self.kind == FileType::Regular;
+        self.fs.fsync_inode(self.ino, regular, regular)
     }
 
     pub(crate) fn save(&self, st: &IState) -> KResult<()> {

@@ -263,8 +263,13 @@ impl Ext4 {
     /// does while mounted: `sync` and unmount clear it), and fdatasync of a file whose
     /// data-retrieval metadata is committed already only writes the dirty data back and
     /// flushes the device's cache. Without a journal, as `sync`. A write-back that failed
-    /// since the last report is EIO, once.
-    pub fn fsync_inode(&self, ino: u32, datasync: bool) -> KResult<()> {
+    /// since the last report is EIO, once. A file that is not `regular` (a directory) has
+    /// no data of its own: with nothing to commit, its fsync sends nothing, not even a flush
+    /// (Linux's ext4_sync_file forces a commit for those, and jbd2 without a running
+    /// transaction has nothing to do; what they changed was made durable by the commit that
+    /// logged it). sqlite3 fdatasyncs its folder right after the new rollback journal's
+    /// fdatasync committed the journal's creation: one flush a transaction Linux never sends.
+    pub fn fsync_inode(&self, ino: u32, datasync: bool, regular: bool) -> KResult<()> {
         if self.is_read_only() {
             return Ok(());
         }
@@ -277,7 +282,7 @@ impl Ext4 {
             return self.take_data_error();
         }
         let _w = self.txn.write();
-        self.commit_locked(false)?;
+        self.commit_locked_as(false, regular)?;
         self.take_data_error()
     }
 

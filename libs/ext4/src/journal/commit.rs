@@ -37,8 +37,15 @@ const INCOMPAT_RECOVER: u32 = 0x4;
 
 impl Ext4 {
     /// Commits the running transaction; `clean` also marks the file system as needing no
-    /// recovery. The caller holds `txn` exclusively (no operation in flight).
+    /// recovery. The caller holds `txn` exclusively (no operation in flight). With nothing
+    /// to log the device is still flushed (the data written back made durable, an fsync of a
+    /// regular file with nothing to commit) unless `flush_empty` is false.
     pub(crate) fn commit_locked(&self, clean: bool) -> KResult<()> {
+        self.commit_locked_as(clean, true)
+    }
+
+    /// `commit_locked`, flushing the device after an empty commit only with `flush_empty`.
+    pub(crate) fn commit_locked_as(&self, clean: bool, flush_empty: bool) -> KResult<()> {
         // Ordered mode: the data reaches its blocks before the metadata that makes them
         // reachable commits. A failure is recorded for the next fsync (`take_data_error`)
         // and the commit goes on, as jbd2's does.
@@ -67,7 +74,8 @@ impl Ext4 {
         self.last_commit.store(now.sec, Ordering::Relaxed);
         // Whether this commit's flushes made everything written so far durable.
         let mut flushed = false;
-        if self.cache.lock().ndirty() > 0 || sbb != j.sb_block {
+        let changed = self.cache.lock().ndirty() > 0 || sbb != j.sb_block;
+        if changed {
             {
                 let s = &mut sbb[sb_off..sb_end];
                 put32(s, 0x30, now.sec as u32);
@@ -149,10 +157,11 @@ impl Ext4 {
             self.set_recover_in_place(j, false)?;
             return dev.flush();
         }
-        if flushed {
+        if flushed || (!changed && !flush_empty) {
             return Ok(());
         }
-        // Nothing logged: the data written back is made durable (fsync).
+        // Nothing logged (or written in place): the data written back is made durable
+        // (fsync).
         dev.flush()
     }
 

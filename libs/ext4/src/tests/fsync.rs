@@ -123,6 +123,75 @@ fn fdatasync_of_an_overwrite_only_flushes() {
     }
 }
 
+/// sqlite3's commit of a rollback journal: the new journal's fdatasync commits its creation,
+/// then the folder's fdatasync has nothing left to commit and sends nothing, not even a
+/// flush (Linux's ext4_sync_file forces a commit for a directory, and jbd2 has none
+/// running); a change in the folder still commits (two flushes), and a regular file's fsync
+/// with nothing to commit still flushes (its data may have been written back unflushed).
+#[test]
+fn fsync_of_a_directory_with_nothing_to_commit_sends_nothing() {
+    let (d, img) = empty_image("fsyncdir", "16M", &["-b", "4096"]);
+    let (cd, fs) = mount_counted(&img);
+    let root = fs.root();
+    let dir = create(&root, "db", FileType::Directory);
+    let de = dir.as_any().downcast_ref::<Ext4Inode>().unwrap();
+    de.fsync().unwrap();
+    let j = write_file(&dir, "bench.db-journal", &pattern(2, 8192));
+    let je = j.as_any().downcast_ref::<Ext4Inode>().unwrap();
+    cd.take();
+    je.fdatasync().unwrap();
+    let (w, _, fl) = cd.take();
+    assert!(w > 0 && fl == 2, "the new journal's fdatasync commits");
+    de.fdatasync().unwrap();
+    assert_eq!(cd.take(), (0, 0, 0), "the folder's fdatasync after it");
+    de.fsync().unwrap();
+    assert_eq!(cd.take(), (0, 0, 0), "the folder's fsync after it");
+    // The journal's header rewritten: its fdatasync writes the block and flushes; its new
+    // times stay in the running transaction, which the folder's fdatasync then commits (as
+    // Linux's, whose running transaction holds the inode since the write).
+    j.write_at(0, b"header").unwrap();
+    je.fdatasync().unwrap();
+    assert_eq!(
+        cd.take(),
+        (1, 0, 1),
+        "the journal's overwrite: its block, a flush"
+    );
+    de.fdatasync().unwrap();
+    let (w, _, fl) = cd.take();
+    assert!(w > 0 && fl == 2, "the folder's fdatasync commits the times");
+    // Removing the journal changes the folder: its fsync commits it.
+    dir.unlink(b"bench.db-journal").unwrap();
+    drop(j);
+    de.fdatasync().unwrap();
+    let (w, _, fl) = cd.take();
+    assert!(
+        w > 0 && fl == 2,
+        "the folder's fdatasync after an unlink commits"
+    );
+    // A regular file with nothing to commit: a flush.
+    let g = write_file(&root, "g", b"g");
+    let ge = g.as_any().downcast_ref::<Ext4Inode>().unwrap();
+    ge.fsync().unwrap();
+    cd.take();
+    ge.fsync().unwrap();
+    assert_eq!(
+        cd.take(),
+        (0, 0, 1),
+        "a file's fsync with nothing to commit"
+    );
+    drop(g);
+    drop(dir);
+    drop(root);
+    fs.sync().unwrap();
+    drop(fs);
+    fsck(&img);
+    let fs = mount(&img, true);
+    assert!(walk(&fs.root(), "db/bench.db-journal").is_err());
+    assert_eq!(read_all(&walk(&fs.root(), "g").unwrap()), b"g");
+    drop(fs);
+    let _ = std::fs::remove_dir_all(d);
+}
+
 /// Written data waits in memory: reads see it at once, overwrites of the same block before
 /// fsync cost nothing, fsync writes adjacent blocks in one request, and the blocks of a file
 /// truncated before any write-back are never written.
