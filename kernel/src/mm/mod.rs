@@ -172,6 +172,9 @@ pub struct MmInner {
     pub major_fault: bool,
     /// What mlockall(MCL_FUTURE) asked of mappings made from now on (Linux's def_flags).
     pub def_mlock: Mlock,
+    /// The address space this is the inside of: what a file's list of the address spaces
+    /// mapping it holds (`pagecache::Mapping::mappers`, noted by `map` and `fork`).
+    pub(crate) me: Weak<Mm>,
 }
 
 pub struct Mm {
@@ -259,10 +262,11 @@ impl Mm {
         let aspace = AddressSpace::new().ok_or(Errno::ENOMEM)?;
         let activator = aspace.activator();
         let rss = aspace.rss_counter();
-        let mm = Arc::new(Mm {
+        let mm = Arc::new_cyclic(|me| Mm {
             activator,
             rss,
             inner: lintel_sync::Mutex::new(MmInner {
+                me: me.clone(),
                 aspace,
                 vmas: BTreeMap::new(),
                 brk_start: 0,
@@ -349,6 +353,12 @@ impl Mm {
             c.vmas = p.vmas.clone();
             // MADV_DONTFORK: not in the child at all.
             c.vmas.retain(|_, v| !v.on_fork.dontfork);
+            // The child maps the parent's files: truncation must find it.
+            for v in c.vmas.values() {
+                if let Backing::File { inode, .. } = &v.backing {
+                    pagecache::note_mapper(inode, &c.me);
+                }
+            }
             // Without UFFD_FEATURE_EVENT_FORK the child's memory is not registered; locks
             // are not inherited (nor is MCL_FUTURE: the child's def_mlock stays No).
             for v in c.vmas.values_mut() {
