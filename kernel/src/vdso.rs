@@ -120,7 +120,7 @@ pub fn map(m: &mut MmInner) -> KResult<usize> {
         for i in 0..pages {
             if let Some(f) = page(name, i) {
                 m.aspace
-                    .map(start + i * PAGE, f, prot)
+                    .map(start + i * PAGE, f, prot, lintel_hal::mm::PageKind::File)
                     .map_err(|_| Errno::ENOMEM)?;
             }
         }

@@ -12,7 +12,9 @@ pub use frame::{
 };
 pub(crate) use heap::init as init_heap;
 pub use heap::{heap_available, heap_stats, report as heap_report};
-pub use paging::{kernel_table_frames, page_table_frames, Activator, AddressSpace, Prot};
+pub use paging::{
+    kernel_table_frames, page_table_frames, Activator, AddressSpace, PageKind, Prot, RssCounter,
+};
 
 pub use crate::arch::mmu::{DIRECT_MAP_LIMIT, EXEC_IMPLIES_READ, KERNEL_OFFSET, PHYS_OFFSET};
 

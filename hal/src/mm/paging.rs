@@ -9,7 +9,7 @@
 use super::{phys_to_virt, Frame};
 use crate::arch::mmu::{
     self, activate_root, active_root, addr, flush_page, held, huge, leaf, levels, present,
-    user_top, ENTRIES, KERNEL_ROOT_FIRST,
+    user_top, ENTRIES, KERNEL_ROOT_FIRST, KIND_SHIFT,
 };
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -48,6 +48,70 @@ pub struct Prot {
     pub read: bool,
     pub write: bool,
     pub exec: bool,
+}
+
+/// What a mapped user page is, for the resident set's parts (Linux's MM_FILEPAGES,
+/// MM_ANONPAGES and MM_SHMEMPAGES): the mapper says so when it maps the page, and the leaf
+/// entry keeps it (two bits the MMU ignores, `mmu::KIND_SHIFT`) until the page is unmapped,
+/// so that every way a page leaves (munmap, a whole range, a replacement) counts it out of
+/// the part it was counted into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageKind {
+    /// A page of a file (the page cache's own page, the vDSO, a kernel object's page).
+    File = 0,
+    /// A process's own page: anonymous memory, a private mapping's copy.
+    Anon = 1,
+    /// Shared memory: a tmpfs or System V segment page, shared anonymous memory.
+    Shmem = 2,
+}
+
+impl PageKind {
+    fn of(e: u64) -> PageKind {
+        match (e >> KIND_SHIFT) & 3 {
+            1 => PageKind::Anon,
+            2 => PageKind::Shmem,
+            _ => PageKind::File,
+        }
+    }
+
+    fn bits(self) -> u64 {
+        (self as u64) << KIND_SHIFT
+    }
+}
+
+const KIND_MASK: u64 = 3 << KIND_SHIFT;
+
+/// The resident set of one address space by [`PageKind`], and its high-water mark, in
+/// pages: atomics the owner of the address space changes as it maps and unmaps, and that
+/// anyone holding an [`RssCounter`] reads without the address space's lock (/proc, ps, top,
+/// the OOM killer).
+#[derive(Default)]
+struct RssCounts {
+    kind: [AtomicUsize; 3],
+    peak: AtomicUsize,
+}
+
+/// Reads an address space's resident set without access to the address space
+/// ([`AddressSpace::rss_counter`]).
+#[derive(Clone)]
+pub struct RssCounter(Arc<RssCounts>);
+
+impl RssCounter {
+    /// Resident pages as (file, anon, shmem). Each is exact when read; the three are read one
+    /// after the other (as Linux's get_mm_counter reads its per-type counters).
+    pub fn pages(&self) -> (usize, usize, usize) {
+        let k = &self.0.kind;
+        (
+            k[0].load(Ordering::Relaxed),
+            k[1].load(Ordering::Relaxed),
+            k[2].load(Ordering::Relaxed),
+        )
+    }
+
+    /// The most pages resident at once (VmHWM, ru_maxrss).
+    pub fn peak(&self) -> usize {
+        self.0.peak.load(Ordering::Relaxed)
+    }
 }
 
 /// The table page at physical address `pa` (a table's address, not an entry: entry formats
@@ -106,10 +170,11 @@ pub struct AddressSpace {
     /// the end (`remote_pending` says whether anything changed).
     defer_remote: bool,
     remote_pending: bool,
-    /// User pages mapped now, and the most ever mapped at once (the resident set and its
-    /// high-water mark, VmRSS/VmHWM and ru_maxrss), kept here where every mapping is made.
+    /// User pages mapped now (the resident set, VmRSS), kept here where every mapping is
+    /// made; `rss` has it by kind, and its high-water mark (VmHWM, ru_maxrss), for readers
+    /// without the address space.
     resident: usize,
-    resident_peak: usize,
+    rss: Arc<RssCounts>,
 }
 
 static KERNEL_ROOT: spin::Once<u64> = spin::Once::new();
@@ -188,7 +253,7 @@ impl AddressSpace {
             defer_remote: false,
             remote_pending: false,
             resident: 0,
-            resident_peak: 0,
+            rss: Arc::new(RssCounts::default()),
         })
     }
 
@@ -198,6 +263,24 @@ impl AddressSpace {
 
     pub fn activate(&self) {
         self.activator().activate();
+    }
+
+    /// A handle that reads the resident set without access to the address space.
+    pub fn rss_counter(&self) -> RssCounter {
+        RssCounter(self.rss.clone())
+    }
+
+    /// `n` more pages of `kind` mapped.
+    fn counted_in(&mut self, kind: PageKind, n: usize) {
+        self.resident += n;
+        self.rss.kind[kind as usize].fetch_add(n, Ordering::Relaxed);
+        self.rss.peak.fetch_max(self.resident, Ordering::Relaxed);
+    }
+
+    /// The page a leaf entry `e` held is no longer mapped.
+    fn counted_out(&mut self, e: u64) {
+        self.resident -= 1;
+        self.rss.kind[PageKind::of(e) as usize].fetch_sub(1, Ordering::Relaxed);
     }
 
     /// A handle that loads this address space without access to it: the kernel switches to
@@ -242,27 +325,30 @@ impl AddressSpace {
         }
     }
 
-    /// Maps the page at `va` to `frame` (a PROT_NONE `prot` keeps it in a not-present entry),
-    /// returning the frame it replaces. Err when a page table cannot be allocated (the frame
-    /// is dropped).
+    /// Maps the page at `va` to `frame`, a page of `kind` (a PROT_NONE `prot` keeps it in a
+    /// not-present entry), returning the frame it replaces. Err when a page table cannot be
+    /// allocated (the frame is dropped).
     pub fn map(
         &mut self,
         va: usize,
         frame: Frame,
         prot: Prot,
+        kind: PageKind,
     ) -> Result<Option<Frame>, OutOfMemory> {
         assert!(va < user_top() && va.is_multiple_of(4096));
         let t = self.leaf_table(va, true).ok_or(OutOfMemory)?;
         let i = index(va, 0);
         let old = entry(t, i);
-        set_entry(t, i, leaf(frame.into_phys() as u64, prot));
-        if held(old) {
+        set_entry(t, i, leaf(frame.into_phys() as u64, prot) | kind.bits());
+        let replaced = if held(old) {
             self.flush(va);
-            return Ok(Some(Frame::from_phys(addr(old) as usize)));
-        }
-        self.resident += 1;
-        self.resident_peak = self.resident_peak.max(self.resident);
-        Ok(None)
+            self.counted_out(old);
+            Some(Frame::from_phys(addr(old) as usize))
+        } else {
+            None
+        };
+        self.counted_in(kind, 1);
+        Ok(replaced)
     }
 
     /// Maps page `start + i * 4096` to `frames[i]` (taken out of the slice) where that page
@@ -278,6 +364,7 @@ impl AddressSpace {
         start: usize,
         frames: &mut [Option<Frame>],
         prot: Prot,
+        kind: PageKind,
     ) -> Result<usize, MapError> {
         let end = frames
             .len()
@@ -308,12 +395,11 @@ impl AddressSpace {
                 continue;
             }
             if let Some(frame) = slot.take() {
-                set_entry(table, j, leaf(frame.into_phys() as u64, prot));
+                set_entry(table, j, leaf(frame.into_phys() as u64, prot) | kind.bits());
                 mapped += 1;
             }
         }
-        self.resident += mapped;
-        self.resident_peak = self.resident_peak.max(self.resident);
+        self.counted_in(kind, mapped);
         Ok(mapped)
     }
 
@@ -324,10 +410,11 @@ impl AddressSpace {
 
     /// The most pages the user half has had mapped at once.
     pub fn resident_peak(&self) -> usize {
-        self.resident_peak
+        self.rss.peak.load(Ordering::Relaxed)
     }
 
-    pub fn unmap(&mut self, va: usize) -> Option<Frame> {
+    /// Unmaps the page at `va`: its frame and what kind of page it was mapped as.
+    pub fn unmap(&mut self, va: usize) -> Option<(Frame, PageKind)> {
         let t = self.leaf_table(va, false)?;
         let i = index(va, 0);
         let old = entry(t, i);
@@ -339,8 +426,8 @@ impl AddressSpace {
         if present(old) {
             self.flush(va);
         }
-        self.resident -= 1;
-        Some(Frame::from_phys(addr(old) as usize))
+        self.counted_out(old);
+        Some((Frame::from_phys(addr(old) as usize), PageKind::of(old)))
     }
 
     /// The frame and protection at `va`, if mapped (a PROT_NONE page: no access at all).
@@ -356,6 +443,30 @@ impl AddressSpace {
         Some((copy, mmu::prot(e)))
     }
 
+    /// What kind of page `va` was mapped as, if mapped.
+    pub fn kind(&self, va: usize) -> Option<PageKind> {
+        let t = self.leaf_table(va, false)?;
+        let e = entry(t, index(va, 0));
+        held(e).then(|| PageKind::of(e))
+    }
+
+    /// Counts the page at `va` as `kind` from now on (a private mapping's write made the
+    /// page it had its own: Linux's reuse of an anonymous page), if mapped.
+    pub fn set_kind(&mut self, va: usize, kind: PageKind) {
+        let Some(t) = self.leaf_table(va, false) else {
+            return;
+        };
+        let i = index(va, 0);
+        let e = entry(t, i);
+        if !held(e) || PageKind::of(e) == kind {
+            return;
+        }
+        // The MMU ignores these bits: no flush.
+        set_entry(t, i, (e & !KIND_MASK) | kind.bits());
+        self.rss.kind[PageKind::of(e) as usize].fetch_sub(1, Ordering::Relaxed);
+        self.rss.kind[kind as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Changes the protection of the page at `va`, if mapped: PROT_NONE turns its entry into
     /// a not-present one that keeps the frame, another protection makes it present again.
     pub fn protect(&mut self, va: usize, prot: Prot) -> bool {
@@ -367,7 +478,7 @@ impl AddressSpace {
         if !held(e) {
             return false;
         }
-        set_entry(t, i, leaf(addr(e), prot));
+        set_entry(t, i, leaf(addr(e), prot) | (e & KIND_MASK));
         self.flush(va);
         true
     }
@@ -484,7 +595,7 @@ impl AddressSpace {
                 if present(e) {
                     self.flush(va);
                 }
-                self.resident -= 1;
+                self.counted_out(e);
                 frames.push(Frame::from_phys(addr(e) as usize));
                 changed = true;
             } else if present(e)

@@ -6,7 +6,7 @@ use super::vma::{Backing, Vma};
 use super::{page_down, pagecache, FaultError, MmInner, FAULT_AROUND, PAGE};
 use lintel_abi::userfaultfd::UFFD_FEATURE_SIGBUS;
 use lintel_abi::{Errno, KResult};
-use lintel_hal::mm::{Frame, Prot};
+use lintel_hal::mm::{Frame, PageKind, Prot};
 
 /// What one leaf page table maps (512 entries of 4 KiB on every architecture here): Linux's
 /// fault-around stays within the page table of the fault (PTRS_PER_PTE).
@@ -100,15 +100,22 @@ impl MmInner {
             if !write || cur.write {
                 return Ok(()); // already resolved (spurious)
             }
-            // Copy-on-write: our lookup holds one reference, the page table another.
+            // Copy-on-write: our lookup holds one reference, the page table another. The page
+            // a private mapping writes is its own (anonymous) from now on.
+            let kind = if vma.shared {
+                self.aspace.kind(page).unwrap_or(PageKind::File)
+            } else {
+                PageKind::Anon
+            };
             if frame.ref_count() <= 2 {
                 drop(frame);
                 self.aspace.protect(page, p);
+                self.aspace.set_kind(page, kind);
             } else {
                 let copy = frame.duplicate().ok_or(FaultError::NoMem)?;
                 drop(frame);
                 self.aspace
-                    .map(page, copy, p)
+                    .map(page, copy, p, kind)
                     .map_err(|_| FaultError::NoMem)?;
             }
             return Ok(());
@@ -155,19 +162,25 @@ impl MmInner {
                             _ => FaultError::Bus,
                         })?;
                 self.major_fault = missed;
-                let (frame, prot) = if vma.shared {
+                let tmpfs = super::shmem::is_tmpfs(inode);
+                let cached = file_kind(tmpfs);
+                let (frame, prot, kind) = if vma.shared {
                     // A tmpfs page is the file itself: nothing to write back.
-                    if p.write && !super::shmem::is_tmpfs(inode) {
+                    if p.write && !tmpfs {
                         m.mark_dirty(idx);
                     }
-                    (frame, p)
+                    (frame, p, cached)
                 } else if write {
-                    (frame.duplicate().ok_or(FaultError::NoMem)?, p)
+                    (
+                        frame.duplicate().ok_or(FaultError::NoMem)?,
+                        p,
+                        PageKind::Anon,
+                    )
                 } else {
-                    (frame, Prot { write: false, ..p })
+                    (frame, Prot { write: false, ..p }, cached)
                 };
                 self.aspace
-                    .map(page, frame, prot)
+                    .map(page, frame, prot, kind)
                     .map_err(|_| FaultError::NoMem)?;
                 return Ok(());
             }
@@ -175,13 +188,17 @@ impl MmInner {
         if let Backing::Shm(m) = &vma.backing {
             let idx = (m.offset as usize + (page - vma.start)) / PAGE;
             let f = m.pages.page(idx)?;
-            self.aspace.map(page, f, p).map_err(|_| FaultError::NoMem)?;
+            self.aspace
+                .map(page, f, p, PageKind::Shmem)
+                .map_err(|_| FaultError::NoMem)?;
             return Ok(());
         }
         if let Backing::Kernel(m) = &vma.backing {
             let idx = (m.offset as usize + (page - vma.start)) / PAGE;
             let f = m.pages.page(idx)?;
-            self.aspace.map(page, f, p).map_err(|_| FaultError::NoMem)?;
+            self.aspace
+                .map(page, f, p, PageKind::File)
+                .map_err(|_| FaultError::NoMem)?;
             return Ok(());
         }
         if let Backing::Special(name) = &vma.backing {
@@ -190,7 +207,7 @@ impl MmInner {
                 .and_then(|pages| pages(name, (page - vma.start) / PAGE))
                 .ok_or(FaultError::Bus)?;
             self.aspace
-                .map(page, f, Prot { write: false, ..p })
+                .map(page, f, Prot { write: false, ..p }, PageKind::File)
                 .map_err(|_| FaultError::NoMem)?;
             return Ok(());
         }
@@ -222,7 +239,7 @@ impl MmInner {
             }
         }
         self.aspace
-            .map(page, frame, p)
+            .map(page, frame, p, new_page_kind(vma))
             .map_err(|_| FaultError::NoMem)?;
         Ok(())
     }
@@ -286,7 +303,10 @@ impl MmInner {
             }
         };
         // The faulting page's slot is emptied when it is mapped (it had no entry).
-        self.aspace.map_absent(start, frames, prot).is_ok() && frames[at].is_none()
+        self.aspace
+            .map_absent(start, frames, prot, file_kind(tmpfs))
+            .is_ok()
+            && frames[at].is_none()
     }
 
     /// Writes bytes into this (possibly inactive) address space, faulting pages in as needed.
@@ -369,5 +389,28 @@ impl MmInner {
             a = a.max(vma.end);
         }
         Ok(())
+    }
+}
+
+/// What a page of a file's own (the page cache's, or a tmpfs file's) is counted as: shared
+/// memory for tmpfs, as Linux counts a shmem file's pages, a file page otherwise.
+fn file_kind(tmpfs: bool) -> PageKind {
+    if tmpfs {
+        PageKind::Shmem
+    } else {
+        PageKind::File
+    }
+}
+
+/// What a page a fault of `vma` allocates and fills itself is counted as (as /proc counted
+/// it before the counters): a private writable mapping's is its own (anonymous); shared
+/// anonymous memory is shared memory; a read-only private copy of file data (an ELF
+/// segment's last page, a file the page cache does not hold) is the file's.
+pub(super) fn new_page_kind(vma: &Vma) -> PageKind {
+    match (&vma.backing, vma.shared) {
+        (Backing::Anon, false) => PageKind::Anon,
+        (Backing::Anon, true) | (Backing::Shm(_), _) => PageKind::Shmem,
+        (Backing::File { .. }, false) if vma.prot.write => PageKind::Anon,
+        _ => PageKind::File,
     }
 }

@@ -111,9 +111,12 @@ impl MmInner {
 
     /// The file behind shared mappings shrank to `size`: its pages past the end leave the
     /// page tables (private copies too, as Linux's truncate does), so touching them faults.
-    pub fn unmap_file_pages(&mut self, inode: &Arc<dyn Inode>, size: u64) {
+    /// Returns whether this address space maps the file at all (one that no longer does
+    /// leaves the file's list of mappers).
+    pub fn unmap_file_pages(&mut self, inode: &Arc<dyn Inode>, size: u64) -> bool {
         let keep = size.div_ceil(PAGE as u64) * PAGE as u64;
         let mut ranges = alloc::vec::Vec::new();
+        let mut maps = false;
         for v in self.vmas.values() {
             if let Backing::File {
                 inode: i, offset, ..
@@ -122,6 +125,7 @@ impl MmInner {
                 if !Arc::ptr_eq(i, inode) {
                     continue;
                 }
+                maps = true;
                 let vend = offset + (v.end - v.start) as u64;
                 if vend <= keep {
                     continue;
@@ -137,11 +141,16 @@ impl MmInner {
         for (s, e) in ranges {
             self.aspace.unmap_range(s, e);
         }
+        maps
     }
 
     /// Inserts a VMA, replacing whatever was mapped there (MAP_FIXED semantics).
     pub fn map(&mut self, vma: Vma) {
         self.unmap(vma.start, vma.end);
+        // Truncation of the file looks here (Linux's i_mmap).
+        if let Backing::File { inode, .. } = &vma.backing {
+            pagecache::note_mapper(inode, &self.me);
+        }
         let (start, end) = (vma.start, vma.end);
         self.vmas.insert(start, vma);
         self.merge_around(start, end);

@@ -140,6 +140,22 @@ pub enum FaultError {
     Userfault,
 }
 
+/// Resident pages of an address space by kind ([`Mm::rss`]): Linux's MM_FILEPAGES,
+/// MM_ANONPAGES and MM_SHMEMPAGES.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rss {
+    pub file: usize,
+    pub anon: usize,
+    pub shmem: usize,
+}
+
+impl Rss {
+    /// The resident set (VmRSS): every page mapped, PROT_NONE ones included.
+    pub fn total(&self) -> usize {
+        self.file + self.anon + self.shmem
+    }
+}
+
 pub struct MmInner {
     pub aspace: AddressSpace,
     pub vmas: BTreeMap<usize, Vma>,
@@ -156,6 +172,9 @@ pub struct MmInner {
     pub major_fault: bool,
     /// What mlockall(MCL_FUTURE) asked of mappings made from now on (Linux's def_flags).
     pub def_mlock: Mlock,
+    /// The address space this is the inside of: what a file's list of the address spaces
+    /// mapping it holds (`pagecache::Mapping::mappers`, noted by `map` and `fork`).
+    pub(crate) me: Weak<Mm>,
 }
 
 pub struct Mm {
@@ -163,6 +182,10 @@ pub struct Mm {
     pub inner: lintel_sync::Mutex<MmInner>,
     /// Loads the page tables without the lock (`activate`).
     activator: lintel_hal::mm::Activator,
+    /// The resident set by kind and its high-water mark, read without the lock (/proc's
+    /// stat, statm, status and oom_score, getrusage, the OOM killer): a reader never waits
+    /// for a thread of the process that holds `inner` (a fault asleep on the disk).
+    rss: lintel_hal::mm::RssCounter,
     /// membarrier's registrations (MEMBARRIER_CMD_REGISTER_* bits) of this address space.
     pub membarrier: core::sync::atomic::AtomicU32,
     /// Linux's pkey_allocation_map. Without protection keys it only records that pkey_alloc
@@ -238,9 +261,12 @@ impl Mm {
     pub fn new() -> KResult<Arc<Mm>> {
         let aspace = AddressSpace::new().ok_or(Errno::ENOMEM)?;
         let activator = aspace.activator();
-        let mm = Arc::new(Mm {
+        let rss = aspace.rss_counter();
+        let mm = Arc::new_cyclic(|me| Mm {
             activator,
+            rss,
             inner: lintel_sync::Mutex::new(MmInner {
+                me: me.clone(),
                 aspace,
                 vmas: BTreeMap::new(),
                 brk_start: 0,
@@ -257,6 +283,17 @@ impl Mm {
         LIVE.lock()
             .insert(Arc::as_ptr(&mm) as usize, Arc::downgrade(&mm));
         Ok(mm)
+    }
+
+    /// Resident pages now, by kind, without the lock.
+    pub fn rss(&self) -> Rss {
+        let (file, anon, shmem) = self.rss.pages();
+        Rss { file, anon, shmem }
+    }
+
+    /// The most pages ever resident at once (VmHWM, ru_maxrss), without the lock.
+    pub fn peak_resident_pages(&self) -> usize {
+        self.rss.peak()
     }
 
     /// The address space every zombie holds: empty and shared, made once (at the first
@@ -316,6 +353,12 @@ impl Mm {
             c.vmas = p.vmas.clone();
             // MADV_DONTFORK: not in the child at all.
             c.vmas.retain(|_, v| !v.on_fork.dontfork);
+            // The child maps the parent's files: truncation must find it.
+            for v in c.vmas.values() {
+                if let Backing::File { inode, .. } = &v.backing {
+                    pagecache::note_mapper(inode, &c.me);
+                }
+            }
             // Without UFFD_FEATURE_EVENT_FORK the child's memory is not registered; locks
             // are not inherited (nor is MCL_FUTURE: the child's def_mlock stays No).
             for v in c.vmas.values_mut() {
@@ -353,7 +396,7 @@ fn copy_pages(p: &mut MmInner, c: &mut MmInner, vmas: alloc::vec::Vec<Vma>) -> K
         p.aspace
             .for_each_mapped(v.start, v.end, |va, prot| pages.push((va, prot)));
         for (va, prot) in pages {
-            let Some((frame, _)) = p.aspace.lookup(va) else {
+            let (Some((frame, _)), Some(kind)) = (p.aspace.lookup(va), p.aspace.kind(va)) else {
                 continue;
             };
             let child_prot = if v.shared || !prot.write {
@@ -367,7 +410,7 @@ fn copy_pages(p: &mut MmInner, c: &mut MmInner, vmas: alloc::vec::Vec<Vma>) -> K
                 ro
             };
             c.aspace
-                .map(va, frame, child_prot)
+                .map(va, frame, child_prot, kind)
                 .map_err(|_| Errno::ENOMEM)?;
         }
     }
@@ -383,16 +426,6 @@ impl Drop for MmInner {
 }
 
 impl MmInner {
-    /// Pages present in the page tables (resident set size).
-    pub fn resident_pages(&self) -> usize {
-        self.aspace.resident()
-    }
-
-    /// The most pages ever resident at once (VmHWM, ru_maxrss).
-    pub fn peak_resident_pages(&self) -> usize {
-        self.aspace.resident_peak()
-    }
-
     /// The most bytes of address space ever mapped at once (VmPeak).
     pub fn peak_vm(&self) -> usize {
         self.hiwater_vm.max(self.total_vm())

@@ -60,6 +60,20 @@ pub struct Mapping {
     /// Set when an unmap found `write_lock` held and left the dirty pages to
     /// `writeback_deferred` (`writeback_unmapped`): the inode, held until they are written.
     deferred: Mutex<Option<Arc<dyn Inode>>>,
+    /// The address spaces that map the file (Linux's i_mmap, by address space rather than
+    /// by VMA), so that truncation locks those alone: each is noted when it maps the file
+    /// (`MmInner::map`, fork) and stays until truncation finds it no longer does or it is
+    /// gone (a superset, never missing one). A leaf lock: taken under `Mm::inner` when
+    /// noting; truncation copies the list out and locks the address spaces without it.
+    mappers: Mutex<Mappers>,
+}
+
+/// [`Mapping::mappers`]: by the address of the `Mm`, with the table size at which noting
+/// next drops the address spaces that are gone (amortised O(1), as `get`'s sweep).
+#[derive(Default)]
+struct Mappers {
+    mms: BTreeMap<usize, Weak<super::Mm>>,
+    sweep_at: usize,
 }
 
 /// Pages read at once when a read misses the cache of a disk file (Linux's default
@@ -171,9 +185,54 @@ pub fn get(inode: &Arc<dyn Inode>) -> Option<Arc<Mapping>> {
         changes: AtomicU64::new(0),
         write_lock: lintel_sync::Mutex::named("pagecache::Mapping::write_lock", ()),
         deferred: Mutex::new(None),
+        mappers: Mutex::new(Mappers::default()),
     });
     all.insert(k, m.clone());
     Some(m)
+}
+
+/// `mm` maps `inode` (a VMA of it was made, or copied by fork): truncation of the file will
+/// look at it. Nothing for a file without a mapping (no cached pages to unmap).
+pub(crate) fn note_mapper(inode: &Arc<dyn Inode>, mm: &Weak<super::Mm>) {
+    let Some(m) = get(inode) else {
+        return;
+    };
+    let mut l = m.mappers.lock();
+    let k = mm.as_ptr() as usize;
+    // An entry at this address left by an address space that is gone is replaced.
+    if l.mms.get(&k).is_some_and(|w| w.ptr_eq(mm)) {
+        return;
+    }
+    if l.mms.len() >= l.sweep_at {
+        l.mms.retain(|_, w| w.strong_count() > 0);
+        l.sweep_at = (l.mms.len() * 2).max(16);
+    }
+    l.mms.insert(k, mm.clone());
+}
+
+/// Unmaps the pages of `m`'s file past `size` from the address spaces that map it (each
+/// under its own lock, taken one at a time with the list's lock not held), dropping from
+/// the list those that are gone or map it no more.
+fn unmap_from_mappers(m: &Mapping, inode: &Arc<dyn Inode>, size: u64) {
+    let mms: Vec<(usize, Arc<super::Mm>)> = {
+        let mut l = m.mappers.lock();
+        l.mms.retain(|_, w| w.strong_count() > 0);
+        l.mms
+            .iter()
+            .filter_map(|(k, w)| Some((*k, w.upgrade()?)))
+            .collect()
+    };
+    for (k, mm) in mms {
+        if !mm.inner.lock().unmap_file_pages(inode, size) {
+            let mut l = m.mappers.lock();
+            if l.mms
+                .get(&k)
+                .is_some_and(|w| core::ptr::eq(w.as_ptr(), Arc::as_ptr(&mm)))
+            {
+                l.mms.remove(&k);
+            }
+        }
+    }
 }
 
 /// Calls `f` on every mapping, a batch of 32 at a time taken under the table's lock and
@@ -932,7 +991,7 @@ fn truncate_locked(inode: &Arc<dyn Inode>, size: u64) -> KResult<()> {
     inode.truncate(size)?;
     if let Some(m) = m {
         m.truncated(size);
-        super::for_each_mm(|mm| mm.inner.lock().unmap_file_pages(inode, size));
+        unmap_from_mappers(&m, inode, size);
     }
     Ok(())
 }
@@ -1089,7 +1148,7 @@ pub fn shifted(inode: &Arc<dyn Inode>, off: u64) -> KResult<()> {
     };
     let size = inode.stat().size;
     m.truncated(size);
-    super::for_each_mm(|mm| mm.inner.lock().unmap_file_pages(inode, size));
+    unmap_from_mappers(&m, inode, size);
     let p = PAGE as u64;
     let frames: Vec<(u64, Frame)> = m
         .pages

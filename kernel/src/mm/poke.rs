@@ -129,7 +129,7 @@ impl MmInner {
             let copy = frame.duplicate().ok_or(Errno::ENOMEM)?;
             drop(frame);
             self.aspace
-                .map(page, copy.clone(), prot)
+                .map(page, copy.clone(), prot, lintel_hal::mm::PageKind::Anon)
                 .map_err(|_| Errno::ENOMEM)?;
             copy
         } else {

@@ -90,9 +90,9 @@ impl MmInner {
             .for_each_mapped(old, end, |va, prot| pages.push((va, prot)));
         self.vmas.insert(dest, nv);
         for (va, prot) in pages {
-            if let Some((f, _)) = self.aspace.lookup(va) {
+            if let (Some((f, _)), Some(kind)) = (self.aspace.lookup(va), self.aspace.kind(va)) {
                 self.aspace
-                    .map(dest + (va - old), f, prot)
+                    .map(dest + (va - old), f, prot, kind)
                     .map_err(|_| Errno::ENOMEM)?;
             }
         }
@@ -128,9 +128,9 @@ impl MmInner {
             .for_each_mapped(old, end, |va, prot| pages.push((va, prot)));
         self.vmas.insert(dest, nv);
         for (va, prot) in pages {
-            if let Some(f) = self.aspace.unmap(va) {
+            if let Some((f, kind)) = self.aspace.unmap(va) {
                 self.aspace
-                    .map(dest + (va - old), f, prot)
+                    .map(dest + (va - old), f, prot, kind)
                     .map_err(|_| Errno::ENOMEM)?;
             }
         }
@@ -157,9 +157,9 @@ impl MmInner {
         self.aspace
             .for_each_mapped(old, old + moved, |va, prot| pages.push((va, prot)));
         for (va, prot) in pages {
-            if let Some(f) = self.aspace.unmap(va) {
+            if let Some((f, kind)) = self.aspace.unmap(va) {
                 self.aspace
-                    .map(dest + (va - old), f, prot)
+                    .map(dest + (va - old), f, prot, kind)
                     .map_err(|_| Errno::ENOMEM)?;
             }
         }

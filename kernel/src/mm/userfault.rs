@@ -107,7 +107,8 @@ impl MmInner {
 
     /// Fills the missing page at `page` with `data` (zeros if None): EEXIST if present.
     pub fn uffd_fill(&mut self, page: usize, data: Option<&[u8]>) -> KResult<()> {
-        let prot = self.find(page).ok_or(Errno::ENOENT)?.prot;
+        let vma = self.find(page).ok_or(Errno::ENOENT)?;
+        let (prot, kind) = (vma.prot, super::fault::new_page_kind(vma));
         if self.aspace.lookup(page).is_some() {
             return Err(Errno::EEXIST);
         }
@@ -116,7 +117,7 @@ impl MmInner {
             frame.write(0, d);
         }
         self.aspace
-            .map(page, frame, prot)
+            .map(page, frame, prot, kind)
             .map(|_| ())
             .map_err(|_| Errno::ENOMEM)
     }

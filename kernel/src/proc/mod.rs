@@ -585,14 +585,14 @@ impl Process {
 
     pub fn set_mm(&self, mm: Arc<Mm>) -> Arc<Mm> {
         let old = core::mem::replace(&mut *self.mm.lock(), mm);
-        let peak = old.inner.lock().peak_resident_pages();
+        let peak = old.peak_resident_pages();
         self.maxrss.fetch_max(peak, Ordering::Relaxed);
         old
     }
 
     /// ru_maxrss in pages for RUSAGE_SELF: the address spaces left behind and the current one.
     pub fn peak_resident_pages(&self) -> usize {
-        let now = self.mm().inner.lock().peak_resident_pages();
+        let now = self.mm().peak_resident_pages();
         now.max(self.maxrss.load(Ordering::Relaxed))
     }
 

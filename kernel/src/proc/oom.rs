@@ -29,12 +29,12 @@ fn choose(me: &Arc<Process>) -> Choice {
         }
     }
     let procs: Vec<Arc<Process>> = PROCS.lock().values().cloned().collect();
-    let mut best = (me.clone(), me.mm().inner.lock().resident_pages());
+    let mut best = (me.clone(), me.mm().rss().total());
     for p in procs {
         if p.pid == 1 || Arc::ptr_eq(&p, me) || p.is_exiting() || p.exit_status.lock().is_some() {
             continue;
         }
-        let rss = p.mm().inner.lock().resident_pages();
+        let rss = p.mm().rss().total();
         if rss > best.1 {
             best = (p, rss);
         }
@@ -71,8 +71,9 @@ pub fn kill(p: &Arc<Process>) {
     }
     let (vm, rss) = {
         let mm = p.mm();
-        let m = mm.inner.lock();
-        (m.total_vm() / 1024, m.resident_pages() * 4)
+        let rss = mm.rss().total() * 4;
+        let vm = mm.inner.lock().total_vm() / 1024;
+        (vm, rss)
     };
     let comm = p
         .live_threads()

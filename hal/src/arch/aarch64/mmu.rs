@@ -45,6 +45,8 @@ const UXN: u64 = 1 << 54;
 /// invalid, so the MMU looks at none of its other bits.
 const PROT_NONE: u64 = 1 << 58;
 const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
+/// Where a user leaf entry keeps what kind of page it maps (`paging::PageKind`): bits 55 and 56 (reserved for software use).
+pub(crate) const KIND_SHIFT: u32 = 55;
 
 /// Whether a mapping that may only be executed can be read too: yes, `leaf` makes an
 /// execute-only page readable (see there).

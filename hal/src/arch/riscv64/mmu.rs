@@ -131,6 +131,8 @@ const PROT_NONE: u64 = 32;
 const A: u64 = 64;
 const D: u64 = 128;
 const PPN_MASK: u64 = (1 << 44) - 1;
+/// Where a user leaf entry keeps what kind of page it maps (`paging::PageKind`): bits 8 and 9 (RSW: reserved for supervisor software).
+pub(crate) const KIND_SHIFT: u32 = 8;
 /// satp.MODE = Sv39.
 const SATP_SV39: u64 = 8 << 60;
 /// satp.MODE = Sv48.

@@ -35,6 +35,8 @@ const PS: u64 = 0x80;
 const PROTNONE: u64 = 0x100;
 const NX: u64 = 1 << 63;
 const ADDR: u64 = 0x000f_ffff_ffff_f000;
+/// Where a user leaf entry keeps what kind of page it maps (`paging::PageKind`): bits 9 and 10 (AVL: ignored by the CPU).
+pub(crate) const KIND_SHIFT: u32 = 9;
 
 /// Whether a mapping that may only be executed can be read too: yes, x86_64 page tables have
 /// no execute-only pages (present means readable).

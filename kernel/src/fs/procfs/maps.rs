@@ -74,8 +74,8 @@ fn is_stack(m: &MmInner, v: &Vma) -> bool {
     matches!(v.backing, Backing::Anon) && v.end == m.stack_top
 }
 
-/// What the pages of `v` are.
-fn vma_usage(m: &MmInner, v: &Vma, exe: &[u8]) -> Usage {
+/// The sizes of `v` (VmSize and its parts), without looking at its pages.
+fn vma_sizes(m: &MmInner, v: &Vma, exe: &[u8]) -> Usage {
     let mut u = Usage {
         size: ((v.end - v.start) / 4096) as u64,
         ..Default::default()
@@ -92,6 +92,15 @@ fn vma_usage(m: &MmInner, v: &Vma, exe: &[u8]) -> Usage {
             _ => u.lib = u.size,
         }
     }
+    if v.mlock.is_locked() {
+        u.locked = u.size;
+    }
+    u
+}
+
+/// What the pages of `v` are.
+fn vma_usage(m: &MmInner, v: &Vma, exe: &[u8]) -> Usage {
+    let mut u = vma_sizes(m, v, exe);
     let cache = match &v.backing {
         Backing::File { inode, offset, .. } => pagecache::find(inode).map(|c| (c, *offset)),
         _ => None,
@@ -153,26 +162,36 @@ fn vma_usage(m: &MmInner, v: &Vma, exe: &[u8]) -> Usage {
         }
     });
     if v.mlock.is_locked() {
-        u.locked = u.size;
         u.pss_locked_frac = u.pss_frac;
     }
     u
 }
 
-/// The whole address space of `p` (zeros for a zombie, which has none).
-pub(super) fn usage(p: &Process) -> Usage {
+/// The whole address space of `p` (zeros for a zombie, which has none): the resident set
+/// from the address space's counters (Linux's get_mm_counter: no lock, so that ps and top
+/// never wait for, nor hold up, a thread of the process), the sizes from the VMAs (`sizes`: the address space's lock,
+/// held for a pass over the VMAs and none over the page tables).
+pub(super) fn usage(p: &Process, sizes: bool) -> Usage {
     let mut total = Usage::default();
     if p.exit_status.lock().is_some() {
         return total;
     }
-    let exe = p.exe_path();
     let mm = p.mm();
+    let r = mm.rss();
+    total.rss = r.total() as u64;
+    total.anon = r.anon as u64;
+    total.file = r.file as u64;
+    total.shmem = r.shmem as u64;
+    total.peak_rss = mm.peak_resident_pages() as u64;
+    if !sizes {
+        return total;
+    }
+    let exe = p.exe_path();
     let m = mm.inner.lock();
     for v in m.vmas.values() {
-        total.add(&vma_usage(&m, v, &exe));
+        total.add(&vma_sizes(&m, v, &exe));
     }
     total.peak_size = (m.peak_vm() / 4096) as u64;
-    total.peak_rss = m.peak_resident_pages() as u64;
     total.page_tables = m.aspace.page_tables() as u64;
     total
 }

@@ -193,14 +193,12 @@ pub(super) fn pid_content(t: &mut SeqText, pid: i32, f: PidFile, tid: i32) -> KR
     };
     let cr = p.cred.lock().clone();
     let tick = |ns: u64| ns / 10_000_000;
-    // Walking the page tables costs; only the files that show memory do it.
-    let usage = if matches!(
-        f,
-        PidFile::Stat | PidFile::Statm | PidFile::Status | PidFile::OomScore
-    ) {
-        super::maps::usage(&p)
-    } else {
-        super::maps::Usage::default()
+    // The resident set comes from counters (no lock); the sizes from a pass over the VMAs
+    // under the address space's lock, for the files that show them.
+    let usage = match f {
+        PidFile::Stat | PidFile::Statm | PidFile::Status => super::maps::usage(&p, true),
+        PidFile::OomScore => super::maps::usage(&p, false),
+        _ => super::maps::Usage::default(),
     };
     let vsize = usage.size * 4096;
     let rss_pages = usage.rss;

@@ -78,7 +78,7 @@ pub fn getrusage(c: &mut Call) -> SysResult {
                 user_ns,
                 sys_ns,
                 events: ct.events,
-                maxrss: p.mm().inner.lock().peak_resident_pages(),
+                maxrss: p.mm().peak_resident_pages(),
             }
         }
         _ => return Err(Errno::EINVAL),

@@ -115,7 +115,15 @@ pub fn setpriority(c: &mut Call) -> SysResult {
         if result == Err(Errno::ESRCH) {
             result = Ok(());
         }
-        t.sched.lock().nice = nice;
+        // As sched_setscheduler: the thread's CPU looks at once at a running thread that now
+        // ranks lower or a waiting one that now ranks first (Linux's set_user_nice ends in
+        // a preemption check), not at its next tick.
+        let new = crate::sched::policy::SchedAttr {
+            nice,
+            ..*t.sched.lock()
+        };
+        let r = t.clone() as crate::sched::ThreadRef;
+        crate::sched::deadline::apply(&r, new)?;
     }
     result?;
     ok(0)
