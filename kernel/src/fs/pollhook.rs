@@ -43,6 +43,18 @@ pub trait Hook: Send + Sync {
     }
 }
 
+/// The wake-up hooks of every signalfd (Linux keeps them per signal handler table; here, as
+/// the signal code sits below the files, beside the hooks): a signalfd's readiness is that
+/// of the thread polling it, so every signal queued anywhere fires them and epoll polls the
+/// signalfds it watches to confirm. Signals are rare, and with no signalfd watched a fire is
+/// one fence and one atomic read.
+pub static SIGNALFD: PollHooks = PollHooks::new();
+
+/// A signal was queued (or a signalfd's mask changed): the signalfds' watchers look.
+pub fn signal_queued() {
+    SIGNALFD.fire(lintel_abi::poll::POLLIN | lintel_abi::poll::POLLRDNORM);
+}
+
 pub struct PollHooks {
     hooks: Mutex<Vec<Weak<dyn Hook>>>,
     /// `hooks.len()` (dead ones too), written under the lock, read by `fire` without it.
