@@ -3,6 +3,7 @@
 //! which inode ("marks"), through which `fs::notify`'s hooks deliver events.
 
 use super::file::{poll_notify, FileOps, OpenFile, POLLIN, POLLRDNORM, POLL_WAIT};
+use super::pollhook::PollHooks;
 use crate::spinlock::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -140,6 +141,8 @@ pub struct Inotify {
     /// wd → (inode, mask as given).
     watches: Mutex<BTreeMap<i32, (Key, u32)>>,
     next_wd: AtomicI32,
+    /// Fired when an event is queued (epoll's wake-up hooks).
+    hooks: PollHooks,
 }
 
 impl Inotify {
@@ -157,6 +160,7 @@ impl Inotify {
             uid,
             queue: Mutex::new(Queue::new(MAX_QUEUED_EVENTS.load(Ordering::Relaxed))),
             watches: Mutex::new(BTreeMap::new()),
+            hooks: PollHooks::new(),
             next_wd: AtomicI32::new(1),
         }))
     }
@@ -232,6 +236,7 @@ impl Inotify {
 
     pub(super) fn push(&self, e: Event) {
         if self.queue.lock().push(e) {
+            self.hooks.fire(POLLIN | POLLRDNORM);
             poll_notify();
         }
     }
@@ -270,6 +275,10 @@ impl FileOps for InotifyFile {
 
     fn write(&self, _: &OpenFile, _: &[u8], _: u64) -> KResult<usize> {
         Err(Errno::EINVAL)
+    }
+
+    fn poll_hooks(&self) -> Option<&PollHooks> {
+        Some(&self.0.hooks)
     }
 
     fn poll(&self, _: &OpenFile) -> u32 {

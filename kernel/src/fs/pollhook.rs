@@ -24,17 +24,35 @@ use alloc::vec::Vec;
 use core::sync::atomic::{fence, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 
+/// Not a `POLL*` bit: an epoll instance watched by another changed so that its readiness may
+/// now change without its hooks firing (it watches a file without hooks): the watchers'
+/// waiters all look again, to sleep where such changes wake them.
+pub const RECHECK: u32 = 1 << 24;
+
 /// What a hook does when its file's readiness may have changed.
 pub trait Hook: Send + Sync {
-    /// `events`: the `POLL*` bits of what happened (0: anything may have). True when an
-    /// exclusive hook took the wake-up (see [`Hook::exclusive`]).
-    fn fire(&self, events: u32) -> bool;
+    /// `events`: the `POLL*` bits of what happened (0: anything may have). `depth`: how many
+    /// hook lists are held (an epoll instance's hooks fire its watchers' hooks, one nesting
+    /// level further). True when an exclusive hook took the wake-up (see [`Hook::exclusive`]).
+    fn fire(&self, events: u32, depth: u8) -> bool;
     /// An exclusive hook (epoll's EPOLLEXCLUSIVE, Linux's WQ_FLAG_EXCLUSIVE entries): of
     /// the exclusive hooks of a file, a wake-up goes only as far as the first that takes it;
     /// the others are not told. Hooks that are not exclusive are all told.
     fn exclusive(&self) -> bool {
         false
     }
+}
+
+/// The wake-up hooks of every signalfd (Linux keeps them per signal handler table; here, as
+/// the signal code sits below the files, beside the hooks): a signalfd's readiness is that
+/// of the thread polling it, so every signal queued anywhere fires them and epoll polls the
+/// signalfds it watches to confirm. Signals are rare, and with no signalfd watched a fire is
+/// one fence and one atomic read.
+pub static SIGNALFD: PollHooks = PollHooks::new();
+
+/// A signal was queued (or a signalfd's mask changed): the signalfds' watchers look.
+pub fn signal_queued() {
+    SIGNALFD.fire(lintel_abi::poll::POLLIN | lintel_abi::poll::POLLRDNORM);
 }
 
 pub struct PollHooks {
@@ -82,13 +100,20 @@ impl PollHooks {
     /// Tells every live hook that `events` happened (the exclusive ones up to the first
     /// that takes it, in the order they were added, as Linux's __wake_up_common with one
     /// exclusive wake-up).
+    #[inline]
     pub fn fire(&self, events: u32) {
+        self.fire_at(events, 0);
+    }
+
+    /// `fire` with `depth` hook lists held (epoll instances watching epoll instances: the
+    /// list is taken as that nesting level of its lock class).
+    pub fn fire_at(&self, events: u32, depth: u8) {
         // Paired with `add`'s: the caller changed the readiness before this.
         fence(Ordering::SeqCst);
         if self.count.load(Ordering::Relaxed) == 0 {
             return;
         }
-        let mut hooks = self.hooks.lock();
+        let mut hooks = self.hooks.lock_nested(depth);
         if hooks.is_empty() {
             return;
         }
@@ -97,7 +122,7 @@ impl PollHooks {
         for w in hooks.iter() {
             match w.upgrade() {
                 Some(h) => {
-                    if !(taken && h.exclusive()) && h.fire(events) {
+                    if !(taken && h.exclusive()) && h.fire(events, depth) {
                         taken = true;
                     }
                 }

@@ -2,6 +2,7 @@
 //! reading thread (thread-directed first, then process-wide) as `signalfd_siginfo` records.
 
 use super::file::{FileOps, OpenFile, POLLIN, POLLRDNORM, POLL_WAIT};
+use super::pollhook::PollHooks;
 use crate::proc::signal::*;
 use crate::spinlock::Mutex;
 use alloc::sync::Arc;
@@ -19,6 +20,13 @@ impl SignalFd {
         Arc::new(SignalFd {
             mask: Mutex::new(SigSet(mask).sanitized().0),
         })
+    }
+
+    /// signalfd4 on an existing signalfd (Linux wakes its pollers).
+    pub fn set_mask(&self, mask: u64) {
+        *self.mask.lock() = SigSet(mask).sanitized().0;
+        super::pollhook::signal_queued();
+        super::file::poll_notify();
     }
 }
 
@@ -79,6 +87,10 @@ impl FileOps for SignalFd {
 
     fn write(&self, _: &OpenFile, _: &[u8], _: u64) -> KResult<usize> {
         Err(Errno::EINVAL)
+    }
+
+    fn poll_hooks(&self) -> Option<&PollHooks> {
+        Some(&super::pollhook::SIGNALFD)
     }
 
     fn poll(&self, _: &OpenFile) -> u32 {

@@ -10,6 +10,7 @@ use super::file::FasyncList;
 use super::file::{
     poll_notify, FileOps, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
 };
+use super::pollhook::PollHooks;
 use crate::proc::{self as process, signal, Process};
 use crate::sched::WaitQueue;
 use crate::spinlock::Mutex;
@@ -51,6 +52,10 @@ pub struct Tty {
     /// How many times vhangup hung the terminal up: descriptions opened before the last
     /// hangup are dead (Linux's hung_up_tty_fops).
     hangups: AtomicU64,
+    /// epoll's wake-up hooks, fired where the terminal's readiness may grow: input, a
+    /// hangup, a termios change, the master's close. Not the console's: its input is read
+    /// only when someone polls it, so it has none and epoll polls it on every call.
+    hooks: PollHooks,
 }
 
 impl Tty {
@@ -66,6 +71,7 @@ impl Tty {
             readers: WaitQueue::new(),
             fasync: FasyncList::new(),
             hangups: AtomicU64::new(0),
+            hooks: PollHooks::new(),
         })
     }
 
@@ -79,6 +85,7 @@ impl Tty {
                 if let Some(m) = m.upgrade() {
                     m.out.lock().extend(bytes.iter().copied());
                     m.readers.wake_all();
+                    m.hooks.fire(POLLIN | POLLRDNORM);
                     poll_notify();
                     m.fasync.kill(POLL_IN);
                 }
@@ -109,6 +116,7 @@ impl Tty {
             signal_group(self.pgrp.load(Ordering::Relaxed), sig);
         }
         self.readers.wake_all();
+        self.hooks.fire(POLLIN | POLLRDNORM);
         poll_notify();
         // As n_tty: O_ASYNC readers hear of input once it can be read (a whole line when
         // canonical).
@@ -250,6 +258,7 @@ impl Drop for TtyFile {
             if let Some(m) = m.upgrade() {
                 m.slave_opens.fetch_sub(1, Ordering::Relaxed);
                 m.readers.wake_all();
+                m.hooks.fire(0);
                 poll_notify();
             }
         }
@@ -363,6 +372,13 @@ impl FileOps for TtyFile {
         Ok(buf.len())
     }
 
+    fn poll_hooks(&self) -> Option<&PollHooks> {
+        match self.0.sink {
+            Sink::Console => None,
+            Sink::Pty(_) => Some(&self.0.hooks),
+        }
+    }
+
     fn poll(&self, _: &OpenFile) -> u32 {
         let tty = &self.0;
         if self.hung_up() {
@@ -466,5 +482,6 @@ pub fn vhangup(p: &Process) {
         process::send_simple(&q, None, signal::SIGCONT, signal::SI_KERNEL, None);
     }
     tty.readers.wake_all();
+    tty.hooks.fire(0);
     poll_notify();
 }

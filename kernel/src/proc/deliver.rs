@@ -82,6 +82,7 @@ pub fn send_signal(p: &Arc<Process>, target: Option<&Arc<Thread>>, info: SigInfo
         return false;
     }
     // Pollers of signalfds and of readiness in general look again.
+    crate::fs::pollhook::signal_queued();
     crate::fs::file::poll_notify();
     // A fatal default action that nobody blocks ends the process at once (Linux's
     // complete_signal), even threads asleep in uninterruptible waits; except a signal that

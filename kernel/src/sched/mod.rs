@@ -44,7 +44,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::percpu::CpuSlot;
 use lintel_hal::smp::MAX_CPUS;
@@ -819,9 +819,16 @@ pub fn idle_loop() -> ! {
 #[derive(Default)]
 pub struct WaitQueue {
     waiters: Mutex<Vec<ThreadRef>>,
-    /// How many times `wake_all` ran: an event count, so that `wait_once` can tell that a
-    /// wake-up came between a caller's check and its registration.
+    /// How many times `wake_all` or `wake_one` ran: an event count, so that `wait_once` can
+    /// tell that a wake-up came between a caller's check and its registration.
     wakes: AtomicU64,
+    /// `waiters.len()`, written under its lock, read by the wakers without it (Linux's
+    /// wq_has_sleeper): a wake-up with nobody queued takes no lock. A full fence on both
+    /// sides keeps a waiter from being missed: a waiter counts itself, fences, then looks at
+    /// its condition (or the wake count); a waker changed the condition (and counted the
+    /// wake), fences, then reads this. Either the waiter sees the change or the waker sees
+    /// the waiter.
+    sleepers: AtomicUsize,
 }
 
 /// A `WaitQueue`'s wake count, read before a condition check (`WaitQueue::ticket`).
@@ -834,6 +841,7 @@ impl WaitQueue {
         WaitQueue {
             waiters: Mutex::new(Vec::new()),
             wakes: AtomicU64::new(0),
+            sleepers: AtomicUsize::new(0),
         }
     }
 
@@ -867,11 +875,17 @@ impl WaitQueue {
         let mut w = self.waiters.lock();
         if !w.iter().any(|w| Arc::ptr_eq(w, t)) {
             w.push(t.clone());
+            self.sleepers.store(w.len(), Ordering::Relaxed);
         }
+        drop(w);
+        // Paired with the wakers' (see `sleepers`): the caller checks its condition next.
+        fence(Ordering::SeqCst);
     }
 
     fn unregister(&self, t: &ThreadRef) {
-        self.waiters.lock().retain(|w| !Arc::ptr_eq(w, t));
+        let mut w = self.waiters.lock();
+        w.retain(|w| !Arc::ptr_eq(w, t));
+        self.sleepers.store(w.len(), Ordering::Relaxed);
     }
 
     /// Blocks once until woken through this queue or until `deadline_ns` (monotonic) passes;
@@ -885,7 +899,13 @@ impl WaitQueue {
         let t = current();
         // No `prepare_wait` here: the caller checked signals before, and a token a signal
         // left since must end the block.
-        self.waiters.lock().push(t.clone());
+        {
+            let mut w = self.waiters.lock();
+            w.push(t.clone());
+            self.sleepers.store(w.len(), Ordering::Relaxed);
+        }
+        // Paired with the wakers' (see `sleepers`).
+        fence(Ordering::SeqCst);
         if self.wakes.load(Ordering::SeqCst) != ticket.0 {
             self.unregister(&t);
             return;
@@ -938,10 +958,48 @@ impl WaitQueue {
         }
     }
 
-    pub fn wake_all(&self) {
+    /// Counts a wake-up and tells whether anyone is queued (see `sleepers`).
+    #[inline]
+    fn count_wake(&self) -> bool {
         self.wakes.fetch_add(1, Ordering::SeqCst);
-        let w = core::mem::take(&mut *self.waiters.lock());
+        // Paired with the waiters' fence: the caller changed the condition before this.
+        fence(Ordering::SeqCst);
+        self.sleepers.load(Ordering::Relaxed) != 0
+    }
+
+    /// Wakes every queued thread (takes no lock when none is queued).
+    pub fn wake_all(&self) {
+        if !self.count_wake() {
+            return;
+        }
+        let w = {
+            let mut w = self.waiters.lock();
+            self.sleepers.store(0, Ordering::Relaxed);
+            core::mem::take(&mut *w)
+        };
         for t in w {
+            wake(&t);
+        }
+    }
+
+    /// Wakes one queued thread, the last queued (Linux's epoll_wait waiters are exclusive and
+    /// queued at the head: a wake-up goes to the thread that came last). Threads between their
+    /// ticket and their registration see the wake-up count move and look again too. A caller
+    /// must make sure a woken thread that finds nothing for it does not swallow a wake-up
+    /// another needed: every woken waiter looks at the condition before it leaves, and
+    /// whoever leaves the condition still true for others wakes the next (epoll's
+    /// collect does, as Linux's ep_done_scan).
+    pub fn wake_one(&self) {
+        if !self.count_wake() {
+            return;
+        }
+        let t = {
+            let mut w = self.waiters.lock();
+            let t = w.pop();
+            self.sleepers.store(w.len(), Ordering::Relaxed);
+            t
+        };
+        if let Some(t) = t {
             wake(&t);
         }
     }

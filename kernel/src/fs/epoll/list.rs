@@ -51,6 +51,11 @@ impl<K: Ord + Copy, V> List<K, V> {
         self.find(k).is_some()
     }
 
+    pub fn get(&self, k: &K) -> Option<&V> {
+        let (ci, i) = self.find(k)?;
+        Some(&self.chunks[ci][i].1)
+    }
+
     pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
         let (ci, i) = self.find(k)?;
         Some(&mut self.chunks[ci][i].1)

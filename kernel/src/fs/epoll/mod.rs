@@ -5,8 +5,8 @@
 //! the heap has room (see [`list`]).
 //!
 //! The ready list (Linux's rdllist): an entry whose file has wake-up hooks
-//! ([`crate::fs::pollhook`]: pipes, eventfds, timerfds, IP sockets, Unix stream sockets)
-//! installs one when it is added; the file fires it
+//! ([`crate::fs::pollhook`]: pipes, eventfds, timerfds, IP sockets, Unix stream sockets,
+//! pseudo-terminals, signalfds, inotify and epoll instances) installs one when it is added; the file fires it
 //! where its readiness may change, and the hook puts the entry's key on the ready list.
 //! epoll_wait polls only the entries on that list (to confirm: a hook says "may"), and the
 //! entries of files without hooks, which are polled on every call as before. A level-triggered
@@ -14,17 +14,21 @@
 //! ready leaves it until its hook fires again. When the list cannot grow (the heap is short),
 //! the instance remembers it and the next call polls every entry.
 //!
-//! Sleeping: epoll_wait sleeps on the instance's own wait queue, which its hooks wake when
-//! they queue a key, when every entry's file has hooks (`Epoll::wait_queue`); otherwise on
-//! the global poll queue, which every readiness change wakes (`poll_notify`). An
-//! EPOLLEXCLUSIVE entry's hook is exclusive (`Hook::exclusive`): of several instances
-//! watching one file so, one event queues the entry of the first only.
+//! Sleeping: epoll_wait sleeps on the instance's own wait queue, one of whose waiters its
+//! hooks wake when they queue a key, when every entry's file has hooks and so have those of
+//! the epoll instances it watches (`Epoll::wait_queue`); otherwise on the global poll queue,
+//! which every readiness change wakes (`poll_notify`). The waiters of the own queue are
+//! exclusive (Linux's): a look at the ready list that leaves keys on it wakes the next
+//! waiter, so a woken thread that finds its event taken by another swallows nothing. An
+//! instance fires its own hooks where a hook of its queues a key, so instances watching it
+//! hear of it. An EPOLLEXCLUSIVE entry's hook is exclusive (`Hook::exclusive`): of several
+//! instances watching one file so, one event queues the entry of the first only.
 
 mod list;
 pub mod watches;
 
 use super::file::{FileOps, OpenFile, POLLIN, POLLRDNORM};
-use super::pollhook::Hook;
+use super::pollhook::{Hook, PollHooks, RECHECK};
 use crate::mm::kheap;
 use crate::sched::WaitQueue;
 use crate::spinlock::Mutex;
@@ -72,16 +76,32 @@ struct Ready {
 }
 
 impl Hook for Ready {
-    fn fire(&self, events: u32) -> bool {
+    fn fire(&self, events: u32, depth: u8) -> bool {
+        if events & RECHECK != 0 {
+            // A watched instance now watches a file without hooks: every waiter looks again
+            // (and sleeps on the global queue), and so do those of instances watching this.
+            self.queued.store(true, Ordering::Release);
+            self.list.push(self.key);
+            self.list.1.wake_all();
+            self.list.2.fire_at(RECHECK, depth.saturating_add(1));
+            return false;
+        }
         let wanted = self.wanted.load(Ordering::Acquire);
         if wanted == 0 || (events != 0 && events & wanted == 0) {
             return false;
         }
         if !self.queued.swap(true, Ordering::AcqRel) {
             self.list.push(self.key);
-            // Linux's ep_poll_callback wakes the instance's waiters.
-            self.list.1.wake_all();
+            // Linux's ep_poll_callback wakes one of the instance's waiters (they wait
+            // exclusively); a key already queued had its waiter woken.
+            self.list.1.wake_one();
         }
+        // The instances watching this one hear of every event (an edge-triggered watcher
+        // reports each), queued before or not, as Linux's ep_poll_callback wakes
+        // ep->poll_wait.
+        self.list
+            .2
+            .fire_at(POLLIN | POLLRDNORM, depth.saturating_add(1));
         // Linux's ep_poll_callback: an exclusive entry takes a wake-up of input only (or
         // output only) that it asked for; a wake-up of both, or of neither (a hang-up, a
         // release), goes on to the others.
@@ -99,9 +119,10 @@ impl Hook for Ready {
 }
 
 /// The keys of entries that may be ready (a leaf lock: hooks take it under their file's
-/// locks, epoll under its interest list's), and the instance's own wait queue (Linux's
-/// ep->wq), which its hooks wake when they queue a key.
-struct ReadyList(Mutex<ReadyKeys>, WaitQueue);
+/// locks, epoll under its interest list's), the instance's own wait queue (Linux's ep->wq),
+/// one of whose waiters its hooks wake when they queue a key, and the hooks of the epoll
+/// instances watching this one (Linux's ep->poll_wait), fired then too.
+struct ReadyList(Mutex<ReadyKeys>, WaitQueue, PollHooks);
 
 struct ReadyKeys {
     keys: Vec<Key>,
@@ -118,12 +139,22 @@ impl ReadyList {
         }
         q.keys.push(k);
     }
+
+    /// A key was queued: one epoll_wait waiter looks, and the instances watching this one
+    /// hear of it (`depth` hook lists are held).
+    fn wake(&self, depth: u8) {
+        self.1.wake_one();
+        self.2.fire_at(POLLIN | POLLRDNORM, depth.saturating_add(1));
+    }
 }
 
 /// The interest list, and the keys of its entries whose files have no hooks.
 struct Interest {
     list: List<Key, Entry>,
     unhooked: Vec<Key>,
+    /// The keys of entries whose file is an epoll instance (hooked; polled on every call
+    /// while that instance, or one it watches, watches a file without hooks).
+    nested: Vec<Key>,
     /// Counts collects (see `Ready::pass`).
     pass: u64,
 }
@@ -134,6 +165,7 @@ impl Interest {
         if ent.hook.is_none() {
             self.unhooked.retain(|u| u != k);
         }
+        self.nested.retain(|u| u != k);
         Some(ent)
     }
 }
@@ -144,8 +176,11 @@ pub struct Epoll {
     entries: Mutex<Interest>,
     ready: Arc<ReadyList>,
     /// Every entry's file has hooks (`Interest::unhooked` is empty): epoll_wait may sleep on
-    /// the instance's own queue. Written under the interest list's lock.
+    /// the instance's own queue (if the epoll instances it watches are so too). Written under
+    /// the interest list's lock.
     hooked_only: AtomicBool,
+    /// Whether `Interest::nested` is not empty. Written under the interest list's lock.
+    has_nested: AtomicBool,
 }
 
 fn key(fd: i32, f: &Arc<OpenFile>) -> Key {
@@ -175,6 +210,7 @@ impl Epoll {
             entries: Mutex::new(Interest {
                 list: List::new(),
                 unhooked: Vec::new(),
+                nested: Vec::new(),
                 pass: 0,
             }),
             ready: Arc::new(ReadyList(
@@ -183,8 +219,10 @@ impl Epoll {
                     overflow: false,
                 }),
                 WaitQueue::new(),
+                PollHooks::new(),
             )),
             hooked_only: AtomicBool::new(true),
+            has_nested: AtomicBool::new(false),
         });
         watches::register(uid, &ep)?;
         Ok(ep)
@@ -212,8 +250,13 @@ impl Epoll {
             }
         }
         let k = key(fd, file);
+        // Whether waiters must look again at where they sleep (see `wait_queue`).
+        let mut recheck = false;
         match op {
-            EPOLL_CTL_ADD => self.add(k, file, events, data)?,
+            EPOLL_CTL_ADD => {
+                self.add(k, file, events, data)?;
+                recheck = file.ops.poll_hooks().is_none() || file.ops_as::<EpollFile>().is_some();
+            }
             EPOLL_CTL_MOD => {
                 let mut e = self.entries.lock();
                 let ent = e.list.get_mut(&k).ok_or(Errno::ENOENT)?;
@@ -232,6 +275,8 @@ impl Epoll {
                     h.queued.store(true, Ordering::Release);
                     self.ready.push(k);
                 }
+                drop(e);
+                self.ready.wake(0);
             }
             EPOLL_CTL_DEL => {
                 let ent = {
@@ -247,8 +292,14 @@ impl Epoll {
             }
             _ => return Err(Errno::EINVAL),
         }
+        if recheck {
+            // Waiters on the own queue move to the global one, here and in the instances
+            // watching this one.
+            self.ready.1.wake_all();
+            self.ready.2.fire(RECHECK);
+        }
+        // Waiters on the global queue (an instance watching files without hooks) look again.
         super::file::poll_notify();
-        self.ready.1.wake_all();
         Ok(())
     }
 
@@ -256,6 +307,22 @@ impl Epoll {
     fn note_unhooked(&self, e: &Interest) {
         self.hooked_only
             .store(e.unhooked.is_empty(), Ordering::Release);
+        self.has_nested
+            .store(!e.nested.is_empty(), Ordering::Release);
+    }
+
+    /// Whether every change of this instance's readiness fires its hooks: every entry's file
+    /// has hooks, and the epoll instances it watches are so too (`depth`: the nesting level
+    /// of this instance's interest list lock).
+    fn all_hooked(&self, depth: u8) -> bool {
+        if !self.hooked_only.load(Ordering::Acquire) {
+            return false;
+        }
+        if !self.has_nested.load(Ordering::Acquire) {
+            return true;
+        }
+        let e = self.entries.lock_nested(depth);
+        nested_hooked(&e, depth)
     }
 
     /// The queue epoll_wait sleeps on once it found nothing: the instance's own when every
@@ -263,7 +330,7 @@ impl Epoll {
     /// after the look at the entries (whose lock orders it after any EPOLL_CTL_ADD seen), with
     /// both queues' tickets taken before: an entry added after the look wakes the own queue.
     pub fn wait_queue(&self) -> &WaitQueue {
-        if self.hooked_only.load(Ordering::Acquire) {
+        if self.all_hooked(0) {
             &self.ready.1
         } else {
             &super::file::POLL_WAIT
@@ -318,8 +385,11 @@ impl Epoll {
         let hook_ptr = hook.as_ref().map(|h| Arc::as_ptr(h) as *const ());
         let r = {
             let mut e = self.entries.lock();
+            let nested = file.ops_as::<EpollFile>().is_some();
             let room = if hook.is_none() {
                 kheap::reserve_in(&mut e.unhooked, 1)
+            } else if nested {
+                kheap::reserve_in(&mut e.nested, 1)
             } else {
                 Ok(())
             };
@@ -339,14 +409,17 @@ impl Epoll {
                 )?;
                 if !hooked {
                     e.unhooked.push(k);
-                    self.note_unhooked(&e);
+                } else if nested {
+                    e.nested.push(k);
                 }
+                self.note_unhooked(&e);
                 Ok(hooked)
             })
         };
         match r {
             Ok(true) => {
                 self.ready.push(k);
+                self.ready.wake(0);
                 Ok(())
             }
             Ok(false) => Ok(()),
@@ -363,9 +436,15 @@ impl Epoll {
     fn prune(&self) {
         let removed = {
             let mut e = self.entries.lock();
-            let Interest { list, unhooked, .. } = &mut *e;
+            let Interest {
+                list,
+                unhooked,
+                nested,
+                ..
+            } = &mut *e;
             let n = list.retain(|ent| ent.file.strong_count() > 0);
             unhooked.retain(|k| list.contains_key(k));
+            nested.retain(|k| list.contains_key(k));
             self.note_unhooked(&e);
             n
         };
@@ -459,7 +538,7 @@ impl Epoll {
                 {
                     continue;
                 }
-                let stays = match visit(ent, consume, depth, &mut out) {
+                let stays = match visit(ent, consume, depth, false, &mut out) {
                     Seen::Dead => {
                         if dead.try_reserve(1).is_ok() {
                             dead.push(k);
@@ -493,7 +572,7 @@ impl Epoll {
                         break;
                     }
                     if ent.hook.is_none() {
-                        if let Seen::Dead = visit(ent, consume, depth, &mut out) {
+                        if let Seen::Dead = visit(ent, consume, depth, true, &mut out) {
                             if dead.try_reserve(1).is_ok() {
                                 dead.push(*k);
                             }
@@ -508,15 +587,45 @@ impl Epoll {
                     let Some(ent) = e.list.get_mut(&k) else {
                         continue;
                     };
-                    if let Seen::Dead = visit(ent, consume, depth, &mut out) {
+                    if let Seen::Dead = visit(ent, consume, depth, true, &mut out) {
                         if dead.try_reserve(1).is_ok() {
                             dead.push(k);
                         }
                     }
                 }
             }
+            // Watched epoll instances whose readiness may change without their hooks
+            // firing (they watch files without hooks), every time too.
+            let mut j = 0;
+            while j < e.nested.len() && out.len() < max {
+                let k = e.nested[j];
+                j += 1;
+                if depth as usize > MAX_NESTING {
+                    break;
+                }
+                let Some(ent) = e.list.get_mut(&k) else {
+                    continue;
+                };
+                let hooked = ent.file.upgrade().is_none_or(|f| {
+                    f.ops_as::<EpollFile>()
+                        .is_none_or(|inner| inner.0.all_hooked(depth + 1))
+                });
+                if hooked
+                    || ent
+                        .hook
+                        .as_ref()
+                        .is_none_or(|h| h.pass.swap(pass, Ordering::Relaxed) == pass)
+                {
+                    continue;
+                }
+                if let Seen::Dead = visit(ent, consume, depth, true, &mut out) {
+                    if dead.try_reserve(1).is_ok() {
+                        dead.push(k);
+                    }
+                }
+            }
         }
-        {
+        let more = {
             let mut q = self.ready.0.lock();
             if !batch.is_empty() {
                 // Keys queued while this ran go after.
@@ -526,8 +635,12 @@ impl Epoll {
                 } else {
                     q.overflow = true;
                 }
+            } else if q.keys.capacity() == 0 {
+                // The list's room is kept for the next keys (no allocation per event).
+                q.keys = batch;
             }
-        }
+            !q.keys.is_empty() || q.overflow
+        };
         let mut removed = 0;
         for k in &dead {
             if e.remove(k).is_some() {
@@ -539,6 +652,13 @@ impl Epoll {
         }
         drop(e);
         watches::uncharge(self.uid, removed);
+        if more {
+            // Entries stay on the list (level-triggered ones that reported, ones past
+            // `max`): another waiter looks too (Linux's ep_done_scan). The woken waiter got
+            // the wake-up for an event this call may have taken; it must not be the last
+            // to hear of what is left.
+            self.ready.1.wake_one();
+        }
         out
     }
 
@@ -563,7 +683,8 @@ impl Epoll {
             if let Some(h) = &hook {
                 h.queued.store(false, Ordering::Release);
             }
-            match visit(ent, consume, depth, out) {
+            let by_gen = ent.hook.is_none();
+            match visit(ent, consume, depth, by_gen, out) {
                 Seen::Dead => {
                     if dead.try_reserve(1).is_ok() {
                         dead.push(*k);
@@ -587,10 +708,34 @@ impl Epoll {
     }
 }
 
+/// Whether the epoll instances the locked interest list `e` (at nesting level `depth`)
+/// watches fire their hooks on every change of their readiness.
+fn nested_hooked(e: &Interest, depth: u8) -> bool {
+    if depth as usize > MAX_NESTING {
+        return true;
+    }
+    e.nested.iter().all(|k| {
+        e.list
+            .get(k)
+            .and_then(|ent| ent.file.upgrade())
+            .is_none_or(|f| {
+                f.ops_as::<EpollFile>()
+                    .is_none_or(|inner| inner.0.all_hooked(depth + 1))
+            })
+    })
+}
+
 /// Polls one entry and reports it into `out` when it has an event, with the edge and one-shot
-/// bookkeeping when `consume`.
+/// bookkeeping when `consume`. `by_gen`: the entry is polled on every call (its hooks do not
+/// tell every change), so an edge is told by the file's event generation.
 #[inline]
-fn visit(ent: &mut Entry, consume: bool, depth: u8, out: &mut Vec<(u32, u64)>) -> Seen {
+fn visit(
+    ent: &mut Entry,
+    consume: bool,
+    depth: u8,
+    by_gen: bool,
+    out: &mut Vec<(u32, u64)>,
+) -> Seen {
     if !ent.armed {
         return Seen::Idle;
     }
@@ -609,13 +754,8 @@ fn visit(ent: &mut Entry, consume: bool, depth: u8, out: &mut Vec<(u32, u64)>) -
         return Seen::Idle;
     }
     let et = ent.events & EPOLLET != 0;
-    // Without hooks, an edge is told by the file's event generation.
-    let gen = if et && ent.hook.is_none() {
-        f.ops.generation()
-    } else {
-        0
-    };
-    if et && ent.hook.is_none() && r & !ent.last == 0 && gen == ent.last_gen {
+    let gen = if et && by_gen { f.ops.generation() } else { 0 };
+    if et && by_gen && r & !ent.last == 0 && gen == ent.last_gen {
         return Seen::Idle;
     }
     // Room before the event is consumed: with the heap short, fewer are reported and the
@@ -662,6 +802,10 @@ impl FileOps for EpollFile {
 
     fn poll(&self, _: &OpenFile) -> u32 {
         self.0.readiness(0)
+    }
+
+    fn poll_hooks(&self) -> Option<&PollHooks> {
+        Some(&self.0.ready.2)
     }
 
     fn stat(&self) -> Stat {

@@ -26,6 +26,8 @@ fn set_termios(
     ld.set_termios(old.keep_locked(new(old), &locked));
     drop(ld);
     tty.readers.wake_all();
+    // VMIN or the mode may make input readable (or not).
+    tty.hooks.fire(0);
     Ok(0)
 }
 

@@ -18,6 +18,9 @@ pub struct PtyMaster {
     locked: AtomicBool,
     pub(super) master_open: AtomicBool,
     pub(super) slave_opens: AtomicU32,
+    /// epoll's wake-up hooks on the master: fired when the slave writes, its last open
+    /// closes, or the lock changes.
+    pub(super) hooks: PollHooks,
 }
 
 /// The open ptys by instance key and number.
@@ -37,6 +40,7 @@ pub fn open_ptmx(inst: Arc<Instance>) -> KResult<Arc<dyn FileOps>> {
         locked: AtomicBool::new(true),
         master_open: AtomicBool::new(true),
         slave_opens: AtomicU32::new(0),
+        hooks: PollHooks::new(),
     });
     let slave = Tty::new(Sink::Pty(Arc::downgrade(&m)), index);
     *m.slave.lock() = Some(slave);
@@ -73,6 +77,7 @@ impl Drop for PtyMasterFile {
             // Hang up the slave side.
             signal_group(s.pgrp.load(Ordering::Relaxed), signal::SIGHUP);
             s.readers.wake_all();
+            s.hooks.fire(0);
         }
         PTYS.lock().remove(&(m.inst.key(), m.index));
         m.inst.release(m.index);
@@ -135,6 +140,10 @@ impl FileOps for PtyMasterFile {
         Ok(buf.len())
     }
 
+    fn poll_hooks(&self) -> Option<&PollHooks> {
+        Some(&self.0.hooks)
+    }
+
     fn poll(&self, _: &OpenFile) -> u32 {
         let m = &self.0;
         let mut r = POLLOUT | POLLWRNORM;
@@ -159,6 +168,7 @@ impl FileOps for PtyMasterFile {
             TIOCSPTLCK => {
                 let lock = uaccess::read_i32(arg)? != 0;
                 m.locked.store(lock, Ordering::Relaxed);
+                m.hooks.fire(0);
                 Ok(0)
             }
             TIOCGPTLCK => {

@@ -92,13 +92,22 @@ fn do_wait(c: &mut Call, epfd: i32, evp: usize, max: i32, deadline: Option<u64>)
         let own = ep.own_queue().ticket();
         let evs = ep.collect(max as usize, true);
         if !evs.is_empty() {
-            let mut out = crate::mm::kheap::zeroed(evs.len() * EPOLL_EVENT_SIZE)?;
+            // A few events (the usual case) go out through the stack, more through the heap.
+            const ON_STACK: usize = 8;
+            let mut small = [0u8; ON_STACK * EPOLL_EVENT_SIZE];
+            let mut big;
+            let out: &mut [u8] = if evs.len() <= ON_STACK {
+                &mut small[..evs.len() * EPOLL_EVENT_SIZE]
+            } else {
+                big = crate::mm::kheap::zeroed(evs.len() * EPOLL_EVENT_SIZE)?;
+                &mut big
+            };
             for (rec, (e, d)) in out.chunks_mut(EPOLL_EVENT_SIZE).zip(&evs) {
                 rec[..4].copy_from_slice(&e.to_le_bytes());
                 let o = EPOLL_EVENT_DATA_OFFSET;
                 rec[o..o + 8].copy_from_slice(&d.to_le_bytes());
             }
-            uaccess::write_bytes(evp, &out)?;
+            uaccess::write_bytes(evp, out)?;
             return ok(evs.len());
         }
         if deadline.is_some_and(|d| time::uptime_ns() >= d) {

@@ -30,7 +30,7 @@ pub fn signalfd4(c: &mut Call, flags_arg: FlagsArg) -> SysResult {
     if fd != -1 {
         let f = file(c, fd)?;
         let sfd = f.ops_as::<fs::signalfd::SignalFd>().ok_or(Errno::EINVAL)?;
-        *sfd.mask.lock() = crate::proc::signal::SigSet(mask).sanitized().0;
+        sfd.set_mask(mask);
         return ok(fd as usize);
     }
     let s = fs::signalfd::SignalFd::new(mask);
