@@ -20,7 +20,7 @@ impl MmInner {
             Some(v) => v.clone(),
             None => self.grow_down(addr)?,
         };
-        self.fault_in(&vma, addr, write, exec)
+        self.fault_in(&vma, addr, write, exec, false)
     }
 
     /// A fault at `addr` in no mapping, just below a MAP_GROWSDOWN one (or the main stack):
@@ -74,20 +74,24 @@ impl MmInner {
     }
 
     /// `handle_fault` at `addr` of `vma` (a copy of the VMA holding it), for a caller that
-    /// looked the VMA up once for many pages.
+    /// looked the VMA up once for many pages. `force`: a debugger's read (Linux's
+    /// FOLL_FORCE, `poke.rs`): the page is brought in where the mapping cannot be read
+    /// (PROT_NONE, execute-only) all the same, with the mapping's own protection, so the
+    /// owner's accesses still fault.
     pub(super) fn fault_in(
         &mut self,
         vma: &Vma,
         addr: usize,
         write: bool,
         exec: bool,
+        force: bool,
     ) -> Result<(), FaultError> {
         self.major_fault = false;
         let p = vma.prot;
         // A read of an execute-only mapping: allowed where the hardware makes such pages
         // readable, refused where it cannot read them (riscv64: the fault would come back
         // for ever).
-        let readable = p.read || p.write || (p.exec && lintel_hal::mm::EXEC_IMPLIES_READ);
+        let readable = force || p.read || p.write || (p.exec && lintel_hal::mm::EXEC_IMPLIES_READ);
         if (write && !p.write) || (exec && !p.exec) || (!write && !exec && !readable) {
             return Err(FaultError::AccErr);
         }
@@ -381,7 +385,7 @@ impl MmInner {
             a = a.max(vma.start);
             let stop = vma.end.min(end);
             while a < stop {
-                if let Err(FaultError::NoMem) = self.fault_in(&vma, a, write, false) {
+                if let Err(FaultError::NoMem) = self.fault_in(&vma, a, write, false, false) {
                     return Err(Errno::ENOMEM);
                 }
                 a += PAGE;

@@ -6,7 +6,7 @@
 //! check_vma_flags: FOLL_FORCE writes only copy-on-write mappings). process_vm_readv is not
 //! forced and does not come here.
 
-use super::{page_down, MmInner, FAULT_AROUND, PAGE};
+use super::{page_down, MmInner, PAGE};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::{Frame, Prot};
 
@@ -14,54 +14,15 @@ impl MmInner {
     /// The frame at `a` for a forced read, faulted in as a read would be; where the mapping
     /// cannot be read (PROT_NONE, execute-only where the page tables cannot read it) the
     /// page is brought in all the same and left with the mapping's own protection, so the
-    /// owner's accesses still fault (Linux's FOLL_FORCE read of a VM_MAYREAD mapping).
+    /// owner's accesses still fault (Linux's FOLL_FORCE read of a VM_MAYREAD mapping:
+    /// `fault_in`'s `force`).
     fn fault_force(&mut self, a: usize) -> KResult<(Frame, Prot)> {
         let page = page_down(a);
-        let vma = match self.find(a) {
-            Some(v) => v.clone(),
-            None => {
-                self.handle_fault(a, false, false)
-                    .map_err(|_| Errno::EFAULT)?;
-                return self.aspace.lookup(page).ok_or(Errno::EFAULT);
-            }
-        };
-        let p = vma.prot;
-        let readable = p.read || p.write || (p.exec && lintel_hal::mm::EXEC_IMPLIES_READ);
-        if readable {
-            self.fault_in(&vma, a, false, false)
-                .map_err(|_| Errno::EFAULT)?;
-            return self.aspace.lookup(page).ok_or(Errno::EFAULT);
+        match self.find(a).cloned() {
+            Some(vma) => self.fault_in(&vma, a, false, false, true),
+            None => self.handle_fault(a, false, false),
         }
-        if let Some(found) = self.aspace.lookup(page) {
-            return Ok(found);
-        }
-        // Fault it in as for a readable mapping, then take the read access back from it and
-        // from whatever fault-around mapped with it (only the read bit differs).
-        let mut readable_vma = vma.clone();
-        readable_vma.prot.read = true;
-        self.fault_in(&readable_vma, a, false, false)
-            .map_err(|_| Errno::EFAULT)?;
-        let lo = (page & !(FAULT_AROUND * PAGE - 1)).max(vma.start);
-        let hi = lo.saturating_add(FAULT_AROUND * PAGE).min(vma.end);
-        let mut pages = [(0usize, Prot::default()); FAULT_AROUND];
-        let mut n = 0;
-        self.aspace.for_each_mapped(lo, hi, |va, prot| {
-            if prot.read {
-                if let Some(slot) = pages.get_mut(n) {
-                    *slot = (va, prot);
-                    n += 1;
-                }
-            }
-        });
-        for &(va, prot) in pages.iter().take(n) {
-            self.aspace.protect(
-                va,
-                Prot {
-                    read: p.read,
-                    ..prot
-                },
-            );
-        }
+        .map_err(|_| Errno::EFAULT)?;
         self.aspace.lookup(page).ok_or(Errno::EFAULT)
     }
 

@@ -20,6 +20,15 @@ pub(crate) struct Held {
     next: u64,
 }
 
+impl Held {
+    /// Puts `node`, taken off the list, back at its young end.
+    fn push_young(&mut self, node: Arc<Ext4Inode>) {
+        self.next += 1;
+        node.hold.seq.store(self.next, Ordering::Relaxed);
+        self.by_age.insert(self.next, node);
+    }
+}
+
 /// An inode's place among its instance's held files.
 #[derive(Default)]
 pub(crate) struct HoldMark {
@@ -152,49 +161,66 @@ impl Ext4 {
             // write-back), and it was not looked up again: it goes.
             let idle = Arc::strong_count(&node) == 1
                 && !node.hold.referenced.swap(false, Ordering::Relaxed);
-            if idle && self.unlist(&node) {
-                node.hold.seq.store(0, Ordering::Relaxed);
-                HELD.fetch_sub(1, Ordering::Relaxed);
-                want = more(&node);
-                freed += 1;
-                // Unlisted and linked: its drop takes no lock, and the instance outlives
-                // it (the caller holds it).
-                drop(node);
+            if !idle {
+                h.push_young(node);
                 continue;
             }
-            h.next += 1;
-            let seq = h.next;
-            node.hold.seq.store(seq, Ordering::Relaxed);
-            h.by_age.insert(seq, node);
+            match self.unlist(node, more) {
+                Ok((gone, again)) => {
+                    HELD.fetch_sub(1, Ordering::Relaxed);
+                    freed += 1;
+                    want = again;
+                    // Out of the table and linked: its drop takes no lock, and the
+                    // instance outlives it (the caller holds it).
+                    drop(gone);
+                }
+                Err(node) => h.push_young(node),
+            }
         }
         freed
     }
 
-    /// Removes the only holder's `node` from the inode table, so that its drop takes no
-    /// lock; false (and nothing changed) when a lock is busy or the inode has no link (its
-    /// drop frees it on the disk).
-    fn unlist(&self, node: &Arc<Ext4Inode>) -> bool {
+    /// Takes the only holder's `node` out of the inode table and out of its `Arc`, so that
+    /// its drop takes no lock; `more` is called with it first (at its place in memory, which
+    /// the page cache knows it by) and its answer is returned with it. Gives `node` back
+    /// (nothing changed) when a lock is busy, the inode has no link (its drop frees it on
+    /// the disk) or it has another holder.
+    ///
+    /// The last reference goes under the table's lock and at once (`Arc::try_unwrap`): no
+    /// lookup can find it in the table meanwhile, and a weak reference elsewhere (the page
+    /// cache's, whose write-back upgrades it) either got its own reference before (then the
+    /// file stays) or can no longer get one. So a lookup after it reads the inode afresh
+    /// while no other copy lives: the file is never in memory twice (before, the entry went
+    /// while a write-back could still upgrade, and a lookup then loaded a second copy beside
+    /// the one being written back).
+    fn unlist(
+        &self,
+        node: Arc<Ext4Inode>,
+        more: &mut dyn FnMut(&Ext4Inode) -> bool,
+    ) -> Result<(Ext4Inode, bool), Arc<Ext4Inode>> {
         let Some(mut map) = self.icache.try_lock() else {
-            return false;
+            return Err(node);
         };
-        let Some(st) = node.st.try_lock() else {
-            return false;
-        };
-        if crate::inode::r_links(&st.raw) == 0 || st.dup || st.broken {
-            return false;
-        }
-        drop(st);
+        let usable = node
+            .st
+            .try_lock()
+            .is_some_and(|st| crate::inode::r_links(&st.raw) != 0 && !st.dup && !st.broken);
         // Under the table's lock no lookup can take another reference from it.
-        if Arc::strong_count(node) != 1 {
-            return false;
+        if !usable || Arc::strong_count(&node) != 1 {
+            return Err(node);
         }
+        let again = more(&node);
+        let ptr = Arc::as_ptr(&node);
+        let gone = Arc::try_unwrap(node)?;
         if map
-            .get(&node.ino)
-            .is_some_and(|w| core::ptr::eq(w.as_ptr(), Arc::as_ptr(node)))
+            .get(&gone.ino)
+            .is_some_and(|w| core::ptr::eq(w.as_ptr(), ptr))
         {
-            map.remove(&node.ino);
+            map.remove(&gone.ino);
         }
-        node.hold.unlisted.store(true, Ordering::Relaxed);
-        true
+        drop(map);
+        gone.hold.seq.store(0, Ordering::Relaxed);
+        gone.hold.unlisted.store(true, Ordering::Relaxed);
+        Ok((gone, again))
     }
 }

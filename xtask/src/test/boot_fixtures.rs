@@ -292,3 +292,84 @@ pub(super) fn ext4_verify_workload(p: &Path) -> Result<(), String> {
     }
     crate::disk::fsck(p)
 }
+
+/// boot.ext4-held-pressure: on a 128 MiB guest whose root is ext4, 192 MiB of files are read
+/// (ext4 keeps them, unused, with their cached pages, until memory is short), then 72 MiB are
+/// written into a tmpfs and 2,000 new files made there and 500 on the disk: the kept files
+/// must give way (the frame and heap shrinkers) with no OOM kill, ENOMEM or panic, and
+/// bursts of forks and execs (40 at once, 200 in a row) run after it. The files are read again at the end.
+pub(super) const EXT4_HELD_PRESSURE: &str =
+    "mem() { awk -v k=$1: '$1 == k { print $2 }' /proc/meminfo; }
+echo read=$(cat /data/*/* | wc -c)
+[ $(mem Cached) -ge 32768 ] && echo cached
+echo after-read: MemFree $(mem MemFree) Cached $(mem Cached)
+mkdir -p /mnt/t && mount -t tmpfs -o size=100m none /mnt/t
+head -c 75497472 /dev/zero > /mnt/t/big 2>> /tmp/err
+echo write=$?
+echo after-write: MemFree $(mem MemFree) Cached $(mem Cached) Shmem $(mem Shmem)
+i=0
+while [ $i -lt 2000 ] && echo $i > /mnt/t/f$i; do i=$((i + 1)); done 2>> /tmp/err
+echo tmpfs-files=$i
+mkdir /root/new && i=0
+while [ $i -lt 500 ] && echo $i > /root/new/f$i; do i=$((i + 1)); done 2>> /tmp/err
+echo ext4-files=$i
+i=0
+while [ $i -lt 40 ]; do /bin/busybox true || echo exec-failed >&2 & i=$((i + 1)); done 2>> /tmp/err
+wait
+i=0
+while [ $i -lt 200 ]; do /bin/busybox true || echo exec-failed >&2; i=$((i + 1)); done 2>> /tmp/err
+echo reread=$(cat /data/*/* | wc -c)
+echo after-reread: MemFree $(mem MemFree) Cached $(mem Cached) Shmem $(mem Shmem)
+[ -s /tmp/err ] && cat /tmp/err || echo no-errors
+rm -r /root/new && umount /mnt/t && /bin/busybox echo final-ok";
+
+/// Files boot.ext4-held-pressure reads: 24 folders of 16 files of 512 KiB (192 MiB).
+const HELD_DIRS: usize = 24;
+const HELD_FILES: usize = 16;
+const HELD_FILE_BYTES: usize = 512 << 10;
+
+/// The output of boot.ext4-held-pressure that says all went well.
+pub(super) fn ext4_held_output() -> Vec<String> {
+    let bytes = HELD_DIRS * HELD_FILES * HELD_FILE_BYTES;
+    [
+        format!("read={bytes}"),
+        "cached".into(),
+        "write=0".into(),
+        "tmpfs-files=2000".into(),
+        "ext4-files=500".into(),
+        format!("reread={bytes}"),
+        "no-errors".into(),
+        "final-ok".into(),
+    ]
+    .into()
+}
+
+/// boot.ext4-held-pressure's disk: the base image with the files to read under /data, each
+/// filled with its own bytes (no holes, so each page read is a page cached).
+pub(super) fn ext4_setup_held(p: &Path) -> Result<(), String> {
+    let staging = p.with_extension("tree");
+    let _ = std::fs::remove_dir_all(&staging);
+    build::base_image()?.write_tree(&staging)?;
+    let mut buf = vec![0u8; HELD_FILE_BYTES];
+    let mut made = Ok(());
+    'dirs: for d in 0..HELD_DIRS {
+        let dir = staging.join(format!("data/{d}"));
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            made = Err(format!("{}: {e}", dir.display()));
+            break;
+        }
+        for f in 0..HELD_FILES {
+            for (i, b) in buf.iter_mut().enumerate() {
+                *b = (i / 4096 + d * HELD_FILES + f) as u8 | 1;
+            }
+            let path = dir.join(format!("f{f}"));
+            if let Err(e) = std::fs::write(&path, &buf) {
+                made = Err(format!("{}: {e}", path.display()));
+                break 'dirs;
+            }
+        }
+    }
+    let made = made.and_then(|()| crate::disk::mke2fs(&staging, p, 448));
+    let _ = std::fs::remove_dir_all(&staging);
+    made
+}

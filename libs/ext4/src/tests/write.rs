@@ -812,6 +812,51 @@ fn held_files_go_oldest_first_when_memory_is_short() {
     std::fs::remove_dir_all(d).unwrap();
 }
 
+/// The shrinker lets a held file go under the inode table's lock and at once: a weak
+/// reference (the page cache's, which write-back upgrades) that is upgraded meanwhile keeps
+/// the file, in the table, so a lookup finds that very object and never loads a second copy
+/// beside it; once the file went, the weak reference is dead and a lookup reads it afresh.
+#[test]
+fn held_file_taken_while_it_goes_stays_one_copy() {
+    let (d, img) = empty_image("heldcopy", "16M", &["-b", "4096"]);
+    let fs = mount(&img, false);
+    fs.hold_recent_files(true);
+    let root = fs.root();
+    let f = write_file(&root, "a", &pattern(7, 4096));
+    let addr = Arc::as_ptr(&f) as *const u8 as usize;
+    let weak = Arc::downgrade(&f);
+    drop(f);
+    let mut taken = None;
+    let gone = fs.shrink_held(&mut |_| {
+        taken = weak.upgrade();
+        true
+    });
+    assert_eq!(gone, 0, "a file in use went");
+    let taken = taken.expect("the weak reference could not be upgraded");
+    let again = walk(&root, "a").unwrap();
+    assert_eq!(
+        Arc::as_ptr(&again) as *const u8 as usize,
+        addr,
+        "a second copy of the file"
+    );
+    drop(again);
+    drop(taken);
+    assert_eq!(fs.held_count(), 1);
+    // Unused again (the lookup gave it a second chance): it goes, and with it every way
+    // back to it.
+    let gone = fs.shrink_held(&mut |_| true) + fs.shrink_held(&mut |_| true);
+    assert_eq!(gone, 1);
+    assert!(weak.upgrade().is_none());
+    let fresh = walk(&root, "a").unwrap();
+    assert_eq!(read_all(&fresh), pattern(7, 4096));
+    drop(fresh);
+    drop(root);
+    fs.forget_recent();
+    drop(fs);
+    fsck(&img);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
 /// With `hold_recent_files` (the kernel's mounts), regular files outlive their last user:
 /// reloading one finds the same inode object (whose cached pages the kernel keeps), an
 /// unlinked one is freed at once as without it, a rename over one frees it too, and after
