@@ -340,7 +340,10 @@ impl<'a> IovDst<'a> {
 
     /// Goes back to `done` bytes written (a datagram copied again after a fault).
     pub fn rewind(&mut self, done: usize) {
+        // (The fault, if any, stays for the caller to fault in.)
+        let fault = self.fault.take();
         *self = IovDst::new(self.iov);
+        self.fault = fault;
         self.skip(done);
     }
 
