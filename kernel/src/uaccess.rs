@@ -270,3 +270,126 @@ pub fn read_vec_partial(addr: usize, len: usize) -> KResult<Vec<u8>> {
     }
     Ok(v)
 }
+
+/// Per CPU: user copies are running under a spin lock (`write_bytes_locked`), so their faults
+/// must not be resolved (resolving may take the address space's sleeping lock and wait for
+/// the disk); the copy stops short instead, as under Linux's pagefault_disable.
+static NO_FAULT: [core::sync::atomic::AtomicU32; lintel_hal::smp::MAX_CPUS] =
+    [const { core::sync::atomic::AtomicU32::new(0) }; lintel_hal::smp::MAX_CPUS];
+
+fn no_fault_slot() -> &'static core::sync::atomic::AtomicU32 {
+    &NO_FAULT[lintel_hal::smp::cpu_index() % lintel_hal::smp::MAX_CPUS]
+}
+
+/// Whether this CPU's user copies must not fault pages in now (see `write_bytes_locked`).
+pub fn faults_disabled() -> bool {
+    no_fault_slot().load(core::sync::atomic::Ordering::Relaxed) != 0
+}
+
+/// Copies `data` to user memory at `addr` from under a spin lock (a socket's receive queue):
+/// a page that is not present and writable is not faulted in, the copy stops there. Returns
+/// the bytes copied, whole pages of the destination up to the first such page (0 when the
+/// first is not there); the caller lets the lock go, faults the rest in
+/// (`proc::fault_in_writable`) and copies again. (The kernel is not preemptible and runs with
+/// interrupts off, so this CPU's flag covers exactly this copy.)
+pub fn write_bytes_locked(addr: usize, data: &[u8]) -> usize {
+    use core::sync::atomic::Ordering;
+    let slot = no_fault_slot();
+    slot.fetch_add(1, Ordering::Relaxed);
+    let done = if write_bytes(addr, data).is_ok() {
+        data.len()
+    } else {
+        let mut done = 0;
+        while done < data.len() {
+            let n = (4096 - ((addr + done) & 4095)).min(data.len() - done);
+            if write_bytes(addr + done, &data[done..done + n]).is_err() {
+                break;
+            }
+            done += n;
+        }
+        done
+    };
+    slot.fetch_sub(1, Ordering::Relaxed);
+    done
+}
+
+/// The user memory a receive goes to (`InetSocket::recv_user`, Unix sockets' receive):
+/// iovec pieces filled in order, from under a spin lock (`write_bytes_locked`).
+pub struct IovDst<'a> {
+    iov: &'a [(usize, usize)],
+    /// Bytes written so far, over all pieces.
+    pub done: usize,
+    /// The piece `done` falls in, and how far into it.
+    idx: usize,
+    off: usize,
+    /// Where the last copy stopped at a page it could not fault in under the lock: the
+    /// address and the length of its piece from there (`proc::fault_in_writable`).
+    pub fault: Option<(usize, usize)>,
+}
+
+impl<'a> IovDst<'a> {
+    pub fn new(iov: &'a [(usize, usize)]) -> IovDst<'a> {
+        IovDst {
+            iov,
+            done: 0,
+            idx: 0,
+            off: 0,
+            fault: None,
+        }
+    }
+
+    /// Goes back to `done` bytes written (a datagram copied again after a fault).
+    pub fn rewind(&mut self, done: usize) {
+        // (The fault, if any, stays for the caller to fault in.)
+        let fault = self.fault.take();
+        *self = IovDst::new(self.iov);
+        self.fault = fault;
+        self.skip(done);
+    }
+
+    fn skip(&mut self, mut n: usize) {
+        while n > 0 && self.idx < self.iov.len() {
+            let k = (self.iov[self.idx].1 - self.off).min(n);
+            self.off += k;
+            self.done += k;
+            n -= k;
+            if self.off == self.iov[self.idx].1 {
+                self.idx += 1;
+                self.off = 0;
+            }
+        }
+    }
+
+    /// Bytes the pieces hold in all.
+    pub fn len(&self) -> usize {
+        self.iov.iter().map(|v| v.1).sum()
+    }
+
+    /// Copies `b` on from where the last copy ended, under a spin lock (faults not
+    /// resolved): the bytes copied. Short at a page not present and writable, noted in
+    /// `fault`.
+    pub fn put_locked(&mut self, b: &[u8]) -> usize {
+        let mut put = 0;
+        while put < b.len() {
+            // (Empty pieces are skipped by `skip`'s move to the next one.)
+            let Some(&(base, len)) = self.iov.get(self.idx) else {
+                break;
+            };
+            if self.off == len {
+                self.idx += 1;
+                self.off = 0;
+                continue;
+            }
+            let k = (len - self.off).min(b.len() - put);
+            let at = base + self.off;
+            let n = write_bytes_locked(at, &b[put..put + k]);
+            self.skip(n);
+            put += n;
+            if n < k {
+                self.fault = Some((at + n, len - self.off));
+                break;
+            }
+        }
+        put
+    }
+}

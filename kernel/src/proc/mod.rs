@@ -34,7 +34,7 @@ pub use pids::{set_pgid, set_session};
 pub use run::{init_overflow_test, set_syscall_handler, set_task_work, start_thread};
 pub use shared::Shared;
 pub use usage::Usage;
-pub use usercopy::usercopy_fault;
+pub use usercopy::{fault_in_writable, usercopy_fault};
 
 use crate::fs::fdtable::FdTable;
 use crate::mm::Mm;

@@ -6,6 +6,10 @@ use crate::mm::FaultError;
 /// The hal calls this for faults on user addresses inside user-copy routines. True when the
 /// page is now mapped and the copy may go on.
 pub fn usercopy_fault(addr: usize, write: bool) -> bool {
+    // A copy under a spin lock (`uaccess::write_bytes_locked`) stops short instead.
+    if crate::uaccess::faults_disabled() {
+        return false;
+    }
     let Some(t) = crate::proc::try_current() else {
         return false;
     };
@@ -29,4 +33,21 @@ pub fn usercopy_fault(addr: usize, write: bool) -> bool {
         }
     }
     r.is_ok()
+}
+
+/// Faults in the pages of [addr, addr + len) for writing, as a copy there would (demand
+/// paging, copy-on-write), with no lock held: the bytes from `addr` up to the first page that
+/// cannot be written (0: not even the first; a copy there is EFAULT).
+pub fn fault_in_writable(addr: usize, len: usize) -> usize {
+    let end = addr
+        .saturating_add(len)
+        .min(lintel_hal::usercopy::user_end());
+    let mut a = addr;
+    while a < end {
+        if !usercopy_fault(a, true) {
+            break;
+        }
+        a = (a & !4095) + 4096;
+    }
+    a.min(end).saturating_sub(addr)
 }

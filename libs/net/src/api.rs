@@ -67,9 +67,30 @@ impl Stack {
         buf: &mut [u8],
         peek: bool,
     ) -> Result<(usize, Option<SocketAddr>, usize), Errno> {
+        let mut at = 0;
+        self.recv_with(id, buf.len(), peek, &mut |b| {
+            buf[at..at + b.len()].copy_from_slice(b);
+            at += b.len();
+            b.len()
+        })
+    }
+
+    /// `recv` of up to `max` bytes handed to `take` in place, with no buffer of the caller's
+    /// in between (the kernel copies them straight to user memory). `take(bytes)` is given
+    /// the bytes in order, a piece at a time (each piece follows the last), and returns how
+    /// many it took; taking fewer than offered stops the receive. A stream dequeues what was
+    /// taken; a datagram (offered up to `max` bytes of it) is dequeued only when all that was
+    /// offered was taken, else it stays queued whole. Returns as `recv`, with the bytes taken.
+    pub fn recv_with(
+        &mut self,
+        id: SockId,
+        max: usize,
+        peek: bool,
+        take: &mut dyn FnMut(&[u8]) -> usize,
+    ) -> Result<(usize, Option<SocketAddr>, usize), Errno> {
         match self.sock(id)?.kind {
-            Kind::Tcp => self.tcp_recv(id, buf, peek),
-            Kind::Udp | Kind::Icmp => self.dgram_recv(id, buf, peek),
+            Kind::Tcp => self.tcp_recv(id, max, peek, take),
+            Kind::Udp | Kind::Icmp => self.dgram_recv(id, max, peek, take),
         }
     }
 

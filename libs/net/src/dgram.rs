@@ -235,16 +235,19 @@ impl Stack {
         }
     }
 
+    /// `Stack::recv_with` on a datagram socket: the next datagram's first `max` bytes handed
+    /// to `take`, the datagram dequeued only when `take` took them all.
     pub(crate) fn dgram_recv(
         &mut self,
         id: SockId,
-        buf: &mut [u8],
+        max: usize,
         peek: bool,
+        take: &mut dyn FnMut(&[u8]) -> usize,
     ) -> Result<(usize, Option<SocketAddr>, usize), Errno> {
         if let Some(e) = self.sock_mut(id)?.error.take() {
             return Err(e);
         }
-        let r = self.dgram_recv_inner(id, buf, peek);
+        let r = self.dgram_recv_inner(id, max, peek, take);
         self.refresh_head(id);
         r
     }
@@ -252,13 +255,14 @@ impl Stack {
     fn dgram_recv_inner(
         &mut self,
         id: SockId,
-        buf: &mut [u8],
+        max: usize,
         peek: bool,
+        take: &mut dyn FnMut(&[u8]) -> usize,
     ) -> Result<(usize, Option<SocketAddr>, usize), Errno> {
         let s = self.sock(id)?;
         let (family, kind, shut_rd) = (s.family, s.kind, s.shut_rd);
         if kind == Kind::Icmp {
-            return self.icmp_recv(id, buf, peek);
+            return self.icmp_recv(id, max, peek, take);
         }
         let mut i = 0;
         while let Some((n, h)) = self.handle_at(id, i) {
@@ -276,14 +280,13 @@ impl Stack {
                     continue;
                 }
                 let sk = self.netifs[n].sockets.get_mut::<udp::Socket>(h);
-                let payload = if peek {
-                    sk.peek().map(|(p, _)| p)
-                } else {
-                    sk.recv().map(|(p, _)| p)
-                }
-                .unwrap_or(&[]);
+                let payload = sk.peek().map(|(p, _)| p).unwrap_or(&[]);
                 let len = payload.len();
-                let copied = copy(payload, buf);
+                let offered = len.min(max);
+                let copied = take(&payload[..offered]).min(offered);
+                if !peek && copied == offered {
+                    let _ = sk.recv();
+                }
                 let ep = IpEndpoint::new(from.ip().into(), from.port());
                 return Ok((copied, Some(user_sockaddr(family, ep)), len));
             }
@@ -320,26 +323,29 @@ impl Stack {
     fn icmp_recv(
         &mut self,
         id: SockId,
-        buf: &mut [u8],
+        max: usize,
         peek: bool,
+        take: &mut dyn FnMut(&[u8]) -> usize,
     ) -> Result<(usize, Option<SocketAddr>, usize), Errno> {
         self.icmp_fill(id);
         let s = self.sock_mut(id)?;
         let family = s.family;
-        let Some((p, from)) = (if peek {
-            s.stash.front().cloned()
-        } else {
-            s.stash.pop_front()
-        }) else {
+        let Some((p, from)) = s.stash.front() else {
             return if s.shut_rd {
                 Ok((0, None, 0))
             } else {
                 Err(Errno::EAGAIN)
             };
         };
-        let copied = copy(&p, buf);
+        let from = *from;
+        let offered = p.len().min(max);
+        let copied = take(&p[..offered]).min(offered);
+        let len = p.len();
+        if !peek && copied == offered {
+            s.stash.pop_front();
+        }
         let ep = IpEndpoint::new(from.ip().into(), 0);
-        Ok((copied, Some(user_sockaddr(family, ep)), p.len()))
+        Ok((copied, Some(user_sockaddr(family, ep)), len))
     }
 
     pub(crate) fn dgram_close(&mut self, id: SockId) {
@@ -510,10 +516,4 @@ pub(crate) fn icmp_error(
         }
     }
     err
-}
-
-fn copy(src: &[u8], dst: &mut [u8]) -> usize {
-    let k = src.len().min(dst.len());
-    dst[..k].copy_from_slice(&src[..k]);
-    k
 }

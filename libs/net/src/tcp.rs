@@ -686,11 +686,14 @@ impl Stack {
         }
     }
 
+    /// `Stack::recv_with` on a TCP socket: the receive ring's bytes handed to `take` in
+    /// place (two pieces when they wrap), dequeued as taken.
     pub(crate) fn tcp_recv(
         &mut self,
         id: SockId,
-        buf: &mut [u8],
+        max: usize,
         peek: bool,
+        take: &mut dyn FnMut(&[u8]) -> usize,
     ) -> Result<(usize, Option<SocketAddr>, usize), Errno> {
         let (n, h) = self.conn(id)?;
         let s = self.sock_mut(id)?;
@@ -703,13 +706,48 @@ impl Stack {
         if matches!(st, tcp::State::SynSent | tcp::State::SynReceived) {
             return Err(Errno::EAGAIN);
         }
-        if buf.is_empty() {
+        if max == 0 {
             return Ok((0, peer, 0));
         }
         let got = if peek {
-            sk.peek_slice(buf)
+            // smoltcp peeks only the piece before the ring wraps: the rest through a copy
+            // (MSG_PEEK is rare).
+            let want = max.min(sk.recv_queue());
+            match sk.peek(max).map(|b| b.len()) {
+                Ok(first) if first < want => {
+                    let mut all = vec![0u8; want];
+                    sk.peek_slice(&mut all).map(|k| take(&all[..k]))
+                }
+                Ok(_) => sk.peek(max).map(&mut *take),
+                Err(e) => Err(e),
+            }
         } else {
-            sk.recv_slice(buf)
+            let mut done = 0;
+            let mut r = Ok(0);
+            // Up to two pieces: the ring's bytes before and after it wraps.
+            while done < max {
+                match sk.recv(|b| {
+                    let offered = b.len().min(max - done);
+                    let k = take(&b[..offered]).min(offered);
+                    (k, (k, offered))
+                }) {
+                    Ok((k, offered)) => {
+                        done += k;
+                        r = Ok(done);
+                        if k == 0 || k < offered {
+                            break;
+                        }
+                    }
+                    // After some bytes the end of the queue is not an error.
+                    Err(e) => {
+                        if done == 0 {
+                            r = Err(e);
+                        }
+                        break;
+                    }
+                }
+            }
+            r
         };
         self.note_own_io(id);
         match got {

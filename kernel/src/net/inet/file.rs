@@ -2,7 +2,7 @@
 
 use super::socket::poll_mask;
 use super::InetSocket;
-use crate::fs::file::{FileOps, OpenFile};
+use crate::fs::file::{FileOps, OpenFile, UserIo};
 use alloc::sync::Arc;
 use lintel_abi::ioctl::{FIONREAD, TIOCOUTQ};
 use lintel_abi::stat::Stat;
@@ -35,6 +35,18 @@ impl FileOps for InetFile {
 
     fn write(&self, file: &OpenFile, buf: &[u8], _: u64) -> KResult<usize> {
         crate::net::sigpipe_on_epipe(self.0.send(buf, None, file.nonblocking()), true)
+    }
+
+    /// read(2) straight from the socket's queue into user memory (not for raw sockets, nor
+    /// writes, which stage through a buffer).
+    fn user_io(&self, file: &OpenFile, io: UserIo) -> Option<KResult<usize>> {
+        if io.write {
+            return None;
+        }
+        let r = self
+            .0
+            .recv_user(&[(io.ubuf, io.len)], false, false, file.nonblocking())?;
+        Some(r.map(|r| r.len))
     }
 
     /// A TCP socket's send buffer filled straight from the frames (sendfile, splice).

@@ -398,6 +398,109 @@ impl InetSocket {
         })
     }
 
+    /// recv straight into user memory (`iov`: address and length of each piece, in order),
+    /// for every socket but a raw one (None: the caller stages through a buffer and `recv`).
+    /// The bytes go from the stack's queue to user memory under the stack's lock with faults
+    /// not resolved there (`uaccess::write_bytes_locked`); where a destination page is not
+    /// present, the lock is let go, the page faulted in and the receive goes on, so no
+    /// kernel buffer (and no zeroing of one) lies between. EFAULT as Linux: a bad
+    /// destination before any byte arrived fails the call, after some bytes it ends it.
+    pub fn recv_user(
+        &self,
+        iov: &[(usize, usize)],
+        peek: bool,
+        waitall: bool,
+        nonblock: bool,
+    ) -> Option<KResult<Received>> {
+        if self.raw {
+            return None;
+        }
+        Some(self.recv_user_plain(iov, peek, waitall, nonblock))
+    }
+
+    fn recv_user_plain(
+        &self,
+        iov: &[(usize, usize)],
+        peek: bool,
+        waitall: bool,
+        nonblock: bool,
+    ) -> KResult<Received> {
+        let stream = self.kind == Kind::Tcp;
+        let total: usize = iov.iter().map(|v| v.1).sum();
+        if stream && total == 0 {
+            return Ok(Received {
+                len: 0,
+                from: None,
+                full: 0,
+            });
+        }
+        let deadline = self.timeouts.deadline(true);
+        let mut dst = crate::uaccess::IovDst::new(iov);
+        let mut from = None;
+        let mut full = 0;
+        // Faults resolved without the copy moving on since (a page unmapped again each time
+        // by another thread): a few, then EFAULT.
+        let mut stuck = 0;
+        let mut last = usize::MAX;
+        loop {
+            let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || loop {
+                let start = dst.done;
+                let left = total - start;
+                let mut take = |b: &[u8]| dst.put_locked(b);
+                // A datagram receive sends nothing (a stream's may: a window update).
+                let r = if stream {
+                    super::with_conn(self.id, |s| s.recv_with(self.id, left, peek, &mut take))
+                } else {
+                    super::with_quiet(|s| s.recv_with(self.id, left, peek, &mut take))
+                };
+                if dst.fault.is_some() {
+                    // A stream keeps what was taken; a datagram (and what a peek saw) stayed
+                    // queued, to be copied again from its start.
+                    if !stream || peek {
+                        dst.rewind(start);
+                    }
+                    return Some(Ok(()));
+                }
+                match r {
+                    Ok((n, f, whole)) => {
+                        from = f;
+                        full = whole;
+                        let more = stream && waitall && !peek && n > 0 && dst.done < total;
+                        if !more {
+                            return Some(Ok(()));
+                        }
+                    }
+                    // Bytes taken before a fault was resolved count as a receive.
+                    Err(Errno::EAGAIN) if dst.done > 0 && !waitall => return Some(Ok(())),
+                    Err(Errno::EAGAIN) => return None,
+                    Err(e) => return Some(Err(e)),
+                }
+            });
+            let Some((addr, len)) = dst.fault.take() else {
+                let len = partial(dst.done, r)?;
+                return Ok(Received {
+                    len,
+                    from: if stream { None } else { from },
+                    full: if stream { len } else { full },
+                });
+            };
+            stuck = if dst.done == last { stuck + 1 } else { 0 };
+            last = dst.done;
+            // At most what the queue could hand over next: its window's worth.
+            if stuck > 4 || crate::proc::fault_in_writable(addr, len.min(256 * 1024)) == 0 {
+                if dst.done == 0 && !stream && !peek {
+                    // Linux drops a datagram it could not copy (udp_recvmsg).
+                    let _ = super::with_quiet(|s| s.recv_with(self.id, 0, false, &mut |_| 0));
+                }
+                return partial(dst.done, Err(Errno::EFAULT)).map(|len| Received {
+                    len,
+                    from: None,
+                    full: len,
+                });
+            }
+        }
+    }
+
     pub fn shutdown(&self, how: u32) -> KResult<()> {
         use lintel_abi::socket::{SHUT_RD, SHUT_RDWR, SHUT_WR};
         let (rd, wr) = match how {

@@ -16,6 +16,14 @@ use lintel_abi::{Errno, KResult};
 const CAPACITY: usize = lintel_abi::socket::RMEM_DEFAULT;
 /// Datagrams a socket may hold unread.
 const MAX_DGRAMS: usize = 512;
+/// The longest stretch small stream writes are joined into (see `send`).
+const STRETCH: usize = 64 * 1024;
+
+/// Whether two stretches came from the same sender as a reader tells them apart (a read
+/// does not cross from one to the other).
+fn same_sender(a: Option<Cred>, b: Option<Cred>) -> bool {
+    a.map(|c| (c.pid, c.uid, c.gid)) == b.map(|c| (c.pid, c.uid, c.gid))
+}
 
 impl UnixSocket {
     /// Sends `msg` to the connected peer or to `to`. Returns the bytes accepted.
@@ -67,16 +75,43 @@ impl UnixSocket {
             if self.kind == SOCK_STREAM {
                 if room > 0 || total == 0 {
                     let n = room.min(total - sent);
-                    let chunk: Vec<u8> = msg.data[sent..sent + n].to_vec();
                     let files = core::mem::take(&mut msg.files);
                     let cred = msg.cred;
                     d.rx_bytes += n;
-                    d.rx.push_back(Msg {
-                        data: chunk,
-                        from: None,
-                        files,
-                        cred,
-                    });
+                    // Bytes without ancillary data join the last stretch queued when it has
+                    // none either, from the same sender, up to STRETCH bytes: small writes
+                    // (sendfile's, a page each) make one stretch, not one each.
+                    let joined = files.is_empty()
+                        && n > 0
+                        && match d.rx.back_mut() {
+                            Some(t)
+                                if t.files.is_empty()
+                                    && same_sender(t.cred, cred)
+                                    && t.data.len() + n <= STRETCH =>
+                            {
+                                let fits = t.data.try_reserve(n).is_ok();
+                                if fits {
+                                    t.data.extend_from_slice(&msg.data[sent..sent + n]);
+                                }
+                                fits
+                            }
+                            _ => false,
+                        };
+                    if !joined {
+                        // A write queued whole keeps its buffer (no copy).
+                        let chunk = if sent == 0 && n == total {
+                            core::mem::take(&mut msg.data)
+                        } else {
+                            msg.data[sent..sent + n].to_vec()
+                        };
+                        d.rx.push_back(Msg {
+                            data: chunk,
+                            off: 0,
+                            from: None,
+                            files,
+                            cred,
+                        });
+                    }
                     sent += n;
                     drop(d);
                     dest.fire(POLLIN | POLLRDNORM);
@@ -91,6 +126,7 @@ impl UnixSocket {
                 d.rx_bytes += total;
                 d.rx.push_back(Msg {
                     data: core::mem::take(&mut msg.data),
+                    off: 0,
                     from: msg.from.take(),
                     files: core::mem::take(&mut msg.files),
                     cred: msg.cred,
@@ -108,128 +144,171 @@ impl UnixSocket {
         r.or_else(|e| if sent > 0 { Ok(sent) } else { Err(e) })
     }
 
-    /// Receives into `buf`. Streams may merge stretches that carry no ancillary data;
+    /// Receives into `dst`. Streams may merge stretches that carry no ancillary data;
     /// datagrams and records come one per call (truncated, with the real length returned as
     /// the second value). Returns (bytes copied, full message length, sender, files, cred).
+    /// Bytes go to user memory straight from the queue, under the socket's lock with faults
+    /// not resolved there: a copy that stops at a page not present lets the lock go, faults
+    /// it in and goes on (a datagram, and what a peek saw, from its start again).
     #[allow(clippy::type_complexity)]
     pub fn recv(
         &self,
-        buf: &mut [u8],
+        dst: &mut RecvDst,
         peek: bool,
         nonblock: bool,
         waitall: bool,
     ) -> KResult<(usize, usize, Option<Addr>, Vec<Arc<OpenFile>>, Option<Cred>)> {
         let deadline = self.deadline(true);
-        let mut got = 0;
         let mut files = Vec::new();
         let mut cred = None;
-        let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
-            let mut s = self.state.lock();
-            if self.kind != SOCK_STREAM {
-                if let Some(m) = if peek {
-                    s.rx.front().map(|m| Msg {
-                        data: m.data.clone(),
-                        from: m.from.clone(),
-                        files: Vec::new(),
-                        cred: m.cred,
-                    })
+        // The credentials of the read's first stretch (later ones from another sender end it).
+        let mut cred_key: Option<(i32, u32, u32)> = None;
+        let (mut stuck, mut last) = (0, usize::MAX);
+        let want = dst.len();
+        loop {
+            let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
+                let mut s = self.state.lock();
+                if self.kind != SOCK_STREAM {
+                    if let Some(m) = s.rx.front() {
+                        let n = want.min(m.data.len());
+                        if dst.put(&m.data[..n]) < n {
+                            dst.rewind(0);
+                            return Some(Ok(None));
+                        }
+                        let full = m.data.len();
+                        let (from, mcred) = (m.from.clone(), m.cred);
+                        let mut mfiles = Vec::new();
+                        if !peek {
+                            if let Some(m) = s.rx.pop_front() {
+                                mfiles = m.files;
+                            }
+                            s.rx_bytes -= full;
+                        }
+                        drop(s);
+                        self.room_made();
+                        poll_notify();
+                        return Some(Ok(Some((n, full, from, mfiles, mcred))));
+                    }
                 } else {
-                    s.rx.pop_front()
-                } {
-                    if !peek {
-                        s.rx_bytes -= m.data.len();
-                    }
-                    drop(s);
-                    let n = buf.len().min(m.data.len());
-                    buf[..n].copy_from_slice(&m.data[..n]);
-                    self.room_made();
-                    poll_notify();
-                    return Some(Ok((n, m.data.len(), m.from, m.files, m.cred)));
-                }
-            } else {
-                let mut i = 0;
-                let mut cred_key: Option<(i32, u32, u32)> = None;
-                while got < buf.len() {
-                    let Some(m) = (if peek { s.rx.get(i) } else { s.rx.front() }) else {
-                        break;
-                    };
-                    // Passed files, or a different sender, stop a read at their boundary
-                    // (ancillary data belongs to the first byte of its stretch).
-                    if got > 0
-                        && (!m.files.is_empty()
-                            || m.cred.map(|c| (c.pid, c.uid, c.gid)) != cred_key)
-                    {
-                        break;
-                    }
-                    if got == 0 {
-                        cred_key = m.cred.map(|c| (c.pid, c.uid, c.gid));
-                    }
-                    let n = (buf.len() - got).min(m.data.len());
-                    buf[got..got + n].copy_from_slice(&m.data[..n]);
-                    got += n;
-                    if peek {
-                        i += 1;
-                        continue;
-                    }
-                    let full = n == m.data.len();
-                    if let Some(m) = s.rx.front_mut() {
-                        files.append(&mut m.files);
-                        if cred.is_none() {
-                            cred = m.cred.take();
+                    let mut i = 0;
+                    let mut fault = false;
+                    while dst.done() < want {
+                        let got = dst.done();
+                        let Some(m) = (if peek { s.rx.get(i) } else { s.rx.front() }) else {
+                            break;
+                        };
+                        // As Linux's unix_stream_read_generic: with SO_PASSCRED a read does
+                        // not cross from one sender's bytes to another's (their credentials
+                        // go with the first byte); without it, it does.
+                        if got > 0
+                            && s.passcred
+                            && m.cred.map(|c| (c.pid, c.uid, c.gid)) != cred_key
+                        {
+                            break;
                         }
-                        if full {
-                            s.rx.pop_front();
-                        } else {
-                            m.data.drain(..n);
+                        if got == 0 {
+                            cred_key = m.cred.map(|c| (c.pid, c.uid, c.gid));
+                        }
+                        let avail = &m.data[m.off..];
+                        let n = (want - got).min(avail.len());
+                        let k = dst.put(&avail[..n]);
+                        if peek {
+                            if k < n {
+                                dst.rewind(0);
+                                fault = true;
+                                break;
+                            }
+                            // Passed files end a read after their stretch (a peek too).
+                            if !m.files.is_empty() {
+                                break;
+                            }
+                            i += 1;
+                            continue;
+                        }
+                        if k == 0 {
+                            fault = true;
+                            break;
+                        }
+                        let whole = m.off + k == m.data.len();
+                        if let Some(m) = s.rx.front_mut() {
+                            files.append(&mut m.files);
+                            if cred.is_none() {
+                                cred = m.cred;
+                            }
+                            if whole {
+                                s.rx.pop_front();
+                            } else {
+                                m.off += k;
+                            }
+                        }
+                        s.rx_bytes -= k;
+                        if k < n {
+                            fault = true;
+                            break;
+                        }
+                        // Passed files end a read after their stretch.
+                        if !files.is_empty() {
+                            break;
                         }
                     }
-                    s.rx_bytes -= n;
-                    if !files.is_empty() {
-                        break;
+                    let got = dst.done();
+                    if fault && (files.is_empty() || got == 0) {
+                        if got > 0 {
+                            drop(s);
+                            self.room_made();
+                            poll_notify();
+                        }
+                        return Some(Ok(None));
+                    }
+                    if got > 0 && (!waitall || got == want || !files.is_empty()) {
+                        drop(s);
+                        self.room_made();
+                        poll_notify();
+                        return Some(Ok(Some((got, got, None, Vec::new(), None))));
                     }
                 }
-                if got > 0 && (!waitall || got == buf.len()) {
-                    drop(s);
-                    self.room_made();
-                    poll_notify();
-                    return Some(Ok((
-                        got,
-                        got,
-                        None,
-                        core::mem::take(&mut files),
-                        cred.take(),
-                    )));
+                let eof = s.shut_rd
+                    || s.peer_gone
+                    || (self.connection_oriented()
+                        && matches!(s.phase, Phase::Connected(ref w) if w.strong_count() == 0));
+                if eof {
+                    let got = dst.done();
+                    return Some(Ok(Some((got, got, None, Vec::new(), None))));
                 }
+                if self.connection_oriented()
+                    && matches!(s.phase, Phase::Unconnected | Phase::Listening { .. })
+                {
+                    return Some(Err(Errno::EINVAL));
+                }
+                None
+            });
+            let got = dst.done();
+            match r {
+                Ok(Some((n, full, from, mfiles, mcred))) => {
+                    if self.kind != SOCK_STREAM {
+                        return Ok((n, full, from, mfiles, mcred));
+                    }
+                    return Ok((n, full, None, files, cred));
+                }
+                // Bytes already taken make a short read instead of EAGAIN or an interruption.
+                Err(_) if got > 0 => return Ok((got, got, None, files, cred)),
+                Err(e) => return Err(e),
+                Ok(None) => {}
             }
-            let eof = s.shut_rd
-                || s.peer_gone
-                || (self.connection_oriented()
-                    && matches!(s.phase, Phase::Connected(ref w) if w.strong_count() == 0));
-            if eof {
-                return Some(Ok((
-                    got,
-                    got,
-                    None,
-                    core::mem::take(&mut files),
-                    cred.take(),
-                )));
+            let Some((addr, len)) = dst.take_fault() else {
+                return Err(Errno::EFAULT);
+            };
+            stuck = if got == last { stuck + 1 } else { 0 };
+            last = got;
+            if stuck > 4 || crate::proc::fault_in_writable(addr, len.min(256 * 1024)) == 0 {
+                if got > 0 {
+                    return Ok((got, got, None, files, cred));
+                }
+                return Err(Errno::EFAULT);
             }
-            if self.connection_oriented()
-                && matches!(s.phase, Phase::Unconnected | Phase::Listening { .. })
-            {
-                return Some(Err(Errno::EINVAL));
-            }
-            None
-        });
-        // Bytes already taken make a short read instead of EAGAIN or an interruption.
-        r.or_else(|e| {
-            if got > 0 {
-                Ok((got, got, None, files, cred))
-            } else {
-                Err(e)
-            }
-        })
+        }
     }
+
     /// A receive made room: the connected peer (whose sends fill this socket) may write.
     fn room_made(&self) {
         if self.connection_oriented() {
@@ -292,5 +371,57 @@ impl UnixSocket {
             }
         }
         m
+    }
+}
+
+/// Where a receive's bytes go: a kernel buffer, or user memory (`uaccess::IovDst`) straight
+/// from the queue.
+pub enum RecvDst<'a> {
+    Buf(&'a mut [u8], usize),
+    User(crate::uaccess::IovDst<'a>),
+}
+
+impl RecvDst<'_> {
+    /// Room in all.
+    fn len(&self) -> usize {
+        match self {
+            RecvDst::Buf(b, _) => b.len(),
+            RecvDst::User(u) => u.len(),
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn done(&self) -> usize {
+        match self {
+            RecvDst::Buf(_, at) => *at,
+            RecvDst::User(u) => u.done,
+        }
+    }
+
+    /// Copies `b` on (it fits): the bytes copied, short only for user memory whose page was
+    /// not there.
+    fn put(&mut self, b: &[u8]) -> usize {
+        match self {
+            RecvDst::Buf(buf, at) => {
+                buf[*at..*at + b.len()].copy_from_slice(b);
+                *at += b.len();
+                b.len()
+            }
+            RecvDst::User(u) => u.put_locked(b),
+        }
+    }
+
+    fn rewind(&mut self, to: usize) {
+        match self {
+            RecvDst::Buf(_, at) => *at = to,
+            RecvDst::User(u) => u.rewind(to),
+        }
+    }
+
+    fn take_fault(&mut self) -> Option<(usize, usize)> {
+        match self {
+            RecvDst::Buf(..) => None,
+            RecvDst::User(u) => u.fault.take(),
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! methods are called by method syntax), so the folder has no import cycle.
 
 mod data;
+pub use data::RecvDst;
 pub mod file;
 pub mod names;
 
@@ -40,6 +41,8 @@ pub struct Cred {
 /// and credentials travel with the first byte.
 pub struct Msg {
     pub data: Vec<u8>,
+    /// Bytes of `data` already read (a stream's stretch read in part; 0 for the others).
+    pub off: usize,
     pub from: Option<Addr>,
     pub files: Vec<Arc<OpenFile>>,
     pub cred: Option<Cred>,
@@ -86,7 +89,7 @@ pub struct UnixSocket {
     hooks: PollHooks,
 }
 
-fn my_cred() -> Cred {
+pub(super) fn my_cred() -> Cred {
     match crate::proc::try_current() {
         Some(t) => {
             let p = t.proc_ref();

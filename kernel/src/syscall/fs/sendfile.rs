@@ -12,7 +12,6 @@ use lintel_abi::fcntl::*;
 use lintel_abi::Errno;
 use lintel_abi::KResult;
 use lintel_hal::mm::Frame;
-use lintel_pipe::PAGE;
 use lintel_vfs::FileType;
 
 pub(super) const SYSCALLS: &[Syscall] = &[
@@ -55,9 +54,9 @@ pub(in crate::syscall) fn copy_between(
 /// a pipe takes them), with no staging copy of the source: its pages go straight into a tmpfs
 /// destination's (one copy, Linux's splice_direct through the page cache), into a stream that
 /// takes frames (a TCP socket: `FileOps::write_frames`) in one send per batch, and into any
-/// other destination's write one page at a time. Bytes are copied when they are queued: a
-/// later write to the file does not change what a socket has queued (Linux's skb frags keep
-/// the page itself, so there it may). None (nothing done) for other sources, and when
+/// other destination's write a batch at a time, through a staging buffer. Bytes are copied
+/// when they are queued: a later write to the file does not change what a socket has queued
+/// (Linux's skb frags keep the page itself, so there it may). None (nothing done) for other sources, and when
 /// `src` and `dst` are one open file (whose one position both sides would move).
 fn copy_from_pages(
     src: &OpenFile,
@@ -84,7 +83,7 @@ fn copy_from_pages(
     let to_tmpfs = dst.is_regular()
         && dst.ops_as::<crate::fs::file::InodeFile>().is_some()
         && dst.inode.as_ref().is_some_and(crate::mm::shmem::is_tmpfs);
-    let mut page: alloc::vec::Vec<u8> = alloc::vec::Vec::new();
+    let mut staging: alloc::vec::Vec<u8> = alloc::vec::Vec::new();
     let mut zero: Option<Frame> = None;
     let mut frames: alloc::vec::Vec<(Frame, usize, usize)> = alloc::vec::Vec::new();
     if frames.try_reserve_exact(BATCH).is_err() {
@@ -127,7 +126,7 @@ fn copy_from_pages(
         {
             w
         } else {
-            write_frames_staged(dst, dpos, &frames, &mut page)
+            write_frames_staged(dst, dpos, &frames, &mut staging)
         };
         frames.clear();
         let w = match w {
@@ -220,38 +219,31 @@ fn write_frames_stream(dst: &OpenFile, frames: &[(Frame, usize, usize)]) -> Opti
     dst.write_frames(&segs[..frames.len().min(BATCH)])
 }
 
-/// `dst`'s write of the frames' bytes one page at a time through `page` (a page-sized buffer
-/// made on first use): at `off` (moving on), or at its position when None. The bytes
-/// written, short when the destination took less.
+/// `dst`'s write of the frames' bytes, staged through `buf` (made on first use, a batch's
+/// size): one write of the whole batch (a Unix socket queues it as one stretch, not one per
+/// page), at `off` or at its position when None. The bytes written, short when the
+/// destination took less.
 fn write_frames_staged(
     dst: &OpenFile,
     off: Option<u64>,
     frames: &[(Frame, usize, usize)],
-    page: &mut alloc::vec::Vec<u8>,
+    buf: &mut alloc::vec::Vec<u8>,
 ) -> KResult<usize> {
-    if page.is_empty() {
-        page.try_reserve_exact(PAGE).map_err(|_| Errno::ENOMEM)?;
-        page.resize(PAGE, 0);
+    let len: usize = frames.iter().map(|f| f.2).sum();
+    if buf.len() < len {
+        buf.clear();
+        buf.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+        buf.resize(len, 0);
     }
-    let mut done = 0;
+    let mut at = 0;
     for (f, o, l) in frames {
-        f.read(*o, &mut page[..*l]);
-        let w = match off {
-            Some(at) => dst.pwrite(&page[..*l], at + done as u64),
-            None => dst.write(&page[..*l]),
-        };
-        match w {
-            Ok(w) => {
-                done += w;
-                if w < *l {
-                    break;
-                }
-            }
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
-        }
+        f.read(*o, &mut buf[at..at + l]);
+        at += l;
     }
-    Ok(done)
+    match off {
+        Some(p) => dst.pwrite(&buf[..len], p),
+        None => dst.write(&buf[..len]),
+    }
 }
 
 /// Copies up to `len` bytes from `src` to `dst` through a kernel buffer (`copy_between` for

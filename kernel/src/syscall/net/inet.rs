@@ -238,6 +238,27 @@ pub(in crate::syscall) fn recv(
     Ok((r, from))
 }
 
+/// `recv` straight into user memory (`iov`: the pieces, in order), with no kernel buffer:
+/// the receive and the sender's address, or None for a raw socket.
+pub(in crate::syscall) fn recv_user(
+    s: &InetSocket,
+    iov: &[(usize, usize)],
+    flags: u32,
+    nonblock: bool,
+) -> Option<KResult<(Received, Option<alloc::vec::Vec<u8>>)>> {
+    use lintel_abi::socket::{MSG_PEEK, MSG_WAITALL};
+    let r = s.recv_user(
+        iov,
+        flags & MSG_PEEK != 0,
+        flags & MSG_WAITALL != 0,
+        nonblock,
+    )?;
+    Some(r.map(|r| {
+        let from = r.from.map(|a| addr::encode(a, s.family));
+        (r, from)
+    }))
+}
+
 /// A send with Linux's flag rules: MSG_DONTWAIT for this call alone, SIGPIPE on EPIPE unless
 /// MSG_NOSIGNAL.
 pub(in crate::syscall) fn send(

@@ -3,6 +3,7 @@
 use crate::fs::file::OpenFile;
 use crate::net::unix::Addr;
 use crate::net::unix::Cred;
+use crate::net::unix::RecvDst;
 use crate::syscall::net::inet;
 use crate::syscall::net::netlink;
 use crate::syscall::net::read_msghdr;
@@ -67,26 +68,41 @@ fn plain_recv(
     Ok(Some((data, full, from)))
 }
 
-/// recvmsg of a socket without ancillary data: data scattered into the iovecs, the sender,
-/// MSG_TRUNC; msg_controllen comes back 0.
+/// A receive of an IP socket straight into the user's pieces (`iov`), with no kernel buffer
+/// (`InetSocket::recv_user`): (bytes received, full length, sender); None for other sockets.
+#[allow(clippy::type_complexity)]
+fn direct_recv(
+    c: &Call,
+    fd: i32,
+    iov: &[(usize, usize)],
+    flags: u32,
+) -> KResult<Option<(usize, usize, Option<Vec<u8>>)>> {
+    let (f, Sock::Inet(s)) = sock_of(c, fd)? else {
+        return Ok(None);
+    };
+    let nonblock = f.nonblocking() || flags & MSG_DONTWAIT != 0;
+    let Some(r) = inet::recv_user(&s, iov, flags, nonblock) else {
+        return Ok(None);
+    };
+    let (r, from) = r?;
+    Ok(Some((r.len, r.full, from)))
+}
+
+/// recvmsg of a socket without ancillary data, its `n` bytes (of a message of `full`) in the
+/// iovecs already: the sender, MSG_TRUNC; msg_controllen comes back 0.
 fn plain_recvmsg(
     msgp: usize,
     h: &MsgHdr,
-    data: &[u8],
+    n: usize,
     full: usize,
     from: Option<Vec<u8>>,
     flags: u32,
 ) -> SysResult {
-    scatter(&h.iov, data)?;
-    let out_flags = if full > data.len() { MSG_TRUNC } else { 0 };
+    let out_flags = if full > n { MSG_TRUNC } else { 0 };
     uaccess::write_u64(msgp + 40, 0)?;
     uaccess::write_u32(msgp + 48, out_flags)?;
     write_msg_name(msgp, h, &from.unwrap_or_default())?;
-    ok(if flags & MSG_TRUNC != 0 {
-        full
-    } else {
-        data.len()
-    })
+    ok(if flags & MSG_TRUNC != 0 { full } else { n })
 }
 
 /// The sender's address into msg_name, truncated to msg_namelen, which gets the full length
@@ -114,36 +130,33 @@ fn scatter(iov: &[(usize, usize)], data: &[u8]) -> KResult<()> {
     Ok(())
 }
 
-/// Shared receive path: returns (bytes for the caller, full length, sender, files, cred).
+/// Shared receive path of Unix sockets, straight into the user's pieces (`iov`): returns
+/// (bytes received, full length, sender, files, cred).
 #[allow(clippy::type_complexity)]
 fn do_recv(
     c: &Call,
     fd: i32,
-    len: usize,
+    iov: &[(usize, usize)],
     flags: u32,
-) -> KResult<(
-    Vec<u8>,
-    usize,
-    Option<Addr>,
-    Vec<Arc<OpenFile>>,
-    Option<Cred>,
-)> {
+) -> KResult<(usize, usize, Option<Addr>, Vec<Arc<OpenFile>>, Option<Cred>)> {
     let (f, s) = socket_of(c, fd)?;
-    let mut buf = crate::mm::kheap::buffer(len.min(1 << 24))?;
     let nonblock = f.nonblocking() || flags & MSG_DONTWAIT != 0;
-    let (n, full, from, files, cred) = s.recv(
-        &mut buf,
+    let mut dst = RecvDst::User(uaccess::IovDst::new(iov));
+    s.recv(
+        &mut dst,
         flags & MSG_PEEK != 0,
         nonblock,
         flags & MSG_WAITALL != 0,
-    )?;
-    buf.truncate(n);
-    Ok((buf, full, from, files, cred))
+    )
 }
 
 pub fn recvfrom(c: &mut Call) -> SysResult {
     let [fd, buf, len, flags, addrp, lenp] = c.a;
     let flags = flags as u32;
+    if let Some((n, full, from)) = direct_recv(c, fd as i32, &[(buf, len)], flags)? {
+        write_sockaddr(addrp, lenp, &from.unwrap_or_default())?;
+        return ok(if flags & MSG_TRUNC != 0 { full } else { n });
+    }
     if let Some((data, full, from)) = plain_recv(c, fd as i32, len, flags)? {
         uaccess::write_bytes(buf, &data)?;
         // No sender (a stream) is reported as an address of length 0.
@@ -154,14 +167,9 @@ pub fn recvfrom(c: &mut Call) -> SysResult {
             data.len()
         });
     }
-    let (data, full, from, _files, _) = do_recv(c, fd as i32, len, flags)?;
-    uaccess::write_bytes(buf, &data)?;
+    let (n, full, from, _files, _) = do_recv(c, fd as i32, &[(buf, len)], flags)?;
     write_addr(addrp, lenp, from.as_ref())?;
-    ok(if flags & MSG_TRUNC != 0 {
-        full
-    } else {
-        data.len()
-    })
+    ok(if flags & MSG_TRUNC != 0 { full } else { n })
 }
 
 pub fn recvmsg(c: &mut Call) -> SysResult {
@@ -173,17 +181,20 @@ pub fn recvmsg(c: &mut Call) -> SysResult {
 pub(super) fn recvmsg_at(c: &mut Call, fd: i32, msgp: usize, flags: u32) -> SysResult {
     let h = read_msghdr(msgp)?;
     let total: usize = h.iov.iter().map(|(_, l)| *l).sum();
+    if let Some((n, full, from)) = direct_recv(c, fd, &h.iov, flags)? {
+        return plain_recvmsg(msgp, &h, n, full, from, flags);
+    }
     if let Some((data, full, from)) = plain_recv(c, fd, total, flags)? {
-        return plain_recvmsg(msgp, &h, &data, full, from, flags);
+        scatter(&h.iov, &data)?;
+        return plain_recvmsg(msgp, &h, data.len(), full, from, flags);
     }
     let (s_passcred, _) = {
         let (_, s) = socket_of(c, fd)?;
         (s.passcred(), ())
     };
-    let (data, full, from, files, cred) = do_recv(c, fd, total, flags)?;
-    scatter(&h.iov, &data)?;
+    let (n, full, from, files, cred) = do_recv(c, fd, &h.iov, flags)?;
     let mut out_flags = 0u32;
-    if full > data.len() {
+    if full > n {
         out_flags |= MSG_TRUNC;
     }
     // Control messages: credentials first, then file descriptors.
@@ -250,9 +261,5 @@ pub(super) fn recvmsg_at(c: &mut Call, fd: i32, msgp: usize, flags: u32) -> SysR
         .map(|a| unix_sockaddr(Some(a)))
         .unwrap_or_default();
     write_msg_name(msgp, &h, &name)?;
-    ok(if flags & MSG_TRUNC != 0 {
-        full
-    } else {
-        data.len()
-    })
+    ok(if flags & MSG_TRUNC != 0 { full } else { n })
 }

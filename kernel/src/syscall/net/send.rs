@@ -110,6 +110,7 @@ fn do_send(
     let cred = cred.or_else(|| Some(my_cred(c)));
     let msg = Msg {
         data,
+        off: 0,
         from: None,
         files,
         cred,

@@ -984,3 +984,45 @@ fn send_fill_wraps_the_ring() {
     let u = h.st.socket(crate::Kind::Udp, Family::V4).unwrap();
     assert_eq!(h.st.send_fill(u, 1, &mut |_, _| {}), Err(Errno::EOPNOTSUPP));
 }
+
+/// `recv_with`: a taker that stops short (the kernel's copy reaching a page it may not fault
+/// in under the lock) leaves the rest queued, in order; a datagram stays queued whole.
+#[test]
+fn recv_with_short_take_keeps_the_rest() {
+    let mut h = Host::new();
+    let (l, la) = h.listener(v4(0), 4);
+    let (c, s) = h.pair(l, la, Family::V4);
+    let data: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+    h.send_all(c, &data);
+    h.run(4);
+    let mut got = Vec::new();
+    let r = h.st.recv_with(s, 3000, false, &mut |b| {
+        let k = b.len().min(1000 - got.len());
+        got.extend_from_slice(&b[..k]);
+        k
+    });
+    assert_eq!(r.map(|r| r.0), Ok(1000));
+    // A peek hands the same bytes again without taking them.
+    let mut peeked = Vec::new();
+    h.st.recv_with(s, 10, true, &mut |b| {
+        peeked.extend_from_slice(b);
+        b.len()
+    })
+    .unwrap();
+    assert_eq!(&peeked[..], &data[1000..1010]);
+    let rest = h.recv_some(s, 5000).unwrap();
+    got.extend_from_slice(&rest);
+    assert_eq!(got, data);
+
+    let a = h.st.socket(Kind::Udp, Family::V4).unwrap();
+    let b = h.st.socket(Kind::Udp, Family::V4).unwrap();
+    h.st.bind(b, v4(0)).unwrap();
+    let to = h.st.local_addr(b).unwrap();
+    h.st.send(a, b"datagram", Some(to)).unwrap();
+    h.run(2);
+    let r = h.st.recv_with(b, 100, false, &mut |_| 3);
+    assert_eq!(r.map(|r| (r.0, r.2)), Ok((3, 8)));
+    let mut buf = [0u8; 100];
+    let (n, _, full) = h.st.recv(b, &mut buf, false).unwrap();
+    assert_eq!((&buf[..n], full), (&b"datagram"[..], 8));
+}
