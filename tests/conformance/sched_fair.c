@@ -158,6 +158,70 @@ static void nice_weights(void) {
     CHECK(one_cpu(hi + lo, span));
 }
 
+/* A nice value raised in the middle of a long stint: the stint so far counts at the weight it
+ * ran at (Linux updates the running thread's runtime before it reweights). Lintel charged the
+ * whole stint at the new weight: 300 ms at nice 0 counted as 2.8 s at nice 10, and the thread
+ * then got nothing of a 1 s window against a nice 0 one. */
+static void nice_mid_stint(void) {
+    const long alone = 300, window = 1000;
+    int base = getpriority(PRIO_PROCESS, 0);
+    if (base + 10 > 19) return;
+    int cpu = cpus[ncpu - 1];
+    int ready[2], go[2], out[2];
+    if (pipe(ready) || pipe(go) || pipe(out)) {
+        CHECK(0);
+        return;
+    }
+    pid_t pb = fork(); /* nice `base`: waits until the other has run alone, then competes */
+    if (pb == 0) {
+        lt_pin(cpu);
+        char c = 0;
+        if (write(ready[1], &c, 1) != 1) _exit(3);
+        long end = 0;
+        if (read(go[0], &end, sizeof end) != sizeof end) _exit(4);
+        long start = cpu_ms(CLOCK_PROCESS_CPUTIME_ID);
+        volatile unsigned long spin = 0;
+        while (lt_now_ms() < end) spin++;
+        long used = cpu_ms(CLOCK_PROCESS_CPUTIME_ID) - start;
+        if (write(out[1], &used, sizeof used) != sizeof used) _exit(5);
+        _exit(0);
+    }
+    char c;
+    CHECK(read(ready[0], &c, 1) == 1);
+    pid_t pa = fork(); /* runs `alone` ms, turns nice `base + 10`, wakes the other, competes */
+    if (pa == 0) {
+        lt_pin(cpu);
+        volatile unsigned long spin = 0;
+        long t = lt_now_ms() + alone;
+        while (lt_now_ms() < t) spin++;
+        if (setpriority(PRIO_PROCESS, 0, base + 10) != 0) _exit(2);
+        long start = cpu_ms(CLOCK_PROCESS_CPUTIME_ID);
+        long end = lt_now_ms() + window;
+        if (write(go[1], &end, sizeof end) != sizeof end) _exit(3);
+        while (lt_now_ms() < end) spin++;
+        long used = cpu_ms(CLOCK_PROCESS_CPUTIME_ID) - start;
+        if (write(out[1], &used, sizeof used) != sizeof used) _exit(5);
+        _exit(0);
+    }
+    CHECK(pa > 0 && pb > 0);
+    int st;
+    long lo = -1, hi = -1;
+    CHECK(waitpid(pa, &st, 0) == pa);
+    CHECK_EXIT(st, 0);
+    CHECK(waitpid(pb, &st, 0) == pb);
+    CHECK_EXIT(st, 0);
+    long u[2] = {-1, -1};
+    CHECK(read(out[0], &u[0], sizeof u[0]) == sizeof u[0]);
+    CHECK(read(out[0], &u[1], sizeof u[1]) == sizeof u[1]);
+    hi = u[0] > u[1] ? u[0] : u[1];
+    lo = u[0] > u[1] ? u[1] : u[0];
+    printf("after %ld ms alone, nice %d vs %d: %ld ms vs %ld ms\n", alone, base, base + 10, hi,
+           lo);
+    /* 1024:110 gives the reniced one about 95 ms of the window. */
+    if (hi + lo >= BUSY_HOST_MS) CHECK(lo >= (hi + lo) / 40);
+    close_pipes(ready, go, out);
+}
+
 /* ---- spreading over CPUs ---- */
 
 #define SPREAD 4
@@ -274,6 +338,7 @@ static void cpu_accounting(void) {
 int main(void) {
     ncpu = lt_cpus(cpus, MAXC);
     lt_sub("nice_weights", nice_weights, 30000);
+    lt_sub("nice_mid_stint", nice_mid_stint, 30000);
     lt_sub("spread", spread, 30000);
     lt_sub("getcpu", getcpu_truthful, 10000);
     lt_sub("cpu_accounting", cpu_accounting, 20000);

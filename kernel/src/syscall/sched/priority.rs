@@ -115,7 +115,10 @@ pub fn setpriority(c: &mut Call) -> SysResult {
         if result == Err(Errno::ESRCH) {
             result = Ok(());
         }
-        t.sched.lock().nice = nice;
+        if t.sched.lock().nice != nice {
+            crate::sched::settle_stint(&(t.clone() as crate::sched::ThreadRef));
+            t.sched.lock().nice = nice;
+        }
     }
     result?;
     ok(0)
