@@ -610,6 +610,34 @@ fn charge(t: &ThreadRef, now: u64, runnable: bool, cpu: usize) {
     }
 }
 
+/// The weight of `t` (its nice value or policy) is about to change: a running thread's stint so
+/// far is charged at the weight it ran at, and a new stint starts now (Linux's set_user_nice
+/// and __sched_setscheduler run update_curr before they reweight). Without it the next switch
+/// charged the whole stint at the new weight: a thread that ran a long stint at nice 0 (under
+/// a loaded host a stint of guest time grows with every stall of the vCPU) and then set nice
+/// 10 was charged 9.3 times that time in virtual runtime and went without the CPU for as long
+/// (sched_fair's nice_mid_stint; the likely cause of a loaded run's 1483 ms against 30 ms
+/// where 1024:110 was due). Not under the scheduler's lock: takes it.
+pub fn settle_stint(t: &ThreadRef) {
+    let _s = SCHED.lock();
+    let now = crate::time::uptime_ns();
+    let w = fair::weight_of(t);
+    let mut ct = t.cpu_time().lock();
+    if !ct.running {
+        return;
+    }
+    let since = ct.since;
+    let d = now.saturating_sub(since);
+    let user = t.user_time_ns();
+    ct.total_ns += d;
+    cpustat::ran(ct.cpu, d, user.saturating_sub(ct.user_at_since));
+    ct.vruntime = ct.vruntime.saturating_add(fair::virtual_ns(d, w));
+    ct.since = now;
+    ct.user_at_since = user;
+    drop(ct);
+    deadline::consume(t, since, now);
+}
+
 /// sched_yield's fast path: whether the yield of `t`, this CPU's running thread, is a no-op
 /// that needs no scheduler lock. It is when nothing waits on this CPU's queue, no reschedule
 /// is pending here, and `t` may stay on this CPU. Then [`switch_away`] would only requeue `t`

@@ -138,6 +138,7 @@ pub(in crate::syscall) fn set_scheduler(c: &Call, t: &Arc<Thread>, r: Request) -
         new.dl.flags = r.flags & (SCHED_FLAG_RECLAIM | SCHED_FLAG_DL_OVERRUN);
     }
     let t = t.clone() as crate::sched::ThreadRef;
+    crate::sched::settle_stint(&t);
     crate::sched::deadline::apply(&t, new)?;
     // A PI futex's owner inherits the new priority of a waiter (Linux's rt_mutex_adjust_pi).
     crate::futex::pi::priority_changed(&t);

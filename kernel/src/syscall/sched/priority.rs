@@ -115,14 +115,18 @@ pub fn setpriority(c: &mut Call) -> SysResult {
         if result == Err(Errno::ESRCH) {
             result = Ok(());
         }
-        // As sched_setscheduler: the thread's CPU looks at once at a running thread that now
-        // ranks lower or a waiting one that now ranks first (Linux's set_user_nice ends in
-        // a preemption check), not at its next tick.
+        // As sched_setscheduler: the stint so far is charged at the old weight (Linux's
+        // update_curr before reweighting), then the thread's CPU looks at once at a running
+        // thread that now ranks lower or a waiting one that now ranks first (Linux's
+        // set_user_nice ends in a preemption check), not at its next tick.
+        let r = t.clone() as crate::sched::ThreadRef;
+        if t.sched.lock().nice != nice {
+            crate::sched::settle_stint(&r);
+        }
         let new = crate::sched::policy::SchedAttr {
             nice,
             ..*t.sched.lock()
         };
-        let r = t.clone() as crate::sched::ThreadRef;
         crate::sched::deadline::apply(&r, new)?;
     }
     result?;
