@@ -27,10 +27,12 @@
 //! armed on every way out of the kernel (to user mode or to the idle halt) by [`arm_timer`],
 //! for the earliest of what this CPU must do at a given time. A CPU running a thread ticks
 //! every `TICK_NS` (time slices, CPU-time timers); an idle CPU does not tick
-//! at all. The boot CPU keeps time for all: its timer also covers the earliest timed wait
-//! ([`timers`]) and the earliest time a tick hook asked for, and its timer work ([`tick`])
-//! ends the waits that are due and runs the hooks. A deadline set on another CPU that comes
-//! before what the boot CPU is armed for interrupts the boot CPU, which arms again.
+//! at all. Each CPU keeps the timed waits ([`timers`]) its threads began: its timer also
+//! covers the earliest of them, and its timer work ([`tick`], and its idle loop's look after
+//! each wake-up) ends those that are due, running the first itself when it is idle. The boot
+//! CPU alone runs the tick hooks (devices, interval timers): its timer also covers the
+//! earliest time a hook asked for. A hook deadline set on another CPU that comes before what
+//! the boot CPU is armed for interrupts the boot CPU, which arms again.
 
 pub mod cpustat;
 pub mod deadline;
@@ -203,7 +205,9 @@ struct Cpu {
 }
 
 struct Sched {
-    sleepers: Deadlines,
+    /// Per CPU: the timed waits its threads began there (a waiting thread is on no CPU; the
+    /// one it blocked on ends the wait).
+    sleepers: [Deadlines; MAX_CPUS],
     cpus: [Cpu; MAX_CPUS],
 }
 
@@ -213,7 +217,7 @@ struct Sched {
 static CURRENT: CpuSlot<dyn Schedulable> = CpuSlot::new();
 
 static SCHED: Mutex<Sched> = Mutex::new(Sched {
-    sleepers: Deadlines::new(),
+    sleepers: [const { Deadlines::new() }; MAX_CPUS],
     cpus: [const {
         Cpu {
             current: None,
@@ -268,9 +272,11 @@ pub const TICK_NS: u64 = 10_000_000;
 /// How long a thread may run before the timer preempts it when others wait.
 const SLICE_NS: u64 = 2 * TICK_NS;
 
-/// The earliest hard deadline of a timed wait (u64::MAX for none), kept with the set under
-/// the scheduler's lock so that arming the timer needs no lock.
-static SLEEP_FIRST: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Per CPU: the earliest hard deadline of its timed waits (u64::MAX for none), kept with its
+/// set under the scheduler's lock so that arming the timer needs no lock. Only its own CPU
+/// makes it earlier (a thread adds its wait on the CPU it blocks on); any CPU may make it
+/// later (a wait removed or ended), which at worst costs its CPU an early interrupt.
+static SLEEP_FIRST: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(u64::MAX) }; MAX_CPUS];
 /// The earliest time a tick hook asked to run again, or that a layer noted
 /// with [`note_deadline`] (u64::MAX for none).
 static NEXT_WORK: AtomicU64 = AtomicU64::new(u64::MAX);
@@ -283,33 +289,32 @@ static ARMED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(u64::MAX) }; MAX_C
 const MIN_REPOLL_NS: u64 = 1_000_000;
 
 /// Arms this CPU's timer for the earliest thing it must do at a given time: its next tick if
-/// it runs a thread, and on the boot CPU the earliest timed wait and hook deadline. Called on
-/// every way out of the kernel (back to user mode, into the idle halt).
+/// it runs a thread, the earliest of its timed waits, and on the boot CPU the earliest hook
+/// deadline. Called on every way out of the kernel (back to user mode, into the idle halt).
 ///
-/// The boot CPU publishes what it armed for, then reads the deadlines once more (a fence
-/// between): another CPU adding a deadline writes it, then reads `ARMED[0]`
+/// Only this CPU makes its own waits' deadline earlier (the thread that waits adds it here,
+/// then leaves the CPU, which passes here before it can take an interrupt): no race. Hook
+/// deadlines are noted on any CPU: the boot CPU publishes what it armed for, then reads them
+/// once more (a fence between): another CPU noting one writes it, then reads `ARMED[0]`
 /// (`boot_cpu_must_see`), so either this second read sees the new deadline or that CPU sees
 /// the new `ARMED[0]` and kicks us when its deadline is earlier. With plain loads both could
 /// read the old values, and an idle boot CPU slept past the deadline until some other
 /// interrupt (possible only without the big kernel lock).
 pub fn arm_timer() {
     let cpu = this_cpu();
-    let tick = TICK_AT[cpu].load(Ordering::Relaxed);
+    let own = TICK_AT[cpu]
+        .load(Ordering::Relaxed)
+        .min(SLEEP_FIRST[cpu].load(Ordering::Relaxed));
     if cpu != 0 {
-        ARMED[cpu].store(tick, Ordering::Relaxed);
-        lintel_hal::clock::set_timer(crate::time::raw_deadline(tick));
+        ARMED[cpu].store(own, Ordering::Relaxed);
+        lintel_hal::clock::set_timer(crate::time::raw_deadline(own));
         return;
     }
-    let deadlines = || {
-        SLEEP_FIRST
-            .load(Ordering::Relaxed)
-            .min(NEXT_WORK.load(Ordering::Relaxed))
-    };
-    let mut at = tick.min(deadlines());
+    let mut at = own.min(NEXT_WORK.load(Ordering::Relaxed));
     loop {
         ARMED[0].store(at, Ordering::Relaxed);
         core::sync::atomic::fence(Ordering::SeqCst);
-        let again = deadlines();
+        let again = NEXT_WORK.load(Ordering::Relaxed);
         if again >= at {
             break;
         }
@@ -344,8 +349,11 @@ pub fn note_deadline(at: u64) {
 pub fn clock_was_set() {
     let woken = {
         let mut s = SCHED.lock();
-        let w = s.sleepers.take_realtime();
-        SLEEP_FIRST.store(s.sleepers.first(), Ordering::Relaxed);
+        let mut w = Vec::new();
+        for (set, first) in s.sleepers.iter_mut().zip(&SLEEP_FIRST) {
+            w.extend(set.take_realtime());
+            first.store(set.first(), Ordering::Relaxed);
+        }
         w
     };
     for t in woken {
@@ -361,24 +369,28 @@ pub fn halt_briefly() {
     lintel_hal::idle_wait();
 }
 
-/// Adds a timed wait of the current thread `t` for `deadline_ns` with its timer slack.
-fn add_sleeper(t: &ThreadRef, deadline_ns: u64, realtime: bool) -> SleepKey {
+/// A timed wait: the CPU whose set holds it, and its key there.
+type Wait = (usize, SleepKey);
+
+/// Adds a timed wait of the current thread `t` for `deadline_ns` with its timer slack, to
+/// this CPU's set: this CPU arms its timer for it on its way out of the kernel (`arm_timer`),
+/// and ends it (`expire_due`).
+fn add_sleeper(t: &ThreadRef, deadline_ns: u64, realtime: bool) -> Wait {
     let slack = t.timer_slack_ns();
-    let key = {
-        let mut s = SCHED.lock();
-        let key = s.sleepers.insert(deadline_ns, slack, t.clone(), realtime);
-        SLEEP_FIRST.store(s.sleepers.first(), Ordering::Relaxed);
-        key
-    };
-    boot_cpu_must_see(key.0);
-    key
+    let cpu = this_cpu();
+    let mut s = SCHED.lock();
+    let set = &mut s.sleepers[cpu];
+    let key = set.insert(deadline_ns, slack, t.clone(), realtime);
+    SLEEP_FIRST[cpu].store(set.first(), Ordering::Relaxed);
+    (cpu, key)
 }
 
 /// Removes a timed wait (it ended for another reason, or has already been taken out).
-fn remove_sleeper(key: SleepKey) {
+fn remove_sleeper((cpu, key): Wait) {
     let mut s = SCHED.lock();
-    s.sleepers.remove(key);
-    SLEEP_FIRST.store(s.sleepers.first(), Ordering::Relaxed);
+    let set = &mut s.sleepers[cpu];
+    set.remove(key);
+    SLEEP_FIRST[cpu].store(set.first(), Ordering::Relaxed);
 }
 
 pub fn current() -> ThreadRef {
@@ -717,7 +729,8 @@ pub fn sleep_until(deadline_ns: u64, realtime: bool) {
 /// Work the timer does for layers above the scheduler (polled devices, interval timers,
 /// timerfds), registered at boot so the scheduler names none of them. A hook returns when it
 /// wants to run again (monotonic ns), if it has a deadline; hooks also run at every tick of
-/// the boot CPU and whenever it wakes from idle (a device interrupt).
+/// the boot CPU and whenever it wakes from idle (a device interrupt). Only the boot CPU runs
+/// them (device interrupts come to it).
 pub type TickHook = fn() -> Option<u64>;
 static TICK_HOOKS: Mutex<[Option<TickHook>; 12]> = Mutex::new([None; 12]);
 
@@ -731,8 +744,8 @@ pub fn on_tick(hook: TickHook) {
 }
 
 /// Timer work, after a timer or other interrupt: the next tick of this CPU is due one period
-/// later; on the boot CPU, due waits end and the hooks run. Returns true if the current
-/// thread's time slice is over.
+/// later; this CPU's due waits end; on the boot CPU the hooks run. Returns true if the
+/// current thread's time slice is over.
 pub fn tick() -> bool {
     let cpu = this_cpu();
     let now = crate::time::uptime_ns();
@@ -740,27 +753,21 @@ pub fn tick() -> bool {
     if next_tick != u64::MAX && now >= next_tick {
         TICK_AT[cpu].store(now.saturating_add(TICK_NS), Ordering::Relaxed);
     }
-    // Waits and the hooks belong to the boot CPU (the clock's); the other CPUs' ticks only
-    // end time slices.
-    if cpu != 0 {
-        return slice_over(now);
+    timer_work(cpu, now);
+    slice_over(now)
+}
+
+/// The timer work of `cpu` at `now` (its tick, or its idle loop after a wake-up): its waits
+/// that are due end, and on the boot CPU the hooks run.
+fn timer_work(cpu: usize, now: u64) {
+    // The boot CPU looks at every wake-up, as it always did (a wait ends there once its soft
+    // deadline passed); another CPU takes the lock only when its timer's deadline for them
+    // (the earliest hard one) has come, so that its other interrupts (IPIs) cost no lock.
+    if cpu == 0 || now >= SLEEP_FIRST[cpu].load(Ordering::Relaxed) {
+        expire_due(cpu, now);
     }
-    let (expired, idle_here) = {
-        let mut s = SCHED.lock();
-        let out = s.sleepers.expire(now);
-        SLEEP_FIRST.store(s.sleepers.first(), Ordering::Relaxed);
-        (
-            out,
-            s.cpus[cpu].current.is_none() && s.cpus[cpu].queue.is_empty(),
-        )
-    };
-    // An idle boot CPU runs the first thread whose wait ended itself (its idle loop looks at
-    // the queue next); other CPUs are woken for the rest.
-    let mut take_one = idle_here;
-    for t in expired {
-        let here = take_one && t.affinity() & (1u64 << cpu) != 0;
-        take_one &= !here;
-        wake_from(&t, here);
+    if cpu != 0 {
+        return;
     }
     NEXT_WORK.store(u64::MAX, Ordering::Relaxed);
     let hooks = *TICK_HOOKS.lock();
@@ -769,7 +776,29 @@ pub fn tick() -> bool {
             NEXT_WORK.fetch_min(at.max(now + MIN_REPOLL_NS), Ordering::Relaxed);
         }
     }
-    slice_over(now)
+}
+
+/// Ends `cpu`'s timed waits whose soft deadline is `now` or earlier. A CPU that is idle runs
+/// the first such thread itself (its idle loop looks at the queue next) when its affinity
+/// allows: the thread usually waited on this very CPU (it went idle when the thread blocked),
+/// so the end of a sleep wakes one CPU and sends no IPI; the others are woken as any wake-up.
+fn expire_due(cpu: usize, now: u64) {
+    let (expired, idle_here) = {
+        let mut s = SCHED.lock();
+        let set = &mut s.sleepers[cpu];
+        let out = set.expire(now);
+        SLEEP_FIRST[cpu].store(set.first(), Ordering::Relaxed);
+        (
+            out,
+            s.cpus[cpu].current.is_none() && s.cpus[cpu].queue.is_empty(),
+        )
+    };
+    let mut take_one = idle_here;
+    for t in expired {
+        let here = take_one && t.affinity() & (1u64 << cpu) != 0;
+        take_one &= !here;
+        wake_from(&t, here);
+    }
 }
 
 /// Whether this CPU's thread must give the CPU up: a queued thread should run before it
@@ -807,16 +836,14 @@ pub fn kick_if_running(t: &ThreadRef) {
 }
 
 /// The CPU's first task becomes its idle task: it runs whenever no thread is runnable here.
-/// The boot CPU's also runs the tick's polled work; every CPU waits
-/// without the kernel lock.
+/// After each wake-up it does the CPU's timer work (its due waits end; the boot CPU's also
+/// runs the polled work); every CPU waits without the kernel lock.
 pub fn idle_loop() -> ! {
     SCHED.lock().cpu().idle = Some(lintel_hal::task::current());
     lintel_hal::mm::activate_kernel();
     let boot_cpu = this_cpu() == 0;
     loop {
-        if boot_cpu {
-            tick();
-        }
+        timer_work(this_cpu(), crate::time::uptime_ns());
         let (has_work, gen) = {
             let mut s = SCHED.lock();
             let cpu = this_cpu();
@@ -834,12 +861,11 @@ pub fn idle_loop() -> ! {
             continue;
         }
         arm_timer();
-        if boot_cpu {
-            // Every wake-up of the boot CPU runs the tick's work.
-            lintel_hal::smp::idle_unlocked(|| QUEUE_GEN.load(Ordering::Acquire) == gen, true);
-        } else {
-            lintel_hal::smp::idle_unlocked(|| QUEUE_GEN.load(Ordering::Acquire) == gen, false);
-        }
+        // Every wake-up of the boot CPU runs the tick's work; another CPU's ends its wait
+        // when its timer is armed (for a timed wait: its timer interrupt must reach the loop,
+        // which ends the wait or arms again if it came early).
+        let any_wakeup = boot_cpu || ARMED[this_cpu()].load(Ordering::Relaxed) != u64::MAX;
+        lintel_hal::smp::idle_unlocked(|| QUEUE_GEN.load(Ordering::Acquire) == gen, any_wakeup);
     }
 }
 

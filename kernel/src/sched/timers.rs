@@ -1,5 +1,5 @@
-//! The timed waits of threads (sleeps, every timeout) in one ordered set, and the deadline
-//! the boot CPU's one-shot timer is armed for.
+//! The timed waits of threads (sleeps, every timeout) in ordered sets, one per CPU (the
+//! waits its threads began there), and the deadline that CPU's one-shot timer is armed for.
 //!
 //! Each wait has a soft deadline (when it may end) and a hard one (soft plus the thread's
 //! timer slack: when it must end), as Linux's hrtimers have. The set is ordered by the hard
