@@ -750,11 +750,12 @@ pub fn tick() -> bool {
     let cpu = this_cpu();
     let now = crate::time::uptime_ns();
     let next_tick = TICK_AT[cpu].load(Ordering::Relaxed);
-    if next_tick != u64::MAX && now >= next_tick {
+    let ticked = next_tick != u64::MAX && now >= next_tick;
+    if ticked {
         TICK_AT[cpu].store(now.saturating_add(TICK_NS), Ordering::Relaxed);
     }
     timer_work(cpu, now);
-    slice_over(now)
+    slice_over(now, ticked)
 }
 
 /// The timer work of `cpu` at `now` (its tick, or its idle loop after a wake-up): its waits
@@ -804,17 +805,30 @@ fn expire_due(cpu: usize, now: u64) {
 /// Whether this CPU's thread must give the CPU up: a queued thread should run before it
 /// (`runq`'s `preempt_due`: priority, virtual runtime, slice), or its affinity no longer
 /// allows this CPU (sched_setaffinity from another thread: it moves at once, as on Linux).
-/// A CPU running a thread also balances its load against the others here.
-fn slice_over(now: u64) -> bool {
-    let mut s = SCHED.lock();
+/// A CPU running a thread also moves its least virtual runtime up here, and at its tick
+/// (`ticked`: not at other interrupts) balances its load against the others.
+///
+/// Another interrupt (an IPI, a timed wait's end) with nothing queued here takes no lock:
+/// with an empty queue `preempt_due` can only answer that a deadline thread used its budget,
+/// and balancing waits for the tick (every interrupt of every CPU took the global lock here,
+/// and a CPU kicked often fought the others for it). A thread queued here just after the
+/// length is read is no different from one queued just after this: its push notifies this
+/// CPU as usual.
+fn slice_over(now: u64, ticked: bool) -> bool {
     let cpu = this_cpu();
-    let Some(cur) = s.cpus[cpu].current.clone() else {
+    let Some(cur) = try_current() else {
         return false;
     };
     if lintel_hal::smp::shared() && cur.affinity() & (1u64 << cpu) == 0 {
         return true;
     }
-    s.balance(cpu);
+    if !ticked && QUEUE_LEN[cpu].load(Ordering::Acquire) == 0 {
+        return deadline::exhausted(&cur, now);
+    }
+    let mut s = SCHED.lock();
+    if ticked {
+        s.balance(cpu);
+    }
     s.update_min(cpu, now);
     // The ticks keep their phase across switches (`switch_away`): the next one comes no later
     // than the next end of a slice of the running thread, so that slices end on time.
