@@ -154,6 +154,9 @@ fn map_elf(
 ) -> KResult<usize> {
     let mut end = 0;
     let file_size = inode.stat().size;
+    // The segments share the read-ahead state of the file exec opened (Linux's f_ra of the
+    // bprm file, which every segment's vm_file is): its faults' misses count together.
+    let ra = Some(Arc::new(crate::mm::pagecache::ReadAhead::default()));
     for s in &info.segments {
         // The bias wraps, as Linux's load_bias does: a PIE whose lowest address lies above
         // the base moves down to it. Where the segment lands must be user space.
@@ -201,7 +204,7 @@ fn map_elf(
                 file_bytes,
                 path: path.clone(),
                 may_write: false,
-                ra: None,
+                ra: ra.clone(),
             },
             noreserve: false,
             uffd: None,

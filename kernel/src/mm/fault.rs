@@ -159,12 +159,12 @@ impl MmInner {
             let cache = whole.then(|| pagecache::get(inode)).flatten();
             if let Some(m) = cache {
                 let idx = pos / PAGE as u64;
-                let (frame, missed) =
-                    m.page_missed(inode, idx, ra.as_deref())
-                        .map_err(|e| match e {
-                            Errno::ENOMEM => FaultError::NoMem,
-                            _ => FaultError::Bus,
-                        })?;
+                let (frame, missed) = m
+                    .page_missed(inode, idx, ra.as_deref(), vma.flags.read_advice)
+                    .map_err(|e| match e {
+                        Errno::ENOMEM => FaultError::NoMem,
+                        _ => FaultError::Bus,
+                    })?;
                 self.major_fault = missed;
                 let tmpfs = super::shmem::is_tmpfs(inode);
                 let cached = file_kind(tmpfs);
@@ -265,6 +265,7 @@ impl MmInner {
             inode,
             offset,
             file_bytes,
+            ra,
             ..
         } = &vma.backing
         else {
@@ -306,11 +307,20 @@ impl MmInner {
                 ..vma.prot
             }
         };
+        let held = frames.iter().filter(|f| f.is_some()).count();
         // The faulting page's slot is emptied when it is mapped (it had no entry).
-        self.aspace
+        let mapped = self
+            .aspace
             .map_absent(start, frames, prot, file_kind(tmpfs))
             .is_ok()
-            && frames[at].is_none()
+            && frames[at].is_none();
+        // Each page mapped counts as a hit against the file's read-around misses (Linux's
+        // filemap_map_pages).
+        if let Some(ra) = ra {
+            let left = frames.iter().filter(|f| f.is_some()).count();
+            ra.hits(u32::try_from(held - left).unwrap_or(u32::MAX));
+        }
+        mapped
     }
 
     /// Writes bytes into this (possibly inactive) address space, faulting pages in as needed.

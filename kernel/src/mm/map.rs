@@ -267,17 +267,17 @@ impl MmInner {
         }
     }
 
-    /// madvise's fork advice over [start, end): `set` changes each VMA's, split at the ends
-    /// and merged again where neighbours end up alike. MADV_WIPEONFORK (`wipe_only_anon`)
-    /// is for private anonymous memory only: the first other VMA ends the walk with EINVAL,
-    /// the VMAs before it changed, as Linux's madvise walk leaves them. Holes are skipped,
-    /// then reported as ENOMEM.
-    pub fn advise_fork(
+    /// madvise's advice kept in the VMAs (fork advice, read advice) over [start, end): `set`
+    /// changes each VMA's, split at the ends and merged again where neighbours end up alike.
+    /// MADV_WIPEONFORK (`wipe_only_anon`) is for private anonymous memory only: the first
+    /// other VMA ends the walk with EINVAL, the VMAs before it changed, as Linux's madvise
+    /// walk leaves them. Holes are skipped, then reported as ENOMEM.
+    pub fn advise(
         &mut self,
         start: usize,
         end: usize,
         wipe_only_anon: bool,
-        set: impl Fn(&mut super::vma::ForkAdvice),
+        set: impl Fn(&mut Vma),
     ) -> KResult<()> {
         let mut hole = false;
         let mut a = start;
@@ -305,20 +305,15 @@ impl MmInner {
         Ok(())
     }
 
-    /// Applies `set` to the fork advice of every VMA part inside [start, end).
-    fn advise_range(
-        &mut self,
-        start: usize,
-        end: usize,
-        set: &impl Fn(&mut super::vma::ForkAdvice),
-    ) {
+    /// Applies `set` to every VMA part inside [start, end).
+    fn advise_range(&mut self, start: usize, end: usize, set: &impl Fn(&mut Vma)) {
         if start >= end {
             return;
         }
         self.split_at(start);
         self.split_at(end);
         for v in self.vmas.range_mut(start..end).map(|(_, v)| v) {
-            set(&mut v.on_fork);
+            set(v);
         }
         self.merge_span(start, end);
     }

@@ -32,7 +32,7 @@ pub mod userfaultfd;
 mod vma;
 
 pub use mlock::lockable;
-pub use vma::{Backing, ForkAdvice, KernelMap, MapName, Mlock, ShmMap, Vma, VmaFlags};
+pub use vma::{Backing, KernelMap, MapName, Mlock, ShmMap, Vma, VmaFlags};
 
 pub const PAGE: usize = 4096;
 /// Pages a read fault of a file mapping maps at once when the page cache holds them (Linux's

@@ -22,6 +22,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use lintel_abi::{Errno, KResult};
 use lintel_hal::mm::Frame;
+use lintel_vfs::readahead::{self, ReadAdvice};
 use lintel_vfs::Inode;
 
 pub use lintel_abi::fcntl::{
@@ -82,7 +83,8 @@ const READAHEAD: u64 = 32;
 
 /// An open file's read-ahead state (Linux's file_ra_state and FMODE_RANDOM, which each open
 /// of a file keeps for itself: posix_fadvise through one open file leaves the others'
-/// alone). The file's mappings read around their faults with it too.
+/// alone). The file's mappings read around their faults with it too (exec gives the
+/// program's and the interpreter's mappings one each, as their open files have).
 pub struct ReadAhead {
     /// The page after the last window a read brought in: a miss there continues a
     /// sequential reader.
@@ -91,6 +93,9 @@ pub struct ReadAhead {
     /// POSIX_FADV_SEQUENTIAL, 0 after POSIX_FADV_RANDOM (reads bring in only the pages they
     /// ask for; faults still read around, as Linux's do).
     window: AtomicU64,
+    /// Faults of the file's mappings that missed the cache, less those that found their
+    /// page (Linux's ra->mmap_miss): past `MMAP_LOTSAMISS` a miss reads only its page.
+    mmap_miss: AtomicU32,
 }
 
 impl Default for ReadAhead {
@@ -98,6 +103,7 @@ impl Default for ReadAhead {
         ReadAhead {
             next_read: AtomicU64::new(0),
             window: AtomicU64::new(READAHEAD),
+            mmap_miss: AtomicU32::new(0),
         }
     }
 }
@@ -116,6 +122,24 @@ impl ReadAhead {
 
     fn window(ra: Option<&ReadAhead>) -> u64 {
         ra.map_or(READAHEAD, |r| r.window.load(Ordering::Relaxed))
+    }
+
+    /// `pages` faults (or pages mapped around one) found their page cached: as many fewer
+    /// misses (Linux's do_async_mmap_readahead and filemap_map_pages). Not written when
+    /// already zero (no shared cache line bounced for nothing).
+    pub fn hits(&self, pages: u32) {
+        let miss = self.mmap_miss.load(Ordering::Relaxed);
+        if miss != 0 && pages != 0 {
+            self.mmap_miss
+                .store(miss.saturating_sub(pages), Ordering::Relaxed);
+        }
+    }
+
+    /// A fault missed the cache: the miss count with it.
+    fn missed(&self) -> u32 {
+        let miss = readahead::count_miss(self.mmap_miss.load(Ordering::Relaxed));
+        self.mmap_miss.store(miss, Ordering::Relaxed);
+        miss
     }
 }
 
@@ -262,33 +286,88 @@ fn each_mapping(mut f: impl FnMut(&Arc<Mapping>)) {
 }
 
 impl Mapping {
-    /// The cached page `idx`, read from the inode on a miss (with read-ahead for disk
-    /// files). The caller checked that the page starts before the end of the file.
-    /// Also tells whether it was a miss that read the file (a fault that waited for it is a
-    /// major fault).
+    /// The cached page `idx` for a fault of a mapping advised `advice`, read from the
+    /// inode on a miss, with the pages around it for disk files (Linux 6.1's
+    /// do_sync_mmap_readahead: `readahead::fault_window`). The caller checked that the page
+    /// starts before the end of the file. Also tells whether it was a miss that read the
+    /// file (a fault that waited for it is a major fault).
     /// `ra`: the read-ahead state of the mapped open file, if known.
     pub fn page_missed(
         &self,
         inode: &Arc<dyn Inode>,
         idx: u64,
         ra: Option<&ReadAhead>,
+        advice: ReadAdvice,
     ) -> KResult<(Frame, bool)> {
         // A tmpfs file's pages are its own: mapped as they are, never copied.
         if let Some(r) = super::shmem::page(inode, idx) {
             return r.map(|f| (f, false));
         }
-        if let Some(f) = self.pages.lock().get(&idx) {
-            return Ok((f.clone(), false));
+        if let Some(f) = self.pages.lock().get(&idx).cloned() {
+            if let Some(ra) = ra {
+                ra.hits(1);
+            }
+            return Ok((f, false));
         }
-        let pages = match ReadAhead::window(ra) {
-            _ if !self.cache_reads => 1,
-            0 => READAHEAD,
-            w => w,
+        let size = inode.stat().size;
+        let (first, count) = if self.cache_reads {
+            // The open file's window (POSIX_FADV_RANDOM does not change what faults read:
+            // Linux's read-around ignores FMODE_RANDOM, 0 is the default window then).
+            let window = match ReadAhead::window(ra) {
+                0 => READAHEAD,
+                w => w,
+            };
+            let miss = ra.map_or(1, ReadAhead::missed);
+            let pages = size.div_ceil(PAGE as u64);
+            readahead::fault_window(idx, pages, window, advice, miss)
+        } else {
+            (idx, 1)
         };
         let f = self
-            .fill(inode, idx, pages, inode.stat().size)?
+            .fill_window(inode, idx, first, count, size)?
             .ok_or(Errno::ENOMEM)?;
         Ok((f, true))
+    }
+
+    /// Reads the pages of `[first, first + count)` that are not cached (each run between
+    /// cached pages with one call into the file system, as Linux's page_cache_ra_unbounded
+    /// submits a read at each cached page it meets) and returns page `idx` (inside). The
+    /// run holding `idx` comes first; the others are read-around, whose failure (a read
+    /// error, no memory) is not the fault's.
+    fn fill_window(
+        &self,
+        inode: &Arc<dyn Inode>,
+        idx: u64,
+        first: u64,
+        count: u64,
+        size: u64,
+    ) -> KResult<Option<Frame>> {
+        let end = first.saturating_add(count);
+        let runs: Vec<(u64, u64)> = {
+            let cached = self.pages.lock();
+            let mut runs = Vec::new();
+            let mut at = first;
+            for &k in cached.range(first..end).map(|(k, _)| k) {
+                if k > at {
+                    runs.push((at, k));
+                }
+                at = k + 1;
+            }
+            if at < end {
+                runs.push((at, end));
+            }
+            runs
+        };
+        let (start, stop) = runs
+            .iter()
+            .copied()
+            .find(|&(a, b)| (a..b).contains(&idx))
+            .unwrap_or((idx, idx + 1));
+        let page = self.fill(inode, start, stop - start, idx, size)?;
+        for (a, b) in runs.into_iter().filter(|&(a, _)| a != start) {
+            let _ = self.fill(inode, a, b - a, a, size);
+        }
+        Ok(page)
     }
 
     /// A write of a disk file that lies inside one cached page and leaves some bytes of its
@@ -370,9 +449,10 @@ impl Mapping {
 
     /// Reads up to `pages` pages from `idx` on (not past the end of the file, but at least
     /// the first) into the cache with one call into the file system; pages already cached
-    /// keep their contents. Returns the cached page `idx` (None: no frame for it), so that a
+    /// keep their contents. Returns the cached page `want` (None: no frame for it), so that a
     /// shrinker on another CPU dropping the new clean page before the caller looks it up
-    /// cannot turn the miss into a failure.
+    /// cannot turn the miss into a failure. `want` lies in the window (else, or when a page
+    /// cached meanwhile cuts the window short of it, `want` alone is read).
     ///
     /// The read runs with no lock held (a disk read sleeps), so a `write` or truncation can
     /// change the inode meanwhile; the pages it would have updated were not cached yet, and
@@ -391,21 +471,27 @@ impl Mapping {
         inode: &Arc<dyn Inode>,
         idx: u64,
         pages: u64,
+        want: u64,
         size: u64,
     ) -> KResult<Option<Frame>> {
         let mut size = size;
         let mut pages = pages;
+        let mut idx = idx;
         for round in 0..FILL_ROUNDS {
             let seen = self.changes.load(Ordering::Acquire);
             if round > 0 {
                 size = inode.stat().size;
                 pages = 1;
+                idx = want;
             }
             let last = size.div_ceil(PAGE as u64);
             let mut count = last.saturating_sub(idx).clamp(1, pages);
             // The window ends at the next page the cache holds: it is not read again.
             if let Some((&next, _)) = self.pages.lock().range(idx + 1..).next() {
                 count = count.min(next - idx);
+            }
+            if !(idx..idx + count).contains(&want) {
+                (idx, count) = (want, 1);
             }
             let count = count as usize;
             let mut buf = alloc::vec![0u8; count * PAGE];
@@ -437,9 +523,9 @@ impl Mapping {
                 // Pages cached meanwhile keep theirs; the spare frame is freed at once.
                 cached.entry(idx + i as u64).or_insert(frame);
             }
-            return Ok(cached.get(&idx).cloned());
+            return Ok(cached.get(&want).cloned());
         }
-        Ok(self.pages.lock().get(&idx).cloned())
+        Ok(self.pages.lock().get(&want).cloned())
     }
 
     /// `read` through the cache: cached pages are copied, the rest comes from the inode (and,
@@ -538,7 +624,7 @@ impl Mapping {
                         asked
                     };
                 let pages = pages.clamp(1, window.max(READAHEAD));
-                cached = self.fill(inode, idx, pages, size)?;
+                cached = self.fill(inode, idx, pages, idx, size)?;
                 ra.next_read.store(idx + pages, Ordering::Relaxed);
             }
             let got = match &cached {
@@ -799,7 +885,12 @@ pub fn splice_page(inode: &Arc<dyn Inode>, idx: u64) -> Option<KResult<Option<Fr
         return None;
     }
     let m = get(inode)?;
-    Some(m.page_missed(inode, idx, None).map(|(f, _)| Some(f)))
+    // A read as read(2)'s: the window forward from the page (Linux's filemap_splice_read
+    // reads ahead as filemap_read does), not around it.
+    Some(
+        m.page_missed(inode, idx, None, ReadAdvice::Sequential)
+            .map(|(f, _)| Some(f)),
+    )
 }
 
 /// `splice_page` as a frame to read from: a tmpfs hole reads from `zero` (a zeroed frame,
@@ -1218,6 +1309,7 @@ pub fn fill_ahead(
             inode,
             next_missing,
             (end - next_missing).min(2 * READAHEAD),
+            next_missing,
             size,
         )?;
         idx = next_missing + 1;

@@ -96,7 +96,7 @@ pub struct Vma {
     pub flags: VmaFlags,
 }
 
-/// What Linux's VM_GROWSDOWN and VM_HUGETLB say of a mapping.
+/// What Linux's VM_GROWSDOWN, VM_HUGETLB, VM_RAND_READ and VM_SEQ_READ say of a mapping.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
 pub struct VmaFlags {
     /// MAP_GROWSDOWN: a fault just below grows it downwards, as a stack (Linux's
@@ -113,6 +113,9 @@ pub struct VmaFlags {
     /// start in that file. 0 for every other mapping.
     pub huge_ino: u64,
     pub huge_off: u64,
+    /// madvise's MADV_RANDOM or MADV_SEQUENTIAL (MADV_NORMAL clears either): how a fault
+    /// that misses the page cache reads the file around the page.
+    pub read_advice: lintel_vfs::readahead::ReadAdvice,
 }
 
 impl VmaFlags {

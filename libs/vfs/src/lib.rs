@@ -17,6 +17,7 @@ mod mount_options;
 mod page;
 mod path;
 mod perm;
+pub mod readahead;
 mod sparse;
 mod tmpfs;
 mod tmpfs_options;
@@ -671,5 +672,7 @@ mod tests_dentry;
 mod tests_handle;
 #[cfg(test)]
 mod tests_iflags;
+#[cfg(test)]
+mod tests_readahead;
 #[cfg(test)]
 mod tests_resolve;

@@ -9,6 +9,7 @@ use crate::proc::Process;
 use alloc::format;
 use alloc::string::String;
 use core::fmt::Write;
+use lintel_vfs::readahead::ReadAdvice;
 
 const KB: u64 = 4;
 
@@ -338,6 +339,8 @@ fn vm_flags(m: &MmInner, v: &Vma) -> String {
     add(true, "me");
     add(v.shared, "ms");
     add(is_stack(m, v) || v.flags.growsdown, "gd");
+    add(v.flags.read_advice == ReadAdvice::Sequential, "sr");
+    add(v.flags.read_advice == ReadAdvice::Random, "rr");
     add(v.on_fork.dontfork, "dc");
     // A huge page mapping neither grows by mremap (VM_DONTEXPAND) nor is accounted.
     add(v.flags.hugetlb(), "de");

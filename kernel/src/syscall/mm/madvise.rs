@@ -1,8 +1,9 @@
 //! madvise
 
 use crate::mm::page_up;
+use crate::mm::pagecache::{self, ReadAhead};
 use crate::mm::Backing;
-use crate::mm::ForkAdvice;
+use crate::mm::Vma;
 use crate::mm::PAGE;
 use crate::syscall::ok;
 use crate::syscall::Call;
@@ -11,25 +12,34 @@ use crate::syscall::Syscall;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use lintel_abi::Errno;
+use lintel_vfs::readahead::ReadAdvice;
 use lintel_vfs::Inode;
 
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
     "madvise",
     madvise,
-    "MADV_DONTNEED(_LOCKED)/FREE drop private pages; MADV_REMOVE zeroes shared memory and punches shared file mappings; MADV_DONTFORK/DOFORK/WIPEONFORK/KEEPONFORK change what fork copies; other advice (hints) accepted; HWPOISON, SOFT_OFFLINE and COLLAPSE are EINVAL as in a kernel without memory-failure handling or THP",
+    "MADV_DONTNEED(_LOCKED)/FREE drop private pages; MADV_REMOVE zeroes shared memory and punches shared file mappings; MADV_DONTFORK/DOFORK/WIPEONFORK/KEEPONFORK change what fork copies; MADV_RANDOM/SEQUENTIAL/NORMAL set how a fault reads the file around its page (the page alone, ahead, around it); MADV_WILLNEED reads a file mapping's pages into the page cache; other advice (hints) accepted; HWPOISON, SOFT_OFFLINE and COLLAPSE are EINVAL as in a kernel without memory-failure handling or THP",
 )];
 
-/// How one fork advice changes a VMA's.
-type SetAdvice = fn(&mut ForkAdvice);
+/// How one advice kept in the VMAs changes a VMA.
+type SetAdvice = fn(&mut Vma);
 
-/// The fork advice `advice` sets, with whether it is for private anonymous memory only.
-fn fork_advice(advice: usize) -> Option<(bool, SetAdvice)> {
-    use lintel_abi::mman::{MADV_DOFORK, MADV_DONTFORK, MADV_KEEPONFORK, MADV_WIPEONFORK};
+/// The advice kept in the VMAs that `advice` sets (fork advice, and the read advice of
+/// Linux's VM_RAND_READ and VM_SEQ_READ), with whether it is for private anonymous memory
+/// only.
+fn vma_advice(advice: usize) -> Option<(bool, SetAdvice)> {
+    use lintel_abi::mman::{
+        MADV_DOFORK, MADV_DONTFORK, MADV_KEEPONFORK, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL,
+        MADV_WIPEONFORK,
+    };
     Some(match advice {
-        MADV_DONTFORK => (false, |f| f.dontfork = true),
-        MADV_DOFORK => (false, |f| f.dontfork = false),
-        MADV_WIPEONFORK => (true, |f| f.wipe = true),
-        MADV_KEEPONFORK => (false, |f| f.wipe = false),
+        MADV_DONTFORK => (false, |v| v.on_fork.dontfork = true),
+        MADV_DOFORK => (false, |v| v.on_fork.dontfork = false),
+        MADV_WIPEONFORK => (true, |v| v.on_fork.wipe = true),
+        MADV_KEEPONFORK => (false, |v| v.on_fork.wipe = false),
+        MADV_NORMAL => (false, |v| v.flags.read_advice = ReadAdvice::Normal),
+        MADV_RANDOM => (false, |v| v.flags.read_advice = ReadAdvice::Random),
+        MADV_SEQUENTIAL => (false, |v| v.flags.read_advice = ReadAdvice::Sequential),
         _ => return None,
     })
 }
@@ -43,10 +53,15 @@ enum Work {
     Zero(usize, usize),
     /// A shared file mapping's bytes punched out of the file (MADV_REMOVE).
     Punch(Arc<dyn Inode>, u64, u64),
+    /// A file mapping's pages read into the page cache (MADV_WILLNEED: Linux's
+    /// vfs_fadvise(POSIX_FADV_WILLNEED) of the mapped open file, without the mmap lock).
+    WillNeed(Arc<dyn Inode>, u64, u64, Option<Arc<ReadAhead>>),
 }
 
 pub fn madvise(c: &mut Call) -> SysResult {
-    use lintel_abi::mman::{MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_REMOVE};
+    use lintel_abi::mman::{
+        MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_REMOVE, MADV_WILLNEED,
+    };
     let [addr, len, advice, ..] = c.a;
     if addr % PAGE != 0 {
         return Err(Errno::EINVAL);
@@ -62,8 +77,8 @@ pub fn madvise(c: &mut Call) -> SysResult {
     }
     let mm = c.thread.proc_ref().mm();
     let mut m = mm.inner.lock();
-    if let Some((wipe_only_anon, set)) = fork_advice(advice) {
-        m.advise_fork(addr, end, wipe_only_anon, set)?;
+    if let Some((wipe_only_anon, set)) = vma_advice(advice) {
+        m.advise(addr, end, wipe_only_anon, set)?;
         return ok(0);
     }
     // Linux's walk: each VMA of the range in turn, holes skipped (ENOMEM at the end), the
@@ -98,6 +113,24 @@ pub fn madvise(c: &mut Call) -> SysResult {
                 break;
             }
             MADV_FREE => work.push(Work::Drop(s, e)),
+            // Anonymous memory has nothing to read (no swap here); a file's pages beyond
+            // the mapping's file part (an ELF segment's bss) are not the file's.
+            MADV_WILLNEED => {
+                if let Backing::File {
+                    inode,
+                    offset,
+                    file_bytes,
+                    ra,
+                    ..
+                } = &v.backing
+                {
+                    let rel = (s - v.start) as u64;
+                    let len = ((e - s) as u64).min(file_bytes.saturating_sub(rel));
+                    if len > 0 {
+                        work.push(Work::WillNeed(inode.clone(), offset + rel, len, ra.clone()));
+                    }
+                }
+            }
             MADV_REMOVE => {
                 // Shared mappings that may become writable (Linux 6.7's
                 // vma_is_shared_maywrite; before, the mapping had to be writable now).
@@ -133,6 +166,7 @@ pub fn madvise(c: &mut Call) -> SysResult {
         a = v.end;
     }
     let mut punches = Vec::new();
+    let mut willneed = Vec::new();
     for w in work {
         match w {
             Work::Drop(s, e) => m.aspace.unmap_range(s, e),
@@ -143,6 +177,7 @@ pub fn madvise(c: &mut Call) -> SysResult {
                 }
             }
             Work::Punch(inode, s, e) => punches.push((inode, s, e)),
+            Work::WillNeed(inode, off, len, ra) => willneed.push((inode, off, len, ra)),
         }
     }
     drop(m);
@@ -152,6 +187,10 @@ pub fn madvise(c: &mut Call) -> SysResult {
     for (inode, s, e) in punches {
         let size = inode.stat().size;
         crate::syscall::fs::fallocate::punch_hole(&inode, s, e.min(size))?;
+    }
+    // Linux ignores the read's errors.
+    for (inode, off, len, ra) in willneed {
+        let _ = pagecache::fill_ahead(&inode, off, len, ra.as_deref());
     }
     if let Some(err) = failed {
         return Err(err);

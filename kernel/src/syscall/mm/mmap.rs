@@ -177,7 +177,7 @@ pub fn mmap(c: &mut Call) -> SysResult {
             growsdown,
             huge_shift,
             huge_ino,
-            huge_off: 0,
+            ..Default::default()
         },
     };
     if crate::mm::commit::charged(&vma) {
