@@ -3,7 +3,7 @@
  * starts, pwrite and writev included (the count, not an error), and the next one fails with
  * ENOSPC (never EIO or ENOMEM); writes into pages the file has already are not limited; a
  * file grown with ftruncate takes no space until written; space comes back on truncation
- * and unlink. (fallocate's reservation is not checked: Lintel reserves no space ahead.) */
+ * and unlink. (fallocate's reservation: fs_tmpfs_fallocate.) */
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>

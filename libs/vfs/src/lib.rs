@@ -43,9 +43,9 @@ pub use perm::{
     permission_acl, sticky_ok, sysctl_permission, Cred,
 };
 pub use tmpfs::{
-    new_tmpfs, new_tmpfs_with, tmpfs_copy, tmpfs_file_page, tmpfs_file_pages, tmpfs_mount_options,
-    tmpfs_page, tmpfs_pages, tmpfs_reconfigure, tmpfs_set_blksize, tmpfs_statfs, PageCopy,
-    TmpInode,
+    new_tmpfs, new_tmpfs_with, tmpfs_allocate, tmpfs_copy, tmpfs_file_page, tmpfs_file_pages,
+    tmpfs_mount_options, tmpfs_page, tmpfs_pages, tmpfs_reconfigure, tmpfs_set_blksize,
+    tmpfs_statfs, PageCopy, TmpInode,
 };
 pub use tmpfs_options::{parse_tmpfs_options, TmpfsOptions};
 pub use xattr::XattrMap;
@@ -668,6 +668,8 @@ mod tests;
 mod tests_acl;
 #[cfg(test)]
 mod tests_dentry;
+#[cfg(test)]
+mod tests_falloc;
 #[cfg(test)]
 mod tests_handle;
 #[cfg(test)]

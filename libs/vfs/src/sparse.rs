@@ -2,14 +2,19 @@
 //! keeps them. A hole reads as zeros and costs nothing, so `ftruncate` to a large size (what
 //! programs do before mapping a file) needs no memory, and the file's blocks count only the
 //! pages written. The pages themselves are `P` (page frames in the kernel): the map from page
-//! index to page is all this file keeps.
+//! index to page is all this file keeps, with which of them fallocate made and nothing has
+//! written since.
 
 use crate::page::{FilePage, PAGE};
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 
 pub struct SparseData<P> {
     size: u64,
     pages: BTreeMap<u64, P>,
+    /// Pages fallocate made that nothing has written or mapped since (Linux's !uptodate
+    /// shmem folios): they hold their space, zero-filled, but read and seek as holes, and a
+    /// failed fallocate takes back those of its range.
+    reserved: BTreeSet<u64>,
 }
 
 impl<P> Default for SparseData<P> {
@@ -17,6 +22,7 @@ impl<P> Default for SparseData<P> {
         SparseData {
             size: 0,
             pages: BTreeMap::new(),
+            reserved: BTreeSet::new(),
         }
     }
 }
@@ -32,11 +38,12 @@ impl<P: FilePage> SparseData<P> {
         let page = PAGE as u64;
         self.pages
             .range(off / page..)
-            .next()
-            .map(|(&i, _)| i * page..(i + 1) * page)
+            .map(|(&i, _)| i)
+            .find(|i| !self.reserved.contains(i))
+            .map(|i| i * page..(i + 1) * page)
     }
 
-    /// Pages that hold data (for st_blocks).
+    /// Pages the file holds, fallocate's reservations included (for st_blocks).
     pub fn allocated_pages(&self) -> u64 {
         self.pages.len() as u64
     }
@@ -95,9 +102,9 @@ impl<P: FilePage> SparseData<P> {
         n
     }
 
-    /// Writes `buf` at `offset`, growing the file; None (nothing changed past the pages
-    /// already written) when a page cannot be allocated. The caller checks the offset limit.
-    pub fn write_at(&mut self, offset: u64, buf: &[u8]) -> Option<()> {
+    /// Writes `buf` at `offset`, growing the file; the bytes stored, short (nothing changed
+    /// past them) when a page cannot be allocated. The caller checks the offset limit.
+    pub fn write_at(&mut self, offset: u64, buf: &[u8]) -> usize {
         let mut done = 0;
         while done < buf.len() {
             let pos = offset + done as u64;
@@ -105,32 +112,49 @@ impl<P: FilePage> SparseData<P> {
             let len = (PAGE - within).min(buf.len() - done);
             let page = match self.pages.entry(idx) {
                 alloc::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                alloc::collections::btree_map::Entry::Vacant(e) => e.insert(P::alloc()?),
+                alloc::collections::btree_map::Entry::Vacant(e) => match P::alloc() {
+                    Some(p) => e.insert(p),
+                    None => break,
+                },
             };
+            self.reserved.remove(&idx);
             page.write(within, &buf[done..done + len]);
             done += len;
             self.size = self.size.max(pos + len as u64);
         }
-        Some(())
+        done
     }
 
-    /// The page `idx` if it holds data.
+    /// The page `idx` if the file has one (a reservation's zeros included), to read from.
     pub fn page(&self, idx: u64) -> Option<P> {
         self.pages.get(&idx).cloned()
     }
 
+    /// The page `idx` if the file has one, for the caller to store into: a reservation
+    /// becomes data (Linux marks the folio uptodate).
+    pub fn page_to_write(&mut self, idx: u64) -> Option<P> {
+        let p = self.pages.get(&idx).cloned()?;
+        self.reserved.remove(&idx);
+        Some(p)
+    }
+
     /// Each page from `first` on that holds data, into `out[idx - first]` (holes and pages
-    /// past the slice leave their slots alone).
+    /// past the slice leave their slots alone; so do reservations, which a fault of their
+    /// own makes data first, as Linux's fault-around maps only uptodate folios).
     pub fn pages_into(&self, first: u64, out: &mut [Option<P>]) {
         let end = first.saturating_add(out.len() as u64);
         for (&idx, p) in self.pages.range(first..end) {
-            out[(idx - first) as usize] = Some(p.clone());
+            if !self.reserved.contains(&idx) {
+                out[(idx - first) as usize] = Some(p.clone());
+            }
         }
     }
 
     /// The page `idx`, made (zero-filled) in a hole: what a fault of a mapping of the file
-    /// maps. None when no page can be had. The size does not change.
+    /// maps (a reservation becomes data). None when no page can be had. The size does not
+    /// change.
     pub fn page_or_alloc(&mut self, idx: u64) -> Option<P> {
+        self.reserved.remove(&idx);
         match self.pages.entry(idx) {
             alloc::collections::btree_map::Entry::Occupied(e) => Some(e.get().clone()),
             alloc::collections::btree_map::Entry::Vacant(e) => Some(e.insert(P::alloc()?).clone()),
@@ -138,10 +162,14 @@ impl<P: FilePage> SparseData<P> {
     }
 
     /// Puts `page` at `idx` if that is a hole; otherwise gives back the page already there
-    /// (made meanwhile by a fault or another write).
+    /// (made meanwhile by a fault, another write or fallocate), for the caller to store
+    /// into.
     pub fn insert_if_hole(&mut self, idx: u64, page: P) -> Result<(), P> {
         match self.pages.entry(idx) {
-            alloc::collections::btree_map::Entry::Occupied(e) => Err(e.get().clone()),
+            alloc::collections::btree_map::Entry::Occupied(e) => {
+                self.reserved.remove(&idx);
+                Err(e.get().clone())
+            }
             alloc::collections::btree_map::Entry::Vacant(e) => {
                 e.insert(page);
                 Ok(())
@@ -149,8 +177,49 @@ impl<P: FilePage> SparseData<P> {
         }
     }
 
+    /// Whether the file has page `idx`, for fallocate: a reservation an earlier fallocate
+    /// made becomes data, as a second SGP_FALLOC on Linux marks the folio uptodate (so that
+    /// this call's failure cannot take it back).
+    pub fn settle(&mut self, idx: u64) -> bool {
+        self.reserved.remove(&idx);
+        self.pages.contains_key(&idx)
+    }
+
+    /// fallocate's page `idx`: `page` (zero-filled) goes into a hole as a reservation (true);
+    /// where the file has a page already, nothing is added (false), and a reservation made
+    /// by an earlier fallocate becomes data, as a second SGP_FALLOC on Linux marks the
+    /// folio uptodate (so that a later failure cannot take it back).
+    pub fn reserve(&mut self, idx: u64, page: P) -> bool {
+        match self.pages.entry(idx) {
+            alloc::collections::btree_map::Entry::Occupied(_) => {
+                self.reserved.remove(&idx);
+                false
+            }
+            alloc::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(page);
+                self.reserved.insert(idx);
+                true
+            }
+        }
+    }
+
+    /// A failed fallocate takes back the reservations in pages `[first, end)` (Linux's
+    /// shmem_undo_range of the !uptodate folios it added); returns how many went.
+    pub fn unreserve(&mut self, first: u64, end: u64) -> u64 {
+        if first >= end {
+            return 0;
+        }
+        let gone: alloc::vec::Vec<u64> = self.reserved.range(first..end).copied().collect();
+        for idx in &gone {
+            self.reserved.remove(idx);
+            self.pages.remove(idx);
+        }
+        gone.len() as u64
+    }
+
     /// Drops page `idx` (a page just made that nothing was stored into); whether it was there.
     pub fn remove(&mut self, idx: u64) -> bool {
+        self.reserved.remove(&idx);
         self.pages.remove(&idx).is_some()
     }
 
@@ -159,12 +228,11 @@ impl<P: FilePage> SparseData<P> {
         self.size = self.size.max(size);
     }
 
-    /// FALLOC_FL_PUNCH_HOLE over `[off, end)` (within the size): the pages it wholly covers
-    /// that nothing maps are freed (a hole again, as Linux's shmem_undo_range); what is left of
-    /// the range, partial pages and mapped ones, is zeroed in place, so mappings keep seeing
-    /// the file. Returns how many pages were freed.
+    /// FALLOC_FL_PUNCH_HOLE over `[off, end)`: the pages it wholly covers that nothing maps
+    /// are freed (a hole again, as Linux's shmem_undo_range), fallocate's reservations past
+    /// the size included; what is left of the range, partial pages and mapped ones, is
+    /// zeroed in place, so mappings keep seeing the file. Returns how many pages were freed.
     pub fn punch(&mut self, off: u64, end: u64) -> u64 {
-        let end = end.min(self.size);
         if off >= end {
             return 0;
         }
@@ -182,6 +250,7 @@ impl<P: FilePage> SparseData<P> {
             };
             if e - s == p && !page.shared() {
                 self.pages.remove(&idx);
+                self.reserved.remove(&idx);
                 freed += 1;
             } else {
                 page.zero((s - idx * p) as usize, (e - s) as usize);
@@ -191,11 +260,14 @@ impl<P: FilePage> SparseData<P> {
     }
 
     /// Sets the size: pages past it are freed and the tail of the last one zeroed, so growing
-    /// again shows zeros.
+    /// again shows zeros. A size that does not grow frees fallocate's reservations past it
+    /// too, even the same size (Linux's shmem_setattr truncates from the new size on
+    /// whenever it is not larger).
     pub fn set_len(&mut self, size: u64) {
-        if size < self.size {
+        if size <= self.size {
             let first_gone = size.div_ceil(PAGE as u64);
             let _ = self.pages.split_off(&first_gone);
+            let _ = self.reserved.split_off(&first_gone);
             let within = (size % PAGE as u64) as usize;
             if within != 0 {
                 if let Some(p) = self.pages.get(&(size / PAGE as u64)) {
@@ -232,7 +304,7 @@ mod tests {
     fn writes_span_pages_and_truncation_zeroes_the_tail() {
         let mut d = SparseData::default();
         let data: Vec<u8> = (0..10000u32).map(|i| (i % 251) as u8).collect();
-        d.write_at(4090, &data).unwrap();
+        assert!(d.write_at(4090, &data) > 0);
         assert_eq!(d.size(), 14090);
         assert_eq!(d.allocated_pages(), 4);
         let mut back = vec![0u8; 10010];
@@ -263,7 +335,7 @@ mod tests {
         d.read_at(PAGE as u64 + 10, &mut b);
         assert_eq!(&b, b"abc");
         // And writes are what the mapping sees.
-        d.write_at(PAGE as u64 + 11, b"X").unwrap();
+        assert!(d.write_at(PAGE as u64 + 11, b"X") > 0);
         p.read(10, &mut b);
         assert_eq!(&b, b"aXc");
         assert_eq!(d.allocated_pages(), 1);
@@ -279,8 +351,8 @@ mod tests {
     fn data_runs_are_the_written_pages() {
         let mut d = SparseData::default();
         assert_eq!(d.next_data(0), None);
-        d.write_at(PAGE as u64 + 5, b"x").unwrap();
-        d.write_at(3 * PAGE as u64, b"y").unwrap();
+        assert!(d.write_at(PAGE as u64 + 5, b"x") > 0);
+        assert!(d.write_at(3 * PAGE as u64, b"y") > 0);
         d.set_len(10 * PAGE as u64);
         let p = PAGE as u64;
         assert_eq!(d.next_data(0), Some(p..2 * p));
@@ -292,7 +364,7 @@ mod tests {
     #[test]
     fn punching_frees_whole_unmapped_pages() {
         let mut d = SparseData::default();
-        d.write_at(0, &vec![7u8; 4 * PAGE]).unwrap();
+        assert!(d.write_at(0, &vec![7u8; 4 * PAGE]) > 0);
         let mapped = d.page(2).unwrap();
         // Pages 1 and 2 wholly, page 0 and 3 in part; page 2 is mapped.
         assert_eq!(d.punch(100, 3 * PAGE as u64 + 10), 1);
@@ -314,7 +386,7 @@ mod tests {
     fn pages_a_write_needs() {
         let mut d = SparseData::default();
         assert_eq!(d.pages_needed(4000, 200), 2);
-        d.write_at(0, &[1; 10]).unwrap();
+        assert!(d.write_at(0, &[1; 10]) > 0);
         assert_eq!(d.pages_needed(4000, 200), 1);
         assert_eq!(d.pages_needed(4000, 0), 0);
         // One new page allowed: the write stops where the second would start.

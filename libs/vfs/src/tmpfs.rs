@@ -268,12 +268,13 @@ pub fn tmpfs_reconfigure<P: FilePage>(inode: &Arc<dyn Inode>, o: &TmpfsOptions) 
 
 /// The page `idx` of a tmpfs regular file for a mapping of it: the file's own page, so stores
 /// through the mapping and `write` meet in one place. A hole gets a zero-filled page counted
-/// against the size limit (ENOSPC when full, ENOMEM when no page can be had). None for an
-/// inode of another file system.
+/// against the size limit (ENOSPC when full, ENOMEM when no page can be had); fallocate's
+/// reservation becomes data (shmem_fault's SGP_CACHE). None for an inode of another file
+/// system.
 pub fn tmpfs_page<P: FilePage>(inode: &Arc<dyn Inode>, idx: u64) -> Option<KResult<P>> {
     let t = TmpInode::<P>::downcast(inode)?;
     let r = match &mut *t.data.lock() {
-        Data::File(v) => match v.page(idx) {
+        Data::File(v) => match v.page_to_write(idx) {
             Some(p) => Ok(p),
             None if t.fs.reserve_blocks(1) != 1 => Err(Errno::ENOSPC),
             None => v.page_or_alloc(idx).ok_or_else(|| {
@@ -324,8 +325,9 @@ pub type PageCopy<'a, P> = dyn FnMut(Option<&P>, usize, usize, usize) -> usize +
 /// read(2) or write(2) (`write`) of a tmpfs regular file straight between its pages and the
 /// caller's memory (no staging buffer). A read gives the bytes read, 0 at or past the end. A
 /// write makes pages where there are none, counted against the size limit: it stops at the
-/// last page that fits (ENOSPC when none does); EFBIG past the largest file. Either stops at
-/// a fault (EFAULT when nothing was copied). None for an inode of another file system.
+/// last page that fits (ENOSPC when none does), or at the first page that cannot be had
+/// (ENOMEM when it is the first); EFBIG past the largest file. Either stops at a fault
+/// (EFAULT when nothing was copied). None for an inode of another file system.
 pub fn tmpfs_copy<P: FilePage>(
     inode: &Arc<dyn Inode>,
     write: bool,
@@ -339,6 +341,107 @@ pub fn tmpfs_copy<P: FilePage>(
     } else {
         t.read_with(off, len, copy)
     })
+}
+
+/// fallocate's mode 0 and FALLOC_FL_KEEP_SIZE on a tmpfs regular file (Linux's
+/// shmem_fallocate; the caller checked the flags, the seals and the file size limit): each
+/// page of `[off, off + len)` the file lacks is made, zero-filled and counted against the
+/// size limit (statfs's f_bfree drops), so that writes there cannot fail for want of space;
+/// such a page reads and seeks as a hole until written or mapped. The size grows to
+/// `off + len` unless `keep_size`. ENOSPC when the range is larger than the whole file system
+/// or its pages run past the limit, ENOMEM when no page can be had, EINTR when
+/// `interrupted()` (asked before the first page and every 64 after) tells of a pending
+/// signal; a failure takes back the pages this call made and leaves the size alone. None for
+/// an inode of another file system.
+pub fn tmpfs_allocate<P: FilePage>(
+    inode: &Arc<dyn Inode>,
+    off: u64,
+    len: u64,
+    keep_size: bool,
+    interrupted: &mut dyn FnMut() -> bool,
+) -> Option<KResult<()>> {
+    let t = TmpInode::<P>::downcast(inode)?;
+    Some(t.allocate(off, len, keep_size, interrupted))
+}
+
+impl<P: FilePage> TmpInode<P> {
+    fn allocate(
+        &self,
+        off: u64,
+        len: u64,
+        keep_size: bool,
+        interrupted: &mut dyn FnMut() -> bool,
+    ) -> KResult<()> {
+        match &*self.data.lock() {
+            Data::File(_) => {}
+            Data::Dir(_) => return Err(Errno::EISDIR),
+            _ => return Err(Errno::ENODEV),
+        }
+        let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
+        if end > MAX_FILE_SIZE {
+            return Err(Errno::EFBIG);
+        }
+        let (first, last) = (off / PAGE, end.div_ceil(PAGE));
+        // A range no emptier file system could hold fails before any page is made.
+        let max = self.fs.usage.lock().max_blocks;
+        if max != 0 && last - first > max {
+            return Err(Errno::ENOSPC);
+        }
+        // The page it stopped at and why.
+        let mut failed = None;
+        for idx in first..last {
+            if (idx - first) % 64 == 0 && interrupted() {
+                failed = Some((idx, Errno::EINTR));
+                break;
+            }
+            let there = match &mut *self.data.lock() {
+                Data::File(v) => v.settle(idx),
+                _ => {
+                    failed = Some((idx, Errno::ENODEV));
+                    break;
+                }
+            };
+            if there {
+                continue;
+            }
+            if self.fs.reserve_blocks(1) != 1 {
+                failed = Some((idx, Errno::ENOSPC));
+                break;
+            }
+            // Out of memory is not out of space (shmem_alloc_folio's failure).
+            let Some(page) = P::alloc() else {
+                self.fs.free_blocks(1);
+                failed = Some((idx, Errno::ENOMEM));
+                break;
+            };
+            let added = match &mut *self.data.lock() {
+                Data::File(v) => v.reserve(idx, page),
+                _ => false,
+            };
+            if !added {
+                // A fault or a write made the page meanwhile.
+                self.fs.free_blocks(1);
+            }
+        }
+        let mut data = self.data.lock();
+        let Data::File(v) = &mut *data else {
+            return Err(Errno::ENODEV);
+        };
+        if let Some((stop, e)) = failed {
+            // Reservations past `stop` are earlier calls' and stay.
+            let gone = v.unreserve(first, stop);
+            drop(data);
+            self.fs.free_blocks(gone);
+            return Err(e);
+        }
+        if !keep_size {
+            v.grow_to(end);
+        }
+        drop(data);
+        // file_modified: the times change though no byte did.
+        self.touch_dir();
+        Ok(())
+    }
 }
 
 impl<P: FilePage> TmpInode<P> {
@@ -407,17 +510,18 @@ impl<P: FilePage> TmpInode<P> {
                 }
             }
             let (page, fresh) = match &mut *self.data.lock() {
-                Data::File(v) => match v.page(idx) {
+                Data::File(v) => match v.page_to_write(idx) {
                     Some(p) => (p, false),
                     None if self.fs.reserve_blocks(1) != 1 => {
                         failed = Some(Errno::ENOSPC);
                         break;
                     }
+                    // Out of memory, not of space (shmem_alloc_folio's failure).
                     None => match v.page_or_alloc(idx) {
                         Some(p) => (p, true),
                         None => {
                             self.fs.free_blocks(1);
-                            failed = Some(Errno::ENOSPC);
+                            failed = Some(Errno::ENOMEM);
                             break;
                         }
                     },
@@ -470,7 +574,7 @@ impl<P: FilePage> TmpInode<P> {
         }
         let Some(page) = P::alloc_to_overwrite() else {
             self.fs.free_blocks(1);
-            return Err(Errno::ENOSPC);
+            return Err(Errno::ENOMEM);
         };
         let m = copy(Some(&page), 0, done, PAGE as usize);
         if m == 0 {
@@ -970,17 +1074,20 @@ impl<P: FilePage> Inode for TmpInode<P> {
                 } else {
                     buf.len()
                 };
+                if n == 0 {
+                    self.fs.free_blocks(got);
+                    return Err(Errno::ENOSPC);
+                }
                 let before = v.allocated_pages();
-                let written = if n == 0 {
-                    None
-                } else {
-                    v.write_at(offset, &buf[..n])
-                };
+                let done = v.write_at(offset, &buf[..n]);
                 // What the write did not use (a failed page allocation) goes back.
                 let used = v.allocated_pages() - before;
                 self.fs.free_blocks(got - used.min(got));
-                written.ok_or(Errno::ENOSPC)?;
-                Ok(n)
+                match done {
+                    // Out of memory, not of space (shmem_alloc_folio's failure).
+                    0 => Err(Errno::ENOMEM),
+                    done => Ok(done),
+                }
             }
             Data::Dir(_) => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),

@@ -11,11 +11,12 @@ use lintel_abi::{Errno, KResult};
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
     "fallocate",
     fallocate,
-    "mode 0 grows the size, KEEP_SIZE, PUNCH_HOLE (tmpfs and ext4 free the space; other file systems get zeros written), ZERO_RANGE, COLLAPSE_RANGE and INSERT_RANGE on ext4 (EOPNOTSUPP elsewhere, as tmpfs on Linux); space is not reserved ahead",
+    "mode 0 and KEEP_SIZE (tmpfs makes the pages, counted against size=: ENOSPC past it, ENOMEM without memory, undone on failure; elsewhere mode 0 only grows the size and no space is reserved ahead), PUNCH_HOLE (tmpfs and ext4 free the space; other file systems get zeros written), ZERO_RANGE, COLLAPSE_RANGE and INSERT_RANGE on ext4 (EOPNOTSUPP elsewhere, as tmpfs on Linux); memfd seals as Linux's shmem (F_SEAL_GROW past the end, F_SEAL_WRITE on a punch: EPERM)",
 )];
 
 /// fallocate, with Linux's checks in Linux's order (vfs_fallocate, then the file system's):
-/// space is never reserved ahead on Lintel's file systems, so mode 0 only grows the size;
+/// mode 0 and FALLOC_FL_KEEP_SIZE make a tmpfs file's pages (shmem_fallocate); other file
+/// systems reserve no space ahead, so there mode 0 only grows the size;
 /// FALLOC_FL_PUNCH_HOLE frees tmpfs pages and ext4 blocks and writes zeros elsewhere;
 /// ZERO_RANGE, COLLAPSE_RANGE and INSERT_RANGE are ext4's (the inode refuses them with
 /// EOPNOTSUPP elsewhere), and the page cache follows the moved data.
@@ -111,10 +112,25 @@ pub fn fallocate(c: &mut Call) -> SysResult {
         crate::fs::notify::file_event(&f, lintel_vfs::inotify::IN_MODIFY);
         return ok(0);
     }
+    let tmpfs = crate::mm::shmem::is_tmpfs(&inode);
+    if op == 0 && tmpfs {
+        return tmpfs_allocate(c, &f, &inode, off, len, keep);
+    }
+    // A punch of a memfd sealed against writing (shmem_fallocate).
+    if op == FALLOC_FL_PUNCH_HOLE
+        && tmpfs
+        && crate::mm::pagecache::get_seals(&inode).unwrap_or(0)
+            & (lintel_abi::fcntl::F_SEAL_WRITE | lintel_abi::fcntl::F_SEAL_FUTURE_WRITE)
+            != 0
+    {
+        return Err(Errno::EPERM);
+    }
     // file_modified: allocating changes the file like a write does.
     crate::syscall::fs::remove_privs(c, &inode)?;
     if op == FALLOC_FL_PUNCH_HOLE {
-        punch_hole(&inode, off, end.min(size))?;
+        // tmpfs frees what fallocate's KEEP_SIZE reserved past the end too (Linux's
+        // shmem_truncate_range is not bounded by the size); elsewhere nothing lies there.
+        punch_hole(&inode, off, if tmpfs { end } else { end.min(size) })?;
     } else if !keep && end > size {
         crate::fs::file::fsize_check_growth(size, end)?;
         crate::mm::pagecache::truncate(&inode, end)?;
@@ -123,8 +139,48 @@ pub fn fallocate(c: &mut Call) -> SysResult {
     ok(0)
 }
 
+/// Mode 0 and FALLOC_FL_KEEP_SIZE on tmpfs (Linux's shmem_fallocate), under the file's write
+/// lock: the file size limit (SIGXFSZ) and F_SEAL_GROW hold for a range past the end even
+/// with KEEP_SIZE; then the range's pages are made, counted against the mount's size=
+/// (ENOSPC, ENOMEM, EINTR, each undoing this call's pages). The set-id bits go and the
+/// times change only when it worked (file_modified at the end of shmem_fallocate).
+fn tmpfs_allocate(
+    c: &Call,
+    f: &crate::fs::file::OpenFile,
+    inode: &alloc::sync::Arc<dyn lintel_vfs::Inode>,
+    off: u64,
+    len: u64,
+    keep: bool,
+) -> SysResult {
+    use lintel_abi::fcntl::F_SEAL_GROW;
+    let end = off + len;
+    let thread = c.thread;
+    crate::mm::pagecache::write_locked(inode, 0, || -> KResult<()> {
+        let size = inode.stat().size;
+        crate::fs::file::fsize_check_growth(size, end)?;
+        if end > size && crate::mm::pagecache::get_seals(inode).unwrap_or(0) & F_SEAL_GROW != 0 {
+            return Err(Errno::EPERM);
+        }
+        // ENOSPC past size=, ENOMEM without frames, EINTR at a pending signal.
+        let mut interrupted = || crate::proc::interrupted(thread, Errno::EINTR).is_some();
+        lintel_vfs::tmpfs_allocate::<crate::mm::shmem::ShmemPage>(
+            inode,
+            off,
+            len,
+            keep,
+            &mut interrupted,
+        )
+        .unwrap_or(Err(Errno::ENODEV))
+    })?;
+    // Linux ignores file_modified's failure here.
+    let _ = crate::syscall::fs::remove_privs(c, inode);
+    crate::fs::notify::file_event(f, lintel_vfs::inotify::IN_MODIFY);
+    ok(0)
+}
+
 /// FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE over [off, end) of a regular file (the caller
-/// keeps `end` within the size): the bytes read as zeros afterwards. Under the file's write
+/// keeps `end` within the size, except on tmpfs, whose reservations past it go too): the
+/// bytes read as zeros afterwards. Under the file's write
 /// lock, as a write: no write lands between the file's change and the cache's, nor between
 /// the zero writes of a file system that does not free space.
 pub fn punch_hole(
