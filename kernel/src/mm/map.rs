@@ -402,6 +402,9 @@ impl MmInner {
             }
             self.aspace.flush_deferred();
         }
+        // Parts alike again merge with their neighbours, as Linux's mprotect_fixup merges
+        // (mprotect back to what it was leaves one VMA, which mremap can then move whole).
+        self.merge_span(start, end);
         Ok(())
     }
 }
