@@ -229,18 +229,10 @@ fn cpu_slot() -> usize {
     lintel_hal::smp::cpu_index() % lintel_hal::smp::MAX_CPUS
 }
 
-/// Every address space alive, by the address of its `Mm`: truncation and memfd seals must
-/// look at all mappings of a file, whoever holds them (processes, a vfork child, an exec in
-/// progress).
+/// Every address space alive, by the address of its `Mm`, whoever holds it (processes, a
+/// vfork child, an exec in progress): commit accounting sums them. (Truncation and memfd
+/// seals look only at the address spaces that map the file: `pagecache::Mapping::mappers`.)
 static LIVE: Mutex<BTreeMap<usize, Weak<Mm>>> = Mutex::new(BTreeMap::new());
-
-/// Calls `f` once for every live address space.
-pub fn for_each_mm(mut f: impl FnMut(&Arc<Mm>)) {
-    let all: Vec<Arc<Mm>> = LIVE.lock().values().filter_map(Weak::upgrade).collect();
-    for mm in &all {
-        f(mm);
-    }
-}
 
 /// Calls `f` with every live address space whose lock is free: the one the caller holds
 /// locked is left out, and so is one whose holder sleeps (a fault waiting for the disk); the

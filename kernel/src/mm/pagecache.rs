@@ -704,9 +704,28 @@ pub fn get_seals(inode: &Arc<dyn Inode>) -> KResult<u32> {
     Ok(s & !MARKS)
 }
 
-/// F_ADD_SEALS. `writably_mapped` tells whether a shared writable mapping exists (F_SEAL_WRITE
-/// is then refused with EBUSY).
-pub fn add_seals(inode: &Arc<dyn Inode>, add: u32, writably_mapped: bool) -> KResult<()> {
+/// Whether some address space maps `inode` shared and writable (F_SEAL_WRITE is then EBUSY):
+/// only those on the file's list of mappers are looked at (Linux keeps a count,
+/// i_mmap_writable), each under its own lock with the list's let go.
+fn writably_mapped(m: &Mapping, inode: &Arc<dyn Inode>) -> bool {
+    let mms: Vec<Arc<super::Mm>> = m
+        .mappers
+        .lock()
+        .mms
+        .values()
+        .filter_map(Weak::upgrade)
+        .collect();
+    mms.iter().any(|mm| {
+        mm.inner.lock().vmas.values().any(|v| {
+            v.shared
+                && v.prot.write
+                && matches!(&v.backing, super::Backing::File { inode: i, .. } if Arc::ptr_eq(i, inode))
+        })
+    })
+}
+
+/// F_ADD_SEALS: F_SEAL_WRITE is refused with EBUSY while a shared writable mapping exists.
+pub fn add_seals(inode: &Arc<dyn Inode>, add: u32) -> KResult<()> {
     let all = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
     if add & !all != 0 {
         return Err(Errno::EINVAL);
@@ -719,7 +738,7 @@ pub fn add_seals(inode: &Arc<dyn Inode>, add: u32, writably_mapped: bool) -> KRe
     if s & F_SEAL_SEAL != 0 {
         return Err(Errno::EPERM);
     }
-    if add & F_SEAL_WRITE != 0 && s & F_SEAL_WRITE == 0 && writably_mapped {
+    if add & F_SEAL_WRITE != 0 && s & F_SEAL_WRITE == 0 && writably_mapped(&m, inode) {
         return Err(Errno::EBUSY);
     }
     m.seals.store(s | add, Ordering::Relaxed);
