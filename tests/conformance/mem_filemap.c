@@ -571,6 +571,14 @@ static void t_memfd(void) {
     CHECK(munmap((void *)m, 2 * PAGE) == 0);
     CHECK_ERR(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), EBUSY);
     CHECK(write(go[1], "g", 1) == 1);
+    /* A read-only shared mapping of the file open for writing may become writable
+     * (mprotect): it stands in the way too (Linux's VM_MAYWRITE). */
+    volatile unsigned char *ro = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK(ro != MAP_FAILED);
+    if (ro != MAP_FAILED) {
+        CHECK_ERR(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), EBUSY);
+        CHECK(munmap((void *)ro, PAGE) == 0);
+    }
     CHECK(waitpid(holder, &st, 0) == holder);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     close(go[0]);

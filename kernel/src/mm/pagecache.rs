@@ -704,9 +704,11 @@ pub fn get_seals(inode: &Arc<dyn Inode>) -> KResult<u32> {
     Ok(s & !MARKS)
 }
 
-/// Whether some address space maps `inode` shared and writable (F_SEAL_WRITE is then EBUSY):
-/// only those on the file's list of mappers are looked at (Linux keeps a count,
-/// i_mmap_writable), each under its own lock with the list's let go.
+/// Whether some address space maps `inode` shared and may write it (F_SEAL_WRITE is then
+/// EBUSY): writable now, or open for writing so that mprotect could make it writable (Linux's
+/// VM_SHARED with VM_MAYWRITE: a read-only MAP_SHARED mapping of a memfd open for writing
+/// is EBUSY on Linux 6.18 too). Only those on the file's list of mappers are looked at
+/// (Linux keeps a count, i_mmap_writable), each under its own lock with the list's let go.
 fn writably_mapped(m: &Mapping, inode: &Arc<dyn Inode>) -> bool {
     let mms: Vec<Arc<super::Mm>> = m
         .mappers
@@ -718,8 +720,8 @@ fn writably_mapped(m: &Mapping, inode: &Arc<dyn Inode>) -> bool {
     mms.iter().any(|mm| {
         mm.inner.lock().vmas.values().any(|v| {
             v.shared
-                && v.prot.write
-                && matches!(&v.backing, super::Backing::File { inode: i, .. } if Arc::ptr_eq(i, inode))
+                && matches!(&v.backing, super::Backing::File { inode: i, may_write, .. }
+                    if Arc::ptr_eq(i, inode) && (*may_write || v.prot.write))
         })
     })
 }
