@@ -435,6 +435,18 @@ pub fn execve(
         m.stack_top = layout.stack_top;
         let bias = load_bias(&m, &info, interp.is_some(), &layout)?;
         let end = map_elf(&mut m, &inode, &info, bias, &exe_name)?;
+        // The program's text, as Linux's start_code and end_code: from the lowest start to
+        // the highest file end of its executable segments (statm's text, VmExe).
+        let code = info.segments.iter().filter(|s| s.executable).fold(
+            (usize::MAX, 0usize),
+            |(lo, hi), s| {
+                let at = (s.vaddr as usize).wrapping_add(bias);
+                (lo.min(at), hi.max(at.saturating_add(s.filesz as usize)))
+            },
+        );
+        if code.0 < code.1 {
+            m.set_code(code.0, code.1);
+        }
         let mut entry = (info.header.entry as usize).wrapping_add(bias);
         let mut interp_base = 0;
         if let Some((idn, ii)) = &interp {

@@ -10,7 +10,8 @@
  * the tail of a partial last page reads zeros; growing the file brings pages back as zeros.
  * A file extended with ftruncate and filled only through a mapping reads back after munmap.
  * memfd: shared with a forked child; F_SEAL_WRITE refused (EBUSY) while a writable shared
- * mapping exists, then writable shared mappings and write() fail with EPERM;
+ * mapping exists (a forked child's inherited one too), then writable shared mappings and
+ * write() fail with EPERM;
  * F_SEAL_SHRINK/F_SEAL_GROW. A 1 MiB file checksums the same through a mapping and read().
  * Error cases use the raw system call because libc checks some arguments itself. */
 #define _GNU_SOURCE
@@ -554,7 +555,36 @@ static void t_memfd(void) {
     m[PAGE] = 0x71;
     CHECK_ERR(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), EBUSY);
     CHECK(fcntl(fd, F_GET_SEALS) == 0);
+    /* A forked child's inherited mapping stands in the way too, the parent's gone. */
+    int go[2], held[2];
+    CHECK(pipe(go) == 0 && pipe(held) == 0);
+    fflush(stdout);
+    pid_t holder = fork();
+    if (holder == 0) {
+        char c;
+        close(go[1]);
+        if (write(held[1], "h", 1) != 1 || read(go[0], &c, 1) != 1) _exit(6);
+        _exit(m[PAGE] == 0x71 ? 0 : 5);
+    }
+    char hc = 0;
+    CHECK(read(held[0], &hc, 1) == 1);
     CHECK(munmap((void *)m, 2 * PAGE) == 0);
+    CHECK_ERR(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), EBUSY);
+    CHECK(write(go[1], "g", 1) == 1);
+    /* A read-only shared mapping of the file open for writing may become writable
+     * (mprotect): it stands in the way too (Linux's VM_MAYWRITE). */
+    volatile unsigned char *ro = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK(ro != MAP_FAILED);
+    if (ro != MAP_FAILED) {
+        CHECK_ERR(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), EBUSY);
+        CHECK(munmap((void *)ro, PAGE) == 0);
+    }
+    CHECK(waitpid(holder, &st, 0) == holder);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    close(go[0]);
+    close(go[1]);
+    close(held[0]);
+    close(held[1]);
     /* A private writable mapping does not stand in the way. */
     volatile unsigned char *pv = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     CHECK(pv != MAP_FAILED);

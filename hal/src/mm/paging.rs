@@ -89,6 +89,8 @@ const KIND_MASK: u64 = 3 << KIND_SHIFT;
 struct RssCounts {
     kind: [AtomicUsize; 3],
     peak: AtomicUsize,
+    /// Page-table frames below the root (VmPTE), counted as tables are made and freed.
+    tables: AtomicUsize,
 }
 
 /// Reads an address space's resident set without access to the address space
@@ -111,6 +113,11 @@ impl RssCounter {
     /// The most pages resident at once (VmHWM, ru_maxrss).
     pub fn peak(&self) -> usize {
         self.0.peak.load(Ordering::Relaxed)
+    }
+
+    /// Page-table frames below the root's user half now ([`AddressSpace::page_tables`]).
+    pub fn page_tables(&self) -> usize {
+        self.0.tables.load(Ordering::Relaxed)
     }
 }
 
@@ -292,7 +299,7 @@ impl AddressSpace {
 
     /// Walks to the leaf entry's table for `va`, creating tables when `create`.
     fn leaf_table(&self, va: usize, create: bool) -> Option<u64> {
-        leaf_table(self.root, va, create, &USER_TABLES)
+        leaf_table(self.root, va, create, &USER_TABLES, Some(&self.rss.tables))
     }
 
     /// Drops the translation of `va` on this CPU and on every other CPU using this address
@@ -605,6 +612,7 @@ impl AddressSpace {
                 set_entry(t, i, 0);
                 frames.push(Frame::from_phys(addr(e) as usize));
                 table_freed(&USER_TABLES);
+                self.rss.tables.fetch_sub(1, Ordering::Relaxed);
                 *tables += 1;
                 changed = true;
             }
@@ -651,7 +659,14 @@ impl AddressSpace {
 
 /// Walks from `root` to the leaf entry's table for `va`, creating tables when `create` (each
 /// counted in `count`: [`USER_TABLES`] or [`KERNEL_TABLES`]).
-fn leaf_table(root: u64, va: usize, create: bool, count: &AtomicUsize) -> Option<u64> {
+/// `own`: the address space's own count of its tables, if it keeps one.
+fn leaf_table(
+    root: u64,
+    va: usize,
+    create: bool,
+    count: &AtomicUsize,
+    own: Option<&AtomicUsize>,
+) -> Option<u64> {
     let mut t = root;
     for level in (1..levels()).rev() {
         let i = index(va, level);
@@ -667,6 +682,9 @@ fn leaf_table(root: u64, va: usize, create: bool, count: &AtomicUsize) -> Option
             match install_entry(t, i, e, mmu::table(pa)) {
                 Ok(()) => {
                     table_made(count);
+                    if let Some(own) = own {
+                        own.fetch_add(1, Ordering::Relaxed);
+                    }
                     t = pa;
                 }
                 Err(won) => {
@@ -686,7 +704,7 @@ fn leaf_table(root: u64, va: usize, create: bool, count: &AtomicUsize) -> Option
 /// table. The caller owns `va` (no one else maps or unmaps it meanwhile).
 pub(crate) fn map_kernel(va: usize, frame: Frame) -> Result<(), OutOfMemory> {
     let kernel = *KERNEL_ROOT.get().expect("paging not initialized");
-    let t = leaf_table(kernel, va, true, &KERNEL_TABLES).ok_or(OutOfMemory)?;
+    let t = leaf_table(kernel, va, true, &KERNEL_TABLES, None).ok_or(OutOfMemory)?;
     let i = index(va, 0);
     debug_assert!(!present(entry(t, i)));
     set_entry(t, i, mmu::kernel_leaf(frame.into_phys() as u64));
@@ -699,7 +717,7 @@ pub(crate) fn map_kernel(va: usize, frame: Frame) -> Result<(), OutOfMemory> {
 /// CPUs may still hold it until the caller has them flush. Returns the frame it held.
 pub(crate) fn unmap_kernel(va: usize) -> Option<Frame> {
     let kernel = *KERNEL_ROOT.get().expect("paging not initialized");
-    let t = leaf_table(kernel, va, false, &KERNEL_TABLES)?;
+    let t = leaf_table(kernel, va, false, &KERNEL_TABLES, None)?;
     let i = index(va, 0);
     let old = entry(t, i);
     if !present(old) {

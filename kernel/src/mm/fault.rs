@@ -36,7 +36,7 @@ impl MmInner {
         let mut v = self.vmas.remove(&old).ok_or(FaultError::MapErr)?;
         // Only private anonymous memory grows: no file offset moves with the start.
         v.start = start;
-        self.vmas.insert(start, v.clone());
+        self.vmas.insert(v.clone());
         Ok(v)
     }
 

@@ -78,8 +78,8 @@ impl MmInner {
         if v.start == at {
             return;
         }
-        self.vmas.insert(v.start, v.slice(v.start, at));
-        self.vmas.insert(at, v.slice(at, v.end));
+        self.vmas.insert(v.slice(v.start, at));
+        self.vmas.insert(v.slice(at, v.end));
     }
 
     /// Removes every mapping in [start, end).
@@ -87,9 +87,6 @@ impl MmInner {
         self.split_at(start);
         self.split_at(end);
         let keys: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
-        if !keys.is_empty() {
-            self.hiwater_vm = self.peak_vm();
-        }
         for k in keys {
             if let Some(v) = self.vmas.remove(&k) {
                 v.write_back();
@@ -152,7 +149,7 @@ impl MmInner {
             pagecache::note_mapper(inode, &self.me);
         }
         let (start, end) = (vma.start, vma.end);
-        self.vmas.insert(start, vma);
+        self.vmas.insert(vma);
         self.merge_around(start, end);
     }
 
@@ -186,9 +183,7 @@ impl MmInner {
                 continue;
             }
             if let Some(b) = self.vmas.remove(&k) {
-                if let Some(a) = self.vmas.get_mut(&cur) {
-                    a.end = b.end;
-                }
+                self.vmas.update(cur, |a| a.end = b.end);
             }
         }
     }
@@ -312,9 +307,7 @@ impl MmInner {
         }
         self.split_at(start);
         self.split_at(end);
-        for v in self.vmas.range_mut(start..end).map(|(_, v)| v) {
-            set(v);
-        }
+        self.vmas.update_range(start..end, set);
         self.merge_span(start, end);
     }
 
@@ -354,12 +347,11 @@ impl MmInner {
         self.split_at(end);
         let keys: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
         for k in keys {
-            let shared = match self.vmas.get_mut(&k) {
-                Some(v) => {
-                    v.prot = prot;
-                    v.shared
-                }
-                None => continue,
+            let Some(shared) = self.vmas.update(k, |v| {
+                v.prot = prot;
+                v.shared
+            }) else {
+                continue;
             };
             let end_k = self.vmas.get(&k).map(|v| v.end).unwrap_or(k);
             let mut pages = alloc::vec::Vec::new();
@@ -397,6 +389,9 @@ impl MmInner {
             }
             self.aspace.flush_deferred();
         }
+        // Parts alike again merge with their neighbours, as Linux's mprotect_fixup merges
+        // (mprotect back to what it was leaves one VMA, which mremap can then move whole).
+        self.merge_span(start, end);
         Ok(())
     }
 }

@@ -15,11 +15,7 @@ pub fn lockable(backing: &Backing) -> bool {
 impl MmInner {
     /// Bytes in locked VMAs (VmLck).
     pub fn locked_bytes(&self) -> usize {
-        self.vmas
-            .values()
-            .filter(|v| v.mlock.is_locked())
-            .map(|v| v.end - v.start)
-            .sum()
+        self.vmas.stat().sizes().locked * super::PAGE
     }
 
     /// Bytes of [start, end) already locked (Linux's count_mm_mlocked_page_nr).
@@ -76,11 +72,11 @@ impl MmInner {
     fn mark_locked(&mut self, start: usize, end: usize, mode: Mlock) {
         self.split_at(start);
         self.split_at(end);
-        for v in self.vmas.range_mut(start..end).map(|(_, v)| v) {
+        self.vmas.update_range(start..end, |v| {
             if lockable(&v.backing) {
                 v.mlock = mode;
             }
-        }
+        });
         self.merge_span(start, end);
     }
 

@@ -30,9 +30,11 @@ pub mod shmem;
 mod userfault;
 pub mod userfaultfd;
 mod vma;
+mod vmas;
 
 pub use mlock::lockable;
 pub use vma::{Backing, KernelMap, MapName, Mlock, ShmMap, Vma, VmaFlags};
+pub use vmas::{VmSizes, Vmas};
 
 pub const PAGE: usize = 4096;
 /// Pages a read fault of a file mapping maps at once when the page cache holds them (Linux's
@@ -158,15 +160,13 @@ impl Rss {
 
 pub struct MmInner {
     pub aspace: AddressSpace,
-    pub vmas: BTreeMap<usize, Vma>,
+    /// The VMAs by start address, with the sizes /proc shows kept as they change.
+    pub vmas: Vmas,
     pub brk_start: usize,
     pub brk: usize,
     /// mmap allocates top-down from here; the stack ends here (both moved by ASLR).
     pub mmap_top: usize,
     pub stack_top: usize,
-    /// The largest `total_vm` seen before a mapping went away (Linux's lazy `hiwater_vm`,
-    /// updated where the address space shrinks); VmPeak is the larger of it and now.
-    pub hiwater_vm: usize,
     /// The last fault `handle_fault` resolved read its page from the file system (a page
     /// cache miss): a major fault for getrusage and /proc.
     pub major_fault: bool,
@@ -186,6 +186,9 @@ pub struct Mm {
     /// stat, statm, status and oom_score, getrusage, the OOM killer): a reader never waits
     /// for a thread of the process that holds `inner` (a fault asleep on the disk).
     rss: lintel_hal::mm::RssCounter,
+    /// The sizes (VmSize, VmData, VmStk, VmExe, VmLib, VmLck, VmPeak), kept by the VMA tree
+    /// as it changes and read without the lock, as `rss`.
+    vm: Arc<vmas::VmStat>,
     /// membarrier's registrations (MEMBARRIER_CMD_REGISTER_* bits) of this address space.
     pub membarrier: core::sync::atomic::AtomicU32,
     /// Linux's pkey_allocation_map. Without protection keys it only records that pkey_alloc
@@ -226,18 +229,10 @@ fn cpu_slot() -> usize {
     lintel_hal::smp::cpu_index() % lintel_hal::smp::MAX_CPUS
 }
 
-/// Every address space alive, by the address of its `Mm`: truncation and memfd seals must
-/// look at all mappings of a file, whoever holds them (processes, a vfork child, an exec in
-/// progress).
+/// Every address space alive, by the address of its `Mm`, whoever holds it (processes, a
+/// vfork child, an exec in progress): commit accounting sums them. (Truncation and memfd
+/// seals look only at the address spaces that map the file: `pagecache::Mapping::mappers`.)
 static LIVE: Mutex<BTreeMap<usize, Weak<Mm>>> = Mutex::new(BTreeMap::new());
-
-/// Calls `f` once for every live address space.
-pub fn for_each_mm(mut f: impl FnMut(&Arc<Mm>)) {
-    let all: Vec<Arc<Mm>> = LIVE.lock().values().filter_map(Weak::upgrade).collect();
-    for mm in &all {
-        f(mm);
-    }
-}
 
 /// Calls `f` with every live address space whose lock is free: the one the caller holds
 /// locked is left out, and so is one whose holder sleeps (a fault waiting for the disk); the
@@ -262,18 +257,19 @@ impl Mm {
         let aspace = AddressSpace::new().ok_or(Errno::ENOMEM)?;
         let activator = aspace.activator();
         let rss = aspace.rss_counter();
+        let vm = Arc::new(vmas::VmStat::default());
         let mm = Arc::new_cyclic(|me| Mm {
             activator,
             rss,
+            vm: vm.clone(),
             inner: lintel_sync::Mutex::new(MmInner {
                 me: me.clone(),
                 aspace,
-                vmas: BTreeMap::new(),
+                vmas: Vmas::new(vm),
                 brk_start: 0,
                 brk: 0,
                 mmap_top: mmap_top(),
                 stack_top: stack_top(),
-                hiwater_vm: 0,
                 major_fault: false,
                 def_mlock: Mlock::No,
             }),
@@ -289,6 +285,26 @@ impl Mm {
     pub fn rss(&self) -> Rss {
         let (file, anon, shmem) = self.rss.pages();
         Rss { file, anon, shmem }
+    }
+
+    /// The address space's sizes in pages now (VmSize and its parts), without the lock.
+    pub fn vm_sizes(&self) -> VmSizes {
+        self.vm.sizes()
+    }
+
+    /// The most pages ever mapped at once (VmPeak), without the lock.
+    pub fn peak_vm_pages(&self) -> usize {
+        self.vm.peak()
+    }
+
+    /// Page-table pages below the root (VmPTE), without the lock.
+    pub fn page_table_pages(&self) -> usize {
+        self.rss.page_tables()
+    }
+
+    /// Pages of the program's text (statm's text, VmExe), without the lock.
+    pub fn text_pages(&self) -> usize {
+        self.vm.text()
     }
 
     /// The most pages ever resident at once (VmHWM, ru_maxrss), without the lock.
@@ -350,20 +366,22 @@ impl Mm {
             c.stack_top = p.stack_top;
             // The copy of the map costs heap in proportion to what user space mapped.
             kheap::check(p.vmas.len() * 2 * core::mem::size_of::<(usize, Vma)>())?;
-            c.vmas = p.vmas.clone();
-            // MADV_DONTFORK: not in the child at all.
-            c.vmas.retain(|_, v| !v.on_fork.dontfork);
+            // MADV_DONTFORK: not in the child at all. Without UFFD_FEATURE_EVENT_FORK the
+            // child's memory is not registered; locks are not inherited (nor is
+            // MCL_FUTURE: the child's def_mlock stays No).
+            c.vmas.copy_from(
+                &p.vmas,
+                |v| !v.on_fork.dontfork,
+                |v| {
+                    v.uffd = None;
+                    v.mlock = Mlock::No;
+                },
+            );
             // The child maps the parent's files: truncation must find it.
             for v in c.vmas.values() {
                 if let Backing::File { inode, .. } = &v.backing {
                     pagecache::note_mapper(inode, &c.me);
                 }
-            }
-            // Without UFFD_FEATURE_EVENT_FORK the child's memory is not registered; locks
-            // are not inherited (nor is MCL_FUTURE: the child's def_mlock stays No).
-            for v in c.vmas.values_mut() {
-                v.uffd = None;
-                v.mlock = Mlock::No;
             }
             // MADV_WIPEONFORK: the child's pages there start as holes (zeros on touch).
             let vmas: alloc::vec::Vec<Vma> = c
@@ -426,13 +444,14 @@ impl Drop for MmInner {
 }
 
 impl MmInner {
-    /// The most bytes of address space ever mapped at once (VmPeak).
-    pub fn peak_vm(&self) -> usize {
-        self.hiwater_vm.max(self.total_vm())
-    }
-
     /// Bytes of address space mapped (for RLIMIT_AS).
     pub fn total_vm(&self) -> usize {
-        self.vmas.values().map(|v| v.end - v.start).sum()
+        self.vmas.stat().sizes().total * PAGE
+    }
+
+    /// The program's text is [start, end) (exec: Linux's start_code and end_code).
+    pub fn set_code(&mut self, start: usize, end: usize) {
+        let pages = page_up(end).map_or(0, |e| e.saturating_sub(page_down(start)) / PAGE);
+        self.vmas.stat().set_text(pages);
     }
 }

@@ -790,9 +790,30 @@ pub fn get_seals(inode: &Arc<dyn Inode>) -> KResult<u32> {
     Ok(s & !MARKS)
 }
 
-/// F_ADD_SEALS. `writably_mapped` tells whether a shared writable mapping exists (F_SEAL_WRITE
-/// is then refused with EBUSY).
-pub fn add_seals(inode: &Arc<dyn Inode>, add: u32, writably_mapped: bool) -> KResult<()> {
+/// Whether some address space maps `inode` shared and may write it (F_SEAL_WRITE is then
+/// EBUSY): writable now, or open for writing so that mprotect could make it writable (Linux's
+/// VM_SHARED with VM_MAYWRITE: a read-only MAP_SHARED mapping of a memfd open for writing
+/// is EBUSY on Linux 6.18 too). Only those on the file's list of mappers are looked at
+/// (Linux keeps a count, i_mmap_writable), each under its own lock with the list's let go.
+fn writably_mapped(m: &Mapping, inode: &Arc<dyn Inode>) -> bool {
+    let mms: Vec<Arc<super::Mm>> = m
+        .mappers
+        .lock()
+        .mms
+        .values()
+        .filter_map(Weak::upgrade)
+        .collect();
+    mms.iter().any(|mm| {
+        mm.inner.lock().vmas.values().any(|v| {
+            v.shared
+                && matches!(&v.backing, super::Backing::File { inode: i, may_write, .. }
+                    if Arc::ptr_eq(i, inode) && (*may_write || v.prot.write))
+        })
+    })
+}
+
+/// F_ADD_SEALS: F_SEAL_WRITE is refused with EBUSY while a shared writable mapping exists.
+pub fn add_seals(inode: &Arc<dyn Inode>, add: u32) -> KResult<()> {
     let all = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
     if add & !all != 0 {
         return Err(Errno::EINVAL);
@@ -805,7 +826,7 @@ pub fn add_seals(inode: &Arc<dyn Inode>, add: u32, writably_mapped: bool) -> KRe
     if s & F_SEAL_SEAL != 0 {
         return Err(Errno::EPERM);
     }
-    if add & F_SEAL_WRITE != 0 && s & F_SEAL_WRITE == 0 && writably_mapped {
+    if add & F_SEAL_WRITE != 0 && s & F_SEAL_WRITE == 0 && writably_mapped(&m, inode) {
         return Err(Errno::EBUSY);
     }
     m.seals.store(s | add, Ordering::Relaxed);

@@ -42,9 +42,7 @@ impl MmInner {
         }
         let new_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
         if old_end == vma.end && new_end <= self.mmap_top && self.is_free(old_end, new_end) {
-            if let Some(v) = self.vmas.get_mut(&vma.start) {
-                v.end = new_end;
-            }
+            self.vmas.update(vma.start, |v| v.end = new_end);
             if vma.shared && matches!(vma.backing, Backing::Anon) {
                 self.populate(old_end, new_end)?;
             }
@@ -88,7 +86,7 @@ impl MmInner {
         let mut pages = alloc::vec::Vec::new();
         self.aspace
             .for_each_mapped(old, end, |va, prot| pages.push((va, prot)));
-        self.vmas.insert(dest, nv);
+        self.vmas.insert(nv);
         for (va, prot) in pages {
             if let (Some((f, _)), Some(kind)) = (self.aspace.lookup(va), self.aspace.kind(va)) {
                 self.aspace
@@ -126,7 +124,7 @@ impl MmInner {
         let mut pages = alloc::vec::Vec::new();
         self.aspace
             .for_each_mapped(old, end, |va, prot| pages.push((va, prot)));
-        self.vmas.insert(dest, nv);
+        self.vmas.insert(nv);
         for (va, prot) in pages {
             if let Some((f, kind)) = self.aspace.unmap(va) {
                 self.aspace
@@ -165,7 +163,7 @@ impl MmInner {
         }
         self.unmap(old, old + old_len);
         let shared_anon = nv.shared && matches!(nv.backing, Backing::Anon);
-        self.vmas.insert(dest, nv);
+        self.vmas.insert(nv);
         self.merge_around(dest, dest + new_len);
         if shared_anon {
             self.populate(dest, dest + new_len)?;

@@ -80,9 +80,7 @@ impl MmInner {
     fn set_uffd(&mut self, start: usize, end: usize, u: Option<Arc<Uffd>>) {
         self.split_at(start);
         self.split_at(end);
-        for (_, v) in self.vmas.range_mut(start..end) {
-            v.uffd = u.clone();
-        }
+        self.vmas.update_range(start..end, |v| v.uffd = u.clone());
         let keys: Vec<(usize, usize)> = self
             .vmas
             .range(start..end)

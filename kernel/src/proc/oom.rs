@@ -72,7 +72,8 @@ pub fn kill(p: &Arc<Process>) {
     let (vm, rss) = {
         let mm = p.mm();
         let rss = mm.rss().total() * 4;
-        let vm = mm.inner.lock().total_vm() / 1024;
+        // Without the lock: the victim may hold it (a fault asleep).
+        let vm = mm.vm_sizes().total * 4;
         (vm, rss)
     };
     let comm = p

@@ -44,6 +44,8 @@ pub(super) struct Usage {
     pub pss_locked_frac: u64,
     /// Page-table pages of the whole address space (VmPTE).
     pub page_tables: u64,
+    /// The program's text (statm's text: Linux's end_code - start_code, in pages).
+    pub text: u64,
 }
 
 impl Usage {
@@ -168,11 +170,11 @@ fn vma_usage(m: &MmInner, v: &Vma, exe: &[u8]) -> Usage {
     u
 }
 
-/// The whole address space of `p` (zeros for a zombie, which has none): the resident set
-/// from the address space's counters (Linux's get_mm_counter: no lock, so that ps and top
-/// never wait for, nor hold up, a thread of the process), the sizes from the VMAs (`sizes`: the address space's lock,
-/// held for a pass over the VMAs and none over the page tables).
-pub(super) fn usage(p: &Process, sizes: bool) -> Usage {
+/// The whole address space of `p` (zeros for a zombie, which has none), from the address
+/// space's counters and no lock (Linux's get_mm_counter and total_vm, data_vm, ...: ps and
+/// top never wait for, nor hold up, a thread of the process): the resident set by kind, the
+/// sizes (VmSize, VmData, VmStk, VmExe, VmLib, VmLck, VmPeak) and the page tables (VmPTE).
+pub(super) fn usage(p: &Process) -> Usage {
     let mut total = Usage::default();
     if p.exit_status.lock().is_some() {
         return total;
@@ -184,16 +186,24 @@ pub(super) fn usage(p: &Process, sizes: bool) -> Usage {
     total.file = r.file as u64;
     total.shmem = r.shmem as u64;
     total.peak_rss = mm.peak_resident_pages() as u64;
-    if !sizes {
-        return total;
+    let s = mm.vm_sizes();
+    total.size = s.total as u64;
+    total.data = s.data as u64;
+    total.stack = s.stack as u64;
+    total.locked = s.locked as u64;
+    // Linux's task_mem: the text at most what is executable, the libraries the rest.
+    total.text = mm.text_pages() as u64;
+    total.exe = total.text.min(s.exec as u64);
+    total.lib = s.exec as u64 - total.exe;
+    total.peak_size = mm.peak_vm_pages() as u64;
+    total.page_tables = mm.page_table_pages() as u64;
+    // Debug builds check the counters against the walk they replace, when the lock is free
+    // (under it no change is half done).
+    #[cfg(debug_assertions)]
+    if let Some(m) = mm.inner.try_lock() {
+        debug_assert!(m.vmas.counters_agree());
+        debug_assert_eq!(m.aspace.page_tables(), mm.page_table_pages());
     }
-    let exe = p.exe_path();
-    let m = mm.inner.lock();
-    for v in m.vmas.values() {
-        total.add(&vma_sizes(&m, v, &exe));
-    }
-    total.peak_size = (m.peak_vm() / 4096) as u64;
-    total.page_tables = m.aspace.page_tables() as u64;
     total
 }
 

@@ -193,11 +193,11 @@ pub(super) fn pid_content(t: &mut SeqText, pid: i32, f: PidFile, tid: i32) -> KR
     };
     let cr = p.cred.lock().clone();
     let tick = |ns: u64| ns / 10_000_000;
-    // The resident set comes from counters (no lock); the sizes from a pass over the VMAs
-    // under the address space's lock, for the files that show them.
+    // The resident set and the sizes come from the address space's counters (no lock).
     let usage = match f {
-        PidFile::Stat | PidFile::Statm | PidFile::Status => super::maps::usage(&p, true),
-        PidFile::OomScore => super::maps::usage(&p, false),
+        PidFile::Stat | PidFile::Statm | PidFile::Status | PidFile::OomScore => {
+            super::maps::usage(&p)
+        }
         _ => super::maps::Usage::default(),
     };
     let vsize = usage.size * 4096;
@@ -260,7 +260,7 @@ pub(super) fn pid_content(t: &mut SeqText, pid: i32, f: PidFile, tid: i32) -> KR
                 usage.size,
                 usage.rss,
                 usage.file + usage.shmem,
-                usage.exe,
+                usage.text,
                 usage.data + usage.stack
             );
         }

@@ -64,8 +64,7 @@ pub fn fcntl(c: &mut Call) -> SysResult {
             if !f.writable() {
                 return Err(Errno::EPERM);
             }
-            let mapped = writably_mapped(&inode);
-            crate::mm::pagecache::add_seals(&inode, arg as u32, mapped)?;
+            crate::mm::pagecache::add_seals(&inode, arg as u32)?;
             ok(0)
         }
         F_GET_SEALS => {
@@ -240,17 +239,4 @@ fn set_owner(c: &Call, f: &crate::fs::file::OpenFile, (kind, pid): (u32, i32)) -
     let cred = c.thread.proc_ref().cred.lock();
     *f.owner_ids.lock() = (cred.uid, cred.euid);
     ok(0)
-}
-
-/// Whether some address space maps `inode` shared and writable (F_SEAL_WRITE is then EBUSY).
-fn writably_mapped(inode: &Arc<dyn lintel_vfs::Inode>) -> bool {
-    let mut found = false;
-    crate::mm::for_each_mm(|mm| {
-        found |= mm.inner.lock().vmas.values().any(|v| {
-            v.shared
-                && v.prot.write
-                && matches!(&v.backing, crate::mm::Backing::File { inode: i, .. } if Arc::ptr_eq(i, inode))
-        });
-    });
-    found
 }

@@ -18,7 +18,7 @@ use lintel_vfs::Inode;
 pub(super) const SYSCALLS: &[Syscall] = &[Syscall::implemented(
     "madvise",
     madvise,
-    "MADV_DONTNEED(_LOCKED)/FREE drop private pages; MADV_REMOVE zeroes shared memory and punches shared file mappings; MADV_DONTFORK/DOFORK/WIPEONFORK/KEEPONFORK change what fork copies; MADV_RANDOM/SEQUENTIAL/NORMAL set how a fault reads the file around its page (the page alone, ahead, around it); MADV_WILLNEED reads a file mapping's pages into the page cache; other advice (hints) accepted; HWPOISON, SOFT_OFFLINE and COLLAPSE are EINVAL as in a kernel without memory-failure handling or THP",
+    "MADV_DONTNEED(_LOCKED) drops private pages and unmaps shared file and System V pages (faulted back from the file or segment; shared anonymous memory keeps its pages mapped); MADV_FREE drops private anonymous pages; MADV_REMOVE zeroes shared memory and punches shared file mappings; MADV_DONTFORK/DOFORK/WIPEONFORK/KEEPONFORK change what fork copies; MADV_RANDOM/SEQUENTIAL/NORMAL set how a fault reads the file around its page (the page alone, ahead, around it); MADV_WILLNEED reads a file mapping's pages into the page cache; other advice (hints) accepted; HWPOISON, SOFT_OFFLINE and COLLAPSE are EINVAL as in a kernel without memory-failure handling or THP",
 )];
 
 /// How one advice kept in the VMAs changes a VMA.
@@ -46,7 +46,8 @@ fn vma_advice(advice: usize) -> Option<(bool, SetAdvice)> {
 
 /// What madvise does to one part of the range, gathered under the address-space lock.
 enum Work {
-    /// Private pages dropped: the next touch reads zeros (or the file) again.
+    /// Pages unmapped: a private mapping's next touch reads zeros (or the file) again, a
+    /// shared file or segment mapping's maps the file's or segment's page again.
     Drop(usize, usize),
     /// Shared anonymous or System V memory zeroed in place (MADV_REMOVE: every sharer sees
     /// zeros, as after Linux's punch of the shmem object).
@@ -107,7 +108,15 @@ pub fn madvise(c: &mut Call) -> SysResult {
             break;
         }
         match advice {
-            MADV_DONTNEED | MADV_DONTNEED_LOCKED if !v.shared => work.push(Work::Drop(s, e)),
+            // Linux zaps the page-table entries of any mapping: private pages go (the next
+            // touch reads zeros or the file again), a shared file's or System V segment's
+            // pages stay in the file or segment and fault back from there. Shared anonymous
+            // memory keeps its entries: no object holds its pages but the page tables.
+            MADV_DONTNEED | MADV_DONTNEED_LOCKED
+                if !v.shared || matches!(v.backing, Backing::File { .. } | Backing::Shm(_)) =>
+            {
+                work.push(Work::Drop(s, e))
+            }
             MADV_FREE if v.shared || !matches!(v.backing, Backing::Anon) => {
                 failed = Some(Errno::EINVAL);
                 break;

@@ -131,12 +131,8 @@ pub(in crate::syscall) fn check_data(c: &Call, m: &crate::mm::MmInner, grow: usi
     if limit == u64::MAX {
         return Ok(());
     }
-    let data: usize = m
-        .vmas
-        .values()
-        .filter(|v| !v.shared && v.prot.write && v.end != m.stack_top && !v.flags.growsdown)
-        .map(|v| v.end - v.start)
-        .sum();
+    // Linux's data_vm, kept as the VMAs change.
+    let data = m.vmas.stat().sizes().data * crate::mm::PAGE;
     if (data as u64).saturating_add(grow as u64) > limit {
         return Err(Errno::ENOMEM);
     }
