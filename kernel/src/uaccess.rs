@@ -274,16 +274,11 @@ pub fn read_vec_partial(addr: usize, len: usize) -> KResult<Vec<u8>> {
 /// Per CPU: user copies are running under a spin lock (`write_bytes_locked`), so their faults
 /// must not be resolved (resolving may take the address space's sleeping lock and wait for
 /// the disk); the copy stops short instead, as under Linux's pagefault_disable.
-static NO_FAULT: [core::sync::atomic::AtomicU32; lintel_hal::smp::MAX_CPUS] =
-    [const { core::sync::atomic::AtomicU32::new(0) }; lintel_hal::smp::MAX_CPUS];
-
-fn no_fault_slot() -> &'static core::sync::atomic::AtomicU32 {
-    &NO_FAULT[lintel_hal::smp::cpu_index() % lintel_hal::smp::MAX_CPUS]
-}
+static NO_FAULT: lintel_hal::percpu::CpuCount = lintel_hal::percpu::CpuCount::new();
 
 /// Whether this CPU's user copies must not fault pages in now (see `write_bytes_locked`).
 pub fn faults_disabled() -> bool {
-    no_fault_slot().load(core::sync::atomic::Ordering::Relaxed) != 0
+    NO_FAULT.get() != 0
 }
 
 /// Copies `data` to user memory at `addr` from under a spin lock (a socket's receive queue):
@@ -293,9 +288,7 @@ pub fn faults_disabled() -> bool {
 /// (`proc::fault_in_writable`) and copies again. (The kernel is not preemptible and runs with
 /// interrupts off, so this CPU's flag covers exactly this copy.)
 pub fn write_bytes_locked(addr: usize, data: &[u8]) -> usize {
-    use core::sync::atomic::Ordering;
-    let slot = no_fault_slot();
-    slot.fetch_add(1, Ordering::Relaxed);
+    NO_FAULT.raise();
     let done = if write_bytes(addr, data).is_ok() {
         data.len()
     } else {
@@ -309,7 +302,7 @@ pub fn write_bytes_locked(addr: usize, data: &[u8]) -> usize {
         }
         done
     };
-    slot.fetch_sub(1, Ordering::Relaxed);
+    NO_FAULT.lower();
     done
 }
 
