@@ -318,6 +318,10 @@ pub struct IovDst<'a> {
     /// Where the last copy stopped at a page it could not fault in under the lock: the
     /// address and the length of its piece from there (`proc::fault_in_writable`).
     pub fault: Option<(usize, usize)>,
+    /// Faults taken by [`IovDst::retry_at`] in a row with no byte copied in between, and
+    /// `done` at the last of them.
+    stuck: u32,
+    last: usize,
 }
 
 impl<'a> IovDst<'a> {
@@ -328,16 +332,34 @@ impl<'a> IovDst<'a> {
             idx: 0,
             off: 0,
             fault: None,
+            stuck: 0,
+            last: usize::MAX,
         }
     }
 
     /// Goes back to `done` bytes written (a datagram copied again after a fault).
     pub fn rewind(&mut self, done: usize) {
-        // (The fault, if any, stays for the caller to fault in.)
-        let fault = self.fault.take();
-        *self = IovDst::new(self.iov);
-        self.fault = fault;
+        // (The fault, if any, stays for the caller to fault in; so does the count of faults
+        // that moved nothing on.)
+        self.done = 0;
+        self.idx = 0;
+        self.off = 0;
         self.skip(done);
+    }
+
+    /// Takes the fault the last copy stopped at, for the caller to fault in with no lock held
+    /// and copy again (`net::fault_in_recv`). None when there was none, or when the copies
+    /// have stopped moving on: the sixth fault in a row with no byte copied since the first
+    /// (a page unmapped again each time by another thread).
+    pub fn retry_at(&mut self) -> Option<(usize, usize)> {
+        let fault = self.fault.take()?;
+        self.stuck = if self.done == self.last {
+            self.stuck + 1
+        } else {
+            0
+        };
+        self.last = self.done;
+        (self.stuck <= 4).then_some(fault)
     }
 
     fn skip(&mut self, mut n: usize) {
