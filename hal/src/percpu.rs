@@ -1,4 +1,5 @@
-//! Per-CPU slots read without a lock: the kernel's current thread (issue 14's SMP work).
+//! Per-CPU state read without a lock: the kernel's current thread (issue 14's SMP work), and
+//! per-CPU nesting counts.
 //!
 //! A [`CpuSlot`] holds one `Option<Arc<T>>` per CPU. Only the CPU a slot belongs to reads or
 //! writes it, so a read is a plain load and a reference-count increment: no lock, nothing
@@ -15,10 +16,14 @@
 //!
 //! Other CPUs may ask which CPU's slot holds a given value ([`CpuSlot::holder`]): each slot
 //! also publishes its value's address in an atomic, for that question only.
+//!
+//! A [`CpuCount`] is one count per CPU of how deep that CPU is in something that nests (spin
+//! locks held, user copies that must not fault pages in), changed only by its own CPU, on
+//! the same grounds.
 
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use crate::smp::MAX_CPUS;
 
@@ -80,4 +85,53 @@ impl<T: ?Sized> CpuSlot<T> {
 /// or 0.
 fn addr_of<T: ?Sized>(v: Option<&Arc<T>>) -> usize {
     v.map_or(0, |v| Arc::as_ptr(v) as *const () as usize)
+}
+
+/// One nesting count per CPU, changed only by its own CPU (see the module comment): raised
+/// on the way into a section, lowered on the way out. A load and a store, not a locked
+/// read-modify-write: nothing else writes the count, and with interrupts off (as all kernel
+/// code runs) nothing on this CPU comes in between; an interrupt handler that did would leave
+/// the count as it found it.
+pub struct CpuCount {
+    counts: [AtomicU32; MAX_CPUS],
+}
+
+impl CpuCount {
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        CpuCount {
+            counts: [const { AtomicU32::new(0) }; MAX_CPUS],
+        }
+    }
+
+    #[inline]
+    fn here(&self) -> &AtomicU32 {
+        &self.counts[crate::smp::cpu_index() % MAX_CPUS]
+    }
+
+    /// This CPU's count now.
+    #[inline]
+    pub fn get(&self) -> u32 {
+        self.here().load(Ordering::Relaxed)
+    }
+
+    /// Raises this CPU's count by one; returns the count before.
+    #[inline]
+    pub fn raise(&self) -> u32 {
+        let c = self.here();
+        let old = c.load(Ordering::Relaxed);
+        c.store(old.wrapping_add(1), Ordering::Relaxed);
+        old
+    }
+
+    /// Lowers this CPU's count by one, not below 0 (a section left on another CPU than it
+    /// was entered on is a bug its user reports, and must not wrap the count; branch-free).
+    #[inline]
+    pub fn lower(&self) {
+        let c = self.here();
+        c.store(
+            c.load(Ordering::Relaxed).saturating_sub(1),
+            Ordering::Relaxed,
+        );
+    }
 }

@@ -18,10 +18,12 @@
 
 use core::fmt;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
+use lintel_hal::percpu::CpuCount;
+#[cfg(debug_assertions)]
 use lintel_hal::smp::MAX_CPUS;
 
-static HELD: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+static HELD: CpuCount = CpuCount::new();
 
 #[cfg(debug_assertions)]
 static WHERE: [spin::Mutex<Option<&'static core::panic::Location<'static>>>; MAX_CPUS] =
@@ -46,13 +48,14 @@ pub fn sleeping_with_spin_lock(what: &str) -> bool {
     true
 }
 
+#[cfg(debug_assertions)]
 fn cpu() -> usize {
     lintel_hal::smp::cpu_index() % MAX_CPUS
 }
 
 /// Spin locks this CPU holds now.
 pub fn held_here() -> u32 {
-    HELD[cpu()].load(Ordering::Relaxed)
+    HELD.get()
 }
 
 /// Where this CPU took its outermost spin lock (debug builds), for the report.
@@ -84,12 +87,8 @@ struct Count {
 impl Count {
     #[track_caller]
     fn new() -> Count {
-        // A load and a store, not a locked read-modify-write: only this CPU writes its own
-        // slot, and with interrupts off (as all kernel code runs) nothing on this CPU comes
-        // in between; an interrupt handler that did would leave the count as it found it.
-        let c = &HELD[cpu()];
-        let _old = c.load(Ordering::Relaxed);
-        c.store(_old.wrapping_add(1), Ordering::Relaxed);
+        // (A load and a store, not a locked read-modify-write: see `CpuCount`.)
+        let _old = HELD.raise();
         #[cfg(debug_assertions)]
         if _old == 0 {
             *WHERE[cpu()].lock() = Some(core::panic::Location::caller());
@@ -103,14 +102,10 @@ impl Count {
 
 impl Drop for Count {
     fn drop(&mut self) {
-        let c = &HELD[cpu()];
         // Saturating: a guard dropped on another CPU than it was taken on (a bug the sleep
         // check reports) must not wrap the count. A load and a store as in `Count::new`
         // (branch-free: the compare-and-swap loop this was cost two blocks of every unlock).
-        c.store(
-            c.load(Ordering::Relaxed).saturating_sub(1),
-            Ordering::Relaxed,
-        );
+        HELD.lower();
         #[cfg(feature = "lockdep")]
         lintel_lockdep::release(self.instance);
     }

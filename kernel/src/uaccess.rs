@@ -274,16 +274,11 @@ pub fn read_vec_partial(addr: usize, len: usize) -> KResult<Vec<u8>> {
 /// Per CPU: user copies are running under a spin lock (`write_bytes_locked`), so their faults
 /// must not be resolved (resolving may take the address space's sleeping lock and wait for
 /// the disk); the copy stops short instead, as under Linux's pagefault_disable.
-static NO_FAULT: [core::sync::atomic::AtomicU32; lintel_hal::smp::MAX_CPUS] =
-    [const { core::sync::atomic::AtomicU32::new(0) }; lintel_hal::smp::MAX_CPUS];
-
-fn no_fault_slot() -> &'static core::sync::atomic::AtomicU32 {
-    &NO_FAULT[lintel_hal::smp::cpu_index() % lintel_hal::smp::MAX_CPUS]
-}
+static NO_FAULT: lintel_hal::percpu::CpuCount = lintel_hal::percpu::CpuCount::new();
 
 /// Whether this CPU's user copies must not fault pages in now (see `write_bytes_locked`).
 pub fn faults_disabled() -> bool {
-    no_fault_slot().load(core::sync::atomic::Ordering::Relaxed) != 0
+    NO_FAULT.get() != 0
 }
 
 /// Copies `data` to user memory at `addr` from under a spin lock (a socket's receive queue):
@@ -293,9 +288,7 @@ pub fn faults_disabled() -> bool {
 /// (`proc::fault_in_writable`) and copies again. (The kernel is not preemptible and runs with
 /// interrupts off, so this CPU's flag covers exactly this copy.)
 pub fn write_bytes_locked(addr: usize, data: &[u8]) -> usize {
-    use core::sync::atomic::Ordering;
-    let slot = no_fault_slot();
-    slot.fetch_add(1, Ordering::Relaxed);
+    NO_FAULT.raise();
     let done = if write_bytes(addr, data).is_ok() {
         data.len()
     } else {
@@ -309,7 +302,7 @@ pub fn write_bytes_locked(addr: usize, data: &[u8]) -> usize {
         }
         done
     };
-    slot.fetch_sub(1, Ordering::Relaxed);
+    NO_FAULT.lower();
     done
 }
 
@@ -325,6 +318,10 @@ pub struct IovDst<'a> {
     /// Where the last copy stopped at a page it could not fault in under the lock: the
     /// address and the length of its piece from there (`proc::fault_in_writable`).
     pub fault: Option<(usize, usize)>,
+    /// Faults taken by [`IovDst::retry_at`] in a row with no byte copied in between, and
+    /// `done` at the last of them.
+    stuck: u32,
+    last: usize,
 }
 
 impl<'a> IovDst<'a> {
@@ -335,16 +332,34 @@ impl<'a> IovDst<'a> {
             idx: 0,
             off: 0,
             fault: None,
+            stuck: 0,
+            last: usize::MAX,
         }
     }
 
     /// Goes back to `done` bytes written (a datagram copied again after a fault).
     pub fn rewind(&mut self, done: usize) {
-        // (The fault, if any, stays for the caller to fault in.)
-        let fault = self.fault.take();
-        *self = IovDst::new(self.iov);
-        self.fault = fault;
+        // (The fault, if any, stays for the caller to fault in; so does the count of faults
+        // that moved nothing on.)
+        self.done = 0;
+        self.idx = 0;
+        self.off = 0;
         self.skip(done);
+    }
+
+    /// Takes the fault the last copy stopped at, for the caller to fault in with no lock held
+    /// and copy again (`net::fault_in_recv`). None when there was none, or when the copies
+    /// have stopped moving on: the sixth fault in a row with no byte copied since the first
+    /// (a page unmapped again each time by another thread).
+    pub fn retry_at(&mut self) -> Option<(usize, usize)> {
+        let fault = self.fault.take()?;
+        self.stuck = if self.done == self.last {
+            self.stuck + 1
+        } else {
+            0
+        };
+        self.last = self.done;
+        (self.stuck <= 4).then_some(fault)
     }
 
     fn skip(&mut self, mut n: usize) {

@@ -93,6 +93,14 @@ struct RssCounts {
     tables: AtomicUsize,
 }
 
+impl RssCounts {
+    /// The resident set (VmRSS): the parts' sum, exact for the address space's owner (the
+    /// only one that changes them).
+    fn total(&self) -> usize {
+        self.kind.iter().map(|k| k.load(Ordering::Relaxed)).sum()
+    }
+}
+
 /// Reads an address space's resident set without access to the address space
 /// ([`AddressSpace::rss_counter`]).
 #[derive(Clone)]
@@ -177,10 +185,9 @@ pub struct AddressSpace {
     /// the end (`remote_pending` says whether anything changed).
     defer_remote: bool,
     remote_pending: bool,
-    /// User pages mapped now (the resident set, VmRSS), kept here where every mapping is
-    /// made; `rss` has it by kind, and its high-water mark (VmHWM, ru_maxrss), for readers
-    /// without the address space.
-    resident: usize,
+    /// User pages mapped now by kind (their sum is the resident set, VmRSS), counted here
+    /// where every mapping is made, and its high-water mark (VmHWM, ru_maxrss), for readers
+    /// without the address space too.
     rss: Arc<RssCounts>,
 }
 
@@ -259,7 +266,6 @@ impl AddressSpace {
             tables: Arc::new(Tables(root)),
             defer_remote: false,
             remote_pending: false,
-            resident: 0,
             rss: Arc::new(RssCounts::default()),
         })
     }
@@ -279,14 +285,20 @@ impl AddressSpace {
 
     /// `n` more pages of `kind` mapped.
     fn counted_in(&mut self, kind: PageKind, n: usize) {
-        self.resident += n;
+        if n == 0 {
+            return;
+        }
         self.rss.kind[kind as usize].fetch_add(n, Ordering::Relaxed);
-        self.rss.peak.fetch_max(self.resident, Ordering::Relaxed);
+        // Only the owner (`&mut self`) raises the peak: compared first and stored only when
+        // the resident set passes it (no compare-and-swap loop on every fault).
+        let resident = self.rss.total();
+        if resident > self.rss.peak.load(Ordering::Relaxed) {
+            self.rss.peak.store(resident, Ordering::Relaxed);
+        }
     }
 
     /// The page a leaf entry `e` held is no longer mapped.
     fn counted_out(&mut self, e: u64) {
-        self.resident -= 1;
         self.rss.kind[PageKind::of(e) as usize].fetch_sub(1, Ordering::Relaxed);
     }
 
@@ -412,7 +424,7 @@ impl AddressSpace {
 
     /// Pages mapped in the user half now, PROT_NONE ones included (Linux counts them in Rss).
     pub fn resident(&self) -> usize {
-        self.resident
+        self.rss.total()
     }
 
     /// The most pages the user half has had mapped at once.
@@ -541,7 +553,8 @@ impl AddressSpace {
         if start >= end {
             return;
         }
-        let mut frames = alloc::vec::Vec::with_capacity(((end - start) / 4096).min(self.resident));
+        let mut frames =
+            alloc::vec::Vec::with_capacity(((end - start) / 4096).min(self.resident()));
         // One shootdown for the whole range; the frames (pages and tables) are freed after it.
         let deferred = core::mem::replace(&mut self.defer_remote, true);
         let mut tables = 0;

@@ -33,6 +33,19 @@ pub fn sigpipe_on_epipe<T>(r: KResult<T>, signal: bool) -> KResult<T> {
     r
 }
 
+/// A receive straight to user memory (`dst`: TCP, UDP, Unix) whose copy under the socket's
+/// lock stopped at a page not present: faults the pages in from there with no lock held, at
+/// most 256 KiB (a queue's window: what it could hand over next). None: copy again. Some: the
+/// receive ends, with the bytes copied so far, or EFAULT when there are none: the page cannot
+/// be written, or faulting in no longer moves the copy on ([`crate::uaccess::IovDst::retry_at`]).
+pub fn fault_in_recv(dst: &mut crate::uaccess::IovDst) -> Option<KResult<usize>> {
+    match dst.retry_at() {
+        Some((addr, len)) if crate::proc::fault_in_writable(addr, len.min(256 * 1024)) > 0 => None,
+        _ if dst.done > 0 => Some(Ok(dst.done)),
+        _ => Some(Err(Errno::EFAULT)),
+    }
+}
+
 /// SO_RCVTIMEO and SO_SNDTIMEO of a socket, in ns (0: wait forever).
 #[derive(Default)]
 pub struct SockTimeouts {

@@ -37,17 +37,30 @@ pub fn usercopy_fault(addr: usize, write: bool) -> bool {
 
 /// Faults in the pages of [addr, addr + len) for writing, as a copy there would (demand
 /// paging, copy-on-write), with no lock held: the bytes from `addr` up to the first page that
-/// cannot be written (0: not even the first; a copy there is EFAULT).
+/// cannot be written (0: not even the first; a copy there is EFAULT). A page already mapped
+/// writable is passed over: a copy there takes no fault, so none is resolved or counted
+/// (getrusage's ru_minflt counts the faults that happened, as Linux's does).
 pub fn fault_in_writable(addr: usize, len: usize) -> usize {
+    let Some(t) = crate::proc::try_current() else {
+        return 0;
+    };
+    let mm = t.process().mm();
     let end = addr
         .saturating_add(len)
         .min(lintel_hal::usercopy::user_end());
     let mut a = addr;
     while a < end {
-        if !usercopy_fault(a, true) {
+        let page = a & !4095;
+        let writable = mm
+            .inner
+            .lock()
+            .aspace
+            .lookup(page)
+            .is_some_and(|(_, p)| p.write);
+        if !writable && !usercopy_fault(a, true) {
             break;
         }
-        a = (a & !4095) + 4096;
+        a = page + 4096;
     }
     a.min(end).saturating_sub(addr)
 }

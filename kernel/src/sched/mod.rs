@@ -520,7 +520,7 @@ fn switch_away(yielding: bool, now: Option<u64>) {
             }
             requeued = st.is_runnable();
             drop(st);
-            charge(c, now, requeued, cpu);
+            charge(c, now, requeued);
             if requeued {
                 s.push_on(c.clone(), cpu, runq::Arrival::Moved, now);
             }
@@ -598,11 +598,11 @@ fn switch_away(yielding: bool, now: Option<u64>) {
     }
 }
 
-/// Ends the running thread's stint at `now`: its CPU time and its virtual runtime grow.
+/// Ends the running thread's stint at `now` (see [`account_stint`]).
 /// Also counts the switch away as getrusage sees it (involuntary when the thread is still
 /// runnable), under the same lock: switch_away takes it back in the rare case the thread is
 /// picked again.
-fn charge(t: &ThreadRef, now: u64, runnable: bool, cpu: usize) {
+fn charge(t: &ThreadRef, now: u64, runnable: bool) {
     let w = fair::weight_of(t);
     let mut ct = t.cpu_time().lock();
     if runnable {
@@ -610,16 +610,49 @@ fn charge(t: &ThreadRef, now: u64, runnable: bool, cpu: usize) {
     } else {
         ct.events.nvcsw += 1;
     }
-    if ct.running {
-        let d = now.saturating_sub(ct.since);
-        ct.total_ns += d;
-        cpustat::ran(cpu, d, t.user_time_ns().saturating_sub(ct.user_at_since));
-        ct.vruntime = ct.vruntime.saturating_add(fair::virtual_ns(d, w));
-        ct.running = false;
-        let since = ct.since;
-        drop(ct);
-        deadline::consume(t, since, now);
+    account_stint(t, ct, w, now, Stint::Ends);
+}
+
+/// What [`account_stint`] leaves of the running thread's stint.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stint {
+    /// The thread leaves the CPU.
+    Ends,
+    /// The thread runs on: a new stint starts at the accounting's `now`.
+    Restarts,
+}
+
+/// Charges the running thread `t`'s stint from `ct.since` up to `now` (`ct` is its CPU time,
+/// locked here; `w` its weight, read before the lock): its CPU time and the share of the CPU
+/// it ran on (cpustat) grow, its virtual runtime grows at `w`, and a deadline thread's budget
+/// pays for the stint (after `ct` is released: `sched_attr` is taken before `cpu_time`).
+/// Nothing for a thread that is not running. The one accounting of both the switch away
+/// ([`charge`]) and a reweighting ([`settle_stint`]).
+fn account_stint(
+    t: &ThreadRef,
+    mut ct: spin::MutexGuard<'_, CpuTime>,
+    w: u64,
+    now: u64,
+    then: Stint,
+) {
+    if !ct.running {
+        return;
     }
+    let since = ct.since;
+    let d = now.saturating_sub(since);
+    let user = t.user_time_ns();
+    ct.total_ns += d;
+    cpustat::ran(ct.cpu, d, user.saturating_sub(ct.user_at_since));
+    ct.vruntime = ct.vruntime.saturating_add(fair::virtual_ns(d, w));
+    match then {
+        Stint::Ends => ct.running = false,
+        Stint::Restarts => {
+            ct.since = now;
+            ct.user_at_since = user;
+        }
+    }
+    drop(ct);
+    deadline::consume(t, since, now);
 }
 
 /// The weight of `t` (its nice value or policy) is about to change: a running thread's stint so
@@ -634,20 +667,7 @@ pub fn settle_stint(t: &ThreadRef) {
     let _s = SCHED.lock();
     let now = crate::time::uptime_ns();
     let w = fair::weight_of(t);
-    let mut ct = t.cpu_time().lock();
-    if !ct.running {
-        return;
-    }
-    let since = ct.since;
-    let d = now.saturating_sub(since);
-    let user = t.user_time_ns();
-    ct.total_ns += d;
-    cpustat::ran(ct.cpu, d, user.saturating_sub(ct.user_at_since));
-    ct.vruntime = ct.vruntime.saturating_add(fair::virtual_ns(d, w));
-    ct.since = now;
-    ct.user_at_since = user;
-    drop(ct);
-    deadline::consume(t, since, now);
+    account_stint(t, t.cpu_time().lock(), w, now, Stint::Restarts);
 }
 
 /// sched_yield's fast path: whether the yield of `t`, this CPU's running thread, is a no-op

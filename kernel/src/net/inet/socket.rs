@@ -438,10 +438,6 @@ impl InetSocket {
         let mut dst = crate::uaccess::IovDst::new(iov);
         let mut from = None;
         let mut full = 0;
-        // Faults resolved without the copy moving on since (a page unmapped again each time
-        // by another thread): a few, then EFAULT.
-        let mut stuck = 0;
-        let mut last = usize::MAX;
         loop {
             let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || loop {
                 let start = dst.done;
@@ -476,28 +472,26 @@ impl InetSocket {
                     Err(e) => return Some(Err(e)),
                 }
             });
-            let Some((addr, len)) = dst.fault.take() else {
+            if dst.fault.is_none() {
                 let len = partial(dst.done, r)?;
                 return Ok(Received {
                     len,
                     from: if stream { None } else { from },
                     full: if stream { len } else { full },
                 });
-            };
-            stuck = if dst.done == last { stuck + 1 } else { 0 };
-            last = dst.done;
-            // At most what the queue could hand over next: its window's worth.
-            if stuck > 4 || crate::proc::fault_in_writable(addr, len.min(256 * 1024)) == 0 {
-                if dst.done == 0 && !stream && !peek {
-                    // Linux drops a datagram it could not copy (udp_recvmsg).
-                    let _ = super::with_quiet(|s| s.recv_with(self.id, 0, false, &mut |_| 0));
-                }
-                return partial(dst.done, Err(Errno::EFAULT)).map(|len| Received {
-                    len,
-                    from: None,
-                    full: len,
-                });
             }
+            let Some(end) = crate::net::fault_in_recv(&mut dst) else {
+                continue;
+            };
+            if end.is_err() && !stream && !peek {
+                // Linux drops a datagram it could not copy (udp_recvmsg).
+                let _ = super::with_quiet(|s| s.recv_with(self.id, 0, false, &mut |_| 0));
+            }
+            return end.map(|len| Received {
+                len,
+                from: None,
+                full: len,
+            });
         }
     }
 

@@ -163,7 +163,6 @@ impl UnixSocket {
         let mut cred = None;
         // The credentials of the read's first stretch (later ones from another sender end it).
         let mut cred_key: Option<(i32, u32, u32)> = None;
-        let (mut stuck, mut last) = (0, usize::MAX);
         let want = dst.len();
         loop {
             let r = POLL_WAIT.wait_interruptible(deadline, nonblock, || {
@@ -295,16 +294,8 @@ impl UnixSocket {
                 Err(e) => return Err(e),
                 Ok(None) => {}
             }
-            let Some((addr, len)) = dst.take_fault() else {
-                return Err(Errno::EFAULT);
-            };
-            stuck = if got == last { stuck + 1 } else { 0 };
-            last = got;
-            if stuck > 4 || crate::proc::fault_in_writable(addr, len.min(256 * 1024)) == 0 {
-                if got > 0 {
-                    return Ok((got, got, None, files, cred));
-                }
-                return Err(Errno::EFAULT);
+            if let Some(end) = dst.fault_in() {
+                return end.map(|got| (got, got, None, files, cred));
             }
         }
     }
@@ -418,10 +409,12 @@ impl RecvDst<'_> {
         }
     }
 
-    fn take_fault(&mut self) -> Option<(usize, usize)> {
+    /// A copy stopped short: [`crate::net::fault_in_recv`] for user memory (a kernel buffer
+    /// never stops short: EFAULT).
+    fn fault_in(&mut self) -> Option<KResult<usize>> {
         match self {
-            RecvDst::Buf(..) => None,
-            RecvDst::User(u) => u.fault.take(),
+            RecvDst::Buf(..) => Some(Err(Errno::EFAULT)),
+            RecvDst::User(u) => crate::net::fault_in_recv(u),
         }
     }
 }
