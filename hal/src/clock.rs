@@ -26,6 +26,12 @@ pub fn timer_name() -> &'static str {
     arch::clock::timer_name()
 }
 
+/// How the counter's rate was found, for the boot log: a description and, when it was
+/// measured against another clock, the measurement's error bound in parts per million.
+pub fn counter_rate_source() -> (&'static str, Option<u64>) {
+    arch::clock::counter_rate_source()
+}
+
 /// Nanoseconds since boot (monotonic zero).
 #[inline]
 pub fn monotonic_ns() -> u64 {

@@ -126,6 +126,16 @@ fn kernel_main(info: BootInfo) -> ! {
     // The cards become the IP stack's eth0, eth1...; `ip=` configures them.
     net::inet::device::attach(info.cmdline);
     info!("timer: {}, tickless idle", lintel_hal::clock::timer_name());
+    let (source, bound) = lintel_hal::clock::counter_rate_source();
+    let khz = lintel_hal::clock::counter_hz() / 1000;
+    match bound {
+        Some(ppm) => info!(
+            "clock: {}.{:03} MHz, {source} (within {ppm} ppm)",
+            khz / 1000,
+            khz % 1000
+        ),
+        None => info!("clock: {}.{:03} MHz, {source}", khz / 1000, khz % 1000),
+    }
     // Polled work of the boot CPU's timer: console input, disk completions, interval timers,
     // network timers and received frames, leap seconds.
     sched::on_tick(fs::tty::poll_input);

@@ -14,7 +14,7 @@
 //! - `clock`: `monotonic_ns`, `counter`, `counter_hz`, `counter_at_boot`, `counter_mult`,
 //!   `rtc_epoch_seconds`, `set_timer(deadline_ns)` (this CPU's one-shot timer at a monotonic
 //!   time, u64::MAX off; its interrupt ends an idle wait or returns from user mode as
-//!   `ReturnReason::Interrupt`; riscv64: SBI set_timer), `timer_name`;
+//!   `ReturnReason::Interrupt`; riscv64: SBI set_timer), `timer_name`, `counter_rate_source`;
 //! - `cpu`: `ELF_MACHINE`, `PLATFORM`, `hwcap`, `hwcap2`, `cpuinfo`, `hw_random`, `idle_wait`,
 //!   `halt_forever`, `disable_interrupts`;
 //! - `serial`: `write_byte`, `read_byte` (the console);

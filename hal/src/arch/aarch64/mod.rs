@@ -50,8 +50,8 @@ pub(crate) fn init_timer() {
 /// the PL031 RTC the wall clock.
 pub(crate) mod clock {
     pub(crate) use super::timer::{
-        counter, counter_at_boot, counter_hz, counter_mult, monotonic_ns, rtc_epoch_seconds,
-        set_timer, timer_name,
+        counter, counter_at_boot, counter_hz, counter_mult, counter_rate_source, monotonic_ns,
+        rtc_epoch_seconds, set_timer, timer_name,
     };
 }
 

@@ -81,6 +81,11 @@ fn program(deadline_ns: u64) {
     };
 }
 
+/// The counter's rate is the one CNTFRQ_EL0 gives.
+pub(crate) fn counter_rate_source() -> (&'static str, Option<u64>) {
+    ("CNTFRQ_EL0", None)
+}
+
 pub(crate) fn timer_name() -> &'static str {
     "arm generic timer (virtual, one-shot)"
 }

@@ -66,6 +66,11 @@ fn program(deadline_ns: u64) {
     super::sbi::set_timer(counter::count_at(deadline_ns));
 }
 
+/// The counter's rate is the device tree's timebase-frequency.
+pub(crate) fn counter_rate_source() -> (&'static str, Option<u64>) {
+    ("the device tree's timebase-frequency", None)
+}
+
 pub(crate) fn timer_name() -> &'static str {
     if cpu::has_sstc() {
         "Sstc stimecmp (one-shot)"

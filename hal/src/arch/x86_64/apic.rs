@@ -1,7 +1,8 @@
 //! Local APIC timer (one-shot deadlines: TSC-deadline mode when the CPU has it, else one-shot
-//! count mode), TSC calibration against the PIT, and the CMOS clock.
+//! count mode), the TSC's rate (from CPUID, else measured by `tsc`), and the CMOS clock.
 
 use super::cpu::{self, inb, outb};
+use super::tsc;
 use crate::arch::armed;
 use crate::mm::phys_to_virt;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -40,34 +41,6 @@ fn lapic_read(reg: usize) -> u32 {
     let base = LAPIC_BASE.load(Ordering::Relaxed) as usize;
     // SAFETY: as for lapic_write.
     unsafe { core::ptr::read_volatile((base + reg) as *const u32) }
-}
-
-/// Busy-waits `ms` milliseconds on PIT channel 2 (used only for calibration at boot).
-fn pit_wait_ms(ms: u32) {
-    let count = (1_193_182u32 * ms / 1000) as u16;
-    outb(0x61, (inb(0x61) & !0x02) | 0x01);
-    outb(0x43, 0xb0);
-    outb(0x42, count as u8);
-    outb(0x42, (count >> 8) as u8);
-    // Restart the count by toggling the gate.
-    let v = inb(0x61) & !0x01;
-    outb(0x61, v);
-    outb(0x61, v | 0x01);
-    let mut guard = 0u64;
-    while inb(0x61) & 0x20 == 0 {
-        guard += 1;
-        if guard > 50_000_000 {
-            break;
-        }
-    }
-}
-
-/// The most 10 ms PIT rounds `init` calibrates over.
-const CALIBRATION_ROUNDS: usize = 5;
-
-/// Whether two calibration rounds (TSC ticks over the same PIT interval) agree within 0.1 %.
-fn rounds_agree(a: u64, b: u64) -> bool {
-    a.abs_diff(b) * 1000 <= a.max(b)
 }
 
 /// The TSC's rate and, when the CPU gives its crystal's, the LAPIC timer's at divide-by-16
@@ -110,9 +83,10 @@ pub(crate) fn init() {
     TSC_DEADLINE.store(tsc_deadline, Ordering::Relaxed);
     lapic_write(0x3e0, 0x3); // divide by 16
     lapic_write(0x320, 1 << 16); // masked one-shot
+    lapic_restart();
 
     // The CPU may say what its TSC (and crystal, which feeds the LAPIC timer) count: then no
-    // PIT round is needed, unless the LAPIC timer is used in count mode and its rate is unknown.
+    // measurement is needed, unless the LAPIC timer is used in count mode and its rate is unknown.
     let known = cpuid_frequencies();
     if let Some((tsc_hz, lapic_hz)) = known.filter(|&(_, lapic)| lapic.is_some() || tsc_deadline) {
         set_tsc_hz(tsc_hz);
@@ -122,39 +96,52 @@ pub(crate) fn init() {
         return;
     }
 
-    // Otherwise calibrate the TSC and the LAPIC timer together over 10 ms rounds of the PIT
-    // and keep the shortest round (as Linux's pit_calibrate_tsc keeps its minimum): a round
-    // in which the CPU was held up (QEMU descheduled by a loaded host under TCG) sees the PIT
-    // expire late and counts too many ticks. One such round made every clock of the boot run
-    // several times slower than real time (sleeps and timeouts as much longer). Stop once two
-    // consecutive rounds agree within 0.1 % (a held-up round disagrees with its neighbours),
-    // after at most five.
-    let mut boot = None;
-    let mut best = (u64::MAX, 0u32);
-    let mut previous = None;
-    for _ in 0..CALIBRATION_ROUNDS {
-        lapic_write(0x380, u32::MAX);
-        let t0 = cpu::rdtsc();
-        pit_wait_ms(10);
-        let t1 = cpu::rdtsc();
-        let lapic_ticks = u32::MAX - lapic_read(0x390);
-        let d = t1.saturating_sub(t0).max(1);
-        if d < best.0 {
-            best = (d, lapic_ticks);
-        }
-        boot.get_or_insert(t0);
-        if previous.is_some_and(|p| rounds_agree(p, d)) {
-            break;
-        }
-        previous = Some(d);
-    }
-    let (tsc_ticks, lapic_ticks) = best;
-    // A TSC rate from CPUID is exact; the PIT's is kept for the LAPIC timer alone.
-    let tsc_hz = known.map_or(tsc_ticks * 100, |(hz, _)| hz);
+    // Otherwise measure the TSC and the LAPIC timer against the HPET's counter, else PIT
+    // channel 0 (`tsc`: each reference reading bracketed by TSC reads, so that a vCPU held up
+    // by a loaded host does not count as time). A TSC rate from CPUID is exact; the
+    // measurement is then kept for the LAPIC timer alone.
+    let m = tsc::measure_tsc(lapic_current).unwrap_or(tsc::Measured {
+        tsc_hz: 1_000_000_000,
+        lapic_hz: 0,
+        tsc_start: cpu::rdtsc(),
+        bound_ppm: 0,
+        source: tsc::Source::Unknown,
+    });
+    let (tsc_hz, source) = known.map_or((m.tsc_hz, m.source), |(hz, _)| (hz, tsc::Source::Cpuid));
     set_tsc_hz(tsc_hz);
-    TSC_BOOT.store(boot.unwrap_or(0), Ordering::Relaxed);
-    LAPIC_HZ.store((lapic_ticks as u64 * 100).max(100_000), Ordering::Relaxed);
+    TSC_BOOT.store(m.tsc_start, Ordering::Relaxed);
+    LAPIC_HZ.store(m.lapic_hz.max(100_000), Ordering::Relaxed);
+    CALIBRATION.store(
+        ((source as u64) << 32) | m.bound_ppm.min(u32::MAX as u64),
+        Ordering::Relaxed,
+    );
     start_timer();
+}
+
+/// The LAPIC timer's current count (a measurement reads it at its ends).
+fn lapic_current() -> u32 {
+    lapic_read(0x390)
+}
+
+/// Starts the LAPIC timer counting down from `u32::MAX` (masked: it interrupts no one).
+fn lapic_restart() {
+    lapic_write(INITIAL_COUNT, u32::MAX);
+}
+
+/// How the TSC's rate was found: the `tsc::Source` in the high half, the measurement's error
+/// bound in ppm in the low half (for the boot log).
+static CALIBRATION: AtomicU64 = AtomicU64::new(0);
+
+/// How the TSC's rate was found, and the measurement's error bound in ppm.
+pub(crate) fn counter_rate_source() -> (&'static str, Option<u64>) {
+    let c = CALIBRATION.load(Ordering::Relaxed);
+    let bound = Some(c & 0xffff_ffff);
+    match c >> 32 {
+        x if x == tsc::Source::Hpet as u64 => ("TSC measured against the HPET", bound),
+        x if x == tsc::Source::Pit as u64 => ("TSC measured against PIT channel 0", bound),
+        x if x == tsc::Source::Unknown as u64 => ("TSC rate unknown, taken as 1 GHz", None),
+        _ => ("TSC rate from CPUID", None),
+    }
 }
 
 /// Puts this CPU's timer into its one-shot mode, unmasked and not armed: it interrupts only

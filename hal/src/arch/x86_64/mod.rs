@@ -15,6 +15,7 @@ pub(crate) mod signal;
 pub(crate) mod smp;
 pub(crate) mod switch;
 pub(crate) mod trap;
+mod tsc;
 pub(crate) mod usercopy;
 pub(crate) mod vdso;
 pub(crate) mod xstate;
@@ -93,8 +94,8 @@ pub(crate) fn init_timer() {
 /// the RTC.
 pub(crate) mod clock {
     pub(crate) use super::apic::{
-        monotonic_ns, rtc_epoch_seconds, set_timer, timer_name, tsc_boot as counter_at_boot,
-        tsc_hz as counter_hz, tsc_mult as counter_mult,
+        counter_rate_source, monotonic_ns, rtc_epoch_seconds, set_timer, timer_name,
+        tsc_boot as counter_at_boot, tsc_hz as counter_hz, tsc_mult as counter_mult,
     };
     pub(crate) use super::cpu::rdtsc as counter;
 }
