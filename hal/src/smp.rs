@@ -53,6 +53,12 @@ const START_TIMEOUT_NS: u64 = 1_000_000_000;
 static ONLINE: AtomicU64 = AtomicU64::new(1);
 /// CPUs in the scheduler's idle wait, without the lock (polling or halted).
 static IDLE: AtomicU64 = AtomicU64::new(0);
+
+/// Whether this CPU is in [`idle_unlocked`]'s wait (it touches no user memory there).
+#[allow(dead_code)] // x86_64 only (its shootdown answer)
+pub(crate) fn idle_here() -> bool {
+    IDLE.load(Ordering::Relaxed) & (1u64 << cpu_index()) != 0
+}
 /// The idle CPUs past their polling phase, that halt: only these need a wake-up IPI.
 static HALTING: AtomicU64 = AtomicU64::new(0);
 /// Idle CPUs some other CPU asked to look again ([`wake_idle_cpu`]) while they polled.

@@ -43,3 +43,5 @@ pub(crate) fn paging_init() {
 }
 pub use paging::activate_kernel;
 pub(crate) use paging::identity_root;
+#[allow(unused_imports)] // x86_64 only (its shootdown answer)
+pub(crate) use paging::kernel_root;

@@ -244,6 +244,12 @@ fn copy_kernel_half(kernel: u64, root: u64) {
     }
 }
 
+/// The kernel's own root table (physical address).
+#[allow(dead_code)] // x86_64 only (its shootdown answer)
+pub(crate) fn kernel_root() -> u64 {
+    *KERNEL_ROOT.get().expect("paging not initialized")
+}
+
 /// Switches to the kernel's own page tables (used when no user address space is current).
 pub fn activate_kernel() {
     let root = *KERNEL_ROOT.get().expect("paging not initialized");
@@ -768,6 +774,29 @@ pub(crate) fn detach_kernel_table(va: usize) -> Option<Frame> {
     Some(Frame::from_phys(leaf as usize))
 }
 
+/// The user half goes with the address space (Linux's exit_mmap): an idle CPU or a kernel
+/// thread keeps the last user root loaded (lazy TLB) and, through an [`Activator`], the root,
+/// not the tables and memory under it. Each of the root's user entries is cleared, the CPUs
+/// that have the root loaded are told to flush, then what it led to is freed (no allocation:
+/// this runs when an exiting process gives its memory back, maybe with none left).
+impl Drop for AddressSpace {
+    fn drop(&mut self) {
+        for i in 0..KERNEL_ROOT_FIRST {
+            let e = entry(self.root, i);
+            if !present(e) {
+                continue;
+            }
+            set_entry(self.root, i, 0);
+            if self.is_active() {
+                // SAFETY: this address space's root is the active one.
+                unsafe { mmu::reload_root(self.root) };
+            }
+            crate::smp::shootdown(self.root);
+            Self::free_tables(addr(e), levels() - 2);
+        }
+    }
+}
+
 /// The root table at the address it holds, and the user half under it.
 struct Tables(u64);
 
@@ -793,6 +822,11 @@ impl Drop for Tables {
 pub struct Activator(Arc<Tables>);
 
 impl Activator {
+    /// Whether this address space's root is the one loaded in this CPU.
+    pub fn is_active(&self) -> bool {
+        active_root() == self.0 .0
+    }
+
     pub fn activate(&self) {
         if active_root() != self.0 .0 {
             // SAFETY: the root is a valid root table whose kernel half is the kernel's, kept

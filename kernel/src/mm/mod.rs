@@ -220,6 +220,12 @@ pub fn set_special_pages(pages: fn(&str, usize) -> Option<Frame>) {
 static ACTIVE: [Mutex<Weak<Mm>>; lintel_hal::smp::MAX_CPUS] =
     [const { Mutex::new(Weak::new()) }; lintel_hal::smp::MAX_CPUS];
 
+/// The page tables of the user root each CPU last loaded, by CPU index: held while the CPU
+/// keeps that root loaded through idle and kernel threads (lazy TLB), so that it never runs on
+/// freed tables. Shootdowns reach such a CPU, its active root being the address space's.
+static LAZY: [Mutex<Option<lintel_hal::mm::Activator>>; lintel_hal::smp::MAX_CPUS] =
+    [const { Mutex::new(None) }; lintel_hal::smp::MAX_CPUS];
+
 /// This CPU's slot in [`ACTIVE`].
 fn active_slot() -> &'static Mutex<Weak<Mm>> {
     &ACTIVE[cpu_slot()]
@@ -327,7 +333,15 @@ impl Mm {
     /// the lock: a thread resuming (the scheduler calls this) may find it held by a fault
     /// asleep on the disk, its own or another thread's.
     pub fn activate(self: &Arc<Self>) {
-        self.activator.activate();
+        if !self.activator.is_active() {
+            self.activator.activate();
+            // The CPU keeps this root loaded when it goes idle or runs a kernel thread (lazy
+            // TLB: no CR3 write, which empties the TLB, unless another address space runs):
+            // this reference keeps its tables until the CPU loads another one. The previous
+            // root's reference goes after the switch (its tables may be freed with it).
+            let previous = LAZY[cpu_slot()].lock().replace(self.activator.clone());
+            drop(previous);
+        }
         // A switch between threads of one process finds itself there: no reference count
         // down and up (issue 21). The slot's weak reference keeps the allocation, so no other
         // address space can be at this address while it is there.

@@ -53,7 +53,7 @@ impl Schedulable for KThread {
     }
 
     fn resumed(&self) {
-        lintel_hal::mm::activate_kernel();
+        // The last user root stays loaded (lazy TLB): kernel threads use the kernel half only.
     }
 
     fn interrupted(&self, _restart: Errno) -> Option<Errno> {
@@ -85,8 +85,6 @@ pub fn spawn(name: &'static str, body: fn()) -> KResult<Arc<KThread>> {
     let task = Task::new(
         stack,
         move || {
-            // First run: not through `switch_away`'s return, which calls `resumed`.
-            lintel_hal::mm::activate_kernel();
             body();
             super::exit_current();
         },

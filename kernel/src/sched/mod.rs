@@ -890,8 +890,10 @@ pub fn idle_loop() -> ! {
             (!s.cpus[cpu].queue.is_empty(), gen)
         };
         if has_work {
+            // Back here with the last thread's root still loaded (lazy TLB, as Linux's idle
+            // task): reloading the kernel's would empty the TLB for nothing when the same
+            // address space runs next.
             switch_away(false, None);
-            lintel_hal::mm::activate_kernel();
             continue;
         }
         arm_timer();

@@ -207,10 +207,19 @@ pub(crate) fn serve_requests() {
     // after reading `n` answers them all.
     let n = asked.load(Ordering::Acquire);
     if done.load(Ordering::Relaxed) != n {
-        let root = super::mmu::active_root();
-        // SAFETY: reloading the active root flushes this CPU's non-global translations and
-        // changes nothing else.
-        unsafe { super::mmu::reload_root(root) };
+        if crate::smp::idle_here() {
+            // An idle CPU keeps the last user root loaded (lazy TLB) until asked to flush it:
+            // it leaves it then for the kernel's, so that further shootdowns of that address
+            // space pass it by (Linux's leave_mm); the next user thread loads its own.
+            // SAFETY: the kernel root maps the kernel half; writing CR3 flushes this CPU's
+            // non-global translations.
+            unsafe { super::mmu::activate_root(crate::mm::kernel_root()) };
+        } else {
+            let root = super::mmu::active_root();
+            // SAFETY: reloading the active root flushes this CPU's non-global translations
+            // and changes nothing else.
+            unsafe { super::mmu::reload_root(root) };
+        }
         done.store(n, Ordering::Release);
     }
 }
