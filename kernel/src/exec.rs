@@ -3,7 +3,7 @@
 //! return, so a failed exec leaves the caller untouched.
 
 use crate::fs;
-use crate::mm::{self, page_down, page_up, Backing, Mm, Vma};
+use crate::mm::{self, page_down, page_up, Backing, Mm, ProgramLayout, Vma};
 use crate::proc::{signal, Thread};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -447,6 +447,12 @@ pub fn execve(
         if code.0 < code.1 {
             m.set_code(code.0, code.1);
         }
+        // And its data as Linux's start_data and end_data: the highest segment start and the
+        // highest file end of all segments.
+        let data = info.segments.iter().fold((0usize, 0usize), |(lo, hi), s| {
+            let at = (s.vaddr as usize).wrapping_add(bias);
+            (lo.max(at), hi.max(at.saturating_add(s.filesz as usize)))
+        });
         let mut entry = (info.header.entry as usize).wrapping_add(bias);
         let mut interp_base = 0;
         if let Some((idn, ii)) = &interp {
@@ -475,9 +481,26 @@ pub fn execve(
             Some(b) if info.header.kind == ElfKind::Dyn && interp.is_none() => b,
             _ => end + layout.brk_shift,
         };
-        Ok((new_mm, info, bias, entry, phdr, interp_base, end, vdso))
+        let parts = ProgramLayout {
+            start_code: if code.0 < code.1 { code.0 } else { 0 },
+            end_code: code.1,
+            start_data: data.0,
+            end_data: data.1,
+            ..Default::default()
+        };
+        Ok((
+            new_mm,
+            info,
+            bias,
+            entry,
+            phdr,
+            interp_base,
+            end,
+            vdso,
+            parts,
+        ))
     })();
-    let (new_mm, info, bias, entry, phdr, interp_base, brk, vdso) = match built {
+    let (new_mm, info, bias, entry, phdr, interp_base, brk, vdso, parts) = match built {
         Ok(b) => b,
         Err(e) => {
             crate::debug!(
@@ -552,6 +575,15 @@ pub fn execve(
         m.brk_start = brk;
         m.brk = brk;
     }
+    new_mm.set_program_layout(ProgramLayout {
+        start_brk: brk,
+        start_stack: image.sp as usize,
+        arg_start: image.arg_start as usize,
+        arg_end: image.arg_end as usize,
+        env_start: image.arg_end as usize,
+        env_end: image.env_end as usize,
+        ..parts
+    });
 
     // A table shared with other threads or processes (CLONE_FILES) is left to them:
     // close-on-exec closes only the caller's copy (Linux's unshare_files). The other threads

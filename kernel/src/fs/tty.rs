@@ -431,6 +431,23 @@ fn ctty_of(held: Option<Arc<dyn core::any::Any + Send + Sync>>) -> Option<Arc<Tt
     held?.downcast::<Tty>().ok()
 }
 
+/// /proc/PID/stat's tty_nr and tpgid: the controlling terminal's device number in Linux's
+/// new_encode_dev form and its foreground process group; 0 and -1 without one. The console
+/// is the serial port (4, 64), as on Linux booted with console=ttyS0.
+pub fn stat_numbers(p: &Process) -> (u64, i32) {
+    let Some(tty) = ctty_of(p.ctty.lock().clone()) else {
+        return (0, -1);
+    };
+    let (major, minor) = if tty.index == u32::MAX {
+        (4u64, 64u64)
+    } else {
+        (136, tty.index as u64)
+    };
+    let nr = (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12);
+    let fg = tty.pgrp.load(Ordering::Relaxed);
+    (nr, if fg > 0 { fg } else { -1 })
+}
+
 /// Called when a session leader exits: its terminal loses its session.
 pub fn session_ended(p: &Process) {
     let fg = {

@@ -194,6 +194,25 @@ pub struct Mm {
     /// Linux's pkey_allocation_map. Without protection keys it only records that pkey_alloc
     /// took key 0 once (and could not give it back), after which it says ENOSPC.
     pub pkeys: core::sync::atomic::AtomicU32,
+    /// Where exec put the program's parts (/proc/PID/stat), read without `inner`'s lock.
+    layout: Mutex<ProgramLayout>,
+}
+
+/// The addresses exec chose for the program's text, data, heap, stack and strings, as Linux
+/// keeps them in its mm_struct (start_code .. env_end) and /proc/PID/stat shows them.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct ProgramLayout {
+    pub start_code: usize,
+    pub end_code: usize,
+    pub start_data: usize,
+    pub end_data: usize,
+    pub start_brk: usize,
+    /// The stack pointer the program started with (at argc).
+    pub start_stack: usize,
+    pub arg_start: usize,
+    pub arg_end: usize,
+    pub env_start: usize,
+    pub env_end: usize,
 }
 
 /// Where the frames of `Backing::Special` mappings come from (the vDSO and its data page):
@@ -281,6 +300,7 @@ impl Mm {
             }),
             membarrier: core::sync::atomic::AtomicU32::new(0),
             pkeys: core::sync::atomic::AtomicU32::new(0),
+            layout: Mutex::new(ProgramLayout::default()),
         });
         LIVE.lock()
             .insert(Arc::as_ptr(&mm) as usize, Arc::downgrade(&mm));
@@ -306,6 +326,15 @@ impl Mm {
     /// Page-table pages below the root (VmPTE), without the lock.
     pub fn page_table_pages(&self) -> usize {
         self.rss.page_tables()
+    }
+
+    /// Where exec put the program's parts.
+    pub fn program_layout(&self) -> ProgramLayout {
+        *self.layout.lock()
+    }
+
+    pub fn set_program_layout(&self, l: ProgramLayout) {
+        *self.layout.lock() = l;
     }
 
     /// Pages of the program's text (statm's text, VmExe), without the lock.
@@ -370,6 +399,7 @@ impl Mm {
         child
             .pkeys
             .store(pkeys, core::sync::atomic::Ordering::Relaxed);
+        child.set_program_layout(self.program_layout());
         {
             let mut p = self.inner.lock();
             // The child's, which no one else can reach yet, always after the parent's.

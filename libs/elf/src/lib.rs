@@ -275,6 +275,11 @@ pub struct StackImage {
     pub sp: u64,
     pub argv_ptr: u64,
     pub envp_ptr: u64,
+    /// The argument strings are [arg_start, arg_end), the environment's [arg_end, env_end)
+    /// (Linux's mm arg_start, arg_end = env_start, env_end).
+    pub arg_start: u64,
+    pub arg_end: u64,
+    pub env_end: u64,
     /// The auxiliary vector as (key, value) words up to and including AT_NULL
     /// (/proc/PID/auxv).
     pub auxv: Vec<u8>,
@@ -311,6 +316,7 @@ pub fn build_initial_stack(
             return Err(Errno::E2BIG);
         }
     }
+    let arg_end_pos = strings.len();
     let mut env_pos = Vec::with_capacity(envp.len());
     for e in envp {
         env_pos.push(add(e, &mut strings)?);
@@ -318,6 +324,7 @@ pub fn build_initial_stack(
             return Err(Errno::E2BIG);
         }
     }
+    let env_end_pos = strings.len();
     let execfn_pos = add(execfn, &mut strings)?;
     strings.extend_from_slice(&[0u8; 8]);
     let strings_start = stack_top - strings.len() as u64;
@@ -404,6 +411,9 @@ pub fn build_initial_stack(
         sp,
         argv_ptr,
         envp_ptr,
+        arg_start: strings_start,
+        arg_end: addr_of(arg_end_pos),
+        env_end: addr_of(env_end_pos),
         auxv: auxv_bytes,
     })
 }

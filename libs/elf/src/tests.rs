@@ -248,6 +248,14 @@ fn stack_layout() {
         assert_eq!(&rd_str(&img, top, p), a);
     }
     assert_eq!(rd(&img, top, img.sp + 32), 0);
+    // The strings as /proc/PID/cmdline and environ would read them from memory.
+    assert_eq!(rd(&img, top, img.sp + 8), img.arg_start);
+    assert_eq!(
+        img.arg_end - img.arg_start,
+        b"/bin/prog\0a\0bc\0".len() as u64
+    );
+    assert_eq!(rd(&img, top, img.sp + 40), img.arg_end);
+    assert_eq!(img.env_end - img.arg_end, b"HOME=/\0X=1\0".len() as u64);
     assert_eq!(img.envp_ptr, img.sp + 40);
     for (i, e) in envp.iter().enumerate() {
         let p = rd(&img, top, img.envp_ptr + 8 * i as u64);

@@ -155,6 +155,39 @@ pub(super) fn fdinfo_content(t: &mut SeqText, pid: i32, fd: i32, tid: i32) -> KR
     Ok(())
 }
 
+/// A process's signal sets as /proc shows them (status's SigPnd .. SigCgt, stat's fields 31 to
+/// 34): bit n - 1 for signal n.
+struct SignalSets {
+    /// Pending for the thread shown, for the whole process, and both (stat's "signal").
+    own: u64,
+    shared: u64,
+    pending: u64,
+    blocked: u64,
+    ignored: u64,
+    caught: u64,
+}
+
+fn signal_sets(p: &Process, thread: Option<&Arc<Thread>>) -> SignalSets {
+    let own = thread.map_or(0, |t| t.pending.lock().set.0);
+    let shared = p.shared_pending.lock().set.0;
+    let (mut ignored, mut caught) = (0u64, 0u64);
+    for (i, a) in p.sigactions.get().lock().iter().enumerate() {
+        if a.handler == crate::proc::signal::SIG_IGN {
+            ignored |= 1 << i;
+        } else if a.handler != crate::proc::signal::SIG_DFL {
+            caught |= 1 << i;
+        }
+    }
+    SignalSets {
+        own,
+        shared,
+        pending: own | shared,
+        blocked: thread.map_or(0, |t| t.sigmask.lock().0),
+        ignored,
+        caught,
+    }
+}
+
 /// The contents of /proc/PID/`f`, or of /proc/PID/task/`tid`/`f` (`tid` non-zero: stat,
 /// status and comm then describe that thread), written to `t`.
 pub(super) fn pid_content(t: &mut SeqText, pid: i32, f: PidFile, tid: i32) -> KResult<()> {
@@ -224,15 +257,33 @@ pub(super) fn pid_content(t: &mut SeqText, pid: i32, f: PidFile, tid: i32) -> KR
                 .first()
                 .map_or(0, |t| t.pi_boost.load(Ordering::Relaxed));
             let processor = threads.first().map_or(0, |t| t.cpu.lock().cpu);
-            let _ = writeln!(
+            let (tty_nr, tpgid) = crate::fs::tty::stat_numbers(&p);
+            // The addresses and the exit code only to an observer that may trace the
+            // process, as Linux's do_task_stat (text bounds then read 1, the rest 0).
+            let permitted = match proc::try_current() {
+                Some(me) => proc::ptrace_may_access(me.proc_ref(), &p, proc::Creds::Fs),
+                None => true,
+            };
+            let l = if zombie {
+                None
+            } else {
+                Some(p.mm().program_layout())
+            };
+            let code = |v: usize| l.map_or(0, |_| if permitted { v } else { 1 });
+            let shown = |v: usize| l.filter(|_| permitted).map_or(0, |_| v);
+            let l = l.unwrap_or_default();
+            let signals = signal_sets(&p, threads.first());
+            let _ = write!(
                 t,
-                "{} ({}) {} {} {} {} 0 -1 4194304 {} {} {} {} {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 {} {} {} 0 0 0 0 0 0 0 0 0 0 0",
+                "{} ({}) {} {} {} {} {} {} 4194304 {} {} {} {} {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 {} {} {} 0 0 {} {} {} {} 0 0 0 17 {} {} {} 0 0 0",
                 shown_pid,
                 comm_of(&p, &threads),
                 state,
                 p.ppid(),
                 p.pgid.load(Ordering::Relaxed),
                 p.sid.load(Ordering::Relaxed),
+                tty_nr,
+                tpgid,
                 ev.min_flt,
                 cev.min_flt,
                 ev.maj_flt,
@@ -247,9 +298,32 @@ pub(super) fn pid_content(t: &mut SeqText, pid: i32, f: PidFile, tid: i32) -> KR
                 tick(p.start_ns),
                 vsize,
                 rss_pages,
+                code(l.start_code),
+                code(l.end_code),
+                shown(l.start_stack),
+                signals.pending,
+                signals.blocked,
+                signals.ignored,
+                signals.caught,
                 processor,
                 if sched.is_rt() { sched.rt_priority } else { 0 },
                 sched.policy
+            );
+            let _ = writeln!(
+                t,
+                " {} {} {} {} {} {} {} {}",
+                shown(l.start_data),
+                shown(l.end_data),
+                shown(l.start_brk),
+                shown(l.arg_start),
+                shown(l.arg_end),
+                shown(l.env_start),
+                shown(l.env_end),
+                if permitted {
+                    p.exit_status.lock().unwrap_or(0)
+                } else {
+                    0
+                },
             );
         }
         // size resident shared text lib data 0, in pages.
@@ -272,17 +346,9 @@ pub(super) fn pid_content(t: &mut SeqText, pid: i32, f: PidFile, tid: i32) -> KR
             } else {
                 leader.cloned()
             };
-            let blocked = leader.map(|t| t.sigmask.lock().0).unwrap_or(0);
-            let pnd = leader.map(|t| t.pending.lock().set.0).unwrap_or(0);
-            let shd = p.shared_pending.lock().set.0;
-            let (mut ign, mut cgt) = (0u64, 0u64);
-            for (i, a) in p.sigactions.get().lock().iter().enumerate() {
-                if a.handler == crate::proc::signal::SIG_IGN {
-                    ign |= 1 << i;
-                } else if a.handler != crate::proc::signal::SIG_DFL {
-                    cgt |= 1 << i;
-                }
-            }
+            let signals = signal_sets(&p, leader);
+            let (pnd, shd, blocked) = (signals.own, signals.shared, signals.blocked);
+            let (ign, cgt) = (signals.ignored, signals.caught);
             let allowed = leader.map_or(1, |t| *t.affinity.lock()) & lintel_hal::smp::cpu_mask();
             let rss_kb = usage.rss * 4;
             let _ = write!(
