@@ -18,13 +18,19 @@
 #define _GNU_SOURCE
 #include "lintel_test.h"
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+/* <linux/futex.h> values (musl-gcc has no kernel headers). */
+#define FUTEX_WAIT_PRIVATE 128
+#define FUTEX_WAKE_PRIVATE 129
 
 #define CREAT_ROUNDS 200
 #define OPENERS 4
@@ -104,8 +110,13 @@ static atomic_int spawned_left;
 static void *child(void *arg) {
     (void)arg;
     atomic_fetch_add(&spawned_ran, 1);
-    /* Stay alive until every spawner has started all of its threads. */
-    while (atomic_load(&spawn_go) < 2) usleep(1000);
+    /* Stay alive until every spawner has started all of its threads: asleep on spawn_go (1
+     * while the spawners run) until the main thread makes it 2 and wakes them all. Not a
+     * usleep poll: ~200 threads waking every millisecond filled an emulated CPU on a busy
+     * host with wake-ups alone (Lintel and a Linux guest alike: 20-30 s of the 60 s limit
+     * at host load ~15-20), and the spawners' share shrank with every child they made. */
+    while (atomic_load(&spawn_go) < 2)
+        syscall(SYS_futex, &spawn_go, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
     atomic_fetch_add(&spawned_left, 1);
     return NULL;
 }
@@ -149,6 +160,7 @@ static void threads_at_once(void) {
         }
         while (atomic_load(&spawned_ran) < total) usleep(1000);
         atomic_store(&spawn_go, 2);
+        CHECK_OK(syscall(SYS_futex, &spawn_go, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0));
         if (total != SPAWNERS * SPAWN_EACH) {
             printf("round %d: %ld threads of %d started\n", r, total, SPAWNERS * SPAWN_EACH);
             lt_failures++;
